@@ -1,0 +1,155 @@
+"""Diagnostics: what every stage reports about a user's mistakes.
+
+Contract:
+- A stage never raises for a user mistake; it returns its result together with a list of
+  :class:`Diagnostic`. Exceptions are for broken invariants (bugs) and for I/O the user cannot fix
+  by editing the document.
+- ``summary`` is a short title (no trailing period); ``detail`` says what is wrong and how to fix it.
+- ``path`` addresses the offending node in the *raw document* (keys and list indexes), so positions
+  can be looked up; ``address`` is the human name of the item (``endpoints.scorer.replicas``).
+- Diagnostics sort by (file, line, column, severity, summary) so output is stable.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+Path = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    """How bad a diagnostic is: errors make a document invalid, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A 1-based line and column in a file."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding about a document.
+
+    Fields:
+        severity: error or warning.
+        code: a stable kebab-case identifier (``unknown-reference``), for tooling and tests.
+        summary: a short title.
+        detail: what is wrong and how to fix it (may span lines).
+        path: raw-document path of the node the finding is about.
+        location: where that node is in its file, once positions are attached.
+        address: the dotted item address (``endpoints.scorer``), when one applies.
+    """
+
+    severity: Severity
+    code: str
+    summary: str
+    detail: str = ""
+    path: Path = ()
+    location: SourceLocation | None = None
+    address: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (
+            loc.file if loc else "",
+            loc.line if loc else 0,
+            loc.column if loc else 0,
+            0 if self.is_error else 1,
+            self.summary,
+        )
+
+    def to_json(self) -> dict:
+        """The JSON shape used by ``--format json`` (stable, documented in docs/diagnostics.md)."""
+        loc = self.location
+        return {
+            "severity": str(self.severity),
+            "code": self.code,
+            "summary": self.summary,
+            "detail": self.detail,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "path": [str(p) for p in self.path],
+            "address": self.address or None,
+        }
+
+
+def error(code: str, summary: str, detail: str = "", path: Path = (), address: str = "") -> Diagnostic:
+    """Shorthand for an error diagnostic."""
+    return Diagnostic(Severity.ERROR, code, summary, detail, tuple(path), None, address)
+
+
+def warning(code: str, summary: str, detail: str = "", path: Path = (), address: str = "") -> Diagnostic:
+    """Shorthand for a warning diagnostic."""
+    return Diagnostic(Severity.WARNING, code, summary, detail, tuple(path), None, address)
+
+
+@dataclass
+class Diagnostics:
+    """An ordered, append-only collection of diagnostics with helpers."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.items.append(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(_dedupe(self.items), key=Diagnostic.sort_key)
+
+
+def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple] = set()
+    out = []
+    for d in items:
+        key = (d.severity, d.code, d.summary, d.path, d.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ' Did you mean "x"?' suffix when a candidate is close to ``word``, else ''."""
+    matches = difflib.get_close_matches(str(word), sorted({str(c) for c in candidates}), n=1, cutoff=0.6)
+    return f' Did you mean "{matches[0]}"?' if matches else ""
+
+
+def known_list(candidates: Sequence[str] | Iterable[str], limit: int = 12) -> str:
+    """Human list of valid values: 'a, b or c' (cut after ``limit``)."""
+    items = sorted({str(c) for c in candidates})
+    if not items:
+        return "(none defined)"
+    shown = items[:limit]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    if len(shown) == 1:
+        return f'"{shown[0]}"' + more
+    return ", ".join(f'"{s}"' for s in shown[:-1]) + f' or "{shown[-1]}"' + more
+
+
+def with_location(diagnostic: Diagnostic, location: SourceLocation | None) -> Diagnostic:
+    """Return the diagnostic with ``location`` attached."""
+    return replace(diagnostic, location=location)

@@ -1,0 +1,254 @@
+"""The desired resource graph: plain data, the single source of truth.
+
+The compiler produces a :class:`DesiredGraph`; the Pulumi program registers exactly it; the planner
+diffs it against prior state. No Pulumi import here.
+
+Conventions:
+- ``urn`` follows the engine's rule:
+  ``urn:pulumi:<stack>::<project>::<parent type chain joined by $ (root Stack excluded)>$<type>::<name>``.
+- ``inputs`` use Pulumi's engine property names (camelCase, as in state files and ``pulumi preview
+  --json``), with JSON values only, plus two sentinels for values known only after apply:
+  ``{"$ref": <urn>, "output": <property>}`` (another resource's output, ``"id"`` for its id) and
+  ``{"$json": <value>}`` (a JSON-encoded string of a value that may contain refs, e.g. IAM policies).
+- ``dependencies`` are URNs: every ref inside ``inputs`` plus explicit ordering edges; sorted.
+- ``parent`` is the URN of the parent component, or None for children of the root stack.
+- A component resource (``custom=False``) carries as ``inputs`` a small dict of ML facts (model
+  version, instance type, replicas, ...). The program passes it as the component's props, so it is
+  in state too and the planner can summarise changes in ML terms from both sides.
+- ``provider`` is the URN of the explicit provider resource for custom resources.
+- A graph is sorted by URN and serialises to byte-identical JSON for equal input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+REF = "$ref"
+JSON = "$json"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def ref(urn: str, output: str = "id") -> dict[str, str]:
+    """An input value that is another resource's output (``id``, ``arn``, ``name``, ...)."""
+    return {REF: urn, "output": output}
+
+
+def json_of(value: Any) -> dict[str, Any]:
+    """An input value that is ``json.dumps(value)`` once refs inside it are resolved."""
+    return {JSON: value}
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and REF in value and len(value) == 2
+
+
+def is_json(value: Any) -> bool:
+    return isinstance(value, dict) and JSON in value and len(value) == 1
+
+
+def iter_refs(value: Any) -> Iterator[dict[str, str]]:
+    """Every ref sentinel inside ``value`` (depth first)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if is_ref(current):
+                yield current
+                continue
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
+    """Replace sentinels: refs by ``lookup(urn, output)``, ``$json`` by the encoded string.
+
+    ``lookup`` may return any value; when it returns an object that is not JSON (for example a
+    Pulumi Output), ``$json`` cannot be encoded here and the caller must resolve it itself.
+    """
+    if isinstance(value, dict):
+        if is_ref(value):
+            return lookup(value[REF], value["output"])
+        if is_json(value):
+            return canonical_json(resolve(value[JSON], lookup))
+        return {k: resolve(v, lookup) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, lookup) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """The JSON text used for ``$json`` values (sorted keys, compact): one encoding everywhere."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def make_urn(stack: str, project: str, type_chain: Iterable[str], name: str) -> str:
+    """An engine-accurate URN; ``type_chain`` lists parent types (outermost first) then the type."""
+    return f"urn:pulumi:{stack}::{project}::{'$'.join(type_chain)}::{name}"
+
+
+def urn_type_chain(urn: str) -> str:
+    """The qualified type part of a URN (``parent$type``)."""
+    return urn.split("::", 3)[2]
+
+
+def urn_name(urn: str) -> str:
+    return urn.split("::", 3)[3]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceOptions:
+    """Pulumi resource options the compiler decides.
+
+    ``replace_on_changes`` lists input property paths whose change forces replacement (beyond the
+    provider's own rules); ``delete_before_replace`` is for resources whose physical name must be
+    reused; ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts).
+    """
+
+    protect: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.protect:
+            out["protect"] = True
+        if self.replace_on_changes:
+            out["replaceOnChanges"] = list(self.replace_on_changes)
+        if self.delete_before_replace:
+            out["deleteBeforeReplace"] = True
+        if self.ignore_changes:
+            out["ignoreChanges"] = list(self.ignore_changes)
+        if self.additional_secret_outputs:
+            out["additionalSecretOutputs"] = list(self.additional_secret_outputs)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredResource:
+    """One resource the system needs. See the module docstring for conventions.
+
+    ``address`` is the ML item this resource belongs to (``endpoints.scorer``), for summaries.
+    ``role`` is a short word for what it is within that item (``endpoint-config``, ``bucket``).
+    """
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    provider: str | None = None
+    options: ResourceOptions = field(default_factory=ResourceOptions)
+    address: str = ""
+    role: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "dependencies": list(self.dependencies),
+            "inputs": self.inputs,
+            "options": self.options.to_json(),
+            "address": self.address,
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredGraph:
+    """All desired resources of one stack (project + environment), sorted by URN.
+
+    ``rollouts`` records, per endpoint address, the staged rollout plan a controller will drive
+    (strategy, steps, bake seconds, rollback alarms); ``metadata`` holds target facts (cloud,
+    region, account, namespace) used by renderers and the live scanner.
+    """
+
+    project: str
+    stack: str
+    resources: tuple[DesiredResource, ...]
+    rollouts: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root_urn(self) -> str:
+        return make_urn(self.stack, self.project, [ROOT_STACK_TYPE], f"{self.project}-{self.stack}")
+
+    def by_urn(self) -> dict[str, DesiredResource]:
+        return {r.urn: r for r in self.resources}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "project": self.project,
+            "stack": self.stack,
+            "metadata": self.metadata,
+            "rollouts": self.rollouts,
+            "resources": [r.to_json() for r in self.resources],
+        }
+
+    def dumps(self) -> str:
+        """Byte-stable JSON text of the graph."""
+        return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan."""
+        import hashlib
+
+        return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()
+
+
+class GraphBuilder:
+    """Collects resources while compiling; computes URNs and dependencies; sorts on ``build``.
+
+    Usage: ``component(...)`` for an ML item, then ``resource(...)`` for its children with
+    ``parent=`` the component's URN. Dependencies are every ref in the inputs plus ``depends_on``.
+    """
+
+    def __init__(self, project: str, stack: str) -> None:
+        self.project = project
+        self.stack = stack
+        self._resources: dict[str, DesiredResource] = {}
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self.rollouts: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}
+
+    def urn_for(self, type_: str, name: str, parent: str | None) -> str:
+        chain = (*self._chains[parent], type_) if parent else (type_,)
+        return make_urn(self.stack, self.project, chain, name)
+
+    def add(self, type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True,
+            parent: str | None = None, depends_on: Iterable[str] = (), provider: str | None = None,
+            options: ResourceOptions | None = None, address: str = "", role: str = "") -> str:
+        """Add a resource and return its URN. Raises on a duplicate URN (a compiler bug)."""
+        if parent is not None and parent not in self._chains:
+            raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
+        urn = self.urn_for(type_, name, parent)
+        if urn in self._resources:
+            raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
+        deps = {r[REF] for r in iter_refs(inputs)} | set(depends_on)
+        deps.discard(urn)
+        self._chains[urn] = (*self._chains[parent], type_) if parent else (type_,)
+        self._resources[urn] = DesiredResource(
+            urn=urn, type=type_, name=name, custom=custom, parent=parent, inputs=inputs,
+            dependencies=tuple(sorted(deps)), provider=provider if custom else None,
+            options=options or ResourceOptions(), address=address, role=role,
+        )
+        return urn
+
+    def build(self) -> DesiredGraph:
+        missing = {d for r in self._resources.values() for d in r.dependencies} - set(self._resources)
+        if missing:
+            raise ValueError(f"dependencies on unknown resources {sorted(missing)[:3]} (this is a bug in mlops-infra)")
+        resources = tuple(self._resources[u] for u in sorted(self._resources))
+        return DesiredGraph(self.project, self.stack, resources, dict(self.rollouts), dict(self.metadata))

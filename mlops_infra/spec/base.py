@@ -1,0 +1,71 @@
+"""The base of every spec model: strict, frozen, documented; plus names and secret references."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+"""Item names: lowercase DNS labels (they become bucket, endpoint and Kubernetes names)."""
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        min_length=1,
+        max_length=63,
+        description="A lowercase name: letters, digits and '-', at most 63 characters, no leading or trailing '-'.",
+    ),
+]
+
+
+class SpecModel(BaseModel):
+    """Base for every spec model: unknown fields are errors, values are immutable and strict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True,
+                              use_attribute_docstrings=False)
+
+
+class SecretRef(SpecModel):
+    """A reference to a secret by name: ``{secret: slack-oncall-webhook}``.
+
+    The value lives in the target's secret store (AWS Secrets Manager on AWS, a Kubernetes Secret on
+    Kubernetes) and never appears in the document, a plan or a log.
+    """
+
+    secret: Name = Field(description="Name of the secret in the environment's secret store.")
+    key: str | None = Field(
+        default=None,
+        description="Key inside the secret when it holds several values (Kubernetes Secret key; defaults to 'value').",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_plaintext(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                "plaintext secret: this field holds a secret and must be a reference such as "
+                "{secret: my-secret-name}; store the value in your secret store and never in the document"
+            )
+        return value
+
+
+class Accelerator(SpecModel):
+    """A cloud-neutral GPU request: the type and how many per node or replica."""
+
+    type: str = Field(description="GPU model: T4, A10G, L4, V100, A100, A100-80GB or H100.")
+    count: int = Field(ge=1, le=16, description="GPUs per node (training) or per replica (serving).")
+
+
+class Range(SpecModel):
+    """An inclusive min..max count."""
+
+    min: int = Field(ge=0, description="Smallest count.")
+    max: int = Field(ge=1, description="Largest count; at least min.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); set min <= max")
+        return self

@@ -1,0 +1,37 @@
+"""Data sources: where training data lives and the contract it must meet."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.quantities import DurationField
+
+ColumnType = Literal["string", "int", "float", "bool", "timestamp", "date", "bytes", "json"]
+
+
+class DataContract(SpecModel):
+    """What a data source promises; checked before a training job reads it."""
+
+    columns: dict[str, ColumnType] = Field(
+        default_factory=dict, description="Column name to type: string, int, float, bool, timestamp, date, bytes or json."
+    )
+    freshness: DurationField | None = Field(default=None, description="Newest data must be at most this old (24h).")
+
+
+class DataSource(SpecModel):
+    """A data store: an S3 bucket on AWS, an S3-compatible bucket on Kubernetes."""
+
+    name: Name = Field(description="Unique name of the data source.")
+    kind: Literal["object_store"] = Field(description="Kind of store; object_store is an S3(-compatible) bucket.")
+    versioning: bool = Field(default=True, description="Keep object versions (default on).")
+    encryption: Literal["kms", "s3"] = Field(
+        default="kms", description="kms: SSE-KMS with a customer-managed rotating key; s3: SSE-S3."
+    )
+    retention: DurationField | None = Field(
+        default=None, description="Delete objects (and old versions) after this long, for example 400d."
+    )
+    contract: DataContract | None = Field(default=None, description="Schema and freshness the data must meet.")
+    protect: bool = Field(default=True, description="Refuse to delete the store (Pulumi protect); default on.")

@@ -1,0 +1,54 @@
+"""Environments: where the system runs, how it is promoted, and what differs per environment."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from mlops_infra.spec.base import Name, SpecModel
+
+GATES = {
+    "model_approved": "the pinned model version is approved in the registry",
+    "no_drift": "no drift alert is firing in the source environment",
+    "progressive_rollout": "every endpoint whose model changes rolls out progressively (canary, blue_green or rolling)",
+    "alerts_routed": "every alert notifies at least one channel and every rollback alert exists",
+    "tests_passed": "the source environment's deployment verification passed",
+    "manual_approval": "a person approves the promotion",
+}
+"""Known gate names and what each checks."""
+
+GateName = Literal[
+    "model_approved", "no_drift", "progressive_rollout", "alerts_routed", "tests_passed", "manual_approval"
+]
+
+
+class AwsTarget(SpecModel):
+    """An AWS account and region."""
+
+    kind: Literal["aws"] = Field(description="aws")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region, e.g. eu-west-1.")
+    account: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id, quoted.")
+
+
+class KubernetesTarget(SpecModel):
+    """A Kubernetes cluster (kubeconfig context) and namespace."""
+
+    kind: Literal["kubernetes"] = Field(description="kubernetes")
+    context: str = Field(min_length=1, description="kubeconfig context name.")
+    namespace: Name = Field(description="Namespace the system runs in.")
+
+
+Target = Annotated[AwsTarget | KubernetesTarget, Field(discriminator="kind")]
+
+
+class Environment(SpecModel):
+    """One environment of the system."""
+
+    target: Target = Field(description="Where it runs: {kind: aws, region, account} or {kind: kubernetes, context, namespace}.")
+    promote_from: Name | None = Field(default=None, description="Environment whose pinned versions are promoted here.")
+    gates: list[GateName] = Field(default_factory=list, description="Checks that must pass before a promotion lands.")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values replaced in this environment, by dotted path: section.item-name.field (endpoints.scorer.replicas).",
+    )

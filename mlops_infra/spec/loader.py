@@ -1,0 +1,274 @@
+"""Load one MLSystem YAML document safely, with source positions for every node.
+
+Contract:
+- Only safe YAML: no Python tags, no custom constructors. YAML 1.2 core scalars (``yes``/``no``
+  stay strings), duplicate keys are errors, alias expansion is bounded (alias bombs fail fast),
+  files over :data:`MAX_BYTES` are refused before parsing.
+- Data is parsed with yaml-rs (Rust, ~7x faster than libyaml through PyYAML). Positions are only
+  needed when there is something to report, so they are computed lazily from PyYAML's composer
+  (libyaml) the first time :meth:`LoadedDocument.locate` is called.
+- Problems are returned as diagnostics, never raised. ``load_document`` returns ``None`` as the
+  document when nothing usable could be read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+import yaml_rs
+
+from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, with_location
+
+MAX_BYTES = 8 * 1024 * 1024
+"""Largest document accepted (8 MiB, about 250,000 lines)."""
+
+MAX_ALIAS_EVENTS = 200_000
+"""Most YAML events that alias expansion may replay before the document is refused."""
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class LoadedDocument:
+    """A parsed document: its data and a way to find where any node came from.
+
+    ``name`` is the file name shown in diagnostics. ``redirects`` maps a path in ``data`` to a path
+    in the raw document (used when environment overrides put a value somewhere it was not written).
+    """
+
+    name: str
+    text: str
+    data: Any
+    redirects: dict[Path, Path] = field(default_factory=dict)
+    _positions: dict[Path, tuple[int, int]] | None = field(default=None, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    def with_data(self, data: Any, redirects: dict[Path, Path]) -> LoadedDocument:
+        """The same source with other data (an environment's effective document)."""
+        doc = LoadedDocument(self.name, self.text, data, dict(redirects))
+        doc._positions, doc._lines = self._positions, self._lines
+        return doc
+
+    @property
+    def positions(self) -> dict[Path, tuple[int, int]]:
+        if self._positions is None:
+            self._positions = _compose_positions(self.text)
+        return self._positions
+
+    def source_line(self, line: int) -> str:
+        """The text of 1-based ``line`` (without its newline), or '' when out of range."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+
+    def raw_path(self, path: Path) -> Path:
+        """Translate a path in ``data`` to the raw document path it was written at."""
+        for cut in range(len(path), 0, -1):
+            target = self.redirects.get(path[:cut])
+            if target is not None:
+                return target  # the override value as a whole is what was written
+        return path
+
+    def locate(self, path: Path) -> SourceLocation:
+        """Where ``path`` (or its nearest written ancestor) is in the file."""
+        raw = self.raw_path(tuple(path))
+        positions = self.positions
+        normalized = tuple(p if isinstance(p, int) else str(p) for p in raw)
+        for cut in range(len(normalized), -1, -1):
+            pos = positions.get(normalized[:cut])
+            if pos is not None:
+                return SourceLocation(self.name, pos[0], pos[1])
+        return SourceLocation(self.name, 1, 1)
+
+    def attach(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Attach locations to diagnostics that have none."""
+        return [d if d.location else with_location(d, self.locate(d.path)) for d in diagnostics]
+
+
+def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
+    """Read a file as UTF-8 text, refusing missing, oversized, binary and non-UTF-8 files."""
+    p = FsPath(path)
+    name = str(path)
+    if not p.exists():
+        return None, [_at(name, 1, error("file-not-found", f"No such file: {name}",
+                                         "Check the path; it is relative to the current directory."))]
+    if p.is_dir():
+        return None, [_at(name, 1, error("not-a-file", f"{name} is a directory",
+                                         "Pass the path of an MLSystem YAML file."))]
+    size = p.stat().st_size
+    if size > MAX_BYTES:
+        return None, [_at(name, 1, error(
+            "file-too-large", f"File is too large ({size:,} bytes)",
+            f"An MLSystem document may be at most {MAX_BYTES:,} bytes. Split the system or remove "
+            "generated content."))]
+    raw = p.read_bytes()
+    return decode_source(raw, name)
+
+
+def decode_source(raw: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
+    """Decode bytes as UTF-8 text (a BOM is allowed), with a diagnostic on binary input."""
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        return None, [_at(name, line, error(
+            "binary-file", "File is binary, not YAML text",
+            "An MLSystem document is UTF-8 YAML text. Check that you passed the right file."))]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [_at(name, line, error(
+            "not-utf8", f"File is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            "Save the file as UTF-8. Other encodings (Latin-1, UTF-16) are not supported."), col)]
+    return text, []
+
+
+def load_document(path: str | FsPath) -> tuple[LoadedDocument | None, list[Diagnostic]]:
+    """Read and parse ``path``; see :func:`parse_document`."""
+    text, diags = read_source(path)
+    if text is None:
+        return None, diags
+    return parse_document(text, str(path))
+
+
+def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | None, list[Diagnostic]]:
+    """Parse YAML text into a :class:`LoadedDocument` (one mapping document)."""
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        return None, [_at(name, 1, error("file-too-large", "Document is too large",
+                                         f"An MLSystem document may be at most {MAX_BYTES:,} bytes."))]
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        return None, [_at(name, 1, error(
+            "empty-document", "The document is empty",
+            "Start with:\n  apiVersion: mlops-infra/v1\n  kind: MLSystem\n  metadata: {name: my-system}"))]
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS),
+        )
+    except yaml_rs.YAMLDecodeError as exc:
+        return None, [_syntax_diagnostic(text, name, str(exc))]
+    if isinstance(data, list) and _count_documents(text) > 1:
+        return None, [_at(name, 1, error("multiple-documents", "The file holds more than one YAML document",
+                                         "Put one MLSystem per file; remove the extra `---` sections."))]
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}" if data is not None else "empty"
+        return None, [_at(name, 1, error(
+            "root-not-mapping", f"The document root is {kind}, not a mapping",
+            "An MLSystem document is a mapping with apiVersion, kind, metadata and sections such as endpoints."))]
+    return LoadedDocument(name, text, data), []
+
+
+def _count_documents(text: str) -> int:
+    return sum(1 for _ in yaml.compose_all(text, Loader=_Loader))
+
+
+_RS_POSITION = re.compile(r"line (\d+), column (\d+)")
+
+
+def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
+    """Turn a parser failure into a diagnostic, preferring libyaml's well-known wording."""
+    first = message.splitlines()[0] if message else "invalid YAML"
+    if "duplicate mapping key" in first:
+        return _duplicate_key(text, name, first)
+    if "alias" in first and ("limit" in first or "replay" in first):
+        return _at(name, 1, error(
+            "alias-limit", "Too many alias expansions (possible alias bomb)",
+            f"YAML anchors and aliases may expand to at most {MAX_ALIAS_EVENTS:,} nodes. Write the "
+            "repeated content out, or reduce nesting of aliases."))
+    try:
+        yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or first
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        diag = error("yaml-syntax", f"YAML syntax error: {problem}{context}",
+                     "Fix the YAML syntax at this position. Common causes: a missing space after ':', "
+                     "unbalanced brackets or quotes, or tabs used for indentation.")
+        return _at(name, mark.line + 1 if mark else 1, diag, mark.column + 1 if mark else 1)
+    except yaml.YAMLError:
+        pass
+    match = _RS_POSITION.search(message)
+    detail_lines = [ln for ln in message.splitlines()[1:] if ln.strip() and not ln.lstrip().startswith(("|", "^"))]
+    problem = detail_lines[-1].strip() if detail_lines else first
+    diag = error("yaml-syntax", f"YAML syntax error: {problem}", "Fix the YAML syntax at this position.")
+    if match:
+        return _at(name, int(match.group(1)), diag, int(match.group(2)))
+    return _at(name, 1, diag)
+
+
+def _duplicate_key(text: str, name: str, message: str) -> Diagnostic:
+    key = message.split(":", 1)[1].strip().strip("'\"") if ":" in message else ""
+    line, col = 1, 1
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        found = _find_duplicate(node, key)
+        if found is not None:
+            line, col = found.line + 1, found.column + 1
+    except yaml.YAMLError:
+        pass
+    return _at(name, line, error(
+        "duplicate-key", f'Duplicate key "{key}"',
+        "A key may appear only once in a mapping; the second one would silently replace the first. "
+        "Remove or rename one of them."), col)
+
+
+def _find_duplicate(node: Any, key: str) -> Any:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen = set()
+            for k, v in current.value:
+                kv = getattr(k, "value", None)
+                if kv in seen and str(kv) == key:
+                    return k.start_mark
+                seen.add(kv)
+                stack.append(v)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
+def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
+    """Map every path to the 1-based (line, column) of its node.
+
+    Scalars map to their value; collections under a key map to the key (the line a reader looks
+    at). Aliases are not followed, so an alias bomb cannot blow this up.
+    """
+    positions: dict[Path, tuple[int, int]] = {}
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return positions
+    if root is None:
+        return positions
+    positions[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
+    stack: list[tuple[Any, Path]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value) if isinstance(key, yaml.ScalarNode) else str(id(key)))
+                mark = value.start_mark if isinstance(value, yaml.ScalarNode) else key.start_mark
+                positions.setdefault(child, (mark.line + 1, mark.column + 1))
+                stack.append((value, child))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                positions.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+                stack.append((item, child))
+    return positions
+
+
+def _at(name: str, line: int, diagnostic: Diagnostic, column: int = 1) -> Diagnostic:
+    return with_location(diagnostic, SourceLocation(name, line, column))

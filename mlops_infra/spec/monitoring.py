@@ -1,0 +1,30 @@
+"""Monitors: what is measured on an endpoint, and the threshold that makes it unhealthy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.quantities import DurationField, QuantityField
+
+MetricKind = Literal["feature_drift", "prediction_drift", "data_quality", "accuracy", "latency_p99", "error_rate"]
+
+DRIFT_METRICS = frozenset({"feature_drift", "prediction_drift", "data_quality", "accuracy"})
+"""Metrics computed by a scheduled job from captured traffic (they need capture on the endpoint)."""
+
+
+class Monitor(SpecModel):
+    """A measured signal on an endpoint with a threshold."""
+
+    name: Name = Field(description="Unique name of the monitor.")
+    endpoint: Name = Field(description="Endpoint measured.")
+    metric: MetricKind = Field(
+        description="feature_drift, prediction_drift, data_quality, accuracy, latency_p99 or error_rate."
+    )
+    baseline: Name | None = Field(default=None, description="Data source the drift is measured against.")
+    threshold: QuantityField = Field(
+        description="Limit: a number (0.2 drift score), a time for latency (250ms) or a percentage for error rate (1%)."
+    )
+    schedule: DurationField | None = Field(default=None, description="How often a drift job runs (1h).")

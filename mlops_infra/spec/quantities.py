@@ -1,0 +1,168 @@
+"""Typed scalars of the spec language: durations, thresholds with units, cron expressions.
+
+Each type validates the text the user wrote, keeps it (so round trips and messages show what was
+written) and exposes the parsed value. Each publishes a JSON Schema with a pattern and an example
+so editors can check it as the user types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_RE = re.compile(r"^(\d+)(s|m|h|d|w)$")
+DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w)$"
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A duration written as ``<integer><unit>`` with unit s, m, h, d or w (``10m``, ``400d``)."""
+
+    text: str
+    seconds: int
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(value: Any) -> Duration:
+    """Parse ``10m``-style text; raise ValueError with a fix hint otherwise."""
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"expected a duration such as 30s, 10m, 6h or 90d, got {value!r}; write the unit after the number"
+        )
+    match = _DURATION_RE.match(value.strip())
+    if not match:
+        raise ValueError(
+            f'"{value}" is not a duration; write a whole number and a unit s, m, h, d or w (for example 10m, 6h, 90d)'
+        )
+    amount = int(match.group(1))
+    if amount == 0:
+        raise ValueError(f'"{value}" is zero; a duration must be positive')
+    return Duration(value.strip(), amount * _DURATION_UNITS[match.group(2)])
+
+
+DurationField = Annotated[
+    Duration,
+    PlainValidator(parse_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["10m", "6h", "90d"]}),
+]
+
+_QUANTITY_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|%)?$")
+QUANTITY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?\s*(ms|s|m|h|%)?$"
+_TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A threshold: a plain number, a time (``250ms``, ``4s``) or a percentage (``1%``).
+
+    ``unit`` is '' for plain numbers, 'ms'/'s'/'m'/'h' for times and '%' for percentages.
+    """
+
+    text: str
+    value: float
+    unit: str
+
+    @property
+    def is_time(self) -> bool:
+        return self.unit in _TIME_UNITS
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == "%"
+
+    @property
+    def seconds(self) -> float:
+        """The value in seconds (only for times)."""
+        return self.value * _TIME_UNITS[self.unit]
+
+    @property
+    def milliseconds(self) -> float:
+        return self.seconds * 1000.0
+
+    @property
+    def fraction(self) -> float:
+        """A percentage as a fraction (1% -> 0.01); plain numbers as they are."""
+        return self.value / 100.0 if self.is_percent else self.value
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_quantity(value: Any) -> Quantity:
+    """Parse a threshold: number, ``250ms``, ``4s``, ``1%``; raise ValueError with a hint otherwise."""
+    if isinstance(value, Quantity):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {value!r}")
+    if isinstance(value, int | float):
+        return Quantity(repr(value) if isinstance(value, float) else str(value), float(value), "")
+    if isinstance(value, str):
+        match = _QUANTITY_RE.match(value.strip())
+        if match:
+            return Quantity(value.strip(), float(match.group(1)), match.group(2) or "")
+        raise ValueError(
+            f'"{value}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
+            "or a percentage (1%)"
+        )
+    raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {value!r}")
+
+
+QuantityField = Annotated[
+    Quantity,
+    PlainValidator(parse_quantity),
+    PlainSerializer(lambda q: q.value if q.unit == "" else q.text),
+    WithJsonSchema({
+        "oneOf": [{"type": "number"}, {"type": "string", "pattern": QUANTITY_PATTERN}],
+        "examples": [0.2, "250ms", "1%"],
+    }),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Cron:
+    """A five-field cron expression, evaluated in UTC (``0 3 * * 1``)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_cron(value: Any) -> Cron:
+    """Validate a five-field cron expression with croniter; raise ValueError with a hint otherwise."""
+    if isinstance(value, Cron):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'expected a cron expression in quotes such as "0 3 * * 1", got {value!r}')
+    text = " ".join(value.split())
+    if len(text.split(" ")) != 5:
+        raise ValueError(
+            f'"{value}" has {len(text.split())} fields; a cron expression has five: '
+            'minute hour day-of-month month day-of-week (for example "0 3 * * 1")'
+        )
+    from croniter import croniter  # imported lazily: only documents with schedules pay for it
+
+    if not croniter.is_valid(text):
+        raise ValueError(
+            f'"{value}" is not a valid cron expression; fields are minute (0-59) hour (0-23) '
+            'day-of-month (1-31) month (1-12) day-of-week (0-6), for example "0 3 * * 1"'
+        )
+    return Cron(text)
+
+
+CronField = Annotated[
+    Cron,
+    PlainValidator(parse_cron),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "description": "Five-field cron expression, UTC",
+                    "examples": ["0 3 * * 1"]}),
+]

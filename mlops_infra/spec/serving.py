@@ -1,0 +1,84 @@
+"""Inference endpoints and their progressive rollouts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel
+from mlops_infra.spec.quantities import DurationField
+
+
+class ModelRef(SpecModel):
+    """A pinned model version from the registry."""
+
+    name: Name = Field(description="Model name (from models).")
+    version: int = Field(ge=1, description="Pinned version number.")
+
+
+class Autoscaling(SpecModel):
+    """Target tracking on one metric."""
+
+    metric: Literal["invocations_per_replica", "cpu_utilization", "gpu_utilization", "concurrency"] = Field(
+        description="Metric tracked: invocations_per_replica (per minute), cpu_utilization, gpu_utilization (percent) or concurrency."
+    )
+    target: float = Field(gt=0, description="Target value of the metric per replica.")
+
+
+class Rollout(SpecModel):
+    """How a new model version reaches traffic."""
+
+    strategy: Literal["canary", "blue_green", "rolling", "all_at_once"] = Field(
+        description="canary (traffic steps), blue_green (full copy, then switch), rolling (batches) or all_at_once."
+    )
+    steps: list[int] = Field(
+        default_factory=list,
+        description="Canary: percent of traffic on the new version at each step, strictly increasing, ending at 100.",
+    )
+    bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
+    rollback_on: list[Name] = Field(default_factory=list, description="Alerts that roll the rollout back.")
+
+    @model_validator(mode="after")
+    def _steps(self) -> Rollout:
+        if self.strategy == "canary":
+            if not self.steps:
+                raise ValueError("a canary rollout needs steps, for example steps: [5, 25, 100]")
+            bad = [s for s in self.steps if not 1 <= s <= 100]
+            if bad:
+                raise ValueError(f"canary steps must be percentages from 1 to 100; {bad[0]} is not")
+            for before, after in zip(self.steps, self.steps[1:], strict=False):
+                if after <= before:
+                    raise ValueError(f"canary steps must increase strictly; {after} follows {before}")
+            if self.steps[-1] != 100:
+                raise ValueError(f"canary steps must end at 100 (all traffic), the last is {self.steps[-1]}; append 100")
+        elif self.steps and self.strategy != "rolling":
+            raise ValueError(f"steps apply to canary and rolling rollouts, not {self.strategy}; remove steps")
+        return self
+
+
+class Capture(SpecModel):
+    """Request/response capture, needed by drift and quality monitors."""
+
+    sample_percent: int = Field(ge=1, le=100, description="Percent of requests captured (1-100).")
+
+
+class Endpoint(SpecModel):
+    """An inference endpoint serving a pinned model version."""
+
+    name: Name = Field(description="Unique name of the endpoint.")
+    model: ModelRef = Field(description="The model and pinned version served.")
+    accelerator: Accelerator | None = Field(default=None, description="GPUs per replica, e.g. {type: A10G, count: 1}.")
+    instance_type: str | None = Field(default=None, description="An explicit instance type instead of accelerator.")
+    replicas: Range = Field(description="Replica count range; autoscaling moves within it.")
+    autoscaling: Autoscaling | None = Field(default=None, description="Target-tracking autoscaling.")
+    rollout: Rollout = Field(
+        default_factory=lambda: Rollout(strategy="all_at_once"), description="How new versions are rolled out."
+    )
+    capture: Capture | None = Field(default=None, description="Request/response capture.")
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Endpoint:
+        if self.accelerator is not None and self.instance_type is not None:
+            raise ValueError("give accelerator or instance_type, not both")
+        return self

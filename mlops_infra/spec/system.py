@@ -1,0 +1,54 @@
+"""The MLSystem document: the root model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlops_infra.spec.alerting import Alert, Channel
+from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.data import DataSource
+from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.monitoring import Monitor
+from mlops_infra.spec.registry import Model
+from mlops_infra.spec.serving import Endpoint
+from mlops_infra.spec.training import TrainingJob
+
+API_VERSION = "mlops-infra/v1"
+SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts", "channels")
+"""Sections holding named items, in dependency order."""
+
+
+class Metadata(SpecModel):
+    """Who owns the system and how it is labelled."""
+
+    name: Name = Field(description="System name; the Pulumi project name and a prefix of physical names.")
+    owner: str | None = Field(default=None, description="Owning team or address.")
+    description: str | None = Field(default=None, description="What the system does.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels copied onto every resource as tags.")
+
+
+class MLSystem(SpecModel):
+    """A whole ML system: data, training, registry, serving, monitoring, alerting and environments."""
+
+    api_version: Literal["mlops-infra/v1"] = Field(alias="apiVersion", description="Always mlops-infra/v1.")
+    kind: Literal["MLSystem"] = Field(description="Always MLSystem.")
+    metadata: Metadata = Field(description="Name, owner and labels.")
+    data_sources: list[DataSource] = Field(default_factory=list, description="Where training data lives.")
+    clusters: list[Cluster] = Field(default_factory=list, description="GPU training capacity.")
+    training_jobs: list[TrainingJob] = Field(default_factory=list, description="Training jobs and their triggers.")
+    models: list[Model] = Field(default_factory=list, description="The model registry.")
+    endpoints: list[Endpoint] = Field(default_factory=list, description="Inference endpoints.")
+    monitors: list[Monitor] = Field(default_factory=list, description="Monitors on endpoints.")
+    alerts: list[Alert] = Field(default_factory=list, description="Alerts on monitors.")
+    channels: list[Channel] = Field(default_factory=list, description="Notification channels.")
+    environments: dict[Name, Environment] = Field(default_factory=dict, description="Environments, by name.")
+
+    def item(self, section: str, name: str):
+        """The item called ``name`` in ``section``, or None."""
+        for it in getattr(self, section):
+            if it.name == name:
+                return it
+        return None

@@ -1,0 +1,64 @@
+"""What we know about resources that exist: from a Pulumi state file (prior) or the cloud (live).
+
+Contract:
+- :class:`StateResource` mirrors a resource in a Pulumi checkpoint, leniently: unknown fields are
+  ignored, missing ones default. ``inputs``/``outputs`` are as Pulumi stored them (camelCase names,
+  secrets as ``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ...}``).
+- :class:`PriorState` is a whole stack's last applied state. ``serial`` identifies that exact state
+  (a SHA-256 of its canonical JSON) so a saved plan can refuse to apply after it moved.
+- :class:`LiveState` is what the cloud says now, in the same shape, keyed by the same URNs; a URN in
+  ``missing`` was looked for and is gone; ``errors`` are reads that failed (permission, throttling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARKER = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+@dataclass(frozen=True, slots=True)
+class StateResource:
+    """One resource as recorded in state (or read live)."""
+
+    urn: str
+    type: str
+    custom: bool = True
+    id: str | None = None
+    parent: str | None = None
+    provider: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+    protect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PriorState:
+    """A stack's last applied state."""
+
+    source: str
+    version: int
+    serial: str
+    project: str | None
+    stack: str | None
+    resources: dict[str, StateResource]
+    secrets_provider: str | None = None
+    pending_operations: int = 0
+
+    @classmethod
+    def empty(cls, project: str | None = None, stack: str | None = None) -> PriorState:
+        """No state yet (a stack never applied)."""
+        return cls("(no state)", 3, "0" * 64, project, stack, {})
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the cloud says now, for the resources that were looked for."""
+
+    resources: dict[str, StateResource]
+    missing: frozenset[str] = frozenset()
+    errors: dict[str, str] = field(default_factory=dict)
