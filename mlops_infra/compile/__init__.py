@@ -1,1 +1,36 @@
+"""Compile an effective system into the desired resource graph (pure: no Pulumi, no I/O).
 
+Contract: ``compile_system(system, env)`` is deterministic (same input, byte-identical
+``graph.dumps()``), raises only on bugs, and dispatches on the environment's target kind through
+:data:`TARGETS`. ``system`` must be the effective system of ``env`` (``load_system(path, env)``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from mlops_infra.compile.context import CompileContext
+from mlops_infra.graph import DesiredGraph, GraphBuilder
+from mlops_infra.spec.system import MLSystem
+
+TARGETS: dict[str, str] = {
+    "aws": "mlops_infra.compile.aws:compile_aws",
+    "kubernetes": "mlops_infra.compile.kubernetes:compile_kubernetes",
+}
+"""Target kind -> 'module:function' taking a CompileContext and filling its builder."""
+
+
+def _compiler(kind: str) -> Callable[[CompileContext], None]:
+    module, func = TARGETS[kind].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def compile_system(system: MLSystem, env: str, *, project: str | None = None,
+                   stack: str | None = None) -> DesiredGraph:
+    """The desired graph of ``env``; project defaults to the system name, stack to ``env``."""
+    environment = system.environments[env]
+    project = project or system.metadata.name
+    ctx = CompileContext(system, env, environment, project, stack or env, GraphBuilder(project, stack or env))
+    _compiler(environment.target.kind)(ctx)
+    return ctx.builder.build()

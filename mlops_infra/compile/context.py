@@ -1,0 +1,62 @@
+"""What every compiler function needs: the effective system, its environment and naming.
+
+Contract: a :class:`CompileContext` is immutable apart from its :class:`GraphBuilder`; names and
+tags derived here are the same for every target so the planner and live scanner can rely on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.compile.naming import physical_name
+from mlops_infra.graph import GraphBuilder
+from mlops_infra.spec.environments import AwsTarget, Environment, KubernetesTarget
+from mlops_infra.spec.system import MLSystem
+
+COMPONENT_TYPES = {
+    "data_sources": "mlops:data:ObjectStore",
+    "clusters": "mlops:compute:GpuCluster",
+    "training_jobs": "mlops:training:Job",
+    "models": "mlops:registry:Model",
+    "endpoints": "mlops:serving:Endpoint",
+    "monitors": "mlops:monitoring:Monitor",
+    "alerts": "mlops:alerting:Alert",
+    "channels": "mlops:alerting:Channel",
+}
+"""One component type per ML section, so `pulumi stack` shows the system as a tree."""
+
+PLATFORM_TYPE = "mlops:core:Platform"
+"""The component holding what items share (KMS key, roles, namespace, registry service)."""
+
+
+@dataclass
+class CompileContext:
+    """The effective system of one environment, being compiled into ``builder``."""
+
+    system: MLSystem
+    env: str
+    environment: Environment
+    project: str
+    stack: str
+    builder: GraphBuilder
+
+    @property
+    def target(self) -> AwsTarget | KubernetesTarget:
+        return self.environment.target
+
+    def name(self, *parts: str, max_len: int = 63) -> str:
+        """A physical name ``<system>-<env>-<parts>`` (lowercase, hashed when too long)."""
+        return physical_name(self.system.metadata.name, self.env, *parts, max_len=max_len)
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        """Tags/labels put on every resource: the system's labels plus who manages it."""
+        tags = {**self.system.metadata.labels, "mlops-infra/system": self.system.metadata.name,
+                "mlops-infra/environment": self.env, "managed-by": "mlops-infra"}
+        tags.update(extra)
+        return dict(sorted(tags.items()))
+
+    def component(self, section: str, name: str, facts: dict[str, Any]) -> str:
+        """Add the component of item ``section.name`` with its ML facts; return its URN."""
+        return self.builder.add(COMPONENT_TYPES[section], name, facts, custom=False,
+                                address=f"{section}.{name}", role="component")

@@ -1,0 +1,86 @@
+"""ML facts carried as component inputs: the same on every target, read back by the planner.
+
+Contract: each ``*_facts`` returns a JSON dict with a ``kind`` key and camelCase fields; no secret
+values (channels record only which secret names they use). The planner's ML summary and cost
+estimate read these from both desired graph and prior state, so changing a key is a breaking
+change for saved state and must be versioned (``factsVersion``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra import catalog
+from mlops_infra.spec.alerting import Alert
+from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.data import DataSource
+from mlops_infra.spec.monitoring import Monitor
+from mlops_infra.spec.registry import Model
+from mlops_infra.spec.serving import Endpoint
+from mlops_infra.spec.training import TrainingJob
+
+FACTS_VERSION = 1
+
+
+def _shape(accelerator, instance_type: str | None, use: catalog.Use) -> dict[str, Any]:
+    """instanceType (SageMaker name), gpuType and gpusPer for an accelerator or instance type."""
+    if accelerator is not None:
+        instance = catalog.instance_for(accelerator.type, accelerator.count, use)
+        return {"instanceType": instance, "gpuType": accelerator.type, "gpus": accelerator.count}
+    if instance_type:
+        gpu_type, gpus = catalog.gpus_of(instance_type)
+        return {"instanceType": catalog.sagemaker_name(instance_type), "gpuType": gpu_type, "gpus": gpus}
+    return {"instanceType": "ml.m5.xlarge", "gpuType": None, "gpus": 0}
+
+
+def data_source_facts(item: DataSource) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "data_source", "name": item.name, "encryption": item.encryption,
+            "versioning": item.versioning,
+            "retentionDays": item.retention.seconds // 86400 if item.retention else None}
+
+
+def cluster_facts(item: Cluster) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "cluster", "name": item.name,
+            **_shape(item.accelerator, item.instance_type, "training"),
+            "minNodes": item.nodes.min, "maxNodes": item.nodes.max, "spot": item.spot,
+            "maxHourlyCostUsd": item.max_hourly_cost_usd}
+
+
+def training_job_facts(item: TrainingJob, cluster: Cluster) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "training_job", "name": item.name, "cluster": cluster.name,
+            **_shape(cluster.accelerator, cluster.instance_type, "training"), "nodes": item.nodes,
+            "spot": cluster.spot, "image": item.image,
+            "maxRuntimeSeconds": item.max_runtime.seconds if item.max_runtime else None,
+            "schedule": str(item.triggers.schedule) if item.triggers.schedule else None,
+            "onAlerts": list(item.triggers.on_alerts), "registers": item.registers}
+
+
+def model_facts(item: Model) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "model", "name": item.name, "framework": item.framework,
+            "approval": item.approval}
+
+
+def endpoint_facts(item: Endpoint) -> dict[str, Any]:
+    rollout = item.rollout
+    return {"factsVersion": FACTS_VERSION, "kind": "endpoint", "name": item.name, "model": item.model.name,
+            "modelVersion": item.model.version, **_shape(item.accelerator, item.instance_type, "inference"),
+            "minReplicas": item.replicas.min, "maxReplicas": item.replicas.max,
+            "rollout": {"strategy": rollout.strategy, "steps": list(rollout.steps),
+                        "bakeSeconds": rollout.bake.seconds if rollout.bake else None,
+                        "rollbackOn": list(rollout.rollback_on)},
+            "capturePercent": item.capture.sample_percent if item.capture else None}
+
+
+def monitor_facts(item: Monitor) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "monitor", "name": item.name, "endpoint": item.endpoint,
+            "metric": item.metric, "threshold": item.threshold.text,
+            "scheduleSeconds": item.schedule.seconds if item.schedule else None}
+
+
+def alert_facts(item: Alert) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "alert", "name": item.name, "monitor": item.monitor,
+            "severity": item.severity, "forSeconds": item.for_.seconds, "notify": list(item.notify)}
+
+
+def channel_facts(item) -> dict[str, Any]:
+    return {"factsVersion": FACTS_VERSION, "kind": "channel", "name": item.name, "channelKind": item.kind}

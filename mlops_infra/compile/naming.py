@@ -1,0 +1,29 @@
+"""Deterministic names: physical resource names and content hashes.
+
+Contract: the same inputs always give the same name; names fit the given length by cutting and
+appending a short hash of the full name, so two long names never collide by truncation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from mlops_infra.graph import canonical_json
+
+
+def short_hash(value: Any, length: int = 8) -> str:
+    """A hex digest prefix of the canonical JSON of ``value``."""
+    text = value if isinstance(value, str) else canonical_json(value)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
+    """Join parts into a lowercase name of at most ``max_len`` characters."""
+    name = sep.join(p for p in parts if p)
+    name = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    if len(name) <= max_len:
+        return name
+    digest = short_hash(name, 7)
+    return f"{name[: max_len - len(digest) - 1].rstrip('-')}-{digest}"

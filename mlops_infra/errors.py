@@ -1,0 +1,22 @@
+"""Errors the user can fix, raised below the CLI and printed by its single error boundary.
+
+Contract: a :class:`UserError` carries everything needed to print a clear message (where, what,
+how to fix) and maps to exit code 1. Any other exception escaping to the CLI is a bug in
+mlops-infra and is reported as such (with a traceback only when ``MLOPS_INFRA_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+from mlops_infra.diagnostics import Diagnostic
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment; never a bug."""
+
+    def __init__(self, summary: str, detail: str = "", *, source: str | None = None,
+                 diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+        self.source = source
+        self.diagnostics = list(diagnostics or [])
