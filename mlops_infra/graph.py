@@ -9,7 +9,9 @@ Conventions:
 - ``inputs`` use Pulumi's engine property names (camelCase, as in state files and ``pulumi preview
   --json``), with JSON values only, plus two sentinels for values known only after apply:
   ``{"$ref": <urn>, "output": <property>}`` (another resource's output, ``"id"`` for its id) and
-  ``{"$json": <value>}`` (a JSON-encoded string of a value that may contain refs, e.g. IAM policies).
+  ``{"$json": <value>}`` (a JSON-encoded string of a value that may contain refs, e.g. IAM policies)
+  and ``{"$archive": {<file name>: <text>}}`` (a code archive, e.g. a Lambda's source; the program
+  turns it into ``pulumi.AssetArchive`` of ``StringAsset`` files).
 - ``dependencies`` are URNs: every ref inside ``inputs`` plus explicit ordering edges; sorted.
 - ``parent`` is the URN of the parent component, or None for children of the root stack.
 - A component resource (``custom=False``) carries as ``inputs`` a small dict of ML facts (model
@@ -28,6 +30,7 @@ from typing import Any
 
 REF = "$ref"
 JSON = "$json"
+ARCHIVE = "$archive"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -39,6 +42,15 @@ def ref(urn: str, output: str = "id") -> dict[str, str]:
 def json_of(value: Any) -> dict[str, Any]:
     """An input value that is ``json.dumps(value)`` once refs inside it are resolved."""
     return {JSON: value}
+
+
+def archive(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """An input value that is a code archive holding ``files`` (name -> text)."""
+    return {ARCHIVE: dict(sorted(files.items()))}
+
+
+def is_archive(value: Any) -> bool:
+    return isinstance(value, dict) and ARCHIVE in value and len(value) == 1
 
 
 def is_ref(value: Any) -> bool:
