@@ -1,0 +1,592 @@
+"""Read a Pulumi stack's prior state the way users have it on disk, without the Pulumi CLI.
+
+Contract:
+- :func:`parse_state` turns the bytes of a state document into a :class:`PriorState`. It accepts the
+  file-backend checkpoint (``{"version", "checkpoint": {"stack", "config", "latest": {...}}}``), the
+  output of ``pulumi stack export`` (``{"version", "deployment": {...}}``), either of them gzipped
+  (detected by the magic bytes, not the file name) and either of them JSON-encoded once more as a
+  JSON string. Versions 3 and 4 are read; version 4 only adds ``features``, which are accepted.
+- Unknown fields are ignored; known fields with the wrong JSON type, an unknown version, a broken
+  JSON text or gzip stream raise :class:`StateError`, never another exception. A state with a
+  ``null``/missing ``latest`` (or ``deployment``) is an empty stack.
+- ``PriorState.serial`` is the SHA-256 of the canonical JSON (sorted keys, compact separators) of
+  the deployment object (the checkpoint's ``latest``), so the same state reads with the same serial
+  whether it came from the stack file or from an export. An empty stack has the serial of
+  :meth:`PriorState.empty`.
+- Reading never writes: no caches, no temporary files, no backups.
+- :func:`find_state_file` locates a stack's file in a file backend exactly as ``pulumi`` would, and
+  :func:`load_state` reads one from disk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import re
+import zlib
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from mlops_infra.errors import UserError
+from mlops_infra.state.model import PriorState, StateResource
+
+SUPPORTED_VERSIONS = (3, 4)
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+GZIP_MAGIC = b"\x1f\x8b"
+# A decompressed state larger than this is refused (a gzip bomb, not a stack: 12,000 resources are
+# well under 200 MB of JSON).
+MAX_STATE_BYTES = 1 << 30
+EMPTY_SERIAL = PriorState.empty().serial
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_RESTORE = "the `.bak` copy Pulumi keeps beside the stack file, or one from `.pulumi/backups/`"
+_REEXPORT = "re-export the stack with `pulumi stack export --file state.json` and read that file"
+
+
+class StateError(UserError):
+    """A state, preview or event document that cannot be read, with what to do about it.
+
+    Attributes:
+        source: the file (or label) the document came from.
+        summary: a short title, no trailing period.
+        detail: what is wrong and how to fix it.
+    """
+
+    def __init__(self, source: str, summary: str, detail: str) -> None:
+        super().__init__(summary, detail, source=source)
+        self.source: str = source
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.summary}: {self.detail}"
+
+
+class UrnParts(NamedTuple):
+    """The pieces of ``urn:pulumi:<stack>::<project>::<qualified type>::<name>``."""
+
+    stack: str
+    project: str
+    qualified_type: str
+    name: str
+
+    @property
+    def type(self) -> str:
+        """The resource's own type: the last ``$``-separated part of the qualified type."""
+        return self.qualified_type.rsplit("$", 1)[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def parse_state(data: bytes | str, source: str) -> PriorState:
+    """Parse a Pulumi checkpoint or ``pulumi stack export`` document into a :class:`PriorState`.
+
+    ``source`` names the document in errors and is stored as ``PriorState.source``.
+    Raises :class:`StateError` for anything that is not a readable version 3 or 4 state.
+    """
+    doc = parse_json_document(data, source)
+    if isinstance(doc, str):
+        doc = parse_json_document(doc, source)
+    version, deployment = _unwrap_state(doc, source)
+    if deployment is None:
+        return PriorState(source, version, EMPTY_SERIAL, None, None, {})
+    resources = _parse_resources(deployment.get("resources"), source)
+    identity = _stack_identity(resources.values())
+    return PriorState(
+        source=source,
+        version=version,
+        serial=_serial(deployment, source),
+        project=identity.project if identity else None,
+        stack=identity.stack if identity else None,
+        resources=resources,
+        secrets_provider=_secrets_provider(deployment.get("secrets_providers"), source),
+        pending_operations=len(_optional(deployment, "pending_operations", list, source, "deployment") or ()),
+    )
+
+
+def load_state(path: Path | str) -> PriorState:
+    """Read and parse a state file (checkpoint or export, plain or gzipped) from disk.
+
+    The file is only read. An unreadable file raises :class:`StateError`.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise StateError(
+            str(path), "cannot read the state file",
+            f"{reason}. Check the path and permissions; to read a stack from another backend, "
+            f"run `pulumi stack export --file state.json` and pass that file.",
+        ) from None
+    return parse_state(data, str(path))
+
+
+def find_state_file(stack_dir: Path, project: str, stack: str, backend_url: str | None = None) -> Path | None:
+    """Where the file backend keeps ``project``/``stack``'s state, or ``None`` if it has none yet.
+
+    ``backend_url`` is the value of ``PULUMI_BACKEND_URL`` as the caller read it (``None`` or empty:
+    the backend is ``stack_dir`` itself). Only ``file://`` URLs are local: ``file://~`` is the home
+    directory and a relative path is relative to ``stack_dir``; any other URL (``s3://``,
+    ``https://api.pulumi.com``) raises :class:`StateError` saying how to export the state instead.
+
+    Layout, as ``pulumi`` reads it: ``<backend>/.pulumi/stacks/<project>/<stack>.json`` when
+    ``.pulumi/meta.yaml`` has ``version: 1`` (or when there is no meta file and no legacy stack),
+    else the legacy ``<backend>/.pulumi/stacks/<stack>.json``, which is not scoped by project (check
+    ``PriorState.project`` after loading). ``.json.gz`` is found too; when both exist the newer wins,
+    the gzipped one on a tie. ``stack`` may be qualified as ``organization/<project>/<stack>``.
+    Only file metadata and ``meta.yaml`` are read; nothing is written.
+    """
+    project, stack = _split_stack_name(project, stack)
+    root = backend_root(stack_dir, backend_url)
+    stacks_dir = root / ".pulumi" / "stacks"
+    if _uses_project_layout(root):
+        return _pick_stack_file(stacks_dir / project / stack)
+    return _pick_stack_file(stacks_dir / stack)
+
+
+def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
+    """The directory a file backend URL points at (see :func:`find_state_file`)."""
+    if not backend_url:
+        return Path(stack_dir)
+    if not backend_url.startswith("file://"):
+        shown = _redact_url(backend_url)
+        raise StateError(
+            shown, "the stack's state is not in a local file backend",
+            f"PULUMI_BACKEND_URL={shown} keeps state where mlops-infra does not read it. Run "
+            f"`pulumi stack export --file state.json` while logged in to that backend and pass the file.",
+        )
+    raw = backend_url[len("file://"):].split("?", 1)[0]
+    path = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+    return path if path.is_absolute() else Path(stack_dir) / path
+
+
+def _redact_url(url: str) -> str:
+    """The URL without a password (``postgres://user:secret@host`` backends carry one)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "(an unparseable URL)"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def parse_urn(urn: str) -> UrnParts | None:
+    """Split an engine URN; ``None`` when ``urn`` is not of the form ``urn:pulumi:s::p::t::n``.
+
+    The name may itself contain ``::``; stack and project may not.
+    """
+    if not urn.startswith("urn:pulumi:"):
+        return None
+    parts = urn[len("urn:pulumi:"):].split("::", 3)
+    if len(parts) != 4 or not all(parts[:3]):
+        return None
+    return UrnParts(*parts)
+
+
+def split_provider_reference(ref: str) -> tuple[str, str]:
+    """Split a state ``provider`` value ``<provider urn>::<provider id>`` into (urn, id).
+
+    A value that is not a URN followed by an id is returned whole as the URN, with id ``""``.
+    """
+    urn, sep, provider_id = ref.rpartition("::")
+    if not sep or parse_urn(urn) is None:
+        return ref, ""
+    return urn, provider_id
+
+
+def decode_text(data: bytes | str, source: str) -> str:
+    """Untrusted bytes -> text: gunzipped when the magic bytes say so, UTF-8 or (with a BOM) UTF-16.
+
+    A leading BOM is dropped. Binary data or corrupt gzip raises :class:`StateError`.
+    """
+    return _to_text(data, source)[0]
+
+
+def parse_json_document(data: bytes | str, source: str) -> Any:
+    """Decode untrusted JSON text (UTF-8/UTF-16 with or without BOM, or gzip of it).
+
+    Errors become :class:`StateError` with the line and column where the JSON broke, and say when
+    the text ended early (a truncated file).
+    """
+    text, gzipped = _to_text(data, source)
+    if not text.strip():
+        raise StateError(source, "the file is empty",
+                         f"A Pulumi state or preview document is never empty: {_REEXPORT}.")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _json_error(source, text, err, gzipped) from None
+    except (ValueError, RecursionError) as err:
+        raise StateError(source, "not a Pulumi JSON document",
+                         f"The JSON could not be read ({err}): {_REEXPORT}.") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Text and JSON decoding
+# --------------------------------------------------------------------------------------------
+
+
+def _to_text(data: bytes | str, source: str) -> tuple[str, bool]:
+    """Bytes -> text (gunzipping first when the magic bytes say so); returns (text, was_gzipped)."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff"), False
+    gzipped = data[:2] == GZIP_MAGIC
+    if gzipped:
+        data = _gunzip(data, source)
+    return _decode_bytes(data, source, gzipped), gzipped
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(MAX_STATE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise StateError(
+            source, "corrupt gzip data",
+            f"The file starts like gzip but does not decompress ({err}); it was cut off or damaged "
+            f"in transfer. Restore {_RESTORE}, or {_REEXPORT}.",
+        ) from None
+    if len(out) > MAX_STATE_BYTES:
+        raise StateError(source, "the gzipped file is too large",
+                         f"It decompresses to more than {MAX_STATE_BYTES >> 20} MiB, which no stack "
+                         f"state needs. Check that this is the right file.")
+    return out
+
+
+def _decode_bytes(data: bytes, source: str, gzipped: bool) -> str:
+    # UTF-16 with a BOM is what `pulumi stack export > file` writes in Windows PowerShell 5.
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        where = " after gunzip" if gzipped else ""
+        raise StateError(
+            source, "not a text file",
+            f"Byte {err.start}{where} is not valid {encoding.removesuffix('-sig').upper()}: this is "
+            f"binary data, not JSON written by Pulumi. Point at `.pulumi/stacks/<project>/<stack>.json` "
+            f"or at a file written by `pulumi stack export --file state.json`.",
+        ) from None
+
+
+def _json_error(source: str, text: str, err: json.JSONDecodeError, gzipped: bool) -> StateError:
+    where = f"line {err.lineno}, column {err.colno}" + (" (of the decompressed text)" if gzipped else "")
+    excerpt = _excerpt(text, err.pos)
+    start = text.lstrip()[:20]
+    if start[:1] not in ("{", "[", '"'):
+        return StateError(
+            source, "not a JSON document",
+            f"It starts with {start!r}; Pulumi state and preview files start with '{{'. Point at "
+            f"`.pulumi/stacks/<project>/<stack>.json`, or {_REEXPORT}.",
+        )
+    if _looks_truncated(text, err):
+        return StateError(
+            source, f"the JSON ends early at {where}: the file looks truncated",
+            f"{err.msg}; the text stops after {len(text)} characters{excerpt}. A copy or "
+            f"`pulumi stack export > file` was cut off, or the disk filled up. Restore "
+            f"{_RESTORE}, or {_REEXPORT}.",
+        )
+    return StateError(
+        source, f"not valid JSON: it breaks at {where}",
+        f"{err.msg}{excerpt}. If the file was edited by hand, fix the syntax there; otherwise "
+        f"{_REEXPORT}.",
+    )
+
+
+def _looks_truncated(text: str, err: json.JSONDecodeError) -> bool:
+    stripped = text.rstrip()
+    return (
+        err.pos >= len(stripped)
+        or err.msg.startswith("Unterminated string")
+        or not stripped.endswith(("}", "]", '"'))
+    )
+
+
+def _excerpt(text: str, pos: int) -> str:
+    line_start = text.rfind("\n", 0, pos) + 1
+    start = max(line_start, pos - 40)
+    snippet = text[start:pos + 20].split("\n", 1)[0].strip()
+    if not snippet:  # the error is at the start of a line (often the end of the text): show the line before
+        snippet = text[max(0, pos - 40):pos].strip().rsplit("\n", 1)[-1].strip()
+    return f" (near {snippet!r})" if snippet else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Document shape
+# --------------------------------------------------------------------------------------------
+
+
+def _unwrap_state(doc: Any, source: str) -> tuple[int, dict[str, Any] | None]:
+    """Check the envelope; return (version, deployment or None for an empty stack)."""
+    if not isinstance(doc, dict):
+        raise _shape_error(source, f"the document is a JSON {_json_kind(doc)}, not an object")
+    version = _version(doc, source)
+    _features(doc, source)
+    if "checkpoint" in doc and "deployment" in doc:
+        raise _shape_error(source, 'it has both "checkpoint" and "deployment"; it can only be one')
+    if "checkpoint" in doc:
+        checkpoint = doc["checkpoint"]
+        if not isinstance(checkpoint, dict):
+            raise _shape_error(source, f'"checkpoint" is a JSON {_json_kind(checkpoint)}, not an object')
+        return version, _optional(checkpoint, "latest", dict, source, "checkpoint")
+    if "deployment" in doc:
+        return version, _optional(doc, "deployment", dict, source, "the document")
+    raise _shape_error(source, 'it has "version" but neither "checkpoint" nor "deployment"')
+
+
+def _version(doc: dict[str, Any], source: str) -> int:
+    if "version" not in doc:
+        raise _shape_error(source, _missing_version_reason(doc))
+    version = doc["version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _shape_error(source, f'"version" is {json.dumps(version)}, not a whole number')
+    if version in SUPPORTED_VERSIONS:
+        return version
+    supported = " and ".join(map(str, SUPPORTED_VERSIONS))
+    if version > max(SUPPORTED_VERSIONS):
+        how = ("It was written by a newer Pulumi than this mlops-infra knows. Upgrade mlops-infra "
+               "(`pip install -U mlops-infra`).")
+    elif version > 0:
+        how = ("It was written by an old Pulumi. Run `pulumi stack export --file state.json` with a "
+               "current Pulumi CLI, which upgrades it, and read that file.")
+    else:
+        how = f"No Pulumi writes such a version; the file is damaged: {_REEXPORT}."
+    raise StateError(source, f"unsupported state version {version}",
+                     f"mlops-infra reads state versions {supported}. {how}")
+
+
+def _missing_version_reason(doc: dict[str, Any]) -> str:
+    if "steps" in doc or "changeSummary" in doc:
+        return "this is `pulumi preview --json` output, not a stack's state"
+    if "resources" in doc or "manifest" in doc:
+        return ('this is a bare deployment without its envelope; wrap it as '
+                '{"version": 3, "deployment": ...} or export it again')
+    return 'it has no "version"; expected {"version": 3|4, "checkpoint"|"deployment": {...}}'
+
+
+def _features(doc: dict[str, Any], source: str) -> None:
+    features = doc.get("features")
+    if features is not None and not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
+        raise _shape_error(source, '"features" must be a list of strings')
+
+
+def _shape_error(source: str, reason: str) -> StateError:
+    return StateError(
+        source, "not a Pulumi state file",
+        f"{reason[0].upper()}{reason[1:]}. Expected the stack file `.pulumi/stacks/<project>/<stack>.json` "
+        f'({{"version": 3|4, "checkpoint": {{...}}}}) or `pulumi stack export` output '
+        f'({{"version": 3|4, "deployment": {{...}}}}).',
+    )
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type, source: str, where: str) -> Any:
+    """``obj[key]`` if it has the JSON type ``kind``; ``None`` when missing or null; else an error."""
+    value = obj.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    expected = {dict: "an object", list: "an array", str: "a string", bool: "true or false"}[kind]
+    raise StateError(
+        source, "not a Pulumi state file",
+        f'In {where}, "{key}" is a JSON {_json_kind(value)} where Pulumi writes {expected}; the file '
+        f"was damaged or edited by hand. Restore {_RESTORE}, or fix that field.",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Resources
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_resources(raw: Any, source: str) -> dict[str, StateResource]:
+    """Resources by URN. A live resource wins over a copy marked ``delete: true`` (pending deletion)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise _shape_error(source, f'"resources" is a JSON {_json_kind(raw)}, not an array')
+    resources: dict[str, StateResource] = {}
+    doomed: set[str] = set()
+    for index, entry in enumerate(raw):
+        resource = _parse_resource(entry, index, source)
+        pending_delete = entry.get("delete") is True
+        if resource.urn not in resources:
+            resources[resource.urn] = resource
+            if pending_delete:
+                doomed.add(resource.urn)
+        elif not pending_delete:
+            if resource.urn not in doomed:
+                raise _duplicate_error(source, resource.urn, index)
+            resources[resource.urn] = resource
+            doomed.discard(resource.urn)
+    return resources
+
+
+def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
+    where = f"resources[{index}]"
+    if not isinstance(entry, dict):
+        raise _shape_error(source, f"{where} is a JSON {_json_kind(entry)}, not an object")
+    urn = _optional(entry, "urn", str, source, where)
+    rtype = _optional(entry, "type", str, source, where)
+    if not urn or rtype is None:
+        raise _resource_error(source, entry, where, "urn" if not urn else "type")
+    where = f"resource {urn}"
+    provider = _optional(entry, "provider", str, source, where)
+    dependencies = _optional(entry, "dependencies", list, source, where) or []
+    if not all(isinstance(dep, str) for dep in dependencies):
+        raise _shape_error(source, f'in {where}, "dependencies" must list URN strings')
+    return StateResource(
+        urn=urn,
+        type=rtype,
+        custom=bool(_optional(entry, "custom", bool, source, where)),
+        id=_optional(entry, "id", str, source, where) or None,
+        parent=_optional(entry, "parent", str, source, where) or None,
+        provider=split_provider_reference(provider)[0] if provider else None,
+        inputs=_optional(entry, "inputs", dict, source, where) or {},
+        outputs=_optional(entry, "outputs", dict, source, where) or {},
+        dependencies=tuple(dependencies),
+        protect=bool(_optional(entry, "protect", bool, source, where)),
+    )
+
+
+def _resource_error(source: str, entry: dict[str, Any], where: str, missing: str) -> StateError:
+    known = {k: entry[k] for k in ("urn", "type", "id") if isinstance(entry.get(k), str) and entry[k]}
+    seen = f" It has {json.dumps(known)}." if known else ""
+    return StateError(
+        source, f'{where} has no "{missing}"',
+        f'Every resource in a Pulumi state has a non-empty "urn" and a "type".{seen} The file was '
+        f"damaged or edited by hand: restore {_RESTORE}, or fix or remove that entry "
+        f"(`pulumi stack export`, edit, `pulumi stack import`).",
+    )
+
+
+def _duplicate_error(source: str, urn: str, index: int) -> StateError:
+    return StateError(
+        source, "the same resource appears twice",
+        f"resources[{index}] repeats {urn}, and neither copy is marked for deletion; Pulumi itself "
+        f"refuses such a state. Remove the stale copy with `pulumi state delete` or by "
+        f"`pulumi stack export`, edit, `pulumi stack import`.",
+    )
+
+
+def _stack_identity(resources: Any) -> UrnParts | None:
+    """(stack, project) from the root Stack resource's URN, else from the first parseable URN."""
+    first: UrnParts | None = None
+    for resource in resources:
+        parts = parse_urn(resource.urn)
+        if parts is None:
+            continue
+        if resource.type == ROOT_STACK_TYPE:
+            return parts
+        first = first or parts
+    return first
+
+
+def _secrets_provider(raw: Any, source: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _shape_error(source, f'"secrets_providers" is a JSON {_json_kind(raw)}, not an object')
+    return _optional(raw, "type", str, source, '"secrets_providers"') or None
+
+
+def _serial(deployment: dict[str, Any], source: str) -> str:
+    try:
+        canonical = json.dumps(deployment, sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError) as err:  # pragma: no cover - json.loads output always dumps
+        raise StateError(source, "cannot fingerprint the state", str(err)) from None
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# File backend layout
+# --------------------------------------------------------------------------------------------
+
+
+def _split_stack_name(project: str, stack: str) -> tuple[str, str]:
+    parts = stack.split("/")
+    if len(parts) == 3 and parts[0] == "organization":
+        project, stack = parts[1], parts[2]
+    elif len(parts) == 2:
+        project, stack = parts
+    for label, name in (("project", project), ("stack", stack)):
+        if not _NAME_RE.fullmatch(name) or name in (".", ".."):
+            raise StateError(
+                name, f"not a valid {label} name",
+                f"{label.capitalize()} names use letters, digits, '_', '.' and '-' only "
+                f"(a stack may be written organization/<project>/<stack>).",
+            )
+    return project, stack
+
+
+def _uses_project_layout(root: Path) -> bool:
+    """Whether ``pulumi`` reads this backend in project mode (see pulumi's diy ``meta.go``)."""
+    meta_path = root / ".pulumi" / "meta.yaml"
+    version = _meta_version(meta_path)
+    if version is None:
+        return not _has_legacy_stacks(root / ".pulumi" / "stacks")
+    if version > 1:
+        raise StateError(
+            str(meta_path), f"unsupported file backend layout version {version}",
+            "mlops-infra reads layout versions 0 and 1. Upgrade mlops-infra (`pip install -U mlops-infra`).",
+        )
+    return version == 1
+
+
+def _meta_version(meta_path: Path) -> int | None:
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise StateError(str(meta_path), "cannot read the backend's meta.yaml", str(err)) from None
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError:
+        meta = None
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise StateError(str(meta_path), "corrupt file backend: meta.yaml has no version",
+                         "Pulumi refuses this backend too. Restore `.pulumi/meta.yaml` "
+                         "(`version: 1` for project-scoped stacks).")
+    return version
+
+
+def _has_legacy_stacks(stacks_dir: Path) -> bool:
+    try:
+        return any(p.is_file() and p.name.endswith((".json", ".json.gz")) for p in stacks_dir.iterdir())
+    except OSError:
+        return False
+
+
+def _pick_stack_file(base: Path) -> Path | None:
+    """``<base>.json`` or ``<base>.json.gz``; with both, the newer wins and gzip wins a tie."""
+    plain, zipped = base.with_name(base.name + ".json"), base.with_name(base.name + ".json.gz")
+    plain_mtime, zipped_mtime = _mtime(plain), _mtime(zipped)
+    if zipped_mtime is None:
+        return plain if plain_mtime is not None else None
+    if plain_mtime is not None and plain_mtime > zipped_mtime:
+        return plain
+    return zipped
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns if path.is_file() else None
