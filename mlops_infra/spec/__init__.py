@@ -15,8 +15,8 @@ from pathlib import Path as FsPath
 from pydantic import ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list
-from mlops_infra.spec.checks import check_system
-from mlops_infra.spec.effective import apply_overrides
+from mlops_infra.spec.checks import check_environment, check_system
+from mlops_infra.spec.effective import apply_overrides, revalidate
 from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
 from mlops_infra.spec.system import MLSystem
@@ -66,9 +66,15 @@ def _validate(document: LoadedDocument) -> tuple[MLSystem | None, list[Diagnosti
 
 
 def validate_document(document: LoadedDocument, env: str | None = None) -> LoadedSystem:
-    """Validate a parsed document and, with ``env``, its effective environment."""
+    """Validate a parsed document and, with ``env``, its effective environment.
+
+    Without ``env`` every environment is validated. A problem of the base document is reported
+    once, not again for each environment; problems that only an environment has say so in their
+    detail ("in environment dev: ...") and point at the override that caused them when there is one.
+    """
     base, diagnostics = _validate(document)
     if base is None:
+        diagnostics += _override_problems(document)
         return LoadedSystem(document, None, env, _sorted(diagnostics))
     if env is not None and env not in base.environments:
         names = sorted(base.environments)
@@ -77,11 +83,12 @@ def validate_document(document: LoadedDocument, env: str | None = None) -> Loade
             f"Environments in this system: {known_list(names)}.{did_you_mean(env, names)}",
             ("environments",))])[0])
         return LoadedSystem(document, None, env, _sorted(diagnostics))
+    reported = {(d.code, d.path) for d in diagnostics}
     selected = [env] if env is not None else sorted(base.environments)
-    effective_system = base
+    effective_system: MLSystem | None = base
     for name in selected:
-        system, env_diags = _effective(document, name)
-        diagnostics.extend(env_diags)
+        system, env_diags = _effective(document, base, name)
+        diagnostics.extend(d for d in env_diags if (d.code, d.path) not in reported)
         if env is not None:
             effective_system = system
     result = _sorted(diagnostics)
@@ -89,17 +96,37 @@ def validate_document(document: LoadedDocument, env: str | None = None) -> Loade
     return LoadedSystem(document, effective_system if ok else None, env, result)
 
 
-def _effective(document: LoadedDocument, env: str) -> tuple[MLSystem | None, list[Diagnostic]]:
+def _override_problems(document: LoadedDocument) -> list[Diagnostic]:
+    """Override paths that resolve to nothing, for every environment of a document that is invalid."""
+    envs = document.data.get("environments")
+    names = [n for n in envs if isinstance(n, str)] if isinstance(envs, dict) else []
+    return [d for n in names for d in document.attach(apply_overrides(document.data, n)[2])]
+
+
+def _effective(document: LoadedDocument, base: MLSystem, env: str) -> tuple[MLSystem | None, list[Diagnostic]]:
+    """The effective system of ``env`` and its diagnostics (paths already translated to raw paths).
+
+    Only the items an override touches are validated again; every other item is shared with
+    ``base``, so an environment costs in proportion to its overrides plus the linear checks.
+    """
     data, redirects, problems = apply_overrides(document.data, env)
-    diagnostics = document.attach(problems)
-    if not redirects:
-        system, more = _validate(document) if problems else (MLSystem.model_validate(document.data), [])
-        return (None if problems else system), diagnostics + more
-    effective = document.with_data(data, redirects)
-    system, more = _validate(effective)
+    effective = document.with_data(data, redirects) if redirects else document
+    system, invalid = revalidate(base, data, redirects)
+    out = effective.attach(problems)
     prefix = f"in environment {env}: "
-    more = [_in_env(d, prefix) for d in more]
-    return (None if problems else system), diagnostics + more
+    if system is None:
+        return None, out + [_in_env(d, prefix) for d in effective.attach(invalid)]
+    checked = effective.attach(check_system(system, data, env))
+    out += [_in_env(d, prefix) for d in checked]
+    out += effective.attach(check_environment(system, data, env))
+    return (None if problems else system), [_raw(d, effective) for d in out]
+
+
+def _raw(diagnostic: Diagnostic, document: LoadedDocument) -> Diagnostic:
+    from dataclasses import replace
+
+    raw = document.raw_path(diagnostic.path)
+    return diagnostic if raw == diagnostic.path else replace(diagnostic, path=raw)
 
 
 def _in_env(diagnostic: Diagnostic, prefix: str) -> Diagnostic:

@@ -2,16 +2,64 @@
 
 Contract: ``check_system(system, data)`` returns diagnostics with raw-document paths (indexes into
 ``data``'s lists); it never raises for user mistakes and never mutates its inputs.
+``check_environment(system, data, env)`` runs the checks that depend on one environment (its
+target, region and gates) on that environment's effective system.
+
+Each concern lives in its own module; this module only lists them. Every check is linear in the
+size of the document (names are looked up in :class:`~mlops_infra.spec.context.CheckContext`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.cost import check_cluster_budgets
+from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.hardware import check_hardware, check_training_nodes
+from mlops_infra.spec.promotion import check_gates, check_promotion
+from mlops_infra.spec.references import check_references, check_unique_names
+from mlops_infra.spec.secrets import check_plaintext_secrets
+from mlops_infra.spec.signals import check_monitor_inputs, check_rollback_alerts, check_thresholds
 from mlops_infra.spec.system import MLSystem
 
+SystemCheck = Callable[[CheckContext], Iterable[Diagnostic]]
+EnvironmentCheck = Callable[[CheckContext, str, Environment], Iterable[Diagnostic]]
 
-def check_system(system: MLSystem, data: dict[str, Any]) -> list[Diagnostic]:
-    """All semantic diagnostics of ``system`` (see the module docstring)."""
-    return []
+SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
+    check_unique_names,
+    check_references,
+    check_hardware,
+    check_training_nodes,
+    check_monitor_inputs,
+    check_thresholds,
+    check_rollback_alerts,
+    check_promotion,
+    check_plaintext_secrets,
+)
+"""Checks of the system as a whole (run on the base and on each effective system)."""
+
+ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
+    check_gates,
+    check_cluster_budgets,
+)
+"""Checks that need one environment's target or gates (run on that environment's effective system)."""
+
+
+def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None) -> list[Diagnostic]:
+    """All semantic diagnostics of ``system`` (see the module docstring).
+
+    ``env`` names the environment whose effective system this is (it only changes wording and
+    severities that depend on whether a problem comes from overrides), or None for the base.
+    """
+    ctx = CheckContext.build(system, data, env)
+    return [d for check in SYSTEM_CHECKS for d in check(ctx)]
+
+
+def check_environment(system: MLSystem, data: dict[str, Any], env: str) -> list[Diagnostic]:
+    """Diagnostics of environment ``env`` of its effective ``system``."""
+    ctx = CheckContext.build(system, data, env)
+    environment = system.environments[env]
+    return [d for check in ENVIRONMENT_CHECKS for d in check(ctx, env, environment)]

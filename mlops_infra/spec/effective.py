@@ -10,39 +10,60 @@ diagnostics on the effective document point at the override's line.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import TypeAdapter, ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
-from mlops_infra.spec.errors import field_names
-from mlops_infra.spec.system import SECTIONS, MLSystem
+from mlops_infra.spec.errors import diagnostics_from_validation, field_names
+from mlops_infra.spec.system import SECTIONS, Metadata, MLSystem
 
 
 def apply_overrides(data: dict, env_name: str) -> tuple[dict, dict[Path, Path], list[Diagnostic]]:
-    """Return (effective data, redirects, diagnostics) for ``env_name`` of raw ``data``."""
-    env = (data.get("environments") or {}).get(env_name) or {}
-    overrides = env.get("overrides") or {} if isinstance(env, dict) else {}
-    if not isinstance(overrides, dict):
+    """Return (effective data, redirects, diagnostics) for ``env_name`` of raw ``data``.
+
+    Copy on write: only the containers on the way to an overridden value are copied, so the
+    cost is proportional to the overrides, not to the document. ``data`` may be any parsed YAML
+    (even one that fails validation); malformed parts simply give no effective change.
+    """
+    environments = data.get("environments")
+    env = environments.get(env_name) if isinstance(environments, dict) else None
+    overrides = env.get("overrides") if isinstance(env, dict) else None
+    if not isinstance(overrides, dict) or not overrides:
         return data, {}, []
     effective = dict(data)
-    copied: set[str] = set()
+    copied: set[Path] = set()
+    names: dict[str, dict[str, int]] = {}
     redirects: dict[Path, Path] = {}
     diagnostics: list[Diagnostic] = []
     for key, value in overrides.items():
         origin: Path = ("environments", env_name, "overrides", key)
-        target, problem = _resolve_path(effective, str(key), origin)
+        target, problem = _resolve_path(effective, str(key), origin, names)
         if problem is not None:
             diagnostics.append(problem)
             continue
-        section = target[0]
-        if section not in copied:
-            effective[section] = copy.deepcopy(effective.get(section))
-            copied.add(section)
-        _set(effective, target, copy.deepcopy(value))
+        _set(effective, target, copy.deepcopy(value), copied)
         redirects[target] = origin
     return effective, redirects, diagnostics
 
 
-def _resolve_path(data: dict, key: str, origin: Path) -> tuple[Path, Diagnostic | None]:
+def _name_index(data: dict, section: str, names: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Item name -> index of its first occurrence in ``section`` (computed once per section)."""
+    index = names.get(section)
+    if index is None:
+        items = data.get(section)
+        index = {}
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str):
+                index.setdefault(name, i)
+        names[section] = index
+    return index
+
+
+def _resolve_path(data: dict, key: str, origin: Path,
+                  names: dict[str, dict[str, int]]) -> tuple[Path, Diagnostic | None]:
     parts = key.split(".")
     section = parts[0]
     sections = [*SECTIONS, "metadata"]
@@ -51,18 +72,19 @@ def _resolve_path(data: dict, key: str, origin: Path) -> tuple[Path, Diagnostic 
                          f'"{section}" is not a section.{did_you_mean(section, sections)} '
                          f"Paths look like endpoints.<name>.<field>; sections: {known_list(sections)}.", origin)
     if section == "metadata":
+        if not isinstance(data.get("metadata"), dict):
+            return (), error("unknown-override-path", f'Override path "{key}": the document has no metadata',
+                             "Add metadata to the document before overriding its fields.", origin)
         return _walk(data, ("metadata",), parts[1:], key, origin)
     if len(parts) < 3:
         return (), error("unknown-override-path", f'Override path "{key}" is incomplete',
                          f"Name the item and the field: {section}.<name>.<field>, for example "
                          "endpoints.scorer.replicas.", origin)
-    items = data.get(section) or []
-    names = [it.get("name") for it in items if isinstance(it, dict)]
-    if parts[1] not in names:
+    index = _name_index(data, section, names)
+    if parts[1] not in index:
         return (), error("unknown-override-path", f'Override path "{key}": no {section} item "{parts[1]}"',
-                         f"Known {section}: {known_list(n for n in names if n)}.{did_you_mean(parts[1], filter(None, names))}",
-                         origin)
-    return _walk(data, (section, names.index(parts[1])), parts[2:], key, origin)
+                         f"Known {section}: {known_list(index)}.{did_you_mean(parts[1], index)}", origin)
+    return _walk(data, (section, index[parts[1]]), parts[2:], key, origin)
 
 
 def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path) -> tuple[Path, Diagnostic | None]:
@@ -93,12 +115,48 @@ def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path) -> 
     return tuple(path), None
 
 
-def _set(data: dict, path: Path, value: Any) -> None:
+def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
+    """Set ``path`` in ``data`` (a copy of the root), copying each container on the way once."""
     current: Any = data
-    for part in path[:-1]:
-        current = current[part]
+    for depth in range(1, len(path)):
+        prefix = path[:depth]
+        child = current[path[depth - 1]]
+        if prefix not in copied:
+            child = list(child) if isinstance(child, list) else dict(child)
+            current[path[depth - 1]] = child
+            copied.add(prefix)
+        current = child
     current[path[-1]] = value
 
 
-def environment_names(system: MLSystem) -> list[str]:
-    return sorted(system.environments)
+def revalidate(base: MLSystem, data: dict, redirects: dict[Path, Path]) -> tuple[MLSystem | None, list[Diagnostic]]:
+    """The effective system: ``base`` with the items that overrides touched validated again from ``data``.
+
+    Returns (system, []) or (None, diagnostics with raw paths into ``data``). Items no override
+    touched are shared with ``base``; the root model has no cross-field validators, so replacing
+    validated items gives the same system as validating ``data`` as a whole.
+    """
+    touched: dict[Path, None] = {}
+    for target in sorted(redirects, key=str):
+        touched.setdefault(target[:1] if target[0] == "metadata" else target[:2])
+    updates: dict[str, Any] = {}
+    diagnostics: list[Diagnostic] = []
+    for where in touched:
+        section = str(where[0])
+        try:
+            if section == "metadata":
+                updates[section] = Metadata.model_validate(data[section])
+            else:
+                items = updates.setdefault(section, list(getattr(base, section)))
+                items[where[1]] = _item_adapter(section).validate_python(data[section][where[1]])
+        except ValidationError as exc:
+            diagnostics += diagnostics_from_validation(exc, data, MLSystem, where)
+    if diagnostics:
+        return None, diagnostics
+    return base.model_copy(update=updates), []
+
+
+@cache
+def _item_adapter(section: str) -> TypeAdapter:
+    """A validator for one item of ``section`` (the list's item type, unions included)."""
+    return TypeAdapter(get_args(MLSystem.model_fields[section].annotation)[0])

@@ -17,11 +17,16 @@ from pydantic import BaseModel, ValidationError
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
 
 
-def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[BaseModel]) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, with paths translated onto ``data``."""
+def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[BaseModel],
+                                prefix: Path = ()) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, with paths translated onto ``data``.
+
+    ``prefix`` is the raw path of the value that was validated when it is a part of ``data`` (an
+    item re-validated on its own), so error locations are relative to it.
+    """
     out = []
     for err in exc.errors(include_url=False):
-        path, model = _data_path(err["loc"], data, root)
+        path, model = _data_path((*prefix, *err["loc"]), data, root)
         out.append(_diagnostic(err, path, data, model))
     return _collapse_union_noise(out)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
@@ -37,6 +38,12 @@ def parse_duration(value: Any) -> Duration:
         raise ValueError(
             f"expected a duration such as 30s, 10m, 6h or 90d, got {value!r}; write the unit after the number"
         )
+    return _duration_from_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _duration_from_text(value: str) -> Duration:
+    """Parse duration text; cached because large documents repeat the same few durations."""
     match = _DURATION_RE.match(value.strip())
     if not match:
         raise ValueError(
@@ -106,14 +113,19 @@ def parse_quantity(value: Any) -> Quantity:
     if isinstance(value, int | float):
         return Quantity(repr(value) if isinstance(value, float) else str(value), float(value), "")
     if isinstance(value, str):
-        match = _QUANTITY_RE.match(value.strip())
-        if match:
-            return Quantity(value.strip(), float(match.group(1)), match.group(2) or "")
-        raise ValueError(
-            f'"{value}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
-            "or a percentage (1%)"
-        )
+        return _quantity_from_text(value)
     raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {value!r}")
+
+
+@lru_cache(maxsize=4096)
+def _quantity_from_text(value: str) -> Quantity:
+    match = _QUANTITY_RE.match(value.strip())
+    if match:
+        return Quantity(value.strip(), float(match.group(1)), match.group(2) or "")
+    raise ValueError(
+        f'"{value}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
+        "or a percentage (1%)"
+    )
 
 
 QuantityField = Annotated[
@@ -143,6 +155,12 @@ def parse_cron(value: Any) -> Cron:
         return value
     if not isinstance(value, str):
         raise ValueError(f'expected a cron expression in quotes such as "0 3 * * 1", got {value!r}')
+    return _cron_from_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _cron_from_text(value: str) -> Cron:
+    """Validate cron text; cached because croniter's parser is slow (~0.1 ms) and schedules repeat."""
     text = " ".join(value.split())
     if len(text.split(" ")) != 5:
         raise ValueError(

@@ -1,0 +1,86 @@
+"""Hardware facts: accelerator types and counts, SageMaker instance types, training node counts.
+
+Contract: every check here reads the catalog (:mod:`mlops_infra.catalog`) only; clusters are
+checked for training use and endpoints for inference use. Instance types are accepted with or
+without the ``ml.`` prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlops_infra import catalog
+from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
+from mlops_infra.spec.base import Accelerator
+from mlops_infra.spec.context import CheckContext
+
+USES: dict[str, catalog.Use] = {"clusters": "training", "endpoints": "inference"}
+"""The SageMaker use of each section that asks for hardware."""
+
+
+def check_hardware(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Accelerators and instance types of clusters and endpoints exist for their use."""
+    for section, use in USES.items():
+        for i, item in enumerate(getattr(ctx.system, section)):
+            address = f"{section}.{item.name}"
+            if item.accelerator is not None:
+                yield from _accelerator(item.accelerator, use, (section, i, "accelerator"), address)
+            if item.instance_type is not None:
+                yield from _instance_type(item.instance_type, use, (section, i, "instance_type"), address)
+
+
+def _accelerator(acc: Accelerator, use: catalog.Use, path: tuple, address: str) -> Iterator[Diagnostic]:
+    if acc.type not in catalog.GPU_TYPES:
+        exact = {t.lower(): t for t in catalog.GPU_TYPES}.get(acc.type.lower())
+        hint = f' Did you mean "{exact}"? Types are case-sensitive.' if exact else did_you_mean(acc.type, catalog.GPU_TYPES)
+        yield error("unknown-accelerator", f'Unknown accelerator type "{acc.type}"',
+                    f"Use one of {known_list(catalog.GPU_TYPES)}.{hint}", (*path, "type"), address)
+        return
+    counts = catalog.counts_for(acc.type)
+    if acc.count not in counts:
+        choices = ", ".join(f"{n} ({catalog.ACCELERATOR_SHAPES[acc.type][n]})" for n in counts)
+        yield error("invalid-accelerator-count", f"No AWS instance has {acc.count} x {acc.type}",
+                    f"{acc.type} GPUs come {choices} per instance on AWS. Set count to one of these, "
+                    "or give instance_type instead.", (*path, "count"), address)
+        return
+    if catalog.instance_for(acc.type, acc.count, use) is None:
+        shape = catalog.sagemaker_name(catalog.ACCELERATOR_SHAPES[acc.type][acc.count])
+        yield error("unsupported-instance-type", f"{shape} ({acc.count} x {acc.type}) is not offered for SageMaker {use}",
+                    f"SageMaker does not list {shape} for {use}. Choose another accelerator or count.", path, address)
+
+
+def _instance_type(name: str, use: catalog.Use, path: tuple, address: str) -> Iterator[Diagnostic]:
+    full = catalog.sagemaker_name(name)
+    if catalog.is_sagemaker_instance(full, use):
+        return
+    valid = catalog.sagemaker_instance_types()[use]
+    candidates = valid if name.startswith("ml.") else {catalog.ec2_name(v) for v in valid}
+    other = [u for u in ("training", "inference") if u != use and catalog.is_sagemaker_instance(full, u)]
+    if other:
+        yield error("unsupported-instance-type", f'Instance type "{name}" is not offered for SageMaker {use}',
+                    f"{full} exists for {other[0]} but SageMaker does not offer it for {use}. "
+                    f"Choose another instance type.{did_you_mean(name, candidates)}", path, address)
+        return
+    yield error("unknown-instance-type", f'Unknown instance type "{name}"',
+                f"SageMaker {use} has no instance type {full}.{did_you_mean(name, candidates)} "
+                "Write a SageMaker instance type such as ml.g5.xlarge (the ml. prefix is optional).", path, address)
+
+
+def check_training_nodes(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A training job uses at most its cluster's max nodes.
+
+    An error in the base document; when only an environment's overrides shrink the cluster, a
+    warning for that environment (runs there will not get the nodes they ask for).
+    """
+    for i, job in enumerate(ctx.system.training_jobs):
+        cluster = ctx.item("clusters", job.cluster)
+        if cluster is None or job.nodes <= cluster.nodes.max:
+            continue
+        make = warning if ctx.env else error
+        where = f" in environment {ctx.env}" if ctx.env else ""
+        yield make("too-many-nodes",
+                   f'Training job "{job.name}" needs {job.nodes} nodes; cluster "{cluster.name}" has at most '
+                   f"{cluster.nodes.max}{where}",
+                   f"Lower nodes to {cluster.nodes.max} or raise the max nodes of cluster \"{cluster.name}\""
+                   + (f" (override training_jobs.{job.name}.nodes in {ctx.env})." if ctx.env else "."),
+                   ("training_jobs", i, "nodes"), f"training_jobs.{job.name}")

@@ -1,0 +1,86 @@
+"""Environments and promotion: promote_from chains, and gates whose needs the spec can check.
+
+Contract: :func:`check_promotion` (on the base system) reports a promote_from that names no
+environment or the environment itself, each promotion cycle once with its path, and gates on an
+environment nothing is promoted into. :func:`check_gates` (per environment, on its effective
+system) reports what a gate needs and that environment lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.environments import Environment
+
+
+def check_promotion(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """promote_from names another existing environment, and promotion never loops."""
+    envs = ctx.system.environments
+    for name, env in envs.items():
+        source = env.promote_from
+        path = ("environments", name, "promote_from")
+        if source is None:
+            if env.gates:
+                yield warning("gates-without-promotion", f'Environment "{name}" has gates but no promote_from',
+                              "Gates are checked when versions are promoted into an environment. Add promote_from: "
+                              "<environment>, or remove gates.", ("environments", name, "gates"), f"environments.{name}")
+            continue
+        if source == name:
+            yield error("self-promotion", f'Environment "{name}" promotes from itself',
+                        "promote_from names the environment whose pinned versions are copied here; it must be "
+                        f"another environment, such as {known_list(n for n in envs if n != name)}.", path,
+                        f"environments.{name}")
+        elif source not in envs:
+            yield error("unknown-environment", f'Unknown environment "{source}" in promote_from',
+                        f'Environment "{name}" promotes from "{source}", which is not defined.'
+                        f"{did_you_mean(source, envs)} Environments: {known_list(envs)}.", path, f"environments.{name}")
+    yield from _cycles(ctx)
+
+
+def _cycles(ctx: CheckContext) -> Iterator[Diagnostic]:
+    envs = ctx.system.environments
+    reported: set[frozenset[str]] = set()
+    for start in sorted(envs):
+        chain = [start]
+        current = envs[start].promote_from
+        while current in envs and current not in chain:
+            chain.append(current)
+            current = envs[current].promote_from
+        if current not in chain:
+            continue
+        cycle = chain[chain.index(current):]
+        if len(cycle) < 2 or frozenset(cycle) in reported:
+            continue  # self-promotion is reported on its own
+        reported.add(frozenset(cycle))
+        first = min(cycle)
+        loop = cycle[cycle.index(first):] + cycle[: cycle.index(first)]
+        shown = " <- ".join([*loop, first])
+        yield error("promotion-cycle", f"Promotion cycle: {shown}",
+                    "Promotion must flow one way (dev -> staging -> prod). Remove promote_from from the "
+                    "environment where promotion starts.", ("environments", first, "promote_from"),
+                    f"environments.{first}")
+
+
+def check_gates(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
+    """Gates that need something of the effective system: progressive rollouts, routed alerts."""
+    gates = set(environment.gates)
+    if "progressive_rollout" in gates:
+        for i, endpoint in enumerate(ctx.system.endpoints):
+            if endpoint.rollout.strategy == "all_at_once":
+                yield error("gate-unsatisfiable",
+                            f'Endpoint "{endpoint.name}" rolls out all at once, but environment {env} has the '
+                            "progressive_rollout gate",
+                            f"Promotions into {env} require every endpoint to roll out progressively. Set "
+                            "rollout.strategy to canary, blue_green or rolling (for example rollout: {strategy: "
+                            f"canary, steps: [10, 50, 100], bake: 10m}}), or remove the gate from {env}.",
+                            ("endpoints", i, "rollout"), f"endpoints.{endpoint.name}")
+    if "alerts_routed" in gates:
+        for i, alert in enumerate(ctx.system.alerts):
+            if not alert.notify:
+                yield error("gate-unsatisfiable",
+                            f'Alert "{alert.name}" notifies no channel, but environment {env} has the '
+                            "alerts_routed gate",
+                            f"Add notify: [<channel>] to alert \"{alert.name}\", or remove the gate from {env}.",
+                            ("alerts", i), f"alerts.{alert.name}")

@@ -1,0 +1,101 @@
+"""Monitoring semantics: what a monitor needs from its endpoint, threshold units, rollback alerts.
+
+Contract:
+- drift and quality monitors (:data:`~mlops_infra.spec.monitoring.DRIFT_METRICS`) need request
+  capture on their endpoint; ``feature_drift`` also needs a ``baseline``;
+- a threshold's unit fits its metric: latency_p99 a time, error_rate a percentage or a fraction in
+  0..1, drift and quality metrics a plain number in 0..1;
+- alerts that roll a rollout back should be warning or critical and watch the same endpoint
+  (warnings: the rollout still works, but probably not as meant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from mlops_infra.diagnostics import Diagnostic, error, warning
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
+from mlops_infra.spec.quantities import Quantity
+
+
+def check_monitor_inputs(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Drift and quality monitors have capture on their endpoint and, for feature_drift, a baseline."""
+    for i, monitor in enumerate(ctx.system.monitors):
+        address = f"monitors.{monitor.name}"
+        if monitor.metric in DRIFT_METRICS:
+            endpoint = ctx.item("endpoints", monitor.endpoint)
+            if endpoint is not None and endpoint.capture is None:
+                yield error(
+                    "capture-required", f'Monitor "{monitor.name}" needs request capture on endpoint "{endpoint.name}"',
+                    f"{monitor.metric} is computed from captured requests and responses. Add "
+                    f"capture: {{sample_percent: 20}} to endpoint \"{endpoint.name}\".",
+                    ("monitors", i, "endpoint"), address)
+        if monitor.metric == "feature_drift" and monitor.baseline is None:
+            yield error("baseline-required", f'Monitor "{monitor.name}" needs a baseline',
+                        "feature_drift compares live features with a baseline data set. Add baseline: <data source "
+                        "name> (the data the model was trained on).", ("monitors", i, "baseline"), address)
+        elif monitor.baseline is not None and monitor.metric not in DRIFT_METRICS:
+            yield warning("unused-field", f'Monitor "{monitor.name}" does not use its baseline',
+                          f"{monitor.metric} is measured on live traffic only; remove baseline.",
+                          ("monitors", i, "baseline"), address)
+
+
+def check_thresholds(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A monitor's threshold has a unit and a range that fit its metric."""
+    for i, monitor in enumerate(ctx.system.monitors):
+        rule = THRESHOLD_RULES.get(monitor.metric, _fraction)
+        problem = rule(monitor.threshold)
+        if problem:
+            yield error("invalid-threshold",
+                        f'Threshold {monitor.threshold} does not fit metric {monitor.metric}',
+                        problem, ("monitors", i, "threshold"), f"monitors.{monitor.name}")
+
+
+def _time(q: Quantity) -> str:
+    if not q.is_time:
+        return (f"latency_p99 is a time: write the unit, for example {q.value:g}ms or "
+                f"{q.value:g}s." if not q.is_percent else "latency_p99 is a time such as 250ms or 2s, not a percentage.")
+    return "" if q.value > 0 else "A latency threshold must be greater than zero."
+
+
+def _rate(q: Quantity) -> str:
+    if q.is_time:
+        return "error_rate is a share of requests: write a percentage (1%) or a fraction from 0 to 1 (0.01)."
+    if q.is_percent:
+        return "" if 0 <= q.value <= 100 else "A percentage must be from 0% to 100%."
+    return "" if 0 <= q.value <= 1 else (
+        f"A plain error_rate is a fraction from 0 to 1; for {q.value:g} percent write {q.value:g}%.")
+
+
+def _fraction(q: Quantity) -> str:
+    if q.is_time:
+        return "Drift and quality scores are plain numbers from 0 to 1 (for example 0.2), not times."
+    if q.is_percent:
+        return f"Drift and quality scores are plain numbers from 0 to 1: write {q.value / 100:g} instead of {q.text}."
+    return "" if 0 <= q.value <= 1 else "Drift and quality scores are plain numbers from 0 to 1, for example 0.2."
+
+
+THRESHOLD_RULES: dict[str, Callable[[Quantity], str]] = {"latency_p99": _time, "error_rate": _rate}
+"""Metric -> rule returning '' or what is wrong and how to fix it; other metrics are scores in 0..1."""
+
+
+def check_rollback_alerts(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Rollback alerts are warning or critical and watch a monitor of the same endpoint."""
+    for i, endpoint in enumerate(ctx.system.endpoints):
+        for j, name in enumerate(endpoint.rollout.rollback_on):
+            alert = ctx.item("alerts", name)
+            if alert is None:
+                continue  # reported as an unknown reference
+            path, address = ("endpoints", i, "rollout", "rollback_on", j), f"endpoints.{endpoint.name}"
+            if alert.severity == "info":
+                yield warning("rollback-alert-severity", f'Rollback alert "{name}" has severity info',
+                              f'An alert that rolls back endpoint "{endpoint.name}" should be warning or critical; '
+                              f'raise the severity of alert "{name}" or remove it from rollback_on.', path, address)
+            monitor: Monitor | None = ctx.item("monitors", alert.monitor)
+            if monitor is not None and monitor.endpoint != endpoint.name:
+                yield warning("rollback-alert-endpoint",
+                              f'Rollback alert "{name}" watches endpoint "{monitor.endpoint}", not "{endpoint.name}"',
+                              f'Alert "{name}" fires on monitor "{monitor.name}" of endpoint "{monitor.endpoint}", so '
+                              f'it says nothing about a rollout of "{endpoint.name}". Use an alert on a monitor of '
+                              f'"{endpoint.name}".', path, address)
