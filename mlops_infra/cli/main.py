@@ -51,8 +51,10 @@ def print_user_error(err: UserError, console: Console) -> None:
     if err.diagnostics:
         print_diagnostics(err.diagnostics, console)
         return
+    from rich.markup import escape
+
     where = f"{err.source}: " if err.source else ""
-    console.print(f"{where}[bold red]error[/]: {err.summary}", highlight=False, markup=True)
+    console.print(f"{escape(where)}[bold red]error[/]: {escape(err.summary)}", highlight=False, markup=True)
     if err.detail:
         for line in err.detail.splitlines():
             console.print(f"  {line}", highlight=False, markup=False)
