@@ -24,19 +24,20 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
     for d in items:
         colour = "bold red" if d.is_error else "bold yellow"
         where = f"{d.location}: " if d.location else ""
-        console.print(f"[bold]{escape(where)}[/][{colour}]{d.severity}[/]: {escape(d.summary)}", highlight=False)
+        console.print(f"[bold]{escape(where)}[/][{colour}]{d.severity}[/]: {escape(d.summary)}", highlight=False, soft_wrap=True)
         for line in d.detail.splitlines():
-            console.print(f"  {escape(line)}", highlight=False)
+            console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         if d.location and source_line:
             text = source_line(d.location.file, d.location.line)
             if text.strip():
                 gutter = f"{d.location.line:>5} | "
-                console.print(f"[dim]{gutter}[/]{escape(text)}", highlight=False)
-                console.print(" " * (len(gutter) + max(d.location.column - 1, 0)) + "[bold green]^[/]", highlight=False)
+                console.print(f"[dim]{gutter}[/]{escape(text)}", highlight=False, soft_wrap=True)
+                console.print(" " * (len(gutter) + max(d.location.column - 1, 0)) + "[bold green]^[/]",
+                              highlight=False, soft_wrap=True)
     errors = sum(1 for d in items if d.is_error)
     warnings = len(items) - errors
     if items:
-        console.print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", highlight=False)
+        console.print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", highlight=False, soft_wrap=True)
 
 
 def diagnostics_json(diagnostics: Iterable[Diagnostic], **extra) -> str:

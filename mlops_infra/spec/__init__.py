@@ -113,7 +113,7 @@ def _effective(document: LoadedDocument, base: MLSystem, env: str) -> tuple[MLSy
     effective = document.with_data(data, redirects) if redirects else document
     system, invalid = revalidate(base, data, redirects)
     out = effective.attach(problems)
-    prefix = f"in environment {env}: "
+    prefix = f"In environment {env}: "
     if system is None:
         return None, out + [_in_env(d, prefix) for d in effective.attach(invalid)]
     checked = effective.attach(check_system(system, data, env))

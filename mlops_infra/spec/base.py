@@ -23,7 +23,7 @@ Name = Annotated[
 class SpecModel(BaseModel):
     """Base for every spec model: unknown fields are errors, values are immutable and strict."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True,
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False,
                               use_attribute_docstrings=False)
 
 

@@ -27,8 +27,8 @@ class AwsTarget(SpecModel):
     """An AWS account and region."""
 
     kind: Literal["aws"] = Field(description="aws")
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region, e.g. eu-west-1.")
-    account: str = Field(pattern=r"^\d{12}$", description="12-digit AWS account id, quoted.")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", description="AWS region, e.g. eu-west-1.")
+    account: str = Field(pattern=r"^[0-9]{12}$", description="12-digit AWS account id, quoted.")
 
 
 class KubernetesTarget(SpecModel):

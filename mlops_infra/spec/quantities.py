@@ -15,8 +15,9 @@ from typing import Annotated, Any
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_RE = re.compile(r"^(\d+)(s|m|h|d|w)$")
-DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w)$"
+_DURATION_RE = re.compile(r"([0-9]+)(s|m|h|d|w)")
+DURATION_PATTERN = r"^0*[1-9][0-9]*(s|m|h|d|w)$"
+"""The JSON Schema twin of the parser: a positive whole number and a unit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def parse_duration(value: Any) -> Duration:
 @lru_cache(maxsize=4096)
 def _duration_from_text(value: str) -> Duration:
     """Parse duration text; cached because large documents repeat the same few durations."""
-    match = _DURATION_RE.match(value.strip())
+    match = _DURATION_RE.fullmatch(value)
     if not match:
         raise ValueError(
             f'"{value}" is not a duration; write a whole number and a unit s, m, h, d or w (for example 10m, 6h, 90d)'
@@ -52,7 +53,7 @@ def _duration_from_text(value: str) -> Duration:
     amount = int(match.group(1))
     if amount == 0:
         raise ValueError(f'"{value}" is zero; a duration must be positive')
-    return Duration(value.strip(), amount * _DURATION_UNITS[match.group(2)])
+    return Duration(value, amount * _DURATION_UNITS[match.group(2)])
 
 
 DurationField = Annotated[
@@ -62,7 +63,7 @@ DurationField = Annotated[
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["10m", "6h", "90d"]}),
 ]
 
-_QUANTITY_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|%)?$")
+_QUANTITY_RE = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|%)?")
 QUANTITY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?\s*(ms|s|m|h|%)?$"
 _TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -119,9 +120,9 @@ def parse_quantity(value: Any) -> Quantity:
 
 @lru_cache(maxsize=4096)
 def _quantity_from_text(value: str) -> Quantity:
-    match = _QUANTITY_RE.match(value.strip())
+    match = _QUANTITY_RE.fullmatch(value)
     if match:
-        return Quantity(value.strip(), float(match.group(1)), match.group(2) or "")
+        return Quantity(value, float(match.group(1)), match.group(2) or "")
     raise ValueError(
         f'"{value}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
         "or a percentage (1%)"
@@ -137,6 +138,10 @@ QuantityField = Annotated[
         "examples": [0.2, "250ms", "1%"],
     }),
 ]
+
+
+CRON_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
+"""Five whitespace-separated fields (what JSON Schema can check of a cron expression)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,6 @@ CronField = Annotated[
     Cron,
     PlainValidator(parse_cron),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "description": "Five-field cron expression, UTC",
+    WithJsonSchema({"type": "string", "pattern": CRON_PATTERN, "description": "Five-field cron expression, UTC",
                     "examples": ["0 3 * * 1"]}),
 ]

@@ -1,0 +1,46 @@
+"""``mlops-infra schema [--check] [--out PATH]``: the JSON Schema of MLSystem documents.
+
+Contract: without options the schema is printed on stdout. ``--out PATH`` writes it to PATH.
+``--check`` writes nothing: it exits 0 when PATH (default ``schemas/mlsystem-v1.schema.json``)
+holds exactly the current schema, and 1 with a message saying how to regenerate it otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlops_infra.errors import UserError
+from mlops_infra.spec.schema import SCHEMA_FILE, render_schema
+
+DEFAULT_PATH = Path("schemas") / SCHEMA_FILE
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``schema`` command to ``app``."""
+    app.command("schema")(schema)
+
+
+def schema(
+    check: bool = typer.Option(False, "--check", help="Exit 1 when the schema file is stale; write nothing."),
+    out: Path | None = typer.Option(None, "--out", "-o", help=f"Write the schema here (--check default: {DEFAULT_PATH})."),
+) -> None:
+    """Print, write or check the JSON Schema of MLSystem documents (for editors and CI)."""
+    text = render_schema()
+    if check:
+        path = out or DEFAULT_PATH
+        regenerate = f"Regenerate it with: mlops-infra schema --out {path}"
+        if not path.is_file():
+            raise UserError(f"{path} does not exist", regenerate, source=str(path))
+        if path.read_text(encoding="utf-8") != text:
+            raise UserError(f"{path} is stale: it differs from the schema of the spec models", regenerate,
+                            source=str(path))
+        typer.echo(f"ok: {path} is up to date")
+        return
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)

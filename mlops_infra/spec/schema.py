@@ -1,0 +1,55 @@
+"""The JSON Schema of the MLSystem document, generated from the spec models.
+
+Contract: :func:`build_schema` is a pure function of the models. The schema accepts what the
+models accept as far as JSON Schema can say it; what it cannot (min <= max, canary step order,
+exactly one of accelerator or instance_type, references between items, catalog facts) is left to
+``mlops-infra validate``. Environment override values are free-form. The committed copy lives at
+``schemas/`` + :data:`SCHEMA_FILE` and is kept fresh by ``mlops-infra schema --check`` and a test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlops_infra.spec.system import API_VERSION, MLSystem
+
+SCHEMA_VERSION = API_VERSION.rsplit("/", 1)[-1]
+SCHEMA_FILE = f"mlsystem-{SCHEMA_VERSION}.schema.json"
+"""File name of the schema: versioned with the apiVersion it describes."""
+
+SCHEMA_ID = f"urn:mlops-infra:schema:{SCHEMA_FILE}"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def build_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of an MLSystem document."""
+    schema = MLSystem.model_json_schema(by_alias=True, mode="validation")
+    _close_pattern_maps(schema)
+    return {
+        "$schema": DIALECT,
+        "$id": SCHEMA_ID,
+        "title": f"MLSystem ({API_VERSION})",
+        "description": (
+            "A whole ML system (data, training, registry, serving, monitoring, alerting, environments) for "
+            "mlops-infra. Generated from the spec models; `mlops-infra validate` checks what a schema cannot."
+        ),
+        **{k: v for k, v in schema.items() if k not in ("title", "description")},
+    }
+
+
+def render_schema() -> str:
+    """The schema as committed: indented JSON with a final newline (stable across runs)."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _close_pattern_maps(node: Any) -> None:
+    """Maps whose keys have a pattern (environment names) accept no other keys, as the model does."""
+    if isinstance(node, dict):
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            _close_pattern_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_pattern_maps(value)
