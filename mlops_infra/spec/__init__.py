@@ -21,7 +21,8 @@ from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
 from mlops_infra.spec.system import MLSystem
 
-__all__ = ["LoadedSystem", "MLSystem", "load_system", "parse_system", "validate_document"]
+__all__ = ["LoadedSystem", "MLSystem", "embedded_quickstart_path", "load_system", "parse_system",
+           "validate_document"]
 
 
 @dataclass
@@ -39,6 +40,13 @@ class LoadedSystem:
 
     def source_line(self, file: str, line: int) -> str:
         return self.document.source_line(line) if self.document and file == self.document.name else ""
+
+
+def embedded_quickstart_path() -> FsPath:
+    """Path of the quickstart document shipped inside the package (a copy of examples/quickstart)."""
+    from importlib.resources import files
+
+    return FsPath(str(files("mlops_infra").joinpath("examples", "quickstart.yaml")))
 
 
 def load_system(path: str | FsPath, env: str | None = None) -> LoadedSystem:
