@@ -1,0 +1,213 @@
+"""The terminal view of a plan: like ``terraform plan``, told in ML terms.
+
+Contract: :func:`render_text` is pure (Plan -> str) and deterministic. Sections, in order: header
+(project / stack / target), notes from the caller, warnings, drift (only when the plan was
+refreshed or holds drift), the ML summary, the cost, the resource changes grouped by ML item, and
+last the line ``Plan: N to add, N to change, N to replace, N to destroy.`` -- or, with nothing to
+do, ``No changes. Your ML system matches the desired state.``. No-op resources are never listed.
+Colour (ANSI, via rich) only with ``color=True``; golden files use ``color=False``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from mlops_infra.plan.model import Action, CostEstimate, MLChange, Plan, ResourceChange
+from mlops_infra.render.common import (
+    DriftView,
+    attr_line,
+    drift_views,
+    group_changes,
+    money,
+    money_range,
+    plural,
+    resource_label,
+    target_text,
+)
+from mlops_infra.render.safety import check_plan_safe
+
+NO_CHANGES = "No changes. Your ML system matches the desired state."
+
+STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "-": "red", "<=": "cyan", "!": "bold red",
+          "heading": "bold", "dim": "dim", "warning": "yellow", "address": "bold cyan"}
+
+_ACTION_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
+                 Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed",
+                 Action.READ: "will be read"}
+
+
+class _Lines:
+    """Collects styled lines; plain text or ANSI at the end."""
+
+    def __init__(self) -> None:
+        self.lines: list[Text] = []
+
+    def add(self, *parts: tuple[str, str | None] | str) -> None:
+        text = Text()
+        for part in parts:
+            if isinstance(part, str):
+                text.append(part)
+            else:
+                text.append(part[0], style=part[1] or "")
+        self.lines.append(text)
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1].plain:
+            self.lines.append(Text())
+
+    def render(self, color: bool, width: int) -> str:
+        if not color:
+            return "".join(line.plain.rstrip() + "\n" for line in self.lines)
+        buffer = io.StringIO()
+        console = Console(file=buffer, force_terminal=True, color_system="standard", width=width,
+                          soft_wrap=True, highlight=False, emoji=False, markup=False)
+        for line in self.lines:
+            console.print(line)
+        return buffer.getvalue()
+
+
+def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Sequence[str] = ()) -> str:
+    """The plan as terminal text. ``notes`` are lines the caller adds under the header
+    (for example where the prior state came from)."""
+    check_plan_safe(plan)
+    out = _Lines()
+    _header(out, plan, notes, width)
+    _warnings(out, plan.warnings)
+    if plan.refreshed or plan.drift:
+        _drift(out, drift_views(plan.drift), plan.refreshed)
+    _ml(out, plan.ml)
+    if plan.cost is not None and (plan.has_changes or plan.cost.after.max_usd or plan.cost.before.max_usd):
+        _cost(out, plan.cost)
+    groups = group_changes(plan.changes)
+    if groups:
+        out.blank()
+        out.add(("Resource changes", STYLES["heading"]),
+                ("  (+ create, ~ update in place, -/+ replace, - destroy)", STYLES["dim"]))
+        for group in groups:
+            out.blank()
+            out.add(("# ", STYLES["dim"]), (group.address, STYLES["address"]), (f"  ({group.tally()})", STYLES["dim"]))
+            for change in group.changes:
+                _resource(out, change)
+    out.blank()
+    if plan.has_changes:
+        out.add((plan.counts.sentence(), STYLES["heading"]))
+    else:
+        out.add((NO_CHANGES, "green"))
+    return out.render(color, width)
+
+
+def _header(out: _Lines, plan: Plan, notes: Sequence[str], width: int) -> None:
+    out.add(("mlops-infra plan: ", STYLES["heading"]), (f"{plan.project} / {plan.stack}", STYLES["heading"]))
+    out.add(f"Target:  {target_text(plan.target)}")
+    refreshed = "live state read (--refresh)" if plan.refreshed else "last applied state only (no --refresh)"
+    out.add(f"Against: state serial {plan.state_serial[:12]}, {refreshed}")
+    for note in notes:
+        out.add((note, STYLES["dim"]))
+    out.add(("-" * min(width, 100), STYLES["dim"]))
+
+
+def _warnings(out: _Lines, warnings: Sequence[str]) -> None:
+    if not warnings:
+        return
+    out.blank()
+    for warning in warnings:
+        first, *rest = warning.splitlines() or [""]
+        out.add(("Warning: ", STYLES["warning"]), first)
+        for line in rest:
+            out.add(f"         {line}")
+
+
+def _drift(out: _Lines, items: list[DriftView], refreshed: bool) -> None:
+    out.blank()
+    if not items:
+        out.add(("Drift: ", STYLES["heading"]), "none. Live resources match the last applied state.")
+        return
+    out.add(("Drift: ", STYLES["heading"]),
+            f"{plural(len(items), 'resource')} changed outside mlops-infra since the last apply")
+    out.add(("  (shown before the plan: applying it will put these back to the desired state)", STYLES["dim"]))
+    for item in items:
+        out.blank()
+        out.add("  ", (item.symbol, STYLES.get(item.symbol)), f" {item.name} ({item.type})",
+                (f"  [{item.kind}]" if item.kind else "", STYLES["dim"]))
+        if item.summary:
+            out.add(("      # ", STYLES["dim"]), (item.summary, STYLES["dim"]))
+        for change in item.changes:
+            line = attr_line(change)
+            text = line.text.replace(" -> ", " (last applied) -> ", 1) + " (live)" if line.symbol == "~" else line.text
+            out.add("      ", (line.symbol, STYLES.get(line.symbol)), f" {text}")
+
+
+def _ml(out: _Lines, ml: Sequence[MLChange]) -> None:
+    if not ml:
+        return
+    out.blank()
+    out.add(("ML changes", STYLES["heading"]))
+    width = max(len(m.address) for m in ml)
+    for item in ml:
+        out.add("  ", (item.address.ljust(width), STYLES["address"]), f"  {item.summary}")
+        for extra in _ml_details(item):
+            out.add(" " * (width + 4), (extra, STYLES["dim"]))
+
+
+def _ml_details(item: MLChange) -> list[str]:
+    """Extra lines for the numbers a summary may not spell out (rollout stages)."""
+    steps = item.details.get("steps") if isinstance(item.details, dict) else None
+    if not steps or not isinstance(steps, list) or "%" in item.summary:
+        return []
+    stages = " -> ".join(f"{s}%" for s in steps)
+    bake = item.details.get("bakeSeconds")
+    return [f"stages: {stages}" + (f", {_duration(bake)} bake at each" if bake else "")]
+
+
+def _duration(seconds: int | float) -> str:
+    seconds = int(seconds)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _cost(out: _Lines, cost: CostEstimate) -> None:
+    out.blank()
+    out.add(("Cost", STYLES["heading"]), ("  (USD per month, on-demand, 730 h; range = min to max replicas/nodes)", STYLES["dim"]))
+    delta = cost.delta
+    out.add(f"  before  {money_range(cost.before.min_usd, cost.before.max_usd)}")
+    out.add(f"  after   {money_range(cost.after.min_usd, cost.after.max_usd)}")
+    style = "red" if delta.max_usd > 0 else "green" if delta.max_usd < 0 else None
+    out.add("  change  ", (money_range(delta.min_usd, delta.max_usd, sign=True), style))
+    if cost.rollout_extra_usd:
+        out.add(f"  rollout extra  {money(cost.rollout_extra_usd)} one-off, while rollouts run old and new capacity side by side")
+    changed = [line for line in cost.lines if round(line.delta_usd, 2) or line.note]
+    if changed:
+        width = max(len(line.address) for line in changed)
+        for line in changed:
+            before = "-" if line.before_usd is None else money(line.before_usd)
+            after = "-" if line.after_usd is None else money(line.after_usd)
+            note = f"  ({line.note})" if line.note else ""
+            out.add(f"    {line.address.ljust(width)}  {before} -> {after}  {money(line.delta_usd, sign=True)}",
+                    (f"  {line.basis}{note}", STYLES["dim"]))
+    for source in cost.sources:
+        out.add(("  Prices: ", STYLES["dim"]), (source, STYLES["dim"]))
+    for note in cost.notes:
+        out.add(("  Note: ", STYLES["dim"]), (note, STYLES["dim"]))
+
+
+def _resource(out: _Lines, change: ResourceChange) -> None:
+    symbol = change.action.symbol
+    out.add("  ", (f"{symbol:>3}", STYLES.get(symbol)), f" {resource_label(change)}")
+    words = _ACTION_WORDS.get(change.action, str(change.action))
+    reason = change.reason.message
+    out.add(("        # ", STYLES["dim"]), (f"{words}: {reason}" if reason else words, STYLES["dim"]))
+    if change.action is Action.REPLACE and change.delete_before_replace:
+        out.add(("        # ", STYLES["dim"]),
+                ("deleted before the new one is created: expect a short outage", STYLES["warning"]))
+    if change.blocked:
+        out.add(("        ! blocked: ", STYLES["!"]), change.blocked)
+    for attribute in change.changes:
+        line = attr_line(attribute)
+        suffix = "  # forces replacement" if line.forces_replacement else ""
+        out.add("        ", (line.symbol, STYLES.get(line.symbol)), f" {line.text}", (suffix, STYLES["-/+"]))

@@ -1,0 +1,18 @@
+"""The plan as JSON: ``Plan.to_json()`` (the documented machine format), byte-stable.
+
+Contract: sorted keys, two-space indent, ASCII only, one trailing newline; equal plans give
+identical bytes. The same shape is what ``--out`` saves (with the plan file's own envelope).
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlops_infra.plan.model import Plan
+from mlops_infra.render.safety import check_plan_safe
+
+
+def render_json(plan: Plan) -> str:
+    """``plan.to_json()`` as stable JSON text."""
+    check_plan_safe(plan)
+    return json.dumps(plan.to_json(), sort_keys=True, indent=2) + "\n"

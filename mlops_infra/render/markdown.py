@@ -1,0 +1,334 @@
+"""The plan as a GitHub pull-request comment.
+
+Contract: :func:`render_markdown` is pure and deterministic. The first line is the hidden marker
+``<!-- mlops-infra-plan: <project>/<stack> -->`` that the PR workflow uses to find and update its
+own comment. Then: a title with the counts, a summary table (changes, cost, drift, target), the
+cost per ML item, the ML summary, drift, and one collapsible ``<details>`` per ML item holding its
+resource changes in a ```` ```diff ```` block (GitHub colours ``+`` green, ``-`` red and ``!``
+orange, so in-place updates -- ``~`` in the terminal -- are written ``!`` here).
+
+The result is never longer than ``max_chars`` (GitHub refuses comments over 65,536 characters).
+When the whole plan does not fit, resource details are left out, largest first, then the longer
+lists are shortened; a note says how many were left out and how to see the full plan. Blocks are
+cut whole, never inside a code block.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from mlops_infra.plan.model import Action, Plan, ResourceChange
+from mlops_infra.render.common import (
+    DriftView,
+    Group,
+    attr_line,
+    drift_views,
+    group_changes,
+    money,
+    money_range,
+    plural,
+    resource_label,
+    target_text,
+)
+from mlops_infra.render.human import NO_CHANGES
+from mlops_infra.render.safety import check_plan_safe
+
+GITHUB_COMMENT_LIMIT = 65536
+MARKER_PREFIX = "<!-- mlops-infra-plan: "
+
+_DIFF_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "!", Action.REPLACE: "-/+", Action.DELETE: "-",
+                Action.READ: "<="}
+_ATTR_SYMBOL = {"+": "+", "-": "-", "~": "!"}
+_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
+          Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed", Action.READ: "will be read"}
+
+
+def marker(plan: Plan) -> str:
+    """The hidden comment that identifies this stack's plan comment on a pull request."""
+    return f"{MARKER_PREFIX}{plan.project}/{plan.stack} -->"
+
+
+def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes: Sequence[str] = (),
+                    command: str | None = None) -> str:
+    """The plan as GitHub-flavoured markdown of at most ``max_chars`` characters.
+
+    ``notes`` are lines the caller adds under the summary (where the prior state came from);
+    ``command`` is the command line that prints the full plan, quoted in the cut note.
+    """
+    check_plan_safe(plan)
+    full_command = command or f"mlops-infra plan <mlsystem.yaml> --env {plan.stack} --format text"
+    doc = _Document(
+        head=_head(plan),
+        lists=[_notes_section(notes, plan.warnings), _cost_section(plan), _ml_section(plan),
+               _drift_section(plan)],
+        details=_details(group_changes(plan.changes)),
+        foot=_foot(plan),
+        command=full_command,
+    )
+    return doc.fit(max_chars)
+
+
+# -- escaping ------------------------------------------------------------------------------------
+
+
+def _esc(text: str) -> str:
+    """Text safe in markdown prose and table cells: HTML escaped, pipes escaped."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks inside ``text``; pipes escaped for tables."""
+    text = str(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _fenced(lang: str, lines: Sequence[str]) -> str:
+    body = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{body}\n{fence}\n"
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+@dataclass
+class _List:
+    """A section whose items can be cut from the end: ``title`` + items + a "more" line."""
+
+    title: str
+    items: list[str]
+    more: Callable[[int], str]
+    tail: str = ""
+    keep: int = -1
+
+    def __post_init__(self) -> None:
+        self.keep = len(self.items)
+
+    def text(self, keep: int | None = None) -> str:
+        keep = self.keep if keep is None else keep
+        if not self.items:
+            return ""
+        left_out = len(self.items) - keep
+        return self.title + "".join(self.items[:keep]) + (self.more(left_out) if left_out else "") + self.tail
+
+    def shrink_to(self, budget: int) -> None:
+        """Keep the longest prefix whose text fits ``budget`` characters (possibly none)."""
+        fixed = len(self.title) + len(self.tail)
+        total, keep = fixed, 0
+        for index, item in enumerate(self.items):
+            more = len(self.more(len(self.items) - index - 1)) if index + 1 < len(self.items) else 0
+            if total + len(item) + more > budget:
+                break
+            total += len(item)
+            keep = index + 1
+        self.keep = keep
+
+
+def _head(plan: Plan) -> str:
+    counts = plan.counts
+    title = counts.sentence() if plan.has_changes else NO_CHANGES
+    rows = [("Target", _esc(target_text(plan.target))),
+            ("Changes", f"{counts.add} to add, {counts.change} to change, {counts.replace} to replace, "
+                        f"{counts.destroy} to destroy" if plan.has_changes else "none")]
+    if plan.cost is not None:
+        cost = plan.cost
+        delta = money_range(cost.delta.min_usd, cost.delta.max_usd, sign=True)
+        rows.append(("Monthly cost", f"{money_range(cost.before.min_usd, cost.before.max_usd)} &rarr; "
+                                     f"{money_range(cost.after.min_usd, cost.after.max_usd)} (**{delta}**)"))
+        if cost.rollout_extra_usd:
+            rows.append(("Rollout extra", f"{money(cost.rollout_extra_usd)} one-off (old and new capacity during rollouts)"))
+    rows.append(("Drift", _drift_cell(plan)))
+    rows.append(("Prior state", f"serial {_code(plan.state_serial[:12])}"))
+    table = "| | |\n|---|---|\n" + "".join(f"| **{k}** | {v} |\n" for k, v in rows)
+    return (f"{marker(plan)}\n## mlops-infra plan: {_code(plan.project)} / {_code(plan.stack)}\n\n"
+            f"**{_esc(title)}**\n\n{table}\n")
+
+
+def _drift_cell(plan: Plan) -> str:
+    if plan.drift:
+        return f"**{plural(len(plan.drift), 'resource')} changed outside mlops-infra** (see Drift)"
+    if plan.refreshed:
+        return "none: live resources match the last applied state"
+    return "not checked (plan with `--refresh` to read live resources)"
+
+
+def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> _List:
+    items = [f"> {_esc(n)}\n" for n in notes] + [f"> **Warning:** {_esc(w)}\n" for w in warnings]
+    return _List("", items, lambda n: f"> ... and {n} more (see the full plan)\n", tail="\n")
+
+
+def _cost_section(plan: Plan) -> _List:
+    cost = plan.cost
+    if cost is None:
+        return _List("", [], lambda n: "")
+    rows = []
+    for line in cost.lines:
+        before = "-" if line.before_usd is None else money(line.before_usd)
+        after = "-" if line.after_usd is None else money(line.after_usd)
+        note = f" ({_esc(line.note)})" if line.note else ""
+        rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
+                    f"{money(line.delta_usd, sign=True)} |\n")
+    sources = "".join(f"Prices: {_esc(s)}  \n" for s in cost.sources)
+    cost_notes = "".join(f"Note: {_esc(n)}  \n" for n in cost.notes)
+    title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
+             "| ML item | basis | before | after | change |\n|---|---|---:|---:|---:|\n")
+    tail = f"\n{sources}{cost_notes}\n" if (sources or cost_notes) else "\n"
+    section = _List(title, rows, lambda n: f"| ... | {n} more items (see the full plan) | | | |\n", tail=tail)
+    if not rows:
+        section.items = ["| (nothing priced) | | | | |\n"]
+        section.keep = 1
+    return section
+
+
+def _ml_section(plan: Plan) -> _List:
+    items = []
+    for item in plan.ml:
+        steps = item.details.get("steps") if isinstance(item.details, dict) else None
+        extra = ""
+        if isinstance(steps, list) and steps and "%" not in item.summary:
+            extra = f" (stages: {' &rarr; '.join(f'{s}%' for s in steps)})"
+        items.append(f"- {_code(item.address)} {_esc(item.summary)}{extra}\n")
+    return _List("### ML changes\n", items, lambda n: f"- ... and {n} more (see the full plan)\n", tail="\n")
+
+
+def _drift_section(plan: Plan) -> _List:
+    views = drift_views(plan.drift)
+    items = [_drift_item(v) for v in views]
+    title = ("### Drift\nChanged outside mlops-infra since the last apply; applying this plan puts them "
+             "back to the desired state.\n\n")
+    return _List(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n")
+
+
+def _drift_item(view: DriftView) -> str:
+    text = f"- {_code(view.symbol)} **{_esc(view.name)}** ({_code(view.type)})"
+    text += f" {_esc(view.kind)}" if view.kind else ""
+    text += f": {_esc(view.summary)}\n" if view.summary else "\n"
+    if view.changes:
+        lines = []
+        for change in view.changes:
+            line = attr_line(change)
+            lines.append(f"{_ATTR_SYMBOL[line.symbol]}   {line.text}")
+        text += "\n  <details><summary>last applied &rarr; live</summary>\n\n" + _indent(_fenced("diff", lines)) + \
+            "\n  </details>\n\n"
+    return text
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}\n" if line else "\n" for line in text.splitlines())
+
+
+def _resource_lines(change: ResourceChange) -> list[str]:
+    symbol = _DIFF_SYMBOL.get(change.action, " ")
+    lines = [f"{symbol:<3} {resource_label(change)}"]
+    reason = change.reason.message
+    words = _WORDS.get(change.action, str(change.action))
+    lines.append(f"#     {words}: {reason}" if reason else f"#     {words}")
+    if change.action is Action.REPLACE and change.delete_before_replace:
+        lines.append("#     deleted before the new one is created: expect a short outage")
+    if change.blocked:
+        lines.append(f"!     BLOCKED: {change.blocked}")
+    for attribute in change.changes:
+        line = attr_line(attribute)
+        suffix = "  # forces replacement" if line.forces_replacement else ""
+        lines.append(f"{_ATTR_SYMBOL[line.symbol]}     {line.text}{suffix}")
+    return lines
+
+
+def _details(groups: list[Group]) -> list[tuple[Group, str]]:
+    blocks = []
+    for group in groups:
+        lines: list[str] = []
+        for change in group.changes:
+            lines.extend(_resource_lines(change))
+        summary = f"<code>{_esc(group.address)}</code>: {_esc(group.tally())}"
+        blocks.append((group, f"<details><summary>{summary}</summary>\n\n{_fenced('diff', lines)}\n</details>\n\n"))
+    return blocks
+
+
+_DETAILS_TITLE = ("### Resource changes\n"
+                  "`+` create, `!` update in place, `-/+` replace, `-` destroy. Expand an item to see its resources.\n\n")
+
+
+def _foot(plan: Plan) -> str:
+    return "<sub>Generated by mlops-infra. Resources without changes are not listed.</sub>\n"
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Document:
+    head: str
+    lists: list[_List]
+    details: list[tuple[Group, str]]
+    foot: str
+    command: str
+    limit: int = GITHUB_COMMENT_LIMIT
+    dropped: set[int] = field(default_factory=set)
+
+    def _details_text(self) -> str:
+        if not self.details:
+            return ""
+        kept = [text for index, (_, text) in enumerate(self.details) if index not in self.dropped]
+        return _DETAILS_TITLE + "".join(kept) + self._cut_note()
+
+    def _cut_note(self) -> str:
+        if not self.dropped:
+            return ""
+        total = len(self.details)
+        return (f"> **The resource details of {len(self.dropped)} of {plural(total, 'ML item')} were left out** "
+                f"to keep this comment under {self.limit:,} characters (GitHub's limit is "
+                f"{GITHUB_COMMENT_LIMIT:,}). See the full plan with {_code(self.command)}.\n\n")
+
+    def _shortened_note(self, *, force: bool = False) -> str:
+        shortened = any(lst.keep < len(lst.items) for lst in self.lists)
+        if not (shortened or force):
+            return ""
+        see = "" if self.dropped else f" See the full plan with {_code(self.command)}."
+        return f"> Some lists above were shortened to keep this comment under {self.limit:,} characters.{see}\n\n"
+
+    def text(self) -> str:
+        return (self.head + "".join(lst.text() for lst in self.lists) + self._details_text()
+                + self._shortened_note() + self.foot)
+
+    def fit(self, limit: int) -> str:
+        self.limit = limit
+        text = self.text()
+        if len(text) <= limit:
+            return text
+        # 1. Leave out resource details, largest first, until it fits (lengths add up, so count).
+        sizes = [len(block) for _, block in self.details]
+        kept = sum(sizes)
+        fixed = len(text) - kept
+        for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+            self.dropped.add(index)
+            kept -= sizes[index]
+            if fixed + kept + len(self._cut_note()) <= limit:
+                break
+        text = self.text()
+        if len(text) <= limit:
+            return text
+        # 2. Shorten the lists, the last (least important) first.
+        for lst in reversed(self.lists):
+            others = len(self.text()) - len(lst.text())
+            lst.shrink_to(max(0, limit - others - len(self._shortened_note(force=True))))
+            if len(self.text()) <= limit:
+                return self.text()
+        # 3. A limit smaller than the summary itself: cut whole lines of the head (no code blocks there).
+        return _cut_lines(self.text(), limit)
+
+
+def _cut_lines(text: str, limit: int) -> str:
+    suffix = "\n...\n"
+    if limit <= len(suffix):
+        return text[:0]
+    cut = text[: limit - len(suffix)]
+    cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else ""
+    return cut + suffix.lstrip("\n")
