@@ -1,0 +1,78 @@
+"""The stack program: read config, load and compile the system, register its graph.
+
+Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi up``/``preview``):
+
+1. system file: the ``system_file`` argument, else stack config ``mlops:systemFile`` (relative paths
+   are relative to the working directory, which Pulumi sets to the project directory), else the
+   bundled example (:func:`default_system_file`);
+2. environment: the ``env`` argument, else ``mlops:environment``, else the stack name;
+3. ``load_system(file, env)``; any error diagnostic stops the program with a ``pulumi.RunError``
+   listing every diagnostic as ``file:line:col: error: summary`` plus its detail (warnings are
+   logged and do not stop it);
+4. ``compile_system(system, env, project=pulumi.get_project(), stack=pulumi.get_stack())``;
+5. :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
+   ``mlopsGraphDigest`` (the desired graph's digest, so a later plan can tell what was applied).
+
+Returns the :class:`~mlops_infra.program.register.Registration` (used by tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from mlops_infra.compile import compile_system
+from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.program.register import Registration, register_graph
+from mlops_infra.spec import load_system
+
+CONFIG_NAMESPACE = "mlops"
+BUNDLED_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+"""The bundled example in a source checkout (the default system file)."""
+
+
+def default_system_file() -> Path:
+    """The bundled example, or the embedded quickstart when the package is installed without it."""
+    if BUNDLED_EXAMPLE.is_file():
+        return BUNDLED_EXAMPLE
+    import mlops_infra.spec as spec
+
+    embedded = getattr(spec, "embedded_quickstart_path", None)
+    path = embedded() if callable(embedded) else embedded
+    if path is not None and Path(path).is_file():
+        return Path(path)
+    raise pulumi.RunError("No system file: set one with `pulumi config set mlops:systemFile <path>`.")
+
+
+def format_diagnostics(diagnostics: list[Diagnostic]) -> str:
+    """Diagnostics as compiler-style lines (location, severity, summary, indented detail)."""
+    lines = []
+    for d in sorted(diagnostics, key=Diagnostic.sort_key):
+        where = f"{d.location}: " if d.location else ""
+        lines.append(f"{where}{d.severity}: {d.summary}")
+        lines.extend(f"  {line}" for line in d.detail.splitlines())
+    return "\n".join(lines)
+
+
+def run(system_file: str | None = None, env: str | None = None) -> Registration:
+    """Register the desired graph of one environment of a system (see the module contract)."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    path = Path(system_file or config.get("systemFile") or default_system_file())
+    env = env or config.get("environment") or pulumi.get_stack()
+    loaded = load_system(path, env)
+    errors = [d for d in loaded.diagnostics if d.is_error]
+    if errors or loaded.system is None:
+        raise pulumi.RunError(f"{path}: the system is not valid for environment {env!r}:\n"
+                              + format_diagnostics(loaded.diagnostics))
+    for warning in loaded.diagnostics:
+        pulumi.log.warn(format_diagnostics([warning]))
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    if project != loaded.system.metadata.name:
+        pulumi.log.warn(f"Pulumi project {project!r} differs from the system name "
+                        f"{loaded.system.metadata.name!r}: `mlops-infra plan` computes URNs with the system name.")
+    graph = compile_system(loaded.system, env, project=project, stack=stack)
+    registration = register_graph(graph)
+    pulumi.export("mlopsEnvironment", env)
+    pulumi.export("mlopsGraphDigest", graph.digest())
+    return registration
