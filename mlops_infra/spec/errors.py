@@ -8,8 +8,11 @@ where a name or an enum value is involved.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -165,54 +168,125 @@ _TYPE_WORDS = {
 }
 
 
+@dataclass(frozen=True)
+class _Error:
+    """One pydantic error, located in the raw document."""
+
+    kind: str
+    path: Path
+    data: Any
+    value: Any
+    ctx: dict
+    msg: str
+
+    @property
+    def label(self) -> str:
+        return _field_label(self.path)
+
+
 def _diagnostic(err: dict, path: Path, data: Any, annotation: Any) -> Diagnostic:
-    kind = err["type"]
-    label = _field_label(path)
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        parent = path[:-1]
-        allowed = field_names(_annotation_at(parent, data))
-        hint = did_you_mean(str(path[-1]), allowed)
-        return error("unknown-field", f'Unknown field "{path[-1]}"',
-                     f"This mapping does not take \"{path[-1]}\".{hint}\nAllowed fields: {known_list(allowed, 20)}.", path)
-    if kind == "missing":
-        return error("missing-field", f'Missing required field "{label}"',
-                     f'Add "{label}" here.{_description(path, data)}', path)
-    if kind == "literal_error":
-        expected = _literal_values(ctx.get("expected", ""))
-        if label == "apiVersion":
-            return error("unsupported-api-version", f"Unsupported apiVersion {_describe(value)}",
-                         "This version of mlops-infra reads apiVersion: mlops-infra/v1. "
-                         "Set it, or upgrade mlops-infra if the document was written for a newer version.", path)
-        hint = did_you_mean(str(value), expected)
-        return error("invalid-value", f'Invalid value for "{label}": {_describe(value)}',
-                     f"Use one of {known_list(expected)}.{hint}", path)
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        expected = _literal_values(ctx.get("expected_tags", ""))
-        tag = ctx.get("tag", "")
-        hint = did_you_mean(str(tag), expected)
-        if kind == "union_tag_not_found":
-            return error("missing-field", 'Missing required field "kind"',
-                         f"Add kind: one of {known_list(expected)}.", (*path, "kind"))
-        return error("invalid-value", f'Invalid kind "{tag}"', f"Use one of {known_list(expected)}.{hint}",
-                     (*path, "kind") if isinstance(value, dict) and "kind" in value else path)
-    if kind == "string_pattern_mismatch":
-        return error("invalid-format", f'Invalid {label}: {_describe(value)}', _pattern_hint(label, ctx), path)
-    if kind == "value_error":
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
-        code = "plaintext-secret" if message.startswith("plaintext secret") else "invalid-value"
-        summary = "Plaintext secret" if code == "plaintext-secret" else f'Invalid "{label}"'
-        return error(code, summary, message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."), path)
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return error("out-of-range", f'"{label}" is out of range: {_describe(value)}',
-                     f"{err['msg']}.", path)
-    if kind in _TYPE_WORDS:
-        quoted = isinstance(value, str) and kind in ("int_type", "float_type", "bool_type")
-        fix = " Remove the quotes." if quoted else ""
-        return error("wrong-type", f'"{label}" must be {_TYPE_WORDS[kind]}, not {_describe(value)}',
-                     f"Write {_TYPE_WORDS[kind]} here.{fix}", path)
-    return error("invalid-value", f'Invalid "{label}"', f"{err.get('msg', 'invalid value')}.", path)
+    e = _Error(err["type"], path, data, err.get("input"), err.get("ctx") or {}, str(err.get("msg", "")))
+    handler = _HANDLERS.get(e.kind) or (_wrong_type if e.kind in _TYPE_WORDS else _generic)
+    return handler(e)
+
+
+def _unknown_field(e: _Error) -> Diagnostic:
+    allowed = field_names(_annotation_at(e.path[:-1], e.data))
+    hint = did_you_mean(str(e.path[-1]), allowed)
+    return error("unknown-field", f'Unknown field "{e.path[-1]}"',
+                 f"This mapping does not take \"{e.path[-1]}\".{hint}\nAllowed fields: {known_list(allowed, 20)}.", e.path)
+
+
+def _missing(e: _Error) -> Diagnostic:
+    return error("missing-field", f'Missing required field "{e.label}"',
+                 f'Add "{e.label}" here.{_description(e.path, e.data)}', e.path)
+
+
+def _literal(e: _Error) -> Diagnostic:
+    expected = _literal_values(e.ctx.get("expected", ""))
+    if e.label == "apiVersion":
+        return error("unsupported-api-version", f"Unsupported apiVersion {_quoted(e.value)}",
+                     f"This version of mlops-infra reads apiVersion: {expected[0]}. "
+                     "Set it, or upgrade mlops-infra if the document was written for a newer version.", e.path)
+    if e.path == ("kind",):
+        return error("unsupported-kind", f"Unsupported kind {_quoted(e.value)}",
+                     f"mlops-infra reads documents of kind: {expected[0]}. Check that this is an MLSystem file.", e.path)
+    hint = did_you_mean(str(e.value), expected)
+    if e.label == "gates":
+        from mlops_infra.spec.environments import GATES
+
+        known = "\n".join(f"  {name}: {meaning}" for name, meaning in GATES.items())
+        return error("unknown-gate", f"Unknown gate {_quoted(e.value)}", f"Known gates:{hint}\n{known}", e.path)
+    return error("invalid-value", f'Invalid value for "{e.label}": {_describe(e.value)}',
+                 f"Use one of {known_list(expected)}.{hint}", e.path)
+
+
+def _union_tag(e: _Error) -> Diagnostic:
+    expected = _literal_values(e.ctx.get("expected_tags", ""))
+    if e.kind == "union_tag_not_found":
+        return error("missing-field", 'Missing required field "kind"',
+                     f"Add kind: one of {known_list(expected)}.", (*e.path, "kind"))
+    tag = e.ctx.get("tag", "")
+    return error("invalid-value", f'Invalid kind "{tag}"', f"Use one of {known_list(expected)}.{did_you_mean(str(tag), expected)}",
+                 (*e.path, "kind") if isinstance(e.value, dict) and "kind" in e.value else e.path)
+
+
+def _pattern(e: _Error) -> Diagnostic:
+    return error("invalid-format", f"Invalid {e.label}: {_describe(e.value)}", _pattern_hint(e.label, e.ctx, e.value), e.path)
+
+
+def _value_error(e: _Error) -> Diagnostic:
+    message = e.msg.removeprefix("Value error, ")
+    if message.startswith(PLAINTEXT):
+        return error("plaintext-secret", f'Plaintext secret in "{e.label}"',
+                     _sentence(f'"{e.label}" ' + message.removeprefix(PLAINTEXT)), e.path)
+    return error("invalid-value", f'Invalid "{e.label}"', _sentence(message), e.path)
+
+
+def _out_of_range(e: _Error) -> Diagnostic:
+    return error("out-of-range", f'"{e.label}" is out of range: {_describe(e.value)}', _sentence(e.msg), e.path)
+
+
+def _wrong_type(e: _Error) -> Diagnostic:
+    words = _TYPE_WORDS[e.kind]
+    if e.kind == "string_type" and isinstance(e.value, int | float) and not isinstance(e.value, bool):
+        return error("wrong-type", f'"{e.label}" must be text in quotes, not the number {e.value}',
+                     f'Quote it: {e.label}: "{e.value}". Unquoted, YAML reads it as a number (and drops leading '
+                     "zeros, which matters for ids such as AWS accounts).", e.path)
+    quoted = isinstance(e.value, str) and e.kind in ("int_type", "float_type", "bool_type", "int_parsing")
+    fix = " Remove the quotes." if quoted else ""
+    return error("wrong-type", f'"{e.label}" must be {words}, not {_describe(e.value)}', f"Write {words} here.{fix}", e.path)
+
+
+def _generic(e: _Error) -> Diagnostic:
+    return error("invalid-value", f'Invalid "{e.label}"', _sentence(e.msg or "invalid value"), e.path)
+
+
+_HANDLERS: dict[str, Callable[[_Error], Diagnostic]] = {
+    "extra_forbidden": _unknown_field,
+    "missing": _missing,
+    "literal_error": _literal,
+    "union_tag_invalid": _union_tag,
+    "union_tag_not_found": _union_tag,
+    "string_pattern_mismatch": _pattern,
+    "value_error": _value_error,
+    "greater_than_equal": _out_of_range,
+    "less_than_equal": _out_of_range,
+    "greater_than": _out_of_range,
+    "less_than": _out_of_range,
+}
+"""pydantic error type -> the diagnostic it becomes; type errors use :func:`_wrong_type`."""
+
+PLAINTEXT = "plaintext secret: this field "
+"""How :class:`~mlops_infra.spec.base.SecretRef` starts its refusal of plaintext (see base.py)."""
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def _quoted(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) and len(value) < 60 else _describe(value)
 
 
 def _annotation_at(path: Path, data: Any) -> Any:
@@ -247,10 +321,13 @@ def _literal_values(expected: str) -> list[str]:
     return [part.strip().strip("'\"") for part in expected.replace(" or ", ",").split(",") if part.strip()]
 
 
-def _pattern_hint(label: str, ctx: dict) -> str:
+def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
     pattern = ctx.get("pattern", "")
     if "a-z0-9" in pattern:
-        return "Names use lowercase letters, digits and '-', start and end with a letter or digit, at most 63 characters."
+        suggestion = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:63].strip("-")
+        hint = f' For example "{suggestion}".' if suggestion and suggestion != value else ""
+        return ("Names use lowercase letters, digits and '-', start and end with a letter or digit, at most "
+                f"63 characters.{hint}")
     if label == "account":
         return 'An AWS account id is 12 digits, quoted: account: "123456789012".'
     if label == "region":

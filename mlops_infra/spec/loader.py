@@ -153,6 +153,9 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
         )
     except yaml_rs.YAMLDecodeError as exc:
         return None, [_syntax_diagnostic(text, name, str(exc))]
+    tags = _unsupported_tags(text, name)
+    if tags:
+        return None, tags
     if isinstance(data, list) and _count_documents(text) > 1:
         return None, [_at(name, 1, error("multiple-documents", "The file holds more than one YAML document",
                                          "Put one MLSystem per file; remove the extra `---` sections."))]
@@ -162,6 +165,35 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
             "root-not-mapping", f"The document root is {kind}, not a mapping",
             "An MLSystem document is a mapping with apiVersion, kind, metadata and sections such as endpoints."))]
     return LoadedDocument(name, text, data), []
+
+
+SAFE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
+"""Explicit tags a document may use (the YAML core schema); anything else is refused."""
+
+_TAG_CANDIDATE = re.compile(r"(?:^|[\s\[{,:?-])!", re.MULTILINE)
+
+
+def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
+    """Explicit tags outside the core schema (``!!python/...``, ``!custom``), one diagnostic each.
+
+    yaml-rs ignores unknown tags on collections, so they are looked for here: a cheap regex first,
+    and libyaml's event stream (exact) only when it finds a candidate.
+    """
+    if "!" not in text or not _TAG_CANDIDATE.search(text):
+        return []
+    found = []
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            tag = getattr(event, "tag", None)
+            if tag and tag not in SAFE_TAGS and tag != "!":
+                mark = event.start_mark
+                found.append(_at(name, mark.line + 1, error(
+                    "unsupported-tag", f"Unsupported YAML tag {tag.replace('tag:yaml.org,2002:', '!!')}",
+                    "MLSystem documents are plain data: remove the tag. Tags that construct objects "
+                    "(such as !!python/...) are never executed.", ), mark.column + 1))
+    except yaml.YAMLError:
+        return []
+    return found[:20]
 
 
 def _count_documents(text: str) -> int:

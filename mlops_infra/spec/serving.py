@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel
 from mlops_infra.spec.quantities import DurationField
@@ -39,22 +40,35 @@ class Rollout(SpecModel):
     bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
     rollback_on: list[Name] = Field(default_factory=list, description="Alerts that roll the rollout back.")
 
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, steps: list[int], info: ValidationInfo) -> list[int]:
+        strategy = info.data.get("strategy")
+        if strategy is None:
+            return steps  # the strategy itself is invalid and reported
+        if strategy == "canary":
+            _check_canary_steps(steps)
+        elif steps and strategy != "rolling":
+            raise ValueError(f"steps apply to canary and rolling rollouts, not {strategy}; remove steps")
+        return steps
+
     @model_validator(mode="after")
-    def _steps(self) -> Rollout:
-        if self.strategy == "canary":
-            if not self.steps:
-                raise ValueError("a canary rollout needs steps, for example steps: [5, 25, 100]")
-            bad = [s for s in self.steps if not 1 <= s <= 100]
-            if bad:
-                raise ValueError(f"canary steps must be percentages from 1 to 100; {bad[0]} is not")
-            for before, after in zip(self.steps, self.steps[1:], strict=False):
-                if after <= before:
-                    raise ValueError(f"canary steps must increase strictly; {after} follows {before}")
-            if self.steps[-1] != 100:
-                raise ValueError(f"canary steps must end at 100 (all traffic), the last is {self.steps[-1]}; append 100")
-        elif self.steps and self.strategy != "rolling":
-            raise ValueError(f"steps apply to canary and rolling rollouts, not {self.strategy}; remove steps")
+    def _canary_has_steps(self) -> Rollout:
+        if self.strategy == "canary" and not self.steps:
+            raise ValueError("a canary rollout needs steps, for example steps: [5, 25, 100]")
         return self
+
+
+def _check_canary_steps(steps: list[int]) -> None:
+    """Canary steps are percentages 1..100, strictly increasing, ending at 100."""
+    bad = [s for s in steps if not 1 <= s <= 100]
+    if bad:
+        raise ValueError(f"canary steps must be percentages from 1 to 100; {bad[0]} is not")
+    for before, after in pairwise(steps):
+        if after <= before:
+            raise ValueError(f"canary steps must increase strictly; {after} follows {before}")
+    if steps and steps[-1] != 100:
+        raise ValueError(f"canary steps must end at 100 (all traffic), the last is {steps[-1]}; append 100")
 
 
 class Capture(SpecModel):

@@ -93,7 +93,7 @@ def check_rollback_alerts(ctx: CheckContext) -> Iterator[Diagnostic]:
                               f'An alert that rolls back endpoint "{endpoint.name}" should be warning or critical; '
                               f'raise the severity of alert "{name}" or remove it from rollback_on.', path, address)
             monitor: Monitor | None = ctx.item("monitors", alert.monitor)
-            if monitor is not None and monitor.endpoint != endpoint.name:
+            if monitor is not None and monitor.endpoint != endpoint.name and monitor.endpoint in ctx.names["endpoints"]:
                 yield warning("rollback-alert-endpoint",
                               f'Rollback alert "{name}" watches endpoint "{monitor.endpoint}", not "{endpoint.name}"',
                               f'Alert "{name}" fires on monitor "{monitor.name}" of endpoint "{monitor.endpoint}", so '
