@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 PLAN_FORMAT_VERSION = 1
+HOURS_PER_MONTH = 730
 REDACTED = "(sensitive)"
 UNKNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -45,9 +46,25 @@ _SYMBOLS = {Action.NOOP: " ", Action.CREATE: "+", Action.UPDATE: "~", Action.REP
             Action.DELETE: "-", Action.READ: "<="}
 
 
+REASON_CODES: dict[str, str] = {
+    "new": "not in the prior state: created",
+    "missing-in-cloud": "in the state but gone from the cloud (refreshed plan): created again",
+    "removed-from-spec": "in the prior state, no longer desired: deleted",
+    "property-changed": "inputs differ and every changed input can be updated in place",
+    "forces-replacement": "a changed input cannot be updated in place (the type's replacement rule)",
+    "replace-on-changes": "a changed input is listed in the resource's replace_on_changes option",
+    "depends-on-replaced": "an input takes an output of a resource that is created or replaced",
+    "provider-replaced": "its provider is replaced or now points at another region or cluster",
+    "protected": "the change would delete a protected resource: blocked until it is unprotected",
+    "no-change": "desired and prior inputs are equal",
+}
+"""Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why an action was chosen, for people: a stable ``code`` and a sentence."""
+    """Why an action was chosen, for people: a stable ``code`` (see :data:`REASON_CODES`) and a
+    sentence. Never used to decide anything."""
 
     code: str
     message: str
@@ -70,6 +87,10 @@ class AttributeChange:
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "forcesReplacement": self.forces_replacement, "sensitive": self.sensitive}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttributeChange:
+        return cls(data["path"], data["before"], data["after"], data["forcesReplacement"], data["sensitive"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +121,13 @@ class ResourceChange:
                 "deleteBeforeReplace": self.delete_before_replace, "blocked": self.blocked,
                 "changes": [c.to_json() for c in self.changes]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResourceChange:
+        return cls(data["urn"], data["type"], data["name"], Action(data["action"]),
+                   Reason(data["reason"]["code"], data["reason"]["message"]),
+                   tuple(AttributeChange.from_json(c) for c in data["changes"]), data["address"] or "",
+                   data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"])
+
 
 @dataclass(frozen=True, slots=True)
 class MLChange:
@@ -117,13 +145,24 @@ class MLChange:
     def to_json(self) -> dict[str, Any]:
         return {"address": self.address, "kind": self.kind, "summary": self.summary, "details": self.details}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MLChange:
+        return cls(data["address"], data["kind"], data["summary"], dict(data["details"]))
+
+
+ML_KINDS = ("model-version", "rollout", "endpoint", "gpu-capacity", "training", "registry", "data", "monitor",
+            "alert", "channel", "drift")
+"""Every ``MLChange.kind``, in the order renderers list an item's changes."""
+
 
 @dataclass(frozen=True, slots=True)
 class CostLine:
     """Monthly cost of one priced item, before and after (None = not present on that side).
 
-    ``basis`` says how it was counted ("2-10 replicas x ml.g5.xlarge", "8 nodes max x ..."),
-    ``note`` flags estimates (region fallback, missing price).
+    ``before_usd``/``after_usd`` are the ceilings (max replicas or nodes); ``before_min_usd``/
+    ``after_min_usd`` the floors (min replicas), None meaning "same as the ceiling". ``basis`` says
+    how it was counted ("2-10 replicas x ml.g5.xlarge @ $1.41/h"), ``note`` flags estimates (region
+    fallback, EC2 node price, spot).
     """
 
     address: str
@@ -131,14 +170,45 @@ class CostLine:
     before_usd: float | None
     after_usd: float | None
     note: str = ""
+    before_min_usd: float | None = None
+    after_min_usd: float | None = None
 
     @property
     def delta_usd(self) -> float:
+        """Change of the ceiling."""
         return (self.after_usd or 0.0) - (self.before_usd or 0.0)
 
+    @property
+    def before_range(self) -> CostRange | None:
+        return _range(self.before_min_usd, self.before_usd)
+
+    @property
+    def after_range(self) -> CostRange | None:
+        return _range(self.after_min_usd, self.after_usd)
+
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "basis": self.basis, "beforeUsd": self.before_usd,
-                "afterUsd": self.after_usd, "deltaUsd": round(self.delta_usd, 2), "note": self.note or None}
+        return {"address": self.address, "basis": self.basis, "beforeUsd": _money(self.before_usd),
+                "afterUsd": _money(self.after_usd),
+                "deltaUsd": round((_money(self.after_usd) or 0.0) - (_money(self.before_usd) or 0.0), 2),
+                "beforeMinUsd": _money(_floor(self.before_min_usd, self.before_usd)),
+                "afterMinUsd": _money(_floor(self.after_min_usd, self.after_usd)), "note": self.note or None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CostLine:
+        return cls(data["address"], data["basis"], data["beforeUsd"], data["afterUsd"], data["note"] or "",
+                   data["beforeMinUsd"], data["afterMinUsd"])
+
+
+def _floor(floor: float | None, ceiling: float | None) -> float | None:
+    return ceiling if floor is None else floor
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _range(floor: float | None, ceiling: float | None) -> CostRange | None:
+    return None if ceiling is None else CostRange(_floor(floor, ceiling) or 0.0, ceiling)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +220,10 @@ class CostRange:
 
     def to_json(self) -> dict[str, float]:
         return {"minUsd": round(self.min_usd, 2), "maxUsd": round(self.max_usd, 2)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CostRange:
+        return cls(data["minUsd"], data["maxUsd"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +246,18 @@ class CostEstimate:
         return CostRange(self.after.min_usd - self.before.min_usd, self.after.max_usd - self.before.max_usd)
 
     def to_json(self) -> dict[str, Any]:
-        return {"currency": "USD", "hoursPerMonth": 730, "before": self.before.to_json(),
-                "after": self.after.to_json(), "delta": self.delta.to_json(),
+        before, after = self.before.to_json(), self.after.to_json()
+        delta = {key: round(after[key] - before[key], 2) for key in ("minUsd", "maxUsd")}
+        return {"currency": "USD", "hoursPerMonth": HOURS_PER_MONTH, "before": before, "after": after, "delta": delta,
                 "rolloutExtraUsd": round(self.rollout_extra_usd, 2),
                 "lines": [line.to_json() for line in self.lines], "sources": list(self.sources),
                 "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CostEstimate:
+        return cls(CostRange.from_json(data["before"]), CostRange.from_json(data["after"]),
+                   tuple(CostLine.from_json(line) for line in data["lines"]), data["rolloutExtraUsd"],
+                   tuple(data["sources"]), tuple(data["notes"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +328,123 @@ class Plan:
             "resourceChanges": [c.to_json() for c in self.changes],
             "warnings": list(self.warnings),
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        """A plan from its JSON (``to_json`` output of this format version); drift items stay dicts.
+
+        Raises ``KeyError``/``ValueError``/``TypeError`` on malformed data; callers reading files
+        validate against :func:`plan_json_schema` first (see ``plan/planfile.py``).
+        """
+        if data.get("formatVersion") != PLAN_FORMAT_VERSION:
+            raise ValueError(f"plan format {data.get('formatVersion')!r} is not {PLAN_FORMAT_VERSION}")
+        return cls(
+            project=data["project"], stack=data["stack"], target=dict(data["target"]),
+            state_serial=data["stateSerial"], graph_digest=data["graphDigest"],
+            changes=tuple(ResourceChange.from_json(c) for c in data["resourceChanges"]),
+            ml=tuple(MLChange.from_json(m) for m in data["ml"]), drift=tuple(data["drift"]),
+            cost=CostEstimate.from_json(data["cost"]) if data["cost"] is not None else None,
+            refreshed=data["refreshed"], warnings=tuple(data["warnings"]),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# JSON Schema of Plan.to_json() (schemas/plan-v1.schema.json is generated from this function)
+# --------------------------------------------------------------------------------------------
+
+
+def _obj(properties: dict[str, Any], *, required: list[str] | None = None, extra: bool = False,
+         description: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": properties,
+                           "required": list(properties) if required is None else required,
+                           "additionalProperties": extra}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _t(kind: str | list[str], description: str, **more: Any) -> dict[str, Any]:
+    return {"type": kind, "description": description, **more}
+
+
+_MONEY = {"type": ["number", "null"]}
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``Plan.to_json()`` for ``PLAN_FORMAT_VERSION``.
+
+    ``schemas/plan-v{N}.schema.json`` is this function's output (a test keeps it current). Drift
+    items belong to the drift detector and are only required to be objects with a ``urn``.
+    """
+    cost_range = _obj({"minUsd": _t("number", "Floor (min replicas/nodes), USD per month."),
+                       "maxUsd": _t("number", "Ceiling (max replicas/nodes), USD per month.")})
+    attribute = _obj({
+        "path": _t("string", "Property path: dots for keys, [i] for list items, [\"k\"] for odd keys."),
+        "before": {"description": "Prior value (null = absent); \"(sensitive)\" or \"(known after apply)\"."},
+        "after": {"description": "Desired value (null = removed); \"(sensitive)\" or \"(known after apply)\"."},
+        "forcesReplacement": _t("boolean", "This change alone makes the resource a replace."),
+        "sensitive": _t("boolean", "The values are secret (redacted here)."),
+    })
+    change = _obj({
+        "urn": _t("string", "The resource's Pulumi URN (the key that matches state)."),
+        "type": _t("string", "Pulumi type token."),
+        "name": _t("string", "Logical name (last URN part)."),
+        "action": _t("string", "What happens.", enum=[a.value for a in Action]),
+        "reason": _obj({"code": _t("string", "Stable reason code.", enum=sorted(REASON_CODES)),
+                        "message": _t("string", "One sentence for people.")}),
+        "address": _t(["string", "null"], "The ML item (endpoints.scorer) when known."),
+        "role": _t(["string", "null"], "What the resource is within its item (endpoint-config)."),
+        "custom": _t("boolean", "false for components (not counted in the summary)."),
+        "deleteBeforeReplace": _t("boolean", "A replace deletes the old resource first (downtime)."),
+        "blocked": _t(["string", "null"], "Why the change cannot be applied as planned, and how to unblock."),
+        "changes": {"type": "array", "items": attribute, "description": "Property changes, sorted by path."},
+    })
+    ml = _obj({"address": _t("string", "The ML item (endpoints.scorer), or \"system\" for totals."),
+               "kind": _t("string", "What kind of ML change.", enum=list(ML_KINDS)),
+               "summary": _t("string", "One sentence."),
+               "details": _t("object", "The numbers behind the sentence (kind-specific).")})
+    line = _obj({
+        "address": _t("string", "The priced ML item."),
+        "basis": _t("string", "How it was counted."),
+        "beforeUsd": {**_MONEY, "description": "Ceiling before (null = absent before)."},
+        "afterUsd": {**_MONEY, "description": "Ceiling after (null = absent after)."},
+        "deltaUsd": _t("number", "afterUsd - beforeUsd (absent = 0)."),
+        "beforeMinUsd": {**_MONEY, "description": "Floor before."},
+        "afterMinUsd": {**_MONEY, "description": "Floor after."},
+        "note": _t(["string", "null"], "Estimate caveats (EC2 node price, region fallback, spot)."),
+    })
+    cost = _obj({
+        "currency": {"const": "USD"},
+        "hoursPerMonth": {"const": HOURS_PER_MONTH},
+        "before": cost_range, "after": cost_range, "delta": cost_range,
+        "rolloutExtraUsd": _t("number", "One-off extra cost of the rollouts this plan starts."),
+        "lines": {"type": "array", "items": line},
+        "sources": {"type": "array", "items": {"type": "string"}, "description": "Price sources with dates."},
+        "notes": {"type": "array", "items": {"type": "string"}, "description": "What was not priced, and why."},
+    })
+    summary = _obj({"add": _t("integer", "Custom resources created.", minimum=0),
+                    "change": _t("integer", "Custom resources updated in place.", minimum=0),
+                    "replace": _t("integer", "Custom resources replaced.", minimum=0),
+                    "destroy": _t("integer", "Custom resources deleted.", minimum=0),
+                    "hasChanges": _t("boolean", "Any resource (components included) changes.")})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://mlops-infra.dev/schemas/plan-v{PLAN_FORMAT_VERSION}.schema.json",
+        "title": f"mlops-infra plan, format {PLAN_FORMAT_VERSION}",
+        **_obj({
+            "formatVersion": {"const": PLAN_FORMAT_VERSION},
+            "project": _t("string", "Pulumi project."),
+            "stack": _t("string", "Pulumi stack (environment)."),
+            "target": _t("object", "Target facts from the desired graph (cloud, region, account, namespace)."),
+            "stateSerial": _t("string", "SHA-256 of the prior state the plan was computed against."),
+            "graphDigest": _t("string", "SHA-256 of the desired graph."),
+            "refreshed": _t("boolean", "Live state was read (drift is meaningful)."),
+            "summary": summary,
+            "drift": {"type": "array", "items": _obj({"urn": {"type": "string"}}, extra=True),
+                      "description": "Drift items (live vs last applied), shown before the changes."},
+            "ml": {"type": "array", "items": ml, "description": "Changes in ML terms, sorted by address."},
+            "cost": {"oneOf": [cost, {"type": "null"}], "description": "Monthly cost estimate, or null."},
+            "resourceChanges": {"type": "array", "items": change, "description": "Sorted by URN."},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        }),
+    }

@@ -1,0 +1,120 @@
+"""Property-level diff of normalised inputs: the only module that uses deepdiff.
+
+Contract:
+- :func:`diff_inputs` turns a :class:`~mlops_infra.plan.normalize.Normalized` pair into
+  :class:`~mlops_infra.plan.model.AttributeChange` rows sorted by path (indices numerically).
+  Equal canonical JSON (the common case at scale) returns ``()`` without calling deepdiff.
+- Values in a change are display-safe: the engine's unknown sentinel becomes
+  ``UNKNOWN_AFTER_APPLY``; a path under a sensitive rule path or a secret found in state becomes
+  ``REDACTED`` (a change above such a path is redacted inside and marked ``sensitive``). No secret
+  value leaves this module.
+- :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
+  display rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
+
+from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
+from mlops_infra.plan.normalize import Normalized
+from mlops_infra.plan.rules import Path, PathMatcher, format_path
+from mlops_infra.state.model import UNKNOWN
+
+_SECRET_PLACEHOLDER = {"(secret)": "(encrypted)"}
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON (sorted keys, compact): equal text means equal values, types included."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class _Sensitivity:
+    """Rule paths (patterns) plus concrete secret paths found in state."""
+
+    def __init__(self, rule: PathMatcher, secrets: Iterable[Path]) -> None:
+        self.rule = rule
+        self.secrets = tuple(set(secrets))
+
+    def covers(self, path: Path) -> bool:
+        if self.rule.covers(path):
+            return True
+        return any(len(s) <= len(path) and path[: len(s)] == s for s in self.secrets)
+
+    def touches(self, path: Path) -> bool:
+        if self.rule.touches(path):
+            return True
+        n = len(path)
+        return any(s[:n] == path[: len(s)] for s in self.secrets)
+
+
+def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
+    """``value`` made safe to show: secrets redacted, unknowns spelled out."""
+    if value is notpresent:
+        return None
+    if sens.covers(path) or value == _SECRET_PLACEHOLDER:
+        return REDACTED
+    if isinstance(value, dict):
+        if not sens.touches(path):
+            return _unknowns(value)
+        return {k: _display(v, (*path, k), sens) for k, v in value.items()}
+    if isinstance(value, list):
+        if not sens.touches(path):
+            return _unknowns(value)
+        return [_display(v, (*path, i), sens) for i, v in enumerate(value)]
+    return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
+
+
+def _unknowns(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns(v) for v in value]
+    return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
+
+
+def _sort_key(path: Path) -> tuple:
+    return tuple((0, t, "") if isinstance(t, int) else (1, 0, t) for t in path)
+
+
+def _changed_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
+    tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1)
+    found: list[tuple[Path, Any, Any]] = []
+    for levels in tree.values():
+        for level in levels:
+            found.append((tuple(level.path(output_format="list")), level.t1, level.t2))
+    return found
+
+
+def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, sensitive: PathMatcher,
+                extra_replace: PathMatcher | None = None) -> tuple[AttributeChange, ...]:
+    """The attribute changes from ``norm.prior`` to ``norm.desired``, sorted by path.
+
+    ``replace`` (the type's rule) and ``extra_replace`` (``options.replace_on_changes``) mark
+    forcing paths; ``keep`` paths never force; ``sensitive`` plus ``norm.sensitive`` redact.
+    """
+    if canonical(norm.prior) == canonical(norm.desired):
+        return ()
+    sens = _Sensitivity(sensitive, norm.sensitive)
+    changes = []
+    for path, before, after in sorted(_changed_paths(norm.prior, norm.desired), key=lambda c: _sort_key(c[0])):
+        forces = (replace.touches(path) and not keep.covers(path)) or bool(extra_replace and extra_replace.touches(path))
+        changes.append(AttributeChange(
+            path=format_path(path) or "(all)", before=_display(before, path, sens), after=_display(after, path, sens),
+            forces_replacement=forces, sensitive=sens.touches(path)))
+    return tuple(changes)
+
+
+def creation_changes(norm: Normalized, *, sensitive: PathMatcher) -> tuple[AttributeChange, ...]:
+    """A new resource's top-level inputs as changes from nothing, sorted by key."""
+    sens = _Sensitivity(sensitive, norm.sensitive)
+    return tuple(
+        AttributeChange(path=format_path((key,)), before=None, after=_display(value, (key,), sens),
+                        sensitive=sens.touches((key,)))
+        for key, value in sorted(norm.desired.items())
+    )

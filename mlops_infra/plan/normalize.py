@@ -1,0 +1,388 @@
+"""Make prior-state inputs and desired inputs comparable: one paired walk over both trees.
+
+Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
+- The result holds two plain JSON trees (``prior``, ``desired``) that are equal exactly when the
+  resource needs no change, plus what the diff must know: which paths hold secrets, which desired
+  values come from resources that are created or replaced, how many secrets could not be compared.
+- Dropped from the prior side: ``__defaults`` and the keys it lists that the desired side does not
+  set (values the provider filled in), engine keys (``__*``), autonames (a prior ``name`` equal to
+  the resource name + ``-`` + 7-8 random characters, when desired sets no name), empty values
+  (``None``/``[]``/``{}``) the desired side does not set, and paths the type's rule ignores.
+  Desired ``None`` means "not set". Integral floats compare as integers.
+- Unknowns: the engine's unknown sentinel (``UNKNOWN``) is kept as that string on either side; the
+  diff shows it as "(known after apply)".
+- Secrets (``{SECRET_SIG: SECRET_MARKER, ...}``): the path is recorded as sensitive. A ``b64``
+  secrets provider's ciphertext is decoded to compare plaintext (never exposed); any other
+  ciphertext cannot be compared here, so the desired value is assumed unchanged and counted in
+  ``unverifiable``. Values under the rule's sensitive paths are redacted by the diff, not here.
+- Assets and archives: Pulumi's archive objects (sig ``0def7320c3a5731c473e5ecbe6d01bc7``) and our
+  ``$archive`` sentinel both become ``{file name: "sha256:<hex of the text>"}``. Pulumi hashes a
+  text asset as SHA-256 of its text, so prior assets compare by their ``hash`` (or text); an
+  archive's own ``hash`` (over a tar stream) is not reproduced. An archive from a ``path`` or
+  ``uri`` (not made by us) becomes ``{"(path)": <path>}`` and so always differs from ``$archive``.
+- JSON text: a desired ``$json`` is compared as parsed JSON against the parsed prior string, so
+  diff paths go inside the document (``policy.Statement[0].Action``). Two unequal strings that both
+  parse as JSON objects/arrays are compared parsed too (IAM policies with other key order).
+- ``$ref``: ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
+  or replaced resource is recorded in ``from_refs`` under its path.
+- ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.graph import ARCHIVE, JSON, REF
+from mlops_infra.plan.rules import Path, ReplaceRule, parse_path
+from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, UNKNOWN
+
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""An absent value (a key on one side only). Never appears in a result tree."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefValue:
+    """What a ref resolves to. ``value`` is state-shaped JSON (secrets allowed) or :data:`UNKNOWN`;
+    ``source`` is the referenced URN when that resource is created or replaced (else None);
+    ``same_as_prior`` asks to keep the prior value (the output is absent from an unchanged
+    resource's state, so the engine would resolve it to what it resolved last time)."""
+
+    value: Any = UNKNOWN
+    source: str | None = None
+    same_as_prior: bool = False
+
+
+Lookup = Callable[[str, str], RefValue]
+
+
+@dataclass(slots=True)
+class Normalized:
+    """Comparable trees plus facts for the diff (see the module contract)."""
+
+    prior: dict[str, Any]
+    desired: dict[str, Any]
+    sensitive: list[Path] = field(default_factory=list)
+    from_refs: dict[Path, str] = field(default_factory=dict)
+    unverifiable: int = 0
+
+
+def _trie(patterns: Iterable[str]) -> dict | None:
+    """Patterns as a trie of tokens; ``True`` marks a pattern's end; ``"*"`` matches any token."""
+    root: dict = {}
+    for pattern in patterns:
+        node = root
+        tokens = parse_path(pattern)
+        for i, token in enumerate(tokens):
+            if i == len(tokens) - 1:
+                node[token] = True
+            else:
+                child = node.get(token)
+                if child is True:
+                    break
+                node = node.setdefault(token, {})
+    return root or None
+
+
+def _child(node: dict | None, key: str | int) -> dict | bool | None:
+    if node is None:
+        return None
+    found = node.get(key)
+    if found is None:
+        found = node.get("*")
+    return found
+
+
+def is_secret(value: Any) -> bool:
+    return type(value) is dict and value.get(SECRET_SIG) == SECRET_MARKER
+
+
+def archive_hashes(files: dict[str, str]) -> dict[str, str]:
+    """Our ``$archive`` files as ``{name: "sha256:<hex>"}`` (the form both sides compare in)."""
+    return {name: "sha256:" + hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()}
+
+
+def _pulumi_archive(value: dict) -> dict[str, Any]:
+    assets = value.get("assets")
+    if isinstance(assets, dict):
+        return {name: _pulumi_asset(asset) for name, asset in assets.items()}
+    return {"(path)": value.get("path") or value.get("uri") or value.get("hash")}
+
+
+def _pulumi_asset(asset: Any) -> Any:
+    if not isinstance(asset, dict):
+        return asset
+    if asset.get(SECRET_SIG) == ARCHIVE_SIG:
+        return _pulumi_archive(asset)
+    if isinstance(asset.get("text"), str):
+        return "sha256:" + hashlib.sha256(asset["text"].encode()).hexdigest()
+    if asset.get("hash"):
+        return "sha256:" + asset["hash"]
+    return {"(path)": asset.get("path") or asset.get("uri")}
+
+
+def _decode_b64(secret: dict) -> Any:
+    try:
+        return json.loads(base64.b64decode(secret["ciphertext"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return MISSING
+
+
+def _parse_json_text(text: Any) -> Any:
+    if isinstance(text, str) and text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return MISSING
+    return MISSING
+
+
+def _num(value: Any) -> Any:
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+def _stringify(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_EMPTY = (None, [], {})
+
+
+class _Walker:
+    """One resource's paired walk. See :func:`normalize_inputs`."""
+
+    def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
+                 secrets_provider: str | None) -> None:
+        self.autoname = re.compile(rf"^{re.escape(name)}-[0-9a-z]{{7,8}}$")
+        self.ignore = _trie(rule.ignore)
+        self.keep_prior = _trie(ignore_changes)
+        self.stringify = rule.stringify
+        self.lookup = lookup
+        self.decode = secrets_provider == "b64"
+        self.sensitive: list[Path] = []
+        self.from_refs: dict[Path, str] = {}
+        self.unverifiable = 0
+
+    # -- one side ---------------------------------------------------------------------------------
+    def prior_only(self, p: Any, path: Path) -> Any:
+        """A state value in comparable form (secrets decoded or kept opaque, archives hashed)."""
+        t = type(p)
+        if t is dict:
+            if SECRET_SIG in p:
+                return self._prior_special(p, path)
+            return {k: self.prior_only(v, (*path, k)) for k, v in p.items() if not k.startswith("__")}
+        if t is list:
+            return [self.prior_only(v, (*path, i)) for i, v in enumerate(p)]
+        return _num(p)
+
+    def _prior_special(self, p: dict, path: Path) -> Any:
+        sig = p[SECRET_SIG]
+        if sig == SECRET_MARKER:
+            self.sensitive.append(path)
+            plain = _decode_b64(p) if self.decode else MISSING
+            return self.prior_only(plain, path) if plain is not MISSING else {"(secret)": "(encrypted)"}
+        if sig == ARCHIVE_SIG:
+            return _pulumi_archive(p)
+        if sig == ASSET_SIG:
+            return _pulumi_asset(p)
+        if sig == RESOURCE_REF_SIG:
+            return p.get("id", p.get("urn"))
+        if sig == OUTPUT_SIG:
+            if p.get("secret"):
+                self.sensitive.append(path)
+            return self.prior_only(p.get("value", UNKNOWN), path)
+        return {k: self.prior_only(v, (*path, k)) for k, v in p.items()}
+
+    def desired_only(self, d: Any, path: Path) -> Any:
+        return self.pair(MISSING, d, path, None, None)[1]
+
+    # -- both sides -------------------------------------------------------------------------------
+    def pair(self, p: Any, d: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
+        """Normalise prior ``p`` and desired ``d`` at ``path`` (either may be MISSING)."""
+        if keep is True and p is not MISSING:
+            value = self.prior_only(p, path)
+            return value, value
+        td = type(d)
+        if td is dict:
+            if REF in d and len(d) == 2:
+                return self._ref(p, d, path)
+            if len(d) == 1:
+                if JSON in d:
+                    return self._json(p, d[JSON], path, ign, keep)
+                if ARCHIVE in d:
+                    return self._archive(p, d[ARCHIVE], path)
+        if p is not MISSING and type(p) is dict and SECRET_SIG in p:
+            return self._special(p, d, path, ign, keep)
+        tp = type(p)
+        if td is dict and tp is dict:
+            return self._dicts(p, d, path, ign, keep)
+        if td is list and tp is list:
+            return self._lists(p, d, path, ign, keep)
+        if td is str and tp is str and p != d:
+            parsed_p, parsed_d = _parse_json_text(p), _parse_json_text(d)
+            if parsed_p is not MISSING and parsed_d is not MISSING:
+                return self.pair(parsed_p, parsed_d, path, None, None)
+        prior = MISSING if p is MISSING else self.prior_only(p, path)
+        if d is MISSING:
+            return prior, MISSING
+        if td is dict:
+            return prior, self._dicts(MISSING, d, path, ign, keep)[1]
+        if td is list:
+            return prior, [self.desired_only(v, (*path, i)) for i, v in enumerate(d)]
+        return prior, _num(d)
+
+    def _dicts(self, p: Any, d: dict, path: Path, ign: Any, keep: Any) -> tuple[Any, dict]:
+        prior_out: dict[str, Any] = {}
+        desired_out: dict[str, Any] = {}
+        has_prior = p is not MISSING
+        defaults = p.get("__defaults") if has_prior else None
+        top = self.stringify and not path
+        for key, dv in d.items():
+            child_ign = _child(ign, key)
+            if child_ign is True or key.startswith("__"):
+                continue
+            if dv is None:
+                continue
+            pv = p.get(key, MISSING) if has_prior else MISSING
+            if top:
+                dv = _stringify(dv)
+            pn, dn = self.pair(pv, dv, (*path, key), child_ign, _child(keep, key))
+            if pn is not MISSING:
+                prior_out[key] = pn
+            if dn is not MISSING:
+                desired_out[key] = dn
+        if has_prior:
+            for key, pv in p.items():
+                if d.get(key) is not None:
+                    continue
+                if key.startswith("__") or _child(ign, key) is True or self._provider_filled(key, pv, defaults):
+                    continue
+                child_keep = _child(keep, key)
+                value = self.prior_only(pv, (*path, key))
+                prior_out[key] = value
+                if child_keep is True:
+                    desired_out[key] = value
+        return (prior_out if has_prior else MISSING), desired_out
+
+    def _provider_filled(self, key: str, value: Any, defaults: Any) -> bool:
+        """A prior-only key the desired side does not set: a default, an autoname or empty."""
+        if value in _EMPTY:
+            return True
+        if isinstance(defaults, list) and key in defaults:
+            return True
+        return (key == "name" or key.endswith("Name")) and isinstance(value, str) and bool(self.autoname.match(value))
+
+    def _lists(self, p: list, d: list, path: Path, ign: Any, keep: Any) -> tuple[list, list]:
+        prior_out, desired_out = [], []
+        for i in range(max(len(p), len(d))):
+            pv = p[i] if i < len(p) else MISSING
+            dv = d[i] if i < len(d) else MISSING
+            pn, dn = self.pair(pv, dv, (*path, i), _child(ign, i), _child(keep, i))
+            if pn is not MISSING:
+                prior_out.append(pn)
+            if dn is not MISSING:
+                desired_out.append(dn)
+        return prior_out, desired_out
+
+    # -- sentinels and special objects --------------------------------------------------------------
+    def _ref(self, p: Any, d: dict, path: Path) -> tuple[Any, Any]:
+        resolved = self.lookup(d[REF], d["output"])
+        prior = MISSING if p is MISSING else self.prior_only(p, path)
+        if resolved.same_as_prior and p is not MISSING:
+            return prior, prior
+        if resolved.source is not None:
+            self.from_refs[path] = resolved.source
+        if resolved.value is UNKNOWN or resolved.value == UNKNOWN:
+            return prior, UNKNOWN
+        # A looked-up value is state-shaped (it may be a secret output): pair it as a prior-side value.
+        value = self.prior_only(resolved.value, path)
+        if value == {"(secret)": "(encrypted)"}:
+            self.unverifiable += 1
+            return prior, prior
+        if p is not MISSING and type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:
+            return self._special(p, value, path, None, None)
+        return prior, value
+
+    def _json(self, p: Any, inner: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
+        if type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:
+            p_plain = self.prior_only(p, path)
+            if p_plain == {"(secret)": "(encrypted)"}:
+                self.unverifiable += 1
+                value = self.desired_only(inner, path)
+                return value, value
+            p = json.dumps(p_plain) if not isinstance(p_plain, str) else p_plain
+        parsed = _parse_json_text(p) if isinstance(p, str) else MISSING
+        if parsed is MISSING:
+            return (MISSING if p is MISSING else self.prior_only(p, path)), self.desired_only(inner, path)
+        return self.pair(parsed, inner, path, ign, keep)
+
+    def _archive(self, p: Any, files: dict[str, str], path: Path) -> tuple[Any, Any]:
+        desired = archive_hashes(files)
+        if p is MISSING:
+            return MISSING, desired
+        return self.prior_only(p, path), desired
+
+    def _special(self, p: dict, d: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
+        sig = p[SECRET_SIG]
+        if sig == SECRET_MARKER:
+            self.sensitive.append(path)
+            plain = _decode_b64(p) if self.decode else MISSING
+            if plain is MISSING:
+                desired = MISSING if d is MISSING else self.desired_only(d, path)
+                if desired is MISSING:
+                    return {"(secret)": "(encrypted)"}, MISSING
+                self.unverifiable += 1
+                return desired, desired
+            return self.pair(plain, d, path, ign, keep)
+        if sig == OUTPUT_SIG:
+            if p.get("secret"):
+                self.sensitive.append(path)
+            return self.pair(p.get("value", UNKNOWN), d, path, ign, keep)
+        prior = self.prior_only(p, path)
+        return prior, (MISSING if d is MISSING else self.desired_only(d, path))
+
+
+def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[str, Any], *, name: str,
+                     rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...] = (),
+                     secrets_provider: str | None = None) -> Normalized:
+    """Comparable forms of one resource's prior and desired inputs (see the module contract).
+
+    ``prior_inputs`` None means the resource does not exist yet (only ``desired`` is meaningful).
+    ``name`` is the resource's logical name (for autonames); ``secrets_provider`` the state's
+    (``b64`` secrets are compared by plaintext).
+    """
+    walker = _Walker(name, rule, lookup, ignore_changes, secrets_provider)
+    ign, keep = walker.ignore, walker.keep_prior
+    if prior_inputs is None:
+        _, desired = walker._dicts(MISSING, desired_inputs, (), ign, None)
+        return Normalized({}, desired, walker.sensitive, walker.from_refs, 0)
+    prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)
+    return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable)
+
+
+def normalize_state(inputs: dict[str, Any], *, rule: ReplaceRule, secrets_provider: str | None = None) -> Normalized:
+    """A state-only view (both trees equal to the prior's comparable form), e.g. for deletes."""
+    walker = _Walker("", rule, lambda urn, output: RefValue(), (), secrets_provider)
+    value = walker.prior_only(inputs, ())
+    return Normalized(value, value, walker.sensitive, {}, 0)

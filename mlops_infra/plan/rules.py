@@ -1,0 +1,319 @@
+"""Replacement rules per resource type: which input changes force a replace, which are secret, which
+are engine- or provider-managed and never compared.
+
+Contract:
+- :data:`RULES` maps a type token to a :class:`ReplaceRule`; :func:`rule_for` adds the family rules
+  (every Kubernetes kind, every provider, every ``mlops:*`` component) and a permissive default for
+  unknown types (``known=False``: the planner warns that the provider may replace where we say
+  update).
+- Paths use the plan's notation: dots for keys, ``[*]`` for any list index (``productionVariants[*]
+  .instanceType``); ``"*"`` alone means every input. A change forces replacement when its path and a
+  rule path are on the same branch (one is a prefix of the other), so adding a whole list item that
+  contains a forcing field forces too; ``keep`` paths (tags) never force, even under ``"*"``.
+- The registry is data, reviewed like code: each entry says *why* in ``why`` (shown in the plan's
+  reason). Sources: the Terraform AWS provider schemas (``ForceNew``) that pulumi-aws bridges, the
+  Kubernetes API's immutable fields, pulumi-kubernetes' replace-on-change kinds, CRD
+  ``x-kubernetes-validations: self == oldSelf`` rules (``../shared/fixtures/crds``).
+- ``options.replace_on_changes`` of a desired resource adds paths at plan time (see
+  :func:`replace_matcher`); the planner reports those with the reason code ``replace-on-changes``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+Path = tuple[str | int, ...]
+"""A concrete property path: keys (str) and list indices (int), outermost first."""
+
+_ANY = "*"
+_TOKEN = re.compile(r'\[(\*|\d+|"(?:[^"\\]|\\.)*")\]|\.?([^.\[\]]+)')
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRule:
+    """What a type's provider does with changed inputs.
+
+    ``replace``: paths whose change forces a replace (``"*"`` = every input). ``keep``: paths that
+    never force (updated in place even under ``"*"``). ``sensitive``: paths whose values are secret
+    (shown as ``(sensitive)``). ``ignore``: inputs the engine/provider manages (never compared).
+    ``stringify``: a provider resource, whose state keeps config scalars as strings. ``why``: one
+    sentence for the plan's reason. ``known``: False for the fallback of unregistered types.
+    """
+
+    replace: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    stringify: bool = False
+    why: str = ""
+    known: bool = True
+
+
+_TAGS = ("tags", "tagsAll")
+_ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
+
+
+def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = ()) -> ReplaceRule:
+    return ReplaceRule(replace=("*",) if everything else replace_paths, keep=_TAGS if everything else (),
+                       sensitive=sensitive, ignore=("tagsAll",), why=why)
+
+
+RULES: dict[str, ReplaceRule] = {
+    # --- SageMaker -------------------------------------------------------------------------------
+    "aws:sagemaker/model:Model": _aws(
+        everything=True, why="SageMaker models are immutable: any change creates a new model"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _aws(
+        everything=True, why="endpoint configurations are immutable (and named by a content hash)"),
+    "aws:sagemaker/endpoint:Endpoint": _aws(
+        "name", why="an endpoint's name is its identity; its configuration is switched in place"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _aws(
+        "modelPackageGroupName", "modelPackageGroupDescription",
+        why="a model package group's name and description cannot be updated"),
+    "aws:sagemaker/pipeline:Pipeline": _aws("pipelineName", why="a pipeline's name is its identity"),
+    "aws:sagemaker/notebookInstance:NotebookInstance": _aws(
+        "name", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess", "rootAccess",
+        why="a notebook instance's name, network and encryption settings cannot be updated"),
+    # --- Storage, keys, registries ---------------------------------------------------------------
+    "aws:s3/bucket:Bucket": _aws("bucket", "bucketPrefix", "objectLockEnabled",
+                                 why="a bucket's name is global and permanent"),
+    "aws:s3/bucketV2:BucketV2": _aws("bucket", "bucketPrefix", "objectLockEnabled",
+                                     why="a bucket's name is global and permanent"),
+    **{f"aws:s3/{mod}:{cls}": _aws("bucket", "expectedBucketOwner",
+                                   why="a bucket setting belongs to one bucket")
+       for mod, cls in [("bucketVersioning", "BucketVersioning"), ("bucketVersioningV2", "BucketVersioningV2"),
+                        ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
+                        ("bucketServerSideEncryptionConfigurationV2", "BucketServerSideEncryptionConfigurationV2"),
+                        ("bucketLifecycleConfiguration", "BucketLifecycleConfiguration"),
+                        ("bucketLifecycleConfigurationV2", "BucketLifecycleConfigurationV2"),
+                        ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
+                        ("bucketPolicy", "BucketPolicy"), ("bucketOwnershipControls", "BucketOwnershipControls"),
+                        ("bucketNotification", "BucketNotification"), ("bucketLogging", "BucketLogging"),
+                        ("bucketLoggingV2", "BucketLoggingV2")]},
+    "aws:kms/key:Key": _aws("customerMasterKeySpec", "keySpec", "keyUsage", "multiRegion",
+                            "customKeyStoreId", "xksKeyId",
+                            why="a KMS key's spec, usage and multi-region setting are fixed at creation"),
+    "aws:kms/alias:Alias": _aws("name", "namePrefix", why="an alias name is its identity (its target updates)"),
+    "aws:ecr/repository:Repository": _aws("name", "encryptionConfigurations",
+                                          why="a repository's name and encryption are fixed at creation"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _aws("repository", why="a lifecycle policy belongs to one repository"),
+    "aws:secretsmanager/secret:Secret": _aws("name", "namePrefix", why="a secret's name is its identity"),
+    "aws:secretsmanager/secretVersion:SecretVersion": _aws(
+        "secretId", "secretString", "secretBinary", why="a secret version's value cannot change",
+        sensitive=("secretString", "secretBinary")),
+    # --- IAM -------------------------------------------------------------------------------------
+    "aws:iam/role:Role": _aws("name", "namePrefix", "path", why="a role's name and path are its identity"),
+    "aws:iam/policy:Policy": _aws("name", "namePrefix", "path", "description",
+                                  why="a managed policy's name, path and description cannot be updated"),
+    "aws:iam/rolePolicy:RolePolicy": _aws("name", "namePrefix", "role",
+                                          why="an inline policy is identified by its role and name"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _aws(
+        "role", "policyArn", why="an attachment is the pair (role, policy)"),
+    "aws:iam/instanceProfile:InstanceProfile": _aws("name", "namePrefix", "path",
+                                                    why="an instance profile's name and path are its identity"),
+    # --- Messaging, alarms, events, functions ----------------------------------------------------
+    "aws:sns/topic:Topic": _aws("name", "namePrefix", "fifoTopic", why="a topic's name and type are its identity"),
+    "aws:sns/topicSubscription:TopicSubscription": _aws(
+        "topic", "protocol", "endpoint", why="a subscription is the triple (topic, protocol, endpoint)",
+        sensitive=("endpoint",)),
+    "aws:sns/topicPolicy:TopicPolicy": _aws("arn", why="a topic policy belongs to one topic"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _aws(
+        "name", why="an alarm's name is its identity; renaming creates a second alarm"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _aws("alarmName", why="an alarm's name is its identity"),
+    "aws:cloudwatch/logGroup:LogGroup": _aws("name", "namePrefix", why="a log group's name is its identity"),
+    "aws:cloudwatch/eventRule:EventRule": _aws("name", "namePrefix", "eventBusName",
+                                               why="a rule is identified by its bus and name"),
+    "aws:cloudwatch/eventTarget:EventTarget": _aws("rule", "targetId", "eventBusName",
+                                                   why="a target is identified by its rule and id"),
+    "aws:scheduler/schedule:Schedule": _aws("name", "namePrefix", "groupName",
+                                            why="a schedule is identified by its group and name"),
+    "aws:lambda/function:Function": _aws("name", "packageType", why="a function's name and package type are fixed"),
+    "aws:lambda/permission:Permission": _aws(everything=True, why="a Lambda permission statement is immutable"),
+    "aws:appautoscaling/target:Target": _aws(
+        "resourceId", "scalableDimension", "serviceNamespace",
+        why="a scalable target is identified by its resource and dimension"),
+    "aws:appautoscaling/policy:Policy": _aws(
+        "name", "resourceId", "scalableDimension", "serviceNamespace",
+        why="a scaling policy is identified by its name and target"),
+    # --- EKS -------------------------------------------------------------------------------------
+    "aws:eks/nodeGroup:NodeGroup": _aws(
+        "clusterName", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "subnetIds", "instanceTypes",
+        "amiType", "capacityType", "diskSize", "remoteAccess",
+        why="a node group's shape, network and role are fixed; its scaling updates in place"),
+}
+"""Type token -> rule. Unlisted ``aws:*`` types fall back to a permissive rule (``known=False``)."""
+
+# --- Kubernetes ----------------------------------------------------------------------------------
+K8S_BASE = ReplaceRule(
+    replace=("apiVersion", "kind", "metadata.name", "metadata.namespace"),
+    ignore=("metadata.annotations[\"pulumi.com/autonamed\"]",),
+    why="a Kubernetes object's kind, name and namespace are its identity",
+)
+K8S_KINDS: dict[str, ReplaceRule] = {
+    "core/v1:Secret": ReplaceRule(replace=("data", "stringData", "binaryData", "immutable", "type"),
+                                  sensitive=("data", "stringData", "binaryData"),
+                                  why="pulumi-kubernetes replaces Secrets on change (immutable by default)"),
+    "core/v1:ConfigMap": ReplaceRule(replace=("data", "binaryData", "immutable"),
+                                     why="pulumi-kubernetes replaces ConfigMaps on change (immutable by default)"),
+    "core/v1:Service": ReplaceRule(replace=("spec.clusterIP", "spec.clusterIPs", "spec.type"),
+                                   why="a Service's cluster IP and type cannot change"),
+    "core/v1:PersistentVolumeClaim": ReplaceRule(
+        replace=("spec.storageClassName", "spec.accessModes", "spec.selector", "spec.volumeName", "spec.volumeMode",
+                 "spec.dataSource", "spec.dataSourceRef"),
+        why="a claim's class, access modes and source are immutable (only its size grows)"),
+    "core/v1:Pod": ReplaceRule(replace=("spec",), keep=("spec.containers[*].image", "spec.activeDeadlineSeconds",
+                                                       "spec.tolerations"),
+                               why="a Pod's spec is immutable apart from images and deadlines"),
+    "batch/v1:Job": ReplaceRule(replace=("spec.template", "spec.selector", "spec.completionMode"),
+                                why="a Job's pod template and selector are immutable"),
+    "apps/v1:Deployment": ReplaceRule(replace=("spec.selector",), why="a Deployment's selector is immutable"),
+    "apps/v1:DaemonSet": ReplaceRule(replace=("spec.selector",), why="a DaemonSet's selector is immutable"),
+    "apps/v1:StatefulSet": ReplaceRule(
+        replace=("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"),
+        why="a StatefulSet's selector, service and claim templates are immutable"),
+    "rbac.authorization.k8s.io/v1:RoleBinding": ReplaceRule(replace=("roleRef",), why="a binding's roleRef is immutable"),
+    "rbac.authorization.k8s.io/v1:ClusterRoleBinding": ReplaceRule(replace=("roleRef",),
+                                                                   why="a binding's roleRef is immutable"),
+    "storage.k8s.io/v1:StorageClass": ReplaceRule(
+        replace=("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"),
+        why="a StorageClass is immutable apart from metadata"),
+    "trainer.kubeflow.org/v1alpha1:TrainJob": ReplaceRule(
+        replace=("spec.trainer", "spec.initializer", "spec.runtimeRef", "spec.managedBy",
+                 "spec.activeDeadlineSeconds", "spec.runtimePatches[*].manager"),
+        why="the TrainJob CRD marks these fields immutable (self == oldSelf)"),
+    "kubeflow.org/v1:PyTorchJob": ReplaceRule(replace=("spec.runPolicy.schedulingPolicy.queue",),
+                                              why="the PyTorchJob CRD marks its queue immutable"),
+    "kueue.x-k8s.io/v1beta1:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
+                                                     why="a LocalQueue's cluster queue is immutable"),
+    "kueue.x-k8s.io/v1beta2:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
+                                                     why="a LocalQueue's cluster queue is immutable"),
+    "helm.sh/v3:Release": ReplaceRule(replace=("name", "namespace"), why="a release's name and namespace are its identity"),
+}
+"""Kubernetes ``<group/version>:<Kind>`` -> extra rule, merged with :data:`K8S_BASE`."""
+
+# --- Providers and components --------------------------------------------------------------------
+PROVIDERS: dict[str, ReplaceRule] = {
+    "aws": ReplaceRule(replace=("region",), sensitive=("accessKey", "secretKey", "token"),
+                       ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
+                       why="changing the provider's region moves every resource it manages: all are replaced"),
+    "kubernetes": ReplaceRule(replace=("cluster", "context", "kubeconfig"), sensitive=("kubeconfig",),
+                              ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
+                              why="pointing the provider at another cluster replaces every object it manages"),
+}
+"""Provider package -> rule for ``pulumi:providers:<package>``; a provider replace cascades."""
+
+PROVIDER_DEFAULT = ReplaceRule(ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
+                               why="provider configuration", known=False)
+COMPONENT = ReplaceRule(why="a component holds ML facts only; it is never replaced")
+UNKNOWN_TYPE = ReplaceRule(ignore=("tagsAll",), known=False,
+                           why="no replacement rules are registered for this type")
+
+
+def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
+    """The rule of a type: registered, family (Kubernetes, provider, component) or the fallback."""
+    found = RULES.get(type_token)
+    if found is not None:
+        return found
+    if not custom:
+        return COMPONENT
+    if type_token.startswith("pulumi:providers:"):
+        return PROVIDERS.get(type_token.rsplit(":", 1)[1], PROVIDER_DEFAULT)
+    if type_token.startswith("kubernetes:"):
+        kind = K8S_KINDS.get(type_token.split(":", 1)[1])
+        if kind is None:
+            return K8S_BASE
+        return replace(K8S_BASE, replace=K8S_BASE.replace + kind.replace, keep=kind.keep,
+                       sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why)
+    return UNKNOWN_TYPE
+
+
+# --- Paths ---------------------------------------------------------------------------------------
+
+
+def parse_path(text: str) -> Path:
+    """``a.b[0]["x.y"][*]`` -> ``("a", "b", 0, "x.y", "*")``; ``"*"`` -> ``("*",)``."""
+    tokens: list[str | int] = []
+    for bracket, plain in _TOKEN.findall(text):
+        if plain:
+            tokens.append(plain)
+        elif bracket == _ANY:
+            tokens.append(_ANY)
+        elif bracket.startswith('"'):
+            tokens.append(bracket[1:-1].replace('\\"', '"').replace("\\\\", "\\"))
+        else:
+            tokens.append(int(bracket))
+    return tuple(tokens)
+
+
+_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
+
+
+def format_path(path: Path) -> str:
+    """The display form of a path: ``productionVariants[0].instanceType``, ``tags["team/x"]``."""
+    out: list[str] = []
+    for token in path:
+        if isinstance(token, int):
+            out.append(f"[{token}]")
+        elif _IDENT.match(token):
+            out.append(f".{token}" if out else token)
+        else:
+            escaped = token.replace("\\", "\\\\").replace('"', '\\"')
+            out.append(f'["{escaped}"]')
+    return "".join(out)
+
+
+def _token_match(pattern: str | int, token: str | int) -> bool:
+    return pattern in (_ANY, token)
+
+
+class PathMatcher:
+    """A compiled set of rule paths. ``touches`` is the same-branch test used for replacement;
+    ``covers`` is the under-a-pattern test used for sensitivity and ``keep``."""
+
+    __slots__ = ("everything", "patterns")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        parsed = [parse_path(p) for p in patterns]
+        self.everything = any(p == (_ANY,) for p in parsed)
+        self.patterns = tuple(p for p in parsed if p != (_ANY,))
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.patterns)
+
+    def covers(self, path: Path) -> bool:
+        """Whether ``path`` lies under (or at) one of the patterns."""
+        if self.everything:
+            return True
+        return any(len(p) <= len(path) and all(map(_token_match, p, path)) for p in self.patterns)
+
+    def touches(self, path: Path) -> bool:
+        """Whether ``path`` and a pattern are on one branch (either is a prefix of the other)."""
+        if self.everything:
+            return True
+        return any(all(map(_token_match, p, path)) for p in self.patterns)
+
+    def first(self, path: Path) -> str | None:
+        """The first pattern that ``touches`` ``path`` (display form), for reasons."""
+        if self.everything:
+            return "*"
+        for p in self.patterns:
+            if all(map(_token_match, p, path)):
+                return format_path(p)
+        return None
+
+
+@lru_cache(maxsize=1024)
+def matcher(patterns: tuple[str, ...]) -> PathMatcher:
+    """A cached :class:`PathMatcher` for a tuple of rule paths."""
+    return PathMatcher(patterns)
+
+
+def replace_matcher(rule: ReplaceRule) -> PathMatcher:
+    return matcher(rule.replace)
+
+
+def option_matcher(replace_on_changes: tuple[str, ...]) -> PathMatcher:
+    """The matcher of a resource's ``options.replace_on_changes`` (Pulumi's path syntax)."""
+    return matcher(replace_on_changes)
