@@ -1,0 +1,159 @@
+"""``mlops-infra graph [FILE] [--env ENV] [--format text|json|dot]``: the desired resources.
+
+Contract: loads FILE (default: the quickstart shipped in the package), resolves ENV (optional when
+the system has exactly one environment), compiles it and prints the desired graph on stdout:
+
+- ``text``: a tree by component (type, name, key ML facts; custom resources with their role and
+  protection), providers and other top-level resources first, then a count line;
+- ``json``: :meth:`mlops_infra.graph.DesiredGraph.dumps` (each resource: urn, type, name, parent,
+  provider, dependencies, inputs with Pulumi engine names and the ``$ref``/``$json``/``$archive``
+  sentinels, options), byte-stable;
+- ``dot``: Graphviz, one node per resource, dashed parent -> child edges and solid
+  resource -> dependency edges.
+
+An invalid document prints its diagnostics on stderr (with source lines) and exits 1; nothing is
+printed on stdout. The command never imports Pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from mlops_infra.cli.output import print_diagnostics
+from mlops_infra.compile import compile_system
+from mlops_infra.errors import UserError
+from mlops_infra.graph import DesiredGraph, DesiredResource
+from mlops_infra.spec import LoadedSystem, load_system
+
+
+class Format(StrEnum):
+    """Output formats of graph."""
+
+    TEXT = "text"
+    JSON = "json"
+    DOT = "dot"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``graph`` command to ``app``."""
+    app.command("graph")(graph)
+
+
+def graph(
+    file: Path | None = typer.Argument(None, help="The MLSystem YAML file (default: the bundled quickstart).",
+                                       show_default=False),
+    env: str | None = typer.Option(None, "--env", "-e",
+                                   help="Environment to compile (optional if the system has only one)."),
+    output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, json or dot (Graphviz)."),
+) -> None:
+    """Print the resources an environment needs: the desired graph the planner and Pulumi program share."""
+    path = file or default_file()
+    loaded = _load(path, env)
+    desired = compile_system(loaded.system, loaded.env)
+    if output_format is Format.JSON:
+        typer.echo(desired.dumps(), nl=False)
+    elif output_format is Format.DOT:
+        typer.echo(render_dot(desired), nl=False)
+    else:
+        typer.echo(render_tree(desired), nl=False)
+
+
+def default_file() -> Path:
+    """The quickstart shipped in the package; FILE is required when it is missing."""
+    from mlops_infra import spec
+
+    embedded = getattr(spec, "embedded_quickstart_path", None)
+    path = embedded() if callable(embedded) else embedded
+    if path is None or not Path(path).is_file():
+        raise UserError("No FILE given", "Pass the MLSystem YAML file: mlops-infra graph mlsystem.yaml --env dev")
+    return Path(path)
+
+
+def _load(path: Path, env: str | None) -> LoadedSystem:
+    loaded = load_system(path, env)
+    if loaded.ok and env is None:
+        names = sorted(loaded.system.environments)
+        if len(names) != 1:
+            raise UserError("choose an environment with --env",
+                            f"Environments in this system: {', '.join(names) or 'none'}.", source=str(path))
+        loaded = load_system(path, names[0])
+    if loaded.diagnostics:
+        print_diagnostics(loaded.diagnostics, Console(stderr=True), loaded.source_line)
+    if not loaded.ok:
+        raise typer.Exit(1)
+    return loaded
+
+
+FACT_SKIP = {"factsVersion", "kind", "name"}
+
+
+def key_facts(facts: dict[str, Any], limit: int = 100) -> str:
+    """``key=value`` for the scalar and short-list facts of a component, cut at ``limit`` characters."""
+    parts = []
+    for key, value in facts.items():
+        if key in FACT_SKIP or value is None or value == [] or isinstance(value, dict):
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, list) else json.dumps(value).strip('"')
+        parts.append(f"{key}={text}")
+    line = " ".join(parts)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _label(r: DesiredResource) -> str:
+    if not r.custom:
+        facts = key_facts(r.inputs)
+        return f"{r.address or r.name}  {r.type}" + (f"  {facts}" if facts else "")
+    extras = [r.role] if r.role else []
+    if r.options.protect:
+        extras.append("protected")
+    return f"{r.type}  {r.name}" + (f"  ({', '.join(extras)})" if extras else "")
+
+
+def render_tree(desired: DesiredGraph) -> str:
+    """The text format: a tree by parent; custom resources before components at each level."""
+    children: dict[str | None, list[DesiredResource]] = {}
+    for r in desired.resources:
+        children.setdefault(r.parent, []).append(r)
+    for items in children.values():
+        items.sort(key=lambda r: (not r.custom, r.address, r.type, r.name))
+    target = ", ".join(f"{k}={v}" for k, v in sorted(desired.metadata.items()) if isinstance(v, str | int))
+    lines = [f"{desired.project} / {desired.stack}" + (f"  ({target})" if target else "")]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        items = children.get(parent, [])
+        for i, r in enumerate(items):
+            last = i == len(items) - 1
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{_label(r)}")
+            walk(r.urn, prefix + ("    " if last else "│   "))
+
+    walk(None, "")
+    components = sum(1 for r in desired.resources if not r.custom)
+    lines.append(f"{len(desired.resources)} resources: {components} components, "
+                 f"{len(desired.resources) - components} cloud resources")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_id(text: str) -> str:
+    return json.dumps(text)  # a double-quoted string with quotes and backslashes escaped
+
+
+def render_dot(desired: DesiredGraph) -> str:
+    """The dot format (see the module contract)."""
+    lines = [f"digraph {_dot_id(f'{desired.project}-{desired.stack}')} {{", "  rankdir=LR;",
+             '  node [shape=box, fontname="Helvetica", fontsize=10];']
+    for r in desired.resources:
+        shape = "folder" if not r.custom else "hexagon" if r.type.startswith("pulumi:providers:") else "box"
+        label = _dot_id(r.type + "\n" + r.name)
+        lines.append(f"  {_dot_id(r.urn)} [label={label}, shape={shape}];")
+    for r in desired.resources:
+        if r.parent:
+            lines.append(f"  {_dot_id(r.parent)} -> {_dot_id(r.urn)} [style=dashed, color=gray50, arrowhead=none];")
+        lines.extend(f"  {_dot_id(r.urn)} -> {_dot_id(dep)};" for dep in r.dependencies)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
