@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.graph import urn_name
-from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, Action, AttributeChange, ResourceChange
+from mlops_infra.plan.model import (
+    ML_KINDS,
+    REDACTED,
+    UNKNOWN_AFTER_APPLY,
+    Action,
+    AttributeChange,
+    CostLine,
+    MLChange,
+    ResourceChange,
+)
 from mlops_infra.spec.system import SECTIONS
 
 SHARED_GROUP = "(shared)"
@@ -161,7 +170,8 @@ class DriftView:
 
 
 def drift_view(item: Any) -> DriftView:
-    """Read a drift item by attribute (``DriftItem``) or key (its ``to_json`` dict)."""
+    """Read a drift item by attribute (``DriftItem``) or key (its JSON dict); its changes may be
+    ``AttributeChange``s, ``(path, last applied, live)`` triples or their JSON dicts."""
     def get(key: str, default: Any = "") -> Any:
         if isinstance(item, dict):
             return item.get(key, default)
@@ -171,9 +181,12 @@ def drift_view(item: Any) -> DriftView:
     for change in get("changes", ()) or ():
         if isinstance(change, AttributeChange):
             changes.append(change)
+        elif isinstance(change, (tuple, list)) and len(change) == 3:  # DriftItem: (path, prior, live)
+            changes.append(AttributeChange(str(change[0]), change[1], change[2]))
         elif isinstance(change, dict):
             changes.append(AttributeChange(
-                str(change.get("path", "")), change.get("before"), change.get("after"),
+                str(change.get("path", "")), change.get("before", change.get("prior")),
+                change.get("after", change.get("live")),
                 bool(change.get("forcesReplacement", change.get("forces_replacement", False))),
                 bool(change.get("sensitive", False))))
     kind = get("kind", "")
@@ -183,6 +196,23 @@ def drift_view(item: Any) -> DriftView:
 
 def drift_views(items: Sequence[Any]) -> list[DriftView]:
     return sorted((drift_view(d) for d in items), key=lambda d: d.urn)
+
+
+def line_range(line: CostLine, side: str) -> str:
+    """One side (``before``/``after``) of a cost line: ``-`` when absent, else the floor-to-ceiling range."""
+    ceiling = line.before_usd if side == "before" else line.after_usd
+    if ceiling is None:
+        return "-"
+    floor = getattr(line, f"{side}_min_usd", None)
+    return money_range(ceiling if floor is None else floor, ceiling)
+
+
+def ml_sorted(items: Iterable[MLChange]) -> list[MLChange]:
+    """ML changes by item (``system`` totals first, then spec order) and kind (:data:`ML_KINDS` order)."""
+    def key(item: MLChange) -> tuple:
+        kind = ML_KINDS.index(item.kind) if item.kind in ML_KINDS else len(ML_KINDS)
+        return (item.address != "system", _address_key(item.address), kind, item.summary)
+    return sorted(items, key=key)
 
 
 def plural(count: int, word: str, plural_word: str | None = None) -> str:

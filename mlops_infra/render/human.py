@@ -22,6 +22,8 @@ from mlops_infra.render.common import (
     attr_line,
     drift_views,
     group_changes,
+    line_range,
+    ml_sorted,
     money,
     money_range,
     plural,
@@ -147,8 +149,11 @@ def _ml(out: _Lines, ml: Sequence[MLChange]) -> None:
     out.blank()
     out.add(("ML changes", STYLES["heading"]))
     width = max(len(m.address) for m in ml)
-    for item in ml:
-        out.add("  ", (item.address.ljust(width), STYLES["address"]), f"  {item.summary}")
+    previous = None
+    for item in ml_sorted(ml):
+        address = item.address if item.address != previous else ""
+        previous = item.address
+        out.add("  ", (address.ljust(width), STYLES["address"]), f"  {item.summary}")
         for extra in _ml_details(item):
             out.add(" " * (width + 4), (extra, STYLES["dim"]))
 
@@ -181,15 +186,14 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
     out.add("  change  ", (money_range(delta.min_usd, delta.max_usd, sign=True), style))
     if cost.rollout_extra_usd:
         out.add(f"  rollout extra  {money(cost.rollout_extra_usd)} one-off, while rollouts run old and new capacity side by side")
-    changed = [line for line in cost.lines if round(line.delta_usd, 2) or line.note]
-    if changed:
-        width = max(len(line.address) for line in changed)
-        for line in changed:
-            before = "-" if line.before_usd is None else money(line.before_usd)
-            after = "-" if line.after_usd is None else money(line.after_usd)
-            note = f"  ({line.note})" if line.note else ""
-            out.add(f"    {line.address.ljust(width)}  {before} -> {after}  {money(line.delta_usd, sign=True)}",
-                    (f"  {line.basis}{note}", STYLES["dim"]))
+    if cost.lines:
+        out.add(("  by item:", STYLES["dim"]))
+        width = max(len(line.address) for line in cost.lines)
+        for line in cost.lines:
+            before, after = line_range(line, "before"), line_range(line, "after")
+            amounts = after if before == after else f"{before} -> {after}"
+            note = f" ({line.note})" if line.note else ""
+            out.add(f"    {line.address.ljust(width)}  {amounts}", (f"  {line.basis}{note}", STYLES["dim"]))
     for source in cost.sources:
         out.add(("  Prices: ", STYLES["dim"]), (source, STYLES["dim"]))
     for note in cost.notes:

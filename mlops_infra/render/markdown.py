@@ -27,6 +27,8 @@ from mlops_infra.render.common import (
     attr_line,
     drift_views,
     group_changes,
+    line_range,
+    ml_sorted,
     money,
     money_range,
     plural,
@@ -170,8 +172,7 @@ def _cost_section(plan: Plan) -> _List:
         return _List("", [], lambda n: "")
     rows = []
     for line in cost.lines:
-        before = "-" if line.before_usd is None else money(line.before_usd)
-        after = "-" if line.after_usd is None else money(line.after_usd)
+        before, after = line_range(line, "before"), line_range(line, "after")
         note = f" ({_esc(line.note)})" if line.note else ""
         rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
                     f"{money(line.delta_usd, sign=True)} |\n")
@@ -189,7 +190,7 @@ def _cost_section(plan: Plan) -> _List:
 
 def _ml_section(plan: Plan) -> _List:
     items = []
-    for item in plan.ml:
+    for item in ml_sorted(plan.ml):
         steps = item.details.get("steps") if isinstance(item.details, dict) else None
         extra = ""
         if isinstance(steps, list) and steps and "%" not in item.summary:

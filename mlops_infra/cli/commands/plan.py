@@ -1,0 +1,260 @@
+"""``mlops-infra plan [FILE] --env ENV [--state PATH] [--refresh] [--format text|markdown|json]
+[--out plan.json] [--detailed-exitcode] [--color/--no-color]``.
+
+Contract:
+- Pipeline: load and validate ``FILE`` for ``ENV`` -> compile the desired graph -> read the prior
+  state -> (``--refresh``) read live AWS resources and find drift -> ``make_plan`` -> render on
+  stdout. Nothing is written except ``--out`` (atomically) and nothing in the cloud is changed.
+- ``FILE`` defaults to ``./mlsystem.yaml`` when there is one, else the quickstart embedded in the
+  package, so the README's first command plans something real on a fresh machine. ``ENV``
+  defaults to the only environment, else ``dev`` when there is one, else the first in the file.
+- Prior state: ``--state PATH`` (a stack file or ``pulumi stack export`` output, ``.json`` or
+  ``.json.gz``); else the file backend's stack file found from ``stacks/<ENV>`` (or the current
+  directory) and ``PULUMI_BACKEND_URL``; else an empty state (a stack never applied). The output
+  says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
+- ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
+  honoured); a Kubernetes target gets a warning that live reads are not supported yet.
+- Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 2 changes present (only with
+  ``--detailed-exitcode``), 1 any error (invalid spec, unreadable state, ...), printed without a
+  traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from mlops_infra.cli.output import print_diagnostics
+from mlops_infra.errors import UserError
+from mlops_infra.plan.model import Plan
+from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
+from mlops_infra.state.model import LiveState, PriorState
+
+DEFAULT_FILE = "mlsystem.yaml"
+PREFERRED_ENVS = ("dev",)
+
+
+class Format(StrEnum):
+    """Output formats of plan."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``plan`` command to ``app``."""
+    app.command("plan")(plan)
+
+
+def plan(
+    file: Path | None = typer.Argument(
+        None, help="The MLSystem YAML file (default: ./mlsystem.yaml, else the embedded quickstart).",
+        show_default=False),
+    env: str | None = typer.Option(
+        None, "--env", "-e", help="Environment to plan (default: the only one, else dev, else the first)."),
+    state: Path | None = typer.Option(
+        None, "--state", help="Prior state: a Pulumi stack file or `pulumi stack export` output (.json, .json.gz)."),
+    refresh: bool = typer.Option(False, "--refresh", help="Read live AWS resources and report drift first."),
+    output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, markdown (PR comment) or json."),
+    out: Path | None = typer.Option(None, "--out", help="Also save the plan to this file (for a later apply)."),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none."),
+    color: bool | None = typer.Option(None, "--color/--no-color", help="Colour the text format (default: on a terminal)."),
+    max_chars: int = typer.Option(
+        GITHUB_COMMENT_LIMIT, "--max-chars", min=1000,
+        help="Markdown only: the longest comment to write (GitHub's limit by default)."),
+) -> None:
+    """Show what applying the system would change: drift, ML changes, cost, then every resource."""
+    err = Console(stderr=True, highlight=False)
+    path, file_note = resolve_file(file)
+    system, env = load_for_env(path, env, err)
+    from mlops_infra.compile import compile_system
+
+    graph = compile_system(system, env)
+    prior = read_prior(graph.project, graph.stack, env, state)
+    notes = [n for n in (file_note, describe_prior(prior)) if n]
+    live, drift, warnings = refresh_live(system.environments[env].target, graph, prior) if refresh else (None, None, [])
+    result = make(graph, prior, live, drift, warnings)
+    if out is not None:
+        save(result, out)
+        notes.append(f"Saved the plan to {out}.")
+    command = _full_plan_command(file, env)
+    typer.echo(render(result, output_format, notes, command, _use_color(color), err, max_chars), nl=False,
+               color=_use_color(color) if output_format is Format.TEXT else None)
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(2)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def resolve_file(file: Path | None) -> tuple[Path, str]:
+    """The system file to plan and, when it was not given, a note saying which one was used."""
+    if file is not None:
+        return file, ""
+    local = Path(DEFAULT_FILE)
+    if local.is_file():
+        return local, f"Spec: ./{DEFAULT_FILE} (no FILE given)"
+    from mlops_infra import spec
+
+    if not hasattr(spec, "embedded_quickstart_path"):
+        raise UserError("no system file given",
+                        f"Pass the path to your MLSystem file: mlops-infra plan path/to/{DEFAULT_FILE} --env ENV")
+    return spec.embedded_quickstart_path(), "Spec: the embedded quickstart example (no FILE given)"
+
+
+def pick_env(names: list[str]) -> str | None:
+    """The default environment: the only one, else ``dev``, else the first in the file."""
+    if len(names) == 1:
+        return names[0]
+    for preferred in PREFERRED_ENVS:
+        if preferred in names:
+            return preferred
+    return names[0] if names else None
+
+
+def load_for_env(path: Path, env: str | None, err: Console) -> tuple[Any, str]:
+    """Load and validate ``path`` for ``env`` (or the default); diagnostics to stderr; exit 1 if invalid."""
+    from mlops_infra.spec import validate_document
+    from mlops_infra.spec.loader import load_document
+
+    document, diagnostics = load_document(path)
+    if document is None:
+        print_diagnostics(diagnostics, err)
+        raise typer.Exit(1)
+    if env is None:
+        envs = document.data.get("environments") if isinstance(document.data, dict) else None
+        env = pick_env([str(k) for k in envs] if isinstance(envs, dict) else [])
+        if env is None:
+            raise UserError("the system has no environments",
+                            "Add one under `environments:` (for example dev: {target: {kind: kubernetes, ...}}) "
+                            "and plan it with --env.", source=str(path))
+    result = validate_document(document, env)
+    print_diagnostics(result.diagnostics, err, result.source_line)
+    if not result.ok or result.system is None:
+        raise typer.Exit(1)
+    return result.system, env
+
+
+def read_prior(project: str, stack: str, env: str, state: Path | None) -> PriorState:
+    """The prior state: ``--state``, else the file backend's stack file, else an empty stack.
+
+    A state of another project or stack is refused: planning against it would replace everything.
+    """
+    from mlops_infra.state.pulumi_state import find_state_file, load_state
+
+    if state is not None:
+        prior = load_state(state)
+    else:
+        stack_dir = Path("stacks") / env
+        if not stack_dir.is_dir():
+            stack_dir = Path.cwd()
+        found = find_state_file(stack_dir, project, stack, os.environ.get("PULUMI_BACKEND_URL") or None)
+        if found is None:
+            return PriorState.empty(project, stack)
+        prior = load_state(found)
+    _check_identity(prior, project, stack)
+    return prior
+
+
+def _check_identity(prior: PriorState, project: str, stack: str) -> None:
+    for label, theirs, ours in (("project", prior.project, project), ("stack", prior.stack, stack)):
+        if theirs and theirs != ours:
+            raise UserError(
+                f"the prior state is for {label} {theirs!r}, not {ours!r}",
+                f"Planning against another {label}'s state would replace every resource. Pass the state of "
+                f"{project}/{stack} with --state (`pulumi stack export --stack {stack} --file state.json`), "
+                f"or pick the matching environment with --env.", source=prior.source)
+
+
+def describe_prior(prior: PriorState) -> str:
+    """The ``Prior state:`` line: where it came from, how many resources, its serial."""
+    if not prior.resources and prior.source == PriorState.empty().source:
+        return ("Prior state: none found (no stack file in the file backend); planning as for a first apply. "
+                "Use --state to plan against an exported state.")
+    count = sum(1 for r in prior.resources.values() if r.type != "pulumi:pulumi:Stack")
+    pending = f", {prior.pending_operations} pending operations" if prior.pending_operations else ""
+    return f"Prior state: {prior.source} ({count} resources, serial {prior.serial[:12]}{pending})"
+
+
+# -- live state ------------------------------------------------------------------------------
+
+
+def refresh_live(target: Any, graph: Any, prior: PriorState) -> tuple[LiveState | None, Any, list[str]]:
+    """Read live resources for an AWS target and find drift; (None, None, [warning]) otherwise."""
+    if getattr(target, "kind", None) != "aws":
+        return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
+                            "yet; the plan compares with the last applied state only."]
+    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.state.aws_live import scan_aws
+
+    region = graph.metadata.get("region") or target.region
+    live = scan_aws(list(prior.resources.values()), region=region,
+                    endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    return live, find_drift(prior, live), _read_errors(live)
+
+
+def _read_errors(live: LiveState) -> list[str]:
+    if not live.errors:
+        return []
+    first_urn, first = next(iter(sorted(live.errors.items())))
+    name = first_urn.rsplit("::", 1)[-1]
+    return [f"--refresh: {len(live.errors)} resource(s) could not be read live and were left out of the drift "
+            f"check (first: {name}: {first}). Check the AWS credentials and permissions."]
+
+
+# -- plan, save, render ----------------------------------------------------------------------
+
+
+def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str]) -> Plan:
+    """``make_plan`` with the command's own warnings appended."""
+    from mlops_infra.plan.planner import make_plan
+
+    result = make_plan(graph, prior, live=live, drift=drift)
+    if warnings:
+        result = dataclasses.replace(result, warnings=(*result.warnings, *warnings))
+    return result
+
+
+def save(result: Plan, out: Path) -> None:
+    """Save the plan with ``planfile.save_plan`` (atomic)."""
+    from mlops_infra.plan.planfile import save_plan
+
+    try:
+        save_plan(result, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the plan to {out}", exc.strerror or str(exc), source=str(out)) from None
+
+
+def render(result: Plan, output_format: Format, notes: list[str], command: str, color: bool, err: Console,
+           max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The plan in ``output_format``; for JSON the notes go to stderr so stdout stays pure JSON."""
+    from mlops_infra.render import render_json, render_markdown, render_text
+
+    if output_format is Format.JSON:
+        for note in notes:
+            err.print(note, markup=False)
+        return render_json(result)
+    if output_format is Format.MARKDOWN:
+        return render_markdown(result, notes=notes, command=command, max_chars=max_chars)
+    return render_text(result, color=color, notes=notes)
+
+
+def _use_color(color: bool | None) -> bool:
+    if color is not None:
+        return color
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _full_plan_command(file: Path | None, env: str) -> str:
+    parts = ["mlops-infra", "plan", *([str(file)] if file is not None else []), "--env", env, "--format", "text"]
+    return shlex.join(parts)
