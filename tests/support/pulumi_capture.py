@@ -189,15 +189,22 @@ def referenced_outputs(graph: DesiredGraph) -> dict[str, set[str]]:
 
 
 def capture_program(program: Callable[[], Any], project: str, stack: str,
-                    referenced: dict[str, set[str]] | None = None) -> Capture:
-    """Run ``program`` under capturing mocks (``preview=False``) and return what it registered."""
-    return contextvars.Context().run(_capture, program, project, stack, referenced)
+                    referenced: dict[str, set[str]] | None = None,
+                    config: dict[str, str] | None = None) -> Capture:
+    """Run ``program`` under capturing mocks (``preview=False``) and return what it registered.
+
+    ``config`` is the stack configuration (``{"mlops:systemFile": ...}``) the program sees.
+    """
+    return contextvars.Context().run(_capture, program, project, stack, referenced, config or {})
 
 
-def _capture(program, project, stack, referenced) -> Capture:
+def _capture(program, project, stack, referenced, config) -> Capture:
+    from pulumi.runtime.config import set_all_config
+
     mocks = EchoMocks(referenced)
     monitor = CapturingMonitor(mocks)
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    set_all_config(dict(config))
     capture = Capture()
 
     def body() -> None:

@@ -1,0 +1,110 @@
+"""The Pulumi program registers exactly the compiled graph, for every example and environment.
+
+Runs ``mlops_infra.program.run`` (and each ``stacks/<env>/__main__.py``) under Pulumi's mocks with
+:class:`tests.support.pulumi_capture.CapturingMonitor`, then compares every registration with
+``compile_system``: the same URNs, and per resource the same type, name, parent, provider,
+dependencies, options and inputs (sentinels resolved with the mocks' outputs). Also checks that
+every resource an SDK types was built with that typed class (``pulumi_aws.s3.Bucket``, ...).
+"""
+
+from __future__ import annotations
+
+import inspect
+import runpy
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from mlops_infra.compile import compile_system
+from mlops_infra.program import run
+from mlops_infra.program.components import MlComponent, component_class
+from mlops_infra.program.types import resource_class
+from mlops_infra.spec import load_system
+from tests.support.pulumi_capture import capture_program, differences, referenced_outputs
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(REPO.glob("examples/*/mlsystem.yaml"))
+CASES = [(path, env) for path in EXAMPLES for env in sorted(load_system(path).system.environments)]
+STACKS = sorted(p.parent for p in REPO.glob("stacks/*/__main__.py"))
+
+
+def compiled(path: Path, env: str):
+    loaded = load_system(path, env)
+    assert loaded.ok, loaded.diagnostics
+    return compile_system(loaded.system, env)
+
+
+def assert_typed_classes(graph, classes: dict[str, type]) -> None:
+    from pulumi_kubernetes.apiextensions import CustomResource
+
+    for resource in graph.resources:
+        cls = classes[resource.urn]
+        if not resource.custom:
+            assert cls is component_class(resource.type) and issubclass(cls, MlComponent)
+            continue
+        typed = resource_class(resource.type)
+        if resource.type.startswith("aws:") or resource.type == "pulumi:providers:aws":
+            assert typed is not None and cls is typed and cls.__module__.startswith("pulumi_aws"), resource.urn
+        elif typed is None:
+            assert cls is CustomResource and resource.type.startswith("kubernetes:"), resource.urn
+        else:
+            assert cls is typed, resource.urn
+
+
+def test_examples_cover_both_targets():
+    kinds = {load_system(path).system.environments[env].target.kind for path, env in CASES}
+    assert kinds == {"aws", "kubernetes"}
+
+
+@pytest.mark.parametrize(("path", "env"), CASES, ids=[f"{p.parent.name}-{e}" for p, e in CASES])
+def test_program_registers_the_compiled_graph(path: Path, env: str):
+    graph = compiled(path, env)
+    capture = capture_program(lambda: run(str(path), env), graph.project, graph.stack, referenced_outputs(graph))
+    assert differences(graph, capture) == []
+    assert_typed_classes(graph, capture.result.classes)
+
+
+@pytest.mark.parametrize("stack_dir", STACKS, ids=lambda p: p.name)
+def test_stack_directory_program_registers_its_environment(stack_dir: Path, monkeypatch):
+    """What ``cd stacks/<env> && pulumi up`` runs: __main__.py with the stack's config, cwd = the stack."""
+    import yaml
+
+    env = stack_dir.name
+    config = yaml.safe_load((stack_dir / f"Pulumi.{env}.yaml").read_text())["config"]
+    project = yaml.safe_load((stack_dir / "Pulumi.yaml").read_text())["name"]
+    graph = compiled((stack_dir / config["mlops:systemFile"]).resolve(), config["mlops:environment"])
+    monkeypatch.chdir(stack_dir)
+    capture = capture_program(lambda: runpy.run_path("__main__.py", run_name="__main__"), project, env,
+                              referenced_outputs(graph), config={k: str(v) for k, v in config.items()})
+    assert differences(graph, capture) == []
+
+
+def test_invalid_system_stops_the_program_with_every_diagnostic(tmp_path: Path):
+    bad = tmp_path / "mlsystem.yaml"
+    text = (REPO / "examples" / "quickstart" / "mlsystem.yaml").read_text()
+    bad.write_text(text.replace("version: 1}", "version: one}").replace("threshold: 300ms", "threshold: fast"))
+    with pytest.raises(pulumi.RunError) as info:
+        capture_program(lambda: run(str(bad), "prod"), "churn-quickstart", "prod")
+    message = str(info.value)
+    assert message.count(f"{bad}:") >= 2 and "error:" in message
+    assert "is not valid for environment 'prod'" in message
+
+
+def test_environment_defaults_to_the_stack_name(tmp_path: Path):
+    path = REPO / "examples" / "quickstart" / "mlsystem.yaml"
+    graph = compiled(path, "prod")
+    capture = capture_program(lambda: run(), graph.project, "prod", referenced_outputs(graph),
+                              config={"mlops:systemFile": str(path)})
+    assert set(capture.resources) == {r.urn for r in graph.resources}
+
+
+def test_typed_class_index_matches_the_sdk_registration():
+    """The token index gives classes whose own constructor registers that token."""
+    for token in ("aws:s3/bucket:Bucket", "aws:sagemaker/endpoint:Endpoint", "aws:lambda/function:Function",
+                  "aws:cloudwatch/metricAlarm:MetricAlarm", "kubernetes:apps/v1:Deployment"):
+        cls = resource_class(token)
+        assert f"'{token}'" in inspect.getsource(cls._internal_init), token
+    assert resource_class("kubernetes:serving.kserve.io/v1beta1:InferenceService") is None
