@@ -1,0 +1,104 @@
+"""Alerts as Prometheus alerting rules, channels as Alertmanager receivers (prometheus-operator).
+
+Contract:
+- Alert ``<name>`` -> PrometheusRule ``alert-<name>`` with one alerting rule named exactly like the
+  spec's alert (so ``rollback_on`` and ``on_alerts`` name Prometheus alerts): it fires when the
+  monitor's recorded value (``mlops:monitor_value``, see monitoring.py) crosses the monitor's
+  threshold for ``for``. Labels: ``severity``, ``namespace`` (so the namespaced
+  AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``.
+- Channel ``<name>`` -> AlertmanagerConfig ``channel-<name>`` (``monitoring.coreos.com/v1alpha1``)
+  with one receiver and a route matching the alerts that notify it. Secrets are only ever
+  referenced: ``{name: <the spec's secret name>, key: <its key, default "value">}`` of a Kubernetes
+  Secret in the namespace, which the operator reads; no Secret is created and no value appears.
+  Slack -> ``slackConfigs.apiURL``; webhook -> ``webhookConfigs.url`` (plain https URL) or
+  ``urlSecret`` and a bearer ``httpConfig.authorization``; PagerDuty -> ``pagerdutyConfigs.routingKey``;
+  email -> ``emailConfigs.to`` (SMTP server and sender come from Alertmanager's global settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.kubernetes import names
+from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
+from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.base import SecretRef
+
+PROMETHEUS_RULE = "monitoring.coreos.com/v1"
+ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
+DEFAULT_SECRET_KEY = "value"
+
+
+def system_matchers(kube: KubeTarget) -> list[dict[str, str]]:
+    """Matchers selecting this system's and environment's alerts."""
+    return [{"matchType": "=", "name": "mlops_environment", "value": kube.ctx.env},
+            {"matchType": "=", "name": "mlops_system", "value": kube.ctx.system.metadata.name}]
+
+
+def secret_key_ref(ref: SecretRef) -> dict[str, str]:
+    """A reference to key ``ref.key`` (default ``value``) of the Secret named ``ref.secret``."""
+    return {"key": ref.key or DEFAULT_SECRET_KEY, "name": ref.secret}
+
+
+def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
+    monitor = kube.ctx.system.item("monitors", alert.monitor)
+    if monitor is None:
+        return None
+    ctx = kube.ctx
+    return {"alert": alert.name, "expr": unhealthy_expr(kube, monitor), "for": alert.for_.text,
+            "labels": {"mlops_alert": alert.name, "mlops_environment": ctx.env, "mlops_system": ctx.system.metadata.name,
+                       "namespace": kube.namespace, "severity": alert.severity},
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: {alert.name} "
+                                       f"({monitor.metric} of endpoint {monitor.endpoint})",
+                            "description": f"Monitor {monitor.name} ({monitor.metric}) has crossed its threshold "
+                                           f"{monitor.threshold.text} for {alert.for_.text}.",
+                            "mlops_notify": ",".join(alert.notify)}}
+
+
+def compile_alert(kube: KubeTarget, alert: Alert) -> None:
+    """The alert's component and its PrometheusRule."""
+    address = f"alerts.{alert.name}"
+    parent = kube.ctx.component("alerts", alert.name, facts.alert_facts(alert))
+    rule = alert_rule(kube, alert)
+    if rule is None:  # an unknown monitor is reported by spec checks
+        return
+    spec = {"groups": [{"name": names.item("alert", alert.name), "rules": [rule]}]}
+    kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", names.item("alert", alert.name), address, {"spec": spec}),
+             parent=parent, address=address, role="alert-rule")
+
+
+RECEIVERS = {
+    "slack": lambda c: {"slackConfigs": [{"apiURL": secret_key_ref(c.webhook_url), "sendResolved": True,
+                                          **({"channel": c.channel} if c.channel else {})}]},
+    "email": lambda c: {"emailConfigs": [{"sendResolved": True, "to": c.address}]},
+    "webhook": lambda c: {"webhookConfigs": [webhook_config(c)]},
+    "pagerduty": lambda c: {"pagerdutyConfigs": [{"routingKey": secret_key_ref(c.routing_key), "sendResolved": True}]},
+}
+"""Channel kind -> the receiver's configs."""
+
+
+def webhook_config(channel: WebhookChannel) -> dict[str, Any]:
+    config: dict[str, Any] = {"sendResolved": True}
+    if isinstance(channel.url, SecretRef):
+        config["urlSecret"] = secret_key_ref(channel.url)
+    else:
+        config["url"] = channel.url
+    if channel.token is not None:
+        config["httpConfig"] = {"authorization": {"credentials": secret_key_ref(channel.token), "type": "Bearer"}}
+    return config
+
+
+def compile_channel(kube: KubeTarget, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> None:
+    """The channel's component and its AlertmanagerConfig (receiver + route of its alerts)."""
+    address = f"channels.{channel.name}"
+    parent = kube.ctx.component("channels", channel.name, facts.channel_facts(channel))
+    spec: dict[str, Any] = {"receivers": [{"name": channel.name, **RECEIVERS[channel.kind](channel)}]}
+    alerts = sorted(a.name for a in kube.ctx.system.alerts if channel.name in a.notify)
+    if alerts:
+        spec["route"] = {"groupBy": ["alertname"], "receiver": channel.name,
+                         "matchers": [{"matchType": "=~", "name": "alertname", "value": "|".join(alerts)},
+                                      *system_matchers(kube)]}
+    obj = kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", names.item("channel", channel.name), address, {"spec": spec})
+    kube.add(obj, parent=parent, address=address, role="alert-routing")

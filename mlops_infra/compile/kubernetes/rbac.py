@@ -1,0 +1,44 @@
+"""ServiceAccounts per workload kind, and the only Role this target grants.
+
+Contract: each workload kind (training pods, training launcher, serving, registry, capture sink,
+monitor jobs, pushgateway) gets its own ServiceAccount, created only when the system has such a
+workload. None of them may call the Kubernetes API (``automountServiceAccountToken: false``)
+except the training launcher, which is bound to a Role allowing exactly ``create``, ``get`` and
+``list`` of ``pytorchjobs.kubeflow.org`` in the system's namespace: what starting a run needs.
+The serving account lists the object-store Secret so KServe's storage initializer can read
+models from S3 (KServe's documented credential mechanism); the Secret itself is never created
+here.
+"""
+
+from __future__ import annotations
+
+from mlops_infra.compile.kubernetes import names
+from mlops_infra.compile.kubernetes.objects import KubeTarget
+
+ADDRESS = "platform"
+LAUNCHER_RULES = [{"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": ["create", "get", "list"]}]
+
+
+def compile_service_account(kube: KubeTarget, kind: str) -> str:
+    """The ServiceAccount of workload ``kind`` (a key of :data:`names.SERVICE_ACCOUNTS`)."""
+    body: dict = {"automountServiceAccountToken": kind == "launcher"}
+    if kind == "serving":
+        body["secrets"] = [{"name": names.OBJECT_STORE_SECRET}]
+    obj = kube.obj("v1", "ServiceAccount", names.SERVICE_ACCOUNTS[kind], ADDRESS, body)
+    urn = kube.add(obj, parent=kube.platform, address=ADDRESS, role=f"service-account-{kind}")
+    kube.shared[f"service-account/{kind}"] = urn
+    return urn
+
+
+def compile_launcher_rbac(kube: KubeTarget) -> None:
+    """Role + RoleBinding letting the launcher account start training runs in the namespace."""
+    account = compile_service_account(kube, "launcher")
+    role = kube.add(kube.obj("rbac.authorization.k8s.io/v1", "Role", names.LAUNCHER_ROLE, ADDRESS,
+                             {"rules": LAUNCHER_RULES}),
+                    parent=kube.platform, address=ADDRESS, role="launcher-role")
+    binding = {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.LAUNCHER_ROLE},
+               "subjects": [{"kind": "ServiceAccount", "name": names.SERVICE_ACCOUNTS["launcher"],
+                             "namespace": kube.namespace}]}
+    kube.shared["launcher-binding"] = kube.add(
+        kube.obj("rbac.authorization.k8s.io/v1", "RoleBinding", names.LAUNCHER_ROLE, ADDRESS, binding),
+        parent=kube.platform, address=ADDRESS, role="launcher-role-binding", depends_on=[account, role])

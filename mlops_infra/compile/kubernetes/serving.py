@@ -1,0 +1,143 @@
+"""Endpoints as KServe InferenceServices (``serving.kserve.io/v1beta1``, KServe 0.15).
+
+Contract:
+- Serverless deployment mode (Knative), stated by the ``serving.kserve.io/deploymentMode``
+  annotation: it is the mode in which KServe supports canary traffic splitting and request-based
+  autoscaling.
+- ``predictor.model``: the model format from the registry's framework (:data:`MODEL_FORMATS`),
+  ``storageUri`` ``s3://<models bucket>/<model>/<version>/`` (the pinned version's serving
+  artifact; KServe's storage initializer downloads it with the credentials of the
+  ``mlops-serving`` account's Secret), GPU limits as strings.
+- Replicas: ``minReplicas``/``maxReplicas``; autoscaling: ``invocations_per_replica`` (per
+  minute) -> ``scaleMetric: rps`` with the per-second target rounded up, ``concurrency`` ->
+  ``concurrency``, ``cpu_utilization`` -> ``cpu``; ``gpu_utilization`` has no KServe metric, so
+  the Knative default (concurrency) applies and an annotation says so.
+- Rollout: ``canary`` sets ``canaryTrafficPercent`` to the first step; ``blue_green`` to 0 (the
+  new revision is deployed, tagged and tested without traffic, then switched). Both are recorded
+  in ``graph.rollouts[address]`` for ``mlops-infra apply`` to drive (patch the percentage step by
+  step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
+  ``all_at_once`` are Knative's own switch to the new revision once it is ready.
+- Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
+  percentage in the URL (KServe's logger has no sampling of its own).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.kubernetes import gpu, images, names, scripts
+from mlops_infra.compile.kubernetes import workloads as wl
+from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
+from mlops_infra.compile.kubernetes.rbac import compile_service_account
+from mlops_infra.spec.serving import Endpoint
+
+API_VERSION = "serving.kserve.io/v1beta1"
+MODEL_FORMATS = {"pytorch": "pytorch", "tensorflow": "tensorflow", "sklearn": "sklearn", "xgboost": "xgboost",
+                 "onnx": "onnx", "huggingface": "huggingface", "custom": "mlflow"}
+"""Registry framework -> KServe model format; ``custom`` models are served as MLflow pyfunc (MLServer)."""
+TRAFFIC_FIELD = "spec.predictor.canaryTrafficPercent"
+CONTROLLER = "mlops-infra apply"
+
+
+def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
+    return f"s3://{names.models_bucket(kube.ctx)}/{endpoint.model.name}/{endpoint.model.version}/"
+
+
+def autoscaling(endpoint: Endpoint) -> dict[str, Any]:
+    """``scaleMetric``/``scaleTarget`` of the predictor (empty: Knative's default)."""
+    scaling = endpoint.autoscaling
+    if scaling is None or scaling.metric == "gpu_utilization":
+        return {}
+    if scaling.metric == "invocations_per_replica":
+        return {"scaleMetric": "rps", "scaleTarget": max(1, math.ceil(scaling.target / 60))}
+    metric = {"concurrency": "concurrency", "cpu_utilization": "cpu"}[scaling.metric]
+    return {"scaleMetric": metric, "scaleTarget": max(1, math.ceil(scaling.target))}
+
+
+def first_traffic_percent(endpoint: Endpoint) -> int | None:
+    rollout = endpoint.rollout
+    if rollout.strategy == "canary":
+        return rollout.steps[0]
+    return 0 if rollout.strategy == "blue_green" else None
+
+
+def capture_url(kube: KubeTarget, endpoint: Endpoint) -> str:
+    path = f"/v1/capture/{endpoint.name}?sample_percent={endpoint.capture.sample_percent}"
+    return names.service_url(kube.ctx, names.CAPTURE, names.CAPTURE_PORT, path)
+
+
+def model_framework(kube: KubeTarget, endpoint: Endpoint) -> str:
+    model = kube.ctx.system.item("models", endpoint.model.name)
+    return model.framework if model else "custom"
+
+
+def predictor(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
+    node = gpu.shape_of(endpoint.accelerator, endpoint.instance_type, "inference")
+    model: dict[str, Any] = {"modelFormat": {"name": MODEL_FORMATS[model_framework(kube, endpoint)]},
+                             "storageUri": storage_uri(kube, endpoint)}
+    if node.gpus:
+        model["resources"] = {"limits": node.gpu_limits()}
+    spec: dict[str, Any] = {"maxReplicas": endpoint.replicas.max, "minReplicas": endpoint.replicas.min,
+                            "model": model, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
+                            **autoscaling(endpoint)}
+    percent = first_traffic_percent(endpoint)
+    if percent is not None:
+        spec["canaryTrafficPercent"] = percent
+    if node.node_selector():
+        spec["nodeSelector"] = node.node_selector()
+    if node.tolerations():
+        spec["tolerations"] = node.tolerations()
+    if endpoint.capture:
+        spec["logger"] = {"mode": "all", "url": capture_url(kube, endpoint)}
+    return spec
+
+
+def annotations(endpoint: Endpoint) -> dict[str, str]:
+    out = {"mlops-infra/model": endpoint.model.name, "mlops-infra/model-version": str(endpoint.model.version),
+           "serving.kserve.io/deploymentMode": "Serverless"}
+    if endpoint.autoscaling and endpoint.autoscaling.metric == "gpu_utilization":
+        out["mlops-infra/autoscaling"] = "gpu_utilization has no KServe metric; Knative concurrency autoscaling applies"
+    return out
+
+
+def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
+    """What ``apply`` drives for a canary or blue/green rollout (None for the others)."""
+    rollout = endpoint.rollout
+    if rollout.strategy not in ("canary", "blue_green"):
+        return None
+    steps = list(rollout.steps) if rollout.strategy == "canary" else [0, 100]
+    return {"strategy": rollout.strategy, "steps": steps, "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
+            "rollbackAlerts": list(rollout.rollback_on), "controller": CONTROLLER, "resource": urn,
+            "trafficField": TRAFFIC_FIELD}
+
+
+def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
+    """The endpoint's component, its InferenceService and its rollout plan."""
+    address = f"endpoints.{endpoint.name}"
+    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint))
+    obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address, {"spec": {"predictor": predictor(kube, endpoint)}},
+                   annotations=annotations(endpoint))
+    urn = kube.add(obj, parent=parent, address=address, role="inference-service",
+                   depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])))
+    plan = rollout_plan(endpoint, urn)
+    if plan is not None:
+        kube.ctx.builder.rollouts[address] = plan
+
+
+def compile_capture_sink(kube: KubeTarget) -> None:
+    """Platform part: the capture sink Deployment + Service the endpoints' loggers post to."""
+    account = compile_service_account(kube, "capture")
+    container = wl.helper_container(
+        "capture", images.PYTHON, command=["python", f"{scripts.MOUNT}/capture_sink.py"], port=names.CAPTURE_PORT,
+        env=[{"name": "CAPTURE_BUCKET", "value": names.capture_bucket(kube.ctx)},
+             {"name": "PORT", "value": str(names.CAPTURE_PORT)}],
+        envFrom=object_store_env_from(), mounts=[wl.SCRIPTS_MOUNT])
+    pod = wl.pod_spec(names.SERVICE_ACCOUNTS["capture"], [container], volumes=[wl.SCRIPTS_VOLUME])
+    deployment = kube.add(wl.deployment(kube, names.CAPTURE, "capture", pod, address="platform"),
+                          parent=kube.platform, address="platform", role="capture-sink",
+                          depends_on=[account, *kube.needs("scripts")])
+    kube.shared["capture"] = kube.add(wl.service(kube, names.CAPTURE, "capture", names.CAPTURE_PORT, address="platform"),
+                                      parent=kube.platform, address="platform", role="capture-service",
+                                      depends_on=[deployment])

@@ -1,0 +1,189 @@
+"""Training jobs: a stored PyTorchJob template, launched by a CronJob or by alerts; never at apply.
+
+A PyTorchJob is a *run*: creating one at apply time would start training on every apply that
+touches it. So this target stores the run template and compiles what starts runs:
+
+- ``train-<job>`` ConfigMap: ``pytorchjob.json``, a complete ``kubeflow.org/v1`` PyTorchJob
+  (Kubeflow training-operator v1.9, the most widely deployed job API; Trainer v2's TrainJob needs a
+  ClusterTrainingRuntime installed first) with ``metadata.generateName``. ``nodes`` become one
+  Master and ``nodes - 1`` Workers, one pod per node owning all its GPUs (``nvidia.com/gpu`` as a
+  string, ``nprocPerNode`` = GPUs per node), the cluster's node selector and GPU toleration, the
+  label ``kueue.x-k8s.io/queue-name: <cluster>`` so Kueue admits it against the cluster's quota,
+  and ``runPolicy.activeDeadlineSeconds`` from ``max_runtime``. The container (named ``pytorch``, as
+  the operator requires) gets its inputs, outputs, hyperparameters, the MLflow tracking URI and
+  where to write the model it registers as environment variables (see :func:`run_env`).
+- ``train-<job>`` CronJob (``batch/v1``, UTC): at ``triggers.schedule`` it runs the launcher,
+  which creates one run from the template unless one is still active. A job without a schedule
+  gets a *suspended* CronJob, so manual runs are ``kubectl create job --from=cronjob/train-<job>``.
+- ``triggers.on_alerts``: an AlertmanagerConfig ``retrain-<job>`` routes those alerts to the
+  platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way (one per day at
+  most while an alert keeps firing: ``repeatInterval`` 24h, and never while a run is active).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.kubernetes import images, names, queues, registry, scripts
+from mlops_infra.compile.kubernetes import labels as lbl
+from mlops_infra.compile.kubernetes import workloads as wl
+from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG, system_matchers
+from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
+from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_service_account
+from mlops_infra.compile.naming import physical_name
+from mlops_infra.graph import canonical_json
+from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.training import TrainingJob
+
+JOB_LABEL = "mlops-infra/training-job"
+TEMPLATE_KEY = "pytorchjob.json"
+TEMPLATE_MOUNT = "/etc/mlops-infra/template"
+TEMPLATES_MOUNT = "/etc/mlops-infra/templates"
+MANUAL_SCHEDULE = "0 0 1 1 *"
+"""Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
+RETRAIN_REPEAT = "24h"
+
+
+def env_name(prefix: str, name: str) -> str:
+    return f"{prefix}_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}"
+
+
+def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
+    """Environment of the training container: where data is, where the model goes, what to log to."""
+    ctx = kube.ctx
+    values = {"MLOPS_SYSTEM": ctx.system.metadata.name, "MLOPS_ENVIRONMENT": ctx.env, "MLOPS_TRAINING_JOB": job.name,
+              "MLOPS_HYPERPARAMETERS": canonical_json(dict(job.hyperparameters))}
+    for source in job.inputs:
+        values[env_name("MLOPS_INPUT", source)] = f"s3://{names.data_bucket(ctx, source)}/"
+    for source in job.outputs:
+        values[env_name("MLOPS_OUTPUT", source)] = f"s3://{names.data_bucket(ctx, source)}/"
+    if ctx.system.models:
+        values["MLFLOW_TRACKING_URI"] = registry.tracking_uri(kube)
+        values["MLFLOW_EXPERIMENT_NAME"] = f"{ctx.system.metadata.name}/{job.name}"
+    if job.registers:
+        model = ctx.system.item("models", job.registers)
+        values["MLOPS_REGISTERS_MODEL"] = job.registers
+        values["MLOPS_MODEL_URI_PREFIX"] = f"s3://{names.models_bucket(ctx)}/{job.registers}/"
+        values["MLOPS_MODEL_APPROVAL"] = model.approval if model else "manual"
+    return values
+
+
+def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
+    node = queues.shape(cluster)
+    resources: dict[str, Any] = {"requests": node.pod_requests()}
+    if node.gpus:
+        resources["limits"] = node.gpu_limits()
+    container = {"name": "pytorch", "image": job.image, "env": env(run_env(kube, job)),
+                 "envFrom": [{"configMapRef": {"name": names.OBJECT_STORE_CONFIG}}, *object_store_env_from()],
+                 "resources": resources, "volumeMounts": [{"mountPath": "/dev/shm", "name": "dshm"}]}
+    if job.command:
+        container["command"] = list(job.command)
+    if job.args:
+        container["args"] = list(job.args)
+    spec: dict[str, Any] = {"automountServiceAccountToken": False, "containers": [container],
+                            "nodeSelector": node.node_selector(spot=cluster.spot),
+                            "serviceAccountName": names.SERVICE_ACCOUNTS["training"],
+                            "volumes": [{"emptyDir": {"medium": "Memory"}, "name": "dshm"}]}
+    if node.tolerations():
+        spec["tolerations"] = node.tolerations()
+    return {"metadata": {"labels": {JOB_LABEL: job.name}}, "spec": spec}
+
+
+def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
+    """The PyTorchJob one run of ``job`` creates (``generateName``: each run is a new object)."""
+    address = f"training_jobs.{job.name}"
+    replica = {"replicas": 1, "restartPolicy": "OnFailure", "template": pod_template(kube, job, cluster)}
+    replicas = {"Master": replica}
+    if job.nodes > 1:
+        replicas["Worker"] = {**replica, "replicas": job.nodes - 1}
+    spec: dict[str, Any] = {"pytorchReplicaSpecs": replicas, "runPolicy": {"backoffLimit": 3}}
+    gpus = queues.shape(cluster).gpus
+    if gpus:
+        spec["nprocPerNode"] = str(gpus)
+    if job.max_runtime:
+        spec["runPolicy"]["activeDeadlineSeconds"] = job.max_runtime.seconds
+    metadata = {"generateName": f"{physical_name(job.name, max_len=40)}-", "namespace": kube.namespace,
+                "labels": lbl.labels(kube.ctx, address, **{queues.QUEUE_LABEL: queues.local_queue_name(cluster),
+                                                           JOB_LABEL: job.name})}
+    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": metadata, "spec": spec}
+
+
+def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[str, Any]:
+    name = names.item("train", job.name)
+    container = wl.helper_container(
+        "launcher", images.PYTHON, env=[wl.NAMESPACE_ENV],
+        command=["python", f"{scripts.MOUNT}/launcher.py", "launch", f"{TEMPLATE_MOUNT}/{TEMPLATE_KEY}",
+                 "--reason", f"cronjob/{name}"],
+        mounts=[wl.SCRIPTS_MOUNT, {"mountPath": TEMPLATE_MOUNT, "name": "template", "readOnly": True}])
+    pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True, restart_policy="Never",
+                      volumes=[wl.SCRIPTS_VOLUME, {"configMap": {"name": name}, "name": "template"}])
+    pod_labels = lbl.labels(kube.ctx, address, **{JOB_LABEL: job.name})
+    schedule = job.triggers.schedule
+    spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"metadata": {"labels": pod_labels},
+                            "spec": {"activeDeadlineSeconds": 600, "backoffLimit": 3,
+                                     "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
+            "schedule": str(schedule) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3, "suspend": schedule is None, "timeZone": "Etc/UTC"}
+    return kube.obj("batch/v1", "CronJob", name, address, {"spec": spec}, **{JOB_LABEL: job.name})
+
+
+def trigger_url(kube: KubeTarget, job: TrainingJob) -> str:
+    return names.service_url(kube.ctx, names.RETRAIN_TRIGGER, names.TRIGGER_PORT, f"/v1/alerts/{job.name}")
+
+
+def retrain_route(kube: KubeTarget, job: TrainingJob, address: str) -> dict[str, Any]:
+    """AlertmanagerConfig sending the job's ``on_alerts`` to the retrain trigger."""
+    receiver = names.item("retrain", job.name)
+    spec = {"receivers": [{"name": receiver, "webhookConfigs": [{"sendResolved": False, "url": trigger_url(kube, job)}]}],
+            "route": {"groupBy": ["alertname"], "matchers": [
+                {"matchType": "=~", "name": "alertname", "value": "|".join(sorted(job.triggers.on_alerts))},
+                *system_matchers(kube)], "receiver": receiver, "repeatInterval": RETRAIN_REPEAT}}
+    return kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", receiver, address, {"spec": spec})
+
+
+def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
+    """The job's component, run template, launcher CronJob and (with on_alerts) alert route."""
+    ctx = kube.ctx
+    cluster = ctx.system.item("clusters", job.cluster)
+    address = f"training_jobs.{job.name}"
+    parent = ctx.component("training_jobs", job.name, facts.training_job_facts(job, cluster))
+    template = run_template(kube, job, cluster)
+    config = kube.add(kube.obj("v1", "ConfigMap", names.item("train", job.name), address,
+                               {"data": {TEMPLATE_KEY: json.dumps(template, indent=2, sort_keys=True) + "\n"}},
+                               **{JOB_LABEL: job.name}),
+                      parent=parent, address=address, role="run-template")
+    kube.shared[f"run-template/{job.name}"] = config
+    kube.add(launcher_cronjob(kube, job, address), parent=parent, address=address, role="launcher",
+             depends_on=[config, *kube.needs("scripts", "launcher-binding")])
+    if job.triggers.on_alerts:
+        kube.add(retrain_route(kube, job, address), parent=parent, address=address, role="retrain-route")
+
+
+def compile_training_accounts(kube: KubeTarget) -> None:
+    """Platform part: the training pods' account (no API access) and the launcher's RBAC."""
+    compile_service_account(kube, "training")
+    compile_launcher_rbac(kube)
+
+
+def compile_retrain_trigger(kube: KubeTarget) -> None:
+    """Platform part, after the jobs: the webhook Deployment + Service that starts runs on alerts."""
+    jobs = [j for j in kube.ctx.system.training_jobs if j.triggers.on_alerts]
+    routes = {j.name: sorted(j.triggers.on_alerts) for j in jobs}
+    sources = [{"configMap": {"items": [{"key": TEMPLATE_KEY, "path": f"{j.name}.json"}],
+                              "name": names.item("train", j.name)}} for j in jobs]
+    container = wl.helper_container(
+        "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV], port=names.TRIGGER_PORT,
+        command=["python", f"{scripts.MOUNT}/launcher.py", "serve", "--port", str(names.TRIGGER_PORT),
+                 "--templates", TEMPLATES_MOUNT, "--routes", canonical_json(routes)],
+        mounts=[wl.SCRIPTS_MOUNT, {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True}])
+    pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True,
+                      volumes=[wl.SCRIPTS_VOLUME, {"name": "templates", "projected": {"sources": sources}}])
+    deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs))]
+    deployment = kube.add(wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform"),
+                          parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
+    kube.add(wl.service(kube, names.RETRAIN_TRIGGER, "retrain-trigger", names.TRIGGER_PORT, address="platform"),
+             parent=kube.platform, address="platform", role="retrain-trigger-service", depends_on=[deployment])
