@@ -40,7 +40,7 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
             f"{cluster.nodes.max} nodes x ${found.usd_per_hour:,.4f}/h for {catalog.sagemaker_name(instance)} "
             f"in {region}{note}.{spot} Lower nodes.max, choose a smaller instance or raise max_hourly_cost_usd.\n"
             f"Price source: {found.source_url} (as of {found.source_date}).",
-            ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
+            ("clusters", i, "nodes", "max"), f"clusters.{cluster.name}")
 
 
 def training_instance(cluster: Cluster) -> str | None:

@@ -1,0 +1,167 @@
+"""Semantic checks: what they accept, what they warn about, and what their messages say."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_infra.spec import parse_system
+
+
+def edit(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def by_code(result, code: str):
+    found = [d for d in result.diagnostics if d.code == code]
+    assert found, f"no {code}: {[(d.code, d.summary) for d in result.diagnostics]}"
+    return found[0]
+
+
+def test_reference_checks_clean_apart_from_the_dev_node_warning(reference_text: str) -> None:
+    result = parse_system(reference_text)
+    assert result.ok
+    assert [(d.code, d.severity) for d in result.diagnostics] == [("too-many-nodes", "warning")]
+    d = result.diagnostics[0]
+    assert "environment dev" in d.summary
+    assert d.detail.startswith("In environment dev:")
+
+
+def test_unknown_reference_has_did_you_mean_and_known_names(reference_text: str) -> None:
+    result = parse_system(edit(reference_text, "    cluster: gpu-train", "    cluster: gpu-trian"))
+    d = by_code(result, "unknown-reference")
+    assert 'Did you mean "gpu-train"?' in d.detail
+    assert "Known clusters" in d.detail
+    assert d.address == "training_jobs.retrain"
+
+
+def test_duplicate_names_point_at_the_second(reference_text: str) -> None:
+    result = parse_system(edit(reference_text, "  - name: ml-team\n", "  - name: oncall\n"))
+    d = by_code(result, "duplicate-name")
+    assert d.path == ("channels", 1, "name")
+
+
+def test_instance_type_with_or_without_ml_prefix(reference_text: str) -> None:
+    for shape in ("ml.g5.xlarge", "g5.xlarge"):
+        text = edit(reference_text, "    accelerator: {type: A10G, count: 1}", f"    instance_type: {shape}")
+        assert parse_system(text).ok, shape
+
+
+def test_accelerator_case_hint(reference_text: str) -> None:
+    d = by_code(parse_system(edit(reference_text, "type: A10G, count: 1", "type: a10g, count: 1")),
+                "unknown-accelerator")
+    assert '"A10G"' in d.detail
+
+
+def test_accelerator_count_lists_what_exists(reference_text: str) -> None:
+    d = by_code(parse_system(edit(reference_text, "type: A10G, count: 1", "type: H100, count: 2")),
+                "invalid-accelerator-count")
+    assert "8 (p5.48xlarge)" in d.detail
+
+
+def test_cluster_budget_warning_names_price_source_and_region(reference_text: str) -> None:
+    text = edit(reference_text, "    max_hourly_cost_usd: 60", "    max_hourly_cost_usd: 20")
+    result = parse_system(text)
+    assert result.ok, "a budget overrun is a warning"
+    warnings = [d for d in result.diagnostics if d.code == "over-budget"]
+    assert {w.summary.split(" in environment ")[1].split(",")[0] for w in warnings} == {"staging", "prod"}
+    prod = next(w for w in warnings if "environment prod" in w.summary)
+    assert "$56.72/h" in prod.summary
+    assert "eu-west-1" in prod.detail
+    assert "Price source: https://" in prod.detail
+    assert "as of 20" in prod.detail
+    assert prod.location.line == 40  # nodes: {min: 0, max: 8}
+
+
+def test_budget_is_checked_with_the_environments_overrides(reference_text: str) -> None:
+    text = edit(reference_text, "      endpoints.scorer.replicas: {min: 3, max: 20}",
+                "      endpoints.scorer.replicas: {min: 3, max: 20}\n      clusters.gpu-train.nodes: {min: 0, max: 16}")
+    warnings = [d for d in parse_system(text).diagnostics if d.code == "over-budget"]
+    assert [w.summary for w in warnings] == [
+        'Cluster "gpu-train" may cost $113.44/h in environment prod, over its budget of $60.00/h']
+    assert warnings[0].location.line == 140  # the override that raised max nodes
+
+
+def test_rollback_alert_with_info_severity_warns(reference_text: str) -> None:
+    text = edit(reference_text, "    monitor: latency\n    for: 5m\n    severity: critical",
+                "    monitor: latency\n    for: 5m\n    severity: info")
+    result = parse_system(text)
+    assert result.ok
+    assert by_code(result, "rollback-alert-severity").path == ("endpoints", 0, "rollout", "rollback_on", 0)
+
+
+def test_rollback_alert_on_another_endpoint_warns(reference_text: str) -> None:
+    text = edit(reference_text, "  - name: latency\n    endpoint: scorer\n",
+                "  - name: latency\n    endpoint: other\n")
+    text = edit(text, "endpoints:\n  - name: scorer\n",
+                "endpoints:\n  - name: other\n    model: {name: fraud-model, version: 1}\n"
+                "    replicas: {min: 1, max: 1}\n    rollout: {strategy: blue_green}\n  - name: scorer\n")
+    result = parse_system(text)
+    assert result.ok, result.diagnostics
+    assert "not \"scorer\"" in by_code(result, "rollback-alert-endpoint").summary
+
+
+@pytest.mark.parametrize(("key", "value"), [("api_token", "abc123"), ("dbPassword", "hunter2"),
+                                            ("notes", "AKIAABCDEFGHIJKLMNOP")])
+def test_secret_looking_hyperparameters_warn_without_echoing_the_value(reference_text: str, key: str,
+                                                                       value: str) -> None:
+    text = edit(reference_text, "learning_rate: 0.001}", f"learning_rate: 0.001, {key}: {value}}}")
+    result = parse_system(text)
+    assert result.ok
+    d = by_code(result, "plaintext-secret")
+    assert d.severity == "warning"
+    assert value not in d.summary + d.detail
+    assert d.path == ("training_jobs", 0, "hyperparameters", key)
+
+
+def test_harmless_hyperparameters_do_not_warn(reference_text: str) -> None:
+    text = edit(reference_text, "learning_rate: 0.001}", "learning_rate: 0.001, max_tokens: 512, tokenizer: bpe}")
+    assert not [d for d in parse_system(text).diagnostics if d.code == "plaintext-secret"]
+
+
+def test_gates_without_promote_from_warn(reference_text: str) -> None:
+    text = edit(reference_text, "    target: {kind: kubernetes, context: kind-mlops, namespace: fraud-dev}",
+                "    target: {kind: kubernetes, context: kind-mlops, namespace: fraud-dev}\n    gates: [tests_passed]")
+    assert by_code(parse_system(text), "gates-without-promotion").severity == "warning"
+
+
+def test_gate_only_applies_to_its_environment(reference_text: str) -> None:
+    text = edit(reference_text, "      endpoints.scorer.model.version: 13",
+                "      endpoints.scorer.model.version: 13\n      endpoints.scorer.rollout: {strategy: all_at_once}")
+    assert parse_system(text, env="staging").ok, "staging has no progressive_rollout gate"
+
+
+def test_gate_error_from_an_override_points_at_it(reference_text: str) -> None:
+    text = edit(reference_text, "      endpoints.scorer.replicas: {min: 3, max: 20}",
+                "      endpoints.scorer.replicas: {min: 3, max: 20}\n      endpoints.scorer.rollout: {strategy: all_at_once}")
+    d = by_code(parse_system(text), "gate-unsatisfiable")
+    assert d.location.line == 140
+    assert "environment prod" in d.summary
+
+
+def test_three_environment_cycle_is_reported_once_with_its_path(reference_text: str) -> None:
+    text = edit(reference_text, "namespace: fraud-dev}", "namespace: fraud-dev}\n    promote_from: prod")
+    cycles = [d for d in parse_system(text).diagnostics if d.code == "promotion-cycle"]
+    assert len(cycles) == 1
+    assert "dev <- prod <- staging <- dev" in cycles[0].summary
+
+
+@pytest.mark.parametrize(("metric", "threshold", "ok"), [
+    ("latency_p99", "250ms", True), ("latency_p99", "2s", True), ("latency_p99", "0.25", False),
+    ("latency_p99", "5%", False), ("error_rate", "1%", True), ("error_rate", "0.01", True),
+    ("error_rate", "150%", False), ("error_rate", "1s", False), ("prediction_drift", "0.3", True),
+    ("prediction_drift", "1.5", False), ("data_quality", "10%", False),
+])
+def test_threshold_units(reference_text: str, metric: str, threshold: str, ok: bool) -> None:
+    text = edit(reference_text, "    metric: error_rate\n    threshold: 1%",
+                f"    metric: {metric}\n    threshold: {threshold}")
+    result = parse_system(text)
+    bad = [d for d in result.diagnostics if d.code == "invalid-threshold"]
+    assert (not bad) == ok, bad
+    if bad:
+        assert bad[0].detail
+
+
+def test_baseline_on_a_live_metric_warns(reference_text: str) -> None:
+    text = edit(reference_text, "    metric: latency_p99\n", "    metric: latency_p99\n    baseline: transactions\n")
+    assert by_code(parse_system(text), "unused-field").severity == "warning"
