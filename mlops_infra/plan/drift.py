@@ -1,0 +1,403 @@
+"""Drift: what changed in the cloud since the last apply (prior state vs live state).
+
+Contract:
+- :func:`find_drift` compares each prior resource with its live reading and returns one
+  :class:`DriftItem` per drifted resource, sorted by URN. A URN in ``live.missing`` is
+  ``deleted``; a resource whose tracked properties differ is ``changed``. Resources that were
+  not read (skipped types, components, read errors) are not drift: the caller reports
+  ``live.errors`` separately.
+- Only the properties the reader registry declares (:data:`mlops_infra.state.aws_live.TRACKING`)
+  are compared, after normalising both sides the way Pulumi stores values: ``__defaults``
+  dropped, ``None``/``""``/``[]``/``{}`` all mean "not set", ``1.0`` equals ``1``, KMS key ARNs
+  equal their key ids, JSON documents compared parsed, IAM policies with their scalar/list
+  equivalences, sets unordered, keyed lists matched by key; a property's declared ``default``
+  stands in for it on whichever side does not set it. Nested objects compare only the
+  keys the prior side sets (the rest is provider-computed); maps of user data compare every key.
+- A value that is, or contains, a Pulumi secret (``4dabf18193072939515e22adb298388d``) or the
+  unknown sentinel is never compared and never appears in a change or a summary. Properties
+  declared ``sensitive`` are compared, but their values show as ``"<sensitive>"``.
+- SageMaker endpoints get one derived check: the live variants' desired instance counts and
+  weights (``outputs.productionVariants``) against the prior endpoint config's
+  ``initialInstanceCount``/``initialVariantWeight``. A count inside the range of a prior
+  autoscaling target for that variant is autoscaling, not drift.
+- ``summary`` is one line in ML/operator terms, e.g. ``endpoint scorer: instance count 2 -> 5
+  changed outside Pulumi`` or ``bucket ml-data: encryption removed outside Pulumi``. It is for
+  people; decide on ``kind`` and ``changes``.
+
+Pure: no I/O, no clock, no Pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
+from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
+
+CHANGED = "changed"
+DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    """One resource that differs from its last applied state.
+
+    ``kind`` is ``"changed"`` or ``"deleted"``. ``changes`` lists ``(path, prior_value,
+    live_value)`` with Pulumi input paths (``productionVariants[primary].instanceType``) and
+    normalised values; empty for a deletion. ``summary`` is a human sentence.
+    """
+
+    urn: str
+    type: str
+    kind: str
+    changes: tuple[tuple[str, Any, Any], ...]
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    path: str
+    label: str
+    prior: Any
+    live: Any
+    note: str = ""
+
+
+class Keyed(dict):
+    """A list of objects turned into ``{key: object}`` so elements match by identity."""
+
+
+_ABSENT = object()
+SENSITIVE = "<sensitive>"
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[^:]*:\d*:key/(?P<id>[0-9a-zA-Z-]+)$")
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------
+
+
+def is_opaque(value: Any) -> bool:
+    """True when ``value`` is or contains a secret or an unknown: never compared."""
+    if isinstance(value, dict):
+        return SECRET_SIG in value or any(is_opaque(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_opaque(v) for v in value)
+    return value == UNKNOWN
+
+
+def clean(value: Any) -> Any:
+    """Pulumi's value equivalences: ``__defaults`` dropped, empty means unset, ``1.0 == 1``,
+    KMS key ARNs as key ids."""
+    if isinstance(value, dict):
+        out = {k: clean(v) for k, v in value.items() if k != "__defaults"}
+        out = {k: v for k, v in out.items() if v is not None}
+        return (type(value)(out) if isinstance(value, Keyed) else out) or None
+    if isinstance(value, list):
+        return [clean(v) for v in value] or None
+    if isinstance(value, str):
+        match = _KMS_KEY_ARN.match(value)
+        return match.group("id") if match else (value or None)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _parse_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _canonical_policy(value: Any) -> Any:
+    """IAM equivalences: a one-element list equals its element; string lists are unordered."""
+    if isinstance(value, dict):
+        return {k: _canonical_policy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical_policy(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _keyed(value: Any, field: str) -> Any:
+    if not isinstance(value, list):
+        return value
+    out = Keyed()
+    for index, element in enumerate(value):
+        key = element.get(field) if isinstance(element, dict) else None
+        out[str(key if key is not None else index)] = element
+    return out
+
+
+def _tags(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {k: v for k, v in value.items() if not str(k).startswith("aws:")}
+
+
+NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "value": clean,
+    "map": clean,
+    "tags": lambda v: clean(_tags(v)),
+    "set": lambda v: sorted(c, key=_sort_key) if isinstance(c := clean(v), list) else c,
+    "json": lambda v: clean(_parse_json(v)),
+    "policy": lambda v: clean(_canonical_policy(_parse_json(v))),
+}
+_WHOLE = frozenset({"json", "policy", "set"})  # compared as one value
+_STRICT = frozenset({"map", "tags"})  # every key counts
+
+
+def normalise(value: Any, kind: str) -> Any:
+    """Both sides of a comparison go through this (see :class:`~mlops_infra.state.aws_live.Tracked`)."""
+    if kind.startswith("keyed:"):
+        return clean(_keyed(value, kind.partition(":")[2]))
+    return NORMALISERS[kind](value)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison
+# --------------------------------------------------------------------------------------------
+
+
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path, or ``_ABSENT``."""
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return _ABSENT
+        current = current[part]
+    return current
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _diff(path: str, prior: Any, live: Any, strict: bool) -> list[tuple[str, Any, Any]]:
+    """Leaf differences; keyed elements match by key, objects by key, equal-length lists by index."""
+    if prior == live:
+        return []
+    if isinstance(prior, Keyed) and isinstance(live, Keyed):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(prior.keys() | live.keys()):
+            if key in prior and key in live:
+                out += _diff(f"{path}[{key}]", prior[key], live[key], strict)
+            else:
+                out.append((f"{path}[{key}]", _plain(prior.get(key)), _plain(live.get(key))))
+        return out
+    if isinstance(prior, dict) and isinstance(live, dict):
+        keys = sorted(prior.keys() | live.keys()) if strict else sorted(prior.keys())
+        return [c for k in keys for c in _diff(f"{path}.{k}", prior.get(k), live.get(k), strict)]
+    if isinstance(prior, list) and isinstance(live, list) and len(prior) == len(live):
+        return [c for i, (p, v) in enumerate(zip(prior, live, strict=True)) for c in _diff(f"{path}[{i}]", p, v, strict)]
+    return [(path, _plain(prior), _plain(live))]
+
+
+def _prior_value(prior: StateResource, tracked: Tracked) -> Any:
+    if tracked.prior_output and tracked.prior_output in prior.outputs:
+        return prior.outputs[tracked.prior_output]
+    value = get_path(prior.inputs, tracked.path)
+    if value is _ABSENT:
+        return _ABSENT if tracked.computed else tracked.default
+    return value
+
+
+def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked) -> list[_Change]:
+    before = _prior_value(prior, tracked)
+    after = get_path(live.inputs, tracked.path)
+    after = tracked.default if after is _ABSENT else after
+    if before is _ABSENT or is_opaque(before) or is_opaque(after):
+        return []
+    before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
+    if tracked.kind in _WHOLE:
+        diffs = [] if before == after else [(tracked.path, _plain(before), _plain(after))]
+    else:
+        diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
+    if tracked.sensitive:
+        return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
+    return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
+
+
+# --------------------------------------------------------------------------------------------
+# Derived checks: runtime facts against what the prior state implies
+# --------------------------------------------------------------------------------------------
+
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+
+
+class _PriorIndex:
+    """Lookups over the prior state that derived checks need (built once per call)."""
+
+    def __init__(self, prior: PriorState) -> None:
+        self.configs: dict[str, StateResource] = {}
+        self.targets: dict[str, StateResource] = {}
+        for res in prior.resources.values():
+            if res.type == ENDPOINT_CONFIG:
+                self.configs[str(res.inputs.get("name") or res.id)] = res
+            elif res.type == SCALABLE_TARGET:
+                self.targets[str(res.inputs.get("resourceId") or res.id)] = res
+
+
+def _scaling_range(index: _PriorIndex, endpoint: str, variant: str) -> tuple[Any, Any] | None:
+    target = index.targets.get(f"endpoint/{endpoint}/variant/{variant}")
+    if target is None or target.inputs.get("scalableDimension", "sagemaker:variant:DesiredInstanceCount") \
+            != "sagemaker:variant:DesiredInstanceCount":
+        return None
+    return target.inputs.get("minCapacity"), target.inputs.get("maxCapacity")
+
+
+def _count_change(path: str, expected: Any, actual: Any, bounds: tuple[Any, Any] | None) -> list[_Change]:
+    if not isinstance(expected, int | float) or not isinstance(actual, int | float):
+        return []
+    if bounds is not None and all(isinstance(b, int | float) for b in bounds):
+        low, high = bounds
+        if low <= actual <= high:
+            return []
+        return [_Change(path, "instance count", expected, actual, f"autoscaling range {low}-{high}")]
+    return [] if actual == expected else [_Change(path, "instance count", expected, actual)]
+
+
+def _weight_change(path: str, expected: Any, actual: Any) -> list[_Change]:
+    expected = 1 if expected is None else expected
+    if not isinstance(expected, int | float) or not isinstance(actual, int | float):
+        return []
+    if abs(float(expected) - float(actual)) < 1e-9:
+        return []
+    return [_Change(path, "traffic weight", clean(float(expected)), clean(float(actual)))]
+
+
+def _endpoint_capacity(prior: StateResource, live: StateResource, index: _PriorIndex) -> list[_Change]:
+    """Live desired instance counts and weights vs the prior endpoint config (see module doc)."""
+    config_name = prior.inputs.get("endpointConfigName")
+    if not isinstance(config_name, str) or live.inputs.get("endpointConfigName") != config_name:
+        return []  # a config change is reported by the tracked property itself
+    config = index.configs.get(config_name)
+    if config is None or is_opaque(config.inputs.get("productionVariants")):
+        return []
+    expected = {v.get("variantName"): v for v in config.inputs.get("productionVariants") or [] if isinstance(v, dict)}
+    endpoint = str(prior.inputs.get("name") or prior.id)
+    changes: list[_Change] = []
+    for variant in live.outputs.get("productionVariants") or []:
+        name = variant.get("variantName")
+        want = expected.get(name)
+        if want is None:
+            continue
+        base = f"productionVariants[{name}]"
+        count = variant.get("desiredInstanceCount", variant.get("currentInstanceCount"))
+        weight = variant.get("desiredWeight", variant.get("currentWeight"))
+        changes += _count_change(f"{base}.instanceCount", want.get("initialInstanceCount"), count,
+                                 _scaling_range(index, endpoint, str(name)))
+        changes += _weight_change(f"{base}.weight", want.get("initialVariantWeight"), weight)
+    if len(expected) > 1:
+        changes = [_with_variant(c) for c in changes]
+    return changes
+
+
+def _with_variant(change: _Change) -> _Change:
+    variant = change.path.split("[", 1)[1].split("]", 1)[0]
+    return _Change(change.path, f"variant {variant} {change.label}", change.prior, change.live, change.note)
+
+
+DERIVED: dict[str, Callable[[StateResource, StateResource, _PriorIndex], list[_Change]]] = {
+    ENDPOINT: _endpoint_capacity,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _phrase(change: _Change, tracked_path: str | None) -> str:
+    suffix = change.path[len(tracked_path):] if tracked_path and change.path.startswith(tracked_path) else ""
+    label = change.label + (suffix if suffix.startswith("[") else f" {suffix.lstrip('.')}" if suffix else "")
+    if _scalar(change.prior) and _scalar(change.live) and SENSITIVE not in (change.prior, change.live):
+        label += f" {_fmt(change.prior)} -> {_fmt(change.live)}"
+    return label + (f" ({change.note})" if change.note else "")
+
+
+def _subject(res: StateResource, tracking: Tracking | None) -> str:
+    noun = tracking.noun if tracking else res.type.rsplit(":", 1)[-1]
+    name = res.id if tracking and tracking.subject == "id" and res.id else res.urn.split("::")[-1]
+    return f"{noun} {name}"
+
+
+def _deleted_summary(res: StateResource, tracking: Tracking | None) -> str:
+    gone = tracking.gone if tracking else "deleted"
+    separator = ": " if " " in gone else " "
+    return f"{_subject(res, tracking)}{separator}{gone} outside Pulumi"
+
+
+def _changed_summary(res: StateResource, tracking: Tracking | None, changes: list[tuple[_Change, str | None]]) -> str:
+    phrases = list(dict.fromkeys(_phrase(c, path) for c, path in changes))
+    return f"{_subject(res, tracking)}: {', '.join(phrases)} changed outside Pulumi"
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking | None,
+                 index: _PriorIndex) -> list[tuple[_Change, str | None]]:
+    out: list[tuple[_Change, str | None]] = []
+    for tracked in tracking.properties if tracking else ():
+        out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked)]
+    derived = DERIVED.get(prior.type)
+    if derived is not None:
+        out += [(c, None) for c in derived(prior, live, index)]
+    return out
+
+
+def find_drift(prior: PriorState, live: LiveState, *,
+               tracking: Mapping[str, Tracking] | None = None) -> list[DriftItem]:
+    """Every drifted resource, sorted by URN (see the module docstring for the rules)."""
+    tracking = TRACKING if tracking is None else tracking
+    index = _PriorIndex(prior)
+    items: list[DriftItem] = []
+    for urn in sorted(prior.resources):
+        res = prior.resources[urn]
+        spec = tracking.get(res.type)
+        if urn in live.missing:
+            items.append(DriftItem(urn, res.type, DELETED, (), _deleted_summary(res, spec)))
+            continue
+        now = live.resources.get(urn)
+        if now is None:
+            continue
+        changes = _changes_for(res, now, spec, index)
+        if changes:
+            triples = tuple((c.path, c.prior, c.live) for c, _ in changes)
+            items.append(DriftItem(urn, res.type, CHANGED, triples, _changed_summary(res, spec, changes)))
+    return items

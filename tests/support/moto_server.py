@@ -1,0 +1,172 @@
+"""A bounded moto server for tests and benchmarks, plus the in-process patches it needs.
+
+Contract:
+- :func:`running_moto_server` starts ``moto.server.ThreadedMotoServer`` on ``127.0.0.1`` with a
+  port the OS picks (``port=0``, so no race on a "free" port), yields its endpoint URL
+  (``http://127.0.0.1:<port>``) and always stops the server on exit. Nothing listens on another
+  interface and no thread outlives the context.
+- The patches below are applied before ``start()`` and removed when the last running server stops
+  (reference counted, thread safe). They only widen what moto accepts; they never change a
+  response moto already produced correctly:
+
+  1. **Modern SageMaker instance types.** moto validates endpoint-config variants against an old
+     instance list that lacks ``ml.g5``, ``ml.g6``, ``ml.g6e``, ``ml.p4d``, ``ml.p4de``, ``ml.p5``,
+     ``ml.inf2``, ``ml.trn1``... The patch accepts any well-formed ``ml.<family>.<size>`` and keeps
+     moto's own message for malformed values.
+  2. **``UpdateEndpoint``.** moto does not implement it. The patch adds a small handler that
+     points the endpoint at another existing endpoint config and rebuilds its variants from it
+     (like a completed update). ``RetainAllVariantProperties`` keeps the current weights and counts
+     of variants whose name exists in both configs.
+
+- :func:`client` builds a boto3 client for a running server with dummy credentials and
+  ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
+- The werkzeug request log is quietened to warnings while a server runs.
+- :func:`reset` clears every moto backend (moto's ``/moto-api/reset``), for test isolation.
+
+moto keeps its backends in process memory: every server started in one process shares them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_ML_INSTANCE = re.compile(r"^ml\.[a-z0-9-]+\.[0-9]*[a-z0-9]+$")
+
+_lock = threading.Lock()
+_users = 0
+_saved: list[tuple[type, str, Any]] = []
+
+
+def _accept_modern_instance_types(original: Any) -> Any:
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if _ML_INSTANCE.match(instance_type or ""):
+            return
+        original(self, instance_type)
+
+    return validate_instance_type
+
+
+def _update_endpoint(self: Any) -> Any:
+    """``UpdateEndpoint``: move the endpoint to another config (completes at once)."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ValidationError
+
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise ValidationError(message=f"Could not find endpoint '{name}'.")
+    config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
+    previous = {v["VariantName"]: v for v in endpoint.production_variants}
+    variants = endpoint._process_production_variants(config["ProductionVariants"])
+    if self._get_param("RetainAllVariantProperties"):
+        variants = [{**v, **previous.get(v["VariantName"], {})} for v in variants]
+    endpoint.endpoint_config_name = config["EndpointConfigName"]
+    endpoint.production_variants = variants
+    endpoint.endpoint_status = "InService"
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _apply_patches() -> None:
+    from moto.sagemaker.models import FakeEndpointConfig
+    from moto.sagemaker.responses import SageMakerResponse
+
+    original = FakeEndpointConfig.validate_instance_type
+    _saved.append((FakeEndpointConfig, "validate_instance_type", original))
+    FakeEndpointConfig.validate_instance_type = _accept_modern_instance_types(original)
+    _saved.append((SageMakerResponse, "update_endpoint", SageMakerResponse.__dict__.get("update_endpoint")))
+    SageMakerResponse.update_endpoint = _update_endpoint
+
+
+def _remove_patches() -> None:
+    while _saved:
+        owner, name, original = _saved.pop()
+        if original is None:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+@contextlib.contextmanager
+def moto_patches() -> Iterator[None]:
+    """Apply the documented moto patches for the duration of the context (reference counted)."""
+    global _users
+    with _lock:
+        if _users == 0:
+            _apply_patches()
+        _users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                _remove_patches()
+
+
+@contextlib.contextmanager
+def running_moto_server() -> Iterator[str]:
+    """Start a patched moto server on 127.0.0.1 (OS-chosen port), yield its URL, stop it."""
+    from moto.server import ThreadedMotoServer
+
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)  # one line per request otherwise
+    with moto_patches():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+            access_log.setLevel(level)
+
+
+def reset(endpoint_url: str) -> None:
+    """Forget every resource the (in-process) moto backends hold."""
+    request = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def session(region: str = REGION) -> boto3.Session:
+    """A new boto3 session with dummy credentials (never real ones)."""
+    return boto3.Session(region_name=region, **DUMMY_CREDENTIALS)
+
+
+@functools.cache
+def shared_session(region: str = REGION) -> boto3.Session:
+    """One cached dummy-credential session per region: clients made from it reuse its loaded
+    service models (a fresh session pays ~70 ms per service). Not for concurrent use."""
+    return session(region)
+
+
+_client_lock = threading.Lock()
+
+
+@functools.cache
+def _cached_client(service: str, endpoint_url: str, region: str) -> Any:
+    config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+    with _client_lock:  # sessions are not thread safe; the clients they make are
+        return shared_session(region).client(service, endpoint_url=endpoint_url, config=config)
+
+
+def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
+    """A boto3 client for the moto server: dummy credentials, no retries, path-style S3.
+
+    Clients are cached per (service, URL, region): creating one costs ~100 ms of model loading.
+    """
+    return _cached_client(service, endpoint_url, region)
