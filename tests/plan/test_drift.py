@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support without a rootdir conftest
 
 from mlops_infra.plan.drift import DriftItem, find_drift
 from mlops_infra.state.aws_live import RetryPolicy, scan_aws

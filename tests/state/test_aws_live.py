@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support without a rootdir conftest
-
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from mlops_infra.state import aws_live
