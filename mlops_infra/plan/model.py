@@ -322,7 +322,7 @@ class Plan:
             "refreshed": self.refreshed,
             "summary": {"add": counts.add, "change": counts.change, "replace": counts.replace,
                         "destroy": counts.destroy, "hasChanges": self.has_changes},
-            "drift": [d.to_json() if hasattr(d, "to_json") else d for d in self.drift],
+            "drift": [drift_to_json(d) for d in self.drift],
             "ml": [m.to_json() for m in self.ml],
             "cost": self.cost.to_json() if self.cost else None,
             "resourceChanges": [c.to_json() for c in self.changes],
@@ -346,6 +346,20 @@ class Plan:
             cost=CostEstimate.from_json(data["cost"]) if data["cost"] is not None else None,
             refreshed=data["refreshed"], warnings=tuple(data["warnings"]),
         )
+
+
+def drift_to_json(item: Any) -> dict[str, Any]:
+    """One drift item as JSON: its own ``to_json`` if it has one, a dict as is, else the
+    ``DriftItem`` shape ``{urn, type, kind, summary, changes: [{path, before, after}]}`` (before =
+    last applied, after = live; the drift detector never puts a secret value in a change)."""
+    if hasattr(item, "to_json"):
+        return item.to_json()
+    if isinstance(item, dict):
+        return item
+    changes = [{"path": c[0], "before": c[1], "after": c[2]} if isinstance(c, tuple) else c
+               for c in getattr(item, "changes", ())]
+    return {"urn": item.urn, "type": getattr(item, "type", None), "kind": getattr(item, "kind", None),
+            "summary": getattr(item, "summary", ""), "changes": changes}
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,260 @@
+"""Monthly cost before and after a plan, from ML facts and the catalog's sourced prices.
+
+Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a fixed month):
+- Facts come from component resources (``compile/facts.py``): the desired graph's ("after") and
+  the prior state's ("before"). Months are 730 hours; every amount is USD per month as a range,
+  floor (min replicas/nodes) to ceiling (max).
+- Endpoints: replicas min..max x the hourly price of ``instanceType``: the SageMaker inference
+  price on AWS; on Kubernetes the EC2 price of the node shape (note "estimate: EC2 node price").
+- Training on AWS: SageMaker bills per run: runs per month (the cron counted over
+  :data:`REFERENCE_DAYS` days from :data:`REFERENCE_START`) x nodes x max_runtime hours (24 h,
+  SageMaker's default limit, when unset) x the training price; floor = ceiling (each run is
+  assumed to use its whole max_runtime). Spot clusters are priced on demand, with a note; no
+  discount is invented. Alert-triggered runs are not counted (note). AWS clusters cost nothing
+  between runs.
+- On Kubernetes a cluster is nodes min..max x 730 h x the EC2 node price (the max is a ceiling);
+  its training jobs run on it and add nothing.
+- Scheduled drift jobs (monitors with a schedule): runs x run hours x the processing price when the
+  facts carry ``instanceType`` and ``maxRuntimeSeconds``; otherwise a note (never a guess).
+- ``rollout_extra_usd``: the one-off extra capacity of the rollouts this plan starts (an endpoint
+  whose model or version changes), with the after-side facts: blue/green = a second fleet of
+  min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
+  instances (at least 1) for one bake; rolling and all-at-once add none (note for rolling).
+- A missing price adds a note and no number. ``sources`` lists each distinct price source URL
+  with its date; ``notes`` are de-duplicated and counted ("12 endpoints: no price for ...").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from croniter import croniter
+
+from mlops_infra import catalog
+from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
+from mlops_infra.state.model import PriorState
+
+REFERENCE_START = datetime(2025, 1, 1, tzinfo=UTC)
+"""Start of the fixed reference month that cron schedules are counted over (a Wednesday)."""
+REFERENCE_DAYS = 30
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+"""SageMaker's default ``MaxRuntimeInSeconds`` (1 day), used when a job sets no max_runtime."""
+
+SECTIONS = {"data_source": "data_sources", "cluster": "clusters", "training_job": "training_jobs", "model": "models",
+            "endpoint": "endpoints", "monitor": "monitors", "alert": "alerts", "channel": "channels"}
+"""Facts ``kind`` -> spec section (addresses are ``<section>.<name>``)."""
+
+
+@lru_cache(maxsize=256)
+def scheduled_runs(cron: str | None) -> int | None:
+    """Runs of a cron schedule (UTC) in the reference month; None for no or an unreadable schedule."""
+    if not cron:
+        return None
+    try:
+        it = croniter(cron, REFERENCE_START - timedelta(microseconds=1))
+    except (ValueError, KeyError, TypeError):
+        return None
+    end = REFERENCE_START + timedelta(days=REFERENCE_DAYS)
+    runs = 0
+    while it.get_next(datetime) < end:
+        runs += 1
+        if runs > REFERENCE_DAYS * 24 * 60:  # every minute is the most a cron can fire
+            break
+    return runs
+
+
+def facts_by_address(items: Any) -> dict[str, dict[str, Any]]:
+    """``{address: facts}`` from resources (desired or state) that carry ML facts."""
+    out: dict[str, dict[str, Any]] = {}
+    for res in items:
+        facts = res.inputs
+        if res.custom or not isinstance(facts, dict):
+            continue
+        kind, name = facts.get("kind"), facts.get("name")
+        if kind in SECTIONS and isinstance(name, str) and "factsVersion" in facts:
+            out[f"{SECTIONS[kind]}.{name}"] = facts
+    return out
+
+
+def target_cloud(graph: DesiredGraph) -> str:
+    """``aws`` or ``kubernetes``: the graph's metadata, else what its resource types say."""
+    cloud = graph.metadata.get("cloud") or graph.metadata.get("kind")
+    if cloud in ("aws", "kubernetes"):
+        return cloud
+    kube = any(r.type.startswith("kubernetes:") for r in graph.resources)
+    aws = any(r.type.startswith("aws:") for r in graph.resources)
+    return "kubernetes" if kube and not aws else "aws"
+
+
+@dataclass
+class _Pricer:
+    """Price lookups for one estimate, collecting sources and notes."""
+
+    cloud: str
+    region: str
+    sources: set[str] = field(default_factory=set)
+    notes: Counter = field(default_factory=Counter)
+
+    def hourly(self, instance: str | None, use: catalog.Use) -> tuple[float | None, str]:
+        """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
+        if not instance:
+            return None, ""
+        if self.cloud == "kubernetes":
+            price = catalog.ec2_price(instance)
+            note = "estimate: EC2 node price"
+            shown = f"{catalog.ec2_name(instance)} (EC2)"
+        else:
+            price = catalog.price(instance, use, self.region)
+            note = price.region_note if price else ""
+            shown = f"{instance} ({'SageMaker ' + use})"
+        if price is None:
+            self.notes[f"no catalog price for {shown}: not counted"] += 1
+            return None, ""
+        self.sources.add(f"price source: {price.source_url} ({price.source_date})")
+        return price.usd_per_hour, note
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(dict.fromkeys(n for n in notes if n))
+
+
+def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
+    hourly, note = pricer.hourly(facts.get("instanceType"), "inference")
+    if hourly is None:
+        return None
+    low, high = int(facts.get("minReplicas") or 0), int(facts.get("maxReplicas") or 0)
+    basis = f"{low}-{high} replicas x {facts['instanceType']} @ ${hourly:g}/h"
+    return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
+
+
+def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
+    if pricer.cloud == "kubernetes":
+        return None  # runs on its cluster's nodes, priced with the cluster
+    if not facts.get("schedule"):
+        pricer.notes["training jobs without a schedule (alert-triggered or manual runs): not counted"] += 1
+        return None
+    runs = scheduled_runs(facts["schedule"])
+    if runs is None:
+        pricer.notes["training jobs with a schedule croniter cannot read: not counted"] += 1
+        return None
+    hourly, note = pricer.hourly(facts.get("instanceType"), "training")
+    if hourly is None:
+        return None
+    seconds = facts.get("maxRuntimeSeconds")
+    runtime_note = "" if seconds else "no max_runtime: SageMaker's 24h default limit assumed"
+    hours = (seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600
+    nodes = int(facts.get("nodes") or 1)
+    monthly = runs * nodes * hours * hourly
+    basis = f"{runs} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
+    spot = "on-demand price shown; spot typically cheaper" if facts.get("spot") else ""
+    return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", spot)
+
+
+def _cluster(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
+    if pricer.cloud != "kubernetes":
+        return None  # SageMaker bills training per job run (see training jobs)
+    hourly, note = pricer.hourly(facts.get("instanceType"), "training")
+    if hourly is None:
+        return None
+    low, high = int(facts.get("minNodes") or 0), int(facts.get("maxNodes") or 0)
+    basis = f"{low}-{high} nodes x {catalog.ec2_name(facts['instanceType'])} @ ${hourly:g}/h"
+    spot = "on-demand price shown; spot typically cheaper" if facts.get("spot") else ""
+    return (low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis,
+            _join(note, "ceiling: the cluster at max nodes all month", spot))
+
+
+def _monitor(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
+    every = facts.get("scheduleSeconds")
+    if not every:
+        return None
+    runs = REFERENCE_DAYS * 86400 // int(every)
+    seconds = facts.get("maxRuntimeSeconds")
+    if not facts.get("instanceType") or not seconds:
+        pricer.notes["scheduled drift jobs: instance and run time not in the facts, not priced"] += 1
+        return None
+    hourly, note = pricer.hourly(facts["instanceType"], "processing")
+    if hourly is None:
+        return None
+    monthly = runs * seconds / 3600 * hourly
+    basis = f"{runs} runs/month x {seconds / 3600:g}h x {facts['instanceType']} @ ${hourly:g}/h"
+    return monthly, monthly, basis, note
+
+
+_PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, str] | None]] = {
+    "endpoint": _endpoint, "training_job": _training_job, "cluster": _cluster, "monitor": _monitor,
+}
+"""Facts kind -> monthly (floor, ceiling, basis, note) of one item; None = nothing to price."""
+
+
+def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer) -> CostLine | None:
+    kind = (after or before or {}).get("kind")
+    price = _PRICED.get(kind or "")
+    if price is None:
+        return None
+    old = price(before, pricer) if before else None
+    new = price(after, pricer) if after else None
+    if old is None and new is None:
+        return None
+    shown = new or old
+    assert shown is not None
+    basis = shown[2] if not (old and new and old[2] != new[2]) else f"{old[2]} -> {new[2]}"
+    return CostLine(address=address, basis=basis, before_usd=_cents(old[1]) if old else None,
+                    after_usd=_cents(new[1]) if new else None, note=_join(old[3] if old else "", new[3] if new else ""),
+                    before_min_usd=_cents(old[0]) if old else None, after_min_usd=_cents(new[0]) if new else None)
+
+
+def _cents(value: float) -> float:
+    return round(value, 2)
+
+
+def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, pricer: _Pricer) -> float:
+    """One-off extra cost of the rollout a plan starts on one endpoint (0 when none starts)."""
+    if not before or not after or after.get("kind") != "endpoint":
+        return 0.0
+    if (before.get("model"), before.get("modelVersion")) == (after.get("model"), after.get("modelVersion")):
+        return 0.0
+    rollout = after.get("rollout") or {}
+    strategy = rollout.get("strategy")
+    bake_h = (rollout.get("bakeSeconds") or 0) / 3600
+    replicas = int(after.get("minReplicas") or 0)
+    if strategy == "rolling":
+        pricer.notes["rolling rollouts: extra capacity during batches not estimated"] += 1
+    if strategy not in ("blue_green", "canary") or not bake_h or not replicas:
+        return 0.0
+    hourly, _ = pricer.hourly(after.get("instanceType"), "inference")
+    if hourly is None:
+        return 0.0
+    if strategy == "blue_green":
+        return replicas * bake_h * hourly
+    steps = rollout.get("steps") or [100]
+    return sum(max(1, math.ceil(step / 100 * replicas)) for step in steps) * bake_h * hourly
+
+
+def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None) -> CostEstimate:
+    """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract)."""
+    pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
+    before = facts_by_address(prior.resources.values())
+    after = facts_by_address(graph.resources)
+    lines: list[CostLine] = []
+    extra = 0.0
+    for address in sorted(before.keys() | after.keys()):
+        line = _line(address, before.get(address), after.get(address), pricer)
+        if line is not None:
+            lines.append(line)
+        extra += rollout_extra(before.get(address), after.get(address), pricer)
+    notes = tuple(sorted(f"{count} x {note}" if count > 1 else note for note, count in pricer.notes.items()))
+    return CostEstimate(before=_total(lines, "before"), after=_total(lines, "after"), lines=tuple(lines),
+                        rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)), notes=notes)
+
+
+def _total(lines: list[CostLine], side: str) -> CostRange:
+    ranges = [getattr(line, f"{side}_range") for line in lines]
+    present = [r for r in ranges if r is not None]
+    return CostRange(_cents(sum(r.min_usd for r in present)), _cents(sum(r.max_usd for r in present)))

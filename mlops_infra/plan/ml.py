@@ -1,0 +1,336 @@
+"""Tell a plan in ML terms: model versions, rollouts, GPU capacity, training, data, monitoring.
+
+Contract of :func:`summarize_ml` (pure):
+- Reads ML facts (``compile/facts.py``) from component resources on both sides: the desired
+  graph (after) and the prior state (before, the components' ``inputs``). Items are matched by
+  address (``<section>.<name>``). Nothing is inferred from cloud resources.
+- One :class:`~mlops_infra.plan.model.MLChange` per (item, kind) that changed; ``summary`` is one
+  sentence starting with the item's name; ``details`` holds the numbers (before/after values,
+  GPU counts, runs per month, rollout steps). Kinds: see ``ML_KINDS`` in ``plan/model.py``.
+- GPU capacity is counted at the ceiling: GPUs per replica x max replicas (endpoints), GPUs per
+  node x max nodes (clusters). When two or more items change it, a ``system`` total is added.
+- A model version change names the rollout that will carry it (from the after-side facts).
+- One ``drift`` change per drift item given (its own summary, never a value it did not show).
+- Sorted by address, then by kind in ``ML_KINDS`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.cost import facts_by_address, scheduled_runs
+from mlops_infra.plan.model import ML_KINDS, MLChange, ResourceChange
+from mlops_infra.state.model import PriorState
+
+Facts = dict[str, Any]
+
+
+def duration(seconds: int | float | None) -> str:
+    """``600`` -> ``10m``; ``7200`` -> ``2h``; ``90`` -> ``90s``; None -> ``-``."""
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _onoff(value: Any) -> str:
+    return "on" if value else "off"
+
+
+def _names(items: Sequence[str] | None) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def _range(low: Any, high: Any) -> str:
+    return f"{low}-{high}"
+
+
+def _shape(facts: Facts, count_key: str) -> str:
+    gpus = f" ({facts['gpus']} {facts['gpuType']} each)" if facts.get("gpus") else ""
+    return f"{facts.get(count_key.replace('max', 'min'))}-{facts.get(count_key)} x {facts.get('instanceType')}{gpus}"
+
+
+# --- rollouts ----------------------------------------------------------------------------------------
+
+
+def describe_rollout(rollout: dict[str, Any] | None, facts: Facts | None = None) -> str:
+    """``canary 2% -> 5% -> 100%, 10m bake per step, rolls back on a, b``."""
+    rollout = rollout or {}
+    strategy = rollout.get("strategy") or "all_at_once"
+    bake = rollout.get("bakeSeconds")
+    steps = rollout.get("steps") or []
+    if strategy == "canary":
+        text = "canary " + " -> ".join(f"{s}%" for s in steps)
+        text += f", {duration(bake)} bake per step" if bake else ", no bake between steps"
+    elif strategy == "blue_green":
+        fleet = f" (a second fleet of {facts.get('minReplicas')} x {facts.get('instanceType')})" if facts else ""
+        text = f"blue/green{fleet}" + (f", {duration(bake)} bake before the switch" if bake else ", no bake")
+    elif strategy == "rolling":
+        text = "rolling" + (" " + " -> ".join(f"{s}%" for s in steps) if steps else "")
+        text += f", {duration(bake)} bake per batch" if bake else ""
+    else:
+        return "all at once (no staged rollout)"
+    rollback = rollout.get("rollbackOn") or []
+    return text + (f", rolls back on {', '.join(rollback)}" if rollback else ", no automatic rollback")
+
+
+def _rollout_details(rollout: dict[str, Any] | None) -> dict[str, Any]:
+    rollout = rollout or {}
+    return {"strategy": rollout.get("strategy"), "steps": list(rollout.get("steps") or []),
+            "bakeSeconds": rollout.get("bakeSeconds"), "rollbackOn": list(rollout.get("rollbackOn") or [])}
+
+
+# --- GPU capacity --------------------------------------------------------------------------------------
+
+
+def max_gpus(facts: Facts | None) -> tuple[str | None, int]:
+    """(GPU type, GPUs at the ceiling) of an endpoint or cluster; (None, 0) for CPU or other kinds."""
+    if not facts or not facts.get("gpus"):
+        return None, 0
+    count = facts.get("maxReplicas") if facts.get("kind") == "endpoint" else facts.get("maxNodes")
+    return facts.get("gpuType"), int(facts["gpus"]) * int(count or 0)
+
+
+def _gpu_change(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    (old_type, old), (new_type, new) = max_gpus(before), max_gpus(after)
+    if (old_type, old) == (new_type, new):
+        return []
+    if old_type == new_type or not old or not new:
+        gpu = new_type or old_type
+        text = f"{new - old:+d} {gpu} GPUs (max)"
+    else:
+        text = f"-{old} {old_type}, +{new} {new_type} GPUs (max)"
+    return [MLChange(address, "gpu-capacity", f"{name}: {text}",
+                     {"gpuTypeBefore": old_type, "gpuTypeAfter": new_type, "maxGpusBefore": old,
+                      "maxGpusAfter": new, "delta": new - old if old_type == new_type or not old or not new else None})]
+
+
+def _system_gpu(changes: list[MLChange]) -> list[MLChange]:
+    gpu = [c for c in changes if c.kind == "gpu-capacity"]
+    if len(gpu) < 2:
+        return []
+    totals: dict[str, int] = {}
+    for change in gpu:
+        d = change.details
+        if d["gpuTypeBefore"]:
+            totals[d["gpuTypeBefore"]] = totals.get(d["gpuTypeBefore"], 0) - d["maxGpusBefore"]
+        if d["gpuTypeAfter"]:
+            totals[d["gpuTypeAfter"]] = totals.get(d["gpuTypeAfter"], 0) + d["maxGpusAfter"]
+    parts = [f"{delta:+d} {gpu_type}" for gpu_type, delta in sorted(totals.items()) if delta]
+    if not parts:
+        return []
+    return [MLChange("system", "gpu-capacity", f"system: {', '.join(parts)} GPUs (max) across {len(gpu)} items",
+                     {"deltaByGpuType": {k: v for k, v in sorted(totals.items()) if v}, "items": len(gpu)})]
+
+
+# --- field changes -------------------------------------------------------------------------------------
+
+
+def _fields(before: Facts, after: Facts, spec: Sequence[tuple[str, str, Callable[[Any], str]]]) -> tuple[list[str], dict]:
+    """Sentence parts and details for the facts keys in ``spec`` (key, label, formatter) that differ."""
+    parts, details = [], {}
+    for key, label, fmt in spec:
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            parts.append(f"{label} {fmt(old)} -> {fmt(new)}")
+            details[key] = {"before": old, "after": new}
+    return parts, details
+
+
+def _item(address: str, kind: str, name: str, parts: list[str], details: dict) -> list[MLChange]:
+    return [MLChange(address, kind, f"{name}: {'; '.join(parts)}", details)] if parts else []
+
+
+def _lifecycle(address: str, kind: str, name: str, before: Facts | None, after: Facts | None,
+               noun: str, describe: Callable[[Facts], str]) -> list[MLChange] | None:
+    """A created or removed item's change, or None when it exists on both sides."""
+    if before is None and after is not None:
+        return [MLChange(address, kind, f"{name}: new {noun}, {describe(after)}", {"after": after})]
+    if after is None and before is not None:
+        return [MLChange(address, kind, f"{name}: {noun} removed (was {describe(before)})", {"before": before})]
+    return None
+
+
+# --- per kind ------------------------------------------------------------------------------------------
+
+
+def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    gpu = _gpu_change(address, name, before, after)
+    made = _lifecycle(address, "endpoint", name, before, after, "endpoint",
+                      lambda f: f"{f.get('model')} v{f.get('modelVersion')} on {_shape(f, 'maxReplicas')} replicas, "
+                                f"{describe_rollout(f.get('rollout'), f)}")
+    if made is not None:
+        return made + gpu
+    assert before is not None and after is not None
+    out: list[MLChange] = []
+    old_model, new_model = (before.get("model"), before.get("modelVersion")), (after.get("model"), after.get("modelVersion"))
+    if old_model != new_model:
+        target = f"v{new_model[1]}" if old_model[0] == new_model[0] else f"{new_model[0]} v{new_model[1]}"
+        out.append(MLChange(
+            address, "model-version",
+            f"{name}: {old_model[0]} v{old_model[1]} -> {target}, {describe_rollout(after.get('rollout'), after)}",
+            {"modelBefore": old_model[0], "modelAfter": new_model[0], "versionBefore": old_model[1],
+             "versionAfter": new_model[1], "rollout": _rollout_details(after.get("rollout"))}))
+    if (before.get("rollout") or {}) != (after.get("rollout") or {}):
+        out.append(MLChange(
+            address, "rollout",
+            f"{name}: rollout {describe_rollout(before.get('rollout'))} -> {describe_rollout(after.get('rollout'))}",
+            {"before": _rollout_details(before.get("rollout")), "after": _rollout_details(after.get("rollout"))}))
+    parts, details = _fields(before, after, [
+        ("instanceType", "instance", str), ("gpus", "GPUs per replica", str),
+        ("capturePercent", "capture", lambda v: "off" if v is None else f"{v}%")])
+    if (before.get("minReplicas"), before.get("maxReplicas")) != (after.get("minReplicas"), after.get("maxReplicas")):
+        parts.insert(0, f"replicas {_range(before.get('minReplicas'), before.get('maxReplicas'))} -> "
+                        f"{_range(after.get('minReplicas'), after.get('maxReplicas'))}")
+        details["replicas"] = {"before": [before.get("minReplicas"), before.get("maxReplicas")],
+                               "after": [after.get("minReplicas"), after.get("maxReplicas")]}
+    return out + _item(address, "endpoint", name, parts, details) + gpu
+
+
+def _runs(cron: str | None) -> str:
+    runs = scheduled_runs(cron)
+    return f'"{cron}"' + (f" (~{runs} runs/month)" if runs is not None else "") if cron else "none"
+
+
+def _cluster(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    gpu = _gpu_change(address, name, before, after)
+    made = _lifecycle(address, "training", name, before, after, "training cluster",
+                      lambda f: f"{_shape(f, 'maxNodes')} nodes" + (", spot" if f.get("spot") else ""))
+    if made is not None:
+        return made + gpu
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("instanceType", "instance", str), ("spot", "spot", _onoff),
+                                             ("maxHourlyCostUsd", "max hourly cost", lambda v: f"${v}")])
+    if (before.get("minNodes"), before.get("maxNodes")) != (after.get("minNodes"), after.get("maxNodes")):
+        parts.insert(0, f"nodes {_range(before.get('minNodes'), before.get('maxNodes'))} -> "
+                        f"{_range(after.get('minNodes'), after.get('maxNodes'))}")
+        details["nodes"] = {"before": [before.get("minNodes"), before.get("maxNodes")],
+                            "after": [after.get("minNodes"), after.get("maxNodes")]}
+    return _item(address, "training", name, parts, details) + gpu
+
+
+def _describe_job(f: Facts) -> str:
+    text = f"on {f.get('cluster')}, {f.get('nodes')} node(s), max {duration(f.get('maxRuntimeSeconds'))}"
+    if f.get("schedule"):
+        text += f", schedule {_runs(f.get('schedule'))}"
+    if f.get("onAlerts"):
+        text += f", retrains when {_names(f.get('onAlerts'))} fire(s)"
+    if f.get("registers"):
+        text += f", registers {f['registers']}"
+    return text
+
+
+def _training_job(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    made = _lifecycle(address, "training", name, before, after, "training job", _describe_job)
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [
+        ("schedule", "schedule", _runs), ("onAlerts", "retrain on alerts", _names), ("image", "image", str),
+        ("cluster", "cluster", str), ("nodes", "nodes", str), ("maxRuntimeSeconds", "max runtime", duration),
+        ("registers", "registers", str)])
+    if "schedule" in details:
+        details["runsPerMonth"] = {"before": scheduled_runs(before.get("schedule")),
+                                   "after": scheduled_runs(after.get("schedule"))}
+    return _item(address, "training", name, parts, details)
+
+
+def _model(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    made = _lifecycle(address, "registry", name, before, after, "registered model",
+                      lambda f: f"{f.get('framework')}, {f.get('approval')} approval")
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("approval", "approval", str), ("framework", "framework", str)])
+    return _item(address, "registry", name, parts, details)
+
+
+def _data(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    def retention(v: Any) -> str:
+        return "none" if v is None else f"{v} days"
+
+    made = _lifecycle(address, "data", name, before, after, "data store",
+                      lambda f: f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
+                                f"retention {retention(f.get('retentionDays'))}")
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("encryption", "encryption", str), ("versioning", "versioning", _onoff),
+                                             ("retentionDays", "retention", retention)])
+    return _item(address, "data", name, parts, details)
+
+
+def _monitor(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    made = _lifecycle(address, "monitor", name, before, after, "monitor",
+                      lambda f: f"{f.get('metric')} on {f.get('endpoint')}, threshold {f.get('threshold')}"
+                                + (f", every {duration(f['scheduleSeconds'])}" if f.get("scheduleSeconds") else ""))
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("metric", "metric", str), ("endpoint", "endpoint", str),
+                                             ("threshold", "threshold", str), ("scheduleSeconds", "schedule", duration)])
+    return _item(address, "monitor", name, parts, details)
+
+
+def _alert(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    made = _lifecycle(address, "alert", name, before, after, "alert",
+                      lambda f: f"{f.get('severity')} on {f.get('monitor')} after {duration(f.get('forSeconds'))}, "
+                                f"notifies {_names(f.get('notify'))}")
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("severity", "severity", str), ("monitor", "monitor", str),
+                                             ("forSeconds", "for", duration), ("notify", "notifies", _names)])
+    return _item(address, "alert", name, parts, details)
+
+
+def _channel(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+    made = _lifecycle(address, "channel", name, before, after, "channel", lambda f: f"{f.get('channelKind')}")
+    if made is not None:
+        return made
+    assert before is not None and after is not None
+    parts, details = _fields(before, after, [("channelKind", "kind", str)])
+    return _item(address, "channel", name, parts, details)
+
+
+SUMMARIZERS: dict[str, Callable[[str, str, Facts | None, Facts | None], list[MLChange]]] = {
+    "endpoint": _endpoint, "cluster": _cluster, "training_job": _training_job, "model": _model,
+    "data_source": _data, "monitor": _monitor, "alert": _alert, "channel": _channel,
+}
+"""Facts kind -> summariser of one item (address, name, before facts, after facts)."""
+
+
+def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
+    def get(key: str) -> Any:
+        return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+    urn = get("urn") or ""
+    summary = get("summary") or f"{urn.rsplit('::', 1)[-1]}: changed outside Pulumi"
+    return MLChange(get("address") or addresses.get(urn) or urn, "drift", summary,
+                    {"urn": urn, "type": get("type"), "driftKind": get("kind")})
+
+
+def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange] = (), *,
+                 drift: Sequence[Any] = ()) -> tuple[MLChange, ...]:
+    """The plan's ML changes (see the module contract). ``changes`` (the plan's resource changes)
+    give drift items the address of the ML item their resource belongs to."""
+    before = facts_by_address(prior.resources.values())
+    after = facts_by_address(graph.resources)
+    out: list[MLChange] = []
+    for address in sorted(before.keys() | after.keys()):
+        old, new = before.get(address), after.get(address)
+        if old == new:
+            continue
+        facts = new or old
+        assert facts is not None
+        out += SUMMARIZERS[facts["kind"]](address, str(facts.get("name")), old, new)
+    out += _system_gpu(out)
+    addresses = {c.urn: c.address for c in changes if c.address}
+    out += [_drift_change(item, addresses) for item in drift]
+    order = {kind: i for i, kind in enumerate(ML_KINDS)}
+    return tuple(sorted(out, key=lambda c: (c.address, order.get(c.kind, len(order)), c.summary)))

@@ -1,0 +1,137 @@
+"""Saved plans: a plan's JSON in a versioned envelope that ties it to one state and one graph.
+
+Contract:
+- File format (JSON, UTF-8)::
+
+      {"planfile": {"formatVersion": 1, "kind": "mlops-infra-plan",
+                    "stateSerial": "<sha256>", "graphDigest": "<sha256>"},
+       "plan": <Plan.to_json()>,
+       "graph": <DesiredGraph.to_json()> | null}
+
+  ``stateSerial``/``graphDigest`` repeat the plan's own and must agree with them. ``graph`` is the
+  desired graph the plan was made from, when the caller saved it (so an apply can register exactly
+  what was reviewed). No clock, user or host is recorded: equal plans give equal files.
+- :func:`save_plan` writes atomically (``mlops_infra.fileio.write_text_atomic``).
+- :func:`load_plan` raises :class:`~mlops_infra.errors.UserError` for an unreadable, corrupt or
+  foreign file and for an unknown format version, saying what to do (re-run plan); the plan part
+  is validated against ``plan_json_schema()``.
+- :func:`check_fresh` raises ``UserError("stale plan: ...")`` when the state serial or the graph
+  digest differs from the current ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.errors import UserError
+from mlops_infra.fileio import write_text_atomic
+from mlops_infra.plan.model import PLAN_FORMAT_VERSION, Plan, plan_json_schema
+
+PLANFILE_FORMAT_VERSION = 1
+PLANFILE_KIND = "mlops-infra-plan"
+_RERUN = "Re-run `mlops-infra plan --out <file>` to make a new plan file."
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan read back from a file, with the identity it was computed against."""
+
+    plan: Plan
+    state_serial: str
+    graph_digest: str
+    graph: dict[str, Any] | None = None
+    format_version: int = PLANFILE_FORMAT_VERSION
+
+
+def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
+    """The plan file text (sorted keys, indent 2, trailing newline): byte-stable for equal plans."""
+    envelope = {
+        "planfile": {"formatVersion": PLANFILE_FORMAT_VERSION, "kind": PLANFILE_KIND,
+                     "stateSerial": plan.state_serial, "graphDigest": plan.graph_digest},
+        "plan": plan.to_json(),
+        "graph": graph.to_json() if graph is not None else None,
+    }
+    return json.dumps(envelope, indent=2, sort_keys=True) + "\n"
+
+
+def save_plan(path: str | Path, plan: Plan, *, graph: Any | None = None) -> None:
+    """Write ``plan`` (and optionally its desired graph) to ``path`` atomically.
+
+    ``graph``, when given, must be the graph the plan was made from (its digest is checked).
+    """
+    if graph is not None and graph.digest() != plan.graph_digest:
+        raise ValueError("the graph is not the one this plan was made from (this is a bug in mlops-infra)")
+    try:
+        write_text_atomic(path, dumps_plan(plan, graph))
+    except OSError as err:
+        raise UserError(f"cannot write the plan file {path}", f"{err.strerror or err}. Check the directory "
+                        "exists and is writable.", source=str(path)) from None
+
+
+def _corrupt(path: str, why: str) -> UserError:
+    return UserError(f"{path} is not a readable plan file", f"{why}. {_RERUN}", source=path)
+
+
+def load_plan(path: str | Path) -> SavedPlan:
+    """Read and validate a plan file (see the module contract)."""
+    label = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"plan file {label} does not exist", _RERUN, source=label) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _corrupt(label, f"it cannot be read ({err})") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise _corrupt(label, f"it is not valid JSON ({err}); it may be truncated") from None
+    return _parse(doc, label)
+
+
+def _parse(doc: Any, label: str) -> SavedPlan:
+    envelope = doc.get("planfile") if isinstance(doc, dict) else None
+    if not isinstance(envelope, dict) or envelope.get("kind") != PLANFILE_KIND:
+        raise _corrupt(label, 'it has no "planfile" envelope of kind "mlops-infra-plan"')
+    version = envelope.get("formatVersion")
+    if version != PLANFILE_FORMAT_VERSION:
+        raise UserError(f"{label}: plan file format {version!r} is not supported",
+                        f"This mlops-infra reads plan file format {PLANFILE_FORMAT_VERSION}. {_RERUN}", source=label)
+    plan_doc = doc.get("plan")
+    if not isinstance(plan_doc, dict) or plan_doc.get("formatVersion") != PLAN_FORMAT_VERSION:
+        raise _corrupt(label, f"its plan is missing or not plan format {PLAN_FORMAT_VERSION}")
+    error = _schema_error(plan_doc)
+    if error:
+        raise _corrupt(label, f"its plan does not match the plan schema: {error}")
+    serial, digest = envelope.get("stateSerial"), envelope.get("graphDigest")
+    if (serial, digest) != (plan_doc["stateSerial"], plan_doc["graphDigest"]):
+        raise _corrupt(label, "the envelope's state serial or graph digest disagrees with the plan's")
+    graph = doc.get("graph")
+    if graph is not None and not isinstance(graph, dict):
+        raise _corrupt(label, '"graph" is neither an object nor null')
+    return SavedPlan(Plan.from_json(plan_doc), serial, digest, graph, version)
+
+
+def _schema_error(plan_doc: dict[str, Any]) -> str | None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(plan_json_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(plan_doc))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+    return f"{where}: {error.message[:200]}"
+
+
+def check_fresh(saved: SavedPlan, prior_serial: str, graph_digest: str) -> None:
+    """Refuse a plan computed against another state or another desired graph."""
+    moved = []
+    if saved.state_serial != prior_serial:
+        moved.append(f"the state moved since the plan was made (serial {saved.state_serial[:12]} -> {prior_serial[:12]})")
+    if saved.graph_digest != graph_digest:
+        moved.append(f"the desired system changed (graph {saved.graph_digest[:12]} -> {graph_digest[:12]})")
+    if moved:
+        raise UserError(f"stale plan: {'; '.join(moved)}; re-run plan",
+                        "Applying it could undo or repeat changes made since. Re-run plan and review the new plan.")

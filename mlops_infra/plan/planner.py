@@ -1,0 +1,339 @@
+"""Make a plan: match desired resources to prior state by URN and decide an action for each.
+
+Contract of :func:`make_plan` (pure and deterministic: no clock, environment, network or Pulumi):
+- CREATE for a desired URN not in state (``missing-in-cloud`` when a refreshed read says it is
+  gone); DELETE for a state URN no longer desired, except the root ``pulumi:pulumi:Stack`` and
+  default providers (``pulumi:providers:<pkg>::default*``), which the engine manages; UPDATE or
+  REPLACE when normalised inputs differ (``plan/normalize.py``, ``plan/diff.py``), REPLACE when a
+  changed path forces it (``plan/rules.py`` or the resource's ``replace_on_changes``) or when its
+  provider is replaced; NOOP otherwise (kept unless ``PlanOptions.include_noops`` is False).
+- Resources are planned in dependency order, so a ref to a created or replaced resource resolves
+  to "known after apply" (or to that resource's new input of the same name, when it echoes one,
+  e.g. ``name``). A dependent whose only changes come from such refs has the reason
+  ``depends-on-replaced``; it is a REPLACE exactly when such a path forces replacement for its type.
+- A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
+  keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
+- Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
+  are excluded from ``Plan.counts``.
+- The plan records ``prior.serial`` and ``graph.digest()``; ``changes`` are sorted by URN; drift
+  (given, or found from ``live`` by :func:`mlops_infra.plan.drift.find_drift`) is its own section.
+- Warnings: pending operations in state, a state of another project/stack, updates of types with
+  no registered replacement rules, secrets that could not be compared, live reads that failed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
+from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name
+from mlops_infra.plan.diff import creation_changes, diff_inputs
+from mlops_infra.plan.model import Action, AttributeChange, Plan, Reason, ResourceChange
+from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, normalize_inputs
+from mlops_infra.plan.rules import (
+    ReplaceRule,
+    matcher,
+    option_matcher,
+    parse_path,
+    replace_matcher,
+    rule_for,
+)
+from mlops_infra.state.model import UNKNOWN, LiveState, PriorState, StateResource
+
+_SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Options of :func:`make_plan`.
+
+    ``include_noops``: keep NOOP changes in ``Plan.changes`` (renderers hide them; JSON shows them).
+    ``estimate_cost`` / ``summarize_ml``: fill ``Plan.cost`` / ``Plan.ml``.
+    ``region``: price region for the cost estimate (default: the graph's ``metadata["region"]``).
+    """
+
+    include_noops: bool = True
+    estimate_cost: bool = True
+    summarize_ml: bool = True
+    region: str | None = None
+
+
+def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None = None,
+              drift: Sequence[Any] | None = None, options: PlanOptions | None = None) -> Plan:
+    """The plan that takes ``prior`` to ``graph`` (see the module contract)."""
+    options = options or PlanOptions()
+    planner = _Planner(graph, prior, live)
+    changes = planner.run()
+    drift_items = _drift(prior, live, drift, planner.warnings)
+    ml: tuple = ()
+    if options.summarize_ml:
+        from mlops_infra.plan.ml import summarize_ml
+
+        ml = summarize_ml(graph, prior, changes, drift=drift_items)
+    cost = None
+    if options.estimate_cost:
+        from mlops_infra.plan.cost import estimate_cost
+
+        cost = estimate_cost(graph, prior, region=options.region)
+    kept = changes if options.include_noops else tuple(c for c in changes if c.action is not Action.NOOP)
+    return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
+                graph_digest=graph.digest(), changes=kept, ml=ml, drift=drift_items, cost=cost,
+                refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings))
+
+
+def _drift(prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
+           warnings: list[str]) -> tuple[Any, ...]:
+    if drift is None and live is not None:
+        from mlops_infra.plan.drift import find_drift
+
+        drift = find_drift(prior, live)
+    if live is not None and live.errors:
+        warnings.append(f"{len(live.errors)} resource(s) could not be read from the cloud, so drift on them is "
+                        f"unknown (first: {sorted(live.errors)[0]}); check the credentials' read permissions")
+    return tuple(sorted(drift or (), key=lambda d: str(getattr(d, "urn", "") or (d.get("urn", "") if isinstance(d, dict) else ""))))
+
+
+def is_default_provider(urn: str, type_: str) -> bool:
+    """A provider the engine created because a resource named none (never deleted by a plan)."""
+    return type_.startswith("pulumi:providers:") and urn_name(urn).startswith("default")
+
+
+def provider_urn(reference: str | None) -> str | None:
+    """The URN part of a state ``provider`` reference (``<urn>::<id>``)."""
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return MISSING
+        obj = obj[part]
+    return obj
+
+
+class _Planner:
+    """State of one planning run (see :func:`make_plan`)."""
+
+    def __init__(self, graph: DesiredGraph, prior: PriorState, live: LiveState | None) -> None:
+        self.graph = graph
+        self.state = prior
+        self.desired = {r.urn: r for r in graph.resources}
+        self.missing = live.missing if live is not None else frozenset()
+        self.prior = {u: r for u, r in prior.resources.items() if u not in self.missing}
+        self.actions: dict[str, Action] = {}
+        self.warnings: list[str] = []
+        self.unverifiable = 0
+        self.unknown_types: set[str] = set()
+
+    # -- driver -------------------------------------------------------------------------------------
+    def run(self) -> tuple[ResourceChange, ...]:
+        self._state_warnings()
+        changes = [self._plan(self.desired[urn]) for urn in self._order()]
+        changes += self._deletes()
+        if self.unverifiable:
+            self.warnings.append(
+                f"{self.unverifiable} secret value(s) in the state are encrypted by the "
+                f"{self.state.secrets_provider or 'unknown'} secrets provider and could not be compared; "
+                "they were assumed unchanged")
+        if self.unknown_types:
+            self.warnings.append(
+                "no replacement rules for " + ", ".join(sorted(self.unknown_types))
+                + ": their changes are shown as updates, but the provider may replace them")
+        return tuple(sorted(changes, key=lambda c: c.urn))
+
+    def _order(self) -> list[str]:
+        """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN."""
+        deps: dict[str, set[str]] = {}
+        users: dict[str, list[str]] = {}
+        for res in self.desired.values():
+            found = {d for d in res.dependencies if d in self.desired and d != res.urn}
+            if res.provider in self.desired:
+                found.add(res.provider)
+            deps[res.urn] = found
+            for dep in found:
+                users.setdefault(dep, []).append(res.urn)
+        ready = [urn for urn, found in deps.items() if not found]
+        heapq.heapify(ready)
+        done: set[str] = set()
+        order: list[str] = []
+        while len(order) < len(deps):
+            if not ready:  # a cycle (not produced by GraphBuilder): release the smallest remaining URN
+                heapq.heappush(ready, min(u for u in deps if u not in done))
+            urn = heapq.heappop(ready)
+            if urn in done:
+                continue
+            done.add(urn)
+            order.append(urn)
+            for user in users.get(urn, ()):
+                pending = deps[user]
+                pending.discard(urn)
+                if not pending and user not in done:
+                    heapq.heappush(ready, user)
+        return order
+
+    def _state_warnings(self) -> None:
+        state = self.state
+        if state.pending_operations:
+            self.warnings.append(
+                f"the state records {state.pending_operations} pending operation(s) from an interrupted apply: "
+                "resources may exist that the state does not know; run `pulumi refresh` (or clear them with "
+                "`pulumi stack export`/`import`) before applying")
+        if state.resources and state.project and (state.project, state.stack) != (self.graph.project, self.graph.stack):
+            self.warnings.append(
+                f"the state is of {state.project}/{state.stack}, not {self.graph.project}/{self.graph.stack}: "
+                "every resource would be replaced; check the state file and the environment")
+
+    # -- refs ---------------------------------------------------------------------------------------
+    def lookup(self, urn: str, output: str) -> RefValue:
+        """What a ref to ``urn``'s ``output`` resolves to, given the actions decided so far."""
+        action = self.actions.get(urn)
+        target = self.desired.get(urn)
+        echo = _get(target.inputs, output) if target is not None else MISSING
+        if isinstance(echo, (dict, list)):
+            echo = MISSING  # only scalars echo reliably (outputs add fields to objects)
+        if action in (Action.CREATE, Action.REPLACE):
+            return RefValue(UNKNOWN if echo is MISSING else echo, source=urn)
+        state = self.prior.get(urn)
+        if state is None:
+            return RefValue(UNKNOWN if echo is MISSING else echo)
+        if action is Action.UPDATE and echo is not MISSING:
+            return RefValue(echo)
+        value = state.id if output == "id" else _get(state.outputs, output)
+        if value is MISSING or value is None:
+            return RefValue(echo) if echo is not MISSING else RefValue(same_as_prior=True)
+        return RefValue(value)
+
+    # -- one resource -------------------------------------------------------------------------------
+    def _normalize(self, state: StateResource | None, res: DesiredResource, rule: ReplaceRule) -> Normalized:
+        norm = normalize_inputs(None if state is None else state.inputs, res.inputs, name=res.name, rule=rule,
+                                lookup=self.lookup, ignore_changes=res.options.ignore_changes,
+                                secrets_provider=self.state.secrets_provider)
+        self.unverifiable += norm.unverifiable
+        return norm
+
+    def _plan(self, res: DesiredResource) -> ResourceChange:
+        rule = rule_for(res.type, res.custom)
+        state = self.prior.get(res.urn)
+        sensitive = matcher(rule.sensitive)
+        if state is None:
+            norm = self._normalize(None, res, rule)
+            reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: it will be "
+                             "created again") if res.urn in self.missing
+                      else Reason("new", f"{res.name} is not in the state: it will be created"))
+            return self._record(res, Action.CREATE, reason, creation_changes(norm, sensitive=sensitive))
+        norm = self._normalize(state, res, rule)
+        options = option_matcher(res.options.replace_on_changes)
+        attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep), sensitive=sensitive,
+                            extra_replace=options or None)
+        action, reason = self._decide(res, state, rule, attrs, norm)
+        if action is Action.UPDATE and not rule.known:
+            self.unknown_types.add(res.type)
+        blocked = None
+        if action is Action.REPLACE and (state.protect or res.options.protect):
+            blocked = _unprotect_hint(res.urn, "replace")
+            reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
+        return self._record(res, action, reason, attrs, blocked=blocked)
+
+    def _decide(self, res: DesiredResource, state: StateResource, rule: ReplaceRule,
+                attrs: tuple[AttributeChange, ...], norm: Normalized) -> tuple[Action, Reason]:
+        provider = self._provider_reason(res, state)
+        if provider is not None:
+            return Action.REPLACE, provider
+        if not attrs:
+            return Action.NOOP, Reason("no-change", "no changes")
+        derived = {a.path: self._ref_source(parse_path(a.path), norm) for a in attrs}
+        forcing = [a for a in attrs if a.forces_replacement]
+        own_forcing = [a for a in forcing if derived[a.path] is None]
+        if own_forcing:
+            first = own_forcing[0]
+            if replace_matcher(rule).touches(parse_path(first.path)) and not matcher(rule.keep).covers(parse_path(first.path)):
+                return Action.REPLACE, Reason("forces-replacement",
+                                              f"{_paths(own_forcing)} cannot be updated in place: {rule.why}")
+            return Action.REPLACE, Reason("replace-on-changes",
+                                          f"{_paths(own_forcing)} changes and is listed in replace_on_changes")
+        if forcing:
+            return Action.REPLACE, Reason("depends-on-replaced", self._depends_message(forcing[0], derived, "replaced"))
+        own = [a for a in attrs if derived[a.path] is None]
+        if own:
+            return Action.UPDATE, Reason("property-changed", f"{_paths(own)} can be updated in place")
+        return Action.UPDATE, Reason("depends-on-replaced", self._depends_message(attrs[0], derived, "updated"))
+
+    def _depends_message(self, change: AttributeChange, derived: dict[str, str | None], verb: str) -> str:
+        source = derived[change.path] or ""
+        what = "created" if self.actions.get(source) is Action.CREATE else "replaced"
+        return f"{change.path} takes an output of {urn_name(source)}, which is {what}, so this resource is {verb}"
+
+    @staticmethod
+    def _ref_source(path: tuple, norm: Normalized) -> str | None:
+        for ref_path, source in norm.from_refs.items():
+            if path[: len(ref_path)] == ref_path:
+                return source
+        return None
+
+    def _provider_reason(self, res: DesiredResource, state: StateResource) -> Reason | None:
+        """Why the resource's provider makes it a replace, or None."""
+        if not res.custom or not res.provider:
+            return None
+        if self.actions.get(res.provider) is Action.REPLACE:
+            return Reason("provider-replaced", f"its provider {urn_name(res.provider)} is replaced: "
+                          f"{rule_for(self.desired[res.provider].type).why}")
+        old = provider_urn(state.provider)
+        new = self.desired.get(res.provider)
+        old_state = self.state.resources.get(old) if old else None
+        if old is None or old == res.provider or old_state is None or new is None:
+            return None
+        for key in rule_for(new.type).replace:
+            before, after = old_state.inputs.get(key), new.inputs.get(key)
+            if before is not None and after is not None and str(before) != str(after):
+                return Reason("provider-replaced", f"its provider changes from {urn_name(old)} to "
+                              f"{urn_name(res.provider)}, with {key} {before} -> {after}")
+        return None
+
+    def _record(self, res: DesiredResource, action: Action, reason: Reason, attrs: tuple[AttributeChange, ...],
+                blocked: str | None = None) -> ResourceChange:
+        self.actions[res.urn] = action
+        return ResourceChange(
+            urn=res.urn, type=res.type, name=res.name, action=action, reason=reason, changes=attrs,
+            address=res.address, role=res.role, custom=res.custom,
+            delete_before_replace=action is Action.REPLACE and res.options.delete_before_replace, blocked=blocked)
+
+    # -- deletes ------------------------------------------------------------------------------------
+    def _deletes(self) -> Iterable[ResourceChange]:
+        for urn, state in self.prior.items():
+            if urn in self.desired or state.type == ROOT_STACK_TYPE or is_default_provider(urn, state.type):
+                continue
+            name = urn_name(urn)
+            reason = Reason("removed-from-spec", f"{name} is in the state but no longer desired: it will be deleted")
+            blocked = None
+            if state.protect:
+                blocked = _unprotect_hint(urn, "delete")
+                reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
+            yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
+                                 address=self._address_of(urn), custom=state.custom, blocked=blocked)
+
+    def _address_of(self, urn: str) -> str:
+        """The ML item a state resource belonged to, from its component ancestors ("" if none)."""
+        seen: set[str] = set()
+        state = self.state.resources.get(urn)
+        while state is not None and state.urn not in seen:
+            seen.add(state.urn)
+            if not state.custom and state.type in _SECTION_OF:
+                return f"{_SECTION_OF[state.type]}.{urn_name(state.urn)}"
+            if not state.custom and state.type == PLATFORM_TYPE:
+                return "platform"
+            state = self.state.resources.get(state.parent) if state.parent else None
+        return ""
+
+
+def _paths(changes: Sequence[AttributeChange], limit: int = 3) -> str:
+    names = [c.path for c in changes[:limit]]
+    more = f" (+{len(changes) - limit} more)" if len(changes) > limit else ""
+    return ", ".join(names) + more
+
+
+def _unprotect_hint(urn: str, verb: str) -> str:
+    return (f"{urn_name(urn)} is protected. To {verb} it, first remove the protection: run "
+            f"`pulumi state unprotect '{urn}'` (or apply once with protect turned off), then plan again.")
