@@ -1,0 +1,185 @@
+"""Alerts (CloudWatch alarms) and notification channels (SNS topics and their subscribers).
+
+Contract:
+- A channel is an ``mlops:alerting:Channel`` holding one SNS topic encrypted with the platform key
+  and what delivers from it, chosen by :data:`SUBSCRIBERS` on the channel kind: email -> an email
+  subscription (the recipient confirms it once); webhook with a plain https URL and no token -> an
+  https subscription; Slack, PagerDuty and webhooks whose URL or token is a secret -> a small Lambda
+  forwarder (:mod:`forwarder`) subscribed to the topic. The forwarder's environment holds secret
+  *names*; its role may read exactly those secrets (``...:secret:<name>-??????``) and write its
+  own log group. Secret values never enter the graph.
+- An alert owns its alarm. The monitor defines *what* is measured (metric, statistic, threshold;
+  :func:`monitoring.alarm_metric`); the alert decides *how long* (``for`` -> evaluation periods, all
+  datapoints breaching) and *who is told* (alarm and OK actions to its channels' topics). Owning
+  the alarm at the alert keeps one alarm per decision: two alerts on one monitor (a warning after
+  30m, a page after 5m) are two alarms, and ``rollback_on`` / ``on_alerts``, which name alerts,
+  name alarms. A monitor without an alert still runs (drift jobs publish their metric) but raises
+  no alarm. Alarm names are ``<system>-<env>-<alert>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws import arns, iam, monitoring, policies
+from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.graph import ResourceOptions, archive, ref
+from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.base import SecretRef
+
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+FUNCTION = "aws:lambda/function:Function"
+PERMISSION = "aws:lambda/permission:Permission"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FORWARDER_LOG_RETENTION_DAYS = 30
+FORWARDER_RUNTIME = "python3.12"
+
+
+@cache
+def forwarder_source() -> str:
+    """The Lambda forwarder's source text (a file shipped in this package)."""
+    return resources.files("mlops_infra.compile.aws").joinpath("forwarder.py").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ChannelParts:
+    """A channel being compiled: its name, component URN and topic URN."""
+
+    name: str
+    component: str
+    topic: str
+
+    @property
+    def address(self) -> str:
+        return f"channels.{self.name}"
+
+
+def _subscribe(aws: AwsContext, ch: ChannelParts, protocol: str, endpoint, *,
+               depends_on: tuple[str, ...] = ()) -> None:
+    aws.add(SUBSCRIPTION, f"{ch.name}-subscription", {
+        "topic": ref(ch.topic, "arn"), "protocol": protocol, "endpoint": endpoint,
+    }, parent=ch.component, address=ch.address, role="subscription", depends_on=depends_on)
+
+
+def _secret_env(prefix: str, secret: SecretRef) -> dict[str, str]:
+    env = {f"{prefix}SECRET_ID": secret.secret}
+    if secret.key:
+        env[f"{prefix}SECRET_KEY"] = secret.key
+    return env
+
+
+def _add_forwarder(aws: AwsContext, ch: ChannelParts, env: dict[str, str], secrets: list[SecretRef]) -> None:
+    """The Lambda forwarder of a channel: log group, role, function, SNS permission, subscription."""
+    channel, address, component = ch.name, ch.address, ch.component
+    function_name = aws.name("notify", channel, max_len=64)
+    log_group = f"/aws/lambda/{function_name}"
+    logs = aws.add(LOG_GROUP, f"{channel}-forwarder-logs", {
+        "name": log_group, "retentionInDays": FORWARDER_LOG_RETENTION_DAYS,
+    }, parent=component, address=address, role="log-group")
+    spec = iam.RoleSpec(f"{channel}-forwarder", ("notify", channel), ("lambda.amazonaws.com",),
+                        f"Forwards alarm notifications of channel {channel}; reads only its own secrets.")
+    role = iam.add_role(aws, spec, [
+        policies.allow("ReadChannelSecrets", ["secretsmanager:GetSecretValue"],
+                       sorted({arns.secret_arn(aws.region, aws.account, s.secret) for s in secrets})),
+        policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       arns.log_group_arns(aws.region, aws.account, log_group)),
+    ], parent=component, address=address)
+    function = aws.add(FUNCTION, f"{channel}-forwarder", {
+        "name": function_name, "description": f"mlops-infra: forwards alarms to channel {channel}",
+        "runtime": FORWARDER_RUNTIME, "handler": "forwarder.handler", "architectures": ["arm64"],
+        "code": archive({"forwarder.py": forwarder_source()}), "role": ref(role, "arn"),
+        "timeout": 15, "memorySize": 128, "environment": {"variables": env},
+        "loggingConfig": {"logFormat": "JSON", "logGroup": ref(logs, "name")},
+    }, parent=component, address=address, role="function", depends_on=[iam.policy_urn(aws, spec, component)])
+    permission = aws.add(PERMISSION, f"{channel}-forwarder-invoke", {
+        "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "sns.amazonaws.com",
+        "sourceArn": ref(ch.topic, "arn"), "statementId": "AllowAlarmTopic",
+    }, parent=component, address=address, role="function-permission",
+        # every field forces replacement and the statement id must be reused on the same function.
+        options=ResourceOptions(delete_before_replace=True))
+    _subscribe(aws, ch, "lambda", ref(function, "arn"), depends_on=(permission,))
+
+
+def _email(aws: AwsContext, item: EmailChannel, ch: ChannelParts) -> None:
+    _subscribe(aws, ch, "email", item.address)
+
+
+def _slack(aws: AwsContext, item: SlackChannel, ch: ChannelParts) -> None:
+    env = {"CHANNEL_KIND": "slack", **_secret_env("", item.webhook_url)}
+    if item.channel:
+        env["SLACK_CHANNEL"] = item.channel
+    _add_forwarder(aws, ch, env, [item.webhook_url])
+
+
+def _pagerduty(aws: AwsContext, item: PagerDutyChannel, ch: ChannelParts) -> None:
+    _add_forwarder(aws, ch, {"CHANNEL_KIND": "pagerduty", **_secret_env("", item.routing_key)},
+                   [item.routing_key])
+
+
+def _webhook(aws: AwsContext, item: WebhookChannel, ch: ChannelParts) -> None:
+    if isinstance(item.url, str) and item.token is None:
+        _subscribe(aws, ch, "https", item.url)
+        return
+    env = {"CHANNEL_KIND": "webhook"}
+    secrets = []
+    if isinstance(item.url, str):
+        env["WEBHOOK_URL"] = item.url
+    else:
+        env.update(_secret_env("", item.url))
+        secrets.append(item.url)
+    if item.token is not None:
+        env.update(_secret_env("TOKEN_", item.token))
+        secrets.append(item.token)
+    _add_forwarder(aws, ch, env, secrets)
+
+
+SUBSCRIBERS: dict[str, Callable] = {"email": _email, "slack": _slack, "pagerduty": _pagerduty, "webhook": _webhook}
+"""Channel kind -> what subscribes to the channel's topic."""
+
+
+def compile_channel(aws: AwsContext, item) -> None:
+    """A channel: its component, encrypted topic and subscriber."""
+    component = aws.ctx.component("channels", item.name, facts.channel_facts(item))
+    aws.topics[item.name] = topic = aws.add(TOPIC, f"{item.name}-topic", {
+        "name": aws.name(item.name, max_len=256),
+        "displayName": f"mlops-infra {aws.ctx.system.metadata.name} {aws.ctx.env} {item.name}"[:100],
+        "kmsMasterKeyId": ref(aws.key, "arn"),
+    }, parent=component, address=f"channels.{item.name}", role="topic")
+    SUBSCRIBERS[item.kind](aws, item, ChannelParts(item.name, component, topic))
+
+
+def evaluation_periods(period: int, for_seconds: int) -> int:
+    """Periods covering ``for`` (rounded up), within CloudWatch's limit on the evaluation range
+    (one day for periods under an hour, seven days otherwise)."""
+    limit = 86400 if period < 3600 else 604800
+    return max(1, min(-(-for_seconds // period), limit // period))
+
+
+def _description(item: Alert, monitor) -> str:
+    direction = "below" if monitor.metric in monitoring.LOWER_IS_WORSE else "above"
+    return (f"mlops-infra alert {item.name} ({item.severity}): {monitor.metric} of endpoint {monitor.endpoint} "
+            f"{direction} {monitor.threshold.text} for {item.for_.text}")
+
+
+def compile_alert(aws: AwsContext, item: Alert) -> None:
+    """An alert: its component and the alarm it owns (see the module docstring)."""
+    component = aws.ctx.component("alerts", item.name, facts.alert_facts(item))
+    monitor = require(aws.ctx.system.item("monitors", item.monitor), f"monitor {item.monitor}")
+    metric = monitoring.alarm_metric(aws, monitor)
+    periods = evaluation_periods(metric.period, item.for_.seconds)
+    actions = [ref(aws.topics[c], "arn") for c in item.notify if c in aws.topics]
+    name = aws.name(item.name, max_len=255)
+    aws.alarms[item.name] = aws.add(ALARM, f"{item.name}-alarm", {
+        "name": name, "alarmDescription": _description(item, monitor),
+        "comparisonOperator": metric.comparison, "threshold": metric.threshold,
+        "evaluationPeriods": periods, "datapointsToAlarm": periods,
+        "treatMissingData": metric.treat_missing_data, "actionsEnabled": True,
+        "alarmActions": actions, "okActions": actions, **metric.fields,
+    }, parent=component, address=f"alerts.{item.name}", role="alarm")
+    aws.alarm_names[item.name] = name

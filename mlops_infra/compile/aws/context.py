@@ -1,0 +1,101 @@
+"""What the AWS section compilers share while one system compiles.
+
+Contract: :class:`AwsContext` wraps the target-neutral :class:`CompileContext` and adds the AWS
+facts (partition, region, account), the explicit provider, the platform component and what the
+sections publish for each other, keyed by item name: bucket names, model package groups, SNS
+topics, alarms, pipelines. Sections run in dependency order (see ``compile_aws``), so a section
+only reads what earlier sections published. Every custom resource goes through :meth:`add`, which
+sets the explicit provider and, when the type takes them, the tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.compile.aws import arns
+from mlops_infra.compile.context import CompileContext
+from mlops_infra.graph import ResourceOptions
+
+
+def require(value, what: str):
+    """``value``, or a bug error: spec checks reject dangling references before compiling."""
+    if value is None:
+        raise ValueError(f"{what} does not exist; spec checks must reject this (this is a bug in mlops-infra)")
+    return value
+
+
+UNTAGGED_TYPES = frozenset({
+    "aws:iam/rolePolicy:RolePolicy", "aws:kms/alias:Alias", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:scheduler/schedule:Schedule", "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:sns/topicSubscription:TopicSubscription", "aws:lambda/permission:Permission",
+    "aws:appautoscaling/policy:Policy",
+})
+"""Resource types without a ``tags`` input (checked against pulumi_aws in the tests)."""
+
+
+@dataclass
+class AwsContext:
+    """The AWS view of one compile (see the module docstring)."""
+
+    ctx: CompileContext
+    provider: str = ""
+    platform: str = ""
+    key: str = ""
+    repository: str = ""
+    repository_name: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)
+    """data source name -> physical bucket name."""
+    platform_buckets: dict[str, str] = field(default_factory=dict)
+    """platform bucket purpose (capture, artifacts) -> physical bucket name."""
+    groups: dict[str, str] = field(default_factory=dict)
+    """model name -> ModelPackageGroup URN."""
+    topics: dict[str, str] = field(default_factory=dict)
+    """channel name -> SNS topic URN."""
+    alarms: dict[str, str] = field(default_factory=dict)
+    """alert name -> MetricAlarm URN."""
+    alarm_names: dict[str, str] = field(default_factory=dict)
+    """alert name -> physical alarm name."""
+    pipelines: list[str] = field(default_factory=list)
+    """Pipeline URNs the scheduler role may start."""
+    job_roles: list[str] = field(default_factory=list)
+    """Role URNs the pipeline role may pass to SageMaker jobs."""
+    job_images: list[str] = field(default_factory=list)
+    """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
+    used_roles: set[str] = field(default_factory=set)
+    """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
+
+    @property
+    def region(self) -> str:
+        return self.ctx.target.region
+
+    @property
+    def account(self) -> str:
+        return self.ctx.target.account
+
+    @property
+    def partition(self) -> str:
+        return arns.partition(self.region)
+
+    def name(self, *parts: str, max_len: int = 63) -> str:
+        return self.ctx.name(*parts, max_len=max_len)
+
+    def tags(self, address: str) -> dict[str, str]:
+        """The system's tags plus the ML item the resource belongs to."""
+        return self.ctx.tags(**{"mlops-infra/item": address})
+
+    def add(self, type_: str, name: str, inputs: dict[str, Any], *, parent: str, address: str, role: str,
+            options: ResourceOptions | None = None, depends_on: tuple[str, ...] | list[str] = ()) -> str:
+        """Add a custom resource with the explicit provider (and tags when the type has them)."""
+        if type_ not in UNTAGGED_TYPES:
+            inputs = {**inputs, "tags": self.tags(address)}
+        return self.ctx.builder.add(type_, name, inputs, parent=parent, provider=self.provider,
+                                    options=options, depends_on=depends_on, address=address, role=role)
+
+    def urn(self, type_: str, name: str, parent: str) -> str:
+        """The URN a resource will have (to depend on it before it is added)."""
+        return self.ctx.builder.urn_for(type_, name, parent)

@@ -1,0 +1,98 @@
+"""SNS -> Slack / PagerDuty / webhook forwarder: the source of the notification Lambda.
+
+This file is shipped as the Lambda's code (``forwarder.handler``, python3.12); the compiler reads
+its text, it is never imported by mlops-infra itself at compile time. Contract:
+- configuration comes from environment variables holding secret *names* only: ``SECRET_ID`` (the
+  Slack/webhook URL or the PagerDuty routing key), optional ``SECRET_KEY`` (a key inside a JSON
+  secret), optional ``TOKEN_SECRET_ID``/``TOKEN_SECRET_KEY`` (a webhook bearer token), optional
+  ``WEBHOOK_URL`` (a plain https URL used with a token), optional ``SLACK_CHANNEL``;
+- secret values are read from Secrets Manager at invocation and never logged;
+- each SNS record is a CloudWatch alarm state change; ALARM triggers, OK resolves (PagerDuty
+  ``dedup_key`` = alarm name, so a resolve closes the incident the trigger opened).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+from typing import Any
+
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+TIMEOUT_SECONDS = 5
+_SEVERITY = re.compile(r"\((info|warning|critical)\)")
+_PAGERDUTY_SEVERITY = {"info": "info", "warning": "warning", "critical": "critical"}
+
+
+def _secret(secret_id: str, key: str | None) -> str:
+    import boto3  # available in the Lambda runtime; imported here so tests can stub it
+
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    return str(json.loads(value)[key]) if key else value
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:
+    if not url.startswith("https://"):
+        raise ValueError("refusing to send a notification over a non-https URL")
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # https only, checked above
+        return response.status
+
+
+def _severity(alarm: dict[str, Any]) -> str:
+    match = _SEVERITY.search(alarm.get("AlarmDescription") or "")
+    return match.group(1) if match else "warning"
+
+
+def _summary(alarm: dict[str, Any]) -> str:
+    state = alarm.get("NewStateValue", "UNKNOWN")
+    return f"[{state}] {alarm.get('AlarmName', 'alarm')}: {alarm.get('AlarmDescription') or ''}".strip()
+
+
+def _slack(alarm: dict[str, Any]) -> int:
+    body: dict[str, Any] = {"text": f"{_summary(alarm)}\n{alarm.get('NewStateReason', '')}".strip()}
+    if os.environ.get("SLACK_CHANNEL"):
+        body["channel"] = os.environ["SLACK_CHANNEL"]
+    return _post(_secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None), body)
+
+
+def _pagerduty(alarm: dict[str, Any]) -> int:
+    firing = alarm.get("NewStateValue") == "ALARM"
+    body: dict[str, Any] = {
+        "routing_key": _secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None),
+        "event_action": "trigger" if firing else "resolve",
+        "dedup_key": alarm.get("AlarmName", "alarm"),
+    }
+    if firing:
+        body["payload"] = {"summary": _summary(alarm)[:1024], "source": alarm.get("AlarmArn", "cloudwatch"),
+                           "severity": _PAGERDUTY_SEVERITY[_severity(alarm)],
+                           "custom_details": {"reason": alarm.get("NewStateReason", "")}}
+    return _post(PAGERDUTY_URL, body)
+
+
+def _webhook(alarm: dict[str, Any]) -> int:
+    url = os.environ.get("WEBHOOK_URL") or _secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None)
+    headers = {}
+    if os.environ.get("TOKEN_SECRET_ID"):
+        token = _secret(os.environ["TOKEN_SECRET_ID"], os.environ.get("TOKEN_SECRET_KEY") or None)
+        headers["Authorization"] = f"Bearer {token}"
+    return _post(url, {"alarm": alarm, "summary": _summary(alarm), "severity": _severity(alarm)}, headers)
+
+
+SENDERS = {"slack": _slack, "pagerduty": _pagerduty, "webhook": _webhook}
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Forward every SNS record of ``event``; return the HTTP status of each delivery."""
+    send = SENDERS[os.environ["CHANNEL_KIND"]]
+    statuses = []
+    for record in event.get("Records", []):
+        message = record.get("Sns", {}).get("Message", "{}")
+        try:
+            alarm = json.loads(message)
+        except ValueError:
+            alarm = {"AlarmName": "notification", "NewStateValue": "ALARM", "AlarmDescription": message[:500]}
+        statuses.append(send(alarm))
+    return {"delivered": statuses}

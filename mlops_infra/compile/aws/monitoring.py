@@ -1,0 +1,198 @@
+"""Monitors: what is measured on an endpoint, and the scheduled drift jobs that measure it.
+
+Contract:
+- :func:`alarm_metric` says how a monitor's signal is read by a CloudWatch alarm
+  (:data:`ALARM_METRICS` on the metric kind). The alarm itself belongs to each alert on the
+  monitor (:mod:`alerting`):
+  - ``latency_p99``: ``AWS/SageMaker`` ``ModelLatency`` at ``p99`` per minute. SageMaker reports
+    it in microseconds, so ``250ms`` becomes ``250000`` (a plain number means milliseconds);
+  - ``error_rate``: metric math ``Invocation5XXErrors / Invocations`` per minute (0 without
+    traffic), against the threshold as a fraction (``1%`` -> ``0.01``);
+  - drift kinds (``feature_drift``, ``prediction_drift``, ``data_quality``, ``accuracy``): the
+    custom metric the drift job publishes in ``MLOps/Monitoring`` with dimensions ``Endpoint``
+    (physical name) and ``Monitor``, one datapoint per run, period = the schedule.
+- A drift monitor (``DRIFT_METRICS``) compiles to a scheduled job, not to SageMaker Model Monitor
+  (closed to new customers): a role, a SageMaker pipeline with one Processing step running the
+  platform's drift-job image (Evidently) and an EventBridge Scheduler schedule every ``schedule``
+  (1h when absent). The job reads the endpoint's captured traffic and the baseline data source,
+  writes its report under ``reports/<endpoint>/<monitor>/`` of the capture bucket and publishes the
+  metric named in its environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws import arns, iam, pipelines, policies, serving, storage
+from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.compile.aws.schedules import rate_expression
+from mlops_infra.graph import canonical_json, ref
+from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
+from mlops_infra.spec.serving import Endpoint
+
+METRIC_NAMESPACE = "MLOps/Monitoring"
+PROCESSING_METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
+DRIFT_JOB_IMAGE_TAG = "drift-job-v1"
+"""The drift-job image tag this compiler targets in the platform repository (tags are immutable:
+a new job contract is a new tag, and a new tag is a visible change in the plan)."""
+DRIFT_JOB_INSTANCE = "ml.m5.xlarge"
+DRIFT_JOB_VOLUME_GB = 30
+DEFAULT_DRIFT_SCHEDULE_SECONDS = 3600
+MAX_ALARM_PERIOD = 86400
+LOWER_IS_WORSE = frozenset({"accuracy"})
+DRIFT_METRIC_NAMES = {"feature_drift": "FeatureDrift", "prediction_drift": "PredictionDrift",
+                      "data_quality": "DataQualityIssues", "accuracy": "Accuracy"}
+
+
+@dataclass(frozen=True)
+class AlarmMetric:
+    """The metric part of an alarm: ``fields`` are MetricAlarm inputs (metric or metric queries)."""
+
+    fields: dict[str, Any]
+    period: int
+    threshold: float
+    comparison: str
+    treat_missing_data: str
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def latency_microseconds(monitor: Monitor) -> float | int:
+    """The latency threshold in microseconds (ModelLatency's unit); plain numbers are ms."""
+    seconds = monitor.threshold.seconds if monitor.threshold.is_time else monitor.threshold.value / 1000.0
+    return _number(round(seconds * 1_000_000, 3))
+
+
+def _endpoint_dimensions(aws: AwsContext, endpoint: Endpoint) -> dict[str, str]:
+    return {"EndpointName": serving.endpoint_name(aws, endpoint.name), "VariantName": serving.variant_name(endpoint)}
+
+
+def _latency(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
+    return AlarmMetric({"namespace": "AWS/SageMaker", "metricName": "ModelLatency",
+                        "dimensions": _endpoint_dimensions(aws, endpoint), "extendedStatistic": "p99", "period": 60},
+                       60, latency_microseconds(monitor), "GreaterThanThreshold", "notBreaching")
+
+
+def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
+    dims = _endpoint_dimensions(aws, endpoint)
+
+    def metric(query_id: str, name: str) -> dict[str, Any]:
+        return {"id": query_id, "returnData": False, "metric": {
+            "namespace": "AWS/SageMaker", "metricName": name, "dimensions": dims, "period": 60, "stat": "Sum"}}
+
+    queries = [metric("errors", "Invocation5XXErrors"), metric("invocations", "Invocations"),
+               {"id": "error_rate", "expression": "IF(invocations > 0, errors / invocations, 0)",
+                "label": "5XX error rate", "returnData": True}]
+    return AlarmMetric({"metricQueries": queries}, 60, _number(monitor.threshold.fraction),
+                       "GreaterThanThreshold", "notBreaching")
+
+
+def schedule_seconds(monitor: Monitor) -> int:
+    return monitor.schedule.seconds if monitor.schedule else DEFAULT_DRIFT_SCHEDULE_SECONDS
+
+
+def drift_metric(aws: AwsContext, monitor: Monitor) -> tuple[str, dict[str, str]]:
+    """(metric name, dimensions) the drift job publishes in ``MLOps/Monitoring``."""
+    return DRIFT_METRIC_NAMES[monitor.metric], {
+        "Endpoint": serving.endpoint_name(aws, monitor.endpoint), "Monitor": monitor.name}
+
+
+def _drift(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
+    name, dims = drift_metric(aws, monitor)
+    period = min(MAX_ALARM_PERIOD, max(60, -(-schedule_seconds(monitor) // 60) * 60))
+    lower = monitor.metric in LOWER_IS_WORSE
+    return AlarmMetric({"namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims,
+                        "statistic": "Minimum" if lower else "Maximum", "period": period},
+                       period, _number(monitor.threshold.fraction),
+                       "LessThanThreshold" if lower else "GreaterThanThreshold", "missing")
+
+
+ALARM_METRICS: dict[str, Callable[[AwsContext, Monitor, Endpoint], AlarmMetric]] = {
+    "latency_p99": _latency, "error_rate": _error_rate, **{kind: _drift for kind in sorted(DRIFT_METRICS)},
+}
+"""Monitor metric kind -> how an alarm reads it."""
+
+
+def alarm_metric(aws: AwsContext, monitor: Monitor) -> AlarmMetric:
+    endpoint = require(aws.ctx.system.item("endpoints", monitor.endpoint), f"endpoint {monitor.endpoint}")
+    return ALARM_METRICS[monitor.metric](aws, monitor, endpoint)
+
+
+def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> dict[str, Any]:
+    physical = serving.endpoint_name(aws, monitor.endpoint)
+    name, dims = drift_metric(aws, monitor)
+    env: dict[str, Any] = {
+        "MLOPS_MONITOR": monitor.name, "MLOPS_METRIC": monitor.metric, "MLOPS_THRESHOLD": monitor.threshold.text,
+        "MLOPS_ENDPOINT": physical, "MLOPS_CAPTURE_S3_URI": arns.s3_uri(capture, serving.capture_prefix(physical)),
+        "MLOPS_WINDOW_SECONDS": str(schedule_seconds(monitor)), "MLOPS_METRIC_NAMESPACE": METRIC_NAMESPACE,
+        "MLOPS_METRIC_NAME": name, "MLOPS_METRIC_DIMENSIONS": canonical_json(dims),
+        "MLOPS_REPORT_DIR": "/opt/ml/processing/report", "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
+    }
+    if baseline:
+        env["MLOPS_BASELINE_S3_URI"] = arns.s3_uri(baseline)
+    return env
+
+
+def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, baseline: str | None) -> dict[str, Any]:
+    """The Processing step (``CreateProcessingJob`` arguments) of a drift job."""
+    physical = serving.endpoint_name(aws, monitor.endpoint)
+    image = arns.ecr_image_uri(aws.region, aws.account, aws.repository_name, DRIFT_JOB_IMAGE_TAG)
+    return {"Name": "MeasureDrift", "Type": "Processing", "Arguments": {
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceCount": 1, "InstanceType": DRIFT_JOB_INSTANCE, "VolumeSizeInGB": DRIFT_JOB_VOLUME_GB,
+            "VolumeKmsKeyId": ref(aws.key, "arn")}},
+        "AppSpecification": {"ImageUri": image},
+        "RoleArn": ref(role, "arn"),
+        "Environment": _drift_environment(aws, monitor, capture, baseline),
+        "ProcessingOutputConfig": {"KmsKeyId": ref(aws.key, "arn"), "Outputs": [{
+            "OutputName": "report", "S3Output": {
+                "S3Uri": arns.s3_uri(capture, f"reports/{physical}/{monitor.name}/"),
+                "LocalPath": "/opt/ml/processing/report", "S3UploadMode": "EndOfJob"}}]},
+        "StoppingCondition": {"MaxRuntimeInSeconds": min(schedule_seconds(monitor), 3600)},
+    }}
+
+
+def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> list:
+    physical = serving.endpoint_name(aws, monitor.endpoint)
+    reads = [(capture, serving.capture_prefix(physical))] + ([(baseline, "")] if baseline else [])
+    return [
+        *policies.s3_read("ReadCaptureAndBaseline", aws.region, reads),
+        *policies.s3_write("WriteReports", aws.region, [(capture, f"reports/{physical}/{monitor.name}/")]),
+        policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        *policies.ecr_pull("DriftJobImage", [ref(aws.repository, "arn")]),
+        policies.logs("WriteJobLogs", aws.region, aws.account, [PROCESSING_METRICS_NAMESPACE]),
+        policies.put_metrics("PublishDriftMetric", [METRIC_NAMESPACE, PROCESSING_METRICS_NAMESPACE]),
+    ]
+
+
+def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
+    address = f"monitors.{monitor.name}"
+    capture = storage.platform_bucket(aws, "capture")
+    baseline = aws.buckets.get(monitor.baseline) if monitor.baseline else None
+    spec = iam.RoleSpec(f"{monitor.name}-drift-job", ("monitor", monitor.name), (iam.SAGEMAKER,),
+                        f"Runs drift job {monitor.name}: reads capture and baseline, publishes its metric.")
+    role = iam.add_role(aws, spec, _drift_statements(aws, monitor, capture, baseline), parent=component,
+                        address=address)
+    aws.job_roles.append(role)
+    name = aws.name("monitor", monitor.name, max_len=64)
+    pipeline = pipelines.add_pipeline(
+        aws, f"{monitor.name}-drift-pipeline", name,
+        pipelines.definition([drift_step(aws, monitor, role, capture, baseline)]),
+        parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
+        depends_on=[aws.repository, iam.policy_urn(aws, spec, component)])
+    pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name,
+                           rate_expression(schedule_seconds(monitor)), pipeline, parent=component, address=address,
+                           description=f"Run drift job {monitor.name} every {schedule_seconds(monitor)}s")
+
+
+def compile_monitor(aws: AwsContext, item: Monitor) -> None:
+    """A monitor: its component and, for drift kinds, the scheduled drift job."""
+    component = aws.ctx.component("monitors", item.name, facts.monitor_facts(item))
+    require(aws.ctx.system.item("endpoints", item.endpoint), f"endpoint {item.endpoint}")
+    if item.metric in DRIFT_METRICS:
+        _add_drift_job(aws, item, component)

@@ -1,0 +1,91 @@
+"""SageMaker pipelines and what starts them: definitions, Pipeline resources, schedules, rules.
+
+Contract:
+- Definitions follow the SageMaker pipeline definition schema, version ``2020-12-01``: each step's
+  ``Arguments`` is the request of the API the step calls (``CreateTrainingJob``,
+  ``CreateModelPackage``, ``CreateProcessingJob``) minus the job name, which the pipeline sets
+  (jobs are named ``pipelines-<execution>-<step>-...``; roles are scoped to that prefix).
+  ``{"Get": "Parameters.TriggeredBy"}`` passes what started a run (``schedule``, ``alert:<name>``,
+  ``manual``) into the job environment, so a run says why it ran.
+- Every pipeline runs as the platform's pipeline role (:func:`platform.pipelines_role`) and waits
+  for that role's policy; every schedule and rule starts pipelines as the scheduler role and waits
+  for its policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.compile.aws import platform
+from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.graph import json_of, ref
+
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+DEFINITION_VERSION = "2020-12-01"
+TRIGGER_PARAMETER = "TriggeredBy"
+TRIGGERED_BY = {"Get": f"Parameters.{TRIGGER_PARAMETER}"}
+RETRY_POLICY = {"maximumRetryAttempts": 2, "maximumEventAgeInSeconds": 3600}
+
+
+def definition(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pipeline definition with the ``TriggeredBy`` parameter and ``steps``."""
+    return {
+        "Version": DEFINITION_VERSION,
+        "Metadata": {},
+        "Parameters": [{"Name": TRIGGER_PARAMETER, "Type": "String", "DefaultValue": "manual"}],
+        "Steps": steps,
+    }
+
+
+def add_pipeline(aws: AwsContext, logical: str, name: str, body: dict[str, Any], *, parent: str, address: str,
+                 description: str, depends_on: list[str] = ()) -> str:
+    """Add a Pipeline running as the platform pipeline role; return its URN."""
+    pipeline = aws.add(PIPELINE, logical, {
+        "pipelineName": name, "pipelineDisplayName": name, "pipelineDescription": description,
+        "roleArn": ref(platform.pipelines_role(aws), "arn"), "pipelineDefinition": json_of(body),
+    }, parent=parent, address=address, role="pipeline",
+        depends_on=[platform.pipelines_policy(aws), *depends_on])
+    aws.pipelines.append(pipeline)
+    return pipeline
+
+
+def _pipeline_parameters(trigger: str) -> list[dict[str, str]]:
+    return [{"name": TRIGGER_PARAMETER, "value": trigger}]
+
+
+def add_schedule(aws: AwsContext, logical: str, name: str, expression: str, pipeline: str, *, parent: str,
+                 address: str, description: str) -> str:
+    """An EventBridge Scheduler schedule (UTC) that starts ``pipeline``."""
+    return aws.add(SCHEDULE, logical, {
+        "name": name, "groupName": "default", "description": description,
+        "scheduleExpression": expression, "scheduleExpressionTimezone": "UTC",
+        "flexibleTimeWindow": {"mode": "OFF"}, "state": "ENABLED",
+        "target": {"arn": ref(pipeline, "arn"), "roleArn": ref(platform.scheduler_role(aws), "arn"),
+                   "sagemakerPipelineParameters": {"pipelineParameters": _pipeline_parameters("schedule")},
+                   "retryPolicy": dict(RETRY_POLICY)},
+    }, parent=parent, address=address, role="schedule", depends_on=[platform.scheduler_policy(aws)])
+
+
+def alarm_pattern(alarm: str) -> dict[str, Any]:
+    """An EventBridge pattern matching ``alarm`` (URN) entering ALARM."""
+    return {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+            "resources": [ref(alarm, "arn")], "detail": {"state": {"value": ["ALARM"]}}}
+
+
+def add_alarm_trigger(aws: AwsContext, logical: str, name: str, alert: str, pipeline: str, *, parent: str,
+                      address: str) -> str:
+    """An EventBridge rule on the alert's alarm entering ALARM, with a target starting ``pipeline``."""
+    rule = aws.add(EVENT_RULE, logical, {
+        "name": name, "description": f"Start {address} when alert {alert} fires",
+        "eventPattern": json_of(alarm_pattern(aws.alarms[alert])), "state": "ENABLED",
+    }, parent=parent, address=address, role="alert-trigger-rule")
+    aws.add(EVENT_TARGET, f"{logical}-target", {
+        "rule": ref(rule, "name"), "targetId": "start-pipeline", "arn": ref(pipeline, "arn"),
+        "roleArn": ref(platform.scheduler_role(aws), "arn"),
+        "sagemakerPipelineTarget": {"pipelineParameterLists": _pipeline_parameters(f"alert:{alert}")},
+        "retryPolicy": dict(RETRY_POLICY),
+    }, parent=parent, address=address, role="alert-trigger-target", depends_on=[platform.scheduler_policy(aws)])
+    return rule

@@ -1,0 +1,134 @@
+"""IAM, KMS key, bucket and ECR lifecycle policy documents (plain dicts; refs allowed inside).
+
+Contract: every function returns JSON-ready data; the compiler wraps documents in ``json_of`` so
+refs (role ARNs, the key ARN) resolve at apply. Identity policies name exact resources: bucket and
+object ARNs, the KMS key ARN, ECR repository ARNs, model package group ARNs, secret ARNs. The only
+``"*"`` resources are for actions that have no resource-level permissions, each narrowed by a
+condition where AWS offers one:
+
+- ``cloudwatch:PutMetricData`` (no resource types; narrowed by ``cloudwatch:namespace``);
+- ``ecr:GetAuthorizationToken`` (account-wide by design; it grants nothing without the pull actions
+  on a named repository).
+
+Resource policies (KMS key policy, bucket policy) use ``"*"`` in the documented sense of "this
+key"/"any principal" for Deny statements; they are not identity grants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.compile.aws import arns
+
+VERSION = "2012-10-17"
+KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+
+Statement = dict[str, Any]
+
+
+def document(*statements: Statement | None) -> dict[str, Any]:
+    """A policy document of the statements that are not None."""
+    return {"Version": VERSION, "Statement": [s for s in statements if s]}
+
+
+def allow(sid: str, actions: list[str] | tuple[str, ...], resources: list[Any],
+          condition: dict[str, Any] | None = None) -> Statement | None:
+    """An Allow statement, or None when there is no resource to allow (nothing to grant)."""
+    if not resources:
+        return None
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def trust(*services: str, account: str | None = None) -> dict[str, Any]:
+    """A trust policy for AWS service principals, limited to ``account`` when given."""
+    statement: Statement = {"Effect": "Allow", "Principal": {"Service": sorted(services)},
+                            "Action": "sts:AssumeRole"}
+    if account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    return document(statement)
+
+
+def s3_read(sid: str, region: str, grants: list[tuple[str, str]]) -> list[Statement]:
+    """List + get on (bucket, prefix) pairs: ListBucket limited to the prefix, GetObject under it."""
+    lists, gets = [], []
+    for bucket, prefix in sorted(set(grants)):
+        gets.append(arns.objects_arn(region, bucket, prefix))
+        lists.append((arns.bucket_arn(region, bucket), prefix))
+    out = [allow(f"{sid}Objects", ["s3:GetObject", "s3:GetObjectVersion"], gets)]
+    for index, (bucket, prefix) in enumerate(lists):
+        condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
+        out.append(allow(f"{sid}List{index}", ["s3:GetBucketLocation", "s3:ListBucket"], [bucket], condition))
+    return [s for s in out if s]
+
+
+def s3_write(sid: str, region: str, grants: list[tuple[str, str]]) -> list[Statement]:
+    """Put (and multipart housekeeping) on objects under (bucket, prefix) pairs."""
+    objects = [arns.objects_arn(region, b, p) for b, p in sorted(set(grants))]
+    statement = allow(sid, ["s3:AbortMultipartUpload", "s3:PutObject"], objects)
+    return [statement] if statement else []
+
+
+def kms_use(sid: str, key_arn: Any) -> Statement | None:
+    """Encrypt/decrypt with the platform key (S3 SSE-KMS objects, job volumes and outputs)."""
+    return allow(sid, KMS_DATA_ACTIONS, [key_arn])
+
+
+def ecr_pull(sid: str, repositories: list[Any]) -> list[Statement]:
+    """Pull from the named repositories, plus the account-wide auth token (see module docstring)."""
+    if not repositories:
+        return []
+    return [s for s in (allow(f"{sid}Pull", ECR_PULL_ACTIONS, repositories),
+                        allow(f"{sid}Token", ["ecr:GetAuthorizationToken"], ["*"])) if s]
+
+
+def logs(sid: str, region: str, account: str, groups: list[str]) -> Statement | None:
+    """Write to the named log groups (and create them, as SageMaker does on first use)."""
+    resources = [a for g in sorted(set(groups)) for a in arns.log_group_arns(region, account, g)]
+    return allow(sid, LOG_ACTIONS, resources)
+
+
+def put_metrics(sid: str, namespaces: list[str]) -> Statement | None:
+    """PutMetricData, only into ``namespaces`` (the action has no resource types)."""
+    return allow(sid, ["cloudwatch:PutMetricData"], ["*"],
+                 {"StringEquals": {"cloudwatch:namespace": sorted(set(namespaces))}})
+
+
+def key_policy(region: str, account: str) -> dict[str, Any]:
+    """The platform key's policy: the account administers it through IAM; CloudWatch alarms may
+    use it to publish to the KMS-encrypted SNS topics of this account (without this statement an
+    alarm's notification to an encrypted topic is silently dropped)."""
+    root = f"arn:{arns.partition(region)}:iam::{account}:root"
+    return document(
+        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow", "Principal": {"AWS": root},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchAlarmsPublishToEncryptedTopics", "Effect": "Allow",
+         "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
+    )
+
+
+def tls_only_bucket_policy(region: str, bucket: str) -> dict[str, Any]:
+    """Deny every request to ``bucket`` that is not over TLS, or over TLS older than 1.2."""
+    resources = [arns.bucket_arn(region, bucket), arns.objects_arn(region, bucket)]
+    return document(
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    )
+
+
+def ecr_lifecycle_policy(untagged_days: int) -> dict[str, Any]:
+    """Expire untagged images (tags are immutable, so tagged images are releases and are kept)."""
+    return {"rules": [{
+        "rulePriority": 1, "description": f"Expire untagged images after {untagged_days} days",
+        "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                      "countNumber": untagged_days},
+        "action": {"type": "expire"},
+    }]}

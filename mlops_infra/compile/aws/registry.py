@@ -1,0 +1,34 @@
+"""The model registry on SageMaker: one model package group per model.
+
+Contract: ``mlops:registry:Model`` holds an ``aws:sagemaker/modelPackageGroup:ModelPackageGroup``
+named ``<system>-<env>-<model>``. Versions are model packages registered into it by training
+pipelines (pulumi-aws has no ModelPackage resource, and versions are runtime data, not desired
+state). The approval mode lives in the component facts and decides the ``ModelApprovalStatus``
+the pipeline registers with (:data:`APPROVAL_STATUS`).
+"""
+
+from __future__ import annotations
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.spec.registry import Model
+
+GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
+"""Model approval mode -> SageMaker ModelApprovalStatus of newly registered versions."""
+
+
+def group_name(aws: AwsContext, model: str) -> str:
+    return aws.name(model)
+
+
+def compile_model(aws: AwsContext, item: Model) -> None:
+    """A model: its Model component and model package group."""
+    address = f"models.{item.name}"
+    component = aws.ctx.component("models", item.name, facts.model_facts(item))
+    approval = "by a person" if item.approval == "manual" else "on registration"
+    description = item.description or f"{item.name} ({item.framework}); versions are approved {approval}"
+    aws.groups[item.name] = aws.add(GROUP, f"{item.name}-model-package-group", {
+        "modelPackageGroupName": group_name(aws, item.name),
+        "modelPackageGroupDescription": description,
+    }, parent=component, address=address, role="model-package-group")

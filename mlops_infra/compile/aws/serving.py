@@ -1,0 +1,294 @@
+"""Endpoints on SageMaker: model, immutable endpoint configuration, endpoint, autoscaling, rollout.
+
+Contract, per ``mlops:serving:Endpoint``:
+- a serving role (SageMaker trust) that reads exactly the artifacts of the training jobs
+  registering the model, pulls their images, writes capture data under
+  ``datacapture/<endpoint>/`` of the platform capture bucket, uses the platform key, writes its own
+  log group and publishes metrics only into ``/aws/sagemaker/Endpoints``;
+- an ``aws:sagemaker/model:Model`` whose primary container is the pinned model package version
+  (``arn:aws:sagemaker:<r>:<a>:model-package/<group>/<version>``: computable, so the plan shows it);
+- an ``aws:sagemaker/endpointConfiguration:EndpointConfiguration`` named
+  ``<system>-<env>-<endpoint>-cfg-<hash>``: endpoint configs are immutable, so any change yields a
+  new name (Pulumi creates the new config, points the endpoint at it, then deletes the old one; no
+  delete-before-replace). Models are named by content hash for the same reason;
+- an ``aws:sagemaker/endpoint:Endpoint`` with a ``deploymentConfig`` chosen by
+  :data:`DEPLOYMENTS` on the rollout strategy, rolling back on the alarms of ``rollback_on``;
+- with ``autoscaling``: an Application Auto Scaling target on the variant's
+  ``DesiredInstanceCount`` (min/max from ``replicas``, at least 1: instance-based variants cannot
+  scale to zero) and a target-tracking policy (:data:`SCALING_METRICS`).
+
+Variant names: a stable ``primary`` for SageMaker-native strategies (all_at_once, blue_green,
+rolling), so a new model version updates the variant in place and AWS keeps its autoscaling
+registration. A canary uses ``v<version>``: see :func:`canary_rollout` for why, and for the plan
+recorded in ``graph.rollouts``.
+
+Autoscaled counts: the live ``DesiredInstanceCount`` is not an input of any resource here
+(``initialInstanceCount`` only seeds a new config), so no ``ignore_changes`` is needed. pulumi-aws
+cannot pass ``RetainAllVariantProperties`` to ``UpdateEndpoint`` (hashicorp/terraform-provider-aws
+#48990), so a config change applied by Pulumi resets the variant to ``initialInstanceCount`` =
+``replicas.min`` until autoscaling scales it back; the rollout plan asks the controller to update
+with ``RetainAllVariantProperties`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mlops_infra import catalog
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws import arns, iam, policies, registry, storage
+from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.compile.naming import short_hash
+from mlops_infra.graph import ref
+from mlops_infra.spec.serving import Endpoint
+
+MODEL = "aws:sagemaker/model:Model"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+STABLE_VARIANT = "primary"
+CAPTURE_PREFIX = "datacapture"
+ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+MAX_WAIT_SECONDS = 3600
+"""SageMaker's limit on WaitIntervalInSeconds and TerminationWaitInSeconds; longer bakes are
+clamped natively and honoured in full by the rollout controller."""
+
+LOCAL_NVME_FAMILIES = frozenset({
+    "c5d", "c6gd", "dl1", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "m5d", "m6gd", "p3dn", "p4d", "p4de", "p5",
+    "p5e", "p5en", "p6-b200", "p6-b300", "r5d", "r6gd", "r7gd", "trn1", "trn1n", "trn2",
+})
+"""Instance families with local NVMe instance storage (EC2 "instance store volumes"). SageMaker
+rejects a KMS key for the storage volume on them (the local disks are hardware-encrypted), so the
+key is only set on EBS-backed instances."""
+
+
+def endpoint_name(aws: AwsContext, name: str) -> str:
+    """The physical SageMaker endpoint name of endpoint ``name``."""
+    return aws.name(name)
+
+
+def variant_name(item: Endpoint) -> str:
+    """``v<version>`` for canary rollouts, ``primary`` otherwise (see the module docstring)."""
+    return f"v{item.model.version}" if item.rollout.strategy == "canary" else STABLE_VARIANT
+
+
+def capture_prefix(physical_endpoint: str) -> str:
+    """Where SageMaker writes capture files of an endpoint (it appends ``<endpoint>/<variant>/...``)."""
+    return f"{CAPTURE_PREFIX}/{physical_endpoint}/"
+
+
+def has_local_nvme(instance_type: str) -> bool:
+    return catalog.ec2_name(instance_type).split(".")[0] in LOCAL_NVME_FAMILIES
+
+
+def _registering_jobs(aws: AwsContext, model: str) -> list:
+    return [job for job in aws.ctx.system.training_jobs if job.registers == model]
+
+
+def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
+    jobs = _registering_jobs(aws, item.model.name)
+    artifacts = [storage.training_output(aws, job) for job in jobs]
+    images = sorted({a for job in jobs if (a := arns.ecr_repository_arn_of_image(job.image))})
+    statements = [
+        *policies.s3_read("ReadModelArtifacts", aws.region, artifacts),
+        policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        *policies.ecr_pull("ModelImages", images),
+        policies.logs("WriteEndpointLogs", aws.region, aws.account, [f"{ENDPOINT_METRICS_NAMESPACE}/{physical}"]),
+        policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE]),
+    ]
+    if item.capture:
+        capture = storage.platform_bucket(aws, "capture")
+        statements += policies.s3_write("WriteCapture", aws.region, [(capture, capture_prefix(physical))])
+    return statements
+
+
+def _add_model(aws: AwsContext, item: Endpoint, component: str, role: str) -> tuple[str, str]:
+    """The SageMaker model of the pinned version; returns (URN, physical name)."""
+    group = registry.group_name(aws, item.model.name)
+    content = {"executionRoleArn": ref(role, "arn"), "primaryContainer": {
+        "modelPackageName": arns.model_package_arn(aws.region, aws.account, group, item.model.version)}}
+    name = aws.name(item.name, f"v{item.model.version}", short_hash(content))
+    depends = [aws.groups[item.model.name]] if item.model.name in aws.groups else []
+    urn = aws.add(MODEL, f"{item.name}-model", {"name": name, **content}, parent=component,
+                  address=f"endpoints.{item.name}", role="model", depends_on=depends)
+    return urn, name
+
+
+def _capture_config(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
+    capture = storage.platform_bucket(aws, "capture")
+    return {"enableCapture": True, "initialSamplingPercentage": item.capture.sample_percent,
+            "destinationS3Uri": arns.s3_uri(capture, CAPTURE_PREFIX), "kmsKeyId": ref(aws.key, "arn"),
+            "captureOptions": [{"captureMode": "Input"}, {"captureMode": "Output"}],
+            "captureContentTypeHeader": {"jsonContentTypes": ["application/json"]}}
+
+
+def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[str, str], instance: str) -> str:
+    """The immutable endpoint configuration, named by a hash of its content."""
+    model_urn, model_name = model
+    variant = {"variantName": variant_name(item), "modelName": ref(model_urn, "name"), "instanceType": instance,
+               "initialInstanceCount": max(1, item.replicas.min), "initialVariantWeight": 1.0}
+    inputs: dict[str, Any] = {"productionVariants": [variant]}
+    if item.capture:
+        inputs["dataCaptureConfig"] = _capture_config(aws, item)
+    if not has_local_nvme(instance):
+        inputs["kmsKeyArn"] = ref(aws.key, "arn")
+    basis = {**inputs, "productionVariants": [{**variant, "modelName": model_name}]}
+    name = aws.name(item.name, "cfg", short_hash(basis))
+    return aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
+                   address=f"endpoints.{item.name}", role="endpoint-config")
+
+
+def _bake(item: Endpoint) -> int:
+    return min(item.rollout.bake.seconds, MAX_WAIT_SECONDS) if item.rollout.bake else 0
+
+
+def _traffic(kind: str, wait: int, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "waitIntervalInSeconds": wait, **extra}
+
+
+def _blue_green(item: Endpoint) -> dict[str, Any]:
+    """Full new fleet, all traffic at once once it is healthy, old fleet kept for the bake (the
+    window in which rollback alarms can still send traffic back). Every SageMaker endpoint update
+    is such a fleet swap, so all_at_once and blue_green compile alike; without a bake the old fleet
+    goes at once."""
+    return {"blueGreenUpdatePolicy": {"trafficRoutingConfiguration": _traffic("ALL_AT_ONCE", 0),
+                                      "terminationWaitInSeconds": _bake(item)}}
+
+
+def _canary(item: Endpoint) -> dict[str, Any]:
+    """SageMaker's native approximation of the canary: first step, bake, then the rest."""
+    first = max(1, min(item.rollout.steps[0], 50))
+    canary = {"type": "CAPACITY_PERCENT", "value": first}
+    return {"blueGreenUpdatePolicy": {"trafficRoutingConfiguration": _traffic("CANARY", _bake(item), canarySize=canary),
+                                      "terminationWaitInSeconds": _bake(item)}}
+
+
+def _rolling(item: Endpoint) -> dict[str, Any]:
+    """Batches of the first step's percent of capacity (25% by default), within SageMaker's 5-50%."""
+    batch = max(5, min(item.rollout.steps[0] if item.rollout.steps else 25, 50))
+    return {"rollingUpdatePolicy": {"maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": batch},
+                                    "waitIntervalInSeconds": _bake(item),
+                                    "rollbackMaximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 100}}}
+
+
+DEPLOYMENTS: dict[str, Callable[[Endpoint], dict[str, Any]]] = {
+    "all_at_once": _blue_green, "blue_green": _blue_green, "canary": _canary, "rolling": _rolling,
+}
+"""Rollout strategy -> the endpoint's ``deploymentConfig`` (without rollback alarms)."""
+
+
+def _rollback_alarms(aws: AwsContext, item: Endpoint) -> list[str]:
+    return [a for a in item.rollout.rollback_on if a in aws.alarms]
+
+
+def _deployment_config(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
+    config = DEPLOYMENTS[item.rollout.strategy](item)
+    alarms = _rollback_alarms(aws, item)
+    if alarms:
+        config["autoRollbackConfiguration"] = {"alarms": [{"alarmName": ref(aws.alarms[a], "name")} for a in alarms]}
+    return config
+
+
+def _custom_metric(metric: str) -> Callable[[AwsContext, Endpoint, str], dict[str, Any]]:
+    def spec(aws: AwsContext, item: Endpoint, physical: str) -> dict[str, Any]:
+        return {"customizedMetricSpecification": {
+            "metricName": metric, "namespace": ENDPOINT_METRICS_NAMESPACE, "statistic": "Average", "unit": "Percent",
+            "dimensions": [{"name": "EndpointName", "value": physical},
+                           {"name": "VariantName", "value": variant_name(item)}]}}
+    return spec
+
+
+def _predefined(metric_type: str) -> Callable[[AwsContext, Endpoint, str], dict[str, Any]]:
+    return lambda aws, item, physical: {"predefinedMetricSpecification": {"predefinedMetricType": metric_type}}
+
+
+SCALING_METRICS: dict[str, Callable[[AwsContext, Endpoint, str], dict[str, Any]]] = {
+    "invocations_per_replica": _predefined("SageMakerVariantInvocationsPerInstance"),
+    "concurrency": _predefined("SageMakerVariantConcurrentRequestsPerModelHighResolution"),
+    "cpu_utilization": _custom_metric("CPUUtilization"),
+    "gpu_utilization": _custom_metric("GPUUtilization"),
+}
+"""Autoscaling metric -> metric specification of the target-tracking policy."""
+
+
+def scaling_target_value(item: Endpoint, instance: str) -> float:
+    """The policy's target: SageMaker reports CPU and GPU utilization summed over the instance's
+    cores/GPUs (0-100% x count), while the spec's target is per core/GPU, so it is scaled by the
+    count when the catalog knows it."""
+    target = item.autoscaling.target
+    hardware = catalog.hardware(instance)
+    if item.autoscaling.metric == "cpu_utilization" and hardware and hardware.vcpus:
+        return target * hardware.vcpus
+    if item.autoscaling.metric == "gpu_utilization" and hardware and hardware.gpu_count:
+        return target * hardware.gpu_count
+    return target
+
+
+def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: str, instance: str) -> None:
+    physical, address = endpoint_name(aws, item.name), f"endpoints.{item.name}"
+    target = aws.add(SCALABLE_TARGET, f"{item.name}-scalable-target", {
+        "serviceNamespace": "sagemaker", "scalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "resourceId": f"endpoint/{physical}/variant/{variant_name(item)}",
+        "minCapacity": max(1, item.replicas.min), "maxCapacity": max(1, item.replicas.max),
+    }, parent=component, address=address, role="scalable-target", depends_on=[endpoint])
+    metric = SCALING_METRICS[item.autoscaling.metric](aws, item, physical)
+    aws.add(SCALING_POLICY, f"{item.name}-scaling-policy", {
+        "name": aws.name(item.name, "target-tracking", max_len=256), "policyType": "TargetTrackingScaling",
+        "serviceNamespace": ref(target, "serviceNamespace"), "resourceId": ref(target, "resourceId"),
+        "scalableDimension": ref(target, "scalableDimension"),
+        "targetTrackingScalingPolicyConfiguration": {
+            "targetValue": scaling_target_value(item, instance), "scaleInCooldown": 300, "scaleOutCooldown": 60,
+            **metric},
+    }, parent=component, address=address, role="scaling-policy")
+
+
+def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
+    """The staged rollout a controller drives for a canary (recorded in ``graph.rollouts``).
+
+    A pure compiler does not know the version currently serving, so the graph holds the final
+    state (one variant ``v<version>``) and this plan: the controller (``mlops-infra apply``) reads
+    the serving version from state, deploys a config with the old variant and ``v<new>`` at weight
+    0, then walks ``steps`` with ``UpdateEndpointWeightsAndCapacities``, baking ``bakeSeconds`` at
+    each and rolling back when a ``rollbackAlarms`` alarm fires, and finally lets the graph's
+    config land. SageMaker refuses to remove a variant registered with Application Auto Scaling, so
+    the controller deregisters the old variant's scalable target first; the graph's target (on
+    ``v<version>``) registers the new one. Without the controller, a plain ``pulumi up`` uses the
+    native approximation in the endpoint's ``deploymentConfig`` (canary of the first step, then all).
+    """
+    physical = endpoint_name(aws, item.name)
+    rollout = item.rollout
+    return {
+        "strategy": rollout.strategy, "steps": list(rollout.steps),
+        "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
+        "rollbackAlarms": [aws.alarm_names[a] for a in _rollback_alarms(aws, item)],
+        "variantNaming": "v<version>", "variant": variant_name(item), "modelVersion": item.model.version,
+        "endpointName": physical, "controller": "mlops-infra apply",
+        "trafficApi": "UpdateEndpointWeightsAndCapacities", "retainAllVariantProperties": True,
+        "scalableTarget": f"endpoint/{physical}/variant/{variant_name(item)}" if item.autoscaling else None,
+        "native": {"type": "CANARY", "canarySizePercent": max(1, min(rollout.steps[0], 50)),
+                   "waitIntervalInSeconds": _bake(item)},
+    }
+
+
+def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
+    """An endpoint: component, serving role, model, config, endpoint, autoscaling, rollout plan."""
+    address = f"endpoints.{item.name}"
+    endpoint_facts = facts.endpoint_facts(item)
+    instance = require(endpoint_facts["instanceType"], f"a SageMaker instance type for {address}")
+    component = aws.ctx.component("endpoints", item.name, endpoint_facts)
+    physical = endpoint_name(aws, item.name)
+    role_spec = iam.RoleSpec(f"{item.name}-serving", ("serve", item.name), (iam.SAGEMAKER,),
+                             f"Serves endpoint {physical}: reads its model artifacts, writes its capture data.")
+    role = iam.add_role(aws, role_spec, _serving_statements(aws, item, physical), parent=component, address=address)
+    model = _add_model(aws, item, component, role)
+    config = _add_config(aws, item, component, model, instance)
+    endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {
+        "name": physical, "endpointConfigName": ref(config, "name"),
+        "deploymentConfig": _deployment_config(aws, item),
+    }, parent=component, address=address, role="endpoint", depends_on=[iam.policy_urn(aws, role_spec, component)])
+    if item.autoscaling:
+        _add_autoscaling(aws, item, component, endpoint, instance)
+    if item.rollout.strategy == "canary":
+        aws.ctx.builder.rollouts[address] = canary_rollout(aws, item)

@@ -1,0 +1,138 @@
+"""S3 buckets with the security posture built in, for data sources and platform buckets.
+
+Contract: :func:`add_secure_bucket` adds, under ``parent``, six resources for one bucket:
+``Bucket`` (explicit name, no force-destroy), ``BucketVersioning``, ``BucketServerSideEncryption-
+Configuration`` (SSE-KMS with the platform's rotating key and an S3 Bucket Key, or SSE-S3),
+``BucketPublicAccessBlock`` (all four blocks on), ``BucketLifecycleConfiguration`` (abort incomplete
+multipart uploads after 7 days; with a retention, expire current and noncurrent versions after it
+and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
+TLS older than 1.2). The policy waits for the public access block (S3 rejects concurrent changes).
+
+Bucket names are ``<system>-<env>-<name>-<account id>``: S3 names are global, the account suffix
+keeps two accounts deploying the same system apart. Data source buckets are protected (Pulumi
+``protect``) unless the spec says otherwise; S3 refuses to delete any non-empty bucket anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws import policies
+from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.graph import ResourceOptions, json_of, ref
+from mlops_infra.spec.data import DataSource
+
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+
+ABORT_MULTIPART_DAYS = 7
+PLATFORM_BUCKETS: dict[str, tuple[int | None, str]] = {
+    "capture": (90, "endpoint request/response capture and drift reports"),
+    "artifacts": (None, "model artifacts of training jobs that declare no output data source"),
+}
+"""Platform bucket purpose -> (retention days, what it holds). Capture data is request payloads:
+kept 90 days, long enough for drift windows and audits, short enough to limit exposure."""
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """One bucket: logical prefix, physical name and posture."""
+
+    logical: str
+    name: str
+    encryption: str
+    versioning: bool
+    retention_days: int | None
+    protect: bool
+
+
+def bucket_name(aws: AwsContext, name: str) -> str:
+    """The global S3 name of a bucket called ``name`` in this system and account."""
+    return aws.name(name, aws.account)
+
+
+def _encryption(aws: AwsContext, spec: BucketSpec) -> dict[str, Any]:
+    if spec.encryption == "kms":
+        return {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
+                                                       "kmsMasterKeyId": ref(aws.key, "arn")},
+                "bucketKeyEnabled": True}
+    return {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
+
+
+def _lifecycle_rules(spec: BucketSpec) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = [{
+        "id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {},
+        "abortIncompleteMultipartUpload": {"daysAfterInitiation": ABORT_MULTIPART_DAYS},
+    }]
+    if spec.retention_days:
+        retention: dict[str, Any] = {"id": "retention", "status": "Enabled", "filter": {},
+                                     "expiration": {"days": spec.retention_days}}
+        if spec.versioning:
+            retention["noncurrentVersionExpiration"] = {"noncurrentDays": spec.retention_days}
+        rules.append(retention)
+    if spec.versioning:
+        rules.append({"id": "expired-delete-markers", "status": "Enabled", "filter": {},
+                      "expiration": {"expiredObjectDeleteMarker": True}})
+    return rules
+
+
+def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address: str) -> str:
+    """Add the bucket and its five configuration resources; return the bucket URN."""
+    p = spec.logical
+    bucket = aws.add(BUCKET, f"{p}-bucket", {"bucket": spec.name, "forceDestroy": False},
+                     parent=parent, address=address, role="bucket",
+                     options=ResourceOptions(protect=spec.protect, replace_on_changes=("bucket",)))
+    target = ref(bucket, "bucket")
+    versioning = aws.add(VERSIONING, f"{p}-versioning", {
+        "bucket": target,
+        # "Disabled" is the provider's value for a bucket that never had versioning (S3 only knows
+        # Enabled/Suspended); it keeps versioning off without suspending a never-enabled bucket.
+        "versioningConfiguration": {"status": "Enabled" if spec.versioning else "Disabled"},
+    }, parent=parent, address=address, role="bucket-versioning")
+    aws.add(ENCRYPTION, f"{p}-encryption", {"bucket": target, "rules": [_encryption(aws, spec)]},
+            parent=parent, address=address, role="bucket-encryption")
+    block = aws.add(PUBLIC_ACCESS_BLOCK, f"{p}-public-access-block", {
+        "bucket": target, "blockPublicAcls": True, "blockPublicPolicy": True,
+        "ignorePublicAcls": True, "restrictPublicBuckets": True,
+    }, parent=parent, address=address, role="bucket-public-access-block")
+    aws.add(LIFECYCLE, f"{p}-lifecycle", {"bucket": target, "rules": _lifecycle_rules(spec)},
+            parent=parent, address=address, role="bucket-lifecycle", depends_on=[versioning])
+    aws.add(POLICY, f"{p}-tls-only", {
+        "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(aws.region, spec.name)),
+    }, parent=parent, address=address, role="bucket-policy", depends_on=[block])
+    return bucket
+
+
+def compile_data_source(aws: AwsContext, item: DataSource) -> None:
+    """A data source: its ObjectStore component and secure bucket."""
+    address = f"data_sources.{item.name}"
+    component = aws.ctx.component("data_sources", item.name, facts.data_source_facts(item))
+    name = bucket_name(aws, item.name)
+    retention = item.retention.seconds // 86400 if item.retention else None
+    add_secure_bucket(aws, BucketSpec(item.name, name, item.encryption, item.versioning, retention, item.protect),
+                      parent=component, address=address)
+    aws.buckets[item.name] = name
+
+
+def platform_bucket(aws: AwsContext, purpose: str) -> str:
+    """The physical name of platform bucket ``purpose`` (capture, artifacts), added on first use."""
+    if purpose not in aws.platform_buckets:
+        retention, _ = PLATFORM_BUCKETS[purpose]
+        name = bucket_name(aws, f"platform-{purpose}")
+        add_secure_bucket(aws, BucketSpec(purpose, name, "kms", True, retention, False),
+                          parent=aws.platform, address="platform")
+        aws.platform_buckets[purpose] = name
+    return aws.platform_buckets[purpose]
+
+
+def training_output(aws: AwsContext, job) -> tuple[str, str]:
+    """(bucket, prefix) where ``job`` writes model artifacts: its first output data source, or the
+    platform artifacts bucket when it declares none. Serving roles read exactly this prefix."""
+    bucket = aws.buckets.get(job.outputs[0]) if job.outputs else None
+    return (bucket or platform_bucket(aws, "artifacts"), f"training/{job.name}/")

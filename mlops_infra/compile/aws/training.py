@@ -1,0 +1,160 @@
+"""Clusters and training jobs on SageMaker.
+
+Contract:
+- A cluster is capacity configuration, not a resource, on SageMaker: its ``mlops:compute:GpuCluster``
+  component records the facts (instance type from the accelerator, spot, node range, budget) and
+  the training jobs on it use them. Nothing is billed until a job runs.
+- A training job is a ``mlops:training:Job`` holding a training role (reads its inputs, writes its
+  outputs, pulls its image, uses the platform key), a SageMaker pipeline with a Training step and,
+  when it ``registers`` a model, a RegisterModel step into that model's package group with the
+  approval status of the model's approval mode; an EventBridge Scheduler schedule per cron
+  expression (:mod:`schedules`) and, per ``on_alerts`` entry, an EventBridge rule on that alert's
+  alarm entering ALARM with a target starting the pipeline.
+- Model artifacts go to ``training/<job>/`` of the first output data source (the platform
+  artifacts bucket when there is none), encrypted with the platform key; spot runs checkpoint to
+  ``checkpoints/<job>/`` so an interrupted run resumes, and may wait for capacity as long again as
+  their runtime. The RegisterModel step serves the model with the training image: the container
+  must implement SageMaker's ``serve`` entry point (the spec has no separate serving image).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.compile import facts
+from mlops_infra.compile.aws import arns, iam, pipelines, policies, registry, schedules, serving, storage
+from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.graph import ref
+from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.training import TrainingJob
+
+TRAINING_METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+TRAINING_VOLUME_GB = 100
+CONTENT_TYPES = ["application/json"]
+
+
+def compile_cluster(aws: AwsContext, item: Cluster) -> None:
+    """A cluster: only its component, with the facts training jobs use."""
+    aws.ctx.component("clusters", item.name, facts.cluster_facts(item))
+
+
+def hyperparameter_text(value: str | int | float | bool) -> str:
+    """SageMaker hyperparameters are strings: booleans as ``true``/``false``, floats as repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _channels(aws: AwsContext, item: TrainingJob) -> list[dict[str, Any]]:
+    return [{"ChannelName": name, "InputMode": "File", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": arns.s3_uri(aws.buckets[name]),
+        "S3DataDistributionType": "FullyReplicated"}}} for name in item.inputs if name in aws.buckets]
+
+
+def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any], role: str) -> dict[str, Any]:
+    """The Training step: ``CreateTrainingJob`` arguments without the job name."""
+    bucket, prefix = storage.training_output(aws, item)
+    instance = job_facts["instanceType"]
+    runtime = job_facts["maxRuntimeSeconds"] or DEFAULT_MAX_RUNTIME_SECONDS
+    algorithm: dict[str, Any] = {"TrainingImage": item.image, "TrainingInputMode": "File"}
+    if item.command:
+        algorithm["ContainerEntrypoint"] = list(item.command)
+    if item.args:
+        algorithm["ContainerArguments"] = list(item.args)
+    resources: dict[str, Any] = {"InstanceType": instance, "InstanceCount": item.nodes,
+                                 "VolumeSizeInGB": TRAINING_VOLUME_GB}
+    if not serving.has_local_nvme(instance):
+        resources["VolumeKmsKeyId"] = ref(aws.key, "arn")
+    arguments: dict[str, Any] = {
+        "AlgorithmSpecification": algorithm, "RoleArn": ref(role, "arn"),
+        "HyperParameters": {k: hyperparameter_text(v) for k, v in sorted(item.hyperparameters.items())},
+        "InputDataConfig": _channels(aws, item),
+        "OutputDataConfig": {"S3OutputPath": arns.s3_uri(bucket, prefix), "KmsKeyId": ref(aws.key, "arn")},
+        "ResourceConfig": resources,
+        "StoppingCondition": {"MaxRuntimeInSeconds": runtime},
+        "EnableManagedSpotTraining": bool(job_facts["spot"]),
+        "EnableInterContainerTrafficEncryption": item.nodes > 1,
+        "Environment": {"MLOPS_TRAINING_JOB": item.name, "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY},
+    }
+    if job_facts["spot"]:
+        arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] = 2 * runtime
+        arguments["CheckpointConfig"] = {"S3Uri": arns.s3_uri(bucket, f"checkpoints/{item.name}/")}
+    return {"Name": "Train", "Type": "Training", "Arguments": arguments}
+
+
+def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
+    """The RegisterModel step: ``CreateModelPackage`` arguments for the trained artifacts."""
+    model = aws.ctx.system.item("models", item.registers)
+    serving_types = sorted({facts.endpoint_facts(ep)["instanceType"] for ep in aws.ctx.system.endpoints
+                            if ep.model.name == item.registers and facts.endpoint_facts(ep)["instanceType"]})
+    inference: dict[str, Any] = {
+        "Containers": [{"Image": item.image,
+                        "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
+        "SupportedContentTypes": CONTENT_TYPES, "SupportedResponseMIMETypes": CONTENT_TYPES,
+    }
+    if serving_types:
+        inference["SupportedRealtimeInferenceInstanceTypes"] = serving_types
+    return {"Name": "RegisterModel", "Type": "RegisterModel", "Arguments": {
+        "ModelPackageGroupName": ref(aws.groups[item.registers], "modelPackageGroupName"),
+        "ModelApprovalStatus": registry.APPROVAL_STATUS[model.approval],
+        "ModelPackageDescription": f"Trained by {aws.ctx.system.metadata.name} training job {item.name}",
+        "InferenceSpecification": inference,
+        "CustomerMetadataProperties": {"TrainingJob": item.name, "TriggeredBy": pipelines.TRIGGERED_BY},
+    }}
+
+
+def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
+    reads = [(aws.buckets[n], "") for n in item.inputs if n in aws.buckets]
+    outputs = [(aws.buckets[n], "") for n in item.outputs if n in aws.buckets]
+    if not outputs:
+        bucket, prefix = storage.training_output(aws, item)
+        outputs = [(bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
+    image = arns.ecr_repository_arn_of_image(item.image)
+    return [
+        *policies.s3_read("ReadInputsAndCheckpoints", aws.region, reads + outputs),
+        *policies.s3_write("WriteOutputs", aws.region, outputs),
+        policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        *policies.ecr_pull("TrainingImage", [image] if image else []),
+        policies.logs("WriteJobLogs", aws.region, aws.account, [TRAINING_METRICS_NAMESPACE]),
+        policies.put_metrics("PublishJobMetrics", [TRAINING_METRICS_NAMESPACE]),
+    ]
+
+
+def _add_triggers(aws: AwsContext, item: TrainingJob, pipeline: str, component: str) -> None:
+    address = f"training_jobs.{item.name}"
+    if item.triggers.schedule:
+        expressions = schedules.aws_cron_expressions(str(item.triggers.schedule))
+        for index, expression in enumerate(expressions):
+            suffix = f"-{index + 1}" if len(expressions) > 1 else ""
+            pipelines.add_schedule(aws, f"{item.name}-schedule{suffix}",
+                                   aws.name("train", item.name + suffix, max_len=64), expression, pipeline,
+                                   parent=component, address=address,
+                                   description=f"Run training job {item.name} at {item.triggers.schedule} UTC")
+    for alert in item.triggers.on_alerts:
+        if alert in aws.alarms:
+            pipelines.add_alarm_trigger(aws, f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert,
+                                        max_len=64), alert, pipeline, parent=component, address=address)
+
+
+def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
+    """A training job: component, role, pipeline (train, register) and its triggers."""
+    address = f"training_jobs.{item.name}"
+    cluster = require(aws.ctx.system.item("clusters", item.cluster), f"cluster {item.cluster}")
+    job_facts = facts.training_job_facts(item, cluster)
+    require(job_facts["instanceType"], f"a SageMaker training instance type for {address}")
+    component = aws.ctx.component("training_jobs", item.name, job_facts)
+    spec = iam.RoleSpec(f"{item.name}-training", ("train", item.name), (iam.SAGEMAKER,),
+                        f"Runs training job {item.name}: reads its inputs, writes its outputs.")
+    role = iam.add_role(aws, spec, _training_statements(aws, item), parent=component, address=address)
+    aws.job_roles.append(role)
+    if image := arns.ecr_repository_arn_of_image(item.image):
+        aws.job_images.append(image)
+    steps = [training_step(aws, item, job_facts, role)]
+    if item.registers and item.registers in aws.groups:
+        steps.append(register_step(aws, item))
+    pipeline = pipelines.add_pipeline(
+        aws, f"{item.name}-pipeline", aws.name("train", item.name), pipelines.definition(steps),
+        parent=component, address=address, description=f"Training job {item.name}",
+        depends_on=[iam.policy_urn(aws, spec, component)])
+    _add_triggers(aws, item, pipeline, component)
