@@ -1,0 +1,89 @@
+"""Every object the Kubernetes target declares validates offline, strictly.
+
+- Built-in kinds: kubernetes-validate in strict mode for Kubernetes 1.30 (unknown fields fail).
+- CRD kinds: the ``openAPIV3Schema`` of the matching served version of the CRD in
+  ``shared/fixtures/crds`` (tests/support/crds.py; unknown fields fail there too), including the
+  PyTorchJob run templates stored in ConfigMaps.
+- Kueue ``ResourceFlavor`` has no CRD in the fixtures; it is checked by shape against the Kueue
+  API (nodeLabels at most 8 string labels, tolerations with known fields).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import kubernetes_validate
+import pytest
+
+from mlops_infra.compile.kubernetes.objects import CLUSTER_SCOPED, is_builtin
+from tests.support import crds
+from tests.support.kube_cases import CASES, compiled, objects
+
+IDS = [case[0] for case in CASES]
+PARAMS = [case[1:] for case in CASES]
+KUBERNETES_VERSION = "1.30.0"
+NO_CRD_FIXTURE = {("kueue.x-k8s.io", "ResourceFlavor")}
+
+
+@cache
+def _builtin_error(text: str) -> str | None:
+    try:
+        kubernetes_validate.validate(json.loads(text), KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return f"{'.'.join(str(p) for p in exc.caught.absolute_path)}: {exc.caught.message}"
+    return None
+
+
+def builtin_error(obj: dict) -> str | None:
+    return _builtin_error(json.dumps(obj, sort_keys=True))
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_builtin_kinds_validate_strictly(path, env):
+    checked = 0
+    for resource, obj in objects(compiled(path, env)):
+        if is_builtin(obj["apiVersion"]):
+            assert builtin_error(obj) is None, (resource.urn, builtin_error(obj))
+            checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_crd_kinds_validate_against_the_fixture_crds(path, env):
+    checked = set()
+    for resource, obj in objects(compiled(path, env)):
+        if is_builtin(obj["apiVersion"]):
+            continue
+        group, _, version = obj["apiVersion"].rpartition("/")
+        if (group, obj["kind"]) in NO_CRD_FIXTURE:
+            continue
+        assert version in crds.served_versions(group, obj["kind"]), (resource.urn, version)
+        assert crds.errors(obj) == [], resource.urn
+        namespaced = crds.scope(group, obj["kind"]) == "Namespaced"
+        assert namespaced == (obj["kind"] not in CLUSTER_SCOPED), obj["kind"]
+        checked.add(obj["kind"])
+    assert checked
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_kueue_objects_use_the_storage_version(path, env):
+    for _, obj in objects(compiled(path, env)):
+        if obj["apiVersion"].startswith("kueue.x-k8s.io/"):
+            version = obj["apiVersion"].rpartition("/")[2]
+            reference_kind = "ClusterQueue" if obj["kind"] == "ResourceFlavor" else obj["kind"]
+            assert crds.served_versions("kueue.x-k8s.io", reference_kind)[version] is True
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_resource_flavors_have_the_kueue_shape(path, env):
+    for resource, obj in objects(compiled(path, env)):
+        if obj["kind"] != "ResourceFlavor":
+            continue
+        assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}
+        spec = obj["spec"]
+        assert set(spec) <= {"nodeLabels", "nodeTaints", "tolerations", "topologyName"}, resource.urn
+        assert len(spec["nodeLabels"]) <= 8 and all(isinstance(v, str) for v in spec["nodeLabels"].values())
+        for toleration in spec.get("tolerations", []):
+            assert set(toleration) <= {"key", "operator", "value", "effect", "tolerationSeconds"}
+            assert toleration["operator"] in ("Exists", "Equal")
