@@ -443,7 +443,7 @@ def plan_json_schema() -> dict[str, Any]:
                     "hasChanges": _t("boolean", "Any resource (components included) changes.")})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://mlops-infra.dev/schemas/plan-v{PLAN_FORMAT_VERSION}.schema.json",
+        "$id": f"urn:mlops-infra:schema:plan-v{PLAN_FORMAT_VERSION}.schema.json",
         "title": f"mlops-infra plan, format {PLAN_FORMAT_VERSION}",
         **_obj({
             "formatVersion": {"const": PLAN_FORMAT_VERSION},
@@ -462,3 +462,12 @@ def plan_json_schema() -> dict[str, Any]:
             "warnings": {"type": "array", "items": {"type": "string"}},
         }),
     }
+
+
+def dump_plan_schema() -> str:
+    """The text of ``schemas/plan-v{N}.schema.json``. Regenerate the file with
+    ``python -c "from mlops_infra.plan.model import dump_plan_schema as d; print(d(), end='')" >
+    schemas/plan-v1.schema.json``."""
+    import json
+
+    return json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"

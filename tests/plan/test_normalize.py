@@ -1,0 +1,171 @@
+"""Normalisation: prior-state inputs made comparable with desired inputs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from mlops_infra.graph import archive, json_of, ref
+from mlops_infra.plan.normalize import ARCHIVE_SIG, ASSET_SIG, RefValue, normalize_inputs
+from mlops_infra.plan.rules import ReplaceRule, rule_for
+from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, UNKNOWN
+
+RULE = ReplaceRule()
+
+
+def _no_refs(urn: str, output: str) -> RefValue:
+    raise AssertionError("no refs expected")
+
+
+def norm(prior: dict | None, desired: dict, *, rule: ReplaceRule = RULE, lookup=_no_refs, name: str = "res",
+         **kw: Any):
+    return normalize_inputs(prior, desired, name=name, rule=rule, lookup=lookup, **kw)
+
+
+def secret(value: Any) -> dict:
+    return {SECRET_SIG: SECRET_MARKER, "ciphertext": base64.b64encode(json.dumps(value).encode()).decode()}
+
+
+def test_defaults_engine_keys_autonames_and_empties_are_dropped() -> None:
+    prior = {"__defaults": ["acl", "forceDestroy"], "acl": "private", "forceDestroy": False, "bucket": "b1",
+             "name": "res-4936161", "corsRules": [], "policy": None, "__internal": {}}
+    n = norm(prior, {"bucket": "b1"})
+    assert n.prior == n.desired == {"bucket": "b1"}
+
+
+def test_defaults_are_compared_when_desired_sets_them() -> None:
+    n = norm({"__defaults": ["acl"], "acl": "private"}, {"acl": "public-read"})
+    assert (n.prior, n.desired) == ({"acl": "private"}, {"acl": "public-read"})
+
+
+def test_a_removed_input_stays_a_difference() -> None:
+    n = norm({"description": "old"}, {})
+    assert n.prior == {"description": "old"} and n.desired == {}
+
+
+def test_autoname_needs_the_resource_name_and_a_random_suffix() -> None:
+    assert norm({"name": "other-4936161"}, {}).prior == {"name": "other-4936161"}
+    assert norm({"name": "res-k8s9x2ab"}, {}).prior == {}
+
+
+def test_desired_none_means_unset_and_integral_floats_are_ints() -> None:
+    n = norm({"timeout": 30.0, "size": 1.5}, {"timeout": 30, "size": 1.5, "description": None})
+    assert n.prior == n.desired == {"timeout": 30, "size": 1.5}
+
+
+def test_b64_secrets_compare_by_plaintext_and_are_marked_sensitive() -> None:
+    n = norm({"password": secret("hunter2")}, {"password": "hunter2"}, secrets_provider="b64")
+    assert n.prior == n.desired
+    assert ("password",) in n.sensitive and n.unverifiable == 0
+    changed = norm({"password": secret("hunter2")}, {"password": "other"}, secrets_provider="b64")
+    assert changed.prior != changed.desired
+
+
+def test_encrypted_secrets_are_assumed_unchanged_and_counted() -> None:
+    encrypted = {SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:Zm9v:YmFy"}
+    n = norm({"password": encrypted}, {"password": "anything"}, secrets_provider="passphrase")
+    assert n.prior == n.desired and n.unverifiable == 1
+    assert ("password",) in n.sensitive
+    removed = norm({"password": encrypted}, {}, secrets_provider="passphrase")
+    assert removed.prior != removed.desired  # a secret input that is no longer set is still a change
+    assert "hunter" not in json.dumps(removed.prior)
+
+
+def test_archive_sentinel_compares_with_pulumi_archive_by_content() -> None:
+    text = "def handler(event, context):\n    return 1\n"
+    prior = {"code": {SECRET_SIG: ARCHIVE_SIG, "hash": "tar-hash-not-reproduced",
+                      "assets": {"index.py": {SECRET_SIG: ASSET_SIG, "text": text,
+                                              "hash": hashlib.sha256(text.encode()).hexdigest()}}}}
+    same = norm(prior, {"code": archive({"index.py": text})})
+    assert same.prior == same.desired
+    assert same.desired["code"]["index.py"] == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    changed = norm(prior, {"code": archive({"index.py": text + "# v2\n"})})
+    assert changed.prior != changed.desired
+    path_archive = {"code": {SECRET_SIG: ARCHIVE_SIG, "path": "./lambda", "hash": "x"}}
+    assert norm(path_archive, {"code": archive({"index.py": text})}).prior == {"code": {"(path)": "./lambda"}}
+
+
+def test_json_sentinel_compares_parsed_json() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]}
+    prior_text = '{"Statement":[{"Action":"s3:GetObject","Effect":"Allow"}],"Version":"2012-10-17"}'
+    n = norm({"policy": prior_text}, {"policy": json_of(policy)})
+    assert n.prior == n.desired == {"policy": policy}
+    changed = norm({"policy": prior_text}, {"policy": json_of({**policy, "Version": "2008-10-17"})})
+    assert changed.prior["policy"]["Version"] == "2012-10-17" and changed.desired["policy"]["Version"] == "2008-10-17"
+
+
+def test_two_json_strings_compare_parsed() -> None:
+    n = norm({"doc": '{"a": 1, "b": [1, 2]}'}, {"doc": '{"b":[1,2],"a":1}'})
+    assert n.prior == n.desired
+
+
+def test_refs_resolve_through_the_lookup_and_record_created_sources() -> None:
+    calls = []
+
+    def lookup(urn: str, output: str) -> RefValue:
+        calls.append((urn, output))
+        if urn == "new":
+            return RefValue(UNKNOWN, source="new")
+        if urn == "gone-output":
+            return RefValue(same_as_prior=True)
+        return RefValue("arn:aws:iam::1:role/r")
+
+    desired = {"role": ref("existing", "arn"), "topic": ref("new", "arn"), "x": ref("gone-output", "name"),
+               "policy": json_of({"Resource": ref("new", "arn")})}
+    n = norm({"role": "arn:aws:iam::1:role/r", "topic": "arn:old", "x": "kept", "policy": '{"Resource": "arn:old"}'},
+             desired, lookup=lookup)
+    assert n.desired["role"] == n.prior["role"]
+    assert n.desired["topic"] == UNKNOWN and n.from_refs[("topic",)] == "new"
+    assert n.desired["x"] == "kept"
+    assert n.desired["policy"] == {"Resource": UNKNOWN} and n.from_refs[("policy", "Resource")] == "new"
+    assert ("existing", "arn") in calls
+
+
+def test_ref_to_an_encrypted_secret_output_keeps_the_prior_value() -> None:
+    encrypted = {SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}
+    n = norm({"url": encrypted}, {"url": ref("x", "url")}, lookup=lambda u, o: RefValue(encrypted))
+    assert n.prior == n.desired and n.unverifiable == 1
+
+
+def test_ignore_changes_keeps_the_prior_value() -> None:
+    n = norm({"desiredCount": 5, "tags": {"a": "1"}}, {"desiredCount": 2, "tags": {"a": "2"}},
+             ignore_changes=("desiredCount",))
+    assert n.desired["desiredCount"] == 5 and n.desired["tags"] == {"a": "2"}
+
+
+def test_rule_ignored_paths_are_not_compared() -> None:
+    rule = rule_for("aws:s3/bucket:Bucket")
+    n = norm({"bucket": "b", "tagsAll": {"x": "1"}}, {"bucket": "b"}, rule=rule)
+    assert n.prior == n.desired
+    k8s = rule_for("kubernetes:apps/v1:Deployment")
+    prior = {"metadata": {"name": "d", "annotations": {"pulumi.com/autonamed": "true"}}}
+    n = norm(prior, {"metadata": {"name": "d", "annotations": {}}}, rule=k8s)
+    assert n.prior == n.desired
+
+
+def test_provider_config_scalars_compare_as_strings() -> None:
+    rule = rule_for("pulumi:providers:aws")
+    prior = {"region": "eu-west-1", "skipCredentialsValidation": "false", "version": "7.10.0", "__internal": {}}
+    n = norm(prior, {"region": "eu-west-1", "skipCredentialsValidation": False}, rule=rule)
+    assert n.prior == n.desired
+
+
+def test_unknown_in_prior_is_kept() -> None:
+    n = norm({"arn": UNKNOWN}, {"arn": "arn:x"})
+    assert n.prior == {"arn": UNKNOWN}
+
+
+def test_new_resource_normalises_only_the_desired_side() -> None:
+    n = norm(None, {"name": "x", "code": archive({"a.py": "1"}), "role": ref("r", "arn")},
+             lookup=lambda u, o: RefValue(UNKNOWN, source=u))
+    assert n.prior == {} and n.desired["role"] == UNKNOWN and n.desired["code"]["a.py"].startswith("sha256:")
+
+
+def test_inputs_are_not_modified() -> None:
+    prior = {"__defaults": ["a"], "a": 1, "nested": {"b": [1.0]}}
+    desired = {"nested": {"b": [1]}, "p": json_of({"x": 1})}
+    before = (json.dumps(prior), json.dumps(desired))
+    norm(prior, desired)
+    assert (json.dumps(prior), json.dumps(desired)) == before
