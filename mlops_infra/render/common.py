@@ -9,6 +9,7 @@ whatever it holds, so a renderer can never show a secret that slipped past redac
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,26 +44,185 @@ def fmt_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
+INLINE_MAX = 80
+"""A dict or list whose compact JSON is longer than this is shown as an indented block."""
+BLOCK_MAX_LINES = 60
+"""A created or destroyed value shows at most this many block lines (the JSON format has all)."""
+TEXT_PREVIEW_LINES = 3
+"""A multi-line text inside a created or destroyed value shows this many lines."""
+DIFF_MAX_LINES = 60
+"""A line diff of a changed text or document shows at most this many lines."""
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./-]+$")
+
+
 @dataclass(frozen=True, slots=True)
 class AttrLine:
-    """One property change ready to print: its symbol (``+ ~ -``) and text without the symbol."""
+    """One property change ready to print.
+
+    ``symbol`` is ``+`` (added), ``-`` (removed) or ``~`` (changed); ``text`` is the first line
+    without the symbol; ``more`` holds continuation lines as (marker, text) with marker ``" "``
+    (context), ``+`` or ``-`` (a line diff of a text or document, or a whole added/removed block).
+    """
 
     symbol: str
     text: str
     forces_replacement: bool
+    more: tuple[tuple[str, str], ...] = ()
+
+
+def _json_document(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict | list) and value else None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and "\n" in value.rstrip("\n")
+
+
+def _key(key: Any) -> str:
+    key = str(key)
+    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _text_lines(text: str, full: bool) -> list[str]:
+    lines = text.rstrip("\n").split("\n")
+    if full or len(lines) <= TEXT_PREVIEW_LINES + 1:
+        return lines
+    return [*lines[:TEXT_PREVIEW_LINES], f"... ({len(lines) - TEXT_PREVIEW_LINES} more lines)"]
+
+
+def _nested(value: Any, full: bool) -> list[str]:
+    """``value`` as indented YAML-like lines (keys sorted; scalars as JSON; texts as <<EOT blocks)."""
+    if isinstance(value, dict):
+        out: list[str] = []
+        for key in sorted(value, key=str):
+            out += _entry(f"{_key(key)}:", value[key], full)
+        return out or ["{}"]
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            lines = _entry("-", item, full)
+            out += lines
+        return out or ["[]"]
+    return [fmt_value(value)]
+
+
+def _entry(label: str, value: Any, full: bool) -> list[str]:
+    """``label value`` on one line when short, else ``label`` and the value indented below."""
+    if _is_text(value):
+        return [f"{label} <<EOT", *(f"  {line}" for line in _text_lines(value, full)), "  EOT"]
+    if isinstance(value, str) and (document := _json_document(value)) is not None:
+        return [f"{label} <<JSON", *(f"  {line}" for line in json.dumps(document, indent=2, sort_keys=True,
+                                                                       ensure_ascii=False).splitlines()), "  JSON"]
+    inline = fmt_value(value)
+    if not isinstance(value, dict | list) or len(inline) + len(label) <= INLINE_MAX or not value:
+        return [f"{label} {inline}"]
+    nested = _nested(value, full)
+    if label == "-" and isinstance(value, dict):
+        return [f"- {nested[0]}", *(f"  {line}" for line in nested[1:])]
+    return [label, *(f"  {line}" for line in nested)]
+
+
+def _block(value: Any, full: bool = False) -> tuple[str, list[str], str] | None:
+    """(opening, lines, closing) when ``value`` reads better on several lines, else None."""
+    if isinstance(value, str):
+        if value in _BARE:
+            return None
+        document = _json_document(value)
+        if document is not None:
+            return "<<JSON", json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).splitlines(), "JSON"
+        if _is_text(value):
+            return "<<EOT", value.rstrip("\n").split("\n"), "EOT"
+        return None
+    if isinstance(value, dict | list) and len(fmt_value(value)) > INLINE_MAX:
+        return "", _nested(value, full), ""
+    return None
+
+
+def _opening(block: tuple[str, list[str], str]) -> str:
+    return f" {block[0]}" if block[0] else ""
+
+
+def _whole(marker: str, block: tuple[str, list[str], str]) -> tuple[tuple[str, str], ...]:
+    _, lines, closing = block
+    shown = lines[:BLOCK_MAX_LINES]
+    more = [(marker, f"  {line}") for line in shown]
+    if len(lines) > len(shown):
+        more.append((marker, f"  ... ({len(lines) - len(shown)} more lines; see --format json)"))
+    if closing:
+        more.append((marker, closing))
+    return tuple(more)
+
+
+def _line_diff(before: list[str], after: list[str], closing: str) -> tuple[tuple[str, str], ...]:
+    import difflib
+
+    out: list[tuple[str, str]] = []
+    for line in list(difflib.unified_diff(before, after, lineterm="", n=2))[2:]:
+        if line.startswith("@@"):
+            if out:
+                out.append((" ", "  ..."))
+            continue
+        marker = line[:1] if line[:1] in "+-" else " "
+        out.append((marker, f"  {line[1:]}"))
+    if len(out) > DIFF_MAX_LINES:
+        hidden = len(out) - DIFF_MAX_LINES
+        out = [*out[:DIFF_MAX_LINES], (" ", f"  ... ({hidden} more diff lines; see --format json)")]
+    return (*out, (" ", closing)) if closing else tuple(out)
 
 
 def attr_line(change: AttributeChange) -> AttrLine:
-    """``~ path: before -> after``, ``+ path: after`` (added) or ``- path: before`` (removed)."""
+    """``~ path: before -> after``, ``+ path: after`` (added) or ``- path: before`` (removed);
+    large documents and multi-line texts as blocks, changed ones as a line diff."""
     before, after = change.before, change.after
     if change.sensitive:
         before = None if before is None else REDACTED
         after = None if after is None else REDACTED
+    forces = change.forces_replacement
     if before is None and after is not None:
-        return AttrLine("+", f"{change.path}: {fmt_value(after)}", change.forces_replacement)
+        block = _block(after)
+        if block:
+            return AttrLine("+", f"{change.path}:{_opening(block)}", forces, _whole("+", block))
+        return AttrLine("+", f"{change.path}: {fmt_value(after)}", forces)
     if after is None and before is not None:
-        return AttrLine("-", f"{change.path}: {fmt_value(before)}", change.forces_replacement)
-    return AttrLine("~", f"{change.path}: {fmt_value(before)} -> {fmt_value(after)}", change.forces_replacement)
+        block = _block(before)
+        if block:
+            return AttrLine("-", f"{change.path}:{_opening(block)}", forces, _whole("-", block))
+        return AttrLine("-", f"{change.path}: {fmt_value(before)}", forces)
+    old, new = _block(before, full=True), _block(after, full=True)
+    if old and new and (old[0], old[2]) == (new[0], new[2]):
+        return AttrLine("~", f"{change.path}:{_opening(new)}", forces, _line_diff(old[1], new[1], new[2]))
+    if old or new:
+        old_lines = [*([old[0]] if old[0] else []), *(f"  {x}" for x in old[1]), *([old[2]] if old[2] else [])] \
+            if old else [fmt_value(before)]
+        new_lines = [*([new[0]] if new[0] else []), *(f"  {x}" for x in new[1]), *([new[2]] if new[2] else [])] \
+            if new else [fmt_value(after)]
+        diff = [(m, t[2:]) for m, t in _line_diff(old_lines, new_lines, "")]
+        return AttrLine("~", f"{change.path}:", forces, tuple(diff))
+    return AttrLine("~", f"{change.path}: {fmt_value(before)} -> {fmt_value(after)}", forces)
+
+
+ACTION_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
+                Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed", Action.READ: "will be read"}
+_SELF_EXPLAINING = ("will be ", "be updated in place", "blocked", "must be replaced")
+
+
+def explain(change: ResourceChange) -> str:
+    """Why, in one line: the planner's reason, prefixed with what happens unless it says so itself."""
+    words = ACTION_WORDS.get(change.action, str(change.action))
+    message = change.reason.message.strip()
+    if not message:
+        return words
+    if any(phrase in message for phrase in _SELF_EXPLAINING):
+        return message
+    return f"{words}: {message}"
 
 
 def money(amount: float, *, sign: bool = False) -> str:
@@ -83,13 +243,15 @@ def money_range(low: float, high: float, *, sign: bool = False) -> str:
 
 def target_text(target: dict[str, Any]) -> str:
     """``aws us-east-1, account 111111111111`` / ``kubernetes context kind-mlops, namespace fraud-dev``."""
-    kind = target.get("kind", "?")
+    kind_key = "kind" if "kind" in target else "cloud"
+    kind = target.get(kind_key, "?")
     if kind == "aws":
         parts = [f"{kind} {target.get('region', '?')}"]
         if target.get("account"):
             parts.append(f"account {target['account']}")
         return ", ".join(parts)
-    rest = [f"{k} {v}" for k, v in sorted(target.items()) if k != "kind" and v not in (None, "")]
+    rest = [f"{k} {v}" for k, v in sorted(target.items())
+            if k != kind_key and isinstance(v, str | int | float) and v not in (None, "")]
     return f"{kind} {', '.join(rest)}".strip()
 
 
@@ -115,6 +277,12 @@ class Group:
     address: str
     changes: tuple[ResourceChange, ...]
 
+    @property
+    def resources(self) -> tuple[ResourceChange, ...]:
+        """The cloud resources (``custom``); the item's component only carries its ML facts,
+        which the ML changes section tells."""
+        return tuple(c for c in self.changes if c.custom)
+
     def tally(self) -> str:
         """``1 to replace, 2 to change`` (custom resources only), or ``no resource changes``."""
         counts: dict[Action, int] = {}
@@ -125,7 +293,7 @@ class Group:
                  Action.DELETE: "to destroy"}
         parts = [f"{counts[a]} {words[a]}" for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
                  if counts.get(a)]
-        return ", ".join(parts) or "no resource changes"
+        return ", ".join(parts) or "ML facts only"
 
 
 def group_changes(changes: Iterable[ResourceChange]) -> list[Group]:

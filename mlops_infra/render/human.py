@@ -10,6 +10,7 @@ Colour (ANSI, via rich) only with ``color=True``; golden files use ``color=False
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Sequence
 
@@ -18,9 +19,11 @@ from rich.text import Text
 
 from mlops_infra.plan.model import Action, CostEstimate, MLChange, Plan, ResourceChange
 from mlops_infra.render.common import (
+    AttrLine,
     DriftView,
     attr_line,
     drift_views,
+    explain,
     group_changes,
     line_range,
     ml_sorted,
@@ -36,11 +39,6 @@ NO_CHANGES = "No changes. Your ML system matches the desired state."
 
 STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "-": "red", "<=": "cyan", "!": "bold red",
           "heading": "bold", "dim": "dim", "warning": "yellow", "address": "bold cyan"}
-
-_ACTION_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
-                 Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed",
-                 Action.READ: "will be read"}
-
 
 class _Lines:
     """Collects styled lines; plain text or ANSI at the end."""
@@ -92,7 +90,9 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
         for group in groups:
             out.blank()
             out.add(("# ", STYLES["dim"]), (group.address, STYLES["address"]), (f"  ({group.tally()})", STYLES["dim"]))
-            for change in group.changes:
+            if not group.resources:
+                out.add(("    only the item's ML facts change (see ML changes)", STYLES["dim"]))
+            for change in group.resources:
                 _resource(out, change)
     out.blank()
     if plan.has_changes:
@@ -139,8 +139,9 @@ def _drift(out: _Lines, items: list[DriftView], refreshed: bool) -> None:
             out.add(("      # ", STYLES["dim"]), (item.summary, STYLES["dim"]))
         for change in item.changes:
             line = attr_line(change)
-            text = line.text.replace(" -> ", " (last applied) -> ", 1) + " (live)" if line.symbol == "~" else line.text
-            out.add("      ", (line.symbol, STYLES.get(line.symbol)), f" {text}")
+            if line.symbol == "~" and not line.more:
+                line = dataclasses.replace(line, text=line.text.replace(" -> ", " (last applied) -> ", 1) + " (live)")
+            _attribute(out, line, "      ")
 
 
 def _ml(out: _Lines, ml: Sequence[MLChange]) -> None:
@@ -203,15 +204,18 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
 def _resource(out: _Lines, change: ResourceChange) -> None:
     symbol = change.action.symbol
     out.add("  ", (f"{symbol:>3}", STYLES.get(symbol)), f" {resource_label(change)}")
-    words = _ACTION_WORDS.get(change.action, str(change.action))
-    reason = change.reason.message
-    out.add(("        # ", STYLES["dim"]), (f"{words}: {reason}" if reason else words, STYLES["dim"]))
+    out.add(("        # ", STYLES["dim"]), (explain(change), STYLES["dim"]))
     if change.action is Action.REPLACE and change.delete_before_replace:
         out.add(("        # ", STYLES["dim"]),
                 ("deleted before the new one is created: expect a short outage", STYLES["warning"]))
     if change.blocked:
         out.add(("        ! blocked: ", STYLES["!"]), change.blocked)
     for attribute in change.changes:
-        line = attr_line(attribute)
-        suffix = "  # forces replacement" if line.forces_replacement else ""
-        out.add("        ", (line.symbol, STYLES.get(line.symbol)), f" {line.text}", (suffix, STYLES["-/+"]))
+        _attribute(out, attr_line(attribute), "        ")
+
+
+def _attribute(out: _Lines, line: AttrLine, indent: str) -> None:
+    suffix = "  # forces replacement" if line.forces_replacement else ""
+    out.add(indent, (line.symbol, STYLES.get(line.symbol)), f" {line.text}", (suffix, STYLES["-/+"]))
+    for marker, text in line.more:
+        out.add(indent, (marker, STYLES.get(marker)), f" {text}")

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 
 from mlops_infra.plan.model import Action, Plan, ResourceChange
 from mlops_infra.render.common import (
+    AttrLine,
     DriftView,
     Group,
     attr_line,
     drift_views,
+    explain,
     group_changes,
     line_range,
     ml_sorted,
@@ -43,9 +45,7 @@ MARKER_PREFIX = "<!-- mlops-infra-plan: "
 
 _DIFF_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "!", Action.REPLACE: "-/+", Action.DELETE: "-",
                 Action.READ: "<="}
-_ATTR_SYMBOL = {"+": "+", "-": "-", "~": "!"}
-_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
-          Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed", Action.READ: "will be read"}
+_ATTR_SYMBOL = {"+": "+", "-": "-", "~": "!", " ": " "}
 
 
 def marker(plan: Plan) -> str:
@@ -214,8 +214,7 @@ def _drift_item(view: DriftView) -> str:
     if view.changes:
         lines = []
         for change in view.changes:
-            line = attr_line(change)
-            lines.append(f"{_ATTR_SYMBOL[line.symbol]}   {line.text}")
+            lines += _attribute_lines(attr_line(change), 4)
         text += "\n  <details><summary>last applied &rarr; live</summary>\n\n" + _indent(_fenced("diff", lines)) + \
             "\n  </details>\n\n"
     return text
@@ -225,20 +224,23 @@ def _indent(text: str) -> str:
     return "".join(f"  {line}\n" if line else "\n" for line in text.splitlines())
 
 
+def _attribute_lines(line: AttrLine, marker_width: int = 6) -> list[str]:
+    suffix = "  # forces replacement" if line.forces_replacement else ""
+    symbol = _ATTR_SYMBOL[line.symbol]
+    lines = [f"{symbol:<{marker_width}}{line.text}{suffix}"]
+    lines += [f"{_ATTR_SYMBOL.get(marker, ' '):<{marker_width}}{text}" for marker, text in line.more]
+    return lines
+
+
 def _resource_lines(change: ResourceChange) -> list[str]:
     symbol = _DIFF_SYMBOL.get(change.action, " ")
-    lines = [f"{symbol:<3} {resource_label(change)}"]
-    reason = change.reason.message
-    words = _WORDS.get(change.action, str(change.action))
-    lines.append(f"#     {words}: {reason}" if reason else f"#     {words}")
+    lines = [f"{symbol:<3} {resource_label(change)}", f"#     {explain(change)}"]
     if change.action is Action.REPLACE and change.delete_before_replace:
         lines.append("#     deleted before the new one is created: expect a short outage")
     if change.blocked:
         lines.append(f"!     BLOCKED: {change.blocked}")
     for attribute in change.changes:
-        line = attr_line(attribute)
-        suffix = "  # forces replacement" if line.forces_replacement else ""
-        lines.append(f"{_ATTR_SYMBOL[line.symbol]}     {line.text}{suffix}")
+        lines += _attribute_lines(attr_line(attribute))
     return lines
 
 
@@ -246,8 +248,10 @@ def _details(groups: list[Group]) -> list[tuple[Group, str]]:
     blocks = []
     for group in groups:
         lines: list[str] = []
-        for change in group.changes:
+        for change in group.resources:
             lines.extend(_resource_lines(change))
+        if not group.resources:
+            lines.append("#   only the item's ML facts change (see ML changes)")
         summary = f"<code>{_esc(group.address)}</code>: {_esc(group.tally())}"
         blocks.append((group, f"<details><summary>{summary}</summary>\n\n{_fenced('diff', lines)}\n</details>\n\n"))
     return blocks

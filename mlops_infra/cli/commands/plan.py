@@ -85,7 +85,7 @@ def plan(
     live, drift, warnings = refresh_live(system.environments[env].target, graph, prior) if refresh else (None, None, [])
     result = make(graph, prior, live, drift, warnings)
     if out is not None:
-        save(result, out)
+        save(result, out, graph)
         notes.append(f"Saved the plan to {out}.")
     command = _full_plan_command(file, env)
     typer.echo(render(result, output_format, notes, command, _use_color(color), err, max_chars), nl=False,
@@ -200,16 +200,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState) -> tuple[LiveState 
     region = graph.metadata.get("region") or target.region
     live = scan_aws(list(prior.resources.values()), region=region,
                     endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    return live, find_drift(prior, live), _read_errors(live)
-
-
-def _read_errors(live: LiveState) -> list[str]:
-    if not live.errors:
-        return []
-    first_urn, first = next(iter(sorted(live.errors.items())))
-    name = first_urn.rsplit("::", 1)[-1]
-    return [f"--refresh: {len(live.errors)} resource(s) could not be read live and were left out of the drift "
-            f"check (first: {name}: {first}). Check the AWS credentials and permissions."]
+    return live, find_drift(prior, live), []  # make_plan warns about reads that failed
 
 
 # -- plan, save, render ----------------------------------------------------------------------
@@ -225,14 +216,11 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     return result
 
 
-def save(result: Plan, out: Path) -> None:
-    """Save the plan with ``planfile.save_plan`` (atomic)."""
+def save(result: Plan, out: Path, graph: Any) -> None:
+    """Save the plan and the desired graph it was made from (``planfile.save_plan``, atomic)."""
     from mlops_infra.plan.planfile import save_plan
 
-    try:
-        save_plan(result, out)
-    except OSError as exc:
-        raise UserError(f"cannot write the plan to {out}", exc.strerror or str(exc), source=str(out)) from None
+    save_plan(out, result, graph=graph)
 
 
 def render(result: Plan, output_format: Format, notes: list[str], command: str, color: bool, err: Console,

@@ -1,0 +1,126 @@
+"""Golden scenarios: the whole pipeline (load -> compile -> prior -> make_plan -> render), byte for byte.
+
+Each folder is one behaviour, named as a sentence; see :mod:`tests.scenarios.harness` for what a
+folder holds. Regenerate with ``pytest tests/scenarios --update-golden`` (or
+``MLOPS_INFRA_UPDATE_GOLDEN=1``) and review the diff: the files must read well to a platform engineer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.scenarios.harness import (
+    OUTPUTS,
+    SECRET_WEBHOOK_URL,
+    build_inputs,
+    render_scenario,
+    scenario_folders,
+)
+
+REQUIRED = {
+    "first-plan-creates-everything",
+    "no-changes-after-apply",
+    "replica-change-updates-in-place",
+    "endpoint-accelerator-change-replaces-config",
+    "removed-monitor-is-destroyed",
+    "drift-found-after-out-of-band-change",
+    "model-version-bump-with-canary-rollout",
+    "secret-references-are-redacted",
+}
+
+
+def _diff(expected: str, actual: str, name: str) -> str:
+    lines = difflib.unified_diff(expected.splitlines(), actual.splitlines(), f"expected/{name}", f"actual/{name}",
+                                 lineterm="", n=2)
+    return "\n".join(list(lines)[:80])
+
+
+def test_every_required_scenario_exists() -> None:
+    assert not REQUIRED - {f.name for f in scenario_folders()}
+
+
+@pytest.mark.parametrize("folder", scenario_folders(), ids=lambda p: p.name)
+def test_scenario_matches_golden_files(folder: Path, update_golden: bool) -> None:
+    if update_golden:
+        build_inputs(folder)
+    rendered = render_scenario(folder)
+    for name in OUTPUTS:
+        golden = folder / name
+        if update_golden:
+            golden.write_text(rendered[name], encoding="utf-8")
+            continue
+        assert golden.is_file(), f"{golden} is missing: run pytest tests/scenarios --update-golden"
+        expected = golden.read_text(encoding="utf-8")
+        assert rendered[name] == expected, (
+            f"{folder.name}/{name} differs from the golden file (pytest tests/scenarios --update-golden "
+            f"to accept, then review the diff):\n{_diff(expected, rendered[name], name)}")
+
+
+def _golden(name: str) -> dict[str, str]:
+    folder = next(f for f in scenario_folders() if f.name == name)
+    return {n: (folder / n).read_text(encoding="utf-8") for n in OUTPUTS}
+
+
+def test_first_plan_only_creates() -> None:
+    plan = json.loads(_golden("first-plan-creates-everything")["plan.json"])
+    actions = {c["action"] for c in plan["resourceChanges"]}
+    assert actions == {"create"}
+    assert plan["summary"]["add"] > 0 and plan["stateSerial"] == "0" * 64
+
+
+def test_no_changes_after_apply_says_so() -> None:
+    golden = _golden("no-changes-after-apply")
+    assert golden["plan.txt"].splitlines()[-1] == "No changes. Your ML system matches the desired state."
+    assert json.loads(golden["plan.json"])["summary"]["hasChanges"] is False
+
+
+def test_replica_change_is_an_update_not_a_replace() -> None:
+    plan = json.loads(_golden("replica-change-updates-in-place")["plan.json"])
+    assert plan["summary"]["change"] >= 1
+    assert plan["summary"]["replace"] == 0 and plan["summary"]["destroy"] == 0
+
+
+def test_accelerator_change_replaces_the_endpoint_config() -> None:
+    plan = json.loads(_golden("endpoint-accelerator-change-replaces-config")["plan.json"])
+    replaced = [c for c in plan["resourceChanges"]
+                if c["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"]
+    assert replaced and all(c["action"] in ("replace", "create") for c in replaced)
+    assert "# forces replacement" in _golden("endpoint-accelerator-change-replaces-config")["plan.txt"] or any(
+        c["action"] == "create" for c in replaced)
+
+
+def test_removed_monitor_is_destroyed() -> None:
+    plan = json.loads(_golden("removed-monitor-is-destroyed")["plan.json"])
+    deleted = [c for c in plan["resourceChanges"] if c["action"] == "delete"]
+    assert deleted and all(c["address"] and c["address"].startswith(("monitors.", "alerts.")) for c in deleted)
+    assert plan["summary"]["add"] == 0
+
+
+def test_drift_comes_first() -> None:
+    golden = _golden("drift-found-after-out-of-band-change")
+    plan = json.loads(golden["plan.json"])
+    assert plan["refreshed"] is True and len(plan["drift"]) == 3
+    text = golden["plan.txt"]
+    assert text.index("Drift: 3 resources changed outside mlops-infra") < text.index("Resource changes")
+
+
+def test_model_version_bump_tells_the_rollout() -> None:
+    golden = _golden("model-version-bump-with-canary-rollout")
+    kinds = {m["kind"] for m in json.loads(golden["plan.json"])["ml"]}
+    assert {"model-version", "rollout"} <= kinds
+
+
+def test_secret_values_appear_in_no_output_and_the_name_may() -> None:
+    golden = _golden("secret-references-are-redacted")
+    folder = next(f for f in scenario_folders() if f.name == "secret-references-are-redacted")
+    prior = (folder / "prior.json").read_text(encoding="utf-8")
+    assert json.dumps(SECRET_WEBHOOK_URL) in prior  # the secret really is in what the planner read
+    for name, text in golden.items():
+        assert SECRET_WEBHOOK_URL not in text, name
+        assert "hooks.slack.com" not in text, name
+        assert "T0FAKE000" not in text and "fAkEsEcReTvAlUe" not in text, name
+    assert "slack-oncall-webhook" in golden["plan.txt"]
