@@ -1,0 +1,111 @@
+"""The JSON Schema: fresh, documented, and in agreement with the models on real documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml_rs
+
+from mlops_infra.spec import parse_system
+from mlops_infra.spec.schema import SCHEMA_FILE, build_schema, render_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "schemas" / SCHEMA_FILE
+EXAMPLES = sorted((ROOT / "examples").glob("*/mlsystem.yaml"))
+CORPUS = Path(__file__).parent / "corpus" / "bad"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml_rs.loads(path.read_text(), parse_datetime=False)
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(COMMITTED.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_committed_schema_is_fresh() -> None:
+    assert COMMITTED.read_text() == render_schema(), (
+        f"{COMMITTED} is stale. Regenerate it with: mlops-infra schema --out schemas/{SCHEMA_FILE}")
+
+
+def test_schema_header() -> None:
+    schema = build_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith(SCHEMA_FILE)
+    assert "mlops-infra/v1" in schema["title"]
+    assert schema["description"]
+
+
+def _objects(schema: dict) -> list[tuple[str, dict]]:
+    found = [("(root)", schema)]
+    found += [(name, definition) for name, definition in schema.get("$defs", {}).items()]
+    return [(name, obj) for name, obj in found if "properties" in obj]
+
+
+def test_every_model_and_field_has_a_description() -> None:
+    missing = []
+    for name, obj in _objects(build_schema()):
+        if not obj.get("description"):
+            missing.append(name)
+        missing += [f"{name}.{field}" for field, prop in obj["properties"].items() if not prop.get("description")]
+    assert not missing, f"fields without a description: {missing}"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.parent.name)
+def test_examples_validate_against_the_schema(validator, path: Path) -> None:
+    errors = [e.message for e in validator.iter_errors(load_yaml(path))]
+    assert not errors
+
+
+def test_reference_validates_against_the_schema(validator, shared_dir: Path) -> None:
+    assert not list(validator.iter_errors(load_yaml(shared_dir / "spec" / "reference-mlsystem.yaml")))
+
+
+STRUCTURAL = ["unknown-field-typo", "endpoint-missing-replicas", "unsupported-api-version", "wrong-kind",
+              "invalid-item-name", "quoted-number", "invalid-channel-kind", "aws-account-not-quoted",
+              "unknown-gate", "duration-without-unit-letter", "plaintext-secret-webhook", "cron-with-four-fields"]
+
+
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_schema_rejects_what_the_models_reject(validator, name: str) -> None:
+    path = CORPUS / f"{name}.yaml"
+    assert not parse_system(path.read_text()).ok
+    assert list(validator.iter_errors(load_yaml(path))), f"the schema accepts {name}"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("for_", "5m"), ("api_version", "mlops-infra/v1"),
+])
+def test_field_names_are_not_accepted_in_place_of_aliases(validator, field: str, value: str) -> None:
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"}, field: value}
+    assert list(validator.iter_errors(document))
+    assert not parse_system(json.dumps(document)).ok
+
+
+@pytest.mark.parametrize("duration", ["0m", "10 m", "٣m", "-1h", "10"])
+def test_durations_agree(validator, duration: str) -> None:
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+                "data_sources": [{"name": "d", "kind": "object_store", "retention": duration}]}
+    assert list(validator.iter_errors(document)), duration
+    assert not parse_system(json.dumps(document)).ok
+
+
+def test_environment_names_are_checked(validator) -> None:
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+                "environments": {"Prod_1": {"target": {"kind": "kubernetes", "context": "c", "namespace": "n"}}}}
+    assert list(validator.iter_errors(document))
+    assert not parse_system(json.dumps(document)).ok
+
+
+def test_override_values_are_free_form(validator) -> None:
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+                "environments": {"dev": {"target": {"kind": "kubernetes", "context": "c", "namespace": "n"},
+                                         "overrides": {"metadata.labels": {"a": "b"}, "x.y.z": [1, {"q": None}]}}}}
+    assert not list(validator.iter_errors(document))
