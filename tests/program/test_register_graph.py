@@ -13,6 +13,8 @@ from mlops_infra.program.register import registration_order
 from mlops_infra.program.types import resource_class
 from tests.support.pulumi_capture import capture_program, differences, referenced_outputs
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 TAGS = {"Some Key": "v", "camelCaseKey": "x", "managed-by": "mlops-infra"}
 
 
@@ -128,3 +130,29 @@ def test_unknown_input_name_is_reported_as_a_bug():
     graph = b.build()
     with pytest.raises(GraphRegistrationError, match="has no input bucketName"):
         capture_program(lambda: register_graph(graph), "demo", "staging")
+
+
+def test_the_comparison_catches_every_kind_of_difference():
+    """A capture of the graph compared with altered graphs: each alteration is reported."""
+    from dataclasses import replace
+
+    from mlops_infra.graph import DesiredGraph
+
+    graph = aws_graph()
+    capture = capture_program(lambda: register_graph(graph), graph.project, graph.stack, referenced_outputs(graph))
+    sse = next(r for r in graph.resources if "Encryption" in r.type)
+    nested = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    altered = {
+        "inputs": replace(sse, inputs={**sse.inputs, "rules": [{"applyServerSideEncryptionByDefault": {
+            **nested, "sseAlgorithm": "AES256"}, "bucketKeyEnabled": True}]}),
+        "options": replace(sse, options=ResourceOptions(protect=True)),
+        "dependencies": replace(sse, dependencies=()),
+        "parent": replace(sse, parent=None),
+        "provider": replace(sse, provider=None),
+    }
+    for what, resource in altered.items():
+        resources = tuple(resource if r.urn == sse.urn else r for r in graph.resources)
+        problems = differences(DesiredGraph(graph.project, graph.stack, resources), capture)
+        assert any(what in p for p in problems), what
+    fewer = DesiredGraph(graph.project, graph.stack, tuple(r for r in graph.resources if r.urn != sse.urn))
+    assert differences(fewer, capture) == [f"registered but not in the graph: {sse.urn}"]

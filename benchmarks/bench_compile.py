@@ -1,0 +1,123 @@
+"""Benchmark: compile a large system, and compare compiling with running the Pulumi program (a script).
+
+1. Generates the 1,000-endpoint system of ``benchmarks/bench_validate.py`` (each endpoint with two
+   monitors and two alerts, plus clusters, training jobs, models, channels), loads its AWS
+   environment (not timed) and times :func:`mlops_infra.compile.compile_system` over several runs:
+   wall time (best, median), peak Python allocation (tracemalloc, separate run) and max RSS.
+   Target: at most 1.5 s and 500 MB, more than 10,000 resources.
+2. At 100 endpoints, in the same process: compile time versus running the Pulumi program
+   (:func:`mlops_infra.program.register_graph` of the same graph) under Pulumi's mocks with the
+   capturing monitor of ``tests/support/pulumi_capture.py`` (compile excluded from that time). The
+   capture is checked against the graph (same URNs, types, parents, inputs). Target: compile at
+   least 50x faster.
+
+    python benchmarks/bench_compile.py [--endpoints 1000] [--small 100] [--runs 5] [--env prod]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from bench_validate import generate  # noqa: E402  (the shared generator, next to this script)
+
+
+def load(endpoints: int, env: str, tmp: Path):
+    """The effective system of ``env`` for a generated document (validation is not timed here)."""
+    from mlops_infra.spec import load_system
+
+    path = tmp / f"mlsystem-{endpoints}.yaml"
+    path.write_text(generate(endpoints))
+    loaded = load_system(path, env)
+    if not loaded.ok:
+        raise SystemExit(f"generated document is not valid: {loaded.diagnostics[:3]}")
+    return loaded.system
+
+
+def time_compile(system, env: str, runs: int) -> tuple[list[float], object]:
+    from mlops_infra.compile import compile_system
+
+    graph = compile_system(system, env)  # warm-up: lazy imports, catalog caches
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        graph = compile_system(system, env)
+        times.append(time.perf_counter() - start)
+    return times, graph
+
+
+def peak_compile_memory(system, env: str) -> int:
+    from mlops_infra.compile import compile_system
+
+    gc.collect()
+    tracemalloc.start()
+    compile_system(system, env)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def time_program_under_mocks(graph) -> float:
+    """Seconds to register ``graph`` with the Pulumi program under capturing mocks; checks the capture."""
+    from mlops_infra.program import register_graph
+    from tests.support.pulumi_capture import capture_program, differences, referenced_outputs
+
+    referenced = referenced_outputs(graph)
+    start = time.perf_counter()
+    capture = capture_program(lambda: register_graph(graph), graph.project, graph.stack, referenced)
+    elapsed = time.perf_counter() - start
+    problems = differences(graph, capture)
+    if problems:
+        raise SystemExit("the program did not register the compiled graph:\n" + "\n".join(problems[:5]))
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--small", type=int, default=100, help="endpoints for the compile vs Pulumi comparison")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--env", default="prod", help="an AWS environment of the generated system")
+    args = parser.parse_args(argv)
+
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about deprecated classes on import
+    with tempfile.TemporaryDirectory() as tmp:
+        big = load(args.endpoints, args.env, Path(tmp))
+        small = load(args.small, args.env, Path(tmp))
+    times, graph = time_compile(big, args.env, args.runs)
+    peak = peak_compile_memory(big, args.env)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    best = min(times)
+    print(f"compile {args.endpoints} endpoints ({args.env}): {len(graph.resources):,} resources")
+    print(f"  wall: best {best:.3f} s, median {statistics.median(times):.3f} s over {args.runs} runs "
+          f"({best / len(graph.resources) * 1e6:.1f} us/resource)")
+    print(f"  peak memory: {peak / 2**20:.1f} MiB traced (tracemalloc), {rss_mib:.1f} MiB max RSS (before Pulumi)")
+    big_ok = best <= 1.5 and rss_mib <= 500 and len(graph.resources) > 10_000
+
+    small_times, small_graph = time_compile(small, args.env, args.runs)
+    program = time_program_under_mocks(small_graph)
+    ratio = program / min(small_times)
+    n = len(small_graph.resources)
+    print(f"compile vs Pulumi program under mocks, {args.small} endpoints ({n:,} resources):")
+    print(f"  compile: {min(small_times) * 1000:.1f} ms; program under mocks: {program:.2f} s "
+          f"({program / n * 1000:.2f} ms/resource); compile is {ratio:,.0f}x faster")
+    print("targets (<= 1.5 s, <= 500 MB, > 10,000 resources; >= 50x):",
+          "met" if big_ok and ratio >= 50 else "NOT met")
+    return 0 if big_ok and ratio >= 50 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
