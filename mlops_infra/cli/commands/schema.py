@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from mlops_infra.diagnostics import SourceLocation, error, with_location
 from mlops_infra.errors import UserError
 from mlops_infra.spec.schema import SCHEMA_FILE, render_schema
 
@@ -30,12 +31,10 @@ def schema(
     text = render_schema()
     if check:
         path = out or DEFAULT_PATH
-        regenerate = f"Regenerate it with: mlops-infra schema --out {path}"
         if not path.is_file():
-            raise UserError(f"{path} does not exist", regenerate, source=str(path))
+            _fail(path, "schema-missing", "The schema file does not exist")
         if path.read_text(encoding="utf-8") != text:
-            raise UserError(f"{path} is stale: it differs from the schema of the spec models", regenerate,
-                            source=str(path))
+            _fail(path, "schema-stale", "The schema file is stale: it differs from the schema of the spec models")
         typer.echo(f"ok: {path} is up to date")
         return
     if out is None:
@@ -44,3 +43,9 @@ def schema(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out}", err=True)
+
+
+def _fail(path: Path, code: str, summary: str) -> None:
+    detail = f"Regenerate it with: mlops-infra schema --out {path}"
+    diagnostic = with_location(error(code, summary, detail), SourceLocation(str(path), 1, 1))
+    raise UserError(summary, detail, source=str(path), diagnostics=[diagnostic])

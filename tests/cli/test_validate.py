@@ -1,0 +1,132 @@
+"""``mlops-infra validate``: exit codes, text and JSON output, streams, and the error boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli, run_cli_subprocess
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = str(ROOT / "examples" / "quickstart" / "mlsystem.yaml")
+FRAUD = str(ROOT / "examples" / "fraud-detection" / "mlsystem.yaml")
+BAD = str(ROOT / "tests" / "spec" / "corpus" / "bad" / "training-job-unknown-cluster.yaml")
+
+
+def test_valid_document_prints_a_one_line_summary() -> None:
+    result = run_cli("validate", FRAUD)
+    assert result.code == 0
+    assert result.stdout == ("ok: fraud-detection: 2 data sources, 1 cluster, 1 training job, 1 model, 1 endpoint, "
+                             "3 monitors, 3 alerts, 2 channels; environments dev, staging, prod\n")
+    assert ": warning: " in result.stderr, "warnings are printed but do not fail validation"
+    assert "0 errors, 1 warning" in result.stderr
+
+
+def test_env_option_validates_one_environment() -> None:
+    result = run_cli("validate", FRAUD, "--env", "prod")
+    assert result.code == 0
+    assert result.stdout.endswith("; environment prod\n")
+    assert result.stderr == ""
+
+
+def test_unknown_env_fails_with_a_suggestion() -> None:
+    result = run_cli("validate", FRAUD, "--env", "prdo")
+    assert result.code == 1
+    assert 'No environment "prdo"' in result.stderr
+    assert 'Did you mean "prod"?' in result.stderr
+
+
+def test_text_diagnostic_is_compiler_style_with_source_and_caret() -> None:
+    result = run_cli("validate", BAD)
+    assert result.code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f'{BAD}:44:14: error: Unknown cluster "gpu-trian"'
+    assert 'Did you mean "gpu-train"?' in lines[1]
+    assert lines[2] == "   44 |     cluster: gpu-trian"
+    assert lines[3] == " " * (len("   44 | ") + 13) + "^"
+    assert lines[-1] == "1 error, 0 warnings"
+
+
+def test_json_output_shape() -> None:
+    result = run_cli("validate", BAD, "--format", "json")
+    assert result.code == 1
+    assert result.stderr == ""
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"version", "valid", "file", "env", "summary", "diagnostics"}
+    assert payload["version"] == 1 and payload["valid"] is False and payload["summary"] is None
+    assert payload["file"] == BAD and payload["env"] is None
+    [first] = [d for d in payload["diagnostics"] if d["severity"] == "error"]
+    assert set(first) == {"severity", "code", "summary", "detail", "file", "line", "column", "path", "address"}
+    assert first["code"] == "unknown-reference"
+    assert (first["line"], first["column"]) == (44, 14)
+    assert first["path"] == ["training_jobs", "0", "cluster"]
+    assert first["address"] == "training_jobs.retrain"
+
+
+def test_json_output_of_a_valid_document() -> None:
+    result = run_cli("validate", QUICKSTART, "--format", "json", "--env", "dev")
+    assert result.code == 0
+    payload = json.loads(result.stdout)
+    assert payload["valid"] is True
+    assert payload["diagnostics"] == []
+    assert payload["summary"].startswith("ok: churn-quickstart: 1 data source, 1 model, 1 endpoint")
+
+
+def test_missing_file() -> None:
+    result = run_cli("validate", "no/such/file.yaml")
+    assert result.code == 1
+    assert "no/such/file.yaml:1:1: error: No such file" in result.stderr
+
+
+def test_bad_format_option_is_a_usage_error() -> None:
+    result = run_cli("validate", QUICKSTART, "--format", "xml")
+    assert result.code != 0
+    assert "Traceback" not in result.output
+
+
+def test_internal_error_is_reported_as_a_bug_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlops_infra.cli.commands.validate as command
+
+    def boom(*_a, **_k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(command, "load_system", boom)
+    monkeypatch.delenv("MLOPS_INFRA_DEBUG", raising=False)
+    result = run_cli("validate", QUICKSTART)
+    assert result.code == 1
+    assert "internal error" in result.stderr and "kaboom" in result.stderr
+    assert "bug in mlops-infra" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlops_infra.cli.commands.validate as command
+
+    def boom(*_a, **_k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(command, "load_system", boom)
+    monkeypatch.setenv("MLOPS_INFRA_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="kaboom"):
+        run_cli("validate", QUICKSTART)
+
+
+def test_real_process_valid_and_invalid() -> None:
+    ok = run_cli_subprocess("validate", QUICKSTART)
+    assert ok.code == 0, ok.output
+    assert ok.stdout.startswith("ok: churn-quickstart:")
+    bad = run_cli_subprocess("validate", BAD, "--format", "json")
+    assert bad.code == 1
+    assert json.loads(bad.stdout)["valid"] is False
+    assert "Traceback" not in bad.output
+
+
+def test_real_process_debug_traceback_for_unreadable_input(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"\xff\xfe")
+    result = run_cli_subprocess("validate", str(path), env={"MLOPS_INFRA_DEBUG": "1"})
+    assert result.code == 1
+    assert "not-utf8" not in result.stderr  # codes are for JSON; text shows the summary
+    assert "is not valid UTF-8" in result.stderr
