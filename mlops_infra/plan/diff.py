@@ -83,7 +83,8 @@ def _sort_key(path: Path) -> tuple:
 
 
 def _changed_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
-    tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1)
+    tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1,
+                    ignore_private_variables=False)
     found: list[tuple[Path, Any, Any]] = []
     for levels in tree.values():
         for level in levels:

@@ -31,6 +31,11 @@ def test_bool_and_int_are_not_equal() -> None:
     assert [c.path for c in run({"a": True}, {"a": 1})] == ["a"]
 
 
+def test_keys_that_look_private_are_compared() -> None:
+    assert [c.path for c in run({"code": {"__index.js": "sha256:a"}}, {"code": {"__index.js": "sha256:b"}})] == [
+        'code["__index.js"]']
+
+
 def test_paths_values_and_numeric_index_order() -> None:
     prior = {"productionVariants": [{"instanceType": "ml.g5.xlarge"}], "items": list(range(12)), "gone": 1}
     desired = {"productionVariants": [{"instanceType": "ml.g5.2xlarge"}],

@@ -1,0 +1,374 @@
+"""make_plan: actions, reasons, cascades, protection, secrets and real Pulumi state files."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from mlops_infra.graph import (
+    DesiredGraph,
+    DesiredResource,
+    GraphBuilder,
+    ResourceOptions,
+    archive,
+    json_of,
+    make_urn,
+    ref,
+)
+from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, Action, Plan
+from mlops_infra.plan.planner import PlanOptions, make_plan
+from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, LiveState, PriorState, StateResource
+from mlops_infra.state.pulumi_state import load_state
+
+P, S = "fraud", "prod"
+FAST = PlanOptions(summarize_ml=False, estimate_cost=False)
+ROLE, MODEL = "aws:iam/role:Role", "aws:sagemaker/model:Model"
+CONFIG, ENDPOINT = "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws:sagemaker/endpoint:Endpoint"
+BUCKET, PROVIDER = "aws:s3/bucket:Bucket", "pulumi:providers:aws"
+
+
+def st(urn: str, type_: str, inputs: dict, outputs: dict | None = None, *, id: str | None = None,
+       custom: bool = True, protect: bool = False, provider: str | None = None, parent: str | None = None) -> StateResource:
+    return StateResource(urn=urn, type=type_, custom=custom, id=id, parent=parent, provider=provider,
+                         inputs=inputs, outputs=outputs or {}, protect=protect)
+
+
+def prior_of(*resources: StateResource, **kw: Any) -> PriorState:
+    defaults: dict[str, Any] = {"source": "test", "version": 3, "serial": "s" * 64, "project": P, "stack": S}
+    defaults.update(kw)
+    return PriorState(resources={r.urn: r for r in resources}, **defaults)
+
+
+def plan(graph: DesiredGraph, prior: PriorState, **kw: Any) -> Plan:
+    return make_plan(graph, prior, options=kw.pop("options", FAST), **kw)
+
+
+def by_name(result: Plan) -> dict[str, Any]:
+    return {c.name: c for c in result.changes}
+
+
+class Serving:
+    """A small serving stack: component, role, model, endpoint config, endpoint, provider."""
+
+    def __init__(self, *, version: int = 12, role_name: str = "scorer-role", config_name: str = "scorer-cfg-aaaa",
+                 instance: str = "ml.g5.xlarge", region: str = "eu-west-1", protect_bucket: bool = False) -> None:
+        b = GraphBuilder(P, S)
+        self.provider = b.add(PROVIDER, "aws", {"region": region}, address="platform", role="provider")
+        self.component = b.add("mlops:serving:Endpoint", "scorer", {"kind": "endpoint", "modelVersion": version},
+                               custom=False, address="endpoints.scorer", role="component")
+        kw = {"parent": self.component, "provider": self.provider, "address": "endpoints.scorer"}
+        self.role = b.add(ROLE, "scorer-role", {"name": role_name, "assumeRolePolicy": json_of(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "sagemaker.amazonaws.com"}}]})},
+                          role="role", **kw)
+        self.model = b.add(MODEL, "scorer-model", {"name": f"scorer-v{version}", "executionRoleArn": ref(self.role, "arn"),
+                                                   "primaryContainer": {"image": "img:1", "modelDataUrl": f"s3://m/v{version}"}},
+                           role="model", **kw)
+        self.config = b.add(CONFIG, "scorer-config", {"name": config_name, "productionVariants": [
+            {"variantName": "primary", "modelName": ref(self.model, "name"), "instanceType": instance,
+             "initialInstanceCount": 2}]}, role="endpoint-config", **kw)
+        self.endpoint = b.add(ENDPOINT, "scorer-endpoint", {"name": "scorer", "endpointConfigName": ref(self.config, "name")},
+                              role="endpoint", **kw)
+        self.bucket = b.add(BUCKET, "data", {"bucket": "fraud-prod-data"}, provider=self.provider,
+                            options=ResourceOptions(protect=protect_bucket), address="data_sources.data", role="bucket")
+        self.graph = b.build()
+
+    def applied(self, **kw: Any) -> PriorState:
+        """State as if this graph were applied (refs resolved, provider-added inputs)."""
+        graph = self.graph.by_urn()
+        prov = f"{self.provider}::0b7f5c3e-1111-2222-3333-444455556666"
+        role_inputs = graph[self.role].inputs
+        role_name, model = role_inputs["name"], graph[self.model].inputs
+        config = graph[self.config].inputs
+        role_arn = f"arn:aws:iam::111111111111:role/{role_name}"
+        return prior_of(
+            st(self.provider, PROVIDER, {"region": graph[self.provider].inputs["region"], "version": "7.10.0"},
+               id="0b7f5c3e-1111-2222-3333-444455556666"),
+            st(self.component, "mlops:serving:Endpoint", graph[self.component].inputs, custom=False),
+            st(self.role, ROLE, {"__defaults": ["forceDetachPolicies", "path"], "forceDetachPolicies": False,
+                                 "path": "/", "name": role_name,
+                                 "assumeRolePolicy": json.dumps(json.loads(json.dumps(
+                                     role_inputs["assumeRolePolicy"]["$json"])), indent=1)},
+               {"arn": role_arn, "name": role_name}, id=role_name, provider=prov),
+            st(self.model, MODEL, {"__defaults": [], "name": model["name"], "executionRoleArn": role_arn,
+                                   "primaryContainer": model["primaryContainer"]},
+               {"name": model["name"], "arn": "arn:model"}, id=model["name"], provider=prov),
+            st(self.config, CONFIG, {"__defaults": [], "name": config["name"], "productionVariants": [
+                {**config["productionVariants"][0], "modelName": model["name"]}]},
+               {"name": config["name"]}, id=config["name"], provider=prov),
+            st(self.endpoint, ENDPOINT, {"__defaults": [], "name": "scorer", "endpointConfigName": config["name"]},
+               {"name": "scorer"}, id="scorer", provider=prov),
+            st(self.bucket, BUCKET, {"__defaults": ["acl", "forceDestroy"], "acl": "private", "forceDestroy": False,
+                                     "bucket": "fraud-prod-data"}, {"bucket": "fraud-prod-data"},
+               id="fraud-prod-data", provider=prov, protect=graph[self.bucket].options.protect),
+            st(make_urn(S, P, ["pulumi:pulumi:Stack"], f"{P}-{S}"), "pulumi:pulumi:Stack", {}, custom=False),
+            **kw)
+
+
+# --- basic actions -----------------------------------------------------------------------------------------
+
+
+def test_an_applied_graph_plans_all_no_ops() -> None:
+    serving = Serving()
+    result = plan(serving.graph, serving.applied())
+    assert {c.action for c in result.changes} == {Action.NOOP}
+    assert not result.has_changes and result.counts.total == 0
+    assert [c.urn for c in result.changes] == sorted(c.urn for c in result.changes)
+    assert result.state_serial == "s" * 64 and result.graph_digest == serving.graph.digest()
+
+
+def test_empty_state_creates_everything_and_counts_exclude_components() -> None:
+    serving = Serving()
+    result = plan(serving.graph, PriorState.empty(P, S))
+    assert {c.action for c in result.changes} == {Action.CREATE}
+    assert result.counts.add == len(serving.graph.resources) - 1  # the component is not counted
+    model = by_name(result)["scorer-model"]
+    assert model.reason.code == "new"
+    assert {c.path: c.after for c in model.changes}["executionRoleArn"] == UNKNOWN_AFTER_APPLY
+    config = by_name(result)["scorer-config"]
+    assert config.changes[1].after[0]["modelName"] == "scorer-v12"  # a created model's name is known: it echoes
+
+
+def test_removed_resources_are_deleted_except_root_stack_and_default_providers() -> None:
+    serving = Serving()
+    default_provider = make_urn(S, P, [PROVIDER], "default_7_10_0")
+    extra = st(make_urn(S, P, [BUCKET], "old"), BUCKET, {"bucket": "old"}, id="old")
+    prior = serving.applied()
+    prior = replace(prior, resources={**prior.resources, extra.urn: extra,
+                                      default_provider: st(default_provider, PROVIDER, {}, id="x")})
+    result = plan(serving.graph, prior)
+    deletes = [c for c in result.changes if c.action is Action.DELETE]
+    assert [(c.name, c.reason.code) for c in deletes] == [("old", "removed-from-spec")]
+
+
+def test_update_in_place_names_the_changed_paths() -> None:
+    serving = Serving()
+    prior = serving.applied()
+    graph = serving.graph
+    endpoint = graph.by_urn()[serving.endpoint]
+    tagged = replace(endpoint, inputs={**endpoint.inputs, "tags": {"team": "risk"}})
+    graph = replace(graph, resources=tuple(tagged if r.urn == endpoint.urn else r for r in graph.resources))
+    change = by_name(plan(graph, prior))["scorer-endpoint"]
+    assert (change.action, change.reason.code) == (Action.UPDATE, "property-changed")
+    assert [(c.path, c.before, c.after, c.forces_replacement) for c in change.changes] == [
+        ("tags", None, {"team": "risk"}, False)]
+
+
+def test_include_noops_false_drops_them() -> None:
+    serving = Serving()
+    result = make_plan(serving.graph, serving.applied(), options=replace(FAST, include_noops=False))
+    assert result.changes == ()
+
+
+# --- replacement and the cascade ---------------------------------------------------------------------------
+
+
+def test_model_version_bump_replaces_model_and_config_and_updates_endpoint() -> None:
+    old = Serving(version=12, config_name="scorer-cfg-aaaa")
+    new = Serving(version=14, config_name="scorer-cfg-bbbb")
+    changes = by_name(plan(new.graph, old.applied()))
+    model, config, endpoint = changes["scorer-model"], changes["scorer-config"], changes["scorer-endpoint"]
+    assert (model.action, model.reason.code) == (Action.REPLACE, "forces-replacement")
+    assert "SageMaker models are immutable" in model.reason.message
+    assert {c.path for c in model.changes} == {"name", "primaryContainer.modelDataUrl"}
+    assert (config.action, config.reason.code) == (Action.REPLACE, "forces-replacement")
+    assert {(c.path, c.before, c.after) for c in config.changes} == {
+        ("name", "scorer-cfg-aaaa", "scorer-cfg-bbbb"),
+        ("productionVariants[0].modelName", "scorer-v12", "scorer-v14")}
+    assert (endpoint.action, endpoint.reason.code) == (Action.UPDATE, "depends-on-replaced")
+    assert [(c.path, c.before, c.after) for c in endpoint.changes] == [
+        ("endpointConfigName", "scorer-cfg-aaaa", "scorer-cfg-bbbb")]
+    assert changes["scorer-role"].action is Action.NOOP
+
+
+def test_replaced_role_cascades_unknown_arn_into_a_model_replace() -> None:
+    old = Serving(role_name="scorer-role")
+    new = Serving(role_name="scorer-role-2")
+    changes = by_name(plan(new.graph, old.applied()))
+    assert changes["scorer-role"].action is Action.REPLACE
+    model = changes["scorer-model"]
+    assert (model.action, model.reason.code) == (Action.REPLACE, "depends-on-replaced")
+    assert [(c.path, c.after, c.forces_replacement) for c in model.changes] == [
+        ("executionRoleArn", UNKNOWN_AFTER_APPLY, True)]
+    assert "scorer-role" in model.reason.message
+    # the model keeps its name, so the config's modelName echoes the same value: no change there
+    assert changes["scorer-config"].action is Action.NOOP
+
+
+def test_replace_on_changes_option_and_delete_before_replace() -> None:
+    serving = Serving()
+    prior = serving.applied()
+    res = serving.graph.by_urn()[serving.endpoint]
+    changed = replace(res, inputs={**res.inputs, "tags": {"a": "b"}},
+                      options=ResourceOptions(replace_on_changes=("tags",), delete_before_replace=True))
+    graph = replace(serving.graph, resources=tuple(changed if r.urn == res.urn else r for r in serving.graph.resources))
+    change = by_name(plan(graph, prior))["scorer-endpoint"]
+    assert (change.action, change.reason.code) == (Action.REPLACE, "replace-on-changes")
+    assert change.delete_before_replace
+
+
+def test_provider_region_change_replaces_everything_it_manages() -> None:
+    old, new = Serving(region="eu-west-1"), Serving(region="eu-central-1")
+    result = plan(new.graph, old.applied())
+    changes = by_name(result)
+    assert changes["aws"].action is Action.REPLACE
+    for name in ("scorer-role", "scorer-model", "scorer-config", "scorer-endpoint", "data"):
+        assert changes[name].action is Action.REPLACE, name
+    assert changes["scorer-endpoint"].reason.code == "provider-replaced"
+    assert changes["scorer-model"].reason.code == "provider-replaced"
+
+
+# --- protection ---------------------------------------------------------------------------------------------
+
+
+def test_deleting_a_protected_resource_is_blocked_with_how_to_unprotect() -> None:
+    serving = Serving(protect_bucket=True)
+    prior = serving.applied()
+    graph = replace(serving.graph, resources=tuple(r for r in serving.graph.resources if r.urn != serving.bucket))
+    change = by_name(plan(graph, prior))["data"]
+    assert (change.action, change.reason.code) == (Action.DELETE, "protected")
+    assert change.blocked and "pulumi state unprotect" in change.blocked and serving.bucket in change.blocked
+    assert change.address == ""  # no component parent in state
+
+
+def test_replacing_a_protected_resource_is_blocked() -> None:
+    old = Serving(protect_bucket=True)
+    res = old.graph.by_urn()[old.bucket]
+    renamed = replace(res, inputs={"bucket": "fraud-prod-data-2"})
+    graph = replace(old.graph, resources=tuple(renamed if r.urn == res.urn else r for r in old.graph.resources))
+    change = by_name(plan(graph, old.applied()))["data"]
+    assert (change.action, change.reason.code) == (Action.REPLACE, "protected")
+    assert "bucket" in change.reason.message and change.blocked
+
+
+# --- warnings, live state, determinism ----------------------------------------------------------------------
+
+
+def test_warnings_for_pending_operations_foreign_state_and_unknown_types() -> None:
+    b = GraphBuilder(P, S)
+    b.add("aws:glue/job:Job", "etl", {"name": "etl", "command": {"scriptLocation": "s3://b/new.py"}})
+    graph = b.build()
+    job = st(graph.resources[0].urn, "aws:glue/job:Job", {"name": "etl", "command": {"scriptLocation": "s3://b/old.py"}})
+    result = plan(graph, prior_of(job, pending_operations=2))
+    assert by_name(result)["etl"].action is Action.UPDATE
+    text = "\n".join(result.warnings)
+    assert "2 pending operation(s)" in text and "aws:glue/job:Job" in text
+    foreign = plan(graph, prior_of(job, project="other", stack="dev"))
+    assert any("other/dev" in w for w in foreign.warnings)
+
+
+def test_a_resource_missing_in_the_cloud_is_created_again_and_drift_is_kept() -> None:
+    serving = Serving()
+    live = LiveState(resources={}, missing=frozenset({serving.endpoint}))
+    drift = [{"urn": serving.endpoint, "kind": "deleted", "summary": "endpoint scorer: deleted outside Pulumi"}]
+    result = plan(serving.graph, serving.applied(), live=live, drift=drift)
+    change = by_name(result)["scorer-endpoint"]
+    assert (change.action, change.reason.code) == (Action.CREATE, "missing-in-cloud")
+    assert result.refreshed and result.to_json()["drift"] == drift
+
+
+def test_plans_are_deterministic_and_independent_of_resource_order() -> None:
+    old, new = Serving(version=12), Serving(version=14, config_name="scorer-cfg-bbbb")
+    first = plan(new.graph, old.applied(), options=PlanOptions()).to_json()
+    shuffled = replace(new.graph, resources=tuple(reversed(new.graph.resources)))
+    second = make_plan(shuffled, old.applied()).to_json()
+    first.pop("graphDigest"), second.pop("graphDigest")
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+# --- secrets ------------------------------------------------------------------------------------------------
+
+
+def _b64(value: Any) -> dict:
+    return {SECRET_SIG: SECRET_MARKER, "ciphertext": base64.b64encode(json.dumps(value).encode()).decode()}
+
+
+def test_no_secret_value_reaches_the_plan_json() -> None:
+    b = GraphBuilder(P, S)
+    b.add("aws:sns/topicSubscription:TopicSubscription", "hook",
+          {"protocol": "https", "endpoint": "https://hooks.example/NEW-SECRET-TOKEN", "topic": "arn:t"})
+    b.add("kubernetes:core/v1:Secret", "creds", {"apiVersion": "v1", "kind": "Secret",
+                                                  "metadata": {"name": "creds"}, "stringData": {"key": "PLAIN-NEW"}})
+    b.add("aws:secretsmanager/secretVersion:SecretVersion", "sv", {"secretId": "s", "secretString": "CREATE-SECRET"})
+    b.add("aws:lambda/function:Function", "fn", {"name": "fn", "environment": {"variables": {"X": "1"}}})
+    graph = b.build()
+    urns = {r.name: r.urn for r in graph.resources}
+    prior = prior_of(
+        st(urns["hook"], "aws:sns/topicSubscription:TopicSubscription",
+           {"protocol": "https", "endpoint": _b64("https://hooks.example/OLD-SECRET-TOKEN"), "topic": "arn:t"}),
+        st(urns["creds"], "kubernetes:core/v1:Secret",
+           {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"key": "PLAIN-OLD"}}),
+        st(urns["fn"], "aws:lambda/function:Function",
+           {"name": "fn", "environment": {"variables": {"X": _b64("OLD-ENV-SECRET")}}}),
+        secrets_provider="b64")
+    result = make_plan(graph, prior)
+    text = json.dumps(result.to_json())
+    for value in ("SECRET-TOKEN", "PLAIN-NEW", "PLAIN-OLD", "CREATE-SECRET", "OLD-ENV-SECRET", "ciphertext"):
+        assert value not in text, value
+    changes = by_name(result)
+    assert changes["hook"].action is Action.REPLACE and changes["hook"].changes[0].before == REDACTED
+    assert changes["creds"].changes[0].sensitive
+    assert changes["fn"].changes[0].after == REDACTED  # the state marked it secret: the new value is hidden too
+
+
+# --- real Pulumi state files --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stratify(shared_dir) -> PriorState:
+    return load_state(shared_dir / "fixtures/pulumi/stratify_sample-export.json")
+
+
+def test_real_export_against_an_empty_graph_deletes_all_but_the_stack_root(stratify: PriorState) -> None:
+    result = plan(DesiredGraph("sample", "dev", ()), stratify)
+    deleted = {c.urn for c in result.changes if c.action is Action.DELETE}
+    kept = set(stratify.resources) - deleted
+    assert {stratify.resources[u].type for u in kept} == {"pulumi:pulumi:Stack", PROVIDER}
+    assert all(c.action is Action.DELETE for c in result.changes)
+    assert result.counts.destroy == sum(1 for u in deleted if stratify.resources[u].custom) == 14
+    assert not result.warnings
+
+
+def _desired_from_state(state: StateResource, inputs: dict) -> DesiredResource:
+    name = state.urn.rsplit("::", 1)[1]
+    return DesiredResource(urn=state.urn, type=state.type, name=name, custom=True, parent=None, inputs=inputs)
+
+
+def test_real_export_resources_match_equivalent_desired_inputs(stratify: PriorState) -> None:
+    res = {r.type + "::" + r.urn.rsplit("::", 1)[1]: r for r in stratify.resources.values()}
+    bucket = res["aws:s3/bucket:Bucket::docs"]
+    role = res["aws:iam/role:Role::docsHandler"]
+    fn = res["aws:lambda/function:Function::docsHandler"]
+    code = fn.inputs["code"]["assets"]["__index.js"]["text"]
+    fn_inputs = {k: v for k, v in fn.inputs.items() if k not in ("code", "__defaults", "name")}
+    desired = [
+        _desired_from_state(bucket, {"bucket": "docs-4936161"}),
+        _desired_from_state(role, {"assumeRolePolicy": json_of(json.loads(role.inputs["assumeRolePolicy"]))}),
+        _desired_from_state(fn, {**fn_inputs, "code": archive({"__index.js": code})}),
+    ]
+    graph = DesiredGraph("sample", "dev", tuple(sorted(desired, key=lambda r: r.urn)))
+    changes = {c.urn: c for c in plan(graph, stratify).changes}
+    assert [changes[r.urn].action for r in desired] == [Action.NOOP] * 3
+    edited = replace(desired[2], inputs={**desired[2].inputs, "code": archive({"__index.js": code + "//v2\n"})})
+    graph = DesiredGraph("sample", "dev", tuple(sorted([*desired[:2], edited], key=lambda r: r.urn)))
+    change = {c.urn: c for c in plan(graph, stratify).changes}[fn.urn]
+    assert change.action is Action.UPDATE and [c.path for c in change.changes] == ['code["__index.js"]']
+
+
+def test_real_checkpoint_secrets_compare_by_plaintext(shared_dir) -> None:
+    state = load_state(shared_dir / "fixtures/pulumi/pulumi_checkpoint-secrets.json")
+    role = next(r for r in state.resources.values() if r.urn.endswith("countDown_watcher-iamrole"))
+    plaintext = json.loads(base64.b64decode(role.inputs["assumeRolePolicy"]["ciphertext"]))
+    desired = _desired_from_state(role, {"assumeRolePolicy": json_of(json.loads(plaintext))})
+    result = plan(DesiredGraph(state.project or "", state.stack or "", (desired,)), state)
+    change = {c.urn: c for c in result.changes}[role.urn]
+    assert change.action is Action.NOOP
+    other = replace(desired, inputs={"assumeRolePolicy": json_of({"Version": "2012-10-17", "Statement": []})})
+    result = plan(DesiredGraph(state.project or "", state.stack or "", (other,)), state)
+    change = {c.urn: c for c in result.changes}[role.urn]
+    assert change.action is Action.UPDATE and all(c.sensitive for c in change.changes)
+    assert "lambda.amazonaws.com" not in json.dumps(result.to_json())
