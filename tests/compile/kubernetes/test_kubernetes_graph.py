@@ -18,32 +18,40 @@ from mlops_infra.compile.kubernetes.objects import CLUSTER_SCOPED, type_token
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.spec import load_system
 from mlops_infra.spec.base import SecretRef
-from tests.support.kube_cases import CASES, REFERENCE, REPO, by_kind, compiled, is_kube_object, objects
+from tests.support.kube_cases import (
+    CASE_IDS,
+    REFERENCE,
+    REPO,
+    by_kind,
+    compiled,
+    env_of,
+    graph_of,
+    is_kube_object,
+    objects,
+    system_of,
+)
 
-IDS = [case[0] for case in CASES]
-PARAMS = [case[1:] for case in CASES]
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 def test_cases_cover_the_reference_and_examples():
-    names = {case_id.rsplit("-", 1)[0] for case_id in IDS}
+    names = {case_id.rsplit("-", 1)[0] for case_id in CASE_IDS}
     assert "reference" in names
     examples = {p.parent.name for p in REPO.glob("examples/*/mlsystem.yaml")
                 if any(e.target.kind == "kubernetes" for e in load_system(p).system.environments.values())}
     assert examples <= names
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_compiling_twice_gives_identical_json(path, env):
-    first = compiled(path, env).dumps()
-    loaded = load_system(path, env)
-    assert compile_system(loaded.system, env).dumps() == first
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_compiling_twice_gives_identical_json(case):
+    first = graph_of(case).dumps()
+    assert compile_system(system_of(case), env_of(case)).dumps() == first
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_metadata_and_provider(path, env):
-    graph = compiled(path, env)
-    target = load_system(path, env).system.environments[env].target
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_metadata_and_provider(case):
+    graph = graph_of(case)
+    target = system_of(case).environments[env_of(case)].target
     assert graph.metadata == {"cloud": "kubernetes", "context": target.context, "namespace": target.namespace}
     providers = [r for r in graph.resources if r.type == "pulumi:providers:kubernetes"]
     assert len(providers) == 1
@@ -54,9 +62,9 @@ def test_metadata_and_provider(path, env):
     assert len(platforms) == 1 and platforms[0].parent is None and not platforms[0].custom
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_every_object_is_named_parented_and_provided(path, env):
-    graph = compiled(path, env)
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_every_object_is_named_parented_and_provided(case):
+    graph = graph_of(case)
     by_urn = graph.by_urn()
     provider = next(r.urn for r in graph.resources if r.type == "pulumi:providers:kubernetes")
     namespace = graph.metadata["namespace"]
@@ -75,10 +83,10 @@ def test_every_object_is_named_parented_and_provided(path, env):
             assert obj["metadata"]["namespace"] == namespace, resource.urn
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_labels_are_valid_and_say_who_manages(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_labels_are_valid_and_say_who_manages(case):
+    graph = graph_of(case)
+    system = system_of(case)
     for resource, obj in objects(graph):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "mlops-infra", resource.urn
@@ -103,10 +111,10 @@ def _label_maps(value: Any) -> list[dict[str, str]]:
     return found
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_every_spec_item_has_its_component(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_every_spec_item_has_its_component(case):
+    graph = graph_of(case)
+    system = system_of(case)
     components = {(r.type, r.name) for r in graph.resources if not r.custom}
     for section, type_ in COMPONENT_TYPES.items():
         for item in getattr(system, section):
@@ -124,10 +132,10 @@ def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_gpu_quantities_are_strings(path, env):
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_gpu_quantities_are_strings(case):
     seen = 0
-    for resource, obj in objects(compiled(path, env)):
+    for resource, obj in objects(graph_of(case)):
         for where, value in _walk(obj):
             if where.endswith(".nvidia.com/gpu"):  # resources.limits / requests
                 seen += 1
@@ -135,18 +143,18 @@ def test_gpu_quantities_are_strings(path, env):
             if isinstance(value, dict) and value.get("name") == "nvidia.com/gpu" and "nominalQuota" in value:
                 seen += 1
                 assert isinstance(value["nominalQuota"], str) and value["nominalQuota"].isdigit(), resource.urn
-    system = load_system(path, env).system
+    system = system_of(case)
     if any(c.accelerator for c in system.clusters) or any(e.accelerator for e in system.endpoints):
         assert seen
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_cluster_queue_gpu_quota_is_max_nodes_times_gpus(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_cluster_queue_gpu_quota_is_max_nodes_times_gpus(case):
+    graph = graph_of(case)
+    system = system_of(case)
     queues = {q["metadata"]["name"]: q for q in by_kind(graph, "ClusterQueue")}
     for cluster in system.clusters:
-        queue = queues[f"{system.metadata.name}-{env}-{cluster.name}"]
+        queue = queues[f"{system.metadata.name}-{env_of(case)}-{cluster.name}"]
         quotas = {r["name"]: r["nominalQuota"] for g in queue["spec"]["resourceGroups"]
                   for f in g["flavors"] for r in f["resources"]}
         if cluster.accelerator:
@@ -156,10 +164,10 @@ def test_cluster_queue_gpu_quota_is_max_nodes_times_gpus(path, env):
         assert local and local[0]["spec"]["clusterQueue"] == queue["metadata"]["name"]
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_inference_services_follow_the_rollout(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_inference_services_follow_the_rollout(case):
+    graph = graph_of(case)
+    system = system_of(case)
     services = {s["metadata"]["name"]: s for s in by_kind(graph, "InferenceService")}
     for endpoint in system.endpoints:
         predictor = services[endpoint.name]["spec"]["predictor"]
@@ -179,10 +187,10 @@ def test_inference_services_follow_the_rollout(path, env):
             assert f"sample_percent={endpoint.capture.sample_percent}" in predictor["logger"]["url"]
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_training_never_starts_at_apply(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_training_never_starts_at_apply(case):
+    graph = graph_of(case)
+    system = system_of(case)
     assert not [r for r in graph.resources if r.type.endswith((":PyTorchJob", ":TrainJob"))]
     cronjobs = {c["metadata"]["name"]: c for c in by_kind(graph, "CronJob")}
     templates = {t["metadata"]["labels"]["mlops-infra/training-job"]: t for t in by_kind(graph, "PyTorchJob")}
@@ -209,10 +217,10 @@ def _spec_secrets(system) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_secrets_are_only_referenced(path, env):
-    graph = compiled(path, env)
-    system = load_system(path, env).system
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_secrets_are_only_referenced(case):
+    graph = graph_of(case)
+    system = system_of(case)
     assert not [r for r in graph.resources if r.type == "kubernetes:core/v1:Secret"], "never create Secrets"
     referenced = set()
     for resource, obj in objects(graph):

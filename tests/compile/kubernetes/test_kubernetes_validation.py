@@ -14,16 +14,24 @@ import json
 from functools import cache
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 
 from mlops_infra.compile.kubernetes.objects import CLUSTER_SCOPED, is_builtin
 from tests.support import crds
-from tests.support.kube_cases import CASES, compiled, objects
+from tests.support.kube_cases import CASE_IDS, graph_of, objects
 
-IDS = [case[0] for case in CASES]
-PARAMS = [case[1:] for case in CASES]
 KUBERNETES_VERSION = "1.30.0"
 NO_CRD_FIXTURE = {("kueue.x-k8s.io", "ResourceFlavor")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cached_kubernetes_schemas():
+    """kubernetes-validate parses its (large) schema files on every call; parse each once here."""
+    original = kubernetes_validate.utils.schema_contents
+    kubernetes_validate.utils.schema_contents = cache(original)
+    yield
+    kubernetes_validate.utils.schema_contents = original
 
 
 @cache
@@ -39,20 +47,20 @@ def builtin_error(obj: dict) -> str | None:
     return _builtin_error(json.dumps(obj, sort_keys=True))
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_builtin_kinds_validate_strictly(path, env):
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_builtin_kinds_validate_strictly(case):
     checked = 0
-    for resource, obj in objects(compiled(path, env)):
+    for resource, obj in objects(graph_of(case)):
         if is_builtin(obj["apiVersion"]):
             assert builtin_error(obj) is None, (resource.urn, builtin_error(obj))
             checked += 1
     assert checked
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_crd_kinds_validate_against_the_fixture_crds(path, env):
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_crd_kinds_validate_against_the_fixture_crds(case):
     checked = set()
-    for resource, obj in objects(compiled(path, env)):
+    for resource, obj in objects(graph_of(case)):
         if is_builtin(obj["apiVersion"]):
             continue
         group, _, version = obj["apiVersion"].rpartition("/")
@@ -66,18 +74,18 @@ def test_crd_kinds_validate_against_the_fixture_crds(path, env):
     assert checked
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_kueue_objects_use_the_storage_version(path, env):
-    for _, obj in objects(compiled(path, env)):
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_kueue_objects_use_the_storage_version(case):
+    for _, obj in objects(graph_of(case)):
         if obj["apiVersion"].startswith("kueue.x-k8s.io/"):
             version = obj["apiVersion"].rpartition("/")[2]
             reference_kind = "ClusterQueue" if obj["kind"] == "ResourceFlavor" else obj["kind"]
             assert crds.served_versions("kueue.x-k8s.io", reference_kind)[version] is True
 
 
-@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
-def test_resource_flavors_have_the_kueue_shape(path, env):
-    for resource, obj in objects(compiled(path, env)):
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_resource_flavors_have_the_kueue_shape(case):
+    for resource, obj in objects(graph_of(case)):
         if obj["kind"] != "ResourceFlavor":
             continue
         assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}
