@@ -1,0 +1,212 @@
+"""The AWS target's graph: builds, deterministic, well-formed, and exactly pulumi-aws's inputs.
+
+Runs for every AWS environment of the reference document and of the examples.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.compile import compile_system
+from mlops_infra.compile.aws.context import UNTAGGED_TYPES
+from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
+from mlops_infra.graph import ROOT_STACK_TYPE, iter_refs, make_urn
+from tests.compile.aws.cases import CASES, REFERENCE, compiled, of_type, system
+from tests.compile.aws.pulumi_schema import check_inputs, has_tags_input, output_names
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+IDS = [c[0] for c in CASES]
+PARAMS = [c[1:] for c in CASES]
+PROVIDER = "pulumi:providers:aws"
+COMPONENTS = set(COMPONENT_TYPES.values()) | {PLATFORM_TYPE}
+
+
+def test_cases_cover_the_reference_and_every_example():
+    names = {case_id.rsplit("-", 1)[0] for case_id in IDS}
+    assert "reference" in names
+    examples = {p.parent.name for p in Path(REFERENCE).parents[2].joinpath("main").glob("examples/*/mlsystem.yaml")}
+    assert examples <= names
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_compiling_twice_gives_byte_identical_json(path, env):
+    first = compiled(path, env)
+    again = compile_system(system(path, env), env)
+    assert again.dumps() == first.dumps()
+    assert again.digest() == first.digest()
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_urns_follow_the_engine_rule(path, env):
+    graph = compiled(path, env)
+    by_urn = graph.by_urn()
+    for resource in graph.resources:
+        chain, parent = [resource.type], resource.parent
+        while parent:
+            chain.insert(0, by_urn[parent].type)
+            parent = by_urn[parent].parent
+        assert ROOT_STACK_TYPE not in chain
+        assert resource.urn == make_urn(env, graph.project, chain, resource.name)
+    assert len({r.urn for r in graph.resources}) == len(graph.resources)
+    assert [r.urn for r in graph.resources] == sorted(r.urn for r in graph.resources)
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_every_dependency_exists_and_covers_every_ref(path, env):
+    graph = compiled(path, env)
+    urns = set(graph.by_urn())
+    for resource in graph.resources:
+        assert set(resource.dependencies) <= urns, resource.urn
+        assert {r["$ref"] for r in iter_refs(resource.inputs)} <= set(resource.dependencies), resource.urn
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_dependency_graph_has_no_cycle(path, env):
+    graph = compiled(path, env)
+    deps = {r.urn: set(r.dependencies) for r in graph.resources}
+    done: set[str] = set()
+    while deps:
+        ready = {u for u, d in deps.items() if d <= done}
+        assert ready, f"cycle among {sorted(deps)[:5]}"
+        done |= ready
+        deps = {u: d for u, d in deps.items() if u not in ready}
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_every_resource_has_provider_parent_address_and_role(path, env):
+    graph = compiled(path, env)
+    by_urn = graph.by_urn()
+    provider = [r for r in graph.resources if r.type == PROVIDER]
+    assert len(provider) == 1 and provider[0].parent is None and provider[0].name == "aws"
+    for resource in graph.resources:
+        assert resource.address and resource.role, resource.urn
+        if resource.type in COMPONENTS:
+            assert not resource.custom and resource.parent is None and resource.provider is None
+        elif resource.type != PROVIDER:
+            assert resource.custom
+            assert resource.provider == provider[0].urn, resource.urn
+            assert by_urn[resource.parent].type in COMPONENTS, resource.urn
+            assert by_urn[resource.parent].address == resource.address, resource.urn
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_inputs_are_exactly_pulumi_aws_input_names(path, env):
+    graph = compiled(path, env)
+    problems = [p for r in graph.resources if r.custom for p in check_inputs(r.type, r.inputs)]
+    assert problems == []
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_refs_point_at_real_outputs_of_the_referenced_type(path, env):
+    graph = compiled(path, env)
+    by_urn = graph.by_urn()
+    for resource in graph.resources:
+        for reference in iter_refs(resource.inputs):
+            target = by_urn[reference["$ref"]]
+            assert target.custom, (resource.urn, reference)
+            assert reference["output"] in output_names(target.type), (resource.urn, reference)
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_tags_on_every_type_that_takes_them(path, env):
+    graph = compiled(path, env)
+    for resource in graph.resources:
+        if not resource.custom or resource.type == PROVIDER:
+            continue
+        assert has_tags_input(resource.type) == (resource.type not in UNTAGGED_TYPES), resource.type
+        if resource.type not in UNTAGGED_TYPES:
+            tags = resource.inputs["tags"]
+            assert tags["managed-by"] == "mlops-infra" and tags["mlops-infra/item"] == resource.address
+            assert tags["mlops-infra/environment"] == env
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_metadata_and_provider_name_the_target(path, env):
+    graph = compiled(path, env)
+    target = system(path, env).environments[env].target
+    assert graph.metadata == {"cloud": "aws", "region": target.region, "account": target.account}
+    provider = of_type(graph, PROVIDER)[0]
+    assert provider.inputs["region"] == target.region
+    assert provider.inputs["allowedAccountIds"] == [target.account]
+    assert provider.inputs["defaultTags"]["tags"]["mlops-infra/system"] == graph.project
+
+
+NAME_RULES = {
+    # type: (input holding the physical name, max length, pattern)
+    "aws:s3/bucket:Bucket": ("bucket", 63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
+    "aws:iam/role:Role": ("name", 64, r"^[\w+=,.@-]+$"),
+    "aws:sagemaker/endpoint:Endpoint": ("name", 63, r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": ("name", 63, r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
+    "aws:sagemaker/model:Model": ("name", 63, r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("modelPackageGroupName", 63,
+                                                          r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
+    "aws:sagemaker/pipeline:Pipeline": ("pipelineName", 256, r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"),
+    "aws:scheduler/schedule:Schedule": ("name", 64, r"^[0-9a-zA-Z-_.]+$"),
+    "aws:cloudwatch/eventRule:EventRule": ("name", 64, r"^[\.\-_A-Za-z0-9]+$"),
+    "aws:lambda/function:Function": ("name", 64, r"^[a-zA-Z0-9-_]+$"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", 255, r"^\S+$"),
+    "aws:sns/topic:Topic": ("name", 256, r"^[\w-]+$"),
+    "aws:ecr/repository:Repository": ("name", 256, r"^[a-z0-9]+([._-][a-z0-9]+)*$"),
+}
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_physical_names_are_explicit_valid_and_unique(path, env):
+    graph = compiled(path, env)
+    for type_, (key, max_len, pattern) in NAME_RULES.items():
+        names = [r.inputs[key] for r in of_type(graph, type_)]
+        assert len(names) == len(set(names)), type_
+        for name in names:
+            assert len(name) <= max_len and re.match(pattern, name), (type_, name)
+    account = system(path, env).environments[env].target.account
+    assert all(r.inputs["bucket"].endswith(f"-{account}") for r in of_type(graph, "aws:s3/bucket:Bucket"))
+
+
+def test_reference_prod_resources():
+    graph = compiled(REFERENCE, "prod")
+    counts = Counter(r.type for r in graph.resources)
+    assert len(graph.resources) == 72 >= 60
+    assert counts == Counter({
+        "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
+        "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1,
+        "mlops:data:ObjectStore": 2, "aws:s3/bucket:Bucket": 3, "aws:s3/bucketVersioning:BucketVersioning": 3,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 3,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 3,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 3, "aws:s3/bucketPolicy:BucketPolicy": 3,
+        "aws:iam/role:Role": 6, "aws:iam/rolePolicy:RolePolicy": 6,
+        "mlops:compute:GpuCluster": 1, "mlops:training:Job": 1, "aws:sagemaker/pipeline:Pipeline": 2,
+        "aws:scheduler/schedule:Schedule": 2, "aws:cloudwatch/eventRule:EventRule": 1,
+        "aws:cloudwatch/eventTarget:EventTarget": 1,
+        "mlops:registry:Model": 1, "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 1,
+        "mlops:serving:Endpoint": 1, "aws:sagemaker/model:Model": 1,
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1, "aws:sagemaker/endpoint:Endpoint": 1,
+        "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 1,
+        "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
+        "mlops:alerting:Channel": 2, "aws:sns/topic:Topic": 2, "aws:sns/topicSubscription:TopicSubscription": 2,
+        "aws:lambda/function:Function": 1, "aws:lambda/permission:Permission": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
+    })
+
+
+def test_reference_prod_components_carry_ml_facts():
+    graph = compiled(REFERENCE, "prod")
+    facts = {r.address: r.inputs for r in graph.resources if not r.custom}
+    assert facts["endpoints.scorer"]["instanceType"] == "ml.g5.xlarge"
+    assert facts["endpoints.scorer"]["minReplicas"] == 3
+    assert facts["clusters.gpu-train"]["instanceType"] == "ml.g5.12xlarge"
+    assert facts["platform"] == {"factsVersion": 1, "kind": "platform", "cloud": "aws", "region": "eu-west-1",
+                                 "account": "222222222222", "keyAlias": "alias/fraud-detection-prod-data"}
+
+
+def test_the_compiler_never_imports_pulumi():
+    package = Path(__file__).resolve().parents[3] / "mlops_infra" / "compile" / "aws"
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"pulumi", "pulumi_aws", "boto3", "botocore"} or module.name == "forwarder.py", module

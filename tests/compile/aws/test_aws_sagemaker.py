@@ -1,0 +1,355 @@
+"""SageMaker, CloudWatch and autoscaling inputs against the AWS API shapes, and their meaning."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mlops_infra.compile.aws import serving
+from mlops_infra.compile.aws.monitoring import latency_microseconds
+from mlops_infra.compile.aws.training import hyperparameter_text
+from mlops_infra.spec.monitoring import Monitor
+from tests.compile.aws.api_shapes import pascal, problems
+from tests.compile.aws.cases import (
+    CASES,
+    PLACEHOLDER_ARN,
+    REFERENCE,
+    compile_text,
+    compiled,
+    of_type,
+    one,
+    placeholder,
+    system,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+IDS = [c[0] for c in CASES]
+PARAMS = [c[1:] for c in CASES]
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+PIPELINE_GETS = {"Get": "Parameters.TriggeredBy"}
+
+
+def _runtime(value):
+    """Pipeline runtime expressions ({"Get": ...}) resolve to strings; stand in for them."""
+    if isinstance(value, dict):
+        if set(value) == {"Get"}:
+            return f"s3://runtime/{value['Get']}" if "Artifacts" in value["Get"] else "runtime-value"
+        return {k: _runtime(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_runtime(v) for v in value]
+    return value
+
+
+def _steps(pipeline):
+    return {s["Name"]: s for s in placeholder(pipeline.inputs["pipelineDefinition"])["Steps"]}
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_endpoint_configs_are_valid_create_endpoint_config_requests(path, env):
+    graph = compiled(path, env)
+    for config in of_type(graph, CONFIG):
+        params = pascal(placeholder({k: v for k, v in config.inputs.items() if k != "tags"}))
+        params["EndpointConfigName"] = params.pop("Name")
+        assert problems("sagemaker", "CreateEndpointConfig", params) == [], config.urn
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_endpoints_are_valid_create_and_update_endpoint_requests(path, env):
+    graph = compiled(path, env)
+    for endpoint in of_type(graph, ENDPOINT):
+        params = pascal(placeholder({k: v for k, v in endpoint.inputs.items() if k != "tags"}))
+        params["EndpointName"] = params.pop("Name")
+        create = {k: v for k, v in params.items() if k != "DeploymentConfig"}
+        assert problems("sagemaker", "CreateEndpoint", create) == [], endpoint.urn
+        assert problems("sagemaker", "UpdateEndpoint", params) == [], endpoint.urn
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_models_are_valid_create_model_requests(path, env):
+    graph = compiled(path, env)
+    for model in of_type(graph, "aws:sagemaker/model:Model"):
+        params = pascal(placeholder({k: v for k, v in model.inputs.items() if k != "tags"}))
+        params["ModelName"] = params.pop("Name")
+        assert problems("sagemaker", "CreateModel", params) == [], model.urn
+        assert re.fullmatch(r"arn:aws:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-z0-9-]+/\d+",
+                            params["PrimaryContainer"]["ModelPackageName"])
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_pipeline_steps_are_valid_api_requests(path, env):
+    graph = compiled(path, env)
+    operations = {"Training": ("CreateTrainingJob", "TrainingJobName"),
+                  "Processing": ("CreateProcessingJob", "ProcessingJobName"),
+                  "RegisterModel": ("CreateModelPackage", None)}
+    for pipeline in of_type(graph, PIPELINE):
+        definition = placeholder(pipeline.inputs["pipelineDefinition"])
+        assert definition["Version"] == "2020-12-01"
+        assert definition["Parameters"] == [{"Name": "TriggeredBy", "Type": "String", "DefaultValue": "manual"}]
+        for step in definition["Steps"]:
+            operation, name_field = operations[step["Type"]]
+            params = _runtime(step["Arguments"])
+            if name_field:
+                params[name_field] = "pipelines-run-step"
+            assert problems("sagemaker", operation, params) == [], (pipeline.urn, step["Name"])
+
+
+def test_reference_training_step_meaning():
+    graph = compiled(REFERENCE, "prod")
+    steps = _steps(one(graph, PIPELINE, "training_jobs.retrain"))
+    train = steps["Train"]["Arguments"]
+    assert train["AlgorithmSpecification"] == {
+        "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2",
+        "TrainingInputMode": "File", "ContainerEntrypoint": ["python", "-m", "fraud.train"]}
+    assert train["ResourceConfig"] == {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 2, "VolumeSizeInGB": 100}
+    assert train["EnableManagedSpotTraining"] is True
+    assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 21600, "MaxWaitTimeInSeconds": 43200}
+    assert train["CheckpointConfig"]["S3Uri"] == "s3://fraud-detection-prod-feature-snapshots-222222222222/checkpoints/retrain/"
+    assert train["HyperParameters"] == {"epochs": "10", "learning_rate": "0.001"}
+    (channel,) = train["InputDataConfig"]
+    assert channel["ChannelName"] == "transactions"
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://fraud-detection-prod-transactions-222222222222/"
+    assert train["OutputDataConfig"]["S3OutputPath"] == (
+        "s3://fraud-detection-prod-feature-snapshots-222222222222/training/retrain/")
+    assert train["OutputDataConfig"]["KmsKeyId"] == PLACEHOLDER_ARN
+    assert train["EnableInterContainerTrafficEncryption"] is True
+    register = steps["RegisterModel"]["Arguments"]
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == ["ml.g5.xlarge"]
+
+
+def test_automatic_approval_registers_approved_versions():
+    llm = [c for c in CASES if c[0] == "llm-platform-prod"]
+    if not llm:
+        pytest.skip("examples/llm-platform is not present")
+    graph = compiled(*llm[0][1:])
+    steps = _steps(one(graph, PIPELINE, "training_jobs.train-embedder"))
+    assert steps["RegisterModel"]["Arguments"]["ModelApprovalStatus"] == "Approved"
+    assert "VolumeKmsKeyId" not in steps["Train"]["Arguments"]["ResourceConfig"]  # p4d: local NVMe
+    assert steps["Train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"].startswith(
+        "s3://llm-platform-prod-platform-artifacts-444444444444/training/train-embedder/")
+
+
+def test_hyperparameters_become_strings():
+    assert [hyperparameter_text(v) for v in (10, 0.001, 2e-05, True, False, "llama")] == [
+        "10", "0.001", "2e-05", "true", "false", "llama"]
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_alarms_are_valid_put_metric_alarm_requests(path, env):
+    graph = compiled(path, env)
+    for alarm in of_type(graph, ALARM):
+        params = _alarm_request(placeholder({k: v for k, v in alarm.inputs.items() if k != "tags"}))
+        assert problems("cloudwatch", "PutMetricAlarm", params) == [], alarm.urn
+        period = alarm.inputs.get("period") or alarm.inputs["metricQueries"][0]["metric"]["period"]
+        limit = 86400 if period < 3600 else 604800
+        assert period % 60 == 0 and period * alarm.inputs["evaluationPeriods"] <= limit
+
+
+def _dimensions(dims):
+    return [{"Name": k, "Value": v} for k, v in dims.items()]
+
+
+def _alarm_request(inputs):
+    request = pascal({k: v for k, v in inputs.items() if k not in ("name", "dimensions", "metricQueries")})
+    request["AlarmName"] = inputs["name"]
+    if "dimensions" in inputs:
+        request["Dimensions"] = _dimensions(inputs["dimensions"])
+    if "metricQueries" in inputs:
+        request["Metrics"] = []
+        for query in inputs["metricQueries"]:
+            item = pascal({k: v for k, v in query.items() if k != "metric"})
+            if "metric" in query:
+                m = query["metric"]
+                item["MetricStat"] = {"Metric": {"Namespace": m["namespace"], "MetricName": m["metricName"],
+                                                 "Dimensions": _dimensions(m["dimensions"])},
+                                      "Period": m["period"], "Stat": m["stat"]}
+            request["Metrics"].append(item)
+    return request
+
+
+def _monitor(threshold):
+    return Monitor.model_validate({"name": "m", "endpoint": "e", "metric": "latency_p99", "threshold": threshold})
+
+
+def test_latency_thresholds_become_microseconds():
+    assert latency_microseconds(_monitor("250ms")) == 250000
+    assert latency_microseconds(_monitor("4s")) == 4000000
+    assert latency_microseconds(_monitor(300)) == 300000  # a plain number means milliseconds
+    graph = compiled(REFERENCE, "prod")
+    alarm = one(graph, ALARM, "alerts.scorer-latency").inputs
+    assert (alarm["metricName"], alarm["extendedStatistic"], alarm["threshold"]) == ("ModelLatency", "p99", 250000)
+    assert alarm["dimensions"] == {"EndpointName": "fraud-detection-prod-scorer", "VariantName": "v12"}
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"], alarm["period"]) == (5, 5, 60)
+
+
+def test_error_rate_is_metric_math_against_a_fraction():
+    alarm = one(compiled(REFERENCE, "prod"), ALARM, "alerts.scorer-errors").inputs
+    assert alarm["threshold"] == 0.01
+    queries = {q["id"]: q for q in alarm["metricQueries"]}
+    assert queries["errors"]["metric"]["metricName"] == "Invocation5XXErrors"
+    assert queries["invocations"]["metric"]["metricName"] == "Invocations"
+    assert queries["error_rate"]["expression"] == "IF(invocations > 0, errors / invocations, 0)"
+    assert [q["returnData"] for q in alarm["metricQueries"]] == [False, False, True]
+
+
+def test_drift_alarm_watches_the_metric_the_drift_job_publishes():
+    graph = compiled(REFERENCE, "prod")
+    alarm = one(graph, ALARM, "alerts.fraud-drift").inputs
+    assert (alarm["namespace"], alarm["metricName"], alarm["period"], alarm["evaluationPeriods"]) == (
+        "MLOps/Monitoring", "FeatureDrift", 3600, 2)
+    step = _steps(one(graph, PIPELINE, "monitors.drift"))["MeasureDrift"]["Arguments"]
+    env = step["Environment"]
+    assert (env["MLOPS_METRIC_NAMESPACE"], env["MLOPS_METRIC_NAME"]) == ("MLOps/Monitoring", "FeatureDrift")
+    assert env["MLOPS_METRIC_DIMENSIONS"] == '{"Endpoint":"fraud-detection-prod-scorer","Monitor":"drift"}'
+    assert alarm["dimensions"] == {"Endpoint": "fraud-detection-prod-scorer", "Monitor": "drift"}
+    assert env["MLOPS_BASELINE_S3_URI"] == "s3://fraud-detection-prod-transactions-222222222222/"
+    assert env["MLOPS_CAPTURE_S3_URI"] == (
+        "s3://fraud-detection-prod-platform-capture-222222222222/datacapture/fraud-detection-prod-scorer/")
+    assert step["AppSpecification"]["ImageUri"] == (
+        "222222222222.dkr.ecr.eu-west-1.amazonaws.com/fraud-detection-prod-drift-job:drift-job-v1")
+    schedule = one(graph, "aws:scheduler/schedule:Schedule", "monitors.drift").inputs
+    assert schedule["scheduleExpression"] == "rate(1 hour)"
+    assert alarm["alarmActions"] == alarm["okActions"] and len(alarm["alarmActions"]) == 1
+
+
+def test_alert_trigger_starts_the_training_pipeline_when_the_alarm_fires():
+    graph = compiled(REFERENCE, "prod")
+    rule = one(graph, "aws:cloudwatch/eventRule:EventRule", "training_jobs.retrain")
+    alarm = one(graph, ALARM, "alerts.fraud-drift")
+    pattern = rule.inputs["eventPattern"]["$json"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["resources"] == [{"$ref": alarm.urn, "output": "arn"}]
+    assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
+    target = one(graph, "aws:cloudwatch/eventTarget:EventTarget", "training_jobs.retrain").inputs
+    pipeline = one(graph, PIPELINE, "training_jobs.retrain")
+    assert target["arn"] == {"$ref": pipeline.urn, "output": "arn"}
+    assert target["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
+        {"name": "TriggeredBy", "value": "alert:fraud-drift"}]
+    schedule = one(graph, "aws:scheduler/schedule:Schedule", "training_jobs.retrain").inputs
+    assert (schedule["scheduleExpression"], schedule["scheduleExpressionTimezone"]) == ("cron(0 3 ? * MON *)", "UTC")
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_autoscaling_is_valid_and_tracks_the_variant(path, env):
+    graph = compiled(path, env)
+    for endpoint in system(path, env).endpoints:
+        if endpoint.autoscaling is None:
+            continue
+        address = f"endpoints.{endpoint.name}"
+        target = one(graph, "aws:appautoscaling/target:Target", address).inputs
+        physical = one(graph, ENDPOINT, address).inputs["name"]
+        assert target["resourceId"] == f"endpoint/{physical}/variant/{serving.variant_name(endpoint)}"
+        assert (target["minCapacity"], target["maxCapacity"]) == (max(1, endpoint.replicas.min),
+                                                                   endpoint.replicas.max)
+        register = pascal({k: v for k, v in target.items() if k != "tags"})
+        assert problems("application-autoscaling", "RegisterScalableTarget", register) == []
+        policy = one(graph, "aws:appautoscaling/policy:Policy", address).inputs
+        request = pascal(placeholder(policy))
+        request["PolicyName"] = request.pop("Name")
+        request.update(ServiceNamespace="sagemaker", ResourceId=target["resourceId"],
+                       ScalableDimension=target["scalableDimension"])
+        assert problems("application-autoscaling", "PutScalingPolicy", request) == [], address
+
+
+def test_gpu_utilization_target_is_scaled_by_the_gpus_per_replica():
+    llm = [c for c in CASES if c[0] == "llm-platform-prod"]
+    if not llm:
+        pytest.skip("examples/llm-platform is not present")
+    graph = compiled(*llm[0][1:])
+    policy = one(graph, "aws:appautoscaling/policy:Policy", "endpoints.reranker").inputs
+    config = policy["targetTrackingScalingPolicyConfiguration"]
+    assert config["customizedMetricSpecification"]["metricName"] == "GPUUtilization"
+    assert config["targetValue"] == 70.0  # L4 x 1
+    chat = one(graph, "aws:appautoscaling/policy:Policy", "endpoints.chat").inputs
+    assert chat["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}
+
+
+def test_reference_canary_compiles_to_one_variant_and_a_recorded_rollout_plan():
+    graph = compiled(REFERENCE, "prod")
+    config = one(graph, CONFIG, "endpoints.scorer").inputs
+    (variant,) = config["productionVariants"]
+    assert variant["variantName"] == "v12" and variant["instanceType"] == "ml.g5.xlarge"
+    assert variant["initialInstanceCount"] == 3 and variant["initialVariantWeight"] == 1.0
+    assert "kmsKeyArn" not in config  # g5 has local NVMe storage
+    capture = config["dataCaptureConfig"]
+    assert capture["initialSamplingPercentage"] == 20 and capture["enableCapture"] is True
+    assert capture["destinationS3Uri"] == "s3://fraud-detection-prod-platform-capture-222222222222/datacapture"
+    endpoint = one(graph, ENDPOINT, "endpoints.scorer").inputs
+    policy = endpoint["deploymentConfig"]["blueGreenUpdatePolicy"]
+    assert policy["trafficRoutingConfiguration"] == {
+        "type": "CANARY", "canarySize": {"type": "CAPACITY_PERCENT", "value": 2}, "waitIntervalInSeconds": 600}
+    alarms = [a["alarmName"]["$ref"] for a in endpoint["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]]
+    assert alarms == [one(graph, ALARM, "alerts.scorer-latency").urn, one(graph, ALARM, "alerts.scorer-errors").urn]
+    plan = graph.rollouts["endpoints.scorer"]
+    assert plan["strategy"] == "canary" and plan["steps"] == [2, 5, 10, 25, 75, 100]
+    assert plan["bakeSeconds"] == 600 and plan["controller"] == "mlops-infra apply"
+    assert plan["rollbackAlarms"] == ["fraud-detection-prod-scorer-latency", "fraud-detection-prod-scorer-errors"]
+    assert plan["variantNaming"] == "v<version>" and plan["variant"] == "v12"
+    assert plan["trafficApi"] == "UpdateEndpointWeightsAndCapacities"
+    assert plan["scalableTarget"] == "endpoint/fraud-detection-prod-scorer/variant/v12"
+
+
+def test_native_strategies_use_a_stable_variant_and_their_deployment_config():
+    llm = [c for c in CASES if c[0] == "llm-platform-prod"]
+    if not llm:
+        pytest.skip("examples/llm-platform is not present")
+    graph = compiled(*llm[0][1:])
+    assert set(graph.rollouts) == {"endpoints.chat"}
+    embeddings = one(graph, ENDPOINT, "endpoints.embeddings").inputs["deploymentConfig"]
+    assert embeddings["blueGreenUpdatePolicy"] == {
+        "trafficRoutingConfiguration": {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 0},
+        "terminationWaitInSeconds": 600}
+    reranker = one(graph, ENDPOINT, "endpoints.reranker").inputs["deploymentConfig"]
+    assert reranker["rollingUpdatePolicy"]["maximumBatchSize"] == {"type": "CAPACITY_PERCENT", "value": 25}
+    assert len(reranker["autoRollbackConfiguration"]["alarms"]) == 1
+    for address in ("endpoints.embeddings", "endpoints.reranker"):
+        (variant,) = one(graph, CONFIG, address).inputs["productionVariants"]
+        assert variant["variantName"] == "primary"
+
+
+VERSIONED = """
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: versions}
+models: [{name: m, framework: sklearn}]
+endpoints:
+  - name: api
+    model: {name: m, version: VERSION}
+    instance_type: ml.m5.large
+    replicas: {min: 1, max: 2}
+    rollout: {strategy: blue_green, bake: 2h}
+monitors: [{name: lat, endpoint: api, metric: latency_p99, threshold: THRESHOLD}]
+alerts: [{name: slow, monitor: lat, for: 5m, severity: critical}]
+environments:
+  prod: {target: {kind: aws, region: eu-central-1, account: "999999999999"}}
+"""
+
+
+def _versioned(version: int, threshold: str = "100ms"):
+    return compile_text(VERSIONED.replace("VERSION", str(version)).replace("THRESHOLD", threshold))
+
+
+def test_endpoint_config_name_is_a_content_hash():
+    v1, v1_again, v2 = _versioned(1), _versioned(1, "900ms"), _versioned(2)
+    names = [one(g, CONFIG).inputs["name"] for g in (v1, v1_again, v2)]
+    assert names[0] == names[1] != names[2]
+    assert re.fullmatch(r"versions-prod-api-cfg-[0-9a-f]{8}", names[0])
+    assert one(v1, "aws:sagemaker/model:Model").inputs["name"] != one(v2, "aws:sagemaker/model:Model").inputs["name"]
+    config = one(v1, CONFIG)
+    assert not config.options.delete_before_replace
+    assert config.inputs["kmsKeyArn"] == {"$ref": one(v1, "aws:kms/key:Key").urn, "output": "arn"}  # m5: EBS
+    policy = one(v1, ENDPOINT).inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
+    assert policy["terminationWaitInSeconds"] == 3600  # 2h clamped to SageMaker's maximum
+    assert v1.rollouts == {}  # only canaries need the controller
+
+
+def test_local_nvme_families():
+    assert serving.has_local_nvme("ml.g5.xlarge") and serving.has_local_nvme("ml.p4d.24xlarge")
+    assert not serving.has_local_nvme("ml.m5.large") and not serving.has_local_nvme("ml.p3.2xlarge")
