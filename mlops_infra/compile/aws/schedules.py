@@ -48,15 +48,17 @@ def _expand_days(item: str) -> set[int]:
     else:
         first = _day(body)
         last = 6 if step_text else first
+    if last < first:  # a range across the week's end (sat-sun)
+        last += 7
     return {d % 7 for d in range(first, last + 1, step)}
 
 
 def _special_day(item: str) -> str:
-    """``5#3`` (third Friday) and ``5L`` (last Friday) in AWS's 1-7 numbering."""
+    """``5#3`` (third Friday) and ``L5``/``5L`` (last Friday) in AWS's 1-7 numbering."""
     if "#" in item:
         day, nth = item.split("#", 1)
         return f"{_day(day) + 1}#{nth}"
-    day = item[:-1]
+    day = item.strip("L")
     return f"{_day(day) + 1}L" if day else "L"
 
 
@@ -82,7 +84,7 @@ def _compress(days: set[int]) -> str:
 def aws_day_of_week(field: str) -> str:
     """A cron day-of-week field in AWS syntax (names; ``#``/``L`` forms renumbered)."""
     items = field.split(",")
-    special = [i for i in items if "#" in i or i.upper().endswith("L")]
+    special = [i for i in items if "#" in i or "L" in i.upper()]
     days: set[int] = set()
     for item in items:
         if item not in special:
