@@ -21,13 +21,13 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
   instances (at least 1) for one bake; rolling and all-at-once add none (note for rolling).
 - A missing price adds a note and no number. ``sources`` lists each distinct price source URL
-  with its date; ``notes`` are de-duplicated and counted ("12 endpoints: no price for ...").
+  with its date; ``notes`` are de-duplicated per item (``endpoints.x: no catalog price for ...``, or
+  ``... (12 items, e.g. endpoints.a)``).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -99,8 +99,25 @@ class _Pricer:
 
     cloud: str
     region: str
+    address: str = ""
     sources: set[str] = field(default_factory=set)
-    notes: Counter = field(default_factory=Counter)
+    notes: dict[str, set[str]] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        """Record a caveat for the item being priced (``address``)."""
+        self.notes.setdefault(text, set()).add(self.address)
+
+    def note_lines(self) -> tuple[str, ...]:
+        """One line per caveat: ``<address>: <text>`` or ``<text> (N items, e.g. <address>)``."""
+        out = []
+        for text, addresses in self.notes.items():
+            first = min(addresses)
+            out.append(f"{first}: {text}" if len(addresses) == 1 else f"{text} ({len(addresses)} items, e.g. {first})")
+        return tuple(sorted(out))
+
+    def shown(self, instance: str) -> str:
+        """The instance name as priced: the EC2 node shape on Kubernetes."""
+        return catalog.ec2_name(instance) if self.cloud == "kubernetes" else instance
 
     def hourly(self, instance: str | None, use: catalog.Use) -> tuple[float | None, str]:
         """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
@@ -115,7 +132,7 @@ class _Pricer:
             note = price.region_note if price else ""
             shown = f"{instance} ({'SageMaker ' + use})"
         if price is None:
-            self.notes[f"no catalog price for {shown}: not counted"] += 1
+            self.note(f"no catalog price for {shown}: not counted")
             return None, ""
         self.sources.add(f"price source: {price.source_url} ({price.source_date})")
         return price.usd_per_hour, note
@@ -130,7 +147,7 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
     if hourly is None:
         return None
     low, high = int(facts.get("minReplicas") or 0), int(facts.get("maxReplicas") or 0)
-    basis = f"{low}-{high} replicas x {facts['instanceType']} @ ${hourly:g}/h"
+    basis = f"{low}-{high} replicas x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
     return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
 
 
@@ -138,11 +155,11 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     if pricer.cloud == "kubernetes":
         return None  # runs on its cluster's nodes, priced with the cluster
     if not facts.get("schedule"):
-        pricer.notes["training jobs without a schedule (alert-triggered or manual runs): not counted"] += 1
+        pricer.note("no schedule (alert-triggered or manual runs): not counted")
         return None
     runs = scheduled_runs(facts["schedule"])
     if runs is None:
-        pricer.notes["training jobs with a schedule croniter cannot read: not counted"] += 1
+        pricer.note("a schedule croniter cannot read: not counted")
         return None
     hourly, note = pricer.hourly(facts.get("instanceType"), "training")
     if hourly is None:
@@ -164,7 +181,7 @@ def _cluster(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
     if hourly is None:
         return None
     low, high = int(facts.get("minNodes") or 0), int(facts.get("maxNodes") or 0)
-    basis = f"{low}-{high} nodes x {catalog.ec2_name(facts['instanceType'])} @ ${hourly:g}/h"
+    basis = f"{low}-{high} nodes x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
     spot = "on-demand price shown; spot typically cheaper" if facts.get("spot") else ""
     return (low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis,
             _join(note, "ceiling: the cluster at max nodes all month", spot))
@@ -177,7 +194,7 @@ def _monitor(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
     runs = REFERENCE_DAYS * 86400 // int(every)
     seconds = facts.get("maxRuntimeSeconds")
     if not facts.get("instanceType") or not seconds:
-        pricer.notes["scheduled drift jobs: instance and run time not in the facts, not priced"] += 1
+        pricer.note("scheduled drift job: its instance and run time are not in the facts, not priced")
         return None
     hourly, note = pricer.hourly(facts["instanceType"], "processing")
     if hourly is None:
@@ -225,7 +242,7 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
     bake_h = (rollout.get("bakeSeconds") or 0) / 3600
     replicas = int(after.get("minReplicas") or 0)
     if strategy == "rolling":
-        pricer.notes["rolling rollouts: extra capacity during batches not estimated"] += 1
+        pricer.note("rolling rollout: extra capacity during batches not estimated")
     if strategy not in ("blue_green", "canary") or not bake_h or not replicas:
         return 0.0
     hourly, _ = pricer.hourly(after.get("instanceType"), "inference")
@@ -245,16 +262,17 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
     lines: list[CostLine] = []
     extra = 0.0
     for address in sorted(before.keys() | after.keys()):
+        pricer.address = address
         line = _line(address, before.get(address), after.get(address), pricer)
         if line is not None:
             lines.append(line)
         extra += rollout_extra(before.get(address), after.get(address), pricer)
-    notes = tuple(sorted(f"{count} x {note}" if count > 1 else note for note, count in pricer.notes.items()))
     return CostEstimate(before=_total(lines, "before"), after=_total(lines, "after"), lines=tuple(lines),
-                        rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)), notes=notes)
+                        rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)),
+                        notes=pricer.note_lines())
 
 
 def _total(lines: list[CostLine], side: str) -> CostRange:
     ranges = [getattr(line, f"{side}_range") for line in lines]
     present = [r for r in ranges if r is not None]
-    return CostRange(_cents(sum(r.min_usd for r in present)), _cents(sum(r.max_usd for r in present)))
+    return CostRange(_cents(sum((r.min_usd for r in present), 0.0)), _cents(sum((r.max_usd for r in present), 0.0)))

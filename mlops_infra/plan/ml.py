@@ -50,9 +50,11 @@ def _range(low: Any, high: Any) -> str:
     return f"{low}-{high}"
 
 
-def _shape(facts: Facts, count_key: str) -> str:
+def _shape(facts: Facts, count_key: str, noun: str) -> str:
+    """``3-20 replicas x ml.g5.xlarge (1 A10G each)``."""
     gpus = f" ({facts['gpus']} {facts['gpuType']} each)" if facts.get("gpus") else ""
-    return f"{facts.get(count_key.replace('max', 'min'))}-{facts.get(count_key)} x {facts.get('instanceType')}{gpus}"
+    low, high = facts.get(count_key.replace("max", "min")), facts.get(count_key)
+    return f"{low}-{high} {noun} x {facts.get('instanceType')}{gpus}"
 
 
 # --- rollouts ----------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def _lifecycle(address: str, kind: str, name: str, before: Facts | None, after: 
 def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
     gpu = _gpu_change(address, name, before, after)
     made = _lifecycle(address, "endpoint", name, before, after, "endpoint",
-                      lambda f: f"{f.get('model')} v{f.get('modelVersion')} on {_shape(f, 'maxReplicas')} replicas, "
+                      lambda f: f"{f.get('model')} v{f.get('modelVersion')} on {_shape(f, 'maxReplicas', 'replicas')}, "
                                 f"{describe_rollout(f.get('rollout'), f)}")
     if made is not None:
         return made + gpu
@@ -200,7 +202,7 @@ def _runs(cron: str | None) -> str:
 def _cluster(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
     gpu = _gpu_change(address, name, before, after)
     made = _lifecycle(address, "training", name, before, after, "training cluster",
-                      lambda f: f"{_shape(f, 'maxNodes')} nodes" + (", spot" if f.get("spot") else ""))
+                      lambda f: _shape(f, "maxNodes", "nodes") + (", spot" if f.get("spot") else ""))
     if made is not None:
         return made + gpu
     assert before is not None and after is not None
@@ -215,11 +217,13 @@ def _cluster(address: str, name: str, before: Facts | None, after: Facts | None)
 
 
 def _describe_job(f: Facts) -> str:
-    text = f"on {f.get('cluster')}, {f.get('nodes')} node(s), max {duration(f.get('maxRuntimeSeconds'))}"
+    nodes = f.get("nodes") or 1
+    text = f"on {f.get('cluster')}, {nodes} node{'s' if nodes != 1 else ''} per run, max {duration(f.get('maxRuntimeSeconds'))}"
     if f.get("schedule"):
         text += f", schedule {_runs(f.get('schedule'))}"
-    if f.get("onAlerts"):
-        text += f", retrains when {_names(f.get('onAlerts'))} fire(s)"
+    alerts = f.get("onAlerts") or []
+    if alerts:
+        text += f", retrains when {_names(alerts)} {'fires' if len(alerts) == 1 else 'fire'}"
     if f.get("registers"):
         text += f", registers {f['registers']}"
     return text

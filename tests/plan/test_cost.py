@@ -1,0 +1,140 @@
+"""Cost estimate: numbers recomputed by hand from the catalog's sourced prices."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from mlops_infra import catalog
+from mlops_infra.graph import DesiredGraph, DesiredResource
+from mlops_infra.plan.cost import estimate_cost, scheduled_runs
+from mlops_infra.plan.model import CostEstimate
+from tests.plan.test_ml import cluster, endpoint, facts, graph_of, job, prior_of
+
+HOURS = 730
+
+
+def estimate(before: list, after: list, *, metadata: dict[str, Any] | None = None) -> CostEstimate:
+    graph = graph_of(*after)
+    graph = DesiredGraph(graph.project, graph.stack, graph.resources, {}, metadata or {"cloud": "aws",
+                                                                                    "region": "us-east-1"})
+    return estimate_cost(graph, prior_of(*before))
+
+
+def line(result: CostEstimate, address: str):
+    return next(item for item in result.lines if item.address == address)
+
+
+def test_endpoint_is_replicas_times_the_sagemaker_price() -> None:
+    hourly = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
+    assert hourly == 1.4084
+    result = estimate([endpoint(minReplicas=2, maxReplicas=10)], [endpoint(minReplicas=3, maxReplicas=20)])
+    scorer = line(result, "endpoints.scorer")
+    assert scorer.before_min_usd == round(2 * hourly * HOURS, 2) and scorer.before_usd == round(10 * hourly * HOURS, 2)
+    assert scorer.after_min_usd == round(3 * hourly * HOURS, 2) and scorer.after_usd == round(20 * hourly * HOURS, 2)
+    assert scorer.basis == "2-10 replicas x ml.g5.xlarge @ $1.4084/h -> 3-20 replicas x ml.g5.xlarge @ $1.4084/h"
+    assert result.before.min_usd == scorer.before_min_usd and result.after.max_usd == scorer.after_usd
+    assert result.to_json()["delta"] == {  # from the rounded amounts, so the JSON adds up to the cent
+        "minUsd": round(round(3 * hourly * HOURS, 2) - round(2 * hourly * HOURS, 2), 2),
+        "maxUsd": round(round(20 * hourly * HOURS, 2) - round(10 * hourly * HOURS, 2), 2)}
+    assert result.sources == (
+        "price source: https://github.com/aws-samples/foundation-model-benchmarking-tool/blob/"
+        "d8814208fb3a9b6f0aa7e986e868ea3759d801ce/fmbench/configs/pricing.yml (2025-01-26)",)
+    assert result.rollout_extra_usd == 0  # same model version: no rollout starts
+
+
+def test_other_regions_use_the_catalog_price_with_a_note() -> None:
+    result = estimate([], [endpoint()], metadata={"cloud": "aws", "region": "eu-west-1"})
+    assert line(result, "endpoints.scorer").note == "us-east-1 price used for eu-west-1"
+
+
+def test_kubernetes_endpoints_and_clusters_use_ec2_node_prices() -> None:
+    node = catalog.ec2_price("g5.xlarge").usd_per_hour
+    big = catalog.ec2_price("g5.12xlarge").usd_per_hour
+    result = estimate([], [endpoint(minReplicas=1, maxReplicas=2), cluster(minNodes=0, maxNodes=1), job()],
+                      metadata={"cloud": "kubernetes", "namespace": "fraud-dev"})
+    scorer = line(result, "endpoints.scorer")
+    assert (scorer.after_min_usd, scorer.after_usd) == (round(node * HOURS, 2), round(2 * node * HOURS, 2))
+    assert scorer.basis == f"1-2 replicas x g5.xlarge @ ${node:g}/h"
+    assert "estimate: EC2 node price" in scorer.note
+    train = line(result, "clusters.gpu-train")
+    assert (train.after_min_usd, train.after_usd) == (0.0, round(big * HOURS, 2))
+    assert "ceiling: the cluster at max nodes all month" in train.note and "spot typically cheaper" in train.note
+    assert {item.address for item in result.lines} == {"endpoints.scorer", "clusters.gpu-train"}  # jobs run on nodes
+
+
+def test_sagemaker_training_is_priced_per_scheduled_run() -> None:
+    price = catalog.price("ml.g5.12xlarge", "training")
+    assert price.region_note == "inference price used for training"
+    result = estimate([], [cluster(), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1")])
+    retrain = line(result, "training_jobs.retrain")
+    expected = round(4 * 2 * 6 * price.usd_per_hour, 2)
+    assert (retrain.after_min_usd, retrain.after_usd) == (expected, expected)
+    assert retrain.basis == f"4 runs/month x 2 nodes x 6h max x ml.g5.12xlarge @ ${price.usd_per_hour:g}/h"
+    assert "on-demand price shown; spot typically cheaper" in retrain.note
+    assert all(item.address != "clusters.gpu-train" for item in result.lines)  # SageMaker bills per run
+
+
+def test_training_without_schedule_or_runtime() -> None:
+    result = estimate([], [job(schedule=None)])
+    assert result.lines == () and result.notes == (
+        "training_jobs.retrain: no schedule (alert-triggered or manual runs): not counted",)
+    result = estimate([], [job(maxRuntimeSeconds=None, spot=False)])
+    hourly = catalog.price("ml.g5.12xlarge", "training").usd_per_hour
+    assert line(result, "training_jobs.retrain").after_usd == round(4 * 2 * 24 * hourly, 2)
+    assert "24h default" in line(result, "training_jobs.retrain").note
+
+
+def test_unpriced_instances_are_a_note_never_a_number() -> None:
+    assert catalog.price("ml.g6.xlarge", "inference") is None
+    result = estimate([], [endpoint(instanceType="ml.g6.xlarge", gpuType="L4")])
+    assert result.lines == () and result.after.max_usd == 0
+    assert result.notes == ("endpoints.scorer: no catalog price for ml.g6.xlarge (SageMaker inference): not counted",)
+
+
+def test_drift_jobs_priced_only_with_facts_and_notes_counted_per_item() -> None:
+    monitors = [facts("monitor", f"m{i}", endpoint="scorer", metric="feature_drift", threshold="0.2",
+                      scheduleSeconds=3600) for i in range(3)]
+    result = estimate(monitors, monitors)
+    assert result.notes == ("scheduled drift job: its instance and run time are not in the facts, not priced "
+                            "(3 items, e.g. monitors.m0)",)
+    priced = facts("monitor", "m", endpoint="scorer", metric="feature_drift", threshold="0.2", scheduleSeconds=3600,
+                   instanceType="ml.m5.xlarge", maxRuntimeSeconds=600)
+    hourly = catalog.price("ml.m5.xlarge", "processing").usd_per_hour
+    assert line(estimate([], [priced]), "monitors.m").after_usd == round(720 * (600 / 3600) * hourly, 2)
+
+
+def test_rollout_extra_for_canary_and_blue_green() -> None:
+    hourly = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
+    canary = estimate([endpoint(minReplicas=3)], [endpoint(minReplicas=3, modelVersion=14)])
+    instances = sum(max(1, math.ceil(s / 100 * 3)) for s in [2, 5, 10, 25, 75, 100])
+    assert instances == 10
+    assert canary.rollout_extra_usd == round(instances * (600 / 3600) * hourly, 2)
+    bg = {"strategy": "blue_green", "steps": [], "bakeSeconds": 3600, "rollbackOn": []}
+    blue_green = estimate([endpoint(rollout=bg)], [endpoint(rollout=bg, modelVersion=13)])
+    assert blue_green.rollout_extra_usd == round(2 * 1 * hourly, 2)
+    at_once = {"strategy": "all_at_once", "steps": [], "bakeSeconds": None, "rollbackOn": []}
+    assert estimate([endpoint(rollout=at_once)], [endpoint(rollout=at_once, modelVersion=13)]).rollout_extra_usd == 0
+    assert estimate([], [endpoint()]).rollout_extra_usd == 0  # a new endpoint starts no rollout
+
+
+def test_removed_items_cost_nothing_after() -> None:
+    result = estimate([endpoint()], [])
+    scorer = line(result, "endpoints.scorer")
+    assert scorer.after_usd is None and scorer.delta_usd == -scorer.before_usd
+    assert result.after.max_usd == 0
+
+
+@pytest.mark.parametrize(("cron", "runs"), [("0 3 * * 1", 4), ("0 3 * * *", 30), ("@hourly", 720),
+                                            ("0 0 1 * *", 1), ("*/15 * * * *", 2880), ("not a cron", None)])
+def test_scheduled_runs_over_the_fixed_reference_month(cron: str, runs: int | None) -> None:
+    assert scheduled_runs(cron) == runs
+
+
+def test_no_facts_no_cost() -> None:
+    graph = DesiredGraph("p", "s", (DesiredResource("urn:pulumi:s::p::aws:s3/bucket:Bucket::b", "aws:s3/bucket:Bucket",
+                                                    "b", True, None, {"bucket": "b"}),))
+    result = estimate_cost(graph, prior_of())
+    assert result.lines == () and result.to_json()["after"] == {"minUsd": 0.0, "maxUsd": 0.0}
