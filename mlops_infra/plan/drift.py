@@ -340,9 +340,24 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_INDEX = re.compile(r"\[\d+\]")
+_KEYS = re.compile(r"\[[^\]]+\]")
+
+
+def _where(suffix: str) -> str:
+    """The part of a leaf path below its tracked property, for people: element keys and the
+    last name (``[0].applyServerSideEncryptionByDefault.sseAlgorithm`` -> ``sseAlgorithm``,
+    ``[blue].instanceType`` -> ``[blue] instanceType``)."""
+    suffix = _INDEX.sub("", suffix)
+    keys = "".join(_KEYS.findall(suffix))
+    last = _KEYS.sub("", suffix).rsplit(".", 1)[-1]
+    return keys + (f" {last}" if last else "")
+
+
 def _phrase(change: _Change, tracked_path: str | None) -> str:
     suffix = change.path[len(tracked_path):] if tracked_path and change.path.startswith(tracked_path) else ""
-    label = change.label + (suffix if suffix.startswith("[") else f" {suffix.lstrip('.')}" if suffix else "")
+    where = _where(suffix) if suffix else ""
+    label = change.label + (where if where.startswith("[") else f" {where.strip()}" if where.strip() else "")
     if _scalar(change.prior) and _scalar(change.live) and SENSITIVE not in (change.prior, change.live):
         label += f" {_fmt(change.prior)} -> {_fmt(change.live)}"
     return label + (f" ({change.note})" if change.note else "")

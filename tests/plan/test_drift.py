@@ -159,8 +159,21 @@ def test_keyed_lists_match_elements_by_key() -> None:
     assert drift(config([a, b]), config([dict(b), dict(a, volumeSizeInGb=30)])) == []
     [item] = drift(config([a, b]), config([a, dict(b, instanceType="ml.g6.xlarge")]))
     assert item.changes == (("productionVariants[b].instanceType", "ml.g5.xlarge", "ml.g6.xlarge"),)
-    assert item.summary == ("endpoint config scorer-config: variants[b].instanceType ml.g5.xlarge -> ml.g6.xlarge "
+    assert item.summary == ("endpoint config scorer-config: variants[b] instanceType ml.g5.xlarge -> ml.g6.xlarge "
                             "changed outside Pulumi")
+
+
+def test_encryption_reset_to_the_s3_default_is_a_change() -> None:
+    """Real S3 answers SSE-S3 after DeleteBucketEncryption (moto answers not found)."""
+    before = sr(SSE, "data-encryption", {"rules": [{"bucketKeyEnabled": True, "applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}]}, id_="ml-data")
+    after = sr(SSE, "data-encryption", {"rules": [{"bucketKeyEnabled": False, "applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "AES256"}}]}, id_="ml-data")
+    [item] = drift(before, after)
+    assert item.kind == "changed"
+    assert item.summary.startswith("bucket ml-data: encryption ")
+    assert "encryption sseAlgorithm aws:kms -> AES256" in item.summary
+    assert "encryption bucketKeyEnabled true -> false" in item.summary
 
 
 def endpoint_pair(count: int, weight: float, *, config: str = "cfg-1") -> tuple[StateResource, StateResource]:
