@@ -56,7 +56,9 @@ def compile_registry(kube: KubeTarget) -> None:
         "mlflow", images.MLFLOW, command=server_args(kube), port=names.REGISTRY_PORT,
         env=[{"name": "HOME", "value": "/tmp"}], mounts=[{"mountPath": DATA_MOUNT, "name": "data"}],
         resources={"limits": {"memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}})
-    container["readinessProbe"] = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10}
+    # The probe names an allowed host: with --allowed-hosts set, a pod-IP Host header is refused.
+    container["readinessProbe"] = {"httpGet": {"httpHeaders": [{"name": "Host", "value": "localhost"}],
+                                               "path": "/health", "port": "http"}, "periodSeconds": 10}
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["registry"], [container],
                       volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": names.REGISTRY}}])
     deployment = kube.add(wl.deployment(kube, names.REGISTRY, APP, pod, address=ADDRESS, strategy="Recreate"),

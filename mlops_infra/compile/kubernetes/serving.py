@@ -135,7 +135,7 @@ def compile_capture_sink(kube: KubeTarget) -> None:
              {"name": "PORT", "value": str(names.CAPTURE_PORT)}],
         envFrom=object_store_env_from(), mounts=[wl.SCRIPTS_MOUNT])
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["capture"], [container], volumes=[wl.SCRIPTS_VOLUME])
-    deployment = kube.add(wl.deployment(kube, names.CAPTURE, "capture", pod, address="platform"),
+    deployment = kube.add(wl.deployment(kube, names.CAPTURE, "capture", pod, address="platform", runs=("capture_sink.py",)),
                           parent=kube.platform, address="platform", role="capture-sink",
                           depends_on=[account, *kube.needs("scripts")])
     kube.shared["capture"] = kube.add(wl.service(kube, names.CAPTURE, "capture", names.CAPTURE_PORT, address="platform"),

@@ -183,7 +183,8 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True,
                       volumes=[wl.SCRIPTS_VOLUME, {"name": "templates", "projected": {"sources": sources}}])
     deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs))]
-    deployment = kube.add(wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform"),
+    deployment = kube.add(wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform",
+                                        runs=("launcher.py",)),
                           parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
     kube.add(wl.service(kube, names.RETRAIN_TRIGGER, "retrain-trigger", names.TRIGGER_PORT, address="platform"),
              parent=kube.platform, address="platform", role="retrain-trigger-service", depends_on=[deployment])

@@ -13,6 +13,7 @@ from typing import Any
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import names, scripts
 from mlops_infra.compile.kubernetes.objects import KubeTarget, container_security
+from mlops_infra.compile.naming import short_hash
 
 SMALL = {"limits": {"memory": "256Mi"}, "requests": {"cpu": "50m", "memory": "128Mi"}}
 """Resources of a helper container (launcher, trigger, capture sink, pushgateway)."""
@@ -21,6 +22,7 @@ SCRIPTS_VOLUME = {"name": "scripts", "configMap": {"name": names.SCRIPTS_CONFIG}
 SCRIPTS_MOUNT = {"mountPath": scripts.MOUNT, "name": "scripts", "readOnly": True}
 TMP_VOLUME = {"name": "tmp", "emptyDir": {}}
 TMP_MOUNT = {"mountPath": "/tmp", "name": "tmp"}
+SCRIPTS_HASH = "mlops-infra/scripts-hash"
 NAMESPACE_ENV = {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
 
 
@@ -61,12 +63,20 @@ def pod_spec(service_account: str, containers: list[dict[str, Any]], *, volumes:
 
 
 def deployment(kube: KubeTarget, name: str, app: str, pod: dict[str, Any], *, address: str,
-               strategy: str = "RollingUpdate", replicas: int = 1) -> dict[str, Any]:
-    """A Deployment of ``pod`` selected by the stable app labels."""
+               strategy: str = "RollingUpdate", replicas: int = 1, runs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A Deployment of ``pod`` selected by the stable app labels.
+
+    ``runs`` names the helper scripts the pod runs: their hash is a pod-template annotation, so a
+    changed script rolls the pods (a mounted ConfigMap changes under a running process otherwise).
+    """
     match = lbl.selector(kube.ctx, app)
     template_labels = {**lbl.labels(kube.ctx, address), **match}
+    template: dict[str, Any] = {"metadata": {"labels": dict(sorted(template_labels.items()))}, "spec": pod}
+    if runs:
+        digest = short_hash({name: scripts.source(name) for name in runs})
+        template["metadata"]["annotations"] = {SCRIPTS_HASH: digest}
     spec = {"replicas": replicas, "selector": {"matchLabels": match}, "strategy": {"type": strategy},
-            "template": {"metadata": {"labels": dict(sorted(template_labels.items()))}, "spec": pod}}
+            "template": template}
     return kube.obj("apps/v1", "Deployment", name, address, {"spec": spec}, **match)
 
 

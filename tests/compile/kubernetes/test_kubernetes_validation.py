@@ -95,3 +95,18 @@ def test_resource_flavors_have_the_kueue_shape(case):
         for toleration in spec.get("tolerations", []):
             assert set(toleration) <= {"key", "operator", "value", "effect", "tolerationSeconds"}
             assert toleration["operator"] in ("Exists", "Equal")
+
+
+def test_strict_builtin_validation_catches_a_misspelled_field():
+    graph = graph_of("reference-dev")
+    cronjob = next(o for _, o in objects(graph) if o["kind"] == "CronJob")
+    misspelled = {**cronjob, "spec": {**cronjob["spec"], "concurrencyPolicyy": "Forbid"}}
+    assert "concurrencyPolicyy" in (builtin_error(misspelled) or "")
+
+
+def test_strict_crd_validation_catches_a_misspelled_field_in_a_run_template():
+    graph = graph_of("reference-dev")
+    template = next(o for _, o in objects(graph) if o["kind"] == "PyTorchJob")
+    misspelled = json.loads(json.dumps(template))
+    misspelled["spec"]["runPolicy"]["activeDeadlineSecond"] = 1
+    assert any("activeDeadlineSecond" in e for e in crds.errors(misspelled))

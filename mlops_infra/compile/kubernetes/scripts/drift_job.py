@@ -13,6 +13,11 @@ their ``instances`` (KServe v1) or ``inputs`` (v2) rows as features, joined by e
 response's ``predictions`` as the ``prediction`` column. A ``label`` column, when the caller
 sends one, feeds ``accuracy``.
 
+Scores: ``feature_drift`` is the share of drifted columns (Evidently's ``DriftedColumnsCount``),
+``prediction_drift`` the population stability index of the ``prediction`` column (``ValueDrift``
+with ``method="psi"``, so higher always means more drift), ``data_quality`` the share of missing
+values and ``accuracy`` the share of predictions equal to the label. Written for Evidently 0.7.
+
 Output: ``mlops_monitor_value`` and ``mlops_monitor_last_success_timestamp_seconds`` with labels
 system, environment, endpoint, monitor, metric, PUT to
 ``$PUSHGATEWAY_URL/metrics/job/mlops-monitor/monitor/<MONITOR>`` (replacing the previous push).
@@ -132,7 +137,7 @@ def score(metric: str, current, reference) -> float | None:  # pragma: no cover 
     if metric == "prediction_drift":
         if "prediction" not in current or "prediction" not in reference:
             return None
-        report = Report([ValueDrift(column="prediction")])
+        report = Report([ValueDrift(column="prediction", method="psi")])  # PSI: higher is more drift
     else:
         shared = [c for c in current.columns if c in reference.columns and c != "prediction"]
         current, reference = current[shared], reference[shared]
