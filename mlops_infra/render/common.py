@@ -211,7 +211,7 @@ def attr_line(change: AttributeChange) -> AttrLine:
 
 ACTION_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
                 Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed", Action.READ: "will be read"}
-_SELF_EXPLAINING = ("will be ", "be updated in place", "blocked", "must be replaced")
+_SELF_EXPLAINING = ("will be ", "be updated in place", "blocked", "must be replaced", "this resource is ")
 
 
 def explain(change: ResourceChange) -> str:
@@ -293,7 +293,17 @@ class Group:
                  Action.DELETE: "to destroy"}
         parts = [f"{counts[a]} {words[a]}" for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
                  if counts.get(a)]
-        return ", ".join(parts) or "ML facts only"
+        if parts:
+            return ", ".join(parts)
+        actions = {c.action for c in self.changes}
+        return "new" if Action.CREATE in actions else "removed" if Action.DELETE in actions else "ML facts change"
+
+    def facts_only_note(self) -> str:
+        """What a reader needs when the item changes no cloud resource (only its component)."""
+        actions = {c.action for c in self.changes}
+        if actions & {Action.CREATE, Action.DELETE}:
+            return "no cloud resources of its own (see ML changes)"
+        return "only its ML facts change, no cloud resource (see ML changes)"
 
 
 def group_changes(changes: Iterable[ResourceChange]) -> list[Group]:
@@ -324,6 +334,7 @@ class DriftView:
     kind: str
     summary: str
     changes: tuple[AttributeChange, ...]
+    address: str = ""
 
     @property
     def symbol(self) -> str:
@@ -362,8 +373,14 @@ def drift_view(item: Any) -> DriftView:
                      str(get("summary", "") or ""), tuple(changes))
 
 
-def drift_views(items: Sequence[Any]) -> list[DriftView]:
-    return sorted((drift_view(d) for d in items), key=lambda d: d.urn)
+def drift_views(items: Sequence[Any], changes: Iterable[ResourceChange] = ()) -> list[DriftView]:
+    """Drift items sorted by ML item (spec order) then URN, each with its ML item's address taken
+    from the plan's resource changes (no-ops included) when it has one."""
+    import dataclasses
+
+    addresses = {c.urn: c.address for c in changes if c.address}
+    views = [dataclasses.replace(v, address=addresses.get(v.urn, "")) for v in map(drift_view, items)]
+    return sorted(views, key=lambda d: (_address_key(d.address or SHARED_GROUP), d.urn))
 
 
 def line_range(line: CostLine, side: str) -> str:

@@ -78,7 +78,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
     _header(out, plan, notes, width)
     _warnings(out, plan.warnings)
     if plan.refreshed or plan.drift:
-        _drift(out, drift_views(plan.drift), plan.refreshed)
+        _drift(out, drift_views(plan.drift, plan.changes), plan.refreshed)
     _ml(out, plan.ml)
     if plan.cost is not None and (plan.has_changes or plan.cost.after.max_usd or plan.cost.before.max_usd):
         _cost(out, plan.cost)
@@ -91,7 +91,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
             out.blank()
             out.add(("# ", STYLES["dim"]), (group.address, STYLES["address"]), (f"  ({group.tally()})", STYLES["dim"]))
             if not group.resources:
-                out.add(("    only the item's ML facts change (see ML changes)", STYLES["dim"]))
+                out.add((f"    {group.facts_only_note()}", STYLES["dim"]))
             for change in group.resources:
                 _resource(out, change)
     out.blank()
@@ -130,10 +130,12 @@ def _drift(out: _Lines, items: list[DriftView], refreshed: bool) -> None:
         return
     out.add(("Drift: ", STYLES["heading"]),
             f"{plural(len(items), 'resource')} changed outside mlops-infra since the last apply")
-    out.add(("  (shown before the plan: applying it will put these back to the desired state)", STYLES["dim"]))
+    out.add(("  (the changes below are planned against the last applied state: a deleted resource is created "
+             "again; `pulumi up --refresh` also puts changed values back)", STYLES["dim"]))
     for item in items:
         out.blank()
-        out.add("  ", (item.symbol, STYLES.get(item.symbol)), f" {item.name} ({item.type})",
+        where = f"{item.address}: " if item.address else ""
+        out.add("  ", (item.symbol, STYLES.get(item.symbol)), " ", (where, STYLES["address"]), f"{item.name} ({item.type})",
                 (f"  [{item.kind}]" if item.kind else "", STYLES["dim"]))
         if item.summary:
             out.add(("      # ", STYLES["dim"]), (item.summary, STYLES["dim"]))
@@ -181,10 +183,13 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
     out.blank()
     out.add(("Cost", STYLES["heading"]), ("  (USD per month, on-demand, 730 h; range = min to max replicas/nodes)", STYLES["dim"]))
     delta = cost.delta
-    out.add(f"  before  {money_range(cost.before.min_usd, cost.before.max_usd)}")
-    out.add(f"  after   {money_range(cost.after.min_usd, cost.after.max_usd)}")
-    style = "red" if delta.max_usd > 0 else "green" if delta.max_usd < 0 else None
-    out.add("  change  ", (money_range(delta.min_usd, delta.max_usd, sign=True), style))
+    if round(delta.min_usd, 2) == 0 and round(delta.max_usd, 2) == 0:
+        out.add(f"  unchanged  {money_range(cost.after.min_usd, cost.after.max_usd)}")
+    else:
+        out.add(f"  before  {money_range(cost.before.min_usd, cost.before.max_usd)}")
+        out.add(f"  after   {money_range(cost.after.min_usd, cost.after.max_usd)}")
+        style = "red" if delta.max_usd > 0 else "green" if delta.max_usd < 0 else None
+        out.add("  change  ", (money_range(delta.min_usd, delta.max_usd, sign=True), style))
     if cost.rollout_extra_usd:
         out.add(f"  rollout extra  {money(cost.rollout_extra_usd)} one-off, while rollouts run old and new capacity side by side")
     if cost.lines:
@@ -192,11 +197,17 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
         width = max(len(line.address) for line in cost.lines)
         for line in cost.lines:
             before, after = line_range(line, "before"), line_range(line, "after")
-            amounts = after if before == after else f"{before} -> {after}"
+            if before == "-":
+                amounts = f"{after} (new)"
+            elif after == "-":
+                amounts = f"{before} -> removed"
+            else:
+                amounts = after if before == after else f"{before} -> {after}"
             note = f" ({line.note})" if line.note else ""
             out.add(f"    {line.address.ljust(width)}  {amounts}", (f"  {line.basis}{note}", STYLES["dim"]))
     for source in cost.sources:
-        out.add(("  Prices: ", STYLES["dim"]), (source, STYLES["dim"]))
+        label = "" if source.lower().startswith("price") else "Prices: "
+        out.add((f"  {label}{source}", STYLES["dim"]))
     for note in cost.notes:
         out.add(("  Note: ", STYLES["dim"]), (note, STYLES["dim"]))
 

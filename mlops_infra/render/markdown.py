@@ -15,7 +15,6 @@ cut whole, never inside a code block.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,8 +76,8 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
 
 
 def _esc(text: str) -> str:
-    """Text safe in markdown prose and table cells: HTML escaped, pipes escaped."""
-    return html.escape(str(text), quote=False).replace("|", "\\|")
+    """Text safe in markdown prose and table cells: no HTML (``&``, ``<`` escaped), pipes escaped."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
 def _code(text: str) -> str:
@@ -142,8 +141,12 @@ def _head(plan: Plan) -> str:
     if plan.cost is not None:
         cost = plan.cost
         delta = money_range(cost.delta.min_usd, cost.delta.max_usd, sign=True)
-        rows.append(("Monthly cost", f"{money_range(cost.before.min_usd, cost.before.max_usd)} &rarr; "
-                                     f"{money_range(cost.after.min_usd, cost.after.max_usd)} (**{delta}**)"))
+        after = money_range(cost.after.min_usd, cost.after.max_usd)
+        if round(cost.delta.min_usd, 2) == 0 and round(cost.delta.max_usd, 2) == 0:
+            rows.append(("Monthly cost", f"{after} (unchanged)"))
+        else:
+            rows.append(("Monthly cost", f"{money_range(cost.before.min_usd, cost.before.max_usd)} &rarr; "
+                                         f"{after} (**{delta}**)"))
         if cost.rollout_extra_usd:
             rows.append(("Rollout extra", f"{money(cost.rollout_extra_usd)} one-off (old and new capacity during rollouts)"))
     rows.append(("Drift", _drift_cell(plan)))
@@ -176,7 +179,7 @@ def _cost_section(plan: Plan) -> _List:
         note = f" ({_esc(line.note)})" if line.note else ""
         rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
                     f"{money(line.delta_usd, sign=True)} |\n")
-    sources = "".join(f"Prices: {_esc(s)}  \n" for s in cost.sources)
+    sources = "".join(f"{'' if s.lower().startswith('price') else 'Prices: '}{_esc(s)}  \n" for s in cost.sources)
     cost_notes = "".join(f"Note: {_esc(n)}  \n" for n in cost.notes)
     title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
              "| ML item | basis | before | after | change |\n|---|---|---:|---:|---:|\n")
@@ -200,15 +203,17 @@ def _ml_section(plan: Plan) -> _List:
 
 
 def _drift_section(plan: Plan) -> _List:
-    views = drift_views(plan.drift)
+    views = drift_views(plan.drift, plan.changes)
     items = [_drift_item(v) for v in views]
-    title = ("### Drift\nChanged outside mlops-infra since the last apply; applying this plan puts them "
-             "back to the desired state.\n\n")
+    title = ("### Drift\nChanged outside mlops-infra since the last apply. The resource changes below are "
+             "planned against the last applied state: a deleted resource is created again; "
+             "`pulumi up --refresh` also puts changed values back.\n\n")
     return _List(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n")
 
 
 def _drift_item(view: DriftView) -> str:
-    text = f"- {_code(view.symbol)} **{_esc(view.name)}** ({_code(view.type)})"
+    where = f"{_code(view.address)}: " if view.address else ""
+    text = f"- {_code(view.symbol)} {where}**{_esc(view.name)}** ({_code(view.type)})"
     text += f" {_esc(view.kind)}" if view.kind else ""
     text += f": {_esc(view.summary)}\n" if view.summary else "\n"
     if view.changes:
@@ -251,7 +256,7 @@ def _details(groups: list[Group]) -> list[tuple[Group, str]]:
         for change in group.resources:
             lines.extend(_resource_lines(change))
         if not group.resources:
-            lines.append("#   only the item's ML facts change (see ML changes)")
+            lines.append(f"#   {group.facts_only_note()}")
         summary = f"<code>{_esc(group.address)}</code>: {_esc(group.tally())}"
         blocks.append((group, f"<details><summary>{summary}</summary>\n\n{_fenced('diff', lines)}\n</details>\n\n"))
     return blocks

@@ -102,22 +102,22 @@ def live_from_prior(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def _out_of_band_changes(checkpoint: Checkpoint) -> dict[str, Any]:
-    """Someone suspended bucket versioning and raised an alarm threshold in the console, and the
-    data bucket's lifecycle rules were deleted."""
+    """Someone suspended versioning of the training-data bucket and raised the error-rate alarm's
+    threshold in the console, and the data bucket's lifecycle rules were deleted."""
     live = live_from_prior(checkpoint)
-    found = {"versioning": False, "alarm": False, "lifecycle": False}
-    for urn, res in sorted(live["resources"].items()):
-        if res["type"] == "aws:s3/bucketVersioning:BucketVersioning" and not found["versioning"]:
-            res["inputs"]["versioningConfiguration"]["status"] = "Suspended"
-            found["versioning"] = True
-        elif res["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm" and not found["alarm"]:
-            res["inputs"]["threshold"] = float(res["inputs"]["threshold"]) * 4
-            found["alarm"] = True
-        elif res["type"] == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" and not found["lifecycle"]:
-            del live["resources"][urn]
-            live["missing"].append(urn)
-            found["lifecycle"] = True
-    assert all(found.values()), f"the drift scenario needs these resources: {found}"
+    data = "mlops:data:ObjectStore$"
+    edits = {
+        f"{data}aws:s3/bucketVersioning:BucketVersioning":
+            lambda res: res["inputs"]["versioningConfiguration"].update(status="Suspended"),
+        "aws:cloudwatch/metricAlarm:MetricAlarm::scorer-errors":
+            lambda res: res["inputs"].update(threshold=0.05),
+    }
+    for marker, edit in edits.items():
+        urn = next(u for u in sorted(live["resources"]) if marker in u)
+        edit(live["resources"][urn])
+    gone = next(u for u in sorted(live["resources"]) if f"{data}aws:s3/bucketLifecycleConfiguration" in u)
+    del live["resources"][gone]
+    live["missing"].append(gone)
     return live
 
 

@@ -8,7 +8,8 @@ stores one, so what the planner reads back looks like the real thing:
 - the root ``pulumi:pulumi:Stack`` resource first, then every resource in dependency order
   (parents and dependencies before dependents, ties by URN), as the engine writes them;
 - a default provider (``pulumi:providers:aws::default_7_10_0``, with ``__internal`` and ``version``
-  inputs) for custom resources that name no explicit provider; explicit providers get an id;
+  inputs) for custom resources that name no explicit provider; explicit providers get an id and,
+  as the engine keeps provider config, their non-string inputs JSON-encoded (``"[\"1111\"]"``);
   ``provider`` fields are ``<provider urn>::<provider id>``;
 - custom resources: ``inputs`` are the graph's inputs with refs resolved to the referenced
   resource's outputs, ``$json`` values encoded with :func:`~mlops_infra.graph.canonical_json`,
@@ -230,6 +231,11 @@ def _resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
     return value
 
 
+def _config_string(value: Any) -> Any:
+    """Provider config as the engine stores it: every non-string value JSON-encoded."""
+    return value if value is None or isinstance(value, str) else canonical_json(value)
+
+
 def _secret(value: Any) -> dict[str, str]:
     digest = hashlib.sha256(canonical_json(value).encode()).hexdigest()
     return {SECRET_SIG: SECRET_MARKER, "ciphertext": f"v1:{digest[:16]}:v1:{digest[16:48]}"}
@@ -247,8 +253,9 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
     record: dict[str, Any] = {"urn": resource.urn, "custom": resource.custom}
     resolved = _resolve(resource.inputs, lookup)
     if resource.type.startswith("pulumi:providers:"):
-        record.update(id=_provider_id(resource.urn), type=resource.type, inputs={"__internal": {}, **resolved},
-                      outputs=dict(resolved))
+        config = {key: _config_string(value) for key, value in resolved.items()}
+        record.update(id=_provider_id(resource.urn), type=resource.type, inputs={"__internal": {}, **config},
+                      outputs=dict(config))
     elif resource.custom:
         physical = _physical_id(resource, resolved)
         outputs = {**resolved, **_computed(resource, resolved, physical, region, account)}
