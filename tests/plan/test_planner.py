@@ -58,8 +58,12 @@ class Serving:
                  instance: str = "ml.g5.xlarge", region: str = "eu-west-1", protect_bucket: bool = False) -> None:
         b = GraphBuilder(P, S)
         self.provider = b.add(PROVIDER, "aws", {"region": region}, address="platform", role="provider")
-        self.component = b.add("mlops:serving:Endpoint", "scorer", {"kind": "endpoint", "modelVersion": version},
-                               custom=False, address="endpoints.scorer", role="component")
+        facts = {"factsVersion": 1, "kind": "endpoint", "name": "scorer", "model": "fraud-model",
+                 "modelVersion": version, "instanceType": instance, "gpuType": "A10G", "gpus": 1, "minReplicas": 2,
+                 "maxReplicas": 10, "capturePercent": None,
+                 "rollout": {"strategy": "canary", "steps": [10, 50, 100], "bakeSeconds": 600, "rollbackOn": []}}
+        self.component = b.add("mlops:serving:Endpoint", "scorer", facts, custom=False, address="endpoints.scorer",
+                               role="component")
         kw = {"parent": self.component, "provider": self.provider, "address": "endpoints.scorer"}
         self.role = b.add(ROLE, "scorer-role", {"name": role_name, "assumeRolePolicy": json_of(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -75,6 +79,7 @@ class Serving:
                               role="endpoint", **kw)
         self.bucket = b.add(BUCKET, "data", {"bucket": "fraud-prod-data"}, provider=self.provider,
                             options=ResourceOptions(protect=protect_bucket), address="data_sources.data", role="bucket")
+        b.metadata.update({"cloud": "aws", "region": region, "account": "111111111111"})
         self.graph = b.build()
 
     def applied(self, **kw: Any) -> PriorState:
