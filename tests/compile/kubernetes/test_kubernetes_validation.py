@@ -39,7 +39,7 @@ def _builtin_error(text: str) -> str | None:
     try:
         kubernetes_validate.validate(json.loads(text), KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
-        return f"{'.'.join(str(p) for p in exc.caught.absolute_path)}: {exc.caught.message}"
+        return f"{'.'.join(str(p) for p in exc.absolute_path)}: {exc.message}"
     return None
 
 
