@@ -1,0 +1,376 @@
+"""``mlops-infra plan``: exit codes, formats, prior-state lookup, --out, --refresh, clean errors; and the
+PR workflow that runs it (.github/workflows/plan.yml)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_infra.cli.commands.plan import pick_env
+from mlops_infra.cli.main import main
+from mlops_infra.plan.planfile import check_fresh, load_plan
+from tests.scenarios.harness import compile_file
+from tests.support.applied_state import applied_state, dumps, edit_resource
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "examples" / "quickstart" / "mlsystem.yaml"
+SCENARIOS = REPO / "tests" / "scenarios"
+BASE = SCENARIOS / "no-changes-after-apply" / "mlsystem.yaml"
+WORKFLOW = REPO / ".github" / "workflows" / "plan.yml"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each test in an empty directory, no backend URL, no colour."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.delenv("MLOPS_INFRA_DEBUG", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path
+
+
+@pytest.fixture()
+def applied(tmp_path: Path) -> Path:
+    """The base system's state right after it was applied (staging)."""
+    path = tmp_path / "state.json"
+    path.write_text(dumps(applied_state(compile_file(BASE, "staging"))), encoding="utf-8")
+    return path
+
+
+# -- defaults ----------------------------------------------------------------------------------
+
+
+def test_default_plans_the_embedded_quickstart_on_a_fresh_machine(capsys) -> None:
+    code, out, err = run(capsys, "plan", "--env", "prod")
+    assert code == 0, err
+    assert out.startswith("mlops-infra plan: churn-quickstart / prod\n")
+    assert "Spec: the embedded quickstart example (no FILE given)" in out
+    assert "Prior state: none found" in out
+    assert out.splitlines()[-1].startswith("Plan: ") and "to add" in out
+    assert "Traceback" not in err
+
+
+def test_default_environment_is_dev_when_there_is_one(capsys) -> None:
+    code, out, _ = run(capsys, "plan")
+    assert code == 0
+    assert out.startswith("mlops-infra plan: churn-quickstart / dev\n")
+
+
+def test_local_mlsystem_yaml_wins_over_the_quickstart(capsys, tmp_path: Path) -> None:
+    shutil.copy(BASE, tmp_path / "mlsystem.yaml")
+    code, out, _ = run(capsys, "plan")
+    assert code == 0
+    assert out.startswith("mlops-infra plan: fraud-detection / staging\n")
+    assert "Spec: ./mlsystem.yaml (no FILE given)" in out
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["prod"], "prod"), (["staging", "dev", "prod"], "dev"), (["qa", "prod"], "qa"), ([], None)])
+def test_pick_env(names: list[str], expected: str | None) -> None:
+    assert pick_env(names) == expected
+
+
+# -- exit codes ----------------------------------------------------------------------------------
+
+
+def test_changes_exit_0_without_detailed_exitcode_and_2_with_it(capsys) -> None:
+    assert run(capsys, "plan", str(BASE))[0] == 0
+    code, out, _ = run(capsys, "plan", str(BASE), "--detailed-exitcode")
+    assert code == 2
+    assert out.splitlines()[-1].startswith("Plan: ") and " to add" in out
+
+
+def test_no_changes_exit_0_with_detailed_exitcode(capsys, applied: Path) -> None:
+    code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--detailed-exitcode")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "No changes. Your ML system matches the desired state."
+    assert f"Prior state: {applied} (46 resources, serial " in out
+
+
+def test_invalid_spec_exits_1_with_diagnostics(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE.read_text().replace("replicas: {min: 2, max: 10}", "replicas: {min: 2, maxx: 10}"))
+    code, out, err = run(capsys, "plan", str(bad), "--detailed-exitcode")
+    assert code == 1
+    assert out == ""
+    assert "bad.yaml:" in err and "error" in err and "maxx" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_environment_exits_1(capsys) -> None:
+    code, _, err = run(capsys, "plan", str(BASE), "--env", "prdo")
+    assert code == 1
+    assert 'No environment "prdo"' in err
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b'{"version": 3, "checkpoint": {"latest": {"resources": [',
+                                     b"\x1f\x8b\x08broken gzip", b'{"version": 99, "checkpoint": {}}'])
+def test_bad_state_file_exits_1_without_traceback(capsys, tmp_path: Path, content: bytes) -> None:
+    state = tmp_path / "broken.json"
+    state.write_bytes(content)
+    code, out, err = run(capsys, "plan", str(BASE), "--state", str(state))
+    assert code == 1
+    assert out == ""
+    assert "broken.json" in err and "error" in err
+    assert "Traceback" not in err and "bug in mlops-infra" not in err
+
+
+def test_missing_state_file_exits_1(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "plan", str(BASE), "--state", str(tmp_path / "nope.json"))
+    assert code == 1
+    assert "cannot read the state file" in err
+
+
+def test_state_of_another_stack_is_refused(capsys, tmp_path: Path) -> None:
+    graph = compile_file(BASE, "staging")
+    other = json.loads(dumps(applied_state(graph)).replace("urn:pulumi:staging::", "urn:pulumi:prod::"))
+    state = tmp_path / "prod.json"
+    state.write_text(json.dumps(other))
+    code, _, err = run(capsys, "plan", str(BASE), "--state", str(state))
+    assert code == 1
+    assert "the prior state is for stack 'prod', not 'staging'" in err
+
+
+def test_remote_backend_url_is_refused_with_how_to_export(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://my-state-bucket")
+    code, _, err = run(capsys, "plan", str(BASE))
+    assert code == 1
+    assert "pulumi stack export" in err
+
+
+# -- prior state lookup ----------------------------------------------------------------------------
+
+
+def test_finds_the_file_backend_state_under_stacks_env(capsys, tmp_path: Path, applied: Path) -> None:
+    stack_file = tmp_path / "stacks" / "staging" / ".pulumi" / "stacks" / "fraud-detection" / "staging.json.gz"
+    stack_file.parent.mkdir(parents=True)
+    (tmp_path / "stacks" / "staging" / ".pulumi" / "meta.yaml").write_text("version: 1\n")
+    stack_file.write_bytes(gzip.compress(applied.read_bytes()))
+    code, out, err = run(capsys, "plan", str(BASE), "--detailed-exitcode")
+    assert code == 0, err
+    assert "Prior state: stacks/staging/.pulumi/stacks/fraud-detection/staging.json.gz (46 resources" in out
+
+
+def test_file_backend_url_is_honoured(capsys, monkeypatch, tmp_path: Path, applied: Path) -> None:
+    backend = tmp_path / "elsewhere"
+    (backend / ".pulumi" / "stacks" / "fraud-detection").mkdir(parents=True)
+    (backend / ".pulumi" / "meta.yaml").write_text("version: 1\n")
+    shutil.copy(applied, backend / ".pulumi" / "stacks" / "fraud-detection" / "staging.json")
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{backend}")
+    code, out, _ = run(capsys, "plan", str(BASE), "--detailed-exitcode")
+    assert code == 0
+    assert "staging.json (46 resources" in out
+
+
+# -- formats and --out -----------------------------------------------------------------------------
+
+
+def test_json_format_is_pure_json_on_stdout(capsys, applied: Path) -> None:
+    code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["project"] == "fraud-detection" and data["stack"] == "staging"
+    assert data["summary"]["hasChanges"] is False
+    assert "Prior state:" in err
+
+
+def test_markdown_format_has_the_marker_and_the_full_plan_command(capsys) -> None:
+    code, out, _ = run(capsys, "plan", str(BASE), "--format", "markdown", "--max-chars", "4000")
+    assert code == 0
+    assert out.startswith("<!-- mlops-infra-plan: fraud-detection/staging -->\n")
+    assert len(out) <= 4000
+    assert f"mlops-infra plan {BASE} --env staging --format text" in out
+
+
+def test_color_only_when_asked(capsys) -> None:
+    assert "\x1b[" not in run(capsys, "plan", str(BASE))[1]
+    assert "\x1b[" in run(capsys, "plan", str(BASE), "--color")[1]
+
+
+def test_out_saves_the_plan_atomically_with_its_identity(capsys, tmp_path: Path, applied: Path) -> None:
+    out_file = tmp_path / "plans" / "plan.json"
+    out_file.parent.mkdir()
+    out_file.write_text("old content")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(BASE.read_text().replace("version: 12", "version: 13"))
+    code, out, err = run(capsys, "plan", str(changed), "--state", str(applied), "--out", str(out_file),
+                         "--detailed-exitcode")
+    assert code == 2, err
+    assert f"Saved the plan to {out_file}." in out
+    assert sorted(p.name for p in out_file.parent.iterdir()) == ["plan.json"]  # no temporary file left
+    document = json.loads(out_file.read_text())
+    prior_serial = document["plan"]["stateSerial"]
+    assert document["planfile"]["stateSerial"] == prior_serial and len(prior_serial) == 64
+    assert document["planfile"]["graphDigest"] == compile_file(changed, "staging").digest()
+    assert document["graph"]["project"] == "fraud-detection"
+    saved = load_plan(out_file)
+    check_fresh(saved, prior_serial, saved.graph_digest)
+
+
+def test_out_to_a_missing_directory_exits_1(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "plan", str(BASE), "--out", str(tmp_path / "no" / "such" / "dir" / "plan.json"))
+    assert code == 1
+    assert "cannot write the plan file" in err and "Traceback" not in err
+
+
+# -- --refresh ---------------------------------------------------------------------------------------
+
+
+def test_refresh_on_kubernetes_warns_and_plans(capsys) -> None:
+    code, out, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--refresh")
+    assert code == 0
+    assert "Warning: --refresh: live reads are not supported for kubernetes targets yet" in out
+
+
+@pytest.mark.moto
+def test_refresh_on_aws_reads_live_state_through_aws_endpoint_url(capsys, monkeypatch, applied: Path) -> None:
+    from tests.support.moto_server import reset, running_moto_server
+
+    # only the S3 side of the state: enough to prove the wiring, without starting every moto backend
+    checkpoint = json.loads(applied.read_text())
+    latest = checkpoint["checkpoint"]["latest"]
+    latest["resources"] = [r for r in latest["resources"]
+                           if not r.get("custom") or r["type"].startswith(("pulumi:providers:", "aws:s3/"))]
+    applied.write_text(json.dumps(checkpoint))
+    with running_moto_server() as url:
+        reset(url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--refresh", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["refreshed"] is True
+    # nothing of the applied state exists in the empty moto account: every readable resource is gone
+    assert data["drift"] and {d["kind"] for d in data["drift"]} == {"deleted"}
+    assert any(c["reason"]["code"] == "missing-in-cloud" for c in data["resourceChanges"])
+
+
+# -- secrets -------------------------------------------------------------------------------------------
+
+
+def test_a_plaintext_secret_in_the_state_is_never_printed(capsys, tmp_path: Path, applied: Path) -> None:
+    secret = "https://hooks.slack.com/services/T0CLI0000/B0CLI0000/cliSecretValue0123456789"
+    checkpoint = json.loads(applied.read_text())
+
+    def plant(record: dict) -> None:
+        variables = record["inputs"].setdefault("environment", {}).setdefault("variables", {})
+        variables["WEBHOOK_URL"] = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                                    "plaintext": json.dumps(secret)}
+
+    leaked = edit_resource(checkpoint, lambda r: r["type"] == "aws:lambda/function:Function", plant)
+    state = tmp_path / "leaked.json"
+    state.write_text(json.dumps(leaked))
+    for fmt in ("text", "markdown", "json"):
+        code, out, err = run(capsys, "plan", str(BASE), "--state", str(state), "--format", fmt)
+        assert code == 0, err
+        assert secret not in out + err and "cliSecretValue" not in out + err
+
+
+# -- the PR workflow --------------------------------------------------------------------------------
+
+
+def _workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def test_workflow_triggers_permissions_and_steps() -> None:
+    workflow = _workflow()
+    on = workflow.get("on", workflow.get(True))
+    assert set(on) == {"pull_request"}
+    assert set(on["pull_request"]["paths"]) == {"**/mlsystem.yaml", "examples/**", "stacks/**"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = workflow["jobs"]["plan"]["steps"]
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "pip install --quiet ." in text
+    assert '"--format", "markdown", "--detailed-exitcode"' in text
+    assert "secrets." not in text  # no credentials reach the job
+    for step in steps:
+        if step.get("shell") == "python":
+            compile(step["run"], step.get("name", "step"), "exec")
+
+
+def _step(name: str) -> dict:
+    return next(s for s in _workflow()["jobs"]["plan"]["steps"] if s.get("name", "").startswith(name))
+
+
+def test_workflow_finds_changed_systems_and_environments(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "examples" / "a").mkdir(parents=True)
+    (repo / "stacks" / "prod").mkdir(parents=True)
+    system = BASE.read_text().replace("  staging:\n", "  prod:\n    target: {kind: aws, region: us-east-1, account: "
+                                      "\"111111111111\"}\n  staging:\n", 1)
+    (repo / "examples" / "a" / "mlsystem.yaml").write_text(system)
+    (repo / "mlsystem.yaml").write_text(system)
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    base = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (repo / "examples" / "a" / "README.md").write_text("changed")
+    (repo / "stacks" / "prod" / "Pulumi.yaml").write_text("name: x\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "change"], check=True)
+    output = tmp_path / "github_output"
+    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(output)}
+    subprocess.run([sys.executable, "-c", _step("Find the changed systems")["run"]], cwd=repo, env=env,
+                   check=True, capture_output=True, text=True)
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    targets = json.loads(values["targets"])
+    assert {"file": "examples/a/mlsystem.yaml", "env": "prod"} in targets
+    assert {"file": "examples/a/mlsystem.yaml", "env": "staging"} in targets
+    assert {"file": "mlsystem.yaml", "env": "prod"} in targets  # stacks/prod changed
+    assert {"file": "mlsystem.yaml", "env": "staging"} not in targets
+    assert values["count"] == str(len(targets))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_workflow_comment_script_updates_its_one_comment(tmp_path: Path) -> None:
+    plans = tmp_path / "mlops-infra-plans"
+    plans.mkdir()
+    (plans / "000.md").write_text("<!-- mlops-infra-plan: fraud-detection/staging -->\n## plan\n")
+    (plans / "results.json").write_text(json.dumps([
+        {"file": "mlsystem.yaml", "env": "staging", "exit": 2, "markdown": str(plans / "000.md")},
+        {"file": "mlsystem.yaml", "env": "prod", "exit": 1, "markdown": str(plans / "001.md")}]))
+    harness = """
+const calls = [];
+const existing = [{id: 7, user: {type: 'User'}, body: '<!-- mlops-infra-plan: pull-request -->'},
+                  {id: 9, user: {type: 'Bot'}, body: '<!-- mlops-infra-plan: pull-request -->\\nold'}];
+const github = {
+  paginate: async (fn, args) => existing,
+  rest: {issues: {listComments: 'list',
+                  updateComment: async a => calls.push(['update', a]),
+                  createComment: async a => calls.push(['create', a])}}};
+const context = {serverUrl: 'https://github.com', repo: {owner: 'o', repo: 'r'}, runId: 1,
+                 payload: {pull_request: {number: 5, head: {sha: 'abcdef1234567'}}}};
+(async () => {
+SCRIPT
+  console.log(JSON.stringify(calls));
+})();
+""".replace("SCRIPT", _step("Comment on the pull request")["with"]["script"])
+    script = tmp_path / "comment.js"
+    script.write_text(harness)
+    result = subprocess.run(["node", str(script)], env={**os.environ, "RUNNER_TEMP": str(tmp_path)},
+                            check=True, capture_output=True, text=True)
+    calls = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [c[0] for c in calls] == ["update"] and calls[0][1]["comment_id"] == 9
+    body = calls[0][1]["body"]
+    assert body.startswith("<!-- mlops-infra-plan: pull-request -->\n")
+    assert "<!-- mlops-infra-plan: fraud-detection/staging -->" in body
+    assert "**The plan failed** (exit 1)" in body and len(body) <= 65536
