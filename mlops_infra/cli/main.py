@@ -54,10 +54,10 @@ def print_user_error(err: UserError, console: Console) -> None:
     from rich.markup import escape
 
     where = f"{err.source}: " if err.source else ""
-    console.print(f"{escape(where)}[bold red]error[/]: {escape(err.summary)}", highlight=False, markup=True)
+    console.print(f"{escape(where)}[bold red]error[/]: {escape(err.summary)}", highlight=False, markup=True, soft_wrap=True)
     if err.detail:
         for line in err.detail.splitlines():
-            console.print(f"  {line}", highlight=False, markup=False)
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:
