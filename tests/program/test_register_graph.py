@@ -156,3 +156,18 @@ def test_the_comparison_catches_every_kind_of_difference():
         assert any(what in p for p in problems), what
     fewer = DesiredGraph(graph.project, graph.stack, tuple(r for r in graph.resources if r.urn != sse.urn))
     assert differences(fewer, capture) == [f"registered but not in the graph: {sse.urn}"]
+
+
+def test_a_dependency_on_a_component_is_recorded_as_its_custom_children():
+    """Pinned SDK behaviour: ``depends_on=[component]`` reaches the engine as the component's custom
+    descendants, so a graph edge to a component cannot round-trip; compilers depend on custom resources."""
+    b = GraphBuilder("demo", "dev")
+    provider = b.add("pulumi:providers:kubernetes", "k8s", {"context": "kind"})
+    platform = b.add("mlops:core:Platform", "platform", {"factsVersion": 1}, custom=False)
+    ns = b.add("kubernetes:core/v1:Namespace", "ns", {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": "x"}}, parent=platform, provider=provider)
+    cm = b.add("kubernetes:core/v1:ConfigMap", "cm", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                      "metadata": {"name": "y"}}, provider=provider, depends_on=[platform])
+    graph = b.build()
+    capture = capture_program(lambda: register_graph(graph), "demo", "dev", referenced_outputs(graph))
+    assert capture.resources[cm].dependencies == (ns,)
