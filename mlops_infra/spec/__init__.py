@@ -9,12 +9,12 @@ validated too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 
 from pydantic import ValidationError
 
-from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list
+from mlops_infra.diagnostics import Diagnostic, Diagnostics, did_you_mean, error, known_list
 from mlops_infra.spec.checks import check_environment, check_system
 from mlops_infra.spec.effective import apply_overrides, revalidate
 from mlops_infra.spec.errors import diagnostics_from_validation
@@ -131,24 +131,13 @@ def _effective(document: LoadedDocument, base: MLSystem, env: str) -> tuple[MLSy
 
 
 def _raw(diagnostic: Diagnostic, document: LoadedDocument) -> Diagnostic:
-    from dataclasses import replace
-
     raw = document.raw_path(diagnostic.path)
     return diagnostic if raw == diagnostic.path else replace(diagnostic, path=raw)
 
 
 def _in_env(diagnostic: Diagnostic, prefix: str) -> Diagnostic:
-    from dataclasses import replace
-
     return replace(diagnostic, detail=prefix + diagnostic.detail) if diagnostic.detail else diagnostic
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    seen = set()
-    out = []
-    for d in sorted(diagnostics, key=Diagnostic.sort_key):
-        key = (d.severity, d.code, d.summary, d.location)
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return out
+    return Diagnostics(diagnostics).sorted()

@@ -51,15 +51,16 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
 def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None) -> list[Diagnostic]:
     """All semantic diagnostics of ``system`` (see the module docstring).
 
+    ``data`` is the raw document ``system`` was validated from: diagnostic paths index into it.
     ``env`` names the environment whose effective system this is (it only changes wording and
     severities that depend on whether a problem comes from overrides), or None for the base.
     """
-    ctx = CheckContext.build(system, data, env)
+    ctx = CheckContext.build(system, env)
     return [d for check in SYSTEM_CHECKS for d in check(ctx)]
 
 
 def check_environment(system: MLSystem, data: dict[str, Any], env: str) -> list[Diagnostic]:
     """Diagnostics of environment ``env`` of its effective ``system``."""
-    ctx = CheckContext.build(system, data, env)
+    ctx = CheckContext.build(system, env)
     environment = system.environments[env]
     return [d for check in ENVIRONMENT_CHECKS for d in check(ctx, env, environment)]

@@ -123,10 +123,10 @@ def test_real_process_valid_and_invalid() -> None:
     assert "Traceback" not in bad.output
 
 
-def test_real_process_debug_traceback_for_unreadable_input(tmp_path: Path) -> None:
+def test_real_process_in_debug_mode_a_user_mistake_is_still_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_bytes(b"\xff\xfe")
     result = run_cli_subprocess("validate", str(path), env={"MLOPS_INFRA_DEBUG": "1"})
     assert result.code == 1
-    assert "not-utf8" not in result.stderr  # codes are for JSON; text shows the summary
-    assert "is not valid UTF-8" in result.stderr
+    assert f"{path}:1:1: error: File is not valid UTF-8" in result.stderr
+    assert "Traceback" not in result.output
