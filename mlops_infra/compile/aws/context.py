@@ -52,6 +52,8 @@ class AwsContext:
     """data source name -> physical bucket name."""
     platform_buckets: dict[str, str] = field(default_factory=dict)
     """platform bucket purpose (capture, artifacts) -> physical bucket name."""
+    bucket_urns: dict[str, str] = field(default_factory=dict)
+    """physical bucket name -> Bucket URN (what reads or writes a bucket waits for it)."""
     groups: dict[str, str] = field(default_factory=dict)
     """model name -> ModelPackageGroup URN."""
     topics: dict[str, str] = field(default_factory=dict)

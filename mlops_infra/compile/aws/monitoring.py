@@ -184,7 +184,8 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
         aws, f"{monitor.name}-drift-pipeline", name,
         pipelines.definition([drift_step(aws, monitor, role, capture, baseline)]),
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
-        depends_on=[aws.repository, iam.policy_urn(aws, spec, component)])
+        depends_on=[aws.repository, iam.policy_urn(aws, spec, component),
+                    *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})])
     pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name,
                            rate_expression(schedule_seconds(monitor)), pipeline, parent=component, address=address,
                            description=f"Run drift job {monitor.name} every {schedule_seconds(monitor)}s")

@@ -136,8 +136,9 @@ def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[st
         inputs["kmsKeyArn"] = ref(aws.key, "arn")
     basis = {**inputs, "productionVariants": [{**variant, "modelName": model_name}]}
     name = aws.name(item.name, "cfg", short_hash(basis))
+    capture = [aws.bucket_urns[aws.platform_buckets["capture"]]] if item.capture else []
     return aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
-                   address=f"endpoints.{item.name}", role="endpoint-config")
+                   address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture)
 
 
 def _bake(item: Endpoint) -> int:

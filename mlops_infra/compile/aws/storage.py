@@ -106,6 +106,7 @@ def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address
     aws.add(POLICY, f"{p}-tls-only", {
         "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(aws.region, spec.name)),
     }, parent=parent, address=address, role="bucket-policy", depends_on=[block])
+    aws.bucket_urns[spec.name] = bucket
     return bucket
 
 

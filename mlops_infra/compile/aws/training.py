@@ -104,15 +104,24 @@ def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
     }}
 
 
-def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
-    reads = [(aws.buckets[n], "") for n in item.inputs if n in aws.buckets]
+def _reads(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
+    return [(aws.buckets[n], "") for n in item.inputs if n in aws.buckets]
+
+
+def _writes(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
+    """(bucket, prefix) the job writes: its output data sources whole, else its artifacts prefixes."""
     outputs = [(aws.buckets[n], "") for n in item.outputs if n in aws.buckets]
-    if not outputs:
-        bucket, prefix = storage.training_output(aws, item)
-        outputs = [(bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
+    if outputs:
+        return outputs
+    bucket, prefix = storage.training_output(aws, item)
+    return [(bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
+
+
+def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
+    outputs = _writes(aws, item)
     image = arns.ecr_repository_arn_of_image(item.image)
     return [
-        *policies.s3_read("ReadInputsAndCheckpoints", aws.region, reads + outputs),
+        *policies.s3_read("ReadInputsAndCheckpoints", aws.region, _reads(aws, item) + outputs),
         *policies.s3_write("WriteOutputs", aws.region, outputs),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
         *policies.ecr_pull("TrainingImage", [image] if image else []),
@@ -153,8 +162,9 @@ def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
     steps = [training_step(aws, item, job_facts, role)]
     if item.registers and item.registers in aws.groups:
         steps.append(register_step(aws, item))
+    buckets = sorted({aws.bucket_urns[b] for b, _ in [*_reads(aws, item), *_writes(aws, item)]})
     pipeline = pipelines.add_pipeline(
         aws, f"{item.name}-pipeline", aws.name("train", item.name), pipelines.definition(steps),
         parent=component, address=address, description=f"Training job {item.name}",
-        depends_on=[iam.policy_urn(aws, spec, component)])
+        depends_on=[iam.policy_urn(aws, spec, component), *buckets])
     _add_triggers(aws, item, pipeline, component)
