@@ -46,6 +46,8 @@ def test_changes_are_grouped_by_ml_item_with_reasons() -> None:
     assert "# endpoints.scorer  (1 to change, 1 to replace)" in text
     assert "# monitors.latency  (1 to destroy)" in text
     assert "must be replaced: endpoint configs are immutable; a new one is created first" in text
+    # the component's ML facts are told by the ML changes section, not as a resource
+    assert "component scorer" not in text and "mlops:serving:Endpoint" not in text
     # spec order: endpoints before monitors before channels
     assert text.index("# endpoints.scorer") < text.index("# monitors.latency") < text.index("# channels.oncall")
 

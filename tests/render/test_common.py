@@ -1,0 +1,134 @@
+"""Shared formatting: values, blocks, line diffs, money, targets, grouping, drift shapes."""
+
+from __future__ import annotations
+
+import json
+
+from mlops_infra.plan.model import REDACTED, Action, AttributeChange, Reason, ResourceChange
+from mlops_infra.render.common import (
+    BLOCK_MAX_LINES,
+    attr_line,
+    drift_view,
+    explain,
+    fmt_value,
+    group_changes,
+    money,
+    money_range,
+    target_text,
+)
+
+
+def test_values_print_as_json_and_markers_bare() -> None:
+    assert fmt_value("ml.g5.xlarge") == '"ml.g5.xlarge"'
+    assert fmt_value(3) == "3" and fmt_value(True) == "true"
+    assert fmt_value({"b": 1, "a": [1, 2]}) == '{"a": [1, 2], "b": 1}'
+    assert fmt_value(REDACTED) == "(sensitive)"
+    assert fmt_value("(known after apply)") == "(known after apply)"
+
+
+def test_scalar_changes_are_one_line() -> None:
+    line = attr_line(AttributeChange("productionVariants[0].instanceType", "ml.g5.xlarge", "ml.g5.2xlarge", True))
+    assert (line.symbol, line.text, line.forces_replacement, line.more) == (
+        "~", 'productionVariants[0].instanceType: "ml.g5.xlarge" -> "ml.g5.2xlarge"', True, ())
+    assert attr_line(AttributeChange("x", None, 1)).text == "x: 1"
+    assert attr_line(AttributeChange("x", None, 1)).symbol == "+"
+    assert attr_line(AttributeChange("x", 1, None)).symbol == "-"
+
+
+def test_large_values_are_yaml_like_blocks() -> None:
+    spec = {"containers": [{"name": "capture", "image": "python:3.12", "env": [{"name": "A", "value": "1"}]}],
+            "serviceAccountName": "mlops-capture"}
+    line = attr_line(AttributeChange("spec", None, spec))
+    assert line.text == "spec:"
+    assert [m for m, _ in line.more] == ["+"] * len(line.more)
+    assert [t for _, t in line.more] == [
+        "  containers:",
+        '    - env: [{"name": "A", "value": "1"}]',
+        '      image: "python:3.12"',
+        '      name: "capture"',
+        '  serviceAccountName: "mlops-capture"',
+    ]
+
+
+def test_long_created_blocks_are_capped() -> None:
+    big = {f"key{i:03d}": "v" * 10 for i in range(200)}
+    line = attr_line(AttributeChange("data", None, big))
+    assert len(line.more) == BLOCK_MAX_LINES + 1
+    assert "140 more lines; see --format json" in line.more[-1][1]
+
+
+def test_texts_show_a_preview_when_created_and_a_line_diff_when_changed() -> None:
+    script = "\n".join(f"line {i}" for i in range(50)) + "\n"
+    created = attr_line(AttributeChange("data", None, {"job.py": script}))
+    assert [t for _, t in created.more] == ["  job.py: <<EOT", "    line 0", "    line 1", "    line 2",
+                                            "    ... (47 more lines)", "    EOT"]
+    changed = attr_line(AttributeChange("code", script, script.replace("line 20", "line twenty")))
+    assert changed.text == "code: <<EOT"
+    assert ("-", "  line 20") in changed.more and ("+", "  line twenty") in changed.more
+    assert ("  line 0" not in [t for _, t in changed.more])  # only the hunk, with context
+    assert changed.more[-1] == (" ", "EOT")
+
+
+def test_json_documents_are_diffed_as_documents() -> None:
+    before = json.dumps({"Statement": [{"Action": "s3:GetObject", "Effect": "Allow"}]})
+    after = json.dumps({"Statement": [{"Action": "s3:PutObject", "Effect": "Allow"}]})
+    line = attr_line(AttributeChange("policy", before, after))
+    assert line.text == "policy: <<JSON"
+    assert ("-", '        "Action": "s3:GetObject",') in line.more
+    assert ("+", '        "Action": "s3:PutObject",') in line.more
+
+
+def test_sensitive_changes_hide_both_sides_whatever_they_hold() -> None:
+    line = attr_line(AttributeChange("environment", {"TOKEN": "abc"}, {"TOKEN": "def"}, sensitive=True))
+    assert line.text == "environment: (sensitive) -> (sensitive)" and not line.more
+
+
+def test_money_and_ranges() -> None:
+    assert money(1234.5) == "$1,234.50" and money(-3.1) == "-$3.10" and money(0, sign=True) == "$0.00"
+    assert money(12, sign=True) == "+$12.00"
+    assert money_range(10, 10) == "$10.00" and money_range(10, 20, sign=True) == "+$10.00 to +$20.00"
+
+
+def test_targets() -> None:
+    assert target_text({"cloud": "aws", "region": "eu-west-1", "account": "222222222222"}) == \
+        "aws eu-west-1, account 222222222222"
+    assert target_text({"cloud": "kubernetes", "context": "kind-mlops", "namespace": "fraud-dev"}) == \
+        "kubernetes context kind-mlops, namespace fraud-dev"
+
+
+def _change(address: str, action: Action, custom: bool = True, name: str = "r") -> ResourceChange:
+    return ResourceChange(f"urn:pulumi:s::p::t::{address}-{name}", "t", name, action, Reason("x", ""),
+                          address=address, custom=custom)
+
+
+def test_groups_follow_spec_order_and_hide_no_ops() -> None:
+    groups = group_changes([_change("alerts.a", Action.CREATE), _change("endpoints.e", Action.UPDATE),
+                            _change("platform", Action.CREATE), _change("", Action.DELETE),
+                            _change("data_sources.d", Action.NOOP)])
+    assert [g.address for g in groups] == ["(shared)", "platform", "endpoints.e", "alerts.a"]
+
+
+def test_component_only_groups_say_what_happens() -> None:
+    [group] = group_changes([_change("monitors.m", Action.DELETE, custom=False)])
+    assert group.resources == () and group.tally() == "removed"
+    assert group.facts_only_note() == "no cloud resources of its own (see ML changes)"
+    [group] = group_changes([_change("monitors.m", Action.UPDATE, custom=False)])
+    assert group.tally() == "ML facts change"
+
+
+def test_reasons_are_not_repeated() -> None:
+    created = ResourceChange("u", "t", "n", Action.CREATE, Reason("new", "n is not in the state: it will be created"))
+    assert explain(created) == "n is not in the state: it will be created"
+    replaced = ResourceChange("u", "t", "n", Action.REPLACE, Reason("forces-replacement", "name cannot be updated"))
+    assert explain(replaced) == "must be replaced: name cannot be updated"
+    assert explain(ResourceChange("u", "t", "n", Action.DELETE, Reason("x", ""))) == "will be destroyed"
+
+
+def test_drift_items_in_every_shape() -> None:
+    triple = drift_view(type("DriftItem", (), {"urn": "urn:pulumi:s::p::t::bucket", "type": "aws:s3/bucket:Bucket",
+                                                "kind": "changed", "summary": "versioning suspended",
+                                                "changes": (("versioning.status", "Enabled", "Suspended"),)})())
+    as_json = drift_view({"urn": "urn:pulumi:s::p::t::bucket", "type": "aws:s3/bucket:Bucket", "kind": "deleted",
+                          "changes": [{"path": "x", "prior": 1, "live": 2}]})
+    assert (triple.symbol, triple.name, triple.changes[0].after) == ("~", "bucket", "Suspended")
+    assert (as_json.symbol, as_json.changes[0].before, as_json.changes[0].after) == ("-", 1, 2)
