@@ -29,7 +29,15 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register_commands() -> None:
+    """Import every command module once and let it add its command(s) to ``app``."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"mlops_infra.cli.commands.{name}")
