@@ -53,8 +53,9 @@ class BucketSpec:
 
 
 def bucket_name(aws: AwsContext, name: str) -> str:
-    """The global S3 name of a bucket called ``name`` in this system and account."""
-    return aws.name(name, aws.account)
+    """The global S3 name of a bucket called ``name`` in this system and account; the account
+    suffix survives shortening (long names are cut and hashed before it)."""
+    return f"{aws.name(name, max_len=63 - len(aws.account) - 1)}-{aws.account}"
 
 
 def _encryption(aws: AwsContext, spec: BucketSpec) -> dict[str, Any]:

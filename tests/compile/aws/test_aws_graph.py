@@ -16,7 +16,7 @@ from mlops_infra.compile import compile_system
 from mlops_infra.compile.aws.context import UNTAGGED_TYPES
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
 from mlops_infra.graph import ROOT_STACK_TYPE, iter_refs, make_urn
-from tests.compile.aws.cases import CASES, REFERENCE, compiled, of_type, system
+from tests.compile.aws.cases import CASES, REFERENCE, compile_text, compiled, of_type, one, system
 from tests.compile.aws.pulumi_schema import check_inputs, has_tags_input, output_names
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -210,3 +210,61 @@ def test_the_compiler_never_imports_pulumi():
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not imported & {"pulumi", "pulumi_aws", "boto3", "botocore"} or module.name == "forwarder.py", module
+
+
+EDGE_CASES = """
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: edge-cases-with-a-very-long-system-name-to-force-hashing}
+data_sources:
+  - {name: raw, kind: object_store, versioning: false, encryption: s3}
+clusters:
+  - {name: cpu, instance_type: ml.m5.xlarge, nodes: {min: 0, max: 1}}
+training_jobs:
+  - name: a-training-job-with-a-long-name-that-needs-shortening
+    cluster: cpu
+    image: public.ecr.aws/example/trainer:1
+    inputs: [raw]
+    triggers: {schedule: "0 0 1 * 1"}
+    registers: m
+models: [{name: m, framework: sklearn, approval: automatic}]
+endpoints:
+  - {name: api, model: {name: m, version: 3}, instance_type: ml.m5.large, replicas: {min: 0, max: 2},
+     autoscaling: {metric: cpu_utilization, target: 50}, rollout: {strategy: rolling, steps: [60, 100], bake: 5m}}
+environments:
+  prod: {target: {kind: aws, region: us-east-1, account: "123456789012"}}
+"""
+
+
+def test_edge_cases_compile_to_valid_short_names():
+    graph = compile_text(EDGE_CASES)
+    assert [p for r in graph.resources if r.custom for p in check_inputs(r.type, r.inputs)] == []
+    for type_, (key, max_len, pattern) in NAME_RULES.items():
+        for resource in of_type(graph, type_):
+            assert len(resource.inputs[key]) <= max_len and re.match(pattern, resource.inputs[key])
+    buckets = [r.inputs["bucket"] for r in of_type(graph, "aws:s3/bucket:Bucket")]
+    assert len(buckets) == 2 and all(b.endswith("-123456789012") for b in buckets)
+    expressions = sorted(r.inputs["scheduleExpression"] for r in of_type(graph, "aws:scheduler/schedule:Schedule"))
+    assert expressions == ["cron(0 0 1 * ? *)", "cron(0 0 ? * MON *)"]  # cron's day-of-month OR day-of-week
+    (endpoint,) = of_type(graph, "aws:sagemaker/endpoint:Endpoint")
+    assert endpoint.inputs["deploymentConfig"]["rollingUpdatePolicy"]["maximumBatchSize"]["value"] == 50
+    (config,) = of_type(graph, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    assert config.inputs["productionVariants"][0]["initialInstanceCount"] == 1  # replicas.min 0
+    (policy,) = of_type(graph, "aws:appautoscaling/policy:Policy")
+    assert policy.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"] == 100.0  # 50% x 2 vCPUs
+    statements = [s for p in of_type(graph, "aws:iam/rolePolicy:RolePolicy") for s in p.inputs["policy"]["$json"]["Statement"]]
+    assert not [s for s in statements if any(a == "ecr:BatchGetImage" for a in s["Action"])
+                and s["Resource"] != [{"$ref": one(graph, "aws:ecr/repository:Repository").urn, "output": "arn"}]]
+
+
+def test_an_empty_system_is_a_provider_and_a_platform():
+    graph = compile_text("""
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: tiny}
+environments:
+  prod: {target: {kind: aws, region: us-east-1, account: "123456789012"}}
+""")
+    assert sorted(r.type for r in graph.resources) == sorted([
+        "pulumi:providers:aws", "mlops:core:Platform", "aws:kms/key:Key", "aws:kms/alias:Alias",
+        "aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"])
