@@ -392,6 +392,19 @@ def line_range(line: CostLine, side: str) -> str:
     return money_range(ceiling if floor is None else floor, ceiling)
 
 
+def line_delta(line: CostLine) -> str:
+    """The change of a cost line, floor and ceiling: ``+$3.00 to +$20.00`` (absent sides count 0)."""
+    def side(name: str) -> tuple[float, float]:
+        ceiling = getattr(line, f"{name}_usd")
+        if ceiling is None:
+            return 0.0, 0.0
+        floor = getattr(line, f"{name}_min_usd", None)
+        return (ceiling if floor is None else floor), ceiling
+
+    (before_low, before_high), (after_low, after_high) = side("before"), side("after")
+    return money_range(after_low - before_low, after_high - before_high, sign=True)
+
+
 def ml_sorted(items: Iterable[MLChange]) -> list[MLChange]:
     """ML changes by item (``system`` totals first, then spec order) and kind (:data:`ML_KINDS` order)."""
     def key(item: MLChange) -> tuple:

@@ -28,6 +28,7 @@ from mlops_infra.render.common import (
     drift_views,
     explain,
     group_changes,
+    line_delta,
     line_range,
     ml_sorted,
     money,
@@ -178,7 +179,7 @@ def _cost_section(plan: Plan) -> _List:
         before, after = line_range(line, "before"), line_range(line, "after")
         note = f" ({_esc(line.note)})" if line.note else ""
         rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
-                    f"{money(line.delta_usd, sign=True)} |\n")
+                    f"{line_delta(line)} |\n")
     sources = "".join(f"{'' if s.lower().startswith('price') else 'Prices: '}{_esc(s)}  \n" for s in cost.sources)
     cost_notes = "".join(f"Note: {_esc(n)}  \n" for n in cost.notes)
     title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
