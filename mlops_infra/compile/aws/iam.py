@@ -1,7 +1,7 @@
 """IAM roles with one inline least-privilege policy each.
 
 Contract: :func:`add_role` adds an ``aws:iam/role:Role`` (explicit physical name, service trust
-limited to this account) and, when given statements, one ``aws:iam/rolePolicy:RolePolicy`` holding
+limited to this account where the service supports it) and, when given statements, one ``aws:iam/rolePolicy:RolePolicy`` holding
 them; it returns the role URN. No managed policies are attached (AWS managed policies such as
 AmazonSageMakerFullAccess grant ``"*"`` resources). Role names are at most 64 characters.
 """
@@ -17,6 +17,10 @@ from mlops_infra.graph import json_of, ref
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SAGEMAKER = "sagemaker.amazonaws.com"
+SOURCE_ACCOUNT_SERVICES = frozenset({SAGEMAKER, "events.amazonaws.com", "scheduler.amazonaws.com"})
+"""Services that send ``aws:SourceAccount`` when assuming a role (their confused-deputy guidance
+says to check it). Lambda does not: a ``StringEquals`` on a missing key denies, so a Lambda
+execution role conditioned on it could never be assumed."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,8 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     role = aws.add(ROLE, spec.logical, {
         "name": aws.name(*spec.name_parts, max_len=64),
         "description": spec.description,
-        "assumeRolePolicy": json_of(policies.trust(*spec.services, account=aws.account)),
+        "assumeRolePolicy": json_of(policies.trust(
+            *spec.services, account=aws.account if set(spec.services) <= SOURCE_ACCOUNT_SERVICES else None)),
         "maxSessionDuration": 3600,
     }, parent=parent, address=address, role="role")
     granted = [s for s in statements if s]
