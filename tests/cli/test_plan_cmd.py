@@ -100,7 +100,7 @@ def test_no_changes_exit_0_with_detailed_exitcode(capsys, applied: Path) -> None
     code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--detailed-exitcode")
     assert code == 0, err
     assert out.splitlines()[-1] == "No changes. Your ML system matches the desired state."
-    assert f"Prior state: {applied} (46 resources, serial " in out
+    assert f"Prior state: {applied} (46 resources)" in out
 
 
 def test_invalid_spec_exits_1_with_diagnostics(capsys, tmp_path: Path) -> None:

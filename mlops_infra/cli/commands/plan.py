@@ -177,13 +177,14 @@ def _check_identity(prior: PriorState, project: str, stack: str) -> None:
 
 
 def describe_prior(prior: PriorState) -> str:
-    """The ``Prior state:`` line: where it came from, how many resources, its serial."""
+    """The ``Prior state:`` line: where it came from and how many resources it holds (the
+    renderers show its serial)."""
     if not prior.resources and prior.source == PriorState.empty().source:
         return ("Prior state: none found (no stack file in the file backend); planning as for a first apply. "
                 "Use --state to plan against an exported state.")
     count = sum(1 for r in prior.resources.values() if r.type != "pulumi:pulumi:Stack")
     pending = f", {prior.pending_operations} pending operations" if prior.pending_operations else ""
-    return f"Prior state: {prior.source} ({count} resources, serial {prior.serial[:12]}{pending})"
+    return f"Prior state: {prior.source} ({count} resources{pending})"
 
 
 # -- live state ------------------------------------------------------------------------------
