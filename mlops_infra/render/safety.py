@@ -20,7 +20,7 @@ from mlops_infra.state.model import SECRET_SIG
 
 SECRET_SHAPES: dict[str, re.Pattern[str]] = {
     "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "an AWS secret access key assignment": re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*\S{20,}"),
+    "an AWS secret access key": re.compile(r"(?i)aws_secret_access_key[\"']?\s*[=:]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
     "a Slack webhook URL": re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}"),
     "a Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
     "a GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
