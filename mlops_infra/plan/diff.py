@@ -3,7 +3,9 @@
 Contract:
 - :func:`diff_inputs` turns a :class:`~mlops_infra.plan.normalize.Normalized` pair into
   :class:`~mlops_infra.plan.model.AttributeChange` rows sorted by path (indices numerically).
-  Equal canonical JSON (the common case at scale) returns ``()`` without calling deepdiff.
+  Equal inputs (the common case at scale) return ``()`` without calling deepdiff: when the
+  normalising walk proved them equal (``Normalized.differs`` False) no further check runs, else
+  equal canonical JSON decides.
 - Values in a change are display-safe: the engine's unknown sentinel becomes
   ``UNKNOWN_AFTER_APPLY``; a path under a sensitive rule path or a secret found in state becomes
   ``REDACTED`` (a change above such a path is redacted inside and marked ``sensitive``). No secret
@@ -29,9 +31,12 @@ from mlops_infra.state.model import UNKNOWN
 _SECRET_PLACEHOLDER = {"(secret)": "(encrypted)"}
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def canonical(value: Any) -> str:
     """Canonical JSON (sorted keys, compact): equal text means equal values, types included."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 class _Sensitivity:
@@ -99,7 +104,7 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
     ``replace`` (the type's rule) and ``extra_replace`` (``options.replace_on_changes``) mark
     forcing paths; ``keep`` paths never force; ``sensitive`` plus ``norm.sensitive`` redact.
     """
-    if canonical(norm.prior) == canonical(norm.desired):
+    if not norm.differs or canonical(norm.prior) == canonical(norm.desired):
         return ()
     sens = _Sensitivity(sensitive, norm.sensitive)
     changes = []

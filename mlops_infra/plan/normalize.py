@@ -34,9 +34,9 @@ import base64
 import binascii
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mlops_infra.graph import ARCHIVE, JSON, REF
@@ -77,17 +77,25 @@ Lookup = Callable[[str, str], RefValue]
 
 @dataclass(slots=True)
 class Normalized:
-    """Comparable trees plus facts for the diff (see the module contract)."""
+    """Comparable trees plus facts for the diff (see the module contract).
+
+    ``differs`` is False only when the walk proved both trees equal (every leaf pair compared
+    equal with types, no one-sided key): the diff then skips even the canonical-JSON check. True
+    means "may differ" (the diff checks).
+    """
 
     prior: dict[str, Any]
     desired: dict[str, Any]
     sensitive: list[Path] = field(default_factory=list)
     from_refs: dict[Path, str] = field(default_factory=dict)
     unverifiable: int = 0
+    differs: bool = True
 
 
-def _trie(patterns: Iterable[str]) -> dict | None:
-    """Patterns as a trie of tokens; ``True`` marks a pattern's end; ``"*"`` matches any token."""
+@lru_cache(maxsize=1024)
+def _trie(patterns: tuple[str, ...]) -> dict | None:
+    """Patterns as a trie of tokens; ``True`` marks a pattern's end; ``"*"`` matches any token.
+    Cached per pattern tuple: callers must not modify the result."""
     root: dict = {}
     for pattern in patterns:
         node = root
@@ -166,7 +174,21 @@ def _stringify(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON, types included (``True`` is not ``1``); MISSING equals only MISSING."""
+    ta = type(a)
+    if ta is not type(b):
+        return False
+    if ta is dict:
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if ta is list:
+        return len(a) == len(b) and all(map(_same, a, b))
+    return a == b
+
+
 _EMPTY = (None, [], {})
+_PLAIN = frozenset({str, int, bool})
+"""Scalar types that compare equal exactly when their canonical JSON is equal."""
 
 
 class _Walker:
@@ -174,15 +196,16 @@ class _Walker:
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None) -> None:
-        self.autoname = re.compile(rf"^{re.escape(name)}-[0-9a-z]{{7,8}}$")
+        self.autoname_prefix = name + "-"
         self.ignore = _trie(rule.ignore)
-        self.keep_prior = _trie(ignore_changes)
+        self.keep_prior = _trie(tuple(ignore_changes))
         self.stringify = rule.stringify
         self.lookup = lookup
         self.decode = secrets_provider == "b64"
         self.sensitive: list[Path] = []
         self.from_refs: dict[Path, str] = {}
         self.unverifiable = 0
+        self.differs = False
 
     # -- one side ---------------------------------------------------------------------------------
     def prior_only(self, p: Any, path: Path) -> Any:
@@ -245,12 +268,18 @@ class _Walker:
                 return self.pair(parsed_p, parsed_d, path, None, None)
         prior = MISSING if p is MISSING else self.prior_only(p, path)
         if d is MISSING:
-            return prior, MISSING
+            return self._result(prior, MISSING)
         if td is dict:
-            return prior, self._dicts(MISSING, d, path, ign, keep)[1]
+            return self._result(prior, self._dicts(MISSING, d, path, ign, keep)[1])
         if td is list:
-            return prior, [self.desired_only(v, (*path, i)) for i, v in enumerate(d)]
-        return prior, _num(d)
+            return self._result(prior, [self.desired_only(v, (*path, i)) for i, v in enumerate(d)])
+        return self._result(prior, _num(d))
+
+    def _result(self, prior: Any, desired: Any) -> tuple[Any, Any]:
+        """A leaf result: note whether the two sides differ (see ``Normalized.differs``)."""
+        if not self.differs and not _same(prior, desired):
+            self.differs = True
+        return prior, desired
 
     def _dicts(self, p: Any, d: dict, path: Path, ign: Any, keep: Any) -> tuple[Any, dict]:
         prior_out: dict[str, Any] = {}
@@ -267,6 +296,9 @@ class _Walker:
             pv = p.get(key, MISSING) if has_prior else MISSING
             if top:
                 dv = _stringify(dv)
+            elif type(dv) in _PLAIN and type(pv) is type(dv) and pv == dv:
+                prior_out[key] = desired_out[key] = dv  # the common case: an equal scalar
+                continue
             pn, dn = self.pair(pv, dv, (*path, key), child_ign, _child(keep, key))
             if pn is not MISSING:
                 prior_out[key] = pn
@@ -278,11 +310,12 @@ class _Walker:
                     continue
                 if key.startswith("__") or _child(ign, key) is True or self._provider_filled(key, pv, defaults):
                     continue
-                child_keep = _child(keep, key)
                 value = self.prior_only(pv, (*path, key))
                 prior_out[key] = value
-                if child_keep is True:
+                if _child(keep, key) is True:
                     desired_out[key] = value
+                else:
+                    self.differs = True
         return (prior_out if has_prior else MISSING), desired_out
 
     def _provider_filled(self, key: str, value: Any, defaults: Any) -> bool:
@@ -291,13 +324,25 @@ class _Walker:
             return True
         if isinstance(defaults, list) and key in defaults:
             return True
-        return (key == "name" or key.endswith("Name")) and isinstance(value, str) and bool(self.autoname.match(value))
+        return (key == "name" or key.endswith("Name")) and self._autonamed(value)
+
+    def _autonamed(self, value: Any) -> bool:
+        """``<name>-<7 or 8 random [0-9a-z]>``: Pulumi's autoname (7 hex) or pulumi-kubernetes' (8)."""
+        prefix = self.autoname_prefix
+        if not isinstance(value, str) or not value.startswith(prefix):
+            return False
+        suffix = value[len(prefix):]
+        return len(suffix) in (7, 8) and suffix.isascii() and suffix.isalnum() and suffix == suffix.lower()
 
     def _lists(self, p: list, d: list, path: Path, ign: Any, keep: Any) -> tuple[list, list]:
         prior_out, desired_out = [], []
         for i in range(max(len(p), len(d))):
             pv = p[i] if i < len(p) else MISSING
             dv = d[i] if i < len(d) else MISSING
+            if type(dv) in _PLAIN and type(pv) is type(dv) and pv == dv:
+                prior_out.append(dv)
+                desired_out.append(dv)
+                continue
             pn, dn = self.pair(pv, dv, (*path, i), _child(ign, i), _child(keep, i))
             if pn is not MISSING:
                 prior_out.append(pn)
@@ -314,7 +359,7 @@ class _Walker:
         if resolved.source is not None:
             self.from_refs[path] = resolved.source
         if resolved.value is UNKNOWN or resolved.value == UNKNOWN:
-            return prior, UNKNOWN
+            return self._result(prior, UNKNOWN)
         # A looked-up value is state-shaped (it may be a secret output): pair it as a prior-side value.
         value = self.prior_only(resolved.value, path)
         if value == {"(secret)": "(encrypted)"}:
@@ -322,7 +367,7 @@ class _Walker:
             return prior, prior
         if p is not MISSING and type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:
             return self._special(p, value, path, None, None)
-        return prior, value
+        return self._result(prior, value)
 
     def _json(self, p: Any, inner: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
         if type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:
@@ -334,14 +379,12 @@ class _Walker:
             p = json.dumps(p_plain) if not isinstance(p_plain, str) else p_plain
         parsed = _parse_json_text(p) if isinstance(p, str) else MISSING
         if parsed is MISSING:
-            return (MISSING if p is MISSING else self.prior_only(p, path)), self.desired_only(inner, path)
+            return self._result(MISSING if p is MISSING else self.prior_only(p, path), self.desired_only(inner, path))
         return self.pair(parsed, inner, path, ign, keep)
 
     def _archive(self, p: Any, files: dict[str, str], path: Path) -> tuple[Any, Any]:
         desired = archive_hashes(files)
-        if p is MISSING:
-            return MISSING, desired
-        return self.prior_only(p, path), desired
+        return self._result(MISSING if p is MISSING else self.prior_only(p, path), desired)
 
     def _special(self, p: dict, d: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
         sig = p[SECRET_SIG]
@@ -351,7 +394,7 @@ class _Walker:
             if plain is MISSING:
                 desired = MISSING if d is MISSING else self.desired_only(d, path)
                 if desired is MISSING:
-                    return {"(secret)": "(encrypted)"}, MISSING
+                    return self._result({"(secret)": "(encrypted)"}, MISSING)
                 self.unverifiable += 1
                 return desired, desired
             return self.pair(plain, d, path, ign, keep)
@@ -359,8 +402,7 @@ class _Walker:
             if p.get("secret"):
                 self.sensitive.append(path)
             return self.pair(p.get("value", UNKNOWN), d, path, ign, keep)
-        prior = self.prior_only(p, path)
-        return prior, (MISSING if d is MISSING else self.desired_only(d, path))
+        return self._result(self.prior_only(p, path), MISSING if d is MISSING else self.desired_only(d, path))
 
 
 def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[str, Any], *, name: str,
@@ -376,13 +418,13 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
     ign, keep = walker.ignore, walker.keep_prior
     if prior_inputs is None:
         _, desired = walker._dicts(MISSING, desired_inputs, (), ign, None)
-        return Normalized({}, desired, walker.sensitive, walker.from_refs, 0)
+        return Normalized({}, desired, walker.sensitive, walker.from_refs, 0, differs=bool(desired))
     prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)
-    return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable)
+    return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable, walker.differs)
 
 
 def normalize_state(inputs: dict[str, Any], *, rule: ReplaceRule, secrets_provider: str | None = None) -> Normalized:
     """A state-only view (both trees equal to the prior's comparable form), e.g. for deletes."""
     walker = _Walker("", rule, lambda urn, output: RefValue(), (), secrets_provider)
     value = walker.prior_only(inputs, ())
-    return Normalized(value, value, walker.sensitive, {}, 0)
+    return Normalized(value, value, walker.sensitive, {}, 0, differs=False)

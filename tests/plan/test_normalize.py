@@ -169,3 +169,73 @@ def test_inputs_are_not_modified() -> None:
     before = (json.dumps(prior), json.dumps(desired))
     norm(prior, desired)
     assert (json.dumps(prior), json.dumps(desired)) == before
+
+
+# --- the equality proof of the walk (Normalized.differs) ------------------------------------------------
+
+
+def _json_values():
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 1.0, 2.0]),
+                        st.sampled_from(["", "a", "b", "res-abcdef1", '{"k": 1}', '{"k":1}', "[1]"]))
+    return st.recursive(scalars, lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "name", "__defaults", "tagsAll", "k"]), children, max_size=3)),
+        max_leaves=12)
+
+
+def _sentinels(value):
+    """Some desired leaves wrapped in sentinels ($json around objects), for the property test."""
+    if isinstance(value, dict) and "k" in value:
+        return json_of({k: v for k, v in value.items() if k != "__defaults"})
+    if isinstance(value, dict):
+        return {k: _sentinels(v) for k, v in value.items() if k != "__defaults"}
+    if isinstance(value, list):
+        return [_sentinels(v) for v in value]
+    return value
+
+
+def _secrets(value):
+    if isinstance(value, dict):
+        return {k: (secret(v) if k == "b" else _secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets(v) for v in value]
+    return value
+
+
+def test_the_walk_never_calls_different_trees_equal() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.plan.diff import canonical
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["a", "b", "k", "name", "__defaults"]), _json_values(), max_size=4),
+           st.dictionaries(st.sampled_from(["a", "b", "k", "name"]), _json_values(), max_size=4),
+           st.booleans(), st.booleans())
+    def check(prior, desired, wrap, hide) -> None:
+        if wrap:
+            desired = _sentinels(desired)
+        if hide:
+            prior = _secrets(prior)
+        n = norm(prior, desired, secrets_provider="b64")
+        if not n.differs:
+            assert canonical(n.prior) == canonical(n.desired), (prior, desired)
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["a", "b", "k", "name"]), _json_values(), max_size=4),
+           st.booleans(), st.booleans(), st.booleans())
+    def check_near(tree, wrap, hide, mutate) -> None:  # mostly equal pairs: the walk's proof is exercised
+        desired = _sentinels(tree) if wrap else tree
+        prior = _secrets(tree) if hide else dict(tree)
+        if mutate and tree:
+            prior[sorted(prior)[0]] = "zz"
+        n = norm(prior, desired, secrets_provider="b64")
+        if not n.differs:
+            assert canonical(n.prior) == canonical(n.desired), (prior, desired)
+
+    check()
+    check_near()
+    same = {"a": [1, {"b": "x"}], "k": '{"k": 1}'}
+    assert not norm(same, same).differs

@@ -1,0 +1,157 @@
+"""Benchmark: plan a 1,000-endpoint system against a prior state of the same size (a script).
+
+1. Generates the 1,000-endpoint document of ``benchmarks/bench_validate.py``, loads its AWS
+   environment and compiles it (not timed): the "applied" graph.
+2. Builds the prior state as if that graph had been applied, with the checkpoint builder of
+   ``tests/support/applied_state.py`` (refs resolved to outputs, ids and ARNs, ``__defaults``,
+   explicit provider references ``<urn>::<id>``, secret outputs as ciphertext), then adds what
+   pulumi-aws v7 fills in on every AWS resource (``region`` listed in ``__defaults``) and reads
+   the checkpoint back with :func:`mlops_infra.state.pulumi_state.parse_state` (timed separately).
+3. The desired graph changes about 1% of the resources: every 100th endpoint gets a new model
+   version (models and endpoint configs replaced, endpoints and alarms updated, scaling targets
+   replaced) and a few more resources get an out-of-band tag edit in the prior state until 1% of
+   the custom resources differ.
+4. Times :func:`mlops_infra.plan.planner.make_plan` (with the ML summary and the cost estimate)
+   over several runs: wall best and median, peak Python allocation (tracemalloc, separate run)
+   and the process's peak RSS. Target: at most 2.0 s and 600 MB.
+
+    python benchmarks/bench_plan.py [--endpoints 1000] [--runs 5] [--env prod] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from bench_validate import generate  # noqa: E402  (the shared generator, next to this script)
+
+TARGET_SECONDS, TARGET_MB = 2.0, 600
+
+
+def load(endpoints: int, env: str, tmp: Path):
+    from mlops_infra.spec import load_system
+
+    path = tmp / f"mlsystem-{endpoints}.yaml"
+    path.write_text(generate(endpoints))
+    loaded = load_system(path, env)
+    if not loaded.ok:
+        raise SystemExit(f"generated document is not valid: {loaded.diagnostics[:3]}")
+    return loaded.system
+
+
+def bump_versions(system, every: int):
+    """The system with every ``every``-th endpoint pinned to the next model version."""
+    endpoints = [e.model_copy(update={"model": e.model.model_copy(update={"version": e.model.version + 1})})
+                 if i % every == 0 else e for i, e in enumerate(system.endpoints)]
+    return system.model_copy(update={"endpoints": endpoints})
+
+
+def applied_checkpoint(graph) -> dict:
+    """The checkpoint of ``graph`` as applied, with pulumi-aws v7's default-filled ``region``."""
+    from tests.support.applied_state import applied_state
+
+    checkpoint = applied_state(graph)
+    region = graph.metadata.get("region", "us-east-1")
+    for record in checkpoint["checkpoint"]["latest"]["resources"]:
+        if record.get("custom") and record["type"].startswith("aws:") and "inputs" in record:
+            record["inputs"]["region"] = region
+            record["inputs"]["__defaults"] = sorted({*record["inputs"].get("__defaults", []), "region"})
+            record.setdefault("outputs", {})["region"] = region
+    return checkpoint
+
+
+def edit_tags(checkpoint: dict, desired_changes: int, target: int) -> int:
+    """Change a tag in the prior state of evenly spread resources until ``target`` differ; return edits."""
+    records = [r for r in checkpoint["checkpoint"]["latest"]["resources"]
+               if r.get("custom") and isinstance(r.get("inputs", {}).get("tags"), dict) and r["inputs"]["tags"]]
+    wanted = max(0, target - desired_changes)
+    step = max(1, len(records) // max(1, wanted))
+    edited = 0
+    for record in records[::step][:wanted]:
+        key = sorted(record["inputs"]["tags"])[0]
+        record["inputs"]["tags"][key] = record["inputs"]["tags"][key] + "-edited"
+        edited += 1
+    return edited
+
+
+def build(endpoints: int, env: str):
+    from mlops_infra.compile import compile_system
+    from mlops_infra.plan.planner import PlanOptions, make_plan
+    from mlops_infra.state.pulumi_state import parse_state
+
+    with tempfile.TemporaryDirectory() as tmp:
+        system = load(endpoints, env, Path(tmp))
+    applied = compile_system(system, env)
+    desired = compile_system(bump_versions(system, 100), env)
+    checkpoint = applied_checkpoint(applied)
+    baseline = make_plan(desired, parse_state(json.dumps(checkpoint), "bench"),
+                         options=PlanOptions(summarize_ml=False, estimate_cost=False))
+    custom = sum(1 for r in desired.resources if r.custom)
+    edits = edit_tags(checkpoint, baseline.counts.total, custom // 100)
+    text = json.dumps(checkpoint)
+    start = time.perf_counter()
+    prior = parse_state(text, "bench")
+    parse_seconds = time.perf_counter() - start
+    return desired, prior, parse_seconds, edits, len(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--env", default="prod")
+    parser.add_argument("--profile", action="store_true", help="profile one run with cProfile (top 25)")
+    parser.add_argument("--sort", default="cumulative", help="profile sort key (cumulative, tottime)")
+    args = parser.parse_args(argv)
+
+    from mlops_infra.plan.planner import make_plan
+
+    graph, prior, parse_seconds, edits, state_bytes = build(args.endpoints, args.env)
+    plan = make_plan(graph, prior)  # warm-up: lazy imports, caches
+    times = []
+    for _ in range(args.runs):
+        gc.collect()
+        start = time.perf_counter()
+        plan = make_plan(graph, prior)
+        times.append(time.perf_counter() - start)
+    gc.collect()
+    tracemalloc.start()
+    make_plan(graph, prior)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(make_plan, graph, prior)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(25)
+
+    custom = sum(1 for r in graph.resources if r.custom)
+    counts = plan.counts
+    print(f"graph: {len(graph.resources):,} resources ({custom:,} custom), env {args.env}; "
+          f"prior: {len(prior.resources):,} resources, {state_bytes / 2**20:.1f} MiB JSON, parsed in {parse_seconds:.3f} s")
+    print(f"changes: {counts.sentence()} ({counts.total / custom:.1%} of custom resources; "
+          f"{edits} of them out-of-band tag edits); {len(plan.ml)} ML changes; "
+          f"cost after ${plan.cost.after.min_usd:,.0f}-${plan.cost.after.max_usd:,.0f}/month")
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"make_plan wall: best {min(times):.3f} s, median {statistics.median(times):.3f} s over {args.runs} runs")
+    print(f"peak memory: {peak / 2**20:.1f} MiB traced (tracemalloc, make_plan only), {rss_mib:.1f} MiB max RSS")
+    ok = min(times) <= TARGET_SECONDS and rss_mib <= TARGET_MB
+    print(f"target (<= {TARGET_SECONDS} s, <= {TARGET_MB} MB):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
