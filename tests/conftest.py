@@ -1,13 +1,29 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures and options.
+
+``--update-golden`` rewrites the golden files of tests/scenarios from the current code (review the
+diff before committing); ``MLOPS_INFRA_UPDATE_GOLDEN=1`` does the same.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite the golden files of tests/scenarios from the current code (review the diff).")
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared folder (design notes, real fixtures) that sits beside the repository clone."""
     return Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when golden files should be rewritten instead of compared."""
+    return bool(request.config.getoption("--update-golden")) or os.environ.get("MLOPS_INFRA_UPDATE_GOLDEN") == "1"

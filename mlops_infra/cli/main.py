@@ -15,6 +15,7 @@ import sys
 import typer
 from rich.console import Console
 
+from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
 COMMANDS = ("validate", "schema", "graph", "plan")
@@ -71,7 +72,7 @@ def print_user_error(err: UserError, console: Console) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
     _register_commands()
-    err_console = Console(stderr=True)
+    err_console = error_console()
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as err:

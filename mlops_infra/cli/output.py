@@ -17,6 +17,15 @@ from mlops_infra.diagnostics import Diagnostic
 SourceLine = Callable[[str, int], str]
 
 
+def error_console() -> Console:
+    """The stderr console every command uses: no wrapping of user text, no auto-highlighting.
+
+    Rich wraps at 80 columns when stderr is not a terminal (CI), which would split file paths and
+    break ``path:line:col`` for tools that parse it.
+    """
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
 def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
                       source_line: SourceLine | None = None) -> None:
     """Print each diagnostic, sorted, with its source line and a caret when known."""

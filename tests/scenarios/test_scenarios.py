@@ -1,7 +1,7 @@
 """Golden scenarios: the whole pipeline (load -> compile -> prior -> make_plan -> render), byte for byte.
 
 Each folder is one behaviour, named as a sentence; see :mod:`tests.scenarios.harness` for what a
-folder holds. Regenerate with ``pytest tests/scenarios --update-golden`` (or
+folder holds. Regenerate with ``pytest --update-golden`` (or
 ``MLOPS_INFRA_UPDATE_GOLDEN=1``) and review the diff: the files must read well to a platform engineer.
 """
 
@@ -53,10 +53,10 @@ def test_scenario_matches_golden_files(folder: Path, update_golden: bool) -> Non
         if update_golden:
             golden.write_text(rendered[name], encoding="utf-8")
             continue
-        assert golden.is_file(), f"{golden} is missing: run pytest tests/scenarios --update-golden"
+        assert golden.is_file(), f"{golden} is missing: run pytest --update-golden"
         expected = golden.read_text(encoding="utf-8")
         assert rendered[name] == expected, (
-            f"{folder.name}/{name} differs from the golden file (pytest tests/scenarios --update-golden "
+            f"{folder.name}/{name} differs from the golden file (pytest --update-golden "
             f"to accept, then review the diff):\n{_diff(expected, rendered[name], name)}")
 
 

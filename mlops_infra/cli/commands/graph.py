@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from mlops_infra.cli.output import print_diagnostics
+from mlops_infra.cli.output import error_console, print_diagnostics
 from mlops_infra.compile import compile_system
 from mlops_infra.errors import UserError
 from mlops_infra.graph import DesiredGraph, DesiredResource
@@ -84,7 +83,7 @@ def _load(path: Path, env: str | None) -> LoadedSystem:
                             f"Environments in this system: {', '.join(names) or 'none'}.", source=str(path))
         loaded = load_system(path, names[0])
     if loaded.diagnostics:
-        print_diagnostics(loaded.diagnostics, Console(stderr=True), loaded.source_line)
+        print_diagnostics(loaded.diagnostics, error_console(), loaded.source_line)
     if not loaded.ok:
         raise typer.Exit(1)
     return loaded

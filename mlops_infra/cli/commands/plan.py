@@ -32,7 +32,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.output import print_diagnostics
+from mlops_infra.cli.output import error_console, print_diagnostics
 from mlops_infra.errors import UserError
 from mlops_infra.plan.model import Plan
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
@@ -74,7 +74,7 @@ def plan(
         help="Markdown only: the longest comment to write (GitHub's limit by default)."),
 ) -> None:
     """Show what applying the system would change: drift, ML changes, cost, then every resource."""
-    err = Console(stderr=True, highlight=False)
+    err = error_console()
     path, file_note = resolve_file(file)
     system, env = load_for_env(path, env, err)
     from mlops_infra.compile import compile_system

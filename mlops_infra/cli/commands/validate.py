@@ -12,9 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from mlops_infra.cli.output import diagnostics_json, print_diagnostics
+from mlops_infra.cli.output import diagnostics_json, error_console, print_diagnostics
 from mlops_infra.spec import LoadedSystem, MLSystem, load_system
 from mlops_infra.spec.references import SINGULAR
 from mlops_infra.spec.system import SECTIONS
@@ -43,7 +42,7 @@ def validate(
         extra = {"file": str(file), "env": env, "summary": summary(result) if result.ok else None}
         typer.echo(diagnostics_json(result.diagnostics, **extra), nl=False)
     else:
-        print_diagnostics(result.diagnostics, Console(stderr=True), result.source_line)
+        print_diagnostics(result.diagnostics, error_console(), result.source_line)
         if result.ok:
             typer.echo(summary(result))
     if not result.ok:
