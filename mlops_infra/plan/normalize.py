@@ -111,6 +111,10 @@ def _trie(patterns: tuple[str, ...]) -> dict | None:
     return root or None
 
 
+def _absent(key: Any, default: Any) -> Any:
+    return default
+
+
 def _child(node: dict | None, key: str | int) -> dict | bool | None:
     if node is None:
         return None
@@ -282,37 +286,43 @@ class _Walker:
         return prior, desired
 
     def _dicts(self, p: Any, d: dict, path: Path, ign: Any, keep: Any) -> tuple[Any, dict]:
+        """Both sides of an object. The hot loop of planning: kept flat on purpose."""
         prior_out: dict[str, Any] = {}
         desired_out: dict[str, Any] = {}
         has_prior = p is not MISSING
-        defaults = p.get("__defaults") if has_prior else None
+        pget = p.get if has_prior else _absent
         top = self.stringify and not path
+        plain = _PLAIN
         for key, dv in d.items():
-            child_ign = _child(ign, key)
-            if child_ign is True or key.startswith("__"):
+            if dv is None or key[:2] == "__":
                 continue
-            if dv is None:
-                continue
-            pv = p.get(key, MISSING) if has_prior else MISSING
+            child_ign = None
+            if ign is not None:
+                child_ign = _child(ign, key)
+                if child_ign is True:
+                    continue
+            pv = pget(key, MISSING)
             if top:
                 dv = _stringify(dv)
-            elif type(dv) in _PLAIN and type(pv) is type(dv) and pv == dv:
+            elif type(dv) in plain and type(pv) is type(dv) and pv == dv:
                 prior_out[key] = desired_out[key] = dv  # the common case: an equal scalar
                 continue
-            pn, dn = self.pair(pv, dv, (*path, key), child_ign, _child(keep, key))
+            pn, dn = self.pair(pv, dv, (*path, key), child_ign, None if keep is None else _child(keep, key))
             if pn is not MISSING:
                 prior_out[key] = pn
             if dn is not MISSING:
                 desired_out[key] = dn
         if has_prior:
+            defaults = p.get("__defaults")
+            dget = d.get
             for key, pv in p.items():
-                if d.get(key) is not None:
+                if dget(key) is not None or key[:2] == "__":
                     continue
-                if key.startswith("__") or _child(ign, key) is True or self._provider_filled(key, pv, defaults):
+                if (ign is not None and _child(ign, key) is True) or self._provider_filled(key, pv, defaults):
                     continue
                 value = self.prior_only(pv, (*path, key))
                 prior_out[key] = value
-                if _child(keep, key) is True:
+                if keep is not None and _child(keep, key) is True:
                     desired_out[key] = value
                 else:
                     self.differs = True

@@ -148,10 +148,12 @@ class _Planner:
         """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN."""
         deps: dict[str, set[str]] = {}
         users: dict[str, list[str]] = {}
+        known = self.desired.keys()
         for res in self.desired.values():
-            found = {d for d in res.dependencies if d in self.desired and d != res.urn}
+            found = known & set(res.dependencies)
             if res.provider in self.desired:
                 found.add(res.provider)
+            found.discard(res.urn)
             deps[res.urn] = found
             for dep in found:
                 users.setdefault(dep, []).append(res.urn)
