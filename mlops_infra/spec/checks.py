@@ -21,6 +21,7 @@ from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
+from mlops_infra.spec.schedules import check_schedules_supported
 from mlops_infra.spec.secrets import check_plaintext_secrets
 from mlops_infra.spec.signals import check_monitor_inputs, check_rollback_alerts, check_thresholds
 from mlops_infra.spec.system import MLSystem
@@ -44,6 +45,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
 ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_gates,
     check_cluster_budgets,
+    check_schedules_supported,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

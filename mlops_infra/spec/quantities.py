@@ -189,3 +189,23 @@ CronField = Annotated[
     WithJsonSchema({"type": "string", "pattern": CRON_PATTERN, "description": "Five-field cron expression, UTC",
                     "examples": ["0 3 * * 1"]}),
 ]
+
+
+def aws_cron_problem(text: str) -> str | None:
+    """Why cron ``text`` cannot run on AWS schedules (EventBridge Scheduler), or None when it can.
+
+    Standard cron reads a day field starting with ``*`` (``*/2``) next to a restricted other day
+    field as "both must match"; AWS cron syntax cannot express that.
+    """
+    fields = text.split()
+    if len(fields) != 5:
+        return f"{text!r} is not a five-field cron expression"
+    dom, dow = fields[2], fields[4]
+    dom_restricted, dow_restricted = not dom.startswith("*"), not dow.startswith("*")
+    if dom != "*" and dom.startswith("*") and dow_restricted:
+        return (f"day-of-month {dom!r} with day-of-week {dow!r} means 'both' in cron, which AWS schedules "
+                "cannot express; list the days of month explicitly or use '*'")
+    if dow != "*" and dow.startswith("*") and dom_restricted:
+        return (f"day-of-week {dow!r} with day-of-month {dom!r} means 'both' in cron, which AWS schedules "
+                "cannot express; list the weekdays explicitly or use '*'")
+    return None

@@ -54,6 +54,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "promote-from-itself": ("self-promotion", 134),
     "promotion-cycle": ("promotion-cycle", 123),
     "unknown-gate": ("unknown-gate", 135),
+    "training-schedule-unsupported-on-aws": ("unsupported-schedule", 57),
     "progressive-gate-with-all-at-once-endpoint": ("gate-unsatisfiable", 69),
     "alerts-routed-gate-with-silent-alert": ("gate-unsatisfiable", 93),
     "aws-account-not-quoted": ("wrong-type", 133),

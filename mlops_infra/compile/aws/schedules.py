@@ -8,12 +8,14 @@ Contract (pure):
   Monday); AWS cannot say "or" in one expression, so that case yields two expressions (two
   schedules). A day field that starts with ``*`` but is not ``*`` (``*/2``) next to a restricted
   other day field means "and" in standard cron, which AWS cannot express: :func:`cron_problem`
-  names it (for spec checks) and :func:`aws_cron_expressions` raises :class:`UnsupportedCron`.
+  names it (:func:`mlops_infra.spec.quantities.aws_cron_problem`, also a spec check) and :func:`aws_cron_expressions` raises :class:`UnsupportedCron`.
 - :func:`rate_expression` turns seconds into ``rate(1 hour)``-style text, rounding up to a whole
   minute (the Scheduler's finest rate unit).
 """
 
 from __future__ import annotations
+
+from mlops_infra.spec.quantities import aws_cron_problem as cron_problem
 
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _NAME_TO_DAY = {name: i for i, name in enumerate(DAY_NAMES)}
@@ -96,22 +98,6 @@ def aws_day_of_week(field: str) -> str:
 def _month(field: str) -> str:
     upper = field.upper()
     return upper if any(m in upper for m in _MONTHS) else field
-
-
-def cron_problem(text: str) -> str | None:
-    """Why ``text`` cannot run on AWS schedules, or None when it can."""
-    fields = text.split()
-    if len(fields) != 5:
-        return f"{text!r} is not a five-field cron expression"
-    dom, dow = fields[2], fields[4]
-    dom_restricted, dow_restricted = not dom.startswith("*"), not dow.startswith("*")
-    if dom != "*" and dom.startswith("*") and dow_restricted:
-        return (f"day-of-month {dom!r} with day-of-week {dow!r} means 'both' in cron, which AWS schedules "
-                "cannot express; list the days of month explicitly or use '*'")
-    if dow != "*" and dow.startswith("*") and dom_restricted:
-        return (f"day-of-week {dow!r} with day-of-month {dom!r} means 'both' in cron, which AWS schedules "
-                "cannot express; list the weekdays explicitly or use '*'")
-    return None
 
 
 def aws_cron_expressions(text: str) -> list[str]:
