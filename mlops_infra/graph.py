@@ -64,15 +64,22 @@ def is_json(value: Any) -> bool:
 def iter_refs(value: Any) -> Iterator[dict[str, str]]:
     """Every ref sentinel inside ``value`` (depth first)."""
     stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if is_ref(current):
+        current = pop()
+        kind = type(current)
+        if kind is dict:
+            if REF in current and len(current) == 2:
                 yield current
                 continue
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
+            for item in current.values():
+                if type(item) in _CONTAINERS:
+                    push(item)
+        elif kind is list:
+            extend(item for item in current if type(item) in _CONTAINERS)
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:

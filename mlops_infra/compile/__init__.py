@@ -7,8 +7,10 @@ Contract: ``compile_system(system, env)`` is deterministic (same input, byte-ide
 
 from __future__ import annotations
 
+import gc
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.graph import DesiredGraph, GraphBuilder
@@ -32,5 +34,23 @@ def compile_system(system: MLSystem, env: str, *, project: str | None = None,
     environment = system.environments[env]
     project = project or system.metadata.name
     ctx = CompileContext(system, env, environment, project, stack or env, GraphBuilder(project, stack or env))
-    _compiler(environment.target.kind)(ctx)
-    return ctx.builder.build()
+    with _cyclic_gc_paused():
+        _compiler(environment.target.kind)(ctx)
+        return ctx.builder.build()
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while compiling.
+
+    Compiling allocates tens of thousands of small dicts and lists that all stay alive in the
+    graph; every generation-2 collection walks them again, which cost about a third of the time
+    of a 19,000-resource compile. Nothing here creates reference cycles that need collecting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -47,8 +48,15 @@ class MLSystem(SpecModel):
     environments: dict[Name, Environment] = Field(default_factory=dict, description="Environments, by name.")
 
     def item(self, section: str, name: str):
-        """The item called ``name`` in ``section``, or None."""
-        for it in getattr(self, section):
-            if it.name == name:
-                return it
-        return None
+        """The item called ``name`` in ``section``, or None (first one when names repeat)."""
+        return self._index.get(section, {}).get(name)
+
+    @cached_property
+    def _index(self) -> dict[str, dict[str, Any]]:
+        """Items by section and name, built once per (immutable) system."""
+        index: dict[str, dict[str, Any]] = {}
+        for section in SECTIONS:
+            by_name = index[section] = {}
+            for it in getattr(self, section):
+                by_name.setdefault(it.name, it)
+        return index
