@@ -8,9 +8,9 @@
    pulumi-aws v7 fills in on every AWS resource (``region`` listed in ``__defaults``) and reads
    the checkpoint back with :func:`mlops_infra.state.pulumi_state.parse_state` (timed separately).
 3. The desired graph changes about 1% of the resources: every 100th endpoint gets a new model
-   version (models and endpoint configs replaced, endpoints and alarms updated, scaling targets
-   replaced) and a few more resources get an out-of-band tag edit in the prior state until 1% of
-   the custom resources differ.
+   version (on AWS: models and endpoint configs replaced, endpoints and alarms updated, scaling
+   targets replaced; on Kubernetes: InferenceServices updated) and more resources get an
+   out-of-band tag (label) edit in the prior state until 1% of the custom resources differ.
 4. Times :func:`mlops_infra.plan.planner.make_plan` (with the ML summary and the cost estimate)
    over several runs: wall best and median, peak Python allocation (tracemalloc, separate run)
    and the process's peak RSS. Target: at most 2.0 s and 600 MB.
@@ -71,16 +71,26 @@ def applied_checkpoint(graph) -> dict:
     return checkpoint
 
 
+def _tags(record: dict) -> dict | None:
+    """The tag map of a state record: AWS ``tags`` or Kubernetes ``metadata.labels``."""
+    inputs = record.get("inputs") or {}
+    tags = inputs.get("tags")
+    if not isinstance(tags, dict):
+        tags = (inputs.get("metadata") or {}).get("labels") if isinstance(inputs.get("metadata"), dict) else None
+    return tags if isinstance(tags, dict) and tags else None
+
+
 def edit_tags(checkpoint: dict, desired_changes: int, target: int) -> int:
-    """Change a tag in the prior state of evenly spread resources until ``target`` differ; return edits."""
-    records = [r for r in checkpoint["checkpoint"]["latest"]["resources"]
-               if r.get("custom") and isinstance(r.get("inputs", {}).get("tags"), dict) and r["inputs"]["tags"]]
+    """Change a tag (or label) in the prior state of evenly spread resources until ``target``
+    resources differ; return the number of edits."""
+    records = [r for r in checkpoint["checkpoint"]["latest"]["resources"] if r.get("custom") and _tags(r)]
     wanted = max(0, target - desired_changes)
     step = max(1, len(records) // max(1, wanted))
     edited = 0
     for record in records[::step][:wanted]:
-        key = sorted(record["inputs"]["tags"])[0]
-        record["inputs"]["tags"][key] = record["inputs"]["tags"][key] + "-edited"
+        tags = _tags(record)
+        key = sorted(tags)[0]
+        tags[key] = tags[key] + "-edited"
         edited += 1
     return edited
 
