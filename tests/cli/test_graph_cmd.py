@@ -77,18 +77,21 @@ def test_dot_has_parent_and_dependency_edges(capsys, fake_compile):
     assert out.rstrip().endswith("}")
 
 
-def test_file_defaults_to_the_embedded_quickstart(capsys, monkeypatch, fake_compile):
-    seen = {}
-    real_load = graph_cmd.load_system
-
-    def load(path, env=None):
-        seen["path"] = Path(path)
-        return real_load(path, env)
-
-    monkeypatch.setattr(graph_cmd, "load_system", load)
-    code, _, _ = run(capsys, "graph", "--env", "prod")
+def test_file_defaults_to_the_embedded_quickstart(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no ./mlsystem.yaml here
+    code, out, err = run(capsys, "graph", "--env", "prod", "--format", "json")
     assert code == 0
-    assert seen["path"].name == "quickstart.yaml"
+    assert "the embedded quickstart" in err
+    assert json.loads(out)["project"] == "churn-quickstart"
+
+
+def test_file_defaults_to_mlsystem_yaml_in_the_current_directory(capsys, monkeypatch, tmp_path):
+    (tmp_path / "mlsystem.yaml").write_text(QUICKSTART.read_text().replace("churn-quickstart", "local-system"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "graph", "--env", "prod", "--format", "json")
+    assert code == 0
+    assert "./mlsystem.yaml" in err
+    assert json.loads(out)["project"] == "local-system"
 
 
 def test_invalid_document_prints_diagnostics_and_exits_1(capsys, tmp_path):
@@ -106,11 +109,10 @@ def test_unknown_environment_is_a_diagnostic(capsys):
     assert 'No environment "stagin"' in err
 
 
-def test_env_is_required_when_there_are_several(capsys):
-    code, out, err = run(capsys, "graph", str(QUICKSTART))
-    assert code == 1 and out == ""
-    text = " ".join(err.split())
-    assert f"{QUICKSTART}: error: choose an environment with --env" in text and "dev, prod" in text
+def test_env_defaults_like_every_command_dev_first(capsys):
+    code, out, _ = run(capsys, "graph", str(QUICKSTART), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["stack"] == "dev"
 
 
 EXAMPLES = sorted(REPO.glob("examples/*/mlsystem.yaml"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_infra.cli.commands.plan import pick_env
+from mlops_infra.cli.inputs import pick_env
 from mlops_infra.cli.main import main
 from mlops_infra.plan.planfile import check_fresh, load_plan
 from tests.scenarios.harness import compile_file

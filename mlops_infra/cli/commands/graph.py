@@ -24,11 +24,10 @@ from typing import Any
 
 import typer
 
-from mlops_infra.cli.output import error_console, print_diagnostics
+from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.output import error_console
 from mlops_infra.compile import compile_system
-from mlops_infra.errors import UserError
 from mlops_infra.graph import DesiredGraph, DesiredResource
-from mlops_infra.spec import LoadedSystem, load_system
 
 
 class Format(StrEnum):
@@ -45,48 +44,25 @@ def register(app: typer.Typer) -> None:
 
 
 def graph(
-    file: Path | None = typer.Argument(None, help="The MLSystem YAML file (default: the bundled quickstart).",
+    file: Path | None = typer.Argument(None, help="The MLSystem YAML file (default: ./mlsystem.yaml, else the embedded quickstart).",
                                        show_default=False),
     env: str | None = typer.Option(None, "--env", "-e",
-                                   help="Environment to compile (optional if the system has only one)."),
+                                   help="Environment to compile (default: the only one, else dev, else the first)."),
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, json or dot (Graphviz)."),
 ) -> None:
     """Print the resources an environment needs: the desired graph the planner and Pulumi program share."""
-    path = file or default_file()
-    loaded = _load(path, env)
-    desired = compile_system(loaded.system, loaded.env)
+    err = error_console()
+    path, note = resolve_file(file)
+    if note:
+        err.print(note)
+    system, env = load_for_env(path, env, err)
+    desired = compile_system(system, env)
     if output_format is Format.JSON:
         typer.echo(desired.dumps(), nl=False)
     elif output_format is Format.DOT:
         typer.echo(render_dot(desired), nl=False)
     else:
         typer.echo(render_tree(desired), nl=False)
-
-
-def default_file() -> Path:
-    """The quickstart shipped in the package; FILE is required when it is missing."""
-    from mlops_infra import spec
-
-    embedded = getattr(spec, "embedded_quickstart_path", None)
-    path = embedded() if callable(embedded) else embedded
-    if path is None or not Path(path).is_file():
-        raise UserError("No FILE given", "Pass the MLSystem YAML file: mlops-infra graph mlsystem.yaml --env dev")
-    return Path(path)
-
-
-def _load(path: Path, env: str | None) -> LoadedSystem:
-    loaded = load_system(path, env)
-    if loaded.ok and env is None:
-        names = sorted(loaded.system.environments)
-        if len(names) != 1:
-            raise UserError("choose an environment with --env",
-                            f"Environments in this system: {', '.join(names) or 'none'}.", source=str(path))
-        loaded = load_system(path, names[0])
-    if loaded.diagnostics:
-        print_diagnostics(loaded.diagnostics, error_console(), loaded.source_line)
-    if not loaded.ok:
-        raise typer.Exit(1)
-    return loaded
 
 
 FACT_SKIP = {"factsVersion", "kind", "name"}

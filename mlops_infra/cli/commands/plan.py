@@ -32,14 +32,12 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.output import error_console, print_diagnostics
+from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 from mlops_infra.plan.model import Plan
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
 from mlops_infra.state.model import LiveState, PriorState
-
-DEFAULT_FILE = "mlsystem.yaml"
-PREFERRED_ENVS = ("dev",)
 
 
 class Format(StrEnum):
@@ -95,54 +93,6 @@ def plan(
 
 
 # -- inputs ------------------------------------------------------------------------------------
-
-
-def resolve_file(file: Path | None) -> tuple[Path, str]:
-    """The system file to plan and, when it was not given, a note saying which one was used."""
-    if file is not None:
-        return file, ""
-    local = Path(DEFAULT_FILE)
-    if local.is_file():
-        return local, f"Spec: ./{DEFAULT_FILE} (no FILE given)"
-    from mlops_infra import spec
-
-    if not hasattr(spec, "embedded_quickstart_path"):
-        raise UserError("no system file given",
-                        f"Pass the path to your MLSystem file: mlops-infra plan path/to/{DEFAULT_FILE} --env ENV")
-    return spec.embedded_quickstart_path(), "Spec: the embedded quickstart example (no FILE given)"
-
-
-def pick_env(names: list[str]) -> str | None:
-    """The default environment: the only one, else ``dev``, else the first in the file."""
-    if len(names) == 1:
-        return names[0]
-    for preferred in PREFERRED_ENVS:
-        if preferred in names:
-            return preferred
-    return names[0] if names else None
-
-
-def load_for_env(path: Path, env: str | None, err: Console) -> tuple[Any, str]:
-    """Load and validate ``path`` for ``env`` (or the default); diagnostics to stderr; exit 1 if invalid."""
-    from mlops_infra.spec import validate_document
-    from mlops_infra.spec.loader import load_document
-
-    document, diagnostics = load_document(path)
-    if document is None:
-        print_diagnostics(diagnostics, err)
-        raise typer.Exit(1)
-    if env is None:
-        envs = document.data.get("environments") if isinstance(document.data, dict) else None
-        env = pick_env([str(k) for k in envs] if isinstance(envs, dict) else [])
-        if env is None:
-            raise UserError("the system has no environments",
-                            "Add one under `environments:` (for example dev: {target: {kind: kubernetes, ...}}) "
-                            "and plan it with --env.", source=str(path))
-    result = validate_document(document, env)
-    print_diagnostics(result.diagnostics, err, result.source_line)
-    if not result.ok or result.system is None:
-        raise typer.Exit(1)
-    return result.system, env
 
 
 def read_prior(project: str, stack: str, env: str, state: Path | None) -> PriorState:
