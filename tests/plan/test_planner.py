@@ -377,3 +377,24 @@ def test_real_checkpoint_secrets_compare_by_plaintext(shared_dir) -> None:
     change = {c.urn: c for c in result.changes}[role.urn]
     assert change.action is Action.UPDATE and all(c.sensitive for c in change.changes)
     assert "lambda.amazonaws.com" not in json.dumps(result.to_json())
+
+
+def test_drift_items_from_the_detector_serialise_and_live_alone_runs_the_detector() -> None:
+    from mlops_infra.plan.drift import DriftItem
+    from mlops_infra.plan.model import plan_json_schema
+
+    serving = Serving()
+    item = DriftItem(urn=serving.endpoint, type=ENDPOINT, kind="changed",
+                     changes=(("productionVariants[primary].desiredInstanceCount", 2, 5),),
+                     summary="endpoint scorer: instance count 2 -> 5 changed outside Pulumi")
+    result = plan(serving.graph, serving.applied(), drift=[item], options=PlanOptions())
+    doc = result.to_json()
+    assert doc["drift"] == [{"urn": serving.endpoint, "type": ENDPOINT, "kind": "changed",
+                             "summary": item.summary, "changes": [
+                                 {"path": "productionVariants[primary].desiredInstanceCount", "before": 2, "after": 5}]}]
+    assert [(m.address, m.kind) for m in result.ml] == [("endpoints.scorer", "drift")]
+    import jsonschema
+
+    jsonschema.validate(doc, plan_json_schema())
+    refreshed = plan(serving.graph, serving.applied(), live=LiveState(resources={}))
+    assert refreshed.refreshed and refreshed.drift == ()
