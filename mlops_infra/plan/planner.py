@@ -259,8 +259,6 @@ class _Planner:
         if forcing:
             return Action.REPLACE, Reason("depends-on-replaced", self._depends_message(forcing[0], derived, "replaced"))
         own = [a for a in attrs if derived[a.path] is None]
-        if own and not res.custom:
-            return Action.UPDATE, Reason("property-changed", f"ML facts change: {_paths(own)}")
         if own:
             return Action.UPDATE, Reason("property-changed", f"{_paths(own)} can be updated in place")
         return Action.UPDATE, Reason("depends-on-replaced", self._depends_message(attrs[0], derived, "updated"))
