@@ -26,6 +26,9 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
 - ``$ref``: ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
   or replaced resource is recorded in ``from_refs`` under its path.
 - ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
+- While walking, leaf pairs are compared (types included); ``Normalized.differs`` is False only
+  when every pair was equal, which lets the diff skip its own equality check (a property test
+  checks the walk never calls different trees equal).
 """
 
 from __future__ import annotations
@@ -431,10 +434,3 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
         return Normalized({}, desired, walker.sensitive, walker.from_refs, 0, differs=bool(desired))
     prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)
     return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable, walker.differs)
-
-
-def normalize_state(inputs: dict[str, Any], *, rule: ReplaceRule, secrets_provider: str | None = None) -> Normalized:
-    """A state-only view (both trees equal to the prior's comparable form), e.g. for deletes."""
-    walker = _Walker("", rule, lambda urn, output: RefValue(), (), secrets_provider)
-    value = walker.prior_only(inputs, ())
-    return Normalized(value, value, walker.sensitive, {}, 0, differs=False)
