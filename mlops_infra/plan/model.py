@@ -9,6 +9,8 @@ Contract:
 - No secret value is ever stored in a plan: sensitive attribute values are replaced by
   :data:`REDACTED` before a change is built.
 - Sequences are sorted (changes by URN, drift by URN, ML changes by address) so renders are stable.
+- :func:`plan_json_schema` is the JSON Schema of ``Plan.to_json()`` (``schemas/plan-v1.schema.json``
+  is generated from it); ``from_json`` methods read that JSON back (saved plan files).
 """
 
 from __future__ import annotations
