@@ -23,6 +23,7 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,8 +64,23 @@ class PlanOptions:
 
 def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None = None,
               drift: Sequence[Any] | None = None, options: PlanOptions | None = None) -> Plan:
-    """The plan that takes ``prior`` to ``graph`` (see the module contract)."""
-    options = options or PlanOptions()
+    """The plan that takes ``prior`` to ``graph`` (see the module contract).
+
+    The cyclic garbage collector is paused while planning (the walk allocates hundreds of thousands
+    of small acyclic containers; collecting them repeatedly costs ~20% at 19,000 resources) and
+    restored afterwards, as the compiler does.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _make_plan(graph, prior, live, drift, options or PlanOptions())
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
+               options: PlanOptions) -> Plan:
     planner = _Planner(graph, prior, live)
     changes = planner.run()
     drift_items = _drift(prior, live, drift, planner.warnings)
