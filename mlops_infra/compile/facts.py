@@ -3,7 +3,8 @@
 Contract: each ``*_facts`` returns a JSON dict with a ``kind`` key and camelCase fields; no secret
 values (channels record only which secret names they use). The planner's ML summary and cost
 estimate read these from both desired graph and prior state, so changing a key is a breaking
-change for saved state and must be versioned (``factsVersion``).
+change for saved state and must be versioned (``factsVersion``). Adding an optional key is not:
+readers must accept facts saved before it (without the key).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra import catalog
+from mlops_infra.compile import drift_job
 from mlops_infra.spec.alerting import Alert
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.data import DataSource
-from mlops_infra.spec.monitoring import Monitor
+from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
 from mlops_infra.spec.registry import Model
 from mlops_infra.spec.serving import Endpoint
 from mlops_infra.spec.training import TrainingJob
@@ -72,9 +74,16 @@ def endpoint_facts(item: Endpoint) -> dict[str, Any]:
 
 
 def monitor_facts(item: Monitor) -> dict[str, Any]:
-    return {"factsVersion": FACTS_VERSION, "kind": "monitor", "name": item.name, "endpoint": item.endpoint,
-            "metric": item.metric, "threshold": item.threshold.text,
-            "scheduleSeconds": item.schedule.seconds if item.schedule else None}
+    """A monitor; drift/quality metrics add their scheduled job (``compile/drift_job.py``):
+    ``jobInstanceType``, ``jobScheduleSeconds`` (the schedule in effect, 1h when unset) and
+    ``jobMaxRuntimeSeconds``. These keys are optional: facts saved before them lack them."""
+    out = {"factsVersion": FACTS_VERSION, "kind": "monitor", "name": item.name, "endpoint": item.endpoint,
+           "metric": item.metric, "threshold": item.threshold.text,
+           "scheduleSeconds": item.schedule.seconds if item.schedule else None}
+    if item.metric in DRIFT_METRICS:
+        out |= {"jobInstanceType": drift_job.INSTANCE_TYPE, "jobScheduleSeconds": drift_job.schedule_seconds(item),
+                "jobMaxRuntimeSeconds": drift_job.max_runtime_seconds(item)}
+    return out
 
 
 def alert_facts(item: Alert) -> dict[str, Any]:

@@ -14,8 +14,17 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   between runs.
 - On Kubernetes a cluster is nodes min..max x 730 h x the EC2 node price (the max is a ceiling);
   its training jobs run on it and add nothing.
-- Scheduled drift jobs (monitors with a schedule): runs x run hours x the processing price when the
-  facts carry ``instanceType`` and ``maxRuntimeSeconds``; otherwise a note (never a guess).
+- Scheduled drift/quality jobs (monitors whose facts carry ``jobInstanceType``,
+  ``jobScheduleSeconds`` and ``jobMaxRuntimeSeconds``, see ``compile/drift_job.py``): runs per
+  month (730 h / the schedule: an interval, not a cron, so an average month's count, maybe
+  fractional) x the max runtime in hours x the hourly price of one ``jobInstanceType``: the
+  SageMaker processing price on AWS (the catalog's training price, with its note); on Kubernetes
+  the EC2 price of a node of that shape (note "estimate: EC2 node price"). The ceiling assumes each
+  run lasts its whole max runtime. On AWS the floor equals it (SageMaker starts an instance for each
+  run; how long a run really takes is not known and none is invented, as for training); on
+  Kubernetes the floor is 0 (the job's pod is small and may fit on nodes that are up anyway), and
+  the run count is approximate (the CronJob's cron rounds some intervals). A drift monitor whose
+  facts lack these keys (state saved by an older mlops-infra) is a note, never a guess.
 - ``rollout_extra_usd``: the one-off extra capacity of the rollouts this plan starts (an endpoint
   whose model or version changes), with the after-side facts: blue/green = a second fleet of
   min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
@@ -39,6 +48,7 @@ from croniter import croniter
 from mlops_infra import catalog
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
+from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
 
 REFERENCE_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -187,21 +197,28 @@ def _cluster(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
             _join(note, "ceiling: the cluster at max nodes all month", spot))
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
 def _monitor(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
-    every = facts.get("scheduleSeconds")
-    if not every:
+    instance, every, seconds = (facts.get(key) for key in
+                                ("jobInstanceType", "jobScheduleSeconds", "jobMaxRuntimeSeconds"))
+    if not (isinstance(instance, str) and _positive(every) and _positive(seconds)):
+        if facts.get("metric") in DRIFT_METRICS:
+            pricer.note("scheduled drift job: its instance and run time are not in the facts "
+                        "(saved by an older mlops-infra), not priced")
         return None
-    runs = REFERENCE_DAYS * 86400 // int(every)
-    seconds = facts.get("maxRuntimeSeconds")
-    if not facts.get("instanceType") or not seconds:
-        pricer.note("scheduled drift job: its instance and run time are not in the facts, not priced")
-        return None
-    hourly, note = pricer.hourly(facts["instanceType"], "processing")
+    hourly, note = pricer.hourly(instance, "processing")
     if hourly is None:
         return None
-    monthly = runs * seconds / 3600 * hourly
-    basis = f"{runs} runs/month x {seconds / 3600:g}h x {facts['instanceType']} @ ${hourly:g}/h"
-    return monthly, monthly, basis, note
+    runs, hours = HOURS_PER_MONTH * 3600 / every, seconds / 3600
+    ceiling = runs * hours * hourly
+    basis = f"{round(runs, 2):g} runs/month x up to {round(hours, 2):g} h x {pricer.shown(instance)} @ ${hourly:g}/h"
+    if pricer.cloud == "kubernetes":
+        return 0.0, ceiling, basis, _join(note, "floor 0: it may fit on nodes already up; "
+                                                "ceiling: a node of this shape per run")
+    return ceiling, ceiling, basis, _join(note, "each run at its max runtime (a ceiling)")
 
 
 _PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, str] | None]] = {

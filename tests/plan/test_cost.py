@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlops_infra import catalog
+from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
 from mlops_infra.plan.cost import estimate_cost, scheduled_runs
 from mlops_infra.plan.model import CostEstimate
+from mlops_infra.spec import load_system
 from tests.plan.test_ml import cluster, endpoint, facts, graph_of, job, prior_of
 
 HOURS = 730
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def estimate(before: list, after: list, *, metadata: dict[str, Any] | None = None) -> CostEstimate:
@@ -94,16 +98,78 @@ def test_unpriced_instances_are_a_note_never_a_number() -> None:
     assert result.notes == ("endpoints.scorer: no catalog price for ml.g6.xlarge (SageMaker inference): not counted",)
 
 
-def test_drift_jobs_priced_only_with_facts_and_notes_counted_per_item() -> None:
-    monitors = [facts("monitor", f"m{i}", endpoint="scorer", metric="feature_drift", threshold="0.2",
-                      scheduleSeconds=3600) for i in range(3)]
-    result = estimate(monitors, monitors)
-    assert result.notes == ("scheduled drift job: its instance and run time are not in the facts, not priced "
-                            "(3 items, e.g. monitors.m0)",)
-    priced = facts("monitor", "m", endpoint="scorer", metric="feature_drift", threshold="0.2", scheduleSeconds=3600,
-                   instanceType="ml.m5.xlarge", maxRuntimeSeconds=600)
-    hourly = catalog.price("ml.m5.xlarge", "processing").usd_per_hour
-    assert line(estimate([], [priced]), "monitors.m").after_usd == round(720 * (600 / 3600) * hourly, 2)
+def monitor(name: str = "drift", **over: Any) -> dict[str, Any]:
+    base = {"endpoint": "scorer", "metric": "feature_drift", "threshold": "0.2", "scheduleSeconds": 3600,
+            "jobInstanceType": "ml.m5.xlarge", "jobScheduleSeconds": 3600, "jobMaxRuntimeSeconds": 3600}
+    return facts("monitor", name, **{**base, **over})
+
+
+def test_sagemaker_drift_job_is_runs_times_max_runtime_times_the_processing_price() -> None:
+    price = catalog.price("ml.m5.xlarge", "processing", "eu-west-1")
+    assert price.usd_per_hour == 0.23  # the catalog's inference price, with its notes
+    assert price.region_note == "inference price used for training; us-east-1 price used for eu-west-1"
+    result = estimate([], [monitor()], metadata={"cloud": "aws", "region": "eu-west-1"})
+    drift = line(result, "monitors.drift")
+    assert (drift.after_min_usd, drift.after_usd) == (round(730 * 1 * 0.23, 2),) * 2 == (167.9, 167.9)
+    assert drift.basis == "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"
+    assert drift.note == ("inference price used for training; us-east-1 price used for eu-west-1; "
+                          "each run at its max runtime (a ceiling)")
+    assert result.notes == () and result.after.min_usd == result.after.max_usd == 167.9
+
+
+def test_drift_job_runs_are_730_hours_over_the_schedule() -> None:
+    every_6h = line(estimate([], [monitor(scheduleSeconds=21600, jobScheduleSeconds=21600)]), "monitors.drift")
+    assert every_6h.after_usd == round(730 / 6 * 1 * 0.23, 2) == 27.98
+    assert every_6h.basis == "121.67 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"
+    every_15m = line(estimate([], [monitor(scheduleSeconds=900, jobScheduleSeconds=900, jobMaxRuntimeSeconds=900)]),
+                     "monitors.drift")
+    assert every_15m.after_usd == round(730 * 4 * 0.25 * 0.23, 2) == 167.9
+    assert every_15m.basis == "2920 runs/month x up to 0.25 h x ml.m5.xlarge @ $0.23/h"
+
+
+def test_kubernetes_drift_job_is_a_node_of_its_shape_with_a_floor_of_zero() -> None:
+    node = catalog.ec2_price("m5.xlarge").usd_per_hour
+    assert node == 0.192
+    result = estimate([], [monitor()], metadata={"cloud": "kubernetes", "namespace": "fraud-dev"})
+    drift = line(result, "monitors.drift")
+    assert (drift.after_min_usd, drift.after_usd) == (0.0, round(730 * 1 * node, 2)) == (0.0, 140.16)
+    assert drift.basis == "730 runs/month x up to 1 h x m5.xlarge @ $0.192/h"
+    assert drift.note.startswith("estimate: EC2 node price; floor 0")
+
+
+def test_drift_facts_saved_before_the_job_keys_are_a_note_never_a_number() -> None:
+    old = [facts("monitor", f"m{i}", endpoint="scorer", metric="feature_drift", threshold="0.2",
+                 scheduleSeconds=3600) for i in range(3)]
+    latency = facts("monitor", "latency", endpoint="scorer", metric="latency_p99", threshold="250ms",
+                    scheduleSeconds=None)
+    result = estimate([*old, latency], [*old, latency])
+    assert result.lines == () and result.notes == (
+        "scheduled drift job: its instance and run time are not in the facts (saved by an older mlops-infra), "
+        "not priced (3 items, e.g. monitors.m0)",)
+    upgraded = estimate([old[0]], [monitor("m0")])  # the first plan after upgrading: before is not priced
+    m0 = line(upgraded, "monitors.m0")
+    assert (m0.before_usd, m0.after_usd) == (None, 167.9)
+    assert upgraded.notes == ("monitors.m0: scheduled drift job: its instance and run time are not in the facts "
+                              "(saved by an older mlops-infra), not priced",)
+
+
+def test_unpriced_drift_job_instance_is_a_note() -> None:
+    result = estimate([], [monitor(jobInstanceType="ml.m5.large")])
+    assert catalog.price("ml.m5.large", "processing") is None
+    assert result.lines == () and result.notes == (
+        "monitors.drift: no catalog price for ml.m5.large (SageMaker processing): not counted",)
+
+
+@pytest.mark.parametrize(("example", "env", "address", "low", "high", "basis"), [
+    ("fraud-detection", "prod", "monitors.drift", 167.9, 167.9, "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"),
+    ("quickstart", "dev", "monitors.churn-api-drift", 0.0, round(730 / 6 * 1 * 0.192, 2),
+     "121.67 runs/month x up to 1 h x m5.xlarge @ $0.192/h"),
+])
+def test_compiled_examples_price_their_drift_jobs(example, env, address, low, high, basis) -> None:
+    loaded = load_system(EXAMPLES / example / "mlsystem.yaml", env)
+    assert loaded.system is not None
+    drift = line(estimate_cost(compile_system(loaded.system, env), prior_of()), address)
+    assert (drift.after_min_usd, drift.after_usd, drift.basis) == (low, high, basis)
 
 
 def test_rollout_extra_for_canary_and_blue_green() -> None:

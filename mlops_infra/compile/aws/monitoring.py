@@ -14,7 +14,8 @@ Contract:
 - A drift monitor (``DRIFT_METRICS``) compiles to a scheduled job, not to SageMaker Model Monitor
   (closed to new customers): a role, a SageMaker pipeline with one Processing step running the
   platform's drift-job image (Evidently) and an EventBridge Scheduler schedule every ``schedule``
-  (1h when absent). The job reads the endpoint's captured traffic and the baseline data source,
+  (1h when absent). Its instance type and max runtime come from ``compile/drift_job.py``, as do the
+  monitor's facts, so the plan prices what runs. The job reads the endpoint's captured traffic and the baseline data source,
   writes its report under ``reports/<endpoint>/<monitor>/`` of the capture bucket and publishes the
   metric named in its environment.
 """
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.compile import facts
+from mlops_infra.compile import drift_job, facts
 from mlops_infra.compile.aws import arns, iam, pipelines, policies, serving, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.schedules import rate_expression
@@ -38,9 +39,7 @@ PROCESSING_METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
 DRIFT_JOB_IMAGE_TAG = "drift-job-v1"
 """The drift-job image tag this compiler targets in the platform repository (tags are immutable:
 a new job contract is a new tag, and a new tag is a visible change in the plan)."""
-DRIFT_JOB_INSTANCE = "ml.m5.xlarge"
 DRIFT_JOB_VOLUME_GB = 30
-DEFAULT_DRIFT_SCHEDULE_SECONDS = 3600
 MAX_ALARM_PERIOD = 86400
 LOWER_IS_WORSE = frozenset({"accuracy"})
 DRIFT_METRIC_NAMES = {"feature_drift": "FeatureDrift", "prediction_drift": "PredictionDrift",
@@ -92,10 +91,6 @@ def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmM
                        "GreaterThanThreshold", "notBreaching")
 
 
-def schedule_seconds(monitor: Monitor) -> int:
-    return monitor.schedule.seconds if monitor.schedule else DEFAULT_DRIFT_SCHEDULE_SECONDS
-
-
 def drift_metric(aws: AwsContext, monitor: Monitor) -> tuple[str, dict[str, str]]:
     """(metric name, dimensions) the drift job publishes in ``MLOps/Monitoring``."""
     return DRIFT_METRIC_NAMES[monitor.metric], {
@@ -104,7 +99,7 @@ def drift_metric(aws: AwsContext, monitor: Monitor) -> tuple[str, dict[str, str]
 
 def _drift(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     name, dims = drift_metric(aws, monitor)
-    period = min(MAX_ALARM_PERIOD, max(60, -(-schedule_seconds(monitor) // 60) * 60))
+    period = min(MAX_ALARM_PERIOD, max(60, -(-drift_job.schedule_seconds(monitor) // 60) * 60))
     lower = monitor.metric in LOWER_IS_WORSE
     return AlarmMetric({"namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims,
                         "statistic": "Minimum" if lower else "Maximum", "period": period},
@@ -129,7 +124,7 @@ def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline
     env: dict[str, Any] = {
         "MLOPS_MONITOR": monitor.name, "MLOPS_METRIC": monitor.metric, "MLOPS_THRESHOLD": monitor.threshold.text,
         "MLOPS_ENDPOINT": physical, "MLOPS_CAPTURE_S3_URI": arns.s3_uri(capture, serving.capture_prefix(physical)),
-        "MLOPS_WINDOW_SECONDS": str(schedule_seconds(monitor)), "MLOPS_METRIC_NAMESPACE": METRIC_NAMESPACE,
+        "MLOPS_WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), "MLOPS_METRIC_NAMESPACE": METRIC_NAMESPACE,
         "MLOPS_METRIC_NAME": name, "MLOPS_METRIC_DIMENSIONS": canonical_json(dims),
         "MLOPS_REPORT_DIR": "/opt/ml/processing/report", "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
     }
@@ -144,7 +139,7 @@ def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, basel
     image = arns.ecr_image_uri(aws.region, aws.account, aws.repository_name, DRIFT_JOB_IMAGE_TAG)
     return {"Name": "MeasureDrift", "Type": "Processing", "Arguments": {
         "ProcessingResources": {"ClusterConfig": {
-            "InstanceCount": 1, "InstanceType": DRIFT_JOB_INSTANCE, "VolumeSizeInGB": DRIFT_JOB_VOLUME_GB,
+            "InstanceCount": 1, "InstanceType": drift_job.INSTANCE_TYPE, "VolumeSizeInGB": DRIFT_JOB_VOLUME_GB,
             "VolumeKmsKeyId": ref(aws.key, "arn")}},
         "AppSpecification": {"ImageUri": image},
         "RoleArn": ref(role, "arn"),
@@ -153,7 +148,7 @@ def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, basel
             "OutputName": "report", "S3Output": {
                 "S3Uri": arns.s3_uri(capture, f"reports/{physical}/{monitor.name}/"),
                 "LocalPath": "/opt/ml/processing/report", "S3UploadMode": "EndOfJob"}}]},
-        "StoppingCondition": {"MaxRuntimeInSeconds": min(schedule_seconds(monitor), 3600)},
+        "StoppingCondition": {"MaxRuntimeInSeconds": drift_job.max_runtime_seconds(monitor)},
     }}
 
 
@@ -186,9 +181,9 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
         depends_on=[aws.repository, iam.policy_urn(aws, spec, component),
                     *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})])
-    pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name,
-                           rate_expression(schedule_seconds(monitor)), pipeline, parent=component, address=address,
-                           description=f"Run drift job {monitor.name} every {schedule_seconds(monitor)}s")
+    every = drift_job.schedule_seconds(monitor)
+    pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name, rate_expression(every), pipeline,
+                           parent=component, address=address, description=f"Run drift job {monitor.name} every {every}s")
 
 
 def compile_monitor(aws: AwsContext, item: Monitor) -> None:

@@ -12,7 +12,8 @@ Contract:
 - ``feature_drift``, ``prediction_drift``, ``data_quality`` and ``accuracy`` are computed by a
   CronJob ``monitor-<name>`` running the drift job (Evidently image, scripts/drift_job.py) every
   ``schedule`` (default 1h) over the captured traffic of that window against the ``baseline``
-  data source. It pushes ``mlops_monitor_value`` to the platform's Pushgateway (batch jobs are
+  data source. Its deadline (``activeDeadlineSeconds``) and container resources come from
+  ``compile/drift_job.py``, as do the monitor's facts, so the plan prices what runs. It pushes ``mlops_monitor_value`` to the platform's Pushgateway (batch jobs are
   short-lived, which is what the Pushgateway is for), scraped through a ServiceMonitor with
   ``honorLabels``; the recording rule takes the pushed value.
 - :func:`unhealthy_expr` is the condition alerts use: value above the threshold (below it for
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_infra.compile import facts
+from mlops_infra.compile import drift_job, facts
 from mlops_infra.compile.kubernetes import images, names, scripts, storage
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
@@ -36,8 +37,6 @@ PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 RECORD = "mlops:monitor_value"
 PUSHED = "mlops_monitor_value"
 WINDOW = "5m"
-DEFAULT_SCHEDULE_SECONDS = 3600
-DRIFT_RESOURCES = {"limits": {"memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "1Gi"}}
 
 
 def _selector(kube: KubeTarget, monitor: Monitor, extra: str = "") -> str:
@@ -99,20 +98,20 @@ def drift_env(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
             "ENDPOINT": monitor.endpoint, "ENVIRONMENT": ctx.env, "HOME": "/tmp", "METRIC": monitor.metric,
             "MONITOR": monitor.name, "PUSHGATEWAY_URL": names.service_url(ctx, names.PUSHGATEWAY, names.PUSHGATEWAY_PORT),
             "SYSTEM": ctx.system.metadata.name,
-            "WINDOW_SECONDS": str(monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS)}
+            "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor))}
 
 
 def drift_cronjob(kube: KubeTarget, monitor: Monitor, address: str) -> dict[str, Any]:
-    seconds = monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS
+    seconds = drift_job.schedule_seconds(monitor)
     container = wl.helper_container("drift", images.EVIDENTLY, command=["python", f"{scripts.MOUNT}/drift_job.py"],
                                     env=env(drift_env(kube, monitor)), envFrom=object_store_env_from(),
-                                    mounts=[wl.SCRIPTS_MOUNT], resources=DRIFT_RESOURCES)
+                                    mounts=[wl.SCRIPTS_MOUNT], resources=drift_job.KUBERNETES_RESOURCES)
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["monitor"], [container], volumes=[wl.SCRIPTS_VOLUME],
                       restart_policy="Never")
     pod_labels = lbl.labels(kube.ctx, address)
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 3,
             "jobTemplate": {"metadata": {"labels": pod_labels},
-                            "spec": {"activeDeadlineSeconds": max(300, min(seconds, 3600)), "backoffLimit": 1,
+                            "spec": {"activeDeadlineSeconds": drift_job.max_runtime_seconds(monitor), "backoffLimit": 1,
                                      "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
             "schedule": cron_every(seconds), "startingDeadlineSeconds": 600, "successfulJobsHistoryLimit": 3,
             "timeZone": "Etc/UTC"}

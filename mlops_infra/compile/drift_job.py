@@ -1,0 +1,42 @@
+"""The scheduled drift/quality job of a monitor: how often it runs, on what, and for how long at most.
+
+Contract: a monitor whose metric is in :data:`~mlops_infra.spec.monitoring.DRIFT_METRICS` runs one
+job every :func:`schedule_seconds` on one :data:`INSTANCE_TYPE`-shaped machine, stopped after
+:func:`max_runtime_seconds`. This module is the only place these are decided: the ML facts
+(``jobInstanceType``, ``jobScheduleSeconds``, ``jobMaxRuntimeSeconds``, which the plan's cost
+estimate prices) and both targets read it, so what the plan prices is what runs:
+
+- AWS: the Processing step's ``ClusterConfig.InstanceType`` and ``StoppingCondition.MaxRuntimeInSeconds``
+  and the EventBridge Scheduler rate;
+- Kubernetes: the CronJob's ``jobTemplate.spec.activeDeadlineSeconds`` and schedule, and the
+  container's :data:`KUBERNETES_RESOURCES`, which fit in one node of the :data:`INSTANCE_TYPE` shape
+  (the node the cost estimate prices a run on).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.spec.monitoring import Monitor
+
+INSTANCE_TYPE = "ml.m5.xlarge"
+"""SageMaker instance type of one run (4 vCPU, 16 GiB); on Kubernetes the node shape it is priced on."""
+DEFAULT_SCHEDULE_SECONDS = 3600
+"""How often the job runs when the monitor sets no ``schedule`` (1h)."""
+MAX_RUNTIME_CAP_SECONDS = 3600
+"""No run is allowed more than an hour, however rare the schedule."""
+MIN_RUNTIME_SECONDS = 300
+"""No run is given less than 5 minutes: a shorter deadline stops runs while the job container starts."""
+KUBERNETES_RESOURCES: dict[str, Any] = {"limits": {"memory": "2Gi"}, "requests": {"cpu": "250m", "memory": "1Gi"}}
+"""Container resources of the Kubernetes CronJob; they fit in one node of the ``INSTANCE_TYPE`` shape."""
+
+
+def schedule_seconds(monitor: Monitor) -> int:
+    """Seconds between two runs: the monitor's ``schedule``, else :data:`DEFAULT_SCHEDULE_SECONDS`."""
+    return monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS
+
+
+def max_runtime_seconds(monitor: Monitor) -> int:
+    """The deadline of one run: its schedule (a run ends before the next is due), capped at
+    :data:`MAX_RUNTIME_CAP_SECONDS` and at least :data:`MIN_RUNTIME_SECONDS`."""
+    return max(MIN_RUNTIME_SECONDS, min(schedule_seconds(monitor), MAX_RUNTIME_CAP_SECONDS))
