@@ -307,7 +307,7 @@ def test_scan_retries_throttling_and_reports_exhausted_retries_as_errors() -> No
 
 
 def test_a_mapper_bug_is_an_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aws_live, "map_model", lambda response: 1 / 0)
+    monkeypatch.setattr(aws_live.sagemaker, "map_model", lambda response: 1 / 0)
     live = scan_aws(models(1), region=REGION, session_factory=lambda: FakeSession(FakeSageMaker()), retry=NO_SLEEP)
     assert "this is a bug in mlops-infra" in live.errors[models(1)[0].urn]
 

@@ -1,0 +1,73 @@
+"""CloudWatch metric alarms: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS`
+entries.
+
+Alarms are read in batches of up to 100 names per ``DescribeAlarms`` call (``read_many``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlops_infra.state.aws_live.context import ScanContext, paginate
+from mlops_infra.state.aws_live.reader import Reader, Reading
+from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape
+from mlops_infra.state.aws_live.tracking import Tracked as T
+from mlops_infra.state.aws_live.tracking import Tracking
+from mlops_infra.state.model import StateResource
+
+_ALARM_RENAMES = {"EvaluateLowSampleCountPercentile": "evaluateLowSampleCountPercentiles",
+                  "Metrics": "metricQueries"}
+
+_ALARM_KEYS = ("AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+               "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Unit",
+               "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+               "EvaluateLowSampleCountPercentile", "ThresholdMetricId")
+
+
+def map_metric_alarm(alarm: Mapping[str, Any]) -> Reading:
+    """One ``DescribeAlarms.MetricAlarms`` entry -> ``aws:cloudwatch/metricAlarm:MetricAlarm``
+    (``Dimensions`` as a map, ``Metrics`` as ``metricQueries`` with their ``dimensions`` maps)."""
+    inputs = pulumi_shape({k: alarm[k] for k in _ALARM_KEYS if k in alarm}, renames=_ALARM_RENAMES)
+    inputs["name"] = alarm.get("AlarmName")
+    inputs["dimensions"] = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+    inputs["metricQueries"] = [_metric_query(q) for q in alarm.get("Metrics", [])]
+    return Reading(drop_none(inputs), drop_none({"arn": alarm.get("AlarmArn"), "state": alarm.get("StateValue")}))
+
+
+def _metric_query(query: Mapping[str, Any]) -> dict[str, Any]:
+    out = pulumi_shape({k: v for k, v in query.items() if k != "MetricStat"})
+    stat = query.get("MetricStat")
+    if stat:
+        metric = stat.get("Metric", {})
+        out["metric"] = drop_none({
+            "metricName": metric.get("MetricName"), "namespace": metric.get("Namespace"),
+            "dimensions": {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+            "period": stat.get("Period"), "stat": stat.get("Stat"), "unit": stat.get("Unit"),
+        })
+    return out
+
+
+def _read_metric_alarms(client: Any, resources: Sequence[StateResource],
+                        ctx: ScanContext) -> dict[str, Reading | None]:
+    names = [r.id for r in resources]
+    found = {a["AlarmName"]: a for a in paginate(client, "describe_alarms", "MetricAlarms",
+                                                   AlarmNames=names, AlarmTypes=["MetricAlarm"])}
+    return {r.urn: (map_metric_alarm(found[r.id]) if r.id in found else None) for r in resources}
+
+
+READERS: dict[str, Reader] = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Reader("cloudwatch", Tracking("alarm", (
+        T("metricName", "metric"), T("namespace", "namespace"), T("statistic", "statistic"),
+        T("extendedStatistic", "statistic"), T("dimensions", "dimensions", "map"),
+        T("comparisonOperator", "comparison"), T("threshold", "threshold"),
+        T("evaluationPeriods", "evaluation periods"), T("period", "period"),
+        T("datapointsToAlarm", "datapoints to alarm", computed=True),
+        T("treatMissingData", "missing data", default="missing"),
+        T("alarmActions", "alarm actions", "set"), T("okActions", "OK actions", "set"),
+        T("insufficientDataActions", "insufficient-data actions", "set"),
+        T("actionsEnabled", "actions enabled", default=True),
+        T("metricQueries", "metric queries", "keyed:id"),
+        T("alarmDescription", "description", computed=True),
+    )), read_many=_read_metric_alarms, batch_size=100),
+}

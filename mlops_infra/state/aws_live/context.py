@@ -1,0 +1,73 @@
+"""What the readers of one scan share across worker threads: :class:`ScanContext` (boto3 clients
+per service and region, per-scan memos, the retry policy) and the client helpers
+:func:`paginate` and :func:`region_of`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mlops_infra.state.aws_live.retry import RetryPolicy
+
+
+class _Once:
+    """A value computed once, by the first caller; concurrent callers wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+
+    def get(self, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._done:
+                self._value = compute()
+                self._done = True
+            return self._value
+
+
+class ScanContext:
+    """Per-scan shared state: boto3 clients per (service, region), created lazily under a lock
+    (boto3 clients are thread safe, sessions are not), and memos for list calls that serve many
+    resources (KMS aliases)."""
+
+    def __init__(self, session_factory: Callable[[], Any], endpoint_url: str | None, config: Any,
+                 retry: RetryPolicy) -> None:
+        self._session_factory = session_factory
+        self._session: Any = None
+        self._endpoint_url = endpoint_url
+        self._config = config
+        self.retry = retry
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._memos: dict[Any, _Once] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                if self._session is None:
+                    self._session = self._session_factory()
+                self._clients[key] = self._session.client(
+                    service, region_name=region, endpoint_url=self._endpoint_url, config=self._config)
+            return self._clients[key]
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            once = self._memos.setdefault(key, _Once())
+        return once.get(compute)
+
+
+def region_of(client: Any) -> str:
+    """The region a boto3 client was made for (``""`` when it has none)."""
+    return str(getattr(getattr(client, "meta", None), "region_name", "") or "")
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    """Every item under ``key`` across the pages of ``operation``."""
+    items: list[Any] = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(key, []))
+    return items

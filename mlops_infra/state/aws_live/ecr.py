@@ -1,0 +1,43 @@
+"""ECR image repositories: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS`
+entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlops_infra.state.aws_live.context import ScanContext
+from mlops_infra.state.aws_live.reader import Reader, Reading
+from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.tracking import Tracked as T
+from mlops_infra.state.aws_live.tracking import Tracking
+from mlops_infra.state.model import StateResource
+
+
+def map_ecr_repository(repository: Mapping[str, Any]) -> Reading:
+    """One ``DescribeRepositories`` entry -> ``aws:ecr/repository:Repository``."""
+    inputs = drop_none({
+        "name": repository.get("repositoryName"),
+        "imageTagMutability": repository.get("imageTagMutability"),
+        "imageScanningConfiguration": repository.get("imageScanningConfiguration"),
+        "encryptionConfigurations": (
+            [drop_none(repository["encryptionConfiguration"])] if repository.get("encryptionConfiguration") else None
+        ),
+    })
+    outputs = drop_none({"arn": repository.get("repositoryArn"), "repositoryUrl": repository.get("repositoryUri")})
+    return Reading(inputs, outputs)
+
+
+def _read_ecr_repository(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    repositories = client.describe_repositories(repositoryNames=[res.id]).get("repositories", [])
+    return map_ecr_repository(repositories[0]) if repositories else None
+
+
+READERS: dict[str, Reader] = {
+    "aws:ecr/repository:Repository": Reader("ecr", Tracking("image repository", (
+        T("imageTagMutability", "tag mutability", default="MUTABLE"),
+        T("imageScanningConfiguration.scanOnPush", "scan on push", default=False),
+        T("encryptionConfigurations", "encryption", computed=True),
+    )), read_one=_read_ecr_repository),
+}

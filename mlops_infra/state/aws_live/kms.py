@@ -1,0 +1,65 @@
+"""KMS keys and aliases: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS` entries.
+
+A key pending deletion is gone. Aliases are listed once per region per scan (a memo on the
+:class:`~mlops_infra.state.aws_live.context.ScanContext`) and looked up by name; an alias
+without a target key is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlops_infra.state.aws_live.context import ScanContext, paginate, region_of
+from mlops_infra.state.aws_live.reader import Reader, Reading
+from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.tracking import Tracked as T
+from mlops_infra.state.aws_live.tracking import Tracking
+from mlops_infra.state.model import StateResource
+
+
+def map_kms_key(metadata: Mapping[str, Any], rotation_enabled: bool | None, policy: str | None) -> Reading:
+    """``DescribeKey.KeyMetadata`` + rotation status + key policy -> ``aws:kms/key:Key``."""
+    inputs = drop_none({
+        "description": metadata.get("Description", ""),
+        "isEnabled": metadata.get("Enabled"),
+        "keyUsage": metadata.get("KeyUsage"),
+        "customerMasterKeySpec": metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec"),
+        "multiRegion": metadata.get("MultiRegion"),
+        "enableKeyRotation": rotation_enabled,
+        "policy": policy,
+    })
+    outputs = drop_none({"arn": metadata.get("Arn"), "keyId": metadata.get("KeyId"),
+                         "keyState": metadata.get("KeyState")})
+    return Reading(inputs, outputs)
+
+
+def _read_kms_key(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    metadata = client.describe_key(KeyId=res.id)["KeyMetadata"]
+    if metadata.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
+        return None
+    rotation = client.get_key_rotation_status(KeyId=res.id).get("KeyRotationEnabled")
+    policy = client.get_key_policy(KeyId=res.id, PolicyName="default").get("Policy")
+    return map_kms_key(metadata, rotation, policy)
+
+
+def _read_kms_alias(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    aliases = ctx.memo(("kms-aliases", region_of(client)), lambda: {
+        a["AliasName"]: a for a in paginate(client, "list_aliases", "Aliases")})
+    alias = aliases.get(res.id)
+    if alias is None or not alias.get("TargetKeyId"):
+        return None
+    return Reading({"name": alias["AliasName"], "targetKeyId": alias["TargetKeyId"]},
+                   {"arn": alias.get("AliasArn")})
+
+
+READERS: dict[str, Reader] = {
+    "aws:kms/key:Key": Reader("kms", Tracking("KMS key", (
+        T("isEnabled", "enabled", default=True), T("enableKeyRotation", "key rotation", default=False),
+        T("description", "description", computed=True), T("keyUsage", "key usage", computed=True),
+        T("customerMasterKeySpec", "key spec", computed=True), T("policy", "key policy", "policy", computed=True),
+    )), read_one=_read_kms_key),
+    "aws:kms/alias:Alias": Reader("kms", Tracking("KMS alias", (
+        T("targetKeyId", "target key"),
+    )), read_one=_read_kms_alias),
+}

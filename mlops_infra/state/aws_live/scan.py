@@ -1,0 +1,153 @@
+"""The scan: :func:`scan_aws` groups the readable resources into units of work
+(:func:`plan_units`), runs them on a bounded thread pool with retries, and assembles the
+:class:`~mlops_infra.state.model.LiveState` (see the package docstring for the contract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.state.aws_live.context import ScanContext
+from mlops_infra.state.aws_live.reader import Reader, Reading
+from mlops_infra.state.aws_live.registry import READERS
+from mlops_infra.state.aws_live.retry import (
+    RetryPolicy,
+    call_with_retry,
+    describe_error,
+    error_code,
+    is_not_found,
+)
+from mlops_infra.state.model import LiveState, StateResource
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One unit of work for the pool: one resource, or a batch for a ``read_many`` reader."""
+
+    reader: Reader
+    region: str
+    resources: tuple[StateResource, ...]
+
+
+def _provider_regions(resources: Sequence[StateResource]) -> dict[str, str]:
+    """Provider URN -> its ``region`` input, for providers among the scanned resources."""
+    return {
+        r.urn: r.inputs["region"] for r in resources
+        if r.type.startswith("pulumi:providers:") and isinstance(r.inputs.get("region"), str)
+    }
+
+
+def _region_for(resource: StateResource, providers: Mapping[str, str], default: str) -> str:
+    own = resource.inputs.get("region")
+    if isinstance(own, str) and own:
+        return own
+    provider_urn = (resource.provider or "").rsplit("::", 1)[0]
+    return providers.get(provider_urn, default)
+
+
+def _readable(resource: StateResource) -> bool:
+    return (resource.custom and resource.id is not None and resource.id != ""
+            and not resource.type.startswith("pulumi:providers:") and resource.type in READERS)
+
+
+def plan_units(resources: Sequence[StateResource], region: str) -> list[_Unit]:
+    """Group the readable resources into units: one per resource, or batches of ``batch_size``
+    per (type, region) for readers that read many at once. Deterministic order."""
+    providers = _provider_regions(resources)
+    groups: dict[tuple[str, str], list[StateResource]] = {}
+    for res in sorted(filter(_readable, resources), key=lambda r: r.urn):
+        groups.setdefault((res.type, _region_for(res, providers, region)), []).append(res)
+    units: list[_Unit] = []
+    for (type_, where), members in sorted(groups.items()):
+        reader = READERS[type_]
+        size = reader.batch_size if reader.read_many else 1
+        units.extend(_Unit(reader, where, tuple(members[i:i + size])) for i in range(0, len(members), size))
+    return units
+
+
+def _read_unit(unit: _Unit, ctx: ScanContext) -> dict[str, Reading | None]:
+    client = ctx.client(unit.reader.service, unit.region)
+    if unit.reader.read_many is not None:
+        return unit.reader.read_many(client, unit.resources, ctx)
+    res = unit.resources[0]
+    assert unit.reader.read_one is not None, "reader without read function (this is a bug in mlops-infra)"
+    return {res.urn: unit.reader.read_one(client, res, ctx)}
+
+
+def _run_unit(unit: _Unit, ctx: ScanContext) -> tuple[dict[str, Reading | None], dict[str, str]]:
+    """Read one unit; returns (readings with ``None`` = missing, errors by URN)."""
+    try:
+        return call_with_retry(lambda: _read_unit(unit, ctx), ctx.retry), {}
+    except Exception as error:
+        if is_not_found(error) and len(unit.resources) == 1:
+            return {unit.resources[0].urn: None}, {}
+        message = describe_error(error)
+        if not (error_code(error) or _is_botocore_error(error)):
+            message += " (this is a bug in mlops-infra)"
+        return {}, {r.urn: message for r in unit.resources}
+
+
+def _is_botocore_error(error: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError
+
+    return isinstance(error, BotoCoreError)
+
+
+def _botocore_config(max_workers: int, endpoint_url: str | None, retry: RetryPolicy) -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "max_attempts": retry.botocore_max_attempts},
+        max_pool_connections=max(10, max_workers),
+        connect_timeout=10, read_timeout=30,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+
+
+def _default_session() -> Any:
+    import boto3
+
+    return boto3.Session()
+
+
+def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory: Callable[[], Any] | None = None,
+             endpoint_url: str | None = None, max_workers: int = 8,
+             retry: RetryPolicy | None = None) -> LiveState:
+    """Read every readable resource live and return a :class:`LiveState` (see module docstring).
+
+    ``session_factory`` returns a ``boto3.Session`` (called once; default ``boto3.Session()``
+    with the usual credential chain); ``endpoint_url`` points every client at one endpoint (a
+    moto server in tests). At most ``max_workers`` reads are in flight at once.
+    """
+    if max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    retry = retry or RetryPolicy()
+    units = plan_units(list(resources), region)
+    ctx = ScanContext(session_factory or _default_session, endpoint_url,
+                      _botocore_config(max_workers, endpoint_url, retry), retry)
+    readings: dict[str, Reading | None] = {}
+    errors: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws-live") as pool:
+        for found, failed in pool.map(lambda u: _run_unit(u, ctx), units):
+            readings.update(found)
+            errors.update(failed)
+    return _live_state(units, readings, errors)
+
+
+def _live_state(units: Sequence[_Unit], readings: Mapping[str, Reading | None],
+                errors: Mapping[str, str]) -> LiveState:
+    live: dict[str, StateResource] = {}
+    missing: set[str] = set()
+    for res in sorted((r for u in units for r in u.resources), key=lambda r: r.urn):
+        if res.urn in errors or res.urn not in readings:
+            continue
+        reading = readings[res.urn]
+        if reading is None:
+            missing.add(res.urn)
+            continue
+        live[res.urn] = StateResource(urn=res.urn, type=res.type, custom=True, id=res.id, parent=res.parent,
+                                      provider=res.provider, inputs=reading.inputs, outputs=reading.outputs)
+    return LiveState(resources=live, missing=frozenset(missing), errors=dict(sorted(errors.items())))
