@@ -225,7 +225,9 @@ class DesiredGraph:
     def _digest(self) -> str:
         import hashlib
 
-        return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()
+        from mlops_infra.jsoncodec import canonical_bytes
+
+        return hashlib.sha256(canonical_bytes(self.to_json())).hexdigest()
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan.

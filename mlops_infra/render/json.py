@@ -6,8 +6,7 @@ identical bytes. The same shape is what ``--out`` saves (with the plan file's ow
 
 from __future__ import annotations
 
-import json
-
+from mlops_infra import jsoncodec
 from mlops_infra.plan.model import Plan
 from mlops_infra.render.safety import check_plan_safe
 
@@ -15,4 +14,4 @@ from mlops_infra.render.safety import check_plan_safe
 def render_json(plan: Plan) -> str:
     """``plan.to_json()`` as stable JSON text."""
     check_plan_safe(plan)
-    return json.dumps(plan.to_json(), sort_keys=True, indent=2) + "\n"
+    return jsoncodec.pretty(plan.to_json())

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.plan.model import Plan
 from mlops_infra.state.model import SECRET_SIG
@@ -32,9 +33,26 @@ SECRET_SHAPES: dict[str, re.Pattern[str]] = {
 }
 """What a secret looks like -> pattern. Keep these narrow: a false match blocks a plan."""
 
+_PREFILTER = re.compile(
+    r"AKIA|ASIA|(?i:aws_secret_access_key)|hooks\.slack\.com/|xox[abprs]-|gh[pousr]_|github_pat_"
+    r"|PRIVATE KEY-----|://[^/\s@]*@|discord(?:app)?\.com/api/webhooks/|\.webhook\.office\.com/|" + SECRET_SIG)
+r"""A literal anchor of every shape above, searched once over the plan's JSON text.
+
+It is a superset: each pattern contains one of these anchors, made only of characters JSON does
+not escape (``://[^/\s@]*@`` covers a password in a URL: escaping adds no '/', space or '@').
+A plan without any anchor needs no per-string walk, which at 19,000 resources is the difference
+between milliseconds and a second and a half. A test keeps every shape covered.
+"""
+
 
 class UnsafePlanError(UserError):
     """The plan holds a value shaped like a secret; it was not rendered."""
+
+
+def _segment(key: Any) -> str:
+    """A path segment for a mapping key; a key shaped like a secret is not spelled out."""
+    text = str(key)
+    return "<key shaped like a secret>" if any(p.search(text) for p in SECRET_SHAPES.values()) else text
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -42,8 +60,9 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield path + f".{key}", str(key)
-            yield from _strings(item, f"{path}.{key}")
+            child = f"{path}.{_segment(key)}"
+            yield child, str(key)
+            yield from _strings(item, child)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings(item, f"{path}[{index}]")
@@ -61,7 +80,10 @@ def find_secret_shapes(value: Any, path: str = "plan") -> list[tuple[str, str]]:
 
 def check_plan_safe(plan: Plan) -> None:
     """Raise :class:`UnsafePlanError` when any string in the plan looks like a secret."""
-    found = find_secret_shapes(plan.to_json())
+    data = plan.to_json()
+    if not _PREFILTER.search(jsoncodec.canonical_bytes(data).decode()):
+        return
+    found = find_secret_shapes(data)
     if not found:
         return
     where = "\n".join(f"  {path}: looks like {shape}" for path, shape in found[:10])

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.state.model import PriorState, StateResource
 
@@ -224,7 +225,7 @@ def parse_json_document(data: bytes | str, source: str) -> Any:
         raise StateError(source, "the file is empty",
                          f"A Pulumi state or preview document is never empty: {_REEXPORT}.")
     try:
-        return json.loads(text)
+        return jsoncodec.loads(text)
     except json.JSONDecodeError as err:
         raise _json_error(source, text, err, gzipped) from None
     except (ValueError, RecursionError) as err:
@@ -506,10 +507,10 @@ def _secrets_provider(raw: Any, source: str) -> str | None:
 
 def _serial(deployment: dict[str, Any], source: str) -> str:
     try:
-        canonical = json.dumps(deployment, sort_keys=True, separators=(",", ":"))
-    except (ValueError, RecursionError) as err:  # pragma: no cover - json.loads output always dumps
+        canonical = jsoncodec.canonical_bytes(deployment)
+    except (ValueError, RecursionError) as err:  # pragma: no cover - parsed JSON always dumps
         raise StateError(source, "cannot fingerprint the state", str(err)) from None
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,3 +33,23 @@ def test_secret_shapes_are_found(shape: str, text: str) -> None:
 ])
 def test_ordinary_plan_text_is_not_a_secret(text: str) -> None:
     assert find_secret_shapes({"x": text}) == []
+
+
+SECRETS_MORE = {**SECRETS, "a Discord or Teams webhook URL": "https://discord.com/api/webhooks/123/abc"}
+
+
+@pytest.mark.parametrize(("shape", "text"), SECRETS_MORE.items(), ids=list(SECRETS_MORE))
+def test_a_plan_holding_any_shape_is_refused_through_the_fast_prefilter(shape: str, text: str) -> None:
+    """The one-pass prefilter must let every shape through to the exact walk (value and key)."""
+    from mlops_infra import jsoncodec
+    from mlops_infra.plan.model import Action, AttributeChange, Plan, Reason, ResourceChange
+    from mlops_infra.render.safety import _PREFILTER, UnsafePlanError, check_plan_safe
+
+    assert _PREFILTER.search(jsoncodec.canonical_bytes({"x": text, text: 1}).decode())
+    for before, after in ((None, text), ({text: "v"}, None)):
+        change = ResourceChange("urn:pulumi:s::p::t::n", "t", "n", Action.UPDATE, Reason("property-changed", "x"),
+                                (AttributeChange("x", before, after),))
+        plan = Plan("p", "s", {}, "0" * 64, "0" * 64, (change,))
+        with pytest.raises(UnsafePlanError) as raised:
+            check_plan_safe(plan)
+        assert shape in raised.value.detail and text not in raised.value.detail
