@@ -8,6 +8,7 @@ only when ``MLOPS_INFRA_DEBUG=1``.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -69,8 +70,19 @@ def print_user_error(err: UserError, console: Console) -> None:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
+GC_THRESHOLDS = (100_000, 50, 100)
+"""Cyclic-GC thresholds for the CLI process (Python's defaults: 700, 10, 10).
+
+A plan of a 1,000-endpoint system keeps ~20,000 resources' inputs alive several times over (spec,
+graph, state, plan); with the default thresholds every full collection walks all of it again, which
+was half of the wall time of an end-to-end plan (5.4 s -> 2.7 s measured). The data is acyclic, so
+collecting less often costs no memory; reference counting still frees everything as usual.
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
+    gc.set_threshold(*GC_THRESHOLDS)
     _register_commands()
     err_console = error_console()
     try:
