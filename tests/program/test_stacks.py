@@ -34,8 +34,9 @@ def test_root_project_runs_the_program():
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     assert project["name"] == bundled_project() == "fraud-detection"
     assert project["runtime"]["name"] == "python"
-    assert (REPO / project["main"]).is_file()
-    assert "run()" in (REPO / project["main"]).read_text()
+    main = REPO / project["main"]
+    assert main.is_dir(), "main is a directory, the documented form for Python programs"
+    assert "run()" in (main / "__main__.py").read_text()
 
 
 def test_one_stack_directory_per_environment_of_the_bundled_example():
