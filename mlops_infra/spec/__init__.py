@@ -4,7 +4,8 @@ Public entry point: :func:`load_system` (file) or :func:`validate_document` (alr
 Contract: user mistakes come back as diagnostics with file:line:col; ``system`` is None whenever
 there is an error. With ``env`` the result is that environment's effective system (overrides
 applied and re-validated); without it the base system is returned and every environment is
-validated too.
+validated too. Every error is reported at once: when validation fails, the semantic checks still
+run on the items that validated (see :mod:`mlops_infra.spec.partial`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Diagnostics, did_you_mean, error, known_list
 from mlops_infra.spec.checks import check_environment, check_system
+from mlops_infra.spec.context import NOTHING_ELSEWHERE, KnownElsewhere
 from mlops_infra.spec.effective import apply_overrides, revalidate
 from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
+from mlops_infra.spec.partial import overrides_left_out, prune_invalid
 from mlops_infra.spec.system import MLSystem
 
 __all__ = ["LoadedSystem", "MLSystem", "embedded_quickstart_path", "load_system", "parse_system",
@@ -82,7 +85,8 @@ def validate_document(document: LoadedDocument, env: str | None = None) -> Loade
     """
     base, diagnostics = _validate(document)
     if base is None:
-        diagnostics += _override_problems(document)
+        partial = _partial_checks(document, diagnostics, env)
+        diagnostics += _override_problems(document) + partial
         return LoadedSystem(document, None, env, _sorted(diagnostics))
     if env is not None and env not in base.environments:
         names = sorted(base.environments)
@@ -104,6 +108,36 @@ def validate_document(document: LoadedDocument, env: str | None = None) -> Loade
     return LoadedSystem(document, effective_system if ok else None, env, result)
 
 
+def _partial_checks(document: LoadedDocument, invalid: list[Diagnostic], env: str | None) -> list[Diagnostic]:
+    """Semantic diagnostics of the part of an invalid document that validates, with raw paths.
+
+    ``invalid`` are the validation errors; the items they are in are left out, and references to
+    them count as resolved (see :mod:`mlops_infra.spec.partial`). An environment is checked too
+    unless it was left out or one of its overrides names a left-out item (its effective system is
+    unknown); override paths themselves are checked on the raw document by
+    :func:`_override_problems`.
+    """
+    pruned = prune_invalid(document.data, [d.path for d in invalid])
+    if pruned is None:
+        return []
+    data, elsewhere = pruned
+    try:
+        base = MLSystem.model_validate(data)
+    except ValidationError:
+        return []  # an error the paths did not place in an item: the validation errors say it all
+    doc = document.pruned(data, dict(elsewhere.raw_indexes))
+    diagnostics = [_raw(d, doc) for d in doc.attach(check_system(base, data, known_elsewhere=elsewhere))]
+    reported = {(d.code, d.path) for d in [*invalid, *diagnostics]}
+    selected = [env] if env is not None else sorted(base.environments)
+    for name in selected:
+        environment = base.environments.get(name)
+        if environment is None or overrides_left_out(environment.overrides, elsewhere):
+            continue
+        env_diags = _effective(doc, base, name, elsewhere)[1]
+        diagnostics.extend(d for d in env_diags if (d.code, d.path) not in reported)
+    return diagnostics
+
+
 def _override_problems(document: LoadedDocument) -> list[Diagnostic]:
     """Override paths that resolve to nothing, for every environment of a document that is invalid."""
     envs = document.data.get("environments")
@@ -111,22 +145,24 @@ def _override_problems(document: LoadedDocument) -> list[Diagnostic]:
     return [d for n in names for d in document.attach(apply_overrides(document.data, n)[2])]
 
 
-def _effective(document: LoadedDocument, base: MLSystem, env: str) -> tuple[MLSystem | None, list[Diagnostic]]:
+def _effective(document: LoadedDocument, base: MLSystem, env: str,
+               known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> tuple[MLSystem | None, list[Diagnostic]]:
     """The effective system of ``env`` and its diagnostics (paths already translated to raw paths).
 
     Only the items an override touches are validated again; every other item is shared with
     ``base``, so an environment costs in proportion to its overrides plus the linear checks.
+    ``known_elsewhere`` is set when ``document`` is the pruned part of an invalid document.
     """
     data, redirects, problems = apply_overrides(document.data, env)
     effective = document.with_data(data, redirects) if redirects else document
     system, invalid = revalidate(base, data, redirects)
     out = effective.attach(problems)
     prefix = f"In environment {env}: "
-    if system is None:
-        return None, out + [_in_env(d, prefix) for d in effective.attach(invalid)]
-    checked = effective.attach(check_system(system, data, env))
+    if system is None:  # data paths, as before; only indexes of a pruned document become raw ones
+        return None, out + [_raw(_in_env(d, prefix), document) for d in effective.attach(invalid)]
+    checked = effective.attach(check_system(system, data, env, known_elsewhere))
     out += [_in_env(d, prefix) for d in checked]
-    out += effective.attach(check_environment(system, data, env))
+    out += effective.attach(check_environment(system, data, env, known_elsewhere))
     return (None if problems else system), [_raw(d, effective) for d in out]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
-from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
@@ -50,19 +50,23 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 
 
-def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None) -> list[Diagnostic]:
+def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None,
+                 known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> list[Diagnostic]:
     """All semantic diagnostics of ``system`` (see the module docstring).
 
     ``data`` is the raw document ``system`` was validated from: diagnostic paths index into it.
     ``env`` names the environment whose effective system this is (it only changes wording and
     severities that depend on whether a problem comes from overrides), or None for the base.
+    ``known_elsewhere`` lists the items of the raw document left out of ``system`` (and of
+    ``data``, then a pruned copy) because they are invalid: partial checks of an invalid document.
     """
-    ctx = CheckContext.build(system, env)
+    ctx = CheckContext.build(system, env, known_elsewhere)
     return [d for check in SYSTEM_CHECKS for d in check(ctx)]
 
 
-def check_environment(system: MLSystem, data: dict[str, Any], env: str) -> list[Diagnostic]:
+def check_environment(system: MLSystem, data: dict[str, Any], env: str,
+                      known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> list[Diagnostic]:
     """Diagnostics of environment ``env`` of its effective ``system``."""
-    ctx = CheckContext.build(system, env)
+    ctx = CheckContext.build(system, env, known_elsewhere)
     environment = system.environments[env]
     return [d for check in ENVIRONMENT_CHECKS for d in check(ctx, env, environment)]

@@ -38,19 +38,29 @@ class LoadedDocument:
 
     ``name`` is the file name shown in diagnostics. ``redirects`` maps a path in ``data`` to a path
     in the raw document (used when environment overrides put a value somewhere it was not written).
+    ``raw_indexes`` is set when ``data`` is a pruned copy (the valid part of an invalid document):
+    section -> the raw index of each item kept, so item ``i`` of ``data[section]`` is item
+    ``raw_indexes[section][i]`` of the raw document.
     """
 
     name: str
     text: str
     data: Any
     redirects: dict[Path, Path] = field(default_factory=dict)
+    raw_indexes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _positions: dict[Path, tuple[int, int]] | None = field(default=None, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
 
     def with_data(self, data: Any, redirects: dict[Path, Path]) -> LoadedDocument:
         """The same source with other data (an environment's effective document)."""
-        doc = LoadedDocument(self.name, self.text, data, dict(redirects))
+        doc = LoadedDocument(self.name, self.text, data, dict(redirects), self.raw_indexes)
         doc._positions, doc._lines = self._positions, self._lines
+        return doc
+
+    def pruned(self, data: Any, raw_indexes: dict[str, tuple[int, ...]]) -> LoadedDocument:
+        """The same source with a pruned copy of its data (items left out; see ``raw_indexes``)."""
+        doc = self.with_data(data, {})
+        doc.raw_indexes = dict(raw_indexes)
         return doc
 
     @property
@@ -71,6 +81,10 @@ class LoadedDocument:
             target = self.redirects.get(path[:cut])
             if target is not None:
                 return target  # the override value as a whole is what was written
+        if self.raw_indexes and len(path) > 1 and isinstance(path[1], int):
+            kept = self.raw_indexes.get(str(path[0]))
+            if kept is not None and 0 <= path[1] < len(kept):
+                return (path[0], kept[path[1]], *path[2:])
         return path
 
     def locate(self, path: Path) -> SourceLocation:

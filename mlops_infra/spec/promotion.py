@@ -32,7 +32,7 @@ def check_promotion(ctx: CheckContext) -> Iterator[Diagnostic]:
                         "promote_from names the environment whose pinned versions are copied here; it must be "
                         f"another environment, such as {known_list(n for n in envs if n != name)}.", path,
                         f"environments.{name}")
-        elif source not in envs:
+        elif source not in envs and not ctx.known_elsewhere.resolves("environments", source):
             yield error("unknown-environment", f'Unknown environment "{source}" in promote_from',
                         f'Environment "{name}" promotes from "{source}", which is not defined.'
                         f"{did_you_mean(source, envs)} Environments: {known_list(envs)}.", path, f"environments.{name}")

@@ -2,7 +2,10 @@
 
 Contract: :func:`check_unique_names` reports the second (and later) item of a name, at its
 ``name``; :func:`check_references` reports each reference that resolves to nothing, at the
-reference itself, with a did-you-mean and the list of known names.
+reference itself, with a did-you-mean and the list of known names. In a partial check (an invalid
+document), an item left out as invalid still exists: references to it resolve
+(:attr:`~mlops_infra.spec.context.CheckContext.known_elsewhere`), and only repeats among the
+items checked are reported.
 """
 
 from __future__ import annotations
@@ -43,15 +46,17 @@ def check_unique_names(ctx: CheckContext) -> Iterator[Diagnostic]:
         for i, item in enumerate(getattr(ctx.system, section)):
             if first[item.name] != i:
                 noun = SINGULAR[section]
+                number = ctx.known_elsewhere.raw_index(section, first[item.name]) + 1
                 yield error(
                     "duplicate-name", f'Duplicate {noun} name "{item.name}"',
-                    f'Item {first[item.name] + 1} of {section} is already called "{item.name}"; names must be '
+                    f'Item {number} of {section} is already called "{item.name}"; names must be '
                     f"unique within a section because references and overrides use them. Rename or remove this one.",
                     (section, i, "name"), f"{section}.{item.name}")
 
 
 def check_references(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Every name in a reference field resolves to an item of the section it refers to."""
+    elsewhere = ctx.known_elsewhere
     for section, fields, target in REFERENCES:
         known = ctx.names[target]
         for i, item in enumerate(getattr(ctx.system, section)):
@@ -60,14 +65,15 @@ def check_references(ctx: CheckContext) -> Iterator[Diagnostic]:
                 continue
             values = value if isinstance(value, list) else [value]
             for j, name in enumerate(values):
-                if name in known:
+                if name in known or elsewhere.resolves(target, name):
                     continue
                 path = (section, i, *fields, j) if isinstance(value, list) else (section, i, *fields)
-                yield _unknown(section, item.name, fields, target, name, known, path)
+                names = [*known, *elsewhere.names.get(target, ())]
+                yield _unknown(section, item.name, fields, target, name, names, path)
 
 
 def _unknown(section: str, owner: str, fields: tuple[str, ...], target: str, name: str,
-             known: dict[str, int], path: tuple) -> Diagnostic:
+             known: list[str], path: tuple) -> Diagnostic:
     noun = SINGULAR[target]
     return error(
         "unknown-reference", f'Unknown {noun} "{name}"',

@@ -72,8 +72,8 @@ def test_problem_only_an_override_causes_says_so(reference_text: str) -> None:
 def test_override_path_problems_are_reported_even_when_the_base_is_invalid(reference_text: str) -> None:
     text = edit(reference_text, "    framework: pytorch", "    framework: torch")
     text = edit(text, "      endpoints.scorer.model.version: 13", "      endpoints.scorr.model.version: 13")
-    codes = sorted(d.code for d in parse_system(text).diagnostics)
-    assert codes == ["invalid-value", "unknown-override-path"]
+    codes = sorted(d.code for d in parse_system(text).diagnostics if d.is_error)
+    assert codes == ["invalid-value", "unknown-override-path"]  # (plus dev's node warning, from partial checks)
 
 
 @pytest.mark.parametrize(("key", "fragment"), [
