@@ -29,19 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from bench_validate import generate  # noqa: E402  (the shared generator, next to this script)
-
-
-def load(endpoints: int, env: str, tmp: Path):
-    """The effective system of ``env`` for a generated document (validation is not timed here)."""
-    from mlops_infra.spec import load_system
-
-    path = tmp / f"mlsystem-{endpoints}.yaml"
-    path.write_text(generate(endpoints))
-    loaded = load_system(path, env)
-    if not loaded.ok:
-        raise SystemExit(f"generated document is not valid: {loaded.diagnostics[:3]}")
-    return loaded.system
+from bench_validate import load_generated  # noqa: E402  (the shared generator, next to this script)
 
 
 def time_compile(system, env: str, runs: int) -> tuple[list[float], object]:
@@ -95,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.simplefilter("ignore", DeprecationWarning)  # pulumi_aws warns about deprecated classes on import
     with tempfile.TemporaryDirectory() as tmp:
-        big = load(args.endpoints, args.env, Path(tmp))
-        small = load(args.small, args.env, Path(tmp))
+        big = load_generated(args.endpoints, args.env, Path(tmp))
+        small = load_generated(args.small, args.env, Path(tmp))
     times, graph = time_compile(big, args.env, args.runs)
     peak = peak_compile_memory(big, args.env)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -34,20 +34,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from bench_validate import generate  # noqa: E402  (the shared generator, next to this script)
+from bench_validate import generate, load_generated  # noqa: E402  (the shared generator, next to this script)
 
 TARGET_SECONDS, TARGET_MB = 2.0, 600
-
-
-def load(endpoints: int, env: str, tmp: Path):
-    from mlops_infra.spec import load_system
-
-    path = tmp / f"mlsystem-{endpoints}.yaml"
-    path.write_text(generate(endpoints))
-    loaded = load_system(path, env)
-    if not loaded.ok:
-        raise SystemExit(f"generated document is not valid: {loaded.diagnostics[:3]}")
-    return loaded.system
 
 
 def bump_versions(system, every: int):
@@ -101,7 +90,7 @@ def build(endpoints: int, env: str):
     from mlops_infra.state.pulumi_state import parse_state
 
     with tempfile.TemporaryDirectory() as tmp:
-        system = load(endpoints, env, Path(tmp))
+        system = load_generated(endpoints, env, Path(tmp))
     applied = compile_system(system, env)
     desired = compile_system(bump_versions(system, 100), env)
     checkpoint = applied_checkpoint(applied)

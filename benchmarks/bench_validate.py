@@ -160,6 +160,18 @@ def generate(endpoints: int = 1000) -> str:
     return "\n".join(out) + "\n"
 
 
+def load_generated(endpoints: int, env: str, tmp: Path):
+    """The effective system of ``env`` for a generated document (for the compile and plan benchmarks)."""
+    from mlops_infra.spec import load_system
+
+    path = tmp / f"mlsystem-{endpoints}.yaml"
+    path.write_text(generate(endpoints))
+    loaded = load_system(path, env)
+    if not loaded.ok:
+        raise SystemExit(f"generated document is not valid: {loaded.diagnostics[:3]}")
+    return loaded.system
+
+
 def _run(path: Path) -> float:
     from mlops_infra.spec import load_system
 
