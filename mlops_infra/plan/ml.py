@@ -17,6 +17,7 @@ Contract of :func:`summarize_ml` (pure):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph
@@ -244,62 +245,57 @@ def _training_job(address: str, name: str, before: Facts | None, after: Facts | 
     return _item(address, "training", name, parts, details)
 
 
-def _model(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
-    made = _lifecycle(address, "registry", name, before, after, "registered model",
-                      lambda f: f"{f.get('framework')}, {f.get('approval')} approval")
-    if made is not None:
-        return made
-    assert before is not None and after is not None
-    parts, details = _fields(before, after, [("approval", "approval", str), ("framework", "framework", str)])
-    return _item(address, "registry", name, parts, details)
+@dataclass(frozen=True)
+class _ItemSummary:
+    """The summariser of a kind told by a lifecycle sentence and a list of compared fields.
+
+    New or removed: ``<name>: new <noun>, <describe(facts)>`` / ``<name>: <noun> removed (was ...)``;
+    otherwise the changed ``fields`` (facts key, label, formatter) joined with '; '.
+    """
+
+    kind: str
+    noun: str
+    describe: Callable[[Facts], str]
+    fields: tuple[tuple[str, str, Callable[[Any], str]], ...]
+
+    def __call__(self, address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
+        made = _lifecycle(address, self.kind, name, before, after, self.noun, self.describe)
+        if made is not None:
+            return made
+        assert before is not None and after is not None
+        parts, details = _fields(before, after, self.fields)
+        return _item(address, self.kind, name, parts, details)
 
 
-def _data(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
-    def retention(v: Any) -> str:
-        return "none" if v is None else f"{v} days"
-
-    made = _lifecycle(address, "data", name, before, after, "data store",
-                      lambda f: f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
-                                f"retention {retention(f.get('retentionDays'))}")
-    if made is not None:
-        return made
-    assert before is not None and after is not None
-    parts, details = _fields(before, after, [("encryption", "encryption", str), ("versioning", "versioning", _onoff),
-                                             ("retentionDays", "retention", retention)])
-    return _item(address, "data", name, parts, details)
+def _retention(days: Any) -> str:
+    return "none" if days is None else f"{days} days"
 
 
-def _monitor(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
-    made = _lifecycle(address, "monitor", name, before, after, "monitor",
-                      lambda f: f"{f.get('metric')} on {f.get('endpoint')}, threshold {f.get('threshold')}"
-                                + (f", every {duration(f['scheduleSeconds'])}" if f.get("scheduleSeconds") else ""))
-    if made is not None:
-        return made
-    assert before is not None and after is not None
-    parts, details = _fields(before, after, [("metric", "metric", str), ("endpoint", "endpoint", str),
-                                             ("threshold", "threshold", str), ("scheduleSeconds", "schedule", duration)])
-    return _item(address, "monitor", name, parts, details)
+_model = _ItemSummary(
+    "registry", "registered model", lambda f: f"{f.get('framework')}, {f.get('approval')} approval",
+    (("approval", "approval", str), ("framework", "framework", str)))
 
+_data = _ItemSummary(
+    "data", "data store",
+    lambda f: (f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
+               f"retention {_retention(f.get('retentionDays'))}"),
+    (("encryption", "encryption", str), ("versioning", "versioning", _onoff), ("retentionDays", "retention", _retention)))
 
-def _alert(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
-    made = _lifecycle(address, "alert", name, before, after, "alert",
-                      lambda f: f"{f.get('severity')} on {f.get('monitor')} after {duration(f.get('forSeconds'))}, "
-                                f"notifies {_names(f.get('notify'))}")
-    if made is not None:
-        return made
-    assert before is not None and after is not None
-    parts, details = _fields(before, after, [("severity", "severity", str), ("monitor", "monitor", str),
-                                             ("forSeconds", "for", duration), ("notify", "notifies", _names)])
-    return _item(address, "alert", name, parts, details)
+_monitor = _ItemSummary(
+    "monitor", "monitor",
+    lambda f: (f"{f.get('metric')} on {f.get('endpoint')}, threshold {f.get('threshold')}"
+               + (f", every {duration(f['scheduleSeconds'])}" if f.get("scheduleSeconds") else "")),
+    (("metric", "metric", str), ("endpoint", "endpoint", str), ("threshold", "threshold", str),
+     ("scheduleSeconds", "schedule", duration)))
 
+_alert = _ItemSummary(
+    "alert", "alert",
+    lambda f: (f"{f.get('severity')} on {f.get('monitor')} after {duration(f.get('forSeconds'))}, "
+               f"notifies {_names(f.get('notify'))}"),
+    (("severity", "severity", str), ("monitor", "monitor", str), ("forSeconds", "for", duration),
+     ("notify", "notifies", _names)))
 
-def _channel(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
-    made = _lifecycle(address, "channel", name, before, after, "channel", lambda f: f"{f.get('channelKind')}")
-    if made is not None:
-        return made
-    assert before is not None and after is not None
-    parts, details = _fields(before, after, [("channelKind", "kind", str)])
-    return _item(address, "channel", name, parts, details)
+_channel = _ItemSummary("channel", "channel", lambda f: f"{f.get('channelKind')}", (("channelKind", "kind", str),))
 
 
 SUMMARIZERS: dict[str, Callable[[str, str, Facts | None, Facts | None], list[MLChange]]] = {
