@@ -13,7 +13,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -350,5 +350,3 @@ def _collapse_union_noise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         out.extend(secret[:1] if secret else items)
     return out
 
-
-_ = Literal  # re-exported for annotations in callers
