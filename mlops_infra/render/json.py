@@ -13,5 +13,6 @@ from mlops_infra.render.safety import check_plan_safe
 
 def render_json(plan: Plan) -> str:
     """``plan.to_json()`` as stable JSON text."""
-    check_plan_safe(plan)
-    return jsoncodec.pretty(plan.to_json())
+    data = plan.to_json()
+    check_plan_safe(plan, data)
+    return jsoncodec.pretty(data)

@@ -78,9 +78,12 @@ def find_secret_shapes(value: Any, path: str = "plan") -> list[tuple[str, str]]:
     return found
 
 
-def check_plan_safe(plan: Plan) -> None:
-    """Raise :class:`UnsafePlanError` when any string in the plan looks like a secret."""
-    data = plan.to_json()
+def check_plan_safe(plan: Plan, data: dict[str, Any] | None = None) -> None:
+    """Raise :class:`UnsafePlanError` when any string in the plan looks like a secret.
+
+    ``data`` is ``plan.to_json()`` when the caller has built it already (it is not built twice).
+    """
+    data = plan.to_json() if data is None else data
     if not _PREFILTER.search(jsoncodec.canonical_bytes(data).decode()):
         return
     found = find_secret_shapes(data)
