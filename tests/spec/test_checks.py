@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_infra.spec import parse_system
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert old in text, old
-    return text.replace(old, new, 1)
+from tests.support.text_edits import edit, line_of
 
 
 def by_code(result, code: str):
@@ -18,9 +14,15 @@ def by_code(result, code: str):
     return found[0]
 
 
-def test_reference_checks_clean_apart_from_the_dev_node_warning(reference_text: str) -> None:
+def test_reference_checks_clean(reference_text: str) -> None:
     result = parse_system(reference_text)
     assert result.ok
+    assert result.diagnostics == []
+
+
+def test_a_job_larger_than_an_environments_cluster_is_reported_in_that_environment(reference_text: str) -> None:
+    text = edit(reference_text, "      training_jobs.retrain.nodes: 1", "      training_jobs.retrain.nodes: 2")
+    result = parse_system(text)
     assert [(d.code, d.severity) for d in result.diagnostics] == [("too-many-nodes", "warning")]
     d = result.diagnostics[0]
     assert "environment dev" in d.summary
@@ -79,7 +81,7 @@ def test_budget_is_checked_with_the_environments_overrides(reference_text: str) 
     warnings = [d for d in parse_system(text).diagnostics if d.code == "over-budget"]
     assert [w.summary for w in warnings] == [
         'Cluster "gpu-train" may cost $113.44/h in environment prod, over its budget of $60.00/h']
-    assert warnings[0].location.line == 140  # the override that raised max nodes
+    assert warnings[0].location.line == line_of(text, "clusters.gpu-train.nodes: {min: 0, max: 16}")
 
 
 def test_rollback_alert_with_info_severity_warns(reference_text: str) -> None:
@@ -135,7 +137,7 @@ def test_gate_error_from_an_override_points_at_it(reference_text: str) -> None:
     text = edit(reference_text, "      endpoints.scorer.replicas: {min: 3, max: 20}",
                 "      endpoints.scorer.replicas: {min: 3, max: 20}\n      endpoints.scorer.rollout: {strategy: all_at_once}")
     d = by_code(parse_system(text), "gate-unsatisfiable")
-    assert d.location.line == 140
+    assert d.location.line == line_of(text, "endpoints.scorer.rollout: {strategy: all_at_once}")
     assert "environment prod" in d.summary
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_infra.spec import parse_system
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert old in text, old
-    return text.replace(old, new, 1)
+from tests.support.text_edits import edit, line_of
 
 
 @pytest.mark.parametrize(("env", "replicas", "version"), [
@@ -37,7 +33,7 @@ def test_override_error_is_at_the_override_line_in_its_environment(reference_tex
     assert not result.ok
     [d] = [d for d in result.diagnostics if d.is_error]
     assert d.code == "out-of-range"
-    assert d.location.line == 133
+    assert d.location.line == line_of(text, "endpoints.scorer.model.version: 0")
     assert d.detail.startswith("In environment staging:")
 
 
@@ -88,7 +84,7 @@ def test_override_path_messages(reference_text: str, key: str, fragment: str) ->
     [d] = [d for d in result.diagnostics if d.is_error]
     assert d.code == "unknown-override-path"
     assert fragment in d.summary
-    assert d.location.line == 133
+    assert d.location.line == line_of(text, f"      {key}: 13")
     assert d.detail
 
 
@@ -105,4 +101,4 @@ def test_override_of_a_discriminated_channel(reference_text: str) -> None:
                 "      endpoints.scorer.model.version: 13\n      channels.oncall.webhook_url: https://hooks.example.com/x")
     [d] = [d for d in parse_system(text).diagnostics if d.is_error]
     assert d.code == "plaintext-secret"
-    assert d.location.line == 134
+    assert d.location.line == line_of(text, "channels.oncall.webhook_url:")
