@@ -32,6 +32,7 @@ with ``RetainAllVariantProperties`` instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -54,15 +55,14 @@ ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 MAX_WAIT_SECONDS = 3600
 """SageMaker's limit on WaitIntervalInSeconds and TerminationWaitInSeconds; longer bakes are
 clamped natively and honoured in full by the rollout controller."""
-
-LOCAL_NVME_FAMILIES = frozenset({
-    "c5d", "c6gd", "dl1", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "m5d", "m6gd", "p3dn", "p4d", "p4de", "p5",
-    "p5e", "p5en", "p6-b200", "p6-b300", "r5d", "r6gd", "r7gd", "trn1", "trn1n", "trn2",
-})
-"""Instance families with local NVMe instance storage (EC2 "instance store volumes"). SageMaker
-rejects a KMS key for the storage volume on them (the local disks are hardware-encrypted), so the
-key is only set on EBS-backed instances."""
-
+EXECUTION_TIMEOUT_RANGE = (600, 14400)
+"""Bounds of ``MaximumExecutionTimeoutInSeconds``: botocore 1.44 ``BlueGreenUpdatePolicy`` and
+``RollingUpdatePolicy`` allow 600-28800 s, but terraform-provider-aws (which pulumi-aws bridges)
+validates ``maximum_execution_timeout_in_seconds`` with ``validation.IntBetween(600, 14400)``
+(``internal/service/sagemaker/endpoint.go``), so the narrower range is the one that applies."""
+FLEET_PROVISIONING_SECONDS = 1200
+"""Time allowed for SageMaker to provision one new fleet (or one rolling batch) and pass its health
+checks: an allowance, not a measured figure (GPU fleets usually take 5-15 minutes)."""
 
 def endpoint_name(aws: AwsContext, name: str) -> str:
     """The physical SageMaker endpoint name of endpoint ``name``."""
@@ -80,7 +80,17 @@ def capture_prefix(physical_endpoint: str) -> str:
 
 
 def has_local_nvme(instance_type: str) -> bool:
-    return catalog.ec2_name(instance_type).split(".")[0] in LOCAL_NVME_FAMILIES
+    """Whether the instance has local NVMe instance storage, from the catalog
+    (:func:`mlops_infra.catalog.has_instance_storage`, derived from EC2 ``DescribeInstanceTypes``).
+
+    SageMaker rejects a KMS key for the storage volume on such instances: botocore
+    ``CreateEndpointConfigInput.KmsKeyId`` and ``ResourceConfig.VolumeKmsKeyId`` say "Certain
+    Nitro-based instances include local storage ... You can't request a KmsKeyId when using an
+    instance type with local storage ... the call to CreateEndpointConfig fails" (the local disks are
+    hardware-encrypted). An unclassified family counts as NVMe: leaving the key off never fails an
+    apply (the EBS volume is then encrypted with the AWS managed key), setting it wrongly does.
+    """
+    return catalog.has_instance_storage(instance_type) is not False
 
 
 def _registering_jobs(aws: AwsContext, model: str) -> list:
@@ -174,8 +184,42 @@ def _rolling(item: Endpoint) -> dict[str, Any]:
                                     "rollbackMaximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 100}}}
 
 
+def execution_timeout(config: dict[str, Any]) -> int:
+    """``MaximumExecutionTimeoutInSeconds`` for a deployment policy: the total bake it waits plus
+    :data:`FLEET_PROVISIONING_SECONDS` per fleet it provisions, within :data:`EXECUTION_TIMEOUT_RANGE`.
+
+    botocore ``BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds``: "the timeout value should be
+    larger than the total waiting time specified in TerminationWaitInSeconds and
+    WaitIntervalInSeconds". Blue/green (and canary) provision the whole new fleet once, then wait
+    the traffic-routing interval and the termination wait; a rolling update provisions and waits
+    once per batch (``ceil(100 / batch percent)`` batches at most). Left unset, SageMaker applies an
+    unstated default, which a long bake can outlive (review finding C4).
+    """
+    if "blueGreenUpdatePolicy" in config:
+        policy = config["blueGreenUpdatePolicy"]
+        waits = policy["trafficRoutingConfiguration"]["waitIntervalInSeconds"] + policy["terminationWaitInSeconds"]
+        total = FLEET_PROVISIONING_SECONDS + waits
+    else:
+        policy = config["rollingUpdatePolicy"]
+        batches = math.ceil(100 / policy["maximumBatchSize"]["value"])
+        total = batches * (FLEET_PROVISIONING_SECONDS + policy["waitIntervalInSeconds"])
+    low, high = EXECUTION_TIMEOUT_RANGE
+    return max(low, min(total, high))
+
+
+def _with_timeout(build: Callable[[Endpoint], dict[str, Any]]) -> Callable[[Endpoint], dict[str, Any]]:
+    def config(item: Endpoint) -> dict[str, Any]:
+        out = build(item)
+        policy = next(iter(out.values()))
+        policy["maximumExecutionTimeoutInSeconds"] = execution_timeout(out)
+        return out
+    config.__doc__ = build.__doc__
+    return config
+
+
 DEPLOYMENTS: dict[str, Callable[[Endpoint], dict[str, Any]]] = {
-    "all_at_once": _blue_green, "blue_green": _blue_green, "canary": _canary, "rolling": _rolling,
+    "all_at_once": _with_timeout(_blue_green), "blue_green": _with_timeout(_blue_green),
+    "canary": _with_timeout(_canary), "rolling": _with_timeout(_rolling),
 }
 """Rollout strategy -> the endpoint's ``deploymentConfig`` (without rollback alarms)."""
 

@@ -305,7 +305,7 @@ def test_native_strategies_use_a_stable_variant_and_their_deployment_config():
     embeddings = one(graph, ENDPOINT, "endpoints.embeddings").inputs["deploymentConfig"]
     assert embeddings["blueGreenUpdatePolicy"] == {
         "trafficRoutingConfiguration": {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 0},
-        "terminationWaitInSeconds": 600}
+        "terminationWaitInSeconds": 600, "maximumExecutionTimeoutInSeconds": 1800}
     reranker = one(graph, ENDPOINT, "endpoints.reranker").inputs["deploymentConfig"]
     assert reranker["rollingUpdatePolicy"]["maximumBatchSize"] == {"type": "CAPACITY_PERCENT", "value": 25}
     assert len(reranker["autoRollbackConfiguration"]["alarms"]) == 1
