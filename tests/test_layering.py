@@ -5,6 +5,10 @@
 2. Imports point backwards along the data flow: a package may import its own modules and packages
    of a lower layer only (:data:`LAYERS`, lowest first). Every import counts, including imports
    inside functions and under ``TYPE_CHECKING``.
+3. The pure core (:data:`PURE`) never talks to a cluster: it imports neither the Kubernetes client
+   layer ``mlops_infra.kube`` nor the ``kubernetes`` package. ``kube`` sits above ``compile`` (so spec
+   and compile cannot reach it by rank) and below ``state`` (Kubernetes live state uses it); plan and
+   render rank above it and are held off by this rule.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "catalog"),  # top-level modules (diagnostics, errors, graph) and the catalog
     ("spec",),
     ("compile",),
+    ("kube",),
     ("state",),
     ("policy",),
     ("plan",),
@@ -32,6 +37,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 """Packages of mlops_infra by layer, lowest first ("" = modules directly under mlops_infra/)."""
 
 PULUMI_PACKAGES = ("program", "apply")
+PURE = ("", "catalog", "spec", "compile", "policy", "plan", "render")
+"""Packages of the pure core: no cluster client (rule 3)."""
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 
@@ -89,6 +96,15 @@ def test_only_program_and_apply_import_pulumi(path: Path):
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_pure_core_imports_no_cluster_client(path: Path):
+    if _package_of(path) not in PURE:
+        return
+    offending = [f"line {line}: {module}" for line, module in _imports(path)
+                 if module.split(".")[0] == "kubernetes" or module.split(".")[:2] == ["mlops_infra", "kube"]]
+    assert offending == [], f"{path.relative_to(PACKAGE)} imports a cluster client (pure core: {PURE})"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_point_backwards(path: Path):
     own = _package_of(path)
     offending = []
@@ -107,3 +123,5 @@ def test_the_checker_sees_the_imports_it_checks():
     assert {"pulumi", "mlops_infra.compile", "mlops_infra.spec"} <= program_imports
     assert _internal_package("mlops_infra.graph") == "" and _internal_package("pulumi_aws") is None
     assert RANK["spec"] < RANK["compile"] < RANK["plan"] < RANK["render"] < RANK["cli"]
+    assert RANK["compile"] < RANK["kube"] < RANK["state"]
+    assert {module for _, module in _imports(PACKAGE / "kube" / "client.py")} >= {"mlops_infra.kube.config", "mlops_infra.kube.resources"}

@@ -1,0 +1,111 @@
+"""Where the cluster is: kubeconfig file and context, the in-cluster service account, or a URL.
+
+Contract of :func:`configuration`:
+- ``url`` given: talk to that server with ``token`` (if any) as a bearer token; no file is read. For
+  tests (the Kubernetes API stand-in) and ``kubectl proxy``.
+- else ``in_cluster=True``, or ``in_cluster=None`` with no ``context`` asked, no kubeconfig file
+  present and ``KUBERNETES_SERVICE_HOST`` set (a pod): the pod's service account
+  (``kubernetes.config.load_incluster_config``: token and CA under
+  ``/var/run/secrets/kubernetes.io/serviceaccount``).
+- else the kubeconfig file (``kubeconfig``, else ``$KUBECONFIG``, else ``~/.kube/config``) and its
+  ``context`` (else its current context), through ``kubernetes.config.load_kube_config`` (exec and
+  OIDC auth plugins included). A missing file or an unknown context is a :class:`UserError` that
+  lists the contexts the file has ("did you mean").
+
+The client's own urllib3 retries are turned off (``retries=False``): :class:`~mlops_infra.kube.client.KubeClient`
+retries, bounded, with its own policy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.errors import UserError
+
+INSTALL_HINT = "Install it with `pip install 'mlops-infra[kubernetes]'`."
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to reach one cluster (see the module contract). ``timeout`` is (connect, read) seconds."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    in_cluster: bool | None = None
+    url: str | None = None
+    token: str | None = None
+    timeout: tuple[float, float] = (5.0, 30.0)
+
+
+def kubernetes_module() -> Any:
+    """The ``kubernetes`` package, or a UserError saying how to install it."""
+    try:
+        import kubernetes
+    except ModuleNotFoundError as exc:
+        raise UserError("The Kubernetes Python client is not installed", INSTALL_HINT) from exc
+    return kubernetes
+
+
+def kubeconfig_path(options: ConnectOptions, environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    first = (env.get("KUBECONFIG") or "").split(os.pathsep)[0]
+    return Path(options.kubeconfig or first or Path.home() / ".kube" / "config").expanduser()
+
+
+def uses_in_cluster(options: ConnectOptions, environ: dict[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    if options.url:
+        return False
+    if options.in_cluster is not None:
+        return options.in_cluster
+    return (options.context is None and not kubeconfig_path(options, env).is_file()
+            and bool(env.get("KUBERNETES_SERVICE_HOST")))
+
+
+def configuration(options: ConnectOptions) -> Any:
+    """A ``kubernetes.client.Configuration`` for ``options`` (see the module contract)."""
+    kubernetes = kubernetes_module()
+    config = kubernetes.client.Configuration()
+    if options.url:
+        config.host = options.url.rstrip("/")
+        if options.token:
+            config.api_key = {"authorization": f"Bearer {options.token}"}
+    elif uses_in_cluster(options):
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=config)
+        except kubernetes.config.ConfigException as exc:
+            raise UserError("Cannot use the pod's Kubernetes service account", str(exc)) from exc
+    else:
+        _load_kubeconfig(kubernetes, options, config)
+    config.retries = False
+    return config
+
+
+def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> None:
+    path = kubeconfig_path(options)
+    if not path.is_file():
+        raise UserError(f"No kubeconfig file at {path}",
+                        "Point KUBECONFIG at your cluster's kubeconfig (or run inside the cluster), e.g. "
+                        "`kind export kubeconfig --name <cluster>`.")
+    try:
+        contexts, _ = kubernetes.config.list_kube_config_contexts(config_file=str(path))
+    except kubernetes.config.ConfigException as exc:
+        raise UserError(f"Cannot read the kubeconfig {path}", str(exc)) from exc
+    names = [c["name"] for c in contexts or []]
+    if options.context and options.context not in names:
+        close = difflib.get_close_matches(options.context, names, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise UserError(f"The kubeconfig {path} has no context {options.context!r}",
+                        f"{hint}Contexts in the file: {', '.join(names) or 'none'}. The environment's "
+                        "`target.context` must name one of them.")
+    try:
+        kubernetes.config.load_kube_config(config_file=str(path), context=options.context,
+                                           client_configuration=config)
+    except kubernetes.config.ConfigException as exc:
+        raise UserError(f"Cannot load the kubeconfig context {options.context or '(current)'} from {path}",
+                        str(exc)) from exc

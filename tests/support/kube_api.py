@@ -1,0 +1,798 @@
+"""A Kubernetes API server **stand-in** for tests: a loopback HTTP server speaking the real REST protocol.
+
+No API server can run on these machines (no kind, no etcd), so this module is the ONE protocol-level
+stand-in the test suite uses for anything that talks to Kubernetes: the rollout driver and
+Kubernetes live state (``mlops_infra.kube``), the retrain trigger's launcher
+(``compile/kubernetes/scripts/launcher.py``), a cluster preflight. It is not a Kubernetes: no
+controllers run, nothing is scheduled, admission and validation are only what is listed here. What
+it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
+(https://kubernetes.io/docs/reference/using-api/api-concepts/):
+
+- **Paths**: core ``/api/v1/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]`` and groups
+  ``/apis/{group}/{version}/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]``; a LIST of a
+  namespaced resource without ``namespaces/{ns}`` lists all namespaces. Discovery: ``/version``,
+  ``/api``, ``/apis``, ``/apis/{group}/{version}``.
+- **Resources**: the built-in kinds in :data:`BUILTIN` are always served; a custom resource is served
+  once its CustomResourceDefinition exists (passed as ``crds=``, seeded, or POSTed to
+  ``/apis/apiextensions.k8s.io/v1/customresourcedefinitions``). Any other resource answers 404 with
+  ``the server could not find the requested resource``, as a cluster without the CRD does.
+  ``serve_any=True`` serves every resource path (the kind is taken from the body).
+- **Verbs**: GET, LIST (``labelSelector`` with ``=``, ``==``, ``!=``, ``in``, ``notin``, exists,
+  ``!key``; ``fieldSelector`` on ``metadata.name``/``metadata.namespace``; ``limit`` is ignored:
+  everything comes in one page), POST (create; ``metadata.generateName``; 409 ``AlreadyExists``),
+  PUT (replace), PATCH (``application/merge-patch+json`` per RFC 7386,
+  ``application/json-patch+json`` per RFC 6902 via the ``jsonpatch`` library,
+  ``application/strategic-merge-patch+json`` applied as a merge patch on built-in kinds and refused
+  with 415 on custom resources, as the real server does; server-side apply answers 415 here), DELETE
+  (with ``preconditions.resourceVersion``). ``/status`` subresources of GET/PUT/PATCH read and write
+  ``.status`` only; writes to the main resource keep the stored ``.status`` (as for CRDs with the
+  status subresource).
+- **Concurrency**: one ``resourceVersion`` counter for the whole store (like etcd's revision), a new
+  value on every write; a PUT or PATCH whose ``metadata.resourceVersion`` differs from the stored one
+  gets 409 ``Conflict`` with the real message; ``metadata.generation`` increases when anything but
+  metadata and status changes; ``uid`` and ``creationTimestamp`` are set on create. PUT without a
+  resourceVersion is an unconditional update (allowed for built-in kinds); custom resources refuse it
+  with 422 ``Invalid`` (their strategy does not allow unconditional updates).
+- **Errors**: ``Status`` objects (``kind: Status``, ``status: Failure``, ``reason``, ``message``,
+  ``details``, ``code``) with the apiserver's message shapes for NotFound, AlreadyExists, Conflict,
+  Invalid, BadRequest, Unauthorized, Forbidden, MethodNotAllowed, UnsupportedMediaType.
+- **Authentication and authorization** (optional): ``tokens={token: rules}`` requires
+  ``Authorization: Bearer <token>`` (401 otherwise) and authorizes each request against RBAC
+  ``PolicyRule``-shaped dicts (``apiGroups``, ``resources`` incl. ``resource/subresource``, ``verbs``,
+  optional ``resourceNames``), 403 ``Forbidden`` with the real message when no rule allows it.
+  ``rules=None`` for a token allows everything. Compiled Role rules can be passed as they are.
+- **Test hooks**: :attr:`requests` logs every request (method, path, query, content type, parsed
+  body, answered status); :meth:`fail` injects failures (status or dropped connection, optional
+  delay) for the next N matching requests; :meth:`on_write` registers a callback run after each
+  successful write (a tiny "controller", e.g. to fill an InferenceService's status); :meth:`seed`,
+  :meth:`get`, :meth:`objects` read and write the store directly.
+
+Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), server-side
+apply, ``dryRun``, pagination tokens, Table output, protobuf, finalizers and cascading deletion.
+
+The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
+:meth:`stop` shuts it down within a bounded wait. Use it as a context manager::
+
+    with KubeApiStandIn(crds=[inference_service_crd]) as api:
+        api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "ns"}})
+        kube = KubeClient.from_url(api.url)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import string
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+
+SERVER_VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-standin", "platform": "linux/amd64"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One served resource type: ``group`` ("" for core), ``version``, ``plural``, ``kind``, scope."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+    builtin: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``plural.group`` as the apiserver writes it in messages (``configmaps`` for core)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _builtin(api_version: str, namespaced: bool, **kinds: str) -> list[Resource]:
+    group, _, version = api_version.rpartition("/")
+    return [Resource(group, version, plural, kind, namespaced) for plural, kind in kinds.items()]
+
+
+BUILTIN: tuple[Resource, ...] = (
+    *_builtin("v1", True, configmaps="ConfigMap", secrets="Secret", serviceaccounts="ServiceAccount",
+              services="Service", pods="Pod", persistentvolumeclaims="PersistentVolumeClaim", events="Event",
+              endpoints="Endpoints"),
+    *_builtin("v1", False, namespaces="Namespace", nodes="Node", persistentvolumes="PersistentVolume"),
+    *_builtin("apps/v1", True, deployments="Deployment", statefulsets="StatefulSet", daemonsets="DaemonSet",
+              replicasets="ReplicaSet"),
+    *_builtin("batch/v1", True, jobs="Job", cronjobs="CronJob"),
+    *_builtin("rbac.authorization.k8s.io/v1", True, roles="Role", rolebindings="RoleBinding"),
+    *_builtin("rbac.authorization.k8s.io/v1", False, clusterroles="ClusterRole",
+              clusterrolebindings="ClusterRoleBinding"),
+    *_builtin("networking.k8s.io/v1", True, networkpolicies="NetworkPolicy", ingresses="Ingress"),
+    *_builtin("policy/v1", True, poddisruptionbudgets="PodDisruptionBudget"),
+    *_builtin("autoscaling/v2", True, horizontalpodautoscalers="HorizontalPodAutoscaler"),
+    *_builtin("scheduling.k8s.io/v1", False, priorityclasses="PriorityClass"),
+    *_builtin("storage.k8s.io/v1", False, storageclasses="StorageClass"),
+    *_builtin("apiextensions.k8s.io/v1", False, customresourcedefinitions="CustomResourceDefinition"),
+)
+"""Built-in resources the stand-in always serves."""
+
+CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "crds"
+
+
+def load_crds(*names: str, directory: Path = CRD_DIR) -> list[dict[str, Any]]:
+    """CustomResourceDefinitions from the shared fixtures, by file name (e.g.
+    ``"serving.kserve.io_inferenceservices.minimal.yaml"``); all of them when no name is given."""
+    import yaml
+
+    paths = [directory / n for n in names] if names else sorted(directory.glob("*.yaml"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [yaml.load(path.read_text(), Loader=loader) for path in paths]
+
+
+def crd_resources(crd: Mapping[str, Any]) -> list[Resource]:
+    """The resources (one per served version) a CustomResourceDefinition adds."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    namespaced = spec.get("scope", "Namespaced") == "Namespaced"
+    return [Resource(spec["group"], v["name"], names["plural"], names["kind"], namespaced, builtin=False)
+            for v in spec.get("versions") or [] if v.get("served", True)]
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+
+class ApiError(Exception):
+    """An error answer: HTTP code + a ``Status`` object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def _details(resource: Resource, name: str | None, **extra: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"kind": resource.plural, **extra}
+    if name:
+        details["name"] = name
+    if resource.group:
+        details["group"] = resource.group
+    return details
+
+
+def not_found(resource: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{resource.group_resource} "{name}" not found', _details(resource, name))
+
+
+def already_exists(resource: Resource, name: str) -> ApiError:
+    return ApiError(409, "AlreadyExists", f'{resource.group_resource} "{name}" already exists',
+                    _details(resource, name))
+
+
+def conflict(resource: Resource, name: str) -> ApiError:
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource.group_resource} "{name}": the object '
+                    "has been modified; please apply your changes to the latest version and try again",
+                    _details(resource, name))
+
+
+def invalid(resource: Resource, name: str, field_path: str, message: str) -> ApiError:
+    cause = {"reason": "FieldValueInvalid", "message": message, "field": field_path}
+    return ApiError(422, "Invalid", f'{resource.kind}.{resource.group or "core"} "{name}" is invalid: '
+                    f"{field_path}: {message}", _details(resource, name, causes=[cause]))
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+NO_RESOURCE = ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+# -- label and field selectors ------------------------------------------------------------------------------------
+
+_SET_TERM = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _split_selector(selector: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    terms, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    return [t for t in [*terms, current] if t.strip()]
+
+
+def _term_matcher(term: str) -> Callable[[Mapping[str, str]], bool]:
+    if match := _SET_TERM.match(term):
+        key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
+        if op == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    for op in ("!=", "==", "="):
+        if op in term:
+            key, value = (part.strip() for part in term.split(op, 1))
+            if op == "!=":
+                return lambda labels: labels.get(key) != value
+            return lambda labels: labels.get(key) == value
+    term = term.strip()
+    if term.startswith("!"):
+        return lambda labels: term[1:] not in labels
+    return lambda labels: term in labels
+
+
+def label_matcher(selector: str | None) -> Callable[[Mapping[str, str]], bool]:
+    """A predicate over a label map for a Kubernetes label selector string (empty: match all)."""
+    matchers = [_term_matcher(t) for t in _split_selector(selector or "")]
+    return lambda labels: all(m(labels) for m in matchers)
+
+
+def _field_matcher(selector: str | None) -> Callable[[Mapping[str, Any]], bool]:
+    checks = []
+    for term in _split_selector(selector or ""):
+        negate = "!=" in term
+        path, value = (p.strip() for p in re.split(r"!=|==|=", term, maxsplit=1))
+        if path not in ("metadata.name", "metadata.namespace"):
+            raise bad_request(f'"{path}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+        key = path.split(".", 1)[1]
+        checks.append((key, value, negate))
+    return lambda meta: all((meta.get(k, "") == v) != neg for k, v, neg in checks)
+
+
+# -- patches ------------------------------------------------------------------------------------------------------
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: objects merge recursively, ``null`` deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+# -- requests -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed request path."""
+
+    resource: Resource
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+@dataclass
+class LoggedRequest:
+    """One request the stand-in answered (for assertions)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: Any
+    status: int = 0
+    token: str | None = None
+    verb: str = ""
+    """The Kubernetes verb (get, list, create, update, patch, delete) of a resource request."""
+
+
+@dataclass
+class _Fault:
+    method: str | None
+    path_contains: str | None
+    status: int | None
+    times: int
+    delay: float
+    drop: bool
+    seen: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in (None, method)) and (self.path_contains is None or self.path_contains in path)
+
+
+Key = tuple[str, str, str, str]
+"""Store key: (group, plural, namespace or "", name)."""
+
+
+@dataclass
+class _Store:
+    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    revision: int = 1000
+
+    def next_version(self) -> str:
+        self.revision += 1
+        return str(self.revision)
+
+
+class KubeApiStandIn:
+    """The Kubernetes API stand-in (see the module docstring). Start/stop it or use ``with``."""
+
+    def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
+                 serve_any: bool = False) -> None:
+        self.tokens = dict(tokens) if tokens is not None else None
+        self.serve_any = serve_any
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.RLock()
+        self._store = _Store()
+        self._resources: dict[tuple[str, str, str], Resource] = {}
+        self._faults: list[_Fault] = []
+        self._hooks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        for resource in BUILTIN:
+            self._register(resource)
+        for crd in crds:
+            self.seed(crd)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> KubeApiStandIn:
+        stand_in = self
+
+        class Handler(_Handler):
+            api = stand_in
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kube-api-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._server = self._thread = None
+
+    def __enter__(self) -> KubeApiStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("the Kubernetes API stand-in is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test hooks --------------------------------------------------------------------------------------------
+
+    def fail(self, *, status: int | None = 500, times: int = 1, method: str | None = None,
+             path_contains: str | None = None, delay: float = 0.0, drop: bool = False) -> None:
+        """Answer the next ``times`` matching requests with ``status`` (a ``Status`` body), after ``delay``
+        seconds; ``drop=True`` closes the connection without answering instead."""
+        with self._lock:
+            self._faults.append(_Fault(method, path_contains, status, times, delay, drop))
+
+    def on_write(self, hook: Callable[[str, dict[str, Any]], None]) -> None:
+        """Run ``hook(verb, stored_object)`` after every successful create/update/patch (under the store
+        lock; the hook may mutate the stored object, e.g. its status, in place)."""
+        self._hooks.append(hook)
+
+    def seed(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Store ``obj`` directly (created or replaced, new resourceVersion); returns the stored copy."""
+        resource = self._resource_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        target = Target(resource, meta.get("namespace") if resource.namespaced else None, meta.get("name"), None)
+        with self._lock:
+            existing = self._store.objects.get(self._key(target))
+            stored = self._stamp(copy.deepcopy(dict(obj)), resource, target.namespace, existing)
+            self._put(target, stored)
+            return copy.deepcopy(stored)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """A copy of a stored object, or None."""
+        resource = self._resource_for(api_version, kind)
+        with self._lock:
+            found = self._store.objects.get((resource.group, resource.plural, namespace or "", name))
+            return copy.deepcopy(found) if found else None
+
+    def objects(self, plural: str | None = None) -> list[dict[str, Any]]:
+        """Copies of every stored object (of one plural resource name), sorted by key."""
+        with self._lock:
+            return [copy.deepcopy(o) for k, o in sorted(self._store.objects.items()) if plural in (None, k[1])]
+
+    def requests_for(self, method: str | None = None, path_contains: str = "") -> list[LoggedRequest]:
+        """Logged requests filtered by method and a path substring."""
+        with self._lock:
+            return [r for r in self.requests if method in (None, r.method) and path_contains in r.path]
+
+    # -- resources ---------------------------------------------------------------------------------------------
+
+    def _register(self, resource: Resource) -> None:
+        self._resources[(resource.group, resource.version, resource.plural)] = resource
+
+    def _resource_for(self, api_version: str, kind: str) -> Resource:
+        group, _, version = api_version.rpartition("/")
+        for resource in self._resources.values():
+            if resource.group == group and resource.version == version and resource.kind == kind:
+                return resource
+        if self.serve_any:
+            return Resource(group, version, kind.lower() + "s", kind, True, builtin=False)
+        raise KeyError(f"the stand-in serves no {kind} in {api_version}: install its CRD first")
+
+    def _lookup(self, group: str, version: str, plural: str) -> Resource:
+        found = self._resources.get((group, version, plural))
+        if found is not None:
+            return found
+        if self.serve_any:
+            return Resource(group, version, plural, "", True, builtin=False)
+        raise NO_RESOURCE
+
+    def parse_path(self, path: str) -> Target | None:
+        """The resource target of ``path``; None for discovery paths; raises 404 for unknown ones."""
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/") if p]
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        if not rest:
+            return None
+        namespace = None
+        if rest[0] == "namespaces" and (len(rest) >= 3 and not (group == "" and rest[2] in ("status", "finalize"))):
+            namespace, rest = rest[1], rest[2:]
+        resource = self._lookup(group, version, rest[0])
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3 or (sub is not None and sub != "status"):
+            raise NO_RESOURCE
+        if namespace is not None and not resource.namespaced:
+            raise NO_RESOURCE
+        if namespace is None and resource.namespaced and name is not None:
+            raise NO_RESOURCE
+        return Target(resource, namespace, name, sub)
+
+    def discovery(self, path: str) -> dict[str, Any] | None:
+        parts = [p for p in path.strip("/").split("/") if p]
+        with self._lock:
+            resources = list(self._resources.values())
+        groups: dict[str, list[str]] = {}
+        for r in resources:
+            if r.group:
+                groups.setdefault(r.group, [])
+                if r.version not in groups[r.group]:
+                    groups[r.group].append(r.version)
+        if parts == ["version"]:
+            return dict(SERVER_VERSION)
+        if parts == ["api"]:
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if parts == ["apis"]:
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                 "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
+                for g, vs in sorted(groups.items())]}
+        if parts in (["api", "v1"], ["apis", *parts[1:3]]) and len(parts) in (2, 3):
+            group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
+            listed = [r for r in resources if r.group == group and r.version == version]
+            if not listed:
+                return None
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": listed[0].api_version,
+                    "resources": [{"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
+                                   "kind": r.kind, "verbs": ["create", "delete", "get", "list", "patch", "update"]}
+                                  for r in listed]}
+        return None
+
+    # -- the store ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(target: Target, name: str | None = None) -> Key:
+        return (target.resource.group, target.resource.plural, target.namespace or "", name or target.name or "")
+
+    def _stamp(self, obj: dict[str, Any], resource: Resource, namespace: str | None,
+               existing: dict[str, Any] | None) -> dict[str, Any]:
+        """Set the server-owned metadata of an object about to be stored."""
+        meta = obj.setdefault("metadata", {})
+        obj.setdefault("apiVersion", resource.api_version)
+        obj.setdefault("kind", resource.kind)
+        if namespace:
+            meta["namespace"] = namespace
+        if existing is None:
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["generation"] = 1
+        else:
+            old_meta = existing["metadata"]
+            meta["uid"], meta["creationTimestamp"] = old_meta["uid"], old_meta["creationTimestamp"]
+            changed = _without(existing, "metadata", "status") != _without(obj, "metadata", "status")
+            meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
+        meta["resourceVersion"] = self._store.next_version()
+        return obj
+
+    def _put(self, target: Target, obj: dict[str, Any]) -> None:
+        self._store.objects[self._key(target, obj["metadata"]["name"])] = obj
+        if target.resource.plural == "customresourcedefinitions" and target.resource.group == "apiextensions.k8s.io":
+            for resource in crd_resources(obj):
+                self._register(resource)
+
+    def _current(self, target: Target) -> dict[str, Any]:
+        found = self._store.objects.get(self._key(target))
+        if found is None:
+            raise not_found(target.resource, target.name or "")
+        return found
+
+    def _check_version(self, target: Target, current: dict[str, Any], wanted: Any, *, required: bool) -> None:
+        if wanted in (None, ""):
+            if required and not target.resource.builtin:
+                raise invalid(target.resource, target.name or "", "metadata.resourceVersion",
+                              "Invalid value: 0x0: must be specified for an update")
+            return
+        if str(wanted) != current["metadata"]["resourceVersion"]:
+            raise conflict(target.resource, target.name or "")
+
+    def _write(self, verb: str, target: Target, obj: dict[str, Any]) -> dict[str, Any]:
+        self._put(target, obj)
+        for hook in self._hooks:
+            hook(verb, obj)
+        return copy.deepcopy(obj)
+
+    def handle(self, method: str, target: Target, query: Mapping[str, str], content_type: str,
+               body: Any) -> tuple[int, Any]:
+        """Serve one resource request; returns (status code, JSON body)."""
+        if query.get("watch") in ("1", "true"):
+            raise bad_request("watch is not supported by the Kubernetes API stand-in")
+        with self._lock:
+            if method == "GET":
+                return 200, self._get(target, query)
+            if method == "POST" and target.name is None:
+                return 201, self._create(target, body)
+            if method == "PUT" and target.name:
+                return 200, self._replace(target, body)
+            if method == "PATCH" and target.name:
+                return 200, self._patch(target, content_type, body)
+            if method == "DELETE" and target.name and target.subresource is None:
+                return 200, self._delete(target, body)
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _get(self, target: Target, query: Mapping[str, str]) -> dict[str, Any]:
+        if target.name:
+            return copy.deepcopy(self._current(target))
+        labels = label_matcher(query.get("labelSelector"))
+        fields = _field_matcher(query.get("fieldSelector"))
+        group, plural = target.resource.group, target.resource.plural
+        items = [copy.deepcopy(o) for (g, p, ns, _), o in sorted(self._store.objects.items())
+                 if g == group and p == plural and (target.namespace in (None, ns))
+                 and labels(o["metadata"].get("labels") or {}) and fields(o["metadata"])]
+        return {"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
+                "metadata": {"resourceVersion": str(self._store.revision)}, "items": items}
+
+    def _create(self, target: Target, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request was in an unknown format - accepted media types include: "
+                              "application/json, application/yaml")
+        meta = body.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        name = meta.get("name")
+        if not name:
+            raise invalid(target.resource, "", "metadata.name", "Required value: name or generateName is required")
+        if target.namespace and meta.get("namespace") not in (None, "", target.namespace):
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        resource = target.resource
+        if not resource.kind:  # serve_any: take the kind from the body
+            resource = Resource(resource.group, resource.version, resource.plural, body.get("kind", ""), True, False)
+            target = Target(resource, target.namespace, None, None)
+        if self._key(target, name) in self._store.objects:
+            raise already_exists(resource, name)
+        meta.pop("resourceVersion", None)
+        return self._write("create", Target(resource, target.namespace, name, None),
+                           self._stamp(copy.deepcopy(body), resource, target.namespace, None))
+
+    def _replace(self, target: Target, body: Any) -> dict[str, Any]:
+        current = self._current(target)
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request was in an unknown format")
+        if (body.get("metadata") or {}).get("name") not in (None, target.name):
+            raise bad_request("the name of the object does not match the name on the URL")
+        self._check_version(target, current, (body.get("metadata") or {}).get("resourceVersion"), required=True)
+        return self._store_update("update", target, current, copy.deepcopy(body))
+
+    def _patch(self, target: Target, content_type: str, patch: Any) -> dict[str, Any]:
+        current = self._current(target)
+        view = copy.deepcopy(current)
+        if content_type == JSON_PATCH:
+            try:
+                patched = jsonpatch.JsonPatch(patch).apply(view)
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
+                raise ApiError(422, "Invalid", str(exc)) from exc
+        elif content_type == MERGE or (content_type == STRATEGIC and target.resource.builtin):
+            if not isinstance(patch, dict):
+                raise bad_request("the body of the request was in an unknown format")
+            patched = merge_patch(view, patch)
+        elif content_type in (STRATEGIC, APPLY):
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                           f"accepted media types include: {JSON_PATCH}, {MERGE}"
+                           + (f", {STRATEGIC}" if target.resource.builtin else ""))
+        else:
+            raise ApiError(415, "UnsupportedMediaType", f"the media type {content_type!r} is not a patch type")
+        wanted = (patched.get("metadata") or {}).get("resourceVersion")
+        if wanted != current["metadata"]["resourceVersion"]:
+            self._check_version(target, current, wanted, required=False)
+        return self._store_update("patch", target, current, patched)
+
+    def _store_update(self, verb: str, target: Target, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        if target.subresource == "status":
+            new = {**copy.deepcopy(current), "status": new.get("status")}
+        elif "status" in current:
+            new["status"] = copy.deepcopy(current["status"])
+        else:
+            new.pop("status", None)
+        new.setdefault("metadata", {})["name"] = target.name
+        for field_name in ("labels", "annotations"):
+            if new["metadata"].get(field_name) is None:
+                new["metadata"].pop(field_name, None)
+        return self._write(verb, target, self._stamp(new, target.resource, target.namespace, current))
+
+    def _delete(self, target: Target, body: Any) -> dict[str, Any]:
+        current = self._current(target)
+        preconditions = (body or {}).get("preconditions") or {} if isinstance(body, dict) else {}
+        self._check_version(target, current, preconditions.get("resourceVersion"), required=False)
+        del self._store.objects[self._key(target)]
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": _details(target.resource, target.name, uid=current["metadata"]["uid"])}
+
+    # -- authorization -----------------------------------------------------------------------------------------
+
+    def authorize(self, token: str | None, verb: str, target: Target) -> None:
+        if self.tokens is None:
+            return
+        if token is None or token not in self.tokens:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        rules = self.tokens[token]
+        if rules is None or any(_rule_allows(r, verb, target) for r in rules):
+            return
+        resource = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
+        where = f' in the namespace "{target.namespace}"' if target.namespace else " at the cluster scope"
+        subject = f'User "token:{token[:4]}…"'
+        name = f' "{target.name}"' if target.name else ""
+        raise ApiError(403, "Forbidden", f"{target.resource.group_resource}{name} is forbidden: {subject} cannot {verb} "
+                       f'resource "{resource}" in API group "{target.resource.group}"{where}',
+                       _details(target.resource, target.name))
+
+
+def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+def _rule_allows(rule: Mapping[str, Any], verb: str, target: Target) -> bool:
+    resource = target.resource.plural + (f"/{target.subresource}" if target.subresource else "")
+    groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+    verbs, names = rule.get("verbs") or [], rule.get("resourceNames") or []
+    return ((target.resource.group in groups or "*" in groups) and (resource in resources or "*" in resources)
+            and (verb in verbs or "*" in verbs) and (not names or target.name in names))
+
+
+def verb_of(method: str, target: Target) -> str:
+    """The Kubernetes authorization verb of an HTTP request on ``target``."""
+    if method == "GET":
+        return "get" if target.name else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: KubeApiStandIn
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _serve(self) -> None:
+        split = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(split.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        auth = self.headers.get("Authorization") or ""
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        entry = LoggedRequest(self.command, split.path, query, content_type, body, token=token)
+        with self.api._lock:
+            self.api.requests.append(entry)
+            fault = next((f for f in self.api._faults if f.matches(self.command, split.path)), None)
+            if fault is not None:
+                fault.seen += 1
+                if fault.seen >= fault.times:
+                    self.api._faults.remove(fault)
+        if fault is not None:
+            time.sleep(fault.delay)
+            if fault.drop:
+                entry.status = -1
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault.status is not None:
+                entry.status = fault.status
+                reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                          504: "Timeout"}.get(fault.status, "InternalError")
+                return self._answer(fault.status, ApiError(fault.status, reason, f"injected fault ({reason})").status())
+        entry.status, answer = self._dispatch(split.path, query, content_type, body, token)
+        entry.verb = answer[1]
+        self._answer(entry.status, answer[0])
+
+    def _dispatch(self, path: str, query: Mapping[str, str], content_type: str, body: Any,
+                  token: str | None) -> tuple[int, tuple[Any, str]]:
+        verb = ""
+        try:
+            target = self.api.parse_path(path)
+            if target is None:
+                if self.api.tokens is not None and token not in self.api.tokens:
+                    raise ApiError(401, "Unauthorized", "Unauthorized")
+                found = self.api.discovery(path) if self.command == "GET" else None
+                if found is None:
+                    raise NO_RESOURCE
+                return 200, (found, "get")
+            verb = verb_of(self.command, target)
+            self.api.authorize(token, verb, target)
+            if isinstance(body, str):
+                raise bad_request("the body of the request was in an unknown format")
+            status, answer = self.api.handle(self.command, target, query, content_type, body)
+            return status, (answer, verb)
+        except ApiError as err:
+            return err.code, (err.status(), verb)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+
+@dataclass
+class ServiceAccountFiles:
+    """A fake in-cluster service-account directory (token, namespace, no ca.crt over http)."""
+
+    directory: Path
+    token: str
+    namespace: str
+
+    @classmethod
+    def write(cls, directory: Path, token: str, namespace: str) -> ServiceAccountFiles:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "token").write_text(token)
+        (directory / "namespace").write_text(namespace)
+        return cls(directory, token, namespace)
+
