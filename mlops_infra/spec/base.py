@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlops_infra.spec.limits import INT32_MAX
+
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 """Item names: lowercase DNS labels (they become bucket, endpoint and Kubernetes names)."""
 
@@ -21,10 +23,14 @@ Name = Annotated[
 
 
 class SpecModel(BaseModel):
-    """Base for every spec model: unknown fields are errors, values are immutable and strict."""
+    """Base for every spec model: unknown fields are errors, values are immutable and strict.
+
+    No float field anywhere accepts NaN or infinity (``allow_inf_nan=False``): no target can take
+    them, and JSON cannot even write them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False,
-                              use_attribute_docstrings=False)
+                              use_attribute_docstrings=False, allow_inf_nan=False)
 
 
 class SecretRef(SpecModel):
@@ -61,8 +67,8 @@ class Accelerator(SpecModel):
 class Range(SpecModel):
     """An inclusive min..max count."""
 
-    min: int = Field(ge=0, description="Smallest count.")
-    max: int = Field(ge=1, description="Largest count; at least min.")
+    min: int = Field(ge=0, le=INT32_MAX, description="Smallest count.")
+    max: int = Field(ge=1, le=INT32_MAX, description="Largest count; at least min.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:

@@ -37,10 +37,13 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_monitor_inputs,
     check_thresholds,
     check_rollback_alerts,
-    check_promotion,
     check_plaintext_secrets,
 )
 """Checks of the system as a whole (run on the base and on each effective system)."""
+
+BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion,)
+"""Checks of what overrides cannot change (``environments``): run on the base system only, so that
+N environments cost N linear checks, not N checks of all N environments."""
 
 ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_gates,
@@ -61,7 +64,8 @@ def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None,
     ``data``, then a pruned copy) because they are invalid: partial checks of an invalid document.
     """
     ctx = CheckContext.build(system, env, known_elsewhere)
-    return [d for check in SYSTEM_CHECKS for d in check(ctx)]
+    checks = SYSTEM_CHECKS if env is not None else SYSTEM_CHECKS + BASE_CHECKS
+    return [d for check in checks for d in check(ctx)]
 
 
 def check_environment(system: MLSystem, data: dict[str, Any], env: str,

@@ -8,6 +8,7 @@ where a name or an enum value is involved.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -18,6 +19,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
+from mlops_infra.spec.limits import INT32_MAX
 
 
 def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[BaseModel],
@@ -27,12 +29,45 @@ def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[Base
     ``prefix`` is the raw path of the value that was validated when it is a part of ``data`` (an
     item re-validated on its own), so error locations are relative to it.
     """
-    out = []
+    out: list[Diagnostic] = []
+    members: dict[Path, list[_Error]] = {}
     for err in exc.errors(include_url=False):
-        path, model = _data_path((*prefix, *err["loc"]), data, root)
+        loc = (*prefix, *err["loc"])
+        path, model = _data_path(loc, data, root)
+        if path and loc[-1] != path[-1] and _is_member_tag(loc[-1]):
+            members.setdefault(path, []).append(_error(err, path, data))  # one error per union member
+            continue
         out.append(_diagnostic(err, path, data, model))
+    out += [_union_diagnostic(errors) for errors in members.values()]
     return _collapse_union_noise(out)
 
+
+def _is_member_tag(part: Any) -> bool:
+    """Whether a ``loc`` segment names a member of a plain union (``str``, ``constrained-int``)."""
+    return isinstance(part, str) and (part in _SCALAR_TAGS or part.startswith(("constrained-", "function-")))
+
+
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "none", "SecretRef"})
+
+
+def _union_diagnostic(errors: list[_Error]) -> Diagnostic:
+    """One diagnostic for a value that fits no member of a union.
+
+    A member whose type the value has but whose limit it breaks (a NaN for ``float``, a string past
+    its length for ``str``) says the most; otherwise the value has none of the members' types, and
+    the diagnostic lists them all.
+    """
+    typed = sorted((e for e in errors if e.kind not in _TYPE_WORDS), key=lambda e: e.msg.find(PLAINTEXT) >= 0)
+    if typed:  # a plaintext-secret refusal comes last: a URL field taking text says what text it takes
+        e = typed[0]
+        return (_HANDLERS.get(e.kind) or _generic)(e)
+    words = list(dict.fromkeys(_TYPE_WORDS[e.kind] for e in errors))
+    if "a number" in words and "a whole number" in words:
+        words.remove("a whole number")
+    e = errors[0]
+    expected = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    return error("wrong-type", f'"{e.label}" must be {expected}, not {_describe(e.value)}',
+                 f"Write {expected} here.", e.path)
 
 def _data_path(loc: tuple, data: Any, root: type[BaseModel]) -> tuple[Path, Any]:
     """Map a pydantic ``loc`` onto the raw data, dropping union/tag segments pydantic adds."""
@@ -47,6 +82,8 @@ def _data_path(loc: tuple, data: Any, root: type[BaseModel]) -> tuple[Path, Any]
                 annotation = _field_annotation(annotation, key)
                 current = current[key]
                 continue
+            if _is_member_tag(part) and len(_union_members(annotation)) > 1:
+                continue  # a mapping given where a plain union (str | int | ...) is expected
             if i == len(loc) - 1:
                 path.append(key)  # a missing or unknown key: the key itself
                 break
@@ -145,6 +182,10 @@ def _describe(value: Any) -> str:
         return f'the string "{value}"' if len(value) < 60 else "a string"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN (not a number)" if math.isnan(value) else f"{'minus ' * (value < 0)}infinity"
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, dict):
@@ -184,8 +225,12 @@ class _Error:
         return _field_label(self.path)
 
 
+def _error(err: dict, path: Path, data: Any) -> _Error:
+    return _Error(err["type"], path, data, err.get("input"), err.get("ctx") or {}, str(err.get("msg", "")))
+
+
 def _diagnostic(err: dict, path: Path, data: Any, annotation: Any) -> Diagnostic:
-    e = _Error(err["type"], path, data, err.get("input"), err.get("ctx") or {}, str(err.get("msg", "")))
+    e = _error(err, path, data)
     handler = _HANDLERS.get(e.kind) or (_wrong_type if e.kind in _TYPE_WORDS else _generic)
     return handler(e)
 
@@ -232,7 +277,8 @@ def _union_tag(e: _Error) -> Diagnostic:
 
 
 def _pattern(e: _Error) -> Diagnostic:
-    return error("invalid-format", f"Invalid {e.label}: {_describe(e.value)}", _pattern_hint(e.label, e.ctx, e.value), e.path)
+    shown = "" if e.label == "url" else f": {_describe(e.value)}"  # a URL may hold a token: never quoted
+    return error("invalid-format", f"Invalid {e.label}{shown}", _pattern_hint(e.label, e.ctx, e.value), e.path)
 
 
 def _value_error(e: _Error) -> Diagnostic:
@@ -244,14 +290,33 @@ def _value_error(e: _Error) -> Diagnostic:
 
 
 def _out_of_range(e: _Error) -> Diagnostic:
-    return error("out-of-range", f'"{e.label}" is out of range: {_describe(e.value)}', _sentence(e.msg), e.path)
+    detail = _sentence(e.msg)
+    if e.ctx.get("le") == INT32_MAX:
+        detail += (f" {INT32_MAX:,} is the largest count or version the targets store: AWS Application Auto "
+                   "Scaling and SageMaker take a 32-bit integer, and so do KServe and Kubeflow replicas.")
+    return error("out-of-range", f'"{e.label}" is out of range: {_describe(e.value)}', detail, e.path)
+
+
+def _too_long(e: _Error) -> Diagnostic:
+    limit = e.ctx.get("max_length")
+    text = isinstance(e.value, str)
+    summary = f'"{e.label}" is too long' if text else f'"{e.label}" has too many entries'
+    what = "characters" if text else "entries"
+    detail = f"It may have at most {limit:,} {what}." if isinstance(limit, int) else _sentence(e.msg)
+    return error("out-of-range", summary, detail, e.path)
+
+
+def _not_finite(e: _Error) -> Diagnostic:
+    return error("out-of-range", f'"{e.label}" must be a finite number, not {_describe(e.value)}',
+                 "NaN and infinity reach no target (JSON cannot even write them); write a number such as 50.",
+                 e.path)
 
 
 def _wrong_type(e: _Error) -> Diagnostic:
     words = _TYPE_WORDS[e.kind]
     if e.kind == "string_type" and isinstance(e.value, int | float) and not isinstance(e.value, bool):
-        return error("wrong-type", f'"{e.label}" must be text in quotes, not the number {e.value}',
-                     f'Quote it: {e.label}: "{e.value}". Unquoted, YAML reads it as a number (and drops leading '
+        return error("wrong-type", f'"{e.label}" must be text in quotes, not {_describe(e.value)}',
+                     f'Quote it: {e.label}: "{_shown(e.value)}". Unquoted, YAML reads it as a number (and drops leading '
                      "zeros, which matters for ids such as AWS accounts).", e.path)
     quoted = isinstance(e.value, str) and e.kind in ("int_type", "float_type", "bool_type", "int_parsing")
     fix = " Remove the quotes." if quoted else ""
@@ -274,11 +339,19 @@ _HANDLERS: dict[str, Callable[[_Error], Diagnostic]] = {
     "less_than_equal": _out_of_range,
     "greater_than": _out_of_range,
     "less_than": _out_of_range,
+    "finite_number": _not_finite,
+    "string_too_long": _too_long,
+    "too_long": _too_long,
 }
 """pydantic error type -> the diagnostic it becomes; type errors use :func:`_wrong_type`."""
 
 PLAINTEXT = "plaintext secret: this field "
 """How :class:`~mlops_infra.spec.base.SecretRef` starts its refusal of plaintext (see base.py)."""
+
+
+def _shown(value: Any) -> str:
+    """A number as written, or its size when it is too long to show."""
+    return str(value) if not isinstance(value, int) or value.bit_length() <= 64 else _describe(value)
 
 
 def _sentence(message: str) -> str:
@@ -335,8 +408,23 @@ def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
     if label == "address":
         return "Use an email address such as ml-team@example.com."
     if label == "url":
-        return "Use an https:// URL without credentials or a query string, or a secret reference {secret: name}."
+        return _url_problem(str(value)) + (" Use an https:// URL without credentials or a query string, or a "
+                                           "secret reference {secret: name} when the URL holds a token.")
     return f"The value must match {pattern}."
+
+
+def _url_problem(url: str) -> str:
+    """What is wrong with a webhook URL, in words."""
+    if not url.startswith("https://"):
+        return "The URL must start with https:// (alerts are sent over TLS only)."
+    rest = url.removeprefix("https://")
+    if not rest:
+        return "The URL has no host after https://."
+    if any(c.isspace() for c in rest):
+        return "The URL contains a space or line break; URL-encode it (%20)."
+    if "@" in rest or "?" in rest:
+        return "The URL holds credentials or a query string, which may be a token."
+    return "The URL is not valid."
 
 
 def _collapse_union_noise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -40,23 +40,31 @@ def check_promotion(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def _cycles(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Each promotion cycle once, in time linear in the number of environments.
+
+    Every environment has at most one ``promote_from``, so the environments form a functional
+    graph: walking from each unvisited environment either ends (outside the graph or at an
+    environment already finished) or meets the walk itself, and then the part of the walk from
+    that environment on is a cycle. Each environment is walked once.
+    """
     envs = ctx.system.environments
-    reported: set[frozenset[str]] = set()
+    finished: set[str] = set()
     for start in sorted(envs):
-        chain = [start]
-        current = envs[start].promote_from
-        while current in envs and current not in chain:
-            chain.append(current)
+        walk: dict[str, int] = {}  # environment -> its position in this walk (insertion ordered)
+        current: str | None = start
+        while current in envs and current not in finished and current not in walk:
+            walk[current] = len(walk)
             current = envs[current].promote_from
-        if current not in chain:
+        finished.update(walk)
+        if current not in walk:
             continue
-        cycle = chain[chain.index(current):]
-        if len(cycle) < 2 or frozenset(cycle) in reported:
+        cycle = list(walk)[walk[current]:]
+        if len(cycle) < 2:
             continue  # self-promotion is reported on its own
-        reported.add(frozenset(cycle))
         first = min(cycle)
         loop = cycle[cycle.index(first):] + cycle[: cycle.index(first)]
-        shown = " <- ".join([*loop, first])
+        shown = " <- ".join([*loop, first] if len(loop) <= 10
+                            else [*loop[:5], f"... {len(loop) - 6} more", loop[-1], first])
         yield error("promotion-cycle", f"Promotion cycle: {shown}",
                     "Promotion must flow one way (dev -> staging -> prod). Remove promote_from from the "
                     "environment where promotion starts.", ("environments", first, "promote_from"),

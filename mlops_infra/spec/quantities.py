@@ -7,12 +7,15 @@ so editors can check it as the user types.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+from mlops_infra.spec.limits import MAX_DURATION_DIGITS, MAX_DURATION_SECONDS
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_RE = re.compile(r"([0-9]+)(s|m|h|d|w)")
@@ -37,7 +40,7 @@ def parse_duration(value: Any) -> Duration:
         return value
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
-            f"expected a duration such as 30s, 10m, 6h or 90d, got {value!r}; write the unit after the number"
+            f"expected a duration such as 30s, 10m, 6h or 90d, got {_repr(value)}; write the unit after the number"
         )
     return _duration_from_text(value)
 
@@ -48,12 +51,31 @@ def _duration_from_text(value: str) -> Duration:
     match = _DURATION_RE.fullmatch(value)
     if not match:
         raise ValueError(
-            f'"{value}" is not a duration; write a whole number and a unit s, m, h, d or w (for example 10m, 6h, 90d)'
+            f'"{_shown(value)}" is not a duration; write a whole number and a unit s, m, h, d or w (for example '
+            "10m, 6h, 90d)"
         )
-    amount = int(match.group(1))
-    if amount == 0:
+    digits = match.group(1).lstrip("0")
+    if not digits:
         raise ValueError(f'"{value}" is zero; a duration must be positive')
-    return Duration(value, amount * _DURATION_UNITS[match.group(2)])
+    seconds = int(digits) * _DURATION_UNITS[match.group(2)] if len(digits) <= MAX_DURATION_DIGITS else None
+    if seconds is None or seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f'"{_shown(value)}" is too long; a duration is at most {MAX_DURATION_SECONDS:,} seconds '
+                         f"(about {MAX_DURATION_SECONDS // (365 * 86400)} years, the largest the targets store)")
+    return Duration(value, seconds)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` for a message, cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def _repr(value: Any) -> str:
+    """A short representation of any parsed YAML value (a 5,000-digit number has no ``repr``)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return _shown(repr(value))
 
 
 DurationField = Annotated[
@@ -112,19 +134,32 @@ def parse_quantity(value: Any) -> Quantity:
     if isinstance(value, bool):
         raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {value!r}")
     if isinstance(value, int | float):
-        return Quantity(repr(value) if isinstance(value, float) else str(value), float(value), "")
+        number = _finite(value)
+        return Quantity(repr(value) if isinstance(value, float) else str(value), number, "")
     if isinstance(value, str):
         return _quantity_from_text(value)
-    raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {value!r}")
+    raise ValueError(f"expected a number, a time (250ms) or a percentage (1%), got {_repr(value)}")
+
+
+def _finite(value: float | int | str) -> float:
+    """``value`` as a finite float; NaN, infinity and numbers past the float range are refused."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError("a threshold must be a finite number; NaN, infinity and numbers beyond 1.8e308 "
+                         "reach no target (CloudWatch and Prometheus compare finite doubles)")
+    return number
 
 
 @lru_cache(maxsize=4096)
 def _quantity_from_text(value: str) -> Quantity:
     match = _QUANTITY_RE.fullmatch(value)
     if match:
-        return Quantity(value, float(match.group(1)), match.group(2) or "")
+        return Quantity(value, _finite(match.group(1)), match.group(2) or "")
     raise ValueError(
-        f'"{value}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
+        f'"{_shown(value)}" is not a threshold; write a number (0.2), a time with ms, s, m or h (250ms) '
         "or a percentage (1%)"
     )
 
@@ -159,7 +194,7 @@ def parse_cron(value: Any) -> Cron:
     if isinstance(value, Cron):
         return value
     if not isinstance(value, str):
-        raise ValueError(f'expected a cron expression in quotes such as "0 3 * * 1", got {value!r}')
+        raise ValueError(f'expected a cron expression in quotes such as "0 3 * * 1", got {_repr(value)}')
     return _cron_from_text(value)
 
 
@@ -169,14 +204,14 @@ def _cron_from_text(value: str) -> Cron:
     text = " ".join(value.split())
     if len(text.split(" ")) != 5:
         raise ValueError(
-            f'"{value}" has {len(text.split())} fields; a cron expression has five: '
+            f'"{_shown(value)}" has {len(text.split())} fields; a cron expression has five: '
             'minute hour day-of-month month day-of-week (for example "0 3 * * 1")'
         )
     from croniter import croniter  # imported lazily: only documents with schedules pay for it
 
     if not croniter.is_valid(text):
         raise ValueError(
-            f'"{value}" is not a valid cron expression; fields are minute (0-59) hour (0-23) '
+            f'"{_shown(value)}" is not a valid cron expression; fields are minute (0-59) hour (0-23) '
             'day-of-month (1-31) month (1-12) day-of-week (0-6), for example "0 3 * * 1"'
         )
     return Cron(text)

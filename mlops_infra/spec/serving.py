@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel
+from mlops_infra.spec.limits import INT32_MAX, MAX_UTILIZATION_PERCENT
 from mlops_infra.spec.quantities import DurationField
 
 
@@ -15,7 +16,10 @@ class ModelRef(SpecModel):
     """A pinned model version from the registry."""
 
     name: Name = Field(description="Model name (from models).")
-    version: int = Field(ge=1, description="Pinned version number.")
+    version: int = Field(ge=1, le=INT32_MAX, description="Pinned version number.")
+
+
+UTILIZATION_METRICS = frozenset({"cpu_utilization", "gpu_utilization"})
 
 
 class Autoscaling(SpecModel):
@@ -24,7 +28,14 @@ class Autoscaling(SpecModel):
     metric: Literal["invocations_per_replica", "cpu_utilization", "gpu_utilization", "concurrency"] = Field(
         description="Metric tracked: invocations_per_replica (per minute), cpu_utilization, gpu_utilization (percent) or concurrency."
     )
-    target: float = Field(gt=0, description="Target value of the metric per replica.")
+    target: float = Field(gt=0, le=INT32_MAX, description="Target value of the metric per replica.")
+
+    @model_validator(mode="after")
+    def _percent(self) -> Autoscaling:
+        if self.metric in UTILIZATION_METRICS and self.target > MAX_UTILIZATION_PERCENT:
+            raise ValueError(f"the target of {self.metric} is a percent of one core or GPU, so it is at most "
+                             f"{MAX_UTILIZATION_PERCENT}, not {self.target:g}; for example target: 70")
+        return self
 
 
 class Rollout(SpecModel):

@@ -1,0 +1,49 @@
+"""Numeric limits of the targets, in one place: every number the spec accepts fits every target.
+
+A document is promoted across clouds (a Kubernetes dev environment, an AWS prod), so a number is
+bounded by the strictest target that receives it. Each constant cites the rule it follows; the
+botocore shapes are in ``botocore/data/<service>/<version>/service-2.json`` (a botocore
+``integer`` is a 32-bit Java Integer), the Kubernetes ones in the CRDs under
+``shared/fixtures/crds``. ``tests/spec/test_limits.py`` reads these sources and checks each figure.
+"""
+
+from __future__ import annotations
+
+INT32_MAX = 2**31 - 1
+"""Largest 32-bit signed integer, the bound of every count and version the spec accepts:
+
+- Application Auto Scaling ``RegisterScalableTarget``: ``MinCapacity``/``MaxCapacity`` are the
+  ``ResourceCapacity`` shape, ``{"type": "integer"}``;
+- SageMaker: ``ModelPackageVersion`` (the pinned model version), ``InitialTaskCount`` (an
+  endpoint variant's instance count) and ``TrainingInstanceCount`` are ``integer`` shapes;
+- KServe ``InferenceService`` (serving.kserve.io_inferenceservices.yaml): ``predictor.minReplicas``,
+  ``maxReplicas`` and ``scaleTarget`` are ``format: int32``; Kubeflow ``PyTorchJob``
+  ``replicaSpecs.*.replicas`` is ``format: int32``;
+- MLflow model versions are an SQL ``INTEGER`` column (``model_versions.version``).
+"""
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""Whole-number hyperparameters: what JSON readers of every language hold exactly in an integer
+(Go ``int64``, Java ``long``; RFC 8259 section 6 leaves larger numbers to the implementation)."""
+
+MAX_DURATION_SECONDS = INT32_MAX
+"""Longest duration (about 68 years): SageMaker ``MaxRuntimeInSeconds`` and S3 lifecycle ``Days``
+are ``integer`` shapes; Prometheus ``for`` holds at most int64 nanoseconds (about 292 years)."""
+
+MAX_DURATION_DIGITS = 12
+"""A duration's number has at most this many digits (anything longer is past the limit anyway, and
+Python refuses to convert integers of more than 4,300 digits)."""
+
+SAGEMAKER_MAX_RUNTIME_SECONDS = 28 * 86400
+"""SageMaker ``StoppingCondition.MaxRuntimeInSeconds``: "The maximum value is 28 days"
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html)."""
+
+HYPERPARAMETERS_MAX = 100
+"""SageMaker ``HyperParameters`` map: ``"max": 100`` entries."""
+HYPERPARAMETER_KEY_MAX = 256
+"""SageMaker ``HyperParameterKey``: ``"max": 256`` characters."""
+HYPERPARAMETER_VALUE_MAX = 2500
+"""SageMaker ``HyperParameterValue``: ``"max": 2500`` characters (values are sent as text)."""
+
+MAX_UTILIZATION_PERCENT = 100
+"""``cpu_utilization``/``gpu_utilization`` autoscaling targets are a percent of one core or GPU."""
