@@ -4,34 +4,48 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
 - Facts come from component resources (``compile/facts.py``): the desired graph's ("after") and
   the prior state's ("before"). Months are 730 hours; every amount is USD per month as a range,
   floor (min replicas/nodes) to ceiling (max).
-- Endpoints: replicas min..max x the hourly price of ``instanceType``: the SageMaker inference
-  price on AWS; on Kubernetes the EC2 price of the node shape (note "estimate: EC2 node price").
+- Prices (:mod:`mlops_infra.catalog`) are on-demand, per region and per use: a SageMaker endpoint
+  at its Hosting price, a training job at its Training price, a drift job at its Processing price,
+  all in the environment's region; a Kubernetes node at the EC2 on-demand price (Linux) of its
+  shape. A price is never borrowed from another region or use: when the catalog has none, the item
+  is "not counted" (a note says which price is missing and how to refresh the catalog) and adds no
+  number. Kubernetes targets name no region: nodes are priced in :data:`KUBERNETES_PRICE_REGION`
+  and the note says so.
+- Endpoints: replicas min..max x the hourly price of ``instanceType``. An endpoint without
+  ``autoscaling`` (facts key present and None) runs at ``minReplicas`` fixed on both targets
+  (docs/semantics.md): floor = ceiling = min replicas. On Kubernetes an endpoint with no node
+  shape (no accelerator, no instance type) runs on nodes the cluster has anyway: not counted.
 - Training on AWS: SageMaker bills per run: runs per month (the cron counted over
   :data:`REFERENCE_DAYS` days from :data:`REFERENCE_START`) x nodes x max_runtime hours (24 h,
   SageMaker's default limit, when unset) x the training price; floor = ceiling (each run is
-  assumed to use its whole max_runtime). Spot clusters are priced on demand, with a note; no
-  discount is invented. Alert-triggered runs are not counted (note). AWS clusters cost nothing
-  between runs.
+  assumed to use its whole max_runtime). Alert-triggered runs are not counted (note). AWS clusters
+  cost nothing between runs.
+- Spot (a cluster's ``spot``): no first-party source publishes spot prices as a snapshot (they move
+  with supply and demand), so spot capacity is not priced: the on-demand figure is shown as its
+  ceiling, with the note :data:`SPOT_NOTE`. Spot never bills above on-demand: EC2 Spot's maximum
+  price defaults to the On-Demand price
+  (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-instances.html), and SageMaker
+  managed spot training bills spot usage below the on-demand rate
+  (https://docs.aws.amazon.com/sagemaker/latest/dg/model-managed-spot-training.html).
 - On Kubernetes a cluster is nodes min..max x 730 h x the EC2 node price (the max is a ceiling);
   its training jobs run on it and add nothing.
 - Scheduled drift/quality jobs (monitors whose facts carry ``jobInstanceType``,
   ``jobScheduleSeconds`` and ``jobMaxRuntimeSeconds``, see ``compile/drift_job.py``): runs per
   month (730 h / the schedule: an interval, not a cron, so an average month's count, maybe
   fractional) x the max runtime in hours x the hourly price of one ``jobInstanceType``: the
-  SageMaker processing price on AWS (the catalog's training price, with its note); on Kubernetes
-  the EC2 price of a node of that shape (note "estimate: EC2 node price"). The ceiling assumes each
-  run lasts its whole max runtime. On AWS the floor equals it (SageMaker starts an instance for each
-  run; how long a run really takes is not known and none is invented, as for training); on
-  Kubernetes the floor is 0 (the job's pod is small and may fit on nodes that are up anyway), and
-  the run count is approximate (the CronJob's cron rounds some intervals). A drift monitor whose
-  facts lack these keys (state saved by an older mlops-infra) is a note, never a guess.
+  SageMaker Processing price on AWS; on Kubernetes the EC2 price of a node of that shape. The
+  ceiling assumes each run lasts its whole max runtime. On AWS the floor equals it (SageMaker
+  starts an instance for each run; how long a run really takes is not known and none is invented,
+  as for training); on Kubernetes the floor is 0 (the job's pod is small and may fit on nodes that
+  are up anyway), and the run count is approximate (the CronJob's cron rounds some intervals). A
+  drift monitor whose facts lack these keys (state saved by an older mlops-infra) is a note, never
+  a guess.
 - ``rollout_extra_usd``: the one-off extra capacity of the rollouts this plan starts (an endpoint
   whose model or version changes), with the after-side facts: blue/green = a second fleet of
   min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
   instances (at least 1) for one bake; rolling and all-at-once add none (note for rolling).
-- A missing price adds a note and no number. ``sources`` lists each distinct price source URL
-  with its date; ``notes`` are de-duplicated per item (``endpoints.x: no catalog price for ...``, or
-  ``... (12 items, e.g. endpoints.a)``).
+- ``sources`` lists each distinct price source URL with its date; ``notes`` are de-duplicated per
+  item (``endpoints.x: no eu-west-1 price for ...``, or ``... (12 items, e.g. endpoints.a)``).
 """
 
 from __future__ import annotations
@@ -54,6 +68,10 @@ from mlops_infra.state.model import PriorState
 REFERENCE_START = datetime(2025, 1, 1, tzinfo=UTC)
 """Start of the fixed reference month that cron schedules are counted over (a Wednesday)."""
 REFERENCE_DAYS = 30
+KUBERNETES_PRICE_REGION = "us-east-1"
+"""Region whose EC2 prices stand for Kubernetes nodes (a Kubernetes target names no region)."""
+SPOT_NOTE = "spot: not priced (no spot price source); the on-demand figure is its ceiling"
+REFRESH_HINT = "missing prices: `mlops-infra catalog refresh --regions {region}` with AWS credentials adds them (docs/prices.md)"
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
 """SageMaker's default ``MaxRuntimeInSeconds`` (1 day), used when a job sets no max_runtime."""
 
@@ -112,6 +130,8 @@ class _Pricer:
     address: str = ""
     sources: set[str] = field(default_factory=set)
     notes: dict[str, set[str]] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    """Regions with a price the catalog lacks (the notes end with how to refresh them)."""
 
     def note(self, text: str) -> None:
         """Record a caveat for the item being priced (``address``)."""
@@ -123,29 +143,40 @@ class _Pricer:
         for text, addresses in self.notes.items():
             first = min(addresses)
             out.append(f"{first}: {text}" if len(addresses) == 1 else f"{text} ({len(addresses)} items, e.g. {first})")
-        return tuple(sorted(out))
+        hints = [REFRESH_HINT.format(region=region) for region in sorted(self.missing)]
+        return (*sorted(out), *hints)
 
     def shown(self, instance: str) -> str:
         """The instance name as priced: the EC2 node shape on Kubernetes."""
-        return catalog.ec2_name(instance) if self.cloud == "kubernetes" else instance
+        return f"{catalog.ec2_name(instance)} node" if self.cloud == "kubernetes" else instance
 
     def hourly(self, instance: str | None, use: catalog.Use) -> tuple[float | None, str]:
         """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
         if not instance:
+            if self.cloud == "kubernetes":
+                self.note("no node shape (neither accelerator nor instance_type): its pods run on the "
+                          "cluster's existing nodes, not counted")
             return None, ""
         if self.cloud == "kubernetes":
-            price = catalog.ec2_price(instance)
-            note = "estimate: EC2 node price"
-            shown = f"{catalog.ec2_name(instance)} (EC2)"
+            price = catalog.ec2_price(instance, KUBERNETES_PRICE_REGION)
+            note = f"EC2 on-demand node price, {KUBERNETES_PRICE_REGION}: the target names no region"
+            shown = f"{catalog.ec2_name(instance)} (EC2 node)"
+            region = KUBERNETES_PRICE_REGION
         else:
             price = catalog.price(instance, use, self.region)
-            note = price.region_note if price else ""
-            shown = f"{instance} ({'SageMaker ' + use})"
+            note = ""
+            shown = f"{instance} (SageMaker {_COMPONENT[use]})"
+            region = self.region
         if price is None:
-            self.note(f"no catalog price for {shown}: not counted")
+            self.note(f"no {region} price for {shown} in the price catalog: not counted")
+            self.missing.add(region)
             return None, ""
         self.sources.add(f"price source: {price.source_url} ({price.source_date})")
         return price.usd_per_hour, note
+
+
+_COMPONENT = {"inference": "hosting", "training": "training", "processing": "processing"}
+"""Use -> the SageMaker pricing component it is billed as (Price List attribute ``component``)."""
 
 
 def _join(*notes: str) -> str:
@@ -156,9 +187,22 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
     hourly, note = pricer.hourly(facts.get("instanceType"), "inference")
     if hourly is None:
         return None
-    low, high = int(facts.get("minReplicas") or 0), int(facts.get("maxReplicas") or 0)
-    basis = f"{low}-{high} replicas x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
+    low, high = replica_range(facts)
+    count = f"{low} replicas (fixed: no autoscaling)" if fixed_replicas(facts) else f"{low}-{high} replicas"
+    basis = f"{count} x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
     return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
+
+
+def fixed_replicas(facts: dict[str, Any]) -> bool:
+    """Whether an endpoint runs at ``minReplicas`` fixed: its facts say it has no autoscaling (facts
+    saved before the ``autoscaling`` key existed keep their min..max range)."""
+    return "autoscaling" in facts and not facts["autoscaling"]
+
+
+def replica_range(facts: dict[str, Any]) -> tuple[int, int]:
+    """(floor, ceiling) of the replicas an endpoint runs: min..max, or min..min when fixed."""
+    low, high = int(facts.get("minReplicas") or 0), int(facts.get("maxReplicas") or 0)
+    return (low, low) if fixed_replicas(facts) else (low, high)
 
 
 def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
@@ -180,7 +224,7 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     nodes = int(facts.get("nodes") or 1)
     monthly = runs * nodes * hours * hourly
     basis = f"{runs} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
-    spot = "on-demand price shown; spot typically cheaper" if facts.get("spot") else ""
+    spot = SPOT_NOTE if facts.get("spot") else ""
     return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", spot)
 
 
@@ -192,7 +236,7 @@ def _cluster(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
         return None
     low, high = int(facts.get("minNodes") or 0), int(facts.get("maxNodes") or 0)
     basis = f"{low}-{high} nodes x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
-    spot = "on-demand price shown; spot typically cheaper" if facts.get("spot") else ""
+    spot = SPOT_NOTE if facts.get("spot") else ""
     return (low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis,
             _join(note, "ceiling: the cluster at max nodes all month", spot))
 

@@ -1,8 +1,8 @@
 """Budget warnings: a cluster at its max nodes must fit its ``max_hourly_cost_usd`` on AWS.
 
 Contract: checked per AWS environment on that environment's effective system, with the catalog's
-on-demand SageMaker training price for the environment's region (the note says when another
-region's or use's price stands in). Unknown prices give no warning; this never errors.
+on-demand SageMaker training price for the environment's region (never another region's or use's).
+Unknown prices give no warning; this never errors.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
         cost = cluster.nodes.max * found.usd_per_hour
         if cost <= cluster.max_hourly_cost_usd:
             continue
-        note = f" ({found.region_note})" if found.region_note else ""
         spot = " Spot capacity usually costs less, but the budget is checked at on-demand prices." if cluster.spot else ""
         yield warning(
             "over-budget",
             f'Cluster "{cluster.name}" may cost ${cost:,.2f}/h in environment {env}, over its budget of '
             f"${cluster.max_hourly_cost_usd:,.2f}/h",
             f"{cluster.nodes.max} nodes x ${found.usd_per_hour:,.4f}/h for {catalog.sagemaker_name(instance)} "
-            f"in {region}{note}.{spot} Lower nodes.max, choose a smaller instance or raise max_hourly_cost_usd.\n"
+            f"in {region}.{spot} Lower nodes.max, choose a smaller instance or raise max_hourly_cost_usd.\n"
             f"Price source: {found.source_url} (as of {found.source_date}).",
             ("clusters", i, "nodes", "max"), f"clusters.{cluster.name}")
 

@@ -49,9 +49,23 @@ def test_endpoint_is_replicas_times_the_sagemaker_price() -> None:
     assert result.rollout_extra_usd == 0  # same model version: no rollout starts
 
 
-def test_other_regions_use_the_catalog_price_with_a_note() -> None:
+def test_a_region_without_a_price_is_not_counted_never_another_regions_price() -> None:
+    assert catalog.price("ml.g5.xlarge", "inference", "us-east-1") is not None
+    assert catalog.price("ml.g5.xlarge", "inference", "eu-west-1") is None
     result = estimate([], [endpoint()], metadata={"cloud": "aws", "region": "eu-west-1"})
-    assert line(result, "endpoints.scorer").note == "us-east-1 price used for eu-west-1"
+    assert result.lines == () and result.after.max_usd == 0
+    assert result.notes == (
+        "endpoints.scorer: no eu-west-1 price for ml.g5.xlarge (SageMaker hosting) in the price catalog: not counted",
+        "missing prices: `mlops-infra catalog refresh --regions eu-west-1` with AWS credentials adds them "
+        "(docs/prices.md)")
+
+
+def test_each_region_uses_its_own_price() -> None:
+    big = {"instanceType": "ml.g5.12xlarge", "gpus": 4, "minReplicas": 1, "maxReplicas": 1}
+    east = line(estimate([], [endpoint(**big)]), "endpoints.scorer")
+    west = line(estimate([], [endpoint(**big)], metadata={"cloud": "aws", "region": "eu-west-1"}), "endpoints.scorer")
+    assert (east.after_usd, west.after_usd) == (round(7.09 * HOURS, 2), round(7.91 * HOURS, 2))
+    assert east.note == west.note == ""
 
 
 def test_kubernetes_endpoints_and_clusters_use_ec2_node_prices() -> None:
@@ -61,33 +75,45 @@ def test_kubernetes_endpoints_and_clusters_use_ec2_node_prices() -> None:
                       metadata={"cloud": "kubernetes", "namespace": "fraud-dev"})
     scorer = line(result, "endpoints.scorer")
     assert (scorer.after_min_usd, scorer.after_usd) == (round(node * HOURS, 2), round(2 * node * HOURS, 2))
-    assert scorer.basis == f"1-2 replicas x g5.xlarge @ ${node:g}/h"
-    assert "estimate: EC2 node price" in scorer.note
+    assert scorer.basis == f"1-2 replicas x g5.xlarge node @ ${node:g}/h"
+    assert scorer.note == "EC2 on-demand node price, us-east-1: the target names no region"
     train = line(result, "clusters.gpu-train")
     assert (train.after_min_usd, train.after_usd) == (0.0, round(big * HOURS, 2))
-    assert "ceiling: the cluster at max nodes all month" in train.note and "spot typically cheaper" in train.note
+    assert "ceiling: the cluster at max nodes all month" in train.note
+    assert "spot: not priced (no spot price source); the on-demand figure is its ceiling" in train.note
     assert {item.address for item in result.lines} == {"endpoints.scorer", "clusters.gpu-train"}  # jobs run on nodes
 
 
-def test_sagemaker_training_is_priced_per_scheduled_run() -> None:
-    price = catalog.price("ml.g5.12xlarge", "training")
-    assert price.region_note == "inference price used for training"
-    result = estimate([], [cluster(), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1")])
+SMALL = {"instanceType": "ml.g5.2xlarge", "gpus": 1}
+
+
+def test_sagemaker_training_is_priced_per_scheduled_run_at_the_training_price() -> None:
+    price = catalog.price("ml.g5.2xlarge", "training")
+    assert (price.usd_per_hour, price.source_date) == (1.515, "2022-04-03")
+    result = estimate([], [cluster(**SMALL), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1", **SMALL)])
     retrain = line(result, "training_jobs.retrain")
-    expected = round(4 * 2 * 6 * price.usd_per_hour, 2)
+    expected = round(4 * 2 * 6 * 1.515, 2)
     assert (retrain.after_min_usd, retrain.after_usd) == (expected, expected)
-    assert retrain.basis == f"4 runs/month x 2 nodes x 6h max x ml.g5.12xlarge @ ${price.usd_per_hour:g}/h"
-    assert "on-demand price shown; spot typically cheaper" in retrain.note
+    assert retrain.basis == "4 runs/month x 2 nodes x 6h max x ml.g5.2xlarge @ $1.515/h"
+    assert "spot: not priced (no spot price source); the on-demand figure is its ceiling" in retrain.note
     assert all(item.address != "clusters.gpu-train" for item in result.lines)  # SageMaker bills per run
+
+
+def test_training_never_borrows_the_hosting_price() -> None:
+    assert catalog.price("ml.g5.12xlarge", "inference") is not None
+    assert catalog.price("ml.g5.12xlarge", "training") is None
+    result = estimate([], [job()])
+    assert result.lines == ()
+    assert result.notes[0] == ("training_jobs.retrain: no us-east-1 price for ml.g5.12xlarge (SageMaker training) "
+                               "in the price catalog: not counted")
 
 
 def test_training_without_schedule_or_runtime() -> None:
     result = estimate([], [job(schedule=None)])
     assert result.lines == () and result.notes == (
         "training_jobs.retrain: no schedule (alert-triggered or manual runs): not counted",)
-    result = estimate([], [job(maxRuntimeSeconds=None, spot=False)])
-    hourly = catalog.price("ml.g5.12xlarge", "training").usd_per_hour
-    assert line(result, "training_jobs.retrain").after_usd == round(4 * 2 * 24 * hourly, 2)
+    result = estimate([], [job(maxRuntimeSeconds=None, spot=False, **SMALL)])
+    assert line(result, "training_jobs.retrain").after_usd == round(4 * 2 * 24 * 1.515, 2)
     assert "24h default" in line(result, "training_jobs.retrain").note
 
 
@@ -95,7 +121,8 @@ def test_unpriced_instances_are_a_note_never_a_number() -> None:
     assert catalog.price("ml.g6.xlarge", "inference") is None
     result = estimate([], [endpoint(instanceType="ml.g6.xlarge", gpuType="L4")])
     assert result.lines == () and result.after.max_usd == 0
-    assert result.notes == ("endpoints.scorer: no catalog price for ml.g6.xlarge (SageMaker inference): not counted",)
+    assert result.notes[0] == ("endpoints.scorer: no us-east-1 price for ml.g6.xlarge (SageMaker hosting) in the price "
+                               "catalog: not counted")
 
 
 def monitor(name: str = "drift", **over: Any) -> dict[str, Any]:
@@ -104,27 +131,35 @@ def monitor(name: str = "drift", **over: Any) -> dict[str, Any]:
     return facts("monitor", name, **{**base, **over})
 
 
+EU = {"cloud": "aws", "region": "eu-west-1"}
+
+
 def test_sagemaker_drift_job_is_runs_times_max_runtime_times_the_processing_price() -> None:
     price = catalog.price("ml.m5.xlarge", "processing", "eu-west-1")
-    assert price.usd_per_hour == 0.23  # the catalog's inference price, with its notes
-    assert price.region_note == "inference price used for training; us-east-1 price used for eu-west-1"
-    result = estimate([], [monitor()], metadata={"cloud": "aws", "region": "eu-west-1"})
+    assert (price.usd_per_hour, price.region, price.source_date) == (0.257, "eu-west-1", "2023-12")
+    result = estimate([], [monitor()], metadata=EU)
     drift = line(result, "monitors.drift")
-    assert (drift.after_min_usd, drift.after_usd) == (round(730 * 1 * 0.23, 2),) * 2 == (167.9, 167.9)
-    assert drift.basis == "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"
-    assert drift.note == ("inference price used for training; us-east-1 price used for eu-west-1; "
-                          "each run at its max runtime (a ceiling)")
-    assert result.notes == () and result.after.min_usd == result.after.max_usd == 167.9
+    assert (drift.after_min_usd, drift.after_usd) == (round(730 * 1 * 0.257, 2),) * 2 == (187.61, 187.61)
+    assert drift.basis == "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h"
+    assert drift.note == "each run at its max runtime (a ceiling)"
+    assert result.notes == () and result.after.min_usd == result.after.max_usd == 187.61
+
+
+def test_processing_never_borrows_the_hosting_price() -> None:
+    assert catalog.price("ml.m5.xlarge", "inference", "us-east-1") is not None
+    assert catalog.price("ml.m5.xlarge", "processing", "us-east-1") is None
+    assert estimate([], [monitor()]).lines == ()
 
 
 def test_drift_job_runs_are_730_hours_over_the_schedule() -> None:
-    every_6h = line(estimate([], [monitor(scheduleSeconds=21600, jobScheduleSeconds=21600)]), "monitors.drift")
-    assert every_6h.after_usd == round(730 / 6 * 1 * 0.23, 2) == 27.98
-    assert every_6h.basis == "121.67 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"
-    every_15m = line(estimate([], [monitor(scheduleSeconds=900, jobScheduleSeconds=900, jobMaxRuntimeSeconds=900)]),
-                     "monitors.drift")
-    assert every_15m.after_usd == round(730 * 4 * 0.25 * 0.23, 2) == 167.9
-    assert every_15m.basis == "2920 runs/month x up to 0.25 h x ml.m5.xlarge @ $0.23/h"
+    every_6h = line(estimate([], [monitor(scheduleSeconds=21600, jobScheduleSeconds=21600)], metadata=EU),
+                    "monitors.drift")
+    assert every_6h.after_usd == round(730 / 6 * 1 * 0.257, 2) == 31.27
+    assert every_6h.basis == "121.67 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h"
+    every_15m = line(estimate([], [monitor(scheduleSeconds=900, jobScheduleSeconds=900, jobMaxRuntimeSeconds=900)],
+                              metadata=EU), "monitors.drift")
+    assert every_15m.after_usd == round(730 * 4 * 0.25 * 0.257, 2) == 187.61
+    assert every_15m.basis == "2920 runs/month x up to 0.25 h x ml.m5.xlarge @ $0.257/h"
 
 
 def test_kubernetes_drift_job_is_a_node_of_its_shape_with_a_floor_of_zero() -> None:
@@ -133,8 +168,8 @@ def test_kubernetes_drift_job_is_a_node_of_its_shape_with_a_floor_of_zero() -> N
     result = estimate([], [monitor()], metadata={"cloud": "kubernetes", "namespace": "fraud-dev"})
     drift = line(result, "monitors.drift")
     assert (drift.after_min_usd, drift.after_usd) == (0.0, round(730 * 1 * node, 2)) == (0.0, 140.16)
-    assert drift.basis == "730 runs/month x up to 1 h x m5.xlarge @ $0.192/h"
-    assert drift.note.startswith("estimate: EC2 node price; floor 0")
+    assert drift.basis == "730 runs/month x up to 1 h x m5.xlarge node @ $0.192/h"
+    assert drift.note.startswith("EC2 on-demand node price, us-east-1: the target names no region; floor 0")
 
 
 def test_drift_facts_saved_before_the_job_keys_are_a_note_never_a_number() -> None:
@@ -142,28 +177,28 @@ def test_drift_facts_saved_before_the_job_keys_are_a_note_never_a_number() -> No
                  scheduleSeconds=3600) for i in range(3)]
     latency = facts("monitor", "latency", endpoint="scorer", metric="latency_p99", threshold="250ms",
                     scheduleSeconds=None)
-    result = estimate([*old, latency], [*old, latency])
+    result = estimate([*old, latency], [*old, latency], metadata=EU)
     assert result.lines == () and result.notes == (
         "scheduled drift job: its instance and run time are not in the facts (saved by an older mlops-infra), "
         "not priced (3 items, e.g. monitors.m0)",)
-    upgraded = estimate([old[0]], [monitor("m0")])  # the first plan after upgrading: before is not priced
+    upgraded = estimate([old[0]], [monitor("m0")], metadata=EU)  # the first plan after upgrading: before is not priced
     m0 = line(upgraded, "monitors.m0")
-    assert (m0.before_usd, m0.after_usd) == (None, 167.9)
+    assert (m0.before_usd, m0.after_usd) == (None, 187.61)
     assert upgraded.notes == ("monitors.m0: scheduled drift job: its instance and run time are not in the facts "
                               "(saved by an older mlops-infra), not priced",)
 
 
 def test_unpriced_drift_job_instance_is_a_note() -> None:
-    result = estimate([], [monitor(jobInstanceType="ml.m5.large")])
-    assert catalog.price("ml.m5.large", "processing") is None
-    assert result.lines == () and result.notes == (
-        "monitors.drift: no catalog price for ml.m5.large (SageMaker processing): not counted",)
+    result = estimate([], [monitor(jobInstanceType="ml.m5.large")], metadata=EU)
+    assert catalog.price("ml.m5.large", "processing", "eu-west-1") is None
+    assert result.lines == () and result.notes[0] == (
+        "monitors.drift: no eu-west-1 price for ml.m5.large (SageMaker processing) in the price catalog: not counted")
 
 
 @pytest.mark.parametrize(("example", "env", "address", "low", "high", "basis"), [
-    ("fraud-detection", "prod", "monitors.drift", 167.9, 167.9, "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.23/h"),
+    ("fraud-detection", "prod", "monitors.drift", 187.61, 187.61, "730 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h"),
     ("quickstart", "dev", "monitors.churn-api-drift", 0.0, round(730 / 6 * 1 * 0.192, 2),
-     "121.67 runs/month x up to 1 h x m5.xlarge @ $0.192/h"),
+     "121.67 runs/month x up to 1 h x m5.xlarge node @ $0.192/h"),
 ])
 def test_compiled_examples_price_their_drift_jobs(example, env, address, low, high, basis) -> None:
     loaded = load_system(EXAMPLES / example / "mlsystem.yaml", env)

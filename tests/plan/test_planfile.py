@@ -25,8 +25,9 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "plan-v1.schema.
 @pytest.fixture(scope="module")
 def plans() -> dict[str, tuple[Plan, object]]:
     """Plans that exercise every section: creates, replaces with costs and ML, drift, warnings."""
-    old, new = Serving(version=12, protect_bucket=True), Serving(version=14, config_name="scorer-cfg-bbbb",
-                                                                 region="eu-central-1")
+    # to us-east-1: the price catalog has ml.g5.xlarge's hosting price there (the cost section has lines)
+    old = Serving(version=12, protect_bucket=True)
+    new = Serving(version=14, config_name="scorer-cfg-bbbb", region="us-east-1")
     drift = [{"urn": old.endpoint, "kind": "changed", "summary": "endpoint scorer: changed outside Pulumi",
               "changes": []}]
     return {
