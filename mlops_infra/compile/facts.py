@@ -1,7 +1,10 @@
 """ML facts carried as component inputs: the same on every target, read back by the planner.
 
 Contract: each ``*_facts`` returns a JSON dict with a ``kind`` key and camelCase fields; no secret
-values (channels record only which secret names they use). The planner's ML summary and cost
+values (channels record only which secret names they use). The keys are the same on every target;
+``instanceType`` (and a monitor's ``jobInstanceType``) names what the target runs on: the SageMaker
+type (``ml.g5.xlarge``) on AWS, the EC2 node shape (``g5.xlarge``) on Kubernetes, where an item with
+neither accelerator nor instance type has none (None: its pods run on whatever nodes the cluster has). The planner's ML summary and cost
 estimate read these from both desired graph and prior state, so changing a key is a breaking
 change for saved state and must be versioned (``factsVersion``). Adding an optional key is not:
 readers must accept facts saved before it (without the key).
@@ -9,7 +12,7 @@ readers must accept facts saved before it (without the key).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from mlops_infra import catalog
 from mlops_infra.compile import drift_job
@@ -22,17 +25,26 @@ from mlops_infra.spec.serving import Endpoint
 from mlops_infra.spec.training import TrainingJob
 
 FACTS_VERSION = 1
+Target = Literal["aws", "kubernetes"]
 
 
-def _shape(accelerator, instance_type: str | None, use: catalog.Use) -> dict[str, Any]:
-    """instanceType (SageMaker name), gpuType and gpusPer for an accelerator or instance type."""
+def _shape(accelerator, instance_type: str | None, use: catalog.Use, target: Target) -> dict[str, Any]:
+    """instanceType (see the module contract), gpuType and gpus for an accelerator or instance type."""
     if accelerator is not None:
-        instance = catalog.instance_for(accelerator.type, accelerator.count, use)
+        if target == "kubernetes":
+            instance = catalog.ACCELERATOR_SHAPES.get(accelerator.type, {}).get(accelerator.count)
+        else:
+            instance = catalog.instance_for(accelerator.type, accelerator.count, use)
         return {"instanceType": instance, "gpuType": accelerator.type, "gpus": accelerator.count}
     if instance_type:
         gpu_type, gpus = catalog.gpus_of(instance_type)
-        return {"instanceType": catalog.sagemaker_name(instance_type), "gpuType": gpu_type, "gpus": gpus}
-    return {"instanceType": "ml.m5.xlarge", "gpuType": None, "gpus": 0}
+        return {"instanceType": instance_name(instance_type, target), "gpuType": gpu_type, "gpus": gpus}
+    return {"instanceType": None if target == "kubernetes" else "ml.m5.xlarge", "gpuType": None, "gpus": 0}
+
+
+def instance_name(instance: str, target: Target) -> str:
+    """``instance`` as the target names it: ``ml.`` SageMaker type on AWS, EC2 shape on Kubernetes."""
+    return catalog.ec2_name(instance) if target == "kubernetes" else catalog.sagemaker_name(instance)
 
 
 def data_source_facts(item: DataSource) -> dict[str, Any]:
@@ -41,16 +53,16 @@ def data_source_facts(item: DataSource) -> dict[str, Any]:
             "retentionDays": item.retention.seconds // 86400 if item.retention else None}
 
 
-def cluster_facts(item: Cluster) -> dict[str, Any]:
+def cluster_facts(item: Cluster, target: Target = "aws") -> dict[str, Any]:
     return {"factsVersion": FACTS_VERSION, "kind": "cluster", "name": item.name,
-            **_shape(item.accelerator, item.instance_type, "training"),
+            **_shape(item.accelerator, item.instance_type, "training", target),
             "minNodes": item.nodes.min, "maxNodes": item.nodes.max, "spot": item.spot,
             "maxHourlyCostUsd": item.max_hourly_cost_usd}
 
 
-def training_job_facts(item: TrainingJob, cluster: Cluster) -> dict[str, Any]:
+def training_job_facts(item: TrainingJob, cluster: Cluster, target: Target = "aws") -> dict[str, Any]:
     return {"factsVersion": FACTS_VERSION, "kind": "training_job", "name": item.name, "cluster": cluster.name,
-            **_shape(cluster.accelerator, cluster.instance_type, "training"), "nodes": item.nodes,
+            **_shape(cluster.accelerator, cluster.instance_type, "training", target), "nodes": item.nodes,
             "spot": cluster.spot, "image": item.image,
             "maxRuntimeSeconds": item.max_runtime.seconds if item.max_runtime else None,
             "schedule": str(item.triggers.schedule) if item.triggers.schedule else None,
@@ -62,18 +74,22 @@ def model_facts(item: Model) -> dict[str, Any]:
             "approval": item.approval}
 
 
-def endpoint_facts(item: Endpoint) -> dict[str, Any]:
+def endpoint_facts(item: Endpoint, target: Target = "aws") -> dict[str, Any]:
+    """An endpoint. ``autoscaling`` ({metric, target}, or None: the endpoint runs at
+    ``minReplicas`` fixed, ``maxReplicas`` is unused) is optional: facts saved before it lack it."""
     rollout = item.rollout
+    scaling = item.autoscaling
     return {"factsVersion": FACTS_VERSION, "kind": "endpoint", "name": item.name, "model": item.model.name,
-            "modelVersion": item.model.version, **_shape(item.accelerator, item.instance_type, "inference"),
+            "modelVersion": item.model.version, **_shape(item.accelerator, item.instance_type, "inference", target),
             "minReplicas": item.replicas.min, "maxReplicas": item.replicas.max,
+            "autoscaling": {"metric": scaling.metric, "target": scaling.target} if scaling else None,
             "rollout": {"strategy": rollout.strategy, "steps": list(rollout.steps),
                         "bakeSeconds": rollout.bake.seconds if rollout.bake else None,
                         "rollbackOn": list(rollout.rollback_on)},
             "capturePercent": item.capture.sample_percent if item.capture else None}
 
 
-def monitor_facts(item: Monitor) -> dict[str, Any]:
+def monitor_facts(item: Monitor, target: Target = "aws") -> dict[str, Any]:
     """A monitor; drift/quality metrics add their scheduled job (``compile/drift_job.py``):
     ``jobInstanceType``, ``jobScheduleSeconds`` (the schedule in effect, 1h when unset) and
     ``jobMaxRuntimeSeconds``. These keys are optional: facts saved before them lack them."""
@@ -81,7 +97,7 @@ def monitor_facts(item: Monitor) -> dict[str, Any]:
            "metric": item.metric, "threshold": item.threshold.text,
            "scheduleSeconds": item.schedule.seconds if item.schedule else None}
     if item.metric in DRIFT_METRICS:
-        out |= {"jobInstanceType": drift_job.INSTANCE_TYPE, "jobScheduleSeconds": drift_job.schedule_seconds(item),
+        out |= {"jobInstanceType": instance_name(drift_job.INSTANCE_TYPE, target), "jobScheduleSeconds": drift_job.schedule_seconds(item),
                 "jobMaxRuntimeSeconds": drift_job.max_runtime_seconds(item)}
     return out
 

@@ -7,8 +7,14 @@ Contract of :func:`summarize_ml` (pure):
 - One :class:`~mlops_infra.plan.model.MLChange` per (item, kind) that changed; ``summary`` is one
   sentence starting with the item's name; ``details`` holds the numbers (before/after values,
   GPU counts, runs per month, rollout steps). Kinds: see ``ML_KINDS`` in ``plan/model.py``.
-- GPU capacity is counted at the ceiling: GPUs per replica x max replicas (endpoints), GPUs per
-  node x max nodes (clusters). When two or more items change it, a ``system`` total is added.
+- GPU capacity is counted at the ceiling: GPUs per replica x max replicas (endpoints; min
+  replicas for an endpoint without autoscaling, which runs at min fixed), GPUs per node x max
+  nodes (clusters).
+- Said as the target runs it: an endpoint without autoscaling is "N replicas (fixed, no
+  autoscaling)" and a change of its unused max says so; on Kubernetes instance types are EC2 node
+  shapes (facts saved with SageMaker names are read as their node shape), and a data source is a
+  bucket *declaration* (a ConfigMap): the summary says the bucket is assumed to exist and that its
+  encryption, versioning and retention are required of it, not provisioned. When two or more items change it, a ``system`` total is added.
 - A model version change names the rollout that will carry it (from the after-side facts).
 - One ``drift`` change per drift item given (its own summary, never a value it did not show).
 - Sorted by address, then by kind in ``ML_KINDS`` order.
@@ -20,8 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra import catalog
 from mlops_infra.graph import DesiredGraph
-from mlops_infra.plan.cost import facts_by_address, scheduled_runs
+from mlops_infra.plan.cost import (
+    facts_by_address,
+    fixed_replicas,
+    replica_range,
+    scheduled_runs,
+    target_cloud,
+)
 from mlops_infra.plan.model import ML_KINDS, MLChange, ResourceChange
 from mlops_infra.state.model import PriorState
 
@@ -52,10 +65,17 @@ def _range(low: Any, high: Any) -> str:
 
 
 def _shape(facts: Facts, count_key: str, noun: str) -> str:
-    """``3-20 replicas x ml.g5.xlarge (1 A10G each)``."""
+    """``3-20 replicas x ml.g5.xlarge (1 A10G each)``; ``2 replicas (fixed, no autoscaling) x ...``;
+    on Kubernetes ``... x g5.xlarge nodes (1 A10G each)``."""
     gpus = f" ({facts['gpus']} {facts['gpuType']} each)" if facts.get("gpus") else ""
     low, high = facts.get(count_key.replace("max", "min")), facts.get(count_key)
-    return f"{low}-{high} {noun} x {facts.get('instanceType')}{gpus}"
+    count = f"{low} {noun} (fixed, no autoscaling)" if noun == "replicas" and fixed_replicas(facts) else f"{low}-{high} {noun}"
+    instance = facts.get("instanceType")
+    if facts.get("_cloud") == "kubernetes":
+        if noun == "nodes":
+            return f"{low}-{high} {instance or 'CPU'} nodes{gpus}"
+        return f"{count} on {f'{instance} nodes' if instance else 'the cluster nodes'}{gpus}"
+    return f"{count} x {instance}{gpus}"
 
 
 # --- rollouts ----------------------------------------------------------------------------------------
@@ -95,7 +115,7 @@ def max_gpus(facts: Facts | None) -> tuple[str | None, int]:
     """(GPU type, GPUs at the ceiling) of an endpoint or cluster; (None, 0) for CPU or other kinds."""
     if not facts or not facts.get("gpus"):
         return None, 0
-    count = facts.get("maxReplicas") if facts.get("kind") == "endpoint" else facts.get("maxNodes")
+    count = replica_range(facts)[1] if facts.get("kind") == "endpoint" else facts.get("maxNodes")
     return facts.get("gpuType"), int(facts["gpus"]) * int(count or 0)
 
 
@@ -187,12 +207,34 @@ def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None
     parts, details = _fields(before, after, [
         ("instanceType", "instance", str), ("gpus", "GPUs per replica", str),
         ("capturePercent", "capture", lambda v: "off" if v is None else f"{v}%")])
-    if (before.get("minReplicas"), before.get("maxReplicas")) != (after.get("minReplicas"), after.get("maxReplicas")):
-        parts.insert(0, f"replicas {_range(before.get('minReplicas'), before.get('maxReplicas'))} -> "
-                        f"{_range(after.get('minReplicas'), after.get('maxReplicas'))}")
+    if (before.get("autoscaling") or None) != (after.get("autoscaling") or None) and "autoscaling" in after:
+        parts.append(f"autoscaling {_scaling(before)} -> {_scaling(after)}")
+        details["autoscaling"] = {"before": before.get("autoscaling"), "after": after.get("autoscaling")}
+    if ((before.get("minReplicas"), before.get("maxReplicas")) != (after.get("minReplicas"), after.get("maxReplicas"))
+            or replica_range(before) != replica_range(after)):
+        parts.insert(0, _replicas_change(before, after))
         details["replicas"] = {"before": [before.get("minReplicas"), before.get("maxReplicas")],
                                "after": [after.get("minReplicas"), after.get("maxReplicas")]}
     return out + _item(address, "endpoint", name, parts, details) + gpu
+
+
+def _scaling(facts: Facts) -> str:
+    scaling = facts.get("autoscaling")
+    return f"{scaling.get('metric')} target {scaling.get('target'):g}" if scaling else "off"
+
+
+def _replicas(facts: Facts) -> str:
+    low, high = replica_range(facts)
+    return f"{low} (fixed)" if fixed_replicas(facts) else _range(low, high)
+
+
+def _replicas_change(before: Facts, after: Facts) -> str:
+    """``replicas 2-6 -> 2-8``; for endpoints without autoscaling what runs, and that an unused
+    max changed nothing."""
+    if replica_range(before) == replica_range(after) and fixed_replicas(after):
+        return (f"replicas.max {before.get('maxReplicas')} -> {after.get('maxReplicas')} (no effect: no autoscaling, "
+                f"runs at {after.get('minReplicas')} fixed)")
+    return f"replicas {_replicas(before)} -> {_replicas(after)}"
 
 
 def _runs(cron: str | None) -> str:
@@ -275,10 +317,17 @@ _model = _ItemSummary(
     "registry", "registered model", lambda f: f"{f.get('framework')}, {f.get('approval')} approval",
     (("approval", "approval", str), ("framework", "framework", str)))
 
+def _describe_data(f: Facts) -> str:
+    settings = (f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
+                f"retention {_retention(f.get('retentionDays'))}")
+    if f.get("_cloud") == "kubernetes":
+        return (f"declared only (ConfigMap data-{f.get('name')}): the bucket must already exist in the "
+                f"S3-compatible store with {settings}; none of it is provisioned or enforced here")
+    return settings
+
+
 _data = _ItemSummary(
-    "data", "data store",
-    lambda f: (f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
-               f"retention {_retention(f.get('retentionDays'))}"),
+    "data", "data store", _describe_data,
     (("encryption", "encryption", str), ("versioning", "versioning", _onoff), ("retentionDays", "retention", _retention)))
 
 _monitor = _ItemSummary(
@@ -305,6 +354,28 @@ SUMMARIZERS: dict[str, Callable[[str, str, Facts | None, Facts | None], list[MLC
 """Facts kind -> summariser of one item (address, name, before facts, after facts)."""
 
 
+_INSTANCE_KEYS = ("instanceType", "jobInstanceType")
+
+
+def _as_run(facts: Facts | None, cloud: str) -> Facts | None:
+    """Facts as the target runs them: on Kubernetes instance names are EC2 node shapes (state saved
+    by an older mlops-infra holds SageMaker names) and ``_cloud`` tells the describers the target."""
+    if facts is None or cloud != "kubernetes":
+        return facts
+    out = {**facts, "_cloud": cloud}
+    for key in _INSTANCE_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = catalog.ec2_name(out[key])
+    return out
+
+
+def _public(change: MLChange) -> MLChange:
+    """The change without the ``_cloud`` marker in its details (a new/removed item's facts)."""
+    details = {key: ({k: v for k, v in value.items() if k != "_cloud"} if key in ("before", "after")
+                     and isinstance(value, dict) else value) for key, value in change.details.items()}
+    return MLChange(change.address, change.kind, change.summary, details)
+
+
 def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
     def get(key: str) -> Any:
         return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
@@ -321,14 +392,15 @@ def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[Resou
     give drift items the address of the ML item their resource belongs to."""
     before = facts_by_address(prior.resources.values())
     after = facts_by_address(graph.resources)
+    cloud = target_cloud(graph)
     out: list[MLChange] = []
     for address in sorted(before.keys() | after.keys()):
-        old, new = before.get(address), after.get(address)
+        old, new = _as_run(before.get(address), cloud), _as_run(after.get(address), cloud)
         if old == new:
             continue
         facts = new or old
         assert facts is not None
-        out += SUMMARIZERS[facts["kind"]](address, str(facts.get("name")), old, new)
+        out += [_public(change) for change in SUMMARIZERS[facts["kind"]](address, str(facts.get("name")), old, new)]
     out += _system_gpu(out)
     addresses = {c.urn: c.address for c in changes if c.address}
     out += [_drift_change(item, addresses) for item in drift]

@@ -21,6 +21,7 @@ from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
+from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.schedules import check_schedules_supported
 from mlops_infra.spec.secrets import check_plaintext_secrets
 from mlops_infra.spec.signals import check_monitor_inputs, check_rollback_alerts, check_thresholds
@@ -38,6 +39,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_thresholds,
     check_rollback_alerts,
     check_plaintext_secrets,
+    check_replicas_without_autoscaling,
 )
 """Checks of the system as a whole (run on the base and on each effective system)."""
 

@@ -192,3 +192,39 @@ def test_reference_system_version_bump_through_the_compiler(shared_dir) -> None:
         "scorer: fraud-model v12 -> v14, canary 2% -> 5% -> 10% -> 25% -> 75% -> 100%, 10m bake per step, "
         "rolls back on scorer-latency, scorer-errors"]
     assert plan.has_changes
+
+
+def test_replicas_without_autoscaling_run_at_min_and_an_unused_max_changes_nothing() -> None:
+    fixed = {"autoscaling": None, "minReplicas": 2, "maxReplicas": 6}
+    created = summarize([], [endpoint(**fixed)])
+    assert by_kind(created, "endpoints.scorer")["endpoint"].summary.startswith(
+        "scorer: new endpoint, fraud-model v12 on 2 replicas (fixed, no autoscaling) x ml.g5.xlarge (1 A10G each)")
+    assert by_kind(created, "endpoints.scorer")["gpu-capacity"].summary == "scorer: +2 A10G GPUs (max)"
+    raised = by_kind(summarize([endpoint(**fixed)], [endpoint(**{**fixed, "maxReplicas": 8})]), "endpoints.scorer")
+    assert raised["endpoint"].summary == "scorer: replicas.max 6 -> 8 (no effect: no autoscaling, runs at 2 fixed)"
+    assert "gpu-capacity" not in raised
+    scaled = by_kind(summarize([endpoint(**fixed)], [endpoint(**{**fixed, "autoscaling": {
+        "metric": "invocations_per_replica", "target": 50}})]), "endpoints.scorer")
+    assert scaled["endpoint"].summary == ("scorer: replicas 2 (fixed) -> 2-6; autoscaling off -> "
+                                          "invocations_per_replica target 50")
+    assert scaled["gpu-capacity"].summary == "scorer: +4 A10G GPUs (max)"
+
+
+def test_facts_saved_before_the_autoscaling_key_keep_their_range() -> None:
+    old = endpoint()  # no "autoscaling" key
+    assert summarize([old], [old]) == ()
+    assert by_kind(summarize([], [old]), "endpoints.scorer")["gpu-capacity"].summary == "scorer: +10 A10G GPUs (max)"
+
+
+def test_kubernetes_summaries_read_sagemaker_names_saved_by_older_versions_as_node_shapes() -> None:
+    kube = DesiredResource("urn:pulumi:prod::fraud-detection::kubernetes:core/v1:ConfigMap::x",
+                           "kubernetes:core/v1:ConfigMap", "x", True, None, {})
+    old = endpoint(minReplicas=1, maxReplicas=2)  # saved as ml.g5.xlarge
+    new = endpoint(minReplicas=1, maxReplicas=2, instanceType="g5.xlarge")
+    graph = graph_of(new)
+    graph = DesiredGraph(graph.project, graph.stack, (*graph.resources, kube), {}, {"cloud": "kubernetes"})
+    assert summarize_ml(graph, prior_of(old)) == ()  # the same node shape: no change
+    created = summarize_ml(graph, prior_of())
+    summary = by_kind(created, "endpoints.scorer")["endpoint"]
+    assert summary.summary.startswith("scorer: new endpoint, fraud-model v12 on 1-2 replicas on g5.xlarge nodes")
+    assert "_cloud" not in summary.details["after"]

@@ -19,7 +19,7 @@ from tests.support.text_edits import edit, line_of
 RANKER = """  - name: ranker
     model: {name: fraud-model, version: 3}
     accelerator: {type: A10, count: 1}
-    replicas: {min: 1, max: 2}
+    replicas: {min: 1, max: 1}
     rollout: {strategy: all_at_once}
 
 monitors:

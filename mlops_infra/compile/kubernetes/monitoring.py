@@ -121,7 +121,7 @@ def drift_cronjob(kube: KubeTarget, monitor: Monitor, address: str) -> dict[str,
 def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:
     """The monitor's component, its recording rule and (drift/quality metrics) its job."""
     address = f"monitors.{monitor.name}"
-    parent = kube.ctx.component("monitors", monitor.name, facts.monitor_facts(monitor))
+    parent = kube.ctx.component("monitors", monitor.name, facts.monitor_facts(monitor, "kubernetes"))
     rule = {"record": RECORD, "expr": value_expr(kube, monitor), "labels": series_labels(kube, monitor)}
     spec = {"groups": [{"name": names.item("monitor", monitor.name), "rules": [rule]}]}
     kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", names.item("monitor", monitor.name), address, {"spec": spec}),

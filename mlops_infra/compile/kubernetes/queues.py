@@ -68,7 +68,7 @@ def cluster_queue_spec(kube: KubeTarget, cluster: Cluster, flavor: str) -> dict[
 def compile_cluster(kube: KubeTarget, cluster: Cluster) -> None:
     """The cluster's component with its flavor, cluster queue and local queue."""
     address = f"clusters.{cluster.name}"
-    parent = kube.ctx.component("clusters", cluster.name, facts.cluster_facts(cluster))
+    parent = kube.ctx.component("clusters", cluster.name, facts.cluster_facts(cluster, "kubernetes"))
     global_name = names.cluster_scoped(kube.ctx, cluster.name)
     flavor = kube.add(kube.obj(KUEUE, "ResourceFlavor", global_name, address, {"spec": flavor_spec(cluster)}),
                       parent=parent, address=address, role="resource-flavor")

@@ -116,7 +116,7 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     """The endpoint's component, its InferenceService and its rollout plan."""
     address = f"endpoints.{endpoint.name}"
-    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint))
+    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint, "kubernetes"))
     obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address, {"spec": {"predictor": predictor(kube, endpoint)}},
                    annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",

@@ -150,7 +150,7 @@ def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
     ctx = kube.ctx
     cluster = ctx.system.item("clusters", job.cluster)
     address = f"training_jobs.{job.name}"
-    parent = ctx.component("training_jobs", job.name, facts.training_job_facts(job, cluster))
+    parent = ctx.component("training_jobs", job.name, facts.training_job_facts(job, cluster, "kubernetes"))
     template = run_template(kube, job, cluster)
     config = kube.add(kube.obj("v1", "ConfigMap", names.item("train", job.name), address,
                                {"data": {TEMPLATE_KEY: json.dumps(template, indent=2, sort_keys=True) + "\n"}},

@@ -1,0 +1,126 @@
+"""What a user sees in the plan's cost and ML summary, through the console script in a temporary
+directory: prices per region and per use (never borrowed, missing ones visible as "not counted"),
+endpoints without autoscaling counted at their fixed replicas, Kubernetes plans in Kubernetes terms.
+
+Each test reproduces a path from the UX review of 2026-12-03 (friction 4 and 5).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli, run_cli_subprocess
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+THIRD_PARTY = ("infracost", "tsaol", "vantage")
+
+RECSYS = """\
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: recsys, owner: ml@example.com}
+models:
+  - {name: ranker, framework: pytorch, approval: automatic}
+endpoints:
+  - name: ranker-api
+    model: {name: ranker, version: 3}
+    instance_type: ml.m5.xlarge
+    replicas: {min: 2, max: 6}
+environments:
+  prod:
+    target: {kind: aws, region: eu-west-1, account: "222222222222"}
+"""
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.delenv("MLOPS_INFRA_PRICES", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path
+
+
+def cost_section(text: str) -> str:
+    return text.split("\nCost ", 1)[1].split("\nResource changes", 1)[0]
+
+
+def test_reference_prod_in_eu_west_1_uses_eu_west_1_prices_per_use(tmp_path: Path) -> None:
+    shutil.copy(REFERENCE, tmp_path / "mlsystem.yaml")
+    result = run_cli_subprocess("plan", "mlsystem.yaml", "--env", "prod")
+    assert result.code == 0, result.stderr
+    cost = cost_section(result.stdout)
+    # the drift job at the eu-west-1 SageMaker Processing price (AWS bill line "$0.257 per Processing ml.m5.xlarge
+    # hour in EU (Ireland)"), nothing borrowed from us-east-1 or from hosting
+    assert "monitors.drift  $187.61 (new)  730 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h" in cost
+    for borrowed in ("us-east-1 price used", "inference price used", "price used for"):
+        assert borrowed not in result.stdout
+    # what the catalog lacks stays visible, never guessed
+    assert ("endpoints.scorer: no eu-west-1 price for ml.g5.xlarge (SageMaker hosting) in the price catalog: "
+            "not counted") in cost
+    assert ("training_jobs.retrain: no eu-west-1 price for ml.g5.12xlarge (SageMaker training) in the price "
+            "catalog: not counted") in cost
+    assert "mlops-infra catalog refresh --regions eu-west-1" in cost
+    assert "price source: https://github.com/aws-samples/sagemaker-ssh-helper/" in cost
+    assert not any(name in result.stdout for name in THIRD_PARTY)
+
+
+def test_kubernetes_dev_plan_names_nodes_and_says_what_is_only_declared(tmp_path: Path) -> None:
+    shutil.copy(REFERENCE, tmp_path / "mlsystem.yaml")
+    text = run_cli_subprocess("plan", "mlsystem.yaml", "--env", "dev")
+    assert text.code == 0, text.stderr
+    as_json = run_cli("plan", "mlsystem.yaml", "--env", "dev", "--format", "json")
+    assert as_json.code == 0, as_json.stderr
+    for output in (text.stdout, as_json.stdout):
+        assert "ml.g5" not in output and "ml.m5" not in output, "SageMaker instance names in a Kubernetes plan"
+        assert not any(name in output for name in THIRD_PARTY)
+    assert ("gpu-train: new training cluster, 0-1 g5.12xlarge nodes (4 A10G each), spot") in text.stdout
+    assert "scorer: new endpoint, fraud-model v14 on 1-2 replicas on g5.xlarge nodes (1 A10G each)" in text.stdout
+    # a data source is a ConfigMap declaring a bucket: it is not described as provisioned
+    assert ("transactions: new data store, declared only (ConfigMap data-transactions): the bucket must already "
+            "exist in the S3-compatible store with kms encryption, versioning on, retention 400 days; none of it "
+            "is provisioned or enforced here") in text.stdout
+    cost = cost_section(text.stdout)
+    assert "0-1 nodes x g5.12xlarge node @ $5.672/h" in cost
+    assert "1-2 replicas x g5.xlarge node @ $1.006/h" in cost
+    assert "spot: not priced (no spot price source); the on-demand figure is its ceiling" in cost
+    assert "EC2 on-demand node price, us-east-1: the target names no region" in cost
+    plan = json.loads(as_json.stdout)
+    scorer = next(line for line in plan["cost"]["lines"] if line["address"] == "endpoints.scorer")
+    assert scorer["basis"] == "1-2 replicas x g5.xlarge node @ $1.006/h"
+
+
+def test_replicas_without_autoscaling_warn_and_are_counted_at_min(tmp_path: Path) -> None:
+    (tmp_path / "mlsystem.yaml").write_text(RECSYS)
+    validate = run_cli_subprocess("validate", "mlsystem.yaml")
+    assert validate.code == 0
+    assert ('mlsystem.yaml:10:5: warning: Endpoint "ranker-api" has replicas 2-6 but no autoscaling: it runs at 2 '
+            "replicas") in validate.stderr
+    assert "add autoscaling: {metric: invocations_per_replica, target: 50}" in validate.stderr
+    assert "write replicas: {min: 2, max: 2}" in validate.stderr
+
+    plan = run_cli_subprocess("plan", "mlsystem.yaml")
+    assert plan.code == 0, plan.stderr
+    assert "ranker-api: new endpoint, ranker v3 on 2 replicas (fixed, no autoscaling) x ml.m5.xlarge" in plan.stdout
+    cost = cost_section(plan.stdout)
+    assert "after   $375.22\n" in cost  # 2 x $0.257 x 730 h, not a 2-6 range
+    assert "2 replicas (fixed: no autoscaling) x ml.m5.xlarge @ $0.257/h" in cost
+    graph = json.loads(run_cli("graph", "mlsystem.yaml", "--format", "json").stdout)
+    variants = [v for r in graph["resources"] if r["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+                for v in r["inputs"]["productionVariants"]]
+    assert [v["initialInstanceCount"] for v in variants] == [2]  # what the resources run
+    assert not [r for r in graph["resources"] if r["type"].startswith("aws:appautoscaling")]
+
+
+def test_autoscaling_keeps_the_range(tmp_path: Path) -> None:
+    (tmp_path / "mlsystem.yaml").write_text(RECSYS.replace(
+        "    replicas: {min: 2, max: 6}\n",
+        "    replicas: {min: 2, max: 6}\n    autoscaling: {metric: invocations_per_replica, target: 50}\n"))
+    validate = run_cli("validate", "mlsystem.yaml")
+    assert validate.code == 0 and "replicas-without-autoscaling" not in validate.output and "warning" not in validate.output
+    cost = cost_section(run_cli("plan", "mlsystem.yaml").stdout)
+    assert "after   $375.22 to $1,125.66\n" in cost and "2-6 replicas x ml.m5.xlarge @ $0.257/h" in cost
