@@ -191,7 +191,10 @@ class DesiredGraph:
 
     ``rollouts`` records, per endpoint address, the staged rollout plan a controller will drive
     (strategy, steps, bake seconds, rollback alarms); ``metadata`` holds target facts (cloud,
-    region, account, namespace) used by renderers and the live scanner.
+    region, account, namespace) used by renderers and the live scanner; ``model_versions`` holds,
+    per endpoint address, the registry decision the graph was compiled with
+    (:class:`mlops_infra.model_versions.Decision` as JSON: ready, holding or waiting, and why), when
+    the compiler was given a registry view.
     """
 
     project: str
@@ -199,6 +202,7 @@ class DesiredGraph:
     resources: tuple[DesiredResource, ...]
     rollouts: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    model_versions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root_urn(self) -> str:
@@ -208,7 +212,7 @@ class DesiredGraph:
         return {r.urn: r for r in self.resources}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "version": 1,
             "project": self.project,
             "stack": self.stack,
@@ -216,6 +220,9 @@ class DesiredGraph:
             "rollouts": self.rollouts,
             "resources": [r.to_json() for r in self.resources],
         }
+        if self.model_versions:
+            out["modelVersions"] = self.model_versions
+        return out
 
     def dumps(self) -> str:
         """Byte-stable JSON text of the graph."""
@@ -251,6 +258,7 @@ class GraphBuilder:
         self._chains: dict[str, tuple[str, ...]] = {}
         self.rollouts: dict[str, Any] = {}
         self.metadata: dict[str, Any] = {}
+        self.model_versions: dict[str, Any] = {}
 
     def urn_for(self, type_: str, name: str, parent: str | None) -> str:
         chain = (*self._chains[parent], type_) if parent else (type_,)
@@ -280,4 +288,5 @@ class GraphBuilder:
         if missing:
             raise ValueError(f"dependencies on unknown resources {sorted(missing)[:3]} (this is a bug in mlops-infra)")
         resources = tuple(self._resources[u] for u in sorted(self._resources))
-        return DesiredGraph(self.project, self.stack, resources, dict(self.rollouts), dict(self.metadata))
+        return DesiredGraph(self.project, self.stack, resources, dict(self.rollouts), dict(self.metadata),
+                            dict(sorted(self.model_versions.items())))

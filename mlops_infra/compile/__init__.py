@@ -3,6 +3,9 @@
 Contract: ``compile_system(system, env)`` is deterministic (same input, byte-identical
 ``graph.dumps()``), raises only on bugs, and dispatches on the environment's target kind through
 :data:`TARGETS`. ``system`` must be the effective system of ``env`` (``load_system(path, env)``).
+``registry`` is what the environment's model registry holds (:mod:`mlops_infra.model_versions`),
+built by the caller from evidence (prior state, a registry read); without one every pinned model
+version is assumed to exist.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from contextlib import contextmanager
 
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.graph import DesiredGraph, GraphBuilder
+from mlops_infra.model_versions import ASSUME_AVAILABLE, RegistryView
 from mlops_infra.spec.system import MLSystem
 
 TARGETS: dict[str, str] = {
@@ -29,11 +33,12 @@ def _compiler(kind: str) -> Callable[[CompileContext], None]:
 
 
 def compile_system(system: MLSystem, env: str, *, project: str | None = None,
-                   stack: str | None = None) -> DesiredGraph:
+                   stack: str | None = None, registry: RegistryView | None = None) -> DesiredGraph:
     """The desired graph of ``env``; project defaults to the system name, stack to ``env``."""
     environment = system.environments[env]
     project = project or system.metadata.name
-    ctx = CompileContext(system, env, environment, project, stack or env, GraphBuilder(project, stack or env))
+    ctx = CompileContext(system, env, environment, project, stack or env, GraphBuilder(project, stack or env),
+                         registry or ASSUME_AVAILABLE)
     with _cyclic_gc_paused():
         _compiler(environment.target.kind)(ctx)
         return ctx.builder.build()

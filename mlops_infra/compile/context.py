@@ -11,6 +11,7 @@ from typing import Any
 
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import GraphBuilder
+from mlops_infra.model_versions import ASSUME_AVAILABLE, RegistryView
 from mlops_infra.spec.environments import AwsTarget, Environment, KubernetesTarget
 from mlops_infra.spec.system import MLSystem
 
@@ -40,6 +41,8 @@ class CompileContext:
     project: str
     stack: str
     builder: GraphBuilder
+    registry: RegistryView = ASSUME_AVAILABLE
+    """What the environment's model registry holds (which pinned versions can be served)."""
 
     @property
     def target(self) -> AwsTarget | KubernetesTarget:

@@ -184,6 +184,10 @@ def _join(*notes: str) -> str:
 
 
 def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
+    if facts.get("deployed") is False:  # waiting for its model version: nothing runs (model_versions.py)
+        pricer.note(f"waits for {facts.get('model')} v{facts.get('waitingFor')}, so nothing runs yet; priced "
+                    "once it is created")
+        return None
     hourly, note = pricer.hourly(facts.get("instanceType"), "inference")
     if hourly is None:
         return None

@@ -112,8 +112,9 @@ def _rollout_details(rollout: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def max_gpus(facts: Facts | None) -> tuple[str | None, int]:
-    """(GPU type, GPUs at the ceiling) of an endpoint or cluster; (None, 0) for CPU or other kinds."""
-    if not facts or not facts.get("gpus"):
+    """(GPU type, GPUs at the ceiling) of an endpoint or cluster; (None, 0) for CPU or other kinds
+    and for an endpoint still waiting for its model version (nothing runs)."""
+    if not facts or not facts.get("gpus") or facts.get("deployed") is False:
         return None, 0
     count = replica_range(facts)[1] if facts.get("kind") == "endpoint" else facts.get("maxNodes")
     return facts.get("gpuType"), int(facts["gpus"]) * int(count or 0)
@@ -182,15 +183,25 @@ def _lifecycle(address: str, kind: str, name: str, before: Facts | None, after: 
 # --- per kind ------------------------------------------------------------------------------------------
 
 
+def _describe_endpoint(f: Facts) -> str:
+    served = f"{f.get('model')} v{f.get('modelVersion')} on"
+    if f.get("deployed") is False:
+        served = f"waits for {f.get('model')} v{f.get('waitingFor')} before it runs on"
+    return f"{served} {_shape(f, 'maxReplicas', 'replicas')}, {describe_rollout(f.get('rollout'), f)}"
+
+
 def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
     gpu = _gpu_change(address, name, before, after)
-    made = _lifecycle(address, "endpoint", name, before, after, "endpoint",
-                      lambda f: f"{f.get('model')} v{f.get('modelVersion')} on {_shape(f, 'maxReplicas', 'replicas')}, "
-                                f"{describe_rollout(f.get('rollout'), f)}")
+    made = _lifecycle(address, "endpoint", name, before, after, "endpoint", _describe_endpoint)
     if made is not None:
         return made + gpu
     assert before is not None and after is not None
     out: list[MLChange] = []
+    if before.get("deployed") is False and after.get("deployed") is not False:
+        out.append(MLChange(address, "endpoint", f"{name}: {after.get('model')} v{after.get('modelVersion')} is "
+                            f"available, so the endpoint is created: {_describe_endpoint(after)}",
+                            {"created": True, "modelVersion": after.get("modelVersion")}))
+        return out + gpu
     old_model, new_model = (before.get("model"), before.get("modelVersion")), (after.get("model"), after.get("modelVersion"))
     if old_model != new_model:
         target = f"v{new_model[1]}" if old_model[0] == new_model[0] else f"{new_model[0]} v{new_model[1]}"
@@ -376,6 +387,31 @@ def _public(change: MLChange) -> MLChange:
     return MLChange(change.address, change.kind, change.summary, details)
 
 
+BASIS_WORDS = {"registry": "read from the registry", "created-now": "decided offline: this apply creates the group",
+               "prior-state": "decided offline from the prior state", "unverified": "not checked offline"}
+"""How a model-version decision was reached (``model_versions.Basis``), as the plan says it."""
+
+
+def _version_checks(graph: DesiredGraph, before: dict[str, Facts], after: dict[str, Facts],
+                    changes: list[MLChange]) -> list[MLChange]:
+    """One ``version-check`` per endpoint that waits or holds, and per endpoint that is new or
+    changes version (so a plan says whether the version it deploys is in the registry, and how it
+    knows: ``graph.model_versions``, finding A1)."""
+    moving = {c.address for c in changes if c.kind == "model-version"
+              or (c.kind == "endpoint" and before.get(c.address) is None)}
+    out = []
+    for address, decision in graph.model_versions.items():
+        state = decision["state"]
+        if state == "ready" and address not in moving:
+            continue
+        name, pinned = address.split(".", 1)[1], f"{decision['model']} v{decision['pinned']}"
+        lead = {"waiting": f"waits for {pinned}: it is", "holding": f"stays on v{decision['serve']}: {pinned} is"}
+        basis = "" if decision["basis"] == "unverified" else f" ({BASIS_WORDS.get(decision['basis'], decision['basis'])})"
+        text = f"{name}: {lead.get(state, pinned + ' is')} {decision['why']}{basis}"
+        out.append(MLChange(address, "version-check", text, dict(decision)))
+    return out
+
+
 def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
     def get(key: str) -> Any:
         return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
@@ -401,6 +437,7 @@ def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[Resou
         facts = new or old
         assert facts is not None
         out += [_public(change) for change in SUMMARIZERS[facts["kind"]](address, str(facts.get("name")), old, new)]
+    out += _version_checks(graph, before, after, out)
     out += _system_gpu(out)
     addresses = {c.urn: c.address for c in changes if c.address}
     out += [_drift_change(item, addresses) for item in drift]

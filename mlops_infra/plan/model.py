@@ -135,8 +135,9 @@ class ResourceChange:
 class MLChange:
     """A change told in ML terms (model version bump, rollout, GPU capacity, monitors, ...).
 
-    ``kind`` is one of: model-version, rollout, gpu-capacity, endpoint, training, data, monitor,
-    alert, channel, registry, drift. ``details`` holds the numbers behind the sentence.
+    ``kind`` is one of: model-version, rollout, gpu-capacity, endpoint, version-check (whether the
+    pinned model version is in the environment's registry, and how that was decided), training,
+    data, monitor, alert, channel, registry, drift. ``details`` holds the numbers behind the sentence.
     """
 
     address: str
@@ -152,7 +153,7 @@ class MLChange:
         return cls(data["address"], data["kind"], data["summary"], dict(data["details"]))
 
 
-ML_KINDS = ("model-version", "rollout", "endpoint", "gpu-capacity", "training", "registry", "data", "monitor",
+ML_KINDS = ("model-version", "rollout", "endpoint", "version-check", "gpu-capacity", "training", "registry", "data", "monitor",
             "alert", "channel", "drift")
 """Every ``MLChange.kind``, in the order renderers list an item's changes."""
 

@@ -217,7 +217,13 @@ def test_out_saves_the_plan_atomically_with_its_identity(capsys, tmp_path: Path,
     document = json.loads(out_file.read_text())
     prior_serial = document["plan"]["stateSerial"]
     assert document["planfile"]["stateSerial"] == prior_serial and len(prior_serial) == 64
-    assert document["planfile"]["graphDigest"] == compile_file(changed, "staging").digest()
+    from mlops_infra.state.model_registry import offline_registry_view
+    from mlops_infra.state.pulumi_state import load_state
+    from tests.scenarios.harness import load_file
+
+    # the graph plan compiles: with the registry view the prior state proves (finding A1)
+    registry = offline_registry_view(load_file(changed, "staging"), "staging", load_state(applied))
+    assert document["planfile"]["graphDigest"] == compile_file(changed, "staging", registry).digest()
     assert document["graph"]["project"] == "fraud-detection"
     saved = load_plan(out_file)
     check_fresh(saved, prior_serial, saved.graph_digest)

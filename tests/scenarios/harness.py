@@ -11,6 +11,12 @@ A scenario folder ``tests/scenarios/<what-it-shows-as-a-sentence>/`` holds:
 - ``live.json`` (optional): a :class:`~mlops_infra.state.model.LiveState` in JSON -- what the cloud
   says now -- built from the prior by the scenario's entry in :data:`LIVE_EDITS` (an
   out-of-band change). With it the plan is refreshed and drift is computed with ``find_drift``;
+- ``registry.json`` (optional): what ``plan --refresh`` read from the environment's model registry
+  (:class:`~mlops_infra.model_versions.RegistryView` JSON), made by reading a moto server set up by
+  the scenario's entry in :data:`REGISTRY_SETUPS` with the real reader
+  (:func:`~mlops_infra.state.aws_live.model_registry.read_registry`). With it the plan is refreshed
+  (the live state equals the prior unless ``live.json`` says otherwise). Without it the registry
+  view is the offline one, as ``mlops-infra plan`` builds it without ``--refresh``;
 - ``plan.txt``, ``plan.md``, ``plan.json``: the expected renders.
 
 ``prior.json`` and ``live.json`` are committed so a reviewer sees exactly what the planner read;
@@ -28,6 +34,7 @@ from typing import Any
 from mlops_infra.cli.commands.plan import describe_prior, make
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.model_versions import RegistryView
 from mlops_infra.plan.model import Plan
 from mlops_infra.render import render_json, render_markdown, render_text
 from mlops_infra.spec import load_system
@@ -47,11 +54,15 @@ def env_of(folder: Path) -> str:
     return (folder / "env").read_text(encoding="utf-8").strip()
 
 
-def compile_file(path: Path, env: str) -> DesiredGraph:
+def load_file(path: Path, env: str):
     loaded = load_system(path, env)
     assert loaded.ok, [f"{d.location}: {d.summary}: {d.detail}" for d in loaded.diagnostics]
     assert loaded.system is not None
-    return compile_system(loaded.system, env)
+    return loaded.system
+
+
+def compile_file(path: Path, env: str, registry: RegistryView | None = None) -> DesiredGraph:
+    return compile_system(load_file(path, env), env, registry=registry)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -127,8 +138,59 @@ LIVE_EDITS: dict[str, Callable[[Checkpoint], dict[str, Any]]] = {
 """Scenario name -> the live state (JSON) the refreshed plan reads."""
 
 
+def _fraud_model_group(system: Any, env: str) -> str:
+    from mlops_infra.state.model_registry import group_of
+
+    return group_of(system, env, "fraud-model")
+
+
+def _register(sagemaker: Any, group: str, approvals: list[str]) -> None:
+    """Register one version per approval status in ``group`` (creating the group)."""
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    for index, approval in enumerate(approvals, start=1):
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group, ModelApprovalStatus=approval,
+            InferenceSpecification={"Containers": [{
+                "Image": "111111111111.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2",
+                "ModelDataUrl": f"s3://fraud-artifacts/training/retrain/run-{index}/output/model.tar.gz"}],
+                "SupportedContentTypes": ["application/json"], "SupportedResponseMIMETypes": ["application/json"]})
+
+
+REGISTRY_SETUPS: dict[str, Callable[[Any, Any, str], None]] = {
+    # nothing registered: the stack's group does not exist yet
+    "fresh-environment-endpoint-waits-for-unregistered-model": lambda sagemaker, system, env: None,
+    # v1-v12 approved, v13 registered but awaiting a person's approval
+    "version-bump-keeps-serving-until-approved": lambda sagemaker, system, env: _register(
+        sagemaker, _fraud_model_group(system, env), ["Approved"] * 12 + ["PendingManualApproval"]),
+}
+"""Scenario name -> how the environment's model registry looks (set up on a moto server)."""
+
+
+def _read_registry(folder: Path, prior: PriorState) -> dict[str, Any]:
+    """The registry view ``plan --refresh`` reads, from a moto server set up for the scenario."""
+    from mlops_infra.state.aws_live.model_registry import read_registry
+    from tests.support.moto_server import client, reset, running_moto_server, session
+
+    env = env_of(folder)
+    system = load_file(folder / "mlsystem.yaml", env)
+    region = system.environments[env].target.region
+    with running_moto_server() as url:
+        reset(url)
+        REGISTRY_SETUPS[folder.name](client("sagemaker", url, region), system, env)
+        view = read_registry(system, env, prior, session_factory=lambda: session(region), endpoint_url=url)
+        reset(url)
+    return view.to_json()
+
+
 def build_inputs(folder: Path) -> None:
-    """(Re)write ``prior.json`` and ``live.json`` of ``folder`` from ``applied.yaml`` and the edits."""
+    """(Re)write ``prior.json``, ``live.json`` and ``registry.json`` of ``folder`` from ``applied.yaml``,
+    the edits and the registry set-up."""
+    if folder.name in REGISTRY_SETUPS:
+        prior_file = folder / "applied.yaml"
+        prior = (parse_state(dumps(applied_state(compile_file(prior_file, env_of(folder)))).encode(), "prior.json")
+                 if prior_file.is_file() else PriorState.empty())
+        view = _read_registry(folder, prior)
+        (folder / "registry.json").write_text(json.dumps(view, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     applied = folder / "applied.yaml"
     if not applied.is_file():
         assert folder.name not in PRIOR_EDITS and folder.name not in LIVE_EDITS, "edits need an applied.yaml"
@@ -154,24 +216,36 @@ def parse_live(data: dict[str, Any]) -> LiveState:
 
 def plan_scenario(folder: Path) -> tuple[Plan, list[str]]:
     """load -> compile -> prior -> (live, drift) -> make_plan, as ``mlops-infra plan`` does."""
+    from mlops_infra.cli.commands.plan import registry_view
     from mlops_infra.plan.drift import find_drift
 
     env = env_of(folder)
-    graph = compile_file(folder / "mlsystem.yaml", env)
+    system = load_file(folder / "mlsystem.yaml", env)
     prior_file = folder / "prior.json"
     prior = (parse_state(prior_file.read_bytes(), "prior.json") if prior_file.is_file()
-             else PriorState.empty(graph.project, graph.stack))
+             else PriorState.empty(system.metadata.name, env))
+    registry_file = folder / "registry.json"
+    if registry_file.is_file():
+        registry = RegistryView.from_json(json.loads(registry_file.read_text(encoding="utf-8")))
+    else:
+        registry = registry_view(system, env, prior, refresh=False)
+    graph = compile_system(system, env, registry=registry)
     live = drift = None
     if (folder / "live.json").is_file():
         live = parse_live(json.loads((folder / "live.json").read_text(encoding="utf-8")))
+    elif registry_file.is_file():  # a refreshed plan whose cloud matches the prior state
+        live = LiveState(resources={u: r for u, r in prior.resources.items() if r.custom
+                                    and not r.type.startswith("pulumi:providers:")})
+    if live is not None:
         drift = find_drift(prior, live)
-    return make(graph, prior, live, drift, []), [describe_prior(prior)]
+    return make(graph, prior, live, drift, list(registry.warnings)), [describe_prior(prior)]
 
 
 def render_scenario(folder: Path) -> dict[str, str]:
     """The three renders of a scenario, by golden file name."""
     plan, notes = plan_scenario(folder)
-    command = f"mlops-infra plan mlsystem.yaml --env {env_of(folder)} --format text"
+    refresh = " --refresh" if (folder / "registry.json").is_file() else ""
+    command = f"mlops-infra plan mlsystem.yaml --env {env_of(folder)}{refresh} --format text"
     return {"plan.txt": render_text(plan, notes=notes),
             "plan.md": render_markdown(plan, notes=notes, command=command),
             "plan.json": render_json(plan)}

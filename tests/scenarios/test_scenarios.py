@@ -30,6 +30,8 @@ REQUIRED = {
     "drift-found-after-out-of-band-change",
     "model-version-bump-with-canary-rollout",
     "secret-references-are-redacted",
+    "fresh-environment-endpoint-waits-for-unregistered-model",
+    "version-bump-keeps-serving-until-approved",
 }
 
 
@@ -127,3 +129,35 @@ def test_secret_values_appear_in_no_output_and_the_name_may() -> None:
         assert "hooks.slack.com" not in text, name
         assert "T0FAKE000" not in text and "fAkEsEcReTvAlUe" not in text, name
     assert "slack-oncall-webhook" in golden["plan.txt"]
+
+
+SERVING_TYPES = {"aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                 "aws:sagemaker/endpoint:Endpoint", "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"}
+
+
+def test_fresh_environment_creates_all_but_the_waiting_endpoint_and_says_why() -> None:
+    """Finding A1: the first plan of a fresh AWS environment whose model is not registered."""
+    from tests.scenarios.harness import compile_file
+
+    folder = next(f for f in scenario_folders() if f.name == "fresh-environment-endpoint-waits-for-unregistered-model")
+    golden = _golden(folder.name)
+    plan = json.loads(golden["plan.json"])
+    created = {c["urn"] for c in plan["resourceChanges"] if c["action"] == "create"}
+    assert {c["action"] for c in plan["resourceChanges"]} == {"create"}
+    everything = compile_file(folder / "mlsystem.yaml", "prod")  # every pinned version assumed
+    waiting = {r.urn for r in everything.resources if r.type in SERVING_TYPES}
+    assert len(waiting) == 5 and created == {r.urn for r in everything.resources} - waiting
+    check = next(m for m in plan["ml"] if m["kind"] == "version-check")
+    assert check["details"]["basis"] == "registry" and check["details"]["state"] == "waiting"
+    assert "scorer: waits for fraud-model v12: it is not registered in group fraud-detection-prod-fraud-model" \
+        in golden["plan.txt"]
+    assert plan["cost"]["after"]["maxUsd"] < 1000  # the waiting endpoint's GPUs are not priced
+
+
+def test_version_bump_keeps_serving_until_approved() -> None:
+    plan = json.loads(_golden("version-bump-keeps-serving-until-approved")["plan.json"])
+    custom = [c for c in plan["resourceChanges"] if c["custom"] and c["action"] != "no-op"]
+    assert custom == []  # nothing moves to v13, the alarms keep watching v12
+    check = next(m for m in plan["ml"] if m["kind"] == "version-check")
+    assert (check["details"]["state"], check["details"]["serve"]) == ("holding", 12)
+    assert "PendingManualApproval" in check["summary"]

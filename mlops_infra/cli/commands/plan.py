@@ -14,6 +14,9 @@ Contract:
   says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
 - ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
   honoured); a Kubernetes target gets a warning that live reads are not supported yet.
+- Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
+  approved, when gated) waits, and the plan says why; ``--refresh`` decides from the registry itself,
+  an offline plan from the prior state and from what this apply creates (:func:`registry_view`).
 - Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 2 changes present (only with
   ``--detailed-exitcode``), 1 any error (invalid spec, unreadable state, ...), printed without a
   traceback.
@@ -77,11 +80,12 @@ def plan(
     system, env = load_for_env(path, env, err)
     from mlops_infra.compile import compile_system
 
-    graph = compile_system(system, env)
-    prior = read_prior(graph.project, graph.stack, env, state)
+    prior = read_prior(system.metadata.name, env, env, state)
+    registry = registry_view(system, env, prior, refresh=refresh)
+    graph = compile_system(system, env, registry=registry)
     notes = [n for n in (file_note, describe_prior(prior)) if n]
     live, drift, warnings = refresh_live(system.environments[env].target, graph, prior) if refresh else (None, None, [])
-    result = make(graph, prior, live, drift, warnings)
+    result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
     if out is not None:
         save(result, out, graph)
         notes.append(f"Saved the plan to {out}.")
@@ -138,6 +142,19 @@ def describe_prior(prior: PriorState) -> str:
 
 
 # -- live state ------------------------------------------------------------------------------
+
+
+def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool) -> Any:
+    """What the environment's model registry holds (finding A1): read from the registry with
+    ``--refresh`` (AWS; ``AWS_ENDPOINT_URL`` honoured), else what the prior state proves and what
+    this apply creates (:mod:`mlops_infra.state.model_registry`). The plan says which."""
+    if refresh and system.environments[env].target.kind == "aws":
+        from mlops_infra.state.aws_live.model_registry import read_registry
+
+        return read_registry(system, env, prior, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    from mlops_infra.state.model_registry import offline_registry_view
+
+    return offline_registry_view(system, env, prior)
 
 
 def refresh_live(target: Any, graph: Any, prior: PriorState) -> tuple[LiveState | None, Any, list[str]]:

@@ -68,7 +68,8 @@ def latency_microseconds(monitor: Monitor) -> float | int:
 
 
 def _endpoint_dimensions(aws: AwsContext, endpoint: Endpoint) -> dict[str, str]:
-    return {"EndpointName": serving.endpoint_name(aws, endpoint.name), "VariantName": serving.variant_name(endpoint)}
+    served = serving.served(aws, endpoint)  # the variant serving now (finding A1: a held version)
+    return {"EndpointName": serving.endpoint_name(aws, endpoint.name), "VariantName": serving.variant_name(served)}
 
 
 def _latency(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:

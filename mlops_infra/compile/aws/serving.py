@@ -17,6 +17,11 @@ Contract, per ``mlops:serving:Endpoint``:
   ``DesiredInstanceCount`` (min/max from ``replicas``, at least 1: instance-based variants cannot
   scale to zero) and a target-tracking policy (:data:`SCALING_METRICS`).
 
+Model versions (finding A1): the pinned version must be in the environment's registry (approved,
+when :func:`gated`). The compiler reads ``ctx.registry`` (:mod:`mlops_infra.model_versions`): while
+the version is not available, an existing endpoint keeps the version it serves and a new one gets
+only its component and serving role; the decision is recorded in ``graph.model_versions``.
+
 Variant names: a stable ``primary`` for SageMaker-native strategies (all_at_once, blue_green,
 rolling), so a new model version updates the variant in place and AWS keeps its autoscaling
 registration. A canary uses ``v<version>``: see :func:`canary_rollout` for why, and for the plan
@@ -42,6 +47,7 @@ from mlops_infra.compile.aws import arns, iam, policies, registry, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ref
+from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision
 from mlops_infra.spec.serving import Endpoint
 
 MODEL = "aws:sagemaker/model:Model"
@@ -317,16 +323,59 @@ def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
     }
 
 
+def gated(aws: AwsContext, item: Endpoint) -> bool:
+    """Whether only approved versions may be served: the model is approved by a person, or the
+    environment has the ``model_approved`` gate."""
+    model = aws.ctx.system.item("models", item.model.name)
+    return (model is not None and model.approval == "manual") or "model_approved" in aws.ctx.environment.gates
+
+
+def registry_decision(aws: AwsContext, item: Endpoint) -> Decision:
+    """What the environment's registry lets ``item`` serve (:meth:`RegistryView.decide`), recorded
+    in ``graph.model_versions`` when the compiler was given a view."""
+    decision = aws.ctx.registry.decide(item.name, item.model.name, item.model.version, gated=gated(aws, item))
+    if aws.ctx.registry is not ASSUME_AVAILABLE:
+        aws.ctx.builder.model_versions[f"endpoints.{item.name}"] = decision.to_json()
+    return decision
+
+
+def served(aws: AwsContext, item: Endpoint) -> Endpoint:
+    """``item`` as it serves in this graph: pinned to the held version while the pinned one is not
+    available (:func:`registry_decision`), so what watches the endpoint (alarm dimensions) watches
+    the variant that really serves."""
+    decision = registry_decision(aws, item)
+    if decision.state != "holding":
+        return item
+    return item.model_copy(update={"model": item.model.model_copy(update={"version": decision.serve})})
+
+
 def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
-    """An endpoint: component, serving role, model, config, endpoint, autoscaling, rollout plan."""
+    """An endpoint: component, serving role, model, config, endpoint, autoscaling, rollout plan.
+
+    Finding A1: a model can only be created from a version its registry holds. While the pinned
+    version is not available (:func:`registry_decision`), an endpoint that serves an older version
+    keeps it (``holding``: compiled with that version) and a new one gets only its component and
+    serving role (``waiting``): the model, config, endpoint and autoscaling are left out until the
+    version exists, instead of failing ``CreateModel`` (terraform-provider-aws retries it for two
+    minutes, ``internal/service/sagemaker/model.go``) and everything after it. The component's
+    facts say so (``waitingFor``, ``deployed: false``), so the plan and cost read it from state too.
+    """
     address = f"endpoints.{item.name}"
+    decision = registry_decision(aws, item)
+    item = served(aws, item)
     endpoint_facts = facts.endpoint_facts(item)
+    if decision.state != "ready":
+        endpoint_facts["waitingFor"] = decision.pinned
+    if decision.state == "waiting":
+        endpoint_facts["deployed"] = False
     instance = require(endpoint_facts["instanceType"], f"a SageMaker instance type for {address}")
     component = aws.ctx.component("endpoints", item.name, endpoint_facts)
     physical = endpoint_name(aws, item.name)
     role_spec = iam.RoleSpec(f"{item.name}-serving", ("serve", item.name), (iam.SAGEMAKER,),
                              f"Serves endpoint {physical}: reads its model artifacts, writes its capture data.")
     role = iam.add_role(aws, role_spec, _serving_statements(aws, item, physical), parent=component, address=address)
+    if decision.state == "waiting":
+        return
     model = _add_model(aws, item, component, role)
     config = _add_config(aws, item, component, model, instance)
     endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {

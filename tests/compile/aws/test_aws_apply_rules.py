@@ -133,3 +133,59 @@ def test_nvme_endpoint_config_and_training_job_carry_no_kms_volume_key():
     assert "kmsKeyArn" not in one(compile_text(doc), CONFIG).inputs
     ebs = one(compile_text(_endpoint_doc("all_at_once", "1m")), CONFIG).inputs["kmsKeyArn"]
     assert is_ref(ebs)
+
+
+# -- A1 ------------------------------------------------------------------------------------------
+
+SERVING_TYPES = {"aws:sagemaker/model:Model", CONFIG, ENDPOINT, "aws:appautoscaling/target:Target",
+                 "aws:appautoscaling/policy:Policy"}
+
+
+def _reference(env: str, registry=None):
+    from mlops_infra.compile import compile_system
+    from tests.compile.aws.cases import REFERENCE, system
+
+    return compile_system(system(REFERENCE, env), env, registry=registry)
+
+
+def test_a_waiting_endpoint_leaves_out_only_its_model_config_endpoint_and_autoscaling():
+    """A group this apply creates holds no versions, so CreateModel of v12 would fail (and the
+    provider only retries it for two minutes: terraform-provider-aws internal/service/sagemaker/model.go)."""
+    from mlops_infra.model_versions import ModelRegistry, RegistryView
+
+    fresh = RegistryView({"fraud-model": ModelRegistry("fraud-model", "group g", "created-now", True, {})})
+    assumed, waiting = _reference("prod"), _reference("prod", fresh)
+    left_out = {r.urn for r in assumed.resources} - {r.urn for r in waiting.resources}
+    assert {r.type for r in assumed.resources if r.urn in left_out} == SERVING_TYPES
+    assert all(r.address == "endpoints.scorer" for r in assumed.resources if r.urn in left_out)
+    before = {r.urn: r for r in assumed.resources}
+    changed = [r.urn for r in waiting.resources if r.inputs != before[r.urn].inputs]
+    assert changed == [one(waiting, "mlops:serving:Endpoint").urn]  # only the component's facts say it waits
+    facts = one(waiting, "mlops:serving:Endpoint").inputs
+    assert (facts["waitingFor"], facts["deployed"]) == (12, False)
+    assert waiting.model_versions["endpoints.scorer"]["state"] == "waiting"
+    assert "endpoints.scorer" not in waiting.rollouts
+
+
+def test_an_endpoint_holds_its_served_version_and_its_alarms_watch_that_variant():
+    from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+
+    registry = ModelRegistry("fraud-model", "group g", "registry", True,
+                             {12: VersionRecord(12, "Approved", "Completed"),
+                              13: VersionRecord(13, "PendingManualApproval", "Completed")})
+    held = _reference("staging", RegistryView({"fraud-model": registry}, {"scorer": 12}))  # staging pins v13
+    model = one(held, "aws:sagemaker/model:Model")
+    assert model.inputs["primaryContainer"]["modelPackageName"].endswith("/12")
+    (variant,) = one(held, CONFIG).inputs["productionVariants"]
+    alarm = one(held, "aws:cloudwatch/metricAlarm:MetricAlarm", "alerts.scorer-latency")
+    assert alarm.inputs["dimensions"]["VariantName"] == variant["variantName"] == "v12"
+    facts = one(held, "mlops:serving:Endpoint").inputs
+    assert (facts["modelVersion"], facts["waitingFor"]) == (12, 13)
+    approved = ModelRegistry("fraud-model", "group g", "registry", True, {13: VersionRecord(13, "Approved", "Completed")})
+    ready = _reference("staging", RegistryView({"fraud-model": approved}, {"scorer": 12}))
+    assert one(ready, "aws:sagemaker/model:Model").inputs["primaryContainer"]["modelPackageName"].endswith("/13")
+
+
+def test_without_a_registry_view_every_pinned_version_is_assumed():
+    graph = _reference("prod")
+    assert {r.type for r in graph.resources} >= SERVING_TYPES and graph.model_versions == {}

@@ -1,0 +1,194 @@
+"""What an environment's model registry holds: the pure input that decides which endpoints can exist.
+
+A model *version* is a number per registry: SageMaker numbers the model packages of one group 1, 2,
+3... in one account and region, so "v12" in prod's new group cannot exist before something registers
+twelve versions there (review finding A1). An endpoint whose pinned version is not in its registry
+(or not approved there, when the environment gates on approval) must not be applied: the model,
+endpoint configuration, endpoint and autoscaling wait for it, and the plan says why.
+
+Contract:
+- Everything here is frozen, JSON-friendly data and pure functions: no clock, no I/O. The compiler
+  reads a :class:`RegistryView` (``compile_system(system, env, registry=view)``); it never fetches one.
+- Views are built elsewhere, from evidence, and say which (:data:`Basis`):
+  ``registry`` -- read from the registry now (``plan --refresh``, ``apply``:
+  :func:`mlops_infra.state.aws_live.model_registry.read_registry`); ``created-now`` -- the model's
+  group is not in the prior state, so this apply creates it and it holds no versions yet;
+  ``prior-state`` -- the last apply created a model from that version, so it existed then;
+  ``unverified`` -- nothing proves it either way (an offline plan of a group that exists): the version
+  is assumed and the plan says it was not checked. Offline views come from
+  :func:`mlops_infra.state.registry.offline_registry_view`.
+- :meth:`RegistryView.decide` answers, per endpoint: ``ready`` (serve the pinned version),
+  ``holding`` (the pinned version is not available; keep serving the version the prior state proves,
+  so an existing endpoint is never deleted for a version that does not exist yet) or ``waiting``
+  (nothing to serve yet: the endpoint's serving resources are left out of the graph).
+- A version is available when it is registered, its package status is ``Completed`` (or unknown),
+  it is not ``Rejected``, and -- when ``gated`` -- its approval status is ``Approved`` (SageMaker
+  ``ModelPackageSummary.ModelApprovalStatus``: Approved | Rejected | PendingManualApproval;
+  https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-approve.html).
+- For promotion (issue 7): each :class:`VersionRecord` may carry the artifact's ``digest`` (the
+  package's ``CustomerMetadataProperties[DIGEST_PROPERTY]``), its artifact URI and image, and
+  :meth:`RegistryView.find_digest` finds the version that holds a given artifact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Basis = Literal["registry", "created-now", "prior-state", "unverified"]
+State = Literal["ready", "holding", "waiting"]
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+COMPLETED = "Completed"
+DIGEST_PROPERTY = "mlops-infra/artifact-digest"
+"""The model package's ``CustomerMetadataProperties`` key holding the artifact's digest (``sha256:...``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One registered version as far as it is known (None = not known)."""
+
+    version: int
+    approval: str | None = None
+    """ModelApprovalStatus: Approved, PendingManualApproval or Rejected."""
+    status: str | None = None
+    """ModelPackageStatus: Pending, InProgress, Completed, Failed or Deleting."""
+    arn: str | None = None
+    artifact_uri: str | None = None
+    image: str | None = None
+    image_digest: str | None = None
+    digest: str | None = None
+    """The artifact's digest (``sha256:...``): the identity promotion maps between registries."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "approval": self.approval, "status": self.status, "arn": self.arn,
+                "artifactUri": self.artifact_uri, "image": self.image, "imageDigest": self.image_digest,
+                "digest": self.digest}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VersionRecord:
+        return cls(int(data["version"]), data.get("approval"), data.get("status"), data.get("arn"),
+                   data.get("artifactUri"), data.get("image"), data.get("imageDigest"), data.get("digest"))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRegistry:
+    """What is known of one model's versions in one environment's registry.
+
+    ``where`` names the registry for people (``group fraud-detection-prod-fraud-model in
+    222222222222/eu-west-1``); ``complete`` is True when ``versions`` lists every version that
+    exists (a registry read, or a group this apply creates: none).
+    """
+
+    model: str
+    where: str
+    basis: Basis
+    complete: bool
+    versions: Mapping[int, VersionRecord] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "where": self.where, "basis": self.basis, "complete": self.complete,
+                "versions": [self.versions[v].to_json() for v in sorted(self.versions)]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ModelRegistry:
+        versions = {r.version: r for r in map(VersionRecord.from_json, data.get("versions") or ())}
+        return cls(data["model"], data["where"], data["basis"], bool(data["complete"]), versions)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one endpoint serves, and why (see the module contract)."""
+
+    state: State
+    model: str
+    pinned: int
+    serve: int | None
+    basis: Basis
+    why: str
+    """A clause on the pinned version (``not registered in group ...; register v12 there ...``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "model": self.model, "pinned": self.pinned, "serve": self.serve,
+                "basis": self.basis, "why": self.why}
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    """One environment's registry knowledge: per model, and per endpoint the version it serves.
+
+    ``serving`` maps endpoint names to the version the prior state proves each one serves (the
+    model the last apply created); ``warnings`` are reads that failed (the decision then falls back
+    on offline evidence and the plan shows the warning).
+    """
+
+    models: Mapping[str, ModelRegistry] = field(default_factory=dict)
+    serving: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def decide(self, endpoint: str, model: str, version: int, *, gated: bool) -> Decision:
+        """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract)."""
+        registry = self.models.get(model)
+        record = registry.versions.get(version) if registry is not None else None
+        if registry is None or (record is None and not registry.complete):
+            return Decision("ready", model, version, version, "unverified",
+                            "not checked in the registry (offline plan): `plan --refresh` reads it, and apply "
+                            "checks it before creating the model")
+        missing = _unavailable(registry, record, version, gated)
+        if missing is None:
+            return Decision("ready", model, version, version, registry.basis,
+                            f"{_state_words(record)} in {registry.where}")
+        served = self.serving.get(endpoint)
+        if served is not None and served != version:
+            return Decision("holding", model, version, served, registry.basis,
+                            f"{missing}; {endpoint} keeps serving v{served} until then")
+        return Decision("waiting", model, version, None, registry.basis,
+                        f"{missing}; then apply again to create its model, endpoint configuration, endpoint "
+                        "and autoscaling")
+
+    def find_digest(self, model: str, digest: str) -> VersionRecord | None:
+        """The version of ``model`` holding the artifact ``digest`` (highest version if several)."""
+        registry = self.models.get(model)
+        found = [r for r in (registry.versions.values() if registry else ()) if r.digest == digest]
+        return max(found, key=lambda r: r.version) if found else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"models": {m: self.models[m].to_json() for m in sorted(self.models)},
+                "serving": dict(sorted(self.serving.items())), "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RegistryView:
+        """A view from :meth:`to_json` (a saved registry read)."""
+        models = {name: ModelRegistry.from_json(m) for name, m in (data.get("models") or {}).items()}
+        serving = {name: int(v) for name, v in (data.get("serving") or {}).items()}
+        return cls(models, serving, tuple(data.get("warnings") or ()))
+
+
+ASSUME_AVAILABLE = RegistryView()
+"""No registry knowledge: every pinned version is assumed (``unverified``). What ``compile_system``
+uses when it is given no view (the ``graph`` command, the Pulumi program under mocks, unit tests)."""
+
+
+def _state_words(record: VersionRecord | None) -> str:
+    if record is None or record.approval is None:
+        return "registered"
+    return {APPROVED: "registered and approved"}.get(record.approval, f"registered ({record.approval})")
+
+
+def _unavailable(registry: ModelRegistry, record: VersionRecord | None, version: int, gated: bool) -> str | None:
+    """Why ``version`` cannot be served (a clause without the model's name), or None when it can."""
+    if record is None:
+        if registry.basis == "created-now":
+            return (f"not registered: {registry.where} is created by this apply, so it holds no versions yet; "
+                    f"register v{version} there (a training run or `mlops-infra promote`)")
+        return f"not registered in {registry.where}; register v{version} there (a training run or `mlops-infra promote`)"
+    if record.approval == REJECTED:
+        return f"Rejected in {registry.where}; pin another version"
+    if record.status not in (None, COMPLETED):
+        return f"still {record.status} in {registry.where} (ModelPackageStatus); plan again once it is Completed"
+    if gated and record.approval not in (None, APPROVED):
+        return (f"{record.approval} in {registry.where}, and this environment serves approved versions only; "
+                "approve it (UpdateModelPackage ModelApprovalStatus=Approved)")
+    return None

@@ -1,0 +1,106 @@
+"""Read an AWS environment's model registry (SageMaker model package groups) into a RegistryView.
+
+Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, finding A1):
+- per model of the system: ``DescribeModelPackageGroup`` of ``<system>-<env>-<model>``; a group that
+  does not exist holds no versions (``complete``, basis ``registry``); else every version from
+  ``ListModelPackages(ModelPackageGroupName=..., ModelPackageType=Versioned)`` with its
+  ``ModelApprovalStatus`` and ``ModelPackageStatus`` (botocore ``ModelPackageSummary``), and for
+  the versions endpoints pin, ``DescribeModelPackage``: the first container's ``ModelDataUrl``,
+  ``Image`` and ``ImageDigest``, and the artifact digest in
+  ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
+- ``serving`` comes from the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`);
+- a read that fails for another reason than "not found" (access denied, throttling beyond the
+  retries) keeps the offline evidence for that model and adds a warning naming the error (scrubbed
+  of credentials): the plan still decides, and says it could not check;
+- Kubernetes environments: the offline view (reading the in-cluster MLflow registry is not done here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.spec.system import MLSystem
+from mlops_infra.state.aws_live.context import paginate
+from mlops_infra.state.aws_live.retry import RetryPolicy, call_with_retry, describe_error, is_not_found
+from mlops_infra.state.model import PriorState
+from mlops_infra.state.model_registry import group_of, offline_registry_view, where
+
+
+def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_factory: Callable[[], Any] | None = None,
+                  endpoint_url: str | None = None, retry: RetryPolicy | None = None,
+                  describe_all: bool = False) -> RegistryView:
+    """The registry view read from SageMaker (see the module contract).
+
+    ``describe_all`` describes every version, not only the pinned ones (one call per version): what
+    a promotion needs to find the version holding an artifact digest (``RegistryView.find_digest``).
+    """
+    offline = offline_registry_view(system, env, prior)
+    target = system.environments[env].target
+    if target.kind != "aws":
+        return offline
+    client = _client(session_factory, target.region, endpoint_url)
+    retry = retry or RetryPolicy()
+    pins: dict[str, set[int]] = {}
+    for endpoint in system.endpoints:
+        pins.setdefault(endpoint.model.name, set()).add(endpoint.model.version)
+    models: dict[str, ModelRegistry] = {}
+    warnings: list[str] = []
+    for model in system.models:
+        try:
+            describe = None if describe_all else pins.get(model.name, set())
+            models[model.name] = _read_model(client, system, env, model.name, describe, retry)
+        except Exception as error:  # any read failure: keep the offline evidence, and say so
+            warnings.append(f"could not read the registry of {model.name} ({where(system, env, model.name)}): "
+                            f"{describe_error(error)}; its versions were decided from the prior state")
+            if model.name in offline.models:
+                models[model.name] = offline.models[model.name]
+    return dataclasses.replace(offline, models=models, warnings=tuple(warnings))
+
+
+def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = session_factory() if session_factory is not None else boto3.Session()
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=30)
+    return session.client("sagemaker", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def _read_model(client: Any, system: MLSystem, env: str, model: str, pinned: set[int] | None,
+                retry: RetryPolicy) -> ModelRegistry:
+    """One model's registry; versions in ``pinned`` (all when None) are described in full."""
+    group = group_of(system, env, model)
+    try:
+        call_with_retry(lambda: client.describe_model_package_group(ModelPackageGroupName=group), retry)
+    except Exception as error:
+        if not is_not_found(error):
+            raise
+        return ModelRegistry(model, where(system, env, model, ", which does not exist yet"), "registry", True, {})
+    summaries = call_with_retry(lambda: paginate(client, "list_model_packages", "ModelPackageSummaryList",
+                                                 ModelPackageGroupName=group, ModelPackageType="Versioned"), retry)
+    versions: dict[int, VersionRecord] = {}
+    for summary in summaries:
+        version = summary.get("ModelPackageVersion")
+        if not isinstance(version, int):
+            continue
+        record = VersionRecord(version, summary.get("ModelApprovalStatus"), summary.get("ModelPackageStatus"),
+                               summary.get("ModelPackageArn"))
+        if (pinned is None or version in pinned) and record.arn:
+            record = _described(client, record, retry)
+        versions[version] = record
+    return ModelRegistry(model, where(system, env, model), "registry", True, versions)
+
+
+def _described(client: Any, record: VersionRecord, retry: RetryPolicy) -> VersionRecord:
+    """``record`` with the artifact, image and digest of ``DescribeModelPackage``."""
+    package = call_with_retry(lambda: client.describe_model_package(ModelPackageName=record.arn), retry)
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    first = containers[0]
+    metadata = package.get("CustomerMetadataProperties") or {}
+    return dataclasses.replace(record, approval=package.get("ModelApprovalStatus", record.approval),
+                               status=package.get("ModelPackageStatus", record.status),
+                               artifact_uri=first.get("ModelDataUrl"), image=first.get("Image"),
+                               image_digest=first.get("ImageDigest"), digest=metadata.get(DIGEST_PROPERTY))

@@ -1,0 +1,67 @@
+"""The registry view's decisions (finding A1): ready, holding or waiting, and why, from each kind of evidence.
+
+SageMaker numbers model packages per group (1, 2, 3... in one account and region) and serves a
+versioned package only once it exists; its ``ModelApprovalStatus`` is Approved, Rejected or
+PendingManualApproval (botocore ``ModelPackageSummary``;
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-approve.html).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops_infra.model_versions import ASSUME_AVAILABLE, ModelRegistry, RegistryView, VersionRecord
+
+WHERE = "group s-prod-m (222222222222/eu-west-1)"
+
+
+def _view(basis: str, complete: bool, versions: dict[int, VersionRecord], serving: dict[str, int] | None = None):
+    return RegistryView({"m": ModelRegistry("m", WHERE, basis, complete, versions)}, serving or {})
+
+
+def test_a_group_created_by_this_apply_holds_no_version_so_a_new_endpoint_waits():
+    decision = _view("created-now", True, {}).decide("api", "m", 12, gated=False)
+    assert (decision.state, decision.serve, decision.basis) == ("waiting", None, "created-now")
+    assert "created by this apply" in decision.why and "register v12" in decision.why
+
+
+def test_an_existing_endpoint_holds_its_served_version_instead_of_being_deleted():
+    view = _view("registry", True, {12: VersionRecord(12, "Approved", "Completed")}, serving={"api": 12})
+    decision = view.decide("api", "m", 13, gated=True)
+    assert (decision.state, decision.serve, decision.pinned) == ("holding", 12, 13)
+    assert "not registered in " + WHERE in decision.why and "keeps serving v12" in decision.why
+
+
+@pytest.mark.parametrize(("approval", "status", "gated", "state"), [
+    ("Approved", "Completed", True, "ready"),
+    ("PendingManualApproval", "Completed", False, "ready"),
+    ("PendingManualApproval", "Completed", True, "waiting"),
+    ("Rejected", "Completed", False, "waiting"),
+    ("Approved", "InProgress", False, "waiting"),
+    (None, None, True, "ready"),  # proven by the prior state: it was served, so it was deployable
+])
+def test_availability_follows_approval_and_package_status(approval, status, gated, state):
+    view = _view("registry", True, {13: VersionRecord(13, approval, status)})
+    assert view.decide("api", "m", 13, gated=gated).state == state
+
+
+def test_unproven_versions_are_assumed_and_said_to_be_unchecked():
+    decision = _view("prior-state", False, {12: VersionRecord(12)}).decide("api", "m", 13, gated=True)
+    assert (decision.state, decision.basis) == ("ready", "unverified")
+    assert "not checked" in decision.why
+    assert ASSUME_AVAILABLE.decide("api", "m", 1, gated=True).basis == "unverified"
+
+
+def test_find_digest_maps_an_artifact_to_this_registrys_number():
+    view = _view("registry", True, {3: VersionRecord(3, digest="sha256:aa"), 4: VersionRecord(4, digest="sha256:bb")})
+    assert view.find_digest("m", "sha256:bb").version == 4
+    assert view.find_digest("m", "sha256:cc") is None and view.find_digest("other", "sha256:aa") is None
+
+
+def test_views_round_trip_through_json():
+    view = RegistryView({"m": ModelRegistry("m", WHERE, "registry", True, {
+        7: VersionRecord(7, "Approved", "Completed", "arn:x", "s3://b/k", "img:1", "sha256:i", "sha256:a")})},
+        {"api": 7}, ("a warning",))
+    assert RegistryView.from_json(json.loads(json.dumps(view.to_json()))) == view
