@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policy",),
     ("plan",),
     ("render",),
+    ("rollout",),
     ("program",),
     ("apply",),
     ("promote",),

@@ -1,0 +1,10 @@
+"""Gate readers: the endpoint's ``rollback_on`` alerts, read for the current step.
+
+- :mod:`.cloudwatch` (AWS): CloudWatch alarm state, and the alarm's metric over the step's window
+  through GetMetricData;
+- :mod:`.prometheus` (Kubernetes): the alerts Prometheus evaluates (``GET /api/v1/alerts``).
+
+A reader never raises for what the monitoring system answers: anything it cannot read is an
+``unreadable`` :class:`~mlops_infra.rollout.model.GateReading`, which holds the rollout (and rolls it
+back after the gate timeout) instead of advancing blind.
+"""

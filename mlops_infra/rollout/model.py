@@ -1,0 +1,153 @@
+"""The rollout reconciler's data: what it reads (spec, observed state, gates, now) and what it writes.
+
+Contract:
+- :class:`RolloutSpec` is built from ``graph.rollouts[address]`` (:meth:`RolloutSpec.from_graph`):
+  steps in percent of traffic on the new version, ending at 100; the bake at each step; the gate
+  names (CloudWatch alarm names on AWS, alert names on Kubernetes); how long an unreadable gate may
+  hold a step before the rollout rolls back (``gate_timeout_seconds``).
+- :class:`RolloutStatus` is persisted on the endpoint by the driver (SageMaker tags, InferenceService
+  annotations) as flat strings (:meth:`RolloutStatus.to_fields` / :meth:`from_fields`), each at most
+  256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
+  ``spec.steps``; ``since`` is when the current step's traffic was set (the bake counts from there);
+  ``blind_since`` is when the gates of this step first became unreadable.
+- :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share
+  of traffic on the new revision, whether the endpoint can take a change now, and the stored status.
+- :class:`Decision` is the reconciler's answer: one action, the status to write (None: unchanged) and
+  when something can change next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+Phase = Literal["progressing", "finished", "rolled_back", "aborted"]
+TERMINAL: frozenset[str] = frozenset({"finished", "rolled_back", "aborted"})
+ActionKind = Literal["none", "wait", "hold", "set_traffic", "record", "rollback", "finish"]
+GateState = Literal["ok", "firing", "unreadable"]
+DEFAULT_GATE_TIMEOUT = 900
+"""An unreadable gate holds a step for at most this long (seconds) before the rollout rolls back."""
+MAX_FIELD = 256
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """One endpoint's rollout plan, as compiled into the graph."""
+
+    endpoint: str
+    strategy: str
+    steps: tuple[int, ...]
+    bake_seconds: int
+    gates: tuple[str, ...] = ()
+    gate_timeout_seconds: int = DEFAULT_GATE_TIMEOUT
+    target: str = "aws"
+    resource: str = ""
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def from_graph(cls, address: str, plan: dict[str, Any]) -> RolloutSpec:
+        """From ``graph.rollouts[address]`` (AWS: ``rollbackAlarms``, ``endpointName``; Kubernetes:
+        ``rollbackAlerts``, ``resource`` = ``namespace/name``)."""
+        aws = "rollbackAlarms" in plan or "endpointName" in plan
+        steps = tuple(int(s) for s in plan.get("steps") or [100])
+        return cls(
+            endpoint=address.split(".", 1)[-1], strategy=str(plan.get("strategy", "canary")), steps=steps,
+            bake_seconds=int(plan.get("bakeSeconds") or 0),
+            gates=tuple(plan.get("rollbackAlarms") or plan.get("rollbackAlerts") or ()),
+            gate_timeout_seconds=int(plan.get("gateTimeoutSeconds") or DEFAULT_GATE_TIMEOUT),
+            target="aws" if aws else "kubernetes",
+            resource=str(plan.get("endpointName") or plan.get("kubeResource") or ""),
+            extra=tuple(sorted((k, v) for k, v in plan.items() if not isinstance(v, dict | list))),
+        )
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return dict(self.extra).get(key, default)
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    """The rollout's status, kept on the endpoint (see the module contract)."""
+
+    phase: Phase
+    revision: str
+    previous: str
+    step: int
+    since: float
+    blind_since: float | None = None
+    reason: str = ""
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields (tag values / annotation values), each at most 256 characters."""
+        fields = {"phase": self.phase, "revision": self.revision, "previous": self.previous,
+                  "step": str(self.step), "since": f"{self.since:.3f}", "reason": self.reason}
+        if self.blind_since is not None:
+            fields["blind-since"] = f"{self.blind_since:.3f}"
+        return {k: v[:MAX_FIELD] for k, v in fields.items()}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> RolloutStatus | None:
+        """Parse stored fields leniently: None when absent or unreadable (treated as no status)."""
+        try:
+            phase = fields["phase"]
+            if phase not in ("progressing", *TERMINAL):
+                return None
+            blind = fields.get("blind-since")
+            return cls(phase, fields["revision"], fields.get("previous", ""), int(fields["step"]),
+                       float(fields["since"]), float(blind) if blind else None, fields.get("reason", ""))
+        except (KeyError, ValueError):
+            return None
+
+    def evolve(self, **changes: Any) -> RolloutStatus:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The endpoint as a driver read it.
+
+    ``revision``: the version the endpoint is being moved to (from the applied desired state);
+    ``stable``: the version that serves the rest of the traffic (None: nothing served before, a first
+    deployment); ``percent``: the share of traffic on ``revision`` now (None: unknown);
+    ``ready``: the endpoint can take a traffic change now (not mid-update); ``status``: the stored
+    rollout status (None: none, or unreadable); ``token``: the driver's concurrency token for this
+    observation (a resourceVersion, or config name + status fields).
+    """
+
+    revision: str
+    stable: str | None
+    percent: int | None
+    ready: bool = True
+    status: RolloutStatus | None = None
+    token: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """One gate: ``ok``, ``firing`` (roll back) or ``unreadable`` (hold, then roll back)."""
+
+    name: str
+    state: GateState
+    value: float | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        value = f" = {self.value:g}" if self.value is not None else ""
+        return f"{self.name}{value}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do now. ``percent`` is the traffic share to set (set_traffic) or that results;
+    ``status`` the status to write with the action (None: unchanged); ``next_check`` the earliest
+    time (epoch seconds) at which a new pass can decide something else."""
+
+    action: ActionKind
+    message: str
+    percent: int | None = None
+    status: RolloutStatus | None = None
+    next_check: float | None = None
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.action not in ("none", "wait") or self.status is not None

@@ -1,0 +1,147 @@
+"""The rollout reconciler: one pure, level-triggered decision function.
+
+``reconcile(spec, observed, gates, now, command)`` looks only at what is true now (the endpoint's
+observed traffic and stored status, the gate readings, the time) and returns one :class:`Decision`.
+It sleeps never and reads no clock, so tests simulate hours of bake in milliseconds, and any number of
+passes, repeated or concurrent, converge: a pass that repeats an earlier one decides the same thing.
+
+Rules, in order:
+1. ``abort``: a rollout in progress rolls back now, phase ``aborted`` (reason: by the operator, at
+   which step). ``resume``: a rolled-back or aborted rollout of the same revision starts again at
+   its first step.
+2. The endpoint is mid-update (``ready`` false): wait.
+3. No status for the observed revision: nothing served before -> finish at once (a first
+   deployment has nothing to compare with); the stable version is the revision -> nothing to do;
+   else start: traffic to the first step, bake from now.
+4. A finished, rolled-back or aborted status holds its invariant (finished: 100% on the revision and
+   nothing else left; rolled back: 0%): a driver killed between its writes is completed, nothing else
+   happens.
+5. In progress, the traffic is not the current step's: if it is the NEXT step's, a previous pass set
+   it and was stopped before recording it -> record that step (bake restarts: no step is skipped or
+   repeated); otherwise something moved it -> set it back to the current step (bake restarts).
+6. A firing gate rolls back (reason: which gate, which value, at which step and share).
+7. An unreadable gate holds the step (never advances blind); once unreadable for
+   ``gate_timeout_seconds`` the rollout rolls back.
+8. The bake is not over: wait until it is. Over: the next step, or after the last step (100%),
+   finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from mlops_infra.rollout.model import TERMINAL, Decision, GateReading, Observed, RolloutSpec, RolloutStatus
+
+Command = Literal["abort", "resume"] | None
+
+
+def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading], now: float,
+              command: Command = None) -> Decision:
+    """The next action for one endpoint (see the module rules)."""
+    status = observed.status if observed.status and observed.status.revision == observed.revision else None
+    if command == "abort":
+        return _abort(spec, status, now)
+    if command == "resume" and status is not None and status.phase in ("rolled_back", "aborted"):
+        status = None
+    if not observed.ready:
+        return Decision("wait", f"the endpoint is updating{_detail(observed)}; waiting for it to settle")
+    if status is None:
+        return _start(spec, observed, now)
+    if status.phase in TERMINAL:
+        return _terminal(status, observed)
+    return _progressing(spec, status, observed, gates, now)
+
+
+def _detail(observed: Observed) -> str:
+    return f" ({observed.detail})" if observed.detail else ""
+
+
+def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:
+    if observed.stable is None:
+        done = RolloutStatus("finished", observed.revision, "", len(spec.steps) - 1, now,
+                             reason="first deployment: no previous version to compare with")
+        return Decision("finish", f"version {observed.revision} is the first one: all traffic at once", 100, done)
+    if observed.stable == observed.revision:
+        return Decision("none", f"version {observed.revision} serves all traffic; nothing to roll out")
+    first = spec.steps[0]
+    started = RolloutStatus("progressing", observed.revision, observed.stable, 0, now)
+    return Decision("set_traffic", f"start: {first}% of traffic to version {observed.revision} "
+                    f"(from {observed.stable})", first, started, now + spec.bake_seconds)
+
+
+def _terminal(status: RolloutStatus, observed: Observed) -> Decision:
+    if status.phase == "finished":
+        if observed.percent != 100 or observed.stable not in (None, observed.revision):
+            return Decision("finish", f"completing the finish of version {status.revision}", 100)
+        return Decision("none", f"version {status.revision} finished: {status.reason or 'all steps passed'}")
+    if observed.percent not in (0, None):
+        return Decision("rollback", f"completing the rollback of version {status.revision}", 0)
+    how = "aborted" if status.phase == "aborted" else "rolled back"
+    return Decision("none", f"version {status.revision} was {how}: {status.reason}. Apply a new version, or run "
+                    "`mlops-infra rollout --resume` to try this one again from the first step")
+
+
+def _abort(spec: RolloutSpec, status: RolloutStatus | None, now: float) -> Decision:
+    if status is None or status.phase in TERMINAL:
+        return Decision("none", "no rollout in progress: nothing to abort")
+    reason = f"aborted by the operator at step {status.step + 1} ({spec.steps[status.step]}%)"
+    return Decision("rollback", reason, 0, status.evolve(phase="aborted", reason=reason, since=now))
+
+
+def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, gates: Sequence[GateReading],
+                 now: float) -> Decision:
+    step, percent = status.step, spec.steps[status.step]
+    if observed.percent != percent:
+        following = step + 1
+        if following < len(spec.steps) and observed.percent == spec.steps[following]:
+            return Decision("record", f"step {following + 1} ({spec.steps[following]}%) was set by an earlier pass "
+                            "that stopped before recording it", spec.steps[following],
+                            status.evolve(step=following, since=now, blind_since=None), now + spec.bake_seconds)
+        seen = "unknown" if observed.percent is None else f"{observed.percent}%"
+        return Decision("set_traffic", f"step {step + 1}: traffic on version {status.revision} is {seen}, "
+                        f"not {percent}%: setting it", percent, status.evolve(since=now), now + spec.bake_seconds)
+    firing = [g for g in gates if g.state == "firing"]
+    if firing:
+        reason = (f"{', '.join(g.describe() for g in firing)} fired at step {step + 1} ({percent}% on version "
+                  f"{status.revision})")
+        return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
+                                                                             since=now))
+    blind = [g for g in gates if g.state == "unreadable"]
+    if blind:
+        return _hold(spec, status, blind, now)
+    cleared = status.evolve(blind_since=None) if status.blind_since is not None else None
+    ends = status.since + spec.bake_seconds
+    if now < ends:
+        return Decision("wait", f"step {step + 1} ({percent}%): baking, {_duration(ends - now)} left", percent,
+                        cleared, ends)
+    if step + 1 < len(spec.steps):
+        following = spec.steps[step + 1]
+        return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",
+                        following, status.evolve(step=step + 1, since=now, blind_since=None),
+                        now + spec.bake_seconds)
+    return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps", 100,
+                    status.evolve(phase="finished", since=now, blind_since=None, reason="all steps passed"))
+
+
+def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading], now: float) -> Decision:
+    since = status.blind_since if status.blind_since is not None else now
+    names = ", ".join(g.describe() for g in blind)
+    if now - since >= spec.gate_timeout_seconds:
+        reason = (f"gate(s) {names} unreadable for {_duration(now - since)} at step {status.step + 1} "
+                  f"({spec.steps[status.step]}% on version {status.revision})")
+        return Decision("rollback", f"roll back: {reason}", 0,
+                        status.evolve(phase="rolled_back", reason=reason, since=now))
+    left = spec.gate_timeout_seconds - (now - since)
+    return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {_duration(left)} "
+                    "unless the gates can be read", spec.steps[status.step],
+                    status.evolve(blind_since=since) if status.blind_since is None else None, since +
+                    spec.gate_timeout_seconds)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes}m{rest:02d}s" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"

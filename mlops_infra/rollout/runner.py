@@ -1,0 +1,107 @@
+"""One reconcile pass (observe, read gates, decide, act) and the loop around it.
+
+Contract:
+- A :class:`Driver` owns one endpoint: :meth:`Driver.observe` returns :class:`Observed` (with a
+  concurrency token); :meth:`Driver.act` carries out a :class:`Decision` only if the endpoint still
+  matches that observation, else raises :class:`Lost` (another reconciler acted first: the pass does
+  nothing more; the next pass observes again).
+- A :class:`GateReader` reads the spec's gates for a step window; it never raises for a cloud
+  answer: an error is an ``unreadable`` reading.
+- :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress.
+- :func:`watch` repeats passes until the rollout is in a terminal phase (or ``max_passes``), sleeping
+  until the decision's ``next_check`` (at most ``poll_seconds``); ``clock`` and ``sleep`` are
+  injectable, so a test runs hours of bake instantly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mlops_infra.rollout.model import Decision, GateReading, Observed, RolloutSpec
+from mlops_infra.rollout.reconcile import Command, reconcile
+
+
+class Lost(Exception):
+    """The endpoint changed since it was observed: another reconciler acted first."""
+
+
+class Driver(Protocol):
+    def observe(self) -> Observed: ...
+
+    def act(self, decision: Decision, observed: Observed, now: float) -> None: ...
+
+
+class GateReader(Protocol):
+    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]: ...
+
+
+class NoGates:
+    """A rollout without ``rollback_on``: nothing to read."""
+
+    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]:
+        return []
+
+
+@dataclass(frozen=True)
+class Pass:
+    """The outcome of one pass: what was seen, read and decided, and whether it was carried out
+    (``lost``: another reconciler acted first)."""
+
+    observed: Observed
+    gates: list[GateReading]
+    decision: Decision
+    acted: bool
+    lost: bool = False
+
+
+def reconcile_once(spec: RolloutSpec, driver: Driver, gates: GateReader, now: float,
+                   command: Command = None) -> Pass:
+    observed = driver.observe()
+    status = observed.status
+    in_progress = status is not None and status.phase == "progressing" and status.revision == observed.revision
+    readings = gates.read(spec, status.since, now) if in_progress and status and command != "abort" else []
+    decision = reconcile(spec, observed, readings, now, command)
+    if not decision.changes_anything:
+        return Pass(observed, readings, decision, acted=False)
+    try:
+        driver.act(decision, observed, now)
+    except Lost:
+        return Pass(observed, readings, decision, acted=False, lost=True)
+    return Pass(observed, readings, decision, acted=True)
+
+
+@dataclass
+class Watch:
+    """Options of :func:`watch`."""
+
+    poll_seconds: float = 30.0
+    max_passes: int | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    on_pass: Callable[[Pass], None] = field(default=lambda p: None)
+
+
+def finished(p: Pass) -> bool:
+    """True when nothing more will happen without a new version or an operator command."""
+    return p.decision.action == "none"
+
+
+def watch(spec: RolloutSpec, driver: Driver, gates: GateReader, options: Watch, command: Command = None) -> Pass:
+    """Reconcile until the rollout settles (see the module contract); returns the last pass."""
+    passes = 0
+    while True:
+        result = reconcile_once(spec, driver, gates, options.clock(), command)
+        command = None  # an operator command applies to the first pass only
+        passes += 1
+        options.on_pass(result)
+        if finished(result) or (options.max_passes is not None and passes >= options.max_passes):
+            return result
+        now = options.clock()
+        next_check = result.decision.next_check
+        delay = options.poll_seconds if next_check is None else min(options.poll_seconds, max(0.0, next_check - now))
+        if result.decision.action in ("set_traffic", "record", "rollback", "finish"):
+            delay = min(delay, 1.0) if options.poll_seconds >= 1 else delay
+        options.sleep(delay)
