@@ -16,7 +16,19 @@ Contract:
   2. **``UpdateEndpoint``.** moto does not implement it. The patch adds a small handler that
      points the endpoint at another existing endpoint config and rebuilds its variants from it
      (like a completed update). ``RetainAllVariantProperties`` keeps the current weights and counts
-     of variants whose name exists in both configs.
+     of variants whose name exists in both configs, except the properties listed in
+     ``ExcludeRetainedVariantProperties`` (``DesiredWeight``, ``DesiredInstanceCount``), which come
+     from the new config (botocore ``UpdateEndpointInput``).
+
+  3. **Endpoint updates take time** (for the rollout driver's concurrency tests). AWS puts an
+     endpoint in ``Updating`` on ``UpdateEndpoint`` and ``UpdateEndpointWeightsAndCapacities``
+     (botocore documentation of both) and refuses another update until it is ``InService`` again
+     (a ValidationException; the exact AWS wording is inferred: "Cannot update in-progress
+     endpoint"). moto completes both at once and accepts anything. With
+     :func:`endpoint_updates_take` ``(seconds)``, an update leaves the endpoint ``Updating`` for that
+     long (``DescribeEndpoint`` shows it; it turns ``InService`` on the first describe after), and an
+     update within that window is refused. The default, 0 seconds, keeps moto's instant updates:
+     nothing changes for tests that do not ask.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -33,6 +45,7 @@ import functools
 import logging
 import re
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -58,8 +71,62 @@ def _accept_modern_instance_types(original: Any) -> Any:
     return validate_instance_type
 
 
+_settle = {"seconds": 0.0}
+_update_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def endpoint_updates_take(seconds: float) -> Iterator[None]:
+    """Endpoint updates stay ``Updating`` for ``seconds`` (patch 3 of the module docstring)."""
+    previous = _settle["seconds"]
+    _settle["seconds"] = seconds
+    try:
+        yield
+    finally:
+        _settle["seconds"] = previous
+
+
+def _settled(endpoint: Any) -> bool:
+    started = getattr(endpoint, "_mlops_update_started", None)
+    return started is None or time.monotonic() - started >= _settle["seconds"]
+
+
+def _begin_update(endpoint: Any) -> None:
+    """Refuse an update while one is in progress; otherwise mark the endpoint Updating (patch 3)."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    if not _settled(endpoint):
+        raise ValidationError(message=f"Cannot update in-progress endpoint \"{endpoint.arn}\".")
+    endpoint._mlops_update_started = time.monotonic()
+
+
+def _end_update(endpoint: Any) -> None:
+    endpoint.endpoint_status = "Updating" if _settle["seconds"] > 0 else "InService"
+
+
+def _weights_with_progress(original: Any) -> Any:
+    def update_endpoint_weights_and_capacities(self: Any, endpoint_name: str, **kwargs: Any) -> str:
+        with _update_lock:
+            endpoint = self.endpoints.get(endpoint_name)
+            if endpoint is not None:
+                _begin_update(endpoint)
+            arn = original(self, endpoint_name, **kwargs)
+            _end_update(self.endpoints[endpoint_name])
+            return arn
+    return update_endpoint_weights_and_capacities
+
+
+def _describe_settles(original: Any) -> Any:
+    def describe_endpoint(self: Any, endpoint_name: str) -> Any:
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is not None and endpoint.endpoint_status == "Updating" and _settled(endpoint):
+            endpoint.endpoint_status = "InService"
+        return original(self, endpoint_name)
+    return describe_endpoint
+
+
 def _update_endpoint(self: Any) -> Any:
-    """``UpdateEndpoint``: move the endpoint to another config (completes at once)."""
+    """``UpdateEndpoint``: move the endpoint to another config (completes at once, or per patch 3)."""
     from moto.core.responses import ActionResult
     from moto.sagemaker.exceptions import ValidationError
 
@@ -68,20 +135,33 @@ def _update_endpoint(self: Any) -> Any:
     endpoint = backend.endpoints.get(name)
     if endpoint is None:
         raise ValidationError(message=f"Could not find endpoint '{name}'.")
+    with _update_lock:
+        _begin_update(endpoint)
     config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
     previous = {v["VariantName"]: v for v in endpoint.production_variants}
     variants = endpoint._process_production_variants(config["ProductionVariants"])
     if self._get_param("RetainAllVariantProperties"):
-        variants = [{**v, **previous.get(v["VariantName"], {})} for v in variants]
+        excluded = {e.get("VariantPropertyType") for e in self._get_param("ExcludeRetainedVariantProperties") or []}
+        keep = {"DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+                "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount")}
+        dropped = {key for prop in excluded for key in keep.get(prop, ())}
+        variants = [{**v, **{k: x for k, x in previous.get(v["VariantName"], {}).items() if k not in dropped}}
+                    for v in variants]
     endpoint.endpoint_config_name = config["EndpointConfigName"]
     endpoint.production_variants = variants
-    endpoint.endpoint_status = "InService"
+    _end_update(endpoint)
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
 def _apply_patches() -> None:
-    from moto.sagemaker.models import FakeEndpointConfig
+    from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
+
+    for name, wrap in (("update_endpoint_weights_and_capacities", _weights_with_progress),
+                       ("describe_endpoint", _describe_settles)):
+        original_method = getattr(SageMakerModelBackend, name)
+        _saved.append((SageMakerModelBackend, name, original_method))
+        setattr(SageMakerModelBackend, name, wrap(original_method))
 
     original = FakeEndpointConfig.validate_instance_type
     _saved.append((FakeEndpointConfig, "validate_instance_type", original))

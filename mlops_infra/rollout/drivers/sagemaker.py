@@ -1,0 +1,236 @@
+"""The SageMaker driver: a staged canary with two production variants of one endpoint.
+
+Why not SageMaker's own guardrails: a ``CANARY`` traffic routing does one canary step then all, a
+``LINEAR`` one equal steps of 10-50%, and both size the canary in whole instances (botocore
+``CapacitySize``, ``TrafficRoutingConfig``). A schedule such as 2, 5, 10, 25, 75, 100% needs weights:
+two variants of one endpoint config, whose share of traffic is ``weight / sum of weights`` (botocore
+``ProductionVariant.InitialVariantWeight``), moved with ``UpdateEndpointWeightsAndCapacities``.
+
+Contract of :class:`SageMakerDriver` (one endpoint):
+- Variants have stable names (A2): ``primary`` always serves the stable version and carries the
+  endpoint's Application Auto Scaling target; ``canary`` exists only during a rollout and is never
+  autoscaled, so removing it needs no deregistration (AWS "Update endpoints that use auto scaling",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html: deregistering is
+  only needed to change the instance type of, or remove, an autoscaled variant).
+- ``observe``: ``DescribeEndpoint`` (status, config, ``CurrentWeight`` per variant),
+  ``DescribeEndpointConfig`` (the variants' models; the version is the ``-v<N>-`` part of the model
+  name the compiler gives), ``ListTags`` (the status under ``mlops-infra:rollout:<field>``). The share
+  on the new version is ``canary weight / (primary + canary)``, in whole percent. ``ready`` is
+  ``EndpointStatus == InService``. The token is the config name and the stored status.
+- ``act`` first compares: it describes again and gives up (:class:`Lost`) unless the endpoint is
+  still InService on the same config with the same stored status. SageMaker itself serialises what
+  follows: ``UpdateEndpointWeightsAndCapacities`` and ``UpdateEndpoint`` put the endpoint in
+  ``Updating`` (botocore documentation of both), and a second update while one is in progress is
+  refused with a ValidationException, which is also :class:`Lost`.
+- Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
+  and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
+  ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count and weight). Each step:
+  weights ``100-p`` / ``p`` and the canary's ``DesiredInstanceCount`` = ``ceil(p% x primary count)``
+  (at least 1), so the canary has the capacity for its share.
+- The status is written before the traffic, always: a driver killed in between leaves a status one
+  step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
+  step is skipped, none repeated, and no bake is shortened.
+- Rollback: all weight back to ``primary``; the canary variant and its instances stay for inspection
+  until the next apply.
+- Finish: ``UpdateEndpoint`` to the graph's final config (single ``primary`` variant on the new
+  model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
+  (so primary's instance count survives, and its weight comes from the config: it was 0 while the
+  canary had everything). If the final config changes primary's instance type, the variant's
+  scalable target is deregistered first and registered again after (same min/max), as the AWS page
+  above requires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
+from mlops_infra.rollout.runner import Lost
+
+PRIMARY, CANARY = "primary", "canary"
+TAG_PREFIX = "mlops-infra:rollout:"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+_VERSION = re.compile(r"-v(\d+)-[0-9a-z]+$")
+_BUSY = ("in-progress", "in progress", "not in service", "updating")
+
+
+class Crash(Exception):
+    """Raised by the test hook ``crash_at``: the process died there."""
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """What the graph says about one endpoint's rollout (``graph.rollouts`` of an AWS endpoint)."""
+
+    endpoint: str
+    version: str
+    final_config: str
+    model: str
+
+
+def model_version(model_name: str) -> str | None:
+    """The model version in a compiled model name (``...-v13-<hash>``), None if not one of ours."""
+    match = _VERSION.search(model_name or "")
+    return match.group(1) if match else None
+
+
+def canary_instances(percent: int, primary_instances: int) -> int:
+    """Instances the canary needs for ``percent`` of the endpoint's traffic (at least one)."""
+    return max(1, math.ceil(percent * max(1, primary_instances) / 100))
+
+
+def _error(exc: Exception) -> tuple[str, str]:
+    error = (getattr(exc, "response", None) or {}).get("Error", {})
+    return error.get("Code", ""), error.get("Message", str(exc))
+
+
+class SageMakerDriver:
+    def __init__(self, sagemaker: Any, target: EndpointTarget, *, autoscaling: Any = None,
+                 crash_at: str | None = None) -> None:
+        self.sm, self.target, self.autoscaling = sagemaker, target, autoscaling
+        self.crash_at = crash_at  # test hook: "status" or "traffic" (die right after that write)
+        self._configs: dict[str, dict[str, Any]] = {}
+
+    # -- observe -------------------------------------------------------------------------------------------------
+
+    def _config(self, name: str) -> dict[str, Any]:
+        if name not in self._configs:  # endpoint configs are immutable: cache them
+            self._configs[name] = self.sm.describe_endpoint_config(EndpointConfigName=name)
+        return self._configs[name]
+
+    def _read(self) -> tuple[dict[str, Any], dict[str, str]]:
+        endpoint = self.sm.describe_endpoint(EndpointName=self.target.endpoint)
+        tags = self.sm.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
+        fields = {t["Key"][len(TAG_PREFIX):]: t["Value"] for t in tags if t["Key"].startswith(TAG_PREFIX)}
+        return endpoint, fields
+
+    def observe(self) -> Observed:
+        endpoint, fields = self._read()
+        config = self._config(endpoint["EndpointConfigName"])
+        models = {v["VariantName"]: v.get("ModelName", "") for v in config["ProductionVariants"]}
+        weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0.0) for v in endpoint.get("ProductionVariants", [])}
+        stable = model_version(models.get(PRIMARY, ""))
+        if CANARY in models and model_version(models[CANARY]) == self.target.version:
+            total = weights.get(PRIMARY, 0.0) + weights.get(CANARY, 0.0)
+            percent = round(100 * weights.get(CANARY, 0.0) / total) if total else 0
+        else:
+            percent = 100 if stable == self.target.version else 0
+        status = endpoint.get("EndpointStatus", "")
+        return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
+                        status=RolloutStatus.from_fields(fields), token=_token(endpoint, fields),
+                        detail="" if status == "InService" else f"EndpointStatus {status}")
+
+    # -- act -------------------------------------------------------------------------------------------------------
+
+    def act(self, decision: Decision, observed: Observed, now: float) -> None:
+        endpoint, fields = self._read()
+        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, fields) != observed.token:
+            raise Lost("the endpoint changed since it was observed")
+        self._write_status(endpoint["EndpointArn"], decision.status, fields)
+        self._crash("status")
+        if decision.action == "rollback" and observed.percent:
+            self._weights(endpoint, 0)
+        elif decision.action == "finish":
+            self._finish(endpoint)
+        elif decision.action == "set_traffic" and decision.percent is not None:
+            self._traffic(endpoint, decision.percent)
+        self._crash("traffic")
+
+    def _crash(self, point: str) -> None:
+        if self.crash_at == point and point:
+            raise Crash(f"killed right after the {point} write")
+
+    def _traffic(self, endpoint: dict[str, Any], percent: int) -> None:
+        names = {v["VariantName"] for v in endpoint.get("ProductionVariants", [])}
+        if CANARY not in names:
+            self._update(EndpointName=self.target.endpoint, EndpointConfigName=self._rollout_config(endpoint),
+                         RetainAllVariantProperties=True)
+            return  # the endpoint is Updating now; the next pass sets the weights
+        self._weights(endpoint, percent)
+
+    def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
+        variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
+        primary_count = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
+        canary_count = int(variants[CANARY].get("CurrentInstanceCount") or 1) if percent == 0 else \
+            canary_instances(percent, primary_count)
+        self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
+                   DesiredWeightsAndCapacities=[
+                       {"VariantName": PRIMARY, "DesiredWeight": float(100 - percent),
+                        "DesiredInstanceCount": primary_count},
+                       {"VariantName": CANARY, "DesiredWeight": float(percent), "DesiredInstanceCount": canary_count}])
+
+    def _rollout_config(self, endpoint: dict[str, Any]) -> str:
+        current = self._config(endpoint["EndpointConfigName"])
+        primary = next(v for v in current["ProductionVariants"] if v["VariantName"] == PRIMARY)
+        count = next((int(v.get("CurrentInstanceCount") or 1) for v in endpoint["ProductionVariants"]
+                      if v["VariantName"] == PRIMARY), 1)
+        final = self._config(self.target.final_config)
+        new = next(v for v in final["ProductionVariants"] if v["VariantName"] == PRIMARY)
+        canary = {**new, "VariantName": CANARY, "InitialInstanceCount": 1, "InitialVariantWeight": 0.0}
+        variants = [{**primary, "InitialInstanceCount": count}, canary]
+        digest = hashlib.sha256(repr((variants, self.target.version)).encode()).hexdigest()[:8]
+        name = f"{self.target.endpoint[:40]}-rollout-v{self.target.version}-{digest}"[:63]
+        extra = {k: final[k] for k in ("DataCaptureConfig", "KmsKeyId") if final.get(k)}
+        try:
+            self.sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, **extra)
+        except Exception as exc:
+            if "already exist" not in _error(exc)[1]:
+                raise
+        return name
+
+    def _finish(self, endpoint: dict[str, Any]) -> None:
+        if endpoint["EndpointConfigName"] == self.target.final_config:
+            return  # completed by an earlier pass
+        before = self._config(endpoint["EndpointConfigName"])
+        after = self._config(self.target.final_config)
+        old_type = next((v.get("InstanceType") for v in before["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
+        new_type = next((v.get("InstanceType") for v in after["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
+        target = self._scalable_target() if old_type != new_type else None
+        if target is not None:
+            self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
+                                                        ScalableDimension=SCALABLE_DIMENSION)
+        self._update(EndpointName=self.target.endpoint, EndpointConfigName=self.target.final_config,
+                     RetainAllVariantProperties=True,
+                     ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}])
+        if target is not None:
+            self.autoscaling.register_scalable_target(
+                ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=SCALABLE_DIMENSION,
+                MinCapacity=target["MinCapacity"], MaxCapacity=target["MaxCapacity"])
+
+    def _scalable_target(self) -> dict[str, Any] | None:
+        if self.autoscaling is None:
+            return None
+        resource = f"endpoint/{self.target.endpoint}/variant/{PRIMARY}"
+        found = self.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource],
+                                                           ScalableDimension=SCALABLE_DIMENSION)
+        return (found.get("ScalableTargets") or [None])[0]
+
+    def _update(self, **kwargs: Any) -> None:
+        self._call(self.sm.update_endpoint, **kwargs)
+
+    def _call(self, operation: Any, **kwargs: Any) -> None:
+        try:
+            operation(**kwargs)
+        except Exception as exc:
+            code, message = _error(exc)
+            if code == "ValidationException" and any(word in message.lower() for word in _BUSY):
+                raise Lost(message) from exc
+            raise
+
+    def _write_status(self, arn: str, status: RolloutStatus | None, stored: dict[str, str]) -> None:
+        if status is None:
+            return
+        fields = status.to_fields()
+        self.sm.add_tags(ResourceArn=arn, Tags=[{"Key": TAG_PREFIX + k, "Value": v} for k, v in fields.items()
+                                                if stored.get(k) != v])
+        stale = [TAG_PREFIX + k for k in stored if k not in fields]
+        if stale:
+            self.sm.delete_tags(ResourceArn=arn, TagKeys=stale)
+
+
+def _token(endpoint: dict[str, Any], fields: dict[str, str]) -> str:
+    return endpoint.get("EndpointConfigName", "") + "|" + "|".join(f"{k}={v}" for k, v in sorted(fields.items()))

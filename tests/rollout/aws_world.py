@@ -1,0 +1,54 @@
+"""A SageMaker endpoint mid-release on a moto server (test support for rollout tests and the benchmark).
+
+``deploy(sm, name, ...)`` creates what ``mlops-infra apply`` leaves before a canary: the models of the
+stable and the new version, the endpoint on the stable version's single-variant config, the graph's
+final config for the new version, and (optionally) the primary variant's scalable target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_infra.rollout.drivers.sagemaker import EndpointTarget
+
+ROLE = "arn:aws:iam::123456789012:role/serving"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1"
+
+
+def model_name(endpoint: str, version: int) -> str:
+    return f"{endpoint}-v{version}-ab12cd"
+
+
+def config(sm: Any, name: str, model: str, instance: str = "ml.g5.xlarge", count: int = 3) -> None:
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "primary", "ModelName": model, "InstanceType": instance, "InitialInstanceCount": count,
+        "InitialVariantWeight": 1.0}])
+
+
+def deploy(sm: Any, endpoint: str = "fraud-prod-scorer", *, stable: int = 12, new: int = 13, count: int = 3,
+           new_instance: str = "ml.g5.xlarge", autoscaling: Any = None) -> EndpointTarget:
+    for version in (stable, new):
+        sm.create_model(ModelName=model_name(endpoint, version), ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": IMAGE})
+    config(sm, f"{endpoint}-cfg-v{stable}", model_name(endpoint, stable), count=count)
+    config(sm, f"{endpoint}-cfg-v{new}", model_name(endpoint, new), instance=new_instance, count=count)
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-cfg-v{stable}")
+    if autoscaling is not None:
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/primary",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=count, MaxCapacity=10)
+    return EndpointTarget(endpoint, str(new), f"{endpoint}-cfg-v{new}", model_name(endpoint, new))
+
+
+def canary_percent(sm: Any, endpoint: str) -> int | None:
+    variants = {v["VariantName"]: float(v.get("CurrentWeight") or 0)
+                for v in sm.describe_endpoint(EndpointName=endpoint)["ProductionVariants"]}
+    if "canary" not in variants:
+        return None
+    return round(100 * variants["canary"] / (variants["canary"] + variants["primary"]))
+
+
+def status_tags(sm: Any, endpoint: str) -> dict[str, str]:
+    arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    return {t["Key"].split(":")[-1]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]
+            if t["Key"].startswith("mlops-infra:rollout:")}

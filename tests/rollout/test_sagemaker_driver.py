@@ -1,0 +1,153 @@
+"""Simulated end-to-end rollouts on SageMaker: the driver against a moto server (patched as documented
+in tests/support/moto_server.py: UpdateEndpoint, updates that take time)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from mlops_infra.rollout.drivers.sagemaker import Crash, SageMakerDriver, canary_instances, model_version
+from mlops_infra.rollout.runner import Watch, reconcile_once, watch
+from tests.rollout.aws_world import canary_percent, deploy, status_tags
+from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, race, race_outcomes, spec
+from tests.support.moto_server import client, endpoint_updates_take, reset, running_moto_server
+
+pytestmark = pytest.mark.moto
+E = "fraud-prod-scorer"
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    with running_moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def sm(moto_url):
+    reset(moto_url)
+    return client("sagemaker", moto_url)
+
+
+@pytest.fixture
+def scaling(moto_url):
+    return client("application-autoscaling", moto_url)
+
+
+def weight_log(sm, calls: list[int | None]):
+    """Record the canary share after every pass (to check the sequence of traffic changes)."""
+    def on_pass(result) -> None:
+        percent = canary_percent(sm, E)
+        if not calls or calls[-1] != percent:
+            calls.append(percent)
+    return on_pass
+
+
+def run(sm, target, gates: ScriptedGates, clock: Clock, shares: list, **driver_options):
+    gates.percent = lambda: canary_percent(sm, E)
+    driver = SageMakerDriver(sm, target, **driver_options)
+    return watch(spec("aws"), driver, gates, Watch(poll_seconds=BAKE, max_passes=300, clock=clock, sleep=clock.sleep,
+                                                   on_pass=weight_log(sm, shares)))
+
+
+def test_healthy_rollout_walks_all_steps_then_finishes_on_the_final_config(sm, scaling):
+    target = deploy(sm, autoscaling=scaling)
+    shares: list = []
+    run(sm, target, ScriptedGates(), Clock(), shares, autoscaling=scaling)
+    assert shares == [0, *STEPS, None]  # deploy the canary at 0, the six steps, then one variant again
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    assert endpoint["EndpointConfigName"] == target.final_config
+    [primary] = endpoint["ProductionVariants"]
+    assert primary["VariantName"] == "primary" and primary["CurrentWeight"] == 1.0
+    assert primary["CurrentInstanceCount"] == 3  # RetainAllVariantProperties kept the count
+    assert status_tags(sm, E)["phase"] == "finished"
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [t["ResourceId"] for t in targets] == [f"endpoint/{E}/variant/primary"]  # stable name: untouched
+
+
+def test_unhealthy_at_step_three_rolls_back_keeping_the_canary(sm):
+    target = deploy(sm)
+    shares: list = []
+    run(sm, target, ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"), Clock(), shares)
+    assert shares == [0, 2, 5, 10, 0]
+    tags = status_tags(sm, E)
+    assert tags["phase"] == "rolled_back" and "step 3 (10% on version 13)" in tags["reason"]
+    variants = {v["VariantName"] for v in sm.describe_endpoint(EndpointName=E)["ProductionVariants"]}
+    assert variants == {"primary", "canary"}  # the new version's variant is kept for inspection
+
+
+def test_unreadable_gate_holds_then_rolls_back(sm):
+    target = deploy(sm)
+    shares: list = []
+    run(sm, target, ScriptedGates(decide=lambda p: "unreadable" if p == 25 else "ok"), Clock(), shares)
+    assert shares == [0, 2, 5, 10, 25, 0]
+    assert "unreadable for 15m" in status_tags(sm, E)["reason"]
+
+
+@pytest.mark.parametrize(("killed_at_step", "point"), [*((step, "status") for step in range(len(STEPS))),
+                                                        (2, "traffic")])
+def test_a_driver_killed_after_each_step_is_continued(sm, killed_at_step, point):
+    target = deploy(sm)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    changes: list[tuple[float, int | None]] = [(clock.now, None)]
+
+    def one_pass(driver) -> None:
+        try:
+            reconcile_once(spec("aws"), driver, gates, clock.now)
+        finally:
+            if not changes or changes[-1][1] != canary_percent(sm, E):
+                changes.append((clock.now, canary_percent(sm, E)))
+
+    while status_tags(sm, E).get("step") != str(killed_at_step):  # a healthy driver works up to this step...
+        if killed_at_step == 0 or int(status_tags(sm, E).get("step", -1)) == killed_at_step - 1:
+            with pytest.raises(Crash):  # ...whose driver dies right after one of its writes
+                for _ in range(4):
+                    one_pass(SageMakerDriver(sm, target, crash_at=point))
+                    clock.sleep(BAKE)
+            break
+        one_pass(SageMakerDriver(sm, target))
+        clock.sleep(BAKE)
+    for _ in range(40):  # a new driver continues
+        one_pass(SageMakerDriver(sm, target))
+        if status_tags(sm, E)["phase"] == "finished":
+            break
+        clock.sleep(BAKE)
+    assert [p for _, p in changes] == [None, 0, *STEPS, None]  # no step repeated or skipped
+    baked = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(changes[2:])]
+    assert all(b >= BAKE for b in baked), baked  # and no bake shortened
+    assert status_tags(sm, E)["phase"] == "finished"
+
+
+def test_two_reconcilers_at_once_one_wins_each_step(sm):
+    target = deploy(sm)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    outcomes = []
+    with endpoint_updates_take(1.0):  # long enough for the slower racer under load
+        for _ in range(40):
+            results = race(spec("aws"), [SageMakerDriver(sm, target), SageMakerDriver(sm, target)], gates, clock.now)
+            outcomes.append(race_outcomes(results))
+            if results[0].decision.action == "none" and results[1].decision.action == "none":
+                break
+            time.sleep(1.05)  # let the update "complete"
+            clock.sleep(BAKE)
+    acting = [o for o in outcomes if o != ["idle", "idle"]]
+    assert acting and all(o == ["acted", "lost"] for o in acting), outcomes
+    assert status_tags(sm, E)["phase"] == "finished"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+
+
+def test_an_instance_type_change_reregisters_the_scalable_target(sm, scaling):
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge")
+    run(sm, target, ScriptedGates(), Clock(), [], autoscaling=scaling)
+    [registered] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (registered["MinCapacity"], registered["MaxCapacity"]) == (3, 10)
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+
+
+def test_canary_capacity_follows_its_share():
+    assert [canary_instances(p, 3) for p in STEPS] == [1, 1, 1, 1, 3, 3]
+    assert canary_instances(50, 10) == 5 and model_version("x-scorer-v13-ab12cd") == "13"
+    assert model_version("handmade") is None
