@@ -19,7 +19,7 @@ from rich.console import Console
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
-COMMANDS = ("validate", "schema", "graph", "plan", "catalog")
+COMMANDS = ("validate", "schema", "graph", "plan", "apply", "rollout", "catalog")
 """Command modules under ``mlops_infra.cli.commands``, in help order."""
 
 app = typer.Typer(

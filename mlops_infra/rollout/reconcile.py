@@ -113,7 +113,7 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
     cleared = status.evolve(blind_since=None) if status.blind_since is not None else None
     ends = status.since + spec.bake_seconds
     if now < ends:
-        return Decision("wait", f"step {step + 1} ({percent}%): baking, {_duration(ends - now)} left", percent,
+        return Decision("wait", f"step {step + 1} ({percent}%): baking, {duration(ends - now)} left", percent,
                         cleared, ends)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
@@ -128,20 +128,21 @@ def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading]
     since = status.blind_since if status.blind_since is not None else now
     names = ", ".join(g.describe() for g in blind)
     if now - since >= spec.gate_timeout_seconds:
-        reason = (f"gate(s) {names} unreadable for {_duration(now - since)} at step {status.step + 1} "
+        reason = (f"gate(s) {names} unreadable for {duration(now - since)} at step {status.step + 1} "
                   f"({spec.steps[status.step]}% on version {status.revision})")
         return Decision("rollback", f"roll back: {reason}", 0,
                         status.evolve(phase="rolled_back", reason=reason, since=now))
     left = spec.gate_timeout_seconds - (now - since)
-    return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {_duration(left)} "
+    return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {duration(left)} "
                     "unless the gates can be read", spec.steps[status.step],
                     status.evolve(blind_since=since) if status.blind_since is None else None, since +
                     spec.gate_timeout_seconds)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A short human duration: 45s, 10m00s, 1h15m."""
     seconds = max(0, round(seconds))
     if seconds < 120:
         return f"{seconds}s"
     minutes, rest = divmod(seconds, 60)
-    return f"{minutes}m{rest:02d}s" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"
+    return f"{minutes}m{rest:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"

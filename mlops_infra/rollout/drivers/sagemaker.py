@@ -43,13 +43,13 @@ Contract of :class:`SageMakerDriver` (one endpoint):
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
+from mlops_infra.rollout.schedule import canary_instances
 
 PRIMARY, CANARY = "primary", "canary"
 TAG_PREFIX = "mlops-infra:rollout:"
@@ -76,11 +76,6 @@ def model_version(model_name: str) -> str | None:
     """The model version in a compiled model name (``...-v13-<hash>``), None if not one of ours."""
     match = _VERSION.search(model_name or "")
     return match.group(1) if match else None
-
-
-def canary_instances(percent: int, primary_instances: int) -> int:
-    """Instances the canary needs for ``percent`` of the endpoint's traffic (at least one)."""
-    return max(1, math.ceil(percent * max(1, primary_instances) / 100))
 
 
 def _error(exc: Exception) -> tuple[str, str]:

@@ -1,0 +1,145 @@
+"""``mlops-infra rollout ENDPOINT [FILE] --env ENV [--watch] [--dry-run] [--abort] [--resume]``.
+
+Contract:
+- Loads and compiles ``FILE`` for ``ENV`` like ``plan`` does, then finds the endpoint's rollout plan in
+  the graph. An unknown endpoint (with "did you mean"), an endpoint without a progressive rollout, or
+  ``--abort`` with nothing in progress is a user error: exit 1, nothing changed.
+- ``--dry-run``: prints the schedule (steps, bake, when each starts, canary instances, total time,
+  worst case with a gate-timeout hold, and that worst case's extra cost at the catalog's on-demand
+  price); touches nothing, needs no credentials.
+- Default: ONE reconcile pass (observe, read gates, decide, act), printed as one progress line; what
+  the scheduled reconciler (or a CI job) runs on every tick. ``--watch``: passes until the rollout
+  settles, sleeping until the next thing can change (at most ``--poll``); exit 0 when it finished,
+  1 when it rolled back or was aborted.
+- ``--abort`` rolls a rollout in progress back now; ``--resume`` starts a rolled-back or aborted one
+  again from its first step.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.output import error_console
+from mlops_infra.errors import UserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rollout")(rollout)
+
+
+def rollout(
+    endpoint: str = typer.Argument(..., help="The endpoint to roll out (its name in the spec)."),
+    file: Path | None = typer.Argument(
+        None, help="The MLSystem YAML file (default: ./mlsystem.yaml, else the embedded quickstart).",
+        show_default=False),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment (default: the only one, else dev)."),
+    watch: bool = typer.Option(False, "--watch", help="Keep reconciling until the rollout finishes or rolls back."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the schedule and its worst-case cost; change nothing."),
+    abort: bool = typer.Option(False, "--abort", help="Roll the rollout in progress back now."),
+    resume: bool = typer.Option(False, "--resume", help="Start a rolled-back or aborted rollout again from step 1."),
+    prometheus_url: str | None = typer.Option(
+        None, "--prometheus-url", help="Kubernetes: the Prometheus that evaluates the rollback alerts "
+                                       "(default: $MLOPS_PROMETHEUS_URL)."),
+    poll: float = typer.Option(30.0, "--poll", min=1.0, help="--watch: the longest wait between passes (seconds)."),
+) -> None:
+    """Roll a new model version out step by step, watching its rollback alerts (one pass, or --watch)."""
+    if abort and resume:
+        raise typer.BadParameter("--abort and --resume cannot be used together")
+    err = error_console()
+    path, note = resolve_file(file)
+    system, env = load_for_env(path, env, err)
+    if note:
+        err.print(note, markup=False)
+    _check_endpoint(system, endpoint, path)
+    from mlops_infra.compile import compile_system
+    from mlops_infra.rollout.connect import rollout_spec
+
+    graph = compile_system(system, env)
+    address, plan = rollout_spec(graph, endpoint, str(path))
+    out = Console(highlight=False, soft_wrap=True)
+    if dry_run:
+        _print_schedule(out, graph, system, address, plan)
+        return
+    _run(out, graph, endpoint, str(path), prometheus_url, watch, poll, "abort" if abort else "resume" if resume else None)
+
+
+def _check_endpoint(system, endpoint: str, path: Path) -> None:
+    names = [e.name for e in system.endpoints]
+    if endpoint not in names:
+        close = difflib.get_close_matches(endpoint, names, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise UserError(f"no endpoint {endpoint!r} in the system",
+                        f"{hint}Endpoints: {', '.join(names) or 'none'}.", source=str(path))
+
+
+def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> None:
+    from mlops_infra import catalog
+    from mlops_infra.rollout.model import RolloutSpec
+    from mlops_infra.rollout.reconcile import duration as _duration
+    from mlops_infra.rollout.schedule import schedule
+
+    spec = RolloutSpec.from_graph(address, plan)
+    item = system.item("endpoints", spec.endpoint)
+    from mlops_infra.compile import facts
+
+    shape = facts.endpoint_facts(item, spec.target)
+    instance = shape.get("instanceType")
+    region = graph.metadata.get("region") or "us-east-1"
+    price = None
+    if instance and spec.target == "aws":
+        found = catalog.price(instance, "inference", region)
+        price = found.usd_per_hour if found else None
+    replicas = int(item.replicas.min)
+    plan_out = schedule(spec, replicas, price)
+    where = f"{graph.stack} ({'SageMaker' if spec.target == 'aws' else 'KServe'})"
+    out.print(f"Rollout of {spec.endpoint} in {where}: {spec.strategy}, {len(spec.steps)} steps, "
+              f"bake {_duration(spec.bake_seconds)} each")
+    out.print(f"  gates: {', '.join(spec.gates) or 'none'} (unreadable for {_duration(spec.gate_timeout_seconds)} "
+              "-> roll back)")
+    out.print(f"  {'step':>4}  {'traffic':>7}  {'starts at':>9}  {'bake':>6}  canary instances ({instance or '?'})")
+    for row in plan_out.steps:
+        out.print(f"  {row.number:>4}  {row.percent:>6}%  {_duration(row.starts_after):>9}  "
+                  f"{_duration(row.bake_seconds):>6}  {row.canary_instances} beside {replicas} stable")
+    out.print(f"  total: {_duration(plan_out.total_seconds)} if every gate stays green; worst case "
+              f"{_duration(plan_out.worst_case_seconds)} (a gate unreadable at the last step)")
+    if plan_out.worst_case_usd is not None:
+        out.print(f"  worst-case extra cost during the overlap: ${plan_out.worst_case_usd:,.2f} "
+                  f"({plan_out.overlap_instance_hours:g} instance-hours at ${price:.4f}/h on-demand, {region})")
+    else:
+        out.print(f"  worst-case overlap: {plan_out.overlap_instance_hours:g} instance-hours "
+                  "(no on-demand price in the catalog for this target)")
+
+
+def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | None, watch: bool, poll: float,
+         command) -> None:
+    from mlops_infra.cli.rollout_display import RolloutDisplay
+    from mlops_infra.rollout.connect import connect
+    from mlops_infra.rollout.runner import Watch, reconcile_once
+    from mlops_infra.rollout.runner import watch as watch_loop
+
+    connected = connect(graph, endpoint, prometheus_url=prometheus_url, source=source)
+    display = RolloutDisplay(out, connected.spec)
+    import time
+
+    if command == "abort":
+        first = reconcile_once(connected.spec, connected.driver, connected.gates, time.time(), "abort")
+        if first.decision.action == "none":
+            raise UserError(f"no rollout of {endpoint!r} in progress: nothing to abort", first.decision.message,
+                            source=source)
+        display.show(first)
+        if not watch:
+            return
+        command = None
+    if not watch:
+        display.show(reconcile_once(connected.spec, connected.driver, connected.gates, time.time(), command))
+        return
+    last = watch_loop(connected.spec, connected.driver, connected.gates,
+                      Watch(poll_seconds=poll, on_pass=display.show), command)
+    status = last.observed.status
+    if status is not None and status.phase in ("rolled_back", "aborted"):
+        raise typer.Exit(1)

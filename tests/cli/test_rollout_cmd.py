@@ -1,0 +1,107 @@
+"""``mlops-infra rollout``: dry-run schedule, bad input, and passes against a moto server, as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.compile import compile_system
+from mlops_infra.rollout.connect import aws_target
+from mlops_infra.spec import load_system
+from tests.rollout.aws_world import IMAGE, ROLE, status_tags
+from tests.support.cli import run_cli, run_cli_subprocess
+from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.text_edits import edit
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+
+
+def test_dry_run_prints_the_schedule_and_worst_case():
+    result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--dry-run")
+    assert result.code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Rollout of scorer in prod (SageMaker): canary, 6 steps, bake 10m00s each"
+    assert "     3      10%     20m00s  10m00s  1 beside 3 stable" in lines
+    assert "     5      75%     40m00s  10m00s  3 beside 3 stable" in lines
+    assert "  total: 1h00m if every gate stays green; worst case 1h15m (a gate unreadable at the last step)" in lines
+    assert any(line.startswith("  worst-case overlap: 2.417 instance-hours") or "worst-case extra cost" in line for line in lines)
+
+
+def test_dry_run_on_kubernetes_and_with_a_priced_region(tmp_path):
+    result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "dev", "--dry-run")
+    assert result.code == 0 and "in dev (KServe)" in result.stdout
+    priced = tmp_path / "us.yaml"
+    priced.write_text(edit(EXAMPLE.read_text(), "region: eu-west-1", "region: us-east-1"))
+    result = run_cli("rollout", "scorer", str(priced), "--env", "prod", "--dry-run")
+    assert result.code == 0, result.output
+    assert "worst-case extra cost during the overlap: $" in result.stdout and "/h on-demand, us-east-1" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("rollout", "scorr", str(EXAMPLE), "--env", "prod"), "no endpoint 'scorr' in the system"),
+    (("rollout", "scorer", str(EXAMPLE), "--env", "nope"), "nope"),
+])
+def test_bad_input_is_a_clear_error(args, message):
+    result = run_cli(*args)
+    assert result.code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_an_endpoint_without_a_progressive_rollout(tmp_path):
+    text = edit(EXAMPLE.read_text(), "strategy: canary ", "strategy: rolling ")
+    text = edit(text, "steps: [2, 5, 10, 25, 75, 100]", "steps: [25]")
+    path = tmp_path / "rolling.yaml"
+    path.write_text(text)
+    result = run_cli("rollout", "scorer", str(path), "--env", "prod")
+    assert result.code == 1 and "has no progressive rollout in environment 'prod'" in result.output
+
+
+def test_the_console_script_prints_no_traceback():
+    result = run_cli_subprocess("rollout", "scorr", str(EXAMPLE), "--env", "prod")
+    assert result.code == 1 and "Did you mean 'scorer'?" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.fixture
+def moto_env(monkeypatch):
+    with running_moto_server() as url:
+        reset(url)
+        for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+            monkeypatch.setenv(key, value)
+        yield url
+
+
+def deployed_from_graph(url: str) -> str:
+    """The prod endpoint as an apply leaves it before a canary: v11 serving, the graph's v12 ready."""
+    graph = compile_system(load_system(EXAMPLE, "prod").system, "prod")
+    target = aws_target(graph, graph.rollouts["endpoints.scorer"])
+    sm = client("sagemaker", url, region="eu-west-1")
+    old_model = target.model.replace("-v12-", "-v11-")
+    for model in (old_model, target.model):
+        sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    for name, model in (("scorer-cfg-old", old_model), (target.final_config, target.model)):
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+            "VariantName": "primary", "ModelName": model, "InstanceType": "ml.g5.xlarge",
+            "InitialInstanceCount": 2, "InitialVariantWeight": 1.0}])
+    sm.create_endpoint(EndpointName=target.endpoint, EndpointConfigName="scorer-cfg-old")
+    return target.endpoint
+
+
+@pytest.mark.moto
+def test_passes_abort_and_resume_through_the_cli(moto_env):
+    endpoint = deployed_from_graph(moto_env)
+    sm = client("sagemaker", moto_env, region="eu-west-1")
+    nothing = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--abort")
+    assert nothing.code == 1 and "nothing to abort" in nothing.output
+    assert status_tags(sm, endpoint) == {}  # nothing changed
+    first = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert first.code == 0, first.output
+    assert "start: 2% of traffic to version 12 (from 11)" in first.stdout
+    assert status_tags(sm, endpoint)["phase"] == "progressing"
+    second = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert "not 2%: setting it" in second.stdout and "fraud-detection-prod-scorer-latency" in second.stdout
+    aborted = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--abort")
+    assert aborted.code == 0 and "aborted by the operator at step 1 (2%)" in aborted.stdout
+    assert status_tags(sm, endpoint)["phase"] == "aborted"
+    resumed = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--resume")
+    assert resumed.code == 0 and "start: 2%" in resumed.stdout
