@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
+from mlops_infra.spec.cron import CronExpression, parse_cron_expression
 from mlops_infra.spec.limits import MAX_DURATION_DIGITS, MAX_DURATION_SECONDS
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -181,16 +182,17 @@ CRON_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
 
 @dataclass(frozen=True, slots=True)
 class Cron:
-    """A five-field cron expression, evaluated in UTC (``0 3 * * 1``)."""
+    """A five-field cron expression, evaluated in UTC (``0 3 * * 1``), and its parsed fields."""
 
     text: str
+    expression: CronExpression
 
     def __str__(self) -> str:
         return self.text
 
 
 def parse_cron(value: Any) -> Cron:
-    """Validate a five-field cron expression with croniter; raise ValueError with a hint otherwise."""
+    """Validate a five-field cron expression (:mod:`mlops_infra.spec.cron`); raise ValueError with a hint."""
     if isinstance(value, Cron):
         return value
     if not isinstance(value, str):
@@ -200,21 +202,8 @@ def parse_cron(value: Any) -> Cron:
 
 @lru_cache(maxsize=1024)
 def _cron_from_text(value: str) -> Cron:
-    """Validate cron text; cached because croniter's parser is slow (~0.1 ms) and schedules repeat."""
-    text = " ".join(value.split())
-    if len(text.split(" ")) != 5:
-        raise ValueError(
-            f'"{_shown(value)}" has {len(text.split())} fields; a cron expression has five: '
-            'minute hour day-of-month month day-of-week (for example "0 3 * * 1")'
-        )
-    from croniter import croniter  # imported lazily: only documents with schedules pay for it
-
-    if not croniter.is_valid(text):
-        raise ValueError(
-            f'"{_shown(value)}" is not a valid cron expression; fields are minute (0-59) hour (0-23) '
-            'day-of-month (1-31) month (1-12) day-of-week (0-6), for example "0 3 * * 1"'
-        )
-    return Cron(text)
+    expression = parse_cron_expression(value)  # CronError is a ValueError: pydantic reports it
+    return Cron(expression.text, expression)
 
 
 CronField = Annotated[
@@ -224,23 +213,3 @@ CronField = Annotated[
     WithJsonSchema({"type": "string", "pattern": CRON_PATTERN, "description": "Five-field cron expression, UTC",
                     "examples": ["0 3 * * 1"]}),
 ]
-
-
-def aws_cron_problem(text: str) -> str | None:
-    """Why cron ``text`` cannot run on AWS schedules (EventBridge Scheduler), or None when it can.
-
-    Standard cron reads a day field starting with ``*`` (``*/2``) next to a restricted other day
-    field as "both must match"; AWS cron syntax cannot express that.
-    """
-    fields = text.split()
-    if len(fields) != 5:
-        return f"{text!r} is not a five-field cron expression"
-    dom, dow = fields[2], fields[4]
-    dom_restricted, dow_restricted = not dom.startswith("*"), not dow.startswith("*")
-    if dom != "*" and dom.startswith("*") and dow_restricted:
-        return (f"day-of-month {dom!r} with day-of-week {dow!r} means 'both' in cron, which AWS schedules "
-                "cannot express; list the days of month explicitly or use '*'")
-    if dow != "*" and dow.startswith("*") and dom_restricted:
-        return (f"day-of-week {dow!r} with day-of-month {dom!r} means 'both' in cron, which AWS schedules "
-                "cannot express; list the weekdays explicitly or use '*'")
-    return None

@@ -6,16 +6,16 @@ Contract (pure):
   weekdays 1-7 from Sunday; we write weekday names, so there is no off-by-one to get wrong.
   Standard cron runs when *either* restricted day field matches (``0 0 1 * 1`` = the 1st and every
   Monday); AWS cannot say "or" in one expression, so that case yields two expressions (two
-  schedules). A day field that starts with ``*`` but is not ``*`` (``*/2``) next to a restricted
-  other day field means "and" in standard cron, which AWS cannot express: :func:`cron_problem`
-  names it (:func:`mlops_infra.spec.quantities.aws_cron_problem`, also a spec check) and :func:`aws_cron_expressions` raises :class:`UnsupportedCron`.
+  schedules). ``?`` in a day field is read as ``*`` (crontab and robfig/cron alike). What AWS
+  cannot express (:func:`mlops_infra.spec.cron.aws_problem`, also a spec check) makes
+  :func:`aws_cron_expressions` raise :class:`UnsupportedCron`.
 - :func:`rate_expression` turns seconds into ``rate(1 hour)``-style text, rounding up to a whole
   minute (the Scheduler's finest rate unit).
 """
 
 from __future__ import annotations
 
-from mlops_infra.spec.quantities import aws_cron_problem as cron_problem
+from mlops_infra.spec.cron import CronError, aws_problem, parse_cron_expression
 
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _NAME_TO_DAY = {name: i for i, name in enumerate(DAY_NAMES)}
@@ -95,9 +95,22 @@ def aws_day_of_week(field: str) -> str:
     return ",".join(parts)
 
 
+def _any(field: str) -> str:
+    """``?`` (any) written as ``*``, so that the rules below see one spelling of "any"."""
+    return "*" + field[1:] if field.startswith("?") else field
+
+
 def _month(field: str) -> str:
     upper = field.upper()
     return upper if any(m in upper for m in _MONTHS) else field
+
+
+def cron_problem(text: str) -> str | None:
+    """Why AWS schedules cannot run five-field cron ``text``, or None."""
+    try:
+        return aws_problem(parse_cron_expression(text))
+    except CronError as exc:
+        return str(exc)
 
 
 def aws_cron_expressions(text: str) -> list[str]:
@@ -105,7 +118,7 @@ def aws_cron_expressions(text: str) -> list[str]:
     problem = cron_problem(text)
     if problem:
         raise UnsupportedCron(problem)
-    minute, hour, dom, month, dow = text.split()
+    minute, hour, dom, month, dow = (_any(field) for field in text.split())
     month = _month(month)
     if dow == "*" or (dow.startswith("*") and dom == "*" and aws_day_of_week(dow) == "*"):
         return [f"cron({minute} {hour} {dom} {month} ? *)"]

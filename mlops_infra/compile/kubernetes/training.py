@@ -36,6 +36,7 @@ from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_s
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.cron import kubernetes_schedule
 from mlops_infra.spec.training import TrainingJob
 
 JOB_LABEL = "mlops-infra/training-job"
@@ -126,7 +127,7 @@ def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[s
             "jobTemplate": {"metadata": {"labels": pod_labels},
                             "spec": {"activeDeadlineSeconds": 600, "backoffLimit": 3,
                                      "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
-            "schedule": str(schedule) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": 3600,
+            "schedule": kubernetes_schedule(schedule.expression) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": 3600,
             "successfulJobsHistoryLimit": 3, "suspend": schedule is None, "timeZone": "Etc/UTC"}
     return kube.obj("batch/v1", "CronJob", name, address, {"spec": spec}, **{JOB_LABEL: job.name})
 
