@@ -27,3 +27,13 @@ def shared_dir() -> Path:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when golden files should be rewritten instead of compared."""
     return bool(request.config.getoption("--update-golden")) or os.environ.get("MLOPS_INFRA_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="session")
+def user_venv():
+    """A virtualenv made with the README's exact install, shared by user-path tests (built once per
+    pyproject.toml content; see tests/support/user_venv.py). Mark its tests
+    ``pytest.mark.timeout(USER_VENV_TIMEOUT)``."""
+    from tests.support.user_venv import UserVenv, user_venv_dir
+
+    return UserVenv(user_venv_dir())

@@ -1,9 +1,18 @@
 """The command line: one typer app, one error boundary.
 
 Contract: every command module in :data:`COMMANDS` exposes ``register(app)``. ``main`` is the only
-place that turns exceptions into output and exit codes: a :class:`UserError` prints its message and
-exits 1; any other exception prints "this is a bug in mlops-infra" and exits 1, with a traceback
-only when ``MLOPS_INFRA_DEBUG=1``.
+place that turns exceptions into output and exit codes:
+
+- a usage error (unknown command or option, missing argument, bad value) prints the usage line, what
+  is wrong and a did-you-mean (:mod:`mlops_infra.cli.usage`) and exits 2, like click and Terraform;
+- a :class:`UserError` prints its message and exits 1;
+- any other exception prints "this is a bug in mlops-infra" and exits 1, with a traceback only when
+  ``MLOPS_INFRA_DEBUG=1``.
+
+typer (>= 0.20) raises the exceptions of the click it bundles (``typer._click``); the boundary
+catches them through typer's public ``TyperException``/``Exit``/``Abort`` and never imports the
+``click`` package, which the README's plain install does not have. The app also offers
+``--version``, ``--install-completion``/``--show-completion`` and exit codes in every ``--help``.
 """
 
 from __future__ import annotations
@@ -12,23 +21,53 @@ import gc
 import importlib
 import os
 import sys
+from typing import Any
 
 import typer
+import typer.main
 from rich.console import Console
 
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
-COMMANDS = ("validate", "schema", "graph", "plan", "apply", "rollout", "catalog")
+COMMANDS = ("init", "validate", "schema", "graph", "plan", "apply", "rollout", "catalog")
 """Command modules under ``mlops_infra.cli.commands``, in help order."""
 
 app = typer.Typer(
     name="mlops-infra",
     help="Declare a whole ML system in one YAML file; validate, plan with cost, provision with Pulumi, promote.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: wraps long lines, never cuts an option name
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+
+PROG_NAME = "mlops-infra"
+
+
+def version_string() -> str:
+    """``mlops-infra <version>`` of the installed distribution."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{PROG_NAME} {version('mlops-infra')}"
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return f"{PROG_NAME} (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_string())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
+    """Declare a whole ML system in one YAML file; validate, plan with cost, provision with Pulumi, promote."""
 
 
 _registered = False
@@ -80,13 +119,23 @@ collecting less often costs no memory; reference counting still frees everything
 """
 
 
+def build_command() -> Any:
+    """The app as a (typer-bundled) click command, with readable metavars and exit codes in help."""
+    _register_commands()
+    from mlops_infra.cli.usage import tidy_help
+
+    command = typer.main.get_command(app)
+    tidy_help(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
     gc.set_threshold(*GC_THRESHOLDS)
-    _register_commands()
+    command = build_command()
     err_console = error_console()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
     except UserError as err:
         if debug_enabled():
             import traceback
@@ -99,16 +148,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # typer's bundled click: usage errors and the like
+        sys.exit(_report_cli_exception(exc, command, argv))
     except Exception as exc:  # the one error boundary
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
         if debug_enabled():
             raise
         err_console.print(
@@ -118,6 +165,26 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_cli_exception(exc: Exception, command: Any, argv: list[str] | None) -> int:
+    """Print a typer/click exception the user caused and return its exit code (2 for usage errors)."""
+    from mlops_infra.cli.usage import USAGE_EXIT, format_usage_error, is_usage_error
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exc()
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the bare command: its help, as click does
+        sys.stderr.write(exc.format_message().rstrip("\n") + "\n")  # type: ignore[attr-defined]
+        return USAGE_EXIT
+    if is_usage_error(exc):
+        sys.stderr.write(format_usage_error(exc, command, sys.argv[1:] if argv is None else argv, PROG_NAME))
+        return USAGE_EXIT
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    sys.stderr.write(f"error: {message}\n")
+    code = getattr(exc, "exit_code", 1)
+    return code if isinstance(code, int) and code else 1
 
 
 if __name__ == "__main__":

@@ -51,9 +51,15 @@ class Format(StrEnum):
     JSON = "json"
 
 
+EXIT_CODES = ("\b\nExit codes:\n"
+              "  0  success (with --detailed-exitcode: no changes)\n"
+              "  1  an error in your input or environment (printed with the fix)\n"
+              "  2  changes present (with --detailed-exitcode), or a usage error")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``plan`` command to ``app``."""
-    app.command("plan")(plan)
+    app.command("plan", epilog=EXIT_CODES)(plan)
 
 
 def plan(

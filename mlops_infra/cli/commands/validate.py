@@ -28,7 +28,9 @@ class Format(StrEnum):
 
 def register(app: typer.Typer) -> None:
     """Add the ``validate`` command to ``app``."""
-    app.command("validate")(validate)
+    app.command("validate", epilog="\b\nExit codes:\n  0  valid (warnings are printed and allowed)\n"
+                                    "  1  not valid, or the file cannot be read\n"
+                                    "  2  a usage error: unknown option, missing FILE, bad value")(validate)
 
 
 def validate(

@@ -1,0 +1,116 @@
+"""Usage errors, --version, completion and --help: what a user sees, in-process and through the
+console script after the README's exact install (issue 11 item 1).
+
+A usage error prints the usage line, a help hint, ``error: <what is wrong>`` and a did-you-mean, and
+exits 2 (click's and Terraform's convention); it never says "bug" and never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli
+from tests.support.user_venv import USER_VENV_TIMEOUT
+
+# (argv, usage line, what the error must say)
+USAGE_ERRORS = [
+    (["plna"], "Usage: mlops-infra [OPTIONS] COMMAND [ARGS]...", "No such command 'plna'. Did you mean 'plan'?"),
+    (["frobnicate"], "Usage: mlops-infra [OPTIONS] COMMAND [ARGS]...", "No such command 'frobnicate'. Commands: "),
+    (["plan", "--envv", "dev"], "Usage: mlops-infra plan [OPTIONS] [FILE]", "No such option: --envv. Did you mean --env?"),
+    (["plan", "--format", "yaml"], "Usage: mlops-infra plan [OPTIONS] [FILE]",
+     "Invalid value for '--format' / '-f': 'yaml' is not one of 'text', 'markdown', 'json'."),
+    (["plan", "--format", "jsn"], "Usage: mlops-infra plan [OPTIONS] [FILE]", "Did you mean 'json'?"),
+    (["plan", "--max-chars", "10"], "Usage: mlops-infra plan [OPTIONS] [FILE]",
+     "Invalid value for '--max-chars': Input should be greater than or equal to 1000"),
+    (["plan", "--env"], "Usage: mlops-infra plan [OPTIONS] [FILE]", "Option '--env' requires an argument."),
+    (["validate"], "Usage: mlops-infra validate [OPTIONS] FILE", "Missing argument 'FILE'."),
+    (["--verison"], "Usage: mlops-infra [OPTIONS] COMMAND [ARGS]...", "No such option: --verison. Did you mean --version?"),
+]
+
+
+def assert_usage_error(code: int, stdout: str, stderr: str, usage: str, message: str) -> None:
+    assert code == 2, stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert lines[0] == usage
+    assert re.fullmatch(r"Try 'mlops-infra( \w+)? --help' for help\.", lines[1])
+    assert any(line.startswith("error: ") and message in line for line in lines), stderr
+    assert "bug" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("argv", "usage", "message"), USAGE_ERRORS, ids=[" ".join(a) for a, _, _ in USAGE_ERRORS])
+def test_usage_error_in_process(argv, usage, message, monkeypatch):
+    monkeypatch.delenv("MLOPS_INFRA_DEBUG", raising=False)
+    result = run_cli(*argv)
+    assert_usage_error(result.code, result.stdout, result.stderr, usage, message)
+
+
+def test_bare_command_prints_help_and_exits_2():
+    result = run_cli()
+    assert result.code == 2
+    assert result.stderr.startswith("Usage: mlops-infra [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in result.stderr
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run_cli("--version")
+    assert (result.code, result.stdout, result.stderr) == (0, f"mlops-infra {version('mlops-infra')}\n", "")
+
+
+def test_show_completion_prints_a_bash_script():
+    result = run_cli("--show-completion", "bash")
+    assert result.code == 0, result.stderr
+    assert "_MLOPS_INFRA_COMPLETE=complete_bash" in result.stdout
+    assert "complete -o default -F _mlops_infra_completion mlops-infra" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [[], ["plan"], ["validate"], ["graph"], ["schema"]], ids=lambda a: " ".join(a) or "top")
+def test_help_at_80_columns_is_whole_and_states_exit_codes(argv, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run_cli(*argv, "--help")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    assert "…" not in result.stdout and "..." not in result.stdout.replace("[ARGS]...", "")
+    assert "Exit codes:" in result.stdout and re.search(r"2  (.*, or )?a usage error", result.stdout)
+    assert "<bool>" not in result.stdout and "<str>" not in result.stdout and "<path>" not in result.stdout
+
+
+def test_plan_help_has_readable_metavars_and_its_own_exit_codes(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    out = run_cli("plan", "--help").stdout
+    assert "Usage: mlops-infra plan [OPTIONS] [FILE]" in out
+    for shown in ("-e, --env ENV", "--state PATH", "-f, --format [text|markdown|json]", "--max-chars N",
+                  "--detailed-exitcode  ", "--refresh  "):
+        assert shown in out, shown
+    assert re.search(r"2\s+changes present \(with --detailed-exitcode\)", out), out
+
+
+# -- the console script after the README's exact install ----------------------------------------
+
+
+@pytest.mark.timeout(USER_VENV_TIMEOUT)
+def test_usage_errors_through_the_readme_install(user_venv, tmp_path: Path):
+    """What the review saw: after `pip install -e .` (no `click` package) `validate` with no FILE
+    printed a ModuleNotFoundError traceback, and `plna` / `--envv` said "This is a bug"."""
+    assert not user_venv.has_module("click"), "the README's install has no click: the boundary must not need it"
+    for argv, usage, message in USAGE_ERRORS:
+        proc = user_venv.run(*argv, cwd=tmp_path)
+        assert_usage_error(proc.returncode, proc.stdout, proc.stderr, usage, message)
+
+
+@pytest.mark.timeout(USER_VENV_TIMEOUT)
+def test_version_and_completion_through_the_readme_install(user_venv, tmp_path: Path):
+    version = user_venv.run("--version", cwd=tmp_path)
+    assert version.returncode == 0 and re.fullmatch(r"mlops-infra \d+\.\d+\.\d+\S*\n", version.stdout)
+    script = user_venv.run("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0 and "_MLOPS_INFRA_COMPLETE" in script.stdout
+    # what bash runs on <TAB> after `mlops-infra pl`
+    completion = user_venv.run(cwd=tmp_path, env={"_MLOPS_INFRA_COMPLETE": "complete_bash",
+                                                  "COMP_WORDS": "mlops-infra pl", "COMP_CWORD": "1"})
+    assert completion.returncode == 0 and completion.stdout.split() == ["plan"], completion
