@@ -90,7 +90,9 @@ def plan(
     registry = registry_view(system, env, prior, refresh=refresh)
     graph = compile_system(system, env, registry=registry)
     notes = [n for n in (file_note, describe_prior(prior)) if n]
-    live, drift, warnings = refresh_live(system.environments[env].target, graph, prior) if refresh else (None, None, [])
+    live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
+                                          live_progress=output_format is not Format.JSON)
+                             if refresh else (None, None, []))
     result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
     if out is not None:
         save(result, out, graph)
@@ -163,17 +165,24 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool) ->
     return offline_registry_view(system, env, prior)
 
 
-def refresh_live(target: Any, graph: Any, prior: PriorState) -> tuple[LiveState | None, Any, list[str]]:
-    """Read live resources for an AWS target and find drift; (None, None, [warning]) otherwise."""
+def refresh_live(target: Any, graph: Any, prior: PriorState,
+                 live_progress: bool | None = None) -> tuple[LiveState | None, Any, list[str]]:
+    """Read live resources for an AWS target and find drift; (None, None, [warning]) otherwise.
+
+    Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
+    unless ``live_progress`` is False (``--format json``), and one final line in every case.
+    """
     if getattr(target, "kind", None) != "aws":
         return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
                             "yet; the plan compares with the last applied state only."]
+    from mlops_infra.cli.progress import progress_display
     from mlops_infra.plan.drift import find_drift
     from mlops_infra.state.aws_live import scan_aws
 
     region = graph.metadata.get("region") or target.region
-    live = scan_aws(list(prior.resources.values()), region=region,
-                    endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    with progress_display("Refresh (live AWS reads)", unit="resources read", live=live_progress) as progress:
+        live = scan_aws(list(prior.resources.values()), region=region,
+                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress)
     return live, find_drift(prior, live), []  # make_plan warns about reads that failed
 
 

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.progress import NO_PROGRESS, ProgressReporter
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.registry import READERS
@@ -19,6 +20,7 @@ from mlops_infra.state.aws_live.retry import (
     describe_error,
     error_code,
     is_not_found,
+    is_throttling,
 )
 from mlops_infra.state.model import LiveState, StateResource
 
@@ -77,10 +79,31 @@ def _read_unit(unit: _Unit, ctx: ScanContext) -> dict[str, Reading | None]:
     return {res.urn: unit.reader.read_one(client, res, ctx)}
 
 
-def _run_unit(unit: _Unit, ctx: ScanContext) -> tuple[dict[str, Reading | None], dict[str, str]]:
-    """Read one unit; returns (readings with ``None`` = missing, errors by URN)."""
+def _run_unit(unit: _Unit, ctx: ScanContext,
+              progress: ProgressReporter = NO_PROGRESS) -> tuple[dict[str, Reading | None], dict[str, str]]:
+    """Read one unit; returns (readings with ``None`` = missing, errors by URN). Reports the
+    unit's resources as done, each throttled try and each failed resource to ``progress``."""
     try:
-        return call_with_retry(lambda: _read_unit(unit, ctx), ctx.retry), {}
+        found, failed = _read_unit_reporting(unit, ctx, progress)
+    finally:
+        progress.advance(len(unit.resources))
+    if failed:
+        progress.count("failed", len(failed))
+    return found, failed
+
+
+def _read_unit_reporting(unit: _Unit, ctx: ScanContext,
+                         progress: ProgressReporter) -> tuple[dict[str, Reading | None], dict[str, str]]:
+    def attempt() -> dict[str, Reading | None]:
+        try:
+            return _read_unit(unit, ctx)
+        except Exception as error:
+            if is_throttling(error):
+                progress.count("throttled")
+            raise
+
+    try:
+        return call_with_retry(attempt, ctx.retry), {}
     except Exception as error:
         if is_not_found(error) and len(unit.resources) == 1:
             return {unit.resources[0].urn: None}, {}
@@ -115,23 +138,26 @@ def _default_session() -> Any:
 
 def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory: Callable[[], Any] | None = None,
              endpoint_url: str | None = None, max_workers: int = 8,
-             retry: RetryPolicy | None = None) -> LiveState:
+             retry: RetryPolicy | None = None, progress: ProgressReporter = NO_PROGRESS) -> LiveState:
     """Read every readable resource live and return a :class:`LiveState` (see module docstring).
 
     ``session_factory`` returns a ``boto3.Session`` (called once; default ``boto3.Session()``
     with the usual credential chain); ``endpoint_url`` points every client at one endpoint (a
-    moto server in tests). At most ``max_workers`` reads are in flight at once.
+    moto server in tests). At most ``max_workers`` reads are in flight at once. ``progress``
+    (:mod:`mlops_infra.progress`) hears the number of readable resources, each one read, throttled
+    tries and failures.
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     retry = retry or RetryPolicy()
     units = plan_units(list(resources), region)
+    progress.set_total(sum(len(u.resources) for u in units))
     ctx = ScanContext(session_factory or _default_session, endpoint_url,
                       _botocore_config(max_workers, endpoint_url, retry), retry)
     readings: dict[str, Reading | None] = {}
     errors: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws-live") as pool:
-        for found, failed in pool.map(lambda u: _run_unit(u, ctx), units):
+        for found, failed in pool.map(lambda u: _run_unit(u, ctx, progress), units):
             readings.update(found)
             errors.update(failed)
     return _live_state(units, readings, errors)
