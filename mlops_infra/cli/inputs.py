@@ -1,14 +1,23 @@
 """Which system file and environment a command works on, the same way for every command.
 
 Contract:
-- ``FILE`` defaults to ``./mlsystem.yaml`` when there is one, else the quickstart embedded in the
-  package (so the README's first command works on a fresh machine); a note says which was used.
+- ``FILE`` defaults to the system a Pulumi stack directory names when the command runs in one (a
+  ``stacks/<env>/`` made by ``mlops-infra init``: ``mlops:systemFile`` and ``mlops:environment`` in
+  its ``Pulumi.<env>.yaml``, see :mod:`mlops_infra.stacks`), else ``./mlsystem.yaml`` when there is
+  one, else the quickstart embedded in the package (so the README's first command works on a fresh
+  machine); a note says which was used.
+- The stack directory whose state a plan reads (:func:`resolve_target`): the directory the command
+  runs in when it is a stack directory; else ``<FILE's directory>/stacks/<ENV>`` when it exists (one
+  system per directory: a repository with several systems keeps each system's stacks beside it);
+  else ``./stacks/<ENV>``; else the current directory.
 - ``ENV`` defaults to the only environment, else ``dev`` when there is one, else the first in the file.
 - :func:`load_for_env` prints every diagnostic (warnings too) on stderr and exits 1 when invalid.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -31,6 +40,47 @@ def resolve_file(file: Path | None) -> tuple[Path, str]:
     if local.is_file():
         return local, f"Spec: ./{DEFAULT_FILE} (no FILE given)"
     return embedded_quickstart_path(), "Spec: the embedded quickstart example (no FILE given)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a command works on: the system file, the environment asked for (None: the default),
+    a note saying where a default came from, and the stack directory whose state it uses."""
+
+    path: Path
+    env: str | None
+    note: str
+    explicit_file: bool
+
+    def stack_dir(self, env: str) -> Path:
+        """The stack directory of ``env`` (see the module contract)."""
+        from mlops_infra.stacks import stack_context
+
+        here = Path.cwd()
+        context = stack_context(here, env)
+        if context is not None and context.system_file.resolve() == self.path.resolve():
+            return here
+        beside = self.path.parent / "stacks" / env
+        if self.explicit_file and beside.is_dir():
+            return beside
+        local = Path("stacks") / env
+        return local if local.is_dir() else here
+
+
+def resolve_target(file: Path | None, env: str | None) -> Target:
+    """The system file and environment for ``FILE``/``--env`` here (see the module contract)."""
+    if file is not None:
+        return Target(file, env, "", True)
+    from mlops_infra.stacks import stack_context
+
+    context = stack_context(Path.cwd(), env)
+    if context is not None:
+        chosen_env = env or context.env
+        note = (f"Spec: {os.path.relpath(context.system_file)} for environment {chosen_env} "
+                f"(mlops:systemFile in {context.config_file.name})")
+        return Target(context.system_file, chosen_env, note, True)
+    path, note = resolve_file(None)
+    return Target(path, env, note, path.name == DEFAULT_FILE)
 
 
 def pick_env(names: list[str]) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import typer
 
-from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.inputs import load_for_env, resolve_target
 from mlops_infra.cli.output import error_console
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
@@ -52,10 +52,10 @@ def graph(
 ) -> None:
     """Print the resources an environment needs: the desired graph the planner and Pulumi program share."""
     err = error_console()
-    path, note = resolve_file(file)
-    if note:
-        err.print(note)
-    system, env = load_for_env(path, env, err)
+    target = resolve_target(file, env)
+    if target.note:
+        err.print(target.note)
+    system, env = load_for_env(target.path, target.env, err)
     desired = compile_system(system, env)
     if output_format is Format.JSON:
         typer.echo(desired.dumps(), nl=False)

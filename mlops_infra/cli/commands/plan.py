@@ -35,7 +35,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.inputs import load_for_env, resolve_target
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 from mlops_infra.plan.model import Plan
@@ -82,14 +82,14 @@ def plan(
 ) -> None:
     """Show what applying the system would change: drift, ML changes, cost, then every resource."""
     err = error_console()
-    path, file_note = resolve_file(file)
-    system, env = load_for_env(path, env, err)
+    target = resolve_target(file, env)
+    system, env = load_for_env(target.path, target.env, err)
     from mlops_infra.compile import compile_system
 
-    prior = read_prior(system.metadata.name, env, env, state)
+    prior, backend = read_prior(system.metadata.name, env, env, state, target.stack_dir(env))
     registry = registry_view(system, env, prior, refresh=refresh)
     graph = compile_system(system, env, registry=registry)
-    notes = [n for n in (file_note, describe_prior(prior)) if n]
+    notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON)
                              if refresh else (None, None, []))
@@ -107,25 +107,27 @@ def plan(
 # -- inputs ------------------------------------------------------------------------------------
 
 
-def read_prior(project: str, stack: str, env: str, state: Path | None) -> PriorState:
-    """The prior state: ``--state``, else the file backend's stack file, else an empty stack.
+def read_prior(project: str, stack: str, env: str, state: Path | None,
+               stack_dir: Path | None = None) -> tuple[PriorState, str | None]:
+    """The prior state and, unless it came from ``--state``, which backend it came from and why.
 
-    A state of another project or stack is refused: planning against it would replace everything.
+    ``--state`` wins; else the stack's state where ``pulumi`` keeps it, seen from ``stack_dir``
+    (:func:`mlops_infra.state.backends.read_stack_state`: ``PULUMI_BACKEND_URL``, the project's
+    ``backend.url``, the current ``pulumi login``, else the stack directory); a stack that does not
+    exist there is empty; a backend that cannot be read is an error. A state of another project or
+    stack is refused: planning against it would replace everything.
     """
-    from mlops_infra.state.pulumi_state import find_state_file, load_state
+    from mlops_infra.state.backends import read_stack_state
+    from mlops_infra.state.pulumi_state import load_state
 
+    backend = None
     if state is not None:
         prior = load_state(state)
     else:
-        stack_dir = Path("stacks") / env
-        if not stack_dir.is_dir():
-            stack_dir = Path.cwd()
-        found = find_state_file(stack_dir, project, stack, os.environ.get("PULUMI_BACKEND_URL") or None)
-        if found is None:
-            return PriorState.empty(project, stack)
-        prior = load_state(found)
+        located = read_stack_state(project, stack, stack_dir if stack_dir is not None else Path.cwd())
+        prior, backend = located.state, located.backend.chosen_by
     _check_identity(prior, project, stack)
-    return prior
+    return prior, backend
 
 
 def _check_identity(prior: PriorState, project: str, stack: str) -> None:
@@ -138,15 +140,17 @@ def _check_identity(prior: PriorState, project: str, stack: str) -> None:
                 f"or pick the matching environment with --env.", source=prior.source)
 
 
-def describe_prior(prior: PriorState) -> str:
-    """The ``Prior state:`` line: where it came from and how many resources it holds (the
-    renderers show its serial)."""
-    if not prior.resources and prior.source == PriorState.empty().source:
-        return ("Prior state: none found (no stack file in the file backend); planning as for a first apply. "
+def describe_prior(prior: PriorState, backend: str | None = None) -> str:
+    """The ``Prior state:`` line: where it came from, which backend and why (``backend``), and how
+    many resources it holds (the renderers show its serial)."""
+    via = f"; backend: {backend}" if backend else ""
+    if not prior.resources and prior.serial == PriorState.empty().serial:
+        where = "no stack file in the file backend" if prior.source == PriorState.empty().source else prior.source
+        return (f"Prior state: none found ({where}{via}); planning as for a first apply. "
                 "Use --state to plan against an exported state.")
     count = sum(1 for r in prior.resources.values() if r.type != "pulumi:pulumi:Stack")
     pending = f", {prior.pending_operations} pending operations" if prior.pending_operations else ""
-    return f"Prior state: {prior.source} ({count} resources{pending})"
+    return f"Prior state: {prior.source} ({count} resources{pending}{via})"
 
 
 # -- live state ------------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""``mlops-infra init [FILE] [--dir DIR] [--force]``: Pulumi project and stack directories for your system.
+
+Contract:
+- ``FILE`` defaults to ``./mlsystem.yaml``; when there is none, the embedded quickstart is written
+  there first (a starting point to edit). The system must be valid in every environment (the
+  diagnostics are printed and nothing is written otherwise).
+- Writes, under ``DIR`` (default: ``FILE``'s directory), the files of
+  :func:`mlops_infra.stacks.scaffold_files`: ``Pulumi.yaml`` (project = the system's name) and one
+  ``stacks/<env>/`` per environment whose ``Pulumi.<env>.yaml`` points at ``FILE``. A file that
+  exists already is never overwritten without ``--force``: the command then lists them, writes
+  nothing and exits 1. Each file is written atomically (:mod:`mlops_infra.fileio`).
+- Prints what it wrote and the next steps (``mlops-infra plan`` and ``pulumi up`` in a stack directory).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from mlops_infra.cli.output import error_console, print_diagnostics
+from mlops_infra.errors import UserError
+
+EXIT_CODES = ("\b\nExit codes:\n"
+              "  0  the files were written\n"
+              "  1  the system is not valid, or files exist already (use --force)\n"
+              "  2  a usage error: unknown option, bad value")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``init`` command to ``app``."""
+    app.command("init", epilog=EXIT_CODES)(init)
+
+
+def init(
+    file: Path | None = typer.Argument(
+        None, help="The MLSystem YAML file (default: ./mlsystem.yaml, written from the quickstart if missing).",
+        show_default=False),
+    directory: Path | None = typer.Option(
+        None, "--dir", "-d", help="Where to write Pulumi.yaml and stacks/ (default: FILE's directory)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that exist already."),
+) -> None:
+    """Scaffold Pulumi.yaml and one stacks/<env>/ per environment of your system."""
+    from mlops_infra.fileio import write_text_atomic
+    from mlops_infra.spec import embedded_quickstart_path, load_system
+    from mlops_infra.stacks import scaffold_files
+
+    err = error_console()
+    notes = []
+    if file is None:
+        file = Path("mlsystem.yaml")
+        if not file.exists():
+            write_text_atomic(file, embedded_quickstart_path().read_text(encoding="utf-8"))
+            notes.append(f"wrote {file} (the quickstart system: edit it to describe yours)")
+    loaded = load_system(file)
+    print_diagnostics(loaded.diagnostics, err, loaded.source_line)
+    if not loaded.ok or loaded.system is None:
+        raise typer.Exit(1)
+    system = loaded.system
+    target = directory if directory is not None else file.parent
+    venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else None
+    files = scaffold_files(system.metadata.name, list(system.environments), file, target, venv)
+    existing = sorted(name for name in files if (target / name).exists())
+    if existing and not force:
+        raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
+                        "\n".join(f"{target / name}" for name in existing)
+                        + "\nRe-run with --force to overwrite them, or choose another --dir.", source=str(target))
+    for name, text in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
+    for note in notes:
+        typer.echo(note)
+    typer.echo(f"Pulumi project {system.metadata.name!r} for {file}: wrote {len(files)} files under {target}")
+    for name in files:
+        typer.echo(f"  {target / name}")
+    first = next(iter(system.environments), None)
+    if first is not None:
+        where = target / "stacks" / first
+        typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")

@@ -1,0 +1,152 @@
+"""Pulumi stack directories for a user's system: scaffold them (``mlops-infra init``) and recognise
+them (``mlops-infra plan`` run inside ``stacks/<env>/``).
+
+Contract:
+- :func:`scaffold_files` is pure: for a system (its name and environments) and the path of its file,
+  it returns every file ``init`` writes, as ``{relative path: text}`` under the target directory:
+  ``Pulumi.yaml`` (project = the system's name, the Python runtime, ``main: stacks/``, project-level
+  config ``mlops:systemFile``), ``stacks/__main__.py`` (the program of that root project, where the
+  stack name is the environment), and per environment ``stacks/<env>/Pulumi.yaml``,
+  ``stacks/<env>/Pulumi.<env>.yaml`` (``mlops:systemFile`` relative to the stack directory, which is
+  where Pulumi runs the program, and ``mlops:environment``), ``stacks/<env>/__main__.py`` and
+  ``stacks/<env>/requirements.txt``. The project name is the system's name, so the URNs the program
+  registers are the ones ``mlops-infra plan`` computes.
+- :func:`stack_context` recognises a directory holding a Pulumi project whose stack configuration
+  (``Pulumi.<stack>.yaml``) or project configuration (``Pulumi.yaml`` ``config:``) names
+  ``mlops:systemFile``: it returns that system file (resolved against the directory) and the
+  environment (``mlops:environment``, else the stack name). Files are only read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_infra.errors import UserError
+
+CONFIG_FILE_KEY = "mlops:systemFile"
+CONFIG_ENV_KEY = "mlops:environment"
+
+PROGRAM = '''"""Pulumi program of this stack: registers the desired graph of {what} (mlops-infra, docs/pulumi.md)."""
+
+from mlops_infra.program import run
+
+run()
+'''
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """A stack directory's system and environment, as its Pulumi configuration names them."""
+
+    directory: Path
+    system_file: Path
+    env: str | None
+    stack: str | None
+    config_file: Path
+
+
+def scaffold_files(system_name: str, environments: list[str], system_file: Path, target: Path,
+                   venv: Path | None = None) -> dict[str, str]:
+    """Every file ``init`` writes, relative to ``target`` (see the module contract)."""
+    files: dict[str, str] = {}
+    root_rel = _relative(system_file, target)
+    runtime = _runtime(venv, target)
+    files["Pulumi.yaml"] = _dump_header(
+        f"Pulumi project of the {system_name} ML system (mlops-infra init). The stack name is the environment:\n"
+        f"`pulumi stack init <env> && pulumi up` here, or use the per-environment directories under stacks/.",
+        {"name": system_name, "description": f"The {system_name} ML system, compiled by mlops-infra.",
+         "runtime": runtime, "main": "stacks/", "config": {CONFIG_FILE_KEY: root_rel}})
+    files["stacks/__main__.py"] = PROGRAM.format(what="the environment named like the stack")
+    for env in environments:
+        stack_dir = target / "stacks" / env
+        files[f"stacks/{env}/Pulumi.yaml"] = _dump_header(
+            f"Stack directory of the {env!r} environment of {system_name} (mlops-infra init):\n"
+            f"`cd stacks/{env} && pulumi stack init {env} && pulumi up`; `mlops-infra plan` here plans it.",
+            {"name": system_name, "description": f"The {system_name} ML system, environment {env}.",
+             "runtime": _runtime(venv, stack_dir), "main": "__main__.py"})
+        files[f"stacks/{env}/Pulumi.{env}.yaml"] = _dump_header(
+            f"Configuration of stack {env!r}: the system file (relative to this directory) and its environment.",
+            {"config": {CONFIG_FILE_KEY: _relative(system_file, stack_dir), CONFIG_ENV_KEY: env}})
+        files[f"stacks/{env}/__main__.py"] = PROGRAM.format(what=f"environment {env}")
+        files[f"stacks/{env}/requirements.txt"] = (
+            "# What Pulumi installs into the stack's virtualenv: mlops-infra with the Pulumi SDKs.\n"
+            "mlops-infra[pulumi]\n")
+    return files
+
+
+def _runtime(venv: Path | None, directory: Path) -> dict[str, Any]:
+    options: dict[str, Any] = {"toolchain": "pip"}
+    if venv is not None:
+        options["virtualenv"] = _relative(venv, directory)
+    return {"name": "python", "options": options}
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` with forward slashes (absolute when on another drive)."""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+    except ValueError:
+        return Path(path).resolve().as_posix()
+
+
+def _dump_header(comment: str, data: dict[str, Any]) -> str:
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+# -- recognising a stack directory ------------------------------------------------------------
+
+
+def stack_context(directory: Path, env: str | None = None) -> StackContext | None:
+    """The system and environment a stack directory deploys, or None (see the module contract).
+
+    With several stack configurations naming a system, ``env`` picks the one whose environment (or
+    stack name) it is; without ``env`` that is a :class:`UserError` listing them.
+    """
+    directory = Path(directory)
+    project_file = directory / "Pulumi.yaml"
+    if not project_file.is_file():
+        return None
+    project = _read_yaml(project_file)
+    candidates = []
+    for config_file in sorted(directory.glob("Pulumi.*.yaml")):
+        stack = config_file.name[len("Pulumi."):-len(".yaml")]
+        config = _read_yaml(config_file).get("config")
+        if isinstance(config, dict) and isinstance(config.get(CONFIG_FILE_KEY), str):
+            env_name = config.get(CONFIG_ENV_KEY) if isinstance(config.get(CONFIG_ENV_KEY), str) else stack
+            candidates.append(StackContext(directory, directory / config[CONFIG_FILE_KEY], env_name, stack, config_file))
+    if env is not None:
+        chosen = [c for c in candidates if env in (c.env, c.stack)]
+        if chosen:
+            return chosen[0]
+        systems = {c.system_file.resolve() for c in candidates}
+        if len(systems) == 1:  # another environment of the same system
+            only = candidates[0]
+            return StackContext(directory, only.system_file, env, None, only.config_file)
+    elif len(candidates) == 1:
+        return candidates[0]
+    elif len(candidates) > 1:
+        names = ", ".join(c.stack or "?" for c in candidates)
+        raise UserError("several stacks here name a system file",
+                        f"Stacks {names} in {directory}: choose one with --env.", source=str(directory))
+    project_config = project.get("config")
+    value = project_config.get(CONFIG_FILE_KEY) if isinstance(project_config, dict) else None
+    if isinstance(value, dict):  # the long form: {value: ...} or {default: ...}
+        value = value.get("value", value.get("default"))
+    if isinstance(value, str):
+        return StackContext(directory, directory / value, env, None, project_file)
+    return None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UserError("cannot read the Pulumi file", f"{err}".splitlines()[0][:300] + ". Fix the file's YAML.",
+                        source=str(path)) from None
+    return data if isinstance(data, dict) else {}

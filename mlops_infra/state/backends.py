@@ -1,0 +1,400 @@
+"""Find a stack's prior state where the Pulumi CLI keeps it, and read it (issue 11 item 3).
+
+Contract of :func:`read_stack_state`:
+
+1. **Which backend**, as ``pulumi`` chooses it (``pkg/workspace/creds.go``, ``GetCurrentCloudURL`` in
+   github.com/pulumi/pulumi): ``PULUMI_BACKEND_URL``; else ``backend.url`` in the stack directory's
+   ``Pulumi.yaml``; else the current login, ``current`` in ``credentials.json`` (in
+   ``PULUMI_CREDENTIALS_PATH``, else ``PULUMI_HOME``, else ``~/.pulumi``). With none of them (never
+   logged in), the stack directory itself is read as a file backend, as before.
+2. **File backend** (``file://``, ``file://~`` = the home directory; relative paths are relative to
+   the stack directory) and **S3** (``s3://bucket/prefix?region=...&endpoint=...&profile=...``) use
+   the diy backend's layout (``pkg/backend/diy/store.go``): ``<root>/.pulumi/stacks/<project>/<stack>.json``
+   (project-scoped, ``.pulumi/meta.yaml`` ``version: 1``, the default since Pulumi 3.61) or the legacy
+   ``<root>/.pulumi/stacks/<stack>.json``; ``.json.gz`` too, the newer of the two winning (see
+   :func:`mlops_infra.state.pulumi_state.find_state_file`). S3 is read with boto3 (the ``aws`` extra)
+   and the usual credential chain; ``AWS_ENDPOINT_URL`` is honoured.
+3. **Pulumi Cloud** (``https://api.pulumi.com``, ``https://app.pulumi.com`` or a self-hosted
+   ``http(s)://`` URL): ``GET <api>/api/stacks/<org>/<project>/<stack>/export`` with
+   ``Authorization: token <PULUMI_ACCESS_TOKEN or the login's token>`` and
+   ``Accept: application/vnd.pulumi+8`` (https://www.pulumi.com/docs/reference/cloud-rest-api/,
+   "Authentication", "Required Request Headers" and Stacks, "Export Stack"). The organization is
+   ``pulumi org set-default``'s (``backends.<url>.defaultOrg`` in ``config.json``), else the login's
+   user name (``accounts.<url>.username``), else ``GET /api/user``'s ``githubLogin``.
+4. A stack that does not exist there yet (no file, no object, HTTP 404) is an empty state whose
+   ``source`` says where it was looked for. Anything else that stops the read (a backend scheme we do
+   not read, a missing token, HTTP 401/403/5xx, an unreachable host, S3 access denied, boto3 missing,
+   a corrupt file) raises :class:`StateError`: a configured backend is never silently "empty".
+5. The result is a :class:`LocatedState`: the state (its ``source`` is the file, object or stack read,
+   or where it was looked for when there is none) and the :class:`Backend` with why it was chosen.
+   Tokens and URL passwords never appear in a source, a description or an error. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_infra.state.model import PriorState
+from mlops_infra.state.pulumi_state import (
+    StateError,
+    _redact_url,
+    _split_stack_name,
+    backend_root,
+    find_state_file,
+    load_state,
+    parse_state,
+)
+
+PULUMI_CLOUD_API = "https://api.pulumi.com"
+CLOUD_ACCEPT = "application/vnd.pulumi+8"
+HTTP_TIMEOUT = 30.0
+META_KEY = ".pulumi/meta.yaml"
+STACKS_PREFIX = ".pulumi/stacks"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The backend a stack's state lives in and why it was chosen."""
+
+    url: str
+    """The backend URL (as configured; shown redacted)."""
+    chosen_by: str
+    """``PULUMI_BACKEND_URL``, ``Pulumi.yaml backend.url``, ``pulumi login (<credentials.json>)`` or
+    ``the stack directory``."""
+
+    @property
+    def kind(self) -> str:
+        """``file``, ``s3``, ``cloud`` or the URL's scheme when it is none of those."""
+        scheme = urllib.parse.urlsplit(self.url).scheme.lower() if "://" in self.url else "file"
+        if scheme in ("http", "https"):
+            return "cloud"
+        return scheme
+
+
+def pulumi_home(environ: Mapping[str, str]) -> Path:
+    """``PULUMI_HOME``, else ``~/.pulumi``."""
+    return Path(environ["PULUMI_HOME"]).expanduser() if environ.get("PULUMI_HOME") else Path.home() / ".pulumi"
+
+
+def credentials_path(environ: Mapping[str, str]) -> Path:
+    """``credentials.json`` in ``PULUMI_CREDENTIALS_PATH``, else in the Pulumi home."""
+    folder = environ.get("PULUMI_CREDENTIALS_PATH")
+    return (Path(folder).expanduser() if folder else pulumi_home(environ)) / "credentials.json"
+
+
+def read_credentials(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The login's ``credentials.json`` (``{}`` when there is none or it is empty)."""
+    path = credentials_path(environ)
+    return _read_json_file(path, "Pulumi credentials", "run `pulumi login` again")
+
+
+def choose_backend(stack_dir: Path, environ: Mapping[str, str]) -> Backend:
+    """The backend ``pulumi`` would use from ``stack_dir`` (see the module contract, point 1)."""
+    if environ.get("PULUMI_BACKEND_URL"):
+        return Backend(environ["PULUMI_BACKEND_URL"], "PULUMI_BACKEND_URL")
+    project_url = _project_backend_url(stack_dir)
+    if project_url:
+        return Backend(project_url, f"backend.url in {stack_dir / 'Pulumi.yaml'}")
+    current = read_credentials(environ).get("current")
+    if isinstance(current, str) and current:
+        return Backend(current, f"the current `pulumi login` ({_home_relative(credentials_path(environ))})")
+    return Backend("", "the stack directory (no `pulumi login` and no PULUMI_BACKEND_URL)")
+
+
+@dataclass(frozen=True)
+class LocatedState:
+    """A stack's prior state and the backend it came from."""
+
+    state: PriorState
+    backend: Backend
+
+    def describe(self) -> str:
+        """Where the state came from and why that backend (for the ``Prior state:`` line)."""
+        return f"{self.state.source} (backend: {self.backend.chosen_by})"
+
+
+def read_stack_state(project: str, stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None,
+                     *, opener: Callable[..., Any] | None = None, s3_client: Any = None) -> LocatedState:
+    """The prior state of ``project``/``stack`` from the backend ``pulumi`` would use (module contract).
+
+    ``opener`` (``urllib.request.urlopen``'s signature) and ``s3_client`` are for tests.
+    """
+    environ = os.environ if environ is None else environ
+    backend = choose_backend(stack_dir, environ)
+    kind = backend.kind
+    if kind == "file":
+        return LocatedState(_read_file_backend(project, stack, stack_dir, backend), backend)
+    if kind == "s3":
+        return LocatedState(_read_s3_backend(project, stack, backend, s3_client), backend)
+    if kind == "cloud":
+        return LocatedState(_read_cloud_backend(project, stack, backend, environ, opener or urllib.request.urlopen),
+                            backend)
+    shown = _redact_url(backend.url)
+    raise StateError(shown, f"mlops-infra cannot read a {kind}:// backend",
+                     f"The state is kept at {shown} ({backend.chosen_by}). mlops-infra reads file://, s3:// and "
+                     f"Pulumi Cloud backends. Run `pulumi stack export --stack {stack} --file state.json` and "
+                     f"pass --state state.json.")
+
+
+# -- file backend ---------------------------------------------------------------------------------
+
+
+def _read_file_backend(project: str, stack: str, stack_dir: Path, backend: Backend) -> PriorState:
+    url = backend.url or None
+    found = find_state_file(stack_dir, project, stack, url)
+    if found is None:
+        root = backend_root(stack_dir, url)
+        return _empty(project, stack, f"no stack file for {project}/{stack} in the file backend "
+                                      f"{_home_relative(root)}")
+    return load_state(found)
+
+
+# -- S3 backend ----------------------------------------------------------------------------------
+
+
+def parse_s3_url(url: str) -> tuple[str, str, dict[str, str]]:
+    """``s3://bucket/prefix?k=v`` -> (bucket, prefix without slashes, query)."""
+    parts = urllib.parse.urlsplit(url)
+    query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
+    return parts.netloc, parts.path.strip("/"), query
+
+
+def s3_client_for(url: str) -> Any:
+    """A boto3 S3 client for a ``s3://`` backend URL (region, endpoint, profile from the query)."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ModuleNotFoundError:
+        raise StateError(_redact_url(url), "reading an s3:// backend needs boto3",
+                         "Install the AWS extra: pip install 'mlops-infra[aws]'.") from None
+    _, _, query = parse_s3_url(url)
+    session = boto3.Session(profile_name=query.get("profile")) if query.get("profile") else boto3.Session()
+    path_style = query.get("s3ForcePathStyle") == "true" or query.get("use_path_style") == "true"
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=10, read_timeout=30,
+                    s3={"addressing_style": "path"} if path_style or query.get("endpoint") else None)
+    return session.client("s3", region_name=query.get("region"), endpoint_url=query.get("endpoint") or None,
+                          config=config)
+
+
+def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) -> PriorState:
+    bucket, prefix, _ = parse_s3_url(backend.url)
+    project, stack = _split_stack_name(project, stack)
+    client = client or s3_client_for(backend.url)
+    base = f"{prefix}/" if prefix else ""
+    where = f"s3://{bucket}/{base}"
+    meta = _s3_get(client, bucket, base + META_KEY, where)
+    if meta is not None:
+        version = _meta_version(meta, where + META_KEY)
+        project_layout = version == 1
+    else:
+        project_layout = not _s3_has_legacy_stacks(client, bucket, base + STACKS_PREFIX + "/", where)
+    stem = f"{base}{STACKS_PREFIX}/{project}/{stack}" if project_layout else f"{base}{STACKS_PREFIX}/{stack}"
+    candidates = [(key, _s3_head(client, bucket, key, where)) for key in (stem + ".json", stem + ".json.gz")]
+    existing = [(key, modified) for key, modified in candidates if modified is not None]
+    if not existing:
+        return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
+    # the newer wins; gzip on a tie (as for the file backend)
+    key = max(existing, key=lambda item: (item[1], item[0].endswith(".gz")))[0]
+    data = _s3_get(client, bucket, key, where)
+    if data is None:  # deleted between the two calls
+        return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
+    source = f"s3://{bucket}/{key}"
+    return parse_state(data, source)
+
+
+def _s3_error(where: str, error: BaseException) -> StateError:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "") if hasattr(error, "response") else ""
+    reason = f"{code}: {getattr(error, 'response', {}).get('Error', {}).get('Message', '')}".strip(": ") if code \
+        else f"{type(error).__name__}: {error}"
+    return StateError(where, "cannot read the s3:// backend",
+                      f"{reason[:300]}. Check the AWS credentials (the usual chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, "
+                      f"...), the region and s3:GetObject/s3:ListBucket on the bucket, or pass an exported state "
+                      f"with --state.")
+
+
+def _is_missing(error: BaseException) -> bool:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    return code in ("NoSuchKey", "404", "NotFound")
+
+
+def _s3_get(client: Any, bucket: str, key: str, where: str) -> bytes | None:
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as error:
+        if _is_missing(error):
+            return None
+        raise _s3_error(where, error) from None
+
+
+def _s3_head(client: Any, bucket: str, key: str, where: str) -> Any:
+    try:
+        return client.head_object(Bucket=bucket, Key=key)["LastModified"]
+    except Exception as error:
+        if _is_missing(error):
+            return None
+        raise _s3_error(where, error) from None
+
+
+def _s3_has_legacy_stacks(client: Any, bucket: str, prefix: str, where: str) -> bool:
+    try:
+        page = client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=1000)
+    except Exception as error:
+        raise _s3_error(where, error) from None
+    return any(o["Key"].endswith((".json", ".json.gz")) for o in page.get("Contents", ()))
+
+
+def _meta_version(data: bytes, source: str) -> int:
+    try:
+        meta = yaml.safe_load(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        meta = None
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version not in (0, 1):
+        raise StateError(source, "unreadable backend meta.yaml",
+                         "mlops-infra reads layout versions 0 and 1 (`version: 1` is project-scoped stacks).")
+    return version
+
+
+# -- Pulumi Cloud -------------------------------------------------------------------------------
+
+
+def cloud_api_url(url: str) -> str:
+    """The REST API base for a cloud backend URL (``app.pulumi.com`` is the console of ``api.pulumi.com``)."""
+    url = url.rstrip("/")
+    if urllib.parse.urlsplit(url).netloc.lower() == "app.pulumi.com":
+        return PULUMI_CLOUD_API
+    return url
+
+
+def _read_cloud_backend(project: str, stack: str, backend: Backend, environ: Mapping[str, str],
+                        opener: Callable[..., Any]) -> PriorState:
+    api = cloud_api_url(backend.url)
+    token = _cloud_token(backend.url, api, environ)
+    parts = stack.split("/")
+    if len(parts) == 3:
+        org, project, stack = parts
+    elif len(parts) == 2:
+        org, stack = parts
+    else:
+        org = _cloud_org(backend.url, api, environ, token, opener)
+    path = "/".join(urllib.parse.quote(p, safe="") for p in (org, project, stack))
+    where = f"Pulumi Cloud stack {org}/{project}/{stack} at {_redact_url(api)}"
+    status, body = _cloud_get(f"{api}/api/stacks/{path}/export", token, opener, where)
+    if status == 404:
+        return _empty(project, stack, f"no stack {org}/{project}/{stack} in Pulumi Cloud at {_redact_url(api)}")
+    return parse_state(body, where)
+
+
+def _cloud_token(url: str, api: str, environ: Mapping[str, str]) -> str:
+    if environ.get("PULUMI_ACCESS_TOKEN"):
+        return environ["PULUMI_ACCESS_TOKEN"]
+    creds = read_credentials(environ)
+    for key in (url, url.rstrip("/"), api):
+        account = (creds.get("accounts") or {}).get(key)
+        if isinstance(account, dict) and isinstance(account.get("accessToken"), str) and account["accessToken"]:
+            return account["accessToken"]
+        token = (creds.get("accessTokens") or {}).get(key)
+        if isinstance(token, str) and token:
+            return token
+    raise StateError(_redact_url(api), "no access token for Pulumi Cloud",
+                     "Set PULUMI_ACCESS_TOKEN (https://app.pulumi.com/account/tokens) or run `pulumi login`, "
+                     "or pass an exported state with --state.")
+
+
+def _cloud_org(url: str, api: str, environ: Mapping[str, str], token: str, opener: Callable[..., Any]) -> str:
+    config = _read_json_file(pulumi_home(environ) / "config.json", "Pulumi config", "fix or delete it")
+    for key in (url, url.rstrip("/"), api):
+        default = ((config.get("backends") or {}).get(key) or {}).get("defaultOrg")
+        if isinstance(default, str) and default:
+            return default
+    for key in (url, url.rstrip("/"), api):
+        account = (read_credentials(environ).get("accounts") or {}).get(key)
+        if isinstance(account, dict) and isinstance(account.get("username"), str) and account["username"]:
+            return account["username"]
+    status, body = _cloud_get(f"{api}/api/user", token, opener, f"Pulumi Cloud at {_redact_url(api)}")
+    try:
+        login = json.loads(body).get("githubLogin") if status == 200 else None
+    except (ValueError, AttributeError):
+        login = None
+    if not isinstance(login, str) or not login:
+        raise StateError(_redact_url(api), "cannot tell the Pulumi Cloud organization",
+                         "Run `pulumi org set-default <org>`, or pass an exported state with --state.")
+    return login
+
+
+def _cloud_get(url: str, token: str, opener: Callable[..., Any], where: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={
+        "Accept": CLOUD_ACCEPT, "Content-Type": "application/json", "Authorization": f"token {token}",
+        "User-Agent": "mlops-infra"})
+    try:
+        with opener(request, timeout=HTTP_TIMEOUT) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return 404, b""
+        hint = {401: "The access token is missing, invalid or expired: set PULUMI_ACCESS_TOKEN or `pulumi login`.",
+                403: "The token may not read this stack: check the organization and the token's access."
+                }.get(error.code, "Pulumi Cloud did not answer; try again, or pass an exported state with --state.")
+        raise StateError(where, f"Pulumi Cloud answered HTTP {error.code}", hint) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise StateError(where, "cannot reach Pulumi Cloud",
+                         f"{reason}. Check the network and the backend URL, or pass an exported state with "
+                         f"--state.") from None
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _project_backend_url(stack_dir: Path) -> str | None:
+    path = Path(stack_dir) / "Pulumi.yaml"
+    try:
+        project = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise StateError(str(path), "cannot read the Pulumi project file", str(err)[:300]) from None
+    backend = project.get("backend") if isinstance(project, dict) else None
+    url = backend.get("url") if isinstance(backend, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _read_json_file(path: Path, what: str, fix: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise StateError(str(path), f"cannot read the {what} file", f"{err}; {fix}.") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise StateError(str(path), f"the {what} file is not JSON", f"{err}; {fix}.") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _home_relative(path: Path) -> str:
+    try:
+        return "~/" + str(Path(path).resolve().relative_to(Path.home().resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return str(path)
+
+
+def _empty(project: str, stack: str, source: str) -> PriorState:
+    empty = PriorState.empty(project, stack)
+    return PriorState(source, empty.version, empty.serial, project, stack, {})
