@@ -17,6 +17,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="Rewrite the golden files of tests/scenarios from the current code (review the diff).")
 
 
+@pytest.fixture(autouse=True)
+def no_instance_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's credential chain must never try the EC2 instance metadata address (169.254.169.254)
+    from a test: only loopback traffic is allowed here."""
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared folder (design notes, real fixtures) that sits beside the repository clone."""

@@ -218,8 +218,8 @@ def _s3_error(where: str, error: BaseException) -> StateError:
         else f"{type(error).__name__}: {error}"
     return StateError(where, "cannot read the s3:// backend",
                       f"{reason[:300]}. Check the AWS credentials (the usual chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, "
-                      f"...), the region and s3:GetObject/s3:ListBucket on the bucket, or pass an exported state "
-                      f"with --state.")
+                      f"...), the region and s3:GetObject/s3:ListBucket on the bucket; or run `pulumi stack export "
+                      f"--file state.json` where you can and pass --state state.json.")
 
 
 def _is_missing(error: BaseException) -> bool:
