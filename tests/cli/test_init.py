@@ -145,8 +145,14 @@ def test_plan_inside_this_repositorys_stack_directory_plans_the_bundled_example(
     assert (json.loads(result.stdout)["project"], json.loads(result.stdout)["stack"]) == ("fraud-detection", "prod")
 
 
+A1_PROGRAM_GAP = pytest.mark.xfail(strict=True, reason=(
+    "finding A1 (6816320): plan compiles with the model registry view and waits for ranker v3, which the "
+    "registry does not hold yet; program/entry.py compiles without it and registers the endpoint. "
+    "Remove this mark when the program uses the same registry view (apply-correct)."))
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["dev", pytest.param("prod", marks=A1_PROGRAM_GAP)])
 def test_program_from_a_scaffolded_stack_registers_exactly_what_plan_computes(repo: Path, monkeypatch, env: str):
     from tests.support.pulumi_capture import capture_program, differences, referenced_outputs
 
