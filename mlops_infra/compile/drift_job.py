@@ -31,6 +31,10 @@ KUBERNETES_RESOURCES: dict[str, Any] = {"limits": {"memory": "2Gi"}, "requests":
 """Container resources of the Kubernetes CronJob; they fit in one node of the ``INSTANCE_TYPE`` shape."""
 
 
+STALENESS_MARGIN_SECONDS = 300
+"""Slack on top of a run's deadline before its value counts as stale (scheduling delay, scrapes)."""
+
+
 def schedule_seconds(monitor: Monitor) -> int:
     """Seconds between two runs: the monitor's ``schedule``, else :data:`DEFAULT_SCHEDULE_SECONDS`."""
     return monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS
@@ -40,3 +44,12 @@ def max_runtime_seconds(monitor: Monitor) -> int:
     """The deadline of one run: its schedule (a run ends before the next is due), capped at
     :data:`MAX_RUNTIME_CAP_SECONDS` and at least :data:`MIN_RUNTIME_SECONDS`."""
     return max(MIN_RUNTIME_SECONDS, min(schedule_seconds(monitor), MAX_RUNTIME_CAP_SECONDS))
+
+
+def stale_after_seconds(monitor: Monitor) -> int:
+    """How long a drift value stays current: until the next run is due and has had its whole
+    deadline, plus :data:`STALENESS_MARGIN_SECONDS` (runs push at most ``schedule + deadline``
+    apart). After that the value no longer counts, so an alert on it resolves instead of firing on a
+    number from a job that stopped (Kubernetes: the recording rule drops it; AWS: see
+    ``compile/aws/monitoring.py``)."""
+    return schedule_seconds(monitor) + max_runtime_seconds(monitor) + STALENESS_MARGIN_SECONDS

@@ -13,6 +13,8 @@ MetricKind = Literal["feature_drift", "prediction_drift", "data_quality", "accur
 
 DRIFT_METRICS = frozenset({"feature_drift", "prediction_drift", "data_quality", "accuracy"})
 """Metrics computed by a scheduled job from captured traffic (they need capture on the endpoint)."""
+LOWER_IS_WORSE = frozenset({"accuracy"})
+"""Metrics whose monitor is unhealthy *below* its threshold (all others: above it)."""
 
 
 class Monitor(SpecModel):

@@ -15,6 +15,15 @@ Contract:
   30m, a page after 5m) are two alarms, and ``rollback_on`` / ``on_alerts``, which name alerts,
   name alarms. A monitor without an alert still runs (drift jobs publish their metric) but raises
   no alarm. Alarm names are ``<system>-<env>-<alert>``.
+- Stale drift values (the same meaning as on Kubernetes, where a value older than
+  ``compile/drift_job.stale_after_seconds`` stops counting): a drift alarm treats missing data as
+  ``missing``, so a run that is late neither breaches nor clears it, and CloudWatch moves an alarm
+  whose evaluation range holds no datapoint at all to ``INSUFFICIENT_DATA`` ("If all data points in
+  the alarm evaluation range are missing, the alarm transitions to INSUFFICIENT_DATA",
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+  So a drift job that stops publishing ends the ALARM instead of keeping it forever, and the
+  alarm's ``insufficientDataActions`` tell its channels (the forwarder resolves the PagerDuty
+  incident); EventBridge retrain rules match ``ALARM`` only, so no retraining starts from a stale value.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from mlops_infra.spec.base import SecretRef
+from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -175,11 +185,12 @@ def compile_alert(aws: AwsContext, item: Alert) -> None:
     periods = evaluation_periods(metric.period, item.for_.seconds)
     actions = [ref(aws.topics[c], "arn") for c in item.notify if c in aws.topics]
     name = aws.name(item.name, max_len=255)
+    stale_actions = {"insufficientDataActions": actions} if monitor.metric in DRIFT_METRICS else {}
     aws.alarms[item.name] = aws.add(ALARM, f"{item.name}-alarm", {
         "name": name, "alarmDescription": _description(item, monitor),
         "comparisonOperator": metric.comparison, "threshold": metric.threshold,
         "evaluationPeriods": periods, "datapointsToAlarm": periods,
         "treatMissingData": metric.treat_missing_data, "actionsEnabled": True,
-        "alarmActions": actions, "okActions": actions, **metric.fields,
+        "alarmActions": actions, "okActions": actions, **stale_actions, **metric.fields,
     }, parent=component, address=f"alerts.{item.name}", role="alarm")
     aws.alarm_names[item.name] = name

@@ -31,7 +31,7 @@ from mlops_infra.compile.aws import arns, iam, pipelines, policies, serving, sto
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.schedules import rate_expression
 from mlops_infra.graph import canonical_json, ref
-from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
+from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE, Monitor
 from mlops_infra.spec.serving import Endpoint
 
 METRIC_NAMESPACE = "MLOps/Monitoring"
@@ -41,7 +41,6 @@ DRIFT_JOB_IMAGE_TAG = "drift-job-v1"
 a new job contract is a new tag, and a new tag is a visible change in the plan)."""
 DRIFT_JOB_VOLUME_GB = 30
 MAX_ALARM_PERIOD = 86400
-LOWER_IS_WORSE = frozenset({"accuracy"})
 DRIFT_METRIC_NAMES = {"feature_drift": "FeatureDrift", "prediction_drift": "PredictionDrift",
                       "data_quality": "DataQualityIssues", "accuracy": "Accuracy"}
 

@@ -20,26 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import names
+from mlops_infra.compile.kubernetes import names, routing
 from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from mlops_infra.spec.base import SecretRef
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
-DEFAULT_SECRET_KEY = "value"
-
-
-def system_matchers(kube: KubeTarget) -> list[dict[str, str]]:
-    """Matchers selecting this system's and environment's alerts."""
-    return [{"matchType": "=", "name": "mlops_environment", "value": kube.ctx.env},
-            {"matchType": "=", "name": "mlops_system", "value": kube.ctx.system.metadata.name}]
-
-
-def secret_key_ref(ref: SecretRef) -> dict[str, str]:
-    """A reference to key ``ref.key`` (default ``value``) of the Secret named ``ref.secret``."""
-    return {"key": ref.key or DEFAULT_SECRET_KEY, "name": ref.secret}
 
 
 def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
@@ -69,36 +56,10 @@ def compile_alert(kube: KubeTarget, alert: Alert) -> None:
              parent=parent, address=address, role="alert-rule")
 
 
-RECEIVERS = {
-    "slack": lambda c: {"slackConfigs": [{"apiURL": secret_key_ref(c.webhook_url), "sendResolved": True,
-                                          **({"channel": c.channel} if c.channel else {})}]},
-    "email": lambda c: {"emailConfigs": [{"sendResolved": True, "to": c.address}]},
-    "webhook": lambda c: {"webhookConfigs": [webhook_config(c)]},
-    "pagerduty": lambda c: {"pagerdutyConfigs": [{"routingKey": secret_key_ref(c.routing_key), "sendResolved": True}]},
-}
-"""Channel kind -> the receiver's configs."""
-
-
-def webhook_config(channel: WebhookChannel) -> dict[str, Any]:
-    config: dict[str, Any] = {"sendResolved": True}
-    if isinstance(channel.url, SecretRef):
-        config["urlSecret"] = secret_key_ref(channel.url)
-    else:
-        config["url"] = channel.url
-    if channel.token is not None:
-        config["httpConfig"] = {"authorization": {"credentials": secret_key_ref(channel.token), "type": "Bearer"}}
-    return config
-
-
 def compile_channel(kube: KubeTarget, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> None:
     """The channel's component and its AlertmanagerConfig (receiver + route of its alerts)."""
-    address = f"channels.{channel.name}"
+    route = routing.channel_route(kube.ctx, channel)
     parent = kube.ctx.component("channels", channel.name, facts.channel_facts(channel))
-    spec: dict[str, Any] = {"receivers": [{"name": channel.name, **RECEIVERS[channel.kind](channel)}]}
-    alerts = sorted(a.name for a in kube.ctx.system.alerts if channel.name in a.notify)
-    if alerts:
-        spec["route"] = {"groupBy": ["alertname"], "receiver": channel.name,
-                         "matchers": [{"matchType": "=~", "name": "alertname", "value": "|".join(alerts)},
-                                      *system_matchers(kube)]}
-    obj = kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", names.item("channel", channel.name), address, {"spec": spec})
+    address = route.address
+    obj = kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", route.config, address, {"spec": routing.config_spec(route)})
     kube.add(obj, parent=parent, address=address, role="alert-routing")

@@ -5,17 +5,35 @@ Contract:
   ``mlops:monitor_value{mlops_system, mlops_environment, mlops_endpoint, mlops_monitor, mlops_metric}``
   in the monitor's unit: seconds for ``latency_p99``, a fraction for ``error_rate``, the job's
   score for drift and quality metrics.
-- ``latency_p99`` and ``error_rate`` come from the Knative queue-proxy metrics of the endpoint's
-  predictor (Knative Service ``<endpoint>-predictor``, which KServe's Serverless mode creates):
-  ``histogram_quantile(0.99, ...revision_request_latencies_bucket...)`` (milliseconds, divided by
-  1000) and the 5xx share of ``revision_request_count``, over 5 minutes.
+- ``latency_p99`` and ``error_rate`` measure the model container, as seen by the Knative
+  queue-proxy right in front of it (the same span as SageMaker's ``ModelLatency`` and
+  ``Invocation5XXErrors`` on AWS: queueing in front of the container and the routing layer are not
+  counted). Knative documents these queue-proxy metrics ("Service metrics",
+  https://knative.dev/docs/serving/services/service-metrics/): ``revision_app_request_latencies``
+  (milliseconds, histogram) and ``revision_app_request_count`` ("the number of requests that are
+  routed to user-container"), labelled ``namespace_name``, ``service_name``,
+  ``response_code_class``; KServe's Serverless mode names the Knative Service of an endpoint's
+  predictor ``<endpoint>-predictor``. The value is the p99 (or the 5xx share) over
+  :data:`WINDOW` (1 minute, CloudWatch's period for the same alarms on AWS), so an alert's ``for``
+  means "every minute for that long" on both targets and a spike shorter than ``for`` does not fire.
+- Nothing scrapes those metrics by default (kube-prometheus-stack scrapes no Knative pod), so every
+  endpoint gets a PodMonitor ``metrics-<endpoint>`` (:func:`compile_serving_scrape`) selecting its
+  predictor's pods (label ``serving.knative.dev/service``) on the queue-proxy's user-metrics port,
+  which Knative names ``http-usermetric`` (9091; knative/serving
+  ``pkg/apis/serving/v1/revision_helpers.go``, ``UserQueueMetricsPortName``), every
+  :data:`SCRAPE_INTERVAL` (a quarter of the window: ``rate`` needs at least two samples in it).
 - ``feature_drift``, ``prediction_drift``, ``data_quality`` and ``accuracy`` are computed by a
   CronJob ``monitor-<name>`` running the drift job (Evidently image, scripts/drift_job.py) every
   ``schedule`` (default 1h) over the captured traffic of that window against the ``baseline``
   data source. Its deadline (``activeDeadlineSeconds``) and container resources come from
-  ``compile/drift_job.py``, as do the monitor's facts, so the plan prices what runs. It pushes ``mlops_monitor_value`` to the platform's Pushgateway (batch jobs are
-  short-lived, which is what the Pushgateway is for), scraped through a ServiceMonitor with
-  ``honorLabels``; the recording rule takes the pushed value.
+  ``compile/drift_job.py``, as do the monitor's facts, so the plan prices what runs. It pushes
+  ``mlops_monitor_value`` to the platform's Pushgateway (batch jobs are short-lived, which is what
+  the Pushgateway is for) under the grouping key ``job=mlops-monitor, system, environment,
+  monitor``, scraped through a ServiceMonitor with ``honorLabels``. The Pushgateway keeps a value
+  forever, so the recording rule only takes it while the group's ``push_time_seconds`` (which the
+  Pushgateway sets on every successful push) is younger than
+  :func:`~mlops_infra.compile.drift_job.stale_after_seconds`: a job that stops pushing leaves no
+  current value and its alert resolves instead of firing forever.
 - :func:`unhealthy_expr` is the condition alerts use: value above the threshold (below it for
   ``accuracy``). Thresholds: times in seconds, percentages as fractions, numbers as written.
 """
@@ -31,12 +49,20 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
 from mlops_infra.graph import canonical_json
-from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
+from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE, Monitor
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 RECORD = "mlops:monitor_value"
 PUSHED = "mlops_monitor_value"
-WINDOW = "5m"
+WINDOW_SECONDS = 60
+WINDOW = f"{WINDOW_SECONDS // 60}m"
+"""Range of the latency and error-rate rates."""
+SCRAPE_INTERVAL = "15s"
+"""How often the endpoint's queue-proxy metrics are scraped (four samples per window)."""
+POD_MONITOR_PORT = "http-usermetric"
+"""The queue-proxy container port serving the user metrics (Knative, 9091)."""
+PUSH_JOB = "mlops-monitor"
+"""The Pushgateway job the drift jobs push to."""
 
 
 def _selector(kube: KubeTarget, monitor: Monitor, extra: str = "") -> str:
@@ -46,15 +72,22 @@ def _selector(kube: KubeTarget, monitor: Monitor, extra: str = "") -> str:
 def value_expr(kube: KubeTarget, monitor: Monitor) -> str:
     """PromQL of the monitor's value."""
     if monitor.metric == "latency_p99":
-        return (f"histogram_quantile(0.99, sum by (le) (rate(revision_request_latencies_bucket"
+        return (f"histogram_quantile(0.99, sum by (le) (rate(revision_app_request_latencies_bucket"
                 f"{_selector(kube, monitor)}[{WINDOW}]))) / 1000")
     if monitor.metric == "error_rate":
         errors = _selector(kube, monitor, ', response_code_class="5xx"')
-        return (f"sum(rate(revision_request_count{errors}[{WINDOW}]))"
-                f" / sum(rate(revision_request_count{_selector(kube, monitor)}[{WINDOW}]))")
-    ctx = kube.ctx
-    return (f'max({PUSHED}{{system="{ctx.system.metadata.name}", environment="{ctx.env}", '
-            f'monitor="{monitor.name}"}})')
+        return (f"(sum(rate(revision_app_request_count{errors}[{WINDOW}])) or vector(0))"
+                f" / sum(rate(revision_app_request_count{_selector(kube, monitor)}[{WINDOW}]))")
+    group = push_group(kube, monitor)
+    series = ", ".join(f'{k}="{v}"' for k, v in group.items() if k != "job")
+    return (f"max({PUSHED}{{{series}}}) and on () "
+            f'(time() - max(push_time_seconds{{job="{PUSH_JOB}", {series}}}) < {drift_job.stale_after_seconds(monitor)})')
+
+
+def push_group(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
+    """The Pushgateway grouping key of a drift monitor's pushes (job first, then labels)."""
+    return {"job": PUSH_JOB, "system": kube.ctx.system.metadata.name, "environment": kube.ctx.env,
+            "monitor": monitor.name}
 
 
 def series_labels(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
@@ -72,7 +105,7 @@ def unhealthy_expr(kube: KubeTarget, monitor: Monitor) -> str:
     ctx = kube.ctx
     series = (f'{RECORD}{{mlops_system="{ctx.system.metadata.name}", mlops_environment="{ctx.env}", '
               f'mlops_monitor="{monitor.name}"}}')
-    return f"{series} {'<' if monitor.metric == 'accuracy' else '>'} {format(threshold_value(monitor), 'g')}"
+    return f"{series} {'<' if monitor.metric in LOWER_IS_WORSE else '>'} {format(threshold_value(monitor), 'g')}"
 
 
 def cron_every(seconds: int) -> str:
@@ -116,6 +149,19 @@ def drift_cronjob(kube: KubeTarget, monitor: Monitor, address: str) -> dict[str,
             "schedule": cron_every(seconds), "startingDeadlineSeconds": 600, "successfulJobsHistoryLimit": 3,
             "timeZone": "Etc/UTC"}
     return kube.obj("batch/v1", "CronJob", names.item("monitor", monitor.name), address, {"spec": spec})
+
+
+def serving_scrape(kube: KubeTarget, endpoint: str) -> dict[str, Any]:
+    """The PodMonitor scraping the queue-proxy user metrics of the endpoint's predictor pods."""
+    spec = {"podMetricsEndpoints": [{"interval": SCRAPE_INTERVAL, "path": "/metrics", "port": POD_MONITOR_PORT}],
+            "selector": {"matchLabels": {"serving.knative.dev/service": f"{endpoint}-predictor"}}}
+    return kube.obj(PROMETHEUS_RULE, "PodMonitor", names.item("metrics", endpoint), f"endpoints.{endpoint}",
+                    {"spec": spec})
+
+
+def compile_serving_scrape(kube: KubeTarget, endpoint: str, parent: str) -> None:
+    """The endpoint's PodMonitor (see the module contract), under the endpoint's component."""
+    kube.add(serving_scrape(kube, endpoint), parent=parent, address=f"endpoints.{endpoint}", role="metrics-scrape")
 
 
 def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:

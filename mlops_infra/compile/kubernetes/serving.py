@@ -29,6 +29,7 @@ from typing import Any
 from mlops_infra.compile import facts
 from mlops_infra.compile.kubernetes import gpu, images, names, scripts
 from mlops_infra.compile.kubernetes import workloads as wl
+from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
 from mlops_infra.spec.serving import Endpoint
@@ -121,6 +122,7 @@ def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
                    annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",
                    depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])))
+    compile_serving_scrape(kube, endpoint.name, parent)
     plan = rollout_plan(endpoint, urn)
     if plan is not None:
         kube.ctx.builder.rollouts[address] = plan

@@ -27,10 +27,10 @@ import re
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import images, names, queues, registry, scripts
+from mlops_infra.compile.kubernetes import images, names, queues, registry, routing, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
-from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG, system_matchers
+from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_service_account
 from mlops_infra.compile.naming import physical_name
@@ -45,7 +45,6 @@ TEMPLATE_MOUNT = "/etc/mlops-infra/template"
 TEMPLATES_MOUNT = "/etc/mlops-infra/templates"
 MANUAL_SCHEDULE = "0 0 1 1 *"
 """Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
-RETRAIN_REPEAT = "24h"
 
 
 def env_name(prefix: str, name: str) -> str:
@@ -132,18 +131,11 @@ def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[s
     return kube.obj("batch/v1", "CronJob", name, address, {"spec": spec}, **{JOB_LABEL: job.name})
 
 
-def trigger_url(kube: KubeTarget, job: TrainingJob) -> str:
-    return names.service_url(kube.ctx, names.RETRAIN_TRIGGER, names.TRIGGER_PORT, f"/v1/alerts/{job.name}")
-
-
-def retrain_route(kube: KubeTarget, job: TrainingJob, address: str) -> dict[str, Any]:
-    """AlertmanagerConfig sending the job's ``on_alerts`` to the retrain trigger."""
-    receiver = names.item("retrain", job.name)
-    spec = {"receivers": [{"name": receiver, "webhookConfigs": [{"sendResolved": False, "url": trigger_url(kube, job)}]}],
-            "route": {"groupBy": ["alertname"], "matchers": [
-                {"matchType": "=~", "name": "alertname", "value": "|".join(sorted(job.triggers.on_alerts))},
-                *system_matchers(kube)], "receiver": receiver, "repeatInterval": RETRAIN_REPEAT}}
-    return kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", receiver, address, {"spec": spec})
+def retrain_route(kube: KubeTarget, job: TrainingJob) -> dict[str, Any]:
+    """AlertmanagerConfig sending the job's ``on_alerts`` to the retrain trigger (routing.py)."""
+    route = routing.retrain_route(kube.ctx, job)
+    return kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", route.config, route.address,
+                    {"spec": routing.config_spec(route)})
 
 
 def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
@@ -161,7 +153,7 @@ def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
     kube.add(launcher_cronjob(kube, job, address), parent=parent, address=address, role="launcher",
              depends_on=[config, *kube.needs("scripts", "launcher-binding")])
     if job.triggers.on_alerts:
-        kube.add(retrain_route(kube, job, address), parent=parent, address=address, role="retrain-route")
+        kube.add(retrain_route(kube, job), parent=parent, address=address, role="retrain-route")
 
 
 def compile_training_accounts(kube: KubeTarget) -> None:

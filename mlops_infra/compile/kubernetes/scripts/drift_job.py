@@ -20,7 +20,9 @@ values and ``accuracy`` the share of predictions equal to the label. Written for
 
 Output: ``mlops_monitor_value`` and ``mlops_monitor_last_success_timestamp_seconds`` with labels
 system, environment, endpoint, monitor, metric, PUT to
-``$PUSHGATEWAY_URL/metrics/job/mlops-monitor/monitor/<MONITOR>`` (replacing the previous push).
+``$PUSHGATEWAY_URL/metrics/job/mlops-monitor/system/<SYSTEM>/environment/<ENVIRONMENT>/monitor/<MONITOR>``
+(replacing the previous push; the Pushgateway stamps the group's ``push_time_seconds``, which the
+recording rule uses to ignore a stale value).
 Nothing is pushed when there is no data, so the alert keeps its last state and the staleness of
 the timestamp shows that the job is not producing results.
 """
@@ -31,6 +33,7 @@ import datetime as dt
 import json
 import os
 import sys
+import urllib.parse
 import urllib.request
 
 
@@ -146,8 +149,14 @@ def score(metric: str, current, reference) -> float | None:  # pragma: no cover 
     return float(value["share"] if isinstance(value, dict) else value)
 
 
-def push(url: str, monitor: str, body: str) -> None:
-    request = urllib.request.Request(f"{url.rstrip('/')}/metrics/job/mlops-monitor/monitor/{monitor}",
+def push_path(labels: dict[str, str]) -> str:
+    """The Pushgateway group of one monitor: job ``mlops-monitor`` + system, environment, monitor."""
+    parts = [("job", "mlops-monitor")] + [(k, labels[k]) for k in ("system", "environment", "monitor")]
+    return "/metrics/" + "/".join(f"{k}/{urllib.parse.quote(v, safe='')}" for k, v in parts)
+
+
+def push(url: str, labels: dict[str, str], body: str) -> None:
+    request = urllib.request.Request(f"{url.rstrip('/')}{push_path(labels)}",
                                      data=body.encode(), method="PUT", headers={"Content-Type": "text/plain"})
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
@@ -175,7 +184,7 @@ def main() -> int:  # pragma: no cover - runs in the cluster
         print(f"{env['MONITOR']}: {env['METRIC']} cannot be computed from this data; nothing pushed", flush=True)
         return 0
     labels = {k.lower(): env[k] for k in ("SYSTEM", "ENVIRONMENT", "ENDPOINT", "MONITOR", "METRIC")}
-    push(env["PUSHGATEWAY_URL"], env["MONITOR"], exposition(value, labels, now))
+    push(env["PUSHGATEWAY_URL"], labels, exposition(value, labels, now))
     print(f"{env['MONITOR']}: {env['METRIC']} = {value}", flush=True)
     return 0
 

@@ -1,0 +1,235 @@
+"""Alert routing: one model of who is told about which alert, and the two files written from it.
+
+Contract:
+- :func:`system_routes` is the model: one :class:`Route` per channel that some alert notifies or
+  not (a channel with no alert still gets its receiver) and one per training job with
+  ``triggers.on_alerts`` (its alerts -> the platform's retrain trigger webhook). A route matches its
+  alerts by name plus the system's ``mlops_system``/``mlops_environment`` labels.
+- :func:`config_spec` writes a route as the ``spec`` of a prometheus-operator
+  ``AlertmanagerConfig`` (``monitoring.coreos.com/v1alpha1``); the compiler emits those objects.
+- :func:`alertmanager_config` writes the same routes as a plain Alertmanager configuration, the
+  way prometheus-operator merges AlertmanagerConfig objects into the configuration it generates
+  (prometheus-operator v0.89.0 ``pkg/alertmanager/amcfg.go``): each object's route becomes a
+  first-level route whose receiver is named ``<namespace>/<object>/<receiver>``
+  (``makeNamespacedString``), with ``continue: true`` forced (``continueToNextRoute``) and a
+  ``namespace="<namespace>"`` matcher added (``namespaceEnforcer.processRoute``, the default
+  matcher strategy ``OnNamespace``); the top route goes to a receiver that does nothing. Secret
+  references are resolved by the caller (``resolve_secret``: the real value in a test, a
+  placeholder for ``amtool check-config``), in-cluster URLs may be replaced (``urls``) and the
+  grouping timers set (``timing``) so a test runs in seconds. Because both files come from one
+  list of routes, the routing a test exercises on a real Alertmanager is the routing the cluster
+  gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.compile.context import CompileContext
+from mlops_infra.compile.kubernetes import names
+from mlops_infra.graph import GraphBuilder
+from mlops_infra.spec.alerting import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.base import SecretRef
+from mlops_infra.spec.system import MLSystem
+from mlops_infra.spec.training import TrainingJob
+
+DEFAULT_SECRET_KEY = "value"
+RETRAIN_REPEAT = "24h"
+"""How often Alertmanager repeats a still-firing retrain alert to the trigger (the trigger starts no
+run while one is active, so this bounds retraining to one run a day while an alert keeps firing)."""
+NULL_RECEIVER = "null"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """An Alertmanager label matcher (``=`` or ``=~``)."""
+
+    name: str
+    op: str
+    value: str
+
+    def text(self) -> str:
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Where a route delivers: one Alertmanager integration.
+
+    Fields (by ``kind``): ``slack``: ``url_secret`` (incoming-webhook URL), ``channel``; ``email``:
+    ``to``; ``pagerduty``: ``routing_key``; ``webhook``: ``url`` or ``url_secret``, optional bearer
+    ``token``. ``send_resolved``: whether resolved notifications are sent too.
+    """
+
+    name: str
+    kind: str
+    send_resolved: bool = True
+    url: str | None = None
+    url_secret: SecretRef | None = None
+    token: SecretRef | None = None
+    routing_key: SecretRef | None = None
+    to: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """One AlertmanagerConfig object: its name, receiver and the alerts it routes."""
+
+    config: str
+    address: str
+    receiver: Receiver
+    alertnames: tuple[str, ...]
+    matchers: tuple[Matcher, ...]
+    repeat_interval: str | None = None
+    group_by: tuple[str, ...] = field(default=("alertname",))
+
+
+def secret_key_ref(ref: SecretRef) -> dict[str, str]:
+    """A reference to key ``ref.key`` (default ``value``) of the Secret named ``ref.secret``."""
+    return {"key": ref.key or DEFAULT_SECRET_KEY, "name": ref.secret}
+
+
+def system_matchers(ctx: CompileContext) -> tuple[Matcher, ...]:
+    """Matchers selecting this system's and environment's alerts."""
+    return (Matcher("mlops_environment", "=", ctx.env), Matcher("mlops_system", "=", ctx.system.metadata.name))
+
+
+def _channel_receiver(channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Receiver:
+    if isinstance(channel, SlackChannel):
+        return Receiver(channel.name, "slack", url_secret=channel.webhook_url, channel=channel.channel)
+    if isinstance(channel, EmailChannel):
+        return Receiver(channel.name, "email", to=channel.address)
+    if isinstance(channel, PagerDutyChannel):
+        return Receiver(channel.name, "pagerduty", routing_key=channel.routing_key)
+    url = channel.url
+    return Receiver(channel.name, "webhook", url=url if isinstance(url, str) else None,
+                    url_secret=url if isinstance(url, SecretRef) else None, token=channel.token)
+
+
+def channel_route(ctx: CompileContext, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Route:
+    alerts = tuple(sorted(a.name for a in ctx.system.alerts if channel.name in a.notify))
+    return Route(names.item("channel", channel.name), f"channels.{channel.name}", _channel_receiver(channel),
+                 alerts, system_matchers(ctx))
+
+
+def trigger_url(ctx: CompileContext, job: TrainingJob) -> str:
+    """The in-cluster URL of the retrain trigger for ``job``."""
+    return names.service_url(ctx, names.RETRAIN_TRIGGER, names.TRIGGER_PORT, f"/v1/alerts/{job.name}")
+
+
+def retrain_route(ctx: CompileContext, job: TrainingJob) -> Route:
+    receiver = Receiver(names.item("retrain", job.name), "webhook", send_resolved=False, url=trigger_url(ctx, job))
+    return Route(receiver.name, f"training_jobs.{job.name}", receiver, tuple(sorted(job.triggers.on_alerts)),
+                 system_matchers(ctx), repeat_interval=RETRAIN_REPEAT)
+
+
+def routes_of(ctx: CompileContext) -> list[Route]:
+    """Every route of the system in ``ctx`` (channels, then retrain triggers), by object name."""
+    routes = [channel_route(ctx, c) for c in ctx.system.channels]
+    routes += [retrain_route(ctx, j) for j in ctx.system.training_jobs if j.triggers.on_alerts]
+    return sorted(routes, key=lambda r: r.config)
+
+
+def system_routes(system: MLSystem, env: str) -> list[Route]:
+    """The routes of environment ``env`` of the effective ``system`` (a Kubernetes environment)."""
+    ctx = CompileContext(system, env, system.environments[env], system.metadata.name, env,
+                         GraphBuilder(system.metadata.name, env))
+    return routes_of(ctx)
+
+
+# --- writer 1: AlertmanagerConfig objects (prometheus-operator) ------------------------------------
+
+
+def _receiver_spec(receiver: Receiver) -> dict[str, Any]:
+    if receiver.kind == "slack":
+        config: dict[str, Any] = {"apiURL": secret_key_ref(receiver.url_secret), "sendResolved": receiver.send_resolved}
+        if receiver.channel:
+            config["channel"] = receiver.channel
+        return {"slackConfigs": [config]}
+    if receiver.kind == "email":
+        return {"emailConfigs": [{"sendResolved": receiver.send_resolved, "to": receiver.to}]}
+    if receiver.kind == "pagerduty":
+        return {"pagerdutyConfigs": [{"routingKey": secret_key_ref(receiver.routing_key),
+                                      "sendResolved": receiver.send_resolved}]}
+    webhook: dict[str, Any] = {"sendResolved": receiver.send_resolved}
+    if receiver.url_secret is not None:
+        webhook["urlSecret"] = secret_key_ref(receiver.url_secret)
+    else:
+        webhook["url"] = receiver.url
+    if receiver.token is not None:
+        webhook["httpConfig"] = {"authorization": {"credentials": secret_key_ref(receiver.token), "type": "Bearer"}}
+    return {"webhookConfigs": [webhook]}
+
+
+def config_spec(route: Route) -> dict[str, Any]:
+    """The ``spec`` of the route's AlertmanagerConfig: its receiver and (with alerts) its route."""
+    spec: dict[str, Any] = {"receivers": [{"name": route.receiver.name, **_receiver_spec(route.receiver)}]}
+    if route.alertnames:
+        body: dict[str, Any] = {"groupBy": list(route.group_by), "matchers": [
+            {"matchType": "=~", "name": "alertname", "value": "|".join(route.alertnames)},
+            *({"matchType": m.op, "name": m.name, "value": m.value} for m in route.matchers)],
+            "receiver": route.receiver.name}
+        if route.repeat_interval:
+            body["repeatInterval"] = route.repeat_interval
+        spec["route"] = body
+    return spec
+
+
+# --- writer 2: an Alertmanager configuration (what the operator generates) -------------------------
+
+SecretResolver = Callable[[SecretRef], str]
+
+
+def placeholder_secret(ref: SecretRef) -> str:
+    """A stand-in value naming the secret (for ``amtool check-config``; never a real value)."""
+    return f"https://secret.invalid/{ref.secret}/{ref.key or DEFAULT_SECRET_KEY}"
+
+
+def _receiver_config(receiver: Receiver, resolve: SecretResolver, urls: Mapping[str, str]) -> dict[str, Any]:
+    if receiver.kind == "slack":
+        config: dict[str, Any] = {"api_url": resolve(receiver.url_secret), "send_resolved": receiver.send_resolved}
+        if receiver.channel:
+            config["channel"] = receiver.channel
+        return {"slack_configs": [config]}
+    if receiver.kind == "email":
+        return {"email_configs": [{"to": receiver.to, "send_resolved": receiver.send_resolved}]}
+    if receiver.kind == "pagerduty":
+        return {"pagerduty_configs": [{"routing_key": resolve(receiver.routing_key),
+                                       "send_resolved": receiver.send_resolved}]}
+    url = resolve(receiver.url_secret) if receiver.url_secret is not None else str(receiver.url)
+    webhook: dict[str, Any] = {"url": urls.get(url, url), "send_resolved": receiver.send_resolved}
+    if receiver.token is not None:
+        webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": resolve(receiver.token)}}
+    return {"webhook_configs": [webhook]}
+
+
+def alertmanager_config(routes: list[Route], namespace: str, *, resolve_secret: SecretResolver = placeholder_secret,
+                        urls: Mapping[str, str] | None = None, timing: Mapping[str, str] | None = None,
+                        global_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Alertmanager configuration prometheus-operator generates from the routes' objects (see
+    the module contract). ``timing`` (``group_wait``, ``group_interval``, ``repeat_interval``) is set
+    on the top route, which routes inherit unless they set their own; ``global_config`` is Alertmanager's
+    ``global`` section (an SMTP smarthost and sender are needed when a route emails)."""
+    urls, timing = urls or {}, dict(timing or {})
+    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
+    children: list[dict[str, Any]] = []
+    for route in routes:
+        name = f"{namespace}/{route.config}/{route.receiver.name}"
+        receivers.append({"name": name, **_receiver_config(route.receiver, resolve_secret, urls)})
+        if not route.alertnames:
+            continue
+        child: dict[str, Any] = {"receiver": name, "group_by": list(route.group_by), "matchers": [
+            Matcher("alertname", "=~", "|".join(route.alertnames)).text(),
+            *(m.text() for m in route.matchers), Matcher("namespace", "=", namespace).text()], "continue": True}
+        if route.repeat_interval:
+            child["repeat_interval"] = route.repeat_interval
+        children.append(child)
+    config: dict[str, Any] = {"route": {"receiver": NULL_RECEIVER, "group_by": ["alertname"], **timing,
+                                        "routes": children}, "receivers": receivers}
+    if global_config:
+        config = {"global": dict(global_config), **config}
+    return config

@@ -1,0 +1,409 @@
+"""Alert rules with their own proof: a ``promtool test rules`` file for every compiled alert.
+
+Contract: :func:`rule_file` gathers the rule groups of every PrometheusRule in a compiled
+Kubernetes graph into one Prometheus rule file; :func:`rule_test_file` writes, for every alert the
+compiler emits, unit tests in the format of ``promtool test rules``
+(https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/) over that file.
+The input series are the *source* metrics the monitor reads (Knative's queue-proxy histogram and
+counters for latency and errors, the drift job's pushes as the Pushgateway exposes them), so a test
+exercises the recording rule and the alerting rule together, with their real thresholds, windows
+and ``for``:
+
+- ``fires``: healthy for a while, then unhealthy: no alert while it has been unhealthy for less
+  than ``for``, the alert firing (exact labels and annotations) once it has been unhealthy longer;
+- ``recovers``: the same, then healthy again: the alert is gone;
+- ``short spike`` (where a spike shorter than ``for`` can happen: shorter than ``for`` minus the
+  rate window, or one drift run shorter than ``for``): the alert never fires
+  (``ALERTS{alertstate="firing"}`` stays empty over the whole test);
+- ``stale`` (drift and quality monitors): the job stops pushing while the alert fires; once the last
+  push is older than the staleness horizon the alert is gone.
+
+Healthy and unhealthy values sit clearly on either side of the threshold (half and double, or
+halfway to the end of a score's range); a threshold that admits no unhealthy value (a score above
+1, an error rate of 100 %) gets no firing tests. Everything here is pure: same input, same files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import yaml
+
+from mlops_infra.compile import drift_job
+from mlops_infra.compile.context import CompileContext
+from mlops_infra.compile.kubernetes import monitoring, routing
+from mlops_infra.compile.kubernetes.alerting import alert_rule
+from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.graph import DesiredGraph, GraphBuilder
+from mlops_infra.spec.alerting import Alert
+from mlops_infra.spec.monitoring import LOWER_IS_WORSE, Monitor
+from mlops_infra.spec.system import MLSystem
+
+RULE_FILE = "rules.yml"
+ALERTMANAGER_FILE = "alertmanager.yml"
+TRAFFIC_INTERVAL = 15
+"""Seconds between samples (and rule evaluations) of the serving tests: the PodMonitor's interval."""
+PUSH_SAMPLE_INTERVAL = 60
+"""Shortest time between samples (and rule evaluations) of the drift tests; a drift monitor's tests
+sample 60 times per schedule period at most (their scenarios last several periods)."""
+MAX_SAMPLE_INTERVAL = 240
+"""Samples must be closer than Prometheus' lookback delta (5 minutes), or a series vanishes between
+two samples and a pending alert starts over."""
+WARM_UP = 120
+"""Healthy seconds before a scenario turns unhealthy."""
+REQUESTS = 1000
+"""Requests per sample interval in the serving scenarios."""
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds}s"
+
+
+def _number(value: float) -> str:
+    return format(value, ".10g")
+
+
+def values_text(values: list[float | None]) -> str:
+    """promtool's expanding notation for ``values``: runs of equal steps as ``a+bxn``, ``_`` for
+    missing samples (``None``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        if values[i] is None:
+            j = i
+            while j + 1 < len(values) and values[j + 1] is None:
+                j += 1
+            out.append("_" if j == i else f"_x{j - i + 1}")
+            i = j + 1
+            continue
+        j = i
+        step = values[i + 1] - values[i] if i + 1 < len(values) and values[i + 1] is not None else 0.0
+        while j + 1 < len(values) and values[j + 1] is not None and math.isclose(
+                values[j + 1] - values[j], step, rel_tol=0, abs_tol=1e-9):
+            j += 1
+        start = _number(values[i])
+        out.append(start if j == i else f"{start}{'+' if step >= 0 else '-'}{_number(abs(step))}x{j - i}")
+        i = j + 1
+    return " ".join(out)
+
+
+def _labels_text(name: str, labels: dict[str, str]) -> str:
+    return name + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+# --- how a monitor's source metrics look when healthy or unhealthy --------------------------------
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A scenario as states per sample: True unhealthy, False healthy, None nothing happens
+    (no traffic; for pushed metrics no push)."""
+
+    interval: int
+    states: list[bool | None]
+
+    @property
+    def end(self) -> int:
+        return (len(self.states) - 1) * self.interval
+
+
+def _latency_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+    """The queue-proxy histogram: healthy requests take a quarter of the threshold, unhealthy ones
+    between half and twice it (p99 about 0.5x and 2x the threshold)."""
+    threshold_ms = monitoring.threshold_value(monitor) * 1000
+    bounds = [threshold_ms / 2, threshold_ms * 2, math.inf]
+    base = {"namespace_name": kube.namespace, "service_name": f"{monitor.endpoint}-predictor"}
+    series = []
+    for bound in bounds:
+        counts, total = [], 0.0
+        for state in timeline.states:
+            if state is not None and (bound > threshold_ms or not state):
+                total += REQUESTS
+            counts.append(total)
+        le = "+Inf" if math.isinf(bound) else _number(bound)
+        series.append({"series": _labels_text("revision_app_request_latencies_bucket", {**base, "le": le}),
+                       "values": values_text(counts)})
+    return series
+
+
+def _error_shares(monitor: Monitor) -> tuple[float, float] | None:
+    threshold = monitoring.threshold_value(monitor)
+    if threshold >= 1:
+        return None
+    return threshold / 2, min(1.0, max(threshold * 2, threshold + 0.01))
+
+
+def _error_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+    """Knative's request counter: healthy half the threshold's share of 5xx, unhealthy twice it."""
+    healthy, unhealthy = _error_shares(monitor) or (0.0, 0.0)
+    base = {"namespace_name": kube.namespace, "service_name": f"{monitor.endpoint}-predictor"}
+    ok, failed = [], []
+    ok_total = failed_total = 0.0
+    for state in timeline.states:
+        if state is not None:
+            errors = math.floor(REQUESTS * (unhealthy if state else healthy))
+            failed_total += errors
+            ok_total += REQUESTS - errors
+        ok.append(ok_total)
+        failed.append(failed_total)
+    return [{"series": _labels_text("revision_app_request_count", {**base, "response_code_class": "2xx"}),
+             "values": values_text(ok)},
+            {"series": _labels_text("revision_app_request_count", {**base, "response_code_class": "5xx"}),
+             "values": values_text(failed)}]
+
+
+def _score_values(monitor: Monitor) -> tuple[float, float] | None:
+    """(healthy, unhealthy) scores in 0..1, or None when no score is unhealthy."""
+    threshold = monitoring.threshold_value(monitor)
+    if monitor.metric in LOWER_IS_WORSE:
+        return (None if threshold <= 0 else ((1 + threshold) / 2, threshold / 2))
+    return None if threshold >= 1 else (threshold / 2, (1 + threshold) / 2)
+
+
+def _pushed_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+    """What Prometheus scrapes from the Pushgateway: the last pushed value and ``push_time_seconds``
+    of the group (absent before the first push, kept after the last)."""
+    healthy, unhealthy = _score_values(monitor) or (0.0, 0.0)
+    group = monitoring.push_group(kube, monitor)
+    labels = {**group, "endpoint": monitor.endpoint, "metric": monitor.metric}
+    values: list[float | None] = []
+    times: list[float | None] = []
+    value: float | None = None
+    pushed: float | None = None
+    for n, state in enumerate(timeline.states):
+        if state is not None:
+            value, pushed = (unhealthy if state else healthy), float(n * timeline.interval)
+        values.append(value)
+        times.append(pushed)
+    return [{"series": _labels_text(monitoring.PUSHED, labels), "values": values_text(values)},
+            {"series": _labels_text("push_time_seconds", {**group, "instance": ""}), "values": values_text(times)}]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """How a monitor kind is fed: its test file, sample interval (= evaluation interval), series
+    writer, whether an unhealthy value exists for a monitor, and whether values are pushed runs."""
+
+    file: str
+    interval: int
+    series: Callable[[KubeTarget, Monitor, Timeline], list[dict[str, str]]]
+    possible: Callable[[Monitor], bool]
+    pushed: bool = False
+
+
+SIGNALS: dict[str, Signal] = {
+    "latency_p99": Signal("tests-serving.yml", TRAFFIC_INTERVAL, _latency_series,
+                          lambda m: monitoring.threshold_value(m) > 0),
+    "error_rate": Signal("tests-serving.yml", TRAFFIC_INTERVAL, _error_series, lambda m: _error_shares(m) is not None),
+    **{kind: Signal("tests-drift.yml", PUSH_SAMPLE_INTERVAL, _pushed_series, lambda m: _score_values(m) is not None,
+                    pushed=True) for kind in sorted(monitoring.DRIFT_METRICS)},
+}
+"""Monitor metric -> how its tests feed it."""
+
+
+def signal_of(monitor: Monitor) -> Signal:
+    """The monitor's signal; drift monitors sample ``schedule / 60`` apart (1 to 4 minutes) and
+    share a test file with the monitors sampled alike (``tests-drift-<seconds>s.yml``)."""
+    signal = SIGNALS[monitor.metric]
+    if not signal.pushed:
+        return signal
+    interval = min(MAX_SAMPLE_INTERVAL, max(PUSH_SAMPLE_INTERVAL, drift_job.schedule_seconds(monitor) // 60 // 60 * 60))
+    return replace(signal, interval=interval, file=f"tests-drift-{interval}s.yml")
+
+
+# --- scenarios -------------------------------------------------------------------------------------
+
+
+def _states(signal: Signal, monitor: Monitor, phases: list[tuple[bool | None, int]]) -> list[bool | None]:
+    """States per sample for phases of (state, seconds), plus one closing sample. A pushed signal
+    pushes at the first sample of each schedule period (and at 0); its other samples are None."""
+    every = drift_job.schedule_seconds(monitor)
+    states: list[bool | None] = []
+    t = 0
+    for state, seconds in phases:
+        for _ in range(max(1, -(-seconds // signal.interval))):
+            due = t == 0 or t // every != (t - signal.interval) // every
+            states.append(state if not signal.pushed or (state is not None and due) else None)
+            t += signal.interval
+    states.append(None if signal.pushed else phases[-1][0])
+    return states
+
+
+def _round_up(seconds: int, step: int) -> int:
+    return -(-seconds // step) * step
+
+
+def _alert_check(name: str, at: int, alert: dict[str, Any] | None) -> dict[str, Any]:
+    return {"eval_time": _duration(at), "alertname": name, "exp_alerts": [alert] if alert else []}
+
+
+def _never_fired(name: str, at: int) -> dict[str, Any]:
+    return {"expr": f'max_over_time(ALERTS{{alertname="{name}", alertstate="firing"}}[{_duration(at + 60)}])',
+            "eval_time": _duration(at), "exp_samples": []}
+
+
+def _expected(kube: KubeTarget, alert: Alert, monitor: Monitor) -> dict[str, Any]:
+    rule = alert_rule(kube, alert)
+    labels = {**monitoring.series_labels(kube, monitor), **rule["labels"]}
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(rule["annotations"].items()))}
+
+
+def _test(name: str, interval: int, series: list[dict[str, str]], checks: list[dict[str, Any]],
+          never: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    test: dict[str, Any] = {"name": name, "interval": _duration(interval), "input_series": series}
+    if checks:
+        test["alert_rule_test"] = checks
+    if never:
+        test["promql_expr_test"] = list(never)
+    return test
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """The timing of one alert's scenarios (seconds from the start of a test)."""
+
+    signal: Signal
+    monitor: Monitor
+    hold: int
+    """The alert's ``for``."""
+
+    @property
+    def step(self) -> int:
+        """How often the source changes: each sample, or each run of a drift job."""
+        return drift_job.schedule_seconds(self.monitor) if self.signal.pushed else self.signal.interval
+
+    @property
+    def window(self) -> int:
+        """Seconds an unhealthy sample keeps the value unhealthy (the rate window; 0 when pushed)."""
+        return 0 if self.signal.pushed else monitoring.WINDOW_SECONDS
+
+    @property
+    def warm(self) -> int:
+        """Healthy traffic before the trouble starts (a pushed scenario starts with its first push)."""
+        return 0 if self.signal.pushed else WARM_UP
+
+    @property
+    def lag(self) -> int:
+        """Longest time from the source turning unhealthy or healthy to the value following."""
+        return self.window + self.signal.interval
+
+    @property
+    def unhealthy(self) -> int:
+        return _round_up(self.hold + self.lag + 2 * self.signal.interval, self.step)
+
+    @property
+    def fire_at(self) -> int:
+        return self.warm + self.hold + self.lag + 2 * self.signal.interval
+
+    @property
+    def spike(self) -> int | None:
+        """A spike shorter than ``for`` (its unhealthy value too), or None when none fits."""
+        spike = self.step if self.signal.pushed else (self.hold - self.window - 2 * self.signal.interval) // 2
+        return spike if self.signal.interval <= spike and spike + self.window < self.hold else None
+
+    def lead(self) -> list[tuple[bool | None, int]]:
+        return [(False, self.warm)] if self.warm else []
+
+    def feed(self, kube: KubeTarget, phases: list[tuple[bool | None, int]]) -> tuple[list[dict[str, str]], int]:
+        """Input series of the phases, and the time of their last push."""
+        states = _states(self.signal, self.monitor, self.lead() + phases)
+        pushes = [n for n, state in enumerate(states) if state is not None]
+        series = self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states))
+        return series, (pushes[-1] * self.signal.interval if pushes else 0)
+
+
+def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[str, Any]]:
+    """The unit tests of one alert (see the module contract)."""
+    at = Scenarios(signal_of(monitor), monitor, alert.for_.seconds)
+    interval, name = at.signal.interval, alert.name
+    tests = []
+    if at.signal.possible(monitor):
+        expected = _expected(kube, alert, monitor)
+        checks = [_alert_check(name, at.fire_at, expected)]
+        if at.hold > at.lag:
+            checks.insert(0, _alert_check(name, at.warm + at.hold - at.lag, None))
+        series, _ = at.feed(kube, [(True, at.unhealthy)])
+        tests.append(_test(f"{name}: unhealthy longer than for ({alert.for_.text}) fires", interval, series, checks))
+        recover = _round_up(at.lag + 2 * interval, at.step)
+        series, _ = at.feed(kube, [(True, at.unhealthy), (False, recover + at.step)])
+        gone = _alert_check(name, at.warm + at.unhealthy + recover, None)
+        tests.append(_test(f"{name}: recovery resolves", interval, series, [*checks, gone]))
+        if at.spike is not None:
+            after = at.hold + at.lag + 2 * at.step
+            end = at.warm + at.spike + after
+            series, _ = at.feed(kube, [(True, at.spike), (False, after)])
+            tests.append(_test(f"{name}: a spike shorter than for does not fire", interval, series,
+                               [_alert_check(name, end, None)], (_never_fired(name, end),)))
+        if at.signal.pushed:
+            stale = drift_job.stale_after_seconds(monitor)
+            series, last_push = at.feed(kube, [(True, at.unhealthy), (None, stale + 2 * interval)])
+            tests.append(_test(f"{name}: a value the job stopped pushing goes stale and resolves", interval, series,
+                               [*checks, _alert_check(name, last_push + stale + 2 * interval, None)]))
+    quiet = at.warm + at.hold + at.lag + 2 * at.step
+    series, _ = at.feed(kube, [(False, at.hold + at.lag + 2 * at.step)])
+    tests.append(_test(f"{name}: healthy never fires", interval, series, [_alert_check(name, quiet, None)],
+                       (_never_fired(name, quiet),)))
+    return tests
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def rule_file(graph: DesiredGraph) -> dict[str, Any]:
+    """Every rule group of the graph's PrometheusRules, in one rule file (sorted by object name)."""
+    rules = sorted((r for r in graph.resources if r.type.endswith(":PrometheusRule")),
+                   key=lambda r: r.inputs["metadata"]["name"])
+    return {"groups": [group for r in rules for group in r.inputs["spec"]["groups"]]}
+
+
+def kube_target(system: MLSystem, env: str) -> KubeTarget:
+    """A KubeTarget of environment ``env`` for naming and expressions (nothing is compiled)."""
+    ctx = CompileContext(system, env, system.environments[env], system.metadata.name, env,
+                         GraphBuilder(system.metadata.name, env))
+    return KubeTarget(ctx)
+
+
+def rule_test_files(system: MLSystem, env: str, rule_file_name: str = RULE_FILE) -> dict[str, dict[str, Any]]:
+    """The ``promtool test rules`` files of every alert of Kubernetes environment ``env``: file name
+    -> content (serving alerts evaluated every 15s, drift alerts every minute; no file without tests)."""
+    kube = kube_target(system, env)
+    files: dict[str, dict[str, Any]] = {}
+    for alert in sorted(system.alerts, key=lambda a: a.name):
+        monitor = system.item("monitors", alert.monitor)
+        if monitor is None:
+            continue
+        signal = signal_of(monitor)
+        test_file = files.setdefault(signal.file, {"rule_files": [rule_file_name],
+                                                   "evaluation_interval": _duration(signal.interval), "tests": []})
+        test_file["tests"] += alert_tests(kube, alert, monitor)
+    return dict(sorted(files.items()))
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """A YAML dumper that repeats shared values instead of writing anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    return yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, width=120, allow_unicode=True)
+
+
+SMTP_PLACEHOLDER = {"smtp_smarthost": "smtp.invalid:25", "smtp_from": "alertmanager@smtp.invalid"}
+"""Global SMTP settings for checking email receivers (the cluster's Alertmanager has its own)."""
+
+
+def alert_test_bundle(system: MLSystem, env: str, graph: DesiredGraph) -> dict[str, str]:
+    """File name -> text: the environment's rule file, its rule test files and the Alertmanager
+    configuration its AlertmanagerConfigs amount to (secrets as placeholders), all written from
+    the compiled ``graph`` and the same routing model (see :mod:`routing`)."""
+    files = {RULE_FILE: to_yaml(rule_file(graph))}
+    files.update({name: to_yaml(content) for name, content in rule_test_files(system, env).items()})
+    routes = routing.system_routes(system, env)
+    namespace = system.environments[env].target.namespace
+    files[ALERTMANAGER_FILE] = to_yaml(routing.alertmanager_config(routes, namespace, global_config=SMTP_PLACEHOLDER))
+    return files

@@ -1,0 +1,188 @@
+"""Alert rules with their own proof: promtool checks and runs the generated rule tests.
+
+For every example and environment: Kubernetes environments' rules pass ``promtool check rules``,
+their generated tests pass ``promtool test rules`` and the Alertmanager configuration written from
+the routing model passes ``amtool check-config``; AWS environments are refused by ``test-alerts``
+with a clear message. A wrong threshold or a wrong ``for`` in the rules makes the tests fail.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_infra.compile import compile_system
+from mlops_infra.compile.kubernetes.rule_tests import (
+    RULE_FILE,
+    alert_test_bundle,
+    rule_test_files,
+    values_text,
+)
+from mlops_infra.spec import load_system, parse_system
+from tests.support.cli import run_cli
+from tests.support.prometheus import require
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = sorted((REPO / "examples").glob("*/mlsystem.yaml"))
+CASES = [(path, env) for path in EXAMPLES
+         for env in sorted(yaml.safe_load(path.read_text())["environments"])]
+
+EVERY_KIND = """
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: kinds, owner: a@example.com}
+data_sources:
+  - {name: base, kind: object_store}
+models:
+  - {name: m, framework: sklearn, approval: manual}
+endpoints:
+  - name: api
+    model: {name: m, version: 1}
+    instance_type: ml.m5.xlarge
+    replicas: {min: 1, max: 2}
+    capture: {sample_percent: 10}
+monitors:
+  - {name: acc, endpoint: api, metric: accuracy, threshold: 0.9, schedule: 30m}
+  - {name: pred, endpoint: api, metric: prediction_drift, threshold: 0.3, schedule: 2h}
+  - {name: quality, endpoint: api, metric: data_quality, threshold: 0.05}
+  - {name: slow, endpoint: api, metric: latency_p99, threshold: 2s}
+  - {name: errs, endpoint: api, metric: error_rate, threshold: 0.5%}
+alerts:
+  - {name: acc-low, monitor: acc, for: 1h, severity: critical, notify: [hook]}
+  - {name: pred-drift, monitor: pred, for: 4h, severity: warning, notify: [hook]}
+  - {name: quality-bad, monitor: quality, for: 30m, severity: info, notify: [hook]}
+  - {name: slow-page, monitor: slow, for: 1m, severity: critical, notify: [pager, hook]}
+  - {name: slow-warn, monitor: slow, for: 15m, severity: warning, notify: [hook]}
+  - {name: errs-page, monitor: errs, for: 10m, severity: critical, notify: [pager]}
+channels:
+  - {name: hook, kind: webhook, url: {secret: hook-url}, token: {secret: hook-token, key: token}}
+  - {name: pager, kind: pagerduty, routing_key: {secret: pd-key}}
+environments:
+  dev:
+    target: {kind: kubernetes, context: kind, namespace: kinds-dev}
+"""
+
+
+def _kind(path: Path, env: str) -> str:
+    return yaml.safe_load(path.read_text())["environments"][env]["target"]["kind"]
+
+
+def _run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([shutil.which(tool), *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def _write_bundle(system, env: str, directory: Path) -> dict[str, str]:
+    files = alert_test_bundle(system, env, compile_system(system, env))
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return files
+
+
+def _check_bundle(directory: Path, files: dict[str, str]) -> None:
+    checked = _run("promtool", "check", "rules", RULE_FILE, cwd=directory)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for name in sorted(n for n in files if n.startswith("tests-")):
+        tested = _run("promtool", "test", "rules", name, cwd=directory)
+        assert tested.returncode == 0, f"{name}:\n{tested.stdout}{tested.stderr}"
+    config = _run("amtool", "check-config", "alertmanager.yml", cwd=directory)
+    assert config.returncode == 0, config.stdout + config.stderr
+
+
+@pytest.mark.parametrize(("path", "env"), CASES, ids=[f"{p.parent.name}-{e}" for p, e in CASES])
+def test_every_example_and_environment(path: Path, env: str, tmp_path: Path) -> None:
+    if _kind(path, env) != "kubernetes":
+        result = run_cli("test-alerts", str(path), "--env", env, "--out", str(tmp_path))
+        assert result.code == 1
+        assert f"environment {env} targets aws" in result.stderr
+        assert "--env dev" in result.stderr
+        assert "Traceback" not in result.output
+        return
+    require("promtool", "amtool")
+    system = load_system(path, env).system
+    files = _write_bundle(system, env, tmp_path)
+    assert {"rules.yml", "alertmanager.yml", "tests-serving.yml"} <= set(files)
+    _check_bundle(tmp_path, files)
+
+
+def test_every_metric_kind_and_channel_kind(tmp_path: Path) -> None:
+    require("promtool", "amtool")
+    system = parse_system(EVERY_KIND, "kinds.yaml", "dev").system
+    files = _write_bundle(system, "dev", tmp_path)
+    names = [t["name"] for n, f in files.items() if n.startswith("tests-") for t in yaml.safe_load(f)["tests"]]
+    for alert in ("acc-low", "pred-drift", "quality-bad", "slow-page", "slow-warn", "errs-page"):
+        assert f"{alert}: healthy never fires" in names
+        assert any(n.startswith(f"{alert}: unhealthy longer than for") for n in names)
+        assert f"{alert}: recovery resolves" in names
+    for alert in ("acc-low", "pred-drift", "quality-bad"):
+        assert f"{alert}: a value the job stopped pushing goes stale and resolves" in names
+    assert "slow-warn: a spike shorter than for does not fire" in names
+    assert "slow-page: a spike shorter than for does not fire" not in names  # for: 1m is the window itself
+    _check_bundle(tmp_path, files)
+
+
+def _fraud_dev(tmp_path: Path) -> dict[str, str]:
+    system = load_system(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev").system
+    return _write_bundle(system, "dev", tmp_path)
+
+
+def test_a_wrong_threshold_makes_the_rule_tests_fail(tmp_path: Path) -> None:
+    require("promtool")
+    files = _fraud_dev(tmp_path)
+    rules = (tmp_path / RULE_FILE).read_text()
+    assert "> 0.25\n" in rules  # scorer-latency: 250ms
+    (tmp_path / RULE_FILE).write_text(rules.replace("> 0.25\n", "> 2.5\n"))
+    tested = _run("promtool", "test", "rules", "tests-serving.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    assert "scorer-latency: unhealthy longer than for (5m) fires" in tested.stdout + tested.stderr
+    assert "scorer-errors" not in tested.stdout + tested.stderr  # only the broken alert fails
+    assert "tests-drift-60s.yml" in files
+
+
+def test_a_wrong_for_makes_the_rule_tests_fail(tmp_path: Path) -> None:
+    require("promtool")
+    _fraud_dev(tmp_path)
+    document = yaml.safe_load((tmp_path / RULE_FILE).read_text())
+    for group in document["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == "scorer-errors":
+                rule["for"] = "30s"
+    (tmp_path / RULE_FILE).write_text(yaml.safe_dump(document))
+    tested = _run("promtool", "test", "rules", "tests-serving.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    failures = tested.stdout + tested.stderr
+    assert "name: scorer-errors: unhealthy longer than for (5m) fires" in failures  # fires too early
+
+
+def test_a_drift_value_that_never_goes_stale_fails_its_test(tmp_path: Path) -> None:
+    require("promtool")
+    _fraud_dev(tmp_path)
+    rules = (tmp_path / RULE_FILE).read_text()
+    fresh = re.sub(r"\) *\n? *< \d+\)", ") < 1e12)", rules)
+    assert fresh != rules
+    (tmp_path / RULE_FILE).write_text(fresh)
+    tested = _run("promtool", "test", "rules", "tests-drift-60s.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    assert "fraud-drift: a value the job stopped pushing goes stale and resolves" in tested.stdout + tested.stderr
+
+
+def test_values_text_uses_promtool_expanding_notation() -> None:
+    assert values_text([0, 100, 200, 300]) == "0+100x3"
+    assert values_text([5, 5, 5, 7]) == "5+0x2 7"
+    assert values_text([None, None, 1, 2]) == "_x2 1+1x1"
+    assert values_text([3, 1]) == "3-2x1"
+
+
+def test_rule_tests_are_deterministic_and_cover_every_alert() -> None:
+    system = load_system(REPO / "examples" / "llm-platform" / "mlsystem.yaml", "dev").system
+    first, second = rule_test_files(system, "dev"), rule_test_files(system, "dev")
+    assert first == second
+    covered = {t["name"].split(":")[0] for f in first.values() for t in f["tests"]}
+    assert covered == {a.name for a in system.alerts}
+    assert {n: f["evaluation_interval"] for n, f in first.items()} == {
+        "tests-drift-240s.yml": "240s", "tests-drift-60s.yml": "60s", "tests-serving.yml": "15s"}
