@@ -137,10 +137,15 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
     return RunResult("preview", _counts(result.change_summary), {}, result.stdout)
 
 
-def up(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
-    """``pulumi up --yes``: create, update and delete resources to match the desired graph."""
+def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
+       **options: Any) -> RunResult:
+    """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
+    receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`)."""
+    from mlops_infra.apply.events import from_engine_event
+
     stack = open_stack(StackOptions(Path(stack_dir), env, **options))
-    result = _pulumi(lambda: stack.up(diff=True))
+    forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
+    result = _pulumi(lambda: stack.up(diff=True, on_event=forward))
     outputs = {k: v.value for k, v in (result.outputs or {}).items()}
     return RunResult("up", _counts(result.summary.resource_changes), outputs, result.stdout)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.graph import REF, DesiredGraph, is_ref
+from mlops_infra.graph import DesiredGraph
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
 IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
@@ -42,19 +42,9 @@ class EndpointCheck:
 
 def desired_endpoint_configs(graph: DesiredGraph) -> dict[str, str]:
     """Endpoint name -> desired endpoint config name (see the module contract)."""
-    by_urn = graph.by_urn()
-    out: dict[str, str] = {}
-    for resource in graph.resources:
-        if resource.type != ENDPOINT_TYPE:
-            continue
-        value = resource.inputs.get("endpointConfigName")
-        if is_ref(value):
-            target = by_urn[value[REF]].inputs
-            value = target.get("name") if value["output"] in ("name", "id") else target.get(value["output"])
-        name = resource.inputs.get("name")
-        if isinstance(name, str) and isinstance(value, str):
-            out[name] = value
-    return dict(sorted(out.items()))
+    from mlops_infra.rollout.connect import endpoint_config_names
+
+    return endpoint_config_names(graph)
 
 
 def verify_endpoint(client: Any, endpoint: str, desired_config: str) -> EndpointCheck:

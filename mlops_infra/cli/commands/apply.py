@@ -1,0 +1,134 @@
+"""``mlops-infra apply [FILE] --env ENV [--plan PLAN.json] [--yes] [--stack-dir DIR]``.
+
+Contract, in order (nothing in the cloud changes before step 5):
+1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does.
+2. ``--plan``: the saved plan must have been made against this very state and desired graph
+   (``planfile.check_fresh``); a stale plan is refused (exit 1) whatever else is true.
+3. The plan is printed (the saved one, or a fresh one). No changes: "nothing to apply", exit 0.
+4. Without the Pulumi CLI: one line, exit 1. Confirmation: unless ``--yes``, ask on a terminal;
+   without a terminal, refuse (exit 1).
+5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
+   engine events streamed as progress lines (:mod:`mlops_infra.apply.events`).
+6. Post-apply check (:mod:`mlops_infra.apply.verify`, review finding B8): every SageMaker endpoint
+   must serve the desired config; a silent rollback or a failed endpoint fails the command (exit 1)
+   naming the endpoint.
+7. The rollouts the plan announced (a model version change on an endpoint with a progressive
+   rollout) get their first reconcile pass; the scheduled reconciler (or ``mlops-infra rollout
+   --watch``) carries them on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.output import error_console
+from mlops_infra.errors import UserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(apply)
+
+
+def apply(
+    file: Path | None = typer.Argument(
+        None, help="The MLSystem YAML file (default: ./mlsystem.yaml, else the embedded quickstart).",
+        show_default=False),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment to apply (default: the only one, else dev)."),
+    plan_file: Path | None = typer.Option(None, "--plan", help="Apply this saved plan (refused when stale)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    state: Path | None = typer.Option(None, "--state", help="Prior state file (as for plan)."),
+    stack_dir: Path | None = typer.Option(None, "--stack-dir", help="The Pulumi stack directory (default: stacks/ENV)."),
+) -> None:
+    """Provision the system with Pulumi: show the plan, confirm, `pulumi up`, verify, start rollouts."""
+    from mlops_infra.cli.commands.plan import Format, describe_prior, make, read_prior, registry_view, render
+    from mlops_infra.compile import compile_system
+
+    err = error_console()
+    out = Console(highlight=False, soft_wrap=True)
+    path, note = resolve_file(file)
+    system, env = load_for_env(path, env, err)
+    prior = read_prior(system.metadata.name, env, env, state)
+    registry = registry_view(system, env, prior, refresh=False)  # the same desired graph `plan` makes
+    graph = compile_system(system, env, registry=registry)
+    current = make(graph, prior, None, None, list(registry.warnings))
+    if plan_file is not None:
+        from mlops_infra.plan.planfile import check_fresh, load_plan
+
+        saved = load_plan(plan_file)
+        try:
+            check_fresh(saved, prior.serial, graph.digest())
+        except UserError as exc:
+            exc.source = str(plan_file)
+            raise
+        current = saved.plan
+    typer.echo(render(current, Format.TEXT, [n for n in (note, describe_prior(prior)) if n], "", False, err), nl=False)
+    if not current.has_changes:
+        out.print("Nothing to apply: the stack already matches the system.")
+        return
+    if shutil.which("pulumi") is None:
+        raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
+                        "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
+    _confirm(yes, env)
+    directory = stack_dir or Path("stacks") / env
+    from mlops_infra.apply import engine
+    from mlops_infra.apply.events import EventRenderer
+
+    renderer = EventRenderer(lambda line: out.print(line, markup=False))
+    engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()))
+    _verify(out, graph)
+    _start_rollouts(out, graph, current, str(path))
+
+
+def _confirm(yes: bool, env: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError("refusing to apply without confirmation",
+                        "Standard input is not a terminal; review the plan above and pass --yes to apply it.")
+    if not typer.confirm(f"Apply these changes to {env}?", default=False):
+        raise UserError("apply cancelled: nothing was changed")
+
+
+def post_apply_checks(graph, sagemaker_client) -> list:
+    """The failed :class:`~mlops_infra.apply.verify.EndpointCheck` of every SageMaker endpoint of ``graph``."""
+    from mlops_infra.apply.verify import verify_endpoints
+
+    return [check for check in verify_endpoints(sagemaker_client, graph) if not check.ok]
+
+
+def _verify(out: Console, graph) -> None:
+    if graph.metadata.get("cloud") != "aws":
+        return
+    import boto3
+
+    failed = post_apply_checks(graph, boto3.client("sagemaker", region_name=graph.metadata.get("region")))
+    if failed:
+        raise UserError(f"the apply did not take effect on {len(failed)} endpoint(s)",
+                        "\n".join(f"{c.endpoint}: {c.problem}" for c in failed))
+    out.print("Verified: every SageMaker endpoint serves its desired config.")
+
+
+def announced_rollouts(graph, plan) -> list[str]:
+    """Endpoint names whose model version changes in ``plan`` and whose graph has a rollout plan."""
+    changed = {m.address for m in plan.ml if m.kind == "model-version"}
+    return sorted(a.split(".", 1)[1] for a in graph.rollouts if a in changed)
+
+
+def _start_rollouts(out: Console, graph, plan, source: str) -> None:
+    import time
+
+    from mlops_infra.cli.rollout_display import RolloutDisplay
+    from mlops_infra.rollout.connect import connect
+    from mlops_infra.rollout.runner import reconcile_once
+
+    for endpoint in announced_rollouts(graph, plan):
+        connected = connect(graph, endpoint, source=source)
+        result = reconcile_once(connected.spec, connected.driver, connected.gates, time.time())
+        RolloutDisplay(out, connected.spec).show(result)
+        out.print(f"  Follow it with `mlops-infra rollout {endpoint} --env {graph.stack} --watch`.")
