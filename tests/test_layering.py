@@ -21,7 +21,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "mlops_infra"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "catalog"),  # top-level modules (diagnostics, errors, graph) and the catalog
+    ("", "catalog", "ml"),  # top-level modules (diagnostics, errors, graph), the catalog, ML formulas and readers
     ("spec",),
     ("compile",),
     ("kube",),

@@ -73,7 +73,7 @@ def _validate(document: LoadedDocument) -> tuple[MLSystem | None, list[Diagnosti
         system = MLSystem.model_validate(document.data)
     except ValidationError as exc:
         return None, document.attach(diagnostics_from_validation(exc, document.data, MLSystem))
-    return system, document.attach(check_system(system, document.data))
+    return system, document.attach(check_system(system, document.data, source_dir=source_dir(document)))
 
 
 def validate_document(document: LoadedDocument, env: str | None = None) -> LoadedSystem:
@@ -126,7 +126,8 @@ def _partial_checks(document: LoadedDocument, invalid: list[Diagnostic], env: st
     except ValidationError:
         return []  # an error the paths did not place in an item: the validation errors say it all
     doc = document.pruned(data, dict(elsewhere.raw_indexes))
-    diagnostics = [_raw(d, doc) for d in doc.attach(check_system(base, data, known_elsewhere=elsewhere))]
+    diagnostics = [_raw(d, doc) for d in doc.attach(check_system(base, data, known_elsewhere=elsewhere,
+                                                                           source_dir=source_dir(document)))]
     reported = {(d.code, d.path) for d in [*invalid, *diagnostics]}
     selected = [env] if env is not None else sorted(base.environments)
     for name in selected:
@@ -160,10 +161,18 @@ def _effective(document: LoadedDocument, base: MLSystem, env: str,
     prefix = f"In environment {env}: "
     if system is None:  # data paths, as before; only indexes of a pruned document become raw ones
         return None, out + [_raw(_in_env(d, prefix), document) for d in effective.attach(invalid)]
-    checked = effective.attach(check_system(system, data, env, known_elsewhere))
+    folder = source_dir(document)
+    checked = effective.attach(check_system(system, data, env, known_elsewhere, folder))
     out += [_in_env(d, prefix) for d in checked]
-    out += effective.attach(check_environment(system, data, env, known_elsewhere))
+    out += effective.attach(check_environment(system, data, env, known_elsewhere, folder))
     return (None if problems else system), [_raw(d, effective) for d in out]
+
+
+def source_dir(document: LoadedDocument) -> FsPath | None:
+    """The folder of the document's file (relative artifact paths resolve there), or None for text
+    that was not read from a file (``<string>``, ``<stdin>``)."""
+    name = document.name
+    return None if name.startswith("<") else FsPath(name).parent
 
 
 def _raw(diagnostic: Diagnostic, document: LoadedDocument) -> Diagnostic:

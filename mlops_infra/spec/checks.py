@@ -12,12 +12,14 @@ size of the document (names are looked up in :class:`~mlops_infra.spec.context.C
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
@@ -40,6 +42,9 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_rollback_alerts,
     check_plaintext_secrets,
     check_replicas_without_autoscaling,
+    check_model_artifacts,
+    check_serving_fit,
+    check_training_fit,
 )
 """Checks of the system as a whole (run on the base and on each effective system)."""
 
@@ -56,7 +61,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
 
 
 def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None,
-                 known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> list[Diagnostic]:
+                 known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE, source_dir: Path | None = None) -> list[Diagnostic]:
     """All semantic diagnostics of ``system`` (see the module docstring).
 
     ``data`` is the raw document ``system`` was validated from: diagnostic paths index into it.
@@ -71,8 +76,8 @@ def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None,
 
 
 def check_environment(system: MLSystem, data: dict[str, Any], env: str,
-                      known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> list[Diagnostic]:
+                      known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE, source_dir: Path | None = None) -> list[Diagnostic]:
     """Diagnostics of environment ``env`` of its effective ``system``."""
-    ctx = CheckContext.build(system, env, known_elsewhere)
+    ctx = CheckContext.build(system, env, known_elsewhere, source_dir)
     environment = system.environments[env]
     return [d for check in ENVIRONMENT_CHECKS for d in check(ctx, env, environment)]

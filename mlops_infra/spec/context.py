@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mlops_infra.spec.system import SECTIONS, MLSystem
@@ -59,23 +60,26 @@ class CheckContext:
         names: section -> item name -> index of its first occurrence.
         known_elsewhere: items of the raw document left out of ``system`` because they are invalid
             (empty unless this is a partial check of an invalid document).
+        source_dir: the folder of the document's file, against which relative paths in it (model
+            artifacts) resolve; None for a document not read from a file (the working directory).
     """
 
     system: MLSystem
     env: str | None
     names: dict[str, dict[str, int]]
     known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE
+    source_dir: Path | None = None
 
     @classmethod
     def build(cls, system: MLSystem, env: str | None = None,
-              known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> CheckContext:
+              known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE, source_dir: Path | None = None) -> CheckContext:
         names: dict[str, dict[str, int]] = {}
         for section in SECTIONS:
             index: dict[str, int] = {}
             for i, item in enumerate(getattr(system, section)):
                 index.setdefault(item.name, i)
             names[section] = index
-        return cls(system, env, names, known_elsewhere)
+        return cls(system, env, names, known_elsewhere, source_dir)
 
     def item(self, section: str, name: str) -> Any:
         """The first item called ``name`` in ``section``, or None."""

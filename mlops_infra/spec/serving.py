@@ -101,6 +101,9 @@ class Endpoint(SpecModel):
         default_factory=lambda: Rollout(strategy="all_at_once"), description="How new versions are rolled out."
     )
     capture: Capture | None = Field(default=None, description="Request/response capture.")
+    tensor_parallel: bool = Field(
+        default=False, description="The serving runtime shards the model over the replica's GPUs (vLLM, TGI, LMI "
+                                   "tensor parallelism): the memory check sums their memory instead of one GPU's.")
 
     @model_validator(mode="after")
     def _one_shape(self) -> Endpoint:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
+from mlops_infra.ml.memory import Optimizer, Precision, Sharding
 from mlops_infra.spec.base import Name, SpecModel
 from mlops_infra.spec.limits import (
     HYPERPARAMETER_KEY_MAX,
@@ -15,7 +16,10 @@ from mlops_infra.spec.limits import (
     INT64_MAX,
     INT64_MIN,
 )
+from mlops_infra.spec.model_facts import Activations, ParameterCount
 from mlops_infra.spec.quantities import CronField, DurationField
+
+TrainingFramework = Literal["pytorch", "tensorflow", "sklearn", "xgboost"]
 
 
 def _whole_number_in_range(value: Any) -> Any:
@@ -45,7 +49,12 @@ class TrainingJob(SpecModel):
 
     name: Name = Field(description="Unique name of the training job.")
     cluster: Name = Field(description="The cluster it runs on.")
-    image: str = Field(min_length=1, description="Container image (a pinned tag or digest).")
+    image: str | None = Field(default=None, min_length=1,
+                              description="Container image (a pinned tag or digest); or give framework and framework_version.")
+    framework: TrainingFramework | None = Field(
+        default=None, description="pytorch, tensorflow, sklearn or xgboost: with framework_version, the job runs in "
+                                  "the SageMaker framework training image of each AWS environment's region.")
+    framework_version: str | None = Field(default=None, min_length=1, description="Framework version (2.5).")
     command: list[str] = Field(default_factory=list, description="Command run in the container.")
     args: list[str] = Field(default_factory=list, description="Extra arguments.")
     inputs: list[Name] = Field(default_factory=list, description="Data sources it reads.")
@@ -58,3 +67,24 @@ class TrainingJob(SpecModel):
     max_runtime: DurationField | None = Field(default=None, description="Stop a run after this long (6h).")
     registers: Name | None = Field(default=None, description="Model that each successful run registers a version of.")
     triggers: Triggers = Field(default_factory=Triggers, description="Schedules and alerts that start runs.")
+    precision: Precision | None = Field(
+        default=None, description="fp32, mixed_fp16, mixed_bf16 (the default for the memory check) or bf16; passed "
+                                  "to the container as MLOPS_PRECISION.")
+    optimizer: Optimizer | None = Field(
+        default=None, description="adamw (the default for the memory check), adam, sgd or sgd_momentum.")
+    sharding: Sharding | None = Field(
+        default=None, description="none (the default), zero1, zero2, zero3 or fsdp (full shard, like zero3) over "
+                                  "all the run's GPUs; passed to the container as MLOPS_SHARDING.")
+    trainable_parameters: ParameterCount | None = Field(
+        default=None, description="Parameters trained (LoRA and other adapters); the rest of the model is frozen.")
+    activations: Activations | None = Field(
+        default=None, description="Micro-batch and sequence length: adds the activation estimate to the memory check.")
+
+    @model_validator(mode="after")
+    def _one_image(self) -> TrainingJob:
+        if self.image is not None and (self.framework or self.framework_version):
+            raise ValueError("give image, or framework and framework_version, not both")
+        if self.image is None and not (self.framework and self.framework_version):
+            missing = "framework_version" if self.framework else "framework" if self.framework_version else "image"
+            raise ValueError(f"a training job needs an image, or framework and framework_version; add {missing}")
+        return self
