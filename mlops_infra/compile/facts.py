@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from mlops_infra import catalog
 from mlops_infra.compile import drift_job
+from mlops_infra.ml.memory import Fit
 from mlops_infra.spec.alerting import Alert
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.data import DataSource
@@ -26,6 +27,16 @@ from mlops_infra.spec.training import TrainingJob
 
 FACTS_VERSION = 1
 Target = Literal["aws", "kubernetes"]
+
+
+def memory_facts(fit: Fit | None) -> dict[str, Any]:
+    """``gpuMemory`` of an endpoint replica or a training run when the model's size is known
+    (``spec/fit.py``): GiB needed on the busiest GPU (or CPU instance), its capacity and the
+    sentence the plan shows ("13.9 of 24 GiB per GPU"). Optional: absent when unknown."""
+    if fit is None:
+        return {}
+    return {"gpuMemory": {"usedGiB": round(fit.used_gib, 1), "capacityGiB": fit.gpu_gib, "device": fit.device,
+                          "gpus": fit.gpus, "fits": fit.fits, "text": fit.utilisation}}
 
 
 def _shape(accelerator, instance_type: str | None, use: catalog.Use, target: Target) -> dict[str, Any]:
@@ -60,23 +71,31 @@ def cluster_facts(item: Cluster, target: Target = "aws") -> dict[str, Any]:
             "maxHourlyCostUsd": item.max_hourly_cost_usd}
 
 
-def training_job_facts(item: TrainingJob, cluster: Cluster, target: Target = "aws") -> dict[str, Any]:
+def training_job_facts(item: TrainingJob, cluster: Cluster, target: Target = "aws", *, image: str | None = None,
+                       fit: Fit | None = None) -> dict[str, Any]:
+    """A training job; ``image`` is the image resolved for the environment (the job's own by
+    default), ``fit`` its memory per GPU when known (:func:`memory_facts`)."""
     return {"factsVersion": FACTS_VERSION, "kind": "training_job", "name": item.name, "cluster": cluster.name,
             **_shape(cluster.accelerator, cluster.instance_type, "training", target), "nodes": item.nodes,
-            "spot": cluster.spot, "image": item.image,
+            "spot": cluster.spot, "image": image or item.image,
             "maxRuntimeSeconds": item.max_runtime.seconds if item.max_runtime else None,
             "schedule": str(item.triggers.schedule) if item.triggers.schedule else None,
-            "onAlerts": list(item.triggers.on_alerts), "registers": item.registers}
+            "onAlerts": list(item.triggers.on_alerts), "registers": item.registers, **memory_facts(fit)}
 
 
-def model_facts(item: Model) -> dict[str, Any]:
-    return {"factsVersion": FACTS_VERSION, "kind": "model", "name": item.name, "framework": item.framework,
-            "approval": item.approval}
+def model_facts(item: Model, serving_image: str | None = None) -> dict[str, Any]:
+    """A model; ``servingImage`` (optional) when the model names or resolves one (spec/containers.py)."""
+    out = {"factsVersion": FACTS_VERSION, "kind": "model", "name": item.name, "framework": item.framework,
+           "approval": item.approval}
+    if serving_image:
+        out["servingImage"] = serving_image
+    return out
 
 
-def endpoint_facts(item: Endpoint, target: Target = "aws") -> dict[str, Any]:
+def endpoint_facts(item: Endpoint, target: Target = "aws", *, fit: Fit | None = None) -> dict[str, Any]:
     """An endpoint. ``autoscaling`` ({metric, target}, or None: the endpoint runs at
-    ``minReplicas`` fixed, ``maxReplicas`` is unused) is optional: facts saved before it lack it."""
+    ``minReplicas`` fixed, ``maxReplicas`` is unused) is optional: facts saved before it lack it.
+    ``fit`` is one replica's memory when the model's size is known (:func:`memory_facts`)."""
     rollout = item.rollout
     scaling = item.autoscaling
     return {"factsVersion": FACTS_VERSION, "kind": "endpoint", "name": item.name, "model": item.model.name,
@@ -86,7 +105,7 @@ def endpoint_facts(item: Endpoint, target: Target = "aws") -> dict[str, Any]:
             "rollout": {"strategy": rollout.strategy, "steps": list(rollout.steps),
                         "bakeSeconds": rollout.bake.seconds if rollout.bake else None,
                         "rollbackOn": list(rollout.rollback_on)},
-            "capturePercent": item.capture.sample_percent if item.capture else None}
+            "capturePercent": item.capture.sample_percent if item.capture else None, **memory_facts(fit)}
 
 
 def monitor_facts(item: Monitor, target: Target = "aws") -> dict[str, Any]:

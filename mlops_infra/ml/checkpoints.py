@@ -133,7 +133,7 @@ def _safetensors(path: Path) -> Iterator[TensorFacts]:
                               "pip install safetensors") from None
     try:
         with safe_open(str(path), framework="numpy") as handle:
-            specs = [(name, handle.get_slice(name)) for name in handle.keys()]
+            specs = [(name, handle.get_slice(name)) for name in handle]
             found = [(s.get_dtype(), s.get_shape()) for _, s in specs]
     except SafetensorError as exc:
         raise CheckpointError(f"{path}: not a valid safetensors file ({exc}); it may be truncated or "
@@ -333,7 +333,7 @@ def _exported(path: Path, archive: zipfile.ZipFile, names: list[str]) -> Iterato
                 continue
             seen.add(entry["path_name"])
             meta = entry["tensor_meta"]
-            torch_dtype = _EXPORT_DTYPES(torch, ScalarType).get(int(meta["dtype"]))
+            torch_dtype = _export_dtypes(torch, ScalarType).get(int(meta["dtype"]))
             dtype = canonical(str(torch_dtype)) if torch_dtype is not None else None
             if dtype is None:
                 raise CheckpointError(f"{path}: weight {entry['path_name']} has a dtype mlops-infra does not know")
@@ -344,7 +344,7 @@ def _exported(path: Path, archive: zipfile.ZipFile, names: list[str]) -> Iterato
                               "with torch.export.save") from None
 
 
-def _EXPORT_DTYPES(torch: Any, scalar_type: Any) -> dict[int, Any]:  # noqa: N802 - a table
+def _export_dtypes(torch: Any, scalar_type: Any) -> dict[int, Any]:
     """torch.export's ScalarType number -> torch dtype, by the enum's member names."""
     names = {"BYTE": "uint8", "CHAR": "int8", "SHORT": "int16", "INT": "int32", "LONG": "int64", "HALF": "float16",
              "FLOAT": "float32", "DOUBLE": "float64", "BOOL": "bool", "BFLOAT16": "bfloat16",

@@ -183,11 +183,22 @@ def _lifecycle(address: str, kind: str, name: str, before: Facts | None, after: 
 # --- per kind ------------------------------------------------------------------------------------------
 
 
+def _memory(facts: Facts | None) -> str | None:
+    """``13.9 of 24 GiB per GPU`` from the facts' optional ``gpuMemory`` (compile/facts.py)."""
+    memory = (facts or {}).get("gpuMemory")
+    return memory.get("text") if isinstance(memory, dict) else None
+
+
+def _with_memory(text: str, facts: Facts) -> str:
+    memory = _memory(facts)
+    return f"{text}, memory {memory}" if memory else text
+
+
 def _describe_endpoint(f: Facts) -> str:
     served = f"{f.get('model')} v{f.get('modelVersion')} on"
     if f.get("deployed") is False:
         served = f"waits for {f.get('model')} v{f.get('waitingFor')} before it runs on"
-    return f"{served} {_shape(f, 'maxReplicas', 'replicas')}, {describe_rollout(f.get('rollout'), f)}"
+    return _with_memory(f"{served} {_shape(f, 'maxReplicas', 'replicas')}", f) + f", {describe_rollout(f.get('rollout'), f)}"
 
 
 def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
@@ -218,6 +229,9 @@ def _endpoint(address: str, name: str, before: Facts | None, after: Facts | None
     parts, details = _fields(before, after, [
         ("instanceType", "instance", str), ("gpus", "GPUs per replica", str),
         ("capturePercent", "capture", lambda v: "off" if v is None else f"{v}%")])
+    if _memory(before) != _memory(after) and _memory(after):
+        parts.append(f"memory {_memory(before) or 'unknown'} -> {_memory(after)}")
+        details["gpuMemory"] = {"before": before.get("gpuMemory"), "after": after.get("gpuMemory")}
     if (before.get("autoscaling") or None) != (after.get("autoscaling") or None) and "autoscaling" in after:
         parts.append(f"autoscaling {_scaling(before)} -> {_scaling(after)}")
         details["autoscaling"] = {"before": before.get("autoscaling"), "after": after.get("autoscaling")}
@@ -280,7 +294,7 @@ def _describe_job(f: Facts) -> str:
         text += f", retrains when {_names(alerts)} {'fires' if len(alerts) == 1 else 'fire'}"
     if f.get("registers"):
         text += f", registers {f['registers']}"
-    return text
+    return _with_memory(text, f)
 
 
 def _training_job(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
@@ -292,6 +306,9 @@ def _training_job(address: str, name: str, before: Facts | None, after: Facts | 
         ("schedule", "schedule", _runs), ("onAlerts", "retrain on alerts", _names), ("image", "image", str),
         ("cluster", "cluster", str), ("nodes", "nodes", str), ("maxRuntimeSeconds", "max runtime", duration),
         ("registers", "registers", str)])
+    if _memory(before) != _memory(after) and _memory(after):
+        parts.append(f"memory {_memory(before) or 'unknown'} -> {_memory(after)}")
+        details["gpuMemory"] = {"before": before.get("gpuMemory"), "after": after.get("gpuMemory")}
     if "schedule" in details:
         details["runsPerMonth"] = {"before": scheduled_runs(before.get("schedule")),
                                    "after": scheduled_runs(after.get("schedule"))}
@@ -325,8 +342,11 @@ def _retention(days: Any) -> str:
 
 
 _model = _ItemSummary(
-    "registry", "registered model", lambda f: f"{f.get('framework')}, {f.get('approval')} approval",
-    (("approval", "approval", str), ("framework", "framework", str)))
+    "registry", "registered model",
+    lambda f: f"{f.get('framework')}, {f.get('approval')} approval"
+              + (f", served by {f['servingImage']}" if f.get("servingImage") else ""),
+    (("approval", "approval", str), ("framework", "framework", str),
+     ("servingImage", "served by", lambda v: v or "the training image")))
 
 def _describe_data(f: Facts) -> str:
     settings = (f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.spec.containers import check_containers
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
@@ -56,6 +57,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_gates,
     check_cluster_budgets,
     check_schedules_supported,
+    check_containers,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -70,7 +70,7 @@ def serving_fit(system: Any, endpoint: Any, source_dir: Path | None = None) -> F
     size = _size(system, endpoint.model.name, source_dir)
     if size is None:
         return None
-    gpu_type, gpus, memory, device = _device(endpoint.accelerator, endpoint.instance_type, "inference")
+    _gpu_type, gpus, memory, device = _device(endpoint.accelerator, endpoint.instance_type, "inference")
     if memory is None:
         return None
     return _serving(size, system.item("models", endpoint.model.name), memory, max(1, gpus),
@@ -166,7 +166,7 @@ def _serving_fixes(endpoint: Any, model: Any, size: ModelSize) -> list[str]:
 
 
 def _smaller_batch(endpoint: Any, model: Any, size: ModelSize) -> list[str]:
-    gpu_type, gpus, memory, device = _device(endpoint.accelerator, endpoint.instance_type, "inference")
+    _gpu_type, gpus, memory, device = _device(endpoint.accelerator, endpoint.instance_type, "inference")
     sharded = endpoint.tensor_parallel and gpus > 1
     generation = model.generation
     for batch in range(generation.max_batch_size - 1, 0, -1):

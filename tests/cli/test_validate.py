@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli, run_cli_subprocess
+from tests.support.reference import REFERENCE_WARNINGS
 from tests.support.text_edits import edit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +22,9 @@ def test_valid_document_prints_a_one_line_summary() -> None:
     assert result.code == 0
     assert result.stdout == ("ok: fraud-detection: 2 data sources, 1 cluster, 1 training job, 1 model, 1 endpoint, "
                              "3 monitors, 3 alerts, 2 channels; environments dev, staging, prod\n")
-    assert result.stderr == ""
+    assert result.stderr.endswith("0 errors, 2 warnings\n")  # B3: a us-east-1 image, prod in eu-west-1
+    found = json.loads(run_cli("validate", FRAUD, "--format", "json").stdout)["diagnostics"]
+    assert [(d["code"], d["severity"], d["address"]) for d in found] == REFERENCE_WARNINGS
 
 
 def test_warnings_are_printed_but_do_not_fail_validation(tmp_path: Path) -> None:
@@ -29,15 +32,17 @@ def test_warnings_are_printed_but_do_not_fail_validation(tmp_path: Path) -> None
     spec.write_text(edit(Path(FRAUD).read_text(), "training_jobs.retrain.nodes: 1", "training_jobs.retrain.nodes: 2"))
     result = run_cli("validate", str(spec))
     assert result.code == 0
-    assert ": warning: " in result.stderr
-    assert "0 errors, 1 warning" in result.stderr
+    assert "warning: Training job \"retrain\" needs 2 nodes" in result.stderr
+    assert "0 errors, 3 warnings" in result.stderr  # and the reference's two (tests/support/reference.py)
 
 
 def test_env_option_validates_one_environment() -> None:
     result = run_cli("validate", FRAUD, "--env", "prod")
     assert result.code == 0
     assert result.stdout.endswith("; environment prod\n")
-    assert result.stderr == ""
+    assert result.stderr.count(": warning: ") == 2 and "environment prod is in eu-west-1" in result.stderr
+    staging = run_cli("validate", FRAUD, "--env", "staging")
+    assert staging.code == 0 and staging.stderr == ""
 
 
 def test_unknown_env_fails_with_a_suggestion() -> None:
@@ -55,7 +60,7 @@ def test_text_diagnostic_is_compiler_style_with_source_and_caret() -> None:
     assert 'Did you mean "gpu-train"?' in lines[1]
     assert lines[2] == "   44 |     cluster: gpu-trian"
     assert lines[3] == " " * (len("   44 | ") + 13) + "^"
-    assert lines[-1] == "1 error, 0 warnings"
+    assert lines[-1] == "1 error, 2 warnings"  # and the reference's own (tests/support/reference.py)
 
 
 def test_json_output_shape() -> None:

@@ -140,6 +140,10 @@ environments:
     target: {kind: kubernetes, context: dev-cluster, namespace: variety-dev}
   prod:
     target: {kind: aws, region: us-east-1, account: "123456789012"}
+    overrides:                      # SageMaker pulls from private ECR in its own region only (spec/containers.py)
+      training_jobs.pretrain.image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/pretrain@sha256:<DIGEST>"
+      training_jobs.tabular.image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/tab:1
+      training_jobs.tiny.image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/tiny:1
 """.replace("<LONG>", "x" * 80).replace("<DIGEST>", "0" * 64)
 """A document that exercises every branch of the Kubernetes target (compiled with :func:`compile_text`)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mlops_infra.compile import facts
 from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.compile.aws.images import model_serving_image
 from mlops_infra.spec.registry import Model
 
 GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
@@ -25,7 +26,9 @@ def group_name(aws: AwsContext, model: str) -> str:
 def compile_model(aws: AwsContext, item: Model) -> None:
     """A model: its Model component and model package group."""
     address = f"models.{item.name}"
-    component = aws.ctx.component("models", item.name, facts.model_facts(item))
+    declared = item.serving_image or item.framework_version
+    image = model_serving_image(aws, item.name, None) if declared else None
+    component = aws.ctx.component("models", item.name, facts.model_facts(item, image))
     approval = "by a person" if item.approval == "manual" else "on registration"
     description = item.description or f"{item.name} ({item.framework}); versions are approved {approval}"
     aws.groups[item.name] = aws.add(GROUP, f"{item.name}-model-package-group", {

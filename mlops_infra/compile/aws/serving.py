@@ -45,9 +45,11 @@ from mlops_infra import catalog
 from mlops_infra.compile import facts
 from mlops_infra.compile.aws import arns, iam, policies, registry, storage
 from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ref
 from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision
+from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
 
 MODEL = "aws:sagemaker/model:Model"
@@ -106,7 +108,8 @@ def _registering_jobs(aws: AwsContext, model: str) -> list:
 def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
     jobs = _registering_jobs(aws, item.model.name)
     artifacts = [storage.training_output(aws, job) for job in jobs]
-    images = sorted({a for job in jobs if (a := arns.ecr_repository_arn_of_image(job.image))})
+    images = sorted({a for job in jobs if (a := arns.ecr_repository_arn_of_image(
+        model_serving_image(aws, item.model.name, job_image(aws, job))))})
     statements = [
         *policies.s3_read("ReadModelArtifacts", aws.region, artifacts),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
@@ -363,7 +366,7 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
     address = f"endpoints.{item.name}"
     decision = registry_decision(aws, item)
     item = served(aws, item)
-    endpoint_facts = facts.endpoint_facts(item)
+    endpoint_facts = facts.endpoint_facts(item, fit=serving_fit(aws.ctx.system, item))
     if decision.state != "ready":
         endpoint_facts["waitingFor"] = decision.pinned
     if decision.state == "waiting":

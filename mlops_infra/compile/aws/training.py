@@ -13,8 +13,13 @@ Contract:
 - Model artifacts go to ``training/<job>/`` of the first output data source (the platform
   artifacts bucket when there is none), encrypted with the platform key; spot runs checkpoint to
   ``checkpoints/<job>/`` so an interrupted run resumes, and may wait for capacity as long again as
-  their runtime. The RegisterModel step serves the model with the training image: the container
-  must implement SageMaker's ``serve`` entry point (the spec has no separate serving image).
+  their runtime.
+- Images (:mod:`mlops_infra.spec.containers`): the Training step runs the job's ``image`` or the
+  SageMaker framework training image of its ``framework_version`` in this region; the RegisterModel
+  step's container is the model's serving image: its ``serving_image``, the framework inference image
+  (of the model's or the job's framework version), and only failing those the training image (which
+  must then implement SageMaker's ``serve`` entry point). ``validate`` has checked each is in ECR in
+  this region (B3).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from typing import Any
 from mlops_infra.compile import facts
 from mlops_infra.compile.aws import arns, iam, pipelines, policies, registry, schedules, serving, storage
 from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.graph import ref
 from mlops_infra.spec.compute import Cluster
+from mlops_infra.spec.fit import training_fit
 from mlops_infra.spec.training import TrainingJob
 
 TRAINING_METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -57,7 +64,7 @@ def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any],
     bucket, prefix = storage.training_output(aws, item)
     instance = job_facts["instanceType"]
     runtime = job_facts["maxRuntimeSeconds"] or DEFAULT_MAX_RUNTIME_SECONDS
-    algorithm: dict[str, Any] = {"TrainingImage": item.image, "TrainingInputMode": "File"}
+    algorithm: dict[str, Any] = {"TrainingImage": job_image(aws, item), "TrainingInputMode": "File"}
     if item.command:
         algorithm["ContainerEntrypoint"] = list(item.command)
     if item.args:
@@ -89,7 +96,7 @@ def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
     serving_types = sorted({facts.endpoint_facts(ep)["instanceType"] for ep in aws.ctx.system.endpoints
                             if ep.model.name == item.registers and facts.endpoint_facts(ep)["instanceType"]})
     inference: dict[str, Any] = {
-        "Containers": [{"Image": item.image,
+        "Containers": [{"Image": model_serving_image(aws, item.registers, job_image(aws, item)),
                         "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
         "SupportedContentTypes": CONTENT_TYPES, "SupportedResponseMIMETypes": CONTENT_TYPES,
     }
@@ -119,7 +126,7 @@ def _writes(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
 
 def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
     outputs = _writes(aws, item)
-    image = arns.ecr_repository_arn_of_image(item.image)
+    image = arns.ecr_repository_arn_of_image(job_image(aws, item))
     return [
         *policies.s3_read("ReadInputsAndCheckpoints", aws.region, _reads(aws, item) + outputs),
         *policies.s3_write("WriteOutputs", aws.region, outputs),
@@ -150,14 +157,15 @@ def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
     """A training job: component, role, pipeline (train, register) and its triggers."""
     address = f"training_jobs.{item.name}"
     cluster = require(aws.ctx.system.item("clusters", item.cluster), f"cluster {item.cluster}")
-    job_facts = facts.training_job_facts(item, cluster)
+    job_facts = facts.training_job_facts(item, cluster, image=job_image(aws, item),
+                                         fit=training_fit(aws.ctx.system, item))
     require(job_facts["instanceType"], f"a SageMaker training instance type for {address}")
     component = aws.ctx.component("training_jobs", item.name, job_facts)
     spec = iam.RoleSpec(f"{item.name}-training", ("train", item.name), (iam.SAGEMAKER,),
                         f"Runs training job {item.name}: reads its inputs, writes its outputs.")
     role = iam.add_role(aws, spec, _training_statements(aws, item), parent=component, address=address)
     aws.job_roles.append(role)
-    if image := arns.ecr_repository_arn_of_image(item.image):
+    if image := arns.ecr_repository_arn_of_image(job_image(aws, item)):
         aws.job_images.append(image)
     steps = [training_step(aws, item, job_facts, role)]
     if item.registers and item.registers in aws.groups:

@@ -32,6 +32,7 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
+from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -117,7 +118,8 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     """The endpoint's component, its InferenceService and its rollout plan."""
     address = f"endpoints.{endpoint.name}"
-    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint, "kubernetes"))
+    parent = kube.ctx.component("endpoints", endpoint.name,
+                                facts.endpoint_facts(endpoint, "kubernetes", fit=serving_fit(kube.ctx.system, endpoint)))
     obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address, {"spec": {"predictor": predictor(kube, endpoint)}},
                    annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",

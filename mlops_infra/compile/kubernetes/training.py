@@ -37,6 +37,7 @@ from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.cron import kubernetes_schedule
+from mlops_infra.spec.fit import training_fit
 from mlops_infra.spec.training import TrainingJob
 
 JOB_LABEL = "mlops-infra/training-job"
@@ -143,7 +144,8 @@ def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
     ctx = kube.ctx
     cluster = ctx.system.item("clusters", job.cluster)
     address = f"training_jobs.{job.name}"
-    parent = ctx.component("training_jobs", job.name, facts.training_job_facts(job, cluster, "kubernetes"))
+    parent = ctx.component("training_jobs", job.name,
+                           facts.training_job_facts(job, cluster, "kubernetes", fit=training_fit(ctx.system, job)))
     template = run_template(kube, job, cluster)
     config = kube.add(kube.obj("v1", "ConfigMap", names.item("train", job.name), address,
                                {"data": {TEMPLATE_KEY: json.dumps(template, indent=2, sort_keys=True) + "\n"}},

@@ -1,0 +1,201 @@
+"""Which container runs a training job and which serves a model, per environment, and can it be pulled there.
+
+Resolution (pure but for reading the SageMaker SDK's image table, :mod:`mlops_infra.ml.images`):
+- a training job runs ``image``, or the SageMaker framework *training* image of ``framework`` +
+  ``framework_version`` in the environment's region (cpu/gpu by the cluster's instance);
+- a model is served (on AWS, the container of the model package its training job registers) by
+  :func:`serving_image`, first found: the model's ``serving_image``; the framework *inference*
+  image of the model's ``framework`` + ``framework_version``; the inference image of the
+  registering job's framework and version (a training image cannot serve); the registering job's
+  own ``image`` (the container must then implement SageMaker's ``serve`` entry point, as before).
+
+Checks on AWS environments (:func:`check_containers`), each citing the rule it relies on:
+- botocore ``ContainerDefinition.Image``: "The model artifacts in an Amazon S3 bucket and the
+  Docker image for inference container in Amazon EC2 Container Registry must be in the same region
+  as the model or endpoint you are creating." CreateTrainingJob refuses another region's image
+  too ("Invalid DNS suffix ... in training image. Please provide the valid <region>.<dns-suffix>",
+  aws-samples/mlops-amazon-sagemaker#9). An ECR image of another region is a warning in that
+  environment (the document may be promoted there with an override of the image), with the fix.
+- botocore ``ModelPackageContainerDefinition.Image``: "The Amazon Elastic Container Registry
+  (Amazon ECR) path where inference code is stored": a serving image outside ECR is an error.
+- botocore ``TrainingImageConfig.TrainingRepositoryAccessMode``: a private registry needs ``Vpc``
+  mode and a VpcConfig, which mlops-infra does not compile: a training image outside ECR is an error
+  (CreateTrainingJob: "TrainingImageConfig with TrainingRepositoryAccessMode set to VPC must be
+  provided when using a training image from a private Docker registry", aws/aws-sdk#117; Docker Hub:
+  "Invalid training image. Please provide a valid Amazon Elastic Container Registry path",
+  aws/sagemaker-python-sdk#437). ECR Public (``public.ecr.aws``) is not private ECR and is refused
+  too (aws/sagemaker-python-sdk#2605: "we don't support public.ecr images").
+- a framework version with no image in the region is an error, with the versions that exist.
+On Kubernetes environments a training job needs an ``image`` (framework images are SageMaker's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra import catalog
+from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
+from mlops_infra.ml import images
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.fit import DEFAULT_INSTANCE
+
+ECR_IMAGE = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
+
+
+@dataclass(frozen=True)
+class Image:
+    """A container image and where it came from.
+
+    Fields:
+        uri: the image, or None when it cannot be resolved (``problem`` says why).
+        origin: ``image``, ``serving_image``, ``framework`` (resolved from the SDK's table) or
+            ``training image`` (a training job's image reused to serve).
+        path: the spec path of the field that chose it, for diagnostics.
+        problem: why there is no image; ``choices``: versions that exist (did you mean).
+    """
+
+    uri: str | None
+    origin: str
+    path: tuple
+    problem: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+def ecr_region(uri: str) -> str | None:
+    """The region of an ECR image URI, or None for another registry."""
+    match = ECR_IMAGE.match(uri)
+    return match.group("region") if match else None
+
+
+def _framework(framework: str, version: str, region: str, scope: images.Scope, instance: str, path: tuple) -> Image:
+    try:
+        return Image(images.resolve(framework, version, region, scope, instance), "framework", path)
+    except images.ImageError as exc:
+        return Image(None, "framework", path, str(exc), exc.choices)
+
+
+def training_image(job: Any, index: int, region: str | None, instance: str | None) -> Image:
+    """The image a run of ``job`` uses in ``region`` (None: Kubernetes, no framework resolution)."""
+    if job.image is not None:
+        return Image(job.image, "image", ("training_jobs", index, "image"))
+    path = ("training_jobs", index, "framework_version")
+    if region is None:
+        return Image(None, "framework", path, "framework images are SageMaker's: a Kubernetes environment needs image")
+    return _framework(job.framework, job.framework_version, region, "training", instance or "ml.m5.xlarge", path)
+
+
+def serving_image(system: Any, names: dict[str, int], model_name: str, region: str, instance: str) -> Image | None:
+    """The image serving ``model_name`` on AWS (see the module docstring), or None when nothing here
+    registers or names one (a model registered out of band brings its own)."""
+    index = names.get(model_name)
+    model = system.models[index] if index is not None else None
+    if model is None:
+        return None
+    if model.serving_image:
+        return Image(model.serving_image, "serving_image", ("models", index, "serving_image"))
+    if model.framework_version:
+        return _framework(model.framework, model.framework_version, region, "inference", instance,
+                          ("models", index, "framework_version"))
+    for j, job in enumerate(system.training_jobs):
+        if job.registers != model_name:
+            continue
+        if job.image is None:
+            return _framework(job.framework, job.framework_version, region, "inference", instance,
+                              ("training_jobs", j, "framework_version"))
+        return Image(job.image, "training image", ("training_jobs", j, "image"))
+    return None
+
+
+def serving_instance(system: Any, model_name: str) -> str:
+    """The instance whose processor picks a served model's image: a GPU endpoint's if any serves it."""
+    instances = []
+    for endpoint in system.endpoints:
+        if endpoint.model.name != model_name:
+            continue
+        if endpoint.accelerator is not None:
+            instances.append(catalog.instance_for(endpoint.accelerator.type, endpoint.accelerator.count) or "ml.g5.xlarge")
+        else:
+            instances.append(catalog.sagemaker_name(endpoint.instance_type or DEFAULT_INSTANCE))
+    gpu = [i for i in instances if catalog.gpus_of(i)[1]]
+    return (gpu or sorted(instances) or [DEFAULT_INSTANCE])[0]
+
+
+def cluster_instance(system: Any, job: Any) -> str | None:
+    cluster = system.item("clusters", job.cluster)
+    if cluster is None:
+        return None
+    if cluster.accelerator is not None:
+        return catalog.instance_for(cluster.accelerator.type, cluster.accelerator.count, "training")
+    return catalog.sagemaker_name(cluster.instance_type) if cluster.instance_type else None
+
+
+def check_containers(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
+    """Images of training jobs and served models exist and can be pulled in ``env`` (module docstring)."""
+    region = getattr(environment.target, "region", None) if environment.target.kind == "aws" else None
+    system = ctx.system
+    for i, job in enumerate(system.training_jobs):
+        if job.image is None and region is None:
+            yield error("framework-image-needs-aws", f'Training job "{job.name}" has no image for Kubernetes',
+                        f"framework and framework_version name SageMaker's images, which resolve per AWS region; "
+                        f"environment {env} is Kubernetes. Give an image there: override "
+                        f"training_jobs.{job.name}.image in {env}.", ("training_jobs", i, "framework"),
+                        f"training_jobs.{job.name}")
+        elif region is not None:
+            image = training_image(job, i, region, cluster_instance(system, job))
+            yield from _image_problems(image, f"training_jobs.{job.name}", env, region, "training")
+    if region is None:
+        return
+    for model in system.models:
+        if not any(e.model.name == model.name for e in system.endpoints) and not any(
+                j.registers == model.name for j in system.training_jobs):
+            continue
+        image = serving_image(system, ctx.names["models"], model.name, region, serving_instance(system, model.name))
+        if image is not None:
+            yield from _image_problems(image, f"models.{model.name}", env, region, "inference")
+
+
+def _image_problems(image: Image, address: str, env: str, region: str, use: str) -> Iterator[Diagnostic]:
+    field = address
+    if image.uri is None:
+        if isinstance(image.problem, str) and image.problem == images.SDK_HINT:
+            yield error("framework-image-unresolved", f"{address}: the framework image cannot be resolved",
+                        f"{images.SDK_HINT}; or give an image instead of framework_version.", image.path, address)
+            return
+        hint = did_you_mean(_asked(image), image.choices) if image.choices else ""
+        exists = f" Versions with a {use} image in {region}: {known_list(image.choices, 10)}." if image.choices else ""
+        yield error("framework-version-unavailable", f"{address}: {image.problem}",
+                    f"In environment {env} ({region}).{exists}{hint} Or name an image instead.", image.path, address)
+        return
+    role = "serving" if use == "inference" else "training"
+    where = ecr_region(image.uri)
+    if where is None:
+        rule = ("SageMaker serves model packages only from Amazon ECR (botocore ModelPackageContainerDefinition.Image)"
+                if use == "inference" else
+                "SageMaker pulls training images from Amazon ECR; a private registry needs "
+                "TrainingImageConfig.TrainingRepositoryAccessMode=Vpc and a VpcConfig, which mlops-infra does not compile")
+        reused = " (the training image, reused to serve: give the model a serving_image)" if image.origin == "training image" else ""
+        yield error("image-not-in-ecr", f"{field}: the {role} image {image.uri} is not in Amazon ECR{reused}",
+                    f"{rule}. Push it to ECR in {region} and use that URI (environment {env}).", image.path, address)
+        return
+    if where != region:
+        if image.origin == "training image":
+            fix = f"give the model a serving_image in {region} (override {address}.serving_image in environment {env})"
+        else:
+            name = "serving_image" if image.origin == "serving_image" else "image"
+            fix = f"replicate the repository to {region} (ECR replication) and override {address}.{name} in environment {env}"
+        rule = ('botocore ContainerDefinition.Image: the inference image "must be in the same region as the model or '
+                'endpoint you are creating"' if use == "inference" else
+                "CreateTrainingJob refuses a training image of another region")
+        yield warning("image-in-other-region",
+                      f"{field}: the {role} image is in {where}, environment {env} is in {region}",
+                      f"SageMaker does not pull ECR images across regions ({rule}). Fix: {fix}; or name framework and "
+                      "framework_version, which resolve per region.", image.path, address)
+
+
+def _asked(image: Image) -> str:
+    match = re.search(r" ([0-9][0-9A-Za-z.\-]*) has no", image.problem or "")
+    return match.group(1) if match else ""
