@@ -26,7 +26,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.inputs import load_for_env, resolve_file
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
@@ -46,17 +45,14 @@ def apply(
     stack_dir: Path | None = typer.Option(None, "--stack-dir", help="The Pulumi stack directory (default: stacks/ENV)."),
 ) -> None:
     """Provision the system with Pulumi: show the plan, confirm, `pulumi up`, verify, start rollouts."""
-    from mlops_infra.cli.commands.plan import Format, describe_prior, make, read_prior, registry_view, render
-    from mlops_infra.compile import compile_system
+    from mlops_infra.cli.commands.plan import Format, describe_prior, desired_and_prior, make, render
 
     err = error_console()
     out = Console(highlight=False, soft_wrap=True)
-    path, note = resolve_file(file)
-    system, env = load_for_env(path, env, err)
-    prior = read_prior(system.metadata.name, env, env, state)
-    registry = registry_view(system, env, prior, refresh=False)  # the same desired graph `plan` makes
-    graph = compile_system(system, env, registry=registry)
-    current = make(graph, prior, None, None, list(registry.warnings))
+    desired = desired_and_prior(file, env, state, err)  # the same graph and state `plan` uses
+    graph, prior, env, path = desired.graph, desired.prior, desired.env, desired.target.path
+    note = desired.target.note
+    current = make(graph, prior, None, None, list(desired.registry.warnings))
     if plan_file is not None:
         from mlops_infra.plan.planfile import check_fresh, load_plan
 
@@ -67,7 +63,8 @@ def apply(
             exc.source = str(plan_file)
             raise
         current = saved.plan
-    typer.echo(render(current, Format.TEXT, [n for n in (note, describe_prior(prior)) if n], "", False, err), nl=False)
+    notes = [n for n in (note, describe_prior(prior, desired.backend)) if n]
+    typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return
@@ -75,7 +72,7 @@ def apply(
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
     _confirm(yes, env)
-    directory = stack_dir or Path("stacks") / env
+    directory = stack_dir or desired.target.stack_dir(env)
     from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
 

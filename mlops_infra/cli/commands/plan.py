@@ -82,13 +82,9 @@ def plan(
 ) -> None:
     """Show what applying the system would change: drift, ML changes, cost, then every resource."""
     err = error_console()
-    target = resolve_target(file, env)
-    system, env = load_for_env(target.path, target.env, err)
-    from mlops_infra.compile import compile_system
-
-    prior, backend = read_prior(system.metadata.name, env, env, state, target.stack_dir(env))
-    registry = registry_view(system, env, prior, refresh=refresh)
-    graph = compile_system(system, env, registry=registry)
+    desired = desired_and_prior(file, env, state, err, refresh=refresh)
+    target, system, env, prior, backend, registry, graph = (
+        desired.target, desired.system, desired.env, desired.prior, desired.backend, desired.registry, desired.graph)
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON)
@@ -105,6 +101,31 @@ def plan(
 
 
 # -- inputs ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    """What plan (and apply, which must make the very same graph) start from."""
+
+    target: Any
+    system: Any
+    env: str
+    prior: PriorState
+    backend: str | None
+    registry: Any
+    graph: Any
+
+
+def desired_and_prior(file: Path | None, env: str | None, state: Path | None, err: Console, *,
+                      refresh: bool = False) -> Desired:
+    """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it."""
+    target = resolve_target(file, env)
+    system, env = load_for_env(target.path, target.env, err)
+    from mlops_infra.compile import compile_system
+
+    prior, backend = read_prior(system.metadata.name, env, env, state, target.stack_dir(env))
+    registry = registry_view(system, env, prior, refresh=refresh)
+    return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry))
 
 
 def read_prior(project: str, stack: str, env: str, state: Path | None,
