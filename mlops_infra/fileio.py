@@ -1,26 +1,183 @@
-"""File writes that never leave a half-written file behind.
+"""Files in and out: bounded reads of untrusted input, and output files that never destroy anything.
 
-Contract: :func:`write_text_atomic` writes the whole text to a temporary file in the target's
-directory (same file system), flushes and fsyncs it, then ``os.replace``-s it over the target, so
-a reader sees either the old file or the new one, never a mix; on any error the temporary file is
-removed and the target is untouched. An existing target keeps its permission bits; a new one gets
-``0o644``. The directory must exist.
+Contract:
+- :func:`read_limited` reads at most ``limit`` bytes of a file, counting what it reads (never
+  trusting ``stat``, so ``/dev/zero`` or an endless pipe stops at the limit) and raises
+  :class:`TooLarge` past it.
+- :func:`output_file` decides where an output file (``plan --out``, ``schema --out``, later
+  ``promote``/``apply`` outputs) may be written, before anything is computed or written, and
+  raises :class:`~mlops_infra.errors.UserError` (exit 1) for:
+
+  - a path that is one of the command's inputs (the spec, the state file, ...), compared by
+    resolved path and by device and inode (a hard link or a second symlink to an input is caught);
+  - a directory, a device, a FIFO or a socket (only regular files are replaced);
+  - a dangling symlink or a symlink loop, a missing directory, a file that is not writable.
+
+  **Symlinks are written through**: ``--out link.json`` where ``link.json -> plans/x.json``
+  replaces ``plans/x.json`` (atomically, in its own directory) and leaves the link a link, as a
+  shell redirection would.
+- :func:`write_text_atomic` writes the whole text to a temporary file in the target's directory
+  (same file system), flushes and fsyncs it, then ``os.replace``-s it over the target, so a
+  reader sees either the old file or the new one, never a mix. On any error, and on SIGTERM or
+  SIGHUP while writing (main thread), the temporary file is removed and the target is untouched
+  (SIGKILL cannot be caught: a ``.NAME.*.tmp`` file may then remain). An existing target keeps
+  its permission bits; a new one gets ``0o644``.
+- :func:`write_output` is the one call for a command's output file: the path checks, the
+  redaction layer's refusal of a secret (:func:`mlops_infra.secrets.check_output`, before any
+  byte is written) and the atomic write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_infra.errors import UserError
+
 NEW_FILE_MODE = 0o644
+HEAD_BYTES = 64 * 1024
+
+
+class TooLarge(Exception):
+    """More than ``limit`` bytes were read (the input was cut there)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+def read_limited(path: str | os.PathLike[str], limit: int,
+                 check_head: Callable[[bytes], None] | None = None) -> bytes:
+    """At most ``limit`` bytes of ``path``; :class:`TooLarge` when it holds more (see contract).
+
+    ``check_head``, when given, sees the first 64 KiB before the rest is read and may raise (a
+    binary device is refused at once, not after ``limit`` bytes). ``OSError`` (missing file,
+    directory, permissions) propagates for the caller to word.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(min(HEAD_BYTES, limit + 1))
+        if check_head is not None:
+            check_head(head)
+        data = head + handle.read(limit + 1 - len(head)) if len(head) == min(HEAD_BYTES, limit + 1) else head
+    if len(data) > limit:
+        raise TooLarge(limit)
+    return data
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """Where an output goes: ``requested`` as the user wrote it, ``target`` the regular file the
+    bytes replace (``requested`` with symlinks followed)."""
+
+    requested: Path
+    target: Path
+
+    def write_text(self, text: str) -> None:
+        """Write ``text`` atomically to :attr:`target`; OS errors become a ``UserError``."""
+        try:
+            write_text_atomic(self.target, text)
+        except OSError as err:
+            raise _refuse(self.requested, f"cannot write it: {err.strerror or err}") from None
+
+
+def output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = (),
+                what: str = "output file") -> OutputFile:
+    """Check that ``path`` may be written as ``what`` (see the module contract)."""
+    requested = Path(path)
+    if str(path) in ("", "."):
+        raise _refuse(requested, f"the {what} needs a file name", "Pass a file path such as plan.json.")
+    target = _follow(requested)
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise _refuse(requested, f"cannot use it as the {what}: {err.strerror or err}") from None
+    if st is not None:
+        _check_kind(requested, st, what)
+    if not target.parent.is_dir():
+        raise _refuse(requested, f"cannot write the {what}: its directory {target.parent} does not exist",
+                      "Create the directory first, or pick another path.")
+    for other in inputs:
+        if other is not None and _same_file(target, st, Path(other)):
+            raise _refuse(requested, f"refusing to write the {what} over an input of this command ({other})",
+                          "The output would destroy the file this command reads. Pick another path, "
+                          "for example plan.json.")
+    if st is not None and not os.access(target, os.W_OK):
+        raise _refuse(requested, f"refusing to replace a read-only file with the {what}",
+                      "Make it writable (chmod u+w) if it is meant to be replaced, or pick another path.")
+    return OutputFile(requested, target)
+
+
+def write_output(path: str | os.PathLike[str], text: str, *, inputs: Iterable[str | os.PathLike[str] | None] = (),
+                 what: str = "output file") -> OutputFile:
+    """Check ``path`` and ``text`` (no secret), then write atomically; returns where it went."""
+    from mlops_infra.secrets import check_output
+
+    destination = output_file(path, inputs=inputs, what=what)
+    check_output(text, f"the {what} {path}")
+    destination.write_text(text)
+    return destination
+
+
+def _refuse(path: Path, summary: str, detail: str = "") -> UserError:
+    return UserError(summary, detail, source=str(path))
+
+
+def _follow(requested: Path) -> Path:
+    """``requested`` with every symlink followed; a dangling link or a loop is refused."""
+    if not requested.is_symlink():
+        return requested
+    try:
+        resolved = requested.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError) as err:
+        reason = "a symlink loop" if isinstance(err, RuntimeError) or getattr(err, "errno", 0) == 40 \
+            else "a symlink to nothing"
+        raise _refuse(requested, f"refusing to write through {reason}",
+                      f"{requested} points at {os.readlink(requested)!s}. Remove the link or point it at a "
+                      "file.") from None
+    return resolved
+
+
+def _check_kind(requested: Path, st: os.stat_result, what: str) -> None:
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    raise _refuse(requested, f"refusing to write the {what} to {kind}",
+                  "Only a regular file (or a new path) is written; pass a file path such as plan.json. "
+                  "To print the plan, leave out --out.")
+
+
+def _same_file(target: Path, target_stat: os.stat_result | None, other: Path) -> bool:
+    try:
+        other_stat = other.stat()
+    except OSError:
+        other_stat = None
+    if target_stat is not None and other_stat is not None:
+        return (target_stat.st_dev, target_stat.st_ino) == (other_stat.st_dev, other_stat.st_ino)
+    with contextlib.suppress(OSError, RuntimeError):
+        return os.path.realpath(target) == os.path.realpath(other)
+    return False
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
-    """Replace ``path``'s content with ``text`` atomically (see the module contract)."""
+    """Replace ``path``'s content with ``text`` atomically (see the module contract).
+
+    A symlink at ``path`` is written through (its target is replaced, the link stays).
+    """
     target = Path(path)
+    if target.is_symlink():
+        target = target.resolve(strict=True)
     directory = target.parent
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
@@ -28,17 +185,46 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str 
         mode = NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+        with _removed_on_signal(tmp), os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+_CAUGHT_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+
+@contextlib.contextmanager
+def _removed_on_signal(tmp: str) -> Iterator[None]:
+    """While writing ``tmp``: on SIGTERM/SIGHUP remove it, then exit with 128 + the signal number
+    (or call the handler that was installed). Only the main thread can handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in _CAUGHT_SIGNALS}
+
+    def handler(signum: int, frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        old = previous.get(signum)
+        if callable(old):
+            old(signum, frame)
+        raise SystemExit(128 + signum)
+
+    for s in _CAUGHT_SIGNALS:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old if old is not None else signal.SIG_DFL)
 
 
 def _fsync_dir(directory: Path) -> None:

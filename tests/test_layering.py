@@ -21,7 +21,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "mlops_infra"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "catalog", "ml"),  # top-level modules (diagnostics, errors, graph), the catalog, ML formulas and readers
+    ("", "catalog", "ml", "secrets"),  # top-level modules (diagnostics, errors, graph), the catalog, ML formulas and readers, the redaction layer
     ("spec",),
     ("compile",),
     ("kube",),

@@ -13,10 +13,14 @@ typer (>= 0.20) raises the exceptions of the click it bundles (``typer._click``)
 catches them through typer's public ``TyperException``/``Exit``/``Abort`` and never imports the
 ``click`` package, which the README's plain install does not have. The app also offers
 ``--version``, ``--install-completion``/``--show-completion`` and exit codes in every ``--help``.
+While a command runs, ``sys.stderr`` is wrapped in the redaction layer's
+:class:`~mlops_infra.secrets.RedactingStream`, so nothing written there (messages, internal-error
+text, tracebacks, library warnings) shows a secret-shaped value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -131,6 +135,19 @@ def build_command() -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
+    from mlops_infra.secrets import RedactingStream
+
+    original = sys.stderr
+    sys.stderr = RedactingStream(lambda: original)
+    try:
+        _main(argv)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        sys.stderr = original
+
+
+def _main(argv: list[str] | None) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     command = build_command()
     err_console = error_console()
@@ -157,9 +174,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_report_cli_exception(exc, command, argv))
     except Exception as exc:  # the one error boundary
         if debug_enabled():
-            raise
+            import traceback
+
+            traceback.print_exc()  # through the redacting stderr
+            sys.exit(1)
+        from rich.markup import escape
+
+        from mlops_infra.secrets import redact
+
         err_console.print(
-            f"[bold red]internal error[/]: {type(exc).__name__}: {exc}\n"
+            f"[bold red]internal error[/]: {type(exc).__name__}: {escape(redact(str(exc)))}\n"
             "  This is a bug in mlops-infra. Re-run with MLOPS_INFRA_DEBUG=1 for a traceback and report it.",
             highlight=False,
         )

@@ -2,17 +2,24 @@
 
 Contract: ``print_diagnostics`` writes plain text (markup only for colour) and never raises for a
 missing source line; ``diagnostics_json`` is the documented machine shape (docs/diagnostics.md).
+Everything printed passes the redaction layer (:mod:`mlops_infra.secrets`): the error console
+writes through a :class:`~mlops_infra.secrets.RedactingStream`, and a source line is never quoted
+when it holds a secret shape or belongs to a ``plaintext-secret`` diagnostic (its location and
+kind are shown instead).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.secrets import RedactingStream, secret_kinds
 
 SourceLine = Callable[[str, int], str]
 
@@ -23,7 +30,7 @@ def error_console() -> Console:
     Rich wraps at 80 columns when stderr is not a terminal (CI), which would split file paths and
     break ``path:line:col`` for tools that parse it.
     """
-    return Console(stderr=True, soft_wrap=True, highlight=False)
+    return Console(file=RedactingStream(lambda: sys.stderr), soft_wrap=True, highlight=False)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
@@ -38,7 +45,10 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
             console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         if d.location and source_line:
             text = source_line(d.location.file, d.location.line)
-            if text.strip():
+            hidden = _hidden_line(text, d)
+            if hidden:
+                console.print(f"[dim]{d.location.line:>5} | {escape(hidden)}[/]", highlight=False, soft_wrap=True)
+            elif text.strip():
                 gutter = f"{d.location.line:>5} | "
                 console.print(f"[dim]{gutter}[/]{escape(text)}", highlight=False, soft_wrap=True)
                 console.print(" " * (len(gutter) + max(d.location.column - 1, 0)) + "[bold green]^[/]",
@@ -49,9 +59,45 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
         console.print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", highlight=False, soft_wrap=True)
 
 
+def _hidden_line(text: str, diagnostic: Diagnostic) -> str:
+    """Why a source line is not quoted ('' when it may be): it holds a secret shape, or the
+    diagnostic is about a plaintext secret (whose value may have no recognisable shape)."""
+    kinds = secret_kinds(text) if text.strip() else []
+    if kinds:
+        return f"(line not shown: it holds {' and '.join(kinds)})"
+    if diagnostic.code == "plaintext-secret" and text.strip():
+        return "(line not shown: it holds a plaintext secret)"
+    return ""
+
+
 def diagnostics_json(diagnostics: Iterable[Diagnostic], **extra) -> str:
     """``{"version": 1, "valid": bool, "diagnostics": [...]} `` plus ``extra`` keys, stable order."""
     items = sorted(diagnostics, key=Diagnostic.sort_key)
     payload = {"version": 1, "valid": not any(d.is_error for d in items), **extra,
                "diagnostics": [d.to_json() for d in items]}
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def graph_places(graph: Any) -> list[tuple[str, str]]:
+    """(``<urn> <input path>``, kind) of every secret shape in a desired graph's resources."""
+    from mlops_infra.secrets import redact, scan_tree
+
+    places = []
+    for resource in graph.resources:
+        for finding in scan_tree(resource.to_json(), names=False):
+            path = [("<a key shaped like a secret>" if finding.in_key and i == len(finding.path) - 1 else p)
+                    for i, p in enumerate(finding.path)]
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+            places.append((redact(f"{resource.urn} {where}"), finding.kind))
+    return places
+
+
+def emit_document(text: str, what: str, locate: Callable[[], Sequence[tuple[str, str]]] | None = None,
+                  color: bool | None = None) -> None:
+    """Print a document on stdout after the redaction layer's check (refused whole, never in part)."""
+    import typer
+
+    from mlops_infra.secrets import check_output
+
+    check_output(text, what, locate)
+    typer.echo(text, nl=False, color=color)

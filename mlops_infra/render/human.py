@@ -33,7 +33,7 @@ from mlops_infra.render.common import (
     resource_label,
     target_text,
 )
-from mlops_infra.render.safety import check_plan_safe
+from mlops_infra.render.safety import check_rendered
 
 NO_CHANGES = "No changes. Your ML system matches the desired state."
 
@@ -73,7 +73,6 @@ class _Lines:
 def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Sequence[str] = ()) -> str:
     """The plan as terminal text. ``notes`` are lines the caller adds under the header
     (for example where the prior state came from)."""
-    check_plan_safe(plan)
     out = _Lines()
     _header(out, plan, notes, width)
     _warnings(out, plan.warnings)
@@ -99,7 +98,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
         out.add((plan.counts.sentence(), STYLES["heading"]))
     else:
         out.add((NO_CHANGES, "green"))
-    return out.render(color, width)
+    return check_rendered(out.render(color, width), plan)
 
 
 def _header(out: _Lines, plan: Plan, notes: Sequence[str], width: int) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from mlops_infra import jsoncodec
 from mlops_infra.plan.model import Plan
-from mlops_infra.render.safety import check_plan_safe
+from mlops_infra.render.safety import check_rendered
 
 
 def render_json(plan: Plan) -> str:
     """``plan.to_json()`` as stable JSON text."""
     data = plan.to_json()
-    check_plan_safe(plan, data)
-    return jsoncodec.pretty(data)
+    return check_rendered(jsoncodec.pretty(data), plan, data)

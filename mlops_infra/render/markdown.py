@@ -38,7 +38,7 @@ from mlops_infra.render.common import (
     target_text,
 )
 from mlops_infra.render.human import NO_CHANGES
-from mlops_infra.render.safety import check_plan_safe
+from mlops_infra.render.safety import check_rendered
 
 GITHUB_COMMENT_LIMIT = 65536
 MARKER_PREFIX = "<!-- mlops-infra-plan: "
@@ -60,7 +60,6 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
     ``notes`` are lines the caller adds under the summary (where the prior state came from);
     ``command`` is the command line that prints the full plan, quoted in the cut note.
     """
-    check_plan_safe(plan)
     full_command = command or f"mlops-infra plan <mlsystem.yaml> --env {plan.stack} --format text"
     doc = _Document(
         head=_head(plan),
@@ -70,7 +69,7 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
         foot=_foot(plan),
         command=full_command,
     )
-    return doc.fit(max_chars)
+    return check_rendered(doc.fit(max_chars), plan)
 
 
 # -- escaping ------------------------------------------------------------------------------------

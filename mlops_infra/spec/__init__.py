@@ -22,6 +22,7 @@ from mlops_infra.spec.effective import apply_overrides, revalidate
 from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
 from mlops_infra.spec.partial import overrides_left_out, prune_invalid
+from mlops_infra.spec.secrets import check_document_secrets, explain_secret_diagnostics
 from mlops_infra.spec.system import MLSystem
 
 __all__ = ["LoadedSystem", "MLSystem", "embedded_quickstart_path", "load_system", "parse_system",
@@ -82,7 +83,17 @@ def validate_document(document: LoadedDocument, env: str | None = None) -> Loade
     Without ``env`` every environment is validated. A problem of the base document is reported
     once, not again for each environment; problems that only an environment has say so in their
     detail ("in environment dev: ...") and point at the override that caused them when there is one.
+    A credential anywhere in the raw document (any field, overrides included) is an error
+    (:mod:`mlops_infra.spec.secrets`), reported once by place and kind, never by value.
     """
+    result = _validate_document(document, env)
+    found = document.attach(check_document_secrets(document.data, document.locate))
+    diagnostics = _sorted(explain_secret_diagnostics(found, result.diagnostics, document.data))
+    ok = not any(d.is_error for d in diagnostics)
+    return replace(result, system=result.system if ok else None, diagnostics=diagnostics)
+
+
+def _validate_document(document: LoadedDocument, env: str | None) -> LoadedSystem:
     base, diagnostics = _validate(document)
     if base is None:
         partial = _partial_checks(document, diagnostics, env)

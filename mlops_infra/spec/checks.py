@@ -26,7 +26,6 @@ from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.schedules import check_schedules_supported
-from mlops_infra.spec.secrets import check_plaintext_secrets
 from mlops_infra.spec.signals import check_monitor_inputs, check_rollback_alerts, check_thresholds
 from mlops_infra.spec.system import MLSystem
 
@@ -41,13 +40,13 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_monitor_inputs,
     check_thresholds,
     check_rollback_alerts,
-    check_plaintext_secrets,
     check_replicas_without_autoscaling,
     check_model_artifacts,
     check_serving_fit,
     check_training_fit,
 )
-"""Checks of the system as a whole (run on the base and on each effective system)."""
+"""Checks of the system as a whole (run on the base and on each effective system). Plaintext
+secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""
 
 BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion,)
 """Checks of what overrides cannot change (``environments``): run on the base system only, so that

@@ -3,7 +3,8 @@
 Contract:
 - Only safe YAML: no Python tags, no custom constructors. YAML 1.2 core scalars (``yes``/``no``
   stay strings), duplicate keys are errors, alias expansion is bounded (alias bombs fail fast),
-  files over :data:`MAX_BYTES` are refused before parsing.
+  files over :data:`MAX_BYTES` are refused before parsing (bytes are counted as they are read, so a
+  device such as ``/dev/zero`` stops at the limit).
 - Data is parsed with yaml-rs (Rust, ~7x faster than libyaml through PyYAML). Positions are only
   needed when there is something to report, so they are computed lazily from PyYAML's composer
   (libyaml) the first time :meth:`LoadedDocument.locate` is called.
@@ -22,6 +23,7 @@ import yaml
 import yaml_rs
 
 from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, with_location
+from mlops_infra.fileio import TooLarge, read_limited
 
 MAX_BYTES = 8 * 1024 * 1024
 """Largest document accepted (8 MiB, about 250,000 lines)."""
@@ -113,13 +115,15 @@ def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
     if p.is_dir():
         return None, [_at(name, 1, error("not-a-file", f"{name} is a directory",
                                          "Pass the path of an MLSystem YAML file."))]
-    size = p.stat().st_size
-    if size > MAX_BYTES:
+    try:
+        raw = read_limited(p, MAX_BYTES)  # counts bytes read: a device or endless pipe stops at the limit
+    except TooLarge:
+        size = p.stat().st_size
+        shown = f" ({size:,} bytes)" if size > MAX_BYTES else f" (more than {MAX_BYTES:,} bytes read)"
         return None, [_at(name, 1, error(
-            "file-too-large", f"File is too large ({size:,} bytes)",
+            "file-too-large", f"File is too large{shown}",
             f"An MLSystem document may be at most {MAX_BYTES:,} bytes. Split the system or remove "
             "generated content."))]
-    raw = p.read_bytes()
     return decode_source(raw, name)
 
 

@@ -48,6 +48,8 @@ class PriorState:
     resources: dict[str, StateResource]
     secrets_provider: str | None = None
     pending_operations: int = 0
+    malformed_urns: tuple[str, ...] = ()
+    """``resources[i] "urn"``/``"parent"`` entries that are not engine URNs (see ``check_integrity``)."""
 
     @classmethod
     def empty(cls, project: str | None = None, stack: str | None = None) -> PriorState:

@@ -7,7 +7,13 @@ Contract:
   (detected by the magic bytes, not the file name) and either of them JSON-encoded once more as a
   JSON string. Versions 3 and 4 are read; version 4 only adds ``features``, which are accepted.
 - Unknown fields are ignored; known fields with the wrong JSON type, an unknown version, a broken
-  JSON text or gzip stream raise :class:`StateError`, never another exception. A state with a
+  JSON text or gzip stream raise :class:`StateError`, never another exception. Errors never quote
+  state text (a ``--show-secrets`` export holds plaintext secrets): they give line, column and
+  field names. Parsing is lenient about URN shapes (Pulumi's own fixtures use ``urn-1``);
+  :func:`check_integrity`, called before planning, refuses malformed URNs (by index) and states
+  mixing stacks or projects.
+- Reading is bounded: :data:`MAX_STATE_BYTES` read from a file (counted, not ``stat``-ed) or
+  decompressed from gzip (counted as it is produced). A state with a
   ``null``/missing ``latest`` (or ``deployment``) is an empty stack.
 - ``PriorState.serial`` is the SHA-256 of the canonical JSON (sorted keys, compact separators) of
   the deployment object (the checkpoint's ``latest``), so the same state reads with the same serial
@@ -21,20 +27,19 @@ Contract:
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
-import io
 import json
 import re
 import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
 from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
+from mlops_infra.fileio import TooLarge, read_limited
+from mlops_infra.secrets import redact_url
 from mlops_infra.state.model import PriorState, StateResource
 
 SUPPORTED_VERSIONS = (3, 4)
@@ -43,6 +48,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 # A decompressed state larger than this is refused (a gzip bomb, not a stack: 12,000 resources are
 # well under 200 MB of JSON).
 MAX_STATE_BYTES = 1 << 30
+GUNZIP_PIECE = 16 << 20
+BOMB_CHECK_BYTES = 64 << 20
+MAX_GZIP_RATIO = 200
+"""A gzip stream expanding more than this many times over its first 64 MiB is refused as a bomb
+(deflate tops out near 1,032:1 on repeated bytes; JSON states compress about 10-50:1)."""
 EMPTY_SERIAL = PriorState.empty().serial
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -109,17 +119,24 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
         resources=resources,
         secrets_provider=_secrets_provider(deployment.get("secrets_providers"), source),
         pending_operations=len(_optional(deployment, "pending_operations", list, source, "deployment") or ()),
+        malformed_urns=_malformed_urns(deployment.get("resources") or []),
     )
 
 
 def load_state(path: Path | str) -> PriorState:
     """Read and parse a state file (checkpoint or export, plain or gzipped) from disk.
 
-    The file is only read. An unreadable file raises :class:`StateError`.
+    The file is only read, at most :data:`MAX_STATE_BYTES` of it (bytes are counted as they are
+    read, so ``/dev/zero`` stops there). An unreadable or oversized file raises :class:`StateError`.
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_STATE_BYTES, check_head=lambda head: _refuse_binary(head, str(path)))
+    except TooLarge:
+        raise StateError(str(path), "the state file is too large",
+                         f"It holds more than {MAX_STATE_BYTES >> 20} MiB, which no stack state needs (a "
+                         f"10,000-endpoint stack is under 400 MiB). Check that this is the right file; "
+                         f"a device or an endless pipe is not a state file.") from None
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise StateError(
@@ -170,16 +187,9 @@ def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
 
 
 def _redact_url(url: str) -> str:
-    """The URL without a password (``postgres://user:secret@host`` backends carry one)."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return "(an unparseable URL)"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with its credentials (user-info password, credential query parameters, tokens)
+    replaced by ``***``: the redaction layer's :func:`~mlops_infra.secrets.redact_url`."""
+    return redact_url(url)
 
 
 def parse_urn(urn: str) -> UrnParts | None:
@@ -249,20 +259,58 @@ def _to_text(data: bytes | str, source: str) -> tuple[str, bool]:
 
 
 def _gunzip(data: bytes, source: str) -> bytes:
+    """Decompress every gzip member, counting the bytes produced (16 MiB at a time): past
+    :data:`MAX_STATE_BYTES`, or past :data:`BOMB_CHECK_BYTES` at a ratio over :data:`MAX_GZIP_RATIO`,
+    it stops at once (a gzip bomb costs a few MiB, not its full size)."""
+    out = bytearray()
+    rest = data
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(MAX_STATE_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as err:
+        while rest:
+            stream = zlib.decompressobj(wbits=31)
+            chunk = rest
+            while chunk:
+                out += stream.decompress(chunk, GUNZIP_PIECE)
+                _check_growth(len(out), len(data) - len(stream.unconsumed_tail), source)
+                chunk = stream.unconsumed_tail
+            if not stream.eof:
+                raise zlib.error("the compressed data ends early")
+            rest = stream.unused_data
+            if rest and rest[:2] != GZIP_MAGIC:
+                if rest.strip(b"\x00"):  # zero padding is ignored, as gzip does; anything else is not
+                    raise zlib.error("unexpected bytes after the compressed data")
+                break
+    except zlib.error as err:
         raise StateError(
             source, "corrupt gzip data",
             f"The file starts like gzip but does not decompress ({err}); it was cut off or damaged "
             f"in transfer. Restore {_RESTORE}, or {_REEXPORT}.",
         ) from None
-    if len(out) > MAX_STATE_BYTES:
+    return bytes(out)
+
+
+def _check_growth(produced: int, consumed: int, source: str) -> None:
+    if produced > MAX_STATE_BYTES:
         raise StateError(source, "the gzipped file is too large",
-                         f"It decompresses to more than {MAX_STATE_BYTES >> 20} MiB, which no stack "
-                         f"state needs. Check that this is the right file.")
-    return out
+                         f"It decompresses to more than {MAX_STATE_BYTES >> 20} MiB, which no stack state "
+                         f"needs. Check that this is the right file.")
+    if produced > BOMB_CHECK_BYTES and produced > MAX_GZIP_RATIO * max(consumed, 1):
+        raise StateError(source, "the gzipped file is a compression bomb",
+                         f"Its first {consumed:,} bytes decompress to more than {produced >> 20} MiB "
+                         f"(over {MAX_GZIP_RATIO}:1); a gzipped Pulumi state compresses about 10-50:1. "
+                         f"Check that this is the right file.")
+
+
+def _refuse_binary(head: bytes, source: str) -> None:
+    """Refuse at once a file whose first bytes are neither gzip nor text (a device such as
+    ``/dev/zero``), instead of reading it up to the size limit."""
+    if head[:2] == GZIP_MAGIC or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    nul = head.find(b"\x00")
+    if nul != -1:
+        raise StateError(source, "not a text file",
+                         f"Byte {nul} is a NUL byte: this is binary data, not JSON written by "
+                         f"Pulumi. Point at `.pulumi/stacks/<project>/<stack>.json` or at a file written by "
+                         f"`pulumi stack export --file state.json`.")
 
 
 def _decode_bytes(data: bytes, source: str, gzipped: bool) -> str:
@@ -282,27 +330,38 @@ def _decode_bytes(data: bytes, source: str, gzipped: bool) -> str:
 
 
 def _json_error(source: str, text: str, err: json.JSONDecodeError, gzipped: bool) -> StateError:
+    """Where the JSON broke, never what is there: state text can hold plaintext secrets (a
+    ``--show-secrets`` export), so no excerpt is quoted."""
     where = f"line {err.lineno}, column {err.colno}" + (" (of the decompressed text)" if gzipped else "")
-    excerpt = _excerpt(text, err.pos)
-    start = text.lstrip()[:20]
-    if start[:1] not in ("{", "[", '"'):
+    start = text.lstrip()[:1]
+    if start not in ("{", "[", '"'):
         return StateError(
             source, "not a JSON document",
-            f"It starts with {start!r}; Pulumi state and preview files start with '{{'. Point at "
-            f"`.pulumi/stacks/<project>/<stack>.json`, or {_REEXPORT}.",
+            f"It does not start with '{{' (its first character is {_char_kind(start)}); Pulumi state and "
+            f"preview files start with '{{'. Point at `.pulumi/stacks/<project>/<stack>.json`, or {_REEXPORT}.",
         )
     if _looks_truncated(text, err):
         return StateError(
             source, f"the JSON ends early at {where}: the file looks truncated",
-            f"{err.msg}; the text stops after {len(text)} characters{excerpt}. A copy or "
+            f"{err.msg}; the text stops after {len(text)} characters. A copy or "
             f"`pulumi stack export > file` was cut off, or the disk filled up. Restore "
             f"{_RESTORE}, or {_REEXPORT}.",
         )
     return StateError(
         source, f"not valid JSON: it breaks at {where}",
-        f"{err.msg}{excerpt}. If the file was edited by hand, fix the syntax there; otherwise "
+        f"{err.msg}. If the file was edited by hand, fix the syntax there; otherwise "
         f"{_REEXPORT}.",
     )
+
+
+def _char_kind(char: str) -> str:
+    if not char:
+        return "none"
+    if char.isalpha():
+        return "a letter"
+    if char.isdigit():
+        return "a digit"
+    return "a control character" if not char.isprintable() else f"{char!r}"
 
 
 def _looks_truncated(text: str, err: json.JSONDecodeError) -> bool:
@@ -312,15 +371,6 @@ def _looks_truncated(text: str, err: json.JSONDecodeError) -> bool:
         or err.msg.startswith("Unterminated string")
         or not stripped.endswith(("}", "]", '"'))
     )
-
-
-def _excerpt(text: str, pos: int) -> str:
-    line_start = text.rfind("\n", 0, pos) + 1
-    start = max(line_start, pos - 40)
-    snippet = text[start:pos + 20].split("\n", 1)[0].strip()
-    if not snippet:  # the error is at the start of a line (often the end of the text): show the line before
-        snippet = text[max(0, pos - 40):pos].strip().rsplit("\n", 1)[-1].strip()
-    return f" (near {snippet!r})" if snippet else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +401,9 @@ def _version(doc: dict[str, Any], source: str) -> int:
         raise _shape_error(source, _missing_version_reason(doc))
     version = doc["version"]
     if not isinstance(version, int) or isinstance(version, bool):
-        raise _shape_error(source, f'"version" is {json.dumps(version)}, not a whole number')
+        shown = json.dumps(version) if isinstance(version, int | float) or (
+            isinstance(version, str) and len(version) <= 12) else f"a JSON {_json_kind(version)}"
+        raise _shape_error(source, f'"version" is {shown}, not a whole number')
     if version in SUPPORTED_VERSIONS:
         return version
     supported = " and ".join(map(str, SUPPORTED_VERSIONS))
@@ -450,12 +502,13 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
     dependencies = _optional(entry, "dependencies", list, source, where) or []
     if not all(isinstance(dep, str) for dep in dependencies):
         raise _shape_error(source, f'in {where}, "dependencies" must list URN strings')
+    parent = _optional(entry, "parent", str, source, where) or None
     return StateResource(
         urn=urn,
         type=rtype,
         custom=bool(_optional(entry, "custom", bool, source, where)),
         id=_optional(entry, "id", str, source, where) or None,
-        parent=_optional(entry, "parent", str, source, where) or None,
+        parent=parent,
         provider=split_provider_reference(provider)[0] if provider else None,
         inputs=_optional(entry, "inputs", dict, source, where) or {},
         outputs=_optional(entry, "outputs", dict, source, where) or {},
@@ -464,8 +517,68 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
     )
 
 
+def _malformed_urns(raw: list[Any]) -> tuple[str, ...]:
+    """``resources[i] "urn"`` (or ``"parent"``) for every URN the engine could not have written."""
+    found = []
+    for index, entry in enumerate(raw):
+        for field in ("urn", "parent"):
+            value = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(value, str) and value and parse_urn(value) is None:
+                found.append(f'resources[{index}] "{field}"')
+    return tuple(found)
+
+
+def check_integrity(prior: PriorState) -> None:
+    """Refuse a state that cannot be planned against (call before planning; parsing is lenient).
+
+    - Malformed URNs are named by their index in ``resources`` (never quoted: state text may hold
+      secrets), with how to repair the file.
+    - Resources of more than one stack or project are refused (see :func:`_check_one_stack`).
+    """
+    if prior.malformed_urns:
+        listed = ", ".join(prior.malformed_urns[:5]) + (
+            f" and {len(prior.malformed_urns) - 5} more" if len(prior.malformed_urns) > 5 else "")
+        raise StateError(
+            prior.source, "the state holds malformed resource URNs",
+            f"{listed}: a Pulumi URN reads urn:pulumi:<stack>::<project>::<type>::<name>. The file was damaged "
+            f"or edited by hand: restore {_RESTORE}, or fix or remove those entries (`pulumi stack export`, "
+            f"edit, `pulumi stack import`).")
+    _check_one_stack(prior.resources, prior.source)
+
+
+def _check_one_stack(resources: dict[str, StateResource], source: str) -> None:
+    """Every resource belongs to one stack of one project, as ``pulumi stack import`` requires.
+
+    Pulumi refuses to import a deployment holding a resource "from a different stack" unless
+    forced (pulumi/pulumi, ``SaveSnapshot`` behind ``pulumi stack import``: "importing this file
+    could be dangerous; rerun with --force"). A mixed state here is refused too, never planned:
+    the foreign resources would be planned for deletion and their protection for removal.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    examples: dict[tuple[str, str], str] = {}
+    for urn in resources:
+        parts = parse_urn(urn)
+        if parts is None:
+            continue
+        key = (parts.project, parts.stack)
+        counts[key] = counts.get(key, 0) + 1
+        examples.setdefault(key, urn)
+    if len(counts) <= 1:
+        return
+    main = max(counts, key=lambda k: (counts[k], k))
+    foreign = sorted(k for k in counts if k != main)
+    listed = "; ".join(f"{counts[k]} of project {k[0]!r}, stack {k[1]!r} (e.g. {examples[k]})" for k in foreign[:3])
+    raise StateError(
+        source, "the state mixes resources of several stacks",
+        f"Most resources belong to project {main[0]!r}, stack {main[1]!r}, but {listed}. Pulumi itself refuses "
+        f"to import such a state without --force, and planning against it would delete or unprotect another "
+        f"stack's resources. Export the right stack again (`pulumi stack export --stack <stack> --file "
+        f"state.json`), or remove the foreign resources from a copy (`pulumi stack export`, edit, "
+        f"`pulumi stack import`).")
+
+
 def _resource_error(source: str, entry: dict[str, Any], where: str, missing: str) -> StateError:
-    known = {k: entry[k] for k in ("urn", "type", "id") if isinstance(entry.get(k), str) and entry[k]}
+    known = {k: entry[k] for k in ("urn", "type") if isinstance(entry.get(k), str) and entry[k]}
     seen = f" It has {json.dumps(known)}." if known else ""
     return StateError(
         source, f'{where} has no "{missing}"',

@@ -123,8 +123,24 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(command, "load_system", boom)
     monkeypatch.setenv("MLOPS_INFRA_DEBUG", "1")
-    with pytest.raises(RuntimeError, match="kaboom"):
-        run_cli("validate", QUICKSTART)
+    result = run_cli("validate", QUICKSTART)
+    assert result.code == 1
+    assert "Traceback" in result.stderr and "RuntimeError: kaboom" in result.stderr
+
+
+def test_debug_traceback_passes_the_redaction_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlops_infra.cli.commands.validate as command
+
+    def boom(*_a, **_k):
+        raise RuntimeError("token AKIAIOSFODNN7EXAMPLE in a library message")
+
+    monkeypatch.setattr(command, "load_system", boom)
+    for debug in ("1", "0"):
+        monkeypatch.setenv("MLOPS_INFRA_DEBUG", debug)
+        result = run_cli("validate", QUICKSTART)
+        assert result.code == 1
+        assert "AKIAIOSFODNN7EXAMPLE" not in result.output
+        assert "<redacted: an AWS access key id>" in result.stderr
 
 
 def test_real_process_valid_and_invalid() -> None:

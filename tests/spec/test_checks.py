@@ -118,15 +118,19 @@ def test_rollback_alert_on_another_endpoint_warns(reference_text: str) -> None:
 
 @pytest.mark.parametrize(("key", "value"), [("api_token", "abc123"), ("dbPassword", "hunter2"),
                                             ("notes", "AKIAABCDEFGHIJKLMNOP")])
-def test_secret_looking_hyperparameters_warn_without_echoing_the_value(reference_text: str, key: str,
-                                                                       value: str) -> None:
+def test_secret_looking_hyperparameters_are_errors_without_echoing_the_value(reference_text: str, key: str,
+                                                                              value: str) -> None:
+    """A credential in a free-text field is an error (issue 13), said by place and kind, with how to
+    store it on both targets of the reference (AWS staging/prod, Kubernetes dev)."""
     text = edit(reference_text, "learning_rate: 0.001}", f"learning_rate: 0.001, {key}: {value}}}")
     result = parse_system(text)
-    assert result.ok
+    assert not result.ok
     d = by_code(result, "plaintext-secret")
-    assert d.severity == "warning"
+    assert d.severity == "error"
     assert value not in d.summary + d.detail
     assert d.path == ("training_jobs", 0, "hyperparameters", key)
+    assert "aws secretsmanager create-secret --name retrain-" in d.detail
+    assert "kubectl create secret generic retrain-" in d.detail
 
 
 def test_harmless_hyperparameters_do_not_warn(reference_text: str) -> None:

@@ -17,6 +17,7 @@ from mlops_infra.errors import UserError
 from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, PriorState
 from mlops_infra.state.pulumi_state import (
     StateError,
+    check_integrity,
     find_state_file,
     load_state,
     parse_state,
@@ -281,6 +282,8 @@ def test_stack_identity_prefers_the_root_stack_urn() -> None:
     state = parse_state(json.dumps({"version": 3, "deployment": {"resources": resources}}), "s")
 
     assert (state.project, state.stack) == ("proj", "dev")
+    with pytest.raises(StateError, match="mixes resources of several stacks"):  # and it cannot be planned
+        check_integrity(state)
 
 
 def test_a_resource_pending_deletion_yields_to_its_replacement() -> None:

@@ -12,7 +12,9 @@ the system has exactly one environment), compiles it and prints the desired grap
   resource -> dependency edges.
 
 An invalid document prints its diagnostics on stderr (with source lines) and exits 1; nothing is
-printed on stdout. The command never imports Pulumi.
+printed on stdout. Every format passes the redaction layer before a byte is printed: a graph
+holding a secret-shaped value is refused whole, naming the resource, input path and kind (never
+the value). The command never imports Pulumi.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import typer
 
 from mlops_infra.cli.inputs import load_for_env, resolve_target
-from mlops_infra.cli.output import error_console
+from mlops_infra.cli.output import emit_document, error_console, graph_places
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
 
@@ -58,11 +60,12 @@ def graph(
     system, env = load_for_env(target.path, target.env, err)
     desired = compile_system(system, env)
     if output_format is Format.JSON:
-        typer.echo(desired.dumps(), nl=False)
+        text = desired.dumps()
     elif output_format is Format.DOT:
-        typer.echo(render_dot(desired), nl=False)
+        text = render_dot(desired)
     else:
-        typer.echo(render_tree(desired), nl=False)
+        text = render_tree(desired)
+    emit_document(text, "the graph", lambda: graph_places(desired))
 
 
 FACT_SKIP = {"factsVersion", "kind", "name"}

@@ -5,6 +5,10 @@ Contract:
 - Pipeline: load and validate ``FILE`` for ``ENV`` -> compile the desired graph -> read the prior
   state -> (``--refresh``) read live AWS resources and find drift -> ``make_plan`` -> render on
   stdout. Nothing is written except ``--out`` (atomically) and nothing in the cloud is changed.
+- ``--out`` is checked before anything else (:func:`mlops_infra.fileio.output_file`): never the
+  spec or the state file (paths and inodes), never a directory, device or FIFO; a symlink is
+  written through. The plan file and the printed plan pass the redaction layer before the file is
+  written, so a refused plan leaves no file behind.
 - ``FILE`` defaults to ``./mlsystem.yaml`` when there is one, else the quickstart embedded in the
   package, so the README's first command plans something real on a fresh machine. ``ENV``
   defaults to the only environment, else ``dev`` when there is one, else the first in the file.
@@ -38,6 +42,7 @@ from rich.console import Console
 from mlops_infra.cli.inputs import load_for_env, resolve_target
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
+from mlops_infra.fileio import OutputFile, output_file
 from mlops_infra.plan.model import Plan
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
 from mlops_infra.state.model import LiveState, PriorState
@@ -82,20 +87,26 @@ def plan(
 ) -> None:
     """Show what applying the system would change: drift, ML changes, cost, then every resource."""
     err = error_console()
+    if out is not None:  # refused before any work: the spec and --state are inputs
+        output_file(out, inputs=(file, state), what="plan file")
     desired = desired_and_prior(file, env, state, err, refresh=refresh)
     target, system, env, prior, backend, registry, graph = (
         desired.target, desired.system, desired.env, desired.prior, desired.backend, desired.registry, desired.graph)
+    destination = (output_file(out, inputs=(target.path, state, _state_path(prior)), what="plan file")
+                   if out is not None else None)  # the spec found by default and the backend's state too
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON)
                              if refresh else (None, None, []))
     result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
-    if out is not None:
-        save(result, out, graph)
+    saved = saved_text(result, graph, destination) if destination is not None else None
+    if destination is not None:
         notes.append(f"Saved the plan to {out}.")
     command = _full_plan_command(file, env)
-    typer.echo(render(result, output_format, notes, command, _use_color(color), err, max_chars), nl=False,
-               color=_use_color(color) if output_format is Format.TEXT else None)
+    text = render(result, output_format, notes, command, _use_color(color), err, max_chars)
+    if destination is not None and saved is not None:
+        destination.write_text(saved)  # only once every output passed the redaction layer
+    typer.echo(text, nl=False, color=_use_color(color) if output_format is Format.TEXT else None)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 
@@ -136,10 +147,11 @@ def read_prior(project: str, stack: str, env: str, state: Path | None,
     (:func:`mlops_infra.state.backends.read_stack_state`: ``PULUMI_BACKEND_URL``, the project's
     ``backend.url``, the current ``pulumi login``, else the stack directory); a stack that does not
     exist there is empty; a backend that cannot be read is an error. A state of another project or
-    stack is refused: planning against it would replace everything.
+    stack, a state mixing stacks, or one with malformed URNs is refused (``check_integrity``):
+    planning against it would replace or delete what is not ours.
     """
     from mlops_infra.state.backends import read_stack_state
-    from mlops_infra.state.pulumi_state import load_state
+    from mlops_infra.state.pulumi_state import check_integrity, load_state
 
     backend = None
     if state is not None:
@@ -147,6 +159,7 @@ def read_prior(project: str, stack: str, env: str, state: Path | None,
     else:
         located = read_stack_state(project, stack, stack_dir if stack_dir is not None else Path.cwd())
         prior, backend = located.state, located.backend.chosen_by
+    check_integrity(prior)
     _check_identity(prior, project, stack)
     return prior, backend
 
@@ -224,11 +237,20 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     return result
 
 
-def save(result: Plan, out: Path, graph: Any) -> None:
-    """Save the plan and the desired graph it was made from (``planfile.save_plan``, atomic)."""
-    from mlops_infra.plan.planfile import save_plan
+def saved_text(result: Plan, graph: Any, destination: OutputFile) -> str:
+    """The plan file's text (the plan and the graph it was made from), checked by the redaction
+    layer before anything is written: a plan holding a secret is refused, and no file is made."""
+    from mlops_infra.plan.planfile import dumps_plan
+    from mlops_infra.secrets import check_output
 
-    save_plan(out, result, graph=graph)
+    text = dumps_plan(result, graph)
+    check_output(text, f"the plan file {destination.requested}")
+    return text
+
+
+def _state_path(prior: PriorState) -> str | None:
+    """The file the prior state was read from, when it came from one."""
+    return prior.source if prior.source and os.path.exists(prior.source) else None
 
 
 def render(result: Plan, output_format: Format, notes: list[str], command: str, color: bool, err: Console,

@@ -1,0 +1,211 @@
+"""Find secret-shaped text fast: one prefilter pass over the whole text, exact rules on windows.
+
+Contract:
+- :func:`find_secrets` returns every :class:`Finding` (kind, start, end of the secret itself) in a
+  text (``str`` offsets for ``str``, byte offsets for ``bytes``), sorted by position, overlapping
+  findings merged (the rule listed first in :data:`~mlops_infra.secrets.rules.RULES` names it).
+- Cost: one pass of a single compiled pattern (every rule's anchors and the 40-character key
+  candidate) over the UTF-8 bytes with RE2 (``google-re2``: a DFA, linear time), falling back to
+  the standard ``re`` module with the same pattern where RE2 is not installed. Only the windows
+  around a prefilter hit (the hit's line, at most :data:`WINDOW` bytes before it) are checked with
+  the rules, so text without any anchor costs one pass and nothing else.
+- :func:`redact` replaces each finding with ``<redacted: KIND>``; :func:`contains_secret` is the
+  yes/no question; :func:`secret_kinds` lists kinds, never values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from mlops_infra.secrets.rules import RULES, Rule, pattern_of, plugin_accept
+
+WINDOW = 1024
+"""Bytes looked at before a prefilter hit (clipped to its line)."""
+
+LONG_WINDOW = 16384
+"""Bytes looked at after a hit, up to the end of its line (long tokens: a JSON web token)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A secret-shaped span ``text[start:end]`` of kind ``kind`` ("an AWS access key id")."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def engine() -> Any:
+    """The regex module for whole-text scans: RE2 when installed, else ``re`` (same syntax subset)."""
+    try:
+        import re2  # google-re2: linear-time DFA matching, several times faster for this alternation
+    except ImportError:  # pragma: no cover - google-re2 is a core dependency; kept for odd platforms
+        return re
+    return re2
+
+
+@cache
+def _prefilter() -> Any:
+    """The one pattern that finds every place worth a closer look (every rule's triggers)."""
+    triggers = dict.fromkeys(t for rule in RULES for t in rule.triggers)
+    return engine().compile("|".join(f"(?:{t})" for t in triggers).encode())
+
+
+def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], tuple[tuple[re.Pattern[bytes], tuple[Rule, ...]], ...]]:
+    literal: dict[bytes, list[Rule]] = {}
+    patterns: dict[str, list[Rule]] = {}
+    for rule in RULES:
+        if rule.anchors and not rule.trigger:
+            for anchor in rule.anchors:
+                literal.setdefault((anchor.lower() if rule.fold_case else anchor).encode(), []).append(rule)
+        else:
+            for trigger in rule.triggers:
+                patterns.setdefault(trigger, []).append(rule)
+    return ({k: tuple(v) for k, v in literal.items()},
+            tuple((re.compile(k.encode()), tuple(v)) for k, v in patterns.items()))
+
+
+_BY_ANCHOR, _BY_PATTERN = _build_trigger_index()
+_FOLDED = frozenset(a.lower().encode() for r in RULES if r.fold_case and not r.trigger for a in r.anchors)
+_LITERAL_RULES: tuple[tuple[bytes, Rule], ...] = tuple(
+    (a.encode(), r) for r in RULES if not r.fold_case and not r.trigger for a in r.anchors)
+_FOLDED_RULES: tuple[tuple[bytes, Rule], ...] = tuple(
+    (a.lower().encode(), r) for r in RULES if r.fold_case and not r.trigger for a in r.anchors)
+_ORDER = {id(r): i for i, r in enumerate(RULES)}
+
+
+def _rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
+    """The rules whose trigger matched ``hit`` (the prefilter's matched bytes)."""
+    rules = _BY_ANCHOR.get(hit)
+    if rules is None and hit.lower() in _FOLDED:
+        rules = _BY_ANCHOR.get(hit.lower())
+    if rules is not None:
+        return rules
+    return tuple(r for pattern, group in _BY_PATTERN if pattern.fullmatch(hit) for r in group)
+
+
+def _windows(data: bytes) -> list[tuple[int, int, set[Rule]]]:
+    """Merged (start, end, rules) windows around every prefilter hit."""
+    spans: list[tuple[int, int, set[Rule]]] = []
+    for match in _prefilter().finditer(data):
+        pos, hit_end = match.span()
+        rules = _rules_of_hit(match.group())
+        if spans and pos < spans[-1][1]:
+            spans[-1][2].update(rules)
+            continue
+        low = max(0, pos - WINDOW)
+        newline = data.rfind(b"\n", low, pos)
+        start = newline + 1 if newline != -1 else low
+        line_end = data.find(b"\n", hit_end, hit_end + LONG_WINDOW)
+        end = line_end if line_end != -1 else min(len(data), hit_end + LONG_WINDOW)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end), spans[-1][2] | set(rules))
+        else:
+            spans.append((start, end, set(rules)))
+    return spans
+
+
+def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
+    """``rules`` plus, when a pattern trigger fired (its match may have swallowed an anchor), every
+    rule whose literal anchor occurs in the window; in :data:`RULES` order."""
+    if any(r.key40 or r.trigger for r in rules):
+        lowered = window.lower()
+        rules = (rules | {r for anchor, r in _LITERAL_RULES if anchor in window}
+                 | {r for anchor, r in _FOLDED_RULES if anchor in lowered})
+    return sorted(rules, key=lambda r: _ORDER[id(r)])
+
+
+def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
+    accept = rule.accept or (plugin_accept(rule.plugin) if rule.plugin else None)
+    for match in pattern_of(rule).finditer(window):
+        group = rule.group if rule.group <= match.re.groups else 0
+        start, end = match.span(group)
+        if start < 0 or end <= start:
+            continue
+        if accept is not None and not accept(match.group(group).decode("utf-8", "replace")):
+            continue
+        yield start, end
+
+
+def _find_in_bytes(data: bytes) -> list[Finding]:
+    found: list[Finding] = []
+    for start, end, rules in _windows(data):
+        window = data[start:end]
+        for rule in _with_anchored(window, rules):
+            found.extend(Finding(rule.kind, start + s, start + e) for s, e in _matches(rule, window))
+    return _merge(found)
+
+
+def _merge(found: Iterable[Finding]) -> list[Finding]:
+    out: list[Finding] = []
+    for finding in sorted(found, key=lambda f: (f.start, -f.end, _KIND_ORDER.get(f.kind, 0))):
+        if out and finding.start < out[-1].end:
+            last = out[-1]
+            if finding.end > last.end:
+                out[-1] = Finding(last.kind, last.start, finding.end)
+            continue
+        out.append(finding)
+    return out
+
+
+_KIND_ORDER = {r.kind: i for i, r in reversed(list(enumerate(RULES)))}
+
+
+def _as_bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def find_secrets(text: str | bytes) -> list[Finding]:
+    """Every secret-shaped span of ``text`` (see the module contract)."""
+    if not text:
+        return []
+    data = _as_bytes(text)
+    found = _find_in_bytes(data)
+    if not found or isinstance(text, bytes) or len(data) == len(text):
+        return found
+    return [Finding(f.kind, _char_offset(data, f.start), _char_offset(data, f.end)) for f in found]
+
+
+def _char_offset(data: bytes, offset: int) -> int:
+    return len(data[:offset].decode("utf-8", "surrogatepass"))
+
+
+def contains_secret(text: str | bytes) -> bool:
+    """Whether ``text`` holds anything secret-shaped (one prefilter pass when it holds nothing)."""
+    if not text:
+        return False
+    data = _as_bytes(text)
+    return _prefilter().search(data) is not None and bool(_find_in_bytes(data))
+
+
+def secret_kinds(text: str | bytes) -> list[str]:
+    """The kinds of secret in ``text``, each once, in order of appearance (no values)."""
+    return list(dict.fromkeys(f.kind for f in find_secrets(text)))
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret-shaped span replaced by ``<redacted: KIND>``."""
+    if not text:
+        return text
+    data = _as_bytes(text)
+    if _prefilter().search(data) is None:
+        return text
+    findings = _find_in_bytes(data)
+    if not findings:
+        return text
+    parts, last = [], 0
+    for f in findings:
+        parts += [data[last:f.start], f"<redacted: {f.kind}>".encode()]
+        last = f.end
+    parts.append(data[last:])
+    return b"".join(parts).decode("utf-8", "surrogatepass")
+
+
+def line_and_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1

@@ -1,0 +1,88 @@
+"""The layer's other entry points: trees, URLs, streams, refusals, storage advice."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from mlops_infra.secrets import (
+    NAMED_KIND,
+    RedactingStream,
+    SecretInOutputError,
+    SecretStore,
+    check_output,
+    names_credential,
+    redact_url,
+    scan_tree,
+    store_advice,
+)
+
+AWS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def test_tree_findings_by_path_with_keys_values_names_and_flags() -> None:
+    data = {"labels": {"secret_access_key": AWS_KEY, "password": "hunter2", "secret_name": "db-secret",
+                       "AKIAIOSFODNN7EXAMPLE": "x", "tokenizer": "bpe"},
+            "args": ["--api-key", "abc123", "--epochs", "3"], "ref": {"secret": "slack-oncall-webhook"},
+            "files": {"password_file": "/run/secrets/db", "token": "$TOKEN", "api_key": "OPENAI_API_KEY"}}
+    found = {(f.path, f.kind, f.in_key) for f in scan_tree(data)}
+    assert found == {
+        (("labels", "secret_access_key"), "an AWS secret access key", False),
+        (("labels", "password"), NAMED_KIND, False),
+        (("labels", "AKIAIOSFODNN7EXAMPLE"), "an AWS access key id", True),
+        (("args", 1), NAMED_KIND, False),
+    }
+    assert scan_tree(data, names=False) and all(f.kind != NAMED_KIND for f in scan_tree(data, names=False))
+
+
+@pytest.mark.parametrize(("name", "credential"), [
+    ("password", True), ("dbPassword", True), ("--api-key", True), ("AWS_SECRET_ACCESS_KEY", True),
+    ("api_token", True), ("tokens", True), ("tokenizer", False), ("max_tokens", True), ("secret_name", False),
+    ("password_file", False), ("secretArn", False), ("team", False), ("key", False),
+])
+def test_credential_names(name: str, credential: bool) -> None:
+    assert names_credential(name) is credential
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("s3://b?access_key_id=AKIAIOSFODNN7EXAMPLE&secret_access_key=" + AWS_KEY,
+     "s3://b?access_key_id=***&secret_access_key=***"),
+    ("https://api.pulumi.com?token=pul-abc", "https://api.pulumi.com?token=***"),
+    ("azblob://c?storage_key=abc", "azblob://c?storage_key=***"),
+    ("postgres://admin:S3cretPw@db:5432/x", "postgres://admin:***@db:5432/x"),
+    ("s3://bucket/path?region=us-east-1&awssdk=v2", "s3://bucket/path?region=us-east-1&awssdk=v2"),
+    ("https://ghp_" + "a" * 36 + "@github.com/x", "https://***@github.com/x"),
+    ("file://~/.pulumi", "file://~/.pulumi"),
+    ("http://[::1", "(an unparseable URL)"),
+])
+def test_urls_keep_their_shape_and_lose_their_credentials(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_the_stream_redacts_a_secret_split_across_writes() -> None:
+    sink = io.StringIO()
+    stream = RedactingStream(lambda: sink)
+    stream.write("key AKIAIOSF")
+    stream.write("ODNN7EXAMPLE in two writes\nand ")
+    stream.write("ghp_" + "a" * 36)
+    stream.flush()
+    assert "AKIAIOSFODNN7EXAMPLE" not in sink.getvalue() and "ghp_" not in sink.getvalue()
+    assert sink.getvalue() == ("key <redacted: an AWS access key id> in two writes\n"
+                               "and <redacted: a GitHub token>")
+
+
+def test_a_document_with_a_secret_is_refused_by_line_and_kind() -> None:
+    with pytest.raises(SecretInOutputError) as raised:
+        check_output("a\nb xoxb-123456789012-abcdefghijkl\n", "the graph")
+    assert "line 2, column 3: looks like a Slack token" in raised.value.detail
+    assert "xoxb" not in raised.value.summary + raised.value.detail
+    check_output("nothing here\n", "the graph")
+
+
+def test_storage_advice_for_both_targets() -> None:
+    text = store_advice("oncall-webhook-url", [SecretStore("aws", ("prod",), region="eu-west-1"),
+                                               SecretStore("kubernetes", ("dev",), namespace="fraud-dev")])
+    assert ("aws secretsmanager create-secret --name oncall-webhook-url --region eu-west-1 "
+            "--secret-string file://secret.txt") in text
+    assert "kubectl create secret generic oncall-webhook-url --namespace fraud-dev --from-file=value=./secret.txt" in text

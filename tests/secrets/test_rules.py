@@ -1,0 +1,145 @@
+"""The ruleset: every shape found in every wrapping, ordinary text left alone, detect-secrets in sync."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from mlops_infra.secrets import contains_secret, find_secrets, redact, secret_kinds
+from mlops_infra.secrets import rules as rules_module
+from mlops_infra.secrets import scan as scan_module
+from mlops_infra.secrets.rules import CREDENTIAL_NAME_WORDS, PLUGIN_MODULES, RULES
+
+AWS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+EXAMPLES: dict[str, list[str]] = {
+    "an AWS access key id": ["AKIAIOSFODNN7EXAMPLE", "ASIAY34FZKBOKMUTVV7A"],
+    "an AWS secret access key": [f"secret_access_key: {AWS_KEY}", f'"aws_secret_access_key": "{AWS_KEY}"',
+                                 f'["--aws-secret-access-key", "{AWS_KEY}"]', f"AWS_SECRET_ACCESS_KEY={AWS_KEY}",
+                                 f"AKIAIOSFODNN7EXAMPLE:{AWS_KEY}", "Zq8/3kP2vN+7xR4mW1tY9bC6dF0gH5jL2nQ8sU3w"],
+    "a Slack token": ["xoxb-123456789012-abcdefghijkl", "xoxp-1234-5678-90ab-cdefabcdef"],
+    "a Slack webhook URL": ["https://hooks.slack.com/services/T01234567/B01234567/abcdefghijklmnopqrstuvwx",
+                            "https://hooks.slack.com/workflows/T0123/A0123/456/abcdefgh"],
+    "a GitHub token": ["ghp_" + "A1b2" * 9, "github_pat_11ABCDEFG0123456789abcdefghijk"],
+    "a GitLab token": ["glpat-abcdefghij0123456789", "GR1348941abcdefghij0123456789", "glcbt-abcdefghij0123456789",
+                       "glimt-" + "a1" * 12 + "b", "glptt-" + "a" * 40, "glagent-" + "a" * 50, "gloas-" + "a" * 64],
+    "a private key": ["-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn",
+                      "-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN DSA PRIVATE KEY-----",
+                      "-----BEGIN EC PRIVATE KEY-----", "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+                      "-----BEGIN PRIVATE KEY-----", "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",
+                      "PuTTY-User-Key-File-2: ssh-rsa"],
+    "a password in a URL": ["postgres://admin:S3cretPw@db.internal:5432/app", "https://u:hunter22@example.com/x"],
+    "a password in a URL or image reference": ["user:hunter2pass@registry.example.com/team/img:1"],
+    "a credential in a URL query string": ["https://api.example.com/x?token=pul-1234567890abcdef",
+                                           "azblob://c?storage_key=abcdEFGH1234",
+                                           "https://b.s3.amazonaws.com/k?X-Amz-Signature=abcdef0123&x=1"],
+    "a JSON web token": ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"],
+    "a Stripe key": ["sk_live_" + "a1B2" * 6],
+    "a SendGrid key": ["SG." + "a" * 22 + "." + "b" * 43],
+    "an OpenAI key": ["sk-proj-abcdefghij0123456789ABCD", "sk-" + "a1" * 10 + "T3BlbkFJ" + "b2" * 10],
+    "a PyPI token": ["pypi-AgEIcHlwaS5vcmc" + "A" * 70, "pypi-AgENdGVzdC5weXBpLm9yZw" + "A" * 70],
+    "an npm token": ["//registry.npmjs.org/:_authToken=npm_" + "a" * 36, "npm_" + "aB3" * 12],
+    "an Azure storage key": ["AccountKey=" + "a" * 86 + "=="],
+    "a Square OAuth secret": ["sq0csp-" + "a" * 43],
+    "an Artifactory token": ["AKCabcdefghij12", '"AKCp5abcdefghij12"'],
+    "a Discord or Teams webhook URL": ["https://discord.com/api/webhooks/123/abcdefghijklmnop",
+                                       "https://x.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123"],
+    "a PagerDuty key": ["routing_key: e93facc04764012d7bfb002500d5d1a6",
+                        "--pagerduty-integration-key R0AB12CD34EF56GH78IJ90KL12MN34OP"],
+    "a bearer token": ["Authorization: Bearer abcDEF123456ghiJKL789", "curl -H 'bearer 9f8Ae7b6C5d4E3f2'"],
+    "a credential in an Authorization header": ["authorization: Basic dXNlcjpwYXNzd29yZA=="],
+    "a Pulumi secret value": ['{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}'],
+}
+
+ORDINARY = [
+    "arn:aws:secretsmanager:us-east-1:111111111111:secret:slack-oncall-webhook-??????",
+    "arn:aws:sns:eu-west-1:222222222222:fraud-detection-prod-alerts-oncall-pager-routing",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2",
+    "repo@sha256:" + "ab12" * 16, "risk-ml@example.com", "mailto:someone123@example.com",
+    "targetTrackingScalingPolicyConfiguration", "3cb3449353ba966b44f29f5deba6ea92be4e2c5a",
+    'secret_key=os.environ["AWS_SECRET_ACCESS_KEY"]', "ecr:GetAuthorizationToken", "routing: by-latency",
+    "https://github.com/aws-samples/foundation-model-benchmarking-tool/blob/d88142/pricing.yml",
+    "https://hooks.example.com/x", "s3://bucket/path?region=us-east-1", "(sensitive)", "secretsmanager:GetSecretValue",
+    "Bearer token", "kmsKeyId", "tokenizer: bert-base-uncased",
+]
+
+
+def test_every_rule_kind_has_examples() -> None:
+    assert {r.kind for r in RULES} == set(EXAMPLES)
+
+
+@pytest.mark.parametrize(("kind", "text"), [(k, t) for k, ts in EXAMPLES.items() for t in ts])
+def test_each_shape_is_found_alone_and_inside_other_text(kind: str, text: str) -> None:
+    for wrapped in (text, f"prefix {text} suffix", f'{{"x": ["a", "{text}"]}}', f"é≠ {text}\nnext line"):
+        assert kind in secret_kinds(wrapped) or _covered(wrapped), wrapped
+        redacted = redact(wrapped)
+        assert "<redacted:" in redacted
+        for finding in find_secrets(wrapped):
+            assert wrapped[finding.start:finding.end] not in redacted
+
+
+def _covered(text: str) -> bool:
+    """Another kind covers the same span (overlaps are reported once)."""
+    return bool(find_secrets(text))
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert find_secrets(text) == [] and redact(text) == text and not contains_secret(text)
+
+
+def test_the_keyword_list_is_detect_secrets_own() -> None:
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    assert tuple(DENYLIST) == CREDENTIAL_NAME_WORDS
+
+
+def test_every_plugin_rule_names_a_real_pattern_of_the_installed_detect_secrets() -> None:
+    for rule in RULES:
+        if rule.plugin:
+            module = importlib.import_module(f"detect_secrets.plugins.{PLUGIN_MODULES[rule.plugin]}")
+            denylist = getattr(module, rule.plugin).denylist
+            assert rule.index is not None and rule.index < len(denylist), rule
+            # one of our examples is matched by exactly this pattern, and holds one of the rule's anchors
+            matched = [t for t in EXAMPLES[rule.kind] if denylist[rule.index].search(t)]
+            assert matched, rule
+            assert rule.trigger or any(a.lower() in t.lower() for t in matched for a in rule.anchors), rule
+
+
+def test_the_plugins_themselves_find_the_examples() -> None:
+    """detect-secrets' own analyze_string agrees with us on the examples of the plugin rules."""
+    for rule in RULES:
+        if not rule.plugin or rule.kind == "a password in a URL":
+            continue
+        module = importlib.import_module(f"detect_secrets.plugins.{PLUGIN_MODULES[rule.plugin]}")
+        plugin = getattr(module, rule.plugin)()
+        assert any(list(plugin.analyze_string(t)) for t in EXAMPLES[rule.kind]), rule.plugin
+
+
+def test_the_standard_re_engine_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [t for ts in EXAMPLES.values() for t in ts] + ORDINARY
+    expected = [find_secrets(t) for t in texts]
+    monkeypatch.setattr(scan_module, "engine", lambda: re)
+    scan_module._prefilter.cache_clear()
+    try:
+        assert [find_secrets(t) for t in texts] == expected
+    finally:
+        scan_module._prefilter.cache_clear()
+
+
+def test_bytes_and_text_give_the_same_spans_for_ascii() -> None:
+    text = "a AKIAIOSFODNN7EXAMPLE b " + EXAMPLES["a Slack token"][0]
+    assert find_secrets(text) == find_secrets(text.encode())
+
+
+def test_offsets_are_characters_for_non_ascii_text() -> None:
+    text = "ünïcödé → AKIAIOSFODNN7EXAMPLE"
+    [finding] = find_secrets(text)
+    assert text[finding.start:finding.end] == "AKIAIOSFODNN7EXAMPLE"
+
+
+def test_entropy_keeps_words_and_digests_out() -> None:
+    assert not rules_module.looks_random("targetTrackingScalingPolicyConfiguration", 4.2)
+    assert rules_module.looks_random(AWS_KEY, 4.2)
