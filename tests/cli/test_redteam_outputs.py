@@ -120,14 +120,23 @@ def test_c2_a_device_node_is_refused_and_stays_a_device(tmp_path: Path) -> None:
     assert stat.S_ISCHR(node.stat().st_mode)
 
 
-def test_c2_dev_null_fifo_and_directory_are_refused(tmp_path: Path) -> None:
+def test_c2_fifo_and_directory_are_refused(tmp_path: Path) -> None:
+    """Never run against the real /dev/null: code without the fix replaces it (as root)."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    for out, kind in (("/dev/null", "a device"), (str(fifo), "a FIFO"), (str(tmp_path), "a directory"),
-                      ("", "needs a file name")):
+    for out, kind in ((str(fifo), "a FIFO"), (str(tmp_path), "a directory"), ("", "needs a file name")):
         result = run_cli("plan", str(REFERENCE), "--env", "prod", "--out", out)
         assert result.code == 1 and kind in result.stderr, (out, result.stderr)
-    assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_c2_the_check_refuses_dev_null_without_writing_anything() -> None:
+    """``output_file`` alone (it only stats): /dev/null is a device and is refused."""
+    from mlops_infra.errors import UserError
+    from mlops_infra.fileio import output_file
+
+    with pytest.raises(UserError, match="to a device"):
+        output_file("/dev/null", what="plan file")
 
 
 def test_c2_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
