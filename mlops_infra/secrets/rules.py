@@ -153,7 +153,7 @@ RULES: tuple[Rule, ...] = (
          pattern=r"(?<![\w/:@.%+-])(?!mailto:)[A-Za-z0-9._%+-]+:([^\s:@\"'{}<>]{6,})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
     Rule("a credential in a URL query string", group=1,
          trigger=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=[^&#\s\"'<>]{4}",
-         pattern=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=([^&#\s\"'<>]{4,})"),
+         pattern=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=((?=[^&#\s\"'<>]*[A-Za-z0-9])[^&#\s\"'<>]{4,})"),
     Rule("a JSON web token", ("eyJ",), plugin="JwtTokenDetector", index=0),
     Rule("a Stripe key", ("k_live_",), plugin="StripeDetector", index=0),
     Rule("a SendGrid key", ("SG.",), plugin="SendGridDetector", index=0),
