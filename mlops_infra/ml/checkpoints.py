@@ -133,7 +133,7 @@ def _safetensors(path: Path) -> Iterator[TensorFacts]:
                               "pip install safetensors") from None
     try:
         with safe_open(str(path), framework="numpy") as handle:
-            specs = [(name, handle.get_slice(name)) for name in handle]
+            specs = [(name, handle.get_slice(name)) for name in handle.keys()]  # noqa: SIM118 - not iterable
             found = [(s.get_dtype(), s.get_shape()) for _, s in specs]
     except SafetensorError as exc:
         raise CheckpointError(f"{path}: not a valid safetensors file ({exc}); it may be truncated or "

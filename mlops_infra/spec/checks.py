@@ -70,8 +70,9 @@ def check_system(system: MLSystem, data: dict[str, Any], env: str | None = None,
     severities that depend on whether a problem comes from overrides), or None for the base.
     ``known_elsewhere`` lists the items of the raw document left out of ``system`` (and of
     ``data``, then a pruned copy) because they are invalid: partial checks of an invalid document.
+    ``source_dir`` is the document's folder (relative artifact paths resolve there).
     """
-    ctx = CheckContext.build(system, env, known_elsewhere)
+    ctx = CheckContext.build(system, env, known_elsewhere, source_dir)
     checks = SYSTEM_CHECKS if env is not None else SYSTEM_CHECKS + BASE_CHECKS
     return [d for check in checks for d in check(ctx)]
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra import catalog
-from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
+from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, warning
 from mlops_infra.ml import images
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
@@ -166,7 +166,9 @@ def _image_problems(image: Image, address: str, env: str, region: str, use: str)
                         f"{images.SDK_HINT}; or give an image instead of framework_version.", image.path, address)
             return
         hint = did_you_mean(_asked(image), image.choices) if image.choices else ""
-        exists = f" Versions with a {use} image in {region}: {known_list(image.choices, 10)}." if image.choices else ""
+        article = "an" if use == "inference" else "a"
+        newest = ", ".join(image.choices[:8]) + (f" and {len(image.choices) - 8} older" if len(image.choices) > 8 else "")
+        exists = f" Versions with {article} {use} image in {region}, newest first: {newest}." if image.choices else ""
         yield error("framework-version-unavailable", f"{address}: {image.problem}",
                     f"In environment {env} ({region}).{exists}{hint} Or name an image instead.", image.path, address)
         return
