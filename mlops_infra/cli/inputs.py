@@ -111,3 +111,11 @@ def load_for_env(path: Path, env: str | None, err: Console) -> tuple[MLSystem, s
     if not result.ok or result.system is None:
         raise typer.Exit(1)
     return result.system, env
+
+
+def require_extra(module: str, extra: str, purpose: str) -> None:
+    """Raise a one-line :class:`UserError` when ``module`` (from the ``extra`` extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UserError(f"{purpose} needs {module}, which is not installed: pip install 'mlops-infra[{extra}]'")

@@ -113,6 +113,13 @@ def print_user_error(err: UserError, console: Console) -> None:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
+EXTRA_FOR_MODULE = {"boto3": "aws", "botocore": "aws", "pulumi": "pulumi", "pulumi_aws": "pulumi",
+                    "pulumi_kubernetes": "pulumi", "kubernetes": "kubernetes", "torch": "torch",
+                    "sagemaker": "sagemaker"}
+"""Optional modules and the extra that installs them: a command that needs one that is missing says
+which ``pip install 'mlops-infra[...]'`` to run (one line, exit 1) instead of a traceback."""
+
+
 GC_THRESHOLDS = (100_000, 50, 100)
 """Cyclic-GC thresholds for the CLI process (Python's defaults: 700, 10, 10).
 
@@ -173,6 +180,11 @@ def _main(argv: list[str] | None) -> None:
     except typer.TyperException as exc:  # typer's bundled click: usage errors and the like
         sys.exit(_report_cli_exception(exc, command, argv))
     except Exception as exc:  # the one error boundary
+        extra = EXTRA_FOR_MODULE.get((getattr(exc, "name", None) or "").split(".")[0])
+        if isinstance(exc, ModuleNotFoundError) and extra and not debug_enabled():
+            err_console.print(f"[bold red]error[/]: this command needs {exc.name}, which is not installed: "
+                              f"pip install 'mlops-infra[{extra}]'", highlight=False)
+            sys.exit(1)
         if debug_enabled():
             import traceback
 

@@ -1,18 +1,14 @@
-"""``mlops-infra plan``: exit codes, formats, prior-state lookup, --out, --refresh, clean errors; and the
-PR workflow that runs it (.github/workflows/plan.yml)."""
+"""``mlops-infra plan``: exit codes, formats, prior-state lookup, --out, --refresh, clean errors (the PR
+workflow that runs it: test_pr_workflow.py)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mlops_infra.cli.inputs import pick_env
 from mlops_infra.cli.main import main
@@ -24,7 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart" / "mlsystem.yaml"
 SCENARIOS = REPO / "tests" / "scenarios"
 BASE = SCENARIOS / "no-changes-after-apply" / "mlsystem.yaml"
-WORKFLOW = REPO / ".github" / "workflows" / "plan.yml"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -288,96 +283,3 @@ def test_a_plaintext_secret_in_the_state_is_never_printed(capsys, tmp_path: Path
         code, out, err = run(capsys, "plan", str(BASE), "--state", str(state), "--format", fmt)
         assert code == 0, err
         assert secret not in out + err and "cliSecretValue" not in out + err
-
-
-# -- the PR workflow --------------------------------------------------------------------------------
-
-
-def _workflow() -> dict:
-    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-
-
-def test_workflow_triggers_permissions_and_steps() -> None:
-    workflow = _workflow()
-    on = workflow.get("on", workflow.get(True))
-    assert set(on) == {"pull_request"}
-    assert set(on["pull_request"]["paths"]) == {"**/mlsystem.yaml", "examples/**", "stacks/**"}
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
-    steps = workflow["jobs"]["plan"]["steps"]
-    text = WORKFLOW.read_text(encoding="utf-8")
-    assert "pip install --quiet ." in text
-    assert '"--format", "markdown", "--detailed-exitcode"' in text
-    assert "secrets." not in text  # no credentials reach the job
-    for step in steps:
-        if step.get("shell") == "python":
-            compile(step["run"], step.get("name", "step"), "exec")
-
-
-def _step(name: str) -> dict:
-    return next(s for s in _workflow()["jobs"]["plan"]["steps"] if s.get("name", "").startswith(name))
-
-
-def test_workflow_finds_changed_systems_and_environments(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / "examples" / "a").mkdir(parents=True)
-    (repo / "stacks" / "prod").mkdir(parents=True)
-    system = BASE.read_text().replace("  staging:\n", "  prod:\n    target: {kind: aws, region: us-east-1, account: "
-                                      "\"111111111111\"}\n  staging:\n", 1)
-    (repo / "examples" / "a" / "mlsystem.yaml").write_text(system)
-    (repo / "mlsystem.yaml").write_text(system)
-    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
-    base = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
-    (repo / "examples" / "a" / "README.md").write_text("changed")
-    (repo / "stacks" / "prod" / "Pulumi.yaml").write_text("name: x\n")
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "change"], check=True)
-    output = tmp_path / "github_output"
-    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(output)}
-    subprocess.run([sys.executable, "-c", _step("Find the changed systems")["run"]], cwd=repo, env=env,
-                   check=True, capture_output=True, text=True)
-    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    targets = json.loads(values["targets"])
-    assert {"file": "examples/a/mlsystem.yaml", "env": "prod"} in targets
-    assert {"file": "examples/a/mlsystem.yaml", "env": "staging"} in targets
-    assert {"file": "mlsystem.yaml", "env": "prod"} in targets  # stacks/prod changed
-    assert {"file": "mlsystem.yaml", "env": "staging"} not in targets
-    assert values["count"] == str(len(targets))
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_workflow_comment_script_updates_its_one_comment(tmp_path: Path) -> None:
-    plans = tmp_path / "mlops-infra-plans"
-    plans.mkdir()
-    (plans / "000.md").write_text("<!-- mlops-infra-plan: fraud-detection/staging -->\n## plan\n")
-    (plans / "results.json").write_text(json.dumps([
-        {"file": "mlsystem.yaml", "env": "staging", "exit": 2, "markdown": str(plans / "000.md")},
-        {"file": "mlsystem.yaml", "env": "prod", "exit": 1, "markdown": str(plans / "001.md")}]))
-    harness = """
-const calls = [];
-const existing = [{id: 7, user: {type: 'User'}, body: '<!-- mlops-infra-plan: pull-request -->'},
-                  {id: 9, user: {type: 'Bot'}, body: '<!-- mlops-infra-plan: pull-request -->\\nold'}];
-const github = {
-  paginate: async (fn, args) => existing,
-  rest: {issues: {listComments: 'list',
-                  updateComment: async a => calls.push(['update', a]),
-                  createComment: async a => calls.push(['create', a])}}};
-const context = {serverUrl: 'https://github.com', repo: {owner: 'o', repo: 'r'}, runId: 1,
-                 payload: {pull_request: {number: 5, head: {sha: 'abcdef1234567'}}}};
-(async () => {
-SCRIPT
-  console.log(JSON.stringify(calls));
-})();
-""".replace("SCRIPT", _step("Comment on the pull request")["with"]["script"])
-    script = tmp_path / "comment.js"
-    script.write_text(harness)
-    result = subprocess.run(["node", str(script)], env={**os.environ, "RUNNER_TEMP": str(tmp_path)},
-                            check=True, capture_output=True, text=True)
-    calls = json.loads(result.stdout.strip().splitlines()[-1])
-    assert [c[0] for c in calls] == ["update"] and calls[0][1]["comment_id"] == 9
-    body = calls[0][1]["body"]
-    assert body.startswith("<!-- mlops-infra-plan: pull-request -->\n")
-    assert "<!-- mlops-infra-plan: fraud-detection/staging -->" in body
-    assert "**The plan failed** (exit 1)" in body and len(body) <= 65536

@@ -39,7 +39,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.inputs import load_for_env, resolve_target
+from mlops_infra.cli.inputs import load_for_env, require_extra, resolve_target
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
@@ -132,6 +132,8 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
     """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it."""
     target = resolve_target(file, env)
     system, env = load_for_env(target.path, target.env, err)
+    if refresh and system.environments[env].target.kind == "aws":
+        require_extra("boto3", "aws", "--refresh (reading live AWS resources)")
     from mlops_infra.compile import compile_system
 
     prior, backend = read_prior(system.metadata.name, env, env, state, target.stack_dir(env))

@@ -1,0 +1,296 @@
+"""The steps of the pull-request plan workflow (.github/workflows/plan.yml), as testable Python.
+
+Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
+
+- ``targets --base SHA``: which (system, environment) pairs the pull request changes
+  (:func:`find_targets`); writes ``DIR/targets.json`` and ``count=<n>`` to ``$GITHUB_OUTPUT``.
+- ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
+  target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
+  as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``.
+- ``comment --run-url URL --sha SHA``: the sticky comment's body (``DIR/comment.md``, at most
+  65,536 characters) and the job summary (appended to ``$GITHUB_STEP_SUMMARY``)
+  (:func:`comment_body`). With no target, the body says the pull request no longer changes a system,
+  which replaces an earlier comment's plans.
+- ``check``: exits 1 when a plan failed, with one ``::error::`` line each.
+
+Contract of :func:`find_targets`: a changed ``mlsystem.yaml`` plans every environment of that system;
+a changed file in a stack directory (a directory with ``Pulumi.yaml`` whose ``Pulumi.<stack>.yaml``
+names ``mlops:systemFile``) plans the system and environment(s) that stack names, and no other
+system; any other changed file plans every environment of the system whose directory holds it (the
+nearest enclosing system directory; a system at the repository root only claims its own file and
+``stacks/``). File names are data: never put in a shell command. A system file deleted by the pull
+request is not planned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+MARKER = "<!-- mlops-infra-plan: pull-request -->"
+COMMENT_LIMIT = 65536
+ERROR_LIMIT = 3000
+SYSTEM_FILE = "mlsystem.yaml"
+
+
+@dataclass(frozen=True, order=True)
+class PlanTarget:
+    """One plan to run: a system file (repository-relative, POSIX) and an environment."""
+
+    file: str
+    env: str
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+def environments(root: Path, file: str) -> list[str]:
+    """The environments of a system file, in file order (``["?"]`` when it cannot be read: the plan
+    then reports why)."""
+    try:
+        doc = yaml.safe_load((root / file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ["?"]
+    envs = doc.get("environments") if isinstance(doc, dict) else None
+    return [str(e) for e in envs] if isinstance(envs, dict) and envs else ["?"]
+
+
+def _stack_dir_of(root: Path, path: PurePosixPath) -> dict[str, str] | None:
+    """For a file inside a stack directory: {environment: system file} its stack configs name."""
+    from mlops_infra.stacks import CONFIG_ENV_KEY, CONFIG_FILE_KEY
+
+    for directory in [path.parent, *path.parent.parents]:
+        if str(directory) in ("", "."):
+            break
+        if not (root / directory / "Pulumi.yaml").is_file():
+            continue
+        named: dict[str, str] = {}
+        for config_file in sorted((root / directory).glob("Pulumi.*.yaml")):
+            try:
+                config = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("config") or {}
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+                continue
+            system = config.get(CONFIG_FILE_KEY) if isinstance(config, dict) else None
+            if isinstance(system, str):
+                stack = config_file.name[len("Pulumi."):-len(".yaml")]
+                env = config.get(CONFIG_ENV_KEY) if isinstance(config.get(CONFIG_ENV_KEY), str) else stack
+                resolved = os.path.normpath((root / directory / system).resolve())
+                named[env] = Path(os.path.relpath(resolved, root.resolve())).as_posix()
+        if named:
+            if path.name.startswith("Pulumi.") and path.name != "Pulumi.yaml":
+                stack = path.name[len("Pulumi."):-len(".yaml")]
+                return {env: f for env, f in named.items() if env == stack} or named
+            return named
+    return None
+
+
+def find_targets(changed: list[str], systems: list[str], root: Path) -> list[PlanTarget]:
+    """The plans a pull request needs (see the module contract). ``systems`` are the repository's
+    system files (``git ls-files``); ``changed`` the changed paths; both repository-relative."""
+    present = {s for s in systems if (root / s).is_file()}
+    wanted: dict[str, set[str] | None] = {}  # system file -> environments (None = all)
+
+    def add(system: str, envs: set[str] | None) -> None:
+        if system not in present:
+            return
+        if envs is None or wanted.get(system, set()) is None:
+            wanted[system] = None
+        else:
+            wanted.setdefault(system, set()).update(envs)  # type: ignore[union-attr]
+
+    for name in changed:
+        path = PurePosixPath(name)
+        if name in present:
+            add(name, None)
+            continue
+        stack = _stack_dir_of(root, path)
+        if stack:
+            for env, system in stack.items():
+                add(system, {env})
+            continue
+        owner = _owning_system(path, present)
+        if owner:
+            add(owner, None)
+    targets = []
+    for system in sorted(wanted):
+        chosen = wanted[system]
+        envs = environments(root, system) if chosen is None else sorted(chosen)
+        targets.extend(PlanTarget(system, env) for env in envs)
+    return targets
+
+
+def _owning_system(path: PurePosixPath, systems: set[str]) -> str | None:
+    best: str | None = None
+    for system in systems:
+        directory = PurePosixPath(system).parent
+        if str(directory) == ".":
+            if path.parts[:1] == ("stacks",):
+                best = best or system
+            continue
+        if directory in path.parents and (best is None or len(system) > len(best)):
+            best = system
+    return best
+
+
+def git_lines(*args: str, cwd: Path) -> list[str]:
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return [line for line in out.split("\0") if line]
+
+
+# -- plan ------------------------------------------------------------------------------------------
+
+
+def state_args(root: Path, target: PlanTarget) -> list[str]:
+    """``--state`` for a committed state export of this system's stack, if there is one.
+
+    Looked for in the system's own stack directory (``<system dir>/stacks/<env>/state.json[.gz]``),
+    then in a repository-level ``stacks/<env>/`` only when its stack configuration names this system.
+    Without one, ``mlops-infra plan`` finds the state where ``pulumi`` keeps it for that stack.
+    """
+    system_dir = PurePosixPath(target.file).parent
+    candidates = [system_dir / "stacks" / target.env]
+    legacy = PurePosixPath("stacks") / target.env
+    if legacy not in candidates and (_stack_dir_of(root, legacy / "Pulumi.yaml") or {}).get(target.env) == target.file:
+        candidates.append(legacy)
+    for directory in candidates:
+        for name in ("state.json", "state.json.gz"):
+            if (root / directory / name).is_file():
+                return ["--state", str(directory / name)]
+    return []
+
+
+def slug(target: PlanTarget) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{PurePosixPath(target.file).parent}-{target.env}").strip("_.")
+
+
+def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra: str = "mlops-infra") -> list[dict]:
+    """Plan every target (see the module docstring); the results as JSON-able dicts."""
+    budget = max(2000, (COMMENT_LIMIT - 4000) // max(1, len(targets)))
+    results = []
+    for index, target in enumerate(targets):
+        plan_json = out_dir / f"{index:03d}-{slug(target)}.json"
+        args = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode",
+                "--max-chars", str(budget), "--out", str(plan_json)]
+        if target.env != "?":
+            args += ["--env", target.env, *state_args(root, target)]
+        print("::group::" + " ".join(args), flush=True)
+        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+        print(proc.stderr, flush=True)
+        print("::endgroup::", flush=True)
+        markdown = out_dir / f"{index:03d}-{slug(target)}.md"
+        markdown.write_text(proc.stdout if proc.returncode in (0, 2) else "", encoding="utf-8")
+        results.append({**asdict(target), "exit": proc.returncode, "markdown": str(markdown),
+                        "json": str(plan_json) if plan_json.is_file() else None,
+                        "errors": error_excerpt(proc.stderr) if proc.returncode not in (0, 2) else ""})
+    return results
+
+
+_SNIPPET = re.compile(r"^\s*\d+ \| |^\s*\^\s*$")
+
+
+def error_excerpt(stderr: str, limit: int = ERROR_LIMIT) -> str:
+    """What a failed plan said, for the comment: its diagnostics and errors without the quoted source
+    lines (which could hold a value the author did not mean to publish) and without notes."""
+    lines = [line for line in stderr.splitlines()
+             if not _SNIPPET.match(line) and not line.startswith(("Prior state:", "Spec:", "::"))]
+    text = "\n".join(lines).strip()
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n... (cut; see the log)"
+
+
+# -- comment and summary ------------------------------------------------------------------------------
+
+
+def section(result: dict, run_url: str) -> str:
+    """One target's part of the comment: which system and environment, then its plan or its error."""
+    head = f"<!-- mlops-infra-plan-target: {result['file']} {result['env']} -->\n" \
+           f"**System** `{result['file']}` · **environment** `{result['env']}`\n\n"
+    if result["exit"] in (0, 2):
+        return head + Path(result["markdown"]).read_text(encoding="utf-8").strip() + "\n\n---\n\n"
+    errors = result.get("errors") or "(no message)"
+    fence = "~~~~"
+    return (head + f"**The plan failed** (exit {result['exit']}):\n\n{fence}text\n{errors.replace(fence, '~~~')}\n"
+            f"{fence}\n\nThe whole output is in the [workflow log]({run_url}).\n\n---\n\n")
+
+
+def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT) -> str:
+    """The sticky comment: every section that fits, whole ones only, with a note for those left out."""
+    head = f"{MARKER}\n# mlops-infra plans\n\n"
+    foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
+    if not results:
+        return (f"{MARKER}\n# mlops-infra plans\n\nThis pull request no longer changes any ML system "
+                f"(as of {sha[:7]}); earlier plans were removed.\n\n" + foot)
+    sections = [section(r, run_url) for r in results]
+    omitted = 0
+
+    def note(n: int) -> str:
+        return f"**{n} more plan(s) did not fit in one comment:** see the job summary of the [run]({run_url}).\n\n"
+
+    while sections and len(head) + len(foot) + sum(map(len, sections)) + (len(note(omitted)) if omitted else 0) > limit:
+        sections.pop()
+        omitted += 1
+    return head + "".join(sections) + (note(omitted) if omitted else "") + foot
+
+
+def summary(results: list[dict], run_url: str) -> str:
+    """The job summary: every section, whole (GitHub allows 1 MiB per step)."""
+    if not results:
+        return "# mlops-infra plans\n\nNo ML system is changed by this pull request.\n"
+    return "# mlops-infra plans\n\n" + "".join(section(r, run_url) for r in results)
+
+
+# -- command line -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlops_infra.cli.pr_workflow")
+    parser.add_argument("step", choices=["targets", "plan", "comment", "check"])
+    parser.add_argument("--dir", required=True, type=Path, help="where the step's files go")
+    parser.add_argument("--base", help="targets: the pull request's base commit")
+    parser.add_argument("--run-url", default="")
+    parser.add_argument("--sha", default="")
+    args = parser.parse_args(argv)
+    root = Path.cwd()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    if args.step == "targets":
+        changed = git_lines("diff", "--name-only", "-z", f"{args.base}...HEAD", cwd=root)
+        systems = git_lines("ls-files", "-z", "--", f"*{SYSTEM_FILE}", cwd=root)
+        targets = find_targets(changed, systems, root)
+        (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
+        print(json.dumps([asdict(t) for t in targets], indent=2))
+        if os.environ.get("GITHUB_OUTPUT"):
+            with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
+                out.write(f"count={len(targets)}\n")
+        return 0
+    if args.step == "plan":
+        targets = [PlanTarget(**t) for t in json.loads((args.dir / "targets.json").read_text(encoding="utf-8"))]
+        results = run_plans(root, targets, args.dir)
+        (args.dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        return 0
+    results = _results(args.dir)
+    if args.step == "comment":
+        (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha), encoding="utf-8")
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
+                out.write(summary(results, args.run_url))
+        return 0
+    failed = [r for r in results if r["exit"] not in (0, 2)]
+    for r in failed:
+        print(f"::error::mlops-infra plan {r['file']} --env {r['env']} failed (exit {r['exit']})")
+    return 1 if failed else 0
+
+
+def _results(directory: Path) -> list[dict]:
+    path = directory / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+if __name__ == "__main__":
+    sys.exit(main())

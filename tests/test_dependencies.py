@@ -1,0 +1,86 @@
+"""Dependencies (issue 11 item 9): upper bounds on every major, boto3 only where the cloud is read
+(the ``aws`` extra, with a one-line hint when a command needs it), and the constraints file CI
+installs with (constraints.txt, through PIP_CONSTRAINT in .ci/run) agreeing with pyproject.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.support.user_venv import USER_VENV_TIMEOUT
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+CI_EXTRAS = ("test",)
+
+
+def requirements(extras: tuple[str, ...] | None = None) -> list[Requirement]:
+    """Core requirements plus those of ``extras`` (all extras when None), self-references expanded."""
+    names = list(PYPROJECT["optional-dependencies"]) if extras is None else list(extras)
+    out = [Requirement(r) for r in PYPROJECT["dependencies"]]
+    seen: set[str] = set()
+    while names:
+        extra = names.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for text in PYPROJECT["optional-dependencies"][extra]:
+            req = Requirement(text)
+            if canonicalize_name(req.name) == "mlops-infra":
+                names.extend(req.extras)
+            else:
+                out.append(req)
+    return out
+
+
+def constraints() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+@pytest.mark.parametrize("req", requirements(), ids=str)
+def test_every_dependency_has_an_upper_bound(req: Requirement):
+    assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), f"{req}: no upper bound"
+
+
+def test_boto3_is_not_a_core_dependency():
+    core = {canonicalize_name(Requirement(r).name) for r in PYPROJECT["dependencies"]}
+    assert "boto3" not in core and "botocore" not in core
+    assert any(canonicalize_name(Requirement(r).name) == "boto3" for r in PYPROJECT["optional-dependencies"]["aws"])
+
+
+@pytest.mark.parametrize("req", requirements(CI_EXTRAS), ids=str)
+def test_constraints_pin_what_ci_installs_within_pyproject(req: Requirement):
+    pins = constraints()
+    name = canonicalize_name(req.name)
+    assert name in pins, f"{req.name} is not in constraints.txt: run .ci/update-constraints"
+    assert req.specifier.contains(pins[name], prereleases=True), \
+        f"constraints.txt pins {req.name}=={pins[name]}, outside {req.specifier}: run .ci/update-constraints"
+
+
+def test_ci_installs_with_the_constraints():
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^export PIP_CONSTRAINT=.*constraints\.txt", ci, re.M)
+
+
+@pytest.mark.timeout(USER_VENV_TIMEOUT)
+def test_the_readme_install_plans_without_boto3_and_refresh_says_what_to_install(user_venv, tmp_path: Path):
+    assert not user_venv.has_module("boto3"), "validate and plan must not need boto3"
+    planned = user_venv.run("plan", "--env", "prod", cwd=tmp_path, env={"PULUMI_HOME": str(tmp_path / "ph")})
+    assert planned.returncode == 0, planned.stderr
+    refresh = user_venv.run("plan", "--env", "prod", "--refresh", cwd=tmp_path,
+                            env={"PULUMI_HOME": str(tmp_path / "ph")})
+    assert refresh.returncode == 1
+    assert "pip install 'mlops-infra[aws]'" in refresh.stderr and "Traceback" not in refresh.stderr
+    assert len([line for line in refresh.stderr.splitlines() if "error" in line]) == 1
