@@ -32,10 +32,11 @@ def requirements(extras: tuple[str, ...] | None = None) -> list[Requirement]:
         for text in PYPROJECT["optional-dependencies"][extra]:
             req = Requirement(text)
             if canonicalize_name(req.name) == "mlops-infra":
-                names.extend(req.extras)
+                names.extend(sorted(req.extras))
             else:
                 out.append(req)
-    return out
+    unique = {str(r): r for r in out}  # deterministic order: pytest-xdist workers must collect the same ids
+    return [unique[key] for key in sorted(unique)]
 
 
 def constraints() -> dict[str, str]:

@@ -24,11 +24,15 @@ from typing import Any
 USAGE_EXIT = 2
 """Exit code of a usage error (the convention of click and Terraform)."""
 
-EXIT_CODES = ("\b\nExit codes:\n"
-              "  0  success\n"
-              "  1  an error in your input or environment (printed with the fix)\n"
-              "  2  a usage error: unknown command or option, missing or bad value")
-"""The epilog every command gets unless it states its own (a ``\\b`` line keeps click from rewrapping)."""
+def exit_codes(success: str, error: str = "an error in your input or environment (printed with the fix)",
+               usage: str = "a usage error: unknown command or option, missing or bad value") -> str:
+    """A command's ``--help`` epilog listing exit codes 0, 1 and 2 (a ``\\b`` line keeps click from
+    rewrapping it)."""
+    return f"\b\nExit codes:\n  0  {success}\n  1  {error}\n  {USAGE_EXIT}  {usage}"
+
+
+EXIT_CODES = exit_codes("success")
+"""The epilog every command gets unless it states its own."""
 
 _VALUE_ERROR_PREFIX = re.compile(r"(^|: )Value error, ")  # typer's pydantic-style coercion message
 _NOT_ONE_OF = re.compile(r"'(?P<value>[^']*)' is not one of ")

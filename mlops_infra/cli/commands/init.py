@@ -20,12 +20,10 @@ from pathlib import Path
 import typer
 
 from mlops_infra.cli.output import error_console, print_diagnostics
+from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 
-EXIT_CODES = ("\b\nExit codes:\n"
-              "  0  the files were written\n"
-              "  1  the system is not valid, or files exist already (use --force)\n"
-              "  2  a usage error: unknown option, bad value")
+EXIT_CODES = exit_codes("the files were written", "the system is not valid, or files exist already (use --force)")
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,7 @@ from rich.console import Console
 
 from mlops_infra.cli.inputs import load_for_env, require_extra, resolve_target
 from mlops_infra.cli.output import error_console
+from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
 from mlops_infra.plan.model import Plan
@@ -56,10 +57,8 @@ class Format(StrEnum):
     JSON = "json"
 
 
-EXIT_CODES = ("\b\nExit codes:\n"
-              "  0  success (with --detailed-exitcode: no changes)\n"
-              "  1  an error in your input or environment (printed with the fix)\n"
-              "  2  changes present (with --detailed-exitcode), or a usage error")
+EXIT_CODES = exit_codes("success (with --detailed-exitcode: no changes)",
+                        usage="changes present (with --detailed-exitcode), or a usage error")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from mlops_infra.cli.output import diagnostics_json, error_console, print_diagnostics
+from mlops_infra.cli.usage import exit_codes
 from mlops_infra.spec import LoadedSystem, MLSystem, load_system
 from mlops_infra.spec.references import SINGULAR
 from mlops_infra.spec.system import SECTIONS
@@ -28,9 +29,8 @@ class Format(StrEnum):
 
 def register(app: typer.Typer) -> None:
     """Add the ``validate`` command to ``app``."""
-    app.command("validate", epilog="\b\nExit codes:\n  0  valid (warnings are printed and allowed)\n"
-                                    "  1  not valid, or the file cannot be read\n"
-                                    "  2  a usage error: unknown option, missing FILE, bad value")(validate)
+    app.command("validate", epilog=exit_codes("valid (warnings are printed and allowed)",
+                                              "not valid, or the file cannot be read"))(validate)
 
 
 def validate(
