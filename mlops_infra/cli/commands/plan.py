@@ -135,13 +135,18 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
         require_extra("boto3", "aws", "--refresh (reading live AWS resources)")
     from mlops_infra.compile import compile_system
 
-    prior, backend = read_prior(system.metadata.name, env, env, state, target.stack_dir(env))
+    prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
     registry = registry_view(system, env, prior, refresh=refresh)
     return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry))
 
 
-def read_prior(project: str, stack: str, env: str, state: Path | None,
-               stack_dir: Path | None = None) -> tuple[PriorState, str | None]:
+def read_prior(project: str, stack: str, env: str, state: Path | None, stack_dir: Path | None = None) -> PriorState:
+    """The prior state (see :func:`locate_prior`)."""
+    return locate_prior(project, stack, env, state, stack_dir)[0]
+
+
+def locate_prior(project: str, stack: str, env: str, state: Path | None,
+                 stack_dir: Path | None = None) -> tuple[PriorState, str | None]:
     """The prior state and, unless it came from ``--state``, which backend it came from and why.
 
     ``--state`` wins; else the stack's state where ``pulumi`` keeps it, seen from ``stack_dir``
