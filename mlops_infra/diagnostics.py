@@ -8,11 +8,16 @@ Contract:
 - ``path`` addresses the offending node in the *raw document* (keys and list indexes), so positions
   can be looked up; ``address`` is the human name of the item (``endpoints.scorer.replicas``).
 - Diagnostics sort by (file, line, column, severity, summary) so output is stable.
+- Text taken from a document (keys, values, file names) can hold terminal control sequences
+  (``ESC ]0;...``, ``ESC [2J``) or bidirectional overrides; a diagnostic never carries them:
+  :func:`printable` shows them as escapes (``\x1b``) when the diagnostic is made, so every
+  printer, text or JSON, is safe.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -27,6 +32,30 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = True) -> str:
+    """``text`` with terminal control characters and bidirectional overrides written as escapes.
+
+    C0 controls (ESC starts every terminal sequence), DEL and C1 controls (CSI, OSC), and the Unicode
+    directional marks that reorder what a terminal shows ("Trojan Source", CVE-2021-42574) become
+    ``\\x1b``/``\\u202e``. Tabs stay; newlines stay when ``lines`` is true (multi-line details).
+    """
+    pattern = _UNPRINTABLE if lines else _UNPRINTABLE_OR_NEWLINE
+    if not pattern.search(text):
+        return text
+    if lines:
+        return pattern.sub(_escaped, text)
+    return pattern.sub(lambda m: m.group() if m.group() == "\t" else _escaped(m), text)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
     """A 1-based line and column in a file."""
@@ -36,7 +65,7 @@ class SourceLocation:
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{printable(self.file, lines=False)}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +89,11 @@ class Diagnostic:
     path: Path = ()
     location: SourceLocation | None = None
     address: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "summary", printable(self.summary, lines=False))
+        object.__setattr__(self, "detail", printable(self.detail))
+        object.__setattr__(self, "address", printable(self.address, lines=False))
 
     @property
     def is_error(self) -> bool:

@@ -7,7 +7,7 @@ mlops-infra and is reported as such (with a traceback only when ``MLOPS_INFRA_DE
 
 from __future__ import annotations
 
-from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.diagnostics import Diagnostic, printable
 
 
 class UserError(Exception):
@@ -15,8 +15,9 @@ class UserError(Exception):
 
     def __init__(self, summary: str, detail: str = "", *, source: str | None = None,
                  diagnostics: list[Diagnostic] | None = None) -> None:
+        summary, detail = printable(summary, lines=False), printable(detail)
         super().__init__(summary)
         self.summary = summary
         self.detail = detail
-        self.source = source
+        self.source = None if source is None else printable(source, lines=False)
         self.diagnostics = list(diagnostics or [])

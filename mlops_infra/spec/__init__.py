@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from mlops_infra.diagnostics import Diagnostic, Diagnostics, did_you_mean, error, known_list
 from mlops_infra.spec.checks import check_environment, check_system
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, KnownElsewhere
-from mlops_infra.spec.effective import apply_overrides, revalidate
+from mlops_infra.spec.effective import apply_overrides, override_causing, revalidate
 from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
 from mlops_infra.spec.partial import overrides_left_out, prune_invalid
@@ -110,7 +110,7 @@ def _validate_document(document: LoadedDocument, env: str | None) -> LoadedSyste
     selected = [env] if env is not None else sorted(base.environments)
     effective_system: MLSystem | None = base
     for name in selected:
-        system, env_diags = _effective(document, base, name)
+        system, env_diags = _effective(document, base, name, reported=reported)
         diagnostics.extend(d for d in env_diags if (d.code, d.path) not in reported)
         if env is not None:
             effective_system = system
@@ -145,7 +145,7 @@ def _partial_checks(document: LoadedDocument, invalid: list[Diagnostic], env: st
         environment = base.environments.get(name)
         if environment is None or overrides_left_out(environment.overrides, elsewhere):
             continue
-        env_diags = _effective(doc, base, name, elsewhere)[1]
+        env_diags = _effective(doc, base, name, elsewhere, reported)[1]
         diagnostics.extend(d for d in env_diags if (d.code, d.path) not in reported)
     return diagnostics
 
@@ -158,12 +158,16 @@ def _override_problems(document: LoadedDocument) -> list[Diagnostic]:
 
 
 def _effective(document: LoadedDocument, base: MLSystem, env: str,
-               known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE) -> tuple[MLSystem | None, list[Diagnostic]]:
+               known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE,
+               reported: frozenset | set = frozenset()) -> tuple[MLSystem | None, list[Diagnostic]]:
     """The effective system of ``env`` and its diagnostics (paths already translated to raw paths).
 
     Only the items an override touches are validated again; every other item is shared with
     ``base``, so an environment costs in proportion to its overrides plus the linear checks.
     ``known_elsewhere`` is set when ``document`` is the pruned part of an invalid document.
+    ``reported`` holds (code, path) of the base document's diagnostics: the others come from the
+    overrides and are moved onto the override that caused them (:func:`_at_overrides`); the
+    environment checks (gates, budgets, schedules) stay where they are, caused by the target.
     """
     data, redirects, problems = apply_overrides(document.data, env)
     effective = document.with_data(data, redirects) if redirects else document
@@ -171,10 +175,12 @@ def _effective(document: LoadedDocument, base: MLSystem, env: str,
     out = effective.attach(problems)
     prefix = f"In environment {env}: "
     if system is None:  # data paths, as before; only indexes of a pruned document become raw ones
-        return None, out + [_raw(_in_env(d, prefix), document) for d in effective.attach(invalid)]
+        moved = _at_overrides(document, env, invalid, data, redirects, reported)
+        return None, out + [_raw(_in_env(d, prefix), document) for d in effective.attach(moved)]
     folder = source_dir(document)
-    checked = effective.attach(check_system(system, data, env, known_elsewhere, folder))
-    out += [_in_env(d, prefix) for d in checked]
+    checked = _at_overrides(document, env, check_system(system, data, env, known_elsewhere, folder), data,
+                            redirects, reported)
+    out += [_in_env(d, prefix) for d in effective.attach(checked)]
     out += effective.attach(check_environment(system, data, env, known_elsewhere, folder))
     return (None if problems else system), [_raw(d, effective) for d in out]
 
@@ -184,6 +190,44 @@ def source_dir(document: LoadedDocument) -> FsPath | None:
     that was not read from a file (``<string>``, ``<stdin>``)."""
     name = document.name
     return None if name.startswith("<") else FsPath(name).parent
+
+
+def _at_overrides(document: LoadedDocument, env: str, diagnostics: list[Diagnostic], data: dict,
+                  redirects: dict, reported: frozenset | set) -> list[Diagnostic]:
+    """Move each problem only environment ``env`` has onto the override that caused it.
+
+    ``diagnostics`` have paths in the effective ``data``. A problem under an overridden value is
+    located at the override already (``redirects``); one elsewhere (a reference a rename broke, a
+    field a ``kind`` override made unknown) is moved when :func:`override_causing` can tell which
+    override caused it, and its detail says where the problem shows. A problem the base document
+    has too (``reported``) is left alone: it is reported once, at its own line.
+    """
+    if not redirects or not diagnostics:
+        return diagnostics
+    out = []
+    for d in diagnostics:
+        covered = any(d.path[: len(t)] == t for t in redirects)
+        origin = None if covered or (d.code, document.raw_path(d.path)) in reported else override_causing(
+            d.path, document.data, data, redirects)
+        if origin is None:
+            out.append(d)
+            continue
+        detail = (f"{d.detail} (This follows from the override {origin[-1]}; the problem shows at "
+                  f"{_where(d, document.data)}.)")
+        out.append(replace(d, path=(*origin, *d.path), detail=detail.strip()))  # located at the override
+    return out
+
+
+def _where(d: Diagnostic, data: dict) -> str:
+    """``monitors.drift.endpoint`` for a diagnostic at ``("monitors", 0, "endpoint")`` of item ``drift``."""
+    parts = [str(p) for p in d.path if p != "[key]"]
+    if len(d.path) >= 2 and isinstance(d.path[1], int):
+        items = data.get(str(d.path[0]))
+        item = items[d.path[1]] if isinstance(items, list) and d.path[1] < len(items) else None
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            parts[1] = name
+    return ".".join(parts)
 
 
 def _raw(diagnostic: Diagnostic, document: LoadedDocument) -> Diagnostic:

@@ -9,7 +9,6 @@ diagnostics on the effective document point at the override's line.
 
 from __future__ import annotations
 
-import copy
 from functools import cache
 from typing import Any, get_args
 
@@ -43,7 +42,7 @@ def apply_overrides(data: dict, env_name: str) -> tuple[dict, dict[Path, Path], 
         if problem is not None:
             diagnostics.append(problem)
             continue
-        _set(effective, target, copy.deepcopy(value), copied)
+        _set(effective, target, value, copied)  # shared, never mutated: no copy (and no recursion)
         redirects[target] = origin
     return effective, redirects, diagnostics
 
@@ -103,16 +102,32 @@ def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path) -> 
         path.append(name)
         last = i == len(fields) - 1
         if not last:
-            if not isinstance(current, dict) or not isinstance(current.get(name), dict):
-                return (), error("unknown-override-path", f'Override path "{key}": "{name}" is not set',
-                                 f'The base document has no "{name}" mapping to override a field of. Override '
-                                 f"{'.'.join(key.split('.')[: key.split('.').index(name) + 1])} as a whole instead.",
-                                 origin)
-            current = current[name]
+            value = current.get(name) if isinstance(current, dict) else None
+            if not isinstance(value, dict):
+                whole = ".".join(key.split(".")[: len(base) + i + 1])
+                return (), error("unknown-override-path", f'Override path "{key}": "{name}" {_not_a_mapping(value)}',
+                                 f"An override replaces a value as a whole and reaches into mappings only. Override "
+                                 f"{whole} as a whole instead, for example {whole}: {_example(value)}.", origin)
+            current = value
     if not fields:
         return (), error("unknown-override-path", f'Override path "{key}" names no field',
                          "Add the field to override, for example endpoints.scorer.replicas.", origin)
     return tuple(path), None
+
+
+def _not_a_mapping(value: Any) -> str:
+    """Why an override path cannot go through ``value`` (it is not a mapping)."""
+    if value is None:
+        return "is not set in the base document"
+    if isinstance(value, list):
+        return "is a list, not a mapping (items of a list are not addressed by index)"
+    return "is a single value, not a mapping"
+
+
+def _example(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, int | str) for v in value) and len(value) <= 8:
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "<new value>"
 
 
 def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
@@ -127,6 +142,50 @@ def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
             copied.add(prefix)
         current = child
     current[path[-1]] = value
+
+
+def override_causing(path: Path, base_data: dict, data: dict, redirects: dict[Path, Path]) -> Path | None:
+    """The raw path of the override that caused a problem at ``path`` of an effective document.
+
+    Only an environment's problems are asked about, so one of its overrides caused it; this
+    finds which, in order: an override inside the same item (the one sharing the longest path);
+    an override of an item's ``name`` whose old or new name is the value at ``path`` (a reference
+    the rename broke, or a name the rename now repeats); the only override. None when it cannot tell.
+    """
+    if not redirects:
+        return None
+    item = path[:1] if path[:1] == ("metadata",) else path[:2]
+    same_item = [t for t in redirects if t[: len(item)] == item]
+    if same_item:
+        return redirects[max(same_item, key=lambda t: _common_prefix(t, path))]
+    value = _value_at(data, path)
+    if isinstance(value, str):
+        for target, origin in redirects.items():
+            if target[-1] == "name" and len(target) == 3 and value in (
+                    _value_at(base_data, target), _value_at(data, target)):
+                return origin
+    return next(iter(redirects.values())) if len(redirects) == 1 else None
+
+
+def _common_prefix(a: Path, b: Path) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _value_at(data: Any, path: Path) -> Any:
+    current = data
+    for part in path:
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            return None
+    return current
 
 
 def revalidate(base: MLSystem, data: dict, redirects: dict[Path, Path]) -> tuple[MLSystem | None, list[Diagnostic]]:

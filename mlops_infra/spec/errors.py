@@ -33,6 +33,9 @@ def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[Base
     members: dict[Path, list[_Error]] = {}
     for err in exc.errors(include_url=False):
         loc = (*prefix, *err["loc"])
+        if loc and loc[-1] == "[key]":
+            out.append(_key_diagnostic(err, _data_path(loc[:-1], data, root)[0]))
+            continue
         path, model = _data_path(loc, data, root)
         if path and loc[-1] != path[-1] and _is_member_tag(loc[-1]):
             members.setdefault(path, []).append(_error(err, path, data))  # one error per union member
@@ -40,6 +43,30 @@ def diagnostics_from_validation(exc: ValidationError, data: Any, root: type[Base
         out.append(_diagnostic(err, path, data, model))
     out += [_union_diagnostic(errors) for errors in members.values()]
     return _collapse_union_noise(out)
+
+
+def _key_diagnostic(err: dict, path: Path) -> Diagnostic:
+    """A mapping key that is not text: a number, a boolean, null, or a complex (list) key."""
+    key = err.get("input")
+    parent = _field_label(path[:-1])
+    text_path = (*path[:-1], key if isinstance(key, str) else str(key), KEY)  # where the key itself is
+    if key is None:
+        shown, fix = "null", ("An empty or null key (null, ~) names nothing: give the entry a name, in quotes "
+                              'if it looks like a number ("1": value).')
+    elif isinstance(key, bool | int | float):
+        shown = _describe(key)
+        written = shown.removeprefix("the number ").removeprefix("the boolean ")
+        fix = (f"YAML reads this unquoted key as {'a boolean' if isinstance(key, bool) else 'a number'}; keys of "
+               f'"{parent}" are text: quote the key as you mean it, for example "{written}": value.')
+    else:
+        shown = "a list" if isinstance(key, tuple) else "a mapping"
+        fix = (f"This is a complex key (written with ? [...] or ? {{...}}), which makes it {shown}; keys of "
+               f'"{parent}" are text: write a plain key.')
+    return error("wrong-type", f'A key in "{parent}" is {shown}, not text', fix, text_path)
+
+
+KEY = "[key]"
+"""Last path segment of a diagnostic about a mapping key itself (positions place it at the key)."""
 
 
 def _is_member_tag(part: Any) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 import yaml_rs
 
-from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, with_location
+from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, printable, with_location
 from mlops_infra.fileio import TooLarge, read_limited
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -30,6 +30,26 @@ MAX_BYTES = 8 * 1024 * 1024
 
 MAX_ALIAS_EVENTS = 200_000
 """Most YAML events that alias expansion may replay before the document is refused."""
+
+MAX_DEPTH = 64
+"""Deepest nesting of collections accepted (an MLSystem document nests about 8 levels).
+
+Beyond being useless, deep nesting is dangerous: yaml-rs recurses once per block level and
+overflows the process stack (SIGSEGV, no error at all) near 30,000 levels of ``- - - ...``, a
+60 KB file; libyaml stops at 1,000 levels; Python's own recursion limit is 1,000.
+"""
+
+_DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH}}}")
+_DEEP_START = re.compile(rf"[ \t?:-]{{{MAX_DEPTH}}}")
+_DEEP_LINE_CR = re.compile(rf"\r[ \t?:-]{{{MAX_DEPTH}}}")
+"""A line that starts with MAX_DEPTH indentation or block indicator characters.
+
+Every level of block nesting moves its node right by at least one column, either on a new line
+(indentation) or on the same line (``- ``, ``? ``, ``: ``), so a document without such a line
+nests fewer than MAX_DEPTH block levels; flow nesting (``[[[``) is cut by yaml-rs itself at 256
+levels with a clean error. A document with such a line (a deep block scalar is enough) is measured
+exactly by libyaml's event stream before yaml-rs sees it. The search costs about a millisecond
+per megabyte (its first character is a literal)."""
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -72,10 +92,11 @@ class LoadedDocument:
         return self._positions
 
     def source_line(self, line: int) -> str:
-        """The text of 1-based ``line`` (without its newline), or '' when out of range."""
+        """The text of 1-based ``line`` (without its newline), or '' when out of range; control
+        characters are shown as escapes (:func:`~mlops_infra.diagnostics.printable`)."""
         if self._lines is None:
             self._lines = self.text.splitlines()
-        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return printable(self._lines[line - 1], lines=False) if 0 < line <= len(self._lines) else ""
 
     def raw_path(self, path: Path) -> Path:
         """Translate a path in ``data`` to the raw document path it was written at."""
@@ -162,6 +183,10 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
         return None, [_at(name, 1, error(
             "empty-document", "The document is empty",
             "Start with:\n  apiVersion: mlops-infra/v1\n  kind: MLSystem\n  metadata: {name: my-system}"))]
+    if _maybe_deep(text):
+        deep = _nesting_problem(text, name)
+        if deep is not None:
+            return None, [deep]
     try:
         data = yaml_rs.loads(
             text,
@@ -170,8 +195,8 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
             alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS),
         )
     except yaml_rs.YAMLDecodeError as exc:
-        return None, [_syntax_diagnostic(text, name, str(exc))]
-    tags = _unsupported_tags(text, name)
+        return None, _unsupported_tags(text, name) or [_syntax_diagnostic(text, name, str(exc))]
+    tags = _unsupported_tags(text, name) + _merge_keys(text, name)
     if tags:
         return None, tags
     if isinstance(data, list) and _count_documents(text) > 1:
@@ -214,6 +239,60 @@ def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
     return found[:20]
 
 
+def _merge_keys(text: str, name: str) -> list[Diagnostic]:
+    """``<<`` merge keys, one diagnostic each: YAML 1.2 has none, so ``<<`` would be an ordinary key."""
+    if "<<" not in text:
+        return []
+    found = []
+    try:
+        stack = [yaml.compose(text, Loader=_Loader)]
+    except yaml.YAMLError:
+        return []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "<<" and key.style in ("", None):
+                    found.append(_at(name, key.start_mark.line + 1, error(
+                        "merge-key", "YAML merge keys (<<) are not supported",
+                        "MLSystem documents are YAML 1.2, which has no merge key (<<: *anchor is a YAML 1.1 "
+                        "extension), so this would be read as a field called \"<<\". Write the fields out, or "
+                        "alias a whole value instead (replicas: *default-replicas)."), key.start_mark.column + 1))
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=Diagnostic.sort_key)[:20]
+
+
+def _maybe_deep(text: str) -> bool:
+    """Whether ``text`` may nest MAX_DEPTH block levels (see :data:`_DEEP_LINE`)."""
+    return bool(_DEEP_START.match(text) or _DEEP_LINE.search(text)
+                or ("\r" in text and _DEEP_LINE_CR.search(text)))
+
+
+def _nesting_problem(text: str, name: str) -> Diagnostic | None:
+    """A diagnostic at the first collection nested deeper than MAX_DEPTH, or at libyaml's own
+    syntax error; None when the document nests no deeper than MAX_DEPTH."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return _at(name, mark.line + 1, error(
+                        "nesting-too-deep", f"The document nests more than {MAX_DEPTH} levels deep",
+                        f"An MLSystem document nests about 8 levels; at most {MAX_DEPTH} are read. Check the "
+                        "indentation here, or remove the generated content."), mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        return _marked_syntax_diagnostic(name, exc, str(exc))
+    except yaml.YAMLError:
+        return _at(name, 1, error("yaml-syntax", "YAML syntax error", "Fix the YAML syntax."))
+    return None
+
+
 def _count_documents(text: str) -> int:
     return sum(1 for _ in yaml.compose_all(text, Loader=_Loader))
 
@@ -227,20 +306,18 @@ def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
     if "duplicate mapping key" in first:
         return _duplicate_key(text, name, first)
     if "alias" in first and ("limit" in first or "replay" in first):
-        return _at(name, 1, error(
+        line, column = _alias_bomb_mark(text)
+        return _at(name, line, error(
             "alias-limit", "Too many alias expansions (possible alias bomb)",
-            f"YAML anchors and aliases may expand to at most {MAX_ALIAS_EVENTS:,} nodes. Write the "
-            "repeated content out, or reduce nesting of aliases."))
+            f"YAML anchors and aliases may expand to at most {MAX_ALIAS_EVENTS:,} nodes; expanding this "
+            "alias goes past that. Write the repeated content out, or reduce nesting of aliases."), column)
+    deep = _nesting_problem(text, name)
+    if deep is not None:
+        return deep
     try:
         yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or first
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        diag = error("yaml-syntax", f"YAML syntax error: {problem}{context}",
-                     "Fix the YAML syntax at this position. Common causes: a missing space after ':', "
-                     "unbalanced brackets or quotes, or tabs used for indentation.")
-        return _at(name, mark.line + 1 if mark else 1, diag, mark.column + 1 if mark else 1)
+        return _marked_syntax_diagnostic(name, exc, first)
     except yaml.YAMLError:
         pass
     match = _RS_POSITION.search(message)
@@ -250,6 +327,56 @@ def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
     if match:
         return _at(name, int(match.group(1)), diag, int(match.group(2)))
     return _at(name, 1, diag)
+
+
+def _marked_syntax_diagnostic(name: str, exc: yaml.MarkedYAMLError, fallback: str) -> Diagnostic:
+    """libyaml's account of a syntax error, at its position."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or fallback
+    context = f" ({exc.context})" if exc.context and exc.problem else ""
+    if "nesting depth" in problem:
+        return _at(name, mark.line + 1 if mark else 1, error(
+            "nesting-too-deep", f"The document nests more than {MAX_DEPTH} levels deep",
+            f"An MLSystem document nests about 8 levels; at most {MAX_DEPTH} are read. Check the indentation "
+            "here, or remove the generated content."), mark.column + 1 if mark else 1)
+    diag = error("yaml-syntax", f"YAML syntax error: {problem}{context}",
+                 "Fix the YAML syntax at this position. Common causes: a missing space after ':', "
+                 "unbalanced brackets or quotes, or tabs used for indentation.")
+    return _at(name, mark.line + 1 if mark else 1, diag, mark.column + 1 if mark else 1)
+
+
+def _alias_bomb_mark(text: str) -> tuple[int, int]:
+    """1-based (line, column) of the alias whose expansion passes MAX_ALIAS_EVENTS.
+
+    Replays libyaml's events once: every event counts one, an alias counts the events of its
+    anchor's node (aliases inside that node already counted in), so the sizes stay numbers and
+    the bomb is never expanded.
+    """
+    sizes: dict[str, int] = {}
+    open_anchors: list[tuple[str, int]] = []
+    expanded = replayed = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                size = sizes.get(event.anchor, 1)
+                expanded += size
+                replayed += size
+                if replayed > MAX_ALIAS_EVENTS:
+                    return event.start_mark.line + 1, event.start_mark.column + 1
+                continue
+            expanded += 1
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_anchors.append((anchor or "", expanded - 1))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor_name, start = open_anchors.pop()
+                if anchor_name:
+                    sizes[anchor_name] = expanded - start
+            elif anchor:
+                sizes[anchor] = 1
+    except yaml.YAMLError:
+        pass
+    return 1, 1
 
 
 def _duplicate_key(text: str, name: str, message: str) -> Diagnostic:
@@ -308,9 +435,10 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                child = (*path, str(key.value) if isinstance(key, yaml.ScalarNode) else str(id(key)))
+                child = (*path, key_text(key))
                 mark = value.start_mark if isinstance(value, yaml.ScalarNode) else key.start_mark
                 positions.setdefault(child, (mark.line + 1, mark.column + 1))
+                positions.setdefault((*child, "[key]"), (key.start_mark.line + 1, key.start_mark.column + 1))
                 stack.append((value, child))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
@@ -318,6 +446,45 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
                 positions.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
                 stack.append((item, child))
     return positions
+
+
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def core_value(node: Any) -> Any:
+    """The value yaml-rs gives a node, resolved by the YAML 1.2 core schema (for keys).
+
+    libyaml's composer resolves plain scalars by YAML 1.1 rules; data comes from yaml-rs (1.2), so
+    keys are resolved again here to find the same key in both: ``0x1F`` is 31, ``~`` is None,
+    ``[a, b]`` (a complex key) is the tuple yaml-rs makes of it.
+    """
+    if isinstance(node, yaml.SequenceNode):
+        return tuple(core_value(item) for item in node.value)
+    if isinstance(node, yaml.MappingNode):
+        return frozenset((core_value(k), core_value(v)) for k, v in node.value)
+    text = node.value
+    if node.style not in ("", None) or (node.tag == _STR_TAG and _RESOLVER.resolve(
+            yaml.ScalarNode, text, (True, False)) != _STR_TAG):
+        return text  # quoted, or tagged !!str
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        return text.lower() == "true"
+    if _CORE_INT.fullmatch(text):
+        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+    if _CORE_FLOAT.fullmatch(text) or text.lower().lstrip("+-") in (".inf", ".nan"):
+        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lower()
+                     .replace(".nan", "nan"))
+    return text
+
+
+def key_text(node: Any) -> str:
+    """The path segment of a mapping key: the key itself when it is text, else ``str`` of its value."""
+    value = core_value(node)
+    return value if isinstance(value, str) else str(value)
 
 
 def _at(name: str, line: int, diagnostic: Diagnostic, column: int = 1) -> Diagnostic:
