@@ -67,8 +67,12 @@ RULES: dict[str, ReplaceRule] = {
         everything=True, why="SageMaker models are immutable: any change creates a new model"),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _aws(
         everything=True, why="endpoint configurations are immutable (and named by a content hash)"),
+    # deployment_config.auto_rollback_configuration is ForceNew in terraform-provider-aws
+    # (internal/service/sagemaker/endpoint.go), so changing the rollback alarms replaces the endpoint (B9).
     "aws:sagemaker/endpoint:Endpoint": _aws(
-        "name", why="an endpoint's name is its identity; its configuration is switched in place"),
+        "name", "deploymentConfig.autoRollbackConfiguration",
+        why="an endpoint's name is its identity, and its rollback alarms cannot be changed in place; its "
+            "configuration is switched in place"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _aws(
         "modelPackageGroupName", "modelPackageGroupDescription",
         why="a model package group's name and description cannot be updated"),

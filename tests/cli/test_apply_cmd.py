@@ -82,7 +82,11 @@ def test_the_plan_announces_the_canary_rollout(work):
 def test_post_apply_check_fails_on_a_silent_rollback(work):
     from tests.support.moto_server import client, running_moto_server
 
-    graph = compile_system(load_system(work / "mlsystem.yaml", "staging").system, "staging")
+    canary = compile_system(load_system(work / "mlsystem.yaml", "staging").system, "staging")
+    spec = work / "mlsystem.yaml"
+    text = edit(spec.read_text(), "strategy: canary", "strategy: blue_green")
+    spec.write_text(edit(text, "steps: [2, 5, 10, 25, 75, 100]", ""))
+    graph = compile_system(load_system(spec, "staging").system, "staging")
     from mlops_infra.rollout.connect import endpoint_config_names
 
     [(endpoint, desired)] = endpoint_config_names(graph).items()
@@ -95,5 +99,6 @@ def test_post_apply_check_fails_on_a_silent_rollback(work):
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="old-config")  # the update rolled back
         [failed] = post_apply_checks(graph, sm)
         assert failed.endpoint == endpoint and "rolled back" in failed.problem
+        assert post_apply_checks(canary, sm) == []  # a canary's config is landed by the rollout controller
         sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=desired)
         assert post_apply_checks(graph, sm) == []

@@ -22,10 +22,20 @@ when :func:`gated`). The compiler reads ``ctx.registry`` (:mod:`mlops_infra.mode
 the version is not available, an existing endpoint keeps the version it serves and a new one gets
 only its component and serving role; the decision is recorded in ``graph.model_versions``.
 
-Variant names: a stable ``primary`` for SageMaker-native strategies (all_at_once, blue_green,
-rolling), so a new model version updates the variant in place and AWS keeps its autoscaling
-registration. A canary uses ``v<version>``: see :func:`canary_rollout` for why, and for the plan
-recorded in ``graph.rollouts``.
+Variant names (review finding A2): always the stable ``primary``, for every strategy, so a new
+model version updates the variant in place and AWS keeps its autoscaling registration (AWS "Update
+endpoints that use auto scaling": deregistering is needed only to change the instance type of, or
+remove, an autoscaled variant). A canary adds a second variant, ``canary``, only while the rollout
+controller runs it (:mod:`mlops_infra.rollout.drivers.sagemaker`); see :func:`canary_rollout`.
+
+Canary endpoints are switched by the controller, not by Pulumi: the endpoint ignores changes to
+``endpointConfigName`` (``pulumi up`` creates the new model and final config; the controller moves
+traffic step by step and lands the final config at the end), and carries no
+``autoRollbackConfiguration``: the controller reads the rollback alarms itself. That also keeps a
+``rollback_on`` change from recreating the endpoint (review finding B9: terraform-provider-aws
+``internal/service/sagemaker/endpoint.go`` declares ``deployment_config.auto_rollback_configuration``
+``ForceNew``, and with an explicit name the bridge deletes before it creates). For the native
+strategies that keep it, ``plan`` shows such a change as a replacement (``plan/rules.py``).
 
 Autoscaled counts: the live ``DesiredInstanceCount`` is not an input of any resource here
 (``initialInstanceCount`` only seeds a new config), so no ``ignore_changes`` is needed. pulumi-aws
@@ -47,7 +57,7 @@ from mlops_infra.compile.aws import arns, iam, policies, registry, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.compile.naming import short_hash
-from mlops_infra.graph import ref
+from mlops_infra.graph import ResourceOptions, ref
 from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision
 from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
@@ -58,6 +68,9 @@ ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 STABLE_VARIANT = "primary"
+GATE_TIMEOUT_SECONDS = 900
+"""How long the rollout controller holds a step whose rollback alarms cannot be read before it rolls
+back (``mlops_infra.rollout.model.DEFAULT_GATE_TIMEOUT``)."""
 CAPTURE_PREFIX = "datacapture"
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 MAX_WAIT_SECONDS = 3600
@@ -78,8 +91,8 @@ def endpoint_name(aws: AwsContext, name: str) -> str:
 
 
 def variant_name(item: Endpoint) -> str:
-    """``v<version>`` for canary rollouts, ``primary`` otherwise (see the module docstring)."""
-    return f"v{item.model.version}" if item.rollout.strategy == "canary" else STABLE_VARIANT
+    """The stable ``primary`` (see the module docstring, finding A2)."""
+    return STABLE_VARIANT
 
 
 def capture_prefix(physical_endpoint: str) -> str:
@@ -178,10 +191,12 @@ def _blue_green(item: Endpoint) -> dict[str, Any]:
 
 
 def _canary(item: Endpoint) -> dict[str, Any]:
-    """SageMaker's native approximation of the canary: first step, bake, then the rest."""
-    first = max(1, min(item.rollout.steps[0], 50))
-    canary = {"type": "CAPACITY_PERCENT", "value": first}
-    return {"blueGreenUpdatePolicy": {"trafficRoutingConfiguration": _traffic("CANARY", _bake(item), canarySize=canary),
+    """The controller walks the canary's steps by variant weight; the one config switch that remains
+    (landing the final single-variant config) is a blue/green fleet swap. SageMaker's native CANARY is
+    not used: it sizes the canary in whole instances (botocore ``CapacitySize``: at most 50% of the
+    fleet, so none on a one-instance endpoint, finding A4; about 33% instead of 2% on three
+    instances, finding B10) and has one step only."""
+    return {"blueGreenUpdatePolicy": {"trafficRoutingConfiguration": _traffic("ALL_AT_ONCE", 0),
                                       "terminationWaitInSeconds": _bake(item)}}
 
 
@@ -240,7 +255,7 @@ def _rollback_alarms(aws: AwsContext, item: Endpoint) -> list[str]:
 def _deployment_config(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
     config = DEPLOYMENTS[item.rollout.strategy](item)
     alarms = _rollback_alarms(aws, item)
-    if alarms:
+    if alarms and item.rollout.strategy != "canary":  # the canary's controller reads them (B9)
         config["autoRollbackConfiguration"] = {"alarms": [{"alarmName": ref(aws.alarms[a], "name")} for a in alarms]}
     return config
 
@@ -299,30 +314,25 @@ def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: 
 
 
 def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
-    """The staged rollout a controller drives for a canary (recorded in ``graph.rollouts``).
+    """The staged rollout the controller drives for a canary (recorded in ``graph.rollouts``).
 
-    A pure compiler does not know the version currently serving, so the graph holds the final
-    state (one variant ``v<version>``) and this plan: the controller (``mlops-infra apply``) reads
-    the serving version from state, deploys a config with the old variant and ``v<new>`` at weight
-    0, then walks ``steps`` with ``UpdateEndpointWeightsAndCapacities``, baking ``bakeSeconds`` at
-    each and rolling back when a ``rollbackAlarms`` alarm fires, and finally lets the graph's
-    config land. SageMaker refuses to remove a variant registered with Application Auto Scaling, so
-    the controller deregisters the old variant's scalable target first; the graph's target (on
-    ``v<version>``) registers the new one. Without the controller, a plain ``pulumi up`` uses the
-    native approximation in the endpoint's ``deploymentConfig`` (canary of the first step, then all).
+    The graph holds the final state (one ``primary`` variant on the new version) and this plan; the
+    controller (``mlops-infra rollout``, :mod:`mlops_infra.rollout`) reads the serving version from
+    the endpoint, adds a ``canary`` variant with the new model at weight 0, walks ``steps`` with
+    ``UpdateEndpointWeightsAndCapacities``, baking ``bakeSeconds`` at each and rolling back when a
+    ``rollbackAlarms`` alarm fires (or stays unreadable for ``gateTimeoutSeconds``), then lands the
+    graph's config with ``RetainAllVariantProperties`` (autoscaled counts survive).
     """
     physical = endpoint_name(aws, item.name)
     rollout = item.rollout
     return {
         "strategy": rollout.strategy, "steps": list(rollout.steps),
-        "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
+        "bakeSeconds": rollout.bake.seconds if rollout.bake else 0, "gateTimeoutSeconds": GATE_TIMEOUT_SECONDS,
         "rollbackAlarms": [aws.alarm_names[a] for a in _rollback_alarms(aws, item)],
-        "variantNaming": "v<version>", "variant": variant_name(item), "modelVersion": item.model.version,
-        "endpointName": physical, "controller": "mlops-infra apply",
+        "variant": STABLE_VARIANT, "canaryVariant": "canary", "modelVersion": item.model.version,
+        "endpointName": physical, "controller": "mlops-infra rollout",
         "trafficApi": "UpdateEndpointWeightsAndCapacities", "retainAllVariantProperties": True,
-        "scalableTarget": f"endpoint/{physical}/variant/{variant_name(item)}" if item.autoscaling else None,
-        "native": {"type": "CANARY", "canarySizePercent": max(1, min(rollout.steps[0], 50)),
-                   "waitIntervalInSeconds": _bake(item)},
+        "scalableTarget": f"endpoint/{physical}/variant/{STABLE_VARIANT}" if item.autoscaling else None,
     }
 
 
@@ -381,10 +391,12 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         return
     model = _add_model(aws, item, component, role)
     config = _add_config(aws, item, component, model, instance)
+    controlled = ResourceOptions(ignore_changes=("endpointConfigName",)) if item.rollout.strategy == "canary" else None
     endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {
         "name": physical, "endpointConfigName": ref(config, "name"),
         "deploymentConfig": _deployment_config(aws, item),
-    }, parent=component, address=address, role="endpoint", depends_on=[iam.policy_urn(aws, role_spec, component)])
+    }, parent=component, address=address, role="endpoint", depends_on=[iam.policy_urn(aws, role_spec, component)],
+        options=controlled)
     if item.autoscaling:
         _add_autoscaling(aws, item, component, endpoint, instance)
     if item.rollout.strategy == "canary":

@@ -14,7 +14,7 @@ Contract:
   the Knative default (concurrency) applies and an annotation says so.
 - Rollout: ``canary`` sets ``canaryTrafficPercent`` to the first step; ``blue_green`` to 0 (the
   new revision is deployed, tagged and tested without traffic, then switched). Both are recorded
-  in ``graph.rollouts[address]`` for ``mlops-infra apply`` to drive (patch the percentage step by
+  in ``graph.rollouts[address]`` for ``mlops-infra rollout`` to drive (patch the percentage step by
   step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
   ``all_at_once`` are Knative's own switch to the new revision once it is ready.
 - Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
@@ -40,7 +40,9 @@ MODEL_FORMATS = {"pytorch": "pytorch", "tensorflow": "tensorflow", "sklearn": "s
                  "onnx": "onnx", "huggingface": "huggingface", "custom": "mlflow"}
 """Registry framework -> KServe model format; ``custom`` models are served as MLflow pyfunc (MLServer)."""
 TRAFFIC_FIELD = "spec.predictor.canaryTrafficPercent"
-CONTROLLER = "mlops-infra apply"
+GATE_TIMEOUT_SECONDS = 900
+"""How long the rollout controller holds a step whose alerts cannot be read before rolling back."""
+CONTROLLER = "mlops-infra rollout"
 
 
 def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
@@ -105,13 +107,14 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
 
 
 def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
-    """What ``apply`` drives for a canary or blue/green rollout (None for the others)."""
+    """What the rollout controller (``mlops-infra rollout``) drives for a canary or blue/green rollout (None for the others)."""
     rollout = endpoint.rollout
     if rollout.strategy not in ("canary", "blue_green"):
         return None
     steps = list(rollout.steps) if rollout.strategy == "canary" else [0, 100]
     return {"strategy": rollout.strategy, "steps": steps, "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
             "rollbackAlerts": list(rollout.rollback_on), "controller": CONTROLLER, "resource": urn,
+            "gateTimeoutSeconds": GATE_TIMEOUT_SECONDS,
             "trafficField": TRAFFIC_FIELD}
 
 

@@ -86,7 +86,8 @@ def test_reference_canary_timeout_is_provisioning_plus_both_waits():
     from tests.compile.aws.cases import REFERENCE
 
     policy = one(compiled(REFERENCE, "prod"), ENDPOINT).inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
-    assert policy["maximumExecutionTimeoutInSeconds"] == serving.FLEET_PROVISIONING_SECONDS + 600 + 600
+    # the controller's final swap: all at once (no traffic-routing wait), the old fleet kept for the bake
+    assert policy["maximumExecutionTimeoutInSeconds"] == serving.FLEET_PROVISIONING_SECONDS + 0 + 600
 
 
 # -- C6 ------------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_an_endpoint_holds_its_served_version_and_its_alarms_watch_that_variant(
     assert model.inputs["primaryContainer"]["modelPackageName"].endswith("/12")
     (variant,) = one(held, CONFIG).inputs["productionVariants"]
     alarm = one(held, "aws:cloudwatch/metricAlarm:MetricAlarm", "alerts.scorer-latency")
-    assert alarm.inputs["dimensions"]["VariantName"] == variant["variantName"] == "v12"
+    assert alarm.inputs["dimensions"]["VariantName"] == variant["variantName"] == "primary"
     facts = one(held, "mlops:serving:Endpoint").inputs
     assert (facts["modelVersion"], facts["waitingFor"]) == (12, 13)
     approved = ModelRegistry("fraud-model", "group g", "registry", True, {13: VersionRecord(13, "Approved", "Completed")})

@@ -184,7 +184,7 @@ def test_latency_thresholds_become_microseconds():
     graph = compiled(REFERENCE, "prod")
     alarm = one(graph, ALARM, "alerts.scorer-latency").inputs
     assert (alarm["metricName"], alarm["extendedStatistic"], alarm["threshold"]) == ("ModelLatency", "p99", 250000)
-    assert alarm["dimensions"] == {"EndpointName": "fraud-detection-prod-scorer", "VariantName": "v12"}
+    assert alarm["dimensions"] == {"EndpointName": "fraud-detection-prod-scorer", "VariantName": "primary"}
     assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"], alarm["period"]) == (5, 5, 60)
 
 
@@ -275,25 +275,32 @@ def test_reference_canary_compiles_to_one_variant_and_a_recorded_rollout_plan():
     graph = compiled(REFERENCE, "prod")
     config = one(graph, CONFIG, "endpoints.scorer").inputs
     (variant,) = config["productionVariants"]
-    assert variant["variantName"] == "v12" and variant["instanceType"] == "ml.g5.xlarge"
+    assert variant["variantName"] == "primary" and variant["instanceType"] == "ml.g5.xlarge"  # stable name (A2)
     assert variant["initialInstanceCount"] == 3 and variant["initialVariantWeight"] == 1.0
     assert "kmsKeyArn" not in config  # g5 has local NVMe storage
     capture = config["dataCaptureConfig"]
     assert capture["initialSamplingPercentage"] == 20 and capture["enableCapture"] is True
     assert capture["destinationS3Uri"] == "s3://fraud-detection-prod-platform-capture-222222222222/datacapture"
-    endpoint = one(graph, ENDPOINT, "endpoints.scorer").inputs
-    policy = endpoint["deploymentConfig"]["blueGreenUpdatePolicy"]
-    assert policy["trafficRoutingConfiguration"] == {
-        "type": "CANARY", "canarySize": {"type": "CAPACITY_PERCENT", "value": 2}, "waitIntervalInSeconds": 600}
-    alarms = [a["alarmName"]["$ref"] for a in endpoint["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]]
-    assert alarms == [one(graph, ALARM, "alerts.scorer-latency").urn, one(graph, ALARM, "alerts.scorer-errors").urn]
+    endpoint = one(graph, ENDPOINT, "endpoints.scorer")
+    policy = endpoint.inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
+    # the controller walks the steps; the final config lands in one blue/green swap, no native CANARY (A4, B10)
+    assert policy["trafficRoutingConfiguration"] == {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 0}
+    assert "autoRollbackConfiguration" not in endpoint.inputs["deploymentConfig"]  # read by the controller (B9)
+    assert endpoint.options.ignore_changes == ("endpointConfigName",)  # switched by the controller, not by Pulumi
     plan = graph.rollouts["endpoints.scorer"]
     assert plan["strategy"] == "canary" and plan["steps"] == [2, 5, 10, 25, 75, 100]
-    assert plan["bakeSeconds"] == 600 and plan["controller"] == "mlops-infra apply"
+    assert plan["bakeSeconds"] == 600 and plan["controller"] == "mlops-infra rollout"
     assert plan["rollbackAlarms"] == ["fraud-detection-prod-scorer-latency", "fraud-detection-prod-scorer-errors"]
-    assert plan["variantNaming"] == "v<version>" and plan["variant"] == "v12"
-    assert plan["trafficApi"] == "UpdateEndpointWeightsAndCapacities"
-    assert plan["scalableTarget"] == "endpoint/fraud-detection-prod-scorer/variant/v12"
+    assert (plan["variant"], plan["canaryVariant"]) == ("primary", "canary")
+    assert plan["trafficApi"] == "UpdateEndpointWeightsAndCapacities" and plan["gateTimeoutSeconds"] == 900
+    assert plan["scalableTarget"] == "endpoint/fraud-detection-prod-scorer/variant/primary"
+
+
+def test_the_compiled_gate_timeout_is_the_controllers_default():
+    from mlops_infra.compile.kubernetes import serving as kube_serving
+    from mlops_infra.rollout.model import DEFAULT_GATE_TIMEOUT
+
+    assert serving.GATE_TIMEOUT_SECONDS == kube_serving.GATE_TIMEOUT_SECONDS == DEFAULT_GATE_TIMEOUT
 
 
 def test_native_strategies_use_a_stable_variant_and_their_deployment_config():

@@ -178,7 +178,7 @@ def test_inference_services_follow_the_rollout(case):
             assert predictor["canaryTrafficPercent"] == endpoint.rollout.steps[0]
             assert rollout["steps"] == list(endpoint.rollout.steps)
             assert rollout["rollbackAlerts"] == list(endpoint.rollout.rollback_on)
-            assert rollout["controller"] == "mlops-infra apply"
+            assert rollout["controller"] == "mlops-infra rollout"
             assert rollout["bakeSeconds"] == (endpoint.rollout.bake.seconds if endpoint.rollout.bake else 0)
         elif endpoint.rollout.strategy in ("rolling", "all_at_once"):
             assert "canaryTrafficPercent" not in predictor and rollout is None
