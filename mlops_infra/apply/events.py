@@ -9,8 +9,8 @@ Contract:
   ``on_event`` as objects; :func:`from_engine_event` turns those back into this form.
 - :class:`EventRenderer` keeps no more than the start time of each resource step. It prints one line
   when a resource step starts and one when it ends (with its duration), skips ``same`` steps and
-  the root stack, prints error and warning diagnostics (through the redaction layer's secret check:
-  a diagnostic carrying a secret-shaped value is shortened to its first line), a failed step, and a
+  the root stack, prints error and warning diagnostics (through the one redaction layer,
+  :func:`mlops_infra.secrets.scan.redact`: a secret-shaped value never reaches the screen), a failed step, and a
   summary (counts by operation, total time). Lines go to a callable, so the CLI streams them and
   tests collect them.
 """
@@ -80,11 +80,9 @@ class EventRenderer:
         severity = body.get("severity", "")
         if severity not in ("error", "warning"):
             return
-        from mlops_infra.render.safety import find_secret_shapes
+        from mlops_infra.secrets.scan import redact
 
-        message = str(body.get("message", "")).strip()
-        if find_secret_shapes(message):
-            message = message.splitlines()[0][:120] + " (rest withheld: it looks like it carries a secret)"
+        message = redact(str(body.get("message", "")).strip())
         where = f" {_name(body['urn'])}" if body.get("urn") else ""
         for number, line in enumerate(message.splitlines() or [""]):
             self.emit(f"  {severity}{where}: {line}" if number == 0 else f"    {line}")
