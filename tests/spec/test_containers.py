@@ -43,9 +43,9 @@ def codes(text: str) -> list[tuple[str, str, str]]:
 
 def register_image(system, env: str) -> str:
     graph = compile_system(system, env)
-    pipeline = next(r for r in graph.resources if r.type == "aws:sagemaker/pipeline:Pipeline")
-    steps = pipeline.inputs["pipelineDefinition"]["$json"]["Steps"]
-    return {s["Name"]: s for s in steps}
+    steps = [s for r in graph.resources if r.type == "aws:sagemaker/pipeline:Pipeline"
+             for s in r.inputs["pipelineDefinition"]["$json"]["Steps"]]
+    return {s["Name"]: s for s in steps if s["Name"] in ("Train", "RegisterModel")}
 
 
 def test_an_image_of_another_region_warns_in_that_environment_with_the_fix() -> None:

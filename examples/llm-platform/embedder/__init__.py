@@ -1,0 +1,1 @@
+"""The LLM platform's embedding model training job (``python -m embedder.train``)."""

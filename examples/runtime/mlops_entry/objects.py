@@ -1,0 +1,62 @@
+"""S3 reads and writes on Kubernetes (the object-store ConfigMap/Secret give AWS_* and
+``AWS_ENDPOINT_URL`` to boto3), and the MLflow registration of a trained model (REST API 2.0)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
+def _client(env: dict[str, str]):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+                        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
+def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
+    bucket, prefix = _split(uri)
+    client = _client(env)
+    into.mkdir(parents=True, exist_ok=True)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            target = into / item["Key"][len(prefix):].lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, item["Key"], str(target))
+    return into
+
+
+def upload_folder(folder: Path, uri: str, env: dict[str, str]) -> None:
+    bucket, prefix = _split(uri)
+    client = _client(env)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        client.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
+
+
+def _mlflow(tracking_uri: str, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def register(folder: Path, model: str, prefix: str, env: dict[str, str]) -> int:
+    """The registration contract (docs/compile-kubernetes.md): upload the serving artifact to
+    ``<prefix><version>/`` and create MLflow model version ``<version>`` with that source."""
+    tracking = env["MLFLOW_TRACKING_URI"]
+    latest = _mlflow(tracking, "POST", "registered-models/get-latest-versions", {"name": model})
+    version = 1 + max((int(v["version"]) for v in latest.get("model_versions", [])), default=0)
+    source = f"{prefix}{version}/"
+    upload_folder(folder, source, env)
+    created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": source})
+    if int(created["model_version"]["version"]) != version:
+        raise SystemExit(f"MLflow assigned version {created['model_version']['version']}, expected {version}: "
+                         "another run registered at the same time; re-run")
+    return version
