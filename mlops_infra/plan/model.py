@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mlops_infra.state.model import READ_FAILURE_CAUSES
+
 PLAN_FORMAT_VERSION = 1
 HOURS_PER_MONTH = 730
 REDACTED = "(sensitive)"
@@ -300,6 +302,12 @@ class Plan:
     cost: CostEstimate | None = None
     refreshed: bool = False
     warnings: tuple[str, ...] = ()
+    unread: tuple[UnreadGroup, ...] = ()
+
+    @property
+    def refresh_complete(self) -> bool:
+        """Every live read succeeded (True when the plan was not refreshed)."""
+        return not self.unread
 
     @property
     def counts(self) -> PlanCounts:
@@ -330,6 +338,8 @@ class Plan:
             "cost": self.cost.to_json() if self.cost else None,
             "resourceChanges": [c.to_json() for c in self.changes],
             "warnings": list(self.warnings),
+            **({"refresh": {"complete": not self.unread, "unread": sum(g.count for g in self.unread),
+                            "causes": [g.to_json() for g in self.unread]}} if self.refreshed else {}),
         }
 
     @classmethod
@@ -348,7 +358,31 @@ class Plan:
             ml=tuple(MLChange.from_json(m) for m in data["ml"]), drift=tuple(data["drift"]),
             cost=CostEstimate.from_json(data["cost"]) if data["cost"] is not None else None,
             refreshed=data["refreshed"], warnings=tuple(data["warnings"]),
+            unread=tuple(UnreadGroup.from_json(g) for g in (data.get("refresh") or {}).get("causes", ())),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadGroup:
+    """Resources a refreshed plan could not read, for one cause.
+
+    ``cause`` is a key of ``state.model.READ_FAILURE_CAUSES`` (``access-denied``, ``throttled``,
+    ``server-error``, ``no-credentials``, ``credentials-rejected``, ``connection-failed``,
+    ``timeout``, ``bad-endpoint``, ``other``); ``codes`` the AWS error codes (or exception
+    classes) seen, never a message; ``count`` how many resources; ``advice`` what to do.
+    """
+
+    cause: str
+    codes: tuple[str, ...]
+    count: int
+    advice: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cause": self.cause, "codes": list(self.codes), "count": self.count, "advice": self.advice}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UnreadGroup:
+        return cls(data["cause"], tuple(data["codes"]), data["count"], data["advice"])
 
 
 def drift_to_json(item: Any) -> dict[str, Any]:
@@ -463,7 +497,19 @@ def plan_json_schema() -> dict[str, Any]:
             "cost": {"oneOf": [cost, {"type": "null"}], "description": "Monthly cost estimate, or null."},
             "resourceChanges": {"type": "array", "items": change, "description": "Sorted by URN."},
             "warnings": {"type": "array", "items": {"type": "string"}},
-        }),
+            "refresh": _obj({
+                "complete": _t("boolean", "Every live read succeeded; false: drift is unknown for `unread` resources."),
+                "unread": _t("integer", "Resources that could not be read.", minimum=0),
+                "causes": {"type": "array", "description": "Unread resources by cause.", "items": _obj({
+                    "cause": _t("string", "Why the reads failed.", enum=sorted(READ_FAILURE_CAUSES)),
+                    "codes": {"type": "array", "items": {"type": "string"},
+                              "description": "AWS error codes (or exception classes) seen; never messages."},
+                    "count": _t("integer", "Resources not read for this cause.", minimum=1),
+                    "advice": _t("string", "What to do."),
+                })},
+            }, description="Only in refreshed plans: whether the live reads were complete."),
+        }, required=["formatVersion", "project", "stack", "target", "stateSerial", "graphDigest", "refreshed",
+                     "summary", "drift", "ml", "cost", "resourceChanges", "warnings"]),
     }
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
 from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name
 from mlops_infra.plan.diff import creation_changes, diff_inputs
-from mlops_infra.plan.model import Action, AttributeChange, Plan, Reason, ResourceChange
+from mlops_infra.plan.model import Action, AttributeChange, Plan, Reason, ResourceChange, UnreadGroup
 from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, normalize_inputs
 from mlops_infra.plan.rules import (
     ReplaceRule,
@@ -42,7 +42,7 @@ from mlops_infra.plan.rules import (
     replace_matcher,
     rule_for,
 )
-from mlops_infra.state.model import UNKNOWN, LiveState, PriorState, StateResource
+from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
 _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
 
@@ -97,7 +97,8 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     kept = changes if options.include_noops else tuple(c for c in changes if c.action is not Action.NOOP)
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
                 graph_digest=graph.digest(), changes=kept, ml=ml, drift=drift_items, cost=cost,
-                refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings))
+                refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings),
+                unread=unread_groups(live) if live is not None else ())
 
 
 def _drift(prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
@@ -106,10 +107,25 @@ def _drift(prior: PriorState, live: LiveState | None, drift: Sequence[Any] | Non
         from mlops_infra.plan.drift import find_drift
 
         drift = find_drift(prior, live)
-    if live is not None and live.errors:
-        warnings.append(f"{len(live.errors)} resource(s) could not be read from the cloud, so drift on them is "
-                        f"unknown (first: {sorted(live.errors)[0]}); check the credentials' read permissions")
+    unread = unread_groups(live) if live is not None else ()
+    if unread:
+        causes = "; ".join(f"{g.count} {g.cause} ({', '.join(g.codes)})" for g in unread)
+        warnings.append(f"the refresh is incomplete: {sum(g.count for g in unread)} resource(s) could not be read "
+                        f"from the cloud, so drift on them is unknown ({causes})")
     return tuple(sorted(drift or (), key=lambda d: str(getattr(d, "urn", "") or (d.get("urn", "") if isinstance(d, dict) else ""))))
+
+
+def unread_groups(live: LiveState) -> tuple[UnreadGroup, ...]:
+    """The resources ``live`` could not read, grouped by cause (most first), with their AWS error
+    codes and advice; reads without a recorded cause count as ``other``."""
+    by_cause: dict[str, list[str]] = {}
+    for urn in live.errors.keys() | live.failures.keys():
+        cause, code = live.failures.get(urn, ("other", (live.errors.get(urn) or "").split(":", 1)[0] or "unknown"))
+        by_cause.setdefault(cause, []).append(code)
+    groups = [UnreadGroup(cause, tuple(sorted(set(codes))), len(codes),
+                          READ_FAILURE_CAUSES.get(cause, READ_FAILURE_CAUSES["other"]))
+              for cause, codes in by_cause.items()]
+    return tuple(sorted(groups, key=lambda g: (-g.count, g.cause)))
 
 
 def is_default_provider(urn: str, type_: str) -> bool:

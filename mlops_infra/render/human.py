@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from mlops_infra.plan.model import Action, CostEstimate, MLChange, Plan, ResourceChange
+from mlops_infra.plan.model import Action, CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
 from mlops_infra.render.common import (
     AttrLine,
     DriftView,
@@ -77,7 +77,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
     _header(out, plan, notes, width)
     _warnings(out, plan.warnings)
     if plan.refreshed or plan.drift:
-        _drift(out, drift_views(plan.drift, plan.changes), plan.refreshed)
+        _drift(out, drift_views(plan.drift, plan.changes), plan.refreshed, plan.unread)
     _ml(out, plan.ml)
     if plan.cost is not None and (plan.has_changes or plan.cost.after.max_usd or plan.cost.before.max_usd):
         _cost(out, plan.cost)
@@ -122,8 +122,23 @@ def _warnings(out: _Lines, warnings: Sequence[str]) -> None:
             out.add(f"         {line}")
 
 
-def _drift(out: _Lines, items: list[DriftView], refreshed: bool) -> None:
+def _unread(out: _Lines, unread: Sequence[UnreadGroup], drifted: int) -> None:
+    """The refresh was incomplete: say so before anything about drift, by cause, with what to do."""
+    total = sum(g.count for g in unread)
+    found = f"; {plural(drifted, 'resource')} that could be read drifted" if drifted else ""
+    out.add(("Drift: ", STYLES["heading"]), (f"unknown for {plural(total, 'resource')} that could not be read "
+                                              f"(the refresh is incomplete){found}", STYLES["warning"]))
+    for group in unread:
+        out.add(f"  {group.count} {group.cause} ({', '.join(group.codes)}): ", (group.advice, STYLES["dim"]))
+
+
+def _drift(out: _Lines, items: list[DriftView], refreshed: bool, unread: Sequence[UnreadGroup] = ()) -> None:
     out.blank()
+    if unread:
+        _unread(out, unread, len(items))
+        if not items:
+            return
+        out.blank()
     if not items:
         out.add(("Drift: ", STYLES["heading"]), "none. Live resources match the last applied state.")
         return

@@ -157,6 +157,11 @@ def _head(plan: Plan) -> str:
 
 
 def _drift_cell(plan: Plan) -> str:
+    if plan.unread:
+        total = sum(g.count for g in plan.unread)
+        causes = ", ".join(f"{g.count} {g.cause} ({_esc(', '.join(g.codes))})" for g in plan.unread)
+        found = f"; {plural(len(plan.drift), 'resource')} that could be read changed" if plan.drift else ""
+        return f"**unknown for {plural(total, 'resource')}: the refresh is incomplete** ({causes}){found}"
     if plan.drift:
         return f"**{plural(len(plan.drift), 'resource')} changed outside mlops-infra** (see Drift)"
     if plan.refreshed:

@@ -64,3 +64,24 @@ class LiveState:
     resources: dict[str, StateResource]
     missing: frozenset[str] = frozenset()
     errors: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """URN -> (cause, code) of each failed read (``state.aws_live.retry.classify``): the plan
+    groups unread resources by cause. ``errors`` keeps the scrubbed message for logs."""
+
+
+READ_FAILURE_CAUSES: dict[str, str] = {
+    "access-denied": "access denied: grant the credentials the read actions of these types (docs/plan.md, section Refresh)",
+    "credentials-rejected": "the credentials were rejected (expired, revoked or for another partition): "
+                            "refresh them (`aws sts get-caller-identity` shows which are used)",
+    "no-credentials": "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                      "AWS_SECRET_ACCESS_KEY, or run where an instance or task role applies",
+    "throttled": "throttled by AWS past the retries: run again later, or lower the request rate",
+    "server-error": "AWS answered with a server error: run again later (https://health.aws.amazon.com)",
+    "connection-failed": "the connection failed (refused, reset or closed without an answer): check the "
+                         "network, a proxy, and AWS_ENDPOINT_URL",
+    "timeout": "no answer in time: check the network, a proxy, and AWS_ENDPOINT_URL; "
+               "--refresh-timeout sets the deadline",
+    "bad-endpoint": "the endpoint URL is not a URL: check AWS_ENDPOINT_URL",
+    "other": "the read failed: run again with MLOPS_INFRA_DEBUG=1 for details",
+}
+"""Why a live read failed -> what to do. The plan groups unread resources by these causes."""

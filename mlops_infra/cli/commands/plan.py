@@ -17,12 +17,16 @@ Contract:
   directory) and ``PULUMI_BACKEND_URL``; else an empty state (a stack never applied). The output
   says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
 - ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
-  honoured); a Kubernetes target gets a warning that live reads are not supported yet.
+  honoured), each call bounded (connect 5 s, read 10 s) and the whole scan by ``--refresh-timeout``
+  (default 30 s, or ``MLOPS_INFRA_REFRESH_TIMEOUT``); a Kubernetes target gets a warning that live
+  reads are not supported yet. Reads that fail are never "no drift": the plan says how many
+  resources could not be read, by cause and AWS error code, in every format.
 - Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
   approved, when gated) waits, and the plan says why; ``--refresh`` decides from the registry itself,
   an offline plan from the prior state and from what this apply creates (:func:`registry_view`).
 - Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 2 changes present (only with
-  ``--detailed-exitcode``), 1 any error (invalid spec, unreadable state, ...), printed without a
+  ``--detailed-exitcode``), 1 an incomplete refresh (only with ``--detailed-exitcode``, unless
+  ``--allow-partial``; the plan is printed first), 1 any error (invalid spec, unreadable state, ...), printed without a
   traceback.
 """
 
@@ -32,6 +36,8 @@ import dataclasses
 import os
 import shlex
 import sys
+import threading
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -58,6 +64,8 @@ class Format(StrEnum):
 
 
 EXIT_CODES = exit_codes("success (with --detailed-exitcode: no changes)",
+                        error="an error in your input or environment (printed with the fix), or an incomplete\n"
+                              "     --refresh (with --detailed-exitcode, unless --allow-partial)",
                         usage="changes present (with --detailed-exitcode), or a usage error")
 
 
@@ -78,7 +86,13 @@ def plan(
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, markdown (PR comment) or json."),
     out: Path | None = typer.Option(None, "--out", help="Also save the plan to this file (for a later apply)."),
     detailed_exitcode: bool = typer.Option(
-        False, "--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none."),
+        False, "--detailed-exitcode",
+        help="Exit 2 when there are changes, 0 when there are none, 1 when --refresh could not read everything."),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="With --detailed-exitcode: an incomplete refresh does not exit 1."),
+    refresh_timeout: float | None = typer.Option(
+        None, "--refresh-timeout", min=1.0, max=3600.0,
+        help="Seconds the live reads of --refresh may take in all (default 30, or MLOPS_INFRA_REFRESH_TIMEOUT)."),
     color: bool | None = typer.Option(None, "--color/--no-color", help="Colour the text format (default: on a terminal)."),
     max_chars: int = typer.Option(
         GITHUB_COMMENT_LIMIT, "--max-chars", min=1000,
@@ -88,14 +102,17 @@ def plan(
     err = error_console()
     if out is not None:  # refused before any work: the spec and --state are inputs
         output_file(out, inputs=(file, state), what="plan file")
-    desired = desired_and_prior(file, env, state, err, refresh=refresh)
+    deadline = _refresh_deadline(refresh_timeout) if refresh else None
+    started = time.monotonic()
+    desired = desired_and_prior(file, env, state, err, refresh=refresh, deadline=deadline)
     target, system, env, prior, backend, registry, graph = (
         desired.target, desired.system, desired.env, desired.prior, desired.backend, desired.registry, desired.graph)
     destination = (output_file(out, inputs=(target.path, state, _state_path(prior)), what="plan file")
                    if out is not None else None)  # the spec found by default and the backend's state too
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
-                                          live_progress=output_format is not Format.JSON)
+                                          live_progress=output_format is not Format.JSON,
+                                          deadline=max(1.0, (deadline or 0) - (time.monotonic() - started)))
                              if refresh else (None, None, []))
     result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
     saved = saved_text(result, graph, destination) if destination is not None else None
@@ -106,6 +123,12 @@ def plan(
     if destination is not None and saved is not None:
         destination.write_text(saved)  # only once every output passed the redaction layer
     typer.echo(text, nl=False, color=_use_color(color) if output_format is Format.TEXT else None)
+    if detailed_exitcode and result.refreshed and result.unread and not allow_partial:
+        total = sum(g.count for g in result.unread)
+        causes = "\n".join(f"  {g.count} {g.cause} ({', '.join(g.codes)}): {g.advice}" for g in result.unread)
+        raise UserError(f"the refresh is incomplete: {total} resource(s) could not be read",
+                        f"{causes}\nDrift on them is unknown, so the plan may miss changes made outside mlops-infra. "
+                        "Fix the cause and plan again, or pass --allow-partial to accept the plan as is.")
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 
@@ -127,8 +150,10 @@ class Desired:
 
 
 def desired_and_prior(file: Path | None, env: str | None, state: Path | None, err: Console, *,
-                      refresh: bool = False) -> Desired:
-    """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it."""
+                      refresh: bool = False, deadline: float | None = None) -> Desired:
+    """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it.
+
+    ``deadline`` bounds the registry read of ``refresh`` (seconds; the refresh's own default)."""
     target = resolve_target(file, env)
     system, env = load_for_env(target.path, target.env, err)
     if refresh and system.environments[env].target.kind == "aws":
@@ -136,7 +161,7 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
     from mlops_infra.compile import compile_system
 
     prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
-    registry = registry_view(system, env, prior, refresh=refresh)
+    registry = registry_view(system, env, prior, refresh=refresh, deadline=deadline)
     return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry))
 
 
@@ -196,21 +221,58 @@ def describe_prior(prior: PriorState, backend: str | None = None) -> str:
 # -- live state ------------------------------------------------------------------------------
 
 
-def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool) -> Any:
+def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, deadline: float | None = None) -> Any:
     """What the environment's model registry holds (finding A1): read from the registry with
     ``--refresh`` (AWS; ``AWS_ENDPOINT_URL`` honoured), else what the prior state proves and what
     this apply creates (:mod:`mlops_infra.state.model_registry`). The plan says which."""
+    from mlops_infra.state.model_registry import offline_registry_view
+
     if refresh and system.environments[env].target.kind == "aws":
         from mlops_infra.state.aws_live.model_registry import read_registry
 
-        return read_registry(system, env, prior, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    from mlops_infra.state.model_registry import offline_registry_view
-
+        deadline = (deadline if deadline is not None else _refresh_deadline(None)) / 2  # half for the scan
+        view = _within(deadline, lambda: read_registry(system, env, prior,
+                                                       endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None))
+        if view is not None:
+            return view
+        offline = offline_registry_view(system, env, prior)
+        return dataclasses.replace(offline, warnings=(
+            f"could not read the model registry within the {deadline:g} s refresh deadline; versions were "
+            "decided from the prior state",))
     return offline_registry_view(system, env, prior)
 
 
-def refresh_live(target: Any, graph: Any, prior: PriorState,
-                 live_progress: bool | None = None) -> tuple[LiveState | None, Any, list[str]]:
+def _within(seconds: float, call: Any) -> Any:
+    """``call()`` on a daemon thread; its result, or None when it did not finish in ``seconds``
+    (a read stuck on a silent server never holds the command or the process open)."""
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(call()), name="registry-read", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return box[0] if box else None
+
+
+def _refresh_deadline(option: float | None) -> float:
+    """``--refresh-timeout``, else ``MLOPS_INFRA_REFRESH_TIMEOUT``, else the scan's default (30 s)."""
+    from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
+
+    if option is not None:
+        return option
+    raw = os.environ.get("MLOPS_INFRA_REFRESH_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 1.0 <= value <= 3600.0:
+        raise UserError(f"MLOPS_INFRA_REFRESH_TIMEOUT={raw!r} is not a number of seconds between 1 and 3600",
+                        "Set it to the seconds the live reads may take in all (for example 60), or unset it.")
+    return value
+
+
+def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
+                 deadline: float | None = None) -> tuple[LiveState | None, Any, list[str]]:
     """Read live resources for an AWS target and find drift; (None, None, [warning]) otherwise.
 
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
@@ -226,7 +288,8 @@ def refresh_live(target: Any, graph: Any, prior: PriorState,
     region = graph.metadata.get("region") or target.region
     with progress_display("Refresh (live AWS reads)", unit="resources read", live=live_progress) as progress:
         live = scan_aws(list(prior.resources.values()), region=region,
-                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress)
+                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
+                        **({"deadline": deadline} if deadline is not None else {}))
     return live, find_drift(prior, live), []  # make_plan warns about reads that failed
 
 

@@ -24,7 +24,14 @@ from typing import Any
 from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.aws_live.context import paginate
-from mlops_infra.state.aws_live.retry import RetryPolicy, call_with_retry, describe_error, is_not_found
+from mlops_infra.state.aws_live.retry import (
+    RetryPolicy,
+    call_with_retry,
+    classify,
+    describe_error,
+    is_not_found,
+)
+from mlops_infra.state.aws_live.scan import CONNECT_TIMEOUT, READ_TIMEOUT
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.model_registry import group_of, offline_registry_view, where
 
@@ -41,7 +48,12 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     target = system.environments[env].target
     if target.kind != "aws":
         return offline
-    client = _client(session_factory, target.region, endpoint_url)
+    try:
+        client = _client(session_factory, target.region, endpoint_url)
+    except Exception as error:  # a bad endpoint URL, a broken profile: nothing can be read
+        return dataclasses.replace(offline, warnings=(
+            f"could not read the model registry ({classify(error)[1]}): {describe_error(error)}; versions were "
+            "decided from the prior state",))
     retry = retry or RetryPolicy()
     pins: dict[str, set[int]] = {}
     for endpoint in system.endpoints:
@@ -65,7 +77,8 @@ def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url
     from botocore.config import Config
 
     session = session_factory() if session_factory is not None else boto3.Session()
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=30)
+    config = Config(retries={"max_attempts": RetryPolicy().botocore_max_attempts, "mode": "standard"},
+                    connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
     return session.client("sagemaker", region_name=region, endpoint_url=endpoint_url, config=config)
 
 

@@ -3,7 +3,9 @@ throttled calls with bounded exponential backoff and jitter (:class:`RetryPolicy
 
 Contract: :func:`call_with_retry` retries only throttling errors, ``policy.attempts`` tries in
 all, then re-raises; :func:`describe_error` returns at most 500 characters with access key ids,
-signatures, tokens and secrets scrubbed.
+signatures, tokens and secrets scrubbed; :func:`classify` says why a read failed (a cause of
+``state.model.READ_FAILURE_CAUSES`` and the AWS error code or exception class), never quoting
+the message.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ class RetryPolicy:
     ``min(max_delay, base_delay * 2**n)`` scaled by a jitter in [0.5, 1) between tries.
     ``botocore_max_attempts`` configures botocore's own ``standard`` retry mode."""
 
-    attempts: int = 5
+    attempts: int = 3
     base_delay: float = 0.25
     max_delay: float = 8.0
-    botocore_max_attempts: int = 3
+    botocore_max_attempts: int = 2
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -63,12 +65,67 @@ def is_throttling(error: BaseException) -> bool:
 
 
 def is_not_found(error: BaseException) -> bool:
-    """A not-found answer: a known code, or SageMaker's ValidationException "Could not find"."""
+    """A not-found answer: a known code, or SageMaker's ValidationException "Could not find".
+
+    Errors without a response (botocore's ``ConnectionClosedError`` has ``response = None``) are
+    never a not-found answer."""
     code = error_code(error)
     if code in NOT_FOUND_CODES:
         return True
-    message = str(getattr(error, "response", {}).get("Error", {}).get("Message", ""))
+    response = getattr(error, "response", None)
+    message = str((response or {}).get("Error", {}).get("Message", "")) if isinstance(response, dict) else ""
     return code == "ValidationException" and bool(_NOT_FOUND_MESSAGE.search(message))
+
+
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden", "403",
+     "AuthorizationError", "NotAuthorized"})
+CREDENTIAL_CODES = frozenset(
+    {"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
+     "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidSignatureException", "IncompleteSignature",
+     "AuthFailure", "InvalidToken", "TokenRefreshRequired"})
+SERVER_ERROR_CODES = frozenset(
+    {"InternalError", "InternalFailure", "InternalServerError", "InternalServiceError", "ServiceUnavailable",
+     "ServiceUnavailableException", "ServiceFailure", "500", "502", "503", "504"})
+
+
+_BOTOCORE_CAUSES = {
+    "NoCredentialsError": "no-credentials", "PartialCredentialsError": "no-credentials",
+    "CredentialRetrievalError": "no-credentials", "NoRegionError": "bad-endpoint",
+    "EndpointConnectionError": "connection-failed", "ConnectionClosedError": "connection-failed",
+    "ProxyConnectionError": "connection-failed", "ConnectionError": "connection-failed",
+    "SSLError": "connection-failed", "ReadTimeoutError": "timeout", "ConnectTimeoutError": "timeout",
+    "DeadlineExceeded": "timeout",
+}
+
+
+def classify(error: BaseException) -> tuple[str, str]:
+    """(cause, code) of a failed read: the cause is a key of ``state.model.READ_FAILURE_CAUSES``; the code is the AWS
+    error code (``AccessDenied``) or the exception class (``EndpointConnectionError``). Never the
+    error's message, which may quote a key."""
+    code = error_code(error)
+    if code:
+        if code in THROTTLING_CODES:
+            return "throttled", code
+        if code in ACCESS_DENIED_CODES:
+            return "access-denied", code
+        if code in CREDENTIAL_CODES:
+            return "credentials-rejected", code
+        status = (getattr(error, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in SERVER_ERROR_CODES or (isinstance(status, int) and status >= 500):
+            return "server-error", code
+        if isinstance(status, int) and status == 403:
+            return "access-denied", code
+        return "other", code
+    name = type(error).__name__
+    if name in _BOTOCORE_CAUSES:
+        return _BOTOCORE_CAUSES[name], name
+    if isinstance(error, ValueError) and "endpoint" in str(error).lower():
+        return "bad-endpoint", name
+    for base in type(error).__mro__:
+        if base.__name__ in _BOTOCORE_CAUSES:
+            return _BOTOCORE_CAUSES[base.__name__], name
+    return "other", name
 
 
 def describe_error(error: BaseException) -> str:
@@ -84,13 +141,14 @@ def describe_error(error: BaseException) -> str:
     return text[:500]
 
 
-def call_with_retry(call: Callable[[], Any], policy: RetryPolicy) -> Any:
-    """``call()``, retried on throttling errors up to ``policy.attempts`` tries in all."""
+def call_with_retry(call: Callable[[], Any], policy: RetryPolicy, stop: Callable[[], bool] = lambda: False) -> Any:
+    """``call()``, retried on throttling errors up to ``policy.attempts`` tries in all (no retry
+    once ``stop()`` says the scan's deadline passed)."""
     for attempt in range(policy.attempts):
         try:
             return call()
         except Exception as error:
-            if not is_throttling(error) or attempt == policy.attempts - 1:
+            if not is_throttling(error) or attempt == policy.attempts - 1 or stop():
                 raise
             delay = min(policy.max_delay, policy.base_delay * 2**attempt)
             policy.sleep(delay * (0.5 + random.random() / 2))

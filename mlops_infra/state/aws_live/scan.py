@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +19,20 @@ from mlops_infra.state.aws_live.registry import READERS
 from mlops_infra.state.aws_live.retry import (
     RetryPolicy,
     call_with_retry,
+    classify,
     describe_error,
     error_code,
     is_not_found,
     is_throttling,
 )
 from mlops_infra.state.model import LiveState, StateResource
+
+CONNECT_TIMEOUT = 5
+"""Seconds to open a connection (botocore ``connect_timeout``)."""
+READ_TIMEOUT = 10
+"""Seconds of silence on an open connection before a read fails (botocore ``read_timeout``)."""
+DEFAULT_DEADLINE = 30.0
+"""Seconds the whole scan may take (``plan --refresh-timeout``, ``MLOPS_INFRA_REFRESH_TIMEOUT``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +89,12 @@ def _read_unit(unit: _Unit, ctx: ScanContext) -> dict[str, Reading | None]:
     return {res.urn: unit.reader.read_one(client, res, ctx)}
 
 
-def _run_unit(unit: _Unit, ctx: ScanContext,
-              progress: ProgressReporter = NO_PROGRESS) -> tuple[dict[str, Reading | None], dict[str, str]]:
-    """Read one unit; returns (readings with ``None`` = missing, errors by URN). Reports the
+def _run_unit(unit: _Unit, ctx: ScanContext, progress: ProgressReporter = NO_PROGRESS,
+              stop: Callable[[], bool] = lambda: False) -> tuple[dict[str, Reading | None], dict[str, Failure]]:
+    """Read one unit; returns (readings with ``None`` = missing, failures by URN). Reports the
     unit's resources as done, each throttled try and each failed resource to ``progress``."""
     try:
-        found, failed = _read_unit_reporting(unit, ctx, progress)
+        found, failed = _read_unit_reporting(unit, ctx, progress, stop)
     finally:
         progress.advance(len(unit.resources))
     if failed:
@@ -92,8 +102,12 @@ def _run_unit(unit: _Unit, ctx: ScanContext,
     return found, failed
 
 
-def _read_unit_reporting(unit: _Unit, ctx: ScanContext,
-                         progress: ProgressReporter) -> tuple[dict[str, Reading | None], dict[str, str]]:
+Failure = tuple[str, str, str]
+"""(cause, code, scrubbed message) of a failed read."""
+
+
+def _read_unit_reporting(unit: _Unit, ctx: ScanContext, progress: ProgressReporter,
+                         stop: Callable[[], bool] = lambda: False) -> tuple[dict[str, Reading | None], dict[str, Failure]]:
     def attempt() -> dict[str, Reading | None]:
         try:
             return _read_unit(unit, ctx)
@@ -103,14 +117,15 @@ def _read_unit_reporting(unit: _Unit, ctx: ScanContext,
             raise
 
     try:
-        return call_with_retry(attempt, ctx.retry), {}
+        return call_with_retry(attempt, ctx.retry, stop), {}
     except Exception as error:
         if is_not_found(error) and len(unit.resources) == 1:
             return {unit.resources[0].urn: None}, {}
+        cause, code = classify(error)
         message = describe_error(error)
-        if not (error_code(error) or _is_botocore_error(error)):
+        if cause == "other" and not (error_code(error) or _is_botocore_error(error)):
             message += " (this is a bug in mlops-infra)"
-        return {}, {r.urn: message for r in unit.resources}
+        return {}, {r.urn: (cause, code, message) for r in unit.resources}
 
 
 def _is_botocore_error(error: BaseException) -> bool:
@@ -125,7 +140,7 @@ def _botocore_config(max_workers: int, endpoint_url: str | None, retry: RetryPol
     return Config(
         retries={"mode": "standard", "max_attempts": retry.botocore_max_attempts},
         max_pool_connections=max(10, max_workers),
-        connect_timeout=10, read_timeout=30,
+        connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
 
@@ -138,14 +153,17 @@ def _default_session() -> Any:
 
 def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory: Callable[[], Any] | None = None,
              endpoint_url: str | None = None, max_workers: int = 8,
-             retry: RetryPolicy | None = None, progress: ProgressReporter = NO_PROGRESS) -> LiveState:
+             retry: RetryPolicy | None = None, progress: ProgressReporter = NO_PROGRESS,
+             deadline: float = DEFAULT_DEADLINE) -> LiveState:
     """Read every readable resource live and return a :class:`LiveState` (see module docstring).
 
     ``session_factory`` returns a ``boto3.Session`` (called once; default ``boto3.Session()``
     with the usual credential chain); ``endpoint_url`` points every client at one endpoint (a
     moto server in tests). At most ``max_workers`` reads are in flight at once. ``progress``
     (:mod:`mlops_infra.progress`) hears the number of readable resources, each one read, throttled
-    tries and failures.
+    tries and failures. ``deadline`` bounds the whole scan in seconds: what is not read by then
+    fails with cause ``timeout`` (code ``DeadlineExceeded``) and the scan returns at once; the
+    reads still in flight run on daemon threads that never hold the process open.
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
@@ -155,20 +173,62 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
     ctx = ScanContext(session_factory or _default_session, endpoint_url,
                       _botocore_config(max_workers, endpoint_url, retry), retry)
     readings: dict[str, Reading | None] = {}
-    errors: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws-live") as pool:
-        for found, failed in pool.map(lambda u: _run_unit(u, ctx, progress), units):
+    failures: dict[str, Failure] = {}
+    finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop), max_workers, deadline)
+    for index, unit in enumerate(units):
+        if index in finished:
+            found, failed = finished[index]
             readings.update(found)
-            errors.update(failed)
-    return _live_state(units, readings, errors)
+            failures.update(failed)
+        else:
+            failures.update({r.urn: ("timeout", "DeadlineExceeded", f"not read within the {deadline:g} s deadline")
+                             for r in unit.resources})
+    return _live_state(units, readings, failures)
+
+
+def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[], bool]], Any], max_workers: int,
+                       deadline: float) -> dict[int, Any]:
+    """``run(unit, stop)`` for every unit on at most ``max_workers`` daemon threads; the results
+    that arrived before ``deadline`` seconds, by unit index. ``stop()`` turns true at the deadline."""
+    if not units:
+        return {}
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(units)):
+        todo.put(index)
+    results: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+    expired = threading.Event()
+
+    def worker() -> None:
+        while not expired.is_set():
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            results.put((index, run(units[index], expired.is_set)))
+
+    for n in range(min(max_workers, len(units))):
+        threading.Thread(target=worker, name=f"aws-live-{n}", daemon=True).start()
+    end = time.monotonic() + deadline
+    finished: dict[int, Any] = {}
+    while len(finished) < len(units):
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            index, result = results.get(timeout=remaining)
+        except queue.Empty:
+            break
+        finished[index] = result
+    expired.set()
+    return finished
 
 
 def _live_state(units: Sequence[_Unit], readings: Mapping[str, Reading | None],
-                errors: Mapping[str, str]) -> LiveState:
+                failures: Mapping[str, Failure]) -> LiveState:
     live: dict[str, StateResource] = {}
     missing: set[str] = set()
     for res in sorted((r for u in units for r in u.resources), key=lambda r: r.urn):
-        if res.urn in errors or res.urn not in readings:
+        if res.urn in failures or res.urn not in readings:
             continue
         reading = readings[res.urn]
         if reading is None:
@@ -176,4 +236,6 @@ def _live_state(units: Sequence[_Unit], readings: Mapping[str, Reading | None],
             continue
         live[res.urn] = StateResource(urn=res.urn, type=res.type, custom=True, id=res.id, parent=res.parent,
                                       provider=res.provider, inputs=reading.inputs, outputs=reading.outputs)
-    return LiveState(resources=live, missing=frozenset(missing), errors=dict(sorted(errors.items())))
+    ordered = sorted(failures.items())
+    return LiveState(resources=live, missing=frozenset(missing), errors={u: f[2] for u, f in ordered},
+                     failures={u: (f[0], f[1]) for u, f in ordered})
