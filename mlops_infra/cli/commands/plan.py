@@ -64,8 +64,8 @@ class Format(StrEnum):
 
 
 EXIT_CODES = exit_codes("success (with --detailed-exitcode: no changes)",
-                        error="an error in your input or environment (printed with the fix), or an incomplete\n"
-                              "     --refresh (with --detailed-exitcode, unless --allow-partial)",
+                        error="an error in your input or environment (printed with the fix),\n"
+                              "     or an incomplete --refresh (--detailed-exitcode without --allow-partial)",
                         usage="changes present (with --detailed-exitcode), or a usage error")
 
 
