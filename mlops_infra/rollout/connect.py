@@ -76,8 +76,12 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
     address, plan = rollout_spec(graph, endpoint, source)
     spec = RolloutSpec.from_graph(address, plan)
     if spec.target == "aws":
-        import boto3
-        from botocore.config import Config
+        try:
+            import boto3
+            from botocore.config import Config
+        except ModuleNotFoundError as exc:
+            raise UserError("boto3 is not installed", "Rolling out on AWS needs `pip install 'mlops-infra[aws]'`.") \
+                from exc
 
         from mlops_infra.rollout.drivers.sagemaker import SageMakerDriver
         from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
