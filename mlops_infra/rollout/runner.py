@@ -7,7 +7,9 @@ Contract:
   nothing more; the next pass observes again).
 - A :class:`GateReader` reads the spec's gates for a step window; it never raises for a cloud
   answer: an error is an ``unreadable`` reading.
-- :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress.
+- :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress
+  (:func:`gate_window`); :func:`decide_and_act` is its second half, for callers that observe and
+  read gates themselves (a fleet pass batches the gate reads).
 - :func:`watch` repeats passes until the rollout is in a terminal phase (or ``max_passes``), sleeping
   until the decision's ``next_check`` (at most ``poll_seconds``); ``clock`` and ``sleep`` are
   injectable, so a test runs hours of bake instantly.
@@ -57,12 +59,26 @@ class Pass:
     lost: bool = False
 
 
+def gate_window(observed: Observed, command: Command = None) -> float | None:
+    """When the current step started, if the gates must be read for this observation (a rollout of
+    the observed revision in progress, and no abort); None: no gates to read."""
+    status = observed.status
+    if status is None or status.phase != "progressing" or status.revision != observed.revision or command == "abort":
+        return None
+    return status.since
+
+
 def reconcile_once(spec: RolloutSpec, driver: Driver, gates: GateReader, now: float,
                    command: Command = None) -> Pass:
     observed = driver.observe()
-    status = observed.status
-    in_progress = status is not None and status.phase == "progressing" and status.revision == observed.revision
-    readings = gates.read(spec, status.since, now) if in_progress and status and command != "abort" else []
+    since = gate_window(observed, command)
+    readings = gates.read(spec, since, now) if since is not None else []
+    return decide_and_act(spec, driver, observed, readings, now, command)
+
+
+def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readings: list[GateReading], now: float,
+                   command: Command = None) -> Pass:
+    """The second half of a pass: decide from what was observed and read, then act (see the contract)."""
     decision = reconcile(spec, observed, readings, now, command)
     if not decision.changes_anything:
         return Pass(observed, readings, decision, acted=False)

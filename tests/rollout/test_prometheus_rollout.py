@@ -1,0 +1,154 @@
+"""KServe rollouts gated by a real Prometheus evaluating the PrometheusRules the compiler emits.
+
+The example's dev environment (KServe) is compiled; its ``PrometheusRule`` objects (the latency and
+error monitors' recording rules and the ``scorer-latency`` / ``scorer-errors`` alerts the rollout
+reads) are loaded, as compiled, into a real Prometheus (tests/support/prometheus.py) with time
+compressed 60x (``for: 5m`` -> 5s; range selectors at least 4s so a rate has samples at a 1s
+scrape). A traffic generator plays KServe's router: every 0.2s it reads ``canaryTrafficPercent``
+from the Kubernetes API stand-in (tests/support/kube_api.py) and adds requests to Knative's queue-proxy
+series ``revision_app_request_latencies`` / ``revision_app_request_count`` of the old and the new
+revision (pushed through the Pushgateway), split by that share. The old version answers in 40 ms;
+the unhealthy new version answers 12% of its requests in 400 ms, so the endpoint's p99 crosses the
+250 ms threshold once the canary carries more than 1/0.12 = 8.3% of the traffic: at step 3 (10%).
+The reconciler runs in real time (bakes of a few seconds), its gates read ``/api/v1/alerts``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_infra.compile import compile_system
+from mlops_infra.kube import KubeClient, RetryPolicy
+from mlops_infra.rollout.drivers.kserve import KServeDriver
+from mlops_infra.rollout.gates.prometheus import PrometheusGates
+from mlops_infra.rollout.model import RolloutSpec
+from mlops_infra.rollout.runner import Watch, watch
+from mlops_infra.spec import load_system
+from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.prometheus import PrometheusStack, compress_time, require
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+NS, NAME, SERVICE = "fraud-dev", "scorer", "scorer-predictor"
+BUCKETS = (50, 100, 250, 500, 1000)
+FAST_MS, SLOW_MS = 40, 400
+ISVC = ("serving.kserve.io/v1beta1", "InferenceService", NAME, NS)
+
+
+def compiled() -> tuple[RolloutSpec, list[dict[str, Any]]]:
+    graph = compile_system(load_system(EXAMPLE, "dev").system, "dev")
+    spec = RolloutSpec.from_graph("endpoints.scorer", graph.rollouts["endpoints.scorer"])
+    rules = [compress_time(r.inputs["spec"], 60, floor=4) for r in graph.resources
+             if r.type.endswith("PrometheusRule") and r.name in ("monitor-latency", "monitor-errors",
+                                                                  "alert-scorer-latency", "alert-scorer-errors")]
+    assert len(rules) == 4 and spec.gates == ("scorer-latency", "scorer-errors")
+    return spec, rules
+
+
+class Traffic:
+    """KServe's router and the two revisions' queue-proxies, as far as the metrics go (see the module)."""
+
+    def __init__(self, stack: PrometheusStack, api: KubeApiStandIn, slow_share_new: float) -> None:
+        self.stack, self.api, self.slow_share_new = stack, api, slow_share_new
+        self.counts = {rev: {"fast": 0.0, "slow": 0.0} for rev in ("scorer-predictor-00001", "scorer-predictor-00002")}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.percents: list[int] = []
+
+    def tick(self, per_tick: int = 500) -> None:
+        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
+        if not self.percents or self.percents[-1] != percent:
+            self.percents.append(percent)
+        new = per_tick * percent / 100
+        old, fresh = self.counts["scorer-predictor-00001"], self.counts["scorer-predictor-00002"]
+        old["fast"] += per_tick - new
+        fresh["slow"] += new * self.slow_share_new
+        fresh["fast"] += new * (1 - self.slow_share_new)
+        self.stack.push("kserve", self.text())
+
+    def text(self) -> str:
+        lines = ["# TYPE revision_app_request_latencies histogram", "# TYPE revision_app_request_count counter"]
+        for revision, c in self.counts.items():
+            labels = f'namespace_name="{NS}",service_name="{SERVICE}",revision_name="{revision}"'
+            for le in BUCKETS:
+                below = c["fast"] * (FAST_MS <= le) + c["slow"] * (SLOW_MS <= le)
+                lines.append(f'revision_app_request_latencies_bucket{{{labels},le="{le}"}} {below:.1f}')
+            total = c["fast"] + c["slow"]
+            lines.append(f'revision_app_request_latencies_bucket{{{labels},le="+Inf"}} {total:.1f}')
+            lines.append(f'revision_app_request_latencies_count{{{labels}}} {total:.1f}')
+            lines.append(f'revision_app_request_latencies_sum{{{labels}}} {c["fast"] * FAST_MS + c["slow"] * SLOW_MS:.1f}')
+            lines.append(f'revision_app_request_count{{{labels},response_code_class="2xx"}} {total:.1f}')
+        return "\n".join(lines) + "\n"
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.tick()
+            self.stop.wait(0.2)
+
+    def __enter__(self) -> Traffic:
+        self.tick()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def world(tmp_path):
+    require()
+    spec, rules = compiled()
+    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
+            PrometheusStack(tmp_path, rules=rules) as stack:
+        api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+                  "metadata": {"name": NAME, "namespace": NS, "annotations": {
+                      "mlops-infra/model-version": "13", "rollout.mlops-infra.io/stable-version": "12"}},
+                  "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": "s3://m/13/"}}}})
+        yield spec, api, stack
+
+
+def roll(spec: RolloutSpec, api: KubeApiStandIn, stack: PrometheusStack, bake: int, seen: list) -> None:
+    driver = KServeDriver(KubeClient.from_url(api.url, retry=RetryPolicy(attempts=2, base_delay=0.01)), NS, NAME)
+    gates = PrometheusGates(stack.prometheus_url, namespace=NS, timeout=5)
+    watch(dataclasses.replace(spec, bake_seconds=bake), driver, gates,
+          Watch(poll_seconds=0.5, max_passes=int(bake * 6 * 2 / 0.5) + 60, on_pass=seen.append))
+
+
+def annotations(api: KubeApiStandIn) -> dict[str, str]:
+    return api.get(*ISVC)["metadata"]["annotations"]
+
+
+def test_a_healthy_version_completes_all_six_steps(world):
+    spec, api, stack = world
+    seen: list = []
+    with Traffic(stack, api, slow_share_new=0.0) as traffic:
+        stack.wait_for_value('mlops:monitor_value{mlops_monitor="latency"}', lambda v: v < 0.25, timeout=30)
+        roll(spec, api, stack, bake=4, seen=seen)
+    assert traffic.percents == [0, 2, 5, 10, 25, 75, 100]
+    assert annotations(api)["rollout.mlops-infra.io/phase"] == "finished"
+    read = [g for p in seen for g in p.gates]
+    assert read and {g.name for g in read} == {"scorer-latency", "scorer-errors"} and {g.state for g in read} == {"ok"}
+
+
+def test_an_unhealthy_version_rolls_back_at_the_step_where_its_p99_crosses(world):
+    spec, api, stack = world
+    seen: list = []
+    with Traffic(stack, api, slow_share_new=0.12) as traffic:
+        stack.wait_for_value('mlops:monitor_value{mlops_monitor="latency"}', lambda v: v < 0.25, timeout=30)
+        roll(spec, api, stack, bake=15, seen=seen)
+    assert traffic.percents == [0, 2, 5, 10, 0]
+    stored = annotations(api)
+    assert stored["rollout.mlops-infra.io/phase"] == "rolled_back"
+    assert stored["rollout.mlops-infra.io/reason"].startswith("scorer-latency = ")
+    assert "fired at step 3 (10% on version 13)" in stored["rollout.mlops-infra.io/reason"]
+    value = float(stored["rollout.mlops-infra.io/reason"].split(" = ")[1].split(" ")[0])
+    assert value > 0.25  # the p99 in seconds, as the compiled alert compares it
+    assert stored["rollout.mlops-infra.io/stable-version"] == "12"
+    before = [g for p in seen if p.decision.action == "wait" and p.decision.percent in (2, 5) for g in p.gates]
+    assert before and all(g.state == "ok" for g in before)  # steps 1 and 2 stayed under the threshold
