@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +75,7 @@ class Traffic:
         for revision, c in self.counts.items():
             labels = f'namespace_name="{NS}",service_name="{SERVICE}",revision_name="{revision}"'
             for le in BUCKETS:
-                below = c["fast"] * (FAST_MS <= le) + c["slow"] * (SLOW_MS <= le)
+                below = c["fast"] * (le >= FAST_MS) + c["slow"] * (le >= SLOW_MS)
                 lines.append(f'revision_app_request_latencies_bucket{{{labels},le="{le}"}} {below:.1f}')
             total = c["fast"] + c["slow"]
             lines.append(f'revision_app_request_latencies_bucket{{{labels},le="+Inf"}} {total:.1f}')
