@@ -2,9 +2,9 @@
 
 A script, not a test. Starts the patched moto server of ``tests/support/moto_server.py`` on
 127.0.0.1 in this process (a moto server in a process of its own answers each call in ~200 ms here
-instead of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not used), seeds ``--endpoints`` endpoints mid-canary (stable and new model, the stable config, the
-final config, a rollout config with a ``canary`` variant at 2% and the status tags) and one CloudWatch
-alarm per endpoint (its rollback gate). Then it times whole passes over all endpoints (observe, read
+instead of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not used), seeds ``--endpoints`` endpoints mid-canary (stable and new model, the final config, a rollout
+config with a ``canary`` variant at 2% and the status tags) and one CloudWatch alarm per endpoint
+(its rollback gate), straight into moto's backends (:func:`seed_one`). Then it times whole passes over all endpoints (observe, read
 gates, decide, act) at two moments:
 
 - ``wait``: mid-bake, so every endpoint only observes and reads its gate (DescribeEndpoint,
@@ -23,7 +23,7 @@ Each is run ``--runs`` times; printed: median wall time, per endpoint, the ratio
 number of API calls the server answered, and the machine load (``os.getloadavg``, 1 min). Target: at
 most 10 s per fleet pass over 1,000 endpoints.
 
-    python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 3]
+    python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 2] [--baseline-sample N]
 """
 
 from __future__ import annotations
@@ -33,95 +33,122 @@ import os
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlops_infra.rollout.drivers.sagemaker import SageMakerDriver
+from mlops_infra.rollout.drivers.sagemaker import TAG_PREFIX, EndpointTarget, SageMakerDriver
 from mlops_infra.rollout.fleet import Member, reconcile_fleet
 from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
-from mlops_infra.rollout.model import RolloutSpec
+from mlops_infra.rollout.model import RolloutSpec, RolloutStatus
 from mlops_infra.rollout.runner import reconcile_once
-from tests.rollout.aws_world import deploy
-from tests.support.moto_server import client, running_moto_server
+from tests.rollout.aws_world import IMAGE, ROLE, model_name
+from tests.support.moto_server import REGION, client, running_moto_server
 
 STEPS, BAKE = (2, 5, 10, 25, 75, 100), 600
+ACCOUNT = "123456789012"  # moto's default account
 def rollout(endpoint: str) -> RolloutSpec:
     return RolloutSpec(endpoint, "canary", STEPS, BAKE, (f"{endpoint}-latency",), 900, "aws")
 
 
-def seed_one(url: str, i: int, started: float):
-    sm, cw = client("sagemaker", url), client("cloudwatch", url)
-    target = deploy(sm, f"bench-{i:04d}", count=2)
-    cw.put_metric_alarm(AlarmName=f"{target.endpoint}-latency", MetricName="ModelLatency", Namespace="AWS/SageMaker",
-                        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=250000,
-                        ComparisonOperator="GreaterThanThreshold",
-                        Dimensions=[{"Name": "EndpointName", "Value": target.endpoint},
-                                    {"Name": "VariantName", "Value": "canary"}])
-    driver = SageMakerDriver(sm, target)
-    for _ in range(2):  # start (deploys the canary variant), then 2% of traffic
-        reconcile_once(rollout(target.endpoint), driver, CloudWatchGates(cw), started)
-    return target
+def seed_one(i: int, started: float) -> EndpointTarget:
+    """One endpoint at step 1 of its canary, written straight into moto's in-memory backends (the same
+    objects the server answers from): seeding is not what is measured, and 1,000 endpoints through
+    the API take many minutes on a loaded machine. What it leaves is what two reconcile passes leave
+    (``tests/rollout/test_sagemaker_driver.py`` walks those through the API)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.sagemaker.models import sagemaker_backends
+
+    sm, cw = sagemaker_backends[ACCOUNT][REGION], cloudwatch_backends[ACCOUNT][REGION]
+    endpoint = f"bench-{i:04d}"
+    stable, new = model_name(endpoint, 12), model_name(endpoint, 13)
+    for model in (stable, new):
+        sm.create_model(model, ROLE, {"Image": IMAGE}, None, None, None)
+
+    def variant(name: str, model: str, count: int, weight: float) -> dict:
+        return {"VariantName": name, "ModelName": model, "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": count, "InitialVariantWeight": weight}
+
+    final = f"{endpoint}-cfg-v13"
+    sm.create_endpoint_config(final, [variant("primary", new, 2, 1.0)], None, None, [], None)
+    sm.create_endpoint_config(f"{endpoint}-rollout-v13", [variant("primary", stable, 2, 1.0),
+                                                          variant("canary", new, 1, 0.0)], None, None, [], None)
+    created = sm.create_endpoint(endpoint, f"{endpoint}-rollout-v13", [])
+    sm.update_endpoint_weights_and_capacities(endpoint, desired_weights_and_capacities=[
+        {"VariantName": "primary", "DesiredWeight": 98.0, "DesiredInstanceCount": 2},
+        {"VariantName": "canary", "DesiredWeight": 2.0, "DesiredInstanceCount": 1}])
+    status = RolloutStatus("progressing", "13", "12", 0, started)
+    sm.add_tags(created.arn, [{"Key": TAG_PREFIX + k, "Value": v} for k, v in status.to_fields().items()])
+    cw.put_metric_alarm(f"{endpoint}-latency", "AWS/SageMaker", "ModelLatency", "GreaterThanThreshold", 1, 60,
+                        250000.0, "Average", "", [{"Name": "EndpointName", "Value": endpoint},
+                                                   {"Name": "VariantName", "Value": "canary"}], [])
+    return EndpointTarget(endpoint, "13", final, new)
 
 
-def timed_baseline(url: str, targets: list, now: float) -> tuple[float, dict[str, int]]:
+def timed_baseline(url: str, targets: list, now: float) -> tuple[float, float, dict[str, int]]:
     sm, cw = client("sagemaker", url), client("cloudwatch", url)
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     actions: dict[str, int] = {}
     for t in targets:  # one endpoint after the other, each with its own gate reads
         result = reconcile_once(rollout(t.endpoint), SageMakerDriver(sm, t), CloudWatchGates(cw), now)
         actions[result.decision.action] = actions.get(result.decision.action, 0) + 1
-    return time.perf_counter() - begin, actions
+    return time.perf_counter() - begin, time.process_time() - cpu, actions
 
 
-def timed_fleet(url: str, targets: list, now: float, workers: int) -> tuple[float, dict[str, int]]:
+def timed_fleet(url: str, targets: list, now: float, workers: int) -> tuple[float, float, dict[str, int]]:
     sm, cw = client("sagemaker", url), client("cloudwatch", url)
     gates = CloudWatchGates(cw)  # one reader for the fleet: its reads are batched
     members = [Member(rollout(t.endpoint), SageMakerDriver(sm, t), gates) for t in targets]
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     results = reconcile_fleet(members, now, max_workers=workers)
-    elapsed = time.perf_counter() - begin
+    elapsed, cpu = time.perf_counter() - begin, time.process_time() - cpu
     actions: dict[str, int] = {}
     for r in results:
         key = r.result.decision.action if r.result else f"error {r.error[:60]}"
         actions[key] = actions.get(key, 0) + 1
-    return elapsed, actions
+    return elapsed, cpu, actions
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=2, help="at most 2: each advance run moves every endpoint two steps")
+    parser.add_argument("--baseline-sample", type=int, default=0,
+                        help="time the one-by-one baseline on the first N endpoints only (0: all)")
     args = parser.parse_args()
     with running_moto_server() as url:
         t0 = time.perf_counter()
         started = time.time() - 5
-        with ThreadPoolExecutor(8) as pool:
-            targets = list(pool.map(lambda i: seed_one(url, i, started), range(args.endpoints)))
+        targets = [seed_one(i, started) for i in range(args.endpoints)]
+        check = timed_fleet(url, targets[:3], started + 1, 1)[2]
+        assert check == {"wait": 3}, f"the seeded endpoints are not mid-bake at step 1: {check}"
         print(f"seeded {args.endpoints} endpoints mid-canary in "
               f"{time.perf_counter() - t0:.0f}s; load {os.getloadavg()[0]:.2f}", flush=True)
         now = started
+        sample = targets[:args.baseline_sample or len(targets)]
         for moment in ("wait", "advance"):
-            times: dict[str, list[float]] = {"baseline": [], "fleet": []}
+            times: dict[str, list[tuple[float, float]]] = {"baseline": [], "fleet": []}
             seen: dict[str, dict[str, int]] = {}
             for _ in range(args.runs):  # alternate, so both see the same load
-                for way in ("baseline", "fleet"):
-                    # mid-bake: a second later; advance: past the bake (the endpoints move one step per pass)
+                for way in ("fleet", "baseline"):
+                    # mid-bake: a second later; advance: past the bake (every endpoint moves one step per pass)
                     now = now + BAKE + 1 if moment == "advance" else now + 1
-                    elapsed, actions = (timed_baseline(url, targets, now) if way == "baseline"
-                                        else timed_fleet(url, targets, now, args.workers))
-                    times[way].append(elapsed)
+                    wall, cpu, actions = (timed_baseline(url, sample, now) if way == "baseline"
+                                          else timed_fleet(url, targets, now, args.workers))
+                    times[way].append((wall, cpu))
                     seen[way] = actions
-            base = statistics.median(times["baseline"])
+            per = {way: statistics.median(w for w, _ in runs) / (len(sample) if way == "baseline" else len(targets))
+                   for way, runs in times.items()}
             for way in ("baseline", "fleet"):
-                median = statistics.median(times[way])
+                count = len(sample) if way == "baseline" else len(targets)
+                wall = statistics.median(w for w, _ in times[way])
+                cpu = statistics.median(c for _, c in times[way])
                 label = "baseline (one by one)" if way == "baseline" else f"fleet (workers={args.workers})"
-                print(f"{moment:8s} {label:22s} median {median:6.2f}s ({median / args.endpoints * 1000:5.1f} ms per "
-                      f"endpoint)  x{base / median:4.2f} vs baseline  runs {[round(t, 2) for t in times[way]]}  "
+                print(f"{moment:8s} {label:22s} {count:5d} endpoints  wall {wall:7.2f}s ({per[way] * 1000:6.1f} ms per "
+                      f"endpoint, x{per['baseline'] / per[way]:4.2f} vs baseline)  cpu {cpu:7.2f}s "
+                      f"({cpu / count * 1000:5.1f} ms per endpoint)  runs {[round(w, 2) for w, _ in times[way]]}  "
                       f"actions {seen[way]}  load {os.getloadavg()[0]:.2f}", flush=True)
-
 
 if __name__ == "__main__":
     main()
