@@ -85,3 +85,36 @@ def test_the_readme_install_plans_without_boto3_and_refresh_says_what_to_install
     assert refresh.returncode == 1
     assert "pip install 'mlops-infra[aws]'" in refresh.stderr and "Traceback" not in refresh.stderr
     assert len([line for line in refresh.stderr.splitlines() if "error" in line]) == 1
+
+
+USED_WITHOUT_IMPORT = {
+    "numpy": "safetensors loads checkpoint tensors into numpy arrays (ml/checkpoints.py, framework='numpy')",
+}
+"""Core dependencies the package needs without an ``import`` statement naming them, and why."""
+
+
+def _imported_distributions() -> set[str]:
+    """The distributions whose top-level modules some module of ``mlops_infra`` imports (static imports)."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    modules: set[str] = set()
+    for path in (REPO / "mlops_infra").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    provided = packages_distributions()
+    return {canonicalize_name(dist) for module in modules for dist in provided.get(module, [])}
+
+
+def test_every_core_dependency_is_used():
+    """A declared dependency nothing imports (ruamel.yaml was one) costs every install and every audit."""
+    imported = _imported_distributions()
+    unused = [Requirement(r).name for r in PYPROJECT["dependencies"]
+              if canonicalize_name(Requirement(r).name) not in imported
+              and canonicalize_name(Requirement(r).name) not in USED_WITHOUT_IMPORT]
+    assert unused == [], f"declared in pyproject.toml but never imported by mlops_infra: {unused}"
+    for name in USED_WITHOUT_IMPORT:  # an exception stays justified only while it is declared
+        assert any(canonicalize_name(Requirement(r).name) == name for r in PYPROJECT["dependencies"]), name
