@@ -53,6 +53,7 @@ from mlops_infra.state.pulumi_state import (
     find_state_file,
     load_state,
     parse_state,
+    state_file_stem,
 )
 
 PULUMI_CLOUD_API = "https://api.pulumi.com"
@@ -153,9 +154,9 @@ def _read_file_backend(project: str, stack: str, stack_dir: Path, backend: Backe
     url = backend.url or None
     found = find_state_file(stack_dir, project, stack, url)
     if found is None:
-        root = backend_root(stack_dir, url)
+        root, stem = backend_root(stack_dir, url), state_file_stem(stack_dir, project, stack, url)
         return _empty(project, stack, f"no stack file for {project}/{stack} in the file backend "
-                                      f"{_home_relative(root)}")
+                                      f"{_home_relative(root)}: no {_home_relative(stem)}.json(.gz)")
     return load_state(found)
 
 
@@ -390,7 +391,8 @@ def _read_json_file(path: Path, what: str, fix: str) -> dict[str, Any]:
 
 def _home_relative(path: Path) -> str:
     try:
-        return "~/" + str(Path(path).resolve().relative_to(Path.home().resolve()))
+        inside = Path(path).resolve().relative_to(Path.home().resolve())
+        return "~" if inside == Path() else f"~/{inside}"
     except (ValueError, OSError, RuntimeError):
         return str(path)
 

@@ -162,12 +162,16 @@ def find_state_file(stack_dir: Path, project: str, stack: str, backend_url: str 
     the gzipped one on a tie. ``stack`` may be qualified as ``organization/<project>/<stack>``.
     Only file metadata and ``meta.yaml`` are read; nothing is written.
     """
+    return _pick_stack_file(state_file_stem(stack_dir, project, stack, backend_url))
+
+
+def state_file_stem(stack_dir: Path, project: str, stack: str, backend_url: str | None = None) -> Path:
+    """The stack file's path without ``.json``/``.json.gz``: where :func:`find_state_file` looks (and
+    where ``pulumi`` writes it), for messages that say where nothing was found."""
     project, stack = _split_stack_name(project, stack)
     root = backend_root(stack_dir, backend_url)
     stacks_dir = root / ".pulumi" / "stacks"
-    if _uses_project_layout(root):
-        return _pick_stack_file(stacks_dir / project / stack)
-    return _pick_stack_file(stacks_dir / stack)
+    return stacks_dir / project / stack if _uses_project_layout(root) else stacks_dir / stack
 
 
 def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
