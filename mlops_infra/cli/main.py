@@ -12,7 +12,8 @@ place that turns exceptions into output and exit codes:
 typer (>= 0.20) raises the exceptions of the click it bundles (``typer._click``); the boundary
 catches them through typer's public ``TyperException``/``Exit``/``Abort`` and never imports the
 ``click`` package, which the README's plain install does not have. The app also offers
-``--version``, ``--install-completion``/``--show-completion`` and exit codes in every ``--help``.
+``--version``, ``--install-completion``/``--show-completion`` [SHELL] (:mod:`mlops_infra.cli.completion`,
+handled before typer parses) and exit codes in every ``--help``.
 While a command runs, ``sys.stderr`` is wrapped in the redaction layer's
 :class:`~mlops_infra.secrets.RedactingStream`, so nothing written there (messages, internal-error
 text, tracebacks, library warnings) shows a secret-shaped value.
@@ -137,6 +138,12 @@ def build_command() -> Any:
 
     command = typer.main.get_command(app)
     tidy_help(command)
+    for param in command.params:  # handled before typer parses (mlops_infra.cli.completion)
+        if param.name in ("install_completion", "show_completion"):
+            verb = "Install" if param.name == "install_completion" else "Print"
+            param.help = (f"{verb} shell completion for SHELL (bash, zsh, fish, powershell, pwsh; default: the "
+                          "shell this runs in), e.g. " + ("--install-completion bash." if verb == "Install"
+                                                          else "--show-completion zsh."))
     return command
 
 
@@ -155,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("--show-completion", "--install-completion"):
+        from mlops_infra.cli import completion
+
+        sys.exit(completion.handle(list(args), PROG_NAME))
     gc.set_threshold(*GC_THRESHOLDS)
     command = build_command()
     err_console = error_console()

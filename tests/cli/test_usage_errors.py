@@ -7,7 +7,10 @@ exits 2 (click's and Terraform's convention); it never says "bug" and never prin
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +72,50 @@ def test_show_completion_prints_a_bash_script():
     assert "complete -o default -F _mlops_infra_completion mlops-infra" in result.stdout
 
 
+UNDER_SH = ["sh", "-c", '"$@"; status=$?; exit $status', "sh"]
+"""Run a command with `sh` (dash here) as its parent, as a Makefile, a CI step or `sh -c` does (the
+second command keeps sh from exec'ing it)."""
+
+
+def run_under_sh(*argv: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MLOPS_INFRA_DEBUG"}
+    if home is not None:
+        env["HOME"] = str(home)
+    return subprocess.run([*UNDER_SH, sys.executable, "-m", "mlops_infra.cli.main", *argv], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def test_the_shell_named_wins_over_the_shell_that_runs_it():
+    """typer detected the parent shell and ignored the name: under `sh -c` this printed
+    "Shell sh not supported." and exited 1 (main was red on it)."""
+    bash = run_under_sh("--show-completion", "bash")
+    assert bash.returncode == 0, bash.stderr
+    assert "complete -o default -F _mlops_infra_completion mlops-infra" in bash.stdout
+    zsh = run_under_sh("--show-completion", "zsh")
+    assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef mlops-infra"), zsh.stderr
+
+
+def test_no_shell_to_complete_for_is_a_usage_error_that_says_how():
+    result = run_under_sh("--show-completion")  # the parent is sh, which has no completion script
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("Usage: mlops-infra [OPTIONS] COMMAND [ARGS]...\n")
+    assert ("error: --show-completion: cannot tell which shell to complete for (found 'sh'); name it: "
+            "mlops-infra --show-completion bash (or zsh, fish, powershell, pwsh).") in result.stderr
+    for argv, message in ((["--show-completion", "tcsh"], "unsupported shell 'tcsh'; choose one of bash, zsh, "),
+                          (["--install-completion", "bash", "zsh"], "takes at most one shell name, got: bash zsh")):
+        result = run_cli(*argv)
+        assert result.code == 2 and message in result.stderr and "bug" not in result.stderr, result.stderr
+
+
+def test_install_completion_for_the_shell_named(tmp_path: Path):
+    result = run_under_sh("--install-completion", "bash", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / ".bash_completions" / "mlops-infra.sh"
+    assert f"bash completion installed in {script}" in result.stdout
+    assert "_MLOPS_INFRA_COMPLETE=complete_bash" in script.read_text()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+
+
 @pytest.mark.parametrize("argv", [[], ["plan"], ["validate"], ["graph"], ["schema"]], ids=lambda a: " ".join(a) or "top")
 def test_help_at_80_columns_is_whole_and_states_exit_codes(argv, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
@@ -110,6 +157,9 @@ def test_version_and_completion_through_the_readme_install(user_venv, tmp_path: 
     assert version.returncode == 0 and re.fullmatch(r"mlops-infra \d+\.\d+\.\d+\S*\n", version.stdout)
     script = user_venv.run("--show-completion", "bash", cwd=tmp_path)
     assert script.returncode == 0 and "_MLOPS_INFRA_COMPLETE" in script.stdout
+    under_sh = subprocess.run([*UNDER_SH, str(user_venv.bin("mlops-infra")), "--show-completion", "bash"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert under_sh.returncode == 0 and under_sh.stdout == script.stdout, under_sh.stderr
     # what bash runs on <TAB> after `mlops-infra pl`
     completion = user_venv.run(cwd=tmp_path, env={"_MLOPS_INFRA_COMPLETE": "complete_bash",
                                                   "COMP_WORDS": "mlops-infra pl", "COMP_CWORD": "1"})
