@@ -125,7 +125,9 @@ class ResourceOptions:
 
     ``replace_on_changes`` lists input property paths whose change forces replacement (beyond the
     provider's own rules); ``delete_before_replace`` is for resources whose physical name must be
-    reused; ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts).
+    reused; ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts);
+    ``retain_on_delete`` keeps the cloud resource when Pulumi deletes or replaces it (Pulumi "retainOnDelete":
+    the provider's Delete is not called; the resource leaves the state and stays in the cloud).
     """
 
     protect: bool = False
@@ -133,6 +135,7 @@ class ResourceOptions:
     delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -146,6 +149,8 @@ class ResourceOptions:
             out["ignoreChanges"] = list(self.ignore_changes)
         if self.additional_secret_outputs:
             out["additionalSecretOutputs"] = list(self.additional_secret_outputs)
+        if self.retain_on_delete:
+            out["retainOnDelete"] = True
         return out
 
 

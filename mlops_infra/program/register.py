@@ -16,7 +16,7 @@ topological order over parents, providers and dependencies, and returns a :class
 
 Options: ``parent``, ``provider``, ``depends_on`` for the explicit edges (dependencies that are not
 refs in the inputs), ``protect``, ``replace_on_changes``, ``delete_before_replace``,
-``ignore_changes`` and ``additional_secret_outputs`` (engine names; the SDK passes them through).
+``ignore_changes``, ``additional_secret_outputs`` and ``retain_on_delete`` (engine names; the SDK passes them through).
 A graph the SDK cannot express (unknown input name, unknown token) raises :class:`GraphRegistrationError`:
 that is a bug in the compiler, never a user mistake.
 """
@@ -111,6 +111,7 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         delete_before_replace=options.delete_before_replace or None,
         ignore_changes=list(options.ignore_changes) or None,
         additional_secret_outputs=list(options.additional_secret_outputs) or None,
+        retain_on_delete=options.retain_on_delete or None,
     )
 
 

@@ -48,7 +48,7 @@ def aws_graph():
         "name": "scorer-abc", "productionVariants": [{"variantName": "primary", "modelName": "m",
                                                       "initialInstanceCount": 2, "instanceType": "ml.g5.xlarge"}]},
         parent=endpoint, provider=provider, depends_on=[role],
-        options=ResourceOptions(replace_on_changes=("productionVariants",)))
+        options=ResourceOptions(replace_on_changes=("productionVariants",), retain_on_delete=True))
     b.add("aws:sagemaker/endpoint:Endpoint", "scorer", {"name": "demo-staging-scorer",
                                                         "endpointConfigName": ref(config, "name")},
           parent=endpoint, provider=provider,

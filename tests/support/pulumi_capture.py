@@ -150,6 +150,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
             "ignoreChanges": list(request.ignoreChanges),
             "additionalSecretOutputs": list(request.additionalSecretOutputs),
+            "retainOnDelete": bool(request.retainOnDelete),
         }
         return CapturedResource(
             urn=urn, type=request.type, name=request.name, custom=bool(request.custom), parent=parent,

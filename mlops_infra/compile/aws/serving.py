@@ -30,7 +30,8 @@ controller runs it (:mod:`mlops_infra.rollout.drivers.sagemaker`); see :func:`ca
 
 Canary endpoints are switched by the controller, not by Pulumi: the endpoint ignores changes to
 ``endpointConfigName`` (``pulumi up`` creates the new model and final config; the controller moves
-traffic step by step and lands the final config at the end), and carries no
+traffic step by step and lands the final config at the end); their model and config are
+``retainOnDelete`` (:func:`_kept`: the old ones still serve after ``pulumi up``), and the endpoint carries no
 ``autoRollbackConfiguration``: the controller reads the rollback alarms itself. That also keeps a
 ``rollback_on`` change from recreating the endpoint (review finding B9: terraform-provider-aws
 ``internal/service/sagemaker/endpoint.go`` declares ``deployment_config.auto_rollback_configuration``
@@ -144,7 +145,7 @@ def _add_model(aws: AwsContext, item: Endpoint, component: str, role: str) -> tu
     name = aws.name(item.name, f"v{item.model.version}", short_hash(content))
     depends = [aws.groups[item.model.name]] if item.model.name in aws.groups else []
     urn = aws.add(MODEL, f"{item.name}-model", {"name": name, **content}, parent=component,
-                  address=f"endpoints.{item.name}", role="model", depends_on=depends)
+                  address=f"endpoints.{item.name}", role="model", depends_on=depends, options=_kept(item))
     return urn, name
 
 
@@ -170,7 +171,17 @@ def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[st
     name = aws.name(item.name, "cfg", short_hash(basis))
     capture = [aws.bucket_urns[aws.platform_buckets["capture"]]] if item.capture else []
     return aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
-                   address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture)
+                   address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture, options=_kept(item))
+
+
+def _kept(item: Endpoint) -> ResourceOptions | None:
+    """Canary endpoints: the model and config are kept in SageMaker when Pulumi replaces them
+    (``retainOnDelete``). ``pulumi up`` of a new version creates the new model and config but does not
+    switch the endpoint (the controller does, step by step), so the old ones still serve: deleting the
+    old model would make the controller's rollout config, which names it for the ``primary`` variant,
+    fail (CreateEndpointConfig needs existing models), and new instances of the old variant
+    (autoscaling, a rollback) could not start. Models and endpoint configs cost nothing while kept."""
+    return ResourceOptions(retain_on_delete=True) if item.rollout.strategy == "canary" else None
 
 
 def _bake(item: Endpoint) -> int:

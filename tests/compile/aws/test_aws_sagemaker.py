@@ -29,6 +29,7 @@ PARAMS = [c[1:] for c in CASES]
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+MODEL = "aws:sagemaker/model:Model"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PIPELINE_GETS = {"Get": "Parameters.TriggeredBy"}
 
@@ -287,6 +288,10 @@ def test_reference_canary_compiles_to_one_variant_and_a_recorded_rollout_plan():
     assert policy["trafficRoutingConfiguration"] == {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 0}
     assert "autoRollbackConfiguration" not in endpoint.inputs["deploymentConfig"]  # read by the controller (B9)
     assert endpoint.options.ignore_changes == ("endpointConfigName",)  # switched by the controller, not by Pulumi
+    # the old model and config still serve after `pulumi up` of a new version: Pulumi must not delete them
+    assert one(graph, CONFIG, "endpoints.scorer").options.retain_on_delete
+    assert one(graph, MODEL, "endpoints.scorer").options.retain_on_delete
+    assert not endpoint.options.retain_on_delete
     plan = graph.rollouts["endpoints.scorer"]
     assert plan["strategy"] == "canary" and plan["steps"] == [2, 5, 10, 25, 75, 100]
     assert plan["bakeSeconds"] == 600 and plan["controller"] == "mlops-infra rollout"
@@ -319,6 +324,8 @@ def test_native_strategies_use_a_stable_variant_and_their_deployment_config():
     for address in ("endpoints.embeddings", "endpoints.reranker"):
         (variant,) = one(graph, CONFIG, address).inputs["productionVariants"]
         assert variant["variantName"] == "primary"
+        assert not one(graph, CONFIG, address).options.retain_on_delete  # Pulumi switches these: old ones go
+        assert not one(graph, MODEL, address).options.retain_on_delete
 
 
 VERSIONED = """
