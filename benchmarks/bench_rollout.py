@@ -1,11 +1,12 @@
 """Benchmark: one rollout reconcile pass over 1,000 SageMaker endpoints in flight, on a moto server.
 
 A script, not a test. Starts the patched moto server of ``tests/support/moto_server.py`` on
-127.0.0.1 in this process (a moto server in a process of its own answers each call in ~200 ms here
-instead of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not used), seeds ``--endpoints`` endpoints mid-canary (stable and new model, the final config, a rollout
-config with a ``canary`` variant at 2% and the status tags) and one CloudWatch alarm per endpoint
-(its rollback gate), straight into moto's backends (:func:`seed_one`). Then it times whole passes over all endpoints (observe, read
-gates, decide, act) at two moments:
+127.0.0.1 in this process (one in a process of its own answered each call in ~200 ms here instead
+of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not used). Seeds
+``--endpoints`` endpoints mid-canary (stable and new model, the final config, a rollout config with a
+``canary`` variant at 2% and the status tags) and one CloudWatch alarm per endpoint (its rollback
+gate), straight into moto's backends (:func:`seed_one`). Then it times whole passes over all
+endpoints (observe, read gates, decide, act) at two moments:
 
 - ``wait``: mid-bake, so every endpoint only observes and reads its gate (DescribeEndpoint,
   ListTags, DescribeEndpointConfig per endpoint; the gates);
@@ -19,9 +20,18 @@ Two ways, in the same run:
 - ``fleet``: :func:`mlops_infra.rollout.fleet.reconcile_fleet` with ``--workers`` threads and the
   gates read in batches (100 alarms per DescribeAlarms, 500 queries per GetMetricData).
 
-Each is run ``--runs`` times; printed: median wall time, per endpoint, the ratio to the baseline, the
-number of API calls the server answered, and the machine load (``os.getloadavg``, 1 min). Target: at
-most 10 s per fleet pass over 1,000 endpoints.
+Each is run ``--runs`` times (the baseline on the first ``--baseline-sample`` endpoints when given,
+compared per endpoint); printed: median wall time, per endpoint, the ratio to the baseline, the
+process CPU time of the pass (client and in-process server together: about the wall time the pass
+would take on one idle core, since both share one interpreter lock) and the machine load
+(``os.getloadavg``, 1 min). Target: at most 10 s per fleet pass over 1,000 endpoints.
+
+Measured (2 cores shared with other jobs, load 21-31, ``--runs 1 --baseline-sample 50``, moto 5.2.5):
+mid-bake, the fleet took 357 s wall and 27.9 s CPU for 1,000 endpoints (27.9 ms per endpoint; the
+baseline 65.1 ms CPU per endpoint); taking a step, 333 s wall and 51.1 s CPU (51.1 ms per endpoint;
+baseline 64.0 ms). The target is not met here: the CPU is the client's and moto's together (not separated;
+bench_live_scan.py found ~5 ms of moto work per call), 3 calls per endpoint to observe and 4 more to
+act; the wall time mostly measures the machine's load.
 
     python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 2] [--baseline-sample N]
 """
