@@ -87,6 +87,17 @@ def test_the_readme_install_plans_without_boto3_and_refresh_says_what_to_install
     assert len([line for line in refresh.stderr.splitlines() if "error" in line]) == 1
 
 
+@pytest.mark.timeout(USER_VENV_TIMEOUT)
+def test_the_readme_install_prints_a_rollout_schedule_and_says_what_a_rollout_needs(user_venv, tmp_path: Path):
+    schedule = user_venv.run("rollout", "churn-api", "--env", "prod", "--dry-run", cwd=tmp_path)
+    assert schedule.returncode == 0, schedule.stderr
+    assert schedule.stdout.startswith("Rollout of churn-api in prod (SageMaker): canary, 2 steps")
+    assert "worst case 35m00s" in schedule.stdout  # the quickstart: 10% then 100%, bake 10m, gate timeout 15m
+    rollout = user_venv.run("rollout", "churn-api", "--env", "prod", cwd=tmp_path)
+    assert rollout.returncode == 1 and "Traceback" not in rollout.stderr
+    assert "pip install 'mlops-infra[aws]'" in rollout.stderr
+
+
 USED_WITHOUT_IMPORT = {
     "numpy": "safetensors loads checkpoint tensors into numpy arrays (ml/checkpoints.py, framework='numpy')",
 }
