@@ -110,18 +110,28 @@ def serving_image(system: Any, names: dict[str, int], model_name: str, region: s
     return None
 
 
-def serving_instance(system: Any, model_name: str) -> str:
-    """The instance whose processor picks a served model's image: a GPU endpoint's if any serves it."""
-    instances = []
+def serving_instances(system: Any) -> dict[str, str]:
+    """model name -> the instance whose processor picks its serving image: a GPU endpoint's if any
+    endpoint serving it has a GPU, else the first by name; one pass over the endpoints (callers ask
+    for every model, so a per-model scan would be quadratic in a 1,000-endpoint system)."""
+    by_model: dict[str, list[str]] = {}
     for endpoint in system.endpoints:
-        if endpoint.model.name != model_name:
-            continue
         if endpoint.accelerator is not None:
-            instances.append(catalog.instance_for(endpoint.accelerator.type, endpoint.accelerator.count) or "ml.g5.xlarge")
+            instance = catalog.instance_for(endpoint.accelerator.type, endpoint.accelerator.count) or "ml.g5.xlarge"
         else:
-            instances.append(catalog.sagemaker_name(endpoint.instance_type or DEFAULT_INSTANCE))
-    gpu = [i for i in instances if catalog.gpus_of(i)[1]]
-    return (gpu or sorted(instances) or [DEFAULT_INSTANCE])[0]
+            instance = catalog.sagemaker_name(endpoint.instance_type or DEFAULT_INSTANCE)
+        by_model.setdefault(endpoint.model.name, []).append(instance)
+    chosen = {}
+    for model, instances in by_model.items():
+        gpu = [i for i in instances if catalog.gpus_of(i)[1]]
+        chosen[model] = (gpu or sorted(instances))[0]
+    return chosen
+
+
+def serving_instance(system: Any, model_name: str) -> str:
+    """The instance whose processor picks a served model's image (:func:`serving_instances`);
+    ``DEFAULT_INSTANCE`` when no endpoint serves it."""
+    return serving_instances(system).get(model_name, DEFAULT_INSTANCE)
 
 
 def cluster_instance(system: Any, job: Any) -> str | None:
@@ -149,11 +159,13 @@ def check_containers(ctx: CheckContext, env: str, environment: Environment) -> I
             yield from _image_problems(image, f"training_jobs.{job.name}", env, region, "training")
     if region is None:
         return
+    instances = serving_instances(system)
+    registered = {j.registers for j in system.training_jobs}
     for model in system.models:
-        if not any(e.model.name == model.name for e in system.endpoints) and not any(
-                j.registers == model.name for j in system.training_jobs):
+        if model.name not in instances and model.name not in registered:
             continue
-        image = serving_image(system, ctx.names["models"], model.name, region, serving_instance(system, model.name))
+        image = serving_image(system, ctx.names["models"], model.name, region,
+                              instances.get(model.name, DEFAULT_INSTANCE))
         if image is not None:
             yield from _image_problems(image, f"models.{model.name}", env, region, "inference")
 

@@ -70,6 +70,8 @@ class AwsContext:
     """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
+    serving_index: tuple[dict[str, int], dict[str, str]] | None = None
+    """(model name -> index, model name -> serving instance), built once by compile.aws.images."""
 
     @property
     def region(self) -> str:
