@@ -1,0 +1,218 @@
+"""``mlops-infra promote FILE [--from SRC] --to DST [--write] [--format text|markdown|json]
+[--detailed-exitcode]`` and ``mlops-infra releases FILE [--env ENV]``.
+
+Contract of ``promote``:
+- Order: ``--write`` on a FILE that cannot be replaced (read-only, a directory...) is refused before
+  anything is read; FILE is validated as a whole (invalid: diagnostics, exit 1); the direction is
+  checked (:func:`mlops_infra.promote.promote.choose_environments`); both registries are read
+  (:mod:`mlops_infra.promote.registries`; ``--registry ENV=FILE`` for a saved read); the versions
+  are mapped by digest and the edit computed (:func:`~mlops_infra.promote.promote.plan_promotion`);
+  DST's plan after the edit is made against DST's prior state (``--state``, else its stack as
+  ``plan`` finds it) and its registry, with the existing planner and renderers.
+- Output on stdout: the promotion report (:mod:`mlops_infra.promote.report`) in ``--format``; notes
+  on stderr for JSON. Everything passes the redaction layer before anything is written.
+- ``--write`` writes the edit into FILE atomically (only when it changes something); without it,
+  nothing is written. Running it twice changes nothing the second time.
+- Exit codes: 0 done (with ``--detailed-exitcode``: DST already pins what SRC serves); 2 with
+  ``--detailed-exitcode`` when the promotion changes (or would change) FILE; 1 any error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mlops_infra.cli.output import error_console, print_diagnostics
+from mlops_infra.cli.usage import exit_codes
+from mlops_infra.errors import UserError
+
+
+class Format(StrEnum):
+    """Output formats of promote."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+EXIT_CODES = exit_codes("done (with --detailed-exitcode: DST already pins what SRC serves)",
+                        usage="the promotion changes FILE (with --detailed-exitcode), or a usage error")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``promote`` command to ``app``."""
+    app.command("promote", epilog=EXIT_CODES)(promote)
+
+
+def promote(
+    file: Path = typer.Argument(..., help="The MLSystem YAML file.", show_default=False),
+    dst: str = typer.Option(..., "--to", help="The environment to promote into.", show_default=False),
+    src: str | None = typer.Option(None, "--from", help="The environment to promote from (default: DST's promote_from)."),
+    write: bool = typer.Option(False, "--write", help="Write the edit into FILE as DST's overrides (atomically)."),
+    output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, markdown (PR body) or json."),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 2 when the promotion changes FILE, 0 when it does not."),
+    state: Path | None = typer.Option(None, "--state", help="DST's prior state (a Pulumi stack file or export)."),
+    registry: list[str] = typer.Option(
+        [], "--registry", help="ENV=FILE: a saved registry read (JSON) instead of reading ENV's registry."),
+    role: list[str] = typer.Option([], "--role", help="ENV=ARN: assume this role to read ENV's SageMaker registry."),
+    mlflow: list[str] = typer.Option([], "--mlflow", help="ENV=URL: the MLflow tracking server of a Kubernetes ENV."),
+) -> None:
+    """Carry what SRC serves to DST: map model versions by artifact digest, edit DST's overrides, plan DST."""
+    from mlops_infra.fileio import output_file
+
+    err = error_console()
+    if write:  # refused before any work: a read-only FILE, a directory, a device...
+        output_file(file, what="promoted system file")
+        _refuse_read_only(file)
+    snapshots = {k: Path(v) for k, v in _pairs(registry, "--registry").items()}
+    roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
+    context = _load(file, src, dst, err)
+    promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state)
+    _plan_result, plan_json, plan_text = _plan(context, promotion, dst_view, state, output_format)
+    report = _report(promotion, plan_text, plan_json, written=None)
+    text = _render(report, output_format)
+    from mlops_infra.secrets import check_output
+
+    check_output(text, "the promotion report")
+    if write:
+        from mlops_infra.promote.promote import write_promotion
+
+        written = write_promotion(file, promotion, original)
+        text = _render(_report(promotion, plan_text, plan_json, written=written), output_format)
+    typer.echo(text, nl=False)
+    if output_format is Format.JSON:
+        for note in context["notes"]:
+            err.print(note, markup=False)
+    if detailed_exitcode and promotion.changed:
+        raise typer.Exit(2)
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+def _refuse_read_only(file: Path) -> None:
+    """A FILE without its owner's write bit is refused, for root too (root may write anything, but
+    a file made read-only says it is not to be edited)."""
+    import stat
+
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return  # reported when it is read
+    if not mode & stat.S_IWUSR:
+        raise UserError("refusing to write the promotion into a read-only file",
+                        "Make it writable (chmod u+w) if the promotion is meant to edit it, or run without --write "
+                        "to see the edit.", source=str(file))
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        env, sep, rest = value.partition("=")
+        if not sep or not env or not rest:
+            raise UserError(f"{flag} takes ENV=VALUE, not {value!r}", f"For example {flag} staging=...")
+        pairs[env] = rest
+    return pairs
+
+
+def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
+    """FILE read, validated as a whole and for SRC and DST, with the direction checked."""
+    from mlops_infra.promote.promote import choose_environments
+    from mlops_infra.spec import validate_document
+    from mlops_infra.spec.loader import load_document
+
+    document, diagnostics = load_document(file)
+    if document is None:
+        print_diagnostics(diagnostics, err)
+        raise typer.Exit(1)
+    whole = validate_document(document, None)
+    print_diagnostics(whole.diagnostics, err, whole.source_line)
+    if not whole.ok:
+        raise typer.Exit(1)
+    src, dst = choose_environments(document, src, dst)
+    systems = {}
+    for env in (src, dst):
+        loaded = validate_document(document, env)
+        if not loaded.ok or loaded.system is None:  # reported above with the whole document
+            raise typer.Exit(1)
+        systems[env] = loaded.system
+    return {"file": file, "document": document, "src": src, "dst": dst, "systems": systems, "notes": []}
+
+
+def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[str, str],
+               mlflows: dict[str, str], state: Path | None) -> tuple[Any, Any, bytes]:
+    from mlops_infra.promote.promote import plan_promotion
+    from mlops_infra.promote.registries import read_view
+
+    src, dst, systems = context["src"], context["dst"], context["systems"]
+    views = {}
+    for env in (src, dst):
+        aws = systems[env].environments[env].target.kind == "aws"
+        prior = _prior(context, env, state if env == dst else None) if aws and env not in snapshots else None
+        views[env] = read_view(systems[env], env, prior, snapshot=snapshots.get(env), role=roles.get(env),
+                               mlflow_uri=mlflows.get(env))
+    original = Path(context["file"]).read_bytes()
+    document = context["document"]
+    promotion = plan_promotion(document.text, str(context["file"]), src, systems[src], views[src], dst,
+                               systems[dst], views[dst])
+    return promotion, views[dst], original
+
+
+def _prior(context: dict[str, Any], env: str, state: Path | None) -> Any:
+    from mlops_infra.cli.commands.plan import describe_prior, locate_prior
+    from mlops_infra.cli.inputs import Target
+
+    system = context["systems"][env]
+    target = Target(Path(context["file"]), env, "", True)
+    prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
+    context.setdefault("prior_notes", {})[env] = describe_prior(prior, backend)
+    return prior
+
+
+def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | None,
+          output_format: Format) -> tuple[Any, Any, str]:
+    """DST's plan after the edit, rendered like ``plan`` renders it."""
+    import dataclasses
+    import json
+
+    from mlops_infra.cli.commands.plan import make
+    from mlops_infra.compile import compile_system
+    from mlops_infra.render import render_json, render_markdown, render_text
+
+    dst = promotion.dst
+    prior = _prior(context, dst, state)
+    view = dst_view
+    if promotion.dst_system.environments[dst].target.kind == "aws" and not dst_view.serving:
+        from mlops_infra.state.model_registry import offline_registry_view
+
+        view = dataclasses.replace(dst_view, serving=offline_registry_view(promotion.dst_system, dst, prior).serving)
+    graph = compile_system(promotion.dst_system, dst, registry=view)
+    result = make(graph, prior, None, None, list(view.warnings))
+    notes = [context["prior_notes"][dst]]
+    context["notes"] = notes
+    if output_format is Format.JSON:
+        return result, json.loads(render_json(result)), ""
+    if output_format is Format.MARKDOWN:
+        command = f"mlops-infra plan {context['file']} --env {dst}"
+        return result, None, render_markdown(result, notes=notes, command=command)
+    return result, None, render_text(result, color=False, notes=notes)
+
+
+def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None) -> Any:
+    from mlops_infra.promote.report import Report
+
+    return Report(promotion, plan_text, plan_json, written=written)
+
+
+def _render(report: Any, output_format: Format) -> str:
+    from mlops_infra.promote import report as rendering
+
+    if output_format is Format.JSON:
+        return rendering.render_json(report)
+    if output_format is Format.MARKDOWN:
+        return rendering.render_markdown(report)
+    return rendering.render_text(report)

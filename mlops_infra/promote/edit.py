@@ -1,0 +1,214 @@
+"""The smallest edit of a system file that makes one environment pin given values.
+
+Contract of :func:`edit_overrides` (pure: text in, text out):
+- Each pin is an override key (``endpoints.scorer.model.version``) and a scalar value. For each,
+  in order: when ``environments.<env>.overrides`` already has that key, only the bytes of its value
+  are replaced (a trailing comment, the key's quoting and the line stay); when it does not, one
+  line ``<key>: <value>`` is added after the last entry of the overrides mapping, indented like its
+  other keys (or ``, <key>: <value>`` before the closing brace of a flow mapping); when the
+  environment has no overrides at all, an ``overrides:`` entry holding the pins is added after its
+  last entry (block style, two spaces deeper than the environment's own keys; flow style in a flow
+  mapping). A pin whose key already holds the same value is no edit.
+- Everything else in the text stays byte for byte: comments, order, quoting, blank lines, line
+  endings (a CRLF file gets CRLF lines). The edit is located on PyYAML's composed nodes, whose
+  marks give exact character spans, and applied to the original text (no re-serialisation).
+- Values are written as YAML 1.2 core scalars: integers plain, strings plain when they cannot be
+  read as anything else, else double-quoted. An existing value keeps its quote style when the new
+  value allows it.
+- A document this cannot edit (no environment ``env``, overrides that are not a mapping, YAML it
+  cannot compose) raises :class:`EditError` with a message naming the line; callers validate the
+  document first, so this is rare.
+Idempotence follows: editing the result again with the same pins returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@+-]*(:[A-Za-z0-9_./@+-]+)*$")
+_CORE_SPECIAL = re.compile(r"^(true|false|null|~|[-+]?(\.inf|\.nan|[0-9].*))$", re.I)
+
+
+class EditError(Exception):
+    """The document cannot be edited here (the message says where and why)."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One override the promotion sets: ``key`` (dotted override path) = ``value`` (a scalar)."""
+
+    key: str
+    value: int | str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The result of an edit: the new text, the 1-based lines of the old text that changed or
+    were followed by an insertion, and the keys whose value changed."""
+
+    before: str
+    after: str
+    changed_keys: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self, name: str) -> str:
+        """A unified diff of the edit (``a/NAME`` -> ``b/NAME``), empty when nothing changed."""
+        if not self.changed:
+            return ""
+        lines = difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
+                                     f"a/{name}", f"b/{name}", n=2)
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
+    """``text`` with environment ``env`` pinning every pin (see the module contract)."""
+    current = text
+    changed: list[str] = []
+    for pin in pins:
+        updated = _apply_one(current, env, pin)
+        if updated != current:
+            changed.append(pin.key)
+            current = updated
+    return Edit(text, current, tuple(changed))
+
+
+def format_scalar(value: int | str, style: str = "") -> str:
+    """``value`` as a YAML 1.2 core scalar (see the module contract); ``style`` is the quote style
+    of the value it replaces (``''``, ``"'"`` or ``'"'``)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"a pin is an integer or a string, not {type(value).__name__}: this is a bug in mlops-infra")
+    if isinstance(value, int):
+        return str(value)
+    if style == "'" and "\n" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if style == "" and _PLAIN_SAFE.match(value) and not _CORE_SPECIAL.match(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+# -- one pin -------------------------------------------------------------------------------------
+
+
+def _apply_one(text: str, env: str, pin: Pin) -> str:
+    env_node = _environment(text, env)
+    overrides = _value(env_node, "overrides")
+    if overrides is None or (isinstance(overrides, yaml.ScalarNode) and overrides.tag.endswith(":null")):
+        return _add_overrides(text, env_node, overrides, pin)
+    if not isinstance(overrides, yaml.MappingNode):
+        raise EditError(f"line {overrides.start_mark.line + 1}: the overrides of environment {env} are not a mapping")
+    for key, value in overrides.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == pin.key:
+            return _replace_value(text, value, pin)
+    return _add_entry(text, overrides, pin)
+
+
+def _replace_value(text: str, node: Any, pin: Pin) -> str:
+    if isinstance(node, yaml.ScalarNode) and _same_scalar(node, pin.value):
+        return text
+    style = node.style if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else ""
+    start, end = node.start_mark.index, _content_end(text, node)
+    return text[:start] + format_scalar(pin.value, style) + text[end:]
+
+
+def _same_scalar(node: yaml.ScalarNode, value: int | str) -> bool:
+    if isinstance(value, int):
+        return node.tag.endswith(":int") and node.value.isdigit() and int(node.value) == value
+    return node.tag.endswith(":str") and node.value == value
+
+
+def _add_entry(text: str, mapping: yaml.MappingNode, pin: Pin) -> str:
+    entry = f"{pin.key}: {format_scalar(pin.value)}"
+    if mapping.flow_style:
+        return _add_to_flow(text, mapping, entry)
+    first_key = mapping.value[0][0]
+    return _insert_line(text, _content_end(text, mapping.value[-1][1]), " " * first_key.start_mark.column + entry)
+
+
+def _add_overrides(text: str, env_node: yaml.MappingNode, existing: Any, pin: Pin) -> str:
+    entry = f"{pin.key}: {format_scalar(pin.value)}"
+    if existing is not None:  # `overrides:` with nothing (null): the entry goes on the next line
+        key = next(k for k, v in env_node.value if v is existing)
+        if env_node.flow_style:
+            return text[:existing.start_mark.index] + "{" + entry + "}" + text[_content_end(text, existing):]
+        line_end = _line_end(text, key.end_mark.index)
+        return _insert_line(text, line_end, " " * (key.start_mark.column + 2) + entry)
+    if env_node.flow_style:
+        return _add_to_flow(text, env_node, "overrides: {" + entry + "}")
+    column = env_node.value[0][0].start_mark.column
+    block = " " * column + "overrides:" + _newline(text) + " " * (column + 2) + entry
+    return _insert_line(text, _content_end(text, env_node.value[-1][1]), block)
+
+
+def _add_to_flow(text: str, mapping: yaml.MappingNode, entry: str) -> str:
+    if not mapping.value:
+        at = mapping.start_mark.index + 1  # just after "{"
+        return text[:at] + entry + text[at:]
+    at = _content_end(text, mapping.value[-1][1])
+    return text[:at] + ", " + entry + text[at:]
+
+
+# -- locating ------------------------------------------------------------------------------------
+
+
+def _environment(text: str, env: str) -> yaml.MappingNode:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as err:
+        raise EditError(f"the document cannot be read as YAML: {err}") from None
+    environments = _value(root, "environments") if isinstance(root, yaml.MappingNode) else None
+    node = _value(environments, env) if isinstance(environments, yaml.MappingNode) else None
+    if not isinstance(node, yaml.MappingNode):
+        raise EditError(f"the document has no environment {env} (a mapping under environments)")
+    return node
+
+
+def _value(mapping: yaml.MappingNode, key: str) -> Any:
+    for k, v in mapping.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def _content_end(text: str, node: Any) -> int:
+    """The index just after the last character that belongs to ``node`` (block collections end
+    where the next token starts, so their last descendant decides; a block scalar ends at the
+    start of the line after it)."""
+    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    end = node.end_mark.index
+    while end > node.start_mark.index and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+def _line_end(text: str, index: int) -> int:
+    """The index of the newline that ends the line holding ``index`` (or the end of the text)."""
+    newline = text.find("\n", index)
+    return len(text) if newline < 0 else newline
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _insert_line(text: str, after: int, line: str) -> str:
+    """``text`` with ``line`` inserted as a new line after the line holding index ``after``."""
+    end = _line_end(text, after)
+    nl = _newline(text)
+    if end == len(text):
+        return text + nl + line
+    if nl == "\r\n" and text[end - 1:end] == "\r":
+        end -= 1
+    return text[:end] + nl + line + text[end:]

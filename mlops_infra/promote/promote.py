@@ -1,0 +1,152 @@
+"""A promotion from SRC to DST: direction checks, the version mapping and the edit of FILE.
+
+Contract:
+- :func:`choose_environments` checks the direction before anything is read: both environments
+  exist (did-you-mean), they differ, DST promotes from something (``promote_from``), and SRC is the
+  environment DST promotes from (without ``--from``, DST's ``promote_from`` is used). A promotion
+  against ``promote_from``'s direction (``--from staging --to dev`` when staging promotes from dev)
+  says so. Each refusal is a diagnostic at the line of the environment or its ``promote_from``.
+- :func:`plan_promotion` is pure: the document's text, the two environments and their registry
+  views in, a :class:`Promotion` out (mapping, pins, the edit, DST's effective system *after* the
+  edit). The edited text is validated again and must pin exactly what SRC serves; a mismatch is a
+  bug in mlops-infra, never written. Problems of the mapping (fail closed) raise ``UserError``.
+- Nothing here writes: :func:`write_promotion` writes the edited text atomically
+  (:func:`mlops_infra.fileio.write_text_atomic`: a temporary file in the same folder, fsync, rename)
+  only when it changed, after checking that FILE still holds the text the promotion was computed
+  from (a concurrent edit is refused, not overwritten).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.diagnostics import did_you_mean, error, known_list
+from mlops_infra.errors import UserError
+from mlops_infra.model_versions import RegistryView
+from mlops_infra.promote.edit import Edit, EditError, edit_overrides
+from mlops_infra.promote.versions import VersionMap, map_versions
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What promoting ``src`` into ``dst`` changes (see the module contract)."""
+
+    src: str
+    dst: str
+    file: str
+    versions: VersionMap
+    edit: Edit
+    dst_system: Any
+    """DST's effective system after the edit (what its plan is made from)."""
+    src_system: Any
+
+    @property
+    def changed(self) -> bool:
+        return self.edit.changed
+
+
+def choose_environments(document: Any, src: str | None, dst: str) -> tuple[str, str]:
+    """(SRC, DST) after the direction checks (see the module contract)."""
+    envs = document.data.get("environments") if isinstance(document.data, dict) else None
+    envs = envs if isinstance(envs, dict) else {}
+    for flag, name in (("--to", dst), ("--from", src)):
+        if name is not None and name not in envs:
+            _refuse(document, "unknown-environment", f'No environment "{name}" ({flag})',
+                    f"Environments in this system: {known_list(envs)}.{did_you_mean(name, envs)}", ("environments",))
+    source = envs[dst].get("promote_from") if isinstance(envs[dst], dict) else None
+    if src is not None and src == dst:
+        _refuse(document, "same-environment", f"Cannot promote {dst} into itself",
+                f"--from and --to name the same environment. {dst} promotes from "
+                f"{source or 'no environment'}.", ("environments", dst))
+    if source is None:
+        downstream = sorted(n for n, e in envs.items() if isinstance(e, dict) and e.get("promote_from") == dst)
+        hint = (f" Promotion flows the other way: {', '.join(downstream)} promote(s) from {dst}; "
+                f"try --to {downstream[0]}." if downstream else " Add promote_from: <environment> to it.")
+        _refuse(document, "no-promotion-source", f"Nothing is promoted into {dst}: it has no promote_from",
+                f"A promotion copies what another environment serves into one that declares promote_from.{hint}",
+                ("environments", dst))
+    if src is None:
+        return str(source), dst
+    if src != source:
+        upstream = _chain(envs, str(src))
+        against = dst in upstream
+        summary = (f"Promotion against promote_from's direction: {src} promotes from {dst}, not the other way"
+                   if against else f"{dst} promotes from {source}, not from {src}")
+        _refuse(document, "promotion-direction", summary,
+                f"Promotion flows along promote_from ({' <- '.join([dst, *_chain(envs, dst)])}). "
+                f"Promote into {dst} from {source}: --from {source} --to {dst} (or leave --from out).",
+                ("environments", dst, "promote_from"))
+    return src, dst
+
+
+def _chain(envs: dict, start: str) -> list[str]:
+    """The environments ``start`` promotes from, nearest first (bounded: cycles are invalid anyway)."""
+    chain: list[str] = []
+    current = envs.get(start, {}).get("promote_from") if isinstance(envs.get(start), dict) else None
+    while isinstance(current, str) and current not in chain and len(chain) < len(envs):
+        chain.append(current)
+        nxt = envs.get(current)
+        current = nxt.get("promote_from") if isinstance(nxt, dict) else None
+    return chain
+
+
+def _refuse(document: Any, code: str, summary: str, detail: str, path: tuple) -> None:
+    raise UserError(summary, detail, diagnostics=document.attach([error(code, summary, detail, path)]))
+
+
+def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: RegistryView, dst: str,
+                   dst_system: Any, dst_view: RegistryView) -> Promotion:
+    """The promotion of ``src`` into ``dst`` for the document ``text`` (see the module contract)."""
+    versions = map_versions(src, src_system, src_view, dst, dst_system, dst_view)
+    if versions.problems:
+        raise UserError(f"cannot promote {src} into {dst}: the artifacts {src} serves cannot be mapped",
+                        "\n".join(f"- {p}" for p in versions.problems), source=name)
+    try:
+        edit = edit_overrides(text, dst, versions.pins)
+    except EditError as err:
+        raise UserError(f"cannot edit the overrides of {dst}", str(err), source=name) from None
+    after = _validated(edit.after, name, dst) if edit.changed else dst_system
+    for mapping in versions.mappings:
+        served = next(e.model for e in after.endpoints if e.name == mapping.endpoint)
+        if (served.name, served.version) != (mapping.model, mapping.dst_version):
+            raise RuntimeError(f"the edit of {dst} pins {served.name} v{served.version} on {mapping.endpoint}, "
+                               f"not {mapping.model} v{mapping.dst_version}: this is a bug in mlops-infra")
+    return Promotion(src, dst, name, versions, edit, after, src_system)
+
+
+def _validated(text: str, name: str, env: str) -> Any:
+    from mlops_infra.spec import parse_system
+
+    loaded = parse_system(text, name, env)
+    if not loaded.ok or loaded.system is None:
+        raise UserError(f"the edited file would not validate for {env}",
+                        "The promotion's edit is not written. This is a bug in mlops-infra unless the pins "
+                        "conflict with another override.", diagnostics=[d for d in loaded.diagnostics if d.is_error])
+    return loaded.system
+
+
+def write_promotion(path: Path, promotion: Promotion, original: bytes) -> bool:
+    """Write the edited text to ``path`` atomically when it changed; True when written.
+
+    ``original`` is the bytes the promotion was computed from: the file must still hold them, and
+    a UTF-8 byte order mark they start with is kept.
+    """
+    from mlops_infra.fileio import write_text_atomic
+
+    if not promotion.changed:
+        return False
+    try:
+        current = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"cannot read the file again before writing: {err.strerror or err}", source=str(path)) from None
+    if current != original:
+        raise UserError("the file changed while the promotion was computed; nothing was written",
+                        "Run the promotion again.", source=str(path))
+    try:
+        bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
+        write_text_atomic(path, bom + promotion.edit.after)
+    except OSError as err:
+        raise UserError(f"cannot write the promotion: {err.strerror or err}", source=str(path)) from None
+    return True

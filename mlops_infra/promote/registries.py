@@ -1,0 +1,160 @@
+"""Reading an environment's model registry for a promotion (the edge that talks to the world).
+
+Contract of :func:`read_view` -- one :class:`~mlops_infra.model_versions.RegistryView` per
+environment, every model's versions described in full (digests included), from the first of:
+
+1. a saved registry read (``--registry ENV=FILE``: the JSON of ``RegistryView.to_json``), for
+   offline review and benchmarks; its bases are taken as saved;
+2. an AWS environment: SageMaker through boto3
+   (:func:`mlops_infra.state.aws_live.model_registry.read_registry` with ``describe_all``), with the
+   usual credential chain, ``AWS_ENDPOINT_URL`` honoured, and -- for another account -- a role
+   assumed through STS (``--role ENV=ARN``; ``AssumeRole`` returns credentials of the role's
+   account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
+3. a Kubernetes environment: the in-cluster MLflow registry through its REST API
+   (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``).
+   ``GET /api/2.0/mlflow/model-versions/search`` (MLflow REST API, ``SearchModelVersions``, paged by
+   ``page_token``) lists the versions of a registered model with their tags. A version is
+   ``Approved`` when its tag ``mlops-infra.approval-status`` is ``approved`` (``Rejected`` for
+   ``rejected``, else ``PendingManualApproval``: docs/compile-kubernetes.md), its status READY /
+   PENDING_REGISTRATION / FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is
+   the artifact URI and its tag ``mlops-infra.artifact-digest`` the digest.
+
+A registry that cannot be read raises :class:`~mlops_infra.errors.UserError` naming the environment,
+the registry and the error (credentials scrubbed): a promotion fails closed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.errors import UserError
+from mlops_infra.model_versions import APPROVED, REJECTED, ModelRegistry, RegistryView, VersionRecord
+
+MLFLOW_DIGEST_TAG = "mlops-infra.artifact-digest"
+MLFLOW_APPROVAL_TAG = "mlops-infra.approval-status"
+MLFLOW_STATUS = {"READY": "Completed", "PENDING_REGISTRATION": "Pending", "FAILED_REGISTRATION": "Failed"}
+SNAPSHOT_LIMIT = 64 * 1024 * 1024
+HTTP_TIMEOUT = 30
+
+
+def read_view(system: Any, env: str, prior: Any, *, snapshot: Path | None = None, role: str | None = None,
+              mlflow_uri: str | None = None) -> RegistryView:
+    """``env``'s registry view (see the module contract)."""
+    if snapshot is not None:
+        return read_snapshot(snapshot)
+    target = system.environments[env].target
+    if target.kind == "aws":
+        return _read_aws(system, env, prior, role)
+    uri = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise UserError(f"cannot read the model registry of {env} (Kubernetes): no MLflow address",
+                        f"Pass --mlflow {env}=http://127.0.0.1:5000 (kubectl port-forward svc/mlops-mlflow "
+                        f"5000 -n {target.namespace}), or a saved registry read with --registry {env}=FILE.")
+    return read_mlflow(system, uri)
+
+
+def read_snapshot(path: Path) -> RegistryView:
+    """A saved registry read (``RegistryView.to_json``)."""
+    from mlops_infra.fileio import TooLarge, read_limited
+
+    try:
+        data = json.loads(read_limited(path, SNAPSHOT_LIMIT))
+        return RegistryView.from_json(data)
+    except OSError as err:
+        raise UserError(f"cannot read the registry file: {err.strerror or err}", source=str(path)) from None
+    except TooLarge:
+        raise UserError("the registry file is larger than 64 MiB", source=str(path)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserError("not a saved registry read", f"Expected the JSON of a registry view "
+                        f'({{"models": {{...}}, "serving": {{...}}}}): {err}', source=str(path)) from None
+
+
+def _read_aws(system: Any, env: str, prior: Any, role: str | None) -> RegistryView:
+    from mlops_infra.state.aws_live.model_registry import read_registry
+
+    target = system.environments[env].target
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
+    view = read_registry(system, env, prior, session_factory=factory, endpoint_url=endpoint_url, describe_all=True)
+    if view.warnings:  # fail closed: a promotion never decides from offline evidence
+        raise UserError(f"cannot read the model registry of {env}", "\n".join(view.warnings))
+    return view
+
+
+def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None) -> Callable[[], Any]:
+    """A boto3 session factory whose credentials are those of ``role_arn`` (STS ``AssumeRole``)."""
+
+    def factory() -> Any:
+        import boto3
+
+        from mlops_infra.state.aws_live.retry import describe_error
+
+        sts = boto3.Session().client("sts", region_name=region, endpoint_url=endpoint_url)
+        try:
+            found = sts.assume_role(RoleArn=role_arn, RoleSessionName="mlops-infra-promote")["Credentials"]
+        except Exception as error:
+            raise UserError(f"cannot assume the role {role_arn}", describe_error(error)) from None
+        return boto3.Session(aws_access_key_id=found["AccessKeyId"], aws_secret_access_key=found["SecretAccessKey"],
+                             aws_session_token=found["SessionToken"], region_name=region)
+
+    return factory
+
+
+def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] = urllib.request.urlopen) -> RegistryView:
+    """Every model's versions in the MLflow registry at ``uri`` (see the module contract)."""
+    models = {}
+    for model in system.models:
+        where = f"MLflow registered model {model.name} at {uri}"
+        versions = {r.version: r for r in (_mlflow_record(v) for v in _search_versions(uri, model.name, opener)) if r}
+        models[model.name] = ModelRegistry(model.name, where, "registry", True, versions)
+    return RegistryView(models)
+
+
+def _search_versions(uri: str, name: str, opener: Callable[..., Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        query = {"filter": f"name='{name}'", "max_results": "1000", **({"page_token": token} if token else {})}
+        url = f"{uri.rstrip('/')}/api/2.0/mlflow/model-versions/search?{urllib.parse.urlencode(query)}"
+        page = mlflow_call(url, opener=opener, what=f"the versions of {name}")
+        found += page.get("model_versions") or []
+        token = page.get("next_page_token") or ""
+        if not token:
+            return found
+
+
+def mlflow_call(url: str, *, body: Mapping[str, Any] | None = None, opener: Callable[..., Any] = urllib.request.urlopen,
+                what: str = "the registry") -> dict[str, Any]:
+    """One MLflow REST call (GET, or POST with a JSON ``body``); errors become a ``UserError``."""
+    from mlops_infra.secrets import redact
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with opener(request, timeout=HTTP_TIMEOUT) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")[:500]
+        raise UserError(f"MLflow refused reading {what} (HTTP {err.code})", redact(detail)) from None
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise UserError(f"cannot reach MLflow to read {what}", redact(f"{url.split('?')[0]}: {err}")) from None
+
+
+def _mlflow_record(version: Mapping[str, Any]) -> VersionRecord | None:
+    try:
+        number = int(version.get("version"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    tags = {t.get("key"): t.get("value") for t in version.get("tags") or () if isinstance(t, dict)}
+    approval = {"approved": APPROVED, "rejected": REJECTED}.get(str(tags.get(MLFLOW_APPROVAL_TAG, "")).lower(),
+                                                               "PendingManualApproval")
+    return VersionRecord(number, approval, MLFLOW_STATUS.get(str(version.get("status")), version.get("status")),
+                         None, version.get("source"), None, None, tags.get(MLFLOW_DIGEST_TAG))

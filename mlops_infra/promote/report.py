@@ -1,0 +1,97 @@
+"""A promotion for people and programs: terminal text, a pull-request body (Markdown) and JSON.
+
+Contract: every renderer shows, in this order, the version mapping (``fraud-model v14 in dev = v3
+in staging, sha256:...``), the edit of FILE as a unified diff, the gate results, the artifact steps,
+whether FILE was written, then DST's plan after the edit in the same format (rendered by the
+caller with the plan renderers, so the PR comment shows it as ``plan`` does). Pure: data in, text out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.promote.promote import Promotion
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a promotion shows. ``gates`` and ``steps`` are objects with ``to_json()`` and
+    ``line()``; ``written`` is None for a preview (no ``--write``)."""
+
+    promotion: Promotion
+    plan_text: str
+    plan_json: Any = None
+    gates: Sequence[Any] = ()
+    steps: Sequence[Any] = ()
+    written: bool | None = None
+    notes: Sequence[str] = field(default_factory=tuple)
+
+
+def _headline(report: Report) -> str:
+    p = report.promotion
+    return f"Promotion {p.src} -> {p.dst} ({p.file})"
+
+
+def _status(report: Report) -> str:
+    p = report.promotion
+    if not p.changed:
+        return f"No edit: {p.dst} already pins what {p.src} serves."
+    if report.written is None:
+        return "Preview only: nothing was written (run with --write to write the edit)."
+    if report.written:
+        return f"Written: {p.file} (environments.{p.dst}.overrides)."
+    return "Not written: a gate failed (see Gates); the file is unchanged."
+
+
+def render_text(report: Report) -> str:
+    p = report.promotion
+    out = [_headline(report), ""]
+    out += [*(f"  {n}" for n in report.notes), ""] if report.notes else []
+    out.append("Versions (artifacts are matched by digest, not by number):")
+    out += [f"  {m.endpoint}: {m.sentence(p.src, p.dst)}" for m in p.versions.mappings] or ["  (no endpoints)"]
+    out += ["", f"Edit of {p.file}:"]
+    out += [f"  {line}" for line in p.edit.diff(p.file).splitlines()] or ["  (none)"]
+    if report.gates:
+        out += ["", f"Gates of {p.dst}:", *(f"  {g.line()}" for g in report.gates)]
+    if report.steps:
+        out += ["", "Artifact steps (run them with `mlops-infra promote ... --execute-artifacts`):",
+                *(f"  {s.line()}" for s in report.steps)]
+    out += ["", _status(report), "", f"Plan of {p.dst} after the edit:", ""]
+    return "\n".join(out) + "\n" + report.plan_text
+
+
+def render_markdown(report: Report) -> str:
+    p = report.promotion
+    out = [f"## Promotion `{p.src}` → `{p.dst}`", "", f"File: `{p.file}`", ""]
+    out += [f"> {n}" for n in report.notes] + ([""] if report.notes else [])
+    out += ["| endpoint | model | " + f"{p.src} | {p.dst} | digest | registered in {p.dst} |", "|---|---|---|---|---|---|"]
+    out += [f"| {m.endpoint} | {m.model} | v{m.src_version} | v{m.dst_version} | `{m.digest}` | "
+            f"{'yes' if m.registered else 'no (artifact steps)'} |" for m in p.versions.mappings]
+    diff = p.edit.diff(p.file)
+    out += ["", "### Edit", "", *(["```diff", diff.rstrip("\n"), "```"] if diff else ["No edit."])]
+    if report.gates:
+        out += ["", f"### Gates of `{p.dst}`", "", "| gate | result | reason |", "|---|---|---|"]
+        out += [g.markdown_row() for g in report.gates]
+    if report.steps:
+        out += ["", "### Artifact steps", "", *(f"- {s.line()}" for s in report.steps)]
+    out += ["", _status(report), "", f"### Plan of `{p.dst}` after the edit", ""]
+    return "\n".join(out) + "\n" + report.plan_text
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    p = report.promotion
+    return {
+        "src": p.src, "dst": p.dst, "file": p.file, "changed": p.changed, "written": report.written,
+        "versions": [m.to_json() for m in p.versions.mappings],
+        "pins": [{"key": pin.key, "value": pin.value} for pin in p.versions.pins],
+        "editedKeys": list(p.edit.changed_keys), "diff": p.edit.diff(p.file),
+        "gates": [g.to_json() for g in report.gates], "artifactSteps": [s.to_json() for s in report.steps],
+        "notes": list(report.notes),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps({"promotion": to_json(report), "plan": report.plan_json}, indent=2, sort_keys=False) + "\n"

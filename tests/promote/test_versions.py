@@ -1,0 +1,68 @@
+"""Versions are mapped by artifact digest, never copied by number (findings A1, B11.1)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.promote.edit import Pin
+from mlops_infra.promote.versions import map_versions
+from mlops_infra.spec import load_system
+from tests.support.promotion import DIGEST_V14, REFERENCE, dev_view, staging_view
+
+VERSION = "endpoints.scorer.model.version"
+
+
+@pytest.fixture(scope="module")
+def systems():
+    return {env: load_system(REFERENCE, env).system for env in ("dev", "staging", "prod")}
+
+
+def test_an_artifact_staging_holds_is_pinned_by_its_number_there(systems):
+    mapped = map_versions("dev", systems["dev"], dev_view(), "staging", systems["staging"], staging_view(7))
+    (mapping,) = mapped.mappings
+    assert (mapping.model, mapping.src_version, mapping.dst_version, mapping.registered) == ("fraud-model", 14, 7, True)
+    assert mapping.sentence("dev", "staging") == f"fraud-model v14 in dev = v7 in staging, {DIGEST_V14}"
+    assert mapped.pins == (Pin(VERSION, 7),) and mapped.problems == ()
+
+
+def test_an_artifact_staging_lacks_gets_the_next_number_and_is_not_registered(systems):
+    mapped = map_versions("dev", systems["dev"], dev_view(), "staging", systems["staging"], staging_view())
+    (mapping,) = mapped.mappings
+    assert (mapping.dst_version, mapping.registered, mapping.dst_record) == (3, False, None)
+    assert "not registered in staging yet" in mapping.sentence("dev", "staging")
+    assert mapped.pins == (Pin(VERSION, 3),)
+
+
+def test_an_empty_group_starts_at_one(systems):
+    empty = RegistryView({"fraud-model": ModelRegistry("fraud-model", "group g", "registry", True, {})})
+    mapped = map_versions("dev", systems["dev"], dev_view(), "staging", systems["staging"], empty)
+    assert mapped.pins == (Pin(VERSION, 1),)
+
+
+def test_no_pin_when_dst_already_serves_the_artifact(systems):
+    mapped = map_versions("dev", systems["dev"], dev_view(), "staging", systems["staging"], staging_view(13))
+    assert mapped.pins == () and mapped.mappings[0].dst_version == 13
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("src-offline", "dev's registry of fraud-model was not read"),
+    ("dst-offline", "staging's registry of fraud-model was not read"),
+    ("src-missing", "fraud-model v14, which dev pins, is not in MLflow registered model fraud-model"),
+    ("no-digest", "carries no artifact digest"),
+])
+def test_unknowable_mappings_fail_closed(systems, case, message):
+    src, dst = dev_view(), staging_view()
+    registry = src.models["fraud-model"]
+    if case == "src-offline":
+        src = RegistryView({"fraud-model": dataclasses.replace(registry, basis="unverified")})
+    elif case == "dst-offline":
+        dst = RegistryView()
+    elif case == "src-missing":
+        src = RegistryView({"fraud-model": dataclasses.replace(registry, versions={13: registry.versions[13]})})
+    else:
+        src = RegistryView({"fraud-model": dataclasses.replace(registry, versions={14: VersionRecord(14, "Approved")})})
+    mapped = map_versions("dev", systems["dev"], src, "staging", systems["staging"], dst)
+    assert mapped.pins == () and len(mapped.problems) == 1 and message in mapped.problems[0]
