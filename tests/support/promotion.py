@@ -23,6 +23,7 @@ DIGEST_V14 = "sha256:" + "14" * 32
 def copy_reference(folder: Path, name: str = "mlsystem.yaml") -> Path:
     target = folder / name
     shutil.copyfile(REFERENCE, target)
+    target.chmod(0o644)  # the shared folder is read-only; a user's copy is not
     return target
 
 
@@ -55,3 +56,21 @@ def reference_registries(folder: Path, staging_has_v14: int | None = None) -> li
     dev = write_view(folder / "registry-dev.json", dev_view())
     staging = write_view(folder / "registry-staging.json", staging_view(staging_has_v14))
     return ["--registry", f"dev={dev}", "--registry", f"staging={staging}"]
+
+
+def prod_view(versions: dict[int, str | None] | None = None, approval: str = "Approved") -> RegistryView:
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    return RegistryView({"fraud-model": registry("fraud-model", where, versions or {}, approval)})
+
+
+def promoted_to_staging(folder: Path) -> tuple[Path, list[str]]:
+    """The reference after dev -> staging (staging pins v3 = dev's v14), with ``--registry`` arguments
+    for staging (v3 registered and approved) and prod (empty group)."""
+    file = copy_reference(folder)
+    file.chmod(0o644)
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace("      endpoints.scorer.model.version: 13\n", "      endpoints.scorer.model.version: 3\n"),
+                    encoding="utf-8")
+    staging = write_view(folder / "registry-staging.json", staging_view(3))
+    prod = write_view(folder / "registry-prod.json", prod_view())
+    return file, ["--registry", f"staging={staging}", "--registry", f"prod={prod}"]

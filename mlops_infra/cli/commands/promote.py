@@ -43,8 +43,9 @@ EXIT_CODES = exit_codes("done (with --detailed-exitcode: DST already pins what S
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``promote`` command to ``app``."""
+    """Add the ``promote`` and ``releases`` commands to ``app``."""
     app.command("promote", epilog=EXIT_CODES)(promote)
+    app.command("releases")(releases)
 
 
 def promote(
@@ -60,6 +61,10 @@ def promote(
         [], "--registry", help="ENV=FILE: a saved registry read (JSON) instead of reading ENV's registry."),
     role: list[str] = typer.Option([], "--role", help="ENV=ARN: assume this role to read ENV's SageMaker registry."),
     mlflow: list[str] = typer.Option([], "--mlflow", help="ENV=URL: the MLflow tracking server of a Kubernetes ENV."),
+    src_state: Path | None = typer.Option(
+        None, "--src-state", help="SRC's applied state, for the no_drift gate (default: found as plan finds it)."),
+    skip_gate: list[str] = typer.Option([], "--skip-gate", help="NAME: do not evaluate this gate of DST (needs --reason)."),
+    reason: str | None = typer.Option(None, "--reason", help="Why the gates in --skip-gate are skipped (recorded)."),
 ) -> None:
     """Carry what SRC serves to DST: map model versions by artifact digest, edit DST's overrides, plan DST."""
     from mlops_infra.fileio import output_file
@@ -71,24 +76,53 @@ def promote(
     snapshots = {k: Path(v) for k, v in _pairs(registry, "--registry").items()}
     roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
     context = _load(file, src, dst, err)
+    skips = _skips(context, skip_gate, reason)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state)
-    _plan_result, plan_json, plan_text = _plan(context, promotion, dst_view, state, output_format)
-    report = _report(promotion, plan_text, plan_json, written=None)
-    text = _render(report, output_format)
+    plan_result, plan_json, plan_text = _plan(context, promotion, dst_view, state, output_format)
+    gates = _gates(context, promotion, dst_view, src_state, skips, roles)
+    blocked = [g for g in gates if g.blocks]
+    written: bool | None = None
+    if write and not blocked:
+        written = _write(file, promotion, original, gates, skips, plan_result)
+    elif write:
+        written = False
+    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates), output_format)
     from mlops_infra.secrets import check_output
 
     check_output(text, "the promotion report")
-    if write:
-        from mlops_infra.promote.promote import write_promotion
-
-        written = write_promotion(file, promotion, original)
-        text = _render(_report(promotion, plan_text, plan_json, written=written), output_format)
     typer.echo(text, nl=False)
     if output_format is Format.JSON:
         for note in context["notes"]:
             err.print(note, markup=False)
+    if blocked:
+        raise UserError(f"the promotion into {promotion.dst} is refused: gate(s) failed: "
+                        f"{', '.join(g.name for g in blocked)}",
+                        "\n".join(f"{g.name}: {g.reason}" for g in blocked)
+                        + ("\nNothing was written; FILE is unchanged." if write else ""), source=str(file))
     if detailed_exitcode and promotion.changed:
         raise typer.Exit(2)
+
+
+def releases(
+    file: Path = typer.Argument(..., help="The MLSystem YAML file (releases.jsonl beside it is read).",
+                                show_default=False),
+    env: str | None = typer.Option(None, "--env", "-e", help="Only promotions into this environment."),
+    output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text or json (markdown: as text)."),
+) -> None:
+    """List the promotions written into FILE (releases.jsonl): who, when, versions, digests, gates."""
+    import json
+
+    from mlops_infra.promote.record import read_releases, release_line, releases_path
+
+    path = releases_path(file)
+    records = [r for r in read_releases(path) if env is None or r.get("dst") == env]
+    if output_format is Format.JSON:
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if not records:
+        typer.echo(f"No promotions recorded in {path}" + (f" into {env}" if env else "") + ".")
+        return
+    typer.echo("\n".join(release_line(r) for r in records))
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -107,6 +141,91 @@ def _refuse_read_only(file: Path) -> None:
         raise UserError("refusing to write the promotion into a read-only file",
                         "Make it writable (chmod u+w) if the promotion is meant to edit it, or run without --write "
                         "to see the edit.", source=str(file))
+
+
+def _skips(context: dict[str, Any], names: list[str], reason: str | None) -> dict[str, str]:
+    """``--skip-gate`` names (each a gate DST declares) mapped to ``--reason``."""
+    if not names:
+        if reason:
+            raise UserError("--reason explains --skip-gate; no gate is skipped", "Add --skip-gate NAME, or drop --reason.")
+        return {}
+    from mlops_infra.diagnostics import did_you_mean, known_list
+
+    dst = context["dst"]
+    declared = list(context["systems"][dst].environments[dst].gates)
+    for name in names:
+        if name not in declared:
+            raise UserError(f"--skip-gate {name}: {dst} has no such gate",
+                            f"Gates of {dst}: {known_list(declared) if declared else 'none'}.{did_you_mean(name, declared)}")
+    if not reason or not reason.strip():
+        raise UserError("--skip-gate needs --reason TEXT", "The reason is kept in the release record (releases.jsonl).")
+    return dict.fromkeys(names, reason.strip())
+
+
+def _gates(context: dict[str, Any], promotion: Any, dst_view: Any, src_state: Path | None, skips: dict[str, str],
+           roles: dict[str, str]) -> tuple[Any, ...]:
+    """DST's gates evaluated (SRC's live state is read only when no_drift is evaluated)."""
+    from mlops_infra.promote.gates import GateInputs, evaluate_gates
+
+    dst, src = promotion.dst, promotion.src
+    names = list(promotion.dst_system.environments[dst].gates)
+    drift: dict[str, Any] = {}
+    if "no_drift" in names and "no_drift" not in skips:
+        drift = _src_drift(context, src, src_state, roles.get(src))
+    inputs = GateInputs(src, dst, promotion.dst_system, dst_view, promotion.versions.mappings, **drift)
+    return evaluate_gates(names, inputs, skips)
+
+
+def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: str | None) -> dict[str, Any]:
+    """SRC's prior state, live state and drift, or the reason they cannot be had (fail closed)."""
+    import os
+
+    from mlops_infra.state.aws_live.retry import describe_error
+
+    target = context["systems"][src].environments[src].target
+    if target.kind != "aws":
+        return {"src_problem": f"live reads of {target.kind} targets are not supported yet, so {src}'s drift is unknown"}
+    try:
+        prior = _prior(context, src, src_state)
+    except UserError as error:
+        return {"src_problem": f"{src}'s applied state cannot be read: {error.summary}"}
+    if not prior.resources:
+        return {"src_prior": prior}
+    import importlib.util
+
+    if importlib.util.find_spec("boto3") is None:
+        return {"src_prior": prior, "src_problem": "reading AWS needs boto3: pip install 'mlops-infra[aws]'"}
+    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.promote.registries import assumed_session_factory
+    from mlops_infra.state.aws_live import scan_aws
+
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
+    try:
+        live = scan_aws(list(prior.resources.values()), region=target.region, endpoint_url=endpoint_url,
+                        session_factory=factory)
+    except UserError as error:
+        return {"src_prior": prior, "src_problem": error.summary}
+    except Exception as error:  # no credentials, endpoint unreachable: fail closed, with the reason
+        return {"src_prior": prior, "src_problem": f"{src}'s live resources could not be read: {describe_error(error)}"}
+    return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live)}
+
+
+def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan_result: Any) -> bool:
+    """Write FILE and, when it changed, append the release record."""
+    from datetime import UTC, datetime
+
+    from mlops_infra.promote.promote import write_promotion
+    from mlops_infra.promote.record import append_release, plan_digest, release_entry, who_am_i
+    from mlops_infra.render import render_json
+
+    if not write_promotion(file, promotion, original):
+        return False
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = release_entry(promotion, gates, skips, who=who_am_i(file.resolve().parent), when=when,
+                          plan_sha=plan_digest(render_json(plan_result)))
+    append_release(file, entry)
+    return True
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -202,10 +321,10 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     return result, None, render_text(result, color=False, notes=notes)
 
 
-def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None) -> Any:
+def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = ()) -> Any:
     from mlops_infra.promote.report import Report
 
-    return Report(promotion, plan_text, plan_json, written=written)
+    return Report(promotion, plan_text, plan_json, gates=gates, written=written)
 
 
 def _render(report: Any, output_format: Format) -> str:

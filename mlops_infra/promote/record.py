@@ -1,0 +1,130 @@
+"""The release record: one JSON line per written promotion in ``releases.jsonl`` beside FILE.
+
+Contract:
+- :func:`release_entry` (pure) builds the line: ``who`` (git ``user.name <user.email>`` where FILE
+  is, else ``$USER``: :func:`who_am_i`), ``when`` (UTC, ISO 8601), ``file``, ``src``, ``dst``, per
+  endpoint the model, SRC's and DST's version, the artifact digest and its lineage as the registries
+  give it (artifact URI, image and image digest), the gate results, the skipped gates with their
+  reasons, the pins written and the plan digest (SHA-256 of DST's plan JSON), so an auditor can
+  trace data revision -> training job -> model version -> endpoint configuration.
+- :func:`append_release` adds the line atomically: the whole file is rewritten through
+  :func:`mlops_infra.fileio.write_text_atomic` (a crash leaves the old file or the new one, never a
+  torn line). Lines already there are kept byte for byte.
+- :func:`read_releases` returns the records (a line that is not JSON is reported as an error with
+  its line number, never skipped silently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.errors import UserError
+
+RELEASES = "releases.jsonl"
+READ_LIMIT = 64 * 1024 * 1024
+
+
+def releases_path(file: Path) -> Path:
+    return file.resolve().parent / RELEASES
+
+
+def plan_digest(plan_json: str) -> str:
+    return "sha256:" + hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+
+
+def release_entry(promotion: Any, gates: Sequence[Any], skips: dict[str, str], *, who: str, when: str,
+                  plan_sha: str) -> dict[str, Any]:
+    """The record of a written promotion (see the module contract)."""
+    return {
+        "who": who, "when": when, "file": promotion.file, "src": promotion.src, "dst": promotion.dst,
+        "versions": [{"endpoint": m.endpoint, "model": m.model, "srcVersion": m.src_version, "dstVersion": m.dst_version,
+                      "digest": m.digest, "registeredInDst": m.registered,
+                      "lineage": {"artifactUri": m.src_record.artifact_uri, "image": m.src_record.image,
+                                  "imageDigest": m.src_record.image_digest, "srcRegistry": m.src_where,
+                                  "dstRegistry": m.dst_where}}
+                     for m in promotion.versions.mappings],
+        "pins": [{"key": p.key, "value": p.value} for p in promotion.versions.pins],
+        "gates": [g.to_json() for g in gates],
+        "skippedGates": [{"name": n, "reason": r} for n, r in sorted(skips.items())],
+        "planDigest": plan_sha,
+    }
+
+
+def who_am_i(folder: Path) -> str:
+    """``name <email>`` from git config where FILE is, else ``$USER`` (else ``unknown``)."""
+    values = []
+    for key in ("user.name", "user.email"):
+        try:
+            found = subprocess.run(["git", "config", key], cwd=folder, capture_output=True, text=True, timeout=5,
+                                   check=False)
+            values.append(found.stdout.strip() if found.returncode == 0 else "")
+        except (OSError, subprocess.SubprocessError):
+            values.append("")
+    name, email = values
+    if name or email:
+        return f"{name} <{email}>".strip() if email else name
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def append_release(file: Path, entry: dict[str, Any]) -> Path:
+    """Append ``entry`` as one line to ``releases.jsonl`` beside ``file`` (atomically)."""
+    from mlops_infra.fileio import write_text_atomic
+    from mlops_infra.secrets import check_output
+
+    path = releases_path(file)
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
+    check_output(line, f"the release record {path}")
+    try:
+        existing = path.read_bytes().decode("utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read the release record: {err}", source=str(path)) from None
+    if existing and not existing.endswith("\n"):
+        existing += "\n"
+    try:
+        write_text_atomic(path, existing + line)
+    except OSError as err:
+        raise UserError(f"cannot write the release record: {err.strerror or err}", source=str(path)) from None
+    return path
+
+
+def read_releases(path: Path) -> list[dict[str, Any]]:
+    """Every record in ``path`` (none when it does not exist)."""
+    from mlops_infra.fileio import TooLarge, read_limited
+
+    if not path.exists():
+        return []
+    try:
+        text = read_limited(path, READ_LIMIT).decode("utf-8")
+    except (OSError, UnicodeDecodeError, TooLarge) as err:
+        raise UserError(f"cannot read the release record: {err}", source=str(path)) from None
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            raise UserError(f"line {number} is not a JSON release record: {err}",
+                            "Each line of releases.jsonl is one JSON object written by `mlops-infra promote --write`.",
+                            source=f"{path}:{number}") from None
+        if not isinstance(record, dict):
+            raise UserError(f"line {number} is not a JSON object", source=f"{path}:{number}")
+        records.append(record)
+    return records
+
+
+def release_line(record: dict[str, Any]) -> str:
+    """One release for a terminal: when, who, SRC -> DST, versions, gates."""
+    versions = ", ".join(f"{v.get('endpoint')}: {v.get('model')} v{v.get('srcVersion')} -> v{v.get('dstVersion')} "
+                         f"({str(v.get('digest'))[:19]})" for v in record.get("versions") or ())
+    gates = ", ".join(f"{g.get('name')} {g.get('status')}" for g in record.get("gates") or ()) or "no gates"
+    skipped = "; ".join(f"{s.get('name')} skipped: {s.get('reason')}" for s in record.get("skippedGates") or ())
+    text = f"{record.get('when')}  {record.get('src')} -> {record.get('dst')}  by {record.get('who')}\n" \
+           f"    {versions or 'no versions'}\n    gates: {gates}"
+    return text + (f"\n    {skipped}" if skipped else "")
