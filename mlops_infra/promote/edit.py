@@ -67,7 +67,7 @@ class Edit:
         if not self.changed:
             return ""
         lines = difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-                                     f"a/{name}", f"b/{name}", n=2)
+                                     f"a/{name.lstrip('/')}", f"b/{name.lstrip('/')}", n=2)
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 

@@ -65,11 +65,18 @@ def promote(
         None, "--src-state", help="SRC's applied state, for the no_drift gate (default: found as plan finds it)."),
     skip_gate: list[str] = typer.Option([], "--skip-gate", help="NAME: do not evaluate this gate of DST (needs --reason)."),
     reason: str | None = typer.Option(None, "--reason", help="Why the gates in --skip-gate are skipped (recorded)."),
+    execute_artifacts: bool = typer.Option(
+        False, "--execute-artifacts",
+        help="Only carry out the artifact steps (copy the artifact, register it in DST's registry); resumable."),
 ) -> None:
     """Carry what SRC serves to DST: map model versions by artifact digest, edit DST's overrides, plan DST."""
     from mlops_infra.fileio import output_file
 
     err = error_console()
+    if write and execute_artifacts:
+        raise UserError("--execute-artifacts and --write are separate steps",
+                        "Run the artifact steps first (--execute-artifacts), then promote again with --write: the "
+                        "promotion then pins the version DST's registry gave the artifact.")
     if write:  # refused before any work: a read-only FILE, a directory, a device...
         output_file(file, what="promoted system file")
         _refuse_read_only(file)
@@ -78,7 +85,13 @@ def promote(
     context = _load(file, src, dst, err)
     skips = _skips(context, skip_gate, reason)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state)
-    plan_result, plan_json, plan_text = _plan(context, promotion, dst_view, state, output_format)
+    plan_result, plan_json, plan_text, graph = _plan(context, promotion, dst_view, state, output_format)
+    from mlops_infra.promote.artifacts import plan_steps
+
+    steps = plan_steps(promotion, graph)
+    if execute_artifacts:
+        _execute(promotion, steps, roles, output_format, err)
+        return
     gates = _gates(context, promotion, dst_view, src_state, skips, roles)
     blocked = [g for g in gates if g.blocks]
     written: bool | None = None
@@ -86,7 +99,7 @@ def promote(
         written = _write(file, promotion, original, gates, skips, plan_result)
     elif write:
         written = False
-    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates), output_format)
+    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps), output_format)
     from mlops_infra.secrets import check_output
 
     check_output(text, "the promotion report")
@@ -293,7 +306,7 @@ def _prior(context: dict[str, Any], env: str, state: Path | None) -> Any:
 
 
 def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | None,
-          output_format: Format) -> tuple[Any, Any, str]:
+          output_format: Format) -> tuple[Any, Any, str, Any]:
     """DST's plan after the edit, rendered like ``plan`` renders it."""
     import dataclasses
     import json
@@ -314,17 +327,57 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     notes = [context["prior_notes"][dst]]
     context["notes"] = notes
     if output_format is Format.JSON:
-        return result, json.loads(render_json(result)), ""
+        return result, json.loads(render_json(result)), "", graph
     if output_format is Format.MARKDOWN:
         command = f"mlops-infra plan {context['file']} --env {dst}"
-        return result, None, render_markdown(result, notes=notes, command=command)
-    return result, None, render_text(result, color=False, notes=notes)
+        return result, None, render_markdown(result, notes=notes, command=command), graph
+    return result, None, render_text(result, color=False, notes=notes), graph
 
 
-def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = ()) -> Any:
+def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = (),
+            steps: Any = ()) -> Any:
     from mlops_infra.promote.report import Report
 
-    return Report(promotion, plan_text, plan_json, gates=gates, written=written)
+    return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written)
+
+
+def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any) -> None:
+    """Carry out the artifact steps with a progress display; exit 1 when one failed or got another number."""
+    import json
+    import os
+
+    from mlops_infra.cli.inputs import require_extra
+
+    if not steps:
+        typer.echo(f"No artifact steps: {promotion.dst}'s registry already holds every artifact {promotion.src} serves.")
+        return
+    require_extra("boto3", "aws", "--execute-artifacts (S3 and SageMaker)")
+    import boto3
+
+    from mlops_infra.cli.progress import progress_display
+    from mlops_infra.promote.artifacts import execute_steps
+    from mlops_infra.promote.registries import assumed_session_factory
+
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    sessions = {}
+    for env in (promotion.src, promotion.dst):
+        target = promotion.dst_system.environments[env].target
+        region = getattr(target, "region", None)
+        role = roles.get(env)
+        sessions[env] = (assumed_session_factory(role, region, endpoint_url)() if role
+                         else boto3.Session(region_name=region))
+    with progress_display("Artifact steps", unit="objects", live=output_format is not Format.JSON) as progress:
+        results = execute_steps(steps, src_session=sessions[promotion.src], dst_session=sessions[promotion.dst],
+                                endpoint_url=endpoint_url, progress=progress)
+    if output_format is Format.JSON:
+        typer.echo(json.dumps({"artifactSteps": [r.to_json() for r in results]}, indent=2))
+    else:
+        typer.echo("\n".join(["Artifact steps:", *(f"  {r.line()}" for r in results)]))
+    bad = [r for r in results if r.status in ("failed", "mismatch")]
+    if bad:
+        raise UserError(f"{len(bad)} artifact step(s) did not complete",
+                        "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad)
+                        + "\nRun the same command again to resume: finished steps are skipped.")
 
 
 def _render(report: Any, output_format: Format) -> str:

@@ -1,0 +1,259 @@
+"""Artifact steps of a promotion: copy the model artifact into DST's store, register it in DST's registry.
+
+Contract:
+- :func:`plan_steps` (pure) lists, for every artifact DST's registry does not hold yet (once per
+  model and digest): ``copy-artifact`` from SRC's artifact URI (``s3://bucket/key`` for one object,
+  ``s3://bucket/prefix/`` for a folder) to ``s3://<bucket DST's serving role reads>/training/<job>/
+  promoted/<model>/<digest[:16]>/`` (the output bucket of the training job that registers the model:
+  the prefix DST's serving role may read, :func:`mlops_infra.compile.aws.storage.training_output`),
+  then ``register-version``: a SageMaker model package in DST's group
+  ``<system>-<dst>-<model>`` with the copied artifact, the serving image, ``ModelApprovalStatus`` from
+  the model's approval mode (``manual`` -> ``PendingManualApproval``, ``automatic`` -> ``Approved``)
+  and ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` (botocore ``CreateModelPackageInput``).
+  A DST that is not AWS gets no automated steps: the report says so.
+- :func:`execute_steps` (the edge; boto3) carries them out, each level-triggered and idempotent, so a
+  run killed half way is finished, not duplicated, by running it again:
+
+  * a copy lists SRC's objects and skips every object DST already holds with the same size and the
+    source's ETag recorded in its metadata (``mlops-infra-source-etag``); an S3 PUT is atomic (an
+    object is whole or absent: https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel),
+    so an interrupted copy leaves only whole objects and the rerun copies the rest once;
+  * a registration first looks for a package in DST's group that carries the digest (then it is
+    done); otherwise it creates one, and reports the number SageMaker gave it. When that number is
+    not the one DST pins (something else registered first), the step says to promote again.
+  * a group that does not exist yet is not created here (DST's Pulumi apply owns it): the step fails
+    saying to apply DST first (its endpoint waits meanwhile).
+- SRC and DST are read and written with their own sessions (``--role ENV=ARN`` through STS
+  ``AssumeRole``, else the default chain); cross-account copies go through this process (GET from
+  SRC, PUT to DST), so neither account needs a bucket policy for the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mlops_infra.model_versions import DIGEST_PROPERTY
+from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+
+APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
+ETAG_METADATA = "mlops-infra-source-etag"
+SOURCE_PROPERTY = "mlops-infra/promoted-from"
+
+
+@dataclass(frozen=True)
+class ArtifactStep:
+    """One step: ``kind`` copy-artifact | register-version | manual; ``status`` pending | done |
+    already-done | failed | mismatch, with ``outcome`` saying what happened."""
+
+    kind: str
+    model: str
+    digest: str
+    dst_version: int
+    source: str
+    destination: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    outcome: str = ""
+
+    def line(self) -> str:
+        what = {"copy-artifact": f"copy {self.model} {self.digest[:19]} {self.source} -> {self.destination}",
+                "register-version": f"register {self.model} {self.digest[:19]} in {self.destination} "
+                                    f"(expected v{self.dst_version}, {self.detail.get('approval')})",
+                }.get(self.kind, f"{self.model} {self.digest[:19]}: {self.outcome or self.destination}")
+        tail = f": {self.outcome}" if self.outcome and self.kind != "manual" else ""
+        return f"[{self.status}] {what}{tail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "model": self.model, "digest": self.digest, "dstVersion": self.dst_version,
+                "source": self.source, "destination": self.destination, "detail": dict(self.detail),
+                "status": self.status, "outcome": self.outcome}
+
+
+def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
+    """The steps that make DST's registry hold every promoted artifact (see the module contract)."""
+    dst, system = promotion.dst, promotion.dst_system
+    target = system.environments[dst].target
+    steps: list[ArtifactStep] = []
+    seen: set[tuple[str, str]] = set()
+    for m in promotion.versions.mappings:
+        if m.registered or (m.model, m.digest) in seen:
+            continue
+        seen.add((m.model, m.digest))
+        if target.kind != "aws":
+            steps.append(ArtifactStep("manual", m.model, m.digest, m.dst_version, m.src_record.artifact_uri or "", "",
+                                      outcome=f"register {m.model} {m.digest} as v{m.dst_version} in {m.dst_where} "
+                                      "(not automated for Kubernetes targets)"))
+            continue
+        destination = _destination(system, dst, dst_graph, m)
+        source = m.src_record.artifact_uri or ""
+        model = next(x for x in system.models if x.name == m.model)
+        steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination))
+        model_data = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
+        group = _group(system, dst, m.model)
+        steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, model_data,
+                                  f"group {group} ({target.account}/{target.region})",
+                                  {"group": group, "region": target.region, "account": target.account,
+                                   "image": _image(system, m), "approval": APPROVAL_STATUS[model.approval],
+                                   "modelDataUrl": model_data, "promotedFrom": f"{promotion.src} v{m.src_version}"}))
+    return tuple(steps)
+
+
+def _group(system: Any, env: str, model: str) -> str:
+    from mlops_infra.state.model_registry import group_of
+
+    return group_of(system, env, model)
+
+
+def _image(system: Any, mapping: Any) -> str | None:
+    model = next(x for x in system.models if x.name == mapping.model)
+    if model.serving_image:
+        return model.serving_image
+    job = next((j for j in system.training_jobs if j.registers == mapping.model and j.image), None)
+    return job.image if job is not None else mapping.src_record.image
+
+
+def _destination(system: Any, env: str, graph: Any, mapping: Any) -> str:
+    job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
+    item = f"data_sources.{job.outputs[0]}" if job is not None and job.outputs else "platform"
+    buckets = [r.inputs.get("bucket") for r in graph.resources if r.type == "aws:s3/bucket:Bucket"
+               and (r.inputs.get("tags") or {}).get("mlops-infra/item") == item
+               and (item != "platform" or "platform-artifacts" in str(r.inputs.get("bucket")))]
+    bucket = buckets[0] if buckets else f"<{item} bucket of {env}>"
+    prefix = f"training/{job.name}/" if job is not None else "training/"
+    digest = mapping.digest.split(":", 1)[-1][:16]
+    return f"s3://{bucket}/{prefix}promoted/{mapping.model}/{digest}/"
+
+
+# -- execution (boto3) ---------------------------------------------------------------------------
+
+
+def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_session: Any, endpoint_url: str | None = None,
+                  progress: ProgressReporter = NO_PROGRESS) -> tuple[ArtifactStep, ...]:
+    """Carry out ``steps`` in order (see the module contract); a failed step stops those after it."""
+    done: list[ArtifactStep] = []
+    failed = False
+    for step in steps:
+        if failed or step.kind == "manual":
+            done.append(replace(step, status="failed" if failed else "pending",
+                                outcome="not run: an earlier step failed" if failed else step.outcome))
+            continue
+        run = _copy if step.kind == "copy-artifact" else _register
+        try:
+            result = run(step, src_session, dst_session, endpoint_url, progress)
+        except Exception as error:
+            from mlops_infra.state.aws_live.retry import describe_error
+
+            result = replace(step, status="failed", outcome=describe_error(error))
+        failed = result.status == "failed"
+        done.append(result)
+    return tuple(done)
+
+
+def _split(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"only s3:// artifact URIs are copied, not {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def _client(session: Any, service: str, endpoint_url: str | None, region: str | None = None) -> Any:
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    return session.client(service, endpoint_url=endpoint_url, config=config, region_name=region)
+
+
+def _copy(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: str | None,
+          progress: ProgressReporter) -> ArtifactStep:
+    src_bucket, src_key = _split(step.source)
+    dst_bucket, dst_prefix = _split(step.destination)
+    src, dst = _client(src_session, "s3", endpoint_url), _client(dst_session, "s3", endpoint_url)
+    if src_key.endswith("/") or not src_key:
+        objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
+                   for o in page.get("Contents") or ()]
+        pairs = [(o, dst_prefix + o["Key"][len(src_key):]) for o in objects]
+    else:
+        head = src.head_object(Bucket=src_bucket, Key=src_key)
+        pairs = [({"Key": src_key, "Size": head["ContentLength"], "ETag": head["ETag"]},
+                  dst_prefix + src_key.rsplit("/", 1)[-1])]
+    if not pairs:
+        return replace(step, status="failed", outcome=f"no objects under {step.source}")
+    progress.set_total(len(pairs))
+    copied = 0
+    for obj, key in pairs:
+        if not _same_object(dst, dst_bucket, key, obj):
+            body = src.get_object(Bucket=src_bucket, Key=obj["Key"])["Body"]
+            dst.upload_fileobj(body, dst_bucket, key, ExtraArgs={"Metadata": {ETAG_METADATA: obj["ETag"].strip('"')}})
+            copied += 1
+            progress.count("copied")
+        progress.advance()
+    status = "done" if copied else "already-done"
+    return replace(step, status=status, outcome=f"{copied} of {len(pairs)} object(s) copied, "
+                                                f"{len(pairs) - copied} already there")
+
+
+def _same_object(client: Any, bucket: str, key: str, source: dict[str, Any]) -> bool:
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        from mlops_infra.state.aws_live.retry import is_not_found
+
+        if is_not_found(error) or "404" in str(error):
+            return False
+        raise
+    return (head.get("ContentLength") == source["Size"]
+            and (head.get("Metadata") or {}).get(ETAG_METADATA) == source["ETag"].strip('"'))
+
+
+def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: str | None,
+              progress: ProgressReporter) -> ArtifactStep:
+    detail = step.detail
+    client = _client(dst_session, "sagemaker", endpoint_url, detail["region"])
+    group = detail["group"]
+    try:
+        client.describe_model_package_group(ModelPackageGroupName=group)
+    except Exception as error:
+        from mlops_infra.state.aws_live.retry import is_not_found
+
+        if is_not_found(error) or "does not exist" in str(error).lower():
+            return replace(step, status="failed", outcome=f"group {group} does not exist yet: apply the environment "
+                           "first (its endpoint waits for this version), then run the artifact steps again")
+        raise
+    existing = _find_package(client, group, step.digest)
+    if existing is not None:
+        return _numbered(replace(step, status="already-done"), existing, "already registered")
+    if not detail.get("image"):
+        return replace(step, status="failed", outcome="no serving image is known for the model: set serving_image")
+    arn = client.create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus=detail["approval"],
+        ModelPackageDescription=f"promoted by mlops-infra from {detail['promotedFrom']}",
+        InferenceSpecification={"Containers": [{"Image": detail["image"], "ModelDataUrl": detail["modelDataUrl"]}],
+                                "SupportedContentTypes": ["application/json"],
+                                "SupportedResponseMIMETypes": ["application/json"]},
+        CustomerMetadataProperties={DIGEST_PROPERTY: step.digest, SOURCE_PROPERTY: detail["promotedFrom"]},
+    )["ModelPackageArn"]
+    progress.count("registered")
+    return _numbered(replace(step, status="done"), arn, "registered")
+
+
+def _find_package(client: Any, group: str, digest: str) -> str | None:
+    arns = [p["ModelPackageArn"] for page in client.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, ModelPackageType="Versioned") for p in page.get("ModelPackageSummaryList") or ()]
+    for arn in arns:
+        found = client.describe_model_package(ModelPackageName=arn)
+        if (found.get("CustomerMetadataProperties") or {}).get(DIGEST_PROPERTY) == digest:
+            return arn
+    return None
+
+
+def _numbered(step: ArtifactStep, arn: str, verb: str) -> ArtifactStep:
+    number = int(arn.rsplit("/", 1)[-1]) if arn.rsplit("/", 1)[-1].isdigit() else None
+    if number is not None and number != step.dst_version:
+        return replace(step, status="mismatch", outcome=f"{verb} as v{number}, but DST pins v{step.dst_version}: run "
+                       "`mlops-infra promote` again to pin the number its registry gave")
+    return replace(step, outcome=f"{verb} as v{number} ({arn})")
+
+
+SessionFactory = Callable[[], Any]

@@ -1,0 +1,186 @@
+"""Artifact steps against a real moto server with two accounts (staging 111111111111 us-east-1, prod
+222222222222 eu-west-1), each reached by assuming a role through moto's STS: the copy, the registration,
+resuming after a kill, and the whole staging -> prod flow through the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mlops_infra.model_versions import DIGEST_PROPERTY
+from tests.support import fixtures
+from tests.support.cli import run_cli
+from tests.support.promotion import DIGEST_V14, promoted_to_staging
+
+moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
+pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
+
+STAGING_ROLE = "arn:aws:iam::111111111111:role/promoter"
+PROD_ROLE = "arn:aws:iam::222222222222:role/promoter"
+STAGING_BUCKET = "fraud-detection-staging-feature-snapshots-111111111111"
+PROD_BUCKET = "fraud-detection-prod-feature-snapshots-222222222222"
+STAGING_GROUP, PROD_GROUP = "fraud-detection-staging-fraud-model", "fraud-detection-prod-fraud-model"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
+OBJECTS = 24
+
+
+def assumed(url: str, role: str, region: str) -> boto3.Session:
+    sts = boto3.client("sts", endpoint_url=url, region_name=region, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    found = sts.assume_role(RoleArn=role, RoleSessionName="test-setup")["Credentials"]
+    return boto3.Session(aws_access_key_id=found["AccessKeyId"], aws_secret_access_key=found["SecretAccessKey"],
+                         aws_session_token=found["SessionToken"], region_name=region)
+
+
+def register(sm, group: str, digest: str | None, model_data: str, approval: str = "Approved") -> str:
+    return sm.create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus=approval,
+        InferenceSpecification={"Containers": [{"Image": IMAGE, "ModelDataUrl": model_data}],
+                                "SupportedContentTypes": ["application/json"],
+                                "SupportedResponseMIMETypes": ["application/json"]},
+        **({"CustomerMetadataProperties": {DIGEST_PROPERTY: digest}} if digest else {}))["ModelPackageArn"]
+
+
+@pytest.fixture
+def accounts(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Staging has v1..v3 (v3 = dev's v14, its artifact a folder of OBJECTS objects); prod's group exists, empty."""
+    return set_up(moto_url, monkeypatch, prod_group=True)
+
+
+@pytest.fixture
+def unapplied_prod(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """As ``accounts``, but prod was never applied: its model package group does not exist."""
+    return set_up(moto_url, monkeypatch, prod_group=False)
+
+
+def set_up(moto_url: str, monkeypatch: pytest.MonkeyPatch, *, prod_group: bool) -> dict:
+    staging = assumed(moto_url, STAGING_ROLE, "us-east-1")
+    s3 = staging.client("s3", endpoint_url=moto_url)
+    s3.create_bucket(Bucket=STAGING_BUCKET)
+    for i in range(OBJECTS):
+        s3.put_object(Bucket=STAGING_BUCKET, Key=f"training/retrain/run-7/model/part-{i:02}.bin", Body=os.urandom(2048))
+    sm = staging.client("sagemaker", endpoint_url=moto_url)
+    sm.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
+    register(sm, STAGING_GROUP, "sha256:" + "12" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-5/model/")
+    register(sm, STAGING_GROUP, "sha256:" + "13" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-6/model/")
+    register(sm, STAGING_GROUP, DIGEST_V14, f"s3://{STAGING_BUCKET}/training/retrain/run-7/model/")
+    prod = assumed(moto_url, PROD_ROLE, "eu-west-1")
+    prod_s3 = prod.client("s3", endpoint_url=moto_url)
+    prod_s3.create_bucket(Bucket=PROD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    prod_s3.put_bucket_versioning(Bucket=PROD_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    if prod_group:
+        prod.client("sagemaker", endpoint_url=moto_url).create_model_package_group(ModelPackageGroupName=PROD_GROUP)
+    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    return {"url": moto_url, "prod": prod, "staging": staging}
+
+
+def roles() -> list[str]:
+    return ["--role", f"staging={STAGING_ROLE}", "--role", f"prod={PROD_ROLE}"]
+
+
+def prod_state(accounts: dict) -> tuple[list[dict], list[str]]:
+    s3 = accounts["prod"].client("s3", endpoint_url=accounts["url"])
+    versions = s3.list_object_versions(Bucket=PROD_BUCKET).get("Versions") or []
+    sm = accounts["prod"].client("sagemaker", endpoint_url=accounts["url"])
+    packages = [p["ModelPackageArn"] for p in sm.list_model_packages(ModelPackageGroupName=PROD_GROUP)
+                ["ModelPackageSummaryList"]]
+    return versions, packages
+
+
+def test_staging_to_prod_lists_steps_then_executes_them_idempotently(tmp_path, accounts):
+    file, _ = promoted_to_staging(tmp_path)
+    preview = run_cli("promote", str(file), "--to", "prod", *roles(), "--skip-gate", "no_drift", "--reason", "test")
+    assert preview.code == 1  # model_approved: v1 is not registered in prod yet
+    assert f"staging = v1 in prod, {DIGEST_V14}" in preview.stdout.replace("fraud-model v3 in ", "")
+    prefix = f"s3://{PROD_BUCKET}/training/retrain/promoted/fraud-model/{'14' * 8}/"
+    assert (f"[pending] copy fraud-model {DIGEST_V14[:19]} s3://{STAGING_BUCKET}/training/retrain/run-7/model/ -> "
+            f"{prefix}") in preview.stdout
+    assert f"[pending] register fraud-model {DIGEST_V14[:19]} in group {PROD_GROUP} (222222222222/eu-west-1) " \
+           "(expected v1, PendingManualApproval)" in preview.stdout
+
+    first = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
+    assert first.code == 0, first.output
+    assert "[done] copy fraud-model" in first.stdout and f"{OBJECTS} of {OBJECTS} object(s) copied" in first.stdout
+    assert f"registered as v1 (arn:aws:sagemaker:eu-west-1:222222222222:model-package/{PROD_GROUP}/1)" in first.stdout
+    versions, packages = prod_state(accounts)
+    assert len(versions) == OBJECTS and packages == [f"arn:aws:sagemaker:eu-west-1:222222222222:model-package/{PROD_GROUP}/1"]
+    sm = accounts["prod"].client("sagemaker", endpoint_url=accounts["url"])
+    package = sm.describe_model_package(ModelPackageName=packages[0])
+    assert package["CustomerMetadataProperties"][DIGEST_PROPERTY] == DIGEST_V14
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"  # fraud-model's approval is manual
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == prefix
+
+    again = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
+    assert again.code == 0, again.output
+    assert "No artifact steps: prod's registry already holds every artifact staging serves." in again.stdout
+    assert prod_state(accounts) == (versions, packages)
+
+    gated = run_cli("promote", str(file), "--to", "prod", *roles(), "--write", "--skip-gate", "no_drift",
+                    "--reason", "staging drift checked nightly")
+    assert gated.code == 1 and "approval status PendingManualApproval" in gated.stdout
+    # moto's UpdateModelPackage replaces CustomerMetadataProperties with what the call passes (None when
+    # left out); SageMaker keeps them (botocore UpdateModelPackageInput has ...ToRemove for removals).
+    # Passing them again approves the way both behave alike.
+    sm.update_model_package(ModelPackageArn=packages[0], ModelApprovalStatus="Approved",
+                            CustomerMetadataProperties=package["CustomerMetadataProperties"])
+    written = run_cli("promote", str(file), "--to", "prod", *roles(), "--write", "--skip-gate", "no_drift",
+                      "--reason", "staging drift checked nightly")
+    assert written.code == 0, written.output
+    assert "PASS    model_approved" in written.stdout
+    assert "      endpoints.scorer.model.version: 1\n" in file.read_text()
+
+
+def test_a_missing_group_fails_saying_to_apply_first(tmp_path, unapplied_prod):
+    file, _ = promoted_to_staging(tmp_path)
+    result = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
+    assert result.code == 1
+    assert f"group {PROD_GROUP} does not exist yet: apply the environment first" in result.output
+    assert "Run the same command again to resume" in result.stderr
+
+
+SLOW_COPY = textwrap.dedent("""
+    import sys, time
+    import mlops_infra.promote.artifacts as artifacts
+    from mlops_infra.cli.main import main
+    real = artifacts._same_object
+    def slow(*args):
+        found = real(*args)
+        print("checked", flush=True)
+        time.sleep(0.5)
+        return found
+    artifacts._same_object = slow
+    main(sys.argv[1:])
+""")
+
+
+def test_a_copy_killed_half_way_is_finished_not_duplicated(tmp_path, accounts):
+    file, _ = promoted_to_staging(tmp_path)
+    args = ["promote", str(file), "--to", "prod", *roles(), "--execute-artifacts"]
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_COPY, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
+    try:
+        for _ in range(OBJECTS // 2):
+            assert proc.stdout.readline().strip() == "checked"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    half, packages = prod_state(accounts)
+    assert 0 < len(half) < OBJECTS and packages == []
+    result = run_cli(*args)
+    assert result.code == 0, result.output
+    copied = OBJECTS - len(half)
+    assert f"{copied} of {OBJECTS} object(s) copied, {len(half)} already there" in result.stdout
+    versions, packages = prod_state(accounts)
+    assert sorted(v["Key"] for v in versions) == sorted({v["Key"] for v in versions})  # one version per key
+    assert len(versions) == OBJECTS and len(packages) == 1
