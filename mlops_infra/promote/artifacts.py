@@ -77,6 +77,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
     target = system.environments[dst].target
     steps: list[ArtifactStep] = []
     seen: set[tuple[str, str]] = set()
+    buckets = _buckets(dst_graph) if target.kind == "aws" else {}
     for m in promotion.versions.mappings:
         if m.registered or (m.model, m.digest) in seen:
             continue
@@ -86,7 +87,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
                                       outcome=f"register {m.model} {m.digest} as v{m.dst_version} in {m.dst_where} "
                                       "(not automated for Kubernetes targets)"))
             continue
-        destination = _destination(system, dst, dst_graph, m)
+        destination = _destination(system, dst, buckets, m)
         source = m.src_record.artifact_uri or ""
         model = next(x for x in system.models if x.name == m.model)
         steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination))
@@ -114,13 +115,22 @@ def _image(system: Any, mapping: Any) -> str | None:
     return job.image if job is not None else mapping.src_record.image
 
 
-def _destination(system: Any, env: str, graph: Any, mapping: Any) -> str:
+def _buckets(graph: Any) -> dict[str, str]:
+    """Item address (``data_sources.<name>``, ``platform`` for the platform artifacts bucket) -> bucket."""
+    found: dict[str, str] = {}
+    for r in graph.resources:
+        if r.type != "aws:s3/bucket:Bucket":
+            continue
+        item, name = (r.inputs.get("tags") or {}).get("mlops-infra/item"), str(r.inputs.get("bucket"))
+        if item and (item != "platform" or "platform-artifacts" in name):
+            found.setdefault(item, name)
+    return found
+
+
+def _destination(system: Any, env: str, buckets: dict[str, str], mapping: Any) -> str:
     job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
     item = f"data_sources.{job.outputs[0]}" if job is not None and job.outputs else "platform"
-    buckets = [r.inputs.get("bucket") for r in graph.resources if r.type == "aws:s3/bucket:Bucket"
-               and (r.inputs.get("tags") or {}).get("mlops-infra/item") == item
-               and (item != "platform" or "platform-artifacts" in str(r.inputs.get("bucket")))]
-    bucket = buckets[0] if buckets else f"<{item} bucket of {env}>"
+    bucket = buckets.get(item) or f"<{item} bucket of {env}>"
     prefix = f"training/{job.name}/" if job is not None else "training/"
     digest = mapping.digest.split(":", 1)[-1][:16]
     return f"s3://{bucket}/{prefix}promoted/{mapping.model}/{digest}/"

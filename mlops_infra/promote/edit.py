@@ -72,15 +72,36 @@ class Edit:
 
 
 def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
-    """``text`` with environment ``env`` pinning every pin (see the module contract)."""
-    current = text
+    """``text`` with environment ``env`` pinning every pin (see the module contract).
+
+    The document is composed once; every change is a span of the original text (a value replaced,
+    or new entries inserted in one place), applied from the end backwards so spans stay valid.
+    """
+    env_node = _environment(text, env)
+    overrides = _value(env_node, "overrides")
+    if overrides is not None and not _is_null(overrides) and not isinstance(overrides, yaml.MappingNode):
+        raise EditError(f"line {overrides.start_mark.line + 1}: the overrides of environment {env} are not a mapping")
+    existing = {k.value: v for k, v in (overrides.value if isinstance(overrides, yaml.MappingNode) else ())
+                if isinstance(k, yaml.ScalarNode)}
+    operations: list[tuple[int, int, str]] = []
+    added: list[str] = []
     changed: list[str] = []
     for pin in pins:
-        updated = _apply_one(current, env, pin)
-        if updated != current:
-            changed.append(pin.key)
-            current = updated
-    return Edit(text, current, tuple(changed))
+        node = existing.get(pin.key)
+        if node is None:
+            added.append(f"{pin.key}: {format_scalar(pin.value)}")
+        elif isinstance(node, yaml.ScalarNode) and _same_scalar(node, pin.value):
+            continue
+        else:
+            style = node.style if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else ""
+            operations.append((node.start_mark.index, _content_end(text, node), format_scalar(pin.value, style)))
+        changed.append(pin.key)
+    if added:
+        operations.append(_insertion(text, env_node, overrides, added))
+    result = text
+    for start, end, new in sorted(operations, key=lambda op: (op[0], op[1]), reverse=True):
+        result = result[:start] + new + result[end:]
+    return Edit(text, result, tuple(changed))
 
 
 def format_scalar(value: int | str, style: str = "") -> str:
@@ -97,65 +118,45 @@ def format_scalar(value: int | str, style: str = "") -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# -- one pin -------------------------------------------------------------------------------------
+# -- new entries ---------------------------------------------------------------------------------
 
 
-def _apply_one(text: str, env: str, pin: Pin) -> str:
-    env_node = _environment(text, env)
-    overrides = _value(env_node, "overrides")
-    if overrides is None or (isinstance(overrides, yaml.ScalarNode) and overrides.tag.endswith(":null")):
-        return _add_overrides(text, env_node, overrides, pin)
-    if not isinstance(overrides, yaml.MappingNode):
-        raise EditError(f"line {overrides.start_mark.line + 1}: the overrides of environment {env} are not a mapping")
-    for key, value in overrides.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == pin.key:
-            return _replace_value(text, value, pin)
-    return _add_entry(text, overrides, pin)
+def _is_null(node: Any) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
-def _replace_value(text: str, node: Any, pin: Pin) -> str:
-    if isinstance(node, yaml.ScalarNode) and _same_scalar(node, pin.value):
-        return text
-    style = node.style if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else ""
-    start, end = node.start_mark.index, _content_end(text, node)
-    return text[:start] + format_scalar(pin.value, style) + text[end:]
+def _insertion(text: str, env_node: yaml.MappingNode, overrides: Any, entries: list[str]) -> tuple[int, int, str]:
+    """One operation ``(start, end, new text)`` adding ``entries`` to the environment's overrides."""
+    nl = _newline(text)
+    if isinstance(overrides, yaml.MappingNode) and overrides.value:
+        if overrides.flow_style:
+            at = _content_end(text, overrides.value[-1][1])
+            return at, at, "".join(", " + e for e in entries)
+        indent = " " * overrides.value[0][0].start_mark.column
+        at = _line_break(text, _content_end(text, overrides.value[-1][1]))
+        return at, at, "".join(nl + indent + e for e in entries)
+    if isinstance(overrides, yaml.MappingNode):  # an empty flow mapping: {}
+        at = overrides.start_mark.index + 1
+        return at, at, ", ".join(entries)
+    if overrides is not None:  # `overrides:` holding nothing (null)
+        key = next(k for k, v in env_node.value if v is overrides)
+        if env_node.flow_style:
+            return overrides.start_mark.index, _content_end(text, overrides), "{" + ", ".join(entries) + "}"
+        at = _line_break(text, key.end_mark.index)
+        return at, at, "".join(nl + " " * (key.start_mark.column + 2) + e for e in entries)
+    if env_node.flow_style:
+        at = _content_end(text, env_node.value[-1][1])
+        return at, at, ", overrides: {" + ", ".join(entries) + "}"
+    column = env_node.value[0][0].start_mark.column
+    at = _line_break(text, _content_end(text, env_node.value[-1][1]))
+    lines = [" " * column + "overrides:", *(" " * (column + 2) + e for e in entries)]
+    return at, at, "".join(nl + line for line in lines)
 
 
 def _same_scalar(node: yaml.ScalarNode, value: int | str) -> bool:
     if isinstance(value, int):
         return node.tag.endswith(":int") and node.value.isdigit() and int(node.value) == value
     return node.tag.endswith(":str") and node.value == value
-
-
-def _add_entry(text: str, mapping: yaml.MappingNode, pin: Pin) -> str:
-    entry = f"{pin.key}: {format_scalar(pin.value)}"
-    if mapping.flow_style:
-        return _add_to_flow(text, mapping, entry)
-    first_key = mapping.value[0][0]
-    return _insert_line(text, _content_end(text, mapping.value[-1][1]), " " * first_key.start_mark.column + entry)
-
-
-def _add_overrides(text: str, env_node: yaml.MappingNode, existing: Any, pin: Pin) -> str:
-    entry = f"{pin.key}: {format_scalar(pin.value)}"
-    if existing is not None:  # `overrides:` with nothing (null): the entry goes on the next line
-        key = next(k for k, v in env_node.value if v is existing)
-        if env_node.flow_style:
-            return text[:existing.start_mark.index] + "{" + entry + "}" + text[_content_end(text, existing):]
-        line_end = _line_end(text, key.end_mark.index)
-        return _insert_line(text, line_end, " " * (key.start_mark.column + 2) + entry)
-    if env_node.flow_style:
-        return _add_to_flow(text, env_node, "overrides: {" + entry + "}")
-    column = env_node.value[0][0].start_mark.column
-    block = " " * column + "overrides:" + _newline(text) + " " * (column + 2) + entry
-    return _insert_line(text, _content_end(text, env_node.value[-1][1]), block)
-
-
-def _add_to_flow(text: str, mapping: yaml.MappingNode, entry: str) -> str:
-    if not mapping.value:
-        at = mapping.start_mark.index + 1  # just after "{"
-        return text[:at] + entry + text[at:]
-    at = _content_end(text, mapping.value[-1][1])
-    return text[:at] + ", " + entry + text[at:]
 
 
 # -- locating ------------------------------------------------------------------------------------
@@ -193,22 +194,13 @@ def _content_end(text: str, node: Any) -> int:
     return end
 
 
-def _line_end(text: str, index: int) -> int:
-    """The index of the newline that ends the line holding ``index`` (or the end of the text)."""
+def _line_break(text: str, index: int) -> int:
+    """Where the line holding ``index`` ends: its CR LF or LF (the end of the text when it has none)."""
     newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline
+    if newline < 0:
+        return len(text)
+    return newline - 1 if newline > 0 and text[newline - 1] == "\r" else newline
 
 
 def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
-
-
-def _insert_line(text: str, after: int, line: str) -> str:
-    """``text`` with ``line`` inserted as a new line after the line holding index ``after``."""
-    end = _line_end(text, after)
-    nl = _newline(text)
-    if end == len(text):
-        return text + nl + line
-    if nl == "\r\n" and text[end - 1:end] == "\r":
-        end -= 1
-    return text[:end] + nl + line + text[end:]

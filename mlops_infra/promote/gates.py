@@ -150,10 +150,13 @@ def alerts_routed(inputs: GateInputs) -> GateResult:
     name = "alerts_routed"
     system = inputs.dst_system
     monitors = {m.name: m.endpoint for m in system.monitors}
+    by_endpoint: dict[str, list[str]] = {}
+    for a in system.alerts:
+        if a.severity == "critical" and a.notify and a.monitor in monitors:
+            by_endpoint.setdefault(monitors[a.monitor], []).append(f"{a.name} -> {', '.join(a.notify)}")
     evidence, missing = [], []
     for endpoint in system.endpoints:
-        routed = [f"{a.name} -> {', '.join(a.notify)}" for a in system.alerts
-                  if a.severity == "critical" and a.notify and monitors.get(a.monitor) == endpoint.name]
+        routed = by_endpoint.get(endpoint.name, [])
         if routed:
             evidence.append(f"{endpoint.name}: {'; '.join(routed)}")
         else:

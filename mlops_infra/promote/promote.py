@@ -108,8 +108,9 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
     except EditError as err:
         raise UserError(f"cannot edit the overrides of {dst}", str(err), source=name) from None
     after = _validated(edit.after, name, dst) if edit.changed else dst_system
+    served_by = {e.name: e.model for e in after.endpoints}
     for mapping in versions.mappings:
-        served = next(e.model for e in after.endpoints if e.name == mapping.endpoint)
+        served = served_by[mapping.endpoint]
         if (served.name, served.version) != (mapping.model, mapping.dst_version):
             raise RuntimeError(f"the edit of {dst} pins {served.name} v{served.version} on {mapping.endpoint}, "
                                f"not {mapping.model} v{mapping.dst_version}: this is a bug in mlops-infra")

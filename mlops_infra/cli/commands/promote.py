@@ -252,7 +252,9 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 
 
 def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
-    """FILE read, validated as a whole and for SRC and DST, with the direction checked."""
+    """FILE read, the direction checked, and FILE validated for DST and SRC (the base document with
+    each one's overrides: every problem of the base document is found; other environments are left
+    to ``validate``)."""
     from mlops_infra.promote.promote import choose_environments
     from mlops_infra.spec import validate_document
     from mlops_infra.spec.loader import load_document
@@ -261,17 +263,17 @@ def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
     if document is None:
         print_diagnostics(diagnostics, err)
         raise typer.Exit(1)
-    whole = validate_document(document, None)
-    print_diagnostics(whole.diagnostics, err, whole.source_line)
-    if not whole.ok:
-        raise typer.Exit(1)
     src, dst = choose_environments(document, src, dst)
-    systems = {}
-    for env in (src, dst):
+    systems, shown, ok = {}, set(), True
+    for env in (dst, src):
         loaded = validate_document(document, env)
-        if not loaded.ok or loaded.system is None:  # reported above with the whole document
-            raise typer.Exit(1)
+        fresh = [d for d in loaded.diagnostics if (d.code, d.path, d.summary) not in shown]
+        shown.update((d.code, d.path, d.summary) for d in loaded.diagnostics)
+        print_diagnostics(fresh, err, loaded.source_line)
+        ok = ok and loaded.ok and loaded.system is not None
         systems[env] = loaded.system
+    if not ok:
+        raise typer.Exit(1)
     return {"file": file, "document": document, "src": src, "dst": dst, "systems": systems, "notes": []}
 
 
