@@ -44,8 +44,9 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   whose model or version changes), with the after-side facts: blue/green = a second fleet of
   min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
   instances (at least 1) for one bake; rolling and all-at-once add none (note for rolling).
-- ``sources`` lists each distinct price source URL with its date; ``notes`` are de-duplicated per
-  item (``endpoints.x: no eu-west-1 price for ...``, or ``... (12 items, e.g. endpoints.a)``).
+- ``not_counted`` lists the items the totals leave out (a missing price, no schedule, no node
+  shape, facts too old to price); ``sources`` lists each distinct price source URL with its date;
+  ``notes`` are de-duplicated per item (``endpoints.x: no eu-west-1 price for ...``, or ``... (12 items, e.g. endpoints.a)``).
 """
 
 from __future__ import annotations
@@ -132,10 +133,17 @@ class _Pricer:
     notes: dict[str, set[str]] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     """Regions with a price the catalog lacks (the notes end with how to refresh them)."""
+    uncounted: set[str] = field(default_factory=set)
+    """Addresses of items left out of the totals (no price, no schedule, no node shape)."""
 
     def note(self, text: str) -> None:
         """Record a caveat for the item being priced (``address``)."""
         self.notes.setdefault(text, set()).add(self.address)
+
+    def not_counted(self, text: str) -> None:
+        """Record that the item being priced adds no number (``text`` says why)."""
+        self.note(text)
+        self.uncounted.add(self.address)
 
     def note_lines(self) -> tuple[str, ...]:
         """One line per caveat: ``<address>: <text>`` or ``<text> (N items, e.g. <address>)``."""
@@ -154,7 +162,7 @@ class _Pricer:
         """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
         if not instance:
             if self.cloud == "kubernetes":
-                self.note("no node shape (neither accelerator nor instance_type): its pods run on the "
+                self.not_counted("no node shape (neither accelerator nor instance_type): its pods run on the "
                           "cluster's existing nodes, not counted")
             return None, ""
         if self.cloud == "kubernetes":
@@ -168,7 +176,7 @@ class _Pricer:
             shown = f"{instance} (SageMaker {_COMPONENT[use]})"
             region = self.region
         if price is None:
-            self.note(f"no {region} price for {shown} in the price catalog: not counted")
+            self.not_counted(f"no {region} price for {shown} in the price catalog: not counted")
             self.missing.add(region)
             return None, ""
         self.sources.add(f"price source: {price.source_url} ({price.source_date})")
@@ -213,11 +221,11 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     if pricer.cloud == "kubernetes":
         return None  # runs on its cluster's nodes, priced with the cluster
     if not facts.get("schedule"):
-        pricer.note("no schedule (alert-triggered or manual runs): not counted")
+        pricer.not_counted("no schedule (alert-triggered or manual runs): not counted")
         return None
     runs = scheduled_runs(facts["schedule"])
     if runs is None:
-        pricer.note("a schedule croniter cannot read: not counted")
+        pricer.not_counted("a schedule croniter cannot read: not counted")
         return None
     hourly, note = pricer.hourly(facts.get("instanceType"), "training")
     if hourly is None:
@@ -254,7 +262,7 @@ def _monitor(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str,
                                 ("jobInstanceType", "jobScheduleSeconds", "jobMaxRuntimeSeconds"))
     if not (isinstance(instance, str) and _positive(every) and _positive(seconds)):
         if facts.get("metric") in DRIFT_METRICS:
-            pricer.note("scheduled drift job: its instance and run time are not in the facts "
+            pricer.not_counted("scheduled drift job: its instance and run time are not in the facts "
                         "(saved by an older mlops-infra), not priced")
         return None
     hourly, note = pricer.hourly(instance, "processing")
@@ -334,7 +342,7 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
         extra += rollout_extra(before.get(address), after.get(address), pricer)
     return CostEstimate(before=_total(lines, "before"), after=_total(lines, "after"), lines=tuple(lines),
                         rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)),
-                        notes=pricer.note_lines())
+                        notes=pricer.note_lines(), not_counted=tuple(sorted(pricer.uncounted)))
 
 
 def _total(lines: list[CostLine], side: str) -> CostRange:

@@ -236,7 +236,8 @@ class CostEstimate:
     """Monthly cost before, after and the delta, with sources (hours per month: 730).
 
     ``rollout_extra_usd`` is the temporary extra cost of blue/green or canary capacity during the
-    rollouts this plan starts (a one-off amount, not monthly).
+    rollouts this plan starts (a one-off amount, not monthly). ``not_counted`` names the items the
+    totals leave out (no price in the catalog, no schedule, ...; the notes say why).
     """
 
     before: CostRange
@@ -245,6 +246,7 @@ class CostEstimate:
     rollout_extra_usd: float = 0.0
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    not_counted: tuple[str, ...] = ()
 
     @property
     def delta(self) -> CostRange:
@@ -256,13 +258,13 @@ class CostEstimate:
         return {"currency": "USD", "hoursPerMonth": HOURS_PER_MONTH, "before": before, "after": after, "delta": delta,
                 "rolloutExtraUsd": round(self.rollout_extra_usd, 2),
                 "lines": [line.to_json() for line in self.lines], "sources": list(self.sources),
-                "notes": list(self.notes)}
+                "notes": list(self.notes), "notCounted": list(self.not_counted)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CostEstimate:
         return cls(CostRange.from_json(data["before"]), CostRange.from_json(data["after"]),
                    tuple(CostLine.from_json(line) for line in data["lines"]), data["rolloutExtraUsd"],
-                   tuple(data["sources"]), tuple(data["notes"]))
+                   tuple(data["sources"]), tuple(data["notes"]), tuple(data.get("notCounted", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +474,8 @@ def plan_json_schema() -> dict[str, Any]:
         "lines": {"type": "array", "items": line},
         "sources": {"type": "array", "items": {"type": "string"}, "description": "Price sources with dates."},
         "notes": {"type": "array", "items": {"type": "string"}, "description": "What was not priced, and why."},
+        "notCounted": {"type": "array", "items": {"type": "string"},
+                       "description": "Addresses of the items the totals leave out (see notes for why)."},
     })
     summary = _obj({"add": _t("integer", "Custom resources created.", minimum=0),
                     "change": _t("integer", "Custom resources updated in place.", minimum=0),

@@ -204,6 +204,8 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
         out.add(f"  after   {money_range(cost.after.min_usd, cost.after.max_usd)}")
         style = "red" if delta.max_usd > 0 else "green" if delta.max_usd < 0 else None
         out.add("  change  ", (money_range(delta.min_usd, delta.max_usd, sign=True), style))
+    if cost.not_counted:
+        out.add(f"  not counted  {_items(cost.not_counted)} (no price or no schedule: see the notes below)")
     if cost.rollout_extra_usd:
         out.add(f"  rollout extra  {money(cost.rollout_extra_usd)} one-off, while rollouts run old and new capacity side by side")
     if cost.lines:
@@ -224,6 +226,12 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
         out.add((f"  {label}{source}", STYLES["dim"]))
     for note in cost.notes:
         out.add(("  Note: ", STYLES["dim"]), (note, STYLES["dim"]))
+
+
+def _items(addresses: tuple[str, ...], shown: int = 3) -> str:
+    """``a, b`` or ``a, b, c and 4 more``: the items a total leaves out."""
+    head = ", ".join(addresses[:shown])
+    return head + (f" and {len(addresses) - shown} more" if len(addresses) > shown else "")
 
 
 def _resource(out: _Lines, change: ResourceChange) -> None:

@@ -147,6 +147,9 @@ def _head(plan: Plan) -> str:
         else:
             rows.append(("Monthly cost", f"{money_range(cost.before.min_usd, cost.before.max_usd)} &rarr; "
                                          f"{after} (**{delta}**)"))
+        if cost.not_counted:
+            rows.append(("Not counted", f"{len(cost.not_counted)} item{'s' if len(cost.not_counted) != 1 else ''} "
+                                        "without a price or a schedule (see the cost notes)"))
         if cost.rollout_extra_usd:
             rows.append(("Rollout extra", f"{money(cost.rollout_extra_usd)} one-off (old and new capacity during rollouts)"))
     rows.append(("Drift", _drift_cell(plan)))

@@ -65,6 +65,10 @@ def test_reference_prod_in_eu_west_1_uses_eu_west_1_prices_per_use(tmp_path: Pat
     assert ("training_jobs.retrain: no eu-west-1 price for ml.g5.12xlarge (SageMaker training) in the price "
             "catalog: not counted") in cost
     assert "mlops-infra catalog refresh --regions eu-west-1" in cost
+    assert "  after   $187.61\n" in cost  # what is counted; what is not is said next to the total
+    assert "  not counted  endpoints.scorer, training_jobs.retrain (no price or no schedule" in cost
+    markdown = run_cli("plan", "mlsystem.yaml", "--env", "prod", "--format", "markdown").stdout
+    assert "| **Not counted** | 2 items without a price or a schedule (see the cost notes) |" in markdown
     assert "price source: https://github.com/aws-samples/sagemaker-ssh-helper/" in cost
     assert not any(name in result.stdout for name in THIRD_PARTY)
 

@@ -54,6 +54,7 @@ def test_a_region_without_a_price_is_not_counted_never_another_regions_price() -
     assert catalog.price("ml.g5.xlarge", "inference", "eu-west-1") is None
     result = estimate([], [endpoint()], metadata={"cloud": "aws", "region": "eu-west-1"})
     assert result.lines == () and result.after.max_usd == 0
+    assert result.not_counted == ("endpoints.scorer",) and result.to_json()["notCounted"] == ["endpoints.scorer"]
     assert result.notes == (
         "endpoints.scorer: no eu-west-1 price for ml.g5.xlarge (SageMaker hosting) in the price catalog: not counted",
         "missing prices: `mlops-infra catalog refresh --regions eu-west-1` with AWS credentials adds them "
