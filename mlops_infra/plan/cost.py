@@ -200,7 +200,7 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
     if hourly is None:
         return None
     low, high = replica_range(facts)
-    count = f"{low} replicas (fixed: no autoscaling)" if fixed_replicas(facts) else f"{low}-{high} replicas"
+    count = replicas_text(facts, "fixed: no autoscaling") if fixed_replicas(facts) else f"{low}-{high} replicas"
     basis = f"{count} x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
     return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
 
@@ -209,6 +209,13 @@ def fixed_replicas(facts: dict[str, Any]) -> bool:
     """Whether an endpoint runs at ``minReplicas`` fixed: its facts say it has no autoscaling (facts
     saved before the ``autoscaling`` key existed keep their min..max range)."""
     return "autoscaling" in facts and not facts["autoscaling"]
+
+
+def replicas_text(facts: dict[str, Any], fixed: str) -> str:
+    """What a fixed-count endpoint runs: ``1 replica``; ``2 replicas (<fixed>)`` when its spec gives a
+    range it cannot use (max > min without autoscaling)."""
+    low, high = int(facts.get("minReplicas") or 0), int(facts.get("maxReplicas") or 0)
+    return f"{low} replica{'' if low == 1 else 's'}" + (f" ({fixed})" if high > low else "")
 
 
 def replica_range(facts: dict[str, Any]) -> tuple[int, int]:

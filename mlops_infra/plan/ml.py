@@ -32,6 +32,7 @@ from mlops_infra.plan.cost import (
     facts_by_address,
     fixed_replicas,
     replica_range,
+    replicas_text,
     scheduled_runs,
     target_cloud,
 )
@@ -69,7 +70,10 @@ def _shape(facts: Facts, count_key: str, noun: str) -> str:
     on Kubernetes ``... x g5.xlarge nodes (1 A10G each)``."""
     gpus = f" ({facts['gpus']} {facts['gpuType']} each)" if facts.get("gpus") else ""
     low, high = facts.get(count_key.replace("max", "min")), facts.get(count_key)
-    count = f"{low} {noun} (fixed, no autoscaling)" if noun == "replicas" and fixed_replicas(facts) else f"{low}-{high} {noun}"
+    if noun == "replicas" and fixed_replicas(facts):
+        count = replicas_text(facts, "fixed, no autoscaling")
+    else:
+        count = f"{low}-{high} {noun}"
     instance = facts.get("instanceType")
     if facts.get("_cloud") == "kubernetes":
         if noun == "nodes":

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from mlops_infra import catalog
+from tests.cli.test_honest_plans import RECSYS, applied_state_file
 from tests.support.cli import CliResult, run_cli, run_cli_subprocess
 from tests.support.price_list_server import PriceListServer, recorded_products
-
-RECSYS = (Path(__file__).resolve().parents[1] / "cli" / "test_honest_plans.py")
 
 
 def aws_env(server: PriceListServer, **extra: str) -> dict[str, str]:
@@ -81,13 +80,15 @@ def test_refresh_writes_each_region_and_use_from_the_price_list(server: PriceLis
 def test_plans_use_the_refreshed_catalog(server: PriceListServer, tmp_path: Path) -> None:
     assert run_cli_subprocess("catalog", "refresh", "-r", "eu-west-1", env=aws_env(server)).code == 0
     catalog_file = tmp_path / "mlops-infra-prices.json"
-    text = RECSYS.read_text().split('RECSYS = """\\\n', 1)[1].split('"""', 1)[0]
-    (tmp_path / "mlsystem.yaml").write_text(text.replace("instance_type: ml.m5.xlarge", "instance_type: ml.g4dn.xlarge"))
-    plan = run_cli_subprocess("plan", "mlsystem.yaml", env={"MLOPS_INFRA_PRICES": str(catalog_file)})
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(RECSYS.replace("instance_type: ml.m5.xlarge", "instance_type: ml.g4dn.xlarge"))
+    applied_state_file(spec, "prod", tmp_path / "state.json")
+    plan = run_cli_subprocess("plan", "mlsystem.yaml", "--state", "state.json",
+                              env={"MLOPS_INFRA_PRICES": str(catalog_file)})
     assert plan.code == 0, plan.stderr
     assert "2 replicas (fixed: no autoscaling) x ml.g4dn.xlarge @ $0.821/h" in plan.stdout
     assert f"price source: {server.url} GetProducts ServiceCode=AmazonSageMaker regionCode=eu-west-1 (" in plan.stdout
-    shipped = run_cli_subprocess("plan", "mlsystem.yaml", env={"MLOPS_INFRA_PRICES": ""})
+    shipped = run_cli_subprocess("plan", "mlsystem.yaml", "--state", "state.json", env={"MLOPS_INFRA_PRICES": ""})
     assert "no eu-west-1 price for ml.g4dn.xlarge" not in shipped.stdout  # the snapshot has it too (AWS bill)
 
 

@@ -2,7 +2,9 @@
 directory: prices per region and per use (never borrowed, missing ones visible as "not counted"),
 endpoints without autoscaling counted at their fixed replicas, Kubernetes plans in Kubernetes terms.
 
-Each test reproduces a path from the UX review of 2026-12-03 (friction 4 and 5).
+Each test reproduces a path from the UX review of 2026-12-03 (friction 4 and 5). Plans on AWS run
+against a state as after an apply (:func:`applied_state_file`): a first apply's endpoints wait for
+their model versions to be registered (A1), so they cost nothing yet.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from mlops_infra.model_versions import ASSUME_AVAILABLE
+from tests.scenarios.harness import compile_file
+from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli, run_cli_subprocess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,18 +50,26 @@ def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
+def applied_state_file(spec: Path, env: str, out: Path) -> Path:
+    """``out``: the state of ``spec``'s ``env`` after an apply in which every pinned model version was
+    registered (so its endpoints exist), as the file backend writes it."""
+    out.write_text(dumps(applied_state(compile_file(spec, env, registry=ASSUME_AVAILABLE))))
+    return out
+
+
 def cost_section(text: str) -> str:
     return text.split("\nCost ", 1)[1].split("\nResource changes", 1)[0]
 
 
 def test_reference_prod_in_eu_west_1_uses_eu_west_1_prices_per_use(tmp_path: Path) -> None:
     shutil.copy(REFERENCE, tmp_path / "mlsystem.yaml")
-    result = run_cli_subprocess("plan", "mlsystem.yaml", "--env", "prod")
+    applied_state_file(tmp_path / "mlsystem.yaml", "prod", tmp_path / "state.json")
+    result = run_cli_subprocess("plan", "mlsystem.yaml", "--env", "prod", "--state", "state.json")
     assert result.code == 0, result.stderr
     cost = cost_section(result.stdout)
     # the drift job at the eu-west-1 SageMaker Processing price (AWS bill line "$0.257 per Processing ml.m5.xlarge
     # hour in EU (Ireland)"), nothing borrowed from us-east-1 or from hosting
-    assert "monitors.drift  $187.61 (new)  730 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h" in cost
+    assert "monitors.drift  $187.61  730 runs/month x up to 1 h x ml.m5.xlarge @ $0.257/h" in cost
     for borrowed in ("us-east-1 price used", "inference price used", "price used for"):
         assert borrowed not in result.stdout
     # what the catalog lacks stays visible, never guessed
@@ -65,12 +78,12 @@ def test_reference_prod_in_eu_west_1_uses_eu_west_1_prices_per_use(tmp_path: Pat
     assert ("training_jobs.retrain: no eu-west-1 price for ml.g5.12xlarge (SageMaker training) in the price "
             "catalog: not counted") in cost
     assert "mlops-infra catalog refresh --regions eu-west-1" in cost
-    assert "  after   $187.61\n" in cost  # what is counted; what is not is said next to the total
+    assert "  unchanged  $187.61\n" in cost  # what is counted; what is not is said next to the total
     assert "  not counted  endpoints.scorer, training_jobs.retrain (no price or no schedule" in cost
-    markdown = run_cli("plan", "mlsystem.yaml", "--env", "prod", "--format", "markdown").stdout
-    assert "| **Not counted** | 2 items without a price or a schedule (see the cost notes) |" in markdown
     assert "price source: https://github.com/aws-samples/sagemaker-ssh-helper/" in cost
     assert not any(name in result.stdout for name in THIRD_PARTY)
+    markdown = run_cli("plan", "mlsystem.yaml", "--env", "prod", "--state", "state.json", "--format", "markdown").stdout
+    assert "| **Not counted** | 2 items without a price or a schedule (see the cost notes) |" in markdown
 
 
 def test_kubernetes_dev_plan_names_nodes_and_says_what_is_only_declared(tmp_path: Path) -> None:
@@ -99,7 +112,8 @@ def test_kubernetes_dev_plan_names_nodes_and_says_what_is_only_declared(tmp_path
 
 
 def test_replicas_without_autoscaling_warn_and_are_counted_at_min(tmp_path: Path) -> None:
-    (tmp_path / "mlsystem.yaml").write_text(RECSYS)
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(RECSYS)
     validate = run_cli_subprocess("validate", "mlsystem.yaml")
     assert validate.code == 0
     assert ('mlsystem.yaml:10:5: warning: Endpoint "ranker-api" has replicas 2-6 but no autoscaling: it runs at 2 '
@@ -107,24 +121,52 @@ def test_replicas_without_autoscaling_warn_and_are_counted_at_min(tmp_path: Path
     assert "add autoscaling: {metric: invocations_per_replica, target: 50}" in validate.stderr
     assert "write replicas: {min: 2, max: 2}" in validate.stderr
 
-    plan = run_cli_subprocess("plan", "mlsystem.yaml")
+    # what the resources run: 2 instances, nothing that scales them
+    graph = compile_file(spec, "prod", registry=ASSUME_AVAILABLE)
+    variants = [v for r in graph.resources if r.type == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+                for v in r.inputs["productionVariants"]]
+    assert [v["initialInstanceCount"] for v in variants] == [2]
+    assert not [r for r in graph.resources if r.type.startswith("aws:appautoscaling")]
+
+    # the cost says the same: 2 replicas, not a 2-6 range
+    applied_state_file(spec, "prod", tmp_path / "state.json")
+    plan = run_cli_subprocess("plan", "mlsystem.yaml", "--state", "state.json")
     assert plan.code == 0, plan.stderr
-    assert "ranker-api: new endpoint, ranker v3 on 2 replicas (fixed, no autoscaling) x ml.m5.xlarge" in plan.stdout
     cost = cost_section(plan.stdout)
-    assert "after   $375.22\n" in cost  # 2 x $0.257 x 730 h, not a 2-6 range
+    assert "  unchanged  $375.22\n" in cost  # 2 x $0.257 x 730 h
     assert "2 replicas (fixed: no autoscaling) x ml.m5.xlarge @ $0.257/h" in cost
-    graph = json.loads(run_cli("graph", "mlsystem.yaml", "--format", "json").stdout)
-    variants = [v for r in graph["resources"] if r["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-                for v in r["inputs"]["productionVariants"]]
-    assert [v["initialInstanceCount"] for v in variants] == [2]  # what the resources run
-    assert not [r for r in graph["resources"] if r["type"].startswith("aws:appautoscaling")]
+
+    # raising the unused max changes nothing, and the plan says so (the review saw "+$297.84")
+    spec.write_text(RECSYS.replace("max: 6}", "max: 8}"))
+    raised = run_cli_subprocess("plan", "mlsystem.yaml", "--state", "state.json")
+    assert raised.code == 0, raised.stderr
+    assert ("endpoints.ranker-api  ranker-api: replicas.max 6 -> 8 (no effect: no autoscaling, runs at 2 fixed)"
+            in raised.stdout)
+    assert "  unchanged  $375.22\n" in cost_section(raised.stdout)
+    assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy." in raised.stdout
+
+
+def test_a_new_endpoint_without_autoscaling_is_summarised_at_its_fixed_count(tmp_path: Path) -> None:
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(RECSYS.replace("  - name: ranker-api", "  - name: other\n    model: {name: ranker, version: 3}\n"
+                                   "    instance_type: ml.m5.xlarge\n    replicas: {min: 1, max: 1}\n"
+                                   "  - name: ranker-api"))
+    (tmp_path / "before.yaml").write_text(RECSYS)
+    applied_state_file(tmp_path / "before.yaml", "prod", tmp_path / "state.json")  # the model group exists
+    plan = run_cli("plan", "mlsystem.yaml", "--state", "state.json")
+    assert plan.code == 0, plan.stderr
+    assert "other: new endpoint, ranker v3 on 1 replica x ml.m5.xlarge, all at once" in plan.stdout
+    assert "endpoints.other       $187.61 (new)  1 replica x ml.m5.xlarge @ $0.257/h" in plan.stdout
+    assert "ranker-api" not in plan.stdout.split("\nCost ")[0]  # unchanged: not in the ML changes
 
 
 def test_autoscaling_keeps_the_range(tmp_path: Path) -> None:
-    (tmp_path / "mlsystem.yaml").write_text(RECSYS.replace(
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(RECSYS.replace(
         "    replicas: {min: 2, max: 6}\n",
         "    replicas: {min: 2, max: 6}\n    autoscaling: {metric: invocations_per_replica, target: 50}\n"))
     validate = run_cli("validate", "mlsystem.yaml")
     assert validate.code == 0 and "replicas-without-autoscaling" not in validate.output and "warning" not in validate.output
-    cost = cost_section(run_cli("plan", "mlsystem.yaml").stdout)
-    assert "after   $375.22 to $1,125.66\n" in cost and "2-6 replicas x ml.m5.xlarge @ $0.257/h" in cost
+    applied_state_file(spec, "prod", tmp_path / "state.json")
+    cost = cost_section(run_cli("plan", "mlsystem.yaml", "--state", "state.json").stdout)
+    assert "  unchanged  $375.22 to $1,125.66\n" in cost and "2-6 replicas x ml.m5.xlarge @ $0.257/h" in cost
