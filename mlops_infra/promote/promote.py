@@ -8,8 +8,9 @@ Contract:
   says so. Each refusal is a diagnostic at the line of the environment or its ``promote_from``.
 - :func:`plan_promotion` is pure: the document's text, the two environments and their registry
   views in, a :class:`Promotion` out (mapping, pins, the edit, DST's effective system *after* the
-  edit). The edited text is validated again and must pin exactly what SRC serves; a mismatch is a
-  bug in mlops-infra, never written. Problems of the mapping (fail closed) raise ``UserError``.
+  edit: DST's validated system with the pins applied). The edited text is read back and must be the
+  original document with exactly the pins set in DST's overrides; anything else is a bug in
+  mlops-infra, never written. Problems of the mapping (fail closed) raise ``UserError``.
 - Nothing here writes: :func:`write_promotion` writes the edited text atomically
   (:func:`mlops_infra.fileio.write_text_atomic`: a temporary file in the same folder, fsync, rename)
   only when it changed, after checking that FILE still holds the text the promotion was computed
@@ -107,7 +108,9 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
         edit = edit_overrides(text, dst, versions.pins)
     except EditError as err:
         raise UserError(f"cannot edit the overrides of {dst}", str(err), source=name) from None
-    after = _validated(edit.after, name, dst) if edit.changed else dst_system
+    if edit.changed:
+        _check_edit(text, edit.after, dst, versions.pins)
+    after = _pinned(dst_system, dst, versions.pins)
     served_by = {e.name: e.model for e in after.endpoints}
     for mapping in versions.mappings:
         served = served_by[mapping.endpoint]
@@ -117,15 +120,37 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
     return Promotion(src, dst, name, versions, edit, after, src_system)
 
 
-def _validated(text: str, name: str, env: str) -> Any:
-    from mlops_infra.spec import parse_system
+def _check_edit(before: str, after: str, env: str, pins: Any) -> None:
+    """The edited text must read as the original document with exactly the pins set in ``env``'s
+    overrides (both parsed with the loader's YAML reader); anything else is a bug, never written."""
+    import yaml
 
-    loaded = parse_system(text, name, env)
-    if not loaded.ok or loaded.system is None:
-        raise UserError(f"the edited file would not validate for {env}",
-                        "The promotion's edit is not written. This is a bug in mlops-infra unless the pins "
-                        "conflict with another override.", diagnostics=[d for d in loaded.diagnostics if d.is_error])
-    return loaded.system
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    old, new = yaml.load(before, Loader=loader), yaml.load(after, Loader=loader)
+    expected = dict((old["environments"][env] or {}).get("overrides") or {})
+    expected.update({pin.key: pin.value for pin in pins})
+    got = (new["environments"][env] or {}).get("overrides") or {}
+    for data in (old, new):
+        (data["environments"][env] or {}).pop("overrides", None)
+    if got != expected or old != new:
+        raise RuntimeError(f"the edit of environment {env} changes more than its pins: this is a bug in mlops-infra")
+
+
+def _pinned(system: Any, env: str, pins: Any) -> Any:
+    """``system`` (DST's effective system) with the pins applied: what the edited file makes it (the
+    pins only set endpoints' model name and version, which no cross-field rule reads)."""
+    wanted: dict[str, dict[str, Any]] = {}
+    for pin in pins:
+        _, endpoint, _, field = pin.key.split(".", 3)
+        wanted.setdefault(endpoint, {})[field] = pin.value
+    if not wanted:
+        return system
+    endpoints = [e.model_copy(update={"model": e.model.model_copy(update=wanted[e.name])}) if e.name in wanted else e
+                 for e in system.endpoints]
+    environment = system.environments[env]
+    overrides = {**environment.overrides, **{pin.key: pin.value for pin in pins}}
+    environments = {**system.environments, env: environment.model_copy(update={"overrides": overrides})}
+    return system.model_copy(update={"endpoints": endpoints, "environments": environments})
 
 
 def write_promotion(path: Path, promotion: Promotion, original: bytes) -> bool:

@@ -1,0 +1,30 @@
+"""plan_promotion: DST's system after the edit carries the pins; an edit that changes anything else is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_infra.promote.edit import Pin
+from mlops_infra.promote.promote import _check_edit, plan_promotion
+from mlops_infra.spec import load_system, parse_system
+from tests.support.promotion import REFERENCE, dev_view, staging_view
+
+
+def test_dst_system_after_the_edit_is_what_the_edited_file_validates_to():
+    systems = {env: load_system(REFERENCE, env).system for env in ("dev", "staging")}
+    promotion = plan_promotion(REFERENCE.read_text(), "m.yaml", "dev", systems["dev"], dev_view(), "staging",
+                               systems["staging"], staging_view())
+    reread = parse_system(promotion.edit.after, "m.yaml", "staging").system
+    assert promotion.dst_system == reread
+    assert promotion.dst_system.endpoints[0].model.version == 3
+
+
+def test_an_edit_that_changes_more_than_its_pins_is_a_bug():
+    text = REFERENCE.read_text()
+    pins = [Pin("endpoints.scorer.model.version", 3)]
+    good = text.replace("model.version: 13", "model.version: 3")
+    _check_edit(text, good, "staging", pins)
+    with pytest.raises(RuntimeError, match="changes more than its pins"):
+        _check_edit(text, good.replace("threshold: 0.2", "threshold: 0.3"), "staging", pins)
+    with pytest.raises(RuntimeError, match="changes more than its pins"):
+        _check_edit(text, text, "staging", pins)
