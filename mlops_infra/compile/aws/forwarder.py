@@ -6,7 +6,13 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   Slack/webhook URL or the PagerDuty routing key), optional ``SECRET_KEY`` (a key inside a JSON
   secret), optional ``TOKEN_SECRET_ID``/``TOKEN_SECRET_KEY`` (a webhook bearer token), optional
   ``WEBHOOK_URL`` (a plain https URL used with a token), optional ``SLACK_CHANNEL``;
-- secret values are read from Secrets Manager at invocation and never logged;
+- secret values are read from Secrets Manager at invocation and never logged: each delivery logs one
+  line (state, alarm, channel kind, HTTP status), and a failed one logs the error's type only and
+  fails the invocation without the original exception (whose message could carry a URL), so Lambda
+  retries it (asynchronous invocations from SNS are retried twice);
+- ``PAGERDUTY_EVENTS_URL`` overrides the Events API v2 URL (tests point it at a local receiver);
+- ``INSUFFICIENT_DATA`` (a drift job stopped publishing, see compile/aws/alerting.py) resolves the
+  PagerDuty incident like ``OK``;
 - each SNS record is a CloudWatch alarm state change; ALARM triggers, OK resolves (PagerDuty
   ``dedup_key`` = alarm name, so a resolve closes the incident the trigger opened).
 """
@@ -20,6 +26,7 @@ import urllib.request
 from typing import Any
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+"""PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/)."""
 TIMEOUT_SECONDS = 5
 _SEVERITY = re.compile(r"\((info|warning|critical)\)")
 _PAGERDUTY_SEVERITY = {"info": "info", "warning": "warning", "critical": "critical"}
@@ -69,7 +76,7 @@ def _pagerduty(alarm: dict[str, Any]) -> int:
         body["payload"] = {"summary": _summary(alarm)[:1024], "source": alarm.get("AlarmArn", "cloudwatch"),
                            "severity": _PAGERDUTY_SEVERITY[_severity(alarm)],
                            "custom_details": {"reason": alarm.get("NewStateReason", "")}}
-    return _post(PAGERDUTY_URL, body)
+    return _post(os.environ.get("PAGERDUTY_EVENTS_URL") or PAGERDUTY_URL, body)
 
 
 def _webhook(alarm: dict[str, Any]) -> int:
@@ -86,7 +93,8 @@ SENDERS = {"slack": _slack, "pagerduty": _pagerduty, "webhook": _webhook}
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Forward every SNS record of ``event``; return the HTTP status of each delivery."""
-    send = SENDERS[os.environ["CHANNEL_KIND"]]
+    kind = os.environ["CHANNEL_KIND"]
+    send = SENDERS[kind]
     statuses = []
     for record in event.get("Records", []):
         message = record.get("Sns", {}).get("Message", "{}")
@@ -94,5 +102,13 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             alarm = json.loads(message)
         except ValueError:
             alarm = {"AlarmName": "notification", "NewStateValue": "ALARM", "AlarmDescription": message[:500]}
-        statuses.append(send(alarm))
+        what = f"{alarm.get('NewStateValue', 'UNKNOWN')} {alarm.get('AlarmName', 'alarm')} to {kind}"
+        try:
+            status = send(alarm)
+        except Exception as exc:  # log the type only: a message may carry the secret URL
+            code = f" {exc.code}" if isinstance(getattr(exc, "code", None), int) else ""
+            print(f"delivery of {what} failed: {type(exc).__name__}{code}", flush=True)
+            raise RuntimeError(f"delivery of {what} failed: {type(exc).__name__}{code}") from None
+        print(f"delivered {what}: HTTP {status}", flush=True)
+        statuses.append(status)
     return {"delivered": statuses}

@@ -40,6 +40,11 @@ RETRAIN_REPEAT = "24h"
 """How often Alertmanager repeats a still-firing retrain alert to the trigger (the trigger starts no
 run while one is active, so this bounds retraining to one run a day while an alert keeps firing)."""
 NULL_RECEIVER = "null"
+SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] ' \
+              '{{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})'
+SLACK_TEXT = '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}'
+"""Slack message: status, alert and severity as the title; each alert's summary and description
+(Alertmanager's Go templates, https://prometheus.io/docs/alerting/latest/notifications/)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ def system_routes(system: MLSystem, env: str) -> list[Route]:
 
 def _receiver_spec(receiver: Receiver) -> dict[str, Any]:
     if receiver.kind == "slack":
-        config: dict[str, Any] = {"apiURL": secret_key_ref(receiver.url_secret), "sendResolved": receiver.send_resolved}
+        config: dict[str, Any] = {"apiURL": secret_key_ref(receiver.url_secret), "sendResolved": receiver.send_resolved,
+                                  "text": SLACK_TEXT, "title": SLACK_TITLE}
         if receiver.channel:
             config["channel"] = receiver.channel
         return {"slackConfigs": [config]}
@@ -191,7 +197,8 @@ def placeholder_secret(ref: SecretRef) -> str:
 
 def _receiver_config(receiver: Receiver, resolve: SecretResolver, urls: Mapping[str, str]) -> dict[str, Any]:
     if receiver.kind == "slack":
-        config: dict[str, Any] = {"api_url": resolve(receiver.url_secret), "send_resolved": receiver.send_resolved}
+        config: dict[str, Any] = {"api_url": resolve(receiver.url_secret), "send_resolved": receiver.send_resolved,
+                                  "title": SLACK_TITLE, "text": SLACK_TEXT}
         if receiver.channel:
             config["channel"] = receiver.channel
         return {"slack_configs": [config]}

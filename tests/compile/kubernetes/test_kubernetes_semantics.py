@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mlops_infra.compile.kubernetes import labels as lbl
-from mlops_infra.compile.kubernetes import scripts
+from mlops_infra.compile.kubernetes import routing, scripts
 from mlops_infra.compile.kubernetes.monitoring import cron_every
 from mlops_infra.graph import DesiredGraph
 from tests.support.kube_cases import VARIETY, by_kind, compile_text, graph_of
@@ -199,7 +199,8 @@ def test_channels_become_receivers_with_secret_references():
     assert receiver["channel-hook-open"]["webhookConfigs"][0]["url"] == "https://hooks.example.com/ml"
     assert receiver["channel-mail"]["emailConfigs"] == [{"sendResolved": True, "to": "ml@example.com"}]
     assert receiver["channel-chat"]["slackConfigs"][0] == {"apiURL": {"key": "value", "name": "slack-url"},
-                                                          "channel": "#ml", "sendResolved": True}
+                                                          "channel": "#ml", "sendResolved": True,
+                                                          "text": routing.SLACK_TEXT, "title": routing.SLACK_TITLE}
     assert "route" not in named(graph, "AlertmanagerConfig", "channel-chat")["spec"]  # no alert notifies it
     hook_route = named(graph, "AlertmanagerConfig", "channel-hook")["spec"]["route"]
     assert hook_route["matchers"][0]["value"] == "ranker-latency"

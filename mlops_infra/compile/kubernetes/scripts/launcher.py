@@ -7,7 +7,7 @@ Standard library only. Two modes:
         active. Used by the training job's CronJob (schedules, and manual runs with
         ``kubectl create job --from=cronjob/<name>``).
 
-    python launcher.py serve --port 8080 --templates DIR --routes JSON
+    python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR --routes JSON
         An Alertmanager webhook receiver. ``POST /v1/alerts/<job>`` with Alertmanager's webhook
         payload starts a run of ``<job>`` (template ``DIR/<job>.json``) when a *firing* alert in it
         is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200.
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("template")
     one.add_argument("--reason", default="schedule")
     serve = sub.add_parser("serve")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (tests: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--templates", required=True)
     serve.add_argument("--routes", required=True, help="JSON: training job -> alert names")
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "launch":
         launch(args.template, args.reason)
         return 0
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), make_handler(args.templates, json.loads(args.routes)))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.templates, json.loads(args.routes)))
     server.serve_forever()
     return 0
 

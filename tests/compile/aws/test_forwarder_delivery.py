@@ -1,0 +1,218 @@
+"""The AWS notification forwarder for real: the shipped ``forwarder.handler`` runs in its own process
+with Secrets Manager on a moto server and every HTTPS endpoint (Slack, PagerDuty, a webhook) on a
+local TLS receiver whose self-signed certificate is trusted through ``SSL_CERT_FILE`` (so the
+handler's own ``https://`` check and certificate verification run unchanged). The SNS event is the
+shape SNS gives Lambda, carrying a CloudWatch alarm state change. Asserted: what each receiver got,
+the PagerDuty dedup key shared by trigger and resolve, and that no secret value appears in anything
+the handler printed (its log lines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_infra.compile.aws.alerting import forwarder_source
+from tests.support.moto_server import REGION, client, running_moto_server
+
+SLACK_SECRET_PATH = "/services/T0SECRET/B0SECRET/xoxb-not-a-real-token-4242"
+ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
+WEBHOOK_TOKEN = "webhook-bearer-token-0042"
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cryptography ships with moto)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "receiver.pem", directory / "receiver.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TlsReceiver:
+    """An HTTPS server on 127.0.0.1 recording every POST (path, headers, JSON body)."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append({"path": self.path, "headers": dict(self.headers.items()),
+                                          "json": json.loads(body or b"null")})
+                self.send_response(202 if "enqueue" in self.path else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("forwarder")
+    cert, key = _certificate(directory)
+    receiver = TlsReceiver(cert, key)
+    (directory / "forwarder.py").write_text(forwarder_source())
+    with running_moto_server() as moto_url:
+        secrets = client("secretsmanager", moto_url)
+        secrets.create_secret(Name="slack-oncall-webhook", SecretString=receiver.url(SLACK_SECRET_PATH))
+        secrets.create_secret(Name="pagerduty-key", SecretString=json.dumps({"value": ROUTING_KEY}))
+        secrets.create_secret(Name="hook-token", SecretString=WEBHOOK_TOKEN)
+        yield {"dir": directory, "cert": cert, "receiver": receiver, "moto": moto_url}
+    receiver.close()
+
+
+def _alarm_event(state: str, name: str = "fraud-detection-prod-scorer-latency") -> dict[str, Any]:
+    alarm = {"AlarmName": name, "NewStateValue": state, "OldStateValue": "OK" if state == "ALARM" else "ALARM",
+             "AlarmDescription": "mlops-infra alert scorer-latency (critical): latency_p99 of endpoint scorer above "
+                                 "250ms for 5m",
+             "NewStateReason": "Threshold Crossed: 5 out of the last 5 datapoints were greater than the threshold "
+                               "(250000.0).",
+             "AlarmArn": f"arn:aws:cloudwatch:{REGION}:222222222222:alarm:{name}", "Region": "EU (Ireland)"}
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+        "Type": "Notification", "TopicArn": f"arn:aws:sns:{REGION}:222222222222:oncall",
+        "Subject": f'{state}: "{name}" in EU (Ireland)', "Message": json.dumps(alarm)}}]}
+
+
+def _invoke(world: dict[str, Any], variables: dict[str, str], event: dict[str, Any]) -> tuple[dict, str]:
+    """Run ``forwarder.handler(event)`` in a fresh interpreter, as Lambda would; return its result
+    and everything it printed."""
+    done = _run_handler(world, variables, event)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return json.loads(done.stdout.strip().splitlines()[-1]), output
+
+
+def _run_handler(world: dict[str, Any], variables: dict[str, str], event: dict[str, Any]) -> subprocess.CompletedProcess:
+    runner = ("import json, sys, forwarder\n"
+              "print(json.dumps(forwarder.handler(json.loads(sys.stdin.read()))))\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **variables,
+           "SSL_CERT_FILE": str(world["cert"]), "AWS_ENDPOINT_URL": world["moto"], "AWS_REGION": REGION,
+           "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "PYTHONPATH": str(world["dir"])}
+    return subprocess.run([sys.executable, "-c", runner], input=json.dumps(event), capture_output=True, text=True,
+                          env=env, timeout=60, check=False)
+
+
+def _assert_no_secret(output: str) -> None:
+    for secret in (SLACK_SECRET_PATH, "xoxb-not-a-real-token", ROUTING_KEY, WEBHOOK_TOKEN):
+        assert secret not in output
+
+
+def test_an_alarm_becomes_the_slack_message(world) -> None:
+    receiver = world["receiver"]
+    receiver.received.clear()
+    result, output = _invoke(world, {"CHANNEL_KIND": "slack", "SECRET_ID": "slack-oncall-webhook",
+                                     "SLACK_CHANNEL": "#oncall"}, _alarm_event("ALARM"))
+    assert result == {"delivered": [200]}
+    [post] = receiver.received
+    assert post["path"] == SLACK_SECRET_PATH
+    assert post["json"]["channel"] == "#oncall"
+    text = post["json"]["text"]
+    assert text.startswith("[ALARM] fraud-detection-prod-scorer-latency: mlops-infra alert scorer-latency (critical)")
+    assert "latency_p99 of endpoint scorer above 250ms for 5m" in text
+    assert "Threshold Crossed: 5 out of the last 5 datapoints" in text
+    assert "delivered ALARM fraud-detection-prod-scorer-latency to slack: HTTP 200" in output
+    _assert_no_secret(output)
+
+
+def test_pagerduty_triggers_and_resolves_one_incident(world) -> None:
+    receiver = world["receiver"]
+    receiver.received.clear()
+    variables = {"CHANNEL_KIND": "pagerduty", "SECRET_ID": "pagerduty-key", "SECRET_KEY": "value",
+                 "PAGERDUTY_EVENTS_URL": receiver.url("/v2/enqueue")}
+    _, fired = _invoke(world, variables, _alarm_event("ALARM"))
+    _, resolved = _invoke(world, variables, _alarm_event("OK"))
+    trigger, resolve = (r["json"] for r in receiver.received)
+    assert trigger["event_action"] == "trigger" and resolve["event_action"] == "resolve"
+    assert trigger["dedup_key"] == resolve["dedup_key"] == "fraud-detection-prod-scorer-latency"
+    assert trigger["routing_key"] == resolve["routing_key"] == ROUTING_KEY  # read from the JSON secret's key
+    assert trigger["payload"]["severity"] == "critical"
+    assert trigger["payload"]["summary"].startswith("[ALARM] fraud-detection-prod-scorer-latency")
+    assert "payload" not in resolve
+    _assert_no_secret(fired + resolved)
+
+
+def test_a_stale_drift_alarm_resolves_the_incident(world) -> None:
+    receiver = world["receiver"]
+    receiver.received.clear()
+    variables = {"CHANNEL_KIND": "pagerduty", "SECRET_ID": "pagerduty-key", "SECRET_KEY": "value",
+                 "PAGERDUTY_EVENTS_URL": receiver.url("/v2/enqueue")}
+    _invoke(world, variables, _alarm_event("INSUFFICIENT_DATA", "fraud-detection-prod-fraud-drift"))
+    [event] = receiver.received
+    assert event["json"]["event_action"] == "resolve"
+    assert event["json"]["dedup_key"] == "fraud-detection-prod-fraud-drift"
+
+
+def test_a_webhook_gets_the_alarm_with_its_bearer_token(world) -> None:
+    receiver = world["receiver"]
+    receiver.received.clear()
+    result, output = _invoke(world, {"CHANNEL_KIND": "webhook", "WEBHOOK_URL": receiver.url("/hooks/ml"),
+                                     "TOKEN_SECRET_ID": "hook-token"}, _alarm_event("ALARM"))
+    assert result == {"delivered": [200]}
+    [post] = receiver.received
+    assert post["path"] == "/hooks/ml"
+    assert post["headers"]["Authorization"] == f"Bearer {WEBHOOK_TOKEN}"
+    assert post["json"]["severity"] == "critical"
+    assert post["json"]["alarm"]["NewStateValue"] == "ALARM"
+    assert post["json"]["summary"].startswith("[ALARM] fraud-detection-prod-scorer-latency")
+    _assert_no_secret(output)
+
+
+def test_a_failed_delivery_is_logged_without_the_secret(world) -> None:
+    # the Slack URL's host refuses connections: the error names the channel, never the URL
+    secrets = client("secretsmanager", world["moto"])
+    secrets.put_secret_value(SecretId="slack-oncall-webhook", SecretString="https://127.0.0.1:9/" + SLACK_SECRET_PATH)
+    try:
+        done = _run_handler(world, {"CHANNEL_KIND": "slack", "SECRET_ID": "slack-oncall-webhook"},
+                            _alarm_event("ALARM"))
+    finally:
+        secrets.put_secret_value(SecretId="slack-oncall-webhook",
+                                 SecretString=world["receiver"].url(SLACK_SECRET_PATH))
+    output = done.stdout + done.stderr
+    assert done.returncode != 0  # Lambda retries a failed invocation
+    assert "delivery of ALARM fraud-detection-prod-scorer-latency to slack failed: URLError" in output
+    _assert_no_secret(output)
