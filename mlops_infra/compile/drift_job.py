@@ -19,6 +19,9 @@ from typing import Any
 
 from mlops_infra.spec.monitoring import Monitor
 
+EVIDENTLY_IMAGE = "docker.io/evidently/evidently-service:0.7.21"
+"""The official Evidently image (evidently, pandas, pyarrow with its S3 filesystem) the job runs in:
+as is on Kubernetes, as the base of the drift-job image on AWS (compile/aws/drift_image.py)."""
 INSTANCE_TYPE = "ml.m5.xlarge"
 """SageMaker instance type of one run (4 vCPU, 16 GiB); on Kubernetes the node shape it is priced on."""
 DEFAULT_SCHEDULE_SECONDS = 3600
@@ -31,6 +34,9 @@ KUBERNETES_RESOURCES: dict[str, Any] = {"limits": {"memory": "2Gi"}, "requests":
 """Container resources of the Kubernetes CronJob; they fit in one node of the ``INSTANCE_TYPE`` shape."""
 
 
+BASELINE_MAX_ROWS = 100_000
+"""Most baseline rows one run reads (newest objects first): memory stays bounded however large the
+baseline data source grows (review finding C1); ``baseline_prefix``/``baseline_window`` narrow it."""
 STALENESS_MARGIN_SECONDS = 300
 """Slack on top of a run's deadline before its value counts as stale (scheduling delay, scrapes)."""
 
@@ -44,6 +50,14 @@ def max_runtime_seconds(monitor: Monitor) -> int:
     """The deadline of one run: its schedule (a run ends before the next is due), capped at
     :data:`MAX_RUNTIME_CAP_SECONDS` and at least :data:`MIN_RUNTIME_SECONDS`."""
     return max(MIN_RUNTIME_SECONDS, min(schedule_seconds(monitor), MAX_RUNTIME_CAP_SECONDS))
+
+
+def baseline_env(monitor: Monitor) -> dict[str, str]:
+    """The job's baseline bounds (both targets): row cap and, when set, the window in seconds."""
+    env = {"BASELINE_MAX_ROWS": str(BASELINE_MAX_ROWS)}
+    if monitor.baseline_window:
+        env["BASELINE_WINDOW_SECONDS"] = str(monitor.baseline_window.seconds)
+    return env
 
 
 def stale_after_seconds(monitor: Monitor) -> int:

@@ -20,7 +20,7 @@ import inspect
 import re
 from functools import cache
 
-SDK_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
+SDK_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "docker-build": "pulumi_docker_build"}
 """Pulumi package name (first segment of a type token) -> Python SDK module."""
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

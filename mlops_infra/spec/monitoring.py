@@ -26,6 +26,12 @@ class Monitor(SpecModel):
         description="feature_drift, prediction_drift, data_quality, accuracy, latency_p99 or error_rate."
     )
     baseline: Name | None = Field(default=None, description="Data source the drift is measured against.")
+    baseline_prefix: str | None = Field(
+        default=None, min_length=1, max_length=512, pattern=r"^[A-Za-z0-9!_.*'()=-][A-Za-z0-9!_.*'()/=-]*$",
+        description="Only objects under this key prefix of the baseline data source (e.g. snapshots/2026-11/).")
+    baseline_window: DurationField | None = Field(
+        default=None, description="Only baseline objects written this recently (e.g. 30d). Either way the drift job "
+                                  "reads the newest objects first and at most 100,000 rows.")
     threshold: QuantityField = Field(
         description="Limit: a number (0.2 drift score), a time for latency (250ms) or a percentage for error rate (1%)."
     )

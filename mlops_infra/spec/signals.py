@@ -39,6 +39,11 @@ def check_monitor_inputs(ctx: CheckContext) -> Iterator[Diagnostic]:
             yield warning("unused-field", f'Monitor "{monitor.name}" does not use its baseline',
                           f"{monitor.metric} is measured on live traffic only; remove baseline.",
                           ("monitors", i, "baseline"), address)
+        for bound in ("baseline_prefix", "baseline_window"):
+            if getattr(monitor, bound) is not None and monitor.baseline is None:
+                yield warning("unused-field", f'Monitor "{monitor.name}" has {bound} but no baseline',
+                              f"{bound} narrows what the drift job reads of its baseline data source; add "
+                              f"baseline: <data source name> or remove {bound}.", ("monitors", i, bound), address)
 
 
 def check_thresholds(ctx: CheckContext) -> Iterator[Diagnostic]:

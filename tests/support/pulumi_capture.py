@@ -244,8 +244,9 @@ PROVIDER_SDK_DEFAULTS: dict[str, dict[str, str]] = {
 
 PROVIDER_SDK_SECRET_OUTPUTS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": ("accessKey", "secretKey", "token"),
+    "docker-build:index:Image": ("secrets",),
 }
-"""``additionalSecretOutputs`` the typed provider classes always add."""
+"""``additionalSecretOutputs`` the typed classes always add."""
 
 
 def normalise_provider_inputs(type_: str, captured: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

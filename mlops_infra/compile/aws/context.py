@@ -48,6 +48,8 @@ class AwsContext:
     key: str = ""
     repository: str = ""
     repository_name: str = ""
+    drift_image: str = ""
+    """URN of the drift-job image build (compile/aws/drift_image.py), once a drift monitor needs it."""
     buckets: dict[str, str] = field(default_factory=dict)
     """data source name -> physical bucket name."""
     platform_buckets: dict[str, str] = field(default_factory=dict)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.compile import drift_job, facts
-from mlops_infra.compile.aws import arns, iam, pipelines, policies, serving, storage
+from mlops_infra.compile.aws import arns, drift_image, iam, pipelines, policies, serving, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.schedules import rate_expression
 from mlops_infra.graph import canonical_json, ref
@@ -36,9 +36,6 @@ from mlops_infra.spec.serving import Endpoint
 
 METRIC_NAMESPACE = "MLOps/Monitoring"
 PROCESSING_METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
-DRIFT_JOB_IMAGE_TAG = "drift-job-v1"
-"""The drift-job image tag this compiler targets in the platform repository (tags are immutable:
-a new job contract is a new tag, and a new tag is a visible change in the plan)."""
 DRIFT_JOB_VOLUME_GB = 30
 MAX_ALARM_PERIOD = 86400
 DRIFT_METRIC_NAMES = {"feature_drift": "FeatureDrift", "prediction_drift": "PredictionDrift",
@@ -121,22 +118,27 @@ def alarm_metric(aws: AwsContext, monitor: Monitor) -> AlarmMetric:
 def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> dict[str, Any]:
     physical = serving.endpoint_name(aws, monitor.endpoint)
     name, dims = drift_metric(aws, monitor)
+    system = aws.ctx.system
+    source = system.item("data_sources", monitor.baseline) if monitor.baseline else None
+    columns = dict(source.contract.columns) if source is not None and source.contract else {}
     env: dict[str, Any] = {
-        "MLOPS_MONITOR": monitor.name, "MLOPS_METRIC": monitor.metric, "MLOPS_THRESHOLD": monitor.threshold.text,
-        "MLOPS_ENDPOINT": physical, "MLOPS_CAPTURE_S3_URI": arns.s3_uri(capture, serving.capture_prefix(physical)),
-        "MLOPS_WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), "MLOPS_METRIC_NAMESPACE": METRIC_NAMESPACE,
-        "MLOPS_METRIC_NAME": name, "MLOPS_METRIC_DIMENSIONS": canonical_json(dims),
-        "MLOPS_REPORT_DIR": "/opt/ml/processing/report", "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
+        "SYSTEM": system.metadata.name, "ENVIRONMENT": aws.ctx.env, "MONITOR": monitor.name, "METRIC": monitor.metric,
+        "ENDPOINT": physical, "CAPTURE_FORMAT": "sagemaker", "CAPTURE_URI": arns.s3_uri(capture, serving.CAPTURE_PREFIX + "/"),
+        "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), "COLUMNS": canonical_json(columns),
+        "SINK": "cloudwatch", "METRIC_NAMESPACE": METRIC_NAMESPACE, "METRIC_NAME": name,
+        "METRIC_DIMENSIONS": canonical_json(dims), "AWS_REGION": aws.region, "DO_NOT_TRACK": "1",
+        "REPORT_DIR": "/opt/ml/processing/report", "TRIGGERED_BY": pipelines.TRIGGERED_BY,
+        **drift_job.baseline_env(monitor),
     }
     if baseline:
-        env["MLOPS_BASELINE_S3_URI"] = arns.s3_uri(baseline)
+        env["BASELINE_URI"] = arns.s3_uri(baseline, monitor.baseline_prefix or "")
     return env
 
 
 def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, baseline: str | None) -> dict[str, Any]:
     """The Processing step (``CreateProcessingJob`` arguments) of a drift job."""
     physical = serving.endpoint_name(aws, monitor.endpoint)
-    image = arns.ecr_image_uri(aws.region, aws.account, aws.repository_name, DRIFT_JOB_IMAGE_TAG)
+    image = drift_image.image_uri(aws)
     return {"Name": "MeasureDrift", "Type": "Processing", "Arguments": {
         "ProcessingResources": {"ClusterConfig": {
             "InstanceCount": 1, "InstanceType": drift_job.INSTANCE_TYPE, "VolumeSizeInGB": DRIFT_JOB_VOLUME_GB,
@@ -154,7 +156,7 @@ def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, basel
 
 def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> list:
     physical = serving.endpoint_name(aws, monitor.endpoint)
-    reads = [(capture, serving.capture_prefix(physical))] + ([(baseline, "")] if baseline else [])
+    reads = [(capture, serving.capture_prefix(physical))] + ([(baseline, monitor.baseline_prefix or "")] if baseline else [])
     return [
         *policies.s3_read("ReadCaptureAndBaseline", aws.region, reads),
         *policies.s3_write("WriteReports", aws.region, [(capture, f"reports/{physical}/{monitor.name}/")]),
@@ -179,7 +181,7 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
         aws, f"{monitor.name}-drift-pipeline", name,
         pipelines.definition([drift_step(aws, monitor, role, capture, baseline)]),
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
-        depends_on=[aws.repository, iam.policy_urn(aws, spec, component),
+        depends_on=[aws.repository, drift_image.add_drift_image(aws), iam.policy_urn(aws, spec, component),
                     *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})])
     every = drift_job.schedule_seconds(monitor)
     pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name, rate_expression(every), pipeline,

@@ -16,7 +16,9 @@ is a reviewed change: it shows in every plan as an update of the resources that 
 
 from __future__ import annotations
 
+from mlops_infra.compile.drift_job import EVIDENTLY_IMAGE
+
 MLFLOW = "ghcr.io/mlflow/mlflow:v3.14.0"
 PYTHON = "docker.io/library/python:3.12.8-slim"
-EVIDENTLY = "docker.io/evidently/evidently-service:0.7.21"
+EVIDENTLY = EVIDENTLY_IMAGE
 PUSHGATEWAY = "docker.io/prom/pushgateway:v1.11.2"

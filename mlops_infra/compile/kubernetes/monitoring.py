@@ -126,8 +126,10 @@ def drift_env(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
     ctx = kube.ctx
     baseline = ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
     columns = storage.contract(baseline)["columns"] if baseline is not None and baseline.contract else {}
-    return {"BASELINE_URI": f"s3://{names.data_bucket(ctx, monitor.baseline)}/" if monitor.baseline else "",
-            "CAPTURE_BUCKET": names.capture_bucket(ctx), "COLUMNS": canonical_json(columns), "DO_NOT_TRACK": "1",
+    baseline_uri = f"s3://{names.data_bucket(ctx, monitor.baseline)}/{monitor.baseline_prefix or ''}"
+    return {"BASELINE_URI": baseline_uri if monitor.baseline else "", **drift_job.baseline_env(monitor),
+            "CAPTURE_FORMAT": "kserve", "CAPTURE_URI": f"s3://{names.capture_bucket(ctx)}/",
+            "COLUMNS": canonical_json(columns), "DO_NOT_TRACK": "1", "SINK": "pushgateway",
             "ENDPOINT": monitor.endpoint, "ENVIRONMENT": ctx.env, "HOME": "/tmp", "METRIC": monitor.metric,
             "MONITOR": monitor.name, "PUSHGATEWAY_URL": names.service_url(ctx, names.PUSHGATEWAY, names.PUSHGATEWAY_PORT),
             "SYSTEM": ctx.system.metadata.name,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mlops_infra.compile.aws import serving
+from mlops_infra.compile.aws import drift_image, serving
 from mlops_infra.compile.aws.monitoring import latency_microseconds
 from mlops_infra.compile.aws.training import hyperparameter_text
 from mlops_infra.spec.monitoring import Monitor
@@ -206,14 +206,15 @@ def test_drift_alarm_watches_the_metric_the_drift_job_publishes():
         "MLOps/Monitoring", "FeatureDrift", 3600, 2)
     step = _steps(one(graph, PIPELINE, "monitors.drift"))["MeasureDrift"]["Arguments"]
     env = step["Environment"]
-    assert (env["MLOPS_METRIC_NAMESPACE"], env["MLOPS_METRIC_NAME"]) == ("MLOps/Monitoring", "FeatureDrift")
-    assert env["MLOPS_METRIC_DIMENSIONS"] == '{"Endpoint":"fraud-detection-prod-scorer","Monitor":"drift"}'
+    assert (env["METRIC_NAMESPACE"], env["METRIC_NAME"], env["SINK"]) == ("MLOps/Monitoring", "FeatureDrift", "cloudwatch")
+    assert env["METRIC_DIMENSIONS"] == '{"Endpoint":"fraud-detection-prod-scorer","Monitor":"drift"}'
     assert alarm["dimensions"] == {"Endpoint": "fraud-detection-prod-scorer", "Monitor": "drift"}
-    assert env["MLOPS_BASELINE_S3_URI"] == "s3://fraud-detection-prod-transactions-222222222222/"
-    assert env["MLOPS_CAPTURE_S3_URI"] == (
-        "s3://fraud-detection-prod-platform-capture-222222222222/datacapture/fraud-detection-prod-scorer/")
+    assert env["BASELINE_URI"] == "s3://fraud-detection-prod-transactions-222222222222/"
+    assert env["BASELINE_MAX_ROWS"] == "100000"
+    assert (env["CAPTURE_URI"], env["CAPTURE_FORMAT"]) == (
+        "s3://fraud-detection-prod-platform-capture-222222222222/datacapture/", "sagemaker")
     assert step["AppSpecification"]["ImageUri"] == (
-        "222222222222.dkr.ecr.eu-west-1.amazonaws.com/fraud-detection-prod-drift-job:drift-job-v1")
+        f"222222222222.dkr.ecr.eu-west-1.amazonaws.com/fraud-detection-prod-drift-job:{drift_image.image_tag()}")
     schedule = one(graph, "aws:scheduler/schedule:Schedule", "monitors.drift").inputs
     assert schedule["scheduleExpression"] == "rate(1 hour)"
     assert alarm["alarmActions"] == alarm["okActions"] and len(alarm["alarmActions"]) == 1

@@ -1,40 +1,62 @@
-"""mlops-infra monitor job: computes one drift/quality metric of an endpoint and pushes it to the
-Prometheus Pushgateway. Runs in the Evidently image (evidently, pandas, pyarrow).
+"""mlops-infra monitor job: computes one drift/quality metric of an endpoint and publishes it.
+
+The same program runs on both targets: on Kubernetes in the Evidently image (script mounted from the
+``mlops-scripts`` ConfigMap, result pushed to the Prometheus Pushgateway), on AWS as a SageMaker
+Processing job in the drift-job image built from this file (result published as a CloudWatch
+metric). Needs evidently, pandas and pyarrow (and boto3 for CloudWatch).
 
 Inputs (environment):
     MONITOR, METRIC (feature_drift | prediction_drift | data_quality | accuracy), ENDPOINT,
-    SYSTEM, ENVIRONMENT, WINDOW_SECONDS, CAPTURE_BUCKET, BASELINE_URI (``s3://bucket/prefix/`` of
-    Parquet or CSV files; empty: the previous window of captured traffic is the reference),
-    COLUMNS (JSON {column: type} from the baseline's data contract; empty: every column),
-    PUSHGATEWAY_URL, and S3 access as in capture_sink.py (AWS_* variables).
+    SYSTEM, ENVIRONMENT, WINDOW_SECONDS (the current window: the last run's period);
+    CAPTURE_URI (``s3://bucket/prefix/`` of captured traffic) and CAPTURE_FORMAT:
+      ``kserve``: the capture sink's events ``<prefix><endpoint>/<yyyy>/<mm>/<dd>/<hh>/<id>-<kind>.json``
+      (``{"id", "kind": request|response, "payload"}``);
+      ``sagemaker``: SageMaker data capture ``<prefix><endpoint>/<variant>/<yyyy>/<mm>/<dd>/<hh>/*.jsonl``,
+      one JSON line per request with ``captureData.endpointInput``/``endpointOutput`` (``data`` with
+      ``encoding`` JSON, CSV or BASE64) and ``eventMetadata.eventId``
+      (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html);
+    BASELINE_URI (``s3://bucket/prefix/`` of Parquet or CSV files; empty: the previous window of
+      captured traffic is the reference), BASELINE_MAX_ROWS (default 100000) and
+      BASELINE_WINDOW_SECONDS (optional: only files written that recently): the baseline is read
+      newest file first and stops at BASELINE_MAX_ROWS rows, so memory stays bounded whatever the
+      size of the data source;
+    COLUMNS (JSON {column: type} from the baseline's data contract; empty: every column);
+    SINK: ``pushgateway`` (PUSHGATEWAY_URL) or ``cloudwatch`` (METRIC_NAMESPACE, METRIC_NAME,
+      METRIC_DIMENSIONS as JSON, AWS_REGION); REPORT_DIR (optional): a JSON summary is written there;
+    S3 access: the pod's or job's credentials (AWS_* variables, AWS_ENDPOINT_URL_S3 for an
+      S3-compatible store).
 
-Current data: the requests captured in the last window (``<endpoint>/<yyyy>/<mm>/<dd>/<hh>/``),
-their ``instances`` (KServe v1) or ``inputs`` (v2) rows as features, joined by event id with the
-response's ``predictions`` as the ``prediction`` column. A ``label`` column, when the caller
-sends one, feeds ``accuracy``.
+Current data: the requests captured in the last window, their ``instances`` (KServe v1) or ``inputs``
+(v2) rows as features, joined by event id with the response's ``predictions`` as the ``prediction``
+column. A ``label`` column, when the caller sends one, feeds ``accuracy``.
 
 Scores: ``feature_drift`` is the share of drifted columns (Evidently's ``DriftedColumnsCount``),
 ``prediction_drift`` the population stability index of the ``prediction`` column (``ValueDrift``
 with ``method="psi"``, so higher always means more drift), ``data_quality`` the share of missing
 values and ``accuracy`` the share of predictions equal to the label. Written for Evidently 0.7.
 
-Output: ``mlops_monitor_value`` and ``mlops_monitor_last_success_timestamp_seconds`` with labels
-system, environment, endpoint, monitor, metric, PUT to
+Output: Pushgateway: ``mlops_monitor_value`` and ``mlops_monitor_last_success_timestamp_seconds``
+with labels system, environment, endpoint, monitor, metric, PUT to
 ``$PUSHGATEWAY_URL/metrics/job/mlops-monitor/system/<SYSTEM>/environment/<ENVIRONMENT>/monitor/<MONITOR>``
 (replacing the previous push; the Pushgateway stamps the group's ``push_time_seconds``, which the
-recording rule uses to ignore a stale value).
-Nothing is pushed when there is no data, so the alert keeps its last state and the staleness of
-the timestamp shows that the job is not producing results.
+recording rule uses to ignore a stale value). CloudWatch: one datapoint of METRIC_NAME with the
+dimensions, which the drift alarm watches. Nothing is published when there is no data, so a value
+goes stale instead of being replaced by a guess.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
 import datetime as dt
+import io
 import json
 import os
 import sys
 import urllib.parse
 import urllib.request
+
+DEFAULT_BASELINE_MAX_ROWS = 100_000
 
 
 def hours(end: dt.datetime, seconds: int) -> list[str]:
@@ -68,6 +90,8 @@ def predictions_of(response: object) -> list:
             return list(response["predictions"])
         if response.get("outputs"):
             return list(response["outputs"][0].get("data", []))
+    if isinstance(response, list):
+        return response
     return []
 
 
@@ -84,6 +108,46 @@ def join(events: list[dict], columns: list[str]) -> list[dict]:
     return out
 
 
+def _decoded(capture: dict, columns: list[str]) -> object:
+    """The payload of one SageMaker ``endpointInput``/``endpointOutput`` record."""
+    data, encoding = capture.get("data", ""), (capture.get("encoding") or "").upper()
+    if encoding == "BASE64":
+        data = base64.b64decode(data).decode("utf-8", errors="replace")
+        encoding = "JSON" if "json" in (capture.get("observedContentType") or "") else "CSV"
+    if encoding == "CSV":
+        rows = [[_number(v) for v in row] for row in csv.reader(io.StringIO(data)) if row]
+        return {"instances": rows} if capture.get("mode") == "INPUT" else [r[0] if len(r) == 1 else r for r in rows]
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _number(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def sagemaker_events(line: str, columns: list[str]) -> list[dict]:
+    """A SageMaker data-capture JSON line as request/response events (the capture sink's shape)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return []
+    data = record.get("captureData") or {}
+    event_id = (record.get("eventMetadata") or {}).get("eventId")
+    if not event_id:
+        return []
+    events = []
+    if "endpointInput" in data:
+        events.append({"id": event_id, "kind": "request", "payload": _decoded(data["endpointInput"], columns)})
+    if "endpointOutput" in data:
+        events.append({"id": event_id, "kind": "response", "payload": _decoded(data["endpointOutput"], columns)})
+    return events
+
+
 def exposition(value: float, labels: dict[str, str], now: dt.datetime) -> str:
     """Prometheus text format for the two pushed series."""
     text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
@@ -92,7 +156,13 @@ def exposition(value: float, labels: dict[str, str], now: dt.datetime) -> str:
             f"mlops_monitor_last_success_timestamp_seconds{{{text}}} {now.timestamp():.0f}\n")
 
 
-def _s3():  # pragma: no cover - needs pyarrow and a store
+def split_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key prefix) of ``s3://bucket/prefix``."""
+    parsed = urllib.parse.urlparse(uri)
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def object_store():  # pragma: no cover - needs pyarrow and a store
     from pyarrow import fs
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
@@ -104,26 +174,74 @@ def _s3():  # pragma: no cover - needs pyarrow and a store
                            endpoint_override=endpoint.split("://", 1)[-1] or None, scheme=scheme)
 
 
-def _captured(s3, bucket: str, endpoint: str, prefixes: list[str]) -> list[dict]:  # pragma: no cover
+def _files(store, path: str) -> list:
     from pyarrow import fs
 
-    events = []
+    selector = fs.FileSelector(path.rstrip("/"), allow_not_found=True, recursive=True)
+    return [i for i in store.get_file_info(selector) if i.type == fs.FileType.File]
+
+
+def _read_text(store, path: str) -> str:
+    with store.open_input_stream(path) as stream:
+        return stream.read().decode("utf-8", errors="replace")
+
+
+def captured(store, uri: str, capture_format: str, endpoint: str, prefixes: list[str], columns: list[str]) -> list[dict]:
+    """Events captured under the hour ``prefixes`` of ``endpoint`` (see CAPTURE_FORMAT)."""
+    bucket, base = split_uri(uri)
+    events: list[dict] = []
+    if capture_format == "sagemaker":
+        for variant in _subdirectories(store, f"{bucket}/{base}{endpoint}"):
+            for prefix in prefixes:
+                for info in _files(store, f"{variant}/{prefix}"):
+                    for line in _read_text(store, info.path).splitlines():
+                        events += sagemaker_events(line, columns)
+        return events
     for prefix in prefixes:
-        selector = fs.FileSelector(f"{bucket}/{endpoint}/{prefix}", allow_not_found=True, recursive=True)
-        for info in s3.get_file_info(selector):
-            if info.type == fs.FileType.File:
-                with s3.open_input_stream(info.path) as stream:
-                    events.append(json.loads(stream.read()))
+        for info in _files(store, f"{bucket}/{base}{endpoint}/{prefix}"):
+            try:
+                events.append(json.loads(_read_text(store, info.path)))
+            except ValueError:
+                continue
     return events
 
 
-def _baseline(s3, uri: str, columns: list[str]):  # pragma: no cover
-    import pyarrow.dataset as ds
+def _subdirectories(store, path: str) -> list[str]:
+    from pyarrow import fs
 
-    path = uri.removeprefix("s3://").rstrip("/")
-    fmt = "csv" if path.endswith(".csv") else "parquet"
-    table = ds.dataset(path, filesystem=s3, format=fmt).to_table(columns=columns or None)
-    return table.to_pandas()
+    selector = fs.FileSelector(path, allow_not_found=True, recursive=False)
+    return sorted(i.path for i in store.get_file_info(selector) if i.type == fs.FileType.Directory)
+
+
+def baseline_files(infos: list, now: dt.datetime, window_seconds: int | None) -> list:
+    """The baseline's data files, newest first, only those written within the window (if any)."""
+    data = [i for i in infos if i.path.endswith((".parquet", ".csv", ".pq"))]
+    if window_seconds:
+        oldest = now - dt.timedelta(seconds=window_seconds)
+        data = [i for i in data if i.mtime is None or i.mtime >= oldest]
+    return sorted(data, key=lambda i: (i.mtime or dt.datetime.min.replace(tzinfo=dt.UTC), i.path), reverse=True)
+
+
+def baseline(store, uri: str, columns: list[str], max_rows: int, window_seconds: int | None,
+             now: dt.datetime):  # pragma: no cover - needs pyarrow
+    """At most ``max_rows`` rows of the baseline, newest files first (bounded memory)."""
+    import pandas as pd
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    bucket, prefix = split_uri(uri)
+    frames, rows = [], 0
+    for info in baseline_files(_files(store, f"{bucket}/{prefix}"), now, window_seconds):
+        with store.open_input_file(info.path) as handle:
+            table = pacsv.read_csv(handle) if info.path.endswith(".csv") else pq.read_table(handle)
+        if columns:
+            table = table.select([c for c in columns if c in table.column_names])
+        table = table.slice(0, max_rows - rows)
+        frames.append(table.to_pandas())
+        rows += table.num_rows
+        if rows >= max_rows:
+            break
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def score(metric: str, current, reference) -> float | None:  # pragma: no cover - needs evidently
@@ -143,6 +261,8 @@ def score(metric: str, current, reference) -> float | None:  # pragma: no cover 
         report = Report([ValueDrift(column="prediction", method="psi")])  # PSI: higher is more drift
     else:
         shared = [c for c in current.columns if c in reference.columns and c != "prediction"]
+        if not shared:
+            return None
         current, reference = current[shared], reference[shared]
         report = Report([DriftedColumnsCount()])
     value = report.run(current_data=current, reference_data=reference).dict()["metrics"][0]["value"]
@@ -162,30 +282,66 @@ def push(url: str, labels: dict[str, str], body: str) -> None:
         response.read()
 
 
-def main() -> int:  # pragma: no cover - runs in the cluster
+def publish_cloudwatch(env: dict, value: float, now: dt.datetime) -> None:  # pragma: no cover - needs boto3
+    """One datapoint of the drift metric the alarm watches (CloudWatch ``PutMetricData``)."""
+    import boto3
+
+    dimensions = [{"Name": k, "Value": v} for k, v in sorted(json.loads(env["METRIC_DIMENSIONS"]).items())]
+    boto3.client("cloudwatch", region_name=env.get("AWS_REGION")).put_metric_data(
+        Namespace=env["METRIC_NAMESPACE"],
+        MetricData=[{"MetricName": env["METRIC_NAME"], "Dimensions": dimensions, "Value": value, "Timestamp": now}])
+
+
+def publish(env: dict, value: float, now: dt.datetime) -> None:
+    labels = {k.lower(): env[k] for k in ("SYSTEM", "ENVIRONMENT", "ENDPOINT", "MONITOR", "METRIC")}
+    if env.get("SINK", "pushgateway") == "cloudwatch":
+        publish_cloudwatch(env, value, now)
+    else:
+        push(env["PUSHGATEWAY_URL"], labels, exposition(value, labels, now))
+
+
+def write_report(directory: str, report: dict) -> None:
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "drift.json"), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2, sort_keys=True)
+
+
+def run(env: dict, now: dt.datetime, store=None) -> float | None:  # pragma: no cover - needs evidently
+    """One run: read, score, publish; returns the value (None: nothing published)."""
     import pandas as pd
 
-    env = os.environ
-    now = dt.datetime.now(dt.UTC)
+    store = store or object_store()
     window = int(env.get("WINDOW_SECONDS", "3600"))
     columns = list(json.loads(env.get("COLUMNS") or "{}"))
-    s3 = _s3()
-    current = pd.DataFrame(join(_captured(s3, env["CAPTURE_BUCKET"], env["ENDPOINT"], hours(now, window)), columns))
+    capture_uri, capture_format = env["CAPTURE_URI"], env.get("CAPTURE_FORMAT", "kserve")
+    current = pd.DataFrame(join(captured(store, capture_uri, capture_format, env["ENDPOINT"], hours(now, window),
+                                         columns), columns))
     if env.get("BASELINE_URI"):
-        reference = _baseline(s3, env["BASELINE_URI"], columns)
+        max_rows = int(env.get("BASELINE_MAX_ROWS") or DEFAULT_BASELINE_MAX_ROWS)
+        window_seconds = int(env["BASELINE_WINDOW_SECONDS"]) if env.get("BASELINE_WINDOW_SECONDS") else None
+        reference = baseline(store, env["BASELINE_URI"], columns, max_rows, window_seconds, now)
     else:
         previous = hours(now - dt.timedelta(seconds=window), window)
-        reference = pd.DataFrame(join(_captured(s3, env["CAPTURE_BUCKET"], env["ENDPOINT"], previous), columns))
-    if current.empty or (env["METRIC"] in ("feature_drift", "prediction_drift") and reference.empty):
-        print(f"{env['MONITOR']}: no data in the window; nothing pushed", flush=True)
-        return 0
-    value = score(env["METRIC"], current, reference)
+        reference = pd.DataFrame(join(captured(store, capture_uri, capture_format, env["ENDPOINT"], previous, columns),
+                                      columns))
+    value = None
+    if not current.empty and not (env["METRIC"] in ("feature_drift", "prediction_drift") and reference.empty):
+        value = score(env["METRIC"], current, reference)
+    if env.get("REPORT_DIR"):
+        write_report(env["REPORT_DIR"], {"monitor": env["MONITOR"], "metric": env["METRIC"], "value": value,
+                                         "currentRows": len(current), "referenceRows": len(reference),
+                                         "at": now.isoformat()})
     if value is None:
-        print(f"{env['MONITOR']}: {env['METRIC']} cannot be computed from this data; nothing pushed", flush=True)
-        return 0
-    labels = {k.lower(): env[k] for k in ("SYSTEM", "ENVIRONMENT", "ENDPOINT", "MONITOR", "METRIC")}
-    push(env["PUSHGATEWAY_URL"], labels, exposition(value, labels, now))
+        print(f"{env['MONITOR']}: {env['METRIC']} cannot be computed from this data "
+              f"({len(current)} current rows, {len(reference)} reference rows); nothing published", flush=True)
+        return None
+    publish(env, value, now)
     print(f"{env['MONITOR']}: {env['METRIC']} = {value}", flush=True)
+    return value
+
+
+def main() -> int:  # pragma: no cover - runs in the cluster or the Processing job
+    run(dict(os.environ), dt.datetime.now(dt.UTC))
     return 0
 
 
