@@ -26,7 +26,12 @@ from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.schedules import check_schedules_supported
-from mlops_infra.spec.signals import check_monitor_inputs, check_rollback_alerts, check_thresholds
+from mlops_infra.spec.signals import (
+    check_alert_channels,
+    check_monitor_inputs,
+    check_rollback_alerts,
+    check_thresholds,
+)
 from mlops_infra.spec.system import MLSystem
 
 SystemCheck = Callable[[CheckContext], Iterable[Diagnostic]]
@@ -40,6 +45,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_monitor_inputs,
     check_thresholds,
     check_rollback_alerts,
+    check_alert_channels,
     check_replicas_without_autoscaling,
     check_model_artifacts,
     check_serving_fit,

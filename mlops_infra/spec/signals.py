@@ -6,7 +6,9 @@ Contract:
 - a threshold's unit fits its metric: latency_p99 a time, error_rate a percentage or a fraction in
   0..1, drift and quality metrics a plain number in 0..1;
 - alerts that roll a rollout back should be warning or critical and watch the same endpoint
-  (warnings: the rollout still works, but probably not as meant).
+  (warnings: the rollout still works, but probably not as meant);
+- every alert notifies at least one channel: an alert nobody hears about is found out at 3 a.m.
+  (one that starts a retraining run or rolls a rollout back too: people must know it happened).
 """
 
 from __future__ import annotations
@@ -83,6 +85,19 @@ def _fraction(q: Quantity) -> str:
 
 THRESHOLD_RULES: dict[str, Callable[[Quantity], str]] = {"latency_p99": _time, "error_rate": _rate}
 """Metric -> rule returning '' or what is wrong and how to fix it; other metrics are scores in 0..1."""
+
+
+def check_alert_channels(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Every alert notifies a channel."""
+    channels = sorted(c.name for c in ctx.system.channels)
+    for i, alert in enumerate(ctx.system.alerts):
+        if alert.notify:
+            continue
+        which = (f"one of the channels ({', '.join(channels)})" if channels
+                 else "a channel declared under channels: (slack, email, webhook or pagerduty)")
+        yield error("alert-without-channel", f'Alert "{alert.name}" notifies no channel',
+                    f'Nobody would hear when "{alert.name}" fires. Add notify: [<channel>] with {which}, '
+                    f"or remove the alert.", ("alerts", i, "notify"), f"alerts.{alert.name}")
 
 
 def check_rollback_alerts(ctx: CheckContext) -> Iterator[Diagnostic]:

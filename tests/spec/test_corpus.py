@@ -57,6 +57,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "training-schedule-unsupported-on-aws": ("unsupported-schedule", 57),
     "progressive-gate-with-all-at-once-endpoint": ("gate-unsatisfiable", 69),
     "alerts-routed-gate-with-silent-alert": ("gate-unsatisfiable", 93),
+    "alert-without-channel": ("alert-without-channel", 93),  # the alert (it has no notify key to point at)
     "aws-account-not-quoted": ("wrong-type", 133),
     # secrets and scalars
     "plaintext-secret-webhook": ("plaintext-secret", 112),

@@ -341,7 +341,8 @@ endpoints:
     replicas: {min: 1, max: 2}
     rollout: {strategy: blue_green, bake: 2h}
 monitors: [{name: lat, endpoint: api, metric: latency_p99, threshold: THRESHOLD}]
-alerts: [{name: slow, monitor: lat, for: 5m, severity: critical}]
+alerts: [{name: slow, monitor: lat, for: 5m, severity: critical, notify: [ops]}]
+channels: [{name: ops, kind: email, address: ops@example.com}]
 environments:
   prod: {target: {kind: aws, region: eu-central-1, account: "999999999999"}}
 """
