@@ -125,6 +125,8 @@ RULES: dict[str, ReplaceRule] = {
     "aws:sns/topicPolicy:TopicPolicy": _aws("arn", why="a topic policy belongs to one topic"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _aws(
         "name", why="an alarm's name is its identity; renaming creates a second alarm"),
+    "aws:cloudwatch/dashboard:Dashboard": _aws(
+        "dashboardName", why="a dashboard's name is its identity (its body updates in place)"),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": _aws("alarmName", why="an alarm's name is its identity"),
     "aws:cloudwatch/logGroup:LogGroup": _aws("name", "namePrefix", why="a log group's name is its identity"),
     "aws:cloudwatch/eventRule:EventRule": _aws("name", "namePrefix", "eventBusName",

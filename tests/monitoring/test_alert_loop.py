@@ -60,7 +60,7 @@ def loop_spec() -> str:
 
 class FakeQueueProxy:
     """Stands in for Knative's queue-proxy user metrics: ``revision_app_request_*`` of the scorer's
-    predictor, with 50 requests a second that take 50 ms (``fast``) or 1.5 s (``slow``)."""
+    predictor (one revision), with 50 requests a second that take 50 ms (``fast``) or 1.5 s (``slow``)."""
 
     BUCKETS = (0.005e3, 0.1e3, 0.5e3, 1e3, 5e3)  # milliseconds, as Knative reports
     RATE = 50.0
@@ -92,7 +92,8 @@ class FakeQueueProxy:
     def exposition(self) -> str:
         with self._lock:
             self._advance()
-            labels = f'namespace_name="{NAMESPACE}",service_name="scorer-predictor"'
+            labels = (f'namespace_name="{NAMESPACE}",revision_name="scorer-predictor-00001",'
+                      f'service_name="scorer-predictor"')
             lines = ["# TYPE revision_app_request_latencies histogram"]
             for bound, count in self._counts.items():
                 le = "+Inf" if bound == float("inf") else f"{bound:g}"

@@ -10,7 +10,8 @@ S3 (and CloudWatch on AWS):
   real Prometheus. Same distribution: a low score; one feature shifted: a high one, and the compiled
   ``fraud-drift`` alert (time compressed) fires.
 - AWS (fraud-detection prod): captured traffic in SageMaker's data-capture JSON lines; the result is
-  published as the CloudWatch metric the compiled drift alarm watches (namespace, name, dimensions).
+  published as the CloudWatch metric the compiled drift alarm watches (namespace, name, dimensions),
+  and the endpoint's compiled CloudWatch dashboard (put to the moto server) draws that very metric.
 """
 
 from __future__ import annotations
@@ -186,3 +187,14 @@ def test_aws_drift_is_published_as_the_metric_the_alarm_watches(tmp_path: Path) 
         assert point["Maximum"] > alarm["threshold"]  # the alarm's comparison: GreaterThanThreshold
         report = json.loads((tmp_path / "report" / "drift.json").read_text())
         assert report["value"] == pytest.approx(point["Maximum"]) and report["currentRows"] == 600
+        # the endpoint's dashboard draws exactly the metric the job published, with the alarm's threshold
+        board = next(r.inputs for r in graph.resources if r.type == "aws:cloudwatch/dashboard:Dashboard"
+                     and r.name == "scorer-dashboard")
+        cloudwatch.put_dashboard(DashboardName=board["dashboardName"], DashboardBody=board["dashboardBody"])
+        widgets = json.loads(cloudwatch.get_dashboard(DashboardName=board["dashboardName"])["DashboardBody"])["widgets"]
+        drift = next(w["properties"] for w in widgets if w["properties"]["title"] == "feature_drift (drift)")
+        [row] = drift["metrics"]
+        published = cloudwatch.list_metrics(Namespace=row[0], MetricName=row[1])["Metrics"]
+        widget_dims = dict(zip(row[2::2], row[3::2], strict=True))
+        assert [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in published] == [widget_dims]
+        assert [line["value"] for line in drift["annotations"]["horizontal"]] == [alarm["threshold"]]

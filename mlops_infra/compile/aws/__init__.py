@@ -12,7 +12,8 @@ What is compiled and why is in ``docs/compile-aws.md``; each module owns one con
 (secure buckets), ``iam``/``policies``/``arns`` (least-privilege roles), ``registry`` (model
 package groups), ``training`` (clusters, training pipelines and triggers), ``serving`` (models,
 endpoint configs, endpoints, autoscaling, canary rollout plans), ``monitoring`` (alarm metrics,
-drift jobs), ``alerting`` (alarms, topics, subscribers), ``pipelines`` and ``schedules``.
+drift jobs), ``alerting`` (alarms, topics, subscribers), ``pipelines``, ``schedules`` and, after
+every section, ``dashboards`` (a CloudWatch dashboard per endpoint and training job).
 
 Canary rollouts with arbitrary steps (2, 5, 10, 25, 75, 100) exceed SageMaker's deployment
 guardrails (a canary has two steps); the graph therefore holds the final state (one variant
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mlops_infra.compile.aws import alerting, monitoring, registry, serving, storage, training
+from mlops_infra.compile.aws import alerting, dashboards, monitoring, registry, serving, storage, training
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.compile.aws.platform import add_platform, add_platform_roles
 from mlops_infra.compile.aws.provider import add_provider
@@ -54,4 +55,5 @@ def compile_aws(ctx: CompileContext) -> None:
     for section, compile_item in SECTIONS.items():
         for item in getattr(ctx.system, section):
             compile_item(aws, item)
+    dashboards.compile_dashboards(aws)
     add_platform_roles(aws)

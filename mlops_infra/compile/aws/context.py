@@ -33,7 +33,7 @@ UNTAGGED_TYPES = frozenset({
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:scheduler/schedule:Schedule", "aws:cloudwatch/eventTarget:EventTarget",
     "aws:sns/topicSubscription:TopicSubscription", "aws:lambda/permission:Permission",
-    "aws:appautoscaling/policy:Policy",
+    "aws:appautoscaling/policy:Policy", "aws:cloudwatch/dashboard:Dashboard",
 })
 """Resource types without a ``tags`` input (checked against pulumi_aws in the tests)."""
 

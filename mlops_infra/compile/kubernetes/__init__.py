@@ -5,7 +5,8 @@ Contract: :func:`compile_kubernetes` fills ``ctx.builder`` with
 - the ``mlops:core:Platform`` component ``platform`` with the Namespace and shared objects
   (platform.py),
 - one component per item (``ctx.component``) holding that item's Kubernetes objects, through the
-  registry :data:`SECTION_COMPILERS` in the order of :data:`SECTIONS`,
+  registry :data:`SECTION_COMPILERS` in the order of :data:`SECTIONS`, then a Grafana dashboard
+  ConfigMap per endpoint and training job (dashboards.py, which reads every section),
 and records ``graph.metadata`` (``cloud``, ``context``, ``namespace``) and, per endpoint with a
 staged rollout, ``graph.rollouts``. Every object's inputs are the Kubernetes object itself
 (apiVersion, kind, metadata with an explicit name, ...); built-in kinds are registered with typed
@@ -21,6 +22,7 @@ from typing import Any
 
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.kubernetes.alerting import compile_alert, compile_channel
+from mlops_infra.compile.kubernetes.dashboards import compile_dashboards
 from mlops_infra.compile.kubernetes.monitoring import compile_monitor
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.compile.kubernetes.platform import compile_platform, finish_platform
@@ -55,5 +57,6 @@ def compile_kubernetes(ctx: CompileContext) -> None:
     for section in SECTIONS:
         for item in getattr(ctx.system, section):
             SECTION_COMPILERS[section](kube, item)
+    compile_dashboards(kube)
     finish_platform(kube)
     ctx.builder.metadata.update({"cloud": "kubernetes", "context": ctx.target.context, "namespace": kube.namespace})

@@ -1,0 +1,177 @@
+"""Dashboards as code: one CloudWatch dashboard per endpoint and per training job.
+
+Contract:
+- ``aws:cloudwatch/dashboard:Dashboard`` ``<item>-dashboard`` named ``<system>-<env>-<kind>-<item>``
+  (PutDashboard: at most 255 characters of ``A-Za-z0-9-_``), parented to the item's component, so
+  it appears in ``graph`` and ``plan`` with the item. Its ``dashboardBody`` is the JSON of
+  CloudWatch's "Dashboard body structure and syntax" (``widgets`` of type ``metric`` with
+  ``x``/``y``/``width``/``height`` on a 24-column grid and ``properties``), built from typed
+  :class:`Widget` values and serialised canonically (a change shows as one body change).
+- Every metric is one CloudWatch publishes (:data:`SAGEMAKER_METRICS`, from "Amazon SageMaker AI
+  metrics in Amazon CloudWatch", https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html)
+  or one the drift job publishes in ``MLOps/Monitoring`` (monitoring.py); the alarms' own metric
+  definitions are reused, so a panel shows exactly what its alarm watches.
+- Thresholds are drawn as horizontal annotations at the alarms' thresholds, in the alarm's unit
+  (``ModelLatency`` in microseconds, error rate as a fraction, drift scores as published).
+- Endpoint widgets: invocations, ``ModelLatency`` p50/p99, 4xx/5xx errors and the 5xx share,
+  instances (``Invocations / InvocationsPerInstance``: CloudWatch has no instance-count metric for
+  real-time endpoints, so it reads as instances only while there is traffic), CPU and GPU use
+  (``/aws/sagemaker/Endpoints``), each drift monitor's metric, and the rollout's traffic split
+  (invocations per variant, a ``SEARCH`` over the endpoint's variants: the ``canary`` variant exists
+  only while a rollout runs).
+- Training widgets: pipeline executions started/succeeded/failed/stopped and their duration
+  (``AWS/Sagemaker/ModelBuildingPipeline`` per ``PipelineName``), and GPU use of SageMaker
+  Pipelines training jobs (``/aws/sagemaker/TrainingJobs`` per ``Host``, a ``SEARCH`` on the
+  ``pipelines-`` prefix SageMaker gives those jobs: their names carry no pipeline name, so the
+  widget says it covers every pipeline of the account and region).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.compile.aws import monitoring, serving
+from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.compile.context import COMPONENT_TYPES
+from mlops_infra.graph import canonical_json
+from mlops_infra.spec.monitoring import DRIFT_METRICS
+from mlops_infra.spec.serving import Endpoint
+from mlops_infra.spec.training import TrainingJob
+
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+SAGEMAKER_METRICS = {
+    "AWS/SageMaker": frozenset({"Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "InvocationsPerInstance",
+                                "ModelLatency", "OverheadLatency"}),
+    "/aws/sagemaker/Endpoints": frozenset({"CPUUtilization", "MemoryUtilization", "GPUUtilization",
+                                           "GPUMemoryUtilization", "DiskUtilization"}),
+    "/aws/sagemaker/TrainingJobs": frozenset({"CPUUtilization", "MemoryUtilization", "GPUUtilization",
+                                              "GPUMemoryUtilization", "DiskUtilization"}),
+    PIPELINE_NAMESPACE: frozenset({"ExecutionStarted", "ExecutionFailed", "ExecutionSucceeded", "ExecutionStopped",
+                                   "ExecutionDuration"}),
+}
+"""Namespace -> the metrics SageMaker publishes there that these dashboards read (the AWS page above)."""
+WIDTH = 12
+HEIGHT = 6
+PERIOD = 60
+THRESHOLD_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#bcbd22"}
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A ``metric`` widget: its title, metric rows (CloudWatch's array notation), lines, stat."""
+
+    title: str
+    metrics: list[list[Any]]
+    stat: str = "Sum"
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    stacked: bool = False
+    label: str = ""
+
+    def properties(self, region: str) -> dict[str, Any]:
+        props: dict[str, Any] = {"metrics": self.metrics, "period": PERIOD, "region": region, "stacked": self.stacked,
+                                 "stat": self.stat, "title": self.title, "view": "timeSeries"}
+        if self.lines:
+            props["annotations"] = {"horizontal": self.lines}
+        if self.label:
+            props["yAxis"] = {"left": {"label": self.label, "showUnits": False}}
+        return props
+
+
+def _metric(namespace: str, name: str, dims: dict[str, str], **options: Any) -> list[Any]:
+    row: list[Any] = [namespace, name]
+    for key, value in dims.items():
+        row += [key, value]
+    return [*row, options] if options else row
+
+
+def _search(query: str, stat: str, ident: str, label: str) -> list[Any]:
+    return [{"expression": f"SEARCH('{query}', '{stat}', {PERIOD})", "id": ident, "label": label}]
+
+
+def _lines(aws: AwsContext, monitor_names: list[str]) -> list[dict[str, Any]]:
+    """A horizontal line per alert on these monitors, at its alarm's threshold."""
+    out = []
+    for alert in aws.ctx.system.alerts:
+        if alert.monitor in monitor_names:
+            monitor = aws.ctx.system.item("monitors", alert.monitor)
+            out.append({"color": THRESHOLD_COLOR[alert.severity], "label": f"{alert.name} ({alert.severity})",
+                        "value": monitoring.alarm_metric(aws, monitor).threshold})
+    return sorted(out, key=lambda line: (line["value"], line["label"]))
+
+
+def endpoint_widgets(aws: AwsContext, item: Endpoint) -> list[Widget]:
+    """The widgets of one endpoint's dashboard (see the module contract)."""
+    physical = serving.endpoint_name(aws, item.name)
+    dims = {"EndpointName": physical, "VariantName": serving.variant_name(serving.served(aws, item))}
+    monitors = [m for m in aws.ctx.system.monitors if m.endpoint == item.name]
+    names = {kind: [m.name for m in monitors if m.metric == kind] for kind in ("latency_p99", "error_rate")}
+    rate = [_metric("AWS/SageMaker", "Invocation5XXErrors", dims, id="errors", visible=False),
+            _metric("AWS/SageMaker", "Invocations", dims, id="invocations", visible=False),
+            [{"expression": "IF(invocations > 0, errors / invocations, 0)", "id": "error_rate",
+              "label": "5XX share"}]]
+    instances = [_metric("AWS/SageMaker", "Invocations", dims, id="inv", visible=False),
+                 _metric("AWS/SageMaker", "InvocationsPerInstance", dims, id="per", visible=False),
+                 [{"expression": "IF(per > 0, inv / per, 0)", "id": "instances",
+                   "label": "instances (while there is traffic)"}]]
+    widgets = [
+        Widget("Invocations", [_metric("AWS/SageMaker", "Invocations", dims)]),
+        Widget("Model latency (microseconds)", [_metric("AWS/SageMaker", "ModelLatency", dims, stat="p50"),
+                                                _metric("AWS/SageMaker", "ModelLatency", dims, stat="p99")],
+               stat="p99", lines=_lines(aws, names["latency_p99"]), label="microseconds"),
+        Widget("Errors", [_metric("AWS/SageMaker", "Invocation4XXErrors", dims),
+                          _metric("AWS/SageMaker", "Invocation5XXErrors", dims)]),
+        Widget("5XX share", rate, lines=_lines(aws, names["error_rate"]), label="fraction"),
+        Widget("Instances", instances, label=f"instances (min {item.replicas.min}, max {item.replicas.max})"),
+        Widget("CPU and GPU use (%)", [_metric("/aws/sagemaker/Endpoints", "CPUUtilization", dims),
+                                       _metric("/aws/sagemaker/Endpoints", "GPUUtilization", dims),
+                                       _metric("/aws/sagemaker/Endpoints", "GPUMemoryUtilization", dims)],
+               stat="Average"),
+    ]
+    for monitor in (m for m in monitors if m.metric in DRIFT_METRICS):
+        name, drift_dims = monitoring.drift_metric(aws, monitor)
+        widgets.append(Widget(f"{monitor.metric} ({monitor.name})",
+                              [_metric(monitoring.METRIC_NAMESPACE, name, drift_dims)], stat="Maximum",
+                              lines=_lines(aws, [monitor.name]), label="score"))
+    query = f'{{AWS/SageMaker,EndpointName,VariantName}} EndpointName="{physical}" MetricName="Invocations"'
+    widgets.append(Widget("Rollout traffic split (invocations per variant)",
+                          [_search(query, "Sum", "split", "")], stacked=True))
+    return widgets
+
+
+def training_widgets(aws: AwsContext, item: TrainingJob) -> list[Widget]:
+    """The widgets of one training job's dashboard (see the module contract)."""
+    dims = {"PipelineName": aws.name("train", item.name)}
+    runs = [_metric(PIPELINE_NAMESPACE, metric, dims)
+            for metric in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed", "ExecutionStopped")]
+    query = '{/aws/sagemaker/TrainingJobs,Host} MetricName="GPUUtilization" pipelines'
+    return [
+        Widget("Pipeline executions", runs),
+        Widget("Execution duration (ms)", [_metric(PIPELINE_NAMESPACE, "ExecutionDuration", dims, stat="Average"),
+                                           _metric(PIPELINE_NAMESPACE, "ExecutionDuration", dims, stat="Maximum")],
+               stat="Average", label="milliseconds"),
+        Widget("GPU use of pipeline training jobs (%, every pipeline of the account)",
+               [_search(query, "Average", "gpu", "")], stat="Average"),
+    ]
+
+
+def body(aws: AwsContext, widgets: list[Widget]) -> str:
+    """The dashboard body: widgets two to a row, in order."""
+    out = []
+    for n, widget in enumerate(widgets):
+        out.append({"type": "metric", "x": (n % 2) * WIDTH, "y": (n // 2) * HEIGHT, "width": WIDTH,
+                    "height": HEIGHT, "properties": widget.properties(aws.region)})
+    return canonical_json({"widgets": out})
+
+
+def compile_dashboards(aws: AwsContext) -> None:
+    """After every section: a dashboard per endpoint and per training job, under its component."""
+    system = aws.ctx.system
+    items = [("endpoints", "endpoint", e.name, endpoint_widgets(aws, e)) for e in system.endpoints]
+    items += [("training_jobs", "training", j.name, training_widgets(aws, j)) for j in system.training_jobs]
+    for section, kind, name, widgets in items:
+        parent = aws.ctx.builder.urn_for(COMPONENT_TYPES[section], name, None)
+        aws.add(DASHBOARD, f"{name}-dashboard", {"dashboardName": aws.name(kind, name, max_len=255),
+                                                 "dashboardBody": body(aws, widgets)},
+                parent=parent, address=f"{section}.{name}", role="dashboard")

@@ -1,0 +1,153 @@
+"""Grafana dashboards as code (issue 10 item 5), Kubernetes side.
+
+For every example and Kubernetes environment: one dashboard ConfigMap per endpoint and per training
+job, labelled for Grafana's sidecar and parented to the item's component; the dashboard JSON is
+accepted by grafana-foundation-sdk's typed model (it reads back to the same JSON); every query parses
+as PromQL (``promtool check rules``) and every series it names is recorded by a rule of the same
+graph or published by a stated prerequisite; thresholds are drawn at the monitors' thresholds.
+The queries are also evaluated on a real Prometheus: tests/monitoring/test_dashboards_live.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from mlops_infra.compile import compile_system
+from mlops_infra.compile.kubernetes.dashboards import PUBLISHED_ELSEWHERE, SIDECAR_LABEL
+from mlops_infra.spec import load_system, parse_system
+from tests.support.prometheus import binary, require
+
+REPO = Path(__file__).resolve().parents[3]
+KUBE_CASES = [(p, env) for p in sorted((REPO / "examples").glob("*/mlsystem.yaml"))
+              for env, e in yaml.safe_load(p.read_text())["environments"].items()
+              if e["target"]["kind"] == "kubernetes"]
+IDS = [f"{p.parent.name}-{e}" for p, e in KUBE_CASES]
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+                       "bool", "offset", "inf", "nan"})
+
+
+def metric_names(expr: str) -> set[str]:
+    """Series names a PromQL expression selects (functions, label names and keywords left out)."""
+    text = _STRINGS.sub('""', expr)
+    text = re.sub(r"\{[^}]*\}", "", text)
+    text = re.sub(r"\[[^\]]*\]", "", text)
+    text = _GROUPING.sub("", text)
+    names = set()
+    for match in _IDENT.finditer(text):
+        end = match.end()
+        if text[end:end + 1] == "(" or text[end:].lstrip().startswith("("):
+            continue
+        if match.group(0).lower() not in _KEYWORDS:
+            names.add(match.group(0))
+    return names
+
+
+def _dashboards(graph) -> dict[str, tuple[Any, dict[str, Any]]]:
+    out = {}
+    for resource in graph.resources:
+        if resource.role == "dashboard":
+            ((_, text),) = resource.inputs["data"].items()
+            out[resource.inputs["metadata"]["name"]] = (resource, json.loads(text))
+    return out
+
+
+def _queries(board: dict[str, Any]) -> list[str]:
+    return [t["expr"] for p in board["panels"] for t in p["targets"]]
+
+
+def _recorded(graph) -> set[str]:
+    return {rule["record"] for r in graph.resources if r.type.endswith(":PrometheusRule")
+            for group in r.inputs["spec"]["groups"] for rule in group["rules"] if "record" in rule}
+
+
+def test_metric_names_finds_series_and_skips_functions_labels_and_keywords() -> None:
+    expr = ('histogram_quantile(0.99, sum by (le) (rate(x_bucket{a="b", c=~"d|e"}[1m]))) / 1000 '
+            'or count by (alertname) (ALERTS{alertstate="firing"}) and on () up{job="j"} > bool 0')
+    assert metric_names(expr) == {"x_bucket", "ALERTS", "up"}
+    assert metric_names('mlops:monitor_value{m="latency"} > 0.25') == {"mlops:monitor_value"}
+
+
+@pytest.mark.parametrize(("path", "env"), KUBE_CASES, ids=IDS)
+def test_a_dashboard_per_endpoint_and_training_job_for_grafanas_sidecar(path: Path, env: str) -> None:
+    system = load_system(path, env).system
+    graph = compile_system(system, env)
+    boards = _dashboards(graph)
+    expected = {f"dashboard-endpoint-{e.name}": f"mlops:serving:Endpoint::{e.name}" for e in system.endpoints}
+    expected |= {f"dashboard-training-{j.name}": f"mlops:training:Job::{j.name}" for j in system.training_jobs}
+    assert set(boards) == set(expected)
+    for name, (resource, board) in boards.items():
+        assert resource.parent.endswith(expected[name])
+        assert resource.type == "kubernetes:core/v1:ConfigMap"
+        assert resource.inputs["metadata"]["labels"][SIDECAR_LABEL] == "1"
+        assert resource.inputs["metadata"]["namespace"] == graph.metadata["namespace"]
+        assert board["uid"].startswith("mlops-") and 8 <= len(board["uid"]) <= 40
+        assert all(p["gridPos"]["w"] <= 24 for p in board["panels"])
+
+
+@pytest.mark.parametrize(("path", "env"), KUBE_CASES, ids=IDS)
+def test_dashboard_json_is_accepted_by_the_sdks_typed_model(path: Path, env: str) -> None:
+    graph = compile_system(load_system(path, env).system, env)
+    for _, board in _dashboards(graph).values():
+        model = Dashboard.from_json(board)
+        assert json.loads(json.dumps(model, cls=JSONEncoder, sort_keys=True)) == board
+        assert all(p.type_val == "timeseries" and p.targets for p in model.panels)
+
+
+@pytest.mark.parametrize(("path", "env"), KUBE_CASES, ids=IDS)
+def test_every_query_names_a_series_the_rules_or_a_prerequisite_publish(path: Path, env: str) -> None:
+    graph = compile_system(load_system(path, env).system, env)
+    known = _recorded(graph) | set(PUBLISHED_ELSEWHERE)
+    for name, (_, board) in _dashboards(graph).items():
+        for expr in _queries(board):
+            unknown = metric_names(expr) - known
+            assert not unknown, f"{name}: {expr} reads {unknown}, which nothing publishes"
+
+
+def test_the_check_catches_a_series_nothing_publishes() -> None:
+    graph = compile_system(load_system(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev").system, "dev")
+    known = _recorded(graph) | set(PUBLISHED_ELSEWHERE)
+    assert metric_names("sum(rate(revision_request_count[1m]))") - known == {"revision_request_count"}
+
+
+@pytest.mark.parametrize(("path", "env"), KUBE_CASES, ids=IDS)
+def test_every_query_parses_as_promql(path: Path, env: str, tmp_path: Path) -> None:
+    require("promtool")
+    graph = compile_system(load_system(path, env).system, env)
+    rules = [{"record": f"dashboard:query_{n}", "expr": expr}
+             for n, expr in enumerate(q for _, board in _dashboards(graph).values() for q in _queries(board))]
+    file = tmp_path / "queries.yaml"
+    file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = subprocess.run([binary("promtool"), "check", "rules", str(file)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_thresholds_are_drawn_where_the_monitors_fire() -> None:
+    text = (REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text()
+    system = parse_system(text, "mlsystem.yaml", "dev").system
+    board = _dashboards(compile_system(system, "dev"))["dashboard-endpoint-scorer"][1]
+    panels = {p["title"]: p for p in board["panels"]}
+    latency = panels["Latency"]["fieldConfig"]["defaults"]
+    assert latency["custom"]["thresholdsStyle"] == {"mode": "line"}
+    assert [s["value"] for s in latency["thresholds"]["steps"]] == [None, 0.25]  # 250ms, in seconds
+    errors = panels["Errors (5xx share)"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in errors] == [None, 0.01]  # 1%
+    drift = panels["feature_drift (drift)"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in drift] == [None, 0.2]
+    assert [t["legendFormat"] for t in panels["Latency"]["targets"]] == ["p50", "p99"]
+    assert "sum by (revision_name)" in panels["Rollout traffic split"]["targets"][0]["expr"]
+    assert set(panels) >= {"Traffic", "Replicas", "GPU use", "Alerts firing"}
