@@ -128,7 +128,7 @@ monitors:
 alerts:
   - {name: ranker-latency, monitor: ranker-latency, for: 10m, severity: critical, notify: [pager, hook]}
   - {name: ranker-accuracy, monitor: ranker-accuracy, for: 1h, severity: warning, notify: [mail, hook-open]}
-  - {name: churn-quality, monitor: churn-quality, for: 30m, severity: info, notify: []}
+  - {name: churn-quality, monitor: churn-quality, for: 30m, severity: info, notify: [mail]}
 channels:
   - {name: pager, kind: pagerduty, routing_key: {secret: pd-routing, key: routing_key}}
   - {name: hook, kind: webhook, url: {secret: hook-url}, token: {secret: hook-token, key: token}}

@@ -174,7 +174,7 @@ def test_physical_names_are_explicit_valid_and_unique(path, env):
 def test_reference_prod_resources():
     graph = compiled(REFERENCE, "prod")
     counts = Counter(r.type for r in graph.resources)
-    assert len(graph.resources) == 73 >= 60
+    assert len(graph.resources) == 75 >= 60
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -193,7 +193,7 @@ def test_reference_prod_resources():
         "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
         "mlops:alerting:Channel": 2, "aws:sns/topic:Topic": 2, "aws:sns/topicSubscription:TopicSubscription": 2,
         "aws:lambda/function:Function": 1, "aws:lambda/permission:Permission": 1,
-        "aws:cloudwatch/logGroup:LogGroup": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1, "aws:cloudwatch/dashboard:Dashboard": 2,
     })
 
 
