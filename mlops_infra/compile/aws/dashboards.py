@@ -123,7 +123,9 @@ def endpoint_widgets(aws: AwsContext, item: Endpoint) -> list[Widget]:
         Widget("Errors", [_metric("AWS/SageMaker", "Invocation4XXErrors", dims),
                           _metric("AWS/SageMaker", "Invocation5XXErrors", dims)]),
         Widget("5XX share", rate, lines=_lines(aws, names["error_rate"]), label="fraction"),
-        Widget("Instances", instances, label=f"instances (min {item.replicas.min}, max {item.replicas.max})"),
+        # no replica bounds in the label: without autoscaling AWS ignores max, so a max change must not
+        # show as a dashboard change in the plan
+        Widget("Instances", instances, label="instances"),
         Widget("CPU and GPU use (%)", [_metric("/aws/sagemaker/Endpoints", "CPUUtilization", dims),
                                        _metric("/aws/sagemaker/Endpoints", "GPUUtilization", dims),
                                        _metric("/aws/sagemaker/Endpoints", "GPUMemoryUtilization", dims)],
