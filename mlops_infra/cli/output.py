@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mlops_infra.diagnostics import Diagnostic
-from mlops_infra.secrets import RedactingStream, secret_kinds
+from mlops_infra.secrets import RedactingStream, redact, secret_kinds
 
 SourceLine = Callable[[str, int], str]
 
@@ -71,11 +71,26 @@ def _hidden_line(text: str, diagnostic: Diagnostic) -> str:
 
 
 def diagnostics_json(diagnostics: Iterable[Diagnostic], **extra) -> str:
-    """``{"version": 1, "valid": bool, "diagnostics": [...]} `` plus ``extra`` keys, stable order."""
+    """``{"version": 1, "valid": bool, "diagnostics": [...]} `` plus ``extra`` keys, stable order.
+
+    Every string in it (a summary that quotes a value, a path through a secret-shaped key) passes
+    the redaction layer, as the text form does through the error console: the report is printed on
+    stdout, so it is redacted here (found by the secrets property test, issue 13)."""
     items = sorted(diagnostics, key=Diagnostic.sort_key)
     payload = {"version": 1, "valid": not any(d.is_error for d in items), **extra,
-               "diagnostics": [d.to_json() for d in items]}
+               "diagnostics": [_redacted(d.to_json()) for d in items]}
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def _redacted(node: Any) -> Any:
+    """``node`` (JSON data) with every string, keys included, passed through :func:`mlops_infra.secrets.redact`."""
+    if isinstance(node, str):
+        return redact(node)
+    if isinstance(node, dict):
+        return {_redacted(k): _redacted(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redacted(v) for v in node]
+    return node
 
 
 def graph_places(graph: Any) -> list[tuple[str, str]]:

@@ -11,6 +11,9 @@ Contract:
   too common (``@`` is in every email address, ``://`` in every URL); ``key40`` rules are
   triggered by any 40-character token of the AWS secret key alphabet.
 - ``accept`` filters raw matches (detect-secrets' own JWT validity check; entropy checks).
+- ``extend`` (a character class) carries a match's end over the characters that follow it, after
+  ``accept``: detect-secrets' JWT pattern ends lazily (``[...]*?``), which finds a token but leaves
+  its signature out of the span; redaction must cover the whole token.
 - Plugins deliberately left out, and why: TelegramBotTokenDetector (``\\d{8,10}:[\\w-]{35}``
   matches the account id and name of an ARN), TwilioKeyDetector (``AC``/``SK`` + 32 lower-case
   characters matches content hashes), MailchimpDetector, DiscordBotTokenDetector (no literal
@@ -46,6 +49,7 @@ class Rule:
     key40: bool = False
     trigger: str = ""
     accept: Callable[[str], bool] | None = None
+    extend: str = ""
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -154,7 +158,7 @@ RULES: tuple[Rule, ...] = (
     Rule("a credential in a URL query string", group=1,
          trigger=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=[^&#\s\"'<>]{4}",
          pattern=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=((?=[^&#\s\"'<>]*[A-Za-z0-9])[^&#\s\"'<>]{4,})"),
-    Rule("a JSON web token", ("eyJ",), plugin="JwtTokenDetector", index=0),
+    Rule("a JSON web token", ("eyJ",), plugin="JwtTokenDetector", index=0, extend=r"[A-Za-z0-9_.+/=-]"),
     Rule("a Stripe key", ("k_live_",), plugin="StripeDetector", index=0),
     Rule("a SendGrid key", ("SG.",), plugin="SendGridDetector", index=0),
     Rule("an OpenAI key", ("T3BlbkFJ",), plugin="OpenAIDetector", index=0),

@@ -128,7 +128,15 @@ def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
             continue
         if accept is not None and not accept(match.group(group).decode("utf-8", "replace")):
             continue
+        if rule.extend:
+            end = _extension(rule.extend).match(window, end).end()
         yield start, end
+
+
+@cache
+def _extension(char_class: str) -> re.Pattern[bytes]:
+    """The greedy run of ``char_class`` a rule's ``extend`` carries a match over."""
+    return re.compile(f"{char_class}*".encode())
 
 
 def _find_in_bytes(data: bytes) -> list[Finding]:

@@ -4,14 +4,15 @@ Contract: :func:`redact_url` keeps the scheme, host, port, path and the names of
 and replaces a password in the user-info (``user:***@``), a user name shaped like a token, the
 value of every query parameter whose name is credential-like (``access_key_id``,
 ``secret_access_key``, ``token``, ``sig``...) or whose value is secret-shaped, and any other
-secret-shaped span (:func:`~mlops_infra.secrets.scan.redact`) with ``***``. A URL that does not
-parse is replaced whole. Pure string work: nothing is resolved or fetched.
+secret-shaped span (:func:`~mlops_infra.secrets.scan.redact`) with ``***``; a path segment, user
+name or fragment that is secret-shaped once percent-decoded (``routing_key%3A%20<key>``) is
+replaced whole. A URL that does not parse is replaced whole. Pure string work: nothing is resolved or fetched.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from mlops_infra.secrets.scan import contains_secret, redact
 
@@ -30,7 +31,9 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         netloc = _netloc(parts)
         query = _query(parts.query)
-        safe = urlunsplit(parts._replace(netloc=netloc, query=query))
+        path = "/".join(HIDDEN if contains_secret(unquote(s)) else s for s in parts.path.split("/"))
+        fragment = HIDDEN if contains_secret(unquote(parts.fragment)) else parts.fragment
+        safe = urlunsplit(parts._replace(netloc=netloc, path=path, query=query, fragment=fragment))
     except ValueError:
         return "(an unparseable URL)"
     return redact(safe)
@@ -41,7 +44,7 @@ def _netloc(parts) -> str:  # type: ignore[no-untyped-def]
         return parts.netloc
     userinfo, host = parts.netloc.rsplit("@", 1)
     user, has_password, _ = userinfo.partition(":")
-    if contains_secret(user) or len(user) > 40:
+    if contains_secret(unquote(user)) or len(user) > 40:
         user = HIDDEN
     return f"{user}:{HIDDEN}@{host}" if has_password else f"{user}@{host}"
 

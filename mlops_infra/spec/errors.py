@@ -19,6 +19,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
+from mlops_infra.secrets import contains_secret
 from mlops_infra.spec.limits import INT32_MAX
 
 
@@ -425,7 +426,9 @@ def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
     pattern = ctx.get("pattern", "")
     if "a-z0-9" in pattern:
         suggestion = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:63].strip("-")
-        hint = f' For example "{suggestion}".' if suggestion and suggestion != value else ""
+        # never a suggestion made from a secret: cleaned, it no longer looks like one to the redaction layer
+        hint = (f' For example "{suggestion}".' if suggestion and suggestion != value and not contains_secret(str(value))
+                else "")
         return ("Names use lowercase letters, digits and '-', start and end with a letter or digit, at most "
                 f"63 characters.{hint}")
     if label == "account":

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -192,7 +193,7 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     project, stack = _split_stack_name(project, stack)
     client = client or s3_client_for(backend.url)
     base = f"{prefix}/" if prefix else ""
-    where = f"s3://{bucket}/{base}"
+    where = _redact_url(f"s3://{bucket}/{urllib.parse.quote(base)}")  # the prefix may hold anything
     meta = _s3_get(client, bucket, base + META_KEY, where)
     if meta is not None:
         version = _meta_version(meta, where + META_KEY)
@@ -209,18 +210,26 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     data = _s3_get(client, bucket, key, where)
     if data is None:  # deleted between the two calls
         return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
-    source = f"s3://{bucket}/{key}"
+    source = _redact_url(f"s3://{bucket}/{urllib.parse.quote(key)}")
     return parse_state(data, source)
 
 
 def _s3_error(where: str, error: BaseException) -> StateError:
     code = getattr(error, "response", {}).get("Error", {}).get("Code", "") if hasattr(error, "response") else ""
+    # botocore's own messages quote the request URL (bucket and key, percent-encoded twice, out of the
+    # redaction layer's sight): only the endpoint's origin is kept, never the path or query
     reason = f"{code}: {getattr(error, 'response', {}).get('Error', {}).get('Message', '')}".strip(": ") if code \
-        else f"{type(error).__name__}: {error}"
+        else f"{type(error).__name__}: {_without_urls(str(error))}"
     return StateError(where, "cannot read the s3:// backend",
                       f"{reason[:300]}. Check the AWS credentials (the usual chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, "
                       f"...), the region and s3:GetObject/s3:ListBucket on the bucket; or run `pulumi stack export "
                       f"--file state.json` where you can and pass --state state.json.")
+
+
+def _without_urls(message: str) -> str:
+    """``message`` with each URL cut to its scheme, host and port."""
+    return re.sub(r"\b([a-z][a-z0-9+.-]*://[^/\s\"'?#]+)[^\s\"']*", lambda m: _redact_url(m.group(1)) + "/...",
+                  message)
 
 
 def _is_missing(error: BaseException) -> bool:

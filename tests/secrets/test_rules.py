@@ -143,3 +143,14 @@ def test_offsets_are_characters_for_non_ascii_text() -> None:
 def test_entropy_keeps_words_and_digests_out() -> None:
     assert not rules_module.looks_random("targetTrackingScalingPolicyConfiguration", 4.2)
     assert rules_module.looks_random(AWS_KEY, 4.2)
+
+
+def test_a_whole_json_web_token_is_redacted_with_its_signature() -> None:
+    """detect-secrets' JWT pattern ends lazily (``*?``): its match stops before the signature. The
+    span is carried over the token's characters, so nothing of it is left (found by the property
+    test of tests/secrets/test_no_secret_in_any_output.py)."""
+    token = "eyJhbGciOiAiSFMyNTYifQ.eyJzdWIiOiAiMTIzIn0.B78PLhyy6NMlqwXObMAHCPRPchhhBOvKzF0laguleel"
+    for text in (token, f"image: {token}@x", f'"{token}", next'):
+        [finding] = find_secrets(text)
+        assert text[finding.start:finding.end] == token
+        assert "B78PL" not in redact(text) and "<redacted: a JSON web token>" in redact(text)
