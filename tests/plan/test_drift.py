@@ -233,8 +233,9 @@ def test_two_variant_endpoint_names_the_variant() -> None:
 
 
 def scan(stack: SeededStack) -> LiveState:
+    # the deadline (tested in tests/faults) far beyond a loaded CI machine's worst case: this is about drift
     return scan_aws(stack.prior.resources.values(), region="us-east-1", session_factory=shared_session,
-                    endpoint_url=stack.url, retry=RetryPolicy(botocore_max_attempts=1))
+                    endpoint_url=stack.url, retry=RetryPolicy(botocore_max_attempts=1), deadline=600)
 
 
 def change_out_of_band(stack: SeededStack) -> None:

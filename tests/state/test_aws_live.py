@@ -36,6 +36,7 @@ from mlops_infra.state.aws_live import (
     pulumi_name,
     scan_aws,
 )
+from mlops_infra.state.aws_live import scan as scan_module
 from mlops_infra.state.model import StateResource
 from tests.support import fixtures
 from tests.support.fixtures import SeededStack
@@ -312,6 +313,22 @@ def test_a_mapper_bug_is_an_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -
     assert "this is a bug in mlops-infra" in live.errors[models(1)[0].urn]
 
 
+def test_the_default_deadline_grows_with_the_stack_and_a_given_one_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """30 s plus 20 ms per readable resource (a 1,000-endpoint stack is not cut off at 30 s); reads
+    still running at the deadline fail as timeout/DeadlineExceeded and the scan returns at once."""
+    assert scan_module.default_deadline(0) == 30 and scan_module.default_deadline(18_000) == pytest.approx(390)
+    seen: list[float] = []
+    real = scan_module._run_with_deadline
+    monkeypatch.setattr(scan_module, "_run_with_deadline", lambda *a: seen.append(a[-1]) or real(*a))
+    scan_aws(models(50), region=REGION, session_factory=lambda: FakeSession(FakeSageMaker()), retry=NO_SLEEP)
+    assert seen == [pytest.approx(31.0)]
+    start = time.monotonic()
+    live = scan_aws(models(4), region=REGION, session_factory=lambda: FakeSession(FakeSageMaker(delay=30)),
+                    retry=NO_SLEEP, max_workers=2, deadline=0.5)
+    assert time.monotonic() - start < 5 and not live.resources
+    assert {urn: f[:2] for urn, f in live.failures.items()} == {m.urn: ("timeout", "DeadlineExceeded") for m in models(4)}
+
+
 @pytest.mark.parametrize("workers", [1, 3])
 def test_concurrency_is_bounded_by_max_workers(workers: int) -> None:
     fake = FakeSageMaker(delay=0.01)
@@ -357,8 +374,10 @@ def test_alarms_are_read_in_batches_of_100() -> None:
 
 
 def scan(stack: SeededStack, **kwargs: Any) -> Any:
+    """Scan the seeded stack; these tests are about what is read, so the deadline (tested in
+    tests/faults) is set far beyond a loaded CI machine's worst case."""
     return scan_aws(stack.prior.resources.values(), region=REGION, session_factory=shared_session,
-                    endpoint_url=stack.url, retry=RetryPolicy(botocore_max_attempts=1), **kwargs)
+                    endpoint_url=stack.url, retry=RetryPolicy(botocore_max_attempts=1), **{"deadline": 600, **kwargs})
 
 
 @pytest.mark.moto

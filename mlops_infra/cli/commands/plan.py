@@ -18,7 +18,7 @@ Contract:
   says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
 - ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
   honoured), each call bounded (connect 5 s, read 10 s) and the whole scan by ``--refresh-timeout``
-  (default 30 s, or ``MLOPS_INFRA_REFRESH_TIMEOUT``); a Kubernetes target gets a warning that live
+  (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``); a Kubernetes target gets a warning that live
   reads are not supported yet. Reads that fail are never "no drift": the plan says how many
   resources could not be read, by cause and AWS error code, in every format.
 - Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
@@ -92,7 +92,8 @@ def plan(
         False, "--allow-partial", help="With --detailed-exitcode: an incomplete refresh does not exit 1."),
     refresh_timeout: float | None = typer.Option(
         None, "--refresh-timeout", min=1.0, max=3600.0,
-        help="Seconds the live reads of --refresh may take in all (default 30, or MLOPS_INFRA_REFRESH_TIMEOUT)."),
+        help="Seconds the live reads of --refresh may take in all (default 30 plus 0.02 per resource, or "
+             "MLOPS_INFRA_REFRESH_TIMEOUT)."),
     color: bool | None = typer.Option(None, "--color/--no-color", help="Colour the text format (default: on a terminal)."),
     max_chars: int = typer.Option(
         GITHUB_COMMENT_LIMIT, "--max-chars", min=1000,
@@ -112,7 +113,8 @@ def plan(
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
-                                          deadline=max(1.0, (deadline or 0) - (time.monotonic() - started)))
+                                          deadline=None if deadline is None
+                                          else max(1.0, deadline - (time.monotonic() - started)))
                              if refresh else (None, None, []))
     result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
     saved = saved_text(result, graph, destination) if destination is not None else None
@@ -153,7 +155,7 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
                       refresh: bool = False, deadline: float | None = None) -> Desired:
     """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it.
 
-    ``deadline`` bounds the registry read of ``refresh`` (seconds; the refresh's own default)."""
+    ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default)."""
     target = resolve_target(file, env)
     system, env = load_for_env(target.path, target.env, err)
     if refresh and system.environments[env].target.kind == "aws":
@@ -229,8 +231,9 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
 
     if refresh and system.environments[env].target.kind == "aws":
         from mlops_infra.state.aws_live.model_registry import read_registry
+        from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
 
-        deadline = (deadline if deadline is not None else _refresh_deadline(None)) / 2  # half for the scan
+        deadline = (deadline if deadline is not None else DEFAULT_DEADLINE) / 2  # half for the scan
         view = _within(deadline, lambda: read_registry(system, env, prior,
                                                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None))
         if view is not None:
@@ -252,15 +255,14 @@ def _within(seconds: float, call: Any) -> Any:
     return box[0] if box else None
 
 
-def _refresh_deadline(option: float | None) -> float:
-    """``--refresh-timeout``, else ``MLOPS_INFRA_REFRESH_TIMEOUT``, else the scan's default (30 s)."""
-    from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
-
+def _refresh_deadline(option: float | None) -> float | None:
+    """``--refresh-timeout``, else ``MLOPS_INFRA_REFRESH_TIMEOUT``, else None: the scan's default
+    (:func:`mlops_infra.state.aws_live.scan.default_deadline`, which grows with the stack)."""
     if option is not None:
         return option
     raw = os.environ.get("MLOPS_INFRA_REFRESH_TIMEOUT", "").strip()
     if not raw:
-        return DEFAULT_DEADLINE
+        return None
     try:
         value = float(raw)
     except ValueError:
