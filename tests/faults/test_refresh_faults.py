@@ -10,6 +10,9 @@ state of ``tests/scenarios/secret-references-are-redacted`` has 32 readable reso
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,3 +132,82 @@ def test_allow_partial_and_every_format_say_the_drift_is_unknown(monkeypatch: py
     assert "32 server-error (" in text.stdout and "Drift: none" not in text.stdout
     assert "unknown for 32 resources: the refresh is incomplete" in markdown.stdout
     assert "none: live resources match" not in markdown.stdout
+
+
+REST_TYPES = ("aws:s3/", "aws:lambda/function:")
+"""The resources read over REST (S3, Lambda's GetFunction): what ``only="rest"`` breaks."""
+
+
+def _rest_resources() -> int:
+    state = json.loads((S / "prior.json").read_text())
+    return sum(1 for r in state["checkpoint"]["latest"]["resources"] if r["type"].startswith(REST_TYPES))
+
+
+def test_one_broken_service_gives_a_partial_refresh(monkeypatch: pytest.MonkeyPatch, moto_url: str) -> None:
+    """S3 and Lambda answer 500, every other service is healthy: what was read is used (moto holds
+    none of the resources, so each read one drifted as deleted), the rest is counted as unknown,
+    and the exit code says the refresh is incomplete; with --allow-partial the changes decide it."""
+    s3 = _rest_resources()
+    with fault_proxy(moto_url, "error-500", only="rest") as proxy:
+        code, data, stderr, elapsed = _plan(monkeypatch, proxy.url)
+        assert code == 1 and f"the refresh is incomplete: {s3} resource(s) could not be read" in stderr
+        count, codes = _causes(data)["server-error"]
+        assert set(_causes(data)) == {"server-error"} and count == s3 and codes <= {"InternalError", "500"}
+        assert data["refresh"]["unread"] == s3 and len(data["drift"]) == READABLE - s3
+        assert all(not d["type"].startswith(REST_TYPES) for d in data["drift"]) and elapsed < 60
+        code, _, _, _ = _plan(monkeypatch, proxy.url, "--allow-partial")
+        assert code == 2
+        text = run_cli(*PLAN, "--format", "text")
+    assert f"Drift: unknown for {s3} resources that could not be read (the refresh is incomplete)" in text.stdout
+    assert "Drift: none" not in text.stdout
+
+
+def test_slow_answers_within_the_deadline_are_a_complete_refresh(monkeypatch: pytest.MonkeyPatch,
+                                                                 moto_url: str) -> None:
+    """Each request delayed by 1 s (a slow link, not a dead one): every read still completes."""
+    with fault_proxy(moto_url, "pass", delay=1.0) as proxy:
+        code, data, _, elapsed = _plan(monkeypatch, proxy.url, "--refresh-timeout", "120")
+    assert code == 2 and data["refresh"] == {"complete": True, "unread": 0, "causes": []}
+    assert len(data["drift"]) == READABLE and elapsed < 120 + 8 and proxy.requests >= READABLE // 8
+
+
+# -- the console script, as the review ran it (H4): a fresh process that must end on its own -------------------
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("mlops-infra")
+    assert script.exists(), f"the console script is installed next to the interpreter: {script}"
+    return str(script)
+
+
+@pytest.mark.parametrize(("mode", "deadline", "waits"), [("close", 120, 0), ("silence", 4, 4)])
+def test_the_console_script_ends_with_a_readable_failure_when_the_server_drops_or_ignores_calls(
+        tmp_path: Path, mode: str, deadline: int, waits: int) -> None:
+    """The review's H4 reproductions through the installed ``mlops-infra``: a server that accepts and
+    closes (an internal error before the fix) and one that never answers (278.7 s, then the same
+    internal error). Now: exit 0 without --detailed-exitcode, the plan says the drift is unknown,
+    and the process ends at once (``close``) or at the deadline (``silence``: no read thread holds it
+    open). The deadline for ``close`` is long so that a slow, loaded machine still reads (and fails)
+    every resource before it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PULUMI_", "MLOPS_INFRA_"))}
+    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_EC2_METADATA_DISABLED="true", NO_COLOR="1",
+               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    plan = [_console_script(), *PLAN, "--refresh-timeout", str(deadline)]
+    start = time.monotonic()  # the same plan offline: start-up, compile and render, on this machine now
+    subprocess.run([a for a in plan if a not in ("--refresh", "--refresh-timeout", str(deadline))], env=env,
+                   capture_output=True, timeout=300, check=True, cwd=tmp_path)
+    offline = time.monotonic() - start
+    with fault_proxy("http://127.0.0.1:9", mode) as proxy:  # close and silence never reach the upstream
+        env["AWS_ENDPOINT_URL"] = proxy.url
+        start = time.monotonic()
+        result = subprocess.run(plan, env=env, capture_output=True, text=True, timeout=300, check=False,
+                                cwd=tmp_path)
+        elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert "Drift: unknown for 32 resources that could not be read (the refresh is incomplete)" in result.stdout
+    cause = "connection-failed (ConnectionClosedError)" if mode == "close" else "timeout (DeadlineExceeded)"
+    assert f"32 {cause}" in result.stdout, result.stdout[-3000:]
+    # the deadline beyond the offline plan (boto3's clients and imports, twice over on a loaded machine):
+    # before the fix, a silent server held the command for 278.7 s
+    assert elapsed < 2 * offline + waits + 10, (elapsed, offline)

@@ -20,7 +20,12 @@ Contract:
 
 - The wire protocol of a request is told from its headers as botocore sends them: ``X-Amz-Target``
   means the JSON protocol (SageMaker, KMS, ECR, Application Auto Scaling, EventBridge...), a form
-  body with ``Action=`` the query protocol (IAM, SNS, CloudWatch), anything else REST-XML (S3).
+  body with ``Action=`` the query protocol (IAM, SNS, CloudWatch), anything else REST (S3's REST-XML and
+  Lambda's REST-JSON; the error bodies are S3's XML).
+- ``only`` (``json``, ``query`` or ``rest``) limits the fault to connections whose first request uses
+  that protocol; the others are relayed as in ``pass``. botocore keeps one connection pool per
+  client, so a connection carries one service: ``only="rest"`` breaks S3 and Lambda and nothing
+  else (a partial refresh).
 - :attr:`FaultProxy.requests` counts requests seen (for bounds in tests).
 """
 
@@ -37,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 LEAKY_MESSAGE = "User AKIAFAULTPROXY0LEAK1 is not authorized; secret=abc123Leak"
+PROTOCOLS = ("json", "query", "rest")
 MODES = ("pass", "error-500", "error-503", "throttle", "forbidden", "reset", "close", "silence")
 MAX_REQUEST_BYTES = 16 << 20
 IO_TIMEOUT = 30.0
@@ -49,15 +55,18 @@ class FaultProxy:
     url: str
     mode: str
     delay: float = 0.0
+    only: str | None = None
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sockets: set[socket.socket] = field(default_factory=set)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
-    def set_mode(self, mode: str, delay: float = 0.0) -> None:
+    def set_mode(self, mode: str, delay: float = 0.0, only: str | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown fault mode {mode!r}; one of {MODES}")
-        self.mode, self.delay = mode, delay
+        if only not in (None, *PROTOCOLS):
+            raise ValueError(f"unknown protocol {only!r}; one of {PROTOCOLS}")
+        self.mode, self.delay, self.only = mode, delay, only
 
     def _count(self) -> None:
         with self._lock:
@@ -95,21 +104,21 @@ def _protocol(request: bytes) -> str:
         return "json"
     if b"application/x-www-form-urlencoded" in lowered or body.startswith(b"Action="):
         return "query"
-    return "s3"
+    return "rest"
 
 
 _CODES = {
-    "error-500": (500, {"json": "InternalFailure", "query": "InternalError", "s3": "InternalError"}),
-    "error-503": (503, {"json": "ServiceUnavailableException", "query": "ServiceUnavailable", "s3": "ServiceUnavailable"}),
-    "throttle": (400, {"json": "ThrottlingException", "query": "Throttling", "s3": "SlowDown"}),
-    "forbidden": (403, {"json": "AccessDeniedException", "query": "AccessDenied", "s3": "AccessDenied"}),
+    "error-500": (500, {"json": "InternalFailure", "query": "InternalError", "rest": "InternalError"}),
+    "error-503": (503, {"json": "ServiceUnavailableException", "query": "ServiceUnavailable", "rest": "ServiceUnavailable"}),
+    "throttle": (400, {"json": "ThrottlingException", "query": "Throttling", "rest": "SlowDown"}),
+    "forbidden": (403, {"json": "AccessDeniedException", "query": "AccessDenied", "rest": "AccessDenied"}),
 }
 
 
 def _error_response(mode: str, protocol: str) -> bytes:
     status, codes = _CODES[mode]
     code = codes[protocol]
-    if mode == "throttle" and protocol == "s3":
+    if mode == "throttle" and protocol == "rest":
         status = 503
     message = LEAKY_MESSAGE if mode == "forbidden" else f"injected by the fault proxy ({mode})"
     if protocol == "json":
@@ -181,6 +190,9 @@ class _Handler(socketserver.BaseRequestHandler):
             if got is None:
                 return
             request, buffer = got
+            if proxy.only is not None and _protocol(request) != proxy.only:
+                _relay(proxy, conn, self.server.upstream, request + buffer)  # another service: untouched
+                return
             proxy._count()
             if proxy.mode == "silence":
                 proxy._stopping.wait(IO_TIMEOUT)
@@ -204,14 +216,15 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 @contextlib.contextmanager
-def fault_proxy(upstream_url: str, mode: str = "pass", delay: float = 0.0) -> Iterator[FaultProxy]:
+def fault_proxy(upstream_url: str, mode: str = "pass", delay: float = 0.0,
+                only: str | None = None) -> Iterator[FaultProxy]:
     """Run a fault proxy in front of ``upstream_url`` (``http://127.0.0.1:PORT``) for the context."""
     host_port = upstream_url.split("://", 1)[1].rstrip("/")
     host, port = host_port.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost"):
         raise ValueError("the fault proxy only fronts loopback servers")
     proxy = FaultProxy(url="", mode="pass")
-    proxy.set_mode(mode, delay)
+    proxy.set_mode(mode, delay, only)
     server = _Server(proxy, (host, int(port)))
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
