@@ -11,9 +11,11 @@ Contract:
   too common (``@`` is in every email address, ``://`` in every URL); ``key40`` rules are
   triggered by any 40-character token of the AWS secret key alphabet.
 - ``accept`` filters raw matches (detect-secrets' own JWT validity check; entropy checks).
-- ``extend`` (a character class) carries a match's end over the characters that follow it, after
-  ``accept``: detect-secrets' JWT pattern ends lazily (``[...]*?``), which finds a token but leaves
-  its signature out of the span; redaction must cover the whole token.
+- ``extend`` (a pattern, matched greedily where the match ends) carries a match's end over what
+  belongs to the secret, after ``accept``: detect-secrets' JWT pattern ends lazily (``[...]*?``),
+  which finds a token but leaves its signature out of the span, and a private key is found by its
+  ``BEGIN`` line, not its body; redaction must cover the whole token or key (on one line, as JSON's
+  ``\n`` or an escaped ``\x0a`` writes it).
 - Plugins deliberately left out, and why: TelegramBotTokenDetector (``\\d{8,10}:[\\w-]{35}``
   matches the account id and name of an ARN), TwilioKeyDetector (``AC``/``SK`` + 32 lower-case
   characters matches content hashes), MailchimpDetector, DiscordBotTokenDetector (no literal
@@ -151,14 +153,15 @@ RULES: tuple[Rule, ...] = (
         "BEGIN DSA PRIVATE KEY", "BEGIN EC PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY",
         "BEGIN PGP PRIVATE KEY BLOCK", "BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY",
         "BEGIN SSH2 ENCRYPTED PRIVATE KEY", "PuTTY-User-Key-File-2"))),
-    Rule("a private key", ("PRIVATE KEY-----",), pattern=r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+    Rule("a private key", ("PRIVATE KEY-----",), pattern=r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----",
+         extend=r"(?:[A-Za-z0-9+/=:,\s]|\\(?:n|r|x0a|x0d|u000a|u000d))*(?:-----END [A-Z0-9 ]*PRIVATE KEY-----)?"),
     Rule("a password in a URL", plugin="BasicAuthDetector", index=0, group=1, trigger=r"://[^\s/@\"']+@"),
     Rule("a password in a URL or image reference", group=1, trigger=r"[A-Za-z0-9._%+-]+:[^\s:@\"'{}<>]{6,}@",
          pattern=r"(?<![\w/:@.%+-])(?!mailto:)[A-Za-z0-9._%+-]+:([^\s:@\"'{}<>]{6,})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
     Rule("a credential in a URL query string", group=1,
          trigger=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=[^&#\s\"'<>]{4}",
          pattern=r"(?i)[?&](?:[\w.-]*[_.-])?(?:" + _QUERY_NAMES + r")=((?=[^&#\s\"'<>]*[A-Za-z0-9])[^&#\s\"'<>]{4,})"),
-    Rule("a JSON web token", ("eyJ",), plugin="JwtTokenDetector", index=0, extend=r"[A-Za-z0-9_.+/=-]"),
+    Rule("a JSON web token", ("eyJ",), plugin="JwtTokenDetector", index=0, extend=r"[A-Za-z0-9_.+/=-]*"),
     Rule("a Stripe key", ("k_live_",), plugin="StripeDetector", index=0),
     Rule("a SendGrid key", ("SG.",), plugin="SendGridDetector", index=0),
     Rule("an OpenAI key", ("T3BlbkFJ",), plugin="OpenAIDetector", index=0),

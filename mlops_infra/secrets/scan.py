@@ -134,9 +134,9 @@ def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
 
 
 @cache
-def _extension(char_class: str) -> re.Pattern[bytes]:
-    """The greedy run of ``char_class`` a rule's ``extend`` carries a match over."""
-    return re.compile(f"{char_class}*".encode())
+def _extension(pattern: str) -> re.Pattern[bytes]:
+    """A rule's ``extend`` pattern, for UTF-8 bytes."""
+    return re.compile(pattern.encode())
 
 
 def _find_in_bytes(data: bytes) -> list[Finding]:

@@ -193,7 +193,7 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     project, stack = _split_stack_name(project, stack)
     client = client or s3_client_for(backend.url)
     base = f"{prefix}/" if prefix else ""
-    where = _redact_url(f"s3://{bucket}/{urllib.parse.quote(base)}")  # the prefix may hold anything
+    where = _redact_url(f"s3://{bucket}/{base}")  # the prefix (as written, percent-encoded) may hold anything
     meta = _s3_get(client, bucket, base + META_KEY, where)
     if meta is not None:
         version = _meta_version(meta, where + META_KEY)
@@ -210,7 +210,7 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     data = _s3_get(client, bucket, key, where)
     if data is None:  # deleted between the two calls
         return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
-    source = _redact_url(f"s3://{bucket}/{urllib.parse.quote(key)}")
+    source = _redact_url(f"s3://{bucket}/{key}")
     return parse_state(data, source)
 
 

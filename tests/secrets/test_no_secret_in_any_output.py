@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.scenarios.harness import compile_file
@@ -157,6 +157,8 @@ def secrets(draw: st.DrawFn) -> Shape:
 # -- where a user can type text: every free-text field of the reference (schemas/mlsystem-v1) ---------
 
 Doc = dict[str, Any]
+JWT_FOUND = ("eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAib0ZzdTUxZ28yNTlSIn0."
+             "B78PLhyy6NMlqwXObMAHCPRPchhhBOvKzF0laguleel")
 
 
 def _item(doc: Doc, section: str, name: str) -> Doc:
@@ -230,6 +232,14 @@ def _assert_unseen(secret: Shape, results: list[tuple[tuple[str, ...], CliResult
 
 @given(secret=secrets(), field=st.sampled_from(sorted(FIELDS)), env=st.sampled_from(ENVS),
        graph_format=st.sampled_from(("text", "json", "dot")), plan_format=st.sampled_from(("text", "markdown", "json")))
+# the leaks this property found, kept as explicit examples
+@example(secret=("ASIA2CQ7ZT6WNISIGQJT", ("ASIA2CQ7ZT6WNISIGQJT",)), field="channels.email.address", env="dev",
+         graph_format="text", plan_format="text")  # quoted by validate --format json
+@example(secret=(JWT_FOUND, (JWT_FOUND, JWT_FOUND.rsplit(".", 1)[1])), field="override of an image", env="staging",
+         graph_format="text", plan_format="text")  # the signature outlived the redaction
+@example(secret=("routing_key: 0a07ef5fc0002f17dae47d4170a4a0a6", ("0a07ef5fc0002f17dae47d4170a4a0a6",)),
+         field="channels.slack.webhook_url secret key", env="dev", graph_format="text",
+         plan_format="markdown")  # cleaned into a name suggestion
 @settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 def test_a_secret_in_any_free_text_field_is_never_printed_or_written(
@@ -295,6 +305,8 @@ def test_a_secret_in_the_prior_state_is_never_printed_or_written(
 
 @given(secret=secrets(), where=st.sampled_from(("userinfo", "query", "path")),
        scheme=st.sampled_from(("s3", "azblob", "gs", "https", "postgres")))
+@example(secret=("Authorization: Bearer THGbXJetwFmaC90b7U0kQOkiogRa", ("THGbXJetwFmaC90b7U0kQOkiogRa",)),
+         where="path", scheme="s3")  # a percent-encoded s3:// prefix in the error location
 @settings(max_examples=20, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 def test_a_secret_in_the_backend_url_is_never_printed(monkeypatch: pytest.MonkeyPatch, secret: Shape, where: str,

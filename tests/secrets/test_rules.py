@@ -154,3 +154,13 @@ def test_a_whole_json_web_token_is_redacted_with_its_signature() -> None:
         [finding] = find_secrets(text)
         assert text[finding.start:finding.end] == token
         assert "B78PL" not in redact(text) and "<redacted: a JSON web token>" in redact(text)
+
+
+@pytest.mark.parametrize("newline", ["\\n", "\\x0a", " "])
+def test_a_whole_private_key_is_redacted_with_its_body(newline: str) -> None:
+    """Found by its BEGIN line; the body and END line go too, on one line as JSON (``\\n``) or an
+    escaped diagnostic (``\\x0a``) writes them (found by the property test)."""
+    body = "MBblpPlHh0C+imS09UIdepObPJ+2Zk1MdZe5GM4h6j0U+0zS3BGu3qo8HfR+Czta"
+    key = f"-----BEGIN PRIVATE KEY-----{newline}{body}{newline}{body[::-1]}{newline}-----END PRIVATE KEY-----"
+    text = f"image {key} is not in Amazon ECR"
+    assert redact(text) == "image <redacted: a private key> is not in Amazon ECR"
