@@ -23,7 +23,8 @@ class Report:
 
     promotion: Promotion
     plan_text: str
-    plan_json: Any = None
+    plan_json: str | None = None
+    """DST's plan as ``render_json`` wrote it (JSON text), for the JSON format."""
     gates: Sequence[Any] = ()
     steps: Sequence[Any] = ()
     written: bool | None = None
@@ -94,4 +95,7 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps({"promotion": to_json(report), "plan": report.plan_json}, indent=2, sort_keys=False) + "\n"
+    """``{"promotion": ..., "plan": ...}``: the plan's JSON text is embedded as written, not re-encoded."""
+    promotion = json.dumps({"promotion": to_json(report)}, indent=2)
+    plan = (report.plan_json or "null").strip()
+    return promotion[:-2] + ',\n  "plan": ' + plan + "\n}\n"
