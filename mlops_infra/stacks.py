@@ -9,7 +9,8 @@ Contract:
   stack name is the environment), and per environment ``stacks/<env>/Pulumi.yaml``,
   ``stacks/<env>/Pulumi.<env>.yaml`` (``mlops:systemFile`` relative to the stack directory, which is
   where Pulumi runs the program, and ``mlops:environment``), ``stacks/<env>/__main__.py`` and
-  ``stacks/<env>/requirements.txt``. The project name is the system's name, so the URNs the program
+  ``stacks/<env>/requirements.txt`` (the mlops-infra that ran ``init``, from where it was installed:
+  :func:`requirement_line`). The project name is the system's name, so the URNs the program
   registers are the ones ``mlops-infra plan`` computes.
 - :func:`stack_context` recognises a directory holding a Pulumi project whose stack configuration
   (``Pulumi.<stack>.yaml``) or project configuration (``Pulumi.yaml`` ``config:``) names
@@ -50,8 +51,43 @@ class StackContext:
     config_file: Path
 
 
+@dataclass(frozen=True)
+class InstalledFrom:
+    """Where the running mlops-infra was installed from (its ``direct_url.json``, PEP 610), so a stack's
+    ``requirements.txt`` installs the same thing: ``directory`` (a local checkout, ``editable`` or not),
+    else ``url`` (a wheel or archive; ``vcs`` + ``commit`` for a VCS checkout), else ``version`` from
+    the package index. The name alone is never written: ``mlops-infra`` on an index may be someone
+    else's package (Pulumi runs ``pip install -r requirements.txt`` when it creates a stack's virtualenv,
+    e.g. on a CI runner)."""
+
+    version: str | None = None
+    directory: Path | None = None
+    editable: bool = False
+    url: str | None = None
+    vcs: str | None = None
+    commit: str | None = None
+
+
+def requirement_line(installed: InstalledFrom | None, stack_dir: Path) -> str:
+    """The ``requirements.txt`` line of a stack directory for ``installed`` (see :class:`InstalledFrom`)."""
+    if installed is not None and installed.directory is not None:
+        source, here = Path(installed.directory).resolve(), Path(stack_dir).resolve()
+        if os.path.commonpath([source, here]) == here.anchor:  # nothing in common: the path as it is
+            where = source.as_posix()
+        else:  # one repository: relative, so it survives a clone elsewhere
+            where = _relative(source, here)
+            where = where if where.startswith(".") else "./" + where
+        return f"{'-e ' if installed.editable else ''}{where}[pulumi]"
+    if installed is not None and installed.url:
+        url = f"{installed.vcs}+{installed.url}@{installed.commit}" if installed.vcs else installed.url
+        return f"mlops-infra[pulumi] @ {url}"
+    if installed is not None and installed.version:
+        return f"mlops-infra[pulumi]=={installed.version}"
+    return "mlops-infra[pulumi]"
+
+
 def scaffold_files(system_name: str, environments: list[str], system_file: Path, target: Path,
-                   venv: Path | None = None) -> dict[str, str]:
+                   venv: Path | None = None, installed: InstalledFrom | None = None) -> dict[str, str]:
     """Every file ``init`` writes, relative to ``target`` (see the module contract)."""
     files: dict[str, str] = {}
     root_rel = _relative(system_file, target)
@@ -74,8 +110,9 @@ def scaffold_files(system_name: str, environments: list[str], system_file: Path,
             {"config": {CONFIG_FILE_KEY: _relative(system_file, stack_dir), CONFIG_ENV_KEY: env}})
         files[f"stacks/{env}/__main__.py"] = PROGRAM.format(what=f"environment {env}")
         files[f"stacks/{env}/requirements.txt"] = (
-            "# What Pulumi installs into the stack's virtualenv: mlops-infra with the Pulumi SDKs.\n"
-            "mlops-infra[pulumi]\n")
+            "# What Pulumi installs into the stack's virtualenv: this mlops-infra, from where it was installed,\n"
+            "# with the Pulumi SDKs.\n"
+            f"{requirement_line(installed, stack_dir)}\n")
     return files
 
 

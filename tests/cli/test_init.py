@@ -17,6 +17,7 @@ import yaml
 
 from mlops_infra.compile import compile_system
 from mlops_infra.spec import load_system
+from mlops_infra.stacks import InstalledFrom, requirement_line
 from tests.support.cli import run_cli
 from tests.support.user_venv import USER_VENV_TIMEOUT
 
@@ -85,8 +86,33 @@ def test_init_scaffolds_a_project_and_one_stack_per_environment(repo: Path):
         assert config == {"mlops:systemFile": "../../mlsystem.yaml", "mlops:environment": env}
         assert (stack / config["mlops:systemFile"]).resolve() == (base / "mlsystem.yaml").resolve()
         assert "from mlops_infra.program import run" in (stack / "__main__.py").read_text()
-        assert "mlops-infra[pulumi]" in (stack / "requirements.txt").read_text()
+        assert_installs_this_checkout(stack)
     assert sorted(p.name for p in (base / "stacks").iterdir() if p.is_dir()) == ["dev", "prod"]
+
+
+def assert_installs_this_checkout(stack: Path) -> None:
+    """The stack's requirements.txt installs the mlops-infra that ran init (this checkout, editable),
+    never the bare name from an index, where ``mlops-infra`` may be someone else's package."""
+    lines = [line for line in (stack / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 1 and lines[0].startswith("-e ") and lines[0].endswith("[pulumi]"), lines
+    where = lines[0][len("-e "):-len("[pulumi]")]
+    assert (stack / where).resolve() == REPO.resolve() and (stack / where / "pyproject.toml").is_file()
+
+
+@pytest.mark.parametrize(("installed", "stack_dir", "line"), [
+    (InstalledFrom("0.1.0", Path("/src/repo"), editable=True), Path("/src/repo/systems/a/stacks/dev"), "-e ../../../..[pulumi]"),
+    (InstalledFrom("0.1.0", Path("/src/repo/tools/mlops"), editable=False), Path("/src/repo/stacks/dev"),
+     "../../tools/mlops[pulumi]"),
+    (InstalledFrom("0.1.0", Path("/opt/mlops-infra"), editable=True), Path("/home/me/repo/stacks/dev"),
+     "-e /opt/mlops-infra[pulumi]"),
+    (InstalledFrom("0.1.0", url="file:///wheels/mlops_infra-0.1.0-py3-none-any.whl"), Path("/r/stacks/dev"),
+     "mlops-infra[pulumi] @ file:///wheels/mlops_infra-0.1.0-py3-none-any.whl"),
+    (InstalledFrom("0.1.0", url="https://github.com/acme/mlops-infra.git", vcs="git", commit="0" * 40),
+     Path("/r/stacks/dev"), "mlops-infra[pulumi] @ git+https://github.com/acme/mlops-infra.git@" + "0" * 40),
+    (InstalledFrom("0.1.0"), Path("/r/stacks/dev"), "mlops-infra[pulumi]==0.1.0"),
+], ids=["editable-in-repo", "directory-in-repo", "editable-elsewhere", "wheel", "git", "index"])
+def test_a_stack_installs_the_mlops_infra_that_ran_init(installed: InstalledFrom, stack_dir: Path, line: str):
+    assert requirement_line(installed, stack_dir) == line
 
 
 def test_init_refuses_to_overwrite_without_force(repo: Path):
@@ -186,6 +212,7 @@ def test_init_then_plan_through_the_readme_install(user_venv, tmp_path: Path):
     env = {"PULUMI_HOME": str(tmp_path / "pulumi-home"), "NO_COLOR": "1"}
     init = user_venv.run("init", cwd=tmp_path, env=env)
     assert init.returncode == 0, init.stderr
+    assert_installs_this_checkout(tmp_path / "stacks" / "prod")  # what `pip install -e .` installed
     plan = user_venv.run("plan", "--format", "json", cwd=tmp_path / "stacks" / "prod", env=env)
     assert plan.returncode == 0, plan.stderr
     assert (json.loads(plan.stdout)["project"], json.loads(plan.stdout)["stack"]) == ("recsys", "prod")

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mlops_infra.cli.output import error_console, print_diagnostics
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
+
+if TYPE_CHECKING:
+    from mlops_infra.stacks import InstalledFrom
 
 EXIT_CODES = exit_codes("the files were written", "the system is not valid, or files exist already (use --force)")
 
@@ -58,7 +62,7 @@ def init(
     system = loaded.system
     target = directory if directory is not None else file.parent
     venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else None
-    files = scaffold_files(system.metadata.name, list(system.environments), file, target, venv)
+    files = scaffold_files(system.metadata.name, list(system.environments), file, target, venv, installed_from())
     existing = sorted(name for name in files if (target / name).exists())
     if existing and not force:
         raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
@@ -77,3 +81,33 @@ def init(
     if first is not None:
         where = target / "stacks" / first
         typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")
+
+
+def installed_from() -> InstalledFrom | None:
+    """Where this mlops-infra was installed from: its distribution's ``direct_url.json`` (PEP 610,
+    https://packaging.python.org/en/latest/specifications/direct-url-data-structure/), else its version."""
+    import json
+    from importlib.metadata import distributions
+    from urllib.parse import unquote, urlparse
+
+    from mlops_infra.stacks import InstalledFrom
+
+    # a source tree's *.egg-info (when the current directory is the checkout) has no direct_url.json:
+    # the installed distribution that has one says more
+    found = [(dist, dist.read_text("direct_url.json")) for dist in distributions(name="mlops-infra")]
+    if not found:
+        return None
+    dist, text = next(((d, t) for d, t in found if t), found[0])
+    try:
+        info = json.loads(text or "null")
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        return InstalledFrom(version=dist.version)
+    url = info["url"]
+    if "dir_info" in info and url.startswith("file://"):
+        return InstalledFrom(version=dist.version, directory=Path(unquote(urlparse(url).path)),
+                             editable=bool((info.get("dir_info") or {}).get("editable")))
+    vcs = info.get("vcs_info") or {}
+    return InstalledFrom(version=dist.version, url=url, vcs=vcs.get("vcs"), commit=vcs.get("commit_id"))
+
