@@ -239,10 +239,15 @@ class DesiredGraph:
 
         from mlops_infra.jsoncodec import canonical_bytes
 
-        return hashlib.sha256(canonical_bytes(self.to_json())).hexdigest()
+        data = self.to_json()
+        data.pop("modelVersions", None)  # why a version waits is not what is applied (see digest())
+        return hashlib.sha256(canonical_bytes(data)).hexdigest()
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan.
+
+        ``model_versions`` is left out: how a registry decision was reached (offline or read) does
+        not change what is applied, and whether an endpoint waits shows in its resources.
 
         Computed once per graph (a graph is immutable); about 0.9 s at 19,000 resources.
         """

@@ -42,6 +42,9 @@ State = Literal["ready", "holding", "waiting"]
 APPROVED = "Approved"
 REJECTED = "Rejected"
 COMPLETED = "Completed"
+REGISTRY_VIEW_ENV = "MLOPS_INFRA_REGISTRY_VIEW"
+"""Environment variable naming a RegistryView JSON file: how ``mlops-infra apply`` hands the view it
+decided with to the Pulumi program, so ``pulumi up`` registers exactly the graph the plan showed."""
 DIGEST_PROPERTY = "mlops-infra/artifact-digest"
 """The model package's ``CustomerMetadataProperties`` key holding the artifact's digest (``sha256:...``)."""
 

@@ -9,7 +9,12 @@ Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi u
 3. ``load_system(file, env)``; any error diagnostic stops the program with a ``pulumi.RunError``
    listing every diagnostic as ``file:line:col: error: summary`` plus its detail (warnings are
    logged and do not stop it);
-4. ``compile_system(system, env, project=pulumi.get_project(), stack=pulumi.get_stack())``;
+4. ``compile_system(system, env, project=pulumi.get_project(), stack=pulumi.get_stack(), registry=...)``
+   with the model registry view (finding A1, :func:`registry_view`): the file named by
+   ``$MLOPS_INFRA_REGISTRY_VIEW`` (what ``mlops-infra apply`` decided with, so ``pulumi up`` registers
+   the graph the plan showed); else, for an AWS environment run by the engine, the registry and the
+   live endpoints read with boto3; else (Kubernetes, or under test mocks) none: every pinned
+   version is assumed;
 5. :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
    ``mlopsGraphDigest`` (the desired graph's digest, so a later plan can tell what was applied).
 
@@ -18,12 +23,15 @@ Returns the :class:`~mlops_infra.program.register.Registration` (used by tests).
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pulumi
 
 from mlops_infra.compile import compile_system
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
 from mlops_infra.program.register import Registration, register_graph
 from mlops_infra.spec import load_system
 
@@ -55,6 +63,39 @@ def format_diagnostics(diagnostics: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
+def registry_view(system, env: str) -> RegistryView | None:
+    """The model registry view the graph is compiled with (see the module contract, step 4).
+
+    A live read that fails never guesses that versions are missing (that would delete serving
+    endpoints): it logs a warning and assumes the pinned versions, as a program without a view does.
+    """
+    path = os.environ.get(REGISTRY_VIEW_ENV)
+    if path:
+        try:
+            return RegistryView.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise pulumi.RunError(f"${REGISTRY_VIEW_ENV}={path}: not a readable registry view ({exc})") from exc
+    if system.environments[env].target.kind != "aws" or _under_mocks():
+        return None
+    from mlops_infra.state.aws_live.model_registry import read_registry
+    from mlops_infra.state.model import PriorState
+
+    view = read_registry(system, env, PriorState.empty(), serving="live")
+    if view.warnings:
+        for warning in view.warnings:
+            pulumi.log.warn(f"model registry: {warning}; the pinned versions are assumed")
+        return None
+    return view
+
+
+def _under_mocks() -> bool:
+    """Whether the program runs under ``pulumi.runtime.set_mocks`` (unit tests): no cloud reads then."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return isinstance(get_monitor(), MockMonitor)
+
+
 def run(system_file: str | None = None, env: str | None = None) -> Registration:
     """Register the desired graph of one environment of a system (see the module contract)."""
     config = pulumi.Config(CONFIG_NAMESPACE)
@@ -71,7 +112,7 @@ def run(system_file: str | None = None, env: str | None = None) -> Registration:
     if project != loaded.system.metadata.name:
         pulumi.log.warn(f"Pulumi project {project!r} differs from the system name "
                         f"{loaded.system.metadata.name!r}: `mlops-infra plan` computes URNs with the system name.")
-    graph = compile_system(loaded.system, env, project=project, stack=stack)
+    graph = compile_system(loaded.system, env, project=project, stack=stack, registry=registry_view(loaded.system, env))
     registration = register_graph(graph)
     pulumi.export("mlopsEnvironment", env)
     pulumi.export("mlopsGraphDigest", graph.digest())

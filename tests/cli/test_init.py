@@ -171,14 +171,8 @@ def test_plan_inside_this_repositorys_stack_directory_plans_the_bundled_example(
     assert (json.loads(result.stdout)["project"], json.loads(result.stdout)["stack"]) == ("fraud-detection", "prod")
 
 
-A1_PROGRAM_GAP = pytest.mark.xfail(strict=True, reason=(
-    "finding A1 (6816320): plan compiles with the model registry view and waits for ranker v3, which the "
-    "registry does not hold yet; program/entry.py compiles without it and registers the endpoint. "
-    "Remove this mark when the program uses the same registry view (apply-correct)."))
-
-
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize("env", ["dev", pytest.param("prod", marks=A1_PROGRAM_GAP)])
+@pytest.mark.parametrize("env", ["dev", "prod"])
 def test_program_from_a_scaffolded_stack_registers_exactly_what_plan_computes(repo: Path, monkeypatch, env: str):
     from tests.support.pulumi_capture import capture_program, differences, referenced_outputs
 
@@ -195,7 +189,16 @@ def test_program_from_a_scaffolded_stack_registers_exactly_what_plan_computes(re
     project = yaml.safe_load((stack_dir / "Pulumi.yaml").read_text())["name"]
     config = yaml.safe_load((stack_dir / f"Pulumi.{env}.yaml").read_text())["config"]
     loaded = load_system(stack_dir / config["mlops:systemFile"], env)
-    graph = compile_system(loaded.system, env)
+    # finding A1: `mlops-infra apply` hands the program the registry view it decided with (here the
+    # offline view of a stack never applied, as plan used), through MLOPS_INFRA_REGISTRY_VIEW
+    from mlops_infra.model_versions import REGISTRY_VIEW_ENV
+    from mlops_infra.state.model import PriorState
+    from mlops_infra.state.model_registry import offline_registry_view
+
+    view = offline_registry_view(loaded.system, env, PriorState.empty())
+    (repo / "view.json").write_text(json.dumps(view.to_json()), encoding="utf-8")
+    monkeypatch.setenv(REGISTRY_VIEW_ENV, str(repo / "view.json"))
+    graph = compile_system(loaded.system, env, registry=view)
     capture = capture_program(lambda: runpy.run_path("__main__.py", run_name="__main__"), project, env,
                               referenced_outputs(graph), config=config)
     assert differences(graph, capture) == []

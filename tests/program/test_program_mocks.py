@@ -108,3 +108,26 @@ def test_typed_class_index_matches_the_sdk_registration():
         cls = resource_class(token)
         assert f"'{token}'" in inspect.getsource(cls._internal_init), token
     assert resource_class("kubernetes:serving.kserve.io/v1beta1:InferenceService") is None
+
+
+def test_program_compiles_with_the_registry_view_apply_hands_it(tmp_path: Path, monkeypatch):
+    """Finding A1: `mlops-infra apply` writes the view it decided with and names it in
+    MLOPS_INFRA_REGISTRY_VIEW; the program then registers the graph the plan showed (here the
+    fresh environment's scorer waits). Without it, under mocks, nothing is read and every pinned
+    version is assumed."""
+    from mlops_infra.model_versions import REGISTRY_VIEW_ENV
+    from mlops_infra.state.model import PriorState
+    from mlops_infra.state.model_registry import offline_registry_view
+
+    path = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+    system = load_system(path, "prod").system
+    view = offline_registry_view(system, "prod", PriorState.empty())
+    (tmp_path / "view.json").write_text(__import__("json").dumps(view.to_json()))
+    monkeypatch.setenv(REGISTRY_VIEW_ENV, str(tmp_path / "view.json"))
+    graph = compile_system(system, "prod", registry=view)
+    capture = capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack, referenced_outputs(graph))
+    assert differences(graph, capture) == []
+    assert not any(t.startswith("aws:sagemaker/endpoint") for t in (r.type for r in graph.resources))
+    monkeypatch.setenv(REGISTRY_VIEW_ENV, str(tmp_path / "missing.json"))
+    with pytest.raises(Exception, match="not a readable registry view"):
+        capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack)

@@ -19,6 +19,7 @@ Contract, in order (nothing in the cloud changes before step 5):
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -75,9 +76,14 @@ def apply(
     directory = stack_dir or desired.target.stack_dir(env)
     from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
+    from mlops_infra.apply.model_versions import check_registry, registry_view_env
 
+    view, warnings = check_registry(desired.system, env, prior, graph, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    for warning in warnings:
+        err.print(f"Warning: model registry: {warning}", markup=False)
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
-    engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()))
+    with registry_view_env(view) as extra_env:  # the program compiles with the same view (finding A1)
+        engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()), extra_env=extra_env)
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))
 

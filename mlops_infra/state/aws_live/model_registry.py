@@ -8,7 +8,10 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   the versions endpoints pin, ``DescribeModelPackage``: the first container's ``ModelDataUrl``,
   ``Image`` and ``ImageDigest``, and the artifact digest in
   ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
-- ``serving`` comes from the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`);
+- ``serving`` comes from the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`),
+  or with ``serving="live"`` from the endpoints themselves (``DescribeEndpoint`` -> its config's
+  variants -> ``DescribeModel`` -> ``PrimaryContainer.ModelPackageName``): what the Pulumi program
+  uses, since it cannot read its own state;
 - a read that fails for another reason than "not found" (access denied, throttling beyond the
   retries) keeps the offline evidence for that model and adds a warning naming the error (scrubbed
   of credentials): the plan still decides, and says it could not check;
@@ -21,6 +24,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from mlops_infra.compile.naming import physical_name
 from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.aws_live.context import paginate
@@ -33,12 +37,12 @@ from mlops_infra.state.aws_live.retry import (
 )
 from mlops_infra.state.aws_live.scan import CONNECT_TIMEOUT, READ_TIMEOUT
 from mlops_infra.state.model import PriorState
-from mlops_infra.state.model_registry import group_of, offline_registry_view, where
+from mlops_infra.state.model_registry import PACKAGE_ARN, group_of, offline_registry_view, where
 
 
 def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_factory: Callable[[], Any] | None = None,
                   endpoint_url: str | None = None, retry: RetryPolicy | None = None,
-                  describe_all: bool = False) -> RegistryView:
+                  describe_all: bool = False, serving: str = "prior") -> RegistryView:
     """The registry view read from SageMaker (see the module contract).
 
     ``describe_all`` describes every version, not only the pinned ones (one call per version): what
@@ -69,7 +73,35 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                             f"{describe_error(error)}; its versions were decided from the prior state")
             if model.name in offline.models:
                 models[model.name] = offline.models[model.name]
-    return dataclasses.replace(offline, models=models, warnings=tuple(warnings))
+    served = dict(offline.serving)
+    if serving == "live":
+        try:
+            served = read_serving(client, system, env, retry)
+        except Exception as error:
+            warnings.append(f"could not read which model versions the endpoints serve: {describe_error(error)}")
+    return dataclasses.replace(offline, models=models, serving=served, warnings=tuple(warnings))
+
+
+def read_serving(client: Any, system: MLSystem, env: str, retry: RetryPolicy) -> dict[str, int]:
+    """Endpoint name -> the model version its live endpoint serves (endpoints that do not exist are
+    left out)."""
+    out: dict[str, int] = {}
+    for endpoint in system.endpoints:
+        physical = physical_name(system.metadata.name, env, endpoint.name)
+        try:
+            live = call_with_retry(lambda name=physical: client.describe_endpoint(EndpointName=name), retry)
+        except Exception as error:
+            if is_not_found(error):
+                continue
+            raise
+        name = live["EndpointConfigName"]
+        config = call_with_retry(lambda name=name: client.describe_endpoint_config(EndpointConfigName=name), retry)
+        for variant in config.get("ProductionVariants") or []:
+            model = call_with_retry(lambda v=variant: client.describe_model(ModelName=v["ModelName"]), retry)
+            match = PACKAGE_ARN.match(str((model.get("PrimaryContainer") or {}).get("ModelPackageName") or ""))
+            if match is not None:
+                out[endpoint.name] = max(out.get(endpoint.name, 0), int(match.group(2)))
+    return out
 
 
 def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url: str | None) -> Any:
