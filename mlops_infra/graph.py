@@ -213,6 +213,17 @@ class DesiredGraph:
     def root_urn(self) -> str:
         return make_urn(self.stack, self.project, [ROOT_STACK_TYPE], f"{self.project}-{self.stack}")
 
+    def without(self, urns: Iterable[str]) -> DesiredGraph:
+        """This graph without ``urns`` (a phase of an ordered apply); raises if a kept resource depends
+        on a dropped one (a bug in the caller)."""
+        drop = set(urns)
+        kept = tuple(r for r in self.resources if r.urn not in drop)
+        broken = [r.urn for r in kept if drop.intersection(r.dependencies) or r.parent in drop]
+        if broken:
+            raise ValueError(f"{broken[0]} depends on a resource left out (this is a bug in mlops-infra)")
+        return DesiredGraph(self.project, self.stack, kept, dict(self.rollouts), dict(self.metadata),
+                            dict(self.model_versions))
+
     def by_urn(self) -> dict[str, DesiredResource]:
         return {r.urn: r for r in self.resources}
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,14 +138,17 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
-       **options: Any) -> RunResult:
+       targets: Sequence[str] = (), **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
-    receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`)."""
+    receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
+    ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
+    longer registers is deleted)."""
     from mlops_infra.apply.events import from_engine_event
 
     stack = open_stack(StackOptions(Path(stack_dir), env, **options))
     forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
-    result = _pulumi(lambda: stack.up(diff=True, on_event=forward))
+    limit = {"target": list(targets)} if targets else {}
+    result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit))
     outputs = {k: v.value for k, v in (result.outputs or {}).items()}
     return RunResult("up", _counts(result.summary.resource_changes), outputs, result.stdout)
 

@@ -436,6 +436,15 @@ def _version_checks(graph: DesiredGraph, before: dict[str, Facts], after: dict[s
     return out
 
 
+def _sequence(sequence: Any) -> MLChange:
+    """An endpoint change AWS only accepts in steps (``plan/sequences.py``), told as the steps."""
+    name = sequence.address.split(".", 1)[-1]
+    steps = "; ".join(f"{i}. {step.action} {', '.join(u.rsplit('::', 1)[-1] for u in step.urns)} ({step.summary})"
+                      for i, step in enumerate(sequence.steps, start=1))
+    return MLChange(sequence.address, "sequence", f"{name}: applied in order: {steps}",
+                    {"reason": sequence.reason, "order": [s.to_json() for s in sequence.steps]})
+
+
 def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
     def get(key: str) -> Any:
         return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
@@ -447,7 +456,7 @@ def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
 
 
 def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange] = (), *,
-                 drift: Sequence[Any] = ()) -> tuple[MLChange, ...]:
+                 drift: Sequence[Any] = (), sequences: Sequence[Any] = ()) -> tuple[MLChange, ...]:
     """The plan's ML changes (see the module contract). ``changes`` (the plan's resource changes)
     give drift items the address of the ML item their resource belongs to."""
     before = facts_by_address(prior.resources.values())
@@ -462,6 +471,7 @@ def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[Resou
         assert facts is not None
         out += [_public(change) for change in SUMMARIZERS[facts["kind"]](address, str(facts.get("name")), old, new)]
     out += _version_checks(graph, before, after, out)
+    out += [_sequence(s) for s in sequences]
     out += _system_gpu(out)
     addresses = {c.urn: c.address for c in changes if c.address}
     out += [_drift_change(item, addresses) for item in drift]

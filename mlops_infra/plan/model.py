@@ -60,6 +60,7 @@ REASON_CODES: dict[str, str] = {
     "depends-on-replaced": "an input takes an output of a resource that is created or replaced",
     "provider-replaced": "its provider is replaced or now points at another region or cluster",
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
+    "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
     "no-change": "desired and prior inputs are equal",
 }
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
@@ -138,7 +139,8 @@ class MLChange:
     """A change told in ML terms (model version bump, rollout, GPU capacity, monitors, ...).
 
     ``kind`` is one of: model-version, rollout, gpu-capacity, endpoint, version-check (whether the
-    pinned model version is in the environment's registry, and how that was decided), training,
+    pinned model version is in the environment's registry, and how that was decided), sequence (an
+    endpoint change AWS only accepts in steps, see :class:`ChangeSequence`), training,
     data, monitor, alert, channel, registry, drift. ``details`` holds the numbers behind the sentence.
     """
 
@@ -155,9 +157,42 @@ class MLChange:
         return cls(data["address"], data["kind"], data["summary"], dict(data["details"]))
 
 
-ML_KINDS = ("model-version", "rollout", "endpoint", "version-check", "gpu-capacity", "training", "registry", "data", "monitor",
+ML_KINDS = ("model-version", "rollout", "endpoint", "version-check", "sequence", "gpu-capacity", "training", "registry", "data", "monitor",
             "alert", "channel", "drift")
 """Every ``MLChange.kind``, in the order renderers list an item's changes."""
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceStep:
+    """One step of a :class:`ChangeSequence`: ``deregister``, ``update`` or ``register`` these URNs."""
+
+    action: str
+    urns: tuple[str, ...]
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "urns": list(self.urns), "summary": self.summary}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SequenceStep:
+        return cls(data["action"], tuple(data["urns"]), data["summary"])
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSequence:
+    """Changes of one ML item that AWS only accepts in this order (``plan/sequences.py``); apply
+    runs the steps in order instead of one ``pulumi up``."""
+
+    address: str
+    reason: str
+    steps: tuple[SequenceStep, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "reason": self.reason, "steps": [s.to_json() for s in self.steps]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChangeSequence:
+        return cls(data["address"], data["reason"], tuple(SequenceStep.from_json(s) for s in data["steps"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +340,7 @@ class Plan:
     refreshed: bool = False
     warnings: tuple[str, ...] = ()
     unread: tuple[UnreadGroup, ...] = ()
+    sequences: tuple[ChangeSequence, ...] = ()
 
     @property
     def refresh_complete(self) -> bool:
@@ -339,6 +375,7 @@ class Plan:
             "ml": [m.to_json() for m in self.ml],
             "cost": self.cost.to_json() if self.cost else None,
             "resourceChanges": [c.to_json() for c in self.changes],
+            "sequences": [s.to_json() for s in self.sequences],
             "warnings": list(self.warnings),
             **({"refresh": {"complete": not self.unread, "unread": sum(g.count for g in self.unread),
                             "causes": [g.to_json() for g in self.unread]}} if self.refreshed else {}),
@@ -361,6 +398,7 @@ class Plan:
             cost=CostEstimate.from_json(data["cost"]) if data["cost"] is not None else None,
             refreshed=data["refreshed"], warnings=tuple(data["warnings"]),
             unread=tuple(UnreadGroup.from_json(g) for g in (data.get("refresh") or {}).get("causes", ())),
+            sequences=tuple(ChangeSequence.from_json(s) for s in data.get("sequences") or ()),
         )
 
 
@@ -477,6 +515,12 @@ def plan_json_schema() -> dict[str, Any]:
         "notCounted": {"type": "array", "items": {"type": "string"},
                        "description": "Addresses of the items the totals leave out (see notes for why)."},
     })
+    step = _obj({"action": _t("string", "What the step does.", enum=["deregister", "update", "register"]),
+                 "urns": {"type": "array", "items": {"type": "string"}, "description": "The resources it changes."},
+                 "summary": _t("string", "The AWS calls it makes.")})
+    sequence = _obj({"address": _t("string", "The ML item (endpoints.scorer)."),
+                     "reason": _t("string", "Why the order matters, with its source."),
+                     "steps": {"type": "array", "items": step, "description": "In the order they run."}})
     summary = _obj({"add": _t("integer", "Custom resources created.", minimum=0),
                     "change": _t("integer", "Custom resources updated in place.", minimum=0),
                     "replace": _t("integer", "Custom resources replaced.", minimum=0),
@@ -500,6 +544,8 @@ def plan_json_schema() -> dict[str, Any]:
             "ml": {"type": "array", "items": ml, "description": "Changes in ML terms, sorted by address."},
             "cost": {"oneOf": [cost, {"type": "null"}], "description": "Monthly cost estimate, or null."},
             "resourceChanges": {"type": "array", "items": change, "description": "Sorted by URN."},
+            "sequences": {"type": "array", "items": sequence,
+                          "description": "Changes AWS only accepts in order; apply runs their steps in order."},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "refresh": _obj({
                 "complete": _t("boolean", "Every live read succeeded; false: drift is unknown for `unread` resources."),

@@ -15,6 +15,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
+- Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
+  ``Plan.sequences`` and their autoscaling resources REPLACE (``plan/sequences.py``).
 - The plan records ``prior.serial`` and ``graph.digest()``; ``changes`` are sorted by URN; drift
   (given, or found from ``live`` by :func:`mlops_infra.plan.drift.find_drift`) is its own section.
 - Warnings: pending operations in state, a state of another project/stack, updates of types with
@@ -42,6 +44,7 @@ from mlops_infra.plan.rules import (
     replace_matcher,
     rule_for,
 )
+from mlops_infra.plan.sequences import order_autoscaling
 from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
 _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
@@ -83,12 +86,13 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
                options: PlanOptions) -> Plan:
     planner = _Planner(graph, prior, live)
     changes = planner.run()
+    sequences, changes = order_autoscaling(graph, prior, changes)
     drift_items = _drift(prior, live, drift, planner.warnings)
     ml: tuple = ()
     if options.summarize_ml:
         from mlops_infra.plan.ml import summarize_ml
 
-        ml = summarize_ml(graph, prior, changes, drift=drift_items)
+        ml = summarize_ml(graph, prior, changes, drift=drift_items, sequences=sequences)
     cost = None
     if options.estimate_cost:
         from mlops_infra.plan.cost import estimate_cost
@@ -98,7 +102,8 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
                 graph_digest=graph.digest(), changes=kept, ml=ml, drift=drift_items, cost=cost,
                 refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings),
-                unread=unread_groups(live) if live is not None else ())
+                unread=unread_groups(live) if live is not None else (),
+                sequences=sequences)
 
 
 def _drift(prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,

@@ -15,7 +15,9 @@ Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi u
    the graph the plan showed); else, for an AWS environment run by the engine, the registry and the
    live endpoints read with boto3; else (Kubernetes, or under test mocks) none: every pinned
    version is assumed;
-5. :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
+5. ``$MLOPS_INFRA_PHASE_OMIT`` (comma-separated URNs) leaves those resources out: the first phase of
+   an apply whose plan has ordered changes (``plan/sequences.py``);
+6. :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
    ``mlopsGraphDigest`` (the desired graph's digest, so a later plan can tell what was applied).
 
 Returns the :class:`~mlops_infra.program.register.Registration` (used by tests).
@@ -32,6 +34,7 @@ import pulumi
 from mlops_infra.compile import compile_system
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
+from mlops_infra.plan.sequences import PHASE_OMIT_ENV
 from mlops_infra.program.register import Registration, register_graph
 from mlops_infra.spec import load_system
 
@@ -113,6 +116,9 @@ def run(system_file: str | None = None, env: str | None = None) -> Registration:
         pulumi.log.warn(f"Pulumi project {project!r} differs from the system name "
                         f"{loaded.system.metadata.name!r}: `mlops-infra plan` computes URNs with the system name.")
     graph = compile_system(loaded.system, env, project=project, stack=stack, registry=registry_view(loaded.system, env))
+    omitted = [u for u in os.environ.get(PHASE_OMIT_ENV, "").split(",") if u]
+    if omitted:  # the first phase of an ordered apply (plan/sequences.py): deregister these first
+        graph = graph.without(omitted)
     registration = register_graph(graph)
     pulumi.export("mlopsEnvironment", env)
     pulumi.export("mlopsGraphDigest", graph.digest())

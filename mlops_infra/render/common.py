@@ -225,6 +225,16 @@ def explain(change: ResourceChange) -> str:
     return f"{words}: {message}"
 
 
+def delete_first_note(change: ResourceChange) -> str | None:
+    """The line under a delete-before-replace: the outage it means, or for autoscaling deregistered
+    around an endpoint update (``deregister-first``) that scaling pauses meanwhile; None otherwise."""
+    if change.action is not Action.REPLACE or not change.delete_before_replace:
+        return None
+    if change.reason.code == "deregister-first":
+        return "removed before the endpoint update and created again after it: autoscaling pauses meanwhile"
+    return "deleted before the new one is created: expect a short outage"
+
+
 def money(amount: float, *, sign: bool = False) -> str:
     """``$1,234.50``; with ``sign`` a change: ``+$12.00``, ``-$3.10``, ``$0.00``."""
     amount = round(amount, 2)

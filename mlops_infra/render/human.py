@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from mlops_infra.plan.model import Action, CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
+from mlops_infra.plan.model import CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
 from mlops_infra.render.common import (
     AttrLine,
     DriftView,
     attr_line,
+    delete_first_note,
     drift_views,
     explain,
     group_changes,
@@ -238,9 +239,9 @@ def _resource(out: _Lines, change: ResourceChange) -> None:
     symbol = change.action.symbol
     out.add("  ", (f"{symbol:>3}", STYLES.get(symbol)), f" {resource_label(change)}")
     out.add(("        # ", STYLES["dim"]), (explain(change), STYLES["dim"]))
-    if change.action is Action.REPLACE and change.delete_before_replace:
-        out.add(("        # ", STYLES["dim"]),
-                ("deleted before the new one is created: expect a short outage", STYLES["warning"]))
+    note = delete_first_note(change)
+    if note:
+        out.add(("        # ", STYLES["dim"]), (note, STYLES["warning"]))
     if change.blocked:
         out.add(("        ! blocked: ", STYLES["!"]), change.blocked)
     for attribute in change.changes:

@@ -25,6 +25,7 @@ from mlops_infra.render.common import (
     DriftView,
     Group,
     attr_line,
+    delete_first_note,
     drift_views,
     explain,
     group_changes,
@@ -248,8 +249,9 @@ def _attribute_lines(line: AttrLine, marker_width: int = 6) -> list[str]:
 def _resource_lines(change: ResourceChange) -> list[str]:
     symbol = _DIFF_SYMBOL.get(change.action, " ")
     lines = [f"{symbol:<3} {resource_label(change)}", f"#     {explain(change)}"]
-    if change.action is Action.REPLACE and change.delete_before_replace:
-        lines.append("#     deleted before the new one is created: expect a short outage")
+    note = delete_first_note(change)
+    if note:
+        lines.append(f"#     {note}")
     if change.blocked:
         lines.append(f"!     BLOCKED: {change.blocked}")
     for attribute in change.changes:

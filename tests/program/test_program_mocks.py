@@ -131,3 +131,18 @@ def test_program_compiles_with_the_registry_view_apply_hands_it(tmp_path: Path, 
     monkeypatch.setenv(REGISTRY_VIEW_ENV, str(tmp_path / "missing.json"))
     with pytest.raises(Exception, match="not a readable registry view"):
         capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack)
+
+
+def test_program_leaves_out_the_first_phase_of_an_ordered_apply(monkeypatch):
+    """Finding A3: with MLOPS_INFRA_PHASE_OMIT the program registers the graph without those URNs
+    (apply's targeted `pulumi up` then deletes exactly them: the scalable target and its policy)."""
+    from mlops_infra.plan.sequences import PHASE_OMIT_ENV
+
+    path = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+    graph = compiled(path, "prod")
+    omit = sorted(r.urn for r in graph.resources if r.type.startswith("aws:appautoscaling/"))
+    assert len(omit) == 2
+    monkeypatch.setenv(PHASE_OMIT_ENV, ",".join(omit))
+    capture = capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack, referenced_outputs(graph))
+    assert differences(graph.without(omit), capture) == []
+    assert not set(omit) & set(capture.resources)

@@ -161,3 +161,13 @@ def test_version_bump_keeps_serving_until_approved() -> None:
     check = next(m for m in plan["ml"] if m["kind"] == "version-check")
     assert (check["details"]["state"], check["details"]["serve"]) == ("holding", 12)
     assert "PendingManualApproval" in check["summary"]
+
+
+def test_accelerator_change_on_an_autoscaled_endpoint_is_ordered() -> None:
+    """Finding A3: the plan shows deregister -> update -> register for the autoscaled scorer."""
+    golden = _golden("endpoint-accelerator-change-replaces-config")
+    plan = json.loads(golden["plan.json"])
+    (sequence,) = plan["sequences"]
+    assert [s["action"] for s in sequence["steps"]] == ["deregister", "update", "register"]
+    assert "1. deregister scorer-scaling-policy, scorer-scalable-target" in golden["plan.txt"]
+    assert "autoscaling pauses meanwhile" in golden["plan.txt"] and "autoscaling pauses meanwhile" in golden["plan.md"]

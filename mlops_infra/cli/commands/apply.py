@@ -82,8 +82,13 @@ def apply(
     for warning in warnings:
         err.print(f"Warning: model registry: {warning}", markup=False)
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
+    from mlops_infra.apply.sequences import up_in_order
+
+    def up(**phase):
+        return engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()), **phase)
+
     with registry_view_env(view) as extra_env:  # the program compiles with the same view (finding A1)
-        engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()), extra_env=extra_env)
+        up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))
 

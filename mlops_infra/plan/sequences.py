@@ -1,0 +1,133 @@
+"""Changes AWS only accepts in a given order, which one ``pulumi up`` cannot express (finding A3).
+
+AWS, "Update endpoints that use auto scaling"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html): "If you are
+updating an endpoint that has automatic scaling applied, complete the following steps: 1. Deregister
+the endpoint as a scalable target. 2. ... update the endpoint. 3. Register the endpoint as a
+scalable target" -- needed "when ... changing the instance type of a production variant configured
+with auto scaling [or] removing a production variant configured with auto scaling"; otherwise
+"the update fails". In a Pulumi graph the scalable target depends on the endpoint (Application
+Auto Scaling only registers a variant that exists), so the engine updates the endpoint first and
+never deregisters: the update would fail.
+
+Contract of :func:`order_autoscaling` (pure): for every endpoint whose ``UpdateEndpoint`` (an
+UPDATE of the endpoint resource) moves a variant that has a scalable target in the prior state to
+another instance type, or drops that variant, it
+
+- turns the scalable target's and scaling policy's changes into REPLACE with delete-before-replace
+  (or keeps a DELETE when autoscaling goes away), reason ``deregister-first``;
+- returns a :class:`ChangeSequence`: ``deregister`` (policy, target), ``update`` (the new
+  configuration and model, the endpoint), ``register`` (target, policy) when the graph still has
+  them. ``mlops-infra apply`` runs the ``deregister`` step as its own targeted ``pulumi up`` whose
+  program leaves those resources out (``$MLOPS_INFRA_PHASE_OMIT``, :func:`phase_one_urns`), then the
+  whole graph (:mod:`mlops_infra.apply.sequences`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.model import Action, ChangeSequence, Reason, ResourceChange, SequenceStep
+from mlops_infra.state.model import PriorState
+
+CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+MODEL = "aws:sagemaker/model:Model"
+TARGET = "aws:appautoscaling/target:Target"
+POLICY = "aws:appautoscaling/policy:Policy"
+DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html"
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One endpoint's serving resources on one side (desired or prior), by type."""
+
+    by_type: dict[str, list[Any]]
+
+    def one(self, type_: str) -> Any | None:
+        found = self.by_type.get(type_) or []
+        return found[0] if len(found) == 1 else None
+
+
+def _variants(config: Any) -> dict[str, str]:
+    """Variant name -> instance type of a config's inputs."""
+    variants = (config.inputs.get("productionVariants") if config is not None else None) or []
+    return {v.get("variantName"): v.get("instanceType") for v in variants if isinstance(v, dict)}
+
+
+def _sides(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange]) -> dict[str, tuple[_Side, _Side]]:
+    address_of = {c.urn: c.address for c in changes}
+    desired: dict[str, dict[str, list[Any]]] = {}
+    before: dict[str, dict[str, list[Any]]] = {}
+    for res in graph.resources:
+        if res.type in (CONFIG, ENDPOINT, TARGET, POLICY, MODEL):
+            desired.setdefault(res.address, {}).setdefault(res.type, []).append(res)
+    for urn, res in prior.resources.items():
+        if res.type in (CONFIG, ENDPOINT, TARGET, POLICY, MODEL) and address_of.get(urn):
+            before.setdefault(address_of[urn], {}).setdefault(res.type, []).append(res)
+    return {a: (_Side(desired.get(a, {})), _Side(sides)) for a, sides in before.items()}
+
+
+def _moved_variant(after: _Side, before: _Side) -> tuple[str, str, str | None] | None:
+    """(variant, old instance, new instance or None when dropped) of the autoscaled variant, or None."""
+    target = before.one(TARGET)
+    if target is None:
+        return None
+    variant = str(target.inputs.get("resourceId", "")).rpartition("/variant/")[2]
+    old = _variants(before.one(CONFIG)).get(variant)
+    if old is None:
+        return None
+    new_variants = _variants(after.one(CONFIG))
+    new = new_variants.get(variant)
+    return (variant, old, new) if new != old else None
+
+
+def order_autoscaling(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange]
+                      ) -> tuple[tuple[ChangeSequence, ...], tuple[ResourceChange, ...]]:
+    """(the sequences, ``changes`` with the autoscaling resources replaced first) -- see the contract."""
+    actions = {c.urn: c for c in changes}
+    sequences: list[ChangeSequence] = []
+    rewritten: dict[str, ResourceChange] = {}
+    for address, (after, before) in sorted(_sides(graph, prior, changes).items()):
+        endpoint = before.one(ENDPOINT)
+        if endpoint is None or actions.get(endpoint.urn) is None or actions[endpoint.urn].action is not Action.UPDATE:
+            continue
+        moved = _moved_variant(after, before)
+        if moved is None:
+            continue
+        variant, old, new = moved
+        what = (f"variant {variant} moves from {old} to {new}" if new else f"variant {variant} ({old}) is removed")
+        why = (f"{what} while Application Auto Scaling manages it; SageMaker refuses that UpdateEndpoint, so apply "
+               f"deregisters the scalable target first, updates the endpoint, then registers it again ({DOC})")
+        old_side = [r.urn for r in (before.by_type.get(POLICY, []) + before.by_type.get(TARGET, []))]
+        for urn in old_side:
+            change = actions.get(urn)
+            if change is None:
+                continue
+            kept = change.action is Action.DELETE
+            rewritten[urn] = dataclasses.replace(
+                change, action=Action.DELETE if kept else Action.REPLACE, delete_before_replace=not kept,
+                reason=Reason("deregister-first", why))
+        update = [r.urn for t in (MODEL, CONFIG, ENDPOINT) for r in after.by_type.get(t, [])
+                  if actions.get(r.urn) is not None and actions[r.urn].action.is_change]
+        steps = [SequenceStep("deregister", tuple(old_side), "DeregisterScalableTarget and its scaling policy"),
+                 SequenceStep("update", tuple(update), f"UpdateEndpoint: {what}")]
+        again = [r.urn for t in (TARGET, POLICY) for r in after.by_type.get(t, [])]
+        if again:
+            steps.append(SequenceStep("register", tuple(again), "RegisterScalableTarget and PutScalingPolicy again"))
+        sequences.append(ChangeSequence(address, why, tuple(steps)))
+    out = tuple(rewritten.get(c.urn, c) for c in changes)
+    return tuple(sequences), out
+
+
+PHASE_OMIT_ENV = "MLOPS_INFRA_PHASE_OMIT"
+"""Comma-separated URNs the Pulumi program leaves out of the graph (apply's first, targeted phase)."""
+
+
+def phase_one_urns(sequences: Sequence[ChangeSequence]) -> tuple[str, ...]:
+    """The URNs apply removes in its first, targeted ``pulumi up`` (every ``deregister`` step)."""
+    return tuple(sorted({u for s in sequences for step in s.steps if step.action == "deregister" for u in step.urns}))

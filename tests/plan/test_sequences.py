@@ -1,0 +1,85 @@
+"""Ordered changes (finding A3): an instance-type change on an autoscaled variant is planned as
+deregister -> update endpoint -> register, and apply runs it in that order.
+
+AWS, "Update endpoints that use auto scaling"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html): deregistering
+first "is only needed when ... changing the instance type of a production variant configured with
+auto scaling [or] removing a production variant configured with auto scaling"; otherwise the update
+fails. moto does not enforce this rule, so these tests check the plan and the order apply runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.apply.sequences import up_in_order
+from mlops_infra.cli.commands.plan import make
+from mlops_infra.plan.model import Action, Plan
+from mlops_infra.plan.sequences import PHASE_OMIT_ENV, phase_one_urns
+from mlops_infra.state.pulumi_state import parse_state
+from tests.scenarios.harness import compile_file
+from tests.support.applied_state import applied_state, dumps
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+APPLIED = SCENARIOS / "endpoint-accelerator-change-replaces-config" / "applied.yaml"
+TARGET, POLICY = "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"
+
+
+def _plan(tmp_path: Path, edit) -> Plan:
+    prior = parse_state(dumps(applied_state(compile_file(APPLIED, "staging"))).encode(), "prior.json")
+    changed = tmp_path / "mlsystem.yaml"
+    changed.write_text(edit(APPLIED.read_text()))
+    return make(compile_file(changed, "staging"), prior, None, None, [])
+
+
+def _by_type(plan: Plan, type_: str):
+    (change,) = [c for c in plan.changes if c.type == type_]
+    return change
+
+
+def test_instance_change_on_an_autoscaled_variant_is_deregister_update_register(tmp_path: Path):
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge"))
+    (sequence,) = plan.sequences
+    assert sequence.address == "endpoints.scorer"
+    assert [s.action for s in sequence.steps] == ["deregister", "update", "register"]
+    assert {u.rsplit("::", 1)[1] for u in sequence.steps[0].urns} == {"scorer-scalable-target", "scorer-scaling-policy"}
+    assert {u.rsplit("::", 1)[1] for u in sequence.steps[1].urns} == {"scorer-endpoint-config", "scorer-endpoint"}
+    assert "ml.g5.xlarge to ml.g5.2xlarge" in sequence.reason and "endpoint-auto-scaling-update" in sequence.reason
+    for type_ in (TARGET, POLICY):
+        change = _by_type(plan, type_)
+        assert (change.action, change.delete_before_replace, change.reason.code) == (Action.REPLACE, True,
+                                                                                     "deregister-first")
+    assert any(m.kind == "sequence" and "1. deregister" in m.summary for m in plan.ml)
+    assert phase_one_urns(plan.sequences) == tuple(sorted(sequence.steps[0].urns))
+    assert Plan.from_json(plan.to_json()).sequences == plan.sequences  # a saved plan keeps the order
+
+
+def test_removing_autoscaling_while_changing_the_instance_deregisters_first_and_does_not_register(tmp_path: Path):
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge")
+                 .replace("    autoscaling: {metric: invocations_per_replica, target: 50}\n", ""))
+    (sequence,) = plan.sequences
+    assert [s.action for s in sequence.steps] == ["deregister", "update"]
+    assert _by_type(plan, TARGET).action is Action.DELETE and _by_type(plan, TARGET).reason.code == "deregister-first"
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("replicas: {min: 2, max: 10}", "replicas: {min: 2, max: 12}"),  # no instance change
+    lambda t: t.replace("    autoscaling: {metric: invocations_per_replica, target: 50}\n", ""),  # same instance
+])
+def test_other_endpoint_changes_need_no_order(tmp_path: Path, edit):
+    assert _plan(tmp_path, edit).sequences == ()
+
+
+def test_apply_runs_a_targeted_deregister_phase_then_the_whole_graph(tmp_path: Path):
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge"))
+    calls, said = [], []
+    up_in_order(lambda **kw: calls.append(kw), plan.sequences, {"OTHER": "1"}, said.append)
+    first, second = calls
+    assert first["targets"] == phase_one_urns(plan.sequences)
+    assert first["extra_env"][PHASE_OMIT_ENV].split(",") == list(first["targets"]) and first["extra_env"]["OTHER"] == "1"
+    assert second == {"extra_env": {"OTHER": "1"}} and len(said) == 2
+    calls.clear()
+    up_in_order(lambda **kw: calls.append(kw), (), {}, said.append)
+    assert calls == [{"extra_env": {}}]
