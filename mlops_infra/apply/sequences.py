@@ -20,7 +20,7 @@ def up_in_order(up: Callable[..., Any], sequences: Sequence[Any], extra_env: Map
     """Run ``up(extra_env=..., targets=...)`` once per phase (see the module contract)."""
     first = phase_one_urns(sequences)
     if first:
-        items = ", ".join(sorted({s.address for s in sequences}))
+        items = ", ".join(sorted({s.address for s in sequences if s.runner == "apply"}))
         say(f"Phase 1 of 2: deregistering autoscaling of {items} before the endpoint update (AWS requires it)")
         up(extra_env={**extra_env, PHASE_OMIT_ENV: ",".join(first)}, targets=first)
         say("Phase 2 of 2: updating the endpoint and registering its autoscaling again")

@@ -441,8 +441,9 @@ def _sequence(sequence: Any) -> MLChange:
     name = sequence.address.split(".", 1)[-1]
     steps = "; ".join(f"{i}. {step.action} {', '.join(u.rsplit('::', 1)[-1] for u in step.urns)} ({step.summary})"
                       for i, step in enumerate(sequence.steps, start=1))
-    return MLChange(sequence.address, "sequence", f"{name}: applied in order: {steps}",
-                    {"reason": sequence.reason, "order": [s.to_json() for s in sequence.steps]})
+    who = "the rollout controller runs, in order" if sequence.runner == "rollout" else "applied in order"
+    return MLChange(sequence.address, "sequence", f"{name}: {who}: {steps}",
+                    {"reason": sequence.reason, "runner": sequence.runner, "order": [s.to_json() for s in sequence.steps]})
 
 
 def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:

@@ -180,19 +180,25 @@ class SequenceStep:
 
 @dataclass(frozen=True, slots=True)
 class ChangeSequence:
-    """Changes of one ML item that AWS only accepts in this order (``plan/sequences.py``); apply
-    runs the steps in order instead of one ``pulumi up``."""
+    """Changes of one ML item that AWS only accepts in this order (``plan/sequences.py``).
+
+    ``runner`` says who runs the steps: ``apply`` (``mlops-infra apply`` runs them as phased
+    ``pulumi up``s) or ``rollout`` (the rollout controller lands the endpoint's config itself and
+    deregisters around it; Pulumi only creates the new model and config)."""
 
     address: str
     reason: str
     steps: tuple[SequenceStep, ...]
+    runner: str = "apply"
 
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "reason": self.reason, "steps": [s.to_json() for s in self.steps]}
+        return {"address": self.address, "reason": self.reason, "runner": self.runner,
+                "steps": [s.to_json() for s in self.steps]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChangeSequence:
-        return cls(data["address"], data["reason"], tuple(SequenceStep.from_json(s) for s in data["steps"]))
+        return cls(data["address"], data["reason"], tuple(SequenceStep.from_json(s) for s in data["steps"]),
+                   data.get("runner", "apply"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,6 +526,8 @@ def plan_json_schema() -> dict[str, Any]:
                  "summary": _t("string", "The AWS calls it makes.")})
     sequence = _obj({"address": _t("string", "The ML item (endpoints.scorer)."),
                      "reason": _t("string", "Why the order matters, with its source."),
+                     "runner": {"enum": ["apply", "rollout"], "description":
+                                "Who runs the steps: mlops-infra apply (phased pulumi up) or the rollout controller."},
                      "steps": {"type": "array", "items": step, "description": "In the order they run."}})
     summary = _obj({"add": _t("integer", "Custom resources created.", minimum=0),
                     "change": _t("integer", "Custom resources updated in place.", minimum=0),

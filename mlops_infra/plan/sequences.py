@@ -21,6 +21,14 @@ another instance type, or drops that variant, it
   them. ``mlops-infra apply`` runs the ``deregister`` step as its own targeted ``pulumi up`` whose
   program leaves those resources out (``$MLOPS_INFRA_PHASE_OMIT``, :func:`phase_one_urns`), then the
   whole graph (:mod:`mlops_infra.apply.sequences`).
+
+An endpoint whose config the rollout controller switches (a canary: the endpoint ignores changes to
+``endpointConfigName``, ``compile/aws/serving.py``) is not updated by ``pulumi up``: Pulumi creates
+the new model and config, and the controller's last step lands the config, deregistering the
+variant's scalable target before and registering it again after
+(``mlops_infra.rollout.drivers.sagemaker``, ``_finish``). For such an endpoint the sequence has
+``runner="rollout"``, the autoscaling changes are left as they are, and :func:`phase_one_urns`
+leaves it out.
 """
 
 from __future__ import annotations
@@ -94,13 +102,18 @@ def order_autoscaling(graph: DesiredGraph, prior: PriorState, changes: Sequence[
     rewritten: dict[str, ResourceChange] = {}
     for address, (after, before) in sorted(_sides(graph, prior, changes).items()):
         endpoint = before.one(ENDPOINT)
-        if endpoint is None or actions.get(endpoint.urn) is None or actions[endpoint.urn].action is not Action.UPDATE:
+        if endpoint is None:
             continue
         moved = _moved_variant(after, before)
         if moved is None:
             continue
         variant, old, new = moved
         what = (f"variant {variant} moves from {old} to {new}" if new else f"variant {variant} ({old}) is removed")
+        if _controller_switched(after) and _changes(actions, after, CONFIG):
+            sequences.append(_by_controller(address, what, before, after, actions))
+            continue
+        if actions.get(endpoint.urn) is None or actions[endpoint.urn].action is not Action.UPDATE:
+            continue
         why = (f"{what} while Application Auto Scaling manages it; SageMaker refuses that UpdateEndpoint, so apply "
                f"deregisters the scalable target first, updates the endpoint, then registers it again ({DOC})")
         old_side = [r.urn for r in (before.by_type.get(POLICY, []) + before.by_type.get(TARGET, []))]
@@ -124,10 +137,43 @@ def order_autoscaling(graph: DesiredGraph, prior: PriorState, changes: Sequence[
     return tuple(sequences), out
 
 
+def _controller_switched(after: _Side) -> bool:
+    """The desired endpoint leaves its config to the rollout controller (ignores ``endpointConfigName``)."""
+    endpoint = after.one(ENDPOINT)
+    options = getattr(endpoint, "options", None) if endpoint is not None else None
+    return options is not None and "endpointConfigName" in (options.ignore_changes or ())
+
+
+def _changes(actions: dict[str, ResourceChange], side: _Side, type_: str) -> list[str]:
+    return [r.urn for r in side.by_type.get(type_, []) if actions.get(r.urn) is not None and actions[r.urn].action.is_change]
+
+
+def _by_controller(address: str, what: str, before: _Side, after: _Side,
+                   actions: dict[str, ResourceChange]) -> ChangeSequence:
+    """The sequence the rollout controller runs when it lands the new config (see the module contract)."""
+    why = (f"{what} while Application Auto Scaling manages it; SageMaker refuses that UpdateEndpoint unless the "
+           f"scalable target is deregistered first ({DOC}). Pulumi creates the new model and config; the rollout "
+           f"controller (mlops-infra rollout) deregisters the target, lands the config and registers it again")
+    target = [r.urn for r in before.by_type.get(TARGET, [])]
+    models = _changes(actions, after, MODEL)
+    when = "the rollout controller"
+    if not models:  # the controller starts on a model version change (cli/commands/apply.announced_rollouts)
+        why += ("; the model version does not change, so no rollout starts with this apply: the endpoint keeps its "
+                "current config until the next version rollout lands this one")
+        when = "the rollout controller, at the next version rollout (the endpoint keeps its current config until then)"
+    created = models + _changes(actions, after, CONFIG)
+    steps = (SequenceStep("deregister", tuple(target), "the rollout controller: DeregisterScalableTarget"),
+             SequenceStep("update", tuple(created + [r.urn for r in after.by_type.get(ENDPOINT, [])]),
+                          f"{when}: UpdateEndpoint to the new config"),
+             SequenceStep("register", tuple(target), "the rollout controller: RegisterScalableTarget, same min and max"))
+    return ChangeSequence(address, why, steps, runner="rollout")
+
+
 PHASE_OMIT_ENV = "MLOPS_INFRA_PHASE_OMIT"
 """Comma-separated URNs the Pulumi program leaves out of the graph (apply's first, targeted phase)."""
 
 
 def phase_one_urns(sequences: Sequence[ChangeSequence]) -> tuple[str, ...]:
     """The URNs apply removes in its first, targeted ``pulumi up`` (every ``deregister`` step)."""
-    return tuple(sorted({u for s in sequences for step in s.steps if step.action == "deregister" for u in step.urns}))
+    return tuple(sorted({u for s in sequences if getattr(s, "runner", "apply") == "apply"
+                         for step in s.steps if step.action == "deregister" for u in step.urns}))

@@ -27,10 +27,19 @@ APPLIED = SCENARIOS / "endpoint-accelerator-change-replaces-config" / "applied.y
 TARGET, POLICY = "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"
 
 
-def _plan(tmp_path: Path, edit) -> Plan:
-    prior = parse_state(dumps(applied_state(compile_file(APPLIED, "staging"))).encode(), "prior.json")
+CANARY = "      strategy: canary\n      steps: [2, 5, 10, 25, 75, 100]\n"
+BLUE_GREEN = "      strategy: blue_green\n"
+
+
+def _plan(tmp_path: Path, edit, *, strategy: str = BLUE_GREEN) -> Plan:
+    """The scenario's scorer with ``strategy`` (blue/green by default: Pulumi updates the endpoint;
+    a canary's config is landed by the rollout controller) as applied, then ``edit``ed."""
+    base = APPLIED.read_text().replace(CANARY, strategy)
+    applied = tmp_path / "applied.yaml"
+    applied.write_text(base)
+    prior = parse_state(dumps(applied_state(compile_file(applied, "staging"))).encode(), "prior.json")
     changed = tmp_path / "mlsystem.yaml"
-    changed.write_text(edit(APPLIED.read_text()))
+    changed.write_text(edit(base))
     return make(compile_file(changed, "staging"), prior, None, None, [])
 
 
@@ -83,3 +92,26 @@ def test_apply_runs_a_targeted_deregister_phase_then_the_whole_graph(tmp_path: P
     calls.clear()
     up_in_order(lambda **kw: calls.append(kw), (), {}, said.append)
     assert calls == [{"extra_env": {}}]
+
+
+def test_a_canary_endpoint_leaves_the_order_to_the_rollout_controller(tmp_path: Path):
+    """A canary's endpoint ignores ``endpointConfigName`` (the controller lands the config, and its
+    ``_finish`` deregisters and registers around the UpdateEndpoint): the plan names the controller
+    as the runner, Pulumi's autoscaling changes stay as they are, and apply has no phase of its own."""
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge")
+                 .replace("version: 12", "version: 13"), strategy=CANARY)
+    (sequence,) = plan.sequences
+    assert sequence.runner == "rollout" and "rollout controller" in sequence.reason
+    assert [s.action for s in sequence.steps] == ["deregister", "update", "register"]
+    assert {u.rsplit("::", 1)[1] for u in sequence.steps[0].urns} == {"scorer-scalable-target"}
+    assert not [c for c in plan.changes if c.type in (TARGET, POLICY) and c.action.is_change]
+    assert phase_one_urns(plan.sequences) == ()
+    assert any(m.kind == "sequence" and "the rollout controller runs, in order" in m.summary for m in plan.ml)
+    assert Plan.from_json(plan.to_json()).sequences == plan.sequences
+
+
+def test_a_canary_instance_change_without_a_new_version_says_it_waits_for_the_next_rollout(tmp_path: Path):
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge"),
+                 strategy=CANARY)
+    (sequence,) = plan.sequences
+    assert sequence.runner == "rollout" and "keeps its current config until the next version rollout" in sequence.reason
