@@ -233,10 +233,13 @@ def test_out_to_a_missing_directory_exits_1(capsys, tmp_path: Path) -> None:
 # -- --refresh ---------------------------------------------------------------------------------------
 
 
-def test_refresh_on_kubernetes_warns_and_plans(capsys) -> None:
+def test_refresh_on_kubernetes_warns_and_plans(capsys, monkeypatch, tmp_path: Path) -> None:
+    """No cluster to read (no kubeconfig): the preflight (finding A5) says it did not run, and the plan goes on."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     code, out, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--refresh")
     assert code == 0
-    assert "Warning: --refresh: live reads are not supported for kubernetes targets yet" in out
+    assert "Warning: --refresh: live reads of Kubernetes objects are not supported yet" in out
+    assert "Warning: cluster preflight: not run for context" in out
 
 
 @pytest.mark.moto

@@ -18,9 +18,11 @@ Contract:
   says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
 - ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
   honoured), each call bounded (connect 5 s, read 10 s) and the whole scan by ``--refresh-timeout``
-  (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``); a Kubernetes target gets a warning that live
-  reads are not supported yet. Reads that fail are never "no drift": the plan says how many
-  resources could not be read, by cause and AWS error code, in every format.
+  (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``). Reads that fail are
+  never "no drift": the plan says how many resources could not be read, by cause and AWS error code,
+  in every format. On a Kubernetes target it runs the cluster preflight (finding A5,
+  :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it) and warns
+  that live reads of the objects themselves are not supported yet.
 - Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
   approved, when gated) waits, and the plan says why; ``--refresh`` decides from the registry itself,
   an offline plan from the prior state and from what this apply creates (:func:`registry_view`).
@@ -160,6 +162,8 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
     system, env = load_for_env(target.path, target.env, err)
     if refresh and system.environments[env].target.kind == "aws":
         require_extra("boto3", "aws", "--refresh (reading live AWS resources)")
+    if refresh and system.environments[env].target.kind == "kubernetes":
+        require_extra("kubernetes", "kubernetes", "--refresh (the cluster preflight)")
     from mlops_infra.compile import compile_system
 
     prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
@@ -280,6 +284,10 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
     unless ``live_progress`` is False (``--format json``), and one final line in every case.
     """
+    if getattr(target, "kind", None) == "kubernetes":
+        return None, None, [*cluster_preflight(target, graph),
+                            "--refresh: live reads of Kubernetes objects are not supported yet; the plan compares "
+                            "with the last applied state only (the cluster preflight above did run)."]
     if getattr(target, "kind", None) != "aws":
         return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
                             "yet; the plan compares with the last applied state only."]
@@ -293,6 +301,25 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
     return live, find_drift(prior, live), []  # make_plan warns about reads that failed
+
+
+def cluster_preflight(target: Any, graph: Any) -> list[str]:
+    """Finding A5: check the cluster (the target's kubeconfig context) for what ``graph`` needs;
+    one plan warning per prerequisite not met, with how to enable it (:mod:`mlops_infra.kube.preflight`)."""
+    from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
+    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube.preflight import preflight
+
+    needed = cluster_prerequisites(graph)
+    if not needed:
+        return []
+    try:  # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
+        with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+            results = preflight(kube, needed)
+    except UserError as exc:
+        return [f"cluster preflight: not run for context {target.context}: {exc.summary}; {len(needed)} "
+                "prerequisites were not checked (docs/compile-kubernetes.md section 4 lists them)"]
+    return [w for w in (r.warning() for r in results) if w]
 
 
 # -- plan, save, render ----------------------------------------------------------------------

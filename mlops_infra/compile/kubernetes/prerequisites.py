@@ -1,0 +1,156 @@
+"""What a compiled Kubernetes graph needs the cluster to provide (finding A5), derived from the graph.
+
+The objects the compiler emits are accepted only when the cluster has the controllers and CRDs
+behind them; one of them is accepted but never works without a feature flag. This module lists, for
+one graph, each prerequisite it needs, which ML items need it, how to check it on a live cluster and
+how to enable it. ``docs/compile-kubernetes.md`` section 4 is the human list of the same things;
+:mod:`mlops_infra.kube.preflight` runs the checks (``plan --refresh`` on a Kubernetes target).
+
+Rules (each with its source):
+
+- **An InferenceService needs KServe** (CRD ``inferenceservices.serving.kserve.io``), and with the
+  annotation ``serving.kserve.io/deploymentMode: Serverless`` (which the compiler always sets, for
+  canary traffic splitting) **Knative Serving** (CRD ``services.serving.knative.dev``): KServe
+  "Serverless installation" (https://kserve.github.io/website/docs/admin-guide/serverless).
+- **nodeSelector, tolerations and affinity in an InferenceService's pod spec need Knative's feature
+  flags** ``kubernetes.podspec-nodeselector``, ``kubernetes.podspec-tolerations`` and
+  ``kubernetes.podspec-affinity`` in ConfigMap ``knative-serving/config-features``. KServe,
+  "InferenceService Node Scheduling" (https://kserve.github.io/website/docs/model-serving/node-scheduling/isvc-node-scheduling):
+  "For serverless deployment mode, you must enable the Knative flags to support node scheduling
+  features". knative/serving ``pkg/apis/config/features.go``: all three default to ``Disabled``; a
+  value is one of ``Enabled``, ``Allowed``, ``Disabled``, compared case-insensitively (``asFlag``),
+  and an unknown value leaves the default. The field is dropped or refused unless the flag is not
+  ``Disabled`` (``pkg/apis/serving/fieldmask.go``), so the Knative Service is refused and the
+  InferenceService never becomes Ready.
+- **Kueue objects need Kueue** (CRDs ``clusterqueues``, ``localqueues``, ``resourceflavors`` in
+  ``kueue.x-k8s.io``); **a training job needs the Kubeflow training operator** (CRD
+  ``pytorchjobs.kubeflow.org``: the launcher creates PyTorchJobs from the ConfigMap template).
+- **PrometheusRule, ServiceMonitor, PodMonitor and AlertmanagerConfig need the Prometheus operator**
+  (CRDs in ``monitoring.coreos.com``).
+
+Contract of :func:`cluster_prerequisites`: pure and deterministic; one :class:`Prerequisite` per
+distinct check, in a fixed order (KServe, Knative, flags, Kueue, training operator, Prometheus
+operator), each naming the ML items (addresses) that need it, sorted. A graph that needs none
+returns ``()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph
+
+FEATURES_NAMESPACE, FEATURES_CONFIGMAP = "knative-serving", "config-features"
+FLAG_ACCEPTED = ("enabled", "allowed")
+"""Values of a Knative feature flag that let the field through (knative/serving features.go: not Disabled)."""
+NODE_SCHEDULING_DOC = "https://kserve.github.io/website/docs/model-serving/node-scheduling/isvc-node-scheduling"
+KNATIVE_FEATURES_SOURCE = "knative/serving pkg/apis/config/features.go"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """How to verify one prerequisite: a CRD exists (``crd`` set), or a ConfigMap key holds one of
+    ``accepted`` (case-insensitive; a missing key means the default, which is not accepted)."""
+
+    crd: str | None = None
+    configmap: tuple[str, str] | None = None
+    key: str | None = None
+    accepted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prerequisite:
+    """One thing the cluster must provide: what, for which ML items, how to check, how to enable, and the source."""
+
+    name: str
+    needed_by: tuple[str, ...]
+    check: Check
+    enable: str
+    source: str
+
+
+def _crd(name: str) -> Check:
+    return Check(crd=name)
+
+
+def _flag(key: str) -> Check:
+    return Check(configmap=(FEATURES_NAMESPACE, FEATURES_CONFIGMAP), key=key, accepted=FLAG_ACCEPTED)
+
+
+def _enable_flag(key: str) -> str:
+    return (f"kubectl -n {FEATURES_NAMESPACE} patch configmap {FEATURES_CONFIGMAP} --type merge "
+            f"-p '{{\"data\":{{\"{key}\":\"enabled\"}}}}' (with the Knative operator: KnativeServing "
+            f"spec.config.features.{key}: enabled)")
+
+
+KSERVE = ("KServe (InferenceService CRD)", _crd("inferenceservices.serving.kserve.io"),
+          "install KServe 0.15 in Serverless mode: https://kserve.github.io/website/docs/admin-guide/serverless",
+          "https://kserve.github.io/website/docs/admin-guide/serverless")
+KNATIVE = ("Knative Serving (KServe Serverless mode)", _crd("services.serving.knative.dev"),
+           "install Knative Serving and a networking layer before KServe: "
+           "https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/",
+           "https://kserve.github.io/website/docs/admin-guide/serverless")
+FLAGS = {
+    "nodeSelector": "kubernetes.podspec-nodeselector",
+    "tolerations": "kubernetes.podspec-tolerations",
+    "affinity": "kubernetes.podspec-affinity",
+}
+KUEUE = ("Kueue", ("clusterqueues.kueue.x-k8s.io", "localqueues.kueue.x-k8s.io", "resourceflavors.kueue.x-k8s.io"),
+         "install Kueue 0.19 with the kubeflow.org/pytorchjob integration: https://kueue.sigs.k8s.io/docs/installation/",
+         "https://kueue.sigs.k8s.io/docs/installation/")
+TRAINING = ("Kubeflow training operator (PyTorchJob CRD)", _crd("pytorchjobs.kubeflow.org"),
+            "install the training operator v1.9: https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/",
+            "https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/")
+PROMETHEUS_KINDS = {"PrometheusRule": "prometheusrules", "ServiceMonitor": "servicemonitors",
+                    "PodMonitor": "podmonitors", "AlertmanagerConfig": "alertmanagerconfigs"}
+PROMETHEUS_ENABLE = ("install the Prometheus operator, e.g. kube-prometheus-stack "
+                     "(https://github.com/prometheus-community/helm-charts/tree/main/charts/kube-prometheus-stack), "
+                     "selecting these objects (docs/compile-kubernetes.md section 4)")
+PROMETHEUS_SOURCE = "https://prometheus-operator.dev/docs/getting-started/installation/"
+
+
+def _kind(res: Any) -> str:
+    return res.type.rpartition(":")[2]
+
+
+def _pod_spec(isvc: dict[str, Any]) -> dict[str, Any]:
+    return (isvc.get("spec") or {}).get("predictor") or {}
+
+
+def _sorted(addresses: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(a for a in addresses if a)))
+
+
+def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
+    """The prerequisites ``graph`` needs (see the module contract)."""
+    if graph.metadata.get("cloud") != "kubernetes":
+        return ()
+    isvcs = [r for r in graph.resources if r.custom and _kind(r) == "InferenceService"]
+    serverless = [r for r in isvcs if ((r.inputs.get("metadata") or {}).get("annotations") or {})
+                  .get("serving.kserve.io/deploymentMode", "Serverless") == "Serverless"]
+    out: list[Prerequisite] = []
+    if isvcs:
+        out.append(Prerequisite(KSERVE[0], _sorted(r.address for r in isvcs), KSERVE[1], KSERVE[2], KSERVE[3]))
+    if serverless:
+        out.append(Prerequisite(KNATIVE[0], _sorted(r.address for r in serverless), KNATIVE[1], KNATIVE[2], KNATIVE[3]))
+        for field, key in FLAGS.items():
+            users = _sorted(r.address for r in serverless if _pod_spec(r.inputs).get(field))
+            if users:
+                out.append(Prerequisite(f"Knative feature flag {key} (InferenceService {field})", users, _flag(key),
+                                        _enable_flag(key), f"{NODE_SCHEDULING_DOC}; {KNATIVE_FEATURES_SOURCE}"))
+    kueue = _sorted(r.address for r in graph.resources if r.custom and r.type.startswith("kubernetes:kueue.x-k8s.io/"))
+    if kueue:
+        out.extend(Prerequisite(f"{KUEUE[0]} ({crd.split('.')[0]} CRD)", kueue, _crd(crd), KUEUE[2], KUEUE[3])
+                   for crd in KUEUE[1])
+    training = _sorted(r.address for r in graph.resources if r.type == "mlops:training:Job")
+    if training:
+        out.append(Prerequisite(TRAINING[0], training, TRAINING[1], TRAINING[2], TRAINING[3]))
+    for kind, plural in PROMETHEUS_KINDS.items():
+        users = _sorted(r.address for r in graph.resources if r.custom and _kind(r) == kind
+                        and r.type.startswith("kubernetes:monitoring.coreos.com/"))
+        if users:
+            out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users, _crd(f"{plural}.monitoring.coreos.com"),
+                                    PROMETHEUS_ENABLE, PROMETHEUS_SOURCE))
+    return tuple(out)

@@ -1,0 +1,82 @@
+"""Cluster preflight (finding A5): check a live cluster for what a compiled graph needs.
+
+:func:`mlops_infra.compile.kubernetes.prerequisites.cluster_prerequisites` says what the graph needs
+(and cites why); this module reads the cluster for each: a CRD by name
+(``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``), a Knative feature flag from
+its ConfigMap. ``plan --refresh`` on a Kubernetes target runs it and reports every prerequisite that
+is not met, with how to enable it.
+
+Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
+``missing`` (the CRD or ConfigMap does not exist, or the flag is absent, which means its default
+``Disabled``, or not one of the accepted values) or ``unknown`` (the read was refused (401/403) or
+failed: the reason is kept, and nothing is claimed). Reads only; at most one GET per distinct
+object (a ConfigMap holding several flags is read once). An unreachable cluster raises
+:class:`~mlops_infra.kube.errors.KubeUnreachable` from the first read, so the caller says so once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.compile.kubernetes.prerequisites import Prerequisite
+from mlops_infra.kube.client import KubeClient
+from mlops_infra.kube.errors import KubeError, KubeUnreachable
+from mlops_infra.kube.resources import CONFIG_MAP, CRD
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the cluster showed for one prerequisite: ``state`` ok, missing or unknown, and why."""
+
+    prerequisite: Prerequisite
+    state: str
+    detail: str
+
+    def warning(self) -> str | None:
+        """The plan warning for a prerequisite not met (None when ok)."""
+        if self.state == "ok":
+            return None
+        p = self.prerequisite
+        needed = ", ".join(p.needed_by)
+        if self.state == "missing":
+            return f"cluster preflight: {p.name} is missing ({self.detail}); needed by {needed}. Fix: {p.enable}"
+        return f"cluster preflight: could not check {p.name} ({self.detail}); needed by {needed}. If it is missing: {p.enable}"
+
+
+def _read(kube: KubeClient, cache: dict[tuple, Any], key: tuple, read: Any) -> Any:
+    if key not in cache:
+        try:
+            cache[key] = ("found", read())
+        except KubeUnreachable:
+            raise
+        except KubeError as exc:
+            cache[key] = ("error", exc)
+    return cache[key]
+
+
+def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[str, str]:
+    check = p.check
+    if check.crd:
+        kind, value = _read(kube, cache, ("crd", check.crd), lambda: kube.get_or_none(CRD, check.crd))
+        if kind == "error":
+            return "unknown", f"reading CustomResourceDefinition {check.crd}: {value.summary}"
+        return ("ok", f"CRD {check.crd}") if value is not None else ("missing", f"no CRD {check.crd}")
+    namespace, name = check.configmap or ("", "")
+    kind, value = _read(kube, cache, ("cm", namespace, name), lambda: kube.get_or_none(CONFIG_MAP, name, namespace))
+    if kind == "error":
+        return "unknown", f"reading ConfigMap {namespace}/{name}: {value.summary}"
+    if value is None:
+        return "missing", f"no ConfigMap {namespace}/{name}"
+    raw = (value.get("data") or {}).get(check.key)
+    if raw is not None and raw.strip().lower() in check.accepted:
+        return "ok", f"{check.key}: {raw}"
+    shown = f'"{raw}"' if raw is not None else "not set (default: Disabled)"
+    return "missing", f"{namespace}/{name} {check.key} is {shown}"
+
+
+def preflight(kube: KubeClient, prerequisites: Sequence[Prerequisite]) -> list[Result]:
+    """Check each prerequisite on the cluster (see the module contract)."""
+    cache: dict[tuple, Any] = {}
+    return [Result(p, *_state(kube, cache, p)) for p in prerequisites]

@@ -1,0 +1,146 @@
+"""Cluster preflight (finding A5): what a Kubernetes graph needs, checked on a cluster.
+
+The rules under test (sources in ``mlops_infra/compile/kubernetes/prerequisites.py``):
+- KServe, "InferenceService Node Scheduling": in Serverless mode, nodeSelector and tolerations need the
+  Knative flags ``kubernetes.podspec-nodeselector`` / ``kubernetes.podspec-tolerations`` in
+  ``knative-serving/config-features``;
+- knative/serving ``pkg/apis/config/features.go``: both default to ``Disabled``; ``Enabled`` and
+  ``Allowed`` let the field through; values compare case-insensitively; unknown values keep the default.
+
+The cluster is the Kubernetes API stand-in (``tests/support/kube_api.py``), not a Kubernetes: it
+serves the CRD and ConfigMap reads the preflight makes over the real REST protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
+from mlops_infra.kube import KubeClient, KubeUnreachable, RetryPolicy
+from mlops_infra.kube.preflight import preflight
+from tests.support.cli import run_cli
+from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_cases import REFERENCE, compiled
+
+FAST = RetryPolicy(attempts=1)
+NODESELECTOR, TOLERATIONS = "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"
+
+
+def _crd(plural: str, group: str, kind: str) -> dict:
+    """A minimal CustomResourceDefinition (for CRDs the shared fixtures do not hold)."""
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
+                     "versions": [{"name": "v1", "served": True, "storage": True}]}}
+
+
+def _full_cluster() -> list[dict]:
+    """Every CRD the reference's dev graph needs: KServe's from the shared fixtures, the others minimal
+    (the preflight reads only that they exist)."""
+    return [*load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
+            _crd("services", "serving.knative.dev", "Service"), _crd("pytorchjobs", "kubeflow.org", "PyTorchJob"),
+            *(_crd(p, "kueue.x-k8s.io", k) for p, k in (("clusterqueues", "ClusterQueue"), ("localqueues", "LocalQueue"),
+                                                        ("resourceflavors", "ResourceFlavor"))),
+            *(_crd(p, "monitoring.coreos.com", k) for p, k in (
+                ("prometheusrules", "PrometheusRule"), ("servicemonitors", "ServiceMonitor"),
+                ("podmonitors", "PodMonitor"), ("alertmanagerconfigs", "AlertmanagerConfig")))]
+
+
+def _features(**data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-features", "namespace": "knative-serving"},
+            "data": data}
+
+
+def _by_name(results):
+    return {r.prerequisite.name: r for r in results}
+
+
+def test_the_reference_dev_graph_needs_kserve_knative_both_flags_kueue_the_training_and_prometheus_operators():
+    needed = {p.name: p for p in cluster_prerequisites(compiled(REFERENCE, "dev"))}
+    flag = needed[f"Knative feature flag {NODESELECTOR} (InferenceService nodeSelector)"]
+    assert flag.needed_by == ("endpoints.scorer",) and flag.check.key == NODESELECTOR
+    assert "config-features" in flag.enable and "isvc-node-scheduling" in flag.source
+    assert needed[f"Knative feature flag {TOLERATIONS} (InferenceService tolerations)"].needed_by == ("endpoints.scorer",)
+    assert not any("podspec-affinity" in n for n in needed)  # the compiler sets no affinity
+    assert needed["KServe (InferenceService CRD)"].check.crd == "inferenceservices.serving.kserve.io"
+    assert needed["Knative Serving (KServe Serverless mode)"].check.crd == "services.serving.knative.dev"
+    assert needed["Kueue (clusterqueues CRD)"].needed_by == ("clusters.gpu-train",)
+    assert needed["Kubeflow training operator (PyTorchJob CRD)"].needed_by == ("training_jobs.retrain",)
+    assert needed["Prometheus operator (PrometheusRule CRD)"].check.crd == "prometheusrules.monitoring.coreos.com"
+
+
+def test_an_aws_graph_needs_nothing_from_a_cluster():
+    assert cluster_prerequisites(compiled(REFERENCE, "prod")) == ()
+
+
+@pytest.mark.parametrize(("nodeselector", "ok"), [
+    ("enabled", True), ("Enabled", True), ("allowed", True), ("disabled", False), ("on", False), (None, False)])
+def test_a_flag_is_met_when_enabled_or_allowed_case_insensitively(nodeselector, ok):
+    data = {TOLERATIONS: "enabled"} | ({NODESELECTOR: nodeselector} if nodeselector is not None else {})
+    with KubeApiStandIn(crds=_full_cluster()) as api:
+        api.seed(_features(**data))
+        with KubeClient.from_url(api.url, retry=FAST) as kube:
+            results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
+        configmap_reads = api.requests_for("GET", "/configmaps/config-features")
+    flag = results[f"Knative feature flag {NODESELECTOR} (InferenceService nodeSelector)"]
+    assert (flag.state == "ok") is ok
+    if not ok:
+        assert "default: Disabled" in flag.detail if nodeselector is None else f'"{nodeselector}"' in flag.detail
+        assert flag.warning().startswith("cluster preflight: Knative feature flag") and "kubectl -n knative-serving" in flag.warning()
+    assert {r.state for n, r in results.items() if NODESELECTOR not in n} == {"ok"}
+    assert len(configmap_reads) == 1  # both flags from one read
+
+
+def test_a_bare_cluster_reports_every_prerequisite_missing_with_its_fix():
+    with KubeApiStandIn() as api, KubeClient.from_url(api.url, retry=FAST) as kube:
+        results = preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev")))
+    assert {r.state for r in results} == {"missing"}
+    warnings = [r.warning() for r in results]
+    assert any("no CRD inferenceservices.serving.kserve.io" in w and "install KServe" in w for w in warnings)
+    assert any("no ConfigMap knative-serving/config-features" in w for w in warnings)
+
+
+def test_a_refused_read_is_unknown_not_missing():
+    rules = [{"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get"]}]
+    with KubeApiStandIn(crds=_full_cluster(), tokens={"t": rules}) as api, \
+            KubeClient.from_url(api.url, token="t", retry=FAST) as kube:
+        results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
+    flag = results[f"Knative feature flag {TOLERATIONS} (InferenceService tolerations)"]
+    assert flag.state == "unknown" and flag.warning().startswith("cluster preflight: could not check")
+    assert results["KServe (InferenceService CRD)"].state == "ok"
+
+
+def test_an_unreachable_cluster_raises_once():
+    with KubeApiStandIn() as api:
+        url = api.url
+    with KubeClient.from_url(url, retry=FAST, timeout=(1.0, 1.0)) as kube, pytest.raises(KubeUnreachable):
+        preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev")))
+
+
+def _kubeconfig(path: Path, url: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kind-mlops",
+        "clusters": [{"name": "kind", "cluster": {"server": url}}],
+        "users": [{"name": "dev", "user": {"token": "t"}}],
+        "contexts": [{"name": "kind-mlops", "context": {"cluster": "kind", "user": "dev"}}]}))
+    return path
+
+
+@pytest.mark.timeout(120)
+def test_plan_refresh_on_kubernetes_runs_the_preflight_and_says_how_to_enable_each_missing_flag(tmp_path, monkeypatch):
+    with KubeApiStandIn(crds=_full_cluster()) as api:
+        api.seed(_features(**{NODESELECTOR: "enabled"}))
+        monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path / "config", api.url)))
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("HOME", str(tmp_path))  # no Pulumi login: a first plan
+        result = run_cli("plan", str(REFERENCE), "--env", "dev", "--refresh")
+        reads = api.requests_for("GET", "customresourcedefinitions")
+    assert result.code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"Knative feature flag {TOLERATIONS} (InferenceService tolerations) is missing" in text
+    assert f"\"{TOLERATIONS}\":\"enabled\"" in text.replace(" ", "")
+    assert NODESELECTOR + " (InferenceService nodeSelector) is missing" not in text
+    assert reads  # it did read the cluster
