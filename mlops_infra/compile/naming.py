@@ -19,6 +19,21 @@ def short_hash(value: Any, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def ecr_repository_name(*parts: str, max_len: int = 63) -> str:
+    """A physical name that is also an ECR repository name: runs of ``-`` become one.
+
+    botocore ``RepositoryName``: ``(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*``, one
+    separator between alphanumerics, so ``xn--fraud`` cannot be in it. When collapsing changes the
+    name, a hash of the full name keeps it distinct from a system really called ``xn-fraud``.
+    """
+    name = physical_name(*parts, max_len=max_len)
+    collapsed = re.sub(r"-{2,}", "-", name)
+    if collapsed == name:
+        return name
+    digest = short_hash(name, 7)
+    return f"{collapsed[: max_len - len(digest) - 1].rstrip('-')}-{digest}"
+
+
 def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
     """Join parts into a lowercase name of at most ``max_len`` characters."""
     name = sep.join(p for p in parts if p)

@@ -22,6 +22,7 @@ from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
+from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
@@ -47,6 +48,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_rollback_alerts,
     check_alert_channels,
     check_replicas_without_autoscaling,
+    check_system_name,
     check_model_artifacts,
     check_serving_fit,
     check_training_fit,
@@ -63,6 +65,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_cluster_budgets,
     check_schedules_supported,
     check_containers,
+    check_kubernetes_names,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -17,6 +17,7 @@ from mlops_infra.compile.aws import arns, iam, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.compile.context import PLATFORM_TYPE
 from mlops_infra.compile.facts import FACTS_VERSION
+from mlops_infra.compile.naming import ecr_repository_name
 from mlops_infra.graph import ResourceOptions, json_of, ref
 
 KEY = "aws:kms/key:Key"
@@ -51,7 +52,7 @@ def add_platform(aws: AwsContext) -> None:
 
 
 def _add_repository(aws: AwsContext) -> None:
-    aws.repository_name = aws.name("drift-job")
+    aws.repository_name = ecr_repository_name(aws.ctx.system.metadata.name, aws.ctx.env, "drift-job")
     aws.repository = aws.add(REPOSITORY, "drift-job-repository", {
         "name": aws.repository_name,
         "imageTagMutability": "IMMUTABLE",

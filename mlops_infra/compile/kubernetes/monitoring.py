@@ -23,7 +23,7 @@ Contract:
   ``pkg/apis/serving/v1/revision_helpers.go``, ``UserQueueMetricsPortName``), every
   :data:`SCRAPE_INTERVAL` (a quarter of the window: ``rate`` needs at least two samples in it).
 - ``feature_drift``, ``prediction_drift``, ``data_quality`` and ``accuracy`` are computed by a
-  CronJob ``monitor-<name>`` running the drift job (Evidently image, scripts/drift_job.py) every
+  CronJob ``monitor-<name>`` (at most 52 characters, :func:`names.cronjob`) running the drift job (Evidently image, scripts/drift_job.py) every
   ``schedule`` (default 1h) over the captured traffic of that window against the ``baseline``
   data source. Its deadline (``activeDeadlineSeconds``) and container resources come from
   ``compile/drift_job.py``, as do the monitor's facts, so the plan prices what runs. It pushes
@@ -150,7 +150,7 @@ def drift_cronjob(kube: KubeTarget, monitor: Monitor, address: str) -> dict[str,
                                      "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
             "schedule": cron_every(seconds), "startingDeadlineSeconds": 600, "successfulJobsHistoryLimit": 3,
             "timeZone": "Etc/UTC"}
-    return kube.obj("batch/v1", "CronJob", names.item("monitor", monitor.name), address, {"spec": spec})
+    return kube.obj("batch/v1", "CronJob", names.cronjob("monitor", monitor.name), address, {"spec": spec})
 
 
 def serving_scrape(kube: KubeTarget, endpoint: str) -> dict[str, Any]:

@@ -47,6 +47,17 @@ def item(prefix: str, name: str) -> str:
     return physical_name(prefix, name)
 
 
+CRONJOB_NAME_MAX = 52
+"""A CronJob's name is at most 52 characters: the controller appends 11 to name its Jobs, and a
+Job's name must fit a 63-character label (kubernetes pkg/apis/batch/validation, ``ValidateCronJob``;
+https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#writing-a-cronjob-spec)."""
+
+
+def cronjob(prefix: str, name: str) -> str:
+    """``<prefix>-<name>`` cut and hashed to fit a CronJob name (:data:`CRONJOB_NAME_MAX`)."""
+    return physical_name(prefix, name, max_len=CRONJOB_NAME_MAX)
+
+
 def hashed(prefix: str, name: str, digest: str) -> str:
     """``<prefix>-<name>-<digest>``, the name part cut so the whole fits 63 characters."""
     return f"{physical_name(prefix, name, max_len=62 - len(digest))}-{digest}"

@@ -113,14 +113,14 @@ def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
 
 
 def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[str, Any]:
-    name = names.item("train", job.name)
+    name, template = names.cronjob("train", job.name), names.item("train", job.name)
     container = wl.helper_container(
         "launcher", images.PYTHON, env=[wl.NAMESPACE_ENV],
         command=["python", f"{scripts.MOUNT}/launcher.py", "launch", f"{TEMPLATE_MOUNT}/{TEMPLATE_KEY}",
                  "--reason", f"cronjob/{name}"],
         mounts=[wl.SCRIPTS_MOUNT, {"mountPath": TEMPLATE_MOUNT, "name": "template", "readOnly": True}])
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True, restart_policy="Never",
-                      volumes=[wl.SCRIPTS_VOLUME, {"configMap": {"name": name}, "name": "template"}])
+                      volumes=[wl.SCRIPTS_VOLUME, {"configMap": {"name": template}, "name": "template"}])
     pod_labels = lbl.labels(kube.ctx, address, **{JOB_LABEL: job.name})
     schedule = job.triggers.schedule
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 3,
