@@ -22,6 +22,7 @@ from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
+from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
 from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
@@ -66,6 +67,8 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_schedules_supported,
     check_containers,
     check_kubernetes_names,
+    check_aws_tags,
+    check_kubernetes_labels,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

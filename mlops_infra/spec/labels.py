@@ -1,0 +1,177 @@
+"""The system's labels on each target: AWS tag rules, Kubernetes label syntax, and what may not be lost.
+
+``metadata.labels`` is copied onto every resource: as tags on AWS, as labels on Kubernetes
+(compile/kubernetes/labels.py). This module owns what each target takes and checks it where the
+user wrote it.
+
+AWS (:func:`check_aws_tags`, AWS environments). The rules the tagged services share
+(https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html, "Tag naming limits and
+requirements"; the same list in every service's ``Tag`` shape documentation, e.g. botocore
+``ecs`` ``Tag``):
+
+- at most 50 tags per resource (:data:`AWS_MAX_TAGS`); mlops-infra puts :data:`AWS_OWN_TAGS` on every
+  resource, so at most 46 labels fit;
+- a key has 1 to 128 characters, a value at most 256 (botocore ``sagemaker`` ``TagKey``
+  ``min 1 max 128`` / ``TagValue`` ``max 256``; ``iam`` ``tagKeyType``; ``lambda``, ``logs``,
+  ``cloudwatch``, ``kms``, ``sns``, ``events``, ``application-autoscaling`` the same bounds);
+- keys and values are made of Unicode letters, separators, digits and ``_ . : / = + - @``
+  (botocore ``sagemaker``/``lambda``/``logs`` ``TagKey`` and ``iam`` ``tagKeyType`` pattern
+  ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``, the strictest of the tagged services), so no newline, quote,
+  brace, ``#``, ``$`` or parenthesis;
+- ``aws:`` in any case is reserved as a prefix of keys and values.
+
+Kubernetes (:func:`check_kubernetes_labels`, Kubernetes environments). Label keys are
+``[prefix/]name`` (name at most 63 characters of ``[A-Za-z0-9._-]``, starting and ending
+alphanumeric; prefix a DNS subdomain of at most 253), values at most 63 of the same characters
+(https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set;
+apimachinery ``pkg/util/validation`` ``IsQualifiedName``/``IsValidLabelValue``). Labels are
+*cleaned* to fit (:func:`label_key`, :func:`label_value`: other characters become ``-``, long ones
+are cut and hashed). Two labels that clean to the same key would silently lose one value: that
+is an error at the second.
+
+Both targets: keys mlops-infra sets itself (:data:`OWN_KEYS`, the ``mlops-infra/`` prefix, and on
+Kubernetes :data:`KUBERNETES_OWN_KEYS`) would be overwritten: a label may not use them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.errors import KEY
+
+AWS_MAX_TAGS = 50
+AWS_TAG_KEY_MAX = 128
+AWS_TAG_VALUE_MAX = 256
+AWS_RESERVED_PREFIX = "aws:"
+AWS_TAG_SYMBOLS = frozenset("_.:/=+-@")
+"""With Unicode letters (L), separators (Z) and numbers (N): the characters a tag may hold."""
+
+OWN_KEYS = ("managed-by", "mlops-infra/system", "mlops-infra/environment", "mlops-infra/item")
+"""Tags/labels mlops-infra puts on every resource (``CompileContext.tags``, ``AwsContext.tags``)."""
+AWS_OWN_TAGS = len(OWN_KEYS)
+OWN_PREFIX = "mlops-infra/"
+KUBERNETES_OWN_KEYS = frozenset({
+    "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/name",
+    "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name"})
+"""Labels the Kubernetes compiler sets (recommended labels, selectors, the Kueue queue)."""
+
+LABEL_MAX = 63
+_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_PREFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_RENAMED = {"managed-by": "app.kubernetes.io/managed-by"}
+
+
+def is_label_value(value: str) -> bool:
+    """Whether ``value`` is a valid Kubernetes label value."""
+    return len(value) <= LABEL_MAX and bool(_VALUE_RE.match(value))
+
+
+def is_label_key(key: str) -> bool:
+    """Whether ``key`` is a valid Kubernetes label key (``[prefix/]name``)."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _PREFIX_RE.match(prefix)):
+        return False
+    return 0 < len(name) <= LABEL_MAX and bool(_NAME_RE.match(name))
+
+
+def label_value(text: str) -> str:
+    """``text`` made a valid label value (deterministic; over-long values end with a hash of ``text``,
+    the first 8 hex digits of its SHA-256, as ``compile.naming.short_hash``)."""
+    value = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")
+    if len(value) > LABEL_MAX:
+        value = f"{value[:54].rstrip('-._')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return value
+
+
+def label_key(text: str) -> str:
+    """``text`` made a valid label key; an invalid prefix is folded into the name. The tag
+    ``managed-by`` becomes the recommended ``app.kubernetes.io/managed-by``."""
+    if text in _RENAMED:
+        return _RENAMED[text]
+    prefix, _, name = text.rpartition("/")
+    prefix = re.sub(r"[^a-z0-9.-]+", "-", prefix.lower()).strip("-.")
+    name = label_value(name) or "label"
+    return f"{prefix}/{name}" if prefix and _PREFIX_RE.match(prefix) else name
+
+
+def aws_tag_problem(text: str, limit: int, what: str) -> str:
+    """Why AWS refuses ``text`` as a tag key or value (``what``), or ``""``."""
+    if what == "key" and not text:
+        return "is empty; a tag key has at least 1 character"
+    if len(text) > limit:
+        return f"is {len(text)} characters; a tag {what} has at most {limit}"
+    if text[:len(AWS_RESERVED_PREFIX)].lower() == AWS_RESERVED_PREFIX:
+        return f'starts with "{text[:4]}", a prefix AWS reserves for its own tags'
+    bad = sorted({c for c in text if not _tag_char(c)})
+    if bad:
+        shown = " ".join(repr(c) for c in bad[:5])
+        return (f"holds {shown}; a tag {what} takes letters, digits, spaces and _ . : / = + - @ only")
+    return ""
+
+
+def _tag_char(c: str) -> bool:
+    return c in AWS_TAG_SYMBOLS or unicodedata.category(c)[0] in "LZN"
+
+
+def _own_key(key: str) -> bool:
+    return key in OWN_KEYS or key.startswith(OWN_PREFIX)
+
+
+def _reserved(key: str, where: str) -> Diagnostic:
+    return error("reserved-label", f'Label "{key}" is one mlops-infra sets itself',
+                 f"mlops-infra puts {where} on every resource and would overwrite this label. Rename it "
+                 f'(for example "team/{key.rsplit("/", 1)[-1]}").', ("metadata", "labels", key, KEY), "metadata.labels")
+
+
+def check_aws_tags(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
+    """The labels are tags AWS takes on every resource of an AWS environment (see the module docstring)."""
+    if environment.target.kind != "aws":
+        return
+    labels = ctx.system.metadata.labels
+    for key, value in labels.items():
+        if _own_key(key):
+            yield _reserved(key, ", ".join(OWN_KEYS))
+            continue
+        for text, limit, what, path in ((key, AWS_TAG_KEY_MAX, "key", ("metadata", "labels", key, KEY)),
+                                        (value, AWS_TAG_VALUE_MAX, "value", ("metadata", "labels", key))):
+            problem = aws_tag_problem(text, limit, what)
+            if problem:
+                shown = f'Label key "{_short(key)}"' if what == "key" else f'The value of label "{_short(key)}"'
+                yield error("invalid-tag", f"{shown} is not a valid AWS tag {what}",
+                            f"In environment {env} (AWS) the labels become tags on every resource, and this "
+                            f"{what} {problem} (AWS tag naming rules). Change the {what}.", path, "metadata.labels")
+    room = AWS_MAX_TAGS - AWS_OWN_TAGS
+    if len(labels) > room:
+        yield error("invalid-tag", f"{len(labels)} labels are more tags than AWS allows on a resource",
+                    f"In environment {env} (AWS) every resource gets the labels as tags plus {AWS_OWN_TAGS} of "
+                    f"mlops-infra's own ({', '.join(OWN_KEYS)}); AWS allows {AWS_MAX_TAGS} tags per resource, so at "
+                    f"most {room} labels fit. Remove {len(labels) - room}.", ("metadata", "labels"), "metadata.labels")
+
+
+def check_kubernetes_labels(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
+    """No two labels clean to the same Kubernetes label key, and none is a key mlops-infra sets."""
+    if environment.target.kind != "kubernetes":
+        return
+    seen: dict[str, str] = {}
+    for key in ctx.system.metadata.labels:
+        cleaned = label_key(key)
+        if _own_key(key) or _own_key(cleaned) or cleaned in KUBERNETES_OWN_KEYS:
+            yield _reserved(key, ", ".join(sorted({*OWN_KEYS[1:], *KUBERNETES_OWN_KEYS})) + " and mlops-infra/...")
+        elif cleaned in seen:
+            yield error("label-collision", f'Labels "{seen[cleaned]}" and "{key}" become the same Kubernetes label',
+                        f'In environment {env} (Kubernetes) both keys become "{cleaned}" (a label key takes letters, '
+                        f"digits, - _ . and one prefix/; other characters become -), so one value would be lost. "
+                        f"Rename one of them.", ("metadata", "labels", key, KEY), "metadata.labels")
+        else:
+            seen[cleaned] = key
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."
