@@ -20,13 +20,22 @@ class Alert(SpecModel):
     notify: list[Name] = Field(default_factory=list, description="Channels notified.")
 
 
+SLACK_CHANNEL_PATTERN = r"^[#@]?[\w.-]{1,80}$"
+r"""A Slack channel as an incoming webhook's ``channel`` takes it: ``#name``, ``@user`` or an ID. Slack
+channel names are at most 80 lowercase letters, digits, ``-`` and ``_``
+(https://api.slack.com/methods/conversations.create, "Naming"; ``\w`` is Unicode, as Slack names
+may be); user names may hold ``.``. No space, quote, brace or ``$``: the value also reaches
+Alertmanager's ``channel``, a template (compile/kubernetes/routing.py escapes it anyway)."""
+
+
 class SlackChannel(SpecModel):
     """Slack through an incoming webhook."""
 
     name: Name = Field(description="Unique name of the channel.")
     kind: Literal["slack"] = Field(description="slack")
     webhook_url: SecretRef = Field(description="Incoming-webhook URL, as a secret reference.")
-    channel: str | None = Field(default=None, description="Slack channel, e.g. #ml-oncall.")
+    channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_PATTERN,
+                                description="Slack channel, e.g. #ml-oncall (or @user, or a channel ID).")
 
 
 class EmailChannel(SpecModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlops_infra.spec.limits import INT32_MAX
 
@@ -33,6 +34,10 @@ class SpecModel(BaseModel):
                               use_attribute_docstrings=False, allow_inf_nan=False)
 
 
+SECRET_KEY_MAX = 253
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
 class SecretRef(SpecModel):
     """A reference to a secret by name: ``{secret: slack-oncall-webhook}``.
 
@@ -45,6 +50,25 @@ class SecretRef(SpecModel):
         default=None,
         description="Key inside the secret when it holds several values (Kubernetes Secret key; defaults to 'value').",
     )
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_secret_key(cls, key: str | None) -> str | None:
+        """The key names a Kubernetes Secret data key (the strictest target; on AWS it is a key of the
+        secret's JSON): apimachinery ``pkg/util/validation`` ``IsConfigMapKey``, which Secrets use
+        too: ``[-._a-zA-Z0-9]+``, at most 253 characters, not ``.`` or ``..`` nor starting with ``..``
+        (https://kubernetes.io/docs/concepts/configuration/secret/#restriction-names-data). The
+        message never quotes the key."""
+        if key is None:
+            return key
+        problem = ("is empty" if not key else f"is {len(key)} characters, over 253" if len(key) > SECRET_KEY_MAX
+                   else "may hold only letters, digits, '-', '_' and '.'" if not _SECRET_KEY.fullmatch(key)
+                   else "may not be '.' or '..' nor start with '..'" if key in (".", "..") or key.startswith("..")
+                   else "")
+        if problem:
+            raise ValueError(f"a secret key {problem}: it names a key of a Kubernetes Secret (and of the JSON "
+                             "of an AWS secret); use a name such as value, webhook-url or routing_key")
+        return key
 
     @model_validator(mode="before")
     @classmethod

@@ -435,6 +435,9 @@ def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
         return 'An AWS account id is 12 digits, quoted: account: "123456789012".'
     if label == "region":
         return "Use an AWS region name such as us-east-1 or eu-west-1."
+    if label == "channel":
+        return ('A Slack channel is "#name" (lowercase letters, digits, "-" and "_", at most 80 characters), '
+                '"@user" or a channel ID such as C0123456789; no spaces, quotes or braces.')
     if label == "address":
         return "Use an email address such as ml-team@example.com."
     if label == "url":

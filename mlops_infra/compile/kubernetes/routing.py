@@ -66,7 +66,8 @@ class Receiver:
 
     Fields (by ``kind``): ``slack``: ``url_secret`` (incoming-webhook URL), ``channel``; ``email``:
     ``to``; ``pagerduty``: ``routing_key``; ``webhook``: ``url`` or ``url_secret``, optional bearer
-    ``token``. ``send_resolved``: whether resolved notifications are sent too.
+    ``token``. ``send_resolved``: whether resolved notifications are sent too. ``channel`` and ``to``
+    are Alertmanager templates (:func:`template_text` of the user's text).
     """
 
     name: str
@@ -103,11 +104,30 @@ def system_matchers(ctx: CompileContext) -> tuple[Matcher, ...]:
     return (Matcher("mlops_environment", "=", ctx.env), Matcher("mlops_system", "=", ctx.system.metadata.name))
 
 
+TEMPLATE_OPEN = "{{"
+TEMPLATE_OPEN_LITERAL = '{{ "{{" }}'
+
+
+def template_text(text: str) -> str:
+    """``text`` as an Alertmanager template that renders exactly ``text``.
+
+    Slack ``channel`` and email ``to`` are ``<tmpl_string>`` fields: Alertmanager runs them through
+    Go's text/template for every notification (https://prometheus.io/docs/alerting/latest/configuration/,
+    ``slack_config``/``email_config``; notify/slack/slack.go ``tmplText(n.conf.Channel)``). In a Go
+    template only ``{{`` starts an action (text/template/parse lex.go, ``leftDelim``); everything else is
+    copied as is, so writing each ``{{`` as the action ``{{ "{{" }}`` (a string constant) keeps user text
+    literal: ``#ml-{{ .Unclosed`` is sent as it is written instead of failing to render, and
+    ``{{ template "__alertmanager" . }}`` is not run.
+    """
+    return text.replace(TEMPLATE_OPEN, TEMPLATE_OPEN_LITERAL)
+
+
 def _channel_receiver(channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Receiver:
     if isinstance(channel, SlackChannel):
-        return Receiver(channel.name, "slack", url_secret=channel.webhook_url, channel=channel.channel)
+        return Receiver(channel.name, "slack", url_secret=channel.webhook_url,
+                        channel=None if channel.channel is None else template_text(channel.channel))
     if isinstance(channel, EmailChannel):
-        return Receiver(channel.name, "email", to=channel.address)
+        return Receiver(channel.name, "email", to=template_text(channel.address))
     if isinstance(channel, PagerDutyChannel):
         return Receiver(channel.name, "pagerduty", routing_key=channel.routing_key)
     url = channel.url
