@@ -5,9 +5,15 @@ Contract:
   stay strings), duplicate keys are errors, alias expansion is bounded (alias bombs fail fast),
   files over :data:`MAX_BYTES` are refused before parsing (bytes are counted as they are read, so a
   device such as ``/dev/zero`` stops at the limit).
-- Data is parsed with yaml-rs (Rust, ~7x faster than libyaml through PyYAML). Positions are only
-  needed when there is something to report, so they are computed lazily from PyYAML's composer
-  (libyaml) the first time :meth:`LoadedDocument.locate` is called.
+- One YAML path (the decision of issue 11 item 9): data is parsed by yaml-rs only (Rust, YAML 1.2;
+  several times faster than libyaml through PyYAML on the 1,000-endpoint document, see
+  benchmarks/bench_yaml_parsers.py, and PyYAML alone would read YAML 1.1, where ``on``/``yes`` are
+  booleans). yaml-rs has no positions, so libyaml's composer (through PyYAML) is the *index* of where
+  each node was written: built lazily the first time :meth:`LoadedDocument.locate` is called, and
+  used for the exact checks behind cheap text candidates (tags, ``<<``, deep nesting, the alias and
+  duplicate-key marks). Keys are looked up in that index as yaml-rs reads them (:func:`core_value`:
+  ``1_000``, ``0b101``, ``0x1F`` are numbers there), so every node of the data has its own position
+  (tests/cli/test_redteam_yaml.py).
 - Problems are returned as diagnostics, never raised. ``load_document`` returns ``None`` as the
   document when nothing usable could be read.
 """
@@ -448,18 +454,20 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
     return positions
 
 
-_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _STR_TAG = "tag:yaml.org,2002:str"
 _RESOLVER = yaml.resolver.Resolver()
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_/.-]*")
+_SPECIAL_WORDS = frozenset({"null", "true", "false", "inf", "nan"})
 
 
 def core_value(node: Any) -> Any:
-    """The value yaml-rs gives a node, resolved by the YAML 1.2 core schema (for keys).
+    """The value yaml-rs gives a node (for keys), so that the position index and the data agree.
 
-    libyaml's composer resolves plain scalars by YAML 1.1 rules; data comes from yaml-rs (1.2), so
-    keys are resolved again here to find the same key in both: ``0x1F`` is 31, ``~`` is None,
-    ``[a, b]`` (a complex key) is the tuple yaml-rs makes of it.
+    libyaml's composer resolves plain scalars by YAML 1.1 rules; data comes from yaml-rs, which
+    reads the YAML 1.2 core schema plus a few number forms of its own (``1_000``, ``0b101``,
+    ``-0x1F`` are numbers there). A plain scalar that is a word (most keys) is text in both; any
+    other plain scalar is resolved by yaml-rs itself, so a key is found whatever yaml-rs makes of it:
+    ``0x1F`` is 31, ``~`` is None, ``[a, b]`` (a complex key) is the tuple yaml-rs makes of it.
     """
     if isinstance(node, yaml.SequenceNode):
         return tuple(core_value(item) for item in node.value)
@@ -469,16 +477,14 @@ def core_value(node: Any) -> Any:
     if node.style not in ("", None) or (node.tag == _STR_TAG and _RESOLVER.resolve(
             yaml.ScalarNode, text, (True, False)) != _STR_TAG):
         return text  # quoted, or tagged !!str
-    if text in ("", "~", "null", "Null", "NULL"):
+    if _PLAIN_WORD.fullmatch(text) and text.lower().lstrip(".") not in _SPECIAL_WORDS:
+        return text
+    if text == "":
         return None
-    if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
-        return text.lower() == "true"
-    if _CORE_INT.fullmatch(text):
-        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
-    if _CORE_FLOAT.fullmatch(text) or text.lower().lstrip("+-") in (".inf", ".nan"):
-        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lower()
-                     .replace(".nan", "nan"))
-    return text
+    try:
+        return yaml_rs.loads(f"k: {text}\n", parse_datetime=False)["k"]
+    except (yaml_rs.YAMLDecodeError, IndexError, TypeError, KeyError):
+        return text
 
 
 def key_text(node: Any) -> str:
