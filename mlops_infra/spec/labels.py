@@ -58,8 +58,9 @@ AWS_OWN_TAGS = len(OWN_KEYS)
 OWN_PREFIX = "mlops-infra/"
 KUBERNETES_OWN_KEYS = frozenset({
     "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/name",
-    "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name"})
-"""Labels the Kubernetes compiler sets (recommended labels, selectors, the Kueue queue)."""
+    "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name", "grafana_dashboard"})
+"""Labels the Kubernetes compiler sets (recommended labels, selectors, the Kueue queue, the label
+Grafana's dashboard sidecar looks for on dashboard ConfigMaps)."""
 
 LABEL_MAX = 63
 _VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

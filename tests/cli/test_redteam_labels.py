@@ -79,7 +79,7 @@ def test_m4_the_largest_labels_aws_takes_reach_every_resource_unchanged(tmp_path
     lines = "".join(f"    {json.dumps(k)}: {json.dumps(v)}\n" for k, v in labels.items())
     spec, _ = _with_labels(tmp_path, lines)
     assert run_cli("validate", str(spec), "--env", "prod").code == 0
-    tagged = [r for r in _resources(spec, "prod") if "tags" in r["inputs"]]
+    tagged = [r for r in _resources(spec, "prod") if isinstance(r["inputs"].get("tags"), dict)]
     assert tagged
     for r in tagged:
         tags = r["inputs"]["tags"]
@@ -121,7 +121,7 @@ def test_m4_the_reserved_keys_are_every_key_the_compilers_set(tmp_path: Path) ->
     def reserved(key: str) -> bool:
         return key in user or key in OWN_KEYS or key.startswith(OWN_PREFIX) or key in KUBERNETES_OWN_KEYS
 
-    aws = {k for r in _resources(spec, "prod") for k in r["inputs"].get("tags", {})}
+    aws = {k for r in _resources(spec, "prod") if isinstance(r["inputs"].get("tags"), dict) for k in r["inputs"]["tags"]}
     kube = {k for r in _resources(spec, "dev") if r["type"].startswith("kubernetes:")
             for k in r["inputs"].get("metadata", {}).get("labels", {})}
     assert aws and kube
