@@ -69,18 +69,28 @@ def _instance_type(name: str, use: catalog.Use, path: tuple, address: str) -> It
 def check_training_nodes(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A training job uses at most its cluster's max nodes.
 
-    An error in the base document; when only an environment's overrides shrink the cluster, a
-    warning for that environment (runs there will not get the nodes they ask for).
+    An error in the base document, and in a Kubernetes environment (finding B7): there the cluster
+    is a Kueue ClusterQueue whose nominal quota is max nodes x one node (``compile/kubernetes/queues.py``),
+    with no cohort to borrow from, and Kueue admits a workload only when its whole request fits the
+    quota ("Cluster Queue", https://kueue.sigs.k8s.io/docs/concepts/cluster_queue/: without a cohort a
+    ClusterQueue cannot borrow; a workload that does not fit stays pending, suspended). Such a run is
+    never admitted, and while it waits it blocks every later run of the job. In an AWS environment a
+    cluster is only the capacity a job asks SageMaker for, so there it stays a warning (runs get the
+    nodes they ask for, beyond the cluster's budget).
     """
     for i, job in enumerate(ctx.system.training_jobs):
         cluster = ctx.item("clusters", job.cluster)
         if cluster is None or job.nodes <= cluster.nodes.max:
             continue
-        make = warning if ctx.env else error
+        environment = ctx.system.environments.get(ctx.env) if ctx.env else None
+        kubernetes = environment is not None and environment.target.kind == "kubernetes"
+        make = warning if ctx.env and not kubernetes else error
         where = f" in environment {ctx.env}" if ctx.env else ""
+        why = (f": Kueue never admits a run larger than the ClusterQueue's quota ({cluster.nodes.max} nodes), "
+               "and a run waiting for admission blocks every later run of the job" if kubernetes else "")
         yield make("too-many-nodes",
                    f'Training job "{job.name}" needs {job.nodes} nodes; cluster "{cluster.name}" has at most '
-                   f"{cluster.nodes.max}{where}",
+                   f"{cluster.nodes.max}{where}{why}",
                    f"Lower nodes to {cluster.nodes.max} or raise the max nodes of cluster \"{cluster.name}\""
                    + (f" (override training_jobs.{job.name}.nodes in {ctx.env})." if ctx.env else "."),
                    ("training_jobs", i, "nodes"), f"training_jobs.{job.name}")

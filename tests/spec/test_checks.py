@@ -21,14 +21,24 @@ def test_reference_checks_clean(reference_text: str) -> None:
     assert reference_findings(result.diagnostics) == REFERENCE_WARNINGS  # B3: prod is eu-west-1, the image us-east-1
 
 
-def test_a_job_larger_than_an_environments_cluster_is_reported_in_that_environment(reference_text: str) -> None:
+def test_a_job_larger_than_a_kubernetes_environments_queue_is_an_error_there(reference_text: str) -> None:
+    """Finding B7: dev is Kubernetes, where the cluster is a Kueue ClusterQueue with a quota of max
+    nodes and no cohort; Kueue never admits a run larger than that, so it is an error, not a warning."""
     text = edit(reference_text, "      training_jobs.retrain.nodes: 1", "      training_jobs.retrain.nodes: 2")
     result = parse_system(text)
     found = without_reference_warnings(result.diagnostics)
-    assert [(d.code, d.severity) for d in found] == [("too-many-nodes", "warning")]
+    assert [(d.code, d.severity) for d in found] == [("too-many-nodes", "error")]
     d = found[0]
-    assert "environment dev" in d.summary
+    assert "environment dev" in d.summary and "Kueue never admits" in d.summary
     assert d.detail.startswith("In environment dev:")
+
+
+def test_a_job_larger_than_an_aws_environments_cluster_stays_a_warning(reference_text: str) -> None:
+    """On SageMaker a cluster is only capacity configuration: a run gets the nodes it asks for."""
+    text = edit(reference_text, "      endpoints.scorer.model.version: 13\n",
+                "      endpoints.scorer.model.version: 13\n      clusters.gpu-train.nodes: {min: 0, max: 1}\n")
+    found = [d for d in without_reference_warnings(parse_system(text).diagnostics) if d.code == "too-many-nodes"]
+    assert [(d.severity, "environment staging" in d.summary) for d in found] == [("warning", True)]
 
 
 def test_unknown_reference_has_did_you_mean_and_known_names(reference_text: str) -> None:

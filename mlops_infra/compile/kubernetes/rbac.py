@@ -3,8 +3,9 @@
 Contract: each workload kind (training pods, training launcher, serving, registry, capture sink,
 monitor jobs, pushgateway) gets its own ServiceAccount, created only when the system has such a
 workload. None of them may call the Kubernetes API (``automountServiceAccountToken: false``)
-except the training launcher, which is bound to a Role allowing exactly ``create``, ``get`` and
-``list`` of ``pytorchjobs.kubeflow.org`` in the system's namespace: what starting a run needs.
+except the training launcher, which is bound to a Role allowing exactly ``create``, ``delete``, ``get``
+and ``list`` of ``pytorchjobs.kubeflow.org`` in the system's namespace: what starting a run needs, and
+deleting a run Kueue never admitted (finding B7).
 The serving account lists the object-store Secret so KServe's storage initializer can read
 models from S3 (KServe's documented credential mechanism); the Secret itself is never created
 here.
@@ -16,7 +17,8 @@ from mlops_infra.compile.kubernetes import names
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 
 ADDRESS = "platform"
-LAUNCHER_RULES = [{"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": ["create", "get", "list"]}]
+LAUNCHER_RULES = [{"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"],
+                   "verbs": ["create", "delete", "get", "list"]}]
 
 
 def compile_service_account(kube: KubeTarget, kind: str) -> str:

@@ -13,7 +13,9 @@ touches it. So this target stores the run template and compiles what starts runs
   the operator requires) gets its inputs, outputs, hyperparameters, the MLflow tracking URI and
   where to write the model it registers as environment variables (see :func:`run_env`).
 - ``train-<job>`` CronJob (``batch/v1``, UTC): at ``triggers.schedule`` it runs the launcher,
-  which creates one run from the template unless one is still active. A job without a schedule
+  which creates one run from the template unless one is still active. A run Kueue has not admitted
+  (still suspended) after :func:`admission_timeout_seconds` is not active: the launcher deletes it
+  and starts a new one (finding B7). A job without a schedule
   gets a *suspended* CronJob, so manual runs are ``kubectl create job --from=cronjob/train-<job>``.
 - ``triggers.on_alerts``: an AlertmanagerConfig ``retrain-<job>`` routes those alerts to the
   platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way (one per day at
@@ -93,6 +95,17 @@ def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
     return {"metadata": {"labels": {JOB_LABEL: job.name}}, "spec": spec}
 
 
+ADMISSION_TIMEOUT_ANNOTATION = "mlops-infra/admission-timeout-seconds"
+DEFAULT_ADMISSION_TIMEOUT_SECONDS = 86400
+
+
+def admission_timeout_seconds(job: TrainingJob) -> int:
+    """How long a run may wait for Kueue's admission before the launcher expires it (finding B7):
+    as long as one run may take (``max_runtime``), else a day. A run still suspended after that no
+    longer counts as active, so the schedule and the alert trigger start runs again."""
+    return job.max_runtime.seconds if job.max_runtime else DEFAULT_ADMISSION_TIMEOUT_SECONDS
+
+
 def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
     """The PyTorchJob one run of ``job`` creates (``generateName``: each run is a new object)."""
     address = f"training_jobs.{job.name}"
@@ -108,7 +121,8 @@ def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
         spec["runPolicy"]["activeDeadlineSeconds"] = job.max_runtime.seconds
     metadata = {"generateName": f"{physical_name(job.name, max_len=40)}-", "namespace": kube.namespace,
                 "labels": lbl.labels(kube.ctx, address, **{queues.QUEUE_LABEL: queues.local_queue_name(cluster),
-                                                           JOB_LABEL: job.name})}
+                                                           JOB_LABEL: job.name}),
+                "annotations": {ADMISSION_TIMEOUT_ANNOTATION: str(admission_timeout_seconds(job))}}
     return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": metadata, "spec": spec}
 
 

@@ -246,3 +246,40 @@ def test_register_model_is_idempotent(monkeypatch):
     assert register_model.main() == 0
     assert [c for c in calls if c[0] == "create"] == [("create", "fraud-model", None)]
     assert ("tag", "fraud-model", "mlops-infra.approval", "manual") in calls
+
+
+def test_a_run_kueue_never_admits_stops_counting_as_active_after_its_timeout(template_file, tmp_path, monkeypatch):
+    """Finding B7. Kueue creates a queued PyTorchJob suspended (``spec.runPolicy.suspend: true``) and
+    unsuspends it once admitted (https://kueue.sigs.k8s.io/docs/tasks/run/kubeflow/pytorchjobs/). A run
+    still suspended after the template's admission timeout is deleted and no longer blocks the next
+    launch; a run that was admitted (unsuspended) stays active however long it runs. The cluster is the
+    Kubernetes API stand-in (tests/support/kube_api.py), RBAC'd with the launcher's compiled Role."""
+    from mlops_infra.compile.kubernetes.rbac import LAUNCHER_RULES
+    from tests.support.kube_api import KubeApiStandIn, load_crds
+
+    template = json.loads(template_file.read_text())
+    timeout = float(template["metadata"]["annotations"]["mlops-infra/admission-timeout-seconds"])
+    assert timeout == 6 * 3600  # the reference retrain's max_runtime (6h)
+
+    def kueue(event: str, obj: dict) -> None:  # Kueue's webhook: queued jobs start suspended
+        if event == "create" and obj.get("kind") == "PyTorchJob":
+            obj["spec"].setdefault("runPolicy", {})["suspend"] = True
+
+    (tmp_path / "token").write_text(TOKEN)
+    (tmp_path / "namespace").write_text("fraud-dev")
+    with KubeApiStandIn(crds=load_crds("kubeflow.org_pytorchjobs.yaml"), tokens={TOKEN: LAUNCHER_RULES}) as api:
+        api.on_write(kueue)
+        monkeypatch.setattr(launcher, "API", api.url)
+        monkeypatch.setattr(launcher, "SA_DIR", str(tmp_path))
+        monkeypatch.delenv("NAMESPACE", raising=False)
+        created = dt.datetime.now(dt.UTC).timestamp()
+        first = launcher.launch(str(template_file), "schedule", now=created)
+        assert launcher.launch(str(template_file), "schedule", now=created + timeout - 60) is None  # still waiting
+        second = launcher.launch(str(template_file), "schedule", now=created + timeout + 60)
+        assert second and second != first
+        names = [o["metadata"]["name"] for o in api.objects("pytorchjobs")]
+        assert names == [second]  # the never-admitted run was deleted
+        run = api.get("kubeflow.org/v1", "PyTorchJob", second, "fraud-dev")
+        run["spec"]["runPolicy"]["suspend"] = False  # admitted: it runs, and stays active past the timeout
+        api.seed(run)
+        assert launcher.launch(str(template_file), "schedule", now=created + 3 * timeout) is None

@@ -158,7 +158,7 @@ def test_only_the_launcher_may_call_the_api():
     assert accounts["mlops-serving"]["secrets"] == [{"name": "mlops-object-store"}]
     roles = by_kind(graph, "Role")
     assert len(roles) == 1 and roles[0]["rules"] == [
-        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": ["create", "get", "list"]}]
+        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": ["create", "delete", "get", "list"]}]
     assert not by_kind(graph, "ClusterRole") and not by_kind(graph, "ClusterRoleBinding")
     pods = [d["spec"]["template"]["spec"] for d in by_kind(graph, "Deployment")]
     pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in by_kind(graph, "CronJob")]

@@ -13,7 +13,13 @@ Standard library only. Two modes:
         is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200.
 
 The template carries ``metadata.generateName`` and the label ``mlops-infra/training-job``; runs
-are found by that label. A run is active until it has a ``Succeeded`` or ``Failed`` condition.
+are found by that label. A run is active until it has a ``Succeeded`` or ``Failed`` condition, or
+until it has waited for admission longer than its ``mlops-infra/admission-timeout-seconds``
+annotation (finding B7): Kueue creates the run suspended (``spec.runPolicy.suspend: true``) and
+unsuspends it only once its workload is admitted ("Run a Kubeflow PyTorchJob",
+https://kueue.sigs.k8s.io/docs/tasks/run/kubeflow/pytorchjobs/; "Kueue overview": a job is
+suspended until admitted). Such a run is deleted (it never started: nothing is lost) and no longer
+blocks schedules and alert triggers.
 Talks to the API server with the pod's service account (``MLOPS_KUBE_API`` and ``MLOPS_SA_DIR``
 override the in-cluster defaults, for tests).
 """
@@ -21,11 +27,13 @@ override the in-cluster defaults, for tests).
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 API = os.environ.get("MLOPS_KUBE_API", "https://kubernetes.default.svc")
 SA_DIR = os.environ.get("MLOPS_SA_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
 JOB_LABEL = "mlops-infra/training-job"
+ADMISSION_TIMEOUT = "mlops-infra/admission-timeout-seconds"
+DEFAULT_ADMISSION_TIMEOUT = 86400.0
 PLURAL = "/apis/kubeflow.org/v1/namespaces/{namespace}/pytorchjobs"
 _LOCK = threading.Lock()
 
@@ -61,19 +71,52 @@ def is_active(run: dict) -> bool:
     return not any(c.get("type") in ("Succeeded", "Failed") and c.get("status") == "True" for c in conditions)
 
 
-def active_runs(job: str) -> list[str]:
+def _created(run: dict) -> float | None:
+    stamp = (run.get("metadata") or {}).get("creationTimestamp")
+    try:
+        return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def never_admitted(run: dict, now: float) -> bool:
+    """Still suspended (not admitted by Kueue) longer than the run's admission timeout."""
+    if ((run.get("spec") or {}).get("runPolicy") or {}).get("suspend") is not True:
+        return False
+    annotations = (run.get("metadata") or {}).get("annotations") or {}
+    try:
+        bound = float(annotations.get(ADMISSION_TIMEOUT, DEFAULT_ADMISSION_TIMEOUT))
+    except ValueError:
+        bound = DEFAULT_ADMISSION_TIMEOUT
+    created = _created(run)
+    return created is not None and now - created > bound
+
+
+def active_runs(job: str, now: float | None = None) -> list[str]:
+    """Names of the job's active runs; runs never admitted in time are deleted and not counted."""
+    now = time.time() if now is None else now
     query = urllib.parse.urlencode({"labelSelector": f"{JOB_LABEL}={job}"})
     runs = api("GET", PLURAL.format(namespace=namespace()) + "?" + query).get("items") or []
-    return sorted(r["metadata"]["name"] for r in runs if is_active(r))
+    active = []
+    for run in runs:
+        if not is_active(run):
+            continue
+        name = run["metadata"]["name"]
+        if never_admitted(run, now):
+            print(f"{job}: run {name} was not admitted by Kueue in time; deleting it", flush=True)
+            api("DELETE", PLURAL.format(namespace=namespace()) + "/" + urllib.parse.quote(name))
+            continue
+        active.append(name)
+    return sorted(active)
 
 
-def launch(template_path: str, reason: str) -> str | None:
+def launch(template_path: str, reason: str, now: float | None = None) -> str | None:
     """Create a run from the template unless one is active; return its name (None: skipped)."""
     with open(template_path, encoding="utf-8") as handle:
         template = json.load(handle)
     job = template["metadata"]["labels"][JOB_LABEL]
     with _LOCK:
-        active = active_runs(job)
+        active = active_runs(job, now)
         if active:
             print(f"{job}: run {active[0]} is still active; not starting another ({reason})", flush=True)
             return None
