@@ -173,3 +173,15 @@ def test_accelerator_change_on_an_autoscaled_endpoint_is_ordered() -> None:
     assert sequence["runner"] == "rollout"
     assert "the rollout controller runs, in order: 1. deregister scorer-scalable-target" in golden["plan.txt"]
     assert "at the next version rollout" in golden["plan.md"]
+
+
+def test_blue_green_instance_change_is_deregister_update_register_run_by_apply() -> None:
+    """Finding A3, the Pulumi-run case: a blue/green endpoint's config is switched by `pulumi up`, so
+    apply runs the AWS order itself (a first phase deregisters the target and policy)."""
+    golden = _golden("blue-green-instance-change-deregisters-autoscaling-first")
+    plan = json.loads(golden["plan.json"])
+    (sequence,) = plan["sequences"]
+    assert sequence["runner"] == "apply"
+    assert [s["action"] for s in sequence["steps"]] == ["deregister", "update", "register"]
+    assert "applied in order: 1. deregister scorer-scaling-policy, scorer-scalable-target" in golden["plan.txt"]
+    assert "autoscaling pauses meanwhile" in golden["plan.txt"] and "autoscaling pauses meanwhile" in golden["plan.md"]
