@@ -32,11 +32,25 @@ _SEVERITY = re.compile(r"\((info|warning|critical)\)")
 _PAGERDUTY_SEVERITY = {"info": "info", "warning": "warning", "critical": "critical"}
 
 
+DEFAULT_KEY = "value"
+"""The key a reference without ``key`` reads from a JSON secret: the Kubernetes target's default key
+(``compile/kubernetes/alerting.py``), so one secret shape means the same on both targets (B11.6)."""
+
+
 def _secret(secret_id: str, key: str | None) -> str:
+    """The secret's value: field ``key`` of a JSON SecretString; without ``key``, the SecretString
+    itself, or its field ``value`` when it is a JSON object holding one (as on Kubernetes, where a
+    reference without key reads key ``value`` of the Secret; docs/semantics.md)."""
     import boto3  # available in the Lambda runtime; imported here so tests can stub it
 
     value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    return str(json.loads(value)[key]) if key else value
+    if key:
+        return str(json.loads(value)[key])
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return str(parsed[DEFAULT_KEY]) if isinstance(parsed, dict) and DEFAULT_KEY in parsed else value
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:

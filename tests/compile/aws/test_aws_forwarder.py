@@ -11,6 +11,7 @@ import pytest
 from mlops_infra.compile.aws import forwarder
 
 SECRETS = {"slack-url": "https://hooks.example.test/T/B/x", "pd": json.dumps({"routing": "R0UT1NG"}),
+           "slack-json": json.dumps({"value": "https://hooks.example.test/T/B/json"}),
            "hook": "https://hook.example.test/in", "tok": "s3cr3t-token"}
 
 
@@ -78,3 +79,14 @@ def test_webhook_sends_a_bearer_token_from_its_own_secret(sent, monkeypatch):
 def test_non_https_urls_are_refused():
     with pytest.raises(ValueError, match="non-https"):
         forwarder._post("http://example.test", {})
+
+
+def test_a_secret_without_key_reads_the_same_shapes_as_on_kubernetes(sent, monkeypatch):
+    """Finding B11.6: on Kubernetes a reference without ``key`` reads key ``value`` of the Secret; the
+    AWS forwarder reads a plain SecretString as it is and ``{"value": ...}`` by that key, so a secret
+    stored either way delivers on both targets."""
+    monkeypatch.setenv("CHANNEL_KIND", "slack")
+    for secret, url in (("slack-url", SECRETS["slack-url"]), ("slack-json", "https://hooks.example.test/T/B/json")):
+        monkeypatch.setenv("SECRET_ID", secret)
+        assert forwarder.handler(_event()) == {"delivered": [202]}
+        assert sent[-1]["url"] == url
