@@ -84,7 +84,9 @@ def edit_tags(checkpoint: dict, desired_changes: int, target: int) -> int:
     return edited
 
 
-def build(endpoints: int, env: str):
+def build(endpoints: int, env: str, indent: int | None = None):
+    """(desired graph, parsed prior, parse seconds, tag edits, state text); ``indent`` 4 writes the
+    state as the file backend does."""
     from mlops_infra.compile import compile_system
     from mlops_infra.plan.planner import PlanOptions, make_plan
     from mlops_infra.state.pulumi_state import parse_state
@@ -98,7 +100,7 @@ def build(endpoints: int, env: str):
                          options=PlanOptions(summarize_ml=False, estimate_cost=False))
     custom = sum(1 for r in desired.resources if r.custom)
     edits = edit_tags(checkpoint, baseline.counts.total, custom // 100)
-    text = json.dumps(checkpoint)
+    text = json.dumps(checkpoint, indent=indent) + ("\n" if indent else "")
     start = time.perf_counter()
     prior = parse_state(text, "bench")
     parse_seconds = time.perf_counter() - start

@@ -113,7 +113,7 @@ def generate(endpoints: int = 1000) -> str:
     out.append("training_jobs:")
     for m in range(models):
         out += [f"  - name: train-{m:03d}", f"    cluster: cluster-{m % clusters:02d}",
-                f"    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/train-{m:03d}:1.0.0",
+                f"    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/train-{m:03d}:1.0.0",
                 "    command: [python, -m, train]", f"    inputs: [source-{m % sources:02d}]",
                 "    hyperparameters:", "      epochs: 10", "      learning_rate: 0.001",
                 "    nodes: 2", "    max_runtime: 6h", f"    registers: model-{m:03d}",
@@ -144,7 +144,7 @@ def generate(endpoints: int = 1000) -> str:
     out += [f"      endpoints.ep-{i:04d}.replicas: {{min: 1, max: 2}}" for i in range(0, endpoints, 50)]
     out += [
         "  staging:",
-        '    target: {kind: aws, region: us-east-1, account: "111111111111"}',
+        '    target: {kind: aws, region: eu-west-1, account: "111111111111"}',
         "    promote_from: dev",
         "    overrides:",
     ]

@@ -1,0 +1,196 @@
+"""Benchmark: the whole ``mlops-infra`` process, paired with the floors it cannot beat (a script).
+
+Times what a user runs, each command a fresh process, against the same run's baselines:
+
+- ``python -c pass``: interpreter start-up;
+- ``compose``: a C-YAML compose of the spec (``yaml.compose(..., Loader=yaml.CSafeLoader)``), the
+  floor of reading the document;
+- ``state``: ``orjson.loads`` of the prior state file, the floor of reading the state;
+- ``plan --state``: ``mlops-infra plan SPEC --env prod --state prior.json --no-color``, the prior
+  state that of the same system with about 1% of its resources changed (``bench_plan.py``'s
+  scenario: every 100th endpoint with a new model version, out-of-band tag edits);
+- ``plan json``: the first plan (no state), ``--format json``;
+- ``graph json``: ``mlops-infra graph SPEC --env prod --format json``.
+
+Each round runs every command once, in a fixed order (so each pair shares the machine's load);
+after ``--warmup`` rounds, ``--runs`` rounds are counted. For each command it prints the median,
+min and max wall time, the median peak RSS of the process (``ru_maxrss`` from ``wait4``), and the
+median of the per-round ratios to the compose floor. With ``--baseline TREE`` (a source tree of
+mlops-infra, e.g. an older checkout) the CLI commands also run from that tree (``PYTHONPATH``, same
+interpreter and libraries) and the ratio new/baseline is printed, with whether both wrote the same
+bytes on stdout. The load average is printed before and after: on a shared machine, trust ratios
+over absolute times.
+
+Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB; ``plan json`` at most 3x
+compose; ``graph json`` at most 2x compose.
+
+    python benchmarks/bench_cli.py [--endpoints 1000] [--runs 5] [--warmup 1] [--baseline TREE]
+                                   [--only plan-state,graph-json] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from bench_validate import generate  # noqa: E402  (the shared generator, next to this script)
+
+TARGETS = {"plan-state": (2.0, 250), "plan-json": (3.0, None), "graph-json": (2.0, None)}
+"""Command -> (at most this many times the compose floor, at most this many MB peak RSS)."""
+
+
+@dataclasses.dataclass
+class Command:
+    name: str
+    argv: list[str]
+    tree: str | None = None  # PYTHONPATH for the CLI run from another source tree
+    walls: list[float] = dataclasses.field(default_factory=list)
+    rss_mb: list[float] = dataclasses.field(default_factory=list)
+    digests: set[str] = dataclasses.field(default_factory=set)
+    codes: set[int] = dataclasses.field(default_factory=set)
+
+
+def write_inputs(endpoints: int, env: str, where: Path) -> tuple[Path, Path]:
+    """The generated spec and the prior state (1% changed), as files in ``where``."""
+    from bench_plan import build
+
+    spec = where / "mlsystem.yaml"
+    spec.write_text(generate(endpoints))
+    *_, state_text = build(endpoints, env, indent=4)
+    state = where / "prior.json"
+    state.write_text(state_text)
+    return spec, state
+
+
+def run_once(command: Command, cwd: Path) -> None:
+    """Run ``command`` once; record wall time, the child's peak RSS and a digest of its stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
+    env["PYTHONPATH"] = command.tree or ""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command.argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        command.walls.append(time.perf_counter() - start)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        command.digests.add(hashlib.sha256(out.read()).hexdigest())
+    command.rss_mb.append(usage.ru_maxrss / 1024)  # KiB on Linux
+    command.codes.add(proc.returncode)
+
+
+def commands(spec: Path, state: Path, env: str, baseline: str | None, only: set[str] | None) -> list[Command]:
+    py = sys.executable
+    floors = [
+        Command("pass", [py, "-c", "pass"]),
+        Command("compose", [py, "-c", "import sys, yaml; yaml.compose(open(sys.argv[1], 'rb'), "
+                                      "Loader=yaml.CSafeLoader)", str(spec)]),
+        Command("state", [py, "-c", "import sys, orjson; orjson.loads(open(sys.argv[1], 'rb').read())",
+                          str(state)]),
+    ]
+    cli = [py, "-m", "mlops_infra.cli.main"]
+    work = {
+        "plan-state": ["plan", str(spec), "--env", env, "--state", str(state), "--no-color"],
+        "plan-json": ["plan", str(spec), "--env", env, "--format", "json"],
+        "graph-json": ["graph", str(spec), "--env", env, "--format", "json"],
+    }
+    chosen = [name for name in work if only is None or name in only]
+    out = list(floors)
+    for name in chosen:
+        out.append(Command(name, cli + work[name], str(HERE.parent)))
+        if baseline:
+            out.append(Command(f"{name}@baseline", cli + work[name], baseline))
+    return out
+
+
+def ratios(a: Command, b: Command) -> list[float]:
+    return [x / y for x, y in zip(a.walls, b.walls, strict=True)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--env", default="prod")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--baseline", help="another mlops-infra source tree to run the same commands from")
+    parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json")
+    parser.add_argument("--keep", type=Path, help="write the inputs here and keep them (reused when present)")
+    parser.add_argument("--write-inputs", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.write_inputs:
+        write_inputs(args.endpoints, args.env, args.write_inputs)
+        return 0
+
+    holder = None
+    if args.keep:
+        where = args.keep
+        where.mkdir(parents=True, exist_ok=True)
+    else:
+        holder = tempfile.TemporaryDirectory()
+        where = Path(holder.name)
+    spec, state = where / "mlsystem.yaml", where / "prior.json"
+    if not (spec.exists() and state.exists()):
+        # in a child process: a forked child inherits the parent's peak RSS, so the parent stays small
+        subprocess.run([sys.executable, __file__, "--write-inputs", str(where), "--endpoints", str(args.endpoints),
+                        "--env", args.env], check=True)
+    run_dir = where / "cwd"
+    run_dir.mkdir(exist_ok=True)  # no stacks/ and no mlsystem.yaml: the first plan finds no state
+    only = set(args.only.split(",")) if args.only else None
+    cmds = commands(spec, state, args.env, args.baseline, only)
+
+    load_before = os.getloadavg()
+    for round_ in range(args.warmup + args.runs):
+        for command in cmds:
+            run_once(command, run_dir)
+            if round_ < args.warmup:
+                command.walls.pop()
+                command.rss_mb.pop()
+    load_after = os.getloadavg()
+    if holder is not None:
+        holder.cleanup()
+
+    by_name = {c.name: c for c in cmds}
+    compose = by_name["compose"]
+    print(f"inputs: {args.endpoints} endpoints, spec {spec.stat().st_size / 2**20:.1f} MiB"
+          if holder is None else f"inputs: {args.endpoints} endpoints", end="")
+    print(f"; {args.runs} counted rounds after {args.warmup} warm-up; {os.cpu_count()} CPUs, load average "
+          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
+    print(f"{'command':<22} {'median s':>9} {'min':>7} {'max':>7} {'peak MB':>8} {'x compose':>10} {'x baseline':>11}")
+    failed = False
+    for c in cmds:
+        vs_compose = statistics.median(ratios(c, compose))
+        base = by_name.get(f"{c.name}@baseline")
+        vs_base = f"{statistics.median(ratios(c, base)):.2f}" if base else ""
+        print(f"{c.name:<22} {statistics.median(c.walls):>9.3f} {min(c.walls):>7.3f} {max(c.walls):>7.3f} "
+              f"{statistics.median(c.rss_mb):>8.0f} {vs_compose:>10.2f} {vs_base:>11}")
+        if c.codes != {0}:
+            print(f"  exit codes {sorted(c.codes)}: the command failed")
+            failed = True
+        if base and base.digests != c.digests:
+            print(f"  stdout differs from {base.name}")
+    for name, (most, mb) in TARGETS.items():
+        c = by_name.get(name)
+        if c is None:
+            continue
+        ratio = statistics.median(ratios(c, compose))
+        rss = statistics.median(c.rss_mb)
+        ok = ratio <= most and (mb is None or rss <= mb)
+        limit = f"<= {most}x compose" + (f", <= {mb} MB" if mb else "")
+        print(f"target {name} ({limit}): {ratio:.2f}x, {rss:.0f} MB: {'met' if ok else 'NOT met'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
