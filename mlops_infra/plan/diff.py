@@ -1,4 +1,4 @@
-"""Property-level diff of normalised inputs: the only module that uses deepdiff.
+"""Property-level diff of normalised inputs: the only module that uses deepdiff (and only for lists of scalars).
 
 Contract:
 - :func:`diff_inputs` turns a :class:`~mlops_infra.plan.normalize.Normalized` pair into
@@ -19,9 +19,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
-
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
 
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
 from mlops_infra.plan.normalize import Normalized
@@ -60,7 +57,7 @@ class _Sensitivity:
 
 def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
     """``value`` made safe to show: secrets redacted, unknowns spelled out."""
-    if value is notpresent:
+    if value is _ABSENT:
         return None
     if sens.covers(path) or value == _SECRET_PLACEHOLDER:
         return REDACTED
@@ -87,14 +84,78 @@ def _sort_key(path: Path) -> tuple:
     return tuple((0, t, "") if isinstance(t, int) else (1, 0, t) for t in path)
 
 
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_ABSENT: Any = _Absent()
+"""The side of an added or removed key or item (deepdiff's ``notpresent``)."""
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_WALKED = _SCALARS | {dict, list}
+
+
 def _changed_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
+    """(path, before, after) of every change, exactly as ``DeepDiff(before, after, view="tree",
+    threshold_to_diff_deeper=0, ignore_private_variables=False)`` reports them (in another order;
+    the caller sorts). Objects, lists holding an object or a list (paired by index, as deepdiff
+    pairs them), scalars and type changes are walked here; the rest (lists of scalars only, which
+    deepdiff aligns with difflib, and types JSON does not have) is handed to deepdiff, imported
+    only then (with pandas and numpy it costs more to import than most plans take to diff). A
+    property test checks the two agree."""
+    found: list[tuple[Path, Any, Any]] = []
+    _walk(before, after, (), found)
+    return found
+
+
+def _walk(a: Any, b: Any, path: Path, found: list[tuple[Path, Any, Any]]) -> None:
+    if a is b:
+        return
+    ta = type(a)
+    if ta is not type(b):
+        found.append((path, a, b))
+    elif ta is dict:
+        for key, value in b.items():
+            if key not in a:
+                found.append(((*path, key), _ABSENT, value))
+        for key, value in a.items():
+            if key not in b:
+                found.append(((*path, key), value, _ABSENT))
+        for key, value in b.items():
+            if key in a:
+                _walk(a[key], value, (*path, key), found)
+    elif ta is list and _pairs_by_index(a, b):
+        common = min(len(a), len(b))
+        for i in range(common):
+            _walk(a[i], b[i], (*path, i), found)
+        found.extend(((*path, i), a[i], _ABSENT) for i in range(common, len(a)))
+        found.extend(((*path, i), _ABSENT, b[i]) for i in range(common, len(b)))
+    elif ta in _SCALARS:
+        if a != b:
+            found.append((path, a, b))
+    elif not (ta is list and canonical(a) == canonical(b)):
+        found.extend(((*path, *p), x, y) for p, x, y in _deepdiff_paths(a, b))
+
+
+def _pairs_by_index(a: list, b: list) -> bool:
+    """Whether deepdiff compares these lists item by item (one holds an object or a list, and
+    every item is of a JSON type); lists of scalars only are aligned with difflib instead."""
+    types = {type(x) for x in a} | {type(x) for x in b}
+    return types <= _WALKED and not types <= _SCALARS
+
+
+def _deepdiff_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+
     tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1,
                     ignore_private_variables=False)
-    found: list[tuple[Path, Any, Any]] = []
-    for levels in tree.values():
-        for level in levels:
-            found.append((tuple(level.path(output_format="list")), level.t1, level.t2))
-    return found
+    return [(tuple(level.path(output_format="list")),
+             _ABSENT if level.t1 is notpresent else level.t1, _ABSENT if level.t2 is notpresent else level.t2)
+            for levels in tree.values() for level in levels]
 
 
 def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, sensitive: PathMatcher,

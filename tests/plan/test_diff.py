@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlops_infra.plan.diff as diff_module
 from mlops_infra.plan.diff import creation_changes, diff_inputs
@@ -21,9 +23,10 @@ def run(prior, desired, *, replace=NONE, keep=NONE, sensitive=NONE, extra=None, 
 
 def test_equal_inputs_skip_deepdiff(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args, **kwargs):
-        raise AssertionError("deepdiff must not run for equal inputs")
+        raise AssertionError("no diff (ours or deepdiff's) must run for equal inputs")
 
-    monkeypatch.setattr(diff_module, "DeepDiff", boom)
+    monkeypatch.setattr(diff_module, "_changed_paths", boom)
+    monkeypatch.setattr(diff_module, "_deepdiff_paths", boom)
     assert run({"a": {"b": [1, 2]}, "c": "x"}, {"c": "x", "a": {"b": [1, 2]}}) == ()
 
 
@@ -85,3 +88,64 @@ def test_creation_changes_list_top_level_inputs_redacted() -> None:
     assert [(c.path, c.before, c.after) for c in changes] == [
         ("cfg", None, {"a": [UNKNOWN_AFTER_APPLY]}), ("name", None, "x"), ("password", None, REDACTED),
         ("role", None, UNKNOWN_AFTER_APPLY)]
+
+
+# -- the walk reports exactly what deepdiff reports ---------------------------------------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5]),
+                     st.sampled_from(["", "a", "b", "x"]))
+_trees = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["a", "b", "c", "__d"]), inner, max_size=4)),
+    max_leaves=20)
+
+
+def _mutated(draw, value):
+    """``value`` with a few random edits (so the pair shares structure, as prior and desired do)."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(_trees)
+    if isinstance(value, dict):
+        out = {k: _mutated(draw, v) for k, v in value.items() if draw(st.integers(0, 5))}
+        if draw(st.booleans()):
+            out[draw(st.sampled_from(["a", "b", "e"]))] = draw(_trees)
+        return out
+    if isinstance(value, list):
+        out = [_mutated(draw, v) for v in value]
+        if draw(st.booleans()):
+            out.insert(draw(st.integers(0, len(out))), draw(_trees))
+        elif out and draw(st.booleans()):
+            out.pop(draw(st.integers(0, len(out) - 1)))
+        return out
+    return value
+
+
+@st.composite
+def _pairs(draw):
+    before = draw(st.dictionaries(st.sampled_from(["a", "b", "c", "tags", "__x"]), _trees, max_size=5))
+    return before, _mutated(draw, before)
+
+
+def _deepdiff_reference(before, after):
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+
+    tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1,
+                    ignore_private_variables=False)
+    shown = lambda v: diff_module._ABSENT if v is notpresent else v  # noqa: E731
+    return sorted((repr(tuple(level.path(output_format="list"))), repr(shown(level.t1)), repr(shown(level.t2)))
+                  for levels in tree.values() for level in levels)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_pairs())
+def test_changed_paths_match_deepdiff(pair) -> None:
+    before, after = pair
+    ours = sorted((repr(p), repr(a), repr(b)) for p, a, b in diff_module._changed_paths(before, after))
+    assert ours == _deepdiff_reference(before, after)
+
+
+def test_lists_of_objects_pair_by_index_and_scalar_lists_use_deepdiff() -> None:
+    before = {"v": [{"w": 1}, {"w": 2}], "s": [1, 2, 3]}
+    after = {"v": [{"w": 1}, {"w": 3}, {"w": 4}], "s": [1, 3]}
+    ours = sorted((repr(p), repr(a), repr(b)) for p, a, b in diff_module._changed_paths(before, after))
+    assert ours == _deepdiff_reference(before, after)
+    assert ("('v', 1, 'w')", "2", "3") in ours
