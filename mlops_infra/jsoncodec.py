@@ -13,6 +13,7 @@ end-to-end ``plan`` of a 1,000-endpoint system within two seconds.
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -25,6 +26,22 @@ def loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+UNPARSED: Any = object()
+"""What :func:`loads_utf8` returns for bytes it leaves to the caller's slower, more lenient path."""
+
+
+def loads_utf8(data: bytes) -> Any:
+    """Parse UTF-8 JSON bytes (a UTF-8 BOM is skipped) without decoding them to text first;
+    :data:`UNPARSED` for anything orjson refuses (another encoding, invalid UTF-8 or JSON, NaN,
+    integers beyond 64 bits, nesting past 1,024 levels): decode and call :func:`loads` for those."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return UNPARSED
+    try:
+        return orjson.loads(memoryview(data)[3:] if data.startswith(codecs.BOM_UTF8) else data)
+    except orjson.JSONDecodeError:
+        return UNPARSED
 
 
 def canonical_bytes(value: Any) -> bytes:

@@ -232,10 +232,20 @@ def parse_json_document(data: bytes | str, source: str) -> Any:
     """Decode untrusted JSON text (UTF-8/UTF-16 with or without BOM, or gzip of it).
 
     Errors become :class:`StateError` with the line and column where the JSON broke, and say when
-    the text ended early (a truncated file).
+    the text ended early (a truncated file). UTF-8 bytes (the usual state file) are parsed as they
+    are, without a decoded copy of the text; only what that refuses (other encodings, broken JSON,
+    what orjson does not read) takes the text path, which reports errors and parses leniently.
     """
-    text, gzipped = _to_text(data, source)
-    if not text.strip():
+    if isinstance(data, bytes):
+        gzipped = data[:2] == GZIP_MAGIC
+        raw = _gunzip(data, source) if gzipped else data
+        parsed = jsoncodec.loads_utf8(raw)
+        if parsed is not jsoncodec.UNPARSED:
+            return parsed
+        text = _decode_bytes(raw, source, gzipped)
+    else:
+        text, gzipped = data.removeprefix("\ufeff"), False
+    if not text or text.isspace():
         raise StateError(source, "the file is empty",
                          f"A Pulumi state or preview document is never empty: {_REEXPORT}.")
     try:
