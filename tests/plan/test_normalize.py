@@ -239,3 +239,59 @@ def test_the_walk_never_calls_different_trees_equal() -> None:
     check_near()
     same = {"a": [1, {"b": "x"}], "k": '{"k": 1}'}
     assert not norm(same, same).differs
+
+
+# --- the shortcut for unchanged values gives what the full walk gives ------------------------------------
+
+
+def _stored(value):
+    """``value`` as the state stores it: ``$json`` documents as their canonical text."""
+    from mlops_infra.graph import canonical_json
+
+    if isinstance(value, dict) and set(value) == {"$json"}:
+        return canonical_json(value["$json"])
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
+def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    def both(prior, desired):
+        fast = norm(prior, desired)
+        real = module._already_normal
+        module._already_normal = lambda *args: False
+        try:
+            slow = norm(prior, desired)
+        finally:
+            module._already_normal = real
+        return fast, slow
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["a", "b", "k", "name", "tags"]), _json_values(), max_size=5),
+           st.booleans(), st.booleans(), st.booleans())
+    def check(tree, wrap, mutate, first) -> None:
+        desired = {k: _sentinels(v) for k, v in tree.items()} if wrap else tree
+        prior = _stored(desired)
+        if mutate and tree:
+            prior[sorted(prior)[0]] = "zz"
+        fast, slow = both(None if first else prior, desired)
+        assert (json.dumps(fast.prior), json.dumps(fast.desired), fast.differs, fast.sensitive, fast.from_refs) == (
+            json.dumps(slow.prior), json.dumps(slow.desired), slow.differs, slow.sensitive, slow.from_refs)
+
+    check()
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"]}]}
+    calls = []
+    module_json = module.json.loads
+    module.json.loads = lambda text: calls.append(text) or module_json(text)
+    try:
+        n = norm({"policy": _stored(json_of(policy)), "tags": {"a": "1"}}, {"policy": json_of(policy), "tags": {"a": "1"}})
+    finally:
+        module.json.loads = module_json
+    assert not n.differs and n.desired == {"policy": policy, "tags": {"a": "1"}} and calls == []  # not parsed
