@@ -13,11 +13,10 @@ Prints, per worker count, the best and median wall time over ``--runs`` runs, an
 peak RSS (``ru_maxrss``; the moto server runs in the same process, so this includes it) with
 the growth during the scans.
 
-Target: at most 5 s for 1,000 resources. Measured here (2 cores, moto 5.2.5, in-process server,
-710 API calls): best 3.5 s at ``max_workers=4``, 3.8 s at 8, 4.4 s at 16, 4.6 s at 32; peak RSS
-~390 MB for the whole process, +12 MB during the scans. The time is moto's (~5 ms of server work
-per call, sharing the GIL with the client), so more workers do not help here; against AWS, where
-each call waits ~20-50 ms on the network, throughput grows with ``max_workers`` until throttling.
+Target: at most 5 s for 1,000 resources (the figures are what this script prints; none is kept
+here). The moto server runs in this process and its work per call shares the GIL with the
+clients, so more workers cannot make it faster here; against AWS, where each call waits on the
+network, throughput grows with ``max_workers`` until throttling.
 
     python benchmarks/bench_live_scan.py [--resources 1000] [--runs 3] [--workers 4,8,16,32]
 """

@@ -10,7 +10,7 @@
   EC2 types).
 
 Run ``python -m mlops_infra.catalog.refresh`` after upgrading botocore (and moto). The snapshots are
-shipped so that validation never loads botocore's 1 MB service model (about 0.3 s) on the hot path.
+shipped so that validation never loads botocore's 1 MB service model on the hot path.
 A test fails when botocore names a SageMaker instance family the storage file does not classify.
 """
 

@@ -122,13 +122,25 @@ which ``pip install 'mlops-infra[...]'`` to run (one line, exit 1) instead of a 
 
 
 GC_THRESHOLDS = (100_000, 50, 100)
-"""Cyclic-GC thresholds for the CLI process (Python's defaults: 700, 10, 10).
+"""Cyclic-GC thresholds for the commands that may run long (apply, rollout, ...; Python's defaults:
+700, 10, 10): a full collection walks every live object, and a plan-sized process keeps hundreds of
+thousands of them, so collections are made rare; reference counting frees everything as usual."""
 
-A plan of a 1,000-endpoint system keeps ~20,000 resources' inputs alive several times over (spec,
-graph, state, plan); with the default thresholds every full collection walks all of it again, which
-was half of the wall time of an end-to-end plan (5.4 s -> 2.7 s measured). The data is acyclic, so
-collecting less often costs no memory; reference counting still frees everything as usual.
-"""
+BATCH_COMMANDS = frozenset({"validate", "schema", "graph", "plan"})
+"""Commands that read, compute, print and exit: no cyclic GC at all while they run. Their data
+(spec, graph, state, plan) is acyclic trees freed by reference counting, so collecting finds
+nothing and only costs time (``benchmarks/bench_cli.py`` prints ``plan`` and ``graph`` against a
+baseline); the peak memory is the same."""
+
+
+def _gc_policy(argv: list[str] | None) -> None:
+    """No cyclic GC for a :data:`BATCH_COMMANDS` command, else the :data:`GC_THRESHOLDS`."""
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command in BATCH_COMMANDS:
+        gc.disable()
+    else:
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build_command() -> Any:
@@ -153,12 +165,17 @@ def main(argv: list[str] | None = None) -> None:
 
     original = sys.stderr
     sys.stderr = RedactingStream(lambda: original)
+    gc_enabled, thresholds = gc.isenabled(), gc.get_threshold()
     try:
+        _gc_policy(argv)
         _main(argv)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         sys.stderr = original
+        gc.set_threshold(*thresholds)  # main() called in-process (tests) leaves the GC as it was
+        if gc_enabled:
+            gc.enable()
 
 
 def _main(argv: list[str] | None) -> None:
@@ -167,7 +184,6 @@ def _main(argv: list[str] | None) -> None:
         from mlops_infra.cli import completion
 
         sys.exit(completion.handle(list(args), PROG_NAME))
-    gc.set_threshold(*GC_THRESHOLDS)
     command = build_command()
     err_console = error_console()
     try:

@@ -70,8 +70,8 @@ def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None 
     """The plan that takes ``prior`` to ``graph`` (see the module contract).
 
     The cyclic garbage collector is paused while planning (the walk allocates hundreds of thousands
-    of small acyclic containers; collecting them repeatedly costs ~20% at 19,000 resources) and
-    restored afterwards, as the compiler does.
+    of small acyclic containers, which a collection would only walk again) and restored
+    afterwards, as the compiler does.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -127,3 +127,30 @@ def test_every_example_environment_compiles_to_json(capsys, path):
         assert code == 0, err
         data = json.loads(out)
         assert data["stack"] == env and data["resources"]
+
+
+# -- graph JSON: the standard library's bytes, written by orjson ----------------------------------------
+
+
+def test_stdlib_pretty_writes_the_standard_librarys_bytes() -> None:
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.jsoncodec import stdlib_pretty
+
+    floats = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+        [1e-5, 1.5e-7, 1e-9, 0.0001, 1e16, 1e-10, 0.1, -2.0, 123456789.125])
+    text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é€\u2028😀"), max_size=6)
+    keys = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é"), max_size=4)
+    scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | floats | text
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                          max_leaves=25)
+
+    @settings(max_examples=500, deadline=None)
+    @given(values)
+    def check(value) -> None:
+        assert stdlib_pretty(value) == json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+    check()
