@@ -241,8 +241,11 @@ class DesiredGraph:
         return out
 
     def dumps(self) -> str:
-        """Byte-stable JSON text of the graph."""
-        return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        """Byte-stable JSON text of the graph: ``json.dumps(indent=2, sort_keys=True)``'s bytes,
+        written by orjson (:func:`mlops_infra.jsoncodec.stdlib_pretty`)."""
+        from mlops_infra.jsoncodec import stdlib_pretty
+
+        return stdlib_pretty(self.to_json())
 
     @cached_property
     def _digest(self) -> str:
@@ -260,7 +263,7 @@ class DesiredGraph:
         ``model_versions`` is left out: how a registry decision was reached (offline or read) does
         not change what is applied, and whether an endpoint waits shows in its resources.
 
-        Computed once per graph (a graph is immutable); about 0.9 s at 19,000 resources.
+        Computed once per graph (a graph is immutable): it serialises every resource.
         """
         return self._digest
 
