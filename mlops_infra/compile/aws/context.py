@@ -11,11 +11,13 @@ sets the explicit provider and, when the type takes them, the tags.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlops_infra.compile.aws import arns
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.graph import ResourceOptions
+from mlops_infra.spec import containers
 
 
 def require(value, what: str):
@@ -72,8 +74,6 @@ class AwsContext:
     """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
-    serving_index: tuple[dict[str, int], dict[str, str]] | None = None
-    """(model name -> index, model name -> serving instance), built once by compile.aws.images."""
 
     @property
     def region(self) -> str:
@@ -86,6 +86,17 @@ class AwsContext:
     @property
     def partition(self) -> str:
         return arns.partition(self.region)
+
+    @cached_property
+    def model_indexes(self) -> dict[str, int]:
+        """model name -> its index in ``system.models`` (diagnostic paths), computed once per compile."""
+        return {m.name: i for i, m in enumerate(self.ctx.system.models)}
+
+    @cached_property
+    def serving_instances(self) -> dict[str, str]:
+        """model name -> the instance that picks its serving image (:func:`containers.serving_instances`),
+        once per compile: asked per endpoint, a per-call scan was quadratic in endpoints."""
+        return containers.serving_instances(self.ctx.system)
 
     def name(self, *parts: str, max_len: int = 63) -> str:
         return self.ctx.name(*parts, max_len=max_len)

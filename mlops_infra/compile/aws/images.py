@@ -25,11 +25,8 @@ def model_serving_image(aws: AwsContext, model: str, fallback: str | None) -> st
     """The image that serves ``model`` in this region (``fallback``: the registering job's image;
     None when nothing here names or registers one)."""
     system = aws.ctx.system
-    if aws.serving_index is None:  # once per compile: per-call scans made compile quadratic in endpoints
-        aws.serving_index = ({m.name: i for i, m in enumerate(system.models)}, containers.serving_instances(system))
-    names, instances = aws.serving_index
-    image = containers.serving_image(system, names, model, aws.region,
-                                     instances.get(model, containers.DEFAULT_INSTANCE))
+    image = containers.serving_image(system, aws.model_indexes, model, aws.region,
+                                     aws.serving_instances.get(model, containers.DEFAULT_INSTANCE))
     if image is None:
         return fallback
     return require(image.uri, f"a serving image for models.{model} ({image.problem})")
