@@ -128,12 +128,6 @@ def serving_instances(system: Any) -> dict[str, str]:
     return chosen
 
 
-def serving_instance(system: Any, model_name: str) -> str:
-    """The instance whose processor picks a served model's image (:func:`serving_instances`);
-    ``DEFAULT_INSTANCE`` when no endpoint serves it."""
-    return serving_instances(system).get(model_name, DEFAULT_INSTANCE)
-
-
 def cluster_instance(system: Any, job: Any) -> str | None:
     cluster = system.item("clusters", job.cluster)
     if cluster is None:
