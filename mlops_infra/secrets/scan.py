@@ -110,12 +110,19 @@ def _windows(data: bytes) -> list[tuple[int, int, set[Rule]]]:
 
 
 def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
-    """``rules`` plus, when a pattern trigger fired (its match may have swallowed an anchor), every
-    rule whose literal anchor occurs in the window; in :data:`RULES` order."""
+    """``rules`` plus, when a pattern trigger fired (its match may have swallowed an anchor or
+    another rule's trigger), every rule whose literal anchor occurs in the window and every rule
+    whose trigger pattern matches anywhere in it; in :data:`RULES` order.
+
+    The prefilter reports leftmost, non-overlapping matches of one alternation, so a long match of
+    one trigger hides the triggers inside it: in ``user:https://h/x?secret=V@registry/img`` the
+    userinfo trigger (``user:…@``) covers the query-string trigger (``?secret=V``), and only the
+    userinfo rule, which does not match there, would be tried (found by the secrets property test)."""
     if any(r.key40 or r.trigger for r in rules):
         lowered = window.lower()
         rules = (rules | {r for anchor, r in _LITERAL_RULES if anchor in window}
-                 | {r for anchor, r in _FOLDED_RULES if anchor in lowered})
+                 | {r for anchor, r in _FOLDED_RULES if anchor in lowered}
+                 | {r for pattern, group in _BY_PATTERN if pattern.search(window) for r in group})
     return sorted(rules, key=lambda r: _ORDER[id(r)])
 
 

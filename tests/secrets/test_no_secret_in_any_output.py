@@ -240,6 +240,9 @@ def _assert_unseen(secret: Shape, results: list[tuple[tuple[str, ...], CliResult
 @example(secret=("routing_key: 0a07ef5fc0002f17dae47d4170a4a0a6", ("0a07ef5fc0002f17dae47d4170a4a0a6",)),
          field="channels.slack.webhook_url secret key", env="dev", graph_format="text",
          plan_format="markdown")  # cleaned into a name suggestion
+@example(secret=("https://api.example.com/v1/hook?secret=Ab3dEfGh1jKlMn0pQr5t", ("Ab3dEfGh1jKlMn0pQr5t",)),
+         field="training_jobs.image credentials", env="dev", graph_format="text",
+         plan_format="text")  # quoted under the image-reference error's caret
 @settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 def test_a_secret_in_any_free_text_field_is_never_printed_or_written(

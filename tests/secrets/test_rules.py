@@ -164,3 +164,19 @@ def test_a_whole_private_key_is_redacted_with_its_body(newline: str) -> None:
     key = f"-----BEGIN PRIVATE KEY-----{newline}{body}{newline}{body[::-1]}{newline}-----END PRIVATE KEY-----"
     text = f"image {key} is not in Amazon ECR"
     assert redact(text) == "image <redacted: a private key> is not in Amazon ECR"
+
+
+@pytest.mark.parametrize("secret", [
+    "https://api.example.com/v1/hook?secret=Ab3dEfGh1jKlMn0pQr5t",
+    "https://api.example.com/v1/hook?token=Ab3dEfGh1jKlMn0pQr5t&x=1",
+])
+def test_a_trigger_inside_another_triggers_match_is_still_tried(secret: str) -> None:
+    """The prefilter finds leftmost, non-overlapping matches: the userinfo trigger (``user:…@``)
+    swallows a query-string credential inside it, and the userinfo rule itself does not match
+    there (the part after ``user:`` holds ``:``). Every rule whose trigger matches the window is
+    tried (found by the property test, an image reference with credentials in dev)."""
+    value = secret.split("=", 1)[1].split("&")[0]
+    for text in (f"user:{secret}@registry.example.com/fraud-train:1.4.2",
+                 f"  image: user:{secret}@registry.example.com/fraud-train:1.4.2"):
+        assert secret_kinds(text) == ["a credential in a URL query string"]
+        assert value not in redact(text)
