@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
     by_name = {c.name: c for c in cmds}
     compose = by_name["compose"]
-    print(f"inputs: {args.endpoints} endpoints, spec {spec.stat().st_size / 2**20:.1f} MiB"
-          if holder is None else f"inputs: {args.endpoints} endpoints", end="")
+    print(f"inputs: {args.endpoints} endpoints, spec {spec.stat().st_size / 2**20:.1f} MiB, state "
+          f"{state.stat().st_size / 2**20:.1f} MiB" if holder is None else f"inputs: {args.endpoints} endpoints", end="")
     print(f"; {args.runs} counted rounds after {args.warmup} warm-up; {os.cpu_count()} CPUs, load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"{'command':<22} {'median s':>9} {'min':>7} {'max':>7} {'peak MB':>8} {'x compose':>10} {'x baseline':>11}")

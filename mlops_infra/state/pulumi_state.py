@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import json
+import os
 import re
+import stat
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
+import orjson
 import yaml
 
 from mlops_infra import jsoncodec
@@ -41,12 +46,13 @@ from mlops_infra.errors import UserError
 from mlops_infra.fileio import TooLarge, read_limited
 from mlops_infra.secrets import redact_url
 from mlops_infra.state.model import PriorState, StateResource
+from mlops_infra.state.resource_texts import SENTINEL, NotSplittable, ResourceTexts, outline
 
 SUPPORTED_VERSIONS = (3, 4)
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GZIP_MAGIC = b"\x1f\x8b"
-# A decompressed state larger than this is refused (a gzip bomb, not a stack: 12,000 resources are
-# well under 200 MB of JSON).
+# A decompressed state larger than this is refused (a gzip bomb or a device, not a stack;
+# benchmarks/bench_cli.py prints the size of the state of its 1,000-endpoint system).
 MAX_STATE_BYTES = 1 << 30
 GUNZIP_PIECE = 16 << 20
 BOMB_CHECK_BYTES = 64 << 20
@@ -101,25 +107,94 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
 
     ``source`` names the document in errors and is stored as ``PriorState.source``.
     Raises :class:`StateError` for anything that is not a readable version 3 or 4 state.
+    UTF-8 bytes laid out as Pulumi writes them are read one resource at a time
+    (:func:`_read_by_resource`); anything else is parsed whole, with the same result.
     """
+    if isinstance(data, bytes) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raw = _gunzip(data, source) if data[:2] == GZIP_MAGIC else data
+        prior = _read_by_resource(io.BytesIO(raw), source)
+        del raw
+        if prior is not None:
+            return prior
     doc = parse_json_document(data, source)
     if isinstance(doc, str):
         doc = parse_json_document(doc, source)
     version, deployment = _unwrap_state(doc, source)
     if deployment is None:
         return PriorState(source, version, EMPTY_SERIAL, None, None, {})
-    resources = _parse_resources(deployment.get("resources"), source)
+    raw_resources = deployment.get("resources")
+    if raw_resources is not None and not isinstance(raw_resources, list):
+        raise _shape_error(source, f'"resources" is a JSON {_json_kind(raw_resources)}, not an array')
+    resources, malformed = _index_resources(raw_resources or [], source)
+    return _prior_state(source, version, deployment, resources, malformed, _serial(deployment, source))
+
+
+def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
+    """The state in ``handle`` (UTF-8 JSON, seekable), read one resource at a time, or None when it
+    is not laid out as Pulumi writes it or is not a readable state (the caller then parses it whole,
+    which gives the same result or the error).
+
+    Memory: one block and one resource's text at a time instead of the whole text, its parse tree
+    and its canonical copy; each resource keeps only the fields :class:`StateResource` holds.
+    First the text around the ``"resources"`` array (the deployment without it) is read from the
+    first and last blocks (:func:`~mlops_infra.state.resource_texts.outline`), parsed and checked;
+    then :class:`~mlops_infra.state.resource_texts.ResourceTexts` cuts the array, each resource is
+    parsed and its canonical bytes feed the serial's hash in order, and the text around the array it
+    found must be the one read first. So
+    the serial is the SHA-256 of the same bytes :func:`_serial` hashes: the deployment's canonical
+    JSON, in which each resource is written as orjson writes it at that depth (hence the two lists
+    around it) between the deployment's own text before and after the array.
+    """
+    sentinel = SENTINEL.decode()
+    try:
+        head, tail = outline(handle, MAX_STATE_BYTES)
+        if SENTINEL in head or SENTINEL in tail:
+            return None
+        doc = jsoncodec.loads_utf8(head + b'"' + SENTINEL + b'"' + tail)
+        if not isinstance(doc, dict):
+            return None
+        version, deployment = _unwrap_state(doc, source)
+        if deployment is None or deployment.get("resources") != sentinel:
+            return None
+        before, found, after = orjson.dumps(deployment, option=orjson.OPT_SORT_KEYS).partition(
+            b'"' + SENTINEL + b'"')
+        if not found:
+            return None
+        digest = hashlib.sha256(before + b"[")
+        texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
+        resources, malformed = _index_resources(_hashed_entries(texts, digest), source)
+        if (texts.head, texts.tail) != (head, tail):
+            return None
+        digest.update(b"]" + after)
+    except (NotSplittable, StateError, orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError, OSError):
+        return None
+    return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest())
+
+
+def _hashed_entries(texts: ResourceTexts, digest: Any) -> Iterator[dict[str, Any]]:
+    """Each resource text parsed, its canonical bytes (as within the deployment) fed to ``digest``."""
+    for index, text in enumerate(texts):
+        entry = orjson.loads(text)
+        if not isinstance(entry, dict):
+            raise NotSplittable("an element is not an object")
+        canonical = orjson.dumps([[entry]], option=orjson.OPT_SORT_KEYS)  # at the depth it has in the deployment
+        digest.update(b"," + canonical[2:-2] if index else canonical[2:-2])
+        yield entry
+
+
+def _prior_state(source: str, version: int, deployment: dict[str, Any], resources: dict[str, StateResource],
+                 malformed: tuple[str, ...], serial: str) -> PriorState:
     identity = _stack_identity(resources.values())
     return PriorState(
         source=source,
         version=version,
-        serial=_serial(deployment, source),
+        serial=serial,
         project=identity.project if identity else None,
         stack=identity.stack if identity else None,
         resources=resources,
         secrets_provider=_secrets_provider(deployment.get("secrets_providers"), source),
         pending_operations=len(_optional(deployment, "pending_operations", list, source, "deployment") or ()),
-        malformed_urns=_malformed_urns(deployment.get("resources") or []),
+        malformed_urns=malformed,
     )
 
 
@@ -128,15 +203,19 @@ def load_state(path: Path | str) -> PriorState:
 
     The file is only read, at most :data:`MAX_STATE_BYTES` of it (bytes are counted as they are
     read, so ``/dev/zero`` stops there). An unreadable or oversized file raises :class:`StateError`.
+    A plain UTF-8 regular file is read one resource at a time (:func:`_read_by_resource`), never
+    whole; anything else, or what that path does not read, is read whole (the same result).
     """
     path = Path(path)
+    prior = _stream_file(path)
+    if prior is not None:
+        return prior
     try:
         data = read_limited(path, MAX_STATE_BYTES, check_head=lambda head: _refuse_binary(head, str(path)))
     except TooLarge:
         raise StateError(str(path), "the state file is too large",
-                         f"It holds more than {MAX_STATE_BYTES >> 20} MiB, which no stack state needs (a "
-                         f"10,000-endpoint stack is under 400 MiB). Check that this is the right file; "
-                         f"a device or an endless pipe is not a state file.") from None
+                         f"It holds more than {MAX_STATE_BYTES >> 20} MiB, which no stack state needs. Check "
+                         f"that this is the right file; a device or an endless pipe is not a state file.") from None
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise StateError(
@@ -145,6 +224,23 @@ def load_state(path: Path | str) -> PriorState:
             f"run `pulumi stack export --file state.json` and pass that file.",
         ) from None
     return parse_state(data, str(path))
+
+
+def _stream_file(path: Path) -> PriorState | None:
+    """:func:`_read_by_resource` of a regular file that starts as UTF-8 text (not gzip, UTF-16 or
+    binary); None otherwise or when that cannot read it."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            head = handle.read(4096)
+            if head[:2] == GZIP_MAGIC or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+                    or b"\x00" in head:
+                return None
+            handle.seek(0)
+            return _read_by_resource(handle, str(path))
+    except OSError:
+        return None
 
 
 def find_state_file(stack_dir: Path, project: str, stack: str, backend_url: str | None = None) -> Path | None:
@@ -480,16 +576,15 @@ def _optional(obj: dict[str, Any], key: str, kind: type, source: str, where: str
 # --------------------------------------------------------------------------------------------
 
 
-def _parse_resources(raw: Any, source: str) -> dict[str, StateResource]:
-    """Resources by URN. A live resource wins over a copy marked ``delete: true`` (pending deletion)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, list):
-        raise _shape_error(source, f'"resources" is a JSON {_json_kind(raw)}, not an array')
+def _index_resources(entries: Iterable[Any], source: str) -> tuple[dict[str, StateResource], tuple[str, ...]]:
+    """Resources by URN, and the malformed URNs (:func:`_malformed_urns`). A live resource wins
+    over a copy marked ``delete: true`` (pending deletion)."""
     resources: dict[str, StateResource] = {}
     doomed: set[str] = set()
-    for index, entry in enumerate(raw):
+    malformed: list[str] = []
+    for index, entry in enumerate(entries):
         resource = _parse_resource(entry, index, source)
+        malformed += _malformed_urns(entry, index)
         pending_delete = entry.get("delete") is True
         if resource.urn not in resources:
             resources[resource.urn] = resource
@@ -500,7 +595,7 @@ def _parse_resources(raw: Any, source: str) -> dict[str, StateResource]:
                 raise _duplicate_error(source, resource.urn, index)
             resources[resource.urn] = resource
             doomed.discard(resource.urn)
-    return resources
+    return resources, tuple(malformed)
 
 
 def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
@@ -531,15 +626,10 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
     )
 
 
-def _malformed_urns(raw: list[Any]) -> tuple[str, ...]:
+def _malformed_urns(entry: dict[str, Any], index: int) -> list[str]:
     """``resources[i] "urn"`` (or ``"parent"``) for every URN the engine could not have written."""
-    found = []
-    for index, entry in enumerate(raw):
-        for field in ("urn", "parent"):
-            value = entry.get(field) if isinstance(entry, dict) else None
-            if isinstance(value, str) and value and parse_urn(value) is None:
-                found.append(f'resources[{index}] "{field}"')
-    return tuple(found)
+    return [f'resources[{index}] "{field}"' for field in ("urn", "parent")
+            if isinstance(value := entry.get(field), str) and value and parse_urn(value) is None]
 
 
 def check_integrity(prior: PriorState) -> None:

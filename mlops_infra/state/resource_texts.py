@@ -1,0 +1,145 @@
+"""Cut the ``"resources"`` array of an indented state document into one text per resource.
+
+Contract:
+- :class:`ResourceTexts` reads a JSON document through ``read(n)`` (a file or ``io.BytesIO``)
+  a block at a time and yields, in order, the text of each element of the first
+  ``"resources": [...]`` array it finds, holding a few blocks and one element at a time, never the
+  whole document. After the iteration, :attr:`ResourceTexts.head` is the text before the array's
+  ``[`` and :attr:`ResourceTexts.tail` the text after its ``]``.
+- :func:`outline` guesses that head and tail from the first and last blocks alone, so that the
+  caller can read the deployment around the array before the resources.
+- It relies on the layout Pulumi writes (``json.MarshalIndent``, one token per line): each element
+  is an object starting with ``{`` on its own line and ending with ``}`` at the start of a line
+  indented as that ``{``. It does not parse JSON, so it proves nothing by itself: the caller
+  proves the cut by parsing every yielded text as one complete JSON value, and the head and tail
+  around :data:`SENTINEL` as a document whose deployment holds :data:`SENTINEL` as its
+  ``"resources"``. A raw newline never occurs inside a JSON string, so a ``{`` or ``}`` after a
+  newline and indentation is a token; a text cut anywhere but at an element's bounds is not one
+  complete JSON value (it opens an object it does not close, or holds more than one value), and
+  the separators between texts are checked to be one comma and JSON whitespace. Together these
+  make the texts exactly the array's elements.
+- Anything else (compact JSON, another layout, no such array, more than ``limit`` bytes) raises
+  :class:`NotSplittable`; the caller then reads the document whole.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+BLOCK = 4 << 20
+"""Bytes read at a time."""
+SENTINEL = b"mlops-infra:resources-read-one-by-one"
+"""The JSON string the caller puts in the array's place between the head and the tail."""
+
+_KEY = re.compile(rb'"resources"[ \t\r\n]*:[ \t\r\n]*\[')
+_KEY_OVERLAP = 64
+_NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
+
+
+def outline(handle: BinaryIO, limit: int) -> tuple[bytes, bytes]:
+    """A guess at (:attr:`ResourceTexts.head`, :attr:`ResourceTexts.tail`) of the document in the
+    seekable ``handle``, from its first and last blocks only: the head ends at the first
+    ``"resources": [``; the tail starts after the last ``]`` at the start of a line indented as the
+    line holding that key. A guess: :class:`ResourceTexts` finds the real ones, which the caller
+    compares with it (another array closing at that indentation after ``resources``, such as
+    ``pending_operations``, makes them differ). Leaves ``handle`` at its start."""
+    size = handle.seek(0, io.SEEK_END)
+    if size > limit:
+        raise NotSplittable("larger than the limit")
+    handle.seek(0)
+    first = handle.read(BLOCK)
+    match = _KEY.search(first)
+    if match is None:
+        raise NotSplittable('no "resources" array in the first block')
+    line = first.rfind(b"\n", 0, match.start()) + 1
+    indent = first[line:match.start()]
+    if not line or indent.strip(b" \t"):
+        raise NotSplittable('"resources" is not the first key on its line')
+    handle.seek(max(match.end(), size - BLOCK))
+    last = handle.read()
+    handle.seek(0)
+    closing = last.rfind(b"\n" + indent + b"]")
+    if closing == -1:
+        raise NotSplittable("no array end in the last block")
+    return first[:match.end() - 1], last[closing + len(indent) + 2:]
+
+
+class NotSplittable(Exception):
+    """The document is not laid out as :class:`ResourceTexts` expects (read it whole instead)."""
+
+
+class ResourceTexts:
+    """The texts of the ``"resources"`` elements of the document behind ``read`` (see the module contract)."""
+
+    def __init__(self, read: Callable[[int], bytes], limit: int) -> None:
+        self._read = read
+        self._limit = limit
+        self._total = 0
+        self._buf = bytearray()
+        self._eof = False
+        self.head = b""
+        self.tail = b""
+
+    def _more(self) -> bool:
+        if self._eof:
+            return False
+        block = self._read(BLOCK)
+        if not block:
+            self._eof = True
+            return False
+        self._total += len(block)
+        if self._total > self._limit:
+            raise NotSplittable("larger than the limit")
+        self._buf += block
+        return True
+
+    def _skip_whitespace(self, pos: int) -> int:
+        """The index of the first byte at or after ``pos`` that is not JSON whitespace."""
+        while (found := _NOT_WHITESPACE.search(self._buf, pos)) is None:
+            pos = len(self._buf)
+            if not self._more():
+                raise NotSplittable("the document ends inside the array")
+        return found.start()
+
+    def __iter__(self) -> Iterator[bytes]:
+        buf = self._buf
+        searched = 0
+        while (match := _KEY.search(buf, searched)) is None:
+            searched = max(0, len(buf) - _KEY_OVERLAP)
+            if not self._more():
+                raise NotSplittable('no "resources" array')
+        self.head = bytes(buf[:match.end() - 1])
+        pos = self._skip_whitespace(match.end())
+        if buf[pos] == ord("{"):
+            newline = buf.rfind(b"\n", match.end(), pos)
+            if newline == -1:
+                raise NotSplittable("not one element per line")
+            closing = b"\n" + bytes(buf[newline + 1:pos]) + b"}"
+            while True:
+                found = buf.find(closing, pos)
+                while found == -1:
+                    searched = max(pos, len(buf) - len(closing))
+                    if not self._more():
+                        raise NotSplittable("an element does not end")
+                    found = buf.find(closing, searched)
+                end = found + len(closing)
+                yield bytes(buf[pos:end])
+                after = self._skip_whitespace(end)
+                if buf[after] != ord(","):
+                    pos = after
+                    break
+                pos = self._skip_whitespace(after + 1)
+                if buf[pos] != ord("{"):
+                    raise NotSplittable("an element is not an object")
+                if pos > 2 * BLOCK:  # drop what was read (amortised: a block at a time)
+                    del buf[:pos]
+                    pos = 0
+        if buf[pos] != ord("]"):
+            raise NotSplittable("the array does not end after an element")
+        while self._more():
+            pass
+        self.tail = bytes(buf[pos + 1:])
+        buf.clear()

@@ -1,0 +1,199 @@
+"""Reading a state one resource at a time gives exactly what reading it whole gives.
+
+The whole read (``parse_state`` of text) is the reference: for any state and any layout, the file
+read by ``load_state`` (one resource at a time when the layout allows, else whole) and the bytes
+read by ``parse_state`` (plain and gzipped) give an equal ``PriorState`` (every resource, the
+serial, the errors), and layouts Pulumi writes do take the resource-at-a-time path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlops_infra.state import pulumi_state
+from mlops_infra.state.pulumi_state import StateError, load_state, parse_state
+from mlops_infra.state.resource_texts import SENTINEL, NotSplittable, ResourceTexts
+
+URN = "urn:pulumi:prod::ml::aws:s3/bucket:Bucket::b{}"
+
+scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
+           | st.sampled_from(["{", "}", "\n    }", '"resources": [', "]", "\u00e9t\u00e9", "\x7f"]))
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["resources", "a", "}", "{", "\u00fc", "urn", "key"]) | st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@st.composite
+def resources(draw: st.DrawFn) -> list[dict]:
+    out = []
+    for index in range(draw(st.integers(0, 5))):
+        entry: dict = {"urn": draw(st.sampled_from([URN.format(index), URN.format(0), "urn-1"])),
+                       "type": "aws:s3/bucket:Bucket", "custom": draw(st.booleans())}
+        for key in ("id", "parent", "provider"):
+            if draw(st.booleans()):
+                entry[key] = draw(st.sampled_from(["x", URN.format(9), URN.format(9) + "::id", "bad urn"]))
+        for key in ("inputs", "outputs", "propertyDependencies", "someFutureField"):
+            if draw(st.booleans()):
+                entry[key] = draw(st.dictionaries(st.text(max_size=6), values, max_size=4))
+        if draw(st.booleans()):
+            entry["dependencies"] = draw(st.lists(st.sampled_from([URN.format(1), URN.format(2)]), max_size=2))
+        if draw(st.integers(0, 5)) == 0:
+            entry["delete"] = True
+        if draw(st.integers(0, 5)) == 0:
+            entry["protect"] = True
+        out.append(entry)
+    return out
+
+
+@st.composite
+def states(draw: st.DrawFn) -> dict:
+    deployment: dict = {"manifest": {"time": "2026-11-01T09:00:00Z", "magic": "m", "version": "v3.205.0"}}
+    if draw(st.booleans()):
+        deployment["secrets_providers"] = {"type": "passphrase", "state": {"salt": "s"}}
+    deployment["resources"] = draw(resources())
+    if draw(st.integers(0, 3)) == 0:
+        deployment["pending_operations"] = [{"resource": {}, "type": "creating"}]
+    if draw(st.integers(0, 3)) == 0:
+        deployment["metadata"] = draw(values)
+    if draw(st.booleans()):
+        return {"version": draw(st.sampled_from([3, 4])), "deployment": deployment}
+    return {"version": 3, "checkpoint": {"stack": "organization/ml/prod", "config": {}, "latest": deployment}}
+
+
+LAYOUTS = {
+    "indent 4 (pulumi)": lambda doc: json.dumps(doc, indent=4, ensure_ascii=False),
+    "indent 2": lambda doc: json.dumps(doc, indent=2),
+    "tabs": lambda doc: json.dumps(doc, indent="\t", ensure_ascii=False),
+    "crlf": lambda doc: json.dumps(doc, indent=4).replace("\n", "\r\n"),
+    "compact": lambda doc: json.dumps(doc),
+    "bom": lambda doc: "\ufeff" + json.dumps(doc, indent=4),
+}
+
+
+def whole(text: str, source: str) -> PriorStateOrError:
+    """The reference: the state read whole (text takes that path), or its error."""
+    try:
+        return parse_state(text, source)
+    except StateError as err:
+        return (err.summary, err.detail)
+
+
+PriorStateOrError = object
+
+
+def by_path(path: Path) -> PriorStateOrError:
+    try:
+        return load_state(path)
+    except StateError as err:
+        return (err.summary, err.detail)
+
+
+def by_bytes(data: bytes, source: str) -> PriorStateOrError:
+    try:
+        return parse_state(data, source)
+    except StateError as err:
+        return (err.summary, err.detail)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=states(), layout=st.sampled_from(sorted(LAYOUTS)))
+def test_read_by_resource_equals_the_whole_read(doc: dict, layout: str, tmp_path: Path) -> None:
+    text = LAYOUTS[layout](doc)
+    path = tmp_path / "state.json"
+    path.write_bytes(text.encode())
+    reference = whole(text, str(path))
+
+    assert by_path(path) == reference
+    assert by_bytes(text.encode(), str(path)) == reference
+    assert by_bytes(gzip.compress(text.encode()), str(path)) == reference
+    if not isinstance(reference, tuple):  # the serial is the SHA-256 of the canonical deployment
+        deployment = doc.get("deployment") or doc["checkpoint"]["latest"]
+        canonical = json.dumps(deployment, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        if b"\x7f" not in canonical and all(not isinstance(v, float) for v in _leaves(deployment)):
+            assert reference.serial == hashlib.sha256(canonical).hexdigest()
+
+
+def _leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def read_by_resource(text: str) -> object:
+    return pulumi_state._read_by_resource(io.BytesIO(text.encode()), "s.json")
+
+
+def test_the_layouts_pulumi_writes_are_read_one_resource_at_a_time(shared_dir: Path) -> None:
+    fixtures = sorted((shared_dir / "fixtures" / "pulumi").glob("*.json"))
+    taken = [f.name for f in fixtures if pulumi_state._read_by_resource(io.BytesIO(f.read_bytes()), f.name)]
+
+    assert {"pulumi_checkpoint-v3.json", "stratify_sample-export.json"} <= set(taken)
+    for path in fixtures:
+        assert by_path(path) == whole(path.read_bytes().decode("utf-8", "replace"), str(path)), path.name
+
+
+def deployment_text(resources_text: str, after: str = "") -> str:
+    return ('{\n    "version": 3,\n    "deployment": {\n        "manifest": {},\n        "resources": [\n'
+            f'{resources_text}\n        ]{after}\n    }}\n}}\n')
+
+
+GOOD = '            {\n                "urn": "urn:pulumi:p::ml::t:m:T::a",\n                "type": "t:m:T"\n            }'
+
+
+@pytest.mark.parametrize(("label", "text", "taken"), [
+    ("pulumi's layout", deployment_text(GOOD + ",\n" + GOOD.replace("::a", "::b")), True),
+    ("an element closing at its own indentation inside it",
+     deployment_text('            {\n                "urn": "urn:pulumi:p::ml::t:m:T::a", "inputs": {\n'
+                     '            },\n                "type": "t:m:T"\n            }'), False),
+    ("two elements on one line", deployment_text('            {"urn": "u", "type": "t"}, {"urn": "v", "type": "t"}'),
+     False),
+    ("an element that is not an object", deployment_text(GOOD + ",\n            7"), False),
+    ("the sentinel in the document", deployment_text(GOOD, f',\n        "x": "{SENTINEL.decode()}"'), False),
+    ("pending operations closing at the same indentation",
+     deployment_text(GOOD, ',\n        "pending_operations": [\n            {"type": "creating"}\n        ]'), False),
+    ("a nested resources array first",
+     deployment_text(GOOD).replace('"manifest": {}', '"manifest": {\n        "resources": [\n        ]\n        }'),
+     False),
+    ("compact", json.dumps({"version": 3, "deployment": {"resources": [{"urn": "u", "type": "t"}]}}), False),
+])
+def test_what_is_not_pulumis_layout_is_read_whole_with_the_same_result(label: str, text: str, taken: bool) -> None:
+    assert (read_by_resource(text) is not None) is taken, label
+    assert by_bytes(text.encode(), "s.json") == whole(text, "s.json")
+
+
+def test_a_damaged_resource_gives_the_whole_reads_error(tmp_path: Path) -> None:
+    text = deployment_text(GOOD + ",\n" + GOOD.replace('"type": "t:m:T"', '"type": 7'))
+    path = tmp_path / "s.json"
+    path.write_text(text)
+
+    with pytest.raises(StateError) as info:
+        load_state(path)
+
+    assert (info.value.summary, info.value.detail) == whole(text, str(path))
+
+
+def test_texts_are_cut_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mlops_infra.state.resource_texts.BLOCK", 7)
+    doc = {"version": 3, "deployment": {"resources": [{"urn": URN.format(i), "type": "t", "inputs": {"v": "x" * i}}
+                                                      for i in range(40)]}}
+    text = json.dumps(doc, indent=4)
+    texts = ResourceTexts(io.BytesIO(text.encode()).read, 1 << 20)
+
+    assert [json.loads(t) for t in texts] == doc["deployment"]["resources"]
+    assert json.loads(texts.head + b'"x"' + texts.tail) == {"version": 3, "deployment": {"resources": "x"}}
+    with pytest.raises(NotSplittable):
+        list(ResourceTexts(io.BytesIO(text.encode()).read, 100))
