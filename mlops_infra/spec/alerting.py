@@ -20,12 +20,32 @@ class Alert(SpecModel):
     notify: list[Name] = Field(default_factory=list, description="Channels notified.")
 
 
-SLACK_CHANNEL_PATTERN = r"^[#@]?[\w.-]{1,80}$"
-r"""A Slack channel as an incoming webhook's ``channel`` takes it: ``#name``, ``@user`` or an ID. Slack
+SLACK_CHANNEL_CHARACTERS = (r"A-Za-z0-9_.\-"
+                            r"\u00A1-\u00AC\u00AE-\u061B\u061D-\u167F\u1681-\u180D\u180F-\u1FFF"
+                            r"\u2010-\u2027\u2030-\u205E\u2070-\u2FFF\u3001-\uD7FF\uE000-\uFEFE\uFF00-\uFFFF")
+r"""What a Slack channel name or user name may hold, spelled out so that it means the same in every
+regex engine that reads it: ASCII letters, digits, ``_``, ``.``, ``-``, and the letters of other
+scripts (a channel may be named in Japanese), as explicit ranges of the Basic Multilingual Plane.
+
+Left out on purpose: every other ASCII character (space, quotes, braces, ``$``, ``#``, ``@``...),
+the C1 controls and every Unicode space, soft hyphen, zero-width and bidirectional-control
+character (U+00A0, U+00AD, U+061C, U+1680, U+180E, U+2000-U+200F, U+2028-U+202F, U+205F-U+206F,
+U+3000, U+FEFF: invisible in a review), the surrogates (U+D800-U+DFFF) and everything past U+FFFF
+(emoji), so that an ECMA-262 engine with or without the ``u`` flag (without it, such a character is
+two surrogates) and Python (one code point) refuse the same strings and count the same length.
+
+Why not ``\w``: JSON Schema patterns are ECMA-262 regular expressions (JSON Schema 2020-12 Core,
+section 6.4 "Regular Expressions", and Validation, section 6.3.3 "pattern"), where ``\w`` is
+``[A-Za-z0-9_]`` with or without the ``u`` flag; in Python's ``re`` and pydantic's Rust ``regex`` it
+is Unicode. With ``\w`` an editor refused ``#données``, which ``validate`` accepted; and pydantic
+compiled Unicode ``\w{1,80}`` into a large automaton at every start of the CLI."""
+
+SLACK_CHANNEL_PATTERN = rf"^[#@]?[{SLACK_CHANNEL_CHARACTERS}]{{1,80}}$"
+"""A Slack channel as an incoming webhook's ``channel`` takes it: ``#name``, ``@user`` or an ID. Slack
 channel names are at most 80 lowercase letters, digits, ``-`` and ``_``
-(https://api.slack.com/methods/conversations.create, "Naming"; ``\w`` is Unicode, as Slack names
-may be); user names may hold ``.``. No space, quote, brace or ``$``: the value also reaches
-Alertmanager's ``channel``, a template (compile/kubernetes/routing.py escapes it anyway)."""
+(https://api.slack.com/methods/conversations.create, "Naming"); user names may hold ``.``. No
+space, quote, brace or ``$``: the value also reaches Alertmanager's ``channel``, a template
+(compile/kubernetes/routing.py escapes it anyway)."""
 
 
 class SlackChannel(SpecModel):

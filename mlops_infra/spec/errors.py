@@ -424,7 +424,7 @@ def _literal_values(expected: str) -> list[str]:
 
 def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
     pattern = ctx.get("pattern", "")
-    if "a-z0-9" in pattern:
+    if pattern.startswith("^[a-z0-9]"):  # Name (DNS-1123 label)
         suggestion = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:63].strip("-")
         # never a suggestion made from a secret: cleaned, it no longer looks like one to the redaction layer
         hint = (f' For example "{suggestion}".' if suggestion and suggestion != value and not contains_secret(str(value))
@@ -436,8 +436,9 @@ def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
     if label == "region":
         return "Use an AWS region name such as us-east-1 or eu-west-1."
     if label == "channel":
-        return ('A Slack channel is "#name" (lowercase letters, digits, "-" and "_", at most 80 characters), '
-                '"@user" or a channel ID such as C0123456789; no spaces, quotes or braces.')
+        return ('A Slack channel is "#name" (lowercase letters of any script, digits, "-" and "_", at most 80 '
+                'characters), "@user" or a channel ID such as C0123456789; no spaces, invisible characters, '
+                'quotes, braces or emoji.')
     if label == "address":
         return "Use an email address such as ml-team@example.com."
     if label == "url":

@@ -114,6 +114,24 @@ def test_m10_a_slack_channel_that_is_not_one_is_an_error_at_the_channel(tmp_path
     assert 'A Slack channel is "#name"' in result.stderr
 
 
+@pytest.mark.parametrize(("channel", "valid"), [("#données", True), ("#雑談", True), ("#a\u200bb", False),
+                                              ("#a\u202eb", False), ("#\U0001f600", False)], ids=ascii)
+def test_a_slack_channel_in_another_script_is_valid_and_invisible_characters_are_not(
+        tmp_path: Path, channel: str, valid: bool) -> None:
+    """The channel pattern is spelled out, not ``\\w``: it means what the JSON Schema means in an
+    editor (ECMA-262, where ``\\w`` is ASCII and ``#données`` was refused there but accepted here)."""
+    text = edit(REFERENCE, "    webhook_url: {secret: slack-oncall-webhook}",
+                f"    webhook_url: {{secret: slack-oncall-webhook}}\n    channel: {json.dumps(channel, ensure_ascii=False)}")
+    spec = _write(tmp_path, text)
+    result = run_cli("validate", spec, "--env", "dev")
+    if valid:
+        assert result.code == 0, result.output[-2000:]
+    else:
+        assert result.code == 1 and "Traceback" not in result.output
+        assert f"{spec}:{line_of(text, '    channel: ')}:14: error: Invalid channel" in result.stderr
+        assert "invisible characters" in result.stderr
+
+
 def test_m10_a_slack_channel_template_is_sent_literally_by_a_real_alertmanager(tmp_path: Path) -> None:
     """The ``channel`` field is a template on the real server: escaped text arrives as written."""
     require()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +112,64 @@ def test_override_values_are_free_form(validator) -> None:
                 "environments": {"dev": {"target": {"kind": "kubernetes", "context": "c", "namespace": "n"},
                                          "overrides": {"metadata.labels": {"a": "b"}, "x.y.z": [1, {"q": None}]}}}}
     assert not list(validator.iter_errors(document))
+
+
+def _patterns(node: Any) -> set[str]:
+    """Every regular expression in a schema: ``pattern`` values and ``patternProperties`` keys."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                found.add(value)
+            elif key == "patternProperties" and isinstance(value, dict):
+                found |= set(value)
+            found |= _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _patterns(item)
+    return found
+
+
+def test_no_pattern_uses_a_class_whose_meaning_differs_between_editors_and_validate() -> None:
+    r"""JSON Schema patterns are ECMA-262 (2020-12 Core, section 6.4), where ``\w``, ``\d`` and
+    ``\b`` are ASCII; in Python's ``re`` and pydantic's Rust ``regex`` they are Unicode, so an editor
+    and ``validate`` would disagree (``\w`` in the Slack channel pattern did)."""
+    patterns = _patterns(build_schema())
+    assert patterns
+    assert not [p for p in patterns if re.search(r"(?<!\\)(?:\\\\)*\\[wWdDbB]", p)]
+
+
+SLACK_CHANNELS = {
+    "#ml-oncall": True, "@first.last": True, "C0123ABCD": True, "#données": True, "#雑談": True, "#канал_1": True,
+    "#" + "é" * 80: True, "#" + "é" * 81: False, "#" + "x" * 81: False, "#": False, "#a b": False,
+    "#a\u00a0b": False, "#a\u200bb": False, "#a\u202eb": False, "#a\u3000b": False, "#a\ufeffb": False,
+    "#a\u00adb": False, "#\U0001f600": False, "#{{x}}": False, "#a$b": False, "#a'b": False, "##x": False,
+}
+"""Slack channel values -> whether they are valid (the Unicode letters Slack allows in names; no
+invisible, template or shell characters; an emoji is two UTF-16 units in ECMA-262)."""
+
+
+def _slack_document(channel: str) -> dict:
+    return {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+            "channels": [{"name": "c", "kind": "slack", "webhook_url": {"secret": "hook"}, "channel": channel}]}
+
+
+@pytest.mark.parametrize("channel", list(SLACK_CHANNELS), ids=ascii)
+def test_slack_channels_agree(validator, channel: str) -> None:
+    assert parse_system(json.dumps(_slack_document(channel))).ok is SLACK_CHANNELS[channel]
+    assert (not list(validator.iter_errors(_slack_document(channel)))) is SLACK_CHANNELS[channel]
+
+
+def test_slack_channel_pattern_means_the_same_in_ecma_262() -> None:
+    """What an editor does with the committed schema's pattern: JavaScript's RegExp, with and without
+    the ``u`` flag, accepts exactly the channels the models accept (skipped without Node.js)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the ECMA-262 engine this test runs")
+    schema = json.loads(COMMITTED.read_text())
+    pattern = schema["$defs"]["SlackChannel"]["properties"]["channel"]["anyOf"][0]["pattern"]
+    script = ("const [p, values] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "console.log(JSON.stringify(values.map(v => [new RegExp(p).test(v), new RegExp(p, 'u').test(v)])));")
+    run = subprocess.run([node, "-e", script], input=json.dumps([pattern, list(SLACK_CHANNELS)]),
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(run.stdout) == [[valid, valid] for valid in SLACK_CHANNELS.values()]
