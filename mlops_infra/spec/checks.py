@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
-from mlops_infra.spec.containers import check_containers
+from mlops_infra.spec.containers import check_containers, check_image_pins
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
@@ -53,6 +53,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_model_artifacts,
     check_serving_fit,
     check_training_fit,
+    check_image_pins,
 )
 """Checks of the system as a whole (run on the base and on each effective system). Plaintext
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""

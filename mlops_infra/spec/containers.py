@@ -27,6 +27,15 @@ Checks on AWS environments (:func:`check_containers`), each citing the rule it r
   too (aws/sagemaker-python-sdk#2605: "we don't support public.ecr images").
 - a framework version with no image in the region is an error, with the versions that exist.
 On Kubernetes environments a training job needs an ``image`` (framework images are SageMaker's).
+
+:func:`check_image_pins` (every environment): an ``image`` or ``serving_image`` without a tag or
+digest, or tagged ``latest``, is a warning at the field: it means whatever ``latest`` is when pulled
+("If you don't specify a tag, Kubernetes assumes you mean the tag latest"; "You should avoid using
+the :latest tag when deploying containers in production as it is harder to track which version of
+the image is running and more difficult to roll back properly", Kubernetes docs, Concepts >
+Containers > Images, and Configuration Best Practices), and Kubernetes pulls it again at every pod
+start ("if you omit the imagePullPolicy field, and the tag for the container image is :latest,
+imagePullPolicy is automatically set to Always"), so the same document can deploy different code.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from mlops_infra.ml import images
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import DEFAULT_INSTANCE
+from mlops_infra.spec.image_refs import image_pin
 
 ECR_IMAGE = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 
@@ -162,6 +172,31 @@ def check_containers(ctx: CheckContext, env: str, environment: Environment) -> I
                               instances.get(model.name, DEFAULT_INSTANCE))
         if image is not None:
             yield from _image_problems(image, f"models.{model.name}", env, region, "inference")
+
+
+def check_image_pins(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A warning at each image that names no fixed image (see the module docstring)."""
+    system = ctx.system
+    fields = [("training_jobs", i, job.name, "image", job.image) for i, job in enumerate(system.training_jobs)]
+    fields += [("models", i, model.name, "serving_image", model.serving_image) for i, model in enumerate(system.models)]
+    for section, i, name, field, image in fields:
+        if image is None or image_pin(image):
+            continue
+        what = "is tagged latest" if "@" not in image and image.rsplit("/", 1)[-1].endswith(":latest") \
+            else "has no tag or digest, so it means :latest"
+        yield warning(
+            "image-not-pinned", f"{section}.{name}: the {field} {what}",
+            "A deploy runs whatever latest is when the image is pulled (Kubernetes pulls it again at every pod "
+            "start), so two deploys of this document can run different code and a rollback does not bring the "
+            "old code back. Fix: pin a version tag (for example "
+            f"{_example(image)}:<version>) or a digest (@sha256:<64 hex digits>, which `aws ecr describe-images` or "
+            "`docker buildx imagetools inspect` print).", (section, i, field), f"{section}.{name}")
+
+
+def _example(image: str) -> str:
+    """``image`` without its tag (never a credential: a reference with one is not valid)."""
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
 
 
 def _image_problems(image: Image, address: str, env: str, region: str, use: str) -> Iterator[Diagnostic]:

@@ -12,6 +12,17 @@ The whole reference is also at most :data:`IMAGE_MAX` characters: botocore ``sag
 ``ContainerImage`` and ``AlgorithmImage`` have ``max 255`` (the strictest target; a document is
 promoted across targets, spec/limits.py). Messages never quote the reference (it may hold a
 credential, which :mod:`mlops_infra.spec.secrets` reports by kind and place).
+
+Cost: importing ``docker-image-py`` compiles its whole grammar (and the ``regex`` module) at every
+start. A reference in the common shape, a registry host with a dot (or ``localhost``), lowercase
+path components and an optional tag, is accepted by :data:`PLAIN_REFERENCE` (the same grammar,
+restricted: every string it matches ``parse_normalized_named`` accepts unchanged, which a property
+test checks); only other references load the parser.
+
+:func:`image_pin` tells whether a valid reference names a fixed image (a digest, or a tag other
+than ``latest``): without a tag a reference means ``:latest`` ("If you don't specify a tag,
+Kubernetes assumes you mean the tag latest", Kubernetes docs, Concepts > Containers > Images,
+"Image names"; Docker and SageMaker read it the same way).
 """
 
 from __future__ import annotations
@@ -19,7 +30,6 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from docker_image import reference
 from pydantic import AfterValidator, Field
 
 IMAGE_MAX = 255
@@ -27,6 +37,16 @@ EXAMPLE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _DIGEST_AT_END = re.compile(r"^[^@]*@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 """One ``@``, before a digest that ends the reference (distribution/reference ``DigestRegexp``)."""
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_PART = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+PLAIN_REFERENCE = re.compile(
+    rf"(?:{_HOST_PART}(?:\.{_HOST_PART})+|localhost)(?::[0-9]+)?/{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?")
+"""The common shape of a reference, matched whole: distribution/reference's grammar (regexp.go:
+``domainNameComponent``, ``optionalPort``, ``pathComponent`` with ``separator``, ``tag``) with a
+lowercase domain that holds a dot (so Docker's ``splitDockerDomain`` takes it as the registry and
+nothing is normalised) or ``localhost``, and no digest."""
 
 
 def image_problem(text: str) -> str:
@@ -38,6 +58,10 @@ def image_problem(text: str) -> str:
                 "user:password@ never go in an image reference")
     if len(text) > IMAGE_MAX:
         return f"it is {len(text)} characters; SageMaker takes image references of at most {IMAGE_MAX}"
+    if PLAIN_REFERENCE.fullmatch(text):
+        return ""
+    from docker_image import reference  # compiles the whole grammar: only for the other shapes
+
     try:
         reference.Reference.parse_normalized_named(text)
     except reference.NameTooLong:
@@ -50,6 +74,15 @@ def image_problem(text: str) -> str:
             return "its repository name is a 64-character hex string, which names an image id, not a repository"
         return "it does not follow the image reference grammar"
     return ""
+
+
+def image_pin(text: str) -> str:
+    """What a valid image reference ``text`` pins: ``"digest"``, ``"tag"``, or ``""`` when it means
+    whatever ``latest`` is when pulled (no tag, or the tag ``latest``, without a digest)."""
+    if "@" in text:
+        return "digest"
+    tag = text.rsplit("/", 1)[-1].partition(":")[2]  # a registry port is before the first "/"
+    return "tag" if tag and tag != "latest" else ""
 
 
 def _check(text: str) -> str:

@@ -185,6 +185,47 @@ def test_m13_real_image_references_are_accepted_on_kubernetes(tmp_path: Path, im
     assert result.code == 0, result.stderr
 
 
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train"
+
+
+@pytest.mark.parametrize(("image", "what"), [
+    (ECR, "has no tag or digest, so it means :latest"), (f"{ECR}:latest", "is tagged latest"),
+    ("localhost:5000/team/train", "has no tag or digest, so it means :latest"),
+    ("python", "has no tag or digest, so it means :latest"),
+])
+def test_an_image_without_tag_or_digest_is_a_warning_at_the_image_with_the_fix(
+        tmp_path: Path, image: str, what: str) -> None:
+    """Without a tag (or tagged latest) an image is whatever latest is when pulled: the same document
+    can deploy different code, and a rollback does not roll the code back."""
+    text = edit(REFERENCE, IMAGE, f"image: {image}")
+    spec = _write(tmp_path, text)
+    result = run_cli("validate", spec, "--env", "dev")
+    assert result.code == 0, result.stderr
+    assert (f"{spec}:{line_of(text, 'image: ' + image)}:12: warning: training_jobs.retrain: the image {what}"
+            in result.stderr)
+    assert "Fix: pin a version tag" in result.stderr and "@sha256:" in result.stderr
+    assert result.stderr.count(f"the image {what}") == 1
+
+
+def test_an_override_to_an_untagged_image_is_a_warning_at_the_override(tmp_path: Path) -> None:
+    old = "      endpoints.scorer.model.version: 13\n"
+    text = edit(REFERENCE, old, f"{old}      training_jobs.retrain.image: {ECR}\n")
+    spec = _write(tmp_path, text)
+    result = run_cli("validate", spec, "--env", "staging", "--format", "json")
+    assert result.code == 0, result.stderr
+    found = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "image-not-pinned"]
+    assert [(d["line"], d["address"]) for d in found] == [
+        (line_of(text, "      training_jobs.retrain.image:"), "training_jobs.retrain")]
+    assert found[0]["detail"].startswith("In environment staging: ")
+
+
+@pytest.mark.parametrize("image", [f"{ECR}:1.4.2", f"{ECR}@sha256:{'a' * 64}", f"{ECR}:latest@sha256:{'a' * 64}"])
+def test_a_pinned_image_is_no_warning(tmp_path: Path, image: str) -> None:
+    spec = _write(tmp_path, edit(REFERENCE, IMAGE, f"image: {image}"))
+    result = run_cli("validate", spec, "--env", "dev")
+    assert result.code == 0 and "warning" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize(("key", "problem"), [
     ('"../../etc/passwd\\"\'$(id)\\n"', "may hold only letters, digits, '-', '_' and '.'"),
     ('".."', "may not be '.' or '..' nor start with '..'"),
