@@ -27,7 +27,14 @@ alphanumeric; prefix a DNS subdomain of at most 253), values at most 63 of the s
 apimachinery ``pkg/util/validation`` ``IsQualifiedName``/``IsValidLabelValue``). Labels are
 *cleaned* to fit (:func:`label_key`, :func:`label_value`: other characters become ``-``, long ones
 are cut and hashed). Two labels that clean to the same key would silently lose one value: that
-is an error at the second.
+is an error at the second. A key whose prefix is ``kubernetes.io`` or ``k8s.io`` or one of their
+subdomains (``node.kubernetes.io``, ``topology.kubernetes.io``...) is an error: "The kubernetes.io/
+and k8s.io/ prefixes are reserved for Kubernetes core components" (same page, "Syntax and character
+set"; "Kubernetes reserves all labels, annotations and taints in the kubernetes.io and k8s.io
+namespaces", Reference > Well-Known Labels, Annotations and Taints). The exceptions are the
+recommended labels Kubernetes defines for applications to set (Concepts > Overview > Working with
+Kubernetes Objects > Recommended Labels) that mlops-infra does not set itself:
+:data:`KUBERNETES_RECOMMENDED_LABELS`.
 
 Both targets: keys mlops-infra sets itself (:data:`OWN_KEYS`, the ``mlops-infra/`` prefix, and on
 Kubernetes :data:`KUBERNETES_OWN_KEYS`) would be overwritten: a label may not use them.
@@ -61,6 +68,11 @@ KUBERNETES_OWN_KEYS = frozenset({
     "app.kubernetes.io/instance", "kueue.x-k8s.io/queue-name", "grafana_dashboard"})
 """Labels the Kubernetes compiler sets (recommended labels, selectors, the Kueue queue, the label
 Grafana's dashboard sidecar looks for on dashboard ConfigMaps)."""
+
+KUBERNETES_RESERVED_DOMAINS = ("kubernetes.io", "k8s.io")
+"""Label key prefixes (and their subdomains) Kubernetes reserves for its core components."""
+KUBERNETES_RECOMMENDED_LABELS = frozenset({"app.kubernetes.io/version", "app.kubernetes.io/component"})
+"""The recommended labels (``app.kubernetes.io/``) a user may set: the others of the six are mlops-infra's."""
 
 LABEL_MAX = 63
 _VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -121,6 +133,13 @@ def _tag_char(c: str) -> bool:
     return c in AWS_TAG_SYMBOLS or unicodedata.category(c)[0] in "LZN"
 
 
+def kubernetes_reserved(key: str) -> bool:
+    """Whether label key ``key`` (cleaned) has a prefix Kubernetes reserves (see the module docstring)."""
+    prefix = key.rpartition("/")[0]
+    return key not in KUBERNETES_RECOMMENDED_LABELS and any(
+        prefix == domain or prefix.endswith("." + domain) for domain in KUBERNETES_RESERVED_DOMAINS)
+
+
 def _own_key(key: str) -> bool:
     return key in OWN_KEYS or key.startswith(OWN_PREFIX)
 
@@ -165,6 +184,15 @@ def check_kubernetes_labels(ctx: CheckContext, env: str, environment: Environmen
         cleaned = label_key(key)
         if _own_key(key) or _own_key(cleaned) or cleaned in KUBERNETES_OWN_KEYS:
             yield _reserved(key, ", ".join(sorted({*OWN_KEYS[1:], *KUBERNETES_OWN_KEYS})) + " and mlops-infra/...")
+        elif kubernetes_reserved(cleaned):
+            prefix = cleaned.rpartition("/")[0]
+            yield error("reserved-label", f'Label "{_short(key)}" has a prefix Kubernetes reserves ({prefix}/)',
+                        f"In environment {env} (Kubernetes): the kubernetes.io/ and k8s.io/ prefixes, and their "
+                        "subdomains, are reserved for Kubernetes core components (Kubernetes docs, Labels and "
+                        "Selectors, \"Syntax and character set\"), which may set or read this label. Rename it "
+                        f'(for example "team/{cleaned.rsplit("/", 1)[-1]}"); the recommended labels '
+                        f"{' and '.join(sorted(KUBERNETES_RECOMMENDED_LABELS))} may be set.",
+                        ("metadata", "labels", key, KEY), "metadata.labels")
         elif cleaned in seen:
             yield error("label-collision", f'Labels "{seen[cleaned]}" and "{key}" become the same Kubernetes label',
                         f'In environment {env} (Kubernetes) both keys become "{cleaned}" (a label key takes letters, '

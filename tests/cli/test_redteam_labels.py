@@ -112,6 +112,30 @@ def test_m4_a_label_mlops_infra_sets_itself_is_refused(tmp_path: Path, key: str,
     assert run_cli("validate", str(spec), "--env", "prod").code == (0 if kubernetes_only else 1)
 
 
+@pytest.mark.parametrize("key", ["kubernetes.io/arch", "k8s.io/owner", "node.kubernetes.io/pool", "Topology.Kubernetes.IO/zone",
+                                 "app.kubernetes.io/team", "storage.k8s.io/class"])
+def test_a_label_under_a_prefix_kubernetes_reserves_is_refused_on_kubernetes(tmp_path: Path, key: str) -> None:
+    """Kubernetes docs, Labels and Selectors: "The kubernetes.io/ and k8s.io/ prefixes are reserved for
+    Kubernetes core components" (and, Well-Known Labels, "all labels ... in the kubernetes.io and k8s.io
+    namespaces", their subdomains too)."""
+    spec, text = _with_labels(tmp_path, f"    {key}: mine\n")
+    result = run_cli("validate", str(spec), "--env", "dev")
+    assert result.code == 1 and "Traceback" not in result.output
+    prefix = key.lower().rpartition("/")[0]
+    assert (f'{spec}:{line_of(text, key)}:5: error: Label "{key}" has a prefix Kubernetes reserves ({prefix}/)'
+            in result.stderr)
+    assert "reserved for Kubernetes core components" in result.stderr and "Rename it" in result.stderr
+    assert run_cli("validate", str(spec), "--env", "prod").code == 0  # an AWS tag may have it
+
+
+@pytest.mark.parametrize("key", ["app.kubernetes.io/version", "app.kubernetes.io/component", "x-k8s.io/owner",
+                                 "kueue.x-k8s.io/priority", "mykubernetes.io/team", "example.com/kubernetes.io"])
+def test_labels_near_the_reserved_prefixes_are_accepted(tmp_path: Path, key: str) -> None:
+    spec, _ = _with_labels(tmp_path, f"    {key}: mine\n")
+    result = run_cli("validate", str(spec), "--env", "dev")
+    assert result.code == 0, result.stderr
+
+
 def test_m4_the_reserved_keys_are_every_key_the_compilers_set(tmp_path: Path) -> None:
     """spec/labels.py's lists are complete: any other key the compilers put on a resource would
     overwrite a user's label without a word."""

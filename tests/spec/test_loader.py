@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_infra.spec import load_system, parse_system
+from mlops_infra import fileio
+from mlops_infra.spec import load_system, loader, parse_system
 from mlops_infra.spec.loader import MAX_BYTES, load_document
 
 HEADER = "apiVersion: mlops-infra/v1\nkind: MLSystem\nmetadata: {name: demo}\n"
@@ -98,18 +99,50 @@ def test_modest_aliases_are_fine() -> None:
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused after reading at most the limit (plus one byte), and nothing decodes or parses it.
+
+    No timing: the proof is that every parser and the decoder are never called, and that the bytes
+    read are counted (a file four times the limit, sparse, is not read to its end)."""
     path = tmp_path / "big.yaml"
-    path.write_bytes(b"# " + b"x" * (MAX_BYTES + 10) + b"\n")
+    with path.open("wb") as handle:
+        handle.write(b"# " + b"x" * 100 + b"\n")
+        handle.truncate(4 * MAX_BYTES)
 
     def never(*_a, **_k):
-        raise AssertionError("an oversized file must not be read or parsed")
+        raise AssertionError("an oversized file must not be read whole, decoded or parsed")
 
     monkeypatch.setattr(Path, "read_bytes", never)
-    start = time.perf_counter()
+    monkeypatch.setattr(Path, "read_text", never)
+    for target in (loader.yaml_rs, loader.yaml):
+        for parser in ("loads", "load", "safe_load", "compose", "parse"):
+            if hasattr(target, parser):
+                monkeypatch.setattr(target, parser, never)
+    monkeypatch.setattr(loader, "decode_source", never)
+    monkeypatch.setattr(loader, "parse_document", never)
+    read: list[int] = []
+    real_open = open
+
+    class Counted:
+        def __init__(self, handle):
+            self._handle = handle
+
+        def read(self, size: int = -1) -> bytes:
+            assert size >= 0, "an unbounded read"
+            data = self._handle.read(size)
+            read.append(len(data))
+            return data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self._handle.close()
+
+    monkeypatch.setattr(fileio, "open", lambda *a, **k: Counted(real_open(*a, **k)), raising=False)
     document, diagnostics = load_document(path)
-    assert time.perf_counter() - start < 0.1
     assert document is None
     assert [d.code for d in diagnostics] == ["file-too-large"]
+    assert 0 < sum(read) <= MAX_BYTES + 1
 
 
 def test_oversized_text_is_refused() -> None:
