@@ -65,11 +65,18 @@ def names_credential(name: str) -> bool:
     return bool(_STRONG_NAME.search(cleaned)) and not _REFERENCE_NAME.search(cleaned)
 
 
-_NAMED_TRIGGER = engine().compile(
-    (r'(?i)"(?:[^"]*(?:' + _NAMES_BUT_SECRET + r')[^"]*|[^"]+secret[^"]*|secret[^"]+)":"'
-     r'|"-[^"]*(?:' + _NAMES_BUT_SECRET + r'|secret)[^"]*","').encode())
+_NAMED_TRIGGER_PATTERN = (
+    r'(?i)"(?:[^"]*(?:' + _NAMES_BUT_SECRET + r')[^"]*|[^"]+secret[^"]*|secret[^"]+)":"'
+    r'|"-[^"]*(?:' + _NAMES_BUT_SECRET + r'|secret)[^"]*","')
 """In orjson's compact JSON: a key naming a credential with a string value, or a ``--flag`` naming
 one followed by a string; the bare key ``secret`` (a SecretRef) is left to the walk's own rule."""
+
+
+@cache
+def _named_trigger() -> Any:
+    """:data:`_NAMED_TRIGGER_PATTERN` compiled by the scan engine, on first use (importing this
+    module loads no regex engine)."""
+    return engine().compile(_NAMED_TRIGGER_PATTERN.encode())
 
 
 def is_plaintext_credential(value: Any) -> bool:
@@ -114,7 +121,7 @@ def scan_tree(data: Any, *, names: bool = True, root: Path = ()) -> list[TreeFin
         blob = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # an integer past 64 bits: walk
         blob = b""
-    if blob and not find_secrets(blob) and not (names and _NAMED_TRIGGER.search(blob)):
+    if blob and not find_secrets(blob) and not (names and _named_trigger().search(blob)):
         return []
     texts: list[str] = []
     paths: list[tuple[Path, bool]] = []
