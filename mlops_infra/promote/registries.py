@@ -12,8 +12,14 @@ environment, every model's versions described in full (digests included), from t
    account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
 3. a Kubernetes environment: the in-cluster MLflow registry through its REST API
    (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``).
-   ``GET /api/2.0/mlflow/model-versions/search`` (MLflow REST API, ``SearchModelVersions``, paged by
-   ``page_token``) lists the versions of a registered model with their tags. A version is
+   ``GET /api/2.0/mlflow/model-versions/search`` (MLflow REST API ``SearchModelVersions``,
+   https://mlflow.org/docs/latest/rest-api.html: ``filter``, ``max_results``, ``page_token``; the
+   response holds ``model_versions``, each with its ``tags``, and ``next_page_token`` while more
+   remain) lists the versions of a registered model; the reader asks for pages of
+   :data:`MLFLOW_PAGE_SIZE` (the server refuses more than 200,000, ``mlflow/server/handlers.py``
+   ``_search_model_versions``) and follows ``next_page_token`` to the last page. A registered model
+   that does not exist has no versions (an empty answer, not an error). Tested against a real
+   tracking server of the version the cluster runs (tests/cli/test_promote_mlflow_cmd.py). A version is
    ``Approved`` when its tag ``mlops-infra.approval-status`` is ``approved`` (``Rejected`` for
    ``rejected``, else ``PendingManualApproval``: docs/compile-kubernetes.md), its status READY /
    PENDING_REGISTRATION / FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is
@@ -40,6 +46,8 @@ from mlops_infra.model_versions import APPROVED, REJECTED, ModelRegistry, Regist
 MLFLOW_DIGEST_TAG = "mlops-infra.artifact-digest"
 MLFLOW_APPROVAL_TAG = "mlops-infra.approval-status"
 MLFLOW_STATUS = {"READY": "Completed", "PENDING_REGISTRATION": "Pending", "FAILED_REGISTRATION": "Failed"}
+MLFLOW_PAGE_SIZE = 1000
+"""``max_results`` of one ``SearchModelVersions`` page (the server caps it; more pages follow by ``page_token``)."""
 SNAPSHOT_LIMIT = 64 * 1024 * 1024
 HTTP_TIMEOUT = 30
 
@@ -121,7 +129,7 @@ def _search_versions(uri: str, name: str, opener: Callable[..., Any]) -> list[di
     found: list[dict[str, Any]] = []
     token = ""
     while True:
-        query = {"filter": f"name='{name}'", "max_results": "1000", **({"page_token": token} if token else {})}
+        query = {"filter": f"name='{name}'", "max_results": str(MLFLOW_PAGE_SIZE), **({"page_token": token} if token else {})}
         url = f"{uri.rstrip('/')}/api/2.0/mlflow/model-versions/search?{urllib.parse.urlencode(query)}"
         page = mlflow_call(url, opener=opener, what=f"the versions of {name}")
         found += page.get("model_versions") or []

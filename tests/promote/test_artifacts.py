@@ -11,41 +11,28 @@ import sys
 import textwrap
 from pathlib import Path
 
-import boto3
 import pytest
 
 from mlops_infra.model_versions import DIGEST_PROPERTY
 from tests.support import fixtures
 from tests.support.cli import run_cli
-from tests.support.promotion import DIGEST_V14, promoted_to_staging
+from tests.support.promotion import (
+    DIGEST_V14,
+    PROD_GROUP,
+    PROD_ROLE,
+    STAGING_GROUP,
+    STAGING_ROLE,
+    promoted_to_staging,
+)
+from tests.support.promotion import assumed_session as assumed
+from tests.support.promotion import register_package as register
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
-STAGING_ROLE = "arn:aws:iam::111111111111:role/promoter"
-PROD_ROLE = "arn:aws:iam::222222222222:role/promoter"
 STAGING_BUCKET = "fraud-detection-staging-feature-snapshots-111111111111"
 PROD_BUCKET = "fraud-detection-prod-feature-snapshots-222222222222"
-STAGING_GROUP, PROD_GROUP = "fraud-detection-staging-fraud-model", "fraud-detection-prod-fraud-model"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
 OBJECTS = 24
-
-
-def assumed(url: str, role: str, region: str) -> boto3.Session:
-    sts = boto3.client("sts", endpoint_url=url, region_name=region, aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    found = sts.assume_role(RoleArn=role, RoleSessionName="test-setup")["Credentials"]
-    return boto3.Session(aws_access_key_id=found["AccessKeyId"], aws_secret_access_key=found["SecretAccessKey"],
-                         aws_session_token=found["SessionToken"], region_name=region)
-
-
-def register(sm, group: str, digest: str | None, model_data: str, approval: str = "Approved") -> str:
-    return sm.create_model_package(
-        ModelPackageGroupName=group, ModelApprovalStatus=approval,
-        InferenceSpecification={"Containers": [{"Image": IMAGE, "ModelDataUrl": model_data}],
-                                "SupportedContentTypes": ["application/json"],
-                                "SupportedResponseMIMETypes": ["application/json"]},
-        **({"CustomerMetadataProperties": {DIGEST_PROPERTY: digest}} if digest else {}))["ModelPackageArn"]
 
 
 @pytest.fixture

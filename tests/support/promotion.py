@@ -4,6 +4,8 @@ The reference pins fraud-model v14 in dev (Kubernetes, MLflow) and v13 in stagin
 us-east-1). :func:`reference_registries` writes saved reads (``RegistryView.to_json``) in which dev's
 v14 holds :data:`DIGEST_V14` and staging's registry holds dev's v12 and v13 artifacts as its v1 and
 v2, so promoting dev's v14 maps to staging's next number, v3 (or to ``staging_has_v14`` when given).
+For the same registries on real servers: :func:`assumed_session` (a role of another moto account,
+through moto's STS) and :func:`register_package` (a SageMaker model package carrying a digest).
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
-from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "reference-mlsystem.yaml"
 DIGEST_V12 = "sha256:" + "12" * 32
 DIGEST_V13 = "sha256:" + "13" * 32
 DIGEST_V14 = "sha256:" + "14" * 32
+STAGING_ROLE = "arn:aws:iam::111111111111:role/promoter"
+PROD_ROLE = "arn:aws:iam::222222222222:role/promoter"
+STAGING_GROUP, PROD_GROUP = "fraud-detection-staging-fraud-model", "fraud-detection-prod-fraud-model"
+SERVING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
 
 
 def copy_reference(folder: Path, name: str = "mlsystem.yaml") -> Path:
@@ -74,3 +81,25 @@ def promoted_to_staging(folder: Path) -> tuple[Path, list[str]]:
     staging = write_view(folder / "registry-staging.json", staging_view(3))
     prod = write_view(folder / "registry-prod.json", prod_view())
     return file, ["--registry", f"staging={staging}", "--registry", f"prod={prod}"]
+
+
+def assumed_session(url: str, role: str, region: str) -> Any:
+    """A boto3 session in ``role``'s account of the moto server at ``url`` (STS ``AssumeRole``: moto
+    keys every resource by the account of the credentials)."""
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=url, region_name=region, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    found = sts.assume_role(RoleArn=role, RoleSessionName="test-setup")["Credentials"]
+    return boto3.Session(aws_access_key_id=found["AccessKeyId"], aws_secret_access_key=found["SecretAccessKey"],
+                         aws_session_token=found["SessionToken"], region_name=region)
+
+
+def register_package(sm: Any, group: str, digest: str | None, model_data: str, approval: str = "Approved") -> str:
+    """A model package in ``group`` holding ``model_data`` with ``digest`` (when given); its ARN."""
+    return sm.create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus=approval,
+        InferenceSpecification={"Containers": [{"Image": SERVING_IMAGE, "ModelDataUrl": model_data}],
+                                "SupportedContentTypes": ["application/json"],
+                                "SupportedResponseMIMETypes": ["application/json"]},
+        **({"CustomerMetadataProperties": {DIGEST_PROPERTY: digest}} if digest else {}))["ModelPackageArn"]
