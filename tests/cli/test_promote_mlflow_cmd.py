@@ -181,13 +181,16 @@ def test_staging_gates_read_sagemaker_and_refuse_until_v3_is_approved(tmp_path, 
                                                                     ("progressive_rollout", "pass")]
 
 
-@pytest.mark.parametrize("case", ["v14-missing", "no-digest", "unreachable"])
+@pytest.mark.parametrize("case", ["v14-missing", "no-model", "no-digest", "unreachable"])
 def test_an_unmappable_dev_version_is_exit_1_and_leaves_the_file_byte_identical(tmp_path, mlflow_url, moto_url,
                                                                                 monkeypatch, case):
     register_staging(moto_url, monkeypatch)
     url = mlflow_url
     if case == "v14-missing":
         register_dev(mlflow_url, range(1, 14))
+        message = (f"fraud-model v14, which dev pins, is not in MLflow registered model {MODEL} at {mlflow_url}; "
+                   "register it there or pin a version that exists")
+    elif case == "no-model":  # dev's MLflow has never registered fraud-model: an empty search, not an error
         message = (f"fraud-model v14, which dev pins, is not in MLflow registered model {MODEL} at {mlflow_url}; "
                    "register it there or pin a version that exists")
     elif case == "no-digest":
