@@ -146,3 +146,29 @@ def test_program_leaves_out_the_first_phase_of_an_ordered_apply(monkeypatch):
     capture = capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack, referenced_outputs(graph))
     assert differences(graph.without(omit), capture) == []
     assert not set(omit) & set(capture.resources)
+
+
+def test_program_registers_the_rollout_runner_with_its_code_archive():
+    """The scheduled rollout runner (compile/aws/rollout_runner.py) reaches the engine: the Lambda as
+    ``pulumi_aws.lambda_.Function`` with an AssetArchive of the shipped modules and its document, the
+    schedule as ``pulumi_aws.scheduler.Schedule`` targeting that function with its own role."""
+    import pulumi_aws
+
+    path = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+    graph = compiled(path, "prod")
+    capture = capture_program(lambda: run(str(path), "prod"), graph.project, graph.stack, referenced_outputs(graph))
+    assert differences(graph, capture) == []
+    by_name = {(r.type, r.name): r for r in graph.resources if r.address == "platform"}
+    function = by_name[("aws:lambda/function:Function", "rollout-runner")]
+    schedule = by_name[("aws:scheduler/schedule:Schedule", "rollout-runner-schedule")]
+    invoker = by_name[("aws:iam/role:Role", "rollout-schedule")]
+    classes = capture.result.classes
+    assert classes[function.urn] is pulumi_aws.lambda_.Function
+    assert classes[schedule.urn] is pulumi_aws.scheduler.Schedule
+    registered = capture.resources[function.urn].inputs
+    assert registered["handler"] == "mlops_infra.rollout.scheduled.handler"
+    assert registered["code"] == function.inputs["code"]  # an AssetArchive of StringAssets, file by file
+    assert "rollouts.json" in registered["code"]["$archive"]
+    target = capture.resources[schedule.urn].inputs["target"]
+    assert target["arn"] == f"arn:mock:{function.urn}" and target["roleArn"] == f"arn:mock:{invoker.urn}"
+    assert function.urn in capture.resources[schedule.urn].dependencies

@@ -84,7 +84,7 @@ def _leaked_secret_export(checkpoint: Checkpoint) -> Checkpoint:
     secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
               "plaintext": json.dumps(SECRET_WEBHOOK_URL)}
     for record in resources(out):
-        if record["type"] == "aws:lambda/function:Function":
+        if record["type"] == "aws:lambda/function:Function" and record["urn"].endswith("-forwarder"):
             for side in ("inputs", "outputs"):
                 variables = record[side].setdefault("environment", {}).setdefault("variables", {})
                 variables["WEBHOOK_URL"] = secret

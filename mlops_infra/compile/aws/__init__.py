@@ -19,14 +19,24 @@ Canary rollouts with arbitrary steps (2, 5, 10, 25, 75, 100) exceed SageMaker's 
 guardrails (a canary has two steps); the graph therefore holds the final state (one variant
 ``v<version>``, a native CANARY ``deploymentConfig`` approximating the first step) and
 ``graph.rollouts[<endpoint address>]`` holds the full plan that ``mlops-infra apply`` drives with
-``UpdateEndpointWeightsAndCapacities`` (see :func:`serving.canary_rollout`).
+``UpdateEndpointWeightsAndCapacities`` (see :func:`serving.canary_rollout`); ``rollout_runner``
+compiles the Lambda and schedule that drive those plans without a terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from mlops_infra.compile.aws import alerting, dashboards, monitoring, registry, serving, storage, training
+from mlops_infra.compile.aws import (
+    alerting,
+    dashboards,
+    monitoring,
+    registry,
+    rollout_runner,
+    serving,
+    storage,
+    training,
+)
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.compile.aws.platform import add_platform, add_platform_roles
 from mlops_infra.compile.aws.provider import add_provider
@@ -55,5 +65,6 @@ def compile_aws(ctx: CompileContext) -> None:
     for section, compile_item in SECTIONS.items():
         for item in getattr(ctx.system, section):
             compile_item(aws, item)
+    rollout_runner.compile_rollout_runner(aws)
     dashboards.compile_dashboards(aws)
     add_platform_roles(aws)

@@ -72,6 +72,10 @@ class AwsContext:
     """Role URNs the pipeline role may pass to SageMaker jobs."""
     job_images: list[str] = field(default_factory=list)
     """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
+    canaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """endpoint address -> what the rollout runner drives there (compile/aws/rollout_runner.py): the
+    physical endpoint, the new version, its final config and model, whether the config uses the
+    platform key and whether the endpoint is autoscaled."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
 

@@ -157,8 +157,9 @@ def _capture_config(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
             "captureContentTypeHeader": {"jsonContentTypes": ["application/json"]}}
 
 
-def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[str, str], instance: str) -> str:
-    """The immutable endpoint configuration, named by a hash of its content."""
+def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[str, str],
+                instance: str) -> tuple[str, str]:
+    """The immutable endpoint configuration, named by a hash of its content; returns (URN, physical name)."""
     model_urn, model_name = model
     variant = {"variantName": variant_name(item), "modelName": ref(model_urn, "name"), "instanceType": instance,
                "initialInstanceCount": max(1, item.replicas.min), "initialVariantWeight": 1.0}
@@ -170,8 +171,9 @@ def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[st
     basis = {**inputs, "productionVariants": [{**variant, "modelName": model_name}]}
     name = aws.name(item.name, "cfg", short_hash(basis))
     capture = [aws.bucket_urns[aws.platform_buckets["capture"]]] if item.capture else []
-    return aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
-                   address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture, options=_kept(item))
+    urn = aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
+                  address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture, options=_kept(item))
+    return urn, name
 
 
 def _kept(item: Endpoint) -> ResourceOptions | None:
@@ -401,7 +403,7 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
     if decision.state == "waiting":
         return
     model = _add_model(aws, item, component, role)
-    config = _add_config(aws, item, component, model, instance)
+    config, config_name = _add_config(aws, item, component, model, instance)
     controlled = ResourceOptions(ignore_changes=("endpointConfigName",)) if item.rollout.strategy == "canary" else None
     endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {
         "name": physical, "endpointConfigName": ref(config, "name"),
@@ -412,3 +414,7 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         _add_autoscaling(aws, item, component, endpoint, instance)
     if item.rollout.strategy == "canary":
         aws.ctx.builder.rollouts[address] = canary_rollout(aws, item)
+        aws.canaries[address] = {"endpoint": physical, "version": str(item.model.version),
+                                 "finalConfig": config_name, "model": model[1],
+                                 "kms": not has_local_nvme(instance),
+                                 "autoscaled": bool(item.autoscaling)}

@@ -174,7 +174,7 @@ def test_physical_names_are_explicit_valid_and_unique(path, env):
 def test_reference_prod_resources():
     graph = compiled(REFERENCE, "prod")
     counts = Counter(r.type for r in graph.resources)
-    assert len(graph.resources) == 75 >= 60
+    assert len(graph.resources) == 82 >= 60
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -182,9 +182,9 @@ def test_reference_prod_resources():
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 3,
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 3,
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 3, "aws:s3/bucketPolicy:BucketPolicy": 3,
-        "aws:iam/role:Role": 6, "aws:iam/rolePolicy:RolePolicy": 6,
+        "aws:iam/role:Role": 8, "aws:iam/rolePolicy:RolePolicy": 8,
         "mlops:compute:GpuCluster": 1, "mlops:training:Job": 1, "aws:sagemaker/pipeline:Pipeline": 2,
-        "aws:scheduler/schedule:Schedule": 2, "aws:cloudwatch/eventRule:EventRule": 1,
+        "aws:scheduler/schedule:Schedule": 3, "aws:cloudwatch/eventRule:EventRule": 1,
         "aws:cloudwatch/eventTarget:EventTarget": 1,
         "mlops:registry:Model": 1, "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 1,
         "mlops:serving:Endpoint": 1, "aws:sagemaker/model:Model": 1,
@@ -192,8 +192,8 @@ def test_reference_prod_resources():
         "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 1,
         "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
         "mlops:alerting:Channel": 2, "aws:sns/topic:Topic": 2, "aws:sns/topicSubscription:TopicSubscription": 2,
-        "aws:lambda/function:Function": 1, "aws:lambda/permission:Permission": 1,
-        "aws:cloudwatch/logGroup:LogGroup": 1, "aws:cloudwatch/dashboard:Dashboard": 2,
+        "aws:lambda/function:Function": 2, "aws:lambda/permission:Permission": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 2, "aws:cloudwatch/dashboard:Dashboard": 2,
     })
 
 

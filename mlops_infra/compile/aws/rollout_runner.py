@@ -1,0 +1,159 @@
+"""The rollout runner on AWS: a Lambda that makes one reconcile pass per tick of an EventBridge schedule.
+
+A canary lasts an hour or more; compiled into the graph, it needs no terminal (``mlops-infra rollout
+--watch`` remains for watching it). Only environments with a canary endpoint get it (``aws.canaries``,
+recorded by ``serving.compile_endpoint``); the resources are the platform's:
+
+- **Function** ``<system>-<env>-rollout-runner`` (python3.12, arm64), handler
+  ``mlops_infra.rollout.scheduled.handler``. Its code archive holds mlops-infra's own rollout modules
+  (:data:`CODE`: the same reconcile, fleet pass, SageMaker driver and CloudWatch gates the CLI runs,
+  read as text from the installed package, never imported here) and ``rollouts.json``, the runner's
+  document (:func:`document`, format in ``mlops_infra/rollout/scheduled.py``). A new model version
+  changes the document, so the function's code shows as an update in ``plan``. The Python runtime
+  imports a dotted handler ``package.module.function`` from the archive root (awslambdaric
+  ``bootstrap.py``, ``_get_handler``: ``modname, fname = handler.rsplit(".", 1)``, then
+  ``importlib.import_module``); boto3 is part of the Lambda Python runtime.
+- **Execution role**, exactly what one pass calls (``drivers/sagemaker.py``, ``gates/cloudwatch.py``):
+  ``DescribeEndpoint``, ``ListTags``, ``AddTags``, ``DeleteTags``, ``UpdateEndpoint`` and
+  ``UpdateEndpointWeightsAndCapacities`` on each canary endpoint's ARN; ``UpdateEndpoint`` also on the
+  configs it switches to (the final config by name, the controller's ``<endpoint[:40]>-rollout-v*``);
+  ``CreateEndpointConfig`` on the rollout configs only; ``DescribeEndpointConfig`` on configs named
+  after the endpoint (``<endpoint[:40]>*``: the serving config of an earlier version has a name no
+  compile knows); ``cloudwatch:DescribeAlarms`` on the rollback alarms' ARNs;
+  ``cloudwatch:GetMetricData`` on ``*`` (the action has no resource types, Service Authorization
+  Reference, "Actions defined by Amazon CloudWatch"); ``kms:CreateGrant``/``DescribeKey`` on the
+  platform key for AWS resources only, when a config is encrypted with it (botocore
+  ``CreateEndpointConfigInput.KmsKeyId``: "The KMS key policy must grant permission to the IAM role
+  that you specify in your CreateEndpoint, UpdateEndpoint requests"); for autoscaled canaries the
+  Application Auto Scaling calls of a finish that changes the instance type (Describe, Deregister,
+  RegisterScalableTarget on ``*``: their resource type is a scalable-target ARN with an ID AWS
+  assigns, unknown at compile time); and writing its own log group.
+- **Schedule** ``<system>-<env>-rollout-runner``: ``rate(1 minute)`` (EventBridge Scheduler rate
+  expressions are ``rate(value unit)``, a positive whole value, unit ``minute(s)``, ``hour(s)`` or
+  ``day(s)``, the singular for 1; one minute is the finest, "Schedule types on EventBridge Scheduler",
+  https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html), ``flexibleTimeWindow``
+  ``OFF``; no retries (``maximumRetryAttempts`` 0, ``maximumEventAgeInSeconds`` 60, the minimum of
+  botocore ``RetryPolicy``): the next tick is the retry. Its own role, trusted by
+  ``scheduler.amazonaws.com`` for this account, may ``lambda:InvokeFunction`` on that function only.
+  Shapes: botocore ``scheduler`` ``CreateScheduleInput`` (``Name``, ``ScheduleExpression``,
+  ``FlexibleTimeWindow.Mode``, ``Target.Arn`` and ``Target.RoleArn`` required).
+- A pass is bounded by the function's timeout (300 s); a pass longer than the rate overlaps the next
+  one, which is safe (the reconciler's optimistic concurrency: one acts, the other finds it lost).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from mlops_infra.compile.aws import arns, iam, policies
+from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.graph import archive, ref
+
+FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ADDRESS = "platform"
+HANDLER = "mlops_infra.rollout.scheduled.handler"
+RUNTIME = "python3.12"
+RATE = "rate(1 minute)"
+TIMEOUT_SECONDS = 300
+LOG_RETENTION_DAYS = 30
+DOCUMENT = "rollouts.json"
+CODE = (
+    "__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
+    "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
+    "rollout/drivers/sagemaker.py", "rollout/gates/__init__.py", "rollout/gates/cloudwatch.py",
+)
+"""The modules of ``mlops_infra`` the runner imports on AWS (a test runs the archive with only these)."""
+RUNNER_ROLE = iam.RoleSpec("rollout-runner", ("rollout-runner",), ("lambda.amazonaws.com",),
+                           "Runs one rollout reconcile pass per tick on this environment's canary endpoints.")
+SCHEDULE_ROLE = iam.RoleSpec("rollout-schedule", ("rollout-schedule",), ("scheduler.amazonaws.com",),
+                             "Lets the rollout schedule invoke the rollout runner, nothing else.")
+
+
+@cache
+def code() -> tuple[tuple[str, str], ...]:
+    """(archive path, text) of :data:`CODE`, read from the installed package."""
+    root = resources.files("mlops_infra")
+    return tuple((f"mlops_infra/{path}", root.joinpath(path).read_text(encoding="utf-8")) for path in CODE)
+
+
+def document(aws: AwsContext) -> dict[str, Any]:
+    """The runner's document: region and, per canary endpoint, its rollout plan and target."""
+    rollouts = aws.ctx.builder.rollouts
+    return {"target": "aws", "region": aws.region, "rollouts": [
+        {"address": address, "plan": rollouts[address],
+         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model")}}
+        for address, canary in sorted(aws.canaries.items())]}
+
+
+def rollout_config_prefix(endpoint: str) -> str:
+    """The name prefix of the controller's rollout configs (``drivers/sagemaker.py``)."""
+    return f"{endpoint[:40]}-rollout-v"
+
+
+def _statements(aws: AwsContext, log_group: str) -> list:
+    r, a = aws.region, aws.account
+    canaries = [aws.canaries[k] for k in sorted(aws.canaries)]
+    endpoints = [arns.arn(r, a, "sagemaker", f"endpoint/{c['endpoint'].lower()}") for c in canaries]
+    rollout_configs = [arns.arn(r, a, "sagemaker", f"endpoint-config/{rollout_config_prefix(c['endpoint'])}*")
+                       for c in canaries]
+    final_configs = [arns.arn(r, a, "sagemaker", f"endpoint-config/{c['finalConfig'].lower()}") for c in canaries]
+    named_configs = sorted({arns.arn(r, a, "sagemaker", f"endpoint-config/{c['endpoint'][:40]}*") for c in canaries})
+    alarms = sorted({n for k in aws.canaries for n in aws.ctx.builder.rollouts[k].get("rollbackAlarms") or ()})
+    autoscaled = any(c["autoscaled"] for c in canaries)
+    return [
+        policies.allow("ObserveAndStepEndpoints", ["sagemaker:AddTags", "sagemaker:DeleteTags",
+                                                   "sagemaker:DescribeEndpoint", "sagemaker:ListTags",
+                                                   "sagemaker:UpdateEndpoint",
+                                                   "sagemaker:UpdateEndpointWeightsAndCapacities"], endpoints),
+        policies.allow("SwitchEndpointConfigs", ["sagemaker:UpdateEndpoint"], sorted(final_configs + rollout_configs)),
+        policies.allow("CreateRolloutConfigs", ["sagemaker:CreateEndpointConfig"], sorted(rollout_configs)),
+        policies.allow("ReadEndpointConfigs", ["sagemaker:DescribeEndpointConfig"], named_configs),
+        policies.allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"],
+                       [arns.alarm_arn(r, a, n) for n in alarms]),
+        policies.allow("ReadGateMetrics", ["cloudwatch:GetMetricData"], ["*"] if alarms else []),
+        policies.allow("UseKeyForEncryptedConfigs", ["kms:CreateGrant", "kms:DescribeKey"],
+                       [ref(aws.key, "arn")] if any(c["kms"] for c in canaries) else [],
+                       {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        policies.allow("KeepAutoscalingAcrossInstanceTypeChange",
+                       ["application-autoscaling:DeregisterScalableTarget",
+                        "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:RegisterScalableTarget"], ["*"] if autoscaled else []),
+        policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       arns.log_group_arns(r, a, log_group)),
+    ]
+
+
+def compile_rollout_runner(aws: AwsContext) -> None:
+    """The runner's log group, roles, function and schedule (nothing without a canary endpoint)."""
+    if not aws.canaries:
+        return
+    parent = aws.platform
+    function_name = aws.name("rollout-runner", max_len=64)
+    log_group = f"/aws/lambda/{function_name}"
+    logs = aws.add(LOG_GROUP, "rollout-runner-logs", {"name": log_group, "retentionInDays": LOG_RETENTION_DAYS},
+                   parent=parent, address=ADDRESS, role="rollout-runner-log-group")
+    role = iam.add_role(aws, RUNNER_ROLE, _statements(aws, log_group), parent=parent, address=ADDRESS)
+    files = dict(code())
+    files[DOCUMENT] = json.dumps(document(aws), indent=2, sort_keys=True) + "\n"
+    function = aws.add(FUNCTION, "rollout-runner", {
+        "name": function_name, "description": "mlops-infra: one rollout reconcile pass per tick",
+        "runtime": RUNTIME, "handler": HANDLER, "architectures": ["arm64"], "code": archive(files),
+        "role": ref(role, "arn"), "timeout": TIMEOUT_SECONDS, "memorySize": 256,
+        "loggingConfig": {"logFormat": "JSON", "logGroup": ref(logs, "name")},
+    }, parent=parent, address=ADDRESS, role="rollout-runner", depends_on=[iam.policy_urn(aws, RUNNER_ROLE, parent)])
+    invoker = iam.add_role(aws, SCHEDULE_ROLE, [
+        policies.allow("InvokeRolloutRunner", ["lambda:InvokeFunction"], [ref(function, "arn")])],
+        parent=parent, address=ADDRESS)
+    aws.add(SCHEDULE, "rollout-runner-schedule", {
+        "name": aws.name("rollout-runner"), "groupName": "default",
+        "description": "mlops-infra: one rollout reconcile pass per minute",
+        "scheduleExpression": RATE, "flexibleTimeWindow": {"mode": "OFF"}, "state": "ENABLED",
+        "target": {"arn": ref(function, "arn"), "roleArn": ref(invoker, "arn"),
+                   "retryPolicy": {"maximumRetryAttempts": 0, "maximumEventAgeInSeconds": 60}},
+    }, parent=parent, address=ADDRESS, role="rollout-runner-schedule",
+        depends_on=[iam.policy_urn(aws, SCHEDULE_ROLE, parent)])

@@ -1,0 +1,205 @@
+"""The scheduled runner: one reconcile pass over an environment's rollouts per tick, with no terminal.
+
+So that a rollout never depends on a terminal staying open, the compiler puts a runner into the graph of
+every environment that has endpoints with a progressive rollout (docs/rollout.md):
+
+- AWS: a Lambda whose handler is :func:`handler`, invoked by an EventBridge Scheduler rate schedule
+  (``compile/aws/rollout_runner.py``);
+- Kubernetes: a CronJob running ``python -m mlops_infra.rollout.scheduled``
+  (``compile/kubernetes/rollout_runner.py``).
+
+Both ship this package's own modules (the same reconcile, fleet pass, drivers and gates as
+``mlops-infra rollout``) with a document, ``rollouts.json``, that the compiler writes beside them.
+
+Contract:
+- The document: ``{"target": "aws" | "kubernetes", "rollouts": [{"address": "endpoints.<name>",
+  "plan": graph.rollouts[address], ...}], ...}``; on AWS each rollout also has ``"endpoint":
+  {"endpoint", "version", "finalConfig", "model"}`` (the :class:`EndpointTarget` the CLI reads from the
+  graph, ``rollout/connect.py``) and the document has ``"region"``; on Kubernetes it has
+  ``"namespace"`` and, when gates need it, ``"prometheusUrl"``.
+- :func:`run_pass` builds one fleet member per rollout and runs
+  :func:`~mlops_infra.rollout.fleet.reconcile_fleet` once at ``now``. It never loops or sleeps: the
+  schedule is the loop. The reconciler is level-triggered, so a missed, late, repeated or overlapping
+  tick changes nothing (two passes at once converge: one acts, the other observes it lost).
+- Each endpoint's outcome is logged as one JSON line (endpoint, action, acted, lost, message, error);
+  :func:`summary` is what the handler returns.
+- :func:`handler` (Lambda) and :func:`main` (CronJob) raise / exit 1 after logging when an endpoint's
+  pass failed, so the failure is visible (the function's ``Errors`` metric, the Job's failed status);
+  the next tick tries again (a pass is idempotent).
+- Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
+  only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
+  of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH of
+  its InferenceService), because the CronJob runs the stock Python image, which has no ``kubernetes``
+  package (``compile/kubernetes/images.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.rollout.fleet import FleetResult, Member, reconcile_fleet
+from mlops_infra.rollout.model import RolloutSpec
+from mlops_infra.rollout.runner import NoGates
+
+DOCUMENT = "rollouts.json"
+"""The runner's document, shipped beside the code (``MLOPS_ROLLOUTS_FILE`` overrides the path)."""
+MAX_WORKERS = 8
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def load_document(path: str | None = None) -> dict[str, Any]:
+    """The runner's document: ``path``, else ``MLOPS_ROLLOUTS_FILE``, else ``rollouts.json`` at the
+    root of the shipped code (two levels above this module)."""
+    where = path or os.environ.get("MLOPS_ROLLOUTS_FILE") or str(Path(__file__).resolve().parents[2] / DOCUMENT)
+    with open(where, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
+    """One member per rollout of an AWS document: a SageMakerDriver and CloudWatchGates (one shared
+    CloudWatch client, so a fleet pass batches the gate reads)."""
+    import boto3  # in the Lambda runtime
+    from botocore.config import Config
+
+    from mlops_infra.rollout.drivers.sagemaker import EndpointTarget, SageMakerDriver
+    from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
+
+    session = session or boto3.Session(region_name=document.get("region"))
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+    sagemaker = session.client("sagemaker", config=config)
+    autoscaling = session.client("application-autoscaling", config=config)
+    gates = CloudWatchGates(session.client("cloudwatch", config=config))
+    members = []
+    for item in document["rollouts"]:
+        spec = RolloutSpec.from_graph(item["address"], item["plan"])
+        where = item["endpoint"]
+        target = EndpointTarget(where["endpoint"], str(where["version"]), where["finalConfig"], where["model"])
+        members.append(Member(spec, SageMakerDriver(sagemaker, target, autoscaling=autoscaling),
+                              gates if spec.gates else NoGates()))
+    return members
+
+
+class ServiceAccountKube:
+    """The two Kubernetes API requests the KServe driver makes, with the pod's service account.
+
+    ``get`` and ``patch`` have :class:`~mlops_infra.kube.KubeClient`'s signatures; a 409 Conflict on a
+    guarded patch raises :class:`~mlops_infra.kube.KubeConflict` (the driver's "lost" signal), any
+    other HTTP error :class:`~mlops_infra.kube.KubeError` naming the request. The API server is
+    ``https://kubernetes.default.svc`` with the service account's token and CA (Kubernetes "Accessing
+    the Kubernetes API from a Pod", https://kubernetes.io/docs/tasks/run-application/access-api-from-pod/);
+    ``MLOPS_KUBE_API`` and ``MLOPS_SA_DIR`` override both (tests point them at the API stand-in).
+    """
+
+    def __init__(self, api: str | None = None, sa_dir: str | None = None, timeout: float = 30.0) -> None:
+        self.api = (api or os.environ.get("MLOPS_KUBE_API") or "https://kubernetes.default.svc").rstrip("/")
+        self.sa_dir = Path(sa_dir or os.environ.get("MLOPS_SA_DIR") or SA_DIR)
+        self.timeout = timeout
+        ca = self.sa_dir / "ca.crt"
+        self.context = ssl.create_default_context(cafile=str(ca)) if ca.exists() else None
+
+    def _request(self, method: str, path: str, body: Any = None,
+                 content_type: str = "application/json") -> dict[str, Any]:
+        from mlops_infra.kube import errors
+
+        token_file = self.sa_dir / "token"
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        if token_file.exists():  # re-read each request: the kubelet rotates projected tokens
+            headers["Authorization"] = f"Bearer {token_file.read_text(encoding='utf-8').strip()}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api + path, data=data, method=method, headers=headers)
+        what = f"{method} {path}"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                answer = json.loads(exc.read() or b"{}")
+            except ValueError:
+                answer = {}
+            raise errors.from_status(exc.code, answer, what) from None
+        except OSError as exc:
+            raise errors.unreachable(self.api, what, exc) from None
+
+    def get(self, rtype: Any, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self._request("GET", rtype.path(namespace, name))
+
+    def patch(self, rtype: Any, name: str, namespace: str | None, patch: dict[str, Any], *,
+              resource_version: str | None = None) -> dict[str, Any]:
+        body = dict(patch)
+        if resource_version is not None:
+            body["metadata"] = {**(body.get("metadata") or {}), "resourceVersion": resource_version}
+        return self._request("PATCH", rtype.path(namespace, name), body, "application/merge-patch+json")
+
+
+def kubernetes_members(document: dict[str, Any], kube: Any = None) -> list[Member]:
+    """One member per rollout of a Kubernetes document: a KServeDriver on the document's namespace and,
+    for gated rollouts, PrometheusGates at ``prometheusUrl``."""
+    from mlops_infra.rollout.drivers.kserve import KServeDriver
+    from mlops_infra.rollout.gates.prometheus import PrometheusGates
+
+    kube = kube if kube is not None else ServiceAccountKube()
+    namespace, url = document["namespace"], document.get("prometheusUrl")
+    members = []
+    for item in document["rollouts"]:
+        spec = RolloutSpec.from_graph(item["address"], item["plan"])
+        gates = PrometheusGates(url, namespace=namespace) if spec.gates and url else NoGates()
+        members.append(Member(spec, KServeDriver(kube, namespace, spec.endpoint), gates))
+    return members
+
+
+def members(document: dict[str, Any]) -> list[Member]:
+    return aws_members(document) if document.get("target") == "aws" else kubernetes_members(document)
+
+
+def run_pass(fleet: list[Member], now: float | None = None) -> list[FleetResult]:
+    """One reconcile pass over ``fleet`` at ``now`` (default: the clock), each outcome logged."""
+    results = reconcile_fleet(fleet, time.time() if now is None else now, max_workers=MAX_WORKERS)
+    for line in summary(results):
+        print(json.dumps(line, sort_keys=True), flush=True)
+    return results
+
+
+def summary(results: list[FleetResult]) -> list[dict[str, Any]]:
+    out = []
+    for result in results:
+        line: dict[str, Any] = {"endpoint": result.endpoint}
+        if result.result is not None:
+            decision = result.result.decision
+            line.update(action=decision.action, acted=result.result.acted, lost=result.result.lost,
+                        message=decision.message)
+        if result.error:
+            line["error"] = result.error
+        out.append(line)
+    return out
+
+
+def _failed(results: list[FleetResult]) -> list[str]:
+    return [r.endpoint for r in results if r.error]
+
+
+def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """The Lambda entry point: one pass over the document's rollouts (see the module contract)."""
+    results = run_pass(members(load_document()))
+    failed = _failed(results)
+    if failed:
+        raise RuntimeError(f"the reconcile pass failed for {', '.join(failed)} (see the log lines above)")
+    return {"endpoints": summary(results)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The CronJob entry point: ``python -m mlops_infra.rollout.scheduled [DOCUMENT]``."""
+    args = sys.argv[1:] if argv is None else argv
+    results = run_pass(members(load_document(args[0] if args else None)))
+    return 1 if _failed(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
