@@ -418,6 +418,10 @@ def _find_duplicate(node: Any, key: str) -> Any:
     return None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A YAML escape of a UTF-16 surrogate (``\\ud83d``): yaml-rs pairs them, libyaml refuses them."""
+
+
 def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
     """Map every path to the 1-based (line, column) of its node.
 
@@ -428,7 +432,14 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
-        return positions
+        # libyaml refuses the UTF-16 surrogate escapes yaml-rs reads as one character ("\ud83d\ude00"
+        # is an emoji there): with each replaced by an escape of the same length, every node keeps its
+        # line and column (without this, every diagnostic of such a document pointed at line 1)
+        safe = _SURROGATE_ESCAPE.sub(r"\\uFFFD", text)
+        try:
+            root = yaml.compose(safe, Loader=_Loader) if safe != text else None
+        except yaml.YAMLError:
+            root = None
     if root is None:
         return positions
     positions[()] = (root.start_mark.line + 1, root.start_mark.column + 1)

@@ -132,6 +132,17 @@ def test_a_slack_channel_in_another_script_is_valid_and_invisible_characters_are
         assert "invisible characters" in result.stderr
 
 
+def test_an_error_in_a_document_with_surrogate_escapes_points_at_its_line(tmp_path: Path) -> None:
+    """YAML's "\\ud83d\\ude00" (an emoji as two UTF-16 escapes) is one character to the data parser;
+    libyaml, which gives positions, refused it, and every diagnostic of the document pointed at 1:1."""
+    text = edit(REFERENCE, "    webhook_url: {secret: slack-oncall-webhook}",
+                '    webhook_url: {secret: slack-oncall-webhook}\n    channel: "#ml-\\ud83d\\ude00"')
+    spec = _write(tmp_path, text)
+    result = run_cli_subprocess("validate", spec)
+    assert result.code == 1 and "Traceback" not in result.output
+    assert f"{spec}:{line_of(text, '    channel: ')}:14: error: Invalid channel" in result.stderr
+
+
 def test_m10_a_slack_channel_template_is_sent_literally_by_a_real_alertmanager(tmp_path: Path) -> None:
     """The ``channel`` field is a template on the real server: escaped text arrives as written."""
     require()
