@@ -227,15 +227,13 @@ class DesiredGraph:
     def by_urn(self) -> dict[str, DesiredResource]:
         return {r.urn: r for r in self.resources}
 
+    def _envelope(self) -> dict[str, Any]:
+        """:meth:`to_json` without ``resources`` and ``modelVersions``."""
+        return {"version": 1, "project": self.project, "stack": self.stack, "metadata": self.metadata,
+                "rollouts": self.rollouts}
+
     def to_json(self) -> dict[str, Any]:
-        out = {
-            "version": 1,
-            "project": self.project,
-            "stack": self.stack,
-            "metadata": self.metadata,
-            "rollouts": self.rollouts,
-            "resources": [r.to_json() for r in self.resources],
-        }
+        out = {**self._envelope(), "resources": [r.to_json() for r in self.resources]}
         if self.model_versions:
             out["modelVersions"] = self.model_versions
         return out
@@ -251,11 +249,19 @@ class DesiredGraph:
     def _digest(self) -> str:
         import hashlib
 
-        from mlops_infra.jsoncodec import canonical_bytes
+        from mlops_infra.jsoncodec import ItemsDigest, canonical_bytes
 
-        data = self.to_json()
-        data.pop("modelVersions", None)  # why a version waits is not what is applied (see digest())
-        return hashlib.sha256(canonical_bytes(data)).hexdigest()
+        envelope = {"version": 1, "project": self.project, "stack": self.stack, "metadata": self.metadata,
+                    "rollouts": self.rollouts}  # to_json() without modelVersions (see digest())
+        try:  # the same bytes, one resource at a time: no whole copy of the graph as JSON
+            items = ItemsDigest(envelope, "resources")
+            for resource in self.resources:
+                items.add(resource.to_json())
+            return items.hexdigest()
+        except (TypeError, ValueError):  # what orjson cannot write: canonical_bytes' own fallback
+            data = self.to_json()
+            data.pop("modelVersions", None)
+            return hashlib.sha256(canonical_bytes(data)).hexdigest()
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON: identifies the desired graph in a saved plan.

@@ -5,7 +5,8 @@ Contract:
   (NaN, integers beyond 64 bits, nesting past 1,024 levels, invalid JSON) is parsed again by the
   standard library, so errors and leniency are exactly the standard library's.
 - :func:`canonical_bytes` is the byte string used for fingerprints (sorted keys, compact). It is
-  deterministic: equal values always give equal bytes.
+  deterministic: equal values always give equal bytes. :class:`ItemsDigest` hashes the same
+  bytes of a large object holding a list, one item at a time.
 - :func:`pretty` is sorted, two-space indented, ASCII-only JSON text with a trailing newline.
 - :func:`loads_utf8` parses UTF-8 bytes without decoding them first; :func:`stdlib_pretty` is
   ``json.dumps(indent=2, sort_keys=True)``'s bytes, written by orjson.
@@ -15,6 +16,7 @@ Contract:
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import re
 from typing import Any
@@ -52,6 +54,39 @@ def canonical_bytes(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+_ITEMS_MARKER = b"mlops-infra:the-items-go-here"
+
+
+class ItemsDigest:
+    """The SHA-256 of ``canonical_bytes({**envelope, key: items})`` fed one item at a time, without
+    the whole text (or the whole list) at once: the envelope's text before and after the list,
+    and each item as orjson writes it at the depth it has there (inside two lists, as inside the
+    envelope and the list). Raises ``orjson.JSONEncodeError`` (a ``TypeError``) where orjson
+    cannot write a value, and ``ValueError`` when the envelope's text already holds the marker
+    standing for the list: the caller then hashes :func:`canonical_bytes` of the whole value,
+    whose standard-library fallback writes other bytes."""
+
+    def __init__(self, envelope: dict[str, Any], key: str) -> None:
+        text = orjson.dumps({**envelope, key: _ITEMS_MARKER.decode()}, option=orjson.OPT_SORT_KEYS)
+        if text.count(_ITEMS_MARKER) != 1:
+            raise ValueError("the envelope holds the marker")
+        before, _, self._after = text.partition(b'"' + _ITEMS_MARKER + b'"')
+        self._hash = hashlib.sha256(before + b"[")
+        self._first = True
+
+    def add(self, item: Any) -> None:
+        """Feed the next item of the list."""
+        text = orjson.dumps([[item]], option=orjson.OPT_SORT_KEYS)[2:-2]
+        self._hash.update(text if self._first else b"," + text)
+        self._first = False
+
+    def hexdigest(self) -> str:
+        """The digest of the envelope with the items fed so far."""
+        done = self._hash.copy()
+        done.update(b"]" + self._after)
+        return done.hexdigest()
 
 
 _STDLIB_SPELLING = re.compile(rb"\x7f|[0-9]e-[1-9](?![0-9])|[0-9]\.0000")

@@ -140,10 +140,8 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
     first and last blocks (:func:`~mlops_infra.state.resource_texts.outline`), parsed and checked;
     then :class:`~mlops_infra.state.resource_texts.ResourceTexts` cuts the array, each resource is
     parsed and its canonical bytes feed the serial's hash in order, and the text around the array it
-    found must be the one read first. So
-    the serial is the SHA-256 of the same bytes :func:`_serial` hashes: the deployment's canonical
-    JSON, in which each resource is written as orjson writes it at that depth (hence the two lists
-    around it) between the deployment's own text before and after the array.
+    found must be the one read first. So the serial is the SHA-256 of the same bytes :func:`_serial`
+    hashes (:class:`~mlops_infra.jsoncodec.ItemsDigest`).
     """
     sentinel = SENTINEL.decode()
     try:
@@ -156,29 +154,23 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
         version, deployment = _unwrap_state(doc, source)
         if deployment is None or deployment.get("resources") != sentinel:
             return None
-        before, found, after = orjson.dumps(deployment, option=orjson.OPT_SORT_KEYS).partition(
-            b'"' + SENTINEL + b'"')
-        if not found:
-            return None
-        digest = hashlib.sha256(before + b"[")
+        digest = jsoncodec.ItemsDigest(deployment, "resources")
         texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
         resources, malformed = _index_resources(_hashed_entries(texts, digest), source)
         if (texts.head, texts.tail) != (head, tail):
             return None
-        digest.update(b"]" + after)
-    except (NotSplittable, StateError, orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError, OSError):
+    except (NotSplittable, StateError, orjson.JSONDecodeError, TypeError, ValueError, OSError):
         return None
     return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest())
 
 
-def _hashed_entries(texts: ResourceTexts, digest: Any) -> Iterator[dict[str, Any]]:
-    """Each resource text parsed, its canonical bytes (as within the deployment) fed to ``digest``."""
-    for index, text in enumerate(texts):
+def _hashed_entries(texts: ResourceTexts, digest: jsoncodec.ItemsDigest) -> Iterator[dict[str, Any]]:
+    """Each resource text parsed, and fed to the serial's ``digest``."""
+    for text in texts:
         entry = orjson.loads(text)
         if not isinstance(entry, dict):
             raise NotSplittable("an element is not an object")
-        canonical = orjson.dumps([[entry]], option=orjson.OPT_SORT_KEYS)  # at the depth it has in the deployment
-        digest.update(b"," + canonical[2:-2] if index else canonical[2:-2])
+        digest.add(entry)
         yield entry
 
 
@@ -619,11 +611,32 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
         id=_optional(entry, "id", str, source, where) or None,
         parent=parent,
         provider=split_provider_reference(provider)[0] if provider else None,
-        inputs=_optional(entry, "inputs", dict, source, where) or {},
-        outputs=_optional(entry, "outputs", dict, source, where) or {},
+        inputs=(inputs := _optional(entry, "inputs", dict, source, where) or {}),
+        outputs=_share_inputs(_optional(entry, "outputs", dict, source, where) or {}, inputs),
         dependencies=tuple(dependencies),
         protect=bool(_optional(entry, "protect", bool, source, where)),
     )
+
+
+def _share_inputs(outputs: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """``outputs`` with each value that is the input of the same name (the same JSON text) replaced
+    by that input's value, so that one object holds both: Pulumi's outputs repeat most inputs, and
+    the copies were about a third of a read state's memory. State values are read, never changed."""
+    for key, value in outputs.items():  # replacing values while iterating is allowed (no key changes)
+        given = inputs.get(key, outputs)  # outputs: no such input
+        if given is value or type(given) is not type(value) or given != value:
+            continue
+        if type(value) is str or _same_json(given, value):
+            outputs[key] = given
+    return outputs
+
+
+def _same_json(one: Any, other: Any) -> bool:
+    """Whether two equal values are also the same JSON (``1 == 1.0 == True`` in Python)."""
+    try:
+        return orjson.dumps(one) == orjson.dumps(other)
+    except TypeError:  # what orjson does not write (integers beyond 64 bits): not shared
+        return False
 
 
 def _malformed_urns(entry: dict[str, Any], index: int) -> list[str]:

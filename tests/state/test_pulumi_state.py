@@ -600,3 +600,46 @@ def test_any_json_is_a_state_or_a_state_error(doc: object) -> None:
 def test_any_bytes_are_a_state_or_a_state_error(data: bytes, gzipped: bool) -> None:
     with contextlib.suppress(StateError):
         parse_state(gzip.compress(data) if gzipped else data, "fuzz.bin")
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs that repeat an input share its object (memory), and stay exactly what the file says
+# --------------------------------------------------------------------------------------------
+
+
+def test_outputs_repeating_an_input_share_it_and_keep_their_json_types() -> None:
+    inputs = {"a": 1, "b": True, "c": 1.0, "d": [1], "e": "s", "f": {"x": [1, {"y": None}]}, "g": 2**64 - 1}
+    outputs = {"a": True, "b": 1, "c": 1, "d": [True], "e": "s", "f": {"x": [1, {"y": None}]}, "g": 2**64 - 1,
+               "h": "only an output"}
+    doc = {"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": outputs}]}}
+
+    for text in (json.dumps(doc), json.dumps(doc, indent=4)):
+        state = parse_state(text.encode(), "s.json")
+        resource = state.resources["urn:pulumi:p::ml::t:m:T::a"]
+
+        assert json.dumps(resource.outputs, sort_keys=True) == json.dumps(outputs, sort_keys=True)
+        assert json.dumps(resource.inputs, sort_keys=True) == json.dumps(inputs, sort_keys=True)
+        assert resource.outputs["e"] is resource.inputs["e"] and resource.outputs["f"] is resource.inputs["f"]
+        assert all(resource.outputs[k] is not resource.inputs[k] for k in "abcd")
+
+
+# integers within 64 bits: orjson reads larger ones as floats, whichever way the state is read
+json_values_64 = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs=st.dictionaries(st.sampled_from("abcd"), json_values_64),
+       outputs=st.dictionaries(st.sampled_from("abcde"), json_values_64))
+def test_shared_outputs_are_the_same_json(inputs: dict, outputs: dict) -> None:
+    doc = {"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": outputs}]}}
+
+    resource = parse_state(json.dumps(doc, indent=4).encode(), "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
+
+    assert json.dumps(resource.outputs, sort_keys=True) == json.dumps(outputs, sort_keys=True)
