@@ -25,7 +25,7 @@ from rich.console import Console
 
 from mlops_infra.cli.output import print_diagnostics
 from mlops_infra.errors import UserError
-from mlops_infra.spec import MLSystem, embedded_quickstart_path, validate_document
+from mlops_infra.spec import LoadedSystem, MLSystem, embedded_quickstart_path, validate_document
 from mlops_infra.spec.loader import load_document
 
 DEFAULT_FILE = "mlsystem.yaml"
@@ -95,6 +95,13 @@ def pick_env(names: list[str]) -> str | None:
 
 def load_for_env(path: Path, env: str | None, err: Console) -> tuple[MLSystem, str]:
     """Load and validate ``path`` for ``env`` (or the default); diagnostics to stderr; exit 1 if invalid."""
+    loaded = load_environment(path, env, err)
+    assert loaded.system is not None and loaded.env is not None
+    return loaded.system, loaded.env
+
+
+def load_environment(path: Path, env: str | None, err: Console) -> LoadedSystem:
+    """:func:`load_for_env` keeping the document (positions for later diagnostics, such as guardrails)."""
     document, diagnostics = load_document(path)
     if document is None:
         print_diagnostics(diagnostics, err)
@@ -110,7 +117,7 @@ def load_for_env(path: Path, env: str | None, err: Console) -> tuple[MLSystem, s
     print_diagnostics(result.diagnostics, err, result.source_line)
     if not result.ok or result.system is None:
         raise typer.Exit(1)
-    return result.system, env
+    return result
 
 
 def require_extra(module: str, extra: str, purpose: str) -> None:

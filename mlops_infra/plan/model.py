@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mlops_infra.policy.model import GuardrailResult
+from mlops_infra.spec.guardrails import RULES as GUARDRAIL_RULES
 from mlops_infra.state.model import READ_FAILURE_CAUSES
 
 PLAN_FORMAT_VERSION = 1
@@ -347,6 +349,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     unread: tuple[UnreadGroup, ...] = ()
     sequences: tuple[ChangeSequence, ...] = ()
+    guardrails: tuple[GuardrailResult, ...] = ()
+    """The guardrail rules of the environment that fail (those that pass are not kept)."""
 
     @property
     def refresh_complete(self) -> bool:
@@ -385,6 +389,7 @@ class Plan:
             "warnings": list(self.warnings),
             **({"refresh": {"complete": not self.unread, "unread": sum(g.count for g in self.unread),
                             "causes": [g.to_json() for g in self.unread]}} if self.refreshed else {}),
+            **({"guardrails": [g.to_json() for g in self.guardrails]} if self.guardrails else {}),
         }
 
     @classmethod
@@ -405,6 +410,7 @@ class Plan:
             refreshed=data["refreshed"], warnings=tuple(data["warnings"]),
             unread=tuple(UnreadGroup.from_json(g) for g in (data.get("refresh") or {}).get("causes", ())),
             sequences=tuple(ChangeSequence.from_json(s) for s in data.get("sequences") or ()),
+            guardrails=tuple(GuardrailResult.from_json(g) for g in data.get("guardrails") or ()),
         )
 
 
@@ -566,6 +572,22 @@ def plan_json_schema() -> dict[str, Any]:
                     "advice": _t("string", "What to do."),
                 })},
             }, description="Only in refreshed plans: whether the live reads were complete."),
+            "guardrails": {"type": "array", "description": "Only when some fail: the environment's guardrail rules "
+                           "that fail (docs/guardrails.md).", "items": _obj({
+                               "rule": _t("string", "The rule.", enum=list(GUARDRAIL_RULES)),
+                               "level": _t("string", "mandatory: the plan exits 1; advisory: a warning.",
+                                           enum=["mandatory", "advisory"]),
+                               "status": {"const": "fail"},
+                               "summary": _t("string", "One sentence."),
+                               "findings": {"type": "array", "items": _obj({
+                                   "rule": _t("string", "The rule."),
+                                   "address": _t("string", "The ML item, platform, or environments.<env>."),
+                                   "field": _t(["string", "null"], "The spec field to change, relative to the item."),
+                                   "urn": _t(["string", "null"], "The resource in violation, when one."),
+                                   "message": _t("string", "What is wrong."),
+                                   "fix": _t("string", "What to change."),
+                               })},
+                           })},
         }, required=["formatVersion", "project", "stack", "target", "stateSerial", "graphDigest", "refreshed",
                      "summary", "drift", "ml", "cost", "resourceChanges", "warnings"]),
     }

@@ -44,7 +44,8 @@ def _status(report: Report) -> str:
         return "Preview only: nothing was written (run with --write to write the edit)."
     if report.written:
         return f"Written: {p.file} (environments.{p.dst}.overrides)."
-    return "Not written: a gate failed (see Gates); the file is unchanged."
+    return ("Not written: a gate failed, or a mandatory guardrail fails in the plan below (see Gates and "
+            "Guardrails); the file is unchanged.")
 
 
 def render_text(report: Report) -> str:

@@ -425,3 +425,15 @@ def ml_sorted(items: Iterable[MLChange]) -> list[MLChange]:
 
 def plural(count: int, word: str, plural_word: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_word or word + 's')}"
+
+
+def guardrails_sentence(results: Sequence[Any]) -> str:
+    """``1 mandatory rule fails (the plan cannot be applied), 2 advisory rules warn``."""
+    blocking = sum(1 for r in results if r.blocks)
+    advisory = len(results) - blocking
+    parts = []
+    if blocking:
+        parts.append(f"{plural(blocking, 'mandatory rule')} fail{'s' if blocking == 1 else ''} (exit 1: fix before applying)")
+    if advisory:
+        parts.append(f"{plural(advisory, 'advisory rule')} warn{'s' if advisory == 1 else ''}")
+    return ", ".join(parts)

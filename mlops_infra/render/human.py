@@ -26,6 +26,7 @@ from mlops_infra.render.common import (
     drift_views,
     explain,
     group_changes,
+    guardrails_sentence,
     line_range,
     ml_sorted,
     money,
@@ -77,6 +78,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
     out = _Lines()
     _header(out, plan, notes, width)
     _warnings(out, plan.warnings)
+    _guardrails(out, plan)
     if plan.refreshed or plan.drift:
         _drift(out, drift_views(plan.drift, plan.changes), plan.refreshed, plan.unread)
     _ml(out, plan.ml)
@@ -121,6 +123,19 @@ def _warnings(out: _Lines, warnings: Sequence[str]) -> None:
         out.add(("Warning: ", STYLES["warning"]), first)
         for line in rest:
             out.add(f"         {line}")
+
+
+def _guardrails(out: _Lines, plan: Plan) -> None:
+    """The guardrail rules that fail (docs/guardrails.md): mandatory ones first, each finding with its fix."""
+    if not plan.guardrails:
+        return
+    out.blank()
+    out.add((f"Guardrails of {plan.stack}: ", STYLES["heading"]), guardrails_sentence(plan.guardrails))
+    for result in plan.guardrails:
+        label, style = ("FAIL", STYLES["!"]) if result.blocks else ("WARN", STYLES["warning"])
+        for finding in result.findings:
+            out.add((f"  {label} ", style), (f"{result.rule} ({result.level}): ", STYLES["heading"]), finding.message)
+            out.add((f"       fix: {finding.fix}", STYLES["dim"]))
 
 
 def _unread(out: _Lines, unread: Sequence[UnreadGroup], drifted: int) -> None:

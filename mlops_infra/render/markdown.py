@@ -29,6 +29,7 @@ from mlops_infra.render.common import (
     drift_views,
     explain,
     group_changes,
+    guardrails_sentence,
     line_delta,
     line_range,
     ml_sorted,
@@ -64,7 +65,7 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
     full_command = command or f"mlops-infra plan <mlsystem.yaml> --env {plan.stack} --format text"
     doc = _Document(
         head=_head(plan),
-        lists=[_notes_section(notes, plan.warnings), _cost_section(plan), _ml_section(plan),
+        lists=[_notes_section(notes, plan.warnings), _guardrails_section(plan), _cost_section(plan), _ml_section(plan),
                _drift_section(plan)],
         details=_details(group_changes(plan.changes)),
         foot=_foot(plan),
@@ -176,6 +177,15 @@ def _drift_cell(plan: Plan) -> str:
 def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> _List:
     items = [f"> {_esc(n)}\n" for n in notes] + [f"> **Warning:** {_esc(w)}\n" for w in warnings]
     return _List("", items, lambda n: f"> ... and {n} more (see the full plan)\n", tail="\n")
+
+
+def _guardrails_section(plan: Plan) -> _List:
+    """The guardrail rules that fail, one row per finding (mandatory first), with the fix."""
+    rows = [f"| {'**fail**' if r.blocks else 'warn'} | {_code(r.rule)} ({r.level}) | {_esc(f.message)} | {_esc(f.fix)} |\n"
+            for r in plan.guardrails for f in r.findings]
+    title = (f"### Guardrails\n{_esc(guardrails_sentence(plan.guardrails))} (docs/guardrails.md).\n\n"
+             "| | rule | finding | fix |\n|---|---|---|---|\n")
+    return _List(title, rows, lambda n: f"| | | ... and {n} more (see the full plan) | |\n", tail="\n")
 
 
 def _cost_section(plan: Plan) -> _List:

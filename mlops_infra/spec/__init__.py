@@ -37,6 +37,8 @@ class LoadedSystem:
     system: MLSystem | None
     env: str | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    effective: dict[str, MLSystem] = field(default_factory=dict)
+    """The effective system of each environment validated (all of them, or ``env``), when valid."""
 
     @property
     def ok(self) -> bool:
@@ -109,14 +111,17 @@ def _validate_document(document: LoadedDocument, env: str | None) -> LoadedSyste
     reported = {(d.code, d.path) for d in diagnostics}
     selected = [env] if env is not None else sorted(base.environments)
     effective_system: MLSystem | None = base
+    effective: dict[str, MLSystem] = {}
     for name in selected:
         system, env_diags = _effective(document, base, name, reported=reported)
         diagnostics.extend(d for d in env_diags if (d.code, d.path) not in reported)
+        if system is not None:
+            effective[name] = system
         if env is not None:
             effective_system = system
     result = _sorted(diagnostics)
     ok = not any(d.is_error for d in result)
-    return LoadedSystem(document, effective_system if ok else None, env, result)
+    return LoadedSystem(document, effective_system if ok else None, env, result, effective if ok else {})
 
 
 def _partial_checks(document: LoadedDocument, invalid: list[Diagnostic], env: str | None) -> list[Diagnostic]:

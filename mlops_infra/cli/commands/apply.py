@@ -46,14 +46,25 @@ def apply(
     stack_dir: Path | None = typer.Option(None, "--stack-dir", help="The Pulumi stack directory (default: stacks/ENV)."),
 ) -> None:
     """Provision the system with Pulumi: show the plan, confirm, `pulumi up`, verify, start rollouts."""
-    from mlops_infra.cli.commands.plan import Format, describe_prior, desired_and_prior, make, render
+    from mlops_infra.cli.commands.plan import (
+        Format,
+        describe_prior,
+        desired_and_prior,
+        make,
+        print_guardrails,
+        refuse_blocked_guardrails,
+        render,
+        with_guardrails,
+    )
 
     err = error_console()
     out = Console(highlight=False, soft_wrap=True)
     desired = desired_and_prior(file, env, state, err)  # the same graph and state `plan` uses
     graph, prior, env, path = desired.graph, desired.prior, desired.env, desired.target.path
     note = desired.target.note
-    current = make(graph, prior, None, None, list(desired.registry.warnings))
+    current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
+                              desired.system, env)
+    print_guardrails(current, desired.loaded, err)
     if plan_file is not None:
         from mlops_infra.plan.planfile import check_fresh, load_plan
 
@@ -66,6 +77,7 @@ def apply(
         current = saved.plan
     notes = [n for n in (note, describe_prior(prior, desired.backend)) if n]
     typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
+    refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return

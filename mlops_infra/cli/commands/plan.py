@@ -47,7 +47,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.inputs import load_for_env, require_extra, resolve_target
+from mlops_infra.cli.inputs import load_environment, require_extra, resolve_target
 from mlops_infra.cli.output import error_console
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
@@ -118,7 +118,8 @@ def plan(
                                           deadline=None if deadline is None
                                           else max(1.0, deadline - (time.monotonic() - started)))
                              if refresh else (None, None, []))
-    result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
+    result = with_guardrails(make(graph, prior, live, drift, [*registry.warnings, *warnings]), graph, system, env)
+    print_guardrails(result, desired.loaded, err)
     saved = saved_text(result, graph, destination) if destination is not None else None
     if destination is not None:
         notes.append(f"Saved the plan to {out}.")
@@ -127,6 +128,7 @@ def plan(
     if destination is not None and saved is not None:
         destination.write_text(saved)  # only once every output passed the redaction layer
     typer.echo(text, nl=False, color=_use_color(color) if output_format is Format.TEXT else None)
+    refuse_blocked_guardrails(result, target.path)
     if detailed_exitcode and result.refreshed and result.unread and not allow_partial:
         total = sum(g.count for g in result.unread)
         causes = "\n".join(f"  {g.count} {g.cause} ({', '.join(g.codes)}): {g.advice}" for g in result.unread)
@@ -151,6 +153,8 @@ class Desired:
     backend: str | None
     registry: Any
     graph: Any
+    loaded: Any = None
+    """The validated document (:class:`mlops_infra.spec.LoadedSystem`): positions for diagnostics."""
 
 
 def desired_and_prior(file: Path | None, env: str | None, state: Path | None, err: Console, *,
@@ -159,7 +163,8 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
 
     ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default)."""
     target = resolve_target(file, env)
-    system, env = load_for_env(target.path, target.env, err)
+    loaded = load_environment(target.path, target.env, err)
+    system, env = loaded.system, loaded.env
     if refresh and system.environments[env].target.kind == "aws":
         require_extra("boto3", "aws", "--refresh (reading live AWS resources)")
     if refresh and system.environments[env].target.kind == "kubernetes":
@@ -168,7 +173,8 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
 
     prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
     registry = registry_view(system, env, prior, refresh=refresh, deadline=deadline)
-    return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry))
+    return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry),
+                   loaded)
 
 
 def read_prior(project: str, stack: str, env: str, state: Path | None, stack_dir: Path | None = None) -> PriorState:
@@ -333,6 +339,38 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     if warnings:
         result = dataclasses.replace(result, warnings=(*result.warnings, *warnings))
     return result
+
+
+def with_guardrails(result: Plan, graph: Any, system: Any, env: str) -> Plan:
+    """``result`` with the guardrail rules of ``env`` that fail on ``graph`` (docs/guardrails.md)."""
+    from mlops_infra.plan.guardrails import evaluate
+    from mlops_infra.policy.rules import failing
+    from mlops_infra.spec.guardrails import guardrail_settings
+
+    failed = failing(evaluate(graph, guardrail_settings(system, env)))
+    return dataclasses.replace(result, guardrails=failed) if failed else result
+
+
+def print_guardrails(result: Plan, loaded: Any, err: Console) -> None:
+    """The failing guardrails as diagnostics on stderr, at the line to change."""
+    if not result.guardrails or loaded is None or loaded.document is None or loaded.system is None:
+        return
+    from mlops_infra.cli.output import print_diagnostics
+    from mlops_infra.policy.diagnostics import guardrail_diagnostics
+
+    found = guardrail_diagnostics(result.guardrails, loaded.document, loaded.system, result.stack)
+    print_diagnostics(found, err, loaded.source_line)
+
+
+def refuse_blocked_guardrails(result: Plan, file: Path) -> None:
+    """Exit 1 (after the plan was printed) when a mandatory guardrail fails."""
+    blocked = [g for g in result.guardrails if g.blocks]
+    if blocked:
+        raise UserError(f"{len(blocked)} mandatory guardrail(s) fail in {result.stack}: "
+                        f"{', '.join(g.rule for g in blocked)}",
+                        "Each finding and its fix is printed above (and in the plan's Guardrails section). "
+                        f"environments.{result.stack}.guardrails.rules.<rule>: advisory makes a rule a warning "
+                        "(docs/guardrails.md).", source=str(file))
 
 
 def saved_text(result: Plan, graph: Any, destination: OutputFile) -> str:

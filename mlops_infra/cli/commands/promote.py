@@ -94,8 +94,9 @@ def promote(
         return
     gates = _gates(context, promotion, dst_view, src_state, skips, roles)
     blocked = [g for g in gates if g.blocks]
+    guarded = [g for g in plan_result.guardrails if g.blocks]  # DST after the edit (docs/guardrails.md)
     written: bool | None = None
-    if write and not blocked:
+    if write and not blocked and not guarded:
         written = _write(file, promotion, original, gates, skips, plan_result)
     elif write:
         written = False
@@ -111,6 +112,11 @@ def promote(
         raise UserError(f"the promotion into {promotion.dst} is refused: gate(s) failed: "
                         f"{', '.join(g.name for g in blocked)}",
                         "\n".join(f"{g.name}: {g.reason}" for g in blocked)
+                        + ("\nNothing was written; FILE is unchanged." if write else ""), source=str(file))
+    if guarded:
+        raise UserError(f"the promotion into {promotion.dst} is refused: mandatory guardrail(s) fail there: "
+                        f"{', '.join(g.rule for g in guarded)}",
+                        "\n".join(f"{g.rule}: {f.message}. Fix: {f.fix}" for g in guarded for f in g.findings)
                         + ("\nNothing was written; FILE is unchanged." if write else ""), source=str(file))
     if detailed_exitcode and promotion.changed:
         raise typer.Exit(2)
@@ -312,7 +318,7 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     """DST's plan after the edit, rendered like ``plan`` renders it."""
     import dataclasses
 
-    from mlops_infra.cli.commands.plan import make
+    from mlops_infra.cli.commands.plan import make, with_guardrails
     from mlops_infra.compile import compile_system
     from mlops_infra.render import render_json, render_markdown, render_text
 
@@ -324,7 +330,7 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
 
         view = dataclasses.replace(dst_view, serving=offline_registry_view(promotion.dst_system, dst, prior).serving)
     graph = compile_system(promotion.dst_system, dst, registry=view)
-    result = make(graph, prior, None, None, list(view.warnings))
+    result = with_guardrails(make(graph, prior, None, None, list(view.warnings)), graph, promotion.dst_system, dst)
     notes = [context["prior_notes"][dst]]
     context["notes"] = notes
     if output_format is Format.JSON:

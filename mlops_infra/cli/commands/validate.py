@@ -1,6 +1,7 @@
 """``mlops-infra validate FILE [--env ENV] [--format text|json]``.
 
-Contract: exit 0 when the document is valid (warnings allowed, printed), 1 when it is not.
+Contract: exit 0 when the document is valid (warnings allowed, printed), 1 when it is not, or when a
+mandatory guardrail fails in an environment (advisory ones are warnings; docs/guardrails.md).
 Text format: diagnostics go to stderr like a compiler's (``file:line:col: error: summary``, the fix,
 the source line with a caret); a valid document prints a one-line summary on stdout. JSON format:
 one JSON object on stdout (docs/diagnostics.md), nothing on stderr.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from mlops_infra.cli.guardrails import check_guardrails
 from mlops_infra.cli.output import diagnostics_json, error_console, print_diagnostics
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.spec import LoadedSystem, MLSystem, load_system
@@ -39,7 +41,7 @@ def validate(
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text (for people) or json (for tools)."),
 ) -> None:
     """Check an MLSystem document: syntax, fields, references, hardware, monitors and every environment."""
-    result = load_system(file, env)
+    result = check_guardrails(load_system(file, env))
     if output_format is Format.JSON:
         extra = {"file": str(file), "env": env, "summary": summary(result) if result.ok else None}
         typer.echo(diagnostics_json(result.diagnostics, **extra), nl=False)

@@ -1,0 +1,314 @@
+"""The guardrail rules, evaluated on one environment's desired graph (docs/guardrails.md).
+
+Contract:
+- :func:`evaluate_guardrails` is pure: a desired graph, the environment's
+  :class:`~mlops_infra.spec.guardrails.GuardrailSettings` and (for the cost cap) a function giving
+  the graph's :class:`~mlops_infra.policy.model.CostCeiling` in; one result per rule that applies
+  there out (pass or fail, in :data:`~mlops_infra.spec.guardrails.RULES` order). The cost function is
+  passed in because pricing belongs to the plan layer (:func:`mlops_infra.plan.guardrails.evaluate`
+  passes :func:`mlops_infra.plan.cost.estimate_cost`'s ceiling); without one the cost cap fails
+  closed, saying it could not be evaluated.
+- The rules read two things of the graph, and nothing else:
+  - the ML facts of its components (:func:`mlops_infra.policy.facts.component_facts`): what
+    ``validate`` has too (:func:`mlops_infra.policy.facts.facts_graph` builds a graph of components
+    only from an effective system, with the same facts functions the compiler calls);
+  - its cloud resources (type, inputs, dependencies): buckets, their encryption and public access
+    blocks, bucket policies, Kubernetes Services. A graph of components only has none, so these
+    checks run in ``plan`` and in the CrossGuard pack, not in ``validate``.
+- The CrossGuard policy pack (:mod:`mlops_infra.program.policy_pack`) turns the stack Pulumi is
+  deploying into a :class:`~mlops_infra.graph.DesiredGraph` and evaluates it through the same entry
+  point as ``plan``: users who run ``pulumi up --policy-pack`` get the answers ``plan`` gives.
+- Rules (what fails):
+  - ``encryption``: a data source with ``encryption: s3`` (SSE-S3: an AWS-owned key, no key policy,
+    no CloudTrail record of key use); an S3 bucket with no default-encryption configuration using
+    ``aws:kms`` or ``aws:kms:dsse`` (``ServerSideEncryptionByDefault.SSEAlgorithm``,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html).
+  - ``no_public_access``: an S3 bucket without a public access block setting all four of
+    BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html); a
+    bucket policy statement that allows the principal ``*``; a Kubernetes Service of type
+    LoadBalancer or NodePort (reachable from outside the cluster).
+  - ``progressive_rollout``: a production endpoint whose rollout is ``all_at_once``.
+  - ``capture``: a production endpoint without request/response capture.
+  - ``approved_models``: a production endpoint whose model versions are served without approval:
+    the model's ``approval`` is ``automatic`` and the environment lacks the ``model_approved`` gate
+    (with either, the compiler serves only versions Approved in the registry: an unapproved pinned
+    version waits; :mod:`mlops_infra.model_versions`).
+  - ``max_gpus``: GPUs at full scale (each endpoint's GPUs x its max replicas, or min replicas without
+    autoscaling; each cluster's GPUs per node x its max nodes) over the cap.
+  - ``max_hourly_cost_usd``: the cost ceiling per hour (the plan's monthly ceiling, on-demand catalog
+    prices, / 730 h, endpoints that wait for their model version counted as running) over the cap;
+    items without a price are listed as not counted.
+  - ``endpoint_alerts``: an endpoint with no alert (on one of its monitors) that notifies a channel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
+from mlops_infra.policy.facts import component_facts, replica_ceiling
+from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, GuardrailResult
+from mlops_infra.spec.guardrails import RULES, GuardrailSettings
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+KUBERNETES_SERVICE = "kubernetes:core/v1:Service"
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")
+EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+
+CostFunction = Callable[[DesiredGraph], CostCeiling]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one evaluation reads: the graph, its component facts, the settings, the cost function."""
+
+    graph: DesiredGraph
+    facts: dict[str, dict[str, Any]]
+    settings: GuardrailSettings
+    cost: CostFunction | None
+
+
+Check = Callable[[Subject], list[GuardrailFinding]]
+
+
+def evaluate_guardrails(graph: DesiredGraph, settings: GuardrailSettings,
+                        cost: CostFunction | None = None) -> tuple[GuardrailResult, ...]:
+    """Every rule that applies in the environment, evaluated on ``graph`` (see the module contract)."""
+    subject = Subject(graph, component_facts(graph.resources), settings, cost)
+    results = []
+    for rule, level in settings.levels.items():
+        findings = tuple(CHECKS[rule](subject))
+        status = FAIL if findings else PASS
+        summary = (f"{len(findings)} violation(s): {RULES[rule]} ({settings.env})" if findings
+                   else f"{RULES[rule]} ({settings.env})")
+        results.append(GuardrailResult(rule, level, status, summary, findings))
+    return tuple(results)
+
+
+def failing(results: Iterable[GuardrailResult]) -> tuple[GuardrailResult, ...]:
+    """The results that fail, mandatory ones first (then in rule order)."""
+    failed = [r for r in results if r.status == FAIL]
+    return tuple(sorted(failed, key=lambda r: not r.blocks))
+
+
+# -- the rules -----------------------------------------------------------------------------------
+
+
+def _of_kind(facts: dict[str, dict[str, Any]], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(address, f) for address, f in sorted(facts.items()) if f.get("kind") == kind]
+
+
+def _resources(graph: DesiredGraph, type_: str) -> list[DesiredResource]:
+    return [r for r in graph.resources if r.type == type_]
+
+
+def _attached(graph: DesiredGraph, type_: str) -> dict[str, list[DesiredResource]]:
+    """Resources of ``type_`` by the URN of each resource they depend on (a bucket's configurations)."""
+    out: dict[str, list[DesiredResource]] = {}
+    for r in _resources(graph, type_):
+        for dependency in r.dependencies:
+            out.setdefault(dependency, []).append(r)
+    return out
+
+
+def _bucket_label(bucket: DesiredResource) -> str:
+    name = bucket.inputs.get("bucket") if isinstance(bucket.inputs, dict) else None
+    return f"bucket {name}" if isinstance(name, str) else f"bucket {bucket.name}"
+
+
+def check_encryption(subject: Subject) -> list[GuardrailFinding]:
+    graph, facts = subject.graph, subject.facts
+    found = [GuardrailFinding("encryption", address, f"{address} is encrypted with SSE-S3 (an AWS-owned key), not "
+                              "a customer-managed KMS key", "Set encryption: kms (the default).", "encryption")
+             for address, f in _of_kind(facts, "data_source") if f.get("encryption") != "kms"]
+    configs = _attached(graph, BUCKET_ENCRYPTION)
+    for bucket in _resources(graph, BUCKET):
+        algorithms = {_sse_algorithm(rule) for c in configs.get(bucket.urn, ()) for rule in _list(c.inputs.get("rules"))}
+        if not algorithms & set(KMS_ALGORITHMS):
+            seen = ", ".join(sorted(a for a in algorithms if a)) or "none"
+            found.append(GuardrailFinding(
+                "encryption", bucket.address or "platform",
+                f"{_bucket_label(bucket)} has no default encryption with a KMS key (found: {seen})",
+                "Give the bucket a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and a "
+                "customer-managed key (mlops-infra compiles one for every bucket: do not remove it).", urn=bucket.urn))
+    return found
+
+
+def _sse_algorithm(rule: Any) -> str:
+    default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, dict) else None
+    algorithm = default.get("sseAlgorithm") if isinstance(default, dict) else None
+    return algorithm if isinstance(algorithm, str) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def check_public_access(subject: Subject) -> list[GuardrailFinding]:
+    graph = subject.graph
+    found = []
+    blocks = _attached(graph, BUCKET_PUBLIC_ACCESS_BLOCK)
+    for bucket in _resources(graph, BUCKET):
+        if not any(all(b.inputs.get(flag) is True for flag in PUBLIC_ACCESS_FLAGS) for b in blocks.get(bucket.urn, ())):
+            found.append(GuardrailFinding(
+                "no_public_access", bucket.address or "platform",
+                f"{_bucket_label(bucket)} has no public access block with all four settings on",
+                "Give the bucket a BucketPublicAccessBlock with " + ", ".join(f"{f}: true" for f in PUBLIC_ACCESS_FLAGS)
+                + " (mlops-infra compiles one for every bucket: do not remove it).", urn=bucket.urn))
+    for policy in _resources(graph, BUCKET_POLICY):
+        for statement in _statements(policy.inputs.get("policy")):
+            if statement.get("Effect") == "Allow" and _anyone(statement.get("Principal")):
+                found.append(GuardrailFinding(
+                    "no_public_access", policy.address or "platform",
+                    f"bucket policy {policy.name} allows the principal * ({statement.get('Sid') or 'a statement'})",
+                    "Name the principals the statement allows (an account or role ARN), never *.", urn=policy.urn))
+    for service in _resources(graph, KUBERNETES_SERVICE):
+        spec = service.inputs.get("spec") if isinstance(service.inputs, dict) else None
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind in EXPOSED_SERVICE_TYPES:
+            found.append(GuardrailFinding(
+                "no_public_access", service.address or "platform",
+                f"Service {service.name} is of type {kind}, reachable from outside the cluster",
+                "Use a ClusterIP Service and expose it through an authenticated ingress.", urn=service.urn))
+    return found
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if is_json(document):
+        document = document["$json"]
+    elif isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    statements = [statements] if isinstance(statements, dict) else _list(statements)
+    return [s for s in statements if isinstance(s, dict)]
+
+
+def _anyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        principal = principal.get("AWS")
+    return principal == "*" or (isinstance(principal, list) and "*" in principal)
+
+
+def check_progressive_rollout(subject: Subject) -> list[GuardrailFinding]:
+    facts, s = subject.facts, subject.settings
+    return [GuardrailFinding("progressive_rollout", address, f"{address} rolls out all at once in {s.env}",
+                             "Set rollout.strategy to canary, blue_green or rolling (for example rollout: {strategy: "
+                             "canary, steps: [10, 50, 100], bake: 10m}).", "rollout.strategy")
+            for address, f in _of_kind(facts, "endpoint")
+            if (f.get("rollout") or {}).get("strategy") == "all_at_once"]
+
+
+def check_capture(subject: Subject) -> list[GuardrailFinding]:
+    facts, s = subject.facts, subject.settings
+    return [GuardrailFinding("capture", address, f"{address} captures no requests in {s.env}",
+                             "Add capture: {sample_percent: 10} (or more) to the endpoint: drift and quality monitors "
+                             "and audits read the captured requests.", "capture")
+            for address, f in _of_kind(facts, "endpoint") if not f.get("capturePercent")]
+
+
+def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
+    facts, s = subject.facts, subject.settings
+    if "model_approved" in s.gates:
+        return []
+    found = []
+    for address, f in _of_kind(facts, "endpoint"):
+        model = f.get("model")
+        approval = (facts.get(f"models.{model}") or {}).get("approval")
+        if approval != "manual":
+            found.append(GuardrailFinding(
+                "approved_models", f"models.{model}",
+                f"{address} serves {model}, whose versions are approved automatically, and {s.env} has no "
+                "model_approved gate: any registered version would serve",
+                f"Set approval: manual on model {model} (a person approves each version), or add model_approved to "
+                f"environments.{s.env}.gates; then only versions Approved in the registry are served.", "approval"))
+    return found
+
+
+def gpu_usage(facts: dict[str, dict[str, Any]]) -> list[tuple[str, int, str]]:
+    """(address, GPUs at full scale, how) for every endpoint and cluster that has GPUs."""
+    out = []
+    for address, f in sorted(facts.items()):
+        gpus = f.get("gpus") or 0
+        if not isinstance(gpus, int) or gpus <= 0:
+            continue
+        if f.get("kind") == "endpoint":
+            count = replica_ceiling(f)
+            out.append((address, gpus * count, f"{gpus} GPU(s) x {count} replica(s)"))
+        elif f.get("kind") == "cluster":
+            count = f.get("maxNodes") or 0
+            out.append((address, gpus * count, f"{gpus} GPU(s) x {count} node(s)"))
+    return out
+
+
+def check_max_gpus(subject: Subject) -> list[GuardrailFinding]:
+    s = subject.settings
+    usage = gpu_usage(subject.facts)
+    total = sum(n for _, n, _ in usage)
+    if s.max_gpus is None or total <= s.max_gpus:
+        return []
+    largest = sorted(usage, key=lambda u: -u[1])[:5]
+    shown = "; ".join(f"{a}: {how} = {n}" for a, n, how in largest)
+    return [GuardrailFinding("max_gpus", f"environments.{s.env}",
+                             f"{s.env} uses {total} GPUs at full scale, over its cap of {s.max_gpus} ({shown})",
+                             "Lower replicas.max or nodes.max, use fewer GPUs per replica, or raise "
+                             f"environments.{s.env}.guardrails.max_gpus.", "guardrails.max_gpus")]
+
+
+def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
+    s = subject.settings
+    cap = s.max_hourly_cost_usd
+    where, field = f"environments.{s.env}", "guardrails.max_hourly_cost_usd"
+    if cap is None:
+        return []
+    if subject.cost is None:
+        return [GuardrailFinding("max_hourly_cost_usd", where, f"the cost of {s.env} could not be evaluated (no "
+                                 "price function was given): the cap fails closed",
+                                 "Evaluate guardrails through mlops_infra.plan.guardrails.evaluate (this is a bug "
+                                 "in mlops-infra when it shows in validate, plan or the policy pack).", field)]
+    ceiling = subject.cost(subject.graph)
+    if ceiling.usd_per_hour <= cap:
+        return []
+    shown = "; ".join(f"{address}: ${usd:,.2f}/h" for address, usd in ceiling.by_item[:5])
+    uncounted = f" Not counted (no price): {', '.join(ceiling.not_counted)}." if ceiling.not_counted else ""
+    return [GuardrailFinding("max_hourly_cost_usd", where,
+                             f"{s.env} may cost ${ceiling.usd_per_hour:,.2f}/h at full scale, over its cap of "
+                             f"${cap:,.2f}/h ({shown})",
+                             "Lower replicas.max or nodes.max, choose smaller instances, or raise "
+                             f"environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices; the "
+                             f"plan's monthly ceiling / 730 h).{uncounted}", field)]
+
+
+def check_endpoint_alerts(subject: Subject) -> list[GuardrailFinding]:
+    facts = subject.facts
+    monitors = {f.get("name"): f.get("endpoint") for _, f in _of_kind(facts, "monitor")}
+    alerted = {monitors.get(f.get("monitor")) for _, f in _of_kind(facts, "alert") if f.get("notify")}
+    return [GuardrailFinding("endpoint_alerts", address, f"{address} has no alert that notifies a channel",
+                             f"Add a monitor on {f.get('name')} (for example metric: error_rate) and an alert on it "
+                             "with notify: [<channel>].")
+            for address, f in _of_kind(facts, "endpoint") if f.get("name") not in alerted]
+
+
+CHECKS: dict[str, Check] = {
+    "encryption": check_encryption,
+    "no_public_access": check_public_access,
+    "progressive_rollout": check_progressive_rollout,
+    "capture": check_capture,
+    "approved_models": check_approved_models,
+    "max_gpus": check_max_gpus,
+    "max_hourly_cost_usd": check_max_hourly_cost,
+    "endpoint_alerts": check_endpoint_alerts,
+}
+"""Rule name -> its check (one per name of :data:`mlops_infra.spec.guardrails.RULES`)."""

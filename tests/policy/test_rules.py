@@ -1,0 +1,240 @@
+"""Each guardrail rule passes and fails, on the compiled graph and on validate's graph of components.
+
+The rules (mlops_infra.policy.rules) read component facts and cloud resources; every rule has a case
+that passes (the GUARDED system, and the fraud-detection example) and one that fails, with the finding
+naming the item, the field to change and, for cloud resources, the URN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.guardrails import cost_ceiling, evaluate
+from mlops_infra.policy.facts import facts_graph
+from mlops_infra.policy.rules import evaluate_guardrails, failing
+from mlops_infra.spec.guardrails import RULES, guardrail_settings
+from tests.support.guardrails import FRAUD_DETECTION, GUARDED, compiled, edit, loaded
+
+PROD_RULES = {"encryption", "no_public_access", "progressive_rollout", "capture", "approved_models", "endpoint_alerts"}
+
+
+def results(text: str, env: str, *, graph: DesiredGraph | None = None) -> dict[str, object]:
+    system, compiled_graph = compiled(text, env)
+    return {r.rule: r for r in evaluate(graph or compiled_graph, guardrail_settings(system, env))}
+
+
+def components(text: str, env: str) -> dict[str, object]:
+    system = loaded(text, env).system
+    return {r.rule: r for r in evaluate(facts_graph(system, env), guardrail_settings(system, env))}
+
+
+def only_failure(found: dict[str, object], rule: str):
+    failed = [r for r in found.values() if r.status == "fail"]
+    assert [r.rule for r in failed] == [rule], [(r.rule, r.findings) for r in failed]
+    return failed[0]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_rule_passes_on_the_guarded_system(env: str) -> None:
+    for found in (results(GUARDED, env), components(GUARDED, env)):
+        assert all(r.status == "pass" for r in found.values()), found
+    assert set(results(GUARDED, env)) == (PROD_RULES if env == "prod" else PROD_RULES - {
+        "progressive_rollout", "capture", "approved_models"})
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_rule_passes_on_the_fraud_detection_example(env: str) -> None:
+    text = FRAUD_DETECTION.read_text()
+    assert all(r.status == "pass" for r in results(text, env).values())
+    assert all(r.status == "pass" for r in components(text, env).values())
+
+
+def test_production_rules_are_mandatory_in_prod_and_absent_elsewhere() -> None:
+    prod = results(GUARDED, "prod")
+    assert {r.level for r in prod.values()} == {"mandatory"}
+    staging = results(GUARDED, "staging")
+    assert {r.level for r in staging.values()} == {"advisory"}
+    assert not {"progressive_rollout", "capture", "approved_models"} & set(staging)
+
+
+# -- encryption ------------------------------------------------------------------------------------
+
+
+def test_encryption_fails_for_a_data_source_on_sse_s3() -> None:
+    text = edit(GUARDED, ("{name: events, kind: object_store}", "{name: events, kind: object_store, encryption: s3}"))
+    for found in (results(text, "prod"), components(text, "prod")):
+        result = only_failure(found, "encryption")
+        finding = result.findings[0]
+        assert (finding.address, finding.field) == ("data_sources.events", "encryption")
+        assert "SSE-S3" in finding.message and "encryption: kms" in finding.fix
+        assert result.blocks
+
+
+def test_encryption_fails_for_a_bucket_without_kms_default_encryption() -> None:
+    _, graph = compiled(GUARDED, "prod")
+    sse = [r for r in graph.resources if r.type.endswith("BucketServerSideEncryptionConfiguration")]
+    assert len(sse) == 2  # the data source's bucket and the platform's capture bucket
+    dropped = replace(graph, resources=tuple(r for r in graph.resources if r.urn != sse[0].urn))
+    aes = replace(graph, resources=tuple(
+        replace(r, inputs={**r.inputs, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})
+        if r.urn == sse[1].urn else r for r in graph.resources))
+    for broken, seen in ((dropped, "none"), (aes, "AES256")):
+        result = only_failure(results(GUARDED, "prod", graph=broken), "encryption")
+        (finding,) = result.findings
+        bucket = next(d for d in (sse[0] if broken is dropped else sse[1]).dependencies if "bucket:Bucket" in d)
+        assert finding.urn == bucket and f"found: {seen}" in finding.message
+
+
+# -- no_public_access ------------------------------------------------------------------------------
+
+
+def _without(graph: DesiredGraph, predicate) -> DesiredGraph:
+    return replace(graph, resources=tuple(r for r in graph.resources if not predicate(r)))
+
+
+def _changed(graph: DesiredGraph, predicate, **inputs) -> DesiredGraph:
+    return replace(graph, resources=tuple(replace(r, inputs={**r.inputs, **inputs}) if predicate(r) else r
+                                          for r in graph.resources))
+
+
+def test_no_public_access_fails_for_a_bucket_without_a_full_public_access_block() -> None:
+    _, graph = compiled(GUARDED, "prod")
+    block = next(r for r in graph.resources if r.type.endswith("BucketPublicAccessBlock") and r.address == "data_sources.events")
+    for broken in (_without(graph, lambda r: r.urn == block.urn),
+                   _changed(graph, lambda r: r.urn == block.urn, restrictPublicBuckets=False)):
+        result = only_failure(results(GUARDED, "prod", graph=broken), "no_public_access")
+        (finding,) = result.findings
+        assert finding.address == "data_sources.events" and "public access block" in finding.message
+        assert "restrictPublicBuckets: true" in finding.fix
+
+
+def test_no_public_access_fails_for_a_bucket_policy_allowing_anyone() -> None:
+    _, graph = compiled(GUARDED, "prod")
+    policy = next(r for r in graph.resources if r.type == "aws:s3/bucketPolicy:BucketPolicy")
+    public = {"Version": "2012-10-17", "Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": {"AWS": "*"},
+                                                      "Action": "s3:GetObject", "Resource": "*"}]}
+    for document in ({"$json": public}, __import__("json").dumps(public)):  # graph sentinel; Pulumi's string
+        broken = _changed(graph, lambda r, p=policy: r.urn == p.urn, policy=document)
+        (finding,) = only_failure(results(GUARDED, "prod", graph=broken), "no_public_access").findings
+        assert finding.urn == policy.urn and "allows the principal *" in finding.message
+
+
+def test_the_tls_only_deny_policies_mlops_infra_writes_pass() -> None:
+    _, graph = compiled(GUARDED, "prod")
+    assert any(r.type == "aws:s3/bucketPolicy:BucketPolicy" for r in graph.resources)
+    assert results(GUARDED, "prod")["no_public_access"].status == "pass"
+
+
+def test_no_public_access_fails_for_a_kubernetes_service_exposed_outside_the_cluster() -> None:
+    _, graph = compiled(GUARDED, "dev")
+    service = next(r for r in graph.resources if r.type == "kubernetes:core/v1:Service")
+    broken = _changed(graph, lambda r: r.urn == service.urn, spec={**service.inputs["spec"], "type": "LoadBalancer"})
+    result = only_failure(results(GUARDED, "dev", graph=broken), "no_public_access")
+    assert result.level == "advisory" and not result.blocks
+    assert "type LoadBalancer" in result.findings[0].message
+
+
+# -- production endpoints ----------------------------------------------------------------------------
+
+
+def test_progressive_rollout_fails_for_an_all_at_once_production_endpoint() -> None:
+    text = edit(GUARDED, ("    promote_from: staging\n", "    promote_from: staging\n    overrides:\n"
+                          "      endpoints.api.rollout: {strategy: all_at_once}\n"))
+    for found in (results(text, "prod"), components(text, "prod")):
+        (finding,) = only_failure(found, "progressive_rollout").findings
+        assert (finding.address, finding.field) == ("endpoints.api", "rollout.strategy")
+    assert results(text, "staging")["endpoint_alerts"].status == "pass"  # staging is not production
+    assert "progressive_rollout" not in results(text, "staging")
+
+
+def test_capture_fails_for_a_production_endpoint_without_capture() -> None:
+    text = edit(GUARDED, ("    capture: {sample_percent: 10}\n", ""))
+    for found in (results(text, "prod"), components(text, "prod")):
+        (finding,) = only_failure(found, "capture").findings
+        assert (finding.address, finding.field) == ("endpoints.api", "capture")
+        assert "sample_percent" in finding.fix
+    assert all(r.status == "pass" for r in results(text, "staging").values())
+
+
+def test_approved_models_fails_when_versions_are_approved_automatically_and_prod_has_no_gate() -> None:
+    text = edit(GUARDED, ("approval: manual", "approval: automatic"))
+    for found in (results(text, "prod"), components(text, "prod")):
+        (finding,) = only_failure(found, "approved_models").findings
+        assert (finding.address, finding.field) == ("models.clf", "approval")
+    gated = edit(text, ("    promote_from: staging\n", "    promote_from: staging\n    gates: [model_approved]\n"))
+    assert results(gated, "prod")["approved_models"].status == "pass"
+
+
+# -- caps ----------------------------------------------------------------------------------------------
+
+
+def test_max_gpus_counts_endpoints_at_max_replicas_and_clusters_at_max_nodes() -> None:
+    # api: 1 GPU x 4 replicas; train: 4 GPUs x 2 nodes = 12 in all
+    at_cap = edit(GUARDED, ("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_gpus: 12}\n"))
+    assert results(at_cap, "prod")["max_gpus"].status == "pass"
+    over = edit(GUARDED, ("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_gpus: 11}\n"))
+    for found in (results(over, "prod"), components(over, "prod")):
+        (finding,) = only_failure(found, "max_gpus").findings
+        assert (finding.address, finding.field) == ("environments.prod", "guardrails.max_gpus")
+        assert "12 GPUs" in finding.message and "clusters.train: 4 GPU(s) x 2 node(s) = 8" in finding.message
+
+
+def test_max_hourly_cost_uses_the_plans_prices_at_full_scale() -> None:
+    _, graph = compiled(GUARDED, "prod")
+    ceiling = cost_ceiling(graph)
+    assert ceiling.by_item[0][0] == "endpoints.api"  # waits for v3 (a fresh group), priced as running
+    assert ceiling.usd_per_hour > 1
+    below = f"{ceiling.usd_per_hour * 0.9:.2f}"
+    over = edit(GUARDED, ("    promote_from: staging\n",
+                          f"    promote_from: staging\n    guardrails: {{max_hourly_cost_usd: {below}}}\n"))
+    for found in (results(over, "prod"), components(over, "prod")):
+        (finding,) = only_failure(found, "max_hourly_cost_usd").findings
+        assert finding.field == "guardrails.max_hourly_cost_usd" and "endpoints.api: $" in finding.message
+    above = f"{ceiling.usd_per_hour * 1.1:.2f}"
+    fits = edit(GUARDED, ("    promote_from: staging\n",
+                          f"    promote_from: staging\n    guardrails: {{max_hourly_cost_usd: {above}}}\n"))
+    assert results(fits, "prod")["max_hourly_cost_usd"].status == "pass"
+
+
+def test_the_cost_cap_fails_closed_without_a_price_function() -> None:
+    text = edit(GUARDED, ("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_hourly_cost_usd: 1000}\n"))
+    system, graph = compiled(text, "prod")
+    found = {r.rule: r for r in evaluate_guardrails(graph, guardrail_settings(system, "prod"))}
+    assert found["max_hourly_cost_usd"].status == "fail"
+    assert "could not be evaluated" in found["max_hourly_cost_usd"].findings[0].message
+
+
+# -- alerts -------------------------------------------------------------------------------------------
+
+
+def test_endpoint_alerts_fails_for_an_endpoint_no_alert_watches() -> None:
+    text = edit(GUARDED, ("alerts:\n  - {name: api-errors, monitor: api-errors, for: 5m, severity: critical, notify: [oncall]}\n",
+                          "alerts: []\n"))
+    for env in ("staging", "prod"):
+        for found in (results(text, env), components(text, env)):
+            (finding,) = only_failure(found, "endpoint_alerts").findings
+            assert finding.address == "endpoints.api" and "notify" in finding.fix
+
+
+# -- levels ----------------------------------------------------------------------------------------------
+
+
+def test_levels_follow_the_environment_settings() -> None:
+    text = edit(GUARDED, ("    capture: {sample_percent: 10}\n", ""),
+                ("    promote_from: staging\n",
+                 "    promote_from: staging\n    guardrails: {rules: {capture: advisory}}\n"),
+                ("    promote_from: dev\n", "    promote_from: dev\n    guardrails: {production: true, enforcement: advisory}\n"))
+    prod = only_failure(results(text, "prod"), "capture")
+    assert (prod.level, prod.blocks) == ("advisory", False)
+    staging = only_failure(results(text, "staging"), "capture")  # production by choice, advisory by choice
+    assert (staging.level, staging.blocks) == ("advisory", False)
+    assert failing([prod]) == (prod,)
+
+
+def test_every_rule_has_a_check_and_a_description() -> None:
+    from mlops_infra.policy.rules import CHECKS
+
+    assert list(CHECKS) == list(RULES)
