@@ -22,8 +22,9 @@ import pytest
 from mlops_infra.promote import registries
 from mlops_infra.promote.registries import MLFLOW_APPROVAL_TAG, MLFLOW_DIGEST_TAG
 from tests.support import fixtures
+from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.cli import run_cli
-from tests.support.mlflow_server import MlflowRest, mlflow_server, mlflow_url
+from tests.support.mlflow_server import MlflowRest
 from tests.support.promotion import (
     DIGEST_V12,
     DIGEST_V13,
@@ -36,7 +37,7 @@ from tests.support.promotion import (
 )
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
-__all__ = ["mlflow_server", "mlflow_url", "moto_server", "moto_url"]  # fixtures, used by name
+mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
 MODEL = "fraud-model"

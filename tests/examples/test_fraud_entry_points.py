@@ -8,6 +8,7 @@ of the contract in compile/ breaks these tests rather than the user's first run.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import socket
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,8 @@ torch = pytest.importorskip("torch", reason="torch is in the test extra")
 from mlops_infra.compile import compile_system  # noqa: E402
 from mlops_infra.ml.checkpoints import read_checkpoint  # noqa: E402
 from mlops_infra.spec import load_system  # noqa: E402
+from tests.support import mlflow_server as mlflow_fixtures  # noqa: E402
+from tests.support.mlflow_server import MlflowRest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fraud-detection"
@@ -33,6 +35,7 @@ sys.path[:0] = [str(ROOT / "examples" / "runtime"), str(EXAMPLE)]
 from fraud.model import FraudModel  # noqa: E402
 
 PARAMETERS = sum(p.numel() for p in FraudModel().parameters())
+mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 
 
 def transactions(folder: Path, rows: int = 64) -> None:
@@ -170,42 +173,17 @@ def test_the_serving_handler_answers_sagemaker_invocations(tmp_path: Path) -> No
         server.server_close()
 
 
-class _MlflowStandIn(BaseHTTPRequestHandler):
-    """A stand-in for MLflow's REST API 2.0: the two calls the registration makes
-    (registered-models/get-latest-versions, model-versions/create), with MLflow's request and
-    response shapes."""
-
-    versions: list[dict] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path.endswith("/registered-models/get-latest-versions"):
-            reply = {"model_versions": [v for v in self.versions if v["name"] == body["name"]]}
-        elif self.path.endswith("/model-versions/create"):
-            version = {"name": body["name"], "version": str(len(self.versions) + 1), "source": body["source"]}
-            self.versions.append(version)
-            reply = {"model_version": version}
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.mark.moto
-def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path: Path) -> None:
+def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path: Path, mlflow_url: str) -> None:
+    """One step of training on the PyTorchJob's env, registering into a real MLflow tracking server: the
+    version's source is the uploaded folder and its digest tag the digest of those objects, which is what
+    ``promote``'s reader takes as the artifact's identity."""
     from mlops_infra.compile.kubernetes.training import run_env
+    from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, read_mlflow
     from tests.support.moto_server import client, running_moto_server
 
-    graph = compile_system(load_system(EXAMPLE / "mlsystem.yaml", "dev").system, "dev")
+    system = load_system(EXAMPLE / "mlsystem.yaml", "dev").system
+    graph = compile_system(system, "dev")
     config = next(r for r in graph.resources if r.type == "kubernetes:core/v1:ConfigMap"
                   and r.inputs["metadata"]["name"] == "train-retrain")
     template = json.loads(config.inputs["data"]["pytorchjob.json"])
@@ -213,29 +191,33 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["MLOPS_INPUT_TRANSACTIONS"].startswith("s3://") and env["MLOPS_MODEL_URI_PREFIX"].endswith("/fraud-model/")
     assert callable(run_env)
-    mlflow = ThreadingHTTPServer(("127.0.0.1", 0), _MlflowStandIn)
-    _MlflowStandIn.versions = []
-    threading.Thread(target=mlflow.serve_forever, daemon=True).start()
-    try:
-        with running_moto_server() as url:
-            s3 = client("s3", url)
-            for uri in (env["MLOPS_INPUT_TRANSACTIONS"], env["MLOPS_MODEL_URI_PREFIX"]):
-                bucket = uri.removeprefix("s3://").split("/")[0]
-                if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-                    s3.create_bucket(Bucket=bucket)
-            transactions(tmp_path / "data")
-            in_bucket = env["MLOPS_INPUT_TRANSACTIONS"].removeprefix("s3://").rstrip("/")
-            s3.upload_file(str(tmp_path / "data" / "part-0.csv"), in_bucket, "2026/12/part-0.csv")
-            hyper = {**json.loads(env["MLOPS_HYPERPARAMETERS"]), "max_steps": 1}
-            run(container["command"], {**env, "MLOPS_HYPERPARAMETERS": json.dumps(hyper),
-                                       "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow.server_address[1]}",
-                                       "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-                                       "MLOPS_WORK_DIR": str(tmp_path / "work")}, tmp_path)
-            models_bucket, prefix = env["MLOPS_MODEL_URI_PREFIX"].removeprefix("s3://").split("/", 1)
-            keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=models_bucket)["Contents"])
-            assert keys == [f"{prefix}1/config.json", f"{prefix}1/model.safetensors"]
-    finally:
-        mlflow.shutdown()
-        mlflow.server_close()
-    assert _MlflowStandIn.versions == [{"name": "fraud-model", "version": "1", "source": env["MLOPS_MODEL_URI_PREFIX"] + "1/"}]
+    rest = MlflowRest(mlflow_url)
+    rest.create_model("fraud-model")  # what the register-fraud-model Job does before any run
+    with running_moto_server() as url:
+        s3 = client("s3", url)
+        for uri in (env["MLOPS_INPUT_TRANSACTIONS"], env["MLOPS_MODEL_URI_PREFIX"]):
+            bucket = uri.removeprefix("s3://").split("/")[0]
+            if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+                s3.create_bucket(Bucket=bucket)
+        transactions(tmp_path / "data")
+        in_bucket = env["MLOPS_INPUT_TRANSACTIONS"].removeprefix("s3://").rstrip("/")
+        s3.upload_file(str(tmp_path / "data" / "part-0.csv"), in_bucket, "2026/12/part-0.csv")
+        hyper = {**json.loads(env["MLOPS_HYPERPARAMETERS"]), "max_steps": 1}
+        run(container["command"], {**env, "MLOPS_HYPERPARAMETERS": json.dumps(hyper),
+                                   "MLFLOW_TRACKING_URI": mlflow_url,
+                                   "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+                                   "MLOPS_WORK_DIR": str(tmp_path / "work")}, tmp_path)
+        models_bucket, prefix = env["MLOPS_MODEL_URI_PREFIX"].removeprefix("s3://").split("/", 1)
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=models_bucket)["Contents"])
+        assert keys == [f"{prefix}1/config.json", f"{prefix}1/model.safetensors"]
+        digest = hashlib.sha256()  # the manifest of what was uploaded, computed here from the objects
+        for key in keys:
+            data = s3.get_object(Bucket=models_bucket, Key=key)["Body"].read()
+            digest.update(f"{hashlib.sha256(data).hexdigest()}  {key.removeprefix(prefix + '1/')}\n".encode())
+    (version,) = rest.versions("fraud-model")
+    assert (version["version"], version["source"]) == ("1", env["MLOPS_MODEL_URI_PREFIX"] + "1/")
+    expected = "sha256:" + digest.hexdigest()
+    assert {t["key"]: t["value"] for t in version["tags"]} == {MLFLOW_DIGEST_TAG: expected}
+    (record,) = read_mlflow(system, mlflow_url).models["fraud-model"].versions.values()
+    assert (record.version, record.digest, record.artifact_uri) == (1, expected, version["source"])

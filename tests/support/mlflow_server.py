@@ -18,7 +18,7 @@ Contract:
 - :class:`MlflowRest` registers models and versions through MLflow's REST API 2.0 (the calls the
   training runtime makes, examples/runtime/mlops_entry/objects.py): ``registered-models/create``,
   ``model-versions/create`` (with tags), ``model-versions/set-tag``, ``registered-models/alias``,
-  ``registered-models/search`` and ``registered-models/delete``
+  ``model-versions/search``, ``registered-models/search`` and ``registered-models/delete``
   (https://mlflow.org/docs/latest/api_reference/rest-api.html).
 """
 
@@ -162,6 +162,11 @@ class MlflowRest:
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.call("POST", "registered-models/alias", {"name": name, "alias": alias, "version": str(version)})
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of ``name`` as ``model-versions/search`` returns it (one page: tests hold few)."""
+        found = self.call("GET", "model-versions/search", query={"filter": f"name='{name}'", "max_results": "1000"})
+        return sorted(found.get("model_versions") or (), key=lambda v: int(v["version"]))
 
     def delete_all_models(self) -> None:
         while True:

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.request
 from pathlib import Path
+
+DIGEST_TAG = "mlops-infra.artifact-digest"
+"""The MLflow version tag holding the artifact's digest: how ``mlops-infra promote`` recognises the
+artifact in another environment's registry (mlops_infra/promote/registries.py reads it)."""
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -39,6 +44,20 @@ def upload_folder(folder: Path, uri: str, env: dict[str, str]) -> None:
         client.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
 
 
+def artifact_digest(folder: Path) -> str:
+    """``sha256:`` of the folder's manifest: one line ``<sha256 of the file>  <relative path>`` per
+    file, sorted by path (``sha256sum``'s format), so the same files give the same digest wherever
+    they are stored (the promotion copies them between stores unchanged)."""
+    lines = []
+    for path in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        lines.append(f"{digest.hexdigest()}  {path.relative_to(folder).as_posix()}\n")
+    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
 def _mlflow(tracking_uri: str, method: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/{path}", data=data, method=method,
@@ -49,13 +68,15 @@ def _mlflow(tracking_uri: str, method: str, path: str, body: dict | None = None)
 
 def register(folder: Path, model: str, prefix: str, env: dict[str, str]) -> int:
     """The registration contract (docs/compile-kubernetes.md): upload the serving artifact to
-    ``<prefix><version>/`` and create MLflow model version ``<version>`` with that source."""
+    ``<prefix><version>/`` and create MLflow model version ``<version>`` with that source and the
+    artifact's digest (:func:`artifact_digest`) in its tag :data:`DIGEST_TAG`."""
     tracking = env["MLFLOW_TRACKING_URI"]
     latest = _mlflow(tracking, "POST", "registered-models/get-latest-versions", {"name": model})
     version = 1 + max((int(v["version"]) for v in latest.get("model_versions", [])), default=0)
     source = f"{prefix}{version}/"
     upload_folder(folder, source, env)
-    created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": source})
+    tags = [{"key": DIGEST_TAG, "value": artifact_digest(folder)}]
+    created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": source, "tags": tags})
     if int(created["model_version"]["version"]) != version:
         raise SystemExit(f"MLflow assigned version {created['model_version']['version']}, expected {version}: "
                          "another run registered at the same time; re-run")
