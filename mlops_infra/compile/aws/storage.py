@@ -34,7 +34,7 @@ POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 ABORT_MULTIPART_DAYS = 7
 PLATFORM_BUCKETS: dict[str, tuple[int | None, str]] = {
     "capture": (90, "endpoint request/response capture and drift reports"),
-    "artifacts": (None, "model artifacts of training jobs that declare no output data source"),
+    "artifacts": (None, "model artifacts and training checkpoints of every training job (never expired)"),
 }
 """Platform bucket purpose -> (retention days, what it holds). Capture data is request payloads:
 kept 90 days, long enough for drift windows and audits, short enough to limit exposure."""
@@ -134,7 +134,14 @@ def platform_bucket(aws: AwsContext, purpose: str) -> str:
 
 
 def training_output(aws: AwsContext, job) -> tuple[str, str]:
-    """(bucket, prefix) where ``job`` writes model artifacts: its first output data source, or the
-    platform artifacts bucket when it declares none. Serving roles read exactly this prefix."""
-    bucket = aws.buckets.get(job.outputs[0]) if job.outputs else None
-    return (bucket or platform_bucket(aws, "artifacts"), f"training/{job.name}/")
+    """(bucket, prefix) where ``job`` writes model artifacts (and, under ``checkpoints/<job>/``, its
+    spot checkpoints): always the platform artifacts bucket, never a data source (finding B4).
+
+    A data source's retention expires current and noncurrent versions after its days (S3 lifecycle
+    ``Expiration`` / ``NoncurrentVersionExpiration``: "Amazon S3 permanently deletes" them,
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html), which would
+    delete the ``model.tar.gz`` of a version an endpoint still pins: the next instance replacement or
+    scale-out of that endpoint then fails. The artifacts bucket has no retention
+    (:data:`PLATFORM_BUCKETS`): its lifecycle only aborts incomplete uploads and removes expired
+    delete markers, so no version is ever expired. Serving roles read exactly this prefix."""
+    return platform_bucket(aws, "artifacts"), f"training/{job.name}/"

@@ -10,10 +10,10 @@ Contract:
   approval status of the model's approval mode; an EventBridge Scheduler schedule per cron
   expression (:mod:`schedules`) and, per ``on_alerts`` entry, an EventBridge rule on that alert's
   alarm entering ALARM with a target starting the pipeline.
-- Model artifacts go to ``training/<job>/`` of the first output data source (the platform
-  artifacts bucket when there is none), encrypted with the platform key; spot runs checkpoint to
-  ``checkpoints/<job>/`` so an interrupted run resumes, and may wait for capacity as long again as
-  their runtime.
+- Model artifacts go to ``training/<job>/`` of the platform artifacts bucket, which never expires
+  a version (finding B4, :func:`storage.training_output`), encrypted with the platform key; spot
+  runs checkpoint to ``checkpoints/<job>/`` of the same bucket so an interrupted run resumes, and
+  may wait for capacity as long again as their runtime. Output data sources are written whole.
 - Images (:mod:`mlops_infra.spec.containers`): the Training step runs the job's ``image`` or the
   SageMaker framework training image of its ``framework_version`` in this region; the RegisterModel
   step's container is the model's serving image: its ``serving_image``, the framework inference image
@@ -116,12 +116,10 @@ def _reads(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
 
 
 def _writes(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
-    """(bucket, prefix) the job writes: its output data sources whole, else its artifacts prefixes."""
+    """(bucket, prefix) the job writes: its output data sources whole, and its artifacts and checkpoints prefixes."""
     outputs = [(aws.buckets[n], "") for n in item.outputs if n in aws.buckets]
-    if outputs:
-        return outputs
     bucket, prefix = storage.training_output(aws, item)
-    return [(bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
+    return [*outputs, (bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
 
 
 def _training_statements(aws: AwsContext, item: TrainingJob) -> list:

@@ -27,10 +27,16 @@ from mlops_infra.graph import canonical_json
 from mlops_infra.spec.data import DataSource
 
 
+MODELS_REQUIREMENTS = {"encryption": "kms", "retentionDays": None, "versioning": True}
+"""What the models bucket must be (finding B4): like the AWS target's platform artifacts bucket,
+versioned and never expiring a version, since endpoints pin versions for as long as they like."""
+
+
 def compile_object_store_config(kube: KubeTarget) -> None:
     ctx = kube.ctx
     data = {"MLOPS_CREDENTIALS_SECRET": names.OBJECT_STORE_SECRET, "MLOPS_MODELS_BUCKET": names.models_bucket(ctx),
-            "MLOPS_MODELS_URI": f"s3://{names.models_bucket(ctx)}/"}
+            "MLOPS_MODELS_URI": f"s3://{names.models_bucket(ctx)}/",
+            "MLOPS_MODELS_REQUIREMENTS": canonical_json(MODELS_REQUIREMENTS)}
     if any(e.capture for e in ctx.system.endpoints):
         data["MLOPS_CAPTURE_BUCKET"] = names.capture_bucket(ctx)
     obj = kube.obj("v1", "ConfigMap", names.OBJECT_STORE_CONFIG, "platform", {"data": data})

@@ -108,13 +108,13 @@ def test_reference_training_step_meaning():
     assert train["ResourceConfig"] == {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 2, "VolumeSizeInGB": 100}
     assert train["EnableManagedSpotTraining"] is True
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 21600, "MaxWaitTimeInSeconds": 43200}
-    assert train["CheckpointConfig"]["S3Uri"] == "s3://fraud-detection-prod-feature-snapshots-222222222222/checkpoints/retrain/"
+    assert train["CheckpointConfig"]["S3Uri"] == "s3://fraud-detection-prod-platform-artifacts-222222222222/checkpoints/retrain/"
     assert train["HyperParameters"] == {"epochs": "10", "learning_rate": "0.001"}
     (channel,) = train["InputDataConfig"]
     assert channel["ChannelName"] == "transactions"
     assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://fraud-detection-prod-transactions-222222222222/"
     assert train["OutputDataConfig"]["S3OutputPath"] == (
-        "s3://fraud-detection-prod-feature-snapshots-222222222222/training/retrain/")
+        "s3://fraud-detection-prod-platform-artifacts-222222222222/training/retrain/")  # B4: never a data source
     assert train["OutputDataConfig"]["KmsKeyId"] == PLACEHOLDER_ARN
     assert train["EnableInterContainerTrafficEncryption"] is True
     register = steps["RegisterModel"]["Arguments"]
@@ -134,6 +134,52 @@ def test_automatic_approval_registers_approved_versions():
     assert "VolumeKmsKeyId" not in steps["Train"]["Arguments"]["ResourceConfig"]  # p4d: local NVMe
     assert steps["Train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"].startswith(
         "s3://llm-platform-prod-platform-artifacts-444444444444/training/train-embedder/")
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def _expiring_buckets(graph) -> dict[str, list[str]]:
+    """Physical bucket name -> ids of lifecycle rules that delete current or noncurrent versions.
+
+    S3 lifecycle (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html):
+    ``Expiration`` (days) expires current versions, ``NoncurrentVersionExpiration`` "permanently
+    deletes" noncurrent ones; ``expiredObjectDeleteMarker`` and ``abortIncompleteMultipartUpload``
+    delete no object version."""
+    names = {b.urn: b.inputs["bucket"] for b in of_type(graph, BUCKET)}
+    out: dict[str, list[str]] = {}
+    for lifecycle in of_type(graph, LIFECYCLE):
+        bucket = names[lifecycle.inputs["bucket"]["$ref"]]
+        deleting = [r["id"] for r in lifecycle.inputs["rules"]
+                    if (r.get("expiration") or {}).get("days") or r.get("noncurrentVersionExpiration")]
+        out[bucket] = deleting
+    return out
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_model_artifacts_and_checkpoints_go_where_no_lifecycle_deletes_a_version(path, env):
+    """Finding B4: a serving model's artifact must outlive any retention (the reference's
+    feature-snapshots source expires after 90 days), so every training job writes its artifacts and
+    checkpoints to a bucket whose lifecycle expires nothing, and serving roles read them there."""
+    graph = compiled(path, env)
+    expiring = _expiring_buckets(graph)
+    for pipeline in of_type(graph, PIPELINE):
+        train = _steps(pipeline).get("Train")
+        if train is None:
+            continue
+        uris = [train["Arguments"]["OutputDataConfig"]["S3OutputPath"]]
+        uris += [train["Arguments"]["CheckpointConfig"]["S3Uri"]] if "CheckpointConfig" in train["Arguments"] else []
+        for uri in uris:
+            bucket = uri.removeprefix("s3://").split("/", 1)[0]
+            assert "platform-artifacts" in bucket and expiring.get(bucket) == [], (pipeline.urn, uri, expiring.get(bucket))
+
+
+def test_the_reference_serving_role_reads_artifacts_from_the_artifacts_bucket():
+    policy = one(compiled(REFERENCE, "prod"), "aws:iam/rolePolicy:RolePolicy", "endpoints.scorer")
+    text = str(policy.inputs["policy"])
+    assert "fraud-detection-prod-platform-artifacts-222222222222/training/retrain/" in text
+    assert "feature-snapshots" not in text
 
 
 def test_hyperparameters_become_strings():

@@ -241,3 +241,16 @@ def test_reference_dev_type_counts():
     assert counts["kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"] == 3  # 2 channels + retrain
     assert counts["kubernetes:batch/v1:CronJob"] == 2  # retrain schedule + drift monitor
     assert counts["kubernetes:core/v1:Namespace"] == 1
+
+
+def test_the_models_bucket_is_declared_never_to_expire_a_version():
+    """Finding B4, Kubernetes side: the models bucket is declared like the AWS artifacts bucket
+    (versioned, no retention), so both targets keep a pinned version's artifact as long as it is pinned."""
+    import json
+
+    from tests.support.kube_cases import REFERENCE, compiled
+
+    (config,) = [r for r in compiled(REFERENCE, "dev").resources
+                 if r.type == "kubernetes:core/v1:ConfigMap" and r.inputs["metadata"]["name"] == "mlops-object-store"]
+    assert json.loads(config.inputs["data"]["MLOPS_MODELS_REQUIREMENTS"]) == {
+        "encryption": "kms", "retentionDays": None, "versioning": True}
