@@ -68,6 +68,8 @@ class AwsContext:
     """alert name -> physical alarm name."""
     pipelines: list[str] = field(default_factory=list)
     """Pipeline URNs the scheduler role may start."""
+    gates: list[str] = field(default_factory=list)
+    """Retrain gate Lambda URNs the scheduler role may invoke (:mod:`gates`)."""
     job_roles: list[str] = field(default_factory=list)
     """Role URNs the pipeline role may pass to SageMaker jobs."""
     job_images: list[str] = field(default_factory=list)

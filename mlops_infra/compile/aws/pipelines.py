@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_infra.compile.aws import platform
+from mlops_infra.compile.aws import gates, platform
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import json_of, ref
 
@@ -57,15 +57,19 @@ def _pipeline_parameters(trigger: str) -> list[dict[str, str]]:
 
 
 def add_schedule(aws: AwsContext, logical: str, name: str, expression: str, pipeline: str, *, parent: str,
-                 address: str, description: str) -> str:
-    """An EventBridge Scheduler schedule (UTC) that starts ``pipeline``."""
+                 address: str, description: str, gate: str | None = None) -> str:
+    """An EventBridge Scheduler schedule (UTC) that starts ``pipeline``, or invokes its retrain
+    ``gate`` (a Lambda, :mod:`gates`) with ``{"triggeredBy": "schedule"}``."""
+    target: dict[str, Any] = {"arn": ref(pipeline, "arn"), "roleArn": ref(platform.scheduler_role(aws), "arn"),
+                              "sagemakerPipelineParameters": {"pipelineParameters": _pipeline_parameters("schedule")},
+                              "retryPolicy": dict(RETRY_POLICY)}
+    if gate is not None:
+        target = {"arn": ref(gate, "arn"), "roleArn": ref(platform.scheduler_role(aws), "arn"),
+                  "input": '{"triggeredBy": "schedule"}', "retryPolicy": dict(RETRY_POLICY)}
     return aws.add(SCHEDULE, logical, {
         "name": name, "groupName": "default", "description": description,
         "scheduleExpression": expression, "scheduleExpressionTimezone": "UTC",
-        "flexibleTimeWindow": {"mode": "OFF"}, "state": "ENABLED",
-        "target": {"arn": ref(pipeline, "arn"), "roleArn": ref(platform.scheduler_role(aws), "arn"),
-                   "sagemakerPipelineParameters": {"pipelineParameters": _pipeline_parameters("schedule")},
-                   "retryPolicy": dict(RETRY_POLICY)},
+        "flexibleTimeWindow": {"mode": "OFF"}, "state": "ENABLED", "target": target,
     }, parent=parent, address=address, role="schedule", depends_on=[platform.scheduler_policy(aws)])
 
 
@@ -76,12 +80,20 @@ def alarm_pattern(alarm: str) -> dict[str, Any]:
 
 
 def add_alarm_trigger(aws: AwsContext, logical: str, name: str, alert: str, pipeline: str, *, parent: str,
-                      address: str) -> str:
-    """An EventBridge rule on the alert's alarm entering ALARM, with a target starting ``pipeline``."""
+                      address: str, gate: str | None = None) -> str:
+    """An EventBridge rule on the alert's alarm entering ALARM, with a target starting ``pipeline``, or
+    invoking its retrain ``gate`` (a Lambda, :mod:`gates`: the alarm event carries the alarm name)."""
     rule = aws.add(EVENT_RULE, logical, {
         "name": name, "description": f"Start {address} when alert {alert} fires",
         "eventPattern": json_of(alarm_pattern(aws.alarms[alert])), "state": "ENABLED",
     }, parent=parent, address=address, role="alert-trigger-rule")
+    if gate is not None:
+        permission = gates.allow_rule(aws, logical, gate, rule, parent=parent, address=address)
+        aws.add(EVENT_TARGET, f"{logical}-target", {
+            "rule": ref(rule, "name"), "targetId": "retrain-gate", "arn": ref(gate, "arn"),
+            "retryPolicy": dict(RETRY_POLICY),
+        }, parent=parent, address=address, role="alert-trigger-target", depends_on=[permission])
+        return rule
     aws.add(EVENT_TARGET, f"{logical}-target", {
         "rule": ref(rule, "name"), "targetId": "start-pipeline", "arn": ref(pipeline, "arn"),
         "roleArn": ref(platform.scheduler_role(aws), "arn"),

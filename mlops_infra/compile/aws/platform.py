@@ -117,8 +117,12 @@ def _pipelines_statements(aws: AwsContext) -> list:
 
 
 def _scheduler_statements(aws: AwsContext) -> list:
-    return [policies.allow("StartPipelines", ["sagemaker:StartPipelineExecution"],
-                           [ref(u, "arn") for u in sorted(aws.pipelines)])]
+    statements = [policies.allow("StartPipelines", ["sagemaker:StartPipelineExecution"],
+                                 [ref(u, "arn") for u in sorted(aws.pipelines)])]
+    if aws.gates:  # training schedules start their pipeline through its retrain gate (gates.py)
+        statements.append(policies.allow("InvokeRetrainGates", ["lambda:InvokeFunction"],
+                                         [ref(u, "arn") for u in sorted(aws.gates)]))
+    return statements
 
 
 def add_platform_roles(aws: AwsContext) -> None:

@@ -27,7 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.aws import arns, iam, pipelines, policies, registry, schedules, serving, storage
+from mlops_infra.compile.aws import (
+    arns,
+    gates,
+    iam,
+    pipelines,
+    policies,
+    registry,
+    schedules,
+    serving,
+    storage,
+)
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.graph import ref
@@ -136,19 +146,23 @@ def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
 
 
 def _add_triggers(aws: AwsContext, item: TrainingJob, pipeline: str, component: str) -> None:
+    """Schedules and alarm rules, through the job's retrain gate (B11.2: at most one run at a time)."""
     address = f"training_jobs.{item.name}"
+    alerts = [a for a in item.triggers.on_alerts if a in aws.alarms]
+    if not item.triggers.schedule and not alerts:
+        return
+    gate = gates.add_gate(aws, item.name, pipeline, aws.name("train", item.name), parent=component, address=address)
     if item.triggers.schedule:
         expressions = schedules.aws_cron_expressions(str(item.triggers.schedule))
         for index, expression in enumerate(expressions):
             suffix = f"-{index + 1}" if len(expressions) > 1 else ""
             pipelines.add_schedule(aws, f"{item.name}-schedule{suffix}",
                                    aws.name("train", item.name + suffix, max_len=64), expression, pipeline,
-                                   parent=component, address=address,
+                                   parent=component, address=address, gate=gate,
                                    description=f"Run training job {item.name} at {item.triggers.schedule} UTC")
-    for alert in item.triggers.on_alerts:
-        if alert in aws.alarms:
-            pipelines.add_alarm_trigger(aws, f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert,
-                                        max_len=64), alert, pipeline, parent=component, address=address)
+    for alert in alerts:
+        pipelines.add_alarm_trigger(aws, f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert,
+                                    max_len=64), alert, pipeline, parent=component, address=address, gate=gate)
 
 
 def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:

@@ -8,7 +8,8 @@ Contract:
   ``storageUri`` ``s3://<models bucket>/<model>/<version>/`` (the pinned version's serving
   artifact; KServe's storage initializer downloads it with the credentials of the
   ``mlops-serving`` account's Secret), GPU limits as strings.
-- Replicas: ``minReplicas``/``maxReplicas``; autoscaling: ``invocations_per_replica`` (per
+- Replicas: ``minReplicas``/``maxReplicas`` (both ``replicas.min`` without ``autoscaling``:
+  :func:`replica_range`); autoscaling: ``invocations_per_replica`` (per
   minute) -> ``scaleMetric: rps`` with the per-second target rounded up, ``concurrency`` ->
   ``concurrency``, ``cpu_utilization`` -> ``cpu``; ``gpu_utilization`` has no KServe metric, so
   the Knative default (concurrency) applies and an annotation says so.
@@ -49,6 +50,18 @@ def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
     return f"s3://{names.models_bucket(kube.ctx)}/{endpoint.model.name}/{endpoint.model.version}/"
 
 
+def replica_range(endpoint: Endpoint) -> tuple[int, int]:
+    """(minReplicas, maxReplicas). Without an ``autoscaling`` block the endpoint runs at
+    ``replicas.min`` (at least 1) fixed, as on SageMaker, where only an Application Auto Scaling
+    target would move ``initialInstanceCount`` (finding B11.4, docs/semantics.md). Knative would
+    otherwise autoscale between the two on concurrency, its default ("Configuring scale bounds",
+    https://knative.dev/docs/serving/autoscaling/scale-bounds/)."""
+    if endpoint.autoscaling is None:
+        fixed = max(1, endpoint.replicas.min)
+        return fixed, fixed
+    return endpoint.replicas.min, endpoint.replicas.max
+
+
 def autoscaling(endpoint: Endpoint) -> dict[str, Any]:
     """``scaleMetric``/``scaleTarget`` of the predictor (empty: Knative's default)."""
     scaling = endpoint.autoscaling
@@ -83,7 +96,8 @@ def predictor(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
                              "storageUri": storage_uri(kube, endpoint)}
     if node.gpus:
         model["resources"] = {"limits": node.gpu_limits()}
-    spec: dict[str, Any] = {"maxReplicas": endpoint.replicas.max, "minReplicas": endpoint.replicas.min,
+    low, high = replica_range(endpoint)
+    spec: dict[str, Any] = {"maxReplicas": high, "minReplicas": low,
                             "model": model, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
                             **autoscaling(endpoint)}
     percent = first_traffic_percent(endpoint)
