@@ -23,6 +23,8 @@ REGISTRY = "mlops-mlflow"
 CAPTURE = "mlops-capture"
 PUSHGATEWAY = "mlops-pushgateway"
 RETRAIN_TRIGGER = "mlops-retrain-trigger"
+TRIGGER_TOKEN_SECRET = "mlops-retrain-trigger-token"
+"""Secret the platform team creates (key ``value``): the bearer token Alertmanager sends the retrain trigger."""
 LAUNCHER_ROLE = "mlops-training-launcher"
 
 SERVICE_ACCOUNTS = {

@@ -146,8 +146,13 @@ def trigger_url(ctx: CompileContext, job: TrainingJob) -> str:
     return names.service_url(ctx, names.RETRAIN_TRIGGER, names.TRIGGER_PORT, f"/v1/alerts/{job.name}")
 
 
+TRIGGER_TOKEN = SecretRef(secret=names.TRIGGER_TOKEN_SECRET)
+"""The bearer token the retrain trigger requires (finding C5, ``compile/kubernetes/ingress.py``)."""
+
+
 def retrain_route(ctx: CompileContext, job: TrainingJob) -> Route:
-    receiver = Receiver(names.item("retrain", job.name), "webhook", send_resolved=False, url=trigger_url(ctx, job))
+    receiver = Receiver(names.item("retrain", job.name), "webhook", send_resolved=False, url=trigger_url(ctx, job),
+                        token=TRIGGER_TOKEN)
     return Route(receiver.name, f"training_jobs.{job.name}", receiver, tuple(sorted(job.triggers.on_alerts)),
                  system_matchers(ctx), repeat_interval=RETRAIN_REPEAT)
 

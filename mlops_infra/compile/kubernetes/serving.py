@@ -28,7 +28,7 @@ import math
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import gpu, images, names, scripts
+from mlops_infra.compile.kubernetes import gpu, images, ingress, names, scripts
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
@@ -162,3 +162,4 @@ def compile_capture_sink(kube: KubeTarget) -> None:
     kube.shared["capture"] = kube.add(wl.service(kube, names.CAPTURE, "capture", names.CAPTURE_PORT, address="platform"),
                                       parent=kube.platform, address="platform", role="capture-service",
                                       depends_on=[deployment])
+    kube.add(ingress.capture_policy(kube), parent=kube.platform, address="platform", role="capture-ingress")

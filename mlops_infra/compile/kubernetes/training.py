@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import images, names, queues, registry, routing, scripts
+from mlops_infra.compile.kubernetes import images, ingress, names, queues, registry, routing, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG
@@ -184,8 +184,10 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
     routes = {j.name: sorted(j.triggers.on_alerts) for j in jobs}
     sources = [{"configMap": {"items": [{"key": TEMPLATE_KEY, "path": f"{j.name}.json"}],
                               "name": names.item("train", j.name)}} for j in jobs]
+    token = {"name": "MLOPS_TRIGGER_TOKEN", "valueFrom": {"secretKeyRef": {
+        "key": routing.DEFAULT_SECRET_KEY, "name": names.TRIGGER_TOKEN_SECRET}}}  # C5: not optional, fails closed
     container = wl.helper_container(
-        "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV], port=names.TRIGGER_PORT,
+        "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV, token], port=names.TRIGGER_PORT,
         command=["python", f"{scripts.MOUNT}/launcher.py", "serve", "--port", str(names.TRIGGER_PORT),
                  "--templates", TEMPLATES_MOUNT, "--routes", canonical_json(routes)],
         mounts=[wl.SCRIPTS_MOUNT, {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True}])
@@ -197,3 +199,4 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
                           parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
     kube.add(wl.service(kube, names.RETRAIN_TRIGGER, "retrain-trigger", names.TRIGGER_PORT, address="platform"),
              parent=kube.platform, address="platform", role="retrain-trigger-service", depends_on=[deployment])
+    kube.add(ingress.trigger_policy(kube), parent=kube.platform, address="platform", role="retrain-trigger-ingress")

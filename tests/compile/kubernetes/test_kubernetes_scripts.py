@@ -105,13 +105,14 @@ def test_launch_creates_one_run_and_waits_for_it_to_finish(fake_api, template_fi
 
 
 def test_webhook_starts_a_run_for_firing_allowed_alerts(fake_api, template_file):
-    handler = launcher.make_handler(str(template_file.parent), {"retrain": ["fraud-drift"]})
+    handler = launcher.make_handler(str(template_file.parent), {"retrain": ["fraud-drift"]}, token="tr1gger")
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
 
-    def post(path: str, payload: dict) -> dict:
-        request = urllib.request.Request(url + path, data=json.dumps(payload).encode(), method="POST")
+    def post(path: str, payload: dict, token: str | None = "tr1gger") -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(url + path, data=json.dumps(payload).encode(), method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.load(response)
@@ -125,6 +126,9 @@ def test_webhook_starts_a_run_for_firing_allowed_alerts(fake_api, template_file)
         assert post("/v1/alerts/retrain", other)["launched"] is None
         assert post("/v1/alerts/unknown", other) == {"status": 404}
         firing = {"alerts": [{"status": "firing", "labels": {"alertname": "fraud-drift"}}]}
+        assert post("/v1/alerts/retrain", firing, token=None) == {"status": 401}  # C5: no token, no run
+        assert post("/v1/alerts/retrain", firing, token="guess") == {"status": 401}
+        assert fake_api.runs == []
         assert post("/v1/alerts/retrain", firing)["launched"] == "retrain-00000"
         assert fake_api.runs[0]["metadata"]["annotations"]["mlops-infra/launched-by"] == "alert:fraud-drift"
         with urllib.request.urlopen(url + "/healthz", timeout=10) as response:
@@ -283,3 +287,21 @@ def test_a_run_kueue_never_admits_stops_counting_as_active_after_its_timeout(tem
         run["spec"]["runPolicy"]["suspend"] = False  # admitted: it runs, and stays active past the timeout
         api.seed(run)
         assert launcher.launch(str(template_file), "schedule", now=created + 3 * timeout) is None
+
+
+def test_without_a_configured_token_the_trigger_starts_nothing(fake_api, template_file):
+    """C5, fail closed: a trigger whose token Secret is empty refuses every POST."""
+    handler = launcher.make_handler(str(template_file.parent), {"retrain": ["fraud-drift"]}, token="")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    firing = {"alerts": [{"status": "firing", "labels": {"alertname": "fraud-drift"}}]}
+    request = urllib.request.Request(f"http://127.0.0.1:{server.server_address[1]}/v1/alerts/retrain",
+                                     data=json.dumps(firing).encode(), method="POST",
+                                     headers={"Authorization": "Bearer "})
+    try:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == 503 and fake_api.runs == []
+    finally:
+        server.shutdown()
+        server.server_close()

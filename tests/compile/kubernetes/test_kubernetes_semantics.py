@@ -240,3 +240,35 @@ def test_variety_document_is_valid_for_its_aws_environment_too():
     from mlops_infra.spec import parse_system
 
     assert parse_system(VARIETY, env="prod").ok
+
+
+def test_only_alertmanager_with_the_token_and_the_endpoints_pods_reach_the_trigger_and_the_capture_sink():
+    """Finding C5 (rules and sources in mlops_infra/compile/kubernetes/ingress.py): a NetworkPolicy
+    selecting a pod isolates it for ingress, so the trigger admits only prometheus-operator's
+    Alertmanager pods and the capture sink only this namespace's InferenceService pods, each on its
+    port; Alertmanager sends the trigger's bearer token from Secret mlops-retrain-trigger-token."""
+    from tests.support.kube_cases import REFERENCE, compiled
+
+    graph = compiled(REFERENCE, "dev")
+    objects = {(r.inputs["kind"], r.inputs["metadata"]["name"]): r.inputs for r in graph.resources if r.custom
+               and "kind" in r.inputs}
+    for name, port in (("mlops-retrain-trigger", 8080), ("mlops-capture", 8080)):
+        policy = objects[("NetworkPolicy", name)]["spec"]
+        pods = objects[("Deployment", name)]["spec"]["template"]["metadata"]["labels"]
+        assert policy["policyTypes"] == ["Ingress"]
+        assert policy["podSelector"]["matchLabels"].items() <= pods.items()  # it selects the helper's pods
+        (rule,) = policy["ingress"]
+        assert rule["ports"] == [{"port": port, "protocol": "TCP"}]
+    (source,) = objects[("NetworkPolicy", "mlops-retrain-trigger")]["spec"]["ingress"][0]["from"]
+    assert source == {"namespaceSelector": {}, "podSelector": {"matchLabels": {
+        "app.kubernetes.io/managed-by": "prometheus-operator", "app.kubernetes.io/name": "alertmanager"}}}
+    (source,) = objects[("NetworkPolicy", "mlops-capture")]["spec"]["ingress"][0]["from"]
+    assert source == {"podSelector": {"matchExpressions": [
+        {"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}}
+    env = objects[("Deployment", "mlops-retrain-trigger")]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "MLOPS_TRIGGER_TOKEN", "valueFrom": {"secretKeyRef": {
+        "key": "value", "name": "mlops-retrain-trigger-token"}}} in env
+    route = objects[("AlertmanagerConfig", "retrain-retrain")]["spec"]
+    (webhook,) = route["receivers"][0]["webhookConfigs"]
+    assert webhook["httpConfig"]["authorization"] == {
+        "credentials": {"key": "value", "name": "mlops-retrain-trigger-token"}, "type": "Bearer"}

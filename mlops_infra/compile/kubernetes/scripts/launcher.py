@@ -10,7 +10,10 @@ Standard library only. Two modes:
     python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR --routes JSON
         An Alertmanager webhook receiver. ``POST /v1/alerts/<job>`` with Alertmanager's webhook
         payload starts a run of ``<job>`` (template ``DIR/<job>.json``) when a *firing* alert in it
-        is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200.
+        is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200. Every POST
+        must carry ``Authorization: Bearer <token>``, the token in ``$MLOPS_TRIGGER_TOKEN`` (from the
+        Secret ``mlops-retrain-trigger-token``; Alertmanager sends it: finding C5); otherwise 401, and
+        503 when no token is configured (fail closed).
 
 The template carries ``metadata.generateName`` and the label ``mlops-infra/training-job``; runs
 are found by that label. A run is active until it has a ``Succeeded`` or ``Failed`` condition, or
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hmac
 import json
 import os
 import ssl
@@ -134,7 +138,15 @@ def firing_alerts(payload: dict, allowed: list[str]) -> list[str]:
     return sorted(names & set(allowed))
 
 
-def make_handler(templates: str, routes: dict[str, list[str]]) -> type[BaseHTTPRequestHandler]:
+def authorized(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def make_handler(templates: str, routes: dict[str, list[str]], token: str | None = None) -> type[BaseHTTPRequestHandler]:
+    token = os.environ.get("MLOPS_TRIGGER_TOKEN", "") if token is None else token
+
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, code: int, body: dict) -> None:
             data = json.dumps(body).encode()
@@ -148,6 +160,12 @@ def make_handler(templates: str, routes: dict[str, list[str]]) -> type[BaseHTTPR
             self._reply(200 if self.path == "/healthz" else 404, {"ok": self.path == "/healthz"})
 
         def do_POST(self) -> None:
+            if not token:
+                self._reply(503, {"error": "no trigger token configured (Secret mlops-retrain-trigger-token)"})
+                return
+            if not authorized(self.headers.get("Authorization"), token):
+                self._reply(401, {"error": "missing or wrong bearer token"})
+                return
             prefix = "/v1/alerts/"
             job = self.path[len(prefix):].split("?")[0] if self.path.startswith(prefix) else ""
             if job not in routes:
