@@ -22,7 +22,7 @@ from mlops_infra.graph import ResourceOptions
 CLUSTER_SCOPED = frozenset({"Namespace", "ClusterQueue", "ResourceFlavor"})
 """Kinds without a namespace that this target creates."""
 
-BUILTIN_GROUPS = frozenset({"", "apps", "batch", "rbac.authorization.k8s.io", "policy"})
+BUILTIN_GROUPS = frozenset({"", "apps", "batch", "networking.k8s.io", "rbac.authorization.k8s.io", "policy"})
 """API groups validated with kubernetes-validate; every other group is a CRD."""
 
 
