@@ -415,3 +415,18 @@ def test_endpoint_config_name_is_a_content_hash():
 def test_local_nvme_families():
     assert serving.has_local_nvme("ml.g5.xlarge") and serving.has_local_nvme("ml.p4d.24xlarge")
     assert not serving.has_local_nvme("ml.m5.large") and not serving.has_local_nvme("ml.p3.2xlarge")
+
+
+def test_a_serving_role_pulls_its_models_serving_image_even_when_no_job_here_registers_it():
+    """Finding B5 (image part): CreateModel pulls the container image with the execution role
+    (botocore ``CreateModelInput.ExecutionRoleArn``: the role SageMaker assumes "to access model
+    artifacts and docker image for deployment"), so the role of an endpoint whose model no job of
+    this system trains (llm-platform's reranker, served by the PyTorch 2.5 framework image) must
+    still be allowed to pull that image."""
+    llm = [c for c in CASES if c[0] == "llm-platform-prod"]
+    if not llm:
+        pytest.skip("examples/llm-platform is not present")
+    graph = compiled(*llm[0][1:])
+    (policy,) = [r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "reranker-serving-policy"]
+    statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
+    assert statements["ModelImagesPull"]["Resource"] == ["arn:aws:ecr:us-west-2:763104351884:repository/pytorch-inference"]
