@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.spec.artifacts import check_serving_artifacts
 from mlops_infra.spec.containers import check_containers, check_image_pins
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
@@ -70,6 +71,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_kubernetes_names,
     check_aws_tags,
     check_kubernetes_labels,
+    check_serving_artifacts,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -122,11 +122,15 @@ def _registering_jobs(aws: AwsContext, model: str) -> list:
 def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
     jobs = _registering_jobs(aws, item.model.name)
     artifacts = [storage.training_output(aws, job) for job in jobs]
+    declared = aws.ctx.system.item("models", item.model.name)
+    if declared is not None and declared.artifacts_uri:  # B5: versions registered elsewhere, or promoted in
+        bucket, _, prefix = declared.artifacts_uri.removeprefix("s3://").partition("/")
+        artifacts.append((bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"))
     # B5: the model's own serving image (serving_image, or the framework image) is pulled whether or not a
     # job of this system registers the version; a registering job's image only when the model names none.
     served = [model_serving_image(aws, item.model.name, None)] + [
         model_serving_image(aws, item.model.name, job_image(aws, job)) for job in jobs]
-    images = sorted({a for image in served if (a := arns.ecr_repository_arn_of_image(image))})
+    images = sorted({a for image in served if image and (a := arns.ecr_repository_arn_of_image(image))})
     statements = [
         *policies.s3_read("ReadModelArtifacts", aws.region, artifacts),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),

@@ -1,0 +1,41 @@
+"""Where a served model version's artifacts are, so its serving role can read them (finding B5).
+
+On AWS, ``CreateModel`` reads the version's ``ModelDataUrl`` with the endpoint's execution role
+(botocore ``CreateModelInput.ExecutionRoleArn``: the role SageMaker assumes "to access model
+artifacts and docker image for deployment"), and the compiler grants that role exactly the prefixes
+it knows: the artifacts of the training jobs of this system that register the model
+(``compile/aws/storage.training_output``) and the model's ``artifacts_uri``. A model that no job here
+registers and that names no ``artifacts_uri`` would get a role that cannot read any version of it:
+CreateModel then fails with "Could not access model data".
+
+Contract of :func:`check_serving_artifacts` (an environment check): in an AWS environment, every
+endpoint whose model is registered by no training job of the system and has no ``artifacts_uri``
+is an error at ``endpoints[i].model``, saying how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.spec.context import CheckContext
+from mlops_infra.spec.environments import Environment
+
+
+def check_serving_artifacts(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
+    """Endpoints whose artifacts no serving role could read in AWS environment ``env``."""
+    if environment.target.kind != "aws":
+        return
+    registered = {j.registers for j in ctx.system.training_jobs if j.registers}
+    for i, endpoint in enumerate(ctx.system.endpoints):
+        model = ctx.item("models", endpoint.model.name)
+        if model is None or model.name in registered or model.artifacts_uri:
+            continue
+        yield error("model-artifacts-unknown",
+                    f'Endpoint "{endpoint.name}": no job here registers model "{model.name}", and it names no artifacts_uri',
+                    f"In environment {env}: the endpoint's serving role is granted read access to the artifacts of "
+                    f"the training jobs that register its model, and to the model's artifacts_uri; with neither, "
+                    f"SageMaker cannot read any version of {model.name} (CreateModel: \"Could not access model "
+                    f"data\"). Fix: set models.{model.name}.artifacts_uri to the s3:// prefix its versions' "
+                    f"model.tar.gz files are under (override it in {env} if it differs there).",
+                    ("endpoints", i, "model"), f"endpoints.{endpoint.name}")

@@ -1,0 +1,35 @@
+"""Finding B5: an AWS endpoint's serving role must be able to read its model's artifacts.
+
+The rule and its source (botocore ``CreateModelInput.ExecutionRoleArn``) are in
+``mlops_infra/spec/artifacts.py``: the role reads the artifacts of the jobs here that register the
+model, and the model's ``artifacts_uri``; with neither, validate refuses the endpoint.
+"""
+
+from __future__ import annotations
+
+from mlops_infra.spec import parse_system
+from tests.compile.aws.cases import compile_text, of_type
+from tests.support.text_edits import edit
+
+QUICKSTART = "mlops_infra/examples/quickstart.yaml"
+
+
+def _text() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[2] / QUICKSTART).read_text()
+
+
+def test_a_model_no_job_registers_needs_an_artifacts_uri_on_aws():
+    text = edit(_text(), "    artifacts_uri: s3://churn-quickstart-models-123456789012/churn-model/   # trained outside this system\n", "")
+    found = [d for d in parse_system(text).diagnostics if d.code == "model-artifacts-unknown"]
+    assert [(d.severity, d.address) for d in found] == [("error", "endpoints.churn-api")]  # prod only: dev is Kubernetes
+    assert "In environment prod" in found[0].detail and "models.churn-model.artifacts_uri" in found[0].detail
+
+
+def test_the_serving_role_reads_exactly_the_declared_prefix():
+    graph = compile_text(_text(), "prod")
+    (policy,) = [r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "churn-api-serving-policy"]
+    statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
+    assert statements["ReadModelArtifactsObjects"]["Resource"] == [
+        "arn:aws:s3:::churn-quickstart-models-123456789012/churn-model/*"]
