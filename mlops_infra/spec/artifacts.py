@@ -10,14 +10,16 @@ CreateModel then fails with "Could not access model data".
 
 Contract of :func:`check_serving_artifacts` (an environment check): in an AWS environment, every
 endpoint whose model is registered by no training job of the system and has no ``artifacts_uri``
-is an error at ``endpoints[i].model``, saying how to fix it.
+is a warning at ``endpoints[i].model``, saying how to fix it (a warning, not yet an error: the
+versions may have been copied to a prefix this system's roles read by other means, and documents
+written before ``artifacts_uri`` existed keep validating).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.diagnostics import Diagnostic, warning
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 
@@ -31,7 +33,7 @@ def check_serving_artifacts(ctx: CheckContext, env: str, environment: Environmen
         model = ctx.item("models", endpoint.model.name)
         if model is None or model.name in registered or model.artifacts_uri:
             continue
-        yield error("model-artifacts-unknown",
+        yield warning("model-artifacts-unknown",
                     f'Endpoint "{endpoint.name}": no job here registers model "{model.name}", and it names no artifacts_uri',
                     f"In environment {env}: the endpoint's serving role is granted read access to the artifacts of "
                     f"the training jobs that register its model, and to the model's artifacts_uri; with neither, "

@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlops_infra.compile.aws import gates, platform
@@ -91,7 +92,7 @@ def add_alarm_trigger(aws: AwsContext, logical: str, name: str, alert: str, pipe
         permission = gates.allow_rule(aws, logical, gate, rule, parent=parent, address=address)
         aws.add(EVENT_TARGET, f"{logical}-target", {
             "rule": ref(rule, "name"), "targetId": "retrain-gate", "arn": ref(gate, "arn"),
-            "retryPolicy": dict(RETRY_POLICY),
+            "input": json.dumps({"triggeredBy": f"alert:{alert}"}), "retryPolicy": dict(RETRY_POLICY),
         }, parent=parent, address=address, role="alert-trigger-target", depends_on=[permission])
         return rule
     aws.add(EVENT_TARGET, f"{logical}-target", {

@@ -12,8 +12,9 @@ is active (``compile/kubernetes/scripts/launcher.py``); this gate gives AWS the 
 
 Contract of :func:`handler`:
 - configuration: ``PIPELINE_NAME`` (environment);
-- the event is an EventBridge Scheduler input ``{"triggeredBy": "schedule"}`` or an EventBridge
-  "CloudWatch Alarm State Change" event (``triggeredBy`` = ``alert:<alarm name>``);
+- the event is the constant input its triggers send, ``{"triggeredBy": "schedule"}`` (the
+  schedule) or ``{"triggeredBy": "alert:<alert>"}`` (the alarm rule's target); a raw "CloudWatch
+  Alarm State Change" event (``alert:<alarm name>``) and anything else (``manual``) work too;
 - it lists the pipeline's most recent executions (``ListPipelineExecutions``, newest first) and,
   when one is ``Executing`` or ``Stopping``, starts nothing and says which; otherwise it starts one
   (``StartPipelineExecution`` with the ``TriggeredBy`` parameter). The function runs with a reserved

@@ -86,6 +86,7 @@ def test_every_trigger_of_a_training_job_goes_through_its_gate():
     assert all(json.loads(s.inputs["target"]["input"]) == {"triggeredBy": "schedule"} for s in schedules)
     (target,) = [t for t in of_type(graph, "aws:cloudwatch/eventTarget:EventTarget") if t.address == "training_jobs.retrain"]
     assert target.inputs["arn"]["$ref"] == gate.urn
+    assert json.loads(target.inputs["input"]) == {"triggeredBy": "alert:fraud-drift"}
     (permission,) = [p for p in of_type(graph, "aws:lambda/permission:Permission") if p.address == "training_jobs.retrain"]
     assert permission.inputs["principal"] == "events.amazonaws.com"
     (policy,) = [p for p in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if p.name == "retrain-gate-policy"]

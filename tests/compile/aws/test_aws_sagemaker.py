@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -275,10 +276,9 @@ def test_alert_trigger_starts_the_training_pipeline_when_the_alarm_fires():
     assert pattern["resources"] == [{"$ref": alarm.urn, "output": "arn"}]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
     target = one(graph, "aws:cloudwatch/eventTarget:EventTarget", "training_jobs.retrain").inputs
-    pipeline = one(graph, PIPELINE, "training_jobs.retrain")
-    assert target["arn"] == {"$ref": pipeline.urn, "output": "arn"}
-    assert target["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
-        {"name": "TriggeredBy", "value": "alert:fraud-drift"}]
+    gate = one(graph, "aws:lambda/function:Function", "training_jobs.retrain")  # B11.2: through the retrain gate
+    assert target["arn"] == {"$ref": gate.urn, "output": "arn"}
+    assert json.loads(target["input"]) == {"triggeredBy": "alert:fraud-drift"}
     schedule = one(graph, "aws:scheduler/schedule:Schedule", "training_jobs.retrain").inputs
     assert (schedule["scheduleExpression"], schedule["scheduleExpressionTimezone"]) == ("cron(0 3 ? * MON *)", "UTC")
 

@@ -33,7 +33,7 @@ BUCKET_PARTS = {
     "policy": "aws:s3/bucketPolicy:BucketPolicy",
 }
 DATA_SERVICES = ("s3:", "kms:", "sagemaker:", "secretsmanager:", "ecr:", "logs:", "iam:",
-                 "lambda:", "application-autoscaling:")  # the last two: the rollout runner and its schedule
+                 "lambda:", "application-autoscaling:")  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
 STAR_ALLOWED = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
                 # the rollout runner (compile/aws/rollout_runner.py): GetMetricData has no resource types;
                 # a scalable target's ARN carries an ID AWS assigns, unknown at compile time
@@ -147,8 +147,8 @@ def test_roles_trust_only_services_of_this_account_and_attach_no_managed_policie
 @pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
 def test_pass_role_is_limited_to_job_roles_and_sagemaker(path, env):
     graph = compiled(path, env)
-    job_roles = {r.urn for r in of_type(graph, "aws:iam/role:Role")
-                 if r.address.startswith(("training_jobs.", "monitors."))}
+    job_roles = {r.urn for r in of_type(graph, "aws:iam/role:Role")  # SageMaker job roles, not the retrain gates'
+                 if r.address.startswith(("training_jobs.", "monitors.")) and "sagemaker" in str(r.inputs["assumeRolePolicy"])}
     for policy in of_type(graph, "aws:iam/rolePolicy:RolePolicy"):
         for statement in policy_statements(policy):
             if "iam:PassRole" in statement["Action"]:
