@@ -26,7 +26,6 @@ from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.data import DataSource
 
-
 MODELS_REQUIREMENTS = {"encryption": "kms", "retentionDays": None, "versioning": True}
 """What the models bucket must be (finding B4): like the AWS target's platform artifacts bucket,
 versioned and never expiring a version, since endpoints pin versions for as long as they like."""
