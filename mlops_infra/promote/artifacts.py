@@ -3,9 +3,10 @@
 Contract:
 - :func:`plan_steps` (pure) lists, for every artifact DST's registry does not hold yet (once per
   model and digest): ``copy-artifact`` from SRC's artifact URI (``s3://bucket/key`` for one object,
-  ``s3://bucket/prefix/`` for a folder) to ``s3://<bucket DST's serving role reads>/training/<job>/
-  promoted/<model>/<digest[:16]>/`` (the output bucket of the training job that registers the model:
-  the prefix DST's serving role may read, :func:`mlops_infra.compile.aws.storage.training_output`),
+  ``s3://bucket/prefix/`` for a folder) to ``s3://<DST's platform artifacts bucket>/training/<job>/
+  promoted/<model>/<digest[:16]>/`` (under the prefix of the training job that registers the model,
+  which DST's serving role may read: :func:`mlops_infra.compile.aws.storage.training_output`; for a
+  model no job registers, ``<artifacts_uri>/promoted/<model>/<digest[:16]>/``, finding B5),
   then ``register-version``: a SageMaker model package in DST's group
   ``<system>-<dst>-<model>`` with the copied artifact, the serving image, ``ModelApprovalStatus`` from
   the model's approval mode (``manual`` -> ``PendingManualApproval``, ``automatic`` -> ``Approved``)
@@ -128,11 +129,19 @@ def _buckets(graph: Any) -> dict[str, str]:
 
 
 def _destination(system: Any, env: str, buckets: dict[str, str], mapping: Any) -> str:
-    job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
-    item = f"data_sources.{job.outputs[0]}" if job is not None and job.outputs else "platform"
-    bucket = buckets.get(item) or f"<{item} bucket of {env}>"
-    prefix = f"training/{job.name}/" if job is not None else "training/"
+    """Where DST's serving role may read the promoted artifact (finding B5, promoted in): under the
+    prefix of the training job that registers the model in DST, which is always in DST's platform
+    artifacts bucket (:func:`mlops_infra.compile.aws.storage.training_output`, finding B4: never a
+    data source, whose retention would expire it); for a model no job of DST registers, under the
+    model's ``artifacts_uri``, the one other prefix its serving role reads
+    (``compile/aws/serving._serving_statements``)."""
     digest = mapping.digest.split(":", 1)[-1][:16]
+    job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
+    model = next((x for x in system.models if x.name == mapping.model), None)
+    if job is None and model is not None and model.artifacts_uri:
+        return f"{model.artifacts_uri.rstrip('/')}/promoted/{mapping.model}/{digest}/"
+    bucket = buckets.get("platform") or f"<platform artifacts bucket of {env}>"
+    prefix = f"training/{job.name}/" if job is not None else "training/"
     return f"s3://{bucket}/{prefix}promoted/{mapping.model}/{digest}/"
 
 

@@ -29,7 +29,7 @@ apiVersion: mlops-infra/v1
 kind: MLSystem
 metadata: {name: recsys, owner: ml@example.com}
 models:
-  - {name: ranker, framework: pytorch, approval: automatic}
+  - {name: ranker, framework: pytorch, approval: automatic, artifacts_uri: "s3://recsys-models-222222222222/ranker/"}
 endpoints:
   - name: ranker-api
     model: {name: ranker, version: 3}

@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
 MODEL = "fraud-model"
 DEV_MODELS = "s3://fraud-detection-dev-models/fraud-model/"  # MLOPS_MODEL_URI_PREFIX of dev's retrain job
-STAGING_BUCKET = "fraud-detection-staging-feature-snapshots-111111111111"
+STAGING_BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"  # B4: where training_output is
 STAGING_MODELS = f"s3://{STAGING_BUCKET}/training/retrain/"
 OLD_LINE = "      endpoints.scorer.model.version: 13\n"
 NEW_LINE = "      endpoints.scorer.model.version: 3\n"

@@ -30,8 +30,8 @@ from tests.support.promotion import register_package as register
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
-STAGING_BUCKET = "fraud-detection-staging-feature-snapshots-111111111111"
-PROD_BUCKET = "fraud-detection-prod-feature-snapshots-222222222222"
+STAGING_BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"
+PROD_BUCKET = "fraud-detection-prod-platform-artifacts-222222222222"  # B4: where training_output is
 OBJECTS = 24
 
 
