@@ -8,7 +8,10 @@ a stand-in: Knative's queue-proxy (a metrics endpoint whose request counters adv
 says the model is fast or slow), Slack (a recording HTTP receiver) and the Kubernetes API
 (``tests/support/kube_api.py``, with the compiled launcher Role as the token's only permissions).
 
-Scenarios (fraud-detection dev, the retrain job also triggered by ``scorer-latency``): a spike
+The trigger gets its bearer token the way the compiled Deployment says (the ``secretKeyRef`` to
+Secret ``mlops-retrain-trigger-token``) and Alertmanager sends it as the compiled config says
+(finding C5). Scenarios (fraud-detection dev, the retrain job also triggered by ``scorer-latency``):
+a call without the token is refused and starts nothing; a spike
 shorter than ``for`` does not fire; latency above the threshold longer than ``for`` fires the
 critical alert, posts it to the on-call Slack channel and starts exactly one training run; the alert
 firing again while that run is active starts no second run; recovery resolves (Slack hears it).
@@ -50,6 +53,9 @@ FACTOR = 20
 """5m -> 15s (``for``), 1m -> 3s (the rate window)."""
 NAMESPACE = "fraud-dev"
 TOKEN = "launcher-token"
+TRIGGER_SECRETS = {"mlops-retrain-trigger-token": "trigger-bearer-token"}
+"""The Secret the platform team creates for the retrain trigger (finding C5): the trigger reads it
+through its compiled ``secretKeyRef``, Alertmanager sends it as the bearer token of its webhook."""
 
 
 def loop_spec() -> str:
@@ -136,6 +142,7 @@ class Loop:
     kube: KubeApiStandIn
     slack: RecordingReceiver
     trigger_log: Path
+    trigger_url: str
 
     def runs(self) -> list[dict[str, Any]]:
         return [o for o in self.kube.objects("pytorchjobs") if o["metadata"]["namespace"] == NAMESPACE]
@@ -173,6 +180,9 @@ def _start_trigger(graph, workdir: Path, kube_url: str) -> tuple[subprocess.Pope
     argv = [sys.executable, str(workdir / "launcher.py"), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--templates", str(templates), "--routes", routes]
     env = {**os.environ, "MLOPS_KUBE_API": kube_url, "MLOPS_SA_DIR": str(account), "NAMESPACE": NAMESPACE}
+    for var in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:  # as the kubelet fills them in
+        if "secretKeyRef" in var.get("valueFrom", {}):
+            env[var["name"]] = TRIGGER_SECRETS[var["valueFrom"]["secretKeyRef"]["name"]]
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -197,14 +207,14 @@ def loop(tmp_path: Path) -> Iterator[Loop]:
         in_cluster = next(r.receiver.url for r in routes if r.config == "retrain-retrain")
         config = routing.alertmanager_config(
             routes, NAMESPACE,
-            resolve_secret=lambda ref: slack.url(f"/slack/{ref.secret}"),
+            resolve_secret=lambda ref: TRIGGER_SECRETS.get(ref.secret) or slack.url(f"/slack/{ref.secret}"),
             urls={in_cluster: f"{trigger_url}/v1/alerts/retrain"},
             timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
             global_config={"smtp_smarthost": "127.0.0.1:1", "smtp_from": "alertmanager@test.invalid"})
         stack = PrometheusStack(tmp_path / "stack", rules=[compress_time(rule_file(graph), FACTOR)],
                                 alertmanager_config=config, scrape_targets=[proxy.target],
                                 scrape_interval="500ms", evaluation_interval="500ms").start()
-        yield Loop(stack, proxy, kube, slack, log)
+        yield Loop(stack, proxy, kube, slack, log, trigger_url)
     finally:
         if stack is not None:
             stack.stop()
@@ -222,6 +232,11 @@ def test_latency_alert_fires_notifies_and_retrains_once(loop: Loop) -> None:
     stack = loop.stack
     # healthy traffic: p99 well under 250 ms
     assert stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30) < 0.25
+
+    # 0. the trigger takes no call without Alertmanager's bearer token (C5): 401, no run
+    firing = json.dumps({"alerts": [{"status": "firing", "labels": {"alertname": "scorer-latency"}}]})
+    assert http("POST", f"{loop.trigger_url}/v1/alerts/retrain", firing)[0] == 401
+    assert loop.runs() == []
 
     # 1. a spike shorter than `for` (15 s): pending, never firing, nobody told
     loop.proxy.set("slow")
