@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mlops_infra.spec.base import Name, SecretRef, SpecModel
+from mlops_infra.spec.patterns import WHITESPACE
 from mlops_infra.spec.quantities import DurationField
 
 
@@ -63,7 +64,8 @@ class EmailChannel(SpecModel):
 
     name: Name = Field(description="Unique name of the channel.")
     kind: Literal["email"] = Field(description="email")
-    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Recipient address.")
+    address: str = Field(pattern=rf"^[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+$",
+                         description="Recipient address.")
 
 
 class WebhookChannel(SpecModel):
@@ -71,7 +73,7 @@ class WebhookChannel(SpecModel):
 
     name: Name = Field(description="Unique name of the channel.")
     kind: Literal["webhook"] = Field(description="webhook")
-    url: SecretRef | Annotated[str, Field(pattern=r"^https://[^\s@?]+$")] = Field(
+    url: SecretRef | Annotated[str, Field(pattern=rf"^https://[^{WHITESPACE}@?]+$")] = Field(
         description="https:// URL without credentials or query, or a secret reference when it holds a token."
     )
     token: SecretRef | None = Field(default=None, description="Bearer token, as a secret reference.")

@@ -24,8 +24,11 @@ Each target then takes a dialect of its own:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from mlops_infra.spec.patterns import WHITESPACE
 
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -103,13 +106,19 @@ class CronExpression:
         return {v % 7 for item in self.fields[DOW] if not item.special for v in item.values(rule)}
 
 
+_WHITESPACE_RUN = re.compile(f"[{WHITESPACE}]+")
+
+
 class CronError(ValueError):
     """A cron expression that is malformed, or that means something other than it seems."""
 
 
 def parse_cron_expression(text: str) -> CronExpression:
-    """Parse five-field cron ``text``; raise :class:`CronError` saying what is wrong and the fix."""
-    return _parse(" ".join(text.split()))
+    """Parse five-field cron ``text``; raise :class:`CronError` saying what is wrong and the fix.
+
+    Fields are separated by any run of :data:`~mlops_infra.spec.patterns.WHITESPACE` (the set the
+    schema's ``CRON_PATTERN`` uses too; Python's ``str.split`` alone would not split at U+FEFF)."""
+    return _parse(" ".join(part for part in _WHITESPACE_RUN.split(text) if part))
 
 
 @lru_cache(maxsize=1024)

@@ -14,6 +14,7 @@ an artifact come back as text for a diagnostic, never as an exception.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,12 +22,20 @@ from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from mlops_infra.ml import checkpoints
 from mlops_infra.ml.dtypes import SpecDtype
-from mlops_infra.ml.size import PARAMETER_COUNT_PATTERN, ModelSize, parse_parameter_count
 from mlops_infra.ml.size import Architecture as SizeArchitecture
+from mlops_infra.ml.size import ModelSize, parse_parameter_count
 from mlops_infra.spec.base import SpecModel
+from mlops_infra.spec.patterns import WHITESPACE
 
 REMOTE_SCHEMES = ("s3://",)
 """Artifact URIs read by ``plan --refresh`` rather than ``validate``."""
+
+
+PARAMETER_COUNT_SCHEMA_PATTERN = rf"^[0-9]+(\.[0-9]+)?[{WHITESPACE}]*[KMBTkmbt]?$"
+"""How a parameter count is written in a document (``7B``, ``125M``, ``1.5B``): ``ml.size``'s
+``PARAMETER_COUNT_PATTERN`` with whitespace spelled out (:mod:`.patterns`), and no whitespace before
+or after, so that the schema and ``validate`` accept the same text."""
+_PARAMETER_COUNT = re.compile(PARAMETER_COUNT_SCHEMA_PATTERN)
 
 
 def _count(value: Any) -> int:
@@ -37,6 +46,9 @@ def _count(value: Any) -> int:
             raise ValueError(f"a parameter count must be at least 1, got {value}")
         return value
     if isinstance(value, str):
+        if not _PARAMETER_COUNT.fullmatch(value):
+            raise ValueError(f'"{value}" is not a parameter count; write a number with an optional K, M, B or T '
+                             "(for example 7B, 125M, 1.5B or 350000000)")
         return parse_parameter_count(value)
     raise ValueError(f"expected a parameter count such as 7B, 125M or 350000000, got {value!r}")
 
@@ -45,7 +57,7 @@ ParameterCount = Annotated[
     int,
     PlainValidator(_count),
     PlainSerializer(int, return_type=int),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": PARAMETER_COUNT_PATTERN}],
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": PARAMETER_COUNT_SCHEMA_PATTERN}],
                     "examples": ["7B", "125M", 350000000],
                     "description": "A parameter count: a number with an optional K, M, B or T (7B = 7,000,000,000)."}),
 ]

@@ -17,6 +17,7 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from mlops_infra.spec.cron import CronExpression, parse_cron_expression
 from mlops_infra.spec.limits import MAX_DURATION_DIGITS, MAX_DURATION_SECONDS
+from mlops_infra.spec.patterns import WHITESPACE
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_RE = re.compile(r"([0-9]+)(s|m|h|d|w)")
@@ -86,8 +87,8 @@ DurationField = Annotated[
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["10m", "6h", "90d"]}),
 ]
 
-_QUANTITY_RE = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|%)?")
-QUANTITY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?\s*(ms|s|m|h|%)?$"
+_QUANTITY_RE = re.compile(rf"(-?[0-9]+(?:\.[0-9]+)?)[{WHITESPACE}]*(ms|s|m|h|%)?")
+QUANTITY_PATTERN = rf"^-?[0-9]+(\.[0-9]+)?[{WHITESPACE}]*(ms|s|m|h|%)?$"
 _TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -176,8 +177,9 @@ QuantityField = Annotated[
 ]
 
 
-CRON_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
-"""Five whitespace-separated fields (what JSON Schema can check of a cron expression)."""
+CRON_PATTERN = rf"^[{WHITESPACE}]*[^{WHITESPACE}]+([{WHITESPACE}]+[^{WHITESPACE}]+){{4}}[{WHITESPACE}]*$"
+"""Five whitespace-separated fields (what JSON Schema can check of a cron expression), whitespace
+as :func:`~mlops_infra.spec.cron.parse_cron_expression` splits on it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,17 @@ def test_an_error_in_a_document_with_surrogate_escapes_points_at_its_line(tmp_pa
     assert f"{spec}:{line_of(text, '    channel: ')}:14: error: Invalid channel" in result.stderr
 
 
+@pytest.mark.parametrize("space", ["\ufeff", "\x85", "\u3000"], ids=ascii)
+def test_an_email_address_with_invisible_whitespace_is_an_error_at_the_address(tmp_path: Path, space: str) -> None:
+    """Whitespace is one set for validate and the JSON Schema (spec/patterns.py): a byte-order mark or
+    NEL inside an address passed validate (pydantic's \\s) or an editor (ECMA-262's \\s), not both."""
+    text = edit(REFERENCE, "    address: ml-team@example.com", f'    address: "ml-team{space}@example.com"')
+    spec = _write(tmp_path, text)
+    result = run_cli("validate", spec, "--env", "dev")
+    assert result.code == 1 and "Traceback" not in result.output
+    assert f'{spec}:{line_of(text, "    address: ")}:14: error: Invalid address' in result.stderr
+
+
 def test_m10_a_slack_channel_template_is_sent_literally_by_a_real_alertmanager(tmp_path: Path) -> None:
     """The ``channel`` field is a template on the real server: escaped text arrives as written."""
     require()

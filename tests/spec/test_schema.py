@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml_rs
+from pydantic_core import SchemaValidator, ValidationError, core_schema
 
 from mlops_infra.spec import parse_system
 from mlops_infra.spec.schema import SCHEMA_FILE, build_schema, render_schema
@@ -132,11 +133,79 @@ def _patterns(node: Any) -> set[str]:
 
 def test_no_pattern_uses_a_class_whose_meaning_differs_between_editors_and_validate() -> None:
     r"""JSON Schema patterns are ECMA-262 (2020-12 Core, section 6.4), where ``\w``, ``\d`` and
-    ``\b`` are ASCII; in Python's ``re`` and pydantic's Rust ``regex`` they are Unicode, so an editor
-    and ``validate`` would disagree (``\w`` in the Slack channel pattern did)."""
+    ``\b`` are ASCII; in Python's ``re`` and pydantic's Rust ``regex`` they are Unicode, and ``\s``
+    is a different set in each engine, so an editor and ``validate`` would disagree (``\w`` in the
+    Slack channel pattern did; ``\s`` in the email, URL, threshold and cron patterns did on U+0085,
+    U+001C-U+001F and U+FEFF)."""
     patterns = _patterns(build_schema())
     assert patterns
-    assert not [p for p in patterns if re.search(r"(?<!\\)(?:\\\\)*\\[wWdDbB]", p)]
+    assert not [p for p in patterns if re.search(r"(?<!\\)(?:\\\\)*\\[wWdDbBsS]", p)]
+
+
+SAMPLES = ["a", "ab", "#ml-oncall", "ml-team@example.com", "a@b.c", "https://hooks.example.com/x", "250ms", "250 ms",
+           "1%", "0.2", "0 3 * * 1", "5m", "6h", "90d", "us-east-1", "123456789012", "prefix/", "a-b", "Ab_9",
+           "données", "雑談", "Ω", "٣", "é" * 81]
+WHITESPACE_SAMPLES = ["\t", "\n", "\v", "\f", "\r", " ", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2000",
+                      "\u200b", "\u2028", "\u202f", "\u205f", "\u3000", "\ufeff", "\U0001f600"]
+
+
+def _pydantic_accepts(pattern: str, value: str) -> bool:
+    try:
+        SchemaValidator(core_schema.str_schema(pattern=pattern)).validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_every_schema_pattern_means_the_same_in_ecma_262_and_the_models() -> None:
+    """Each pattern of the committed schema accepts the same strings in JavaScript's RegExp (with and
+    without ``u``) as in pydantic-core's engine, which runs the models' ``pattern=`` fields (Python's
+    ``re`` is not the yardstick: its ``$`` also matches before a final newline): samples of every
+    field, each also with every kind of whitespace in it and around it (skipped without Node.js)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the ECMA-262 engine this test runs")
+    patterns = sorted(_patterns(json.loads(COMMITTED.read_text())))
+    values = list(SAMPLES)
+    for sample in SAMPLES[:12]:
+        for space in WHITESPACE_SAMPLES:
+            values += [sample + space, space + sample, sample[:1] + space + sample[1:]]
+    script = ("const [patterns, values] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "console.log(JSON.stringify(patterns.map(p => values.map(v => "
+              "[new RegExp(p).test(v), new RegExp(p, 'u').test(v)]))));")
+    run = subprocess.run([node, "-e", script], input=json.dumps([patterns, values]), capture_output=True,
+                         text=True, timeout=60, check=True)
+    expected = [[[_pydantic_accepts(p, v)] * 2 for v in values] for p in patterns]
+    disagree = [(p, ascii(v)) for p, got, want in zip(patterns, json.loads(run.stdout), expected, strict=True)
+                for v, g, w in zip(values, got, want, strict=True) if g != w]
+    assert not disagree
+
+
+@pytest.mark.parametrize("space", ["\x1c", "\x85", "\ufeff", "\u3000", "\xa0"], ids=ascii)
+def test_whitespace_is_the_same_to_the_schema_and_the_models(validator, space: str) -> None:
+    """Email, webhook URL, threshold and cron: a value with any whitespace character is valid to the
+    schema exactly when it is valid to ``validate``."""
+    base = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"}}
+    documents = [
+        {**base, "channels": [{"name": "c", "kind": "email", "address": f"ml{space}team@example.com"}]},
+        {**base, "channels": [{"name": "c", "kind": "webhook", "url": f"https://hooks.example.com/{space}x"}]},
+        {**base, "data_sources": [{"name": "d", "kind": "object_store"}],
+         "endpoints": [{"name": "e", "model": {"name": "m", "version": 1}, "instance_type": "ml.m5.xlarge",
+                        "replicas": {"min": 1, "max": 1}}],
+         "models": [{"name": "m", "framework": "sklearn"}],
+         "monitors": [{"name": "l", "endpoint": "e", "metric": "latency_p99", "threshold": f"250{space}ms"}]},
+        {**base, "clusters": [{"name": "c", "instance_type": "ml.m5.xlarge", "nodes": {"min": 0, "max": 1}}],
+         "training_jobs": [{"name": "t", "cluster": "c", "image": "registry.example.com/t:1",
+                            "triggers": {"schedule": f"0{space}3 * * 1"}}]},
+        {**base, "clusters": [{"name": "c", "instance_type": "ml.m5.xlarge", "nodes": {"min": 0, "max": 1}}],
+         "training_jobs": [{"name": "t", "cluster": "c", "image": "registry.example.com/t:1",
+                            "triggers": {"schedule": f"0 3 * * 1{space}"}}]},
+    ]
+    for document in documents:
+        structural = not list(validator.iter_errors(document))
+        result = parse_system(json.dumps(document))
+        shape_errors = [d for d in result.diagnostics if d.is_error and d.code in ("invalid-format", "invalid-value")]
+        assert structural is (not shape_errors), (ascii(json.dumps(document)), [d.summary for d in shape_errors])
 
 
 SLACK_CHANNELS = {
