@@ -6,7 +6,8 @@ read through a role assumed with moto's STS (the default credentials are account
 
 Checked through the console entry point: the mapping (dev's v14 = staging's v3, the number staging's group
 gives it next), the edit (exactly the pinned line changes, every other byte of FILE survives), staging's plan
-(the endpoint waits for v3), the artifact steps, staging's gates when it declares some, the release record;
+(the endpoint waits for v3), the artifact steps (listed, then carried out: dev's models bucket copied into
+staging's account and registered as staging's v3), staging's gates when it declares some, the release record;
 and a promotion that cannot be mapped (v14 not in MLflow, v14 without a digest, MLflow unreachable) exits 1
 with the reason and leaves FILE byte-identical.
 """
@@ -236,3 +237,50 @@ def test_the_reader_pages_through_versions_with_page_token(mlflow_url, monkeypat
     assert {n: r.digest for n, r in registry.versions.items() if r.digest} == DIGESTS
     assert registry.versions[14].approval == "Approved" and registry.versions[13].approval == "PendingManualApproval"
     assert registry.versions[14].artifact_uri == f"{DEV_MODELS}14/"
+
+
+def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_staging(tmp_path, mlflow_url, moto_url,
+                                                                                   monkeypatch):
+    """``--execute-artifacts`` from dev (Kubernetes: the artifact in dev's models bucket, here an S3 bucket of
+    moto's default account, read with the default credentials) into staging (account 111111111111 through the
+    role): the copy, the registration as staging's v3 with the digest, and a rerun that has nothing left to do."""
+    import boto3
+
+    register_dev(mlflow_url)
+    sm = register_staging(moto_url, monkeypatch)
+    dev_s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    dev_bucket, prefix = DEV_MODELS.removeprefix("s3://").split("/", 1)
+    dev_s3.create_bucket(Bucket=dev_bucket)
+    files = {"config.json": b'{"model": "fraud"}', "model.safetensors": bytes(range(256)) * 64}
+    for name, body in files.items():
+        dev_s3.put_object(Bucket=dev_bucket, Key=f"{prefix}14/{name}", Body=body)
+    staging = assumed_session(moto_url, STAGING_ROLE, "us-east-1")
+    staging.client("s3", endpoint_url=moto_url).create_bucket(Bucket=STAGING_BUCKET)
+    file = copy_reference(tmp_path)
+    before = file.read_bytes()
+
+    done = run_cli(*args(file, mlflow_url, "--execute-artifacts"))
+    assert done.code == 0, done.output
+    destination = f"{STAGING_MODELS}promoted/{MODEL}/{'14' * 8}/"
+    assert f"[done] copy {MODEL} {DIGEST_V14[:19]} {DEV_MODELS}14/ -> {destination}: 2 of 2 object(s) copied" in done.stdout
+    arn = f"arn:aws:sagemaker:us-east-1:111111111111:model-package/{STAGING_GROUP}/3"
+    assert f"registered as v3 ({arn})" in done.stdout
+    s3 = staging.client("s3", endpoint_url=moto_url)
+    key_prefix = destination.removeprefix(f"s3://{STAGING_BUCKET}/")
+    copied = {o["Key"].removeprefix(key_prefix): s3.get_object(Bucket=STAGING_BUCKET, Key=o["Key"])["Body"].read()
+              for o in s3.list_objects_v2(Bucket=STAGING_BUCKET, Prefix=key_prefix)["Contents"]}
+    assert copied == files
+    package = sm.describe_model_package(ModelPackageName=arn)
+    assert package["CustomerMetadataProperties"]["mlops-infra/artifact-digest"] == DIGEST_V14
+    assert package["CustomerMetadataProperties"]["mlops-infra/promoted-from"] == "dev v14"
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"  # fraud-model's approval is manual
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == destination
+    assert file.read_bytes() == before  # the artifact steps never edit FILE
+
+    again = run_cli(*args(file, mlflow_url, "--execute-artifacts"))
+    assert again.code == 0, again.output
+    assert "No artifact steps: staging's registry already holds every artifact dev serves." in again.stdout
+    written = run_cli(*args(file, mlflow_url, "--write"))
+    assert written.code == 0, written.output
+    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}\n" in written.stdout
+    assert file.read_bytes() == before.replace(OLD_LINE.encode(), NEW_LINE.encode())
