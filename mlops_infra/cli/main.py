@@ -75,23 +75,34 @@ def _root(
     """Declare a whole ML system in one YAML file; validate, plan with cost, provision with Pulumi, promote."""
 
 
-_registered = False
+COMMAND_MODULES = {"test-alerts": "test_alerts", "releases": "promote"}
+"""Commands whose module (in :data:`COMMANDS`) is named otherwise."""
+
+_registered: tuple[str, ...] = ()
 
 
-def _register_commands() -> None:
-    """Import every command module once and let it add its command(s) to ``app``."""
+def _register_commands(only: str | None = None) -> None:
+    """Let the command modules add their command(s) to ``app``: with ``only`` (a command name as
+    typed), just that command's module, so that a run imports what it uses (``plan`` does not
+    import ``test-alerts``' Prometheus rule tests); else every module, in help order (after a run
+    that registered one, the app's commands are registered again in that order)."""
     global _registered
-    if _registered:
+    module = COMMAND_MODULES.get(only or "", only)
+    wanted = (module,) if module in COMMANDS else COMMANDS
+    if set(wanted) <= set(_registered):
         return
-    _registered = True
-    for name in COMMANDS:
+    if _registered:  # one module before (an in-process caller): start again, in help order
+        app.registered_commands.clear()
+        app.registered_groups.clear()
+    for name in wanted:
         try:
-            module = importlib.import_module(f"mlops_infra.cli.commands.{name}")
+            loaded = importlib.import_module(f"mlops_infra.cli.commands.{name}")
         except ModuleNotFoundError as exc:
             if exc.name == f"mlops_infra.cli.commands.{name}":
                 continue  # command not built yet
             raise
-        module.register(app)
+        loaded.register(app)
+    _registered = wanted
 
 
 def debug_enabled() -> bool:
@@ -143,9 +154,11 @@ def _gc_policy(argv: list[str] | None) -> None:
         gc.set_threshold(*GC_THRESHOLDS)
 
 
-def build_command() -> Any:
-    """The app as a (typer-bundled) click command, with readable metavars and exit codes in help."""
-    _register_commands()
+def build_command(only: str | None = None) -> Any:
+    """The app as a (typer-bundled) click command, with readable metavars and exit codes in help;
+    with ``only`` (a command name), holding just that command when it is one (see
+    :func:`_register_commands`)."""
+    _register_commands(only)
     from mlops_infra.cli.usage import tidy_help
 
     command = typer.main.get_command(app)
@@ -184,7 +197,7 @@ def _main(argv: list[str] | None) -> None:
         from mlops_infra.cli import completion
 
         sys.exit(completion.handle(list(args), PROG_NAME))
-    command = build_command()
+    command = build_command(_command_name(args))
     err_console = error_console()
     try:
         code = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
@@ -229,6 +242,12 @@ def _main(argv: list[str] | None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command ``args`` run: the first argument that is not an option (the app's own options,
+    ``--version`` and ``--help``, take no value); None when there is none."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _report_cli_exception(exc: Exception, command: Any, argv: list[str] | None) -> int:

@@ -164,3 +164,39 @@ def test_version_and_completion_through_the_readme_install(user_venv, tmp_path: 
     completion = user_venv.run(cwd=tmp_path, env={"_MLOPS_INFRA_COMPLETE": "complete_bash",
                                                   "COMP_WORDS": "mlops-infra pl", "COMP_CWORD": "1"})
     assert completion.returncode == 0 and completion.stdout.split() == ["plan"], completion
+
+
+# -- a run imports the command it runs ----------------------------------------------------------
+
+FRAUD = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+
+
+def test_a_command_imports_its_own_module_only():
+    """``plan`` of an AWS environment loads neither another command's module (``test-alerts``'
+    Prometheus rule tests) nor the Kubernetes compiler."""
+    probe = ("import sys\nfrom mlops_infra.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+             "    pass\nprint('LOADED', sorted(m for m in sys.modules if m.startswith(('mlops_infra.cli.commands.',"
+             " 'mlops_infra.compile.kubernetes.compiler', 'mlops_infra.compile.kubernetes.rule_tests'))), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", probe, "plan", str(FRAUD), "--env", "prod", "--format", "json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    loaded = proc.stderr.rsplit("LOADED ", 1)[-1].strip()
+
+    assert proc.returncode == 0 and '"changes"' in proc.stdout, proc.stderr
+    assert loaded == "['mlops_infra.cli.commands.plan']", loaded
+
+
+def test_help_after_a_command_in_the_same_process_lists_every_command_in_order(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    from mlops_infra.cli import main as cli_main
+
+    alone = run_cli("--help").stdout
+    cli_main.app.registered_commands.clear()  # as in a fresh process
+    cli_main.app.registered_groups.clear()
+    monkeypatch.setattr(cli_main, "_registered", ())
+    assert run_cli("schema", "--help").code == 0
+    assert cli_main._registered == ("schema",)
+    again = run_cli("--help").stdout
+
+    assert again == alone
+    listed = [line.split()[0] for line in alone.split("Commands:")[1].splitlines() if re.match(r"  \S", line)]
+    assert listed[:4] == ["init", "validate", "schema", "graph"] and "plan" in listed and "test-alerts" in listed
