@@ -116,6 +116,39 @@ def scaffold_files(system_name: str, environments: list[str], system_file: Path,
     return files
 
 
+POLICY_PROGRAM = '''"""CrossGuard policy pack of the {name} ML system (mlops-infra policy-pack): the guardrails of
+docs/guardrails.md, levels and caps read from the system file below for the stack's environment.
+`pulumi preview --policy-pack {pack}` / `pulumi up --policy-pack {pack}` in a stack directory."""
+
+from pathlib import Path
+
+from mlops_infra.program.policy_pack import serve
+
+serve(Path(__file__).resolve().parent / {system_file!r})
+'''
+
+
+def policy_pack_files(system_name: str, system_file: Path, target: Path, venv: Path | None = None,
+                      installed: InstalledFrom | None = None) -> dict[str, str]:
+    """Every file of the policy pack directory ``target`` (``mlops-infra policy-pack``), relative to it:
+    ``PulumiPolicy.yaml`` (the Python runtime), ``__main__.py`` (serves
+    :mod:`mlops_infra.program.policy_pack` for ``system_file``, named relative to the pack so the
+    directory can move with the repository) and ``requirements.txt`` (this mlops-infra with the
+    ``policy`` extra, from where it was installed: :func:`requirement_line`)."""
+    relative = _relative(system_file, target)
+    requirement = requirement_line(installed, target).replace("[pulumi]", "[policy]")
+    return {
+        "PulumiPolicy.yaml": _dump_header(
+            f"CrossGuard policy pack of the {system_name} ML system (mlops-infra policy-pack): the guardrails\n"
+            f"of {relative}, as `mlops-infra plan` evaluates them. Use: pulumi up --policy-pack <this directory>.",
+            {"description": f"mlops-infra guardrails of {system_name} (docs/guardrails.md).",
+             "runtime": _runtime(venv, target), "version": "0.1.0"}),
+        "__main__.py": POLICY_PROGRAM.format(name=system_name, pack=target.as_posix(), system_file=relative),
+        "requirements.txt": ("# What Pulumi installs into the policy pack's virtualenv: this mlops-infra with the policy\n"
+                             f"# extra (pulumi-policy).\n{requirement}\n"),
+    }
+
+
 def _runtime(venv: Path | None, directory: Path) -> dict[str, Any]:
     options: dict[str, Any] = {"toolchain": "pip"}
     if venv is not None:

@@ -16,7 +16,7 @@ from tests.support.user_venv import USER_VENV_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-CI_EXTRAS = ("test",)
+CI_EXTRAS = ("test", "policy")  # policy: its own package, installed without dependencies (.ci/run)
 
 
 def requirements(extras: tuple[str, ...] | None = None) -> list[Requirement]:

@@ -35,7 +35,8 @@ from rich.console import Console
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
-COMMANDS = ("init", "validate", "schema", "graph", "plan", "apply", "rollout", "promote", "catalog", "test_alerts")
+COMMANDS = ("init", "validate", "schema", "graph", "plan", "apply", "rollout", "promote", "policy_pack", "catalog",
+            "test_alerts")
 """Command modules under ``mlops_infra.cli.commands``, in help order."""
 
 app = typer.Typer(
