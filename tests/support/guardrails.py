@@ -25,7 +25,7 @@ data_sources:
 clusters:
   - {name: train, accelerator: {type: A10G, count: 4}, nodes: {min: 0, max: 2}}
 models:
-  - {name: clf, framework: pytorch, approval: manual}
+  - {name: clf, framework: pytorch, approval: manual, artifacts_uri: "s3://guarded-models/clf/"}
 endpoints:
   - name: api
     model: {name: clf, version: 3}
