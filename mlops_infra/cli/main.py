@@ -76,7 +76,7 @@ def _root(
     """Declare a whole ML system in one YAML file; validate, plan with cost, provision with Pulumi, promote."""
 
 
-COMMAND_MODULES = {"test-alerts": "test_alerts", "releases": "promote"}
+COMMAND_MODULES = {"test-alerts": "test_alerts", "releases": "promote", "policy-pack": "policy_pack"}
 """Commands whose module (in :data:`COMMANDS`) is named otherwise."""
 
 _registered: tuple[str, ...] = ()
