@@ -441,6 +441,10 @@ def _pattern_hint(label: str, ctx: dict, value: Any) -> str:
                 'quotes, braces or emoji.')
     if label == "address":
         return "Use an email address such as ml-team@example.com."
+    if label == "baseline_prefix":
+        return ("A key prefix of the baseline data source: letters, digits, / and ! _ . * ' ( ) - (the characters "
+                "S3 names safe in object keys) and = (partitions such as date=2026-11-01/), not starting with /, "
+                "such as snapshots/2026-11/.")
     if label == "url":
         return _url_problem(str(value)) + (" Use an https:// URL without credentials or a query string, or a "
                                            "secret reference {secret: name} when the URL holds a token.")

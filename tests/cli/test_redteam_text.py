@@ -154,6 +154,18 @@ def test_an_email_address_with_invisible_whitespace_is_an_error_at_the_address(t
     assert f'{spec}:{line_of(text, "    address: ")}:14: error: Invalid address' in result.stderr
 
 
+@pytest.mark.parametrize("prefix", ['"/snapshots/"', '"snap shots/"', '"a{b}"'])
+def test_a_baseline_prefix_that_is_not_a_key_prefix_gets_the_key_prefix_fix(tmp_path: Path, prefix: str) -> None:
+    """The hint is chosen by the field, not by "a-z0-9" appearing in a pattern: this one got the item
+    names' hint (lowercase letters and '-', 63 characters) and a suggestion made from the value."""
+    text = edit(REFERENCE, "    baseline: transactions\n", f"    baseline: transactions\n    baseline_prefix: {prefix}\n")
+    spec = _write(tmp_path, text)
+    result = run_cli("validate", spec, "--env", "dev")
+    assert result.code == 1 and "Traceback" not in result.output
+    assert f'{spec}:{line_of(text, "    baseline_prefix: ")}:22: error: Invalid baseline_prefix' in result.stderr
+    assert "A key prefix of the baseline data source" in result.stderr and "Names use lowercase" not in result.stderr
+
+
 def test_m10_a_slack_channel_template_is_sent_literally_by_a_real_alertmanager(tmp_path: Path) -> None:
     """The ``channel`` field is a template on the real server: escaped text arrives as written."""
     require()
