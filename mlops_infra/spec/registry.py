@@ -10,6 +10,7 @@ from mlops_infra.ml.dtypes import SpecDtype
 from mlops_infra.spec.base import Name, SpecModel
 from mlops_infra.spec.image_refs import ImageReference
 from mlops_infra.spec.model_facts import Architecture, Generation, ParameterCount
+from mlops_infra.spec.patterns import WHITESPACE
 
 Framework = Literal["pytorch", "tensorflow", "sklearn", "xgboost", "huggingface", "onnx", "custom"]
 
@@ -32,7 +33,7 @@ class Model(SpecModel):
         description="The container image that serves this model's versions (instead of the training image that "
                     "registers them); on AWS an ECR image in each environment's region.")
     artifacts_uri: str | None = Field(
-        default=None, min_length=6, max_length=1024, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$",
+        default=None, min_length=6, max_length=1024, pattern=rf"^s3://[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9](/[^{WHITESPACE}]*)?$",
         description="s3:// prefix under which versions registered outside this system (another pipeline, or promoted "
                     "in) keep their artifacts; on AWS, the serving roles may read exactly this prefix (needed when no "
                     "training job here registers the model).")
