@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops_infra.cli.commands.plan import describe_prior, make
+from mlops_infra.cli.commands.plan import describe_prior, make, with_guardrails
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.model_versions import RegistryView
@@ -215,7 +215,7 @@ def parse_live(data: dict[str, Any]) -> LiveState:
 
 
 def plan_scenario(folder: Path) -> tuple[Plan, list[str]]:
-    """load -> compile -> prior -> (live, drift) -> make_plan, as ``mlops-infra plan`` does."""
+    """load -> compile -> prior -> (live, drift) -> make_plan -> guardrails, as ``mlops-infra plan`` does."""
     from mlops_infra.cli.commands.plan import registry_view
     from mlops_infra.plan.drift import find_drift
 
@@ -238,7 +238,8 @@ def plan_scenario(folder: Path) -> tuple[Plan, list[str]]:
                                     and not r.type.startswith("pulumi:providers:")})
     if live is not None:
         drift = find_drift(prior, live)
-    return make(graph, prior, live, drift, list(registry.warnings)), [describe_prior(prior)]
+    plan = with_guardrails(make(graph, prior, live, drift, list(registry.warnings)), graph, system, env)
+    return plan, [describe_prior(prior)]
 
 
 def render_scenario(folder: Path) -> dict[str, str]:
