@@ -17,16 +17,24 @@ from mlops_infra.spec import LoadedSystem
 
 def check_guardrails(loaded: LoadedSystem) -> LoadedSystem:
     """``loaded`` with the guardrail diagnostics of every environment it validated (see the contract)."""
+    from mlops_infra.graph import DesiredGraph
     from mlops_infra.plan.guardrails import evaluate
     from mlops_infra.policy.diagnostics import guardrail_diagnostics
-    from mlops_infra.policy.facts import facts_graph
+    from mlops_infra.policy.facts import RULE_SECTIONS, facts_graph, system_facts, target_metadata
     from mlops_infra.spec.guardrails import guardrail_settings
 
     if not loaded.ok or loaded.document is None:
         return loaded
     found: list[Diagnostic] = []
+    memo: dict = {}  # facts of the items the environments share, computed once
     for env, system in loaded.effective.items():
-        results = evaluate(facts_graph(system, env), guardrail_settings(system, env))
+        settings = guardrail_settings(system, env)
+        if settings.level("max_hourly_cost_usd"):  # the cap prices every item: a graph of all components
+            results = evaluate(facts_graph(system, env), settings)
+        else:
+            target = system.environments[env].target
+            empty = DesiredGraph(system.metadata.name, env, (), metadata=target_metadata(target))
+            results = evaluate(empty, settings, system_facts(system, env, RULE_SECTIONS, memo))
         found += guardrail_diagnostics(results, loaded.document, system, env)
     if not found:
         return loaded

@@ -9,6 +9,7 @@ policy pack all call it, so they give the same answers.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource
 from mlops_infra.plan.cost import estimate_cost
@@ -19,9 +20,11 @@ from mlops_infra.spec.guardrails import GuardrailSettings
 from mlops_infra.state.model import PriorState
 
 
-def evaluate(graph: DesiredGraph, settings: GuardrailSettings) -> tuple[GuardrailResult, ...]:
-    """Every guardrail rule of the environment on ``graph`` (docs/guardrails.md)."""
-    return evaluate_guardrails(graph, settings, cost_ceiling)
+def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
+             facts: dict[str, dict[str, Any]] | None = None) -> tuple[GuardrailResult, ...]:
+    """Every guardrail rule of the environment on ``graph`` (docs/guardrails.md); ``facts`` as for
+    :func:`mlops_infra.policy.rules.evaluate_guardrails`."""
+    return evaluate_guardrails(graph, settings, cost_ceiling, facts)
 
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:

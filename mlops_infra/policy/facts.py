@@ -5,8 +5,11 @@ Contract:
   (``compile/facts.py``: a dict with ``kind``, ``name`` and ``factsVersion``); resources without
   facts are ignored. The same reader serves a compiled graph and the stack the CrossGuard pack sees
   (components register their facts as props and outputs: ``program/components.py``).
-- :func:`facts_graph` is the graph ``validate`` evaluates: ``env``'s components only, with the
-  facts the compiler gives them (the very functions of ``compile/facts.py``), no cloud resource.
+- :func:`system_facts` is what ``validate`` evaluates: ``env``'s items with the facts the compiler
+  gives their components (the very functions of ``compile/facts.py``), no cloud resource;
+  :func:`facts_graph` is the same as a graph of components (what the cost cap prices). ``sections``
+  limits them to the sections the rules read (:data:`RULE_SECTIONS`; the cost cap reads them all,
+  training jobs and channels included), so a large system's validate stays cheap.
 - :func:`replica_ceiling`: the replicas an endpoint runs at full scale: ``maxReplicas``, or
   ``minReplicas`` when its facts say it has no autoscaling (docs/semantics.md).
 """
@@ -21,6 +24,11 @@ from mlops_infra.graph import DesiredGraph, DesiredResource, make_urn
 SECTIONS = {"data_source": "data_sources", "cluster": "clusters", "training_job": "training_jobs", "model": "models",
             "endpoint": "endpoints", "monitor": "monitors", "alert": "alerts", "channel": "channels"}
 """Facts ``kind`` -> spec section."""
+
+
+RULE_SECTIONS = ("data_sources", "clusters", "models", "endpoints", "monitors", "alerts")
+"""The sections whose facts the rules read (all but the cost cap, which prices every item)."""
+ALL_SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts", "channels")
 
 
 def component_facts(resources: Iterable[DesiredResource]) -> dict[str, dict[str, Any]]:
@@ -42,29 +50,59 @@ def replica_ceiling(facts: dict[str, Any]) -> int:
     return int(facts.get("minReplicas" if fixed else "maxReplicas") or 0)
 
 
-def facts_graph(system: Any, env: str) -> DesiredGraph:
-    """A graph of ``env``'s components only, with the facts the compiler gives them
-    (``compile/facts.py``): what the rules read of an effective system without compiling it."""
+def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
+                 memo: dict[tuple[str, int, str], dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """``{address: facts}`` of ``env``'s items of ``sections``, from the facts functions the compiler
+    calls (``compile/facts.py``). ``memo`` (one dict for several environments of one document) reuses
+    the facts of an item object the environments share (effective systems share every item no
+    override touched), per target kind."""
     from mlops_infra.compile import facts
+
+    kind = system.environments[env].target.kind
+    clusters = {c.name: c for c in system.clusters}
+    makers = {
+        "data_sources": lambda i: facts.data_source_facts(i),
+        "clusters": lambda i: facts.cluster_facts(i, kind),
+        "training_jobs": lambda i: facts.training_job_facts(i, clusters[i.cluster], kind) if i.cluster in clusters else None,
+        "models": lambda i: facts.model_facts(i),
+        "endpoints": lambda i: facts.endpoint_facts(i, kind),
+        "monitors": lambda i: facts.monitor_facts(i, kind),
+        "alerts": lambda i: facts.alert_facts(i),
+        "channels": lambda i: facts.channel_facts(i),
+    }
+    memo = {} if memo is None else memo
+    out: dict[str, dict[str, Any]] = {}
+    for section in sections:
+        make = makers[section]
+        for item in getattr(system, section):
+            key = (section, id(item), kind)
+            data = memo[key] if key in memo else memo.setdefault(key, make(item))
+            if data is not None and (section != "training_jobs" or item.cluster in clusters):
+                out[f"{section}.{item.name}"] = data
+    return out
+
+
+def facts_graph(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS) -> DesiredGraph:
+    """A graph of ``env``'s components of ``sections`` only, with the facts the compiler gives them
+    (:func:`system_facts`): what the rules (and the cost cap's prices) read of an effective system
+    without compiling it."""
     from mlops_infra.compile.context import COMPONENT_TYPES
 
     target = system.environments[env].target
-    kind = target.kind
-    clusters = {c.name: c for c in system.clusters}
-    items: list[tuple[str, Any, dict[str, Any]]] = []
-    items += [("data_sources", i, facts.data_source_facts(i)) for i in system.data_sources]
-    items += [("clusters", i, facts.cluster_facts(i, kind)) for i in system.clusters]
-    items += [("training_jobs", i, facts.training_job_facts(i, clusters[i.cluster], kind))
-              for i in system.training_jobs if i.cluster in clusters]
-    items += [("models", i, facts.model_facts(i)) for i in system.models]
-    items += [("endpoints", i, facts.endpoint_facts(i, kind)) for i in system.endpoints]
-    items += [("monitors", i, facts.monitor_facts(i, kind)) for i in system.monitors]
-    items += [("alerts", i, facts.alert_facts(i)) for i in system.alerts]
-    items += [("channels", i, facts.channel_facts(i)) for i in system.channels]
     project = system.metadata.name
-    resources = tuple(sorted((DesiredResource(
-        urn=make_urn(env, project, [COMPONENT_TYPES[section]], item.name), type=COMPONENT_TYPES[section],
-        name=item.name, custom=False, parent=None, inputs=data, address=f"{section}.{item.name}", role="component")
-        for section, item, data in items), key=lambda r: r.urn))
-    metadata = {"cloud": kind, **({"region": target.region} if kind == "aws" else {})}
-    return DesiredGraph(project, env, resources, metadata=metadata)
+    resources = []
+    for address, data in system_facts(system, env, sections).items():
+        section, name = address.split(".", 1)
+        resources.append(DesiredResource(
+            urn=make_urn(env, project, [COMPONENT_TYPES[section]], name), type=COMPONENT_TYPES[section], name=name,
+            custom=False, parent=None, inputs=data, address=address, role="component"))
+    return DesiredGraph(project, env, tuple(sorted(resources, key=_by_urn)), metadata=target_metadata(target))
+
+
+def target_metadata(target: Any) -> dict[str, Any]:
+    """The graph metadata the rules and prices read: the cloud, and an AWS target's region."""
+    return {"cloud": target.kind, **({"region": target.region} if target.kind == "aws" else {})}
+
+
+def _by_urn(resource: DesiredResource) -> str:
+    return resource.urn

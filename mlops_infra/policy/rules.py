@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
@@ -68,21 +68,39 @@ CostFunction = Callable[[DesiredGraph], CostCeiling]
 
 @dataclass(frozen=True)
 class Subject:
-    """What one evaluation reads: the graph, its component facts, the settings, the cost function."""
+    """What one evaluation reads: the graph, its component facts (and the same facts by kind, in
+    address order), the settings, the cost function."""
 
     graph: DesiredGraph
     facts: dict[str, dict[str, Any]]
     settings: GuardrailSettings
     cost: CostFunction | None
+    by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None,
+           facts: dict[str, dict[str, Any]] | None = None) -> Subject:
+        facts = component_facts(graph.resources) if facts is None else facts
+        by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for address in sorted(facts):
+            by_kind.setdefault(facts[address].get("kind"), []).append((address, facts[address]))
+        return cls(graph, facts, settings, cost, by_kind)
+
+    def of_kind(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(address, facts)`` of the components of ``kind``, in address order."""
+        return self.by_kind.get(kind, [])
 
 
 Check = Callable[[Subject], list[GuardrailFinding]]
 
 
-def evaluate_guardrails(graph: DesiredGraph, settings: GuardrailSettings,
-                        cost: CostFunction | None = None) -> tuple[GuardrailResult, ...]:
-    """Every rule that applies in the environment, evaluated on ``graph`` (see the module contract)."""
-    subject = Subject(graph, component_facts(graph.resources), settings, cost)
+def evaluate_guardrails(graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None = None,
+                        facts: dict[str, dict[str, Any]] | None = None) -> tuple[GuardrailResult, ...]:
+    """Every rule that applies in the environment, evaluated on ``graph`` (see the module contract).
+    ``facts`` (``{address: facts}``) stands for the graph's component facts when the caller has them
+    already (``validate``: :func:`mlops_infra.policy.facts.system_facts`); ``graph`` then holds only
+    what else the rules read (cloud resources, and components for the cost cap)."""
+    subject = Subject.of(graph, settings, cost, facts)
     results = []
     for rule, level in settings.levels.items():
         findings = tuple(CHECKS[rule](subject))
@@ -100,10 +118,6 @@ def failing(results: Iterable[GuardrailResult]) -> tuple[GuardrailResult, ...]:
 
 
 # -- the rules -----------------------------------------------------------------------------------
-
-
-def _of_kind(facts: dict[str, dict[str, Any]], kind: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(address, f) for address, f in sorted(facts.items()) if f.get("kind") == kind]
 
 
 def _resources(graph: DesiredGraph, type_: str) -> list[DesiredResource]:
@@ -125,10 +139,10 @@ def _bucket_label(bucket: DesiredResource) -> str:
 
 
 def check_encryption(subject: Subject) -> list[GuardrailFinding]:
-    graph, facts = subject.graph, subject.facts
+    graph = subject.graph
     found = [GuardrailFinding("encryption", address, f"{address} is encrypted with SSE-S3 (an AWS-owned key), not "
                               "a customer-managed KMS key", "Set encryption: kms (the default).", "encryption")
-             for address, f in _of_kind(facts, "data_source") if f.get("encryption") != "kms"]
+             for address, f in subject.of_kind("data_source") if f.get("encryption") != "kms"]
     configs = _attached(graph, BUCKET_ENCRYPTION)
     for bucket in _resources(graph, BUCKET):
         algorithms = {_sse_algorithm(rule) for c in configs.get(bucket.urn, ()) for rule in _list(c.inputs.get("rules"))}
@@ -203,20 +217,20 @@ def _anyone(principal: Any) -> bool:
 
 
 def check_progressive_rollout(subject: Subject) -> list[GuardrailFinding]:
-    facts, s = subject.facts, subject.settings
+    s = subject.settings
     return [GuardrailFinding("progressive_rollout", address, f"{address} rolls out all at once in {s.env}",
                              "Set rollout.strategy to canary, blue_green or rolling (for example rollout: {strategy: "
                              "canary, steps: [10, 50, 100], bake: 10m}).", "rollout.strategy")
-            for address, f in _of_kind(facts, "endpoint")
+            for address, f in subject.of_kind("endpoint")
             if (f.get("rollout") or {}).get("strategy") == "all_at_once"]
 
 
 def check_capture(subject: Subject) -> list[GuardrailFinding]:
-    facts, s = subject.facts, subject.settings
+    s = subject.settings
     return [GuardrailFinding("capture", address, f"{address} captures no requests in {s.env}",
                              "Add capture: {sample_percent: 10} (or more) to the endpoint: drift and quality monitors "
                              "and audits read the captured requests.", "capture")
-            for address, f in _of_kind(facts, "endpoint") if not f.get("capturePercent")]
+            for address, f in subject.of_kind("endpoint") if not f.get("capturePercent")]
 
 
 def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
@@ -224,7 +238,7 @@ def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
     if "model_approved" in s.gates:
         return []
     found = []
-    for address, f in _of_kind(facts, "endpoint"):
+    for address, f in subject.of_kind("endpoint"):
         model = f.get("model")
         approval = (facts.get(f"models.{model}") or {}).get("approval")
         if approval != "manual":
@@ -292,13 +306,12 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
 
 
 def check_endpoint_alerts(subject: Subject) -> list[GuardrailFinding]:
-    facts = subject.facts
-    monitors = {f.get("name"): f.get("endpoint") for _, f in _of_kind(facts, "monitor")}
-    alerted = {monitors.get(f.get("monitor")) for _, f in _of_kind(facts, "alert") if f.get("notify")}
+    monitors = {f.get("name"): f.get("endpoint") for _, f in subject.of_kind("monitor")}
+    alerted = {monitors.get(f.get("monitor")) for _, f in subject.of_kind("alert") if f.get("notify")}
     return [GuardrailFinding("endpoint_alerts", address, f"{address} has no alert that notifies a channel",
                              f"Add a monitor on {f.get('name')} (for example metric: error_rate) and an alert on it "
                              "with notify: [<channel>].")
-            for address, f in _of_kind(facts, "endpoint") if f.get("name") not in alerted]
+            for address, f in subject.of_kind("endpoint") if f.get("name") not in alerted]
 
 
 CHECKS: dict[str, Check] = {

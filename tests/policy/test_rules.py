@@ -238,3 +238,20 @@ def test_every_rule_has_a_check_and_a_description() -> None:
     from mlops_infra.policy.rules import CHECKS
 
     assert list(CHECKS) == list(RULES)
+
+
+RULE_KEYS = ("kind", "name", "encryption", "gpus", "maxNodes", "minReplicas", "maxReplicas", "autoscaling", "rollout",
+             "capturePercent", "model", "approval", "endpoint", "monitor", "notify")
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("text", [GUARDED, FRAUD_DETECTION.read_text()], ids=["guarded", "fraud-detection"])
+def test_validate_reads_the_facts_the_compiled_graph_holds(text: str, env: str) -> None:
+    from mlops_infra.policy.facts import RULE_SECTIONS, component_facts, system_facts
+
+    system, graph = compiled(text, env)
+    from_spec = system_facts(system, env, RULE_SECTIONS)
+    from_graph = {a: f for a, f in component_facts(graph.resources).items() if a.split(".")[0] in RULE_SECTIONS}
+    assert from_spec.keys() == from_graph.keys()
+    for address, facts in from_spec.items():
+        assert {k: facts.get(k) for k in RULE_KEYS} == {k: from_graph[address].get(k) for k in RULE_KEYS}, address
