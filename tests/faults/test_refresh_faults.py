@@ -4,7 +4,7 @@ Each fault of the red-team review (M2, H4) is injected between the CLI and a rea
 (``tests/support/fault_proxy.py`` in front of ``tests/support/moto_server.py``); each test asserts
 the exit code, what the plan says (never "Drift: none" when reads failed; how many resources could
 not be read, by cause and AWS error code; never the error text) and a time bound. The staging
-state of ``tests/scenarios/secret-references-are-redacted`` has 32 readable resources.
+state of ``tests/scenarios/secret-references-are-redacted`` has :data:`READABLE` readable resources.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from tests.support.moto_server import running_moto_server
 pytestmark = pytest.mark.moto
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
-READABLE = 32
+READABLE = 38
+"""Resources of that state whose type the live reader reads (``aws_live.registry.READERS``): 32, plus 6
+since the scheduled rollout runner is in canary environments' graphs (issue 8, item 2): its Lambda
+function, schedule, two roles and two role policies (its log group is not read)."""
 PLAN = ("plan", str(S / "mlsystem.yaml"), "--env", "staging", "--state", str(S / "prior.json"), "--refresh")
 
 
@@ -82,7 +85,7 @@ def test_failed_reads_are_counted_by_cause_and_exit_1(monkeypatch: pytest.Monkey
                                                       cause: str, codes: set[str]) -> None:
     with fault_proxy(moto_url, mode) as proxy:
         code, data, stderr, elapsed = _plan(monkeypatch, proxy.url)
-    assert code == 1 and "the refresh is incomplete: 32 resource(s) could not be read" in stderr
+    assert code == 1 and f"the refresh is incomplete: {READABLE} resource(s) could not be read" in stderr
     assert data["refresh"]["complete"] is False and data["refresh"]["unread"] == READABLE
     count, seen = _causes(data)[cause]
     assert count == READABLE and seen and seen <= codes, data["refresh"]
@@ -106,7 +109,7 @@ def test_a_server_that_never_answers_times_out_at_the_deadline(monkeypatch: pyte
     with fault_proxy(moto_url, "silence") as proxy:
         code, data, stderr, elapsed = _plan(monkeypatch, proxy.url, "--refresh-timeout", "3")
     assert code == 1 and _causes(data) == {"timeout": (READABLE, {"DeadlineExceeded"})}
-    assert elapsed < 3 + 8 and "32 timeout (DeadlineExceeded)" in stderr
+    assert elapsed < 3 + 8 and f"{READABLE} timeout (DeadlineExceeded)" in stderr
 
 
 def test_connection_refused_no_credentials_and_a_bad_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,14 +131,15 @@ def test_allow_partial_and_every_format_say_the_drift_is_unknown(monkeypatch: py
         text = run_cli(*PLAN, "--format", "text")
         markdown = run_cli(*PLAN, "--format", "markdown")
     assert text.code == 0 and markdown.code == 0
-    assert "Drift: unknown for 32 resources that could not be read (the refresh is incomplete)" in text.stdout
-    assert "32 server-error (" in text.stdout and "Drift: none" not in text.stdout
-    assert "unknown for 32 resources: the refresh is incomplete" in markdown.stdout
+    assert f"Drift: unknown for {READABLE} resources that could not be read (the refresh is incomplete)" in text.stdout
+    assert f"{READABLE} server-error (" in text.stdout and "Drift: none" not in text.stdout
+    assert f"unknown for {READABLE} resources: the refresh is incomplete" in markdown.stdout
     assert "none: live resources match" not in markdown.stdout
 
 
-REST_TYPES = ("aws:s3/", "aws:lambda/function:")
-"""The resources read over REST (S3, Lambda's GetFunction): what ``only="rest"`` breaks."""
+REST_TYPES = ("aws:s3/", "aws:lambda/function:", "aws:scheduler/schedule:")
+"""The resources read over REST protocols (botocore ``metadata.protocol`` ``rest-xml`` for S3,
+``rest-json`` for Lambda's GetFunction and EventBridge Scheduler's GetSchedule): what ``only="rest"`` breaks."""
 
 
 def _rest_resources() -> int:
@@ -144,7 +148,7 @@ def _rest_resources() -> int:
 
 
 def test_one_broken_service_gives_a_partial_refresh(monkeypatch: pytest.MonkeyPatch, moto_url: str) -> None:
-    """S3 and Lambda answer 500, every other service is healthy: what was read is used (moto holds
+    """S3, Lambda and Scheduler answer 500, every other service is healthy: what was read is used (moto holds
     none of the resources, so each read one drifted as deleted), the rest is counted as unknown,
     and the exit code says the refresh is incomplete; with --allow-partial the changes decide it."""
     s3 = _rest_resources()
@@ -205,9 +209,9 @@ def test_the_console_script_ends_with_a_readable_failure_when_the_server_drops_o
         elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    assert "Drift: unknown for 32 resources that could not be read (the refresh is incomplete)" in result.stdout
+    assert f"Drift: unknown for {READABLE} resources that could not be read (the refresh is incomplete)" in result.stdout
     cause = "connection-failed (ConnectionClosedError)" if mode == "close" else "timeout (DeadlineExceeded)"
-    assert f"32 {cause}" in result.stdout, result.stdout[-3000:]
+    assert f"{READABLE} {cause}" in result.stdout, result.stdout[-3000:]
     # the deadline beyond the offline plan (boto3's clients and imports, twice over on a loaded machine):
     # before the fix, a silent server held the command for 278.7 s
     assert elapsed < 2 * offline + waits + 10, (elapsed, offline)
