@@ -180,7 +180,7 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
     ``promote``'s reader takes as the artifact's identity."""
     from mlops_infra.compile.kubernetes.training import run_env
     from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, read_mlflow
-    from tests.support.moto_server import client, running_moto_server
+    from tests.support.moto_server import client, reset, running_moto_server
 
     system = load_system(EXAMPLE / "mlsystem.yaml", "dev").system
     graph = compile_system(system, "dev")
@@ -194,6 +194,7 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
     rest = MlflowRest(mlflow_url)
     rest.create_model("fraud-model")  # what the register-fraud-model Job does before any run
     with running_moto_server() as url:
+        reset(url)  # moto's backends are shared by every server of this process: an earlier test's buckets go
         s3 = client("s3", url)
         for uri in (env["MLOPS_INPUT_TRANSACTIONS"], env["MLOPS_MODEL_URI_PREFIX"]):
             bucket = uri.removeprefix("s3://").split("/")[0]
