@@ -42,15 +42,15 @@ class TreeFinding:
 _NAMES_BUT_SECRET = (r"api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key"
                      r"|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|contraseña|contrasena"
                      r"|token|credential|bearer|access_?key")
-_STRONG_NAME = re.compile(r"(?i)(?:" + _NAMES_BUT_SECRET.replace("|token|", "|token(?![a-rt-z])|") + "|secret)")
+_STRONG_NAME = r"(?i)(?:" + _NAMES_BUT_SECRET.replace("|token|", "|token(?![a-rt-z])|") + "|secret)"
 """Credential names: detect-secrets' keyword DENYLIST (rules.CREDENTIAL_NAME_WORDS) plus the extra
 words, where ``token`` must not go on into another word (``tokenizer``)."""
 
-_REFERENCE_NAME = re.compile(r"(?i)(?:[_.-]|(?<=[a-z])(?=[A-Z]))(?:name|id|ref|arn|file|path|env|var|uri|type|mode|"
-                             r"length|len|size|count|limit|ttl|expiry|expires|rotation|version|format|header)s?$")
+_REFERENCE_NAME = (r"(?i)(?:[_.-]|(?<=[a-z])(?=[A-Z]))(?:name|id|ref|arn|file|path|env|var|uri|type|mode|"
+                   r"length|len|size|count|limit|ttl|expiry|expires|rotation|version|format|header)s?$")
 """A credential-like name that holds something about the credential, not the credential."""
 
-_REFERENCE_VALUE = re.compile(
+_REFERENCE_VALUE = (
     r"^(?:[/~.$]|\{\{|arn:|s3://|gs://|file:|env:|secret:|vault:|projects/|https?://[^@?#\s]*$|[A-Z][A-Z0-9_]*$"
     r"|(?:true|false|none|null|yes|no|on|off|-)$|\(sensitive\)$)")
 """Values that point at a secret or are not one: paths, $VARS, templates, ARNs, URLs without
@@ -58,11 +58,18 @@ credentials (those have their own shapes), environment variable names, booleans.
 
 
 @cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """One of the name and value patterns above, compiled on first use (a scan that finds nothing
+    never needs them)."""
+    return re.compile(pattern)
+
+
+@cache
 def names_credential(name: str) -> bool:
     """Whether a mapping key or flag (``secret_access_key``, ``--api-key``, ``dbPassword``) names a
     credential value (and not its name, file or id: ``secret_name``, ``password_file``)."""
     cleaned = name.lstrip("-").replace("-", "_")
-    return bool(_STRONG_NAME.search(cleaned)) and not _REFERENCE_NAME.search(cleaned)
+    return bool(_compiled(_STRONG_NAME).search(cleaned)) and not _compiled(_REFERENCE_NAME).search(cleaned)
 
 
 _NAMED_TRIGGER_PATTERN = (
@@ -81,7 +88,7 @@ def _named_trigger() -> Any:
 
 def is_plaintext_credential(value: Any) -> bool:
     """A non-empty string that is not a reference (see :data:`_REFERENCE_VALUE`)."""
-    return isinstance(value, str) and len(value.strip()) >= 3 and not _REFERENCE_VALUE.match(value.strip())
+    return isinstance(value, str) and len(value.strip()) >= 3 and not _compiled(_REFERENCE_VALUE).match(value.strip())
 
 
 def _walk(data: Any, path: Path, texts: list[str], paths: list[tuple[Path, bool]],

@@ -18,7 +18,7 @@ from mlops_infra.secrets.scan import contains_secret, redact
 
 HIDDEN = "***"
 
-_CREDENTIAL_PARAM = re.compile(
+_CREDENTIAL_PARAM = (
     r"(?i)(?:^|[_.-])(?:api_?key|apikey|key|access_?key(?:_?id)?|secret(?:_?access_?key)?|secret_?key|client_?secret"
     r"|password|passwd|pwd|pass|token|access_?token|auth_?token|auth|sig|signature|sas|credentials?|storage_?key"
     r"|private_?key|x-amz-security-token|x-amz-signature|x-amz-credential|sv|se|sp|skoid|sktid)$")
@@ -57,6 +57,6 @@ def _query(query: str) -> str:
         return HIDDEN if contains_secret(query) else query
     out = []
     for name, value in pairs:
-        hidden = _CREDENTIAL_PARAM.search(name) or contains_secret(value) or contains_secret(name)
+        hidden = re.search(_CREDENTIAL_PARAM, name) or contains_secret(value) or contains_secret(name)
         out.append(f"{quote(name, safe='_.-~')}={HIDDEN if hidden else quote(value, safe='/:_.-~')}")
     return "&".join(out)
