@@ -154,6 +154,8 @@ def _head(plan: Plan) -> str:
                                         "without a price or a schedule (see the cost notes)"))
         if cost.rollout_extra_usd:
             rows.append(("Rollout extra", f"{money(cost.rollout_extra_usd)} one-off (old and new capacity during rollouts)"))
+    if plan.guardrails:
+        rows.append(("Guardrails", f"**{_esc(guardrails_sentence(plan.guardrails))}** (see Guardrails)"))
     rows.append(("Drift", _drift_cell(plan)))
     rows.append(("Prior state", f"serial {_code(plan.state_serial[:12])}"))
     table = "| | |\n|---|---|\n" + "".join(f"| **{k}** | {v} |\n" for k, v in rows)

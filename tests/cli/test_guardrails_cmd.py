@@ -110,6 +110,15 @@ def test_plan_exits_1_after_showing_the_failing_guardrails(here: Path) -> None:
     assert staging.code == 0 and "Guardrails" not in staging.stdout
 
 
+def test_apply_refuses_a_mandatory_violation_before_anything_runs(here: Path) -> None:
+    path = write(here, edit(GUARDED, NO_CAPTURE))
+    result = run_cli("apply", path, "--env", "prod", "--yes")
+    assert result.code == 1 and "Traceback" not in result.output
+    assert "FAIL capture (mandatory)" in result.stdout  # the plan it would apply, guardrails shown
+    assert "error: 1 mandatory guardrail(s) fail in prod: capture" in result.stderr
+    assert "Pulumi CLI is not installed" not in result.output  # refused before pulumi is looked for
+
+
 def test_plan_json_carries_the_failing_rules_and_stays_pure_json(here: Path) -> None:
     path = write(here, edit(GUARDED, NO_CAPTURE))
     result = run_cli("plan", path, "--env", "prod", "--format", "json")
