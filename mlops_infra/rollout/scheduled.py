@@ -141,12 +141,14 @@ class ServiceAccountKube:
 
 def kubernetes_members(document: dict[str, Any], kube: Any = None) -> list[Member]:
     """One member per rollout of a Kubernetes document: a KServeDriver on the document's namespace and,
-    for gated rollouts, PrometheusGates at ``prometheusUrl``."""
+    for gated rollouts, PrometheusGates at ``MLOPS_PROMETHEUS_URL`` if set, else the document's
+    ``prometheusUrl``."""
     from mlops_infra.rollout.drivers.kserve import KServeDriver
     from mlops_infra.rollout.gates.prometheus import PrometheusGates
 
     kube = kube if kube is not None else ServiceAccountKube()
-    namespace, url = document["namespace"], document.get("prometheusUrl")
+    namespace = document["namespace"]
+    url = os.environ.get("MLOPS_PROMETHEUS_URL") or document.get("prometheusUrl")
     members = []
     for item in document["rollouts"]:
         spec = RolloutSpec.from_graph(item["address"], item["plan"])

@@ -7,7 +7,7 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
 - **Function** ``<system>-<env>-rollout-runner`` (python3.12, arm64), handler
   ``mlops_infra.rollout.scheduled.handler``. Its code archive holds mlops-infra's own rollout modules
   (:data:`CODE`: the same reconcile, fleet pass, SageMaker driver and CloudWatch gates the CLI runs,
-  read as text from the installed package, never imported here) and ``rollouts.json``, the runner's
+  read as text from the installed package, never imported here; :mod:`mlops_infra.compile.rollout_code`) and ``rollouts.json``, the runner's
   document (:func:`document`, format in ``mlops_infra/rollout/scheduled.py``). A new model version
   changes the document, so the function's code shows as an update in ``plan``. The Python runtime
   imports a dotted handler ``package.module.function`` from the archive root (awslambdaric
@@ -43,11 +43,9 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from mlops_infra.compile import rollout_code
 from mlops_infra.compile.aws import arns, iam, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import archive, ref
@@ -61,12 +59,8 @@ RUNTIME = "python3.12"
 RATE = "rate(1 minute)"
 TIMEOUT_SECONDS = 300
 LOG_RETENTION_DAYS = 30
-DOCUMENT = "rollouts.json"
-CODE = (
-    "__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
-    "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
-    "rollout/drivers/sagemaker.py", "rollout/gates/__init__.py", "rollout/gates/cloudwatch.py",
-)
+DOCUMENT = rollout_code.DOCUMENT
+CODE = rollout_code.AWS
 """The modules of ``mlops_infra`` the runner imports on AWS (a test runs the archive with only these)."""
 RUNNER_ROLE = iam.RoleSpec("rollout-runner", ("rollout-runner",), ("lambda.amazonaws.com",),
                            "Runs one rollout reconcile pass per tick on this environment's canary endpoints.")
@@ -74,11 +68,9 @@ SCHEDULE_ROLE = iam.RoleSpec("rollout-schedule", ("rollout-schedule",), ("schedu
                              "Lets the rollout schedule invoke the rollout runner, nothing else.")
 
 
-@cache
 def code() -> tuple[tuple[str, str], ...]:
     """(archive path, text) of :data:`CODE`, read from the installed package."""
-    root = resources.files("mlops_infra")
-    return tuple((f"mlops_infra/{path}", root.joinpath(path).read_text(encoding="utf-8")) for path in CODE)
+    return rollout_code.files(CODE)
 
 
 def document(aws: AwsContext) -> dict[str, Any]:
@@ -139,7 +131,7 @@ def compile_rollout_runner(aws: AwsContext) -> None:
                    parent=parent, address=ADDRESS, role="rollout-runner-log-group")
     role = iam.add_role(aws, RUNNER_ROLE, _statements(aws, log_group), parent=parent, address=ADDRESS)
     files = dict(code())
-    files[DOCUMENT] = json.dumps(document(aws), indent=2, sort_keys=True) + "\n"
+    files[DOCUMENT] = rollout_code.document_text(document(aws))
     function = aws.add(FUNCTION, "rollout-runner", {
         "name": function_name, "description": "mlops-infra: one rollout reconcile pass per tick",
         "runtime": RUNTIME, "handler": HANDLER, "architectures": ["arm64"], "code": archive(files),

@@ -15,6 +15,7 @@ from mlops_infra.compile.kubernetes.platform import compile_platform, finish_pla
 from mlops_infra.compile.kubernetes.provider import compile_provider
 from mlops_infra.compile.kubernetes.queues import compile_cluster
 from mlops_infra.compile.kubernetes.registry import compile_model
+from mlops_infra.compile.kubernetes.rollout_runner import compile_rollout_runner
 from mlops_infra.compile.kubernetes.serving import compile_endpoint
 from mlops_infra.compile.kubernetes.storage import compile_data_source
 from mlops_infra.compile.kubernetes.training import compile_training_job
@@ -41,6 +42,7 @@ def compile_kubernetes(ctx: CompileContext) -> None:
     for section in SECTIONS:
         for item in getattr(ctx.system, section):
             SECTION_COMPILERS[section](kube, item)
+    compile_rollout_runner(kube)
     compile_dashboards(kube)
     finish_platform(kube)
     ctx.builder.metadata.update({"cloud": "kubernetes", "context": ctx.target.context, "namespace": kube.namespace})

@@ -1,4 +1,4 @@
-"""ServiceAccounts per workload kind, and the only Role this target grants.
+"""ServiceAccounts per workload kind, and the training launcher's Role.
 
 Contract: each workload kind (training pods, training launcher, serving, registry, capture sink,
 monitor jobs, pushgateway) gets its own ServiceAccount, created only when the system has such a
@@ -9,6 +9,8 @@ deleting a run Kueue never admitted (finding B7).
 The serving account lists the object-store Secret so KServe's storage initializer can read
 models from S3 (KServe's documented credential mechanism); the Secret itself is never created
 here.
+The one other account that calls the API is the rollout runner's (``get``/``patch`` of the rolled-out
+InferenceServices only), compiled with its CronJob in ``rollout_runner.py``.
 """
 
 from __future__ import annotations

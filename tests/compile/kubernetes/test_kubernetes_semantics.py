@@ -151,19 +151,28 @@ def test_launchers_schedules_and_alert_triggers():
     assert [s["configMap"]["name"] for s in sources] == ["train-tabular"]
 
 
-def test_only_the_launcher_may_call_the_api():
+def test_only_the_launcher_and_the_rollout_runner_may_call_the_api():
     graph = graph_of(CASE)
+    callers = {"mlops-training-launcher", "mlops-rollout-runner"}
     accounts = {a["metadata"]["name"]: a for a in by_kind(graph, "ServiceAccount")}
-    assert [n for n, a in accounts.items() if a["automountServiceAccountToken"]] == ["mlops-training-launcher"]
+    assert {n for n, a in accounts.items() if a["automountServiceAccountToken"]} == callers
     assert accounts["mlops-serving"]["secrets"] == [{"name": "mlops-object-store"}]
-    roles = by_kind(graph, "Role")
-    assert len(roles) == 1 and roles[0]["rules"] == [
-        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": ["create", "delete", "get", "list"]}]
+    roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(graph, "Role")}
+    assert roles == {
+        "mlops-training-launcher": [{"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"],
+                                     "verbs": ["create", "delete", "get", "list"]}],
+        "mlops-rollout-runner": [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                                  "resourceNames": sorted(a.split(".", 1)[1] for a in graph.rollouts),
+                                  "verbs": ["get", "patch"]}]}
+    bindings = {b["metadata"]["name"]: (b["roleRef"]["name"], b["subjects"]) for b in by_kind(graph, "RoleBinding")}
+    assert bindings["mlops-rollout-runner"] == ("mlops-rollout-runner", [
+        {"kind": "ServiceAccount", "name": "mlops-rollout-runner", "namespace": accounts["mlops-serving"]["metadata"][
+            "namespace"]}])
     assert not by_kind(graph, "ClusterRole") and not by_kind(graph, "ClusterRoleBinding")
     pods = [d["spec"]["template"]["spec"] for d in by_kind(graph, "Deployment")]
     pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in by_kind(graph, "CronJob")]
     for pod in pods:
-        assert pod["automountServiceAccountToken"] is (pod["serviceAccountName"] == "mlops-training-launcher")
+        assert pod["automountServiceAccountToken"] is (pod["serviceAccountName"] in callers)
 
 
 def test_monitor_rules_and_jobs():

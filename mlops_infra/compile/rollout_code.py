@@ -1,0 +1,40 @@
+"""The code the scheduled rollout runners ship: mlops-infra's own rollout modules, read as text.
+
+Contract: :func:`files` returns ``(archive path, text)`` of modules of the installed ``mlops_infra``
+package, read with ``importlib.resources`` (never imported here: the rollout package ranks above
+compile, ``tests/test_layering.py``). The runners run exactly these modules, the same reconcile,
+fleet pass, drivers and gates as ``mlops-infra rollout``, plus ``rollouts.json``, the runner's document
+(format in ``mlops_infra/rollout/scheduled.py``). Each target lists what its runner imports; a test
+per target runs the shipped files alone, so a missing module fails there.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+DOCUMENT = "rollouts.json"
+COMMON = ("__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
+          "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
+          "rollout/gates/__init__.py")
+AWS = (*COMMON, "rollout/drivers/sagemaker.py", "rollout/gates/cloudwatch.py")
+"""What the AWS runner imports (boto3 comes with the Lambda runtime)."""
+KUBERNETES = (*COMMON, "rollout/drivers/kserve.py", "rollout/gates/prometheus.py", "diagnostics.py", "errors.py",
+              "kube/__init__.py", "kube/client.py", "kube/config.py", "kube/errors.py", "kube/resources.py")
+"""What the Kubernetes runner imports: the KServe driver imports the client layer's errors and resource
+paths (its ``kubernetes`` package is imported only when a KubeClient is built, which the runner never
+does: it uses :class:`~mlops_infra.rollout.scheduled.ServiceAccountKube`)."""
+
+
+@cache
+def files(paths: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(mlops_infra/<path>, text)`` of each of ``paths``."""
+    root = resources.files("mlops_infra")
+    return tuple((f"mlops_infra/{path}", root.joinpath(path).read_text(encoding="utf-8")) for path in paths)
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """The runner's document as shipped (sorted, indented JSON)."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,164 @@
+"""The Kubernetes rollout runner as compiled: its CronJob's command, run on the files its ConfigMap
+volume projects, against the Kubernetes API stand-in (tests/support/kube_api.py, a protocol-level
+stand-in: no API server runs here) with the compiled Role's rules as the only permissions of its
+service account token.
+
+The process may load no ``mlops_infra`` module from outside the projected files and never imports the
+``kubernetes`` package (the CronJob runs the stock Python image).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.compile.kubernetes import rollout_runner
+from mlops_infra.kube import KubeForbidden
+from mlops_infra.kube.resources import INFERENCE_SERVICE
+from mlops_infra.rollout.scheduled import ServiceAccountKube
+from tests.compile.aws.cases import REFERENCE, compiled
+from tests.support.kube_api import KubeApiStandIn, load_crds
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+TOKEN = "runner-token"
+CRONJOB_RUNTIME = """
+import json, runpy, sys
+code, command = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, code)
+assert command[:2] == ["python", "-m"], command
+sys.argv = [command[2], *command[3:]]
+try:
+    runpy.run_module(command[2], run_name="__main__", alter_sys=True)
+    status = 0
+except SystemExit as exc:
+    status = exc.code
+outside = {n: m.__file__ for n, m in sys.modules.items() if n.startswith("mlops_infra")
+           and not (m.__file__ or "").startswith(code)}
+print("RESULT " + json.dumps({"status": status, "outside": outside, "kubernetes": "kubernetes" in sys.modules}))
+"""
+
+
+def _of(graph, kind: str) -> dict:
+    (found,) = [r.inputs for r in graph.resources if r.inputs.get("kind") == kind
+                and r.inputs["metadata"]["name"] == rollout_runner.NAME]
+    return found
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    """The reference dev graph's runner: files as its volume projects them, the command, the Role."""
+    graph = compiled(REFERENCE, "dev")
+    config, cronjob, role = _of(graph, "ConfigMap"), _of(graph, "CronJob"), _of(graph, "Role")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "code"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "code"]
+    root = tmp_path_factory.mktemp("configmap")
+    for item in volume["configMap"]["items"]:
+        (root / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (root / item["path"]).write_text(config["data"][item["key"]], encoding="utf-8")
+    command = [part.replace(mount["mountPath"], str(root)) for part in container["command"]]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PYTHONPATH"] == mount["mountPath"]
+    document = json.loads((root / "rollouts.json").read_text())
+    return root, command, role["rules"], document
+
+
+@pytest.fixture
+def api(runner):
+    _, _, rules, _ = runner
+    crds = load_crds("serving.kserve.io_inferenceservices.minimal.yaml")
+    with KubeApiStandIn(crds=crds, tokens={TOKEN: rules, "admin": None}) as server:
+        yield server
+
+
+def seed(api: KubeApiStandIn, namespace: str, name: str, version: int, stable: int) -> None:
+    """What `pulumi up` leaves: the new version deployed dark, the last finished version recorded."""
+    api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+              "metadata": {"name": name, "namespace": namespace, "annotations": {
+                  "mlops-infra/model-version": str(version), "rollout.mlops-infra.io/stable-version": str(stable)}},
+              "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": f"s3://m/{version}/"}}}})
+
+
+def service_account(tmp_path: Path, namespace: str) -> Path:
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir(exist_ok=True)
+    (sa / "token").write_text(TOKEN)
+    (sa / "namespace").write_text(namespace)
+    return sa
+
+
+def run_cronjob(runner, api_url: str, sa: Path) -> dict:
+    root, command, _, _ = runner
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "KUBE"))}
+    env.update(MLOPS_KUBE_API=api_url, MLOPS_SA_DIR=str(sa), MLOPS_PROMETHEUS_URL="http://127.0.0.1:9/")
+    done = subprocess.run([sys.executable, "-I", "-c", CRONJOB_RUNTIME, str(root), json.dumps(command)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    answer = json.loads(line[len("RESULT "):])
+    assert answer["outside"] == {} and answer["kubernetes"] is False
+    answer["log"] = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
+    return answer
+
+
+def isvc(api: KubeApiStandIn, namespace: str, name: str) -> dict:
+    return api.get("serving.kserve.io/v1beta1", "InferenceService", name, namespace)
+
+
+def test_the_cronjob_starts_the_canary_then_holds_while_its_alerts_cannot_be_read(runner, api, tmp_path):
+    _, _, _, document = runner
+    namespace, (item,) = document["namespace"], document["rollouts"]
+    name, first = item["address"].split(".", 1)[1], item["plan"]["steps"][0]
+    assert item["plan"]["rollbackAlerts"]  # gated: the second pass must read Prometheus
+    seed(api, namespace, name, version=13, stable=12)
+    sa = service_account(tmp_path, namespace)
+
+    started = run_cronjob(runner, api.url, sa)
+    assert started["status"] == 0
+    assert [(x["endpoint"], x["action"], x["acted"]) for x in started["log"]] == [(name, "set_traffic", True)]
+    obj = isvc(api, namespace, name)
+    assert obj["spec"]["predictor"]["canaryTrafficPercent"] == first
+    assert obj["metadata"]["annotations"]["rollout.mlops-infra.io/phase"] == "progressing"
+
+    held = run_cronjob(runner, api.url, sa)  # no Prometheus answers: hold, never advance blind
+    (line,) = held["log"]
+    assert line["action"] == "hold" and "cannot read" in line["message"] and "Prometheus" in line["message"]
+    obj = isvc(api, namespace, name)
+    assert obj["spec"]["predictor"]["canaryTrafficPercent"] == first
+    assert "rollout.mlops-infra.io/blind-since" in obj["metadata"]["annotations"]
+    requests = [(r.method, r.path, r.status) for r in api.requests if r.path.endswith(f"/inferenceservices/{name}")]
+    assert {(m, s) for m, _, s in requests} == {("GET", 200), ("PATCH", 200)}  # allowed by the compiled Role
+
+
+def test_a_failed_pass_exits_1_and_says_which_endpoint(runner, api, tmp_path):
+    _, _, _, document = runner
+    sa = service_account(tmp_path, document["namespace"])  # nothing seeded: the InferenceService is missing
+    answer = run_cronjob(runner, api.url, sa)
+    (line,) = answer["log"]
+    assert answer["status"] == 1 and line["endpoint"] == "scorer" and line["error"].startswith("KubeNotFound: ")
+
+
+def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_services(runner, api, tmp_path):
+    _, _, rules, document = runner
+    namespace, (item,) = document["namespace"], document["rollouts"]
+    name = item["address"].split(".", 1)[1]
+    assert rules == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                      "resourceNames": [name], "verbs": ["get", "patch"]}]
+    seed(api, namespace, name, version=13, stable=12)
+    seed(api, namespace, "someone-elses", version=2, stable=1)
+    kube = ServiceAccountKube(api.url, str(service_account(tmp_path, namespace)))
+    assert kube.get(INFERENCE_SERVICE, name, namespace)["metadata"]["name"] == name
+    with pytest.raises(KubeForbidden):
+        kube.get(INFERENCE_SERVICE, "someone-elses", namespace)
+    with pytest.raises(KubeForbidden):
+        kube.patch(INFERENCE_SERVICE, "someone-elses", namespace, {"spec": {"predictor": {"canaryTrafficPercent": 50}}})
+    with pytest.raises(KubeForbidden):  # no list, no delete
+        kube._request("GET", INFERENCE_SERVICE.path(namespace))
+    with pytest.raises(KubeForbidden):
+        kube._request("DELETE", INFERENCE_SERVICE.path(namespace, name))
