@@ -83,5 +83,13 @@ READ_FAILURE_CAUSES: dict[str, str] = {
                "--refresh-timeout sets the deadline",
     "bad-endpoint": "the endpoint URL is not a URL: check AWS_ENDPOINT_URL",
     "other": "the read failed: run again with MLOPS_INFRA_DEBUG=1 for details",
+    "kubernetes-forbidden": "the Kubernetes API refused the read (401/403): give the kubeconfig context's user "
+                            "get on these kinds in the namespace (`kubectl auth can-i get <kind> -n <namespace>`)",
+    "kubernetes-unreachable": "the Kubernetes API server did not answer, or there is no usable kubeconfig context: "
+                              "check the environment's context (`kubectl --context <context> get ns`), the network "
+                              "and a proxy; --refresh-timeout sets the deadline",
+    "kubernetes-type-missing": "the cluster no longer serves these kinds (their CRD is not installed): install the "
+                               "operator that provides them (the cluster preflight above names it)",
+    "kubernetes-server-error": "the Kubernetes API server answered with a server error: run again later",
 }
 """Why a live read failed -> what to do. The plan groups unread resources by these causes."""

@@ -238,8 +238,63 @@ def test_refresh_on_kubernetes_warns_and_plans(capsys, monkeypatch, tmp_path: Pa
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     code, out, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--refresh")
     assert code == 0
-    assert "Warning: --refresh: live reads of Kubernetes objects are not supported yet" in out
+    assert "not supported" not in out
     assert "Warning: cluster preflight: not run for context" in out
+
+
+def test_refresh_on_kubernetes_without_a_cluster_reports_every_object_unread(capsys, monkeypatch,
+                                                                            tmp_path: Path) -> None:
+    """Issue 8 item 4: objects in the state that cannot be read are unread by cause, never "Drift: none"."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    state = tmp_path / "state.json"
+    state.write_text(dumps(applied_state(compile_file(QUICKSTART, "dev"))), encoding="utf-8")
+    code, out, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--state", str(state), "--refresh")
+    assert code == 0
+    assert "Drift: none" not in out and "Drift: unknown for " in out
+    assert "kubernetes-unreachable" in out and "kubectl --context <context> get ns" in out
+    code, _, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--state", str(state), "--refresh",
+                     "--detailed-exitcode")
+    assert code == 1  # an incomplete refresh
+
+
+@pytest.mark.timeout(120)
+def test_refresh_on_kubernetes_reads_the_cluster_and_reports_drift(capsys, monkeypatch, tmp_path: Path) -> None:
+    """Issue 8 item 4, the user's path: the environment's kubeconfig context points at the Kubernetes API
+    stand-in (tests/support/kube_api.py) holding what was applied, with one Deployment scaled by hand."""
+    import copy
+
+    import yaml
+
+    from tests.state.test_kube_live import cluster_crds
+    from tests.support.kube_api import KubeApiStandIn
+
+    graph = compile_file(QUICKSTART, "dev")
+    checkpoint = applied_state(graph)
+    state = tmp_path / "state.json"
+    state.write_text(dumps(checkpoint), encoding="utf-8")
+    context = graph.metadata["context"]
+    with KubeApiStandIn(crds=cluster_crds()) as api:
+        applied_objects = [{k: v for k, v in r["inputs"].items() if k != "__defaults"}
+                           for r in checkpoint["checkpoint"]["latest"]["resources"]
+                           if r["type"].startswith("kubernetes:") and r.get("custom")]
+        for obj in applied_objects:
+            api.seed(copy.deepcopy(obj))
+        deployment = next(o for o in applied_objects if o["kind"] == "Deployment")
+        api.seed({**deployment, "spec": {**deployment["spec"], "replicas": 9}})
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "c", "cluster": {"server": api.url}}], "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+        code, out, _ = run(capsys, "plan", str(QUICKSTART), "--env", "dev", "--state", str(state), "--refresh")
+        reads = api.requests_for("GET", f"/deployments/{deployment['metadata']['name']}")
+    assert code == 0 and reads
+    text = " ".join(out.split())
+    assert "Drift: 1 resource changed outside mlops-infra since the last apply" in text
+    name, before = deployment["metadata"]["name"], deployment["spec"]["replicas"]
+    assert f"Deployment {name}: spec replicas {before} -> 9 changed outside Pulumi" in text
+    assert f"~ spec.replicas: {before} (last applied) -> 9 (live)" in text
+    assert "could not be read" not in text
 
 
 @pytest.mark.moto

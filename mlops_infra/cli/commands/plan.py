@@ -21,8 +21,10 @@ Contract:
   (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``). Reads that fail are
   never "no drift": the plan says how many resources could not be read, by cause and AWS error code,
   in every format. On a Kubernetes target it runs the cluster preflight (finding A5,
-  :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it) and warns
-  that live reads of the objects themselves are not supported yet.
+  :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it), then reads
+  the objects of the prior state through the environment's kubeconfig context
+  (:func:`refresh_kubernetes`, :mod:`mlops_infra.state.kube_live`), with the same drift vocabulary
+  and unread causes of its own.
 - Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
   approved, when gated) waits, and the plan says why; ``--refresh`` decides from the registry itself,
   an offline plan from the prior state and from what this apply creates (:func:`registry_view`).
@@ -285,15 +287,13 @@ def _refresh_deadline(option: float | None) -> float | None:
 
 def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
                  deadline: float | None = None) -> tuple[LiveState | None, Any, list[str]]:
-    """Read live resources for an AWS target and find drift; (None, None, [warning]) otherwise.
+    """Read live resources for an AWS or Kubernetes target and find drift; (None, None, [warning]) otherwise.
 
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
     unless ``live_progress`` is False (``--format json``), and one final line in every case.
     """
     if getattr(target, "kind", None) == "kubernetes":
-        return None, None, [*cluster_preflight(target, graph),
-                            "--refresh: live reads of Kubernetes objects are not supported yet; the plan compares "
-                            "with the last applied state only (the cluster preflight above did run)."]
+        return refresh_kubernetes(target, graph, prior, live_progress, deadline)
     if getattr(target, "kind", None) != "aws":
         return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
                             "yet; the plan compares with the last applied state only."]
@@ -307,6 +307,29 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
     return live, find_drift(prior, live), []  # make_plan warns about reads that failed
+
+
+def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
+                       deadline: float | None = None) -> tuple[LiveState, Any, list[str]]:
+    """The cluster preflight, then the live objects of the prior state through the environment's
+    kubeconfig context (:mod:`mlops_infra.state.kube_live`) and their drift. No usable context or no
+    answer makes every object unread by that cause: never "no drift" when nothing was read."""
+    from mlops_infra.cli.progress import progress_display
+    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.state import kube_live
+
+    warnings = cluster_preflight(target, graph)
+    resources = list(prior.resources.values())
+    try:
+        kube = KubeClient.connect(ConnectOptions(context=target.context))
+    except UserError as exc:
+        live = kube_live.unreadable(resources, "kubernetes-unreachable", type(exc).__name__, exc.summary)
+    else:
+        with kube, progress_display("Refresh (live Kubernetes reads)", unit="objects read",
+                                    live=live_progress) as progress:
+            live = kube_live.scan_kubernetes(resources, kube, progress=progress, deadline=deadline)
+    return live, find_drift(prior, live, tracking=kube_live.TRACKING), warnings
 
 
 def cluster_preflight(target: Any, graph: Any) -> list[str]:

@@ -1,0 +1,193 @@
+"""Live Kubernetes state: read the objects a stack's state names, through the client layer ``mlops_infra.kube``.
+
+The Kubernetes counterpart of :mod:`mlops_infra.state.aws_live`, with the same contract and vocabulary:
+
+- :func:`scan_kubernetes` takes :class:`~mlops_infra.state.model.StateResource` objects (normally a
+  prior state's resources) and returns a :class:`~mlops_infra.state.model.LiveState` keyed by the same
+  URNs. Each live resource keeps the prior ``urn``/``type``/``id``/``parent``/``provider``; its
+  ``inputs`` are the object the API server returns (``status`` and server-managed metadata dropped),
+  which is the shape Pulumi's Kubernetes provider stores as inputs (the object itself, camelCase).
+- Which objects are read: custom ``kubernetes:`` resources with an id; components, providers and
+  resources never created are skipped (neither live nor missing). The object is found by the prior
+  inputs' ``apiVersion``, ``kind``, ``metadata.name`` and ``metadata.namespace`` (else the id
+  ``namespace/name``), with ``GET`` on its REST path (:mod:`mlops_infra.kube.resources`).
+- A 404 for the object is ``missing`` (deleted). Any other failure is ``errors[urn]`` (the message)
+  and ``failures[urn]`` = (cause, code), with causes the plan explains (``READ_FAILURE_CAUSES``):
+  ``kubernetes-type-missing`` (the API server does not serve the kind: its CRD is gone),
+  ``kubernetes-forbidden`` (401/403), ``kubernetes-unreachable`` (no answer, no usable kubeconfig),
+  ``kubernetes-server-error`` (5xx after retries) and ``other``. So a refresh that read nothing
+  says so, by cause; it never looks like "no drift".
+- What drift compares (:data:`TRACKING`, one declaration for every Kubernetes type, passed to
+  :func:`mlops_infra.plan.drift.find_drift`): ``spec``, RBAC ``rules``/``roleRef``/``subjects``,
+  a ServiceAccount's ``automountServiceAccountToken`` and ``secrets``, each as a value (objects
+  compare only the keys the prior side sets, so server defaults are not drift), ``data`` as a map
+  (every key counts: a ConfigMap is user data), and the labels and annotations the prior sets.
+- Fields a controller of mlops-infra owns are not drift (:data:`CONTROLLER_OWNED`): an
+  InferenceService's ``canaryTrafficPercent`` is moved by the rollout runner step by step
+  (``mlops_infra/rollout/drivers/kserve.py``), so the reading carries the prior's value there.
+- Reads run on a thread pool of ``max_workers``; the client retries each request (bounded, see
+  :class:`~mlops_infra.kube.client.KubeClient`). ``deadline`` bounds the scan in seconds (default: the
+  AWS scan's :func:`~mlops_infra.state.aws_live.scan.default_deadline` of the readable objects): no
+  read starts after it, and what was not read fails with cause ``kubernetes-unreachable``, code
+  ``deadline``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mlops_infra.kube import KubeError, KubeForbidden, KubeNotFound, KubeServerError, KubeUnreachable
+from mlops_infra.kube.resources import resource_type
+from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.state.aws_live.scan import default_deadline
+from mlops_infra.state.aws_live.tracking import Tracked, Tracking
+from mlops_infra.state.model import LiveState, StateResource
+
+PREFIX = "kubernetes:"
+SERVER_METADATA = ("creationTimestamp", "generation", "managedFields", "resourceVersion", "selfLink", "uid")
+CONTROLLER_OWNED: dict[str, tuple[str, ...]] = {
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": ("spec.predictor.canaryTrafficPercent",),
+}
+"""Type -> dotted paths a controller of mlops-infra moves after apply (not drift; see the contract)."""
+
+TRACKED = (
+    Tracked("spec", "spec"),
+    Tracked("data", "data", "map"),
+    Tracked("rules", "rules"),
+    Tracked("roleRef", "role reference"),
+    Tracked("subjects", "subjects"),
+    Tracked("automountServiceAccountToken", "token mounting"),
+    Tracked("secrets", "secrets"),
+    Tracked("metadata.labels", "labels"),
+    Tracked("metadata.annotations", "annotations"),
+)
+
+
+class _Tracking(dict):
+    """Every ``kubernetes:`` type -> the one Kubernetes :class:`Tracking` (a mapping for ``find_drift``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return Tracking(_noun(key), TRACKED) if str(key).startswith(PREFIX) else default
+
+
+TRACKING = _Tracking()
+
+
+def _noun(type_token: str) -> str:
+    return type_token.rsplit(":", 1)[-1]
+
+
+def readable(resource: StateResource) -> bool:
+    return resource.custom and resource.type.startswith(PREFIX) and bool(resource.id)
+
+
+def locate(resource: StateResource) -> tuple[Any, str, str | None]:
+    """(ResourceType, name, namespace) of the object a prior resource names."""
+    inputs, outputs = resource.inputs, resource.outputs
+    api_version = inputs.get("apiVersion") or outputs.get("apiVersion")
+    kind = inputs.get("kind") or outputs.get("kind")
+    if not api_version or not kind:  # the type token carries them: kubernetes:<group>/<version>:<Kind>
+        group_version, kind = resource.type[len(PREFIX):].rsplit(":", 1)
+        group, _, version = group_version.rpartition("/")
+        api_version = version if group == "core" else f"{group}/{version}"
+    meta = inputs.get("metadata") or outputs.get("metadata") or {}
+    namespace, _, name = str(resource.id).rpartition("/")
+    name = meta.get("name") or name
+    namespace = meta.get("namespace") or namespace or None
+    return resource_type(api_version, kind, namespaced=namespace is not None), name, namespace
+
+
+def live_inputs(type_token: str, obj: dict[str, Any], prior: StateResource) -> dict[str, Any]:
+    """The object as a live reading: no ``status``, no server-managed metadata, controller-owned
+    fields carrying the prior's value (see the contract)."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_METADATA}
+    out["metadata"] = meta
+    for path in CONTROLLER_OWNED.get(type_token, ()):
+        _copy_path(prior.inputs, out, path)
+    return out
+
+
+def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        source = source.get(part) if isinstance(source, dict) else None
+        if not isinstance(target.get(part), dict):
+            return
+        target = target[part]
+    if isinstance(source, dict) and leaf in source:
+        target[leaf] = copy.deepcopy(source[leaf])
+    else:
+        target.pop(leaf, None)
+
+
+def failure_of(exc: Exception) -> tuple[str, str]:
+    """(cause, code) of a failed read (causes explained by ``READ_FAILURE_CAUSES``)."""
+    if isinstance(exc, KubeNotFound) and getattr(exc, "summary", "").endswith("the resource type is not served"):
+        return "kubernetes-type-missing", "404 type not served"
+    if isinstance(exc, KubeForbidden):
+        return "kubernetes-forbidden", f"{exc.status or ''} {exc.reason}".strip() or "Forbidden"
+    if isinstance(exc, KubeUnreachable):
+        return "kubernetes-unreachable", exc.reason or "no answer"
+    if isinstance(exc, KubeServerError):
+        return "kubernetes-server-error", f"{exc.status or ''} {exc.reason}".strip() or "server error"
+    if isinstance(exc, KubeError):
+        return "other", f"{exc.status or ''} {exc.reason}".strip() or type(exc).__name__
+    return "other", type(exc).__name__
+
+
+def _message(exc: Exception) -> str:
+    detail = getattr(exc, "message", "") or ""
+    return f"{exc}{': ' + detail if detail else ''}"[:300]
+
+
+def unreadable(resources: Iterable[StateResource], cause: str, code: str, message: str) -> LiveState:
+    """A LiveState where every readable resource failed for one reason (e.g. no cluster to talk to)."""
+    urns = [r.urn for r in resources if readable(r)]
+    return LiveState({}, frozenset(), dict.fromkeys(urns, message[:300]), dict.fromkeys(urns, (cause, code)))
+
+
+def scan_kubernetes(resources: Iterable[StateResource], kube: Any, *, max_workers: int = 8,
+                    progress: ProgressReporter = NO_PROGRESS, deadline: float | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> LiveState:
+    """Read every readable resource's object (see the module contract)."""
+    wanted = [r for r in resources if readable(r)]
+    progress.set_total(len(wanted))
+    ends = clock() + (default_deadline(len(wanted)) if deadline is None else deadline)
+    live: dict[str, StateResource] = {}
+    missing: set[str] = set()
+    errors: dict[str, str] = {}
+    failures: dict[str, tuple[str, str]] = {}
+
+    def read(resource: StateResource) -> None:
+        try:
+            if clock() >= ends:
+                errors[resource.urn] = "not read: the refresh deadline passed"
+                failures[resource.urn] = ("kubernetes-unreachable", "deadline")
+                return
+            rtype, name, namespace = locate(resource)
+            try:
+                obj = kube.get(rtype, name, namespace)
+            except KubeNotFound as exc:
+                if failure_of(exc)[0] == "kubernetes-type-missing":
+                    raise
+                missing.add(resource.urn)
+                return
+            live[resource.urn] = StateResource(
+                urn=resource.urn, type=resource.type, custom=True, id=resource.id, parent=resource.parent,
+                provider=resource.provider, inputs=live_inputs(resource.type, obj, resource), outputs={})
+        except Exception as exc:  # one object's failure is reported for it, never stops the scan
+            errors[resource.urn] = _message(exc)
+            failures[resource.urn] = failure_of(exc)
+            progress.count("failed")
+        finally:
+            progress.advance(1)
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        list(pool.map(read, wanted))
+    return LiveState(dict(sorted(live.items())), frozenset(missing), dict(sorted(errors.items())),
+                     dict(sorted(failures.items())))

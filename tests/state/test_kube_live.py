@@ -1,0 +1,160 @@
+"""Kubernetes live state (mlops_infra/state/kube_live.py) against the Kubernetes API stand-in
+(tests/support/kube_api.py: a protocol-level stand-in, no API server runs here): the prior state of a
+compiled graph, seeded into the stand-in as ``pulumi up`` would leave it, then changed the ways a cluster
+drifts: a field edited, an object deleted, objects that cannot be read (forbidden, kind not served,
+no server), each reported by cause, and never as "no drift"."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from mlops_infra.kube import KubeClient, RetryPolicy
+from mlops_infra.plan.drift import CHANGED, DELETED, find_drift
+from mlops_infra.plan.planner import make_plan
+from mlops_infra.render.human import render_text
+from mlops_infra.state import kube_live
+from mlops_infra.state.pulumi_state import parse_state
+from tests.support.applied_state import applied_state
+from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_cases import VARIETY, compile_text
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return compile_text(VARIETY)
+
+
+@pytest.fixture(scope="module")
+def prior(graph):
+    return parse_state(json.dumps(applied_state(graph)), "prior.json")
+
+
+def objects(prior) -> dict[str, dict[str, Any]]:
+    """URN -> the object ``pulumi up`` created (the prior inputs without Pulumi's bookkeeping)."""
+    return {r.urn: {k: v for k, v in r.inputs.items() if k != "__defaults"}
+            for r in prior.resources.values() if kube_live.readable(r)}
+
+
+def client(api: KubeApiStandIn, token: str = "admin") -> KubeClient:
+    return KubeClient.from_url(api.url, token=token, retry=RetryPolicy(attempts=2, base_delay=0.01))
+
+
+def minimal_crd(group: str, version: str, kind: str, scope: str = "Namespaced") -> dict[str, Any]:
+    """A CustomResourceDefinition serving ``kind`` (for the kinds without a fixture CRD)."""
+    plural = kind.lower() + "s"
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural},
+                     "versions": [{"name": version, "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object",
+                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def cluster_crds() -> list[dict[str, Any]]:
+    """Every custom kind the graph uses: the fixture CRDs, and minimal ones for the kinds without one."""
+    return [*load_crds("serving.kserve.io_inferenceservices.minimal.yaml", "kueue.x-k8s.io_clusterqueues.yaml",
+                       "kueue.x-k8s.io_localqueues.yaml", "monitoring.coreos.com_prometheusrules.yaml",
+                       "monitoring.coreos.com_servicemonitors.yaml"),
+            minimal_crd("kueue.x-k8s.io", "v1beta2", "ResourceFlavor", "Cluster"),
+            minimal_crd("monitoring.coreos.com", "v1", "PodMonitor"),
+            minimal_crd("monitoring.coreos.com", "v1alpha1", "AlertmanagerConfig")]
+
+
+def seeded(prior, crds: list[dict[str, Any]] | None = None) -> KubeApiStandIn:
+    api = KubeApiStandIn(crds=cluster_crds() if crds is None else crds,
+                         tokens={"admin": None, "nobody": []}).start()
+    for obj in objects(prior).values():
+        try:
+            api.seed(copy.deepcopy(obj))
+        except KeyError:  # a kind this cluster does not serve
+            continue
+    return api
+
+
+def test_a_cluster_as_applied_has_no_drift_even_after_the_rollout_runner_moved_traffic(prior):
+    api = seeded(prior)
+    try:
+        isvc = next(o for o in objects(prior).values() if o["kind"] == "InferenceService"
+                    and "canaryTrafficPercent" in o["spec"]["predictor"])
+        api.seed({**isvc, "spec": {**isvc["spec"], "predictor": {**isvc["spec"]["predictor"],
+                                                                  "canaryTrafficPercent": 75}}})
+        live = kube_live.scan_kubernetes(prior.resources.values(), client(api))
+    finally:
+        api.stop()
+    assert live.errors == {} and live.missing == frozenset()
+    assert set(live.resources) == set(objects(prior))
+    assert all("status" not in r.inputs and "resourceVersion" not in r.inputs["metadata"]
+               for r in live.resources.values())
+    assert find_drift(prior, live, tracking=kube_live.TRACKING) == []
+
+
+def test_an_edited_field_and_a_deleted_object_are_drift(prior):
+    found = objects(prior)
+    deployment_urn, deployment = next((u, o) for u, o in found.items() if o["kind"] == "Deployment")
+    role_urn, role = next((u, o) for u, o in found.items() if o["kind"] == "Role")
+    config_urn, config = next((u, o) for u, o in found.items() if o["kind"] == "ConfigMap" and o.get("data"))
+    api = seeded(prior)
+    try:
+        api.seed({**deployment, "spec": {**deployment["spec"], "replicas": 7}})
+        api.seed({**config, "data": {**config["data"], "added-by-hand": "x"}})
+        admin = client(api)
+        admin.delete(kube_live.locate(prior.resources[role_urn])[0], role["metadata"]["name"],
+                     role["metadata"]["namespace"])
+        live = kube_live.scan_kubernetes(prior.resources.values(), admin)
+    finally:
+        api.stop()
+    drift = {d.urn: d for d in find_drift(prior, live, tracking=kube_live.TRACKING)}
+    assert set(drift) == {deployment_urn, config_urn, role_urn}
+    assert drift[role_urn].kind == DELETED and live.missing == frozenset({role_urn})
+    assert drift[deployment_urn].kind == CHANGED
+    assert drift[deployment_urn].changes == (("spec.replicas", deployment["spec"].get("replicas"), 7),)
+    assert drift[config_urn].changes == (("data.added-by-hand", None, "x"),)  # a ConfigMap's data: every key
+    assert "changed outside Pulumi" in drift[deployment_urn].summary
+
+
+def test_objects_that_cannot_be_read_are_reported_by_cause_never_as_no_drift(graph, prior):
+    readable = set(objects(prior))
+    api = seeded(prior)
+    try:
+        forbidden = kube_live.scan_kubernetes(prior.resources.values(), client(api, "nobody"))
+        admin = client(api)
+    finally:
+        api.stop()
+    assert forbidden.resources == {} and set(forbidden.failures) == readable
+    assert {cause for cause, _ in forbidden.failures.values()} == {"kubernetes-forbidden"}
+
+    gone = kube_live.scan_kubernetes(prior.resources.values(), admin)  # the server is stopped: no answer
+    assert {cause for cause, _ in gone.failures.values()} == {"kubernetes-unreachable"}
+    plan = make_plan(graph, prior, live=gone, drift=find_drift(prior, gone, tracking=kube_live.TRACKING))
+    text = render_text(plan)
+    assert "Drift: none" not in text
+    assert f"Drift: unknown for {len(readable)} resources that could not be read" in " ".join(text.split())
+    assert "kubernetes-unreachable" in text or "did not answer" in text
+
+
+def test_a_kind_the_cluster_no_longer_serves_is_its_own_cause(prior):
+    api = seeded(prior, crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"))
+    try:
+        live = kube_live.scan_kubernetes(prior.resources.values(), client(api))
+    finally:
+        api.stop()
+    causes = {prior.resources[u].type.rsplit(":", 1)[-1]: c for u, (c, _) in live.failures.items()}
+    assert causes and set(causes.values()) == {"kubernetes-type-missing"}
+    assert "PrometheusRule" in causes and "InferenceService" not in causes
+    assert not live.missing  # a kind not served is not "deleted"
+
+
+def test_the_deadline_leaves_what_was_not_read_unread_by_cause(prior):
+    api = seeded(prior)
+    try:
+        live = kube_live.scan_kubernetes(prior.resources.values(), client(api), deadline=0.0)
+    finally:
+        api.stop()
+    assert live.resources == {} and {c for c, _ in live.failures.values()} == {"kubernetes-unreachable"}
+    assert {code for _, code in live.failures.values()} == {"deadline"}
