@@ -431,3 +431,45 @@ def test_patched_moto_accepts_modern_instances_and_update_endpoint(moto_url: str
     with pytest.raises(ClientError):
         sm.create_endpoint_config(EndpointConfigName="bad", ProductionVariants=[{
             "VariantName": "v", "ModelName": "m", "InstanceType": "g5.xlarge", "InitialInstanceCount": 1}])
+
+
+# -- clients: one per service and region, made one at a time, never blocking readers of another ----
+
+
+def test_clients_are_made_once_each_and_a_slow_one_does_not_hold_up_the_others() -> None:
+    from mlops_infra.state.aws_live.context import ScanContext
+    from mlops_infra.state.aws_live.retry import RetryPolicy
+
+    made: list[str] = []
+    sessions: list[object] = []
+    release = threading.Event()
+
+    class Session:
+        def client(self, service: str, **_: Any) -> object:
+            if service == "slow":
+                assert release.wait(10)
+            made.append(service)
+            return object()
+
+    def factory() -> Session:
+        sessions.append(Session())
+        return sessions[-1]
+
+    ctx = ScanContext(factory, None, None, RetryPolicy())
+    fast = ctx.client("fast", "us-east-1")
+    slow = threading.Thread(target=ctx.client, args=("slow", "us-east-1"))
+    slow.start()
+    time.sleep(0.05)  # the slow client is being made
+    started = time.monotonic()
+    again = [ctx.client("fast", "us-east-1") for _ in range(3)]
+    waited = time.monotonic() - started
+    release.set()
+    slow.join(10)
+    pool = [threading.Thread(target=ctx.client, args=(s, "eu-west-1")) for s in ("a", "b") * 8]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(10)
+
+    assert all(client is fast for client in again) and waited < 1.0
+    assert sorted(made) == ["a", "b", "fast", "slow"] and len(sessions) == 1

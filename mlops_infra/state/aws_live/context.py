@@ -29,9 +29,9 @@ class _Once:
 
 
 class ScanContext:
-    """Per-scan shared state: boto3 clients per (service, region), created lazily under a lock
-    (boto3 clients are thread safe, sessions are not), and memos for list calls that serve many
-    resources (KMS aliases)."""
+    """Per-scan shared state: boto3 clients per (service, region), each created once, lazily (boto3
+    clients are thread safe, sessions are not: clients are made one at a time, while workers whose
+    client exists go on reading), and memos for list calls that serve many resources (KMS aliases)."""
 
     def __init__(self, session_factory: Callable[[], Any], endpoint_url: str | None, config: Any,
                  retry: RetryPolicy) -> None:
@@ -41,18 +41,21 @@ class ScanContext:
         self._config = config
         self.retry = retry
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._session_lock = threading.Lock()
+        self._clients: dict[tuple[str, str], _Once] = {}
         self._memos: dict[Any, _Once] = {}
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:
-            key = (service, region)
-            if key not in self._clients:
-                if self._session is None:
-                    self._session = self._session_factory()
-                self._clients[key] = self._session.client(
-                    service, region_name=region, endpoint_url=self._endpoint_url, config=self._config)
-            return self._clients[key]
+            once = self._clients.setdefault((service, region), _Once())
+        return once.get(lambda: self._new_client(service, region))
+
+    def _new_client(self, service: str, region: str) -> Any:
+        with self._session_lock:
+            if self._session is None:
+                self._session = self._session_factory()
+            return self._session.client(service, region_name=region, endpoint_url=self._endpoint_url,
+                                        config=self._config)
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         with self._lock:
