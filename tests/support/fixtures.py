@@ -5,7 +5,9 @@ moto_url``); no ``pytest_plugins`` needed.
 
 - ``moto_server`` (module scope): the URL of a patched moto server on 127.0.0.1, stopped when
   the module's tests are done.
-- ``moto_url`` (function scope): the same URL with every moto backend reset before the test.
+- ``moto_url`` (function scope): the same URL with every moto backend reset before and after the
+  test (moto's backends are in process memory, shared by every server of the process, so a test that
+  starts its own server never sees what a ``moto_url`` test made).
 - :func:`seed_ml_stack` creates, with boto3, what the compiled AWS stack of a small fraud-scoring
   system would create (KMS key and alias; a data bucket with versioning, KMS encryption, public
   access block, lifecycle and policy; an artifacts bucket; a SageMaker role with an inline
@@ -44,9 +46,10 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture()
-def moto_url(moto_server: str) -> str:
+def moto_url(moto_server: str) -> Iterator[str]:
     reset(moto_server)
-    return moto_server
+    yield moto_server
+    reset(moto_server)  # the backends outlive this server: a later test's own server would see them
 
 
 @dataclass
