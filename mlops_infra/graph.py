@@ -251,10 +251,8 @@ class DesiredGraph:
 
         from mlops_infra.jsoncodec import ItemsDigest, canonical_bytes
 
-        envelope = {"version": 1, "project": self.project, "stack": self.stack, "metadata": self.metadata,
-                    "rollouts": self.rollouts}  # to_json() without modelVersions (see digest())
         try:  # the same bytes, one resource at a time: no whole copy of the graph as JSON
-            items = ItemsDigest(envelope, "resources")
+            items = ItemsDigest(self._envelope(), "resources")  # to_json() without modelVersions (see digest())
             for resource in self.resources:
                 items.add(resource.to_json())
             return items.hexdigest()
