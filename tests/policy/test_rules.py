@@ -168,6 +168,17 @@ def test_approved_models_fails_when_versions_are_approved_automatically_and_prod
     assert results(gated, "prod")["approved_models"].status == "pass"
 
 
+def test_approved_models_on_kubernetes_needs_the_gate() -> None:
+    production_dev = edit(GUARDED, ("  dev:\n", "  dev:\n    guardrails: {production: true}\n"))
+    for found in (results(production_dev, "dev"), components(production_dev, "dev")):
+        (finding,) = only_failure(found, "approved_models").findings  # approval: manual is not enough there
+        assert (finding.address, finding.field) == ("environments.dev", "gates")
+        assert "nothing stops an unapproved version" in finding.message
+    gated = edit(production_dev, ("    guardrails: {production: true}\n",
+                                  "    guardrails: {production: true}\n    gates: [model_approved]\n"))
+    assert results(gated, "dev")["approved_models"].status == "pass"
+
+
 # -- caps ----------------------------------------------------------------------------------------------
 
 
