@@ -104,6 +104,24 @@ class AwsContext:
         once per compile: asked per endpoint, a per-call scan was quadratic in endpoints."""
         return containers.serving_instances(self.ctx.system)
 
+    @cached_property
+    def monitors_by_endpoint(self) -> dict[str, list[Any]]:
+        """endpoint name -> its monitors in ``system.monitors`` order, once per compile (asked per
+        endpoint, a scan of every monitor was quadratic in endpoints)."""
+        out: dict[str, list[Any]] = {}
+        for monitor in self.ctx.system.monitors:
+            out.setdefault(monitor.endpoint, []).append(monitor)
+        return out
+
+    @cached_property
+    def alerts_by_monitor(self) -> dict[str, list[tuple[int, Any]]]:
+        """monitor name -> (index in ``system.alerts``, alert) of the alerts on it, in order, once
+        per compile (as :attr:`monitors_by_endpoint`)."""
+        out: dict[str, list[tuple[int, Any]]] = {}
+        for index, alert in enumerate(self.ctx.system.alerts):
+            out.setdefault(alert.monitor, []).append((index, alert))
+        return out
+
     def name(self, *parts: str, max_len: int = 63) -> str:
         return self.ctx.name(*parts, max_len=max_len)
 

@@ -92,12 +92,13 @@ def _search(query: str, stat: str, ident: str, label: str) -> list[Any]:
 
 def _lines(aws: AwsContext, monitor_names: list[str]) -> list[dict[str, Any]]:
     """A horizontal line per alert on these monitors, at its alarm's threshold."""
+    alerts = sorted({index: alert for name in monitor_names
+                     for index, alert in aws.alerts_by_monitor.get(name, ())}.items())  # system order, once each
     out = []
-    for alert in aws.ctx.system.alerts:
-        if alert.monitor in monitor_names:
-            monitor = aws.ctx.system.item("monitors", alert.monitor)
-            out.append({"color": THRESHOLD_COLOR[alert.severity], "label": f"{alert.name} ({alert.severity})",
-                        "value": monitoring.alarm_metric(aws, monitor).threshold})
+    for _, alert in alerts:
+        monitor = aws.ctx.system.item("monitors", alert.monitor)
+        out.append({"color": THRESHOLD_COLOR[alert.severity], "label": f"{alert.name} ({alert.severity})",
+                    "value": monitoring.alarm_metric(aws, monitor).threshold})
     return sorted(out, key=lambda line: (line["value"], line["label"]))
 
 
@@ -105,7 +106,7 @@ def endpoint_widgets(aws: AwsContext, item: Endpoint) -> list[Widget]:
     """The widgets of one endpoint's dashboard (see the module contract)."""
     physical = serving.endpoint_name(aws, item.name)
     dims = {"EndpointName": physical, "VariantName": serving.variant_name(serving.served(aws, item))}
-    monitors = [m for m in aws.ctx.system.monitors if m.endpoint == item.name]
+    monitors = aws.monitors_by_endpoint.get(item.name, [])
     names = {kind: [m.name for m in monitors if m.metric == kind] for kind in ("latency_p99", "error_rate")}
     rate = [_metric("AWS/SageMaker", "Invocation5XXErrors", dims, id="errors", visible=False),
             _metric("AWS/SageMaker", "Invocations", dims, id="invocations", visible=False),
