@@ -114,6 +114,15 @@ class AwsContext:
         return out
 
     @cached_property
+    def endpoints_by_model(self) -> dict[str, list[Any]]:
+        """model name -> the endpoints serving it, in ``system.endpoints`` order, once per compile
+        (as :attr:`monitors_by_endpoint`)."""
+        out: dict[str, list[Any]] = {}
+        for endpoint in self.ctx.system.endpoints:
+            out.setdefault(endpoint.model.name, []).append(endpoint)
+        return out
+
+    @cached_property
     def alerts_by_monitor(self) -> dict[str, list[tuple[int, Any]]]:
         """monitor name -> (index in ``system.alerts``, alert) of the alerts on it, in order, once
         per compile (as :attr:`monitors_by_endpoint`)."""
