@@ -157,10 +157,10 @@ def _by_controller(address: str, what: str, before: _Side, after: _Side,
     target = [r.urn for r in before.by_type.get(TARGET, [])]
     models = _changes(actions, after, MODEL)
     when = "the rollout controller"
-    if not models:  # the controller starts on a model version change (cli/commands/apply.announced_rollouts)
-        why += ("; the model version does not change, so no rollout starts with this apply: the endpoint keeps its "
-                "current config until the next version rollout lands this one")
-        when = "the rollout controller, at the next version rollout (the endpoint keeps its current config until then)"
+    if not models:  # same version: nothing to canary; the scheduled runner lands the config at once
+        why += ("; the model version does not change, so there is nothing to canary: the rollout runner this "
+                "environment runs every minute lands the new config at once, on its first pass after the apply")
+        when = "the rollout controller, at its next pass after the apply (same model: at once, no canary)"
     created = models + _changes(actions, after, CONFIG)
     steps = (SequenceStep("deregister", tuple(target), "the rollout controller: DeregisterScalableTarget"),
              SequenceStep("update", tuple(created + [r.urn for r in after.by_type.get(ENDPOINT, [])]),

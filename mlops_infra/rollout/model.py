@@ -110,7 +110,9 @@ class Observed:
     deployment); ``percent``: the share of traffic on ``revision`` now (None: unknown);
     ``ready``: the endpoint can take a traffic change now (not mid-update); ``status``: the stored
     rollout status (None: none, or unreadable); ``token``: the driver's concurrency token for this
-    observation (a resourceVersion, or config name + status fields).
+    observation (a resourceVersion, or config name + status fields); ``converged``: the endpoint
+    already runs the configuration the graph asks for (False: SageMaker, a new endpoint config of the
+    same model version, e.g. another instance type, that only the controller lands).
     """
 
     revision: str
@@ -120,6 +122,7 @@ class Observed:
     status: RolloutStatus | None = None
     token: str = ""
     detail: str = ""
+    converged: bool = True
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ Rules, in order:
    its first step.
 2. The endpoint is mid-update (``ready`` false): wait.
 3. No status for the observed revision: nothing served before -> finish at once (a first
-   deployment has nothing to compare with); the stable version is the revision -> nothing to do;
-   else start: traffic to the first step, bake from now.
-4. A finished, rolled-back or aborted status holds its invariant (finished: 100% on the revision and
-   nothing else left; rolled back: 0%): a driver killed between its writes is completed, nothing else
-   happens.
+   deployment has nothing to compare with); the stable version is the revision -> nothing to do,
+   unless the endpoint does not run the graph's configuration (``converged`` false: a config change
+   without a new version, e.g. another instance type) -> finish at once (the same model: nothing to
+   canary; the driver lands the config); else start: traffic to the first step, bake from now.
+4. A finished, rolled-back or aborted status holds its invariant (finished: 100% on the revision on
+   the graph's configuration and nothing else left; rolled back: 0%): a driver killed between its
+   writes is completed, a later config change of the same version is landed, nothing else happens.
 5. In progress, the traffic is not the current step's: if it is the NEXT step's, a previous pass set
    it and was stopped before recording it -> record that step (bake restarts: no step is skipped or
    repeated); otherwise something moved it -> set it back to the current step (bake restarts).
@@ -63,6 +65,9 @@ def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:
                              reason="first deployment: no previous version to compare with")
         return Decision("finish", f"version {observed.revision} is the first one: all traffic at once", 100, done)
     if observed.stable == observed.revision:
+        if not observed.converged:
+            return Decision("finish", f"version {observed.revision} serves all traffic on an older configuration: "
+                            "landing the new one (same model: nothing to canary)", 100)
         return Decision("none", f"version {observed.revision} serves all traffic; nothing to roll out")
     first = spec.steps[0]
     started = RolloutStatus("progressing", observed.revision, observed.stable, 0, now)
@@ -72,7 +77,7 @@ def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:
 
 def _terminal(status: RolloutStatus, observed: Observed) -> Decision:
     if status.phase == "finished":
-        if observed.percent != 100 or observed.stable not in (None, observed.revision):
+        if observed.percent != 100 or observed.stable not in (None, observed.revision) or not observed.converged:
             return Decision("finish", f"completing the finish of version {status.revision}", 100)
         return Decision("none", f"version {status.revision} finished: {status.reason or 'all steps passed'}")
     if observed.percent not in (0, None):

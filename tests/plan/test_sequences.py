@@ -110,8 +110,9 @@ def test_a_canary_endpoint_leaves_the_order_to_the_rollout_controller(tmp_path: 
     assert Plan.from_json(plan.to_json()).sequences == plan.sequences
 
 
-def test_a_canary_instance_change_without_a_new_version_says_it_waits_for_the_next_rollout(tmp_path: Path):
+def test_a_canary_instance_change_without_a_new_version_says_the_runner_lands_it_at_once(tmp_path: Path):
     plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge"),
                  strategy=CANARY)
     (sequence,) = plan.sequences
-    assert sequence.runner == "rollout" and "keeps its current config until the next version rollout" in sequence.reason
+    assert sequence.runner == "rollout" and "nothing to canary: the rollout runner" in sequence.reason
+    assert "at its next pass after the apply" in sequence.steps[1].summary

@@ -8,7 +8,13 @@ import time
 
 import pytest
 
-from mlops_infra.rollout.drivers.sagemaker import Crash, SageMakerDriver, canary_instances, model_version
+from mlops_infra.rollout.drivers.sagemaker import (
+    Crash,
+    EndpointTarget,
+    SageMakerDriver,
+    canary_instances,
+    model_version,
+)
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
 from tests.rollout.aws_world import canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, race, race_outcomes, spec
@@ -147,7 +153,70 @@ def test_an_instance_type_change_reregisters_the_scalable_target(sm, scaling):
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
 
 
+POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingScaling",
+          "TargetTrackingScalingPolicyConfiguration": {
+              "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
+              "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
+
+
+def _policies(scaling) -> list[dict]:
+    keys = ("PolicyName", "PolicyType", "TargetTrackingScalingPolicyConfiguration")
+    return [{k: p[k] for k in keys if k in p}
+            for p in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]]
+
+
+def test_an_instance_type_change_keeps_the_scaling_policy_that_deregistering_deletes(sm, scaling):
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge")
+    scaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{E}/variant/primary",
+                               ScalableDimension="sagemaker:variant:DesiredInstanceCount", **POLICY)
+    run(sm, target, ScriptedGates(), Clock(), [], autoscaling=scaling)
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert _policies(scaling) == [POLICY]
+
+
+def test_a_new_config_of_the_serving_version_is_landed_at_once(sm, scaling):
+    """Issue 8 (noted in notes/8.md): a canary endpoint's instance type changes, the model version does
+    not. Pulumi leaves the endpoint on its config (ignoreChanges), so the controller must land the new
+    one: at once (the same model, nothing to canary), keeping autoscaling and its policy."""
+    from tests.rollout.aws_world import config, model_name
+
+    sm.create_model(ModelName=model_name(E, 13), ExecutionRoleArn="arn:aws:iam::123456789012:role/serving",
+                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1"})
+    config(sm, f"{E}-cfg-v13-old", model_name(E, 13), instance="ml.g5.xlarge")
+    config(sm, f"{E}-cfg-v13-new", model_name(E, 13), instance="ml.g6.xlarge")
+    sm.create_endpoint(EndpointName=E, EndpointConfigName=f"{E}-cfg-v13-old")
+    scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{E}/variant/primary",
+                                     ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                                     MinCapacity=3, MaxCapacity=10)
+    scaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{E}/variant/primary",
+                               ScalableDimension="sagemaker:variant:DesiredInstanceCount", **POLICY)
+    target = EndpointTarget(E, "13", f"{E}-cfg-v13-new", model_name(E, 13))
+    driver = SageMakerDriver(sm, target, autoscaling=scaling)
+    assert driver.observe().converged is False
+    landed = reconcile_once(spec("aws"), driver, ScriptedGates(), 1000.0)
+    assert (landed.decision.action, landed.acted) == ("finish", True) and "nothing to canary" in landed.decision.message
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    assert endpoint["EndpointConfigName"] == f"{E}-cfg-v13-new"
+    assert [v["VariantName"] for v in endpoint["ProductionVariants"]] == ["primary"]  # no canary variant
+    assert status_tags(sm, E) == {}  # no rollout happened
+    [registered] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (registered["MinCapacity"], registered["MaxCapacity"]) == (3, 10) and _policies(scaling) == [POLICY]
+    again = reconcile_once(spec("aws"), driver, ScriptedGates(), 1060.0)
+    assert again.decision.action == "none" and driver.observe().converged is True
+
+
 def test_canary_capacity_follows_its_share():
     assert [canary_instances(p, 3) for p in STEPS] == [1, 1, 1, 1, 3, 3]
     assert canary_instances(50, 10) == 5 and model_version("x-scorer-v13-ab12cd") == "13"
     assert model_version("handmade") is None
+
+
+def test_a_finished_version_whose_config_changed_is_finished_again_on_the_new_config():
+    from mlops_infra.rollout.model import Observed, RolloutStatus
+    from mlops_infra.rollout.reconcile import reconcile
+
+    done = RolloutStatus("finished", "13", "12", len(STEPS) - 1, 0.0, reason="all steps passed")
+    moved = reconcile(spec("aws"), Observed("13", "13", 100, status=done, converged=False), [], 10.0)
+    assert moved.action == "finish" and moved.status is None  # the recorded rollout stays as it was
+    settled = reconcile(spec("aws"), Observed("13", "13", 100, status=done), [], 10.0)
+    assert settled.action == "none"

@@ -175,7 +175,7 @@ def test_accelerator_change_on_an_autoscaled_endpoint_is_ordered() -> None:
     # the scorer is a canary: its config is landed by the rollout controller, which deregisters around it
     assert sequence["runner"] == "rollout"
     assert "the rollout controller runs, in order: 1. deregister scorer-scalable-target" in golden["plan.txt"]
-    assert "at the next version rollout" in golden["plan.md"]
+    assert "at its next pass after the apply (same model: at once, no canary)" in golden["plan.md"]
 
 
 def test_blue_green_instance_change_is_deregister_update_register_run_by_apply() -> None:

@@ -26,8 +26,12 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   ``CreateEndpointConfigInput.KmsKeyId``: "The KMS key policy must grant permission to the IAM role
   that you specify in your CreateEndpoint, UpdateEndpoint requests"); for autoscaled canaries the
   Application Auto Scaling calls of a finish that changes the instance type (Describe, Deregister,
-  RegisterScalableTarget on ``*``: their resource type is a scalable-target ARN with an ID AWS
-  assigns, unknown at compile time); and writing its own log group.
+  RegisterScalableTarget, DescribeScalingPolicies and PutScalingPolicy on ``*``: their resource type
+  is a scalable-target ARN with an ID AWS assigns, unknown at compile time) and the CloudWatch alarm
+  calls a target-tracking policy makes on the caller's behalf (Application Auto Scaling "Identity-based
+  policy examples": PutScalingPolicy needs ``cloudwatch:DescribeAlarms``, ``PutMetricAlarm`` and
+  ``DeleteAlarms``), on the alarms it names ``TargetTracking-<resource id>-*``; and writing its own
+  log group. Not checked against AWS here (IAM is not enforced by moto).
 - **Schedule** ``<system>-<env>-rollout-runner``: ``rate(1 minute)`` (EventBridge Scheduler rate
   expressions are ``rate(value unit)``, a positive whole value, unit ``minute(s)``, ``hour(s)`` or
   ``day(s)``, the singular for 1; one minute is the finest, "Schedule types on EventBridge Scheduler",
@@ -114,7 +118,13 @@ def _statements(aws: AwsContext, log_group: str) -> list:
         policies.allow("KeepAutoscalingAcrossInstanceTypeChange",
                        ["application-autoscaling:DeregisterScalableTarget",
                         "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:DescribeScalingPolicies",
+                        "application-autoscaling:PutScalingPolicy",
                         "application-autoscaling:RegisterScalableTarget"], ["*"] if autoscaled else []),
+        policies.allow("KeepTargetTrackingAlarms", ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+                                                    "cloudwatch:PutMetricAlarm"],
+                       [arns.alarm_arn(r, a, f"TargetTracking-endpoint/{c['endpoint']}/variant/primary-*")
+                        for c in canaries if c["autoscaled"]]),
         policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                        arns.log_group_arns(r, a, log_group)),
     ]

@@ -36,8 +36,11 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
   (so primary's instance count survives, and its weight comes from the config: it was 0 while the
   canary had everything). If the final config changes primary's instance type, the variant's
-  scalable target is deregistered first and registered again after (same min/max), as the AWS page
-  above requires.
+  scalable target is deregistered first and registered again after (same min/max, its scaling
+  policies read before and put back, since deregistering deletes them), as the AWS page above
+  requires.
+- A new config of the version already serving (``observe``: ``converged`` is whether the endpoint
+  runs the graph's final config) is landed the same way, at once: same model, nothing to canary.
 """
 
 from __future__ import annotations
@@ -117,7 +120,8 @@ class SageMakerDriver:
         status = endpoint.get("EndpointStatus", "")
         return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
                         status=RolloutStatus.from_fields(fields), token=_token(endpoint, fields),
-                        detail="" if status == "InService" else f"EndpointStatus {status}")
+                        detail="" if status == "InService" else f"EndpointStatus {status}",
+                        converged=endpoint["EndpointConfigName"] == self.target.final_config)
 
     # -- act -------------------------------------------------------------------------------------------------------
 
@@ -185,6 +189,7 @@ class SageMakerDriver:
         old_type = next((v.get("InstanceType") for v in before["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
         new_type = next((v.get("InstanceType") for v in after["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
         target = self._scalable_target() if old_type != new_type else None
+        kept = self._scaling_policies(target["ResourceId"]) if target is not None else []
         if target is not None:
             self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
                                                         ScalableDimension=SCALABLE_DIMENSION)
@@ -195,6 +200,20 @@ class SageMakerDriver:
             self.autoscaling.register_scalable_target(
                 ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=SCALABLE_DIMENSION,
                 MinCapacity=target["MinCapacity"], MaxCapacity=target["MaxCapacity"])
+            for policy in kept:
+                self.autoscaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
+                                                    ScalableDimension=SCALABLE_DIMENSION, **policy)
+
+    def _scaling_policies(self, resource_id: str) -> list[dict[str, Any]]:
+        """The target's scaling policies as PutScalingPolicy arguments: deregistering a scalable target
+        deletes its scaling policies (botocore ``DeregisterScalableTarget``: "Deregistering a scalable
+        target deletes the scaling policies and the scheduled actions that are associated with it"), so
+        they are read first and put back after the target is registered again."""
+        found = self.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id,
+                                                           ScalableDimension=SCALABLE_DIMENSION)
+        keys = ("PolicyName", "PolicyType", "TargetTrackingScalingPolicyConfiguration",
+                "StepScalingPolicyConfiguration")
+        return [{k: p[k] for k in keys if k in p} for p in found.get("ScalingPolicies", [])]
 
     def _scalable_target(self) -> dict[str, Any] | None:
         if self.autoscaling is None:

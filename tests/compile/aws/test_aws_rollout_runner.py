@@ -127,6 +127,9 @@ def test_the_reference_runner_reads_its_rollback_alarms_and_keeps_autoscaling():
         f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:{name}" for name in alarms)
     assert granted["ReadGateMetrics"]["Action"] == ["cloudwatch:GetMetricData"]
     assert granted["KeepAutoscalingAcrossInstanceTypeChange"]["Resource"] == ["*"]
+    endpoint = graph.rollouts["endpoints.scorer"]["endpointName"]
+    assert granted["KeepTargetTrackingAlarms"]["Resource"] == [
+        f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:TargetTracking-endpoint/{endpoint}/variant/primary-*"]
 
 
 def test_the_function_ships_the_rollout_code_and_the_document_of_its_rollouts():

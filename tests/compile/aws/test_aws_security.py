@@ -38,7 +38,8 @@ STAR_ALLOWED = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
                 # the rollout runner (compile/aws/rollout_runner.py): GetMetricData has no resource types;
                 # a scalable target's ARN carries an ID AWS assigns, unknown at compile time
                 "cloudwatch:GetMetricData", "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget"}
+                "application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:PutScalingPolicy"}
 
 
 def _parts_of(graph, bucket):
