@@ -5,6 +5,33 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel
+from mlops_infra.spec.limits import INT32_MAX
+
+COHORT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""Kueue's ``ClusterQueue.spec.cohortName`` (a DNS subdomain, at most 253 characters: the v1beta2 CRD)."""
+
+
+class Borrowing(SpecModel):
+    """Kubernetes only: the cluster's Kueue ClusterQueue joins a cohort and may borrow the unused
+    quota of the other ClusterQueues in it.
+
+    Kueue: "CQs that belong to the same cohort can borrow unused resources from each other";
+    ``borrowingLimit`` is "the maximum amount of quota ... that this ClusterQueue is allowed to
+    borrow from the unused quota of other ClusterQueues in the same cohort ... If null, it means
+    that there is no borrowing limit" (``ClusterQueue`` v1beta2 CRD, ``spec.cohortName`` and
+    ``spec.resourceGroups[].flavors[].resources[].borrowingLimit``; "Cohort",
+    https://kueue.sigs.k8s.io/docs/concepts/cohort/). Saying so is what lets a training job ask for
+    more nodes than the cluster's max: it is then admitted when the cohort has that quota unused
+    (a warning, finding B7), instead of never (an error).
+    """
+
+    cohort: str = Field(pattern=COHORT_PATTERN, min_length=1, max_length=253,
+                        description="Kueue cohort the cluster's ClusterQueue joins (spec.cohortName); other "
+                                    "ClusterQueues of that cohort lend it their unused quota.")
+    max_nodes: int | None = Field(
+        default=None, ge=0, le=INT32_MAX,
+        description="At most this many nodes' worth of quota borrowed (each resource's borrowingLimit = "
+                    "max_nodes x what one node provides); absent: no limit.")
 
 
 class Cluster(SpecModel):
@@ -19,6 +46,11 @@ class Cluster(SpecModel):
     spot: bool = Field(default=False, description="Use spot (managed spot training) capacity.")
     max_hourly_cost_usd: float | None = Field(
         default=None, ge=0, description="Budget: a warning is given when max nodes x hourly price exceeds it."
+    )
+    borrowing: Borrowing | None = Field(
+        default=None,
+        description="Kubernetes only: the cluster's Kueue ClusterQueue joins this cohort and may borrow its unused "
+                    "quota, so a training job may ask for more than max nodes (a warning instead of an error).",
     )
 
     @model_validator(mode="after")

@@ -77,6 +77,13 @@ def check_training_nodes(ctx: CheckContext) -> Iterator[Diagnostic]:
     never admitted, and while it waits it blocks every later run of the job. In an AWS environment a
     cluster is only the capacity a job asks SageMaker for, so there it stays a warning (runs get the
     nodes they ask for, beyond the cluster's budget).
+
+    The spec says otherwise explicitly with the cluster's ``borrowing`` (:class:`~mlops_infra.spec.compute.Borrowing`):
+    its ClusterQueue then joins a Kueue cohort and may use quota up to ``nominalQuota + borrowingLimit``
+    when the cohort's other queues leave it unused (ClusterQueue v1beta2 CRD, ``borrowingLimit``). A
+    job within max nodes + ``borrowing.max_nodes`` (or any size, without a limit) is then a warning
+    (admitted when the cohort lends; the launcher expires a run not admitted in time, so it does not
+    block the job forever); beyond the limit it is still never admitted, an error.
     """
     for i, job in enumerate(ctx.system.training_jobs):
         cluster = ctx.item("clusters", job.cluster)
@@ -88,9 +95,24 @@ def check_training_nodes(ctx: CheckContext) -> Iterator[Diagnostic]:
         where = f" in environment {ctx.env}" if ctx.env else ""
         why = (f": Kueue never admits a run larger than the ClusterQueue's quota ({cluster.nodes.max} nodes), "
                "and a run waiting for admission blocks every later run of the job" if kubernetes else "")
+        borrowing = cluster.borrowing
+        fix = ""
+        if kubernetes and borrowing is None:
+            fix = (f", or let its Kueue queue borrow from a cohort (clusters.{cluster.name}.borrowing: "
+                   f"{{cohort: <name>, max_nodes: {job.nodes - cluster.nodes.max}}})")
+        if (kubernetes or not ctx.env) and borrowing is not None:
+            reach = None if borrowing.max_nodes is None else cluster.nodes.max + borrowing.max_nodes
+            if reach is None or job.nodes <= reach:
+                make = warning
+                why = (f": it is admitted only while cohort \"{borrowing.cohort}\" leaves "
+                       f"{job.nodes - cluster.nodes.max} nodes' worth of quota unused for it to borrow (Kueue "
+                       "borrowing); until then it waits, and the launcher expires it after its admission timeout")
+            else:
+                why = (f": Kueue never admits a run larger than the ClusterQueue's quota plus its borrowing limit "
+                       f"({cluster.nodes.max} + {borrowing.max_nodes} nodes in cohort \"{borrowing.cohort}\")")
         yield make("too-many-nodes",
                    f'Training job "{job.name}" needs {job.nodes} nodes; cluster "{cluster.name}" has at most '
                    f"{cluster.nodes.max}{where}{why}",
                    f"Lower nodes to {cluster.nodes.max} or raise the max nodes of cluster \"{cluster.name}\""
-                   + (f" (override training_jobs.{job.name}.nodes in {ctx.env})." if ctx.env else "."),
+                   + (f" (override training_jobs.{job.name}.nodes in {ctx.env})" if ctx.env else "") + fix + ".",
                    ("training_jobs", i, "nodes"), f"training_jobs.{job.name}")

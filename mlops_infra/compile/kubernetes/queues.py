@@ -11,6 +11,9 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   quotas are ``max nodes x per-node amount``: GPUs per node from the accelerator, CPU and memory
   from what one training pod requests (see :meth:`gpu.NodeShape.pod_requests`). Quotas are
   strings, as Kubernetes quantities are. The node autoscaler, not Kueue, makes the nodes exist.
+  With the cluster's ``borrowing`` the queue joins that cohort (``cohortName``) and may borrow up to
+  ``borrowing.max_nodes`` nodes' worth of each resource (``borrowingLimit``; none: no limit), so a
+  job larger than max nodes can be admitted when the cohort lends (finding B7's explicit escape).
 - ``LocalQueue`` ``<cluster>`` in the namespace, pointing at the ClusterQueue; training runs carry
   ``kueue.x-k8s.io/queue-name: <cluster>``. Its ``clusterQueue`` is immutable, so a change replaces it.
 """
@@ -37,15 +40,20 @@ def local_queue_name(cluster: Cluster) -> str:
     return cluster.name
 
 
-def nominal_quotas(cluster: Cluster) -> dict[str, str]:
-    """Resource name -> nominal quota of the cluster (max nodes x what one node provides)."""
+def quotas_of(cluster: Cluster, nodes: int) -> dict[str, str]:
+    """Resource name -> quota of ``nodes`` nodes of the cluster (``nodes`` x what one node provides)."""
     node = shape(cluster)
     per_pod = node.pod_requests()
-    quotas = {"cpu": str(int(per_pod["cpu"]) * cluster.nodes.max),
-              "memory": f"{int(per_pod['memory'].removesuffix('Gi')) * cluster.nodes.max}Gi"}
+    quotas = {"cpu": str(int(per_pod["cpu"]) * nodes),
+              "memory": f"{int(per_pod['memory'].removesuffix('Gi')) * nodes}Gi"}
     if node.gpus:
-        quotas[gpu.GPU_RESOURCE] = str(node.gpus * cluster.nodes.max)
+        quotas[gpu.GPU_RESOURCE] = str(node.gpus * nodes)
     return quotas
+
+
+def nominal_quotas(cluster: Cluster) -> dict[str, str]:
+    """Resource name -> nominal quota of the cluster (max nodes x what one node provides)."""
+    return quotas_of(cluster, cluster.nodes.max)
 
 
 def flavor_spec(cluster: Cluster) -> dict[str, Any]:
@@ -57,12 +65,21 @@ def flavor_spec(cluster: Cluster) -> dict[str, Any]:
 
 
 def cluster_queue_spec(kube: KubeTarget, cluster: Cluster, flavor: str) -> dict[str, Any]:
+    """The ClusterQueue's spec; with the cluster's ``borrowing``, ``cohortName`` and, when it sets
+    ``max_nodes``, each resource's ``borrowingLimit`` (that many nodes' worth; the CRD requires it be
+    absent without a cohort, and absent means no limit)."""
     quotas = nominal_quotas(cluster)
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": kube.namespace}},
-            "queueingStrategy": "BestEffortFIFO",
-            "resourceGroups": [{"coveredResources": list(quotas),
-                                "flavors": [{"name": flavor, "resources": [
-                                    {"name": name, "nominalQuota": quota} for name, quota in quotas.items()]}]}]}
+    borrowing = cluster.borrowing
+    limits = quotas_of(cluster, borrowing.max_nodes) if borrowing and borrowing.max_nodes is not None else {}
+    resources = [{"name": name, "nominalQuota": quota, **({"borrowingLimit": limits[name]} if limits else {})}
+                 for name, quota in quotas.items()]
+    spec: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": kube.namespace}},
+                            "queueingStrategy": "BestEffortFIFO",
+                            "resourceGroups": [{"coveredResources": list(quotas),
+                                                "flavors": [{"name": flavor, "resources": resources}]}]}
+    if borrowing is not None:
+        spec["cohortName"] = borrowing.cohort
+    return spec
 
 
 def compile_cluster(kube: KubeTarget, cluster: Cluster) -> None:
