@@ -10,16 +10,26 @@ CreateModel then fails with "Could not access model data".
 
 Contract of :func:`check_serving_artifacts` (an environment check): in an AWS environment, every
 endpoint whose model is registered by no training job of the system and has no ``artifacts_uri``
-is a warning at ``endpoints[i].model``, saying how to fix it (a warning, not yet an error: the
-versions may have been copied to a prefix this system's roles read by other means, and documents
-written before ``artifacts_uri`` existed keep validating).
+is an error at ``endpoints[i].model``, saying how to fix it.
+
+Why an error, not a warning (issue 9, B5: "every endpoint's serving role can read its model's
+artifact ... wherever the version came from"): the compiled role is granted exactly those prefixes
+and nothing else, so with neither no version of the model is readable by it, and every apply that
+creates or replaces the endpoint's SageMaker model fails at ``CreateModel``; a version promoted in
+has nowhere readable to be copied to either (``promote/artifacts.py`` copies under the registering
+job's prefix or the ``artifacts_uri``). A plan that cannot apply is what validate exists to stop,
+and the fix is one line. Only a bucket policy outside this system naming the role could make it
+work, and a spec that relies on that must say where the artifacts are anyway. The reference
+document and the examples validate unchanged (their models are registered here or name their
+``artifacts_uri``); a Kubernetes environment is not concerned (KServe reads the models bucket with
+the serving account's credentials).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.diagnostics import Diagnostic, error
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 
@@ -33,11 +43,11 @@ def check_serving_artifacts(ctx: CheckContext, env: str, environment: Environmen
         model = ctx.item("models", endpoint.model.name)
         if model is None or model.name in registered or model.artifacts_uri:
             continue
-        yield warning("model-artifacts-unknown",
-                    f'Endpoint "{endpoint.name}": no job here registers model "{model.name}", and it names no artifacts_uri',
-                    f"In environment {env}: the endpoint's serving role is granted read access to the artifacts of "
-                    f"the training jobs that register its model, and to the model's artifacts_uri; with neither, "
-                    f"SageMaker cannot read any version of {model.name} (CreateModel: \"Could not access model "
-                    f"data\"). Fix: set models.{model.name}.artifacts_uri to the s3:// prefix its versions' "
-                    f"model.tar.gz files are under (override it in {env} if it differs there).",
-                    ("endpoints", i, "model"), f"endpoints.{endpoint.name}")
+        yield error("model-artifacts-unknown",
+                  f'Endpoint "{endpoint.name}": no job here registers model "{model.name}", and it names no artifacts_uri',
+                  f"In environment {env}: the endpoint's serving role is granted read access to the artifacts of "
+                  f"the training jobs that register its model, and to the model's artifacts_uri; with neither, "
+                  f"SageMaker cannot read any version of {model.name} (CreateModel: \"Could not access model "
+                  f"data\"). Fix: set models.{model.name}.artifacts_uri to the s3:// prefix its versions' "
+                  f"model.tar.gz files are under (override it in {env} if it differs there).",
+                  ("endpoints", i, "model"), f"endpoints.{endpoint.name}")

@@ -2,7 +2,8 @@
 
 The rule and its source (botocore ``CreateModelInput.ExecutionRoleArn``) are in
 ``mlops_infra/spec/artifacts.py``: the role reads the artifacts of the jobs here that register the
-model, and the model's ``artifacts_uri``; with neither, validate warns.
+model, and the model's ``artifacts_uri``; with neither, validate reports an error (the apply
+would fail at ``CreateModel``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _text() -> str:
 def test_a_model_no_job_registers_needs_an_artifacts_uri_on_aws():
     text = edit(_text(), "    artifacts_uri: s3://churn-quickstart-models-123456789012/churn-model/   # trained outside this system\n", "")
     found = [d for d in parse_system(text).diagnostics if d.code == "model-artifacts-unknown"]
-    assert [(d.severity, d.address) for d in found] == [("warning", "endpoints.churn-api")]  # prod only: dev is Kubernetes
+    assert [(d.severity, d.address) for d in found] == [("error", "endpoints.churn-api")]  # prod only: dev is Kubernetes
     assert "In environment prod" in found[0].detail and "models.churn-model.artifacts_uri" in found[0].detail
 
 
@@ -33,3 +34,17 @@ def test_the_serving_role_reads_exactly_the_declared_prefix():
     statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
     assert statements["ReadModelArtifactsObjects"]["Resource"] == [
         "arn:aws:s3:::churn-quickstart-models-123456789012/churn-model/*"]
+
+
+def test_the_reference_and_the_examples_need_no_change():
+    """Making B5 an error changes nothing for documents whose models are trained here or name their
+    artifacts (the reference document, unchanged, and every example)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    documents = [root.parent / "shared" / "spec" / "reference-mlsystem.yaml", root / QUICKSTART,
+                 *sorted((root / "examples").glob("*/mlsystem.yaml"))]
+    assert len(documents) >= 4
+    for path in documents:
+        found = [d for d in parse_system(path.read_text(), str(path)).diagnostics if d.code == "model-artifacts-unknown"]
+        assert found == [], path
