@@ -33,7 +33,7 @@ data_sources:
   - {name: clicks, kind: object_store, retention: 90d}
 
 models:
-  - {name: ranker, framework: pytorch, approval: manual}
+  - {name: ranker, framework: pytorch, approval: manual, artifacts_uri: "s3://recsys-models/ranker/"}
 
 endpoints:
   - name: ranker-api

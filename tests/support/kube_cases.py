@@ -98,7 +98,7 @@ training_jobs:
 models:
   - {name: ranker, framework: huggingface, approval: automatic, description: ranks things}
   - {name: churn, framework: sklearn}
-  - {name: bespoke, framework: custom}
+  - {name: bespoke, framework: custom, artifacts_uri: "s3://variety-imports-123456789012/bespoke/"}  # imported (B5)
 endpoints:
   - name: ranker
     model: {name: ranker, version: 3}

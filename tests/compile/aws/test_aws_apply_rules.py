@@ -40,7 +40,7 @@ def _endpoint_doc(strategy: str, bake: str, steps: str = "") -> str:
 apiVersion: mlops-infra/v1
 kind: MLSystem
 metadata: {{name: bakes}}
-models: [{{name: m, framework: sklearn, approval: automatic}}]
+models: [{{name: m, framework: sklearn, approval: automatic, artifacts_uri: "s3://imports-123456789012/m/"}}]
 endpoints:
   - name: api
     model: {{name: m, version: 1}}

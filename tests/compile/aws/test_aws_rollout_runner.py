@@ -35,7 +35,7 @@ def _doc(strategy: str) -> str:
 apiVersion: mlops-infra/v1
 kind: MLSystem
 metadata: {{name: runs}}
-models: [{{name: m, framework: sklearn, approval: automatic}}]
+models: [{{name: m, framework: sklearn, approval: automatic, artifacts_uri: "s3://imports-123456789012/m/"}}]
 endpoints:
   - name: api
     model: {{name: m, version: 3}}

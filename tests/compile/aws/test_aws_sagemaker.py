@@ -379,7 +379,7 @@ VERSIONED = """
 apiVersion: mlops-infra/v1
 kind: MLSystem
 metadata: {name: versions}
-models: [{name: m, framework: sklearn}]
+models: [{name: m, framework: sklearn, artifacts_uri: "s3://imports-123456789012/m/"}]
 endpoints:
   - name: api
     model: {name: m, version: VERSION}

@@ -161,7 +161,7 @@ SECRET_CASE = """
 apiVersion: mlops-infra/v1
 kind: MLSystem
 metadata: {name: secrets-case}
-models: [{name: m, framework: sklearn}]
+models: [{name: m, framework: sklearn, artifacts_uri: "s3://imports-123456789012/m/"}]
 endpoints:
   - {name: api, model: {name: m, version: 1}, instance_type: ml.m5.large, replicas: {min: 1, max: 2}}
 monitors: [{name: lat, endpoint: api, metric: latency_p99, threshold: 100ms}]
