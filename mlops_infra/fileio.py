@@ -22,6 +22,9 @@ Contract:
   SIGHUP while writing (main thread), the temporary file is removed and the target is untouched
   (SIGKILL cannot be caught: a ``.NAME.*.tmp`` file may then remain). An existing target keeps
   its permission bits; a new one gets ``0o644``.
+- :func:`write_new_files` writes a set of generated files (``init``'s stack, ``policy-pack``'s
+  pack) under a directory, each atomically, refusing before writing any when one exists already
+  and ``force`` is not given.
 - :func:`write_output` is the one call for a command's output file: the path checks, the
   redaction layer's refusal of a secret (:func:`mlops_infra.secrets.check_output`, before any
   byte is written) and the atomic write.
@@ -196,6 +199,22 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str 
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+def write_new_files(target: Path, files: dict[str, str], *, force: bool) -> None:
+    """Write ``files`` (relative name -> text) under ``target``, each atomically, parents created.
+
+    Raises :class:`UserError` (exit 1, nothing written) when a file exists already and ``force``
+    is false, listing the files and how to proceed."""
+    existing = sorted(name for name in files if (target / name).exists())
+    if existing and not force:
+        raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
+                        "\n".join(f"{target / name}" for name in existing)
+                        + "\nRe-run with --force to overwrite them, or choose another --dir.", source=str(target))
+    for name, text in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
 
 
 _CAUGHT_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)

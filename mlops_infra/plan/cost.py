@@ -63,6 +63,7 @@ from croniter import croniter
 from mlops_infra import catalog
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
+from mlops_infra.policy.facts import component_facts
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
 
@@ -76,9 +77,6 @@ REFRESH_HINT = "missing prices: `mlops-infra catalog refresh --regions {region}`
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
 """SageMaker's default ``MaxRuntimeInSeconds`` (1 day), used when a job sets no max_runtime."""
 
-SECTIONS = {"data_source": "data_sources", "cluster": "clusters", "training_job": "training_jobs", "model": "models",
-            "endpoint": "endpoints", "monitor": "monitors", "alert": "alerts", "channel": "channels"}
-"""Facts ``kind`` -> spec section (addresses are ``<section>.<name>``)."""
 
 
 @lru_cache(maxsize=256)
@@ -100,16 +98,9 @@ def scheduled_runs(cron: str | None) -> int | None:
 
 
 def facts_by_address(items: Any) -> dict[str, dict[str, Any]]:
-    """``{address: facts}`` from resources (desired or state) that carry ML facts."""
-    out: dict[str, dict[str, Any]] = {}
-    for res in items:
-        facts = res.inputs
-        if res.custom or not isinstance(facts, dict):
-            continue
-        kind, name = facts.get("kind"), facts.get("name")
-        if kind in SECTIONS and isinstance(name, str) and "factsVersion" in facts:
-            out[f"{SECTIONS[kind]}.{name}"] = facts
-    return out
+    """``{address: facts}`` from resources (desired or state) that carry ML facts: the guardrails'
+    reader (:func:`mlops_infra.policy.facts.component_facts`), one definition of a component's facts."""
+    return component_facts(items)
 
 
 def target_cloud(graph: DesiredGraph) -> str:

@@ -31,8 +31,9 @@ RULE_SECTIONS = ("data_sources", "clusters", "models", "endpoints", "monitors", 
 ALL_SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts", "channels")
 
 
-def component_facts(resources: Iterable[DesiredResource]) -> dict[str, dict[str, Any]]:
-    """``{address: facts}`` of the components among ``resources`` (see the module contract)."""
+def component_facts(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """``{address: facts}`` of the components among ``resources`` (desired resources, or a prior
+    state's: anything with ``custom`` and ``inputs``; see the module contract)."""
     out: dict[str, dict[str, Any]] = {}
     for res in resources:
         facts = res.inputs

@@ -22,7 +22,6 @@ import typer
 
 from mlops_infra.cli.output import error_console, print_diagnostics
 from mlops_infra.cli.usage import exit_codes
-from mlops_infra.errors import UserError
 
 if TYPE_CHECKING:
     from mlops_infra.stacks import InstalledFrom
@@ -44,7 +43,7 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist already."),
 ) -> None:
     """Scaffold Pulumi.yaml and one stacks/<env>/ per environment of your system."""
-    from mlops_infra.fileio import write_text_atomic
+    from mlops_infra.fileio import write_new_files, write_text_atomic
     from mlops_infra.spec import embedded_quickstart_path, load_system
     from mlops_infra.stacks import scaffold_files
 
@@ -63,15 +62,7 @@ def init(
     target = directory if directory is not None else file.parent
     venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else None
     files = scaffold_files(system.metadata.name, list(system.environments), file, target, venv, installed_from())
-    existing = sorted(name for name in files if (target / name).exists())
-    if existing and not force:
-        raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
-                        "\n".join(f"{target / name}" for name in existing)
-                        + "\nRe-run with --force to overwrite them, or choose another --dir.", source=str(target))
-    for name, text in files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
+    write_new_files(target, files, force=force)
     for note in notes:
         typer.echo(note)
     typer.echo(f"Pulumi project {system.metadata.name!r} for {file}: wrote {len(files)} files under {target}")

@@ -19,7 +19,6 @@ import typer
 
 from mlops_infra.cli.output import error_console, print_diagnostics
 from mlops_infra.cli.usage import exit_codes
-from mlops_infra.errors import UserError
 
 EXIT_CODES = exit_codes("the pack was written", "the system is not valid, or files exist already (use --force)")
 
@@ -37,7 +36,7 @@ def policy_pack(
 ) -> None:
     """Write a Pulumi CrossGuard policy pack of the system's guardrails (pulumi up --policy-pack DIR)."""
     from mlops_infra.cli.commands.init import installed_from
-    from mlops_infra.fileio import write_text_atomic
+    from mlops_infra.fileio import write_new_files
     from mlops_infra.spec import load_system
     from mlops_infra.stacks import policy_pack_files
 
@@ -48,15 +47,7 @@ def policy_pack(
     target = directory if directory is not None else file.parent / "policy"
     venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else None
     files = policy_pack_files(loaded.system.metadata.name, file, target, venv, installed_from())
-    existing = sorted(name for name in files if (target / name).exists())
-    if existing and not force:
-        raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
-                        "\n".join(f"{target / name}" for name in existing)
-                        + "\nRe-run with --force to overwrite them, or choose another --dir.", source=str(target))
-    for name, text in files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
+    write_new_files(target, files, force=force)
     typer.echo(f"Policy pack of {loaded.system.metadata.name!r} for {file}: wrote {len(files)} files under {target}")
     for name in files:
         typer.echo(f"  {target / name}")
