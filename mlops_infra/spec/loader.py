@@ -31,8 +31,10 @@ import yaml_rs
 from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, printable, with_location
 from mlops_infra.fileio import TooLarge, read_limited
 
-MAX_BYTES = 8 * 1024 * 1024
-"""Largest document accepted (8 MiB, about 250,000 lines)."""
+MAX_BYTES = 16 * 1024 * 1024
+"""Largest document accepted (16 MiB, about 500,000 lines): room for the 10,000-endpoint system the
+scale target of issue 14 names (the benchmark's generated document is 8,549,840 bytes), still a
+bound on what a device or endless pipe can make the loader read (red-team H1/H5)."""
 
 MAX_ALIAS_EVENTS = 200_000
 """Most YAML events that alias expansion may replay before the document is refused."""

@@ -384,7 +384,7 @@ def test_h5_a_text_device_stops_at_the_limit_by_counting(tmp_path: Path) -> None
     finally:
         feeder.kill()
         feeder.wait()
-    assert result.code == 1 and "File is too large (more than 8,388,608 bytes read)" in result.stderr
+    assert result.code == 1 and "File is too large (more than 16,777,216 bytes read)" in result.stderr
 
 
 def test_h5_a_gzip_bomb_is_refused_after_a_few_megabytes(tmp_path: Path) -> None:
