@@ -34,7 +34,7 @@ from functools import cache
 from importlib import resources
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.aws import arns, iam, monitoring, policies
+from mlops_infra.compile.aws import arns, iam, lambdas, monitoring, policies
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
@@ -43,12 +43,8 @@ from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-FORWARDER_LOG_RETENTION_DAYS = 30
-FORWARDER_RUNTIME = "python3.12"
 
 
 @cache
@@ -87,26 +83,16 @@ def _secret_env(prefix: str, secret: SecretRef) -> dict[str, str]:
 def _add_forwarder(aws: AwsContext, ch: ChannelParts, env: dict[str, str], secrets: list[SecretRef]) -> None:
     """The Lambda forwarder of a channel: log group, role, function, SNS permission, subscription."""
     channel, address, component = ch.name, ch.address, ch.component
-    function_name = aws.name("notify", channel, max_len=64)
-    log_group = f"/aws/lambda/{function_name}"
-    logs = aws.add(LOG_GROUP, f"{channel}-forwarder-logs", {
-        "name": log_group, "retentionInDays": FORWARDER_LOG_RETENTION_DAYS,
-    }, parent=component, address=address, role="log-group")
     spec = iam.RoleSpec(f"{channel}-forwarder", ("notify", channel), ("lambda.amazonaws.com",),
                         f"Forwards alarm notifications of channel {channel}; reads only its own secrets.")
-    role = iam.add_role(aws, spec, [
+    function, _ = lambdas.add_function(aws, f"{channel}-forwarder", aws.name("notify", channel, max_len=64), spec, [
         policies.allow("ReadChannelSecrets", ["secretsmanager:GetSecretValue"],
                        sorted({arns.secret_arn(aws.region, aws.account, s.secret) for s in secrets})),
-        policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                       arns.log_group_arns(aws.region, aws.account, log_group)),
-    ], parent=component, address=address)
-    function = aws.add(FUNCTION, f"{channel}-forwarder", {
-        "name": function_name, "description": f"mlops-infra: forwards alarms to channel {channel}",
-        "runtime": FORWARDER_RUNTIME, "handler": "forwarder.handler", "architectures": ["arm64"],
-        "code": archive({"forwarder.py": forwarder_source()}), "role": ref(role, "arn"),
-        "timeout": 15, "memorySize": 128, "environment": {"variables": env},
-        "loggingConfig": {"logFormat": "JSON", "logGroup": ref(logs, "name")},
-    }, parent=component, address=address, role="function", depends_on=[iam.policy_urn(aws, spec, component)])
+    ], {
+        "description": f"mlops-infra: forwards alarms to channel {channel}", "handler": "forwarder.handler",
+        "code": archive({"forwarder.py": forwarder_source()}), "timeout": 15, "memorySize": 128,
+        "environment": {"variables": env},
+    }, parent=component, address=address, role="function", log_role="log-group")
     permission = aws.add(PERMISSION, f"{channel}-forwarder-invoke", {
         "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "sns.amazonaws.com",
         "sourceArn": ref(ch.topic, "arn"), "statementId": "AllowAlarmTopic",

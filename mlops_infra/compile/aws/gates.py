@@ -20,15 +20,11 @@ from __future__ import annotations
 
 from importlib import resources
 
-from mlops_infra.compile.aws import arns, iam, policies
+from mlops_infra.compile.aws import iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import ResourceOptions, archive, ref
 
-FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-RUNTIME = "python3.12"
-LOG_RETENTION_DAYS = 30
 
 
 def gate_source() -> str:
@@ -38,26 +34,17 @@ def gate_source() -> str:
 
 def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, parent: str, address: str) -> str:
     """The retrain gate of training job ``job`` starting ``pipeline``; returns the function URN."""
-    function_name = aws.name("retrain", job, max_len=64)
-    log_group = f"/aws/lambda/{function_name}"
-    logs = aws.add(LOG_GROUP, f"{job}-gate-logs", {"name": log_group, "retentionInDays": LOG_RETENTION_DAYS},
-                   parent=parent, address=address, role="log-group")
     spec = iam.RoleSpec(f"{job}-gate", ("retrain", job), ("lambda.amazonaws.com",),
                         f"Starts training job {job}'s pipeline unless a run of it is active.")
-    role = iam.add_role(aws, spec, [
+    function, _ = lambdas.add_function(aws, f"{job}-gate", aws.name("retrain", job, max_len=64), spec, [
         policies.allow("StartOneRunAtATime", ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
                        [ref(pipeline, "arn")]),
-        policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                       arns.log_group_arns(aws.region, aws.account, log_group)),
-    ], parent=parent, address=address)
-    function = aws.add(FUNCTION, f"{job}-gate", {
-        "name": function_name, "description": f"mlops-infra: starts {pipeline_name} unless a run of it is active",
-        "runtime": RUNTIME, "handler": "retrain_gate.handler", "architectures": ["arm64"],
-        "code": archive({"retrain_gate.py": gate_source()}), "role": ref(role, "arn"),
+    ], {
+        "description": f"mlops-infra: starts {pipeline_name} unless a run of it is active",
+        "handler": "retrain_gate.handler", "code": archive({"retrain_gate.py": gate_source()}),
         "timeout": 30, "memorySize": 128, "reservedConcurrentExecutions": 1,
         "environment": {"variables": {"PIPELINE_NAME": pipeline_name}},
-        "loggingConfig": {"logFormat": "JSON", "logGroup": ref(logs, "name")},
-    }, parent=parent, address=address, role="retrain-gate", depends_on=[iam.policy_urn(aws, spec, parent)])
+    }, parent=parent, address=address, role="retrain-gate", log_role="log-group")
     aws.gates.append(function)
     return function
 

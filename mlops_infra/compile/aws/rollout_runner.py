@@ -50,19 +50,16 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import rollout_code
-from mlops_infra.compile.aws import arns, iam, policies
+from mlops_infra.compile.aws import arns, iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import archive, ref
 
-FUNCTION = "aws:lambda/function:Function"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FUNCTION = lambdas.FUNCTION
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 ADDRESS = "platform"
 HANDLER = "mlops_infra.rollout.scheduled.handler"
-RUNTIME = "python3.12"
 RATE = "rate(1 minute)"
 TIMEOUT_SECONDS = 300
-LOG_RETENTION_DAYS = 30
 DOCUMENT = rollout_code.DOCUMENT
 CODE = rollout_code.AWS
 """The modules of ``mlops_infra`` the runner imports on AWS (a test runs the archive with only these)."""
@@ -91,7 +88,7 @@ def rollout_config_prefix(endpoint: str) -> str:
     return f"{endpoint[:40]}-rollout-v"
 
 
-def _statements(aws: AwsContext, log_group: str) -> list:
+def _statements(aws: AwsContext) -> list:
     r, a = aws.region, aws.account
     canaries = [aws.canaries[k] for k in sorted(aws.canaries)]
     endpoints = [arns.arn(r, a, "sagemaker", f"endpoint/{c['endpoint'].lower()}") for c in canaries]
@@ -125,8 +122,6 @@ def _statements(aws: AwsContext, log_group: str) -> list:
                                                     "cloudwatch:PutMetricAlarm"],
                        [arns.alarm_arn(r, a, f"TargetTracking-endpoint/{c['endpoint']}/variant/primary-*")
                         for c in canaries if c["autoscaled"]]),
-        policies.allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                       arns.log_group_arns(r, a, log_group)),
     ]
 
 
@@ -135,19 +130,13 @@ def compile_rollout_runner(aws: AwsContext) -> None:
     if not aws.canaries:
         return
     parent = aws.platform
-    function_name = aws.name("rollout-runner", max_len=64)
-    log_group = f"/aws/lambda/{function_name}"
-    logs = aws.add(LOG_GROUP, "rollout-runner-logs", {"name": log_group, "retentionInDays": LOG_RETENTION_DAYS},
-                   parent=parent, address=ADDRESS, role="rollout-runner-log-group")
-    role = iam.add_role(aws, RUNNER_ROLE, _statements(aws, log_group), parent=parent, address=ADDRESS)
     files = dict(code())
     files[DOCUMENT] = rollout_code.document_text(document(aws))
-    function = aws.add(FUNCTION, "rollout-runner", {
-        "name": function_name, "description": "mlops-infra: one rollout reconcile pass per tick",
-        "runtime": RUNTIME, "handler": HANDLER, "architectures": ["arm64"], "code": archive(files),
-        "role": ref(role, "arn"), "timeout": TIMEOUT_SECONDS, "memorySize": 256,
-        "loggingConfig": {"logFormat": "JSON", "logGroup": ref(logs, "name")},
-    }, parent=parent, address=ADDRESS, role="rollout-runner", depends_on=[iam.policy_urn(aws, RUNNER_ROLE, parent)])
+    function, _ = lambdas.add_function(aws, "rollout-runner", aws.name("rollout-runner", max_len=64), RUNNER_ROLE,
+                                       _statements(aws), {
+        "description": "mlops-infra: one rollout reconcile pass per tick", "handler": HANDLER,
+        "code": archive(files), "timeout": TIMEOUT_SECONDS, "memorySize": 256,
+    }, parent=parent, address=ADDRESS, role="rollout-runner", log_role="rollout-runner-log-group")
     invoker = iam.add_role(aws, SCHEDULE_ROLE, [
         policies.allow("InvokeRolloutRunner", ["lambda:InvokeFunction"], [ref(function, "arn")])],
         parent=parent, address=ADDRESS)
