@@ -5,8 +5,8 @@ Contract:
   ("an AWS access key id"), the *anchors* (literal strings, at least one of which occurs in every
   match; case-insensitive when ``fold_case``) and where its patterns come from:
   ``plugin="AWSKeyDetector", index=0`` takes ``denylist[0]`` of that detect-secrets plugin (the
-  maintained ruleset, imported only when an anchor is seen, since importing detect-secrets costs
-  ~0.3 s); ``pattern=`` is a shape detect-secrets does not know, written here.
+  maintained ruleset, imported only when an anchor is seen, since importing detect-secrets and its
+  plugins is a large share of start-up: ``python -X importtime``); ``pattern=`` is a shape detect-secrets does not know, written here.
 - ``trigger`` replaces the anchors with a prefilter pattern (RE2 syntax) where a literal would be
   too common (``@`` is in every email address, ``://`` in every URL); ``key40`` rules are
   triggered by any 40-character token of the AWS secret key alphabet.
