@@ -22,7 +22,10 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   ``uri`` (not made by us) becomes ``{"(path)": <path>}`` and so always differs from ``$archive``.
 - JSON text: a desired ``$json`` is compared as parsed JSON against the parsed prior string, so
   diff paths go inside the document (``policy.Statement[0].Action``). Two unequal strings that both
-  parse as JSON objects/arrays are compared parsed too (IAM policies with other key order).
+  parse as JSON objects/arrays are compared parsed too (IAM policies with other key order). The
+  common unchanged document is proved equal first without parsing: its refs resolved (when each
+  resolves to a plain scalar of a resource kept as it is), its sorted compact JSON is compared with
+  the stored text, byte for byte; anything else is parsed and walked.
 - ``$ref``: ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
   or replaced resource is recorded in ``from_refs`` under its path.
 - ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
@@ -45,7 +48,7 @@ from typing import Any
 
 import orjson
 
-from mlops_infra.graph import ARCHIVE, JSON, REF, canonical_json
+from mlops_infra.graph import ARCHIVE, JSON, REF
 from mlops_infra.plan.rules import Path, ReplaceRule, parse_path
 from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, UNKNOWN
 
@@ -218,6 +221,14 @@ def _already_normal(desired: Any, prior: Any = None) -> bool:
     except (orjson.JSONEncodeError, TypeError):
         return False
     return _ABNORMAL.search(text) is None
+
+
+_REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"([^"]*)"\}')
+"""A ref object in sorted compact JSON (a backslash in a group is an escape: not resolved here)."""
+
+
+class _Unresolved(Exception):
+    """A ``$json`` document whose refs do not all resolve to plain scalars (see ``_Walker._resolved``)."""
 
 
 _EMPTY = (None, [], {})
@@ -419,9 +430,15 @@ class _Walker:
         return self._result(prior, value)
 
     def _json(self, p: Any, inner: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
-        if (type(p) is str and ign is None and keep is None and type(inner) in _CONTAINERS
-                and p == canonical_json(inner) and _already_normal(inner)):
-            return inner, inner  # the stored text is the desired document's: equal, nothing to parse
+        if type(p) is str and ign is None and keep is None and type(inner) in _CONTAINERS:
+            try:
+                text, had_refs = self._resolved_text(inner)
+            except (_Unresolved, orjson.JSONEncodeError, TypeError):
+                text, had_refs = None, False
+            if (text is not None and text[:1] in (b"{", b"[") and text == p.encode()
+                    and _ABNORMAL.search(text) is None):
+                value = orjson.loads(text) if had_refs else inner  # the stored text is the desired document's
+                return value, value
         if type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:
             p_plain = self.prior_only(p, path)
             if p_plain == {"(secret)": "(encrypted)"}:
@@ -433,6 +450,32 @@ class _Walker:
         if parsed is MISSING:
             return self._result(MISSING if p is MISSING else self.prior_only(p, path), self.desired_only(inner, path))
         return self.pair(parsed, inner, path, ign, keep)
+
+    def _resolved_text(self, value: Any) -> tuple[bytes, bool]:
+        """The sorted compact JSON of ``value`` (a ``$json`` document) with each ``$ref`` replaced by
+        the JSON of the plain scalar it resolves to; raises :class:`_Unresolved` for a ref the walk
+        would treat otherwise (to a created or replaced resource, unknown, kept as before, a secret
+        or an object). In sorted compact JSON a ref object is exactly ``{"$ref":"<urn>","output":
+        "<name>"}``, and ``{"`` never occurs inside a string (its quote would be escaped), so the
+        matches are exactly the refs; nested sentinels are left as they are (the caller's
+        :data:`_ABNORMAL` check sees them). Also whether there was a ref to replace."""
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        if b'"$ref"' not in data:
+            return data, False
+        lookup = self.lookup
+
+        def resolve(match: re.Match[bytes]) -> bytes:
+            urn, output = match.group(1), match.group(2)
+            if b"\\" in urn or b"\\" in output:
+                raise _Unresolved
+            found = lookup(urn.decode(), output.decode())
+            resolved = found.value
+            if (found.source is not None or found.same_as_prior or type(resolved) not in _PLAIN
+                    or resolved == UNKNOWN):
+                raise _Unresolved
+            return orjson.dumps(resolved)
+
+        return _REF_TEXT.sub(resolve, data), True
 
     def _archive(self, p: Any, files: dict[str, str], path: Path) -> tuple[Any, Any]:
         desired = archive_hashes(files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from typing import Any
@@ -257,6 +258,22 @@ def _stored(value):
     return value
 
 
+@contextlib.contextmanager
+def _walk_only(module):
+    """Both shortcuts of the walk off: unchanged values and ``$json`` documents are walked."""
+    real_normal, real_text = module._already_normal, module._Walker._resolved_text
+
+    def unresolved(self, value):
+        raise module._Unresolved
+
+    module._already_normal = lambda *args: False
+    module._Walker._resolved_text = unresolved
+    try:
+        yield
+    finally:
+        module._already_normal, module._Walker._resolved_text = real_normal, real_text
+
+
 def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
@@ -265,12 +282,8 @@ def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
 
     def both(prior, desired):
         fast = norm(prior, desired)
-        real = module._already_normal
-        module._already_normal = lambda *args: False
-        try:
+        with _walk_only(module):
             slow = norm(prior, desired)
-        finally:
-            module._already_normal = real
         return fast, slow
 
     @settings(max_examples=400, deadline=None)
@@ -295,3 +308,69 @@ def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
     finally:
         module.json.loads = module_json
     assert not n.differs and n.desired == {"policy": policy, "tags": {"a": "1"}} and calls == []  # not parsed
+
+
+def test_json_documents_with_refs_are_proved_equal_as_the_walk_proves_them() -> None:
+    """A ``$json`` document holding refs: its refs resolved, its sorted text compared with the stored
+    text, gives what parsing and walking it gives, for refs to kept resources (plain values),
+    to created ones (unknown, recorded in from_refs), kept as before, and secret outputs."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    outputs = {"kept": RefValue("arn:aws:iam::1:role/kept"), "count": RefValue(3), "flag": RefValue(True),
+               "new": RefValue(UNKNOWN, source="new"), "gone": RefValue(same_as_prior=True),
+               "secret": RefValue({SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}),
+               "object": RefValue({"a": 1}), "quoted": RefValue('say "hi"\\ \u00e9')}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return outputs[urn]
+
+    def stored(value):  # as the state stores it: refs resolved, then canonical text
+        if isinstance(value, dict) and set(value) == {"$ref", "output"}:
+            found = outputs[value["$ref"]]
+            return "arn:old" if found.same_as_prior or found.value == UNKNOWN else found.value
+        if isinstance(value, dict):
+            return {k: stored(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [stored(v) for v in value]
+        return value
+
+    leaves = st.one_of(st.sampled_from(["x", 1, 2.5, True, None, "null", '{"$ref":"kept","output":"arn"}']),
+                       st.sampled_from(sorted(outputs)).map(lambda urn: ref(urn, "arn")))
+    docs = st.recursive(leaves, lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.sampled_from(["Resource", "Action", "a"]),
+                                                        children, max_size=3)), max_leaves=10)
+
+    @settings(max_examples=400, deadline=None)
+    @given(docs.filter(lambda d: isinstance(d, dict | list)), st.booleans(), st.booleans())
+    def check(doc, mutate, reorder) -> None:
+        from mlops_infra.graph import canonical_json
+
+        text = canonical_json(stored(doc))
+        if reorder:
+            text = json.dumps(stored(doc))
+        if mutate:
+            text = text.replace("x", "y", 1)
+        prior, desired = {"policy": text}, {"policy": json_of(doc)}
+        fast = norm(prior, desired, lookup=lookup)
+        with _walk_only(module):
+            slow = norm(prior, desired, lookup=lookup)
+        assert (json.dumps(fast.prior, sort_keys=True), json.dumps(fast.desired, sort_keys=True), fast.differs,
+                fast.sensitive, fast.from_refs, fast.unverifiable) == (
+            json.dumps(slow.prior, sort_keys=True), json.dumps(slow.desired, sort_keys=True), slow.differs,
+            slow.sensitive, slow.from_refs, slow.unverifiable)
+
+    check()
+    policy = {"Statement": [{"Effect": "Allow", "Resource": [ref("kept", "arn"), ref("count", "n")]}]}
+    calls = []
+    module_json = module.json.loads
+    module.json.loads = lambda text: calls.append(text) or module_json(text)
+    try:
+        n = norm({"policy": json.dumps(stored(policy), sort_keys=True, separators=(",", ":"))},
+                 {"policy": json_of(policy)}, lookup=lookup)
+    finally:
+        module.json.loads = module_json
+    assert not n.differs and calls == []  # not parsed
+    assert n.desired == {"policy": {"Statement": [{"Effect": "Allow", "Resource": ["arn:aws:iam::1:role/kept", 3]}]}}
