@@ -10,20 +10,39 @@ run so tracing does not slow the timed runs) and the process peak RSS (ru_maxrss
 
 Target on a 2-core machine: at most 1.0 s wall and 300 MB peak for 1,000 endpoints.
 
+With ``--baseline TREE`` (a source tree of mlops-infra, e.g. an older checkout) it times the whole
+command instead, paired: each run a fresh process of ``mlops-infra validate SPEC`` (and, with
+``--commands validate,plan``, ``plan SPEC --env prod``), from this tree and from TREE in turn (A B A
+B: each pair shares the machine's load), with the same interpreter and libraries (``PYTHONPATH``
+selects the tree). For each command it prints the medians of the wall and CPU time (user + system,
+from ``wait4``) of both trees and the medians of the per-pair ratios new/baseline, whether both
+wrote the same bytes on stdout and exited alike, and the load average before and after. Issue 13's
+budget: at most 1.10x the baseline. Both trees run with bytecode caches (``PYTHONPYCACHEPREFIX``, a
+temporary folder filled in the warm-up rounds, as an installed package has its ``.pyc`` files);
+``--no-bytecode`` compiles every module from source in every run instead.
+
     python benchmarks/bench_validate.py [--endpoints 1000] [--runs 5] [--profile]
+    python benchmarks/bench_validate.py --baseline TREE [--runs 9] [--warmup 1] [--commands validate,plan]
+                                        [--no-bytecode] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import hashlib
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
 
 GPU_SHAPES = [("A10G", 1), ("L4", 1), ("T4", 1), ("A10G", 4)]
 STRATEGIES = ["canary", "blue_green", "rolling"]
@@ -188,12 +207,115 @@ def _run(path: Path) -> float:
     return elapsed
 
 
+PAIRED_BUDGET = 1.10
+"""Issue 13: nothing slows validate or plan of the 1,000-endpoint system by more than 10 %."""
+
+PAIRED_COMMANDS = {"validate": ["validate", "{spec}"], "plan": ["plan", "{spec}", "--env", "prod", "--no-color"]}
+"""Commands of the paired mode (``--commands``), as typed after ``mlops-infra``."""
+
+
+@dataclasses.dataclass
+class Timed:
+    """One command from one tree and what its runs took."""
+
+    name: str
+    argv: list[str]
+    tree: str
+    walls: list[float] = dataclasses.field(default_factory=list)
+    cpus: list[float] = dataclasses.field(default_factory=list)
+    digests: set[str] = dataclasses.field(default_factory=set)
+    codes: set[int] = dataclasses.field(default_factory=set)
+
+
+def _run_process(timed: Timed, cwd: Path, env: dict[str, str], keep: bool) -> None:
+    """Run ``timed`` once in a fresh process; with ``keep`` record its wall and CPU time."""
+    env = {**env, "PYTHONPATH": timed.tree}
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(timed.argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        timed.digests.add(hashlib.sha256(out.read()).hexdigest())
+    timed.codes.add(os.waitstatus_to_exitcode(status))
+    if keep:
+        timed.walls.append(wall)
+        timed.cpus.append(usage.ru_utime + usage.ru_stime)
+
+
+def _pair_ratio(new: list[float], old: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(new, old, strict=True))
+
+
+def paired(args: argparse.Namespace) -> int:
+    """The ``--baseline`` mode (see the module docstring)."""
+    holder = None
+    if args.keep:
+        where = args.keep
+        where.mkdir(parents=True, exist_ok=True)
+    else:
+        holder = tempfile.TemporaryDirectory()
+        where = Path(holder.name)
+    spec = where / f"mlsystem-{args.endpoints}.yaml"
+    if not spec.exists():
+        spec.write_text(generate(args.endpoints))
+    run_dir = where / "cwd"
+    run_dir.mkdir(exist_ok=True)  # no stacks/: plan finds no state
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
+    caches = None
+    if args.no_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        caches = tempfile.TemporaryDirectory()
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = caches.name
+    cli = [sys.executable, "-m", "mlops_infra.cli.main"]
+    pairs = []
+    for name in args.commands.split(","):
+        argv = cli + [a.format(spec=spec) for a in PAIRED_COMMANDS[name]]
+        pairs.append((Timed(name, argv, str(HERE.parent)), Timed(f"{name}@baseline", argv, str(args.baseline))))
+    load_before = os.getloadavg()
+    for round_ in range(args.warmup + args.runs):
+        for new, old in pairs:
+            _run_process(new, run_dir, env, round_ >= args.warmup)
+            _run_process(old, run_dir, env, round_ >= args.warmup)
+    load_after = os.getloadavg()
+    for holding in (holder, caches):
+        if holding is not None:
+            holding.cleanup()
+    print(f"document: {args.endpoints} endpoints; baseline {args.baseline}; {args.runs} counted pairs after "
+          f"{args.warmup} warm-up; bytecode {'compiled in every run' if args.no_bytecode else 'cached'}; "
+          f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
+    print(f"{'command':<20} {'wall s':>8} {'cpu s':>8} {'x wall':>8} {'x cpu':>8}")
+    failed = False
+    for new, old in pairs:
+        for timed in (new, old):
+            print(f"{timed.name:<20} {statistics.median(timed.walls):>8.3f} {statistics.median(timed.cpus):>8.3f}")
+        wall, cpu = _pair_ratio(new.walls, old.walls), _pair_ratio(new.cpus, old.cpus)
+        print(f"{'ratio new/baseline':<20} {'':>8} {'':>8} {wall:>8.2f} {cpu:>8.2f}")
+        if new.codes != {0} or old.codes != {0}:
+            print(f"  exit codes {sorted(new.codes)} / {sorted(old.codes)}: a command failed")
+            failed = True
+        same = new.digests == old.digests and len(new.digests) == 1
+        print(f"  stdout {'identical' if same else 'differs'}; budget (<= {PAIRED_BUDGET:.2f}x): wall "
+              f"{'met' if wall <= PAIRED_BUDGET else 'NOT met'}, cpu {'met' if cpu <= PAIRED_BUDGET else 'NOT met'}")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="profile one run with cProfile (top 25)")
+    parser.add_argument("--baseline", type=Path, help="another mlops-infra source tree: paired whole-process mode")
+    parser.add_argument("--warmup", type=int, default=1, help="paired mode: uncounted rounds first")
+    parser.add_argument("--commands", default="validate", help="paired mode: comma-separated: validate, plan")
+    parser.add_argument("--no-bytecode", action="store_true", help="paired mode: no bytecode caches")
+    parser.add_argument("--keep", type=Path, help="paired mode: write the document here and keep it")
     args = parser.parse_args(argv)
+    if args.baseline:
+        return paired(args)
 
     text = generate(args.endpoints)
     with tempfile.TemporaryDirectory() as tmp:

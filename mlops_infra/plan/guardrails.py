@@ -12,12 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource
-from mlops_infra.plan.cost import estimate_cost
-from mlops_infra.plan.model import HOURS_PER_MONTH
 from mlops_infra.policy.model import CostCeiling, GuardrailResult
 from mlops_infra.policy.rules import evaluate_guardrails
 from mlops_infra.spec.guardrails import GuardrailSettings
-from mlops_infra.state.model import PriorState
 
 
 def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
@@ -30,7 +27,12 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
     """The graph's cost per hour at full scale: the plan estimate's monthly ceiling / 730 h, with
     endpoints that wait for their model version priced as if they ran (a cap must hold once they do;
-    the plan's own estimate leaves them out until then)."""
+    the plan's own estimate leaves them out until then). Pricing is imported here, when a cost cap is
+    set: ``validate`` without one never loads the plan's models or the price list."""
+    from mlops_infra.plan.cost import estimate_cost
+    from mlops_infra.plan.model import HOURS_PER_MONTH
+    from mlops_infra.state.model import PriorState
+
     estimate = estimate_cost(_running(graph), PriorState.empty())
     lines = sorted((line for line in estimate.lines if line.after_range is not None),
                    key=lambda line: (-line.after_range.max_usd, line.address))

@@ -51,36 +51,63 @@ def replica_ceiling(facts: dict[str, Any]) -> int:
     return int(facts.get("minReplicas" if fixed else "maxReplicas") or 0)
 
 
+KIND_FREE = frozenset({"data_sources", "models", "alerts", "channels"})
+"""Sections whose facts do not depend on the target kind (the same on AWS and Kubernetes)."""
+
+
 def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
-                 memo: dict[tuple[str, int, str], dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+                 memo: dict[tuple, Any] | None = None) -> dict[str, dict[str, Any]]:
     """``{address: facts}`` of ``env``'s items of ``sections``, from the facts functions the compiler
     calls (``compile/facts.py``). ``memo`` (one dict for several environments of one document) reuses
-    the facts of an item object the environments share (effective systems share every item no
-    override touched), per target kind."""
+    what the environments share: effective systems share every item no override touched, and every
+    section list no override touched, so a shared list's facts are made once per target kind (once
+    for the sections in :data:`KIND_FREE`), a shared item's likewise."""
     from mlops_infra.compile import facts
 
     kind = system.environments[env].target.kind
     clusters = {c.name: c for c in system.clusters}
     makers = {
-        "data_sources": lambda i: facts.data_source_facts(i),
+        "data_sources": facts.data_source_facts,
         "clusters": lambda i: facts.cluster_facts(i, kind),
-        "training_jobs": lambda i: facts.training_job_facts(i, clusters[i.cluster], kind) if i.cluster in clusters else None,
-        "models": lambda i: facts.model_facts(i),
+        "training_jobs": lambda i: facts.training_job_facts(i, clusters[i.cluster], kind),
+        "models": facts.model_facts,
         "endpoints": lambda i: facts.endpoint_facts(i, kind),
         "monitors": lambda i: facts.monitor_facts(i, kind),
-        "alerts": lambda i: facts.alert_facts(i),
-        "channels": lambda i: facts.channel_facts(i),
+        "alerts": facts.alert_facts,
+        "channels": facts.channel_facts,
     }
     memo = {} if memo is None else memo
     out: dict[str, dict[str, Any]] = {}
     for section in sections:
-        make = makers[section]
-        for item in getattr(system, section):
-            key = (section, id(item), kind)
-            data = memo[key] if key in memo else memo.setdefault(key, make(item))
-            if data is not None and (section != "training_jobs" or item.cluster in clusters):
-                out[f"{section}.{item.name}"] = data
+        items = getattr(system, section)
+        key_kind = None if section in KIND_FREE else kind
+        if section == "training_jobs":  # facts of a job read its cluster too: never shared by list
+            for item in items:
+                cluster = clusters.get(item.cluster)
+                if cluster is None:
+                    continue
+                key = (section, id(item), id(cluster), kind)
+                found = memo.get(key)
+                if found is None or found[0] is not item or found[1] is not cluster:
+                    memo[key] = found = (item, cluster, makers[section](item))
+                out[f"{section}.{item.name}"] = found[2]
+            continue
+        shared = memo.get((section, id(items), key_kind))
+        if shared is None or shared[0] is not items:
+            make = makers[section]
+            section_facts = {f"{section}.{item.name}": _memoized(memo, (section, id(item), key_kind), item, make)
+                             for item in items}
+            memo[(section, id(items), key_kind)] = shared = (items, section_facts)
+        out.update(shared[1])
     return out
+
+
+def _memoized(memo: dict[tuple, Any], key: tuple, item: Any, make: Any) -> Any:
+    """``make(item)``, reused from ``memo`` while ``key`` (built from ids) still names ``item``."""
+    found = memo.get(key)
+    if found is None or found[0] is not item:
+        memo[key] = found = (item, make(item))
+    return found[1]
 
 
 def facts_graph(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS) -> DesiredGraph:

@@ -31,7 +31,7 @@ class SpecModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False,
-                              use_attribute_docstrings=False, allow_inf_nan=False)
+                              use_attribute_docstrings=False, allow_inf_nan=False, defer_build=True)
 
 
 SECRET_KEY_MAX = 253
