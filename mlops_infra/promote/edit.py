@@ -12,6 +12,12 @@ Contract of :func:`edit_overrides` (pure: text in, text out):
 - Everything else in the text stays byte for byte: comments, order, quoting, blank lines, line
   endings (a CRLF file gets CRLF lines). The edit is located on PyYAML's composed nodes, whose
   marks give exact character spans, and applied to the original text (no re-serialisation).
+  Only the top-level ``environments:`` entry is composed when it can be cut out on its own (its
+  lines, from its key at column 0 to the next line that starts at column 0 with anything but a
+  comment): every edit lies inside it, and composing it alone costs a small fraction of composing
+  a large document. When it cannot be cut out so (a flow-style root, an alias to an anchor outside
+  it, no such key at column 0), the whole text is composed. ``Edit.region`` says which part of
+  the text was edited.
 - Values are written as YAML 1.2 core scalars: integers plain, strings plain when they cannot be
   read as anything else, else double-quoted. An existing value keeps its quote style when the new
   value allows it.
@@ -57,18 +63,44 @@ class Edit:
     before: str
     after: str
     changed_keys: tuple[str, ...]
+    region: tuple[int, int] | None = None
+    """``(start, end)``: the part of ``before`` that was composed and edited (the ``environments``
+    entry, or the whole text); everything outside it is the same in ``after``. None: unknown."""
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
 
-    def diff(self, name: str) -> str:
-        """A unified diff of the edit (``a/NAME`` -> ``b/NAME``), empty when nothing changed."""
+    def diff(self, name: str, context: int = 2) -> str:
+        """A unified diff of the edit (``a/NAME`` -> ``b/NAME``, ``context`` lines around each
+        change), empty when nothing changed.
+
+        The lines both texts start and end with are left out before the texts are compared (with
+        ``context`` of them kept), and the hunk headers are moved back to the files' line numbers:
+        a few changed lines of a large file cost in proportion to the lines between the first and
+        the last change, not to the file."""
         if not self.changed:
             return ""
-        lines = difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-                                     f"a/{name.lstrip('/')}", f"b/{name.lstrip('/')}", n=2)
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        old, new = self.before.splitlines(keepends=True), self.after.splitlines(keepends=True)
+        head = 0
+        while head < len(old) and head < len(new) and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < len(old) - head and tail < len(new) - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        skip, keep = max(0, head - context), max(0, tail - context)
+        lines = difflib.unified_diff(old[skip:len(old) - keep], new[skip:len(new) - keep],
+                                     f"a/{name.lstrip('/')}", f"b/{name.lstrip('/')}", n=context)
+        out = []
+        for line in lines:
+            if skip and line.startswith("@@ "):
+                line = _HUNK.sub(lambda m: f"{m[1]}{int(m[2]) + skip}", line)
+            out.append(line if line.endswith("\n") else line + "\n")
+        return "".join(out)
+
+
+_HUNK = re.compile(r"([-+])(\d+)")
+"""The start line of each range in a unified diff's hunk header (``@@ -12,5 +12,6 @@``)."""
 
 
 def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
@@ -77,31 +109,33 @@ def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
     The document is composed once; every change is a span of the original text (a value replaced,
     or new entries inserted in one place), applied from the end backwards so spans stay valid.
     """
-    env_node = _environment(text, env)
+    start, end, env_node = _environment(text, env)
+    whole, text = text, text[start:end]  # marks and spans below are relative to the composed part
     overrides = _value(env_node, "overrides")
     if overrides is not None and not _is_null(overrides) and not isinstance(overrides, yaml.MappingNode):
-        raise EditError(f"line {overrides.start_mark.line + 1}: the overrides of environment {env} are not a mapping")
-    existing = {k.value: v for k, v in (overrides.value if isinstance(overrides, yaml.MappingNode) else ())
+        line = whole.count("\n", 0, start) + overrides.start_mark.line + 1
+        raise EditError(f"line {line}: the overrides of environment {env} are not a mapping")
+    existing = {k.value: (k, v) for k, v in (overrides.value if isinstance(overrides, yaml.MappingNode) else ())
                 if isinstance(k, yaml.ScalarNode)}
     operations: list[tuple[int, int, str]] = []
     added: list[str] = []
     changed: list[str] = []
     for pin in pins:
-        node = existing.get(pin.key)
+        key, node = existing.get(pin.key, (None, None))
         if node is None:
             added.append(f"{pin.key}: {format_scalar(pin.value)}")
         elif isinstance(node, yaml.ScalarNode) and _same_scalar(node, pin.value):
             continue
         else:
             style = node.style if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else ""
-            operations.append((node.start_mark.index, _content_end(text, node), format_scalar(pin.value, style)))
+            operations.append((*_span(text, key, node), format_scalar(pin.value, style)))
         changed.append(pin.key)
     if added:
-        operations.append(_insertion(text, env_node, overrides, added))
+        operations.append(_insertion(text, env_node, overrides, added, _newline(whole)))
     result = text
-    for start, end, new in sorted(operations, key=lambda op: (op[0], op[1]), reverse=True):
-        result = result[:start] + new + result[end:]
-    return Edit(text, result, tuple(changed))
+    for at, until, new in sorted(operations, key=lambda op: (op[0], op[1]), reverse=True):
+        result = result[:at] + new + result[until:]
+    return Edit(whole, whole[:start] + result + whole[end:], tuple(changed), (start, end))
 
 
 def format_scalar(value: int | str, style: str = "") -> str:
@@ -125,15 +159,16 @@ def _is_null(node: Any) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
-def _insertion(text: str, env_node: yaml.MappingNode, overrides: Any, entries: list[str]) -> tuple[int, int, str]:
-    """One operation ``(start, end, new text)`` adding ``entries`` to the environment's overrides."""
-    nl = _newline(text)
+def _insertion(text: str, env_node: yaml.MappingNode, overrides: Any, entries: list[str],
+               nl: str) -> tuple[int, int, str]:
+    """One operation ``(start, end, new text)`` adding ``entries`` to the environment's overrides
+    (new lines end with ``nl``, the line ending of the file)."""
     if isinstance(overrides, yaml.MappingNode) and overrides.value:
         if overrides.flow_style:
-            at = _content_end(text, overrides.value[-1][1])
+            at = _span(text, *overrides.value[-1])[1]
             return at, at, "".join(", " + e for e in entries)
         indent = " " * overrides.value[0][0].start_mark.column
-        at = _line_break(text, _content_end(text, overrides.value[-1][1]))
+        at = _line_break(text, _span(text, *overrides.value[-1])[1])
         return at, at, "".join(nl + indent + e for e in entries)
     if isinstance(overrides, yaml.MappingNode):  # an empty flow mapping: {}
         at = overrides.start_mark.index + 1
@@ -145,10 +180,13 @@ def _insertion(text: str, env_node: yaml.MappingNode, overrides: Any, entries: l
         at = _line_break(text, key.end_mark.index)
         return at, at, "".join(nl + " " * (key.start_mark.column + 2) + e for e in entries)
     if env_node.flow_style:
-        at = _content_end(text, env_node.value[-1][1])
+        if not env_node.value:  # an empty flow mapping: {}
+            at = env_node.start_mark.index + 1
+            return at, at, "overrides: {" + ", ".join(entries) + "}"
+        at = _span(text, *env_node.value[-1])[1]
         return at, at, ", overrides: {" + ", ".join(entries) + "}"
     column = env_node.value[0][0].start_mark.column
-    at = _line_break(text, _content_end(text, env_node.value[-1][1]))
+    at = _line_break(text, _span(text, *env_node.value[-1])[1])
     lines = [" " * column + "overrides:", *(" " * (column + 2) + e for e in entries)]
     return at, at, "".join(nl + line for line in lines)
 
@@ -162,16 +200,38 @@ def _same_scalar(node: yaml.ScalarNode, value: int | str) -> bool:
 # -- locating ------------------------------------------------------------------------------------
 
 
-def _environment(text: str, env: str) -> yaml.MappingNode:
+_ENVIRONMENTS_KEY = re.compile(r"""^(?:environments|"environments"|'environments')[ \t]*:(?=[ \t\r\n]|$)""", re.M)
+_TOP_LEVEL_LINE = re.compile(r"^[^\s#]", re.M)
+
+
+def _environment(text: str, env: str) -> tuple[int, int, yaml.MappingNode]:
+    """``(start, end, node)``: environment ``env``'s mapping node, composed from ``text[start:end]``
+    (the ``environments`` entry alone when it can be cut out, else the whole text: module contract)."""
+    keys = list(_ENVIRONMENTS_KEY.finditer(text))
+    if len(keys) == 1:
+        start = keys[0].start()
+        after = _TOP_LEVEL_LINE.search(text, keys[0].end())
+        end = after.start() if after else len(text)
+        try:
+            node = _find_environment(yaml.compose(text[start:end], Loader=_Loader), env)
+        except yaml.YAMLError:
+            node = None  # e.g. an alias of an anchor defined before it: compose the whole text
+        if node is not None:
+            return start, end, node
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as err:
         raise EditError(f"the document cannot be read as YAML: {err}") from None
+    node = _find_environment(root, env)
+    if node is None:
+        raise EditError(f"the document has no environment {env} (a mapping under environments)")
+    return 0, len(text), node
+
+
+def _find_environment(root: Any, env: str) -> yaml.MappingNode | None:
     environments = _value(root, "environments") if isinstance(root, yaml.MappingNode) else None
     node = _value(environments, env) if isinstance(environments, yaml.MappingNode) else None
-    if not isinstance(node, yaml.MappingNode):
-        raise EditError(f"the document has no environment {env} (a mapping under environments)")
-    return node
+    return node if isinstance(node, yaml.MappingNode) else None
 
 
 def _value(mapping: yaml.MappingNode, key: str) -> Any:
@@ -179,6 +239,21 @@ def _value(mapping: yaml.MappingNode, key: str) -> Any:
         if isinstance(k, yaml.ScalarNode) and k.value == key:
             return v
     return None
+
+
+_ALIAS_AFTER_KEY = re.compile(r"[ \t]*:[ \t]*(\*[^\s,\[\]{}]+)")
+
+
+def _span(text: str, key: Any, value: Any) -> tuple[int, int]:
+    """Where ``value``, the value of ``key``, is written: its node's span, or -- for an alias
+    (``key: *name``), whose composed node is the anchored one, written elsewhere -- the alias."""
+    if value.start_mark.index >= key.end_mark.index:
+        return value.start_mark.index, _content_end(text, value)
+    alias = _ALIAS_AFTER_KEY.match(text, key.end_mark.index)
+    if alias is None:
+        raise EditError(f"line {key.start_mark.line + 1}: cannot tell where the value of {key.value} is written "
+                        "(an alias); write the value itself there")
+    return alias.start(1), alias.end(1)
 
 
 def _content_end(text: str, node: Any) -> int:

@@ -98,8 +98,11 @@ def _refuse(document: Any, code: str, summary: str, detail: str, path: tuple) ->
 
 
 def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: RegistryView, dst: str,
-                   dst_system: Any, dst_view: RegistryView) -> Promotion:
-    """The promotion of ``src`` into ``dst`` for the document ``text`` (see the module contract)."""
+                   dst_system: Any, dst_view: RegistryView, *, data: Any = None) -> Promotion:
+    """The promotion of ``src`` into ``dst`` for the document ``text`` (see the module contract).
+
+    ``data`` is ``text`` as the loader parsed it (``LoadedDocument.data``), when the caller has it:
+    the edited text is compared with it instead of parsing ``text`` again."""
     versions = map_versions(src, src_system, src_view, dst, dst_system, dst_view)
     if versions.problems:
         raise UserError(f"cannot promote {src} into {dst}: the artifacts {src} serves cannot be mapped",
@@ -109,7 +112,7 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
     except EditError as err:
         raise UserError(f"cannot edit the overrides of {dst}", str(err), source=name) from None
     if edit.changed:
-        _check_edit(text, edit.after, dst, versions.pins)
+        _check_edit(text, edit.after, dst, versions.pins, data)
     after = _pinned(dst_system, dst, versions.pins)
     served_by = {e.name: e.model for e in after.endpoints}
     for mapping in versions.mappings:
@@ -120,19 +123,32 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
     return Promotion(src, dst, name, versions, edit, after, src_system)
 
 
-def _check_edit(before: str, after: str, env: str, pins: Any) -> None:
+def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -> None:
     """The edited text must read as the original document with exactly the pins set in ``env``'s
-    overrides (both parsed with the loader's YAML reader); anything else is a bug, never written."""
-    import yaml
+    overrides; anything else is a bug, never written. ``after`` is read by the loader itself
+    (:func:`mlops_infra.spec.loader.parse_document`: the same parser, options and refusals as the
+    next ``validate``), ``before`` too unless ``old`` is its data already; the two are compared
+    section by section, without copying either."""
+    from mlops_infra.spec.loader import parse_document
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    old, new = yaml.load(before, Loader=loader), yaml.load(after, Loader=loader)
-    expected = dict((old["environments"][env] or {}).get("overrides") or {})
-    expected.update({pin.key: pin.value for pin in pins})
-    got = (new["environments"][env] or {}).get("overrides") or {}
-    for data in (old, new):
-        (data["environments"][env] or {}).pop("overrides", None)
-    if got != expected or old != new:
+    def read(text: str) -> Any:
+        document, _ = parse_document(text, "<promotion>")
+        if document is None:
+            raise RuntimeError(f"the edit of environment {env} makes the document unreadable: this is a bug in "
+                               "mlops-infra")
+        return document.data
+
+    old = read(before) if old is None else old
+    new = read(after)
+    old_envs, new_envs = old.get("environments") or {}, new.get("environments") or {}
+    old_env, new_env = old_envs.get(env) or {}, new_envs.get(env) or {}
+    expected = {**(old_env.get("overrides") or {}), **{pin.key: pin.value for pin in pins}}
+    same = (old.keys() == new.keys() and all(old[k] == new[k] for k in old if k != "environments")
+            and old_envs.keys() == new_envs.keys() and all(old_envs[k] == new_envs[k] for k in old_envs if k != env)
+            and old_env.keys() - {"overrides"} == new_env.keys() - {"overrides"}
+            and all(old_env[k] == new_env[k] for k in old_env if k != "overrides"))
+    got = new_env.get("overrides") or {}
+    if not same or got != expected or any(type(got[pin.key]) is not type(pin.value) for pin in pins):
         raise RuntimeError(f"the edit of environment {env} changes more than its pins: this is a bug in mlops-infra")
 
 

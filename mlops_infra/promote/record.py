@@ -72,14 +72,23 @@ def who_am_i(folder: Path) -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
+def release_text(file: Path, entry: dict[str, Any]) -> str:
+    """``entry`` as the line :func:`append_release` writes, after the redaction layer (a secret
+    shape refuses it: :class:`~mlops_infra.secrets.SecretInOutputError`). Callers check it before
+    they write FILE, so a refused record never leaves FILE promoted without its record."""
+    from mlops_infra.secrets import check_output
+
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
+    check_output(line, f"the release record {releases_path(file)}")
+    return line
+
+
 def append_release(file: Path, entry: dict[str, Any]) -> Path:
     """Append ``entry`` as one line to ``releases.jsonl`` beside ``file`` (atomically)."""
     from mlops_infra.fileio import write_text_atomic
-    from mlops_infra.secrets import check_output
 
     path = releases_path(file)
-    line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
-    check_output(line, f"the release record {path}")
+    line = release_text(file, entry)
     try:
         existing = path.read_bytes().decode("utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as err:

@@ -96,7 +96,22 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    """``{"promotion": ..., "plan": ...}``: the plan's JSON text is embedded as written, not re-encoded."""
-    promotion = json.dumps({"promotion": to_json(report)}, indent=2)
+    """``{"promotion": ..., "plan": ...}``: the plan's JSON text is embedded as written, not re-encoded.
+
+    The promotion is ``json.dumps(..., indent=2)``'s text (keys in the order :func:`to_json` gives
+    them, ASCII only), written by orjson when it writes the same bytes (ASCII text; the standard
+    library writes anything else)."""
+    promotion = _indented({"promotion": to_json(report)})
     plan = (report.plan_json or "null").strip()
     return promotion[:-2] + ',\n  "plan": ' + plan + "\n}\n"
+
+
+def _indented(value: Any) -> str:
+    """``json.dumps(value, indent=2)`` (see :func:`render_json`)."""
+    import orjson
+
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        text = None
+    return text if text is not None and text.isascii() else json.dumps(value, indent=2)

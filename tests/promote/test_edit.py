@@ -111,3 +111,61 @@ def test_unknown_environment_and_non_mapping_overrides_are_refused():
         edit_overrides("environments:\n  dev: {}\n", "qa", [Pin(VERSION, 1)])
     with pytest.raises(EditError, match="line 3: the overrides of environment dev are not a mapping"):
         edit_overrides("environments:\n  dev:\n    overrides: [1]\n", "dev", [Pin(VERSION, 1)])
+
+
+SECTIONS = "apiVersion: mlops-infra/v1\nkind: MLSystem\n# a comment\nmetadata: {name: x}\n"
+
+
+@pytest.mark.parametrize(("text", "region"), [
+    # the environments entry alone is composed: from its key to the next top-level line
+    (SECTIONS + "environments:\n  s:\n    overrides:\n      a.b: 1\n# trailing\nendpoints: []\n", "section"),
+    (SECTIONS + '"environments" :\n  s:\n    promote_from: dev\n', "section"),
+    # an alias of an anchor defined before it: the whole text
+    ("defaults: &t {kind: aws}\nenvironments:\n  s:\n    target: *t\n", "whole"),
+    ("v: &v 2\nenvironments:\n  s:\n    overrides: {a.b: *v}\n", "whole"),
+    # a flow-style root, and a second document: the whole text
+    ("{environments: {s: {promote_from: dev}}}\n", "whole"),
+    ("environments:\n  s: {}\nother: |\n  environments:\nx: 1\nenvironments2: {}\n", "section"),
+])
+def test_only_the_environments_entry_is_composed_when_it_stands_alone(text, region):
+    edit = edit_overrides(text, "s", [Pin(VERSION, 3)])
+    whole = yaml.safe_load(text)
+    reread = yaml.safe_load(edit.after)
+    assert reread["environments"]["s"]["overrides"][VERSION] == 3
+    reread["environments"]["s"]["overrides"].pop(VERSION)
+    if not reread["environments"]["s"]["overrides"]:
+        reread["environments"]["s"].pop("overrides")
+    assert reread == whole
+    start, end = edit.region
+    assert edit.after[:start] == text[:start] and edit.after[len(edit.after) - (len(text) - end):] == text[end:]
+    if region == "whole":
+        assert (start, end) == (0, len(text))
+    else:
+        assert text[start:].startswith(("environments", '"environments"'))
+        assert (start, end) != (0, len(text))
+
+
+def test_an_environments_line_inside_a_block_scalar_is_not_taken_for_the_key():
+    text = "notes: |\n  environments:\n    s: {}\nenvironments:\n  s: {}\n"
+    edit = edit_overrides(text, "s", [Pin(VERSION, 3)])
+    assert edit.after == "notes: |\n  environments:\n    s: {}\nenvironments:\n  s: {overrides: {" + VERSION + ": 3}}\n"
+
+
+def test_the_diff_of_a_large_file_shows_the_changed_lines_at_their_line_numbers():
+    import difflib
+
+    filler = "".join(f"k{i}: {i}\n" for i in range(3000))
+    text = filler + "environments:\n  s:\n    overrides:\n      a.b: 1\n" + filler.replace("k", "z")
+    edit = edit_overrides(text, "s", [Pin(VERSION, 3), Pin("a.b", 2)])
+    expected = "".join(difflib.unified_diff(text.splitlines(True), edit.after.splitlines(True), "a/m.yaml",
+                                            "b/m.yaml", n=2))
+    assert edit.diff("m.yaml") == expected
+    assert "@@ -3002,5 +3002,6 @@" in expected
+    assert edit.diff("m.yaml", context=0) == "".join(difflib.unified_diff(
+        text.splitlines(True), edit.after.splitlines(True), "a/m.yaml", "b/m.yaml", n=0))
+
+
+def test_an_alias_is_edited_where_it_is_written_not_at_its_anchor():
+    text = "v: &v 13\nenvironments:\n  s:\n    overrides:\n      " + VERSION + ": *v  # shared\n"
+    after = edit_overrides(text, "s", [Pin(VERSION, 3)]).after
+    assert after == text.replace("*v  # shared", "3  # shared")

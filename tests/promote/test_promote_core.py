@@ -28,3 +28,23 @@ def test_an_edit_that_changes_more_than_its_pins_is_a_bug():
         _check_edit(text, good.replace("threshold: 0.2", "threshold: 0.3"), "staging", pins)
     with pytest.raises(RuntimeError, match="changes more than its pins"):
         _check_edit(text, text, "staging", pins)
+
+
+def test_a_pin_read_back_as_another_type_is_a_bug():
+    text = REFERENCE.read_text()
+    pins = [Pin("endpoints.scorer.model.version", 3)]
+    with pytest.raises(RuntimeError, match="changes more than its pins"):
+        _check_edit(text, text.replace("model.version: 13", "model.version: 3.0"), "staging", pins)
+
+
+def test_the_loaders_data_stands_for_the_original_text():
+    from mlops_infra.spec.loader import parse_document
+
+    text = REFERENCE.read_text()
+    data = parse_document(text, "m.yaml")[0].data
+    pins = [Pin("endpoints.scorer.model.version", 3)]
+    _check_edit(text, text.replace("model.version: 13", "model.version: 3"), "staging", pins, data)
+    with pytest.raises(RuntimeError, match="changes more than its pins"):
+        _check_edit(text, text.replace("model.version: 13", "model.version: 3").replace("threshold: 0.2",
+                                                                                          "threshold: 0.3"),
+                    "staging", pins, data)

@@ -3,8 +3,9 @@
 
 Contract of ``promote``:
 - Order: ``--write`` on a FILE that cannot be replaced (read-only, a directory...) is refused before
-  anything is read; FILE is validated as a whole (invalid: diagnostics, exit 1); the direction is
-  checked (:func:`mlops_infra.promote.promote.choose_environments`); both registries are read
+  anything is read; the direction is checked (:func:`mlops_infra.promote.promote.choose_environments`);
+  FILE is validated as ``validate`` does, every environment (invalid: diagnostics, exit 1); both
+  registries are read
   (:mod:`mlops_infra.promote.registries`; ``--registry ENV=FILE`` for a saved read); the versions
   are mapped by digest and the edit computed (:func:`~mlops_infra.promote.promote.plan_promotion`);
   DST's plan after the edit is made against DST's prior state (``--state``, else its stack as
@@ -95,15 +96,13 @@ def promote(
     gates = _gates(context, promotion, dst_view, src_state, skips, roles)
     blocked = [g for g in gates if g.blocks]
     guarded = [g for g in plan_result.guardrails if g.blocks]  # DST after the edit (docs/guardrails.md)
-    written: bool | None = None
-    if write and not blocked and not guarded:
-        written = _write(file, promotion, original, gates, skips, plan_result)
-    elif write:
-        written = False
+    # Everything that could refuse the promotion is checked before FILE is written: the report and
+    # the release record pass the redaction layer first; then FILE, then the record, then the report.
+    written = (not blocked and not guarded and promotion.changed) if write else None
     text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps), output_format)
-    from mlops_infra.secrets import check_output
-
-    check_output(text, "the promotion report")
+    _check_output(text, plan_json if output_format is Format.JSON else plan_text)
+    if written:
+        _write(file, promotion, original, gates, skips, plan_json if plan_json is not None else plan_result)
     typer.echo(text, nl=False)
     if output_format is Format.JSON:
         for note in context["notes"]:
@@ -230,21 +229,21 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
     return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live)}
 
 
-def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan_result: Any) -> bool:
-    """Write FILE and, when it changed, append the release record."""
+def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan: Any) -> None:
+    """Write FILE and append the release record, which is built and checked first. ``plan`` is DST's
+    plan, or its JSON text when already rendered (the record keeps the digest of that text)."""
     from datetime import UTC, datetime
 
     from mlops_infra.promote.promote import write_promotion
-    from mlops_infra.promote.record import append_release, plan_digest, release_entry, who_am_i
+    from mlops_infra.promote.record import append_release, plan_digest, release_entry, release_text, who_am_i
     from mlops_infra.render import render_json
 
-    if not write_promotion(file, promotion, original):
-        return False
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     entry = release_entry(promotion, gates, skips, who=who_am_i(file.resolve().parent), when=when,
-                          plan_sha=plan_digest(render_json(plan_result)))
-    append_release(file, entry)
-    return True
+                          plan_sha=plan_digest(plan if isinstance(plan, str) else render_json(plan)))
+    release_text(file, entry)  # refused here, before FILE is touched
+    if write_promotion(file, promotion, original):
+        append_release(file, entry)
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -258,9 +257,10 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 
 
 def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
-    """FILE read, the direction checked, and FILE validated for DST and SRC (the base document with
-    each one's overrides: every problem of the base document is found; other environments are left
-    to ``validate``)."""
+    """FILE read, the direction checked, and FILE validated as ``validate`` validates it: the base
+    document and every environment at once (each environment's effective system shares the base's
+    items: one validation of the base, not one per environment), so a FILE that does not validate is
+    refused whichever environment holds the problem."""
     from mlops_infra.promote.promote import choose_environments
     from mlops_infra.spec import validate_document
     from mlops_infra.spec.loader import load_document
@@ -270,16 +270,11 @@ def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
         print_diagnostics(diagnostics, err)
         raise typer.Exit(1)
     src, dst = choose_environments(document, src, dst)
-    systems, shown, ok = {}, set(), True
-    for env in (dst, src):
-        loaded = validate_document(document, env)
-        fresh = [d for d in loaded.diagnostics if (d.code, d.path, d.summary) not in shown]
-        shown.update((d.code, d.path, d.summary) for d in loaded.diagnostics)
-        print_diagnostics(fresh, err, loaded.source_line)
-        ok = ok and loaded.ok and loaded.system is not None
-        systems[env] = loaded.system
-    if not ok:
+    loaded = validate_document(document)
+    print_diagnostics(loaded.diagnostics, err, loaded.source_line)
+    if not loaded.ok or dst not in loaded.effective or src not in loaded.effective:
         raise typer.Exit(1)
+    systems = {env: loaded.effective[env] for env in (dst, src)}
     return {"file": file, "document": document, "src": src, "dst": dst, "systems": systems, "notes": []}
 
 
@@ -298,7 +293,7 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
     original = Path(context["file"]).read_bytes()
     document = context["document"]
     promotion = plan_promotion(document.text, str(context["file"]), src, systems[src], views[src], dst,
-                               systems[dst], views[dst])
+                               systems[dst], views[dst], data=document.data)
     return promotion, views[dst], original
 
 
@@ -385,6 +380,20 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
         raise UserError(f"{len(bad)} artifact step(s) did not complete",
                         "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad)
                         + "\nRun the same command again to resume: finished steps are skipped.")
+
+
+def _check_output(text: str, plan: str | None) -> None:
+    """The redaction layer over the report before it is printed. The plan it ends with was checked
+    by the plan renderer that wrote it (:func:`mlops_infra.render.safety.check_rendered`, every
+    format), so only the promotion before it is scanned here; the plan starts on a line of its own
+    (text, Markdown) or after ``"plan": `` (JSON), so no secret shape spans the two."""
+    from mlops_infra.secrets import check_output
+
+    tail = (plan or "").strip()
+    at = text.rfind(tail) if tail else -1
+    if at < 0 or text[at + len(tail):].strip() not in ("", "}"):
+        at = len(text)  # not where the renderers put it: scan it all
+    check_output(text[:at], "the promotion report")
 
 
 def _render(report: Any, output_format: Format) -> str:
