@@ -8,17 +8,20 @@ of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not us
 gate), straight into moto's backends (:func:`seed_one`). Then it times whole passes over all
 endpoints (observe, read gates, decide, act) at two moments:
 
-- ``wait``: mid-bake, so every endpoint only observes and reads its gate (DescribeEndpoint,
-  ListTags, DescribeEndpointConfig per endpoint; the gates);
-- ``advance``: every bake is over, so every endpoint moves to its next step (also DescribeEndpoint
-  and ListTags again to compare, AddTags, UpdateEndpointWeightsAndCapacities).
+- ``wait``: mid-bake, so every endpoint only observes and reads its gate (fleet: SageMaker ``Search``
+  pages of 100 endpoints with their status, config, weights and tags, no call per endpoint; the
+  baseline: DescribeEndpoint and ListTags per endpoint);
+- ``advance``: every bake is over, so every endpoint moves to its next step (also, per endpoint, the
+  compare before acting, DescribeEndpoint and ListTags, then AddTags and
+  UpdateEndpointWeightsAndCapacities).
 
 Two ways, in the same run:
 - ``baseline``: :func:`mlops_infra.rollout.runner.reconcile_once` per endpoint, one after the other,
   each reading its own gate (DescribeAlarms + GetMetricData per endpoint): N separate
   ``mlops-infra rollout`` passes without the process start;
-- ``fleet``: :func:`mlops_infra.rollout.fleet.reconcile_fleet` with ``--workers`` threads and the
-  gates read in batches (100 alarms per DescribeAlarms, 500 queries per GetMetricData).
+- ``fleet``: :func:`mlops_infra.rollout.fleet.reconcile_fleet` with ``--workers`` threads, the
+  endpoints observed through ``Search`` and the gates read in batches (100 alarms per
+  DescribeAlarms, 500 queries per GetMetricData).
 
 Each is run ``--runs`` times (the baseline on the first ``--baseline-sample`` endpoints when given,
 compared per endpoint); printed: median wall time, per endpoint, the ratio to the baseline, the
@@ -26,12 +29,13 @@ process CPU time of the pass (client and in-process server together: about the w
 would take on one idle core, since both share one interpreter lock) and the machine load
 (``os.getloadavg``, 1 min). Target: at most 10 s per fleet pass over 1,000 endpoints.
 
-Measured (2 cores shared with other jobs, load 21-31, ``--runs 1 --baseline-sample 50``, moto 5.2.5):
-mid-bake, the fleet took 357 s wall and 27.9 s CPU for 1,000 endpoints (27.9 ms per endpoint; the
-baseline 65.1 ms CPU per endpoint); taking a step, 333 s wall and 51.1 s CPU (51.1 ms per endpoint;
-baseline 64.0 ms). The target is not met here: the CPU is the client's and moto's together (not separated;
-bench_live_scan.py found ~5 ms of moto work per call), 3 calls per endpoint to observe and 4 more to
-act; the wall time mostly measures the machine's load.
+Measured (2 cores shared with other jobs, ``--runs 2 --baseline-sample 50``, moto 5.2.5): mid-bake
+(load 1.98), the fleet took 1.19 s wall and 1.15 s CPU for 1,000 endpoints (1.2 ms per endpoint;
+the baseline 13.2 ms CPU per endpoint); every endpoint taking a step (load 4.37), 17.39 s wall and
+16.95 s CPU (17.0 ms per endpoint; baseline 27.7 ms). The target is met mid-bake, what almost every
+tick does; it is not met when all 1,000 bakes end in the same tick: acting costs 4 calls per
+endpoint (the compare is not batched, see ``drivers/sagemaker.py``), each costing client and moto CPU
+here.
 
     python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 2] [--baseline-sample N]
 """
@@ -47,7 +51,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlops_infra.rollout.drivers.sagemaker import TAG_PREFIX, EndpointTarget, SageMakerDriver
+from mlops_infra.rollout.drivers.sagemaker import (
+    TAG_PREFIX,
+    EndpointTarget,
+    SageMakerDriver,
+    rollout_config_prefix,
+)
 from mlops_infra.rollout.fleet import Member, reconcile_fleet
 from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
 from mlops_infra.rollout.model import RolloutSpec, RolloutStatus
@@ -80,10 +89,11 @@ def seed_one(i: int, started: float) -> EndpointTarget:
                 "InitialInstanceCount": count, "InitialVariantWeight": weight}
 
     final = f"{endpoint}-cfg-v13"
+    rollout_config = f"{rollout_config_prefix(endpoint)}13-{i:08x}"  # the driver's naming: <prefix><N>-<hash>
     sm.create_endpoint_config(final, [variant("primary", new, 2, 1.0)], None, None, [], None)
-    sm.create_endpoint_config(f"{endpoint}-rollout-v13", [variant("primary", stable, 2, 1.0),
-                                                          variant("canary", new, 1, 0.0)], None, None, [], None)
-    created = sm.create_endpoint(endpoint, f"{endpoint}-rollout-v13", [])
+    sm.create_endpoint_config(rollout_config, [variant("primary", stable, 2, 1.0),
+                                               variant("canary", new, 1, 0.0)], None, None, [], None)
+    created = sm.create_endpoint(endpoint, rollout_config, [])
     sm.update_endpoint_weights_and_capacities(endpoint, desired_weights_and_capacities=[
         {"VariantName": "primary", "DesiredWeight": 98.0, "DesiredInstanceCount": 2},
         {"VariantName": "canary", "DesiredWeight": 2.0, "DesiredInstanceCount": 1}])

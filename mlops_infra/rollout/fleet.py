@@ -7,6 +7,13 @@ What a scheduled reconciler (and ``apply`` after a release of many endpoints) ru
   with a rollout in progress, then decide and act for each.
 - Observing and acting run on a thread pool of ``max_workers`` threads: bounded, because the cloud
   API's request rate, not the CPU, is the limit.
+- Observations are read in batches where the driver can: members whose drivers have a ``batch_key``
+  (equal keys: one client) are observed together by the first one's ``observe_many(drivers)``
+  (:meth:`~mlops_infra.rollout.drivers.sagemaker.SageMakerDriver.observe_many`: SageMaker ``Search``,
+  100 endpoints per call), which answers per driver an :class:`Observed`, a callable completing it
+  (run on the pool), or None (observed alone with ``observe``). A batch read that raises (say, the
+  caller may not ``Search``) falls back to observing each member alone. A batch observation is an
+  observation like any other: each driver's ``act`` still compares before it writes.
 - Gates are read in batches: members sharing one gate reader that has ``read_many(requests, now)``
   (:class:`~mlops_infra.rollout.gates.cloudwatch.CloudWatchGates`: 100 alarms per DescribeAlarms,
   500 queries per GetMetricData) are read together; other readers are read one member at a time.
@@ -55,13 +62,41 @@ def reconcile_fleet(members: Sequence[Member], now: float, *, max_workers: int =
             return None
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        observed: list[Observed | None] = list(pool.map(
-            lambda i: guarded(i, members[i].driver.observe), range(len(members))))
+        observed = _observe(members, pool, guarded)
         readings = _read_gates(members, observed, now, errors)
         passes: list[Pass | None] = list(pool.map(
             lambda i: None if observed[i] is None or i in errors else guarded(i, lambda: decide_and_act(
                 members[i].spec, members[i].driver, observed[i], readings.get(i, []), now)), range(len(members))))
     return [FleetResult(m.spec.endpoint, passes[i], errors.get(i, "")) for i, m in enumerate(members)]
+
+
+def _observe(members: Sequence[Member], pool: ThreadPoolExecutor,
+             guarded: Callable[[int, Callable[[], Any]], Any]) -> list[Observed | None]:
+    """Each member's observation (None: its error is recorded by ``guarded``), batched where the
+    drivers can (see the module contract)."""
+    work: list[Callable[[], Any]] = [m.driver.observe for m in members]
+    groups: dict[Any, list[int]] = {}
+    for index, member in enumerate(members):
+        key = getattr(member.driver, "batch_key", None)
+        if key is not None and hasattr(member.driver, "observe_many"):
+            groups.setdefault(key, []).append(index)
+    done: dict[int, Observed] = {}
+    for indexes in groups.values():
+        drivers = [members[i].driver for i in indexes]
+        try:
+            answers = drivers[0].observe_many(drivers)  # type: ignore[attr-defined]
+        except Exception:  # the batch read failed: observe each member alone
+            continue
+        for index, answer in zip(indexes, answers, strict=True):
+            if isinstance(answer, Observed):
+                done[index] = answer
+            elif answer is not None:
+                work[index] = answer
+    rest = [i for i in range(len(members)) if i not in done]
+    for index, seen in zip(rest, pool.map(lambda i: guarded(i, work[i]), rest), strict=True):
+        if seen is not None:
+            done[index] = seen
+    return [done.get(i) for i in range(len(members))]
 
 
 def _read_gates(members: Sequence[Member], observed: Sequence[Observed | None], now: float,

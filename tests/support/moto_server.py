@@ -30,6 +30,13 @@ Contract:
      update within that window is refused. The default, 0 seconds, keeps moto's instant updates:
      nothing changes for tests that do not ask.
 
+  4. **``Search`` pages.** moto answers every match at once, ignoring ``MaxResults``, and never
+     gives a ``NextToken``; AWS returns at most ``MaxResults`` (1-100) records and a ``NextToken``
+     when more match (botocore ``SearchRequest``/``SearchResponse``). With ``MaxResults`` the patch
+     pages moto's answer that way (the token is an offset); without it, moto's answer is unchanged.
+     For ``Resource=Endpoint`` it first settles endpoints as ``DescribeEndpoint`` does (patch 3), so
+     both report the same status.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -153,6 +160,27 @@ def _update_endpoint(self: Any) -> Any:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+def _search_pages(self: Any) -> Any:
+    """``Search`` that honours ``MaxResults``/``NextToken`` and settles endpoints (patch 4)."""
+    from moto.core.responses import ActionResult
+
+    backend = self.sagemaker_backend
+    resource = self._get_param("Resource")
+    if resource == "Endpoint":
+        for endpoint in list(backend.endpoints.values()):
+            if endpoint.endpoint_status == "Updating" and _settled(endpoint):
+                endpoint.endpoint_status = "InService"
+    answer = backend.search(resource=resource, search_expression=self._get_param("SearchExpression"))
+    size = self._get_param("MaxResults")
+    if size:
+        start = int(self._get_param("NextToken") or 0)
+        results = answer["Results"]
+        answer = {"Results": results[start:start + int(size)]}
+        if start + int(size) < len(results):
+            answer["NextToken"] = str(start + int(size))
+    return ActionResult(answer)
+
+
 def _apply_patches() -> None:
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
@@ -168,6 +196,8 @@ def _apply_patches() -> None:
     FakeEndpointConfig.validate_instance_type = _accept_modern_instance_types(original)
     _saved.append((SageMakerResponse, "update_endpoint", SageMakerResponse.__dict__.get("update_endpoint")))
     SageMakerResponse.update_endpoint = _update_endpoint
+    _saved.append((SageMakerResponse, "search", SageMakerResponse.__dict__.get("search")))
+    SageMakerResponse.search = _search_pages
 
 
 def _remove_patches() -> None:

@@ -15,7 +15,11 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   ``importlib.import_module``); boto3 is part of the Lambda Python runtime.
 - **Execution role**, exactly what one pass calls (``drivers/sagemaker.py``, ``gates/cloudwatch.py``):
   ``DescribeEndpoint``, ``ListTags``, ``AddTags``, ``DeleteTags``, ``UpdateEndpoint`` and
-  ``UpdateEndpointWeightsAndCapacities`` on each canary endpoint's ARN; ``UpdateEndpoint`` also on the
+  ``UpdateEndpointWeightsAndCapacities`` on each canary endpoint's ARN; ``sagemaker:Search`` on ``*``
+  (a pass observes its endpoints 100 per call through Search; the action has no resource types,
+  Service Authorization Reference, "Actions defined by Amazon SageMaker", so it cannot be narrowed to
+  the canaries: it reads the metadata of any searchable SageMaker resource of the account and region,
+  read-only; without it the pass falls back to describing each endpoint); ``UpdateEndpoint`` also on the
   configs it switches to (the final config by name, the controller's ``<endpoint[:40]>-rollout-v*``);
   ``CreateEndpointConfig`` on the rollout configs only; ``DescribeEndpointConfig`` on configs named
   after the endpoint (``<endpoint[:40]>*``: the serving config of an earlier version has a name no
@@ -122,6 +126,7 @@ def _statements(aws: AwsContext) -> list:
                                                     "cloudwatch:PutMetricAlarm"],
                        [arns.alarm_arn(r, a, f"TargetTracking-endpoint/{c['endpoint']}/variant/primary-*")
                         for c in canaries if c["autoscaled"]]),
+        policies.allow("ObserveEndpointsInBatches", ["sagemaker:Search"], ["*"]),
     ]
 
 

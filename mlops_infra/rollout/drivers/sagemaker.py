@@ -12,16 +12,39 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   autoscaled, so removing it needs no deregistration (AWS "Update endpoints that use auto scaling",
   https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html: deregistering is
   only needed to change the instance type of, or remove, an autoscaled variant).
-- ``observe``: ``DescribeEndpoint`` (status, config, ``CurrentWeight`` per variant),
-  ``DescribeEndpointConfig`` (the variants' models; the version is the ``-v<N>-`` part of the model
-  name the compiler gives), ``ListTags`` (the status under ``mlops-infra:rollout:<field>``). The share
-  on the new version is ``canary weight / (primary + canary)``, in whole percent. ``ready`` is
-  ``EndpointStatus == InService``. The token is the config name and the stored status.
-- ``act`` first compares: it describes again and gives up (:class:`Lost`) unless the endpoint is
-  still InService on the same config with the same stored status. SageMaker itself serialises what
-  follows: ``UpdateEndpointWeightsAndCapacities`` and ``UpdateEndpoint`` put the endpoint in
-  ``Updating`` (botocore documentation of both), and a second update while one is in progress is
-  refused with a ValidationException, which is also :class:`Lost`.
+- ``observe``: ``DescribeEndpoint`` (status, config, ``CurrentWeight`` per variant), ``ListTags``
+  (the status under ``mlops-infra:rollout:<field>``) and the model version of each variant (the
+  ``-v<N>-`` part of the model name the compiler gives). The share on the new version is ``canary
+  weight / (primary + canary)``, in whole percent. ``ready`` is ``EndpointStatus == InService``. The
+  token is the config name and the stored status.
+- The variants' model versions are known without ``DescribeEndpointConfig`` in the two states a
+  rollout spends its time in: on the graph's final config, ``primary`` serves the target's model (the
+  :class:`EndpointTarget` contract: the compiler's final config has one ``primary`` variant on
+  ``model``); on this driver's own rollout config for the target version
+  (``<endpoint[:40]>-rollout-v<N>-<hash>``) with a stored status of that version, ``primary`` serves
+  the status's ``previous`` and ``canary`` the target version (the start writes ``previous`` = the
+  version serving, and builds the rollout config from that very serving config after comparing it
+  with the observation). Any other config is described (``DescribeEndpointConfig``, cached: configs
+  are immutable).
+- :meth:`SageMakerDriver.observe_many` observes many endpoints sharing one client in a few calls:
+  SageMaker ``Search`` with ``Resource=Endpoint`` returns each endpoint with its status, config name,
+  variants (``CurrentWeight``) and ``Tags`` (botocore ``SearchRecord.Endpoint``: ``EndpointName``,
+  ``EndpointArn``, ``EndpointConfigName``, ``ProductionVariants``, ``EndpointStatus``, ``Tags``), at
+  most 100 per page (botocore ``SearchRequest.MaxResults``: 1-100; ``NextToken`` when more match),
+  filtered by ``EndpointName Contains`` the names' common prefix (only one ``Contains`` per
+  expression, botocore ``Filter.Operator``) and sorted by name, so endpoints updated during the pass
+  do not move between pages. The API reference promises no read-after-write consistency for
+  ``Search`` (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html), so a record
+  may be stale: it is only an observation, and ``act`` compares it with consistent reads before
+  writing anything. An endpoint missing from the answer is observed alone.
+- ``act`` first compares: it describes again (``DescribeEndpoint``, ``ListTags``) and gives up
+  (:class:`Lost`) unless the endpoint is still InService on the same config with the same stored
+  status. The compare is not skipped: SageMaker's writes take no condition (``AddTags`` and
+  ``UpdateEndpointWeightsAndCapacities`` have no expected-version parameter in botocore), and the
+  observation may come from ``Search``. SageMaker itself serialises what follows:
+  ``UpdateEndpointWeightsAndCapacities`` and ``UpdateEndpoint`` put the endpoint in ``Updating``
+  (botocore documentation of both), and a second update while one is in progress is refused with a
+  ValidationException, which is also :class:`Lost`.
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
   ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count and weight). Each step:
@@ -46,7 +69,9 @@ Contract of :class:`SageMakerDriver` (one endpoint):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +84,8 @@ TAG_PREFIX = "mlops-infra:rollout:"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _VERSION = re.compile(r"-v(\d+)-[0-9a-z]+$")
 _BUSY = ("in-progress", "in progress", "not in service", "updating")
+SEARCH_PAGE = 100
+"""Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 
 
 class Crash(Exception):
@@ -103,16 +130,58 @@ class SageMakerDriver:
     def _read(self) -> tuple[dict[str, Any], dict[str, str]]:
         endpoint = self.sm.describe_endpoint(EndpointName=self.target.endpoint)
         tags = self.sm.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
-        fields = {t["Key"][len(TAG_PREFIX):]: t["Value"] for t in tags if t["Key"].startswith(TAG_PREFIX)}
-        return endpoint, fields
+        return endpoint, _fields(tags)
 
     def observe(self) -> Observed:
-        endpoint, fields = self._read()
+        return self._observed(*self._read())
+
+    @property
+    def batch_key(self) -> tuple[str, int]:
+        """Drivers with equal keys (the same client) can be observed together (:meth:`observe_many`)."""
+        return ("sagemaker", id(self.sm))
+
+    def observe_many(self, drivers: Sequence[SageMakerDriver]) -> list[Observed | Callable[[], Observed] | None]:
+        """The observations of ``drivers`` (sharing this driver's client) from ``Search`` pages (see the
+        contract): per driver an :class:`Observed`; a callable that completes it (its config must be
+        described); or None when ``Search`` did not return the endpoint (observe it alone)."""
+        records = search_endpoints(self.sm, [d.target.endpoint for d in drivers])
+        out: list[Observed | Callable[[], Observed] | None] = []
+        for driver in drivers:
+            record = records.get(driver.target.endpoint)
+            if record is None or not record.get("EndpointArn") or not record.get("EndpointConfigName"):
+                out.append(None)
+                continue
+            fields = _fields(record.get("Tags") or [])
+            known = driver._known_versions(record, fields)
+            out.append(driver._observed(record, fields, known) if known is not None else
+                       (lambda d=driver, r=record, f=fields: d._observed(r, f)))
+        return out
+
+    def _known_versions(self, endpoint: dict[str, Any], fields: dict[str, str]) -> dict[str, str | None] | None:
+        """Variant -> model version of the endpoint's config when known without describing it (see the
+        contract), else None."""
+        name, version = endpoint.get("EndpointConfigName", ""), self.target.version
+        if name == self.target.final_config and model_version(self.target.model) == version:
+            return {PRIMARY: version}
+        status = RolloutStatus.from_fields(fields)
+        if (status is not None and status.revision == version and status.previous
+                and name.startswith(f"{rollout_config_prefix(self.target.endpoint)}{version}-")):
+            return {PRIMARY: status.previous, CANARY: version}
+        return None
+
+    def _versions(self, endpoint: dict[str, Any], fields: dict[str, str]) -> dict[str, str | None]:
+        known = self._known_versions(endpoint, fields)
+        if known is not None:
+            return known
         config = self._config(endpoint["EndpointConfigName"])
-        models = {v["VariantName"]: v.get("ModelName", "") for v in config["ProductionVariants"]}
+        return {v["VariantName"]: model_version(v.get("ModelName", "")) for v in config["ProductionVariants"]}
+
+    def _observed(self, endpoint: dict[str, Any], fields: dict[str, str],
+                  versions: dict[str, str | None] | None = None) -> Observed:
+        versions = versions if versions is not None else self._versions(endpoint, fields)
         weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0.0) for v in endpoint.get("ProductionVariants", [])}
-        stable = model_version(models.get(PRIMARY, ""))
-        if CANARY in models and model_version(models[CANARY]) == self.target.version:
+        stable = versions.get(PRIMARY)
+        if CANARY in versions and versions[CANARY] == self.target.version:
             total = weights.get(PRIMARY, 0.0) + weights.get(CANARY, 0.0)
             percent = round(100 * weights.get(CANARY, 0.0) / total) if total else 0
         else:
@@ -172,7 +241,7 @@ class SageMakerDriver:
         canary = {**new, "VariantName": CANARY, "InitialInstanceCount": 1, "InitialVariantWeight": 0.0}
         variants = [{**primary, "InitialInstanceCount": count}, canary]
         digest = hashlib.sha256(repr((variants, self.target.version)).encode()).hexdigest()[:8]
-        name = f"{self.target.endpoint[:40]}-rollout-v{self.target.version}-{digest}"[:63]
+        name = f"{rollout_config_prefix(self.target.endpoint)}{self.target.version}-{digest}"[:63]
         extra = {k: final[k] for k in ("DataCaptureConfig", "KmsKeyId") if final.get(k)}
         try:
             self.sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, **extra)
@@ -244,6 +313,44 @@ class SageMakerDriver:
         stale = [TAG_PREFIX + k for k in stored if k not in fields]
         if stale:
             self.sm.delete_tags(ResourceArn=arn, TagKeys=stale)
+
+
+def rollout_config_prefix(endpoint: str) -> str:
+    """The name prefix of this driver's rollout configs, before the version (``compile/aws/rollout_runner.py``
+    grants ``CreateEndpointConfig`` on these names only)."""
+    return f"{endpoint[:40]}-rollout-v"
+
+
+def _fields(tags: list[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"][len(TAG_PREFIX):]: t["Value"] for t in tags if t["Key"].startswith(TAG_PREFIX)}
+
+
+def search_endpoints(sm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Name -> ``Search`` record (botocore ``Endpoint`` shape) of each of ``names`` that Search returns:
+    one ``EndpointName Contains`` query per group of names sharing a first character (the group's
+    common prefix), pages of :data:`SEARCH_PAGE`, sorted by name (see the module contract)."""
+    wanted = set(names)
+    groups: dict[str, list[str]] = {}
+    for name in sorted(wanted):
+        groups.setdefault(name[:1], []).append(name)
+    found: dict[str, dict[str, Any]] = {}
+    for group in groups.values():
+        first, last = group[0], group[-1]  # sorted: their common prefix is the group's
+        prefix = "".join(a for a, _ in itertools.takewhile(lambda pair: pair[0] == pair[1], zip(first, last, strict=False)))
+        request: dict[str, Any] = {
+            "Resource": "Endpoint", "MaxResults": SEARCH_PAGE, "SortBy": "EndpointName", "SortOrder": "Ascending",
+            "SearchExpression": {"Filters": [{"Name": "EndpointName", "Operator": "Contains", "Value": prefix}]}}
+        while True:
+            page = sm.search(**request)
+            for result in page.get("Results", []):
+                record = result.get("Endpoint") or {}
+                if record.get("EndpointName") in wanted:
+                    found[record["EndpointName"]] = record
+            token = page.get("NextToken")
+            if not token:
+                break
+            request["NextToken"] = token
+    return found
 
 
 def _token(endpoint: dict[str, Any], fields: dict[str, str]) -> str:

@@ -109,6 +109,7 @@ def test_the_runner_role_names_exactly_what_one_pass_calls():
                                                                   f"{arn}:endpoint-config/runs-prod-api-rollout-v*"]),
         "CreateRolloutConfigs": (["sagemaker:CreateEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api-rollout-v*"]),
         "ReadEndpointConfigs": (["sagemaker:DescribeEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api*"]),
+        "ObserveEndpointsInBatches": (["sagemaker:Search"], ["*"]),  # Search has no resource types
         # ml.m5.large has no local NVMe: its config is encrypted with the platform key
         "UseKeyForEncryptedConfigs": (["kms:CreateGrant", "kms:DescribeKey"],
                                       [{"$ref": one(graph, "aws:kms/key:Key").urn, "output": "arn"}]),

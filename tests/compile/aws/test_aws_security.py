@@ -36,8 +36,9 @@ DATA_SERVICES = ("s3:", "kms:", "sagemaker:", "secretsmanager:", "ecr:", "logs:"
                  "lambda:", "application-autoscaling:")  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
 STAR_ALLOWED = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
                 # the rollout runner (compile/aws/rollout_runner.py): GetMetricData has no resource types;
-                # a scalable target's ARN carries an ID AWS assigns, unknown at compile time
-                "cloudwatch:GetMetricData", "application-autoscaling:DeregisterScalableTarget",
+                # a scalable target's ARN carries an ID AWS assigns, unknown at compile time; SageMaker Search
+                # (a pass observes its endpoints 100 per call) has no resource types either
+                "cloudwatch:GetMetricData", "sagemaker:Search", "application-autoscaling:DeregisterScalableTarget",
                 "application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:PutScalingPolicy"}
 
