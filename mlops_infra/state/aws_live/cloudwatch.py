@@ -1,7 +1,11 @@
 """CloudWatch metric alarms: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS`
 entries.
 
-Alarms are read in batches of up to 100 names per ``DescribeAlarms`` call (``read_many``).
+Alarms are read in batches of up to :data:`ALARMS_PER_CALL` names per ``DescribeAlarms`` call
+(``read_many``): botocore ``DescribeAlarmsInput.AlarmNames`` holds at most 100 names and
+``MaxRecords`` is 1-100 (default 50; CloudWatch API Reference, DescribeAlarms), so a call asks for
+100 records and one batch is one page; ``NextToken`` pages are still followed. A name not in the
+answer is a deleted alarm.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape
 from mlops_infra.state.aws_live.tracking import Tracked as T
 from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
+
+ALARMS_PER_CALL = 100
+"""Names per ``DescribeAlarms`` call and its ``MaxRecords`` (both at most 100)."""
 
 _ALARM_RENAMES = {"EvaluateLowSampleCountPercentile": "evaluateLowSampleCountPercentiles",
                   "Metrics": "metricQueries"}
@@ -52,7 +59,8 @@ def _read_metric_alarms(client: Any, resources: Sequence[StateResource],
                         ctx: ScanContext) -> dict[str, Reading | None]:
     names = [r.id for r in resources]
     found = {a["AlarmName"]: a for a in paginate(client, "describe_alarms", "MetricAlarms",
-                                                   AlarmNames=names, AlarmTypes=["MetricAlarm"])}
+                                                   AlarmNames=names, AlarmTypes=["MetricAlarm"],
+                                                   PaginationConfig={"PageSize": ALARMS_PER_CALL})}
     return {r.urn: (map_metric_alarm(found[r.id]) if r.id in found else None) for r in resources}
 
 
@@ -69,5 +77,5 @@ READERS: dict[str, Reader] = {
         T("actionsEnabled", "actions enabled", default=True),
         T("metricQueries", "metric queries", "keyed:id"),
         T("alarmDescription", "description", computed=True),
-    )), read_many=_read_metric_alarms, batch_size=100),
+    )), read_many=_read_metric_alarms, batch_size=ALARMS_PER_CALL),
 }

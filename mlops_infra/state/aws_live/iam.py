@@ -2,19 +2,54 @@
 :data:`READERS` entries.
 
 Policy documents are stored as JSON strings, as Pulumi stores them.
+
+Batch reads. Roles and inline policies are read in batches (``read_many``, one batch per type and
+region up to :data:`PAGE_SIZE`). When a batch holds at least :data:`LISTING_MIN` resources, its
+roles and inline policies come from two paged account-wide listings made once per scan (a memo on
+the :class:`~mlops_infra.state.aws_live.context.ScanContext`), instead of one ``GetRole`` or
+``GetRolePolicy`` per resource:
+
+- ``ListRoles`` (IAM API Reference, ListRoles; botocore ``ListRolesRequest.MaxItems``, shape
+  ``maxItemsType``: 1-1000 per page, pages joined by ``Marker``/``IsTruncated``): each ``Role``
+  with ``Path``, ``Arn``, ``RoleId``, ``AssumeRolePolicyDocument``, ``Description`` and
+  ``MaxSessionDuration``. AWS documents that ListRoles does *not* return ``PermissionsBoundary``,
+  ``RoleLastUsed`` or ``Tags``, so those come from the next listing.
+- ``GetAccountAuthorizationDetails`` with ``Filter=["Role"]`` (IAM API Reference,
+  GetAccountAuthorizationDetails; botocore ``GetAccountAuthorizationDetailsRequest``, same
+  ``MaxItems`` 1-1000 and ``Marker``): each ``RoleDetail`` with ``Tags``, ``PermissionsBoundary``
+  and ``RolePolicyList`` (every inline policy, ``PolicyName`` + ``PolicyDocument``). It has no
+  ``Description`` or ``MaxSessionDuration``, hence the two listings.
+
+Both documents are botocore ``policyDocumentType`` (URL-encoded JSON on the wire, decoded by
+botocore as for ``GetRole``/``GetRolePolicy``), so a listed role or policy maps to exactly the
+:class:`Reading` the per-resource read gives (``tests/state/test_aws_live_batches.py`` checks it
+on a moto server). A role in one listing but not the other (changed between the two calls) is read
+with ``GetRole``. When either listing is refused (``access-denied``: a user with only
+``iam:GetRole``/``iam:GetRolePolicy``), every resource is read one by one, as below the threshold.
+The listings cover the whole account, so small stacks keep the per-resource reads (one by one in
+their batch; a resource not found is gone, as for a single read).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlops_infra.state.aws_live.context import ScanContext
+from mlops_infra.state.aws_live.context import ScanContext, paginate, region_of
 from mlops_infra.state.aws_live.reader import Reader, Reading
+from mlops_infra.state.aws_live.retry import classify, is_not_found
 from mlops_infra.state.aws_live.shapes import drop_none, policy_text, tag_map
 from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
 from mlops_infra.state.model import StateResource
+
+LISTING_MIN = 5
+"""Resources of one IAM type in a batch from which the account-wide listings replace the
+per-resource reads: two listing calls (one page each up to 1,000 roles) against at least this many
+``GetRole``/``GetRolePolicy`` calls."""
+
+PAGE_SIZE = 1000
+"""``MaxItems`` of both listings: the maximum (botocore ``maxItemsType``: 1-1000)."""
 
 
 def map_role(role: Mapping[str, Any]) -> Reading:
@@ -31,15 +66,95 @@ def map_role(role: Mapping[str, Any]) -> Reading:
     return Reading(inputs, drop_none({"arn": role.get("Arn"), "uniqueId": role.get("RoleId")}))
 
 
+def map_role_policy(role_name: str | None, policy_name: str | None, document: Any) -> Reading:
+    """``GetRolePolicy`` (or one ``RoleDetail.RolePolicyList`` entry) -> ``aws:iam/rolePolicy:RolePolicy``."""
+    return Reading({"role": role_name, "name": policy_name, "policy": policy_text(document)})
+
+
+def _role_policy_key(res: StateResource) -> tuple[Any, Any]:
+    """(role name, policy name) of a role policy: its inputs, else its id ``role:name``."""
+    role, _, name = (res.id or "").partition(":")
+    return res.inputs.get("role", role), res.inputs.get("name", name)
+
+
 def _read_role(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
     return map_role(client.get_role(RoleName=res.id)["Role"])
 
 
 def _read_role_policy(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
-    role, _, name = (res.id or "").partition(":")
-    response = client.get_role_policy(RoleName=res.inputs.get("role", role), PolicyName=res.inputs.get("name", name))
-    return Reading({"role": response.get("RoleName"), "name": response.get("PolicyName"),
-                    "policy": policy_text(response.get("PolicyDocument"))})
+    role, name = _role_policy_key(res)
+    response = client.get_role_policy(RoleName=role, PolicyName=name)
+    return map_role_policy(response.get("RoleName"), response.get("PolicyName"), response.get("PolicyDocument"))
+
+
+def _one_by_one(read: Any, client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    """``read(client, res, ctx)`` with a not-found answer as ``None`` (gone), inside a batch."""
+    try:
+        return read(client, res, ctx)  # type: ignore[no-any-return]
+    except Exception as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+_Listing = tuple[dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]
+
+
+def _listing(client: Any, resources: Sequence[StateResource], ctx: ScanContext) -> _Listing | None:
+    """(ListRoles roles, GetAccountAuthorizationDetails role details), both by role name, listed
+    once per scan and region; ``None`` below :data:`LISTING_MIN` resources or when either listing
+    is refused (access denied)."""
+    if len(resources) < LISTING_MIN:
+        return None
+
+    def compute() -> _Listing | None:
+        config = {"PageSize": PAGE_SIZE}
+        try:
+            roles = paginate(client, "list_roles", "Roles", PaginationConfig=config)
+            details = paginate(client, "get_account_authorization_details", "RoleDetailList", Filter=["Role"],
+                               PaginationConfig=config)
+        except Exception as error:
+            if classify(error)[0] == "access-denied":
+                return None
+            raise
+        return {r["RoleName"]: r for r in roles}, {d["RoleName"]: d for d in details}
+
+    return ctx.memo(("iam-role-listing", region_of(client)), compute)  # type: ignore[no-any-return]
+
+
+def _read_roles(client: Any, resources: Sequence[StateResource], ctx: ScanContext) -> dict[str, Reading | None]:
+    listing = _listing(client, resources, ctx)
+    if listing is None:
+        return {r.urn: _one_by_one(_read_role, client, r, ctx) for r in resources}
+    roles, details = listing
+    out: dict[str, Reading | None] = {}
+    for res in resources:
+        role, detail = roles.get(res.id or ""), details.get(res.id or "")
+        if role is None and detail is None:
+            out[res.urn] = None
+        elif role is None or detail is None:
+            out[res.urn] = _one_by_one(_read_role, client, res, ctx)
+        else:
+            out[res.urn] = map_role({**role, "Tags": detail.get("Tags"),
+                                     "PermissionsBoundary": detail.get("PermissionsBoundary")})
+    return out
+
+
+def _read_role_policies(client: Any, resources: Sequence[StateResource],
+                        ctx: ScanContext) -> dict[str, Reading | None]:
+    listing = _listing(client, resources, ctx)
+    if listing is None:
+        return {r.urn: _one_by_one(_read_role_policy, client, r, ctx) for r in resources}
+    details = listing[1]
+    out: dict[str, Reading | None] = {}
+    for res in resources:
+        role_name, policy_name = _role_policy_key(res)
+        detail = details.get(role_name)
+        policies = {p.get("PolicyName"): p for p in (detail or {}).get("RolePolicyList", [])}
+        policy = policies.get(policy_name)
+        out[res.urn] = None if detail is None or policy is None else map_role_policy(
+            detail.get("RoleName"), policy.get("PolicyName"), policy.get("PolicyDocument"))
+    return out
 
 
 READERS: dict[str, Reader] = {
@@ -47,8 +162,8 @@ READERS: dict[str, Reader] = {
         T("assumeRolePolicy", "trust policy", "policy"), T("maxSessionDuration", "max session", default=3600),
         T("path", "path", default="/"), T("permissionsBoundary", "permissions boundary"),
         T("description", "description", computed=True), TAGS,
-    )), read_one=_read_role),
+    )), read_many=_read_roles, batch_size=PAGE_SIZE),
     "aws:iam/rolePolicy:RolePolicy": Reader("iam", Tracking("IAM role policy", (
         T("policy", "permissions", "policy"),
-    ), gone="removed"), read_one=_read_role_policy),
+    ), gone="removed"), read_many=_read_role_policies, batch_size=PAGE_SIZE),
 }

@@ -1,13 +1,17 @@
 """KMS keys and aliases: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS` entries.
 
-A key pending deletion is gone. Aliases are listed once per region per scan (a memo on the
+A key pending deletion is gone. Keys have no batch read (``DescribeKey``, ``GetKeyRotationStatus``
+and ``GetKeyPolicy`` take one ``KeyId`` each). Aliases are read in one batch per region: one paged
+``ListAliases`` (AWS KMS API Reference, ListAliases: every alias of the account and region with its
+``TargetKeyId``; ``Limit`` 1-100 per page, default 50, pages joined by ``NextMarker``/``Truncated``),
+listed once per region per scan (a memo on the
 :class:`~mlops_infra.state.aws_live.context.ScanContext`) and looked up by name; an alias
-without a target key is gone.
+without a target key, or not listed, is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlops_infra.state.aws_live.context import ScanContext, paginate, region_of
@@ -43,10 +47,18 @@ def _read_kms_key(client: Any, res: StateResource, ctx: ScanContext) -> Reading 
     return map_kms_key(metadata, rotation, policy)
 
 
-def _read_kms_alias(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+ALIASES_PER_PAGE = 100
+"""``ListAliases`` ``Limit``: its maximum (AWS KMS API Reference, ListAliases)."""
+
+
+def _read_kms_aliases(client: Any, resources: Sequence[StateResource], ctx: ScanContext) -> dict[str, Reading | None]:
     aliases = ctx.memo(("kms-aliases", region_of(client)), lambda: {
-        a["AliasName"]: a for a in paginate(client, "list_aliases", "Aliases")})
-    alias = aliases.get(res.id)
+        a["AliasName"]: a for a in paginate(client, "list_aliases", "Aliases",
+                                            PaginationConfig={"PageSize": ALIASES_PER_PAGE})})
+    return {res.urn: _alias_reading(aliases.get(res.id)) for res in resources}
+
+
+def _alias_reading(alias: Mapping[str, Any] | None) -> Reading | None:
     if alias is None or not alias.get("TargetKeyId"):
         return None
     return Reading({"name": alias["AliasName"], "targetKeyId": alias["TargetKeyId"]},
@@ -61,5 +73,5 @@ READERS: dict[str, Reader] = {
     )), read_one=_read_kms_key),
     "aws:kms/alias:Alias": Reader("kms", Tracking("KMS alias", (
         T("targetKeyId", "target key"),
-    )), read_one=_read_kms_alias),
+    )), read_many=_read_kms_aliases, batch_size=1000),
 }
