@@ -25,6 +25,9 @@ environment, every model's versions described in full (digests included), from t
    PENDING_REGISTRATION / FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is
    the artifact URI and its tag ``mlops-infra.artifact-digest`` the digest.
 
+For an AWS SRC, :func:`aws_digests` gives the versions SRC pins the artifact digest a SageMaker
+training job's registration did not record (:mod:`mlops_infra.promote.digests`).
+
 A registry that cannot be read raises :class:`~mlops_infra.errors.UserError` naming the environment,
 the registry and the error (credentials scrubbed): a promotion fails closed.
 """
@@ -94,6 +97,32 @@ def _read_aws(system: Any, env: str, prior: Any, role: str | None) -> RegistryVi
     if view.warnings:  # fail closed: a promotion never decides from offline evidence
         raise UserError(f"cannot read the model registry of {env}", "\n".join(view.warnings))
     return view
+
+
+def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, set[int]], role: str | None,
+                ) -> tuple[RegistryView, tuple[str, ...]]:
+    """``view`` (an AWS environment's registry read) with the artifact digest of every ``wanted``
+    version (those SRC pins) that has none, or one mlops-infra computed from objects that changed
+    since, obtained from its artifact and recorded on its package
+    (:func:`mlops_infra.promote.digests.complete_digests`), and notes saying what was done. The
+    clients are those of the registry read (``--role``, ``AWS_ENDPOINT_URL``)."""
+    from mlops_infra.promote.digests import complete_digests
+
+    todo = {m: {v for v in versions if v in r.versions} for m, versions in wanted.items()
+            if (r := view.models.get(m)) is not None and r.basis == "registry"}
+    if not any(todo.values()):
+        return view, ()
+    import boto3
+    from botocore.config import Config
+
+    target = system.environments[env].target
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    session = (assumed_session_factory(role, target.region, endpoint_url)() if role
+               else boto3.Session(region_name=target.region))
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    sagemaker = session.client("sagemaker", region_name=target.region, endpoint_url=endpoint_url, config=config)
+    s3 = session.client("s3", region_name=target.region, endpoint_url=endpoint_url, config=config)
+    return complete_digests(view, todo, sagemaker=sagemaker, s3=s3)
 
 
 def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None) -> Callable[[], Any]:

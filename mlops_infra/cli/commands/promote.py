@@ -91,6 +91,8 @@ def promote(
 
     steps = plan_steps(promotion, graph)
     if execute_artifacts:
+        for note in context.get("digest_notes", ()):
+            err.print(note, markup=False)
         _execute(promotion, steps, roles, output_format, err)
         return
     gates = _gates(context, promotion, dst_view, src_state, skips, roles)
@@ -99,7 +101,8 @@ def promote(
     # Everything that could refuse the promotion is checked before FILE is written: the report and
     # the release record pass the redaction layer first; then FILE, then the record, then the report.
     written = (not blocked and not guarded and promotion.changed) if write else None
-    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps), output_format)
+    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps,
+                           notes=context.get("digest_notes", ())), output_format)
     _check_output(text, plan_json if output_format is Format.JSON else plan_text)
     if written:
         _write(file, promotion, original, gates, skips, plan_json if plan_json is not None else plan_result)
@@ -290,6 +293,14 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
         prior = _prior(context, env, state if env == dst else None) if aws and env not in snapshots else None
         views[env] = read_view(systems[env], env, prior, snapshot=snapshots.get(env), role=roles.get(env),
                                mlflow_uri=mlflows.get(env))
+    if systems[src].environments[src].target.kind == "aws" and src not in snapshots:
+        from mlops_infra.promote.registries import aws_digests
+
+        pinned: dict[str, set[int]] = {}
+        for endpoint in systems[src].endpoints:
+            pinned.setdefault(endpoint.model.name, set()).add(endpoint.model.version)
+        views[src], notes = aws_digests(systems[src], src, views[src], pinned, roles.get(src))
+        context["digest_notes"] = list(notes)
     original = Path(context["file"]).read_bytes()
     document = context["document"]
     promotion = plan_promotion(document.text, str(context["file"]), src, systems[src], views[src], dst,
@@ -337,10 +348,10 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
 
 
 def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = (),
-            steps: Any = ()) -> Any:
+            steps: Any = (), notes: Any = ()) -> Any:
     from mlops_infra.promote.report import Report
 
-    return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written)
+    return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written, notes=tuple(notes))
 
 
 def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any) -> None:

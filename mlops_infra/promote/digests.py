@@ -1,0 +1,210 @@
+"""The artifact digest of a SageMaker model package registered without one (an AWS-trained model).
+
+A model a SageMaker training job produced and a pipeline's ``RegisterModel`` step registered carries
+no ``CustomerMetadataProperties["mlops-infra/artifact-digest"]``, so promotion could not recognise it
+in another registry. :func:`complete_digests` obtains the digest from the artifact itself and
+records it on the package, so it is computed once.
+
+Contract of :func:`complete_digests` (the edge: boto3 clients of SRC's account passed in):
+
+- Only the versions asked for (those SRC's endpoints pin) are looked at; a version whose package
+  carries a digest that a registration recorded (no :data:`DIGEST_SOURCE_PROPERTY` beside it: the
+  promotion's own ``register-version`` step, or training code) is taken as recorded.
+- The artifact is where the package's container says (botocore ``ModelPackageContainerDefinition``;
+  exactly one container may carry model data): ``ModelDataUrl`` (one S3 object, the
+  ``model.tar.gz`` a training job writes) or ``ModelDataSource.S3DataSource`` (``S3Uri`` with
+  ``S3DataType`` ``S3Object``, or ``S3Prefix``: every object under the prefix). Other stores are
+  refused.
+- The digest is the one the training runtime puts on MLflow versions
+  (``examples/runtime/mlops_entry/objects.py`` ``artifact_digest``): ``sha256:`` of the manifest,
+  one line ``<sha256 of the object>  <path>`` per object sorted by path, the path relative to the
+  prefix (for one object: its name), so the same files have the same digest in any store, and the
+  copy the ``copy-artifact`` step makes (same names) has it too.
+- Each object's SHA-256 comes from S3 without reading it when S3 holds one for the whole object:
+  ``HeadObject`` with ``ChecksumMode=ENABLED`` returns ``ChecksumSHA256`` (base64 of the SHA-256) of
+  an object uploaded with a SHA-256 checksum; with ``ChecksumType`` ``COMPOSITE`` (a multipart
+  upload: a checksum of the parts' checksums, written ``...-<parts>``) it is not the object's, and
+  the object is streamed instead: ``GetObject`` with ``IfMatch`` the ETag just read (a 412 if it
+  changed meanwhile), hashed in 1 MiB chunks, never held whole
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html,
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, botocore ``HeadObjectOutput``
+  ``ChecksumSHA256``/``ChecksumType``, ``GetObjectRequest`` ``IfMatch``).
+- The digest is recorded with ``UpdateModelPackage`` (botocore ``UpdateModelPackageInput``
+  ``CustomerMetadataProperties``: the package's properties are sent whole, ours added, so they are
+  kept whether the call merges or replaces them), together with :data:`DIGEST_SOURCE_PROPERTY`:
+  ``s3-etags:sha256:<hex>``, the SHA-256 of the lines ``<ETag>  <path>``. A recorded digest is used
+  while the objects' ETags still give that fingerprint (one ``HeadObject`` per object); when the
+  objects changed, it is computed and recorded again. ``ModelApprovalStatus`` is not sent: the
+  approval stays as it is. When recording is refused (no ``sagemaker:UpdateModelPackage``), the digest
+  is used anyway and the note says it will be computed again next time.
+- Anything that cannot be read fails closed: :class:`~mlops_infra.errors.UserError` naming the
+  version, the package and the error, so the promotion is refused rather than guess.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.errors import UserError
+from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView
+
+DIGEST_SOURCE_PROPERTY = "mlops-infra/artifact-digest-of"
+"""Customer metadata beside a digest mlops-infra computed: the fingerprint of the objects it was
+computed from (``s3-etags:sha256:<hex>``)."""
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArtifactObject:
+    """One S3 object of an artifact: ``path`` relative to the artifact (its name for one object)."""
+
+    bucket: str
+    key: str
+    path: str
+    etag: str
+    sha256: str | None
+    """Hex SHA-256 of the whole object when S3 holds it (a full-object ``ChecksumSHA256``), else None."""
+
+
+def complete_digests(view: RegistryView, wanted: Mapping[str, set[int]], *, sagemaker: Any, s3: Any,
+                     ) -> tuple[RegistryView, tuple[str, ...]]:
+    """``view`` with a digest on every wanted version that has a package, and notes on what was
+    computed or recorded (see the module contract)."""
+    from mlops_infra.state.aws_live.retry import describe_error
+
+    models = dict(view.models)
+    notes: list[str] = []
+    for model, versions in sorted(wanted.items()):
+        registry = models.get(model)
+        if registry is None or registry.basis != "registry":
+            continue
+        records = dict(registry.versions)
+        for number in sorted(versions):
+            record = records.get(number)
+            if record is None or not record.arn:
+                continue
+            try:
+                digest, note = _digest_of(sagemaker, s3, record.arn, f"{model} v{number}")
+            except UserError:
+                raise
+            except Exception as error:
+                raise UserError(f"cannot obtain the artifact digest of {model} v{number} in {registry.where}",
+                                f"{describe_error(error)}\nThe promotion needs the digest to recognise the artifact in "
+                                f"another registry. Grant read access to the package {record.arn} and its "
+                                "artifact, or record the digest on the package (CustomerMetadataProperties "
+                                f"{DIGEST_PROPERTY}).") from None
+            if note:
+                notes.append(note)
+            records[number] = dataclasses.replace(record, digest=digest)
+        models[model] = dataclasses.replace(registry, versions=records)
+    return dataclasses.replace(view, models=models), tuple(notes)
+
+
+def _digest_of(sagemaker: Any, s3: Any, arn: str, name: str) -> tuple[str, str | None]:
+    """(digest, note) of one package (see the module contract)."""
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    properties = dict(package.get("CustomerMetadataProperties") or {})
+    recorded, recorded_of = properties.get(DIGEST_PROPERTY), properties.get(DIGEST_SOURCE_PROPERTY)
+    if recorded and not recorded_of:
+        return recorded, None
+    uri, prefix = artifact_location(package, name)
+    objects = list_artifact(s3, uri, prefix)
+    of = fingerprint(objects)
+    if recorded and recorded_of == of:
+        return recorded, None
+    streamed = [o for o in objects if o.sha256 is None]
+    hashed = [dataclasses.replace(o, sha256=o.sha256 or stream_sha256(s3, o)) for o in objects]
+    digest = manifest_digest(hashed)
+    how = (f"{len(objects) - len(streamed)} object(s) by their S3 SHA-256 checksum, {len(streamed)} streamed"
+           if streamed else f"{len(objects)} object(s) by their S3 SHA-256 checksum")
+    why = "its artifact changed since a digest was recorded" if recorded else "it carried none"
+    properties.update({DIGEST_PROPERTY: digest, DIGEST_SOURCE_PROPERTY: of})
+    try:
+        sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties=properties)
+    except Exception as error:
+        from mlops_infra.state.aws_live.retry import describe_error
+
+        return digest, (f"{name}: artifact digest computed from {uri} ({why}; {how}); not recorded on the package "
+                        f"({describe_error(error)}), so it is computed again next time")
+    return digest, f"{name}: artifact digest computed from {uri} ({why}; {how}) and recorded on {arn}"
+
+
+def artifact_location(package: Mapping[str, Any], name: str) -> tuple[str, bool]:
+    """``(s3 URI, is a prefix)`` of the package's model data (see the module contract)."""
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
+    with_data = [c for c in containers if c.get("ModelDataUrl") or c.get("ModelDataSource")]
+    if len(with_data) != 1:
+        raise UserError(f"cannot tell which artifact {name} is: {len(with_data)} of its containers carry model data",
+                        f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
+    container = with_data[0]
+    if container.get("ModelDataUrl"):
+        uri, prefix = str(container["ModelDataUrl"]), str(container["ModelDataUrl"]).endswith("/")
+    else:
+        source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+        uri, prefix = str(source.get("S3Uri") or ""), source.get("S3DataType") == "S3Prefix"
+        if prefix and not uri.endswith("/"):
+            uri += "/"
+    if not uri.startswith("s3://") or len(uri) <= 5:
+        raise UserError(f"cannot compute the artifact digest of {name}: its model data is not in S3 ({uri or 'none'})",
+                        f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
+    return uri, prefix
+
+
+def list_artifact(s3: Any, uri: str, prefix: bool) -> list[ArtifactObject]:
+    """The artifact's objects with their ETags and, where S3 holds one, their full-object SHA-256."""
+    bucket, _, key = uri[5:].partition("/")
+    if not prefix:
+        return [_object(s3, bucket, key, key.rsplit("/", 1)[-1])]
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+            for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # "folder" markers hold nothing
+    if not keys:
+        raise UserError(f"no objects under {uri}", "The package's artifact is missing: the digest cannot be computed.")
+    return [_object(s3, bucket, k, k[len(key):]) for k in keys]
+
+
+def _object(s3: Any, bucket: str, key: str, path: str) -> ArtifactObject:
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    return ArtifactObject(bucket, key, path, str(head.get("ETag", "")).strip('"'), full_object_sha256(head))
+
+
+def full_object_sha256(head: Mapping[str, Any]) -> str | None:
+    """Hex SHA-256 of the whole object from a ``HeadObject`` answer, or None when S3 holds none
+    (no SHA-256 checksum, or a composite one of a multipart upload)."""
+    value = head.get("ChecksumSHA256")
+    if not value or head.get("ChecksumType") == "COMPOSITE" or "-" in str(value):
+        return None
+    try:
+        raw = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+def stream_sha256(s3: Any, obj: ArtifactObject) -> str:
+    """Hex SHA-256 of the object read in chunks (``GetObject`` ``IfMatch`` its ETag)."""
+    body = s3.get_object(Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{obj.etag}"')["Body"]
+    digest = hashlib.sha256()
+    try:
+        for chunk in body.iter_chunks(CHUNK):
+            digest.update(chunk)
+    finally:
+        body.close()
+    return digest.hexdigest()
+
+
+def manifest_digest(objects: list[ArtifactObject]) -> str:
+    """``sha256:`` of the manifest of ``objects`` (each with its SHA-256; see the module contract)."""
+    lines = "".join(f"{o.sha256}  {o.path}\n" for o in sorted(objects, key=lambda o: o.path))
+    return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+
+
+def fingerprint(objects: list[ArtifactObject]) -> str:
+    """``s3-etags:sha256:<hex>`` of the objects' ETags and paths: what :data:`DIGEST_SOURCE_PROPERTY` holds."""
+    lines = "".join(f"{o.etag}  {o.path}\n" for o in sorted(objects, key=lambda o: o.path))
+    return "s3-etags:sha256:" + hashlib.sha256(lines.encode()).hexdigest()
