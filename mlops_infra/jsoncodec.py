@@ -92,7 +92,23 @@ class ItemsDigest:
 _STDLIB_SPELLING = re.compile(rb"\x7f|[0-9]e-[1-9](?![0-9])|[0-9]\.0000")
 """Where orjson's bytes can differ from the standard library's for finite JSON data: the DEL
 character (escaped by ``json``) and floats below 1e-4 (``1e-05`` in ``json``, ``1e-5`` or
-``0.00001`` in orjson). Text that merely looks like them is matched too (then ``json`` writes it)."""
+``0.00001`` in orjson). Text that merely looks like them is matched too (then ``json`` writes it).
+:func:`spelled_otherwise` answers whether it matches, faster."""
+
+_EXPONENT = re.compile(rb"e-[1-9](?![0-9])")
+_SMALL_FIXED = re.compile(rb"\.0000")
+_DIGITS = frozenset(b"0123456789")
+
+
+def spelled_otherwise(data: bytes) -> bool:
+    """Whether :data:`_STDLIB_SPELLING` matches ``data``. Its leading digit class makes the regex
+    engine try every byte of a graph's tens of megabytes; here a memchr finds DEL, and patterns
+    starting with a literal (fast to scan for) find the candidates, whose preceding byte is then
+    checked for a digit."""
+    if b"\x7f" in data:
+        return True
+    return any(m.start() and data[m.start() - 1] in _DIGITS
+               for pattern in (_EXPONENT, _SMALL_FIXED) for m in pattern.finditer(data))
 
 
 def stdlib_pretty(value: Any) -> str:
@@ -105,7 +121,7 @@ def stdlib_pretty(value: Any) -> str:
         data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     except (orjson.JSONEncodeError, TypeError):
         data = None
-    if data is None or not data.isascii() or _STDLIB_SPELLING.search(data):
+    if data is None or not data.isascii() or spelled_otherwise(data):
         return json.dumps(value, indent=2, sort_keys=True) + "\n"
     return data.decode() + "\n"
 

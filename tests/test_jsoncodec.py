@@ -51,3 +51,23 @@ def test_graph_digest_is_the_digest_of_the_graph_json(path: Path) -> None:
         data = graph.to_json()
         data.pop("modelVersions", None)
         assert graph.digest() == hashlib.sha256(canonical_bytes(data)).hexdigest()
+
+
+def test_spelled_otherwise_answers_as_the_stdlib_spelling_regex() -> None:
+    """The fast scan of stdlib_pretty finds exactly what its documented regex finds."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.jsoncodec import _STDLIB_SPELLING, spelled_otherwise
+
+    pieces = st.sampled_from([b"e-", b"1", b"0", b"9", b".", b"0000", b"e", b"-", b"\x7f", b"a", b'"', b" ", b"5e-",
+                              b".0000", b"e-1", b"1e-5"])
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.lists(pieces, max_size=12).map(b"".join))
+    def check(data: bytes) -> None:
+        assert spelled_otherwise(data) == bool(_STDLIB_SPELLING.search(data))
+
+    check()
+    for data in (b"1e-5", b"x1e-5", b"1e-50", b"ae-5", b"e-5", b"10.00001", b".00001", b"a.0000", b"\x7f", b""):
+        assert spelled_otherwise(data) == bool(_STDLIB_SPELLING.search(data)), data
