@@ -14,11 +14,13 @@ import gc
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from mlops_infra.compile.context import CompileContext
-from mlops_infra.graph import DesiredGraph, GraphBuilder
-from mlops_infra.model_versions import ASSUME_AVAILABLE, RegistryView
-from mlops_infra.spec.system import MLSystem
+if TYPE_CHECKING:  # imported when compiling: the package is imported for compile.facts alone too (validate)
+    from mlops_infra.compile.context import CompileContext
+    from mlops_infra.graph import DesiredGraph
+    from mlops_infra.model_versions import RegistryView
+    from mlops_infra.spec.system import MLSystem
 
 TARGETS: dict[str, str] = {
     "aws": "mlops_infra.compile.aws:compile_aws",
@@ -35,6 +37,10 @@ def _compiler(kind: str) -> Callable[[CompileContext], None]:
 def compile_system(system: MLSystem, env: str, *, project: str | None = None,
                    stack: str | None = None, registry: RegistryView | None = None) -> DesiredGraph:
     """The desired graph of ``env``; project defaults to the system name, stack to ``env``."""
+    from mlops_infra.compile.context import CompileContext
+    from mlops_infra.graph import GraphBuilder
+    from mlops_infra.model_versions import ASSUME_AVAILABLE
+
     environment = system.environments[env]
     project = project or system.metadata.name
     ctx = CompileContext(system, env, environment, project, stack or env, GraphBuilder(project, stack or env),

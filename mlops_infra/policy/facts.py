@@ -94,20 +94,25 @@ def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
             continue
         shared = memo.get((section, id(items), key_kind))
         if shared is None or shared[0] is not items:
-            make = makers[section]
-            section_facts = {f"{section}.{item.name}": _memoized(memo, (section, id(item), key_kind), item, make)
-                             for item in items}
-            memo[(section, id(items), key_kind)] = shared = (items, section_facts)
+            shared = (items, _section_facts(section, items, key_kind, makers[section], memo))
+            memo[(section, id(items), key_kind)] = shared
         out.update(shared[1])
     return out
 
 
-def _memoized(memo: dict[tuple, Any], key: tuple, item: Any, make: Any) -> Any:
-    """``make(item)``, reused from ``memo`` while ``key`` (built from ids) still names ``item``."""
-    found = memo.get(key)
-    if found is None or found[0] is not item:
-        memo[key] = found = (item, make(item))
-    return found[1]
+def _section_facts(section: str, items: Any, key_kind: str | None, make: Any,
+                   memo: dict[tuple, Any]) -> dict[str, dict[str, Any]]:
+    """``{address: make(item)}`` of a section's ``items``, each item's facts reused from ``memo``
+    while its key (built from ids) still names the same item."""
+    out = {}
+    get = memo.get
+    for item in items:
+        key = (section, id(item), key_kind)
+        found = get(key)
+        if found is None or found[0] is not item:
+            memo[key] = found = (item, make(item))
+        out[f"{section}.{item.name}"] = found[1]
+    return out
 
 
 def facts_graph(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS) -> DesiredGraph:

@@ -84,13 +84,22 @@ class Subject:
            facts: dict[str, dict[str, Any]] | None = None) -> Subject:
         facts = component_facts(graph.resources) if facts is None else facts
         by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for address in sorted(facts):
-            by_kind.setdefault(facts[address].get("kind"), []).append((address, facts[address]))
+        for pair in sorted(facts.items(), key=_first):
+            kind = pair[1].get("kind")
+            group = by_kind.get(kind)
+            if group is None:
+                by_kind[kind] = [pair]
+            else:
+                group.append(pair)
         return cls(graph, facts, settings, cost, by_kind)
 
     def of_kind(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         """``(address, facts)`` of the components of ``kind``, in address order."""
         return self.by_kind.get(kind, [])
+
+
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
 
 
 Check = Callable[[Subject], list[GuardrailFinding]]

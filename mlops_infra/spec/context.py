@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_infra.spec.system import SECTIONS, MLSystem
+from mlops_infra.spec.system import MLSystem
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,7 @@ class CheckContext:
     @classmethod
     def build(cls, system: MLSystem, env: str | None = None,
               known_elsewhere: KnownElsewhere = NOTHING_ELSEWHERE, source_dir: Path | None = None) -> CheckContext:
-        names: dict[str, dict[str, int]] = {}
-        for section in SECTIONS:
-            index: dict[str, int] = {}
-            for i, item in enumerate(getattr(system, section)):
-                index.setdefault(item.name, i)
-            names[section] = index
-        return cls(system, env, names, known_elsewhere, source_dir)
+        return cls(system, env, system.positions, known_elsewhere, source_dir)
 
     def item(self, section: str, name: str) -> Any:
         """The first item called ``name`` in ``section``, or None."""

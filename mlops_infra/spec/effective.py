@@ -212,7 +212,7 @@ def revalidate(base: MLSystem, data: dict, redirects: dict[Path, Path]) -> tuple
             diagnostics += diagnostics_from_validation(exc, data, MLSystem, where)
     if diagnostics:
         return None, diagnostics
-    return base.model_copy(update=updates), []
+    return base.with_updates(updates), []
 
 
 @cache

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 import yaml_rs
 
 from mlops_infra.diagnostics import Diagnostic, Path, SourceLocation, error, printable, with_location
 from mlops_infra.fileio import TooLarge, read_limited
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 16 * 1024 * 1024
 """Largest document accepted (16 MiB, about 500,000 lines): room for the 10,000-endpoint system the
@@ -59,7 +62,23 @@ levels with a clean error. A document with such a line (a deep block scalar is e
 exactly by libyaml's event stream before yaml-rs sees it. The search costs about a millisecond
 per megabyte (its first character is a literal)."""
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def __getattr__(name: str) -> Any:
+    """``loader.yaml`` is PyYAML, imported on first use like in the functions below."""
+    if name == "yaml":
+        import yaml
+
+        return yaml
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _loader() -> Any:
+    """libyaml's safe loader (PyYAML's pure-Python one where libyaml is missing). PyYAML is imported
+    in the functions that use it: a clean load never does (yaml-rs parses the data)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -232,9 +251,11 @@ def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
     """
     if "!" not in text or not _TAG_CANDIDATE.search(text):
         return []
+    import yaml
+
     found = []
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_loader()):
             tag = getattr(event, "tag", None)
             if tag and tag not in SAFE_TAGS and tag != "!":
                 mark = event.start_mark
@@ -251,9 +272,11 @@ def _merge_keys(text: str, name: str) -> list[Diagnostic]:
     """``<<`` merge keys, one diagnostic each: YAML 1.2 has none, so ``<<`` would be an ordinary key."""
     if "<<" not in text:
         return []
+    import yaml
+
     found = []
     try:
-        stack = [yaml.compose(text, Loader=_Loader)]
+        stack = [yaml.compose(text, Loader=_loader())]
     except yaml.YAMLError:
         return []
     while stack:
@@ -281,9 +304,10 @@ def _maybe_deep(text: str) -> bool:
 def _nesting_problem(text: str, name: str) -> Diagnostic | None:
     """A diagnostic at the first collection nested deeper than MAX_DEPTH, or at libyaml's own
     syntax error; None when the document nests no deeper than MAX_DEPTH."""
+    import yaml
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_loader()):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -302,7 +326,8 @@ def _nesting_problem(text: str, name: str) -> Diagnostic | None:
 
 
 def _count_documents(text: str) -> int:
-    return sum(1 for _ in yaml.compose_all(text, Loader=_Loader))
+    import yaml
+    return sum(1 for _ in yaml.compose_all(text, Loader=_loader()))
 
 
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
@@ -310,6 +335,7 @@ _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
 
 def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
     """Turn a parser failure into a diagnostic, preferring libyaml's well-known wording."""
+    import yaml
     first = message.splitlines()[0] if message else "invalid YAML"
     if "duplicate mapping key" in first:
         return _duplicate_key(text, name, first)
@@ -323,7 +349,7 @@ def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
     if deep is not None:
         return deep
     try:
-        yaml.compose(text, Loader=_Loader)
+        yaml.compose(text, Loader=_loader())
     except yaml.MarkedYAMLError as exc:
         return _marked_syntax_diagnostic(name, exc, first)
     except yaml.YAMLError:
@@ -360,11 +386,12 @@ def _alias_bomb_mark(text: str) -> tuple[int, int]:
     anchor's node (aliases inside that node already counted in), so the sizes stay numbers and
     the bomb is never expanded.
     """
+    import yaml
     sizes: dict[str, int] = {}
     open_anchors: list[tuple[str, int]] = []
     expanded = replayed = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_loader()):
             if isinstance(event, yaml.AliasEvent):
                 size = sizes.get(event.anchor, 1)
                 expanded += size
@@ -388,10 +415,11 @@ def _alias_bomb_mark(text: str) -> tuple[int, int]:
 
 
 def _duplicate_key(text: str, name: str, message: str) -> Diagnostic:
+    import yaml
     key = message.split(":", 1)[1].strip().strip("'\"") if ":" in message else ""
     line, col = 1, 1
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_loader())
         found = _find_duplicate(node, key)
         if found is not None:
             line, col = found.line + 1, found.column + 1
@@ -404,6 +432,7 @@ def _duplicate_key(text: str, name: str, message: str) -> Diagnostic:
 
 
 def _find_duplicate(node: Any, key: str) -> Any:
+    import yaml
     stack = [node]
     while stack:
         current = stack.pop()
@@ -430,16 +459,17 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
     Scalars map to their value; collections under a key map to the key (the line a reader looks
     at). Aliases are not followed, so an alias bomb cannot blow this up.
     """
+    import yaml
     positions: dict[Path, tuple[int, int]] = {}
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError:
         # libyaml refuses the UTF-16 surrogate escapes yaml-rs reads as one character ("\ud83d\ude00"
         # is an emoji there): with each replaced by an escape of the same length, every node keeps its
         # line and column (without this, every diagnostic of such a document pointed at line 1)
         safe = _SURROGATE_ESCAPE.sub(r"\\uFFFD", text)
         try:
-            root = yaml.compose(safe, Loader=_Loader) if safe != text else None
+            root = yaml.compose(safe, Loader=_loader()) if safe != text else None
         except yaml.YAMLError:
             root = None
     if root is None:
@@ -468,7 +498,14 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
-_RESOLVER = yaml.resolver.Resolver()
+
+
+@cache
+def _resolver() -> Any:
+    import yaml
+
+    return yaml.resolver.Resolver()
+
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_/.-]*")
 _SPECIAL_WORDS = frozenset({"null", "true", "false", "inf", "nan"})
 
@@ -482,12 +519,13 @@ def core_value(node: Any) -> Any:
     other plain scalar is resolved by yaml-rs itself, so a key is found whatever yaml-rs makes of it:
     ``0x1F`` is 31, ``~`` is None, ``[a, b]`` (a complex key) is the tuple yaml-rs makes of it.
     """
+    import yaml
     if isinstance(node, yaml.SequenceNode):
         return tuple(core_value(item) for item in node.value)
     if isinstance(node, yaml.MappingNode):
         return frozenset((core_value(k), core_value(v)) for k, v in node.value)
     text = node.value
-    if node.style not in ("", None) or (node.tag == _STR_TAG and _RESOLVER.resolve(
+    if node.style not in ("", None) or (node.tag == _STR_TAG and _resolver().resolve(
             yaml.ScalarNode, text, (True, False)) != _STR_TAG):
         return text  # quoted, or tagged !!str
     if _PLAIN_WORD.fullmatch(text) and text.lower().lstrip(".") not in _SPECIAL_WORDS:

@@ -59,10 +59,14 @@ def check_references(ctx: CheckContext) -> Iterator[Diagnostic]:
     elsewhere = ctx.known_elsewhere
     for section, fields, target in REFERENCES:
         known = ctx.names[target]
-        for i, item in enumerate(getattr(ctx.system, section)):
-            value = _get(item, fields)
-            if value is None:
-                continue
+        items = getattr(ctx.system, section)
+        first = fields[0]
+        values_of = ([getattr(item, first, None) for item in items] if len(fields) == 1
+                     else [_get(item, fields) for item in items])
+        for i, value in enumerate(values_of):
+            if value is None or (type(value) is str and value in known):
+                continue  # the common cases first: nothing, or a name that resolves
+            item = items[i]
             values = value if isinstance(value, list) else [value]
             for j, name in enumerate(values):
                 if name in known or elsewhere.resolves(target, name):

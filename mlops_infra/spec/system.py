@@ -60,3 +60,33 @@ class MLSystem(SpecModel):
             for it in getattr(self, section):
                 by_name.setdefault(it.name, it)
         return index
+
+    @cached_property
+    def positions(self) -> dict[str, dict[str, int]]:
+        """Per section, each item name -> the index of its first item, built once per (immutable)
+        system (the semantic checks of a system and of its environment share it). Never mutate it."""
+        return {section: _positions(getattr(self, section)) for section in SECTIONS}
+
+    def with_updates(self, updates: dict[str, Any]) -> MLSystem:
+        """``model_copy(update=updates)`` without what is cached on this system (``model_copy`` copies
+        the instance dict, where the indexes above live: they would describe this system's items),
+        except the positions of the sections ``updates`` leaves as they are."""
+        copy = self.model_copy(update=updates)
+        for name in CACHED:
+            copy.__dict__.pop(name, None)
+        known = self.__dict__.get("positions")
+        if known is not None:
+            copy.__dict__["positions"] = {section: _positions(getattr(copy, section)) if section in updates
+                                          else known[section] for section in SECTIONS}
+        return copy
+
+
+def _positions(items: list[Any]) -> dict[str, int]:
+    by_name: dict[str, int] = {}
+    for i, item in enumerate(items):
+        by_name.setdefault(item.name, i)
+    return by_name
+
+
+CACHED = ("_index", "positions")
+"""The cached properties of :class:`MLSystem` (derived from its items)."""

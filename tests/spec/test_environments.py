@@ -102,3 +102,23 @@ def test_override_of_a_discriminated_channel(reference_text: str) -> None:
     [d] = [d for d in parse_system(text).diagnostics if d.is_error]
     assert d.code == "plaintext-secret"
     assert d.location.line == line_of(text, "channels.oncall.webhook_url:")
+
+
+def test_effective_system_indexes_its_own_items_even_after_the_base_indexed_its(reference_text: str) -> None:
+    """An effective system is a copy of the base with the overridden items replaced: what the base
+    had cached about its items (the name index of ``item()``, the positions the checks read) must
+    not come along, or an environment's checks and compile would read the base's items."""
+    from mlops_infra.spec.effective import apply_overrides, revalidate
+    from mlops_infra.spec.loader import parse_document
+
+    document, _ = parse_document(reference_text, "<string>")
+    base = parse_system(reference_text).system
+    scorer = base.endpoints[0].name
+    assert base.item("endpoints", scorer) is base.endpoints[0] and base.positions["endpoints"][scorer] == 0
+    data, redirects, problems = apply_overrides(document.data, "prod")
+    prod, diagnostics = revalidate(base, data, redirects)
+    assert not problems and not diagnostics
+    assert prod.endpoints[0] is not base.endpoints[0]  # prod overrides the scorer's replicas
+    assert prod.item("endpoints", scorer) is prod.endpoints[0]
+    assert (prod.item("endpoints", scorer).replicas.min, prod.item("endpoints", scorer).replicas.max) == (3, 20)
+    assert prod.positions == base.positions
