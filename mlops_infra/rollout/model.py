@@ -112,7 +112,9 @@ class Observed:
     rollout status (None: none, or unreadable); ``token``: the driver's concurrency token for this
     observation (a resourceVersion, or config name + status fields); ``converged``: the endpoint
     already runs the configuration the graph asks for (False: SageMaker, a new endpoint config of the
-    same model version, e.g. another instance type, that only the controller lands).
+    same model version, e.g. another instance type, that only the controller lands); ``kept``: what
+    the driver kept for a rollback and may delete later, as (kind, name, version that left it)
+    (SageMaker: configs and models, see ``drivers/sagemaker.py``).
     """
 
     revision: str
@@ -123,6 +125,7 @@ class Observed:
     token: str = ""
     detail: str = ""
     converged: bool = True
+    kept: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

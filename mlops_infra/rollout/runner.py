@@ -10,6 +10,9 @@ Contract:
 - :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress
   (:func:`gate_window`); :func:`decide_and_act` is its second half, for callers that observe and
   read gates themselves (a fleet pass batches the gate reads).
+- When the decision is ``none`` (settled), a driver that has ``tidy(observed, now)`` deletes what it
+  kept for a rollback once that is due (SageMaker: the previous version's model and config, see
+  ``drivers/sagemaker.py``); the pass reports what it deleted (``Pass.tidied``).
 - :func:`watch` repeats passes until the rollout is in a terminal phase (or ``max_passes``), sleeping
   until the decision's ``next_check`` (at most ``poll_seconds``); ``clock`` and ``sleep`` are
   injectable, so a test runs hours of bake instantly.
@@ -57,6 +60,7 @@ class Pass:
     decision: Decision
     acted: bool
     lost: bool = False
+    tidied: tuple[str, ...] = ()
 
 
 def gate_window(observed: Observed, command: Command = None) -> float | None:
@@ -81,7 +85,9 @@ def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readin
     """The second half of a pass: decide from what was observed and read, then act (see the contract)."""
     decision = reconcile(spec, observed, readings, now, command)
     if not decision.changes_anything:
-        return Pass(observed, readings, decision, acted=False)
+        tidy = getattr(driver, "tidy", None)
+        tidied = tuple(tidy(observed, now)) if tidy is not None and decision.action == "none" else ()
+        return Pass(observed, readings, decision, acted=False, tidied=tidied)
     try:
         driver.act(decision, observed, now)
     except Lost:

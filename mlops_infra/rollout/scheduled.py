@@ -21,7 +21,8 @@ Contract:
   :func:`~mlops_infra.rollout.fleet.reconcile_fleet` once at ``now``. It never loops or sleeps: the
   schedule is the loop. The reconciler is level-triggered, so a missed, late, repeated or overlapping
   tick changes nothing (two passes at once converge: one acts, the other observes it lost).
-- Each endpoint's outcome is logged as one JSON line (endpoint, action, acted, lost, message, error);
+- Each endpoint's outcome is logged as one JSON line (endpoint, action, acted, lost, message, error,
+  and ``deleted``: the kept models and configs the pass deleted, when any);
   :func:`summary` is what the handler returns.
 - :func:`handler` (Lambda) and :func:`main` (CronJob) raise / exit 1 after logging when an endpoint's
   pass failed, so the failure is visible (the function's ``Errors`` metric, the Job's failed status);
@@ -177,6 +178,8 @@ def summary(results: list[FleetResult]) -> list[dict[str, Any]]:
             decision = result.result.decision
             line.update(action=decision.action, acted=result.result.acted, lost=result.result.lost,
                         message=decision.message)
+            if result.result.tidied:
+                line["deleted"] = list(result.result.tidied)
         if result.error:
             line["error"] = result.error
         out.append(line)

@@ -57,10 +57,10 @@ def described(driver: SageMakerDriver) -> Observed:
     """The observation from DescribeEndpoint, ListTags and DescribeEndpointConfig, nothing inferred."""
     sm = driver.sm
     endpoint = sm.describe_endpoint(EndpointName=driver.target.endpoint)
-    fields = sagemaker_driver._fields(sm.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"])
+    tags = sm.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     versions = {v["VariantName"]: sagemaker_driver.model_version(v["ModelName"]) for v in config["ProductionVariants"]}
-    return driver._observed(endpoint, fields, versions)
+    return driver._observed(endpoint, tags, versions)
 
 
 def members_of(sm, targets, **options) -> list[Member]:

@@ -19,7 +19,11 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   (a pass observes its endpoints 100 per call through Search; the action has no resource types,
   Service Authorization Reference, "Actions defined by Amazon SageMaker", so it cannot be narrowed to
   the canaries: it reads the metadata of any searchable SageMaker resource of the account and region,
-  read-only; without it the pass falls back to describing each endpoint); ``UpdateEndpoint`` also on the
+  read-only; without it the pass falls back to describing each endpoint); ``DeleteEndpointConfig`` on
+  the configs named after each endpoint (``<endpoint[:40]>*``) and ``DeleteModel`` on its models
+  (``<model name up to -v>*``), for the cleanup of what a finished rollout kept for its rollback
+  (``drivers/sagemaker.py``: only names the controller recorded on the endpoint, never what it
+  serves); ``UpdateEndpoint`` also on the
   configs it switches to (the final config by name, the controller's ``<endpoint[:40]>-rollout-v*``);
   ``CreateEndpointConfig`` on the rollout configs only; ``DescribeEndpointConfig`` on configs named
   after the endpoint (``<endpoint[:40]>*``: the serving config of an earlier version has a name no
@@ -51,6 +55,7 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlops_infra.compile import rollout_code
@@ -92,6 +97,13 @@ def rollout_config_prefix(endpoint: str) -> str:
     return f"{endpoint[:40]}-rollout-v"
 
 
+def model_prefix(model: str) -> str:
+    """The name prefix shared by an endpoint's model versions: the compiled name up to its ``-v<N>-<hash>``
+    suffix, with the ``-v`` (``serving._add_model``: ``<endpoint>-v<N>-<hash>``)."""
+    match = re.search(r"-v\d+-[0-9a-z]+$", model)
+    return (model[:match.start()] if match else model) + "-v"
+
+
 def _statements(aws: AwsContext) -> list:
     r, a = aws.region, aws.account
     canaries = [aws.canaries[k] for k in sorted(aws.canaries)]
@@ -127,6 +139,9 @@ def _statements(aws: AwsContext) -> list:
                        [arns.alarm_arn(r, a, f"TargetTracking-endpoint/{c['endpoint']}/variant/primary-*")
                         for c in canaries if c["autoscaled"]]),
         policies.allow("ObserveEndpointsInBatches", ["sagemaker:Search"], ["*"]),
+        policies.allow("DeleteKeptConfigs", ["sagemaker:DeleteEndpointConfig"], named_configs),
+        policies.allow("DeleteKeptModels", ["sagemaker:DeleteModel"], sorted(
+            {arns.arn(r, a, "sagemaker", f"model/{model_prefix(c['model']).lower()}*") for c in canaries})),
     ]
 
 

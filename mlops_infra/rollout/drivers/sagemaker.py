@@ -64,6 +64,25 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   requires.
 - A new config of the version already serving (``observe``: ``converged`` is whether the endpoint
   runs the graph's final config) is landed the same way, at once: same model, nothing to canary.
+- A start on an endpoint whose ``canary`` variant serves another version (a rolled-back one) builds
+  a new rollout config: the new version never inherits the old canary's traffic.
+- **What is kept, and when it goes.** Pulumi keeps the old model and config when a version replaces
+  them (``retainOnDelete``, ``compile/aws/serving.py``), and the controller makes rollout configs;
+  nothing else would delete them. Each time the driver moves the endpoint from a config A to a config
+  B (the start: serving config -> rollout config; the finish: rollout config -> final config), it
+  first tags the endpoint with what the move leaves unused: ``mlops-infra:kept:config:<A>`` and
+  ``mlops-infra:kept:model:<m>`` for each model of A that B does not serve, valued with the target
+  version (one tag per name: at most 50 tags per resource, botocore ``TagList``; a key of at most
+  128 characters, ``TagKey``, which ``kept:`` + a 63-character name fits). :meth:`tidy` deletes them
+  (``DeleteEndpointConfig``, ``DeleteModel``) once the endpoint is settled on the graph's final
+  config with the target version ``finished``: those recorded by an earlier version at once (the
+  next finished rollout), its own after ``keep_seconds`` from the finish (the rollback window: until
+  then an operator can move the endpoint back to the previous config). It compares like ``act``
+  (consistent reads, same token, ``InService``: AWS says not to delete a config in use or while
+  ``UpdateEndpoint`` runs, botocore ``DeleteEndpointConfig``), never deletes the endpoint's current
+  config, its models, nor the graph's final config and model, deletes before it untags (a killed
+  tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
+  ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
 """
 
 from __future__ import annotations
@@ -84,6 +103,9 @@ TAG_PREFIX = "mlops-infra:rollout:"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _VERSION = re.compile(r"-v(\d+)-[0-9a-z]+$")
 _BUSY = ("in-progress", "in progress", "not in service", "updating")
+KEPT_PREFIX = "mlops-infra:kept:"
+KEEP_SECONDS = 24 * 3600
+"""How long a finished version's predecessors are kept (the rollback window), by default."""
 SEARCH_PAGE = 100
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 
@@ -115,8 +137,9 @@ def _error(exc: Exception) -> tuple[str, str]:
 
 class SageMakerDriver:
     def __init__(self, sagemaker: Any, target: EndpointTarget, *, autoscaling: Any = None,
-                 crash_at: str | None = None) -> None:
+                 crash_at: str | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
         self.sm, self.target, self.autoscaling = sagemaker, target, autoscaling
+        self.keep_seconds = keep_seconds
         self.crash_at = crash_at  # test hook: "status" or "traffic" (die right after that write)
         self._configs: dict[str, dict[str, Any]] = {}
 
@@ -127,13 +150,13 @@ class SageMakerDriver:
             self._configs[name] = self.sm.describe_endpoint_config(EndpointConfigName=name)
         return self._configs[name]
 
-    def _read(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def _read(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
         endpoint = self.sm.describe_endpoint(EndpointName=self.target.endpoint)
-        tags = self.sm.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
-        return endpoint, _fields(tags)
+        return endpoint, self.sm.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
 
     def observe(self) -> Observed:
-        return self._observed(*self._read())
+        endpoint, tags = self._read()
+        return self._observed(endpoint, tags)
 
     @property
     def batch_key(self) -> tuple[str, int]:
@@ -151,10 +174,10 @@ class SageMakerDriver:
             if record is None or not record.get("EndpointArn") or not record.get("EndpointConfigName"):
                 out.append(None)
                 continue
-            fields = _fields(record.get("Tags") or [])
-            known = driver._known_versions(record, fields)
-            out.append(driver._observed(record, fields, known) if known is not None else
-                       (lambda d=driver, r=record, f=fields: d._observed(r, f)))
+            tags = record.get("Tags") or []
+            known = driver._known_versions(record, _fields(tags))
+            out.append(driver._observed(record, tags, known) if known is not None else
+                       (lambda d=driver, r=record, t=tags: d._observed(r, t)))
         return out
 
     def _known_versions(self, endpoint: dict[str, Any], fields: dict[str, str]) -> dict[str, str | None] | None:
@@ -176,8 +199,9 @@ class SageMakerDriver:
         config = self._config(endpoint["EndpointConfigName"])
         return {v["VariantName"]: model_version(v.get("ModelName", "")) for v in config["ProductionVariants"]}
 
-    def _observed(self, endpoint: dict[str, Any], fields: dict[str, str],
+    def _observed(self, endpoint: dict[str, Any], tags: list[dict[str, str]],
                   versions: dict[str, str | None] | None = None) -> Observed:
+        fields = _fields(tags)
         versions = versions if versions is not None else self._versions(endpoint, fields)
         weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0.0) for v in endpoint.get("ProductionVariants", [])}
         stable = versions.get(PRIMARY)
@@ -190,12 +214,14 @@ class SageMakerDriver:
         return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
                         status=RolloutStatus.from_fields(fields), token=_token(endpoint, fields),
                         detail="" if status == "InService" else f"EndpointStatus {status}",
-                        converged=endpoint["EndpointConfigName"] == self.target.final_config)
+                        converged=endpoint["EndpointConfigName"] == self.target.final_config,
+                        kept=tuple(sorted(_kept(tags).values())))
 
     # -- act -------------------------------------------------------------------------------------------------------
 
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
-        endpoint, fields = self._read()
+        endpoint, tags = self._read()
+        fields = _fields(tags)
         if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, fields) != observed.token:
             raise Lost("the endpoint changed since it was observed")
         self._write_status(endpoint["EndpointArn"], decision.status, fields)
@@ -205,20 +231,29 @@ class SageMakerDriver:
         elif decision.action == "finish":
             self._finish(endpoint)
         elif decision.action == "set_traffic" and decision.percent is not None:
-            self._traffic(endpoint, decision.percent)
+            self._traffic(endpoint, fields, decision.percent)
         self._crash("traffic")
 
     def _crash(self, point: str) -> None:
         if self.crash_at == point and point:
             raise Crash(f"killed right after the {point} write")
 
-    def _traffic(self, endpoint: dict[str, Any], percent: int) -> None:
-        names = {v["VariantName"] for v in endpoint.get("ProductionVariants", [])}
-        if CANARY not in names:
-            self._update(EndpointName=self.target.endpoint, EndpointConfigName=self._rollout_config(endpoint),
-                         RetainAllVariantProperties=True)
+    def _traffic(self, endpoint: dict[str, Any], fields: dict[str, str], percent: int) -> None:
+        if self._versions(endpoint, fields).get(CANARY) != self.target.version:  # no canary, or another version's
+            name, models = self._rollout_config(endpoint)
+            self._keep(endpoint, models)
+            self._update(EndpointName=self.target.endpoint, EndpointConfigName=name, RetainAllVariantProperties=True)
             return  # the endpoint is Updating now; the next pass sets the weights
         self._weights(endpoint, percent)
+
+    def _keep(self, endpoint: dict[str, Any], staying: set[str]) -> None:
+        """Tag what moving off the endpoint's config leaves unused: the config, and its models not in
+        ``staying`` (the models of the config moved to); see the module contract."""
+        name = endpoint["EndpointConfigName"]
+        models = {v.get("ModelName", "") for v in self._config(name)["ProductionVariants"]} - staying - {""}
+        entries = [("config", name), *(("model", m) for m in sorted(models))]
+        self.sm.add_tags(ResourceArn=endpoint["EndpointArn"],
+                         Tags=[{"Key": f"{KEPT_PREFIX}{kind}:{n}", "Value": self.target.version} for kind, n in entries])
 
     def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
@@ -231,7 +266,8 @@ class SageMakerDriver:
                         "DesiredInstanceCount": primary_count},
                        {"VariantName": CANARY, "DesiredWeight": float(percent), "DesiredInstanceCount": canary_count}])
 
-    def _rollout_config(self, endpoint: dict[str, Any]) -> str:
+    def _rollout_config(self, endpoint: dict[str, Any]) -> tuple[str, set[str]]:
+        """The rollout config for this endpoint now (created if missing) and the models it serves."""
         current = self._config(endpoint["EndpointConfigName"])
         primary = next(v for v in current["ProductionVariants"] if v["VariantName"] == PRIMARY)
         count = next((int(v.get("CurrentInstanceCount") or 1) for v in endpoint["ProductionVariants"]
@@ -248,7 +284,7 @@ class SageMakerDriver:
         except Exception as exc:
             if "already exist" not in _error(exc)[1]:
                 raise
-        return name
+        return name, {v.get("ModelName", "") for v in variants}
 
     def _finish(self, endpoint: dict[str, Any]) -> None:
         if endpoint["EndpointConfigName"] == self.target.final_config:
@@ -259,6 +295,7 @@ class SageMakerDriver:
         new_type = next((v.get("InstanceType") for v in after["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
         target = self._scalable_target() if old_type != new_type else None
         kept = self._scaling_policies(target["ResourceId"]) if target is not None else []
+        self._keep(endpoint, {v.get("ModelName", "") for v in after["ProductionVariants"]})
         if target is not None:
             self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
                                                         ScalableDimension=SCALABLE_DIMENSION)
@@ -272,6 +309,48 @@ class SageMakerDriver:
             for policy in kept:
                 self.autoscaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
                                                     ScalableDimension=SCALABLE_DIMENSION, **policy)
+
+    # -- tidy ------------------------------------------------------------------------------------------------------
+
+    def tidy(self, observed: Observed, now: float) -> tuple[str, ...]:
+        """Delete the kept configs and models that are due (see the module contract); returns what was
+        deleted, as ``config/<name>`` and ``model/<name>``. Calls nothing unless something is due."""
+        status = observed.status
+        if (not observed.kept or status is None or status.phase != "finished" or status.revision != self.target.version
+                or not observed.converged or not observed.ready):
+            return ()
+        if not [k for k in observed.kept if self._due(k[2], status.since, now)]:
+            return ()
+        endpoint, tags = self._read()
+        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, _fields(tags)) != observed.token:
+            return ()  # changed since observed: the next pass looks again
+        name = endpoint["EndpointConfigName"]
+        in_use = {("config", name), ("config", self.target.final_config), ("model", self.target.model),
+                  *(("model", v.get("ModelName", "")) for v in self._config(name)["ProductionVariants"])}
+        deleted, untag = [], []
+        for key, (kind, resource, version) in sorted(_kept(tags).items()):
+            if not self._due(version, status.since, now):
+                continue
+            if (kind, resource) not in in_use:
+                self._delete(kind, resource)
+                deleted.append(f"{kind}/{resource}")
+            untag.append(key)  # in use again: no longer kept
+        if untag:
+            self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=untag)
+        return tuple(deleted)
+
+    def _due(self, version: str, finished: float, now: float) -> bool:
+        return version != self.target.version or now >= finished + self.keep_seconds
+
+    def _delete(self, kind: str, name: str) -> None:
+        try:
+            if kind == "config":
+                self.sm.delete_endpoint_config(EndpointConfigName=name)
+            else:
+                self.sm.delete_model(ModelName=name)
+        except Exception as exc:
+            if "could not find" not in _error(exc)[1].lower():  # already gone: deleted by an earlier pass
+                raise
 
     def _scaling_policies(self, resource_id: str) -> list[dict[str, Any]]:
         """The target's scaling policies as PutScalingPolicy arguments: deregistering a scalable target
@@ -319,6 +398,16 @@ def rollout_config_prefix(endpoint: str) -> str:
     """The name prefix of this driver's rollout configs, before the version (``compile/aws/rollout_runner.py``
     grants ``CreateEndpointConfig`` on these names only)."""
     return f"{endpoint[:40]}-rollout-v"
+
+
+def _kept(tags: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
+    """Tag key -> (kind, name, version that left it) of the kept-tags (see the module contract)."""
+    out = {}
+    for tag in tags:
+        kind, _, name = tag["Key"][len(KEPT_PREFIX):].partition(":")
+        if tag["Key"].startswith(KEPT_PREFIX) and kind in ("config", "model") and name:
+            out[tag["Key"]] = (kind, name, tag.get("Value", ""))
+    return out
 
 
 def _fields(tags: list[dict[str, str]]) -> dict[str, str]:

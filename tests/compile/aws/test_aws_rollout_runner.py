@@ -110,6 +110,9 @@ def test_the_runner_role_names_exactly_what_one_pass_calls():
         "CreateRolloutConfigs": (["sagemaker:CreateEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api-rollout-v*"]),
         "ReadEndpointConfigs": (["sagemaker:DescribeEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api*"]),
         "ObserveEndpointsInBatches": (["sagemaker:Search"], ["*"]),  # Search has no resource types
+        # the cleanup of what a finished rollout kept: configs named after the endpoint, its models
+        "DeleteKeptConfigs": (["sagemaker:DeleteEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api*"]),
+        "DeleteKeptModels": (["sagemaker:DeleteModel"], [f"{arn}:model/runs-prod-api-v*"]),
         # ml.m5.large has no local NVMe: its config is encrypted with the platform key
         "UseKeyForEncryptedConfigs": (["kms:CreateGrant", "kms:DescribeKey"],
                                       [{"$ref": one(graph, "aws:kms/key:Key").urn, "output": "arn"}]),

@@ -1,0 +1,166 @@
+"""What a SageMaker rollout keeps for a rollback, and its cleanup, on a moto server (patched as documented
+in tests/support/moto_server.py): the previous version's model and config and the controller's rollout
+config are deleted once the rollout is finished past its window, or at the next finished rollout;
+never what the endpoint or a rollout in flight uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_infra.rollout.drivers.sagemaker import KEPT_PREFIX, EndpointTarget, SageMakerDriver
+from mlops_infra.rollout.runner import NoGates, Watch, decide_and_act, reconcile_once, watch
+from tests.rollout.aws_world import IMAGE, ROLE, canary_percent, config, deploy, model_name, status_tags
+from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
+from tests.support.moto_server import client, reset, running_moto_server
+
+pytestmark = pytest.mark.moto
+E = "tidy-scorer"
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    with running_moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def sm(moto_url):
+    reset(moto_url)
+    return client("sagemaker", moto_url)
+
+
+def configs(sm) -> set[str]:
+    return {c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]}
+
+
+def models(sm) -> set[str]:
+    return {m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]}
+
+
+def kept_tags(sm) -> dict[str, str]:
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    return {t["Key"][len(KEPT_PREFIX):]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]
+            if t["Key"].startswith(KEPT_PREFIX)}
+
+
+def roll_out(sm, target: EndpointTarget, clock: Clock, gates=None, keep: float = HOUR):
+    """Passes until the rollout settles (finished or rolled back); returns the last pass."""
+    rollout = spec("aws", gates=() if gates is None else ("tidy-latency",))
+    driver = SageMakerDriver(sm, target, keep_seconds=keep)
+    if gates is not None:
+        gates.percent = lambda: canary_percent(sm, E)
+    return watch(rollout, driver, gates if gates is not None else NoGates(),
+                 Watch(poll_seconds=BAKE, max_passes=60, clock=clock, sleep=clock.sleep))
+
+
+def one_pass(sm, target: EndpointTarget, now: float, keep: float = HOUR):
+    return reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target, keep_seconds=keep), NoGates(), now)
+
+
+def new_version(sm, version: int) -> EndpointTarget:
+    sm.create_model(ModelName=model_name(E, version), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    config(sm, f"{E}-cfg-v{version}", model_name(E, version))
+    return EndpointTarget(E, str(version), f"{E}-cfg-v{version}", model_name(E, version))
+
+
+def test_a_finished_rollout_keeps_the_previous_version_for_its_window_then_deletes_it(sm):
+    target = deploy(sm, E)
+    clock = Clock()
+    last = roll_out(sm, target, clock)
+    assert status_tags(sm, E)["phase"] == "finished" and not last.tidied
+    [rollout_config] = [c for c in configs(sm) if "-rollout-v13-" in c]
+    assert kept_tags(sm) == {f"config:{E}-cfg-v12": "13", f"config:{rollout_config}": "13",
+                             f"model:{model_name(E, 12)}": "13"}
+    # an entry naming what the endpoint serves now is never deleted (here planted, as a stale record)
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"{KEPT_PREFIX}config:{target.final_config}", "Value": "12"},
+                                       {"Key": f"{KEPT_PREFIX}model:{target.model}", "Value": "12"}])
+    finished = float(status_tags(sm, E)["since"])
+    early = one_pass(sm, target, finished + HOUR - 60)  # inside the window: only the planted entries are due
+    assert early.decision.action == "none" and early.tidied == ()
+    assert {f"{E}-cfg-v12", rollout_config, target.final_config} <= configs(sm)
+    assert models(sm) == {model_name(E, 12), model_name(E, 13)}
+    assert set(kept_tags(sm)) == {f"config:{E}-cfg-v12", f"config:{rollout_config}", f"model:{model_name(E, 12)}"}
+    late = one_pass(sm, target, finished + HOUR)
+    assert sorted(late.tidied) == sorted([f"config/{E}-cfg-v12", f"config/{rollout_config}",
+                                          f"model/{model_name(E, 12)}"])
+    assert configs(sm) == {target.final_config} and models(sm) == {target.model}
+    assert kept_tags(sm) == {} and status_tags(sm, E)["phase"] == "finished"
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == target.final_config
+    assert one_pass(sm, target, finished + 2 * HOUR).tidied == ()
+
+
+def test_the_next_finished_rollout_deletes_what_the_previous_one_kept_at_once(sm):
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock, keep=24 * HOUR)
+    first_rollout = {c for c in configs(sm) if "-rollout-v13-" in c}
+    v14 = new_version(sm, 14)
+    last = roll_out(sm, v14, clock, keep=24 * HOUR)
+    assert status_tags(sm, E)["phase"] == "finished" and status_tags(sm, E)["revision"] == "14"
+    deleted = set(last.tidied)  # the settled pass after the finish
+    assert deleted == {f"config/{E}-cfg-v12", *(f"config/{c}" for c in first_rollout), f"model/{model_name(E, 12)}"}
+    [second_rollout] = [c for c in configs(sm) if "-rollout-v14-" in c]
+    assert configs(sm) == {f"{E}-cfg-v13", second_rollout, v14.final_config}  # 14's window: 13 kept
+    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
+    assert set(kept_tags(sm).values()) == {"14"}
+
+
+def test_nothing_is_deleted_while_a_rollout_is_in_flight_or_rolled_back(sm):
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock, keep=24 * HOUR)
+    before_models, before_configs = models(sm), configs(sm)
+    v14 = new_version(sm, 14)
+    driver = SageMakerDriver(sm, v14, keep_seconds=0)  # 13's leftovers would be due at once when 14 finished
+    gates = ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok", percent=lambda: canary_percent(sm, E))
+    for _ in range(30):
+        result = reconcile_once(spec("aws", gates=("tidy-latency",)), driver, gates, clock.now)
+        assert result.tidied == ()
+        if result.decision.action == "none":
+            break
+        clock.sleep(BAKE)
+    assert status_tags(sm, E)["phase"] == "rolled_back"
+    assert models(sm) == before_models | {v14.model} and configs(sm) >= before_configs | {v14.final_config}
+
+
+def test_a_version_after_a_rolled_back_one_gets_a_canary_of_its_own(sm):
+    """The rolled-back version's canary variant keeps its instances for inspection; the next version must
+    not inherit it (or its traffic): its start builds a rollout config whose canary serves the new model."""
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"))
+    assert status_tags(sm, E)["phase"] == "rolled_back" and canary_percent(sm, E) == 0
+    v14 = new_version(sm, 14)
+    started = one_pass(sm, v14, clock.now)
+    assert started.decision.action == "set_traffic" and started.acted
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
+                                                                   "canary": model_name(E, 14)}
+    assert canary_percent(sm, E) == 0
+    clock.sleep(1)
+    one_pass(sm, v14, clock.now)
+    assert canary_percent(sm, E) == 2
+    assert kept_tags(sm)[f"model:{model_name(E, 13)}"] == "14"  # the rolled-back canary's model, now unused
+
+
+def test_a_tidy_resumes_after_a_kill_and_a_changed_endpoint_stops_it(sm):
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock)  # finished, within its window: nothing deleted yet
+    assert f"model:{model_name(E, 12)}" in kept_tags(sm)
+    # a tidy killed after deleting the old model and before untagging left its tag: the next one goes on
+    sm.delete_model(ModelName=model_name(E, 12))
+    stale_driver = SageMakerDriver(sm, target, keep_seconds=0)
+    stale = stale_driver.observe()
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "mlops-infra:rollout:reason", "Value": "changed by someone"}])
+    moved = decide_and_act(spec("aws", gates=()), stale_driver, stale, [], clock.now + 1)
+    assert moved.decision.action == "none" and moved.tidied == ()  # the endpoint changed since observed
+    assert f"{E}-cfg-v12" in configs(sm)
+    resumed = one_pass(sm, target, clock.now + 2, keep=0)
+    assert f"model/{model_name(E, 12)}" in resumed.tidied and f"config/{E}-cfg-v12" in resumed.tidied
+    assert configs(sm) == {target.final_config} and models(sm) == {target.model} and kept_tags(sm) == {}
