@@ -103,14 +103,13 @@ def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
 def _section_facts(section: str, items: Any, key_kind: str | None, make: Any,
                    memo: dict[tuple, Any]) -> dict[str, dict[str, Any]]:
     """``{address: make(item)}`` of a section's ``items``, each item's facts reused from ``memo``
-    while its key (built from ids) still names the same item."""
+    (by section, kind and the item's id, checked to still name the same item)."""
     out = {}
-    get = memo.get
+    by_id = memo.setdefault((section, key_kind), {})
     for item in items:
-        key = (section, id(item), key_kind)
-        found = get(key)
+        found = by_id.get(id(item))
         if found is None or found[0] is not item:
-            memo[key] = found = (item, make(item))
+            by_id[id(item)] = found = (item, make(item))
         out[f"{section}.{item.name}"] = found[1]
     return out
 

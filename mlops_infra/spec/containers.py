@@ -98,9 +98,12 @@ def training_image(job: Any, index: int, region: str | None, instance: str | Non
     return _framework(job.framework, job.framework_version, region, "training", instance or "ml.m5.xlarge", path)
 
 
-def serving_image(system: Any, names: dict[str, int], model_name: str, region: str, instance: str) -> Image | None:
+def serving_image(system: Any, names: dict[str, int], model_name: str, region: str, instance: str,
+                  registering: dict[str, int] | None = None) -> Image | None:
     """The image serving ``model_name`` on AWS (see the module docstring), or None when nothing here
-    registers or names one (a model registered out of band brings its own)."""
+    registers or names one (a model registered out of band brings its own). ``registering`` (model
+    name -> index of the first training job registering it, :func:`first_registering`) saves a scan
+    of the training jobs per model."""
     index = names.get(model_name)
     model = system.models[index] if index is not None else None
     if model is None:
@@ -110,14 +113,23 @@ def serving_image(system: Any, names: dict[str, int], model_name: str, region: s
     if model.framework_version:
         return _framework(model.framework, model.framework_version, region, "inference", instance,
                           ("models", index, "framework_version"))
+    j = (first_registering(system) if registering is None else registering).get(model_name)
+    if j is None:
+        return None
+    job = system.training_jobs[j]
+    if job.image is None:
+        return _framework(job.framework, job.framework_version, region, "inference", instance,
+                          ("training_jobs", j, "framework_version"))
+    return Image(job.image, "training image", ("training_jobs", j, "image"))
+
+
+def first_registering(system: Any) -> dict[str, int]:
+    """Model name -> index of the first training job that registers it."""
+    out: dict[str, int] = {}
     for j, job in enumerate(system.training_jobs):
-        if job.registers != model_name:
-            continue
-        if job.image is None:
-            return _framework(job.framework, job.framework_version, region, "inference", instance,
-                              ("training_jobs", j, "framework_version"))
-        return Image(job.image, "training image", ("training_jobs", j, "image"))
-    return None
+        if job.registers is not None:
+            out.setdefault(job.registers, j)
+    return out
 
 
 def serving_instances(system: Any) -> dict[str, str]:
@@ -164,12 +176,12 @@ def check_containers(ctx: CheckContext, env: str, environment: Environment) -> I
     if region is None:
         return
     instances = serving_instances(system)
-    registered = {j.registers for j in system.training_jobs}
+    registering = first_registering(system)
     for model in system.models:
-        if model.name not in instances and model.name not in registered:
+        if model.name not in instances and model.name not in registering:
             continue
         image = serving_image(system, ctx.names["models"], model.name, region,
-                              instances.get(model.name, DEFAULT_INSTANCE))
+                              instances.get(model.name, DEFAULT_INSTANCE), registering)
         if image is not None:
             yield from _image_problems(image, f"models.{model.name}", env, region, "inference")
 

@@ -8,6 +8,7 @@ without the ``ml.`` prefix.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from mlops_infra import catalog
 from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
@@ -22,11 +23,19 @@ def check_hardware(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Accelerators and instance types of clusters and endpoints exist for their use."""
     for section, use in USES.items():
         for i, item in enumerate(getattr(ctx.system, section)):
-            address = f"{section}.{item.name}"
-            if item.accelerator is not None:
-                yield from _accelerator(item.accelerator, use, (section, i, "accelerator"), address)
+            acc = item.accelerator
+            if acc is not None and not _accelerator_offered(acc.type, acc.count, use):
+                yield from _accelerator(acc, use, (section, i, "accelerator"), f"{section}.{item.name}")
             if item.instance_type is not None:
-                yield from _instance_type(item.instance_type, use, (section, i, "instance_type"), address)
+                yield from _instance_type(item.instance_type, use, (section, i, "instance_type"),
+                                          f"{section}.{item.name}")
+
+
+@cache
+def _accelerator_offered(type_: str, count: int, use: catalog.Use) -> bool:
+    """Whether :func:`_accelerator` finds nothing wrong (a system repeats a few shapes many times)."""
+    return type_ in catalog.GPU_TYPES and count in catalog.counts_for(type_) \
+        and catalog.instance_for(type_, count, use) is not None
 
 
 def _accelerator(acc: Accelerator, use: catalog.Use, path: tuple, address: str) -> Iterator[Diagnostic]:

@@ -24,28 +24,32 @@ from mlops_infra.spec.quantities import Quantity
 def check_monitor_inputs(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Drift and quality monitors have capture on their endpoint and, for feature_drift, a baseline."""
     for i, monitor in enumerate(ctx.system.monitors):
-        address = f"monitors.{monitor.name}"
-        if monitor.metric in DRIFT_METRICS:
+        drift = monitor.metric in DRIFT_METRICS
+        if drift:
             endpoint = ctx.item("endpoints", monitor.endpoint)
             if endpoint is not None and endpoint.capture is None:
                 yield error(
                     "capture-required", f'Monitor "{monitor.name}" needs request capture on endpoint "{endpoint.name}"',
                     f"{monitor.metric} is computed from captured requests and responses. Add "
                     f"capture: {{sample_percent: 20}} to endpoint \"{endpoint.name}\".",
-                    ("monitors", i, "endpoint"), address)
+                    ("monitors", i, "endpoint"), f"monitors.{monitor.name}")
         if monitor.metric == "feature_drift" and monitor.baseline is None:
             yield error("baseline-required", f'Monitor "{monitor.name}" needs a baseline',
                         "feature_drift compares live features with a baseline data set. Add baseline: <data source "
-                        "name> (the data the model was trained on).", ("monitors", i, "baseline"), address)
-        elif monitor.baseline is not None and monitor.metric not in DRIFT_METRICS:
+                        "name> (the data the model was trained on).", ("monitors", i, "baseline"),
+                        f"monitors.{monitor.name}")
+        elif monitor.baseline is not None and not drift:
             yield warning("unused-field", f'Monitor "{monitor.name}" does not use its baseline',
                           f"{monitor.metric} is measured on live traffic only; remove baseline.",
-                          ("monitors", i, "baseline"), address)
+                          ("monitors", i, "baseline"), f"monitors.{monitor.name}")
+        if monitor.baseline is not None:
+            continue
         for bound in ("baseline_prefix", "baseline_window"):
-            if getattr(monitor, bound) is not None and monitor.baseline is None:
+            if getattr(monitor, bound) is not None:
                 yield warning("unused-field", f'Monitor "{monitor.name}" has {bound} but no baseline',
                               f"{bound} narrows what the drift job reads of its baseline data source; add "
-                              f"baseline: <data source name> or remove {bound}.", ("monitors", i, bound), address)
+                              f"baseline: <data source name> or remove {bound}.", ("monitors", i, bound),
+                              f"monitors.{monitor.name}")
 
 
 def check_thresholds(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -102,18 +106,25 @@ def check_alert_channels(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 def check_rollback_alerts(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Rollback alerts are warning or critical and watch a monitor of the same endpoint."""
+    alerts, monitors = ctx.system.alerts, ctx.system.monitors
+    alert_at, monitor_at, endpoint_names = ctx.names["alerts"], ctx.names["monitors"], ctx.names["endpoints"]
     for i, endpoint in enumerate(ctx.system.endpoints):
         for j, name in enumerate(endpoint.rollout.rollback_on):
-            alert = ctx.item("alerts", name)
-            if alert is None:
+            at = alert_at.get(name)
+            if at is None:
                 continue  # reported as an unknown reference
+            alert = alerts[at]
+            at = monitor_at.get(alert.monitor)
+            monitor: Monitor | None = None if at is None else monitors[at]
+            if alert.severity != "info" and (monitor is None or monitor.endpoint == endpoint.name
+                                             or monitor.endpoint not in endpoint_names):
+                continue  # the common case: nothing to say
             path, address = ("endpoints", i, "rollout", "rollback_on", j), f"endpoints.{endpoint.name}"
             if alert.severity == "info":
                 yield warning("rollback-alert-severity", f'Rollback alert "{name}" has severity info',
                               f'An alert that rolls back endpoint "{endpoint.name}" should be warning or critical; '
                               f'raise the severity of alert "{name}" or remove it from rollback_on.', path, address)
-            monitor: Monitor | None = ctx.item("monitors", alert.monitor)
-            if monitor is not None and monitor.endpoint != endpoint.name and monitor.endpoint in ctx.names["endpoints"]:
+            if monitor is not None and monitor.endpoint != endpoint.name and monitor.endpoint in endpoint_names:
                 yield warning("rollback-alert-endpoint",
                               f'Rollback alert "{name}" watches endpoint "{monitor.endpoint}", not "{endpoint.name}"',
                               f'Alert "{name}" fires on monitor "{monitor.name}" of endpoint "{monitor.endpoint}", so '
