@@ -24,4 +24,8 @@ def test_ci_runs_the_readme_test_command():
     assert len(commands) == 2, "exactly two set-up commands"
     ci = (REPO / ".ci" / "run").read_text()
     assert commands[1].strip() in ci
+    # CI installs nothing the README's command does not: it reproduces CI (constraints, pulumi-policy) alone
+    installs = [line.strip() for line in ci.splitlines() if "pip install" in line and not line.lstrip().startswith("#")]
+    assert installs == [commands[1].strip()]
+    assert "PIP_CONSTRAINT=constraints.txt" in commands[1] and "--no-deps pulumi-policy" in commands[1]
     assert "mlops-infra plan" in commands[0]
