@@ -19,16 +19,26 @@ Contract:
   without the I/O, for :mod:`mlops_infra.plan.drift`.
 - Mapping functions (``map_*``) are pure: a boto3 response in, Pulumi-shaped inputs out. Reader
   functions (``_read_*``) do the calls and nothing else.
-- Reads run on a thread pool of ``max_workers``; each unit of work is retried with exponential
-  backoff and jitter on throttling errors (on top of botocore's ``standard`` retry mode), a
-  bounded number of times (:class:`RetryPolicy`). CloudWatch alarms are read 100 per call.
+- Reads run on a thread pool of ``max_workers``, with fewer in flight while more do not
+  measurably read faster (:mod:`.concurrency`: a larger ``max_workers`` is never slower); each
+  unit of work is retried with exponential backoff and jitter on throttling errors (on top of
+  botocore's ``standard`` retry mode), a bounded number of times (:class:`RetryPolicy`).
+- Batch reads where AWS has them (each cited and tested on moto in its module): CloudWatch alarms
+  100 per ``DescribeAlarms``; IAM roles and inline policies from ``ListRoles`` +
+  ``GetAccountAuthorizationDetails`` (from 5 of a type); KMS aliases from one ``ListAliases``.
+  S3 buckets, KMS keys, SNS topics and SageMaker models and endpoint configs have no read of many
+  that carries the fields drift compares (``ListModels``, ``ListEndpointConfigs`` and
+  ``ListEndpoints`` return names, ARNs, times and status only: botocore ``ModelSummary``,
+  ``EndpointConfigSummary``, ``EndpointSummary``; ``ListTopics`` returns ARNs only), so they are
+  read one resource at a time. SageMaker endpoints could come from ``Search``
+  (``Resource=Endpoint``, whole ``Endpoint`` records); not done yet.
 - A resource's region is its own ``region`` input (pulumi-aws v7), else its provider's
   ``region`` input when the provider is among the scanned resources, else ``region``.
 - Lambda environment variables and secret values are never read.
 
 Modules: :mod:`.scan` (the scan: work units, thread pool, assembling the live state),
-:mod:`.retry` (error classification, scrubbed messages, retries), :mod:`.context` (clients and
-memos shared by a scan's threads), :mod:`.shapes` (AWS -> Pulumi value helpers), :mod:`.tracking`
+:mod:`.retry` (error classification, scrubbed messages, retries), :mod:`.context` (clients,
+memos and the call count shared by a scan's threads), :mod:`.concurrency` (the in-flight limit), :mod:`.shapes` (AWS -> Pulumi value helpers), :mod:`.tracking`
 and :mod:`.reader` (the declarations), :mod:`.registry` (type token -> reader, merged from the
 service modules), and one module per AWS service (``kms``, ``s3``, ``iam``, ``ecr``,
 ``sagemaker``, ``appautoscaling``, ``cloudwatch``, ``events``, ``sns``, ``secretsmanager``,

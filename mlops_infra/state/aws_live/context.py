@@ -31,7 +31,10 @@ class _Once:
 class ScanContext:
     """Per-scan shared state: boto3 clients per (service, region), each created once, lazily (boto3
     clients are thread safe, sessions are not: clients are made one at a time, while workers whose
-    client exists go on reading), and memos for list calls that serve many resources (KMS aliases)."""
+    client exists go on reading; all threads share one session and its clients), memos for list
+    calls that serve many resources (KMS aliases, IAM role listings), and :meth:`calls`: the API
+    calls made so far by its clients (botocore's ``before-call`` event; 0 for clients without
+    ``meta.events``), which the scan's concurrency limit measures."""
 
     def __init__(self, session_factory: Callable[[], Any], endpoint_url: str | None, config: Any,
                  retry: RetryPolicy) -> None:
@@ -44,6 +47,8 @@ class ScanContext:
         self._session_lock = threading.Lock()
         self._clients: dict[tuple[str, str], _Once] = {}
         self._memos: dict[Any, _Once] = {}
+        self._calls = 0
+        self._calls_lock = threading.Lock()
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:
@@ -54,8 +59,20 @@ class ScanContext:
         with self._session_lock:
             if self._session is None:
                 self._session = self._session_factory()
-            return self._session.client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                        config=self._config)
+            client = self._session.client(service, region_name=region, endpoint_url=self._endpoint_url,
+                                          config=self._config)
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None and hasattr(events, "register"):
+            events.register("before-call", self._count_call)
+        return client
+
+    def _count_call(self, **_: Any) -> None:
+        with self._calls_lock:
+            self._calls += 1
+
+    def calls(self) -> int:
+        """API calls made so far through this context's clients."""
+        return self._calls
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         with self._lock:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.state.aws_live.concurrency import AdaptiveLimit
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.registry import READERS
@@ -36,9 +37,9 @@ DEFAULT_DEADLINE = 30.0
 (``plan --refresh-timeout``, ``MLOPS_INFRA_REFRESH_TIMEOUT`` replace the sum)."""
 DEADLINE_PER_RESOURCE = 0.02
 """Seconds added to the default deadline per readable resource: a large stack is not cut off. The
-scan takes about 3.5 ms per resource against moto here (``benchmarks/bench_live_scan.py``: 1,000 in
-3.5 s) and a few ms against AWS with 8 reads in flight (~0.7 calls per resource at 20-50 ms each), so
-20 ms leaves several times that for throttling; 18,000 resources (a 1,000-endpoint system) get 390 s."""
+scan takes a few ms per resource against moto here (``benchmarks/bench_live_scan.py`` prints its
+figures) and a few ms against AWS with 8 reads in flight (~0.6 calls per resource at 20-50 ms each),
+so 20 ms leaves several times that for throttling; 18,000 resources (a 1,000-endpoint system) get 390 s."""
 
 
 def default_deadline(readable: int) -> float:
@@ -171,9 +172,11 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
 
     ``session_factory`` returns a ``boto3.Session`` (called once; default ``boto3.Session()``
     with the usual credential chain); ``endpoint_url`` points every client at one endpoint (a
-    moto server in tests). At most ``max_workers`` reads are in flight at once. ``progress``
-    (:mod:`mlops_infra.progress`) hears the number of readable resources, each one read, throttled
-    tries and failures. ``deadline`` bounds the whole scan in seconds (default
+    moto server in tests). At most ``max_workers`` reads are in flight at once, fewer while more
+    do not measurably read faster (:class:`~mlops_infra.state.aws_live.concurrency.AdaptiveLimit`:
+    a larger ``max_workers`` is never slower). ``progress`` (:mod:`mlops_infra.progress`) hears the
+    number of readable resources, each one read, throttled tries, failures, and the number of reads
+    in flight as a status (``"<n> reads in flight"``) whenever it changes. ``deadline`` bounds the whole scan in seconds (default
     :func:`default_deadline` of the readable resources): what is not read by then
     fails with cause ``timeout`` (code ``DeadlineExceeded``) and the scan returns at once; the
     reads still in flight run on daemon threads that never hold the process open.
@@ -189,7 +192,9 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
                       _botocore_config(max_workers, endpoint_url, retry), retry)
     readings: dict[str, Reading | None] = {}
     failures: dict[str, Failure] = {}
-    finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop), max_workers, deadline)
+    limit = AdaptiveLimit(max_workers, work=ctx.calls)
+    finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop),
+                                  _Reporting(limit, progress), deadline)
     for index, unit in enumerate(units):
         if index in finished:
             found, failed = finished[index]
@@ -201,10 +206,35 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
     return _live_state(units, readings, failures)
 
 
-def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[], bool]], Any], max_workers: int,
-                       deadline: float) -> dict[int, Any]:
-    """``run(unit, stop)`` for every unit on at most ``max_workers`` daemon threads; the results
-    that arrived before ``deadline`` seconds, by unit index. ``stop()`` turns true at the deadline."""
+class _Reporting:
+    """An :class:`AdaptiveLimit` that tells ``progress`` the reads in flight whenever they change."""
+
+    def __init__(self, limit: AdaptiveLimit, progress: ProgressReporter) -> None:
+        self.limit, self._progress, self._shown = limit, progress, 0
+        self._show()
+
+    @property
+    def ceiling(self) -> int:
+        return self.limit.ceiling
+
+    def acquire(self, give_up: Callable[[], bool]) -> bool:
+        return self.limit.acquire(give_up)
+
+    def release(self) -> None:
+        self.limit.release()
+        self._show()
+
+    def _show(self) -> None:
+        if self.limit.limit != self._shown:
+            self._shown = self.limit.limit
+            self._progress.status(f"{self._shown} reads in flight")
+
+
+def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[], bool]], Any],
+                       limit: _Reporting, deadline: float) -> dict[int, Any]:
+    """``run(unit, stop)`` for every unit on at most ``limit.ceiling`` daemon threads, with at most
+    ``limit``'s current limit running at once; the results that arrived before ``deadline``
+    seconds, by unit index. ``stop()`` turns true at the deadline."""
     if not units:
         return {}
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -219,9 +249,14 @@ def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[]
                 index = todo.get_nowait()
             except queue.Empty:
                 return
-            results.put((index, run(units[index], expired.is_set)))
+            if not limit.acquire(expired.is_set):
+                return
+            try:
+                results.put((index, run(units[index], expired.is_set)))
+            finally:
+                limit.release()
 
-    for n in range(min(max_workers, len(units))):
+    for n in range(min(limit.ceiling, len(units))):
         threading.Thread(target=worker, name=f"aws-live-{n}", daemon=True).start()
     end = time.monotonic() + deadline
     finished: dict[int, Any] = {}
