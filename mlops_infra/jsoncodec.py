@@ -2,8 +2,11 @@
 
 Contract:
 - :func:`loads` parses like ``json.loads``; orjson does the work, and anything orjson refuses
-  (NaN, integers beyond 64 bits, nesting past 1,024 levels, invalid JSON) is parsed again by the
-  standard library, so errors and leniency are exactly the standard library's.
+  (NaN, nesting past 1,024 levels, invalid JSON) is parsed again by the standard library, so errors
+  and leniency are the standard library's. One difference: an integer beyond 64 bits (below
+  ``-2**63`` or above ``2**64 - 1``) is read as orjson reads it, as the nearest float, where
+  ``json.loads`` gives the exact integer (no Pulumi provider schema has such an integer; checking
+  every number's digits would cost about a third of the parse).
 - :func:`canonical_bytes` is the byte string used for fingerprints (sorted keys, compact). It is
   deterministic: equal values always give equal bytes. :class:`ItemsDigest` hashes the same
   bytes of a large object holding a list, one item at a time.
@@ -39,7 +42,8 @@ UNPARSED: Any = object()
 def loads_utf8(data: bytes) -> Any:
     """Parse UTF-8 JSON bytes (a UTF-8 BOM is skipped) without decoding them to text first;
     :data:`UNPARSED` for anything orjson refuses (another encoding, invalid UTF-8 or JSON, NaN,
-    integers beyond 64 bits, nesting past 1,024 levels): decode and call :func:`loads` for those."""
+    nesting past 1,024 levels): decode and call :func:`loads` for those. Integers beyond 64 bits
+    are read as floats, as by :func:`loads`."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return UNPARSED
     try:
@@ -79,6 +83,14 @@ class ItemsDigest:
     def add(self, item: Any) -> None:
         """Feed the next item of the list."""
         text = orjson.dumps([[item]], option=orjson.OPT_SORT_KEYS)[2:-2]
+        self._hash.update(text if self._first else b"," + text)
+        self._first = False
+
+    def add_many(self, items: list[Any]) -> None:
+        """Feed the next items of the list, as :meth:`add` of each would (one serialisation)."""
+        if not items:
+            return
+        text = orjson.dumps([items], option=orjson.OPT_SORT_KEYS)[2:-2]
         self._hash.update(text if self._first else b"," + text)
         self._first = False
 

@@ -71,3 +71,15 @@ def test_spelled_otherwise_answers_as_the_stdlib_spelling_regex() -> None:
     check()
     for data in (b"1e-5", b"x1e-5", b"1e-50", b"ae-5", b"e-5", b"10.00001", b".00001", b"a.0000", b"\x7f", b""):
         assert spelled_otherwise(data) == bool(_STDLIB_SPELLING.search(data)), data
+
+
+def test_integers_beyond_64_bits_are_read_as_floats_as_documented() -> None:
+    """The module contract's one difference from ``json.loads``: orjson reads an integer beyond
+    64 bits as the nearest float (the bounds themselves stay exact integers)."""
+    from mlops_infra.jsoncodec import loads, loads_utf8
+
+    text = f"[{2**64 - 1}, {-(2**63)}, {2**64}, {-(2**63) - 1}, {10**30}]"
+    expected = [2**64 - 1, -(2**63), float(2**64), float(-(2**63) - 1), 1e30]
+    for parsed in (loads(text), loads(text.encode()), loads_utf8(text.encode())):
+        assert parsed == expected
+        assert [type(v) for v in parsed] == [int, int, float, float, float]

@@ -56,6 +56,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_STATE_BYTES = 1 << 30
 GUNZIP_PIECE = 16 << 20
 BOMB_CHECK_BYTES = 64 << 20
+GROUP_BYTES = 256 << 10
+"""Resource texts are parsed this many bytes at a time (a run of whole resources), not one by one."""
 MAX_GZIP_RATIO = 200
 """A gzip stream expanding more than this many times over its first 64 MiB is refused as a bomb
 (deflate tops out near 1,032:1 on repeated bytes; JSON states compress about 10-50:1)."""
@@ -107,7 +109,7 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
 
     ``source`` names the document in errors and is stored as ``PriorState.source``.
     Raises :class:`StateError` for anything that is not a readable version 3 or 4 state.
-    UTF-8 bytes laid out as Pulumi writes them are read one resource at a time
+    UTF-8 bytes laid out as Pulumi writes them are read a few resources at a time
     (:func:`_read_by_resource`); anything else is parsed whole, with the same result.
     """
     if isinstance(data, bytes) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -130,18 +132,20 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
 
 
 def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
-    """The state in ``handle`` (UTF-8 JSON, seekable), read one resource at a time, or None when it
+    """The state in ``handle`` (UTF-8 JSON, seekable), read a few resources at a time, or None when it
     is not laid out as Pulumi writes it or is not a readable state (the caller then parses it whole,
     which gives the same result or the error).
 
-    Memory: one block and one resource's text at a time instead of the whole text, its parse tree
-    and its canonical copy; each resource keeps only the fields :class:`StateResource` holds.
+    Memory: a few blocks and one group of resources (:data:`GROUP_BYTES` of text) at a time instead
+    of the whole text, its parse tree and its canonical copy; each resource keeps only the fields
+    :class:`StateResource` holds, and a URN named again (dependency, parent, provider) is the string
+    object already read (:class:`_ResourceReader`).
     First the text around the ``"resources"`` array (the deployment without it) is read from the
     first and last blocks (:func:`~mlops_infra.state.resource_texts.outline`), parsed and checked;
-    then :class:`~mlops_infra.state.resource_texts.ResourceTexts` cuts the array, each resource is
-    parsed and its canonical bytes feed the serial's hash in order, and the text around the array it
-    found must be the one read first. So the serial is the SHA-256 of the same bytes :func:`_serial`
-    hashes (:class:`~mlops_infra.jsoncodec.ItemsDigest`).
+    then :meth:`~mlops_infra.state.resource_texts.ResourceTexts.groups` cuts the array into runs of
+    whole resources, each run is parsed as one list and its canonical bytes feed the serial's hash
+    in order, and the text around the array it found must be the one read first. So the serial is
+    the SHA-256 of the same bytes :func:`_serial` hashes (:class:`~mlops_infra.jsoncodec.ItemsDigest`).
     """
     sentinel = SENTINEL.decode()
     try:
@@ -156,7 +160,7 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
             return None
         digest = jsoncodec.ItemsDigest(deployment, "resources")
         texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
-        resources, malformed = _index_resources(_hashed_entries(texts, digest), source)
+        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES), digest), source)
         if (texts.head, texts.tail) != (head, tail):
             return None
     except (NotSplittable, StateError, orjson.JSONDecodeError, TypeError, ValueError, OSError):
@@ -164,14 +168,17 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
     return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest())
 
 
-def _hashed_entries(texts: ResourceTexts, digest: jsoncodec.ItemsDigest) -> Iterator[dict[str, Any]]:
-    """Each resource text parsed, and fed to the serial's ``digest``."""
-    for text in texts:
-        entry = orjson.loads(text)
-        if not isinstance(entry, dict):
-            raise NotSplittable("an element is not an object")
-        digest.add(entry)
-        yield entry
+def _hashed_entries(groups: Iterable[bytes], digest: jsoncodec.ItemsDigest) -> Iterator[dict[str, Any]]:
+    """Each resource of each group of resource texts (:meth:`ResourceTexts.groups`) parsed, and fed
+    to the serial's ``digest``."""
+    for text in groups:
+        entries = orjson.loads(b"[" + text + b"]")
+        for entry in entries:
+            if type(entry) is not dict:
+                raise NotSplittable("an element is not an object")
+        digest.add_many(entries)
+        yield from entries
+        del entries
 
 
 def _prior_state(source: str, version: int, deployment: dict[str, Any], resources: dict[str, StateResource],
@@ -195,7 +202,7 @@ def load_state(path: Path | str) -> PriorState:
 
     The file is only read, at most :data:`MAX_STATE_BYTES` of it (bytes are counted as they are
     read, so ``/dev/zero`` stops there). An unreadable or oversized file raises :class:`StateError`.
-    A plain UTF-8 regular file is read one resource at a time (:func:`_read_by_resource`), never
+    A plain UTF-8 regular file is read a few resources at a time (:func:`_read_by_resource`), never
     whole; anything else, or what that path does not read, is read whole (the same result).
     """
     path = Path(path)
@@ -574,9 +581,12 @@ def _index_resources(entries: Iterable[Any], source: str) -> tuple[dict[str, Sta
     resources: dict[str, StateResource] = {}
     doomed: set[str] = set()
     malformed: list[str] = []
+    reader = _ResourceReader()
     for index, entry in enumerate(entries):
-        resource = _parse_resource(entry, index, source)
-        malformed += _malformed_urns(entry, index)
+        resource = reader.resource(entry) if type(entry) is dict else None
+        if resource is None:
+            resource = _parse_resource(entry, index, source)
+        malformed += reader.malformed_urns(entry, index)
         pending_delete = entry.get("delete") is True
         if resource.urn not in resources:
             resources[resource.urn] = resource
@@ -588,6 +598,83 @@ def _index_resources(entries: Iterable[Any], source: str) -> tuple[dict[str, Sta
             resources[resource.urn] = resource
             doomed.discard(resource.urn)
     return resources, tuple(malformed)
+
+
+class _UrnShapes:
+    """:func:`parse_urn` ``is not None`` for many URNs of one stack, without splitting each: once a
+    URN parsed, a URN starting with its ``urn:pulumi:<stack>::<project>::`` is well formed exactly
+    when a non-empty type follows, ended by ``::`` (the stack and project never hold ``::`` nor end
+    in ``:``, so the split finds the same parts)."""
+
+    def __init__(self) -> None:
+        self.prefix: str | None = None
+        self.key: tuple[str, str] | None = None
+
+    def parts_key(self, urn: str) -> tuple[str, str] | None:
+        """(project, stack) of a well-formed ``urn``, else None."""
+        prefix = self.prefix
+        if prefix is not None and urn.startswith(prefix):
+            return self.key if urn.find("::", len(prefix)) > len(prefix) else None
+        parts = parse_urn(urn)
+        if parts is None:
+            return None
+        self.prefix = f"urn:pulumi:{parts.stack}::{parts.project}::"
+        self.key = (parts.project, parts.stack)
+        return self.key
+
+
+class _ResourceReader:
+    """:func:`_parse_resource` for the common, well-typed entry (None for anything else: the caller
+    then calls it for the error), with what repeats shared: a dependency, parent or provider names a
+    resource read before (Pulumi writes dependencies first), so its URN is that resource's string
+    object, not a copy; each provider reference is split once."""
+
+    def __init__(self) -> None:
+        self.urns: dict[str, str] = {}
+        self.providers: dict[str, str] = {}
+        self.shapes = _UrnShapes()
+
+    def resource(self, entry: dict[str, Any]) -> StateResource | None:
+        get = entry.get
+        urn, rtype, rid = get("urn"), get("type"), get("id")
+        custom, protect = get("custom", False), get("protect", False)
+        parent, provider, deps = get("parent"), get("provider"), get("dependencies")
+        inputs, outputs = get("inputs"), get("outputs")
+        if not (type(urn) is str and urn and type(rtype) is str and type(custom) is bool and type(protect) is bool
+                and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
+                and (provider is None or type(provider) is str) and (deps is None or type(deps) is list)
+                and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)):
+            return None
+        urns = self.urns
+        shared: list[str] = []
+        for dep in deps or ():
+            if type(dep) is not str:
+                return None
+            shared.append(urns.get(dep, dep))
+        if provider:
+            split = self.providers.get(provider)
+            if split is None:
+                split = self.providers[provider] = self._provider(provider)
+            provider = split
+        urn = urns.setdefault(urn, urn)
+        inputs = inputs or {}
+        return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None,
+                             parent=urns.get(parent, parent) if parent else None, provider=provider or None,
+                             inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
+                             dependencies=tuple(shared), protect=protect)
+
+    def _provider(self, provider: str) -> str:
+        urn = split_provider_reference(provider)[0]
+        return self.urns.get(urn, urn)
+
+    def malformed_urns(self, entry: dict[str, Any], index: int) -> list[str]:
+        """:func:`_malformed_urns` of ``entry``."""
+        found = []
+        for field in ("urn", "parent"):
+            value = entry.get(field)
+            if isinstance(value, str) and value and self.shapes.parts_key(value) is None:
+                found.append(f'resources[{index}] "{field}"')
+        return found
 
 
 def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
@@ -673,11 +760,11 @@ def _check_one_stack(resources: dict[str, StateResource], source: str) -> None:
     """
     counts: dict[tuple[str, str], int] = {}
     examples: dict[tuple[str, str], str] = {}
+    shapes = _UrnShapes()
     for urn in resources:
-        parts = parse_urn(urn)
-        if parts is None:
+        key = shapes.parts_key(urn)
+        if key is None:
             continue
-        key = (parts.project, parts.stack)
         counts[key] = counts.get(key, 0) + 1
         examples.setdefault(key, urn)
     if len(counts) <= 1:

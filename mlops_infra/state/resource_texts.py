@@ -3,8 +3,8 @@
 Contract:
 - :class:`ResourceTexts` reads a JSON document through ``read(n)`` (a file or ``io.BytesIO``)
   a block at a time and yields, in order, the text of each element of the first
-  ``"resources": [...]`` array it finds, holding a few blocks and one element at a time, never the
-  whole document. After the iteration, :attr:`ResourceTexts.head` is the text before the array's
+  ``"resources": [...]`` array it finds (or, with :meth:`ResourceTexts.groups`, texts of runs of
+  consecutive elements), holding a few blocks and one text at a time, never the whole document. After the iteration, :attr:`ResourceTexts.head` is the text before the array's
   ``[`` and :attr:`ResourceTexts.tail` the text after its ``]``.
 - :func:`outline` guesses that head and tail from the first and last blocks alone, so that the
   caller can read the deployment around the array before the resources.
@@ -105,6 +105,16 @@ class ResourceTexts:
         return found.start()
 
     def __iter__(self) -> Iterator[bytes]:
+        return self.groups(0)
+
+    def groups(self, size: int) -> Iterator[bytes]:
+        """Like iterating, but each text holds consecutive elements, as they are in the document
+        (separated by a comma and JSON whitespace), and ends at the first element end found past
+        ``size`` bytes from its start (``0``, or within ``size`` bytes of the document's end: one
+        element each). Fewer, longer searches: the caller
+        parses ``b"[" + text + b"]"``, which proves the cut as parsing each element alone does (a
+        text that parses as a list of values, between separators checked here, is a run of whole
+        elements: the array is the concatenation of those lists)."""
         buf = self._buf
         searched = 0
         while (match := _KEY.search(buf, searched)) is None:
@@ -119,7 +129,9 @@ class ResourceTexts:
                 raise NotSplittable("not one element per line")
             closing = b"\n" + bytes(buf[newline + 1:pos]) + b"}"
             while True:
-                found = buf.find(closing, pos)
+                while len(buf) < pos + size and self._more():
+                    pass
+                found = buf.find(closing, pos + size if len(buf) >= pos + size else pos)
                 while found == -1:
                     searched = max(pos, len(buf) - len(closing))
                     if not self._more():

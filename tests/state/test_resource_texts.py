@@ -197,3 +197,80 @@ def test_texts_are_cut_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert json.loads(texts.head + b'"x"' + texts.tail) == {"version": 3, "deployment": {"resources": "x"}}
     with pytest.raises(NotSplittable):
         list(ResourceTexts(io.BytesIO(text.encode()).read, 100))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=states(), group=st.sampled_from([1, 40, 300]))
+def test_resources_parsed_in_groups_equal_the_whole_read(doc: dict, group: int, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups of a few resources (cut past ``group`` bytes, parsed as one list) and blocks smaller
+    than a resource give what the whole read gives."""
+    monkeypatch.setattr("mlops_infra.state.pulumi_state.GROUP_BYTES", group)
+    monkeypatch.setattr("mlops_infra.state.resource_texts.BLOCK", 64)
+    text = LAYOUTS["indent 4 (pulumi)"](doc)
+    path = tmp_path / "state.json"
+    path.write_bytes(text.encode())
+
+    assert by_path(path) == whole(text, str(path))
+
+
+def test_groups_are_runs_of_whole_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of whole elements, a few per text; one each within ``size`` of the document's end."""
+    monkeypatch.setattr("mlops_infra.state.resource_texts.BLOCK", 7)
+    doc = {"version": 3, "deployment": {"resources": [{"urn": URN.format(i), "type": "t", "inputs": {"v": "x" * i}}
+                                                      for i in range(40)]}}
+    text = json.dumps(doc, indent=4)
+    for size in (0, 1, 400, 1000, 1 << 20):
+        texts = ResourceTexts(io.BytesIO(text.encode()).read, 1 << 20)
+        groups = list(texts.groups(size))
+        assert [r for g in groups for r in json.loads(b"[" + g + b"]")] == doc["deployment"]["resources"]
+        assert len(groups) == {0: 40, 1: 40, 400: len(groups), 1000: len(groups), 1 << 20: 40}[size]
+        assert size not in (400, 1000) or 1 < len(groups) < 40
+        assert json.loads(texts.head + b'"x"' + texts.tail) == {"version": 3, "deployment": {"resources": "x"}}
+
+
+urn_texts = st.lists(st.sampled_from(["urn:pulumi:", "a", ":", "::", "b", "$", "t:m:T", "urn-1", ""]), max_size=9).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(urn_texts | st.sampled_from([URN.format(1), "urn:pulumi:prod::ml::", "urn:pulumi:prod::ml::::x",
+                                              "urn:pulumi:prod::ml:::t::x", "urn:pulumi:a:::b::t::n"]), max_size=8))
+def test_urn_shapes_agree_with_parse_urn(urns: list[str]) -> None:
+    shapes = pulumi_state._UrnShapes()
+    for urn in urns:
+        parts = pulumi_state.parse_urn(urn)
+        assert shapes.parts_key(urn) == (None if parts is None else (parts.project, parts.stack)), urn
+
+
+@settings(max_examples=300, deadline=None)
+@given(resources(), st.lists(st.sampled_from([None, 7, "", [], {}, [7], "x", True]), min_size=10, max_size=10))
+def test_the_resource_fast_path_reads_what_the_checked_path_reads(entries: list[dict], odd: list) -> None:
+    """The reader's fast path gives :func:`_parse_resource`'s resource and malformed URNs, or None
+    (then the checked path gives the error), also for fields of the wrong JSON type."""
+    fields = ["urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect"]
+    reader = pulumi_state._ResourceReader()
+    for index, entry in enumerate(entries):
+        if index % 2:
+            entry = {**entry, fields[index % len(fields)]: odd[index % len(odd)]}
+        fast = reader.resource(entry)
+        try:
+            checked = pulumi_state._parse_resource(entry, index, "s.json")
+        except StateError:
+            assert fast is None
+        else:
+            assert fast is None or fast == checked
+        assert reader.malformed_urns(entry, index) == pulumi_state._malformed_urns(entry, index)
+
+
+def test_urns_named_again_are_the_same_string_objects() -> None:
+    provider = "urn:pulumi:prod::ml::pulumi:providers:aws::default"
+    doc = {"version": 3, "deployment": {"resources": [
+        {"urn": provider, "type": "pulumi:providers:aws", "custom": True, "id": "p1"},
+        {"urn": URN.format(1), "type": "t", "custom": True, "provider": provider + "::p1"},
+        {"urn": URN.format(2), "type": "t", "custom": True, "parent": URN.format(1), "provider": provider + "::p1",
+         "dependencies": [URN.format(1)]}]}}
+    prior = parse_state(json.dumps(doc, indent=4).encode(), "s.json")
+    first, second = prior.resources[URN.format(1)], prior.resources[URN.format(2)]
+
+    assert second.parent is first.urn and second.dependencies[0] is first.urn
+    assert first.provider is second.provider is prior.resources[provider].urn
