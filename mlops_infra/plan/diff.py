@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
 from mlops_infra.plan.normalize import Normalized
 from mlops_infra.plan.rules import Path, PathMatcher, format_path
@@ -46,11 +48,15 @@ class _Sensitivity:
     def covers(self, path: Path) -> bool:
         if self.rule.covers(path):
             return True
+        if not self.secrets:
+            return False
         return any(len(s) <= len(path) and path[: len(s)] == s for s in self.secrets)
 
     def touches(self, path: Path) -> bool:
         if self.rule.touches(path):
             return True
+        if not self.secrets:
+            return False
         n = len(path)
         return any(s[:n] == path[: len(s)] for s in self.secrets)
 
@@ -73,10 +79,27 @@ def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
 
 
 def _unknowns(value: Any) -> Any:
+    """``value`` with the engine's unknown sentinel spelled out; ``value`` itself (not a copy) when
+    it holds none (values are read, never changed, once planned)."""
+    if type(value) in _CONTAINERS:
+        try:
+            if _UNKNOWN_TEXT not in orjson.dumps(value):
+                return value
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return _spell_unknowns(value)
+
+
+_CONTAINERS = frozenset({dict, list})
+_UNKNOWN_TEXT = orjson.dumps(UNKNOWN)
+"""The sentinel as a JSON string token: absent from a value's JSON, no string in it is the sentinel."""
+
+
+def _spell_unknowns(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _unknowns(v) for k, v in value.items()}
+        return {k: _spell_unknowns(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unknowns(v) for v in value]
+        return [_spell_unknowns(v) for v in value]
     return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
 
 
@@ -180,8 +203,20 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
 def creation_changes(norm: Normalized, *, sensitive: PathMatcher) -> tuple[AttributeChange, ...]:
     """A new resource's top-level inputs as changes from nothing, sorted by key."""
     sens = _Sensitivity(sensitive, norm.sensitive)
-    return tuple(
-        AttributeChange(path=format_path((key,)), before=None, after=_display(value, (key,), sens),
-                        sensitive=sens.touches((key,)))
-        for key, value in sorted(norm.desired.items())
-    )
+    changes = []
+    for key, value in sorted(norm.desired.items()):
+        path = (key,)
+        changes.append(AttributeChange(path=_top_path(key), before=None, after=_display(value, path, sens),
+                                       sensitive=sens.touches(path)))
+    return tuple(changes)
+
+
+_TOP_PATHS: dict[str, str] = {}
+
+
+def _top_path(key: str) -> str:
+    """``format_path((key,))``, remembered (the same few input names recur on every resource)."""
+    text = _TOP_PATHS.get(key)
+    if text is None:
+        text = _TOP_PATHS[key] = format_path((key,))
+    return text

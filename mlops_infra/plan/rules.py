@@ -278,12 +278,14 @@ class PathMatcher:
     """A compiled set of rule paths. ``touches`` is the same-branch test used for replacement;
     ``covers`` is the under-a-pattern test used for sensitivity and ``keep``."""
 
-    __slots__ = ("everything", "patterns")
+    __slots__ = ("_covers", "_touches", "everything", "patterns")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         parsed = [parse_path(p) for p in patterns]
         self.everything = any(p == (_ANY,) for p in parsed)
         self.patterns = tuple(p for p in parsed if p != (_ANY,))
+        self._covers: dict[Path, bool] = {}  # answers for one-token paths (top-level inputs), remembered
+        self._touches: dict[Path, bool] = {}
 
     def __bool__(self) -> bool:
         return self.everything or bool(self.patterns)
@@ -292,12 +294,23 @@ class PathMatcher:
         """Whether ``path`` lies under (or at) one of the patterns."""
         if self.everything:
             return True
+        if len(path) == 1:
+            known = self._covers.get(path)
+            if known is None:
+                known = self._covers[path] = any(len(p) <= 1 and all(map(_token_match, p, path))
+                                                 for p in self.patterns)
+            return known
         return any(len(p) <= len(path) and all(map(_token_match, p, path)) for p in self.patterns)
 
     def touches(self, path: Path) -> bool:
         """Whether ``path`` and a pattern are on one branch (either is a prefix of the other)."""
         if self.everything:
             return True
+        if len(path) == 1:
+            known = self._touches.get(path)
+            if known is None:
+                known = self._touches[path] = any(all(map(_token_match, p, path)) for p in self.patterns)
+            return known
         return any(all(map(_token_match, p, path)) for p in self.patterns)
 
     def first(self, path: Path) -> str | None:

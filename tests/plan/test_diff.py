@@ -90,6 +90,19 @@ def test_creation_changes_list_top_level_inputs_redacted() -> None:
         ("role", None, UNKNOWN_AFTER_APPLY)]
 
 
+def test_unknowns_are_spelled_out_only_where_a_value_is_exactly_the_sentinel() -> None:
+    """A value holding no unknown is shown as it is (the same object, values are never changed);
+    one holding it anywhere, as a value, is spelled out there, not in keys nor in longer strings."""
+    plain = {"a": [1, {"b": "x"}], "c": f"not {UNKNOWN}"}
+    deep = {"a": [1, {"b": UNKNOWN}], UNKNOWN: "key", "c": f"{UNKNOWN}!", "d": [UNKNOWN, 2.5, None]}
+    norm = Normalized({}, {"plain": plain, "deep": deep, "odd": {1: UNKNOWN}})
+    after = {c.path: c.after for c in creation_changes(norm, sensitive=PathMatcher([]))}
+    assert after["plain"] is plain
+    assert after["deep"] == {"a": [1, {"b": UNKNOWN_AFTER_APPLY}], UNKNOWN: "key", "c": f"{UNKNOWN}!",
+                             "d": [UNKNOWN_AFTER_APPLY, 2.5, None]}
+    assert after["odd"] == {1: UNKNOWN_AFTER_APPLY}  # keys orjson does not write: walked
+
+
 # -- the walk reports exactly what deepdiff reports ---------------------------------------------
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5]),
