@@ -30,9 +30,9 @@ would take on one idle core, since both share one interpreter lock) and the mach
 (``os.getloadavg``, 1 min). Target: at most 10 s per fleet pass over 1,000 endpoints.
 
 Measured (2 cores shared with other jobs, ``--runs 2 --baseline-sample 50``, moto 5.2.5): mid-bake
-(load 1.98), the fleet took 1.19 s wall and 1.15 s CPU for 1,000 endpoints (1.2 ms per endpoint;
-the baseline 13.2 ms CPU per endpoint); every endpoint taking a step (load 4.37), 17.39 s wall and
-16.95 s CPU (17.0 ms per endpoint; baseline 27.7 ms). The target is met mid-bake, what almost every
+(load 23.68), the fleet took 4.96 s wall and 1.32 s CPU for 1,000 endpoints (1.3 ms per endpoint;
+the baseline 16.6 ms CPU per endpoint); every endpoint taking a step (load 19.91), 19.60 s wall and
+15.86 s CPU (15.9 ms per endpoint; baseline 28.4 ms). The target is met mid-bake, what almost every
 tick does; it is not met when all 1,000 bakes end in the same tick: acting costs 4 calls per
 endpoint (the compare is not batched, see ``drivers/sagemaker.py``), each costing client and moto CPU
 here.

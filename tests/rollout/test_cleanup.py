@@ -164,3 +164,21 @@ def test_a_tidy_resumes_after_a_kill_and_a_changed_endpoint_stops_it(sm):
     resumed = one_pass(sm, target, clock.now + 2, keep=0)
     assert f"model/{model_name(E, 12)}" in resumed.tidied and f"config/{E}-cfg-v12" in resumed.tidied
     assert configs(sm) == {target.final_config} and models(sm) == {target.model} and kept_tags(sm) == {}
+
+
+def test_the_scheduled_pass_logs_what_it_deleted(sm, capsys):
+    import json
+
+    from mlops_infra.rollout.fleet import Member
+    from mlops_infra.rollout.scheduled import run_pass
+
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock)
+    finished = float(status_tags(sm, E)["since"])
+    capsys.readouterr()
+    [result] = run_pass([Member(spec("aws", gates=()), SageMakerDriver(sm, target, keep_seconds=HOUR), NoGates())],
+                        finished + HOUR)
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["action"] == "none" and sorted(line["deleted"]) == sorted(result.result.tidied)
+    assert f"model/{model_name(E, 12)}" in line["deleted"] and not result.error
