@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -239,6 +240,7 @@ class Scan:
         fresh = session()
         fresh.events.register("before-call", lambda **_: calls.__setitem__(0, calls[0] + 1))
         in_flight = InFlight()
+        gc.collect()  # each scan starts with no garbage of the one before
         start = time.perf_counter()
         live = scan_aws(self.prior.resources.values(), region=REGION, session_factory=lambda: fresh,
                         endpoint_url=self.url, max_workers=workers, retry=RetryPolicy(botocore_max_attempts=1),

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -176,13 +177,30 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
     do not measurably read faster (:class:`~mlops_infra.state.aws_live.concurrency.AdaptiveLimit`:
     a larger ``max_workers`` is never slower). ``progress`` (:mod:`mlops_infra.progress`) hears the
     number of readable resources, each one read, throttled tries, failures, and the number of reads
-    in flight as a status (``"<n> reads in flight"``) whenever it changes. ``deadline`` bounds the whole scan in seconds (default
-    :func:`default_deadline` of the readable resources): what is not read by then
-    fails with cause ``timeout`` (code ``DeadlineExceeded``) and the scan returns at once; the
-    reads still in flight run on daemon threads that never hold the process open.
+    in flight as a status (``"<n> reads in flight"``) whenever it changes. ``deadline`` bounds the
+    whole scan in seconds (default :func:`default_deadline` of the readable resources): what is not
+    read by then fails with cause ``timeout`` (code ``DeadlineExceeded``) and the scan returns at
+    once; the reads still in flight run on daemon threads that never hold the process open.
+
+    The cyclic garbage collector is paused while scanning and restored afterwards, as the compiler
+    and the planner do: the scan allocates many short-lived acyclic objects (requests, responses,
+    readings) that reference counting frees, and collections would only walk the caller's heap
+    again and again; the few cycles a scan leaves (its session and clients) are collected after.
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(resources, region, session_factory, endpoint_url, max_workers, retry, progress, deadline)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(resources: Iterable[StateResource], region: str, session_factory: Callable[[], Any] | None,
+          endpoint_url: str | None, max_workers: int, retry: RetryPolicy | None, progress: ProgressReporter,
+          deadline: float | None) -> LiveState:
     retry = retry or RetryPolicy()
     units = plan_units(list(resources), region)
     readable = sum(len(u.resources) for u in units)
