@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import orjson
+
+from mlops_infra.jsoncodec import spelled_otherwise
+
 REF = "$ref"
 JSON = "$json"
 ARCHIVE = "$archive"
@@ -83,6 +87,30 @@ def iter_refs(value: Any) -> Iterator[dict[str, str]]:
 _CONTAINERS = frozenset({dict, list})
 
 
+def ref_urns(value: Any) -> list[str]:
+    """The URN of every ref sentinel inside ``value`` (what :func:`iter_refs` finds, in no
+    particular order): one loop, no generator, for the dependencies of every resource compiled."""
+    found: list[str] = []
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        current = pop()
+        if type(current) is dict:
+            if REF in current and len(current) == 2:
+                found.append(current[REF])
+                continue
+            items = current.values()
+        elif type(current) is list:
+            items = current
+        else:
+            continue
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                push(item)
+    return found
+
+
 def resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
     """Replace sentinels: refs by ``lookup(urn, output)``, ``$json`` by the encoded string.
 
@@ -101,8 +129,18 @@ def resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """The JSON text used for ``$json`` values (sorted keys, compact): one encoding everywhere."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """The JSON text used for ``$json`` values (sorted keys, compact): one encoding everywhere,
+    ``json.dumps(value, sort_keys=True, separators=(",", ":"))``'s text. orjson writes it when its
+    bytes are provably the same: ASCII only, no ``null`` (None is ``null`` in both, but NaN and
+    infinity would be ``null`` in orjson only) and nothing it spells otherwise
+    (:func:`mlops_infra.jsoncodec.spelled_otherwise`); else the standard library does."""
+    try:
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        data = None
+    if data is None or not data.isascii() or b"null" in data or spelled_otherwise(data):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return data.decode()
 
 
 def make_urn(stack: str, project: str, type_chain: Iterable[str], name: str) -> str:
@@ -245,6 +283,12 @@ class DesiredGraph:
 
         return stdlib_pretty(self.to_json())
 
+    def dumps_bytes(self) -> bytes:
+        """:meth:`dumps`'s text as the (ASCII) bytes it is written as, never decoded."""
+        from mlops_infra.jsoncodec import stdlib_pretty_bytes
+
+        return stdlib_pretty_bytes(self.to_json())
+
     @cached_property
     def _digest(self) -> str:
         import hashlib
@@ -301,7 +345,8 @@ class GraphBuilder:
         urn = self.urn_for(type_, name, parent)
         if urn in self._resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
-        deps = {r[REF] for r in iter_refs(inputs)} | set(depends_on)
+        deps = set(ref_urns(inputs))
+        deps.update(depends_on)
         deps.discard(urn)
         self._chains[urn] = (*self._chains[parent], type_) if parent else (type_,)
         self._resources[urn] = DesiredResource(

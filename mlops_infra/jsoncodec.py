@@ -129,13 +129,18 @@ def stdlib_pretty(value: Any) -> str:
     about ten times faster: orjson writes it, and whatever orjson would spell otherwise (non-ASCII
     text, :data:`_STDLIB_SPELLING`, what it refuses: non-string keys, integers beyond 64 bits) is
     written by ``json``."""
+    return stdlib_pretty_bytes(value).decode()
+
+
+def stdlib_pretty_bytes(value: Any) -> bytes:
+    """:func:`stdlib_pretty`'s text as (ASCII) bytes, without decoding what orjson wrote."""
     try:
         data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     except (orjson.JSONEncodeError, TypeError):
         data = None
     if data is None or not data.isascii() or spelled_otherwise(data):
-        return json.dumps(value, indent=2, sort_keys=True) + "\n"
-    return data.decode() + "\n"
+        return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    return data + b"\n"
 
 
 def pretty(value: Any) -> str:

@@ -107,9 +107,10 @@ def graph_places(graph: Any) -> list[tuple[str, str]]:
     return places
 
 
-def emit_document(text: str, what: str, locate: Callable[[], Sequence[tuple[str, str]]] | None = None,
+def emit_document(text: str | bytes, what: str, locate: Callable[[], Sequence[tuple[str, str]]] | None = None,
                   color: bool | None = None) -> None:
-    """Print a document on stdout after the redaction layer's check (refused whole, never in part)."""
+    """Print a document on stdout after the redaction layer's check (refused whole, never in part).
+    Bytes (UTF-8 without terminal control sequences, e.g. JSON) are checked and written as they are."""
     import typer
 
     from mlops_infra.secrets import check_output

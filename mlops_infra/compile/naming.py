@@ -34,10 +34,13 @@ def ecr_repository_name(*parts: str, max_len: int = 63) -> str:
     return f"{collapsed[: max_len - len(digest) - 1].rstrip('-')}-{digest}"
 
 
+_NOT_IN_NAMES = re.compile(r"[^a-z0-9-]+")
+
+
 def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
     """Join parts into a lowercase name of at most ``max_len`` characters."""
     name = sep.join(p for p in parts if p)
-    name = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    name = _NOT_IN_NAMES.sub("-", name.lower()).strip("-")
     if len(name) <= max_len:
         return name
     digest = short_hash(name, 7)

@@ -59,8 +59,9 @@ def graph(
         err.print(target.note)
     system, env = load_for_env(target.path, target.env, err)
     desired = compile_system(system, env)
+    text: str | bytes
     if output_format is Format.JSON:
-        text = desired.dumps()
+        text = desired.dumps_bytes()  # ASCII JSON: checked and printed without a decoded copy
     elif output_format is Format.DOT:
         text = render_dot(desired)
     else:

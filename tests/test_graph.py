@@ -1,0 +1,31 @@
+"""graph: the canonical JSON of ``$json`` values and the dependencies of compiled resources."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlops_infra.graph import canonical_json, iter_refs, ref, ref_urns
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [1e-5, 1.5e-7, 1e-9, 0.0001, 1e16, 1e-10, 0.1, -2.0, 123456789.125, float("nan"), float("inf")])
+_TEXT = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é€\u2028😀\x7f"), max_size=6)
+_SCALARS = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | _FLOATS | _TEXT
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                       max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_VALUES)
+def test_canonical_json_is_the_standard_librarys_compact_sorted_text(value) -> None:
+    assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(_SCALARS | st.builds(ref, st.text(max_size=5), st.sampled_from(["id", "arn"])),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                    max_leaves=20))
+def test_ref_urns_finds_what_iter_refs_finds(value) -> None:
+    assert sorted(ref_urns(value)) == sorted(r["$ref"] for r in iter_refs(value))
