@@ -116,4 +116,6 @@ def emit_document(text: str | bytes, what: str, locate: Callable[[], Sequence[tu
     from mlops_infra.secrets import check_output
 
     check_output(text, what, locate)
+    if isinstance(text, bytes) and getattr(sys.stdout, "buffer", None) is None:
+        text = text.decode()  # a text-only stdout (an in-process caller's StringIO)
     typer.echo(text, nl=False, color=color)
