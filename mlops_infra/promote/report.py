@@ -49,6 +49,11 @@ def _status(report: Report) -> str:
 
 
 def render_text(report: Report) -> str:
+    return "".join(text_parts(report))
+
+
+def text_parts(report: Report) -> tuple[str, str, str]:
+    """The text report as :func:`render_parts` gives it."""
     p = report.promotion
     out = [_headline(report), ""]
     out += [*(f"  {n}" for n in report.notes), ""] if report.notes else []
@@ -62,10 +67,15 @@ def render_text(report: Report) -> str:
         out += ["", "Artifact steps (run them with `mlops-infra promote ... --execute-artifacts`):",
                 *(f"  {s.line()}" for s in report.steps)]
     out += ["", _status(report), "", f"Plan of {p.dst} after the edit:", ""]
-    return "\n".join(out) + "\n" + report.plan_text
+    return "\n".join(out) + "\n", report.plan_text, ""
 
 
 def render_markdown(report: Report) -> str:
+    return "".join(markdown_parts(report))
+
+
+def markdown_parts(report: Report) -> tuple[str, str, str]:
+    """The Markdown report as :func:`render_parts` gives it."""
     p = report.promotion
     out = [f"## Promotion `{p.src}` → `{p.dst}`", "", f"File: `{p.file}`", ""]
     out += [f"> {n}" for n in report.notes] + ([""] if report.notes else [])
@@ -80,7 +90,7 @@ def render_markdown(report: Report) -> str:
     if report.steps:
         out += ["", "### Artifact steps", "", *(f"- {s.line()}" for s in report.steps)]
     out += ["", _status(report), "", f"### Plan of `{p.dst}` after the edit", ""]
-    return "\n".join(out) + "\n" + report.plan_text
+    return "\n".join(out) + "\n", report.plan_text, ""
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -101,9 +111,24 @@ def render_json(report: Report) -> str:
     The promotion is ``json.dumps(..., indent=2)``'s text (keys in the order :func:`to_json` gives
     them, ASCII only), written by orjson when it writes the same bytes (ASCII text; the standard
     library writes anything else)."""
+    return "".join(json_parts(report))
+
+
+def json_parts(report: Report) -> tuple[str, str, str]:
+    """The JSON report as :func:`render_parts` gives it: the plan's text as rendered (it ends with
+    a newline: ``render_json``), closed by ``}``."""
     promotion = _indented({"promotion": to_json(report)})
-    plan = (report.plan_json or "null").strip()
-    return promotion[:-2] + ',\n  "plan": ' + plan + "\n}\n"
+    plan = report.plan_json or "null\n"
+    if plan[:1].isspace() or not plan.endswith("\n") or plan[-2:-1].isspace():  # not as render_json writes it
+        plan = plan.strip() + "\n"
+    return promotion[:-2] + ',\n  "plan": ', plan, "}\n"
+
+
+def render_parts(report: Report, output_format: str) -> tuple[str, str, str]:
+    """``(promotion, plan, closing)``: the report in ``output_format`` (text, markdown or json) is
+    their concatenation. Only the first is the promotion's own text; the plan is DST's plan as its
+    renderer wrote it (and checked it), passed through without a copy of tens of megabytes."""
+    return {"json": json_parts, "markdown": markdown_parts}.get(output_format, text_parts)(report)
 
 
 def _indented(value: Any) -> str:

@@ -74,6 +74,8 @@ def promote(
     from mlops_infra.fileio import output_file
 
     err = error_console()
+    if not execute_artifacts:
+        _batch_gc()
     if write and execute_artifacts:
         raise UserError("--execute-artifacts and --write are separate steps",
                         "Run the artifact steps first (--execute-artifacts), then promote again with --write: the "
@@ -101,12 +103,18 @@ def promote(
     # Everything that could refuse the promotion is checked before FILE is written: the report and
     # the release record pass the redaction layer first; then FILE, then the record, then the report.
     written = (not blocked and not guarded and promotion.changed) if write else None
-    text = _render(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps,
-                           notes=context.get("digest_notes", ())), output_format)
-    _check_output(text, plan_json if output_format is Format.JSON else plan_text)
+    from mlops_infra.promote.report import render_parts
+    from mlops_infra.secrets import check_output
+
+    parts = render_parts(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps,
+                                 notes=context.get("digest_notes", ())), output_format.value)
+    # The redaction layer: the plan was checked by the plan renderer that wrote it
+    # (render.safety.check_rendered, every format); the promotion before it is checked here.
+    check_output(parts[0], "the promotion report")
     if written:
         _write(file, promotion, original, gates, skips, plan_json if plan_json is not None else plan_result)
-    typer.echo(text, nl=False)
+    for part in parts:
+        typer.echo(part, nl=False)
     if output_format is Format.JSON:
         for note in context["notes"]:
             err.print(note, markup=False)
@@ -147,6 +155,16 @@ def releases(
 
 
 # -- steps ---------------------------------------------------------------------------------------
+
+
+def _batch_gc() -> None:
+    """No cyclic GC for a promotion that reads, computes, prints and exits (as ``plan``, whose plan
+    it makes: :data:`mlops_infra.cli.main.BATCH_COMMANDS` says why); ``main`` restores the GC when it
+    returns. ``--execute-artifacts`` keeps it: it runs as long as its copies do."""
+    import gc
+
+    gc.disable()
+
 
 
 def _refuse_read_only(file: Path) -> None:
@@ -391,27 +409,3 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
         raise UserError(f"{len(bad)} artifact step(s) did not complete",
                         "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad)
                         + "\nRun the same command again to resume: finished steps are skipped.")
-
-
-def _check_output(text: str, plan: str | None) -> None:
-    """The redaction layer over the report before it is printed. The plan it ends with was checked
-    by the plan renderer that wrote it (:func:`mlops_infra.render.safety.check_rendered`, every
-    format), so only the promotion before it is scanned here; the plan starts on a line of its own
-    (text, Markdown) or after ``"plan": `` (JSON), so no secret shape spans the two."""
-    from mlops_infra.secrets import check_output
-
-    tail = (plan or "").strip()
-    at = text.rfind(tail) if tail else -1
-    if at < 0 or text[at + len(tail):].strip() not in ("", "}"):
-        at = len(text)  # not where the renderers put it: scan it all
-    check_output(text[:at], "the promotion report")
-
-
-def _render(report: Any, output_format: Format) -> str:
-    from mlops_infra.promote import report as rendering
-
-    if output_format is Format.JSON:
-        return rendering.render_json(report)
-    if output_format is Format.MARKDOWN:
-        return rendering.render_markdown(report)
-    return rendering.render_text(report)
