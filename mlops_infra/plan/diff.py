@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -127,8 +128,8 @@ def _changed_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
     the caller sorts). Objects, lists holding an object or a list (paired by index, as deepdiff
     pairs them), scalars and type changes are walked here; the rest (lists of scalars only, which
     deepdiff aligns with difflib, and types JSON does not have) is handed to deepdiff, imported
-    only then (with pandas and numpy it costs more to import than most plans take to diff). A
-    property test checks the two agree."""
+    only then and without the array libraries (:func:`_import_deepdiff`). A property test checks
+    the two agree."""
     found: list[tuple[Path, Any, Any]] = []
     _walk(before, after, (), found)
     return found
@@ -170,9 +171,33 @@ def _pairs_by_index(a: list, b: list) -> bool:
     return types <= _WALKED and not types <= _SCALARS
 
 
+_ARRAY_LIBRARIES = ("numpy", "pandas", "polars")
+"""What deepdiff imports when it can, to compare their arrays and frames; plans hold JSON values."""
+
+
+def _import_deepdiff() -> tuple[Any, Any]:
+    """``DeepDiff`` and ``notpresent``, imported without the array libraries that are not loaded yet:
+    deepdiff 9 imports each in ``try``/``except ImportError`` (``deepdiff/helper.py``,
+    ``deepdiff/deephash.py``), and a missing one only leaves its types out of deepdiff's type
+    tables, which JSON values never hold. Importing them is most of what importing deepdiff costs,
+    in time and memory, in a process that only compares lists of JSON scalars (the plan's peak RSS
+    is what ``benchmarks/bench_cli.py`` prints). The names are blocked only while deepdiff imports;
+    a library already loaded is used as it is."""
+    blocked = [name for name in _ARRAY_LIBRARIES if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        from deepdiff import DeepDiff
+        from deepdiff.helper import notpresent
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, "") is None:
+                del sys.modules[name]
+    return DeepDiff, notpresent
+
+
 def _deepdiff_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
-    from deepdiff import DeepDiff
-    from deepdiff.helper import notpresent
+    DeepDiff, notpresent = _import_deepdiff()
 
     tree = DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0, verbose_level=1,
                     ignore_private_variables=False)

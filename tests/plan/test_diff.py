@@ -162,3 +162,28 @@ def test_lists_of_objects_pair_by_index_and_scalar_lists_use_deepdiff() -> None:
     ours = sorted((repr(p), repr(a), repr(b)) for p, a, b in diff_module._changed_paths(before, after))
     assert ours == _deepdiff_reference(before, after)
     assert ("('v', 1, 'w')", "2", "3") in ours
+
+
+def test_deepdiff_is_imported_without_the_array_libraries_and_reports_the_same() -> None:
+    """In a fresh process (as the CLI runs), comparing lists of scalars imports deepdiff without
+    numpy, pandas or polars, and reports what deepdiff with them reports here."""
+    import json
+    import subprocess
+    import sys
+
+    from mlops_infra.plan.diff import _ABSENT, _changed_paths
+
+    pairs = [(["a", "b", "c"], ["a", "c", "d"]), ([1, 2, 3], [3, 2, 1]), ([1, "1", True, None, 1.5], [True, 1, "1"]),
+             (["logs:CreateLogStream", "logs:PutLogEvents"], ["sagemaker:Search"]), ([], ["x"]), ([0.5, 2], [])]
+    code = ("import json, sys; from mlops_infra.plan.diff import _changed_paths, _ABSENT\n"
+            "pairs = json.loads(sys.stdin.read())\n"
+            "out = [[[list(p), None if x is _ABSENT else x, None if y is _ABSENT else y, x is _ABSENT, y is _ABSENT]"
+            " for p, x, y in sorted(_changed_paths(a, b), key=repr)] for a, b in pairs]\n"
+            "print(json.dumps([out, sorted(m for m in ('numpy', 'pandas', 'polars') if m in sys.modules)]))")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(pairs), capture_output=True, text=True,
+                          check=True)
+    fresh, loaded = json.loads(done.stdout)
+
+    here = [[[list(p), None if x is _ABSENT else x, None if y is _ABSENT else y, x is _ABSENT, y is _ABSENT]
+             for p, x, y in sorted(_changed_paths(a, b), key=repr)] for a, b in pairs]
+    assert loaded == [] and fresh == json.loads(json.dumps(here))
