@@ -126,9 +126,9 @@ def spelled_otherwise(data: bytes) -> bool:
 def stdlib_pretty(value: Any) -> str:
     """Exactly ``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` for JSON data without NaN or
     infinity (which orjson writes as ``null``; the spec admits neither, ``allow_inf_nan=False``),
-    about ten times faster: orjson writes it, and whatever orjson would spell otherwise (non-ASCII
-    text, :data:`_STDLIB_SPELLING`, what it refuses: non-string keys, integers beyond 64 bits) is
-    written by ``json``."""
+    faster (``benchmarks/bench_cli.py`` times ``graph --format json``): orjson writes it, and
+    whatever orjson would spell otherwise (non-ASCII text, :data:`_STDLIB_SPELLING`, what it
+    refuses: non-string keys, integers beyond 64 bits) is written by ``json``."""
     return stdlib_pretty_bytes(value).decode()
 
 
@@ -144,11 +144,12 @@ def stdlib_pretty_bytes(value: Any) -> bytes:
 
 
 def pretty(value: Any) -> str:
-    """Sorted, indented, ASCII-only JSON text ending in a newline."""
+    """Sorted, indented, ASCII-only JSON text ending in a newline (orjson writes the newline: the
+    whole text is not copied again to add it)."""
     try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except (orjson.JSONEncodeError, TypeError):
-        text = None
-    if text is None or not text.isascii():
-        text = json.dumps(value, sort_keys=True, indent=2)
-    return text + "\n"
+        data = None
+    if data is None or not data.isascii():
+        return json.dumps(value, sort_keys=True, indent=2) + "\n"
+    return data.decode()

@@ -83,3 +83,26 @@ def test_integers_beyond_64_bits_are_read_as_floats_as_documented() -> None:
     for parsed in (loads(text), loads(text.encode()), loads_utf8(text.encode())):
         assert parsed == expected
         assert [type(v) for v in parsed] == [int, int, float, float, float]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(keys, values | st.text(st.sampled_from("aé€\x7f")), max_size=4))
+def test_pretty_is_sorted_indented_ascii_text_with_a_newline(value: dict) -> None:
+    """orjson's sorted two-space text with its newline appended by orjson, else the standard
+    library's (non-ASCII text, integers orjson does not write): ASCII, one trailing newline, the
+    same text as orjson's decoded and a newline added."""
+    import json
+
+    import orjson
+
+    from mlops_infra.jsoncodec import pretty
+
+    text = pretty(value)
+    try:
+        expected = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    except TypeError:
+        expected = None
+    if expected is None or not expected.isascii():
+        expected = json.dumps(value, sort_keys=True, indent=2)
+    assert text == expected + "\n" and text.isascii()
+    assert json.loads(text).keys() == value.keys()
