@@ -360,6 +360,6 @@ class GraphBuilder:
         missing = {d for r in self._resources.values() for d in r.dependencies} - set(self._resources)
         if missing:
             raise ValueError(f"dependencies on unknown resources {sorted(missing)[:3]} (this is a bug in mlops-infra)")
-        resources = tuple(self._resources[u] for u in sorted(self._resources))
+        resources = tuple(map(self._resources.__getitem__, sorted(self._resources)))
         return DesiredGraph(self.project, self.stack, resources, dict(self.rollouts), dict(self.metadata),
                             dict(sorted(self.model_versions.items())))

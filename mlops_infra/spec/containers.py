@@ -124,12 +124,9 @@ def serving_image(system: Any, names: dict[str, int], model_name: str, region: s
 
 
 def first_registering(system: Any) -> dict[str, int]:
-    """Model name -> index of the first training job that registers it."""
-    out: dict[str, int] = {}
-    for j, job in enumerate(system.training_jobs):
-        if job.registers is not None:
-            out.setdefault(job.registers, j)
-    return out
+    """Model name -> index of the first training job that registers it (:attr:`MLSystem.registering`,
+    computed once per system)."""
+    return system.registering
 
 
 def serving_instances(system: Any) -> dict[str, str]:

@@ -67,6 +67,16 @@ class MLSystem(SpecModel):
         system (the semantic checks of a system and of its environment share it). Never mutate it."""
         return {section: _positions(getattr(self, section)) for section in SECTIONS}
 
+    @cached_property
+    def registering(self) -> dict[str, int]:
+        """Model name -> the index of the first training job that registers it, built once per
+        (immutable) system. Never mutate it."""
+        out: dict[str, int] = {}
+        for j, job in enumerate(self.training_jobs):
+            if job.registers is not None:
+                out.setdefault(job.registers, j)
+        return out
+
     def with_updates(self, updates: dict[str, Any]) -> MLSystem:
         """``model_copy(update=updates)`` without what is cached on this system (``model_copy`` copies
         the instance dict, where the indexes above live: they would describe this system's items),
@@ -88,5 +98,5 @@ def _positions(items: list[Any]) -> dict[str, int]:
     return by_name
 
 
-CACHED = ("_index", "positions")
+CACHED = ("_index", "positions", "registering")
 """The cached properties of :class:`MLSystem` (derived from its items)."""
