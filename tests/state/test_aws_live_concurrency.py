@@ -34,7 +34,7 @@ class Script:
         return self.work
 
     def window(self, limit: AdaptiveLimit, rate_at: dict[int, float]) -> None:
-        size = max(WINDOW_MIN, WINDOW_PER_SLOT * limit.limit)
+        size = limit.window()
         rate = rate_at[limit.limit]
         for _ in range(size):
             assert limit.acquire()
@@ -129,3 +129,42 @@ def test_the_scan_context_counts_the_calls_of_its_clients(moto_url: str) -> None
     sns.create_topic(Name="t")
     ctx.client("iam", REGION).list_roles()
     assert ctx.calls() == 3
+
+
+def test_windows_are_measured_only_once_ready() -> None:
+    """Work done while the clients are still being made never counts: the first window starts
+    when ``ready()`` turns true."""
+    script = Script()
+    ready = threading.Event()
+    limit = AdaptiveLimit(8, work=script.counter, clock=script.clock, ready=ready.is_set)
+    script.window(limit, {4: 1.0})  # slow, not ready: not measured
+    script.window(limit, {4: 1.0})
+    assert limit.history == [] and limit.limit == 4
+    ready.set()
+    script.window(limit, {4: 100.0})
+    assert limit.history == [(4, pytest.approx(100.0))] and limit.limit == 8
+
+
+def test_close_wakes_the_waiting_holders_and_refuses_new_ones() -> None:
+    limit = AdaptiveLimit(2)
+    assert limit.acquire() and limit.acquire()
+    got: list[bool] = []
+    waiters = [threading.Thread(target=lambda: got.append(limit.acquire())) for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    limit.close()
+    for waiter in waiters:
+        waiter.join(5)
+    assert got == [False, False, False] and not limit.acquire()
+
+
+def test_a_window_is_at_most_an_eighth_of_the_scan_and_at_least_the_minimum() -> None:
+    assert AdaptiveLimit(32).window() == max(WINDOW_MIN, WINDOW_PER_SLOT * START)
+    small = AdaptiveLimit(32, total=8 * (WINDOW_MIN + 10))
+    assert small.window() == max(WINDOW_MIN, min(WINDOW_PER_SLOT * START, WINDOW_MIN + 10))
+    assert AdaptiveLimit(32, total=10).window() == WINDOW_MIN
+    script = Script()
+    limit = AdaptiveLimit(32, work=script.counter, clock=script.clock, total=400)
+    for _ in range(4):
+        script.window(limit, {4: 100.0, 8: 200.0, 16: 400.0, 32: 800.0})
+    assert [n for n, _ in limit.history] == [4, 8, 16, 32] and script.work <= 24 + 48 + 50 + 50

@@ -14,13 +14,20 @@ Contract of :class:`AdaptiveLimit` (``ceiling`` = ``max_workers``):
 - At most :attr:`~AdaptiveLimit.limit` holders at once (:meth:`~AdaptiveLimit.acquire` blocks
   above it); the limit never exceeds ``ceiling``.
 - It starts at ``min(ceiling, START)``. Each window of ``max(WINDOW_MIN, WINDOW_PER_SLOT * limit)``
-  units of work (API calls when they are counted, else units done) measures the throughput (work per
-  second). A window at least ``1 + GAIN`` times the best so far keeps the limit and doubles it (up
+  units of work (API calls when they are counted, else units done), but at most an eighth of
+  ``total`` (the scan's units, when given) and never below ``WINDOW_MIN``, measures the throughput
+  (work per second): a probe that loses costs a bounded share of a small scan. A window at least ``1 + GAIN`` times the best so far keeps the limit and doubles it (up
   to ``ceiling``); any other window puts the limit back to the best one's and the limit stays there
   for the rest of the scan (``settled``). At the ceiling after a gain, it settles too.
+- Windows are measured only once ``ready()`` is true (the scan: once every client it needs
+  exists, so no window pays for making one while the next does not); until then each release
+  starts the window afresh.
 - So, whatever ``ceiling``, the scan runs above the best measured limit for at most one window, and
   ``ceiling`` <= ``START`` behaves as a fixed pool of ``ceiling``.
-- Thread safe; ``clock`` and the work counter are injected (tests script them).
+- Waiting holders sleep until a slot frees (one is woken per freed slot, as many as the limit
+  grows), not polling; :meth:`~AdaptiveLimit.close` wakes them all and makes every later
+  :meth:`~AdaptiveLimit.acquire` fail.
+- Thread safe; ``clock``, ``ready`` and the work counter are injected (tests script them).
 """
 
 from __future__ import annotations
@@ -31,11 +38,11 @@ from collections.abc import Callable
 
 START = 4
 """Reads in flight at first (or ``max_workers`` when smaller)."""
-GAIN = 0.10
+GAIN = 0.05
 """Throughput gain a doubled limit must show over the best so far to be kept."""
-WINDOW_MIN = 16
+WINDOW_MIN = 24
 """Fewest units of work per measuring window."""
-WINDOW_PER_SLOT = 4
+WINDOW_PER_SLOT = 6
 """Units of work per window per read in flight (a window sees each slot several times)."""
 
 
@@ -43,7 +50,8 @@ class AdaptiveLimit:
     """The scan's in-flight limit (see the module contract)."""
 
     def __init__(self, ceiling: int, work: Callable[[], int] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, ready: Callable[[], bool] = lambda: True,
+                 total: int | None = None) -> None:
         if ceiling < 1:
             raise ValueError("ceiling must be at least 1")
         self.ceiling = ceiling
@@ -53,6 +61,9 @@ class AdaptiveLimit:
         """(limit, throughput) of each measured window, in order."""
         self._work = work
         self._clock = clock
+        self._ready = ready
+        self._total = total
+        self._closed = False
         self._done = 0
         self._in_flight = 0
         self._best: tuple[float, int] | None = None  # (throughput, limit)
@@ -64,13 +75,22 @@ class AdaptiveLimit:
         counted = self._work() if self._work is not None else 0
         return counted if counted else self._done
 
+    def window(self) -> int:
+        """Units of work in the current measuring window (see the module contract)."""
+        size = WINDOW_PER_SLOT * self.limit
+        if self._total is not None:
+            size = min(size, self._total // 8)
+        return max(WINDOW_MIN, size)
+
     def acquire(self, give_up: Callable[[], bool] = lambda: False) -> bool:
-        """Wait for a slot; ``False`` (no slot taken) once ``give_up()`` turns true."""
+        """Wait for a slot; ``False`` (no slot taken) once closed or ``give_up()`` turns true."""
         with self._cond:
             while self._in_flight >= self.limit:
-                if give_up():
+                if self._closed or give_up():
                     return False
-                self._cond.wait(0.05)
+                self._cond.wait(1.0)  # woken by release() or close(); the timeout only re-checks give_up
+            if self._closed:
+                return False
             self._in_flight += 1
             return True
 
@@ -79,13 +99,23 @@ class AdaptiveLimit:
         with self._cond:
             self._in_flight -= 1
             self._done += 1
+            before = self.limit
             if not self.settled:
                 self._maybe_decide()
+            self._cond.notify(1 + max(0, self.limit - before))
+
+    def close(self) -> None:
+        """Wake every waiting holder; no slot is given any more."""
+        with self._cond:
+            self._closed = True
             self._cond.notify_all()
 
     def _maybe_decide(self) -> None:
+        if not self._ready():
+            self._window_start, self._window_work = self._clock(), self._measure()
+            return
         work = self._measure() - self._window_work
-        if work < max(WINDOW_MIN, WINDOW_PER_SLOT * self.limit):
+        if work < self.window():
             return
         now = self._clock()
         rate = work / max(now - self._window_start, 1e-9)

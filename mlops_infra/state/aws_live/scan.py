@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import queue
 import threading
@@ -210,7 +211,8 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
                       _botocore_config(max_workers, endpoint_url, retry), retry)
     readings: dict[str, Reading | None] = {}
     failures: dict[str, Failure] = {}
-    limit = AdaptiveLimit(max_workers, work=ctx.calls)
+    clients_made = _make_clients(ctx, units)
+    limit = AdaptiveLimit(max_workers, work=ctx.calls, ready=clients_made.is_set, total=len(units))
     finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop),
                                   _Reporting(limit, progress), deadline)
     for index, unit in enumerate(units):
@@ -222,6 +224,25 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
             failures.update({r.urn: ("timeout", "DeadlineExceeded", f"not read within the {deadline:g} s deadline")
                              for r in unit.resources})
     return _live_state(units, readings, failures)
+
+
+def _make_clients(ctx: ScanContext, units: Sequence[_Unit]) -> threading.Event:
+    """Make the clients the units need, in their order, on a daemon thread beside the readers (a
+    reader needing one that is being made waits for it); the event is set once all exist or failed
+    (a failure is left to the reader that needs the client: it fails again there, classified)."""
+    done = threading.Event()
+    pairs = list(dict.fromkeys((u.reader.service, u.region) for u in units))
+
+    def make() -> None:
+        try:
+            for service, region in pairs:
+                with contextlib.suppress(Exception):
+                    ctx.client(service, region)
+        finally:
+            done.set()
+
+    threading.Thread(target=make, name="aws-live-clients", daemon=True).start()
+    return done
 
 
 class _Reporting:
@@ -241,6 +262,9 @@ class _Reporting:
     def release(self) -> None:
         self.limit.release()
         self._show()
+
+    def close(self) -> None:
+        self.limit.close()
 
     def _show(self) -> None:
         if self.limit.limit != self._shown:
@@ -288,6 +312,7 @@ def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[]
             break
         finished[index] = result
     expired.set()
+    limit.close()
     return finished
 
 
