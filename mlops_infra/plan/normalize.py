@@ -27,7 +27,9 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   resolves to a plain scalar of a resource kept as it is), its sorted compact JSON is compared with
   the stored text, byte for byte; anything else is parsed and walked.
 - ``$ref``: ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
-  or replaced resource is recorded in ``from_refs`` under its path.
+  or replaced resource is recorded in ``from_refs`` under its path (not inside a ``$json``
+  document of a resource to create, whose refs are resolved in its text: nothing is decided
+  from them).
 - ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
 - While walking, leaf pairs are compared (types included); ``Normalized.differs`` is False only
   when every pair was equal, which lets the diff skip its own equality check (a property test
@@ -223,6 +225,7 @@ def _already_normal(desired: Any, prior: Any = None) -> bool:
     return _ABNORMAL.search(text) is None
 
 
+_UNKNOWN_JSON = orjson.dumps(UNKNOWN)
 _REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"([^"]*)"\}')
 """A ref object in sorted compact JSON (a backslash in a group is an escape: not resolved here)."""
 
@@ -252,6 +255,7 @@ class _Walker:
         self.from_refs: dict[Path, str] = {}
         self.unverifiable = 0
         self.differs = False
+        self.creating = False
 
     # -- one side ---------------------------------------------------------------------------------
     def prior_only(self, p: Any, path: Path) -> Any:
@@ -430,6 +434,13 @@ class _Walker:
         return self._result(prior, value)
 
     def _json(self, p: Any, inner: Any, path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
+        if p is MISSING and self.creating and ign is None and keep is None and type(inner) in _CONTAINERS:
+            try:
+                text = self._created_text(inner)
+            except (_Unresolved, orjson.JSONEncodeError, TypeError):
+                text = None
+            if text is not None and _ABNORMAL.search(text) is None:
+                return self._result(MISSING, orjson.loads(text))  # what the walk gives, without walking
         if type(p) is str and ign is None and keep is None and type(inner) in _CONTAINERS:
             try:
                 text, had_refs = self._resolved_text(inner)
@@ -450,6 +461,30 @@ class _Walker:
         if parsed is MISSING:
             return self._result(MISSING if p is MISSING else self.prior_only(p, path), self.desired_only(inner, path))
         return self.pair(parsed, inner, path, ign, keep)
+
+    def _created_text(self, value: Any) -> bytes:
+        """The JSON of ``value`` (a ``$json`` document of a resource to create), in its own key
+        order, with each ``{"$ref":"<urn>","output":"<name>"}`` replaced by the JSON of what the
+        walk puts there: the unknown sentinel or the plain scalar the ref resolves to (raises
+        :class:`_Unresolved` for anything else: a secret, an object, a float). Refs inside are not
+        recorded in ``from_refs``: a resource to create has nothing to decide from them."""
+        data = orjson.dumps(value)
+        if b'"$ref"' not in data:
+            return data
+        lookup = self.lookup
+
+        def resolve(match: re.Match[bytes]) -> bytes:
+            urn, output = match.group(1), match.group(2)
+            if b"\\" in urn or b"\\" in output:
+                raise _Unresolved
+            resolved = lookup(urn.decode(), output.decode()).value
+            if resolved is UNKNOWN or resolved == UNKNOWN:
+                return _UNKNOWN_JSON
+            if type(resolved) not in _PLAIN:
+                raise _Unresolved
+            return orjson.dumps(resolved)
+
+        return _REF_TEXT.sub(resolve, data)
 
     def _resolved_text(self, value: Any) -> tuple[bytes, bool]:
         """The sorted compact JSON of ``value`` (a ``$json`` document) with each ``$ref`` replaced by
@@ -512,6 +547,7 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
     walker = _Walker(name, rule, lookup, ignore_changes, secrets_provider)
     ign, keep = walker.ignore, walker.keep_prior
     if prior_inputs is None:
+        walker.creating = True
         _, desired = walker._dicts(MISSING, desired_inputs, (), ign, None)
         return Normalized({}, desired, walker.sensitive, walker.from_refs, 0, differs=bool(desired))
     prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)

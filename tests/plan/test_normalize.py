@@ -260,18 +260,18 @@ def _stored(value):
 
 @contextlib.contextmanager
 def _walk_only(module):
-    """Both shortcuts of the walk off: unchanged values and ``$json`` documents are walked."""
-    real_normal, real_text = module._already_normal, module._Walker._resolved_text
+    """The shortcuts of the walk off: unchanged values and ``$json`` documents are walked."""
+    real = module._already_normal, module._Walker._resolved_text, module._Walker._created_text
 
     def unresolved(self, value):
         raise module._Unresolved
 
     module._already_normal = lambda *args: False
-    module._Walker._resolved_text = unresolved
+    module._Walker._resolved_text = module._Walker._created_text = unresolved
     try:
         yield
     finally:
-        module._already_normal, module._Walker._resolved_text = real_normal, real_text
+        module._already_normal, module._Walker._resolved_text, module._Walker._created_text = real
 
 
 def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
@@ -374,3 +374,42 @@ def test_json_documents_with_refs_are_proved_equal_as_the_walk_proves_them() -> 
         module.json.loads = module_json
     assert not n.differs and calls == []  # not parsed
     assert n.desired == {"policy": {"Statement": [{"Effect": "Allow", "Resource": ["arn:aws:iam::1:role/kept", 3]}]}}
+
+
+def test_json_documents_of_resources_to_create_are_what_the_walk_makes_of_them() -> None:
+    """A new resource's ``$json`` document, refs resolved in its text, is the walk's tree (key
+    order included: the plan shows it), for refs to created, kept, unknown and secret outputs,
+    nulls, engine keys, integral floats and nested sentinels."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    outputs = {"kept": RefValue("arn:aws:iam::1:role/kept"), "count": RefValue(3), "flag": RefValue(False),
+               "new": RefValue(UNKNOWN, source="new"), "echo": RefValue("name-1", source="new"),
+               "gone": RefValue(same_as_prior=True), "float": RefValue(2.5),
+               "secret": RefValue({SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}), "object": RefValue({"a": 1})}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return outputs[urn]
+
+    leaves = st.one_of(_json_values(), st.sampled_from(sorted(outputs)).map(lambda urn: ref(urn, "arn")),
+                       st.just({"$ref": "kept", "output": "arn", "x": 1}), st.just(json_of({"a": 1})))
+    docs = st.recursive(leaves, lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.sampled_from(["Resource", "Action", "__x", "a"]),
+                                                        children, max_size=3)), max_leaves=10)
+
+    @settings(max_examples=400, deadline=None)
+    @given(docs.filter(lambda d: isinstance(d, dict | list)))
+    def check(doc) -> None:
+        desired = {"policy": json_of(doc), "name": "n"}
+        fast = norm(None, desired, lookup=lookup)
+        with _walk_only(module):
+            slow = norm(None, desired, lookup=lookup)
+        assert (json.dumps(fast.desired, default=repr), fast.sensitive, fast.unverifiable, fast.differs) == (
+            json.dumps(slow.desired, default=repr), slow.sensitive, slow.unverifiable, slow.differs)
+
+    check()
+    policy = {"Statement": [{"Resource": [ref("kept", "arn"), ref("new", "arn"), ref("echo", "name")]}]}
+    n = norm(None, {"policy": json_of(policy)}, lookup=lookup)
+    assert n.desired == {"policy": {"Statement": [{"Resource": ["arn:aws:iam::1:role/kept", UNKNOWN, "name-1"]}]}}
