@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, w
 
 from mlops_infra.graph import make_urn
 from mlops_infra.plan.drift import find_drift
+from mlops_infra.progress import NullProgress
 from mlops_infra.state.aws_live import RetryPolicy, scan_aws
 from mlops_infra.state.model import PriorState, StateResource
 from tests.support.moto_server import REGION, client, running_moto_server, session
@@ -204,20 +205,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-class InFlight:
+class InFlight(NullProgress):
     """A progress reporter that keeps the scan's last "<n> reads in flight" status."""
 
     def __init__(self) -> None:
         self.reads = 0
-
-    def set_total(self, total: int) -> None:
-        pass
-
-    def advance(self, done: int = 1) -> None:
-        pass
-
-    def count(self, label: str, n: int = 1) -> None:
-        pass
 
     def status(self, text: str) -> None:
         if text.endswith(" reads in flight"):
