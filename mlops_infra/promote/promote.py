@@ -154,7 +154,9 @@ def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -
 
 def _pinned(system: Any, env: str, pins: Any) -> Any:
     """``system`` (DST's effective system) with the pins applied: what the edited file makes it (the
-    pins only set endpoints' model name and version, which no cross-field rule reads)."""
+    pins only set endpoints' model name and version, which no cross-field rule reads). Built with
+    :meth:`~mlops_infra.spec.system.MLSystem.with_updates`, so the system's cached indexes (items by
+    name, which the compilers read) describe the pinned endpoints, not those before the pins."""
     wanted: dict[str, dict[str, Any]] = {}
     for pin in pins:
         _, endpoint, _, field = pin.key.split(".", 3)
@@ -166,7 +168,7 @@ def _pinned(system: Any, env: str, pins: Any) -> Any:
     environment = system.environments[env]
     overrides = {**environment.overrides, **{pin.key: pin.value for pin in pins}}
     environments = {**system.environments, env: environment.model_copy(update={"overrides": overrides})}
-    return system.model_copy(update={"endpoints": endpoints, "environments": environments})
+    return system.with_updates({"endpoints": endpoints, "environments": environments})
 
 
 def write_promotion(path: Path, promotion: Promotion, original: bytes) -> bool:

@@ -48,3 +48,35 @@ def test_the_loaders_data_stands_for_the_original_text():
         _check_edit(text, text.replace("model.version: 13", "model.version: 3").replace("threshold: 0.2",
                                                                                           "threshold: 0.3"),
                     "staging", pins, data)
+
+
+def test_dst_systems_item_index_describes_the_pinned_endpoints():
+    """The edited system is built with ``MLSystem.with_updates``: its cached item index (which the
+    compilers read, e.g. an alarm's endpoint) is rebuilt, not copied from the system before the pins."""
+    systems = {env: load_system(REFERENCE, env).system for env in ("dev", "staging")}
+    before = systems["staging"].item("endpoints", "scorer")  # the index is built (and cached) before the edit
+    assert before.model.version == 13
+    promotion = plan_promotion(REFERENCE.read_text(), "m.yaml", "dev", systems["dev"], dev_view(), "staging",
+                               systems["staging"], staging_view())
+    after = promotion.dst_system
+    assert after.item("endpoints", "scorer") is after.endpoints[0]
+    assert after.item("endpoints", "scorer").model.version == 3
+    reread = parse_system(promotion.edit.after, "m.yaml", "staging").system
+    assert after.positions == reread.positions
+    assert after.registering == reread.registering
+
+
+def test_dst_plan_decides_the_pinned_version_for_every_reader_of_the_endpoint():
+    """Staging's graph after the promotion records the decision for v3 (registered and approved),
+    also where an alarm reads its endpoint by name (before the fix, the stale index gave v13 there,
+    overwriting the endpoint's own decision)."""
+    from mlops_infra.compile import compile_system
+
+    systems = {env: load_system(REFERENCE, env).system for env in ("dev", "staging")}
+    systems["staging"].item("endpoints", "scorer")
+    view = staging_view(staging_has_v14=3)
+    promotion = plan_promotion(REFERENCE.read_text(), "m.yaml", "dev", systems["dev"], dev_view(), "staging",
+                               systems["staging"], view)
+    graph = compile_system(promotion.dst_system, "staging", registry=view)
+    decision = graph.model_versions["endpoints.scorer"]
+    assert (decision["pinned"], decision["serve"], decision["state"]) == (3, 3, "ready")
