@@ -327,13 +327,20 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
 
 
 def _prior(context: dict[str, Any], env: str, state: Path | None) -> Any:
+    """``env``'s prior state as ``plan`` finds it (``state``: ``--state`` or ``--src-state``), read
+    once per environment and state file: DST's registry read and DST's plan share it (a stack of
+    thousands of resources is not read and parsed twice)."""
     from mlops_infra.cli.commands.plan import describe_prior, locate_prior
     from mlops_infra.cli.inputs import Target
 
-    system = context["systems"][env]
-    target = Target(Path(context["file"]), env, "", True)
-    prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
-    context.setdefault("prior_notes", {})[env] = describe_prior(prior, backend)
+    read = context.setdefault("priors", {})
+    if (env, state) not in read:
+        system = context["systems"][env]
+        target = Target(Path(context["file"]), env, "", True)
+        prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
+        read[env, state] = prior, describe_prior(prior, backend)
+    prior, note = read[env, state]
+    context.setdefault("prior_notes", {})[env] = note
     return prior
 
 

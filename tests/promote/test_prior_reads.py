@@ -1,0 +1,40 @@
+"""``promote`` reads DST's prior state once: DST's registry read and DST's plan share it (a moto
+server holds prod's registry, read through a role of prod's account)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import fixtures
+from tests.support.cli import run_cli
+from tests.support.promotion import PROD_GROUP, PROD_ROLE, assumed_session, promoted_to_staging
+
+moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
+pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
+
+
+def test_dsts_prior_state_is_read_once(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch):
+    from mlops_infra.cli.commands import plan
+
+    prod = assumed_session(moto_url, PROD_ROLE, "eu-west-1")
+    prod.client("sagemaker", endpoint_url=moto_url).create_model_package_group(ModelPackageGroupName=PROD_GROUP)
+    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    file, registries = promoted_to_staging(tmp_path)
+    staging_only = registries[:2]  # staging's saved read; prod's registry is read from the moto server
+    reads: list[str] = []
+    locate = plan.locate_prior
+
+    def counting(project, stack, env, state, stack_dir=None):
+        reads.append(env)
+        return locate(project, stack, env, state, stack_dir)
+
+    monkeypatch.setattr(plan, "locate_prior", counting)
+    result = run_cli("promote", str(file), "--to", "prod", *staging_only, "--role", f"prod={PROD_ROLE}",
+                     "--skip-gate", "no_drift", "--reason", "test")
+    assert "Plan of prod after the edit:" in result.stdout, result.output
+    assert "fraud-model v3 in staging = v1 in prod" in result.stdout
+    assert reads == ["prod"]
