@@ -164,6 +164,7 @@ class _Planner:
         self.warnings: list[str] = []
         self.unverifiable = 0
         self.unknown_types: set[str] = set()
+        self.outputs: dict[tuple[str, str], Any] = {}
 
     # -- driver -------------------------------------------------------------------------------------
     def run(self) -> tuple[ResourceChange, ...]:
@@ -240,10 +241,19 @@ class _Planner:
             return RefValue(UNKNOWN if echo is MISSING else echo)
         if action is Action.UPDATE and echo is not MISSING:
             return RefValue(echo)
-        value = state.id if output == "id" else _get(state.outputs, output)
+        value = state.id if output == "id" else self._output(urn, state, output)
         if value is MISSING or value is None:
             return RefValue(echo) if echo is not MISSING else RefValue(same_as_prior=True)
         return RefValue(value)
+
+    def _output(self, urn: str, state: StateResource, output: str) -> Any:
+        """``state``'s output ``output`` (dotted), MISSING when absent; each looked up once (a state
+        read from a file decodes its outputs on each access, and a resource is referred to often)."""
+        key = (urn, output)
+        found = self.outputs.get(key, self)
+        if found is self:
+            found = self.outputs[key] = _get(state.outputs, output)
+        return found
 
     # -- one resource -------------------------------------------------------------------------------
     def _normalize(self, state: StateResource | None, res: DesiredResource, rule: ReplaceRule) -> Normalized:

@@ -12,17 +12,131 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
+
+import orjson
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARKER = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-@dataclass(frozen=True, slots=True)
 class StateResource:
-    """One resource as recorded in state (or read live)."""
+    """One resource as recorded in state (or read live). Immutable, compared by value.
+
+    ``inputs`` and ``outputs`` are JSON objects, read and never changed. A resource made with dicts
+    (a live read, a test) returns those dicts. One read from a state file by
+    :func:`~mlops_infra.state.pulumi_state.load_state` keeps them as compact JSON bytes instead
+    (:meth:`packed`: a few times smaller than the objects; most of a state is never looked at
+    again once planned) and each access decodes a fresh copy: read the attribute once and keep
+    the dict, not in a loop.
+    """
+
+    __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "id", "parent", "protect",
+                 "provider", "type", "urn")
+    urn: str
+    type: str
+    custom: bool
+    id: str | None
+    parent: str | None
+    provider: str | None
+    dependencies: tuple[str, ...]
+    protect: bool
+
+    def __init__(self, urn: str, type: str, custom: bool = True, id: str | None = None,
+                 parent: str | None = None, provider: str | None = None, inputs: dict[str, Any] | None = None,
+                 outputs: dict[str, Any] | None = None, dependencies: tuple[str, ...] = (),
+                 protect: bool = False) -> None:
+        setter = object.__setattr__
+        setter(self, "urn", urn)
+        setter(self, "type", type)
+        setter(self, "custom", custom)
+        setter(self, "id", id)
+        setter(self, "parent", parent)
+        setter(self, "provider", provider)
+        setter(self, "_inputs", {} if inputs is None else inputs)
+        setter(self, "_outputs", {} if outputs is None else outputs)
+        setter(self, "_output_keys", None)
+        setter(self, "dependencies", dependencies)
+        setter(self, "protect", protect)
+
+    @classmethod
+    def packed(cls, urn: str, type: str, custom: bool, id: str | None, parent: str | None,
+               provider: str | None, inputs: bytes, outputs: bytes, output_keys: tuple[str, ...] | None,
+               dependencies: tuple[str, ...], protect: bool) -> StateResource:
+        """A resource whose ``inputs`` are the JSON object ``inputs`` (compact bytes, as orjson
+        writes it: decoding gives back the same values, types included) and whose ``outputs`` are
+        the object ``outputs`` or, with ``output_keys``, the object holding those keys in that
+        order, each taken from ``outputs`` when it holds it, else from the inputs (an output that
+        repeats an input is stored once)."""
+        self = cls.__new__(cls)
+        setter = object.__setattr__
+        setter(self, "urn", urn)
+        setter(self, "type", type)
+        setter(self, "custom", custom)
+        setter(self, "id", id)
+        setter(self, "parent", parent)
+        setter(self, "provider", provider)
+        setter(self, "_inputs", inputs)
+        setter(self, "_outputs", outputs)
+        setter(self, "_output_keys", output_keys)
+        setter(self, "dependencies", dependencies)
+        setter(self, "protect", protect)
+        return self
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        stored = self._inputs
+        return stored if type(stored) is dict else orjson.loads(stored)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        stored = self._outputs
+        if type(stored) is dict:
+            return stored
+        own = orjson.loads(stored)
+        keys = self._output_keys
+        if keys is None:
+            return own
+        inputs = self.inputs
+        return {key: own[key] if key in own else inputs[key] for key in keys}
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self.inputs, self.outputs,
+                self.dependencies, self.protect)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # dict fields: unhashable, as the dataclass it replaces
+
+    def __repr__(self) -> str:
+        names = ("urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect")
+        return f"StateResource({', '.join(f'{n}={v!r}' for n, v in zip(names, self._values(), strict=True))})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self._inputs,
+                           self._outputs, self._output_keys, self.dependencies, self.protect))
+
+
+def _rebuild(*fields: Any) -> StateResource:
+    """Unpickle a :class:`StateResource` (its slots as they were)."""
+    return StateResource.packed(*fields)
+
+
+@dataclass(frozen=True)
+class _StateResourceFields:
+    """:class:`StateResource`'s fields, which it declares as its own: ``dataclasses.fields``,
+    ``replace`` and ``asdict`` treat it as the frozen dataclass it was before it stored bytes."""
 
     urn: str
     type: str
@@ -34,6 +148,11 @@ class StateResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     protect: bool = False
+
+
+StateResource.__dataclass_fields__ = _StateResourceFields.__dataclass_fields__  # type: ignore[attr-defined]
+StateResource.__dataclass_params__ = _StateResourceFields.__dataclass_params__  # type: ignore[attr-defined]
+StateResource.__match_args__ = _StateResourceFields.__match_args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import stat
+import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -160,7 +161,8 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
             return None
         digest = jsoncodec.ItemsDigest(deployment, "resources")
         texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
-        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES), digest), source)
+        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES), digest), source,
+                                                packed=True)
         if (texts.head, texts.tail) != (head, tail):
             return None
     except (NotSplittable, StateError, orjson.JSONDecodeError, TypeError, ValueError, OSError):
@@ -575,13 +577,16 @@ def _optional(obj: dict[str, Any], key: str, kind: type, source: str, where: str
 # --------------------------------------------------------------------------------------------
 
 
-def _index_resources(entries: Iterable[Any], source: str) -> tuple[dict[str, StateResource], tuple[str, ...]]:
+def _index_resources(entries: Iterable[Any], source: str, packed: bool = False
+                     ) -> tuple[dict[str, StateResource], tuple[str, ...]]:
     """Resources by URN, and the malformed URNs (:func:`_malformed_urns`). A live resource wins
-    over a copy marked ``delete: true`` (pending deletion)."""
+    over a copy marked ``delete: true`` (pending deletion). ``packed``: the entries were parsed by
+    orjson (so its bytes give them back exactly): keep inputs and outputs as
+    :meth:`StateResource.packed` bytes."""
     resources: dict[str, StateResource] = {}
     doomed: set[str] = set()
     malformed: list[str] = []
-    reader = _ResourceReader()
+    reader = _ResourceReader(packed)
     for index, entry in enumerate(entries):
         resource = reader.resource(entry) if type(entry) is dict else None
         if resource is None:
@@ -629,10 +634,11 @@ class _ResourceReader:
     resource read before (Pulumi writes dependencies first), so its URN is that resource's string
     object, not a copy; each provider reference is split once."""
 
-    def __init__(self) -> None:
+    def __init__(self, packed: bool = False) -> None:
         self.urns: dict[str, str] = {}
         self.providers: dict[str, str] = {}
         self.shapes = _UrnShapes()
+        self.packed = packed
 
     def resource(self, entry: dict[str, Any]) -> StateResource | None:
         get = entry.get
@@ -658,9 +664,16 @@ class _ResourceReader:
             provider = split
         urn = urns.setdefault(urn, urn)
         inputs = inputs or {}
-        return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None,
-                             parent=urns.get(parent, parent) if parent else None, provider=provider or None,
-                             inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
+        parent = urns.get(parent, parent) if parent else None
+        if self.packed:
+            try:
+                own, keys = _outputs_apart(outputs or {}, inputs)
+                return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
+                                            _packed_json(inputs), _packed_json(own), keys, tuple(shared), protect)
+            except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
+                pass
+        return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
+                             provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
                              dependencies=tuple(shared), protect=protect)
 
     def _provider(self, provider: str) -> str:
@@ -716,6 +729,31 @@ def _share_inputs(outputs: dict[str, Any], inputs: dict[str, Any]) -> dict[str, 
         if type(value) is str or _same_json(given, value):
             outputs[key] = given
     return outputs
+
+
+_EMPTY_OBJECT = b"{}"
+
+
+def _packed_json(value: dict[str, Any]) -> bytes:
+    """orjson's compact bytes of the object ``value``, in a bytes object of their size: orjson
+    returns its output in a buffer of at least a few KiB, whatever its length, and a state keeps
+    two per resource."""
+    return memoryview(orjson.dumps(value)).tobytes() if value else _EMPTY_OBJECT
+
+
+def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+    """The outputs that do not repeat an input (the same JSON under the same name, as
+    :func:`_share_inputs` finds them), and the order of all output names when some do (else
+    None): what :meth:`StateResource.packed` stores."""
+    own: dict[str, Any] = {}
+    for key, value in outputs.items():
+        given = inputs.get(key, outputs)  # outputs: no such input
+        if given is not value and (type(given) is not type(value) or given != value
+                                   or (type(value) is not str and not _same_json(given, value))):
+            own[key] = value
+    if len(own) == len(outputs):
+        return outputs, None
+    return own, tuple(map(sys.intern, outputs))
 
 
 def _same_json(one: Any, other: Any) -> bool:
