@@ -59,7 +59,8 @@ def is_archive(value: Any) -> bool:
 
 
 def is_ref(value: Any) -> bool:
-    return isinstance(value, dict) and REF in value and len(value) == 2
+    """Exactly ``{"$ref": <urn>, "output": <property>}``; any other object is plain data."""
+    return isinstance(value, dict) and len(value) == 2 and REF in value and "output" in value
 
 
 def is_json(value: Any) -> bool:
@@ -74,7 +75,7 @@ def iter_refs(value: Any) -> Iterator[dict[str, str]]:
         current = pop()
         kind = type(current)
         if kind is dict:
-            if REF in current and len(current) == 2:
+            if REF in current and len(current) == 2 and "output" in current:
                 yield current
                 continue
             for item in current.values():
@@ -96,7 +97,7 @@ def ref_urns(value: Any) -> list[str]:
     while stack:
         current = pop()
         if type(current) is dict:
-            if REF in current and len(current) == 2:
+            if REF in current and len(current) == 2 and "output" in current:
                 found.append(current[REF])
                 continue
             items = current.values()

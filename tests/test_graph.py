@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_infra.graph import canonical_json, iter_refs, ref, ref_urns
+from mlops_infra.graph import canonical_json, is_ref, iter_refs, ref, ref_urns, resolve
 
 _FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [1e-5, 1.5e-7, 1e-9, 0.0001, 1e16, 1e-10, 0.1, -2.0, 123456789.125, float("nan"), float("inf")])
@@ -29,3 +29,13 @@ def test_canonical_json_is_the_standard_librarys_compact_sorted_text(value) -> N
                     max_leaves=20))
 def test_ref_urns_finds_what_iter_refs_finds(value) -> None:
     assert sorted(ref_urns(value)) == sorted(r["$ref"] for r in iter_refs(value))
+
+
+def test_only_the_ref_sentinel_is_a_ref() -> None:
+    """``{"$ref": <urn>, "output": <name>}`` is a ref; another object holding ``$ref`` is plain data:
+    no dependency, resolved as it is."""
+    plain = {"$ref": "urn:x", "other": "y"}
+    value = {"a": plain, "b": [ref("urn:r", "arn")]}
+    assert not is_ref(plain) and is_ref(ref("urn:r"))
+    assert ref_urns(value) == ["urn:r"] and [r["$ref"] for r in iter_refs(value)] == ["urn:r"]
+    assert resolve(value, lambda urn, output: f"{urn}.{output}") == {"a": plain, "b": ["urn:r.arn"]}

@@ -14,7 +14,9 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
 - Secrets (``{SECRET_SIG: SECRET_MARKER, ...}``): the path is recorded as sensitive. A ``b64``
   secrets provider's ciphertext is decoded to compare plaintext (never exposed); any other
   ciphertext cannot be compared here, so the desired value is assumed unchanged and counted in
-  ``unverifiable``. Values under the rule's sensitive paths are redacted by the diff, not here.
+  ``unverifiable``. A ``$ref`` to such an output where the prior has no value (a resource to
+  create, an input it gains) is ``{"(secret)": "(encrypted)"}`` on the desired side, a sensitive
+  path the diff shows redacted. Values under the rule's sensitive paths are redacted by the diff, not here.
 - Assets and archives: Pulumi's archive objects (sig ``0def7320c3a5731c473e5ecbe6d01bc7``) and our
   ``$archive`` sentinel both become ``{file name: "sha256:<hex of the text>"}``. Pulumi hashes a
   text asset as SHA-256 of its text, so prior assets compare by their ``hash`` (or text); an
@@ -26,7 +28,8 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   common unchanged document is proved equal first without parsing: its refs resolved (when each
   resolves to a plain scalar of a resource kept as it is), its sorted compact JSON is compared with
   the stored text, byte for byte; anything else is parsed and walked.
-- ``$ref``: ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
+- ``$ref`` (exactly ``{"$ref": <urn>, "output": <name>}``, the graph's sentinel; any other object,
+  even of two keys one of which is ``$ref``, is plain data): ``lookup(urn, output)`` gives the value (see :class:`RefValue`); a value from a created
   or replaced resource is recorded in ``from_refs`` under its path (not inside a ``$json``
   document of a resource to create, whose refs are resolved in its text: nothing is decided
   from them).
@@ -234,6 +237,8 @@ class _Unresolved(Exception):
     """A ``$json`` document whose refs do not all resolve to plain scalars (see ``_Walker._resolved``)."""
 
 
+_SECRET_PLACEHOLDER: dict[str, str] = {"(secret)": "(encrypted)"}
+"""What a secret that cannot be decrypted here normalises to (the diff shows it redacted)."""
 _EMPTY = (None, [], {})
 _PLAIN = frozenset({str, int, bool})
 _CONTAINERS = frozenset({dict, list})
@@ -298,7 +303,7 @@ class _Walker:
             return value, value
         td = type(d)
         if td is dict:
-            if REF in d and len(d) == 2:
+            if REF in d and len(d) == 2 and "output" in d:
                 return self._ref(p, d, path)
             if len(d) == 1:
                 if JSON in d:
@@ -426,7 +431,9 @@ class _Walker:
             return self._result(prior, UNKNOWN)
         # A looked-up value is state-shaped (it may be a secret output): pair it as a prior-side value.
         value = self.prior_only(resolved.value, path)
-        if value == {"(secret)": "(encrypted)"}:
+        if value == _SECRET_PLACEHOLDER:
+            if p is MISSING:  # a value that is new: a secret nobody can read here, shown as one
+                return self._result(MISSING, dict(_SECRET_PLACEHOLDER))
             self.unverifiable += 1
             return prior, prior
         if p is not MISSING and type(p) is dict and p.get(SECRET_SIG) == SECRET_MARKER:

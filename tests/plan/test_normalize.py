@@ -130,6 +130,42 @@ def test_ref_to_an_encrypted_secret_output_keeps_the_prior_value() -> None:
     assert n.prior == n.desired and n.unverifiable == 1
 
 
+def test_a_new_value_from_an_encrypted_secret_output_is_the_secret_placeholder() -> None:
+    encrypted = {SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}
+    desired = {"url": ref("x", "url"), "urls": [ref("x", "url"), "b"], "env": {"U": ref("x", "url")},
+               "doc": json_of({"u": ref("x", "url")})}
+    placeholder = {"(secret)": "(encrypted)"}
+    for prior in (None, {"other": 1}):  # a resource to create; a resource that gains these inputs
+        n = norm(prior, desired, lookup=lambda u, o: RefValue(encrypted), secrets_provider="passphrase")
+        assert n.desired == {"url": placeholder, "urls": [placeholder, "b"], "env": {"U": placeholder},
+                             "doc": {"u": placeholder}}
+        assert {("url",), ("urls", 0), ("env", "U"), ("doc", "u")} <= set(n.sensitive)
+        assert "MISSING" not in repr(n.desired) and n.differs
+
+
+def test_a_new_resource_from_an_encrypted_secret_output_renders_it_redacted() -> None:
+    from mlops_infra.plan.diff import creation_changes
+    from mlops_infra.plan.model import REDACTED
+    from mlops_infra.plan.rules import matcher
+
+    encrypted = {SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}
+    n = norm(None, {"url": ref("x", "url"), "urls": [ref("x", "url")]}, lookup=lambda u, o: RefValue(encrypted),
+             secrets_provider="passphrase")
+    shown = {c.path: c.after for c in creation_changes(n, sensitive=matcher(()))}
+    assert shown == {"url": REDACTED, "urls": [REDACTED]}
+
+
+def test_a_dict_with_a_ref_key_but_no_output_is_a_plain_dict() -> None:
+    """Only ``{"$ref": <urn>, "output": <name>}`` is a ref (graph module contract); another two-key
+    object holding ``$ref`` is plain data, compared as such."""
+    n = norm({"a": {"$ref": "x", "other": 1}}, {"a": {"$ref": "x", "other": 2}})
+    assert (n.prior, n.desired) == ({"a": {"$ref": "x", "other": 1}}, {"a": {"$ref": "x", "other": 2}})
+    same = norm({"a": [{"$ref": "x", "other": 1}]}, {"a": [{"$ref": "x", "other": 1}]})
+    assert same.prior == same.desired and not same.differs
+    created = norm(None, {"a": {"$ref": "x", "other": 1}, "p": json_of({"s": {"$ref": "x", "other": 1}})})
+    assert created.desired == {"a": {"$ref": "x", "other": 1}, "p": {"s": {"$ref": "x", "other": 1}}}
+
+
 def test_ignore_changes_keeps_the_prior_value() -> None:
     n = norm({"desiredCount": 5, "tags": {"a": "1"}}, {"desiredCount": 2, "tags": {"a": "2"}},
              ignore_changes=("desiredCount",))
