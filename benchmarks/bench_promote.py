@@ -14,7 +14,8 @@ install, same file) in the same run, A B A B..., so the machine's drift moves bo
 2. Runs each command once uncounted (it fails fast, saying why, and writes the bytecode caches, in
    a temporary ``PYTHONPYCACHEPREFIX``, as an installed package has its ``.pyc`` files;
    ``--no-bytecode`` compiles the source in every run instead), then both ``--runs`` times as child
-   processes (each whole process: start-up, imports, output), and prints per command the median
+   processes (each whole process: start-up, imports, output in ``--format``, JSON by default: the
+   format whose figures the target was set on), and prints per command the median
    and range of wall time, the median CPU time (user + system, ``wait4``: what the process itself
    used, which a loaded machine's wall time hides) and peak RSS, the median ratios promote/plan of
    wall and CPU time, the load average before and after, and the median CPU time per planned
@@ -38,7 +39,8 @@ median 2.56 s, peak RSS 371 MB; the plan alone (15,392 resources) wall median 3.
 per planned resource 125 us against 133 us (ratio 0.94). Target: over on wall (the memory is well
 within it).
 
-    python benchmarks/bench_promote.py [--endpoints 1000] [--runs 5] [--cli PATH] [--no-bytecode]
+    python benchmarks/bench_promote.py [--endpoints 1000] [--runs 5] [--format json|text|markdown] [--cli PATH]
+        [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cli", default=str(Path(sys.executable).with_name("mlops-infra")))
+    parser.add_argument("--format", choices=("json", "text", "markdown"), default="json",
+                        help="the output format both commands are timed in")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="compile the package's source in every run (no bytecode cache)")
     args = parser.parse_args()
@@ -124,8 +128,8 @@ def main() -> None:
         file.write_text(text)
         registries = registry_reads(text, folder)
         promote = [args.cli, "promote", str(file), "--to", "prod", *registries, "--skip-gate", "no_drift",
-                   "--reason", "benchmark: offline", "--format", "json"]
-        plan = [args.cli, "plan", str(file), "--env", "prod", "--format", "json"]
+                   "--reason", "benchmark: offline", "--format", args.format]
+        plan = [args.cli, "plan", str(file), "--env", "prod", "--format", args.format]
         for name, command in (("promote", promote), ("plan", plan)):  # fail fast, saying why
             check = subprocess.run(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True, timeout=600, check=False)
@@ -141,6 +145,7 @@ def main() -> None:
                 results[name].append((wall, cpu, rss))
         # Read the outputs only now: a parent holding them would be counted in its children's peak RSS
         # (a forked child starts as a copy of this process).
+        promote, plan = [*promote[:-1], "json"], [*plan[:-1], "json"]  # counted in the plans' JSON
         output = json.loads(subprocess.run(promote, cwd=folder, env=env, capture_output=True, text=True, timeout=600,
                                            check=True).stdout)
         alone = subprocess.run(plan, cwd=folder, env=env, capture_output=True, text=True, timeout=600,
@@ -151,7 +156,7 @@ def main() -> None:
               f"gates: {', '.join(g['name'] + ' ' + g['status'] for g in promotion['gates'])}; prod's plan: "
               f"{planned['promote']} resources after the promotion, {planned['plan']} "
               "in the plan alone (its endpoints wait for versions it cannot see registered); bytecode "
-              f"{'compiled in every run' if args.no_bytecode else 'cached'}")
+              f"{'compiled in every run' if args.no_bytecode else 'cached'}; --format {args.format}")
     for name, runs in results.items():
         walls, cpus, peaks = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
         print(f"{name:8} wall median {statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f}); "

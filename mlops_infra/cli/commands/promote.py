@@ -88,10 +88,7 @@ def promote(
     context = _load(file, src, dst, err)
     skips = _skips(context, skip_gate, reason)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state)
-    plan_result, plan_json, plan_text, graph = _plan(context, promotion, dst_view, state, output_format)
-    from mlops_infra.promote.artifacts import plan_steps
-
-    steps = plan_steps(promotion, graph)
+    plan_result, plan_json, plan_text, steps = _plan(context, promotion, dst_view, state, output_format)
     if execute_artifacts:
         for note in context.get("digest_notes", ()):
             err.print(note, markup=False)
@@ -346,11 +343,14 @@ def _prior(context: dict[str, Any], env: str, state: Path | None) -> Any:
 
 def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | None,
           output_format: Format) -> tuple[Any, Any, str, Any]:
-    """DST's plan after the edit, rendered like ``plan`` renders it."""
+    """DST's plan after the edit, rendered like ``plan`` renders it, and the artifact steps (read
+    from DST's graph, which is let go before the plan is rendered: the renderers need only the
+    plan, and a plan-sized graph alive beside them raised the peak memory)."""
     import dataclasses
 
     from mlops_infra.cli.commands.plan import make, with_guardrails
     from mlops_infra.compile import compile_system
+    from mlops_infra.promote.artifacts import plan_steps
     from mlops_infra.render import render_json, render_markdown, render_text
 
     dst = promotion.dst
@@ -362,14 +362,17 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
         view = dataclasses.replace(dst_view, serving=offline_registry_view(promotion.dst_system, dst, prior).serving)
     graph = compile_system(promotion.dst_system, dst, registry=view)
     result = with_guardrails(make(graph, prior, None, None, list(view.warnings)), graph, promotion.dst_system, dst)
+    steps = plan_steps(promotion, graph)
+    del graph, prior
+    context["priors"].pop((dst, state), None)  # DST's prior state is read by nothing after its plan
     notes = [context["prior_notes"][dst]]
     context["notes"] = notes
     if output_format is Format.JSON:
-        return result, render_json(result), "", graph  # embedded as text: parsing 19,000 resources' JSON cost 300 MB
+        return result, render_json(result), "", steps  # embedded as text: parsing 19,000 resources' JSON cost 300 MB
     if output_format is Format.MARKDOWN:
         command = f"mlops-infra plan {context['file']} --env {dst}"
-        return result, None, render_markdown(result, notes=notes, command=command), graph
-    return result, None, render_text(result, color=False, notes=notes), graph
+        return result, None, render_markdown(result, notes=notes, command=command), steps
+    return result, None, render_text(result, color=False, notes=notes), steps
 
 
 def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = (),
