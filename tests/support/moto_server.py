@@ -5,9 +5,21 @@ Contract:
   port the OS picks (``port=0``, so no race on a "free" port), yields its endpoint URL
   (``http://127.0.0.1:<port>``) and always stops the server on exit. Nothing listens on another
   interface and no thread outlives the context.
+- ``running_moto_server(keep_alive=True)`` serves the same moto application (moto's
+  ``DomainDispatcherApplication`` and request handler: the same routing, handlers and responses)
+  on connections that stay open between requests, as AWS endpoints and botocore's connection pool
+  do (botocore ``Config.max_pool_connections``: connections are pooled and reused). moto's werkzeug
+  server ends every connection after one response (werkzeug ``WSGIRequestHandler.run_wsgi``:
+  "Always close the connection"), so each call there also pays a TCP connect and a server thread
+  started for it, a cost of the stand-in, not of the calls: benchmarks that time many calls use
+  this (:class:`_KeepAliveHandler`). The request body is read whole before the application runs
+  (so the connection is at the next request whatever the application read), the response is sent
+  with its ``Content-Length`` and no ``Connection: close``, with ``TCP_NODELAY`` on the server's
+  sockets (headers and body are written separately: without it a kept connection waits on the
+  client's delayed ACK). Its connection threads end when the context exits.
 - The patches below are applied before ``start()`` and removed when the last running server stops
-  (reference counted, thread safe). They only widen what moto accepts; they never change a
-  response moto already produced correctly:
+  (reference counted, thread safe). They only widen what moto accepts (or, patch 5, what its
+  server spends routing a request); they never change a response moto already produced correctly:
 
   1. **Modern SageMaker instance types.** moto validates endpoint-config variants against an old
      instance list that lacks ``ml.g5``, ``ml.g6``, ``ml.g6e``, ``ml.p4d``, ``ml.p4de``, ``ml.p5``,
@@ -37,6 +49,18 @@ Contract:
      For ``Resource=Endpoint`` it first settles endpoints as ``DescribeEndpoint`` does (patch 3), so
      both report the same status.
 
+  5. **Request routing, once per host.** moto's server finds the backend of each request under one
+     lock shared by all requests: it lists moto's package directory and stats every entry
+     (``moto.backends.list_of_moto_modules``), then tries each service's URL pattern
+     (``DomainDispatcherApplication.get_backend_for_host``). The answer depends only on the host
+     name (the installed moto does not change while it runs), so the patch remembers it per host.
+     Routing only: every request still reaches moto's handler for its service.
+  6. **A handler's action names, once per class.** Before each action moto lists the methods of
+     the service's response class (``moto.core.utils.method_names_from_class``: an
+     ``inspect.getmembers`` walk, per request) to check that the action exists. The patch
+     remembers the list per class; classes gain methods only when these patches are applied or
+     removed (patch 2 adds ``update_endpoint``), which empties what it remembers.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -49,8 +73,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -181,9 +207,42 @@ def _search_pages(self: Any) -> Any:
     return ActionResult(answer)
 
 
+def _route_once_per_host(original: Any) -> Any:
+    """``get_backend_for_host`` remembered per host (patch 5)."""
+    routes: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in routes:
+            routes[host] = original(self, host)
+        return routes[host]
+    return get_backend_for_host
+
+
+_action_names: dict[type, list[str]] = {}
+
+
+def _names_once_per_class(original: Any) -> Any:
+    """``method_names_from_class`` remembered per class (patch 6)."""
+    def method_names_from_class(clazz: type) -> list[str]:
+        names = _action_names.get(clazz)
+        if names is None:
+            names = _action_names[clazz] = original(clazz)
+        return names
+    return method_names_from_class
+
+
 def _apply_patches() -> None:
+    import moto.core.responses as moto_responses
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
+
+    route = DomainDispatcherApplication.get_backend_for_host
+    _saved.append((DomainDispatcherApplication, "get_backend_for_host",
+                   DomainDispatcherApplication.__dict__.get("get_backend_for_host")))
+    DomainDispatcherApplication.get_backend_for_host = _route_once_per_host(route)
+    _saved.append((moto_responses, "method_names_from_class", moto_responses.method_names_from_class))
+    moto_responses.method_names_from_class = _names_once_per_class(moto_responses.method_names_from_class)
 
     for name, wrap in (("update_endpoint_weights_and_capacities", _weights_with_progress),
                        ("describe_endpoint", _describe_settles)):
@@ -198,6 +257,7 @@ def _apply_patches() -> None:
     SageMakerResponse.update_endpoint = _update_endpoint
     _saved.append((SageMakerResponse, "search", SageMakerResponse.__dict__.get("search")))
     SageMakerResponse.search = _search_pages
+    _action_names.clear()  # classes changed (patch 6)
 
 
 def _remove_patches() -> None:
@@ -207,6 +267,7 @@ def _remove_patches() -> None:
             delattr(owner, name)
         else:
             setattr(owner, name, original)
+    _action_names.clear()  # classes changed (patch 6)
 
 
 @contextlib.contextmanager
@@ -227,22 +288,122 @@ def moto_patches() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_moto_server() -> Iterator[str]:
-    """Start a patched moto server on 127.0.0.1 (OS-chosen port), yield its URL, stop it."""
-    from moto.server import ThreadedMotoServer
+def running_moto_server(*, keep_alive: bool = False) -> Iterator[str]:
+    """Start a patched moto server on 127.0.0.1 (OS-chosen port), yield its URL, stop it.
 
+    ``keep_alive``: connections stay open between requests (see the module contract)."""
     access_log = logging.getLogger("werkzeug")
     level = access_log.level
     access_log.setLevel(logging.WARNING)  # one line per request otherwise
     with moto_patches():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
         try:
-            host, port = server.get_host_and_port()
-            yield f"http://{host}:{port}"
+            if keep_alive:
+                with _keep_alive_server() as url:
+                    yield url
+            else:
+                from moto.server import ThreadedMotoServer
+
+                server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+                server.start()
+                try:
+                    host, port = server.get_host_and_port()
+                    yield f"http://{host}:{port}"
+                finally:
+                    server.stop()
         finally:
-            server.stop()
             access_log.setLevel(level)
+
+
+def _keep_alive_handler() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class _KeepAliveHandler(MotoRequestHandler):
+        """moto's request handler on a connection kept open between requests (module contract)."""
+
+        disable_nagle_algorithm = True  # socketserver.StreamRequestHandler: TCP_NODELAY
+        timeout = 60  # an idle connection is closed after this long
+
+        def setup(self) -> None:
+            super().setup()
+            with self.server.open_lock:
+                self.server.open_connections[self.connection] = threading.current_thread()
+
+        def finish(self) -> None:
+            with self.server.open_lock:
+                self.server.open_connections.pop(self.connection, None)
+            super().finish()
+
+        def run_wsgi(self) -> None:
+            self.environ = environ = self.make_environ()  # moto's and werkzeug's (chunked bodies de-chunked)
+            if environ.get("wsgi.input_terminated"):
+                body = environ["wsgi.input"].read()
+            else:
+                body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            started: list[Any] = []
+            chunks: list[bytes] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                started[:] = [status, headers]
+                return chunks.append
+
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            except Exception:  # moto answers its own errors; this is the server's last resort
+                logging.getLogger(__name__).exception("moto raised on %s %s", self.command, self.path)
+                started[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]]
+                chunks[:] = [b"moto raised; see the log"]
+                self.close_connection = True
+            status, headers = started
+            code, _, reason = status.partition(" ")
+            payload = b"".join(chunks)
+            self.send_response(int(code), reason)
+            length = None
+            for key, value in headers:
+                if key.lower() in ("connection", "transfer-encoding"):
+                    continue
+                if key.lower() == "content-length":
+                    length = value
+                self.send_header(key, value)
+            if length is None:
+                self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD" and payload:
+                self.wfile.write(payload)
+
+    return _KeepAliveHandler
+
+
+@contextlib.contextmanager
+def _keep_alive_server() -> Iterator[str]:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True,
+                         request_handler=_keep_alive_handler())
+    server.open_connections, server.open_lock = {}, threading.Lock()  # connection -> the thread serving it
+    thread = threading.Thread(target=server.serve_forever, name="moto-keep-alive", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        with server.open_lock:
+            kept = list(server.open_connections.items())
+        for connection, _ in kept:  # wake the threads waiting on idle kept connections: they end
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for _, serving in kept:
+            serving.join(timeout=10)
+        server.server_close()
 
 
 def reset(endpoint_url: str) -> None:

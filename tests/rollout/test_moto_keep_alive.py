@@ -1,0 +1,99 @@
+"""The moto stand-in of tests/support/moto_server.py: the server with kept connections (what the rollout
+benchmark runs on) answers exactly like moto's own server, reuses its connections, and leaves no thread
+behind; the routing and action-name patches (5 and 6) change no answer."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.rollout.aws_world import deploy
+from tests.support.moto_server import client, reset, running_moto_server
+
+pytestmark = pytest.mark.moto
+
+
+def _answer(call) -> dict:
+    """A call's parsed answer (or error) without the per-request metadata (request id, date)."""
+    try:
+        out = call()
+    except ClientError as exc:
+        return {"error": exc.response["Error"], "status": exc.response["ResponseMetadata"]["HTTPStatusCode"]}
+    out.pop("ResponseMetadata", None)
+    return out
+
+
+def _calls(sm, cw) -> list:
+    arn = sm.describe_endpoint(EndpointName="kept-scorer")["EndpointArn"]
+    return [
+        lambda: sm.describe_endpoint(EndpointName="kept-scorer"),
+        lambda: sm.list_tags(ResourceArn=arn),
+        lambda: sm.describe_endpoint_config(EndpointConfigName="kept-scorer-cfg-v12"),
+        lambda: sm.describe_endpoint(EndpointName="no-such-endpoint"),  # an error answer
+        lambda: sm.search(Resource="Endpoint", MaxResults=1),
+        lambda: cw.describe_alarms(AlarmNames=["kept-scorer-latency"]),
+    ]
+
+
+def test_the_kept_connection_server_answers_like_moto_s_own():
+    with running_moto_server() as plain_url, running_moto_server(keep_alive=True) as kept_url:
+        reset(plain_url)  # both serve the same in-process backends
+        sm, cw = client("sagemaker", plain_url), client("cloudwatch", plain_url)
+        deploy(sm, "kept-scorer")
+        sm.add_tags(ResourceArn=sm.describe_endpoint(EndpointName="kept-scorer")["EndpointArn"],
+                    Tags=[{"Key": "mlops-infra:rollout:phase", "Value": "progressing"}])
+        cw.put_metric_alarm(AlarmName="kept-scorer-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency",
+                            ComparisonOperator="GreaterThanThreshold", EvaluationPeriods=1, Period=60,
+                            Threshold=250000.0, Statistic="Average")
+        plain = [_answer(call) for call in _calls(sm, cw)]
+        kept = [_answer(call) for call in _calls(client("sagemaker", kept_url), client("cloudwatch", kept_url))]
+    assert kept == plain
+    assert plain[3]["error"]["Code"] == "ValidationException" and plain[0]["EndpointStatus"] == "InService"
+    # a write through the kept server is seen through moto's (same backends, same handlers)
+    with running_moto_server(keep_alive=True) as kept_url, running_moto_server() as plain_url:
+        sm = client("sagemaker", kept_url)
+        sm.update_endpoint_weights_and_capacities(EndpointName="kept-scorer", DesiredWeightsAndCapacities=[
+            {"VariantName": "primary", "DesiredInstanceCount": 4}])
+        variants = client("sagemaker", plain_url).describe_endpoint(EndpointName="kept-scorer")["ProductionVariants"]
+        assert variants[0]["CurrentInstanceCount"] == 4
+
+
+def _serving_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
+def test_connections_are_kept_between_requests_and_closed_with_the_server():
+    before = _serving_threads()
+    with running_moto_server(keep_alive=True) as url:
+        where = urlsplit(url)
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        # a body the application never reads, then two more requests on the same socket
+        connection.request("POST", "/moto-api/reset", body=b"x" * 5000)
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200 and not first.will_close
+        sock = connection.sock
+        for _ in range(2):
+            connection.request("POST", "/moto-api/reset", body=b"")
+            again = connection.getresponse()
+            again.read()
+            assert again.status == 200 and connection.sock is sock  # the same connection
+        assert len(_serving_threads() - before) == 1
+    assert _serving_threads() - before == set()  # the thread of the idle kept connection ended
+    connection.close()
+
+
+def test_update_endpoint_is_found_after_the_patches_are_removed_and_applied_again():
+    """Patch 6 remembers each response class's action names; removing and applying the patches
+    (patch 2 adds UpdateEndpoint) starts afresh."""
+    for keep_alive in (False, True, False):
+        with running_moto_server(keep_alive=keep_alive) as url:
+            reset(url)
+            sm = client("sagemaker", url)
+            target = deploy(sm, "again-scorer")
+            sm.update_endpoint(EndpointName="again-scorer", EndpointConfigName=target.final_config)
+            assert sm.describe_endpoint(EndpointName="again-scorer")["EndpointConfigName"] == target.final_config
