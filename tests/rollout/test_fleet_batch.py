@@ -148,6 +148,31 @@ def test_a_stale_batch_observation_writes_nothing(sm):
     assert status_tags(sm, "stale-scorer") == tags and canary_percent(sm, "stale-scorer") == STEPS[1]
 
 
+def test_a_batch_observation_stale_only_in_its_status_writes_nothing(sm):
+    """Why the compare reads the tags as well as DescribeEndpoint: a reconciler killed right after writing
+    a rollback's status leaves config and traffic as they were, so only ListTags shows the change. A Search
+    answer from before that write must not carry the canary on over the rollback."""
+    target = deploy(sm, "tagged-scorer", count=2)
+    clock = Clock()
+    for _ in range(2):
+        reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)  # start, then 2%
+        clock.sleep(1)
+    clock.sleep(BAKE)
+    late = SageMakerDriver(sm, target)
+    [stale] = late.observe_many([late])
+    firing = ScriptedGates(decide=lambda percent: "firing")
+    with pytest.raises(sagemaker_driver.Crash):
+        reconcile_once(spec("aws"), SageMakerDriver(sm, target, crash_at="status"), firing, clock.now)
+    assert status_tags(sm, "tagged-scorer")["phase"] == "rolled_back" and canary_percent(sm, "tagged-scorer") == STEPS[0]
+    endpoint = sm.describe_endpoint(EndpointName="tagged-scorer")
+    assert endpoint["EndpointStatus"] == "InService" and stale.token.startswith(endpoint["EndpointConfigName"] + "|")
+    result = decide_and_act(spec("aws", gates=()), late, stale, [], clock.now)
+    assert result.decision.action == "set_traffic" and result.lost and not result.acted
+    assert status_tags(sm, "tagged-scorer")["phase"] == "rolled_back" and canary_percent(sm, "tagged-scorer") == STEPS[0]
+    finished = reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)
+    assert finished.decision.action == "rollback" and canary_percent(sm, "tagged-scorer") == 0
+
+
 class NoSearch:
     """A SageMaker client whose caller may not Search (AccessDenied), everything else passed through."""
 
