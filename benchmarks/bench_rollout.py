@@ -1,8 +1,12 @@
 """Benchmark: one rollout reconcile pass over 1,000 SageMaker endpoints in flight, on a moto server.
 
 A script, not a test. Starts the patched moto server of ``tests/support/moto_server.py`` on
-127.0.0.1 in this process (one in a process of its own answered each call in ~200 ms here instead
-of ~60 ms, apparently a TCP delayed-ACK interplay with werkzeug, so it is not used). Seeds
+127.0.0.1 in this process, in its ``keep_alive`` form: moto's application, routing and handlers on
+connections kept open between requests, as botocore's connection pool keeps them to AWS (moto's own
+server closes each connection after one response, so every call there also paid a TCP connect and a
+server thread). Not a server in a process of its own: the seeding below writes into the backends the
+server answers from, and the CPU column counts the server's work too. The clients pool a connection
+per worker (botocore ``max_pool_connections``). Seeds
 ``--endpoints`` endpoints mid-canary (stable and new model, the final config, a rollout config with a
 ``canary`` variant at 2% and the status tags) and one CloudWatch alarm per endpoint (its rollback
 gate), straight into moto's backends (:func:`seed_one`). Then it times whole passes over all
@@ -30,12 +34,12 @@ would take on one idle core, since both share one interpreter lock) and the mach
 (``os.getloadavg``, 1 min). Target: at most 10 s per fleet pass over 1,000 endpoints.
 
 Measured (2 cores shared with other jobs, ``--runs 2 --baseline-sample 50``, moto 5.2.5): mid-bake
-(load 23.68), the fleet took 4.96 s wall and 1.32 s CPU for 1,000 endpoints (1.3 ms per endpoint;
-the baseline 16.6 ms CPU per endpoint); every endpoint taking a step (load 19.91), 19.60 s wall and
-15.86 s CPU (15.9 ms per endpoint; baseline 28.4 ms). The target is met mid-bake, what almost every
-tick does; it is not met when all 1,000 bakes end in the same tick: acting costs 4 calls per
-endpoint (the compare is not batched, see ``drivers/sagemaker.py``), each costing client and moto CPU
-here.
+(load 5.55), the fleet took 1.93 s wall and 1.04 s CPU for 1,000 endpoints (1.0 ms per endpoint;
+the baseline 7.4 ms CPU per endpoint); every endpoint taking a step (load 8.46), 9.86 s wall (runs
+11.15 and 8.58 s) and 8.24 s CPU (8.2 ms per endpoint; baseline 15.2 ms). Acting costs 4 calls per
+endpoint (the compare reads both ``DescribeEndpoint`` and ``ListTags``, see ``drivers/sagemaker.py``
+and docs/rollout.md), each costing client and moto CPU here, so when all 1,000 bakes end in the same
+tick the pass is at the 10 s target only while the machine is not loaded much more than this.
 
     python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 2] [--baseline-sample N]
 """
@@ -43,11 +47,13 @@ here.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,7 +68,7 @@ from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
 from mlops_infra.rollout.model import RolloutSpec, RolloutStatus
 from mlops_infra.rollout.runner import reconcile_once
 from tests.rollout.aws_world import IMAGE, ROLE, model_name
-from tests.support.moto_server import REGION, client, running_moto_server
+from tests.support.moto_server import DUMMY_CREDENTIALS, REGION, client, running_moto_server
 
 STEPS, BAKE = (2, 5, 10, 25, 75, 100), 600
 ACCOUNT = "123456789012"  # moto's default account
@@ -115,8 +121,19 @@ def timed_baseline(url: str, targets: list, now: float) -> tuple[float, float, d
     return time.perf_counter() - begin, time.process_time() - cpu, actions
 
 
+@functools.cache
+def pooled_client(service: str, url: str, workers: int) -> Any:
+    """A client whose connection pool holds a connection per worker (botocore ``max_pool_connections``,
+    default 10: with more threads than that, the extra connections are dropped after each call)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 1}, max_pool_connections=max(10, workers))
+    return boto3.Session(region_name=REGION, **DUMMY_CREDENTIALS).client(service, endpoint_url=url, config=config)
+
+
 def timed_fleet(url: str, targets: list, now: float, workers: int) -> tuple[float, float, dict[str, int]]:
-    sm, cw = client("sagemaker", url), client("cloudwatch", url)
+    sm, cw = pooled_client("sagemaker", url, workers), pooled_client("cloudwatch", url, workers)
     gates = CloudWatchGates(cw)  # one reader for the fleet: its reads are batched
     members = [Member(rollout(t.endpoint), SageMakerDriver(sm, t), gates) for t in targets]
     begin, cpu = time.perf_counter(), time.process_time()
@@ -137,7 +154,7 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=0,
                         help="time the one-by-one baseline on the first N endpoints only (0: all)")
     args = parser.parse_args()
-    with running_moto_server() as url:
+    with running_moto_server(keep_alive=True) as url:
         t0 = time.perf_counter()
         started = time.time() - 5
         targets = [seed_one(i, started) for i in range(args.endpoints)]
