@@ -36,8 +36,10 @@ def component_facts(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
     state's: anything with ``custom`` and ``inputs``; see the module contract)."""
     out: dict[str, dict[str, Any]] = {}
     for res in resources:
+        if res.custom:  # before reading inputs: a state's are decoded on each read
+            continue
         facts = res.inputs
-        if res.custom or not isinstance(facts, dict):
+        if not isinstance(facts, dict):
             continue
         kind, name = facts.get("kind"), facts.get("name")
         if kind in SECTIONS and isinstance(name, str) and "factsVersion" in facts:

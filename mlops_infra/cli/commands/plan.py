@@ -120,8 +120,15 @@ def plan(
                                           deadline=None if deadline is None
                                           else max(1.0, deadline - (time.monotonic() - started)))
                              if refresh else (None, None, []))
-    result = with_guardrails(make(graph, prior, live, drift, [*registry.warnings, *warnings]), graph, system, env)
-    print_guardrails(result, desired.loaded, err)
+    failed = failing_guardrails(graph, system, env)
+    # The spec is not needed past this point unless a guardrail fails (its positions locate the
+    # findings): released before planning, the plan's memory peak does not hold it too.
+    loaded = desired.loaded if failed else None
+    del desired, system
+    result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
+    if failed:
+        result = dataclasses.replace(result, guardrails=failed)
+    print_guardrails(result, loaded, err)
     saved = saved_text(result, graph, destination) if destination is not None else None
     if destination is not None:
         notes.append(f"Saved the plan to {out}.")
@@ -366,12 +373,18 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
 
 def with_guardrails(result: Plan, graph: Any, system: Any, env: str) -> Plan:
     """``result`` with the guardrail rules of ``env`` that fail on ``graph`` (docs/guardrails.md)."""
+    failed = failing_guardrails(graph, system, env)
+    return dataclasses.replace(result, guardrails=failed) if failed else result
+
+
+def failing_guardrails(graph: Any, system: Any, env: str) -> tuple[Any, ...]:
+    """The guardrail rules of ``env`` that fail on ``graph`` (docs/guardrails.md); they depend on
+    the graph and the spec only, not on the plan."""
     from mlops_infra.plan.guardrails import evaluate
     from mlops_infra.policy.rules import failing
     from mlops_infra.spec.guardrails import guardrail_settings
 
-    failed = failing(evaluate(graph, guardrail_settings(system, env)))
-    return dataclasses.replace(result, guardrails=failed) if failed else result
+    return failing(evaluate(graph, guardrail_settings(system, env)))
 
 
 def print_guardrails(result: Plan, loaded: Any, err: Console) -> None:
