@@ -663,6 +663,7 @@ class _ResourceReader:
                 split = self.providers[provider] = self._provider(provider)
             provider = split
         urn = urns.setdefault(urn, urn)
+        rtype = urns.setdefault(rtype, rtype)  # a few dozen types, each named by thousands of resources
         inputs = inputs or {}
         parent = urns.get(parent, parent) if parent else None
         if self.packed:
@@ -732,6 +733,8 @@ def _share_inputs(outputs: dict[str, Any], inputs: dict[str, Any]) -> dict[str, 
 
 
 _EMPTY_OBJECT = b"{}"
+_SAME_WHEN_EQUAL = frozenset({str, int, bool})
+"""Types whose equal values (of the same type) are the same JSON (not floats: ``0.0 == -0.0``)."""
 
 
 def _packed_json(value: dict[str, Any]) -> bytes:
@@ -749,7 +752,7 @@ def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any]) -> tuple[dic
     for key, value in outputs.items():
         given = inputs.get(key, outputs)  # outputs: no such input
         if given is not value and (type(given) is not type(value) or given != value
-                                   or (type(value) is not str and not _same_json(given, value))):
+                                   or (type(value) not in _SAME_WHEN_EQUAL and not _same_json(given, value))):
             own[key] = value
     if len(own) == len(outputs):
         return outputs, None
