@@ -15,6 +15,7 @@ import io
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.text import Text
 
 from mlops_infra.plan.model import CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
@@ -43,33 +44,40 @@ STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "-": "red", "<=": "cyan
           "heading": "bold", "dim": "dim", "warning": "yellow", "address": "bold cyan"}
 
 class _Lines:
-    """Collects styled lines; plain text or ANSI at the end."""
+    """Collects styled lines; plain text or ANSI at the end. A line is kept as the parts it was
+    given and made a rich ``Text`` only for colour: the plain text (golden files, CI logs) is its
+    parts joined, with the control codes ``Text`` strips stripped the same way."""
 
     def __init__(self) -> None:
-        self.lines: list[Text] = []
+        self.lines: list[tuple[tuple[str, str | None] | str, ...]] = []
 
     def add(self, *parts: tuple[str, str | None] | str) -> None:
-        text = Text()
-        for part in parts:
-            if isinstance(part, str):
-                text.append(part)
-            else:
-                text.append(part[0], style=part[1] or "")
-        self.lines.append(text)
+        self.lines.append(parts)
 
     def blank(self) -> None:
-        if self.lines and self.lines[-1].plain:
-            self.lines.append(Text())
+        if self.lines and _plain(self.lines[-1]):
+            self.lines.append(())
 
     def render(self, color: bool, width: int) -> str:
         if not color:
-            return "".join(line.plain.rstrip() + "\n" for line in self.lines)
+            return "".join(_plain(line).rstrip() + "\n" for line in self.lines)
         buffer = io.StringIO()
         console = Console(file=buffer, force_terminal=True, color_system="standard", width=width,
                           soft_wrap=True, highlight=False, emoji=False, markup=False)
         for line in self.lines:
-            console.print(line)
+            text = Text()
+            for part in line:
+                if isinstance(part, str):
+                    text.append(part)
+                else:
+                    text.append(part[0], style=part[1] or "")
+            console.print(text)
         return buffer.getvalue()
+
+
+def _plain(parts: tuple[tuple[str, str | None] | str, ...]) -> str:
+    """What ``Text.plain`` gives for ``parts`` (``Text.append`` strips control codes)."""
+    return strip_control_codes("".join(p if isinstance(p, str) else p[0] for p in parts))
 
 
 def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Sequence[str] = ()) -> str:

@@ -120,3 +120,24 @@ def test_color_only_when_asked() -> None:
 
 def test_deterministic() -> None:
     assert render_text(changes_plan(drift=drift_items())) == render_text(changes_plan(drift=drift_items()))
+
+
+def test_plain_lines_are_what_rich_text_makes_of_their_parts() -> None:
+    """The plain text joins a line's parts as ``rich.text.Text`` would (control codes stripped,
+    styles dropped, trailing blanks cut); colour renders the same characters."""
+    from rich.text import Text
+
+    from mlops_infra.render.human import _Lines
+
+    parts = ("  ", ("+", "green"), " name\x07\x08\x0b\x0c\r: ", ("ab", None), ("", "dim"), "  ")
+    lines = _Lines()
+    lines.add(*parts)
+    lines.blank()
+    lines.add(("\r", "dim"))
+    lines.blank()  # after a line with nothing plain in it, no blank line is added
+    lines.add("end")
+    expected = Text()
+    for part in parts:
+        expected.append(*(part,) if isinstance(part, str) else part)
+    assert lines.render(color=False, width=100) == expected.plain.rstrip() + "\n\n\nend\n"
+    assert re.sub(r"\x1b\[[0-9;]*m", "", lines.render(color=True, width=100)) == expected.plain + "\n\n\nend\n"
