@@ -5,6 +5,7 @@ behind; the routing and action-name patches (5 and 6) change no answer."""
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 from urllib.parse import urlsplit
 
@@ -97,3 +98,24 @@ def test_update_endpoint_is_found_after_the_patches_are_removed_and_applied_agai
             target = deploy(sm, "again-scorer")
             sm.update_endpoint(EndpointName="again-scorer", EndpointConfigName=target.final_config)
             assert sm.describe_endpoint(EndpointName="again-scorer")["EndpointConfigName"] == target.final_config
+
+
+def test_a_body_sent_after_100_continue_arrives_whole():
+    """botocore asks S3 ``PutObject`` to wait for ``100 Continue`` before the body (``Expect``
+    header); the standard library's request handler answers it while reading the headers
+    (``http.server.BaseHTTPRequestHandler.handle_expect_100``), then the body is read whole."""
+    body = bytes(range(256)) * 400
+    with running_moto_server(keep_alive=True) as url:
+        s3 = client("s3", url)
+        s3.create_bucket(Bucket="kept-bucket")
+        where = urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
+            raw.sendall(b"PUT /kept-bucket/raw HTTP/1.1\r\nHost: " + where.netloc.encode() +
+                        b"\r\nExpect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+            assert raw.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")  # before any body byte
+        seen: list = []
+        s3.meta.events.register("before-send.s3.PutObject", lambda request, **_: seen.append(
+            request.headers.get("Expect")))
+        s3.put_object(Bucket="kept-bucket", Key="blob", Body=body)
+        assert s3.get_object(Bucket="kept-bucket", Key="blob")["Body"].read() == body
+    assert seen and seen[0] in (b"100-continue", "100-continue")
