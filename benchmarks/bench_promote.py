@@ -32,12 +32,14 @@ planned resource, whose ratio is what promote costs beyond its larger plan.
 
 Target: promote at most 3 s wall and 600 MB peak here.
 
-Last run (``--runs 7``, bytecode cached, 2 cores shared with other work, load average 17.1 before
-and 13.7 after): promote (20,399 resources planned) wall median 4.60 s (min 2.88, max 6.62), CPU
-median 2.56 s, peak RSS 371 MB; the plan alone (15,392 resources) wall median 3.70 s (min 3.10, max
-4.51), CPU median 2.05 s, peak RSS 318 MB; promote/plan median of pairs: wall 1.24, CPU 1.25; CPU
-per planned resource 125 us against 133 us (ratio 0.94). Target: over on wall (the memory is well
-within it).
+Last run (``--runs 7``, ``--format json``, bytecode cached, 2 cores shared with other work, load
+average 14.5 before and 8.0 after): promote (20,399 resources planned) wall median 3.41 s (min
+2.40, max 3.96), CPU median 2.52 s, peak RSS 339 MB; the plan alone (15,392 resources) wall median
+2.58 s (min 1.87, max 4.03), CPU median 1.93 s, peak RSS 303 MB; promote/plan median of pairs: wall
+1.28, CPU 1.28; CPU per planned resource 124 us against 126 us (ratio 0.98). Target: over on wall
+at that load (memory within). With ``--runs 5 --format text`` (load 8.2 before, 7.9 after):
+promote wall median 11.95 s, CPU median 4.89 s, peak RSS 365 MB; the plan alone 8.55 s, 4.01 s,
+328 MB; ratios wall 1.31, CPU 1.25; CPU per planned resource 240 us against 261 us (0.92).
 
     python benchmarks/bench_promote.py [--endpoints 1000] [--runs 5] [--format json|text|markdown] [--cli PATH]
         [--no-bytecode]
