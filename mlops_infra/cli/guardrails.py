@@ -26,7 +26,7 @@ def check_guardrails(loaded: LoadedSystem) -> LoadedSystem:
     if not loaded.ok or loaded.document is None:
         return loaded
     found: list[Diagnostic] = []
-    memo: dict = {}  # facts of the items the environments share, computed once
+    memo: dict = {}  # facts of the items the environments share, computed once (whatever the target: the rules read no target key)
     for env, system in loaded.effective.items():
         settings = guardrail_settings(system, env)
         if settings.level("max_hourly_cost_usd"):  # the cap prices every item: a graph of all components
@@ -34,7 +34,7 @@ def check_guardrails(loaded: LoadedSystem) -> LoadedSystem:
         else:
             target = system.environments[env].target
             empty = DesiredGraph(system.metadata.name, env, (), metadata=target_metadata(target))
-            results = evaluate(empty, settings, system_facts(system, env, RULE_SECTIONS, memo))
+            results = evaluate(empty, settings, system_facts(system, env, RULE_SECTIONS, memo, any_target=True))
         found += guardrail_diagnostics(results, loaded.document, system, env)
     if not found:
         return loaded

@@ -12,6 +12,7 @@ readers must accept facts saved before it (without the key).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 from mlops_infra import catalog
@@ -27,6 +28,9 @@ from mlops_infra.spec.training import TrainingJob
 
 FACTS_VERSION = 1
 Target = Literal["aws", "kubernetes"]
+TARGET_KEYS = ("instanceType", "jobInstanceType")
+"""The only keys whose values depend on the target (see the module contract); every other key of an
+item's facts is the same on AWS and Kubernetes."""
 
 
 def memory_facts(fit: Fit | None) -> dict[str, Any]:
@@ -40,13 +44,24 @@ def memory_facts(fit: Fit | None) -> dict[str, Any]:
 
 
 def _shape(accelerator, instance_type: str | None, use: catalog.Use, target: Target) -> dict[str, Any]:
-    """instanceType (see the module contract), gpuType and gpus for an accelerator or instance type."""
+    """instanceType (see the module contract), gpuType and gpus for an accelerator or instance type.
+    The dict is shared by every item of the same shape: callers copy it (``**_shape(...)``)."""
     if accelerator is not None:
-        if target == "kubernetes":
-            instance = catalog.ACCELERATOR_SHAPES.get(accelerator.type, {}).get(accelerator.count)
-        else:
-            instance = catalog.instance_for(accelerator.type, accelerator.count, use)
-        return {"instanceType": instance, "gpuType": accelerator.type, "gpus": accelerator.count}
+        return _accelerator_shape(accelerator.type, accelerator.count, use, target)
+    return _instance_shape(instance_type or None, target)
+
+
+@cache
+def _accelerator_shape(gpu_type: str, count: int, use: catalog.Use, target: Target) -> dict[str, Any]:
+    if target == "kubernetes":
+        instance = catalog.ACCELERATOR_SHAPES.get(gpu_type, {}).get(count)
+    else:
+        instance = catalog.instance_for(gpu_type, count, use)
+    return {"instanceType": instance, "gpuType": gpu_type, "gpus": count}
+
+
+@cache
+def _instance_shape(instance_type: str | None, target: Target) -> dict[str, Any]:
     if instance_type:
         gpu_type, gpus = catalog.gpus_of(instance_type)
         return {"instanceType": instance_name(instance_type, target), "gpuType": gpu_type, "gpus": gpus}

@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource, make_urn
@@ -57,62 +58,95 @@ KIND_FREE = frozenset({"data_sources", "models", "alerts", "channels"})
 """Sections whose facts do not depend on the target kind (the same on AWS and Kubernetes)."""
 
 
+class SystemFacts(dict):
+    """``{address: facts}`` (what :func:`system_facts` returns) that also holds ``by_kind``: for each
+    facts ``kind``, the ``(address, facts)`` pairs of its section in address order, which is what
+    :class:`~mlops_infra.policy.rules.Subject` would otherwise sort out of the whole dict for every
+    environment. A section list the environments share has its pairs made once. Read-only."""
+
+    __slots__ = ("by_kind",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+
+
+KIND_OF_SECTION = {section: kind for kind, section in SECTIONS.items()}
+"""Spec section -> the ``kind`` of its items' facts."""
+
+
 def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
-                 memo: dict[tuple, Any] | None = None) -> dict[str, dict[str, Any]]:
+                 memo: dict[tuple, Any] | None = None, *, any_target: bool = False) -> SystemFacts:
     """``{address: facts}`` of ``env``'s items of ``sections``, from the facts functions the compiler
-    calls (``compile/facts.py``). ``memo`` (one dict for several environments of one document) reuses
-    what the environments share: effective systems share every item no override touched, and every
-    section list no override touched, so a shared list's facts are made once per target kind (once
-    for the sections in :data:`KIND_FREE`), a shared item's likewise."""
+    calls (``compile/facts.py``), with the same pairs by kind (:class:`SystemFacts`). ``memo`` (one
+    dict for several environments of one document) reuses what the environments share: effective
+    systems share every item no override touched, and every section list no override touched, so a
+    shared list's facts (and their pairs in address order) are made once per target kind (once for
+    the sections in :data:`KIND_FREE`), a shared item's likewise.
+
+    ``any_target``: facts are made once per item whatever the environment's target kind, so an item
+    may carry the facts made for another environment's target: those differ only in the keys of
+    :data:`~mlops_infra.compile.facts.TARGET_KEYS` (``instanceType``, ``jobInstanceType``). For
+    readers of no such key: the guardrail rules (``validate``; tests/policy keeps the rules off them).
+    Pricing reads them: :func:`facts_graph` never shares across targets."""
     from mlops_infra.compile import facts
 
     kind = system.environments[env].target.kind
     clusters = {c.name: c for c in system.clusters}
     makers = {
         "data_sources": facts.data_source_facts,
-        "clusters": lambda i: facts.cluster_facts(i, kind),
+        "clusters": partial(facts.cluster_facts, target=kind),
         "training_jobs": lambda i: facts.training_job_facts(i, clusters[i.cluster], kind),
         "models": facts.model_facts,
-        "endpoints": lambda i: facts.endpoint_facts(i, kind),
-        "monitors": lambda i: facts.monitor_facts(i, kind),
+        "endpoints": partial(facts.endpoint_facts, target=kind),
+        "monitors": partial(facts.monitor_facts, target=kind),
         "alerts": facts.alert_facts,
         "channels": facts.channel_facts,
     }
     memo = {} if memo is None else memo
-    out: dict[str, dict[str, Any]] = {}
+    out = SystemFacts()
     for section in sections:
         items = getattr(system, section)
-        key_kind = None if section in KIND_FREE else kind
+        key_kind = None if section in KIND_FREE or any_target else kind
         if section == "training_jobs":  # facts of a job read its cluster too: never shared by list
+            made = {}
             for item in items:
                 cluster = clusters.get(item.cluster)
                 if cluster is None:
                     continue
-                key = (section, id(item), id(cluster), kind)
+                key = (section, id(item), id(cluster), key_kind)
                 found = memo.get(key)
                 if found is None or found[0] is not item or found[1] is not cluster:
                     memo[key] = found = (item, cluster, makers[section](item))
-                out[f"{section}.{item.name}"] = found[2]
-            continue
-        shared = memo.get((section, id(items), key_kind))
-        if shared is None or shared[0] is not items:
-            shared = (items, _section_facts(section, items, key_kind, makers[section], memo))
-            memo[(section, id(items), key_kind)] = shared
+                made[f"{section}.{item.name}"] = found[2]
+            shared = (items, made, sorted(made.items(), key=_first))
+        else:
+            shared = memo.get((section, id(items), key_kind))
+            if shared is None or shared[0] is not items:
+                made = _section_facts(section, items, key_kind, makers[section], memo)
+                shared = (items, made, sorted(made.items(), key=_first))
+                memo[(section, id(items), key_kind)] = shared
         out.update(shared[1])
+        if shared[2]:
+            out.by_kind[KIND_OF_SECTION[section]] = shared[2]
     return out
+
+
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
 
 
 def _section_facts(section: str, items: Any, key_kind: str | None, make: Any,
                    memo: dict[tuple, Any]) -> dict[str, dict[str, Any]]:
-    """``{address: make(item)}`` of a section's ``items``, each item's facts reused from ``memo``
-    (by section, kind and the item's id, checked to still name the same item)."""
+    """``{address: make(item)}`` of a section's ``items``, each item's facts (and address) reused
+    from ``memo`` (by section, kind and the item's id, checked to still name the same item)."""
     out = {}
     by_id = memo.setdefault((section, key_kind), {})
     for item in items:
         found = by_id.get(id(item))
         if found is None or found[0] is not item:
-            by_id[id(item)] = found = (item, make(item))
-        out[f"{section}.{item.name}"] = found[1]
+            by_id[id(item)] = found = (item, make(item), f"{section}.{item.name}")
+        out[found[2]] = found[1]
     return out
 
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
-from mlops_infra.policy.facts import component_facts, replica_ceiling
+from mlops_infra.policy.facts import SystemFacts, component_facts, replica_ceiling
 from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, GuardrailResult
 from mlops_infra.spec.guardrails import RULES, GuardrailSettings
 
@@ -83,6 +83,8 @@ class Subject:
     def of(cls, graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None,
            facts: dict[str, dict[str, Any]] | None = None) -> Subject:
         facts = component_facts(graph.resources) if facts is None else facts
+        if isinstance(facts, SystemFacts):  # grouped and sorted already, per section
+            return cls(graph, facts, settings, cost, facts.by_kind)
         by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for pair in sorted(facts.items(), key=_first):
             kind = pair[1].get("kind")

@@ -11,12 +11,13 @@ from dataclasses import replace
 
 import pytest
 
+from mlops_infra.compile.facts import TARGET_KEYS
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.guardrails import cost_ceiling, evaluate
 from mlops_infra.policy.facts import facts_graph
 from mlops_infra.policy.rules import evaluate_guardrails, failing
 from mlops_infra.spec.guardrails import RULES, guardrail_settings
-from tests.support.guardrails import FRAUD_DETECTION, GUARDED, compiled, edit, loaded
+from tests.support.guardrails import FRAUD_DETECTION, GUARDED, REPO, compiled, edit, loaded
 
 PROD_RULES = {"encryption", "no_public_access", "progressive_rollout", "capture", "approved_models", "endpoint_alerts"}
 
@@ -266,3 +267,71 @@ def test_validate_reads_the_facts_the_compiled_graph_holds(text: str, env: str) 
     assert from_spec.keys() == from_graph.keys()
     for address, facts in from_spec.items():
         assert {k: facts.get(k) for k in RULE_KEYS} == {k: from_graph[address].get(k) for k in RULE_KEYS}, address
+
+
+# -- what validate reads -----------------------------------------------------------------------------
+
+FAILING = {
+    "encryption": (("{name: events, kind: object_store}", "{name: events, kind: object_store, encryption: s3}"),),
+    "progressive_rollout": (("rollout: {strategy: canary, steps: [10, 50, 100], bake: 10m}",
+                             "rollout: {strategy: all_at_once}"),),
+    "capture": (("    capture: {sample_percent: 10}\n", ""),),
+    "approved_models": (("approval: manual", "approval: automatic"),
+                        ("  dev:\n", "  dev:\n    guardrails: {production: true}\n")),
+    "max_gpus": (("    promote_from: staging\n", "    promote_from: staging\n    guardrails: {max_gpus: 1}\n"),
+                 ("  dev:\n", "  dev:\n    guardrails: {max_gpus: 1}\n")),
+    "endpoint_alerts": (("alerts:\n  - {name: api-errors, monitor: api-errors, for: 5m, severity: critical, "
+                         "notify: [oncall]}\n", "alerts: []\n"),),
+}
+"""An edit of GUARDED per facts-reading rule that makes it fail (the findings' branches run too)."""
+
+
+class _TargetBlind(dict):
+    """Facts that fail the test when a rule reads a key whose value depends on the target."""
+
+    def __getitem__(self, key: str) -> object:
+        assert key not in TARGET_KEYS, f"a guardrail rule read {key}"
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        assert key not in TARGET_KEYS, f"a guardrail rule read {key}"
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("rule", sorted(FAILING))
+def test_the_rules_read_no_fact_that_depends_on_the_target(rule: str) -> None:
+    """validate makes each item's facts once for all environments (``system_facts(any_target=True)``:
+    a Kubernetes environment may read the facts made for an AWS one): right only while no rule reads
+    ``instanceType`` or ``jobInstanceType``. Every rule, failing, on facts that refuse those keys."""
+    from mlops_infra.policy.facts import RULE_SECTIONS, system_facts
+
+    text = edit(GUARDED, *FAILING[rule])
+    failed = set()
+    for env in ("dev", "staging", "prod"):
+        system = loaded(text, env).system
+        facts = system_facts(system, env, RULE_SECTIONS)
+        blind = {address: _TargetBlind(f) for address, f in facts.items()}
+        settings = guardrail_settings(system, env)
+        found = evaluate(DesiredGraph("guarded", env, (), metadata={"cloud": system.environments[env].target.kind}),
+                         settings, blind)
+        assert found == evaluate(facts_graph(system, env, RULE_SECTIONS), settings)
+        failed |= {r.rule for r in found if r.status == "fail"}
+    assert rule in failed
+
+
+def test_facts_differ_between_targets_only_in_the_target_keys() -> None:
+    """The contract ``system_facts(any_target=True)`` relies on (compile/facts.py), on every item of
+    both examples that run on both clouds, GPU and CPU shapes, drift and other monitors."""
+    from mlops_infra.policy.facts import ALL_SECTIONS, system_facts
+
+    for text in (GUARDED, FRAUD_DETECTION.read_text(), (REPO / "examples" / "llm-platform" / "mlsystem.yaml").read_text()):
+        system = loaded(text, None).system
+        envs = {system.environments[e].target.kind: e for e in system.environments}
+        assert set(envs) == {"aws", "kubernetes"}
+        on_aws, on_kubernetes = (system_facts(system, envs[kind], ALL_SECTIONS) for kind in ("aws", "kubernetes"))
+        assert on_aws.keys() == on_kubernetes.keys()
+        for address, facts in on_aws.items():
+            other = on_kubernetes[address]
+            assert facts.keys() == other.keys(), address
+            assert {k: v for k, v in facts.items() if k not in TARGET_KEYS} == {
+                k: v for k, v in other.items() if k not in TARGET_KEYS}, address
