@@ -176,7 +176,11 @@ RULES: tuple[Rule, ...] = (
     Rule("an Artifactory token", ("AKC",), plugin="ArtifactoryDetector", index=0),
     Rule("a Discord or Teams webhook URL", ("discord", "webhook.office.com"), fold_case=True,
          pattern=r"(?i)(?:discord(?:app)?\.com/api/webhooks/\d+/[\w-]{10,}|\.webhook\.office\.com/webhookb2/[\w@/-]{10,})"),
-    Rule("a PagerDuty key", trigger=r"(?i)(?:routing|integration|service)[_-]?key|pagerduty", group=1, accept=lambda t: shannon_entropy(t) >= 3.0,
+    # The trigger is the pattern without its look-arounds (RE2 has none; ``\s`` spelled out: RE2's lacks
+    # ``\v``), so the word alone (``kind: pagerduty``, ``routing_key: {secret: ...}``) costs no window.
+    Rule("a PagerDuty key", group=1, accept=lambda t: shannon_entropy(t) >= 3.0,
+         trigger=r"(?i)(?:(?:routing|integration|service)[_-]?key|pagerduty)[\w.-]{0,30}[\"']?[\t\n\v\f\r ]*"
+         r"[:=,]?[\t\n\v\f\r ]*[\"']?[\t\n\v\f\r ]*[A-Za-z0-9+_-]{32}",
          pattern=r"(?i)(?:(?:routing|integration|service)[_-]?key|pagerduty)[\w.-]{0,30}[\"']?\s*[:=,]?\s*[\"']?\s*"
          r"(?<![A-Za-z0-9+_-])([A-Za-z0-9+_-]{32})(?![A-Za-z0-9+_-])"),
     Rule("a bearer token", trigger=r"(?i)bearer\s+[A-Za-z0-9._~+/-]{16}", group=1, accept=lambda t: looks_random(t, 3.0),

@@ -48,11 +48,16 @@ def engine() -> Any:
     return re2
 
 
+def prefilter_pattern() -> bytes:
+    """The alternation of every rule's triggers (RE2 syntax)."""
+    triggers = dict.fromkeys(t for rule in RULES for t in rule.triggers)
+    return "|".join(f"(?:{t})" for t in triggers).encode()
+
+
 @cache
 def _prefilter() -> Any:
     """The one pattern that finds every place worth a closer look (every rule's triggers)."""
-    triggers = dict.fromkeys(t for rule in RULES for t in rule.triggers)
-    return engine().compile("|".join(f"(?:{t})" for t in triggers).encode())
+    return engine().compile(prefilter_pattern())
 
 
 def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], tuple[tuple[re.Pattern[bytes], tuple[Rule, ...]], ...]]:

@@ -6,8 +6,9 @@ Contract:
   ``names=True``, each plaintext value stored under a credential-like name (``password: hunter2``,
   ``args: [--api-key, abc123]``) that is not a reference (a path, ``$VAR``, an ARN, a name under a
   ``*_name``/``*_file``/``*_id`` key...). Paths are tuples of keys and list indexes.
-- Cost: the tree is serialised once with orjson and that text is scanned (one prefilter pass);
-  the walk that finds paths runs only when something was seen. A SecretRef (``{secret: name}``)
+- Cost: the tree is serialised once with orjson and that text is scanned once with every rule's
+  trigger and the credential-name trigger together; the rules' own pass, the names' pass and the
+  walk that finds paths run only when that pass saw something. A SecretRef (``{secret: name}``)
   is a reference, not a value under the name "secret".
 - Never returns a value; a mapping key shaped like a secret is reported at its own path.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from mlops_infra.secrets.scan import engine, find_secrets
+from mlops_infra.secrets.scan import engine, find_secrets, prefilter_pattern
 
 Path = tuple[str | int, ...]
 
@@ -122,12 +123,32 @@ def _is_secret_ref(key: str, mapping: dict[Any, Any]) -> bool:
     return key == "secret" and set(mapping) <= {"secret", "key"}
 
 
+@cache
+def _any_trigger() -> Any:
+    """Every rule's prefilter trigger and :data:`_NAMED_TRIGGER_PATTERN` in one pattern: text it finds
+    nothing in holds no secret and no named credential (one pass, the common case)."""
+    assert _NAMED_TRIGGER_PATTERN.startswith("(?i)")  # scoped below: ``re`` takes global flags only first
+    return engine().compile(prefilter_pattern() + b"|(?i:" + _NAMED_TRIGGER_PATTERN[4:].encode() + b")")
+
+
+def _dump(data: Any) -> bytes:
+    """``data`` as compact JSON (keys that are not strings written as strings), or b"" when orjson
+    cannot write it (an integer past 64 bits: the caller walks)."""
+    try:
+        return orjson.dumps(data)  # the fast path: a document's keys are strings
+    except TypeError:
+        pass
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return b""
+
+
 def scan_tree(data: Any, *, names: bool = True, root: Path = ()) -> list[TreeFinding]:
     """Every secret in ``data`` by path (see the module contract), in walk order."""
-    try:
-        blob = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # an integer past 64 bits: walk
-        blob = b""
+    blob = _dump(data)
+    if blob and _any_trigger().search(blob) is None:
+        return []
     if blob and not find_secrets(blob) and not (names and _named_trigger().search(blob)):
         return []
     texts: list[str] = []
