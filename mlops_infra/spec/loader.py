@@ -206,7 +206,7 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
     if len(text.encode("utf-8")) > MAX_BYTES:
         return None, [_at(name, 1, error("file-too-large", "Document is too large",
                                          f"An MLSystem document may be at most {MAX_BYTES:,} bytes."))]
-    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+    if _only_comments(text):
         return None, [_at(name, 1, error(
             "empty-document", "The document is empty",
             "Start with:\n  apiVersion: mlops-infra/v1\n  kind: MLSystem\n  metadata: {name: my-system}"))]
@@ -235,6 +235,17 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
             "root-not-mapping", f"The document root is {kind}, not a mapping",
             "An MLSystem document is a mapping with apiVersion, kind, metadata and sections such as endpoints."))]
     return LoadedDocument(name, text, data), []
+
+
+def _only_comments(text: str) -> bool:
+    """Whether every line of ``text`` (as ``str.splitlines`` cuts them) is blank or a comment. The
+    first few KiB decide for any real document (a partial last line counts only when its first
+    character that is not whitespace is in it); the whole text is split only when they do not."""
+    if not text.strip():
+        return True
+    if any(ln.strip() and not ln.lstrip().startswith("#") for ln in text[:4096].splitlines()):
+        return False
+    return all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines())
 
 
 SAFE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
