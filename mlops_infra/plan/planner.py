@@ -48,6 +48,8 @@ from mlops_infra.plan.sequences import order_autoscaling
 from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
 _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
+_NO_CHANGE = Reason("no-change", "no changes")
+"""The reason of every NOOP (one immutable object for the many unchanged resources of a plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,34 +185,36 @@ class _Planner:
         return tuple(sorted(changes, key=lambda c: c.urn))
 
     def _order(self) -> list[str]:
-        """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN."""
-        deps: dict[str, set[str]] = {}
+        """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN.
+
+        Each resource keeps the count of its dependencies not yet ordered (not their set: a plan
+        orders every desired resource at once)."""
+        desired = self.desired
+        pending: dict[str, int] = {}
         users: dict[str, list[str]] = {}
-        known = self.desired.keys()
-        for res in self.desired.values():
-            found = known & set(res.dependencies)
-            if res.provider in self.desired:
+        for urn, res in desired.items():
+            found = {dep for dep in res.dependencies if dep in desired}
+            if res.provider in desired:
                 found.add(res.provider)
-            found.discard(res.urn)
-            deps[res.urn] = found
+            found.discard(urn)
+            pending[urn] = len(found)
             for dep in found:
-                users.setdefault(dep, []).append(res.urn)
-        ready = [urn for urn, found in deps.items() if not found]
+                users.setdefault(dep, []).append(urn)
+        ready = [urn for urn, count in pending.items() if not count]
         heapq.heapify(ready)
         done: set[str] = set()
         order: list[str] = []
-        while len(order) < len(deps):
+        while len(order) < len(pending):
             if not ready:  # a cycle (not produced by GraphBuilder): release the smallest remaining URN
-                heapq.heappush(ready, min(u for u in deps if u not in done))
+                heapq.heappush(ready, min(u for u in pending if u not in done))
             urn = heapq.heappop(ready)
             if urn in done:
                 continue
             done.add(urn)
             order.append(urn)
             for user in users.get(urn, ()):
-                pending = deps[user]
-                pending.discard(urn)
-                if not pending and user not in done:
+                pending[user] -= 1
+                if not pending[user] and user not in done:
                     heapq.heappush(ready, user)
         return order
 
@@ -292,7 +296,7 @@ class _Planner:
         if provider is not None:
             return Action.REPLACE, provider
         if not attrs:
-            return Action.NOOP, Reason("no-change", "no changes")
+            return Action.NOOP, _NO_CHANGE
         derived = {a.path: self._ref_source(parse_path(a.path), norm) for a in attrs}
         forcing = [a for a in attrs if a.forces_replacement]
         own_forcing = [a for a in forcing if derived[a.path] is None]

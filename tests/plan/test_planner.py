@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from mlops_infra.graph import (
     DesiredGraph,
@@ -398,3 +400,36 @@ def test_drift_items_from_the_detector_serialise_and_live_alone_runs_the_detecto
     jsonschema.validate(doc, plan_json_schema())
     refreshed = plan(serving.graph, serving.applied(), live=LiveState(resources={}))
     assert refreshed.refreshed and refreshed.drift == ()
+
+
+def _smallest_ready_first(deps: dict[str, set[str]]) -> list[str]:
+    """The order make_plan's contract describes, computed naively: at each step the smallest URN
+    whose dependencies are all placed, else (a cycle) the smallest URN not placed."""
+    order: list[str] = []
+    left = set(deps)
+    while left:
+        ready = [u for u in left if not (deps[u] & left)]
+        urn = min(ready) if ready else min(left)
+        order.append(urn)
+        left.discard(urn)
+    return order
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.data())
+def test_resources_are_planned_dependencies_first_ties_and_cycles_by_urn(data) -> None:
+    from mlops_infra.graph import DesiredGraph, DesiredResource
+    from mlops_infra.plan.planner import _Planner
+
+    names = data.draw(hst.lists(hst.sampled_from("abcdefghijkl"), min_size=1, max_size=10, unique=True))
+    urns = [f"urn:pulumi:s::p::t::{n}" for n in names]
+    resources, deps = [], {}
+    for urn in urns:
+        on = data.draw(hst.lists(hst.sampled_from([*urns, "urn:pulumi:s::p::t::elsewhere"]), max_size=4, unique=True))
+        provider = data.draw(hst.none() | hst.sampled_from(urns))
+        resources.append(DesiredResource(urn=urn, type="t", name=urn[-1], custom=True, parent=None, inputs={},
+                                         dependencies=tuple(sorted(on)), provider=provider))
+        deps[urn] = ({*on, provider} & set(urns)) - {urn}
+    graph = DesiredGraph("p", "s", tuple(sorted(resources, key=lambda r: r.urn)))
+
+    assert _Planner(graph, PriorState.empty(), None)._order() == _smallest_ready_first(deps)
