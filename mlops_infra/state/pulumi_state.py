@@ -139,8 +139,9 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
 
     Memory: a few blocks and one group of resources (:data:`GROUP_BYTES` of text) at a time instead
     of the whole text, its parse tree and its canonical copy; each resource keeps only the fields
-    :class:`StateResource` holds, and a URN named again (dependency, parent, provider) is the string
-    object already read (:class:`_ResourceReader`).
+    :class:`StateResource` holds, its inputs and outputs as compact JSON bytes
+    (:meth:`StateResource.packed`, decoded when read), and a URN named again (dependency, parent,
+    provider) is the string object already read (:class:`_ResourceReader`).
     First the text around the ``"resources"`` array (the deployment without it) is read from the
     first and last blocks (:func:`~mlops_infra.state.resource_texts.outline`), parsed and checked;
     then :meth:`~mlops_infra.state.resource_texts.ResourceTexts.groups` cuts the array into runs of
