@@ -36,10 +36,11 @@ would take on one idle core, since both share one interpreter lock) and the mach
 Measured (2 cores shared with other jobs, ``--runs 2 --baseline-sample 50``, moto 5.2.5): mid-bake
 (load 5.55), the fleet took 1.93 s wall and 1.04 s CPU for 1,000 endpoints (1.0 ms per endpoint;
 the baseline 7.4 ms CPU per endpoint); every endpoint taking a step (load 8.46), 9.86 s wall (runs
-11.15 and 8.58 s) and 8.24 s CPU (8.2 ms per endpoint; baseline 15.2 ms). Acting costs 4 calls per
+11.15 and 8.58 s) and 8.24 s CPU (8.2 ms per endpoint; baseline 15.2 ms); a later run at load 14.36,
+11.55 s wall and 7.40 s CPU (baseline 14.0 ms CPU per endpoint). Acting costs 4 calls per
 endpoint (the compare reads both ``DescribeEndpoint`` and ``ListTags``, see ``drivers/sagemaker.py``
-and docs/rollout.md), each costing client and moto CPU here, so when all 1,000 bakes end in the same
-tick the pass is at the 10 s target only while the machine is not loaded much more than this.
+and docs/rollout.md), each costing client and moto CPU here: when all 1,000 bakes end in the same
+tick, the pass meets the 10 s target on this machine at a load about 8, not at about 14.
 
     python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 2] [--baseline-sample N]
 """
