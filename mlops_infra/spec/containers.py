@@ -132,18 +132,26 @@ def first_registering(system: Any) -> dict[str, int]:
 def serving_instances(system: Any) -> dict[str, str]:
     """model name -> the instance whose processor picks its serving image: a GPU endpoint's if any
     endpoint serving it has a GPU, else the first by name; one pass over the endpoints (callers ask
-    for every model, so a per-model scan would be quadratic in a 1,000-endpoint system)."""
+    for every model, so a per-model scan would be quadratic in a 1,000-endpoint system), the catalog
+    asked once per distinct shape."""
     by_model: dict[str, list[str]] = {}
+    shapes: dict[Any, str] = {}  # (GPU type, count) or instance type -> instance
     for endpoint in system.endpoints:
-        if endpoint.accelerator is not None:
-            instance = catalog.instance_for(endpoint.accelerator.type, endpoint.accelerator.count) or "ml.g5.xlarge"
-        else:
-            instance = catalog.sagemaker_name(endpoint.instance_type or DEFAULT_INSTANCE)
+        accelerator = endpoint.accelerator
+        shape = (accelerator.type, accelerator.count) if accelerator is not None else endpoint.instance_type
+        instance = shapes.get(shape)
+        if instance is None:
+            if accelerator is not None:
+                instance = catalog.instance_for(accelerator.type, accelerator.count) or "ml.g5.xlarge"
+            else:
+                instance = catalog.sagemaker_name(endpoint.instance_type or DEFAULT_INSTANCE)
+            shapes[shape] = instance
         by_model.setdefault(endpoint.model.name, []).append(instance)
+    has_gpus = {instance: bool(catalog.gpus_of(instance)[1]) for instance in set(shapes.values())}
     chosen = {}
     for model, instances in by_model.items():
-        gpu = [i for i in instances if catalog.gpus_of(i)[1]]
-        chosen[model] = (gpu or sorted(instances))[0]
+        gpu = next((i for i in instances if has_gpus[i]), None)
+        chosen[model] = gpu if gpu is not None else min(instances)
     return chosen
 
 
