@@ -131,9 +131,16 @@ def monitor_facts(item: Monitor, target: Target = "aws") -> dict[str, Any]:
            "metric": item.metric, "threshold": item.threshold.text,
            "scheduleSeconds": item.schedule.seconds if item.schedule else None}
     if item.metric in DRIFT_METRICS:
-        out |= {"jobInstanceType": instance_name(drift_job.INSTANCE_TYPE, target), "jobScheduleSeconds": drift_job.schedule_seconds(item),
-                "jobMaxRuntimeSeconds": drift_job.max_runtime_seconds(item)}
+        out["jobInstanceType"] = _job_instance(target)
+        out["jobScheduleSeconds"] = drift_job.schedule_seconds(item)
+        out["jobMaxRuntimeSeconds"] = drift_job.max_runtime_seconds(item)
     return out
+
+
+@cache
+def _job_instance(target: Target) -> str:
+    """The drift job's instance as ``target`` names it."""
+    return instance_name(drift_job.INSTANCE_TYPE, target)
 
 
 def alert_facts(item: Alert) -> dict[str, Any]:
