@@ -193,6 +193,10 @@ class ResourceOptions:
         return out
 
 
+_NO_OPTIONS = ResourceOptions()
+"""The options of every resource added without any (immutable, so one object for all of them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DesiredResource:
     """One resource the system needs. See the module docstring for conventions.
@@ -353,7 +357,7 @@ class GraphBuilder:
         self._resources[urn] = DesiredResource(
             urn=urn, type=type_, name=name, custom=custom, parent=parent, inputs=inputs,
             dependencies=tuple(sorted(deps)), provider=provider if custom else None,
-            options=options or ResourceOptions(), address=address, role=role,
+            options=options or _NO_OPTIONS, address=address, role=role,
         )
         return urn
 
