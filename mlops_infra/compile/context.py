@@ -6,7 +6,7 @@ tags derived here are the same for every target so the planner and live scanner 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.compile.naming import physical_name
@@ -43,6 +43,7 @@ class CompileContext:
     builder: GraphBuilder
     registry: RegistryView = ASSUME_AVAILABLE
     """What the environment's model registry holds (which pinned versions can be served)."""
+    _tags: dict[tuple, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def target(self) -> AwsTarget | KubernetesTarget:
@@ -53,11 +54,16 @@ class CompileContext:
         return physical_name(self.system.metadata.name, self.env, *parts, max_len=max_len)
 
     def tags(self, **extra: str) -> dict[str, str]:
-        """Tags/labels put on every resource: the system's labels plus who manages it."""
-        tags = {**self.system.metadata.labels, "mlops-infra/system": self.system.metadata.name,
-                "mlops-infra/environment": self.env, "managed-by": "mlops-infra"}
-        tags.update(extra)
-        return dict(sorted(tags.items()))
+        """Tags/labels put on every resource: the system's labels plus who manages it (a new dict
+        each call; the sorted result is made once per ``extra``: items ask for theirs several times)."""
+        key = tuple(extra.items())
+        made = self._tags.get(key)
+        if made is None:
+            tags = {**self.system.metadata.labels, "mlops-infra/system": self.system.metadata.name,
+                    "mlops-infra/environment": self.env, "managed-by": "mlops-infra"}
+            tags.update(extra)
+            made = self._tags[key] = dict(sorted(tags.items()))
+        return dict(made)
 
     def component(self, section: str, name: str, facts: dict[str, Any]) -> str:
         """Add the component of item ``section.name`` with its ML facts; return its URN."""

@@ -39,7 +39,7 @@ _NOT_IN_NAMES = re.compile(r"[^a-z0-9-]+")
 
 def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
     """Join parts into a lowercase name of at most ``max_len`` characters."""
-    name = sep.join(p for p in parts if p)
+    name = sep.join([p for p in parts if p])
     name = _NOT_IN_NAMES.sub("-", name.lower()).strip("-")
     if len(name) <= max_len:
         return name

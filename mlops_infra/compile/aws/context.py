@@ -72,6 +72,8 @@ class AwsContext:
     """Retrain gate Lambda URNs the scheduler role may invoke (:mod:`gates`)."""
     job_roles: list[str] = field(default_factory=list)
     """Role URNs the pipeline role may pass to SageMaker jobs."""
+    endpoint_names: dict[str, str] = field(default_factory=dict)
+    """endpoint name -> physical SageMaker endpoint name (:func:`~mlops_infra.compile.aws.serving.endpoint_name`)."""
     job_images: list[str] = field(default_factory=list)
     """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
     canaries: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -87,8 +87,12 @@ FLEET_PROVISIONING_SECONDS = 1200
 checks: an allowance, not a measured figure (GPU fleets usually take 5-15 minutes)."""
 
 def endpoint_name(aws: AwsContext, name: str) -> str:
-    """The physical SageMaker endpoint name of endpoint ``name``."""
-    return aws.name(name)
+    """The physical SageMaker endpoint name of endpoint ``name`` (made once per compile: a dozen
+    resources of each endpoint name it)."""
+    found = aws.endpoint_names.get(name)
+    if found is None:
+        found = aws.endpoint_names[name] = aws.name(name)
+    return found
 
 
 def variant_name(item: Endpoint) -> str:
