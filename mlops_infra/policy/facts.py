@@ -16,8 +16,9 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource, make_urn
@@ -58,17 +59,55 @@ KIND_FREE = frozenset({"data_sources", "models", "alerts", "channels"})
 """Sections whose facts do not depend on the target kind (the same on AWS and Kubernetes)."""
 
 
-class SystemFacts(dict):
-    """``{address: facts}`` (what :func:`system_facts` returns) that also holds ``by_kind``: for each
-    facts ``kind``, the ``(address, facts)`` pairs of its section in address order, which is what
-    :class:`~mlops_infra.policy.rules.Subject` would otherwise sort out of the whole dict for every
-    environment. A section list the environments share has its pairs made once. Read-only."""
+class SystemFacts(Mapping[str, dict[str, Any]]):
+    """``{address: facts}`` (what :func:`system_facts` returns), read-only: a view over one dict per
+    section, so an environment whose sections are shared with another's costs no merge. It also
+    holds ``by_kind``: for each facts ``kind``, the ``(address, facts)`` pairs of its section in
+    address order, which is what :class:`~mlops_infra.policy.rules.Subject` would otherwise sort out
+    of the whole mapping for every environment (a section list the environments share has its pairs
+    made once), and ``derived``: what rules derive from those lists, shared by the environments of
+    one ``memo`` (:meth:`~mlops_infra.policy.rules.Subject.derive`)."""
 
-    __slots__ = ("by_kind",)
+    __slots__ = ("_sections", "by_kind", "derived")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, derived: dict[Any, Any] | None = None) -> None:
+        self._sections: dict[str, dict[str, dict[str, Any]]] = {}
         self.by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self.derived: dict[Any, Any] = {} if derived is None else derived
+
+    def _add(self, section: str, facts: dict[str, dict[str, Any]]) -> None:
+        self._sections[section] = facts
+
+    def __getitem__(self, address: str) -> dict[str, Any]:
+        facts = self._sections.get(address.partition(".")[0])
+        if facts is None:
+            raise KeyError(address)
+        return facts[address]
+
+    def get(self, address: str, default: Any = None) -> Any:
+        facts = self._sections.get(address.partition(".")[0])
+        return default if facts is None else facts.get(address, default)
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, str) and address in self._sections.get(address.partition(".")[0], ())
+
+    def __iter__(self) -> Iterator[str]:
+        for facts in self._sections.values():
+            yield from facts
+
+    def __len__(self) -> int:
+        return sum(map(len, self._sections.values()))
+
+    def items(self) -> ItemsView[str, dict[str, Any]]:
+        return _SectionItems(self)
+
+
+class _SectionItems(ItemsView):
+    """``SystemFacts.items()``, section by section (no lookup per key)."""
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for facts in self._mapping._sections.values():
+            yield from facts.items()
 
 
 KIND_OF_SECTION = {section: kind for kind, section in SECTIONS.items()}
@@ -104,7 +143,7 @@ def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
         "channels": facts.channel_facts,
     }
     memo = {} if memo is None else memo
-    out = SystemFacts()
+    out = SystemFacts(memo.setdefault(("derived",), {}))
     for section in sections:
         items = getattr(system, section)
         key_kind = None if section in KIND_FREE or any_target else kind
@@ -119,21 +158,20 @@ def system_facts(system: Any, env: str, sections: Iterable[str] = ALL_SECTIONS,
                 if found is None or found[0] is not item or found[1] is not cluster:
                     memo[key] = found = (item, cluster, makers[section](item))
                 made[f"{section}.{item.name}"] = found[2]
-            shared = (items, made, sorted(made.items(), key=_first))
+            shared = (items, made, sorted(made.items(), key=_FIRST))
         else:
             shared = memo.get((section, id(items), key_kind))
             if shared is None or shared[0] is not items:
                 made = _section_facts(section, items, key_kind, makers[section], memo)
-                shared = (items, made, sorted(made.items(), key=_first))
+                shared = (items, made, sorted(made.items(), key=_FIRST))
                 memo[(section, id(items), key_kind)] = shared
-        out.update(shared[1])
+        out._add(section, shared[1])
         if shared[2]:
             out.by_kind[KIND_OF_SECTION[section]] = shared[2]
     return out
 
 
-def _first(pair: tuple[str, Any]) -> str:
-    return pair[0]
+_FIRST = itemgetter(0)
 
 
 def _section_facts(section: str, items: Any, key_kind: str | None, make: Any,
@@ -142,10 +180,12 @@ def _section_facts(section: str, items: Any, key_kind: str | None, make: Any,
     from ``memo`` (by section, kind and the item's id, checked to still name the same item)."""
     out = {}
     by_id = memo.setdefault((section, key_kind), {})
+    get = by_id.get
+    prefix = f"{section}."
     for item in items:
-        found = by_id.get(id(item))
+        found = get(id(item))
         if found is None or found[0] is not item:
-            by_id[id(item)] = found = (item, make(item), f"{section}.{item.name}")
+            by_id[id(item)] = found = (item, make(item), prefix + item.name)
         out[found[2]] = found[1]
     return out
 

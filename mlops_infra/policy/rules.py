@@ -47,7 +47,7 @@ Contract:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,17 +74,18 @@ class Subject:
     address order), the settings, the cost function."""
 
     graph: DesiredGraph
-    facts: dict[str, dict[str, Any]]
+    facts: Mapping[str, dict[str, Any]]
     settings: GuardrailSettings
     cost: CostFunction | None
     by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    derived: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None,
-           facts: dict[str, dict[str, Any]] | None = None) -> Subject:
+           facts: Mapping[str, dict[str, Any]] | None = None) -> Subject:
         facts = component_facts(graph.resources) if facts is None else facts
         if isinstance(facts, SystemFacts):  # grouped and sorted already, per section
-            return cls(graph, facts, settings, cost, facts.by_kind)
+            return cls(graph, facts, settings, cost, facts.by_kind, facts.derived)
         by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for pair in sorted(facts.items(), key=_first):
             kind = pair[1].get("kind")
@@ -99,6 +100,15 @@ class Subject:
         """``(address, facts)`` of the components of ``kind``, in address order."""
         return self.by_kind.get(kind, [])
 
+    def derive(self, name: str, make: Callable[..., Any], *groups: list[Any]) -> Any:
+        """``make(*groups)``, reused by every environment whose ``groups`` (lists of :meth:`of_kind`)
+        are the same lists (environments of one validate share the lists no override touched)."""
+        key = (name, *map(id, groups))
+        found = self.derived.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], groups, strict=True)):
+            found = self.derived[key] = (groups, make(*groups))
+        return found[1]
+
 
 def _first(pair: tuple[str, Any]) -> str:
     return pair[0]
@@ -108,7 +118,7 @@ Check = Callable[[Subject], list[GuardrailFinding]]
 
 
 def evaluate_guardrails(graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None = None,
-                        facts: dict[str, dict[str, Any]] | None = None) -> tuple[GuardrailResult, ...]:
+                        facts: Mapping[str, dict[str, Any]] | None = None) -> tuple[GuardrailResult, ...]:
     """Every rule that applies in the environment, evaluated on ``graph`` (see the module contract).
     ``facts`` (``{address: facts}``) stands for the graph's component facts when the caller has them
     already (``validate``: :func:`mlops_infra.policy.facts.system_facts`); ``graph`` then holds only
@@ -274,7 +284,7 @@ def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
     return found
 
 
-def gpu_usage(facts: dict[str, dict[str, Any]]) -> list[tuple[str, int, str]]:
+def gpu_usage(facts: Mapping[str, dict[str, Any]]) -> list[tuple[str, int, str]]:
     """(address, GPUs at full scale, how) for every endpoint and cluster that has GPUs."""
     out = []
     for address, f in sorted(facts.items()):
@@ -328,9 +338,14 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
                              f"plan's monthly ceiling / 730 h).{uncounted}", field)]
 
 
+def _alerted(monitors: list[tuple[str, dict[str, Any]]], alerts: list[tuple[str, dict[str, Any]]]) -> set[Any]:
+    """Names of the endpoints watched by a monitor with an alert that notifies a channel."""
+    endpoint_of = {f.get("name"): f.get("endpoint") for _, f in monitors}
+    return {endpoint_of.get(f.get("monitor")) for _, f in alerts if f.get("notify")}
+
+
 def check_endpoint_alerts(subject: Subject) -> list[GuardrailFinding]:
-    monitors = {f.get("name"): f.get("endpoint") for _, f in subject.of_kind("monitor")}
-    alerted = {monitors.get(f.get("monitor")) for _, f in subject.of_kind("alert") if f.get("notify")}
+    alerted = subject.derive("alerted", _alerted, subject.of_kind("monitor"), subject.of_kind("alert"))
     return [GuardrailFinding("endpoint_alerts", address, f"{address} has no alert that notifies a channel",
                              f"Add a monitor on {f.get('name')} (for example metric: error_rate) and an alert on it "
                              "with notify: [<channel>].")
