@@ -11,6 +11,10 @@
    capture is checked against the graph (same URNs, types, parents, inputs). Target: compile at
    least 50x faster.
 
+Measured 2026-12-04 (``--runs 5``, 2 CPUs, load average 0.9 from ``uptime``): 20,399 resources,
+compile best 0.484 s, median 0.489 s; peak 61.9 MiB traced, 263.8 MiB max RSS; at 100 endpoints
+(2,219 resources) compile 47.7 ms, the program under mocks 8.57 s: 180x.
+
     python benchmarks/bench_compile.py [--endpoints 1000] [--small 100] [--runs 5] [--env prod]
 """
 

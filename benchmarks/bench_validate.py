@@ -21,6 +21,14 @@ budget: at most 1.10x the baseline. Both trees run with bytecode caches (``PYTHO
 temporary folder filled in the warm-up rounds, as an installed package has its ``.pyc`` files);
 ``--no-bytecode`` compiles every module from source in every run instead.
 
+Measured 2026-12-04 (paired mode, 1,000 endpoints, 2 CPUs, medians; the load averages are what the
+script printed before and after):
+
+- ``--runs 21``, load 2.3 / 2.0: validate 0.335 s CPU, baseline bf4f1c1 0.313 s: ratio 1.06 (wall 1.06).
+- ``--runs 9 --commands validate,plan``, load 1.3 / 1.1: validate 0.330 s vs 0.315 s: 1.04 (wall 1.04);
+  plan 3.739 s vs 6.325 s: 0.59 (wall 0.60).
+- ``--runs 11 --no-bytecode``, load 2.0 / 1.9 (``uptime``): validate 0.388 s vs 0.346 s: 1.13 (wall 1.12).
+
     python benchmarks/bench_validate.py [--endpoints 1000] [--runs 5] [--profile]
     python benchmarks/bench_validate.py --baseline TREE [--runs 9] [--warmup 1] [--commands validate,plan]
                                         [--no-bytecode] [--keep DIR]
