@@ -30,6 +30,8 @@ from typing import Any
 from mlops_infra.model_versions import APPROVED, RegistryView
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
+MARKDOWN_EVIDENCE = 20
+"""Evidence items a gate shows in the pull-request body (:meth:`GateResult.markdown_row`)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,14 @@ class GateResult:
         text = f"{self.status.upper():7} {self.name}: {self.reason}"
         return "\n".join([text, *(f"          - {e}" for e in self.evidence)])
 
-    def markdown_row(self) -> str:
-        evidence = "<br>".join(e.replace("|", "\\|") for e in self.evidence)
+    def markdown_row(self, max_evidence: int = MARKDOWN_EVIDENCE) -> str:
+        """A row of the pull-request body's gate table: the reason and the first ``max_evidence``
+        items of evidence (a gate of a large system lists every endpoint; the body has 65,536
+        characters for everything), then how many more ``--format text`` shows."""
+        shown = [e.replace("|", "\\|") for e in self.evidence[:max_evidence]]
+        if len(self.evidence) > max_evidence:
+            shown.append(f"... and {len(self.evidence) - max_evidence} more (`--format text` lists them all)")
+        evidence = "<br>".join(shown)
         reason = self.reason.replace("|", "\\|")
         return f"| `{self.name}` | {self.status} | {reason}{'<br>' + evidence if evidence else ''} |"
 

@@ -9,11 +9,12 @@ caller with the plan renderers, so the PR comment shows it as ``plan`` does). Pu
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.promote.promote import Promotion
+from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT, CutList, fence
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Report:
     steps: Sequence[Any] = ()
     written: bool | None = None
     notes: Sequence[str] = field(default_factory=tuple)
+    plan_markdown: Callable[[int], str] | None = None
+    """For the Markdown format: DST's plan as Markdown of at most the given number of characters
+    (``render_markdown(plan, max_chars=...)``), so the report fits one pull-request body."""
 
 
 def _headline(report: Report) -> str:
@@ -70,27 +74,67 @@ def text_parts(report: Report) -> tuple[str, str, str]:
     return "\n".join(out) + "\n", report.plan_text, ""
 
 
-def render_markdown(report: Report) -> str:
-    return "".join(markdown_parts(report))
+def render_markdown(report: Report, max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
+    return "".join(markdown_parts(report, max_chars))
 
 
-def markdown_parts(report: Report) -> tuple[str, str, str]:
-    """The Markdown report as :func:`render_parts` gives it."""
+def markdown_parts(report: Report, max_chars: int = GITHUB_COMMENT_LIMIT) -> tuple[str, str, str]:
+    """The Markdown report as :func:`render_parts` gives it: a pull-request body of at most
+    ``max_chars`` characters when the report has ``plan_markdown`` (GitHub refuses a body or a
+    comment over 65,536 characters; the promotion workflow passes this text to ``gh pr create``).
+
+    The promotion's title, gates and status are kept whole. When the whole report does not fit, the
+    plan gets what the promotion leaves, but at least half (its renderer fits itself: it leaves out
+    resource details first, see :func:`mlops_infra.render.markdown.render_markdown`), and then the
+    promotion's lists are cut from the end, whole lines only, code fences closed, each with a line
+    saying how many were left out: the edit first (the pull request's changed files show it whole),
+    then the artifact steps, the version table and the notes. ``mlops-infra promote ... --format
+    text`` prints everything. Without ``plan_markdown`` the plan is ``plan_text`` as given, uncut."""
+    sections, cut_order = _markdown_sections(report)
+    if report.plan_markdown is None:
+        return _joined(sections), report.plan_text, ""
+    plan = report.plan_markdown(max_chars - min(len(_joined(sections)), max_chars // 2))
+    budget = max_chars - len(plan)
+    for cut in cut_order:
+        if len(_joined(sections)) <= budget:
+            break
+        others = len(_joined(sections)) - len(cut.text())
+        cut.shrink_to(max(0, budget - others))
+    return _joined(sections), plan, ""
+
+
+def _joined(sections: Sequence[str | CutList]) -> str:
+    return "".join(s if isinstance(s, str) else s.text() for s in sections)
+
+
+def _markdown_sections(report: Report) -> tuple[list[str | CutList], list[CutList]]:
+    """The promotion's Markdown sections in order, and its :class:`CutList` in the order they are
+    cut (see :func:`markdown_parts`)."""
     p = report.promotion
-    out = [f"## Promotion `{p.src}` → `{p.dst}`", "", f"File: `{p.file}`", ""]
-    out += [f"> {n}" for n in report.notes] + ([""] if report.notes else [])
-    out += ["| endpoint | model | " + f"{p.src} | {p.dst} | digest | registered in {p.dst} |", "|---|---|---|---|---|---|"]
-    out += [f"| {m.endpoint} | {m.model} | v{m.src_version} | v{m.dst_version} | `{m.digest}` | "
-            f"{'yes' if m.registered else 'no (artifact steps)'} |" for m in p.versions.mappings]
-    diff = p.edit.diff(p.file)
-    out += ["", "### Edit", "", *(["```diff", diff.rstrip("\n"), "```"] if diff else ["No edit."])]
+    command = f"`mlops-infra promote {p.file} --from {p.src} --to {p.dst} --format text`"
+    notes = CutList("", [f"> {n}\n" for n in report.notes], lambda n: f"> ... and {n} more notes: {command}\n",
+                    tail="\n")
+    table = (f"| endpoint | model | {p.src} | {p.dst} | digest | registered in {p.dst} |\n"
+             "|---|---|---|---|---|---|\n")
+    rows = [f"| {m.endpoint} | {m.model} | v{m.src_version} | v{m.dst_version} | `{m.digest}` | "
+            f"{'yes' if m.registered else 'no (artifact steps)'} |\n" for m in p.versions.mappings]
+    more_rows = lambda n: f"\n_... and {n} more endpoints, left out to fit GitHub's limit: {command}._\n"  # noqa: E731
+    versions: str | CutList = CutList(table, rows, more_rows) if rows else table
+    lines = p.edit.diff(p.file).rstrip("\n").splitlines()
+    ticks = fence(lines)
+    edit: str | CutList = "\n### Edit\n\nNo edit.\n" if not lines else CutList(f"\n### Edit\n\n{ticks}diff\n", [f"{line}\n" for line in lines],
+                   lambda n: f"... {n} more lines of the edit left out: the pull request's changed files show it\n",
+                   tail=f"{ticks}\n")
+    steps = CutList("\n### Artifact steps\n\n", [f"- {s.line()}\n" for s in report.steps],
+                    lambda n: f"- ... and {n} more: {command}\n")
+    gates = ""
     if report.gates:
-        out += ["", f"### Gates of `{p.dst}`", "", "| gate | result | reason |", "|---|---|---|"]
-        out += [g.markdown_row() for g in report.gates]
-    if report.steps:
-        out += ["", "### Artifact steps", "", *(f"- {s.line()}" for s in report.steps)]
-    out += ["", _status(report), "", f"### Plan of `{p.dst}` after the edit", ""]
-    return "\n".join(out) + "\n", report.plan_text, ""
+        gates = "".join([f"\n### Gates of `{p.dst}`\n\n| gate | result | reason |\n|---|---|---|\n",
+                         *(f"{g.markdown_row()}\n" for g in report.gates)])
+    head = f"## Promotion `{p.src}` → `{p.dst}`\n\nFile: `{p.file}`\n\n"
+    closing = f"\n{_status(report)}\n\n### Plan of `{p.dst}` after the edit\n\n"
+    ordered: list[str | CutList] = [head, notes, versions, edit, gates, steps, closing]
+    return ordered, [s for s in (edit, steps, versions, notes) if isinstance(s, CutList)]
 
 
 def to_json(report: Report) -> dict[str, Any]:

@@ -91,19 +91,26 @@ def _code(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def _fenced(lang: str, lines: Sequence[str]) -> str:
+def fence(lines: Sequence[str]) -> str:
+    """A code fence longer than any run of backticks in ``lines`` (at least three), so no line closes it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`{3,}", line)), default=2)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(lang: str, lines: Sequence[str]) -> str:
+    """``lines`` as a fenced code block (see :func:`fence`)."""
+    ticks = fence(lines)
     body = "\n".join(lines)
-    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{body}\n{fence}\n"
+    return f"{ticks}{lang}\n{body}\n{ticks}\n"
 
 
 # -- sections --------------------------------------------------------------------------------
 
 
 @dataclass
-class _List:
-    """A section whose items can be cut from the end: ``title`` + items + a "more" line."""
+class CutList:
+    """A section whose items can be cut from the end: ``title`` + items + a "more" line + ``tail``;
+    no text at all when it has no items. Each item carries its own line ending."""
 
     title: str
     items: list[str]
@@ -176,24 +183,24 @@ def _drift_cell(plan: Plan) -> str:
     return "not checked (plan with `--refresh` to read live resources)"
 
 
-def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> _List:
+def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> CutList:
     items = [f"> {_esc(n)}\n" for n in notes] + [f"> **Warning:** {_esc(w)}\n" for w in warnings]
-    return _List("", items, lambda n: f"> ... and {n} more (see the full plan)\n", tail="\n")
+    return CutList("", items, lambda n: f"> ... and {n} more (see the full plan)\n", tail="\n")
 
 
-def _guardrails_section(plan: Plan) -> _List:
+def _guardrails_section(plan: Plan) -> CutList:
     """The guardrail rules that fail, one row per finding (mandatory first), with the fix."""
     rows = [f"| {'**fail**' if r.blocks else 'warn'} | {_code(r.rule)} ({r.level}) | {_esc(f.message)} | {_esc(f.fix)} |\n"
             for r in plan.guardrails for f in r.findings]
     title = (f"### Guardrails\n{_esc(guardrails_sentence(plan.guardrails))} (docs/guardrails.md).\n\n"
              "| | rule | finding | fix |\n|---|---|---|---|\n")
-    return _List(title, rows, lambda n: f"| | | ... and {n} more (see the full plan) | |\n", tail="\n")
+    return CutList(title, rows, lambda n: f"| | | ... and {n} more (see the full plan) | |\n", tail="\n")
 
 
-def _cost_section(plan: Plan) -> _List:
+def _cost_section(plan: Plan) -> CutList:
     cost = plan.cost
     if cost is None:
-        return _List("", [], lambda n: "")
+        return CutList("", [], lambda n: "")
     rows = []
     for line in cost.lines:
         before, after = line_range(line, "before"), line_range(line, "after")
@@ -205,14 +212,14 @@ def _cost_section(plan: Plan) -> _List:
     title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
              "| ML item | basis | before | after | change |\n|---|---|---:|---:|---:|\n")
     tail = f"\n{sources}{cost_notes}\n" if (sources or cost_notes) else "\n"
-    section = _List(title, rows, lambda n: f"| ... | {n} more items (see the full plan) | | | |\n", tail=tail)
+    section = CutList(title, rows, lambda n: f"| ... | {n} more items (see the full plan) | | | |\n", tail=tail)
     if not rows:
         section.items = ["| (nothing priced) | | | | |\n"]
         section.keep = 1
     return section
 
 
-def _ml_section(plan: Plan) -> _List:
+def _ml_section(plan: Plan) -> CutList:
     items = []
     for item in ml_sorted(plan.ml):
         steps = item.details.get("steps") if isinstance(item.details, dict) else None
@@ -220,16 +227,16 @@ def _ml_section(plan: Plan) -> _List:
         if isinstance(steps, list) and steps and "%" not in item.summary:
             extra = f" (stages: {' &rarr; '.join(f'{s}%' for s in steps)})"
         items.append(f"- {_code(item.address)} {_esc(item.summary)}{extra}\n")
-    return _List("### ML changes\n", items, lambda n: f"- ... and {n} more (see the full plan)\n", tail="\n")
+    return CutList("### ML changes\n", items, lambda n: f"- ... and {n} more (see the full plan)\n", tail="\n")
 
 
-def _drift_section(plan: Plan) -> _List:
+def _drift_section(plan: Plan) -> CutList:
     views = drift_views(plan.drift, plan.changes)
     items = [_drift_item(v) for v in views]
     title = ("### Drift\nChanged outside mlops-infra since the last apply. The resource changes below are "
              "planned against the last applied state: a deleted resource is created again; "
              "`pulumi up --refresh` also puts changed values back.\n\n")
-    return _List(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n")
+    return CutList(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n")
 
 
 def _drift_item(view: DriftView) -> str:
@@ -241,7 +248,7 @@ def _drift_item(view: DriftView) -> str:
         lines = []
         for change in view.changes:
             lines += _attribute_lines(attr_line(change), 4)
-        text += "\n  <details><summary>last applied &rarr; live</summary>\n\n" + _indent(_fenced("diff", lines)) + \
+        text += "\n  <details><summary>last applied &rarr; live</summary>\n\n" + _indent(fenced("diff", lines)) + \
             "\n  </details>\n\n"
     return text
 
@@ -280,7 +287,7 @@ def _details(groups: list[Group]) -> list[tuple[Group, str]]:
         if not group.resources:
             lines.append(f"#   {group.facts_only_note()}")
         summary = f"<code>{_esc(group.address)}</code>: {_esc(group.tally())}"
-        blocks.append((group, f"<details><summary>{summary}</summary>\n\n{_fenced('diff', lines)}\n</details>\n\n"))
+        blocks.append((group, f"<details><summary>{summary}</summary>\n\n{fenced('diff', lines)}\n</details>\n\n"))
     return blocks
 
 
@@ -298,7 +305,7 @@ def _foot(plan: Plan) -> str:
 @dataclass
 class _Document:
     head: str
-    lists: list[_List]
+    lists: list[CutList]
     details: list[tuple[Group, str]]
     foot: str
     command: str

@@ -104,7 +104,8 @@ def promote(
     from mlops_infra.secrets import check_output
 
     parts = render_parts(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps,
-                                 notes=context.get("digest_notes", ())), output_format.value)
+                                 notes=context.get("digest_notes", ()), plan_markdown=context.get("plan_markdown")),
+                         output_format.value)
     # The redaction layer: the plan was checked by the plan renderer that wrote it
     # (render.safety.check_rendered, every format); the promotion before it is checked here.
     check_output(parts[0], "the promotion report")
@@ -369,17 +370,19 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     context["notes"] = notes
     if output_format is Format.JSON:
         return result, render_json(result), "", steps  # embedded as text: parsing 19,000 resources' JSON cost 300 MB
-    if output_format is Format.MARKDOWN:
+    if output_format is Format.MARKDOWN:  # rendered by the report, in what the promotion leaves of GitHub's limit
         command = f"mlops-infra plan {context['file']} --env {dst}"
-        return result, None, render_markdown(result, notes=notes, command=command), steps
+        context["plan_markdown"] = lambda limit: render_markdown(result, notes=notes, command=command, max_chars=limit)
+        return result, None, "", steps
     return result, None, render_text(result, color=False, notes=notes), steps
 
 
 def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = (),
-            steps: Any = (), notes: Any = ()) -> Any:
+            steps: Any = (), notes: Any = (), plan_markdown: Any = None) -> Any:
     from mlops_infra.promote.report import Report
 
-    return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written, notes=tuple(notes))
+    return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written, notes=tuple(notes),
+                  plan_markdown=plan_markdown)
 
 
 def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any) -> None:
