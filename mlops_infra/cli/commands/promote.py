@@ -369,7 +369,7 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     notes = [context["prior_notes"][dst]]
     context["notes"] = notes
     if output_format is Format.JSON:
-        return result, render_json(result), "", steps  # embedded as text: parsing 19,000 resources' JSON cost 300 MB
+        return result, render_json(result), "", steps  # embedded as text, never parsed again (a parsed copy would double the plan's memory)
     if output_format is Format.MARKDOWN:  # rendered by the report, in what the promotion leaves of GitHub's limit
         command = f"mlops-infra plan {context['file']} --env {dst}"
         context["plan_markdown"] = lambda limit: render_markdown(result, notes=notes, command=command, max_chars=limit)
