@@ -17,6 +17,7 @@ import pytest
 
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
 from tests.support.cli import run_cli
+from tests.support.markdown import fences_balanced
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,20 +40,6 @@ def large_promotion(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, lis
     return file, _benchmark_module("bench_promote").registry_reads(text, folder)
 
 
-def _fences_balanced(text: str) -> bool:
-    """Every fence that opens a code block is closed by a fence of the same length."""
-    open_fence = None
-    for line in text.splitlines():
-        match = re.match(r"^(`{3,})", line)
-        if not match:
-            continue
-        if open_fence is None:
-            open_fence = match.group(1)
-        elif line.strip() == open_fence:
-            open_fence = None
-    return open_fence is None
-
-
 def test_a_large_promotion_fits_one_pull_request_body(large_promotion):
     file, registries = large_promotion
     args = ("promote", str(file), "--to", "prod", *registries, "--skip-gate", "no_drift", "--reason", "test: offline")
@@ -61,7 +48,7 @@ def test_a_large_promotion_fits_one_pull_request_body(large_promotion):
     assert text.code == 0 and body.code == 0, body.output[-3000:]
     assert len(text.stdout) > 2 * GITHUB_COMMENT_LIMIT  # the promotion itself is far larger than a body
     assert len(body.stdout) <= GITHUB_COMMENT_LIMIT
-    assert _fences_balanced(body.stdout)
+    assert fences_balanced(body.stdout)
     assert body.stdout.startswith("## Promotion `staging` → `prod`")
     assert "### Gates of `prod`" in body.stdout and "Preview only: nothing was written" in body.stdout
     # DST's plan is there, with its own marker and summary; the promotion is larger than half the
@@ -82,7 +69,7 @@ def test_a_promotion_that_fits_is_not_cut(tmp_path):
     body = run_cli("promote", str(file), "--to", "staging", "--format", "markdown", *registries)
     assert body.code == 0, body.output
     assert "left out" not in body.stdout and "shortened" not in body.stdout
-    assert "```diff\n" in body.stdout and _fences_balanced(body.stdout)
+    assert "```diff\n" in body.stdout and fences_balanced(body.stdout)
     plan = run_cli("plan", str(file), "--env", "staging", "--format", "markdown")
     # the plan part is the plan command's own comment body (its notes say where the prior came from)
     assert plan.stdout.splitlines()[0] in body.stdout

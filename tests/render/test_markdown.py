@@ -6,21 +6,9 @@ import re
 
 from mlops_infra.render.common import group_changes
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT, _details, marker, render_markdown
+from tests.support.markdown import fences_balanced
 
 from .sample_plans import changes_plan, drift_items, empty_plan, huge_plan
-
-
-def fences_balanced(text: str) -> bool:
-    opened = None
-    for line in text.splitlines():
-        match = re.match(r"^\s*(`{3,})", line)
-        if not match:
-            continue
-        if opened is None:
-            opened = match.group(1)
-        elif match.group(1) == opened and line.strip() == opened:
-            opened = None
-    return opened is None
 
 
 def test_marker_first_then_title_with_counts() -> None:
