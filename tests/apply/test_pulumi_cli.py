@@ -31,17 +31,8 @@ def pulumi_cli() -> str:
 
 @pytest.fixture()
 def moto_endpoint():
-    try:
-        from tests.support.moto_server import running_moto_server
-    except ImportError:  # the shared support module is missing: start moto directly
-        from moto.server import ThreadedMotoServer
+    from tests.support.moto_server import running_moto_server
 
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
-        return
     with running_moto_server() as url:
         yield url
 
