@@ -119,3 +119,48 @@ def test_a_body_sent_after_100_continue_arrives_whole():
         s3.put_object(Bucket="kept-bucket", Key="blob", Body=body)
         assert s3.get_object(Bucket="kept-bucket", Key="blob")["Body"].read() == body
     assert seen and seen[0] in (b"100-continue", "100-continue")
+
+
+def _seed_one_endpoint() -> str:
+    """Runs in the child: writes into its own backends, before the server is announced."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    sagemaker_backends["123456789012"]["us-east-1"].create_model("seeded-v1-ab12cd", "arn:aws:iam::123456789012:role/x",
+                                                               {"Image": "img"}, None, None, None)
+    return "seeded-v1-ab12cd"
+
+
+def test_a_server_in_a_child_process_serves_what_it_seeded_and_leaves_no_process_behind():
+    import multiprocessing
+    import os
+
+    from tests.support.moto_server import moto_server_process
+
+    with moto_server_process(_seed_one_endpoint) as server:
+        assert server.pid != os.getpid() and server.url.startswith("http://127.0.0.1:")
+        sm = client("sagemaker", server.url)
+        assert sm.describe_model(ModelName=server.seeded)["ModelName"] == "seeded-v1-ab12cd"
+        from moto.sagemaker.models import sagemaker_backends
+        here = sagemaker_backends["123456789012"]["us-east-1"]._models
+        assert "seeded-v1-ab12cd" not in here  # seeded in the child's backends, not in this process's
+        before = server.cpu_seconds()
+        for _ in range(50):
+            sm.list_models()
+        assert server.cpu_seconds() > before  # the child's own CPU, counted there
+        os.kill(server.pid, 0)  # alive while the context runs
+    assert multiprocessing.active_children() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(server.pid, 0)  # joined: gone, not a zombie
+
+
+def test_a_child_server_whose_seed_fails_raises_its_traceback_and_ends():
+    import multiprocessing
+
+    from tests.support.moto_server import moto_server_process
+
+    def broken() -> None:
+        raise ValueError("seed broke")
+
+    with pytest.raises(RuntimeError, match="ValueError: seed broke"), moto_server_process(broken):
+        pass
+    assert multiprocessing.active_children() == []

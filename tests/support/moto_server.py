@@ -65,6 +65,15 @@ Contract:
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
 - :func:`reset` clears every moto backend (moto's ``/moto-api/reset``), for test isolation.
+- :func:`moto_server_process` runs the same patched server in a child process of its own (forked, so
+  a ``seed`` callable, run there before the server is announced, can write straight into the
+  child's backends; its return value is handed back), so the caller's CPU time and interpreter lock
+  are not shared with the stand-in (benchmarks: the client's cost is the client's). Readiness comes
+  through a pipe within ``timeout`` seconds (an error in the child is raised in the caller with the
+  child's traceback); :meth:`ServerProcess.cpu_seconds` asks the child for its own CPU time
+  (``resource.getrusage(RUSAGE_SELF)``: user + system, all its threads, from the fork). On exit the
+  child is told to stop, stops its server and is joined; if it has not ended within 10 s it is
+  terminated, then killed: no process outlives the context. Fork: start it before threads.
 
 moto keeps its backends in process memory: every server started in one process shares them.
 """
@@ -75,12 +84,16 @@ import contextlib
 import functools
 import io
 import logging
+import multiprocessing
 import re
+import resource
 import socket
 import threading
 import time
+import traceback
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -404,6 +417,71 @@ def _keep_alive_server() -> Iterator[str]:
         for _, serving in kept:
             serving.join(timeout=10)
         server.server_close()
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    """A moto server in a child process (:func:`moto_server_process`): its URL, its process id and
+    what the ``seed`` callable returned there."""
+
+    url: str
+    pid: int
+    seeded: Any
+    _pipe: Any
+
+    def cpu_seconds(self) -> float:
+        """The child's CPU time so far (user + system, every thread), as it measures it."""
+        self._pipe.send("cpu")
+        return float(self._pipe.recv())
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serve_in_child(pipe: Any, seed: Callable[[], Any] | None, keep_alive: bool) -> None:
+    try:
+        with running_moto_server(keep_alive=keep_alive) as url:
+            pipe.send(("ready", url, seed() if seed is not None else None))
+            while pipe.recv() == "cpu":  # EOFError: the caller is gone
+                pipe.send(_own_cpu_seconds())
+    except EOFError:
+        pass
+    except BaseException:
+        with contextlib.suppress(OSError):
+            pipe.send(("error", traceback.format_exc(), None))
+
+
+@contextlib.contextmanager
+def moto_server_process(seed: Callable[[], Any] | None = None, *, keep_alive: bool = True,
+                        timeout: float = 120.0) -> Iterator[ServerProcess]:
+    """A patched moto server in a forked child process (see the module contract)."""
+    fork = multiprocessing.get_context("fork")
+    mine, theirs = fork.Pipe()
+    child = fork.Process(target=_serve_in_child, args=(theirs, seed, keep_alive), name="moto-server", daemon=True)
+    child.start()
+    theirs.close()
+    try:
+        if not mine.poll(timeout):
+            raise TimeoutError(f"the moto server process did not start within {timeout:g}s")
+        try:
+            kind, detail, seeded = mine.recv()
+        except EOFError:
+            child.join(timeout=10)
+            kind, detail, seeded = "exit", f"it exited before it was ready (exit code {child.exitcode})", None
+        if kind != "ready":
+            raise RuntimeError(f"the moto server process failed:\n{detail}")
+        yield ServerProcess(detail, child.pid, seeded, mine)
+    finally:
+        with contextlib.suppress(OSError):
+            mine.send("stop")
+        child.join(timeout=10)
+        for end in (child.terminate, child.kill):
+            if child.is_alive():
+                end()
+                child.join(timeout=5)
+        mine.close()
 
 
 def reset(endpoint_url: str) -> None:
