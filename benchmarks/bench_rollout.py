@@ -36,12 +36,20 @@ server process during the pass, each run's wall time, and the machine load (``os
 before and after the runs. Target: at most 10 s per fleet pass over 1,000 endpoints.
 
 Measured (2 cores shared with other jobs, ``--runs 3 --baseline-sample 50``, moto 5.2.5, the server
-in its own process): mid-bake (load 4.32 -> 4.27), the fleet took 1.66 s wall for 1,000 endpoints
-(1.7 ms per endpoint, x8.22 vs the baseline's 13.7 ms), 0.31 s client CPU and 0.79 s server CPU;
-every endpoint taking a step (load 4.27 -> 7.28), 9.02 s wall (runs 9.02, 10.09, 8.68; 9.0 ms per
-endpoint, x3.24 vs the baseline's 29.2 ms), 3.90 s client CPU (3.9 ms per endpoint; baseline 7.9 ms)
-and 4.91 s server CPU. Acting costs 4 calls per endpoint (the compare reads both
-``DescribeEndpoint`` and ``ListTags``, see ``drivers/sagemaker.py`` and docs/rollout.md).
+in its own process), two runs:
+
+- every endpoint taking a step: at load 1.64 -> 4.30, the fleet took 7.19 s wall for 1,000
+  endpoints (runs 6.26, 7.19, 8.53; 7.2 ms per endpoint, x2.40 vs the baseline's 17.3 ms), 4.24 s
+  client CPU (4.2 ms per endpoint; baseline 7.9 ms) and 5.06 s server CPU; at load 4.27 -> 7.28,
+  9.02 s wall (runs 9.02, 10.09, 8.68; x3.24 vs the baseline's 29.2 ms per endpoint), 3.90 s client
+  CPU and 4.91 s server CPU;
+- mid-bake: at load 1.69 -> 1.64, 1.16 s wall (1.2 ms per endpoint, x7.42 vs the baseline's
+  8.6 ms), 0.35 s client CPU and 0.81 s server CPU; at load 4.32 -> 4.27, 1.66 s wall (x8.22 vs
+  13.7 ms), 0.31 s client CPU and 0.79 s server CPU.
+
+Acting costs 4 calls per endpoint (the compare reads both ``DescribeEndpoint`` and ``ListTags``, see
+``drivers/sagemaker.py`` and docs/rollout.md); the client's CPU of a step is botocore's work per
+call (signing, HTTP, parsing), the driver's own share of it is small.
 
     python benchmarks/bench_rollout.py [--endpoints 1000] [--workers 16] [--runs 3] [--baseline-sample N]
 """
