@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -62,6 +63,9 @@ class _Sensitivity:
         return any(s[:n] == path[: len(s)] for s in self.secrets)
 
 
+_NOTHING_SENSITIVE = _Sensitivity(PathMatcher(()), ())
+
+
 def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
     """``value`` made safe to show: secrets redacted, unknowns spelled out."""
     if value is _ABSENT:
@@ -81,19 +85,31 @@ def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
 
 def _unknowns(value: Any) -> Any:
     """``value`` with the engine's unknown sentinel spelled out; ``value`` itself (not a copy) when
-    it holds none (values are read, never changed, once planned)."""
+    it holds none (values are read, never changed, once planned). An object or list that holds
+    it is written once by orjson, each sentinel that is a value (not a key: :data:`_UNKNOWN_VALUE`)
+    replaced in the text, and read back: the same values as :func:`_spell_unknowns` gives, without a
+    Python-level walk of the whole tree (plan values are JSON data, objects and lists as the
+    normalising walk or orjson made them, which read back as written; a text holding ``null``,
+    which NaN would also be written as, is walked instead)."""
     if type(value) in _CONTAINERS:
         try:
-            if _UNKNOWN_TEXT not in orjson.dumps(value):
-                return value
+            text = orjson.dumps(value)
         except (orjson.JSONEncodeError, TypeError):
-            pass
+            return _spell_unknowns(value)
+        if _UNKNOWN_TEXT not in text:
+            return value
+        if b"null" not in text:
+            return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))
     return _spell_unknowns(value)
 
 
 _CONTAINERS = frozenset({dict, list})
 _UNKNOWN_TEXT = orjson.dumps(UNKNOWN)
 """The sentinel as a JSON string token: absent from a value's JSON, no string in it is the sentinel."""
+_UNKNOWN_VALUE = re.compile(rb"(?<=[\[:,])" + re.escape(_UNKNOWN_TEXT) + rb"(?=[\],}])")
+"""The sentinel as a value in compact JSON: after ``[``, ``:`` or ``,`` and before ``]``, ``,`` or ``}``
+(a key is followed by ``:``; inside a string a quote is escaped, so ``\\"`` precedes it there)."""
+_SPELLED_TEXT = orjson.dumps(UNKNOWN_AFTER_APPLY)
 
 
 def _spell_unknowns(value: Any) -> Any:
@@ -226,7 +242,12 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
 
 
 def creation_changes(norm: Normalized, *, sensitive: PathMatcher) -> tuple[AttributeChange, ...]:
-    """A new resource's top-level inputs as changes from nothing, sorted by key."""
+    """A new resource's top-level inputs as changes from nothing, sorted by key.
+
+    With no sensitive path (none in the rule, no secret found) each value is only spelled out
+    (:func:`_display`'s answer when nothing is sensitive), without the per-path checks."""
+    if not sensitive and not norm.sensitive:
+        return tuple(AttributeChange(_top_path(key), None, _shown(value)) for key, value in sorted(norm.desired.items()))
     sens = _Sensitivity(sensitive, norm.sensitive)
     changes = []
     for key, value in sorted(norm.desired.items()):
@@ -234,6 +255,18 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher) -> tuple[Attri
         changes.append(AttributeChange(path=_top_path(key), before=None, after=_display(value, path, sens),
                                        sensitive=sens.touches(path)))
     return tuple(changes)
+
+
+def _shown(value: Any) -> Any:
+    """:func:`_display` of a value no sensitive path covers or touches."""
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
+    if kind is dict:
+        return REDACTED if value == _SECRET_PLACEHOLDER else _unknowns(value)
+    if kind is list:
+        return _unknowns(value)
+    return _display(value, (), _NOTHING_SENSITIVE)
 
 
 _TOP_PATHS: dict[str, str] = {}
