@@ -167,6 +167,7 @@ class _Planner:
         self.unverifiable = 0
         self.unknown_types: set[str] = set()
         self.outputs: dict[tuple[str, str], Any] = {}
+        self.refs: dict[tuple[str, str], RefValue] = {}
 
     # -- driver -------------------------------------------------------------------------------------
     def run(self) -> tuple[ResourceChange, ...]:
@@ -232,7 +233,18 @@ class _Planner:
 
     # -- refs ---------------------------------------------------------------------------------------
     def lookup(self, urn: str, output: str) -> RefValue:
-        """What a ref to ``urn``'s ``output`` resolves to, given the actions decided so far."""
+        """What a ref to ``urn``'s ``output`` resolves to, given the actions decided so far: once
+        ``urn``'s action is decided (it never changes), the same answer, remembered (many resources
+        refer to one role, bucket or provider)."""
+        key = (urn, output)
+        found = self.refs.get(key)
+        if found is None:
+            found = self._resolve(urn, output)
+            if urn in self.actions:
+                self.refs[key] = found
+        return found
+
+    def _resolve(self, urn: str, output: str) -> RefValue:
         action = self.actions.get(urn)
         target = self.desired.get(urn)
         echo = _get(target.inputs, output) if target is not None else MISSING

@@ -278,6 +278,24 @@ def test_the_walk_never_calls_different_trees_equal() -> None:
     assert not norm(same, same).differs
 
 
+def test_the_split_search_answers_as_the_one_pattern() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    pieces = st.sampled_from([b"n", b"u", b"l", b"null", b'"', b"_", b"$", b"ref", b"json", b"archive", b".", b"0",
+                              b",", b"}", b"]", b"e", b"+", b"1.0,", SECRET_SIG.encode()[:9], SECRET_SIG.encode(), b"x"])
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.lists(pieces, max_size=24))
+    def check(parts) -> None:
+        text = b"".join(parts)
+        assert module._abnormal(text) == (module._ABNORMAL.search(text) is not None), text
+
+    check()
+
+
 # --- the shortcut for unchanged values gives what the full walk gives ------------------------------------
 
 
