@@ -12,6 +12,6 @@ from mlops_infra.render.safety import check_rendered
 
 
 def render_json(plan: Plan) -> str:
-    """``plan.to_json()`` as stable JSON text."""
+    """``plan.to_json()`` as stable JSON text (checked as the ASCII bytes it is written from)."""
     data = plan.to_json()
-    return check_rendered(jsoncodec.pretty(data), plan, data)
+    return check_rendered(jsoncodec.pretty_bytes(data), plan, data).decode()

@@ -10,7 +10,7 @@ attribute path (:func:`plan_places`) and its kind, never the value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AnyStr
 
 from mlops_infra.plan.model import Plan
 from mlops_infra.secrets import SecretInOutputError, check_output, redact, scan_tree
@@ -43,7 +43,7 @@ def _json_path(path: list[Any]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
-def check_rendered(text: str, plan: Plan, data: dict[str, Any] | None = None) -> str:
-    """``text`` unchanged when it holds no secret shape; else :class:`UnsafePlanError`."""
+def check_rendered(text: AnyStr, plan: Plan, data: dict[str, Any] | None = None) -> AnyStr:
+    """``text`` (or its UTF-8 bytes) unchanged when it holds no secret shape; else :class:`UnsafePlanError`."""
     check_output(text, "the plan", locate=lambda: plan_places(plan, data))
     return text
