@@ -35,15 +35,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.pulumi_state import (
@@ -139,8 +135,11 @@ def read_stack_state(project: str, stack: str, stack_dir: Path, environ: Mapping
     if kind == "s3":
         return LocatedState(_read_s3_backend(project, stack, backend, s3_client), backend)
     if kind == "cloud":
-        return LocatedState(_read_cloud_backend(project, stack, backend, environ, opener or urllib.request.urlopen),
-                            backend)
+        if opener is None:
+            import urllib.request  # with http.client and ssl: imported only for a cloud backend
+
+            opener = urllib.request.urlopen
+        return LocatedState(_read_cloud_backend(project, stack, backend, environ, opener), backend)
     shown = _redact_url(backend.url)
     raise StateError(shown, f"mlops-infra cannot read a {kind}:// backend",
                      f"The state is kept at {shown} ({backend.chosen_by}). mlops-infra reads file://, s3:// and "
@@ -267,6 +266,8 @@ def _s3_has_legacy_stacks(client: Any, bucket: str, prefix: str, where: str) -> 
 
 
 def _meta_version(data: bytes, source: str) -> int:
+    import yaml
+
     try:
         meta = yaml.safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError):
@@ -346,6 +347,9 @@ def _cloud_org(url: str, api: str, environ: Mapping[str, str], token: str, opene
 
 
 def _cloud_get(url: str, token: str, opener: Callable[..., Any], where: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={
         "Accept": CLOUD_ACCEPT, "Content-Type": "application/json", "Authorization": f"token {token}",
         "User-Agent": "mlops-infra"})
@@ -372,10 +376,16 @@ def _cloud_get(url: str, token: str, opener: Callable[..., Any], where: str) -> 
 def _project_backend_url(stack_dir: Path) -> str | None:
     path = Path(stack_dir) / "Pulumi.yaml"
     try:
-        project = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+    except (OSError, UnicodeDecodeError) as err:
+        raise StateError(str(path), "cannot read the Pulumi project file", str(err)[:300]) from None
+    import yaml  # only when there is a project file (the parser takes a few milliseconds to import)
+
+    try:
+        project = yaml.safe_load(text)
+    except yaml.YAMLError as err:
         raise StateError(str(path), "cannot read the Pulumi project file", str(err)[:300]) from None
     backend = project.get("backend") if isinstance(project, dict) else None
     url = backend.get("url") if isinstance(backend, dict) else None

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import orjson
-import yaml
 
 from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
@@ -914,6 +913,8 @@ def _meta_version(meta_path: Path) -> int | None:
         return None
     except (OSError, UnicodeDecodeError) as err:
         raise StateError(str(meta_path), "cannot read the backend's meta.yaml", str(err)) from None
+    import yaml  # only for a file backend that has a meta.yaml
+
     try:
         meta = yaml.safe_load(text)
     except yaml.YAMLError:
