@@ -15,6 +15,7 @@ Contract:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -413,6 +414,36 @@ class Plan:
             guardrails=tuple(GuardrailResult.from_json(g) for g in data.get("guardrails") or ()),
         )
 
+
+
+class DeferredDigest:
+    """A graph digest to compute when first read: :func:`~mlops_infra.plan.planner.make_plan` gives
+    a plan this instead of ``graph.digest()`` (a serialisation and hash of the whole graph, which
+    only the JSON format and saved plans show). ``Plan.graph_digest`` reads it as the digest, computed
+    once and kept; equality, ``repr``, ``dataclasses.replace`` and pickling read it like any field."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], str]) -> None:
+        self.compute = compute
+
+
+def _deferred_field(cls: type, name: str) -> None:
+    """Make the slot field ``name`` of the frozen dataclass ``cls`` read a :class:`DeferredDigest`
+    it holds as that digest (computed on first read, then stored in place of it)."""
+    slot = cls.__dict__[name]
+
+    def read(self: Any) -> Any:
+        value = slot.__get__(self, cls)
+        if type(value) is DeferredDigest:
+            value = value.compute()
+            slot.__set__(self, value)
+        return value
+
+    setattr(cls, name, property(read, slot.__set__, doc=f"``{name}`` (see :class:`DeferredDigest`)."))
+
+
+_deferred_field(Plan, "graph_digest")
 
 @dataclass(frozen=True, slots=True)
 class UnreadGroup:

@@ -17,7 +17,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   are excluded from ``Plan.counts``.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
   ``Plan.sequences`` and their autoscaling resources REPLACE (``plan/sequences.py``).
-- The plan records ``prior.serial`` and ``graph.digest()``; ``changes`` are sorted by URN; drift
+- The plan records ``prior.serial`` and ``graph.digest()`` (computed when first read: text and
+  markdown renders do not show it; :class:`~mlops_infra.plan.model.DeferredDigest`); ``changes`` are sorted by URN; drift
   (given, or found from ``live`` by :func:`mlops_infra.plan.drift.find_drift`) is its own section.
 - Warnings: pending operations in state, a state of another project/stack, updates of types with
   no registered replacement rules, secrets that could not be compared, live reads that failed.
@@ -34,7 +35,15 @@ from typing import Any
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
 from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name
 from mlops_infra.plan.diff import creation_changes, diff_inputs
-from mlops_infra.plan.model import Action, AttributeChange, Plan, Reason, ResourceChange, UnreadGroup
+from mlops_infra.plan.model import (
+    Action,
+    AttributeChange,
+    DeferredDigest,
+    Plan,
+    Reason,
+    ResourceChange,
+    UnreadGroup,
+)
 from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, normalize_inputs
 from mlops_infra.plan.rules import (
     ReplaceRule,
@@ -102,7 +111,7 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         cost = estimate_cost(graph, prior, region=options.region)
     kept = changes if options.include_noops else tuple(c for c in changes if c.action is not Action.NOOP)
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
-                graph_digest=graph.digest(), changes=kept, ml=ml, drift=drift_items, cost=cost,
+                graph_digest=DeferredDigest(graph.digest), changes=kept, ml=ml, drift=drift_items, cost=cost,
                 refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings),
                 unread=unread_groups(live) if live is not None else (),
                 sequences=sequences)

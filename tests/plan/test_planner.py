@@ -128,6 +128,18 @@ def test_an_applied_graph_plans_all_no_ops() -> None:
     assert result.state_serial == "s" * 64 and result.graph_digest == serving.graph.digest()
 
 
+def test_the_graph_digest_is_computed_when_first_read_and_kept() -> None:
+    """make_plan does not serialise the graph for its digest until something reads it (text and
+    markdown renders do not); then it is the graph's digest, in the plan, its JSON and its copies."""
+    serving = Serving()
+    result = plan(serving.graph, serving.applied())
+    assert "_digest" not in vars(serving.graph)  # not computed by planning
+    copy = replace(result, warnings=("w",))
+    assert copy.graph_digest == result.graph_digest == serving.graph.digest()
+    assert result.to_json()["graphDigest"] == serving.graph.digest() and result == replace(copy, warnings=())
+    with pytest.raises(AttributeError):
+        result.graph_digest = "x"  # type: ignore[misc]  # still a frozen field
+
 def test_empty_state_creates_everything_and_counts_exclude_components() -> None:
     serving = Serving()
     result = plan(serving.graph, PriorState.empty(P, S))
