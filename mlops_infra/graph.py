@@ -347,13 +347,14 @@ class GraphBuilder:
         """Add a resource and return its URN. Raises on a duplicate URN (a compiler bug)."""
         if parent is not None and parent not in self._chains:
             raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
-        urn = self.urn_for(type_, name, parent)
+        chain = (*self._chains[parent], type_) if parent else (type_,)  # urn_for's, made once
+        urn = make_urn(self.stack, self.project, chain, name)
         if urn in self._resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
         deps = set(ref_urns(inputs))
         deps.update(depends_on)
         deps.discard(urn)
-        self._chains[urn] = (*self._chains[parent], type_) if parent else (type_,)
+        self._chains[urn] = chain
         self._resources[urn] = DesiredResource(
             urn=urn, type=type_, name=name, custom=custom, parent=parent, inputs=inputs,
             dependencies=tuple(sorted(deps)), provider=provider if custom else None,

@@ -357,15 +357,17 @@ class _Walker:
         top = self.stringify and not path
         shallow = not path and not self.stringify
         plain = _PLAIN
+        if ign is not None:  # _child(ign, key), inlined: a trie's values are never None
+            ign_get, ign_any = ign.get, ign.get("*")
         for key, dv in d.items():
             if dv is None or key[:2] == "__":
                 continue
             child_ign = None
             if ign is not None:
-                child_ign = _child(ign, key)
+                child_ign = ign_get(key, ign_any)
                 if child_ign is True:
                     continue
-            pv = pget(key, MISSING)
+            pv = pget(key, MISSING) if has_prior else MISSING
             if top:
                 dv = _stringify(dv)
             elif type(dv) in plain and type(pv) is type(dv) and pv == dv:
@@ -393,7 +395,7 @@ class _Walker:
             for key, pv in p.items():
                 if dget(key) is not None or key[:2] == "__":
                     continue
-                if (ign is not None and _child(ign, key) is True) or self._provider_filled(key, pv, defaults):
+                if (ign is not None and ign_get(key, ign_any) is True) or self._provider_filled(key, pv, defaults):
                     continue
                 value = self.prior_only(pv, (*path, key))
                 prior_out[key] = value

@@ -639,6 +639,7 @@ class _ResourceReader:
         self.providers: dict[str, str] = {}
         self.shapes = _UrnShapes()
         self.packed = packed
+        self.well_formed: set[str] = set()
 
     def resource(self, entry: dict[str, Any]) -> StateResource | None:
         get = entry.get
@@ -682,12 +683,19 @@ class _ResourceReader:
         return self.urns.get(urn, urn)
 
     def malformed_urns(self, entry: dict[str, Any], index: int) -> list[str]:
-        """:func:`_malformed_urns` of ``entry``."""
+        """:func:`_malformed_urns` of ``entry``; a parent that is a URN found well formed before (the
+        parent's own, read first) is not parsed again."""
         found = []
+        well_formed = self.well_formed
         for field in ("urn", "parent"):
             value = entry.get(field)
-            if isinstance(value, str) and value and self.shapes.parts_key(value) is None:
-                found.append(f'resources[{index}] "{field}"')
+            if type(value) is str and value in well_formed:
+                continue
+            if isinstance(value, str) and value:
+                if self.shapes.parts_key(value) is None:
+                    found.append(f'resources[{index}] "{field}"')
+                elif type(value) is str:
+                    well_formed.add(value)
         return found
 
 
