@@ -13,7 +13,10 @@ Times what a user runs, each command a fresh process, against the same run's bas
 - ``graph json``: ``mlops-infra graph SPEC --env prod --format json``.
 
 Each round runs every command once, in a fixed order (so each pair shares the machine's load);
-after ``--warmup`` rounds, ``--runs`` rounds are counted. For each command it prints the median,
+after ``--warmup`` rounds, ``--runs`` rounds are counted. The children run with bytecode caches in
+a temporary ``PYTHONPYCACHEPREFIX``, written by the warm-up round (as an installed package has its
+``.pyc`` files; an inherited ``PYTHONDONTWRITEBYTECODE`` is dropped), or, with ``--no-bytecode``,
+compile the source in every run. For each command it prints the median,
 min and max wall time, the median CPU time (user + system, from ``wait4``), the median peak RSS of
 the process (``ru_maxrss``), and the medians of the per-round ratios to the compose floor, of wall
 and of CPU time (on a machine with more runnable processes than cores, wall time measures the
@@ -40,7 +43,7 @@ prints, before / after):
   time); ``orjson.loads`` of the state alone 3,464 MB.
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 5] [--warmup 1] [--baseline TREE]
-                                   [--only plan-state,graph-json] [--keep DIR]
+                                   [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -91,10 +94,18 @@ def write_inputs(endpoints: int, env: str, where: Path) -> tuple[Path, Path]:
     return spec, state
 
 
-def run_once(command: Command, cwd: Path) -> None:
-    """Run ``command`` once; record wall time, the child's peak RSS and a digest of its stdout."""
+def run_once(command: Command, cwd: Path, bytecode: str | None = None) -> None:
+    """Run ``command`` once; record wall time, the child's peak RSS and a digest of its stdout.
+
+    ``bytecode``: the directory of the bytecode caches (``PYTHONPYCACHEPREFIX``; the warm-up round
+    writes them, as an installed package has its ``.pyc`` files); None compiles the source in every run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
     env["PYTHONPATH"] = command.tree or ""
+    if bytecode is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = bytecode
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command.argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.DEVNULL,
@@ -150,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", help="another mlops-infra source tree to run the same commands from")
     parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json")
     parser.add_argument("--keep", type=Path, help="write the inputs here and keep them (reused when present)")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="compile the source in every run (no bytecode cache; by default the warm-up writes one)")
     parser.add_argument("--write-inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_inputs:
@@ -173,10 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(",")) if args.only else None
     cmds = commands(spec, state, args.env, args.baseline, only)
 
+    caches = None if args.no_bytecode else tempfile.TemporaryDirectory()
     load_before = os.getloadavg()
     for round_ in range(args.warmup + args.runs):
         for command in cmds:
-            run_once(command, run_dir)
+            run_once(command, run_dir, caches.name if caches is not None else None)
             if round_ < args.warmup:
                 command.walls.pop()
                 command.cpus.pop()
@@ -184,12 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     if holder is not None:
         holder.cleanup()
+    if caches is not None:
+        caches.cleanup()
 
     by_name = {c.name: c for c in cmds}
     compose = by_name["compose"]
     print(f"inputs: {args.endpoints} endpoints, spec {spec.stat().st_size / 2**20:.1f} MiB, state "
           f"{state.stat().st_size / 2**20:.1f} MiB" if holder is None else f"inputs: {args.endpoints} endpoints", end="")
-    print(f"; {args.runs} counted rounds after {args.warmup} warm-up; {os.cpu_count()} CPUs, load average "
+    print(f"; {args.runs} counted rounds after {args.warmup} warm-up; bytecode "
+          f"{'compiled in every run' if args.no_bytecode else 'cached (written by the warm-up)'}", end="")
+    print(f"; {os.cpu_count()} CPUs, load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"{'command':<22} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7} {'peak MB':>8} {'x compose':>10} "
           f"{'cpu x comp':>11} {'x baseline':>11}")
