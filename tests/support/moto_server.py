@@ -18,8 +18,9 @@ Contract:
   sockets (headers and body are written separately: without it a kept connection waits on the
   client's delayed ACK). Its connection threads end when the context exits.
 - The patches below are applied before ``start()`` and removed when the last running server stops
-  (reference counted, thread safe). They only widen what moto accepts (or, patch 5, what its
-  server spends routing a request); they never change a response moto already produced correctly:
+  (reference counted, thread safe). They widen what moto accepts (or, patches 5 and 6, what its
+  server spends routing a request), or make it do what AWS documents where it does not (the refusal
+  in patch 2, patch 7); they never change a response moto already produced correctly:
 
   1. **Modern SageMaker instance types.** moto validates endpoint-config variants against an old
      instance list that lacks ``ml.g5``, ``ml.g6``, ``ml.g6e``, ``ml.p4d``, ``ml.p4de``, ``ml.p5``,
@@ -30,7 +31,12 @@ Contract:
      (like a completed update). ``RetainAllVariantProperties`` keeps the current weights and counts
      of variants whose name exists in both configs, except the properties listed in
      ``ExcludeRetainedVariantProperties`` (``DesiredWeight``, ``DesiredInstanceCount``), which come
-     from the new config (botocore ``UpdateEndpointInput``).
+     from the new config (botocore ``UpdateEndpointInput``). Like AWS, it refuses (ValidationException)
+     an update that changes the instance type of a variant registered as an Application Auto Scaling
+     target (AWS "Update endpoints that use auto scaling",
+     https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html: "If the update
+     would change the instance type for any model that is a target for auto scaling, the update
+     fails"; the exact AWS message is not documented).
 
   3. **Endpoint updates take time** (for the rollout driver's concurrency tests). AWS puts an
      endpoint in ``Updating`` on ``UpdateEndpoint`` and ``UpdateEndpointWeightsAndCapacities``
@@ -60,6 +66,10 @@ Contract:
      ``inspect.getmembers`` walk, per request) to check that the action exists. The patch
      remembers the list per class; classes gain methods only when these patches are applied or
      removed (patch 2 adds ``update_endpoint``), which empties what it remembers.
+  7. **``DeregisterScalableTarget`` deletes the target's scaling policies.** moto keeps them; AWS
+     deletes them (botocore ``DeregisterScalableTarget``: "Deregistering a scalable target deletes
+     the scaling policies and the scheduled actions that are associated with it"). The patch deletes
+     the policies and scheduled actions of the deregistered target, after moto deregistered it.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -185,6 +195,7 @@ def _update_endpoint(self: Any) -> Any:
         _begin_update(endpoint)
     config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
     previous = {v["VariantName"]: v for v in endpoint.production_variants}
+    _refuse_autoscaled_type_change(backend, endpoint, config["ProductionVariants"])
     variants = endpoint._process_production_variants(config["ProductionVariants"])
     if self._get_param("RetainAllVariantProperties"):
         excluded = {e.get("VariantPropertyType") for e in self._get_param("ExcludeRetainedVariantProperties") or []}
@@ -197,6 +208,23 @@ def _update_endpoint(self: Any) -> Any:
     endpoint.production_variants = variants
     _end_update(endpoint)
     return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _refuse_autoscaled_type_change(backend: Any, endpoint: Any, new: list[Any]) -> None:
+    """A ValidationException if a variant registered for autoscaling changes instance type (patch 2)."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+    from moto.sagemaker.exceptions import ValidationError
+
+    name = endpoint.endpoint_name
+    current = backend.describe_endpoint_config(endpoint.endpoint_config_name)["ProductionVariants"]
+    types = {v["VariantName"]: v.get("InstanceType") for v in current}
+    targets = applicationautoscaling_backends[backend.account_id][backend.region_name].targets
+    registered = targets.get("sagemaker:variant:DesiredInstanceCount", {})
+    for variant in new:
+        old = types.get(variant["VariantName"])
+        if old and old != variant.get("InstanceType") and f"endpoint/{name}/variant/{variant['VariantName']}" in registered:
+            raise ValidationError(message=f"The variant {variant['VariantName']} of endpoint {name} is registered for "
+                                  "autoscaling: deregister it before changing its instance type.")
 
 
 def _search_pages(self: Any) -> Any:
@@ -244,8 +272,21 @@ def _names_once_per_class(original: Any) -> Any:
     return method_names_from_class
 
 
+def _deregister_deletes_policies(original: Any) -> Any:
+    def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+        original(self, namespace, r_id, dimension)  # raises when there is no such target
+        for key, policy in list(self.policies.items()):
+            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
+                policy.delete_alarms(self.account_id, self.region_name)
+                del self.policies[key]
+        self.scheduled_actions[:] = [a for a in self.scheduled_actions
+                                     if (a.resource_id, a.scalable_dimension) != (r_id, dimension)]
+    return deregister_scalable_target
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
@@ -270,6 +311,9 @@ def _apply_patches() -> None:
     SageMakerResponse.update_endpoint = _update_endpoint
     _saved.append((SageMakerResponse, "search", SageMakerResponse.__dict__.get("search")))
     SageMakerResponse.search = _search_pages
+    original = ApplicationAutoscalingBackend.deregister_scalable_target
+    _saved.append((ApplicationAutoscalingBackend, "deregister_scalable_target", original))
+    ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
     _action_names.clear()  # classes changed (patch 6)
 
 
