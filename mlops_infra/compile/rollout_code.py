@@ -6,11 +6,17 @@ compile, ``tests/test_layering.py``). The runners run exactly these modules, the
 fleet pass, drivers and gates as ``mlops-infra rollout``, plus ``rollouts.json``, the runner's document
 (format in ``mlops_infra/rollout/scheduled.py``). Each target lists what its runner imports; a test
 per target runs the shipped files alone, so a missing module fails there.
+
+:func:`declared_autoscaling` is the document's ``autoscaling`` entry of an endpoint (and what
+``rollout/connect.py`` reads from a graph): the compiled ``aws:appautoscaling`` target and policies
+(``compile/aws/serving.py``) as Application Auto Scaling API arguments, which the SageMaker driver
+puts back when a finish that moved them was killed (``rollout/drivers/sagemaker.py``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -38,3 +44,33 @@ def files(paths: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def document_text(document: dict[str, Any]) -> str:
     """The runner's document as shipped (sorted, indented JSON)."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def declared_autoscaling(target: dict[str, Any] | None, policies: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """``{"target": {"MinCapacity", "MaxCapacity"}, "policies": [PutScalingPolicy arguments]}`` from the
+    Pulumi inputs of an ``aws:appautoscaling/target:Target`` and its ``aws:appautoscaling/policy:Policy``
+    resources (None without a target). The API names are botocore's (``RegisterScalableTargetRequest``;
+    ``PutScalingPolicyRequest``: ``PolicyName``, ``PolicyType``,
+    ``TargetTrackingScalingPolicyConfiguration``, whose members are the Pulumi input names with a
+    capital first letter: ``TargetValue``, ``ScaleInCooldown``, ``PredefinedMetricSpecification``,
+    ``CustomizedMetricSpecification`` with ``Dimensions`` of ``Name``/``Value``...). Policies are
+    sorted by name."""
+    if target is None:
+        return None
+    out = []
+    for policy in sorted(policies, key=lambda p: str(p.get("name"))):
+        entry: dict[str, Any] = {"PolicyName": policy["name"], "PolicyType": policy.get("policyType", "StepScaling")}
+        if policy.get("targetTrackingScalingPolicyConfiguration"):
+            entry["TargetTrackingScalingPolicyConfiguration"] = _api_names(
+                policy["targetTrackingScalingPolicyConfiguration"])
+        out.append(entry)
+    return {"target": {"MinCapacity": target["minCapacity"], "MaxCapacity": target["maxCapacity"]}, "policies": out}
+
+
+def _api_names(value: Any) -> Any:
+    """Pulumi's camelCase input names -> the API's PascalCase member names (keys only, recursively)."""
+    if isinstance(value, dict):
+        return {key[:1].upper() + key[1:]: _api_names(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_api_names(item) for item in value]
+    return value

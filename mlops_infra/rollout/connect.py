@@ -2,7 +2,9 @@
 
 Contract of :func:`connect`: ``graph.rollouts["endpoints.<name>"]`` gives the :class:`RolloutSpec`;
 AWS endpoints get a :class:`SageMakerDriver` (the endpoint's final config and new model are read from
-the graph's endpoint, config and model resources) and :class:`CloudWatchGates`, with boto3's usual
+the graph's endpoint, config and model resources; the autoscaling of its ``primary`` variant from the
+graph's ``aws:appautoscaling`` target whose ``resourceId`` is ``endpoint/<name>/variant/primary`` and
+the policies on it, :func:`declared_scaling`) and :class:`CloudWatchGates`, with boto3's usual
 credential chain and ``AWS_ENDPOINT_URL``; Kubernetes endpoints get a :class:`KServeDriver` on the
 graph's namespace through :mod:`mlops_infra.kube` (kubeconfig ``context`` of the environment, or the
 pod's service account) and :class:`PrometheusGates` at ``prometheus_url``. A Kubernetes rollout with
@@ -15,13 +17,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.rollout_code import declared_autoscaling
 from mlops_infra.errors import UserError
 from mlops_infra.graph import REF, DesiredGraph, is_ref
-from mlops_infra.rollout.drivers.sagemaker import EndpointTarget
+from mlops_infra.rollout.drivers.sagemaker import PRIMARY, DeclaredScaling, EndpointTarget
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Driver, GateReader, NoGates
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 PROMETHEUS_ENV = "MLOPS_PROMETHEUS_URL"
 
 
@@ -56,7 +61,17 @@ def aws_target(graph: DesiredGraph, plan: dict[str, Any]) -> EndpointTarget:
     config_name = endpoint_config_names(graph)[endpoint]
     config = next(r for r in graph.resources if r.inputs.get("name") == config_name)
     model = _resolve(graph, config.inputs["productionVariants"][0]["modelName"])
-    return EndpointTarget(endpoint, str(plan["modelVersion"]), config_name, str(model))
+    return EndpointTarget(endpoint, str(plan["modelVersion"]), config_name, str(model), declared_scaling(graph, endpoint))
+
+
+def declared_scaling(graph: DesiredGraph, endpoint: str) -> DeclaredScaling | None:
+    """The autoscaling the graph declares for ``endpoint``'s ``primary`` variant (None: none)."""
+    resource_id = f"endpoint/{endpoint}/variant/{PRIMARY}"
+    target = next((r.inputs for r in graph.resources
+                   if r.type == SCALABLE_TARGET and r.inputs.get("resourceId") == resource_id), None)
+    policies = [r.inputs for r in graph.resources
+                if r.type == SCALING_POLICY and _resolve(graph, r.inputs.get("resourceId")) == resource_id]
+    return DeclaredScaling.from_document(declared_autoscaling(target, policies))
 
 
 def rollout_spec(graph: DesiredGraph, endpoint: str, source: str = "") -> tuple[str, dict[str, Any]]:

@@ -112,7 +112,8 @@ class Observed:
     rollout status (None: none, or unreadable); ``token``: the driver's concurrency token for this
     observation (a resourceVersion, or config name + status fields); ``converged``: the endpoint
     already runs the configuration the graph asks for (False: SageMaker, a new endpoint config of the
-    same model version, e.g. another instance type, that only the controller lands); ``kept``: what
+    same model version, e.g. another instance type, that only the controller lands, or a finish whose
+    autoscaling is still to be put back); ``kept``: what
     the driver kept for a rollback and may delete later, as (kind, name, version that left it)
     (SageMaker: configs and models, see ``drivers/sagemaker.py``).
     """

@@ -14,8 +14,11 @@ Both ship this package's own modules (the same reconcile, fleet pass, drivers an
 Contract:
 - The document: ``{"target": "aws" | "kubernetes", "rollouts": [{"address": "endpoints.<name>",
   "plan": graph.rollouts[address], ...}], ...}``; on AWS each rollout also has ``"endpoint":
-  {"endpoint", "version", "finalConfig", "model"}`` (the :class:`EndpointTarget` the CLI reads from the
-  graph, ``rollout/connect.py``) and the document has ``"region"``; on Kubernetes it has
+  {"endpoint", "version", "finalConfig", "model", "autoscaling"}`` (the :class:`EndpointTarget` the
+  CLI reads from the graph, ``rollout/connect.py``; ``autoscaling`` is the declared
+  :class:`DeclaredScaling` as ``{"target": {"MinCapacity", "MaxCapacity"}, "policies":
+  [PutScalingPolicy arguments]}``, or null, ``compile/rollout_code.py``) and the document has
+  ``"region"``; on Kubernetes it has
   ``"namespace"`` and, when gates need it, ``"prometheusUrl"``.
 - :func:`run_pass` builds one fleet member per rollout and runs
   :func:`~mlops_infra.rollout.fleet.reconcile_fleet` once at ``now``. It never loops or sleeps: the
@@ -70,7 +73,7 @@ def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
     import boto3  # in the Lambda runtime
     from botocore.config import Config
 
-    from mlops_infra.rollout.drivers.sagemaker import EndpointTarget, SageMakerDriver
+    from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget, SageMakerDriver
     from mlops_infra.rollout.gates.cloudwatch import CloudWatchGates
 
     session = session or boto3.Session(region_name=document.get("region"))
@@ -82,7 +85,8 @@ def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
     for item in document["rollouts"]:
         spec = RolloutSpec.from_graph(item["address"], item["plan"])
         where = item["endpoint"]
-        target = EndpointTarget(where["endpoint"], str(where["version"]), where["finalConfig"], where["model"])
+        target = EndpointTarget(where["endpoint"], str(where["version"]), where["finalConfig"], where["model"],
+                                DeclaredScaling.from_document(where.get("autoscaling")))
         members.append(Member(spec, SageMakerDriver(sagemaker, target, autoscaling=autoscaling),
                               gates if spec.gates else NoGates()))
     return members

@@ -2,14 +2,16 @@
 
 ``deploy(sm, name, ...)`` creates what ``mlops-infra apply`` leaves before a canary: the models of the
 stable and the new version, the endpoint on the stable version's single-variant config, the graph's
-final config for the new version, and (optionally) the primary variant's scalable target.
+final config for the new version, and (optionally) the primary variant's scalable target (min =
+``count``, max 10) with ``policies`` (``PutScalingPolicy`` arguments) on it; the returned target then
+declares that autoscaling, as a graph with them would.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlops_infra.rollout.drivers.sagemaker import EndpointTarget
+from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget
 
 ROLE = "arn:aws:iam::123456789012:role/serving"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1"
@@ -26,7 +28,8 @@ def config(sm: Any, name: str, model: str, instance: str = "ml.g5.xlarge", count
 
 
 def deploy(sm: Any, endpoint: str = "fraud-prod-scorer", *, stable: int = 12, new: int = 13, count: int = 3,
-           new_instance: str = "ml.g5.xlarge", autoscaling: Any = None) -> EndpointTarget:
+           new_instance: str = "ml.g5.xlarge", autoscaling: Any = None,
+           policies: tuple[dict[str, Any], ...] = ()) -> EndpointTarget:
     for version in (stable, new):
         sm.create_model(ModelName=model_name(endpoint, version), ExecutionRoleArn=ROLE,
                         PrimaryContainer={"Image": IMAGE})
@@ -37,7 +40,11 @@ def deploy(sm: Any, endpoint: str = "fraud-prod-scorer", *, stable: int = 12, ne
         autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/primary",
             ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=count, MaxCapacity=10)
-    return EndpointTarget(endpoint, str(new), f"{endpoint}-cfg-v{new}", model_name(endpoint, new))
+        for policy in policies:
+            autoscaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/primary",
+                                           ScalableDimension="sagemaker:variant:DesiredInstanceCount", **policy)
+    declared = DeclaredScaling(count, 10, tuple(policies)) if autoscaling is not None else None
+    return EndpointTarget(endpoint, str(new), f"{endpoint}-cfg-v{new}", model_name(endpoint, new), declared)
 
 
 def canary_percent(sm: Any, endpoint: str) -> int | None:

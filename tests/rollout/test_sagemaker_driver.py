@@ -10,6 +10,7 @@ import pytest
 
 from mlops_infra.rollout.drivers.sagemaker import (
     Crash,
+    DeclaredScaling,
     EndpointTarget,
     SageMakerDriver,
     canary_instances,
@@ -190,7 +191,7 @@ def test_a_new_config_of_the_serving_version_is_landed_at_once(sm, scaling):
                                      MinCapacity=3, MaxCapacity=10)
     scaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{E}/variant/primary",
                                ScalableDimension="sagemaker:variant:DesiredInstanceCount", **POLICY)
-    target = EndpointTarget(E, "13", f"{E}-cfg-v13-new", model_name(E, 13))
+    target = EndpointTarget(E, "13", f"{E}-cfg-v13-new", model_name(E, 13), DeclaredScaling(3, 10, (POLICY,)))
     driver = SageMakerDriver(sm, target, autoscaling=scaling)
     assert driver.observe().converged is False
     landed = reconcile_once(spec("aws"), driver, ScriptedGates(), 1000.0)

@@ -88,7 +88,7 @@ def document(aws: AwsContext) -> dict[str, Any]:
     rollouts = aws.ctx.builder.rollouts
     return {"target": "aws", "region": aws.region, "rollouts": [
         {"address": address, "plan": rollouts[address],
-         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model")}}
+         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model", "autoscaling")}}
         for address, canary in sorted(aws.canaries.items())]}
 
 

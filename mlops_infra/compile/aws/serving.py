@@ -53,7 +53,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_infra import catalog
-from mlops_infra.compile import facts
+from mlops_infra.compile import facts, rollout_code
 from mlops_infra.compile.aws import arns, iam, policies, registry, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
@@ -319,22 +319,30 @@ def scaling_target_value(item: Endpoint, instance: str) -> float:
     return target
 
 
-def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: str, instance: str) -> None:
+def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: str,
+                     instance: str) -> dict[str, Any] | None:
+    """The target and policy; returns them as the rollout runner's document declares them
+    (:func:`rollout_code.declared_autoscaling`: a killed finish puts them back)."""
     physical, address = endpoint_name(aws, item.name), f"endpoints.{item.name}"
-    target = aws.add(SCALABLE_TARGET, f"{item.name}-scalable-target", {
+    target_inputs = {
         "serviceNamespace": "sagemaker", "scalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "resourceId": f"endpoint/{physical}/variant/{variant_name(item)}",
         "minCapacity": max(1, item.replicas.min), "maxCapacity": max(1, item.replicas.max),
-    }, parent=component, address=address, role="scalable-target", depends_on=[endpoint])
+    }
+    target = aws.add(SCALABLE_TARGET, f"{item.name}-scalable-target", target_inputs, parent=component,
+                     address=address, role="scalable-target", depends_on=[endpoint])
     metric = SCALING_METRICS[item.autoscaling.metric](aws, item, physical)
-    aws.add(SCALING_POLICY, f"{item.name}-scaling-policy", {
+    policy_inputs = {
         "name": aws.name(item.name, "target-tracking", max_len=256), "policyType": "TargetTrackingScaling",
         "serviceNamespace": ref(target, "serviceNamespace"), "resourceId": ref(target, "resourceId"),
         "scalableDimension": ref(target, "scalableDimension"),
         "targetTrackingScalingPolicyConfiguration": {
             "targetValue": scaling_target_value(item, instance), "scaleInCooldown": 300, "scaleOutCooldown": 60,
             **metric},
-    }, parent=component, address=address, role="scaling-policy")
+    }
+    aws.add(SCALING_POLICY, f"{item.name}-scaling-policy", policy_inputs, parent=component, address=address,
+            role="scaling-policy")
+    return rollout_code.declared_autoscaling(target_inputs, [policy_inputs])
 
 
 def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
@@ -421,11 +429,10 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         "deploymentConfig": _deployment_config(aws, item),
     }, parent=component, address=address, role="endpoint", depends_on=[iam.policy_urn(aws, role_spec, component)],
         options=controlled)
-    if item.autoscaling:
-        _add_autoscaling(aws, item, component, endpoint, instance)
+    scaling = _add_autoscaling(aws, item, component, endpoint, instance) if item.autoscaling else None
     if item.rollout.strategy == "canary":
         aws.ctx.builder.rollouts[address] = canary_rollout(aws, item)
         aws.canaries[address] = {"endpoint": physical, "version": str(item.model.version),
                                  "finalConfig": config_name, "model": model[1],
                                  "kms": not has_local_nvme(instance),
-                                 "autoscaled": bool(item.autoscaling)}
+                                 "autoscaled": bool(item.autoscaling), "autoscaling": scaling}

@@ -9,9 +9,11 @@ two variants of one endpoint config, whose share of traffic is ``weight / sum of
 Contract of :class:`SageMakerDriver` (one endpoint):
 - Variants have stable names (A2): ``primary`` always serves the stable version and carries the
   endpoint's Application Auto Scaling target; ``canary`` exists only during a rollout and is never
-  autoscaled, so removing it needs no deregistration (AWS "Update endpoints that use auto scaling",
-  https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-update.html: deregistering is
-  only needed to change the instance type of, or remove, an autoscaled variant).
+  autoscaled, so removing it needs no deregistration (AWS "Update or delete endpoints that use auto
+  scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html: "If the
+  update would change the instance type for any model that is a target for auto scaling, the update
+  fails"; deregistering is only needed to change the instance type of, or remove, an autoscaled
+  variant).
 - ``observe``: ``DescribeEndpoint`` (status, config, ``CurrentWeight`` per variant), ``ListTags``
   (the status under ``mlops-infra:rollout:<field>``) and the model version of each variant (the
   ``-v<N>-`` part of the model name the compiler gives). The share on the new version is ``canary
@@ -59,11 +61,40 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
   (so primary's instance count survives, and its weight comes from the config: it was 0 while the
   canary had everything). If the final config changes primary's instance type, the variant's
-  scalable target is deregistered first and registered again after (same min/max, its scaling
-  policies read before and put back, since deregistering deletes them), as the AWS page above
-  requires.
+  scalable target is deregistered first and registered again after, as the AWS page above requires
+  ("Before you update the endpoint, delete any scaling policies configured for it and deregister the
+  variant [...]. After you update the endpoint, you can register the updated variant as a scalable
+  target and attach a scaling policy"): see **A finish that moves autoscaling** below.
+- **A finish that moves autoscaling** (issue 8: it must converge whatever instant the driver is
+  killed at). The graph is the source of truth: :class:`EndpointTarget` carries the autoscaling the
+  graph declares (:class:`DeclaredScaling`: ``RegisterScalableTarget`` min/max and
+  ``PutScalingPolicy`` arguments), None when the endpoint is not autoscaled; then the finish makes
+  no Application Auto Scaling call at all. With a declared autoscaling and an instance-type change:
+  (1) read the live target (``DescribeScalableTargets``) and, if registered, its policies
+  (``DescribeScalingPolicies``); (2) tag the endpoint ``mlops-infra:autoscaling:restore`` in the
+  same ``AddTags`` that records what the move leaves unused (no extra call); (3)
+  ``DeregisterScalableTarget``, which deletes the policies (botocore: "Deregistering a scalable
+  target deletes the scaling policies and the scheduled actions that are associated with it"); (4)
+  ``UpdateEndpoint``; (5) ``RegisterScalableTarget`` and ``PutScalingPolicy``; (6) delete the tag.
+  What (1) read lives in memory only; the tag is what survives a kill. While it is on the endpoint,
+  ``observe`` reports ``converged`` false (and the token includes it), so the reconciler decides
+  ``finish`` again even when the status already says ``finished`` and the endpoint already runs the
+  final config (without the tag, a finish killed after (4) would look settled and never be called
+  again: the variant would stay without autoscaling, silently, while Pulumi's state believes it is
+  there). A resumed finish on the final config reads the live target (and its policies, if
+  registered), registers the declared target if none is, puts each declared policy that is missing,
+  and deletes the tag; one still on the rollout config (killed after (3)) finds nothing registered
+  and takes the normal path with the declared values. Both are safe to repeat: ``RegisterScalableTarget``
+  "Registers or updates a scalable target" and ``PutScalingPolicy`` "Creates or updates a scaling
+  policy" (botocore). **What is put back**: an uninterrupted finish puts back what it read live
+  (min/max and every policy, so limits or a policy tuned by hand survive, as they would a ``pulumi
+  up`` without refresh), plus any declared policy missing from it; after a kill between (3) and (5)
+  the live values are gone, and the declared ones are used. The scheduled actions that deregistering
+  also deletes are not put back (the compiler declares none). The tag costs one ``DeleteTags`` on
+  this path only; every other pass makes the calls it made before (a finish of an endpoint the graph
+  does not autoscale now makes none of its own: it used to describe the scalable target).
 - A new config of the version already serving (``observe``: ``converged`` is whether the endpoint
-  runs the graph's final config) is landed the same way, at once: same model, nothing to canary.
+  runs the graph's final config with no autoscaling left to put back) is landed the same way, at once: same model, nothing to canary.
 - A start on an endpoint whose ``canary`` variant serves another version (a rolled-back one) builds
   a new rollout config: the new version never inherits the old canary's traffic.
 - **What is kept, and when it goes.** Pulumi keeps the old model and config when a version replaces
@@ -106,6 +137,8 @@ _BUSY = ("in-progress", "in progress", "not in service", "updating")
 KEPT_PREFIX = "mlops-infra:kept:"
 KEEP_SECONDS = 24 * 3600
 """How long a finished version's predecessors are kept (the rollback window), by default."""
+SCALING_TAG = "mlops-infra:autoscaling:restore"
+"""Set while a finish has the primary variant's autoscaling to put back (see the contract)."""
 SEARCH_PAGE = 100
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 
@@ -115,13 +148,37 @@ class Crash(Exception):
 
 
 @dataclass(frozen=True)
+class DeclaredScaling:
+    """The Application Auto Scaling the graph declares for the ``primary`` variant, as API arguments:
+    ``min_capacity`` / ``max_capacity`` for ``RegisterScalableTarget`` (``MinCapacity``,
+    ``MaxCapacity``), ``policies`` as ``PutScalingPolicy`` arguments without the target's identity
+    (``PolicyName``, ``PolicyType``, ``TargetTrackingScalingPolicyConfiguration``; botocore
+    ``PutScalingPolicyRequest``). Made by ``compile/rollout_code.py`` (:func:`declared_autoscaling`
+    there) from the graph's ``aws:appautoscaling`` target and policies."""
+
+    min_capacity: int
+    max_capacity: int
+    policies: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def from_document(cls, entry: dict[str, Any] | None) -> DeclaredScaling | None:
+        """From the ``autoscaling`` entry of the runner's document (None: not autoscaled)."""
+        if not entry:
+            return None
+        target = entry["target"]
+        return cls(int(target["MinCapacity"]), int(target["MaxCapacity"]), tuple(entry.get("policies") or ()))
+
+
+@dataclass(frozen=True)
 class EndpointTarget:
-    """What the graph says about one endpoint's rollout (``graph.rollouts`` of an AWS endpoint)."""
+    """What the graph says about one endpoint's rollout (``graph.rollouts`` of an AWS endpoint), and
+    the autoscaling it declares for the ``primary`` variant (None: not autoscaled)."""
 
     endpoint: str
     version: str
     final_config: str
     model: str
+    autoscaling: DeclaredScaling | None = None
 
 
 def model_version(model_name: str) -> str | None:
@@ -140,7 +197,7 @@ class SageMakerDriver:
                  crash_at: str | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
         self.sm, self.target, self.autoscaling = sagemaker, target, autoscaling
         self.keep_seconds = keep_seconds
-        self.crash_at = crash_at  # test hook: "status" or "traffic" (die right after that write)
+        self.crash_at = crash_at  # test hook: "status", "traffic", "deregister" or "update" (die right after)
         self._configs: dict[str, dict[str, Any]] = {}
 
     # -- observe -------------------------------------------------------------------------------------------------
@@ -212,9 +269,10 @@ class SageMakerDriver:
             percent = 100 if stable == self.target.version else 0
         status = endpoint.get("EndpointStatus", "")
         return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
-                        status=RolloutStatus.from_fields(fields), token=_token(endpoint, fields),
+                        status=RolloutStatus.from_fields(fields), token=_token(endpoint, tags),
                         detail="" if status == "InService" else f"EndpointStatus {status}",
-                        converged=endpoint["EndpointConfigName"] == self.target.final_config,
+                        converged=endpoint["EndpointConfigName"] == self.target.final_config
+                        and not _scaling_pending(tags),
                         kept=tuple(sorted(_kept(tags).values())))
 
     # -- act -------------------------------------------------------------------------------------------------------
@@ -222,14 +280,14 @@ class SageMakerDriver:
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
         endpoint, tags = self._read()
         fields = _fields(tags)
-        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, fields) != observed.token:
+        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
             raise Lost("the endpoint changed since it was observed")
         self._write_status(endpoint["EndpointArn"], decision.status, fields)
         self._crash("status")
         if decision.action == "rollback" and observed.percent:
             self._weights(endpoint, 0)
         elif decision.action == "finish":
-            self._finish(endpoint)
+            self._finish(endpoint, tags)
         elif decision.action == "set_traffic" and decision.percent is not None:
             self._traffic(endpoint, fields, decision.percent)
         self._crash("traffic")
@@ -246,14 +304,17 @@ class SageMakerDriver:
             return  # the endpoint is Updating now; the next pass sets the weights
         self._weights(endpoint, percent)
 
-    def _keep(self, endpoint: dict[str, Any], staying: set[str]) -> None:
+    def _keep(self, endpoint: dict[str, Any], staying: set[str], *, scaling: bool = False) -> None:
         """Tag what moving off the endpoint's config leaves unused: the config, and its models not in
-        ``staying`` (the models of the config moved to); see the module contract."""
+        ``staying`` (the models of the config moved to); with ``scaling``, also :data:`SCALING_TAG`
+        (the autoscaling to put back, in the same call); see the module contract."""
         name = endpoint["EndpointConfigName"]
         models = {v.get("ModelName", "") for v in self._config(name)["ProductionVariants"]} - staying - {""}
         entries = [("config", name), *(("model", m) for m in sorted(models))]
-        self.sm.add_tags(ResourceArn=endpoint["EndpointArn"],
-                         Tags=[{"Key": f"{KEPT_PREFIX}{kind}:{n}", "Value": self.target.version} for kind, n in entries])
+        tags = [{"Key": f"{KEPT_PREFIX}{kind}:{n}", "Value": self.target.version} for kind, n in entries]
+        if scaling:
+            tags.append({"Key": SCALING_TAG, "Value": self.target.version})
+        self.sm.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=tags)
 
     def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
@@ -286,29 +347,49 @@ class SageMakerDriver:
                 raise
         return name, {v.get("ModelName", "") for v in variants}
 
-    def _finish(self, endpoint: dict[str, Any]) -> None:
+    def _finish(self, endpoint: dict[str, Any], tags: list[dict[str, str]]) -> None:
+        """Land the graph's final config (see the contract, **A finish that moves autoscaling**)."""
+        declared = self.target.autoscaling if self.autoscaling is not None else None
         if endpoint["EndpointConfigName"] == self.target.final_config:
+            if _scaling_pending(tags):  # a finish killed after it deregistered: put autoscaling back
+                if declared is not None:
+                    live = self._scalable_target()
+                    self._reinstate(live, self._scaling_policies(live["ResourceId"]) if live else [], declared,
+                                    register=live is None)
+                self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
             return  # completed by an earlier pass
-        before = self._config(endpoint["EndpointConfigName"])
         after = self._config(self.target.final_config)
-        old_type = next((v.get("InstanceType") for v in before["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
-        new_type = next((v.get("InstanceType") for v in after["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
-        target = self._scalable_target() if old_type != new_type else None
-        kept = self._scaling_policies(target["ResourceId"]) if target is not None else []
-        self._keep(endpoint, {v.get("ModelName", "") for v in after["ProductionVariants"]})
-        if target is not None:
-            self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
+        moves = declared is not None and _primary_type(self._config(endpoint["EndpointConfigName"])) != \
+            _primary_type(after)
+        live = self._scalable_target() if moves else None
+        kept = self._scaling_policies(live["ResourceId"]) if live is not None else []
+        self._keep(endpoint, {v.get("ModelName", "") for v in after["ProductionVariants"]}, scaling=moves)
+        if live is not None:
+            self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=live["ResourceId"],
                                                         ScalableDimension=SCALABLE_DIMENSION)
+            self._crash("deregister")
         self._update(EndpointName=self.target.endpoint, EndpointConfigName=self.target.final_config,
                      RetainAllVariantProperties=True,
                      ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}])
-        if target is not None:
-            self.autoscaling.register_scalable_target(
-                ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=SCALABLE_DIMENSION,
-                MinCapacity=target["MinCapacity"], MaxCapacity=target["MaxCapacity"])
-            for policy in kept:
-                self.autoscaling.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
-                                                    ScalableDimension=SCALABLE_DIMENSION, **policy)
+        self._crash("update")
+        if moves and declared is not None:
+            self._reinstate(live, kept, declared, register=True)
+            self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
+
+    def _reinstate(self, live: dict[str, Any] | None, policies: list[dict[str, Any]], declared: DeclaredScaling,
+                   *, register: bool) -> None:
+        """Register the primary variant's target (with ``register``: the live min/max read before, else
+        the declared ones) and put ``policies`` (read live, put again only when ``register``) and each
+        declared policy whose name is not among them (both calls are upserts: see the contract)."""
+        resource = f"endpoint/{self.target.endpoint}/variant/{PRIMARY}"
+        where = {"ServiceNamespace": "sagemaker", "ResourceId": resource, "ScalableDimension": SCALABLE_DIMENSION}
+        if register:
+            low, high = (live["MinCapacity"], live["MaxCapacity"]) if live is not None else \
+                (declared.min_capacity, declared.max_capacity)
+            self.autoscaling.register_scalable_target(**where, MinCapacity=low, MaxCapacity=high)
+        names = {p["PolicyName"] for p in policies}
+        for policy in [*(policies if register else []), *(p for p in declared.policies if p["PolicyName"] not in names)]:
+            self.autoscaling.put_scaling_policy(**where, **policy)
 
     # -- tidy ------------------------------------------------------------------------------------------------------
 
@@ -322,7 +403,7 @@ class SageMakerDriver:
         if not [k for k in observed.kept if self._due(k[2], status.since, now)]:
             return ()
         endpoint, tags = self._read()
-        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, _fields(tags)) != observed.token:
+        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
             return ()  # changed since observed: the next pass looks again
         name = endpoint["EndpointConfigName"]
         in_use = {("config", name), ("config", self.target.final_config), ("model", self.target.model),
@@ -410,6 +491,14 @@ def _kept(tags: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
     return out
 
 
+def _primary_type(config: dict[str, Any]) -> str | None:
+    return next((v.get("InstanceType") for v in config["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
+
+
+def _scaling_pending(tags: list[dict[str, str]]) -> bool:
+    return any(t["Key"] == SCALING_TAG for t in tags)
+
+
 def _fields(tags: list[dict[str, str]]) -> dict[str, str]:
     return {t["Key"][len(TAG_PREFIX):]: t["Value"] for t in tags if t["Key"].startswith(TAG_PREFIX)}
 
@@ -442,5 +531,8 @@ def search_endpoints(sm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]
     return found
 
 
-def _token(endpoint: dict[str, Any], fields: dict[str, str]) -> str:
-    return endpoint.get("EndpointConfigName", "") + "|" + "|".join(f"{k}={v}" for k, v in sorted(fields.items()))
+def _token(endpoint: dict[str, Any], tags: list[dict[str, str]]) -> str:
+    """The concurrency token: the config name, the stored status and whether autoscaling is pending."""
+    pending = "|scaling" if _scaling_pending(tags) else ""
+    return (endpoint.get("EndpointConfigName", "") + pending + "|"
+            + "|".join(f"{k}={v}" for k, v in sorted(_fields(tags).items())))

@@ -150,8 +150,20 @@ def test_the_function_ships_the_rollout_code_and_the_document_of_its_rollouts():
     assert item["plan"] == graph.rollouts["endpoints.scorer"]
     config = one(graph, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     model = one(graph, "aws:sagemaker/model:Model")
+    target = one(graph, "aws:appautoscaling/target:Target").inputs
+    policy = one(graph, "aws:appautoscaling/policy:Policy").inputs
+    tracking = policy["targetTrackingScalingPolicyConfiguration"]
     assert item["endpoint"] == {"endpoint": item["plan"]["endpointName"], "version": "12",
-                                "finalConfig": config.inputs["name"], "model": model.inputs["name"]}
+                                "finalConfig": config.inputs["name"], "model": model.inputs["name"],
+                                "autoscaling": {  # what a killed finish puts back (rollout/drivers/sagemaker.py)
+                                    "target": {"MinCapacity": target["minCapacity"],
+                                               "MaxCapacity": target["maxCapacity"]},
+                                    "policies": [{
+                                        "PolicyName": policy["name"], "PolicyType": "TargetTrackingScaling",
+                                        "TargetTrackingScalingPolicyConfiguration": {
+                                            "TargetValue": tracking["targetValue"], "ScaleInCooldown": 300,
+                                            "ScaleOutCooldown": 60, "PredefinedMetricSpecification": {
+                                                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}]}}
     role = next(r for r in _runner(graph) if r.name == "rollout-runner")
     assert function.inputs["role"] == {"$ref": role.urn, "output": "arn"}
     assert not any(is_ref(v) for v in files.values())

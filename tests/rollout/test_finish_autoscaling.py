@@ -1,0 +1,181 @@
+"""Issue 8: a finish that changes the autoscaled variant's instance type converges whatever instant the
+driver is killed at (``drivers/sagemaker.py``, "A finish that moves autoscaling"), on a moto server
+patched as documented in tests/support/moto_server.py (it refuses, like AWS, an UpdateEndpoint that
+changes the instance type of a variant registered for autoscaling)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlops_infra.rollout.drivers.sagemaker import SCALING_TAG, Crash, EndpointTarget, SageMakerDriver
+from mlops_infra.rollout.runner import Watch, reconcile_once, watch
+from tests.rollout.aws_world import deploy, status_tags
+from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
+from tests.support.moto_server import client, reset, running_moto_server
+
+pytestmark = pytest.mark.moto
+E = "fraud-prod-scorer"
+RESOURCE = f"endpoint/{E}/variant/primary"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingScaling",
+          "TargetTrackingScalingPolicyConfiguration": {
+              "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
+              "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    with running_moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def sm(moto_url):
+    reset(moto_url)
+    return client("sagemaker", moto_url)
+
+
+@pytest.fixture
+def scaling(moto_url):
+    return client("application-autoscaling", moto_url)
+
+
+class Recorder:
+    """A client that records the name of each call it passes on."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(**kwargs)
+        return call
+
+
+class Untouchable:
+    """A client no call may reach."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected Application Auto Scaling call {name}")
+
+
+def roll(sm, target: EndpointTarget, autoscaling: Any, clock: Clock, **options: Any):
+    """A full rollout by one driver (healthy gates), until it settles or the driver dies."""
+    driver = SageMakerDriver(sm, target, autoscaling=autoscaling, **options)
+    return watch(spec("aws"), driver, ScriptedGates(), Watch(poll_seconds=BAKE, max_passes=300, clock=clock,
+                                                              sleep=clock.sleep))
+
+
+def registered(scaling) -> list[tuple[str, int, int]]:
+    return [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"])
+            for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]]
+
+
+def policies(scaling) -> list[dict]:
+    keys = ("PolicyName", "PolicyType", "TargetTrackingScalingPolicyConfiguration")
+    return [{k: p[k] for k in keys if k in p}
+            for p in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]]
+
+
+def endpoint_tags(sm) -> dict[str, str]:
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def tune_live_max(scaling, maximum: int) -> None:
+    """An operator raises the live maximum by hand (the graph still declares 10)."""
+    scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=RESOURCE, ScalableDimension=DIMENSION,
+                                     MaxCapacity=maximum)
+
+
+@pytest.mark.parametrize("point", ["deregister", "update"])
+def test_a_finish_killed_after_it_deregistered_is_completed_with_the_declared_autoscaling(sm, scaling, point):
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge", policies=(POLICY,))
+    tune_live_max(scaling, 12)
+    clock = Clock()
+    with pytest.raises(Crash):
+        roll(sm, target, scaling, clock, crash_at=point)
+    assert registered(scaling) == [] and policies(scaling) == []  # the kill left the variant unscaled
+    assert status_tags(sm, E)["phase"] == "finished"
+    on_final = sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert on_final is (point == "update")
+    assert endpoint_tags(sm)[SCALING_TAG] == "13"  # what survives the kill: autoscaling is to be put back
+
+    clock.sleep(BAKE)
+    last = roll(sm, target, scaling, clock)  # a new driver's passes
+    assert last.decision.action == "none"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert registered(scaling) == [(RESOURCE, 3, 10)]  # the declared min/max: the tuned 12 died with the driver
+    assert policies(scaling) == [POLICY]
+    assert SCALING_TAG not in endpoint_tags(sm)
+    assert SageMakerDriver(sm, target, autoscaling=scaling).observe().converged is True
+
+
+def test_a_finish_killed_after_it_updated_is_completed_by_the_next_pass_alone(sm, scaling):
+    """The status already says ``finished`` and the endpoint runs the final config: only the tag tells
+    the next pass that the finish is not complete."""
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge", policies=(POLICY,))
+    clock = Clock()
+    with pytest.raises(Crash):
+        roll(sm, target, scaling, clock, crash_at="update")
+    recorder = Recorder(scaling)
+    resumed = reconcile_once(spec("aws"), SageMakerDriver(sm, target, autoscaling=recorder), ScriptedGates(),
+                             clock.now + BAKE)
+    assert (resumed.decision.action, resumed.acted) == ("finish", True)
+    assert "completing the finish" in resumed.decision.message
+    assert recorder.calls == ["describe_scalable_targets", "register_scalable_target", "put_scaling_policy"]
+    assert registered(scaling) == [(RESOURCE, 3, 10)] and policies(scaling) == [POLICY]
+    settled = reconcile_once(spec("aws"), SageMakerDriver(sm, target, autoscaling=Untouchable()), ScriptedGates(),
+                             clock.now + 2 * BAKE)
+    assert settled.decision.action == "none"  # settled: no autoscaling call, no finish again
+
+
+def test_a_resumed_finish_keeps_a_registered_target_and_puts_only_the_missing_policies(sm, scaling):
+    """Killed after it registered the target again but before it put the policies back."""
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge", policies=(POLICY,))
+    clock = Clock()
+    with pytest.raises(Crash):
+        roll(sm, target, scaling, clock, crash_at="update")
+    scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=RESOURCE, ScalableDimension=DIMENSION,
+                                     MinCapacity=3, MaxCapacity=12)
+    recorder = Recorder(scaling)
+    reconcile_once(spec("aws"), SageMakerDriver(sm, target, autoscaling=recorder), ScriptedGates(), clock.now + BAKE)
+    assert recorder.calls == ["describe_scalable_targets", "describe_scaling_policies", "put_scaling_policy"]
+    assert registered(scaling) == [(RESOURCE, 3, 12)] and policies(scaling) == [POLICY]
+    assert SCALING_TAG not in endpoint_tags(sm)
+
+
+def test_an_uninterrupted_finish_puts_back_what_it_read_live(sm, scaling):
+    """The choice documented in the driver: limits tuned by hand survive a finish that was not killed."""
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge", policies=(POLICY,))
+    tune_live_max(scaling, 12)
+    recorder = Recorder(scaling)
+    last = roll(sm, target, recorder, Clock())
+    assert last.decision.action == "none"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert registered(scaling) == [(RESOURCE, 3, 12)] and policies(scaling) == [POLICY]
+    assert recorder.calls == ["describe_scalable_targets", "describe_scaling_policies", "deregister_scalable_target",
+                              "register_scalable_target", "put_scaling_policy"]  # the calls it made before
+    assert SCALING_TAG not in endpoint_tags(sm) and status_tags(sm, E)["phase"] == "finished"
+
+
+def test_a_finish_that_keeps_the_instance_type_makes_no_autoscaling_call(sm, scaling):
+    target = deploy(sm, autoscaling=scaling, policies=(POLICY,))
+    last = roll(sm, target, Untouchable(), Clock())
+    assert last.decision.action == "none"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert registered(scaling) == [(RESOURCE, 3, 10)] and policies(scaling) == [POLICY]
+
+
+def test_an_endpoint_without_autoscaling_makes_no_autoscaling_call(sm):
+    target = deploy(sm, new_instance="ml.g6.xlarge")
+    assert target.autoscaling is None
+    last = roll(sm, target, Untouchable(), Clock())
+    assert last.decision.action == "none"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+    assert SCALING_TAG not in endpoint_tags(sm)
