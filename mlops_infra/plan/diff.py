@@ -106,9 +106,11 @@ def _unknowns(value: Any) -> Any:
 _CONTAINERS = frozenset({dict, list})
 _UNKNOWN_TEXT = orjson.dumps(UNKNOWN)
 """The sentinel as a JSON string token: absent from a value's JSON, no string in it is the sentinel."""
-_UNKNOWN_VALUE = re.compile(rb"(?<=[\[:,])" + re.escape(_UNKNOWN_TEXT) + rb"(?=[\],}])")
+_UNKNOWN_VALUE = re.compile(re.escape(_UNKNOWN_TEXT) + rb"(?<=[\[:,]" + re.escape(_UNKNOWN_TEXT) + rb")(?=[\],}])")
 """The sentinel as a value in compact JSON: after ``[``, ``:`` or ``,`` and before ``]``, ``,`` or ``}``
-(a key is followed by ``:``; inside a string a quote is escaped, so ``\\"`` precedes it there)."""
+(a key is followed by ``:``; inside a string a quote is escaped, so ``\\"`` precedes it there). The
+pattern starts with the token itself, which the regex engine scans for quickly; the byte before it
+is checked by a lookbehind over the token and that byte."""
 _SPELLED_TEXT = orjson.dumps(UNKNOWN_AFTER_APPLY)
 
 
@@ -241,13 +243,32 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
     return tuple(changes)
 
 
-def creation_changes(norm: Normalized, *, sensitive: PathMatcher) -> tuple[AttributeChange, ...]:
+def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
+                     made: dict[tuple[str, type, Any], AttributeChange] | None = None) -> tuple[AttributeChange, ...]:
     """A new resource's top-level inputs as changes from nothing, sorted by key.
 
     With no sensitive path (none in the rule, no secret found) each value is only spelled out
-    (:func:`_display`'s answer when nothing is sensitive), without the per-path checks."""
+    (:func:`_display`'s answer when nothing is sensitive), without the per-path checks; and, given
+    ``made`` (a dict the caller keeps for one plan), a change of a scalar input is the change
+    already made for the same name and value (its type included: ``1`` and ``True`` differ; floats are
+    not shared, ``0.0 == -0.0``),
+    when there is one: changes are immutable, and many new resources share inputs (a region, a
+    policy name, a ref known after apply)."""
     if not sensitive and not norm.sensitive:
-        return tuple(AttributeChange(_top_path(key), None, _shown(value)) for key, value in sorted(norm.desired.items()))
+        if made is None:
+            return tuple(AttributeChange(_top_path(key), None, _shown(value))
+                         for key, value in sorted(norm.desired.items()))
+        changes = []
+        for key, value in sorted(norm.desired.items()):
+            kind = type(value)
+            if kind in _SHAREABLE:
+                found = made.get((key, kind, value))
+                if found is None:
+                    found = made[key, kind, value] = AttributeChange(_top_path(key), None, _shown(value))
+                changes.append(found)
+            else:
+                changes.append(AttributeChange(_top_path(key), None, _shown(value)))
+        return tuple(changes)
     sens = _Sensitivity(sensitive, norm.sensitive)
     changes = []
     for key, value in sorted(norm.desired.items()):
@@ -269,6 +290,8 @@ def _shown(value: Any) -> Any:
     return _display(value, (), _NOTHING_SENSITIVE)
 
 
+_SHAREABLE = frozenset({str, int, bool, type(None)})
+"""Scalar types whose equal values (of one type) are the same JSON (not floats: ``0.0 == -0.0``)."""
 _TOP_PATHS: dict[str, str] = {}
 
 

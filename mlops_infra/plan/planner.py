@@ -177,6 +177,7 @@ class _Planner:
         self.unknown_types: set[str] = set()
         self.outputs: dict[tuple[str, str], Any] = {}
         self.refs: dict[tuple[str, str], RefValue] = {}
+        self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
 
     # -- driver -------------------------------------------------------------------------------------
     def run(self) -> tuple[ResourceChange, ...]:
@@ -297,7 +298,7 @@ class _Planner:
             reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: it will be "
                              "created again") if res.urn in self.missing
                       else Reason("new", f"{res.name} is not in the state: it will be created"))
-            return self._record(res, Action.CREATE, reason, creation_changes(norm, sensitive=sensitive))
+            return self._record(res, Action.CREATE, reason, creation_changes(norm, sensitive=sensitive, made=self.made))
         norm = self._normalize(state, res, rule)
         options = option_matcher(res.options.replace_on_changes)
         attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep), sensitive=sensitive,

@@ -103,6 +103,19 @@ def test_unknowns_are_spelled_out_only_where_a_value_is_exactly_the_sentinel() -
     assert after["odd"] == {1: UNKNOWN_AFTER_APPLY}  # keys orjson does not write: walked
 
 
+
+def test_creation_changes_share_equal_scalar_changes_within_one_plan() -> None:
+    made: dict = {}
+    first = creation_changes(Normalized({}, {"a": 1, "b": "x", "c": UNKNOWN, "d": 0.0, "e": [1]}),
+                             sensitive=PathMatcher([]), made=made)
+    second = creation_changes(Normalized({}, {"a": True, "b": "x", "c": UNKNOWN, "d": -0.0, "e": [1]}),
+                              sensitive=PathMatcher([]), made=made)
+    alone = creation_changes(Normalized({}, {"a": True, "b": "x", "c": UNKNOWN, "d": -0.0, "e": [1]}),
+                             sensitive=PathMatcher([]))
+    assert [repr(c) for c in second] == [repr(c) for c in alone]  # True is not 1, -0.0 is not 0.0
+    assert second[1] is first[1] and second[2] is first[2] and second[2].after == UNKNOWN_AFTER_APPLY
+    assert second[0] is not first[0] and second[3] is not first[3]
+
 _unknown_trees = st.recursive(
     st.one_of(st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 2.0, -0.0]),
               st.sampled_from(["", "a", UNKNOWN, f'"{UNKNOWN}"', f"{UNKNOWN}:", f"[{UNKNOWN}", "null"])),
