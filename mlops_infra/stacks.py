@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlops_infra.errors import UserError
 
 CONFIG_FILE_KEY = "mlops:systemFile"
@@ -166,6 +164,8 @@ def _relative(path: Path, start: Path) -> str:
 
 def _dump_header(comment: str, data: dict[str, Any]) -> str:
     header = "".join(f"# {line}\n" for line in comment.splitlines())
+    import yaml  # imported where a Pulumi file is written or read: not at every plan's start-up
+
     return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
@@ -214,6 +214,8 @@ def stack_context(directory: Path, env: str | None = None) -> StackContext | Non
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
