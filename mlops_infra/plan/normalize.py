@@ -377,6 +377,10 @@ class _Walker:
                 desired_out[key] = dv  # a new scalar: what pair() gives it (no prior side, a difference)
                 self.differs = True
                 continue
+            elif (type(dv) is dict and type(pv) in plain and keep is None and len(dv) == 2 and REF in dv
+                  and "output" in dv and self._same_ref(pv, dv)):
+                prior_out[key] = desired_out[key] = pv  # what _ref() gives an unchanged ref, without pair()
+                continue
             elif (shallow and type(dv) in _CONTAINERS and child_ign is None
                   and (keep is None or _child(keep, key) is None)
                   and (_already_normal(dv, pv) if type(pv) is type(dv) else not has_prior and _already_normal(dv))):
@@ -438,6 +442,14 @@ class _Walker:
         return prior_out, desired_out
 
     # -- sentinels and special objects --------------------------------------------------------------
+    def _same_ref(self, p: Any, d: dict) -> bool:
+        """Whether the ref ``d`` resolves to the plain scalar ``p`` (str, int or bool, the same type)
+        of a resource kept as it is: then :meth:`_ref` returns ``(p, p)`` and records nothing."""
+        found = self.lookup(d[REF], d["output"])
+        value = found.value
+        return (found.source is None and not found.same_as_prior and type(value) is type(p) and value == p
+                and value != UNKNOWN)
+
     def _ref(self, p: Any, d: dict, path: Path) -> tuple[Any, Any]:
         resolved = self.lookup(d[REF], d["output"])
         prior = MISSING if p is MISSING else self.prior_only(p, path)

@@ -30,6 +30,7 @@ import gc
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
@@ -57,6 +58,7 @@ from mlops_infra.plan.sequences import order_autoscaling
 from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
 _SECTION_OF = {type_: section for section, type_ in COMPONENT_TYPES.items()}
+_URN = attrgetter("urn")
 _NO_CHANGE = Reason("no-change", "no changes")
 """The reason of every NOOP (one immutable object for the many unchanged resources of a plan)."""
 
@@ -193,7 +195,7 @@ class _Planner:
             self.warnings.append(
                 "no replacement rules for " + ", ".join(sorted(self.unknown_types))
                 + ": their changes are shown as updates, but the provider may replace them")
-        return tuple(sorted(changes, key=lambda c: c.urn))
+        return tuple(sorted(changes, key=_URN))
 
     def _order(self) -> list[str]:
         """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN.
@@ -292,17 +294,20 @@ class _Planner:
     def _plan(self, res: DesiredResource) -> ResourceChange:
         rule = rule_for(res.type, res.custom)
         state = self.prior.get(res.urn)
-        sensitive = matcher(rule.sensitive)
         if state is None:
             norm = self._normalize(None, res, rule)
             reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: it will be "
                              "created again") if res.urn in self.missing
                       else Reason("new", f"{res.name} is not in the state: it will be created"))
-            return self._record(res, Action.CREATE, reason, creation_changes(norm, sensitive=sensitive, made=self.made))
+            return self._record(res, Action.CREATE, reason,
+                                creation_changes(norm, sensitive=matcher(rule.sensitive), made=self.made))
         norm = self._normalize(state, res, rule)
-        options = option_matcher(res.options.replace_on_changes)
-        attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep), sensitive=sensitive,
-                            extra_replace=options or None)
+        if norm.differs:
+            options = option_matcher(res.options.replace_on_changes)
+            attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),
+                                sensitive=matcher(rule.sensitive), extra_replace=options or None)
+        else:
+            attrs = ()  # what diff_inputs answers for trees the walk proved equal, without its matchers
         action, reason = self._decide(res, state, rule, attrs, norm)
         if action is Action.UPDATE and not rule.known:
             self.unknown_types.add(res.type)
@@ -370,10 +375,10 @@ class _Planner:
     def _record(self, res: DesiredResource, action: Action, reason: Reason, attrs: tuple[AttributeChange, ...],
                 blocked: str | None = None) -> ResourceChange:
         self.actions[res.urn] = action
-        return ResourceChange(
-            urn=res.urn, type=res.type, name=res.name, action=action, reason=reason, changes=attrs,
-            address=res.address, role=res.role, custom=res.custom,
-            delete_before_replace=action is Action.REPLACE and res.options.delete_before_replace, blocked=blocked)
+        return ResourceChange(  # positional (urn, type, name, action, reason, changes, address, role, custom,
+            # delete_before_replace, blocked): one per desired resource, a keyword call costs more
+            res.urn, res.type, res.name, action, reason, attrs, res.address, res.role, res.custom,
+            action is Action.REPLACE and res.options.delete_before_replace, blocked)
 
     # -- deletes ------------------------------------------------------------------------------------
     def _deletes(self) -> Iterable[ResourceChange]:

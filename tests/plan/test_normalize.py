@@ -124,6 +124,35 @@ def test_refs_resolve_through_the_lookup_and_record_created_sources() -> None:
     assert ("existing", "arn") in calls
 
 
+def test_an_unchanged_top_level_ref_is_what_the_full_ref_pairing_gives() -> None:
+    """The shortcut for a top-level ref resolving to the prior's plain scalar gives what _ref gives,
+    for every kind of answer the lookup can give (equal, other type, unknown, created, kept as before)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    answers = st.one_of(st.builds(RefValue, st.sampled_from(["a", "b", 1, True, 1.0, UNKNOWN, None])),
+                        st.builds(RefValue, st.sampled_from(["a", 1]), source=st.just("new")),
+                        st.just(RefValue(same_as_prior=True)))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(["a", "b", 1, 0, True, False, 1.0, None]), answers, st.booleans())
+    def check(prior_value, answer, keep) -> None:
+        prior, desired = {"r": prior_value, "s": "x"}, {"r": ref("u", "arn"), "s": "x"}
+        options = {"ignore_changes": ("s",)} if keep else {}
+        fast = norm(prior, desired, lookup=lambda u, o: answer, **options)
+        real = module._Walker._same_ref
+        module._Walker._same_ref = lambda self, p, d: False
+        try:
+            slow = norm(prior, desired, lookup=lambda u, o: answer, **options)
+        finally:
+            module._Walker._same_ref = real
+        assert (repr(fast.prior), repr(fast.desired), fast.differs, fast.from_refs, fast.unverifiable) == (
+            repr(slow.prior), repr(slow.desired), slow.differs, slow.from_refs, slow.unverifiable)
+
+    check()
+
 def test_ref_to_an_encrypted_secret_output_keeps_the_prior_value() -> None:
     encrypted = {SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}
     n = norm({"url": encrypted}, {"url": ref("x", "url")}, lookup=lambda u, o: RefValue(encrypted))
