@@ -87,6 +87,8 @@ def test_a_training_checkpoint_sizes_the_model_not_the_optimizer(tmp_path: Path)
     assert (size.parameters, size.weight_bytes, size.dtype) == (UNIQUE, UNIQUE * 2, "bf16")
 
 
+# torch deprecates writing TorchScript, but users still hold such archives: the test writes one on purpose
+@pytest.mark.filterwarnings(r"ignore:`torch\.jit\.(script|save)` is deprecated:DeprecationWarning")
 def test_torchscript_archive_is_read_without_loading_its_code(tmp_path: Path) -> None:
     path = tmp_path / "scripted.pt"
     torch.jit.save(torch.jit.script(TinyLM()), str(path))
