@@ -30,17 +30,20 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-04 (``--only plan-state``; medians; the load average the script
-prints, before / after):
+Figures of the runs of 2026-12-04 after the CPU cuts of issues 7 and 14 (medians; bytecode cached;
+the load average the script prints, before / after; ``--baseline`` is the same tree without those
+cuts, and every command wrote the same bytes as its baseline):
 
-- 1,000 endpoints (state 92.6 MiB), 5 rounds, ``--baseline`` bf4f1c1, load 4.8 / 5.6: compose 0.319 s
-  (0.287 s CPU); ``plan --state`` 2.314 s, 2.188 s CPU, 191 MB: 7.69x compose (7.68x in CPU time),
-  0.22x the baseline's 10.167 s (9.340 s CPU, 789 MB). The 2x target is not met.
-- 5,000 endpoints (state 460.0 MiB), 2 rounds, load 5.6 / 4.5: compose 2.524 s; ``plan --state``
-  10.477 s, 10.325 s CPU, 706 MB: 4.15x compose (4.33x in CPU time).
-- 10,000 endpoints (state 919.2 MiB), 2 rounds, load 4.9 / 2.6: compose 5.814 s; ``plan --state``
-  20.540 s, 20.474 s CPU, 1,338 MB (the 1,500 MB target is met): 3.53x compose (3.53x in CPU
-  time); ``orjson.loads`` of the state alone 3,464 MB.
+- 1,000 endpoints (state 92.6 MiB), 5 rounds, load 1.2 / 1.1: compose 0.366 s (0.365 s CPU);
+  ``plan --state`` 2.266 s, 2.264 s CPU, 188 MB: 6.24x compose (6.24x in CPU time), 0.91x the
+  baseline's 2.469 s (190 MB, 6.73x compose); ``plan json`` 2.084 s, 295 MB: 5.68x compose, 0.88x
+  the baseline's 2.363 s (6.43x); ``graph json`` 1.416 s, 231 MB: 3.88x compose, 0.92x the
+  baseline's 1.542 s (4.21x). None of the three ratio targets is met.
+- 10,000 endpoints (state 919.2 MiB), 1 round, load 0.9 / 1.0: compose 6.497 s; ``plan --state``
+  21.981 s, 21.971 s CPU, 1,344 MB (the 1,500 MB target is met): 3.38x compose, 0.96x the
+  baseline's 22.988 s (1,345 MB).
+- Earlier that day, before those cuts: 5,000 endpoints (state 460.0 MiB), 2 rounds, load 5.6 / 4.5:
+  compose 2.524 s; ``plan --state`` 10.477 s, 10.325 s CPU, 706 MB: 4.15x compose (4.33x in CPU time).
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 5] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]

@@ -32,14 +32,18 @@ planned resource, whose ratio is what promote costs beyond its larger plan.
 
 Target: promote at most 3 s wall and 600 MB peak here.
 
-Last run (``--runs 7``, ``--format json``, bytecode cached, 2 cores shared with other work, load
-average 14.5 before and 8.0 after): promote (20,399 resources planned) wall median 3.41 s (min
-2.40, max 3.96), CPU median 2.52 s, peak RSS 339 MB; the plan alone (15,392 resources) wall median
-2.58 s (min 1.87, max 4.03), CPU median 1.93 s, peak RSS 303 MB; promote/plan median of pairs: wall
-1.28, CPU 1.28; CPU per planned resource 124 us against 126 us (ratio 0.98). Target: over on wall
-at that load (memory within). With ``--runs 5 --format text`` (load 8.2 before, 7.9 after):
-promote wall median 11.95 s, CPU median 4.89 s, peak RSS 365 MB; the plan alone 8.55 s, 4.01 s,
-328 MB; ratios wall 1.31, CPU 1.25; CPU per planned resource 240 us against 261 us (0.92).
+Last runs (2026-12-04, ``--runs 7``, ``--format json``, bytecode cached, 2 cores, load average 1.0
+before and after each), paired by running the script twice in a row, first with ``PYTHONPATH`` set
+to the same tree without the CPU cuts of issues 7 and 14, then as installed (the outputs are
+byte-identical): without the cuts, promote (20,399 resources planned) wall median 2.91 s (min 2.86,
+max 2.98), CPU median 2.91 s, peak RSS 341 MB; the plan alone (15,392 resources) 2.20 s, 2.20 s CPU,
+302 MB; CPU per planned resource 142 us against 143 us. With them, promote wall median 2.57 s (min
+2.54, max 2.60), CPU median 2.57 s, peak RSS 337 MB; the plan alone 1.93 s, 1.93 s CPU, 295 MB;
+promote/plan median of pairs: wall 1.34, CPU 1.34; CPU per planned resource 126 us against 125 us
+(ratio 1.01). Target: within at that load (wall and CPU time alike: the machine was nearly idle).
+An earlier run of that day, before the cuts, with
+``--runs 5 --format text`` (load 8.2 before, 7.9 after): promote wall median 11.95 s, CPU median
+4.89 s, peak RSS 365 MB; the plan alone 8.55 s, 4.01 s, 328 MB.
 
     python benchmarks/bench_promote.py [--endpoints 1000] [--runs 5] [--format json|text|markdown] [--cli PATH]
         [--no-bytecode]
