@@ -48,18 +48,8 @@ class StateResource:
                  parent: str | None = None, provider: str | None = None, inputs: dict[str, Any] | None = None,
                  outputs: dict[str, Any] | None = None, dependencies: tuple[str, ...] = (),
                  protect: bool = False) -> None:
-        setter = object.__setattr__
-        setter(self, "urn", urn)
-        setter(self, "type", type)
-        setter(self, "custom", custom)
-        setter(self, "id", id)
-        setter(self, "parent", parent)
-        setter(self, "provider", provider)
-        setter(self, "_inputs", {} if inputs is None else inputs)
-        setter(self, "_outputs", {} if outputs is None else outputs)
-        setter(self, "_output_keys", None)
-        setter(self, "dependencies", dependencies)
-        setter(self, "protect", protect)
+        self._fill(urn, type, custom, id, parent, provider, {} if inputs is None else inputs,
+                   {} if outputs is None else outputs, None, dependencies, protect)
 
     @classmethod
     def packed(cls, urn: str, type: str, custom: bool, id: str | None, parent: str | None,
@@ -71,6 +61,13 @@ class StateResource:
         order, each taken from ``outputs`` when it holds it, else from the inputs (an output that
         repeats an input is stored once)."""
         self = cls.__new__(cls)
+        self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect)
+        return self
+
+    def _fill(self, urn: str, type: str, custom: bool, id: str | None, parent: str | None, provider: str | None,
+              inputs: dict[str, Any] | bytes, outputs: dict[str, Any] | bytes, output_keys: tuple[str, ...] | None,
+              dependencies: tuple[str, ...], protect: bool) -> None:
+        """Set every slot once (the class is immutable: ``__setattr__`` refuses)."""
         setter = object.__setattr__
         setter(self, "urn", urn)
         setter(self, "type", type)
@@ -83,7 +80,6 @@ class StateResource:
         setter(self, "_output_keys", output_keys)
         setter(self, "dependencies", dependencies)
         setter(self, "protect", protect)
-        return self
 
     @property
     def inputs(self) -> dict[str, Any]:
