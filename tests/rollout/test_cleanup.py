@@ -11,23 +11,10 @@ from mlops_infra.rollout.drivers.sagemaker import KEPT_PREFIX, EndpointTarget, S
 from mlops_infra.rollout.runner import NoGates, Watch, decide_and_act, reconcile_once, watch
 from tests.rollout.aws_world import IMAGE, ROLE, canary_percent, config, deploy, model_name, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
-from tests.support.moto_server import client, reset, running_moto_server
 
 pytestmark = pytest.mark.moto
 E = "tidy-scorer"
 HOUR = 3600
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def sm(moto_url):
-    reset(moto_url)
-    return client("sagemaker", moto_url)
 
 
 def configs(sm) -> set[str]:

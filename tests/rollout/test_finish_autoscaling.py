@@ -13,7 +13,6 @@ from mlops_infra.rollout.drivers.sagemaker import SCALING_TAG, Crash, EndpointTa
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
 from tests.rollout.aws_world import deploy, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
-from tests.support.moto_server import client, reset, running_moto_server
 
 pytestmark = pytest.mark.moto
 E = "fraud-prod-scorer"
@@ -23,23 +22,6 @@ POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingS
           "TargetTrackingScalingPolicyConfiguration": {
               "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
               "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def sm(moto_url):
-    reset(moto_url)
-    return client("sagemaker", moto_url)
-
-
-@pytest.fixture
-def scaling(moto_url):
-    return client("application-autoscaling", moto_url)
 
 
 class Recorder:

@@ -19,21 +19,9 @@ from mlops_infra.rollout.model import Observed
 from mlops_infra.rollout.runner import NoGates, decide_and_act, reconcile_once
 from tests.rollout.aws_world import canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, spec
-from tests.support.moto_server import client, endpoint_updates_take, reset, running_moto_server
+from tests.support.moto_server import endpoint_updates_take
 
 pytestmark = pytest.mark.moto
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def sm(moto_url):
-    reset(moto_url)
-    return client("sagemaker", moto_url)
 
 
 class Calls:

@@ -19,27 +19,10 @@ from mlops_infra.rollout.drivers.sagemaker import (
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
 from tests.rollout.aws_world import canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, race, race_outcomes, spec
-from tests.support.moto_server import client, endpoint_updates_take, reset, running_moto_server
+from tests.support.moto_server import endpoint_updates_take
 
 pytestmark = pytest.mark.moto
 E = "fraud-prod-scorer"
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def sm(moto_url):
-    reset(moto_url)
-    return client("sagemaker", moto_url)
-
-
-@pytest.fixture
-def scaling(moto_url):
-    return client("application-autoscaling", moto_url)
 
 
 def weight_log(sm, calls: list[int | None]):

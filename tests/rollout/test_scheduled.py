@@ -20,7 +20,7 @@ import pytest
 from mlops_infra.compile.aws import rollout_runner
 from tests.compile.aws.cases import REFERENCE, compiled, one
 from tests.rollout.aws_world import canary_percent, status_tags
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import client, reset
 
 pytestmark = [pytest.mark.moto, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -38,12 +38,6 @@ outside = {n: m.__file__ for n, m in sys.modules.items() if n.startswith("mlops_
            and not (m.__file__ or "").startswith(code)}
 print("RESULT " + json.dumps({"result": result, "outside": outside}))
 """
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with running_moto_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
