@@ -38,3 +38,41 @@ def test_dsts_prior_state_is_read_once(tmp_path: Path, moto_url: str, monkeypatc
     assert "Plan of prod after the edit:" in result.stdout, result.output
     assert "fraud-model v3 in staging = v1 in prod" in result.stdout
     assert reads == ["prod"]
+
+
+def test_srcs_registry_read_and_no_drift_share_the_src_state_file(tmp_path: Path, moto_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """SRC's registry read starts from the state file ``--src-state`` names, the one the no_drift gate
+    reads, and reads it once (before, the registry read located SRC's state as ``plan`` would, so the
+    two could disagree about what SRC serves, and a state found elsewhere was read twice)."""
+    from mlops_infra.cli.commands import plan
+    from mlops_infra.compile import compile_system
+    from mlops_infra.spec import load_system
+    from tests.support.applied_state import applied_state, dumps
+    from tests.support.promotion import DIGEST_V14, STAGING_GROUP, STAGING_ROLE, register_package
+
+    staging = assumed_session(moto_url, STAGING_ROLE, "us-east-1").client("sagemaker", endpoint_url=moto_url)
+    staging.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
+    for _ in range(3):  # staging's v3 holds dev's v14 (its digest recorded)
+        register_package(staging, STAGING_GROUP, DIGEST_V14, "s3://staging-models/fraud/model.tar.gz")
+    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    file, registries = promoted_to_staging(tmp_path)
+    prod_only = registries[2:]  # prod's saved read; staging's registry is read from the moto server
+    state = tmp_path / "exported" / "staging.json"
+    state.parent.mkdir()
+    state.write_text(dumps(applied_state(compile_system(load_system(file, "staging").system, "staging"))))
+    reads: list[tuple[str, Path | None]] = []
+    locate = plan.locate_prior
+
+    def counting(project, stack, env, state, stack_dir=None):
+        reads.append((env, state))
+        return locate(project, stack, env, state, stack_dir)
+
+    monkeypatch.setattr(plan, "locate_prior", counting)
+    result = run_cli("promote", str(file), "--to", "prod", *prod_only, "--role", f"staging={STAGING_ROLE}",
+                     "--src-state", str(state), "--skip-gate", "model_approved", "--reason", "test")
+    assert "fraud-model v3 in staging = v1 in prod" in result.stdout, result.output
+    assert "no_drift: " in result.stdout and "SKIPPED no_drift" not in result.stdout  # evaluated from that state
+    assert reads.count(("staging", state)) == 1 and ("staging", None) not in reads, reads

@@ -63,7 +63,8 @@ def promote(
     role: list[str] = typer.Option([], "--role", help="ENV=ARN: assume this role to read ENV's SageMaker registry."),
     mlflow: list[str] = typer.Option([], "--mlflow", help="ENV=URL: the MLflow tracking server of a Kubernetes ENV."),
     src_state: Path | None = typer.Option(
-        None, "--src-state", help="SRC's applied state, for the no_drift gate (default: found as plan finds it)."),
+        None, "--src-state",
+        help="SRC's applied state, for SRC's registry read and the no_drift gate (default: found as plan finds it)."),
     skip_gate: list[str] = typer.Option([], "--skip-gate", help="NAME: do not evaluate this gate of DST (needs --reason)."),
     reason: str | None = typer.Option(None, "--reason", help="Why the gates in --skip-gate are skipped (recorded)."),
     execute_artifacts: bool = typer.Option(
@@ -87,7 +88,7 @@ def promote(
     roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
     context = _load(file, src, dst, err)
     skips = _skips(context, skip_gate, reason)
-    promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state)
+    promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state, src_state)
     plan_result, plan_json, plan_text, steps = _plan(context, promotion, dst_view, state, output_format)
     if execute_artifacts:
         for note in context.get("digest_notes", ()):
@@ -298,7 +299,11 @@ def _load(file: Path, src: str | None, dst: str, err: Any) -> dict[str, Any]:
 
 
 def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[str, str],
-               mlflows: dict[str, str], state: Path | None) -> tuple[Any, Any, bytes]:
+               mlflows: dict[str, str], state: Path | None, src_state: Path | None) -> tuple[Any, Any, bytes]:
+    """The promotion planned from both registries. An AWS environment's registry read starts from
+    its prior state (what it serves; what the state proves when the registry cannot be read): DST's
+    from ``--state``, SRC's from ``--src-state``, the files ``plan`` and the ``no_drift`` gate read
+    (each read once: :func:`_prior`)."""
     from mlops_infra.promote.promote import plan_promotion
     from mlops_infra.promote.registries import read_view
 
@@ -306,7 +311,7 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
     views = {}
     for env in (src, dst):
         aws = systems[env].environments[env].target.kind == "aws"
-        prior = _prior(context, env, state if env == dst else None) if aws and env not in snapshots else None
+        prior = _prior(context, env, state if env == dst else src_state) if aws and env not in snapshots else None
         views[env] = read_view(systems[env], env, prior, snapshot=snapshots.get(env), role=roles.get(env),
                                mlflow_uri=mlflows.get(env))
     if systems[src].environments[src].target.kind == "aws" and src not in snapshots:
