@@ -70,6 +70,12 @@ Contract:
      deletes them (botocore ``DeregisterScalableTarget``: "Deregistering a scalable target deletes
      the scaling policies and the scheduled actions that are associated with it"). The patch deletes
      the policies and scheduled actions of the deregistered target, after moto deregistered it.
+  8. **SageMaker ``AddTags`` overwrites, and stops at 50 tags.** moto appends every tag, so a key
+     added twice is listed twice and a resource takes any number of tags. AWS "Adds or overwrites one
+     or more tags" (SageMaker API reference, ``AddTags``) and a resource holds at most 50 (botocore
+     ``TagList`` max 50; "Tagging your AWS resources": "Maximum tags per resource - 50"). The patch
+     replaces the value of a key already there and refuses (ValidationException, the whole call) a
+     call that would leave more than 50 tags (the exact AWS message is not documented).
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -284,6 +290,22 @@ def _deregister_deletes_policies(original: Any) -> Any:
     return deregister_scalable_target
 
 
+MAX_TAGS = 50
+
+
+def _add_tags_overwrites(self: Any, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    from moto.sagemaker.exceptions import ValidationError
+
+    resource = self._get_resource_from_arn(arn)
+    merged = {t["Key"]: t for t in resource.tags}
+    merged.update({t["Key"]: t for t in tags})
+    if len(merged) > MAX_TAGS:
+        raise ValidationError(message=f"Cannot add tags: a resource can have at most {MAX_TAGS} tags "
+                              f"({len(merged)} requested)")
+    resource.tags = list(merged.values())
+    return resource.tags
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
@@ -314,6 +336,8 @@ def _apply_patches() -> None:
     original = ApplicationAutoscalingBackend.deregister_scalable_target
     _saved.append((ApplicationAutoscalingBackend, "deregister_scalable_target", original))
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
+    _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
+    SageMakerModelBackend.add_tags = _add_tags_overwrites
     _action_names.clear()  # classes changed (patch 6)
 
 
