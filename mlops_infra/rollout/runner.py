@@ -10,9 +10,10 @@ Contract:
 - :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress
   (:func:`gate_window`); :func:`decide_and_act` is its second half, for callers that observe and
   read gates themselves (a fleet pass batches the gate reads).
-- When the decision is ``none`` (settled), a driver that has ``tidy(observed, now)`` deletes what it
-  kept for a rollback once that is due (SageMaker: the previous version's model and config, see
-  ``drivers/sagemaker.py``); the pass reports what it deleted (``Pass.tidied``).
+- When the decision is ``none`` (settled: finished, or rolled back), a driver that has
+  ``tidy(observed, now)`` deletes what it kept for a rollback once that is due (SageMaker: the previous
+  versions' models and configs, see ``drivers/sagemaker.py``); the pass reports what it deleted
+  (``Pass.tidied``).
 - :func:`watch` repeats passes until the rollout is in a terminal phase (or ``max_passes``), sleeping
   until the decision's ``next_check`` (at most ``poll_seconds``); ``clock`` and ``sleep`` are
   injectable, so a test runs hours of bake instantly.

@@ -95,22 +95,111 @@ def test_the_next_finished_rollout_deletes_what_the_previous_one_kept_at_once(sm
     assert set(kept_tags(sm).values()) == {"14"}
 
 
-def test_nothing_is_deleted_while_a_rollout_is_in_flight_or_rolled_back(sm):
+def test_a_settled_rollback_deletes_what_earlier_versions_kept_never_what_serves(sm):
+    """Nothing goes while a rollout is in flight; once its rollback has settled, what earlier versions
+    kept goes, and never the endpoint's current config, its models, nor the rolled-back version's own
+    entries (kept for inspection until a later version, whatever ``keep_seconds``)."""
     target = deploy(sm, E)
     clock = Clock()
-    roll_out(sm, target, clock, keep=24 * HOUR)
-    before_models, before_configs = models(sm), configs(sm)
+    roll_out(sm, target, clock, keep=24 * HOUR)  # 13 finished: 12's config and model, 13's rollout config kept
+    [rollout_13] = [c for c in configs(sm) if "-rollout-v13-" in c]
     v14 = new_version(sm, 14)
     driver = SageMakerDriver(sm, v14, keep_seconds=0)  # 13's leftovers would be due at once when 14 finished
     gates = ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok", percent=lambda: canary_percent(sm, E))
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    planted = False
     for _ in range(30):
         result = reconcile_once(spec("aws", gates=("tidy-latency",)), driver, gates, clock.now)
-        assert result.tidied == ()
         if result.decision.action == "none":
             break
+        assert result.tidied == ()
+        if status_tags(sm, E)["phase"] == "rolled_back" and canary_percent(sm, E) == 0:
+            # settled: plant stale earlier-version entries naming what the endpoint serves now
+            serving = sm.describe_endpoint(EndpointName=E)["EndpointConfigName"]
+            sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"{KEPT_PREFIX}config:{serving}", "Value": "13"},
+                                               {"Key": f"{KEPT_PREFIX}model:{model_name(E, 13)}", "Value": "13"}])
+            planted = True
         clock.sleep(BAKE)
-    assert status_tags(sm, E)["phase"] == "rolled_back"
-    assert models(sm) == before_models | {v14.model} and configs(sm) >= before_configs | {v14.final_config}
+    assert planted and status_tags(sm, E)["phase"] == "rolled_back" and result.decision.action == "none"
+    assert sorted(result.tidied) == sorted([f"config/{E}-cfg-v12", f"config/{rollout_13}", f"model/{model_name(E, 12)}"])
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    [rollout_14] = [c for c in configs(sm) if "-rollout-v14-" in c]
+    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == rollout_14
+    variants = sm.describe_endpoint_config(EndpointConfigName=rollout_14)["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 13),
+                                                                   "canary": model_name(E, 14)}
+    assert canary_percent(sm, E) == 0  # all traffic on the stable version, 13
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config}
+    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
+    assert kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}  # 14's own: the config it started from
+    later = one_pass(sm, v14, clock.now + 30 * 24 * HOUR, keep=0)
+    assert later.decision.action == "none" and later.tidied == ()
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config} and kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}
+
+
+def test_rolled_back_versions_one_after_another_do_not_fill_the_endpoint_tags(sm):
+    """Issue 8: each start tags what it leaves; with only rollbacks, nothing was ever deleted, and the
+    endpoint reached SageMaker's 50 tags (the moto server refuses past 50, as AWS does): no rollout
+    could start again. Now every version starts, and the tags stay few."""
+    target = deploy(sm, E)
+    clock = Clock()
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    counts = []
+    for version in range(13, 38):  # 25 versions, each rolled back at 10%
+        if version > 13:
+            target = new_version(sm, version)
+        roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"))
+        status = status_tags(sm, E)
+        assert (status["phase"], status["revision"]) == ("rolled_back", str(version)), status
+        assert "10%" in status["reason"]  # it started and reached its third step before the gate fired
+        counts.append(len(sm.list_tags(ResourceArn=arn)["Tags"]))
+    assert max(counts) <= 12, counts  # 6 status tags, the rolled-back version's entries and its predecessor's
+    assert set(kept_tags(sm).values()) == {"37"}
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
+                                                                   "canary": model_name(E, 37)}
+    assert endpoint["EndpointStatus"] == "InService" and canary_percent(sm, E) == 0
+    assert models(sm) == {model_name(E, 12), model_name(E, 36), model_name(E, 37)}
+
+
+class Recording:
+    """A SageMaker client that records the name of each call it passes on."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        attribute = getattr(self.inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return attribute(*args, **kwargs)
+        return call
+
+
+def test_a_settled_rollback_with_nothing_due_calls_nothing_more(sm):
+    """Only the rolled-back version's own entries are kept: a settled pass reads the endpoint, and calls
+    nothing else (no describe, no delete, no untag), alone or in a fleet pass (one Search)."""
+    from mlops_infra.rollout.fleet import Member, reconcile_fleet
+
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"))
+    assert status_tags(sm, E)["phase"] == "rolled_back" and kept_tags(sm) == {f"config:{E}-cfg-v12": "13"}
+    recording = Recording(sm)
+    alone = reconcile_once(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0), NoGates(),
+                           clock.now + 30 * 24 * HOUR)
+    assert alone.decision.action == "none" and alone.tidied == ()
+    assert recording.calls == ["describe_endpoint", "list_tags"]
+    recording.calls.clear()
+    [fleet] = reconcile_fleet([Member(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0),
+                                      NoGates())], clock.now + 30 * 24 * HOUR)
+    assert fleet.result is not None and fleet.result.decision.action == "none" and fleet.result.tidied == ()
+    assert recording.calls == ["search"]
+    assert kept_tags(sm) == {f"config:{E}-cfg-v12": "13"} and f"{E}-cfg-v12" in configs(sm)
 
 
 def test_a_version_after_a_rolled_back_one_gets_a_canary_of_its_own(sm):

@@ -108,7 +108,12 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   (``DeleteEndpointConfig``, ``DeleteModel``) once the endpoint is settled on the graph's final
   config with the target version ``finished``: those recorded by an earlier version at once (the
   next finished rollout), its own after ``keep_seconds`` from the finish (the rollback window: until
-  then an operator can move the endpoint back to the previous config). It compares like ``act``
+  then an operator can move the endpoint back to the previous config). It also acts once a rollback
+  of the target version is settled (phase ``rolled_back``, no traffic left on it, InService, no
+  autoscaling to put back): it deletes what earlier versions recorded, and keeps the rolled-back
+  version's own entries until a later version's rollout (never on a timer: they are what an operator
+  inspects), so consecutive rolled-back versions leave at most two versions' entries, not one more
+  each (issue 8: otherwise the endpoint reaches its 50 tags and no rollout starts). It compares like ``act``
   (consistent reads, same token, ``InService``: AWS says not to delete a config in use or while
   ``UpdateEndpoint`` runs, botocore ``DeleteEndpointConfig``), never deletes the endpoint's current
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
@@ -394,23 +399,29 @@ class SageMakerDriver:
     # -- tidy ------------------------------------------------------------------------------------------------------
 
     def tidy(self, observed: Observed, now: float) -> tuple[str, ...]:
-        """Delete the kept configs and models that are due (see the module contract); returns what was
-        deleted, as ``config/<name>`` and ``model/<name>``. Calls nothing unless something is due."""
+        """Delete the kept configs and models that are due (see the module contract: after a finish, or
+        after a settled rollback); returns what was deleted, as ``config/<name>`` and ``model/<name>``.
+        Calls nothing unless something is due."""
         status = observed.status
-        if (not observed.kept or status is None or status.phase != "finished" or status.revision != self.target.version
-                or not observed.converged or not observed.ready):
+        if not observed.kept or status is None or status.revision != self.target.version or not observed.ready:
             return ()
-        if not [k for k in observed.kept if self._due(k[2], status.since, now)]:
+        if status.phase == "finished":
+            if not observed.converged:
+                return ()
+        elif status.phase != "rolled_back" or observed.percent != 0:
+            return ()  # a rollback is settled once no traffic is left on the target version
+        if not [k for k in observed.kept if self._due(k[2], status, now)]:
             return ()
         endpoint, tags = self._read()
-        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
+        if (endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token
+                or _scaling_pending(tags)):
             return ()  # changed since observed: the next pass looks again
         name = endpoint["EndpointConfigName"]
         in_use = {("config", name), ("config", self.target.final_config), ("model", self.target.model),
                   *(("model", v.get("ModelName", "")) for v in self._config(name)["ProductionVariants"])}
         deleted, untag = [], []
         for key, (kind, resource, version) in sorted(_kept(tags).items()):
-            if not self._due(version, status.since, now):
+            if not self._due(version, status, now):
                 continue
             if (kind, resource) not in in_use:
                 self._delete(kind, resource)
@@ -420,8 +431,13 @@ class SageMakerDriver:
             self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=untag)
         return tuple(deleted)
 
-    def _due(self, version: str, finished: float, now: float) -> bool:
-        return version != self.target.version or now >= finished + self.keep_seconds
+    def _due(self, version: str, status: RolloutStatus, now: float) -> bool:
+        """Whether a kept entry left by ``version`` may go: an earlier version's at once; the target
+        version's own after ``keep_seconds`` from its finish, never while it is rolled back (the
+        operator may be inspecting it: the next version's rollout or finish deletes it)."""
+        if version != self.target.version:
+            return True
+        return status.phase == "finished" and now >= status.since + self.keep_seconds
 
     def _delete(self, kind: str, name: str) -> None:
         try:
