@@ -10,7 +10,7 @@ Contract:
 - :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress
   (:func:`gate_window`); :func:`decide_and_act` is its second half, for callers that observe and
   read gates themselves (a fleet pass batches the gate reads).
-- When the decision is ``none`` (settled: finished, or rolled back), a driver that has
+- When the decision is ``none`` (settled: finished, rolled back or aborted), a driver that has
   ``tidy(observed, now)`` deletes what it kept for a rollback once that is due (SageMaker: the previous
   versions' models and configs, see ``drivers/sagemaker.py``); the pass reports what it deleted
   (``Pass.tidied``).

@@ -202,6 +202,108 @@ def test_a_settled_rollback_with_nothing_due_calls_nothing_more(sm):
     assert kept_tags(sm) == {f"config:{E}-cfg-v12": "13"} and f"{E}-cfg-v12" in configs(sm)
 
 
+def abort_at(sm, target: EndpointTarget, clock: Clock, percent: int = 10, keep: float = HOUR):
+    """Passes until the canary has ``percent`` of the traffic, then ``--abort`` (command ``abort``), then
+    passes until the endpoint settles (decision ``none``); returns the last pass."""
+    driver = SageMakerDriver(sm, target, keep_seconds=keep)
+    rollout = spec("aws", gates=())
+    for _ in range(30):
+        if canary_percent(sm, E) == percent and status_tags(sm, E).get("phase") == "progressing":
+            break
+        reconcile_once(rollout, driver, NoGates(), clock.now)
+        clock.sleep(BAKE)
+    else:
+        raise AssertionError(f"the canary never reached {percent}%")
+    aborted = reconcile_once(rollout, driver, NoGates(), clock.now, command="abort")
+    assert aborted.decision.action == "rollback" and aborted.tidied == ()
+    for _ in range(10):
+        clock.sleep(BAKE)
+        last = reconcile_once(rollout, driver, NoGates(), clock.now)
+        if last.decision.action == "none":
+            return last
+    raise AssertionError("the abort never settled")
+
+
+def test_aborted_versions_one_after_another_do_not_fill_the_endpoint_tags(sm):
+    """An abort settles as a rollback does (all weight back to ``primary``, the canary kept, InService):
+    each start tags what it leaves, and without a tidy on a settled abort the endpoint reached
+    SageMaker's 50 tags (the moto server refuses past 50, as AWS does) and no rollout could start again.
+    Now every version starts, and the tags stay few."""
+    target = deploy(sm, E)
+    clock = Clock()
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    counts = []
+    for version in range(13, 38):  # 25 versions, each aborted at 10%
+        if version > 13:
+            target = new_version(sm, version)
+        abort_at(sm, target, clock)
+        status = status_tags(sm, E)
+        assert (status["phase"], status["revision"]) == ("aborted", str(version)), status
+        assert "10%" in status["reason"]  # it started and reached its third step before the abort
+        counts.append(len(sm.list_tags(ResourceArn=arn)["Tags"]))
+    assert max(counts) <= 12, counts  # 6 status tags, the aborted version's entries and its predecessor's
+    assert set(kept_tags(sm).values()) == {"37"}
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
+                                                                   "canary": model_name(E, 37)}
+    assert endpoint["EndpointStatus"] == "InService" and canary_percent(sm, E) == 0
+    assert models(sm) == {model_name(E, 12), model_name(E, 36), model_name(E, 37)}
+
+
+def test_a_settled_abort_deletes_what_earlier_versions_kept_never_what_serves(sm):
+    """Once an abort has settled, what earlier versions kept goes; never the endpoint's current config,
+    its models, nor the aborted version's own entries (kept for inspection until a later version,
+    whatever ``keep_seconds``)."""
+    target = deploy(sm, E)
+    clock = Clock()
+    roll_out(sm, target, clock, keep=24 * HOUR)  # 13 finished: 12's config and model, 13's rollout config kept
+    [rollout_13] = [c for c in configs(sm) if "-rollout-v13-" in c]
+    v14 = new_version(sm, 14)
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    # stale earlier-version entries naming what the endpoint will serve once 14 has started
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"{KEPT_PREFIX}model:{model_name(E, 13)}", "Value": "13"},
+                                       {"Key": f"{KEPT_PREFIX}config:{v14.final_config}", "Value": "13"}])
+    settled = abort_at(sm, v14, clock, keep=0)  # 13's leftovers would be due at once were 14 finished
+    assert status_tags(sm, E)["phase"] == "aborted" and settled.decision.action == "none"
+    assert sorted(settled.tidied) == sorted([f"config/{E}-cfg-v12", f"config/{rollout_13}", f"model/{model_name(E, 12)}"])
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    [rollout_14] = [c for c in configs(sm) if "-rollout-v14-" in c]
+    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == rollout_14
+    variants = sm.describe_endpoint_config(EndpointConfigName=rollout_14)["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 13),
+                                                                   "canary": model_name(E, 14)}
+    assert canary_percent(sm, E) == 0  # all traffic on the stable version, 13
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config}
+    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
+    assert kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}  # 14's own: the config it started from
+    later = one_pass(sm, v14, clock.now + 30 * 24 * HOUR, keep=0)
+    assert later.decision.action == "none" and later.tidied == ()
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config} and kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}
+
+
+def test_a_settled_abort_with_nothing_due_calls_nothing_more(sm):
+    """Only the aborted version's own entries are kept: a settled pass reads the endpoint, and calls
+    nothing else (no describe, no delete, no untag), alone or in a fleet pass (one Search)."""
+    from mlops_infra.rollout.fleet import Member, reconcile_fleet
+
+    target = deploy(sm, E)
+    clock = Clock()
+    abort_at(sm, target, clock)
+    assert status_tags(sm, E)["phase"] == "aborted" and kept_tags(sm) == {f"config:{E}-cfg-v12": "13"}
+    recording = Recording(sm)
+    alone = reconcile_once(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0), NoGates(),
+                           clock.now + 30 * 24 * HOUR)
+    assert alone.decision.action == "none" and alone.tidied == ()
+    assert recording.calls == ["describe_endpoint", "list_tags"]
+    recording.calls.clear()
+    [fleet] = reconcile_fleet([Member(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0),
+                                      NoGates())], clock.now + 30 * 24 * HOUR)
+    assert fleet.result is not None and fleet.result.decision.action == "none" and fleet.result.tidied == ()
+    assert recording.calls == ["search"]
+    assert kept_tags(sm) == {f"config:{E}-cfg-v12": "13"} and f"{E}-cfg-v12" in configs(sm)
+
+
 def test_a_version_after_a_rolled_back_one_gets_a_canary_of_its_own(sm):
     """The rolled-back version's canary variant keeps its instances for inspection; the next version must
     not inherit it (or its traffic): its start builds a rollout config whose canary serves the new model."""

@@ -109,11 +109,13 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   config with the target version ``finished``: those recorded by an earlier version at once (the
   next finished rollout), its own after ``keep_seconds`` from the finish (the rollback window: until
   then an operator can move the endpoint back to the previous config). It also acts once a rollback
-  of the target version is settled (phase ``rolled_back``, no traffic left on it, InService, no
-  autoscaling to put back): it deletes what earlier versions recorded, and keeps the rolled-back
-  version's own entries until a later version's rollout (never on a timer: they are what an operator
-  inspects), so consecutive rolled-back versions leave at most two versions' entries, not one more
-  each (issue 8: otherwise the endpoint reaches its 50 tags and no rollout starts). It compares like ``act``
+  of the target version is settled (phase ``rolled_back``, or ``aborted``: ``--abort`` is the same
+  ``rollback`` decision and ``act`` path, all weight back to ``primary``, canary kept, and the
+  reconciler holds both at 0%; then no traffic left on it, InService, no autoscaling to put back): it
+  deletes what earlier versions recorded, and keeps the rolled-back or aborted version's own entries
+  until a later version's rollout (never on a timer: they are what an operator inspects), so
+  consecutive rolled-back or aborted versions leave at most two versions' entries, not one more each
+  (issue 8: otherwise the endpoint reaches its 50 tags and no rollout starts). It compares like ``act``
   (consistent reads, same token, ``InService``: AWS says not to delete a config in use or while
   ``UpdateEndpoint`` runs, botocore ``DeleteEndpointConfig``), never deletes the endpoint's current
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
@@ -142,6 +144,8 @@ _BUSY = ("in-progress", "in progress", "not in service", "updating")
 KEPT_PREFIX = "mlops-infra:kept:"
 KEEP_SECONDS = 24 * 3600
 """How long a finished version's predecessors are kept (the rollback window), by default."""
+ROLLED_BACK = frozenset({"rolled_back", "aborted"})
+"""The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SCALING_TAG = "mlops-infra:autoscaling:restore"
 """Set while a finish has the primary variant's autoscaling to put back (see the contract)."""
 SEARCH_PAGE = 100
@@ -400,7 +404,7 @@ class SageMakerDriver:
 
     def tidy(self, observed: Observed, now: float) -> tuple[str, ...]:
         """Delete the kept configs and models that are due (see the module contract: after a finish, or
-        after a settled rollback); returns what was deleted, as ``config/<name>`` and ``model/<name>``.
+        after a settled rollback or abort); returns what was deleted, as ``config/<name>`` and ``model/<name>``.
         Calls nothing unless something is due."""
         status = observed.status
         if not observed.kept or status is None or status.revision != self.target.version or not observed.ready:
@@ -408,8 +412,8 @@ class SageMakerDriver:
         if status.phase == "finished":
             if not observed.converged:
                 return ()
-        elif status.phase != "rolled_back" or observed.percent != 0:
-            return ()  # a rollback is settled once no traffic is left on the target version
+        elif status.phase not in ROLLED_BACK or observed.percent != 0:
+            return ()  # a rollback (or an abort) is settled once no traffic is left on the target version
         if not [k for k in observed.kept if self._due(k[2], status, now)]:
             return ()
         endpoint, tags = self._read()
@@ -433,8 +437,8 @@ class SageMakerDriver:
 
     def _due(self, version: str, status: RolloutStatus, now: float) -> bool:
         """Whether a kept entry left by ``version`` may go: an earlier version's at once; the target
-        version's own after ``keep_seconds`` from its finish, never while it is rolled back (the
-        operator may be inspecting it: the next version's rollout or finish deletes it)."""
+        version's own after ``keep_seconds`` from its finish, never while it is rolled back or aborted
+        (the operator may be inspecting it: the next version's rollout or finish deletes it)."""
         if version != self.target.version:
             return True
         return status.phase == "finished" and now >= status.since + self.keep_seconds
