@@ -95,6 +95,24 @@ def test_the_next_finished_rollout_deletes_what_the_previous_one_kept_at_once(sm
     assert set(kept_tags(sm).values()) == {"14"}
 
 
+def assert_14_settled_on_13(sm, v14: EndpointTarget, clock: Clock) -> None:
+    """After version 14 was brought back (rolled back or aborted) and its tidy ran: the endpoint serves
+    13 on 14's rollout config, only 14's own entry is kept, and a pass 30 days later deletes nothing."""
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    [rollout_14] = [c for c in configs(sm) if "-rollout-v14-" in c]
+    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == rollout_14
+    variants = sm.describe_endpoint_config(EndpointConfigName=rollout_14)["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 13),
+                                                                   "canary": model_name(E, 14)}
+    assert canary_percent(sm, E) == 0  # all traffic on the stable version, 13
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config}
+    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
+    assert kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}  # 14's own: the config it started from
+    later = one_pass(sm, v14, clock.now + 30 * 24 * HOUR, keep=0)
+    assert later.decision.action == "none" and later.tidied == ()
+    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config} and kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}
+
+
 def test_a_settled_rollback_deletes_what_earlier_versions_kept_never_what_serves(sm):
     """Nothing goes while a rollout is in flight; once its rollback has settled, what earlier versions
     kept goes, and never the endpoint's current config, its models, nor the rolled-back version's own
@@ -122,45 +140,7 @@ def test_a_settled_rollback_deletes_what_earlier_versions_kept_never_what_serves
         clock.sleep(BAKE)
     assert planted and status_tags(sm, E)["phase"] == "rolled_back" and result.decision.action == "none"
     assert sorted(result.tidied) == sorted([f"config/{E}-cfg-v12", f"config/{rollout_13}", f"model/{model_name(E, 12)}"])
-    endpoint = sm.describe_endpoint(EndpointName=E)
-    [rollout_14] = [c for c in configs(sm) if "-rollout-v14-" in c]
-    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == rollout_14
-    variants = sm.describe_endpoint_config(EndpointConfigName=rollout_14)["ProductionVariants"]
-    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 13),
-                                                                   "canary": model_name(E, 14)}
-    assert canary_percent(sm, E) == 0  # all traffic on the stable version, 13
-    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config}
-    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
-    assert kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}  # 14's own: the config it started from
-    later = one_pass(sm, v14, clock.now + 30 * 24 * HOUR, keep=0)
-    assert later.decision.action == "none" and later.tidied == ()
-    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config} and kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}
-
-
-def test_rolled_back_versions_one_after_another_do_not_fill_the_endpoint_tags(sm):
-    """Issue 8: each start tags what it leaves; with only rollbacks, nothing was ever deleted, and the
-    endpoint reached SageMaker's 50 tags (the moto server refuses past 50, as AWS does): no rollout
-    could start again. Now every version starts, and the tags stay few."""
-    target = deploy(sm, E)
-    clock = Clock()
-    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-    counts = []
-    for version in range(13, 38):  # 25 versions, each rolled back at 10%
-        if version > 13:
-            target = new_version(sm, version)
-        roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"))
-        status = status_tags(sm, E)
-        assert (status["phase"], status["revision"]) == ("rolled_back", str(version)), status
-        assert "10%" in status["reason"]  # it started and reached its third step before the gate fired
-        counts.append(len(sm.list_tags(ResourceArn=arn)["Tags"]))
-    assert max(counts) <= 12, counts  # 6 status tags, the rolled-back version's entries and its predecessor's
-    assert set(kept_tags(sm).values()) == {"37"}
-    endpoint = sm.describe_endpoint(EndpointName=E)
-    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
-    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
-                                                                   "canary": model_name(E, 37)}
-    assert endpoint["EndpointStatus"] == "InService" and canary_percent(sm, E) == 0
-    assert models(sm) == {model_name(E, 12), model_name(E, 36), model_name(E, 37)}
+    assert_14_settled_on_13(sm, v14, clock)
 
 
 class Recording:
@@ -178,28 +158,6 @@ class Recording:
             self.calls.append(name)
             return attribute(*args, **kwargs)
         return call
-
-
-def test_a_settled_rollback_with_nothing_due_calls_nothing_more(sm):
-    """Only the rolled-back version's own entries are kept: a settled pass reads the endpoint, and calls
-    nothing else (no describe, no delete, no untag), alone or in a fleet pass (one Search)."""
-    from mlops_infra.rollout.fleet import Member, reconcile_fleet
-
-    target = deploy(sm, E)
-    clock = Clock()
-    roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"))
-    assert status_tags(sm, E)["phase"] == "rolled_back" and kept_tags(sm) == {f"config:{E}-cfg-v12": "13"}
-    recording = Recording(sm)
-    alone = reconcile_once(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0), NoGates(),
-                           clock.now + 30 * 24 * HOUR)
-    assert alone.decision.action == "none" and alone.tidied == ()
-    assert recording.calls == ["describe_endpoint", "list_tags"]
-    recording.calls.clear()
-    [fleet] = reconcile_fleet([Member(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0),
-                                      NoGates())], clock.now + 30 * 24 * HOUR)
-    assert fleet.result is not None and fleet.result.decision.action == "none" and fleet.result.tidied == ()
-    assert recording.calls == ["search"]
-    assert kept_tags(sm) == {f"config:{E}-cfg-v12": "13"} and f"{E}-cfg-v12" in configs(sm)
 
 
 def abort_at(sm, target: EndpointTarget, clock: Clock, percent: int = 10, keep: float = HOUR):
@@ -224,33 +182,6 @@ def abort_at(sm, target: EndpointTarget, clock: Clock, percent: int = 10, keep: 
     raise AssertionError("the abort never settled")
 
 
-def test_aborted_versions_one_after_another_do_not_fill_the_endpoint_tags(sm):
-    """An abort settles as a rollback does (all weight back to ``primary``, the canary kept, InService):
-    each start tags what it leaves, and without a tidy on a settled abort the endpoint reached
-    SageMaker's 50 tags (the moto server refuses past 50, as AWS does) and no rollout could start again.
-    Now every version starts, and the tags stay few."""
-    target = deploy(sm, E)
-    clock = Clock()
-    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-    counts = []
-    for version in range(13, 38):  # 25 versions, each aborted at 10%
-        if version > 13:
-            target = new_version(sm, version)
-        abort_at(sm, target, clock)
-        status = status_tags(sm, E)
-        assert (status["phase"], status["revision"]) == ("aborted", str(version)), status
-        assert "10%" in status["reason"]  # it started and reached its third step before the abort
-        counts.append(len(sm.list_tags(ResourceArn=arn)["Tags"]))
-    assert max(counts) <= 12, counts  # 6 status tags, the aborted version's entries and its predecessor's
-    assert set(kept_tags(sm).values()) == {"37"}
-    endpoint = sm.describe_endpoint(EndpointName=E)
-    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
-    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
-                                                                   "canary": model_name(E, 37)}
-    assert endpoint["EndpointStatus"] == "InService" and canary_percent(sm, E) == 0
-    assert models(sm) == {model_name(E, 12), model_name(E, 36), model_name(E, 37)}
-
-
 def test_a_settled_abort_deletes_what_earlier_versions_kept_never_what_serves(sm):
     """Once an abort has settled, what earlier versions kept goes; never the endpoint's current config,
     its models, nor the aborted version's own entries (kept for inspection until a later version,
@@ -267,30 +198,57 @@ def test_a_settled_abort_deletes_what_earlier_versions_kept_never_what_serves(sm
     settled = abort_at(sm, v14, clock, keep=0)  # 13's leftovers would be due at once were 14 finished
     assert status_tags(sm, E)["phase"] == "aborted" and settled.decision.action == "none"
     assert sorted(settled.tidied) == sorted([f"config/{E}-cfg-v12", f"config/{rollout_13}", f"model/{model_name(E, 12)}"])
+    assert_14_settled_on_13(sm, v14, clock)
+
+
+def bring_back(sm, target: EndpointTarget, clock: Clock, ending: str, keep: float = HOUR):
+    """Start ``target``'s rollout and bring it back at 10%: a rollback (its gate fires there) or an
+    abort (``--abort`` there); returns the pass that found it settled."""
+    if ending == "rolled_back":
+        return roll_out(sm, target, clock, gates=ScriptedGates(decide=lambda p: "firing" if p == 10 else "ok"),
+                        keep=keep)
+    return abort_at(sm, target, clock, keep=keep)
+
+
+@pytest.mark.parametrize("ending", ["rolled_back", "aborted"])
+def test_versions_brought_back_one_after_another_do_not_fill_the_endpoint_tags(sm, ending):
+    """Issue 8: each start tags what it leaves; with only rollbacks (or aborts, which settle as a rollback
+    does: all weight back to ``primary``, the canary kept, InService), nothing was ever deleted, and the
+    endpoint reached SageMaker's 50 tags (the moto server refuses past 50, as AWS does): no rollout
+    could start again. Now every version starts, and the tags stay few."""
+    target = deploy(sm, E)
+    clock = Clock()
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    counts = []
+    for version in range(13, 38):  # 25 versions, each brought back at 10%
+        if version > 13:
+            target = new_version(sm, version)
+        bring_back(sm, target, clock, ending)
+        status = status_tags(sm, E)
+        assert (status["phase"], status["revision"]) == (ending, str(version)), status
+        assert "10%" in status["reason"]  # it started and reached its third step before it was brought back
+        counts.append(len(sm.list_tags(ResourceArn=arn)["Tags"]))
+    assert max(counts) <= 12, counts  # 6 status tags, the last version's entries and its predecessor's
+    assert set(kept_tags(sm).values()) == {"37"}
     endpoint = sm.describe_endpoint(EndpointName=E)
-    [rollout_14] = [c for c in configs(sm) if "-rollout-v14-" in c]
-    assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == rollout_14
-    variants = sm.describe_endpoint_config(EndpointConfigName=rollout_14)["ProductionVariants"]
-    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 13),
-                                                                   "canary": model_name(E, 14)}
-    assert canary_percent(sm, E) == 0  # all traffic on the stable version, 13
-    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config}
-    assert models(sm) == {model_name(E, 13), model_name(E, 14)}
-    assert kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}  # 14's own: the config it started from
-    later = one_pass(sm, v14, clock.now + 30 * 24 * HOUR, keep=0)
-    assert later.decision.action == "none" and later.tidied == ()
-    assert configs(sm) == {f"{E}-cfg-v13", rollout_14, v14.final_config} and kept_tags(sm) == {f"config:{E}-cfg-v13": "14"}
+    variants = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
+    assert {v["VariantName"]: v["ModelName"] for v in variants} == {"primary": model_name(E, 12),
+                                                                   "canary": model_name(E, 37)}
+    assert endpoint["EndpointStatus"] == "InService" and canary_percent(sm, E) == 0
+    assert models(sm) == {model_name(E, 12), model_name(E, 36), model_name(E, 37)}
 
 
-def test_a_settled_abort_with_nothing_due_calls_nothing_more(sm):
-    """Only the aborted version's own entries are kept: a settled pass reads the endpoint, and calls
-    nothing else (no describe, no delete, no untag), alone or in a fleet pass (one Search)."""
+@pytest.mark.parametrize("ending", ["rolled_back", "aborted"])
+def test_a_version_brought_back_with_nothing_due_calls_nothing_more(sm, ending):
+    """Only the rolled-back (or aborted) version's own entries are kept: a settled pass reads the
+    endpoint, and calls nothing else (no describe, no delete, no untag), alone or in a fleet pass (one
+    Search)."""
     from mlops_infra.rollout.fleet import Member, reconcile_fleet
 
     target = deploy(sm, E)
     clock = Clock()
-    abort_at(sm, target, clock)
-    assert status_tags(sm, E)["phase"] == "aborted" and kept_tags(sm) == {f"config:{E}-cfg-v12": "13"}
+    bring_back(sm, target, clock, ending)
+    assert status_tags(sm, E)["phase"] == ending and kept_tags(sm) == {f"config:{E}-cfg-v12": "13"}
     recording = Recording(sm)
     alone = reconcile_once(spec("aws", gates=()), SageMakerDriver(recording, target, keep_seconds=0), NoGates(),
                            clock.now + 30 * 24 * HOUR)
