@@ -17,16 +17,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.aws.serving import ENDPOINT, SCALABLE_TARGET, SCALING_POLICY
 from mlops_infra.compile.rollout_code import declared_autoscaling
 from mlops_infra.errors import UserError
 from mlops_infra.graph import REF, DesiredGraph, is_ref
-from mlops_infra.rollout.drivers.sagemaker import PRIMARY, DeclaredScaling, EndpointTarget
+from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget, primary_resource
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Driver, GateReader, NoGates
 
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-SCALABLE_TARGET = "aws:appautoscaling/target:Target"
-SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 PROMETHEUS_ENV = "MLOPS_PROMETHEUS_URL"
 
 
@@ -66,7 +64,7 @@ def aws_target(graph: DesiredGraph, plan: dict[str, Any]) -> EndpointTarget:
 
 def declared_scaling(graph: DesiredGraph, endpoint: str) -> DeclaredScaling | None:
     """The autoscaling the graph declares for ``endpoint``'s ``primary`` variant (None: none)."""
-    resource_id = f"endpoint/{endpoint}/variant/{PRIMARY}"
+    resource_id = primary_resource(endpoint)
     target = next((r.inputs for r in graph.resources
                    if r.type == SCALABLE_TARGET and r.inputs.get("resourceId") == resource_id), None)
     policies = [r.inputs for r in graph.resources

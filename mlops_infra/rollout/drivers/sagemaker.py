@@ -390,8 +390,8 @@ class SageMakerDriver:
         """Register the primary variant's target (with ``register``: the live min/max read before, else
         the declared ones) and put ``policies`` (read live, put again only when ``register``) and each
         declared policy whose name is not among them (both calls are upserts: see the contract)."""
-        resource = f"endpoint/{self.target.endpoint}/variant/{PRIMARY}"
-        where = {"ServiceNamespace": "sagemaker", "ResourceId": resource, "ScalableDimension": SCALABLE_DIMENSION}
+        where = {"ServiceNamespace": "sagemaker", "ResourceId": primary_resource(self.target.endpoint),
+                 "ScalableDimension": SCALABLE_DIMENSION}
         if register:
             low, high = (live["MinCapacity"], live["MaxCapacity"]) if live is not None else \
                 (declared.min_capacity, declared.max_capacity)
@@ -467,8 +467,8 @@ class SageMakerDriver:
     def _scalable_target(self) -> dict[str, Any] | None:
         if self.autoscaling is None:
             return None
-        resource = f"endpoint/{self.target.endpoint}/variant/{PRIMARY}"
-        found = self.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource],
+        found = self.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker",
+                                                           ResourceIds=[primary_resource(self.target.endpoint)],
                                                            ScalableDimension=SCALABLE_DIMENSION)
         return (found.get("ScalableTargets") or [None])[0]
 
@@ -509,6 +509,12 @@ def _kept(tags: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
         if tag["Key"].startswith(KEPT_PREFIX) and kind in ("config", "model") and name:
             out[tag["Key"]] = (kind, name, tag.get("Value", ""))
     return out
+
+
+def primary_resource(endpoint: str) -> str:
+    """The Application Auto Scaling ``ResourceId`` of ``endpoint``'s ``primary`` variant (botocore
+    ``RegisterScalableTargetRequest.ResourceId``: ``endpoint/<name>/variant/<variant>``)."""
+    return f"endpoint/{endpoint}/variant/{PRIMARY}"
 
 
 def _primary_type(config: dict[str, Any]) -> str | None:
