@@ -415,7 +415,6 @@ class Plan:
         )
 
 
-
 class DeferredDigest:
     """A graph digest to compute when first read: :func:`~mlops_infra.plan.planner.make_plan` gives
     a plan this instead of ``graph.digest()`` (a serialisation and hash of the whole graph, which
@@ -444,6 +443,7 @@ def _deferred_field(cls: type, name: str) -> None:
 
 
 _deferred_field(Plan, "graph_digest")
+
 
 @dataclass(frozen=True, slots=True)
 class UnreadGroup:
