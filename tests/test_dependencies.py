@@ -98,6 +98,23 @@ def test_the_readme_install_prints_a_rollout_schedule_and_says_what_a_rollout_ne
     assert "pip install 'mlops-infra[aws]'" in rollout.stderr
 
 
+@pytest.mark.timeout(USER_VENV_TIMEOUT)
+def test_the_readme_install_says_what_reading_a_sagemaker_registry_needs(user_venv, tmp_path: Path):
+    """promote into an AWS environment reads its SageMaker registry (boto3, the aws extra) unless a
+    saved read is given: one line naming the extra and --registry, exit 1, FILE untouched."""
+    from tests.support.promotion import copy_reference, staging_view, write_view
+
+    file = copy_reference(tmp_path)
+    before = file.read_bytes()
+    staging = write_view(tmp_path / "staging.json", staging_view())
+    promoted = user_venv.run("promote", str(file), "--from", "staging", "--to", "prod",
+                             "--registry", f"staging={staging}", "--write", cwd=tmp_path)
+    assert promoted.returncode == 1 and "Traceback" not in promoted.stderr, promoted.stderr
+    assert ("reading prod's SageMaker model registry (or --registry prod=FILE) needs boto3, which is not "
+            "installed: pip install 'mlops-infra[aws]'") in promoted.stderr
+    assert file.read_bytes() == before
+
+
 USED_WITHOUT_IMPORT = {
     "numpy": "safetensors loads checkpoint tensors into numpy arrays (ml/checkpoints.py, framework='numpy')",
 }

@@ -304,6 +304,7 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
     its prior state (what it serves; what the state proves when the registry cannot be read): DST's
     from ``--state``, SRC's from ``--src-state``, the files ``plan`` and the ``no_drift`` gate read
     (each read once: :func:`_prior`)."""
+    from mlops_infra.cli.inputs import require_extra
     from mlops_infra.promote.promote import plan_promotion
     from mlops_infra.promote.registries import read_view
 
@@ -311,6 +312,8 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
     views = {}
     for env in (src, dst):
         aws = systems[env].environments[env].target.kind == "aws"
+        if aws and env not in snapshots:
+            require_extra("boto3", "aws", f"reading {env}'s SageMaker model registry (or --registry {env}=FILE)")
         prior = _prior(context, env, state if env == dst else src_state) if aws and env not in snapshots else None
         views[env] = read_view(systems[env], env, prior, snapshot=snapshots.get(env), role=roles.get(env),
                                mlflow_uri=mlflows.get(env))
