@@ -109,11 +109,15 @@ def _bad(tmp_path: Path, case: str) -> tuple[list[str], str]:
     if case == "bad-registry-file":
         (tmp_path / "r.json").write_text("[1]")
         return [str(file), "--to", "staging", "--registry", f"dev={tmp_path / 'r.json'}"], "not a saved registry read"
+    if case == "missing-src-state":  # dev (Kubernetes) has no registry read nor no_drift gate to use it
+        return [str(file), "--to", "staging", "--src-state", str(tmp_path / "nope.json"), *registries], \
+            "cannot read the state file"
     raise AssertionError(case)
 
 
 @pytest.mark.parametrize("case", ["unknown-env", "unknown-src", "same", "against-direction", "into-source", "skipping",
-                                  "invalid", "read-only", "missing-file", "bad-registry-arg", "bad-registry-file"])
+                                  "invalid", "read-only", "missing-file", "bad-registry-arg", "bad-registry-file",
+                                  "missing-src-state"])
 def test_bad_input_is_exit_1_with_a_clear_error_and_no_edit(tmp_path, case):
     args, message = _bad(tmp_path, case)
     file = Path(args[0])

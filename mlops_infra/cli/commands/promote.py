@@ -88,6 +88,8 @@ def promote(
     roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
     context = _load(file, src, dst, err)
     skips = _skips(context, skip_gate, reason)
+    if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
+        _prior(context, context["src"], src_state)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state, src_state)
     plan_result, plan_json, plan_text, steps = _plan(context, promotion, dst_view, state, output_format)
     if execute_artifacts:
