@@ -90,26 +90,27 @@ _CONTAINERS = frozenset({dict, list})
 
 def ref_urns(value: Any) -> list[str]:
     """The URN of every ref sentinel inside ``value`` (what :func:`iter_refs` finds, in no
-    particular order): one loop, no generator, for the dependencies of every resource compiled."""
+    particular order): for the dependencies of every resource compiled."""
+    if type(value) is dict and REF in value and len(value) == 2 and "output" in value:
+        return [value[REF]]
     found: list[str] = []
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        current = pop()
-        if type(current) is dict:
-            if REF in current and len(current) == 2 and "output" in current:
-                found.append(current[REF])
-                continue
-            items = current.values()
-        elif type(current) is list:
-            items = current
-        else:
-            continue
-        for item in items:
-            kind = type(item)
-            if kind is dict or kind is list:
-                push(item)
+    if type(value) is dict or type(value) is list:
+        _add_ref_urns(value, found)
     return found
+
+
+def _add_ref_urns(container: dict[str, Any] | list[Any], found: list[str]) -> None:
+    """Append to ``found`` the URN of every ref inside ``container`` (not itself a ref). Recursive:
+    a call per nested container is cheaper than a stack of pending ones."""
+    for item in container.values() if type(container) is dict else container:
+        kind = type(item)
+        if kind is dict:
+            if REF in item and len(item) == 2 and "output" in item:
+                found.append(item[REF])
+            else:
+                _add_ref_urns(item, found)
+        elif kind is list:
+            _add_ref_urns(item, found)
 
 
 def resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
@@ -321,6 +322,34 @@ class DesiredGraph:
         return self._digest
 
 
+(_set_urn, _set_type, _set_name, _set_custom, _set_parent, _set_inputs, _set_dependencies, _set_provider,
+ _set_options, _set_address, _set_role) = (
+    DesiredResource.__dict__[field_name].__set__  # the setter of the field's slot, its only storage
+    for field_name in ("urn", "type", "name", "custom", "parent", "inputs", "dependencies", "provider", "options",
+                       "address", "role"))
+
+
+def _new_resource(urn: str, type_: str, name: str, custom: bool, parent: str | None, inputs: dict[str, Any],
+                  dependencies: tuple[str, ...], provider: str | None, options: ResourceOptions, address: str,
+                  role: str) -> DesiredResource:
+    """``DesiredResource(urn, type_, ...)``, the same object, made without the frozen dataclass's
+    ``__init__``, which sets each field through ``object.__setattr__``: the builder makes one per
+    resource compiled. Every field is set (a test compares it with the dataclass's own)."""
+    resource = object.__new__(DesiredResource)
+    _set_urn(resource, urn)
+    _set_type(resource, type_)
+    _set_name(resource, name)
+    _set_custom(resource, custom)
+    _set_parent(resource, parent)
+    _set_inputs(resource, inputs)
+    _set_dependencies(resource, dependencies)
+    _set_provider(resource, provider)
+    _set_options(resource, options)
+    _set_address(resource, address)
+    _set_role(resource, role)
+    return resource
+
+
 class GraphBuilder:
     """Collects resources while compiling; computes URNs and dependencies; sorts on ``build``.
 
@@ -332,34 +361,47 @@ class GraphBuilder:
         self.project = project
         self.stack = stack
         self._resources: dict[str, DesiredResource] = {}
-        self._chains: dict[str, tuple[str, ...]] = {}
+        self._chains: dict[str, str] = {}
+        """URN -> its qualified type chain (``parent$type``, :func:`urn_type_chain`), for its children."""
+        self._urn_prefix = make_urn(stack, project, [], "")[: -len("::")]
+        """Every URN of this stack is ``<prefix><type chain>::<name>`` (:func:`make_urn`)."""
         self.rollouts: dict[str, Any] = {}
         self.metadata: dict[str, Any] = {}
         self.model_versions: dict[str, Any] = {}
 
+    def _chain(self, type_: str, parent: str | None) -> str:
+        """The type chain of a resource of ``type_`` under ``parent``; raises if ``parent`` is not
+        in the graph (a compiler bug)."""
+        if parent is None:
+            return type_
+        chain = self._chains.get(parent)
+        if chain is None:
+            raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
+        return f"{chain}${type_}"
+
     def urn_for(self, type_: str, name: str, parent: str | None) -> str:
-        chain = (*self._chains[parent], type_) if parent else (type_,)
-        return make_urn(self.stack, self.project, chain, name)
+        return f"{self._urn_prefix}{self._chain(type_, parent)}::{name}"
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True,
             parent: str | None = None, depends_on: Iterable[str] = (), provider: str | None = None,
             options: ResourceOptions | None = None, address: str = "", role: str = "") -> str:
         """Add a resource and return its URN. Raises on a duplicate URN (a compiler bug)."""
-        if parent is not None and parent not in self._chains:
-            raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
-        chain = (*self._chains[parent], type_) if parent else (type_,)  # urn_for's, made once
-        urn = make_urn(self.stack, self.project, chain, name)
+        chain = self._chain(type_, parent)
+        urn = f"{self._urn_prefix}{chain}::{name}"  # urn_for's
         if urn in self._resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
-        deps = set(ref_urns(inputs))
-        deps.update(depends_on)
-        deps.discard(urn)
+        deps = ref_urns(inputs)
+        deps.extend(depends_on)
+        if deps:
+            unique = set(deps)
+            unique.discard(urn)
+            dependencies = tuple(sorted(unique))
+        else:
+            dependencies = ()
         self._chains[urn] = chain
-        self._resources[urn] = DesiredResource(
-            urn=urn, type=type_, name=name, custom=custom, parent=parent, inputs=inputs,
-            dependencies=tuple(sorted(deps)), provider=provider if custom else None,
-            options=options or _NO_OPTIONS, address=address, role=role,
-        )
+        self._resources[urn] = _new_resource(
+            urn, type_, name, custom, parent, inputs, dependencies, provider if custom else None,
+            options or _NO_OPTIONS, address, role)
         return urn
 
     def build(self) -> DesiredGraph:

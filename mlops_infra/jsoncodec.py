@@ -133,14 +133,15 @@ def stdlib_pretty(value: Any) -> str:
 
 
 def stdlib_pretty_bytes(value: Any) -> bytes:
-    """:func:`stdlib_pretty`'s text as (ASCII) bytes, without decoding what orjson wrote."""
+    """:func:`stdlib_pretty`'s text as (ASCII) bytes, without decoding what orjson wrote (orjson
+    writes the newline too: a graph's tens of megabytes are not copied again to add it)."""
     try:
-        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except (orjson.JSONEncodeError, TypeError):
         data = None
     if data is None or not data.isascii() or spelled_otherwise(data):
         return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
-    return data + b"\n"
+    return data
 
 
 def pretty(value: Any) -> str:

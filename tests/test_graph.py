@@ -39,3 +39,47 @@ def test_only_the_ref_sentinel_is_a_ref() -> None:
     assert not is_ref(plain) and is_ref(ref("urn:r"))
     assert ref_urns(value) == ["urn:r"] and [r["$ref"] for r in iter_refs(value)] == ["urn:r"]
     assert resolve(value, lambda urn, output: f"{urn}.{output}") == {"a": plain, "b": ["urn:r.arn"]}
+
+
+def test_builder_resources_are_the_dataclass_s_own() -> None:
+    """GraphBuilder makes each resource without the dataclass's ``__init__``: every field is set, and
+    the object equals (and reprs as) the one ``DesiredResource(...)`` makes from the same fields."""
+    from dataclasses import fields
+
+    from mlops_infra.graph import DesiredResource, GraphBuilder, ResourceOptions, make_urn
+
+    builder = GraphBuilder("proj", "dev")
+    parent = builder.add("mlops:serving:Endpoint", "scorer", {"modelVersion": 3}, custom=False,
+                         address="endpoints.scorer", role="component")
+    key = builder.urn_for("aws:kms/key:Key", "key", None)
+    assert builder.add("aws:kms/key:Key", "key", {}) == key
+    child = builder.add("aws:sagemaker/model:Model", "scorer-model", {"a": [ref(key, "arn"), {"b": ref(parent)}]},
+                        parent=parent, depends_on=[parent, key], provider="urn:provider",
+                        options=ResourceOptions(protect=True), address="endpoints.scorer", role="model")
+    assert child == make_urn("dev", "proj", ["mlops:serving:Endpoint", "aws:sagemaker/model:Model"], "scorer-model")
+    assert builder.urn_for("t:m:T", "x", child) == make_urn(
+        "dev", "proj", ["mlops:serving:Endpoint", "aws:sagemaker/model:Model", "t:m:T"], "x")
+    resources = builder.build().by_urn()
+    made = resources[child]
+    expected = DesiredResource(urn=child, type="aws:sagemaker/model:Model", name="scorer-model", custom=True,
+                               parent=parent, inputs=made.inputs, dependencies=tuple(sorted([parent, key])),
+                               provider="urn:provider", options=ResourceOptions(protect=True),
+                               address="endpoints.scorer", role="model")
+    assert made == expected and repr(made) == repr(expected)
+    assert {f.name: getattr(made, f.name) for f in fields(made)} == {f.name: getattr(expected, f.name)
+                                                                     for f in fields(expected)}
+    component = resources[parent]
+    assert component.provider is None and component.dependencies == () and component.options == ResourceOptions()
+
+
+def test_builder_refuses_unknown_parents_and_duplicate_urns() -> None:
+    import pytest
+
+    from mlops_infra.graph import GraphBuilder
+
+    builder = GraphBuilder("proj", "dev")
+    builder.add("t:m:T", "a", {})
+    with pytest.raises(ValueError, match="duplicate URN"):
+        builder.add("t:m:T", "a", {})
+    with pytest.raises(ValueError, match="is not in the graph"):
+        builder.add("t:m:T", "b", {}, parent="urn:pulumi:dev::proj::t:m:T::missing")

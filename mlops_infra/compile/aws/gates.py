@@ -18,6 +18,7 @@ Scheduler needs no resource policy on the function for that); alarm rules invoke
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 
 from mlops_infra.compile.aws import iam, lambdas, policies
@@ -27,8 +28,10 @@ from mlops_infra.graph import ResourceOptions, archive, ref
 PERMISSION = "aws:lambda/permission:Permission"
 
 
+@cache
 def gate_source() -> str:
-    """The retrain gate's source text (a file shipped in this package)."""
+    """The retrain gate's source text (a file shipped in this package), read once per process (as
+    ``alerting.forwarder_source``): every training job with triggers ships it."""
     return resources.files("mlops_infra.compile.aws").joinpath("retrain_gate.py").read_text(encoding="utf-8")
 
 
