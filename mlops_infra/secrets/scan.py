@@ -8,7 +8,11 @@ Contract:
   candidate) over the UTF-8 bytes with RE2 (``google-re2``: a DFA, linear time), falling back to
   the standard ``re`` module with the same pattern where RE2 is not installed. Only the windows
   around a prefilter hit (the hit's line, at most :data:`WINDOW` bytes before it) are checked with
-  the rules, so text without any anchor costs one pass and nothing else.
+  the rules, so text without any anchor costs one pass and nothing else. A window opened only by
+  40-character key candidates (a long camel-case word such as
+  ``targetTrackingScalingPolicyConfiguration``, in every scaling policy of a graph) is passed over
+  when no other rule's trigger or anchor occurs in it and no key rule would accept any of its
+  standalone 40-character tokens (:func:`_nothing_to_find`): the rules would find nothing there.
 - :func:`redact` replaces each finding with ``<redacted: KIND>``; :func:`contains_secret` is the
   yes/no question; :func:`secret_kinds` lists kinds, never values.
 """
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from mlops_infra.secrets.rules import RULES, Rule, pattern_of, plugin_accept
+from mlops_infra.secrets.rules import KEY40, RULES, Rule, pattern_of, plugin_accept
 
 WINDOW = 1024
 """Bytes looked at before a prefilter hit (clipped to its line)."""
@@ -131,6 +135,42 @@ def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda r: _ORDER[id(r)])
 
 
+_KEY40_RULES = tuple(r for r in RULES if r.key40)
+_KEY40_TOKEN = re.compile(KEY40.encode())
+
+
+@cache
+def _others() -> Any:
+    """Every trigger of every rule but the 40-character key candidate, as one pattern over bytes:
+    RE2 in Latin-1 mode (each byte one character, as the rules' ``re`` patterns on bytes see it; in
+    UTF-8 mode a negated class does not match an invalid byte), else ``re``.
+
+    A literal anchor's trigger is the anchor escaped (``(?i:...)`` when folded, ASCII letters only),
+    so a search finds exactly what :func:`_with_anchored` looks for (``anchor in window``, the
+    folded anchor in the lowered window, each trigger pattern searched), in one pass."""
+    triggers = dict.fromkeys(t for rule in RULES if not rule.key40 for t in rule.triggers)
+    pattern = "|".join(f"(?:{t})" for t in triggers).encode()
+    module = engine()
+    if module is re:
+        return re.compile(pattern)
+    options = module.Options()
+    options.encoding = module.Options.Encoding.LATIN1
+    return module.compile(pattern, options)
+
+
+def _nothing_to_find(window: bytes, rules: set[Rule]) -> bool:
+    """Whether the rules :func:`_with_anchored` would try on ``window`` surely find nothing there,
+    known cheaply: ``rules`` are 40-character key rules only, no other rule's trigger or anchor
+    occurs in the window (so :func:`_with_anchored` adds key rules only), and no key rule accepts
+    any standalone 40-character token of the window. Every key rule reports its :data:`KEY40`
+    group (such a token) and only when its ``accept`` takes it (tests/secrets/test_scan_fast_path.py
+    checks both, and that the scan finds the same with and without this shortcut)."""
+    if not all(r.key40 for r in rules) or _others().search(window) is not None:
+        return False
+    tokens = [m.group(1).decode("ascii") for m in _KEY40_TOKEN.finditer(window)]
+    return not any(rule.accept is None or rule.accept(token) for token in tokens for rule in _KEY40_RULES)
+
+
 def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
     accept = rule.accept or (plugin_accept(rule.plugin) if rule.plugin else None)
     for match in pattern_of(rule).finditer(window):
@@ -155,6 +195,8 @@ def _find_in_bytes(data: bytes) -> list[Finding]:
     found: list[Finding] = []
     for start, end, rules in _windows(data):
         window = data[start:end]
+        if _nothing_to_find(window, rules):
+            continue
         for rule in _with_anchored(window, rules):
             found.extend(Finding(rule.kind, start + s, start + e) for s, e in _matches(rule, window))
     return _merge(found)

@@ -1,0 +1,114 @@
+"""The scan's shortcut for windows opened only by 40-character key candidates finds exactly what
+the full rules find: its premises hold for the ruleset, it does take the hot false candidates of
+a compiled graph, and on random texts built from every rule's examples, the ordinary texts and
+those candidates (with every ASCII whitespace character and JSON punctuation between them) the
+scan reports the same findings with and without it.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mlops_infra.secrets import find_secrets, redact
+from mlops_infra.secrets import scan as scan_module
+from mlops_infra.secrets.rules import KEY40, RULES, pattern_of
+from tests.secrets.test_rules import EXAMPLES, ORDINARY
+
+HOT = ['"targetTrackingScalingPolicyConfiguration": {', '\\"TargetTrackingScalingPolicyConfiguration\\":',
+       "`TargetTrackingScalingPolicyConfiguration`", '"CloudWatchAlarmsPublishToEncryptedTopics"',
+       "targetTrackingScalingPolicyConfiguration", "3cb3449353ba966b44f29f5deba6ea92be4e2c5a",
+       "A" * 40, "a1" * 20, "Ab1" * 13 + "C", "targetTrackingScalingPolicyConfiguration="]
+"""The 40-character words of a compiled graph and plan (one per scaling policy), a digest, and
+tokens of the key alphabet that a key rule rejects (no digit, one case, low entropy)."""
+
+KEY_ALPHABET = string.ascii_letters + string.digits + "/+"
+SEPARATORS = ["", "", " ", "\t", "\n", "\v", "\f", "\r", '"', "'", ":", "=", ",", "/", "+", "@", "?", "&", "\\", "{", "}",
+              "[", "]", "`", "", ": ", '": "', "\\n", "é"]
+
+PIECES = [t for ts in EXAMPLES.values() for t in ts] + ORDINARY + HOT
+
+
+def _full_scan(monkeypatch: pytest.MonkeyPatch, text: str) -> list[scan_module.Finding]:
+    with monkeypatch.context() as patched:
+        patched.setattr(scan_module, "_nothing_to_find", lambda window, rules: False)
+        return find_secrets(text)
+
+
+def test_every_key_rule_reports_a_standalone_40_character_token_it_accepts() -> None:
+    """The premise of the shortcut: a key rule's finding is its pattern's KEY40 group (a standalone
+    token of the key alphabet), taken only when the rule's ``accept`` takes it, never extended."""
+    key_rules = [r for r in RULES if r.key40]
+    assert key_rules
+    for rule in key_rules:
+        pattern = pattern_of(rule)
+        assert rule.pattern.endswith(KEY40) and pattern.groups == 1 and rule.group == 1, rule
+        assert not rule.extend and not rule.plugin and rule.accept is not None, rule
+
+
+def test_the_hot_false_candidates_take_the_shortcut() -> None:
+    key_rules = {r for r in RULES if r.key40}
+    for line in HOT[:4]:
+        assert scan_module._nothing_to_find(f"    {line}\n".encode(), key_rules), line
+    # not taken when another rule's anchor or trigger is in the window, or a token could be a key
+    for line in ('"targetTrackingScalingPolicyConfiguration": "AKIAIOSFODNN7EXAMPLE"',
+                 '"targetTrackingScalingPolicyConfiguration": "https://u:hunter22@example.com"',
+                 '"targetTrackingScalingPolicyConfiguration": "Zq8/3kP2vN+7xR4mW1tY9bC6dF0gH5jL2nQ8sU3w"'):
+        assert not scan_module._nothing_to_find(line.encode(), key_rules), line
+
+
+@pytest.mark.parametrize("piece", PIECES)
+def test_each_piece_alone_and_beside_a_hot_word(monkeypatch: pytest.MonkeyPatch, piece: str) -> None:
+    for text in (piece, f'"{HOT[4]}": "{piece}"', f"{piece} {HOT[4]}\n{HOT[1]}{piece}"):
+        assert find_secrets(text) == _full_scan(monkeypatch, text), text
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.integers(0, 4))
+        if kind == 0:
+            parts.append(draw(st.sampled_from(PIECES)))
+        elif kind == 4:  # a piece inside a run of the key alphabet (a candidate hiding an anchor)
+            piece = draw(st.sampled_from(PIECES))
+            pad = max(0, 40 - len(piece))
+            left = draw(st.integers(0, pad))
+            parts.append(draw(st.text(st.sampled_from(KEY_ALPHABET), min_size=left, max_size=left)) + piece
+                         + draw(st.text(st.sampled_from(KEY_ALPHABET), min_size=pad - left, max_size=pad - left)))
+        elif kind == 1:
+            parts.append(draw(st.sampled_from(HOT)))
+        elif kind == 2:  # a token of the key alphabet near 40 characters: a key, a word, neither
+            size = draw(st.sampled_from((39, 40, 40, 41)))
+            parts.append(draw(st.text(st.sampled_from(KEY_ALPHABET), min_size=size, max_size=size)))
+        else:
+            parts.append(draw(st.text(st.sampled_from(string.printable + "é€"), max_size=12)))
+        parts.append(draw(st.sampled_from(SEPARATORS)))
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts())
+@example(text='"AKIAIOSFODNN7EXAMPLE' + "a" * 20 + '": 1')  # an anchor inside a candidate that is no key
+@example(text='"4dabf18193072939515e22adb298388dabcdefgh": 1')
+@example(text='{"targetTrackingScalingPolicyConfiguration"Zq8/3kP2vN+7xR4mW1tY9bC6dF0gH5jL2nQ8sU3w"}')
+def test_the_scan_finds_the_same_with_and_without_the_shortcut(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    found = find_secrets(text)
+    assert found == _full_scan(monkeypatch, text), text
+    assert found == find_secrets(text.encode("utf-8", "surrogatepass")) or not text.isascii()
+    if found:
+        assert "<redacted:" in redact(text)
+
+
+def test_a_key_beside_a_hot_word_is_still_found() -> None:
+    """Two standalone tokens separated by one character: the prefilter's candidate match for the
+    first takes the separator, so only the window finds the second (a key)."""
+    key = "Zq8/3kP2vN+7xR4mW1tY9bC6dF0gH5jL2nQ8sU3w"
+    for text in (f'"targetTrackingScalingPolicyConfiguration"{key}"', f"targetTrackingScalingPolicyConfiguration {key}"):
+        [finding] = find_secrets(text)
+        assert text[finding.start:finding.end] == key
+        assert re.search(re.escape(key), redact(text)) is None
