@@ -10,7 +10,9 @@ kind are shown instead).
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -118,4 +120,36 @@ def emit_document(text: str | bytes, what: str, locate: Callable[[], Sequence[tu
     check_output(text, what, locate)
     if isinstance(text, bytes) and getattr(sys.stdout, "buffer", None) is None:
         text = text.decode()  # a text-only stdout (an in-process caller's StringIO)
-    typer.echo(text, nl=False, color=color)
+    if isinstance(text, str):
+        write_stdout(text, color)
+    else:
+        typer.echo(text, nl=False, color=color)
+
+
+def write_stdout(text: str, color: bool | None = None) -> None:
+    """``typer.echo(text, nl=False, color=color)``, the same bytes and errors (a closed pipe: exit 1,
+    no traceback), without the text layer's copies where it has nothing to do.
+
+    click's echo of a ``str`` removes terminal escape sequences when stdout is not a terminal (a
+    regular-expression pass over the whole text) and the text stream encodes it; an ASCII text with
+    no escape character, for a stdout that writes ASCII as itself (UTF-8 or ASCII, ``\n`` line
+    ends), is written as its ASCII bytes through echo's binary path (the text stream flushed
+    first). Anything else goes through echo as before."""
+    import typer
+
+    stdout = sys.stdout
+    if (text.isascii() and "\x1b" not in text and os.linesep == "\n" and _writes_ascii_as_itself(stdout)
+            and getattr(stdout, "buffer", None) is not None):
+        typer.echo(text.encode("ascii"), nl=False)
+    else:
+        typer.echo(text, nl=False, color=color)
+
+
+def _writes_ascii_as_itself(stream: Any) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str):
+        return False
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "ascii")
+    except LookupError:
+        return False
