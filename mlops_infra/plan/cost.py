@@ -126,6 +126,9 @@ class _Pricer:
     """Regions with a price the catalog lacks (the notes end with how to refresh them)."""
     uncounted: set[str] = field(default_factory=set)
     """Addresses of items left out of the totals (no price, no schedule, no node shape)."""
+    prices: dict[tuple[str, str], catalog.Price | None] = field(default_factory=dict)
+    """(instance, use) -> the catalog's answer, asked once per estimate (thousands of items share
+    a few instance types; the catalog in use does not change during one)."""
 
     def note(self, text: str) -> None:
         """Record a caveat for the item being priced (``address``)."""
@@ -149,6 +152,11 @@ class _Pricer:
         """The instance name as priced: the EC2 node shape on Kubernetes."""
         return f"{catalog.ec2_name(instance)} node" if self.cloud == "kubernetes" else instance
 
+    def _price(self, instance: str, use: catalog.Use) -> catalog.Price | None:
+        if self.cloud == "kubernetes":
+            return catalog.ec2_price(instance, KUBERNETES_PRICE_REGION)
+        return catalog.price(instance, use, self.region)
+
     def hourly(self, instance: str | None, use: catalog.Use) -> tuple[float | None, str]:
         """(USD per hour, note) of one instance of ``instance`` for ``use`` on this target."""
         if not instance:
@@ -156,13 +164,15 @@ class _Pricer:
                 self.not_counted("no node shape (neither accelerator nor instance_type): its pods run on the "
                           "cluster's existing nodes, not counted")
             return None, ""
+        key = (instance, use)
+        if key not in self.prices:
+            self.prices[key] = self._price(instance, use)
+        price = self.prices[key]
         if self.cloud == "kubernetes":
-            price = catalog.ec2_price(instance, KUBERNETES_PRICE_REGION)
             note = f"EC2 on-demand node price, {KUBERNETES_PRICE_REGION}: the target names no region"
             shown = f"{catalog.ec2_name(instance)} (EC2 node)"
             region = KUBERNETES_PRICE_REGION
         else:
-            price = catalog.price(instance, use, self.region)
             note = ""
             shown = f"{instance} (SageMaker {_COMPONENT[use]})"
             region = self.region
