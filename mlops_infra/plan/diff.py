@@ -253,12 +253,14 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
     already made for the same name and value (its type included: ``1`` and ``True`` differ; floats are
     not shared, ``0.0 == -0.0``),
     when there is one: changes are immutable, and many new resources share inputs (a region, a
-    policy name, a ref known after apply)."""
+    policy name, a ref known after apply). An object or list under one of ``norm.plain_keys`` (the
+    walk wrote its JSON and found no unknown in it) is shown as it is, without writing it again."""
     if not sensitive and not norm.sensitive:
         if made is None:
             return tuple(AttributeChange(_top_path(key), None, _shown(value))
                          for key, value in sorted(norm.desired.items()))
         changes = []
+        plain = norm.plain_keys
         for key, value in sorted(norm.desired.items()):
             kind = type(value)
             if kind in _SHAREABLE:
@@ -266,6 +268,9 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
                 if found is None:
                     found = made[key, kind, value] = AttributeChange(_top_path(key), None, _shown(value))
                 changes.append(found)
+            elif key in plain:  # _shown's answer, from the walk's JSON of it: no unknown to spell out
+                changes.append(AttributeChange(_top_path(key), None,
+                                               REDACTED if value == _SECRET_PLACEHOLDER else value))
             else:
                 changes.append(AttributeChange(_top_path(key), None, _shown(value)))
         return tuple(changes)

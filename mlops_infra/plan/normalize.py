@@ -104,6 +104,11 @@ class Normalized:
     from_refs: dict[Path, str] = field(default_factory=dict)
     unverifiable: int = 0
     differs: bool = True
+    plain_keys: frozenset[str] | set[str] = frozenset()
+    """Of a resource to create (no prior inputs): top-level keys whose desired value is an object or
+    list whose JSON the walk wrote and found without the unknown sentinel (as a value or a key), so
+    the diff shows that value as it is (:func:`~mlops_infra.plan.diff.creation_changes`); it need
+    not list every such key."""
 
 
 @lru_cache(maxsize=1024)
@@ -272,6 +277,7 @@ class _Walker:
         self.unverifiable = 0
         self.differs = False
         self.creating = False
+        self.plain_keys: set[str] = set()
 
     # -- one side ---------------------------------------------------------------------------------
     def prior_only(self, p: Any, path: Path) -> Any:
@@ -383,7 +389,7 @@ class _Walker:
                 continue
             elif (shallow and type(dv) in _CONTAINERS and child_ign is None
                   and (keep is None or _child(keep, key) is None)
-                  and (_already_normal(dv, pv) if type(pv) is type(dv) else not has_prior and _already_normal(dv))):
+                  and (_already_normal(dv, pv) if type(pv) is type(dv) else not has_prior and self._new_normal(key, dv))):
                 if has_prior:  # an unchanged object or list, proved equal without walking it
                     prior_out[key] = pv
                 desired_out[key] = dv
@@ -408,6 +414,19 @@ class _Walker:
                 else:
                     self.differs = True
         return (prior_out if has_prior else MISSING), desired_out
+
+    def _new_normal(self, key: str, value: Any) -> bool:
+        """:func:`_already_normal` of a top-level desired ``value`` with no prior side; a value so
+        proved that holds no unknown sentinel is noted in ``plain_keys`` (from the same JSON)."""
+        try:
+            text = orjson.dumps(value)
+        except (orjson.JSONEncodeError, TypeError):
+            return False
+        if _abnormal(text):
+            return False
+        if _UNKNOWN_JSON not in text:
+            self.plain_keys.add(key)
+        return True
 
     def _provider_filled(self, key: str, value: Any, defaults: Any) -> bool:
         """A prior-only key the desired side does not set: a default, an autoname or empty."""
@@ -477,6 +496,8 @@ class _Walker:
             except (_Unresolved, orjson.JSONEncodeError, TypeError):
                 text = None
             if text is not None and not _abnormal(text):
+                if len(path) == 1 and _UNKNOWN_JSON not in text:
+                    self.plain_keys.add(path[0])  # orjson writes what it read from its own text as it was
                 return self._result(MISSING, orjson.loads(text))  # what the walk gives, without walking
         if type(p) is str and ign is None and keep is None and type(inner) in _CONTAINERS:
             try:
@@ -586,6 +607,7 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
     if prior_inputs is None:
         walker.creating = True
         _, desired = walker._dicts(MISSING, desired_inputs, (), ign, None)
-        return Normalized({}, desired, walker.sensitive, walker.from_refs, 0, differs=bool(desired))
+        return Normalized({}, desired, walker.sensitive, walker.from_refs, 0, differs=bool(desired),
+                          plain_keys=walker.plain_keys)
     prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)
     return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable, walker.differs)

@@ -496,3 +496,51 @@ def test_json_documents_of_resources_to_create_are_what_the_walk_makes_of_them()
     policy = {"Statement": [{"Resource": [ref("kept", "arn"), ref("new", "arn"), ref("echo", "name")]}]}
     n = norm(None, {"policy": json_of(policy)}, lookup=lookup)
     assert n.desired == {"policy": {"Statement": [{"Resource": ["arn:aws:iam::1:role/kept", UNKNOWN, "name-1"]}]}}
+
+
+def test_a_new_resources_plain_keys_show_what_the_full_display_shows() -> None:
+    """The keys the walk notes as holding no unknown (``Normalized.plain_keys``) are shown as
+    :func:`creation_changes` shows them without the note: the same changes, values and types."""
+    from dataclasses import replace
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.plan.diff import creation_changes
+    from mlops_infra.plan.rules import matcher
+
+    answers = {"known": RefValue("v"), "unknown": RefValue(UNKNOWN, source="u"), "num": RefValue(3)}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return answers[output]
+
+    def with_refs(value):
+        if isinstance(value, dict) and "k" in value:
+            return ref("u", value["k"] if isinstance(value["k"], str) and value["k"] in answers else "unknown")
+        if isinstance(value, dict) and "a" in value:
+            return json_of({k: with_refs(v) for k, v in value.items()})
+        if isinstance(value, dict):
+            return {k: with_refs(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [with_refs(v) for v in value]
+        return value
+
+    leaves = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 2.0]),
+                       st.sampled_from(["", "known", "num", UNKNOWN, f"{UNKNOWN}!", "(secret)"]))
+    trees = st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "k", UNKNOWN, "(secret)"]), inner, max_size=3)), max_leaves=10)
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["p", "q", "r", "s"]), trees, max_size=4))
+    def check(desired) -> None:
+        n = norm(None, with_refs(desired), lookup=lookup)
+        full = creation_changes(replace(n, plain_keys=frozenset()), sensitive=matcher(()), made={})
+        fast = creation_changes(n, sensitive=matcher(()), made={})
+        assert [repr(c) for c in fast] == [repr(c) for c in full]
+
+    check()
+    n = norm(None, {"tags": {"a": "1"}, "doc": json_of({"s": ref("u", "known")}), "later": [ref("u", "unknown")],
+                    "p": {"(secret)": "(encrypted)"}}, lookup=lookup)
+    assert n.plain_keys == {"tags", "doc", "p"}
+    assert {c.path: c.after for c in creation_changes(n, sensitive=matcher(()), made={})}["p"] == "(sensitive)"
