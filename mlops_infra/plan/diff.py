@@ -266,13 +266,12 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
             if kind in _SHAREABLE:
                 found = made.get((key, kind, value))
                 if found is None:
-                    found = made[key, kind, value] = AttributeChange(_top_path(key), None, _shown(value))
+                    found = made[key, kind, value] = AttributeChange.added(_top_path(key), _shown(value))
                 changes.append(found)
             elif key in plain:  # _shown's answer, from the walk's JSON of it: no unknown to spell out
-                changes.append(AttributeChange(_top_path(key), None,
-                                               REDACTED if value == _SECRET_PLACEHOLDER else value))
+                changes.append(AttributeChange.added(_top_path(key), REDACTED if value == _SECRET_PLACEHOLDER else value))
             else:
-                changes.append(AttributeChange(_top_path(key), None, _shown(value)))
+                changes.append(AttributeChange.added(_top_path(key), _shown(value)))
         return tuple(changes)
     sens = _Sensitivity(sensitive, norm.sensitive)
     changes = []

@@ -100,6 +100,16 @@ class AttributeChange:
     def from_json(cls, data: dict[str, Any]) -> AttributeChange:
         return cls(data["path"], data["before"], data["after"], data["forcesReplacement"], data["sensitive"])
 
+    @staticmethod
+    def added(path: str, after: Any) -> AttributeChange:
+        """``AttributeChange(path, None, after)`` (a new resource's input), built as
+        :func:`_slots_of` says: the planner makes one for most inputs of every resource to create."""
+        change = _new(_AttributeChangeSlots)
+        change.path, change.before, change.after = path, None, after
+        change.forces_replacement = change.sensitive = False
+        change.__class__ = AttributeChange
+        return change
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceChange:
@@ -135,6 +145,35 @@ class ResourceChange:
                    Reason(data["reason"]["code"], data["reason"]["message"]),
                    tuple(AttributeChange.from_json(c) for c in data["changes"]), data["address"] or "",
                    data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"])
+
+    @staticmethod
+    def built(urn: str, type: str, name: str, action: Action, reason: Reason, changes: tuple[AttributeChange, ...],
+              address: str, role: str, custom: bool, delete_before_replace: bool, blocked: str | None
+              ) -> ResourceChange:
+        """``ResourceChange(...)`` of every field, positionally, built as :func:`_slots_of` says (the
+        planner makes one per desired resource)."""
+        change = _new(_ResourceChangeSlots)
+        change.urn, change.type, change.name, change.action, change.reason = urn, type, name, action, reason
+        change.changes, change.address, change.role, change.custom = changes, address, role, custom
+        change.delete_before_replace, change.blocked = delete_before_replace, blocked
+        change.__class__ = ResourceChange
+        return change
+
+
+def _slots_of(cls: type) -> type:
+    """A plain class with ``cls``'s slots (the same layout) and no ``__setattr__`` of its own.
+
+    Why: a frozen dataclass refuses assignment, so its ``__init__`` sets each field
+    with an ``object.__setattr__`` call, most of what making one costs. Filling an instance of
+    this class by plain assignment and then setting its ``__class__`` to ``cls`` (allowed between
+    classes of the same slots) gives the same object: every field set, of type ``cls``, frozen
+    from then on."""
+    return type(f"_{cls.__name__}Slots", (), {"__slots__": cls.__slots__})
+
+
+_new = object.__new__
+_AttributeChangeSlots = _slots_of(AttributeChange)
+_ResourceChangeSlots = _slots_of(ResourceChange)
 
 
 @dataclass(frozen=True, slots=True)

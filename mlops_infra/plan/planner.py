@@ -375,8 +375,8 @@ class _Planner:
     def _record(self, res: DesiredResource, action: Action, reason: Reason, attrs: tuple[AttributeChange, ...],
                 blocked: str | None = None) -> ResourceChange:
         self.actions[res.urn] = action
-        return ResourceChange(  # positional (urn, type, name, action, reason, changes, address, role, custom,
-            # delete_before_replace, blocked): one per desired resource, a keyword call costs more
+        return ResourceChange.built(  # (urn, type, name, action, reason, changes, address, role, custom,
+            # delete_before_replace, blocked): one per desired resource
             res.urn, res.type, res.name, action, reason, attrs, res.address, res.role, res.custom,
             action is Action.REPLACE and res.options.delete_before_replace, blocked)
 

@@ -60,8 +60,18 @@ class StateResource:
         the object ``outputs`` or, with ``output_keys``, the object holding those keys in that
         order, each taken from ``outputs`` when it holds it, else from the inputs (an output that
         repeats an input is stored once)."""
-        self = cls.__new__(cls)
-        self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect)
+        if cls is not StateResource:
+            self = cls.__new__(cls)
+            self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect)
+            return self
+        # One per resource of a state file: filled by plain assignment in an object of the same slots,
+        # then made a StateResource (allowed between classes of the same slots), instead of an
+        # object.__setattr__ call per slot, most of what building one cost.
+        self = _new(_StateResourceSlots)
+        self.urn, self.type, self.custom, self.id, self.parent, self.provider = urn, type, custom, id, parent, provider
+        self._inputs, self._outputs, self._output_keys = inputs, outputs, output_keys
+        self.dependencies, self.protect = dependencies, protect
+        self.__class__ = StateResource
         return self
 
     def _fill(self, urn: str, type: str, custom: bool, id: str | None, parent: str | None, provider: str | None,
@@ -122,6 +132,11 @@ class StateResource:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self._inputs,
                            self._outputs, self._output_keys, self.dependencies, self.protect))
+
+
+_new = object.__new__
+_StateResourceSlots = type("_StateResourceSlots", (), {"__slots__": StateResource.__slots__})
+""":class:`StateResource`'s slots without its refusing ``__setattr__`` (see :meth:`StateResource.packed`)."""
 
 
 def _rebuild(*fields: Any) -> StateResource:
