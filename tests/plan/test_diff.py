@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import mlops_infra.plan.diff as diff_module
 from mlops_infra.plan.diff import creation_changes, diff_inputs
-from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY
+from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
 from mlops_infra.plan.normalize import Normalized
 from mlops_infra.plan.rules import PathMatcher
 from mlops_infra.state.model import UNKNOWN
@@ -219,3 +219,24 @@ def test_deepdiff_is_imported_without_the_array_libraries_and_reports_the_same()
     here = [[[list(p), None if x is _ABSENT else x, None if y is _ABSENT else y, x is _ABSENT, y is _ABSENT]
              for p, x, y in sorted(_changed_paths(a, b), key=repr)] for a, b in pairs]
     assert loaded == [] and fresh == json.loads(json.dumps(here))
+
+
+def test_changes_built_by_assignment_are_the_frozen_changes_their_fields_make() -> None:
+    """``AttributeChange.added`` and ``ResourceChange.built`` (no setattr per field) give what the
+    constructors give: equal, the same repr, frozen, pickled and replaced as dataclasses."""
+    import dataclasses
+    import pickle
+
+    from mlops_infra.plan.model import Action, Reason, ResourceChange
+
+    added = AttributeChange.added("tags", {"a": "b"})
+    assert type(added) is AttributeChange and added == AttributeChange("tags", None, {"a": "b"})
+    assert repr(added) == repr(AttributeChange("tags", None, {"a": "b"}, False, False))
+    fields = ("urn:a", "t:m:T", "a", Action.REPLACE, Reason("new", "m"), (added,), "endpoints.a", "model", True,
+              True, "why")
+    built = ResourceChange.built(*fields)
+    assert type(built) is ResourceChange and built == ResourceChange(*fields) and repr(built) == repr(ResourceChange(*fields))
+    assert pickle.loads(pickle.dumps(built)) == built and dataclasses.replace(built, name="b").name == "b"
+    for obj, field in ((added, "after"), (built, "urn"), (built, "blocked")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, field, None)

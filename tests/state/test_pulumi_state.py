@@ -650,3 +650,22 @@ def test_shared_outputs_are_the_same_json(inputs: dict, outputs: dict) -> None:
 
     assert json.dumps(resource.outputs, sort_keys=True) == json.dumps(outputs, sort_keys=True)
     assert list(resource.outputs) == list(outputs) and list(resource.inputs) == list(inputs)
+
+
+def test_a_packed_resource_is_the_frozen_resource_its_fields_make() -> None:
+    """:meth:`StateResource.packed` (built without a setattr per slot) gives what the constructor
+    gives: equal, the same repr, frozen, pickled back equal."""
+    import dataclasses
+    import pickle
+
+    from mlops_infra.state.model import StateResource
+
+    packed = StateResource.packed("urn:a", "t:m:T", True, "id-1", "urn:p", "urn:prov", b'{"a":1,"b":[2]}',
+                                  b'{"c":"x"}', ("c", "a"), ("urn:d",), True)
+    plain = StateResource("urn:a", "t:m:T", True, "id-1", "urn:p", "urn:prov", {"a": 1, "b": [2]},
+                          {"c": "x", "a": 1}, ("urn:d",), True)
+    assert type(packed) is StateResource and packed == plain and repr(packed) == repr(plain)
+    assert pickle.loads(pickle.dumps(packed)) == plain
+    for field in ("urn", "inputs", "protect"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(packed, field, None)
