@@ -119,8 +119,12 @@ def spelled_otherwise(data: bytes) -> bool:
     checked for a digit."""
     if b"\x7f" in data:
         return True
-    return any(m.start() and data[m.start() - 1] in _DIGITS
-               for pattern in (_EXPONENT, _SMALL_FIXED) for m in pattern.finditer(data))
+    for pattern in (_EXPONENT, _SMALL_FIXED):
+        first = pattern.search(data)  # most texts (a $json value) have no candidate: no iterator
+        if first is not None and any(m.start() and data[m.start() - 1] in _DIGITS
+                                     for m in pattern.finditer(data, first.start())):
+            return True
+    return False
 
 
 def stdlib_pretty(value: Any) -> str:

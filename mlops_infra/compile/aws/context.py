@@ -82,6 +82,8 @@ class AwsContext:
     platform key and whether the endpoint is autoscaled."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
+    _item_tags: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """item address -> its tags (:meth:`tags`), never handed out: callers get copies."""
 
     @property
     def region(self) -> str:
@@ -125,6 +127,15 @@ class AwsContext:
         return out
 
     @cached_property
+    def jobs_by_registered_model(self) -> dict[str, list[Any]]:
+        """model name -> the training jobs registering it, in ``system.training_jobs`` order, once per
+        compile (as :attr:`monitors_by_endpoint`)."""
+        out: dict[str, list[Any]] = {}
+        for job in self.ctx.system.training_jobs:
+            out.setdefault(job.registers, []).append(job)
+        return out
+
+    @cached_property
     def alerts_by_monitor(self) -> dict[str, list[tuple[int, Any]]]:
         """monitor name -> (index in ``system.alerts``, alert) of the alerts on it, in order, once
         per compile (as :attr:`monitors_by_endpoint`)."""
@@ -137,8 +148,12 @@ class AwsContext:
         return self.ctx.name(*parts, max_len=max_len)
 
     def tags(self, address: str) -> dict[str, str]:
-        """The system's tags plus the ML item the resource belongs to."""
-        return self.ctx.tags(**{"mlops-infra/item": address})
+        """The system's tags plus the ML item the resource belongs to (a new dict each call; made
+        once per item: most items tag several resources)."""
+        made = self._item_tags.get(address)
+        if made is None:
+            made = self._item_tags[address] = self.ctx.tags(**{"mlops-infra/item": address})
+        return dict(made)
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, parent: str, address: str, role: str,
             options: ResourceOptions | None = None, depends_on: tuple[str, ...] | list[str] = ()) -> str:

@@ -28,8 +28,7 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlops_infra.compile.aws import monitoring, serving
 from mlops_infra.compile.aws.context import AwsContext
@@ -58,14 +57,15 @@ PERIOD = 60
 THRESHOLD_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#bcbd22"}
 
 
-@dataclass(frozen=True)
-class Widget:
-    """A ``metric`` widget: its title, metric rows (CloudWatch's array notation), lines, stat."""
+class Widget(NamedTuple):
+    """A ``metric`` widget: its title, metric rows (CloudWatch's array notation), lines, stat.
+    (A named tuple: immutable, and made without a frozen dataclass's per-field ``object.__setattr__``,
+    ten per dashboard.)"""
 
     title: str
     metrics: list[list[Any]]
     stat: str = "Sum"
-    lines: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] | tuple[()] = ()
     stacked: bool = False
     label: str = ""
 
@@ -98,7 +98,7 @@ def _lines(aws: AwsContext, monitor_names: list[str]) -> list[dict[str, Any]]:
     for _, alert in alerts:
         monitor = aws.ctx.system.item("monitors", alert.monitor)
         out.append({"color": THRESHOLD_COLOR[alert.severity], "label": f"{alert.name} ({alert.severity})",
-                    "value": monitoring.alarm_metric(aws, monitor).threshold})
+                    "value": monitoring.alarm_threshold(monitor)})
     return sorted(out, key=lambda line: (line["value"], line["label"]))
 
 

@@ -63,6 +63,12 @@ def latency_microseconds(monitor: Monitor) -> float | int:
     return _number(round(seconds * 1_000_000, 3))
 
 
+def alarm_threshold(monitor: Monitor) -> float | int:
+    """The threshold of the monitor's alarms (:attr:`AlarmMetric.threshold`), in its metric's unit:
+    latency in microseconds, the others as a fraction."""
+    return latency_microseconds(monitor) if monitor.metric == "latency_p99" else _number(monitor.threshold.fraction)
+
+
 def _endpoint_dimensions(aws: AwsContext, endpoint: Endpoint) -> dict[str, str]:
     served = serving.served(aws, endpoint)  # the variant serving now (finding A1: a held version)
     return {"EndpointName": serving.endpoint_name(aws, endpoint.name), "VariantName": serving.variant_name(served)}
@@ -71,7 +77,7 @@ def _endpoint_dimensions(aws: AwsContext, endpoint: Endpoint) -> dict[str, str]:
 def _latency(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     return AlarmMetric({"namespace": "AWS/SageMaker", "metricName": "ModelLatency",
                         "dimensions": _endpoint_dimensions(aws, endpoint), "extendedStatistic": "p99", "period": 60},
-                       60, latency_microseconds(monitor), "GreaterThanThreshold", "notBreaching")
+                       60, alarm_threshold(monitor), "GreaterThanThreshold", "notBreaching")
 
 
 def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
@@ -84,7 +90,7 @@ def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmM
     queries = [metric("errors", "Invocation5XXErrors"), metric("invocations", "Invocations"),
                {"id": "error_rate", "expression": "IF(invocations > 0, errors / invocations, 0)",
                 "label": "5XX error rate", "returnData": True}]
-    return AlarmMetric({"metricQueries": queries}, 60, _number(monitor.threshold.fraction),
+    return AlarmMetric({"metricQueries": queries}, 60, alarm_threshold(monitor),
                        "GreaterThanThreshold", "notBreaching")
 
 
@@ -100,7 +106,7 @@ def _drift(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric
     lower = monitor.metric in LOWER_IS_WORSE
     return AlarmMetric({"namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims,
                         "statistic": "Minimum" if lower else "Maximum", "period": period},
-                       period, _number(monitor.threshold.fraction),
+                       period, alarm_threshold(monitor),
                        "LessThanThreshold" if lower else "GreaterThanThreshold", "missing")
 
 

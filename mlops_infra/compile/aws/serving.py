@@ -120,7 +120,7 @@ def has_local_nvme(instance_type: str) -> bool:
 
 
 def _registering_jobs(aws: AwsContext, model: str) -> list:
-    return [job for job in aws.ctx.system.training_jobs if job.registers == model]
+    return aws.jobs_by_registered_model.get(model, [])
 
 
 def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
