@@ -142,17 +142,32 @@ BATCH_COMMANDS = frozenset({"validate", "schema", "graph", "plan"})
 """Commands that read, compute, print and exit: no cyclic GC at all while they run. Their data
 (spec, graph, state, plan) is acyclic trees freed by reference counting, so collecting finds
 nothing and only costs time (``benchmarks/bench_cli.py`` prints ``plan`` and ``graph`` against a
-baseline); the peak memory is the same."""
+baseline); the peak memory is the same. Run as the process, they end with the objects left frozen
+for the interpreter's exit (:func:`_freeze_for_exit`)."""
 
 
 def _gc_policy(argv: list[str] | None) -> None:
     """No cyclic GC for a :data:`BATCH_COMMANDS` command, else the :data:`GC_THRESHOLDS`."""
-    args = sys.argv[1:] if argv is None else argv
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command in BATCH_COMMANDS:
+    if _is_batch(argv):
         gc.disable()
     else:
         gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _is_batch(argv: list[str] | None) -> bool:
+    args = sys.argv[1:] if argv is None else argv
+    return next((a for a in args if not a.startswith("-")), None) in BATCH_COMMANDS
+
+
+def _freeze_for_exit(argv: list[str] | None) -> None:
+    """After a :data:`BATCH_COMMANDS` command run as the process (``argv`` None: the console script,
+    ``python -m``), every object left is frozen (``gc.freeze``): the interpreter's collections at
+    exit then skip them instead of walking every module's objects (pydantic's schemas, typer's and
+    rich's classes) to find no garbage (see :data:`BATCH_COMMANDS`). Exit handlers, the flushing of
+    stdout and stderr and reference counting run as before. An in-process caller's objects
+    (``main(argv)``, tests) are never frozen."""
+    if argv is None and _is_batch(argv):
+        gc.freeze()
 
 
 def build_command(only: str | None = None) -> Any:
@@ -190,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         gc.set_threshold(*thresholds)  # main() called in-process (tests) leaves the GC as it was
         if gc_enabled:
             gc.enable()
+        _freeze_for_exit(argv)
 
 
 def _main(argv: list[str] | None) -> None:
