@@ -19,14 +19,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from mlops_infra.cli.output import print_diagnostics
 from mlops_infra.errors import UserError
 from mlops_infra.spec import LoadedSystem, MLSystem, embedded_quickstart_path, validate_document
 from mlops_infra.spec.loader import load_document
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_FILE = "mlsystem.yaml"
 PREFERRED_ENVS = ("dev",)

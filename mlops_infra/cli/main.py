@@ -26,14 +26,16 @@ import gc
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.main
-from rich.console import Console
 
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 COMMANDS = ("init", "validate", "schema", "graph", "plan", "apply", "rollout", "promote", "policy_pack", "catalog",
             "test_alerts")

@@ -15,13 +15,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.secrets import RedactingStream, redact, secret_kinds
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SourceLine = Callable[[str, int], str]
 
@@ -30,15 +30,52 @@ def error_console() -> Console:
     """The stderr console every command uses: no wrapping of user text, no auto-highlighting.
 
     Rich wraps at 80 columns when stderr is not a terminal (CI), which would split file paths and
-    break ``path:line:col`` for tools that parse it.
+    break ``path:line:col`` for tools that parse it. The rich ``Console`` is made when the command
+    first uses it (:class:`DeferredConsole`): a run that prints nothing on stderr (``graph``,
+    ``plan --format json`` without notes, a clean ``validate``) does not import rich for it.
     """
+    return DeferredConsole(lambda: _stderr_console())  # type: ignore[return-value]
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(file=RedactingStream(lambda: sys.stderr), soft_wrap=True, highlight=False)
+
+
+class DeferredConsole:
+    """Stands for the rich ``Console`` ``make()`` returns, made on the first attribute used
+    (``print``, ``is_terminal``, ...) and then used for everything; :func:`real_console` is that
+    console, for code that needs the object itself (rich's live displays)."""
+
+    __slots__ = ("_console", "_make")
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            self._console = self._make()
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+def real_console(console: Any) -> Console:
+    """``console`` itself, or the console a :class:`DeferredConsole` stands for."""
+    return console.real() if isinstance(console, DeferredConsole) else console
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
                       source_line: SourceLine | None = None) -> None:
     """Print each diagnostic, sorted, with its source line and a caret when known."""
     items = sorted(diagnostics, key=Diagnostic.sort_key)
+    if not items:
+        return
+    from rich.markup import escape
+
     for d in items:
         colour = "bold red" if d.is_error else "bold yellow"
         where = f"{d.location}: " if d.location else ""

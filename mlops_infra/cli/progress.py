@@ -92,7 +92,9 @@ def is_live(console: Console, live: bool | None) -> bool:
 def progress_display(title: str, *, unit: str = "resources", live: bool | None = None,
                      console: Console | None = None) -> Iterator[ProgressReporter]:
     """A progress display for one long operation (see the module contract)."""
-    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    from mlops_infra.cli.output import real_console
+
+    console = real_console(console) if console is not None else Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
     if not is_live(console, live):
         reporter = _Reporter()
