@@ -301,10 +301,11 @@ class DesiredGraph:
 
         from mlops_infra.jsoncodec import ItemsDigest, canonical_bytes
 
-        try:  # the same bytes, one resource at a time: no whole copy of the graph as JSON
+        try:  # the same bytes, a batch of resources at a time: no whole copy of the graph as JSON
             items = ItemsDigest(self._envelope(), "resources")  # to_json() without modelVersions (see digest())
-            for resource in self.resources:
-                items.add(resource.to_json())
+            resources = self.resources
+            for start in range(0, len(resources), _DIGEST_BATCH):
+                items.add_many([resource.to_json() for resource in resources[start:start + _DIGEST_BATCH]])
             return items.hexdigest()
         except (TypeError, ValueError):  # what orjson cannot write: canonical_bytes' own fallback
             data = self.to_json()
@@ -348,6 +349,10 @@ def _new_resource(urn: str, type_: str, name: str, custom: bool, parent: str | N
     _set_address(resource, address)
     _set_role(resource, role)
     return resource
+
+
+_DIGEST_BATCH = 500
+"""Resources serialised per call while hashing a graph: few calls, and a batch's text stays small."""
 
 
 class GraphBuilder:

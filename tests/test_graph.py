@@ -83,3 +83,23 @@ def test_builder_refuses_unknown_parents_and_duplicate_urns() -> None:
         builder.add("t:m:T", "a", {})
     with pytest.raises(ValueError, match="is not in the graph"):
         builder.add("t:m:T", "b", {}, parent="urn:pulumi:dev::proj::t:m:T::missing")
+
+
+def test_digest_of_a_graph_of_several_batches_is_the_digest_of_its_json() -> None:
+    """The digest hashes resources a batch at a time: across batch ends it is still the SHA-256 of
+    the canonical JSON of the whole graph (without modelVersions)."""
+    import hashlib
+
+    from mlops_infra.graph import _DIGEST_BATCH, GraphBuilder
+    from mlops_infra.jsoncodec import canonical_bytes
+
+    builder = GraphBuilder("proj", "dev")
+    first = builder.add("t:m:T", "r0", {"n": 0, "text": "é"})
+    for n in range(1, 2 * _DIGEST_BATCH + 1):
+        builder.add("t:m:T", f"r{n}", {"n": n, "source": ref(first, "arn"), "weight": n / 7})
+    builder.model_versions["endpoints.x"] = {"state": "ready"}
+    graph = builder.build()
+    data = graph.to_json()
+    data.pop("modelVersions")
+    assert len(graph.resources) == 2 * _DIGEST_BATCH + 1
+    assert graph.digest() == hashlib.sha256(canonical_bytes(data)).hexdigest()
