@@ -389,6 +389,7 @@ class _Walker:
                 continue
             elif (shallow and type(dv) in _CONTAINERS and child_ign is None
                   and (keep is None or _child(keep, key) is None)
+                  and not (type(dv) is dict and (REF in dv or JSON in dv or ARCHIVE in dv))  # never as is
                   and (_already_normal(dv, pv) if type(pv) is type(dv) else not has_prior and self._new_normal(key, dv))):
                 if has_prior:  # an unchanged object or list, proved equal without walking it
                     prior_out[key] = pv
