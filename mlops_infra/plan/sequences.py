@@ -67,15 +67,18 @@ def _variants(config: Any) -> dict[str, str]:
     return {v.get("variantName"): v.get("instanceType") for v in variants if isinstance(v, dict)}
 
 
+_SEQUENCED = frozenset({CONFIG, ENDPOINT, TARGET, POLICY, MODEL})
+
+
 def _sides(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange]) -> dict[str, tuple[_Side, _Side]]:
     address_of = {c.urn: c.address for c in changes}
     desired: dict[str, dict[str, list[Any]]] = {}
     before: dict[str, dict[str, list[Any]]] = {}
     for res in graph.resources:
-        if res.type in (CONFIG, ENDPOINT, TARGET, POLICY, MODEL):
+        if res.type in _SEQUENCED:
             desired.setdefault(res.address, {}).setdefault(res.type, []).append(res)
     for urn, res in prior.resources.items():
-        if res.type in (CONFIG, ENDPOINT, TARGET, POLICY, MODEL) and address_of.get(urn):
+        if res.type in _SEQUENCED and address_of.get(urn):
             before.setdefault(address_of[urn], {}).setdefault(res.type, []).append(res)
     return {a: (_Side(desired.get(a, {})), _Side(sides)) for a, sides in before.items()}
 
@@ -104,15 +107,17 @@ def order_autoscaling(graph: DesiredGraph, prior: PriorState, changes: Sequence[
         endpoint = before.one(ENDPOINT)
         if endpoint is None:
             continue
+        by_controller = _controller_switched(after) and bool(_changes(actions, after, CONFIG))
+        change = actions.get(endpoint.urn)
+        if not by_controller and (change is None or change.action is not Action.UPDATE):
+            continue  # no sequence, whatever the variant does (asked first: the variants are read from state)
         moved = _moved_variant(after, before)
         if moved is None:
             continue
         variant, old, new = moved
         what = (f"variant {variant} moves from {old} to {new}" if new else f"variant {variant} ({old}) is removed")
-        if _controller_switched(after) and _changes(actions, after, CONFIG):
+        if by_controller:
             sequences.append(_by_controller(address, what, before, after, actions))
-            continue
-        if actions.get(endpoint.urn) is None or actions[endpoint.urn].action is not Action.UPDATE:
             continue
         why = (f"{what} while Application Auto Scaling manages it; SageMaker refuses that UpdateEndpoint, so apply "
                f"deregisters the scalable target first, updates the endpoint, then registers it again ({DOC})")
