@@ -335,11 +335,14 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
     return sum(max(1, math.ceil(step / 100 * replicas)) for step in steps) * bake_h * hourly
 
 
-def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None) -> CostEstimate:
-    """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract)."""
+def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None,
+                  facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None) -> CostEstimate:
+    """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract). ``facts``:
+    :func:`facts_by_address` of ``prior``'s and of ``graph``'s resources, when the caller has them
+    (only read here)."""
     pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
-    before = facts_by_address(prior.resources.values())
-    after = facts_by_address(graph.resources)
+    before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
+                                                     facts_by_address(graph.resources))
     lines: list[CostLine] = []
     extra = 0.0
     for address in sorted(before.keys() | after.keys()):

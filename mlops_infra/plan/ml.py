@@ -457,11 +457,14 @@ def _drift_change(item: Any, addresses: dict[str, str]) -> MLChange:
 
 
 def summarize_ml(graph: DesiredGraph, prior: PriorState, changes: Sequence[ResourceChange] = (), *,
-                 drift: Sequence[Any] = (), sequences: Sequence[Any] = ()) -> tuple[MLChange, ...]:
+                 drift: Sequence[Any] = (), sequences: Sequence[Any] = (),
+                 facts: tuple[dict[str, Facts], dict[str, Facts]] | None = None) -> tuple[MLChange, ...]:
     """The plan's ML changes (see the module contract). ``changes`` (the plan's resource changes)
-    give drift items the address of the ML item their resource belongs to."""
-    before = facts_by_address(prior.resources.values())
-    after = facts_by_address(graph.resources)
+    give drift items the address of the ML item their resource belongs to. ``facts``:
+    :func:`~mlops_infra.plan.cost.facts_by_address` of ``prior``'s and of ``graph``'s resources,
+    when the caller has them (only read here)."""
+    before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
+                                                     facts_by_address(graph.resources))
     cloud = target_cloud(graph)
     out: list[MLChange] = []
     for address in sorted(before.keys() | after.keys()):

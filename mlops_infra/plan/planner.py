@@ -102,15 +102,20 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     sequences, changes = order_autoscaling(graph, prior, changes)
     drift_items = _drift(prior, live, drift, planner.warnings)
     ml: tuple = ()
+    facts = None
+    if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once
+        from mlops_infra.plan.cost import facts_by_address
+
+        facts = facts_by_address(prior.resources.values()), facts_by_address(graph.resources)
     if options.summarize_ml:
         from mlops_infra.plan.ml import summarize_ml
 
-        ml = summarize_ml(graph, prior, changes, drift=drift_items, sequences=sequences)
+        ml = summarize_ml(graph, prior, changes, drift=drift_items, sequences=sequences, facts=facts)
     cost = None
     if options.estimate_cost:
         from mlops_infra.plan.cost import estimate_cost
 
-        cost = estimate_cost(graph, prior, region=options.region)
+        cost = estimate_cost(graph, prior, region=options.region, facts=facts)
     kept = changes if options.include_noops else tuple(c for c in changes if c.action is not Action.NOOP)
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
                 graph_digest=DeferredDigest(graph.digest), changes=kept, ml=ml, drift=drift_items, cost=cost,
