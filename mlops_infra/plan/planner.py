@@ -281,11 +281,16 @@ class _Planner:
 
     def _output(self, urn: str, state: StateResource, output: str) -> Any:
         """``state``'s output ``output`` (dotted), MISSING when absent; each looked up once (a state
-        read from a file decodes its outputs on each access, and a resource is referred to often)."""
+        read from a file decodes its outputs on each access, and a resource is referred to often),
+        through :meth:`StateResource.output` (it decodes only what the first name needs)."""
         key = (urn, output)
         found = self.outputs.get(key, self)
         if found is self:
-            found = self.outputs[key] = _get(state.outputs, output)
+            head, dot, rest = output.partition(".")
+            found = state.output(head, MISSING)
+            if dot:
+                found = _get(found, rest)
+            self.outputs[key] = found
         return found
 
     # -- one resource -------------------------------------------------------------------------------

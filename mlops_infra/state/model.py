@@ -108,6 +108,20 @@ class StateResource:
         inputs = self.inputs
         return {key: own[key] if key in own else inputs[key] for key in keys}
 
+    def output(self, name: str, default: Any = None) -> Any:
+        """``self.outputs.get(name, default)``, decoding only what that needs: the outputs stored as
+        the resource's own, and its inputs only when ``name`` is an output repeating an input."""
+        stored = self._outputs
+        if type(stored) is dict:
+            return stored.get(name, default)
+        keys = self._output_keys
+        if keys is not None and name not in keys:
+            return default
+        own = orjson.loads(stored)
+        if name in own:
+            return own[name]
+        return self.inputs[name] if keys is not None else default
+
     def _values(self) -> tuple[Any, ...]:
         return (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self.inputs, self.outputs,
                 self.dependencies, self.protect)
