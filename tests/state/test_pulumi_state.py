@@ -669,3 +669,19 @@ def test_a_packed_resource_is_the_frozen_resource_its_fields_make() -> None:
     for field in ("urn", "inputs", "protect"):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(packed, field, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs=st.dictionaries(st.sampled_from("abcd"), json_values_64),
+       outputs=st.dictionaries(st.sampled_from("abcde"), json_values_64))
+def test_one_output_is_what_the_outputs_hold(inputs: dict, outputs: dict) -> None:
+    """``StateResource.output`` (decoding only what one name needs) answers as ``outputs.get``,
+    types included, whether the state was read resource by resource (packed) or whole."""
+    doc = {"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": outputs}]}}
+    for text in (json.dumps(doc, indent=4), json.dumps(doc)):
+        resource = parse_state(text.encode(), "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
+        whole = resource.outputs
+        for name in "abcdef":
+            one, expected = resource.output(name, "absent"), whole.get(name, "absent")
+            assert json.dumps(one) == json.dumps(expected) and type(one) is type(expected)
