@@ -385,7 +385,8 @@ class GraphBuilder:
         return f"{chain}${type_}"
 
     def urn_for(self, type_: str, name: str, parent: str | None) -> str:
-        return f"{self._urn_prefix}{self._chain(type_, parent)}::{name}"
+        """The URN a resource will have (no parent, or an empty one: a child of the root stack)."""
+        return f"{self._urn_prefix}{self._chain(type_, parent or None)}::{name}"
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True,
             parent: str | None = None, depends_on: Iterable[str] = (), provider: str | None = None,

@@ -83,6 +83,9 @@ def test_builder_refuses_unknown_parents_and_duplicate_urns() -> None:
         builder.add("t:m:T", "a", {})
     with pytest.raises(ValueError, match="is not in the graph"):
         builder.add("t:m:T", "b", {}, parent="urn:pulumi:dev::proj::t:m:T::missing")
+    with pytest.raises(ValueError, match="is not in the graph"):
+        builder.add("t:m:T", "b", {}, parent="")
+    assert builder.urn_for("t:m:T", "b", "") == builder.urn_for("t:m:T", "b", None) == "urn:pulumi:dev::proj::t:m:T::b"
 
 
 def test_digest_of_a_graph_of_several_batches_is_the_digest_of_its_json() -> None:
