@@ -16,6 +16,10 @@ compile best 0.484 s, median 0.489 s; peak 61.9 MiB traced, 263.8 MiB max RSS; a
 (2,219 resources) compile 47.7 ms, the program under mocks 8.57 s: 180x.
 
     python benchmarks/bench_compile.py [--endpoints 1000] [--small 100] [--runs 5] [--env prod]
+
+With ``--baseline DIR`` (another source tree) it only times compiling, paired: ``--runs`` rounds, each
+running three timed compiles in a fresh process of this tree and then of ``DIR``, the same spec and
+interpreter; it prints each tree's median wall and CPU time and the ratios.
 """
 
 from __future__ import annotations
@@ -75,13 +79,65 @@ def time_program_under_mocks(graph) -> float:
     return elapsed
 
 
+_CHILD = """
+import gc, json, sys, time
+from pathlib import Path
+from mlops_infra.compile import compile_system
+from mlops_infra.spec import load_system
+system = load_system(Path(sys.argv[1]), sys.argv[2]).system
+compile_system(system, sys.argv[2])  # warm-up: lazy imports, catalog caches
+times = []
+for _ in range(int(sys.argv[3])):
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    compile_system(system, sys.argv[2])
+    times.append([time.perf_counter() - wall, time.process_time() - cpu])
+print(json.dumps(times))
+"""
+"""Times ``compile_system`` of one spec in a fresh process of one source tree (``sys.argv``: spec, env, runs)."""
+
+
+def paired(baseline: Path, endpoints: int, env: str, rounds: int) -> None:
+    """Compile time of this tree and of ``baseline`` (another source tree, same interpreter), in
+    alternating fresh processes (three compiles each after a warm-up), so load changes hit both."""
+    import json
+    import os
+    import subprocess
+
+    from bench_validate import generate
+
+    trees = {"this tree": HERE.parent, "baseline": baseline.resolve()}
+    samples: dict[str, list[list[float]]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "mlsystem.yaml"
+        spec.write_text(generate(endpoints))
+        for _ in range(rounds):
+            for name, tree in trees.items():
+                env_vars = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(spec), env, "3"], env=env_vars, cwd=tmp,
+                                     capture_output=True, text=True, check=True).stdout
+                samples[name] += json.loads(out)
+    print(f"paired compile, {endpoints} endpoints ({env}), {rounds} rounds of 3 runs per tree (fresh processes):")
+    medians = {name: (statistics.median(t[0] for t in runs), statistics.median(t[1] for t in runs))
+               for name, runs in samples.items()}
+    for name, (wall, cpu) in medians.items():
+        print(f"  {name:9} wall median {wall:.3f} s, cpu median {cpu:.3f} s")
+    print(f"  ratio to baseline: wall {medians['this tree'][0] / medians['baseline'][0]:.2f}, "
+          f"cpu {medians['this tree'][1] / medians['baseline'][1]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--small", type=int, default=100, help="endpoints for the compile vs Pulumi comparison")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--env", default="prod", help="an AWS environment of the generated system")
+    parser.add_argument("--baseline", type=Path,
+                        help="another mlops-infra source tree: only time compiling against it, paired (see paired())")
     args = parser.parse_args(argv)
+    if args.baseline:
+        paired(args.baseline, args.endpoints, args.env, args.runs)
+        return 0
 
     import warnings
 
