@@ -165,10 +165,18 @@ def _freeze_for_exit(argv: list[str] | None) -> None:
     """After a :data:`BATCH_COMMANDS` command run as the process (``argv`` None: the console script,
     ``python -m``), every object left is frozen (``gc.freeze``): the interpreter's collections at
     exit then skip them instead of walking every module's objects (pydantic's schemas, typer's and
-    rich's classes) to find no garbage (see :data:`BATCH_COMMANDS`). Exit handlers, the flushing of
-    stdout and stderr and reference counting run as before. An in-process caller's objects
-    (``main(argv)``, tests) are never frozen."""
+    rich's classes) to find no garbage (see :data:`BATCH_COMMANDS`). What the command handed to
+    :func:`mlops_infra.cli.output.keep_for_exit` (its graph, plan, state: hundreds of thousands of
+    objects) is left to the exit too, in a list that holds itself, so that it is never freed object
+    by object. Exit handlers, the flushing of stdout and stderr and reference counting run as
+    before. An in-process caller's objects (``main(argv)``, tests) are never frozen, and its command
+    keeps nothing (:func:`_keep_for_exit_from`)."""
+    from mlops_infra.cli import output
+
+    kept, output.KEPT_FOR_EXIT = output.KEPT_FOR_EXIT, None
     if argv is None and _is_batch(argv):
+        if kept is not None:
+            kept.append(kept)  # holds itself: the modules' teardown at exit does not free it
         gc.freeze()
 
 
@@ -190,6 +198,14 @@ def build_command(only: str | None = None) -> Any:
     return command
 
 
+def _keep_for_exit_from(argv: list[str] | None) -> None:
+    """Let the command hand its data to the exit (:func:`mlops_infra.cli.output.keep_for_exit`) when
+    it is a :data:`BATCH_COMMANDS` command run as the process; see :func:`_freeze_for_exit`."""
+    from mlops_infra.cli import output
+
+    output.KEPT_FOR_EXIT = [] if argv is None and _is_batch(argv) else None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
     from mlops_infra.secrets import RedactingStream
@@ -199,15 +215,16 @@ def main(argv: list[str] | None = None) -> None:
     gc_enabled, thresholds = gc.isenabled(), gc.get_threshold()
     try:
         _gc_policy(argv)
+        _keep_for_exit_from(argv)
         _main(argv)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         sys.stderr = original
+        _freeze_for_exit(argv)  # before the GC is enabled again: no collection of what is frozen
         gc.set_threshold(*thresholds)  # main() called in-process (tests) leaves the GC as it was
         if gc_enabled:
             gc.enable()
-        _freeze_for_exit(argv)
 
 
 def _main(argv: list[str] | None) -> None:

@@ -63,6 +63,21 @@ class DeferredConsole:
         return getattr(self.real(), name)
 
 
+KEPT_FOR_EXIT: list[Any] | None = None
+"""Where :func:`keep_for_exit` puts what it is given: a list only while ``main`` runs a batch
+command as the process (:func:`mlops_infra.cli.main.main`), else None."""
+
+
+def keep_for_exit(*objects: Any) -> None:
+    """Hand what a command made and is done with (the graph, the plan, the state read: plain data,
+    hundreds of thousands of objects) to the process's exit: when ``main`` runs a batch command as
+    the process, the process exits without freeing them object by object (the operating system
+    takes its memory back at once); otherwise (``main(argv)`` in-process, tests) nothing is kept
+    and they are freed as before."""
+    if KEPT_FOR_EXIT is not None:
+        KEPT_FOR_EXIT.extend(objects)
+
+
 def real_console(console: Any) -> Console:
     """``console`` itself, or the console a :class:`DeferredConsole` stands for."""
     return console.real() if isinstance(console, DeferredConsole) else console

@@ -27,7 +27,7 @@ from typing import Any
 import typer
 
 from mlops_infra.cli.inputs import load_for_env, resolve_target
-from mlops_infra.cli.output import emit_document, error_console, graph_places
+from mlops_infra.cli.output import emit_document, error_console, graph_places, keep_for_exit
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
 
@@ -67,6 +67,7 @@ def graph(
     else:
         text = render_tree(desired)
     emit_document(text, "the graph", lambda: graph_places(desired))
+    keep_for_exit(desired, system)
 
 
 FACT_SKIP = {"factsVersion", "kind", "name"}

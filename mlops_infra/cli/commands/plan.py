@@ -50,7 +50,7 @@ import typer
 from rich.console import Console
 
 from mlops_infra.cli.inputs import load_environment, require_extra, resolve_target
-from mlops_infra.cli.output import error_console, write_stdout
+from mlops_infra.cli.output import error_console, keep_for_exit, write_stdout
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
@@ -137,6 +137,7 @@ def plan(
     if destination is not None and saved is not None:
         destination.write_text(saved)  # only once every output passed the redaction layer
     write_stdout(text, _use_color(color) if output_format is Format.TEXT else None)
+    keep_for_exit(result, graph, prior)
     refuse_blocked_guardrails(result, target.path)
     if detailed_exitcode and result.refreshed and result.unread and not allow_partial:
         total = sum(g.count for g in result.unread)
