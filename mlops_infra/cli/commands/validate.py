@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from mlops_infra.cli.guardrails import check_guardrails
-from mlops_infra.cli.output import diagnostics_json, error_console, print_diagnostics
+from mlops_infra.cli.output import diagnostics_json, error_console, keep_for_exit, print_diagnostics
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.spec import LoadedSystem, MLSystem, load_system
 from mlops_infra.spec.references import SINGULAR
@@ -49,6 +49,7 @@ def validate(
         print_diagnostics(result.diagnostics, error_console(), result.source_line)
         if result.ok:
             typer.echo(summary(result))
+    keep_for_exit(result)
     if not result.ok:
         raise typer.Exit(1)
 
