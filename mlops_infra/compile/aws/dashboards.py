@@ -60,7 +60,7 @@ THRESHOLD_COLOR = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#bcbd22
 class Widget(NamedTuple):
     """A ``metric`` widget: its title, metric rows (CloudWatch's array notation), lines, stat.
     (A named tuple: immutable, and made without a frozen dataclass's per-field ``object.__setattr__``,
-    ten per dashboard.)"""
+    several per dashboard.)"""
 
     title: str
     metrics: list[list[Any]]
