@@ -13,7 +13,9 @@
 
 Measured 2026-12-04 (``--runs 5``, 2 CPUs, load average 0.9 from ``uptime``): 20,399 resources,
 compile best 0.484 s, median 0.489 s; peak 61.9 MiB traced, 263.8 MiB max RSS; at 100 endpoints
-(2,219 resources) compile 47.7 ms, the program under mocks 8.57 s: 180x.
+(2,219 resources) compile 47.7 ms, the program under mocks 8.57 s: 180x. Paired (``--baseline``) with
+83df4c1, before the issue-14 compile cuts, 2026-12-04 (``--runs 5``, load average 5 to 7 on 2 CPUs):
+compile CPU median 0.594 s against 0.693 s (0.86x), wall median 0.945 s against 1.080 s (0.88x).
 
     python benchmarks/bench_compile.py [--endpoints 1000] [--small 100] [--runs 5] [--env prod]
 
