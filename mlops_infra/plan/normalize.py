@@ -264,11 +264,14 @@ _CONTAINERS = frozenset({dict, list})
 class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
+    __slots__ = ("autoname_prefix", "creating", "decode", "differs", "from_refs", "ignore", "keep_prior", "lookup",
+                 "plain_keys", "sensitive", "stringify", "unverifiable")
+
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None) -> None:
         self.autoname_prefix = name + "-"
-        self.ignore = _trie(rule.ignore)
-        self.keep_prior = _trie(tuple(ignore_changes))
+        self.ignore = _trie(rule.ignore) if rule.ignore else None  # _trie(()) is None; most have no paths
+        self.keep_prior = _trie(tuple(ignore_changes)) if ignore_changes else None
         self.stringify = rule.stringify
         self.lookup = lookup
         self.decode = secrets_provider == "b64"
