@@ -206,33 +206,40 @@ class _Planner:
         """Desired URNs, dependencies (and providers) first, ties by URN; cycles broken by URN.
 
         Each resource keeps the count of its dependencies not yet ordered (not their set: a plan
-        orders every desired resource at once)."""
-        desired = self.desired
-        pending: dict[str, int] = {}
-        users: dict[str, list[str]] = {}
-        for urn, res in desired.items():
-            found = {dep for dep in res.dependencies if dep in desired}
-            if res.provider in desired:
-                found.add(res.provider)
-            found.discard(urn)
-            pending[urn] = len(found)
+        orders every desired resource at once). URNs are handled as their ranks in URN order (the
+        heap compares integers, not long strings with a common prefix: the same order)."""
+        urns = sorted(self.desired)
+        rank = {urn: i for i, urn in enumerate(urns)}
+        count = len(urns)
+        pending = [0] * count
+        users: list[list[int] | None] = [None] * count
+        for i, urn in enumerate(urns):
+            res = self.desired[urn]
+            found = {rank[dep] for dep in res.dependencies if dep in rank}
+            if res.provider in rank:
+                found.add(rank[res.provider])
+            found.discard(i)
+            pending[i] = len(found)
             for dep in found:
-                users.setdefault(dep, []).append(urn)
-        ready = [urn for urn, count in pending.items() if not count]
-        heapq.heapify(ready)
-        done: set[str] = set()
+                waiting = users[dep]
+                if waiting is None:
+                    users[dep] = [i]
+                else:
+                    waiting.append(i)
+        ready = [i for i in range(count) if not pending[i]]  # ascending: already a heap
+        done = bytearray(count)
         order: list[str] = []
-        while len(order) < len(pending):
+        while len(order) < count:
             if not ready:  # a cycle (not produced by GraphBuilder): release the smallest remaining URN
-                heapq.heappush(ready, min(u for u in pending if u not in done))
-            urn = heapq.heappop(ready)
-            if urn in done:
+                heapq.heappush(ready, done.index(0))
+            i = heapq.heappop(ready)
+            if done[i]:
                 continue
-            done.add(urn)
-            order.append(urn)
-            for user in users.get(urn, ()):
+            done[i] = 1
+            order.append(urns[i])
+            for user in users[i] or ():
                 pending[user] -= 1
-                if not pending[user] and user not in done:
+                if not pending[user] and not done[user]:
                     heapq.heappush(ready, user)
         return order
 
