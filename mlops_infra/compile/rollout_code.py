@@ -15,11 +15,12 @@ puts back when a finish that moved them was killed (``rollout/drivers/sagemaker.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from mlops_infra.jsoncodec import stdlib_pretty
 
 DOCUMENT = "rollouts.json"
 COMMON = ("__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
@@ -42,8 +43,10 @@ def files(paths: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def document_text(document: dict[str, Any]) -> str:
-    """The runner's document as shipped (sorted, indented JSON)."""
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    """The runner's document as shipped: ``json.dumps(document, indent=2, sort_keys=True) + "\\n"``,
+    byte for byte (the code digest of every runner is taken over it), written by
+    :func:`~mlops_infra.jsoncodec.stdlib_pretty` (orjson, with ``json`` for what orjson spells otherwise)."""
+    return stdlib_pretty(document)
 
 
 def declared_autoscaling(target: dict[str, Any] | None, policies: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
