@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from mlops_infra.frozen import fillable, new
 from mlops_infra.jsoncodec import spelled_otherwise
 
 REF = "$ref"
@@ -323,31 +324,20 @@ class DesiredGraph:
         return self._digest
 
 
-(_set_urn, _set_type, _set_name, _set_custom, _set_parent, _set_inputs, _set_dependencies, _set_provider,
- _set_options, _set_address, _set_role) = (
-    DesiredResource.__dict__[field_name].__set__  # the setter of the field's slot, its only storage
-    for field_name in ("urn", "type", "name", "custom", "parent", "inputs", "dependencies", "provider", "options",
-                       "address", "role"))
+_RESOURCE_FIELDS = fillable(DesiredResource)
 
 
 def _new_resource(urn: str, type_: str, name: str, custom: bool, parent: str | None, inputs: dict[str, Any],
                   dependencies: tuple[str, ...], provider: str | None, options: ResourceOptions, address: str,
                   role: str) -> DesiredResource:
-    """``DesiredResource(urn, type_, ...)``, the same object, made without the frozen dataclass's
-    ``__init__``, which sets each field through ``object.__setattr__``: the builder makes one per
+    """``DesiredResource(urn, type_, ...)``, the same object, made as :mod:`mlops_infra.frozen` says
+    (without the frozen dataclass's per-field ``object.__setattr__``): the builder makes one per
     resource compiled. Every field is set (a test compares it with the dataclass's own)."""
-    resource = object.__new__(DesiredResource)
-    _set_urn(resource, urn)
-    _set_type(resource, type_)
-    _set_name(resource, name)
-    _set_custom(resource, custom)
-    _set_parent(resource, parent)
-    _set_inputs(resource, inputs)
-    _set_dependencies(resource, dependencies)
-    _set_provider(resource, provider)
-    _set_options(resource, options)
-    _set_address(resource, address)
-    _set_role(resource, role)
+    resource = new(_RESOURCE_FIELDS)
+    resource.urn, resource.type, resource.name, resource.custom, resource.parent = urn, type_, name, custom, parent
+    resource.inputs, resource.dependencies, resource.provider = inputs, dependencies, provider
+    resource.options, resource.address, resource.role = options, address, role
+    resource.__class__ = DesiredResource
     return resource
 
 
