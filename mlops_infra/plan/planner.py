@@ -34,7 +34,7 @@ from operator import attrgetter
 from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
-from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name
+from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name, urn_type_chain
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -154,11 +154,6 @@ def unread_groups(live: LiveState) -> tuple[UnreadGroup, ...]:
 def is_default_provider(urn: str, type_: str) -> bool:
     """A provider the engine created because a resource named none (never deleted by a plan)."""
     return type_.startswith("pulumi:providers:") and urn_name(urn).startswith("default")
-
-
-def provider_urn(reference: str | None) -> str | None:
-    """The URN part of a state ``provider`` reference (``<urn>::<id>``)."""
-    return reference.rsplit("::", 1)[0] if reference else None
 
 
 def _get(obj: Any, dotted: str) -> Any:
@@ -371,16 +366,30 @@ class _Planner:
         return None
 
     def _provider_reason(self, res: DesiredResource, state: StateResource) -> Reason | None:
-        """Why the resource's provider makes it a replace, or None."""
+        """Why the resource's provider makes it a replace, or None.
+
+        As the Pulumi engine decides (``stepGenerator.providerChanged``, pkg/resource/deploy/
+        step_generator.go): the same provider as in the state is no reason unless that provider is itself
+        replaced; a move to another provider replaces the resource when either provider is not a
+        default one ("conservatively correct", the engine says), and between two default providers only
+        when the new provider's settings differ in what replaces it (the engine asks ``DiffConfig``;
+        here the provider type's ``replace`` keys, as for a provider's own change). ``state.provider``
+        is the provider's URN (the state reader splits ``<urn>::<id>``)."""
         if not res.custom or not res.provider:
             return None
         if self.actions.get(res.provider) is Action.REPLACE:
             return Reason("provider-replaced", f"its provider {urn_name(res.provider)} is replaced: "
                           f"{rule_for(self.desired[res.provider].type).why}")
-        old = provider_urn(state.provider)
-        new = self.desired.get(res.provider)
-        old_state = self.state.resources.get(old) if old else None
-        if old is None or old == res.provider or old_state is None or new is None:
+        old, new = state.provider, self.desired.get(res.provider)
+        if old is None or old == res.provider or new is None:
+            return None
+        old_state = self.state.resources.get(old)
+        old_type = old_state.type if old_state else urn_type_chain(old).rsplit("$", 1)[-1]
+        if not (is_default_provider(old, old_type) and is_default_provider(res.provider, new.type)):
+            return Reason("provider-replaced", f"its provider changes from {urn_name(old)} to "
+                          f"{urn_name(res.provider)}; Pulumi replaces a resource that moves to another provider "
+                          "unless both are default providers")
+        if old_state is None:
             return None
         for key in rule_for(new.type).replace:
             before, after = old_state.inputs.get(key), new.inputs.get(key)

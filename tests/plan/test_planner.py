@@ -57,9 +57,10 @@ class Serving:
     """A small serving stack: component, role, model, endpoint config, endpoint, provider."""
 
     def __init__(self, *, version: int = 12, role_name: str = "scorer-role", config_name: str = "scorer-cfg-aaaa",
-                 instance: str = "ml.g5.xlarge", region: str = "eu-west-1", protect_bucket: bool = False) -> None:
+                 instance: str = "ml.g5.xlarge", region: str = "eu-west-1", protect_bucket: bool = False,
+                 provider_name: str = "aws") -> None:
         b = GraphBuilder(P, S)
-        self.provider = b.add(PROVIDER, "aws", {"region": region}, address="platform", role="provider")
+        self.provider = b.add(PROVIDER, provider_name, {"region": region}, address="platform", role="provider")
         facts = {"factsVersion": 1, "kind": "endpoint", "name": "scorer", "model": "fraud-model",
                  "modelVersion": version, "instanceType": instance, "gpuType": "A10G", "gpus": 1, "minReplicas": 2,
                  "maxReplicas": 10, "capturePercent": None,
@@ -87,7 +88,7 @@ class Serving:
     def applied(self, **kw: Any) -> PriorState:
         """State as if this graph were applied (refs resolved, provider-added inputs)."""
         graph = self.graph.by_urn()
-        prov = f"{self.provider}::0b7f5c3e-1111-2222-3333-444455556666"
+        prov = self.provider  # a StateResource names its provider by URN (the reader splits <urn>::<id>)
         role_inputs = graph[self.role].inputs
         role_name, model = role_inputs["name"], graph[self.model].inputs
         config = graph[self.config].inputs
@@ -239,6 +240,51 @@ def test_provider_region_change_replaces_everything_it_manages() -> None:
         assert changes[name].action is Action.REPLACE, name
     assert changes["scorer-endpoint"].reason.code == "provider-replaced"
     assert changes["scorer-model"].reason.code == "provider-replaced"
+
+
+MANAGED = ("scorer-role", "scorer-model", "scorer-config", "scorer-endpoint", "data")
+
+
+def test_moving_to_another_explicit_provider_replaces_what_moves() -> None:
+    """Pulumi's engine replaces a resource whose provider changes when either provider is not a
+    default one (``providerChanged`` in pkg/resource/deploy/step_generator.go), same region or not."""
+    old, new = Serving(provider_name="aws"), Serving(provider_name="aws-eu")
+    changes = by_name(plan(new.graph, old.applied()))
+    assert (changes["aws-eu"].action, changes["aws"].action) == (Action.CREATE, Action.DELETE)
+    for name in MANAGED:
+        assert (changes[name].action, changes[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
+    assert "changes from aws to aws-eu" in changes["scorer-model"].reason.message
+    assert "unless both are default providers" in changes["scorer-model"].reason.message
+
+
+def test_between_default_providers_only_a_replacing_setting_replaces() -> None:
+    """Two default providers: the engine asks the new one's DiffConfig; here the provider type's
+    ``replace`` keys (region), as for a provider's own change."""
+    old = Serving(provider_name="default_7_10_0")
+    same = by_name(plan(Serving(provider_name="default_7_11_0").graph, old.applied()))
+    assert all(same[name].action is Action.NOOP for name in MANAGED), {n: same[n].action for n in MANAGED}
+    moved = by_name(plan(Serving(provider_name="default_7_11_0", region="eu-central-1").graph, old.applied()))
+    for name in MANAGED:
+        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
+    assert "with region eu-west-1 -> eu-central-1" in moved["scorer-model"].reason.message
+
+
+def test_a_provider_move_is_seen_through_a_state_file(tmp_path) -> None:
+    """End to end: a state file names providers ``<urn>::<id>``, the reader keeps the URN, and the
+    planner compares URNs (it cut the URN again, so no move was ever seen from a file)."""
+    from mlops_infra.state.pulumi_state import load_state
+    from tests.support.applied_state import applied_state, dumps
+
+    old = Serving(provider_name="aws")
+    path = tmp_path / "prior.json"
+    path.write_text(dumps(applied_state(old.graph, account="111111111111", region="eu-west-1")))
+    prior = load_state(path)
+    assert prior.resources[old.model].provider == old.provider
+    unchanged = by_name(plan(old.graph, prior))
+    assert all(unchanged[name].action is Action.NOOP for name in MANAGED), {n: unchanged[n].action for n in MANAGED}
+    moved = by_name(plan(Serving(provider_name="aws-eu").graph, prior))
+    for name in MANAGED:
+        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
 
 
 # --- protection ---------------------------------------------------------------------------------------------

@@ -356,11 +356,28 @@ def test_region_comes_from_resource_then_provider_then_default() -> None:
     resources = [
         provider,
         res("aws:sagemaker/model:Model", "own", inputs={"region": "ap-south-1"}),
-        res("aws:sagemaker/model:Model", "via-provider", provider=f"{provider.urn}::pid"),
+        res("aws:sagemaker/model:Model", "via-provider", provider=provider.urn),  # a URN, as the reader keeps it
         res("aws:sagemaker/model:Model", "default"),
     ]
     regions = {u.resources[0].id: u.region for u in plan_units(resources, REGION)}
     assert regions == {"own": "ap-south-1", "via-provider": "eu-west-1", "default": REGION}
+
+
+def test_the_region_of_a_provider_named_in_a_state_file(tmp_path) -> None:
+    """End to end: a state file names the provider ``<urn>::<id>``; the reader keeps its URN and the
+    scan reads the resource in that provider's region (it cut the URN again: the default region)."""
+    from mlops_infra.graph import GraphBuilder
+    from mlops_infra.state.pulumi_state import load_state
+    from tests.support.applied_state import applied_state, dumps
+
+    b = GraphBuilder("p", "dev")
+    eu = b.add("pulumi:providers:aws", "eu", {"region": "eu-west-1"})
+    b.add("aws:sagemaker/model:Model", "m", {"name": "m"}, provider=eu)
+    path = tmp_path / "prior.json"
+    path.write_text(dumps(applied_state(b.build(), account="111111111111", region="eu-west-1")))
+    resources = list(load_state(path).resources.values())
+    assert [u.region for u in plan_units(resources, "us-east-1") if u.resources[0].type.endswith("Model")] \
+        == ["eu-west-1"]
 
 
 def test_alarms_are_read_in_batches_of_100() -> None:

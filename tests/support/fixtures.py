@@ -100,7 +100,7 @@ class _Prior:
         chain = [COMPONENT_TYPE, type_] if parent else [type_]
         urn = make_urn(STACK, PROJECT, chain, name)
         self.resources[urn] = StateResource(
-            urn=urn, type=type_, custom=True, id=id_, parent=parent, provider=f"{PROVIDER_URN}::prov-id",
+            urn=urn, type=type_, custom=True, id=id_, parent=parent, provider=PROVIDER_URN,
             inputs={"__defaults": [], **inputs}, outputs={"id": id_, **inputs, **(outputs or {})},
         )
         return urn

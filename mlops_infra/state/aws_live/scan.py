@@ -71,8 +71,7 @@ def _region_for(resource: StateResource, providers: Mapping[str, str], default: 
     own = resource.inputs.get("region")
     if isinstance(own, str) and own:
         return own
-    provider_urn = (resource.provider or "").rsplit("::", 1)[0]
-    return providers.get(provider_urn, default)
+    return providers.get(resource.provider or "", default)  # the provider's URN (the state reader split it)
 
 
 def _readable(resource: StateResource) -> bool:
