@@ -5,7 +5,8 @@ Contract:
   text (``str`` offsets for ``str``, byte offsets for ``bytes``), sorted by position, overlapping
   findings merged (the rule listed first in :data:`~mlops_infra.secrets.rules.RULES` names it).
 - Cost: one pass of a single compiled pattern (every rule's anchors and the 40-character key
-  candidate) over the UTF-8 bytes with RE2 (``google-re2``: a DFA, linear time), falling back to
+  candidate) over the bytes (UTF-8 for a ``str``; each byte one character, as the rules see them)
+  with RE2 (``google-re2``: a DFA, linear time), falling back to
   the standard ``re`` module with the same pattern where RE2 is not installed. Only the windows
   around a prefilter hit (the hit's line, at most :data:`WINDOW` bytes before it) are checked with
   the rules, so text without any anchor costs one pass and nothing else. A window opened only by
@@ -58,10 +59,23 @@ def prefilter_pattern() -> bytes:
     return "|".join(f"(?:{t})" for t in triggers).encode()
 
 
+def _compile_bytes(pattern: bytes) -> Any:
+    """``pattern`` compiled for bytes as the rules' ``re`` patterns see them, one byte one character:
+    RE2 in Latin-1 mode (in its default UTF-8 mode a negated class such as ``[^@\\s]`` never matches
+    a byte that is not UTF-8, so a secret beside one went unseen; RE2's ``Options.encoding``), else
+    ``re``."""
+    module = engine()
+    if module is re:
+        return re.compile(pattern)
+    options = module.Options()
+    options.encoding = module.Options.Encoding.LATIN1
+    return module.compile(pattern, options)
+
+
 @cache
 def _prefilter() -> Any:
     """The one pattern that finds every place worth a closer look (every rule's triggers)."""
-    return engine().compile(prefilter_pattern())
+    return _compile_bytes(prefilter_pattern())
 
 
 def _build_trigger_index() -> tuple[dict[bytes, tuple[Rule, ...]], tuple[tuple[re.Pattern[bytes], tuple[Rule, ...]], ...]]:
@@ -141,21 +155,14 @@ _KEY40_TOKEN = re.compile(KEY40.encode())
 
 @cache
 def _others() -> Any:
-    """Every trigger of every rule but the 40-character key candidate, as one pattern over bytes:
-    RE2 in Latin-1 mode (each byte one character, as the rules' ``re`` patterns on bytes see it; in
-    UTF-8 mode a negated class does not match an invalid byte), else ``re``.
+    """Every trigger of every rule but the 40-character key candidate, as one pattern over bytes
+    (:func:`_compile_bytes`).
 
     A literal anchor's trigger is the anchor escaped (``(?i:...)`` when folded, ASCII letters only),
     so a search finds exactly what :func:`_with_anchored` looks for (``anchor in window``, the
     folded anchor in the lowered window, each trigger pattern searched), in one pass."""
     triggers = dict.fromkeys(t for rule in RULES if not rule.key40 for t in rule.triggers)
-    pattern = "|".join(f"(?:{t})" for t in triggers).encode()
-    module = engine()
-    if module is re:
-        return re.compile(pattern)
-    options = module.Options()
-    options.encoding = module.Options.Encoding.LATIN1
-    return module.compile(pattern, options)
+    return _compile_bytes("|".join(f"(?:{t})" for t in triggers).encode())
 
 
 def _nothing_to_find(window: bytes, rules: set[Rule]) -> bool:

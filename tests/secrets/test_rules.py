@@ -189,6 +189,22 @@ ASCII_SPACES = " \t\n\v\f\r"
 the one-pass prefilter of the rules' triggers, has no ``\\v`` in its ``\\s``."""
 
 
+@pytest.mark.parametrize(("kind", "text"), [(k, t) for k, ts in EXAMPLES.items() for t in ts])
+def test_the_prefilter_never_hides_what_a_rule_finds_beside_a_byte_that_is_not_utf8(kind: str, text: str) -> None:
+    """Bytes given to the scan need not be UTF-8. Every example with a lone byte 0x80-0xFF put at each
+    position: when the rule's own pattern (``re`` over bytes: one byte, one character) still finds
+    it (and its check accepts it: the rule run alone over the whole text), the scan finds it too. A
+    prefilter in RE2's UTF-8 mode, where a negated class never matches an invalid byte, missed
+    ``https://u:hunt\\xffer22@example.com`` and the scan printed it."""
+    rules = [r for r in RULES if r.kind == kind]
+    data = text.encode()
+    for at in range(len(data) + 1):
+        for byte in (b"\x80", b"\xc3", b"\xff"):
+            variant = data[:at] + byte + data[at:]
+            if any(next(scan_module._matches(rule, variant), None) for rule in rules):
+                assert find_secrets(variant), repr(variant)  # its kind, or another covering the span
+
+
 @pytest.mark.parametrize(("kind", "text"), [(k, t) for k, ts in EXAMPLES.items() for t in ts if " " in t])
 def test_the_prefilter_never_hides_what_a_rule_finds_whatever_the_space(kind: str, text: str) -> None:
     """Every example with its spaces replaced by each ASCII whitespace character: when the rule's
