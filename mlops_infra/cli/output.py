@@ -178,7 +178,7 @@ def emit_document(text: str | bytes, what: str, locate: Callable[[], Sequence[tu
         typer.echo(text, nl=False, color=color)
 
 
-def write_stdout(text: str, color: bool | None = None) -> None:
+def write_stdout(text: str | bytes, color: bool | None = None) -> None:
     """``typer.echo(text, nl=False, color=color)``, the same bytes and errors (a closed pipe: exit 1,
     no traceback), without the text layer's copies where it has nothing to do.
 
@@ -186,12 +186,18 @@ def write_stdout(text: str, color: bool | None = None) -> None:
     regular-expression pass over the whole text) and the text stream encodes it; an ASCII text with
     no escape character, for a stdout that writes ASCII as itself (UTF-8 or ASCII, ``\n`` line
     ends), is written as its ASCII bytes through echo's binary path (the text stream flushed
-    first). Anything else goes through echo as before."""
+    first). Anything else goes through echo as before. ``bytes`` are ASCII text already encoded (a
+    JSON plan): written as they are on such a stdout, else decoded and echoed as that text."""
     import typer
 
     stdout = sys.stdout
-    if (text.isascii() and "\x1b" not in text and os.linesep == "\n" and _writes_ascii_as_itself(stdout)
-            and getattr(stdout, "buffer", None) is not None):
+    direct = os.linesep == "\n" and _writes_ascii_as_itself(stdout) and getattr(stdout, "buffer", None) is not None
+    if isinstance(text, bytes):
+        if direct and b"\x1b" not in text and text.isascii():
+            typer.echo(text, nl=False)
+        else:
+            typer.echo(text.decode("ascii"), nl=False, color=color)
+    elif direct and text.isascii() and "\x1b" not in text:
         typer.echo(text.encode("ascii"), nl=False)
     else:
         typer.echo(text, nl=False, color=color)

@@ -8,9 +8,9 @@ Contract: every renderer is pure (Plan -> str), deterministic and prints only wh
 from __future__ import annotations
 
 from mlops_infra.render.human import render_text
-from mlops_infra.render.json import render_json
+from mlops_infra.render.json import render_json, render_json_bytes
 from mlops_infra.render.markdown import render_markdown
 
 FORMATS = ("text", "markdown", "json")
 
-__all__ = ["FORMATS", "render_json", "render_markdown", "render_text"]
+__all__ = ["FORMATS", "render_json", "render_json_bytes", "render_markdown", "render_text"]

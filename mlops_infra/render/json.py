@@ -12,6 +12,13 @@ from mlops_infra.render.safety import check_rendered
 
 
 def render_json(plan: Plan) -> str:
-    """``plan.to_json()`` as stable JSON text (checked as the ASCII bytes it is written from)."""
+    """``plan.to_json()`` as stable JSON text (:func:`render_json_bytes` decoded)."""
+    return render_json_bytes(plan).decode()
+
+
+def render_json_bytes(plan: Plan) -> bytes:
+    """``plan.to_json()`` as the ASCII bytes of :func:`render_json`'s text, checked by the redaction
+    layer as they are (``plan`` writes them to stdout as they are: a plan's tens of megabytes are not
+    decoded to text and encoded back)."""
     data = plan.to_json()
-    return check_rendered(jsoncodec.pretty_bytes(data), plan, data).decode()
+    return check_rendered(jsoncodec.pretty_bytes(data), plan, data)

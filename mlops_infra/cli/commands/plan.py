@@ -427,14 +427,15 @@ def _state_path(prior: PriorState) -> str | None:
 
 
 def render(result: Plan, output_format: Format, notes: list[str], command: str, color: bool, err: Console,
-           max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
-    """The plan in ``output_format``; for JSON the notes go to stderr so stdout stays pure JSON."""
-    from mlops_infra.render import render_json, render_markdown, render_text
+           max_chars: int = GITHUB_COMMENT_LIMIT) -> str | bytes:
+    """The plan in ``output_format``; for JSON the notes go to stderr so stdout stays pure JSON, and
+    the JSON is its ASCII bytes (:func:`~mlops_infra.render.json.render_json_bytes`)."""
+    from mlops_infra.render import render_json_bytes, render_markdown, render_text
 
     if output_format is Format.JSON:
         for note in notes:
             err.print(note, markup=False)
-        return render_json(result)
+        return render_json_bytes(result)
     if output_format is Format.MARKDOWN:
         return render_markdown(result, notes=notes, command=command, max_chars=max_chars)
     return render_text(result, color=color, notes=notes)
