@@ -83,7 +83,27 @@ class Derived(Point):
     z: int = 0
 
 
-@pytest.mark.parametrize("cls", [Mutable, NoSlots, Checked, Derived, int])
+class MutableSlots:
+    __slots__ = ("x",)
+
+
+class OwnFrozen:
+    __slots__ = ("x",)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(name)
+
+
+def test_a_class_frozen_by_its_own_setattr_is_accepted() -> None:
+    made = new(fillable(OwnFrozen))
+    made.x = 1
+    made.__class__ = OwnFrozen
+    assert type(made) is OwnFrozen and made.x == 1
+    with pytest.raises(AttributeError):
+        made.x = 2
+
+
+@pytest.mark.parametrize("cls", [Mutable, NoSlots, Checked, Derived, MutableSlots, int])
 def test_only_frozen_slotted_dataclasses_on_object_alone(cls: type) -> None:
-    with pytest.raises(TypeError, match="not a frozen dataclass"):
+    with pytest.raises(TypeError, match="not a frozen class"):
         fillable(cls)

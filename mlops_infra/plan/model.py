@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mlops_infra.frozen import fillable, new
 from mlops_infra.policy.model import GuardrailResult
 from mlops_infra.spec.guardrails import RULES as GUARDRAIL_RULES
 from mlops_infra.state.model import READ_FAILURE_CAUSES
@@ -104,8 +105,8 @@ class AttributeChange:
     @staticmethod
     def added(path: str, after: Any) -> AttributeChange:
         """``AttributeChange(path, None, after)`` (a new resource's input), built as
-        :func:`_slots_of` says: the planner makes one for most inputs of every resource to create."""
-        change = _new(_AttributeChangeSlots)
+        ``mlops_infra.frozen`` says: the planner makes one for most inputs of every resource to create."""
+        change = new(_AttributeChangeSlots)
         change.path, change.before, change.after = path, None, after
         change.forces_replacement = change.sensitive = False
         change.__class__ = AttributeChange
@@ -151,9 +152,9 @@ class ResourceChange:
     def built(urn: str, type: str, name: str, action: Action, reason: Reason, changes: tuple[AttributeChange, ...],
               address: str, role: str, custom: bool, delete_before_replace: bool, blocked: str | None
               ) -> ResourceChange:
-        """``ResourceChange(...)`` of every field, positionally, built as :func:`_slots_of` says (the
+        """``ResourceChange(...)`` of every field, positionally, built as ``mlops_infra.frozen`` says (the
         planner makes one per desired resource)."""
-        change = _new(_ResourceChangeSlots)
+        change = new(_ResourceChangeSlots)
         change.urn, change.type, change.name, change.action, change.reason = urn, type, name, action, reason
         change.changes, change.address, change.role, change.custom = changes, address, role, custom
         change.delete_before_replace, change.blocked = delete_before_replace, blocked
@@ -161,20 +162,8 @@ class ResourceChange:
         return change
 
 
-def _slots_of(cls: type) -> type:
-    """A plain class with ``cls``'s slots (the same layout) and no ``__setattr__`` of its own.
-
-    Why: a frozen dataclass refuses assignment, so its ``__init__`` sets each field
-    with an ``object.__setattr__`` call, most of what making one costs. Filling an instance of
-    this class by plain assignment and then setting its ``__class__`` to ``cls`` (allowed between
-    classes of the same slots) gives the same object: every field set, of type ``cls``, frozen
-    from then on."""
-    return type(f"_{cls.__name__}Slots", (), {"__slots__": cls.__slots__})
-
-
-_new = object.__new__
-_AttributeChangeSlots = _slots_of(AttributeChange)
-_ResourceChangeSlots = _slots_of(ResourceChange)
+_AttributeChangeSlots = fillable(AttributeChange)
+_ResourceChangeSlots = fillable(ResourceChange)
 
 
 @dataclass(frozen=True, slots=True)

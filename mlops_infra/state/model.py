@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from mlops_infra.frozen import fillable, new
+
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARKER = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -64,10 +66,8 @@ class StateResource:
             self = cls.__new__(cls)
             self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect)
             return self
-        # One per resource of a state file: filled by plain assignment in an object of the same slots,
-        # then made a StateResource (allowed between classes of the same slots), instead of an
-        # object.__setattr__ call per slot, most of what building one cost.
-        self = _new(_StateResourceSlots)
+        # One per resource of a state file: made as mlops_infra.frozen says (no setattr call per slot).
+        self = new(_StateResourceSlots)
         self.urn, self.type, self.custom, self.id, self.parent, self.provider = urn, type, custom, id, parent, provider
         self._inputs, self._outputs, self._output_keys = inputs, outputs, output_keys
         self.dependencies, self.protect = dependencies, protect
@@ -148,9 +148,7 @@ class StateResource:
                            self._outputs, self._output_keys, self.dependencies, self.protect))
 
 
-_new = object.__new__
-_StateResourceSlots = type("_StateResourceSlots", (), {"__slots__": StateResource.__slots__})
-""":class:`StateResource`'s slots without its refusing ``__setattr__`` (see :meth:`StateResource.packed`)."""
+_StateResourceSlots = fillable(StateResource)
 
 
 def _rebuild(*fields: Any) -> StateResource:
