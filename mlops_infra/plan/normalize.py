@@ -227,18 +227,16 @@ def _abnormal(text: bytes) -> bool:
             or _INTEGRAL(text) is not None or _EXPONENT(text) is not None or _SECRET(text) is not None)
 
 
-def _already_normal(desired: Any, prior: Any = None) -> bool:
+def _already_normal(desired: Any, prior: Any) -> bool:
     """Whether the walk would return ``desired`` as it is (an object or list with nothing in
-    :data:`_ABNORMAL`) and, when ``prior`` is given, ``prior`` is the same JSON (types included:
-    ``1``, ``1.0`` and ``true`` differ), so the walk would return it as it is too and find no
-    difference. One C-speed serialisation instead of a walk of the common unchanged value."""
+    :data:`_ABNORMAL`) and ``prior`` is the same JSON (types included: ``1``, ``1.0`` and ``true``
+    differ), so the walk would return it as it is too and find no difference. One C-speed
+    serialisation instead of a walk of the common unchanged value (a value with no prior side:
+    ``_Walker._new_normal``)."""
     try:
-        if prior is None:
-            text = orjson.dumps(desired)
-        else:
-            text = orjson.dumps(desired, option=orjson.OPT_SORT_KEYS)
-            if orjson.dumps(prior, option=orjson.OPT_SORT_KEYS) != text:
-                return False
+        text = orjson.dumps(desired, option=orjson.OPT_SORT_KEYS)
+        if orjson.dumps(prior, option=orjson.OPT_SORT_KEYS) != text:
+            return False
     except (orjson.JSONEncodeError, TypeError):
         return False
     return not _abnormal(text)
@@ -420,8 +418,9 @@ class _Walker:
         return (prior_out if has_prior else MISSING), desired_out
 
     def _new_normal(self, key: str, value: Any) -> bool:
-        """:func:`_already_normal` of a top-level desired ``value`` with no prior side; a value so
-        proved that holds no unknown sentinel is noted in ``plain_keys`` (from the same JSON)."""
+        """Whether the walk would return a top-level desired ``value`` with no prior side as it is
+        (its JSON holds nothing in :data:`_ABNORMAL`); a value so proved that holds no unknown
+        sentinel is noted in ``plain_keys`` (from the same JSON)."""
         try:
             text = orjson.dumps(value)
         except (orjson.JSONEncodeError, TypeError):

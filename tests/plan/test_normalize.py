@@ -343,18 +343,23 @@ def _stored(value):
 
 @contextlib.contextmanager
 def _walk_only(module):
-    """The shortcuts of the walk off: unchanged values and ``$json`` documents are walked."""
-    real = module._already_normal, module._Walker._resolved_text, module._Walker._created_text
+    """The shortcuts of the walk off: unchanged values, new values, unchanged refs and ``$json``
+    documents are walked."""
+    walker = module._Walker
+    real = (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
+            walker._same_ref)
 
     def unresolved(self, value):
         raise module._Unresolved
 
     module._already_normal = lambda *args: False
-    module._Walker._resolved_text = module._Walker._created_text = unresolved
+    walker._resolved_text = walker._created_text = unresolved
+    walker._new_normal = walker._same_ref = lambda *args: False
     try:
         yield
     finally:
-        module._already_normal, module._Walker._resolved_text, module._Walker._created_text = real
+        (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
+         walker._same_ref) = real
 
 
 def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
