@@ -689,13 +689,12 @@ class _ResourceReader:
         well_formed = self.well_formed
         for field in ("urn", "parent"):
             value = entry.get(field)
-            if type(value) is str and value in well_formed:
+            if not isinstance(value, str) or not value or value in well_formed:
                 continue
-            if isinstance(value, str) and value:
-                if self.shapes.parts_key(value) is None:
-                    found.append(f'resources[{index}] "{field}"')
-                elif type(value) is str:
-                    well_formed.add(value)
+            if self.shapes.parts_key(value) is None:
+                found.append(f'resources[{index}] "{field}"')
+            else:
+                well_formed.add(value)
         return found
 
 
