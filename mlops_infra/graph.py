@@ -341,6 +341,13 @@ def _new_resource(urn: str, type_: str, name: str, custom: bool, parent: str | N
     return resource
 
 
+_INPUTS: Any = object()
+"""``GraphBuilder.add``'s default ``refs_in``: search ``inputs`` itself."""
+
+REF_HINTS = True
+"""Whether ``GraphBuilder.add`` trusts a caller's ``refs_in`` (the shortcut); tests turn it off to
+compare the graph with the one found by searching every input."""
+
 _DIGEST_BATCH = 500
 """Resources serialised per call while hashing a graph: few calls, and a batch's text stays small."""
 
@@ -380,14 +387,27 @@ class GraphBuilder:
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True,
             parent: str | None = None, depends_on: Iterable[str] = (), provider: str | None = None,
-            options: ResourceOptions | None = None, address: str = "", role: str = "") -> str:
-        """Add a resource and return its URN. Raises on a duplicate URN (a compiler bug)."""
-        chain = self._chain(type_, parent)
+            options: ResourceOptions | None = None, address: str = "", role: str = "",
+            refs_in: Any = _INPUTS) -> str:
+        """Add a resource and return its URN. Raises on a duplicate URN (a compiler bug).
+
+        ``refs_in``, when the caller gives it, is a value holding every ref that ``inputs`` holds
+        (``inputs`` without parts that provably hold none, e.g. tags: strings only); only it is
+        searched for the refs that become dependencies. :data:`REF_HINTS` off searches ``inputs``."""
+        if parent is None:
+            chain = type_
+        else:
+            chain = self._chains.get(parent)
+            if chain is None:
+                raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
+            chain = f"{chain}${type_}"  # _chain's
         urn = f"{self._urn_prefix}{chain}::{name}"  # urn_for's
-        if urn in self._resources:
+        resources = self._resources
+        if urn in resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")
-        deps = ref_urns(inputs)
-        deps.extend(depends_on)
+        deps = ref_urns(inputs if refs_in is _INPUTS or not REF_HINTS else refs_in)
+        if depends_on:
+            deps.extend(depends_on)
         if deps:
             unique = set(deps)
             unique.discard(urn)
@@ -395,13 +415,13 @@ class GraphBuilder:
         else:
             dependencies = ()
         self._chains[urn] = chain
-        self._resources[urn] = _new_resource(
+        resources[urn] = _new_resource(
             urn, type_, name, custom, parent, inputs, dependencies, provider if custom else None,
             options or _NO_OPTIONS, address, role)
         return urn
 
     def build(self) -> DesiredGraph:
-        missing = {d for r in self._resources.values() for d in r.dependencies} - set(self._resources)
+        missing = set().union(*[r.dependencies for r in self._resources.values()]).difference(self._resources)
         if missing:
             raise ValueError(f"dependencies on unknown resources {sorted(missing)[:3]} (this is a bug in mlops-infra)")
         resources = tuple(map(self._resources.__getitem__, sorted(self._resources)))

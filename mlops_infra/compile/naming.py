@@ -35,12 +35,20 @@ def ecr_repository_name(*parts: str, max_len: int = 63) -> str:
 
 
 _NOT_IN_NAMES = re.compile(r"[^a-z0-9-]+")
+"""What a physical name may not hold. A lowercased ASCII text whose characters other than ``-``
+are all alphanumeric holds only ``a-z0-9-`` already (``str.isalnum`` of an ASCII character is
+``[A-Za-z0-9]``, and lowercasing left no ``A-Z``): the substitution would change nothing, so
+:func:`physical_name` skips it (tests/compile/test_naming.py compares both)."""
 
 
 def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
-    """Join parts into a lowercase name of at most ``max_len`` characters."""
-    name = sep.join([p for p in parts if p])
-    name = _NOT_IN_NAMES.sub("-", name.lower()).strip("-")
+    """Join parts into a lowercase name of at most ``max_len`` characters: the non-empty parts
+    joined by ``sep``, lowercased, each run of characters other than ``a-z0-9-`` made one ``-``,
+    ``-`` stripped from both ends, cut and hashed when too long."""
+    name = sep.join(filter(None, parts)).lower()
+    if not (name.isascii() and name.replace("-", "").isalnum()):  # else only a-z0-9- (see _NOT_IN_NAMES)
+        name = _NOT_IN_NAMES.sub("-", name)
+    name = name.strip("-")
     if len(name) <= max_len:
         return name
     digest = short_hash(name, 7)

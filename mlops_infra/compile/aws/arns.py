@@ -8,6 +8,7 @@ holds the resource, callers may prefer a ``ref`` (it also orders creation); both
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -15,8 +16,10 @@ _ECR_IMAGE = re.compile(
 )
 
 
+@cache
 def partition(region: str) -> str:
-    """The ARN partition of a region: ``aws``, ``aws-cn`` or ``aws-us-gov``."""
+    """The ARN partition of a region: ``aws``, ``aws-cn`` or ``aws-us-gov`` (remembered per region:
+    every ARN asks)."""
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_infra.compile.aws import arns
 from mlops_infra.compile.context import CompileContext
+from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.spec import containers
+
+if TYPE_CHECKING:
+    from mlops_infra.model_versions import Decision
 
 
 def require(value, what: str):
@@ -80,17 +84,23 @@ class AwsContext:
     """endpoint address -> what the rollout runner drives there (compile/aws/rollout_runner.py): the
     physical endpoint, the new version, its final config and model, whether the config uses the
     platform key and whether the endpoint is autoscaled."""
+    decisions: dict[tuple[str, str, int], Decision] = field(default_factory=dict)
+    """(endpoint, model, version) -> its registry decision, made once
+    (:func:`~mlops_infra.compile.aws.serving.registry_decision`)."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
     _item_tags: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
     """item address -> its tags (:meth:`tags`), never handed out: callers get copies."""
 
-    @property
+    @cached_property
     def region(self) -> str:
+        """The target's region (read once per compile: most ARNs ask, and the target is a frozen
+        spec model, ``frozen=True`` in ``spec/base.py``)."""
         return self.ctx.target.region
 
-    @property
+    @cached_property
     def account(self) -> str:
+        """The target's account (read once per compile, as :attr:`region`)."""
         return self.ctx.target.account
 
     @property
@@ -144,8 +154,13 @@ class AwsContext:
             out.setdefault(alert.monitor, []).append((index, alert))
         return out
 
+    @cached_property
+    def _system_name(self) -> str:
+        return self.ctx.system.metadata.name
+
     def name(self, *parts: str, max_len: int = 63) -> str:
-        return self.ctx.name(*parts, max_len=max_len)
+        """:meth:`CompileContext.name`'s name (the same call, one frame fewer: most resources ask)."""
+        return physical_name(self._system_name, self.ctx.env, *parts, max_len=max_len)
 
     def tags(self, address: str) -> dict[str, str]:
         """The system's tags plus the ML item the resource belongs to (a new dict each call; made
@@ -156,12 +171,22 @@ class AwsContext:
         return dict(made)
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, parent: str, address: str, role: str,
-            options: ResourceOptions | None = None, depends_on: tuple[str, ...] | list[str] = ()) -> str:
-        """Add a custom resource with the explicit provider (and tags when the type has them)."""
-        if type_ not in UNTAGGED_TYPES:
-            inputs = {**inputs, "tags": self.tags(address)}
+            options: ResourceOptions | None = None, depends_on: tuple[str, ...] | list[str] = (),
+            refs_in: Any = None) -> str:
+        """Add a custom resource with the explicit provider (and tags when the type has them).
+
+        The builder searches ``refs_in`` for refs when given (see :meth:`GraphBuilder.add`), else
+        ``inputs`` as the caller passed them: the tags added here are strings, never refs."""
+        if refs_in is None:
+            refs_in = inputs
+        if type_ not in UNTAGGED_TYPES:  # self.tags(address), inline
+            made = self._item_tags.get(address)
+            if made is None:
+                made = self._item_tags[address] = self.ctx.tags(**{"mlops-infra/item": address})
+            inputs = {**inputs, "tags": made.copy()}
         return self.ctx.builder.add(type_, name, inputs, parent=parent, provider=self.provider,
-                                    options=options, depends_on=depends_on, address=address, role=role)
+                                    options=options, depends_on=depends_on, address=address, role=role,
+                                    refs_in=refs_in)
 
     def urn(self, type_: str, name: str, parent: str) -> str:
         """The URN a resource will have (to depend on it before it is added)."""

@@ -42,19 +42,26 @@ def policy_urn(aws: AwsContext, spec: RoleSpec, parent: str) -> str:
 
 
 def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, address: str) -> str:
-    """Add the role and its inline policy (when ``statements`` has any); return the role URN."""
+    """Add the role and its inline policy (when ``statements`` has any); return the role URN.
+
+    ``statements`` are :func:`policies.allow`'s (or None): their refs are in ``Resource`` and
+    ``Condition`` only (``Sid``, ``Effect`` and ``Action`` are text), so only those are searched
+    for the policy's dependencies (``refs_in``, :meth:`GraphBuilder.add`)."""
     role = aws.add(ROLE, spec.logical, {
         "name": aws.name(*spec.name_parts, max_len=64),
         "description": spec.description,
         "assumeRolePolicy": json_of(policies.trust(
             *spec.services, account=aws.account if set(spec.services) <= SOURCE_ACCOUNT_SERVICES else None)),
         "maxSessionDuration": 3600,
-    }, parent=parent, address=address, role="role")
+    }, parent=parent, address=address, role="role", refs_in=())  # names and a trust policy: no refs
     granted = [s for s in statements if s]
     if granted:
+        role_id = ref(role, "id")
         aws.add(ROLE_POLICY, f"{spec.logical}-policy", {
             "name": "least-privilege",
-            "role": ref(role, "id"),
+            "role": role_id,
             "policy": json_of(policies.document(*granted)),
-        }, parent=parent, address=address, role="role-policy")
+        }, parent=parent, address=address, role="role-policy",
+            refs_in=[role_id, *[s["Resource"] for s in granted],
+                     *[s["Condition"] for s in granted if "Condition" in s]])
     return role

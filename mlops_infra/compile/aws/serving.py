@@ -377,8 +377,14 @@ def gated(aws: AwsContext, item: Endpoint) -> bool:
 
 def registry_decision(aws: AwsContext, item: Endpoint) -> Decision:
     """What the environment's registry lets ``item`` serve (:meth:`RegistryView.decide`), recorded
-    in ``graph.model_versions`` when the compiler was given a view."""
-    decision = aws.ctx.registry.decide(item.name, item.model.name, item.model.version, gated=gated(aws, item))
+    in ``graph.model_versions`` when the compiler was given a view. Decided once per endpoint, model
+    and version (asked again by its alarms and dashboard): the view and the system are immutable, so
+    the decision is the same."""
+    key = (item.name, item.model.name, item.model.version)
+    decision = aws.decisions.get(key)
+    if decision is None:
+        decision = aws.decisions[key] = aws.ctx.registry.decide(
+            item.name, item.model.name, item.model.version, gated=gated(aws, item))
     if aws.ctx.registry is not ASSUME_AVAILABLE:
         aws.ctx.builder.model_versions[f"endpoints.{item.name}"] = decision.to_json()
     return decision
