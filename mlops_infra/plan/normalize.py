@@ -34,6 +34,9 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   document of a resource to create, whose refs are resolved in its text: nothing is decided
   from them).
 - ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
+- An unchanged top-level object or list is proved so without walking it: compared in one recursion
+  that builds nothing (refs to kept resources and integral floats included), or, past a few dozen
+  entries, as sorted JSON with nothing the walk would change.
 - While walking, leaf pairs are compared (types included); ``Normalized.differs`` is False only
   when every pair was equal, which lets the diff skip its own equality check (a property test
   checks the walk never calls different trees equal).
@@ -128,6 +131,16 @@ def _trie(patterns: tuple[str, ...]) -> dict | None:
                     break
                 node = node.setdefault(token, {})
     return root or None
+
+
+def _integral(value: Any) -> Any:
+    """``value`` with each integral float made an integer, as the walk makes every leaf (:func:`_num`)."""
+    t = type(value)
+    if t is dict:
+        return {k: _integral(v) for k, v in value.items()}
+    if t is list:
+        return [_integral(v) for v in value]
+    return _num(value)
 
 
 def _absent(key: Any, default: Any) -> Any:
@@ -254,6 +267,9 @@ class _Unresolved(Exception):
 _SECRET_PLACEHOLDER: dict[str, str] = {"(secret)": "(encrypted)"}
 """What a secret that cannot be decrypted here normalises to (the diff shows it redacted)."""
 _EMPTY = (None, [], {})
+_KEPT_ENTRIES = 64
+"""How many entries of objects and lists :meth:`_Walker._kept` compares in Python before it leaves
+the value to :func:`_already_normal` (orjson and a few regex scans, whatever the size)."""
 _PLAIN = frozenset({str, int, bool})
 _CONTAINERS = frozenset({dict, list})
 """Scalar types that compare equal exactly when their canonical JSON is equal."""
@@ -262,8 +278,8 @@ _CONTAINERS = frozenset({dict, list})
 class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
-    __slots__ = ("autoname_prefix", "creating", "decode", "differs", "from_refs", "ignore", "keep_prior", "lookup",
-                 "plain_keys", "sensitive", "stringify", "unverifiable")
+    __slots__ = ("autoname_prefix", "budget", "creating", "decode", "differs", "from_refs", "ignore", "integral",
+                 "keep_prior", "lookup", "plain_keys", "sensitive", "stringify", "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None) -> None:
@@ -279,6 +295,8 @@ class _Walker:
         self.differs = False
         self.creating = False
         self.plain_keys: set[str] = set()
+        self.integral = False
+        self.budget = _KEPT_ENTRIES
 
     # -- one side ---------------------------------------------------------------------------------
     def prior_only(self, p: Any, path: Path) -> Any:
@@ -390,12 +408,19 @@ class _Walker:
                 continue
             elif (shallow and type(dv) in _CONTAINERS and child_ign is None
                   and (keep is None or _child(keep, key) is None)
-                  and not (type(dv) is dict and (REF in dv or JSON in dv or ARCHIVE in dv))  # never as is
-                  and (_already_normal(dv, pv) if type(pv) is type(dv) else not has_prior and self._new_normal(key, dv))):
-                if has_prior:  # an unchanged object or list, proved equal without walking it
-                    prior_out[key] = pv
-                desired_out[key] = dv
-                continue
+                  and not (type(dv) is dict and (REF in dv or JSON in dv or ARCHIVE in dv))):  # never as is
+                if type(pv) is type(dv):
+                    kept = self._kept(pv, dv)
+                    if kept is not MISSING:  # the same, holding refs to kept resources or integral floats maybe
+                        prior_out[key] = desired_out[key] = kept
+                        continue
+                    if self.budget < 0 and _already_normal(dv, pv):  # a large one, proved at C speed
+                        prior_out[key] = pv
+                        desired_out[key] = dv
+                        continue
+                elif not has_prior and self._new_normal(key, dv):
+                    desired_out[key] = dv
+                    continue
             pn, dn = self.pair(pv, dv, (*path, key), child_ign, None if keep is None else _child(keep, key))
             if pn is not MISSING:
                 prior_out[key] = pn
@@ -416,6 +441,57 @@ class _Walker:
                 else:
                     self.differs = True
         return (prior_out if has_prior else MISSING), desired_out
+
+    def _kept(self, p: dict | list, d: dict | list) -> Any:
+        """What the walk gives both sides of the container ``d`` and its prior ``p`` when it would
+        find them equal and record nothing, else MISSING (the walk then runs): ``p`` itself, or
+        ``p`` with its integral floats made integers as the walk makes them (:func:`_integral`).
+        For an object or list :func:`_already_normal` did not prove, mostly for holding refs to
+        resources kept as they are (alarm actions, role ARNs) or integral floats. Compared in one
+        recursion that builds nothing (:meth:`_kept_tree`), which gives up (``budget`` below zero)
+        past :data:`_KEPT_ENTRIES` entries of objects and lists: a large plain value is proved
+        faster by :func:`_already_normal`."""
+        self.integral = False
+        self.budget = _KEPT_ENTRIES
+        if not self._kept_tree(p, d):
+            return MISSING
+        return _integral(p) if self.integral else p
+
+    def _kept_tree(self, p: Any, d: Any) -> bool:
+        """Whether the walk of ``p`` and ``d`` (neither under ignore or keep-prior paths) finds
+        them equal, records nothing and gives ``p`` (integral floats aside: then ``integral`` is
+        set): the same keys, no ``None`` desired value, no engine key, secret or sentinel but
+        refs (each resolving to its prior plain scalar, :meth:`_same_ref`); leaves of the same
+        type and value (a float as the walk compares it: :func:`_num`)."""
+        td = type(d)
+        if td is str or td is int or td is bool:
+            return type(p) is td and p == d
+        if td is dict:
+            if REF in d:
+                return (len(d) == 2 and "output" in d and type(p) in _PLAIN and self._same_ref(p, d))
+            if type(p) is not dict or p.keys() != d.keys() or JSON in d or ARCHIVE in d or SECRET_SIG in d:
+                return False
+            self.budget -= len(d)
+            if self.budget < 0:
+                return False
+            kept = self._kept_tree
+            for key, value in d.items():
+                if value is None or key[:2] == "__" or not kept(p[key], value):
+                    return False
+            return True
+        if td is list:
+            if type(p) is not list or len(p) != len(d):
+                return False
+            self.budget -= len(d)
+            return self.budget >= 0 and all(map(self._kept_tree, p, d))
+        if td is float and type(p) in (float, int):
+            pn, dn = _num(p), _num(d)
+            if type(pn) is not type(dn) or pn != dn:
+                return False
+            if type(pn) is int:
+                self.integral = True
+            return True
+        return False
 
     def _new_normal(self, key: str, value: Any) -> bool:
         """Whether the walk would return a top-level desired ``value`` with no prior side as it is

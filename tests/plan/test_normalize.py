@@ -343,11 +343,11 @@ def _stored(value):
 
 @contextlib.contextmanager
 def _walk_only(module):
-    """The shortcuts of the walk off: unchanged values, new values, unchanged refs and ``$json``
-    documents are walked."""
+    """The shortcuts of the walk off: unchanged values (plain, or holding refs or integral floats),
+    new values, unchanged refs and ``$json`` documents are walked."""
     walker = module._Walker
     real = (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
-            walker._same_ref)
+            walker._same_ref, walker._kept)
 
     def unresolved(self, value):
         raise module._Unresolved
@@ -355,11 +355,12 @@ def _walk_only(module):
     module._already_normal = lambda *args: False
     walker._resolved_text = walker._created_text = unresolved
     walker._new_normal = walker._same_ref = lambda *args: False
+    walker._kept = lambda *args: module.MISSING
     try:
         yield
     finally:
         (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
-         walker._same_ref) = real
+         walker._same_ref, walker._kept) = real
 
 
 def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
@@ -396,6 +397,86 @@ def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
     finally:
         module.json.loads = module_json
     assert not n.differs and n.desired == {"policy": policy, "tags": {"a": "1"}} and calls == []  # not parsed
+
+
+def test_unchanged_objects_and_lists_with_refs_or_floats_give_the_walks_result() -> None:
+    """An object or list proved kept without walking it (``_Walker._kept``: refs to kept resources,
+    integral floats, nested objects and lists) gives what the walk gives, for priors made equal,
+    nearly equal (ints for floats, ``true`` for ``1``, a ``None``, an engine key, a secret, a
+    changed leaf) and refs of every kind; and large values are left to the C-speed proof."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+
+    outputs = {"kept": RefValue("arn:aws:iam::1:role/kept"), "count": RefValue(3), "flag": RefValue(True),
+               "float": RefValue(2.0), "half": RefValue(0.5), "new": RefValue(UNKNOWN, source="new"),
+               "echo": RefValue("arn:aws:iam::1:role/kept", source="new"), "gone": RefValue(same_as_prior=True),
+               "unknown": RefValue(UNKNOWN), "secret": RefValue({SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}),
+               "object": RefValue({"a": 1})}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return outputs[urn]
+
+    def stored(value):  # the prior the engine would hold: refs resolved ("arn:old" where nothing is known)
+        if isinstance(value, dict) and set(value) == {"$ref", "output"}:
+            found = outputs[value["$ref"]]
+            return "arn:old" if found.same_as_prior or found.value == UNKNOWN else found.value
+        if isinstance(value, dict):
+            return {k: stored(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [stored(v) for v in value]
+        return value
+
+    def bend(value, how: int):  # a prior near the stored one: one leaf of another type, or an extra key
+        if isinstance(value, dict) and value:
+            key = sorted(value)[0]
+            return {**value, key: bend(value[key], how)} if how % 3 else {**value, "__x": 1}
+        if isinstance(value, list) and value:
+            return [bend(value[0], how), *value[1:]]
+        return {0: 1, 1: True, 2: 1.0, 3: None, 4: secret(value), 5: "zz"}.get(how % 6, value) \
+            if not isinstance(value, float) else int(value)
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from([0.5, 1.0, 2.0, -0.0]),
+                        st.sampled_from(["", "a", '{"k": 1}', UNKNOWN]),
+                        st.sampled_from(sorted(outputs)).map(lambda urn: ref(urn, "arn")),
+                        st.just({"$ref": "kept", "output": "arn", "x": 1}), st.just(json_of({"a": 1})))
+    trees = st.recursive(scalars, lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "__x", SECRET_SIG]), children, max_size=3)), max_leaves=10)
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["tags", "actions", "config"]),
+                           trees.filter(lambda v: isinstance(v, dict | list)), min_size=1, max_size=3),
+           st.integers(0, 12), st.booleans())
+    def check(desired, how, hide) -> None:
+        prior = {k: stored(v) for k, v in desired.items()}
+        if how < 6:
+            key = sorted(prior)[0]
+            prior[key] = bend(prior[key], how)
+        fast = norm(prior, desired, lookup=lookup, secrets_provider="b64" if hide else None)
+        with _walk_only(module):
+            slow = norm(prior, desired, lookup=lookup, secrets_provider="b64" if hide else None)
+        assert (json.dumps(fast.prior), json.dumps(fast.desired), fast.differs, fast.sensitive, fast.from_refs,
+                fast.unverifiable) == (json.dumps(slow.prior), json.dumps(slow.desired), slow.differs,
+                                       slow.sensitive, slow.from_refs, slow.unverifiable), (prior, desired)
+
+    check()
+    calls = []
+    real = module._already_normal
+    module._already_normal = lambda desired, prior: calls.append(desired) or real(desired, prior)
+    try:
+        small = {"actions": [ref("kept", "arn")], "scaling": {"target": 40.0, "cooldown": 300}}
+        n = norm({"actions": ["arn:aws:iam::1:role/kept"], "scaling": {"target": 40.0, "cooldown": 300}}, small,
+                 lookup=lookup)
+        assert not n.differs and n.desired == {"actions": ["arn:aws:iam::1:role/kept"],
+                                               "scaling": {"target": 40, "cooldown": 300}}
+        assert type(n.desired["scaling"]["target"]) is int and calls == []  # proved in Python, not written
+        large = {"tags": {f"k{i}": "v" for i in range(module._KEPT_ENTRIES + 1)}}
+        n = norm(json.loads(json.dumps(large)), large)
+        assert not n.differs and n.desired == large and calls == [large["tags"]]  # left to orjson
+    finally:
+        module._already_normal = real
 
 
 def test_json_documents_with_refs_are_proved_equal_as_the_walk_proves_them() -> None:
