@@ -327,20 +327,6 @@ class DesiredGraph:
 _RESOURCE_FIELDS = fillable(DesiredResource)
 
 
-def _new_resource(urn: str, type_: str, name: str, custom: bool, parent: str | None, inputs: dict[str, Any],
-                  dependencies: tuple[str, ...], provider: str | None, options: ResourceOptions, address: str,
-                  role: str) -> DesiredResource:
-    """``DesiredResource(urn, type_, ...)``, the same object, made as :mod:`mlops_infra.frozen` says
-    (without the frozen dataclass's per-field ``object.__setattr__``): the builder makes one per
-    resource compiled. Every field is set (a test compares it with the dataclass's own)."""
-    resource = new(_RESOURCE_FIELDS)
-    resource.urn, resource.type, resource.name, resource.custom, resource.parent = urn, type_, name, custom, parent
-    resource.inputs, resource.dependencies, resource.provider = inputs, dependencies, provider
-    resource.options, resource.address, resource.role = options, address, role
-    resource.__class__ = DesiredResource
-    return resource
-
-
 _INPUTS: Any = object()
 """``GraphBuilder.add``'s default ``refs_in``: search ``inputs`` itself."""
 
@@ -408,16 +394,24 @@ class GraphBuilder:
         deps = ref_urns(inputs if refs_in is _INPUTS or not REF_HINTS else refs_in)
         if depends_on:
             deps.extend(depends_on)
-        if deps:
+        if not deps:
+            dependencies = ()
+        elif len(deps) == 1:  # the set and sort below, for one
+            dependencies = () if deps[0] == urn else (deps[0],)
+        else:
             unique = set(deps)
             unique.discard(urn)
             dependencies = tuple(sorted(unique))
-        else:
-            dependencies = ()
         self._chains[urn] = chain
-        resources[urn] = _new_resource(
-            urn, type_, name, custom, parent, inputs, dependencies, provider if custom else None,
-            options or _NO_OPTIONS, address, role)
+        # DesiredResource(urn, type_, ...), the same object, made as mlops_infra.frozen says (without the
+        # frozen dataclass's per-field object.__setattr__): every field is set (a test compares the two)
+        resource = new(_RESOURCE_FIELDS)
+        resource.urn, resource.type, resource.name, resource.custom, resource.parent = urn, type_, name, custom, parent
+        resource.inputs, resource.dependencies = inputs, dependencies
+        resource.provider = provider if custom else None
+        resource.options, resource.address, resource.role = options or _NO_OPTIONS, address, role
+        resource.__class__ = DesiredResource
+        resources[urn] = resource
         return urn
 
     def build(self) -> DesiredGraph:

@@ -178,5 +178,6 @@ def compile_alert(aws: AwsContext, item: Alert) -> None:
         "evaluationPeriods": periods, "datapointsToAlarm": periods,
         "treatMissingData": metric.treat_missing_data, "actionsEnabled": True,
         "alarmActions": actions, "okActions": actions, **stale_actions, **metric.fields,
-    }, parent=component, address=f"alerts.{item.name}", role="alarm")
+    }, parent=component, address=f"alerts.{item.name}", role="alarm",
+        refs_in=[actions, metric.fields])  # the rest: text, numbers, booleans
     aws.alarm_names[item.name] = name

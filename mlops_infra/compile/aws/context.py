@@ -42,6 +42,8 @@ UNTAGGED_TYPES = frozenset({
     "aws:appautoscaling/policy:Policy", "aws:cloudwatch/dashboard:Dashboard",
 })
 """Resource types without a ``tags`` input (checked against pulumi_aws in the tests)."""
+ITEM_TAG = "mlops-infra/item"
+"""The tag naming the ML item a resource belongs to (``endpoints.scorer``)."""
 
 
 @dataclass
@@ -162,13 +164,27 @@ class AwsContext:
         """:meth:`CompileContext.name`'s name (the same call, one frame fewer: most resources ask)."""
         return physical_name(self._system_name, self.ctx.env, *parts, max_len=max_len)
 
+    @cached_property
+    def _around_item_tag(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The tags of an item (``ctx.tags`` with :data:`ITEM_TAG`) before and after :data:`ITEM_TAG`.
+        ``ctx.tags`` sorts by key, and the keys are the same for every item, so an item's tags are
+        ``{**before, ITEM_TAG: address, **after}`` (made without a sort per item)."""
+        tags = list(self.ctx.tags(**{ITEM_TAG: ""}).items())
+        at = [key for key, _ in tags].index(ITEM_TAG)
+        return dict(tags[:at]), dict(tags[at + 1:])
+
+    def _item_tags_of(self, address: str) -> dict[str, str]:
+        """``ctx.tags(**{ITEM_TAG: address})`` (see :attr:`_around_item_tag`), made once per item."""
+        made = self._item_tags.get(address)
+        if made is None:
+            before, after = self._around_item_tag
+            made = self._item_tags[address] = {**before, ITEM_TAG: address, **after}
+        return made
+
     def tags(self, address: str) -> dict[str, str]:
         """The system's tags plus the ML item the resource belongs to (a new dict each call; made
         once per item: most items tag several resources)."""
-        made = self._item_tags.get(address)
-        if made is None:
-            made = self._item_tags[address] = self.ctx.tags(**{"mlops-infra/item": address})
-        return dict(made)
+        return dict(self._item_tags_of(address))
 
     def add(self, type_: str, name: str, inputs: dict[str, Any], *, parent: str, address: str, role: str,
             options: ResourceOptions | None = None, depends_on: tuple[str, ...] | list[str] = (),
@@ -179,11 +195,9 @@ class AwsContext:
         ``inputs`` as the caller passed them: the tags added here are strings, never refs."""
         if refs_in is None:
             refs_in = inputs
-        if type_ not in UNTAGGED_TYPES:  # self.tags(address), inline
+        if type_ not in UNTAGGED_TYPES:  # self.tags(address), one call fewer
             made = self._item_tags.get(address)
-            if made is None:
-                made = self._item_tags[address] = self.ctx.tags(**{"mlops-infra/item": address})
-            inputs = {**inputs, "tags": made.copy()}
+            inputs = {**inputs, "tags": (made if made is not None else self._item_tags_of(address)).copy()}
         return self.ctx.builder.add(type_, name, inputs, parent=parent, provider=self.provider,
                                     options=options, depends_on=depends_on, address=address, role=role,
                                     refs_in=refs_in)
