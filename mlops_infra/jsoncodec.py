@@ -22,6 +22,7 @@ import codecs
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -139,13 +140,51 @@ def stdlib_pretty(value: Any) -> str:
 def stdlib_pretty_bytes(value: Any) -> bytes:
     """:func:`stdlib_pretty`'s text as (ASCII) bytes, without decoding what orjson wrote (orjson
     writes the newline too: a graph's tens of megabytes are not copied again to add it)."""
-    try:
-        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    except (orjson.JSONEncodeError, TypeError):
-        data = None
-    if data is None or not data.isascii() or spelled_otherwise(data):
-        return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    data = orjson_pretty_bytes(value)
+    if data is None or not spelled_as_stdlib(data):
+        return stdlib_dumps_bytes(value)
     return data
+
+
+def orjson_pretty_bytes(value: Any) -> bytes | None:
+    """orjson's sorted, two-space indented bytes of ``value`` with a trailing newline, not checked
+    (:func:`spelled_as_stdlib`); None where orjson cannot write ``value``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def stdlib_dumps_bytes(value: Any) -> bytes:
+    """``json.dumps(value, indent=2, sort_keys=True) + "\\n"``, encoded (ASCII)."""
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+
+
+def spelled_as_stdlib(data: bytes) -> bool:
+    """Whether :func:`stdlib_pretty_bytes` takes orjson's bytes ``data`` as they are: ASCII, and
+    :data:`_STDLIB_SPELLING` matches nowhere."""
+    return data.isascii() and not spelled_otherwise(data)
+
+
+STDLIB_SPELLING_TRIGGERS = rb"[\x80-\xff]|\x7f|[0-9]e-[1-9]|[0-9]\.0000"
+"""A pattern (RE2 syntax, one byte one character) matching at the start of every place that makes
+:func:`spelled_as_stdlib` false: a byte that is not ASCII, DEL, and the digit before a match of
+:data:`_STDLIB_SPELLING`'s exponent or fixed form (without its look-ahead); every match is at most
+:data:`STDLIB_SPELLING_REACH` bytes long."""
+
+STDLIB_SPELLING_REACH = 6
+
+
+def spelled_as_stdlib_near(data: bytes, spans: Iterable[tuple[int, int]]) -> bool:
+    """:func:`spelled_as_stdlib` of ``data`` when no match of :data:`STDLIB_SPELLING_TRIGGERS` starts
+    outside ``spans`` (as :func:`mlops_infra.secrets.find_secrets_beside` proves): each span is
+    checked with what follows it up to the reach of a match starting in it, the rest is not read.
+
+    Every place that makes :func:`spelled_as_stdlib` false starts a match of the triggers (a digit
+    before the exponent or fixed form, else the byte itself), so one starts in a span, and the
+    slice from the span's start to the end of that match, with the byte after it (the exponent's
+    look-ahead), holds it with the digit before it."""
+    return all(spelled_as_stdlib(data[start:end + STDLIB_SPELLING_REACH]) for start, end in spans)
 
 
 def pretty(value: Any) -> str:

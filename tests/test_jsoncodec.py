@@ -106,3 +106,28 @@ def test_pretty_is_sorted_indented_ascii_text_with_a_newline(value: dict) -> Non
         expected = json.dumps(value, sort_keys=True, indent=2)
     assert text == expected + "\n" and text.isascii()
     assert json.loads(text).keys() == value.keys()
+
+
+def test_spelled_as_stdlib_near_the_spans_of_the_pass_answers_for_the_whole_text() -> None:
+    """Where the secret scan's pass beside STDLIB_SPELLING_TRIGGERS reported none of them, checking
+    its spans (each with the reach of a match starting in it) answers spelled_as_stdlib of the whole
+    bytes: never True when the whole is spelled otherwise."""
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.jsoncodec import STDLIB_SPELLING_TRIGGERS, spelled_as_stdlib, spelled_as_stdlib_near
+    from mlops_infra.secrets import find_secrets_beside
+
+    pieces = st.sampled_from([b"e-", b"1", b"9", b".", b"0000", b"e", b"-", b"\x7f", b"\xc3\xa9", b'"', b" ", b"1e-5",
+                              b".00001", b"a" * 39, b"AKIA", b"user:", b"pa55word", b"@", b"\n", b"Zq8/3kP2vN+7xR4mW1t"])
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(pieces, max_size=14).map(b"".join))
+    @example(b'"' + b"a" * 39 + b'9.00001"')
+    @example(b"user:p\xc3\xa4sswort@r")
+    def check(data: bytes) -> None:
+        scanned = find_secrets_beside(data, STDLIB_SPELLING_TRIGGERS)
+        if scanned is not None and spelled_as_stdlib_near(data, scanned[1]):
+            assert spelled_as_stdlib(data)
+
+    check()

@@ -165,17 +165,41 @@ def emit_document(text: str | bytes, what: str, locate: Callable[[], Sequence[tu
                   color: bool | None = None) -> None:
     """Print a document on stdout after the redaction layer's check (refused whole, never in part).
     Bytes (UTF-8 without terminal control sequences, e.g. JSON) are checked and written as they are."""
-    import typer
-
     from mlops_infra.secrets import check_output
 
     check_output(text, what, locate)
+    _print_document(text, color)
+
+
+def _print_document(text: str | bytes, color: bool | None = None) -> None:
+    import typer
+
     if isinstance(text, bytes) and getattr(sys.stdout, "buffer", None) is None:
         text = text.decode()  # a text-only stdout (an in-process caller's StringIO)
     if isinstance(text, str):
         write_stdout(text, color)
     else:
         typer.echo(text, nl=False, color=color)
+
+
+def emit_json(value: Any, what: str, locate: Callable[[], Sequence[tuple[str, str]]] | None = None) -> None:
+    """``emit_document(jsoncodec.stdlib_pretty_bytes(value), what, locate)``: the same bytes on
+    stdout, refused alike, with one pass over them where that does two (``graph --format json``).
+
+    orjson's bytes are checked for secrets and for where they may differ from the standard
+    library's (:data:`~mlops_infra.jsoncodec.STDLIB_SPELLING_TRIGGERS`) in the same pass
+    (:func:`~mlops_infra.secrets.find_secrets_beside`); where they may differ (or orjson cannot
+    write ``value``), :func:`emit_document` of ``stdlib_pretty_bytes(value)`` runs instead, as before."""
+    from mlops_infra import jsoncodec
+    from mlops_infra.secrets import check_output, find_secrets_beside
+
+    data = jsoncodec.orjson_pretty_bytes(value)
+    scanned = find_secrets_beside(data, jsoncodec.STDLIB_SPELLING_TRIGGERS) if data else None
+    if data is None or scanned is None or not jsoncodec.spelled_as_stdlib_near(data, scanned[1]):
+        emit_document(jsoncodec.stdlib_pretty_bytes(value), what, locate)
+        return
+    check_output(data, what, locate, findings=scanned[0])
+    _print_document(data)
 
 
 def write_stdout(text: str | bytes, color: bool | None = None) -> None:

@@ -28,14 +28,17 @@ class SecretInOutputError(UserError):
 
 
 def check_output(text: str | bytes, what: str,
-                 locate: Callable[[], Sequence[tuple[str, str]]] | None = None) -> None:
+                 locate: Callable[[], Sequence[tuple[str, str]]] | None = None, *,
+                 findings: Sequence[Finding] | None = None) -> None:
     """Raise :class:`SecretInOutputError` when ``text`` (the whole document) holds a secret shape.
 
     ``what`` names the document ("the plan", "the graph", "plan file plan.json"); ``locate``, when
     given, returns ``(where, kind)`` pairs in the document's own terms (a JSON path, a resource),
-    and is only called when something was found.
+    and is only called when something was found. ``findings``: ``find_secrets(text)``, when the
+    caller has them already (:func:`~mlops_infra.secrets.scan.find_secrets_beside`).
     """
-    findings = find_secrets(text)
+    if findings is None:
+        findings = find_secrets(text)
     if not findings:
         return
     places = list(locate()) if locate is not None else []

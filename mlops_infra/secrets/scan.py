@@ -111,10 +111,11 @@ def _rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
     return tuple(r for pattern, group in _BY_PATTERN if pattern.fullmatch(hit) for r in group)
 
 
-def _windows(data: bytes) -> list[tuple[int, int, set[Rule]]]:
-    """Merged (start, end, rules) windows around every prefilter hit."""
+def _windows(data: bytes, hits: Iterable[Any] | None = None) -> list[tuple[int, int, set[Rule]]]:
+    """Merged (start, end, rules) windows around every prefilter hit (``hits``: the prefilter's
+    matches in ``data``, when a caller found them already)."""
     spans: list[tuple[int, int, set[Rule]]] = []
-    for match in _prefilter().finditer(data):
+    for match in _prefilter().finditer(data) if hits is None else hits:
         pos, hit_end = match.span()
         rules = _rules_of_hit(match.group())
         if spans and pos < spans[-1][1]:
@@ -198,9 +199,9 @@ def _extension(pattern: str) -> re.Pattern[bytes]:
     return re.compile(pattern.encode())
 
 
-def _find_in_bytes(data: bytes) -> list[Finding]:
+def _find_in_bytes(data: bytes, hits: Iterable[Any] | None = None) -> list[Finding]:
     found: list[Finding] = []
-    for start, end, rules in _windows(data):
+    for start, end, rules in _windows(data, hits):
         window = data[start:end]
         if _nothing_to_find(window, rules):
             continue
@@ -237,6 +238,34 @@ def find_secrets(text: str | bytes) -> list[Finding]:
     if not found or isinstance(text, bytes) or len(data) == len(text):
         return found
     return [Finding(f.kind, _char_offset(data, f.start), _char_offset(data, f.end)) for f in found]
+
+
+@cache
+def _prefilter_beside(also: bytes) -> Any:
+    """The prefilter with ``also`` as its last alternative, in a group of its own (the last group)."""
+    return _compile_bytes(prefilter_pattern() + b"|(" + also + b")")
+
+
+def find_secrets_beside(data: bytes, also: bytes) -> tuple[list[Finding], list[tuple[int, int]]] | None:
+    """``find_secrets(data)`` and, in the same pass over ``data``, whether the pattern ``also`` may
+    match in it: None when the pass found a match of ``also`` (and nothing more is done); else the
+    findings and the spans of the prefilter's hits, the only places a match of ``also`` can start.
+
+    ``also`` (RE2 syntax, as the prefilter's triggers: one byte one character; no capturing
+    groups) is the prefilter's last alternative: RE2 reports the leftmost match and, among those
+    starting at one place, the first alternative that matches there (the first match, not the
+    longest: re2/re2.h, ``Options``, ``longest_match (false)``). So while no match of ``also`` is reported
+    the pass reports exactly the prefilter's own hits (the same findings), and a match of ``also``
+    the pass does not report starts where a trigger matched at the same place or inside a trigger's
+    match (tests/secrets/test_scan_fast_path.py compares both with the separate passes)."""
+    pattern = _prefilter_beside(also)
+    mark = pattern.groups
+    hits = []
+    for match in pattern.finditer(data):
+        if match.start(mark) != -1:
+            return None
+        hits.append(match)
+    return _find_in_bytes(data, hits), [match.span() for match in hits]
 
 
 def _char_offset(data: bytes, offset: int) -> int:

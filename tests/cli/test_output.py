@@ -36,3 +36,70 @@ def test_text_is_written_as_echo_writes_it(monkeypatch: pytest.MonkeyPatch, enco
 def test_a_plans_bytes_are_written_as_echo_writes_their_text(monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
     assert _written(monkeypatch, encoding, lambda: write_stdout(PLAN)) == \
         _written(monkeypatch, encoding, lambda: typer.echo(PLAN.decode(), nl=False))
+
+
+# -- emit_json: emit_document of stdlib_pretty_bytes, in one pass ------------------------------------------
+
+def _emitted(monkeypatch: pytest.MonkeyPatch, emit) -> tuple[bytes, str | None]:
+    """What ``emit()`` writes on stdout, and the refusal it raises (its message), if any."""
+    from mlops_infra.secrets import SecretInOutputError
+
+    refusal = None
+
+    def run() -> None:
+        nonlocal refusal
+        try:
+            emit()
+        except SecretInOutputError as exc:
+            refusal = f"{exc.summary}\n{exc.detail}"
+
+    return _written(monkeypatch, "utf-8", run), refusal
+
+
+def _json_values():
+    from hypothesis import strategies as st
+
+    from tests.secrets.test_rules import EXAMPLES
+
+    floats = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+        [1e-5, 1.5e-7, 1e-9, 0.0001, 1e-10, 2.5e-05, 0.1, 19.00001])
+    pieces = st.sampled_from([t for ts in EXAMPLES.values() for t in ts] + [
+        "a" * 39 + "9.00001", "targetTrackingScalingPolicyConfiguration", "1e-5", "x\x7fy", "caf\u00e9", "user:p\u00e4sswort@r.example.com"])
+    text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é€\u2028"), max_size=6) | pieces
+    keys = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é"), max_size=4) | pieces
+    scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | floats | text
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                        max_leaves=20)
+
+
+def test_emit_json_writes_and_refuses_as_emit_document_of_the_stdlib_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-pass path against the path it skips (the orjson bytes checked for spelling, then
+    scanned): the same bytes on stdout, the same refusal; with locate and without."""
+    from hypothesis import HealthCheck, example, given, settings
+
+    from mlops_infra.cli.output import emit_document, emit_json
+    from mlops_infra.jsoncodec import stdlib_pretty_bytes
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_json_values())
+    @example({"a" * 39 + "9": 0.00001, "b": "AKIAIOSFODNN7EXAMPLE"})
+    @example(["a" * 39 + "9.00001"])
+    @example({"x": "user:p\u00e4sswort@r"})  # a byte that is not ASCII inside a trigger's match: not reported
+    @example({"x": 1e-5})
+    @example({"é": 1})
+    @example({"k": 2**70})
+    def check(value) -> None:
+        for locate in (None, lambda: [("somewhere", "a kind")]):
+            assert _emitted(monkeypatch, lambda: emit_json(value, "the graph", locate)) == \
+                _emitted(monkeypatch, lambda: emit_document(stdlib_pretty_bytes(value), "the graph", locate))
+
+    check()
+
+
+def test_emit_json_writes_text_to_a_text_only_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_infra.cli.output import emit_json
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    emit_json({"b": [1, 2.5], "a": "x"}, "the graph")
+    assert stream.getvalue() == '{\n  "a": "x",\n  "b": [\n    1,\n    2.5\n  ]\n}\n'

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mlops_infra.jsoncodec import STDLIB_SPELLING_TRIGGERS
 from mlops_infra.secrets import find_secrets, redact
 from mlops_infra.secrets import scan as scan_module
 from mlops_infra.secrets.rules import KEY40, RULES, pattern_of
@@ -112,3 +113,66 @@ def test_a_key_beside_a_hot_word_is_still_found() -> None:
         [finding] = find_secrets(text)
         assert text[finding.start:finding.end] == key
         assert re.search(re.escape(key), redact(text)) is None
+
+
+# -- find_secrets_beside: the prefilter's pass looking for another pattern too ---------------------------
+
+SPELLING = STDLIB_SPELLING_TRIGGERS
+"""The pattern graph --format json gives find_secrets_beside."""
+
+BESIDE_PIECES = [*PIECES, "1e-5", "2.5e-7", "0.00001", "1e-50", "e-5", "x1e-5", "10.00001", "\x7f", "é", "\u2028",
+                 "0", "9", "e", "-", ".", "0000"]
+
+
+def _starts(pattern: bytes, data: bytes) -> list[int]:
+    """Every place a match of ``pattern`` starts (overlapping ones too)."""
+    compiled = re.compile(pattern)
+    return [i for i in range(len(data)) if compiled.match(data, i)]
+
+
+@st.composite
+def beside_texts(draw: st.DrawFn) -> bytes:
+    parts = []
+    for _ in range(draw(st.integers(1, 8))):
+        parts.append(draw(st.sampled_from(BESIDE_PIECES)) if draw(st.booleans())
+                     else draw(st.text(st.sampled_from(string.printable + "é\x7f"), max_size=8)))
+        parts.append(draw(st.sampled_from(SEPARATORS)))
+    return "".join(parts).encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=beside_texts())
+@example(data=b"AKIAIOSFODNN7EXAMPLE1e-5")
+@example(data=b"AKIA1e-5")
+@example(data=b'"targetTrackingScalingPolicyConfiguration": 1e-5')
+def test_the_pass_beside_another_pattern_finds_what_the_two_passes_find(data: bytes) -> None:
+    """find_secrets_beside: None only when the other pattern matches; else the findings of
+    find_secrets, the prefilter's own hits as spans, and every match of the other pattern starts
+    in one of them."""
+    result = scan_module.find_secrets_beside(data, SPELLING)
+    starts = _starts(SPELLING, data)
+    if result is None:
+        assert starts
+        return
+    findings, spans = result
+    assert findings == find_secrets(data)
+    assert spans == [m.span() for m in scan_module._prefilter().finditer(data)]
+    assert all(any(s <= i < e for s, e in spans) for i in starts), (starts, spans)
+
+
+def test_the_pass_beside_reports_the_other_pattern_where_no_trigger_hides_it() -> None:
+    assert scan_module.find_secrets_beside(b'{"a": 1e-5}', SPELLING) is None
+    assert scan_module.find_secrets_beside(b'{"a": "\xc3\xa9"}', SPELLING) is None
+    findings, spans = scan_module.find_secrets_beside(b'{"a": "AKIAIOSFODNN7EXAMPLE"}', SPELLING)
+    assert [f.kind for f in findings] == ["an AWS access key id"] and spans == [(7, 11)]
+
+
+@pytest.mark.parametrize("data", [b'"' + b"a" * 39 + b'9.00001"', "user:p\u00e4sswort@registry.example.com".encode()])
+def test_a_match_of_the_other_pattern_inside_a_trigger_is_not_reported_but_lies_in_a_span(data: bytes) -> None:
+    """What the pass cannot report: a match of the other pattern starting inside a trigger's match
+    (a 40-character candidate ending in a digit before ``.00001``; a non-ASCII byte in a URL's
+    password). Its start lies in a span, where the caller looks (jsoncodec.spelled_as_stdlib_near)."""
+    result = scan_module.find_secrets_beside(data, SPELLING)
+    assert result is not None
+    starts = _starts(SPELLING, data)
+    assert starts and all(any(s <= i < e for s, e in result[1]) for i in starts)

@@ -27,7 +27,7 @@ from typing import Any
 import typer
 
 from mlops_infra.cli.inputs import load_for_env, resolve_target
-from mlops_infra.cli.output import emit_document, error_console, graph_places, keep_for_exit
+from mlops_infra.cli.output import emit_document, emit_json, error_console, graph_places, keep_for_exit
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
 
@@ -59,14 +59,11 @@ def graph(
         err.print(target.note)
     system, env = load_for_env(target.path, target.env, err)
     desired = compile_system(system, env)
-    text: str | bytes
-    if output_format is Format.JSON:
-        text = desired.dumps_bytes()  # ASCII JSON: checked and printed without a decoded copy
-    elif output_format is Format.DOT:
-        text = render_dot(desired)
+    if output_format is Format.JSON:  # desired.dumps_bytes(), checked and printed in one pass
+        emit_json(desired.to_json(), "the graph", lambda: graph_places(desired))
     else:
-        text = render_tree(desired)
-    emit_document(text, "the graph", lambda: graph_places(desired))
+        text = render_dot(desired) if output_format is Format.DOT else render_tree(desired)
+        emit_document(text, "the graph", lambda: graph_places(desired))
     keep_for_exit(desired, system)
 
 
