@@ -66,6 +66,7 @@ class CompileContext:
         return dict(made)
 
     def component(self, section: str, name: str, facts: dict[str, Any]) -> str:
-        """Add the component of item ``section.name`` with its ML facts; return its URN."""
+        """Add the component of item ``section.name`` with its ML facts; return its URN. Facts
+        (:mod:`mlops_infra.compile.facts`) are the spec's values, never refs: they are not searched."""
         return self.builder.add(COMPONENT_TYPES[section], name, facts, custom=False,
-                                address=f"{section}.{name}", role="component")
+                                address=f"{section}.{name}", role="component", refs_in=())

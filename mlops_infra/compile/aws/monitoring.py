@@ -183,12 +183,15 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
                         address=address)
     aws.job_roles.append(role)
     name = aws.name("monitor", monitor.name, max_len=64)
+    step = drift_step(aws, monitor, role, capture, baseline)
+    arguments = step["Arguments"]
     pipeline = pipelines.add_pipeline(
-        aws, f"{monitor.name}-drift-pipeline", name,
-        pipelines.definition([drift_step(aws, monitor, role, capture, baseline)]),
+        aws, f"{monitor.name}-drift-pipeline", name, pipelines.definition([step]),
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
         depends_on=[aws.repository, drift_image.add_drift_image(aws), iam.policy_urn(aws, spec, component),
-                    *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})])
+                    *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})],
+        # the step's refs (key, role); its image, environment and paths are text
+        body_refs_in=[arguments["ProcessingResources"], arguments["RoleArn"], arguments["ProcessingOutputConfig"]])
     every = drift_job.schedule_seconds(monitor)
     pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name, rate_expression(every), pipeline,
                            parent=component, address=address, description=f"Run drift job {monitor.name} every {every}s")

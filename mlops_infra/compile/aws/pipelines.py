@@ -42,13 +42,16 @@ def definition(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def add_pipeline(aws: AwsContext, logical: str, name: str, body: dict[str, Any], *, parent: str, address: str,
-                 description: str, depends_on: list[str] = ()) -> str:
-    """Add a Pipeline running as the platform pipeline role; return its URN."""
+                 description: str, depends_on: list[str] = (), body_refs_in: Any = None) -> str:
+    """Add a Pipeline running as the platform pipeline role; return its URN. ``body_refs_in``, when
+    given, holds every ref of ``body`` (``refs_in`` of :meth:`GraphBuilder.add`)."""
+    role_arn = ref(platform.pipelines_role(aws), "arn")
     pipeline = aws.add(PIPELINE, logical, {
         "pipelineName": name, "pipelineDisplayName": name, "pipelineDescription": description,
-        "roleArn": ref(platform.pipelines_role(aws), "arn"), "pipelineDefinition": json_of(body),
+        "roleArn": role_arn, "pipelineDefinition": json_of(body),
     }, parent=parent, address=address, role="pipeline",
-        depends_on=[platform.pipelines_policy(aws), *depends_on])
+        depends_on=[platform.pipelines_policy(aws), *depends_on],
+        refs_in=None if body_refs_in is None else [role_arn, body_refs_in])
     aws.pipelines.append(pipeline)
     return pipeline
 
