@@ -265,6 +265,12 @@ class _Planner:
 
     def _resolve(self, urn: str, output: str) -> RefValue:
         action = self.actions.get(urn)
+        if action is not Action.CREATE and action is not Action.REPLACE and action is not Action.UPDATE:
+            state = self.prior.get(urn)  # the common answer first: the state's value of a resource kept as it is
+            if state is not None:
+                value = state.id if output == "id" else self._output(urn, state, output)
+                if value is not MISSING and value is not None:
+                    return RefValue(value)
         target = self.desired.get(urn)
         echo = _get(target.inputs, output) if target is not None else MISSING
         if isinstance(echo, (dict, list)):

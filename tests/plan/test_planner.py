@@ -491,3 +491,56 @@ def test_resources_are_planned_dependencies_first_ties_and_cycles_by_urn(data) -
     graph = DesiredGraph("p", "s", tuple(sorted(resources, key=lambda r: r.urn)))
 
     assert _Planner(graph, PriorState.empty(), None)._order() == _smallest_ready_first(deps)
+
+
+def _resolve_in_the_documented_order(planner, urn: str, output: str):
+    """What a ref resolves to, each case in the order the planner's contract gives them (the
+    reference for :meth:`_Planner._resolve`, which answers the common case first)."""
+    from mlops_infra.plan.normalize import MISSING, RefValue
+    from mlops_infra.plan.planner import _get
+    from mlops_infra.state.model import UNKNOWN
+
+    action = planner.actions.get(urn)
+    target = planner.desired.get(urn)
+    echo = _get(target.inputs, output) if target is not None else MISSING
+    if isinstance(echo, (dict, list)):
+        echo = MISSING
+    if action in (Action.CREATE, Action.REPLACE):
+        return RefValue(UNKNOWN if echo is MISSING else echo, source=urn)
+    state = planner.prior.get(urn)
+    if state is None:
+        return RefValue(UNKNOWN if echo is MISSING else echo)
+    if action is Action.UPDATE and echo is not MISSING:
+        return RefValue(echo)
+    value = state.id if output == "id" else state.outputs.get(output.partition(".")[0], MISSING)
+    if output.partition(".")[1]:
+        value = _get(value, output.partition(".")[2])
+    if value is MISSING or value is None:
+        return RefValue(echo) if echo is not MISSING else RefValue(same_as_prior=True)
+    return RefValue(value)
+
+
+_ABSENT = object()
+"""No such input or output (for the property test of refs)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.sampled_from([None, *Action]), hst.booleans(), hst.booleans(),
+       hst.sampled_from(["id", "arn", "name", "conf.size", "absent"]),
+       hst.sampled_from([None, "", "i-1"]), hst.sampled_from([_ABSENT, None, "arn:1", {"a": 1}, 0]),
+       hst.sampled_from([_ABSENT, None, "echoed", ["x"], 3]))
+def test_a_ref_resolves_as_the_contract_orders_its_cases(action, desired, stored, output, rid, value, echo) -> None:
+    from mlops_infra.graph import DesiredGraph, DesiredResource
+    from mlops_infra.plan.planner import _Planner
+
+    urn = "urn:pulumi:s::p::t::target"
+    head = output.partition(".")[0]
+    inputs = {} if echo is _ABSENT else {head: {"size": echo} if "." in output else echo}
+    graph = DesiredGraph("p", "s", (DesiredResource(urn=urn, type="t", name="target", custom=True, parent=None,
+                                                    inputs=inputs),) if desired else ())
+    outputs = {} if value is _ABSENT else {head: {"size": value} if "." in output else value}
+    prior = prior_of(st(urn, "t", {"name": "n"}, outputs, id=rid)) if stored else prior_of()
+    planner = _Planner(graph, prior, None)
+    if action is not None:
+        planner.actions[urn] = action
+    assert planner._resolve(urn, output) == _resolve_in_the_documented_order(planner, urn, output)
