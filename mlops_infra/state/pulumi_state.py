@@ -33,7 +33,6 @@ import json
 import os
 import re
 import stat
-import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -640,6 +639,7 @@ class _ResourceReader:
         self.shapes = _UrnShapes()
         self.packed = packed
         self.well_formed: set[str] = set()
+        self.output_names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def resource(self, entry: dict[str, Any]) -> StateResource | None:
         get = entry.get
@@ -669,7 +669,7 @@ class _ResourceReader:
         parent = urns.get(parent, parent) if parent else None
         if self.packed:
             try:
-                own, keys = _outputs_apart(outputs or {}, inputs)
+                own, keys = _outputs_apart(outputs or {}, inputs, self.output_names)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
                                             _packed_json(inputs), _packed_json(own), keys, tuple(shared), protect)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
@@ -740,8 +740,6 @@ def _share_inputs(outputs: dict[str, Any], inputs: dict[str, Any]) -> dict[str, 
 
 
 _EMPTY_OBJECT = b"{}"
-_SAME_WHEN_EQUAL = frozenset({str, int, bool})
-"""Types whose equal values (of the same type) are the same JSON (not floats: ``0.0 == -0.0``)."""
 
 
 def _packed_json(value: dict[str, Any]) -> bytes:
@@ -751,19 +749,32 @@ def _packed_json(value: dict[str, Any]) -> bytes:
     return memoryview(orjson.dumps(value)).tobytes() if value else _EMPTY_OBJECT
 
 
-def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any], names: dict[tuple[str, ...], tuple[str, ...]]
+                   ) -> tuple[dict[str, Any], tuple[str, ...] | None]:
     """The outputs that do not repeat an input (the same JSON under the same name, as
     :func:`_share_inputs` finds them), and the order of all output names when some do (else
-    None): what :meth:`StateResource.packed` stores."""
+    None): what :meth:`StateResource.packed` stores. ``names`` keeps each order of names met
+    (a dict of tuples to themselves, one per reader): resources of a type list the same outputs,
+    and share one tuple."""
     own: dict[str, Any] = {}
+    dumps = orjson.dumps
     for key, value in outputs.items():
         given = inputs.get(key, outputs)  # outputs: no such input
-        if given is not value and (type(given) is not type(value) or given != value
-                                   or (type(value) not in _SAME_WHEN_EQUAL and not _same_json(given, value))):
+        if given is value:
+            continue
+        kind = type(value)
+        if type(given) is not kind or given != value:
             own[key] = value
+        elif kind is not str and kind is not int and kind is not bool:  # equal, maybe not the same JSON (0.0, -0.0)
+            try:
+                if dumps(given) != dumps(value):
+                    own[key] = value
+            except TypeError:  # what orjson does not write (integers beyond 64 bits): not shared
+                own[key] = value
     if len(own) == len(outputs):
         return outputs, None
-    return own, tuple(map(sys.intern, outputs))
+    order = tuple(outputs)
+    return own, names.setdefault(order, order)
 
 
 def _same_json(one: Any, other: Any) -> bool:
