@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mlops_infra.secrets.rules import KEY40, RULES, Rule, pattern_of, plugin_accept
@@ -175,8 +175,14 @@ def _nothing_to_find(window: bytes, rules: set[Rule]) -> bool:
     checks both, and that the scan finds the same with and without this shortcut)."""
     if not all(r.key40 for r in rules) or _others().search(window) is not None:
         return False
-    tokens = [m.group(1).decode("ascii") for m in _KEY40_TOKEN.finditer(window)]
-    return not any(rule.accept is None or rule.accept(token) for token in tokens for rule in _KEY40_RULES)
+    return not any(_a_key_rule_accepts(m.group(1).decode("ascii")) for m in _KEY40_TOKEN.finditer(window))
+
+
+@lru_cache(maxsize=1024)
+def _a_key_rule_accepts(token: str) -> bool:
+    """Whether a 40-character key rule's ``accept`` takes ``token``; remembered, as ``accept`` is a
+    function of the token alone (a graph repeats the same few words in every scaling policy)."""
+    return any(rule.accept is None or rule.accept(token) for rule in _KEY40_RULES)
 
 
 def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
