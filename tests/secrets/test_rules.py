@@ -119,16 +119,25 @@ def test_the_plugins_themselves_find_the_examples() -> None:
 
 
 def test_the_standard_re_engine_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_infra.jsoncodec import STDLIB_SPELLING_TRIGGERS
+
     texts = [t for ts in EXAMPLES.values() for t in ts] + ORDINARY
-    expected = [find_secrets(t) for t in texts]
+    texts += [f'"{t}": 1e-5' for t in texts[:5]] + ["caf\u00e9 " + t for t in texts[:5]]
+
+    def found() -> list:
+        beside = [scan_module.find_secrets_beside(t.encode(), STDLIB_SPELLING_TRIGGERS) for t in texts]
+        return [find_secrets(t) for t in texts] + beside
+
+    expected = found()
     monkeypatch.setattr(scan_module, "engine", lambda: re)
-    scan_module._prefilter.cache_clear()
-    scan_module._others.cache_clear()
+    caches = (scan_module._prefilter, scan_module._others, scan_module._prefilter_beside)
+    for cache in caches:
+        cache.cache_clear()
     try:
-        assert [find_secrets(t) for t in texts] == expected
+        assert found() == expected
     finally:
-        scan_module._prefilter.cache_clear()
-        scan_module._others.cache_clear()
+        for cache in caches:
+            cache.cache_clear()
 
 
 def test_bytes_and_text_give_the_same_spans_for_ascii() -> None:
