@@ -14,10 +14,6 @@ import dataclasses
 import io
 from collections.abc import Sequence
 
-from rich.console import Console
-from rich.control import strip_control_codes
-from rich.text import Text
-
 from mlops_infra.plan.model import CostEstimate, MLChange, Plan, ResourceChange, UnreadGroup
 from mlops_infra.render.common import (
     AttrLine,
@@ -61,6 +57,9 @@ class _Lines:
     def render(self, color: bool, width: int) -> str:
         if not color:
             return "".join(_plain(line).rstrip() + "\n" for line in self.lines)
+        from rich.console import Console
+        from rich.text import Text
+
         buffer = io.StringIO()
         console = Console(file=buffer, force_terminal=True, color_system="standard", width=width,
                           soft_wrap=True, highlight=False, emoji=False, markup=False)
@@ -77,7 +76,13 @@ class _Lines:
 
 def _plain(parts: tuple[tuple[str, str | None] | str, ...]) -> str:
     """What ``Text.plain`` gives for ``parts`` (``Text.append`` strips control codes)."""
-    return strip_control_codes("".join(p if isinstance(p, str) else p[0] for p in parts))
+    return "".join(p if isinstance(p, str) else p[0] for p in parts).translate(STRIPPED_CONTROL_CODES)
+
+
+STRIPPED_CONTROL_CODES = dict.fromkeys((7, 8, 11, 12, 13))
+"""The table of rich's ``strip_control_codes`` (``rich.control.STRIP_CONTROL_CODES``: bell,
+backspace, vertical tab, form feed, carriage return, removed): the plain text needs no rich import
+(a test keeps it equal to rich's)."""
 
 
 def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Sequence[str] = ()) -> str:

@@ -141,3 +141,14 @@ def test_plain_lines_are_what_rich_text_makes_of_their_parts() -> None:
         expected.append(*(part,) if isinstance(part, str) else part)
     assert lines.render(color=False, width=100) == expected.plain.rstrip() + "\n\n\nend\n"
     assert re.sub(r"\x1b\[[0-9;]*m", "", lines.render(color=True, width=100)) == expected.plain + "\n\n\nend\n"
+
+
+def test_the_plain_text_strips_the_control_codes_rich_strips() -> None:
+    """render_text's plain lines are stripped without importing rich: the same table as rich's
+    ``strip_control_codes`` (what ``Text.append`` does), over every code point."""
+    from rich.control import strip_control_codes
+
+    from mlops_infra.render.human import STRIPPED_CONTROL_CODES
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert every.translate(STRIPPED_CONTROL_CODES) == strip_control_codes(every)

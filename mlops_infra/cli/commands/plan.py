@@ -44,10 +44,9 @@ import threading
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from mlops_infra.cli.inputs import load_environment, require_extra, resolve_target
 from mlops_infra.cli.output import error_console, keep_for_exit, write_stdout
@@ -57,6 +56,9 @@ from mlops_infra.fileio import OutputFile, output_file
 from mlops_infra.plan.model import Plan
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
 from mlops_infra.state.model import LiveState, PriorState
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Format(StrEnum):
