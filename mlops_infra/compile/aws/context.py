@@ -89,6 +89,9 @@ class AwsContext:
     decisions: dict[tuple[str, str, int], Decision] = field(default_factory=dict)
     """(endpoint, model, version) -> its registry decision, made once
     (:func:`~mlops_infra.compile.aws.serving.registry_decision`)."""
+    model_reads: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = field(default_factory=dict)
+    """model name -> what its serving roles read, made once
+    (:func:`~mlops_infra.compile.aws.serving._model_reads`)."""
     used_roles: set[str] = field(default_factory=set)
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
     _item_tags: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)

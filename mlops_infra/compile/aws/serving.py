@@ -123,22 +123,34 @@ def _registering_jobs(aws: AwsContext, model: str) -> list:
     return aws.jobs_by_registered_model.get(model, [])
 
 
-def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
-    jobs = _registering_jobs(aws, item.model.name)
+def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """What a serving role of ``model`` reads: (bucket, prefix) of its artifacts and the ECR
+    repository ARNs of its images. A function of the model name and the (immutable) system alone, so
+    made once per model (``aws.model_reads``) for every endpoint serving it."""
+    found = aws.model_reads.get(model)
+    if found is not None:
+        return found
+    jobs = _registering_jobs(aws, model)
     artifacts = [storage.training_output(aws, job) for job in jobs]
-    declared = aws.ctx.system.item("models", item.model.name)
+    declared = aws.ctx.system.item("models", model)
     if declared is not None and declared.artifacts_uri:  # B5: versions registered elsewhere, or promoted in
         bucket, _, prefix = declared.artifacts_uri.removeprefix("s3://").partition("/")
         artifacts.append((bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"))
     # B5: the model's own serving image (serving_image, or the framework image) is pulled whether or not a
     # job of this system registers the version; a registering job's image only when the model names none.
-    served = [model_serving_image(aws, item.model.name, None)] + [
-        model_serving_image(aws, item.model.name, job_image(aws, job)) for job in jobs]
+    served = [model_serving_image(aws, model, None)] + [
+        model_serving_image(aws, model, job_image(aws, job)) for job in jobs]
     images = sorted({a for image in served if image and (a := arns.ecr_repository_arn_of_image(image))})
+    found = aws.model_reads[model] = (tuple(artifacts), tuple(images))
+    return found
+
+
+def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
+    artifacts, images = _model_reads(aws, item.model.name)
     statements = [
-        *policies.s3_read("ReadModelArtifacts", aws.region, artifacts),
+        *policies.s3_read("ReadModelArtifacts", aws.region, list(artifacts)),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
-        *policies.ecr_pull("ModelImages", images),
+        *policies.ecr_pull("ModelImages", list(images)),  # a list of this role's own (its Resource)
         policies.logs("WriteEndpointLogs", aws.region, aws.account, [f"{ENDPOINT_METRICS_NAMESPACE}/{physical}"]),
         policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE]),
     ]
