@@ -205,15 +205,20 @@ class _Planner:
         heap compares integers, not long strings with a common prefix: the same order)."""
         urns = sorted(self.desired)
         rank = {urn: i for i, urn in enumerate(urns)}
+        rank_of = rank.get
+        desired = self.desired
         count = len(urns)
         pending = [0] * count
         users: list[list[int] | None] = [None] * count
         for i, urn in enumerate(urns):
-            res = self.desired[urn]
-            found = {rank[dep] for dep in res.dependencies if dep in rank}
-            if res.provider in rank:
-                found.add(rank[res.provider])
+            res = desired[urn]
+            found = set(map(rank_of, res.dependencies))  # None for a URN not desired
+            if res.provider is not None:
+                found.add(rank_of(res.provider))
+            found.discard(None)
             found.discard(i)
+            if not found:
+                continue
             pending[i] = len(found)
             for dep in found:
                 waiting = users[dep]
