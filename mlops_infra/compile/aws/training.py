@@ -103,8 +103,8 @@ def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any],
 def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
     """The RegisterModel step: ``CreateModelPackage`` arguments for the trained artifacts."""
     model = aws.ctx.system.item("models", item.registers)
-    serving_types = sorted({facts.endpoint_facts(ep)["instanceType"] for ep in aws.endpoints_by_model.get(item.registers, ())
-                            if facts.endpoint_facts(ep)["instanceType"]})
+    serving_types = sorted({instance for ep in aws.endpoints_by_model.get(item.registers, ())
+                            if (instance := facts.endpoint_facts(ep)["instanceType"])})
     inference: dict[str, Any] = {
         "Containers": [{"Image": model_serving_image(aws, item.registers, job_image(aws, item)),
                         "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
