@@ -202,7 +202,7 @@ def emit_json(value: Any, what: str, locate: Callable[[], Sequence[tuple[str, st
     _print_document(data)
 
 
-def write_stdout(text: str | bytes, color: bool | None = None) -> None:
+def write_stdout(text: str | bytes, color: bool | None = None, *, json_ascii: bool = False) -> None:
     """``typer.echo(text, nl=False, color=color)``, the same bytes and errors (a closed pipe: exit 1,
     no traceback), without the text layer's copies where it has nothing to do.
 
@@ -211,13 +211,16 @@ def write_stdout(text: str | bytes, color: bool | None = None) -> None:
     no escape character, for a stdout that writes ASCII as itself (UTF-8 or ASCII, ``\n`` line
     ends), is written as its ASCII bytes through echo's binary path (the text stream flushed
     first). Anything else goes through echo as before. ``bytes`` are ASCII text already encoded (a
-    JSON plan): written as they are on such a stdout, else decoded and echoed as that text."""
+    JSON plan): written as they are on such a stdout, else decoded and echoed as that text.
+    ``json_ascii``: ``text`` is ASCII JSON (:func:`mlops_infra.render.json.render_json_bytes`), so
+    it holds no escape character (JSON writes every control character in a string escaped: RFC
+    8259, section 7) and neither is looked for again (a plan's tens of megabytes, twice)."""
     import typer
 
     stdout = sys.stdout
     direct = os.linesep == "\n" and _writes_ascii_as_itself(stdout) and getattr(stdout, "buffer", None) is not None
     if isinstance(text, bytes):
-        if direct and b"\x1b" not in text and text.isascii():
+        if direct and (json_ascii or (b"\x1b" not in text and text.isascii())):
             typer.echo(text, nl=False)
         else:
             typer.echo(text.decode("ascii"), nl=False, color=color)

@@ -103,3 +103,29 @@ def test_emit_json_writes_text_to_a_text_only_stdout(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(sys, "stdout", stream)
     emit_json({"b": [1, 2.5], "a": "x"}, "the graph")
     assert stream.getvalue() == '{\n  "a": "x",\n  "b": [\n    1,\n    2.5\n  ]\n}\n'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii", "utf-16", "cp1252"])
+def test_json_bytes_are_written_as_the_checked_path_writes_them(monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
+    """write_stdout(json_ascii=True) skips the ASCII and escape-character checks for the JSON a
+    plan renders (jsoncodec.pretty_bytes, as render_json_bytes): the same bytes as with them, for
+    values holding ESC, every other control character, DEL and text that is not ASCII."""
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.jsoncodec import pretty_bytes
+
+    text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("\x1b\x00\x7fé€\u2028"), max_size=8)
+    values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+                          max_leaves=12)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(values)
+    @example({"note": "\x1b[1mbold\x1b[0m caf\u00e9"})
+    def check(value) -> None:
+        data = pretty_bytes(value)
+        assert _written(monkeypatch, encoding, lambda: write_stdout(data, json_ascii=True)) == \
+            _written(monkeypatch, encoding, lambda: write_stdout(data))
+
+    check()

@@ -138,7 +138,8 @@ def plan(
     text = render(result, output_format, notes, command, _use_color(color), err, max_chars)
     if destination is not None and saved is not None:
         destination.write_text(saved)  # only once every output passed the redaction layer
-    write_stdout(text, _use_color(color) if output_format is Format.TEXT else None)
+    write_stdout(text, _use_color(color) if output_format is Format.TEXT else None,
+                 json_ascii=output_format is Format.JSON)
     keep_for_exit(result, graph, prior)
     refuse_blocked_guardrails(result, target.path)
     if detailed_exitcode and result.refreshed and result.unread and not allow_partial:
