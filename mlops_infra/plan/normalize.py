@@ -143,6 +143,17 @@ def _integral(value: Any) -> Any:
     return _num(value)
 
 
+def _in_order(prior: Any, desired: Any) -> Any:
+    """``prior`` (equal to ``desired`` as the walk compares them, refs resolved) with its objects in
+    ``desired``'s key order and its integral floats made integers: the tree the walk gives both sides."""
+    t = type(prior)
+    if t is dict:
+        return {k: _in_order(prior[k], v) for k, v in desired.items()}
+    if t is list:
+        return [_in_order(p, d) for p, d in zip(prior, desired, strict=True)]
+    return _num(prior)
+
+
 def _absent(key: Any, default: Any) -> Any:
     return default
 
@@ -279,7 +290,8 @@ class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
     __slots__ = ("autoname_prefix", "budget", "creating", "decode", "differs", "from_refs", "ignore", "integral",
-                 "keep_prior", "lookup", "plain_keys", "sensitive", "stringify", "unverifiable")
+                 "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sensitive", "stringify", "unordered",
+                 "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None) -> None:
@@ -295,7 +307,7 @@ class _Walker:
         self.differs = False
         self.creating = False
         self.plain_keys: set[str] = set()
-        self.integral = False
+        self.integral = self.refs = self.reordered = self.unordered = False
         self.budget = _KEPT_ENTRIES
 
     # -- one side ---------------------------------------------------------------------------------
@@ -415,8 +427,7 @@ class _Walker:
                         prior_out[key] = desired_out[key] = kept
                         continue
                     if self.budget < 0 and _already_normal(dv, pv):  # a large one, proved at C speed
-                        prior_out[key] = pv
-                        desired_out[key] = dv
+                        prior_out[key] = desired_out[key] = dv  # the walk's tree on both sides (its key order)
                         continue
                 elif not has_prior and self._new_normal(key, dv):
                     desired_out[key] = dv
@@ -444,17 +455,23 @@ class _Walker:
 
     def _kept(self, p: dict | list, d: dict | list) -> Any:
         """What the walk gives both sides of the container ``d`` and its prior ``p`` when it would
-        find them equal and record nothing, else MISSING (the walk then runs): ``p`` itself, or
-        ``p`` with its integral floats made integers as the walk makes them (:func:`_integral`).
-        For an object or list :func:`_already_normal` did not prove, mostly for holding refs to
-        resources kept as they are (alarm actions, role ARNs) or integral floats. Compared in one
-        recursion that builds nothing (:meth:`_kept_tree`), which gives up (``budget`` below zero)
-        past :data:`_KEPT_ENTRIES` entries of objects and lists: a large plain value is proved
-        faster by :func:`_already_normal`."""
-        self.integral = False
+        find them equal and record nothing, else MISSING (the walk then runs): the prior's values
+        (the refs resolved), integral floats made integers as the walk makes them, in ``d``'s key
+        order as the walk orders objects: ``d`` itself when it holds no ref and no integral float,
+        else ``p`` (:func:`_integral` of it), rebuilt (:func:`_in_order`) when an object's keys come
+        in another order or were not compared in order (an object met before the first ref or
+        integral float; ``unordered``). Compared in one recursion that builds nothing
+        (:meth:`_kept_tree`), refs to resources kept as they are (alarm actions, role ARNs) and
+        integral floats included; it gives up (``budget`` below zero) past :data:`_KEPT_ENTRIES`
+        entries of objects and lists: a large plain value is proved faster by :func:`_already_normal`."""
+        self.integral = self.refs = self.reordered = self.unordered = False
         self.budget = _KEPT_ENTRIES
         if not self._kept_tree(p, d):
             return MISSING
+        if not self.refs and not self.integral:
+            return d  # the walk's tree: the desired values (the prior's, equal as JSON), in the desired order
+        if self.reordered or self.unordered:
+            return _in_order(p, d)
         return _integral(p) if self.integral else p
 
     def _kept_tree(self, p: Any, d: Any) -> bool:
@@ -468,6 +485,7 @@ class _Walker:
             return type(p) is td and p == d
         if td is dict:
             if REF in d:
+                self.refs = True
                 return (len(d) == 2 and "output" in d and type(p) in _PLAIN and self._same_ref(p, d))
             if type(p) is not dict or p.keys() != d.keys() or JSON in d or ARCHIVE in d or SECRET_SIG in d:
                 return False
@@ -478,6 +496,10 @@ class _Walker:
             for key, value in d.items():
                 if value is None or key[:2] == "__" or not kept(p[key], value):
                     return False
+            if not (self.refs or self.integral):
+                self.unordered = True  # its order matters only if the result is not d: then rebuilt
+            elif not self.reordered and tuple(p) != tuple(d):
+                self.reordered = True
             return True
         if td is list:
             if type(p) is not list or len(p) != len(d):

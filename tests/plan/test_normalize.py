@@ -418,14 +418,14 @@ def test_unchanged_objects_and_lists_with_refs_or_floats_give_the_walks_result()
     def lookup(urn: str, output: str) -> RefValue:
         return outputs[urn]
 
-    def stored(value):  # the prior the engine would hold: refs resolved ("arn:old" where nothing is known)
+    def stored(value, backwards=False):  # the prior the engine would hold: refs resolved ("arn:old" if unknown)
         if isinstance(value, dict) and set(value) == {"$ref", "output"}:
             found = outputs[value["$ref"]]
             return "arn:old" if found.same_as_prior or found.value == UNKNOWN else found.value
-        if isinstance(value, dict):
-            return {k: stored(v) for k, v in value.items()}
+        if isinstance(value, dict):  # keys maybe in another order (Pulumi sorts them)
+            return {k: stored(v, backwards) for k, v in (reversed(value.items()) if backwards else value.items())}
         if isinstance(value, list):
-            return [stored(v) for v in value]
+            return [stored(v, backwards) for v in value]
         return value
 
     def bend(value, how: int):  # a prior near the stored one: one leaf of another type, or an extra key
@@ -448,9 +448,9 @@ def test_unchanged_objects_and_lists_with_refs_or_floats_give_the_walks_result()
     @settings(max_examples=500, deadline=None)
     @given(st.dictionaries(st.sampled_from(["tags", "actions", "config"]),
                            trees.filter(lambda v: isinstance(v, dict | list)), min_size=1, max_size=3),
-           st.integers(0, 12), st.booleans())
-    def check(desired, how, hide) -> None:
-        prior = {k: stored(v) for k, v in desired.items()}
+           st.integers(0, 12), st.booleans(), st.booleans())
+    def check(desired, how, hide, backwards) -> None:
+        prior = {k: stored(v, backwards) for k, v in desired.items()}
         if how < 6:
             key = sorted(prior)[0]
             prior[key] = bend(prior[key], how)
@@ -473,8 +473,18 @@ def test_unchanged_objects_and_lists_with_refs_or_floats_give_the_walks_result()
                                                "scaling": {"target": 40, "cooldown": 300}}
         assert type(n.desired["scaling"]["target"]) is int and calls == []  # proved in Python, not written
         large = {"tags": {f"k{i}": "v" for i in range(module._KEPT_ENTRIES + 1)}}
-        n = norm(json.loads(json.dumps(large)), large)
+        n = norm({"tags": dict(reversed(large["tags"].items()))}, large)
         assert not n.differs and n.desired == large and calls == [large["tags"]]  # left to orjson
+        assert list(n.prior["tags"]) == list(n.desired["tags"]) == list(large["tags"])  # the walk's order
+        calls.clear()
+        n = norm({"tags": {"b": "2", "a": "1"}, "target": {"name": "x", "role": "arn:aws:iam::1:role/kept"},
+                  "config": {"labels": {"b": "2", "a": "1"}, "role": "arn:aws:iam::1:role/kept"}},
+                 {"tags": {"a": "1", "b": "2"}, "target": {"role": ref("kept", "arn"), "name": "x"},
+                  "config": {"labels": {"a": "1", "b": "2"}, "role": ref("kept", "arn")}}, lookup=lookup)
+        assert not n.differs and calls == []
+        for tree in (n.prior, n.desired):  # the desired key order, as the walk writes objects
+            assert list(tree["tags"]) == ["a", "b"] and list(tree["target"]) == ["role", "name"]
+            assert list(tree["config"]["labels"]) == ["a", "b"]  # an object met before the ref
     finally:
         module._already_normal = real
 
