@@ -15,8 +15,11 @@ Times what a user runs, each command a fresh process, against the same run's bas
 - ``plan json``: the first plan (no state), ``--format json``;
 - ``graph json``: ``mlops-infra graph SPEC --env prod --format json``.
 
-Each round runs every command once, in a fixed order (so each pair shares the machine's load);
-after ``--warmup`` rounds, ``--runs`` rounds are counted. The children run with bytecode caches in
+Each round runs every command once (so each pair shares the machine's load), in a fixed order and
+the next round in the reverse order: a command and its baseline take turns at running first, which
+matters (an A/A run, the same tree as both, printed 1.09x "x baseline" at load 4 when the primary
+always ran first); use an even ``--runs`` for an exact balance. After ``--warmup`` rounds, ``--runs``
+rounds are counted. The children run with bytecode caches in
 a temporary ``PYTHONPYCACHEPREFIX``, written by the warm-up round (as an installed package has its
 ``.pyc`` files; an inherited ``PYTHONDONTWRITEBYTECODE`` is dropped), or, with ``--no-bytecode``,
 compile the source in every run. For each command it prints the median,
@@ -47,7 +50,7 @@ tree before that round, 83df4c1, and every command wrote the same bytes as its b
   18.869 s, 1,350 MB (the 1,500 MB target is met): 2.58x compose (not paired with a baseline: the
   morning's tree, in a run of its own at load 0.9, took 21.981 s and 1,344 MB).
 
-    python benchmarks/bench_cli.py [--endpoints 1000] [--runs 5] [--warmup 1] [--baseline TREE]
+    python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
 """
 
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--env", default="prod")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--baseline", help="another mlops-infra source tree to run the same commands from")
     parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json")
@@ -217,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     caches = None if args.no_bytecode else tempfile.TemporaryDirectory()
     load_before = os.getloadavg()
     for round_ in range(args.warmup + args.runs):
-        for command in cmds:
+        for command in (cmds if (round_ - args.warmup) % 2 == 0 else cmds[::-1]):  # turns (see the docstring)
             run_once(command, run_dir, caches.name if caches is not None else None)
             if round_ < args.warmup:
                 command.walls.pop()
