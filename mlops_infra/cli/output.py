@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,37 @@ class DeferredConsole:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real(), name)
+
+
+_EMOJI_CODE_CANDIDATE = re.compile(r":\S*:")
+"""Two colons with no white space between: where rich may read an emoji code (``:smile:``)."""
+
+
+def print_plain(console: Any, line: str) -> None:
+    """``console.print(line, markup=False)`` on the error console, the same characters written to
+    the same redacting stderr; a line that rich would write as it is, on a console not made yet,
+    is written without making it (and so without importing rich: ``plan --format json`` prints
+    only its ``Prior state:`` note on stderr).
+
+    Such a line is printable ASCII (rich's ``Text`` strips control codes and expands tabs), holds no
+    two colons with no white space between (rich replaces emoji codes: ``Console.render_str``) and
+    goes to a stderr that is not a terminal; the console soft-wraps and neither highlights nor
+    reads markup, so rich writes it unstyled, uncut, with a newline (a property test compares both
+    on random lines)."""
+    if (isinstance(console, DeferredConsole) and console._console is None and line.isascii()
+            and line.isprintable() and _EMOJI_CODE_CANDIDATE.search(line) is None and not _stderr_is_a_terminal()):
+        stream = RedactingStream(lambda: sys.stderr)
+        stream.write(line + "\n")
+        stream.flush()
+        return
+    console.print(line, markup=False)
+
+
+def _stderr_is_a_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return True  # no answer: leave it to rich
 
 
 KEPT_FOR_EXIT: list[Any] | None = None

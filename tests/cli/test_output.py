@@ -129,3 +129,52 @@ def test_json_bytes_are_written_as_the_checked_path_writes_them(monkeypatch: pyt
             _written(monkeypatch, encoding, lambda: write_stdout(data))
 
     check()
+
+
+# -- print_plain: a plain line on stderr without making rich's console -------------------------------------
+
+def _stderr_text(monkeypatch: pytest.MonkeyPatch, write) -> str:
+    stream = io.StringIO()
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "stderr", stream)
+        write()
+    return stream.getvalue()
+
+
+def test_print_plain_writes_what_rich_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On random lines (colons, emoji codes, brackets, tabs, control characters, trailing spaces,
+    text that is not ASCII, secrets): the same characters on stderr as the error console's rich
+    print, whether or not the line takes the path without rich."""
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.cli.output import _stderr_console, error_console, print_plain
+
+    pieces = st.sampled_from([":", ": ", ":smile:", ":thumbs_up:", ":x-emoji:", "[bold]", "[/]", "\t", "\r", "\x1b[1m",
+                              "\x07", "\x7f", "é", "  ", "Prior state: ", "prior.json (20400 resources)", "/tmp/a:b",
+                              "AKIAIOSFODNN7EXAMPLE", "`pulumi login`", "\u2028", "\n"])
+    lines = st.lists(pieces | st.text(st.characters(max_codepoint=0x7F), max_size=6), max_size=8).map("".join)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(lines)
+    @example("Prior state: none found (no stack file for p/prod in the file backend /tmp/x: no /tmp/x/.pulumi); "
+             "planning as for a first apply. Use --state to plan against an exported state.")
+    @example("Prior state: prior.json (20400 resources)   ")
+    @example("")
+    def check(line: str) -> None:
+        assert _stderr_text(monkeypatch, lambda: print_plain(error_console(), line)) == \
+            _stderr_text(monkeypatch, lambda: _stderr_console().print(line, markup=False))
+
+    check()
+
+
+def test_a_plain_note_is_printed_without_making_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_infra.cli.output import error_console, print_plain
+
+    console = error_console()
+    note = "Prior state: prior.json (20400 resources)"
+    assert _stderr_text(monkeypatch, lambda: print_plain(console, note)) == note + "\n"
+    assert console._console is None
+    assert _stderr_text(monkeypatch, lambda: print_plain(console, "an emoji code :smile: here")) == \
+        "an emoji code \U0001f604 here\n"
+    assert console._console is not None  # that line went through rich

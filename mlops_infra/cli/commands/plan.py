@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from mlops_infra.cli.inputs import load_environment, require_extra, resolve_target
-from mlops_infra.cli.output import error_console, keep_for_exit, write_stdout
+from mlops_infra.cli.output import error_console, keep_for_exit, print_plain, write_stdout
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
@@ -437,7 +437,7 @@ def render(result: Plan, output_format: Format, notes: list[str], command: str, 
 
     if output_format is Format.JSON:
         for note in notes:
-            err.print(note, markup=False)
+            print_plain(err, note)
         return render_json_bytes(result)
     if output_format is Format.MARKDOWN:
         return render_markdown(result, notes=notes, command=command, max_chars=max_chars)
