@@ -23,7 +23,14 @@ from __future__ import annotations
 
 from mlops_infra.secrets.advice import SecretStore, store_advice, store_command
 from mlops_infra.secrets.guard import RedactingStream, SecretInOutputError, check_output
-from mlops_infra.secrets.scan import Finding, contains_secret, find_secrets, find_secrets_beside, redact, secret_kinds
+from mlops_infra.secrets.scan import (
+    Finding,
+    contains_secret,
+    find_secrets,
+    find_secrets_beside,
+    redact,
+    secret_kinds,
+)
 from mlops_infra.secrets.tree import NAMED_KIND, TreeFinding, names_credential, scan_tree
 from mlops_infra.secrets.urls import redact_url
 

@@ -90,8 +90,8 @@ def test_emit_json_writes_and_refuses_as_emit_document_of_the_stdlib_bytes(monke
     @example({"k": 2**70})
     def check(value) -> None:
         for locate in (None, lambda: [("somewhere", "a kind")]):
-            assert _emitted(monkeypatch, lambda: emit_json(value, "the graph", locate)) == \
-                _emitted(monkeypatch, lambda: emit_document(stdlib_pretty_bytes(value), "the graph", locate))
+            assert _emitted(monkeypatch, lambda where=locate: emit_json(value, "the graph", where)) == \
+                _emitted(monkeypatch, lambda where=locate: emit_document(stdlib_pretty_bytes(value), "the graph", where))
 
     check()
 
