@@ -133,6 +133,28 @@ _QUERY_NAMES = ("api_?key|apikey|key|access_?key(?:_?id)?|secret(?:_?access_?key
                 "|password|passwd|pwd|pass|token|access_?token|auth_?token|auth|sig|signature|sas"
                 "|x-amz-security-token|x-amz-signature|x-amz-credential|credentials?|storage_?key|private_?key")
 
+_KEY_FILE_BODY = r"(?:[A-Za-z0-9+/=:,._\s-]|\\(?:n|r|x0a|x0d|u000a|u000d))*"
+"""What may follow a private key's first line when its last line is not found: PEM's base64 body
+(RFC 7468 section 2: lines of base64, optional ``Name: value`` headers such as ``Proc-Type:
+4,ENCRYPTED``), OpenPGP armor (RFC 4880 section 6.2: ``Version: ...`` headers, a blank line, base64
+and a ``=`` checksum), a PuTTY key file's ``Name: value`` lines and base64 (PuTTY's documentation,
+appendix C "PPK file format"), on their own lines or on one line as JSON (``\\n``) or an escaped
+diagnostic (``\\x0a``) writes them. It stops at any other character (a quote, a bracket): what
+follows a key cut short may go with it, never a part of the key."""
+
+_PEM_END = r"-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
+_KEY_REACH = 65536
+"""How far a private key's last line is looked for after its first (a 16384-bit RSA key in PEM is
+about 12 KB)."""
+
+
+def _through(last_line: str) -> str:
+    """An ``extend`` pattern over a private key: everything up to and including the first
+    ``last_line`` within :data:`_KEY_REACH` characters (whatever the headers, comments and line ends
+    in between), else :data:`_KEY_FILE_BODY`."""
+    return rf"(?:(?s:.){{0,{_KEY_REACH}}}?{last_line}|{_KEY_FILE_BODY})"
+
+
 RULES: tuple[Rule, ...] = (
     Rule("an AWS access key id", ("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), plugin="AWSKeyDetector", index=0),
     # The 40-character secret access key: next to its key id, under a credential-like name, or
@@ -156,8 +178,10 @@ RULES: tuple[Rule, ...] = (
         "BEGIN DSA PRIVATE KEY", "BEGIN EC PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY",
         "BEGIN PGP PRIVATE KEY BLOCK", "BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY",
         "BEGIN SSH2 ENCRYPTED PRIVATE KEY", "PuTTY-User-Key-File-2"))),
-    Rule("a private key", ("PRIVATE KEY-----",), pattern=r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----",
-         extend=r"(?:[A-Za-z0-9+/=:,\s]|\\(?:n|r|x0a|x0d|u000a|u000d))*(?:-----END [A-Z0-9 ]*PRIVATE KEY-----)?"),
+    Rule("a private key", ("PuTTY-User-Key-File-",), pattern=r"PuTTY-User-Key-File-[0-9]+",
+         extend=_through(r"Private-MAC: ?[0-9a-fA-F]+")),
+    Rule("a private key", ("PRIVATE KEY",), pattern=r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}",
+         extend=_through(_PEM_END)),
     Rule("a password in a URL", plugin="BasicAuthDetector", index=0, group=1, trigger=r"://[^\s/@\"']+@"),
     Rule("a password in a URL or image reference", group=1, trigger=r"[A-Za-z0-9._%+-]+:[^\s:@\"'{}<>]{6,}@",
          pattern=r"(?<![\w/:@.%+-])(?!mailto:)[A-Za-z0-9._%+-]+:([^\s:@\"'{}<>]{6,})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),

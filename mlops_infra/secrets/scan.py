@@ -134,19 +134,24 @@ def _windows(data: bytes, hits: Iterable[Any] | None = None) -> list[tuple[int, 
 
 
 def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
-    """``rules`` plus, when a pattern trigger fired (its match may have swallowed an anchor or
-    another rule's trigger), every rule whose literal anchor occurs in the window and every rule
-    whose trigger pattern matches anywhere in it; in :data:`RULES` order.
+    """``rules`` plus every rule whose literal anchor occurs in the window and every rule whose
+    trigger pattern matches anywhere in it; in :data:`RULES` order.
 
-    The prefilter reports leftmost, non-overlapping matches of one alternation, so a long match of
-    one trigger hides the triggers inside it: in ``user:https://h/x?secret=V@registry/img`` the
-    userinfo trigger (``user:…@``) covers the query-string trigger (``?secret=V``), and only the
-    userinfo rule, which does not match there, would be tried (found by the secrets property test)."""
-    if any(r.key40 or r.trigger for r in rules):
-        lowered = window.lower()
-        rules = (rules | {r for anchor, r in _LITERAL_RULES if anchor in window}
-                 | {r for anchor, r in _FOLDED_RULES if anchor in lowered}
-                 | {r for pattern, group in _BY_PATTERN if pattern.search(window) for r in group})
+    The prefilter reports leftmost, non-overlapping matches of one alternation, so any match of one
+    trigger hides the triggers that overlap it, pattern or literal:
+    - in ``user:https://h/x?secret=V@registry/img`` the userinfo trigger (``user:…@``) covers the
+      query-string trigger (``?secret=V``), and only the userinfo rule, which does not match there,
+      would be tried (found by the secrets property test);
+    - in ``-----BEGIN RSA PRIVATE KEY-----`` the literal ``BEGIN RSA PRIVATE KEY`` (detect-secrets'
+      rule, which spans the header only) covers ``PRIVATE KEY-----``, the anchor of the rule that
+      carries the span over the key's body; the body, on the lines after, was printed (found by the
+      same test, a private key as a label key in ``validate --format json``).
+    Only windows that reach the rules pay for this (a window of 40-character key candidates alone is
+    passed over first, :func:`_nothing_to_find`)."""
+    lowered = window.lower()
+    rules = (rules | {r for anchor, r in _LITERAL_RULES if anchor in window}
+             | {r for anchor, r in _FOLDED_RULES if anchor in lowered}
+             | {r for pattern, group in _BY_PATTERN if pattern.search(window) for r in group})
     return sorted(rules, key=lambda r: _ORDER[id(r)])
 
 
@@ -185,7 +190,11 @@ def _a_key_rule_accepts(token: str) -> bool:
     return any(rule.accept is None or rule.accept(token) for rule in _KEY40_RULES)
 
 
-def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
+def _matches(rule: Rule, window: bytes, data: bytes, offset: int) -> Iterator[tuple[int, int]]:
+    """``rule``'s accepted matches in ``window`` (``data[offset:offset + len(window)]``), as spans of
+    ``data``. A match's ``extend`` runs on ``data``, not on the window: a window ends at the hit's
+    line end, and what belongs to the secret may not (a private key's body and ``END`` line follow
+    its ``BEGIN`` line on lines of their own; cut at the window, they were printed)."""
     accept = rule.accept or (plugin_accept(rule.plugin) if rule.plugin else None)
     for match in pattern_of(rule).finditer(window):
         group = rule.group if rule.group <= match.re.groups else 0
@@ -194,9 +203,10 @@ def _matches(rule: Rule, window: bytes) -> Iterator[tuple[int, int]]:
             continue
         if accept is not None and not accept(match.group(group).decode("utf-8", "replace")):
             continue
+        end += offset
         if rule.extend:
-            end = _extension(rule.extend).match(window, end).end()
-        yield start, end
+            end = _extension(rule.extend).match(data, end).end()
+        yield offset + start, end
 
 
 @cache
@@ -212,7 +222,7 @@ def _find_in_bytes(data: bytes, hits: Iterable[Any] | None = None) -> list[Findi
         if _nothing_to_find(window, rules):
             continue
         for rule in _with_anchored(window, rules):
-            found.extend(Finding(rule.kind, start + s, start + e) for s, e in _matches(rule, window))
+            found.extend(Finding(rule.kind, s, e) for s, e in _matches(rule, window, data, start))
     return _merge(found)
 
 

@@ -157,6 +157,8 @@ def secrets(draw: st.DrawFn) -> Shape:
 # -- where a user can type text: every free-text field of the reference (schemas/mlsystem-v1) ---------
 
 Doc = dict[str, Any]
+PRIVATE_KEY_FOUND = ("-----BEGIN RSA PRIVATE KEY-----\nX1fH+ZM9TBrKrmGsNmjQ8mT3OA94HhblZa/QFPiyCEs5lkO+nMLpQAK4lXOELxyx\n"
+                     "-----END RSA PRIVATE KEY-----")
 JWT_FOUND = ("eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAib0ZzdTUxZ28yNTlSIn0."
              "B78PLhyy6NMlqwXObMAHCPRPchhhBOvKzF0laguleel")
 
@@ -243,6 +245,8 @@ def _assert_unseen(secret: Shape, results: list[tuple[tuple[str, ...], CliResult
 @example(secret=("https://api.example.com/v1/hook?secret=Ab3dEfGh1jKlMn0pQr5t", ("Ab3dEfGh1jKlMn0pQr5t",)),
          field="training_jobs.image credentials", env="dev", graph_format="text",
          plan_format="text")  # quoted under the image-reference error's caret
+@example(secret=(PRIVATE_KEY_FOUND, (PRIVATE_KEY_FOUND.split("\n")[1],)), field="metadata.labels key", env="dev",
+         graph_format="text", plan_format="text")  # its body, on the line after BEGIN, in validate --format json
 @settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 def test_a_secret_in_any_free_text_field_is_never_printed_or_written(

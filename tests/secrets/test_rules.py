@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import random
 import re
+import string
 
 import pytest
 
@@ -167,14 +169,70 @@ def test_a_whole_json_web_token_is_redacted_with_its_signature() -> None:
         assert "B78PL" not in redact(text) and "<redacted: a JSON web token>" in redact(text)
 
 
-@pytest.mark.parametrize("newline", ["\\n", "\\x0a", " "])
+@pytest.mark.parametrize("newline", ["\\n", "\\x0a", " ", "\n", "\r\n"])
 def test_a_whole_private_key_is_redacted_with_its_body(newline: str) -> None:
     """Found by its BEGIN line; the body and END line go too, on one line as JSON (``\\n``) or an
-    escaped diagnostic (``\\x0a``) writes them (found by the property test)."""
+    escaped diagnostic (``\\x0a``) writes them (found by the property test), or on lines of their
+    own (a scan window ends at its hit's line: the body after it was printed, found by the property
+    test again, a private key as a label key in ``validate --format json``)."""
     body = "MBblpPlHh0C+imS09UIdepObPJ+2Zk1MdZe5GM4h6j0U+0zS3BGu3qo8HfR+Czta"
     key = f"-----BEGIN PRIVATE KEY-----{newline}{body}{newline}{body[::-1]}{newline}-----END PRIVATE KEY-----"
     text = f"image {key} is not in Amazon ECR"
     assert redact(text) == "image <redacted: a private key> is not in Amazon ECR"
+
+
+KEY_FILES = {
+    "PEM, RSA with headers (RFC 7468, RFC 1421)": (
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B2C3D\n\n{body}\n"
+        "-----END RSA PRIVATE KEY-----"),
+    "PEM, PKCS #8": "-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----",
+    "PEM, encrypted PKCS #8": "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}\n-----END ENCRYPTED PRIVATE KEY-----",
+    "PEM, EC": "-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----",
+    "OpenSSH": "-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n-----END OPENSSH PRIVATE KEY-----",
+    "OpenPGP armor (RFC 4880)": ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2.0.22 (GNU/Linux)\n\n{body}\n"
+                                 "=nB7x\n-----END PGP PRIVATE KEY BLOCK-----"),
+    "SSH2 (RFC 4716 framing)": ('---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key-20240101"\n{body}\n'
+                                "---- END SSH2 ENCRYPTED PRIVATE KEY ----"),
+    "PuTTY v2": ("PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: rsa-key-20240101\nPublic-Lines: 1\n"
+                 "AAAAB3NzaC1yc2E\nPrivate-Lines: 2\n{body}\nPrivate-MAC: 8a1f09c2d3e4"),
+    "PuTTY v3": ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20240101\n"
+                 "Public-Lines: 1\nAAAAC3NzaC1lZDI1NTE5\nKey-Derivation: Argon2id\nPrivate-Lines: 2\n{body}\n"
+                 "Private-MAC: 0a1b2c3d4e5f"),
+}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\\n", "\\x0a"])
+@pytest.mark.parametrize("form", sorted(KEY_FILES))
+def test_a_private_key_file_is_redacted_from_its_first_line_to_its_last(form: str, newline: str) -> None:
+    """Every private key format the rules name, its lines ended as a file, JSON or an escaped
+    diagnostic writes them, inside a message: nothing of the key is left, what follows it is kept."""
+    rng = random.Random(form)
+    lines = ["".join(rng.choice(string.ascii_letters + string.digits + "+/") for _ in range(64)) for _ in range(3)]
+    key = KEY_FILES[form].format(body="\n".join(lines)).replace("\n", newline)
+    for text in (key, f"label key {key} is not a valid AWS tag key", f'["metadata", "{key}", "[key]"]'):
+        redacted = redact(text)
+        assert "<redacted: a private key>" in redacted, redacted
+        assert not any(line[:12] in redacted for line in lines), redacted
+        assert redacted.endswith(text[text.index(key) + len(key):]), redacted
+
+
+def test_a_literal_trigger_never_hides_another_rules_anchor() -> None:
+    """The prefilter's matches do not overlap: a hit on one literal anchor (``BEGIN RSA PRIVATE
+    KEY``, detect-secrets' header-only rule) covers any anchor overlapping it (``PRIVATE KEY``,
+    the rule that carries the span over the body). For every pair of anchors that can overlap in a
+    text, the rules tried on the window of the first include the second's."""
+    anchors = {a: r for r in RULES if not r.trigger for a in r.anchors}
+    for first, rule in anchors.items():
+        for second, other in anchors.items():
+            if other is rule:
+                continue
+            for k in range(1, min(len(first), len(second)) + 1):  # second starting inside first, or within it
+                if first.endswith(second[:k]) or second in first:
+                    text = first + second[k:] if second not in first else first
+                    tried = scan_module._with_anchored(text.encode(), set(scan_module._rules_of_hit(first.encode())
+                                                                           or (rule,)))
+                    assert other in tried, (first, second)
+                    break
 
 
 @pytest.mark.parametrize("secret", [
@@ -210,7 +268,7 @@ def test_the_prefilter_never_hides_what_a_rule_finds_beside_a_byte_that_is_not_u
     for at in range(len(data) + 1):
         for byte in (b"\x80", b"\xc3", b"\xff"):
             variant = data[:at] + byte + data[at:]
-            if any(next(scan_module._matches(rule, variant), None) for rule in rules):
+            if any(next(scan_module._matches(rule, variant, variant, 0), None) for rule in rules):
                 assert find_secrets(variant), repr(variant)  # its kind, or another covering the span
 
 
