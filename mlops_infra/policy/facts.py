@@ -33,11 +33,18 @@ RULE_SECTIONS = ("data_sources", "clusters", "models", "endpoints", "monitors", 
 ALL_SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts", "channels")
 
 
-def component_facts(resources: Iterable[Any]) -> dict[str, dict[str, Any]]:
+def component_facts(resources: Iterable[Any], by_type: dict[str, list[Any]] | None = None) -> dict[str, dict[str, Any]]:
     """``{address: facts}`` of the components among ``resources`` (desired resources, or a prior
-    state's: anything with ``custom`` and ``inputs``; see the module contract)."""
+    state's: anything with ``custom`` and ``inputs``; see the module contract). ``by_type``
+    (``{type: list}``, desired resources): in the same pass, each resource whose ``type`` is a key is
+    appended to that list, in the order of ``resources``."""
     out: dict[str, dict[str, Any]] = {}
+    wanted = None if by_type is None else by_type.get
     for res in resources:
+        if wanted is not None:
+            group = wanted(res.type)
+            if group is not None:
+                group.append(res)
         if res.custom:  # before reading inputs: a state's are decoded on each read
             continue
         facts = res.inputs

@@ -71,7 +71,9 @@ CostFunction = Callable[[DesiredGraph], CostCeiling]
 @dataclass(frozen=True)
 class Subject:
     """What one evaluation reads: the graph, its component facts (and the same facts by kind, in
-    address order), the settings, the cost function."""
+    address order), the settings, the cost function, and the graph's resources of each type in
+    :data:`RESOURCE_TYPES` in graph order (:meth:`resources`), found in one pass over the graph
+    (the one that finds the component facts when the caller has none)."""
 
     graph: DesiredGraph
     facts: Mapping[str, dict[str, Any]]
@@ -79,13 +81,18 @@ class Subject:
     cost: CostFunction | None
     by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     derived: dict[Any, Any] = field(default_factory=dict)
+    by_type: dict[str, list[DesiredResource]] | None = None
 
     @classmethod
     def of(cls, graph: DesiredGraph, settings: GuardrailSettings, cost: CostFunction | None,
            facts: Mapping[str, dict[str, Any]] | None = None) -> Subject:
-        facts = component_facts(graph.resources) if facts is None else facts
+        if INDEX_RESOURCES:
+            by_type, found = _index(graph.resources, facts is None)
+            facts = found if facts is None else facts
+        else:
+            by_type, facts = None, component_facts(graph.resources) if facts is None else facts
         if isinstance(facts, SystemFacts):  # grouped and sorted already, per section
-            return cls(graph, facts, settings, cost, facts.by_kind, facts.derived)
+            return cls(graph, facts, settings, cost, facts.by_kind, facts.derived, by_type)
         by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for pair in sorted(facts.items(), key=_first):
             kind = pair[1].get("kind")
@@ -94,7 +101,13 @@ class Subject:
                 by_kind[kind] = [pair]
             else:
                 group.append(pair)
-        return cls(graph, facts, settings, cost, by_kind)
+        return cls(graph, facts, settings, cost, by_kind, by_type=by_type)
+
+    def resources(self, type_: str) -> list[DesiredResource]:
+        """The graph's resources of ``type_``, in graph order (:func:`_resources`)."""
+        if self.by_type is None or type_ not in self.by_type:
+            return _resources(self.graph, type_)
+        return self.by_type[type_]
 
     def of_kind(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         """``(address, facts)`` of the components of ``kind``, in address order."""
@@ -112,6 +125,31 @@ class Subject:
 
 def _first(pair: tuple[str, Any]) -> str:
     return pair[0]
+
+
+RESOURCE_TYPES = (BUCKET, BUCKET_ENCRYPTION, BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_POLICY, KUBERNETES_SERVICE)
+"""The cloud resource types the rules read (:meth:`Subject.resources`)."""
+
+INDEX_RESOURCES = True
+"""Whether :meth:`Subject.of` finds the resources of :data:`RESOURCE_TYPES` (and the component
+facts) in one pass over the graph (the shortcut), and :func:`check_max_gpus` reads the facts by
+kind; tests turn it off to compare with a scan of the graph per type and
+:func:`gpu_usage` of every fact."""
+
+
+def _index(resources: Iterable[Any], with_facts: bool) -> tuple[dict[str, list[Any]], dict[str, dict[str, Any]]]:
+    """``({type: resources of that type}, component facts)`` of ``resources`` in one pass: each
+    list in the resources' order (:func:`_resources` of each type), the facts (when ``with_facts``)
+    :func:`~mlops_infra.policy.facts.component_facts`'."""
+    by_type: dict[str, list[Any]] = {type_: [] for type_ in RESOURCE_TYPES}
+    if with_facts:
+        return by_type, component_facts(resources, by_type)
+    wanted = by_type.get
+    for res in resources:
+        group = wanted(res.type)
+        if group is not None:
+            group.append(res)
+    return by_type, {}
 
 
 Check = Callable[[Subject], list[GuardrailFinding]]
@@ -147,10 +185,10 @@ def _resources(graph: DesiredGraph, type_: str) -> list[DesiredResource]:
     return [r for r in graph.resources if r.type == type_]
 
 
-def _attached(graph: DesiredGraph, type_: str) -> dict[str, list[DesiredResource]]:
+def _attached(subject: Subject, type_: str) -> dict[str, list[DesiredResource]]:
     """Resources of ``type_`` by the URN of each resource they depend on (a bucket's configurations)."""
     out: dict[str, list[DesiredResource]] = {}
-    for r in _resources(graph, type_):
+    for r in subject.resources(type_):
         for dependency in r.dependencies:
             out.setdefault(dependency, []).append(r)
     return out
@@ -162,12 +200,11 @@ def _bucket_label(bucket: DesiredResource) -> str:
 
 
 def check_encryption(subject: Subject) -> list[GuardrailFinding]:
-    graph = subject.graph
     found = [GuardrailFinding("encryption", address, f"{address} is encrypted with SSE-S3 (an AWS-owned key), not "
                               "a customer-managed KMS key", "Set encryption: kms (the default).", "encryption")
              for address, f in subject.of_kind("data_source") if f.get("encryption") != "kms"]
-    configs = _attached(graph, BUCKET_ENCRYPTION)
-    for bucket in _resources(graph, BUCKET):
+    configs = _attached(subject, BUCKET_ENCRYPTION)
+    for bucket in subject.resources(BUCKET):
         algorithms = {_sse_algorithm(rule) for c in configs.get(bucket.urn, ()) for rule in _list(c.inputs.get("rules"))}
         if not algorithms & set(KMS_ALGORITHMS):
             seen = ", ".join(sorted(a for a in algorithms if a)) or "none"
@@ -190,24 +227,23 @@ def _list(value: Any) -> list[Any]:
 
 
 def check_public_access(subject: Subject) -> list[GuardrailFinding]:
-    graph = subject.graph
     found = []
-    blocks = _attached(graph, BUCKET_PUBLIC_ACCESS_BLOCK)
-    for bucket in _resources(graph, BUCKET):
+    blocks = _attached(subject, BUCKET_PUBLIC_ACCESS_BLOCK)
+    for bucket in subject.resources(BUCKET):
         if not any(all(b.inputs.get(flag) is True for flag in PUBLIC_ACCESS_FLAGS) for b in blocks.get(bucket.urn, ())):
             found.append(GuardrailFinding(
                 "no_public_access", bucket.address or "platform",
                 f"{_bucket_label(bucket)} has no public access block with all four settings on",
                 "Give the bucket a BucketPublicAccessBlock with " + ", ".join(f"{f}: true" for f in PUBLIC_ACCESS_FLAGS)
                 + " (mlops-infra compiles one for every bucket: do not remove it).", urn=bucket.urn))
-    for policy in _resources(graph, BUCKET_POLICY):
+    for policy in subject.resources(BUCKET_POLICY):
         for statement in _statements(policy.inputs.get("policy")):
             if statement.get("Effect") == "Allow" and _anyone(statement.get("Principal")):
                 found.append(GuardrailFinding(
                     "no_public_access", policy.address or "platform",
                     f"bucket policy {policy.name} allows the principal * ({statement.get('Sid') or 'a statement'})",
                     "Name the principals the statement allows (an account or role ARN), never *.", urn=policy.urn))
-    for service in _resources(graph, KUBERNETES_SERVICE):
+    for service in subject.resources(KUBERNETES_SERVICE):
         spec = service.inputs.get("spec") if isinstance(service.inputs, dict) else None
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind in EXPOSED_SERVICE_TYPES:
@@ -286,8 +322,13 @@ def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
 
 def gpu_usage(facts: Mapping[str, dict[str, Any]]) -> list[tuple[str, int, str]]:
     """(address, GPUs at full scale, how) for every endpoint and cluster that has GPUs."""
+    return _gpu_usage(sorted(facts.items()))
+
+
+def _gpu_usage(pairs: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, int, str]]:
+    """:func:`gpu_usage` of facts given as ``(address, facts)`` pairs in address order."""
     out = []
-    for address, f in sorted(facts.items()):
+    for address, f in pairs:
         gpus = f.get("gpus") or 0
         if not isinstance(gpus, int) or gpus <= 0:
             continue
@@ -302,7 +343,10 @@ def gpu_usage(facts: Mapping[str, dict[str, Any]]) -> list[tuple[str, int, str]]
 
 def check_max_gpus(subject: Subject) -> list[GuardrailFinding]:
     s = subject.settings
-    usage = gpu_usage(subject.facts)
+    if INDEX_RESOURCES:  # the endpoints and clusters, in address order: no sort of every fact
+        usage = _gpu_usage(sorted([*subject.of_kind("cluster"), *subject.of_kind("endpoint")], key=_first))
+    else:
+        usage = gpu_usage(subject.facts)
     total = sum(n for _, n, _ in usage)
     if s.max_gpus is None or total <= s.max_gpus:
         return []
