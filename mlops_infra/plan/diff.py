@@ -11,7 +11,8 @@ Contract:
   ``REDACTED`` (a change above such a path is redacted inside and marked ``sensitive``). No secret
   value leaves this module.
 - :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
-  display rules.
+  display rules; :func:`new_resource_changes` gives the same from the desired inputs, without
+  the normalised tree.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any
 
 import orjson
 
+from mlops_infra.graph import ARCHIVE, JSON, REF
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
-from mlops_infra.plan.normalize import Normalized
-from mlops_infra.plan.rules import Path, PathMatcher, format_path
+from mlops_infra.plan.normalize import _UNKNOWN_JSON, MISSING, Lookup, Normalized, _abnormal, _trie, _Walker
+from mlops_infra.plan.rules import Path, PathMatcher, ReplaceRule, format_path
 from mlops_infra.state.model import UNKNOWN
 
 _SECRET_PLACEHOLDER = {"(secret)": "(encrypted)"}
@@ -280,6 +282,77 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
         changes.append(AttributeChange(path=_top_path(key), before=None, after=_display(value, path, sens),
                                        sensitive=sens.touches(path)))
     return tuple(changes)
+
+
+def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule, lookup: Lookup,
+                         secrets_provider: str | None, sensitive: PathMatcher,
+                         made: dict[tuple[str, type, Any], AttributeChange]) -> tuple[AttributeChange, ...] | None:
+    """``creation_changes(normalize_inputs(None, inputs, name=name, rule=rule, lookup=lookup,
+    secrets_provider=secrets_provider), sensitive=sensitive, made=made)`` (a resource to create),
+    in one loop over the inputs in key order that makes each change as it goes, without the
+    normalised tree; None (the caller takes that way) when the rule stringifies or has sensitive
+    paths, or a secret is met. Each input is what the walk makes of it: a plain scalar as it is; a
+    ref resolving to the unknown sentinel or a plain scalar, that value; an object or list whose JSON
+    holds nothing the walk changes (:func:`~mlops_infra.plan.normalize._abnormal`) as it is; anything
+    else walked on its own, as ``normalize_inputs`` walks it (a property test compares the two)."""
+    if rule.stringify or sensitive:
+        return None
+    ign = _trie(rule.ignore) if rule.ignore else None
+    if ign is not None:
+        ign_get, ign_any = ign.get, ign.get("*")
+    walker = None
+    changes = []
+    append, found_made, added, paths = changes.append, made.get, AttributeChange.added, _TOP_PATHS
+    for key in sorted(inputs):
+        value = inputs[key]
+        if value is None or key[:2] == "__":
+            continue
+        child = None
+        if ign is not None:
+            child = ign_get(key, ign_any)
+            if child is True:
+                continue
+        kind = type(value)
+        if kind is dict and REF in value and len(value) == 2 and "output" in value:
+            resolved = lookup(value[REF], value["output"]).value
+            if resolved is UNKNOWN or resolved == UNKNOWN:
+                value, kind = UNKNOWN, str
+            elif type(resolved) in _PLAIN:
+                value, kind = resolved, type(resolved)
+        elif (child is None and (kind is list or (kind is dict and REF not in value and JSON not in value
+                                                  and ARCHIVE not in value))):
+            try:
+                text = orjson.dumps(value)
+            except (orjson.JSONEncodeError, TypeError):
+                text = None
+            if text is not None and not _abnormal(text):
+                shown = (REDACTED if value == _SECRET_PLACEHOLDER else value) if _UNKNOWN_JSON not in text \
+                    else _shown(value)
+                append(added(paths.get(key) or _top_path(key), shown))
+                continue
+        if kind is not str and kind is not int and kind is not bool:  # walked as normalize_inputs walks it
+            if walker is None:
+                walker = _Walker(name, rule, lookup, (), secrets_provider)
+                walker.creating = True
+            value = walker.pair(MISSING, value, (key,), child, None)[1]
+            if walker.sensitive:
+                return None
+            if value is MISSING:
+                continue
+            kind = type(value)
+            if kind not in _SHAREABLE:
+                shown = ((REDACTED if value == _SECRET_PLACEHOLDER else value) if key in walker.plain_keys
+                         else _shown(value))
+                append(added(paths.get(key) or _top_path(key), shown))
+                continue
+        found = found_made((key, kind, value))
+        if found is None:
+            found = made[key, kind, value] = added(paths.get(key) or _top_path(key), _shown(value))
+        append(found)
+    return tuple(changes)
+
+
+_PLAIN = frozenset({str, int, bool})
 
 
 def _shown(value: Any) -> Any:

@@ -35,6 +35,7 @@ from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
 from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name, urn_type_chain
+from mlops_infra.plan import diff
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -318,12 +319,16 @@ class _Planner:
         rule = rule_for(res.type, res.custom)
         state = self.prior.get(res.urn)
         if state is None:
-            norm = self._normalize(None, res, rule)
             reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: it will be "
                              "created again") if res.urn in self.missing
                       else Reason("new", f"{res.name} is not in the state: it will be created"))
-            return self._record(res, Action.CREATE, reason,
-                                creation_changes(norm, sensitive=matcher(rule.sensitive), made=self.made))
+            sensitive = matcher(rule.sensitive)
+            attrs = diff.new_resource_changes(res.inputs, name=res.name, rule=rule, lookup=self.lookup,
+                                              secrets_provider=self.state.secrets_provider, sensitive=sensitive,
+                                              made=self.made)
+            if attrs is None:  # what it stands for
+                attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
+            return self._record(res, Action.CREATE, reason, attrs)
         norm = self._normalize(state, res, rule)
         if norm.differs:
             options = option_matcher(res.options.replace_on_changes)
