@@ -160,7 +160,7 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
             return None
         digest = jsoncodec.ItemsDigest(deployment, "resources")
         texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
-        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES), digest), source,
+        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES, brackets=True), digest), source,
                                                 packed=True)
         if (texts.head, texts.tail) != (head, tail):
             return None
@@ -170,10 +170,10 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
 
 
 def _hashed_entries(groups: Iterable[bytes], digest: jsoncodec.ItemsDigest) -> Iterator[dict[str, Any]]:
-    """Each resource of each group of resource texts (:meth:`ResourceTexts.groups`) parsed, and fed
-    to the serial's ``digest``."""
+    """Each resource of each group of resource texts (:meth:`ResourceTexts.groups`, with its
+    brackets) parsed, and fed to the serial's ``digest``."""
     for text in groups:
-        entries = orjson.loads(b"[" + text + b"]")
+        entries = orjson.loads(text)
         for entry in entries:
             if type(entry) is not dict:
                 raise NotSplittable("an element is not an object")

@@ -107,14 +107,15 @@ class ResourceTexts:
     def __iter__(self) -> Iterator[bytes]:
         return self.groups(0)
 
-    def groups(self, size: int) -> Iterator[bytes]:
+    def groups(self, size: int, *, brackets: bool = False) -> Iterator[bytes]:
         """Like iterating, but each text holds consecutive elements, as they are in the document
         (separated by a comma and JSON whitespace), and ends at the first element end found past
         ``size`` bytes from its start (``0``, or within ``size`` bytes of the document's end: one
         element each). Fewer, longer searches: the caller
         parses ``b"[" + text + b"]"``, which proves the cut as parsing each element alone does (a
         text that parses as a list of values, between separators checked here, is a run of whole
-        elements: the array is the concatenation of those lists)."""
+        elements: the array is the concatenation of those lists). ``brackets``: each text is
+        yielded as that ``b"[" + text + b"]"``, made in one copy from the buffer read."""
         buf = self._buf
         searched = 0
         while (match := _KEY.search(buf, searched)) is None:
@@ -138,7 +139,9 @@ class ResourceTexts:
                         raise NotSplittable("an element does not end")
                     found = buf.find(closing, searched)
                 end = found + len(closing)
-                yield bytes(buf[pos:end])
+                with memoryview(buf) as view, view[pos:end] as part:  # released before buf changes size
+                    text = b"".join((b"[", part, b"]")) if brackets else part.tobytes()
+                yield text
                 after = self._skip_whitespace(end)
                 if buf[after] != ord(","):
                     pos = after

@@ -229,6 +229,26 @@ def test_groups_are_runs_of_whole_elements(monkeypatch: pytest.MonkeyPatch) -> N
         assert json.loads(texts.head + b'"x"' + texts.tail) == {"version": 3, "deployment": {"resources": "x"}}
 
 
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=states(), size=st.sampled_from([0, 1, 40, 300, 1 << 20]), block=st.sampled_from([7, 64, 4096]))
+def test_groups_with_brackets_are_the_groups_between_brackets(doc: dict, size: int, block: int,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``groups(size, brackets=True)`` yields ``b"[" + text + b"]"`` of each text of ``groups(size)``
+    (what the state read parses), and finds the same head and tail, across blocks of every size."""
+    monkeypatch.setattr("mlops_infra.state.resource_texts.BLOCK", block)
+    data = LAYOUTS["indent 4 (pulumi)"](doc).encode()
+    plain, bracketed = (ResourceTexts(io.BytesIO(data).read, 1 << 20) for _ in range(2))
+    try:
+        expected = [b"[" + text + b"]" for text in plain.groups(size)]
+    except NotSplittable:
+        with pytest.raises(NotSplittable):
+            list(bracketed.groups(size, brackets=True))
+        return
+    found = list(bracketed.groups(size, brackets=True))
+    assert found == expected and all(type(text) is bytes for text in found)
+    assert (bracketed.head, bracketed.tail) == (plain.head, plain.tail)
+
 urn_texts = st.lists(st.sampled_from(["urn:pulumi:", "a", ":", "::", "b", "$", "t:m:T", "urn-1", ""]), max_size=9).map("".join)
 
 
