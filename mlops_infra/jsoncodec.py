@@ -83,16 +83,20 @@ class ItemsDigest:
 
     def add(self, item: Any) -> None:
         """Feed the next item of the list."""
-        text = orjson.dumps([[item]], option=orjson.OPT_SORT_KEYS)[2:-2]
-        self._hash.update(text if self._first else b"," + text)
-        self._first = False
+        self._update(orjson.dumps([[item]], option=orjson.OPT_SORT_KEYS))
 
     def add_many(self, items: list[Any]) -> None:
         """Feed the next items of the list, as :meth:`add` of each would (one serialisation)."""
-        if not items:
-            return
-        text = orjson.dumps([items], option=orjson.OPT_SORT_KEYS)[2:-2]
-        self._hash.update(text if self._first else b"," + text)
+        if items:
+            self._update(orjson.dumps([items], option=orjson.OPT_SORT_KEYS))
+
+    def _update(self, text: bytes) -> None:
+        """Hash ``text`` without its first two and last two bytes (the brackets of the two lists),
+        after a comma unless it is the first: the hash reads them in place, no copy of the text."""
+        if not self._first:
+            self._hash.update(b",")
+        with memoryview(text) as view, view[2:-2] as inner:
+            self._hash.update(inner)
         self._first = False
 
     def hexdigest(self) -> str:

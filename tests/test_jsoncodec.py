@@ -41,6 +41,20 @@ def test_items_digest_is_the_digest_of_the_whole_value_or_refuses(envelope: dict
     assert digest.hexdigest() == whole
 
 
+
+@settings(max_examples=300, deadline=None)
+@given(envelope=st.dictionaries(keys, values, max_size=3), batches=st.lists(st.lists(values, max_size=4), max_size=5))
+def test_items_digest_fed_in_batches_is_the_digest_of_the_whole_value(envelope: dict, batches: list) -> None:
+    """add_many of batches (empty ones too) gives the whole value's digest, as add of each item does."""
+    items = [item for batch in batches for item in batch]
+    try:
+        digest = ItemsDigest(envelope, "items")
+        for batch in batches:
+            digest.add_many(batch)
+    except (TypeError, ValueError):
+        return
+    assert digest.hexdigest() == hashlib.sha256(canonical_bytes({**envelope, "items": items})).hexdigest()
+
 @pytest.mark.parametrize("path", sorted(REPO.glob("examples/*/mlsystem.yaml")), ids=lambda p: p.parent.name)
 def test_graph_digest_is_the_digest_of_the_graph_json(path: Path) -> None:
     from mlops_infra.spec import load_system
