@@ -139,7 +139,9 @@ class ResourceChange:
                 "reason": {"code": self.reason.code, "message": self.reason.message},
                 "address": self.address or None, "role": self.role or None, "custom": self.custom,
                 "deleteBeforeReplace": self.delete_before_replace, "blocked": self.blocked,
-                "changes": [c.to_json() for c in self.changes]}
+                "changes": [{"path": c.path, "before": c.before, "after": c.after,  # AttributeChange.to_json, inlined
+                             "forcesReplacement": c.forces_replacement, "sensitive": c.sensitive}
+                            for c in self.changes]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResourceChange:

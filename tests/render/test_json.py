@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from mlops_infra.render.json import render_json
 
@@ -25,3 +26,14 @@ def test_every_change_has_urn_and_action_and_secrets_stay_redacted() -> None:
     assert {"path": "secretString", "before": None, "after": "(sensitive)", "forcesReplacement": False,
             "sensitive": True} in secret["changes"]
     assert data["stateSerial"] == "ab" * 32 and data["graphDigest"] == "cd" * 32
+
+
+def test_a_resource_changes_json_writes_each_attribute_change_as_its_own_to_json() -> None:
+    """``ResourceChange.to_json`` writes its attribute changes inline: the same dicts, keys in the
+    same order, as ``AttributeChange.to_json`` of each (including a change shared between two)."""
+    plan = changes_plan(drift=drift_items(), refreshed=True)
+    shared = next(c for r in plan.changes for c in r.changes)
+    for change in (*plan.changes, replace(plan.changes[0], changes=(shared, shared))):
+        written = change.to_json()["changes"]
+        assert [list(c.items()) for c in written] == [list(c.to_json().items()) for c in change.changes]
+        assert all(type(c) is dict for c in written) and len(written) == len(change.changes)
