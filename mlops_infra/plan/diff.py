@@ -330,6 +330,11 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
                     else _shown(value)
                 append(added(paths.get(key) or _top_path(key), shown))
                 continue
+            if kind is list and text is not None and b'"$ref"' in text:
+                shown = _shown_refs(value, lookup)
+                if shown is not None:
+                    append(added(paths.get(key) or _top_path(key), shown))
+                    continue
         if kind is not str and kind is not int and kind is not bool:  # walked as normalize_inputs walks it
             if walker is None:
                 walker = _Walker(name, rule, lookup, (), secrets_provider)
@@ -353,6 +358,26 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
 
 
 _PLAIN = frozenset({str, int, bool})
+
+
+def _shown_refs(items: list, lookup: Lookup) -> list | None:
+    """How a new resource's list of plain scalars and refs (alarm actions, subnets) is shown: what
+    the walk makes of it (each ref resolved to the unknown sentinel or a plain scalar), spelled out as
+    :func:`_unknowns` spells it (every item that is the sentinel); None for a list holding anything else."""
+    shown = []
+    append = shown.append
+    for item in items:
+        kind = type(item)
+        if kind is dict and REF in item and len(item) == 2 and "output" in item:
+            item = lookup(item[REF], item["output"]).value
+            kind = type(item)
+        if kind is str:
+            append(UNKNOWN_AFTER_APPLY if item == UNKNOWN else item)
+        elif kind is int or kind is bool:
+            append(item)
+        else:
+            return None
+    return shown
 
 
 def _shown(value: Any) -> Any:
