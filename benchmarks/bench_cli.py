@@ -15,11 +15,13 @@ Times what a user runs, each command a fresh process, against the same run's bas
 - ``plan json``: the first plan (no state), ``--format json``;
 - ``graph json``: ``mlops-infra graph SPEC --env prod --format json``.
 
-Each round runs every command once (so each pair shares the machine's load), in a fixed order and
-the next round in the reverse order: a command and its baseline take turns at running first, which
-matters (an A/A run, the same tree as both, printed 1.09x "x baseline" at load 4 when the primary
-always ran first); use an even ``--runs`` for an exact balance. After ``--warmup`` rounds, ``--runs``
-rounds are counted. The children run with bytecode caches in
+Each round runs every command once (so each pair shares the machine's load): the floors first, then
+each command beside its baseline, the two in turns (:func:`in_turn`): in one round the command first,
+in the next its baseline, so that each is as often first and as often after the other. Position
+matters here: A/A runs (the same tree as both) printed 1.09x "x baseline" at load 4 with the command
+always first, and 1.04-1.11x at load 1-2 with every other round wholly reversed (the baseline then
+followed the idle ``pass`` where the command followed ``validate``). Use an even ``--runs`` for an
+exact balance. After ``--warmup`` rounds, ``--runs`` rounds are counted. The children run with bytecode caches in
 a temporary ``PYTHONPYCACHEPREFIX``, written by the warm-up round (as an installed package has its
 ``.pyc`` files; an inherited ``PYTHONDONTWRITEBYTECODE`` is dropped), or, with ``--no-bytecode``,
 compile the source in every run. For each command it prints the median,
@@ -153,6 +155,18 @@ def commands(spec: Path, state: Path, env: str, baseline: str | None, only: set[
     return out
 
 
+def in_turn(cmds: list[Command], round_: int) -> list[Command]:
+    """``cmds`` in the order round ``round_`` runs them: as listed in an even round; in an odd round
+    each command swapped with its baseline (the ``@baseline`` command listed right after it)."""
+    if round_ % 2 == 0:
+        return cmds
+    out = list(cmds)
+    for i in range(len(out) - 1):
+        if out[i + 1].name == f"{out[i].name}@baseline":
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
 def ratios(a: Command, b: Command) -> list[float]:
     return [x / y for x, y in zip(a.walls, b.walls, strict=True)]
 
@@ -220,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     caches = None if args.no_bytecode else tempfile.TemporaryDirectory()
     load_before = os.getloadavg()
     for round_ in range(args.warmup + args.runs):
-        for command in (cmds if (round_ - args.warmup) % 2 == 0 else cmds[::-1]):  # turns (see the docstring)
+        for command in in_turn(cmds, round_ - args.warmup):
             run_once(command, run_dir, caches.name if caches is not None else None)
             if round_ < args.warmup:
                 command.walls.pop()
