@@ -38,19 +38,23 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-04, 16:22-16:30 UTC, on the tree after that day's second round of cuts
-(medians; bytecode cached; the load average the script prints, before / after; ``--baseline`` is the
-tree before that round, 83df4c1, and every command wrote the same bytes as its baseline):
+Figures of the runs of 2026-12-04, 18:56-19:01 UTC, on 7a7ffc8 (medians; bytecode cached; the load
+average the script prints, before / after; every command wrote the same bytes as its baseline):
 
-- 1,000 endpoints (state 93.1 MiB), 7 rounds, load 1.5 / 1.2: compose 0.377 s; ``state`` 0.550 s
-  (1.45x); ``validate`` 0.321 s (0.84x); the floor line 0.852 s = 2.25x compose, over the 2x target
-  before anything is compiled. ``plan --state`` 2.034 s, 200 MB: 5.32x compose, 0.86x the baseline's
-  2.375 s (6.27x); ``plan json`` 1.834 s, 247 MB: 4.81x, 0.86x the baseline's 2.087 s (294 MB);
-  ``graph json`` 1.107 s, 184 MB: 2.93x, 0.68x the baseline's 1.607 s (231 MB). None of the three
-  ratio targets is met.
-- 10,000 endpoints (state 923.8 MiB), 1 round, load 1.1 / 1.0: compose 7.312 s; ``plan --state``
-  18.869 s, 1,350 MB (the 1,500 MB target is met): 2.58x compose (not paired with a baseline: the
-  morning's tree, in a run of its own at load 0.9, took 21.981 s and 1,344 MB).
+- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.9 / 1.0, ``--baseline`` 140976c (the tree before
+  that evening's cuts): compose 0.345 s; ``state`` 0.474 s (1.40x); ``validate`` 0.294 s (0.86x); the
+  floor line 0.747 s = 2.19x compose, over the 2x target before anything is compiled. ``plan --state``
+  1.722 s, 195 MB: 5.08x compose, 0.93x the baseline's 1.881 s (5.50x, 200 MB); ``plan json`` 1.429 s,
+  242 MB: 4.30x, 0.86x the baseline's 1.626 s (4.79x, 247 MB); ``graph json`` 0.918 s, 184 MB: 2.60x,
+  0.84x the baseline's 1.055 s (3.14x). None of the three ratio targets is met.
+- The same, 6 rounds, load 1.1 / 1.0, ``--baseline`` 83df4c1 (the tree before that day's cuts):
+  ``plan --state`` 0.79x (1.707 vs 2.203 s), ``plan json`` 0.76x (1.494 vs 2.005 s; 242 vs 295 MB),
+  ``graph json`` 0.59x (0.907 vs 1.515 s; 184 vs 232 MB).
+- A/A runs (this tree as both, 8 rounds, load about 1.3) printed 0.96-0.99x: ratios to a baseline
+  within about 4% of 1 are noise.
+- 10,000 endpoints (state 923.8 MiB), 1 round, load 1.0 / 1.0, ``--baseline`` 140976c: compose
+  6.831 s; ``plan --state`` 17.284 s, 1,309 MB (the 1,500 MB target is met): 2.53x compose, 0.95x the
+  baseline's 18.168 s (1,349 MB).
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
