@@ -380,13 +380,7 @@ class GraphBuilder:
         ``refs_in``, when the caller gives it, is a value holding every ref that ``inputs`` holds
         (``inputs`` without parts that provably hold none, e.g. tags: strings only); only it is
         searched for the refs that become dependencies. :data:`REF_HINTS` off searches ``inputs``."""
-        if parent is None:
-            chain = type_
-        else:
-            chain = self._chains.get(parent)
-            if chain is None:
-                raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
-            chain = f"{chain}${type_}"  # _chain's
+        chain = self._chain(type_, parent)
         urn = f"{self._urn_prefix}{chain}::{name}"  # urn_for's
         resources = self._resources
         if urn in resources:

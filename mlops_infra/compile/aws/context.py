@@ -198,9 +198,8 @@ class AwsContext:
         ``inputs`` as the caller passed them: the tags added here are strings, never refs."""
         if refs_in is None:
             refs_in = inputs
-        if type_ not in UNTAGGED_TYPES:  # self.tags(address), one call fewer
-            made = self._item_tags.get(address)
-            inputs = {**inputs, "tags": (made if made is not None else self._item_tags_of(address)).copy()}
+        if type_ not in UNTAGGED_TYPES:
+            inputs = {**inputs, "tags": self.tags(address)}
         return self.ctx.builder.add(type_, name, inputs, parent=parent, provider=self.provider,
                                     options=options, depends_on=depends_on, address=address, role=role,
                                     refs_in=refs_in)
