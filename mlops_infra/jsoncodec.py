@@ -200,10 +200,7 @@ def pretty(value: Any) -> str:
 def pretty_bytes(value: Any) -> bytes:
     """:func:`pretty`'s text as the ASCII bytes it is, as orjson wrote them (not decoded: a caller
     that checks or writes bytes saves a copy of a plan's tens of megabytes each way)."""
-    try:
-        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    except (orjson.JSONEncodeError, TypeError):
-        data = None
+    data = orjson_pretty_bytes(value)
     if data is None or not data.isascii():
-        return (json.dumps(value, sort_keys=True, indent=2) + "\n").encode()
+        return stdlib_dumps_bytes(value)
     return data

@@ -757,20 +757,15 @@ def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any], names: dict[
     (a dict of tuples to themselves, one per reader): resources of a type list the same outputs,
     and share one tuple."""
     own: dict[str, Any] = {}
-    dumps = orjson.dumps
     for key, value in outputs.items():
         given = inputs.get(key, outputs)  # outputs: no such input
         if given is value:
             continue
         kind = type(value)
-        if type(given) is not kind or given != value:
+        if (type(given) is not kind or given != value
+                or (kind is not str and kind is not int and kind is not bool  # equal, maybe not the same JSON
+                    and not _same_json(given, value))):
             own[key] = value
-        elif kind is not str and kind is not int and kind is not bool:  # equal, maybe not the same JSON (0.0, -0.0)
-            try:
-                if dumps(given) != dumps(value):
-                    own[key] = value
-            except TypeError:  # what orjson does not write (integers beyond 64 bits): not shared
-                own[key] = value
     if len(own) == len(outputs):
         return outputs, None
     order = tuple(outputs)
