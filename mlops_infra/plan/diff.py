@@ -270,10 +270,8 @@ def creation_changes(norm: Normalized, *, sensitive: PathMatcher,
                 if found is None:
                     found = made[key, kind, value] = AttributeChange.added(_top_path(key), _shown(value))
                 changes.append(found)
-            elif key in plain:  # _shown's answer, from the walk's JSON of it: no unknown to spell out
-                changes.append(AttributeChange.added(_top_path(key), REDACTED if value == _SECRET_PLACEHOLDER else value))
             else:
-                changes.append(AttributeChange.added(_top_path(key), _shown(value)))
+                changes.append(AttributeChange.added(_top_path(key), _shown_known(value, key in plain)))
         return tuple(changes)
     sens = _Sensitivity(sensitive, norm.sensitive)
     changes = []
@@ -326,9 +324,7 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
             except (orjson.JSONEncodeError, TypeError):
                 text = None
             if text is not None and not _abnormal(text):
-                shown = (REDACTED if value == _SECRET_PLACEHOLDER else value) if _UNKNOWN_JSON not in text \
-                    else _shown(value)
-                append(added(paths.get(key) or _top_path(key), shown))
+                append(added(paths.get(key) or _top_path(key), _shown_known(value, _UNKNOWN_JSON not in text)))
                 continue
             if kind is list and text is not None and b'"$ref"' in text:
                 shown = _shown_refs(value, lookup)
@@ -346,9 +342,7 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
                 continue
             kind = type(value)
             if kind not in _SHAREABLE:
-                shown = ((REDACTED if value == _SECRET_PLACEHOLDER else value) if key in walker.plain_keys
-                         else _shown(value))
-                append(added(paths.get(key) or _top_path(key), shown))
+                append(added(paths.get(key) or _top_path(key), _shown_known(value, key in walker.plain_keys)))
                 continue
         found = found_made((key, kind, value))
         if found is None:
@@ -390,6 +384,14 @@ def _shown(value: Any) -> Any:
     if kind is list:
         return _unknowns(value)
     return _display(value, (), _NOTHING_SENSITIVE)
+
+
+def _shown_known(value: Any, plain: bool) -> Any:
+    """:func:`_shown` of ``value``; ``plain``: ``value`` is an object or list whose JSON holds no
+    unknown sentinel (the walk wrote it and looked), so there is nothing to spell out in it."""
+    if plain:
+        return REDACTED if value == _SECRET_PLACEHOLDER else value
+    return _shown(value)
 
 
 _SHAREABLE = frozenset({str, int, bool, type(None)})

@@ -133,16 +133,6 @@ def _trie(patterns: tuple[str, ...]) -> dict | None:
     return root or None
 
 
-def _integral(value: Any) -> Any:
-    """``value`` with each integral float made an integer, as the walk makes every leaf (:func:`_num`)."""
-    t = type(value)
-    if t is dict:
-        return {k: _integral(v) for k, v in value.items()}
-    if t is list:
-        return [_integral(v) for v in value]
-    return _num(value)
-
-
 def _in_order(prior: Any, desired: Any) -> Any:
     """``prior`` (equal to ``desired`` as the walk compares them, refs resolved) with its objects in
     ``desired``'s key order and its integral floats made integers: the tree the walk gives both sides."""
@@ -458,8 +448,8 @@ class _Walker:
         find them equal and record nothing, else MISSING (the walk then runs): the prior's values
         (the refs resolved), integral floats made integers as the walk makes them, in ``d``'s key
         order as the walk orders objects: ``d`` itself when it holds no ref and no integral float,
-        else ``p`` (:func:`_integral` of it), rebuilt (:func:`_in_order`) when an object's keys come
-        in another order or were not compared in order (an object met before the first ref or
+        else ``p``, rebuilt (:func:`_in_order`) when it holds an integral float or an object's keys
+        come in another order or were not compared in order (an object met before the first ref or
         integral float; ``unordered``). Compared in one recursion that builds nothing
         (:meth:`_kept_tree`), refs to resources kept as they are (alarm actions, role ARNs) and
         integral floats included; it gives up (``budget`` below zero) past :data:`_KEPT_ENTRIES`
@@ -470,9 +460,9 @@ class _Walker:
             return MISSING
         if not self.refs and not self.integral:
             return d  # the walk's tree: the desired values (the prior's, equal as JSON), in the desired order
-        if self.reordered or self.unordered:
+        if self.integral or self.reordered or self.unordered:
             return _in_order(p, d)
-        return _integral(p) if self.integral else p
+        return p
 
     def _kept_tree(self, p: Any, d: Any) -> bool:
         """Whether the walk of ``p`` and ``d`` (neither under ignore or keep-prior paths) finds
