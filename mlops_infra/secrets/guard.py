@@ -8,19 +8,31 @@ Contract:
   never the value. A refused document is not printed, not even in part.
 - :class:`RedactingStream` wraps a text stream (stderr) and replaces every secret-shaped span of
   what passes through it with ``<redacted: KIND>``. It buffers until a newline (or ``flush``), so
-  a secret split across two ``write`` calls of one line is still found.
+  a secret split across two ``write`` calls of one line is still found; and while a private key is
+  open (its first line written, its last not yet), until its last line, so a key written a line
+  per ``write`` (Python's ``print`` of each line, a traceback) is redacted whole, body included.
+  ``flush`` writes out everything it holds, redacted as it stands: a key split by a flush (two
+  ``print`` calls of a rich console, which flushes after each) loses its body only where the
+  second part is shaped like a secret on its own.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import IO, Any
 
 from mlops_infra.errors import UserError
+from mlops_infra.secrets.rules import KEY_REACH, RULES, Rule
 from mlops_infra.secrets.scan import Finding, find_secrets, line_and_column, redact
 
 MAX_LISTED = 10
+HOLD_LIMIT = 2 * KEY_REACH
+"""The most characters :class:`RedactingStream` holds back for an open private key (twice the reach
+of a key's last line, :data:`~mlops_infra.secrets.rules.KEY_REACH`); past it the text is written,
+redacted as it stands."""
 
 
 class SecretInOutputError(UserError):
@@ -80,7 +92,7 @@ class RedactingStream(io.TextIOBase):
     def write(self, text: str) -> int:
         self._pending += text
         cut = self._pending.rfind("\n") + 1
-        if cut:
+        if cut and not (len(self._pending) <= HOLD_LIMIT and _key_open(self._pending[:cut])):
             ready, self._pending = self._pending[:cut], self._pending[cut:]
             self._target().write(redact(ready))
         return len(text)
@@ -110,3 +122,23 @@ class RedactingStream(io.TextIOBase):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target(), name)
+
+
+def _key_open(text: str) -> bool:
+    """Whether a private key starts in ``text`` whose last line (``last_line`` of its rule) does not
+    follow within :data:`~mlops_infra.secrets.rules.KEY_REACH` characters: a key still being
+    written (or one cut short), which the scan would end at the first character its body cannot
+    hold (a header's quote or bracket), leaving the lines still to come unredacted."""
+    for rule, first, last in _key_rules():
+        if any(anchor in text for anchor in rule.anchors):
+            for start in first.finditer(text):
+                end = last.search(text, start.end())
+                if end is None or end.start() - start.end() > KEY_REACH:
+                    return True
+    return False
+
+
+@cache
+def _key_rules() -> list[tuple[Rule, re.Pattern[str], re.Pattern[str]]]:
+    """The private key rules with a last line: each with its first line's and its last line's patterns."""
+    return [(rule, re.compile(rule.pattern), re.compile(rule.last_line)) for rule in RULES if rule.last_line]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 
 AWS_SECRET_KEY_KIND = "an AWS secret access key"
+PRIVATE_KEY_KIND = "a private key"
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +53,9 @@ class Rule:
     trigger: str = ""
     accept: Callable[[str], bool] | None = None
     extend: str = ""
+    last_line: str = ""
+    """A private key's last line (``extend`` runs through it when it comes within
+    :data:`KEY_REACH`): what ends a key written a line at a time (``secrets.guard``)."""
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -143,16 +147,17 @@ diagnostic (``\\x0a``) writes them. It stops at any other character (a quote, a 
 follows a key cut short may go with it, never a part of the key."""
 
 _PEM_END = r"-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
-_KEY_REACH = 65536
+_PUTTY_END = r"Private-MAC: ?[0-9a-fA-F]+"
+KEY_REACH = 65536
 """How far a private key's last line is looked for after its first (a 16384-bit RSA key in PEM is
 about 12 KB)."""
 
 
 def _through(last_line: str) -> str:
     """An ``extend`` pattern over a private key: everything up to and including the first
-    ``last_line`` within :data:`_KEY_REACH` characters (whatever the headers, comments and line ends
+    ``last_line`` within :data:`KEY_REACH` characters (whatever the headers, comments and line ends
     in between), else :data:`_KEY_FILE_BODY`."""
-    return rf"(?:(?s:.){{0,{_KEY_REACH}}}?{last_line}|{_KEY_FILE_BODY})"
+    return rf"(?:(?s:.){{0,{KEY_REACH}}}?{last_line}|{_KEY_FILE_BODY})"
 
 
 RULES: tuple[Rule, ...] = (
@@ -174,14 +179,14 @@ RULES: tuple[Rule, ...] = (
     *(Rule("a GitLab token", anchors, plugin="GitLabTokenDetector", index=i) for i, anchors in enumerate((
         ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-"), ("GR1348941",), ("glcbt-",), ("glimt-",),
         ("glptt-",), ("glagent-",), ("gloas-",)))),
-    *(Rule("a private key", (anchor,), plugin="PrivateKeyDetector", index=i) for i, anchor in enumerate((
+    *(Rule(PRIVATE_KEY_KIND, (anchor,), plugin="PrivateKeyDetector", index=i) for i, anchor in enumerate((
         "BEGIN DSA PRIVATE KEY", "BEGIN EC PRIVATE KEY", "BEGIN OPENSSH PRIVATE KEY",
         "BEGIN PGP PRIVATE KEY BLOCK", "BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY",
         "BEGIN SSH2 ENCRYPTED PRIVATE KEY", "PuTTY-User-Key-File-2"))),
-    Rule("a private key", ("PuTTY-User-Key-File-",), pattern=r"PuTTY-User-Key-File-[0-9]+",
-         extend=_through(r"Private-MAC: ?[0-9a-fA-F]+")),
-    Rule("a private key", ("PRIVATE KEY",), pattern=r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}",
-         extend=_through(_PEM_END)),
+    Rule(PRIVATE_KEY_KIND, ("PuTTY-User-Key-File-",), pattern=r"PuTTY-User-Key-File-[0-9]+",
+         extend=_through(_PUTTY_END), last_line=_PUTTY_END),
+    Rule(PRIVATE_KEY_KIND, ("PRIVATE KEY",), pattern=r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}",
+         extend=_through(_PEM_END), last_line=_PEM_END),
     Rule("a password in a URL", plugin="BasicAuthDetector", index=0, group=1, trigger=r"://[^\s/@\"']+@"),
     Rule("a password in a URL or image reference", group=1, trigger=r"[A-Za-z0-9._%+-]+:[^\s:@\"'{}<>]{6,}@",
          pattern=r"(?<![\w/:@.%+-])(?!mailto:)[A-Za-z0-9._%+-]+:([^\s:@\"'{}<>]{6,})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import random
+import string
+import traceback
 
 import pytest
 
@@ -17,6 +20,8 @@ from mlops_infra.secrets import (
     scan_tree,
     store_advice,
 )
+from mlops_infra.secrets.guard import HOLD_LIMIT
+from tests.secrets.test_rules import KEY_FILES
 
 AWS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -74,6 +79,69 @@ def test_the_stream_redacts_a_secret_split_across_writes() -> None:
     assert "AKIAIOSFODNN7EXAMPLE" not in sink.getvalue() and "ghp_" not in sink.getvalue()
     assert sink.getvalue() == ("key <redacted: an AWS access key id> in two writes\n"
                                "and <redacted: a GitHub token>")
+
+
+def _key_lines(form: str) -> tuple[list[str], str]:
+    rng = random.Random(form)
+    body = ["".join(rng.choice(string.ascii_letters + string.digits + "+/") for _ in range(64)) for _ in range(3)]
+    return body, KEY_FILES[form].format(body="\n".join(body))
+
+
+@pytest.mark.parametrize("form", sorted(KEY_FILES))
+def test_the_stream_redacts_a_private_key_written_a_line_at_a_time(form: str) -> None:
+    """A key printed a line per ``write`` (``print`` of each line, as a traceback prints its lines)
+    is held from its first line to its last and redacted whole: no line of its body, nor its last
+    line, reaches the stream; the lines around it do, in order."""
+    _, key = _key_lines(form)
+    sink = io.StringIO()
+    stream = RedactingStream(lambda: sink)
+    print("before", file=stream)
+    for i, line in enumerate(key.split("\n")):
+        print(("error: " if i == 0 else "") + line, file=stream)
+    print("after (done)", file=stream)
+    stream.flush()
+    assert sink.getvalue() == "before\nerror: <redacted: a private key>\nafter (done)\n"
+
+
+def test_the_stream_holds_an_open_key_no_longer_than_its_reach() -> None:
+    """A key whose last line never comes is written at the next ``flush``, redacted, or once the text
+    held passes :data:`HOLD_LIMIT` characters; nothing of its body is shown either way."""
+    body, key = _key_lines("PEM, PKCS #8")
+    sink = io.StringIO()
+    stream = RedactingStream(lambda: sink)
+    for line in key.split("\n")[:-1]:  # without its last line
+        stream.write(line + "\n")
+    assert sink.getvalue() == ""
+    stream.flush()
+    assert sink.getvalue() == "<redacted: a private key>"
+    sink.truncate(0)
+    sink.seek(0)
+    stream.write("-----BEGIN PRIVATE KEY-----\n")
+    line = body[0] + "\n"
+    while sink.getvalue() == "":
+        stream.write(line)
+        assert len(stream._pending) <= HOLD_LIMIT + len(line)
+    assert sink.getvalue() == "<redacted: a private key>"
+    assert not any(part[:12] in sink.getvalue() for part in body)
+
+
+def test_a_traceback_holding_a_key_is_redacted_whole() -> None:
+    """``traceback.print_exception`` writes a line per call; a key in a chained exception's
+    message spans several of them."""
+    body, key = _key_lines("OpenSSH")
+    sink = io.StringIO()
+    stream = RedactingStream(lambda: sink)
+    try:
+        try:
+            raise ValueError("bad key:\n" + key)
+        except ValueError as exc:
+            raise RuntimeError("could not load the key") from exc
+    except RuntimeError as exc:
+        traceback.print_exception(exc, file=stream)
+    stream.flush()
+    shown = sink.getvalue()
+    assert "<redacted: a private key>" in shown and "RuntimeError: could not load the key" in shown
+    assert not any(part[:12] in shown for part in body) and "END OPENSSH" not in shown
 
 
 def test_a_document_with_a_secret_is_refused_by_line_and_kind() -> None:
