@@ -331,8 +331,9 @@ _INPUTS: Any = object()
 """``GraphBuilder.add``'s default ``refs_in``: search ``inputs`` itself."""
 
 REF_HINTS = True
-"""Whether ``GraphBuilder.add`` trusts a caller's ``refs_in`` (the shortcut); tests turn it off to
-compare the graph with the one found by searching every input."""
+"""Whether ``GraphBuilder.add`` trusts a caller's ``refs_in`` (the shortcut), and whether the compilers
+take their other shortcuts (:func:`mlops_infra.compile.aws.dashboards.endpoint_body`); tests turn it
+off to compare the graph with the one found by searching every input and writing every widget."""
 
 _DIGEST_BATCH = 500
 """Resources serialised per call while hashing a graph: few calls, and a batch's text stays small."""

@@ -3,7 +3,9 @@ that part is searched) give the graph that searching every input gives: the same
 same order, dependencies included, the same digest.
 
 :func:`search_every_input` is the shortcut's off switch (``graph.REF_HINTS``): every ref hint a
-compiler adds is turned off by it, so these comparisons check all of them.
+compiler adds is turned off by it, so these comparisons check all of them. It turns the compilers'
+other shortcuts off too (endpoint dashboard bodies written once per place,
+``compile/aws/dashboards.endpoint_body``), so the same comparisons check those.
 """
 
 from __future__ import annotations

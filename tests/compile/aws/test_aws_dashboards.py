@@ -166,3 +166,57 @@ def test_put_dashboard_accepts_every_body() -> None:
             assert cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body)["DashboardValidationMessages"] == []
         for name, body in bodies.items():
             assert json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]) == json.loads(body)
+
+
+def _bodies_both_ways(spec, env: str, names: dict[str, str] | None = None) -> int:
+    """Compile ``spec``; for each endpoint, :func:`dashboards.endpoint_body` (its widgets written once
+    per place, the name put in) against :func:`dashboards.body` of its widgets. ``names`` overrides
+    physical endpoint names. Returns how many bodies were compared."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.compile.aws import dashboards
+
+    compared = []
+    real = dashboards.compile_dashboards
+
+    def compare(aws) -> None:
+        aws.endpoint_names.update(names or {})
+        for endpoint in aws.ctx.system.endpoints:
+            fast = dashboards.endpoint_body(aws, endpoint)
+            assert fast == dashboards.body(aws, dashboards.endpoint_widgets(aws, endpoint)), endpoint.name
+            assert json.loads(fast) == json.loads(dashboards.body(aws, dashboards.endpoint_widgets(aws, endpoint)))
+            compared.append(endpoint.name)
+        real(aws)
+
+    dashboards.compile_dashboards = compare
+    try:
+        compile_system(spec, env)
+    finally:
+        dashboards.compile_dashboards = real
+    return len(compared)
+
+
+@pytest.mark.parametrize(("path", "env"), [(p, e) for _, p, e in CASES], ids=IDS)
+def test_endpoint_bodies_written_once_per_place_are_the_bodies_of_their_widgets(path: Path, env: str) -> None:
+    _bodies_both_ways(system(path, env), env)
+
+
+def test_endpoint_bodies_of_the_benchmark_system_and_of_names_outside_the_plain_ones() -> None:
+    """The 12-endpoint benchmark system (drift monitors, alerts on every kind), and the same with
+    physical names that are not :data:`dashboards._PLAIN_NAME` (quote, backslash, capitals, the mark
+    itself): those take the widgets' own path."""
+    import sys
+
+    from mlops_infra.spec import parse_system
+
+    root = Path(__file__).resolve().parents[3]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from bench_validate import generate
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    for env in ("staging", "prod"):  # dev is a Kubernetes environment
+        loaded = parse_system(generate(12), "bench.yaml", env)
+        assert loaded.system is not None
+        assert _bodies_both_ways(loaded.system, env) == 12
+        odd = {e.name: f'{e.name}-"q\\<endpoint>Ü' for e in loaded.system.endpoints}
+        assert _bodies_both_ways(loaded.system, env, odd) == 12
