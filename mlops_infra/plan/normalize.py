@@ -37,6 +37,9 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
 - An unchanged top-level object or list is proved so without walking it: compared in one recursion
   that builds nothing (refs to kept resources and integral floats included), or, past a few dozen
   entries, as sorted JSON with nothing the walk would change.
+- A whole resource is proved unchanged without walking when its stored inputs' compact text is
+  the desired inputs' text with refs and ``$json`` documents as the engine stores them
+  (:func:`unchanged`: the planner then needs no trees).
 - While walking, leaf pairs are compared (types included); ``Normalized.differs`` is False only
   when every pair was equal, which lets the diff skip its own equality check (a property test
   checks the walk never calls different trees equal).
@@ -263,6 +266,29 @@ _REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"([^"]*)"\}')
 
 class _Unresolved(Exception):
     """A ``$json`` document whose refs do not all resolve to plain scalars (see ``_Walker._resolved``)."""
+
+
+def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
+    """``data`` (compact JSON as orjson writes it) with each ``{"$ref":"<urn>","output":"<name>"}``
+    replaced by the JSON of the plain scalar (str, int or bool) it resolves to, of a resource kept
+    as it is; raises :class:`_Unresolved` for a ref the walk would treat otherwise (to a created,
+    replaced or updated resource, unknown, kept as before, a secret or an object). ``{"`` never
+    occurs inside a JSON string (its quote would be escaped), so the matches are exactly the ref
+    objects whose keys come in that order; any other spelling stays as it is (``"$ref"`` is then
+    still in the text, for the caller to see)."""
+
+    def resolve(match: re.Match[bytes]) -> bytes:
+        urn, output = match.group(1), match.group(2)
+        if b"\\" in urn or b"\\" in output:
+            raise _Unresolved
+        found = lookup(urn.decode(), output.decode())
+        resolved = found.value
+        if (found.source is not None or found.same_as_prior or type(resolved) not in _PLAIN
+                or resolved == UNKNOWN):
+            raise _Unresolved
+        return orjson.dumps(resolved)
+
+    return _REF_TEXT.sub(resolve, data)
 
 
 _SECRET_PLACEHOLDER: dict[str, str] = {"(secret)": "(encrypted)"}
@@ -637,29 +663,13 @@ class _Walker:
 
     def _resolved_text(self, value: Any) -> tuple[bytes, bool]:
         """The sorted compact JSON of ``value`` (a ``$json`` document) with each ``$ref`` replaced by
-        the JSON of the plain scalar it resolves to; raises :class:`_Unresolved` for a ref the walk
-        would treat otherwise (to a created or replaced resource, unknown, kept as before, a secret
-        or an object). In sorted compact JSON a ref object is exactly ``{"$ref":"<urn>","output":
-        "<name>"}``, and ``{"`` never occurs inside a string (its quote would be escaped), so the
-        matches are exactly the refs; nested sentinels are left as they are (the caller's
-        :data:`_ABNORMAL` check sees them). Also whether there was a ref to replace."""
+        the JSON of the plain scalar it resolves to (:func:`_kept_refs_text`); raises
+        :class:`_Unresolved` for a ref the walk would treat otherwise. Also whether there was a ref
+        to replace."""
         data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         if b'"$ref"' not in data:
             return data, False
-        lookup = self.lookup
-
-        def resolve(match: re.Match[bytes]) -> bytes:
-            urn, output = match.group(1), match.group(2)
-            if b"\\" in urn or b"\\" in output:
-                raise _Unresolved
-            found = lookup(urn.decode(), output.decode())
-            resolved = found.value
-            if (found.source is not None or found.same_as_prior or type(resolved) not in _PLAIN
-                    or resolved == UNKNOWN):
-                raise _Unresolved
-            return orjson.dumps(resolved)
-
-        return _REF_TEXT.sub(resolve, data), True
+        return _kept_refs_text(data, self.lookup), True
 
     def _archive(self, p: Any, files: dict[str, str], path: Path) -> tuple[Any, Any]:
         desired = archive_hashes(files)
@@ -702,3 +712,101 @@ def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[s
                           plain_keys=walker.plain_keys)
     prior, desired = walker._dicts(prior_inputs, desired_inputs, (), ign, keep)
     return Normalized(prior, desired, walker.sensitive, walker.from_refs, walker.unverifiable, walker.differs)
+
+
+
+_DEFAULTS_HEAD = re.compile(rb'\{"__defaults":(\[[^\]]*\]),')
+"""The stored inputs' leading ``__defaults`` list (a ``]`` inside a name ends the match early: its
+text then does not parse and nothing is proved)."""
+_SECRET_JSON = SECRET_SIG.encode()
+_STRICT = orjson.OPT_PASSTHROUGH_SUBCLASS
+"""orjson refuses subclasses of str, int, dict and list (the walk compares types exactly) instead of
+writing them as their base type."""
+
+
+def _compared_as_json(text: bytes, desired: dict[str, Any] | None) -> bool:
+    """Whether the walk finds ``text`` (desired JSON, as :func:`unchanged` writes it) equal to the
+    same text on the prior side: it holds no ``"$`` (a sentinel the walk treats as such: ``$json``
+    or ``$archive``, a ref not replaced; inside a ``$json`` text too, where the quote is escaped)
+    and no secret; and a ``null`` only where ``desired`` (given when ``text`` is its JSON as it is)
+    holds None (orjson writes NaN and infinity as ``null`` too, which the walk finds different from
+    a stored null). Strings that merely contain such text are left to the walk too."""
+    if b'"$' in text or _SECRET_JSON in text:
+        return False
+    return b"null" not in text or (desired is not None and orjson.loads(text) == desired)
+
+
+def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: ReplaceRule,
+              lookup: Lookup) -> bool:
+    """Whether :func:`normalize_inputs` of the stored inputs and ``desired`` would find them equal
+    (``differs`` False) and count no unverifiable secret, proved from text without walking: True
+    only then; False means "walk" (the resource may still be unchanged). ``stored`` is the stored
+    inputs' compact JSON as orjson writes it (or the object, written here).
+
+    Proved when the desired inputs, written compactly in their own key order with each ``$ref``
+    replaced by the JSON of the plain scalar of a kept resource it resolves to
+    (:func:`_kept_refs_text`) and each top-level ``$json`` document (an object or list) by its
+    sorted compact text (refs resolved likewise), pass :func:`_compared_as_json` and are, member
+    for member, the stored object's members after a leading ``__defaults`` list, followed only by
+    keys the desired side does not set and the walk drops (engine keys, empty values, names listed
+    in ``__defaults``). Equal text parses to equal JSON: leaves of the same type and value
+    (integral floats alike on both sides), engine keys and nulls in objects on both sides (both
+    dropped), a ``$json`` document equal to the stored text (compared as text, or both parsed),
+    which the walk finds equal whatever paths the rule ignores or ``ignore_changes`` keeps.
+    Declined for rules that stringify (their desired values are compared as text)."""
+    if rule.stringify or not desired:
+        return False
+    try:
+        if type(stored) is not bytes:
+            stored = orjson.dumps(stored)
+        text = orjson.dumps(desired, option=_STRICT)
+        written: dict[str, Any] | None = desired
+        if b'"$json"' in text:
+            text = orjson.dumps({key: _document_text(value[JSON], lookup)
+                                 if type(value) is dict and len(value) == 1 and JSON in value else value
+                                 for key, value in desired.items()}, option=_STRICT)
+            written = None
+        if b'"$ref"' in text:
+            text = _kept_refs_text(text, lookup)
+            written = None
+    except (_Unresolved, orjson.JSONEncodeError, TypeError):
+        return False
+    if not _compared_as_json(text, written):
+        return False
+    head = _DEFAULTS_HEAD.match(stored)
+    defaults: Any = ()
+    if head is not None:
+        start = head.end()
+        try:
+            defaults = orjson.loads(head.group(1))
+        except orjson.JSONDecodeError:
+            return False
+    elif stored[:1] == b"{":
+        start = 1
+    else:
+        return False
+    if not stored.startswith(memoryview(text)[1:-1], start):
+        return False
+    rest = stored[start + len(text) - 2:]
+    if rest == b"}":
+        return True
+    if rest[:1] != b",":
+        return False
+    try:
+        extra = orjson.loads(b"{" + rest[1:])
+    except orjson.JSONDecodeError:
+        return False
+    return all(key not in desired and key != "__defaults"
+               and (key[:2] == "__" or value in _EMPTY or key in defaults) for key, value in extra.items())
+
+
+def _document_text(inner: Any, lookup: Lookup) -> str:
+    """A ``$json`` document's sorted compact text with its refs resolved
+    (:meth:`_Walker._resolved_text`'s); raises :class:`_Unresolved` for a scalar document (the
+    walk compares it otherwise) or a ref the walk would not resolve so."""
+    if type(inner) not in _CONTAINERS:
+        raise _Unresolved
+    data = orjson.dumps(inner, option=orjson.OPT_SORT_KEYS | _STRICT)
+    if b'"$ref"' in data:
+        data = _kept_refs_text(data, lookup)
+    return data.decode()

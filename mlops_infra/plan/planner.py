@@ -4,7 +4,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 - CREATE for a desired URN not in state (``missing-in-cloud`` when a refreshed read says it is
   gone); DELETE for a state URN no longer desired, except the root ``pulumi:pulumi:Stack`` and
   default providers (``pulumi:providers:<pkg>::default*``), which the engine manages; UPDATE or
-  REPLACE when normalised inputs differ (``plan/normalize.py``, ``plan/diff.py``), REPLACE when a
+  REPLACE when normalised inputs differ (``plan/normalize.py``, ``plan/diff.py``; a resource whose
+  stored inputs' text proves it unchanged, ``normalize.unchanged``, is not walked), REPLACE when a
   changed path forces it (``plan/rules.py`` or the resource's ``replace_on_changes``) or when its
   provider is replaced; NOOP otherwise (kept unless ``PlanOptions.include_noops`` is False).
 - Resources are planned in dependency order, so a ref to a created or replaced resource resolves
@@ -35,7 +36,7 @@ from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
 from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name, urn_type_chain
-from mlops_infra.plan import diff
+from mlops_infra.plan import diff, normalize
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -329,8 +330,11 @@ class _Planner:
             if attrs is None:  # what it stands for
                 attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
             return self._record(res, Action.CREATE, reason, attrs)
-        norm = self._normalize(state, res, rule)
-        if norm.differs:
+        norm: Normalized | None = None
+        # state._inputs: the stored inputs as read (compact JSON bytes from a file), not decoded again
+        if normalize.unchanged(state._inputs, res.inputs, rule=rule, lookup=self.lookup):
+            attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
+        elif (norm := self._normalize(state, res, rule)).differs:
             options = option_matcher(res.options.replace_on_changes)
             attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),
                                 sensitive=matcher(rule.sensitive), extra_replace=options or None)
@@ -346,12 +350,13 @@ class _Planner:
         return self._record(res, action, reason, attrs, blocked=blocked)
 
     def _decide(self, res: DesiredResource, state: StateResource, rule: ReplaceRule,
-                attrs: tuple[AttributeChange, ...], norm: Normalized) -> tuple[Action, Reason]:
+                attrs: tuple[AttributeChange, ...], norm: Normalized | None) -> tuple[Action, Reason]:
         provider = self._provider_reason(res, state)
         if provider is not None:
             return Action.REPLACE, provider
         if not attrs:
             return Action.NOOP, _NO_CHANGE
+        assert norm is not None  # changes are found by the walk
         derived = {a.path: self._ref_source(parse_path(a.path), norm) for a in attrs}
         forcing = [a for a in attrs if a.forces_replacement]
         own_forcing = [a for a in forcing if derived[a.path] is None]

@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from mlops_infra.graph import archive, json_of, ref
 from mlops_infra.plan.normalize import ARCHIVE_SIG, ASSET_SIG, RefValue, normalize_inputs
 from mlops_infra.plan.rules import ReplaceRule, rule_for
@@ -345,10 +347,11 @@ def _stored(value):
 def _walk_only(module):
     """The shortcuts of the walk off: unchanged values (plain, or holding refs or integral floats),
     new values, unchanged refs and ``$json`` documents are walked; a new resource's changes are
-    made from its walked inputs (``diff.new_resource_changes`` declines)."""
+    made from its walked inputs (``diff.new_resource_changes`` declines); an unchanged resource is
+    walked (``unchanged`` proves nothing)."""
     walker = module._Walker
     real = (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
-            walker._same_ref, walker._kept)
+            walker._same_ref, walker._kept, module.unchanged)
 
     def unresolved(self, value):
         raise module._Unresolved
@@ -360,12 +363,13 @@ def _walk_only(module):
     walker._resolved_text = walker._created_text = unresolved
     walker._new_normal = walker._same_ref = lambda *args: False
     walker._kept = lambda *args: module.MISSING
+    module.unchanged = lambda *args, **kwargs: False  # each resource with a prior side is walked
     diff_module.new_resource_changes = lambda *args, **kwargs: None  # a new resource's changes from its walk
     try:
         yield
     finally:
         (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
-         walker._same_ref, walker._kept) = real
+         walker._same_ref, walker._kept, module.unchanged) = real
         diff_module.new_resource_changes = new_resource_changes
 
 
@@ -741,3 +745,106 @@ def test_first_plans_of_the_examples_are_those_of_the_walk(shared_dir) -> None:
         with _walk_only(module):
             slow = render_json(make_plan(graph, PriorState.empty(), options=PlanOptions(estimate_cost=False)))
         assert fast == slow and '"action": "create"' in fast, path
+
+
+# --- a whole resource proved unchanged from text (normalize.unchanged) -----------------------------------
+
+
+def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> None:
+    """``unchanged`` (the stored inputs' compact text against the desired inputs written with refs
+    resolved and ``$json`` documents as their sorted text) answers True only where the walk, its
+    shortcuts on or off, finds no difference and counts no unverifiable secret: for stored inputs
+    made as the engine stores the desired ones (``__defaults`` first, provider-filled keys after,
+    keys in another order maybe) and nearly so (a changed leaf, an int for a float, a tail key the
+    walk keeps, the desired text itself), with nulls, NaN, engine keys, sentinels, secrets, archives and every kind of ref,
+    under rules that ignore paths, stringify, and ``ignore_changes``. It answers True often."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+    from mlops_infra.graph import canonical_json
+
+    outputs = {"kept": RefValue("arn:aws:iam::1:role/kept"), "count": RefValue(3), "flag": RefValue(True),
+               "float": RefValue(2.0), "new": RefValue(UNKNOWN, source="new"),
+               "echo": RefValue("arn:aws:iam::1:role/kept", source="new"), "gone": RefValue(same_as_prior=True),
+               "unknown": RefValue(UNKNOWN), "secret": RefValue({SECRET_SIG: SECRET_MARKER, "ciphertext": "v1:abc"}),
+               "object": RefValue({"a": 1}), "quoted": RefValue('say "hi"\\ \u00e9')}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return outputs[urn]
+
+    def stored(value, reorder: bool):  # as the engine stores the desired value
+        if isinstance(value, dict) and set(value) == {"$ref", "output"}:
+            found = outputs[value["$ref"]]
+            return "arn:old" if found.same_as_prior or found.value == UNKNOWN else found.value
+        if isinstance(value, dict) and set(value) == {"$json"}:
+            inner = stored(value["$json"], reorder)
+            return json.dumps(inner) if reorder else canonical_json(inner)
+        if isinstance(value, dict) and set(value) == {"$archive"}:
+            return {SECRET_SIG: ARCHIVE_SIG, "assets": {name: {SECRET_SIG: ASSET_SIG, "text": text}
+                                                        for name, text in value["$archive"].items()}}
+        if isinstance(value, dict):
+            return {k: stored(v, reorder) for k, v in value.items()}
+        if isinstance(value, list):
+            return [stored(v, reorder) for v in value]
+        return value
+
+    scalars = st.one_of(
+        st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from([0.5, 1.0, 2.0, -0.0, 1e16]),
+        st.just(float("nan")),
+        st.sampled_from(["", "a", "null", "__x", '"$ref"', '{"k":1}', SECRET_SIG, UNKNOWN, "res-abcdef1"]),
+        st.sampled_from(sorted(outputs)).map(lambda urn: ref(urn, "arn")),
+        st.just({"$ref": "kept", "output": "arn", "x": 1}), st.just({"output": "arn", "$ref": "kept"}),
+        st.just(archive({"index.py": "x = 1\n"})), st.just({"$json": "text"}), st.just(secret("s")))
+    trees = st.recursive(scalars, lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "tagsAll", "__x"]), children, max_size=3),
+        st.dictionaries(st.sampled_from(["Statement", "Resource", "b"]), children, max_size=3).map(json_of)),
+        max_leaves=8)
+    rules = [RULE, ReplaceRule(ignore=("tagsAll", "b")), ReplaceRule(ignore=("policy.Resource",)),
+             rule_for("pulumi:providers:aws")]
+    tails = [{}, {"region": "eu-west-1"}, {"__internal": {}}, {"empty": []}, {"name": "res-abcdef1"},
+             {"extra": "kept by the walk"}, {"region": None, "other": {}}]
+    answered = []
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["a", "b", "policy", "tagsAll", "region"]), trees, min_size=1,
+                           max_size=4),
+           st.integers(0, len(rules) - 1), st.integers(0, len(tails) - 1), st.booleans(), st.integers(0, 5),
+           st.booleans(), st.booleans())
+    def check(desired, which, tail, listed, how, reorder, keep) -> None:
+        prior = {k: stored(v, reorder) for k, v in desired.items()}
+        if how == 1:
+            prior[sorted(prior)[0]] = "zz"
+        elif how == 2:
+            prior = {k: (int(v) if isinstance(v, float) and v == v and v not in (1e16,) else v)
+                     for k, v in prior.items()}
+        elif how == 3:
+            prior = dict(reversed(prior.items()))
+        elif how == 4:
+            prior = desired  # stored as the desired text verbatim: sentinels and refs as they are
+        extra = {k: v for k, v in tails[tail].items() if k not in desired}
+        head = {"__defaults": sorted(extra) if listed else []} if extra or listed else {}
+        text = orjson.dumps({**head, **prior, **extra})
+        ignore_changes = ("b",) if keep else ()
+        proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup)
+        if not proved:
+            return
+        answered.append((which, tail, how))
+        kwargs = {"rule": rules[which], "lookup": lookup, "ignore_changes": ignore_changes,
+                  "secrets_provider": "b64"}
+        fast = norm(orjson.loads(text), desired, **kwargs)
+        with _walk_only(module):
+            slow = norm(orjson.loads(text), desired, **kwargs)
+        for n in (fast, slow):
+            assert not n.differs and n.unverifiable == 0, (text, desired, rules[which])
+
+    check()
+    assert len(answered) >= 60 and {0, 1, 2} <= {which for which, _, _ in answered}, len(answered)
+    assert {how for _, _, how in answered} >= {0, 2, 3}  # equal, floats alike, keys as stored
+    changed = {"policy": json_of({"Resource": [ref("kept", "arn")]}), "tags": {"a": 1.0}}
+    same = orjson.dumps({"__defaults": ["region"], "policy": '{"Resource":["arn:aws:iam::1:role/kept"]}',
+                         "tags": {"a": 1.0}, "region": "eu-west-1"})
+    assert module.unchanged(same, changed, rule=RULE, lookup=lookup)
+    assert not module.unchanged(same.replace(b"1.0", b"1"), changed, rule=RULE, lookup=lookup)
+    assert not module.unchanged(same.replace(b'"region"]', b'"other"]'), changed, rule=RULE, lookup=lookup)

@@ -544,3 +544,32 @@ def test_a_ref_resolves_as_the_contract_orders_its_cases(action, desired, stored
     if action is not None:
         planner.actions[urn] = action
     assert planner._resolve(urn, output) == _resolve_in_the_documented_order(planner, urn, output)
+
+
+def test_plans_of_the_scenarios_with_a_state_are_those_of_the_walk() -> None:
+    """Each golden scenario with a prior state, planned with unchanged resources proved from their
+    stored text (``normalize.unchanged``), renders as planned with every resource walked (the
+    shortcuts off); the proof answers for most of their resources."""
+    import mlops_infra.plan.normalize as module
+    from tests.plan.test_normalize import _walk_only
+    from tests.scenarios.harness import render_scenario, scenario_folders
+
+    real, proved = module.unchanged, []
+
+    def counted(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        proved.append(answer)
+        return answer
+
+    folders = [f for f in scenario_folders() if (f / "prior.json").is_file()]
+    assert len(folders) >= 5
+    for folder in folders:
+        module.unchanged = counted
+        try:
+            fast = render_scenario(folder)
+        finally:
+            module.unchanged = real
+        with _walk_only(module):
+            slow = render_scenario(folder)
+        assert fast == slow, folder.name
+    assert sum(proved) > len(proved) / 2, (sum(proved), len(proved))
