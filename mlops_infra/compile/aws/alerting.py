@@ -179,5 +179,5 @@ def compile_alert(aws: AwsContext, item: Alert) -> None:
         "treatMissingData": metric.treat_missing_data, "actionsEnabled": True,
         "alarmActions": actions, "okActions": actions, **stale_actions, **metric.fields,
     }, parent=component, address=f"alerts.{item.name}", role="alarm",
-        refs_in=[actions, metric.fields])  # the rest: text, numbers, booleans
+        refs_in=actions)  # the rest, metric fields (monitoring.ALARM_METRICS) included: text, numbers, booleans
     aws.alarm_names[item.name] = name

@@ -262,4 +262,4 @@ def compile_dashboards(aws: AwsContext) -> None:
         parent = aws.ctx.builder.urn_for(COMPONENT_TYPES[section], name, None)
         aws.add(DASHBOARD, f"{name}-dashboard", {"dashboardName": aws.name(kind, name, max_len=255),
                                                  "dashboardBody": text},
-                parent=parent, address=f"{section}.{name}", role="dashboard")
+                parent=parent, address=f"{section}.{name}", role="dashboard", refs_in=())  # text

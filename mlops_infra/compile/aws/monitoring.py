@@ -190,8 +190,9 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
         depends_on=[aws.repository, drift_image.add_drift_image(aws), iam.policy_urn(aws, spec, component),
                     *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})],
-        # the step's refs (key, role); its image, environment and paths are text
-        body_refs_in=[arguments["ProcessingResources"], arguments["RoleArn"], arguments["ProcessingOutputConfig"]])
+        # the step's refs (key, role); its image, environment, paths and numbers are text
+        body_refs_in=[arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"], arguments["RoleArn"],
+                      arguments["ProcessingOutputConfig"]["KmsKeyId"]])
     every = drift_job.schedule_seconds(monitor)
     pipelines.add_schedule(aws, f"{monitor.name}-drift-schedule", name, rate_expression(every), pipeline,
                            parent=component, address=address, description=f"Run drift job {monitor.name} every {every}s")

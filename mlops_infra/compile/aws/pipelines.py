@@ -74,7 +74,8 @@ def add_schedule(aws: AwsContext, logical: str, name: str, expression: str, pipe
         "name": name, "groupName": "default", "description": description,
         "scheduleExpression": expression, "scheduleExpressionTimezone": "UTC",
         "flexibleTimeWindow": {"mode": "OFF"}, "state": "ENABLED", "target": target,
-    }, parent=parent, address=address, role="schedule", depends_on=[platform.scheduler_policy(aws)])
+    }, parent=parent, address=address, role="schedule", depends_on=[platform.scheduler_policy(aws)],
+        refs_in=[target["arn"], target["roleArn"]])  # the rest: names, expressions, numbers
 
 
 def alarm_pattern(alarm: str) -> dict[str, Any]:

@@ -168,7 +168,8 @@ def _add_model(aws: AwsContext, item: Endpoint, component: str, role: str) -> tu
     name = aws.name(item.name, f"v{item.model.version}", short_hash(content))
     depends = [aws.groups[item.model.name]] if item.model.name in aws.groups else []
     urn = aws.add(MODEL, f"{item.name}-model", {"name": name, **content}, parent=component,
-                  address=f"endpoints.{item.name}", role="model", depends_on=depends, options=_kept(item))
+                  address=f"endpoints.{item.name}", role="model", depends_on=depends, options=_kept(item),
+                  refs_in=content["executionRoleArn"])  # the package ARN is text
     return urn, name
 
 
@@ -194,8 +195,10 @@ def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[st
     basis = {**inputs, "productionVariants": [{**variant, "modelName": model_name}]}
     name = aws.name(item.name, "cfg", short_hash(basis))
     capture = [aws.bucket_urns[aws.platform_buckets["capture"]]] if item.capture else []
+    refs = [variant["modelName"], inputs.get("kmsKeyArn"), inputs.get("dataCaptureConfig", {}).get("kmsKeyId")]
     urn = aws.add(ENDPOINT_CONFIG, f"{item.name}-endpoint-config", {"name": name, **inputs}, parent=component,
-                  address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture, options=_kept(item))
+                  address=f"endpoints.{item.name}", role="endpoint-config", depends_on=capture, options=_kept(item),
+                  refs_in=refs)  # the rest: names, numbers, URIs, capture options
     return urn, name
 
 
@@ -342,7 +345,7 @@ def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: 
         "minCapacity": max(1, item.replicas.min), "maxCapacity": max(1, item.replicas.max),
     }
     target = aws.add(SCALABLE_TARGET, f"{item.name}-scalable-target", target_inputs, parent=component,
-                     address=address, role="scalable-target", depends_on=[endpoint])
+                     address=address, role="scalable-target", depends_on=[endpoint], refs_in=())  # text, numbers
     metric = SCALING_METRICS[item.autoscaling.metric](aws, item, physical)
     policy_inputs = {
         "name": aws.name(item.name, "target-tracking", max_len=256), "policyType": "TargetTrackingScaling",
@@ -353,7 +356,8 @@ def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: 
             **metric},
     }
     aws.add(SCALING_POLICY, f"{item.name}-scaling-policy", policy_inputs, parent=component, address=address,
-            role="scaling-policy")
+            role="scaling-policy", refs_in=[policy_inputs["serviceNamespace"], policy_inputs["resourceId"],
+                                            policy_inputs["scalableDimension"]])  # SCALING_METRICS: text
     return rollout_code.declared_autoscaling(target_inputs, [policy_inputs])
 
 
@@ -442,11 +446,12 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
     model = _add_model(aws, item, component, role)
     config, config_name = _add_config(aws, item, component, model, instance)
     controlled = ResourceOptions(ignore_changes=("endpointConfigName",)) if item.rollout.strategy == "canary" else None
+    config_name_ref, deployment = ref(config, "name"), _deployment_config(aws, item)
     endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {
-        "name": physical, "endpointConfigName": ref(config, "name"),
-        "deploymentConfig": _deployment_config(aws, item),
+        "name": physical, "endpointConfigName": config_name_ref, "deploymentConfig": deployment,
     }, parent=component, address=address, role="endpoint", depends_on=[iam.policy_urn(aws, role_spec, component)],
-        options=controlled)
+        options=controlled, refs_in=[config_name_ref, deployment.get("autoRollbackConfiguration")])
+    # a deployment config's refs are its rollback alarms (DEPLOYMENTS: the rest is numbers and words)
     scaling = _add_autoscaling(aws, item, component, endpoint, instance) if item.autoscaling else None
     if item.rollout.strategy == "canary":
         aws.ctx.builder.rollouts[address] = canary_rollout(aws, item)
