@@ -27,7 +27,18 @@ import orjson
 
 from mlops_infra.graph import ARCHIVE, JSON, REF
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
-from mlops_infra.plan.normalize import _UNKNOWN_JSON, MISSING, Lookup, Normalized, _abnormal, _trie, _Walker
+from mlops_infra.plan.normalize import (
+    _UNKNOWN_JSON,
+    MISSING,
+    Lookup,
+    Normalized,
+    _abnormal,
+    _num,
+    _trie,
+    _Unresolved,
+    _Walker,
+    created_text,
+)
 from mlops_infra.plan.rules import Path, PathMatcher, ReplaceRule, format_path
 from mlops_infra.state.model import UNKNOWN
 
@@ -317,6 +328,17 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
                 value, kind = UNKNOWN, str
             elif type(resolved) in _PLAIN:
                 value, kind = resolved, type(resolved)
+        elif kind is float:
+            value = _num(value)  # what the walk makes of a float: shown as it is, or an int (shared below)
+            kind = type(value)
+            if kind is float:
+                append(added(paths.get(key) or _top_path(key), value))
+                continue
+        elif kind is dict and child is None and len(value) == 1 and JSON in value:
+            shown = _created_document(value[JSON], lookup)
+            if shown is not MISSING:
+                append(added(paths.get(key) or _top_path(key), shown))
+                continue
         elif (child is None and (kind is list or (kind is dict and REF not in value and JSON not in value
                                                   and ARCHIVE not in value))):
             try:
@@ -352,6 +374,28 @@ def new_resource_changes(inputs: dict[str, Any], *, name: str, rule: ReplaceRule
 
 
 _PLAIN = frozenset({str, int, bool})
+
+
+def _created_document(inner: Any, lookup: Lookup) -> Any:
+    """How a new resource's top-level ``$json`` document ``inner`` is shown: :func:`_shown` of what
+    the walk makes of it where its shortcut for a resource to create applies (an object or list
+    whose text, refs resolved by :func:`~mlops_infra.plan.normalize.created_text`, holds nothing in
+    :data:`~mlops_infra.plan.normalize._ABNORMAL`: read back from that text), made from that text
+    at once: read back with each unknown sentinel spelled out (:data:`_UNKNOWN_VALUE`), as
+    :func:`_unknowns` would write, spell and read the tree again (orjson writes what it read from
+    its own text as it was); MISSING where the shortcut does not apply (the walk then runs)."""
+    if type(inner) not in _CONTAINERS:
+        return MISSING
+    try:
+        text = created_text(inner, lookup)
+    except (_Unresolved, orjson.JSONEncodeError, TypeError):
+        return MISSING
+    if _abnormal(text):  # null included: what _unknowns reads back never held NaN
+        return MISSING
+    if _UNKNOWN_TEXT in text:  # then not the secret placeholder either
+        return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))
+    value = orjson.loads(text)
+    return REDACTED if value == _SECRET_PLACEHOLDER else value
 
 
 def _shown_refs(items: list, lookup: Lookup) -> list | None:

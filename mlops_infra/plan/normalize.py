@@ -268,6 +268,30 @@ class _Unresolved(Exception):
     """A ``$json`` document whose refs do not all resolve to plain scalars (see ``_Walker._resolved``)."""
 
 
+def created_text(value: Any, lookup: Lookup) -> bytes:
+    """The JSON of ``value`` (a ``$json`` document of a resource to create), in its own key order,
+    with each ``{"$ref":"<urn>","output":"<name>"}`` replaced by the JSON of what the walk puts
+    there: the unknown sentinel or the plain scalar the ref resolves to (raises
+    :class:`_Unresolved` for anything else: a secret, an object, a float). Refs inside are not
+    recorded in ``from_refs``: a resource to create has nothing to decide from them."""
+    data = orjson.dumps(value)
+    if b'"$ref"' not in data:
+        return data
+
+    def resolve(match: re.Match[bytes]) -> bytes:
+        urn, output = match.group(1), match.group(2)
+        if b"\\" in urn or b"\\" in output:
+            raise _Unresolved
+        resolved = lookup(urn.decode(), output.decode()).value
+        if resolved is UNKNOWN or resolved == UNKNOWN:
+            return _UNKNOWN_JSON
+        if type(resolved) not in _PLAIN:
+            raise _Unresolved
+        return orjson.dumps(resolved)
+
+    return _REF_TEXT.sub(resolve, data)
+
+
 def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
     """``data`` (compact JSON as orjson writes it) with each ``{"$ref":"<urn>","output":"<name>"}``
     replaced by the JSON of the plain scalar (str, int or bool) it resolves to, of a resource kept
@@ -638,28 +662,8 @@ class _Walker:
         return self.pair(parsed, inner, path, ign, keep)
 
     def _created_text(self, value: Any) -> bytes:
-        """The JSON of ``value`` (a ``$json`` document of a resource to create), in its own key
-        order, with each ``{"$ref":"<urn>","output":"<name>"}`` replaced by the JSON of what the
-        walk puts there: the unknown sentinel or the plain scalar the ref resolves to (raises
-        :class:`_Unresolved` for anything else: a secret, an object, a float). Refs inside are not
-        recorded in ``from_refs``: a resource to create has nothing to decide from them."""
-        data = orjson.dumps(value)
-        if b'"$ref"' not in data:
-            return data
-        lookup = self.lookup
-
-        def resolve(match: re.Match[bytes]) -> bytes:
-            urn, output = match.group(1), match.group(2)
-            if b"\\" in urn or b"\\" in output:
-                raise _Unresolved
-            resolved = lookup(urn.decode(), output.decode()).value
-            if resolved is UNKNOWN or resolved == UNKNOWN:
-                return _UNKNOWN_JSON
-            if type(resolved) not in _PLAIN:
-                raise _Unresolved
-            return orjson.dumps(resolved)
-
-        return _REF_TEXT.sub(resolve, data)
+        """:func:`created_text` of ``value`` with this walk's lookup."""
+        return created_text(value, self.lookup)
 
     def _resolved_text(self, value: Any) -> tuple[bytes, bool]:
         """The sorted compact JSON of ``value`` (a ``$json`` document) with each ``$ref`` replaced by
