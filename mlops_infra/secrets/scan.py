@@ -7,7 +7,9 @@ Contract:
 - Cost: one pass of a single compiled pattern (every rule's anchors and the 40-character key
   candidate) over the bytes (UTF-8 for a ``str``; each byte one character, as the rules see them)
   with RE2 (``google-re2``: a DFA, linear time), falling back to
-  the standard ``re`` module with the same pattern where RE2 is not installed. Only the windows
+  the standard ``re`` module with the same pattern where RE2 is not installed. A text of more
+  than :data:`SPLIT_ABOVE` bytes is passed over in parts on threads, with the one pass's hits
+  (:mod:`~mlops_infra.secrets.split_pass`). Only the windows
   around a prefilter hit (the hit's line, at most :data:`WINDOW` bytes before it) are checked with
   the rules, so text without any anchor costs one pass and nothing else. A window opened only by
   40-character key candidates (a long camel-case word such as
@@ -20,12 +22,14 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
+from mlops_infra.secrets import split_pass
 from mlops_infra.secrets.rules import KEY40, RULES, Rule, pattern_of, plugin_accept
 
 WINDOW = 1024
@@ -33,6 +37,15 @@ WINDOW = 1024
 
 LONG_WINDOW = 16384
 """Bytes looked at after a hit, up to the end of its line (long tokens: a JSON web token)."""
+
+SPLIT_ABOVE: int | None = 8 << 20
+"""A text of more bytes than this is passed over by the prefilter in parts on threads, one per core
+the process may use, at most :data:`MAX_PARTS` (:mod:`~mlops_infra.secrets.split_pass`: the same
+hits as one pass; RE2 matches without the GIL). Below it, starting threads and reading the pattern
+once per process (where it may be cut) cost about what a second core saves. None: always one pass
+(the tests' switch that turns the scan's shortcuts off turns this off too)."""
+
+MAX_PARTS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +124,35 @@ def _rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
     return tuple(r for pattern, group in _BY_PATTERN if pattern.fullmatch(hit) for r in group)
 
 
+def _parts(size: int) -> int:
+    """How many parts the prefilter's pass over ``size`` bytes runs in (:data:`SPLIT_ABOVE`); one with
+    the standard ``re`` module (it holds the GIL while matching)."""
+    if SPLIT_ABOVE is None or size <= SPLIT_ABOVE or engine() is re:
+        return 1
+    return min(MAX_PARTS, _cores())
+
+
+@cache
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _hits(data: bytes) -> list[Any]:
+    """The prefilter's matches in ``data``, as one pass finds them."""
+    found = split_pass.find_all(_prefilter(), data, _parts(len(data)))
+    assert found is not None  # no mark: never None
+    return found
+
+
 def _windows(data: bytes, hits: Iterable[Any] | None = None) -> list[tuple[int, int, set[Rule]]]:
     """Merged (start, end, rules) windows around every prefilter hit (``hits``: the prefilter's
     matches in ``data``, when a caller found them already)."""
     spans: list[tuple[int, int, set[Rule]]] = []
-    for match in _prefilter().finditer(data) if hits is None else hits:
+    for match in _hits(data) if hits is None else hits:
         pos, hit_end = match.span()
         rules = _rules_of_hit(match.group())
         if spans and pos < spans[-1][1]:
@@ -275,12 +312,9 @@ def find_secrets_beside(data: bytes, also: bytes) -> tuple[list[Finding], list[t
     the pass does not report starts where a trigger matched at the same place or inside a trigger's
     match (tests/secrets/test_scan_fast_path.py compares both with the separate passes)."""
     pattern = _prefilter_beside(also)
-    mark = pattern.groups
-    hits = []
-    for match in pattern.finditer(data):
-        if match.start(mark) != -1:
-            return None
-        hits.append(match)
+    hits = split_pass.find_all(pattern, data, _parts(len(data)), mark=pattern.groups)
+    if hits is None:
+        return None
     return _find_in_bytes(data, hits), [match.span() for match in hits]
 
 

@@ -35,8 +35,10 @@ PIECES = [t for ts in EXAMPLES.values() for t in ts] + ORDINARY + HOT
 
 
 def _full_scan(monkeypatch: pytest.MonkeyPatch, text: str) -> list[scan_module.Finding]:
+    """The scan with its shortcuts off: every window checked, the prefilter's pass never split."""
     with monkeypatch.context() as patched:
         patched.setattr(scan_module, "_nothing_to_find", lambda window, rules: False)
+        patched.setattr(scan_module, "SPLIT_ABOVE", None)
         return find_secrets(text)
 
 
