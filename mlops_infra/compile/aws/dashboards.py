@@ -28,6 +28,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -106,22 +107,25 @@ def _lines(aws: AwsContext, monitor_names: list[str]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda line: (line["value"], line["label"]))
 
 
-def _invocations(dims: dict[str, str]) -> Widget:
+Lines = list[dict[str, Any]]
+
+
+def _invocations(dims: dict[str, str], lines: Lines) -> Widget:
     return Widget("Invocations", [_metric("AWS/SageMaker", "Invocations", dims)])
 
 
-def _latency(dims: dict[str, str], lines: list[dict[str, Any]]) -> Widget:
+def _latency(dims: dict[str, str], lines: Lines) -> Widget:
     return Widget("Model latency (microseconds)", [_metric("AWS/SageMaker", "ModelLatency", dims, stat="p50"),
                                                    _metric("AWS/SageMaker", "ModelLatency", dims, stat="p99")],
                   stat="p99", lines=lines, label="microseconds")
 
 
-def _errors(dims: dict[str, str]) -> Widget:
+def _errors(dims: dict[str, str], lines: Lines) -> Widget:
     return Widget("Errors", [_metric("AWS/SageMaker", "Invocation4XXErrors", dims),
                              _metric("AWS/SageMaker", "Invocation5XXErrors", dims)])
 
 
-def _error_share(dims: dict[str, str], lines: list[dict[str, Any]]) -> Widget:
+def _error_share(dims: dict[str, str], lines: Lines) -> Widget:
     rate = [_metric("AWS/SageMaker", "Invocation5XXErrors", dims, id="errors", visible=False),
             _metric("AWS/SageMaker", "Invocations", dims, id="invocations", visible=False),
             [{"expression": "IF(invocations > 0, errors / invocations, 0)", "id": "error_rate",
@@ -129,7 +133,7 @@ def _error_share(dims: dict[str, str], lines: list[dict[str, Any]]) -> Widget:
     return Widget("5XX share", rate, lines=lines, label="fraction")
 
 
-def _instances(dims: dict[str, str]) -> Widget:
+def _instances(dims: dict[str, str], lines: Lines) -> Widget:
     # no replica bounds in the label: without autoscaling AWS ignores max, so a max change must not
     # show as a dashboard change in the plan
     instances = [_metric("AWS/SageMaker", "Invocations", dims, id="inv", visible=False),
@@ -139,11 +143,19 @@ def _instances(dims: dict[str, str]) -> Widget:
     return Widget("Instances", instances, label="instances")
 
 
-def _use(dims: dict[str, str]) -> Widget:
+def _use(dims: dict[str, str], lines: Lines) -> Widget:
     return Widget("CPU and GPU use (%)", [_metric("/aws/sagemaker/Endpoints", "CPUUtilization", dims),
                                           _metric("/aws/sagemaker/Endpoints", "GPUUtilization", dims),
                                           _metric("/aws/sagemaker/Endpoints", "GPUMemoryUtilization", dims)],
                   stat="Average")
+
+
+_FIRST_WIDGETS: tuple[Callable[[dict[str, str], Lines], Widget], ...] = (
+    _invocations, _latency, _errors, _error_share, _instances, _use)
+"""The first widgets of an endpoint's dashboard, in order, from its dimensions and the alarm lines drawn
+on each (:data:`_LINED`)."""
+_LINED = {1: "latency_p99", 3: "error_rate"}
+"""Place of a first widget -> the monitor metric whose alerts it draws as lines (the others draw none)."""
 
 
 def _traffic_split(physical: str) -> Widget:
@@ -152,43 +164,39 @@ def _traffic_split(physical: str) -> Widget:
                   stacked=True)
 
 
-def _endpoint_parts(aws: AwsContext, item: Endpoint) -> tuple[str, str, list[Widget | None]]:
-    """(physical endpoint name, variant, widgets): the widgets that depend on more than the endpoint's
-    name and variant, in their places, and None where :data:`_NAMED_WIDGETS` makes the widget."""
+class _EndpointBoard(NamedTuple):
+    """What an endpoint's dashboard shows: its physical name and variant, the lines of each first
+    widget (:data:`_FIRST_WIDGETS`), and a widget per drift monitor (before the traffic split)."""
+
+    physical: str
+    variant: str
+    lines: list[Lines]
+    drifts: list[Widget]
+
+
+def _board(aws: AwsContext, item: Endpoint) -> _EndpointBoard:
     physical = serving.endpoint_name(aws, item.name)
-    variant = serving.variant_name(serving.served(aws, item))
-    dims = {"EndpointName": physical, "VariantName": variant}
     monitors = aws.monitors_by_endpoint.get(item.name, [])
-    names = {kind: [m.name for m in monitors if m.metric == kind] for kind in ("latency_p99", "error_rate")}
-    widgets: list[Widget | None] = [None, _latency(dims, _lines(aws, names["latency_p99"])), None,
-                                    _error_share(dims, _lines(aws, names["error_rate"])), None, None]
+    lines = [_lines(aws, [m.name for m in monitors if m.metric == _LINED[n]]) if n in _LINED else []
+             for n in range(len(_FIRST_WIDGETS))]
+    drifts = []
     for monitor in (m for m in monitors if m.metric in DRIFT_METRICS):
         name, drift_dims = monitoring.drift_metric(aws, monitor)
-        widgets.append(Widget(f"{monitor.metric} ({monitor.name})",
-                              [_metric(monitoring.METRIC_NAMESPACE, name, drift_dims)], stat="Maximum",
-                              lines=_lines(aws, [monitor.name]), label="score"))
-    widgets.append(None)
-    return physical, variant, widgets
+        drifts.append(Widget(f"{monitor.metric} ({monitor.name})",
+                             [_metric(monitoring.METRIC_NAMESPACE, name, drift_dims)], stat="Maximum",
+                             lines=_lines(aws, [monitor.name]), label="score"))
+    return _EndpointBoard(physical, serving.variant_name(serving.served(aws, item)), lines, drifts)
 
 
-def _named_widget(n: int, count: int, physical: str, variant: str) -> Widget:
-    """Widget ``n`` (of ``count``) of an endpoint's dashboard that depends only on the endpoint's
-    physical name and variant."""
-    if n == count - 1:
-        return _traffic_split(physical)
-    return _NAMED_WIDGETS[n]({"EndpointName": physical, "VariantName": variant})
-
-
-_NAMED_WIDGETS: dict[int, Callable[[dict[str, str]], Widget]] = {
-    0: _invocations, 2: _errors, 4: _instances, 5: _use}
-"""Place -> the endpoint widget there that depends only on the endpoint's dimensions (the last
-widget, the traffic split, depends only on its physical name)."""
+def _board_widgets(board: _EndpointBoard) -> list[Widget]:
+    dims = {"EndpointName": board.physical, "VariantName": board.variant}
+    return [*(make(dims, lines) for make, lines in zip(_FIRST_WIDGETS, board.lines, strict=True)), *board.drifts,
+            _traffic_split(board.physical)]
 
 
 def endpoint_widgets(aws: AwsContext, item: Endpoint) -> list[Widget]:
     """The widgets of one endpoint's dashboard (see the module contract)."""
-    physical, variant, widgets = _endpoint_parts(aws, item)
-    return [widget or _named_widget(n, len(widgets), physical, variant) for n, widget in enumerate(widgets)]
+    return _board_widgets(_board(aws, item))
 
 
 def training_widgets(aws: AwsContext, item: TrainingJob) -> list[Widget]:
@@ -219,37 +227,54 @@ def body(aws: AwsContext, widgets: list[Widget]) -> str:
 
 
 _NAME_MARK = "<endpoint>"
-"""Stands for an endpoint's physical name in :func:`_named_text`: ``json.dumps`` writes it as itself
-between quotes, and no text of those widgets can hold it (``<`` is in no physical name, ``a-z0-9-``,
-nor in a region, and the other texts are constants)."""
+"""Stands for an endpoint's physical name in :func:`_first_text` and :func:`_split_text`: ``json.dumps``
+writes it as itself between quotes, and no text of those widgets can hold it (``<`` is in no physical
+name, ``a-z0-9-``, nor in a region or variant, checked, and the other texts are constants)."""
+_LINES_MARK = "<lines>"
+"""Stands for a widget's lines (a list) in :func:`_first_text`: replaced with their JSON text where
+``json.dumps`` wrote the mark, :data:`_LINES_TEXT`."""
+_LINES_TEXT = json.dumps(_LINES_MARK)
 _PLAIN_NAME = re.compile(r"[a-z0-9-]+")
 """What ``json.dumps`` writes as itself between quotes (ASCII, no quote, backslash or control character)."""
 
 
 @cache
-def _named_text(n: int, count: int, variant: str, region: str) -> str:
-    """:func:`_named_widget` ``n`` placed (:func:`_placed`) as its canonical JSON, with
-    :data:`_NAME_MARK` for the physical endpoint name (a pure function of its arguments)."""
-    return canonical_json(_placed(n, _named_widget(n, count, _NAME_MARK, variant), region))
+def _first_text(n: int, variant: str, region: str, lined: bool) -> str:
+    """First widget ``n`` (:data:`_FIRST_WIDGETS`) placed (:func:`_placed`) as its canonical JSON, with
+    :data:`_NAME_MARK` for the physical endpoint name and, when ``lined``, :data:`_LINES_MARK` for its
+    lines (a pure function of its arguments)."""
+    dims = {"EndpointName": _NAME_MARK, "VariantName": variant}
+    return canonical_json(_placed(n, _FIRST_WIDGETS[n](dims, _LINES_MARK if lined else []), region))
+
+
+@cache
+def _split_text(n: int, region: str) -> str:
+    """The traffic split placed ``n``-th as its canonical JSON, with :data:`_NAME_MARK` for the name."""
+    return canonical_json(_placed(n, _traffic_split(_NAME_MARK), region))
 
 
 def endpoint_body(aws: AwsContext, item: Endpoint) -> str:
-    """``body(aws, endpoint_widgets(aws, item))``'s text. The widgets that depend only on the endpoint's
-    physical name and variant (:data:`_NAMED_WIDGETS`, the traffic split) are written once per place,
-    variant and region with :data:`_NAME_MARK` for the name, which each endpoint's dashboard replaces
-    by its own: :func:`canonical_json` writes ``json.dumps``' text, in which an object's text is its
-    members' texts in key order and a list's its items' texts (so a body is its widgets' texts joined,
-    in ``{"widgets":[...]}``), and a name of :data:`_PLAIN_NAME` is itself between quotes, as the mark
-    is. With the compilers' shortcuts off (:data:`mlops_infra.graph.REF_HINTS`), and for a name
-    outside :data:`_PLAIN_NAME` (none is: :func:`~mlops_infra.compile.naming.physical_name`), every
-    widget is written with the body."""
-    physical, variant, widgets = _endpoint_parts(aws, item)
-    region, count = aws.region, len(widgets)
+    """``body(aws, endpoint_widgets(aws, item))``'s text. The first widgets and the traffic split are
+    written once per place, variant, region and whether they draw lines, with :data:`_NAME_MARK` for the
+    physical name and :data:`_LINES_MARK` for the lines, which each endpoint's dashboard replaces by its
+    own name and its lines' JSON text: :func:`canonical_json` writes ``json.dumps``' text, in which an
+    object's text is its members' texts in key order and a list's its items' texts (so a body is its
+    widgets' texts joined, in ``{"widgets":[...]}``), and a name of :data:`_PLAIN_NAME` is itself
+    between quotes, as the mark is. The name goes in first, so no inserted text is searched for a mark.
+    With the compilers' shortcuts off (:data:`mlops_infra.graph.REF_HINTS`), and for a name outside
+    :data:`_PLAIN_NAME` (none is: :func:`~mlops_infra.compile.naming.physical_name`), every widget is
+    written with the body."""
+    board = _board(aws, item)
+    physical, variant, region = board.physical, board.variant, aws.region
     if not graph.REF_HINTS or not _PLAIN_NAME.fullmatch(physical) or "<" in variant + region:
-        return body(aws, [widget or _named_widget(n, count, physical, variant) for n, widget in enumerate(widgets)])
-    texts = [canonical_json(_placed(n, widget, region)) if widget is not None
-             else _named_text(n, count, variant, region).replace(_NAME_MARK, physical)
-             for n, widget in enumerate(widgets)]
+        return body(aws, _board_widgets(board))
+    texts = []
+    for n, lines in enumerate(board.lines):
+        text = _first_text(n, variant, region, bool(lines)).replace(_NAME_MARK, physical)
+        texts.append(text.replace(_LINES_TEXT, canonical_json(lines)) if lines else text)
+    first = len(texts)
+    texts += [canonical_json(_placed(first + i, widget, region)) for i, widget in enumerate(board.drifts)]
+    texts.append(_split_text(len(texts), region).replace(_NAME_MARK, physical))
     return '{"widgets":[' + ",".join(texts) + "]}"
 
 
