@@ -383,14 +383,15 @@ def _created_document(inner: Any, lookup: Lookup) -> Any:
     :data:`~mlops_infra.plan.normalize._ABNORMAL`: read back from that text), made from that text
     at once: read back with each unknown sentinel spelled out (:data:`_UNKNOWN_VALUE`), as
     :func:`_unknowns` would write, spell and read the tree again (orjson writes what it read from
-    its own text as it was); MISSING where the shortcut does not apply (the walk then runs)."""
+    its own text as it was); MISSING where the shortcut does not apply or gives a scalar (a document
+    that is a ref: the walk's value, a change shared through ``made``)."""
     if type(inner) not in _CONTAINERS:
         return MISSING
     try:
         text = created_text(inner, lookup)
     except (_Unresolved, orjson.JSONEncodeError, TypeError):
         return MISSING
-    if _abnormal(text):  # null included: what _unknowns reads back never held NaN
+    if text[:1] not in (b"{", b"[") or _abnormal(text):  # null included: what is read back held no NaN
         return MISSING
     if _UNKNOWN_TEXT in text:  # then not the secret placeholder either
         return orjson.loads(_UNKNOWN_VALUE.sub(_SPELLED_TEXT, text))

@@ -713,7 +713,12 @@ def test_a_new_resources_changes_made_in_one_loop_are_those_of_its_walk() -> Non
 
     check()
     assert {0, 1, 2} <= set(taken)
-    made: dict = {}
+    for document, value in ((ref("count", "arn"), 3), (ref("new", "arn"), UNKNOWN_AFTER_APPLY)):
+        made: dict = {}  # a $json document that is a ref: a scalar change, shared as the walk shares it
+        changes = diff_module.new_resource_changes({"a": json_of(document)}, name="res", rule=RULE, lookup=lookup,
+                                                   secrets_provider=None, sensitive=matcher(()), made=made)
+        assert changes is not None and changes[0].after == value and list(made.values()) == [changes[0]]
+    made = {}
     changes = diff_module.new_resource_changes(
         {"role": ref("new", "arn"), "name": "n", "actions": [ref("new", "arn")], "threshold": 0.5, "count": 2.0,
          "tags": {"a": "1"}, "policy": json_of({"Resource": ref("kept", "arn")}), "gone": None, "tagsAll": {"a": "1"}},
