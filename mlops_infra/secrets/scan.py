@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from mlops_infra.secrets import split_pass
-from mlops_infra.secrets.rules import KEY40, RULES, Rule, pattern_of, plugin_accept
+from mlops_infra.secrets.rules import RULES, Rule, pattern_of, plugin_accept
 
 WINDOW = 1024
 """Bytes looked at before a prefilter hit (clipped to its line)."""
@@ -114,14 +114,26 @@ _FOLDED_RULES: tuple[tuple[bytes, Rule], ...] = tuple(
 _ORDER = {id(r): i for i, r in enumerate(RULES)}
 
 
+REMEMBERED = 512
+"""The longest hit (:func:`_rules_of_hit`) and window (:func:`_nothing_to_find`) whose answer is
+remembered: a graph repeats the same line, one per scaling policy, and its hit."""
+
+
 def _rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
     """The rules whose trigger matched ``hit`` (the prefilter's matched bytes)."""
+    return _remembered_rules_of_hit(hit) if len(hit) <= REMEMBERED else _find_rules_of_hit(hit)
+
+
+def _find_rules_of_hit(hit: bytes) -> tuple[Rule, ...]:
     rules = _BY_ANCHOR.get(hit)
     if rules is None and hit.lower() in _FOLDED:
         rules = _BY_ANCHOR.get(hit.lower())
     if rules is not None:
         return rules
     return tuple(r for pattern, group in _BY_PATTERN if pattern.fullmatch(hit) for r in group)
+
+
+_remembered_rules_of_hit = lru_cache(maxsize=256)(_find_rules_of_hit)
 
 
 def _parts(size: int) -> int:
@@ -193,7 +205,6 @@ def _with_anchored(window: bytes, rules: set[Rule]) -> list[Rule]:
 
 
 _KEY40_RULES = tuple(r for r in RULES if r.key40)
-_KEY40_TOKEN = re.compile(KEY40.encode())
 
 
 @cache
@@ -212,12 +223,40 @@ def _nothing_to_find(window: bytes, rules: set[Rule]) -> bool:
     """Whether the rules :func:`_with_anchored` would try on ``window`` surely find nothing there,
     known cheaply: ``rules`` are 40-character key rules only, no other rule's trigger or anchor
     occurs in the window (so :func:`_with_anchored` adds key rules only), and no key rule accepts
-    any standalone 40-character token of the window. Every key rule reports its :data:`KEY40`
-    group (such a token) and only when its ``accept`` takes it (tests/secrets/test_scan_fast_path.py
-    checks both, and that the scan finds the same with and without this shortcut)."""
-    if not all(r.key40 for r in rules) or _others().search(window) is not None:
+    any standalone 40-character token of the window. Every key rule reports its
+    :data:`~mlops_infra.secrets.rules.KEY40` group (such a token) and only when its ``accept``
+    takes it (tests/secrets/test_scan_fast_path.py checks both, and that the scan finds the same
+    with and without this shortcut). The answer for a window of at most :data:`REMEMBERED` bytes
+    is remembered (a function of the window alone)."""
+    if not all(r.key40 for r in rules):
         return False
-    return not any(_a_key_rule_accepts(m.group(1).decode("ascii")) for m in _KEY40_TOKEN.finditer(window))
+    return _remembered_key_candidates_only(window) if len(window) <= REMEMBERED else _key_candidates_only(window)
+
+
+def _key_candidates_only(window: bytes) -> bool:
+    """No trigger or anchor of a rule but the 40-character key rules' occurs in ``window``, and no
+    key rule accepts any of its standalone 40-character tokens (:func:`_nothing_to_find`)."""
+    if _others().search(window) is not None:
+        return False
+    return not any(_a_key_rule_accepts(token.decode("ascii")) for token in _key40_tokens(window))
+
+
+def _key40_tokens(window: bytes) -> Iterator[bytes]:
+    """The tokens :data:`~mlops_infra.secrets.rules.KEY40` finds in ``window`` (its group), found
+    with RE2 (which has no look-arounds): such a token is a run of exactly 40 characters of the key
+    alphabet, the whole run (none before or after it), with no ``=`` after it; a match of
+    :func:`_key_runs` is a whole run (leftmost, greedy) with the ``=`` after it if any, so the
+    tokens are its 40-byte matches (tests/secrets/test_scan_fast_path.py compares the two)."""
+    return (m.group() for m in _key_runs().finditer(window) if m.end() - m.start() == 40)
+
+
+@cache
+def _key_runs() -> Any:
+    """Runs of 40 or more characters of the key alphabet, each with the ``=`` after it."""
+    return _compile_bytes(rb"[A-Za-z0-9/+]{40,}=?")
+
+
+_remembered_key_candidates_only = lru_cache(maxsize=256)(_key_candidates_only)
 
 
 @lru_cache(maxsize=1024)

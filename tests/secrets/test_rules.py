@@ -132,7 +132,8 @@ def test_the_standard_re_engine_finds_the_same(monkeypatch: pytest.MonkeyPatch) 
 
     expected = found()
     monkeypatch.setattr(scan_module, "engine", lambda: re)
-    caches = (scan_module._prefilter, scan_module._others, scan_module._prefilter_beside)
+    caches = (scan_module._prefilter, scan_module._others, scan_module._prefilter_beside,
+              scan_module._remembered_key_candidates_only, scan_module._key_runs)
     for cache in caches:
         cache.cache_clear()
     try:

@@ -178,3 +178,26 @@ def test_a_match_of_the_other_pattern_inside_a_trigger_is_not_reported_but_lies_
     assert result is not None
     starts = _starts(SPELLING, data)
     assert starts and all(any(s <= i < e for s, e in result[1]) for i in starts)
+
+
+# -- the shortcut's answers: remembered per window, its tokens found with RE2 ---------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(window=texts().map(lambda t: t.encode("utf-8", "surrogatepass")))
+@example(window=b"A" * 40 + b"=" + b"B" * 40)
+@example(window=b"A" * 40 + b" " + b"B" * 41 + b"\n" + b"C" * 80 + b"=")
+def test_the_tokens_found_with_re2_are_key40s(window: bytes) -> None:
+    """_key40_tokens (RE2, no look-arounds) finds exactly the tokens of KEY40 (re, look-arounds)."""
+    assert list(scan_module._key40_tokens(window)) == [m.group(1) for m in re.finditer(KEY40.encode(), window)]
+
+
+def test_a_remembered_answer_is_the_answer() -> None:
+    key_rules = {r for r in RULES if r.key40}
+    for line in [*HOT, '"targetTrackingScalingPolicyConfiguration": "Zq8/3kP2vN+7xR4mW1tY9bC6dF0gH5jL2nQ8sU3w"']:
+        window = f"    {line}\n".encode()
+        for _ in range(2):
+            assert scan_module._nothing_to_find(window, key_rules) == scan_module._key_candidates_only(window)
+    long = b'"' + b"x" * scan_module.REMEMBERED + b'": "targetTrackingScalingPolicyConfiguration"'
+    assert scan_module._nothing_to_find(long, key_rules)
+    assert scan_module._rules_of_hit(b'"' + b"A" * 40 + b'"') == scan_module._find_rules_of_hit(b'"' + b"A" * 40 + b'"')
