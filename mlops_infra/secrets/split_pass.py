@@ -14,7 +14,8 @@ Contract:
   with the group ``mark`` anywhere, stops the others at their next match (or their part's end). Only RE2 matching runs without the GIL, so this pays only where
   matching is most of the work (a prefilter with few hits over megabytes).
 
-Why the parts give the one pass's matches (what it relies on):
+Why the parts give the one pass's matches (what it relies on; RE2 sources as of google/re2
+972a15c, the binding as installed, google-re2 1.1):
 1. google-re2's ``finditer`` over bytes (``re2/__init__.py``, ``_Regexp._match``) calls
    ``RE2::Match(text, pos, endpos)`` (``UNANCHORED``) and continues from the end of each match: the
    one pass is ``M(0)``, where ``M(p)`` is the match ``first(p)`` found from ``p`` followed by ``M``
