@@ -123,6 +123,11 @@ def endpoint_facts(item: Endpoint, target: Target = "aws", *, fit: Fit | None = 
             "capturePercent": item.capture.sample_percent if item.capture else None, **memory_facts(fit)}
 
 
+def endpoint_instance(item: Endpoint, target: Target = "aws") -> str | None:
+    """``endpoint_facts(item, target)["instanceType"]``, without making the rest of the facts."""
+    return _shape(item.accelerator, item.instance_type, "inference", target)["instanceType"]
+
+
 def monitor_facts(item: Monitor, target: Target = "aws") -> dict[str, Any]:
     """A monitor; drift/quality metrics add their scheduled job (``compile/drift_job.py``):
     ``jobInstanceType``, ``jobScheduleSeconds`` (the schedule in effect, 1h when unset) and

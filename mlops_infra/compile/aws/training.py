@@ -104,7 +104,7 @@ def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
     """The RegisterModel step: ``CreateModelPackage`` arguments for the trained artifacts."""
     model = aws.ctx.system.item("models", item.registers)
     serving_types = sorted({instance for ep in aws.endpoints_by_model.get(item.registers, ())
-                            if (instance := facts.endpoint_facts(ep)["instanceType"])})
+                            if (instance := facts.endpoint_instance(ep))})
     inference: dict[str, Any] = {
         "Containers": [{"Image": model_serving_image(aws, item.registers, job_image(aws, item)),
                         "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
