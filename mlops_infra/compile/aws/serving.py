@@ -209,7 +209,13 @@ def _kept(item: Endpoint) -> ResourceOptions | None:
     old model would make the controller's rollout config, which names it for the ``primary`` variant,
     fail (CreateEndpointConfig needs existing models), and new instances of the old variant
     (autoscaling, a rollback) could not start. Models and endpoint configs cost nothing while kept."""
-    return ResourceOptions(retain_on_delete=True) if item.rollout.strategy == "canary" else None
+    return _RETAINED if item.rollout.strategy == "canary" else None
+
+
+_RETAINED = ResourceOptions(retain_on_delete=True)
+"""The options of a canary endpoint's model and config (:func:`_kept`; immutable, so one object for all)."""
+_CONTROLLED = ResourceOptions(ignore_changes=("endpointConfigName",))
+"""The options of a canary endpoint, whose config the controller switches (immutable, one object for all)."""
 
 
 def _bake(item: Endpoint) -> int:
@@ -445,7 +451,7 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         return
     model = _add_model(aws, item, component, role)
     config, config_name = _add_config(aws, item, component, model, instance)
-    controlled = ResourceOptions(ignore_changes=("endpointConfigName",)) if item.rollout.strategy == "canary" else None
+    controlled = _CONTROLLED if item.rollout.strategy == "canary" else None
     config_name_ref, deployment = ref(config, "name"), _deployment_config(aws, item)
     endpoint = aws.add(ENDPOINT, f"{item.name}-endpoint", {
         "name": physical, "endpointConfigName": config_name_ref, "deploymentConfig": deployment,
