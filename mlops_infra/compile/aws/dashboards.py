@@ -231,8 +231,9 @@ _NAME_MARK = "<endpoint>"
 writes it as itself between quotes, and no text of those widgets can hold it (``<`` is in no physical
 name, ``a-z0-9-``, nor in a region or variant, checked, and the other texts are constants)."""
 _LINES_MARK = "<lines>"
-"""Stands for a widget's lines (a list) in :func:`_first_text`: replaced with their JSON text where
-``json.dumps`` wrote the mark, :data:`_LINES_TEXT`."""
+"""Stands for a widget's lines in :func:`_first_text`: a string given where the widget takes its list of
+lines, so ``json.dumps`` writes :data:`_LINES_TEXT` where the list's text goes, and that text is
+replaced with the list's."""
 _LINES_TEXT = json.dumps(_LINES_MARK)
 _PLAIN_NAME = re.compile(r"[a-z0-9-]+")
 """What ``json.dumps`` writes as itself between quotes (ASCII, no quote, backslash or control character)."""
