@@ -331,8 +331,8 @@ class _Planner:
                 attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
             return self._record(res, Action.CREATE, reason, attrs)
         norm: Normalized | None = None
-        # state._inputs: the stored inputs as read (compact JSON bytes from a file), not decoded again
-        if normalize.unchanged(state._inputs, res.inputs, rule=rule, lookup=self.lookup):
+        # the stored inputs as read (compact JSON bytes from a file), not decoded again
+        if normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
         elif (norm := self._normalize(state, res, rule)).differs:
             options = option_matcher(res.options.replace_on_changes)

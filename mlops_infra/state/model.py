@@ -97,6 +97,16 @@ class StateResource:
         return stored if type(stored) is dict else orjson.loads(stored)
 
     @property
+    def stored_inputs(self) -> bytes | dict[str, Any]:
+        """The inputs as this resource keeps them, not decoded: for one read from a state file
+        (:meth:`packed`), their compact JSON bytes as orjson writes them (``orjson.loads`` of them
+        is :attr:`inputs`, types included); for one made with dicts (a live read, a test), the
+        inputs dict itself, not a copy. Read, never change it. For a text comparison with the
+        stored inputs (``mlops_infra.plan.normalize.unchanged`` takes either form) without the
+        decoding :attr:`inputs` does."""
+        return self._inputs
+
+    @property
     def outputs(self) -> dict[str, Any]:
         stored = self._outputs
         if type(stored) is dict:

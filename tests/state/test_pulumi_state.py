@@ -732,3 +732,26 @@ def test_one_output_is_what_the_outputs_hold(inputs: dict, outputs: dict) -> Non
         for name in "abcdef":
             one, expected = resource.output(name, "absent"), whole.get(name, "absent")
             assert json.dumps(one) == json.dumps(expected) and type(one) is type(expected)
+
+
+def test_stored_inputs_are_the_inputs_as_kept() -> None:
+    """``StateResource.stored_inputs``: a state file's resource gives the compact JSON bytes orjson
+    writes of its inputs (decoding them gives ``inputs``, types included), whether the file was read
+    resource by resource or whole; a resource made with dicts gives its inputs dict itself."""
+    from mlops_infra.state.model import StateResource
+
+    inputs = {"b": 1.0, "a": [True, None, "x"], "c": {"z": 1, "y": -0.0}}
+    doc = {"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": {"b": 1.0}}]}}
+    kinds = []
+    for text in (json.dumps(doc, indent=4), json.dumps(doc)):
+        resource = parse_state(text.encode(), "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
+        stored = resource.stored_inputs
+        kinds.append(type(stored))
+        if type(stored) is bytes:
+            assert stored == orjson.dumps(inputs) and json.dumps(orjson.loads(stored)) == json.dumps(inputs)
+        else:
+            assert json.dumps(stored) == json.dumps(inputs)
+    assert kinds == [bytes, dict]  # read resource by resource (packed), then whole
+    plain = StateResource("urn:a", "t:m:T", inputs=inputs)
+    assert plain.stored_inputs is inputs
