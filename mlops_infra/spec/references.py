@@ -2,7 +2,9 @@
 
 Contract: :func:`check_unique_names` reports the second (and later) item of a name, at its
 ``name``; :func:`check_references` reports each reference that resolves to nothing, at the
-reference itself, with a did-you-mean and the list of known names. In a partial check (an invalid
+reference itself, with a did-you-mean and the list of known names, and each name a list of
+references repeats, at the repeat (a list names a set: ``on_alerts: [drift, drift]`` would make
+two retraining rules of one name, which the compiler refuses as a duplicate resource). In a partial check (an invalid
 document), an item left out as invalid still exists: references to it resolve
 (:attr:`~mlops_infra.spec.context.CheckContext.known_elsewhere`), and only repeats among the
 items checked are reported.
@@ -69,6 +71,10 @@ def check_references(ctx: CheckContext) -> Iterator[Diagnostic]:
             item = items[i]
             values = value if isinstance(value, list) else [value]
             for j, name in enumerate(values):
+                if j and name in values[:j]:
+                    yield _repeated(section, item.name, fields, target, name, values.index(name),
+                                    (section, i, *fields, j))
+                    continue
                 if name in known or elsewhere.resolves(target, name):
                     continue
                 path = (section, i, *fields, j) if isinstance(value, list) else (section, i, *fields)
@@ -83,6 +89,16 @@ def _unknown(section: str, owner: str, fields: tuple[str, ...], target: str, nam
         "unknown-reference", f'Unknown {noun} "{name}"',
         f'{SINGULAR[section].capitalize()} "{owner}" refers in {".".join(fields)} to {noun} "{name}", which is not '
         f"defined in {target}.{did_you_mean(name, known)} Known {target}: {known_list(known)}.",
+        path, f"{section}.{owner}")
+
+
+def _repeated(section: str, owner: str, fields: tuple[str, ...], target: str, name: str, first: int,
+              path: tuple) -> Diagnostic:
+    noun = SINGULAR[target]
+    return error(
+        "repeated-reference", f'{noun.capitalize()} "{name}" is listed twice',
+        f'{SINGULAR[section].capitalize()} "{owner}" already names {noun} "{name}" in {".".join(fields)} '
+        f"(item {first + 1}); each {noun} is listed once. Remove this one.",
         path, f"{section}.{owner}")
 
 

@@ -49,6 +49,25 @@ def test_unknown_reference_has_did_you_mean_and_known_names(reference_text: str)
     assert d.address == "training_jobs.retrain"
 
 
+@pytest.mark.parametrize(("line", "repeated", "noun", "path"), [
+    ("      on_alerts: [fraud-drift]", "      on_alerts: [fraud-drift, fraud-drift]", "Alert",
+     ("training_jobs", 0, "triggers", "on_alerts", 1)),
+    ("    notify: [ml-team]", "    notify: [ml-team, ml-team]", "Channel", ("alerts", 0, "notify", 1)),
+])
+def test_a_name_repeated_in_a_list_of_references_is_an_error_at_the_repeat(
+        reference_text: str, line: str, repeated: str, noun: str, path: tuple) -> None:
+    """A list of references names a set: a retraining trigger repeated made two EventBridge rules of
+    one name, and the compile stopped on the duplicate URN as an internal error (found by a
+    property test of mutated documents)."""
+    text = edit(reference_text, line, repeated)
+    result = parse_system(text)
+    found = without_reference_warnings(result.diagnostics)
+    assert [(d.code, d.severity, d.path) for d in found] == [("repeated-reference", "error", path)]
+    assert found[0].summary.startswith(f"{noun} ") and "listed twice" in found[0].summary
+    assert "Remove this one." in found[0].detail
+    assert found[0].location.line == line_of(text, repeated)
+
+
 def test_duplicate_names_point_at_the_second(reference_text: str) -> None:
     result = parse_system(edit(reference_text, "  - name: ml-team\n", "  - name: oncall\n"))
     d = by_code(result, "duplicate-name")
