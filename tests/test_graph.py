@@ -7,7 +7,16 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_infra.graph import canonical_json, is_ref, iter_refs, ref, ref_urns, resolve
+from mlops_infra.graph import (
+    GraphBuilder,
+    ResourceOptions,
+    canonical_json,
+    is_ref,
+    iter_refs,
+    ref,
+    ref_urns,
+    resolve,
+)
 
 _FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [1e-5, 1.5e-7, 1e-9, 0.0001, 1e16, 1e-10, 0.1, -2.0, 123456789.125, float("nan"), float("inf")])
@@ -106,3 +115,44 @@ def test_digest_of_a_graph_of_several_batches_is_the_digest_of_its_json() -> Non
     data.pop("modelVersions")
     assert len(graph.resources) == 2 * _DIGEST_BATCH + 1
     assert graph.digest() == hashlib.sha256(canonical_bytes(data)).hexdigest()
+
+
+_OPTIONS = st.builds(ResourceOptions, protect=st.booleans(),
+                     replace_on_changes=st.lists(st.sampled_from(["a", "b.c"]), max_size=2).map(tuple),
+                     delete_before_replace=st.booleans(),
+                     ignore_changes=st.lists(st.sampled_from(["tags", "x"]), max_size=2).map(tuple),
+                     additional_secret_outputs=st.lists(st.just("s"), max_size=1).map(tuple),
+                     retain_on_delete=st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.none() | st.just(ResourceOptions()) | _OPTIONS, st.booleans(), _VALUES,
+                          st.integers(0, 3), st.text(max_size=3), st.booleans()), max_size=8),
+       st.integers(1, 4))
+def test_digest_rows_give_the_digest_of_to_json(rows, batch) -> None:
+    """The digest's own rows (:func:`mlops_infra.graph._json_rows`) hash as ``to_json`` of each
+    resource does: with graph.REF_HINTS off (``to_json``), and the SHA-256 of the whole canonical
+    JSON; options of every kind (none, equal to the default but another object, set), dependencies
+    none, one or several, components, odd inputs (the fallback's too), small batches."""
+    import hashlib
+
+    from mlops_infra import graph as graph_module
+    from mlops_infra.jsoncodec import canonical_bytes
+
+    builder = GraphBuilder("proj", "dev")
+    urns: list[str] = []
+    for n, (options, custom, value, deps, address, provider) in enumerate(rows):
+        urns.append(builder.add("t:m:T", f"r{n}", {"v": value}, custom=custom, options=options,
+                                depends_on=urns[:deps], address=address,
+                                provider="urn:pulumi:dev::proj::pulumi:providers:aws::p" if provider else None))
+    real_batch, real_hints = graph_module._DIGEST_BATCH, graph_module.REF_HINTS
+    graph_module._DIGEST_BATCH = batch
+    try:
+        fast = builder.build().digest()
+        graph_module.REF_HINTS = False
+        slow = builder.build().digest()
+    finally:
+        graph_module._DIGEST_BATCH, graph_module.REF_HINTS = real_batch, real_hints
+    data = builder.build().to_json()
+    data.pop("modelVersions", None)
+    assert fast == slow == hashlib.sha256(canonical_bytes(data)).hexdigest()
