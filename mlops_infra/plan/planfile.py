@@ -22,10 +22,12 @@ Contract:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import write_text_atomic
 from mlops_infra.plan.model import PLAN_FORMAT_VERSION, Plan, plan_json_schema
@@ -54,7 +56,63 @@ def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
         "plan": plan.to_json(),
         "graph": graph.to_json() if graph is not None else None,
     }
-    return json.dumps(envelope, indent=2, sort_keys=True) + "\n"
+    text = _orjson_text(envelope)
+    return json.dumps(envelope, indent=2, sort_keys=True) + "\n" if text is None else text
+
+
+def _orjson_text(value: Any) -> str | None:
+    """``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` written by orjson
+    (:func:`mlops_infra.jsoncodec.orjson_pretty_bytes`), where that is provably the same text: ``value``
+    is JSON data (objects, lists, strings, integers, booleans, None, finite floats) and orjson's bytes
+    are ASCII with nothing :func:`~mlops_infra.jsoncodec.spelled_as_stdlib` says ``json`` spells
+    otherwise (the shortcut ``graph --format json`` takes, for data without NaN or infinity, which
+    orjson writes as ``null`` and ``json`` as ``NaN``/``Infinity``: orjson 3.13's README, "float";
+    a prior state read leniently may hold them; orjson raises on a key that is not a string and on
+    an integer beyond 64 bits: README, ``dumps``); None otherwise, for ``json`` to write it
+    (``json.dumps`` with an indent runs the standard library's Python encoder, not its C one:
+    ``json/encoder.py``, ``JSONEncoder.iterencode``, ``c_make_encoder`` only when ``indent is None``)."""
+    if not _json_data(value):
+        return None
+    data = jsoncodec.orjson_pretty_bytes(value)
+    if data is None or not jsoncodec.spelled_as_stdlib(data):
+        return None
+    return data.decode()
+
+
+def _json_data(value: Any) -> bool:
+    """Whether ``value`` holds only objects, lists, strings, integers, booleans, None and finite
+    floats, of exactly those types (keys are not read: orjson refuses a key that is not a string).
+    The types of a container's members are collected at C speed; only a container holding another
+    container or a float has its members looked at one by one."""
+    if type(value) not in _CONTAINERS:
+        return _scalar_is_json(value)
+    stack = [value]
+    pop, push, finite = stack.pop, stack.append, math.isfinite
+    while stack:
+        item = pop()
+        members = item.values() if type(item) is dict else item
+        kinds = set(map(type, members))
+        if kinds <= _SCALARS:
+            continue
+        if not kinds <= _JSON_TYPES:
+            return False
+        for member in members:
+            kind = type(member)
+            if kind is dict or kind is list:
+                push(member)
+            elif kind is float and not finite(member):
+                return False
+    return True
+
+
+def _scalar_is_json(value: Any) -> bool:
+    """:func:`_json_data` of a value that is not an object or a list."""
+    return type(value) in _SCALARS or (type(value) is float and math.isfinite(value))
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list})
+_JSON_TYPES = _SCALARS | _CONTAINERS | {float}
 
 
 def save_plan(path: str | Path, plan: Plan, *, graph: Any | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import stat
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import strategies as st
 
 import mlops_infra.fileio as fileio
 from mlops_infra.errors import UserError
@@ -166,3 +168,71 @@ def test_the_schema_rejects_an_unknown_action(plans) -> None:
     doc = plans["create"][0].to_json()
     doc["resourceChanges"][0]["action"] = "destroy"
     assert list(jsonschema.Draft202012Validator(plan_json_schema()).iter_errors(doc))
+
+
+class _Name(str):
+    pass
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [1e-5, 1.5e-7, 2.5e-05, 1e16, 1e22, 0.1, -2.0, 1e15, 123456789.125, float("nan"), float("-inf")])
+_TEXT = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é€\u2028😀\x7f\n\t\"\\/"), max_size=6)
+_SCALARS = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.integers(-1000, 1000) | _FLOATS | _TEXT
+            | _TEXT.map(_Name) | st.just(_Colour.RED))
+_VALUES = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
+    | st.dictionaries(_TEXT | _TEXT.map(_Name), inner, max_size=4)
+    | st.dictionaries(st.integers(0, 3), inner, min_size=1, max_size=2), max_leaves=25)
+
+
+def test_plan_file_text_by_orjson_is_json_dumps_text() -> None:
+    """Where planfile._orjson_text answers, its text is ``json.dumps(value, indent=2, sort_keys=True)``'s
+    with the newline: NaN and infinities, floats json spells otherwise, non-ASCII and DEL, integers
+    beyond 64 bits, tuples, str subclasses, an enum member (json refuses it, orjson writes its value)
+    and keys that are not strings are drawn; plain JSON values take the shortcut often."""
+    from hypothesis import given, settings
+
+    import mlops_infra.plan.planfile as planfile_module
+
+    taken = []
+
+    @settings(max_examples=800, deadline=None)
+    @given(st.dictionaries(_TEXT, _VALUES, max_size=4) | _VALUES)
+    def check(value) -> None:
+        text = planfile_module._orjson_text(value)
+        if text is not None:
+            taken.append(value)
+            assert text == json.dumps(value, indent=2, sort_keys=True) + "\n"  # raises where json refuses
+
+    check()
+    assert len(taken) >= 30
+
+
+def test_plan_files_are_json_dumps_text_with_the_shortcut_on_and_off(plans) -> None:
+    """dumps_plan gives json.dumps' text for every fixture plan (with its graph and without), and for
+    a plan holding NaN and infinity (a prior state read leniently): with the shortcut on and off
+    (test_normalize's _walk_only switch)."""
+    import dataclasses
+
+    import mlops_infra.plan.normalize as normalize_module
+    import mlops_infra.plan.planfile as planfile_module
+    from mlops_infra.plan.model import AttributeChange
+    from tests.plan.test_normalize import _walk_only
+
+    plan, graph = plans["replace"]
+    first = dataclasses.replace(plan.changes[0], changes=(AttributeChange("x", float("nan"), float("inf")),))
+    odd = dataclasses.replace(plan, changes=(first, *plan.changes[1:]))
+    cases = [*plans.values(), *((p, None) for p, _ in plans.values()), (odd, None)]
+    for plan, graph in cases:
+        envelope = json.loads(dumps_plan(plan, graph))  # NaN and Infinity read back as json writes them
+        expected = json.dumps({"planfile": envelope["planfile"], "plan": plan.to_json(),
+                               "graph": graph.to_json() if graph is not None else None}, indent=2, sort_keys=True) + "\n"
+        assert dumps_plan(plan, graph) == expected
+        assert (planfile_module._orjson_text(envelope) is None) == (plan is odd)  # the shortcut taken
+        with _walk_only(normalize_module):
+            assert dumps_plan(plan, graph) == expected
+    assert "NaN" in dumps_plan(odd)
