@@ -765,7 +765,8 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     resolved and ``$json`` documents as their sorted text) answers True only where the walk, its
     shortcuts on or off, finds no difference and counts no unverifiable secret: for stored inputs
     made as the engine stores the desired ones (``__defaults`` first, provider-filled keys after,
-    keys in another order maybe) and nearly so (a changed leaf, an int for a float, a tail key the
+    keys in another order maybe, or the whole object with its keys sorted at every level as Pulumi
+    writes a state) and nearly so (a changed leaf, an int for a float, a tail key the
     walk keeps, the desired text itself), with nulls, NaN, engine keys, sentinels, secrets, archives and every kind of ref,
     under rules that ignore paths, stringify, and ``ignore_changes``. It answers True often."""
     from hypothesis import given, settings
@@ -816,13 +817,14 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     tails = [{}, {"region": "eu-west-1"}, {"__internal": {}}, {"empty": []}, {"name": "res-abcdef1"},
              {"extra": "kept by the walk"}, {"region": None, "other": {}}]
     answered = []
+    sorted_answers = []  # keys sorted as Pulumi writes them, a provider-filled key among the desired ones maybe
 
     @settings(max_examples=1000, deadline=None)
     @given(st.dictionaries(st.sampled_from(["a", "b", "policy", "tagsAll", "region"]), trees, min_size=1,
                            max_size=4),
            st.integers(0, len(rules) - 1), st.integers(0, len(tails) - 1), st.booleans(), st.integers(0, 5),
-           st.booleans(), st.booleans())
-    def check(desired, which, tail, listed, how, reorder, keep) -> None:
+           st.booleans(), st.booleans(), st.booleans())
+    def check(desired, which, tail, listed, how, reorder, keep, engine_layout) -> None:
         prior = {k: stored(v, reorder) for k, v in desired.items()}
         if how == 1:
             prior[sorted(prior)[0]] = "zz"
@@ -835,12 +837,14 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
             prior = desired  # stored as the desired text verbatim: sentinels and refs as they are
         extra = {k: v for k, v in tails[tail].items() if k not in desired}
         head = {"__defaults": sorted(extra) if listed else []} if extra or listed else {}
-        text = orjson.dumps({**head, **prior, **extra})
+        text = orjson.dumps({**head, **prior, **extra}, option=orjson.OPT_SORT_KEYS if engine_layout else None)
         ignore_changes = ("b",) if keep else ()
         proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup)
         if not proved:
             return
         answered.append((which, tail, how))
+        if engine_layout and list(orjson.loads(text)) != [*head, *prior, *extra]:  # the order the walk meets differs
+            sorted_answers.append(how)
         kwargs = {"rule": rules[which], "lookup": lookup, "ignore_changes": ignore_changes,
                   "secrets_provider": "b64"}
         fast = norm(orjson.loads(text), desired, **kwargs)
@@ -852,9 +856,18 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     check()
     assert len(answered) >= 60 and {0, 1, 2} <= {which for which, _, _ in answered}, len(answered)
     assert {how for _, _, how in answered} >= {0, 2, 3}  # equal, floats alike, keys as stored
+    assert len(sorted_answers) >= 10, len(sorted_answers)  # proved with the keys in the engine's order, not the desired one
     changed = {"policy": json_of({"Resource": [ref("kept", "arn")]}), "tags": {"a": 1.0}}
     same = orjson.dumps({"__defaults": ["region"], "policy": '{"Resource":["arn:aws:iam::1:role/kept"]}',
                          "tags": {"a": 1.0}, "region": "eu-west-1"})
     assert module.unchanged(same, changed, rule=RULE, lookup=lookup)
     assert not module.unchanged(same.replace(b"1.0", b"1"), changed, rule=RULE, lookup=lookup)
     assert not module.unchanged(same.replace(b'"region"]', b'"other"]'), changed, rule=RULE, lookup=lookup)
+    engine = orjson.dumps({"__defaults": ["forceDestroy"], "bucket": "b", "forceDestroy": False,
+                           "tags": {"a": "1", "b": "2"}})  # sorted, a provider-filled key in the middle
+    assert module.unchanged(engine, {"tags": {"b": "2", "a": "1"}, "bucket": "b"}, rule=RULE, lookup=lookup)
+    assert module.unchanged(b'{"a":1,"b":2}', {"b": 2, "a": 1}, rule=RULE, lookup=lookup)  # no __defaults at all
+    assert not module.unchanged(engine, {"tags": {"b": "2", "a": "1"}, "bucket": "c"}, rule=RULE, lookup=lookup)
+    assert not module.unchanged(engine.replace(b'["forceDestroy"]', b"[]"), {"tags": {"b": "2", "a": "1"},
+                                                                               "bucket": "b"},
+                                rule=RULE, lookup=lookup)
