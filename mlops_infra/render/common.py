@@ -35,13 +35,22 @@ ACTION_ORDER = (Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE, Act
 _BARE = (REDACTED, UNKNOWN_AFTER_APPLY)
 
 
+_TEXT = json.encoder.encode_basestring
+"""``json.dumps(text, ensure_ascii=False)`` of a string: what ``JSONEncoder.encode`` returns for one
+without ``ensure_ascii`` (``json/encoder.py``), without making an encoder per call."""
+_INLINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+"""The encoder ``json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))`` makes
+for each call (``json/__init__.py``: any argument but the defaults makes a new one), made once: an
+encoder keeps nothing between calls of ``encode``."""
+_DOCUMENT = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
+"""Likewise ``json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)``'s encoder."""
+
+
 def fmt_value(value: Any) -> str:
     """A JSON value as it reads in a plan: ``"text"``, ``3``, ``{"a": 1}``; markers bare."""
-    if isinstance(value, str) and value in _BARE:
-        return value
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+        return value if value in _BARE else _TEXT(value)
+    return _INLINE.encode(value)
 
 
 INLINE_MAX = 80
@@ -88,7 +97,7 @@ def _is_text(value: Any) -> bool:
 
 def _key(key: Any) -> str:
     key = str(key)
-    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _PLAIN_KEY.match(key) else _TEXT(key)
 
 
 def _text_lines(text: str, full: bool) -> list[str]:
@@ -119,8 +128,7 @@ def _entry(label: str, value: Any, full: bool) -> list[str]:
     if _is_text(value):
         return [f"{label} <<EOT", *(f"  {line}" for line in _text_lines(value, full)), "  EOT"]
     if isinstance(value, str) and (document := _json_document(value)) is not None:
-        return [f"{label} <<JSON", *(f"  {line}" for line in json.dumps(document, indent=2, sort_keys=True,
-                                                                       ensure_ascii=False).splitlines()), "  JSON"]
+        return [f"{label} <<JSON", *(f"  {line}" for line in _DOCUMENT.encode(document).splitlines()), "  JSON"]
     inline = fmt_value(value)
     if not isinstance(value, dict | list) or len(inline) + len(label) <= INLINE_MAX or not value:
         return [f"{label} {inline}"]
@@ -137,7 +145,7 @@ def _block(value: Any, full: bool = False) -> tuple[str, list[str], str] | None:
             return None
         document = _json_document(value)
         if document is not None:
-            return "<<JSON", json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).splitlines(), "JSON"
+            return "<<JSON", _DOCUMENT.encode(document).splitlines(), "JSON"
         if _is_text(value):
             return "<<EOT", value.rstrip("\n").split("\n"), "EOT"
         return None

@@ -132,3 +132,37 @@ def test_drift_items_in_every_shape() -> None:
                           "changes": [{"path": "x", "prior": 1, "live": 2}]})
     assert (triple.symbol, triple.name, triple.changes[0].after) == ("~", "bucket", "Suspended")
     assert (as_json.symbol, as_json.changes[0].before, as_json.changes[0].after) == ("-", 1, 2)
+
+
+def test_values_and_keys_print_as_json_dumps_prints_them() -> None:
+    """fmt_value, _key and the <<JSON blocks use encoders made once (and json.encoder.encode_basestring
+    for strings): the text json.dumps gives with the same arguments, for values of every JSON kind
+    (non-ASCII, control characters, NaN, str subclasses, the plan's markers) and odd keys."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.render import common
+
+    class Name(str):
+        pass
+
+    text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é€\u2028😀\x7f\n\"\\"), max_size=8)
+    scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | text | text.map(Name)
+               | st.sampled_from([REDACTED, "(known after apply)"]))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(text, inner, max_size=4), max_leaves=20)
+
+    @settings(max_examples=500, deadline=None)
+    @given(values, text)
+    def check(value, key) -> None:
+        if isinstance(value, str) and value in (REDACTED, "(known after apply)"):
+            assert common.fmt_value(value) == value
+        elif isinstance(value, str):
+            assert common.fmt_value(value) == json.dumps(value, ensure_ascii=False)
+        else:
+            assert common.fmt_value(value) == json.dumps(value, sort_keys=True, ensure_ascii=False,
+                                                         separators=(", ", ": "))
+        assert common._key(key) in (key, json.dumps(key, ensure_ascii=False))
+        assert common._DOCUMENT.encode(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+    check()
