@@ -7,6 +7,8 @@
    explicit provider references ``<urn>::<id>``, secret outputs as ciphertext), then adds what
    pulumi-aws v7 fills in on every AWS resource (``region`` listed in ``__defaults``) and reads
    the checkpoint back with :func:`mlops_infra.state.pulumi_state.parse_state` (timed separately).
+   Every ``inputs`` and ``outputs`` object is written with its keys sorted at every level, as
+   Pulumi writes them (:func:`engine_order`).
 3. The desired graph changes about 1% of the resources: every 100th endpoint gets a new model
    version (on AWS: models and endpoint configs replaced, endpoints and alarms updated, scaling
    targets replaced; on Kubernetes: InferenceServices updated) and more resources get an
@@ -60,6 +62,28 @@ def applied_checkpoint(graph) -> dict:
     return checkpoint
 
 
+def engine_order(checkpoint: dict) -> dict:
+    """``checkpoint`` with the keys of every resource's ``inputs`` and ``outputs`` sorted at every
+    level, in place: Pulumi keeps them as Go maps, which ``encoding/json`` writes "with the map keys
+    sorted" (pkg.go.dev/encoding/json, ``Marshal``; every such object of the states in
+    ../shared/fixtures/pulumi is sorted), while a record's own fields keep their struct order. A
+    state in the compiler's key order flatters the planner (``normalize.unchanged`` proves a
+    resource from text: found by comparing the two, the sorted layout took its second path)."""
+
+    def ordered(value):
+        if isinstance(value, dict):
+            return {key: ordered(value[key]) for key in sorted(value)}
+        if isinstance(value, list):
+            return [ordered(item) for item in value]
+        return value
+
+    for record in checkpoint["checkpoint"]["latest"]["resources"]:
+        for side in ("inputs", "outputs"):
+            if isinstance(record.get(side), dict):
+                record[side] = ordered(record[side])
+    return checkpoint
+
+
 def _tags(record: dict) -> dict | None:
     """The tag map of a state record: AWS ``tags`` or Kubernetes ``metadata.labels``."""
     inputs = record.get("inputs") or {}
@@ -100,7 +124,7 @@ def build(endpoints: int, env: str, indent: int | None = None):
                          options=PlanOptions(summarize_ml=False, estimate_cost=False))
     custom = sum(1 for r in desired.resources if r.custom)
     edits = edit_tags(checkpoint, baseline.counts.total, custom // 100)
-    text = json.dumps(checkpoint, indent=indent) + ("\n" if indent else "")
+    text = json.dumps(engine_order(checkpoint), indent=indent) + ("\n" if indent else "")
     start = time.perf_counter()
     prior = parse_state(text, "bench")
     parse_seconds = time.perf_counter() - start
