@@ -75,8 +75,12 @@ class _Lines:
 
 
 def _plain(parts: tuple[tuple[str, str | None] | str, ...]) -> str:
-    """What ``Text.plain`` gives for ``parts`` (``Text.append`` strips control codes)."""
-    return "".join(p if isinstance(p, str) else p[0] for p in parts).translate(STRIPPED_CONTROL_CODES)
+    """What ``Text.plain`` gives for ``parts`` (``Text.append`` strips control codes). A text that
+    ``str.isprintable`` holds none of them (they are control characters, Unicode category Cc, which
+    the Python docs of ``str.isprintable`` count as not printable) is returned without ``translate``,
+    which looks up every character in the table (most lines of a large plan)."""
+    text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+    return text if text.isprintable() else text.translate(STRIPPED_CONTROL_CODES)
 
 
 STRIPPED_CONTROL_CODES = dict.fromkeys((7, 8, 11, 12, 13))

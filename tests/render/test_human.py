@@ -152,3 +152,17 @@ def test_the_plain_text_strips_the_control_codes_rich_strips() -> None:
 
     every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
     assert every.translate(STRIPPED_CONTROL_CODES) == strip_control_codes(every)
+
+
+def test_plain_lines_skip_the_table_only_where_it_changes_nothing() -> None:
+    """_plain returns a printable text without translate: over every code point (alone and inside a
+    line), it gives what translate with the table gives, so every code the table strips is seen."""
+    from mlops_infra.render.human import STRIPPED_CONTROL_CODES, _plain
+
+    for c in range(0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue
+        char = chr(c)
+        line = ("ab ", ("x" + char, "dim"), " z")
+        assert _plain(line) == "".join(p if isinstance(p, str) else p[0] for p in line).translate(STRIPPED_CONTROL_CODES)
+        assert _plain((char,)) == char.translate(STRIPPED_CONTROL_CODES)
