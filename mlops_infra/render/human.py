@@ -56,7 +56,7 @@ class _Lines:
 
     def render(self, color: bool, width: int) -> str:
         if not color:
-            return "".join(_plain(line).rstrip() + "\n" for line in self.lines)
+            return "".join([_plain(line).rstrip() + "\n" for line in self.lines])
         from rich.console import Console
         from rich.text import Text
 
@@ -79,7 +79,7 @@ def _plain(parts: tuple[tuple[str, str | None] | str, ...]) -> str:
     ``str.isprintable`` holds none of them (they are control characters, Unicode category Cc, which
     the Python docs of ``str.isprintable`` count as not printable) is returned without ``translate``,
     which looks up every character in the table (most lines of a large plan)."""
-    text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+    text = "".join([p if isinstance(p, str) else p[0] for p in parts])
     return text if text.isprintable() else text.translate(STRIPPED_CONTROL_CODES)
 
 
