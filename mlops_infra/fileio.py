@@ -16,12 +16,14 @@ Contract:
   **Symlinks are written through**: ``--out link.json`` where ``link.json -> plans/x.json``
   replaces ``plans/x.json`` (atomically, in its own directory) and leaves the link a link, as a
   shell redirection would.
-- :func:`write_text_atomic` writes the whole text to a temporary file in the target's directory
-  (same file system), flushes and fsyncs it, then ``os.replace``-s it over the target, so a
-  reader sees either the old file or the new one, never a mix. On any error, and on SIGTERM or
-  SIGHUP while writing (main thread), the temporary file is removed and the target is untouched
+- :func:`write_bytes_atomic` writes the whole byte string to a temporary file in the target's
+  directory (same file system), flushes and fsyncs it, then ``os.replace``-s it over the target,
+  so a reader sees either the old file or the new one, never a mix. On any error, and on SIGTERM
+  or SIGHUP while writing (main thread), the temporary file is removed and the target is untouched
   (SIGKILL cannot be caught: a ``.NAME.*.tmp`` file may then remain). An existing target keeps
-  its permission bits; a new one gets ``0o644``.
+  its permission bits; a new one gets ``0o644``. :func:`write_text_atomic` is the same for a text,
+  written as its encoded bytes (no newline translation); a text that cannot be encoded raises
+  before any file is made.
 - :func:`write_new_files` writes a set of generated files (``init``'s stack, ``policy-pack``'s
   pack) under a directory, each atomically, refusing before writing any when one exists already
   and ``force`` is not given.
@@ -86,6 +88,13 @@ class OutputFile:
         """Write ``text`` atomically to :attr:`target`; OS errors become a ``UserError``."""
         try:
             write_text_atomic(self.target, text)
+        except OSError as err:
+            raise _refuse(self.requested, f"cannot write it: {err.strerror or err}") from None
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write ``data`` atomically to :attr:`target`; OS errors become a ``UserError``."""
+        try:
+            write_bytes_atomic(self.target, data)
         except OSError as err:
             raise _refuse(self.requested, f"cannot write it: {err.strerror or err}") from None
 
@@ -174,7 +183,16 @@ def _same_file(target: Path, target_stat: os.stat_result | None, other: Path) ->
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
-    """Replace ``path``'s content with ``text`` atomically (see the module contract).
+    """Replace ``path``'s content with ``text`` atomically (see the module contract): the bytes of
+    ``text.encode(encoding)``, as a text file opened with ``newline=""`` writes them (strict errors).
+
+    A symlink at ``path`` is written through (its target is replaced, the link stays).
+    """
+    write_bytes_atomic(path, text.encode(encoding))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` atomically (see the module contract).
 
     A symlink at ``path`` is written through (its target is replaced, the link stays).
     """
@@ -188,8 +206,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str 
         mode = NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with _removed_on_signal(tmp), os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
+        with _removed_on_signal(tmp), os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
             os.chmod(tmp, mode)

@@ -11,7 +11,11 @@ Contract:
   ``stateSerial``/``graphDigest`` repeat the plan's own and must agree with them. ``graph`` is the
   desired graph the plan was made from, when the caller saved it (so an apply can register exactly
   what was reviewed). No clock, user or host is recorded: equal plans give equal files.
-- :func:`save_plan` writes atomically (``mlops_infra.fileio.write_text_atomic``).
+- :func:`dumps_plan` is the file's text; :func:`dumps_plan_bytes` the same text as its bytes (ASCII:
+  ``json.dumps`` escapes every other character, and orjson's bytes are taken only when ASCII), made
+  without the text (a plan file's tens of megabytes are not decoded, then encoded back to be
+  scanned and written).
+- :func:`save_plan` writes atomically (``mlops_infra.fileio.write_bytes_atomic``).
 - :func:`load_plan` raises :class:`~mlops_infra.errors.UserError` for an unreadable, corrupt or
   foreign file and for an unknown format version, saying what to do (re-run plan); the plan part
   is validated against ``plan_json_schema()``.
@@ -29,7 +33,7 @@ from typing import Any
 
 from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
-from mlops_infra.fileio import write_text_atomic
+from mlops_infra.fileio import write_bytes_atomic
 from mlops_infra.plan.model import PLAN_FORMAT_VERSION, Plan, plan_json_schema
 
 PLANFILE_FORMAT_VERSION = 1
@@ -48,20 +52,40 @@ class SavedPlan:
     format_version: int = PLANFILE_FORMAT_VERSION
 
 
-def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
-    """The plan file text (sorted keys, indent 2, trailing newline): byte-stable for equal plans."""
-    envelope = {
+def plan_file_document(plan: Plan, graph: Any | None = None) -> dict[str, Any]:
+    """The plan file's JSON data (the envelope of the module contract)."""
+    return {
         "planfile": {"formatVersion": PLANFILE_FORMAT_VERSION, "kind": PLANFILE_KIND,
                      "stateSerial": plan.state_serial, "graphDigest": plan.graph_digest},
         "plan": plan.to_json(),
         "graph": graph.to_json() if graph is not None else None,
     }
+
+
+def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
+    """The plan file text (sorted keys, indent 2, trailing newline): byte-stable for equal plans."""
+    envelope = plan_file_document(plan, graph)
     text = _orjson_text(envelope)
     return json.dumps(envelope, indent=2, sort_keys=True) + "\n" if text is None else text
 
 
+def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str, Any] | None = None) -> bytes:
+    """``dumps_plan(plan, graph).encode()``, without the text: orjson's bytes as they are where
+    :func:`_orjson_bytes` answers, else ``json.dumps``' text encoded (ASCII, ``ensure_ascii``).
+    ``document``: :func:`plan_file_document` of ``plan`` and ``graph``, when the caller has it."""
+    envelope = plan_file_document(plan, graph) if document is None else document
+    data = _orjson_bytes(envelope)
+    return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode() if data is None else data
+
+
 def _orjson_text(value: Any) -> str | None:
-    """``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` written by orjson
+    """:func:`_orjson_bytes` decoded (None where it declines)."""
+    data = _orjson_bytes(value)
+    return None if data is None else data.decode()
+
+
+def _orjson_bytes(value: Any) -> bytes | None:
+    """The bytes of ``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` as orjson writes them
     (:func:`mlops_infra.jsoncodec.orjson_pretty_bytes`), where that is provably the same text: ``value``
     is JSON data (objects, lists, strings, integers, booleans, None, finite floats) and orjson's bytes
     are ASCII with nothing :func:`~mlops_infra.jsoncodec.spelled_as_stdlib` says ``json`` spells
@@ -76,7 +100,7 @@ def _orjson_text(value: Any) -> str | None:
     data = jsoncodec.orjson_pretty_bytes(value)
     if data is None or not jsoncodec.spelled_as_stdlib(data):
         return None
-    return data.decode()
+    return data
 
 
 def _json_data(value: Any) -> bool:
@@ -123,7 +147,7 @@ def save_plan(path: str | Path, plan: Plan, *, graph: Any | None = None) -> None
     if graph is not None and graph.digest() != plan.graph_digest:
         raise ValueError("the graph is not the one this plan was made from (this is a bug in mlops-infra)")
     try:
-        write_text_atomic(path, dumps_plan(plan, graph))
+        write_bytes_atomic(path, dumps_plan_bytes(plan, graph))
     except OSError as err:
         raise UserError(f"cannot write the plan file {path}", f"{err.strerror or err}. Check the directory "
                         "exists and is writable.", source=str(path)) from None

@@ -230,6 +230,55 @@ def test_out_to_a_missing_directory_exits_1(capsys, tmp_path: Path) -> None:
     assert "cannot write the plan file" in err and "Traceback" not in err
 
 
+
+def test_out_writes_the_bytes_the_text_path_wrote(capsys, monkeypatch, tmp_path: Path, applied: Path) -> None:
+    """The plan file made, checked and written as bytes (plan.saved_bytes) is the file the text path
+    (plan.saved_text, then an atomic text write) made, for a first plan and a plan against a state, in the
+    text and JSON formats; stdout is the same too."""
+    import mlops_infra.cli.commands.plan as plan_cmd
+    from mlops_infra.fileio import write_text_atomic
+
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(BASE.read_text().replace("version: 12", "version: 13"))
+    written: list[str] = []
+    for args in ((), ("--state", str(applied)), ("--format", "json"), ("--state", str(applied), "--format", "json")):
+        fast_file, slow_file = tmp_path / "fast.json", tmp_path / "slow.json"
+        fast = run(capsys, "plan", str(changed), "--out", str(fast_file), *args)
+        with monkeypatch.context() as patched:
+            patched.setattr(plan_cmd, "saved_bytes", lambda result, graph, destination: written.append(
+                plan_cmd.saved_text(result, graph, destination)) or b"")
+            patched.setattr(plan_cmd.OutputFile, "write_bytes",
+                            lambda self, data: write_text_atomic(self.target, written.pop()))
+            slow = run(capsys, "plan", str(changed), "--out", str(slow_file), *args)
+        assert fast[0] == slow[0] == 0 and not written
+        assert fast[1].replace("fast.json", "slow.json") == slow[1]
+        assert fast_file.read_bytes() == slow_file.read_bytes() and fast_file.read_bytes().startswith(b"{")
+
+
+def test_a_refused_plan_file_leaves_the_old_file_and_no_temporary(capsys, tmp_path: Path) -> None:
+    """A secret in the plan file's bytes (an AWS key id in a bucket tag of the prior state): the plan is
+    refused (exit 1, the value not shown), the file that was there is untouched and no temporary file is
+    left beside it."""
+    key_id = "AKIAIOSFODNN7EXAMPLE"
+
+    def plant(record: dict) -> None:
+        record["inputs"].setdefault("tags", {})["leaked"] = key_id
+
+    state = tmp_path / "leaky.json"
+    state.write_text(json.dumps(edit_resource(applied_state(compile_file(BASE, "staging")),
+                                              lambda r: r["type"] == "aws:s3/bucket:Bucket"
+                                              and r["urn"].endswith("::transactions-bucket"), plant)))
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "plan.json").write_bytes(b"old\n")
+    for args in ((), ("--format", "json")):
+        code, out, err = run(capsys, "plan", str(BASE), "--state", str(state), "--out", str(plans / "plan.json"), *args)
+        assert code == 1 and out == ""
+        assert "refusing to print or save the plan file" in err and "looks like an AWS access key id" in err, err
+        assert key_id not in err
+        assert [p.name for p in plans.iterdir()] == ["plan.json"] and (plans / "plan.json").read_bytes() == b"old\n"
+
+
 # -- --refresh ---------------------------------------------------------------------------------------
 
 

@@ -236,3 +236,133 @@ def test_plan_files_are_json_dumps_text_with_the_shortcut_on_and_off(plans) -> N
         with _walk_only(normalize_module):
             assert dumps_plan(plan, graph) == expected
     assert "NaN" in dumps_plan(odd)
+
+
+# --- the plan file as bytes (plan --out) ---------------------------------------------------------------------
+
+
+def _orjson_bytes_off(planfile_module):
+    """The bytes path's shortcut off: ``dumps_plan_bytes`` (and ``dumps_plan``) written by ``json.dumps``."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def switched():
+        real = planfile_module._orjson_bytes
+        planfile_module._orjson_bytes = lambda value: None
+        try:
+            yield
+        finally:
+            planfile_module._orjson_bytes = real
+
+    return switched()
+
+
+def test_plan_file_bytes_are_the_text_paths_bytes(plans) -> None:
+    """dumps_plan_bytes is dumps_plan's text encoded, for every fixture plan (with its graph and without),
+    a plan holding NaN and infinity and one holding text that is not ASCII: against the text path with the
+    walk's shortcuts off (test_normalize's _walk_only: json.dumps writes it) and against itself with its own
+    shortcut off; and a document passed in gives the same bytes as the one it makes."""
+    import dataclasses
+
+    import mlops_infra.plan.normalize as normalize_module
+    import mlops_infra.plan.planfile as planfile_module
+    from mlops_infra.plan.model import AttributeChange
+    from mlops_infra.plan.planfile import dumps_plan_bytes, plan_file_document
+    from tests.plan.test_normalize import _walk_only
+
+    plan, graph = plans["replace"]
+    first = plan.changes[0]
+    odd = dataclasses.replace(plan, changes=(dataclasses.replace(
+        first, changes=(AttributeChange("x", float("nan"), float("inf")),)), *plan.changes[1:]))
+    accented = dataclasses.replace(plan, changes=(dataclasses.replace(
+        first, changes=(AttributeChange("tags.team", "caf\u00e9", "\u00e9quipe \u20ac \U0001f600 \x7f"),)),
+        *plan.changes[1:]))
+    cases = [*plans.values(), *((p, None) for p, _ in plans.values()), (odd, None), (accented, graph)]
+    for plan, graph in cases:
+        fast = dumps_plan_bytes(plan, graph)
+        assert fast.isascii()
+        assert fast == dumps_plan(plan, graph).encode()
+        assert fast == dumps_plan_bytes(plan, graph, document=plan_file_document(plan, graph))
+        with _walk_only(normalize_module):
+            assert fast == dumps_plan(plan, graph).encode()  # json.dumps' text
+        with _orjson_bytes_off(planfile_module):
+            assert fast == dumps_plan_bytes(plan, graph)
+            assert fast == dumps_plan(plan, graph).encode()
+    assert planfile_module._orjson_bytes(plan_file_document(*plans["replace"])) is not None  # the shortcut taken
+
+
+def test_plan_file_bytes_by_orjson_are_json_dumps_bytes() -> None:
+    """Where planfile._orjson_bytes answers, its bytes are ``json.dumps(value, indent=2, sort_keys=True)``'s
+    text with the newline, encoded (the values of the text path's property test)."""
+    from hypothesis import given, settings
+
+    import mlops_infra.plan.planfile as planfile_module
+
+    taken = []
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(_TEXT, _VALUES, max_size=4) | _VALUES)
+    def check(value) -> None:
+        data = planfile_module._orjson_bytes(value)
+        if data is not None:
+            taken.append(value)
+            assert data == (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+
+    check()
+    assert len(taken) >= 15
+
+
+def test_save_plan_writes_the_plan_file_bytes(tmp_path: Path, plans) -> None:
+    from mlops_infra.plan.planfile import dumps_plan_bytes
+
+    plan, graph = plans["replace"]
+    save_plan(tmp_path / "p.json", plan, graph=graph)
+    assert (tmp_path / "p.json").read_bytes() == dumps_plan_bytes(plan, graph)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]
+
+
+# --- atomic writes of bytes ---------------------------------------------------------------------------------
+
+
+def test_atomic_bytes_write_replaces_keeps_permissions_and_follows_links(tmp_path: Path) -> None:
+    from mlops_infra.fileio import write_bytes_atomic
+
+    target = tmp_path / "out.json"
+    write_bytes_atomic(target, b"one\r\n")
+    assert target.read_bytes() == b"one\r\n" and stat.S_IMODE(target.stat().st_mode) == 0o644
+    os.chmod(target, 0o600)
+    write_bytes_atomic(target, b"two\n")
+    assert target.read_bytes() == b"two\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    write_bytes_atomic(link, b"three\n")
+    assert link.is_symlink() and target.read_bytes() == b"three\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "out.json"]
+
+
+def test_atomic_text_write_is_the_bytes_write_of_the_encoded_text(tmp_path: Path) -> None:
+    for text in ("plain\n", "caf\u00e9\r\nline\rend\n", "\U0001f600\x7f", ""):
+        write_text_atomic(tmp_path / "a.txt", text)
+        assert (tmp_path / "a.txt").read_bytes() == text.encode()
+        write_text_atomic(tmp_path / "b.txt", text, encoding="utf-16")
+        assert (tmp_path / "b.txt").read_bytes() == text.encode("utf-16")
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(tmp_path / "c.txt", "\ud800")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_failed_bytes_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_infra.fileio import write_bytes_atomic
+
+    target = tmp_path / "plan.json"
+    target.write_bytes(b"old\n")
+
+    def fail(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", fail)
+    with pytest.raises(OSError):
+        write_bytes_atomic(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]

@@ -131,13 +131,13 @@ def plan(
     if failed:
         result = dataclasses.replace(result, guardrails=failed)
     print_guardrails(result, loaded, err)
-    saved = saved_text(result, graph, destination) if destination is not None else None
+    saved = saved_bytes(result, graph, destination) if destination is not None else None
     if destination is not None:
         notes.append(f"Saved the plan to {out}.")
     command = _full_plan_command(file, env)
     text = render(result, output_format, notes, command, _use_color(color), err, max_chars)
     if destination is not None and saved is not None:
-        destination.write_text(saved)  # only once every output passed the redaction layer
+        destination.write_bytes(saved)  # only once every output passed the redaction layer
     write_stdout(text, _use_color(color) if output_format is Format.TEXT else None,
                  json_ascii=output_format is Format.JSON)
     keep_for_exit(result, graph, prior)
@@ -422,6 +422,21 @@ def saved_text(result: Plan, graph: Any, destination: OutputFile) -> str:
     text = dumps_plan(result, graph)
     check_output(text, f"the plan file {destination.requested}")
     return text
+
+
+def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
+    """:func:`saved_text` as the bytes the file gets, made, checked and written as bytes
+    (:func:`~mlops_infra.plan.planfile.dumps_plan_bytes`; the redaction layer reads bytes as they
+    are): the same refusal, the same message. The plan file's data is handed to the process's
+    exit (:func:`~mlops_infra.cli.output.keep_for_exit`)."""
+    from mlops_infra.plan.planfile import dumps_plan_bytes, plan_file_document
+    from mlops_infra.secrets import check_output
+
+    document = plan_file_document(result, graph)
+    data = dumps_plan_bytes(result, graph, document=document)
+    keep_for_exit(document)
+    check_output(data, f"the plan file {destination.requested}")
+    return data
 
 
 def _state_path(prior: PriorState) -> str | None:
