@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,12 +70,14 @@ def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
     return json.dumps(envelope, indent=2, sort_keys=True) + "\n" if text is None else text
 
 
-def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str, Any] | None = None) -> bytes:
+def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str, Any] | None = None,
+                     proves: Callable[[bytes], bool] | None = None) -> bytes:
     """``dumps_plan(plan, graph).encode()``, without the text: orjson's bytes as they are where
     :func:`_orjson_bytes` answers, else ``json.dumps``' text encoded (ASCII, ``ensure_ascii``).
-    ``document``: :func:`plan_file_document` of ``plan`` and ``graph``, when the caller has it."""
+    ``document``: :func:`plan_file_document` of ``plan`` and ``graph``, when the caller has it.
+    ``proves``: see :func:`_orjson_bytes`."""
     envelope = plan_file_document(plan, graph) if document is None else document
-    data = _orjson_bytes(envelope)
+    data = _orjson_bytes(envelope, proves)
     return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode() if data is None else data
 
 
@@ -84,7 +87,7 @@ def _orjson_text(value: Any) -> str | None:
     return None if data is None else data.decode()
 
 
-def _orjson_bytes(value: Any) -> bytes | None:
+def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> bytes | None:
     """The bytes of ``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` as orjson writes them
     (:func:`mlops_infra.jsoncodec.orjson_pretty_bytes`), where that is provably the same text: ``value``
     is JSON data (objects, lists, strings, integers, booleans, None, finite floats) and orjson's bytes
@@ -94,11 +97,15 @@ def _orjson_bytes(value: Any) -> bytes | None:
     a prior state read leniently may hold them; orjson raises on a key that is not a string and on
     an integer beyond 64 bits: README, ``dumps``); None otherwise, for ``json`` to write it
     (``json.dumps`` with an indent runs the standard library's Python encoder, not its C one:
-    ``json/encoder.py``, ``JSONEncoder.iterencode``, ``c_make_encoder`` only when ``indent is None``)."""
+    ``json/encoder.py``, ``JSONEncoder.iterencode``, ``c_make_encoder`` only when ``indent is None``).
+
+    ``proves``, when given, is asked instead of :func:`~mlops_infra.jsoncodec.spelled_as_stdlib`
+    and must answer true only where that does (``plan --out`` proves it in its secret scan's pass,
+    :func:`mlops_infra.cli.commands.plan.saved_bytes`)."""
     if not _json_data(value):
         return None
     data = jsoncodec.orjson_pretty_bytes(value)
-    if data is None or not jsoncodec.spelled_as_stdlib(data):
+    if data is None or not (jsoncodec.spelled_as_stdlib if proves is None else proves)(data):
         return None
     return data
 

@@ -279,6 +279,41 @@ def test_a_refused_plan_file_leaves_the_old_file_and_no_temporary(capsys, tmp_pa
         assert [p.name for p in plans.iterdir()] == ["plan.json"] and (plans / "plan.json").read_bytes() == b"old\n"
 
 
+
+def test_saved_bytes_are_the_saved_text_or_the_same_refusal(tmp_path: Path, applied: Path) -> None:
+    """plan.saved_bytes (one pass: secrets and orjson's spelling) against plan.saved_text, for plans
+    whose file orjson writes, one json.dumps writes (text that is not ASCII) and ones holding a secret:
+    the same bytes, or the same refusal."""
+    import dataclasses
+
+    import mlops_infra.cli.commands.plan as plan_cmd
+    from mlops_infra.errors import UserError
+    from mlops_infra.fileio import output_file
+    from mlops_infra.plan.model import AttributeChange
+    from mlops_infra.plan.planner import make_plan
+    from mlops_infra.state.pulumi_state import load_state
+
+    graph = compile_file(BASE, "staging")
+    plan = make_plan(graph, load_state(applied))
+    destination = output_file(tmp_path / "p.json")
+    first = plan.changes[0]
+    variants = {"plain": ("a", "b"), "accented": ("caf\u00e9", "\u00e9quipe \x7f"), "key": ("a", "AKIAIOSFODNN7EXAMPLE"),
+                "key-accented": ("caf\u00e9", "AKIAIOSFODNN7EXAMPLE"), "small-float": (1e-05, 2.5e-07),
+                "candidate": ("a", "a" * 39 + "9.00001"),  # a trigger inside a scan hit (test_scan_fast_path)
+                "key-in-url": ("a", "user:p\u00e4sswort@registry.example.com")}
+    for name, (before, after) in variants.items():
+        variant = dataclasses.replace(plan, changes=(dataclasses.replace(
+            first, changes=(AttributeChange("tags.x", before, after),)), *plan.changes[1:]))
+        outcomes = []
+        for made in (plan_cmd.saved_bytes, lambda *a: plan_cmd.saved_text(*a).encode()):
+            try:
+                outcomes.append(made(variant, graph, destination))
+            except UserError as err:
+                outcomes.append(f"{err.summary}\n{err.detail}")
+        assert outcomes[0] == outcomes[1], name
+        assert isinstance(outcomes[0], str) == name.startswith("key"), name
+
+
 # -- --refresh ---------------------------------------------------------------------------------------
 
 

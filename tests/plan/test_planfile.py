@@ -248,7 +248,7 @@ def _orjson_bytes_off(planfile_module):
     @contextlib.contextmanager
     def switched():
         real = planfile_module._orjson_bytes
-        planfile_module._orjson_bytes = lambda value: None
+        planfile_module._orjson_bytes = lambda value, proves=None: None
         try:
             yield
         finally:
@@ -366,3 +366,41 @@ def test_a_failed_bytes_write_leaves_the_old_file_and_no_temporary(tmp_path: Pat
         write_bytes_atomic(target, b"new\n")
     assert target.read_bytes() == b"old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+_SHAPES = st.sampled_from(["AKIAIOSFODNN7EXAMPLE", "ghp_" + "Zx9" * 12, "1e-5 AKIA", "caf\u00e9 AKIAIOSFODNN7EXAMPLE",
+                           "https://hooks.slack.com/services/T01234567/B01234567/abcdefghijklmnopqrstuvwx", "2.0000",
+                           "a" * 39 + "9.00001", "user:p\u00e4sswort@registry.example.com"])
+"""Secret shapes, and text where orjson may spell otherwise inside a secret scan's hit (tests/secrets/
+test_scan_fast_path.py: a 40-character candidate ending in a digit before ``.00001``, a non-ASCII byte in a
+URL's password), where only the check near the hits finds it."""
+
+
+def test_plan_file_bytes_proved_in_the_secret_scan_are_the_separate_passes() -> None:
+    """plan --out's one pass (plan.scanning_proof: the secret scan and where orjson may spell otherwise)
+    gives the bytes _orjson_bytes gives with spelled_as_stdlib, and, where it proves them, the findings of
+    find_secrets over them: values mixing secret shapes, non-ASCII, DEL, floats json spells otherwise."""
+    from hypothesis import given, settings
+
+    import mlops_infra.plan.planfile as planfile_module
+    from mlops_infra.cli.commands.plan import scanning_proof
+    from mlops_infra.secrets import find_secrets
+
+    taken, found = [], []
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(_TEXT | _SHAPES, _VALUES | _SHAPES | st.lists(_SHAPES | _TEXT, max_size=4), max_size=5))
+    def check(value) -> None:
+        proves, scanned = scanning_proof()
+        fast = planfile_module._orjson_bytes(value, proves)
+        assert fast == planfile_module._orjson_bytes(value)
+        if fast is not None:
+            assert len(scanned) == 1 and scanned[0][0] is fast
+            assert scanned[0][1] == find_secrets(fast)
+            taken.append(value)
+            found.extend(scanned[0][1])
+        else:
+            assert not scanned  # only the bytes it proved go with findings
+
+    check()
+    assert len(taken) >= 30 and found

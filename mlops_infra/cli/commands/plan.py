@@ -42,6 +42,7 @@ import shlex
 import sys
 import threading
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -428,15 +429,42 @@ def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
     """:func:`saved_text` as the bytes the file gets, made, checked and written as bytes
     (:func:`~mlops_infra.plan.planfile.dumps_plan_bytes`; the redaction layer reads bytes as they
     are): the same refusal, the same message. The plan file's data is handed to the process's
-    exit (:func:`~mlops_infra.cli.output.keep_for_exit`)."""
+    exit (:func:`~mlops_infra.cli.output.keep_for_exit`).
+
+    orjson's bytes are checked for secrets and for where they may differ from ``json``'s
+    (:data:`~mlops_infra.jsoncodec.STDLIB_SPELLING_TRIGGERS`) in one pass
+    (:func:`~mlops_infra.secrets.find_secrets_beside`, as ``graph --format json`` does:
+    :func:`mlops_infra.cli.output.emit_json`); where they may differ, ``json`` writes the file and
+    its bytes are scanned on their own."""
     from mlops_infra.plan.planfile import dumps_plan_bytes, plan_file_document
     from mlops_infra.secrets import check_output
 
+    proves, scanned = scanning_proof()
     document = plan_file_document(result, graph)
-    data = dumps_plan_bytes(result, graph, document=document)
+    data = dumps_plan_bytes(result, graph, document=document, proves=proves)
     keep_for_exit(document)
-    check_output(data, f"the plan file {destination.requested}")
+    findings = scanned[0][1] if scanned and scanned[0][0] is data else None
+    check_output(data, f"the plan file {destination.requested}", findings=findings)
     return data
+
+
+def scanning_proof() -> tuple[Callable[[bytes], bool], list[tuple[bytes, Any]]]:
+    """A ``proves`` for :func:`~mlops_infra.plan.planfile.dumps_plan_bytes` that scans the bytes for
+    secrets in the same pass, and the list where each bytes it proved go with their findings
+    (``find_secrets(data)``)."""
+    from mlops_infra import jsoncodec
+    from mlops_infra.secrets import find_secrets_beside
+
+    scanned: list[tuple[bytes, Any]] = []
+
+    def proves(data: bytes) -> bool:
+        found = find_secrets_beside(data, jsoncodec.STDLIB_SPELLING_TRIGGERS)
+        if found is None or not jsoncodec.spelled_as_stdlib_near(data, found[1]):
+            return False
+        scanned.append((data, found[0]))
+        return True
+
+    return proves, scanned
 
 
 def _state_path(prior: PriorState) -> str | None:
