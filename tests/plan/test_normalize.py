@@ -348,8 +348,8 @@ def _walk_only(module):
     """The shortcuts of the walk off: unchanged values (plain, or holding refs or integral floats),
     new values, unchanged refs and ``$json`` documents are walked; a new resource's changes are
     made from its walked inputs (``diff.new_resource_changes`` declines); an unchanged resource is
-    walked (``unchanged`` proves nothing); a plan file is written by ``json.dumps`` (``planfile._orjson_text``
-    declines)."""
+    walked (``unchanged`` proves nothing); a plan file is written by ``json.dumps`` (``planfile._orjson_bytes``
+    declines, for the bytes ``plan --out`` writes and the text alike)."""
     walker = module._Walker
     real = (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
             walker._same_ref, walker._kept, module.unchanged)
@@ -361,8 +361,8 @@ def _walk_only(module):
     import mlops_infra.plan.planfile as planfile_module
 
     new_resource_changes = diff_module.new_resource_changes
-    orjson_text = planfile_module._orjson_text
-    planfile_module._orjson_text = lambda value: None  # plan files written by json.dumps
+    orjson_bytes = planfile_module._orjson_bytes
+    planfile_module._orjson_bytes = lambda value, proves=None: None  # plan files written by json.dumps
     module._already_normal = lambda *args: False
     walker._resolved_text = walker._created_text = unresolved
     walker._new_normal = walker._same_ref = lambda *args: False
@@ -375,7 +375,7 @@ def _walk_only(module):
         (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
          walker._same_ref, walker._kept, module.unchanged) = real
         diff_module.new_resource_changes = new_resource_changes
-        planfile_module._orjson_text = orjson_text
+        planfile_module._orjson_bytes = orjson_bytes
 
 
 def test_unchanged_values_shortcut_gives_the_walks_result() -> None:
