@@ -129,41 +129,137 @@ def _entry(label: str, value: Any, full: bool) -> list[str]:
         return [f"{label} <<EOT", *(f"  {line}" for line in _text_lines(value, full)), "  EOT"]
     if isinstance(value, str) and (document := _json_document(value)) is not None:
         return [f"{label} <<JSON", *(f"  {line}" for line in _DOCUMENT.encode(document).splitlines()), "  JSON"]
-    inline = fmt_value(value)
-    if not isinstance(value, dict | list) or len(inline) + len(label) <= INLINE_MAX or not value:
-        return [f"{label} {inline}"]
+    if not isinstance(value, dict | list) or not value:
+        return [f"{label} {fmt_value(value)}"]
+    if not _longer(value, INLINE_MAX - len(label)):
+        inline = fmt_value(value)
+        if len(inline) + len(label) <= INLINE_MAX:
+            return [f"{label} {inline}"]
     nested = _nested(value, full)
     if label == "-" and isinstance(value, dict):
         return [f"- {nested[0]}", *(f"  {line}" for line in nested[1:])]
     return [label, *(f"  {line}" for line in nested)]
 
 
-def _block(value: Any, full: bool = False) -> tuple[str, list[str], str] | None:
-    """(opening, lines, closing) when ``value`` reads better on several lines, else None."""
+def _block(value: Any, full: bool = False) -> tuple[str, list[str], str, int] | None:
+    """(opening, lines, closing, number of lines) when ``value`` reads better on several lines, else
+    None. Not ``full``, a JSON document's lines may stop after the first :data:`BLOCK_MAX_LINES`
+    (all that :func:`_whole` shows); the number counts them all."""
     if isinstance(value, str):
         if value in _BARE:
             return None
         document = _json_document(value)
         if document is not None:
-            return "<<JSON", _DOCUMENT.encode(document).splitlines(), "JSON"
+            if not full and (head := _document_head(document, BLOCK_MAX_LINES)) is not None:
+                return "<<JSON", head, "JSON", _document_lines(document)
+            lines = _DOCUMENT.encode(document).splitlines()
+            return "<<JSON", lines, "JSON", len(lines)
         if _is_text(value):
-            return "<<EOT", value.rstrip("\n").split("\n"), "EOT"
+            lines = value.rstrip("\n").split("\n")
+            return "<<EOT", lines, "EOT", len(lines)
         return None
-    if isinstance(value, dict | list) and len(fmt_value(value)) > INLINE_MAX:
-        return "", _nested(value, full), ""
+    if isinstance(value, dict | list) and (_longer(value, INLINE_MAX) or len(fmt_value(value)) > INLINE_MAX):
+        lines = _nested(value, full)
+        return "", lines, "", len(lines)
     return None
 
 
-def _opening(block: tuple[str, list[str], str]) -> str:
+_BREAKS_KEPT = ("\x85", "\u2028", "\u2029")
+"""The line boundaries of ``str.splitlines`` (Python docs, ``str.splitlines``) that
+``json.encoder.encode_basestring`` leaves as they are (it escapes ``\\x00``-``\\x1f``, ``"`` and
+``\\``: ``json/encoder.py``, ``ESCAPE``): in a string of a document they split its lines too."""
+
+
+def _document_head(document: Any, count: int) -> list[str] | None:
+    """The first ``count`` lines of ``_DOCUMENT.encode(document).splitlines()``, encoding no further
+    than they reach: with an indent, ``JSONEncoder.iterencode`` yields the text in pieces, in order,
+    from a generator (``json/encoder.py``, ``_make_iterencode``; ``encode`` joins the same pieces).
+    Once the pieces hold ``count`` newlines the first ``count`` lines are whole."""
+    pieces = []
+    newlines = 0
+    for piece in _DOCUMENT.iterencode(document):
+        pieces.append(piece)
+        newlines += piece.count("\n")
+        if newlines >= count:
+            break
+    return "".join(pieces).splitlines()[:count]
+
+
+def _document_lines(value: Any) -> int:
+    """``len(_DOCUMENT.encode(value).splitlines())`` for a parsed JSON document, counted from its
+    shape: indented, a scalar or an empty container is one line, a container two (its brackets)
+    and its items' lines (an item's key opens its value's first line), and a string as many more as
+    it holds :data:`_BREAKS_KEPT`."""
+    if isinstance(value, dict):
+        if not value:
+            return 1
+        return 2 + sum([_document_lines(item) + (0 if key.isprintable() else _kept_breaks(key))
+                        for key, item in value.items()])
+    if isinstance(value, list):
+        return 2 + sum([_document_lines(item) for item in value]) if value else 1
+    if isinstance(value, str) and not value.isprintable():
+        return 1 + _kept_breaks(value)
+    return 1
+
+
+def _kept_breaks(text: str) -> int:
+    return sum([text.count(mark) for mark in _BREAKS_KEPT])
+
+
+class _NoBound(Exception):
+    """A value :func:`_spend` does not bound (a key that is not a string, a type JSON has no form for)."""
+
+
+def _spend(value: Any, budget: int) -> int:
+    """``budget`` less at most ``len(fmt_value(value))`` inside a container (strings quoted): a string
+    takes its length and two quotes (escapes only lengthen it), any other scalar a character, a
+    container its brackets and separators (``", "``, ``": "``, as :data:`_INLINE` writes them) and
+    its items. Stops adding as soon as the budget is below zero."""
+    if isinstance(value, str):
+        return budget - len(value) - 2
+    if isinstance(value, dict):
+        budget -= 2 * len(value) or 2
+        for key, item in value.items():
+            if budget < 0:
+                return budget
+            if not isinstance(key, str):
+                raise _NoBound
+            budget = _spend(item, budget - len(key) - 4)
+        return budget
+    if isinstance(value, list | tuple):
+        budget -= 2 * len(value) or 2
+        for item in value:
+            if budget < 0:
+                return budget
+            budget = _spend(item, budget)
+        return budget
+    if value is None or isinstance(value, int | float):
+        return budget - 1
+    raise _NoBound
+
+
+def _longer(value: dict | list, budget: int) -> bool:
+    """True only when ``fmt_value(value)`` is longer than ``budget`` characters, proved from a lower
+    bound of its length that stops counting past the budget, so deciding whether a container fits
+    on its line costs at most a line's worth of its items, not an encoding of the whole container
+    at each level it sits under. False proves nothing (the caller encodes). ``value`` is JSON data
+    (no cycles)."""
+    try:
+        return _spend(value, budget) < 0
+    except _NoBound:
+        return False
+
+
+def _opening(block: tuple[str, list[str], str, int]) -> str:
     return f" {block[0]}" if block[0] else ""
 
 
-def _whole(marker: str, block: tuple[str, list[str], str]) -> tuple[tuple[str, str], ...]:
-    _, lines, closing = block
+def _whole(marker: str, block: tuple[str, list[str], str, int]) -> tuple[tuple[str, str], ...]:
+    _, lines, closing, total = block
     shown = lines[:BLOCK_MAX_LINES]
     more = [(marker, f"  {line}") for line in shown]
-    if len(lines) > len(shown):
-        more.append((marker, f"  ... ({len(lines) - len(shown)} more lines; see --format json)"))
+    if total > len(shown):
+        more.append((marker, f"  ... ({total - len(shown)} more lines; see --format json)"))
     if closing:
         more.append((marker, closing))
     return tuple(more)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from mlops_infra.plan.model import REDACTED, Action, AttributeChange, Reason, ResourceChange
@@ -164,5 +165,74 @@ def test_values_and_keys_print_as_json_dumps_prints_them() -> None:
                                                          separators=(", ", ": "))
         assert common._key(key) in (key, json.dumps(key, ensure_ascii=False))
         assert common._DOCUMENT.encode(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+    check()
+
+
+@contextlib.contextmanager
+def render_slow():
+    """The value renderers' shortcuts off: whether a container fits on its line is decided by
+    encoding it (``_longer`` proves nothing), a created JSON document is encoded and split whole
+    (``_document_head`` declines)."""
+    from mlops_infra.render import common
+
+    real = common._longer, common._document_head
+    common._longer = lambda value, budget: False
+    common._document_head = lambda document, count: None
+    try:
+        yield
+    finally:
+        common._longer, common._document_head = real
+
+
+def _nested_values():
+    """Nested JSON values for the renderers: texts with newlines (and the line boundaries JSON leaves
+    as they are), markers, JSON documents inside strings, and containers long enough to pass the
+    line and block limits."""
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é\u2028\x85\u2029\x0b\r\n\"\\{["),
+                   max_size=12)
+    words = st.sampled_from(["name", "image", "a" * 30, "ml.g5.xlarge", "x\ny\nz\nw\nv", "", REDACTED,
+                             "(known after apply)"])
+    scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | text | words
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=6)
+                          | st.dictionaries(text | words, inner, max_size=6), max_leaves=40)
+    documents = st.lists(values, max_size=30).map(json.dumps) | st.dictionaries(text, values, max_size=30).map(
+        lambda d: json.dumps(d, indent=1))
+    big = st.lists(values | documents, min_size=20, max_size=80) | st.dictionaries(text, values, min_size=20,
+                                                                                    max_size=80)
+    return values | documents | big
+
+
+def test_value_shortcuts_render_as_the_slow_path() -> None:
+    """Created, destroyed and changed values (nested, long, texts, JSON documents) render the same
+    lines with the shortcuts (``_longer``'s bound, ``_document_head``/``_document_lines``) as
+    without them."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.render import common
+
+    values = _nested_values()
+
+    @settings(max_examples=400, deadline=None)
+    @given(values, values, st.integers(0, 90))
+    def check(before, after, width) -> None:
+        changes = [AttributeChange("p", None, after), AttributeChange("p", before, None),
+                   AttributeChange("p", before, after)]
+        fast = [attr_line(c) for c in changes]
+        with render_slow():
+            slow = [attr_line(c) for c in changes]
+        assert fast == slow
+        for value in (before, after):
+            if isinstance(value, dict | list):  # a lower bound: never more than the length itself
+                assert not common._longer(value, len(common.fmt_value(value)))
+                assert not common._longer(value, width) or len(common.fmt_value(value)) > width
+        document = common._json_document(after) if isinstance(after, str) else None
+        if document is not None:
+            lines = common._DOCUMENT.encode(document).splitlines()
+            assert common._document_lines(document) == len(lines)
+            assert common._document_head(document, width) == lines[:width]
 
     check()
