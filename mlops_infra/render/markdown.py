@@ -97,10 +97,17 @@ def fence(lines: Sequence[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _short_fence(body: str) -> str | None:
+    """``fence(lines)`` without a search per line when ``body``, the lines joined by newlines, holds
+    no three backticks in a row: then no line does (a newline is not a backtick), so the fence is
+    three. None when it does (then :func:`fence` searches)."""
+    return None if "```" in body else "```"
+
+
 def fenced(lang: str, lines: Sequence[str]) -> str:
     """``lines`` as a fenced code block (see :func:`fence`)."""
-    ticks = fence(lines)
     body = "\n".join(lines)
+    ticks = _short_fence(body) or fence(lines)
     return f"{ticks}{lang}\n{body}\n{ticks}\n"
 
 

@@ -174,15 +174,16 @@ def render_slow():
     """The value renderers' shortcuts off: whether a container fits on its line is decided by
     encoding it (``_longer`` proves nothing), a created JSON document is encoded and split whole
     (``_document_head`` declines)."""
-    from mlops_infra.render import common
+    from mlops_infra.render import common, markdown
 
-    real = common._longer, common._document_head
+    real = common._longer, common._document_head, markdown._short_fence
     common._longer = lambda value, budget: False
     common._document_head = lambda document, count: None
+    markdown._short_fence = lambda body: None
     try:
         yield
     finally:
-        common._longer, common._document_head = real
+        common._longer, common._document_head, markdown._short_fence = real
 
 
 def _nested_values():

@@ -94,3 +94,22 @@ def test_markdown_special_characters_are_escaped() -> None:
 
 def test_deterministic() -> None:
     assert render_markdown(huge_plan(items=50)) == render_markdown(huge_plan(items=50))
+
+
+def test_short_fence_is_the_searched_fence() -> None:
+    """fenced's shortcut (three backticks when the joined lines hold no run of three) gives the
+    block the search per line gives (the shortcuts off)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.render.markdown import fenced
+    from tests.render.test_common import render_slow
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.text(st.sampled_from("`a\n "), max_size=10), max_size=6))
+    def check(lines) -> None:
+        fast = fenced("diff", lines)
+        with render_slow():
+            assert fenced("diff", lines) == fast
+
+    check()
