@@ -349,7 +349,10 @@ def _walk_only(module):
     new values, unchanged refs and ``$json`` documents are walked; a new resource's changes are
     made from its walked inputs (``diff.new_resource_changes`` declines); an unchanged resource is
     walked (``unchanged`` proves nothing); a plan file is written by ``json.dumps`` (``planfile._orjson_bytes``
-    declines, for the bytes ``plan --out`` writes and the text alike)."""
+    declines, for the bytes ``plan --out`` writes and the text alike); and the renderers' shortcuts are off
+    (tests/render/test_common.py ``render_slow``)."""
+    from tests.render.test_common import render_slow
+
     walker = module._Walker
     real = (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
             walker._same_ref, walker._kept, module.unchanged)
@@ -370,7 +373,8 @@ def _walk_only(module):
     module.unchanged = lambda *args, **kwargs: False  # each resource with a prior side is walked
     diff_module.new_resource_changes = lambda *args, **kwargs: None  # a new resource's changes from its walk
     try:
-        yield
+        with render_slow():
+            yield
     finally:
         (module._already_normal, walker._resolved_text, walker._created_text, walker._new_normal,
          walker._same_ref, walker._kept, module.unchanged) = real
