@@ -38,23 +38,24 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-04, 18:56-19:01 UTC, on 7a7ffc8 (medians; bytecode cached; the load
-average the script prints, before / after; every command wrote the same bytes as its baseline):
+Figures of the runs of 2026-12-04, 21:28-21:31 UTC (1,000 endpoints) and 21:20 UTC (10,000), on
+91c4034 and d496d4b (the same code for these commands), medians, bytecode cached, every command writing the
+same bytes as its baseline. The prior state is written as Pulumi writes one, its inputs and outputs
+with sorted keys (``bench_plan.engine_order``; earlier figures used the compiler's key order, which
+flattered ``plan --state``):
 
-- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.9 / 1.0, ``--baseline`` 140976c (the tree before
-  that evening's cuts): compose 0.345 s; ``state`` 0.474 s (1.40x); ``validate`` 0.294 s (0.86x); the
-  floor line 0.747 s = 2.19x compose, over the 2x target before anything is compiled. ``plan --state``
-  1.722 s, 195 MB: 5.08x compose, 0.93x the baseline's 1.881 s (5.50x, 200 MB); ``plan json`` 1.429 s,
-  242 MB: 4.30x, 0.86x the baseline's 1.626 s (4.79x, 247 MB); ``graph json`` 0.918 s, 184 MB: 2.60x,
-  0.84x the baseline's 1.055 s (3.14x). None of the three ratio targets is met.
-- The same, 6 rounds, load 1.1 / 1.0, ``--baseline`` 83df4c1 (the tree before that day's cuts):
-  ``plan --state`` 0.79x (1.707 vs 2.203 s), ``plan json`` 0.76x (1.494 vs 2.005 s; 242 vs 295 MB),
-  ``graph json`` 0.59x (0.907 vs 1.515 s; 184 vs 232 MB).
-- A/A runs (this tree as both, 8 rounds, load about 1.3) printed 0.96-0.99x: ratios to a baseline
-  within about 4% of 1 are noise.
-- 10,000 endpoints (state 923.8 MiB), 1 round, load 1.0 / 1.0, ``--baseline`` 140976c: compose
-  6.831 s; ``plan --state`` 17.284 s, 1,309 MB (the 1,500 MB target is met): 2.53x compose, 0.95x the
-  baseline's 18.168 s (1,349 MB).
+- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 1.0 / 1.0, ``--baseline`` 71d5f56 (the tree
+  before that evening's second round of cuts): compose 0.370 s; ``state`` 0.493 s (1.34x);
+  ``validate`` 0.323 s (0.88x); the floor line 0.793 s = 2.17x compose, over the 2x target before
+  anything is compiled. ``plan --state`` 1.873 s, 188 MB: 4.98x compose, 0.96x the baseline's
+  1.961 s (5.30x, 184 MB); ``plan json`` 1.501 s, 242 MB: 4.04x, 0.92x the baseline's 1.606 s
+  (4.42x); ``graph json`` 0.976 s, 184 MB: 2.53x (2.68x in CPU time: its secret check runs on two
+  threads), 0.95x the baseline's 0.996 s (2.70x). None of the three ratio targets is met.
+- 10,000 endpoints (state 923.8 MiB), 1 round, load 2.2 / 1.4, ``--only plan-state``,
+  ``--baseline`` 71d5f56: compose 6.579 s; ``plan --state`` 15.293 s, 1,249 MB (the 1,500 MB target
+  is met): 2.32x compose, 0.94x the baseline's 16.311 s (1,309 MB).
+- A/A runs (one tree as both, 8 rounds, load about 1.3, the day's first evening) printed
+  0.96-0.99x: ratios to a baseline within about 4% of 1 are noise.
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
