@@ -13,7 +13,11 @@ Times what a user runs, each command a fresh process, against the same run's bas
   state that of the same system with about 1% of its resources changed (``bench_plan.py``'s
   scenario: every 100th endpoint with a new model version, out-of-band tag edits);
 - ``plan json``: the first plan (no state), ``--format json``;
-- ``graph json``: ``mlops-infra graph SPEC --env prod --format json``.
+- ``graph json``: ``mlops-infra graph SPEC --env prod --format json``;
+- only when named with ``--only`` (no target; the other outputs of the first plan a user reads or
+  saves): ``plan-text`` (``--no-color``, the default format), ``plan-markdown`` (``--format
+  markdown``, a pull-request comment) and ``plan-out`` (``--format json --out plan.json``, the saved
+  plan ``apply`` takes).
 
 Each round runs every command once (so each pair shares the machine's load): the floors first, then
 each command beside its baseline, the two in turns (:func:`in_turn`): in one round the command first,
@@ -54,6 +58,10 @@ flattered ``plan --state``):
 - 10,000 endpoints (state 923.8 MiB), 1 round, load 2.2 / 1.4, ``--only plan-state``,
   ``--baseline`` 71d5f56: compose 6.579 s; ``plan --state`` 15.293 s, 1,249 MB (the 1,500 MB target
   is met): 2.32x compose, 0.94x the baseline's 16.311 s (1,309 MB).
+- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 1.0 /
+  1.0, ``--baseline`` 71d5f56, 21:41 UTC: ``plan-text`` 2.224 s, 339 MB, 0.66x the baseline's
+  3.399 s (316 MB); ``plan-markdown`` 2.013 s, 238 MB, 0.70x of 2.914 s (216 MB); ``plan-out``
+  2.167 s, 384 MB, 0.50x of 4.384 s (642 MB).
 - A/A runs (one tree as both, 8 rounds, load about 1.3, the day's first evening) printed
   0.96-0.99x: ratios to a baseline within about 4% of 1 are noise.
 
@@ -151,7 +159,13 @@ def commands(spec: Path, state: Path, env: str, baseline: str | None, only: set[
         "plan-json": ["plan", str(spec), "--env", env, "--format", "json"],
         "graph-json": ["graph", str(spec), "--env", env, "--format", "json"],
     }
-    chosen = [name for name in work if only is None or name in only]
+    extra = {  # run only when named with --only
+        "plan-text": ["plan", str(spec), "--env", env, "--no-color"],
+        "plan-markdown": ["plan", str(spec), "--env", env, "--format", "markdown"],
+        "plan-out": ["plan", str(spec), "--env", env, "--format", "json", "--out", "plan.json"],
+    }
+    chosen = [name for name in work if only is None or name in only] + [name for name in extra if only and name in only]
+    work |= extra
     out = list(floors)
     for name in chosen:
         out.append(Command(name, cli + work[name], str(HERE.parent)))
@@ -209,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--baseline", help="another mlops-infra source tree to run the same commands from")
-    parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json")
+    parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json (the default: all three), "
+                                       "plan-text, plan-markdown, plan-out")
     parser.add_argument("--keep", type=Path, help="write the inputs here and keep them (reused when present)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="compile the source in every run (no bytecode cache; by default the warm-up writes one)")
