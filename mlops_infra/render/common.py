@@ -44,6 +44,14 @@ for each call (``json/__init__.py``: any argument but the defaults makes a new o
 encoder keeps nothing between calls of ``encode``."""
 _DOCUMENT = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
 """Likewise ``json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)``'s encoder."""
+_DOCUMENT_HEAD = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False, check_circular=False)
+""":data:`_DOCUMENT` for an encoding stopped part-way (:func:`_document_head`): the same text for a
+parsed JSON document, which holds no cycle, without the circular-reference ``markers``. Those are
+removed only once a container is written to its end (``json/encoder.py``, ``_iterencode_dict`` and
+``_iterencode_list``: ``markers[markerid] = dct`` ... ``del markers[markerid]`` after the loop), and
+the ``markers`` dict is held by the encoder's closures, which refer to each other (a reference cycle):
+a stopped encoding would keep the document's open containers until a cyclic collection, which batch
+commands do not run (``mlops_infra.cli.main.BATCH_COMMANDS``)."""
 
 
 def fmt_value(value: Any) -> str:
@@ -177,11 +185,15 @@ def _document_head(document: Any, count: int) -> list[str] | None:
     Once the pieces hold ``count`` newlines the first ``count`` lines are whole."""
     pieces = []
     newlines = 0
-    for piece in _DOCUMENT.iterencode(document):
-        pieces.append(piece)
-        newlines += piece.count("\n")
-        if newlines >= count:
-            break
+    encoding = _DOCUMENT_HEAD.iterencode(document)
+    try:
+        for piece in encoding:
+            pieces.append(piece)
+            newlines += piece.count("\n")
+            if newlines >= count:
+                break
+    finally:
+        encoding.close()  # its frames let go of the document now (see _DOCUMENT_HEAD)
     return "".join(pieces).splitlines()[:count]
 
 
