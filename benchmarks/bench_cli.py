@@ -59,9 +59,12 @@ flattered ``plan --state``):
   ``--baseline`` 71d5f56: compose 6.579 s; ``plan --state`` 15.293 s, 1,249 MB (the 1,500 MB target
   is met): 2.32x compose, 0.94x the baseline's 16.311 s (1,309 MB).
 - The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 1.0 /
-  1.0, ``--baseline`` 71d5f56, 21:41 UTC: ``plan-text`` 2.224 s, 339 MB, 0.66x the baseline's
-  3.399 s (316 MB); ``plan-markdown`` 2.013 s, 238 MB, 0.70x of 2.914 s (216 MB); ``plan-out``
-  2.167 s, 384 MB, 0.50x of 4.384 s (642 MB).
+  1.0, ``--baseline`` 71d5f56, 21:41 UTC, on 4be67b9: ``plan-text`` 2.224 s, 339 MB, 0.66x the
+  baseline's 3.399 s (316 MB); ``plan-markdown`` 2.013 s, 238 MB, 0.70x of 2.914 s (216 MB);
+  ``plan-out`` 2.167 s, 384 MB, 0.50x of 4.384 s (642 MB). Then 18ca0ac (a stopped JSON encoding
+  no longer keeps its document), 4 rounds, load 1.3, 21:50 UTC, ``--baseline`` 4be67b9:
+  ``plan-text`` 2.009 s, 316 MB, 0.99x of 2.033 s (339 MB); ``plan-markdown`` 1.824 s, 215 MB,
+  0.98x of 1.848 s (238 MB).
 - A/A runs (one tree as both, 8 rounds, load about 1.3, the day's first evening) printed
   0.96-0.99x: ratios to a baseline within about 4% of 1 are noise.
 
