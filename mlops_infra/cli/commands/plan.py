@@ -434,8 +434,8 @@ def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
     orjson's bytes are checked for secrets and for where they may differ from ``json``'s
     (:data:`~mlops_infra.jsoncodec.STDLIB_SPELLING_TRIGGERS`) in one pass
     (:func:`~mlops_infra.secrets.find_secrets_beside`, as ``graph --format json`` does:
-    :func:`mlops_infra.cli.output.emit_json`); where they may differ, ``json`` writes the file and
-    its bytes are scanned on their own."""
+    :func:`mlops_infra.cli.output.emit_json`); where that pass cannot tell (see
+    :func:`scanning_proof`), the whole check decides."""
     from mlops_infra.plan.planfile import dumps_plan_bytes, plan_file_document
     from mlops_infra.secrets import check_output
 
@@ -449,19 +449,24 @@ def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
 
 
 def scanning_proof() -> tuple[Callable[[bytes], bool], list[tuple[bytes, Any]]]:
-    """A ``proves`` for :func:`~mlops_infra.plan.planfile.dumps_plan_bytes` that scans the bytes for
-    secrets in the same pass, and the list where each bytes it proved go with their findings
-    (``find_secrets(data)``)."""
+    """A ``proves`` for :func:`~mlops_infra.plan.planfile.dumps_plan_bytes` that answers as
+    :func:`~mlops_infra.jsoncodec.spelled_as_stdlib` and scans the bytes for secrets in the same
+    pass, and the list where each bytes it proved go with their findings (``find_secrets(data)``).
+
+    The one pass proves the spelling only near its trigger hits and stops at the first place json
+    may spell otherwise (a float such as ``4.8e-120``, which json spells alike); there the whole
+    check answers, and the secrets are found by a scan of their own when the pass stopped early."""
     from mlops_infra import jsoncodec
-    from mlops_infra.secrets import find_secrets_beside
+    from mlops_infra.secrets import find_secrets, find_secrets_beside
 
     scanned: list[tuple[bytes, Any]] = []
 
     def proves(data: bytes) -> bool:
         found = find_secrets_beside(data, jsoncodec.STDLIB_SPELLING_TRIGGERS)
-        if found is None or not jsoncodec.spelled_as_stdlib_near(data, found[1]):
+        near = found is not None and jsoncodec.spelled_as_stdlib_near(data, found[1])
+        if not (near or jsoncodec.spelled_as_stdlib(data)):
             return False
-        scanned.append((data, found[0]))
+        scanned.append((data, find_secrets(data) if found is None else found[0]))
         return True
 
     return proves, scanned
