@@ -64,10 +64,9 @@ def plan_file_document(plan: Plan, graph: Any | None = None) -> dict[str, Any]:
 
 
 def dumps_plan(plan: Plan, graph: Any | None = None) -> str:
-    """The plan file text (sorted keys, indent 2, trailing newline): byte-stable for equal plans."""
-    envelope = plan_file_document(plan, graph)
-    text = _orjson_text(envelope)
-    return json.dumps(envelope, indent=2, sort_keys=True) + "\n" if text is None else text
+    """The plan file text (sorted keys, indent 2, trailing newline): byte-stable for equal plans;
+    :func:`dumps_plan_bytes` decoded (ASCII)."""
+    return dumps_plan_bytes(plan, graph).decode("ascii")
 
 
 def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str, Any] | None = None,
@@ -79,12 +78,6 @@ def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str
     envelope = plan_file_document(plan, graph) if document is None else document
     data = _orjson_bytes(envelope, proves)
     return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode() if data is None else data
-
-
-def _orjson_text(value: Any) -> str | None:
-    """:func:`_orjson_bytes` decoded (None where it declines)."""
-    data = _orjson_bytes(value)
-    return None if data is None else data.decode()
 
 
 def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> bytes | None:

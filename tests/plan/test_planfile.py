@@ -190,7 +190,7 @@ _VALUES = st.recursive(
 
 
 def test_plan_file_text_by_orjson_is_json_dumps_text() -> None:
-    """Where planfile._orjson_text answers, its text is ``json.dumps(value, indent=2, sort_keys=True)``'s
+    """Where planfile._orjson_bytes answers, its bytes are ``json.dumps(value, indent=2, sort_keys=True)``'s
     with the newline: NaN and infinities, floats json spells otherwise, non-ASCII and DEL, integers
     beyond 64 bits, tuples, str subclasses, an enum member (json refuses it, orjson writes its value)
     and keys that are not strings are drawn; plain JSON values take the shortcut often."""
@@ -203,10 +203,10 @@ def test_plan_file_text_by_orjson_is_json_dumps_text() -> None:
     @settings(max_examples=800, deadline=None)
     @given(st.dictionaries(_TEXT, _VALUES, max_size=4) | _VALUES)
     def check(value) -> None:
-        text = planfile_module._orjson_text(value)
-        if text is not None:
+        data = planfile_module._orjson_bytes(value)
+        if data is not None:
             taken.append(value)
-            assert text == json.dumps(value, indent=2, sort_keys=True) + "\n"  # raises where json refuses
+            assert data.decode() == json.dumps(value, indent=2, sort_keys=True) + "\n"  # raises where json refuses
 
     check()
     assert len(taken) >= 30
@@ -232,7 +232,7 @@ def test_plan_files_are_json_dumps_text_with_the_shortcut_on_and_off(plans) -> N
         expected = json.dumps({"planfile": envelope["planfile"], "plan": plan.to_json(),
                                "graph": graph.to_json() if graph is not None else None}, indent=2, sort_keys=True) + "\n"
         assert dumps_plan(plan, graph) == expected
-        assert (planfile_module._orjson_text(envelope) is None) == (plan is odd)  # the shortcut taken
+        assert (planfile_module._orjson_bytes(envelope) is None) == (plan is odd)  # the shortcut taken
         with _walk_only(normalize_module):
             assert dumps_plan(plan, graph) == expected
     assert "NaN" in dumps_plan(odd)

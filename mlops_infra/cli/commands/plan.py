@@ -414,22 +414,11 @@ def refuse_blocked_guardrails(result: Plan, file: Path) -> None:
                         "(docs/guardrails.md).", source=str(file))
 
 
-def saved_text(result: Plan, graph: Any, destination: OutputFile) -> str:
-    """The plan file's text (the plan and the graph it was made from), checked by the redaction
-    layer before anything is written: a plan holding a secret is refused, and no file is made."""
-    from mlops_infra.plan.planfile import dumps_plan
-    from mlops_infra.secrets import check_output
-
-    text = dumps_plan(result, graph)
-    check_output(text, f"the plan file {destination.requested}")
-    return text
-
-
 def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
-    """:func:`saved_text` as the bytes the file gets, made, checked and written as bytes
-    (:func:`~mlops_infra.plan.planfile.dumps_plan_bytes`; the redaction layer reads bytes as they
-    are): the same refusal, the same message. The plan file's data is handed to the process's
-    exit (:func:`~mlops_infra.cli.output.keep_for_exit`).
+    """The plan file's bytes (the plan and the graph it was made from,
+    :func:`~mlops_infra.plan.planfile.dumps_plan_bytes`), checked by the redaction layer before
+    anything is written: a plan holding a secret is refused, and no file is made. The plan file's
+    data is handed to the process's exit (:func:`~mlops_infra.cli.output.keep_for_exit`).
 
     orjson's bytes are checked for secrets and for where they may differ from ``json``'s
     (:data:`~mlops_infra.jsoncodec.STDLIB_SPELLING_TRIGGERS`) in one pass
