@@ -57,5 +57,9 @@ def canary_percent(sm: Any, endpoint: str) -> int | None:
 
 def status_tags(sm: Any, endpoint: str) -> dict[str, str]:
     arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
-    return {t["Key"].split(":")[-1]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]
-            if t["Key"].startswith("mlops-infra:rollout:")}
+    return {t["Key"].split(":")[-1]: t["Value"] for t in all_tags(sm, arn) if t["Key"].startswith("mlops-infra:rollout:")}
+
+
+def all_tags(sm: Any, arn: str) -> list[dict[str, str]]:
+    """Every tag of ``arn``, from every ``ListTags`` page (moto pages them 50 at a time, as AWS may)."""
+    return [tag for page in sm.get_paginator("list_tags").paginate(ResourceArn=arn) for tag in page["Tags"]]

@@ -17,7 +17,7 @@ from mlops_infra.rollout.drivers.sagemaker import (
     model_version,
 )
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
-from tests.rollout.aws_world import canary_percent, deploy, status_tags
+from tests.rollout.aws_world import all_tags, canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, race, race_outcomes, spec
 from tests.support.moto_server import endpoint_updates_take
 
@@ -54,6 +54,25 @@ def test_healthy_rollout_walks_all_steps_then_finishes_on_the_final_config(sm, s
     assert status_tags(sm, E)["phase"] == "finished"
     targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert [t["ResourceId"] for t in targets] == [f"endpoint/{E}/variant/primary"]  # stable name: untouched
+
+
+def test_a_rollout_reads_its_tags_past_the_first_list_tags_page(sm):
+    """ListTags is paged (botocore ``ListTags``: ``NextToken``; moto and AWS page 50 tags at a time), and
+    an endpoint may carry more than one page: 50 tags of its own (the limit of ``AddTags``' ``TagList``)
+    plus those AWS adds under ``aws:`` (CloudFormation's and Service Catalog's), which do not count
+    against that limit. The driver's own tags, added last, land on the second page and must still be read."""
+    target = deploy(sm)
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"team:label-{i}", "Value": "x"} for i in range(41)])
+    system = [f"aws:cloudformation:{key}" for key in ("stack-name", "stack-id", "logical-id")] + [
+        f"aws:servicecatalog:{key}" for key in ("portfolioArn", "productArn", "provisionedProductArn",
+                                                 "provisioningPrincipalArn", "provisioningArtifactIdentifier")]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": key, "Value": "fraud"} for key in system])
+    shares: list = []
+    run(sm, target, ScriptedGates(), Clock(), shares)
+    assert len(all_tags(sm, arn)) > 50  # the driver's tags went past the first page
+    assert shares == [0, *STEPS, None]  # the same walk as with no other tags
+    assert status_tags(sm, E)["phase"] == "finished"
 
 
 def test_unhealthy_at_step_three_rolls_back_keeping_the_canary(sm):

@@ -291,6 +291,10 @@ def _deregister_deletes_policies(original: Any) -> Any:
 
 
 MAX_TAGS = 50
+"""Tags per resource, not counting the keys AWS reserves (``aws:``, any case): "Tags with this prefix do
+not count against your tags-per-resource limit" (AWS docs, Tag restrictions, e.g.
+https://docs.aws.amazon.com/batch/latest/userguide/tag-restrictions.html). A test adding ``aws:`` keys
+stands for the tags AWS itself puts on a resource (CloudFormation's ``aws:cloudformation:*``)."""
 
 
 def _add_tags_overwrites(self: Any, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -299,9 +303,10 @@ def _add_tags_overwrites(self: Any, arn: str, tags: list[dict[str, str]]) -> lis
     resource = self._get_resource_from_arn(arn)
     merged = {t["Key"]: t for t in resource.tags}
     merged.update({t["Key"]: t for t in tags})
-    if len(merged) > MAX_TAGS:
+    counted = sum(not key.lower().startswith("aws:") for key in merged)
+    if counted > MAX_TAGS:
         raise ValidationError(message=f"Cannot add tags: a resource can have at most {MAX_TAGS} tags "
-                              f"({len(merged)} requested)")
+                              f"({counted} requested)")
     resource.tags = list(merged.values())
     return resource.tags
 

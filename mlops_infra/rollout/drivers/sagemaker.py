@@ -217,8 +217,20 @@ class SageMakerDriver:
         return self._configs[name]
 
     def _read(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """The endpoint and every one of its tags. ``ListTags`` is paged (botocore ``ListTags``:
+        ``NextToken``, ``MaxResults`` of at least 50) and one endpoint can hold more than a page: 50
+        tags of its own plus the ``aws:`` ones AWS adds (CloudFormation's, Service Catalog's), which do
+        not count against the 50 (AWS docs, Tag restrictions). The driver's tags, added last, are then
+        on a later page (a test runs a rollout on such an endpoint)."""
         endpoint = self.sm.describe_endpoint(EndpointName=self.target.endpoint)
-        return endpoint, self.sm.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
+        request = {"ResourceArn": endpoint["EndpointArn"]}
+        tags: list[dict[str, str]] = []
+        while True:
+            page = self.sm.list_tags(**request)
+            tags.extend(page.get("Tags", []))
+            if not page.get("NextToken"):
+                return endpoint, tags
+            request["NextToken"] = page["NextToken"]
 
     def observe(self) -> Observed:
         endpoint, tags = self._read()
