@@ -5,7 +5,8 @@ Contract:
   :class:`Reason` only explains an action to a person and is never used to decide anything.
 - Everything here is plain, frozen, JSON-serialisable data; ``Plan.to_json()`` is the documented,
   versioned machine format (``PLAN_FORMAT_VERSION``; docs/plan-json.md). Every ResourceChange in it
-  carries its ``urn`` and ``action``.
+  carries its ``urn`` and ``action``. ``Plan.to_json_lazy()`` is the same document with each resource
+  change's data made only when a JSON encoder reaches it (:class:`LazyChange`, :func:`lazy_json`).
 - No secret value is ever stored in a plan: sensitive attribute values are replaced by
   :data:`REDACTED` before a change is built.
 - Sequences are sorted (changes by URN, drift by URN, ML changes by address) so renders are stable.
@@ -402,6 +403,16 @@ class Plan:
         return any(c.action.is_change for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
+        return self._json([c.to_json() for c in self.changes])
+
+    def to_json_lazy(self) -> dict[str, Any]:
+        """``to_json()`` with each of its ``resourceChanges`` still a :class:`LazyChange` (:func:`lazy_json`
+        makes its ``to_json()``): a JSON encoder given ``default=lazy_json`` writes ``to_json()``'s text
+        while only one resource's data exists at a time, not the tens of thousands of dicts at once."""
+        return self._json([LazyChange(c) for c in self.changes])
+
+    def _json(self, resource_changes: list[Any]) -> dict[str, Any]:
+        """``to_json()`` with ``resource_changes`` as its ``resourceChanges``."""
         counts = self.counts
         return {
             "formatVersion": PLAN_FORMAT_VERSION,
@@ -416,7 +427,7 @@ class Plan:
             "drift": [drift_to_json(d) for d in self.drift],
             "ml": [m.to_json() for m in self.ml],
             "cost": self.cost.to_json() if self.cost else None,
-            "resourceChanges": [c.to_json() for c in self.changes],
+            "resourceChanges": resource_changes,
             "sequences": [s.to_json() for s in self.sequences],
             "warnings": list(self.warnings),
             **({"refresh": {"complete": not self.unread, "unread": sum(g.count for g in self.unread),
@@ -444,6 +455,30 @@ class Plan:
             sequences=tuple(ChangeSequence.from_json(s) for s in data.get("sequences") or ()),
             guardrails=tuple(GuardrailResult.from_json(g) for g in data.get("guardrails") or ()),
         )
+
+
+class LazyChange:
+    """A :class:`ResourceChange` standing for its ``to_json()`` in :meth:`Plan.to_json_lazy`'s document.
+
+    Neither orjson nor ``json`` can write it (it is no dataclass, dict or list): both hand it to the
+    ``default`` they were given (:func:`lazy_json`) and write what that returns in its place, at its
+    depth, with the same options (orjson 3.13's README, "default"; ``json/encoder.py``,
+    ``_iterencode``: ``o = _default(o)`` then ``_iterencode(o, _current_indent_level)``), so the text is
+    ``to_json()``'s; orjson releases the dict once written (``src/serialize/per_type/default.rs``:
+    ``Py_DECREF(default_obj)`` after serialising it, with the caller's nesting depth)."""
+
+    __slots__ = ("change",)
+
+    def __init__(self, change: ResourceChange) -> None:
+        self.change = change
+
+
+def lazy_json(value: Any) -> dict[str, Any]:
+    """The ``default`` for ``orjson.dumps``/``json.dumps`` of a document holding :class:`LazyChange`:
+    its change's ``to_json()``; ``TypeError`` for anything else, as the encoder itself raises."""
+    if type(value) is LazyChange:
+        return value.change.to_json()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class DeferredDigest:

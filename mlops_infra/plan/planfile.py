@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import write_bytes_atomic
-from mlops_infra.plan.model import PLAN_FORMAT_VERSION, Plan, plan_json_schema
+from mlops_infra.plan.model import PLAN_FORMAT_VERSION, LazyChange, Plan, lazy_json, plan_json_schema
 
 PLANFILE_FORMAT_VERSION = 1
 PLANFILE_KIND = "mlops-infra-plan"
@@ -53,12 +55,14 @@ class SavedPlan:
     format_version: int = PLANFILE_FORMAT_VERSION
 
 
-def plan_file_document(plan: Plan, graph: Any | None = None) -> dict[str, Any]:
-    """The plan file's JSON data (the envelope of the module contract)."""
+def plan_file_document(plan: Plan, graph: Any | None = None, *, lazy: bool = False) -> dict[str, Any]:
+    """The plan file's JSON data (the envelope of the module contract). ``lazy``: its plan is
+    ``plan.to_json_lazy()`` (:class:`~mlops_infra.plan.model.LazyChange` items, which
+    :func:`dumps_plan_bytes` writes as their ``to_json()``, one at a time)."""
     return {
         "planfile": {"formatVersion": PLANFILE_FORMAT_VERSION, "kind": PLANFILE_KIND,
                      "stateSerial": plan.state_serial, "graphDigest": plan.graph_digest},
-        "plan": plan.to_json(),
+        "plan": plan.to_json_lazy() if lazy else plan.to_json(),
         "graph": graph.to_json() if graph is not None else None,
     }
 
@@ -73,11 +77,17 @@ def dumps_plan_bytes(plan: Plan, graph: Any | None = None, *, document: dict[str
                      proves: Callable[[bytes], bool] | None = None) -> bytes:
     """``dumps_plan(plan, graph).encode()``, without the text: orjson's bytes as they are where
     :func:`_orjson_bytes` answers, else ``json.dumps``' text encoded (ASCII, ``ensure_ascii``).
-    ``document``: :func:`plan_file_document` of ``plan`` and ``graph``, when the caller has it.
-    ``proves``: see :func:`_orjson_bytes`."""
-    envelope = plan_file_document(plan, graph) if document is None else document
+    ``document``: :func:`plan_file_document` of ``plan`` and ``graph`` (``lazy`` or not), when the
+    caller has it; else the lazy one is made. ``proves``: see :func:`_orjson_bytes`."""
+    envelope = plan_file_document(plan, graph, lazy=True) if document is None else document
     data = _orjson_bytes(envelope, proves)
-    return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode() if data is None else data
+    return _stdlib_bytes(envelope) if data is None else data
+
+
+def _stdlib_bytes(value: Any) -> bytes:
+    """``json.dumps(value, indent=2, sort_keys=True) + "\\n"`` encoded, where ``value`` may hold
+    :class:`~mlops_infra.plan.model.LazyChange` items (written as their ``to_json()``: ``default``)."""
+    return (json.dumps(value, indent=2, sort_keys=True, default=lazy_json) + "\n").encode()
 
 
 def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> bytes | None:
@@ -94,18 +104,40 @@ def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> 
 
     ``proves``, when given, is asked instead of :func:`~mlops_infra.jsoncodec.spelled_as_stdlib`
     and must answer true only where that does (``plan --out`` proves it in its secret scan's pass,
-    :func:`mlops_infra.cli.commands.plan.saved_bytes`)."""
+    :func:`mlops_infra.cli.commands.plan.saved_bytes`).
+
+    ``value`` may hold :class:`~mlops_infra.plan.model.LazyChange` items: orjson asks
+    :func:`_checked_json` for each one's ``to_json()`` and writes it in its place (see ``LazyChange``),
+    which refuses data that is not JSON data as :func:`_json_data` says."""
     if not _json_data(value):
         return None
-    data = jsoncodec.orjson_pretty_bytes(value)
+    try:
+        data = orjson.dumps(value, default=_checked_json, option=_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        data = None
     if data is None or not (jsoncodec.spelled_as_stdlib if proves is None else proves)(data):
         return None
     return data
 
 
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+""":func:`mlops_infra.jsoncodec.orjson_pretty_bytes`' options."""
+
+
+def _checked_json(value: Any) -> dict[str, Any]:
+    """``lazy_json(value)`` (a :class:`~mlops_infra.plan.model.LazyChange`'s ``to_json()``) where
+    :func:`_json_data` holds for it; ``TypeError`` otherwise (orjson then raises, and ``json`` writes)."""
+    data = lazy_json(value)
+    if not _json_data(data):
+        raise TypeError("not JSON data as json.dumps writes it alike")
+    return data
+
+
 def _json_data(value: Any) -> bool:
     """Whether ``value`` holds only objects, lists, strings, integers, booleans, None and finite
-    floats, of exactly those types (keys are not read: orjson refuses a key that is not a string).
+    floats, of exactly those types (keys are not read: orjson refuses a key that is not a string),
+    or :class:`~mlops_infra.plan.model.LazyChange` items, not read here (:func:`_checked_json`
+    checks each one's data as orjson writes it).
     The types of a container's members are collected at C speed; only a container holding another
     container or a float has its members looked at one by one."""
     if type(value) not in _CONTAINERS:
@@ -136,7 +168,7 @@ def _scalar_is_json(value: Any) -> bool:
 
 _SCALARS = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({dict, list})
-_JSON_TYPES = _SCALARS | _CONTAINERS | {float}
+_JSON_TYPES = _SCALARS | _CONTAINERS | {float, LazyChange}
 
 
 def save_plan(path: str | Path, plan: Plan, *, graph: Any | None = None) -> None:

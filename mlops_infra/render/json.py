@@ -2,12 +2,16 @@
 
 Contract: sorted keys, two-space indent, ASCII only, one trailing newline; equal plans give
 identical bytes. The same shape is what ``--out`` saves (with the plan file's own envelope).
+:func:`render_json_bytes` is ``jsoncodec.pretty_bytes(plan.to_json())`` exactly, written from
+:meth:`~mlops_infra.plan.model.Plan.to_json_lazy` (one resource's data at a time) where orjson can.
 """
 
 from __future__ import annotations
 
+import orjson
+
 from mlops_infra import jsoncodec
-from mlops_infra.plan.model import Plan
+from mlops_infra.plan.model import Plan, lazy_json
 from mlops_infra.render.safety import check_rendered
 
 
@@ -19,6 +23,25 @@ def render_json(plan: Plan) -> str:
 def render_json_bytes(plan: Plan) -> bytes:
     """``plan.to_json()`` as the ASCII bytes of :func:`render_json`'s text, checked by the redaction
     layer as they are (``plan`` writes them to stdout as they are: a plan's tens of megabytes are not
-    decoded to text and encoded back)."""
-    data = plan.to_json()
-    return check_rendered(jsoncodec.pretty_bytes(data), plan, data)
+    decoded to text and encoded back); a finding is located from ``plan.to_json()`` made then."""
+    data = _streamed_bytes(plan)
+    if data is None:
+        data = jsoncodec.pretty_bytes(plan.to_json())
+    return check_rendered(data, plan)
+
+
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+""":func:`mlops_infra.jsoncodec.orjson_pretty_bytes`' options."""
+
+
+def _streamed_bytes(plan: Plan) -> bytes | None:
+    """``jsoncodec.pretty_bytes(plan.to_json())``, written by orjson from ``plan.to_json_lazy()``
+    (``default=lazy_json`` writes each resource change's ``to_json()`` where ``to_json()`` has it, at
+    the same depth: :class:`~mlops_infra.plan.model.LazyChange`); None where ``pretty_bytes`` would
+    not take orjson's bytes (orjson refuses the data, or writes text that is not ASCII): the caller
+    then makes them as ``pretty_bytes`` does."""
+    try:
+        data = orjson.dumps(plan.to_json_lazy(), default=lazy_json, option=_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    return data if data.isascii() else None

@@ -404,3 +404,76 @@ def test_plan_file_bytes_proved_in_the_secret_scan_are_the_separate_passes() -> 
 
     check()
     assert len(taken) >= 30 and found
+
+
+# --- plans written one resource change at a time (Plan.to_json_lazy) ---------------------------------------
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_ODD = st.sampled_from([float("nan"), float("inf"), 2**64, -(2**63) - 1, 2**70, 1e-5, "caf\u00e9", "\x7f",
+                        "\u2028", "AKIAIOSFODNN7EXAMPLE"]) | st.integers(245, 256).map(_nested)
+"""Values where orjson and json part ways (NaN, integers beyond 64 bits, small floats, non-ASCII, DEL),
+a secret shape, and lists nested near orjson's depth limit (255 levels: the text must fail or pass as
+``to_json()``'s does)."""
+
+
+@st.composite
+def lazy_plans(draw):
+    """Random plans for the lazy path: resource changes whose attribute changes are drawn from a small pool
+    (the same object in several resources, as the planner shares them), sensitive ones, odd values
+    (:data:`_ODD`, ``_VALUES``) in changes, the target and ML details, and a ``ResourceChange`` and a
+    dataclass inside ML details (written by orjson natively, never as a lazy item)."""
+    from mlops_infra.plan.model import REDACTED, Action, AttributeChange, MLChange, Reason, ResourceChange
+
+    values = _VALUES | _ODD
+    pool = draw(st.lists(st.builds(AttributeChange, _TEXT, values, values, st.booleans(), st.booleans())
+                         | st.builds(AttributeChange, _TEXT, st.just(REDACTED), st.just(REDACTED),
+                                     st.booleans(), st.just(True)), min_size=1, max_size=6))
+    changes = tuple(ResourceChange(
+        f"urn:pulumi:prod::p::t::n{i}", draw(st.sampled_from(["aws:s3/bucket:Bucket", "t\u00e9"])), f"n{i}",
+        draw(st.sampled_from(list(Action))), Reason("new", draw(_TEXT)),
+        tuple(draw(st.lists(st.sampled_from(pool), max_size=5))), draw(_TEXT), draw(_TEXT), draw(st.booleans()),
+        draw(st.booleans()), draw(st.none() | _TEXT)) for i in range(draw(st.integers(0, 5))))
+    inside = draw(st.sampled_from([None, changes[0] if changes else None, Reason("x", "y")]))
+    details = draw(st.dictionaries(_TEXT, values, max_size=3)) | ({"inner": inside} if inside is not None else {})
+    return Plan("p", "prod", draw(st.dictionaries(_TEXT, values, max_size=3)), "ab" * 32, "cd" * 32, changes,
+                ml=(MLChange("endpoints.a", "endpoint", draw(_TEXT), details),), refreshed=draw(st.booleans()),
+                warnings=tuple(draw(st.lists(_TEXT, max_size=2))))
+
+
+def test_lazy_plan_files_are_the_json_dumps_text_of_the_whole_document() -> None:
+    """dumps_plan_bytes (the plan's resource changes written one at a time, Plan.to_json_lazy) gives the
+    bytes of ``json.dumps`` of the whole document (``plan.to_json()``), for random plans; with the shortcut
+    off (_walk_only: json.dumps with ``default``) too; and orjson writes most of them."""
+    from hypothesis import given, settings
+
+    import mlops_infra.plan.normalize as normalize_module
+    import mlops_infra.plan.planfile as planfile_module
+    from mlops_infra.plan.planfile import dumps_plan_bytes, plan_file_document
+    from tests.plan.test_normalize import _walk_only
+
+    taken = []
+
+    @settings(max_examples=300, deadline=None)
+    @given(lazy_plans())
+    def check(plan) -> None:
+        try:
+            expected = (json.dumps(plan_file_document(plan), indent=2, sort_keys=True) + "\n").encode()
+        except TypeError:  # json refuses the dataclass inside the ML details: so does the lazy path
+            with pytest.raises(TypeError):
+                dumps_plan_bytes(plan)
+            return
+        assert dumps_plan_bytes(plan) == expected
+        if planfile_module._orjson_bytes(plan_file_document(plan, lazy=True)) is not None:
+            taken.append(plan)
+        with _walk_only(normalize_module):
+            assert dumps_plan_bytes(plan) == expected
+
+    check()
+    assert len(taken) >= 30

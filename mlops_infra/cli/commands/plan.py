@@ -418,7 +418,8 @@ def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
     """The plan file's bytes (the plan and the graph it was made from,
     :func:`~mlops_infra.plan.planfile.dumps_plan_bytes`), checked by the redaction layer before
     anything is written: a plan holding a secret is refused, and no file is made. The plan file's
-    data is handed to the process's exit (:func:`~mlops_infra.cli.output.keep_for_exit`).
+    data (the plan's resource changes are made and freed one at a time as they are written:
+    ``lazy``) is handed to the process's exit (:func:`~mlops_infra.cli.output.keep_for_exit`).
 
     orjson's bytes are checked for secrets and for where they may differ from ``json``'s
     (:data:`~mlops_infra.jsoncodec.STDLIB_SPELLING_TRIGGERS`) in one pass
@@ -429,7 +430,7 @@ def saved_bytes(result: Plan, graph: Any, destination: OutputFile) -> bytes:
     from mlops_infra.secrets import check_output
 
     proves, scanned = scanning_proof()
-    document = plan_file_document(result, graph)
+    document = plan_file_document(result, graph, lazy=True)  # the plan's resource changes made one at a time
     data = dumps_plan_bytes(result, graph, document=document, proves=proves)
     keep_for_exit(document)
     findings = scanned[0][1] if scanned and scanned[0][0] is data else None
