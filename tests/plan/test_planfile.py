@@ -6,6 +6,7 @@ import enum
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -427,7 +428,8 @@ a secret shape, and lists nested near orjson's depth limit (255 levels: the text
 def lazy_plans(draw):
     """Random plans for the lazy path: resource changes whose attribute changes are drawn from a small pool
     (the same object in several resources, as the planner shares them), sensitive ones, odd values
-    (:data:`_ODD`, ``_VALUES``) in changes, the target and ML details, and a ``ResourceChange`` and a
+    (:data:`_ODD`, ``_VALUES``) in changes (their values, reason message, address, blocked), the target
+    and ML details, and a ``ResourceChange`` and a
     dataclass inside ML details (written by orjson natively, never as a lazy item)."""
     from mlops_infra.plan.model import REDACTED, Action, AttributeChange, MLChange, Reason, ResourceChange
 
@@ -437,9 +439,9 @@ def lazy_plans(draw):
                                      st.booleans(), st.just(True)), min_size=1, max_size=6))
     changes = tuple(ResourceChange(
         f"urn:pulumi:prod::p::t::n{i}", draw(st.sampled_from(["aws:s3/bucket:Bucket", "t\u00e9"])), f"n{i}",
-        draw(st.sampled_from(list(Action))), Reason("new", draw(_TEXT)),
-        tuple(draw(st.lists(st.sampled_from(pool), max_size=5))), draw(_TEXT), draw(_TEXT), draw(st.booleans()),
-        draw(st.booleans()), draw(st.none() | _TEXT)) for i in range(draw(st.integers(0, 5))))
+        draw(st.sampled_from(list(Action))), Reason("new", draw(_TEXT | values)),
+        tuple(draw(st.lists(st.sampled_from(pool), max_size=5))), draw(_TEXT | _TEXT.map(_Name)), draw(_TEXT),
+        draw(st.booleans()), draw(st.booleans()), draw(st.none() | _TEXT | values)) for i in range(draw(st.integers(0, 5))))
     inside = draw(st.sampled_from([None, changes[0] if changes else None, Reason("x", "y")]))
     details = draw(st.dictionaries(_TEXT, values, max_size=3)) | ({"inner": inside} if inside is not None else {})
     return Plan("p", "prod", draw(st.dictionaries(_TEXT, values, max_size=3)), "ab" * 32, "cd" * 32, changes,
@@ -477,3 +479,17 @@ def test_lazy_plan_files_are_the_json_dumps_text_of_the_whole_document() -> None
 
     check()
     assert len(taken) >= 30
+    from mlops_infra.plan.model import AttributeChange, Reason
+
+    plan = make_plan(Serving().graph, PriorState.empty("fraud", "prod"))
+    first = plan.changes[0]
+    nan = float("nan")
+    for odd in (replace(first, changes=(*first.changes, AttributeChange("x", 1, nan))),
+                replace(first, changes=(AttributeChange("x", nan, 1), *first.changes)),
+                replace(first, reason=Reason("new", nan)), replace(first, blocked=[1.5, {"a": nan}]),
+                replace(first, address=(1, 2))):
+        odd_plan = replace(plan, changes=(*plan.changes[:-1], odd))
+        expected = (json.dumps(plan_file_document(odd_plan), indent=2, sort_keys=True) + "\n").encode()
+        assert planfile_module._orjson_bytes(plan_file_document(odd_plan, lazy=True)) is None
+        assert dumps_plan_bytes(odd_plan) == expected
+
