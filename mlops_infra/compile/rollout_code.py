@@ -26,7 +26,7 @@ DOCUMENT = "rollouts.json"
 COMMON = ("__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
           "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
           "rollout/gates/__init__.py")
-AWS = (*COMMON, "rollout/drivers/sagemaker.py", "rollout/gates/cloudwatch.py")
+AWS = (*COMMON, "endpoint_tags.py", "rollout/drivers/sagemaker.py", "rollout/gates/cloudwatch.py")
 """What the AWS runner imports (boto3 comes with the Lambda runtime)."""
 KUBERNETES = (*COMMON, "rollout/drivers/kserve.py", "rollout/gates/prometheus.py", "diagnostics.py", "errors.py",
               "kube/__init__.py", "kube/client.py", "kube/config.py", "kube/errors.py", "kube/resources.py")

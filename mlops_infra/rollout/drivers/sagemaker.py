@@ -121,6 +121,14 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
   tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
   ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
+- **How many tags.** The tag names, and the most tags this driver holds on one endpoint at once
+  (``DRIVER_MAX_TAGS``: the status fields, the scaling tag and the kept entries, 15), are in
+  ``mlops_infra/endpoint_tags.py``, which derives the number. Validation leaves that many of the
+  endpoint's 50 tags free in an AWS environment with a canary endpoint (``spec/labels.py``), and the
+  AWS provider ignores these tags (``ignoreTags``, ``compile/aws/provider.py``), so a ``pulumi
+  refresh`` does not take them into the state and the next update of the endpoint's tags does not
+  delete them. The kept bound holds when each version settles before the next one (see that module:
+  superseding versions in progress, and repeated config changes within the rollback window, add more).
 """
 
 from __future__ import annotations
@@ -132,22 +140,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX as KEPT_PREFIX
+from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX as TAG_PREFIX
+from mlops_infra.endpoint_tags import SCALING_TAG
 from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
 from mlops_infra.rollout.schedule import canary_instances
 
 PRIMARY, CANARY = "primary", "canary"
-TAG_PREFIX = "mlops-infra:rollout:"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _VERSION = re.compile(r"-v(\d+)-[0-9a-z]+$")
 _BUSY = ("in-progress", "in progress", "not in service", "updating")
-KEPT_PREFIX = "mlops-infra:kept:"
 KEEP_SECONDS = 24 * 3600
 """How long a finished version's predecessors are kept (the rollback window), by default."""
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
-SCALING_TAG = "mlops-infra:autoscaling:restore"
-"""Set while a finish has the primary variant's autoscaling to put back (see the contract)."""
 SEARCH_PAGE = 100
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 

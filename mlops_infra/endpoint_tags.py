@@ -1,0 +1,45 @@
+"""The tags the rollout controller keeps on a SageMaker endpoint: their names and how many there can be.
+
+Contract: constants only, no imports. The SageMaker driver (``rollout/drivers/sagemaker.py``, whose
+module docstring says what each tag means) writes these tags; label validation
+(``spec/labels.py``: room on an endpoint) and the AWS provider (``compile/aws/provider.py``:
+``ignoreTags``) read the same names and budget from here, so they are spelled once. The module sits
+at the package's lowest layer, which spec, compile and rollout may all import, and it ships with the
+AWS rollout runner (``compile/rollout_code.py``).
+
+:data:`DRIVER_MAX_TAGS` is the most tags the driver holds on one endpoint at once, as the sum of its
+three kinds:
+
+- status: one ``mlops-infra:rollout:<field>`` per field of ``RolloutStatus.to_fields``
+  (:data:`STATUS_FIELDS`, ``blind-since`` only while a gate is unreadable);
+- :data:`SCALING_TAG`, while a finish has autoscaling to put back;
+- kept entries (``mlops-infra:kept:config:<name>``, ``mlops-infra:kept:model:<name>``), at most
+  :data:`KEPT_MAX`: a version's own entries are at most 4 (its start leaves the serving config and,
+  when that config is a rolled-back version's rollout config, that version's canary model; its finish
+  leaves its rollout config and the previous version's model), and a settled pass (tidy) leaves at
+  most two versions' entries: a finished or rolled-back version's and the next one's. Once a version
+  has finished, the endpoint is on its single-variant config, so the next start leaves 1 entry, and
+  the next finish 2: 4 + 1 + 2. (A rolled-back version has at most 2, the next one 4.)
+
+The kept bound assumes tidy runs between versions and a version's config is not changed again within
+its rollback window: a version applied while the previous one is still in progress, or new configs of
+the serving version within the window, each add entries that no pass deletes before the next settled
+rollout (tests/rollout/test_driver_tag_budget.py pins both as known failures).
+"""
+
+ROLLOUT_TAG_PREFIX = "mlops-infra:rollout:"
+"""The rollout status: ``<prefix><field>`` per field of ``RolloutStatus.to_fields``."""
+STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "reason", "blind-since")
+"""Every field ``RolloutStatus.to_fields`` can write (a test compares them)."""
+KEPT_TAG_PREFIX = "mlops-infra:kept:"
+"""What a move of the endpoint left unused: ``<prefix>config:<name>``, ``<prefix>model:<name>``."""
+SCALING_TAG = "mlops-infra:autoscaling:restore"
+"""Set while a finish has the primary variant's autoscaling to put back."""
+
+TAG_PREFIXES = (ROLLOUT_TAG_PREFIX, KEPT_TAG_PREFIX)
+"""Key prefixes of the driver's tags (with :data:`SCALING_TAG`, a key of its own: every tag it writes)."""
+
+KEPT_MAX = 4 + 1 + 2
+"""The most kept entries on an endpoint at once (see the module contract)."""
+DRIVER_MAX_TAGS = len(STATUS_FIELDS) + 1 + KEPT_MAX
+"""The most tags the driver holds on one endpoint at once: status, scaling tag, kept entries (15)."""
