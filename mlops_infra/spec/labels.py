@@ -10,7 +10,13 @@ requirements"; the same list in every service's ``Tag`` shape documentation, e.g
 ``ecs`` ``Tag``):
 
 - at most 50 tags per resource (:data:`AWS_MAX_TAGS`); mlops-infra puts :data:`AWS_OWN_TAGS` on every
-  resource, so at most 46 labels fit;
+  resource, so at most 46 labels fit; in an environment where an endpoint is rolled out by the
+  controller (``rollout.strategy: canary``, the one strategy ``compile/aws/serving.py`` hands to the
+  SageMaker rollout driver), the driver keeps its state in up to ``DRIVER_MAX_TAGS`` tags of that
+  endpoint (``mlops_infra/endpoint_tags.py``), so fewer fit (:func:`label_room`); without that room
+  every rollout's first ``AddTags`` fails ("at most 50 tags") before any traffic moves;
+- a label may not use the driver's tag names (``mlops-infra:rollout:``, ``mlops-infra:kept:``,
+  ``mlops-infra:autoscaling:restore``): the driver would overwrite it, and the provider ignores them;
 - a key has 1 to 128 characters, a value at most 256 (botocore ``sagemaker`` ``TagKey``
   ``min 1 max 128`` / ``TagValue`` ``max 256``; ``iam`` ``tagKeyType``; ``lambda``, ``logs``,
   ``cloudwatch``, ``kms``, ``sns``, ``events``, ``application-autoscaling`` the same bounds);
@@ -48,6 +54,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, SCALING_TAG, TAG_PREFIXES
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.errors import KEY
@@ -144,6 +151,22 @@ def _own_key(key: str) -> bool:
     return key in OWN_KEYS or key.startswith(OWN_PREFIX)
 
 
+def _driver_key(key: str) -> bool:
+    return key == SCALING_TAG or key.startswith(TAG_PREFIXES)
+
+
+def controlled_endpoints(ctx: CheckContext) -> list[str]:
+    """The endpoints of the (effective) system the rollout controller rolls out (strategy ``canary``)."""
+    return [e.name for e in ctx.system.endpoints if e.rollout.strategy == "canary"]
+
+
+def label_room(ctx: CheckContext) -> int:
+    """How many labels fit on every resource of an AWS environment: 50 tags less mlops-infra's own,
+    less the driver's room (:data:`~mlops_infra.endpoint_tags.DRIVER_MAX_TAGS`) when an endpoint is
+    rolled out by the controller."""
+    return AWS_MAX_TAGS - AWS_OWN_TAGS - (DRIVER_MAX_TAGS if controlled_endpoints(ctx) else 0)
+
+
 def _reserved(key: str, where: str) -> Diagnostic:
     return error("reserved-label", f'Label "{key}" is one mlops-infra sets itself',
                  f"mlops-infra puts {where} on every resource and would overwrite this label. Rename it "
@@ -159,6 +182,9 @@ def check_aws_tags(ctx: CheckContext, env: str, environment: Environment) -> Ite
         if _own_key(key):
             yield _reserved(key, ", ".join(OWN_KEYS))
             continue
+        if _driver_key(key):
+            yield _driver_reserved(key)
+            continue
         for text, limit, what, path in ((key, AWS_TAG_KEY_MAX, "key", ("metadata", "labels", key, KEY)),
                                         (value, AWS_TAG_VALUE_MAX, "value", ("metadata", "labels", key))):
             problem = aws_tag_problem(text, limit, what)
@@ -167,12 +193,42 @@ def check_aws_tags(ctx: CheckContext, env: str, environment: Environment) -> Ite
                 yield error("invalid-tag", f"{shown} is not a valid AWS tag {what}",
                             f"In environment {env} (AWS) the labels become tags on every resource, and this "
                             f"{what} {problem} (AWS tag naming rules). Change the {what}.", path, "metadata.labels")
-    room = AWS_MAX_TAGS - AWS_OWN_TAGS
-    if len(labels) > room:
-        yield error("invalid-tag", f"{len(labels)} labels are more tags than AWS allows on a resource",
-                    f"In environment {env} (AWS) every resource gets the labels as tags plus {AWS_OWN_TAGS} of "
-                    f"mlops-infra's own ({', '.join(OWN_KEYS)}); AWS allows {AWS_MAX_TAGS} tags per resource, so at "
-                    f"most {room} labels fit. Remove {len(labels) - room}.", ("metadata", "labels"), "metadata.labels")
+    yield from _too_many(ctx, env, len(labels))
+
+
+def _too_many(ctx: CheckContext, env: str, count: int) -> Iterator[Diagnostic]:
+    """At most :func:`label_room` labels: an error naming how many fit and why."""
+    room, anywhere = label_room(ctx), AWS_MAX_TAGS - AWS_OWN_TAGS
+    if count <= room:
+        return
+    own = (f"In environment {env} (AWS) every resource gets the labels as tags plus {AWS_OWN_TAGS} of "
+           f"mlops-infra's own ({', '.join(OWN_KEYS)}); AWS allows {AWS_MAX_TAGS} tags per resource, so at "
+           f"most {anywhere} labels fit")
+    if room == anywhere:
+        yield error("invalid-tag", f"{count} labels are more tags than AWS allows on a resource",
+                    f"{own}. Remove {count - anywhere}.", ("metadata", "labels"), "metadata.labels")
+        return
+    names = controlled_endpoints(ctx)
+    which = f"endpoint {names[0]}" if len(names) == 1 else f"endpoints {', '.join(names)}"
+    driver = (f"{which} {'is' if len(names) == 1 else 'are'} rolled out by the controller (rollout.strategy "
+              f"canary), which keeps the rollout's state in up to {DRIVER_MAX_TAGS} more tags on the endpoint "
+              f"(mlops-infra:rollout:..., mlops-infra:kept:..., {SCALING_TAG}), so at most {room} labels fit here: "
+              f"with more, every rollout fails at its first AddTags, before any traffic moves")
+    summary = (f"{count} labels are more tags than AWS allows on a resource" if count > anywhere else
+               f"{count} labels leave too little room for the rollout controller's tags on {which}")
+    fix = f"or roll out {which} with another strategy (blue_green, rolling)."
+    detail = (f"{own}. Remove {count - anywhere}. Beyond that, {driver}. Remove {count - room} in all, {fix}"
+              if count > anywhere else f"{own}; but {driver}. Remove {count - room}, {fix}")
+    yield error("invalid-tag", summary, detail, ("metadata", "labels"), "metadata.labels")
+
+
+def _driver_reserved(key: str) -> Diagnostic:
+    return error("reserved-label", f'Label "{_short(key)}" is a tag name the rollout controller uses',
+                 f"The rollout controller keeps a canary's state in the endpoint's tags named "
+                 f"{', '.join(f'{p}...' for p in TAG_PREFIXES)} and {SCALING_TAG}; it would overwrite this label, "
+                 f"and the AWS provider ignores these names (ignoreTags). Rename it "
+                 f'(for example "team/{key.rsplit(":", 1)[-1] or "label"}").', ("metadata", "labels", key, KEY),
+                 "metadata.labels")
 
 
 def check_kubernetes_labels(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:

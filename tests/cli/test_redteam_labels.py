@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS
 from mlops_infra.spec.labels import AWS_MAX_TAGS, KUBERNETES_OWN_KEYS, OWN_KEYS, OWN_PREFIX
 from tests.support.cli import run_cli, run_cli_subprocess
 from tests.support.text_edits import edit, line_of
@@ -74,7 +75,9 @@ def test_m4_a_label_aws_cannot_tag_with_is_an_error_at_the_key_or_value(
 
 
 def test_m4_the_largest_labels_aws_takes_reach_every_resource_unchanged(tmp_path: Path) -> None:
-    labels = {f"k{i}": "v" for i in range(AWS_MAX_TAGS - len(OWN_KEYS) - 3 - 2)}  # the example has 2 labels
+    """prod has a canary endpoint: the rollout controller's room (DRIVER_MAX_TAGS) is left free on it."""
+    room = AWS_MAX_TAGS - len(OWN_KEYS) - DRIVER_MAX_TAGS
+    labels = {f"k{i}": "v" for i in range(room - 3 - 2)}  # the example has 2 labels
     labels |= {"k" * 128: "w" * 256, "Café Équipe": "data science / ml:risk=+@_.", "empty": ""}
     lines = "".join(f"    {json.dumps(k)}: {json.dumps(v)}\n" for k, v in labels.items())
     spec, _ = _with_labels(tmp_path, lines)
@@ -85,8 +88,10 @@ def test_m4_the_largest_labels_aws_takes_reach_every_resource_unchanged(tmp_path
         tags = r["inputs"]["tags"]
         assert len(tags) <= AWS_MAX_TAGS, (r["urn"], len(tags))
         assert {k: tags[k] for k in labels} == labels
-        assert len(tags) == AWS_MAX_TAGS
+        assert len(tags) == AWS_MAX_TAGS - DRIVER_MAX_TAGS
         assert set(tags) - set(labels) - {"team", "cost-center"} <= set(OWN_KEYS)
+    one_more, _ = _with_labels(tmp_path, lines + "    extra: v\n")
+    assert run_cli("validate", str(one_more), "--env", "prod").code == 1
 
 
 def test_m4_labels_that_clean_to_one_kubernetes_key_are_an_error_on_kubernetes_only(tmp_path: Path) -> None:
