@@ -150,11 +150,16 @@ def stdlib_pretty_bytes(value: Any) -> bytes:
     return data
 
 
+PRETTY_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+"""orjson's options for :func:`orjson_pretty_bytes`' text (sorted keys, two-space indent, trailing
+newline), for callers that pass orjson a ``default`` of their own."""
+
+
 def orjson_pretty_bytes(value: Any) -> bytes | None:
     """orjson's sorted, two-space indented bytes of ``value`` with a trailing newline, not checked
     (:func:`spelled_as_stdlib`); None where orjson cannot write ``value``."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(value, option=PRETTY_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None
 

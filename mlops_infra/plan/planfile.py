@@ -112,16 +112,12 @@ def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> 
     if not _json_data(value):
         return None
     try:
-        data = orjson.dumps(value, default=_checked_json, option=_OPTIONS)
+        data = orjson.dumps(value, default=_checked_json, option=jsoncodec.PRETTY_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         data = None
     if data is None or not (jsoncodec.spelled_as_stdlib if proves is None else proves)(data):
         return None
     return data
-
-
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-""":func:`mlops_infra.jsoncodec.orjson_pretty_bytes`' options."""
 
 
 def _checked_json(value: Any) -> dict[str, Any]:

@@ -30,10 +30,6 @@ def render_json_bytes(plan: Plan) -> bytes:
     return check_rendered(data, plan)
 
 
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-""":func:`mlops_infra.jsoncodec.orjson_pretty_bytes`' options."""
-
-
 def _streamed_bytes(plan: Plan) -> bytes | None:
     """``jsoncodec.pretty_bytes(plan.to_json())``, written by orjson from ``plan.to_json_lazy()``
     (``default=lazy_json`` writes each resource change's ``to_json()`` where ``to_json()`` has it, at
@@ -41,7 +37,7 @@ def _streamed_bytes(plan: Plan) -> bytes | None:
     not take orjson's bytes (orjson refuses the data, or writes text that is not ASCII): the caller
     then makes them as ``pretty_bytes`` does."""
     try:
-        data = orjson.dumps(plan.to_json_lazy(), default=lazy_json, option=_OPTIONS)
+        data = orjson.dumps(plan.to_json_lazy(), default=lazy_json, option=jsoncodec.PRETTY_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None
     return data if data.isascii() else None
