@@ -14,17 +14,16 @@ three kinds:
   (:data:`STATUS_FIELDS`, ``blind-since`` only while a gate is unreadable);
 - :data:`SCALING_TAG`, while a finish has autoscaling to put back;
 - kept entries (``mlops-infra:kept:config:<name>``, ``mlops-infra:kept:model:<name>``), at most
-  :data:`KEPT_MAX`: a version's own entries are at most 4 (its start leaves the serving config and,
-  when that config is a rolled-back version's rollout config, that version's canary model; its finish
-  leaves its rollout config and the previous version's model), and a settled pass (tidy) leaves at
-  most two versions' entries: a finished or rolled-back version's and the next one's. Once a version
-  has finished, the endpoint is on its single-variant config, so the next start leaves 1 entry, and
-  the next finish 2: 4 + 1 + 2. (A rolled-back version has at most 2, the next one 4.)
-
-The kept bound assumes tidy runs between versions and a version's config is not changed again within
-its rollback window: a version applied while the previous one is still in progress, or new configs of
-the serving version within the window, each add entries that no pass deletes before the next settled
-rollout (tests/rollout/test_driver_tag_budget.py pins both as known failures).
+  :data:`KEPT_MAX`. A version's own entries are at most 6: its start leaves the serving config and,
+  when that config is a rolled-back version's rollout config, that version's canary model (2); its
+  finish leaves its rollout config and the previous version's model (2); a later move of the serving
+  version to a new config of it leaves the config and model it moved off (2), and replaces what the
+  version's earlier such move left. A version's start deletes the entries of every version other than
+  itself and the one whose status it replaces (a superseded rollout's), and a settled pass (tidy)
+  those of earlier versions, so at most two versions' entries are on the endpoint: a finished or
+  rolled-back version's and the next one's. Once a version has finished, the endpoint is on its
+  single-variant config, so the next version's start leaves 1 entry, and its finish 2: 6 + 1 + 2. (A
+  rolled-back version has at most 2, the next one 4.)
 """
 
 ROLLOUT_TAG_PREFIX = "mlops-infra:rollout:"
@@ -39,7 +38,7 @@ SCALING_TAG = "mlops-infra:autoscaling:restore"
 TAG_PREFIXES = (ROLLOUT_TAG_PREFIX, KEPT_TAG_PREFIX)
 """Key prefixes of the driver's tags (with :data:`SCALING_TAG`, a key of its own: every tag it writes)."""
 
-KEPT_MAX = 4 + 1 + 2
+KEPT_MAX = 6 + 1 + 2
 """The most kept entries on an endpoint at once (see the module contract)."""
 DRIVER_MAX_TAGS = len(STATUS_FIELDS) + 1 + KEPT_MAX
-"""The most tags the driver holds on one endpoint at once: status, scaling tag, kept entries (15)."""
+"""The most tags the driver holds on one endpoint at once: status, scaling tag, kept entries (17)."""

@@ -115,20 +115,29 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   deletes what earlier versions recorded, and keeps the rolled-back or aborted version's own entries
   until a later version's rollout (never on a timer: they are what an operator inspects), so
   consecutive rolled-back or aborted versions leave at most two versions' entries, not one more each
-  (issue 8: otherwise the endpoint reaches its 50 tags and no rollout starts). It compares like ``act``
+  (issue 8: otherwise the endpoint reaches its 50 tags and no rollout starts). Two moves that no
+  settled pass follows are bounded in ``act`` itself, with the same deletion (what is in use is only
+  untagged): a start deletes first the entries of every version other than the target and the
+  revision of the status it replaces (as read before this pass wrote its own), so a version applied
+  while another is still rolling out does not pile up the superseded rollouts' entries (the one it
+  replaces keeps its own until a later start or a settled pass; a start killed after its status write
+  and repeated counts as the target's own status, so the replaced version's entries go then too); and a
+  move of the version already serving to a new config of it (the finish of a version that is the only
+  one its config serves) first deletes what that version's earlier such moves recorded (its own model
+  entries, and its config entries serving only it), so repeated config changes inside the rollback
+  window keep one move's entries, not one more each. It compares like ``act``
   (consistent reads, same token, ``InService``: AWS says not to delete a config in use or while
   ``UpdateEndpoint`` runs, botocore ``DeleteEndpointConfig``), never deletes the endpoint's current
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
   tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
   ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
 - **How many tags.** The tag names, and the most tags this driver holds on one endpoint at once
-  (``DRIVER_MAX_TAGS``: the status fields, the scaling tag and the kept entries, 15), are in
+  (``DRIVER_MAX_TAGS``: the status fields, the scaling tag and the kept entries, 17), are in
   ``mlops_infra/endpoint_tags.py``, which derives the number. Validation leaves that many of the
   endpoint's 50 tags free in an AWS environment with a canary endpoint (``spec/labels.py``), and the
   AWS provider ignores these tags (``ignoreTags``, ``compile/aws/provider.py``), so a ``pulumi
   refresh`` does not take them into the state and the next update of the endpoint's tags does not
-  delete them. The kept bound holds when each version settles before the next one (see that module:
-  superseding versions in progress, and repeated config changes within the rollback window, add more).
+  delete them.
 """
 
 from __future__ import annotations
@@ -317,15 +326,19 @@ class SageMakerDriver:
         elif decision.action == "finish":
             self._finish(endpoint, tags)
         elif decision.action == "set_traffic" and decision.percent is not None:
-            self._traffic(endpoint, fields, decision.percent)
+            self._traffic(endpoint, tags, fields, decision.percent)
         self._crash("traffic")
 
     def _crash(self, point: str) -> None:
         if self.crash_at == point and point:
             raise Crash(f"killed right after the {point} write")
 
-    def _traffic(self, endpoint: dict[str, Any], fields: dict[str, str], percent: int) -> None:
+    def _traffic(self, endpoint: dict[str, Any], tags: list[dict[str, str]], fields: dict[str, str],
+                 percent: int) -> None:
         if self._versions(endpoint, fields).get(CANARY) != self.target.version:  # no canary, or another version's
+            stored = RolloutStatus.from_fields(fields)  # as read before this pass wrote the target's status
+            keep = {self.target.version, stored.revision if stored is not None else self.target.version}
+            self._delete_kept(endpoint, tags, lambda kind, name, version: version not in keep)  # superseded
             name, models = self._rollout_config(endpoint)
             self._keep(endpoint, models)
             self._update(EndpointName=self.target.endpoint, EndpointConfigName=name, RetainAllVariantProperties=True)
@@ -391,6 +404,9 @@ class SageMakerDriver:
             _primary_type(after)
         live = self._scalable_target() if moves else None
         kept = self._scaling_policies(live["ResourceId"]) if live is not None else []
+        if set(self._versions(endpoint, _fields(tags)).values()) == {self.target.version}:  # the serving version
+            earlier = self._serving_entries(tags)
+            self._delete_kept(endpoint, tags, lambda kind, name, version: (kind, name) in earlier)
         self._keep(endpoint, {v.get("ModelName", "") for v in after["ProductionVariants"]}, scaling=moves)
         if live is not None:
             self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=live["ResourceId"],
@@ -403,6 +419,29 @@ class SageMakerDriver:
         if moves and declared is not None:
             self._reinstate(live, kept, declared, register=True)
             self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
+
+    def _serving_entries(self, tags: list[dict[str, str]]) -> set[tuple[str, str]]:
+        """What the target version's earlier moves of the serving version recorded: its kept entries of
+        the target version itself, a model of that version or a config serving only that version (not
+        its rollout config, nor what its start and finish left: those serve the previous versions). A
+        config already gone counts as one."""
+        found = set()
+        for kind, name, version in _kept(tags).values():
+            if version != self.target.version or name.startswith(rollout_config_prefix(self.target.endpoint)):
+                continue
+            if kind == "model":
+                if model_version(name) == self.target.version:
+                    found.add((kind, name))
+                continue
+            try:
+                models = {v.get("ModelName", "") for v in self._config(name)["ProductionVariants"]}
+            except Exception as exc:
+                if "could not find" not in _error(exc)[1].lower():
+                    raise
+                models = set()
+            if {model_version(m) for m in models} <= {self.target.version}:
+                found.add((kind, name))
+        return found
 
     def _reinstate(self, live: dict[str, Any] | None, policies: list[dict[str, Any]], declared: DeclaredScaling,
                    *, register: bool) -> None:
@@ -439,12 +478,19 @@ class SageMakerDriver:
         if (endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token
                 or _scaling_pending(tags)):
             return ()  # changed since observed: the next pass looks again
+        return tuple(self._delete_kept(endpoint, tags, lambda kind, name, version: self._due(version, status, now)))
+
+    def _delete_kept(self, endpoint: dict[str, Any], tags: list[dict[str, str]],
+                     due: Callable[[str, str, str], bool]) -> list[str]:
+        """Delete the kept entries ``due(kind, name, version)`` selects, then untag them: never the
+        endpoint's current config, its models, nor the graph's final config and model (an entry naming
+        one of those is only untagged: in use again, no longer kept). Returns what was deleted."""
         name = endpoint["EndpointConfigName"]
         in_use = {("config", name), ("config", self.target.final_config), ("model", self.target.model),
                   *(("model", v.get("ModelName", "")) for v in self._config(name)["ProductionVariants"])}
         deleted, untag = [], []
         for key, (kind, resource, version) in sorted(_kept(tags).items()):
-            if not self._due(version, status, now):
+            if not due(kind, resource, version):
                 continue
             if (kind, resource) not in in_use:
                 self._delete(kind, resource)
@@ -452,7 +498,7 @@ class SageMakerDriver:
             untag.append(key)  # in use again: no longer kept
         if untag:
             self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=untag)
-        return tuple(deleted)
+        return deleted
 
     def _due(self, version: str, status: RolloutStatus, now: float) -> bool:
         """Whether a kept entry left by ``version`` may go: an earlier version's at once; the target
