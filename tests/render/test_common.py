@@ -173,17 +173,20 @@ def test_values_and_keys_print_as_json_dumps_prints_them() -> None:
 def render_slow():
     """The value renderers' shortcuts off: whether a container fits on its line is decided by
     encoding it (``_longer`` proves nothing), a created JSON document is encoded and split whole
-    (``_document_head`` declines)."""
+    (``_document_head`` declines), and the plan's JSON is made whole (``json._streamed_bytes``
+    declines: ``jsoncodec.pretty_bytes(plan.to_json())``)."""
     from mlops_infra.render import common, markdown
+    from mlops_infra.render import json as json_module
 
-    real = common._longer, common._document_head, markdown._short_fence
+    real = common._longer, common._document_head, markdown._short_fence, json_module._streamed_bytes
     common._longer = lambda value, budget: False
     common._document_head = lambda document, count: None
     markdown._short_fence = lambda body: None
+    json_module._streamed_bytes = lambda plan: None
     try:
         yield
     finally:
-        common._longer, common._document_head, markdown._short_fence = real
+        common._longer, common._document_head, markdown._short_fence, json_module._streamed_bytes = real
 
 
 def _nested_values():

@@ -85,6 +85,11 @@ def test_plan_json_written_one_resource_at_a_time_is_pretty_bytes_of_to_json() -
     shared = plan.changes[0].changes[0]
     twice = replace(plan, changes=tuple(replace(c, changes=(shared, *c.changes, shared)) for c in plan.changes))
     assert json_module._streamed_bytes(twice) == jsoncodec.pretty_bytes(twice.to_json())
+    from tests.render.test_common import render_slow
+
+    with render_slow():
+        assert json_module._streamed_bytes(twice) is None
+        assert render_json_bytes(twice) == jsoncodec.pretty_bytes(twice.to_json())
 
 
 def test_a_secret_in_a_lazily_written_plan_is_located_by_urn_and_path() -> None:
