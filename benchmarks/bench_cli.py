@@ -42,31 +42,31 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-04, 21:28-21:31 UTC (1,000 endpoints) and 21:20 UTC (10,000), on
-91c4034 and d496d4b (the same code for these commands), medians, bytecode cached, every command writing the
-same bytes as its baseline. The prior state is written as Pulumi writes one, its inputs and outputs
-with sorted keys (``bench_plan.engine_order``; earlier figures used the compiler's key order, which
-flattered ``plan --state``):
+Figures of the runs of 2026-12-04, 23:33-23:41 UTC, on 3273f78 (with this script's pipe for stdout,
+see :func:`run_once`; figures of earlier stops wrote stdout to a file and are not comparable),
+medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs and outputs with
+sorted keys (``bench_plan.engine_order``). The baseline is a2630fb (the tree at that stop's start);
+stdout differs from it by design: the AWS provider gained ``ignoreTags`` and the rollout runner's
+shipped code changed (the speed change of that stop, ``Plan.to_json_lazy``, was checked byte for
+byte with ``cmp`` when it landed):
 
-- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 1.0 / 1.0, ``--baseline`` 71d5f56 (the tree
-  before that evening's second round of cuts): compose 0.370 s; ``state`` 0.493 s (1.34x);
-  ``validate`` 0.323 s (0.88x); the floor line 0.793 s = 2.17x compose, over the 2x target before
-  anything is compiled. ``plan --state`` 1.873 s, 188 MB: 4.98x compose, 0.96x the baseline's
-  1.961 s (5.30x, 184 MB); ``plan json`` 1.501 s, 242 MB: 4.04x, 0.92x the baseline's 1.606 s
-  (4.42x); ``graph json`` 0.976 s, 184 MB: 2.53x (2.68x in CPU time: its secret check runs on two
-  threads), 0.95x the baseline's 0.996 s (2.70x). None of the three ratio targets is met.
-- 10,000 endpoints (state 923.8 MiB), 1 round, load 2.2 / 1.4, ``--only plan-state``,
-  ``--baseline`` 71d5f56: compose 6.579 s; ``plan --state`` 15.293 s, 1,249 MB (the 1,500 MB target
-  is met): 2.32x compose, 0.94x the baseline's 16.311 s (1,309 MB).
-- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 1.0 /
-  1.0, ``--baseline`` 71d5f56, 21:41 UTC, on 4be67b9: ``plan-text`` 2.224 s, 339 MB, 0.66x the
-  baseline's 3.399 s (316 MB); ``plan-markdown`` 2.013 s, 238 MB, 0.70x of 2.914 s (216 MB);
-  ``plan-out`` 2.167 s, 384 MB, 0.50x of 4.384 s (642 MB). Then 18ca0ac (a stopped JSON encoding
-  no longer keeps its document), 4 rounds, load 1.3, 21:50 UTC, ``--baseline`` 4be67b9:
-  ``plan-text`` 2.009 s, 316 MB, 0.99x of 2.033 s (339 MB); ``plan-markdown`` 1.824 s, 215 MB,
-  0.98x of 1.848 s (238 MB).
-- A/A runs (one tree as both, 8 rounds, load about 1.3, the day's first evening) printed
-  0.96-0.99x: ratios to a baseline within about 4% of 1 are noise.
+- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.5 / 1.0: compose 0.328 s; ``state`` 0.471 s
+  (1.44x); ``validate`` 0.288 s (0.89x); the floor line 0.737 s = 2.27x compose, over the 2x target
+  before anything is compiled. ``plan --state`` 1.706 s, 188 MB: 5.07x compose, 1.01x the
+  baseline's 1.696 s (5.16x, 188 MB); ``plan json`` 1.249 s, 210 MB: 3.74x, 0.95x the baseline's
+  1.325 s (4.00x, 242 MB); ``graph json`` 0.845 s, 184 MB: 2.62x (2.68x in CPU time: its secret
+  check runs on two threads), 1.00x the baseline's 0.843 s (2.56x). None of the three ratio targets
+  is met.
+- 10,000 endpoints (state 923.8 MiB), 1 round, load about 1, ``--only plan-state``: compose 6.651 s;
+  ``plan --state`` 15.544 s, 1,250 MB (the 1,500 MB target is met): 2.34x compose, 1.04x the
+  baseline's 14.900 s (1,249 MB), one round: within noise.
+- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds:
+  ``plan-text`` 2.198 s, 317 MB, 0.98x the baseline's 2.247 s (316 MB); ``plan-markdown`` 2.037 s,
+  215 MB, 0.99x of 2.054 s (215 MB); ``plan-out`` 1.972 s, 316 MB, 0.95x of 2.060 s (384 MB).
+- An A/A run (one tree as both, 6 rounds, load 0.9 / 1.1, ``--only plan-json,graph-json``) printed
+  1.00x and 0.99x: ratios to a baseline within a few percent of 1 are noise. Peak memory is
+  steady from run to run. With stdout in a file, one such run had printed ``graph json`` at 1.16x
+  its (identical but for ``ignoreTags``) baseline, with a spread of 0.80-1.21 s.
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
@@ -124,7 +124,18 @@ def run_once(command: Command, cwd: Path, bytecode: str | None = None) -> None:
     """Run ``command`` once; record wall time, the child's peak RSS and a digest of its stdout.
 
     ``bytecode``: the directory of the bytecode caches (``PYTHONPYCACHEPREFIX``; the warm-up round
-    writes them, as an installed package has its ``.pyc`` files); None compiles the source in every run."""
+    writes them, as an installed package has its ``.pyc`` files); None compiles the source in every run.
+
+    Stdout goes to a pipe that this process reads and hashes as the command writes (as a CI job's
+    log or ``| jq`` reads it), not to a file: on these machines (ext4 mounted with ``discard``, in a
+    VM) writing the 49-55 MB of a JSON command to a new file took 0.014 s in most runs and 0.3-0.5 s
+    in others, at random (2026-12-04, 23:35 UTC: ``graph json`` ranged 0.80-1.21 s in one
+    run, and an identical command 0.81-0.88 s to /dev/null), which swamped the differences
+    measured. A pipe costs both processes the copy (about 0.08 s for 55 MB here), every run alike.
+    This process also no longer holds a whole output when it starts the next command: the peak RSS
+    the kernel reports for a child includes the memory of the process it was forked from, up to its
+    ``exec`` (Linux ``fs/exec.c``, ``exec_mmap``: ``setmax_mm_hiwater_rss`` of the old mm), so small
+    commands printed this script's size (``compose`` 73 MB before, 46 MB now); large ones are unchanged."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
     env["PYTHONPATH"] = command.tree or ""
     if bytecode is None:
@@ -132,15 +143,18 @@ def run_once(command: Command, cwd: Path, bytecode: str | None = None) -> None:
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = bytecode
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command.argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        command.walls.append(time.perf_counter() - start)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        command.digests.add(hashlib.sha256(out.read()).hexdigest())
+    digest = hashlib.sha256()
+    start = time.perf_counter()
+    proc = subprocess.Popen(command.argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    with proc.stdout:
+        while chunk := os.read(proc.stdout.fileno(), 1 << 20):
+            digest.update(chunk)
+    _, status, usage = os.wait4(proc.pid, 0)
+    command.walls.append(time.perf_counter() - start)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    command.digests.add(digest.hexdigest())
     command.cpus.append(usage.ru_utime + usage.ru_stime)
     command.rss_mb.append(usage.ru_maxrss / 1024)  # KiB on Linux
     command.codes.add(proc.returncode)
