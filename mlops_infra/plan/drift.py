@@ -16,6 +16,9 @@ Contract:
 - A value that is, or contains, a Pulumi secret (``4dabf18193072939515e22adb298388d``) or the
   unknown sentinel is never compared and never appears in a change or a summary. Properties
   declared ``sensitive`` are compared, but their values show as ``"<sensitive>"``.
+- A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
+  :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
+  drift; the callers that have the graph pass it.
 - SageMaker endpoints get one derived check: the live variants' desired instance counts and
   weights (``outputs.productionVariants``) against the prior endpoint config's
   ``initialInstanceCount``/``initialVariantWeight``. A count inside the range of a prior
@@ -31,10 +34,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.graph import DesiredGraph
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -386,9 +390,11 @@ def _changed_summary(res: StateResource, tracking: Tracking | None, changes: lis
 
 
 def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking | None,
-                 index: _PriorIndex) -> list[tuple[_Change, str | None]]:
+                 index: _PriorIndex, left: Collection[str] = ()) -> list[tuple[_Change, str | None]]:
     out: list[tuple[_Change, str | None]] = []
     for tracked in tracking.properties if tracking else ():
+        if left and _covered(tracked.path, left):
+            continue
         out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked)]
     derived = DERIVED.get(prior.type)
     if derived is not None:
@@ -396,10 +402,30 @@ def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking |
     return out
 
 
+def _covered(path: str, left: Collection[str]) -> bool:
+    """Whether the tracked ``path`` is one of ``left`` or inside one (``a.b`` and ``a[0]`` are in ``a``)."""
+    return any(path == name or path.startswith((f"{name}.", f"{name}[")) for name in left)
+
+
+def left_alone(graph: DesiredGraph) -> dict[str, tuple[str, ...]]:
+    """URN -> the input paths the desired graph leaves to something other than Pulumi: its
+    ``ignore_changes``. Pulumi "ignores a property by using the old value from the state instead of the
+    value provided by the Pulumi program" and "does not automatically read the live value for the
+    property unless you run a refresh" (Pulumi docs, Resource option: ignoreChanges), so the state keeps
+    the value the resource was created with while the owner moves it: a canary endpoint's
+    ``endpointConfigName``, switched by the rollout controller at every rollout
+    (``compile/aws/serving.py``). Comparing such a path with the cloud would report every rollout as
+    a change made outside Pulumi."""
+    return {r.urn: tuple(r.options.ignore_changes) for r in graph.resources if r.options.ignore_changes}
+
+
 def find_drift(prior: PriorState, live: LiveState, *,
-               tracking: Mapping[str, Tracking] | None = None) -> list[DriftItem]:
-    """Every drifted resource, sorted by URN (see the module docstring for the rules)."""
+               tracking: Mapping[str, Tracking] | None = None,
+               left: Mapping[str, Collection[str]] | None = None) -> list[DriftItem]:
+    """Every drifted resource, sorted by URN (see the module docstring for the rules). ``left``
+    (:func:`left_alone` of the desired graph): paths per URN that are never drift."""
     tracking = TRACKING if tracking is None else tracking
+    left = left or {}
     index = _PriorIndex(prior)
     items: list[DriftItem] = []
     for urn in sorted(prior.resources):
@@ -411,7 +437,7 @@ def find_drift(prior: PriorState, live: LiveState, *,
         now = live.resources.get(urn)
         if now is None:
             continue
-        changes = _changes_for(res, now, spec, index)
+        changes = _changes_for(res, now, spec, index, left.get(urn, ()))
         if changes:
             triples = tuple((c.path, c.prior, c.live) for c, _ in changes)
             items.append(DriftItem(urn, res.type, CHANGED, triples, _changed_summary(res, spec, changes)))

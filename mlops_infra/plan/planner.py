@@ -102,7 +102,7 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     planner = _Planner(graph, prior, live)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
-    drift_items = _drift(prior, live, drift, planner.warnings)
+    drift_items = _drift(graph, prior, live, drift, planner.warnings)
     ml: tuple = ()
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once
@@ -126,12 +126,12 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
                 sequences=sequences)
 
 
-def _drift(prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
+def _drift(graph: DesiredGraph, prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
            warnings: list[str]) -> tuple[Any, ...]:
     if drift is None and live is not None:
-        from mlops_infra.plan.drift import find_drift
+        from mlops_infra.plan.drift import find_drift, left_alone
 
-        drift = find_drift(prior, live)
+        drift = find_drift(prior, live, left=left_alone(graph))
     unread = unread_groups(live) if live is not None else ()
     if unread:
         causes = "; ".join(f"{g.count} {g.cause} ({', '.join(g.codes)})" for g in unread)

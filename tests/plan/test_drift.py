@@ -214,6 +214,37 @@ def test_endpoint_on_another_config_reports_the_config_not_the_counts() -> None:
     assert item.summary == "endpoint scorer: endpoint config cfg-1 -> cfg-rolled-back changed outside Pulumi"
 
 
+def test_a_config_left_to_the_rollout_controller_is_not_drift() -> None:
+    """A canary endpoint's config is switched by the rollout controller at every rollout and ignored
+    by Pulumi (``ignore_changes``), so the state keeps the config it was created with: what the graph
+    leaves alone (``left``) is never drift, anything else on the endpoint still is."""
+    before, after = endpoint_pair(9, 0.1, config="fraud-scorer-rollout-v13-4ad2c2a5")
+    prior, live = prior_of(before, CONFIG_1), live_of(after)
+    assert find_drift(prior, live, left={before.urn: ("endpointConfigName",)}) == []
+    assert find_drift(prior, live, left={"urn:pulumi:other": ("endpointConfigName",)})  # another resource's
+    same_config = endpoint_pair(5, 0.5)  # on the config the state has: its counts are still compared
+    [item] = find_drift(prior_of(same_config[0], CONFIG_1), live_of(same_config[1]),
+                        left={before.urn: ("endpointConfigName",)})
+    assert item.changes[0] == ("productionVariants[primary].instanceCount", 2, 5)
+
+
+def test_left_alone_is_every_canary_endpoints_config() -> None:
+    """:func:`left_alone` of a compiled system: the canary endpoints' ``endpointConfigName`` (the
+    controller's), nothing else."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.plan.drift import left_alone
+    from mlops_infra.spec import load_system
+    from tests.support.promotion import REFERENCE
+
+    loaded = load_system(REFERENCE, "prod")
+    graph = compile_system(loaded.system, "prod")
+    left = left_alone(graph)
+    canary = {e.name for e in loaded.system.endpoints if e.rollout.strategy == "canary"}
+    endpoints = {r.urn for r in graph.resources if r.type == ENDPOINT and r.address.split(".")[-1] in canary}
+    assert canary and endpoints and set(left) == endpoints
+    assert set(left.values()) == {("endpointConfigName",)}
+
+
 def test_two_variant_endpoint_names_the_variant() -> None:
     config = sr(CONFIG, "scorer-config", {"name": "cfg-1", "productionVariants": [
         {"variantName": "blue", "initialInstanceCount": 2, "initialVariantWeight": 0.9},

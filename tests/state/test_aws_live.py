@@ -123,6 +123,19 @@ def test_endpoint_runtime_variants_go_to_outputs() -> None:
                                                       "currentInstanceCount": 3, "desiredInstanceCount": 4}]
 
 
+def test_drift_never_compares_an_endpoints_tags() -> None:
+    """The rollout controller keeps its state in tags on the endpoint (``mlops_infra/endpoint_tags.py``),
+    which the AWS provider ignores (``ignoreTags``): drift must not report them either. It reads no tag
+    of an endpoint at all: neither the reading nor what drift tracks has ``tags``."""
+    from mlops_infra.state.aws_live import TRACKING
+
+    tracked = {prop.path for prop in TRACKING["aws:sagemaker/endpoint:Endpoint"].properties}
+    assert tracked == {"endpointConfigName"}
+    reading = map_endpoint({"EndpointName": "e", "EndpointConfigName": "c", "EndpointArn": "arn:e",
+                            "Tags": [{"Key": "mlops-infra:rollout:phase", "Value": "progressing"}]})
+    assert "tags" not in reading.inputs and "tags" not in reading.outputs
+
+
 def test_model_keeps_environment_keys_verbatim() -> None:
     reading = map_model({"ModelName": "m", "ExecutionRoleArn": "r", "PrimaryContainer": {
         "Image": "i", "ModelDataUrl": "s3://b/m.tar.gz", "Environment": {"SAGEMAKER_PROGRAM": "x", "HF_TASK": "y"}}})

@@ -310,7 +310,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
         return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
                             "yet; the plan compares with the last applied state only."]
     from mlops_infra.cli.progress import progress_display
-    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state.aws_live import scan_aws
 
     region = graph.metadata.get("region") or target.region
@@ -318,7 +318,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
-    return live, find_drift(prior, live), []  # make_plan warns about reads that failed
+    return live, find_drift(prior, live, left=left_alone(graph)), []  # make_plan warns about reads that failed
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
@@ -328,7 +328,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     answer makes every object unread by that cause: never "no drift" when nothing was read."""
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.kube import ConnectOptions, KubeClient
-    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state import kube_live
 
     warnings = cluster_preflight(target, graph)
@@ -341,7 +341,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
         with kube, progress_display("Refresh (live Kubernetes reads)", unit="objects read",
                                     live=live_progress) as progress:
             live = kube_live.scan_kubernetes(resources, kube, progress=progress, deadline=deadline)
-    return live, find_drift(prior, live, tracking=kube_live.TRACKING), warnings
+    return live, find_drift(prior, live, tracking=kube_live.TRACKING, left=left_alone(graph)), warnings
 
 
 def cluster_preflight(target: Any, graph: Any) -> list[str]:

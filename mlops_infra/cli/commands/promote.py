@@ -235,7 +235,8 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
 
     if importlib.util.find_spec("boto3") is None:
         return {"src_prior": prior, "src_problem": "reading AWS needs boto3: pip install 'mlops-infra[aws]'"}
-    from mlops_infra.plan.drift import find_drift
+    from mlops_infra.compile import compile_system
+    from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.promote.registries import assumed_session_factory
     from mlops_infra.state.aws_live import scan_aws
 
@@ -248,7 +249,8 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
         return {"src_prior": prior, "src_problem": error.summary}
     except Exception as error:  # no credentials, endpoint unreachable: fail closed, with the reason
         return {"src_prior": prior, "src_problem": f"{src}'s live resources could not be read: {describe_error(error)}"}
-    return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live)}
+    left = left_alone(compile_system(context["systems"][src], src))  # a rollout is not drift (find_drift)
+    return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live, left=left)}
 
 
 def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan: Any) -> None:
