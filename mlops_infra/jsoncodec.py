@@ -22,7 +22,7 @@ import codecs
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -152,14 +152,16 @@ def stdlib_pretty_bytes(value: Any) -> bytes:
 
 PRETTY_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
 """orjson's options for :func:`orjson_pretty_bytes`' text (sorted keys, two-space indent, trailing
-newline), for callers that pass orjson a ``default`` of their own."""
+newline)."""
 
 
-def orjson_pretty_bytes(value: Any) -> bytes | None:
+def orjson_pretty_bytes(value: Any, default: Callable[[Any], Any] | None = None) -> bytes | None:
     """orjson's sorted, two-space indented bytes of ``value`` with a trailing newline, not checked
-    (:func:`spelled_as_stdlib`); None where orjson cannot write ``value``."""
+    (:func:`spelled_as_stdlib`); None where orjson cannot write ``value``. ``default``: orjson's, called
+    for each object it cannot write, whose answer it writes in its place (a ``TypeError`` it raises
+    makes the answer None)."""
     try:
-        return orjson.dumps(value, option=PRETTY_OPTIONS)
+        return orjson.dumps(value, default=default, option=PRETTY_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None
 

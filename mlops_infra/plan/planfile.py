@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import write_bytes_atomic
@@ -111,10 +109,7 @@ def _orjson_bytes(value: Any, proves: Callable[[bytes], bool] | None = None) -> 
     which refuses data that is not JSON data as :func:`_json_data` says."""
     if not _json_data(value):
         return None
-    try:
-        data = orjson.dumps(value, default=_checked_json, option=jsoncodec.PRETTY_OPTIONS)
-    except (orjson.JSONEncodeError, TypeError):
-        data = None
+    data = jsoncodec.orjson_pretty_bytes(value, default=_checked_json)
     if data is None or not (jsoncodec.spelled_as_stdlib if proves is None else proves)(data):
         return None
     return data

@@ -8,8 +8,6 @@ identical bytes. The same shape is what ``--out`` saves (with the plan file's ow
 
 from __future__ import annotations
 
-import orjson
-
 from mlops_infra import jsoncodec
 from mlops_infra.plan.model import Plan, lazy_json
 from mlops_infra.render.safety import check_rendered
@@ -36,8 +34,5 @@ def _streamed_bytes(plan: Plan) -> bytes | None:
     the same depth: :class:`~mlops_infra.plan.model.LazyChange`); None where ``pretty_bytes`` would
     not take orjson's bytes (orjson refuses the data, or writes text that is not ASCII): the caller
     then makes them as ``pretty_bytes`` does."""
-    try:
-        data = orjson.dumps(plan.to_json_lazy(), default=lazy_json, option=jsoncodec.PRETTY_OPTIONS)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
-    return data if data.isascii() else None
+    data = jsoncodec.orjson_pretty_bytes(plan.to_json_lazy(), default=lazy_json)
+    return data if data is not None and data.isascii() else None
