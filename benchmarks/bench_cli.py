@@ -65,8 +65,8 @@ byte with ``cmp`` when it landed):
   215 MB, 0.99x of 2.054 s (215 MB); ``plan-out`` 1.972 s, 316 MB, 0.95x of 2.060 s (384 MB).
 - An A/A run (one tree as both, 6 rounds, load 0.9 / 1.1, ``--only plan-json,graph-json``) printed
   1.00x and 0.99x: ratios to a baseline within a few percent of 1 are noise. Peak memory is
-  steady from run to run. With stdout in a file, one such run had printed ``graph json`` at 1.16x
-  its (identical but for ``ignoreTags``) baseline, with a spread of 0.80-1.21 s.
+  steady from run to run. With stdout in a file, the same run against a2630fb had printed ``graph json``
+  at 1.16x, with a spread of 0.80-1.21 s (see :func:`run_once`).
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
@@ -128,14 +128,15 @@ def run_once(command: Command, cwd: Path, bytecode: str | None = None) -> None:
 
     Stdout goes to a pipe that this process reads and hashes as the command writes (as a CI job's
     log or ``| jq`` reads it), not to a file: on these machines (ext4 mounted with ``discard``, in a
-    VM) writing the 49-55 MB of a JSON command to a new file took 0.014 s in most runs and 0.3-0.5 s
-    in others, at random (2026-12-04, 23:35 UTC: ``graph json`` ranged 0.80-1.21 s in one
-    run, and an identical command 0.81-0.88 s to /dev/null), which swamped the differences
-    measured. A pipe costs both processes the copy (about 0.08 s for 55 MB here), every run alike.
+    VM) the time to write a JSON command's 49-55 MB to a new file varied at random from run to run,
+    which swamped the differences measured (2026-12-04, two 10-round runs against a2630fb:
+    with a file, ``graph json`` spread 0.799-1.205 s and printed 1.16x its baseline; with the pipe,
+    0.798-0.892 s and 1.00x). A pipe costs both processes the copy, every run alike.
     This process also no longer holds a whole output when it starts the next command: the peak RSS
     the kernel reports for a child includes the memory of the process it was forked from, up to its
     ``exec`` (Linux ``fs/exec.c``, ``exec_mmap``: ``setmax_mm_hiwater_rss`` of the old mm), so small
-    commands printed this script's size (``compose`` 73 MB before, 46 MB now); large ones are unchanged."""
+    commands printed this script's size (``compose`` 73 MB with a file, 46 MB now); large ones are
+    unchanged."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
     env["PYTHONPATH"] = command.tree or ""
     if bytecode is None:
