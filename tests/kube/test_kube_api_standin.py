@@ -236,3 +236,98 @@ def test_merge_patch_follows_rfc_7386():
              ({"e": None}, {"a": 1}, {"e": None, "a": 1}), ([1, 2], {"a": "b", "c": None}, {"a": "b"})]
     for target, patch, result in cases:
         assert merge_patch(target, patch) == result
+
+
+# -- field management (server-side apply) ----------------------------------------------------------------------
+
+APPLY = "application/apply-patch+yaml"
+
+
+def apply(api: KubeApiStandIn, obj: dict[str, Any], manager: str | None, *, force: bool = False,
+          yaml_text: str | None = None) -> tuple[int, dict[str, Any]]:
+    query = "&".join(([f"fieldManager={manager}"] if manager else []) + (["force=true"] if force else []))
+    request = urllib.request.Request(f"{api.url}{ISVC}/{obj['metadata']['name']}" + (f"?{query}" if query else ""),
+                                     data=(yaml_text or json.dumps(obj)).encode(), method="PATCH",
+                                     headers={"Content-Type": APPLY})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+def owners(api: KubeApiStandIn, name: str = "scorer") -> dict[str, set[str]]:
+    return api.managers("serving.kserve.io/v1beta1", "InferenceService", name, "dev")
+
+
+def test_apply_creates_then_an_update_takes_the_fields_it_changes(api):
+    code, created = apply(api, isvc(), "pulumi")
+    assert code == 201 and created["spec"]["predictor"]["canaryTrafficPercent"] == 2
+    assert owners(api) == {"pulumi (Apply)": {".metadata.labels.app", ".metadata.labels.tier",
+                                              ".spec.predictor.canaryTrafficPercent",
+                                              ".spec.predictor.model.storageUri"}}
+    request = urllib.request.Request(f"{api.url}{ISVC}/scorer", method="PATCH",
+                                     data=json.dumps({"spec": {"predictor": {"canaryTrafficPercent": 25}},
+                                                      "metadata": {"annotations": {"note": "x"}}}).encode(),
+                                     headers={"Content-Type": "application/merge-patch+json",
+                                              "User-Agent": "Python-urllib/3.11"})
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+    found = owners(api)
+    assert found["Python-urllib (Update)"] == {".spec.predictor.canaryTrafficPercent", ".metadata.annotations.note"}
+    assert ".spec.predictor.canaryTrafficPercent" not in found["pulumi (Apply)"]
+
+
+def test_an_apply_that_changes_another_managers_field_conflicts_unless_forced(api):
+    apply(api, isvc(), "pulumi")
+    code, _ = call(api, "PATCH", f"{ISVC}/scorer?fieldManager=rollout", {"spec": {"predictor": {"canaryTrafficPercent": 100}}},
+                   content_type="application/merge-patch+json")
+    assert code == 200
+    version = api.get("serving.kserve.io/v1beta1", "InferenceService", "scorer", "dev")["metadata"]["resourceVersion"]
+    code, status = apply(api, isvc(percent=2), "pulumi")
+    assert code == 409 and status["reason"] == "Conflict"
+    assert status["message"] == ('Apply failed with 1 conflict: conflict with "rollout" using serving.kserve.io/v1beta1: '
+                                 ".spec.predictor.canaryTrafficPercent")
+    assert status["details"]["causes"] == [{"reason": "FieldManagerConflict", "field": ".spec.predictor.canaryTrafficPercent",
+                                            "message": 'conflict with "rollout" using serving.kserve.io/v1beta1'}]
+    stored = api.get("serving.kserve.io/v1beta1", "InferenceService", "scorer", "dev")
+    assert stored["metadata"]["resourceVersion"] == version  # a refused apply writes nothing
+    code, _ = apply(api, isvc(percent=100), "pulumi")  # the same value: shared, no conflict
+    assert code == 200 and ".spec.predictor.canaryTrafficPercent" in owners(api)["rollout (Update)"]
+    code, forced = apply(api, isvc(percent=2), "pulumi", force=True)
+    assert code == 200 and forced["spec"]["predictor"]["canaryTrafficPercent"] == 2
+    assert "rollout (Update)" not in owners(api)  # it owned nothing else, so its entry goes
+
+
+def test_apply_leaves_other_managers_fields_and_removes_its_own_dropped_ones(api):
+    apply(api, isvc(), "pulumi")
+    call(api, "PATCH", f"{ISVC}/scorer?fieldManager=rollout", {"metadata": {"annotations": {"rollout/step": "3"}}},
+         content_type="application/merge-patch+json")
+    smaller = isvc()
+    del smaller["metadata"]["labels"]["tier"]
+    code, applied = apply(api, smaller, "pulumi", yaml_text=None)
+    assert code == 200
+    assert applied["metadata"]["labels"] == {"app": "scorer"}  # its own field it left out: removed
+    assert applied["metadata"]["annotations"] == {"rollout/step": "3"}  # another manager's: kept
+
+
+def test_apply_is_yaml_needs_a_field_manager_and_honours_a_resource_version(api):
+    text = ("apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: scorer\n"
+            "spec:\n  predictor:\n    canaryTrafficPercent: 5\n")
+    code, created = apply(api, {"metadata": {"name": "scorer"}}, "kubectl", yaml_text=text)
+    assert code == 201 and created["spec"]["predictor"] == {"canaryTrafficPercent": 5}
+    code, status = apply(api, isvc(), None)
+    assert code == 422 and "fieldManager: Required value" in status["message"]
+    stale = isvc()
+    stale["metadata"]["resourceVersion"] = "1"
+    code, status = apply(api, stale, "kubectl")
+    assert code == 409 and "the object has been modified" in status["message"]
+
+
+def test_seed_and_delete_leave_no_owner(api):
+    apply(api, isvc(), "pulumi")
+    api.seed({**isvc(), "metadata": {"name": "scorer", "namespace": "dev"}})
+    assert owners(api) == {}
+    apply(api, isvc(), "pulumi")
+    call(api, "DELETE", f"{ISVC}/scorer")
+    assert owners(api) == {}

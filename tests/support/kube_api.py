@@ -23,7 +23,7 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   PUT (replace), PATCH (``application/merge-patch+json`` per RFC 7386,
   ``application/json-patch+json`` per RFC 6902 via the ``jsonpatch`` library,
   ``application/strategic-merge-patch+json`` applied as a merge patch on built-in kinds and refused
-  with 415 on custom resources, as the real server does; server-side apply answers 415 here), DELETE
+  with 415 on custom resources, as the real server does; server-side apply: see below), DELETE
   (with ``preconditions.resourceVersion``). ``/status`` subresources of GET/PUT/PATCH read and write
   ``.status`` only; writes to the main resource keep the stored ``.status`` (as for CRDs with the
   status subresource).
@@ -33,6 +33,24 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   metadata and status changes; ``uid`` and ``creationTimestamp`` are set on create. PUT without a
   resourceVersion is an unconditional update (allowed for built-in kinds); custom resources refuse it
   with 422 ``Invalid`` (their strategy does not allow unconditional updates).
+- **Field management** ("Server-Side Apply",
+  https://kubernetes.io/docs/reference/using-api/server-side-apply/): every write records which
+  manager owns which fields. A manager is the ``fieldManager`` query parameter, else the part of the
+  ``User-Agent`` before its first ``/`` (the API server's default). A non-apply write (POST, PUT,
+  PATCH) is an ``Update``: its manager takes the fields whose value it changed, from whoever held
+  them ("Whenever a field's value does change, ownership moves from its current manager to the
+  manager making the change"), and fields it removed are no one's. A PATCH of
+  ``application/apply-patch+yaml`` (a YAML or JSON object; ``fieldManager`` required) is an
+  ``Apply``: a field it sets that another manager owns with a different value is a 409 ``Conflict``
+  (``Apply failed with N conflict(s): conflict with "<manager>" using <apiVersion>: .<path>``, causes
+  of type ``FieldManagerConflict``) unless ``force=true``, which takes the field over; the same value
+  is shared; a field the manager applied before and leaves out is removed when no one else owns it;
+  an apply to a missing object creates it. Fields are the leaves of nested objects (metadata
+  ``labels``, ``annotations``, ``finalizers`` and ``ownerReferences``, and everything but ``status``
+  outside metadata); a list is one atomic field, as in a custom resource's structural schema without
+  ``x-kubernetes-list-type`` (built-in kinds merge some lists by key: not modelled). The owners are
+  read with :meth:`KubeApiStandIn.managers`; objects do not carry ``metadata.managedFields``;
+  :meth:`KubeApiStandIn.seed` writes as no manager.
 - **Errors**: ``Status`` objects (``kind: Status``, ``status: Failure``, ``reason``, ``message``,
   ``details``, ``code``) with the apiserver's message shapes for NotFound, AlreadyExists, Conflict,
   Invalid, BadRequest, Unauthorized, Forbidden, MethodNotAllowed, UnsupportedMediaType.
@@ -47,8 +65,7 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   successful write (a tiny "controller", e.g. to fill an InferenceService's status); :meth:`seed`,
   :meth:`get`, :meth:`objects` read and write the store directly.
 
-Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), server-side
-apply, ``dryRun``, pagination tokens, Table output, protobuf, finalizers and cascading deletion.
+Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, finalizers and cascading deletion.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
 :meth:`stop` shuts it down within a bounded wait. Use it as a context manager::
@@ -60,6 +77,7 @@ The server binds 127.0.0.1 on a port the OS picks, serves each connection on a d
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -77,6 +95,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonpatch
+import yaml
 
 SERVER_VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-standin", "platform": "linux/amd64"}
 
@@ -278,6 +297,77 @@ STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
 
 
+_METADATA_FIELDS = ("labels", "annotations", "finalizers", "ownerReferences")
+
+
+def managed_fields(obj: Mapping[str, Any]) -> dict[FieldPath, Any]:
+    """The fields of ``obj`` with their values (see "Field management" in the module docstring)."""
+    found: dict[FieldPath, Any] = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "status"):
+            continue
+        if key == "metadata":
+            for name in _METADATA_FIELDS:
+                if isinstance(value, dict) and value.get(name) is not None:
+                    _leaves(value[name], ("metadata", name), found)
+            continue
+        _leaves(value, (key,), found)
+    return found
+
+
+def _leaves(value: Any, path: FieldPath, found: dict[FieldPath, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _leaves(item, (*path, key), found)
+    else:
+        found[path] = value
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Equal as JSON (``1``, ``1.0`` and ``True`` differ)."""
+    return json.dumps(one, sort_keys=True) == json.dumps(other, sort_keys=True)
+
+
+def _spelled(path: FieldPath) -> str:
+    return "." + ".".join(path)
+
+
+def _set_field(obj: dict[str, Any], path: FieldPath, value: Any) -> None:
+    for key in path[:-1]:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
+        obj = obj[key]
+    obj[path[-1]] = value
+
+
+def _remove_field(obj: dict[str, Any], path: FieldPath) -> None:
+    """Remove one field, and the objects it leaves empty."""
+    parents = [obj]
+    for key in path[:-1]:
+        child = parents[-1].get(key)
+        if not isinstance(child, dict):
+            return
+        parents.append(child)
+    parents[-1].pop(path[-1], None)
+    for depth in range(len(path) - 1, 0, -1):
+        if parents[depth]:
+            break
+        parents[depth - 1].pop(path[depth - 1], None)
+
+
+def _field_conflicts(target: Target, conflicts: list[tuple[Managed, FieldPath]]) -> ApiError:
+    """The API server's answer to an apply that would change other managers' fields
+    (``k8s.io/apiserver`` ``fieldmanager`` ``NewConflictError``)."""
+    causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{entry.manager}" using {entry.api_version}',
+               "field": _spelled(path)} for entry, path in conflicts]
+    if len(causes) == 1:
+        message = f"Apply failed with 1 conflict: {causes[0]['message']}: {causes[0]['field']}"
+    else:
+        message = f"Apply failed with {len(causes)} conflicts: " + "\n".join(
+            f"{cause['message'].replace('conflict with', 'conflicts with', 1)}:\n- {cause['field']}" for cause in causes)
+    return ApiError(409, "Conflict", message, {**_details(target.resource, target.name), "causes": causes})
+
+
 # -- requests -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -323,10 +413,26 @@ Key = tuple[str, str, str, str]
 """Store key: (group, plural, namespace or "", name)."""
 
 
+FieldPath = tuple[str, ...]
+"""A field: the keys from the object's top to one leaf (see "Field management" in the module docstring)."""
+
+
+@dataclass
+class Managed:
+    """One manager's fields of one object, by operation (an ``Apply`` and an ``Update`` entry of one
+    manager are kept apart, as in ``metadata.managedFields``)."""
+
+    manager: str
+    operation: str
+    api_version: str
+    fields: set[FieldPath] = field(default_factory=set)
+
+
 @dataclass
 class _Store:
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
     revision: int = 1000
+    managed: dict[Key, list[Managed]] = field(default_factory=dict)
 
     def next_version(self) -> str:
         self.revision += 1
@@ -414,6 +520,7 @@ class KubeApiStandIn:
             existing = self._store.objects.get(self._key(target))
             stored = self._stamp(copy.deepcopy(dict(obj)), resource, target.namespace, existing)
             self._put(target, stored)
+            self._store.managed.pop(self._key(target), None)
             return copy.deepcopy(stored)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -564,19 +671,23 @@ class KubeApiStandIn:
         return copy.deepcopy(obj)
 
     def handle(self, method: str, target: Target, query: Mapping[str, str], content_type: str,
-               body: Any) -> tuple[int, Any]:
-        """Serve one resource request; returns (status code, JSON body)."""
+               body: Any, user_agent: str = "") -> tuple[int, Any]:
+        """Serve one resource request; returns (status code, JSON body). ``user_agent`` names the
+        manager of a write without ``fieldManager`` (see "Field management")."""
+        manager = query.get("fieldManager") or user_agent.split("/", 1)[0] or "unknown"
         if query.get("watch") in ("1", "true"):
             raise bad_request("watch is not supported by the Kubernetes API stand-in")
         with self._lock:
             if method == "GET":
                 return 200, self._get(target, query)
             if method == "POST" and target.name is None:
-                return 201, self._create(target, body)
+                return 201, self._create(target, body, manager)
             if method == "PUT" and target.name:
-                return 200, self._replace(target, body)
+                return 200, self._replace(target, body, manager)
             if method == "PATCH" and target.name:
-                return 200, self._patch(target, content_type, body)
+                if content_type == APPLY:
+                    return self._apply(target, query, body)
+                return 200, self._patch(target, content_type, body, manager)
             if method == "DELETE" and target.name and target.subresource is None:
                 return 200, self._delete(target, body)
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -593,7 +704,7 @@ class KubeApiStandIn:
         return {"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
                 "metadata": {"resourceVersion": str(self._store.revision)}, "items": items}
 
-    def _create(self, target: Target, body: Any) -> dict[str, Any]:
+    def _create(self, target: Target, body: Any, manager: str) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format - accepted media types include: "
                               "application/json, application/yaml")
@@ -612,19 +723,22 @@ class KubeApiStandIn:
         if self._key(target, name) in self._store.objects:
             raise already_exists(resource, name)
         meta.pop("resourceVersion", None)
-        return self._write("create", Target(resource, target.namespace, name, None),
-                           self._stamp(copy.deepcopy(body), resource, target.namespace, None))
+        created = Target(resource, target.namespace, name, None)
+        stored = self._write("create", created, self._stamp(copy.deepcopy(body), resource, target.namespace, None))
+        self._record_update(created, manager, None, stored)
+        return stored
 
-    def _replace(self, target: Target, body: Any) -> dict[str, Any]:
+    def _replace(self, target: Target, body: Any, manager: str) -> dict[str, Any]:
         current = self._current(target)
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format")
         if (body.get("metadata") or {}).get("name") not in (None, target.name):
             raise bad_request("the name of the object does not match the name on the URL")
         self._check_version(target, current, (body.get("metadata") or {}).get("resourceVersion"), required=True)
-        return self._store_update("update", target, current, copy.deepcopy(body))
+        return self._record_update(target, manager, current,
+                                   self._store_update("update", target, current, copy.deepcopy(body)))
 
-    def _patch(self, target: Target, content_type: str, patch: Any) -> dict[str, Any]:
+    def _patch(self, target: Target, content_type: str, patch: Any, manager: str) -> dict[str, Any]:
         current = self._current(target)
         view = copy.deepcopy(current)
         if content_type == JSON_PATCH:
@@ -636,16 +750,94 @@ class KubeApiStandIn:
             if not isinstance(patch, dict):
                 raise bad_request("the body of the request was in an unknown format")
             patched = merge_patch(view, patch)
-        elif content_type in (STRATEGIC, APPLY):
+        elif content_type == STRATEGIC:
             raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                           f"accepted media types include: {JSON_PATCH}, {MERGE}"
+                           f"accepted media types include: {JSON_PATCH}, {MERGE}, {APPLY}"
                            + (f", {STRATEGIC}" if target.resource.builtin else ""))
         else:
             raise ApiError(415, "UnsupportedMediaType", f"the media type {content_type!r} is not a patch type")
         wanted = (patched.get("metadata") or {}).get("resourceVersion")
         if wanted != current["metadata"]["resourceVersion"]:
             self._check_version(target, current, wanted, required=False)
-        return self._store_update("patch", target, current, patched)
+        return self._record_update(target, manager, current, self._store_update("patch", target, current, patched))
+
+    # -- field management --------------------------------------------------------------------------------------
+
+    def managers(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, set[str]]:
+        """Who owns what of a stored object: ``"<manager> (<operation>)"`` -> its fields, each spelled
+        as in a conflict (``.spec.predictor.canaryTrafficPercent``)."""
+        resource = self._resource_for(api_version, kind)
+        with self._lock:
+            entries = self._store.managed.get((resource.group, resource.plural, namespace or "", name), [])
+            return {f"{e.manager} ({e.operation})": {_spelled(f) for f in e.fields} for e in entries}
+
+    def _entry(self, key: Key, manager: str, operation: str, api_version: str) -> Managed:
+        entries = self._store.managed.setdefault(key, [])
+        for entry in entries:
+            if (entry.manager, entry.operation) == (manager, operation):
+                entry.api_version = api_version
+                return entry
+        entries.append(Managed(manager, operation, api_version))
+        return entries[-1]
+
+    def _record_update(self, target: Target, manager: str, before: dict[str, Any] | None,
+                       after: dict[str, Any]) -> dict[str, Any]:
+        """Record a non-apply write by ``manager``: the fields whose value it changed become its own
+        (``Update``), taken from any other owner; the fields it removed are no one's. Returns ``after``."""
+        key = self._key(target, after["metadata"]["name"])
+        old, new = managed_fields(before or {}), managed_fields(after)
+        changed = {path for path, value in new.items() if path not in old or not _same(old[path], value)}
+        gone = set(old).difference(new)
+        entries = self._store.managed.setdefault(key, [])
+        for entry in entries:
+            entry.fields -= changed | gone
+        if changed:
+            self._entry(key, manager, "Update", after.get("apiVersion", target.resource.api_version)).fields |= changed
+        entries[:] = [entry for entry in entries if entry.fields]
+        return after
+
+    def _apply(self, target: Target, query: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        """A server-side apply (see "Field management" in the module docstring)."""
+        manager = query.get("fieldManager")
+        if not manager:
+            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                           "is required for apply patch")
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request was in an unknown format")
+        config = copy.deepcopy(body)
+        meta = config.setdefault("metadata", {})
+        if meta.get("name") not in (None, target.name):
+            raise bad_request("the name of the object does not match the name on the URL")
+        meta["name"] = target.name
+        api_version = config.get("apiVersion") or target.resource.api_version
+        wanted = managed_fields(config)
+        key = self._key(target)
+        current = self._store.objects.get(key)
+        if current is None:
+            meta.pop("resourceVersion", None)
+            stored = self._write("create", target, self._stamp(config, target.resource, target.namespace, None))
+            self._store.managed[key] = [Managed(manager, "Apply", api_version, set(wanted))]
+            return 201, stored
+        self._check_version(target, current, meta.get("resourceVersion"), required=False)
+        have = managed_fields(current)
+        entries = self._store.managed.setdefault(key, [])
+        conflicts = [(entry, path) for path, value in sorted(wanted.items()) for entry in entries
+                     if entry.manager != manager and path in entry.fields
+                     and not (path in have and _same(have[path], value))]
+        if conflicts and query.get("force") != "true":
+            raise _field_conflicts(target, conflicts)
+        for entry, path in conflicts:
+            entry.fields.discard(path)
+        mine = self._entry(key, manager, "Apply", api_version)
+        others = set().union(*[entry.fields for entry in entries if entry is not mine])
+        new = copy.deepcopy(current)
+        for path in mine.fields.difference(wanted, others):
+            _remove_field(new, path)
+        for path, value in wanted.items():
+            _set_field(new, path, copy.deepcopy(value))
+        mine.fields = set(wanted)
+        entries[:] = [entry for entry in entries if entry.fields]
+        return 200, self._store_update("patch", target, current, new)
 
     def _store_update(self, verb: str, target: Target, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if target.subresource == "status":
@@ -665,6 +857,7 @@ class KubeApiStandIn:
         preconditions = (body or {}).get("preconditions") or {} if isinstance(body, dict) else {}
         self._check_version(target, current, preconditions.get("resourceVersion"), required=False)
         del self._store.objects[self._key(target)]
+        self._store.managed.pop(self._key(target), None)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": _details(target.resource, target.name, uid=current["metadata"]["uid"])}
 
@@ -734,6 +927,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode(errors="replace")
+            if content_type == APPLY:  # YAML, as kubectl and the Pulumi provider send it
+                with contextlib.suppress(yaml.YAMLError):
+                    body = yaml.safe_load(body)
         entry = LoggedRequest(self.command, split.path, query, content_type, body, token=token)
         with self.api._lock:
             self.api.requests.append(entry)
@@ -754,12 +950,13 @@ class _Handler(BaseHTTPRequestHandler):
                 reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
                           504: "Timeout"}.get(fault.status, "InternalError")
                 return self._answer(fault.status, ApiError(fault.status, reason, f"injected fault ({reason})").status())
-        entry.status, answer = self._dispatch(split.path, query, content_type, body, token)
+        entry.status, answer = self._dispatch(split.path, query, content_type, body, token,
+                                              self.headers.get("User-Agent") or "")
         entry.verb = answer[1]
         self._answer(entry.status, answer[0])
 
     def _dispatch(self, path: str, query: Mapping[str, str], content_type: str, body: Any,
-                  token: str | None) -> tuple[int, tuple[Any, str]]:
+                  token: str | None, user_agent: str = "") -> tuple[int, tuple[Any, str]]:
         verb = ""
         try:
             target = self.api.parse_path(path)
@@ -774,7 +971,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.api.authorize(token, verb, target)
             if isinstance(body, str):
                 raise bad_request("the body of the request was in an unknown format")
-            status, answer = self.api.handle(self.command, target, query, content_type, body)
+            status, answer = self.api.handle(self.command, target, query, content_type, body, user_agent)
             return status, (answer, verb)
         except ApiError as err:
             return err.code, (err.status(), verb)
