@@ -18,6 +18,9 @@ Contract:
   in ``graph.rollouts[address]`` for ``mlops-infra rollout`` to drive (patch the percentage step by
   step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
   ``all_at_once`` are Knative's own switch to the new revision once it is ready.
+- An InferenceService whose traffic the rollout controller moves carries ``pulumi.com/patchForce:
+  "true"`` (:data:`PATCH_FORCE`), so that ``pulumi up`` can still write it after a rollout (see
+  :func:`annotations`).
 - Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
   percentage in the URL (KServe's logger has no sampling of its own).
 """
@@ -44,6 +47,9 @@ TRAFFIC_FIELD = "spec.predictor.canaryTrafficPercent"
 GATE_TIMEOUT_SECONDS = 900
 """How long the rollout controller holds a step whose alerts cannot be read before rolling back."""
 CONTROLLER = "mlops-infra rollout"
+PATCH_FORCE = "pulumi.com/patchForce"
+"""The pulumi-kubernetes annotation that makes its server-side apply of the object take over fields
+other managers changed (provider ``pkg/metadata/annotations.go`` ``AnnotationPatchForce``)."""
 
 
 def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
@@ -113,10 +119,34 @@ def predictor(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
 
 
 def annotations(endpoint: Endpoint) -> dict[str, str]:
+    """The InferenceService's annotations: the model and version, the deployment mode, and for a
+    ``canary`` or ``blue_green`` rollout :data:`PATCH_FORCE`.
+
+    Why the last one. The rollout controller moves ``canaryTrafficPercent`` with a merge patch
+    (``rollout/drivers/kserve.py``), and a write that changes a field's value takes the field's
+    ownership from its manager ("Server-Side Apply", "Field management":
+    https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management); an apply
+    that sets a field another manager owns to another value is refused with a conflict unless
+    forced. pulumi-kubernetes 4 writes every object by server-side apply (its default:
+    ``enableServerSideApply`` "If present and set to false, disable Server-Side Apply mode", SDK
+    4.34.2 ``ProviderArgs``) and forces only when the object carries ``pulumi.com/patchForce:
+    "true"``, the provider's ``enablePatchForce`` or ``PULUMI_K8S_ENABLE_PATCH_FORCE`` is set
+    (provider ``pkg/await/await.go``: ``ssaUpdate`` and ``patchForce``). So without it, once a
+    rollout has moved the traffic off the first step (a finish leaves 100, a rollback 0), every later
+    ``pulumi up`` that changes this object (the next model version first) fails with "Apply failed
+    with 1 conflict: ... .spec.predictor.canaryTrafficPercent". With it, that apply writes the new
+    model and the first step together, which is how a rollout must start (KServe "Canary Rollout
+    Strategy"), and leaves the controller's own annotations alone (they are not in the applied
+    object, so their manager keeps them). The flip side, which the controller corrects at its next
+    pass (``rollout/reconcile.py`` rule 4): an apply that changes the object without a new version
+    also puts the traffic back to the first step (a finished version: the controller sets 100
+    again; a rolled-back one: 0 again, after that share served it meanwhile)."""
     out = {"mlops-infra/model": endpoint.model.name, "mlops-infra/model-version": str(endpoint.model.version),
            "serving.kserve.io/deploymentMode": "Serverless"}
     if endpoint.autoscaling and endpoint.autoscaling.metric == "gpu_utilization":
         out["mlops-infra/autoscaling"] = "gpu_utilization has no KServe metric; Knative concurrency autoscaling applies"
+    if first_traffic_percent(endpoint) is not None:
+        out[PATCH_FORCE] = "true"
     return out
 
 
