@@ -159,11 +159,14 @@ class KubeClient:
                             what=f"replace {rtype.describe(meta['name'], meta.get('namespace'))}")
 
     def patch(self, rtype: ResourceType, name: str, namespace: str | None, patch: dict[str, Any] | list[dict[str, Any]],
-              *, resource_version: str | None = None, subresource: str | None = None) -> dict[str, Any]:
+              *, resource_version: str | None = None, subresource: str | None = None,
+              field_manager: str | None = None) -> dict[str, Any]:
         """Merge-patch (a dict, RFC 7386) or JSON-patch (a list of operations, RFC 6902) one object.
 
         With ``resource_version`` the write applies only if the object still has that version, else
-        :class:`~mlops_infra.kube.errors.KubeConflict` (see the module contract)."""
+        :class:`~mlops_infra.kube.errors.KubeConflict` (see the module contract). ``field_manager``
+        names the writer in the object's ``managedFields`` (the ``fieldManager`` query parameter,
+        optional for a non-apply patch; without it the API server takes the client's user agent)."""
         if isinstance(patch, list):
             content, body = JSON_PATCH, list(patch)
             if resource_version is not None:
@@ -173,6 +176,7 @@ class KubeClient:
             if resource_version is not None:
                 body["metadata"] = {**(body.get("metadata") or {}), "resourceVersion": resource_version}
         return self.request("PATCH", rtype.path(namespace, name, subresource), body=body, content_type=content,
+                            query=[("fieldManager", field_manager)] if field_manager else (),
                             what=f"patch {rtype.describe(name, namespace)}")
 
     def delete(self, rtype: ResourceType, name: str, namespace: str | None = None, *,

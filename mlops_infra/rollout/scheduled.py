@@ -45,6 +45,7 @@ import ssl
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,14 @@ class ServiceAccountKube:
         return self._request("GET", rtype.path(namespace, name))
 
     def patch(self, rtype: Any, name: str, namespace: str | None, patch: dict[str, Any], *,
-              resource_version: str | None = None) -> dict[str, Any]:
+              resource_version: str | None = None, field_manager: str | None = None) -> dict[str, Any]:
         body = dict(patch)
         if resource_version is not None:
             body["metadata"] = {**(body.get("metadata") or {}), "resourceVersion": resource_version}
-        return self._request("PATCH", rtype.path(namespace, name), body, "application/merge-patch+json")
+        path = rtype.path(namespace, name)
+        if field_manager:
+            path += "?" + urllib.parse.urlencode({"fieldManager": field_manager})
+        return self._request("PATCH", path, body, "application/merge-patch+json")
 
 
 def kubernetes_members(document: dict[str, Any], kube: Any = None) -> list[Member]:

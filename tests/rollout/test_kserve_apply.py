@@ -96,13 +96,16 @@ def test_a_new_version_after_a_finished_rollout_applies_and_starts_at_the_first_
     assert pulumi_up(api, first)[0] == 201
     controller(api, rollout, clock)  # a first deployment: all traffic at once
     assert live(api)["spec"]["predictor"]["canaryTrafficPercent"] == 100
+    owners = api.managers("serving.kserve.io/v1beta1", "InferenceService", "scorer", "fraud-dev")
+    assert ".spec.predictor.canaryTrafficPercent" in owners["mlops-infra-rollout (Update)"]
+    assert ".spec.predictor.canaryTrafficPercent" not in owners[f"{PULUMI_MANAGER} (Apply)"]
 
     new, _ = compiled_isvc(15)
     without = copy.deepcopy(new)
     del without["metadata"]["annotations"][PATCH_FORCE]
     code, status = pulumi_up(api, without)  # what the compiler gave before: pulumi up fails
-    assert code == 409 and status["message"].startswith("Apply failed with 1 conflict: conflict with ")
-    assert status["message"].endswith(": .spec.predictor.canaryTrafficPercent")
+    assert code == 409 and status["message"] == ('Apply failed with 1 conflict: conflict with "mlops-infra-rollout" '
+                                                 "using serving.kserve.io/v1beta1: .spec.predictor.canaryTrafficPercent")
 
     code, applied = pulumi_up(api, new)
     assert code == 200

@@ -134,6 +134,8 @@ def test_the_cronjob_starts_the_canary_then_holds_while_its_alerts_cannot_be_rea
     assert "rollout.mlops-infra.io/blind-since" in obj["metadata"]["annotations"]
     requests = [(r.method, r.path, r.status) for r in api.requests if r.path.endswith(f"/inferenceservices/{name}")]
     assert {(m, s) for m, _, s in requests} == {("GET", 200), ("PATCH", 200)}  # allowed by the compiled Role
+    assert {r.query.get("fieldManager") for r in api.requests_for("PATCH")} == {"mlops-infra-rollout"}
+    assert "mlops-infra-rollout (Update)" in api.managers("serving.kserve.io/v1beta1", "InferenceService", name, namespace)
 
 
 def test_a_failed_pass_exits_1_and_says_which_endpoint(runner, api, tmp_path):

@@ -17,7 +17,10 @@ Contract of :class:`KServeDriver`:
   the observed ``resourceVersion``: a 409 Conflict (another reconciler, or ``pulumi up``, wrote first)
   raises :class:`~mlops_infra.rollout.runner.Lost`, so a step is taken exactly once and a killed
   driver leaves either the old or the new state, never half. ``finish`` sets 100% and records the
-  stable version; ``rollback`` sets 0% and records why.
+  stable version; ``rollback`` sets 0% and records why. The patch names its writer
+  :data:`FIELD_MANAGER`, so ``managedFields``, and the conflict ``pulumi up`` would meet without
+  the compiler's ``pulumi.com/patchForce`` (``compile/kubernetes/serving.py`` ``annotations``), say
+  who moved the traffic.
 - Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` of its namespace, nothing else (the
   compiled CronJob's Role grants exactly that).
 """
@@ -35,6 +38,7 @@ PREFIX = "rollout.mlops-infra.io/"
 STABLE = PREFIX + "stable-version"
 VERSION = "mlops-infra/model-version"
 FIELD_MANAGER = "mlops-infra-rollout"
+"""The ``fieldManager`` of the driver's patches (Kubernetes "Server-Side Apply", field management)."""
 
 
 class KServeDriver:
@@ -53,7 +57,8 @@ class KServeDriver:
         if patch is None:
             return
         try:
-            self.kube.patch(INFERENCE_SERVICE, self.name, self.namespace, patch, resource_version=observed.token)
+            self.kube.patch(INFERENCE_SERVICE, self.name, self.namespace, patch, resource_version=observed.token,
+                            field_manager=FIELD_MANAGER)
         except KubeConflict as exc:
             raise Lost(str(exc)) from exc
 
