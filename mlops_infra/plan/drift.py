@@ -22,7 +22,11 @@ Contract:
 - SageMaker endpoints get one derived check: the live variants' desired instance counts and
   weights (``outputs.productionVariants``) against the prior endpoint config's
   ``initialInstanceCount``/``initialVariantWeight``. A count inside the range of a prior
-  autoscaling target for that variant is autoscaling, not drift.
+  autoscaling target for that variant is autoscaling, not drift. When the endpoint runs another
+  config than the state's and its ``endpointConfigName`` is left to the rollout controller, the
+  config compared with is the one it runs, if the state holds it (after a finished rollout: the
+  version's final config, which ``pulumi up`` created); else (a rollout config the controller made)
+  nothing is compared.
 - ``summary`` is one line in ML/operator terms, e.g. ``endpoint scorer: instance count 2 -> 5
   changed outside Pulumi`` or ``bucket ml-data: encryption removed outside Pulumi``. It is for
   people; decide on ``kind`` and ``changes``.
@@ -289,11 +293,19 @@ def _weight_change(path: str, expected: Any, actual: Any) -> list[_Change]:
     return [_Change(path, "traffic weight", clean(float(expected)), clean(float(actual)))]
 
 
-def _endpoint_capacity(prior: StateResource, live: StateResource, index: _PriorIndex) -> list[_Change]:
-    """Live desired instance counts and weights vs the prior endpoint config (see module doc)."""
+def _endpoint_capacity(prior: StateResource, live: StateResource, index: _PriorIndex,
+                       left: Collection[str] = ()) -> list[_Change]:
+    """Live desired instance counts and weights vs the prior endpoint config, or the config the
+    endpoint runs when ``left`` holds ``endpointConfigName`` (see module doc)."""
     config_name = prior.inputs.get("endpointConfigName")
-    if not isinstance(config_name, str) or live.inputs.get("endpointConfigName") != config_name:
-        return []  # a config change is reported by the tracked property itself
+    if not isinstance(config_name, str):
+        return []
+    if live.inputs.get("endpointConfigName") != config_name:
+        if not _covered("endpointConfigName", left):
+            return []  # a config change is reported by the tracked property itself
+        config_name = live.inputs.get("endpointConfigName")  # the controller's switch: compare with what runs
+        if not isinstance(config_name, str):
+            return []
     config = index.configs.get(config_name)
     if config is None or is_opaque(config.inputs.get("productionVariants")):
         return []
@@ -321,7 +333,7 @@ def _with_variant(change: _Change) -> _Change:
     return _Change(change.path, f"variant {variant} {change.label}", change.prior, change.live, change.note)
 
 
-DERIVED: dict[str, Callable[[StateResource, StateResource, _PriorIndex], list[_Change]]] = {
+DERIVED: dict[str, Callable[[StateResource, StateResource, _PriorIndex, Collection[str]], list[_Change]]] = {
     ENDPOINT: _endpoint_capacity,
 }
 
@@ -398,7 +410,7 @@ def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking |
         out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked)]
     derived = DERIVED.get(prior.type)
     if derived is not None:
-        out += [(c, None) for c in derived(prior, live, index)]
+        out += [(c, None) for c in derived(prior, live, index, left)]
     return out
 
 

@@ -228,6 +228,25 @@ def test_a_config_left_to_the_rollout_controller_is_not_drift() -> None:
     assert item.changes[0] == ("productionVariants[primary].instanceCount", 2, 5)
 
 
+def test_a_canary_endpoint_after_a_rollout_is_compared_with_the_config_it_runs() -> None:
+    """After a finished rollout the endpoint runs the version's final config, which ``pulumi up``
+    created (the state holds it) while the endpoint's own state still names the config it was created
+    with (``ignore_changes``): its counts and weights are compared with the config it runs. On a
+    rollout config the controller made (not in the state) nothing is compared."""
+    final = sr(CONFIG, "scorer-config-v13", {"name": "cfg-13", "productionVariants": [{
+        "variantName": "primary", "initialInstanceCount": 3, "initialVariantWeight": 1,
+        "instanceType": "ml.g5.xlarge"}]}, id_="cfg-13")
+    left = {endpoint_pair(3, 1.0)[0].urn: ("endpointConfigName",)}
+    before, after = endpoint_pair(3, 1.0, config="cfg-13")
+    assert find_drift(prior_of(before, CONFIG_1, final), live_of(after), left=left) == []
+    before, after = endpoint_pair(7, 1.0, config="cfg-13")
+    [item] = find_drift(prior_of(before, CONFIG_1, final), live_of(after), left=left)
+    assert item.changes == (("productionVariants[primary].instanceCount", 3, 7),)
+    assert item.summary == "endpoint scorer: instance count 3 -> 7 changed outside Pulumi"
+    before, after = endpoint_pair(7, 0.5, config="fraud-scorer-rollout-v14-4ad2c2a5")
+    assert find_drift(prior_of(before, CONFIG_1, final), live_of(after), left=left) == []
+
+
 def test_left_alone_is_every_canary_endpoints_config() -> None:
     """:func:`left_alone` of a compiled system: the canary endpoints' ``endpointConfigName`` (the
     controller's), nothing else."""
