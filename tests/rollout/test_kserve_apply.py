@@ -147,3 +147,28 @@ def test_a_new_version_after_a_rollback_applies_and_an_unchanged_version_is_put_
     controller(api, rollout, clock)
     notes = live(api)["metadata"]["annotations"]
     assert (notes["rollout.mlops-infra.io/stable-version"], notes["rollout.mlops-infra.io/phase"]) == ("16", "finished")
+
+
+def test_after_a_pulumi_refresh_the_plan_shows_the_reset_the_next_apply_makes():
+    """``pulumi refresh`` copies the live ``canaryTrafficPercent`` (100 after a finished rollout) into
+    the state's inputs (pulumi-kubernetes ``Read``: ``pruneLiveState``), so the next ``pulumi up``
+    applies the first step again on an unchanged version; the plan says so, and nothing else
+    (docs/compile-kubernetes.md, Rollouts)."""
+    from mlops_infra.plan.model import Action
+    from mlops_infra.plan.planner import make_plan
+    from mlops_infra.state.pulumi_state import parse_state
+    from tests.support.applied_state import applied_state, dumps, edit_resource
+
+    graph = dev_graph(14)
+
+    def refreshed(record: dict[str, Any]) -> None:
+        for side in ("inputs", "outputs"):
+            record[side]["spec"]["predictor"]["canaryTrafficPercent"] = 100
+
+    checkpoint = edit_resource(applied_state(graph), lambda r: r["type"] == ISVC_TYPE, refreshed)
+    plan = make_plan(graph, parse_state(dumps(checkpoint).encode(), "refreshed.json"))
+    (change,) = [c for c in plan.changes if c.action != Action.NOOP]
+    assert (change.type, change.action) == (ISVC_TYPE, Action.UPDATE)
+    assert [(a.path, a.before, a.after) for a in change.changes] == [("spec.predictor.canaryTrafficPercent", 100, 2)]
+    unrefreshed = make_plan(graph, parse_state(dumps(applied_state(graph)).encode(), "applied.json"))
+    assert {c.action for c in unrefreshed.changes} == {Action.NOOP}
