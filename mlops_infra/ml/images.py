@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +50,8 @@ class SdkMissing(ImageError):
 @cache
 def config_dir() -> Path | None:
     """The SDK's image table folder, found through distribution metadata (nothing is imported)."""
+    from importlib import metadata  # here, not at import: only a spec that names a framework image reads it
+
     for dist, folder in _LOCATIONS:
         try:
             path = Path(str(metadata.distribution(dist).locate_file(folder)))

@@ -43,15 +43,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_infra import catalog
 from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, warning
-from mlops_infra.ml import images
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import DEFAULT_INSTANCE
 from mlops_infra.spec.image_refs import image_pin
+
+if TYPE_CHECKING:
+    from mlops_infra.ml import images
 
 ECR_IMAGE = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 
@@ -82,6 +84,8 @@ def ecr_region(uri: str) -> str | None:
 
 
 def _framework(framework: str, version: str, region: str, scope: images.Scope, instance: str, path: tuple) -> Image:
+    from mlops_infra.ml import images  # the SDK's image table: only a spec that names a framework reads it
+
     try:
         return Image(images.resolve(framework, version, region, scope, instance), "framework", path)
     except images.ImageError as exc:
@@ -219,9 +223,11 @@ def _example(image: str) -> str:
 def _image_problems(image: Image, address: str, env: str, region: str, use: str) -> Iterator[Diagnostic]:
     field = address
     if image.uri is None:
-        if isinstance(image.problem, str) and image.problem == images.SDK_HINT:
+        from mlops_infra.ml.images import SDK_HINT
+
+        if isinstance(image.problem, str) and image.problem == SDK_HINT:
             yield error("framework-image-unresolved", f"{address}: the framework image cannot be resolved",
-                        f"{images.SDK_HINT}; or give an image instead of framework_version.", image.path, address)
+                        f"{SDK_HINT}; or give an image instead of framework_version.", image.path, address)
             return
         hint = did_you_mean(_asked(image), image.choices) if image.choices else ""
         article = "an" if use == "inference" else "a"

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 
-from mlops_infra.ml import checkpoints
 from mlops_infra.ml.dtypes import SpecDtype
 from mlops_infra.ml.size import Architecture as SizeArchitecture
 from mlops_infra.ml.size import ModelSize, parse_parameter_count
@@ -115,6 +114,8 @@ def model_size(model: Any, source_dir: Path | None = None) -> tuple[ModelSize | 
     if cached is None:
         if is_remote(model.artifact):
             return None, None
+        from mlops_infra.ml import checkpoints  # pickle, zipfile: imported when a spec has a local artifact
+
         try:
             cached = checkpoints.read_checkpoint(artifact_path(model.artifact, source_dir))
         except checkpoints.CheckpointError as exc:
@@ -122,4 +123,6 @@ def model_size(model: Any, source_dir: Path | None = None) -> tuple[ModelSize | 
         model._artifact_size = cached
     if isinstance(cached, str):
         return None, cached
-    return checkpoints.as_served(cached, model.dtype, spec_arch, model.artifact), None
+    from mlops_infra.ml.checkpoints import as_served
+
+    return as_served(cached, model.dtype, spec_arch, model.artifact), None

@@ -1,0 +1,61 @@
+"""What a command's process imports at start-up: only what the command uses.
+
+A module that only some documents need is imported where it is used: the SageMaker SDK's image
+table (:mod:`mlops_infra.ml.images`) when a spec names a framework image, the checkpoint reader (:mod:`mlops_infra.ml.checkpoints`: ``pickle``, ``zipfile``)
+when a model's artifact is a local file. The probe runs the command in a fresh interpreter and
+reports which of those modules it holds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FRAUD = EXAMPLES / "fraud-detection" / "mlsystem.yaml"
+LLM = EXAMPLES / "llm-platform" / "mlsystem.yaml"
+ON_USE = ("mlops_infra.ml.images", "mlops_infra.ml.checkpoints")
+"""Modules imported only when the document needs them."""
+
+
+def _loaded(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    probe = ("import sys\nfrom mlops_infra.cli.main import main\ncode = 0\ntry:\n    main(sys.argv[1:])\n"
+             "except SystemExit as exc:\n    code = exc.code\n"
+             f"print('LOADED', sorted(m for m in sys.modules if m in {ON_USE!r}), file=sys.stderr)\nsys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
+                          check=False)
+    return proc, eval(proc.stderr.rsplit("LOADED ", 1)[-1].strip())  # a list of module names printed by the probe
+
+
+@pytest.mark.parametrize("command", [["validate"], ["graph", "--format", "json"], ["plan", "--format", "json"]])
+def test_a_spec_without_framework_images_or_local_checkpoints_imports_neither_reader(command):
+    """The fraud-detection example names no framework image and no local artifact."""
+    proc, loaded = _loaded(command[0], str(FRAUD), "--env", "prod", *command[1:])
+
+    assert proc.returncode == 0, proc.stderr
+    assert loaded == [], loaded
+
+
+def test_a_spec_with_a_framework_image_imports_the_image_table():
+    """The control: the probe sees a reader the document needs (llm-platform serves a framework image)."""
+    proc, loaded = _loaded("validate", str(LLM))
+
+    assert proc.returncode == 0, proc.stderr
+    assert loaded == ["mlops_infra.ml.images"], loaded
+
+
+def test_a_spec_with_a_local_artifact_imports_the_checkpoint_reader(tmp_path):
+    """The control for the checkpoint reader: the quickstart with its model's artifact a local file
+    (missing here: the reader says so, and the document is not valid)."""
+    text = (EXAMPLES / "quickstart" / "mlsystem.yaml").read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("artifacts_uri:"))
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(text.replace(line, "    artifact: ./model.safetensors"))
+    proc, loaded = _loaded("validate", str(spec))
+
+    assert proc.returncode == 1 and "model.safetensors: no such file" in proc.stderr, proc.stderr
+    assert loaded == ["mlops_infra.ml.checkpoints"], loaded
+
