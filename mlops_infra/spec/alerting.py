@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mlops_infra.spec.base import Name, SecretRef, SpecModel
+from mlops_infra.spec.base import Name, SecretRef, SpecModel, empty_list
 from mlops_infra.spec.patterns import WHITESPACE
 from mlops_infra.spec.quantities import DurationField
 
@@ -18,7 +18,7 @@ class Alert(SpecModel):
     monitor: Name = Field(description="Monitor watched.")
     for_: DurationField = Field(alias="for", description="How long the monitor must be unhealthy (5m).")
     severity: Literal["info", "warning", "critical"] = Field(description="info, warning or critical.")
-    notify: list[Name] = Field(default_factory=list, description="Channels notified.")
+    notify: list[Name] = Field(default_factory=empty_list, description="Channels notified.")
 
 
 SLACK_CHANNEL_CHARACTERS = (r"A-Za-z0-9_.\-"

@@ -23,6 +23,23 @@ Name = Annotated[
 ]
 
 
+def empty_list() -> list:
+    """``[]``: the ``default_factory`` of a list field, in place of ``list``.
+
+    pydantic asks each default factory whether it takes the validated data
+    (``pydantic/_internal/_fields.py``, ``takes_validated_data_argument``, through ``inspect.signature``);
+    for a builtin type such as ``list`` CPython parses its text signature with :mod:`tokenize`
+    (``inspect.py``, ``_signature_fromstr``), compiling tokenize's pattern first, every process that
+    builds the models. A Python function's signature is read from its code object. The value is the same.
+    """
+    return []
+
+
+def empty_dict() -> dict:
+    """``{}``: the ``default_factory`` of a dict field, in place of ``dict`` (see :func:`empty_list`)."""
+    return {}
+
+
 class SpecModel(BaseModel):
     """Base for every spec model: unknown fields are errors, values are immutable and strict.
 

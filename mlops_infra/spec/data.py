@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.base import Name, SpecModel, empty_dict
 from mlops_infra.spec.quantities import DurationField
 
 ColumnType = Literal["string", "int", "float", "bool", "timestamp", "date", "bytes", "json"]
@@ -16,7 +16,7 @@ class DataContract(SpecModel):
     """What a data source promises; checked before a training job reads it."""
 
     columns: dict[str, ColumnType] = Field(
-        default_factory=dict, description="Column name to type: string, int, float, bool, timestamp, date, bytes or json."
+        default_factory=empty_dict, description="Column name to type: string, int, float, bool, timestamp, date, bytes or json."
     )
     freshness: DurationField | None = Field(default=None, description="Newest data must be at most this old (24h).")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.base import Name, SpecModel, empty_dict, empty_list
 from mlops_infra.spec.guardrails import Guardrails
 
 GATES = {
@@ -48,13 +48,13 @@ class Environment(SpecModel):
 
     target: Target = Field(description="Where it runs: {kind: aws, region, account} or {kind: kubernetes, context, namespace}.")
     promote_from: Name | None = Field(default=None, description="Environment whose pinned versions are promoted here.")
-    gates: list[GateName] = Field(default_factory=list, description="Checks that must pass before a promotion lands.")
+    gates: list[GateName] = Field(default_factory=empty_list, description="Checks that must pass before a promotion lands.")
     guardrails: Guardrails = Field(
         default_factory=Guardrails,
         description="Policy rules here and whether each blocks (docs/guardrails.md): production, enforcement, "
                     "rules, max_gpus, max_hourly_cost_usd. Default: mandatory in production, advisory elsewhere.",
     )
     overrides: dict[str, Any] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Values replaced in this environment, by dotted path: section.item-name.field (endpoints.scorer.replicas).",
     )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel
+from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel, empty_list
 from mlops_infra.spec.limits import INT32_MAX, MAX_UTILIZATION_PERCENT
 from mlops_infra.spec.quantities import DurationField
 
@@ -45,11 +45,11 @@ class Rollout(SpecModel):
         description="canary (traffic steps), blue_green (full copy, then switch), rolling (batches) or all_at_once."
     )
     steps: list[int] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Canary: percent of traffic on the new version at each step, strictly increasing, ending at 100.",
     )
     bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
-    rollback_on: list[Name] = Field(default_factory=list, description="Alerts that roll the rollout back.")
+    rollback_on: list[Name] = Field(default_factory=empty_list, description="Alerts that roll the rollout back.")
 
     @field_validator("steps")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from mlops_infra.spec.alerting import Alert, Channel
-from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.base import Name, SpecModel, empty_dict, empty_list
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.data import DataSource
 from mlops_infra.spec.environments import Environment
@@ -28,7 +28,7 @@ class Metadata(SpecModel):
     name: Name = Field(description="System name; the Pulumi project name and a prefix of physical names.")
     owner: str | None = Field(default=None, description="Owning team or address.")
     description: str | None = Field(default=None, description="What the system does.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels copied onto every resource as tags.")
+    labels: dict[str, str] = Field(default_factory=empty_dict, description="Labels copied onto every resource as tags.")
 
 
 class MLSystem(SpecModel):
@@ -37,15 +37,15 @@ class MLSystem(SpecModel):
     api_version: Literal["mlops-infra/v1"] = Field(alias="apiVersion", description="Always mlops-infra/v1.")
     kind: Literal["MLSystem"] = Field(description="Always MLSystem.")
     metadata: Metadata = Field(description="Name, owner and labels.")
-    data_sources: list[DataSource] = Field(default_factory=list, description="Where training data lives.")
-    clusters: list[Cluster] = Field(default_factory=list, description="GPU training capacity.")
-    training_jobs: list[TrainingJob] = Field(default_factory=list, description="Training jobs and their triggers.")
-    models: list[Model] = Field(default_factory=list, description="The model registry.")
-    endpoints: list[Endpoint] = Field(default_factory=list, description="Inference endpoints.")
-    monitors: list[Monitor] = Field(default_factory=list, description="Monitors on endpoints.")
-    alerts: list[Alert] = Field(default_factory=list, description="Alerts on monitors.")
-    channels: list[Channel] = Field(default_factory=list, description="Notification channels.")
-    environments: dict[Name, Environment] = Field(default_factory=dict, description="Environments, by name.")
+    data_sources: list[DataSource] = Field(default_factory=empty_list, description="Where training data lives.")
+    clusters: list[Cluster] = Field(default_factory=empty_list, description="GPU training capacity.")
+    training_jobs: list[TrainingJob] = Field(default_factory=empty_list, description="Training jobs and their triggers.")
+    models: list[Model] = Field(default_factory=empty_list, description="The model registry.")
+    endpoints: list[Endpoint] = Field(default_factory=empty_list, description="Inference endpoints.")
+    monitors: list[Monitor] = Field(default_factory=empty_list, description="Monitors on endpoints.")
+    alerts: list[Alert] = Field(default_factory=empty_list, description="Alerts on monitors.")
+    channels: list[Channel] = Field(default_factory=empty_list, description="Notification channels.")
+    environments: dict[Name, Environment] = Field(default_factory=empty_dict, description="Environments, by name.")
 
     def item(self, section: str, name: str):
         """The item called ``name`` in ``section``, or None (first one when names repeat)."""

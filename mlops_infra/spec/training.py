@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from mlops_infra.ml.memory import Optimizer, Precision, Sharding
-from mlops_infra.spec.base import Name, SpecModel
+from mlops_infra.spec.base import Name, SpecModel, empty_dict, empty_list
 from mlops_infra.spec.image_refs import ImageReference
 from mlops_infra.spec.limits import (
     HYPERPARAMETER_KEY_MAX,
@@ -42,7 +42,7 @@ class Triggers(SpecModel):
     """What starts a training run besides a manual start."""
 
     schedule: CronField | None = Field(default=None, description='Cron expression in UTC, e.g. "0 3 * * 1".')
-    on_alerts: list[Name] = Field(default_factory=list, description="Alerts whose firing starts a run.")
+    on_alerts: list[Name] = Field(default_factory=empty_list, description="Alerts whose firing starts a run.")
 
 
 class TrainingJob(SpecModel):
@@ -56,12 +56,12 @@ class TrainingJob(SpecModel):
         default=None, description="pytorch, tensorflow, sklearn or xgboost: with framework_version, the job runs in "
                                   "the SageMaker framework training image of each AWS environment's region.")
     framework_version: str | None = Field(default=None, min_length=1, description="Framework version (2.5).")
-    command: list[str] = Field(default_factory=list, description="Command run in the container.")
-    args: list[str] = Field(default_factory=list, description="Extra arguments.")
-    inputs: list[Name] = Field(default_factory=list, description="Data sources it reads.")
-    outputs: list[Name] = Field(default_factory=list, description="Data sources it writes.")
+    command: list[str] = Field(default_factory=empty_list, description="Command run in the container.")
+    args: list[str] = Field(default_factory=empty_list, description="Extra arguments.")
+    inputs: list[Name] = Field(default_factory=empty_list, description="Data sources it reads.")
+    outputs: list[Name] = Field(default_factory=empty_list, description="Data sources it writes.")
     hyperparameters: dict[Annotated[str, Field(min_length=1, max_length=HYPERPARAMETER_KEY_MAX)], HyperparameterValue] = Field(
-        default_factory=dict, max_length=HYPERPARAMETERS_MAX,
+        default_factory=empty_dict, max_length=HYPERPARAMETERS_MAX,
         description="Hyperparameters passed to the job (at most 100; text, numbers or booleans).",
     )
     nodes: int = Field(default=1, ge=1, le=INT32_MAX, description="Nodes per run; at most the cluster's max nodes.")

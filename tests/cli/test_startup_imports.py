@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+
+from mlops_infra.spec.base import SpecModel
+from mlops_infra.spec.system import MLSystem  # defines every model a document is validated with
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FRAUD = EXAMPLES / "fraud-detection" / "mlsystem.yaml"
@@ -59,3 +63,23 @@ def test_a_spec_with_a_local_artifact_imports_the_checkpoint_reader(tmp_path):
     assert proc.returncode == 1 and "model.safetensors: no such file" in proc.stderr, proc.stderr
     assert loaded == ["mlops_infra.ml.checkpoints"], loaded
 
+
+def _spec_models() -> list[type[BaseModel]]:
+    found, todo = [], [SpecModel]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def test_no_spec_field_defaults_to_a_builtin_type_factory():
+    """A list or dict field's ``default_factory`` is :func:`mlops_infra.spec.base.empty_list` or
+    ``empty_dict``, not ``list`` or ``dict``: pydantic reads each factory's signature when it builds
+    the models, and a builtin's is parsed from text with ``tokenize`` (see ``empty_list``)."""
+    builtins = [(cls.__name__, name) for cls in _spec_models() for name, field in cls.model_fields.items()
+                if field.default_factory is not None and isinstance(field.default_factory, type)
+                and not issubclass(field.default_factory, BaseModel)]
+
+    assert MLSystem in _spec_models() and len(_spec_models()) > 20
+    assert builtins == []
