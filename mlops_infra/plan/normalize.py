@@ -726,6 +726,8 @@ _SECRET_JSON = SECRET_SIG.encode()
 _STRICT = orjson.OPT_PASSTHROUGH_SUBCLASS
 """orjson refuses subclasses of str, int, dict and list (the walk compares types exactly) instead of
 writing them as their base type."""
+_SORTED = _STRICT | orjson.OPT_SORT_KEYS
+""":data:`_STRICT`, each object's keys sorted (as the engine stores them, see :func:`_sorted_unchanged`)."""
 
 
 def _compared_as_json(text: bytes, desired: dict[str, Any] | None) -> bool:
@@ -747,37 +749,27 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
     only then; False means "walk" (the resource may still be unchanged). ``stored`` is the stored
     inputs' compact JSON as orjson writes it (or the object, written here).
 
-    Proved when the desired inputs, written compactly in their own key order with each ``$ref``
-    replaced by the JSON of the plain scalar of a kept resource it resolves to
+    Proved when the desired inputs, written compactly with their keys sorted at every level and
+    each ``$ref`` replaced by the JSON of the plain scalar of a kept resource it resolves to
     (:func:`_kept_refs_text`) and each top-level ``$json`` document (an object or list) by its
-    sorted compact text (refs resolved likewise), pass :func:`_compared_as_json` and are, member
-    for member, the stored object's members after a leading ``__defaults`` list, followed only by
-    keys the desired side does not set and the walk drops (engine keys, empty values, names listed
-    in ``__defaults``). Equal text parses to equal JSON: leaves of the same type and value
-    (integral floats alike on both sides), engine keys and nulls in objects on both sides (both
-    dropped), a ``$json`` document equal to the stored text (compared as text, or both parsed),
-    which the walk finds equal whatever paths the rule ignores or ``ignore_changes`` keeps.
-    Declined for rules that stringify (their desired values are compared as text)."""
-    if rule.stringify or not desired:
+    sorted compact text (refs resolved likewise; :func:`_desired_text`), pass
+    :func:`_compared_as_json` and are, member for member, the stored object's members after a
+    leading ``__defaults`` list, followed only by keys the desired side does not set and the walk
+    drops (engine keys, empty values, names listed in ``__defaults``); or are so with the stored
+    members of names listed in ``__defaults`` taken out wherever they sit (:func:`_marked_unchanged`),
+    or with every such key taken out of the parsed object (:func:`_sorted_unchanged`). Equal text
+    parses to equal JSON: leaves of the same type and value (integral floats alike on both sides),
+    engine keys and nulls in objects on both sides (both dropped), a ``$json`` document equal to
+    the stored text (compared as text, or both parsed), which the walk finds equal whatever paths
+    the rule ignores or ``ignore_changes`` keeps. Declined for rules that stringify (their desired
+    values are compared as text) and for desired inputs that set ``__defaults`` (the stored object
+    would hold that key twice, and the walk reads the last one)."""
+    if rule.stringify or not desired or "__defaults" in desired:
         return False
     try:
         if type(stored) is not bytes:
             stored = orjson.dumps(stored)
-        text = orjson.dumps(desired, option=_STRICT)
-        written: dict[str, Any] | None = desired
-        if b"$" in text:  # no sentinel without it; CPython searches one byte with memchr, faster than the
-            # two-byte needles below whose quote is frequent (Objects/stringlib/fastsearch.h, find_char)
-            if b'"$json"' in text:
-                text = orjson.dumps({key: _document_text(value[JSON], lookup)
-                                     if type(value) is dict and len(value) == 1 and JSON in value else value
-                                     for key, value in desired.items()}, option=_STRICT)
-                written = None
-            if b'"$ref"' in text:
-                text = _kept_refs_text(text, lookup)
-                written = None
-    except (_Unresolved, orjson.JSONEncodeError, TypeError):
-        return False
-    if not _compared_as_json(text, written):
+    except (orjson.JSONEncodeError, TypeError):
         return False
     head = _DEFAULTS_HEAD.match(stored)
     defaults: Any = ()
@@ -787,9 +779,17 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
             defaults = orjson.loads(head.group(1))
         except orjson.JSONDecodeError:
             return False
+        if defaults and _marked_unchanged(stored, start, desired, defaults, lookup):
+            return True
     elif stored[:1] == b"{":
         start = 1
     else:
+        return False
+    try:
+        text, replaced = _desired_text(desired, lookup)
+    except (_Unresolved, orjson.JSONEncodeError, TypeError):
+        return False
+    if not _compared_as_json(text, None if replaced else desired):
         return False
     if not stored.startswith(memoryview(text)[1:-1], start):
         return _sorted_unchanged(stored, text, desired)
@@ -806,6 +806,95 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
                for key, value in extra.items())
 
 
+def _desired_text(desired: dict[str, Any], lookup: Lookup) -> tuple[bytes, bool]:
+    """The desired inputs as :func:`unchanged` compares them: compact JSON, keys sorted at every
+    level, each top-level ``$json`` document (an object or list) replaced by its text
+    (:func:`_document_text`) and each ``$ref`` by the JSON of the plain scalar it resolves to
+    (:func:`_kept_refs_text`); neither replacement changes a key. Also whether anything was
+    replaced. Raises :class:`_Unresolved`, ``orjson.JSONEncodeError`` or ``TypeError`` when it
+    cannot be written so."""
+    text = orjson.dumps(desired, option=_SORTED)
+    replaced = False
+    if b"$" in text:  # no sentinel without it; CPython searches one byte with memchr, faster than the
+        # two-byte needles below whose quote is frequent (Objects/stringlib/fastsearch.h, find_char)
+        if b'"$json"' in text:
+            text = orjson.dumps({key: _document_text(value[JSON], lookup)
+                                 if type(value) is dict and len(value) == 1 and JSON in value else value
+                                 for key, value in desired.items()}, option=_SORTED)
+            replaced = True
+        if b'"$ref"' in text:
+            text = _kept_refs_text(text, lookup)
+            replaced = True
+    return text, replaced
+
+
+_MARK = orjson.Fragment(b"\x00")
+"""Written by orjson as the single byte NUL, as it is (a ``Fragment`` "does no validation" and
+"does not escape characters": orjson's README, "Fragment"). JSON text holds no raw NUL (RFC 8259,
+section 7: control characters in strings "MUST be escaped"); :func:`_marked_unchanged` counts them
+all the same."""
+
+
+def _marked_unchanged(stored: bytes, start: int, desired: dict[str, Any], defaults: Any, lookup: Lookup) -> bool:
+    """:func:`unchanged` for stored inputs that hold, between the desired members, the values of names
+    listed in their ``__defaults`` (``defaults``, read from the head that ends at ``start``) that the
+    desired inputs do not set: the engine's layout, its keys sorted (see :func:`_sorted_unchanged`),
+    a provider-filled ``region`` among them. Without parsing the stored object: the desired inputs
+    with each such name set to a mark (:data:`_MARK`), written as :func:`_desired_text` writes them,
+    are the stored text after its head with each mark standing for a stored value: each of those
+    values parses as one JSON value on its own (``orjson.loads`` raises on invalid JSON, orjson's
+    README, "Deserialize": a value followed by more members is), and the text around the marks,
+    found in order, is the stored text. The stored object is then the desired one (refs and ``$json`` replaced, as :func:`_compared_as_json` checks them) plus those
+    names, whatever their values, which the walk drops (listed in ``__defaults``), and its head.
+    A mark is the value of its name's member: the replacements change only ``$json`` documents and
+    ref objects (whose values are strings without a backslash, never a mark), and the text holds
+    each mark once (one NUL per name, counted). False means "not proved here"."""
+    if type(defaults) is not list:
+        return False
+    marked = None
+    for name in defaults:
+        if type(name) is not str or name == "__defaults":
+            return False
+        if name not in desired:
+            if marked is None:
+                marked = dict(desired)
+            marked[name] = _MARK
+    if marked is None:
+        return False
+    try:
+        text, _ = _desired_text(marked, lookup)
+    except (_Unresolved, orjson.JSONEncodeError, TypeError):
+        return False
+    if not _compared_as_json(text, None):
+        return False
+    parts = text.split(b"\x00")
+    if len(parts) != len(marked) - len(desired) + 1:
+        return False
+    first = memoryview(parts[0])[1:]
+    if not stored.startswith(first, start):
+        return False
+    pos = start + len(first)
+    last = parts[-1]
+    end = len(stored) - len(last)
+    if not stored.endswith(last):
+        return False
+    for piece in parts[1:-1]:
+        found = stored.find(piece, pos + 1, end)
+        if found < 0 or not _one_value(stored[pos:found]):
+            return False
+        pos = found + len(piece)
+    return pos < end and _one_value(stored[pos:end])
+
+
+def _one_value(text: bytes) -> bool:
+    """Whether ``text`` is one JSON value (``orjson.loads`` raises on anything else)."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _dropped(key: str, value: Any, defaults: Any) -> bool:
     """Whether the walk drops a stored key the desired inputs do not set: an engine key, an empty
     value, or a name the provider filled (listed in ``__defaults``)."""
@@ -817,17 +906,17 @@ def _sorted_unchanged(stored: bytes, text: bytes, desired: dict[str, Any]) -> bo
     engine's own layout. Pulumi writes a state's objects with their keys sorted (Go's
     ``encoding/json`` writes a map "with the map keys sorted": pkg.go.dev/encoding/json, ``Marshal``;
     every inputs object of the states in ../shared/fixtures/pulumi is so), so a provider-filled key
-    sits between the desired ones, not after them. Proved when the stored object, without
-    ``__defaults`` and the keys :func:`_dropped` lets the walk drop, written with sorted keys at every
-    level, is ``text`` (the desired inputs as :func:`unchanged` wrote them, refs and ``$json``
-    replaced, checked by :func:`_compared_as_json`) written so too: equal JSON, which the walk finds
+    sits between the desired ones, not after them (:func:`_marked_unchanged` proves the common case
+    without parsing; this one takes any keys the walk drops, in any order). Proved when the stored
+    object, without ``__defaults`` and the keys :func:`_dropped` lets the walk drop, written with
+    sorted keys at every level, is ``text`` (the desired inputs as :func:`_desired_text` writes
+    them, sorted so too, checked by :func:`_compared_as_json`): equal JSON, which the walk finds
     equal whatever the order of keys (it pairs objects by key)."""
     try:
         prior = orjson.loads(stored)
-        mine = orjson.loads(text)
     except orjson.JSONDecodeError:
         return False
-    if type(prior) is not dict or type(mine) is not dict:
+    if type(prior) is not dict:
         return False
     defaults = prior.get("__defaults", [])
     if type(defaults) is not list:
@@ -838,7 +927,7 @@ def _sorted_unchanged(stored: bytes, text: bytes, desired: dict[str, Any]) -> bo
             kept[key] = value
         elif key != "__defaults" and not _dropped(key, value, defaults):
             return False
-    return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS) == orjson.dumps(mine, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS) == text
 
 
 def _document_text(inner: Any, lookup: Lookup) -> str:

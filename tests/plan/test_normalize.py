@@ -819,9 +819,17 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     rules = [RULE, ReplaceRule(ignore=("tagsAll", "b")), ReplaceRule(ignore=("policy.Resource",)),
              rule_for("pulumi:providers:aws")]
     tails = [{}, {"region": "eu-west-1"}, {"__internal": {}}, {"empty": []}, {"name": "res-abcdef1"},
-             {"extra": "kept by the walk"}, {"region": None, "other": {}}]
+             {"extra": "kept by the walk"}, {"region": None, "other": {}},
+             {"arn": "arn:x", "region": "eu-west-1"}, {"bz": {"k": [1, "\u0000", '","b":1']}, "c": '"'}]
     answered = []
     sorted_answers = []  # keys sorted as Pulumi writes them, a provider-filled key among the desired ones maybe
+    marked = []  # proved by _marked_unchanged: the stored values of names listed in __defaults taken out as text
+    real_marked = module._marked_unchanged
+
+    def counted(*args):
+        answer = real_marked(*args)
+        marked.append(answer)
+        return answer
 
     @settings(max_examples=1000, deadline=None)
     @given(st.dictionaries(st.sampled_from(["a", "b", "policy", "tagsAll", "region"]), trees, min_size=1,
@@ -843,9 +851,16 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
         head = {"__defaults": sorted(extra) if listed else []} if extra or listed else {}
         text = orjson.dumps({**head, **prior, **extra}, option=orjson.OPT_SORT_KEYS if engine_layout else None)
         ignore_changes = ("b",) if keep else ()
-        proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup)
+        del marked[:]
+        module._marked_unchanged = counted
+        try:
+            proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup)
+        finally:
+            module._marked_unchanged = real_marked
         if not proved:
             return
+        if True in marked:
+            marked_answers.append((tail, engine_layout))
         answered.append((which, tail, how))
         if engine_layout and list(orjson.loads(text)) != [*head, *prior, *extra]:  # the order the walk meets differs
             sorted_answers.append(how)
@@ -857,10 +872,12 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
         for n in (fast, slow):
             assert not n.differs and n.unverifiable == 0, (text, desired, rules[which])
 
+    marked_answers = []
     check()
     assert len(answered) >= 60 and {0, 1, 2} <= {which for which, _, _ in answered}, len(answered)
     assert {how for _, _, how in answered} >= {0, 2, 3}  # equal, floats alike, keys as stored
     assert len(sorted_answers) >= 10, len(sorted_answers)  # proved with the keys in the engine's order, not the desired one
+    assert marked_answers, len(marked_answers)  # proved with the provider-filled members taken out as text too
     changed = {"policy": json_of({"Resource": [ref("kept", "arn")]}), "tags": {"a": 1.0}}
     same = orjson.dumps({"__defaults": ["region"], "policy": '{"Resource":["arn:aws:iam::1:role/kept"]}',
                          "tags": {"a": 1.0}, "region": "eu-west-1"})
@@ -875,3 +892,120 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     assert not module.unchanged(engine.replace(b'["forceDestroy"]', b"[]"), {"tags": {"b": "2", "a": "1"},
                                                                                "bucket": "b"},
                                 rule=RULE, lookup=lookup)
+
+
+def test_a_resource_proved_unchanged_with_provider_filled_members_taken_out_is_one_the_walk_finds_equal() -> None:
+    """``_marked_unchanged`` (the stored members of names listed in ``__defaults`` taken out of the
+    stored text where the sorted desired text has a mark) answers True only where the walk, its
+    shortcuts on or off, finds no difference and counts no unverifiable secret: for stored inputs as
+    Pulumi writes them (keys sorted at every level, ``__defaults`` first, provider-filled members
+    among the desired ones, of any value: objects, strings holding quotes, commas, ``\\u0000``) with
+    refs, ``$json`` documents and nested objects, and nearly so: a provider-filled member moved into a
+    nested object (where the walk keeps it), a listed name the stored object lacks or holds twice, an
+    unlisted member, a changed leaf, a desired member missing. It answers True often, with one mark
+    and with several; so does ``unchanged``, which tries it first."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import mlops_infra.plan.normalize as module
+    from mlops_infra.graph import canonical_json
+
+    outputs = {"kept": RefValue("arn:aws:iam::1:role/kept"), "count": RefValue(3),
+               "new": RefValue(UNKNOWN, source="new"), "gone": RefValue(same_as_prior=True)}
+
+    def lookup(urn: str, output: str) -> RefValue:
+        return outputs[urn]
+
+    def stored(value):  # as the engine stores the desired value
+        if isinstance(value, dict) and set(value) == {"$ref", "output"}:
+            found = outputs[value["$ref"]]
+            return "arn:old" if found.same_as_prior or found.value == UNKNOWN else found.value
+        if isinstance(value, dict) and set(value) == {"$json"}:
+            return canonical_json(stored(value["$json"]))
+        if isinstance(value, dict):
+            return {k: stored(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [stored(v) for v in value]
+        return value
+
+    keys = st.sampled_from(["a", "b", "m", "policy", "tags", "zone"])
+    scalars = st.one_of(st.booleans(), st.integers(-2, 2), st.sampled_from([0.5, 2.0]),
+                        st.sampled_from(["", "x", '","b":1', "\u0000", "region", '"region":1']),
+                        st.sampled_from(sorted(outputs)).map(lambda urn: ref(urn, "arn")))
+    trees = st.recursive(scalars, lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(keys, children, max_size=3),
+        st.dictionaries(st.sampled_from(["Statement", "Resource"]), children, min_size=1, max_size=2).map(json_of)),
+        max_leaves=6)
+    filled_values = st.one_of(st.sampled_from(["eu-west-1", "", '","a":1', "\u0000", 0, False, None]),
+                              st.dictionaries(keys, scalars, max_size=2), st.lists(scalars, max_size=2))
+    answered, marked = [], []
+    real_marked = module._marked_unchanged
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.dictionaries(keys, trees, min_size=1, max_size=4),
+           st.dictionaries(st.sampled_from(["arn", "b", "region", "tagsAll", "zz"]), filled_values, min_size=1,
+                           max_size=3),
+           st.integers(0, 6), st.booleans())
+    def check(desired, filled, how, sort) -> None:
+        filled = {k: v for k, v in filled.items() if k not in desired}
+        if not filled:
+            return
+        prior = {k: stored(v) for k, v in desired.items()}
+        listed = sorted(filled)
+        if how == 1:  # a provider-filled member moved into a nested object, where the walk keeps it
+            nested = next((k for k, v in prior.items() if isinstance(v, dict)), None)
+            if nested is None:
+                return
+            name = listed[0]
+            prior[nested] = {**prior[nested], name: filled.pop(name)}
+        elif how == 2:  # a listed name the stored object lacks
+            listed.append("absent")
+        elif how == 3:  # an unlisted member
+            filled["unlisted"] = "kept by the walk"
+        elif how == 4:  # a changed leaf
+            prior[sorted(prior)[0]] = "zz"
+        elif how == 5:  # a desired member missing
+            del prior[sorted(prior)[0]]
+        head = orjson.dumps({"__defaults": listed})[:-1]
+        body = orjson.dumps({**prior, **filled}, option=orjson.OPT_SORT_KEYS if sort else None)
+        if how == 6:  # a listed name held twice: the walk reads the last one
+            body = body[:-1] + b',"' + listed[0].encode() + b'":"again"}'
+        text = head + b"," + body[1:]
+        start = len(head) + 1
+        marked_answer = real_marked(text, start, desired, listed, lookup)
+
+        def spy(*args):
+            answer = real_marked(*args)
+            marked.append(answer)
+            return answer
+
+        module._marked_unchanged = spy
+        try:
+            proved = module.unchanged(text, desired, rule=RULE, lookup=lookup)
+        finally:
+            module._marked_unchanged = real_marked
+        if not (proved or marked_answer):
+            return
+        answered.append((how, len(filled), marked_answer, proved))
+        kwargs = {"rule": RULE, "lookup": lookup, "secrets_provider": "b64"}
+        fast = norm(orjson.loads(text), desired, **kwargs)
+        with _walk_only(module):
+            slow = norm(orjson.loads(text), desired, **kwargs)
+        for n in (fast, slow):
+            assert not n.differs and n.unverifiable == 0, (text, desired)
+
+    check()
+    by_mark = [(how, count) for how, count, marked_answer, _ in answered if marked_answer]
+    assert len(by_mark) >= 30, len(by_mark)
+    assert 0 in {how for how, _ in by_mark} and max(count for _, count in by_mark) >= 2, by_mark
+    assert all(proved for _, _, marked_answer, proved in answered if marked_answer)  # unchanged takes it
+    assert True in marked
+    nested = orjson.dumps({"__defaults": ["region"], "a": {"region": "eu-west-1", "y": 1}, "b": 2})
+    assert not module.unchanged(nested, {"a": {"y": 1}, "b": 2}, rule=RULE, lookup=lookup)  # not a top-level member
+    between = orjson.dumps({"__defaults": ["region"], "a": {"y": 1}, "region": "eu-west-1",
+                            "z": "arn:aws:iam::1:role/kept"})
+    assert real_marked(between, len(b'{"__defaults":["region"],'), {"z": ref("kept", "arn"), "a": {"y": 1}},
+                       ["region"], lookup)
+    stored_twice = b'{"__defaults":["region"],"__defaults":[],"k":1,"region":"eu"}'  # the walk reads the last one
+    assert norm(orjson.loads(stored_twice), {"__defaults": [], "k": 1}).differs
+    assert not module.unchanged(stored_twice, {"__defaults": [], "k": 1}, rule=RULE, lookup=lookup)
