@@ -586,21 +586,23 @@ def _index_resources(entries: Iterable[Any], source: str, packed: bool = False
     doomed: set[str] = set()
     malformed: list[str] = []
     reader = _ResourceReader(packed)
+    read = reader.resource
     for index, entry in enumerate(entries):
-        resource = reader.resource(entry) if type(entry) is dict else None
+        resource = read(entry, index, malformed) if type(entry) is dict else None
         if resource is None:
             resource = _parse_resource(entry, index, source)
-        malformed += reader.malformed_urns(entry, index)
+            malformed += reader.malformed_urns(entry, index)
         pending_delete = entry.get("delete") is True
-        if resource.urn not in resources:
-            resources[resource.urn] = resource
+        urn = resource.urn
+        if urn not in resources:
+            resources[urn] = resource
             if pending_delete:
-                doomed.add(resource.urn)
+                doomed.add(urn)
         elif not pending_delete:
-            if resource.urn not in doomed:
-                raise _duplicate_error(source, resource.urn, index)
-            resources[resource.urn] = resource
-            doomed.discard(resource.urn)
+            if urn not in doomed:
+                raise _duplicate_error(source, urn, index)
+            resources[urn] = resource
+            doomed.discard(urn)
     return resources, tuple(malformed)
 
 
@@ -641,7 +643,10 @@ class _ResourceReader:
         self.well_formed: set[str] = set()
         self.output_names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def resource(self, entry: dict[str, Any]) -> StateResource | None:
+    def resource(self, entry: dict[str, Any], index: int, malformed: list[str]) -> StateResource | None:
+        """The resource of the well-typed ``entry`` (``resources[index]``), the malformed URNs it holds
+        appended to ``malformed`` as :meth:`malformed_urns` finds them (from the fields read here, not
+        read again); None, with nothing appended, for any other entry."""
         get = entry.get
         urn, rtype, rid = get("urn"), get("type"), get("id")
         custom, protect = get("custom", False), get("protect", False)
@@ -653,11 +658,24 @@ class _ResourceReader:
                 and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)):
             return None
         urns = self.urns
-        shared: list[str] = []
-        for dep in deps or ():
-            if type(dep) is not str:
-                return None
-            shared.append(urns.get(dep, dep))
+        if deps:
+            for dep in deps:
+                if type(dep) is not str:
+                    return None
+            dependencies = tuple(map(urns.get, deps, deps))
+        else:
+            dependencies = ()
+        well_formed = self.well_formed
+        if urn not in well_formed:
+            if self.shapes.parts_key(urn) is None:
+                malformed.append(f'resources[{index}] "urn"')
+            else:
+                well_formed.add(urn)
+        if parent and parent not in well_formed:
+            if self.shapes.parts_key(parent) is None:
+                malformed.append(f'resources[{index}] "parent"')
+            else:
+                well_formed.add(parent)
         if provider:
             split = self.providers.get(provider)
             if split is None:
@@ -669,14 +687,15 @@ class _ResourceReader:
         parent = urns.get(parent, parent) if parent else None
         if self.packed:
             try:
-                own, keys = _outputs_apart(outputs or {}, inputs, self.output_names)
+                packed_inputs = _packed_json(inputs)
+                own, keys = _outputs_apart(outputs or {}, inputs, self.output_names, packed_inputs)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
-                                            _packed_json(inputs), _packed_json(own), keys, tuple(shared), protect)
+                                            packed_inputs, _packed_json(own), keys, dependencies, protect)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
                 pass
         return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
                              provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
-                             dependencies=tuple(shared), protect=protect)
+                             dependencies=dependencies, protect=protect)
 
     def _provider(self, provider: str) -> str:
         urn = split_provider_reference(provider)[0]
@@ -749,13 +768,18 @@ def _packed_json(value: dict[str, Any]) -> bytes:
     return memoryview(orjson.dumps(value)).tobytes() if value else _EMPTY_OBJECT
 
 
-def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any], names: dict[tuple[str, ...], tuple[str, ...]]
-                   ) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any], names: dict[tuple[str, ...], tuple[str, ...]],
+                   packed_inputs: bytes | None = None) -> tuple[dict[str, Any], tuple[str, ...] | None]:
     """The outputs that do not repeat an input (the same JSON under the same name, as
     :func:`_share_inputs` finds them), and the order of all output names when some do (else
     None): what :meth:`StateResource.packed` stores. ``names`` keeps each order of names met
     (a dict of tuples to themselves, one per reader): resources of a type list the same outputs,
-    and share one tuple."""
+    and share one tuple. ``packed_inputs``: ``orjson.dumps(inputs)``, when the caller has it:
+    outputs equal to the inputs that orjson writes as those bytes are the inputs (the same names in
+    the same order, each value the same JSON), so none is kept, without comparing them one by one."""
+    if packed_inputs is not None and outputs and outputs == inputs and _dumps_or_none(outputs) == packed_inputs:
+        order = tuple(outputs)
+        return {}, names.setdefault(order, order)
     own: dict[str, Any] = {}
     for key, value in outputs.items():
         given = inputs.get(key, outputs)  # outputs: no such input
@@ -770,6 +794,14 @@ def _outputs_apart(outputs: dict[str, Any], inputs: dict[str, Any], names: dict[
         return outputs, None
     order = tuple(outputs)
     return own, names.setdefault(order, order)
+
+
+def _dumps_or_none(value: Any) -> bytes | None:
+    """orjson's compact bytes of ``value``; None where orjson cannot write it."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits
+        return None
 
 
 def _same_json(one: Any, other: Any) -> bool:

@@ -672,16 +672,21 @@ def _numeric_twin(value: Any) -> Any:
 @settings(max_examples=300, deadline=None)
 @given(inputs=st.dictionaries(st.sampled_from("abcd"), json_values_64),
        outputs=st.dictionaries(st.sampled_from("abcde"), json_values_64), same=st.sets(st.sampled_from("abcd")),
-       twins=st.sets(st.sampled_from("abcd")))
+       twins=st.sets(st.sampled_from("abcd")), copied=st.booleans())
 def test_outputs_apart_keeps_what_does_not_repeat_an_input_as_json(inputs: dict, outputs: dict, same: set,
-                                                                    twins: set) -> None:
+                                                                    twins: set, copied: bool) -> None:
     """The outputs :func:`_outputs_apart` keeps are those whose JSON differs from the input of the
     same name (or that have none), checked one by one, equal numbers of other types included; the
-    order of names is shared between resources."""
+    order of names is shared between resources. Given the inputs' bytes too (its shortcut for
+    outputs that are the inputs), it answers the same; ``copied``: the outputs are the inputs, some
+    nearly (numbers of another type)."""
     from mlops_infra.state.pulumi_state import _outputs_apart
 
-    outputs = {**outputs, **{k: json.loads(json.dumps(inputs[k])) for k in same if k in inputs},
-               **{k: _numeric_twin(inputs[k]) for k in twins if k in inputs}}  # some repeat, some nearly
+    if copied:
+        outputs = {k: _numeric_twin(v) if k in twins else json.loads(json.dumps(v)) for k, v in inputs.items()}
+    else:
+        outputs = {**outputs, **{k: json.loads(json.dumps(inputs[k])) for k in same if k in inputs},
+                   **{k: _numeric_twin(inputs[k]) for k in twins if k in inputs}}  # some repeat, some nearly
     names: dict = {}
 
     def repeats(key: str) -> bool:
@@ -690,13 +695,18 @@ def test_outputs_apart_keeps_what_does_not_repeat_an_input_as_json(inputs: dict,
         except TypeError:
             return False
 
-    own, order = _outputs_apart(outputs, inputs, names)
     expected = {k: v for k, v in outputs.items() if not repeats(k)}
-    assert list(own) == list(expected) and all(own[k] is outputs[k] for k in own)
-    if len(expected) == len(outputs):
-        assert own is outputs and order is None
-    else:
-        assert order == tuple(outputs) and _outputs_apart(dict(outputs), inputs, names)[1] is order
+    try:
+        packed_inputs = orjson.dumps(inputs)
+    except TypeError:
+        packed_inputs = None
+    for given_bytes in (None, packed_inputs):
+        own, order = _outputs_apart(outputs, inputs, names, given_bytes)
+        assert list(own) == list(expected) and all(own[k] is outputs[k] for k in own)
+        if len(expected) == len(outputs):
+            assert own is outputs and order is None
+        else:
+            assert order == tuple(outputs) and _outputs_apart(dict(outputs), inputs, names, given_bytes)[1] is order
 
 
 def test_a_packed_resource_is_the_frozen_resource_its_fields_make() -> None:
@@ -755,3 +765,4 @@ def test_stored_inputs_are_the_inputs_as_kept() -> None:
     assert kinds == [bytes, dict]  # read resource by resource (packed), then whole
     plain = StateResource("urn:a", "t:m:T", inputs=inputs)
     assert plain.stored_inputs is inputs
+
