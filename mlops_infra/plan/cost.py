@@ -58,8 +58,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from croniter import croniter
-
 from mlops_infra import catalog
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
@@ -84,6 +82,8 @@ def scheduled_runs(cron: str | None) -> int | None:
     """Runs of a cron schedule (UTC) in the reference month; None for no or an unreadable schedule."""
     if not cron:
         return None
+    from croniter import croniter  # with dateutil and six: imported when a plan prices a scheduled job
+
     try:
         it = croniter(cron, REFERENCE_START - timedelta(microseconds=1))
     except (ValueError, KeyError, TypeError):

@@ -2,8 +2,9 @@
 
 A module that only some documents need is imported where it is used: the SageMaker SDK's image
 table (:mod:`mlops_infra.ml.images`) when a spec names a framework image, the checkpoint reader (:mod:`mlops_infra.ml.checkpoints`: ``pickle``, ``zipfile``)
-when a model's artifact is a local file. The probe runs the command in a fresh interpreter and
-reports which of those modules it holds.
+when a model's artifact is a local file, ``croniter`` (with ``dateutil`` and ``six``) when a plan
+prices a scheduled training job. The probe runs the command in a fresh interpreter and reports which
+of those modules it holds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from mlops_infra.spec.system import MLSystem  # defines every model a document i
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FRAUD = EXAMPLES / "fraud-detection" / "mlsystem.yaml"
 LLM = EXAMPLES / "llm-platform" / "mlsystem.yaml"
-ON_USE = ("mlops_infra.ml.images", "mlops_infra.ml.checkpoints")
+QUICKSTART = EXAMPLES / "quickstart" / "mlsystem.yaml"
+ON_USE = ("mlops_infra.ml.images", "mlops_infra.ml.checkpoints", "croniter")
 """Modules imported only when the document needs them."""
 
 
@@ -36,8 +38,17 @@ def _loaded(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
 
 @pytest.mark.parametrize("command", [["validate"], ["graph", "--format", "json"], ["plan", "--format", "json"]])
 def test_a_spec_without_framework_images_or_local_checkpoints_imports_neither_reader(command):
-    """The fraud-detection example names no framework image and no local artifact."""
+    """The fraud-detection example names no framework image and no local artifact (its prod plan
+    prices a scheduled training job: croniter)."""
     proc, loaded = _loaded(command[0], str(FRAUD), "--env", "prod", *command[1:])
+
+    assert proc.returncode == 0, proc.stderr
+    assert loaded == (["croniter"] if command[0] == "plan" else []), loaded
+
+
+def test_a_plan_without_scheduled_training_jobs_does_not_import_croniter():
+    """The quickstart has no training job."""
+    proc, loaded = _loaded("plan", str(QUICKSTART), "--env", "prod", "--format", "json")
 
     assert proc.returncode == 0, proc.stderr
     assert loaded == [], loaded
@@ -54,7 +65,7 @@ def test_a_spec_with_a_framework_image_imports_the_image_table():
 def test_a_spec_with_a_local_artifact_imports_the_checkpoint_reader(tmp_path):
     """The control for the checkpoint reader: the quickstart with its model's artifact a local file
     (missing here: the reader says so, and the document is not valid)."""
-    text = (EXAMPLES / "quickstart" / "mlsystem.yaml").read_text()
+    text = QUICKSTART.read_text()
     line = next(x for x in text.splitlines() if x.strip().startswith("artifacts_uri:"))
     spec = tmp_path / "mlsystem.yaml"
     spec.write_text(text.replace(line, "    artifact: ./model.safetensors"))
