@@ -34,7 +34,7 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -844,6 +844,8 @@ def _check_one_stack(resources: dict[str, StateResource], source: str) -> None:
     could be dangerous; rerun with --force"). A mixed state here is refused too, never planned:
     the foreign resources would be planned for deletion and their protection for removal.
     """
+    if _of_one_stack(resources):
+        return
     counts: dict[tuple[str, str], int] = {}
     examples: dict[tuple[str, str], str] = {}
     shapes = _UrnShapes()
@@ -865,6 +867,20 @@ def _check_one_stack(resources: dict[str, StateResource], source: str) -> None:
         f"stack's resources. Export the right stack again (`pulumi stack export --stack <stack> --file "
         f"state.json`), or remove the foreign resources from a copy (`pulumi stack export`, edit, "
         f"`pulumi stack import`).")
+
+
+def _of_one_stack(urns: Collection[str]) -> bool:
+    """Whether the well-formed URNs among ``urns`` name one (project, stack) at most, as counting
+    each one's (:meth:`_UrnShapes.parts_key`) finds, parsing few: a URN starting with the first
+    well-formed one's ``urn:pulumi:<stack>::<project>::`` is of that stack or malformed (see
+    :class:`_UrnShapes`), so only the URNs that do not are parsed."""
+    shapes = _UrnShapes()
+    first = next(filter(None, map(shapes.parts_key, urns)), None)
+    if first is None:
+        return True
+    prefix = f"urn:pulumi:{first[1]}::{first[0]}::"
+    others = [urn for urn in urns if not urn.startswith(prefix)]
+    return all(shapes.parts_key(urn) in (None, first) for urn in others)
 
 
 def _resource_error(source: str, entry: dict[str, Any], where: str, missing: str) -> StateError:

@@ -766,3 +766,34 @@ def test_stored_inputs_are_the_inputs_as_kept() -> None:
     plain = StateResource("urn:a", "t:m:T", inputs=inputs)
     assert plain.stored_inputs is inputs
 
+
+def _stacks_counted(urns: list[str]) -> set[tuple[str, str]]:
+    """The (project, stack) of every URN :func:`parse_urn` reads, each parsed (the slow path)."""
+    from mlops_infra.state.pulumi_state import parse_urn
+
+    return {(parts.project, parts.stack) for urn in urns if (parts := parse_urn(urn)) is not None}
+
+
+urn_like = st.lists(st.sampled_from(["urn:pulumi:", "prod", "dev", "::", "ml", "other", ":", "t:m:T", "$", "x",
+                                     "urn-1", ""]), max_size=10).map("".join).filter(bool) | st.sampled_from([
+    "urn:pulumi:prod::ml::t:m:T::a", "urn:pulumi:prod::ml::t:m:T::b", "urn:pulumi:dev::ml::t:m:T::a",
+    "urn:pulumi:prod::other::t:m:T::a", "urn:pulumi:prod::ml::", "urn:pulumi:prod::ml::::x",
+    "urn:pulumi:prod::ml:::t::x", "urn:pulumi:prod::ml::t::"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(urn_like, unique=True, max_size=8))
+def test_a_state_of_one_stack_is_found_as_counting_every_urn_finds_it(urns: list[str]) -> None:
+    """``_of_one_stack`` (parsing only URNs without the first well-formed one's prefix) answers as
+    parsing every URN does, and ``check_integrity`` refuses exactly the states of several stacks."""
+    from mlops_infra.state.model import StateResource
+    from mlops_infra.state.pulumi_state import _of_one_stack
+
+    one = len(_stacks_counted(urns)) <= 1
+    assert _of_one_stack(urns) is one
+    state = PriorState("s.json", 3, "0" * 64, None, None, {urn: StateResource(urn, "t:m:T") for urn in urns})
+    if one:
+        check_integrity(state)
+    else:
+        with pytest.raises(StateError, match="mixes resources of several stacks"):
+            check_integrity(state)
