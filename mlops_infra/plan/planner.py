@@ -334,6 +334,12 @@ class _Planner:
         # the stored inputs as read (compact JSON bytes from a file), not decoded again
         if normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
+            provider = res.provider
+            if not res.custom or not provider or (state.provider == provider
+                                                  and self.actions.get(provider) is not Action.REPLACE):
+                self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
+                return ResourceChange.built(res.urn, res.type, res.name, Action.NOOP, _NO_CHANGE, attrs, res.address,
+                                            res.role, res.custom, False, None)
         elif (norm := self._normalize(state, res, rule)).differs:
             options = option_matcher(res.options.replace_on_changes)
             attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),

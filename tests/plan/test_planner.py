@@ -573,3 +573,44 @@ def test_plans_of_the_scenarios_with_a_state_are_those_of_the_walk() -> None:
             slow = render_scenario(folder)
         assert fast == slow, folder.name
     assert sum(proved) > len(proved) / 2, (sum(proved), len(proved))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hst.booleans(), hst.sampled_from(["none", "same", "other", "default", "gone"]),
+       hst.sampled_from(["none", "same", "other", "default", "gone"]), hst.booleans(), hst.booleans(),
+       hst.booleans(), hst.booleans())
+def test_an_unchanged_resource_planned_from_its_text_is_planned_as_walked(
+        custom, provider, stored_provider, region_moves, protect, protect_state, delete_before_replace) -> None:
+    """A resource whose stored inputs prove it unchanged (``normalize.unchanged``) is given its NOOP by
+    ``_plan`` itself when its provider gives no reason (the same provider in the state, not
+    replaced); planned with every resource walked (the shortcuts off, ``_decide`` and ``_record``
+    deciding), its change is the same, whatever its provider, the state's provider and that
+    provider's own change: explicit or default, replaced by a region move, gone from the state or
+    the graph, protected or not."""
+    import mlops_infra.plan.normalize as module
+    from tests.plan.test_normalize import _walk_only
+
+    urns = {"same": make_urn(S, P, [PROVIDER], "aws"), "other": make_urn(S, P, [PROVIDER], "aws-eu"),
+            "default": make_urn(S, P, [PROVIDER], "default_7_10_0"), "gone": make_urn(S, P, [PROVIDER], "old")}
+    providers = [DesiredResource(urn=urns[name], type=PROVIDER, name=name, custom=True, parent=None,
+                                 inputs={"region": "eu-central-1" if region_moves and name == "same" else "eu-west-1"})
+                 for name in ("same", "other", "default")]
+    bucket = make_urn(S, P, [BUCKET], "data")
+    inputs = {"bucket": "fraud-prod-data", "tags": {"team": "risk"}}
+    desired = DesiredResource(urn=bucket, type=BUCKET, name="data", custom=custom, parent=None, inputs=inputs,
+                              provider=None if provider == "none" else urns[provider], address="data",
+                              options=ResourceOptions(protect=protect, delete_before_replace=delete_before_replace))
+    graph = DesiredGraph(P, S, tuple(sorted([*providers, desired], key=lambda r: r.urn)))
+    prior = prior_of(*(st(urns[name], PROVIDER, {"region": "eu-west-1"}, id=name) for name in ("same", "other", "default")),
+                     st(bucket, BUCKET, {"__defaults": ["region"], **inputs, "region": "eu-west-1"}, custom=custom,
+                        protect=protect_state, provider=None if stored_provider == "none" else urns[stored_provider]))
+    real, proved = module.unchanged, []
+    module.unchanged = lambda *args, **kwargs: proved.append(real(*args, **kwargs)) or proved[-1]
+    try:
+        fast = plan(graph, prior)
+    finally:
+        module.unchanged = real
+    with _walk_only(module):
+        slow = plan(graph, prior)
+    assert True in proved
+    assert repr(fast.changes) == repr(slow.changes) and fast.warnings == slow.warnings
