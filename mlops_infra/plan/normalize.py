@@ -296,10 +296,11 @@ def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
     """``data`` (compact JSON as orjson writes it) with each ``{"$ref":"<urn>","output":"<name>"}``
     replaced by the JSON of the plain scalar (str, int or bool) it resolves to, of a resource kept
     as it is; raises :class:`_Unresolved` for a ref the walk would treat otherwise (to a created,
-    replaced or updated resource, unknown, kept as before, a secret or an object). ``{"`` never
-    occurs inside a JSON string (its quote would be escaped), so the matches are exactly the ref
-    objects whose keys come in that order; any other spelling stays as it is (``"$ref"`` is then
-    still in the text, for the caller to see)."""
+    replaced or updated resource, unknown, kept as before, a secret or an object). ``{"$`` occurs
+    in such text only where an object starts with a key that starts with ``$`` (inside a string a
+    quote is escaped, and after a string's closing quote comes ``:``, ``,``, ``}`` or ``]``), so the
+    matches are exactly the ref objects whose keys come in that order; any other spelling stays as it
+    is (``"$ref"`` is then still in the text, for the caller to see)."""
 
     def resolve(match: re.Match[bytes]) -> bytes:
         urn, output = match.group(1), match.group(2)
