@@ -34,8 +34,9 @@ def exit_codes(success: str, error: str = "an error in your input or environment
 EXIT_CODES = exit_codes("success")
 """The epilog every command gets unless it states its own."""
 
-_VALUE_ERROR_PREFIX = re.compile(r"(^|: )Value error, ")  # typer's pydantic-style coercion message
-_NOT_ONE_OF = re.compile(r"'(?P<value>[^']*)' is not one of ")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_VALUE_ERROR_PREFIX = r"(^|: )Value error, "  # typer's pydantic-style coercion message
+_NOT_ONE_OF = r"'(?P<value>[^']*)' is not one of "
 
 
 def is_usage_error(exc: BaseException) -> bool:
@@ -83,8 +84,8 @@ def _message(exc: Any) -> str:
     possibilities = getattr(exc, "possibilities", None)
     if possibilities is not None or exc.__class__.__name__ == "NoSuchOption":
         return _with_suggestion(exc.message.rstrip("."), sorted(possibilities or ()))
-    message = _VALUE_ERROR_PREFIX.sub(r"\1", exc.format_message())
-    bad = _NOT_ONE_OF.search(message)
+    message = re.sub(_VALUE_ERROR_PREFIX, r"\1", exc.format_message())
+    bad = re.search(_NOT_ONE_OF, message)
     choices = _param_choices(getattr(exc, "param", None))
     if bad and choices:
         close = difflib.get_close_matches(bad.group("value"), choices, n=1, cutoff=0.5)

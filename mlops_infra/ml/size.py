@@ -15,7 +15,8 @@ from mlops_infra.ml.dtypes import bytes_per_element
 
 GIB = 1024**3
 
-_COUNT_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMBT]?)", re.IGNORECASE)
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_COUNT_RE = r"(?i)([0-9]+(?:\.[0-9]+)?)\s*([KMBT]?)"
 _SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 PARAMETER_COUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*[KMBTkmbt]?$"
 """How a parameter count is written: a number with an optional K, M, B or T (``7B``, ``125M``, ``1.5B``)."""
@@ -23,7 +24,7 @@ PARAMETER_COUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*[KMBTkmbt]?$"
 
 def parse_parameter_count(text: str) -> int:
     """``7B`` -> 7_000_000_000; ``125M`` -> 125_000_000; raise ValueError with a fix otherwise."""
-    match = _COUNT_RE.fullmatch(text.strip())
+    match = re.fullmatch(_COUNT_RE, text.strip())
     if not match:
         raise ValueError(f'"{text}" is not a parameter count; write a number with an optional K, M, B or T '
                          "(for example 7B, 125M, 1.5B or 350000000)")

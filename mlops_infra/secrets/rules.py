@@ -94,14 +94,18 @@ CREDENTIAL_NAME_WORDS: tuple[str, ...] = (
 EXTRA_CREDENTIAL_WORDS: tuple[str, ...] = ("token", "credential", "bearer", "access_?key")
 """Credential names detect-secrets' keyword list lacks."""
 
-CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:" + "|".join(CREDENTIAL_NAME_WORDS + EXTRA_CREDENTIAL_WORDS) + r")")
-"""A name (mapping key, flag, variable) that says its value is a credential; ``-`` counts as ``_``."""
+CREDENTIAL_NAME = r"(?i)(?:" + "|".join(CREDENTIAL_NAME_WORDS + EXTRA_CREDENTIAL_WORDS) + r")"
+"""The pattern of a name (mapping key, flag, variable) that says its value is a credential; ``-`` counts as
+``_``. A source, not a compiled pattern, as are the patterns of other paths a clean run skips (error
+messages, labels, parameter counts): the module-level functions of :mod:`re` compile a pattern the first
+time and keep it in re's cache (Lib/re/__init__.py ``_compile``; the docs of ``re.compile``: "The compiled
+versions of the most recent patterns passed to re.compile() and the module-level matching functions are
+cached"), so an import compiles nothing a run does not use."""
 
 
 def names_a_credential(name: str) -> bool:
     """Whether ``name`` (``secret_access_key``, ``--api-key``, ``DB_PASSWORD``) names a credential."""
-    return bool(CREDENTIAL_NAME.search(name.replace("-", "_")))
+    return bool(re.search(CREDENTIAL_NAME, name.replace("-", "_")))
 
 
 def shannon_entropy(text: str) -> float:

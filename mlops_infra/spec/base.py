@@ -52,7 +52,8 @@ class SpecModel(BaseModel):
 
 
 SECRET_KEY_MAX = 253
-_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_SECRET_KEY = r"[-._a-zA-Z0-9]+"
 
 
 class SecretRef(SpecModel):
@@ -79,7 +80,7 @@ class SecretRef(SpecModel):
         if key is None:
             return key
         problem = ("is empty" if not key else f"is {len(key)} characters, over 253" if len(key) > SECRET_KEY_MAX
-                   else "may hold only letters, digits, '-', '_' and '.'" if not _SECRET_KEY.fullmatch(key)
+                   else "may hold only letters, digits, '-', '_' and '.'" if not re.fullmatch(_SECRET_KEY, key)
                    else "may not be '.' or '..' nor start with '..'" if key in (".", "..") or key.startswith("..")
                    else "")
         if problem:

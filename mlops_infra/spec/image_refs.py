@@ -35,7 +35,8 @@ from pydantic import AfterValidator, Field
 IMAGE_MAX = 255
 EXAMPLE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
-_DIGEST_AT_END = re.compile(r"^[^@]*@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_DIGEST_AT_END = r"^[^@]*@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$"
 """One ``@``, before a digest that ends the reference (distribution/reference ``DigestRegexp``)."""
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -53,7 +54,7 @@ def image_problem(text: str) -> str:
     """Why ``text`` is not an image reference, in words (never quoting it), or ``""``."""
     if _SPACE_OR_CONTROL.search(text):
         return "it holds whitespace or a control character"
-    if "@" in text and not _DIGEST_AT_END.search(text):
+    if "@" in text and not re.search(_DIGEST_AT_END, text):
         return ("it holds an '@' that does not start a digest (sha256:<64 hex digits>); credentials such as "
                 "user:password@ never go in an image reference")
     if len(text) > IMAGE_MAX:

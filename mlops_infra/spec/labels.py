@@ -82,23 +82,24 @@ KUBERNETES_RECOMMENDED_LABELS = frozenset({"app.kubernetes.io/version", "app.kub
 """The recommended labels (``app.kubernetes.io/``) a user may set: the others of the six are mlops-infra's."""
 
 LABEL_MAX = 63
-_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_PREFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_VALUE_RE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+_NAME_RE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_PREFIX_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _RENAMED = {"managed-by": "app.kubernetes.io/managed-by"}
 
 
 def is_label_value(value: str) -> bool:
     """Whether ``value`` is a valid Kubernetes label value."""
-    return len(value) <= LABEL_MAX and bool(_VALUE_RE.match(value))
+    return len(value) <= LABEL_MAX and bool(re.match(_VALUE_RE, value))
 
 
 def is_label_key(key: str) -> bool:
     """Whether ``key`` is a valid Kubernetes label key (``[prefix/]name``)."""
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _PREFIX_RE.match(prefix)):
+    if prefix and (len(prefix) > 253 or not re.match(_PREFIX_RE, prefix)):
         return False
-    return 0 < len(name) <= LABEL_MAX and bool(_NAME_RE.match(name))
+    return 0 < len(name) <= LABEL_MAX and bool(re.match(_NAME_RE, name))
 
 
 def label_value(text: str) -> str:
@@ -118,7 +119,7 @@ def label_key(text: str) -> str:
     prefix, _, name = text.rpartition("/")
     prefix = re.sub(r"[^a-z0-9.-]+", "-", prefix.lower()).strip("-.")
     name = label_value(name) or "label"
-    return f"{prefix}/{name}" if prefix and _PREFIX_RE.match(prefix) else name
+    return f"{prefix}/{name}" if prefix and re.match(_PREFIX_RE, prefix) else name
 
 
 def aws_tag_problem(text: str, limit: int, what: str) -> str:

@@ -251,7 +251,8 @@ def _only_comments(text: str) -> bool:
 SAFE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
 """Explicit tags a document may use (the YAML core schema); anything else is refused."""
 
-_TAG_CANDIDATE = re.compile(r"(?:^|[\s\[{,:?-])!", re.MULTILINE)
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_TAG_CANDIDATE = r"(?m)(?:^|[\s\[{,:?-])!"
 
 
 def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
@@ -260,7 +261,7 @@ def _unsupported_tags(text: str, name: str) -> list[Diagnostic]:
     yaml-rs ignores unknown tags on collections, so they are looked for here: a cheap regex first,
     and libyaml's event stream (exact) only when it finds a candidate.
     """
-    if "!" not in text or not _TAG_CANDIDATE.search(text):
+    if "!" not in text or not re.search(_TAG_CANDIDATE, text):
         return []
     import yaml
 
@@ -341,7 +342,8 @@ def _count_documents(text: str) -> int:
     return sum(1 for _ in yaml.compose_all(text, Loader=_loader()))
 
 
-_RS_POSITION = re.compile(r"line (\d+), column (\d+)")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_RS_POSITION = r"line (\d+), column (\d+)"
 
 
 def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
@@ -365,7 +367,7 @@ def _syntax_diagnostic(text: str, name: str, message: str) -> Diagnostic:
         return _marked_syntax_diagnostic(name, exc, first)
     except yaml.YAMLError:
         pass
-    match = _RS_POSITION.search(message)
+    match = re.search(_RS_POSITION, message)
     detail_lines = [ln for ln in message.splitlines()[1:] if ln.strip() and not ln.lstrip().startswith(("|", "^"))]
     problem = detail_lines[-1].strip() if detail_lines else first
     diag = error("yaml-syntax", f"YAML syntax error: {problem}", "Fix the YAML syntax at this position.")
@@ -460,7 +462,8 @@ def _find_duplicate(node: Any, key: str) -> Any:
     return None
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
 """A YAML escape of a UTF-16 surrogate (``\\ud83d``): yaml-rs pairs them, libyaml refuses them."""
 
 
@@ -478,7 +481,7 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
         # libyaml refuses the UTF-16 surrogate escapes yaml-rs reads as one character ("\ud83d\ude00"
         # is an emoji there): with each replaced by an escape of the same length, every node keeps its
         # line and column (without this, every diagnostic of such a document pointed at line 1)
-        safe = _SURROGATE_ESCAPE.sub(r"\\uFFFD", text)
+        safe = re.sub(_SURROGATE_ESCAPE, r"\\uFFFD", text)
         try:
             root = yaml.compose(safe, Loader=_loader()) if safe != text else None
         except yaml.YAMLError:
@@ -517,7 +520,8 @@ def _resolver() -> Any:
 
     return yaml.resolver.Resolver()
 
-_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_/.-]*")
+# compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
+_PLAIN_WORD = r"[A-Za-z][A-Za-z0-9_/.-]*"
 _SPECIAL_WORDS = frozenset({"null", "true", "false", "inf", "nan"})
 
 
@@ -539,7 +543,7 @@ def core_value(node: Any) -> Any:
     if node.style not in ("", None) or (node.tag == _STR_TAG and _resolver().resolve(
             yaml.ScalarNode, text, (True, False)) != _STR_TAG):
         return text  # quoted, or tagged !!str
-    if _PLAIN_WORD.fullmatch(text) and text.lower().lstrip(".") not in _SPECIAL_WORDS:
+    if re.fullmatch(_PLAIN_WORD, text) and text.lower().lstrip(".") not in _SPECIAL_WORDS:
         return text
     if text == "":
         return None

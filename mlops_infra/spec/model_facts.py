@@ -34,7 +34,6 @@ PARAMETER_COUNT_SCHEMA_PATTERN = rf"^[0-9]+(\.[0-9]+)?[{WHITESPACE}]*[KMBTkmbt]?
 """How a parameter count is written in a document (``7B``, ``125M``, ``1.5B``): ``ml.size``'s
 ``PARAMETER_COUNT_PATTERN`` with whitespace spelled out (:mod:`.patterns`), and no whitespace before
 or after, so that the schema and ``validate`` accept the same text."""
-_PARAMETER_COUNT = re.compile(PARAMETER_COUNT_SCHEMA_PATTERN)
 
 
 def _count(value: Any) -> int:
@@ -45,7 +44,7 @@ def _count(value: Any) -> int:
             raise ValueError(f"a parameter count must be at least 1, got {value}")
         return value
     if isinstance(value, str):
-        if not _PARAMETER_COUNT.fullmatch(value):
+        if not re.fullmatch(PARAMETER_COUNT_SCHEMA_PATTERN, value):
             raise ValueError(f'"{value}" is not a parameter count; write a number with an optional K, M, B or T '
                              "(for example 7B, 125M, 1.5B or 350000000)")
         return parse_parameter_count(value)

@@ -25,7 +25,6 @@ from mlops_infra.spec.context import KnownElsewhere
 from mlops_infra.spec.system import SECTIONS
 
 ENVIRONMENTS = "environments"
-_NAME = re.compile(NAME_PATTERN)
 
 
 def prune_invalid(data: Any, error_paths: Iterable[Path]) -> tuple[dict[str, Any], KnownElsewhere] | None:
@@ -83,7 +82,7 @@ def _item_name(item: Any) -> Any:
 
 def _is_name(name: Any) -> bool:
     """A valid item name: only then can a reference written correctly be matched against it."""
-    return isinstance(name, str) and _NAME.fullmatch(name) is not None
+    return isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) is not None
 
 
 def overrides_left_out(overrides: Iterable[str], left_out: KnownElsewhere) -> bool:

@@ -94,3 +94,28 @@ def test_no_spec_field_defaults_to_a_builtin_type_factory():
 
     assert MLSystem in _spec_models() and len(_spec_models()) > 20
     assert builtins == []
+
+
+COLD_PATTERNS = {
+    "mlops_infra.secrets.rules": ("CREDENTIAL_NAME",),
+    "mlops_infra.spec.labels": ("_VALUE_RE", "_NAME_RE", "_PREFIX_RE"),
+    "mlops_infra.spec.loader": ("_TAG_CANDIDATE", "_RS_POSITION", "_SURROGATE_ESCAPE", "_PLAIN_WORD"),
+    "mlops_infra.spec.image_refs": ("_DIGEST_AT_END",),
+    "mlops_infra.spec.base": ("_SECRET_KEY",),
+    "mlops_infra.cli.usage": ("_VALUE_ERROR_PREFIX", "_NOT_ONE_OF"),
+    "mlops_infra.ml.size": ("_COUNT_RE",),
+}
+"""Patterns a clean validate, graph or plan of the bench spec never matches (error paths, labels, credential
+names, parameter counts): kept as sources and compiled through re's cache when first used."""
+
+
+def test_patterns_of_paths_a_clean_run_skips_are_compiled_when_first_used():
+    import importlib
+    import re
+
+    for module, names in COLD_PATTERNS.items():
+        loaded = importlib.import_module(module)
+        for name in names:
+            source = getattr(loaded, name)
+            assert isinstance(source, str), f"{module}.{name} is compiled at import"
+            re.compile(source)  # a valid pattern
