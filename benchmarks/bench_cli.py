@@ -42,31 +42,32 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-04, 23:33-23:41 UTC, on 3273f78 (with this script's pipe for stdout,
-see :func:`run_once`; figures of earlier stops wrote stdout to a file and are not comparable),
-medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs and outputs with
-sorted keys (``bench_plan.engine_order``). The baseline is a2630fb (the tree at that stop's start);
-stdout differs from it by design: the AWS provider gained ``ignoreTags`` and the rollout runner's
-shipped code changed (the speed change of that stop, ``Plan.to_json_lazy``, was checked byte for
-byte with ``cmp`` when it landed):
+Figures of the runs of 2026-12-05, 01:21-01:26 UTC, on 5dad2d6 (with this script's pipe for stdout,
+see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
+comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 6979a79 (the tree at that
+stop's start); stdout of ``graph json`` and ``plan --state`` differs from it by design: the rollout
+runner's shipped code changed (f387fba); the speed changes of that stop were checked byte for byte
+with ``cmp`` when they landed:
 
-- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.5 / 1.0: compose 0.328 s; ``state`` 0.471 s
-  (1.44x); ``validate`` 0.288 s (0.89x); the floor line 0.737 s = 2.27x compose, over the 2x target
-  before anything is compiled. ``plan --state`` 1.706 s, 188 MB: 5.07x compose, 1.01x the
-  baseline's 1.696 s (5.16x, 188 MB); ``plan json`` 1.249 s, 210 MB: 3.74x, 0.95x the baseline's
-  1.325 s (4.00x, 242 MB); ``graph json`` 0.845 s, 184 MB: 2.62x (2.68x in CPU time: its secret
-  check runs on two threads), 1.00x the baseline's 0.843 s (2.56x). None of the three ratio targets
+- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.3 / 0.9: compose 0.332 s; ``state`` 0.477 s
+  (1.45x); ``validate`` 0.278 s (0.86x); the floor line 0.735 s = 2.25x compose, over the 2x target
+  before anything is compiled. ``plan --state`` 1.543 s, 187 MB: 4.73x compose, 0.94x the
+  baseline's 1.645 s (5.06x, 188 MB); ``plan json`` 1.227 s, 209 MB: 3.79x, 1.00x the baseline's
+  1.245 s (3.80x, 209 MB); ``graph json`` 0.809 s, 183 MB: 2.46x (2.52x in CPU time: its secret
+  check runs on two threads), 0.99x the baseline's 0.816 s (2.50x). None of the three ratio targets
   is met.
-- 10,000 endpoints (state 923.8 MiB), 1 round, load about 1, ``--only plan-state``: compose 6.651 s;
-  ``plan --state`` 15.544 s, 1,250 MB (the 1,500 MB target is met): 2.34x compose, 1.04x the
-  baseline's 14.900 s (1,249 MB), one round: within noise.
-- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds:
-  ``plan-text`` 2.198 s, 317 MB, 0.98x the baseline's 2.247 s (316 MB); ``plan-markdown`` 2.037 s,
-  215 MB, 0.99x of 2.054 s (215 MB); ``plan-out`` 1.972 s, 316 MB, 0.95x of 2.060 s (384 MB).
-- An A/A run (one tree as both, 6 rounds, load 0.9 / 1.1, ``--only plan-json,graph-json``) printed
-  1.00x and 0.99x: ratios to a baseline within a few percent of 1 are noise. Peak memory is
-  steady from run to run. With stdout in a file, the same run against a2630fb had printed ``graph json``
-  at 1.16x, with a spread of 0.80-1.21 s (see :func:`run_once`).
+- 10,000 endpoints (state 923.8 MiB), 1 round, load about 1, ``--only plan-state``: compose 5.779 s;
+  ``plan --state`` 14.331 s, 1,250 MB (the 1,500 MB target is met): 2.48x compose, 0.94x the
+  baseline's 15.218 s (1,252 MB), one round.
+- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 0.9 /
+  1.0: ``plan-text`` 2.179 s, 316 MB, 0.97x the baseline's 2.263 s (317 MB); ``plan-markdown``
+  1.935 s, 214 MB, 0.99x of 1.959 s (215 MB); ``plan-out`` 1.987 s, 316 MB, 0.99x of 1.935 s (316 MB).
+- An A/A run (one tree as both, 6 rounds, load 1.0 / 1.0, ``--only plan-json,graph-json``) printed
+  1.00x and 0.99x: ratios to a baseline within a few percent of 1 are noise. Its compose median was
+  0.363 s, against 0.332 s in the 10-round run ten minutes before, which moved the same commands'
+  "x compose" to 3.53x and 2.35x: the ratio to compose carries the compose's own spread, so compare
+  ratios only within one run. Peak memory is steady from run to run.
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
