@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from mlops_infra.state import pulumi_state
 from mlops_infra.state.pulumi_state import StateError, load_state, parse_state
 from mlops_infra.state.resource_texts import SENTINEL, NotSplittable, ResourceTexts
+from tests.state.test_pulumi_state import _numeric_twin  # one helper for both files
 
 URN = "urn:pulumi:prod::ml::aws:s3/bucket:Bucket::b{}"
 
@@ -62,22 +63,6 @@ def resources(draw: st.DrawFn) -> list[dict]:
 
 def _copy(value: object) -> object:
     return json.loads(json.dumps(value))
-
-
-def _numeric_twin(value: object) -> object:
-    """``value`` with its numbers of another type but equal in Python (``1.0`` for ``1``, ``1`` for
-    ``True``, ``-0.0`` for ``0.0``): equal, not the same JSON, when it holds any."""
-    if isinstance(value, dict):
-        return {k: _numeric_twin(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_numeric_twin(v) for v in value]
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int) and abs(value) < 2**53:
-        return float(value)
-    if isinstance(value, float) and value == 0:
-        return -value
-    return value
 
 
 @st.composite
