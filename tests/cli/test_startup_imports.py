@@ -9,6 +9,7 @@ of those modules it holds.
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def _loaded(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
              f"print('LOADED', sorted(m for m in sys.modules if m in {ON_USE!r}), file=sys.stderr)\nsys.exit(code)")
     proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
                           check=False)
-    return proc, eval(proc.stderr.rsplit("LOADED ", 1)[-1].strip())  # a list of module names printed by the probe
+    return proc, ast.literal_eval(proc.stderr.rsplit("LOADED ", 1)[-1].strip())  # the module names the probe printed
 
 
 @pytest.mark.parametrize("command", [["validate"], ["graph", "--format", "json"], ["plan", "--format", "json"]])
