@@ -665,17 +665,9 @@ class _ResourceReader:
             dependencies = tuple(map(urns.get, deps, deps))
         else:
             dependencies = ()
-        well_formed = self.well_formed
-        if urn not in well_formed:
-            if self.shapes.parts_key(urn) is None:
-                malformed.append(f'resources[{index}] "urn"')
-            else:
-                well_formed.add(urn)
-        if parent and parent not in well_formed:
-            if self.shapes.parts_key(parent) is None:
-                malformed.append(f'resources[{index}] "parent"')
-            else:
-                well_formed.add(parent)
+        self._check_urn(urn, "urn", index, malformed)
+        if parent:
+            self._check_urn(parent, "parent", index, malformed)
         if provider:
             split = self.providers.get(provider)
             if split is None:
@@ -704,17 +696,22 @@ class _ResourceReader:
     def malformed_urns(self, entry: dict[str, Any], index: int) -> list[str]:
         """:func:`_malformed_urns` of ``entry``; a parent that is a URN found well formed before (the
         parent's own, read first) is not parsed again."""
-        found = []
-        well_formed = self.well_formed
+        found: list[str] = []
         for field in ("urn", "parent"):
             value = entry.get(field)
-            if not isinstance(value, str) or not value or value in well_formed:
-                continue
-            if self.shapes.parts_key(value) is None:
-                found.append(f'resources[{index}] "{field}"')
-            else:
-                well_formed.add(value)
+            if isinstance(value, str) and value:
+                self._check_urn(value, field, index, found)
         return found
+
+    def _check_urn(self, value: str, field: str, index: int, found: list[str]) -> None:
+        """Append ``resources[index] "field"`` to ``found`` when the URN ``value`` is malformed; one
+        found well formed before (a parent is read first as a resource's own URN) is not parsed again."""
+        if value in self.well_formed:
+            return
+        if self.shapes.parts_key(value) is None:
+            found.append(f'resources[{index}] "{field}"')
+        else:
+            self.well_formed.add(value)
 
 
 def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
