@@ -318,6 +318,10 @@ def test_apply_is_yaml_needs_a_field_manager_and_honours_a_resource_version(api)
     assert code == 201 and created["spec"]["predictor"] == {"canaryTrafficPercent": 5}
     code, status = apply(api, isvc(), None)
     assert code == 422 and "fieldManager: Required value" in status["message"]
+    elsewhere = isvc("other")
+    elsewhere["metadata"]["namespace"] = "prod"
+    code, status = apply(api, elsewhere, "kubectl")  # a create by apply checks what a POST checks
+    assert code == 400 and "does not match the namespace sent on the request" in status["message"]
     stale = isvc()
     stale["metadata"]["resourceVersion"] = "1"
     code, status = apply(api, stale, "kubectl")

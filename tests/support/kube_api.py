@@ -813,9 +813,8 @@ class KubeApiStandIn:
         wanted = managed_fields(config)
         key = self._key(target)
         current = self._store.objects.get(key)
-        if current is None:
-            meta.pop("resourceVersion", None)
-            stored = self._write("create", target, self._stamp(config, target.resource, target.namespace, None))
+        if current is None:  # a create (its checks), whose fields the applier owns as applied
+            stored = self._create(Target(target.resource, target.namespace, None, None), config, manager)
             self._store.managed[key] = [Managed(manager, "Apply", api_version, set(wanted))]
             return 201, stored
         self._check_version(target, current, meta.get("resourceVersion"), required=False)
