@@ -42,7 +42,7 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 01:21-01:26 UTC, on 5dad2d6 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 01:21-02:03 UTC (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
 and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 6979a79 (the tree at that
@@ -50,16 +50,19 @@ stop's start); stdout of ``graph json`` and ``plan --state`` differs from it by 
 runner's shipped code changed (f387fba); the speed changes of that stop were checked byte for byte
 with ``cmp`` when they landed:
 
-- 1,000 endpoints (state 93.1 MiB), 10 rounds, load 0.3 / 0.9: compose 0.332 s; ``state`` 0.477 s
-  (1.45x); ``validate`` 0.278 s (0.86x); the floor line 0.735 s = 2.25x compose, over the 2x target
-  before anything is compiled. ``plan --state`` 1.543 s, 187 MB: 4.73x compose, 0.94x the
-  baseline's 1.645 s (5.06x, 188 MB); ``plan json`` 1.227 s, 209 MB: 3.79x, 1.00x the baseline's
-  1.245 s (3.80x, 209 MB); ``graph json`` 0.809 s, 183 MB: 2.46x (2.52x in CPU time: its secret
-  check runs on two threads), 0.99x the baseline's 0.816 s (2.50x). None of the three ratio targets
-  is met.
-- 10,000 endpoints (state 923.8 MiB), 1 round, load about 1, ``--only plan-state``: compose 5.779 s;
-  ``plan --state`` 14.331 s, 1,250 MB (the 1,500 MB target is met): 2.48x compose, 0.94x the
-  baseline's 15.218 s (1,252 MB), one round.
+- 1,000 endpoints (state 93.1 MiB), 10 rounds, on 3b87655 at 02:03, load 2.0 / 1.2: compose
+  0.301 s; ``state`` 0.446 s (1.49x); ``validate`` 0.255 s (0.84x); the floor line 0.686 s = 2.27x
+  compose, over the 2x target before anything is compiled. ``plan --state`` 1.457 s, 187 MB: 4.80x
+  compose, 0.93x the baseline's 1.546 s (5.14x, 188 MB); ``plan json`` 1.153 s, 209 MB: 3.86x, 1.00x
+  the baseline's 1.149 s (3.83x, 209 MB); ``graph json`` 0.765 s, 183 MB: 2.51x (2.58x in CPU time:
+  its secret check runs on two threads), 0.99x the baseline's 0.768 s (2.55x). None of the three
+  ratio targets is met. The same 10 rounds on 5dad2d6 at 01:21 (load 0.3 / 0.9) printed 0.94x,
+  1.00x and 0.99x, with compose at 0.332 s (4.73x, 3.79x, 2.46x).
+- 10,000 endpoints (state 923.8 MiB), 1 round, on 3b87655, load 1.0 / 1.0, ``--only plan-state``:
+  compose 5.558 s; ``plan --state`` 14.161 s, 1,250 MB (the 1,500 MB target is met): 2.55x compose,
+  0.94x the baseline's 15.056 s (1,250 MB), one round.
+  The two lines below were measured on 5dad2d6 (the later commits change the state reader's URN
+  check into one method, tests and this docstring; the plan commands they time do not read a state):
 - The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 0.9 /
   1.0: ``plan-text`` 2.179 s, 316 MB, 0.97x the baseline's 2.263 s (317 MB); ``plan-markdown``
   1.935 s, 214 MB, 0.99x of 1.959 s (215 MB); ``plan-out`` 1.987 s, 316 MB, 0.99x of 1.935 s (316 MB).
