@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -335,3 +336,55 @@ def test_seed_and_delete_leave_no_owner(api):
     apply(api, isvc(), "pulumi")
     call(api, "DELETE", f"{ISVC}/scorer")
     assert owners(api) == {}
+
+
+# -- validation: a ConfigMap's data is at most 1 MiB ------------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def configmap(name: str, **data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def too_long(name: str) -> dict[str, Any]:
+    """The answer ValidateConfigMap's field.TooLong gets (Kubernetes 1.31 wording)."""
+    detail = "Too long: must have at most 1048576 bytes"
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Invalid", "code": 422,
+            "message": f'ConfigMap "{name}" is invalid: []: {detail}',
+            "details": {"name": name, "kind": "ConfigMap",
+                        "causes": [{"reason": "FieldValueTooLong", "message": detail, "field": "[]"}]}}
+
+
+def test_a_configmap_over_1_mib_of_data_is_refused_on_create_as_the_api_server_does(api):
+    key = "k" * 200  # keys are not counted: values alone may reach 1 MiB
+    code, _ = call(api, "POST", CM, configmap("full", **{key: "a" * (MIB - 10), "b": "é" * 5}))  # 2 bytes each
+    assert code == 201
+    code, status = call(api, "POST", CM, configmap("over", a="a" * (MIB - 10), b="é" * 6))
+    assert (code, status) == (422, too_long("over"))
+    binary = {**configmap("binary", a="a" * (MIB // 2)), "binaryData": {"b": base64.b64encode(b"\0" * (MIB // 2 + 1)).decode()}}
+    code, status = call(api, "POST", CM, binary)  # binaryData counts decoded
+    assert (code, status) == (422, too_long("binary"))
+    assert [o["metadata"]["name"] for o in api.objects("configmaps")] == ["full"]
+
+
+def test_a_configmap_update_patch_or_apply_over_1_mib_is_refused_and_writes_nothing(api):
+    code, created = call(api, "POST", CM, configmap("code", a="a" * (MIB - 1)))
+    assert code == 201
+    version = created["metadata"]["resourceVersion"]
+    code, status = call(api, "PUT", f"{CM}/code", configmap("code", a="a" * (MIB - 1), b="bb"))
+    assert (code, status) == (422, too_long("code"))
+    code, status = call(api, "PATCH", f"{CM}/code", {"data": {"b": "bb"}}, content_type="application/merge-patch+json")
+    assert (code, status) == (422, too_long("code"))
+    owners_before = api.managers("v1", "ConfigMap", "code", "dev")
+    request = urllib.request.Request(f"{api.url}{CM}/code?fieldManager=pulumi&force=true", method="PATCH",
+                                     data=json.dumps(configmap("code", a="a" * (MIB - 1), b="bb")).encode(),
+                                     headers={"Content-Type": APPLY})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert (refused.value.code, json.load(refused.value)) == (422, too_long("code"))
+    stored = api.get("v1", "ConfigMap", "code", "dev")
+    assert stored["metadata"]["resourceVersion"] == version and set(stored["data"]) == {"a"}
+    assert api.managers("v1", "ConfigMap", "code", "dev") == owners_before  # the refused apply took no field
+    code, _ = call(api, "PUT", f"{CM}/code", configmap("code", a="a" * (MIB - 2), b="bb"))  # back under: fine
+    assert code == 200

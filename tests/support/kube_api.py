@@ -51,6 +51,18 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   ``x-kubernetes-list-type`` (built-in kinds merge some lists by key: not modelled). The owners are
   read with :meth:`KubeApiStandIn.managers`; objects do not carry ``metadata.managedFields``;
   :meth:`KubeApiStandIn.seed` writes as no manager.
+- **Validation**: a ConfigMap whose data is over 1 MiB is refused, as kubernetes
+  ``pkg/apis/core/validation/validation.go`` ``ValidateConfigMap`` refuses it on create and, through
+  ``ValidateConfigMapUpdate``, on every update, patch and apply: the sum of ``len(value)`` over
+  ``data`` (UTF-8 bytes) and ``binaryData`` (decoded bytes; keys are not counted) over
+  ``core.MaxSecretSize`` (1048576) is ``field.TooLong(field.NewPath(""), "", core.MaxSecretSize)``,
+  answered by ``errors.NewInvalid`` (apimachinery ``pkg/api/errors``): 422 ``Invalid``, message
+  ``ConfigMap "<name>" is invalid: []: Too long: must have at most 1048576 bytes`` (apimachinery
+  ``field.TooLong`` wording up to 1.31, this stand-in's version; 1.32 and later say "may not be more
+  than 1048576 bytes"; ``[]`` is ``field.Path.String`` of the empty root), one cause ``{reason:
+  FieldValueTooLong, message: "Too long: ...", field: "[]"}``, details ``{name, kind: ConfigMap}``.
+  A refused write changes nothing (no new resourceVersion, no field ownership). :meth:`seed` is not
+  validated.
 - **Errors**: ``Status`` objects (``kind: Status``, ``status: Failure``, ``reason``, ``message``,
   ``details``, ``code``) with the apiserver's message shapes for NotFound, AlreadyExists, Conflict,
   Invalid, BadRequest, Unauthorized, Forbidden, MethodNotAllowed, UnsupportedMediaType.
@@ -77,6 +89,8 @@ The server binds 127.0.0.1 on a port the OS picks, serves each connection on a d
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import copy
 import json
@@ -213,6 +227,29 @@ def invalid(resource: Resource, name: str, field_path: str, message: str) -> Api
     cause = {"reason": "FieldValueInvalid", "message": message, "field": field_path}
     return ApiError(422, "Invalid", f'{resource.kind}.{resource.group or "core"} "{name}" is invalid: '
                     f"{field_path}: {message}", _details(resource, name, causes=[cause]))
+
+
+CONFIGMAP_MAX_BYTES = 1024 * 1024
+"""kubernetes ``core.MaxSecretSize``: the most bytes of data a ConfigMap (or Secret) may hold."""
+
+
+def configmap_data_size(obj: Mapping[str, Any]) -> int:
+    """What ``ValidateConfigMap`` adds up: the values' bytes of ``data`` and (base64-decoded) ``binaryData``."""
+    size = sum(len(str(value).encode()) for value in (obj.get("data") or {}).values())
+    for value in (obj.get("binaryData") or {}).values():
+        try:
+            size += len(base64.b64decode(str(value)))
+        except (binascii.Error, ValueError):
+            size += len(str(value)) * 3 // 4
+    return size
+
+
+def configmap_too_long(name: str) -> ApiError:
+    """``ValidateConfigMap``'s refusal of data over :data:`CONFIGMAP_MAX_BYTES` (module docstring, "Validation")."""
+    detail = f"Too long: must have at most {CONFIGMAP_MAX_BYTES} bytes"
+    return ApiError(422, "Invalid", f'ConfigMap "{name}" is invalid: []: {detail}',
+                    {"name": name, "kind": "ConfigMap",
+                     "causes": [{"reason": "FieldValueTooLong", "message": detail, "field": "[]"}]})
 
 
 def bad_request(message: str) -> ApiError:
@@ -664,6 +701,13 @@ class KubeApiStandIn:
         if str(wanted) != current["metadata"]["resourceVersion"]:
             raise conflict(target.resource, target.name or "")
 
+    @staticmethod
+    def _validate(resource: Resource, name: str, obj: Mapping[str, Any]) -> None:
+        """The API server's validation of a write, as far as the stand-in models it (module
+        docstring, "Validation"): a ConfigMap's data at most :data:`CONFIGMAP_MAX_BYTES`."""
+        if (resource.group, resource.plural) == ("", "configmaps") and configmap_data_size(obj) > CONFIGMAP_MAX_BYTES:
+            raise configmap_too_long(name)
+
     def _write(self, verb: str, target: Target, obj: dict[str, Any]) -> dict[str, Any]:
         self._put(target, obj)
         for hook in self._hooks:
@@ -723,6 +767,7 @@ class KubeApiStandIn:
         if self._key(target, name) in self._store.objects:
             raise already_exists(resource, name)
         meta.pop("resourceVersion", None)
+        self._validate(resource, name, body)
         created = Target(resource, target.namespace, name, None)
         stored = self._write("create", created, self._stamp(copy.deepcopy(body), resource, target.namespace, None))
         self._record_update(created, manager, None, stored)
@@ -825,6 +870,17 @@ class KubeApiStandIn:
                      and not (path in have and _same(have[path], value))]
         if conflicts and query.get("force") != "true":
             raise _field_conflicts(target, conflicts)
+        saved = copy.deepcopy(entries)
+        try:
+            return self._apply_update(target, key, manager, api_version, current, wanted, conflicts)
+        except ApiError:  # refused by validation: the field ownership is as before
+            self._store.managed[key] = saved
+            raise
+
+    def _apply_update(self, target: Target, key: Key, manager: str, api_version: str, current: dict[str, Any],
+                      wanted: dict[FieldPath, Any], conflicts: list[tuple[Managed, FieldPath]]) -> tuple[int, dict[str, Any]]:
+        """The write of an apply to an existing object, its conflicts resolved (``force``)."""
+        entries = self._store.managed[key]
         for entry, path in conflicts:
             entry.fields.discard(path)
         mine = self._entry(key, manager, "Apply", api_version)
@@ -839,6 +895,7 @@ class KubeApiStandIn:
         return 200, self._store_update("patch", target, current, new)
 
     def _store_update(self, verb: str, target: Target, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        self._validate(target.resource, target.name or "", new)
         if target.subresource == "status":
             new = {**copy.deepcopy(current), "status": new.get("status")}
         elif "status" in current:
