@@ -430,6 +430,10 @@ class GraphBuilder:
         resources[urn] = resource
         return urn
 
+    def resource(self, urn: str) -> DesiredResource | None:
+        """The resource added under ``urn`` so far, or None."""
+        return self._resources.get(urn)
+
     def build(self) -> DesiredGraph:
         missing = set().union(*[r.dependencies for r in self._resources.values()]).difference(self._resources)
         if missing:

@@ -77,6 +77,15 @@ Contract:
      replaces the value of a key already there and refuses (ValidationException, the whole call) a
      call that would leave more than 50 tags (the exact AWS message is not documented).
 
+  9. **IAM counts a role's inline policies.** moto accepts any ``PutRolePolicy``; AWS refuses one
+     that would leave a role's inline policies over 10,240 characters in total, white space not
+     counted (IAM User Guide, "IAM and AWS STS quotas": "Role policy size cannot exceed 10,240
+     characters", "IAM doesn't count white space when calculating the size of a policy against
+     these limits"). The patch refuses such a call with ``LimitExceeded`` (HTTP 409, botocore
+     ``iam`` ``LimitExceededException``), "Maximum policy size of 10240 bytes exceeded for role
+     <name>" (the wording AWS's knowledge-center article "iam-increase-policy-size" quotes), and
+     stores nothing. The policy being replaced (same name) does not count.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -311,9 +320,32 @@ def _add_tags_overwrites(self: Any, arn: str, tags: list[dict[str, str]]) -> lis
     return resource.tags
 
 
+ROLE_POLICY_CHARACTERS = 10_240
+"""Patch 9: IAM's quota on a role's inline policies, white space not counted."""
+
+
+def _policy_characters(text: str) -> int:
+    """The characters IAM counts in a policy: all but white space (patch 9)."""
+    return sum(not character.isspace() for character in text)
+
+
+def _put_role_policy_counts(original: Any) -> Any:
+    def put_role_policy(self: Any, role_name: str, policy_name: str, policy_json: str) -> None:
+        from moto.iam.exceptions import LimitExceededException
+
+        role = self.get_role(role_name)
+        others = sum(_policy_characters(text) for name, text in role.policies.items() if name != policy_name)
+        if others + _policy_characters(policy_json) > ROLE_POLICY_CHARACTERS:
+            raise LimitExceededException(
+                f"Maximum policy size of {ROLE_POLICY_CHARACTERS} bytes exceeded for role {role_name}")
+        original(self, role_name, policy_name, policy_json)
+    return put_role_policy
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
@@ -343,6 +375,9 @@ def _apply_patches() -> None:
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
     _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
     SageMakerModelBackend.add_tags = _add_tags_overwrites
+    original = IAMBackend.put_role_policy
+    _saved.append((IAMBackend, "put_role_policy", original))
+    IAMBackend.put_role_policy = _put_role_policy_counts(original)
     _action_names.clear()  # classes changed (patch 6)
 
 

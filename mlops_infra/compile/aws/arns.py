@@ -91,3 +91,45 @@ def ecr_repository_arn_of_image(image: str) -> str | None:
         return None
     region = match["region"]
     return arn(region, match["account"], "ecr", f"repository/{match['repository']}")
+
+
+KEY_ID_LENGTH = 36
+"""A KMS key ID is a UUID, 36 characters (botocore ``kms`` ``KeyIdType``; a multi-Region key's
+``mrk-`` and 32 hex digits are 36 too): the key ARN's length is known before the key exists, its
+text is not."""
+
+_NAMED_ARNS: dict[str, tuple[str, str, str, bool]] = {
+    "aws:iam/role:Role": ("iam", "role/{}", "name", False),
+    "aws:lambda/function:Function": ("lambda", "function:{}", "name", True),
+    "aws:ecr/repository:Repository": ("ecr", "repository/{}", "name", True),
+    "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/{}", "pipelineName", True),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
+        "sagemaker", "model-package-group/{}", "modelPackageGroupName", True),
+    "aws:sns/topic:Topic": ("sns", "{}", "name", True),
+}
+"""Resource type -> (service, resource part, the input holding the physical name, regional) of the
+ARNs a resource of that type gets from its name: IAM ``arn:aws:iam::<account>:role/<name>`` (a role
+without a path; IAM User Guide, "IAM identifiers", ARNs); Lambda ``function:<name>``; ECR
+``repository/<name>``; SNS ``<account>:<topic name>``; SageMaker ``pipeline/<name>`` and
+``model-package-group/<name>``, lowercased, as SageMaker writes every ARN it makes (botocore
+``sagemaker`` ``PipelineArn``, ``ModelPackageGroupArn`` patterns; the compiler already lowercases
+endpoint and model-package ARNs)."""
+
+
+def resource_arn(region: str, account: str, type_: str, inputs: dict) -> tuple[str, bool] | None:
+    """``(ARN, exact)`` of a resource of ``type_`` with ``inputs`` before it exists: the exact ARN
+    for the named types of :data:`_NAMED_ARNS` (``exact`` True), a KMS key's ARN with its unknown key ID
+    written as :data:`KEY_ID_LENGTH` ``?`` (``exact`` False: only its length is right), None for
+    any other type or a name that is not plain text."""
+    if type_ == "aws:kms/key:Key":
+        return arn(region, account, "kms", "key/" + "?" * KEY_ID_LENGTH), False
+    named = _NAMED_ARNS.get(type_)
+    if named is None:
+        return None
+    service, resource, field, regional = named
+    name = inputs.get(field)
+    if not isinstance(name, str):
+        return None
+    if service == "sagemaker":
+        name = name.lower()
+    return arn(region, account, service, resource.format(name), regional=regional), True

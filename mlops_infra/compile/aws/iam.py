@@ -4,19 +4,48 @@ Contract: :func:`add_role` adds an ``aws:iam/role:Role`` (explicit physical name
 limited to this account where the service supports it) and, when given statements, one ``aws:iam/rolePolicy:RolePolicy`` holding
 them; it returns the role URN. No managed policies are attached (AWS managed policies such as
 AmazonSageMakerFullAccess grant ``"*"`` resources). Role names are at most 64 characters.
+
+**The policy always fits IAM's quota.** "Role policy size cannot exceed 10,240 characters", the sum of
+a role's inline policies, and "IAM doesn't count white space" (IAM User Guide, "IAM and AWS STS
+quotas", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); ``PutRolePolicy``
+over it fails with ``LimitExceeded`` ("Maximum policy size of 10240 bytes exceeded for role <name>",
+the wording AWS's knowledge-center article "iam-increase-policy-size" quotes). Policies that list one
+ARN per endpoint, monitor or job (the rollout runner's, the pipelines' and the scheduler's roles) pass
+it at a few dozen items, and the first ``pulumi up`` would fail. So :func:`add_role` counts the
+policy as IAM does (:func:`policy_characters`: the JSON without white space, each ref counted as the
+ARN it resolves to, :func:`mlops_infra.compile.aws.arns.resource_arn`) and, only when it is over
+:data:`ROLE_POLICY_CHARACTERS`, widens it (:func:`widened`): in each statement, two or more resources
+whose ARNs name this environment's resources (physical names start with ``<system>-<env>-``,
+:meth:`AwsContext.name`) become one ARN ending in that prefix and ``*``
+(``arn:aws:sagemaker:<r>:<a>:endpoint/<system>-<env>-*``). The widened policy grants the same actions
+on this environment's resources of the same kind; it never reaches another environment's or
+another system's resources, unless their names start with the same prefix (a system named
+``<system>-<env>...``). A policy still over the quota once widened is a :class:`UserError` naming
+the role. A policy under the quota is left exactly as given: least privilege where it fits.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
-from mlops_infra.compile.aws import policies
+import orjson
+
+from mlops_infra.compile.aws import arns, policies
 from mlops_infra.compile.aws.context import AwsContext
-from mlops_infra.graph import json_of, ref
+from mlops_infra.errors import UserError
+from mlops_infra.graph import is_ref, json_of, ref
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SAGEMAKER = "sagemaker.amazonaws.com"
+ROLE_POLICY_CHARACTERS = 10_240
+"""IAM's quota on the characters of a role's inline policies, white space not counted (module contract)."""
+UNKNOWN_ARN_CHARACTERS = 256
+"""What a ref to a resource whose ARN :func:`arns.resource_arn` cannot spell counts for: more than
+any ARN the compiler's role policies refer to (tests/compile/aws/test_aws_iam_size.py checks that
+every ref in the examples' and generated specs' role policies is spelled)."""
 SOURCE_ACCOUNT_SERVICES = frozenset({SAGEMAKER, "events.amazonaws.com", "scheduler.amazonaws.com"})
 """Services that send ``aws:SourceAccount`` when assuming a role (their confused-deputy guidance
 says to check it). Lambda does not: a ``StringEquals`` on a missing key denies, so a Lambda
@@ -57,11 +86,107 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
     granted = [s for s in statements if s]
     if granted:
         role_id = ref(role, "id")
+        document = _fitted(aws, spec, policies.document(*granted))
         aws.add(ROLE_POLICY, f"{spec.logical}-policy", {
             "name": "least-privilege",
             "role": role_id,
-            "policy": json_of(policies.document(*granted)),
+            "policy": json_of(document),
         }, parent=parent, address=address, role="role-policy",
-            refs_in=[role_id, *[s["Resource"] for s in granted],
-                     *[s["Condition"] for s in granted if "Condition" in s]])
+            refs_in=[role_id, *[s["Resource"] for s in document["Statement"]],
+                     *[s["Condition"] for s in document["Statement"] if "Condition" in s]])
     return role
+
+
+def _ref_arn(aws: AwsContext, value: Any) -> tuple[str, bool] | None:
+    """``(ARN, exact)`` a ref resolves to (:func:`arns.resource_arn`), None when not an ARN ref of a
+    resource already in the graph whose ARN the compiler can spell."""
+    if not (is_ref(value) and value["output"] == "arn"):
+        return None
+    resource = aws.ctx.builder.resource(value["$ref"])
+    return None if resource is None else arns.resource_arn(aws.region, aws.account, resource.type, resource.inputs)
+
+
+_REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"([^"]*)"\}')
+"""A ref as orjson writes :func:`mlops_infra.graph.ref`'s dict (keys in that order, compact)."""
+
+
+def policy_characters(aws: AwsContext, document: dict[str, Any]) -> int:
+    """At least the characters IAM counts in ``document`` (module contract): the bytes of its compact
+    JSON, each ARN ref counted as the ARN it resolves to (:data:`UNKNOWN_ARN_CHARACTERS` when it cannot
+    be spelled; a ref to another output, e.g. a name, counts as many). White space, which IAM does
+    not count, is counted here: compiled policies hold none outside condition values, so this errs
+    only by a few characters, on the safe side; so do UTF-8 bytes against characters."""
+    text = orjson.dumps(document)
+    size = len(text)
+    if b'"$ref"' not in text:
+        return size
+    deltas = aws.ref_deltas
+    for found in _REF_TEXT.finditer(text):
+        delta = deltas.get(found[0])
+        if delta is None:
+            known = _ref_arn(aws, orjson.loads(found[0]))
+            # the ref's object becomes a JSON string: the ARN in quotes
+            delta = deltas[found[0]] = (len(known[0]) if known else UNKNOWN_ARN_CHARACTERS) + 2 - len(found[0])
+        size += delta
+    return size
+
+
+def _resource_part(text: str) -> int:
+    """Where an ARN's resource part starts (after ``arn:<partition>:<service>:<region>:<account>:``)."""
+    at = -1
+    for _ in range(5):
+        at = text.find(":", at + 1)
+        if at < 0:
+            return len(text)
+    return at + 1
+
+
+def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
+    """``statement`` with each group of two or more of its resources whose ARNs name this environment's
+    resources of one kind (the same text up to the environment's name prefix, found in the ARN's
+    resource part) replaced, where its first member was, by that text, the prefix and ``*``; other
+    resources unchanged (module contract)."""
+    prefix = f"{aws.name()}-"
+    scopes: list[str | None] = []
+    for item in statement["Resource"]:
+        if isinstance(item, str):
+            text: str | None = item
+        else:
+            known = _ref_arn(aws, item)
+            text = known[0] if known and known[1] else None
+        at = -1 if text is None else text.find(prefix, _resource_part(text))
+        scopes.append(None if text is None or at < 0 else text[:at + len(prefix)] + "*")
+    members: dict[str, int] = {}
+    for scope in scopes:
+        if scope is not None:
+            members[scope] = members.get(scope, 0) + 1
+    resources: list[Any] = []
+    placed: set[str] = set()
+    for item, scope in zip(statement["Resource"], scopes, strict=True):
+        if scope is None or members[scope] < 2:
+            if not (isinstance(item, str) and item in placed):
+                resources.append(item)
+                if isinstance(item, str):
+                    placed.add(item)
+        elif scope not in placed:
+            resources.append(scope)
+            placed.add(scope)
+    return {**statement, "Resource": resources}
+
+
+def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` when IAM's quota holds it, else its :func:`widened` statements; a
+    :class:`UserError` when even those do not fit (module contract)."""
+    if policy_characters(aws, document) <= ROLE_POLICY_CHARACTERS:
+        return document
+    widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
+    size = policy_characters(aws, widest)
+    if size <= ROLE_POLICY_CHARACTERS:
+        return widest
+    raise UserError(
+        f"environment {aws.ctx.env}: the IAM role {aws.name(*spec.name_parts, max_len=64)} needs a policy of "
+        f"{size:,} characters, over IAM's {ROLE_POLICY_CHARACTERS:,} for a role's inline policies",
+        "Even with the resources of each statement widened to this environment's name prefix, the policy "
+        "names too many resources that do not share it (IAM User Guide, \"IAM and AWS STS quotas\"). "
+        "Fix: split the system into smaller ones (fewer endpoints, monitors or training jobs per "
+        "environment), or give its training jobs images from fewer ECR repositories.")

@@ -2,7 +2,8 @@
 
 Contract: every function returns JSON-ready data; the compiler wraps documents in ``json_of`` so
 refs (role ARNs, the key ARN) resolve at apply. Identity policies name exact resources: bucket and
-object ARNs, the KMS key ARN, ECR repository ARNs, model package group ARNs, secret ARNs. The only
+object ARNs, the KMS key ARN, ECR repository ARNs, model package group ARNs, secret ARNs (a role's
+policy over IAM's size quota is widened to this environment's name prefix: ``iam.add_role``). The only
 ``"*"`` resources are for actions that have no resource-level permissions, each narrowed by a
 condition where AWS offers one:
 

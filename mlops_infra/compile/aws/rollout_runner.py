@@ -39,7 +39,9 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   calls a target-tracking policy makes on the caller's behalf (Application Auto Scaling "Identity-based
   policy examples": PutScalingPolicy needs ``cloudwatch:DescribeAlarms``, ``PutMetricAlarm`` and
   ``DeleteAlarms``), on the alarms it names ``TargetTracking-<resource id>-*``; and writing its own
-  log group. Not checked against AWS here (IAM is not enforced by moto).
+  log group. Not checked against AWS here (IAM is not enforced by moto). With many canary endpoints
+  this policy passes IAM's quota on a role's inline policies; :func:`iam.add_role` then widens each
+  statement's per-endpoint ARNs to ``<system>-<env>-*`` (its contract).
 - **Schedule** ``<system>-<env>-rollout-runner``: ``rate(1 minute)`` (EventBridge Scheduler rate
   expressions are ``rate(value unit)``, a positive whole value, unit ``minute(s)``, ``hour(s)`` or
   ``day(s)``, the singular for 1; one minute is the finest, "Schedule types on EventBridge Scheduler",
