@@ -42,10 +42,11 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SAGEMAKER = "sagemaker.amazonaws.com"
 ROLE_POLICY_CHARACTERS = 10_240
 """IAM's quota on the characters of a role's inline policies, white space not counted (module contract)."""
-UNKNOWN_ARN_CHARACTERS = 256
-"""What a ref to a resource whose ARN :func:`arns.resource_arn` cannot spell counts for: more than
-any ARN the compiler's role policies refer to (tests/compile/aws/test_aws_iam_size.py checks that
-every ref in the examples' and generated specs' role policies is spelled)."""
+UNKNOWN_ARN_CHARACTERS = 2_048
+"""What a ref to a resource whose ARN :func:`arns.resource_arn` cannot spell counts for: the longest
+ARN IAM takes (botocore ``iam`` ``arnType``: at most 2,048 characters), so also a bound on any ARN a
+ref resolves to (tests/compile/aws/test_aws_iam_size.py checks that every ref in the examples' and
+generated specs' role policies is spelled, so none counts this much in practice)."""
 SOURCE_ACCOUNT_SERVICES = frozenset({SAGEMAKER, "events.amazonaws.com", "scheduler.amazonaws.com"})
 """Services that send ``aws:SourceAccount`` when assuming a role (their confused-deputy guidance
 says to check it). Lambda does not: a ``StringEquals`` on a missing key denies, so a Lambda
@@ -116,7 +117,11 @@ def policy_characters(aws: AwsContext, document: dict[str, Any]) -> int:
     be spelled; a ref to another output, e.g. a name, counts as many). White space, which IAM does
     not count, is counted here: compiled policies hold none outside condition values, so this errs
     only by a few characters, on the safe side; so do UTF-8 bytes against characters."""
-    text = orjson.dumps(document)
+    return _counted(aws, orjson.dumps(document))
+
+
+def _counted(aws: AwsContext, text: bytes) -> int:
+    """:func:`policy_characters` of the document whose compact JSON is ``text``."""
     size = len(text)
     if b'"$ref"' not in text:
         return size
@@ -129,6 +134,16 @@ def policy_characters(aws: AwsContext, document: dict[str, Any]) -> int:
             delta = deltas[found[0]] = (len(known[0]) if known else UNKNOWN_ARN_CHARACTERS) + 2 - len(found[0])
         size += delta
     return size
+
+
+def fits(aws: AwsContext, document: dict[str, Any]) -> bool:
+    """Whether ``document`` is within :data:`ROLE_POLICY_CHARACTERS` (:func:`policy_characters`). A
+    document within it even if each of its refs were the longest ARN (:data:`UNKNOWN_ARN_CHARACTERS`)
+    is answered without resolving them: most roles have a few refs in a short policy."""
+    text = orjson.dumps(document)
+    if len(text) + text.count(b'"$ref"') * (UNKNOWN_ARN_CHARACTERS + 2) <= ROLE_POLICY_CHARACTERS:
+        return True
+    return _counted(aws, text) <= ROLE_POLICY_CHARACTERS
 
 
 def _resource_part(text: str) -> int:
@@ -177,12 +192,12 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
 def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` when IAM's quota holds it, else its :func:`widened` statements; a
     :class:`UserError` when even those do not fit (module contract)."""
-    if policy_characters(aws, document) <= ROLE_POLICY_CHARACTERS:
+    if fits(aws, document):
         return document
     widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
-    size = policy_characters(aws, widest)
-    if size <= ROLE_POLICY_CHARACTERS:
+    if fits(aws, widest):
         return widest
+    size = policy_characters(aws, widest)
     raise UserError(
         f"environment {aws.ctx.env}: the IAM role {aws.name(*spec.name_parts, max_len=64)} needs a policy of "
         f"{size:,} characters, over IAM's {ROLE_POLICY_CHARACTERS:,} for a role's inline policies",

@@ -357,3 +357,19 @@ def test_a_widened_policy_depends_on_what_it_still_names() -> None:
     loaded = parse_system(generate(ENDPOINTS), "bench.yaml", "prod")
     assert loaded.system is not None
     _same_both_ways(loaded.system, "prod")
+
+
+def test_fits_answers_as_the_count_does(graph, exact_graph) -> None:
+    """:func:`iam.fits` skips resolving the refs of short policies: the same answer as counting them,
+    for every policy here and for each cut short of the quota by a made-up limit."""
+    documents = [(g, d) for g in (graph, exact_graph, *[compiled(p, e) for _, p, e in CASES])
+                 for d in _role_policies(g).values()]
+    saved = iam.ROLE_POLICY_CHARACTERS
+    try:
+        for limit in (saved, 6_000, 3_000, 1_500, 800):
+            iam.ROLE_POLICY_CHARACTERS = limit
+            for each, document in documents:
+                aws = _context(each)
+                assert iam.fits(aws, document) == (iam.policy_characters(aws, document) <= limit)
+    finally:
+        iam.ROLE_POLICY_CHARACTERS = saved
