@@ -468,6 +468,35 @@ def test_a_blue_green_endpoint_rolling_back_on_eleven_alerts_is_refused_or_fits(
     _within(reference_with(_more_rollback_alerts), "rollback-alarms")
 
 
+def _more_inputs(doc: dict[str, Any]) -> None:
+    doc["data_sources"] += [{"name": f"extra-{i:02d}", "kind": "object_store", "encryption": "kms",
+                             "retention": "90d"} for i in range(19)]
+    doc["training_jobs"][0]["inputs"] = ["transactions", "feature-snapshots"] + [f"extra-{i:02d}" for i in range(19)]
+
+
+def _input_channels(graph: DesiredGraph) -> int:
+    found = 0
+    for pipeline in of_type(graph, "aws:sagemaker/pipeline:Pipeline"):
+        for step in json.loads(text_of(pipeline.inputs["pipelineDefinition"]))["Steps"]:
+            found = max(found, len(step.get("Arguments", {}).get("InputDataConfig") or []))
+    return found
+
+
+@pytest.mark.xfail(strict=True, reason="L10: a training job reading 21 data sources compiles a Train step with 21 "
+                   "input channels; CreateTrainingJob takes at most 20; fix: refuse more than 20 inputs in the spec")
+def test_a_training_job_reading_twenty_one_sources_is_refused_or_fits() -> None:
+    """botocore sagemaker CreateTrainingJob InputDataConfig: max 20 channels (one per input here,
+    compile/aws/training.py ``_channels``); the pipeline's Train step sends them when it runs."""
+    graph = compile_doc(reference_with(_more_inputs), "prod")
+    if graph is not None:
+        assert _input_channels(graph) <= 20
+
+
+def test_training_channels_are_one_per_input() -> None:
+    """The measure of the test above sees the reference's channel (one input, one channel)."""
+    assert _input_channels(compile_doc(REFERENCE.read_text(), "prod")) == 1
+
+
 # --- the retrain gate's resource-based policy ----------------------------------------------------
 
 
