@@ -96,6 +96,8 @@ class AwsContext:
     """Platform roles some resource uses ('pipelines', 'scheduler'); only those are created."""
     _item_tags: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
     """item address -> its tags (:meth:`tags`), never handed out: callers get copies."""
+    ref_arns: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """URN -> the ``(ARN, exact)`` of its ``arn`` output, or None (``iam._ref_arn``, once per URN)."""
     ref_deltas: dict[bytes, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     """A ref's JSON text -> what the ARN it resolves to counts in an IAM policy beyond that text
     (``iam.policy_characters``, once per ref: the platform key is in most role policies)."""

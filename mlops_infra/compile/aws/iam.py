@@ -47,6 +47,8 @@ UNKNOWN_ARN_CHARACTERS = 2_048
 ARN IAM takes (botocore ``iam`` ``arnType``: at most 2,048 characters), so also a bound on any ARN a
 ref resolves to (tests/compile/aws/test_aws_iam_size.py checks that every ref in the examples' and
 generated specs' role policies is spelled, so none counts this much in practice)."""
+SHORTEST_ARN_CHARACTERS = 20
+"""The shortest ARN IAM takes (botocore ``iam`` ``arnType``: at least 20 characters)."""
 SOURCE_ACCOUNT_SERVICES = frozenset({SAGEMAKER, "events.amazonaws.com", "scheduler.amazonaws.com"})
 """Services that send ``aws:SourceAccount`` when assuming a role (their confused-deputy guidance
 says to check it). Lambda does not: a ``StringEquals`` on a missing key denies, so a Lambda
@@ -100,11 +102,16 @@ def add_role(aws: AwsContext, spec: RoleSpec, statements: list, *, parent: str, 
 
 def _ref_arn(aws: AwsContext, value: Any) -> tuple[str, bool] | None:
     """``(ARN, exact)`` a ref resolves to (:func:`arns.resource_arn`), None when not an ARN ref of a
-    resource already in the graph whose ARN the compiler can spell."""
+    resource already in the graph whose ARN the compiler can spell; once per URN."""
     if not (is_ref(value) and value["output"] == "arn"):
         return None
-    resource = aws.ctx.builder.resource(value["$ref"])
-    return None if resource is None else arns.resource_arn(aws.region, aws.account, resource.type, resource.inputs)
+    urn, memo = value["$ref"], aws.ref_arns
+    if urn not in memo:
+        resource = aws.ctx.builder.resource(urn)
+        if resource is None:
+            return None  # not in the graph yet: not remembered, it may be added later
+        memo[urn] = arns.resource_arn(aws.region, aws.account, resource.type, resource.inputs)
+    return memo[urn]
 
 
 _REF_TEXT = re.compile(rb'\{"\$ref":"([^"]*)","output":"([^"]*)"\}')
@@ -138,11 +145,16 @@ def _counted(aws: AwsContext, text: bytes) -> int:
 
 def fits(aws: AwsContext, document: dict[str, Any]) -> bool:
     """Whether ``document`` is within :data:`ROLE_POLICY_CHARACTERS` (:func:`policy_characters`). A
-    document within it even if each of its refs were the longest ARN (:data:`UNKNOWN_ARN_CHARACTERS`)
-    is answered without resolving them: most roles have a few refs in a short policy."""
+    document within it even if each of its refs were the longest ARN (:data:`UNKNOWN_ARN_CHARACTERS`),
+    or over it even if each were the shortest (:data:`SHORTEST_ARN_CHARACTERS`), is answered without
+    resolving them: most roles have a few refs in a short policy, and the ones that list a ref per
+    item are far over it before they are widened."""
     text = orjson.dumps(document)
-    if len(text) + text.count(b'"$ref"') * (UNKNOWN_ARN_CHARACTERS + 2) <= ROLE_POLICY_CHARACTERS:
+    refs = text.count(b'"$ref"')
+    if len(text) + refs * (UNKNOWN_ARN_CHARACTERS + 2) <= ROLE_POLICY_CHARACTERS:
         return True
+    if refs and len(_REF_TEXT.sub(b'""', text)) + refs * SHORTEST_ARN_CHARACTERS > ROLE_POLICY_CHARACTERS:
+        return False  # over the quota whatever its refs resolve to (each in quotes, at least the shortest ARN)
     return _counted(aws, text) <= ROLE_POLICY_CHARACTERS
 
 
