@@ -20,6 +20,14 @@ Contract:
   [PutScalingPolicy arguments]}``, or null, ``compile/rollout_code.py``) and the document has
   ``"region"``; on Kubernetes it has
   ``"namespace"`` and, when gates need it, ``"prometheusUrl"``.
+- Parts (Kubernetes, when one ConfigMap cannot hold the document: ``compile/kubernetes/rollout_runner.py``,
+  "Size"): the document may also have ``"parts": ["rollouts-2.json", ...]``, files beside it (same
+  directory) each ``{"rollouts": [...]}``. :func:`load_document` returns the document with its own
+  rollouts then each part's, in the listed order, one per address (a repeated address keeps its first
+  entry: a pod started while ``pulumi up`` was rewriting the parts may see an entry on both sides of
+  a moved boundary), and without ``"parts"``. A listed part that is missing or is not such a JSON
+  object raises :class:`DocumentError` naming the file; :func:`main` logs it as one JSON line
+  (``{"error": ...}``) and exits 1 (the next tick reads the parts again). AWS documents have no parts.
 - :func:`run_pass` builds one fleet member per rollout and runs
   :func:`~mlops_infra.rollout.fleet.reconcile_fleet` once at ``now``. It never loops or sleeps: the
   schedule is the loop. The reconciler is level-triggered, so a missed, late, repeated or overlapping
@@ -60,12 +68,41 @@ MAX_WORKERS = 8
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
+class DocumentError(Exception):
+    """The runner's document, or one of its parts, cannot be read (the message names the file)."""
+
+
 def load_document(path: str | None = None) -> dict[str, Any]:
-    """The runner's document: ``path``, else ``MLOPS_ROLLOUTS_FILE``, else ``rollouts.json`` at the
-    root of the shipped code (two levels above this module)."""
-    where = path or os.environ.get("MLOPS_ROLLOUTS_FILE") or str(Path(__file__).resolve().parents[2] / DOCUMENT)
+    """The runner's document, its parts' rollouts merged in (see the module contract): ``path``, else
+    ``MLOPS_ROLLOUTS_FILE``, else ``rollouts.json`` at the root of the shipped code (two levels above
+    this module)."""
+    where = Path(path or os.environ.get("MLOPS_ROLLOUTS_FILE") or Path(__file__).resolve().parents[2] / DOCUMENT)
     with open(where, encoding="utf-8") as handle:
-        return json.load(handle)
+        document = json.load(handle)
+    parts = document.pop("parts", None) or []
+    if not parts:
+        return document
+    rollouts, seen = [], set()
+    for item in [*document["rollouts"], *(entry for part in parts for entry in _part(where.parent / part))]:
+        if item["address"] not in seen:
+            seen.add(item["address"])
+            rollouts.append(item)
+    document["rollouts"] = rollouts
+    return document
+
+
+def _part(where: Path) -> list[dict[str, Any]]:
+    """The rollouts of one part of the document."""
+    try:
+        with open(where, encoding="utf-8") as handle:
+            part = json.load(handle)
+    except OSError as exc:
+        raise DocumentError(f"{where}: a part of the runner's document cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise DocumentError(f"{where}: a part of the runner's document is not JSON ({exc})") from None
+    if not isinstance(part, dict) or not isinstance(part.get("rollouts"), list):
+        raise DocumentError(f'{where}: a part of the runner\'s document must be {{"rollouts": [...]}}')
+    return part["rollouts"]
 
 
 def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
@@ -210,7 +247,12 @@ def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """The CronJob entry point: ``python -m mlops_infra.rollout.scheduled [DOCUMENT]``."""
     args = sys.argv[1:] if argv is None else argv
-    results = run_pass(members(load_document(args[0] if args else None)))
+    try:
+        document = load_document(args[0] if args else None)
+    except DocumentError as exc:
+        print(json.dumps({"error": str(exc)}, sort_keys=True), flush=True)
+        return 1
+    results = run_pass(members(document))
     return 1 if _failed(results) else 0
 
 

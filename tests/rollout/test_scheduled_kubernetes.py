@@ -1,5 +1,6 @@
 """The Kubernetes rollout runner as compiled: its CronJob's command, run on the files its ConfigMap
-volume projects, against the Kubernetes API stand-in (tests/support/kube_api.py, a protocol-level
+volume projects (or, for a namespace too big for one ConfigMap, the files its ``projected`` volume
+gives from all of its ConfigMaps), against the Kubernetes API stand-in (tests/support/kube_api.py, a protocol-level
 stand-in: no API server runs here) with the compiled Role's rules as the only permissions of its
 service account token.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +22,9 @@ import pytest
 from mlops_infra.compile.kubernetes import rollout_runner
 from mlops_infra.kube import KubeForbidden
 from mlops_infra.kube.resources import INFERENCE_SERVICE
-from mlops_infra.rollout.scheduled import ServiceAccountKube
+from mlops_infra.rollout.scheduled import ServiceAccountKube, load_document
 from tests.compile.aws.cases import REFERENCE, compiled
+from tests.compile.kubernetes import many_rollouts
 from tests.support.kube_api import KubeApiStandIn, load_crds
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -44,30 +47,41 @@ print("RESULT " + json.dumps({"status": status, "outside": outside, "kubernetes"
 """
 
 
-def _of(graph, kind: str) -> dict:
+def _of(graph, kind: str, name: str = rollout_runner.NAME) -> dict:
     (found,) = [r.inputs for r in graph.resources if r.inputs.get("kind") == kind
-                and r.inputs["metadata"]["name"] == rollout_runner.NAME]
+                and r.inputs["metadata"]["name"] == name]
     return found
 
 
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    """The reference dev graph's runner: files as its volume projects them, the command, the Role."""
-    graph = compiled(REFERENCE, "dev")
-    config, cronjob, role = _of(graph, "ConfigMap"), _of(graph, "CronJob"), _of(graph, "Role")
+def project(graph, volume: dict, root: Path) -> None:
+    """Write the files a ``configMap`` or ``projected`` volume of the graph's ConfigMaps gives a pod."""
+    sources = [volume["configMap"]] if "configMap" in volume else [s["configMap"] for s in volume["projected"]["sources"]]
+    for source in sources:
+        data = _of(graph, "ConfigMap", source["name"])["data"]
+        for item in source["items"]:
+            (root / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (root / item["path"]).write_text(data[item["key"]], encoding="utf-8")
+
+
+def runner_of(graph, root: Path) -> tuple[Path, list[str], list[dict], dict]:
+    """A graph's runner: files as its volume projects them, the command, the Role, the document as
+    the runner reads it."""
+    cronjob, role = _of(graph, "CronJob"), _of(graph, "Role")
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     (volume,) = [v for v in pod["volumes"] if v["name"] == "code"]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == "code"]
-    root = tmp_path_factory.mktemp("configmap")
-    for item in volume["configMap"]["items"]:
-        (root / item["path"]).parent.mkdir(parents=True, exist_ok=True)
-        (root / item["path"]).write_text(config["data"][item["key"]], encoding="utf-8")
+    project(graph, volume, root)
     command = [part.replace(mount["mountPath"], str(root)) for part in container["command"]]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["PYTHONPATH"] == mount["mountPath"]
-    document = json.loads((root / "rollouts.json").read_text())
-    return root, command, role["rules"], document
+    return root, command, role["rules"], load_document(str(root / "rollouts.json"))
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    """The reference dev graph's runner (one ConfigMap)."""
+    return runner_of(compiled(REFERENCE, "dev"), tmp_path_factory.mktemp("configmap"))
 
 
 @pytest.fixture
@@ -164,3 +178,54 @@ def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_servi
         kube._request("GET", INFERENCE_SERVICE.path(namespace))
     with pytest.raises(KubeForbidden):
         kube._request("DELETE", INFERENCE_SERVICE.path(namespace, name))
+
+
+def test_the_cronjob_of_a_namespace_in_several_configmaps_reads_every_part_and_starts_every_canary(tmp_path):
+    graph = many_rollouts.graph()
+    root, command, rules, document = runner_of(graph, tmp_path / "projected")
+    assert sorted(p.name for p in root.glob("rollouts*.json")) == ["rollouts-2.json", "rollouts-3.json", "rollouts.json"]
+    assert json.loads((root / "rollouts.json").read_text())["rollouts"] == []  # every rollout is in a part
+    names = many_rollouts.names()
+    assert [item["address"] for item in document["rollouts"]] == [f"endpoints.{n}" for n in names]
+    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
+                        tokens={TOKEN: rules}) as api:
+        for name in names:
+            seed(api, many_rollouts.NAMESPACE, name, version=3, stable=2)
+        answer = run_cronjob((root, command, rules, document), api.url, service_account(tmp_path, many_rollouts.NAMESPACE))
+        assert answer["status"] == 0
+        assert sorted((x["endpoint"], x["action"], x["acted"]) for x in answer["log"]) == [
+            (n, "set_traffic", True) for n in names]
+        assert {isvc(api, many_rollouts.NAMESPACE, n)["spec"]["predictor"]["canaryTrafficPercent"] for n in names} == {1}
+
+
+def write_document(root: Path, parts: dict[str, object], head_rollouts: list[dict]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    head = {"target": "kubernetes", "namespace": "ns", "rollouts": head_rollouts, "parts": sorted(parts)}
+    (root / "rollouts.json").write_text(json.dumps(head))
+    for name, part in parts.items():
+        if part is not None:
+            (root / name).write_text(part if isinstance(part, str) else json.dumps(part))
+    return root / "rollouts.json"
+
+
+def test_load_document_merges_the_parts_in_order_one_entry_per_address(tmp_path):
+    entry = lambda name, step=5: {"address": f"endpoints.{name}", "plan": {"steps": [step, 100]}}  # noqa: E731
+    where = write_document(tmp_path, {"rollouts-2.json": {"rollouts": [entry("b"), entry("c")]},
+                                      "rollouts-3.json": {"rollouts": [entry("c", 50), entry("d")]}}, [entry("a")])
+    document = load_document(str(where))
+    assert document == {"target": "kubernetes", "namespace": "ns",
+                        "rollouts": [entry("a"), entry("b"), entry("c"), entry("d")]}  # "c" as first seen
+
+
+@pytest.mark.parametrize(("part", "says"), [(None, "cannot be read"), ("{not json", "is not JSON"),
+                                            ('{"items": []}', 'must be {"rollouts": [...]}')])
+def test_a_missing_or_broken_part_fails_the_pass_naming_the_file(tmp_path, part, says, capsys):
+    from mlops_infra.rollout import scheduled
+
+    where = write_document(tmp_path, {"rollouts-2.json": part}, [])
+    with pytest.raises(scheduled.DocumentError, match=re.escape(says)) as raised:
+        load_document(str(where))
+    assert str(raised.value).startswith(f"{tmp_path / 'rollouts-2.json'}: ")
+    assert scheduled.main([str(where)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line) == {"error": str(raised.value)}

@@ -9,15 +9,24 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   endpoint's rollout plan). Keys cannot hold ``/`` (ConfigMap keys are ``[-._a-zA-Z0-9]+``), so each
   file is stored under its path with ``/`` spelled ``--`` and the volume's ``items`` put it back at its
   path (``ConfigMapVolumeSource.items``: "the key to project" -> "the relative path of the file").
+- **Parts** (only when one ConfigMap would be too big: see "Size" below): ConfigMaps
+  ``mlops-rollout-runner-2``, ``-3``... each holding one part of the document's rollouts,
+  ``rollouts-2.json``, ``rollouts-3.json``... (``{"rollouts": [...]}``); ``rollouts.json`` then holds
+  no rollout itself and lists the parts (``"parts": ["rollouts-2.json", ...]``, the format in
+  ``rollout/scheduled.py``), and the CronJob mounts all of them into one directory with a
+  ``projected`` volume (one ``configMap`` source per ConfigMap, each with its ``items``:
+  ``ProjectedVolumeSource.sources`` of ``VolumeProjection.configMap``, a ``ConfigMapProjection``
+  ``{name, items, optional}``; "Projected Volumes": "A projected volume maps several existing volume
+  sources into the same directory", https://kubernetes.io/docs/concepts/storage/projected-volumes/).
 - **ServiceAccount** (token mounted: the runner calls the API) bound by a **RoleBinding** to a **Role**
   allowing exactly ``get`` and ``patch`` on ``inferenceservices.serving.kserve.io`` named after the
   rolled-out endpoints (``resourceNames``; RBAC "Referring to resources": get and patch name one
   object, so they can be restricted by name, https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources).
   That is every request the KServe driver makes (``drivers/kserve.py``); no ``list`` is needed.
-- **CronJob** (``batch/v1``): ``* * * * *`` (every minute, the finest a CronJob schedule expresses),
-  UTC, ``concurrencyPolicy: Forbid`` (a pass still running skips the tick; two at once would be safe
-  anyway: a ``resourceVersion`` conflict makes one of them do nothing), ``backoffLimit: 0`` and
-  ``activeDeadlineSeconds: 300`` (the next tick is the retry). It runs ``python -m
+- **CronJob** (``batch/v1``), depending on every ConfigMap above: ``* * * * *`` (every minute, the
+  finest a CronJob schedule expresses), UTC, ``concurrencyPolicy: Forbid`` (a pass still running
+  skips the tick; two at once would be safe anyway: a ``resourceVersion`` conflict makes one of them
+  do nothing), ``backoffLimit: 0`` and ``activeDeadlineSeconds: 300`` (the next tick is the retry). It runs ``python -m
   mlops_infra.rollout.scheduled`` in the stock Python image (``images.PYTHON``), which has no
   ``kubernetes`` package: the runner reaches the API with the pod's service account through the
   standard library (``ServiceAccountKube`` in ``rollout/scheduled.py``), in the "restricted" security
@@ -27,6 +36,25 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   kube-prometheus-stack installs it), unless the platform team's optional ConfigMap
   ``mlops-rollout-settings`` has a ``prometheusUrl`` key (then ``MLOPS_PROMETHEUS_URL`` wins). Alerts
   that cannot be read hold the rollout, then roll it back: never advance blind.
+
+Size. The API server refuses a ConfigMap whose data is over 1 MiB: ``ValidateConfigMap``
+(kubernetes ``pkg/apis/core/validation/validation.go``, run on create and, through
+``ValidateConfigMapUpdate``, on every update, patch and apply) adds up ``len(value)`` of every
+``data`` and ``binaryData`` entry (the values' bytes; the keys are not counted) and, when the total
+is over ``core.MaxSecretSize`` (``1 * 1024 * 1024``), returns ``field.TooLong(field.NewPath(""), ...)``:
+the request fails with 422 ``Invalid``, ``ConfigMap "<name>" is invalid: []: Too long: must have at
+most 1048576 bytes`` (apimachinery ``field.TooLong`` up to Kubernetes 1.31; "may not be more than
+1048576 bytes" from 1.32; the ``[]`` is how ``field.Path.String`` spells the empty root path), so
+``pulumi up`` fails. The object as stored (data plus metadata and ``managedFields``) must also stay
+under etcd's request limit (``--max-request-bytes``, 1.5 MiB by default). :func:`data_size` counts
+more than the API server does (keys too, in UTF-8 bytes) and every ConfigMap stays within
+:data:`BUDGET`, 7/8 MiB: a 128 KiB margin under the cap, and far under etcd's limit with the few
+kilobytes of metadata. A namespace whose runner fits in one ConfigMap gets exactly that one (the
+objects are as before parts existed). Otherwise the rollouts, sorted by address, fill
+``rollouts-2.json``, then ``rollouts-3.json``... in order, each part as full as :data:`BUDGET`
+allows: deterministic, and a new endpoint moves only the parts from its own on (by one entry at
+their edges), never the code's ConfigMap (which changes only when the number of parts does). One
+rollout's entry is never split (it is a few hundred bytes: its steps and alert names).
 """
 
 from __future__ import annotations
@@ -38,8 +66,10 @@ from mlops_infra.compile.kubernetes import images
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.jsoncodec import stdlib_pretty_bytes
 
 NAME = "mlops-rollout-runner"
+"""The runner's objects' name; its parts' ConfigMaps are ``<NAME>-2``, ``<NAME>-3``... (:func:`part_name`)."""
 ADDRESS = "platform"
 SETTINGS = "mlops-rollout-settings"
 """ConfigMap the platform team may create (never mlops-infra) to point the runner at its Prometheus."""
@@ -47,6 +77,10 @@ PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 MOUNT = "/opt/mlops-infra-rollout"
 SCHEDULE = "* * * * *"
 RBAC = "rbac.authorization.k8s.io/v1"
+CONFIGMAP_CAP = 1024 * 1024
+"""Kubernetes' cap on a ConfigMap's data, ``core.MaxSecretSize`` (see "Size" in the module contract)."""
+BUDGET = CONFIGMAP_CAP * 7 // 8
+"""What each of the runner's ConfigMaps holds at most, by :func:`data_size` (see "Size")."""
 
 
 def key(path: str) -> str:
@@ -67,7 +101,89 @@ def role_rules(kube: KubeTarget) -> list[dict[str, Any]]:
              "verbs": ["get", "patch"]}]
 
 
-def cronjob(kube: KubeTarget, paths: list[str]) -> dict[str, Any]:
+def data_size(data: dict[str, str]) -> int:
+    """The bytes a ConfigMap's ``data`` counts here: keys and values, UTF-8 (the API server counts
+    the values only, see "Size" in the module contract)."""
+    return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
+
+
+def part_key(number: int) -> str:
+    """The key (and file name) of part ``number`` (2, 3...) of a split document."""
+    return f"rollouts-{number}.json"
+
+
+def part_name(number: int) -> str:
+    """The ConfigMap holding part ``number``."""
+    return f"{NAME}-{number}"
+
+
+def _entry_sizes(rollouts: list[dict[str, Any]]) -> list[int]:
+    """What each entry adds to a part's text: :func:`rollout_code.document_text` writes an entry of
+    ``{"rollouts": [...]}`` as its own pretty text (trailing newline dropped), every line indented by
+    four more spaces, followed by ``,\\n`` (the last: ``\\n``)."""
+    sizes = []
+    for entry in rollouts:
+        text = stdlib_pretty_bytes(entry)
+        sizes.append(len(text) + 1 + 4 * text.count(b"\n"))
+    return sizes
+
+
+def split_rollouts(rollouts: list[dict[str, Any]], budget: int = 0) -> list[list[dict[str, Any]]]:
+    """``rollouts`` (sorted by address) cut in order into parts 2, 3...: each part as full as it can
+    be before the next one starts, its ConfigMap data (``{part_key(n): document_text({"rollouts":
+    part})}``) at most ``budget`` (default :data:`BUDGET`) bytes by :func:`data_size`."""
+    budget = budget or BUDGET
+    empty = len(rollout_code.document_text({"rollouts": []}).encode()) + 2  # "[]" -> "[\n" ... "\n  ]"
+    parts: list[list[dict[str, Any]]] = [[]]
+    used = empty + len(part_key(2))
+    for entry, size in zip(rollouts, _entry_sizes(rollouts), strict=True):
+        if parts[-1] and used + size > budget:
+            parts.append([])
+            used = empty + len(part_key(len(parts) + 1))
+        parts[-1].append(entry)
+        used += size
+    return parts
+
+
+def config_maps(kube: KubeTarget) -> list[tuple[str, dict[str, str]]]:
+    """``(name, data)`` of the runner's ConfigMaps: one when code and document fit in :data:`BUDGET`,
+    else the code with a head document listing the parts, then one ConfigMap per part (see "Size")."""
+    shipped = dict(rollout_code.files(rollout_code.KUBERNETES))
+    doc = document(kube)
+    shipped[rollout_code.DOCUMENT] = rollout_code.document_text(doc)
+    whole = {key(p): shipped[p] for p in sorted(shipped)}
+    if data_size(whole) <= BUDGET:
+        return [(NAME, whole)]
+    parts = split_rollouts(doc["rollouts"])
+    numbers = range(2, len(parts) + 2)
+    whole[rollout_code.DOCUMENT] = rollout_code.document_text(
+        {**doc, "parts": [part_key(n) for n in numbers], "rollouts": []})
+    out = [(NAME, whole)] + [(part_name(n), {part_key(n): rollout_code.document_text({"rollouts": part})})
+                             for n, part in zip(numbers, parts, strict=True)]
+    for name, data in out:
+        if data_size(data) > BUDGET:
+            raise AssertionError(f"the rollout runner's ConfigMap {name} holds {data_size(data)} bytes, over "
+                                 f"{BUDGET}: this is a bug in mlops-infra")
+    return out
+
+
+def path(config_key: str) -> str:
+    """The file path of a ConfigMap key (:func:`key` reversed)."""
+    return config_key.replace("--", "/")
+
+
+def code_volume(sources: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    """The ``code`` volume: the one ConfigMap's files at their paths, or every ConfigMap projected
+    into the one directory (``projected.sources[].configMap``, each with its items), in order."""
+    def source(name: str, data: dict[str, str]) -> dict[str, Any]:
+        return {"items": [{"key": k, "path": p} for p, k in sorted((path(k), k) for k in data)], "name": name}
+
+    if len(sources) == 1:
+        return {"configMap": source(*sources[0]), "name": "code"}
+    return {"name": "code", "projected": {"sources": [{"configMap": source(*s)} for s in sources]}}
+
+
+def cronjob(kube: KubeTarget, sources: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
     container = wl.helper_container(
         "runner", images.PYTHON, command=["python", "-m", "mlops_infra.rollout.scheduled",
                                           f"{MOUNT}/{rollout_code.DOCUMENT}"],
@@ -75,8 +191,7 @@ def cronjob(kube: KubeTarget, paths: list[str]) -> dict[str, Any]:
              {"name": "MLOPS_PROMETHEUS_URL", "valueFrom": {"configMapKeyRef": {
                  "key": "prometheusUrl", "name": SETTINGS, "optional": True}}}],
         mounts=[{"mountPath": MOUNT, "name": "code", "readOnly": True}])
-    volume = {"configMap": {"items": [{"key": key(p), "path": p} for p in paths], "name": NAME}, "name": "code"}
-    pod = wl.pod_spec(NAME, [container], automount=True, restart_policy="Never", volumes=[volume])
+    pod = wl.pod_spec(NAME, [container], automount=True, restart_policy="Never", volumes=[code_volume(sources)])
     pod_labels = lbl.labels(kube.ctx, ADDRESS)
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 3,
             "jobTemplate": {"metadata": {"labels": pod_labels},
@@ -88,16 +203,15 @@ def cronjob(kube: KubeTarget, paths: list[str]) -> dict[str, Any]:
 
 
 def compile_rollout_runner(kube: KubeTarget) -> None:
-    """The runner's ConfigMap, ServiceAccount, Role, RoleBinding and CronJob (nothing without a rollout)."""
+    """The runner's ConfigMap(s), ServiceAccount, Role, RoleBinding and CronJob (nothing without a rollout)."""
     if not kube.ctx.builder.rollouts:
         return
-    shipped = dict(rollout_code.files(rollout_code.KUBERNETES))
-    shipped[rollout_code.DOCUMENT] = rollout_code.document_text(document(kube))
-    paths = sorted(shipped)
+    sources = config_maps(kube)
     add = lambda obj, role, deps=(): kube.add(obj, parent=kube.platform, address=ADDRESS, role=role,  # noqa: E731
                                               depends_on=deps)
-    code = add(kube.obj("v1", "ConfigMap", NAME, ADDRESS, {"data": {key(p): shipped[p] for p in paths}}),
-               "rollout-runner-code")
+    code = [add(kube.obj("v1", "ConfigMap", name, ADDRESS, {"data": data}),
+                f"rollout-runner-rollouts-{number}" if number > 1 else "rollout-runner-code")
+            for number, (name, data) in enumerate(sources, start=1)]
     account = add(kube.obj("v1", "ServiceAccount", NAME, ADDRESS, {"automountServiceAccountToken": True}),
                   "rollout-runner-service-account")
     role = add(kube.obj(RBAC, "Role", NAME, ADDRESS, {"rules": role_rules(kube)}), "rollout-runner-role")
@@ -105,4 +219,4 @@ def compile_rollout_runner(kube: KubeTarget) -> None:
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": kube.namespace}]}),
         "rollout-runner-role-binding", [account, role])
-    add(cronjob(kube, paths), "rollout-runner", [code, binding])
+    add(cronjob(kube, sources), "rollout-runner", [*code, binding])
