@@ -367,10 +367,13 @@ def cluster_preflight(target: Any, graph: Any) -> list[str]:
 
 
 def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str]) -> Plan:
-    """``make_plan`` with the command's own warnings appended."""
+    """``make_plan`` with the command's own warnings appended, then the AWS account quotas the graph
+    alone passes (:mod:`mlops_infra.plan.quotas`; ``plan``, ``apply`` and ``promote`` all plan here)."""
     from mlops_infra.plan.planner import make_plan
+    from mlops_infra.plan.quotas import quota_warnings
 
     result = make_plan(graph, prior, live=live, drift=drift)
+    warnings = [*warnings, *quota_warnings(graph)]
     if warnings:
         result = dataclasses.replace(result, warnings=(*result.warnings, *warnings))
     return result
