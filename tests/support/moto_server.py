@@ -86,6 +86,15 @@ Contract:
      <name>" (the wording AWS's knowledge-center article "iam-increase-policy-size" quotes), and
      stores nothing. The policy being replaced (same name) does not count.
 
+  10. **Lambda caps a function's resource-based policy.** moto adds any number of ``AddPermission``
+     statements; Lambda refuses one that would make the function's policy larger than 20 KB ("Lambda
+     quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: "Function
+     resource-based policy: 20 KB"), with ``PolicyLengthExceededException`` (HTTP 400, botocore
+     ``lambda``: "The permissions policy for the resource is too large"; the message's wording, "The
+     final policy size (N) is bigger than the limit (20480).", is inferred from users' reports). The
+     patch measures the policy as ``GetPolicy`` returns it, compact JSON, and on refusal leaves it as
+     it was.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -108,6 +117,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import logging
 import multiprocessing
 import re
@@ -342,9 +352,29 @@ def _put_role_policy_counts(original: Any) -> Any:
     return put_role_policy
 
 
+LAMBDA_POLICY_BYTES = 20 * 1024
+"""Patch 10: Lambda's cap on a function's resource-based policy."""
+
+
+def _add_permission_measures(original: Any) -> Any:
+    def add_permission(self: Any, function_name: str, qualifier: str, raw: str) -> dict[str, Any]:
+        from moto.awslambda.exceptions import LambdaClientError
+
+        statement = original(self, function_name, qualifier, raw)
+        policy = self.get_function(function_name, qualifier).policy
+        text = json.dumps(policy.get_policy()["Policy"], separators=(",", ":"))
+        if len(text.encode()) > LAMBDA_POLICY_BYTES:
+            policy.statements.remove(statement)
+            raise LambdaClientError("PolicyLengthExceededException", f"The final policy size ({len(text.encode())}) "
+                                    f"is bigger than the limit ({LAMBDA_POLICY_BYTES}).")
+        return statement
+    return add_permission
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.awslambda.models import LambdaBackend
     from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
@@ -375,6 +405,9 @@ def _apply_patches() -> None:
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
     _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
     SageMakerModelBackend.add_tags = _add_tags_overwrites
+    original = LambdaBackend.add_permission
+    _saved.append((LambdaBackend, "add_permission", original))
+    LambdaBackend.add_permission = _add_permission_measures(original)
     original = IAMBackend.put_role_policy
     _saved.append((IAMBackend, "put_role_policy", original))
     IAMBackend.put_role_policy = _put_role_policy_counts(original)

@@ -14,18 +14,38 @@ Contract of :func:`add_gate` (one per training job with triggers), under the job
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
 Scheduler needs no resource policy on the function for that); alarm rules invoke it through a
 ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` scoped to the rule.
+
+**The permissions fit the function's policy.** Each permission is one statement of the function's
+resource-based policy, which Lambda caps at 20 KB ("Lambda quotas",
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: "Function resource-based
+policy: 20 KB", not adjustable; ``AddPermission`` past it fails with
+``PolicyLengthExceededException``, botocore ``lambda``). One statement per (job, alert) rule passes it
+at about 50 alerts. :func:`rule_permissions_fit` writes the policy those statements make, as
+``GetPolicy`` returns it (the statement layout is inferred from its documented output, so the count
+is an estimate; :data:`POLICY_BUDGET` keeps a margin); when it does not fit, the job's rules share
+one permission (:func:`allow_rules`) whose ``sourceArn`` is the rules' common name prefix and ``*``:
+Lambda writes ``SourceArn`` as an ``ArnLike`` condition, where ``*`` matches any characters
+(IAM User Guide, "ARN condition operators"; the pattern AWS documents for API Gateway permissions,
+``arn:aws:execute-api:...:api-id/*/GET/path``). It lets any rule of this environment whose name
+starts with that prefix invoke the gate, which only a rule that targets the gate does: the job's own.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 
-from mlops_infra.compile.aws import iam, lambdas, policies
+from mlops_infra.compile.aws import arns, iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import ResourceOptions, archive, ref
 
 PERMISSION = "aws:lambda/permission:Permission"
+POLICY_BYTES = 20 * 1024
+"""Lambda's cap on a function's resource-based policy (module contract)."""
+POLICY_BUDGET = POLICY_BYTES * 7 // 8
+"""What the compiler lets the rules' statements take of :data:`POLICY_BYTES`: the statement layout is
+inferred, not documented, so an eighth is kept spare."""
 
 
 @cache
@@ -35,11 +55,16 @@ def gate_source() -> str:
     return resources.files("mlops_infra.compile.aws").joinpath("retrain_gate.py").read_text(encoding="utf-8")
 
 
+def gate_name(aws: AwsContext, job: str) -> str:
+    """The physical name of training job ``job``'s retrain gate."""
+    return aws.name("retrain", job, max_len=64)
+
+
 def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, parent: str, address: str) -> str:
     """The retrain gate of training job ``job`` starting ``pipeline``; returns the function URN."""
     spec = iam.RoleSpec(f"{job}-gate", ("retrain", job), ("lambda.amazonaws.com",),
                         f"Starts training job {job}'s pipeline unless a run of it is active.")
-    function, _ = lambdas.add_function(aws, f"{job}-gate", aws.name("retrain", job, max_len=64), spec, [
+    function, _ = lambdas.add_function(aws, f"{job}-gate", gate_name(aws, job), spec, [
         policies.allow("StartOneRunAtATime", ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
                        [ref(pipeline, "arn")]),
     ], {
@@ -56,6 +81,52 @@ def allow_rule(aws: AwsContext, logical: str, function: str, rule: str, *, paren
     """The permission letting EventBridge rule ``rule`` invoke the gate."""
     return aws.add(PERMISSION, f"{logical}-invoke", {
         "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "events.amazonaws.com",
-        "sourceArn": ref(rule, "arn"), "statementId": f"Allow-{logical}"[:100],
+        "sourceArn": ref(rule, "arn"), "statementId": statement_id(logical),
+    }, parent=parent, address=address, role="function-permission",
+        options=ResourceOptions(delete_before_replace=True))
+
+
+def statement_id(logical: str) -> str:
+    """The ``statementId`` of permission ``logical`` (``AddPermissionRequest.StatementId``: at most 100)."""
+    return f"Allow-{logical}"[:100]
+
+
+def rule_arn(aws: AwsContext, name: str) -> str:
+    """An EventBridge rule's ARN on the default bus: ``arn:aws:events:<region>:<account>:rule/<name>``."""
+    return arns.arn(aws.region, aws.account, "events", f"rule/{name}")
+
+
+def rule_permissions_fit(aws: AwsContext, function_name: str, rules: dict[str, str]) -> bool:
+    """Whether one permission per rule (``rules``: permission logical name -> rule name) keeps the gate's
+    policy within :data:`POLICY_BUDGET`, written as ``GetPolicy`` returns it (module contract)."""
+    function_arn = arns.arn(aws.region, aws.account, "lambda", f"function:{function_name}")
+    statements = [{"Sid": statement_id(logical), "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                   "Action": "lambda:InvokeFunction", "Resource": function_arn,
+                   "Condition": {"ArnLike": {"AWS:SourceArn": rule_arn(aws, name)}}}
+                  for logical, name in rules.items()]
+    policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+    return len(json.dumps(policy, separators=(",", ":")).encode()) <= POLICY_BUDGET
+
+
+def rules_pattern(aws: AwsContext, names: list[str], prefix: str) -> str:
+    """The rule ARN pattern that matches every rule of ``names``: ``prefix`` and ``*`` when every name
+    starts with it (the job's own prefix: the pattern stays the same as alerts come and go), else
+    their longest common prefix and ``*`` (a name cut to its length limit may have lost part of
+    ``prefix``; module contract)."""
+    if all(name.startswith(prefix) for name in names):
+        return rule_arn(aws, prefix + "*")
+    first, last = min(names), max(names)  # the common prefix of all is the common prefix of these two
+    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return rule_arn(aws, first[:size] + "*")
+
+
+def allow_rules(aws: AwsContext, logical: str, function: str, names: list[str], prefix: str, *, parent: str,
+                address: str) -> str:
+    """One permission letting every EventBridge rule of ``names`` invoke the gate, through
+    :func:`rules_pattern` (module contract)."""
+    pattern = rules_pattern(aws, names, prefix)
+    return aws.add(PERMISSION, f"{logical}-invoke", {
+        "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "events.amazonaws.com",
+        "sourceArn": pattern, "sourceAccount": aws.account, "statementId": statement_id(logical),
     }, parent=parent, address=address, role="function-permission",
         options=ResourceOptions(delete_before_replace=True))

@@ -85,15 +85,17 @@ def alarm_pattern(alarm: str) -> dict[str, Any]:
 
 
 def add_alarm_trigger(aws: AwsContext, logical: str, name: str, alert: str, pipeline: str, *, parent: str,
-                      address: str, gate: str | None = None) -> str:
+                      address: str, gate: str | None = None, permission: str | None = None) -> str:
     """An EventBridge rule on the alert's alarm entering ALARM, with a target starting ``pipeline``, or
-    invoking its retrain ``gate`` (a Lambda, :mod:`gates`: the alarm event carries the alarm name)."""
+    invoking its retrain ``gate`` (a Lambda, :mod:`gates`: the alarm event carries the alarm name)
+    through its own permission, or through ``permission`` when the job's rules share one
+    (:func:`gates.allow_rules`)."""
     rule = aws.add(EVENT_RULE, logical, {
         "name": name, "description": f"Start {address} when alert {alert} fires",
         "eventPattern": json_of(alarm_pattern(aws.alarms[alert])), "state": "ENABLED",
     }, parent=parent, address=address, role="alert-trigger-rule")
     if gate is not None:
-        permission = gates.allow_rule(aws, logical, gate, rule, parent=parent, address=address)
+        permission = permission or gates.allow_rule(aws, logical, gate, rule, parent=parent, address=address)
         aws.add(EVENT_TARGET, f"{logical}-target", {
             "rule": ref(rule, "name"), "targetId": "retrain-gate", "arn": ref(gate, "arn"),
             "input": json.dumps({"triggeredBy": f"alert:{alert}"}), "retryPolicy": dict(RETRY_POLICY),

@@ -160,9 +160,17 @@ def _add_triggers(aws: AwsContext, item: TrainingJob, pipeline: str, component: 
                                    aws.name("train", item.name + suffix, max_len=64), expression, pipeline,
                                    parent=component, address=address, gate=gate,
                                    description=f"Run training job {item.name} at {item.triggers.schedule} UTC")
-    for alert in alerts:
-        pipelines.add_alarm_trigger(aws, f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert,
-                                    max_len=64), alert, pipeline, parent=component, address=address, gate=gate)
+    rules = [(f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert, max_len=64), alert)
+             for alert in alerts]
+    shared = None
+    if rules and not gates.rule_permissions_fit(aws, gates.gate_name(aws, item.name),
+                                                {logical: name for logical, name, _ in rules}):
+        # one permission for all the job's rules, or the gate's policy passes Lambda's 20 KB (gates.py)
+        shared = gates.allow_rules(aws, f"{item.name}-on-alerts", gate, [name for _, name, _ in rules],
+                                   aws.name("train", item.name, "on") + "-", parent=component, address=address)
+    for logical, name, alert in rules:
+        pipelines.add_alarm_trigger(aws, logical, name, alert, pipeline, parent=component, address=address,
+                                    gate=gate, permission=shared)
 
 
 def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
