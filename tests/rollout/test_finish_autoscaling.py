@@ -161,3 +161,36 @@ def test_an_endpoint_without_autoscaling_makes_no_autoscaling_call(sm):
     assert last.decision.action == "none"
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
     assert SCALING_TAG not in endpoint_tags(sm)
+
+
+def test_a_new_version_applied_after_a_killed_finish_gets_its_autoscaling_back_at_its_own_finish(sm, scaling):
+    """The open point of the driver's contract: a finish killed after it deregistered the target, then
+    the next version applied before any pass resumed it. ``pulumi up`` does not register the target
+    again (its state still holds it), so the next version's rollout runs without autoscaling; the tag
+    keeps ``converged`` false, and that version's finish (on the same instance type: no move) is
+    followed by the pass that registers the declared autoscaling. It recovers, late: pinned here."""
+    from tests.rollout.aws_world import config, model_name
+
+    target = deploy(sm, autoscaling=scaling, new_instance="ml.g6.xlarge", policies=(POLICY,))
+    clock = Clock()
+    with pytest.raises(Crash):
+        roll(sm, target, scaling, clock, crash_at="deregister")
+    assert registered(scaling) == [] and endpoint_tags(sm)[SCALING_TAG] == "13"
+
+    # pulumi up of version 14: its model and final config; the endpoint keeps what it runs (ignore_changes)
+    sm.create_model(ModelName=model_name(E, 14), ExecutionRoleArn="arn:aws:iam::123456789012:role/serving",
+                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1"})
+    config(sm, f"{E}-cfg-v14", model_name(E, 14), instance="ml.g6.xlarge")
+    v14 = EndpointTarget(E, "14", f"{E}-cfg-v14", model_name(E, 14), target.autoscaling)
+
+    clock.sleep(BAKE)
+    first = reconcile_once(spec("aws"), SageMakerDriver(sm, v14, autoscaling=scaling), ScriptedGates(), clock.now)
+    assert first.acted and first.decision.action != "none"
+    assert registered(scaling) == []  # version 14 rolls out without autoscaling, as the contract says
+    last = roll(sm, v14, scaling, clock)
+    assert last.decision.action == "none"
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == v14.final_config
+    assert status_tags(sm, E)["phase"] == "finished" and status_tags(sm, E)["revision"] == "14"
+    assert registered(scaling) == [(RESOURCE, 3, 10)] and policies(scaling) == [POLICY]
+    assert SCALING_TAG not in endpoint_tags(sm)
+    assert SageMakerDriver(sm, v14, autoscaling=scaling).observe().converged is True
