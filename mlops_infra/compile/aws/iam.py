@@ -20,8 +20,13 @@ whose ARNs name this environment's resources (physical names start with ``<syste
 (``arn:aws:sagemaker:<r>:<a>:endpoint/<system>-<env>-*``). The widened policy grants the same actions
 on this environment's resources of the same kind; it never reaches another environment's or
 another system's resources, unless their names start with the same prefix (a system named
-``<system>-<env>...``). A policy still over the quota once widened is a :class:`UserError` naming
-the role. A policy under the quota is left exactly as given: least privilege where it fits.
+``<system>-<env>...``). If that is not enough, a statement that only reads ECR images (the
+pipelines role reads every training job's image, which users keep in repositories of their own
+naming) has its repositories of each account and region widened to their longest common name
+prefix and ``*``, down to ``repository/*`` (:func:`widened_images`): read access to the images of
+that account's repositories in that region, nothing else. A policy still over the quota is a
+:class:`UserError` naming the role. A policy under the quota is left exactly as given: least
+privilege where it fits.
 """
 
 from __future__ import annotations
@@ -201,12 +206,52 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
     return {**statement, "Resource": resources}
 
 
+IMAGE_READ_ACTIONS = frozenset({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages",
+                                "ecr:GetDownloadUrlForLayer"})
+"""ECR actions that read images: a statement of these alone may be widened across repositories
+(:func:`widened_images`)."""
+
+
+def widened_images(statement: dict[str, Any]) -> dict[str, Any]:
+    """``statement`` with its ECR repository ARNs of one account and region, two or more, replaced by
+    one ARN: ``repository/`` and the repositories' longest common name prefix and ``*`` (down to
+    ``repository/*``), when every action of the statement only reads images
+    (:data:`IMAGE_READ_ACTIONS`); any other statement unchanged (module contract)."""
+    if not set(statement["Action"]) <= IMAGE_READ_ACTIONS:
+        return statement
+    groups: dict[str, list[str]] = {}
+    for item in statement["Resource"]:
+        if isinstance(item, str) and item.startswith("arn:") and ":ecr:" in item:
+            head, _, name = item.partition(":repository/")
+            if name:
+                groups.setdefault(f"{head}:repository/", []).append(name)
+    resources: list[Any] = []
+    placed: set[str] = set()
+    for item in statement["Resource"]:
+        head, _, name = item.partition(":repository/") if isinstance(item, str) else ("", "", "")
+        names = groups.get(f"{head}:repository/", []) if name else []
+        if len(names) < 2:
+            resources.append(item)
+            continue
+        first, last = min(names), max(names)  # the common prefix of all is the common prefix of these two
+        size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+                    min(len(first), len(last)))
+        pattern = f"{head}:repository/{first[:size]}*"
+        if pattern not in placed:
+            resources.append(pattern)
+            placed.add(pattern)
+    return {**statement, "Resource": resources}
+
+
 def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` when IAM's quota holds it, else its :func:`widened` statements; a
-    :class:`UserError` when even those do not fit (module contract)."""
+    """``document`` when IAM's quota holds it, else its :func:`widened` statements, else those with
+    :func:`widened_images` too; a :class:`UserError` when even those do not fit (module contract)."""
     if fits(aws, document):
         return document
     widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
+    if fits(aws, widest):
+        return widest
+    widest = policies.document(*[widened_images(statement) for statement in widest["Statement"]])
     if fits(aws, widest):
         return widest
     size = policy_characters(aws, widest)
@@ -216,4 +261,4 @@ def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[s
         "Even with the resources of each statement widened to this environment's name prefix, the policy "
         "names too many resources that do not share it (IAM User Guide, \"IAM and AWS STS quotas\"). "
         "Fix: split the system into smaller ones (fewer endpoints, monitors or training jobs per "
-        "environment), or give its training jobs images from fewer ECR repositories.")
+        "environment).")

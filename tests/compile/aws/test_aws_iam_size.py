@@ -326,22 +326,46 @@ def _many_training_jobs(jobs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_policy_that_cannot_fit_is_a_user_error_naming_the_role() -> None:
+def test_image_reads_of_many_repositories_are_widened_to_their_common_prefix() -> None:
+    """200 training jobs, each pulling from a repository of its own: even widened to the environment's
+    prefix the pipelines role names 200 repositories, so its image-read statement names
+    ``repository/<their common prefix>*`` of that account and region; nothing else is widened that way."""
+    graph = compile_text(_many_training_jobs(200))
+    (policy,) = [p for p in of_type(graph, iam.ROLE_POLICY) if p.name == "pipelines-policy"]
+    statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
+    assert statements["ReadRegisteredImages"]["Resource"] == [
+        "arn:aws:ecr:eu-west-1:123456789012:repository/team-*"]
+    assert iam.policy_characters(_context(graph), policy.inputs["policy"]["$json"]) <= iam.ROLE_POLICY_CHARACTERS
+    other = {"Sid": "S", "Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:PutImage"],
+             "Resource": ["arn:aws:ecr:eu-west-1:1:repository/a", "arn:aws:ecr:eu-west-1:1:repository/b"]}
+    assert iam.widened_images(other) == other  # a statement that also writes is never widened
+    mixed = {**other, "Action": ["ecr:BatchGetImage"], "Resource": [
+        "arn:aws:ecr:eu-west-1:1:repository/x-a", "arn:aws:ecr:eu-west-1:1:repository/x-b",
+        "arn:aws:ecr:us-east-1:1:repository/y", "arn:aws:ecr:eu-west-1:2:repository/ab",
+        "arn:aws:ecr:eu-west-1:2:repository/cd"]}
+    assert iam.widened_images(mixed)["Resource"] == [
+        "arn:aws:ecr:eu-west-1:1:repository/x-*", "arn:aws:ecr:us-east-1:1:repository/y",
+        "arn:aws:ecr:eu-west-1:2:repository/*"]
+
+
+def test_a_policy_that_cannot_fit_is_a_user_error_naming_the_role(monkeypatch) -> None:
+    """No spec here passes the quota once widened; a smaller quota shows the error (the reference's
+    runner policy names one endpoint: nothing to widen)."""
+    monkeypatch.setattr(iam, "ROLE_POLICY_CHARACTERS", 2_000)
     with pytest.raises(UserError) as raised:
-        compile_text(_many_training_jobs(200))
+        compiled.__wrapped__(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "prod")
     message = f"{raised.value.summary}\n{raised.value.detail}"
-    assert "environment prod: the IAM role many-jobs-prod-pipelines needs a policy of" in message
-    assert "over IAM's 10,240" in message and "Fix:" in message
+    assert "environment prod: the IAM role fraud-detection-prod-" in message
+    assert "over IAM's 2,000" in message and "Fix: split the system" in message
 
 
-def test_the_console_says_so_without_a_traceback(tmp_path: Path) -> None:
+def test_the_console_says_so_without_a_traceback(monkeypatch) -> None:
     from tests.support.cli import run_cli
 
-    spec = tmp_path / "mlsystem.yaml"
-    spec.write_text(_many_training_jobs(200))
-    result = run_cli("plan", str(spec), "--env", "prod")
+    monkeypatch.setattr(iam, "ROLE_POLICY_CHARACTERS", 2_000)
+    result = run_cli("plan", str(REPO / "examples" / "fraud-detection" / "mlsystem.yaml"), "--env", "prod")
     assert result.code == 1
-    assert "IAM role many-jobs-prod-pipelines" in result.output and "Traceback" not in result.output
+    assert "the IAM role fraud-detection-prod-" in result.output and "Traceback" not in result.output
 
 
 def test_a_widened_policy_depends_on_what_it_still_names() -> None:
