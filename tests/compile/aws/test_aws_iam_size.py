@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
