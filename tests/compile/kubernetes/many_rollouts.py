@@ -22,10 +22,11 @@ def names(count: int = ENDPOINTS) -> list[str]:
     return [f"api-{i:04d}" for i in range(count)]
 
 
-def text(endpoints: list[str] | None = None) -> str:
-    """The document: one canary endpoint per name (default :func:`names`)."""
+def text(endpoints: list[str] | None = None, rollout: str = f"{{strategy: canary, bake: 10m, steps: [{STEPS}]}}") -> str:
+    """The document: one endpoint per name (default :func:`names`), each rolling out as ``rollout``
+    says (a flow mapping; default a 10-minute canary of 100 steps)."""
     items = "\n".join(f"  - {{name: {name}, model: {{name: m, version: 3}}, replicas: {{min: 1, max: 2}},\n"
-                      f"     rollout: {{strategy: canary, bake: 10m, steps: [{STEPS}]}}}}"
+                      f"     rollout: {rollout}}}"
                       for name in (names() if endpoints is None else endpoints))
     return f"""
 apiVersion: mlops-infra/v1

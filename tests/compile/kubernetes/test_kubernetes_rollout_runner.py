@@ -11,24 +11,14 @@ import pytest
 
 from mlops_infra.compile import rollout_code
 from mlops_infra.compile.kubernetes import images, rollout_runner
+from tests.compile.kubernetes import many_rollouts
 from tests.support.kube_cases import by_kind, compile_text
 
 
 def _doc(strategy: str) -> str:
+    """One endpoint, ``api``, rolling out by ``strategy`` (a canary in three steps)."""
     steps = ", steps: [5, 50, 100]" if strategy == "canary" else ""
-    return f"""
-apiVersion: mlops-infra/v1
-kind: MLSystem
-metadata: {{name: runs}}
-models: [{{name: m, framework: sklearn, approval: automatic}}]
-endpoints:
-  - name: api
-    model: {{name: m, version: 3}}
-    replicas: {{min: 1, max: 2}}
-    rollout: {{strategy: {strategy}, bake: 10m{steps}}}
-environments:
-  dev: {{target: {{kind: kubernetes, context: kind-dev, namespace: runs-dev}}}}
-"""
+    return many_rollouts.text(["api"], rollout=f"{{strategy: {strategy}, bake: 10m{steps}}}")
 
 
 def _runner(graph) -> dict[str, dict]:
