@@ -47,3 +47,26 @@ HYPERPARAMETER_VALUE_MAX = 2500
 
 MAX_UTILIZATION_PERCENT = 100
 """``cpu_utilization``/``gpu_utilization`` autoscaling targets are a percent of one core or GPU."""
+
+AWS_ALARM_ACTIONS_MAX = 5
+"""Actions of one CloudWatch alarm state: botocore ``cloudwatch`` ``PutMetricAlarm`` ``AlarmActions``,
+``OKActions`` and ``InsufficientDataActions`` are the ``ResourceList`` shape, ``"max": 5``; CloudWatch
+service quotas: "Alarm actions: 5/alarm. This quota cannot be changed."
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html). An alert's
+alarm gets one action per channel it notifies (``compile/aws/alerting.py``), so in an AWS environment an
+alert notifies at most this many channels (:func:`mlops_infra.spec.aws_lists.check_aws_lists`);
+Alertmanager on Kubernetes has no such limit, so the check is AWS-only."""
+
+SAGEMAKER_ROLLBACK_ALARMS_MAX = 10
+"""Alarms SageMaker watches to roll a deployment back by itself: botocore ``sagemaker``
+``AutoRollbackConfig.Alarms`` is the ``AlarmList`` shape, ``"min": 1, "max": 10``. The alerts of
+``rollout.rollback_on`` become those alarms for the strategies SageMaker rolls back itself
+(:data:`mlops_infra.spec.serving.SAGEMAKER_ROLLED_BACK`); the canary's controller reads any number
+(:func:`mlops_infra.spec.aws_lists.check_aws_lists`, AWS environments only)."""
+
+SAGEMAKER_INPUT_CHANNELS_MAX = 20
+"""Input channels of a SageMaker training job: botocore ``sagemaker`` ``CreateTrainingJob``
+``InputDataConfig`` is the ``InputDataConfig`` shape, ``"min": 1, "max": 20``. A training job gets
+one channel per input (``compile/aws/training.py`` ``_channels``), so in an AWS environment a job
+reads at most this many data sources (:func:`mlops_infra.spec.aws_lists.check_aws_lists`); a
+Kubernetes training job has no such list, so the check is AWS-only."""

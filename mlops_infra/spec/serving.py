@@ -38,6 +38,12 @@ class Autoscaling(SpecModel):
         return self
 
 
+SAGEMAKER_ROLLED_BACK = frozenset({"all_at_once", "blue_green", "rolling"})
+"""Rollout strategies SageMaker rolls back by itself on AWS: the endpoint's ``deploymentConfig`` carries
+the alarms of ``rollback_on`` (``compile/aws/serving.py``, every strategy but ``canary``, whose rollout
+the mlops-infra controller drives and whose alarms it reads itself, review finding B9)."""
+
+
 class Rollout(SpecModel):
     """How a new model version reaches traffic."""
 

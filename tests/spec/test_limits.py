@@ -69,3 +69,25 @@ def test_pytorchjob_replicas_are_int32() -> None:
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     replicas = spec["properties"]["pytorchReplicaSpecs"]["additionalProperties"]["properties"]["replicas"]
     assert replicas["format"] == "int32"
+
+
+def test_alarm_actions_limit_is_cloudwatchs() -> None:
+    """PutMetricAlarm's three action lists are ``ResourceList``, at most AWS_ALARM_ACTIONS_MAX items."""
+    cw = shapes("cloudwatch")
+    members = cw["PutMetricAlarmInput"]["members"]
+    assert {members[k]["shape"] for k in ("AlarmActions", "OKActions", "InsufficientDataActions")} == {"ResourceList"}
+    assert cw["ResourceList"]["max"] == limits.AWS_ALARM_ACTIONS_MAX
+
+
+def test_rollback_alarms_limit_is_sagemakers() -> None:
+    """``AutoRollbackConfig.Alarms`` is ``AlarmList``, at most SAGEMAKER_ROLLBACK_ALARMS_MAX items."""
+    sm = shapes("sagemaker")
+    assert sm["AutoRollbackConfig"]["members"]["Alarms"]["shape"] == "AlarmList"
+    assert sm["AlarmList"]["max"] == limits.SAGEMAKER_ROLLBACK_ALARMS_MAX
+
+
+def test_input_channels_limit_is_sagemakers() -> None:
+    """``CreateTrainingJob``'s ``InputDataConfig`` holds at most SAGEMAKER_INPUT_CHANNELS_MAX channels."""
+    sm = shapes("sagemaker")
+    assert sm["CreateTrainingJobRequest"]["members"]["InputDataConfig"]["shape"] == "InputDataConfig"
+    assert sm["InputDataConfig"]["max"] == limits.SAGEMAKER_INPUT_CHANNELS_MAX
