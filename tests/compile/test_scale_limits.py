@@ -22,7 +22,10 @@ Two ways of checking:
   size) against the quota a new account has.
 
 Each limit is cited where it is declared. A limit a graph breaks is a ``strict`` xfail naming the
-finding (``L1``...), so it turns into a failure, to be made a plain test, the day it is fixed.
+finding (``L1``...), so it turns into a failure, to be made a plain test, the day it is fixed; an
+account quota the graph passes is a plain test that the plan warns about it (``plan/quotas.py``),
+and that it is still passed (when it no longer is, the finding is fixed and the test says so); a list
+a user lengthens past an AWS API's maximum is a plain test that the spec refuses it (L6, L7).
 """
 
 from __future__ import annotations
@@ -353,24 +356,31 @@ QUOTAS = {
 }
 
 
-def _count(quota: Quota) -> int:
-    return len(of_type(bench(QUOTA_SIZE, "prod"), quota.type_))
+def _count(quota: Quota, graph: DesiredGraph | None = None) -> int:
+    return len(of_type(graph or bench(QUOTA_SIZE, "prod"), quota.type_))
 
 
-def _quota_test(quota: Quota) -> None:
-    count = _count(quota)
-    assert count <= quota.default, f"{quota.id}: {count:,} at {QUOTA_SIZE:,} endpoints > {quota.default} ({quota.source})"
+def _warned(quota: Quota, needed: int, graph: DesiredGraph | None = None) -> None:
+    """The 1,000-endpoint graph (or ``graph``) needs more than a new account's quota, and the plan
+    says so before apply (``plan/quotas.py`` ``quota_warnings``, one warning per quota passed)."""
+    from mlops_infra.plan.quotas import quota_warnings
+
+    found = quota_warnings(graph or bench(QUOTA_SIZE, "prod"))
+    assert needed > quota.default, f"{quota.id}: {needed} fits {quota.default}; the finding is fixed, pin that instead"
+    assert any(f"this environment alone needs {needed:,} " in w and f"allows {quota.default:,} " in w
+               for w in found), (quota.id, found)
 
 
-@pytest.mark.xfail(strict=True, reason="L1: 2.2 IAM roles per endpoint (a serving role per endpoint, a drift-job "
-                   "role per drift monitor, a training and a gate role per job): 2,206 at 1,000 endpoints, past "
-                   "the default 1,000 at 453 endpoints; fix: share roles (compile/aws/iam.py)")
-def test_iam_roles_fit_a_new_account() -> None:
-    """:data:`QUOTAS` ``iam-roles``."""
-    _quota_test(QUOTAS["iam-roles"])
+def test_iam_roles_past_a_new_accounts_quota_are_warned_at_plan() -> None:
+    """L1: 2.2 IAM roles per endpoint (a serving role per endpoint, a drift-job role per drift monitor,
+    a training and a gate role per job, 6 of the platform): 2,206 at 1,000 endpoints, past the default
+    1,000 at 453 (:data:`QUOTAS` ``iam-roles``). Sharing roles would remove the need (compile/aws/iam.py);
+    until then the plan warns."""
+    _warned(QUOTAS["iam-roles"], _count(QUOTAS["iam-roles"]))
 
 
-@pytest.mark.xfail(strict=True, reason="L1: the IAM hard maximum of 5,000 roles is passed at 2,271 endpoints")
+@pytest.mark.xfail(strict=True, reason="L1: the IAM hard maximum of 5,000 roles is passed at 2,271 endpoints; the plan "
+                   "warns (split the system across accounts), but one account cannot hold it; fix: share roles")
 def test_iam_roles_fit_the_hard_maximum_at_the_largest_size() -> None:
     """IAM roles cannot be raised past 5,000 (:data:`QUOTAS` ``iam-roles``); the count at :data:`LARGEST`."""
     roles = [len(of_type(bench(n, "prod"), "aws:iam/role:Role")) for n in (SMALL, LARGE)]
@@ -378,27 +388,24 @@ def test_iam_roles_fit_the_hard_maximum_at_the_largest_size() -> None:
     assert at <= 5000, at
 
 
-@pytest.mark.xfail(strict=True, reason="L2: a SageMaker pipeline per drift monitor and per training job: 1,100 at "
-                   "1,000 endpoints, past 500 at 456 endpoints; fix: one drift pipeline per environment taking the "
-                   "monitor as a pipeline parameter (compile/aws/monitoring.py)")
-def test_sagemaker_pipelines_fit_a_new_account() -> None:
-    """:data:`QUOTAS` ``pipelines``."""
-    _quota_test(QUOTAS["pipelines"])
+def test_sagemaker_pipelines_past_a_new_accounts_quota_are_warned_at_plan() -> None:
+    """L2: a SageMaker pipeline per drift monitor and per training job: 1,100 at 1,000 endpoints,
+    past 500 at 456 (:data:`QUOTAS` ``pipelines``). One drift pipeline taking the monitor as a
+    parameter would remove the need (compile/aws/monitoring.py); until then the plan warns."""
+    _warned(QUOTAS["pipelines"], _count(QUOTAS["pipelines"]))
 
 
-@pytest.mark.xfail(strict=True, reason="L3: one scalable target per autoscaled endpoint (inherent): past 500 at 501 "
-                   "endpoints; fix: a plan-time check naming the quota (then assert that diagnostic here)")
-def test_scalable_targets_fit_a_new_account() -> None:
-    """:data:`QUOTAS` ``scalable-targets``."""
-    _quota_test(QUOTAS["scalable-targets"])
+def test_scalable_targets_past_a_new_accounts_quota_are_warned_at_plan() -> None:
+    """L3: one scalable target per autoscaled endpoint, inherent: past 500 at 501 endpoints
+    (:data:`QUOTAS` ``scalable-targets``); the plan warns."""
+    _warned(QUOTAS["scalable-targets"], _count(QUOTAS["scalable-targets"]))
 
 
-@pytest.mark.xfail(strict=True, reason="L4: one EventBridge rule per (training job, on_alerts alert) on the default "
-                   "bus: 1,000 at 1,000 endpoints retraining on drift, past 300 at 301; fix: one rule per training job "
-                   "matching all its alarms (compile/aws/pipelines.py add_alarm_trigger)")
-def test_event_rules_fit_a_new_account() -> None:
-    """:data:`QUOTAS` ``event-rules``."""
-    _quota_test(QUOTAS["event-rules"])
+def test_event_rules_past_a_new_accounts_quota_are_warned_at_plan() -> None:
+    """L4: one EventBridge rule on the default bus per (training job, on_alerts alert): 1,000 at 1,000
+    endpoints retraining on drift, past 300 at 301 (:data:`QUOTAS` ``event-rules``). One rule per job
+    matching all its alarms would remove the need (compile/aws/pipelines.py); until then the plan warns."""
+    _warned(QUOTAS["event-rules"], _count(QUOTAS["event-rules"]))
 
 
 def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
@@ -407,28 +414,41 @@ def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     assert len(of_type(bench(QUOTA_SIZE, "prod"), "aws:cloudwatch/metricAlarm:MetricAlarm")) == 2 * QUOTA_SIZE
 
 
+RESERVED = Quota("reserved-concurrency", "aws:lambda/function:Function", 900,
+                 "Lambda PutFunctionConcurrency: reserve 'as long as you leave at least 100 simultaneous executions "
+                 "unreserved' (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html) of the "
+                 "account's 1,000 by default (moto put_function_concurrency with MOTO_LAMBDA_CONCURRENCY_QUOTA: "
+                 "'...decreases account's UnreservedConcurrentExecution below its minimum value of [100]')")
+
+
+def _reserved(graph: DesiredGraph) -> int:
+    return sum(r.inputs.get("reservedConcurrentExecutions") or 0 for r in of_type(graph, RESERVED.type_))
+
+
 def test_reserved_concurrency_leaves_the_unreserved_minimum() -> None:
-    """Lambda PutFunctionConcurrency: reserve "as long as you leave at least 100 simultaneous executions
-    unreserved" (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html) of the
-    account's 1,000 by default (moto ``put_function_concurrency`` with MOTO_LAMBDA_CONCURRENCY_QUOTA:
-    "...decreases account's UnreservedConcurrentExecution below its minimum value of [100]"). Each retrain
-    gate reserves 1: 100 at 1,000 endpoints; the 900 that fit are reached at 900 training jobs
-    (9,000 endpoints of the benchmark's shape)."""
-    reserved = sum(r.inputs.get("reservedConcurrentExecutions") or 0
-                   for r in of_type(bench(QUOTA_SIZE, "prod"), "aws:lambda/function:Function"))
+    """:data:`RESERVED`: each retrain gate reserves 1, so 100 at 1,000 endpoints fit the 900."""
+    reserved = _reserved(bench(QUOTA_SIZE, "prod"))
     assert reserved == QUOTA_SIZE // 10
-    assert reserved <= 1000 - 100
+    assert reserved <= RESERVED.default
 
 
-@pytest.mark.xfail(strict=True, reason="L9: each retrain gate reserves 1 concurrent execution: 1,000 at 10,000 endpoints "
-                   "(1,000 training jobs), past the 900 a default account can reserve at 901 jobs; fix: one gate "
-                   "function for all jobs (compile/aws/gates.py), or a gate without reserved concurrency")
-def test_reserved_concurrency_leaves_the_unreserved_minimum_at_the_largest_size() -> None:
-    """:func:`test_reserved_concurrency_leaves_the_unreserved_minimum` at :data:`LARGEST` endpoints."""
-    reserved = [sum(r.inputs.get("reservedConcurrentExecutions") or 0
-                    for r in of_type(bench(n, "prod"), "aws:lambda/function:Function")) for n in (SMALL, LARGE)]
-    at = reserved[1] + (reserved[1] - reserved[0]) * (LARGEST - LARGE) // (LARGE - SMALL)
-    assert at <= 1000 - 100, at
+def _jobs(count: int) -> str:
+    """The 10-endpoint benchmark system with ``count`` training jobs, each registering its own model."""
+    doc = yaml.load(_generate(10), Loader=yaml.CSafeLoader)
+    job, model = doc["training_jobs"][0], doc["models"][0]
+    doc["training_jobs"] = [{**job, "name": f"train-{i:04d}", "registers": f"model-{i:04d}" if i else model["name"]}
+                            for i in range(count)]
+    doc["models"] += [{**model, "name": f"model-{i:04d}"} for i in range(1, count)]
+    return yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False)
+
+
+def test_reserved_concurrency_past_the_unreserved_minimum_is_warned_at_plan() -> None:
+    """L9: 901 training jobs (9,010 endpoints of the benchmark's shape, so the 10,000 of
+    :data:`LARGEST`) reserve 901, past the 900 a default account can reserve; the plan warns. One gate
+    for all jobs would remove the need (compile/aws/gates.py)."""
+    graph = compile_doc(_jobs(901), "prod")
+    assert graph is not None
+    _warned(RESERVED, _reserved(graph), graph)
 
 
 # --- lists a user lengthens (reference example) ---------------------------------------------------
@@ -522,8 +542,10 @@ def gate_policy_bytes(graph: DesiredGraph, region: str, account: str) -> dict[st
 
     The policy text is written by Lambda, not by us: each AddPermission adds one statement of the
     form GetPolicy returns (``Sid``, ``Effect``, ``Principal.Service``, ``Action``, ``Resource`` the
-    function ARN, ``Condition.ArnLike.AWS:SourceArn``); this layout is inferred from GetPolicy's
-    documented output, and so the byte count is an estimate within a few bytes per statement.
+    function ARN, ``Condition.ArnLike.AWS:SourceArn`` and, with ``sourceAccount``,
+    ``Condition.StringEquals.AWS:SourceAccount``); this layout is inferred from GetPolicy's documented
+    output, and so the byte count is an estimate within a few bytes per statement. A ``sourceArn``
+    is a ref to the rule or topic (its ARN is built from its name) or a string (an ARN pattern, as is).
     """
     by_urn = graph.by_urn()
     arn_of = {"aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{r}:{a}:rule/{n}",
@@ -531,12 +553,17 @@ def gate_policy_bytes(graph: DesiredGraph, region: str, account: str) -> dict[st
     statements: dict[str, list[dict[str, Any]]] = {}
     for p in of_type(graph, "aws:lambda/permission:Permission"):
         function = by_urn[p.inputs["function"]["$ref"]].inputs["name"]
-        source = by_urn[p.inputs["sourceArn"]["$ref"]]
+        source_arn = p.inputs["sourceArn"]
+        if not isinstance(source_arn, str):
+            source = by_urn[source_arn["$ref"]]
+            source_arn = arn_of[source.type].format(r=region, a=account, n=source.inputs["name"])
+        condition: dict[str, Any] = {"ArnLike": {"AWS:SourceArn": source_arn}}
+        if p.inputs.get("sourceAccount"):
+            condition["StringEquals"] = {"AWS:SourceAccount": p.inputs["sourceAccount"]}
         statements.setdefault(function, []).append({
             "Sid": p.inputs["statementId"], "Effect": "Allow", "Principal": {"Service": p.inputs["principal"]},
             "Action": p.inputs["action"], "Resource": f"arn:aws:lambda:{region}:{account}:function:{function}",
-            "Condition": {"ArnLike": {"AWS:SourceArn": arn_of[source.type].format(
-                r=region, a=account, n=source.inputs["name"])}}})
+            "Condition": condition})
     return {f: len(json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": s}, separators=(",", ":")))
             for f, s in statements.items()}
 
@@ -554,11 +581,10 @@ def _one_model_many_endpoints(endpoints: int) -> str:
     return yaml.dump(_retrain_on_drift(doc), Dumper=yaml.CSafeDumper, sort_keys=False)
 
 
-@pytest.mark.xfail(strict=True, reason="L5: one Lambda permission per (training job, on_alerts alert) on the job's "
-                   "retrain gate (~388 bytes each): a job retraining on the drift alerts of the 60 endpoints serving "
-                   "its model needs 23,333 bytes, past Lambda's 20 KB at 53 alerts; fix: one rule per training job (L4's fix)")
 def test_a_gate_for_sixty_drift_alerts_fits_its_policy() -> None:
-    """One model behind all 60 endpoints, retrained on each endpoint's drift alert (:data:`GATE_POLICY_MAX`)."""
+    """L5, fixed (aed9568): one model behind all 60 endpoints, retrained on each endpoint's drift alert,
+    needed 60 statements, 23,333 bytes, past :data:`GATE_POLICY_MAX` at 53; such a gate now gets one
+    permission for all its rules (compile/aws/gates.py)."""
     graph = compile_doc(_one_model_many_endpoints(60), "prod")
     assert graph is not None
     assert max(gate_policy_bytes(graph, "eu-west-1", "222222222222").values()) <= GATE_POLICY_MAX
