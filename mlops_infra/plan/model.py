@@ -17,7 +17,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -493,9 +493,10 @@ class DeferredDigest:
         self.compute = compute
 
 
-def _deferred_field(cls: type, name: str) -> None:
+def _deferred_field(cls: type, name: str) -> Any:
     """Make the slot field ``name`` of the frozen dataclass ``cls`` read a :class:`DeferredDigest`
-    it holds as that digest (computed on first read, then stored in place of it)."""
+    it holds as that digest (computed on first read, then stored in place of it); return the slot's
+    own descriptor (what it holds, unread)."""
     slot = cls.__dict__[name]
 
     def read(self: Any) -> Any:
@@ -506,9 +507,19 @@ def _deferred_field(cls: type, name: str) -> None:
         return value
 
     setattr(cls, name, property(read, slot.__set__, doc=f"``{name}`` (see :class:`DeferredDigest`)."))
+    return slot
 
 
-_deferred_field(Plan, "graph_digest")
+_GRAPH_DIGEST = _deferred_field(Plan, "graph_digest")
+
+
+def amended(plan: Plan, **changes: Any) -> Plan:
+    """``dataclasses.replace(plan, **changes)``, with a digest not read yet still not computed:
+    ``replace`` reads every field it is not given, and reading a :class:`DeferredDigest` computes it
+    (a serialisation and hash of the whole graph). The new plan holds what ``plan`` held."""
+    if "graph_digest" not in changes:
+        changes["graph_digest"] = _GRAPH_DIGEST.__get__(plan, Plan)
+    return replace(plan, **changes)
 
 
 @dataclass(frozen=True, slots=True)

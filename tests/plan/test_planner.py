@@ -21,7 +21,7 @@ from mlops_infra.graph import (
     make_urn,
     ref,
 )
-from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, Action, Plan
+from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, Action, Plan, amended
 from mlops_infra.plan.planner import PlanOptions, make_plan
 from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, LiveState, PriorState, StateResource
 from mlops_infra.state.pulumi_state import load_state
@@ -140,6 +140,21 @@ def test_the_graph_digest_is_computed_when_first_read_and_kept() -> None:
     assert result.to_json()["graphDigest"] == serving.graph.digest() and result == replace(copy, warnings=())
     with pytest.raises(AttributeError):
         result.graph_digest = "x"  # type: ignore[misc]  # still a frozen field
+
+
+def test_an_amended_plan_keeps_its_digest_deferred() -> None:
+    """``dataclasses.replace`` reads every field, so it computes the digest; the commands add their
+    warnings and failed guardrails with :func:`amended`, which leaves it for whoever reads it."""
+    serving = Serving()
+    result = plan(serving.graph, serving.applied())
+    copy = amended(result, warnings=("w",))
+    assert "_digest" not in vars(serving.graph)  # neither plan computed it
+    assert copy.warnings == ("w",) and copy.changes == result.changes
+    assert copy.graph_digest == serving.graph.digest() == result.graph_digest
+    assert amended(copy, warnings=()) == result
+    other = Serving()
+    replace(plan(other.graph, other.applied()), warnings=("w",))
+    assert "_digest" in vars(other.graph)  # what amended avoids: replace computed it
 
 def test_empty_state_creates_everything_and_counts_exclude_components() -> None:
     serving = Serving()

@@ -54,7 +54,7 @@ from mlops_infra.cli.output import error_console, keep_for_exit, print_plain, wr
 from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
-from mlops_infra.plan.model import Plan
+from mlops_infra.plan.model import Plan, amended
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
 from mlops_infra.state.model import LiveState, PriorState
 
@@ -130,7 +130,7 @@ def plan(
     del desired, system
     result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
     if failed:
-        result = dataclasses.replace(result, guardrails=failed)
+        result = amended(result, guardrails=failed)
     print_guardrails(result, loaded, err)
     saved = saved_bytes(result, graph, destination) if destination is not None else None
     if destination is not None:
@@ -375,14 +375,14 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     result = make_plan(graph, prior, live=live, drift=drift)
     warnings = [*warnings, *quota_warnings(graph)]
     if warnings:
-        result = dataclasses.replace(result, warnings=(*result.warnings, *warnings))
+        result = amended(result, warnings=(*result.warnings, *warnings))
     return result
 
 
 def with_guardrails(result: Plan, graph: Any, system: Any, env: str) -> Plan:
     """``result`` with the guardrail rules of ``env`` that fail on ``graph`` (docs/guardrails.md)."""
     failed = failing_guardrails(graph, system, env)
-    return dataclasses.replace(result, guardrails=failed) if failed else result
+    return amended(result, guardrails=failed) if failed else result
 
 
 def failing_guardrails(graph: Any, system: Any, env: str) -> tuple[Any, ...]:
