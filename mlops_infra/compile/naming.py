@@ -53,3 +53,13 @@ def physical_name(*parts: str, max_len: int = 63, sep: str = "-") -> str:
         return name
     digest = short_hash(name, 7)
     return f"{name[: max_len - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def common_prefix(texts: list[str]) -> str:
+    """The longest text every one of ``texts`` starts with (``""`` for none): character by character,
+    as an IAM ``*`` pattern needs (``os.path.commonprefix``'s answer, without its path module)."""
+    if not texts:
+        return ""
+    first, last = min(texts), max(texts)  # the common prefix of all is the common prefix of these two
+    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return first[:size]

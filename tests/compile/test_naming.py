@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_infra.compile.naming import physical_name, short_hash
+from mlops_infra.compile.naming import common_prefix, physical_name, short_hash
 
 _PARTS = st.lists(st.text(st.sampled_from("abcXYZ019-_. /é\u212aİßΣ\u0130ǅ")
                           | st.characters(max_codepoint=0x2FF), max_size=12), max_size=5)
@@ -36,3 +36,12 @@ def test_names_that_take_the_shortcut_and_names_that_do_not() -> None:
     assert physical_name("a_b", "\u212a") == "a-b-k"  # the Kelvin sign lowercases to ASCII k
     assert physical_name("\u0130x") == "i-x"  # dotted capital I lowercases to i and a combining dot
     assert physical_name("---") == "" and physical_name() == ""
+
+
+def test_common_prefix_is_os_paths_answer() -> None:
+    import os
+
+    cases = [[], ["a"], ["abc", "abd", "ab"], ["x-1", "y-1"], ["same", "same"], ["", "a"],
+             ["bench-platform-prod-train-a-on-x", "bench-platform-prod-train-a-on-y", "bench-platform-prod-train-b"]]
+    for texts in cases:
+        assert common_prefix(texts) == os.path.commonprefix(texts), texts  # noqa: RUF071 (characters wanted)

@@ -38,6 +38,7 @@ from importlib import resources
 
 from mlops_infra.compile.aws import arns, iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.compile.naming import common_prefix
 from mlops_infra.graph import ResourceOptions, archive, ref
 
 PERMISSION = "aws:lambda/permission:Permission"
@@ -115,9 +116,7 @@ def rules_pattern(aws: AwsContext, names: list[str], prefix: str) -> str:
     ``prefix``; module contract)."""
     if all(name.startswith(prefix) for name in names):
         return rule_arn(aws, prefix + "*")
-    first, last = min(names), max(names)  # the common prefix of all is the common prefix of these two
-    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
-    return rule_arn(aws, first[:size] + "*")
+    return rule_arn(aws, common_prefix(names) + "*")
 
 
 def allow_rules(aws: AwsContext, logical: str, function: str, names: list[str], prefix: str, *, parent: str,

@@ -39,6 +39,7 @@ import orjson
 
 from mlops_infra.compile.aws import arns, policies
 from mlops_infra.compile.aws.context import AwsContext
+from mlops_infra.compile.naming import common_prefix
 from mlops_infra.errors import UserError
 from mlops_infra.graph import is_ref, json_of, ref
 
@@ -233,10 +234,7 @@ def widened_images(statement: dict[str, Any]) -> dict[str, Any]:
         if len(names) < 2:
             resources.append(item)
             continue
-        first, last = min(names), max(names)  # the common prefix of all is the common prefix of these two
-        size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
-                    min(len(first), len(last)))
-        pattern = f"{head}:repository/{first[:size]}*"
+        pattern = f"{head}:repository/{common_prefix(names)}*"
         if pattern not in placed:
             resources.append(pattern)
             placed.add(pattern)
