@@ -10,7 +10,13 @@ Contract of :func:`add_gate` (one per training job with triggers), under the job
   ``PIPELINE_NAME`` and ``reservedConcurrentExecutions: 1``: Lambda then runs at most one invocation
   at a time ("Configuring reserved concurrency",
   https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so the check and the
-  start of two triggers never interleave.
+  start of two triggers never interleave. A reservation needs room: Lambda keeps part of the
+  account's concurrency unreserved ("You can reserve up to the Unreserved account concurrency value
+  that is shown, minus 100"), and "New AWS accounts have reduced concurrency and memory quotas"
+  ("Lambda quotas"). In such an account ``PutFunctionConcurrency`` refuses even 1 ("decreases
+  account's UnreservedConcurrentExecution below its minimum value of [...]"), and the first
+  ``pulumi up`` of a system with a triggered training job fails until the account's concurrency is
+  raised. The plan does not read the account's concurrency (not checked here; docs/compile-aws.md).
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
 Scheduler needs no resource policy on the function for that); alarm rules invoke it through a
 ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` scoped to the rule.
