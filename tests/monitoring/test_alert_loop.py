@@ -3,7 +3,7 @@
 What runs for real: Prometheus with the compiled rules (time compressed: every duration in the rules
 divided by :data:`FACTOR`), Alertmanager with the routing written from the same model as the
 compiled AlertmanagerConfigs, and the compiled retrain trigger (the ``launcher.py`` the cluster
-runs, taken from the compiled ``mlops-scripts`` ConfigMap, with the compiled ``--routes``). What is
+runs, taken from the compiled ``mlops-scripts`` ConfigMap, with the compiled routes file). What is
 a stand-in: Knative's queue-proxy (a metrics endpoint whose request counters advance while the test
 says the model is fast or slow), Slack (a recording HTTP receiver) and the Kubernetes API
 (``tests/support/kube_api.py``, with the compiled launcher Role as the token's only permissions).
@@ -160,8 +160,9 @@ def _compiled_object(graph, kind: str, name: str) -> dict[str, Any]:
 
 
 def _start_trigger(graph, workdir: Path, kube_url: str) -> tuple[subprocess.Popen, str, Path]:
-    """The compiled retrain trigger: its script and run templates from the compiled ConfigMaps, its
-    command line from the compiled Deployment (port and template directory moved to the test's)."""
+    """The compiled retrain trigger: its script, run templates and routes from the compiled ConfigMaps,
+    its command line from the compiled Deployment (port, template directory and routes file moved to
+    the test's: the file where the compiled mount puts the ConfigMap's key)."""
     scripts = _compiled_object(graph, "ConfigMap", "mlops-scripts")["data"]
     (workdir / "launcher.py").write_text(scripts["launcher.py"])
     templates = workdir / "templates"
@@ -173,12 +174,19 @@ def _start_trigger(graph, workdir: Path, kube_url: str) -> tuple[subprocess.Pope
     (account / "token").write_text(TOKEN)
     (account / "namespace").write_text(NAMESPACE)
     deployment = _compiled_object(graph, "Deployment", "mlops-retrain-trigger")
-    command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
-    routes = command[command.index("--routes") + 1]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"]
+    mount = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "routes")
+    volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "routes")
+    routes_dir = workdir / "routes"
+    routes_dir.mkdir()
+    for key, text in _compiled_object(graph, "ConfigMap", volume["configMap"]["name"])["data"].items():
+        (routes_dir / key).write_text(text)
+    routes = routes_dir / Path(command[command.index("--routes-file") + 1]).relative_to(mount)
     port = free_port()
     log = workdir / "trigger.log"
     argv = [sys.executable, str(workdir / "launcher.py"), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--templates", str(templates), "--routes", routes]
+            "--templates", str(templates), "--routes-file", str(routes)]
     env = {**os.environ, "MLOPS_KUBE_API": kube_url, "MLOPS_SA_DIR": str(account), "NAMESPACE": NAMESPACE}
     for var in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:  # as the kubelet fills them in
         if "secretKeyRef" in var.get("valueFrom", {}):

@@ -20,6 +20,13 @@ touches it. So this target stores the run template and compiles what starts runs
 - ``triggers.on_alerts``: an AlertmanagerConfig ``retrain-<job>`` routes those alerts to the
   platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way (one per day at
   most while an alert keeps firing: ``repeatInterval`` 24h, and never while a run is active).
+  Which alerts may start which job (the routes) is the ``routes.json`` of the
+  ``mlops-retrain-trigger-routes`` ConfigMap, a file of the webhook's pod (``--routes-file``), not a
+  command-line argument: Linux takes at most ``MAX_ARG_STRLEN`` = 32 pages (131,072 bytes) per
+  argument (``include/uapi/linux/binfmts.h``; a longer one fails the exec with E2BIG and the pod never
+  starts), which the routes passed at about 5,850 endpoints retraining on their drift alerts (audit
+  finding L8). A pod-template annotation holds the routes' hash, so changed routes roll the pod (the
+  webhook reads the file once, at start).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_service_account
-from mlops_infra.compile.naming import physical_name
+from mlops_infra.compile.naming import physical_name, short_hash
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.cron import kubernetes_schedule
@@ -46,6 +53,11 @@ JOB_LABEL = "mlops-infra/training-job"
 TEMPLATE_KEY = "pytorchjob.json"
 TEMPLATE_MOUNT = "/etc/mlops-infra/template"
 TEMPLATES_MOUNT = "/etc/mlops-infra/templates"
+ROUTES_CONFIG = f"{names.RETRAIN_TRIGGER}-routes"
+ROUTES_KEY = "routes.json"
+ROUTES_MOUNT = "/etc/mlops-infra/routes"
+ROUTES_HASH = "mlops-infra/routes-hash"
+"""The retrain trigger's routes: ConfigMap, key, mount and the pod-template annotation of their hash."""
 MANUAL_SCHEDULE = "0 0 1 1 *"
 """Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
 
@@ -179,9 +191,13 @@ def compile_training_accounts(kube: KubeTarget) -> None:
 
 
 def compile_retrain_trigger(kube: KubeTarget) -> None:
-    """Platform part, after the jobs: the webhook Deployment + Service that starts runs on alerts."""
+    """Platform part, after the jobs: the webhook Deployment + Service that starts runs on alerts,
+    with its routes as a file (see the module docstring)."""
     jobs = [j for j in kube.ctx.system.training_jobs if j.triggers.on_alerts]
     routes = {j.name: sorted(j.triggers.on_alerts) for j in jobs}
+    routes_config = kube.add(kube.obj("v1", "ConfigMap", ROUTES_CONFIG, "platform",
+                                      {"data": {ROUTES_KEY: canonical_json(routes)}}),
+                             parent=kube.platform, address="platform", role="retrain-routes")
     sources = [{"configMap": {"items": [{"key": TEMPLATE_KEY, "path": f"{j.name}.json"}],
                               "name": names.item("train", j.name)}} for j in jobs]
     token = {"name": "MLOPS_TRIGGER_TOKEN", "valueFrom": {"secretKeyRef": {
@@ -189,14 +205,18 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
     container = wl.helper_container(
         "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV, token], port=names.TRIGGER_PORT,
         command=["python", f"{scripts.MOUNT}/launcher.py", "serve", "--port", str(names.TRIGGER_PORT),
-                 "--templates", TEMPLATES_MOUNT, "--routes", canonical_json(routes)],
-        mounts=[wl.SCRIPTS_MOUNT, {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True}])
+                 "--templates", TEMPLATES_MOUNT, "--routes-file", f"{ROUTES_MOUNT}/{ROUTES_KEY}"],
+        mounts=[wl.SCRIPTS_MOUNT, {"mountPath": ROUTES_MOUNT, "name": "routes", "readOnly": True},
+                {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True}])
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True,
-                      volumes=[wl.SCRIPTS_VOLUME, {"name": "templates", "projected": {"sources": sources}}])
-    deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs))]
-    deployment = kube.add(wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform",
-                                        runs=("launcher.py",)),
-                          parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
+                      volumes=[wl.SCRIPTS_VOLUME, {"name": "routes", "configMap": {"name": ROUTES_CONFIG}},
+                               {"name": "templates", "projected": {"sources": sources}}])
+    deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs)),
+            routes_config]
+    body = wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform",
+                         runs=("launcher.py",))
+    body["spec"]["template"]["metadata"]["annotations"][ROUTES_HASH] = short_hash(routes)
+    deployment = kube.add(body, parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
     kube.add(wl.service(kube, names.RETRAIN_TRIGGER, "retrain-trigger", names.TRIGGER_PORT, address="platform"),
              parent=kube.platform, address="platform", role="retrain-trigger-service", depends_on=[deployment])
     kube.add(ingress.trigger_policy(kube), parent=kube.platform, address="platform", role="retrain-trigger-ingress")

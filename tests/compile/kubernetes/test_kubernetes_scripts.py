@@ -27,6 +27,7 @@ import pytest
 from mlops_infra.compile.kubernetes.scripts import capture_sink, drift_job, launcher, register_model
 from tests.support import fixtures
 from tests.support.kube_cases import by_kind, graph_of
+from tests.support.prometheus import free_port
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 
@@ -305,3 +306,51 @@ def test_without_a_configured_token_the_trigger_starts_nothing(fake_api, templat
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_trigger_serves_a_routes_file_too_long_for_one_argument(fake_api, template_file, tmp_path):
+    """Audit finding L8: the routes (training job -> alert names) reach the trigger as a file. A
+    table longer than Linux's MAX_ARG_STRLEN (PAGE_SIZE * 32, include/uapi/linux/binfmts.h) cannot be
+    one argument: the exec itself fails with E2BIG, as it did for the compiled ``--routes`` at about
+    5,850 endpoints retraining on drift. ``launcher.py serve --routes-file`` runs here as a process,
+    with that table, and starts a run for the last alert in it."""
+    import errno
+    import os
+    import subprocess
+    import time
+
+    table = {"retrain": [f"drift-of-endpoint-{i:06d}" for i in range(8_000)] + ["fraud-drift"]}
+    text = json.dumps(table)
+    assert len(text.encode()) > 32 * os.sysconf("SC_PAGE_SIZE")
+    argv = [sys.executable, launcher.__file__, "serve", "--host", "127.0.0.1", "--templates", str(tmp_path)]
+    if sys.platform == "linux":
+        with pytest.raises(OSError) as refused:
+            subprocess.Popen([*argv, "--routes", text], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert refused.value.errno == errno.E2BIG
+    routes = tmp_path / "routes.json"
+    routes.write_text(text)
+    port = free_port()
+    env = {**os.environ, "MLOPS_KUBE_API": launcher.API, "MLOPS_SA_DIR": str(tmp_path), "MLOPS_TRIGGER_TOKEN": "tr1gger"}
+    process = subprocess.Popen([*argv, "--port", str(port), "--routes-file", str(routes)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "the trigger did not start"
+                time.sleep(0.05)
+        firing = {"alerts": [{"status": "firing", "labels": {"alertname": "fraud-drift"}}]}
+        request = urllib.request.Request(url + "/v1/alerts/retrain", data=json.dumps(firing).encode(), method="POST",
+                                         headers={"Authorization": "Bearer tr1gger"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response)["launched"] == "retrain-00000"
+        assert fake_api.runs[0]["metadata"]["annotations"]["mlops-infra/launched-by"] == "alert:fraud-drift"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+

@@ -146,7 +146,12 @@ def test_launchers_schedules_and_alert_triggers():
     assert route["receivers"][0]["webhookConfigs"][0]["url"].endswith("/v1/alerts/tabular")
     trigger = named(graph, "Deployment", "mlops-retrain-trigger")["spec"]["template"]["spec"]
     command = trigger["containers"][0]["command"]
-    assert json.loads(command[command.index("--routes") + 1]) == {"tabular": ["ranker-accuracy"]}
+    assert command[command.index("--routes-file") + 1] == "/etc/mlops-infra/routes/routes.json"
+    assert {"mountPath": "/etc/mlops-infra/routes", "name": "routes", "readOnly": True} in trigger["containers"][0][
+        "volumeMounts"]
+    assert {"name": "routes", "configMap": {"name": "mlops-retrain-trigger-routes"}} in trigger["volumes"]
+    routes = named(graph, "ConfigMap", "mlops-retrain-trigger-routes")["data"]["routes.json"]
+    assert json.loads(routes) == {"tabular": ["ranker-accuracy"]}
     sources = trigger["volumes"][-1]["projected"]["sources"]
     assert [s["configMap"]["name"] for s in sources] == ["train-tabular"]
 

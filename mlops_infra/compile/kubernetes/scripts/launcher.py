@@ -7,13 +7,16 @@ Standard library only. Two modes:
         active. Used by the training job's CronJob (schedules, and manual runs with
         ``kubectl create job --from=cronjob/<name>``).
 
-    python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR --routes JSON
+    python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR (--routes-file PATH | --routes JSON)
         An Alertmanager webhook receiver. ``POST /v1/alerts/<job>`` with Alertmanager's webhook
         payload starts a run of ``<job>`` (template ``DIR/<job>.json``) when a *firing* alert in it
         is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200. Every POST
         must carry ``Authorization: Bearer <token>``, the token in ``$MLOPS_TRIGGER_TOKEN`` (from the
         Secret ``mlops-retrain-trigger-token``; Alertmanager sends it: finding C5); otherwise 401, and
-        503 when no token is configured (fail closed).
+        503 when no token is configured (fail closed). The routes (JSON: training job -> alert
+        names) are read once, at start, from ``--routes-file`` (what the compiled Deployment passes:
+        one command-line argument holds at most 131,072 bytes on Linux, ``MAX_ARG_STRLEN``) or, for
+        small tables, from ``--routes``.
 
 The template carries ``metadata.generateName`` and the label ``mlops-infra/training-job``; runs
 are found by that label. A run is active until it has a ``Succeeded`` or ``Failed`` condition, or
@@ -203,12 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (tests: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--templates", required=True)
-    serve.add_argument("--routes", required=True, help="JSON: training job -> alert names")
+    table = serve.add_mutually_exclusive_group(required=True)
+    table.add_argument("--routes-file", help="a file holding the routes: JSON, training job -> alert names")
+    table.add_argument("--routes", help="the routes themselves (JSON), for small tables")
     args = parser.parse_args(argv)
     if args.mode == "launch":
         launch(args.template, args.reason)
         return 0
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.templates, json.loads(args.routes)))
+    if args.routes_file is not None:
+        with open(args.routes_file, encoding="utf-8") as f:
+            routes = json.load(f)
+    else:
+        routes = json.loads(args.routes)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.templates, routes))
     server.serve_forever()
     return 0
 
