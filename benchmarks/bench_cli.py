@@ -42,35 +42,39 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 01:21-02:03 UTC (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 03:30-03:38 UTC on 9ac4f54 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 6979a79 (the tree at that
-stop's start); stdout of ``graph json`` and ``plan --state`` differs from it by design: the rollout
-runner's shipped code changed (f387fba); the speed changes of that stop were checked byte for byte
-with ``cmp`` when they landed:
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is ab22710 (the tree at that
+stop's start). Since 978088f the three role policies that list one ARN per canary endpoint, drift
+monitor or job are widened to fit IAM's quota, so the two trees compile those three policies
+differently, and ``--write-inputs`` writes the prior state from the tree that runs it: whichever tree
+did not write the inputs plans three large policy updates (the two 1,000-endpoint runs show it). The runs
+below use inputs written by 9ac4f54 (``plan --state`` against its own compile, as a user's next
+plan is), and one run uses the older inputs written by ab22710, to show the other side:
 
-- 1,000 endpoints (state 93.1 MiB), 10 rounds, on 3b87655 at 02:03, load 2.0 / 1.2: compose
-  0.301 s; ``state`` 0.446 s (1.49x); ``validate`` 0.255 s (0.84x); the floor line 0.686 s = 2.27x
-  compose, over the 2x target before anything is compiled. ``plan --state`` 1.457 s, 187 MB: 4.80x
-  compose, 0.93x the baseline's 1.546 s (5.14x, 188 MB); ``plan json`` 1.153 s, 209 MB: 3.86x, 1.00x
-  the baseline's 1.149 s (3.83x, 209 MB); ``graph json`` 0.765 s, 183 MB: 2.51x (2.58x in CPU time:
-  its secret check runs on two threads), 0.99x the baseline's 0.768 s (2.55x). None of the three
-  ratio targets is met. The same 10 rounds on 5dad2d6 at 01:21 (load 0.3 / 0.9) printed 0.94x,
-  1.00x and 0.99x, with compose at 0.332 s (4.73x, 3.79x, 2.46x).
-- 10,000 endpoints (state 923.8 MiB), 1 round, on 3b87655, load 1.0 / 1.0, ``--only plan-state``:
-  compose 5.558 s; ``plan --state`` 14.161 s, 1,250 MB (the 1,500 MB target is met): 2.55x compose,
-  0.94x the baseline's 15.056 s (1,250 MB), one round.
-  The two lines below were measured on 5dad2d6 (the later commits change the state reader's URN
-  check into one method, tests and this docstring; the plan commands they time do not read a state):
-- The first plan's other outputs, ``--only plan-text,plan-markdown,plan-out``, 4 rounds, load 0.9 /
-  1.0: ``plan-text`` 2.179 s, 316 MB, 0.97x the baseline's 2.263 s (317 MB); ``plan-markdown``
-  1.935 s, 214 MB, 0.99x of 1.959 s (215 MB); ``plan-out`` 1.987 s, 316 MB, 0.99x of 1.935 s (316 MB).
-- An A/A run (one tree as both, 6 rounds, load 1.0 / 1.0, ``--only plan-json,graph-json``) printed
-  1.00x and 0.99x: ratios to a baseline within a few percent of 1 are noise. Its compose median was
-  0.363 s, against 0.332 s in the 10-round run ten minutes before, which moved the same commands'
-  "x compose" to 3.53x and 2.35x: the ratio to compose carries the compose's own spread, so compare
-  ratios only within one run. Peak memory is steady from run to run.
+- 1,000 endpoints (state 91.5 MiB, written by 9ac4f54), 10 rounds at 03:30, load 0.4 / 0.9: compose
+  0.318 s; ``state`` 0.473 s (1.46x); ``validate`` 0.289 s (0.89x); the floor line 0.742 s = 2.29x
+  compose, over the 2x target before anything is compiled. ``plan --state`` 1.586 s, 186 MB: 4.82x
+  compose, 0.86x the baseline's 1.825 s (5.69x, 210 MB: it plans the three policy updates);
+  ``plan json`` 1.257 s, 209 MB: 3.82x, 1.00x the baseline's 1.258 s (3.88x); ``graph json`` 0.843 s,
+  182 MB: 2.60x (2.66x in CPU time), 1.02x the baseline's 0.828 s (2.56x). None of the three ratio
+  targets is met.
+- The same 10 rounds of ``plan --state`` on the inputs written by ab22710 (state 93.1 MiB), at 03:33,
+  load 0.8 / 0.9: compose 0.322 s; ``plan --state`` 1.781 s, 211 MB, 5.59x, 1.15x the baseline's
+  1.569 s (4.85x, 187 MB), which plans against its own compile there. Each tree against its own
+  inputs: 4.82x and 4.85x compose, in two runs.
+- 10,000 endpoints (state 908.0 MiB, written by 9ac4f54), 1 round at 03:35, load 0.9 / 1.0, ``--only
+  plan-state``: compose 5.957 s; ``plan --state`` 15.029 s, 1,224 MB (the 1,500 MB target is met):
+  2.52x compose, 0.89x the baseline's 16.932 s (1,466 MB, with the three policy updates, one round).
+- The first plan's other outputs (inputs written by 9ac4f54), 4 rounds at 03:36, load 0.9 / 1.0,
+  ``--only plan-text,plan-markdown,plan-out``: ``plan-text`` 2.200 s, 315 MB, 1.00x the baseline's
+  2.222 s (315 MB); ``plan-markdown`` 1.977 s, 214 MB, 1.02x of 1.943 s (214 MB); ``plan-out``
+  printed 1.21x there (2.341 s against 1.938 s, its widest spread: 2.121-2.474 s), and 1.01x in
+  8 rounds of ``--only plan-out`` at 03:38, load 0.9 / 1.0: 1.953 s, 314 MB, against 1.930 s (316 MB).
+- An A/A run of the stop before (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
+  0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
+  0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
 
     python benchmarks/bench_cli.py [--endpoints 1000] [--runs 6] [--warmup 1] [--baseline TREE]
                                    [--only plan-state,graph-json] [--keep DIR] [--no-bytecode]
