@@ -129,3 +129,36 @@ def quota_warnings(graph: DesiredGraph) -> list[str]:
             out.append(f"{head} Unless the quota of {where} was raised{raised}, `pulumi up` fails partway: check "
                        "it in Service Quotas and request an increase first.")
     return out
+
+
+UNRESERVED_MINIMUM = 100
+"""Lambda keeps this much of an account's concurrency unreserved: "You can reserve up to the
+Unreserved account concurrency value that is shown, minus 100 for functions that don't have reserved
+concurrency" (Lambda Developer Guide, "Configuring reserved concurrency",
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html)."""
+
+
+def reservation_warning(graph: DesiredGraph, prior: Any, concurrent: int, unreserved: int) -> str | None:
+    """A warning when the reserved concurrency this plan adds (each function's
+    ``reservedConcurrentExecutions`` over what the prior state's same function holds) would leave
+    less than :data:`UNRESERVED_MINIMUM` of the account's ``unreserved`` concurrency, read live
+    (``state/aws_live/account.py``): ``PutFunctionConcurrency`` then fails and so does ``pulumi up``.
+    New accounts have reduced concurrency ("New AWS accounts have reduced concurrency and memory
+    quotas", "Lambda quotas"), so the retrain gates' one reserved execution each can fail the first
+    apply. None when nothing more is reserved or it fits."""
+    added = 0
+    for resource in graph.resources:
+        if resource.type != "aws:lambda/function:Function":
+            continue
+        wanted = int(resource.inputs.get("reservedConcurrentExecutions") or 0)
+        before = prior.resources.get(resource.urn) if prior is not None else None
+        held = int((before.inputs.get("reservedConcurrentExecutions") or 0) if before is not None else 0)
+        added += max(0, wanted - held)
+    if not added or unreserved - added >= UNRESERVED_MINIMUM:
+        return None
+    metadata = graph.metadata
+    return (f"AWS quota: this plan reserves {added:,} more concurrent Lambda execution(s) (retrain gates), and "
+            f"account {metadata.get('account')} in {metadata.get('region')} has {unreserved:,} of its {concurrent:,} "
+            f"unreserved; Lambda keeps at least {UNRESERVED_MINIMUM} unreserved, so `pulumi up` fails at "
+            "PutFunctionConcurrency. New AWS accounts have reduced concurrency: request an increase of "
+            "\"Concurrent executions\" in Service Quotas first.")

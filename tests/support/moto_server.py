@@ -95,6 +95,15 @@ Contract:
      patch measures the policy as ``GetPolicy`` returns it, compact JSON, and on refusal leaves it as
      it was.
 
+  11. **Lambda ``GetAccountSettings``.** moto does not implement it. The patch adds its route
+     (``GET /2016-08-19/account-settings``, botocore ``lambda`` ``GetAccountSettings``) answering the
+     ``AccountLimit`` fields the plan reads: ``ConcurrentExecutions`` (moto's own
+     ``MOTO_LAMBDA_CONCURRENCY_QUOTA``, which its ``PutFunctionConcurrency`` already enforces with
+     100 left unreserved; 1,000 when unset, Lambda's default) and ``UnreservedConcurrentExecutions``
+     (that minus every function's reserved concurrency), plus the code-size limits Lambda documents
+     ("Lambda quotas": 75 GB of storage, 250 MB unzipped, 50 MB zipped) and ``AccountUsage``. Set
+     the variable below 101 to play a new account's reduced concurrency.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -120,6 +129,7 @@ import io
 import json
 import logging
 import multiprocessing
+import os
 import re
 import resource
 import socket
@@ -371,6 +381,22 @@ def _add_permission_measures(original: Any) -> Any:
     return add_permission
 
 
+ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
+"""Patch 11: the route of Lambda ``GetAccountSettings`` (botocore ``requestUri`` ``/2016-08-19/account-settings/``)."""
+
+
+def _get_account_settings(self: Any) -> Any:
+    functions = list(self.backend.list_functions())
+    concurrency = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA") or 1000)
+    reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
+    body = {"AccountLimit": {"TotalCodeSize": 75 * 1024**3, "CodeSizeUnzipped": 250 * 1024**2,
+                             "CodeSizeZipped": 50 * 1024**2, "ConcurrentExecutions": concurrency,
+                             "UnreservedConcurrentExecutions": concurrency - reserved},
+            "AccountUsage": {"TotalCodeSize": sum(int(getattr(fn, "code_size", 0) or 0) for fn in functions),
+                             "FunctionCount": len(functions)}}
+    return 200, {}, json.dumps(body)
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
@@ -405,6 +431,13 @@ def _apply_patches() -> None:
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
     _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
     SageMakerModelBackend.add_tags = _add_tags_overwrites
+    import moto.awslambda.urls as lambda_urls
+    from moto.awslambda.responses import LambdaResponse
+
+    _saved.append((LambdaResponse, "get_account_settings", LambdaResponse.__dict__.get("get_account_settings")))
+    LambdaResponse.get_account_settings = _get_account_settings
+    if ACCOUNT_SETTINGS_PATH not in lambda_urls.url_paths:
+        lambda_urls.url_paths[ACCOUNT_SETTINGS_PATH] = LambdaResponse.dispatch
     original = LambdaBackend.add_permission
     _saved.append((LambdaBackend, "add_permission", original))
     LambdaBackend.add_permission = _add_permission_measures(original)

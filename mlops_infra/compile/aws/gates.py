@@ -16,7 +16,8 @@ Contract of :func:`add_gate` (one per training job with triggers), under the job
   ("Lambda quotas"). In such an account ``PutFunctionConcurrency`` refuses even 1 ("decreases
   account's UnreservedConcurrentExecution below its minimum value of [...]"), and the first
   ``pulumi up`` of a system with a triggered training job fails until the account's concurrency is
-  raised. The plan does not read the account's concurrency (not checked here; docs/compile-aws.md).
+  raised. ``plan --refresh`` reads the account's concurrency and warns first
+  (``cli/commands/plan.account_preflight``, ``plan/quotas.reservation_warning``).
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
 Scheduler needs no resource policy on the function for that); alarm rules invoke it through a
 ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` scoped to the rule.
