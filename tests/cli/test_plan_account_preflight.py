@@ -11,9 +11,7 @@ state already holds adds nothing, and an unreadable account says the check was n
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import botocore.exceptions
@@ -24,7 +22,7 @@ from mlops_infra.compile import compile_system
 from mlops_infra.plan.quotas import UNRESERVED_MINIMUM, reservation_warning
 from mlops_infra.spec import load_system
 from mlops_infra.state.model import PriorState, StateResource
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import client, handler_zip, reset, running_moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -53,11 +51,6 @@ def test_the_warning_counts_only_what_the_plan_adds() -> None:
     assert reservation_warning(graph, held, 50, 50) is None  # already reserved: nothing more to reserve
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("h.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
 
 
 def test_the_moto_server_answers_get_account_settings_and_refuses_what_lambda_refuses(monkeypatch) -> None:
@@ -68,7 +61,7 @@ def test_the_moto_server_answers_get_account_settings_and_refuses_what_lambda_re
         assert (limit["ConcurrentExecutions"], limit["UnreservedConcurrentExecutions"]) == (1000, 1000)
         role = client("iam", url).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam.create_function(FunctionName="f", Runtime="python3.12", Role=role, Handler="h.handler",
-                            Code={"ZipFile": _zip()})
+                            Code={"ZipFile": handler_zip()})
         lam.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=3)
         assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 997
         monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "50")  # a new account's reduced concurrency

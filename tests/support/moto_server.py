@@ -137,6 +137,7 @@ import threading
 import time
 import traceback
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -656,6 +657,15 @@ def moto_server_process(seed: Callable[[], Any] | None = None, *, keep_alive: bo
                 end()
                 child.join(timeout=5)
         mine.close()
+
+
+def handler_zip() -> bytes:
+    """A Lambda code archive of one module, ``h.py``, whose ``handler`` returns None: what
+    ``CreateFunction`` needs on the moto server (which never runs it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
 
 
 def reset(endpoint_url: str) -> None:

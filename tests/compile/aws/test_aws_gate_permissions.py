@@ -12,10 +12,8 @@ here; the permission's inputs are pulumi_aws's; a job with few alerts keeps one 
 from __future__ import annotations
 
 import fnmatch
-import io
 import json
 import sys
-import zipfile
 from typing import Any
 
 import botocore.exceptions
@@ -28,7 +26,7 @@ from mlops_infra.graph import DesiredGraph, is_ref
 from mlops_infra.spec import parse_system
 from tests.compile.aws.cases import REPO, compiled, of_type
 from tests.compile.aws.pulumi_schema import check_inputs
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import client, handler_zip, reset, running_moto_server
 
 REGION, ACCOUNT = "eu-west-1", "222222222222"
 ALERTS = 60
@@ -76,11 +74,6 @@ def per_rule_graph() -> DesiredGraph:
         gates.POLICY_BUDGET = saved
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("h.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
 
 
 def _function(url: str, name: str) -> Any:
@@ -88,7 +81,7 @@ def _function(url: str, name: str) -> Any:
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = client("lambda", url, REGION)
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="h.handler",
-                        Code={"ZipFile": _zip()})
+                        Code={"ZipFile": handler_zip()})
     return lam
 
 

@@ -31,7 +31,7 @@ from mlops_infra.graph import DesiredGraph, is_ref
 from mlops_infra.spec import parse_system
 from tests.compile.aws import cases
 from tests.compile.aws.cases import CASES, REPO, compile_text, compiled, of_type
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import client, handler_zip, reset, running_moto_server
 
 REGION = "eu-west-1"
 ENDPOINTS = 120
@@ -286,7 +286,7 @@ def test_the_arns_refs_resolve_to_are_spelled_as_aws_writes_them() -> None:
                 {"name": "bench-platform-prod-retrain-x"},
                 client("lambda", url, REGION).create_function(
                     FunctionName="bench-platform-prod-retrain-x", Runtime="python3.12", Role=role_arn,
-                    Handler="h.handler", Code={"ZipFile": _zip()})["FunctionArn"]),
+                    Handler="h.handler", Code={"ZipFile": handler_zip()})["FunctionArn"]),
         }
         key = client("kms", url, REGION).create_key()["KeyMetadata"]["Arn"]
     for type_, (inputs, arn) in made.items():
@@ -295,14 +295,6 @@ def test_the_arns_refs_resolve_to_are_spelled_as_aws_writes_them() -> None:
     assert not exact and len(spelled) == len(key) and spelled.rsplit("/", 1)[0] == key.rsplit("/", 1)[0]
 
 
-def _zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("h.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
 
 
 # -- a policy that cannot fit ------------------------------------------------------------------------
