@@ -152,6 +152,8 @@ _ML_INSTANCE = re.compile(r"^ml\.[a-z0-9-]+\.[0-9]*[a-z0-9]+$")
 _lock = threading.Lock()
 _users = 0
 _saved: list[tuple[type, str, Any]] = []
+_routes: list[tuple[dict[str, Any], str]] = []
+"""Routes the patches added to a moto ``urls`` module (patch 11), removed with the patches."""
 
 
 def _accept_modern_instance_types(original: Any) -> Any:
@@ -439,6 +441,7 @@ def _apply_patches() -> None:
     LambdaResponse.get_account_settings = _get_account_settings
     if ACCOUNT_SETTINGS_PATH not in lambda_urls.url_paths:
         lambda_urls.url_paths[ACCOUNT_SETTINGS_PATH] = LambdaResponse.dispatch
+        _routes.append((lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH))
     original = LambdaBackend.add_permission
     _saved.append((LambdaBackend, "add_permission", original))
     LambdaBackend.add_permission = _add_permission_measures(original)
@@ -455,6 +458,9 @@ def _remove_patches() -> None:
             delattr(owner, name)
         else:
             setattr(owner, name, original)
+    while _routes:
+        paths, path = _routes.pop()
+        paths.pop(path, None)
     _action_names.clear()  # classes changed (patch 6)
 
 
