@@ -174,6 +174,26 @@ def _resource_part(text: str) -> int:
     return at + 1
 
 
+def _collapsed(statement: dict[str, Any], groups: list[str | None], pattern: Any) -> dict[str, Any]:
+    """``statement`` with each group of two or more of its resources (``groups``: one key per resource,
+    None for a resource in no group) replaced, where its first member was, by ``pattern(key,
+    members)``; a resource text already placed is not repeated; other resources unchanged."""
+    members: dict[str, list[Any]] = {}
+    for item, group in zip(statement["Resource"], groups, strict=True):
+        if group is not None:
+            members.setdefault(group, []).append(item)
+    resources: list[Any] = []
+    placed: set[str] = set()
+    for item, group in zip(statement["Resource"], groups, strict=True):
+        text = item if group is None or len(members[group]) < 2 else pattern(group, members[group])
+        if not isinstance(text, str):
+            resources.append(text)
+        elif text not in placed:
+            resources.append(text)
+            placed.add(text)
+    return {**statement, "Resource": resources}
+
+
 def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
     """``statement`` with each group of two or more of its resources whose ARNs name this environment's
     resources of one kind (the same text up to the environment's name prefix, found in the ARN's
@@ -189,22 +209,7 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
             text = known[0] if known and known[1] else None
         at = -1 if text is None else text.find(prefix, _resource_part(text))
         scopes.append(None if text is None or at < 0 else text[:at + len(prefix)] + "*")
-    members: dict[str, int] = {}
-    for scope in scopes:
-        if scope is not None:
-            members[scope] = members.get(scope, 0) + 1
-    resources: list[Any] = []
-    placed: set[str] = set()
-    for item, scope in zip(statement["Resource"], scopes, strict=True):
-        if scope is None or members[scope] < 2:
-            if not (isinstance(item, str) and item in placed):
-                resources.append(item)
-                if isinstance(item, str):
-                    placed.add(item)
-        elif scope not in placed:
-            resources.append(scope)
-            placed.add(scope)
-    return {**statement, "Resource": resources}
+    return _collapsed(statement, scopes, lambda scope, _: scope)
 
 
 IMAGE_READ_ACTIONS = frozenset({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages",
@@ -220,25 +225,12 @@ def widened_images(statement: dict[str, Any]) -> dict[str, Any]:
     (:data:`IMAGE_READ_ACTIONS`); any other statement unchanged (module contract)."""
     if not set(statement["Action"]) <= IMAGE_READ_ACTIONS:
         return statement
-    groups: dict[str, list[str]] = {}
-    for item in statement["Resource"]:
-        if isinstance(item, str) and item.startswith("arn:") and ":ecr:" in item:
-            head, _, name = item.partition(":repository/")
-            if name:
-                groups.setdefault(f"{head}:repository/", []).append(name)
-    resources: list[Any] = []
-    placed: set[str] = set()
+    heads: list[str | None] = []
     for item in statement["Resource"]:
         head, _, name = item.partition(":repository/") if isinstance(item, str) else ("", "", "")
-        names = groups.get(f"{head}:repository/", []) if name else []
-        if len(names) < 2:
-            resources.append(item)
-            continue
-        pattern = f"{head}:repository/{common_prefix(names)}*"
-        if pattern not in placed:
-            resources.append(pattern)
-            placed.add(pattern)
-    return {**statement, "Resource": resources}
+        heads.append(f"{head}:repository/" if name and head.startswith("arn:") and ":ecr:" in head else None)
+    return _collapsed(statement, heads, lambda head, items: head + common_prefix(
+        [item.partition(":repository/")[2] for item in items]) + "*")
 
 
 def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
