@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from mlops_infra.compile.aws import arns, iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
@@ -87,9 +88,16 @@ def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, pa
 
 def allow_rule(aws: AwsContext, logical: str, function: str, rule: str, *, parent: str, address: str) -> str:
     """The permission letting EventBridge rule ``rule`` invoke the gate."""
+    return _permission(aws, logical, function, ref(rule, "arn"), {}, parent=parent, address=address)
+
+
+def _permission(aws: AwsContext, logical: str, function: str, source: Any, scope: dict[str, str], *, parent: str,
+                address: str) -> str:
+    """A ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` from ``source`` (an ARN, a
+    ref or a pattern), with ``scope`` (e.g. ``sourceAccount``) beside it."""
     return aws.add(PERMISSION, f"{logical}-invoke", {
         "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "events.amazonaws.com",
-        "sourceArn": ref(rule, "arn"), "statementId": statement_id(logical),
+        "sourceArn": source, **scope, "statementId": statement_id(logical),
     }, parent=parent, address=address, role="function-permission",
         options=ResourceOptions(delete_before_replace=True))
 
@@ -130,9 +138,5 @@ def allow_rules(aws: AwsContext, logical: str, function: str, names: list[str], 
                 address: str) -> str:
     """One permission letting every EventBridge rule of ``names`` invoke the gate, through
     :func:`rules_pattern` (module contract)."""
-    pattern = rules_pattern(aws, names, prefix)
-    return aws.add(PERMISSION, f"{logical}-invoke", {
-        "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "events.amazonaws.com",
-        "sourceArn": pattern, "sourceAccount": aws.account, "statementId": statement_id(logical),
-    }, parent=parent, address=address, role="function-permission",
-        options=ResourceOptions(delete_before_replace=True))
+    return _permission(aws, logical, function, rules_pattern(aws, names, prefix), {"sourceAccount": aws.account},
+                       parent=parent, address=address)
