@@ -87,6 +87,18 @@ def _reserved_concurrency(resources: _Resources) -> int:
                for r in resources.of("aws:lambda/function:Function"))
 
 
+def reserves_concurrency(graph: DesiredGraph) -> bool:
+    """Whether any function of ``graph`` reserves concurrency (what :func:`reservation_warning` is about)."""
+    return _reserved_concurrency(_Resources(graph)) > 0
+
+
+UNRESERVED_MINIMUM = 100
+"""Lambda keeps this much of an account's concurrency unreserved: "You can reserve up to the
+Unreserved account concurrency value that is shown, minus 100 for functions that don't have reserved
+concurrency" (Lambda Developer Guide, "Configuring reserved concurrency",
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html)."""
+
+
 QUOTAS: tuple[Quota, ...] = (
     Quota("IAM roles", _of_type("aws:iam/role:Role"), lambda region: 1_000, 5_000,
           'IAM User Guide, "IAM and AWS STS quotas": roles in an AWS account', regional=False),
@@ -98,7 +110,7 @@ QUOTAS: tuple[Quota, ...] = (
     Quota("EventBridge rules on the default event bus", _rules_on_default_bus,
           lambda region: 100 if region in ("af-south-1", "eu-south-1") else 300, None,
           '"Amazon EventBridge quotas": rules per event bus'),
-    Quota("reserved Lambda concurrency", _reserved_concurrency, lambda region: 900, None,
+    Quota("reserved Lambda concurrency", _reserved_concurrency, lambda region: 1_000 - UNRESERVED_MINIMUM, None,
           "Lambda API reference, PutFunctionConcurrency: an account's 1,000 concurrent executions by default, "
           "at least 100 of them left unreserved"),
 )
@@ -129,13 +141,6 @@ def quota_warnings(graph: DesiredGraph) -> list[str]:
             out.append(f"{head} Unless the quota of {where} was raised{raised}, `pulumi up` fails partway: check "
                        "it in Service Quotas and request an increase first.")
     return out
-
-
-UNRESERVED_MINIMUM = 100
-"""Lambda keeps this much of an account's concurrency unreserved: "You can reserve up to the
-Unreserved account concurrency value that is shown, minus 100 for functions that don't have reserved
-concurrency" (Lambda Developer Guide, "Configuring reserved concurrency",
-https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html)."""
 
 
 def reservation_warning(graph: DesiredGraph, prior: Any, concurrent: int, unreserved: int) -> str | None:

@@ -326,10 +326,9 @@ def account_preflight(graph: Any, prior: PriorState, region: str) -> list[str]:
     """With ``--refresh`` on AWS: the account's Lambda concurrency against what the plan reserves
     (:func:`mlops_infra.plan.quotas.reservation_warning`); a warning when the read fails, never an
     error (the plan stands without it). Only when the graph reserves concurrency at all."""
-    from mlops_infra.plan.quotas import reservation_warning
+    from mlops_infra.plan.quotas import reservation_warning, reserves_concurrency
 
-    if not any(r.type == "aws:lambda/function:Function" and r.inputs.get("reservedConcurrentExecutions")
-               for r in graph.resources):
+    if not reserves_concurrency(graph):
         return []
     from botocore.exceptions import BotoCoreError, ClientError
 
