@@ -42,7 +42,7 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_service_account
-from mlops_infra.compile.naming import physical_name, short_hash
+from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.cron import kubernetes_schedule
@@ -195,8 +195,8 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
     with its routes as a file (see the module docstring)."""
     jobs = [j for j in kube.ctx.system.training_jobs if j.triggers.on_alerts]
     routes = {j.name: sorted(j.triggers.on_alerts) for j in jobs}
-    routes_config = kube.add(kube.obj("v1", "ConfigMap", ROUTES_CONFIG, "platform",
-                                      {"data": {ROUTES_KEY: canonical_json(routes)}}),
+    routes_text = canonical_json(routes)
+    routes_config = kube.add(kube.obj("v1", "ConfigMap", ROUTES_CONFIG, "platform", {"data": {ROUTES_KEY: routes_text}}),
                              parent=kube.platform, address="platform", role="retrain-routes")
     sources = [{"configMap": {"items": [{"key": TEMPLATE_KEY, "path": f"{j.name}.json"}],
                               "name": names.item("train", j.name)}} for j in jobs]
@@ -213,10 +213,9 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
                                {"name": "templates", "projected": {"sources": sources}}])
     deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs)),
             routes_config]
-    body = wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform",
-                         runs=("launcher.py",))
-    body["spec"]["template"]["metadata"]["annotations"][ROUTES_HASH] = short_hash(routes)
-    deployment = kube.add(body, parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
+    deployment = kube.add(wl.deployment(kube, names.RETRAIN_TRIGGER, "retrain-trigger", pod, address="platform",
+                                        runs=("launcher.py",), reads={ROUTES_HASH: routes_text}),
+                          parent=kube.platform, address="platform", role="retrain-trigger", depends_on=deps)
     kube.add(wl.service(kube, names.RETRAIN_TRIGGER, "retrain-trigger", names.TRIGGER_PORT, address="platform"),
              parent=kube.platform, address="platform", role="retrain-trigger-service", depends_on=[deployment])
     kube.add(ingress.trigger_policy(kube), parent=kube.platform, address="platform", role="retrain-trigger-ingress")

@@ -63,18 +63,22 @@ def pod_spec(service_account: str, containers: list[dict[str, Any]], *, volumes:
 
 
 def deployment(kube: KubeTarget, name: str, app: str, pod: dict[str, Any], *, address: str,
-               strategy: str = "RollingUpdate", replicas: int = 1, runs: tuple[str, ...] = ()) -> dict[str, Any]:
+               strategy: str = "RollingUpdate", replicas: int = 1, runs: tuple[str, ...] = (),
+               reads: dict[str, str] | None = None) -> dict[str, Any]:
     """A Deployment of ``pod`` selected by the stable app labels.
 
     ``runs`` names the helper scripts the pod runs: their hash is a pod-template annotation, so a
     changed script rolls the pods (a mounted ConfigMap changes under a running process otherwise).
+    ``reads`` does the same for other files the pod reads once at start: annotation -> the file's text,
+    whose hash the annotation holds.
     """
     match = lbl.selector(kube.ctx, app)
     template_labels = {**lbl.labels(kube.ctx, address), **match}
     template: dict[str, Any] = {"metadata": {"labels": dict(sorted(template_labels.items()))}, "spec": pod}
-    if runs:
-        digest = short_hash({name: scripts.source(name) for name in runs})
-        template["metadata"]["annotations"] = {SCRIPTS_HASH: digest}
+    annotations = {SCRIPTS_HASH: short_hash({name: scripts.source(name) for name in runs})} if runs else {}
+    annotations.update((key, short_hash(text)) for key, text in (reads or {}).items())
+    if annotations:
+        template["metadata"]["annotations"] = annotations
     spec = {"replicas": replicas, "selector": {"matchLabels": match}, "strategy": {"type": strategy},
             "template": template}
     return kube.obj("apps/v1", "Deployment", name, address, {"spec": spec}, **match)
