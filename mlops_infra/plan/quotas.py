@@ -1,8 +1,8 @@
 """AWS account quotas an environment's graph alone would pass: one plan warning each, before apply.
 
 A spec can be valid and every resource well-formed, and still not fit the AWS account: an account
-holds at most so many IAM roles, SageMaker pipelines, scalable targets, EventBridge rules, and so
-much reserved Lambda concurrency. ``pulumi up`` then stops partway, at the resource that passes the
+holds at most so many IAM roles, SageMaker pipelines, scalable targets and EventBridge rules.
+``pulumi up`` then stops partway, at the resource that passes the
 quota, with the stack half applied. The plan says so first.
 
 Contract:
@@ -30,11 +30,6 @@ Quotas (for a new account, per account and Region unless said):
 - EventBridge rules on an event bus: 300, adjustable; 100 in af-south-1 and eu-south-1 ("Amazon
   EventBridge quotas", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html).
   Rules without ``eventBusName`` are on the default bus.
-- Lambda reserved concurrency: the account's concurrency is 1,000 by default, and
-  ``PutFunctionConcurrency`` keeps at least 100 of it unreserved ("as long as you leave at least 100
-  simultaneous executions unreserved", Lambda API reference, PutFunctionConcurrency,
-  https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html), so at most 900
-  may be reserved; the account's concurrency can be raised.
 """
 
 from __future__ import annotations
@@ -82,23 +77,6 @@ def _rules_on_default_bus(resources: _Resources) -> int:
                for r in resources.of("aws:cloudwatch/eventRule:EventRule"))
 
 
-def _reserved_concurrency(resources: _Resources) -> int:
-    return sum(int(r.inputs.get("reservedConcurrentExecutions") or 0)
-               for r in resources.of("aws:lambda/function:Function"))
-
-
-def reserves_concurrency(graph: DesiredGraph) -> bool:
-    """Whether any function of ``graph`` reserves concurrency (what :func:`reservation_warning` is about)."""
-    return _reserved_concurrency(_Resources(graph)) > 0
-
-
-UNRESERVED_MINIMUM = 100
-"""Lambda keeps this much of an account's concurrency unreserved: "You can reserve up to the
-Unreserved account concurrency value that is shown, minus 100 for functions that don't have reserved
-concurrency" (Lambda Developer Guide, "Configuring reserved concurrency",
-https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html)."""
-
-
 QUOTAS: tuple[Quota, ...] = (
     Quota("IAM roles", _of_type("aws:iam/role:Role"), lambda region: 1_000, 5_000,
           'IAM User Guide, "IAM and AWS STS quotas": roles in an AWS account', regional=False),
@@ -110,9 +88,6 @@ QUOTAS: tuple[Quota, ...] = (
     Quota("EventBridge rules on the default event bus", _rules_on_default_bus,
           lambda region: 100 if region in ("af-south-1", "eu-south-1") else 300, None,
           '"Amazon EventBridge quotas": rules per event bus'),
-    Quota("reserved Lambda concurrency", _reserved_concurrency, lambda region: 1_000 - UNRESERVED_MINIMUM, None,
-          "Lambda API reference, PutFunctionConcurrency: an account's 1,000 concurrent executions by default, "
-          "at least 100 of them left unreserved"),
 )
 """The quotas checked, in the order their warnings are given (module contract)."""
 
@@ -142,28 +117,3 @@ def quota_warnings(graph: DesiredGraph) -> list[str]:
                        "it in Service Quotas and request an increase first.")
     return out
 
-
-def reservation_warning(graph: DesiredGraph, prior: Any, concurrent: int, unreserved: int) -> str | None:
-    """A warning when the reserved concurrency this plan adds (each function's
-    ``reservedConcurrentExecutions`` over what the prior state's same function holds) would leave
-    less than :data:`UNRESERVED_MINIMUM` of the account's ``unreserved`` concurrency, read live
-    (``state/aws_live/account.py``): ``PutFunctionConcurrency`` then fails and so does ``pulumi up``.
-    New accounts have reduced concurrency ("New AWS accounts have reduced concurrency and memory
-    quotas", "Lambda quotas"), so the retrain gates' one reserved execution each can fail the first
-    apply. None when nothing more is reserved or it fits."""
-    added = 0
-    for resource in graph.resources:
-        if resource.type != "aws:lambda/function:Function":
-            continue
-        wanted = int(resource.inputs.get("reservedConcurrentExecutions") or 0)
-        before = prior.resources.get(resource.urn) if prior is not None else None
-        held = int((before.inputs.get("reservedConcurrentExecutions") or 0) if before is not None else 0)
-        added += max(0, wanted - held)
-    if not added or unreserved - added >= UNRESERVED_MINIMUM:
-        return None
-    metadata = graph.metadata
-    return (f"AWS quota: this plan reserves {added:,} more concurrent Lambda execution(s) (retrain gates), and "
-            f"account {metadata.get('account')} in {metadata.get('region')} has {unreserved:,} of its {concurrent:,} "
-            f"unreserved; Lambda keeps at least {UNRESERVED_MINIMUM} unreserved, so `pulumi up` fails at "
-            "PutFunctionConcurrency. New AWS accounts have reduced concurrency: request an increase of "
-            "\"Concurrent executions\" in Service Quotas first.")

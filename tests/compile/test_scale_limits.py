@@ -410,24 +410,6 @@ def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     assert len(of_type(bench(QUOTA_SIZE, "prod"), "aws:cloudwatch/metricAlarm:MetricAlarm")) == 2 * QUOTA_SIZE
 
 
-RESERVED = Quota("reserved-concurrency", "aws:lambda/function:Function", 900,
-                 "Lambda PutFunctionConcurrency: reserve 'as long as you leave at least 100 simultaneous executions "
-                 "unreserved' (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html) of the "
-                 "account's 1,000 by default (moto put_function_concurrency with MOTO_LAMBDA_CONCURRENCY_QUOTA: "
-                 "'...decreases account's UnreservedConcurrentExecution below its minimum value of [100]')")
-
-
-def _reserved(graph: DesiredGraph) -> int:
-    return sum(r.inputs.get("reservedConcurrentExecutions") or 0 for r in of_type(graph, RESERVED.type_))
-
-
-def test_reserved_concurrency_leaves_the_unreserved_minimum() -> None:
-    """:data:`RESERVED`: each retrain gate reserves 1, so 100 at 1,000 endpoints fit the 900."""
-    reserved = _reserved(bench(QUOTA_SIZE, "prod"))
-    assert reserved == QUOTA_SIZE // 10
-    assert reserved <= RESERVED.default
-
-
 def _jobs(count: int) -> str:
     """The 10-endpoint benchmark system with ``count`` training jobs, each registering its own model."""
     doc = yaml.load(_generate(10), Loader=yaml.CSafeLoader)
@@ -438,13 +420,19 @@ def _jobs(count: int) -> str:
     return yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False)
 
 
-def test_reserved_concurrency_past_the_unreserved_minimum_is_warned_at_plan() -> None:
-    """L9: 901 training jobs (9,010 endpoints of the benchmark's shape, so the 10,000 of
-    :data:`LARGEST`) reserve 901, past the 900 a default account can reserve; the plan warns. One gate
-    for all jobs would remove the need (compile/aws/gates.py)."""
-    graph = compile_doc(_jobs(901), "prod")
-    assert graph is not None
-    _warned(RESERVED, _reserved(graph), graph)
+def test_no_function_reserves_concurrency_at_any_size() -> None:
+    """L9, fixed: Lambda lets an account reserve all but 100 of its concurrency ("as long as you leave
+    at least 100 simultaneous executions unreserved", PutFunctionConcurrency,
+    https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html), 900 of a default
+    account's 1,000 and none of a new account's reduced one. Each retrain gate reserved 1, so 901
+    training jobs (9,010 endpoints of the benchmark's shape) passed the 900, and one job failed the
+    first apply in a new account. The gates now start one run through an idempotent
+    ``StartPipelineExecution`` (compile/aws/retrain_gate.py) and no function reserves any."""
+    for graph in (compile_doc(_jobs(901), "prod"), bench(QUOTA_SIZE, "prod")):
+        assert graph is not None
+        functions = of_type(graph, "aws:lambda/function:Function")
+        assert len(functions) > QUOTA_SIZE // 10
+        assert [f.urn for f in functions if "reservedConcurrentExecutions" in f.inputs] == []
 
 
 # --- lists a user lengthens (reference example) ---------------------------------------------------

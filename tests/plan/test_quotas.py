@@ -1,8 +1,7 @@
 """The plan warns about the AWS account quotas an environment's graph alone passes (plan/quotas.py).
 
-Each quota at its default and one past it, with what each counts (the default event bus only, the
-reserved concurrency of functions); the region where a quota differs; the maximum past which only a
-split helps; Kubernetes graphs and the examples get none; and the user's path: ``plan`` of a
+Each quota at its default and one past it, with what each counts (the default event bus only); the
+region where a quota differs; the maximum past which only a split helps; Kubernetes graphs and the examples get none; and the user's path: ``plan`` of a
 generated system of 460 endpoints (2.2 IAM roles and 1.1 SageMaker pipelines per endpoint) shows the
 two warnings in text and JSON, while the reference stays quiet.
 """
@@ -73,21 +72,11 @@ def test_only_rules_on_the_default_bus_count() -> None:
     assert "needs 305 EventBridge rules" in warning
 
 
-def test_reserved_concurrency_is_summed_and_900_may_be_reserved() -> None:
-    function = "aws:lambda/function:Function"
-    assert quota_warnings(_graph(_many(function, 300, reservedConcurrentExecutions=3)
-                                 + _many(function, 50))) == []
-    (warning,) = quota_warnings(_graph(_many(function, 300, reservedConcurrentExecutions=3)
-                                       + _many(function, 1, reservedConcurrentExecutions=1)))
-    assert "needs 901 reserved Lambda concurrency; a new AWS account allows 900" in warning
-
-
 def test_every_quota_is_checked_in_order_and_a_kubernetes_graph_has_none() -> None:
     everything = [item for type_, n in (("aws:iam/role:Role", 1_001), ("aws:sagemaker/pipeline:Pipeline", 501),
                                         ("aws:appautoscaling/target:Target", 501),
                                         ("aws:cloudwatch/eventRule:EventRule", 301))
-                  for item in _many(type_, n)] + _many("aws:lambda/function:Function", 1,
-                                                       reservedConcurrentExecutions=901)
+                  for item in _many(type_, n)]
     warnings = quota_warnings(_graph(everything))
     assert [w.split(" needs ")[1].split("; ")[0].split(" ", 1)[1] for w in warnings] == [q.what for q in QUOTAS]
     assert quota_warnings(_graph(everything, {"cloud": "kubernetes", "namespace": "ml"})) == []

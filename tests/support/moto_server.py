@@ -95,14 +95,23 @@ Contract:
      patch measures the policy as ``GetPolicy`` returns it, compact JSON, and on refusal leaves it as
      it was.
 
-  11. **Lambda ``GetAccountSettings``.** moto does not implement it. The patch adds its route
-     (``GET /2016-08-19/account-settings``, botocore ``lambda`` ``GetAccountSettings``) answering the
-     ``AccountLimit`` fields the plan reads: ``ConcurrentExecutions`` (moto's own
-     ``MOTO_LAMBDA_CONCURRENCY_QUOTA``, which its ``PutFunctionConcurrency`` already enforces with
-     100 left unreserved; 1,000 when unset, Lambda's default) and ``UnreservedConcurrentExecutions``
-     (that minus every function's reserved concurrency), plus the code-size limits Lambda documents
-     ("Lambda quotas": 75 GB of storage, 250 MB unzipped, 50 MB zipped) and ``AccountUsage``. Set
-     the variable below 101 to play a new account's reduced concurrency.
+  11. **``ListPipelineExecutions`` sorts and pages.** moto lists a pipeline's executions in the order
+     they were started, all at once, ignoring ``SortBy``, ``SortOrder`` and ``MaxResults``. AWS sorts
+     by ``SortBy`` ("The default is ``CreatedTime``", botocore ``ListPipelineExecutionsRequest``;
+     ``CreationTime`` or ``PipelineExecutionArn``), in ``SortOrder`` (its default is not documented;
+     the patch takes ``Descending``, newest first, as the console lists them) and returns at most
+     ``MaxResults`` (1-100) with a ``NextToken`` when more remain. The patch does that (the token is
+     an offset; executions started in the same instant keep their starting order); the summaries
+     are moto's own.
+  12. **``StartPipelineExecution`` is idempotent.** moto starts a new execution for every call and
+     only stores the ``ClientRequestToken``. AWS: "A unique, case-sensitive identifier that you
+     provide to ensure the idempotency of the operation. An idempotent operation completes no more
+     than once" (SageMaker API reference, ``StartPipelineExecution``). The patch answers a call whose
+     token an execution of the same pipeline was started with by that execution's ARN, and starts
+     nothing (one lock for the check and the start: concurrent calls with one token start one
+     execution). How long AWS remembers a token, and what it answers the same token with other
+     parameters, is not documented; the patch remembers it as long as the execution exists and
+     ignores the parameters.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -129,7 +138,6 @@ import io
 import json
 import logging
 import multiprocessing
-import os
 import re
 import resource
 import socket
@@ -152,7 +160,6 @@ _ML_INSTANCE = re.compile(r"^ml\.[a-z0-9-]+\.[0-9]*[a-z0-9]+$")
 _lock = threading.Lock()
 _users = 0
 _saved: list[tuple[type, str, Any]] = []
-_routes: list[tuple[dict[str, Any], str]] = []
 """Routes the patches added to a moto ``urls`` module (patch 11), removed with the patches."""
 
 
@@ -384,20 +391,47 @@ def _add_permission_measures(original: Any) -> Any:
     return add_permission
 
 
-ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
-"""Patch 11: the route of Lambda ``GetAccountSettings`` (botocore ``requestUri`` ``/2016-08-19/account-settings/``)."""
+def _list_executions_sorted(self: Any) -> Any:
+    """``ListPipelineExecutions`` that honours ``SortBy``, ``SortOrder``, ``MaxResults`` and
+    ``NextToken`` (patch 11)."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.utils import get_pipeline_from_name
+
+    backend = self.sagemaker_backend
+    name = self._get_param("PipelineName")
+    answer = backend.list_pipeline_executions(name)
+    executions = get_pipeline_from_name(backend.pipelines, name).pipeline_executions
+    by_arn = self._get_param("SortBy") == "PipelineExecutionArn"
+    order = list(executions)
+    summaries = sorted(answer["PipelineExecutionSummaries"],
+                       key=lambda s: ((s["PipelineExecutionArn"],) if by_arn else
+                                      (executions[s["PipelineExecutionArn"]].creation_time,
+                                       order.index(s["PipelineExecutionArn"]))),
+                       reverse=self._get_param("SortOrder") != "Ascending")
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or len(summaries) or 1)
+    answer = {"PipelineExecutionSummaries": summaries[start:start + size]}
+    if start + size < len(summaries):
+        answer["NextToken"] = str(start + size)
+    return ActionResult(answer)
 
 
-def _get_account_settings(self: Any) -> Any:
-    functions = list(self.backend.list_functions())
-    concurrency = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA") or 1000)
-    reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
-    body = {"AccountLimit": {"TotalCodeSize": 75 * 1024**3, "CodeSizeUnzipped": 250 * 1024**2,
-                             "CodeSizeZipped": 50 * 1024**2, "ConcurrentExecutions": concurrency,
-                             "UnreservedConcurrentExecutions": concurrency - reserved},
-            "AccountUsage": {"TotalCodeSize": sum(int(getattr(fn, "code_size", 0) or 0) for fn in functions),
-                             "FunctionCount": len(functions)}}
-    return 200, {}, json.dumps(body)
+_starts = threading.Lock()
+"""Patch 12: the check for an execution with the token and the start are one step."""
+
+
+def _start_once_per_token(original: Any) -> Any:
+    def start_pipeline_execution(self: Any, pipeline_name: str, *args: Any) -> dict[str, str]:
+        from moto.sagemaker.utils import get_pipeline_from_name
+
+        token = args[-1]
+        with _starts:
+            executions = get_pipeline_from_name(self.pipelines, pipeline_name).pipeline_executions
+            for arn, execution in executions.items():
+                if token and execution.client_request_token == token:
+                    return {"PipelineExecutionArn": arn}
+            return original(self, pipeline_name, *args)
+    return start_pipeline_execution
 
 
 def _apply_patches() -> None:
@@ -434,14 +468,11 @@ def _apply_patches() -> None:
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
     _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
     SageMakerModelBackend.add_tags = _add_tags_overwrites
-    import moto.awslambda.urls as lambda_urls
-    from moto.awslambda.responses import LambdaResponse
-
-    _saved.append((LambdaResponse, "get_account_settings", LambdaResponse.__dict__.get("get_account_settings")))
-    LambdaResponse.get_account_settings = _get_account_settings
-    if ACCOUNT_SETTINGS_PATH not in lambda_urls.url_paths:
-        lambda_urls.url_paths[ACCOUNT_SETTINGS_PATH] = LambdaResponse.dispatch
-        _routes.append((lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH))
+    _saved.append((SageMakerResponse, "list_pipeline_executions", SageMakerResponse.list_pipeline_executions))
+    SageMakerResponse.list_pipeline_executions = _list_executions_sorted
+    original = SageMakerModelBackend.start_pipeline_execution
+    _saved.append((SageMakerModelBackend, "start_pipeline_execution", original))
+    SageMakerModelBackend.start_pipeline_execution = _start_once_per_token(original)
     original = LambdaBackend.add_permission
     _saved.append((LambdaBackend, "add_permission", original))
     LambdaBackend.add_permission = _add_permission_measures(original)
@@ -458,9 +489,6 @@ def _remove_patches() -> None:
             delattr(owner, name)
         else:
             setattr(owner, name, original)
-    while _routes:
-        paths, path = _routes.pop()
-        paths.pop(path, None)
     _action_names.clear()  # classes changed (patch 6)
 
 

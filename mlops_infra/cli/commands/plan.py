@@ -318,29 +318,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
-    warnings = account_preflight(graph, prior, region)
-    return live, find_drift(prior, live, left=left_alone(graph)), warnings  # make_plan warns about failed reads
-
-
-def account_preflight(graph: Any, prior: PriorState, region: str) -> list[str]:
-    """With ``--refresh`` on AWS: the account's Lambda concurrency against what the plan reserves
-    (:func:`mlops_infra.plan.quotas.reservation_warning`); a warning when the read fails, never an
-    error (the plan stands without it). Only when the graph reserves concurrency at all."""
-    from mlops_infra.plan.quotas import reservation_warning, reserves_concurrency
-
-    if not reserves_concurrency(graph):
-        return []
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from mlops_infra.state.aws_live.account import lambda_concurrency
-
-    try:
-        concurrent, unreserved = lambda_concurrency(region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    except (BotoCoreError, ClientError) as exc:
-        return [f"account preflight: could not read the Lambda account settings in {region} ({type(exc).__name__}); "
-                "the concurrency the retrain gates reserve was not checked against the account"]
-    warning = reservation_warning(graph, prior, concurrent, unreserved)
-    return [warning] if warning else []
+    return live, find_drift(prior, live, left=left_alone(graph)), []  # make_plan warns about reads that failed
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,

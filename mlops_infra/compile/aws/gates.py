@@ -4,20 +4,22 @@ the Kubernetes target (its launcher skips while a run is active).
 
 Contract of :func:`add_gate` (one per training job with triggers), under the job's component:
 - a log group ``/aws/lambda/<function>`` (30 days), a role for ``lambda.amazonaws.com`` allowing
-  exactly ``sagemaker:ListPipelineExecutions`` and ``sagemaker:StartPipelineExecution`` on the job's
-  pipeline and writing its own logs;
+  exactly ``sagemaker:DescribePipeline``, ``sagemaker:ListPipelineExecutions`` and
+  ``sagemaker:StartPipelineExecution`` on the job's pipeline and writing its own logs;
 - the function (python3.12, arm64, ``retrain_gate.handler``, the source of :mod:`retrain_gate`) with
-  ``PIPELINE_NAME`` and ``reservedConcurrentExecutions: 1``: Lambda then runs at most one invocation
-  at a time ("Configuring reserved concurrency",
-  https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so the check and the
-  start of two triggers never interleave. A reservation needs room: Lambda keeps part of the
-  account's concurrency unreserved ("You can reserve up to the Unreserved account concurrency value
-  that is shown, minus 100"), and "New AWS accounts have reduced concurrency and memory quotas"
-  ("Lambda quotas"). In such an account ``PutFunctionConcurrency`` refuses even 1 ("decreases
-  account's UnreservedConcurrentExecution below its minimum value of [...]"), and the first
-  ``pulumi up`` of a system with a triggered training job fails until the account's concurrency is
-  raised. ``plan --refresh`` reads the account's concurrency and warns first
-  (``cli/commands/plan.account_preflight``, ``plan/quotas.reservation_warning``).
+  ``PIPELINE_NAME``. Two triggers at once start one run through the idempotency of
+  ``StartPipelineExecution`` (:mod:`retrain_gate`), not through a lock. **It reserves no
+  concurrency.** It used to reserve 1 (``reservedConcurrentExecutions: 1``, so that Lambda ran one
+  invocation at a time), and a reservation needs room: Lambda keeps part of the account's
+  concurrency unreserved ("You can reserve up to the Unreserved account concurrency value that is
+  shown, minus 100", "Configuring reserved concurrency",
+  https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), and "New AWS
+  accounts have reduced concurrency and memory quotas" ("Lambda quotas"). In such an account
+  ``PutFunctionConcurrency`` refuses even 1 ("decreases account's UnreservedConcurrentExecution
+  below its minimum value of [...]", a user's report), so the first ``pulumi up`` of any system with
+  a triggered training job failed there. A gate applied with the reservation is updated in place:
+  without the input the provider sets its default, "``-1`` removes any concurrency limitations"
+  (pulumi_aws ``lambda.Function`` ``reserved_concurrent_executions``).
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
 Scheduler needs no resource policy on the function for that); alarm rules invoke it through a
 ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` scoped to the rule.
@@ -50,6 +52,8 @@ from mlops_infra.compile.naming import common_prefix
 from mlops_infra.graph import ResourceOptions, archive, ref
 
 PERMISSION = "aws:lambda/permission:Permission"
+GATE_ACTIONS = ("sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution")
+"""What the gate calls on its pipeline (:func:`retrain_gate.handler`), and all it may call."""
 POLICY_BYTES = 20 * 1024
 """Lambda's cap on a function's resource-based policy (module contract)."""
 POLICY_BUDGET = POLICY_BYTES * 7 // 8
@@ -74,12 +78,11 @@ def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, pa
     spec = iam.RoleSpec(f"{job}-gate", ("retrain", job), ("lambda.amazonaws.com",),
                         f"Starts training job {job}'s pipeline unless a run of it is active.")
     function, _ = lambdas.add_function(aws, f"{job}-gate", gate_name(aws, job), spec, [
-        policies.allow("StartOneRunAtATime", ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
-                       [ref(pipeline, "arn")]),
+        policies.allow("StartOneRunAtATime", GATE_ACTIONS, [ref(pipeline, "arn")]),
     ], {
         "description": f"mlops-infra: starts {pipeline_name} unless a run of it is active",
         "handler": "retrain_gate.handler", "code": archive({"retrain_gate.py": gate_source()}),
-        "timeout": 30, "memorySize": 128, "reservedConcurrentExecutions": 1,
+        "timeout": 30, "memorySize": 128,
         "environment": {"variables": {"PIPELINE_NAME": pipeline_name}},
     }, parent=parent, address=address, role="retrain-gate", log_role="log-group")
     aws.gates.append(function)
