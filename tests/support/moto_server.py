@@ -113,6 +113,15 @@ Contract:
      parameters, is not documented; the patch remembers it as long as the execution exists and
      ignores the parameters.
 
+  13. **Service Quotas for SageMaker.** moto's Service Quotas answers AWS's default quotas of ``vpc``
+     only and lacks ``ListServiceQuotas``. With :func:`sagemaker_quotas` ``(applied, defaults)``
+     (quota name -> value), ``ListServiceQuotas`` and ``ListAWSDefaultServiceQuotas`` for service code
+     ``sagemaker`` answer those values (botocore ``service-quotas`` ``ServiceQuota``: name, code, ARN,
+     value, unit ``None``, adjustable), ``MaxResults`` (1-100) at a time with a ``NextToken`` (an
+     offset). ``ListServiceQuotas`` lists the applied values only, as AWS does ("If the applied quota
+     value is not available for a quota, the quota is not retrieved"). Nothing set: both answer no
+     SageMaker quota; other service codes keep moto's answers (``ListServiceQuotas``: none).
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -434,6 +443,53 @@ def _start_once_per_token(original: Any) -> Any:
     return start_pipeline_execution
 
 
+_quotas: dict[str, dict[str, float]] = {"applied": {}, "defaults": {}}
+"""Patch 13: the SageMaker quota values Service Quotas answers (quota name -> value)."""
+
+
+@contextlib.contextmanager
+def sagemaker_quotas(applied: dict[str, float], defaults: dict[str, float] | None = None) -> Iterator[None]:
+    """Service Quotas answers these SageMaker quota values (patch 13 of the module docstring)."""
+    previous = dict(_quotas)
+    _quotas.update(applied=dict(applied), defaults=dict(defaults or {}))
+    try:
+        yield
+    finally:
+        _quotas.update(previous)
+
+
+def _quota_page(self: Any, table: str) -> str:
+    """One page of the SageMaker quotas in ``_quotas[table]`` (patch 13)."""
+    import hashlib
+
+    params = json.loads(self.body or "{}")
+    names = sorted(_quotas[table]) if params.get("ServiceCode") == "sagemaker" else []
+    start, size = int(params.get("NextToken") or 0), int(params.get("MaxResults") or 100)
+    quotas = []
+    for name in names[start:start + size]:
+        code = "L-" + hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+        quotas.append({"ServiceCode": "sagemaker", "ServiceName": "Amazon SageMaker", "QuotaCode": code,
+                       "QuotaArn": f"arn:aws:servicequotas:{self.region}:{self.current_account}:sagemaker/{code}",
+                       "QuotaName": name, "Value": _quotas[table][name], "Unit": "None", "Adjustable": True,
+                       "GlobalQuota": False})
+    body: dict[str, Any] = {"Quotas": quotas}
+    if start + size < len(names):
+        body["NextToken"] = str(start + size)
+    return json.dumps(body)
+
+
+def _default_quotas(original: Any) -> Any:
+    def list_aws_default_service_quotas(self: Any) -> str:
+        if json.loads(self.body or "{}").get("ServiceCode") != "sagemaker":
+            return original(self)
+        return _quota_page(self, "defaults")
+    return list_aws_default_service_quotas
+
+
+def _applied_quotas(self: Any) -> str:
+    return _quota_page(self, "applied")
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
@@ -479,6 +535,13 @@ def _apply_patches() -> None:
     original = IAMBackend.put_role_policy
     _saved.append((IAMBackend, "put_role_policy", original))
     IAMBackend.put_role_policy = _put_role_policy_counts(original)
+    from moto.servicequotas.responses import ServiceQuotasResponse
+
+    original = ServiceQuotasResponse.list_aws_default_service_quotas
+    _saved.append((ServiceQuotasResponse, "list_aws_default_service_quotas", original))
+    ServiceQuotasResponse.list_aws_default_service_quotas = _default_quotas(original)
+    _saved.append((ServiceQuotasResponse, "list_service_quotas", ServiceQuotasResponse.__dict__.get("list_service_quotas")))
+    ServiceQuotasResponse.list_service_quotas = _applied_quotas
     _action_names.clear()  # classes changed (patch 6)
 
 

@@ -318,7 +318,30 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
-    return live, find_drift(prior, live, left=left_alone(graph)), []  # make_plan warns about reads that failed
+    warnings = instance_quota_preflight(graph, region)  # make_plan warns about reads that failed
+    return live, find_drift(prior, live, left=left_alone(graph)), warnings
+
+
+def instance_quota_preflight(graph: Any, region: str) -> list[str]:
+    """With ``--refresh`` on AWS: the SageMaker instances the graph needs against the account's quotas
+    (:mod:`mlops_infra.plan.instance_quotas`, read by :mod:`mlops_infra.state.aws_live.service_quotas`);
+    a warning when the read fails, never an error (the plan stands without it). Only when the graph
+    runs SageMaker instances at all."""
+    from mlops_infra.plan.instance_quotas import instance_needs, instance_quota_warnings
+
+    if not instance_needs(graph):
+        return []
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops_infra.state.aws_live.service_quotas import sagemaker_quotas
+
+    try:
+        quotas = sagemaker_quotas(region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    except (BotoCoreError, ClientError) as exc:
+        return [f"instance quotas: could not read the SageMaker quotas in {region} ({type(exc).__name__}); the "
+                "instances this plan needs were not checked against the account (needs "
+                "servicequotas:ListServiceQuotas and servicequotas:ListAWSDefaultServiceQuotas)"]
+    return instance_quota_warnings(graph, quotas)
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,

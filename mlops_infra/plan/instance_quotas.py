@@ -1,0 +1,238 @@
+"""SageMaker instance quotas: the instances an AWS environment needs, per instance type and use, against
+what the account may run. One plan warning per shortfall, before apply (``plan --refresh``).
+
+SageMaker counts instances per account and Region, per instance type and per use, in quotas named
+``<instance type> for endpoint usage``, ``... for training job usage`` and ``... for processing job
+usage`` (Service Quotas, service code ``sagemaker``). Many are 0 in a new account, GPU types above
+all, and a call past one fails with ``ResourceLimitExceeded``: "The account-level service limit
+'ml.m5.large for endpoint usage' is 0 Instances, with current utilization of 0 Instances and a
+request delta of 1 Instances" (CreateEndpoint, users' reports:
+https://github.com/aws-samples/sagemaker-custom-project-templates/issues/51,
+https://github.com/awsdocs/amazon-sagemaker-developer-guide/issues/70; CreateTrainingJob "'ml.p3.2xlarge
+for training job usage' is 0 Instances", https://github.com/gabehollombe-aws/jupyter-notebooks/issues/1).
+So the reference system's first ``pulumi up`` fails at its endpoint in such an account, and its first
+retrain fails at the training job, with nothing in the spec to blame.
+
+Contract:
+- :func:`instance_needs` is pure: a desired graph in, what it needs per (use, instance type), each
+  with the items that need it. Endpoints: the production variants of the config each endpoint
+  serves (``instanceType``; serverless variants have none), ``initialInstanceCount`` to create,
+  the scalable target's ``maxCapacity`` (else the initial count) at full scale, and, during an
+  update, the new fleet beside the old one: every endpoint update without a rolling policy is a
+  blue/green one, which "creates a new fleet during the deployment while maintaining the old fleet"
+  (SageMaker API reference, ``BlueGreenUpdatePolicy``: "If no update policy is specified, SageMaker
+  uses a blue/green deployment strategy"), so the largest fleet again; a rolling update adds one
+  batch (``rollingUpdatePolicy.maximumBatchSize``, a count or a percent of the fleet). The rollout
+  controller's canary steps are such updates too (``compile/aws/serving.py``). An endpoint still
+  waiting for its model version to be registered has no config yet (``serving.compile_endpoint``),
+  only its component's facts: it counts as it will be created once the version exists
+  (``minReplicas``, ``maxReplicas`` when autoscaled, its whole fleet for an update), marked so in
+  the warning: the apply that creates it is the one that fails. Training and
+  processing: the ``ResourceConfig`` of each pipeline's Training steps and the
+  ``ProcessingResources.ClusterConfig`` of its Processing steps, one run at a time per pipeline
+  (the retrain gate), all pipelines possibly at once.
+- :func:`instance_quota_warnings` compares those needs with the quota values read from the account
+  (``state/aws_live/service_quotas.py``: applied values, else AWS's defaults), quota name to value.
+  Per (use, type), one warning, the most severe: creating the endpoints, or one job's run, needs
+  more than the quota (the call fails); else full scale, or every job at once, does (scale-out or a
+  concurrent run is refused); else the largest update does (that update fails). A type whose quota
+  is not in the table is not judged. The account's other use of a type (other systems' endpoints,
+  other stacks) counts against the same quota and is not seen here, so a warning is a lower bound.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph, DesiredResource, is_ref
+
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+USES = ("endpoint", "training job", "processing job")
+"""The SageMaker uses whose instance quotas the plan checks, as their quota names spell them."""
+
+
+def quota_name(instance_type: str, use: str) -> str:
+    """The Service Quotas name of ``instance_type``'s quota for ``use``: ``ml.g5.xlarge for endpoint usage``."""
+    return f"{instance_type} for {use} usage"
+
+
+@dataclass(frozen=True)
+class Use:
+    """One item's instances of one type: ``address`` (``endpoints.scorer``), ``start`` (to create an
+    endpoint, or one run of a job), ``most`` (at full scale; a run's count for jobs) and ``update``
+    (what an endpoint update adds beside its fleet; 0 for jobs)."""
+
+    address: str
+    start: int
+    most: int
+    update: int = 0
+    waiting_for: str = ""
+    """``<model> v<version>`` when the endpoint waits for that version to be registered."""
+
+
+@dataclass
+class Need:
+    """What the environment needs of one instance type for one use (module contract)."""
+
+    use: str
+    instance_type: str
+    items: list[Use] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        """Endpoints: all of them created; jobs: the largest single run."""
+        return sum(u.start for u in self.items) if self.use == "endpoint" else max(u.start for u in self.items)
+
+    @property
+    def most(self) -> int:
+        """Endpoints at full scale; jobs: every pipeline running at once."""
+        return sum(u.most for u in self.items)
+
+    @property
+    def peak(self) -> int:
+        """Full scale plus the largest update's new fleet (endpoints); :attr:`most` for jobs."""
+        return self.most + max((u.update for u in self.items), default=0)
+
+
+def _by_urn(graph: DesiredGraph) -> dict[str, DesiredResource]:
+    return {r.urn: r for r in graph.resources}
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _update_extra(endpoint: DesiredResource, fleet: int) -> int:
+    """What an update of ``endpoint`` provisions beside its ``fleet`` (module contract)."""
+    rolling = (endpoint.inputs.get("deploymentConfig") or {}).get("rollingUpdatePolicy")
+    if not rolling:
+        return fleet
+    batch = rolling.get("maximumBatchSize") or {}
+    if batch.get("type") == "INSTANCE_COUNT":
+        return min(fleet, _count(batch.get("value")))
+    return math.ceil(fleet * _count(batch.get("value")) / 100)
+
+
+def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
+    by_urn = _by_urn(graph)
+    maxima = {str(r.inputs.get("resourceId")): _count(r.inputs.get("maxCapacity"))
+              for r in graph.resources if r.type == SCALABLE_TARGET}
+    for endpoint in graph.resources:
+        if endpoint.type != ENDPOINT:
+            continue
+        config_ref = endpoint.inputs.get("endpointConfigName")
+        config = by_urn.get(config_ref["$ref"]) if is_ref(config_ref) else None
+        if config is None or config.type != ENDPOINT_CONFIG:
+            continue
+        for variant in config.inputs.get("productionVariants") or []:
+            instance_type = variant.get("instanceType")
+            if not isinstance(instance_type, str):
+                continue  # serverless
+            start = _count(variant.get("initialInstanceCount"))
+            most = max(start, maxima.get(f"endpoint/{endpoint.inputs.get('name')}/variant/{variant.get('variantName')}",
+                                         0))
+            yield "endpoint", instance_type, Use(endpoint.address, start, most, _update_extra(endpoint, most))
+    for component in graph.resources:
+        facts = component.inputs
+        if component.custom or facts.get("kind") != "endpoint" or facts.get("deployed") is not False:
+            continue
+        instance_type = facts.get("instanceType")
+        if isinstance(instance_type, str) and instance_type.startswith("ml."):
+            start = _count(facts.get("minReplicas"))
+            most = max(start, _count(facts.get("maxReplicas"))) if facts.get("autoscaling") else start
+            yield "endpoint", instance_type, Use(component.address, start, most, most,
+                                                 f"{facts.get('model')} v{facts.get('waitingFor')}")
+
+
+def _definition(pipeline: DesiredResource) -> dict[str, Any]:
+    definition = pipeline.inputs.get("pipelineDefinition")
+    if isinstance(definition, dict) and isinstance(definition.get("$json"), dict):
+        return definition["$json"]
+    if isinstance(definition, str):
+        try:
+            parsed = json.loads(definition)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def _job_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
+    for pipeline in graph.resources:
+        if pipeline.type != PIPELINE:
+            continue
+        for step in _definition(pipeline).get("Steps") or []:
+            arguments = step.get("Arguments") or {}
+            if step.get("Type") == "Training":
+                use, resources = "training job", arguments.get("ResourceConfig") or {}
+            elif step.get("Type") == "Processing":
+                use, resources = "processing job", (arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+            else:
+                continue
+            instance_type, count = resources.get("InstanceType"), _count(resources.get("InstanceCount"))
+            if isinstance(instance_type, str) and count:
+                yield use, instance_type, Use(pipeline.address, count, count)
+
+
+def instance_needs(graph: DesiredGraph) -> list[Need]:
+    """What ``graph`` needs per (use, instance type), in :data:`USES` order then by type (module contract)."""
+    needs: dict[tuple[str, str], Need] = {}
+    for use, instance_type, item in (*_endpoint_uses(graph), *_job_uses(graph)):
+        needs.setdefault((use, instance_type), Need(use, instance_type)).items.append(item)
+    return sorted(needs.values(), key=lambda n: (USES.index(n.use), n.instance_type))
+
+
+def _items(need: Need, attribute: str) -> str:
+    return ", ".join(f"{u.address} {getattr(u, attribute)}" + (f" once {u.waiting_for} is registered"
+                                                               if u.waiting_for else "")
+                     for u in sorted(need.items, key=lambda u: u.address))
+
+
+def _warning(need: Need, quota: float, where: str) -> str | None:
+    name = quota_name(need.instance_type, need.use)
+    head = f"SageMaker quota: '{name}' is {quota:g} in {where}"
+    fix = "Request an increase in Service Quotas first (other use of this type in the account counts too)."
+    if need.use == "endpoint":
+        if need.start > quota:
+            return (f"{head}; creating this environment's endpoints needs {need.start} ({_items(need, 'start')}), so "
+                    f"the `pulumi up` that creates them fails at CreateEndpoint (ResourceLimitExceeded). {fix}")
+        if need.most > quota:
+            return (f"{head}; they need {need.most} at full scale ({_items(need, 'most')}): autoscaling stops short "
+                    f"of it, as SageMaker refuses the scale-out. {fix}")
+        if need.peak > quota:
+            largest = max(need.items, key=lambda u: u.update)
+            return (f"{head}; an update of {largest.address} (a new model version or config) provisions its new fleet "
+                    f"beside the old one, {need.peak} in all at full scale, so it fails. {fix}")
+        return None
+    runs = "one run" if len(need.items) == 1 else "the largest run"
+    if need.start > quota:
+        return (f"{head}; {runs} of {_items(need, 'start')} needs {need.start}, so it fails at "
+                f"Create{'Training' if need.use == 'training job' else 'Processing'}Job (ResourceLimitExceeded). "
+                f"{fix}")
+    if need.most > quota:
+        return (f"{head}; runs of {_items(need, 'most')} at the same time need {need.most}: the one past the quota "
+                f"fails. {fix}")
+    return None
+
+
+def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float]) -> list[str]:
+    """One warning per (use, instance type) whose need passes its quota in ``quotas`` (quota name ->
+    value; module contract), in :func:`instance_needs` order."""
+    metadata: dict[str, Any] = graph.metadata
+    where = f"account {metadata.get('account') or '?'} in {metadata.get('region') or '?'}"
+    out = []
+    for need in instance_needs(graph):
+        quota = quotas.get(quota_name(need.instance_type, need.use))
+        if quota is None:
+            continue
+        warning = _warning(need, quota, where)
+        if warning:
+            out.append(warning)
+    return out

@@ -1,0 +1,98 @@
+"""``plan --refresh`` on AWS reads the account's SageMaker instance quotas and warns before apply
+(cli/commands/plan.instance_quota_preflight, state/aws_live/service_quotas.py, plan/instance_quotas.py).
+
+Against the moto server (patch 13 answers Service Quotas for SageMaker from the values a test sets):
+a new account whose quotas for the reference's GPU types are 0 gets one warning each, in the JSON
+plan and the text plan (its endpoint, which waits for its model version in a fresh environment, is
+counted as it will be created); an account with raised quotas gets none; an unreadable account says
+the check was not made. The stand-in's paging and applied-over-default values have a test of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.cli.main import main
+from mlops_infra.plan.instance_quotas import quota_name
+from mlops_infra.state.aws_live.service_quotas import sagemaker_quotas
+from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import sagemaker_quotas as quotas_answered
+
+REPO = Path(__file__).resolve().parents[2]
+FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+SERVE, TRAIN, DRIFT = (quota_name("ml.g5.xlarge", "endpoint"), quota_name("ml.g5.12xlarge", "training job"),
+                       quota_name("ml.m5.xlarge", "processing job"))
+NEW_ACCOUNT = {SERVE: 0, TRAIN: 0, DRIFT: 4, quota_name("ml.t2.medium", "endpoint"): 2}
+"""AWS's defaults as a new account may see them: 0 for the GPU types (users' reports, plan/instance_quotas.py)."""
+
+pytestmark = pytest.mark.moto
+
+
+def test_the_stand_in_pages_sagemaker_quotas_and_lists_applied_values_only():
+    defaults = {f"ml.m5.{size} for endpoint usage": 1 for size in ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge")}
+    with running_moto_server() as url, quotas_answered({"ml.m5.large for endpoint usage": 8}, defaults):
+        reset(url)
+        quotas = client("service-quotas", url, "eu-west-1")
+        pages = list(quotas.get_paginator("list_aws_default_service_quotas").paginate(
+            ServiceCode="sagemaker", PaginationConfig={"PageSize": 2}))
+        assert [len(p["Quotas"]) for p in pages] == [2, 2, 1]
+        assert {q["QuotaName"]: q["Value"] for p in pages for q in p["Quotas"]} == defaults
+        (applied,) = quotas.list_service_quotas(ServiceCode="sagemaker")["Quotas"]
+        assert (applied["QuotaName"], applied["Value"], applied["ServiceCode"]) == ("ml.m5.large for endpoint usage",
+                                                                                   8, "sagemaker")
+        assert applied["QuotaCode"].startswith("L-") and applied["QuotaArn"].endswith(f"sagemaker/{applied['QuotaCode']}")
+        assert quotas.list_service_quotas(ServiceCode="ec2")["Quotas"] == []
+        read = sagemaker_quotas("eu-west-1", endpoint_url=url, session=_session())
+        assert read == {**defaults, "ml.m5.large for endpoint usage": 8.0}  # the applied value wins
+
+
+def _session():
+    import boto3
+
+    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
+
+
+def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json") -> tuple[int, str, str]:
+    monkeypatch.chdir(tmp_path)
+    for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plan", str(FRAUD), "--env", "prod", "--refresh", "--format", fmt])
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def _instance_warnings(data: dict) -> list[str]:
+    return [w for w in data["warnings"] if w.startswith(("SageMaker quota:", "instance quotas:"))]
+
+
+def test_plan_refresh_warns_where_a_new_account_cannot_run_the_reference(capsys, monkeypatch, tmp_path: Path):
+    with running_moto_server() as url:
+        reset(url)
+        with quotas_answered({}, NEW_ACCOUNT):
+            code, out, err = _plan(capsys, monkeypatch, url, tmp_path)
+            assert code == 0, err
+            endpoint, train = _instance_warnings(json.loads(out))
+            code, text, err = _plan(capsys, monkeypatch, url, tmp_path, "text")
+        with quotas_answered({SERVE: 40, TRAIN: 2}, NEW_ACCOUNT):
+            code, raised, err = _plan(capsys, monkeypatch, url, tmp_path)
+        reset(url)
+    assert endpoint.startswith("SageMaker quota: 'ml.g5.xlarge for endpoint usage' is 0 in account 222222222222 in "
+                               "eu-west-1; creating this environment's endpoints needs 3 (endpoints.scorer 3 once "
+                               "fraud-model v12 is registered), so the `pulumi up` that creates them fails at "
+                               "CreateEndpoint (ResourceLimitExceeded).")
+    assert "'ml.g5.12xlarge for training job usage' is 0" in train and "fails at CreateTrainingJob" in train
+    assert "fails at CreateEndpoint" in " ".join(text.split())  # the text plan shows it too
+    assert code == 0 and json.loads(raised)["refreshed"] is True and _instance_warnings(json.loads(raised)) == []
+
+
+def test_an_unreadable_account_says_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path):
+    code, out, err = _plan(capsys, monkeypatch, "http://127.0.0.1:9", tmp_path)  # nothing listens
+    assert code == 0, err
+    (warning,) = _instance_warnings(json.loads(out))
+    assert warning.startswith("instance quotas: could not read the SageMaker quotas in eu-west-1")
+    assert "servicequotas:ListServiceQuotas" in warning

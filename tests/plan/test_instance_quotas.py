@@ -1,0 +1,115 @@
+"""SageMaker instance quotas (plan/instance_quotas.py): what an environment needs per instance type and
+use, and the warning when the account's quota is short (pure; the live read is in
+tests/cli/test_plan_instance_quotas.py).
+
+The reference serves on ml.g5.xlarge (3 to create, up to 20 autoscaled, and a blue/green update's new
+fleet beside the old: 40), trains on 2 ml.g5.12xlarge and measures drift on 1 ml.m5.xlarge. In a new
+account, where many such quotas are 0, its first ``pulumi up`` fails at CreateEndpoint.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_infra.graph import GraphBuilder, ref
+from mlops_infra.plan.instance_quotas import Use, instance_needs, instance_quota_warnings, quota_name
+from tests.compile.aws.cases import REFERENCE, compiled
+
+SERVE, TRAIN, DRIFT = "ml.g5.xlarge", "ml.g5.12xlarge", "ml.m5.xlarge"
+
+
+def _reference():
+    return compiled(REFERENCE, "prod")
+
+
+def test_the_reference_needs_per_use_and_type():
+    needs = {(n.use, n.instance_type): n for n in instance_needs(_reference())}
+    assert sorted(needs) == [("endpoint", SERVE), ("processing job", DRIFT), ("training job", TRAIN)]
+    serve = needs["endpoint", SERVE]
+    assert serve.items == [Use("endpoints.scorer", 3, 20, 20)] and (serve.start, serve.most, serve.peak) == (3, 20, 40)
+    assert needs["training job", TRAIN].items == [Use("training_jobs.retrain", 2, 2)]
+    assert needs["processing job", DRIFT].items == [Use("monitors.drift", 1, 1)]
+
+
+def test_quota_names_are_service_quotas_names():
+    assert quota_name(SERVE, "endpoint") == "ml.g5.xlarge for endpoint usage"
+    assert quota_name(TRAIN, "training job") == "ml.g5.12xlarge for training job usage"
+
+
+@pytest.mark.parametrize(("quota", "says"), [
+    (0, "creating this environment's endpoints needs 3 (endpoints.scorer 3), so the `pulumi up` that creates them "
+        "fails at CreateEndpoint (ResourceLimitExceeded)"),
+    (3, "they need 20 at full scale (endpoints.scorer 20): autoscaling stops short of it"),
+    (39, "an update of endpoints.scorer (a new model version or config) provisions its new fleet beside the old one, "
+         "40 in all at full scale, so it fails"),
+])
+def test_the_endpoint_warning_names_the_first_step_that_fails(quota, says):
+    (warning,) = instance_quota_warnings(_reference(), {quota_name(SERVE, "endpoint"): quota})
+    assert warning.startswith(f"SageMaker quota: 'ml.g5.xlarge for endpoint usage' is {quota} in account 222222222222 "
+                              f"in eu-west-1; {says}")
+    assert warning.endswith("Request an increase in Service Quotas first (other use of this type in the account "
+                            "counts too).")
+
+
+def test_enough_quota_or_an_unknown_quota_gives_no_warning():
+    graph = _reference()
+    enough = {quota_name(SERVE, "endpoint"): 40, quota_name(TRAIN, "training job"): 2,
+              quota_name(DRIFT, "processing job"): 1}
+    assert instance_quota_warnings(graph, enough) == []
+    assert instance_quota_warnings(graph, {}) == []
+
+
+def test_a_new_accounts_zeros_fail_the_endpoint_the_training_run_and_the_drift_job():
+    graph = _reference()
+    zeros = {quota_name(SERVE, "endpoint"): 0, quota_name(TRAIN, "training job"): 0,
+             quota_name(DRIFT, "processing job"): 0}
+    endpoint, train, drift = instance_quota_warnings(graph, zeros)
+    assert "fails at CreateEndpoint" in endpoint
+    assert "one run of monitors.drift 1 needs 1, so it fails at CreateProcessingJob" in drift
+    assert "one run of training_jobs.retrain 2 needs 2, so it fails at CreateTrainingJob" in train
+
+
+def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = ()):
+    b = GraphBuilder("demo", "prod")
+    b.metadata.update(cloud="aws", region="us-east-1", account="123456789012")
+    for i, count in enumerate((2, 4)):
+        config = b.add("aws:sagemaker/endpointConfiguration:EndpointConfiguration", f"c{i}", {"productionVariants": [
+            {"variantName": "primary", "instanceType": SERVE, "initialInstanceCount": count},
+            {"variantName": "serverless", "serverlessConfig": {"maxConcurrency": 5, "memorySizeInMb": 2048}}]},
+            address=f"endpoints.e{i}")
+        inputs = {"name": f"e{i}", "endpointConfigName": ref(config, "name")}
+        if rolling and i == 1:
+            inputs["deploymentConfig"] = {"rollingUpdatePolicy": {"maximumBatchSize": rolling}}
+        b.add("aws:sagemaker/endpoint:Endpoint", f"e{i}", inputs, address=f"endpoints.e{i}")
+    b.add("aws:appautoscaling/target:Target", "t1", {"resourceId": "endpoint/e1/variant/primary", "maxCapacity": 10},
+          address="endpoints.e1")
+    for i, count in enumerate(jobs):
+        b.add("aws:sagemaker/pipeline:Pipeline", f"p{i}", {"pipelineDefinition": {"$json": {"Steps": [
+            {"Name": "Train", "Type": "Training", "Arguments": {"ResourceConfig": {"InstanceType": TRAIN,
+                                                                                  "InstanceCount": count}}},
+            {"Name": "Register", "Type": "RegisterModel", "Arguments": {}}]}}}, address=f"training_jobs.j{i}")
+    return b.build()
+
+
+@pytest.mark.parametrize(("rolling", "update"), [
+    (None, 10), ({"type": "CAPACITY_PERCENT", "value": 25}, 3), ({"type": "INSTANCE_COUNT", "value": 2}, 2)])
+def test_an_update_adds_the_new_fleet_or_one_rolling_batch(rolling, update):
+    """Blue/green (no rolling policy): the largest fleet again; rolling: ceil(25% of 10) or 2 instances.
+    A serverless variant needs no instance; a variant without a scalable target stays at its count."""
+    (need,) = instance_needs(_graph(rolling=rolling))
+    assert need.items == [Use("endpoints.e0", 2, 2, 2), Use("endpoints.e1", 4, 10, update)]
+    assert (need.start, need.most, need.peak) == (6, 12, 12 + max(2, update))
+
+
+def test_jobs_fail_on_their_largest_run_and_conflict_all_at_once():
+    graph = _graph(jobs=(2, 3))
+    name = quota_name(TRAIN, "training job")
+    (warning,) = instance_quota_warnings(graph, {name: 2})
+    assert "the largest run of training_jobs.j0 2, training_jobs.j1 3 needs 3, so it fails at CreateTrainingJob" in warning
+    (warning,) = instance_quota_warnings(graph, {name: 4})
+    assert "runs of training_jobs.j0 2, training_jobs.j1 3 at the same time need 5: the one past the quota fails" in warning
+    assert instance_quota_warnings(graph, {name: 5}) == []
+
+
+def test_a_kubernetes_graph_needs_no_sagemaker_instance():
+    assert instance_needs(compiled(REFERENCE, "dev")) == []
