@@ -24,9 +24,9 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   ``application/json-patch+json`` per RFC 6902 via the ``jsonpatch`` library,
   ``application/strategic-merge-patch+json`` applied as a merge patch on built-in kinds and refused
   with 415 on custom resources, as the real server does; server-side apply: see below), DELETE
-  (with ``preconditions.resourceVersion``). ``/status`` subresources of GET/PUT/PATCH read and write
-  ``.status`` only; writes to the main resource keep the stored ``.status`` (as for CRDs with the
-  status subresource).
+  (with ``preconditions.resourceVersion``; finalizers: see "Deletion"). ``/status`` subresources
+  of GET/PUT/PATCH read and write ``.status`` only; writes to the main resource keep the stored
+  ``.status`` (as for CRDs with the status subresource).
 - **Concurrency**: one ``resourceVersion`` counter for the whole store (like etcd's revision), a new
   value on every write; a PUT or PATCH whose ``metadata.resourceVersion`` differs from the stored one
   gets 409 ``Conflict`` with the real message; ``metadata.generation`` increases when anything but
@@ -51,6 +51,17 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   ``x-kubernetes-list-type`` (built-in kinds merge some lists by key: not modelled). The owners are
   read with :meth:`KubeApiStandIn.managers`; objects do not carry ``metadata.managedFields``;
   :meth:`KubeApiStandIn.seed` writes as no manager.
+- **Deletion and finalizers** (``k8s.io/apiserver`` ``pkg/registry/generic/registry/store.go``): a
+  DELETE of an object whose ``metadata.finalizers`` is not empty does not remove it
+  (``Store.Delete`` -> ``updateForGracefulDeletionAndFinalizers`` -> ``markAsDeleting``): it sets
+  ``deletionTimestamp`` (kept if already set), ``deletionGracePeriodSeconds: 0``, ``generation`` + 1
+  (first time only) and a new resourceVersion, and answers 200 with the object; it stays readable
+  and listed. An update can never remove or change the deletion timestamp (``pkg/registry/rest/update.go``
+  ``BeforeUpdate``); the write that leaves a deleting object without finalizers removes it
+  (``ShouldDeleteDuringUpdate``). A create of a name whose object still exists is 409
+  ``AlreadyExists`` (``pkg/storage/etcd3/store.go`` ``store.Create``: an etcd transaction that puts
+  only if the key is absent), its message prefixed ``object is being deleted: `` when that object has
+  a deletionTimestamp (``Store.create``). The name is free again once the object is gone.
 - **Validation**: a ConfigMap whose data is over 1 MiB is refused, as kubernetes
   ``pkg/apis/core/validation/validation.go`` ``ValidateConfigMap`` refuses it on create and, through
   ``ValidateConfigMapUpdate``, on every update, patch and apply: the sum of ``len(value)`` over
@@ -74,10 +85,12 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
 - **Test hooks**: :attr:`requests` logs every request (method, path, query, content type, parsed
   body, answered status); :meth:`fail` injects failures (status or dropped connection, optional
   delay) for the next N matching requests; :meth:`on_write` registers a callback run after each
-  successful write (a tiny "controller", e.g. to fill an InferenceService's status); :meth:`seed`,
+  successful write (a tiny "controller", e.g. to fill an InferenceService's status);
+  :meth:`rendezvous` holds the answers to the next N matching requests until all N are served (two
+  clients' reads of the same state, deterministically, before either writes); :meth:`seed`,
   :meth:`get`, :meth:`objects` read and write the store directly.
 
-Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, finalizers and cascading deletion.
+Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
 :meth:`stop` shuts it down within a bounded wait. Use it as a context manager::
@@ -446,6 +459,18 @@ class _Fault:
         return (self.method in (None, method)) and (self.path_contains is None or self.path_contains in path)
 
 
+@dataclass
+class _Rendezvous:
+    method: str | None
+    path_contains: str | None
+    barrier: threading.Barrier
+    left: int
+    timeout: float
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in (None, method)) and (self.path_contains is None or self.path_contains in path)
+
+
 Key = tuple[str, str, str, str]
 """Store key: (group, plural, namespace or "", name)."""
 
@@ -488,6 +513,7 @@ class KubeApiStandIn:
         self._store = _Store()
         self._resources: dict[tuple[str, str, str], Resource] = {}
         self._faults: list[_Fault] = []
+        self._rendezvous: list[_Rendezvous] = []
         self._hooks: list[Callable[[str, dict[str, Any]], None]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -542,6 +568,22 @@ class KubeApiStandIn:
         seconds; ``drop=True`` closes the connection without answering instead."""
         with self._lock:
             self._faults.append(_Fault(method, path_contains, status, times, delay, drop))
+
+    def rendezvous(self, count: int, *, method: str | None = None, path_contains: str | None = None,
+                   timeout: float = 30.0) -> None:
+        """Hold the answers to the next ``count`` matching requests until all ``count`` have been
+        served (each answer computed from the store as it arrived, then sent together): e.g. two
+        clients' LISTs both answered before either client can act on its answer. A waiting answer
+        that ``timeout`` seconds do not release is sent as it is and :attr:`broken_rendezvous` is set
+        (no deadlock in a failing test; the test then asserts on it)."""
+        with self._lock:
+            self._rendezvous.append(_Rendezvous(method, path_contains, threading.Barrier(count), count, timeout))
+
+    @property
+    def broken_rendezvous(self) -> bool:
+        """True when a :meth:`rendezvous` timed out before all its requests arrived."""
+        with self._lock:
+            return any(r.barrier.broken for r in self._rendezvous)
 
     def on_write(self, hook: Callable[[str, dict[str, Any]], None]) -> None:
         """Run ``hook(verb, stored_object)`` after every successful create/update/patch (under the store
@@ -764,8 +806,12 @@ class KubeApiStandIn:
         if not resource.kind:  # serve_any: take the kind from the body
             resource = Resource(resource.group, resource.version, resource.plural, body.get("kind", ""), True, False)
             target = Target(resource, target.namespace, None, None)
-        if self._key(target, name) in self._store.objects:
-            raise already_exists(resource, name)
+        existing = self._store.objects.get(self._key(target, name))
+        if existing is not None:
+            err = already_exists(resource, name)
+            if existing["metadata"].get("deletionTimestamp"):  # registry Store.create
+                err.message = f"object is being deleted: {err.message}"
+            raise err
         meta.pop("resourceVersion", None)
         self._validate(resource, name, body)
         created = Target(resource, target.namespace, name, None)
@@ -830,6 +876,9 @@ class KubeApiStandIn:
         """Record a non-apply write by ``manager``: the fields whose value it changed become its own
         (``Update``), taken from any other owner; the fields it removed are no one's. Returns ``after``."""
         key = self._key(target, after["metadata"]["name"])
+        if key not in self._store.objects:  # the write removed the object (its last finalizer): no owners
+            self._store.managed.pop(key, None)
+            return after
         old, new = managed_fields(before or {}), managed_fields(after)
         changed = {path for path, value in new.items() if path not in old or not _same(old[path], value)}
         gone = set(old).difference(new)
@@ -906,12 +955,29 @@ class KubeApiStandIn:
         for field_name in ("labels", "annotations"):
             if new["metadata"].get(field_name) is None:
                 new["metadata"].pop(field_name, None)
-        return self._write(verb, target, self._stamp(new, target.resource, target.namespace, current))
+        for field_name in ("deletionTimestamp", "deletionGracePeriodSeconds"):  # rest.BeforeUpdate keeps them
+            if current["metadata"].get(field_name) is not None:
+                new["metadata"][field_name] = current["metadata"][field_name]
+        stamped = self._stamp(new, target.resource, target.namespace, current)
+        if stamped["metadata"].get("deletionTimestamp") and not stamped["metadata"].get("finalizers"):
+            key = self._key(target)  # the last finalizer removed: the object goes (ShouldDeleteDuringUpdate)
+            del self._store.objects[key]
+            self._store.managed.pop(key, None)
+            return copy.deepcopy(stamped)
+        return self._write(verb, target, stamped)
 
     def _delete(self, target: Target, body: Any) -> dict[str, Any]:
         current = self._current(target)
         preconditions = (body or {}).get("preconditions") or {} if isinstance(body, dict) else {}
         self._check_version(target, current, preconditions.get("resourceVersion"), required=False)
+        if current["metadata"].get("finalizers"):  # registry Store.Delete: markAsDeleting, the object stays
+            meta = current["metadata"]
+            if not meta.get("deletionTimestamp"):
+                meta["generation"] = meta.get("generation", 1) + 1
+                meta["deletionTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionGracePeriodSeconds"] = 0
+            meta["resourceVersion"] = self._store.next_version()
+            return copy.deepcopy(current)
         del self._store.objects[self._key(target)]
         self._store.managed.pop(self._key(target), None)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -989,6 +1055,9 @@ class _Handler(BaseHTTPRequestHandler):
         entry = LoggedRequest(self.command, split.path, query, content_type, body, token=token)
         with self.api._lock:
             self.api.requests.append(entry)
+            meeting = next((r for r in self.api._rendezvous if r.left and r.matches(self.command, split.path)), None)
+            if meeting is not None:
+                meeting.left -= 1
             fault = next((f for f in self.api._faults if f.matches(self.command, split.path)), None)
             if fault is not None:
                 fault.seen += 1
@@ -1009,6 +1078,9 @@ class _Handler(BaseHTTPRequestHandler):
         entry.status, answer = self._dispatch(split.path, query, content_type, body, token,
                                               self.headers.get("User-Agent") or "")
         entry.verb = answer[1]
+        if meeting is not None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meeting.barrier.wait(meeting.timeout)
         self._answer(entry.status, answer[0])
 
     def _dispatch(self, path: str, query: Mapping[str, str], content_type: str, body: Any,

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sys
 import threading
@@ -34,8 +35,14 @@ moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 TOKEN = "test-token"
 
 
+def run_after(job: str, follows: str, prefix: str = "retrain-") -> str:
+    """The name the launcher gives the run of ``job`` that follows the run with uid ``follows``
+    ("none": the first): the template's prefix + 10 hex digits of SHA-256 of ``<job>/<follows>``."""
+    return prefix + hashlib.sha256(f"{job}/{follows}".encode()).hexdigest()[:10]
+
+
 class FakeApi:
-    """A tiny PyTorchJob API: list by label selector, create with generateName."""
+    """A tiny PyTorchJob API: list by label selector, create (409 AlreadyExists for a taken name)."""
 
     def __init__(self) -> None:
         self.runs: list[dict] = []
@@ -61,7 +68,14 @@ class FakeApi:
             def do_POST(self) -> None:
                 api.requests.append(("POST", self.path, self.headers["Authorization"]))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                body["metadata"]["name"] = f"{body['metadata'].pop('generateName')}{len(api.runs):05d}"
+                if any(r["metadata"]["name"] == body["metadata"]["name"] for r in api.runs):
+                    data = json.dumps({"kind": "Status", "code": 409, "reason": "AlreadyExists"}).encode()
+                    self.send_response(409)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                body["metadata"].update(uid=f"uid-{len(api.runs)}", creationTimestamp="2026-12-05T05:00:00Z")
                 api.runs.append(body)
                 self._send(body)
 
@@ -97,12 +111,12 @@ def template_file(tmp_path: Path) -> Path:
 
 def test_launch_creates_one_run_and_waits_for_it_to_finish(fake_api, template_file):
     first = launcher.launch(str(template_file), "schedule")
-    assert first == "retrain-00000"
+    assert first == run_after("retrain", "none")
     assert fake_api.requests[-1] == ("POST", "/apis/kubeflow.org/v1/namespaces/fraud-dev/pytorchjobs", f"Bearer {TOKEN}")
     assert fake_api.runs[0]["metadata"]["annotations"]["mlops-infra/launched-by"] == "schedule"
     assert launcher.launch(str(template_file), "schedule") is None  # still active
     fake_api.runs[0]["status"] = {"conditions": [{"type": "Succeeded", "status": "True"}]}
-    assert launcher.launch(str(template_file), "schedule") == "retrain-00001"
+    assert launcher.launch(str(template_file), "schedule") == run_after("retrain", "uid-0")
 
 
 def test_webhook_starts_a_run_for_firing_allowed_alerts(fake_api, template_file):
@@ -130,7 +144,10 @@ def test_webhook_starts_a_run_for_firing_allowed_alerts(fake_api, template_file)
         assert post("/v1/alerts/retrain", firing, token=None) == {"status": 401}  # C5: no token, no run
         assert post("/v1/alerts/retrain", firing, token="guess") == {"status": 401}
         assert fake_api.runs == []
-        assert post("/v1/alerts/retrain", firing)["launched"] == "retrain-00000"
+        assert post("/v1/alerts/retrain", firing) == {"launched": run_after("retrain", "none"),
+                                                      "run": run_after("retrain", "none"), "outcome": "started"}
+        assert post("/v1/alerts/retrain", firing) == {"launched": None, "run": run_after("retrain", "none"),
+                                                      "outcome": "active"}
         assert fake_api.runs[0]["metadata"]["annotations"]["mlops-infra/launched-by"] == "alert:fraud-drift"
         with urllib.request.urlopen(url + "/healthz", timeout=10) as response:
             assert response.status == 200
@@ -348,7 +365,7 @@ def test_the_trigger_serves_a_routes_file_too_long_for_one_argument(fake_api, te
         request = urllib.request.Request(url + "/v1/alerts/retrain", data=json.dumps(firing).encode(), method="POST",
                                          headers={"Authorization": "Bearer tr1gger"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.load(response)["launched"] == "retrain-00000"
+            assert json.load(response)["launched"] == run_after("retrain", "none")
         assert fake_api.runs[0]["metadata"]["annotations"]["mlops-infra/launched-by"] == "alert:fraud-drift"
     finally:
         process.terminate()
