@@ -211,11 +211,11 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
             return (f"{head}; an update of {largest.address} (a new model version or config) provisions its new fleet "
                     f"beside the old one, {need.peak} in all at full scale, so it fails. {fix}")
         return None
-    runs = "one run" if len(need.items) == 1 else "the largest run"
+    largest = max(need.items, key=lambda u: (u.start, u.address))
     if need.start > quota:
-        return (f"{head}; {runs} of {_items(need, 'start')} needs {need.start}, so it fails at "
-                f"Create{'Training' if need.use == 'training job' else 'Processing'}Job (ResourceLimitExceeded). "
-                f"{fix}")
+        call = "CreateTrainingJob" if need.use == "training job" else "CreateProcessingJob"
+        return (f"{head}; a run of {largest.address} needs {need.start}, so it fails at {call} "
+                f"(ResourceLimitExceeded). {fix}")
     if need.most > quota:
         return (f"{head}; runs of {_items(need, 'most')} at the same time need {need.most}: the one past the quota "
                 f"fails. {fix}")

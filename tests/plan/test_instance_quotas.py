@@ -65,8 +65,8 @@ def test_a_new_accounts_zeros_fail_the_endpoint_the_training_run_and_the_drift_j
              quota_name(DRIFT, "processing job"): 0}
     endpoint, train, drift = instance_quota_warnings(graph, zeros)
     assert "fails at CreateEndpoint" in endpoint
-    assert "one run of monitors.drift 1 needs 1, so it fails at CreateProcessingJob" in drift
-    assert "one run of training_jobs.retrain 2 needs 2, so it fails at CreateTrainingJob" in train
+    assert "a run of monitors.drift needs 1, so it fails at CreateProcessingJob" in drift
+    assert "a run of training_jobs.retrain needs 2, so it fails at CreateTrainingJob" in train
 
 
 def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = ()):
@@ -105,7 +105,7 @@ def test_jobs_fail_on_their_largest_run_and_conflict_all_at_once():
     graph = _graph(jobs=(2, 3))
     name = quota_name(TRAIN, "training job")
     (warning,) = instance_quota_warnings(graph, {name: 2})
-    assert "the largest run of training_jobs.j0 2, training_jobs.j1 3 needs 3, so it fails at CreateTrainingJob" in warning
+    assert "a run of training_jobs.j1 needs 3, so it fails at CreateTrainingJob" in warning
     (warning,) = instance_quota_warnings(graph, {name: 4})
     assert "runs of training_jobs.j0 2, training_jobs.j1 3 at the same time need 5: the one past the quota fails" in warning
     assert instance_quota_warnings(graph, {name: 5}) == []
