@@ -11,6 +11,8 @@ the check was not made. The stand-in's paging and applied-over-default values ha
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -55,13 +57,13 @@ def _session():
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
 
 
-def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json") -> tuple[int, str, str]:
+def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json", *extra: str) -> tuple[int, str, str]:
     monkeypatch.chdir(tmp_path)
     for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit) as exit_info:
-        main(["plan", str(FRAUD), "--env", "prod", "--refresh", "--format", fmt])
+        main(["plan", str(FRAUD), "--env", "prod", "--refresh", "--format", fmt, *extra])
     out, err = capsys.readouterr()
     return exit_info.value.code, out, err
 
@@ -90,9 +92,31 @@ def test_plan_refresh_warns_where_a_new_account_cannot_run_the_reference(capsys,
     assert code == 0 and json.loads(raised)["refreshed"] is True and _instance_warnings(json.loads(raised)) == []
 
 
-def test_an_unreadable_account_says_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path):
-    code, out, err = _plan(capsys, monkeypatch, "http://127.0.0.1:9", tmp_path)  # nothing listens
+@pytest.mark.parametrize(("endpoint", "cause"), [("http://127.0.0.1:9", "(EndpointConnectionError)"),  # nothing listens
+                                                  ("not a url", "(ValueError)")])
+def test_an_unreadable_account_says_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path, endpoint, cause):
+    code, out, err = _plan(capsys, monkeypatch, endpoint, tmp_path)
     assert code == 0, err
     (warning,) = _instance_warnings(json.loads(out))
-    assert warning.startswith("instance quotas: could not read the SageMaker quotas in eu-west-1")
+    assert warning.startswith(f"instance quotas: could not read the SageMaker quotas in eu-west-1 {cause}")
     assert "servicequotas:ListServiceQuotas" in warning
+
+
+def test_a_silent_account_is_given_what_the_refresh_deadline_left(capsys, monkeypatch, tmp_path: Path):
+    """The read shares ``--refresh-timeout`` (what the scan left of it, at least ``QUOTA_READ_FLOOR``
+    seconds) and the plan says it had no answer, instead of waiting out botocore's timeouts and retries
+    (about 30 s; tests/faults/test_refresh_faults.py bounds the whole command with a state to scan)."""
+    from mlops_infra.cli.commands.plan import QUOTA_READ_FLOOR
+    from tests.support.fault_proxy import fault_proxy
+
+    with running_moto_server() as url, fault_proxy(url, "silence") as proxy:
+        reset(url)
+        started = time.monotonic()
+        code, out, err = _plan(capsys, monkeypatch, proxy.url, tmp_path, "json", "--refresh-timeout", "2")
+        elapsed = time.monotonic() - started
+    assert code == 0, err
+    (warning,) = _instance_warnings(json.loads(out))
+    # the registry read took its half of the 2 s (cli plan.registry_view); the quota read got the rest
+    assert re.match(r"instance quotas: could not read the SageMaker quotas in eu-west-1 \(no answer within [12] s\)",
+                    warning), warning
+    assert elapsed < 2 + QUOTA_READ_FLOOR + 8

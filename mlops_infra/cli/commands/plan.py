@@ -269,11 +269,11 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
     return offline_registry_view(system, env, prior)
 
 
-def _within(seconds: float, call: Any) -> Any:
-    """``call()`` on a daemon thread; its result, or None when it did not finish in ``seconds``
-    (a read stuck on a silent server never holds the command or the process open)."""
+def _within(seconds: float, call: Any, name: str = "registry-read") -> Any:
+    """``call()`` on a daemon thread called ``name``; its result, or None when it did not finish in
+    ``seconds`` (a read stuck on a silent server never holds the command or the process open)."""
     box: list[Any] = []
-    thread = threading.Thread(target=lambda: box.append(call()), name="registry-read", daemon=True)
+    thread = threading.Thread(target=lambda: box.append(call()), name=name, daemon=True)
     thread.start()
     thread.join(seconds)
     return box[0] if box else None
@@ -312,21 +312,29 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state.aws_live import scan_aws
+    from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
 
     region = graph.metadata.get("region") or target.region
+    started = time.monotonic()
     with progress_display("Refresh (live AWS reads)", unit="resources read", live=live_progress) as progress:
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
-    warnings = instance_quota_preflight(graph, region)  # make_plan warns about reads that failed
-    return live, find_drift(prior, live, left=left_alone(graph)), warnings
+    budget = deadline - (time.monotonic() - started) if deadline is not None else DEFAULT_DEADLINE / 2
+    warnings = instance_quota_preflight(graph, region, max(QUOTA_READ_FLOOR, budget))
+    return live, find_drift(prior, live, left=left_alone(graph)), warnings  # make_plan warns about failed reads
 
 
-def instance_quota_preflight(graph: Any, region: str) -> list[str]:
+QUOTA_READ_FLOOR = 1.0
+"""Seconds the instance-quota read may take when the scan left less of the refresh deadline."""
+
+
+def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[str]:
     """With ``--refresh`` on AWS: the SageMaker instances the graph needs against the account's quotas
-    (:mod:`mlops_infra.plan.instance_quotas`, read by :mod:`mlops_infra.state.aws_live.service_quotas`);
-    a warning when the read fails, never an error (the plan stands without it). Only when the graph
-    runs SageMaker instances at all."""
+    (:mod:`mlops_infra.plan.instance_quotas`, read by :mod:`mlops_infra.state.aws_live.service_quotas`)
+    within ``seconds`` (what the refresh deadline left, at least :data:`QUOTA_READ_FLOOR`); a warning
+    when the read fails or does not finish in time, never an error (the plan stands without it). Only
+    when the graph runs SageMaker instances at all."""
     from mlops_infra.plan.instance_quotas import instance_needs, instance_quota_warnings
 
     if not instance_needs(graph):
@@ -335,12 +343,18 @@ def instance_quota_preflight(graph: Any, region: str) -> list[str]:
 
     from mlops_infra.state.aws_live.service_quotas import sagemaker_quotas
 
-    try:
-        quotas = sagemaker_quotas(region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    except (BotoCoreError, ClientError) as exc:
-        return [f"instance quotas: could not read the SageMaker quotas in {region} ({type(exc).__name__}); the "
-                "instances this plan needs were not checked against the account (needs "
-                "servicequotas:ListServiceQuotas and servicequotas:ListAWSDefaultServiceQuotas)"]
+    def read() -> tuple[dict[str, float] | None, str]:
+        try:
+            return sagemaker_quotas(region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None), ""
+        except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: a malformed endpoint URL
+            return None, type(exc).__name__
+
+    answer = _within(seconds, read, "quota-read")
+    quotas, error = answer if answer is not None else (None, f"no answer within {seconds:.0f} s")
+    if quotas is None:
+        return [f"instance quotas: could not read the SageMaker quotas in {region} ({error}); the instances this "
+                "plan needs were not checked against the account (needs servicequotas:ListServiceQuotas and "
+                "servicequotas:ListAWSDefaultServiceQuotas)"]
     return instance_quota_warnings(graph, quotas)
 
 
