@@ -90,6 +90,9 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   clients' reads of the same state, deterministically, before either writes); :meth:`seed`,
   :meth:`get`, :meth:`objects` read and write the store directly.
 
+ResourceQuota and LimitRange objects are stored and served like any built-in kind; nothing enforces
+them (no quota or limit-range admission).
+
 Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
@@ -156,7 +159,7 @@ def _builtin(api_version: str, namespaced: bool, **kinds: str) -> list[Resource]
 BUILTIN: tuple[Resource, ...] = (
     *_builtin("v1", True, configmaps="ConfigMap", secrets="Secret", serviceaccounts="ServiceAccount",
               services="Service", pods="Pod", persistentvolumeclaims="PersistentVolumeClaim", events="Event",
-              endpoints="Endpoints"),
+              endpoints="Endpoints", resourcequotas="ResourceQuota", limitranges="LimitRange"),
     *_builtin("v1", False, namespaces="Namespace", nodes="Node", persistentvolumes="PersistentVolume"),
     *_builtin("apps/v1", True, deployments="Deployment", statefulsets="StatefulSet", daemonsets="DaemonSet",
               replicasets="ReplicaSet"),

@@ -360,15 +360,17 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
                        deadline: float | None = None) -> tuple[LiveState, Any, list[str]]:
-    """The cluster preflight, then the live objects of the prior state through the environment's
-    kubeconfig context (:mod:`mlops_infra.state.kube_live`) and their drift. No usable context or no
-    answer makes every object unread by that cause: never "no drift" when nothing was read."""
+    """The cluster preflight and the namespace's quotas (:func:`namespace_quota_preflight`), then the
+    live objects of the prior state through the environment's kubeconfig context
+    (:mod:`mlops_infra.state.kube_live`) and their drift. No usable context or no answer makes every
+    object unread by that cause: never "no drift" when nothing was read."""
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state import kube_live
 
-    warnings = cluster_preflight(target, graph)
+    quota_seconds = max(QUOTA_READ_FLOOR, (deadline if deadline is not None else NAMESPACE_QUOTA_READ * 4) / 4)
+    warnings = [*cluster_preflight(target, graph), *namespace_quota_preflight(target, graph, prior, quota_seconds)]
     resources = list(prior.resources.values())
     try:
         kube = KubeClient.connect(ConnectOptions(context=target.context))
@@ -398,6 +400,48 @@ def cluster_preflight(target: Any, graph: Any) -> list[str]:
         return [f"cluster preflight: not run for context {target.context}: {exc.summary}; {len(needed)} "
                 "prerequisites were not checked (docs/compile-kubernetes.md section 4 lists them)"]
     return [w for w in (r.warning() for r in results) if w]
+
+
+NAMESPACE_QUOTA_READ = 10.0
+"""Seconds the namespace-quota read may take without ``--refresh-timeout`` (with it: a quarter of it,
+at least :data:`QUOTA_READ_FLOOR`). The client alone would retry a silent server for minutes."""
+
+
+def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, seconds: float) -> list[str]:
+    """With ``--refresh`` on Kubernetes: the ResourceQuotas of the graph's namespace (``GET
+    /api/v1/namespaces/<ns>/resourcequotas``, :mod:`mlops_infra.kube.quotas`) against what the graph's
+    objects need there (:mod:`mlops_infra.plan.namespace_quotas`). A prior state without Kubernetes
+    objects is a first apply, so the quotas' ``status.used`` is other use and counts too. A read that
+    fails or does not finish in ``seconds`` is a warning saying the check was not made (a 403 names
+    the permission), never an error: the plan stands without it."""
+    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube.errors import KubeForbidden
+    from mlops_infra.kube.quotas import PERMISSION, read_quotas
+    from mlops_infra.plan.namespace_quotas import namespace_quota_warnings
+
+    namespace = graph.metadata.get("namespace")
+    if not namespace:
+        return []
+    not_checked = f"namespace quotas: could not read the ResourceQuotas of namespace {namespace}"
+
+    def read() -> list[dict[str, Any]] | UserError:
+        try:
+            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+                return read_quotas(kube, namespace)
+        except UserError as exc:
+            return exc
+
+    quotas = _within(seconds, read, "namespace-quota-read")
+    if isinstance(quotas, KubeForbidden):
+        return [f"{not_checked} (403 Forbidden: {quotas.message or quotas.summary}); what this environment needs "
+                f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
+                f"{namespace}; check with `kubectl auth can-i list resourcequotas -n {namespace}`)"]
+    if quotas is None or isinstance(quotas, UserError):
+        why = quotas.summary if quotas is not None else f"no answer within {seconds:g} s"
+        return [f"{not_checked} through context {target.context} ({why}); what this environment needs there "
+                "was not checked against them"]
+    first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
+    return namespace_quota_warnings(graph, quotas, first_apply=first_apply)
 
 
 # -- plan, save, render ----------------------------------------------------------------------

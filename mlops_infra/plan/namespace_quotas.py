@@ -1,0 +1,507 @@
+"""Namespace ResourceQuotas: what a Kubernetes environment's own objects need in its namespace, per
+quota key, against the ``spec.hard`` of the namespace's ResourceQuotas. One plan warning per key a
+quota would refuse, before apply (``plan --refresh``; the quotas are read by the CLI).
+
+Kubernetes refuses a create that would pass a quota: "If creating or updating a resource violates
+a quota constraint, the request will fail with HTTP status code 403 FORBIDDEN with a message
+explaining the constraint that would have been violated" ("Resource Quotas",
+https://kubernetes.io/docs/concepts/policy/resource-quotas/). The message is the quota admission
+plugin's ``exceeded quota: <quota>, requested: <key>=<n>, used: <key>=<n>, limited: <key>=<n>``
+(``k8s.io/apiserver`` ``pkg/admission/plugin/resourcequota/controller.go``, ``CheckRequest``, which
+compares ``status.used`` plus the request with ``status.hard``). Pods are created by controllers
+(the ReplicaSet controller for a Deployment, Knative for a KServe InferenceService in serverless
+mode, the training operator for a PyTorchJob, the Job controller for a Job or a CronJob's Job), so
+the refusal lands on the controller, not on ``pulumi up``: the endpoint never becomes ready, the
+run never starts. And "If quota is enabled in a namespace for compute resources like cpu and
+memory, users must specify requests or limits for those values; otherwise, the quota system may
+reject pod creation" (same page): ``pkg/quota/v1/evaluator/core/pods.go`` ``Constraints`` requires
+every container and init container to set each of ``cpu``, ``memory``, ``requests.cpu``,
+``requests.memory``, ``limits.cpu``, ``limits.memory`` the quota names (``validationSet``; never
+GPUs or ephemeral storage), refusing the pod with ``must specify <key> for: <containers>``.
+
+Contract:
+- :func:`namespace_needs` is pure: a desired graph in, per quota key, what the objects of the
+  graph's namespace (``graph.metadata["namespace"]``) need, each with the items that need it, at
+  three moments: ``start`` (what the apply creates: Deployments x ``replicas``, InferenceService
+  predictors x ``minReplicas`` (at least 1: Knative's initial scale), Jobs' pods, every object for
+  the count keys), ``most`` (full scale: InferenceServices x ``maxReplicas``, plus what runs on a
+  schedule or a trigger: one pod per CronJob (``concurrencyPolicy: Forbid`` runs one at a time), a
+  PyTorchJob run of every training job's stored template (``compile/kubernetes/training.py``:
+  ``train-<job>`` ConfigMap, ``pytorchjob.json``; Master and Workers x ``replicas``), and the Jobs
+  a CronJob keeps (its active one plus ``successfulJobsHistoryLimit`` (default 3) and
+  ``failedJobsHistoryLimit`` (default 1) finished ones, which ``count/jobs.batch`` counts: object
+  counts count every object in storage)), and ``peak`` (``most`` plus the largest update's extra
+  pods: a Deployment's rolling update surges ``maxSurge`` (default 25%, rounded up) new pods
+  beside the old ones, ``Recreate`` none (Deployments, "Strategy"); an InferenceService update
+  makes a new Knative revision whose ``minReplicas`` (at least 1) start beside the old fleet
+  before traffic moves, which is how every KServe canary, blue/green or rolling step runs).
+- Compute per pod (``pods.go`` ``PodUsageFunc``/``podComputeUsageHelper``): ``pods`` 1;
+  ``cpu``/``requests.cpu``, ``memory``/``requests.memory``, ``ephemeral-storage`` and
+  ``requests.ephemeral-storage`` from requests, ``limits.*`` from limits, ``requests.<extended>``
+  (``nvidia.com/gpu``) from requests. A container's request defaults to its limit when only the
+  limit is set (pod defaulting, ``pkg/apis/core/v1/defaults.go`` ``SetDefaults_Pod``). A pod's
+  request is the larger of its containers' sum and its largest init container
+  (``k8s.io/component-helpers`` ``resource/helpers.go`` ``PodRequests``; restartable sidecar init
+  containers and pod overhead are not modelled: the graph has neither). A KServe predictor container without
+  cpu or memory gets KServe's defaults (``pkg/apis/serving/v1beta1/inference_service_defaults.go``
+  ``setResourceRequirementDefaults``, from the ``inferenceservice-config`` ``resource`` section,
+  shipped as cpu 1 and memory 2Gi for requests and limits; a cluster may configure others).
+- Counts: ``count/<plural>[.<group>]`` and the core shorthands ``configmaps``, ``secrets``,
+  ``services``, ``persistentvolumeclaims``, ``services.loadbalancers``, ``services.nodeports``
+  (NodePort and LoadBalancer Services), ``requests.storage`` (the PVCs' storage requests).
+- :func:`namespace_quota_warnings` compares those needs with quotas (ResourceQuota objects as
+  read): per quota and key of ``spec.hard``, one warning, the most severe: the apply's creates
+  need more (they are refused), else full scale or the scheduled runs do, else the largest update
+  does. ``status.used`` includes what already runs, our own objects of the last apply too, so
+  against it nothing sound can be said of an environment already applied: the comparison is with
+  ``hard``, a lower bound (other use of the namespace counts too, and the warning says so). On a
+  first apply (``first_apply``: no prior state), none of the namespace's use can be ours, so the
+  room is ``hard - used``, and the warning shows the use. Quotas with ``scopes`` or a
+  ``scopeSelector`` apply to some pods only and are not judged; keys not listed above are not
+  judged. A quota naming a key of ``validationSet`` that some container leaves unset gets a
+  warning naming the containers. Containers a controller injects (Knative's ``queue-proxy``,
+  KServe's storage initializer) are not in the graph and not counted: a lower bound again. A
+  warning names each item with its share, at most :data:`ITEMS_SHOWN` of them (largest first), and
+  who creates what is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph, DesiredResource
+
+# -- quantities ------------------------------------------------------------------------------
+
+_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+             "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1, "k": 10**3, "M": 10**6,
+             "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)")
+
+
+def parse_quantity(value: Any) -> Decimal:
+    """A Kubernetes quantity (``500m``, ``8Gi``, ``1e3``, ``4``) as an exact number.
+
+    The grammar of apimachinery ``pkg/api/resource/quantity.go`` (``<signedNumber><suffix>``: a
+    binary SI suffix ``Ki``..``Ei``, a decimal SI suffix ``n u m "" k M G T P E``, or a decimal
+    exponent ``e<n>``/``E<n>``). Raises ValueError for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    text = str(value).strip()
+    match = _QUANTITY.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    number, exponent, suffix = match.groups()
+    try:
+        if exponent:
+            return Decimal(number) * Decimal(10) ** int(exponent[1:])
+        return Decimal(number) * Decimal(_SUFFIXES[suffix or ""])
+    except InvalidOperation as exc:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}") from exc
+
+
+def format_amount(key: str, amount: Decimal) -> str:
+    """``amount`` as the quota shows it: cpu in cores or millicores, bytes in Gi/Mi, counts as they are."""
+    if key.endswith(("cpu",)) and amount != amount.to_integral_value():
+        return f"{int(amount * 1000)}m"
+    if key.endswith(("memory", "storage")):
+        for suffix, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+            if amount >= size and amount % size == 0:
+                return f"{int(amount / size)}{suffix}"
+    return f"{amount.normalize():f}"
+
+
+# -- pods ------------------------------------------------------------------------------------
+
+VALIDATION_SET = ("cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+"""Keys a quota may name that every container must then set (``pods.go`` ``validationSet``)."""
+KSERVE_DEFAULTS = {"cpu": Decimal(1), "memory": Decimal(2**31)}
+"""KServe's shipped defaults for a predictor container's unset cpu and memory (requests and limits)."""
+_NATIVE = ("cpu", "memory", "ephemeral-storage")
+
+
+def _quantities(values: Any) -> dict[str, Decimal]:
+    out = {}
+    for name, raw in (values or {}).items() if isinstance(values, dict) else ():
+        try:
+            out[str(name)] = parse_quantity(raw)
+        except ValueError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class Pod:
+    """One pod's ``usage`` per quota key (``pods`` included) and, per key of :data:`VALIDATION_SET`,
+    the containers that leave it unset (``missing``)."""
+
+    usage: dict[str, Decimal]
+    missing: dict[str, tuple[str, ...]]
+
+
+def _container(container: Mapping[str, Any], defaults: Mapping[str, Decimal]) -> tuple[dict, dict]:
+    resources = container.get("resources") or {}
+    limits = {**defaults, **_quantities(resources.get("limits"))}
+    requests = {**defaults, **limits, **_quantities(resources.get("requests"))}  # a request defaults to its limit
+    return requests, limits
+
+
+def pod_of(spec: Mapping[str, Any], defaults: Mapping[str, Decimal] | None = None) -> Pod:
+    """The :class:`Pod` of a pod spec (see the module contract); ``defaults`` fill every container's unset
+    requests and limits (a controller's defaulting)."""
+    defaults = defaults or {}
+    requests: dict[str, Decimal] = {}
+    limits: dict[str, Decimal] = {}
+    init_requests: dict[str, Decimal] = {}
+    init_limits: dict[str, Decimal] = {}
+    missing: dict[str, list[str]] = {}
+    for kind in ("containers", "initContainers"):
+        for container in spec.get(kind) or []:
+            c_requests, c_limits = _container(container, defaults)
+            for key in VALIDATION_SET:
+                base = key.rpartition(".")[2]
+                if base not in (c_limits if key.startswith("limits.") else c_requests):
+                    missing.setdefault(key, []).append(str(container.get("name") or "?"))
+            if kind == "containers":
+                _add(requests, c_requests)
+                _add(limits, c_limits)
+            else:
+                _max(init_requests, c_requests)
+                _max(init_limits, c_limits)
+    _max(requests, init_requests)
+    _max(limits, init_limits)
+    usage: dict[str, Decimal] = {"pods": Decimal(1), "count/pods": Decimal(1)}
+    for name, amount in requests.items():
+        if name in _NATIVE:
+            usage[name] = usage[f"requests.{name}"] = amount
+        else:
+            usage[f"requests.{name}"] = amount
+    for name in _NATIVE:
+        if name in limits:
+            usage[f"limits.{name}"] = limits[name]
+    return Pod(usage, {k: tuple(dict.fromkeys(v)) for k, v in missing.items()})
+
+
+def _add(into: dict[str, Decimal], values: Mapping[str, Decimal]) -> None:
+    for name, amount in values.items():
+        into[name] = into.get(name, Decimal(0)) + amount
+
+
+def _max(into: dict[str, Decimal], values: Mapping[str, Decimal]) -> None:
+    for name, amount in values.items():
+        into[name] = max(into.get(name, Decimal(0)), amount)
+
+
+# -- what runs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Pods one item runs: ``what`` (``Deployment mlops-mlflow``), the ``creator`` whose pod creates a
+    quota refuses, ``pod`` (each pod's usage), how many at ``start``, ``most`` and the ``update`` extra."""
+
+    address: str
+    what: str
+    creator: str
+    pod: Pod
+    start: int
+    most: int
+    update: int = 0
+
+
+def _count(value: Any, default: int) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _surge(spec: Mapping[str, Any], replicas: int) -> int:
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        return 0
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if isinstance(surge, str) and surge.endswith("%"):
+        return math.ceil(replicas * int(surge[:-1] or 0) / 100)
+    return _count(surge, 0)
+
+
+def _deployment(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+    spec = obj.get("spec") or {}
+    replicas = _count(spec.get("replicas"), 1)
+    pod = pod_of((spec.get("template") or {}).get("spec") or {})
+    yield Workload(r.address, f"Deployment {_name(obj)}", "the ReplicaSet controller", pod, replicas, replicas,
+                   _surge(spec, replicas))
+
+
+def _inference_service(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+    predictor = (obj.get("spec") or {}).get("predictor") or {}
+    model = predictor.get("model") or {}
+    container = {"name": "kserve-container", "resources": model.get("resources") or {}}
+    pod = pod_of({"containers": [container, *(predictor.get("containers") or [])]}, KSERVE_DEFAULTS)
+    low = max(1, _count(predictor.get("minReplicas"), 1))
+    high = _count(predictor.get("maxReplicas"), 0)
+    yield Workload(r.address, f"InferenceService {_name(obj)}", "Knative (its revision's Deployment)", pod, low,
+                   max(low, high), low)
+
+
+def _job(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+    spec = obj.get("spec") or {}
+    pods = _count(spec.get("parallelism"), 1)
+    yield Workload(r.address, f"Job {_name(obj)}", "the Job controller",
+                   pod_of((spec.get("template") or {}).get("spec") or {}), pods, pods)
+
+
+def _cron_job(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+    job = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+    pods = _count(job.get("parallelism"), 1)
+    yield Workload(r.address, f"CronJob {_name(obj)}", "the Job controller (at its schedule)",
+                   pod_of((job.get("template") or {}).get("spec") or {}), 0, pods)
+
+
+def _training_template(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+    raw = (obj.get("data") or {}).get(TEMPLATE_KEY)
+    try:
+        template = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        template = None
+    if not isinstance(template, dict) or template.get("kind") != "PyTorchJob":
+        return
+    for role, replica in sorted(((template.get("spec") or {}).get("pytorchReplicaSpecs") or {}).items()):
+        count = _count(replica.get("replicas"), 1)
+        pod = pod_of(((replica.get("template") or {}).get("spec")) or {})
+        yield Workload(r.address, f"a PyTorchJob run's {role}", "the training operator (when a run starts)", pod, 0,
+                       count)
+
+
+TEMPLATE_KEY = "pytorchjob.json"
+"""The key of a training job's stored PyTorchJob template (``compile/kubernetes/training.py``)."""
+WORKLOADS = {"Deployment": _deployment, "InferenceService": _inference_service, "Job": _job,
+             "CronJob": _cron_job, "ConfigMap": _training_template}
+"""Kind -> the pods an object of it runs."""
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "?")
+
+
+def namespace_objects(graph: DesiredGraph) -> list[tuple[DesiredResource, dict]]:
+    """The graph's Kubernetes objects in its namespace (``graph.metadata["namespace"]``)."""
+    namespace = graph.metadata.get("namespace")
+    return [(r, r.inputs) for r in graph.resources
+            if r.custom and r.type.startswith("kubernetes:") and isinstance(r.inputs.get("kind"), str)
+            and (r.inputs.get("metadata") or {}).get("namespace") == namespace]
+
+
+def workloads(graph: DesiredGraph) -> list[Workload]:
+    """Every pod-running item of the graph's namespace (module contract)."""
+    return [w for r, obj in namespace_objects(graph) if obj["kind"] in WORKLOADS
+            for w in WORKLOADS[obj["kind"]](r, obj)]
+
+
+# -- needs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One item's share of a key: at ``start``, ``most`` and its ``update`` extra."""
+
+    address: str
+    what: str
+    creator: str
+    start: Decimal
+    most: Decimal
+    update: Decimal = Decimal(0)
+
+
+@dataclass
+class Need:
+    """What the namespace's objects need of one quota ``key`` (module contract)."""
+
+    key: str
+    parts: list[Part] = field(default_factory=list)
+
+    @property
+    def start(self) -> Decimal:
+        return sum((p.start for p in self.parts), Decimal(0))
+
+    @property
+    def most(self) -> Decimal:
+        return sum((p.most for p in self.parts), Decimal(0))
+
+    @property
+    def peak(self) -> Decimal:
+        return self.most + max((p.update for p in self.parts), default=Decimal(0))
+
+
+_SHORTHANDS = {("", "configmaps"): "configmaps", ("", "secrets"): "secrets", ("", "services"): "services",
+               ("", "persistentvolumeclaims"): "persistentvolumeclaims",
+               ("", "replicationcontrollers"): "replicationcontrollers", ("", "resourcequotas"): "resourcequotas"}
+_PLURALS = {"Endpoints": "endpoints"}
+
+
+def _plural(kind: str) -> str:
+    lower = kind.lower()
+    if kind in _PLURALS:
+        return _PLURALS[kind]
+    if lower.endswith(("s", "x", "ch", "sh")):
+        return lower + "es"
+    if lower.endswith("y") and lower[-2:-1] not in tuple("aeiou"):
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def _object_parts(r: DesiredResource, obj: dict) -> Iterator[tuple[str, Part]]:
+    group = obj.get("apiVersion", "").rpartition("/")[0]
+    plural = _plural(obj["kind"])
+    one, what, creator = Decimal(1), f"{obj['kind']} {_name(obj)}", "pulumi up"
+    keys = [f"count/{plural}.{group}" if group else f"count/{plural}"]
+    if (group, plural) in _SHORTHANDS:
+        keys.append(_SHORTHANDS[(group, plural)])
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "Service" and not group:
+        if spec.get("type") == "LoadBalancer":
+            keys.append("services.loadbalancers")
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            ports = Decimal(len(spec.get("ports") or []))
+            yield "services.nodeports", Part(r.address, what, creator, ports, ports)
+    if obj["kind"] == "PersistentVolumeClaim" and not group:
+        storage = _quantities((spec.get("resources") or {}).get("requests"))
+        if "storage" in storage:
+            yield "requests.storage", Part(r.address, what, creator, storage["storage"], storage["storage"])
+    for key in keys:
+        yield key, Part(r.address, what, creator, one, one)
+    if obj["kind"] == "CronJob" and group == "batch":
+        kept = 1 + _count(spec.get("successfulJobsHistoryLimit"), 3) + _count(spec.get("failedJobsHistoryLimit"), 1)
+        yield "count/jobs.batch", Part(r.address, f"the Jobs of {what}", "the CronJob controller", Decimal(0),
+                                       Decimal(kept))
+    if obj["kind"] == "ConfigMap" and TEMPLATE_KEY in (obj.get("data") or {}):
+        yield "count/pytorchjobs.kubeflow.org", Part(r.address, "a PyTorchJob run", "the launcher (when a run starts)",
+                                                     Decimal(0), Decimal(1))
+
+
+def _workload_parts(w: Workload) -> Iterator[tuple[str, Part]]:
+    for key, amount in w.pod.usage.items():
+        yield key, Part(w.address, w.what, w.creator, amount * w.start, amount * w.most, amount * w.update)
+
+
+def namespace_needs(graph: DesiredGraph) -> dict[str, Need]:
+    """What the graph's namespace objects need, per quota key (module contract), keys sorted."""
+    needs: dict[str, Need] = {}
+    parts = [p for r, obj in namespace_objects(graph) for p in _object_parts(r, obj)]
+    parts += [p for w in workloads(graph) for p in _workload_parts(w)]
+    for key, part in parts:
+        needs.setdefault(key, Need(key)).parts.append(part)
+    return dict(sorted(needs.items()))
+
+
+def unset_requirements(graph: DesiredGraph) -> dict[str, list[tuple[Workload, tuple[str, ...]]]]:
+    """Per key of :data:`VALIDATION_SET`, the workloads with containers that leave it unset."""
+    out: dict[str, list[tuple[Workload, tuple[str, ...]]]] = {}
+    for w in workloads(graph):
+        for key, containers in w.pod.missing.items():
+            out.setdefault(key, []).append((w, containers))
+    return out
+
+
+# -- warnings ------------------------------------------------------------------------------
+
+
+ITEMS_SHOWN = 10
+"""A warning names at most this many items (the largest needs first), then how many more: a namespace
+with a thousand endpoints gets a readable warning."""
+
+
+def _listed(texts: list[str]) -> str:
+    more = len(texts) - ITEMS_SHOWN
+    return ", ".join(texts[:ITEMS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _items(need: Need, attribute: str) -> str:
+    shown = [p for p in need.parts if getattr(p, attribute)]
+    if len(shown) > ITEMS_SHOWN:
+        shown = sorted(shown, key=lambda p: (-getattr(p, attribute), p.address, p.what))
+        return _listed([f"{p.address} ({p.what}) {format_amount(need.key, getattr(p, attribute))}" for p in shown])
+    return ", ".join(f"{p.address} ({p.what}) {format_amount(need.key, getattr(p, attribute))}"
+                     for p in sorted(shown, key=lambda p: (p.address, p.what)))
+
+
+def _creators(need: Need, attribute: str) -> str:
+    return ", ".join(dict.fromkeys(p.creator for p in need.parts if getattr(p, attribute)))
+
+
+def _quota_warning(quota: str, where: str, need: Need, hard: Decimal, used: Decimal | None) -> str | None:
+    key = need.key
+    room = hard if used is None else hard - used
+
+    def show(amount: Decimal) -> str:
+        return format_amount(key, amount)
+
+    head = f"namespace quota: ResourceQuota {quota} in {where} sets {key} to {show(hard)}"
+    if used:
+        head += f", {show(used)} of it already used by others (a first apply: none of it is this environment's)"
+    other = "" if used is not None else " (other use of the namespace counts too)"
+    fix = (f"Ask the cluster admin to raise {key} in ResourceQuota {quota}, or lower what this environment "
+           "asks for.")
+    refused = f"refused with 403 Forbidden \"exceeded quota: {quota}\""
+    if need.start > room:
+        return (f"{head}; this environment's apply needs {show(need.start)}{other} ({_items(need, 'start')}): "
+                f"the creates of {_creators(need, 'start')} past it are {refused}, so what they make never "
+                f"runs (a Deployment never becomes available, an endpoint never becomes ready). {fix}")
+    alone = sorted((p for p in need.parts if p.most > room), key=lambda p: (p.address, p.what))
+    if alone:
+        p = alone[0]
+        return (f"{head}; {p.address} ({p.what}) alone needs {show(p.most)}{other}: the creates of {p.creator} "
+                f"past it are {refused}, so it never runs, whatever else the namespace holds. {fix}")
+    if need.most > room:
+        return (f"{head}; at full scale and with every scheduled run at once it needs {show(need.most)}{other} "
+                f"({_items(need, 'most')}): the creates of {_creators(need, 'most')} past it are {refused} "
+                f"(a scale-out stops short, a training run never starts). {fix}")
+    if need.peak > room:
+        largest = max(sorted(need.parts, key=lambda p: (p.address, p.what)), key=lambda p: p.update)
+        return (f"{head}; an update of {largest.address} ({largest.what}) starts its new pods beside the old "
+                f"ones, {show(need.peak)} in all at full scale{other}: those creates of {largest.creator} "
+                f"are {refused}, so the update never completes. {fix}")
+    return None
+
+
+def _unset_warning(quota: str, where: str, key: str, lacking: list[tuple[Workload, tuple[str, ...]]]) -> str:
+    items = _listed([f"{w.address} ({w.what}: {', '.join(containers)})"
+                     for w, containers in sorted(lacking, key=lambda x: (x[0].address, x[0].what))])
+    creators = ", ".join(dict.fromkeys(w.creator for w, _ in lacking))
+    return (f"namespace quota: ResourceQuota {quota} in {where} sets {key}, so every container must set it, and "
+            f"these leave it unset: {items}. Their pods are refused with 403 Forbidden \"must specify {key}\" "
+            f"(pod creates of {creators}). Set {key} on those containers, or have the cluster admin add a "
+            "LimitRange default for it.")
+
+
+def _scoped(quota: Mapping[str, Any]) -> bool:
+    spec = quota.get("spec") or {}
+    return bool(spec.get("scopes") or (spec.get("scopeSelector") or {}).get("matchExpressions"))
+
+
+def namespace_quota_warnings(graph: DesiredGraph, quotas: Sequence[Mapping[str, Any]], *,
+                             first_apply: bool = False) -> list[str]:
+    """One warning per (quota, key) the graph's namespace objects pass and per validated key some
+    container leaves unset (module contract), in quota name then key order."""
+    where = f"namespace {graph.metadata.get('namespace') or '?'}"
+    needs = namespace_needs(graph)
+    lacking = unset_requirements(graph)
+    out = []
+    for quota in sorted(quotas, key=lambda q: _name(q)):
+        if _scoped(quota):
+            continue
+        hard = _quantities((quota.get("spec") or {}).get("hard"))
+        used = _quantities((quota.get("status") or {}).get("used")) if first_apply else {}
+        for key in sorted(hard):
+            if key in lacking:
+                out.append(_unset_warning(_name(quota), where, key, lacking[key]))
+            if key in needs:
+                warning = _quota_warning(_name(quota), where, needs[key], hard[key],
+                                         used.get(key, Decimal(0)) if first_apply else None)
+                if warning:
+                    out.append(warning)
+    return out

@@ -1,0 +1,176 @@
+"""``plan --refresh`` on Kubernetes reads the ResourceQuotas of the environment's namespace and warns
+before apply (cli/commands/plan.namespace_quota_preflight, plan/namespace_quotas.py).
+
+Against the Kubernetes API stand-in (tests/support/kube_api.py, which serves ResourceQuota objects):
+a team quota the reference's dev environment passes (4 GPUs; its endpoint at full scale and one
+training run need 6) gets a warning in the JSON plan and the text plan; a generous quota gets none;
+a quota the cluster refuses to list (RBAC) or a cluster that does not answer says the check was not
+made. The stand-in's ResourceQuota list, and its RBAC refusal of it, have a test of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_infra.cli.main import main
+from mlops_infra.kube import KubeClient
+from mlops_infra.kube.errors import KubeForbidden
+from mlops_infra.kube.quotas import RESOURCE_QUOTA, read_quotas
+from tests.support.kube_api import KubeApiStandIn
+
+REPO = Path(__file__).resolve().parents[2]
+FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+NAMESPACE, CONTEXT = "fraud-dev", "kind-mlops"
+
+
+def _quota(name: str, hard: dict[str, str], used: dict[str, str] | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"hard": hard}, "status": {"hard": hard, "used": used or {}}}
+
+
+TEAM = _quota("team-gpu", {"requests.nvidia.com/gpu": "4", "pods": "50", "requests.cpu": "100"})
+GENEROUS = _quota("team-gpu", {"requests.nvidia.com/gpu": "16", "pods": "50", "requests.cpu": "100",
+                               "requests.memory": "1Ti", "count/configmaps": "100"})
+
+
+def test_the_stand_in_lists_resource_quotas_in_a_namespace_and_refuses_without_rbac():
+    with KubeApiStandIn(tokens={"admin": None, "viewer": [{"apiGroups": [""], "resources": ["pods"],
+                                                           "verbs": ["list"]}]}) as api:
+        api.seed(TEAM)
+        api.seed({**_quota("elsewhere", {"pods": "1"}), "metadata": {"name": "elsewhere", "namespace": "other"}})
+        with KubeClient.from_url(api.url, token="admin") as kube:
+            (listed,) = read_quotas(kube, NAMESPACE)
+            assert read_quotas(kube, "absent") == []  # a namespace not created yet lists none
+            assert listed["kind"] == "ResourceQuota" and listed["spec"]["hard"]["requests.nvidia.com/gpu"] == "4"
+            assert listed["status"]["used"] == {}
+        with KubeClient.from_url(api.url, token="viewer") as kube, pytest.raises(KubeForbidden) as refused:
+            kube.list(RESOURCE_QUOTA, NAMESPACE)
+    assert refused.value.status == 403 and 'cannot list resource "resourcequotas"' in refused.value.message
+
+
+def _kubeconfig(tmp_path: Path, server: str, token: str = "t") -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
+        "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": token}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+def _plan(capsys, monkeypatch, tmp_path: Path, server: str, fmt: str = "json", token: str = "t",
+          state: Path | None = None, *extra: str) -> tuple[int, str, str]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, server, token)))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plan", str(FRAUD), "--env", "dev", "--refresh", "--format", fmt,
+              *(["--state", str(state)] if state else []), *extra])
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def _quota_warnings(data: dict) -> list[str]:
+    return [w for w in data["warnings"] if w.startswith("namespace quota")]
+
+
+@pytest.mark.timeout(120)
+def test_plan_refresh_warns_where_the_namespace_quota_cannot_run_the_reference(capsys, monkeypatch, tmp_path: Path):
+    with KubeApiStandIn() as api:
+        api.seed(TEAM)
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        assert code == 0, err
+        (gpu,) = _quota_warnings(json.loads(out))
+        code, text, err = _plan(capsys, monkeypatch, tmp_path, api.url, "text")
+        assert code == 0, err
+        api.seed(GENEROUS)
+        code, generous, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        listed = api.requests_for("GET", f"/namespaces/{NAMESPACE}/resourcequotas")
+    assert gpu.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets "
+                          "requests.nvidia.com/gpu to 4; at full scale and with every scheduled run at once it "
+                          "needs 6 (endpoints.scorer (InferenceService scorer) 2, training_jobs.retrain (a "
+                          "PyTorchJob run's Master) 4)")
+    assert 'refused with 403 Forbidden "exceeded quota: team-gpu"' in gpu and "training operator" in gpu
+    assert "ResourceQuota team-gpu in namespace fraud-dev sets requests.nvidia.com/gpu to 4" in " ".join(text.split())
+    assert code == 0 and _quota_warnings(json.loads(generous)) == [] and len(listed) == 3
+
+
+@pytest.mark.timeout(120)
+def test_a_first_apply_counts_what_the_namespace_already_uses_and_a_later_one_only_hard(capsys, monkeypatch,
+                                                                                     tmp_path: Path):
+    """No prior state: nothing in the namespace is this environment's, so ``status.used`` is other use
+    and leaves less room (2 GPUs used of 4: the endpoint's 1 fits, a training run's 4 alone does not;
+    48 pods used of 50: the apply's 6 do not fit). With a prior state, ``used`` holds our own
+    pods too, so only ``hard`` is compared, and the warning says other use counts too."""
+    from tests.scenarios.harness import compile_file
+    from tests.support.applied_state import applied_state, dumps
+
+    busy = _quota("team-gpu", {"requests.nvidia.com/gpu": "4", "pods": "50"},
+                  {"requests.nvidia.com/gpu": "2", "pods": "48"})
+    state = tmp_path / "state.json"
+    state.write_text(dumps(applied_state(compile_file(FRAUD, "dev"))), encoding="utf-8")
+    with KubeApiStandIn() as api:
+        api.seed(busy)
+        code, first, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        assert code == 0, err
+        code, later, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
+        assert code == 0, err
+    pods, gpu = _quota_warnings(json.loads(first))
+    assert pods.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets pods to 50, 48 of it "
+                           "already used by others (a first apply: none of it is this environment's); this "
+                           "environment's apply needs 6 (")
+    assert "sets requests.nvidia.com/gpu to 4, 2 of it already used by others" in gpu
+    assert "training_jobs.retrain (a PyTorchJob run's Master) alone needs 4: the creates of the training " in gpu
+    (later_gpu,) = _quota_warnings(json.loads(later))
+    assert later_gpu.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets "
+                                "requests.nvidia.com/gpu to 4; at full scale and with every scheduled run at once "
+                                "it needs 6 (other use of the namespace counts too)")
+
+
+@pytest.mark.timeout(120)
+def test_a_quota_naming_limits_cpu_says_which_containers_leave_it_unset(capsys, monkeypatch, tmp_path: Path):
+    with KubeApiStandIn() as api:
+        api.seed(_quota("team-limits", {"limits.cpu": "1k"}))
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+    assert code == 0, err
+    (unset,) = _quota_warnings(json.loads(out))
+    assert unset.startswith("namespace quota: ResourceQuota team-limits in namespace fraud-dev sets limits.cpu, so "
+                            "every container must set it, and these leave it unset: ")
+    assert "platform (Deployment mlops-mlflow: mlflow)" in unset and '"must specify limits.cpu"' in unset
+
+
+@pytest.mark.timeout(120)
+def test_unreadable_quotas_say_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path):
+    with KubeApiStandIn(tokens={"t": [{"apiGroups": ["*"], "resources": ["customresourcedefinitions", "configmaps"],
+                                       "verbs": ["get", "list"]}]}) as api:
+        api.seed(TEAM)
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+    assert code == 0, err
+    (forbidden,) = _quota_warnings(json.loads(out))
+    assert forbidden.startswith("namespace quotas: could not read the ResourceQuotas of namespace fraud-dev "
+                                "(403 Forbidden: ")
+    assert 'needs RBAC permission to list resourcequotas (apiGroups [""]) in namespace fraud-dev' in forbidden
+    code, out, err = _plan(capsys, monkeypatch, tmp_path, "http://127.0.0.1:9")  # nothing listens
+    assert code == 0, err
+    (unreachable,) = _quota_warnings(json.loads(out))
+    assert unreachable.startswith("namespace quotas: could not read the ResourceQuotas of namespace fraud-dev "
+                                  "through context kind-mlops (")
+    assert "was not checked" in unreachable
+
+
+@pytest.mark.timeout(120)
+def test_a_quota_read_without_an_answer_is_given_a_quarter_of_the_refresh_deadline(capsys, monkeypatch,
+                                                                                  tmp_path: Path):
+    """The client alone would wait 30 s per try and retry; the read gets max(1 s, timeout / 4)."""
+    with KubeApiStandIn() as api:
+        api.seed(TEAM)
+        api.fail(status=503, path_contains="/resourcequotas", delay=3.0)
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url, "json", "t", None, "--refresh-timeout", "4")
+    assert code == 0, err
+    (silent,) = _quota_warnings(json.loads(out))
+    assert silent == ("namespace quotas: could not read the ResourceQuotas of namespace fraud-dev through context "
+                      "kind-mlops (no answer within 1 s); what this environment needs there was not checked against "
+                      "them")

@@ -1,0 +1,178 @@
+"""Namespace ResourceQuotas (plan/namespace_quotas.py): what a Kubernetes environment's objects need in
+their namespace per quota key, and the warning when a quota's ``hard`` is short (pure; the live read
+is in tests/cli/test_plan_namespace_quotas.py).
+
+The reference's dev environment (fraud-detection on Kubernetes) runs 4 platform Deployments, a
+KServe endpoint (1 to 2 replicas of 1 GPU), a registration Job, 3 CronJobs and a training run of
+one 4-GPU Master: 6 pods from the apply, 11 at full scale with every scheduled run, 12 during an
+update (one surge pod or one new revision pod beside the old).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from mlops_infra.graph import GraphBuilder
+from mlops_infra.plan.namespace_quotas import (
+    format_amount,
+    namespace_needs,
+    namespace_quota_warnings,
+    parse_quantity,
+    pod_of,
+)
+from tests.compile.aws.cases import REFERENCE, compiled
+
+
+def _reference():
+    return compiled(REFERENCE, "dev")
+
+
+def _quota(hard: dict[str, str], name: str = "team", used: dict[str, str] | None = None, **spec) -> dict:
+    return {"metadata": {"name": name}, "spec": {"hard": hard, **spec}, "status": {"used": used or {}}}
+
+
+@pytest.mark.parametrize("text", ["500m", "8Gi", "1e3", "1E3", "0.5", "1.5k", "100n", "2u", ".5", "+3", "12Mi", "4",
+                                  "163Gi", "43", "2E", "1Ki", "-1"])
+def test_quantities_parse_as_the_kubernetes_client_parses_them(text):
+    from kubernetes.utils.quantity import parse_quantity as client_parse
+
+    assert parse_quantity(text) == client_parse(text)
+
+
+@pytest.mark.parametrize("text", ["", "1.2.3", "5 Gi", "Gi", "1x", "1e", "m"])
+def test_what_is_not_a_quantity_is_refused(text):
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        parse_quantity(text)
+
+
+def test_amounts_are_shown_as_the_quota_shows_them():
+    assert [format_amount("requests.cpu", Decimal("1.45")), format_amount("requests.cpu", Decimal(43)),
+            format_amount("limits.memory", Decimal(5 * 2**30)), format_amount("memory", Decimal(9728 * 2**20)),
+            format_amount("pods", Decimal(6))] == ["1450m", "43", "5Gi", "9728Mi", "6"]
+
+
+def test_the_reference_dev_graph_needs_per_key():
+    needs = {k: (format_amount(k, n.start), format_amount(k, n.most), format_amount(k, n.peak))
+             for k, n in namespace_needs(_reference()).items()}
+    assert needs["pods"] == ("6", "11", "12")
+    assert needs["requests.nvidia.com/gpu"] == ("1", "6", "7")  # 1 to 2 endpoint replicas, a 4-GPU run, 1 new revision
+    assert needs["requests.cpu"] == needs["cpu"] == ("1450m", "45800m", "46800m")  # KServe's 1 cpu default per replica
+    assert needs["requests.memory"] == ("3Gi", "173312Mi", "175360Mi")
+    assert needs["limits.memory"] == ("5Gi", "9728Mi", "11776Mi")
+    assert needs["requests.storage"] == ("10Gi", "10Gi", "10Gi")
+    assert needs["configmaps"] == needs["count/configmaps"] == ("9", "9", "9")
+    assert needs["services"] == ("4", "4", "4") and "services.loadbalancers" not in needs
+    assert needs["count/deployments.apps"] == ("4", "4", "4")
+    assert needs["count/inferenceservices.serving.kserve.io"] == ("1", "1", "1")
+    assert needs["count/pytorchjobs.kubeflow.org"] == ("0", "1", "1")  # a run, from the stored template
+    assert needs["count/jobs.batch"] == ("1", "20", "20")  # the register Job; each CronJob's active and kept Jobs
+    assert needs["count/serviceaccounts"] == ("8", "8", "8")
+
+
+@pytest.mark.parametrize(("hard", "says"), [
+    ("5", "this environment's apply needs 6 (other use of the namespace counts too) (endpoints.scorer "
+          "(InferenceService scorer) 1, "),
+    ("10", "at full scale and with every scheduled run at once it needs 11 (other use of the namespace counts too)"),
+    ("11", "an update of endpoints.scorer (InferenceService scorer) starts its new pods beside the old ones, 12 in "
+           "all at full scale (other use of the namespace counts too): those creates of Knative"),
+])
+def test_the_pods_warning_names_the_first_step_that_fails(hard, says):
+    graph = _reference()
+    (warning,) = namespace_quota_warnings(graph, [_quota({"pods": hard})])
+    assert warning.startswith(f"namespace quota: ResourceQuota team in namespace fraud-dev sets pods to {hard}; {says}")
+    assert 'refused with 403 Forbidden "exceeded quota: team"' in warning
+    assert warning.endswith("Ask the cluster admin to raise pods in ResourceQuota team, or lower what this "
+                            "environment asks for.")
+    assert namespace_quota_warnings(graph, [_quota({"pods": "12"})]) == []
+
+
+def test_a_run_that_alone_passes_the_quota_never_starts():
+    (warning,) = namespace_quota_warnings(_reference(), [_quota({"requests.nvidia.com/gpu": "3"})])
+    assert ("sets requests.nvidia.com/gpu to 3; training_jobs.retrain (a PyTorchJob run's Master) alone needs 4 "
+            "(other use of the namespace counts too): the creates of the training operator (when a run starts)") in warning
+    (warning,) = namespace_quota_warnings(_reference(), [_quota({"requests.nvidia.com/gpu": "4"})])
+    assert "it needs 6 (other use of the namespace counts too) (endpoints.scorer (InferenceService scorer) 2, " in warning
+    assert namespace_quota_warnings(_reference(), [_quota({"requests.nvidia.com/gpu": "7"})]) == []
+
+
+def test_a_first_apply_leaves_room_for_what_others_use():
+    used = _quota({"requests.nvidia.com/gpu": "8"}, used={"requests.nvidia.com/gpu": "2"})
+    assert namespace_quota_warnings(_reference(), [used]) == []  # used holds our own pods once applied: hard only
+    (warning,) = namespace_quota_warnings(_reference(), [used], first_apply=True)
+    assert warning.startswith("namespace quota: ResourceQuota team in namespace fraud-dev sets requests.nvidia.com/gpu "
+                              "to 8, 2 of it already used by others (a first apply: none of it is this "
+                              "environment's); an update of ")
+
+
+def test_a_compute_quota_names_the_containers_that_leave_its_key_unset():
+    """pods.go Constraints: cpu and memory keys only, per container; a request defaults to its limit."""
+    graph = _reference()
+    assert namespace_quota_warnings(graph, [_quota({"requests.cpu": "1k", "memory": "1Ti",
+                                                    "requests.nvidia.com/gpu": "99"})]) == []
+    (limits_memory,) = namespace_quota_warnings(graph, [_quota({"limits.memory": "1Ti"})])
+    assert limits_memory == (
+        "namespace quota: ResourceQuota team in namespace fraud-dev sets limits.memory, so every container must set "
+        "it, and these leave it unset: training_jobs.retrain (a PyTorchJob run's Master: pytorch). Their pods are "
+        "refused with 403 Forbidden \"must specify limits.memory\" (pod creates of the training operator (when a run "
+        "starts)). Set limits.memory on those containers, or have the cluster admin add a LimitRange default for it.")
+    (limits_cpu,) = namespace_quota_warnings(graph, [_quota({"limits.cpu": "1k"})])
+    assert "platform (Deployment mlops-capture: capture), platform (Deployment mlops-mlflow: mlflow)" in limits_cpu
+    assert "endpoints.scorer" not in limits_cpu  # KServe defaults the predictor's cpu limit
+
+
+def test_requests_default_to_limits_and_init_containers_count_at_their_largest():
+    pod = pod_of({"containers": [{"name": "a", "resources": {"limits": {"cpu": "2", "nvidia.com/gpu": "1"}}},
+                                 {"name": "b", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}],
+                  "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "4", "memory": "100Mi"}}}]})
+    assert pod.usage["requests.cpu"] == 4 and pod.usage["requests.memory"] == 2**30
+    assert pod.usage["requests.nvidia.com/gpu"] == 1 and "limits.nvidia.com/gpu" not in pod.usage
+    assert pod.missing == {"memory": ("a",), "requests.memory": ("a",), "limits.cpu": ("b", "i"),
+                           "limits.memory": ("a", "b", "i")}
+
+
+def _deployments(strategy: dict) -> object:
+    b = GraphBuilder("demo", "dev")
+    b.metadata.update(cloud="kubernetes", namespace="ns")
+    container = {"name": "c", "resources": {"requests": {"cpu": "1"}}}
+    b.add("kubernetes:apps/v1:Deployment", "d", {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                 "metadata": {"name": "d", "namespace": "ns"},
+                                                 "spec": {"replicas": 10, "strategy": strategy,
+                                                          "template": {"spec": {"containers": [container]}}}},
+          address="platform")
+    b.add("kubernetes:core/v1:ConfigMap", "elsewhere", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                        "metadata": {"name": "x", "namespace": "other"}})
+    return b.build()
+
+
+@pytest.mark.parametrize(("strategy", "peak"), [({}, 13), ({"type": "Recreate"}, 10),
+                                                ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}, 11),
+                                                ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "50%"}}, 15)])
+def test_a_rolling_update_surges_beside_the_old_pods(strategy, peak):
+    needs = namespace_needs(_deployments(strategy))
+    assert (needs["pods"].start, needs["pods"].most, needs["pods"].peak) == (10, 10, peak)
+    assert "count/configmaps" not in needs  # another namespace's objects are not counted
+
+
+def test_scoped_quotas_are_not_judged():
+    scoped = [_quota({"pods": "1"}, scopes=["BestEffort"]),
+              _quota({"pods": "1"}, name="p", scopeSelector={"matchExpressions": [
+                  {"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]})]
+    assert namespace_quota_warnings(_reference(), scoped) == []
+
+
+def test_a_warning_names_the_largest_items_first_and_counts_the_rest():
+    b = GraphBuilder("demo", "dev")
+    b.metadata.update(cloud="kubernetes", namespace="ns")
+    for i in range(12):
+        container = {"name": "c", "resources": {"requests": {"cpu": str(i + 1)}}}
+        b.add("kubernetes:apps/v1:Deployment", f"d{i}", {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                         "metadata": {"name": f"d{i:02}", "namespace": "ns"},
+                                                         "spec": {"template": {"spec": {"containers": [container]}}}},
+              address=f"endpoints.e{i:02}")
+    unset, cpu = namespace_quota_warnings(b.build(), [_quota({"requests.cpu": "20", "limits.cpu": "1k"})])
+    assert ("needs 78 (other use of the namespace counts too) (endpoints.e11 (Deployment d11) 12, endpoints.e10 "
+            "(Deployment d10) 11, ") in cpu
+    assert "endpoints.e02 (Deployment d02) 3 and 2 more)" in cpu
+    assert "endpoints.e09 (Deployment d09: c) and 2 more." in unset
