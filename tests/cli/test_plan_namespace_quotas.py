@@ -174,3 +174,23 @@ def test_a_quota_read_without_an_answer_is_given_a_quarter_of_the_refresh_deadli
     assert silent == ("namespace quotas: could not read the ResourceQuotas of namespace fraud-dev through context "
                       "kind-mlops (no answer within 1 s); what this environment needs there was not checked against "
                       "them")
+
+
+@pytest.mark.timeout(120)
+def test_a_cluster_preflight_without_an_answer_is_bounded_like_the_quota_read(capsys, monkeypatch, tmp_path: Path):
+    """The cluster preflight reads CRDs before anything else: on a server that delays every answer, the
+    client would retry each of them (4 tries, 30 s read timeout) for minutes; it gets the same share of
+    ``--refresh-timeout`` as the quota read (cli plan.cluster_preflight) and says it did not run."""
+    import time
+
+    with KubeApiStandIn() as api:
+        api.seed(TEAM)
+        api.fail(status=503, path_contains="customresourcedefinitions", delay=3.0, times=100)
+        started = time.monotonic()
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url, "json", "t", None, "--refresh-timeout", "4")
+        elapsed = time.monotonic() - started
+    assert code == 0, err
+    (preflight,) = [w for w in json.loads(out)["warnings"] if w.startswith("cluster preflight:")]
+    assert preflight.startswith("cluster preflight: not run for context kind-mlops: no answer within 1 s; ")
+    assert "prerequisites were not checked" in preflight
+    assert elapsed < 4 + 2 + 10

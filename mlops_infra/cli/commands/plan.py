@@ -370,7 +370,8 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     from mlops_infra.state import kube_live
 
     quota_seconds = max(QUOTA_READ_FLOOR, (deadline if deadline is not None else NAMESPACE_QUOTA_READ * 4) / 4)
-    warnings = [*cluster_preflight(target, graph), *namespace_quota_preflight(target, graph, prior, quota_seconds)]
+    warnings = [*cluster_preflight(target, graph, quota_seconds),
+                *namespace_quota_preflight(target, graph, prior, quota_seconds)]
     resources = list(prior.resources.values())
     try:
         kube = KubeClient.connect(ConnectOptions(context=target.context))
@@ -383,9 +384,12 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     return live, find_drift(prior, live, tracking=kube_live.TRACKING, left=left_alone(graph)), warnings
 
 
-def cluster_preflight(target: Any, graph: Any) -> list[str]:
+def cluster_preflight(target: Any, graph: Any, seconds: float | None = None) -> list[str]:
     """Finding A5: check the cluster (the target's kubeconfig context) for what ``graph`` needs;
-    one plan warning per prerequisite not met, with how to enable it (:mod:`mlops_infra.kube.preflight`)."""
+    one plan warning per prerequisite not met, with how to enable it (:mod:`mlops_infra.kube.preflight`).
+    Within ``seconds`` when given (``plan --refresh``: the same share of the refresh deadline as the
+    namespace quotas get): the client alone retries a silent server for minutes (4 tries, 30 s read
+    timeout each); no answer in time is a warning that the prerequisites were not checked."""
     from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
     from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.kube.preflight import preflight
@@ -393,11 +397,18 @@ def cluster_preflight(target: Any, graph: Any) -> list[str]:
     needed = cluster_prerequisites(graph)
     if not needed:
         return []
-    try:  # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
-        with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
-            results = preflight(kube, needed)
-    except UserError as exc:
-        return [f"cluster preflight: not run for context {target.context}: {exc.summary}; {len(needed)} "
+
+    def check() -> list[Any] | UserError:
+        try:  # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
+            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+                return preflight(kube, needed)
+        except UserError as exc:
+            return exc
+
+    results = check() if seconds is None else _within(seconds, check, "cluster-preflight")
+    if results is None or isinstance(results, UserError):
+        why = results.summary if results is not None else f"no answer within {seconds:g} s"
+        return [f"cluster preflight: not run for context {target.context}: {why}; {len(needed)} "
                 "prerequisites were not checked (docs/compile-kubernetes.md section 4 lists them)"]
     return [w for w in (r.warning() for r in results) if w]
 
