@@ -1,4 +1,5 @@
-"""Reading a namespace's ResourceQuotas (core/v1 ``resourcequotas``) for ``plan --refresh``.
+"""Reading a namespace's ResourceQuotas (core/v1 ``resourcequotas``) and LimitRanges (core/v1
+``limitranges``: the defaults a container without requests or limits gets) for ``plan --refresh``.
 
 ``GET /api/v1/namespaces/{ns}/resourcequotas`` lists them ("ResourceQuota v1 core", Kubernetes API
 reference); the caller needs RBAC ``list`` on ``resourcequotas`` (API group ``""``) in the namespace.
@@ -19,6 +20,8 @@ from mlops_infra.kube.resources import ResourceType
 
 RESOURCE_QUOTA = ResourceType("v1", "ResourceQuota", "resourcequotas")
 """The core/v1 ResourceQuota type."""
+LIMIT_RANGE = ResourceType("v1", "LimitRange", "limitranges")
+"""The core/v1 LimitRange type."""
 PERMISSION = 'list resourcequotas (apiGroups [""])'
 """The RBAC permission :func:`read_quotas` needs in the namespace."""
 
@@ -27,3 +30,9 @@ def read_quotas(kube: KubeClient, namespace: str) -> list[dict[str, Any]]:
     """Every ResourceQuota of ``namespace`` as the server returns it (``spec.hard``, ``status.used``).
     Errors are the client's (:mod:`mlops_infra.kube.errors`): 403 is ``KubeForbidden``."""
     return kube.list(RESOURCE_QUOTA, namespace)
+
+
+def read_limit_ranges(kube: KubeClient, namespace: str) -> list[dict[str, Any]]:
+    """Every LimitRange of ``namespace`` as the server returns it (needs RBAC ``list`` on
+    ``limitranges``); errors are the client's."""
+    return kube.list(LIMIT_RANGE, namespace)

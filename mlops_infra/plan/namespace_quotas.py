@@ -468,6 +468,31 @@ def _quota_warning(quota: str, where: str, need: Need, hard: Decimal, used: Deci
     return None
 
 
+def limit_range_defaults(limit_ranges: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """The keys of :data:`VALIDATION_SET` that the namespace's LimitRanges fill in for a container that
+    leaves them unset, so a quota naming them does not refuse our pods for it.
+
+    The LimitRanger admission plugin sets a container's missing limits from a ``Container`` item's
+    ``default`` and its missing requests from ``defaultRequest`` (``plugin/pkg/admission/limitranger``
+    ``defaultContainerResourceRequirements``, ``mergeContainerResources``), before the ResourceQuota
+    plugin sees the pod (the recommended plugin order, ``pkg/kubeapiserver/options/plugins.go``
+    ``AllOrderedPlugins``: ``LimitRanger`` before ``ResourceQuota``). The item's defaults are
+    themselves defaulted (``pkg/apis/core/v1/defaults.go`` ``SetDefaults_LimitRangeItem``): an unset
+    ``default`` limit takes ``max``, an unset ``defaultRequest`` takes ``default``, then ``min``. A
+    server returns the LimitRange so defaulted; the rule is applied here too. What the defaults add
+    to the pods' usage is not counted in :func:`namespace_needs` (its warnings stay lower bounds)."""
+    covered: set[str] = set()
+    for limit_range in limit_ranges:
+        for item in (limit_range.get("spec") or {}).get("limits") or []:
+            if not isinstance(item, Mapping) or item.get("type") != "Container":
+                continue
+            limits = {*(item.get("default") or {}), *(item.get("max") or {})}
+            requests = {*(item.get("defaultRequest") or {}), *limits, *(item.get("min") or {})}
+            covered.update(f"limits.{r}" for r in limits)
+            covered.update(key for r in requests for key in (r, f"requests.{r}"))
+    return frozenset(covered & set(VALIDATION_SET))
+
+
 def _unset_warning(quota: str, where: str, key: str, lacking: list[tuple[Workload, tuple[str, ...]]]) -> str:
     items = _listed([f"{w.address} ({w.what}: {', '.join(containers)})"
                      for w, containers in sorted(lacking, key=lambda x: (x[0].address, x[0].what))])
@@ -484,12 +509,14 @@ def _scoped(quota: Mapping[str, Any]) -> bool:
 
 
 def namespace_quota_warnings(graph: DesiredGraph, quotas: Sequence[Mapping[str, Any]], *,
-                             first_apply: bool = False) -> list[str]:
+                             first_apply: bool = False, limit_ranges: Sequence[Mapping[str, Any]] = ()) -> list[str]:
     """One warning per (quota, key) the graph's namespace objects pass and per validated key some
-    container leaves unset (module contract), in quota name then key order."""
+    container leaves unset and no LimitRange of ``limit_ranges`` fills in (:func:`limit_range_defaults`;
+    module contract), in quota name then key order."""
     where = f"namespace {graph.metadata.get('namespace') or '?'}"
     needs = namespace_needs(graph)
-    lacking = unset_requirements(graph)
+    defaulted = limit_range_defaults(limit_ranges)
+    lacking = {key: items for key, items in unset_requirements(graph).items() if key not in defaulted}
     out = []
     for quota in sorted(quotas, key=lambda q: _name(q)):
         if _scoped(quota):

@@ -142,6 +142,18 @@ def test_a_quota_naming_limits_cpu_says_which_containers_leave_it_unset(capsys, 
     assert "platform (Deployment mlops-mlflow: mlflow)" in unset and '"must specify limits.cpu"' in unset
 
 
+def test_a_limit_range_default_for_the_key_means_no_unset_warning(capsys, monkeypatch, tmp_path: Path):
+    """LimitRanger fills a container's missing cpu limit from the namespace's LimitRange before the
+    quota is checked (plan/namespace_quotas.limit_range_defaults): nothing to warn about."""
+    with KubeApiStandIn() as api:
+        api.seed(_quota("team-limits", {"limits.cpu": "1k"}))
+        api.seed({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": NAMESPACE},
+                  "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}})
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+    assert code == 0, err
+    assert _quota_warnings(json.loads(out)) == []
+
+
 @pytest.mark.timeout(120)
 def test_unreadable_quotas_say_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path):
     with KubeApiStandIn(tokens={"t": [{"apiGroups": ["*"], "resources": ["customresourcedefinitions", "configmaps"],

@@ -17,6 +17,7 @@ import pytest
 from mlops_infra.graph import GraphBuilder
 from mlops_infra.plan.namespace_quotas import (
     format_amount,
+    limit_range_defaults,
     namespace_needs,
     namespace_quota_warnings,
     parse_quantity,
@@ -120,6 +121,28 @@ def test_a_compute_quota_names_the_containers_that_leave_its_key_unset():
     (limits_cpu,) = namespace_quota_warnings(graph, [_quota({"limits.cpu": "1k"})])
     assert "platform (Deployment mlops-capture: capture), platform (Deployment mlops-mlflow: mlflow)" in limits_cpu
     assert "endpoints.scorer" not in limits_cpu  # KServe defaults the predictor's cpu limit
+
+
+@pytest.mark.parametrize(("item", "covered"), [
+    ({"type": "Container", "default": {"cpu": "1"}}, {"limits.cpu", "cpu", "requests.cpu"}),
+    ({"type": "Container", "max": {"memory": "8Gi"}}, {"limits.memory", "memory", "requests.memory"}),
+    ({"type": "Container", "defaultRequest": {"cpu": "100m"}, "min": {"memory": "64Mi"}},
+     {"cpu", "requests.cpu", "memory", "requests.memory"}),
+    ({"type": "Pod", "max": {"cpu": "4"}}, set()),
+])
+def test_a_limit_range_fills_in_what_its_container_item_defaults(item, covered):
+    """defaults.go SetDefaults_LimitRangeItem: default limit <- max; default request <- default, then min;
+    only Container items default containers (LimitRanger)."""
+    assert limit_range_defaults([{"spec": {"limits": [item]}}]) == covered
+
+
+def test_a_limit_range_default_silences_the_unset_warning_for_its_keys_only():
+    graph = _reference()
+    quota = [_quota({"limits.cpu": "1k", "limits.memory": "1Ti"})]
+    assert len(namespace_quota_warnings(graph, quota)) == 2
+    ranges = [{"spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}}]
+    (memory,) = namespace_quota_warnings(graph, quota, limit_ranges=ranges)
+    assert "sets limits.memory" in memory
 
 
 def test_requests_default_to_limits_and_init_containers_count_at_their_largest():

@@ -427,7 +427,7 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
     the permission), never an error: the plan stands without it."""
     from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.kube.errors import KubeForbidden
-    from mlops_infra.kube.quotas import PERMISSION, read_quotas
+    from mlops_infra.kube.quotas import PERMISSION, read_limit_ranges, read_quotas
     from mlops_infra.plan.namespace_quotas import namespace_quota_warnings
 
     namespace = graph.metadata.get("namespace")
@@ -435,14 +435,20 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
         return []
     not_checked = f"namespace quotas: could not read the ResourceQuotas of namespace {namespace}"
 
-    def read() -> list[dict[str, Any]] | UserError:
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | UserError:
         try:
             with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
-                return read_quotas(kube, namespace)
+                quotas = read_quotas(kube, namespace)
+                try:  # only asked to spare a false "unset" warning: unreadable, it is taken as none
+                    ranges = read_limit_ranges(kube, namespace) if quotas else []
+                except UserError:
+                    ranges = []
+                return quotas, ranges
         except UserError as exc:
             return exc
 
-    quotas = _within(seconds, read, "namespace-quota-read")
+    answer = _within(seconds, read, "namespace-quota-read")
+    quotas, ranges = answer if isinstance(answer, tuple) else (answer, [])
     if isinstance(quotas, KubeForbidden):
         return [f"{not_checked} (403 Forbidden: {quotas.message or quotas.summary}); what this environment needs "
                 f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
@@ -452,7 +458,7 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
         return [f"{not_checked} through context {target.context} ({why}); what this environment needs there "
                 "was not checked against them"]
     first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
-    return namespace_quota_warnings(graph, quotas, first_apply=first_apply)
+    return namespace_quota_warnings(graph, quotas, first_apply=first_apply, limit_ranges=ranges)
 
 
 # -- plan, save, render ----------------------------------------------------------------------
