@@ -20,6 +20,7 @@ import pytest
 from mlops_infra.cli.main import main
 from mlops_infra.plan.instance_quotas import quota_name
 from mlops_infra.state.aws_live.service_quotas import sagemaker_quotas
+from tests.support import fixtures
 from tests.support.moto_server import client, reset, running_moto_server
 from tests.support.moto_server import sagemaker_quotas as quotas_answered
 
@@ -30,7 +31,8 @@ SERVE, TRAIN, DRIFT = (quota_name("ml.g5.xlarge", "endpoint"), quota_name("ml.g5
 NEW_ACCOUNT = {SERVE: 0, TRAIN: 0, DRIFT: 4, quota_name("ml.t2.medium", "endpoint"): 2}
 """AWS's defaults as a new account may see them: 0 for the GPU types (users' reports, plan/instance_quotas.py)."""
 
-pytestmark = pytest.mark.moto
+pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
+no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 
 def test_the_stand_in_pages_sagemaker_quotas_and_lists_applied_values_only():

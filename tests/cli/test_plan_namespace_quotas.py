@@ -20,11 +20,14 @@ from mlops_infra.cli.main import main
 from mlops_infra.kube import KubeClient
 from mlops_infra.kube.errors import KubeForbidden
 from mlops_infra.kube.quotas import RESOURCE_QUOTA, read_quotas
+from tests.support import fixtures
 from tests.support.kube_api import KubeApiStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
 NAMESPACE, CONTEXT = "fraud-dev", "kind-mlops"
+pytestmark = pytest.mark.usefixtures("no_stray_reads")
+no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 
 def _quota(name: str, hard: dict[str, str], used: dict[str, str] | None = None) -> dict:

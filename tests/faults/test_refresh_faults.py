@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import fixtures
 from tests.support.cli import run_cli
 from tests.support.fault_proxy import LEAKY_MESSAGE, fault_proxy
 from tests.support.moto_server import running_moto_server
 
-pytestmark = pytest.mark.moto
+pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
+no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
 READABLE = 38

@@ -388,3 +388,38 @@ def test_a_configmap_update_patch_or_apply_over_1_mib_is_refused_and_writes_noth
     assert api.managers("v1", "ConfigMap", "code", "dev") == owners_before  # the refused apply took no field
     code, _ = call(api, "PUT", f"{CM}/code", configmap("code", a="a" * (MIB - 2), b="bb"))  # back under: fine
     assert code == 200
+
+
+def test_stopping_the_stand_in_closes_its_kept_alive_connections():
+    """A client's pooled connection does not outlive the stand-in: stopping it closes the connection, so
+    a request waiting on a delayed fault ends at once with a closed connection instead of being
+    answered by a handler thread that outlived ``shutdown()`` (which kept the refresh's bounded reads
+    of a stopped stand-in running for minutes: tests/support/fixtures.no_stray_reads)."""
+    import http.client
+    import threading
+    import time
+
+    api = KubeApiStandIn().start()
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("GET", "/version")
+    assert connection.getresponse().read()  # the connection stays open (HTTP/1.1)
+    api.fail(status=503, delay=5.0, times=10)
+    outcome: dict[str, Any] = {}
+
+    def ask() -> None:
+        started = time.monotonic()
+        try:
+            connection.request("GET", "/version")
+            outcome["answer"] = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as exc:
+            outcome["error"] = type(exc).__name__
+        outcome["seconds"] = time.monotonic() - started
+
+    waiting = threading.Thread(target=ask)
+    waiting.start()
+    time.sleep(0.3)
+    api.stop()
+    waiting.join(10)
+    assert "answer" not in outcome and "error" in outcome, outcome
+    assert outcome["seconds"] < 2, outcome

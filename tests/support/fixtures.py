@@ -22,6 +22,8 @@ moto_url``); no ``pytest_plugins`` needed.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,27 @@ ACCOUNT = "123456789012"
 PROVIDER_URN = make_urn(STACK, PROJECT, ["pulumi:providers:aws"], "aws-us-east-1")
 COMPONENT_TYPE = "mlops:serving:Endpoint"
 COMPONENT_URN = make_urn(STACK, PROJECT, [COMPONENT_TYPE], "scorer")
+
+
+BOUNDED_READS = ("registry-read", "quota-read", "namespace-quota-read", "cluster-preflight")
+"""Names of the daemon threads ``cli/commands/plan._within`` runs the refresh's bounded reads on."""
+STRAY_READ_WAIT = 30.0
+
+
+@pytest.fixture()
+def no_stray_reads() -> Iterator[dict[str, float]]:
+    """After the test, wait (at most :data:`STRAY_READ_WAIT` s in all) for the bounded reads' threads
+    the test's commands gave up on: such a read runs on until its client gives up, retrying with
+    random jitter (botocore, the Kubernetes client), and inside a later test of the same worker that
+    moves the ``random`` module under Hypothesis's generation (its ``HypothesisDeprecationWarning``).
+    Yields a dict where it records how long it waited (``waited``), for tests of the fixture."""
+    record: dict[str, float] = {}
+    yield record
+    started = time.monotonic()
+    for thread in threading.enumerate():
+        if thread.name in BOUNDED_READS:
+            thread.join(max(0.0, started + STRAY_READ_WAIT - time.monotonic()))
+    record["waited"] = time.monotonic() - started
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,7 @@ import copy
 import json
 import random
 import re
+import socket
 import string
 import threading
 import time
@@ -518,7 +519,7 @@ class KubeApiStandIn:
         self._faults: list[_Fault] = []
         self._rendezvous: list[_Rendezvous] = []
         self._hooks: list[Callable[[str, dict[str, Any]], None]] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         for resource in BUILTIN:
             self._register(resource)
@@ -533,8 +534,7 @@ class KubeApiStandIn:
         class Handler(_Handler):
             api = stand_in
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="kube-api-stand-in", daemon=True)
         self._thread.start()
@@ -545,6 +545,7 @@ class KubeApiStandIn:
             return
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout)
         self._server = self._thread = None
@@ -1022,6 +1023,46 @@ def verb_of(method: str, target: Target) -> str:
     if method == "GET":
         return "get" if target.name else "list"
     return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+
+
+class _Server(ThreadingHTTPServer):
+    """The stand-in's HTTP server: it remembers its open connections so that stopping closes them.
+    Connections are kept alive (HTTP/1.1), and a handler thread outlives ``shutdown()`` while its
+    connection is open: a client of a stopped stand-in would otherwise still be answered (or kept
+    waiting by a delayed fault) on its pooled connection."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        super().__init__(address, handler)
+        self._open: set[Any] = set()
+        self._open_lock = threading.Lock()
+        self.stopped = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close every connection still open (after ``shutdown()``): their handlers end."""
+        self.stopped = True
+        with self._open_lock:
+            open_now, self._open = list(self._open), set()
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not self.stopped:  # a handler whose connection stopping closed has nothing to report
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
