@@ -42,37 +42,36 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 03:30-03:38 UTC on 9ac4f54 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 05:20-06:25 UTC on 4a9a6d5 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is ab22710 (the tree at that
-stop's start). Since 978088f the three role policies that list one ARN per canary endpoint, drift
-monitor or job are widened to fit IAM's quota, so the two trees compile those three policies
-differently, and ``--write-inputs`` writes the prior state from the tree that runs it: whichever tree
-did not write the inputs plans three large policy updates (the two 1,000-endpoint runs show it). The runs
-below use inputs written by 9ac4f54 (``plan --state`` against its own compile, as a user's next
-plan is), and one run uses the older inputs written by ab22710, to show the other side:
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 8d25c6b (the tree at that
+stop's start). Since 60d255c the retrain gates (one per training job with triggers: 100 at 1,000
+endpoints) reserve no concurrency and may describe their pipeline, so the two trees compile each
+gate and its policy differently, and ``--write-inputs`` writes the prior state from the tree that
+runs it: whichever tree did not write the inputs plans those updates. A second helper's work ran on
+the machine during the first runs (the load below):
 
-- 1,000 endpoints (state 91.5 MiB, written by 9ac4f54), 10 rounds at 03:30, load 0.4 / 0.9: compose
-  0.318 s; ``state`` 0.473 s (1.46x); ``validate`` 0.289 s (0.89x); the floor line 0.742 s = 2.29x
-  compose, over the 2x target before anything is compiled. ``plan --state`` 1.586 s, 186 MB: 4.82x
-  compose, 0.86x the baseline's 1.825 s (5.69x, 210 MB: it plans the three policy updates);
-  ``plan json`` 1.257 s, 209 MB: 3.82x, 1.00x the baseline's 1.258 s (3.88x); ``graph json`` 0.843 s,
-  182 MB: 2.60x (2.66x in CPU time), 1.02x the baseline's 0.828 s (2.56x). None of the three ratio
-  targets is met.
-- The same 10 rounds of ``plan --state`` on the inputs written by ab22710 (state 93.1 MiB), at 03:33,
-  load 0.8 / 0.9: compose 0.322 s; ``plan --state`` 1.781 s, 211 MB, 5.59x, 1.15x the baseline's
-  1.569 s (4.85x, 187 MB), which plans against its own compile there. Each tree against its own
-  inputs: 4.82x and 4.85x compose, in two runs.
-- 10,000 endpoints (state 908.0 MiB, written by 9ac4f54), 1 round at 03:35, load 0.9 / 1.0, ``--only
-  plan-state``: compose 5.957 s; ``plan --state`` 15.029 s, 1,224 MB (the 1,500 MB target is met):
-  2.52x compose, 0.89x the baseline's 16.932 s (1,466 MB, with the three policy updates, one round).
-- The first plan's other outputs (inputs written by 9ac4f54), 4 rounds at 03:36, load 0.9 / 1.0,
-  ``--only plan-text,plan-markdown,plan-out``: ``plan-text`` 2.200 s, 315 MB, 1.00x the baseline's
-  2.222 s (315 MB); ``plan-markdown`` 1.977 s, 214 MB, 1.02x of 1.943 s (214 MB); ``plan-out``
-  printed 1.21x there (2.341 s against 1.938 s, its widest spread: 2.121-2.474 s), and 1.01x in
-  8 rounds of ``--only plan-out`` at 03:38, load 0.9 / 1.0: 1.953 s, 314 MB, against 1.930 s (316 MB).
-- An A/A run of the stop before (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
+- 1,000 endpoints, inputs written by 4a9a6d5 (state 92.1 MiB), 10 rounds at 05:29, load 1.4 / 2.5:
+  compose 0.334 s; ``state`` 0.436 s (1.27x); ``validate`` 0.287 s (0.85x); the floor line 0.706 s =
+  2.09x compose, over the 2x target before anything is compiled. ``plan --state`` 1.560 s, 186 MB:
+  4.68x compose, 0.95x the baseline's 1.620 s (4.93x, 187 MB: it plans the gate updates);
+  ``plan json`` 1.285 s, 208 MB: 3.87x, 1.01x the baseline's 1.261 s (3.82x); ``graph json``
+  0.855 s, 182 MB: 2.51x (2.57x in CPU time), 0.99x the baseline's 0.864 s (2.58x). None of the
+  three ratio targets is met.
+- The same 10 rounds on inputs written by 0d71f3f (state 91.5 MiB; the gates as 8d25c6b compiles
+  them), at 05:20, load 2.2 / 1.9: compose 0.339 s; ``plan --state`` 1.645 s, 187 MB, 4.85x, 1.05x
+  the baseline's 1.578 s (4.61x, 186 MB), which plans against its own compile there. Each tree
+  against its own inputs: 4.68x and 4.61x compose, in two runs.
+- 10,000 endpoints, inputs written by 4a9a6d5 (state 913.8 MiB), 1 round at 05:33, load 1.3 / 1.1,
+  ``--only plan-state``: compose 6.322 s; ``plan --state`` 15.074 s, 1,226 MB (the 1,500 MB target is
+  met): 2.38x compose, 1.00x the baseline's 15.000 s (1,223 MB, with the gate updates).
+- The first plan's other outputs (inputs written by 4a9a6d5), on 0b5a5a3 (the same code for these
+  commands: what changed after 4a9a6d5 runs only with ``--refresh``), 4 rounds at 06:23, load 0.7 / 0.9,
+  ``--only plan-text,plan-markdown,plan-out``: ``plan-text`` 2.343 s, 315 MB, 1.00x the baseline's
+  2.318 s (314 MB); ``plan-markdown`` 2.106 s, 214 MB, 0.98x of 2.123 s (214 MB); ``plan-out``
+  2.055 s, 314 MB, printed 1.00x against 2.304 s (314 MB; its widest spread, 1.982-2.660 s).
+- An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
 
