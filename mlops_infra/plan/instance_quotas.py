@@ -101,10 +101,6 @@ class Need:
         return self.most + max((u.update for u in self.items), default=0)
 
 
-def _by_urn(graph: DesiredGraph) -> dict[str, DesiredResource]:
-    return {r.urn: r for r in graph.resources}
-
-
 def _count(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
@@ -121,7 +117,7 @@ def _update_extra(endpoint: DesiredResource, fleet: int) -> int:
 
 
 def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
-    by_urn = _by_urn(graph)
+    by_urn = graph.by_urn()
     maxima = {str(r.inputs.get("resourceId")): _count(r.inputs.get("maxCapacity"))
               for r in graph.resources if r.type == SCALABLE_TARGET}
     for endpoint in graph.resources:
@@ -222,13 +218,15 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
     return None
 
 
-def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float]) -> list[str]:
+def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float],
+                            needs: list[Need] | None = None) -> list[str]:
     """One warning per (use, instance type) whose need passes its quota in ``quotas`` (quota name ->
-    value; module contract), in :func:`instance_needs` order."""
+    value; module contract), in :func:`instance_needs` order; ``needs``: that of ``graph``, when the
+    caller has it already."""
     metadata: dict[str, Any] = graph.metadata
     where = f"account {metadata.get('account') or '?'} in {metadata.get('region') or '?'}"
     out = []
-    for need in instance_needs(graph):
+    for need in instance_needs(graph) if needs is None else needs:
         quota = quotas.get(quota_name(need.instance_type, need.use))
         if quota is None:
             continue

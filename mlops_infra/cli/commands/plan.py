@@ -337,7 +337,8 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
     when the graph runs SageMaker instances at all."""
     from mlops_infra.plan.instance_quotas import instance_needs, instance_quota_warnings
 
-    if not instance_needs(graph):
+    needs = instance_needs(graph)
+    if not needs:
         return []
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -355,7 +356,7 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
         return [f"instance quotas: could not read the SageMaker quotas in {region} ({error}); the instances this "
                 "plan needs were not checked against the account (needs servicequotas:ListServiceQuotas and "
                 "servicequotas:ListAWSDefaultServiceQuotas)"]
-    return instance_quota_warnings(graph, quotas)
+    return instance_quota_warnings(graph, quotas, needs)
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
@@ -369,7 +370,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state import kube_live
 
-    quota_seconds = max(QUOTA_READ_FLOOR, (deadline if deadline is not None else NAMESPACE_QUOTA_READ * 4) / 4)
+    quota_seconds = NAMESPACE_QUOTA_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
     warnings = [*cluster_preflight(target, graph, quota_seconds),
                 *namespace_quota_preflight(target, graph, prior, quota_seconds)]
     resources = list(prior.resources.values())
