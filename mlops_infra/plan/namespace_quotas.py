@@ -296,10 +296,9 @@ def namespace_objects(graph: DesiredGraph) -> list[tuple[DesiredResource, dict]]
             and (r.inputs.get("metadata") or {}).get("namespace") == namespace]
 
 
-def workloads(graph: DesiredGraph) -> list[Workload]:
-    """Every pod-running item of the graph's namespace (module contract)."""
-    return [w for r, obj in namespace_objects(graph) if obj["kind"] in WORKLOADS
-            for w in WORKLOADS[obj["kind"]](r, obj)]
+def workloads(objects: list[tuple[DesiredResource, dict]]) -> list[Workload]:
+    """Every pod-running item of ``objects`` (:func:`namespace_objects`; module contract)."""
+    return [w for r, obj in objects if obj["kind"] in WORKLOADS for w in WORKLOADS[obj["kind"]](r, obj)]
 
 
 # -- needs ---------------------------------------------------------------------------------
@@ -390,18 +389,24 @@ def _workload_parts(w: Workload) -> Iterator[tuple[str, Part]]:
 
 def namespace_needs(graph: DesiredGraph) -> dict[str, Need]:
     """What the graph's namespace objects need, per quota key (module contract), keys sorted."""
+    objects = namespace_objects(graph)
+    return _needs(objects, workloads(objects))
+
+
+def _needs(objects: list[tuple[DesiredResource, dict]], loads: list[Workload]) -> dict[str, Need]:
     needs: dict[str, Need] = {}
-    parts = [p for r, obj in namespace_objects(graph) for p in _object_parts(r, obj)]
-    parts += [p for w in workloads(graph) for p in _workload_parts(w)]
+    parts = [p for r, obj in objects for p in _object_parts(r, obj)]
+    parts += [p for w in loads for p in _workload_parts(w)]
     for key, part in parts:
         needs.setdefault(key, Need(key)).parts.append(part)
     return dict(sorted(needs.items()))
 
 
-def unset_requirements(graph: DesiredGraph) -> dict[str, list[tuple[Workload, tuple[str, ...]]]]:
-    """Per key of :data:`VALIDATION_SET`, the workloads with containers that leave it unset."""
+def unset_requirements(loads: list[Workload]) -> dict[str, list[tuple[Workload, tuple[str, ...]]]]:
+    """Per key of :data:`VALIDATION_SET`, the workloads of ``loads`` (:func:`workloads`) with containers
+    that leave it unset."""
     out: dict[str, list[tuple[Workload, tuple[str, ...]]]] = {}
-    for w in workloads(graph):
+    for w in loads:
         for key, containers in w.pod.missing.items():
             out.setdefault(key, []).append((w, containers))
     return out
@@ -514,9 +519,13 @@ def namespace_quota_warnings(graph: DesiredGraph, quotas: Sequence[Mapping[str, 
     container leaves unset and no LimitRange of ``limit_ranges`` fills in (:func:`limit_range_defaults`;
     module contract), in quota name then key order."""
     where = f"namespace {graph.metadata.get('namespace') or '?'}"
-    needs = namespace_needs(graph)
+    if not quotas:
+        return []
+    objects = namespace_objects(graph)
+    loads = workloads(objects)  # parsed once, for the needs and the unset keys
+    needs = _needs(objects, loads)
     defaulted = limit_range_defaults(limit_ranges)
-    lacking = {key: items for key, items in unset_requirements(graph).items() if key not in defaulted}
+    lacking = {key: items for key, items in unset_requirements(loads).items() if key not in defaulted}
     out = []
     for quota in sorted(quotas, key=lambda q: _name(q)):
         if _scoped(quota):
