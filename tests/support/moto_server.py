@@ -411,11 +411,11 @@ def _list_executions_sorted(self: Any) -> Any:
     answer = backend.list_pipeline_executions(name)
     executions = get_pipeline_from_name(backend.pipelines, name).pipeline_executions
     by_arn = self._get_param("SortBy") == "PipelineExecutionArn"
-    order = list(executions)
+    started = {arn: position for position, arn in enumerate(executions)}  # start order, for equal times
     summaries = sorted(answer["PipelineExecutionSummaries"],
                        key=lambda s: ((s["PipelineExecutionArn"],) if by_arn else
                                       (executions[s["PipelineExecutionArn"]].creation_time,
-                                       order.index(s["PipelineExecutionArn"]))),
+                                       started[s["PipelineExecutionArn"]])),
                        reverse=self._get_param("SortOrder") != "Ascending")
     start = int(self._get_param("NextToken") or 0)
     size = int(self._get_param("MaxResults") or len(summaries) or 1)
@@ -490,6 +490,14 @@ def _applied_quotas(self: Any) -> str:
     return _quota_page(self, "applied")
 
 
+def _patch(owner: Any, name: str, replacement: Any) -> None:
+    """Set ``owner.<name>`` to ``replacement`` until :func:`_remove_patches`, which puts back what
+    ``owner`` itself held (``vars(owner)``; none: the attribute is deleted again, so an inherited one
+    shows through as before)."""
+    _saved.append((owner, name, vars(owner).get(name)))
+    setattr(owner, name, replacement)
+
+
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
@@ -498,50 +506,28 @@ def _apply_patches() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
-
-    route = DomainDispatcherApplication.get_backend_for_host
-    _saved.append((DomainDispatcherApplication, "get_backend_for_host",
-                   DomainDispatcherApplication.__dict__.get("get_backend_for_host")))
-    DomainDispatcherApplication.get_backend_for_host = _route_once_per_host(route)
-    _saved.append((moto_responses, "method_names_from_class", moto_responses.method_names_from_class))
-    moto_responses.method_names_from_class = _names_once_per_class(moto_responses.method_names_from_class)
-
-    for name, wrap in (("update_endpoint_weights_and_capacities", _weights_with_progress),
-                       ("describe_endpoint", _describe_settles)):
-        original_method = getattr(SageMakerModelBackend, name)
-        _saved.append((SageMakerModelBackend, name, original_method))
-        setattr(SageMakerModelBackend, name, wrap(original_method))
-
-    original = FakeEndpointConfig.validate_instance_type
-    _saved.append((FakeEndpointConfig, "validate_instance_type", original))
-    FakeEndpointConfig.validate_instance_type = _accept_modern_instance_types(original)
-    _saved.append((SageMakerResponse, "update_endpoint", SageMakerResponse.__dict__.get("update_endpoint")))
-    SageMakerResponse.update_endpoint = _update_endpoint
-    _saved.append((SageMakerResponse, "search", SageMakerResponse.__dict__.get("search")))
-    SageMakerResponse.search = _search_pages
-    original = ApplicationAutoscalingBackend.deregister_scalable_target
-    _saved.append((ApplicationAutoscalingBackend, "deregister_scalable_target", original))
-    ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_deletes_policies(original)
-    _saved.append((SageMakerModelBackend, "add_tags", SageMakerModelBackend.add_tags))
-    SageMakerModelBackend.add_tags = _add_tags_overwrites
-    _saved.append((SageMakerResponse, "list_pipeline_executions", SageMakerResponse.list_pipeline_executions))
-    SageMakerResponse.list_pipeline_executions = _list_executions_sorted
-    original = SageMakerModelBackend.start_pipeline_execution
-    _saved.append((SageMakerModelBackend, "start_pipeline_execution", original))
-    SageMakerModelBackend.start_pipeline_execution = _start_once_per_token(original)
-    original = LambdaBackend.add_permission
-    _saved.append((LambdaBackend, "add_permission", original))
-    LambdaBackend.add_permission = _add_permission_measures(original)
-    original = IAMBackend.put_role_policy
-    _saved.append((IAMBackend, "put_role_policy", original))
-    IAMBackend.put_role_policy = _put_role_policy_counts(original)
     from moto.servicequotas.responses import ServiceQuotasResponse
 
-    original = ServiceQuotasResponse.list_aws_default_service_quotas
-    _saved.append((ServiceQuotasResponse, "list_aws_default_service_quotas", original))
-    ServiceQuotasResponse.list_aws_default_service_quotas = _default_quotas(original)
-    _saved.append((ServiceQuotasResponse, "list_service_quotas", ServiceQuotasResponse.__dict__.get("list_service_quotas")))
-    ServiceQuotasResponse.list_service_quotas = _applied_quotas
+    _patch(DomainDispatcherApplication, "get_backend_for_host",
+           _route_once_per_host(DomainDispatcherApplication.get_backend_for_host))
+    _patch(moto_responses, "method_names_from_class", _names_once_per_class(moto_responses.method_names_from_class))
+    for name, wrap in (("update_endpoint_weights_and_capacities", _weights_with_progress),
+                       ("describe_endpoint", _describe_settles),
+                       ("start_pipeline_execution", _start_once_per_token)):
+        _patch(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))
+    _patch(SageMakerModelBackend, "add_tags", _add_tags_overwrites)
+    _patch(FakeEndpointConfig, "validate_instance_type",
+           _accept_modern_instance_types(FakeEndpointConfig.validate_instance_type))
+    _patch(SageMakerResponse, "update_endpoint", _update_endpoint)
+    _patch(SageMakerResponse, "search", _search_pages)
+    _patch(SageMakerResponse, "list_pipeline_executions", _list_executions_sorted)
+    _patch(ApplicationAutoscalingBackend, "deregister_scalable_target",
+           _deregister_deletes_policies(ApplicationAutoscalingBackend.deregister_scalable_target))
+    _patch(LambdaBackend, "add_permission", _add_permission_measures(LambdaBackend.add_permission))
+    _patch(IAMBackend, "put_role_policy", _put_role_policy_counts(IAMBackend.put_role_policy))
+    _patch(ServiceQuotasResponse, "list_aws_default_service_quotas",
+           _default_quotas(ServiceQuotasResponse.list_aws_default_service_quotas))
+    _patch(ServiceQuotasResponse, "list_service_quotas", _applied_quotas)
     _action_names.clear()  # classes changed (patch 6)
 
 
