@@ -269,11 +269,16 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
     return offline_registry_view(system, env, prior)
 
 
-def _within(seconds: float, call: Any, name: str = "registry-read") -> Any:
-    """``call()`` on a daemon thread called ``name``; its result, or None when it did not finish in
-    ``seconds`` (a read stuck on a silent server never holds the command or the process open)."""
+BOUNDED_READ = "bounded-read"
+"""The name prefix of :func:`_within`'s threads (tests wait for the reads a command gave up on)."""
+
+
+def _within(seconds: float, call: Any, name: str = "registry") -> Any:
+    """``call()`` on a daemon thread called ``bounded-read:<name>``; its result, or None when it did
+    not finish in ``seconds`` (a read stuck on a silent server never holds the command or the process
+    open)."""
     box: list[Any] = []
-    thread = threading.Thread(target=lambda: box.append(call()), name=name, daemon=True)
+    thread = threading.Thread(target=lambda: box.append(call()), name=f"{BOUNDED_READ}:{name}", daemon=True)
     thread.start()
     thread.join(seconds)
     return box[0] if box else None
@@ -350,7 +355,7 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
         except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: a malformed endpoint URL
             return None, type(exc).__name__
 
-    answer = _within(seconds, read, "quota-read")
+    answer = _within(seconds, read, "instance-quotas")
     quotas, error = answer if answer is not None else (None, f"no answer within {seconds:.0f} s")
     if quotas is None:
         return [f"instance quotas: could not read the SageMaker quotas in {region} ({error}); the instances this "
@@ -448,7 +453,7 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
         except UserError as exc:
             return exc
 
-    answer = _within(seconds, read, "namespace-quota-read")
+    answer = _within(seconds, read, "namespace-quotas")
     quotas, ranges = answer if isinstance(answer, tuple) else (answer, [])
     if isinstance(quotas, KubeForbidden):
         return [f"{not_checked} (403 Forbidden: {quotas.message or quotas.summary}); what this environment needs "
