@@ -3,11 +3,12 @@
 Contract:
 - A channel is an ``mlops:alerting:Channel`` holding one SNS topic encrypted with the platform key
   and what delivers from it, chosen by :data:`SUBSCRIBERS` on the channel kind: email -> an email
-  subscription (the recipient confirms it once); webhook with a plain https URL and no token -> an
-  https subscription; Slack, PagerDuty and webhooks whose URL or token is a secret -> a small Lambda
-  forwarder (:mod:`forwarder`) subscribed to the topic. The forwarder's environment holds secret
-  *names*; its role may read exactly those secrets (``...:secret:<name>-??????``) and write its
-  own log group. Secret values never enter the graph.
+  subscription (the recipient confirms it once); Slack, PagerDuty and webhook -> a small Lambda
+  forwarder (:mod:`forwarder`) subscribed to the topic (a webhook gets Alertmanager's webhook
+  payload, as on Kubernetes; see ``_webhook`` for why not an SNS https subscription). The
+  forwarder's environment holds secret *names* (and a webhook's plain URL, the system, environment
+  and channel names); its role may read exactly those secrets (``...:secret:<name>-??????``) and
+  write its own log group. Secret values never enter the graph.
 - An alert owns its alarm. The monitor defines *what* is measured (metric, statistic, threshold;
   :func:`monitoring.alarm_metric`); the alert decides *how long* (``for`` -> evaluation periods, all
   datapoints breaching) and *who is told* (alarm and OK actions to its channels' topics). Owning
@@ -119,10 +120,15 @@ def _pagerduty(aws: AwsContext, item: PagerDutyChannel, ch: ChannelParts) -> Non
 
 
 def _webhook(aws: AwsContext, item: WebhookChannel, ch: ChannelParts) -> None:
-    if isinstance(item.url, str) and item.token is None:
-        _subscribe(aws, ch, "https", item.url)
-        return
-    env = {"CHANNEL_KIND": "webhook"}
+    """Every webhook through the forwarder, never an SNS ``https`` subscription: SNS first posts a
+    ``SubscriptionConfirmation`` that the endpoint must confirm ("Amazon SNS doesn't send
+    notifications to this endpoint until the subscription is confirmed",
+    https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html), which a
+    webhook receiver does not do, and then posts SNS's own envelope as ``text/plain``; so alerts
+    never arrived, silently. The forwarder posts what Alertmanager posts on Kubernetes
+    (:mod:`forwarder`), with or without a token."""
+    env = {"CHANNEL_KIND": "webhook", "MLOPS_SYSTEM": aws.ctx.system.metadata.name, "MLOPS_ENVIRONMENT": aws.ctx.env,
+           "MLOPS_CHANNEL": item.name}
     secrets = []
     if isinstance(item.url, str):
         env["WEBHOOK_URL"] = item.url
@@ -158,9 +164,11 @@ def evaluation_periods(period: int, for_seconds: int) -> int:
 
 
 def _description(item: Alert, monitor) -> str:
+    """The alarm's description. The forwarder reads the alert, severity, metric, endpoint and monitor
+    back from it (``forwarder._DESCRIPTION``) for a webhook's labels and summary: change both together."""
     direction = "below" if monitor.metric in monitoring.LOWER_IS_WORSE else "above"
     return (f"mlops-infra alert {item.name} ({item.severity}): {monitor.metric} of endpoint {monitor.endpoint} "
-            f"{direction} {monitor.threshold.text} for {item.for_.text}")
+            f"{direction} {monitor.threshold.text} for {item.for_.text} (monitor {monitor.name})")
 
 
 def compile_alert(aws: AwsContext, item: Alert) -> None:

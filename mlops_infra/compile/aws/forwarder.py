@@ -5,7 +5,8 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
 - configuration comes from environment variables holding secret *names* only: ``SECRET_ID`` (the
   Slack/webhook URL or the PagerDuty routing key), optional ``SECRET_KEY`` (a key inside a JSON
   secret), optional ``TOKEN_SECRET_ID``/``TOKEN_SECRET_KEY`` (a webhook bearer token), optional
-  ``WEBHOOK_URL`` (a plain https URL used with a token), optional ``SLACK_CHANNEL``;
+  ``WEBHOOK_URL`` (a webhook's plain https URL), optional ``SLACK_CHANNEL``; a webhook's also
+  ``MLOPS_SYSTEM``, ``MLOPS_ENVIRONMENT`` and ``MLOPS_CHANNEL`` (names, for its payload);
 - secret values are read from Secrets Manager at invocation and never logged: each delivery logs one
   line (state, alarm, channel kind, HTTP status), and a failed one logs the error's type only and
   fails the invocation without the original exception (whose message could carry a URL), so Lambda
@@ -14,14 +15,31 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
 - ``INSUFFICIENT_DATA`` (a drift job stopped publishing, see compile/aws/alerting.py) resolves the
   PagerDuty incident like ``OK``;
 - each SNS record is a CloudWatch alarm state change; ALARM triggers, OK resolves (PagerDuty
-  ``dedup_key`` = alarm name, so a resolve closes the incident the trigger opened).
+  ``dedup_key`` = alarm name, so a resolve closes the incident the trigger opened);
+- a webhook receives what Alertmanager's ``webhook_config`` sends on Kubernetes, so one receiver
+  serves both targets (and a system promoted from one to the other): the JSON of Alertmanager's
+  webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config),
+  one alert per state change, built by :func:`alertmanager_payload` from the alarm and
+  ``MLOPS_SYSTEM``, ``MLOPS_ENVIRONMENT`` and ``MLOPS_CHANNEL``. ALARM is ``firing``; OK and
+  ``INSUFFICIENT_DATA`` are ``resolved``. The labels are the Kubernetes alert's (``alertname``,
+  ``mlops_alert``, ``mlops_endpoint``, ``mlops_environment``, ``mlops_metric``, ``mlops_monitor``,
+  ``mlops_system``, ``severity``) but ``namespace``, read from the alarm description the compiler
+  writes (``compile/aws/alerting.py``, ``_description``; an alarm described otherwise gets its name
+  as the alert, and the severity only if the description starts as ours);
+  the ``summary`` annotation is the Kubernetes rule's, the ``description`` is CloudWatch's state
+  reason. What differs, and why: ``receiver`` is the channel's name (prometheus-operator prefixes it
+  with ``<namespace>/<object>/``); ``externalURL`` and ``generatorURL`` link the alarm in the
+  CloudWatch console; a resolved alert's ``startsAt`` is its resolution time too (the alarm's message
+  does not carry when it started firing).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -93,13 +111,86 @@ def _pagerduty(alarm: dict[str, Any]) -> int:
     return _post(os.environ.get("PAGERDUTY_EVENTS_URL") or PAGERDUTY_URL, body)
 
 
+_DESCRIPTION = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>info|warning|critical)\): "
+                          r"(?P<metric>\S+) of endpoint (?P<endpoint>\S+) (?:above|below) .+ "
+                          r"\(monitor (?P<monitor>[^\s()]+)\)$")
+"""The alarm description the compiler writes: ``mlops-infra alert <alert> (<severity>): <metric> of
+endpoint <endpoint> above|below <threshold> for <for> (monitor <monitor>)``
+(``compile/aws/alerting.py``, ``_description``)."""
+_DESCRIPTION_HEAD = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>info|warning|critical)\): ")
+"""Its head, for a description edited by hand: the alert and severity, nothing more."""
+ZERO_TIME = "0001-01-01T00:00:00Z"
+"""The ``endsAt`` Alertmanager writes for an alert still firing (Go's zero ``time.Time``)."""
+_CONSOLES = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
+             "aws-us-gov": "console.amazonaws-us-gov.com"}
+_FNV_OFFSET, _FNV_PRIME, _LABEL_SEPARATOR = 14695981039346656037, 1099511628211, 0xFF
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """Alertmanager's fingerprint of an alert's labels: 64-bit FNV-1a over each name and value, names
+    sorted, each followed by the byte 0xff, written as 16 hex digits (prometheus/common
+    ``model.labelSetToFingerprint`` and ``hashAdd``, ``Fingerprint.String``)."""
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for data in (name.encode(), labels[name].encode()):
+            for byte in (*data, _LABEL_SEPARATOR):
+                digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+def _rfc3339(stamp: Any) -> str:
+    """CloudWatch's ``StateChangeTime`` (``2019-10-01T13:56:40.987+0000``) as Alertmanager writes a
+    time (RFC 3339, UTC); now, when the message has none that reads."""
+    try:
+        moment = dt.datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        moment = dt.datetime.now(dt.UTC)
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _console_url(alarm: dict[str, Any]) -> str:
+    """The alarm in the CloudWatch console (from its ARN: ``arn:<partition>:cloudwatch:<region>:...``)."""
+    parts = str(alarm.get("AlarmArn") or "").split(":")
+    if len(parts) < 4 or parts[1] not in _CONSOLES or not parts[3]:
+        return ""
+    name = urllib.parse.quote(str(alarm.get("AlarmName") or ""), safe="")
+    return f"https://{parts[3]}.{_CONSOLES[parts[1]]}/cloudwatch/home?region={parts[3]}#alarmsV2:alarm/{name}"
+
+
+def alertmanager_payload(alarm: dict[str, Any]) -> dict[str, Any]:
+    """The webhook body for one alarm state change (see the module contract)."""
+    system, env = os.environ.get("MLOPS_SYSTEM", ""), os.environ.get("MLOPS_ENVIRONMENT", "")
+    description = str(alarm.get("AlarmDescription") or "")
+    match = _DESCRIPTION.match(description)
+    head = match or _DESCRIPTION_HEAD.match(description)
+    alert = head.group("alert") if head else str(alarm.get("AlarmName") or "alarm")
+    labels = {"alertname": alert, "mlops_alert": alert, "mlops_environment": env, "mlops_system": system,
+              "severity": head.group("severity") if head else _severity(alarm)}
+    if match:
+        labels.update(mlops_endpoint=match.group("endpoint"), mlops_metric=match.group("metric"),
+                      mlops_monitor=match.group("monitor"))
+    labels = {name: value for name, value in sorted(labels.items()) if value}
+    summary = (f"{system}/{env}: {alert} ({match.group('metric')} of endpoint {match.group('endpoint')})" if match
+               else _summary(alarm))
+    annotations = {"summary": summary, "description": str(alarm.get("NewStateReason") or "")}
+    status = "firing" if alarm.get("NewStateValue") == "ALARM" else "resolved"
+    changed, url = _rfc3339(alarm.get("StateChangeTime")), _console_url(alarm)
+    return {"version": "4", "groupKey": f'{{}}:{{alertname="{alert}"}}', "truncatedAlerts": 0, "status": status,
+            "receiver": os.environ.get("MLOPS_CHANNEL", ""), "groupLabels": {"alertname": alert},
+            "commonLabels": labels, "commonAnnotations": annotations, "externalURL": url,
+            "alerts": [{"status": status, "labels": labels, "annotations": annotations, "startsAt": changed,
+                        "endsAt": ZERO_TIME if status == "firing" else changed, "generatorURL": url,
+                        "fingerprint": fingerprint(labels)}]}
+
+
 def _webhook(alarm: dict[str, Any]) -> int:
     url = os.environ.get("WEBHOOK_URL") or _secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None)
     headers = {}
     if os.environ.get("TOKEN_SECRET_ID"):
         token = _secret(os.environ["TOKEN_SECRET_ID"], os.environ.get("TOKEN_SECRET_KEY") or None)
         headers["Authorization"] = f"Bearer {token}"
-    return _post(url, {"alarm": alarm, "summary": _summary(alarm), "severity": _severity(alarm)}, headers)
+    return _post(url, alertmanager_payload(alarm), headers)
 
 
 SENDERS = {"slack": _slack, "pagerduty": _pagerduty, "webhook": _webhook}

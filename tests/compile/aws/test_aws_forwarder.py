@@ -73,7 +73,96 @@ def test_webhook_sends_a_bearer_token_from_its_own_secret(sent, monkeypatch):
     forwarder.handler(_event())
     (call,) = sent
     assert call["url"] == SECRETS["hook"] and call["headers"] == {"Authorization": "Bearer s3cr3t-token"}
-    assert call["body"]["alarm"]["AlarmName"] == "sys-prod-scorer-latency"
+    assert call["body"]["version"] == "4" and call["body"]["status"] == "firing"
+    assert call["body"]["alerts"][0]["labels"]["alertname"] == "scorer-latency"
+
+
+def _webhook_env(monkeypatch):
+    for name, value in {"CHANNEL_KIND": "webhook", "WEBHOOK_URL": "https://hook.example.test/plain",
+                        "MLOPS_SYSTEM": "sys", "MLOPS_ENVIRONMENT": "prod", "MLOPS_CHANNEL": "hooks"}.items():
+        monkeypatch.setenv(name, value)
+
+
+def _stamped(state, when="2026-12-05T07:41:23.456+0000"):
+    event = _event(state)
+    alarm = json.loads(event["Records"][0]["Sns"]["Message"])
+    alarm.update(StateChangeTime=when, AlarmDescription="mlops-infra alert scorer-latency (critical): latency_p99 "
+                                                        "of endpoint scorer above 250ms for 5m (monitor latency)")
+    event["Records"][0]["Sns"]["Message"] = json.dumps(alarm)
+    return event
+
+
+def test_a_webhook_gets_alertmanagers_payload_from_the_alarm(sent, monkeypatch):
+    """The payload Alertmanager's webhook_config sends on Kubernetes (version 4), from the alarm:
+    labels and summary as the Kubernetes rule has them (but ``namespace``), CloudWatch's reason as
+    the description, the change time in RFC 3339, the alarm's console page as the links."""
+    _webhook_env(monkeypatch)
+    forwarder.handler(_stamped("ALARM"))
+    (call,) = sent
+    assert call["url"] == "https://hook.example.test/plain" and call["headers"] == {}
+    labels = {"alertname": "scorer-latency", "mlops_alert": "scorer-latency", "mlops_endpoint": "scorer",
+              "mlops_environment": "prod", "mlops_metric": "latency_p99", "mlops_monitor": "latency",
+              "mlops_system": "sys", "severity": "critical"}
+    annotations = {"summary": "sys/prod: scorer-latency (latency_p99 of endpoint scorer)",
+                   "description": "p99 > 250000"}
+    console = ("https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+               "#alarmsV2:alarm/sys-prod-scorer-latency")
+    assert call["body"] == {
+        "version": "4", "groupKey": '{}:{alertname="scorer-latency"}', "truncatedAlerts": 0, "status": "firing",
+        "receiver": "hooks", "groupLabels": {"alertname": "scorer-latency"}, "commonLabels": labels,
+        "commonAnnotations": annotations, "externalURL": console,
+        "alerts": [{"status": "firing", "labels": labels, "annotations": annotations,
+                    "startsAt": "2026-12-05T07:41:23.456Z", "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": console, "fingerprint": forwarder.fingerprint(labels)}]}
+
+
+@pytest.mark.parametrize("state", ["OK", "INSUFFICIENT_DATA"])
+def test_ok_and_insufficient_data_resolve_the_webhooks_alert(sent, monkeypatch, state):
+    """OK resolves; so does INSUFFICIENT_DATA (a drift job that stopped publishing: its value no longer
+    counts, as a stale value stops counting on Kubernetes). A resolved alert ends when it changed."""
+    _webhook_env(monkeypatch)
+    forwarder.handler(_stamped(state, when="2026-12-05T09:00:00.000+0200"))
+    (call,) = sent
+    [alert] = call["body"]["alerts"]
+    assert call["body"]["status"] == alert["status"] == "resolved"
+    assert alert["startsAt"] == alert["endsAt"] == "2026-12-05T07:00:00.000Z"
+
+
+def test_alertmanagers_fingerprint():
+    """prometheus/common model/signature_test.go's vector (``LabelsToSignature``, the same hash as
+    ``labelSetToFingerprint``) and the empty set's signature (``emptyLabelSignature``, FNV-1a's
+    offset basis)."""
+    assert forwarder.fingerprint({"name": "garland, briggs", "fear": "love is not enough"}) == \
+        f"{5799056148416392346:016x}"
+    assert forwarder.fingerprint({}) == f"{14695981039346656037:016x}"
+
+
+def test_a_description_edited_by_hand_keeps_the_alert_and_severity(sent, monkeypatch):
+    _webhook_env(monkeypatch)
+    event = _stamped("ALARM")
+    alarm = json.loads(event["Records"][0]["Sns"]["Message"])
+    alarm["AlarmDescription"] = "mlops-infra alert scorer-latency (critical): slow, see the runbook"
+    event["Records"][0]["Sns"]["Message"] = json.dumps(alarm)
+    forwarder.handler(event)
+    (call,) = sent
+    assert call["body"]["commonLabels"] == {"alertname": "scorer-latency", "mlops_alert": "scorer-latency",
+                                            "mlops_environment": "prod", "mlops_system": "sys",
+                                            "severity": "critical"}
+
+
+def test_an_alarm_not_written_by_the_compiler_still_reaches_the_webhook(sent, monkeypatch):
+    """An alarm someone else pointed at the channel's topic: its name is the alert, no summary of ours."""
+    _webhook_env(monkeypatch)
+    alarm = {"AlarmName": "hand-made", "NewStateValue": "ALARM", "AlarmDescription": "disk full",
+             "AlarmArn": "arn:aws-cn:cloudwatch:cn-north-1:1:alarm:hand-made", "StateChangeTime": "yesterday"}
+    forwarder.handler({"Records": [{"Sns": {"Message": json.dumps(alarm)}}]})
+    (call,) = sent
+    [alert] = call["body"]["alerts"]
+    assert alert["labels"] == {"alertname": "hand-made", "mlops_alert": "hand-made", "mlops_environment": "prod",
+                               "mlops_system": "sys", "severity": "warning"}
+    assert alert["annotations"]["summary"] == "[ALARM] hand-made: disk full"
+    assert alert["generatorURL"].startswith("https://cn-north-1.console.amazonaws.cn/cloudwatch/")
+    assert alert["startsAt"].endswith("Z") and alert["endsAt"] == forwarder.ZERO_TIME
 
 
 def test_non_https_urls_are_refused():

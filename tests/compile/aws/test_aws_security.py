@@ -181,15 +181,20 @@ environments:
 def test_secret_channels_get_a_forwarder_that_reads_only_its_secrets_by_name():
     graph = compile_text(SECRET_CASE)
     functions = {f.address: f for f in of_type(graph, "aws:lambda/function:Function")}
-    assert set(functions) == {"channels.slack", "channels.pd", "channels.hook", "channels.tokened"}
+    assert set(functions) == {"channels.slack", "channels.pd", "channels.hook", "channels.plain", "channels.tokened"}
     assert functions["channels.slack"].inputs["environment"]["variables"] == {
         "CHANNEL_KIND": "slack", "SECRET_ID": "slack-url", "SLACK_CHANNEL": "#ml"}
     assert functions["channels.pd"].inputs["environment"]["variables"] == {
         "CHANNEL_KIND": "pagerduty", "SECRET_ID": "pd-key", "SECRET_KEY": "routing"}
+    names = {"MLOPS_SYSTEM": "secrets-case", "MLOPS_ENVIRONMENT": "prod"}
     assert functions["channels.hook"].inputs["environment"]["variables"] == {
-        "CHANNEL_KIND": "webhook", "SECRET_ID": "hook-url", "TOKEN_SECRET_ID": "hook-token"}
+        "CHANNEL_KIND": "webhook", **names, "MLOPS_CHANNEL": "hook", "SECRET_ID": "hook-url",
+        "TOKEN_SECRET_ID": "hook-token"}
     assert functions["channels.tokened"].inputs["environment"]["variables"] == {
-        "CHANNEL_KIND": "webhook", "WEBHOOK_URL": "https://alerts.example.com/t", "TOKEN_SECRET_ID": "t-token"}
+        "CHANNEL_KIND": "webhook", **names, "MLOPS_CHANNEL": "tokened", "WEBHOOK_URL": "https://alerts.example.com/t",
+        "TOKEN_SECRET_ID": "t-token"}
+    assert functions["channels.plain"].inputs["environment"]["variables"] == {
+        "CHANNEL_KIND": "webhook", **names, "MLOPS_CHANNEL": "plain", "WEBHOOK_URL": "https://alerts.example.com/ml"}
     for function in functions.values():
         assert function.inputs["runtime"] == "python3.12"
         assert function.inputs["code"] == {"$archive": {"forwarder.py": Path(forwarder.__file__).read_text()}}
@@ -198,15 +203,58 @@ def test_secret_channels_get_a_forwarder_that_reads_only_its_secrets_by_name():
     assert secrets[0]["Action"] == ["secretsmanager:GetSecretValue"]
     assert secrets[0]["Resource"] == ["arn:aws:secretsmanager:us-west-2:999999999999:secret:hook-token-??????",
                                       "arn:aws:secretsmanager:us-west-2:999999999999:secret:hook-url-??????"]
+    # a plain webhook reads no secret: its role has no statement for Secrets Manager at all
+    assert [s["Sid"] for s in policy_statements(policies["channels.plain"])] == ["WriteOwnLogs"]
+    # no https subscription: SNS would wait for a confirmation that a webhook never sends
     subscriptions = {s.address: s.inputs for s in of_type(graph, "aws:sns/topicSubscription:TopicSubscription")}
-    assert subscriptions["channels.plain"]["protocol"] == "https"
-    assert subscriptions["channels.plain"]["endpoint"] == "https://alerts.example.com/ml"
-    assert {subscriptions[a]["protocol"] for a in functions} == {"lambda"}
+    assert set(subscriptions) == set(functions)
+    assert {s["protocol"] for s in subscriptions.values()} == {"lambda"}
     permissions = of_type(graph, "aws:lambda/permission:Permission")
     assert {p.inputs["principal"] for p in permissions} == {"sns.amazonaws.com"}
     assert all(p.options.delete_before_replace for p in permissions)
     problems = [p for r in graph.resources if r.custom for p in check_inputs(r.type, r.inputs)]
     assert problems == []
+
+
+def test_a_plain_webhook_applied_as_an_https_subscription_moves_to_the_forwarder():
+    """A system applied before this change: its plain webhook was an SNS https subscription (never
+    confirmed, so it delivered nothing) and its alarms' descriptions did not name the monitor. The plan
+    replaces that subscription with the forwarder's (``protocol`` and ``endpoint`` force replacement:
+    pulumi_aws ``sns.TopicSubscription``), creates the forwarder, and updates each alarm's description
+    in place; nothing else changes."""
+    from mlops_infra.plan.model import Action
+    from mlops_infra.plan.planner import PlanOptions, make_plan
+    from mlops_infra.state.pulumi_state import parse_state
+    from tests.support.applied_state import applied_state, dumps, resources
+
+    graph = compile_text(SECRET_CASE)
+    checkpoint = applied_state(graph)
+    forwarder_parts = {r.urn: r.type for r in graph.resources if r.address == "channels.plain" and r.custom
+                       and r.type.startswith(("aws:lambda/", "aws:iam/", "aws:cloudwatch/logGroup"))}
+    assert sorted(forwarder_parts.values()) == [
+        "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:lambda/function:Function", "aws:lambda/permission:Permission"]
+    records = [r for r in resources(checkpoint) if r["urn"] not in forwarder_parts]
+    checkpoint["checkpoint"]["latest"]["resources"] = records
+    for record in records:
+        if record["urn"].endswith("::plain-subscription"):
+            for side in ("inputs", "outputs"):
+                record[side].update(protocol="https", endpoint="https://alerts.example.com/ml")
+            record["dependencies"] = [d for d in record.get("dependencies", []) if d not in forwarder_parts]
+        if record["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            for side in ("inputs", "outputs"):
+                record[side]["alarmDescription"] = record[side]["alarmDescription"].removesuffix(" (monitor lat)")
+    plan = make_plan(graph, parse_state(dumps(checkpoint), "applied"), options=PlanOptions(estimate_cost=False))
+    changed = {c.urn: c for c in plan.changes if c.action is not Action.NOOP}
+    subscription, alarm = (next(r.urn for r in graph.resources if r.urn.endswith(name))
+                           for name in ("::plain-subscription", "::slow-alarm"))
+    assert {urn: c.action for urn, c in changed.items()} == {
+        **dict.fromkeys(forwarder_parts, Action.CREATE), subscription: Action.REPLACE, alarm: Action.UPDATE}
+    assert {(a.path, a.forces_replacement) for a in changed[subscription].changes} == {
+        ("endpoint", True), ("protocol", True)}
+    assert [(a.path, a.after) for a in changed[alarm].changes] == [
+        ("alarmDescription", "mlops-infra alert slow (critical): latency_p99 of endpoint api above 100ms for 5m "
+                             "(monitor lat)")]
 
 
 @pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)

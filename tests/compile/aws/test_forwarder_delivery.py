@@ -108,7 +108,7 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
 def _alarm_event(state: str, name: str = "fraud-detection-prod-scorer-latency") -> dict[str, Any]:
     alarm = {"AlarmName": name, "NewStateValue": state, "OldStateValue": "OK" if state == "ALARM" else "ALARM",
              "AlarmDescription": "mlops-infra alert scorer-latency (critical): latency_p99 of endpoint scorer above "
-                                 "250ms for 5m",
+                                 "250ms for 5m (monitor latency)",
              "NewStateReason": "Threshold Crossed: 5 out of the last 5 datapoints were greater than the threshold "
                                "(250000.0).",
              "AlarmArn": f"arn:aws:cloudwatch:{REGION}:222222222222:alarm:{name}", "Region": "EU (Ireland)"}
@@ -196,10 +196,35 @@ def test_a_webhook_gets_the_alarm_with_its_bearer_token(world) -> None:
     [post] = receiver.received
     assert post["path"] == "/hooks/ml"
     assert post["headers"]["Authorization"] == f"Bearer {WEBHOOK_TOKEN}"
-    assert post["json"]["severity"] == "critical"
-    assert post["json"]["alarm"]["NewStateValue"] == "ALARM"
-    assert post["json"]["summary"].startswith("[ALARM] fraud-detection-prod-scorer-latency")
+    assert post["headers"]["Content-Type"] == "application/json"
+    [alert] = post["json"]["alerts"]
+    assert post["json"]["status"] == alert["status"] == "firing"
+    assert alert["labels"]["alertname"] == "scorer-latency" and alert["labels"]["severity"] == "critical"
     _assert_no_secret(output)
+
+
+def test_a_plain_webhook_gets_the_alert_then_its_resolution(world) -> None:
+    """A webhook with a plain URL and no token goes through the forwarder too (an SNS https
+    subscription would wait for a confirmation no webhook gives): Alertmanager's payload, firing then
+    resolved, with the system's labels the compiler puts in the forwarder's environment."""
+    receiver = world["receiver"]
+    receiver.received.clear()
+    variables = {"CHANNEL_KIND": "webhook", "WEBHOOK_URL": receiver.url("/hooks/plain"),
+                 "MLOPS_SYSTEM": "fraud-detection", "MLOPS_ENVIRONMENT": "prod", "MLOPS_CHANNEL": "hooks"}
+    for state in ("ALARM", "OK"):
+        result, _ = _invoke(world, variables, _alarm_event(state))
+        assert result == {"delivered": [200]}
+    firing, resolved = receiver.received
+    assert firing["path"] == resolved["path"] == "/hooks/plain" and "Authorization" not in firing["headers"]
+    assert [firing["json"]["status"], resolved["json"]["status"]] == ["firing", "resolved"]
+    labels = {"alertname": "scorer-latency", "mlops_alert": "scorer-latency", "mlops_endpoint": "scorer",
+              "mlops_environment": "prod", "mlops_metric": "latency_p99", "mlops_monitor": "latency",
+              "mlops_system": "fraud-detection", "severity": "critical"}
+    assert firing["json"]["commonLabels"] == resolved["json"]["commonLabels"] == labels
+    assert firing["json"]["receiver"] == "hooks"
+    assert firing["json"]["alerts"][0]["annotations"]["summary"] == \
+        "fraud-detection/prod: scorer-latency (latency_p99 of endpoint scorer)"
+    assert firing["json"]["alerts"][0]["fingerprint"] == resolved["json"]["alerts"][0]["fingerprint"]
 
 
 def test_a_failed_delivery_is_logged_without_the_secret(world) -> None:

@@ -1,0 +1,137 @@
+"""A webhook channel receives the same payload on both targets (one receiver serves a system promoted
+from Kubernetes to AWS).
+
+What runs for real: on Kubernetes, Prometheus with the compiled rules (time compressed) and
+Alertmanager with the routing written from the same model as the compiled AlertmanagerConfigs; the
+drift value is pushed to the real Pushgateway under the drift monitor's grouping key. On AWS, the
+shipped forwarder's ``handler``, with the environment of the compiled forwarder Lambda, on SNS events
+carrying the compiled alarm's state changes (CloudWatch and SNS themselves are not run: their message
+shape is the one the AWS documentation shows). A stand-in: the webhook receiver (a recording HTTP
+server for Alertmanager; the forwarder's ``_post`` for AWS).
+
+Asserted: the same keys at every level of the payload, firing then resolved on both, the same labels
+but the ones that name the target (``namespace``, ``mlops_environment``), the same summary, and
+Alertmanager's own fingerprint of the Kubernetes labels computed by the forwarder's function.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlops_infra.compile import compile_system
+from mlops_infra.compile.aws import forwarder
+from mlops_infra.compile.kubernetes import routing
+from mlops_infra.compile.kubernetes.monitoring import PUSH_JOB
+from mlops_infra.compile.kubernetes.rule_tests import rule_file
+from mlops_infra.spec import parse_system
+from tests.support.prometheus import PrometheusStack, RecordingReceiver, compress_time, require
+
+REPO = Path(__file__).resolve().parents[2]
+FACTOR = 60
+"""The alert's ``for: 5m`` holds for 5 s."""
+HOOK = "https://hooks.example.com/ml"
+NAMESPACE = "fraud-dev"
+DRIFT_GROUP = {"system": "fraud-detection", "environment": "dev", "monitor": "drift"}
+
+
+def _spec() -> str:
+    """fraud-detection with a webhook channel told when the drift monitor's value is high for 5m."""
+    doc = yaml.safe_load((REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text())
+    doc["channels"].append({"name": "hooks", "kind": "webhook", "url": HOOK})
+    doc["alerts"].append({"name": "drift-hook", "monitor": "drift", "for": "5m", "severity": "info",
+                          "notify": ["hooks"]})
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _kubernetes_payloads(tmp_path: Path, text: str) -> list[dict[str, Any]]:
+    """What Alertmanager posts to the channel's URL: the alert firing, then resolved."""
+    system = parse_system(text, "mlsystem.yaml", "dev").system
+    graph = compile_system(system, "dev")
+    hook = RecordingReceiver()
+    config = routing.alertmanager_config(
+        routing.system_routes(system, "dev"), NAMESPACE, urls={HOOK: hook.url("/hooks")},
+        timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
+        global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com"})  # ml-team is email
+    try:
+        with PrometheusStack(tmp_path / "stack", rules=[compress_time(rule_file(graph), FACTOR)],
+                             alertmanager_config=config) as stack:
+            stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.35\n', DRIFT_GROUP)
+            [firing] = hook.wait_for(1, path="/hooks", timeout=60)
+            stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.05\n', DRIFT_GROUP)
+            resolved = hook.wait_for(2, path="/hooks", timeout=60)[1]
+    finally:
+        hook.close()
+    return [firing.json(), resolved.json()]
+
+
+def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str) -> list[dict[str, Any]]:
+    """What the compiled forwarder posts for the compiled alarm going to ALARM, then OK."""
+    graph = compile_system(parse_system(text, "mlsystem.yaml", "prod").system, "prod")
+    [function] = [r for r in graph.resources if r.type == "aws:lambda/function:Function" and r.address == "channels.hooks"]
+    [alarm] = [r.inputs for r in graph.resources
+               if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.address == "alerts.drift-hook"]
+    for name, value in function.inputs["environment"]["variables"].items():
+        monkeypatch.setenv(name, value)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(forwarder, "_post", lambda url, body, headers=None: sent.append(
+        {"url": url, "body": body, "headers": headers}) or 200)
+    arn = f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:{alarm['name']}"
+    for state, reason in (("ALARM", "Threshold Crossed: 1 out of the last 1 datapoints [0.35 (05/12/26 07:00:00)] "
+                                    "was greater than the threshold (0.2)."),
+                          ("OK", "Threshold Crossed: 1 out of the last 1 datapoints [0.05 (05/12/26 08:00:00)] "
+                                 "was not greater than the threshold (0.2).")):
+        message = {"AlarmName": alarm["name"], "AlarmDescription": alarm["alarmDescription"], "NewStateValue": state,
+                   "NewStateReason": reason, "StateChangeTime": "2026-12-05T08:00:00.123+0000", "AlarmArn": arn,
+                   "OldStateValue": "OK" if state == "ALARM" else "ALARM"}
+        forwarder.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification",
+                                                                          "Message": json.dumps(message)}}]})
+    assert [call["url"] for call in sent] == [HOOK, HOOK]
+    return [call["body"] for call in sent]
+
+
+def _shape(value: Any) -> Any:
+    """The keys at every level (lists by their first item), without the values."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items() if key not in ("labels", "commonLabels",
+                                                                                  "annotations", "commonAnnotations",
+                                                                                  "groupLabels")}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+@pytest.mark.timeout(180)
+def test_a_webhook_receives_alertmanagers_payload_on_both_targets(tmp_path: Path, monkeypatch) -> None:
+    require()
+    text = _spec()
+    kube = _kubernetes_payloads(tmp_path, text)
+    aws = _aws_payloads(monkeypatch, text)
+
+    assert [p["status"] for p in kube] == [p["status"] for p in aws] == ["firing", "resolved"]
+    for k8s_payload, aws_payload in zip(kube, aws, strict=True):
+        assert _shape(aws_payload) == _shape(k8s_payload)
+        assert aws_payload["version"] == k8s_payload["version"] == "4"
+        assert aws_payload["groupLabels"] == k8s_payload["groupLabels"] == {"alertname": "drift-hook"}
+        [k8s_alert], [aws_alert] = k8s_payload["alerts"], aws_payload["alerts"]
+        assert k8s_alert["status"] == aws_alert["status"] == k8s_payload["status"]
+        target_labels = {"namespace": NAMESPACE, "mlops_environment": "dev"}
+        assert k8s_alert["labels"] == {**aws_alert["labels"], **target_labels}
+        assert aws_alert["labels"] == {"alertname": "drift-hook", "mlops_alert": "drift-hook",
+                                       "mlops_endpoint": "scorer", "mlops_environment": "prod",
+                                       "mlops_metric": "feature_drift", "mlops_monitor": "drift",
+                                       "mlops_system": "fraud-detection", "severity": "info"}
+        assert aws_alert["annotations"]["summary"] == k8s_alert["annotations"]["summary"].replace("/dev:", "/prod:")
+        assert aws_alert["annotations"]["summary"] == \
+            "fraud-detection/prod: drift-hook (feature_drift of endpoint scorer)"
+        # the forwarder computes a fingerprint as Alertmanager does
+        assert forwarder.fingerprint(k8s_alert["labels"]) == k8s_alert["fingerprint"]
+        assert forwarder.fingerprint(aws_alert["labels"]) == aws_alert["fingerprint"]
+    # a firing alert has not ended: Alertmanager writes Go's zero time, and so does the forwarder
+    assert kube[0]["alerts"][0]["endsAt"] == aws[0]["alerts"][0]["endsAt"] == forwarder.ZERO_TIME
+    assert kube[1]["alerts"][0]["endsAt"] != forwarder.ZERO_TIME
+    assert aws[1]["alerts"][0]["endsAt"] == "2026-12-05T08:00:00.123Z"
