@@ -16,6 +16,14 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   PagerDuty incident like ``OK``;
 - each SNS record is a CloudWatch alarm state change; ALARM triggers, OK resolves (PagerDuty
   ``dedup_key`` = alarm name, so a resolve closes the incident the trigger opened);
+- a change to OK or INSUFFICIENT_DATA from a state other than ALARM resolves nothing and is not
+  delivered (:func:`resolves_nothing`; logged as skipped). CloudWatch sets a new alarm to
+  INSUFFICIENT_DATA, evaluates it, and "Any actions associated with the new state are then
+  executed" (PutMetricAlarm, CloudWatch API reference), and ``OKActions`` run on a change to OK
+  "from any other state" (botocore ``PutMetricAlarmInput``): without this, every alarm of a first
+  apply, and every alarm created again, posted an OK to its channels for an alert that never
+  fired (one per alarm: thousands for a large system), and a drift alarm posted each move between
+  OK and INSUFFICIENT_DATA. Alertmanager sends a resolved notification only for an alert that fired;
 - a webhook receives what Alertmanager's ``webhook_config`` sends on Kubernetes, so one receiver
   serves both targets (and a system promoted from one to the other): the JSON of Alertmanager's
   webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config),
@@ -196,8 +204,15 @@ def _webhook(alarm: dict[str, Any]) -> int:
 SENDERS = {"slack": _slack, "pagerduty": _pagerduty, "webhook": _webhook}
 
 
+def resolves_nothing(alarm: dict[str, Any]) -> bool:
+    """Whether the change is to OK or INSUFFICIENT_DATA from a state other than ALARM (see the module
+    contract). A message without ``OldStateValue`` (not CloudWatch's) is delivered."""
+    return alarm.get("NewStateValue") != "ALARM" and alarm.get("OldStateValue", "ALARM") != "ALARM"
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Forward every SNS record of ``event``; return the HTTP status of each delivery."""
+    """Forward every SNS record of ``event`` that is not :func:`resolves_nothing`; return the HTTP
+    status of each delivery."""
     kind = os.environ["CHANNEL_KIND"]
     send = SENDERS[kind]
     statuses = []
@@ -208,6 +223,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         except ValueError:
             alarm = {"AlarmName": "notification", "NewStateValue": "ALARM", "AlarmDescription": message[:500]}
         what = f"{alarm.get('NewStateValue', 'UNKNOWN')} {alarm.get('AlarmName', 'alarm')} to {kind}"
+        if resolves_nothing(alarm):
+            print(f"skipped {what}: from {alarm.get('OldStateValue')}, it resolves no alert", flush=True)
+            continue
         try:
             status = send(alarm)
         except Exception as exc:  # log the type only: a message may carry the secret URL

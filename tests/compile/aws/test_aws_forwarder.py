@@ -179,3 +179,32 @@ def test_a_secret_without_key_reads_the_same_shapes_as_on_kubernetes(sent, monke
         monkeypatch.setenv("SECRET_ID", secret)
         assert forwarder.handler(_event()) == {"delivered": [202]}
         assert sent[-1]["url"] == url
+
+
+@pytest.mark.parametrize(("old", "new", "delivered"), [
+    ("INSUFFICIENT_DATA", "OK", False),  # a new alarm's first evaluation: resolves no alert
+    ("OK", "INSUFFICIENT_DATA", False),  # a drift job late while all is well
+    ("OK", "ALARM", True), ("INSUFFICIENT_DATA", "ALARM", True),
+    ("ALARM", "OK", True), ("ALARM", "INSUFFICIENT_DATA", True),
+    (None, "OK", True),  # not a CloudWatch state change (no OldStateValue): delivered
+])
+@pytest.mark.parametrize("kind", ["slack", "pagerduty", "webhook"])
+def test_only_changes_to_or_from_alarm_are_delivered(sent, monkeypatch, capsys, kind, old, new, delivered):
+    """CloudWatch runs a new alarm's actions after its first evaluation (PutMetricAlarm: "Any actions
+    associated with the new state are then executed"), and OKActions on a change to OK "from any other
+    state": an OK from INSUFFICIENT_DATA is no resolution, and is not sent."""
+    _webhook_env(monkeypatch)
+    monkeypatch.setenv("CHANNEL_KIND", kind)
+    monkeypatch.setenv("SECRET_ID", "pd" if kind == "pagerduty" else "slack-url")
+    monkeypatch.setenv("SECRET_KEY", "routing" if kind == "pagerduty" else "")
+    alarm = {"AlarmName": "sys-prod-scorer-latency", "NewStateValue": new, "NewStateReason": "r",
+             "AlarmDescription": "mlops-infra alert scorer-latency (critical): latency_p99 of endpoint scorer above "
+                                 "250ms for 5m (monitor latency)",
+             "AlarmArn": "arn:aws:cloudwatch:eu-west-1:1:alarm:sys-prod-scorer-latency"}
+    if old is not None:
+        alarm["OldStateValue"] = old
+    result = forwarder.handler({"Records": [{"Sns": {"Message": json.dumps(alarm)}}]})
+    assert (len(sent), result) == ((1, {"delivered": [202]}) if delivered else (0, {"delivered": []}))
+    if not delivered:
+        assert capsys.readouterr().out == (f"skipped {new} sys-prod-scorer-latency to {kind}: from {old}, "
+                                           "it resolves no alert\n")
