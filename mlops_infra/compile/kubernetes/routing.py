@@ -45,6 +45,12 @@ SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.F
 SLACK_TEXT = '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}'
 """Slack message: status, alert and severity as the title; each alert's summary and description
 (Alertmanager's Go templates, https://prometheus.io/docs/alerting/latest/notifications/)."""
+PAGERDUTY_SEVERITY = '{{ or .CommonLabels.severity "error" }}'
+"""The PagerDuty event's severity: the alert's (info, warning, critical: Events API v2 values). Without
+it Alertmanager sends ``error`` for every alert (``if n.conf.Severity == "" { n.conf.Severity =
+"error" }``, alertmanager notify/pagerduty/pagerduty.go ``notifyV2``), so an ``info`` alert paged at the
+urgency of an error on Kubernetes and at its own on AWS (compile/aws/forwarder.py). ``error`` stays the
+fallback of an alert without the label."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,7 @@ def _receiver_spec(receiver: Receiver) -> dict[str, Any]:
         return {"emailConfigs": [{"sendResolved": receiver.send_resolved, "to": receiver.to}]}
     if receiver.kind == "pagerduty":
         return {"pagerdutyConfigs": [{"routingKey": secret_key_ref(receiver.routing_key),
-                                      "sendResolved": receiver.send_resolved}]}
+                                      "sendResolved": receiver.send_resolved, "severity": PAGERDUTY_SEVERITY}]}
     webhook: dict[str, Any] = {"sendResolved": receiver.send_resolved}
     if receiver.url_secret is not None:
         webhook["urlSecret"] = secret_key_ref(receiver.url_secret)
@@ -231,7 +237,7 @@ def _receiver_config(receiver: Receiver, resolve: SecretResolver, urls: Mapping[
         return {"email_configs": [{"to": receiver.to, "send_resolved": receiver.send_resolved}]}
     if receiver.kind == "pagerduty":
         return {"pagerduty_configs": [{"routing_key": resolve(receiver.routing_key),
-                                       "send_resolved": receiver.send_resolved}]}
+                                       "send_resolved": receiver.send_resolved, "severity": PAGERDUTY_SEVERITY}]}
     url = resolve(receiver.url_secret) if receiver.url_secret is not None else str(receiver.url)
     webhook: dict[str, Any] = {"url": urls.get(url, url), "send_resolved": receiver.send_resolved}
     if receiver.token is not None:

@@ -1,22 +1,26 @@
-"""A webhook channel receives the same payload on both targets (one receiver serves a system promoted
-from Kubernetes to AWS).
+"""A channel means the same on both targets: a webhook receives the same payload (one receiver serves a
+system promoted from Kubernetes to AWS), and PagerDuty pages at the alert's severity.
 
 What runs for real: on Kubernetes, Prometheus with the compiled rules (time compressed) and
 Alertmanager with the routing written from the same model as the compiled AlertmanagerConfigs; the
 drift value is pushed to the real Pushgateway under the drift monitor's grouping key. On AWS, the
 shipped forwarder's ``handler``, with the environment of the compiled forwarder Lambda, on SNS events
 carrying the compiled alarm's state changes (CloudWatch and SNS themselves are not run: their message
-shape is the one the AWS documentation shows). A stand-in: the webhook receiver (a recording HTTP
-server for Alertmanager; the forwarder's ``_post`` for AWS).
+shape is the one the AWS documentation shows). Stand-ins: the webhook and PagerDuty receivers (a
+recording HTTP server for Alertmanager, which posts PagerDuty events to ``global.pagerduty_url``; the
+forwarder's ``_post`` for AWS) and Secrets Manager (a stub client returning the routing key).
 
-Asserted: the same keys at every level of the payload, firing then resolved on both, the same labels
-but the ones that name the target (``namespace``, ``mlops_environment``), the same summary, and
-Alertmanager's own fingerprint of the Kubernetes labels computed by the forwarder's function.
+Asserted for the webhook: the same keys at every level of the payload, firing then resolved on both,
+the same labels but the ones that name the target (``namespace``, ``mlops_environment``), the same
+summary, and Alertmanager's own fingerprint of the Kubernetes labels computed by the forwarder's
+function. For PagerDuty: trigger then resolve on both, with the alert's severity (``info``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -37,42 +41,51 @@ FACTOR = 60
 HOOK = "https://hooks.example.com/ml"
 NAMESPACE = "fraud-dev"
 DRIFT_GROUP = {"system": "fraud-detection", "environment": "dev", "monitor": "drift"}
+ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
 
 
 def _spec() -> str:
-    """fraud-detection with a webhook channel told when the drift monitor's value is high for 5m."""
+    """fraud-detection with a webhook and a PagerDuty channel told when the drift monitor's value is
+    high for 5m, at severity info."""
     doc = yaml.safe_load((REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text())
-    doc["channels"].append({"name": "hooks", "kind": "webhook", "url": HOOK})
+    doc["channels"] += [{"name": "hooks", "kind": "webhook", "url": HOOK},
+                        {"name": "pd", "kind": "pagerduty", "routing_key": {"secret": "pd-key"}}]
     doc["alerts"].append({"name": "drift-hook", "monitor": "drift", "for": "5m", "severity": "info",
-                          "notify": ["hooks"]})
+                          "notify": ["hooks", "pd"]})
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def _kubernetes_payloads(tmp_path: Path, text: str) -> list[dict[str, Any]]:
-    """What Alertmanager posts to the channel's URL: the alert firing, then resolved."""
-    system = parse_system(text, "mlsystem.yaml", "dev").system
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """What Alertmanager posts to each channel (path -> bodies): the alert firing, then resolved."""
+    require()
+    system = parse_system(_spec(), "mlsystem.yaml", "dev").system
     graph = compile_system(system, "dev")
-    hook = RecordingReceiver()
+    receiver = RecordingReceiver()
     config = routing.alertmanager_config(
-        routing.system_routes(system, "dev"), NAMESPACE, urls={HOOK: hook.url("/hooks")},
+        routing.system_routes(system, "dev"), NAMESPACE, urls={HOOK: receiver.url("/hooks")},
+        resolve_secret=lambda ref: ROUTING_KEY if ref.secret == "pd-key" else routing.placeholder_secret(ref),
         timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
-        global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com"})  # ml-team is email
+        global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com",  # ml-team is email
+                       "pagerduty_url": receiver.url("/pagerduty")})
     try:
-        with PrometheusStack(tmp_path / "stack", rules=[compress_time(rule_file(graph), FACTOR)],
+        with PrometheusStack(tmp_path_factory.mktemp("stack"), rules=[compress_time(rule_file(graph), FACTOR)],
                              alertmanager_config=config) as stack:
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.35\n', DRIFT_GROUP)
-            [firing] = hook.wait_for(1, path="/hooks", timeout=60)
+            for path in ("/hooks", "/pagerduty"):
+                receiver.wait_for(1, path=path, timeout=60)
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.05\n', DRIFT_GROUP)
-            resolved = hook.wait_for(2, path="/hooks", timeout=60)[1]
+            return {path: [r.json() for r in receiver.wait_for(2, path=path, timeout=60)[:2]]
+                    for path in ("/hooks", "/pagerduty")}
     finally:
-        hook.close()
-    return [firing.json(), resolved.json()]
+        receiver.close()
 
 
-def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str) -> list[dict[str, Any]]:
-    """What the compiled forwarder posts for the compiled alarm going to ALARM, then OK."""
+def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str, channel: str) -> list[dict[str, Any]]:
+    """What the compiled forwarder of ``channel`` posts for the compiled alarm going to ALARM, then OK."""
     graph = compile_system(parse_system(text, "mlsystem.yaml", "prod").system, "prod")
-    [function] = [r for r in graph.resources if r.type == "aws:lambda/function:Function" and r.address == "channels.hooks"]
+    [function] = [r for r in graph.resources if r.type == "aws:lambda/function:Function"
+                  and r.address == f"channels.{channel}"]
     [alarm] = [r.inputs for r in graph.resources
                if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.address == "alerts.drift-hook"]
     for name, value in function.inputs["environment"]["variables"].items():
@@ -80,6 +93,8 @@ def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str) -> list[dict[str, 
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(forwarder, "_post", lambda url, body, headers=None: sent.append(
         {"url": url, "body": body, "headers": headers}) or 200)
+    secrets = types.SimpleNamespace(get_secret_value=lambda SecretId: {"SecretString": {"pd-key": ROUTING_KEY}[SecretId]})
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: secrets))
     arn = f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:{alarm['name']}"
     for state, reason in (("ALARM", "Threshold Crossed: 1 out of the last 1 datapoints [0.35 (05/12/26 07:00:00)] "
                                     "was greater than the threshold (0.2)."),
@@ -90,7 +105,7 @@ def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str) -> list[dict[str, 
                    "OldStateValue": "OK" if state == "ALARM" else "ALARM"}
         forwarder.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification",
                                                                           "Message": json.dumps(message)}}]})
-    assert [call["url"] for call in sent] == [HOOK, HOOK]
+    assert len(sent) == 2 and len({call["url"] for call in sent}) == 1
     return [call["body"] for call in sent]
 
 
@@ -106,11 +121,8 @@ def _shape(value: Any) -> Any:
 
 
 @pytest.mark.timeout(180)
-def test_a_webhook_receives_alertmanagers_payload_on_both_targets(tmp_path: Path, monkeypatch) -> None:
-    require()
-    text = _spec()
-    kube = _kubernetes_payloads(tmp_path, text)
-    aws = _aws_payloads(monkeypatch, text)
+def test_a_webhook_receives_alertmanagers_payload_on_both_targets(kube, monkeypatch) -> None:
+    kube, aws = kube["/hooks"], _aws_payloads(monkeypatch, _spec(), "hooks")
 
     assert [p["status"] for p in kube] == [p["status"] for p in aws] == ["firing", "resolved"]
     for k8s_payload, aws_payload in zip(kube, aws, strict=True):
@@ -135,3 +147,15 @@ def test_a_webhook_receives_alertmanagers_payload_on_both_targets(tmp_path: Path
     assert kube[0]["alerts"][0]["endsAt"] == aws[0]["alerts"][0]["endsAt"] == forwarder.ZERO_TIME
     assert kube[1]["alerts"][0]["endsAt"] != forwarder.ZERO_TIME
     assert aws[1]["alerts"][0]["endsAt"] == "2026-12-05T08:00:00.123Z"
+
+
+@pytest.mark.timeout(180)
+def test_pagerduty_pages_at_the_alerts_severity_on_both_targets(kube, monkeypatch) -> None:
+    """An ``info`` alert is an ``info`` event on both (Alertmanager alone would send ``error``), and
+    the trigger is resolved by the same key it opened the incident with."""
+    kube, aws = kube["/pagerduty"], _aws_payloads(monkeypatch, _spec(), "pd")
+    for events in (kube, aws):
+        assert [e["event_action"] for e in events] == ["trigger", "resolve"]
+        assert events[0]["routing_key"] == ROUTING_KEY
+        assert events[0]["payload"]["severity"] == "info"
+        assert events[0]["dedup_key"] == events[1]["dedup_key"]
