@@ -1,19 +1,20 @@
 """A channel means the same on both targets: a webhook receives the same payload (one receiver serves a
-system promoted from Kubernetes to AWS), and PagerDuty pages at the alert's severity.
+system promoted from Kubernetes to AWS), PagerDuty pages at the alert's severity, Slack reads the same.
 
 What runs for real: on Kubernetes, Prometheus with the compiled rules (time compressed) and
 Alertmanager with the routing written from the same model as the compiled AlertmanagerConfigs; the
 drift value is pushed to the real Pushgateway under the drift monitor's grouping key. On AWS, the
 shipped forwarder's ``handler``, with the environment of the compiled forwarder Lambda, on SNS events
 carrying the compiled alarm's state changes (CloudWatch and SNS themselves are not run: their message
-shape is the one the AWS documentation shows). Stand-ins: the webhook and PagerDuty receivers (a
-recording HTTP server for Alertmanager, which posts PagerDuty events to ``global.pagerduty_url``; the
-forwarder's ``_post`` for AWS) and Secrets Manager (a stub client returning the routing key).
+shape is the one the AWS documentation shows). Stand-ins: the webhook, PagerDuty and Slack receivers
+(a recording HTTP server for Alertmanager, which posts PagerDuty events to ``global.pagerduty_url``;
+the forwarder's ``_post`` for AWS) and Secrets Manager (a stub client returning the channels' secrets).
 
 Asserted for the webhook: the same keys at every level of the payload, firing then resolved on both,
 the same labels but the ones that name the target (``namespace``, ``mlops_environment``), the same
 summary, and Alertmanager's own fingerprint of the Kubernetes labels computed by the forwarder's
-function. For PagerDuty: trigger then resolve on both, with the alert's severity (``info``).
+function. For PagerDuty: trigger then resolve on both, with the alert's severity (``info``). For
+Slack: the same title, colour and summary line, firing then resolved.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ HOOK = "https://hooks.example.com/ml"
 NAMESPACE = "fraud-dev"
 DRIFT_GROUP = {"system": "fraud-detection", "environment": "dev", "monitor": "drift"}
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
+SECRETS = {"pd-key": ROUTING_KEY, "slack-oncall-webhook": "https://hooks.slack.example/services/T0/B0/x"}
+PATHS = ("/hooks", "/pagerduty", "/slack")
 
 
 def _spec() -> str:
@@ -51,7 +54,7 @@ def _spec() -> str:
     doc["channels"] += [{"name": "hooks", "kind": "webhook", "url": HOOK},
                         {"name": "pd", "kind": "pagerduty", "routing_key": {"secret": "pd-key"}}]
     doc["alerts"].append({"name": "drift-hook", "monitor": "drift", "for": "5m", "severity": "info",
-                          "notify": ["hooks", "pd"]})
+                          "notify": ["hooks", "pd", "oncall"]})
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -64,7 +67,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, A
     receiver = RecordingReceiver()
     config = routing.alertmanager_config(
         routing.system_routes(system, "dev"), NAMESPACE, urls={HOOK: receiver.url("/hooks")},
-        resolve_secret=lambda ref: ROUTING_KEY if ref.secret == "pd-key" else routing.placeholder_secret(ref),
+        resolve_secret=lambda ref: SECRETS[ref.secret] if ref.secret == "pd-key" else receiver.url("/slack"),
         timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
         global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com",  # ml-team is email
                        "pagerduty_url": receiver.url("/pagerduty")})
@@ -72,11 +75,10 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, A
         with PrometheusStack(tmp_path_factory.mktemp("stack"), rules=[compress_time(rule_file(graph), FACTOR)],
                              alertmanager_config=config) as stack:
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.35\n', DRIFT_GROUP)
-            for path in ("/hooks", "/pagerduty"):
+            for path in PATHS:
                 receiver.wait_for(1, path=path, timeout=60)
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.05\n', DRIFT_GROUP)
-            return {path: [r.json() for r in receiver.wait_for(2, path=path, timeout=60)[:2]]
-                    for path in ("/hooks", "/pagerduty")}
+            return {path: [r.json() for r in receiver.wait_for(2, path=path, timeout=60)[:2]] for path in PATHS}
     finally:
         receiver.close()
 
@@ -93,7 +95,7 @@ def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str, channel: str) -> l
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(forwarder, "_post", lambda url, body, headers=None: sent.append(
         {"url": url, "body": body, "headers": headers}) or 200)
-    secrets = types.SimpleNamespace(get_secret_value=lambda SecretId: {"SecretString": {"pd-key": ROUTING_KEY}[SecretId]})
+    secrets = types.SimpleNamespace(get_secret_value=lambda SecretId: {"SecretString": SECRETS[SecretId]})
     monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: secrets))
     arn = f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:{alarm['name']}"
     for state, reason in (("ALARM", "Threshold Crossed: 1 out of the last 1 datapoints [0.35 (05/12/26 07:00:00)] "
@@ -159,3 +161,17 @@ def test_pagerduty_pages_at_the_alerts_severity_on_both_targets(kube, monkeypatc
         assert events[0]["routing_key"] == ROUTING_KEY
         assert events[0]["payload"]["severity"] == "info"
         assert events[0]["dedup_key"] == events[1]["dedup_key"]
+
+
+@pytest.mark.timeout(180)
+def test_slack_reads_the_same_on_both_targets(kube, monkeypatch) -> None:
+    """The title and colour of Alertmanager's message, and its first line (the alert's summary, but the
+    environment); the second line is each target's own account of the crossing."""
+    kube, aws = kube["/slack"], _aws_payloads(monkeypatch, _spec(), "oncall")
+    for k8s_message, aws_message in zip(kube, aws, strict=True):
+        [k8s_attachment], [aws_attachment] = k8s_message["attachments"], aws_message["attachments"]
+        assert aws_attachment["title"] == k8s_attachment["title"]
+        assert aws_attachment["color"] == k8s_attachment["color"]
+        k8s_summary, aws_summary = (a["text"].split("\n", 1)[0] for a in (k8s_attachment, aws_attachment))
+        assert aws_summary == k8s_summary.replace("/dev:", "/prod:")
+    assert [m["attachments"][0]["title"] for m in aws] == ["[FIRING:1] drift-hook (info)", "[RESOLVED] drift-hook (info)"]

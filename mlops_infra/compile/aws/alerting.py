@@ -5,10 +5,11 @@ Contract:
   and what delivers from it, chosen by :data:`SUBSCRIBERS` on the channel kind: email -> an email
   subscription (the recipient confirms it once); Slack, PagerDuty and webhook -> a small Lambda
   forwarder (:mod:`forwarder`) subscribed to the topic (a webhook gets Alertmanager's webhook
-  payload, as on Kubernetes; see ``_webhook`` for why not an SNS https subscription). The
-  forwarder's environment holds secret *names* (and a webhook's plain URL, the system, environment
-  and channel names); its role may read exactly those secrets (``...:secret:<name>-??????``) and
-  write its own log group. Secret values never enter the graph.
+  payload and Slack Alertmanager's message, as on Kubernetes; see ``_webhook`` for why not an SNS
+  https subscription). The forwarder's environment holds secret *names* (and a webhook's plain URL;
+  for Slack and webhooks, the system, environment and channel names); its role may read exactly
+  those secrets (``...:secret:<name>-??????``) and write its own log group. Secret values never
+  enter the graph.
 - An alert owns its alarm. The monitor defines *what* is measured (metric, statistic, threshold;
   :func:`monitoring.alarm_metric`); the alert decides *how long* (``for`` -> evaluation periods, all
   datapoints breaching) and *who is told* (alarm and OK actions to its channels' topics). Owning
@@ -103,12 +104,17 @@ def _add_forwarder(aws: AwsContext, ch: ChannelParts, env: dict[str, str], secre
     _subscribe(aws, ch, "lambda", ref(function, "arn"), depends_on=(permission,))
 
 
+def _names(aws: AwsContext, item: SlackChannel | WebhookChannel) -> dict[str, str]:
+    """What a forwarder writes the Kubernetes alert's labels and summary from (``forwarder``)."""
+    return {"MLOPS_SYSTEM": aws.ctx.system.metadata.name, "MLOPS_ENVIRONMENT": aws.ctx.env, "MLOPS_CHANNEL": item.name}
+
+
 def _email(aws: AwsContext, item: EmailChannel, ch: ChannelParts) -> None:
     _subscribe(aws, ch, "email", item.address)
 
 
 def _slack(aws: AwsContext, item: SlackChannel, ch: ChannelParts) -> None:
-    env = {"CHANNEL_KIND": "slack", **_secret_env("", item.webhook_url)}
+    env = {"CHANNEL_KIND": "slack", **_names(aws, item), **_secret_env("", item.webhook_url)}
     if item.channel:
         env["SLACK_CHANNEL"] = item.channel
     _add_forwarder(aws, ch, env, [item.webhook_url])
@@ -127,8 +133,7 @@ def _webhook(aws: AwsContext, item: WebhookChannel, ch: ChannelParts) -> None:
     webhook receiver does not do, and then posts SNS's own envelope as ``text/plain``; so alerts
     never arrived, silently. The forwarder posts what Alertmanager posts on Kubernetes
     (:mod:`forwarder`), with or without a token."""
-    env = {"CHANNEL_KIND": "webhook", "MLOPS_SYSTEM": aws.ctx.system.metadata.name, "MLOPS_ENVIRONMENT": aws.ctx.env,
-           "MLOPS_CHANNEL": item.name}
+    env = {"CHANNEL_KIND": "webhook", **_names(aws, item)}
     secrets = []
     if isinstance(item.url, str):
         env["WEBHOOK_URL"] = item.url

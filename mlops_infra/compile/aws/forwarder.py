@@ -5,8 +5,9 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
 - configuration comes from environment variables holding secret *names* only: ``SECRET_ID`` (the
   Slack/webhook URL or the PagerDuty routing key), optional ``SECRET_KEY`` (a key inside a JSON
   secret), optional ``TOKEN_SECRET_ID``/``TOKEN_SECRET_KEY`` (a webhook bearer token), optional
-  ``WEBHOOK_URL`` (a webhook's plain https URL), optional ``SLACK_CHANNEL``; a webhook's also
-  ``MLOPS_SYSTEM``, ``MLOPS_ENVIRONMENT`` and ``MLOPS_CHANNEL`` (names, for its payload);
+  ``WEBHOOK_URL`` (a webhook's plain https URL), optional ``SLACK_CHANNEL``; a webhook's and a
+  Slack channel's also ``MLOPS_SYSTEM``, ``MLOPS_ENVIRONMENT`` and ``MLOPS_CHANNEL`` (names, for
+  their messages);
 - secret values are read from Secrets Manager at invocation and never logged: each delivery logs one
   line (state, alarm, channel kind, HTTP status), and a failed one logs the error's type only and
   fails the invocation without the original exception (whose message could carry a URL), so Lambda
@@ -24,6 +25,8 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   apply, and every alarm created again, posted an OK to its channels for an alert that never
   fired (one per alarm: thousands for a large system), and a drift alarm posted each move between
   OK and INSUFFICIENT_DATA. Alertmanager sends a resolved notification only for an alert that fired;
+- Slack gets the message Alertmanager posts on Kubernetes (:func:`_slack`), from the same labels
+  and annotations as a webhook's payload;
 - a webhook receives what Alertmanager's ``webhook_config`` sends on Kubernetes, so one receiver
   serves both targets (and a system promoted from one to the other): the JSON of Alertmanager's
   webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config),
@@ -99,7 +102,19 @@ def _summary(alarm: dict[str, Any]) -> str:
 
 
 def _slack(alarm: dict[str, Any]) -> int:
-    body: dict[str, Any] = {"text": f"{_summary(alarm)}\n{alarm.get('NewStateReason', '')}".strip()}
+    """The message Alertmanager posts for the same alert on Kubernetes, from the compiled Slack
+    templates (``compile/kubernetes/routing.py`` ``SLACK_TITLE``, ``SLACK_TEXT``; one alert per
+    message): ``[FIRING:1] <alert> (<severity>)`` or ``[RESOLVED] ...`` as the attachment's title,
+    the alert's summary and description as its text, Alertmanager's default colours (``danger``
+    firing, ``good`` resolved)."""
+    payload = alertmanager_payload(alarm)
+    [alert] = payload["alerts"]
+    firing = payload["status"] == "firing"
+    labels, annotations = alert["labels"], alert["annotations"]
+    title = f"[{payload['status'].upper()}{':1' if firing else ''}] {labels['alertname']} ({labels['severity']})"
+    body: dict[str, Any] = {"attachments": [{
+        "title": title, "text": f"{annotations['summary']}\n{annotations['description']}\n",
+        "color": "danger" if firing else "good", "fallback": title}]}
     if os.environ.get("SLACK_CHANNEL"):
         body["channel"] = os.environ["SLACK_CHANNEL"]
     return _post(_secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None), body)

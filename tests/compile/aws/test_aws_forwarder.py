@@ -49,7 +49,25 @@ def test_slack_posts_the_alarm_to_the_webhook_read_from_the_secret(sent, monkeyp
     assert forwarder.handler(_event()) == {"delivered": [202]}
     (call,) = sent
     assert call["url"] == SECRETS["slack-url"]
-    assert call["body"]["channel"] == "#ml" and "[ALARM] sys-prod-scorer-latency" in call["body"]["text"]
+    [attachment] = call["body"]["attachments"]
+    assert call["body"]["channel"] == "#ml" and attachment["title"] == "[FIRING:1] scorer-latency (critical)"
+
+
+def test_slack_gets_alertmanagers_message_for_the_alert(sent, monkeypatch):
+    """The title and text the compiled Slack templates render on Kubernetes (routing.SLACK_TITLE,
+    SLACK_TEXT), Alertmanager's colours; the resolution follows the firing."""
+    _webhook_env(monkeypatch)
+    monkeypatch.setenv("CHANNEL_KIND", "slack")
+    monkeypatch.setenv("SECRET_ID", "slack-url")
+    forwarder.handler(_stamped("ALARM"))
+    forwarder.handler(_stamped("OK"))
+    firing, resolved = (call["body"] for call in sent)
+    assert "channel" not in firing
+    assert firing["attachments"] == [{
+        "title": "[FIRING:1] scorer-latency (critical)", "fallback": "[FIRING:1] scorer-latency (critical)",
+        "text": "sys/prod: scorer-latency (latency_p99 of endpoint scorer)\np99 > 250000\n", "color": "danger"}]
+    assert resolved["attachments"][0]["title"] == "[RESOLVED] scorer-latency (critical)"
+    assert resolved["attachments"][0]["color"] == "good"
 
 
 def test_pagerduty_triggers_and_resolves_with_the_alarm_as_dedup_key(sent, monkeypatch):

@@ -182,11 +182,11 @@ def test_secret_channels_get_a_forwarder_that_reads_only_its_secrets_by_name():
     graph = compile_text(SECRET_CASE)
     functions = {f.address: f for f in of_type(graph, "aws:lambda/function:Function")}
     assert set(functions) == {"channels.slack", "channels.pd", "channels.hook", "channels.plain", "channels.tokened"}
+    names = {"MLOPS_SYSTEM": "secrets-case", "MLOPS_ENVIRONMENT": "prod"}
     assert functions["channels.slack"].inputs["environment"]["variables"] == {
-        "CHANNEL_KIND": "slack", "SECRET_ID": "slack-url", "SLACK_CHANNEL": "#ml"}
+        "CHANNEL_KIND": "slack", **names, "MLOPS_CHANNEL": "slack", "SECRET_ID": "slack-url", "SLACK_CHANNEL": "#ml"}
     assert functions["channels.pd"].inputs["environment"]["variables"] == {
         "CHANNEL_KIND": "pagerduty", "SECRET_ID": "pd-key", "SECRET_KEY": "routing"}
-    names = {"MLOPS_SYSTEM": "secrets-case", "MLOPS_ENVIRONMENT": "prod"}
     assert functions["channels.hook"].inputs["environment"]["variables"] == {
         "CHANNEL_KIND": "webhook", **names, "MLOPS_CHANNEL": "hook", "SECRET_ID": "hook-url",
         "TOKEN_SECRET_ID": "hook-token"}

@@ -146,15 +146,16 @@ def test_an_alarm_becomes_the_slack_message(world) -> None:
     receiver = world["receiver"]
     receiver.received.clear()
     result, output = _invoke(world, {"CHANNEL_KIND": "slack", "SECRET_ID": "slack-oncall-webhook",
-                                     "SLACK_CHANNEL": "#oncall"}, _alarm_event("ALARM"))
+                                     "SLACK_CHANNEL": "#oncall", "MLOPS_SYSTEM": "fraud-detection",
+                                     "MLOPS_ENVIRONMENT": "prod", "MLOPS_CHANNEL": "oncall"}, _alarm_event("ALARM"))
     assert result == {"delivered": [200]}
     [post] = receiver.received
     assert post["path"] == SLACK_SECRET_PATH
     assert post["json"]["channel"] == "#oncall"
-    text = post["json"]["text"]
-    assert text.startswith("[ALARM] fraud-detection-prod-scorer-latency: mlops-infra alert scorer-latency (critical)")
-    assert "latency_p99 of endpoint scorer above 250ms for 5m" in text
-    assert "Threshold Crossed: 5 out of the last 5 datapoints" in text
+    [attachment] = post["json"]["attachments"]
+    assert attachment["title"] == "[FIRING:1] scorer-latency (critical)"
+    assert attachment["text"].startswith("fraud-detection/prod: scorer-latency (latency_p99 of endpoint scorer)\n"
+                                         "Threshold Crossed: 5 out of the last 5 datapoints")
     assert "delivered ALARM fraud-detection-prod-scorer-latency to slack: HTTP 200" in output
     _assert_no_secret(output)
 
