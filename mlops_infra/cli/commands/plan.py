@@ -377,7 +377,8 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
 
     quota_seconds = NAMESPACE_QUOTA_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
     warnings = [*cluster_preflight(target, graph, quota_seconds),
-                *namespace_quota_preflight(target, graph, prior, quota_seconds)]
+                *namespace_quota_preflight(target, graph, prior, quota_seconds),
+                *monitoring_selector_preflight(target, graph, quota_seconds)]
     resources = list(prior.resources.values())
     try:
         kube = KubeClient.connect(ConnectOptions(context=target.context))
@@ -465,6 +466,83 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
                 "was not checked against them"]
     first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
     return namespace_quota_warnings(graph, quotas, first_apply=first_apply, limit_ranges=ranges)
+
+
+def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> list[str]:
+    """With ``--refresh`` on Kubernetes, when the graph has PrometheusRules, ServiceMonitors, PodMonitors
+    or AlertmanagerConfigs: the cluster's Prometheus and Alertmanager objects (all namespaces) and the
+    labels of the namespaces of those objects (:mod:`mlops_infra.kube.monitoring_stack`), judged by
+    :mod:`mlops_infra.plan.monitoring_selectors`: a warning per kind of object no Prometheus
+    (Alertmanager) loads. A list the cluster refuses, or no answer within ``seconds``, is a warning that
+    the check was not made (a 403 names the permission), never an error; a type not served (no
+    prometheus-operator CRDs) is left to the cluster preflight, which reports the missing CRDs."""
+    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube.errors import KubeForbidden, KubeNotFound
+    from mlops_infra.kube.monitoring_stack import (
+        ALERTMANAGER,
+        CAN_I,
+        PERMISSIONS,
+        PROMETHEUS,
+        read_namespace,
+        read_owners,
+    )
+    from mlops_infra.plan.monitoring_selectors import (
+        BY_KIND,
+        has_alerts,
+        monitoring_objects,
+        namespace_labels,
+        selector_warnings,
+    )
+
+    objects = monitoring_objects(graph)
+    if not objects:
+        return []
+    owners_needed = [t for t, owner in ((PROMETHEUS, "Prometheus"), (ALERTMANAGER, "Alertmanager"))
+                     if any(BY_KIND[o.kind].owner == owner for o in objects)]
+    namespaces = sorted({o.namespace for o in objects})
+
+    def read() -> dict[Any, Any] | UserError:
+        answers: dict[Any, Any] = {}
+        try:
+            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+                for rtype in owners_needed:
+                    try:
+                        answers[rtype] = read_owners(kube, rtype)
+                    except UserError as exc:
+                        answers[rtype] = exc
+                for namespace in namespaces:
+                    try:
+                        answers[namespace] = read_namespace(kube, namespace)
+                    except UserError as exc:
+                        answers[namespace] = exc
+        except UserError as exc:
+            return exc
+        return answers
+
+    answer = _within(seconds, read, "monitoring-selectors")
+    if answer is None or isinstance(answer, UserError):
+        why = answer.summary if answer is not None else f"no answer within {seconds:g} s"
+        return [f"monitoring selectors: could not read the cluster's Prometheus and Alertmanager objects through "
+                f"context {target.context} ({why}); whether they load this system's monitoring objects (its "
+                "alerts, scrapes and notifications) was not checked"]
+    warnings: list[str] = []
+    owners: dict[str, Any] = {"Prometheus": None, "Alertmanager": None}
+    for rtype in owners_needed:
+        got = answer[rtype]
+        if isinstance(got, KubeNotFound) and got.type_missing:
+            continue  # no prometheus-operator: the cluster preflight names the missing CRDs
+        if isinstance(got, UserError):
+            why = f"403 Forbidden: {got.message or got.summary}" if isinstance(got, KubeForbidden) else got.summary
+            needs = (f"; needs RBAC permission to {PERMISSIONS[rtype]}; check with `{CAN_I[rtype]}`"
+                     if isinstance(got, KubeForbidden) else "")
+            warnings.append(f"monitoring selectors: could not list the cluster's {rtype.kind} objects ({why}); "
+                            f"whether one loads this system's monitoring objects was not checked{needs}")
+            continue
+        owners[rtype.kind] = got
+    unread = [n for n in namespaces if isinstance(answer[n], UserError)]
+    labels = {n: namespace_labels(graph, n, None if n in unread else answer[n]) for n in namespaces}
+    return warnings + selector_warnings(objects, owners["Prometheus"], owners["Alertmanager"], labels,
+                                        alerts=has_alerts(graph), unread_namespaces=unread)
 
 
 # -- plan, save, render ----------------------------------------------------------------------

@@ -1,0 +1,369 @@
+"""Which Prometheus and Alertmanager of the cluster load this system's monitoring objects: one plan
+warning per kind of them that none selects (``plan --refresh`` on Kubernetes; the cluster's
+Prometheus and Alertmanager objects and the namespace's labels are read by the CLI,
+:mod:`mlops_infra.kube.monitoring_stack`).
+
+prometheus-operator loads a PrometheusRule, ServiceMonitor or PodMonitor only into a Prometheus, and
+an AlertmanagerConfig only into an Alertmanager, whose selectors match the object and its namespace
+(prometheus-operator ``pkg/prometheus/server/rules.go`` ``selectPrometheusRules``,
+``pkg/prometheus/resource_selector.go`` ``selectObjects`` (``SelectServiceMonitors``,
+``SelectPodMonitors``), ``pkg/alertmanager/operator.go`` ``selectAlertmanagerConfigs``; read at
+commit 6adcebc5076c34f4f55f8f5f7b1e528929373ac7, the same in v0.89.0, 2d28b87c). An object no one
+selects is ignored without an error or event: no rule, no alert, no scrape, no notification.
+
+Rules (each with its source):
+
+- **Object selector** (``spec.ruleSelector``, ``spec.serviceMonitorSelector``,
+  ``spec.podMonitorSelector`` of a Prometheus; ``spec.alertmanagerConfigSelector`` of an
+  Alertmanager) is turned into a ``labels.Selector`` by apimachinery ``pkg/apis/meta/v1/helpers.go``
+  ``LabelSelectorAsSelector`` (kubernetes/apimachinery eed236ce): **null selects nothing**
+  (``labels.Nothing()``), **empty (no matchLabels and no matchExpressions) selects everything**
+  (``labels.Everything()``). The CRD field docs say the same ("An empty label selector matches all
+  objects. A null label selector matches no objects.", ``pkg/apis/monitoring/v1/prometheus_types.go``).
+  An Alertmanager with a null ``alertmanagerConfigSelector`` (and no ``alertmanagerConfiguration``)
+  uses its configuration Secret as it is and reads no AlertmanagerConfig at all (``operator.go``
+  ``sync``: "AlertmanagerConfigSelector and AlertmanagerConfiguration not specified"); with only
+  ``alertmanagerConfiguration`` set, the null selector still selects nothing.
+- **Namespace selector** (``spec.ruleNamespaceSelector``, ``spec.serviceMonitorNamespaceSelector``,
+  ``spec.podMonitorNamespaceSelector``; ``spec.alertmanagerConfigNamespaceSelector``): **null selects
+  only the Prometheus' (Alertmanager's) own namespace** (``pkg/operator/operator.go``
+  ``SelectNamespacesFromCache``: "If the selector is nil, return the object's namespace";
+  ``selectAlertmanagerConfigs``: "If 'AlertmanagerConfigNamespaceSelector' is nil, only check own
+  namespace"); otherwise ``LabelSelectorAsSelector`` against the namespaces' labels, so empty selects
+  every namespace.
+- **Requirements** are ANDed; ``matchLabels`` ``k: v`` is ``k`` Equals ``v``. apimachinery
+  ``pkg/labels/selector.go`` ``Requirement.Matches``: ``In``/Equals need the label with one of the
+  values; ``NotIn`` matches when the label is absent or its value is not listed; ``Exists`` needs the
+  label; ``DoesNotExist`` needs it absent. Another operator makes ``LabelSelectorAsSelector`` fail, so
+  the operator selects nothing with it (taken here as not matching).
+- **Namespace labels**: every namespace carries ``kubernetes.io/metadata.name: <name>``, set by the
+  API server (feature ``NamespaceDefaultLabelName``, GA in 1.22, kubernetes.io "Feature Gates
+  (removed)"). The namespace's labels are judged as they will be after the apply: the live ones
+  (when read) overlaid with the graph's own Namespace object's labels (the apply sets those).
+- **Alerts leave Prometheus only towards Alertmanagers it is given**: ``spec.alerting.alertmanagers``
+  or ``spec.additionalAlertManagerConfigs``; with neither, the generated configuration has no
+  ``alerting`` section (``pkg/prometheus/promcfg.go`` ``appendAlertingConfig`` returns early), so a
+  firing alert notifies no one.
+
+Contract: :func:`monitoring_objects` is pure (the graph's PrometheusRule, ServiceMonitor, PodMonitor
+and AlertmanagerConfig objects); :func:`selector_warnings` takes them, the Prometheus and Alertmanager
+objects as read (None: not read, no warning about them) and the labels of the namespaces involved,
+and returns one warning per kind of object some of which no Prometheus (Alertmanager) selects, naming
+the effect, the nearest Prometheus (Alertmanager: the fewest unmet requirements, then namespace/name)
+with its selectors, and what to change; one warning when the cluster has no Prometheus
+(Alertmanager) at all; and one when no Prometheus that loads the PrometheusRules sends alerts
+anywhere. Not checked: which namespaces the operator itself watches (its ``--namespaces`` flags),
+whether the Prometheus that fires the alerts sends them to the Alertmanager that loads the
+AlertmanagerConfigs, and the ``alertmanagerConfigMatcherStrategy`` (``OnNamespace`` routes only
+alerts whose ``namespace`` label is the AlertmanagerConfig's).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph
+
+METADATA_NAME = "kubernetes.io/metadata.name"
+"""The label the API server sets on every namespace, valued with its name."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How one kind of our objects is selected: by an ``owner`` (Prometheus or Alertmanager) through
+    ``spec.<selector>`` and ``spec.<namespace_selector>``; ``effect`` is what happens when none does."""
+
+    kind: str
+    owner: str
+    selector: str
+    namespace_selector: str
+    effect: str
+
+
+SELECTIONS = (
+    Selection("PrometheusRule", "Prometheus", "ruleSelector", "ruleNamespaceSelector",
+              "their recording rules are never evaluated and the alerts of this system will never fire"),
+    Selection("ServiceMonitor", "Prometheus", "serviceMonitorSelector", "serviceMonitorNamespaceSelector",
+              "these endpoints are not scraped and the metrics the monitors and alerts read stay absent"),
+    Selection("PodMonitor", "Prometheus", "podMonitorSelector", "podMonitorNamespaceSelector",
+              "these endpoints are not scraped and the metrics the monitors and alerts read stay absent"),
+    Selection("AlertmanagerConfig", "Alertmanager", "alertmanagerConfigSelector",
+              "alertmanagerConfigNamespaceSelector",
+              "their routes are never loaded and no notification will be sent to these channels"),
+)
+"""Every kind of monitoring object the compiler emits, in warning order."""
+BY_KIND = {s.kind: s for s in SELECTIONS}
+
+
+@dataclass(frozen=True)
+class Monitored:
+    """One of our monitoring objects: its ML ``address``, ``kind``, ``name``, ``namespace``, ``labels``."""
+
+    address: str
+    kind: str
+    name: str
+    namespace: str
+    labels: Mapping[str, str]
+
+
+def monitoring_objects(graph: DesiredGraph) -> list[Monitored]:
+    """The graph's PrometheusRules, ServiceMonitors, PodMonitors and AlertmanagerConfigs (``monitoring.coreos.com``)."""
+    out = []
+    for r in graph.resources:
+        obj = r.inputs if isinstance(r.inputs, dict) else {}
+        if obj.get("kind") not in BY_KIND or not str(obj.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
+            continue
+        meta = obj.get("metadata") or {}
+        out.append(Monitored(r.address, obj["kind"], str(meta.get("name") or "?"),
+                             str(meta.get("namespace") or graph.metadata.get("namespace") or "default"),
+                             dict(meta.get("labels") or {})))
+    return out
+
+
+def has_alerts(graph: DesiredGraph) -> bool:
+    """Whether some PrometheusRule of the graph holds an alerting rule (a rule with ``alert``)."""
+    return any(isinstance(rule, dict) and "alert" in rule
+               for r in graph.resources if isinstance(r.inputs, dict) and r.inputs.get("kind") == "PrometheusRule"
+               for group in ((r.inputs.get("spec") or {}).get("groups") or []) if isinstance(group, dict)
+               for rule in (group.get("rules") or []))
+
+
+def namespace_labels(graph: DesiredGraph, namespace: str, live: Mapping[str, Any] | None) -> dict[str, str]:
+    """The labels ``namespace`` will carry after the apply (module rules): ``live`` (the Namespace as
+    read, or None), overlaid with the graph's Namespace object of that name, and ``kubernetes.io/metadata.name``."""
+    labels = dict(((live or {}).get("metadata") or {}).get("labels") or {})
+    for r in graph.resources:
+        obj = r.inputs if isinstance(r.inputs, dict) else {}
+        if obj.get("kind") == "Namespace" and (obj.get("metadata") or {}).get("name") == namespace:
+            labels.update((obj.get("metadata") or {}).get("labels") or {})
+    labels[METADATA_NAME] = namespace
+    return labels
+
+
+# -- label selectors -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Miss:
+    """One requirement of a selector the labels do not meet: ``requirement`` as written, and the
+    ``add`` (``{key: value}``) or ``remove`` (key) that would meet it, when a label change can."""
+
+    requirement: str
+    add: tuple[str, str] | None = None
+    remove: str | None = None
+
+
+def unmet(selector: Any, labels: Mapping[str, str]) -> list[Miss] | None:
+    """The requirements of a ``metav1.LabelSelector`` (as a dict) that ``labels`` do not meet: None
+    when the selector is null (selects nothing), ``[]`` when it matches (module rules)."""
+    if selector is None:
+        return None
+    if not isinstance(selector, Mapping):
+        return [Miss(f"a selector that is not an object ({selector!r})")]
+    misses = []
+    for key, value in sorted((selector.get("matchLabels") or {}).items()):
+        if labels.get(key) != str(value):
+            misses.append(Miss(f"{key}={value}", add=(str(key), str(value))))
+    for expr in selector.get("matchExpressions") or []:
+        key, op = str(expr.get("key", "")), expr.get("operator")
+        values = [str(v) for v in expr.get("values") or []]
+        present = key in labels
+        shown = f"{key} {op} ({', '.join(values)})" if values else f"{key} {op}"
+        if op == "In" and not (present and labels[key] in values):
+            misses.append(Miss(shown, add=(key, values[0]) if values else None))
+        elif op == "NotIn" and present and labels[key] in values:
+            misses.append(Miss(shown, remove=key))
+        elif op == "Exists" and not present:
+            misses.append(Miss(shown, add=(key, "<any value>")))
+        elif op == "DoesNotExist" and present:
+            misses.append(Miss(shown, remove=key))
+        elif op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            misses.append(Miss(f"{shown} (not a valid operator: the operator selects nothing with it)"))
+    return misses
+
+
+def matches(selector: Any, labels: Mapping[str, str]) -> bool:
+    """``LabelSelectorAsSelector(selector).Matches(labels)``: null matches nothing, empty everything."""
+    return unmet(selector, labels) == []
+
+
+# -- one owner against one object ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one Prometheus/Alertmanager (``owner``) loads one object, and if not why: ``problems``
+    (readable), ``adds``/``removes`` (label changes on our side that would fix them), and which of its
+    selectors must change because no label change can (``set_selector``, ``set_namespace_selector``)."""
+
+    owner: Mapping[str, Any]
+    problems: tuple[str, ...]
+    adds: tuple[tuple[str, str], ...] = ()
+    removes: tuple[str, ...] = ()
+    set_selector: bool = False
+    set_namespace_selector: bool = False
+
+    @property
+    def selects(self) -> bool:
+        return not self.problems
+
+
+def _where(owner: Mapping[str, Any]) -> tuple[str, str]:
+    meta = owner.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "?")
+
+
+def _show(selector: Any) -> str:
+    return "null" if selector is None else json.dumps(selector, sort_keys=True, separators=(", ", ": "))
+
+
+def verdict(selection: Selection, owner: Mapping[str, Any], obj: Monitored,
+            ns_labels: Mapping[str, str]) -> Verdict:
+    """Whether ``owner`` (a Prometheus or Alertmanager as read) loads ``obj`` (module rules)."""
+    spec = owner.get("spec") or {}
+    problems: list[str] = []
+    adds: list[tuple[str, str]] = []
+    removes: list[str] = []
+    set_selector = set_ns_selector = False
+    misses = unmet(spec.get(selection.selector), obj.labels)
+    if misses is None:
+        problems.append(f"spec.{selection.selector} is unset, which selects no {selection.kind}")
+        set_selector = True
+    elif misses:
+        problems.append(f"spec.{selection.selector} needs " + ", ".join(m.requirement for m in misses))
+        adds += [m.add for m in misses if m.add]
+        removes += [m.remove for m in misses if m.remove]
+        set_selector = not all(m.add or m.remove for m in misses)
+    ns_selector = spec.get(selection.namespace_selector)
+    own_namespace, _ = _where(owner)
+    if ns_selector is None:
+        if own_namespace != obj.namespace:
+            problems.append(f"spec.{selection.namespace_selector} is unset, which selects only its own namespace "
+                            f"{own_namespace}")
+            set_ns_selector = True
+    else:
+        ns_misses = unmet(ns_selector, ns_labels)
+        if ns_misses:
+            problems.append(f"spec.{selection.namespace_selector} needs namespace {obj.namespace} to match "
+                            + ", ".join(m.requirement for m in ns_misses))
+            adds += [m.add for m in ns_misses if m.add]
+            removes += [m.remove for m in ns_misses if m.remove]
+            set_ns_selector = not all(m.add or m.remove for m in ns_misses)
+    return Verdict(owner, tuple(problems), tuple(dict.fromkeys(adds)), tuple(dict.fromkeys(removes)),
+                   set_selector, set_ns_selector)
+
+
+# -- warnings ------------------------------------------------------------------------------
+
+NAMES_SHOWN = 6
+"""A warning names at most this many objects, then how many more."""
+
+
+def _names(objects: Sequence[Monitored]) -> str:
+    names = sorted({o.name for o in objects})
+    more = len(names) - NAMES_SHOWN
+    return ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _fix(selection: Selection, best: Verdict, unread: bool) -> str:
+    """What to change: labels on our side where a label change meets the selectors, the owner's
+    selectors where none can (a null selector, another namespace), or else those selectors."""
+    namespace, name = _where(best.owner)
+    ref = f"{selection.owner} {namespace}/{name}"
+    set_selector = (f"spec.{selection.selector} to {{}} (every {selection.kind}) or to labels these objects carry "
+                    "(all carry app.kubernetes.io/managed-by: mlops-infra)")
+    set_ns = (f"spec.{selection.namespace_selector} to {{}} (every namespace) or to labels the namespace carries "
+              f"({METADATA_NAME})")
+    steps = []
+    if best.adds:
+        steps.append("add " + ", ".join(f"{k}: {v}" for k, v in best.adds) + " to metadata.labels of the spec "
+                     "(every object of this system and its namespace carry them)")
+    if best.removes:
+        steps.append("remove " + ", ".join(best.removes) + " from metadata.labels of the spec")
+    must = [t for t, needed in ((set_selector, best.set_selector), (set_ns, best.set_namespace_selector)) if needed]
+    if must:
+        steps.append(f"set {' and '.join(must)} on {ref}")
+    text = " and ".join(steps)
+    if not must and best.adds and not best.removes and any(p.startswith(f"spec.{selection.selector}")
+                                                          for p in best.problems):
+        text += f"; or set {set_selector} on {ref}"
+    return text[0].upper() + text[1:] + "." + (_UNREAD if unread else "")
+
+
+_UNREAD = (" (The namespace's live labels could not be read: it was judged by the labels this system gives it.)")
+
+
+def _nearest(verdicts: Sequence[Verdict]) -> Verdict:
+    return min(verdicts, key=lambda v: (len(v.problems), v.set_selector + v.set_namespace_selector, _where(v.owner)))
+
+
+def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mapping[str, Any]] | None,
+                      alertmanagers: Sequence[Mapping[str, Any]] | None,
+                      ns_labels: Mapping[str, Mapping[str, str]], *, alerts: bool = True,
+                      unread_namespaces: Sequence[str] = ()) -> list[str]:
+    """One warning per problem (module contract). ``prometheuses``/``alertmanagers``: the objects as
+    read, None when not read (their kinds are not judged); ``ns_labels``: per namespace of
+    ``objects``, its labels (:func:`namespace_labels`); ``alerts``: some PrometheusRule holds an
+    alerting rule; ``unread_namespaces``: namespaces whose live labels could not be read."""
+    owners = {"Prometheus": prometheuses, "Alertmanager": alertmanagers}
+    warnings: list[str] = []
+    absent_told: set[str] = set()
+    loaders: list[Mapping[str, Any]] = []
+    for selection in SELECTIONS:
+        ours = [o for o in objects if o.kind == selection.kind]
+        candidates = owners[selection.owner]
+        if not ours or candidates is None:
+            continue
+        if not candidates:
+            if selection.owner not in absent_told:
+                absent_told.add(selection.owner)
+                warnings.append(_none_warning(selection.owner, objects))
+            continue
+        unselected = []
+        for obj in sorted(ours, key=lambda o: (o.namespace, o.name)):
+            verdicts = [verdict(selection, owner, obj, ns_labels.get(obj.namespace) or {}) for owner in candidates]
+            chosen = [v.owner for v in verdicts if v.selects]
+            if selection.kind == "PrometheusRule":
+                loaders += [c for c in chosen if all(c is not seen for seen in loaders)]
+            if not chosen:
+                unselected.append((obj, _nearest(verdicts)))
+        if not unselected:
+            continue
+        objs = [o for o, _ in unselected]
+        first, best = unselected[0]
+        namespace, name = _where(best.owner)
+        spec = best.owner.get("spec") or {}
+        where = ", ".join(sorted({o.namespace for o in objs}))
+        warnings.append(
+            f"monitoring: no {selection.owner} in the cluster loads this system's {selection.kind}s "
+            f"({_names(objs)} in namespace {where}), so {selection.effect}. The nearest, {selection.owner} "
+            f"{namespace}/{name} (spec.{selection.selector} {_show(spec.get(selection.selector))}, "
+            f"spec.{selection.namespace_selector} {_show(spec.get(selection.namespace_selector))}): "
+            + "; ".join(best.problems) + ". " + _fix(selection, best, first.namespace in unread_namespaces))
+    if alerts and loaders and not any(_sends_alerts(p) for p in loaders):
+        shown = ", ".join("/".join(_where(p)) for p in loaders)
+        warnings.append(
+            f"monitoring: Prometheus {shown} loads this system's PrometheusRules but sends alerts to no "
+            "Alertmanager (neither spec.alerting.alertmanagers nor spec.additionalAlertManagerConfigs is set), so "
+            "the alerts of this system fire in Prometheus only and no notification will be sent. Set "
+            "spec.alerting.alertmanagers to the Alertmanager's Service (e.g. {namespace: monitoring, name: "
+            "alertmanager-operated, port: web}).")
+    return warnings
+
+
+def _sends_alerts(prometheus: Mapping[str, Any]) -> bool:
+    spec = prometheus.get("spec") or {}
+    return bool((spec.get("alerting") or {}).get("alertmanagers")) or bool(spec.get("additionalAlertManagerConfigs"))
+
+
+def _none_warning(owner: str, objects: Sequence[Monitored]) -> str:
+    kinds = [s.kind + "s" for s in SELECTIONS if s.owner == owner and any(o.kind == s.kind for o in objects)]
+    effects = {"Prometheus": "the alerts of this system will never fire and its endpoints are not scraped",
+               "Alertmanager": "no notification will be sent to its channels"}
+    plural = "prometheuses" if owner == "Prometheus" else "alertmanagers"
+    return (f"monitoring: the cluster has no {owner} object (monitoring.coreos.com/v1 {plural}, all namespaces), so "
+            f"nothing loads this system's {', '.join(kinds)}: {effects[owner]}. Install one (e.g. "
+            "kube-prometheus-stack) whose selectors match them (docs/compile-kubernetes.md section 4).")

@@ -1,0 +1,212 @@
+"""Which Prometheus/Alertmanager loads the system's monitoring objects (plan/monitoring_selectors.py).
+
+Each selector rule the module cites has a test here: null object selector = nothing and empty = all
+(apimachinery ``LabelSelectorAsSelector``), null namespace selector = the owner's own namespace
+(prometheus-operator ``SelectNamespacesFromCache``, ``selectAlertmanagerConfigs``), the four
+operators (``Requirement.Matches``: NotIn matches an absent label), the ``kubernetes.io/metadata.name``
+namespace label, and the warnings: one per kind none selects, naming the effect, the nearest owner and
+the fix; one when there is none at all; one when the loading Prometheus sends alerts nowhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.plan.monitoring_selectors import (
+    BY_KIND,
+    METADATA_NAME,
+    Monitored,
+    has_alerts,
+    matches,
+    monitoring_objects,
+    namespace_labels,
+    selector_warnings,
+    unmet,
+    verdict,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+OURS = {"app.kubernetes.io/managed-by": "mlops-infra", "team": "risk"}
+RULE = Monitored("alerts.a", "PrometheusRule", "alert-a", "fraud-dev", OURS)
+NS = {METADATA_NAME: "fraud-dev", "team": "risk"}
+
+
+def _prometheus(namespace: str = "monitoring", name: str = "kps", **spec) -> dict:
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def _alertmanager(namespace: str = "monitoring", name: str = "kps", **spec) -> dict:
+    return {**_prometheus(namespace, name, **spec), "kind": "Alertmanager"}
+
+
+# -- label selectors (apimachinery LabelSelectorAsSelector, Requirement.Matches) ------------------------
+
+
+def test_a_null_selector_selects_nothing_and_an_empty_one_everything():
+    assert unmet(None, OURS) is None and not matches(None, OURS) and not matches(None, {})
+    assert matches({}, OURS) and matches({}, {})
+    assert matches({"matchLabels": {}, "matchExpressions": []}, {})  # len(matchLabels)+len(matchExpressions) == 0
+
+
+def test_match_labels_need_the_label_with_that_value_and_requirements_are_anded():
+    assert matches({"matchLabels": {"team": "risk"}}, OURS)
+    assert not matches({"matchLabels": {"team": "other"}}, OURS)
+    (miss,) = unmet({"matchLabels": {"team": "risk", "release": "kps"}}, OURS)
+    assert miss.requirement == "release=kps" and miss.add == ("release", "kps")
+
+
+@pytest.mark.parametrize(("expression", "labels", "expected"), [
+    ({"key": "team", "operator": "In", "values": ["risk", "ops"]}, OURS, True),
+    ({"key": "team", "operator": "In", "values": ["ops"]}, OURS, False),
+    ({"key": "release", "operator": "In", "values": ["kps"]}, OURS, False),
+    ({"key": "team", "operator": "NotIn", "values": ["ops"]}, OURS, True),
+    ({"key": "team", "operator": "NotIn", "values": ["risk"]}, OURS, False),
+    ({"key": "release", "operator": "NotIn", "values": ["kps"]}, OURS, True),  # absent label: NotIn matches
+    ({"key": "team", "operator": "Exists"}, OURS, True),
+    ({"key": "release", "operator": "Exists"}, OURS, False),
+    ({"key": "release", "operator": "DoesNotExist"}, OURS, True),
+    ({"key": "team", "operator": "DoesNotExist"}, OURS, False),
+    ({"key": "team", "operator": "Gt", "values": ["1"]}, OURS, False),  # not a LabelSelector operator: refused
+])
+def test_match_expressions_follow_requirement_matches(expression, labels, expected):
+    assert matches({"matchExpressions": [expression]}, labels) is expected
+
+
+def test_a_miss_says_which_label_change_would_meet_it():
+    misses = unmet({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["risk"]},
+                                         {"key": "tier", "operator": "Exists"},
+                                         {"key": "release", "operator": "In", "values": ["kps", "x"]}]}, OURS)
+    assert [(m.add, m.remove) for m in misses] == [(None, "team"), (("tier", "<any value>"), None),
+                                                   (("release", "kps"), None)]
+
+
+# -- namespace selectors (SelectNamespacesFromCache) ---------------------------------------------------
+
+
+def test_a_null_namespace_selector_selects_only_the_owners_own_namespace():
+    selection = BY_KIND["PrometheusRule"]
+    assert verdict(selection, _prometheus("fraud-dev", ruleSelector={}), RULE, NS).selects
+    elsewhere = verdict(selection, _prometheus("monitoring", ruleSelector={}), RULE, NS)
+    assert not elsewhere.selects and elsewhere.set_namespace_selector
+    assert elsewhere.problems == ("spec.ruleNamespaceSelector is unset, which selects only its own namespace "
+                                  "monitoring",)
+    assert verdict(selection, _prometheus(ruleSelector={}, ruleNamespaceSelector={}), RULE, NS).selects
+
+
+def test_a_namespace_selector_matches_the_namespaces_labels():
+    selection = BY_KIND["ServiceMonitor"]
+    obj = Monitored("platform", "ServiceMonitor", "mlops-pushgateway", "fraud-dev", OURS)
+    by_name = _prometheus(serviceMonitorSelector={},
+                          serviceMonitorNamespaceSelector={"matchLabels": {METADATA_NAME: "fraud-dev"}})
+    assert verdict(selection, by_name, obj, NS).selects
+    monitored = _prometheus(serviceMonitorSelector={}, serviceMonitorNamespaceSelector={"matchLabels": {"mon": "on"}})
+    missed = verdict(selection, monitored, obj, NS)
+    assert missed.problems == ("spec.serviceMonitorNamespaceSelector needs namespace fraud-dev to match mon=on",)
+    assert missed.adds == (("mon", "on"),) and not missed.set_namespace_selector
+
+
+def test_the_namespace_is_judged_with_its_live_labels_ours_over_them_and_its_name_label():
+    from tests.scenarios.harness import compile_file
+
+    graph = compile_file(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
+    live = {"metadata": {"name": "fraud-dev", "labels": {"monitoring": "on", "team": "someone-else"}}}
+    labels = namespace_labels(graph, "fraud-dev", live)
+    assert labels[METADATA_NAME] == "fraud-dev" and labels["monitoring"] == "on" and labels["team"] == "risk"
+    assert namespace_labels(graph, "fraud-dev", None)[METADATA_NAME] == "fraud-dev"
+
+
+def test_an_alertmanager_with_a_null_config_selector_loads_no_alertmanager_config():
+    selection = BY_KIND["AlertmanagerConfig"]
+    obj = Monitored("channels.oncall", "AlertmanagerConfig", "channel-oncall", "fraud-dev", OURS)
+    null = verdict(selection, _alertmanager("fraud-dev"), obj, NS)
+    assert null.problems == ("spec.alertmanagerConfigSelector is unset, which selects no AlertmanagerConfig",)
+    assert verdict(selection, _alertmanager("fraud-dev", alertmanagerConfigSelector={}), obj, NS).selects
+
+
+# -- warnings -------------------------------------------------------------------------------------------
+
+
+def _graph_objects() -> tuple[list[Monitored], dict, bool]:
+    from tests.scenarios.harness import compile_file
+
+    graph = compile_file(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
+    return monitoring_objects(graph), {"fraud-dev": namespace_labels(graph, "fraud-dev", None)}, has_alerts(graph)
+
+
+KPS = {"ruleSelector": {"matchLabels": {"release": "kps"}}, "ruleNamespaceSelector": {},
+       "serviceMonitorSelector": {"matchLabels": {"release": "kps"}}, "serviceMonitorNamespaceSelector": {},
+       "podMonitorSelector": {"matchLabels": {"release": "kps"}}, "podMonitorNamespaceSelector": {},
+       "alerting": {"alertmanagers": [{"namespace": "monitoring", "name": "alertmanager-operated", "port": "web"}]}}
+ALL = {"ruleSelector": {}, "ruleNamespaceSelector": {}, "serviceMonitorSelector": {},
+       "serviceMonitorNamespaceSelector": {}, "podMonitorSelector": {}, "podMonitorNamespaceSelector": {},
+       "alerting": KPS["alerting"]}
+
+
+def test_the_reference_gets_one_warning_per_kind_a_release_selector_leaves_out():
+    objects, labels, alerts = _graph_objects()
+    assert {o.kind for o in objects} == {"PrometheusRule", "ServiceMonitor", "PodMonitor", "AlertmanagerConfig"}
+    rules, service, pod, configs = selector_warnings(
+        objects, [_prometheus(**KPS)], [_alertmanager(alertmanagerConfigSelector={"matchLabels": {"release": "kps"}})],
+        labels, alerts=alerts)
+    assert rules.startswith("monitoring: no Prometheus in the cluster loads this system's PrometheusRules "
+                            "(alert-fraud-drift, alert-scorer-errors, alert-scorer-latency, monitor-drift, "
+                            "monitor-errors, monitor-latency in namespace fraud-dev), so their recording rules are "
+                            "never evaluated and the alerts of this system will never fire. The nearest, Prometheus "
+                            'monitoring/kps (spec.ruleSelector {"matchLabels": {"release": "kps"}}, '
+                            "spec.ruleNamespaceSelector {}): spec.ruleSelector needs release=kps. Add release: kps "
+                            "to metadata.labels of the spec")
+    assert "or set spec.ruleSelector to {} (every PrometheusRule)" in rules
+    assert "ServiceMonitors (mlops-pushgateway in namespace fraud-dev)" in service and "not scraped" in service
+    assert "PodMonitors (metrics-scorer in namespace fraud-dev)" in pod and "not scraped" in pod
+    assert "no notification will be sent" in configs
+    assert ("spec.alertmanagerConfigNamespaceSelector is unset, which selects only its own namespace monitoring"
+            in configs)
+    assert "set spec.alertmanagerConfigNamespaceSelector to {} (every namespace)" in configs
+
+
+def test_owners_that_select_everything_give_no_warning():
+    objects, labels, alerts = _graph_objects()
+    own_namespace = _alertmanager("fraud-dev", alertmanagerConfigSelector={})
+    everywhere = _alertmanager(alertmanagerConfigSelector={}, alertmanagerConfigNamespaceSelector={})
+    for alertmanager in (own_namespace, everywhere):
+        assert selector_warnings(objects, [_prometheus(**KPS), _prometheus(name="all", **ALL)], [alertmanager],
+                                 labels, alerts=alerts) == []
+
+
+def test_an_empty_cluster_gets_one_warning_per_owner_and_unread_owners_none():
+    objects, labels, alerts = _graph_objects()
+    prometheus, alertmanager = selector_warnings(objects, [], [], labels, alerts=alerts)
+    assert prometheus.startswith("monitoring: the cluster has no Prometheus object (monitoring.coreos.com/v1 "
+                                 "prometheuses, all namespaces), so nothing loads this system's PrometheusRules, "
+                                 "ServiceMonitors, PodMonitors: the alerts of this system will never fire")
+    assert "no Alertmanager object" in alertmanager and "no notification will be sent" in alertmanager
+    assert selector_warnings(objects, None, None, labels, alerts=alerts) == []
+
+
+def test_a_prometheus_that_loads_the_rules_but_has_no_alertmanager_notifies_no_one():
+    objects, labels, alerts = _graph_objects()
+    silent = {k: v for k, v in ALL.items() if k != "alerting"}
+    (warning,) = selector_warnings(objects, [_prometheus(**silent)], [_alertmanager(
+        alertmanagerConfigSelector={}, alertmanagerConfigNamespaceSelector={})], labels, alerts=alerts)
+    assert warning.startswith("monitoring: Prometheus monitoring/kps loads this system's PrometheusRules but sends "
+                              "alerts to no Alertmanager")
+    extra = {**silent, "additionalAlertManagerConfigs": {"name": "am", "key": "config.yaml"}}
+    assert selector_warnings(objects, [_prometheus(**extra)], None, labels, alerts=alerts) == []
+
+
+def test_the_nearest_owner_is_the_one_with_the_fewest_unmet_requirements():
+    far = _prometheus("other", "far", ruleSelector={"matchLabels": {"a": "1", "b": "2"}})
+    near = _prometheus("monitoring", "near", ruleSelector={"matchLabels": {"release": "kps"}},
+                       ruleNamespaceSelector={})
+    (warning,) = selector_warnings([RULE], [far, near], None, {"fraud-dev": NS})
+    assert "The nearest, Prometheus monitoring/near" in warning
+
+
+def test_an_unread_namespace_is_said_to_be_judged_by_our_labels():
+    owner = _prometheus(ruleSelector={}, ruleNamespaceSelector={"matchLabels": {"mon": "on"}})
+    (warning,) = selector_warnings([RULE], [owner], None, {"fraud-dev": NS}, unread_namespaces=["fraud-dev"])
+    assert warning.endswith("(The namespace's live labels could not be read: it was judged by the labels this "
+                            "system gives it.)")
