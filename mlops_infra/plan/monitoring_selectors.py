@@ -40,6 +40,9 @@ Rules (each with its source):
   API server (feature ``NamespaceDefaultLabelName``, GA in 1.22, kubernetes.io "Feature Gates
   (removed)"). The namespace's labels are judged as they will be after the apply: the live ones
   (when read) overlaid with the graph's own Namespace object's labels (the apply sets those).
+- **A paused owner loads nothing new**: with ``spec.paused: true`` the operator's sync stops before
+  selecting anything ("no action taken (the resource is paused)", ``pkg/prometheus/server/operator.go``
+  and ``pkg/alertmanager/operator.go`` ``sync``), so objects created meanwhile are not loaded.
 - **Alerts leave Prometheus only towards Alertmanagers it is given**: ``spec.alerting.alertmanagers``
   or ``spec.additionalAlertManagerConfigs``; with neither, the generated configuration has no
   ``alerting`` section (``pkg/prometheus/promcfg.go`` ``appendAlertingConfig`` returns early), so a
@@ -205,6 +208,7 @@ class Verdict:
     removes: tuple[str, ...] = ()
     set_selector: bool = False
     set_namespace_selector: bool = False
+    unpause: bool = False
 
     @property
     def selects(self) -> bool:
@@ -228,6 +232,9 @@ def verdict(selection: Selection, owner: Mapping[str, Any], obj: Monitored,
     adds: list[tuple[str, str]] = []
     removes: list[str] = []
     set_selector = set_ns_selector = False
+    paused = spec.get("paused") is True
+    if paused:
+        problems.append("spec.paused is true, so the operator takes no action on it and loads no new object")
     misses = unmet(spec.get(selection.selector), obj.labels)
     if misses is None:
         problems.append(f"spec.{selection.selector} is unset, which selects no {selection.kind}")
@@ -253,7 +260,7 @@ def verdict(selection: Selection, owner: Mapping[str, Any], obj: Monitored,
             removes += [m.remove for m in ns_misses if m.remove]
             set_ns_selector = not all(m.add or m.remove for m in ns_misses)
     return Verdict(owner, tuple(problems), tuple(dict.fromkeys(adds)), tuple(dict.fromkeys(removes)),
-                   set_selector, set_ns_selector)
+                   set_selector, set_ns_selector, paused)
 
 
 # -- warnings ------------------------------------------------------------------------------
@@ -283,11 +290,13 @@ def _fix(selection: Selection, best: Verdict, unread: bool) -> str:
                      "(every object of this system and its namespace carry them)")
     if best.removes:
         steps.append("remove " + ", ".join(best.removes) + " from metadata.labels of the spec")
+    if best.unpause:
+        steps.append(f"unpause {ref} (spec.paused: false)")
     must = [t for t, needed in ((set_selector, best.set_selector), (set_ns, best.set_namespace_selector)) if needed]
     if must:
         steps.append(f"set {' and '.join(must)} on {ref}")
     text = " and ".join(steps)
-    if not must and best.adds and not best.removes and any(p.startswith(f"spec.{selection.selector}")
+    if not must and not best.unpause and best.adds and not best.removes and any(p.startswith(f"spec.{selection.selector}")
                                                           for p in best.problems):
         text += f"; or set {set_selector} on {ref}"
     return text[0].upper() + text[1:] + "." + (_UNREAD if unread else "")

@@ -210,3 +210,14 @@ def test_an_unread_namespace_is_said_to_be_judged_by_our_labels():
     (warning,) = selector_warnings([RULE], [owner], None, {"fraud-dev": NS}, unread_namespaces=["fraud-dev"])
     assert warning.endswith("(The namespace's live labels could not be read: it was judged by the labels this "
                             "system gives it.)")
+
+
+def test_a_paused_owner_loads_nothing_new():
+    """prometheus-operator ``sync`` returns before selecting when ``spec.paused`` is true."""
+    paused = _prometheus("fraud-dev", ruleSelector={}, paused=True)
+    selection = BY_KIND["PrometheusRule"]
+    assert not verdict(selection, paused, RULE, NS).selects
+    assert verdict(selection, _prometheus("fraud-dev", ruleSelector={}, paused=False), RULE, NS).selects
+    (warning,) = selector_warnings([RULE], [paused], None, {"fraud-dev": NS})
+    assert warning.endswith("spec.paused is true, so the operator takes no action on it and loads no new object. "
+                            "Unpause Prometheus fraud-dev/kps (spec.paused: false).")
