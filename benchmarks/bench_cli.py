@@ -42,35 +42,33 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 05:20-06:25 UTC on 4a9a6d5 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 07:50-08:00 UTC on 198802c (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 8d25c6b (the tree at that
-stop's start). Since 60d255c the retrain gates (one per training job with triggers: 100 at 1,000
-endpoints) reserve no concurrency and may describe their pipeline, so the two trees compile each
-gate and its policy differently, and ``--write-inputs`` writes the prior state from the tree that
-runs it: whichever tree did not write the inputs plans those updates. A second helper's work ran on
-the machine during the first runs (the load below):
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 811afdd (the tree at that
+stop's start). The two trees compile each alarm's description and each Slack forwarder (code and
+environment) differently, and ``--write-inputs`` writes the prior state from the tree that runs it:
+whichever tree did not write the inputs plans those updates, so each tree is judged on its own
+inputs. The machine was slower than in earlier stops (compose 0.45 s, was 0.33 s), so compare ratios:
 
-- 1,000 endpoints, inputs written by 4a9a6d5 (state 92.1 MiB), 10 rounds at 05:29, load 1.4 / 2.5:
-  compose 0.334 s; ``state`` 0.436 s (1.27x); ``validate`` 0.287 s (0.85x); the floor line 0.706 s =
-  2.09x compose, over the 2x target before anything is compiled. ``plan --state`` 1.560 s, 186 MB:
-  4.68x compose, 0.95x the baseline's 1.620 s (4.93x, 187 MB: it plans the gate updates);
-  ``plan json`` 1.285 s, 208 MB: 3.87x, 1.01x the baseline's 1.261 s (3.82x); ``graph json``
-  0.855 s, 182 MB: 2.51x (2.57x in CPU time), 0.99x the baseline's 0.864 s (2.58x). None of the
-  three ratio targets is met.
-- The same 10 rounds on inputs written by 0d71f3f (state 91.5 MiB; the gates as 8d25c6b compiles
-  them), at 05:20, load 2.2 / 1.9: compose 0.339 s; ``plan --state`` 1.645 s, 187 MB, 4.85x, 1.05x
-  the baseline's 1.578 s (4.61x, 186 MB), which plans against its own compile there. Each tree
-  against its own inputs: 4.68x and 4.61x compose, in two runs.
-- 10,000 endpoints, inputs written by 4a9a6d5 (state 913.8 MiB), 1 round at 05:33, load 1.3 / 1.1,
-  ``--only plan-state``: compose 6.322 s; ``plan --state`` 15.074 s, 1,226 MB (the 1,500 MB target is
-  met): 2.38x compose, 1.00x the baseline's 15.000 s (1,223 MB, with the gate updates).
-- The first plan's other outputs (inputs written by 4a9a6d5), on 0b5a5a3 (the same code for these
-  commands: what changed after 4a9a6d5 runs only with ``--refresh``), 4 rounds at 06:23, load 0.7 / 0.9,
-  ``--only plan-text,plan-markdown,plan-out``: ``plan-text`` 2.343 s, 315 MB, 1.00x the baseline's
-  2.318 s (314 MB); ``plan-markdown`` 2.106 s, 214 MB, 0.98x of 2.123 s (214 MB); ``plan-out``
-  2.055 s, 314 MB, printed 1.00x against 2.304 s (314 MB; its widest spread, 1.982-2.660 s).
+- 1,000 endpoints, inputs written by 198802c (state 92.2 MiB), 10 rounds at 07:50, load 0.5 / 1.0:
+  compose 0.446 s; ``state`` 0.558 s (1.27x); ``validate`` 0.362 s (0.81x); the floor line 0.899 s =
+  2.02x compose, over the 2x target before anything is compiled. ``plan --state`` 2.077 s, 189 MB:
+  4.50x compose, 0.90x the baseline's 2.188 s (4.85x, 189 MB: it plans the updates); ``plan json``
+  1.611 s, 209 MB: 3.57x, 1.00x the baseline's 1.638 s; ``graph json`` 1.092 s, 182 MB: 2.41x (2.44x
+  in CPU time), 1.01x the baseline's 1.074 s. None of the three ratio targets is met.
+- The same 10 rounds on inputs written by 4a9a6d5 (state 92.1 MiB, compiled as the baseline
+  compiles), at 07:52, load 1.0 / 1.0: compose 0.449 s; ``plan --state`` 2.231 s, 186 MB, 4.88x,
+  1.13x the baseline's 2.018 s (4.43x, 186 MB), which plans against its own compile there; ``plan
+  json`` 3.40x, 0.99x; ``graph json`` 2.32x, 0.97x. Each tree against its own inputs: 4.50x and
+  4.43x compose, in two runs.
+- 10,000 endpoints, inputs written by 198802c (state 914.8 MiB), 1 round at 07:56, load 1.0 / 1.1,
+  ``--only plan-state``: compose 8.835 s; ``plan --state`` 20.541 s, 1,227 MB (the 1,500 MB target is
+  met): 2.32x compose, 0.90x the baseline's 22.883 s (1,221 MB, with the updates).
+- The first plan's other outputs (inputs written by 198802c), 4 rounds at 07:58, load 1.0 / 1.0,
+  ``--only plan-text,plan-markdown,plan-out``: compose 0.510 s; ``plan-text`` 3.363 s, 315 MB, 1.01x
+  the baseline's 3.399 s (315 MB); ``plan-markdown`` 3.134 s, 214 MB, 1.00x of 2.990 s (214 MB);
+  ``plan-out`` 3.437 s, 315 MB, 1.02x of 3.385 s (314 MB; its widest spread, 2.834-4.045 s).
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
