@@ -25,19 +25,22 @@ The Kubernetes counterpart of :mod:`mlops_infra.state.aws_live`, with the same c
 - Fields a controller of mlops-infra owns are not drift (:data:`CONTROLLER_OWNED`): an
   InferenceService's ``canaryTrafficPercent`` is moved by the rollout runner step by step
   (``mlops_infra/rollout/drivers/kserve.py``), so the reading carries the prior's value there.
-- Reads run on a thread pool of ``max_workers``; the client retries each request (bounded, see
-  :class:`~mlops_infra.kube.client.KubeClient`). ``deadline`` bounds the scan in seconds (default: the
-  AWS scan's :func:`~mlops_infra.state.aws_live.scan.default_deadline` of the readable objects): no
-  read starts after it, and what was not read fails with cause ``kubernetes-unreachable``, code
-  ``deadline``.
+- Reads run on ``max_workers`` daemon threads; the client retries each request (bounded, see
+  :class:`~mlops_infra.kube.client.KubeClient`: a server that never answers costs each request 4
+  tries of a 30 s read timeout). ``deadline`` bounds the scan in seconds (default: the AWS scan's
+  :func:`~mlops_infra.state.aws_live.scan.default_deadline` of the readable objects): no read starts
+  after it, the scan returns at it, and what was not read by then fails with cause
+  ``kubernetes-unreachable``, code ``deadline``. A read still in flight runs on to its end on its
+  daemon thread, which never holds the process open, and its result is dropped (as the AWS scan's).
 """
 
 from __future__ import annotations
 
 import copy
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from typing import Any
 
 from mlops_infra.kube import KubeError, KubeForbidden, KubeNotFound, KubeServerError, KubeUnreachable
@@ -152,42 +155,71 @@ def unreadable(resources: Iterable[StateResource], cause: str, code: str, messag
 
 
 def scan_kubernetes(resources: Iterable[StateResource], kube: Any, *, max_workers: int = 8,
-                    progress: ProgressReporter = NO_PROGRESS, deadline: float | None = None,
-                    clock: Callable[[], float] = time.monotonic) -> LiveState:
+                    progress: ProgressReporter = NO_PROGRESS, deadline: float | None = None) -> LiveState:
     """Read every readable resource's object (see the module contract)."""
     wanted = [r for r in resources if readable(r)]
     progress.set_total(len(wanted))
-    ends = clock() + (default_deadline(len(wanted)) if deadline is None else deadline)
+    ends = time.monotonic() + (default_deadline(len(wanted)) if deadline is None else deadline)
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(wanted)):
+        todo.put(index)
+    results: queue.SimpleQueue[tuple[int, tuple[str, Any]]] = queue.SimpleQueue()
+    expired = threading.Event()
+
+    def worker() -> None:
+        while not expired.is_set() and time.monotonic() < ends:
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            results.put((index, _read(wanted[index], kube, progress)))
+
+    for n in range(min(max(1, max_workers), len(wanted))):
+        threading.Thread(target=worker, name=f"kube-live-{n}", daemon=True).start()
+    outcomes: dict[int, tuple[str, Any]] = {}
+    while len(outcomes) < len(wanted):
+        remaining = ends - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            index, outcome = results.get(timeout=remaining)
+        except queue.Empty:
+            break
+        outcomes[index] = outcome
+    expired.set()
+    unread = ("failed", ("not read: the refresh deadline passed", ("kubernetes-unreachable", "deadline")))
     live: dict[str, StateResource] = {}
     missing: set[str] = set()
     errors: dict[str, str] = {}
     failures: dict[str, tuple[str, str]] = {}
-
-    def read(resource: StateResource) -> None:
-        try:
-            if clock() >= ends:
-                errors[resource.urn] = "not read: the refresh deadline passed"
-                failures[resource.urn] = ("kubernetes-unreachable", "deadline")
-                return
-            rtype, name, namespace = locate(resource)
-            try:
-                obj = kube.get(rtype, name, namespace)
-            except KubeNotFound as exc:
-                if failure_of(exc)[0] == "kubernetes-type-missing":
-                    raise
-                missing.add(resource.urn)
-                return
-            live[resource.urn] = StateResource(
-                urn=resource.urn, type=resource.type, custom=True, id=resource.id, parent=resource.parent,
-                provider=resource.provider, inputs=live_inputs(resource.type, obj, resource), outputs={})
-        except Exception as exc:  # one object's failure is reported for it, never stops the scan
-            errors[resource.urn] = _message(exc)
-            failures[resource.urn] = failure_of(exc)
-            progress.count("failed")
-        finally:
-            progress.advance(1)
-
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        list(pool.map(read, wanted))
+    for index, resource in enumerate(wanted):
+        kind, value = outcomes.get(index, unread)
+        if kind == "live":
+            live[resource.urn] = value
+        elif kind == "missing":
+            missing.add(resource.urn)
+        else:
+            errors[resource.urn], failures[resource.urn] = value
     return LiveState(dict(sorted(live.items())), frozenset(missing), dict(sorted(errors.items())),
                      dict(sorted(failures.items())))
+
+
+def _read(resource: StateResource, kube: Any, progress: ProgressReporter) -> tuple[str, Any]:
+    """One object's reading: ``("live", StateResource)``, ``("missing", None)`` or ``("failed",
+    (message, (cause, code)))``; a failure is reported for its object, never stops the scan."""
+    try:
+        rtype, name, namespace = locate(resource)
+        try:
+            obj = kube.get(rtype, name, namespace)
+        except KubeNotFound as exc:
+            if failure_of(exc)[0] == "kubernetes-type-missing":
+                raise
+            return "missing", None
+        return "live", StateResource(
+            urn=resource.urn, type=resource.type, custom=True, id=resource.id, parent=resource.parent,
+            provider=resource.provider, inputs=live_inputs(resource.type, obj, resource), outputs={})
+    except Exception as exc:
+        progress.count("failed")
+        return "failed", (_message(exc), failure_of(exc))
+    finally:
+        progress.advance(1)

@@ -209,3 +209,33 @@ def test_a_cluster_preflight_without_an_answer_is_bounded_like_the_quota_read(ca
     assert preflight.startswith("cluster preflight: not run for context kind-mlops: no answer within 1 s; ")
     assert "prerequisites were not checked" in preflight
     assert elapsed < 4 + 2 + 10
+
+
+@pytest.mark.timeout(120)
+def test_a_silent_cluster_holds_plan_refresh_for_the_refresh_timeout_in_all(capsys, monkeypatch, tmp_path: Path):
+    """``--refresh-timeout`` is what the live reads "may take in all": with every answer of the cluster
+    delayed past it, the three preflights (CRDs, quotas, monitoring selectors) run at once within a
+    quarter of it, and the scan of the prior state's objects gets what they left and returns at its
+    deadline (state/kube_live.scan_kubernetes). Before: the preflights one after the other, the scan given
+    the whole timeout again and then waiting for its reads in flight (each retried): 31 s here."""
+    import time
+
+    from mlops_infra.compile import compile_system
+    from mlops_infra.spec import load_system
+    from tests.support.applied_state import applied_state, dumps
+
+    state = tmp_path / "state.json"
+    state.write_text(dumps(applied_state(compile_system(load_system(FRAUD, "dev").system, "dev"))))
+    with KubeApiStandIn() as api:
+        api.seed(TEAM)
+        api.fail(status=503, delay=5.0, times=100_000)
+        started = time.monotonic()
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url, "json", "t", state, "--refresh-timeout", "12")
+        elapsed = time.monotonic() - started
+    assert code == 0, err
+    data = json.loads(out)
+    assert [w.split(":")[0] for w in data["warnings"] if "no answer within" in w] == [
+        "cluster preflight", "namespace quotas", "monitoring selectors"]
+    (incomplete,) = [w for w in data["warnings"] if w.startswith("the refresh is incomplete")]
+    assert "kubernetes-unreachable (deadline)" in incomplete
+    assert elapsed < 12 + 4, elapsed  # 12 s and the plan's own work
