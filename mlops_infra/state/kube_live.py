@@ -46,7 +46,7 @@ from typing import Any
 from mlops_infra.kube import KubeError, KubeForbidden, KubeNotFound, KubeServerError, KubeUnreachable
 from mlops_infra.kube.resources import resource_type
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
-from mlops_infra.state.aws_live.scan import default_deadline
+from mlops_infra.state.aws_live.scan import default_deadline, results_until
 from mlops_infra.state.aws_live.tracking import Tracked, Tracking
 from mlops_infra.state.model import LiveState, StateResource
 
@@ -176,16 +176,7 @@ def scan_kubernetes(resources: Iterable[StateResource], kube: Any, *, max_worker
 
     for n in range(min(max(1, max_workers), len(wanted))):
         threading.Thread(target=worker, name=f"kube-live-{n}", daemon=True).start()
-    outcomes: dict[int, tuple[str, Any]] = {}
-    while len(outcomes) < len(wanted):
-        remaining = ends - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            index, outcome = results.get(timeout=remaining)
-        except queue.Empty:
-            break
-        outcomes[index] = outcome
+    outcomes = results_until(results, len(wanted), ends)
     expired.set()
     unread = ("failed", ("not read: the refresh deadline passed", ("kubernetes-unreachable", "deadline")))
     live: dict[str, StateResource] = {}

@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mlops_infra.cli.main import main
 from mlops_infra.kube import KubeClient
@@ -28,7 +27,7 @@ from mlops_infra.kube.monitoring_stack import ALERTMANAGER, PROMETHEUS, read_nam
 from tests.state.test_kube_live import cluster_crds
 from tests.support import fixtures
 from tests.support.crds import LOCAL_CRD_DIR
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -78,19 +77,10 @@ def test_the_stand_in_lists_prometheuses_in_all_namespaces_and_refuses_without_r
             in refused.value.message)
 
 
-def _kubeconfig(tmp_path: Path, server: str, token: str = "t") -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
-        "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": "c", "user": "u"}}]}))
-    return path
-
-
 def _warnings(capsys, monkeypatch, tmp_path: Path, server: str, token: str = "t") -> list[str]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, server, token)))
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", server, token, (CONTEXT,))))
     with pytest.raises(SystemExit) as exit_info:
         main(["plan", str(FRAUD), "--env", "dev", "--refresh", "--format", "json"])
     out, err = capsys.readouterr()

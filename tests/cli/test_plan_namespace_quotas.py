@@ -14,14 +14,13 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mlops_infra.cli.main import main
 from mlops_infra.kube import KubeClient
 from mlops_infra.kube.errors import KubeForbidden
 from mlops_infra.kube.quotas import RESOURCE_QUOTA, read_quotas
 from tests.support import fixtures
-from tests.support.kube_api import KubeApiStandIn
+from tests.support.kube_api import KubeApiStandIn, write_kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -55,20 +54,11 @@ def test_the_stand_in_lists_resource_quotas_in_a_namespace_and_refuses_without_r
     assert refused.value.status == 403 and 'cannot list resource "resourcequotas"' in refused.value.message
 
 
-def _kubeconfig(tmp_path: Path, server: str, token: str = "t") -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
-        "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": "c", "user": "u"}}]}))
-    return path
-
-
 def _plan(capsys, monkeypatch, tmp_path: Path, server: str, fmt: str = "json", token: str = "t",
           state: Path | None = None, *extra: str) -> tuple[int, str, str]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, server, token)))
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", server, token, (CONTEXT,))))
     with pytest.raises(SystemExit) as exit_info:
         main(["plan", str(FRAUD), "--env", "dev", "--refresh", "--format", fmt,
               *(["--state", str(state)] if state else []), *extra])

@@ -5,11 +5,9 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mlops_infra.errors import UserError
 from mlops_infra.kube import (
@@ -27,7 +25,7 @@ from mlops_infra.kube import (
 )
 from mlops_infra.kube.config import uses_in_cluster
 from mlops_infra.kube.resources import CONFIG_MAP, CRD, INFERENCE_SERVICE
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 
@@ -185,19 +183,9 @@ def test_a_server_that_does_not_answer_times_out(api):
     assert time.monotonic() - started < 3
 
 
-def write_kubeconfig(path: Path, url: str, token: str) -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kind-mlops",
-        "clusters": [{"name": "kind", "cluster": {"server": url}}],
-        "users": [{"name": "dev", "user": {"token": token}}],
-        "contexts": [{"name": "kind-mlops", "context": {"cluster": "kind", "user": "dev"}},
-                     {"name": "staging", "context": {"cluster": "kind", "user": "dev"}}]}))
-    return path
-
-
 def test_kubeconfig_context_and_its_credentials(crds, tmp_path):
     with KubeApiStandIn(crds=crds, tokens={"s3cr3t": None}) as api:
-        config = write_kubeconfig(tmp_path / "config", api.url, "s3cr3t")
+        config = write_kubeconfig(tmp_path / "config", api.url, "s3cr3t", ("kind-mlops", "staging"))
         kube = KubeClient.connect(ConnectOptions(context="kind-mlops", kubeconfig=str(config)), retry=FAST)
         assert kube.version()["major"] == "1"
         assert api.requests[-1].token == "s3cr3t"

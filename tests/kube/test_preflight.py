@@ -13,16 +13,13 @@ serves the CRD and ConfigMap reads the preflight makes over the real REST protoc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
 from mlops_infra.kube import KubeClient, KubeUnreachable, RetryPolicy
 from mlops_infra.kube.preflight import preflight
 from tests.support.cli import run_cli
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
 from tests.support.kube_cases import REFERENCE, compiled
 
 FAST = RetryPolicy(attempts=1)
@@ -120,20 +117,11 @@ def test_an_unreachable_cluster_raises_once():
         preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev")))
 
 
-def _kubeconfig(path: Path, url: str) -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kind-mlops",
-        "clusters": [{"name": "kind", "cluster": {"server": url}}],
-        "users": [{"name": "dev", "user": {"token": "t"}}],
-        "contexts": [{"name": "kind-mlops", "context": {"cluster": "kind", "user": "dev"}}]}))
-    return path
-
-
 @pytest.mark.timeout(120)
 def test_plan_refresh_on_kubernetes_runs_the_preflight_and_says_how_to_enable_each_missing_flag(tmp_path, monkeypatch):
     with KubeApiStandIn(crds=_full_cluster()) as api:
         api.seed(_features(**{NODESELECTOR: "enabled"}))
-        monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path / "config", api.url)))
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", api.url)))
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("HOME", str(tmp_path))  # no Pulumi login: a first plan
         result = run_cli("plan", str(REFERENCE), "--env", "dev", "--refresh")

@@ -190,6 +190,18 @@ def load_crds(*names: str, directory: Path = CRD_DIR) -> list[dict[str, Any]]:
     return [yaml.load(path.read_text(), Loader=loader) for path in paths]
 
 
+def write_kubeconfig(path: Path, server: str, token: str = "t", contexts: Iterable[str] = ("kind-mlops",)) -> Path:
+    """A kubeconfig at ``path`` whose ``contexts`` (the first is current) all reach ``server`` with the
+    bearer ``token``: how a test points the CLI or the client at the stand-in."""
+    names = list(contexts)
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": names[0],
+        "clusters": [{"name": "stand-in", "cluster": {"server": server}}],
+        "users": [{"name": "dev", "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": "stand-in", "user": "dev"}} for name in names]}))
+    return path
+
+
 def crd_resources(crd: Mapping[str, Any]) -> list[Resource]:
     """The resources (one per served version) a CustomResourceDefinition adds."""
     spec = crd.get("spec") or {}

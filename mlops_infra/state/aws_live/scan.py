@@ -299,9 +299,18 @@ def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[]
 
     for n in range(min(limit.ceiling, len(units))):
         threading.Thread(target=worker, name=f"aws-live-{n}", daemon=True).start()
-    end = time.monotonic() + deadline
+    finished = results_until(results, len(units), time.monotonic() + deadline)
+    expired.set()
+    limit.close()
+    return finished
+
+
+def results_until(results: queue.SimpleQueue[tuple[int, Any]], count: int, end: float) -> dict[int, Any]:
+    """The ``(index, result)`` pairs ``results`` gives before ``end`` (a ``time.monotonic()`` time), by
+    index, at most ``count`` of them: what a scan's daemon readers finished by its deadline (this
+    scan's and the Kubernetes one, :func:`mlops_infra.state.kube_live.scan_kubernetes`)."""
     finished: dict[int, Any] = {}
-    while len(finished) < len(units):
+    while len(finished) < count:
         remaining = end - time.monotonic()
         if remaining <= 0:
             break
@@ -310,8 +319,6 @@ def _run_with_deadline(units: Sequence[_Unit], run: Callable[[_Unit, Callable[[]
         except queue.Empty:
             break
         finished[index] = result
-    expired.set()
-    limit.close()
     return finished
 
 
