@@ -403,7 +403,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
 
 def _together(checks: list[Callable[[], list[str]]]) -> list[str]:
     """The warnings of ``checks``, in their order, each run on its own thread at the same time (named
-    ``bounded-read:preflight-<n>``): each bounds its own reads, so together they take as long as the
+    ``bounded-read:preflight_<n>``): each bounds its own reads, so together they take as long as the
     slowest, not the sum. An exception one raises is raised here."""
     from concurrent.futures import ThreadPoolExecutor
 
