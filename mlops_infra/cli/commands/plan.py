@@ -284,6 +284,28 @@ def _within(seconds: float, call: Any, name: str = "registry") -> Any:
     return box[0] if box else None
 
 
+def _unanswered(seconds: float) -> str:
+    """Why a bounded read (:func:`_within`) has no result: the words every preflight warning uses."""
+    return f"no answer within {seconds:.0f} s"
+
+
+def _kube_within(target: Any, seconds: float | None, name: str, use: Callable[[Any], Any]) -> Any:
+    """``use(kube)`` with a client of the target's kubeconfig context, within ``seconds`` (a bounded
+    read, :func:`_within`; None: unbounded): its result, the :class:`UserError` that connecting or
+    ``use`` raised (no kubeconfig, an unknown context, a refused or failed read), or None when no
+    answer came in time. The Kubernetes preflights of ``plan --refresh`` read through it."""
+    from mlops_infra.kube import ConnectOptions, KubeClient
+
+    def read() -> Any:
+        try:
+            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+                return use(kube)
+        except UserError as exc:
+            return exc
+
+    return read() if seconds is None else _within(seconds, read, name)
+
+
 def _refresh_deadline(option: float | None) -> float | None:
     """``--refresh-timeout``, else ``MLOPS_INFRA_REFRESH_TIMEOUT``, else None: the scan's default
     (:func:`mlops_infra.state.aws_live.scan.default_deadline`, which grows with the stack)."""
@@ -356,7 +378,7 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
             return None, type(exc).__name__
 
     answer = _within(seconds, read, "instance-quotas")
-    quotas, error = answer if answer is not None else (None, f"no answer within {seconds:.0f} s")
+    quotas, error = answer if answer is not None else (None, _unanswered(seconds))
     if quotas is None:
         return [f"instance quotas: could not read the SageMaker quotas in {region} ({error}); the instances this "
                 "plan needs were not checked against the account (needs servicequotas:ListServiceQuotas and "
@@ -383,10 +405,10 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     from mlops_infra.state import kube_live
 
     started = time.monotonic()
-    quota_seconds = NAMESPACE_QUOTA_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
-    warnings = _together([lambda: cluster_preflight(target, graph, quota_seconds),
-                          lambda: namespace_quota_preflight(target, graph, prior, quota_seconds),
-                          lambda: monitoring_selector_preflight(target, graph, quota_seconds)])
+    seconds = PREFLIGHT_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
+    warnings = _together([lambda: cluster_preflight(target, graph, seconds),
+                          lambda: namespace_quota_preflight(target, graph, prior, seconds),
+                          lambda: monitoring_selector_preflight(target, graph, seconds)])
     if deadline is not None:
         deadline = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started))
     resources = list(prior.resources.values())
@@ -419,31 +441,24 @@ def cluster_preflight(target: Any, graph: Any, seconds: float | None = None) -> 
     namespace quotas get): the client alone retries a silent server for minutes (4 tries, 30 s read
     timeout each); no answer in time is a warning that the prerequisites were not checked."""
     from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
-    from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.kube.preflight import preflight
 
     needed = cluster_prerequisites(graph)
     if not needed:
         return []
-
-    def check() -> list[Any] | UserError:
-        try:  # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
-            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
-                return preflight(kube, needed)
-        except UserError as exc:
-            return exc
-
-    results = check() if seconds is None else _within(seconds, check, "cluster-preflight")
+    # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
+    results = _kube_within(target, seconds, "cluster-preflight", lambda kube: preflight(kube, needed))
     if results is None or isinstance(results, UserError):
-        why = results.summary if results is not None else f"no answer within {seconds:g} s"
+        why = results.summary if results is not None else _unanswered(seconds)
         return [f"cluster preflight: not run for context {target.context}: {why}; {len(needed)} "
                 "prerequisites were not checked (docs/compile-kubernetes.md section 4 lists them)"]
     return [w for w in (r.warning() for r in results) if w]
 
 
-NAMESPACE_QUOTA_READ = 10.0
-"""Seconds the namespace-quota read may take without ``--refresh-timeout`` (with it: a quarter of it,
-at least :data:`QUOTA_READ_FLOOR`). The client alone would retry a silent server for minutes."""
+PREFLIGHT_READ = 10.0
+"""Seconds each Kubernetes preflight of ``plan --refresh`` (cluster, namespace quotas, monitoring
+selectors) may take without ``--refresh-timeout`` (with it: a quarter of it, at least
+:data:`QUOTA_READ_FLOOR`). The client alone would retry a silent server for minutes."""
 
 
 def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, seconds: float) -> list[str]:
@@ -453,7 +468,6 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
     objects is a first apply, so the quotas' ``status.used`` is other use and counts too. A read that
     fails or does not finish in ``seconds`` is a warning saying the check was not made (a 403 names
     the permission), never an error: the plan stands without it."""
-    from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.kube.errors import KubeForbidden
     from mlops_infra.kube.quotas import PERMISSION, read_limit_ranges, read_quotas
     from mlops_infra.plan.namespace_quotas import namespace_quota_warnings
@@ -463,26 +477,22 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
         return []
     not_checked = f"namespace quotas: could not read the ResourceQuotas of namespace {namespace}"
 
-    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | UserError:
-        try:
-            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
-                quotas = read_quotas(kube, namespace)
-                try:  # only asked to spare a false "unset" warning: unreadable, it is taken as none
-                    ranges = read_limit_ranges(kube, namespace) if quotas else []
-                except UserError:
-                    ranges = []
-                return quotas, ranges
-        except UserError as exc:
-            return exc
+    def read(kube: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        quotas = read_quotas(kube, namespace)
+        try:  # only asked to spare a false "unset" warning: unreadable, it is taken as none
+            ranges = read_limit_ranges(kube, namespace) if quotas else []
+        except UserError:
+            ranges = []
+        return quotas, ranges
 
-    answer = _within(seconds, read, "namespace-quotas")
+    answer = _kube_within(target, seconds, "namespace-quotas", read)
     quotas, ranges = answer if isinstance(answer, tuple) else (answer, [])
     if isinstance(quotas, KubeForbidden):
         return [f"{not_checked} (403 Forbidden: {quotas.message or quotas.summary}); what this environment needs "
                 f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
                 f"{namespace}; check with `kubectl auth can-i list resourcequotas -n {namespace}`)"]
     if quotas is None or isinstance(quotas, UserError):
-        why = quotas.summary if quotas is not None else f"no answer within {seconds:g} s"
+        why = quotas.summary if quotas is not None else _unanswered(seconds)
         return [f"{not_checked} through context {target.context} ({why}); what this environment needs there "
                 "was not checked against them"]
     first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
@@ -497,7 +507,6 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
     (Alertmanager) loads. A list the cluster refuses, or no answer within ``seconds``, is a warning that
     the check was not made (a 403 names the permission), never an error; a type not served (no
     prometheus-operator CRDs) is left to the cluster preflight, which reports the missing CRDs."""
-    from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.kube.errors import KubeForbidden, KubeNotFound
     from mlops_infra.kube.monitoring_stack import (
         ALERTMANAGER,
@@ -522,27 +531,23 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
                      if any(BY_KIND[o.kind].owner == owner for o in objects)]
     namespaces = sorted({o.namespace for o in objects})
 
-    def read() -> dict[Any, Any] | UserError:
+    def read(kube: Any) -> dict[Any, Any]:
         answers: dict[Any, Any] = {}
-        try:
-            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
-                for rtype in owners_needed:
-                    try:
-                        answers[rtype] = read_owners(kube, rtype)
-                    except UserError as exc:
-                        answers[rtype] = exc
-                for namespace in namespaces:
-                    try:
-                        answers[namespace] = read_namespace(kube, namespace)
-                    except UserError as exc:
-                        answers[namespace] = exc
-        except UserError as exc:
-            return exc
+        for rtype in owners_needed:
+            try:
+                answers[rtype] = read_owners(kube, rtype)
+            except UserError as exc:
+                answers[rtype] = exc
+        for namespace in namespaces:
+            try:
+                answers[namespace] = read_namespace(kube, namespace)
+            except UserError as exc:
+                answers[namespace] = exc
         return answers
 
-    answer = _within(seconds, read, "monitoring-selectors")
+    answer = _kube_within(target, seconds, "monitoring-selectors", read)
     if answer is None or isinstance(answer, UserError):
-        why = answer.summary if answer is not None else f"no answer within {seconds:g} s"
+        why = answer.summary if answer is not None else _unanswered(seconds)
         return [f"monitoring selectors: could not read the cluster's Prometheus and Alertmanager objects through "
                 f"context {target.context} ({why}); whether they load this system's monitoring objects (its "
                 "alerts, scrapes and notifications) was not checked"]
