@@ -398,7 +398,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     three preflights run at once (:func:`_together`), each within a quarter of it (at least
     :data:`QUOTA_READ_FLOOR`), and the scan gets what they left (at least that floor too). One after
     the other, with the scan given the whole deadline again, a cluster that answers nothing held the
-    command for 1.75 times it."""
+    command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole process against one)."""
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.kube import ConnectOptions, KubeClient
     from mlops_infra.plan.drift import find_drift, left_alone
