@@ -64,16 +64,58 @@ class VersionRecord:
     image_digest: str | None = None
     digest: str | None = None
     """The artifact's digest (``sha256:...``): the identity promotion maps between registries."""
+    artifact_compression: str | None = None
+    """How the registry says the artifact is stored: :data:`GZIP` (a ``.tar.gz`` archive),
+    :data:`UNCOMPRESSED`, or None (not said: an MLflow version; see :func:`compression_of`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "approval": self.approval, "status": self.status, "arn": self.arn,
-                "artifactUri": self.artifact_uri, "image": self.image, "imageDigest": self.image_digest,
-                "digest": self.digest}
+                "artifactUri": self.artifact_uri, "artifactCompression": self.artifact_compression,
+                "image": self.image, "imageDigest": self.image_digest, "digest": self.digest}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VersionRecord:
         return cls(int(data["version"]), data.get("approval"), data.get("status"), data.get("arn"),
-                   data.get("artifactUri"), data.get("image"), data.get("imageDigest"), data.get("digest"))
+                   data.get("artifactUri"), data.get("image"), data.get("imageDigest"), data.get("digest"),
+                   data.get("artifactCompression"))
+
+
+GZIP = "Gzip"
+UNCOMPRESSED = "None"
+"""SageMaker's ``ModelCompressionType`` values (botocore ``S3ModelDataSource.CompressionType``)."""
+
+
+def container_model_data(container: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(S3 URI, compression)`` of one SageMaker container's model data (botocore
+    ``ModelPackageContainerDefinition``), ``(None, None)`` when it carries none.
+
+    - ``ModelDataUrl`` "must point to a single gzip compressed tar archive (.tar.gz suffix)"
+      (botocore ``ModelPackageContainerDefinition.ModelDataUrl``): :data:`GZIP`;
+    - ``ModelDataSource.S3DataSource``: its ``S3Uri`` and ``CompressionType``; an ``S3Prefix`` URI
+      is given its trailing slash ("A valid key name prefix identified by S3Uri always ends with a
+      forward slash", ``S3ModelDataSource.S3DataType``), so a URI ending in ``/`` is a prefix here.
+    """
+    if container.get("ModelDataUrl"):
+        return str(container["ModelDataUrl"]), GZIP
+    source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+    if not source.get("S3Uri"):
+        return None, None
+    uri = str(source["S3Uri"])
+    if source.get("S3DataType") == "S3Prefix" and not uri.endswith("/"):
+        uri += "/"
+    return uri, source.get("CompressionType")
+
+
+def compression_of(uri: str, compression: str | None) -> str:
+    """How an artifact at ``uri`` is stored: ``compression`` when its registry said, else from its
+    name: a prefix (``.../``, the folder an MLflow version's ``source`` names) is uncompressed, one
+    object is a gzip tar archive when it is named ``.tar.gz`` or ``.tgz`` (what KServe's storage
+    initializer unpacks, ``kserve/storage/storage.py``), else an uncompressed file."""
+    if compression in (GZIP, UNCOMPRESSED):
+        return compression
+    if uri.endswith("/"):
+        return UNCOMPRESSED
+    return GZIP if uri.endswith((".tar.gz", ".tgz")) else UNCOMPRESSED
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,14 @@ import json
 
 import pytest
 
-from mlops_infra.model_versions import ASSUME_AVAILABLE, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import (
+    ASSUME_AVAILABLE,
+    ModelRegistry,
+    RegistryView,
+    VersionRecord,
+    compression_of,
+    container_model_data,
+)
 
 WHERE = "group s-prod-m (222222222222/eu-west-1)"
 
@@ -65,3 +72,36 @@ def test_views_round_trip_through_json():
         7: VersionRecord(7, "Approved", "Completed", "arn:x", "s3://b/k", "img:1", "sha256:i", "sha256:a")})},
         {"api": 7}, ("a warning",))
     assert RegistryView.from_json(json.loads(json.dumps(view.to_json()))) == view
+
+
+@pytest.mark.parametrize(("container", "expected"), [
+    ({"Image": "i", "ModelDataUrl": "s3://b/run/output/model.tar.gz"}, ("s3://b/run/output/model.tar.gz", "Gzip")),
+    ({"ModelDataSource": {"S3DataSource": {"S3Uri": "s3://b/m/", "S3DataType": "S3Prefix", "CompressionType": "None"}}},
+     ("s3://b/m/", "None")),
+    # "A valid key name prefix identified by S3Uri always ends with a forward slash" (S3ModelDataSource.S3DataType)
+    ({"ModelDataSource": {"S3DataSource": {"S3Uri": "s3://b/m", "S3DataType": "S3Prefix", "CompressionType": "None"}}},
+     ("s3://b/m/", "None")),
+    ({"ModelDataSource": {"S3DataSource": {"S3Uri": "s3://b/m.bin", "S3DataType": "S3Object",
+                                           "CompressionType": "None"}}}, ("s3://b/m.bin", "None")),
+    ({"Image": "i"}, (None, None)),
+])
+def test_a_containers_model_data_is_read_from_either_form(container, expected):
+    assert container_model_data(container) == expected
+
+
+@pytest.mark.parametrize(("uri", "said", "expected"), [
+    ("s3://b/14/", None, "None"),             # an MLflow version's source: the folder the runtime uploaded
+    ("s3://b/model.tar.gz", None, "Gzip"),
+    ("s3://b/model.tgz", None, "Gzip"),
+    ("s3://b/model.safetensors", None, "None"),
+    ("s3://b/model.tar.gz", "None", "None"),  # what the registry says wins over the name
+    ("s3://b/weights", "Gzip", "Gzip"),
+])
+def test_compression_is_the_registrys_word_else_read_from_the_name(uri, said, expected):
+    assert compression_of(uri, said) == expected
+
+
+def test_a_records_compression_round_trips_through_json():
+    record = VersionRecord(3, artifact_uri="s3://b/m/", artifact_compression="None")
+    assert VersionRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert VersionRecord.from_json({"version": 3}).artifact_compression is None  # a registry file saved before

@@ -8,13 +8,18 @@ Contract:
   which DST's serving role may read: :func:`mlops_infra.compile.aws.storage.training_output`; for a
   model no job registers, ``<artifacts_uri>/promoted/<model>/<digest[:16]>/``, finding B5),
   then ``register-version``: a SageMaker model package in DST's group
-  ``<system>-<dst>-<model>`` with the copied artifact, the serving image, ``ModelApprovalStatus`` from
+  ``<system>-<dst>-<model>`` with the copied artifact (in the form its storage takes: :func:`model_data`;
+  a folder is never a ``ModelDataUrl``), the serving image, ``ModelApprovalStatus`` from
   the model's approval mode (``manual`` -> ``PendingManualApproval``, ``automatic`` -> ``Approved``)
   and ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` (botocore ``CreateModelPackageInput``).
   A DST that is not AWS gets no automated steps: the report says so.
 - :func:`execute_steps` (the edge; boto3) carries them out, each level-triggered and idempotent, so a
   run killed half way is finished, not duplicated, by running it again:
 
+  * a copy of a folder copies its objects but the zero-byte "folder" markers (keys ending in ``/``,
+    which the S3 console creates): SageMaker fails to deploy model data holding one ("Do not organize
+    the model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``),
+    and the artifact digest leaves them out too (:func:`mlops_infra.promote.digests.list_artifact`);
   * a copy lists SRC's objects and skips every object DST already holds with the same size and the
     source's ETag recorded in its metadata (``mlops-infra-source-etag``); an S3 PUT is atomic (an
     object is whole or absent: https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel),
@@ -35,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlops_infra.model_versions import DIGEST_PROPERTY
+from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
@@ -92,14 +97,40 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         source = m.src_record.artifact_uri or ""
         model = next(x for x in system.models if x.name == m.model)
         steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination))
-        model_data = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
+        copied = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
         group = _group(system, dst, m.model)
-        steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, model_data,
+        steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
                                   f"group {group} ({target.account}/{target.region})",
                                   {"group": group, "region": target.region, "account": target.account,
                                    "image": _image(system, m), "approval": APPROVAL_STATUS[model.approval],
-                                   "modelDataUrl": model_data, "promotedFrom": f"{promotion.src} v{m.src_version}"}))
+                                   "modelData": model_data(copied, m.src_record.artifact_compression),
+                                   "promotedFrom": f"{promotion.src} v{m.src_version}"}))
     return tuple(steps)
+
+
+def model_data(uri: str, compression: str | None) -> dict[str, Any]:
+    """The model data of the package that ``register-version`` creates for the copy at ``uri``
+    (botocore ``ModelPackageContainerDefinition``), as the artifact is stored
+    (:func:`~mlops_infra.model_versions.compression_of`):
+
+    - one gzip tar archive: ``ModelDataUrl``, which "must point to a single gzip compressed tar
+      archive (.tar.gz suffix)" (``ModelPackageContainerDefinition.ModelDataUrl``), the form a
+      SageMaker training job's ``model.tar.gz`` is registered in;
+    - a folder (every Kubernetes-trained version: the training runtime uploads the model folder and
+      registers its prefix in MLflow, docs/compile-kubernetes.md) or one uncompressed file:
+      ``ModelDataSource.S3DataSource`` with ``CompressionType`` ``None`` and ``S3DataType``
+      ``S3Prefix`` (the prefix ending in ``/``) or ``S3Object``: SageMaker then places the objects
+      under ``/opt/ml/model`` by their keys relative to the prefix, or the one object by its name
+      (``S3ModelDataSource.CompressionType``). A prefix registered as ``ModelDataUrl`` is no
+      archive: the endpoint could not be created from it.
+    """
+    if uri.endswith("/"):
+        return {"ModelDataSource": {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Prefix",
+                                                     "CompressionType": UNCOMPRESSED}}}
+    if compression_of(uri, compression) == GZIP:
+        return {"ModelDataUrl": uri}
+    return {"ModelDataSource": {"S3DataSource": {"S3Uri": uri, "S3DataType": "S3Object",
+                                                 "CompressionType": UNCOMPRESSED}}}
 
 
 def _group(system: Any, env: str, model: str) -> str:
@@ -191,7 +222,7 @@ def _copy(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: 
     src, dst = _client(src_session, "s3", endpoint_url), _client(dst_session, "s3", endpoint_url)
     if src_key.endswith("/") or not src_key:
         objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
-                   for o in page.get("Contents") or ()]
+                   for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # folder markers
         pairs = [(o, dst_prefix + o["Key"][len(src_key):]) for o in objects]
     else:
         head = src.head_object(Bucket=src_bucket, Key=src_key)
@@ -248,7 +279,7 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     arn = client.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus=detail["approval"],
         ModelPackageDescription=f"promoted by mlops-infra from {detail['promotedFrom']}",
-        InferenceSpecification={"Containers": [{"Image": detail["image"], "ModelDataUrl": detail["modelDataUrl"]}],
+        InferenceSpecification={"Containers": [{"Image": detail["image"], **detail["modelData"]}],
                                 "SupportedContentTypes": ["application/json"],
                                 "SupportedResponseMIMETypes": ["application/json"]},
         CustomerMetadataProperties={DIGEST_PROPERTY: step.digest, SOURCE_PROPERTY: detail["promotedFrom"]},

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.errors import UserError
-from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView
+from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView, container_model_data
 
 DIGEST_SOURCE_PROPERTY = "mlops-infra/artifact-digest-of"
 """Customer metadata beside a digest mlops-infra computed: the fingerprint of the objects it was
@@ -138,22 +138,15 @@ def _digest_of(sagemaker: Any, s3: Any, arn: str, name: str) -> tuple[str, str |
 def artifact_location(package: Mapping[str, Any], name: str) -> tuple[str, bool]:
     """``(s3 URI, is a prefix)`` of the package's model data (see the module contract)."""
     containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
-    with_data = [c for c in containers if c.get("ModelDataUrl") or c.get("ModelDataSource")]
+    with_data = [uri for uri, _ in map(container_model_data, containers) if uri]
     if len(with_data) != 1:
         raise UserError(f"cannot tell which artifact {name} is: {len(with_data)} of its containers carry model data",
                         f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
-    container = with_data[0]
-    if container.get("ModelDataUrl"):
-        uri, prefix = str(container["ModelDataUrl"]), str(container["ModelDataUrl"]).endswith("/")
-    else:
-        source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
-        uri, prefix = str(source.get("S3Uri") or ""), source.get("S3DataType") == "S3Prefix"
-        if prefix and not uri.endswith("/"):
-            uri += "/"
+    uri = with_data[0]
     if not uri.startswith("s3://") or len(uri) <= 5:
         raise UserError(f"cannot compute the artifact digest of {name}: its model data is not in S3 ({uri or 'none'})",
                         f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
-    return uri, prefix
+    return uri, uri.endswith("/")
 
 
 def list_artifact(s3: Any, uri: str, prefix: bool) -> list[ArtifactObject]:

@@ -274,7 +274,10 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
     assert package["CustomerMetadataProperties"]["mlops-infra/artifact-digest"] == DIGEST_V14
     assert package["CustomerMetadataProperties"]["mlops-infra/promoted-from"] == "dev v14"
     assert package["ModelApprovalStatus"] == "PendingManualApproval"  # fraud-model's approval is manual
-    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == destination
+    container = package["InferenceSpecification"]["Containers"][0]  # dev's folder, uncompressed (test_model_data)
+    assert container["ModelDataSource"] == {"S3DataSource": {"S3Uri": destination, "S3DataType": "S3Prefix",
+                                                             "CompressionType": "None"}}
+    assert "ModelDataUrl" not in container
     assert file.read_bytes() == before  # the artifact steps never edit FILE
 
     again = run_cli(*args(file, mlflow_url, "--execute-artifacts"))

@@ -104,7 +104,10 @@ def test_staging_to_prod_lists_steps_then_executes_them_idempotently(tmp_path, a
     package = sm.describe_model_package(ModelPackageName=packages[0])
     assert package["CustomerMetadataProperties"][DIGEST_PROPERTY] == DIGEST_V14
     assert package["ModelApprovalStatus"] == "PendingManualApproval"  # fraud-model's approval is manual
-    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == prefix
+    container = package["InferenceSpecification"]["Containers"][0]  # a folder: never a ModelDataUrl (test_model_data)
+    assert container["ModelDataSource"] == {"S3DataSource": {"S3Uri": prefix, "S3DataType": "S3Prefix",
+                                                             "CompressionType": "None"}}
+    assert "ModelDataUrl" not in container
 
     again = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
     assert again.code == 0, again.output
@@ -171,3 +174,20 @@ def test_a_copy_killed_half_way_is_finished_not_duplicated(tmp_path, accounts):
     versions, packages = prod_state(accounts)
     assert sorted(v["Key"] for v in versions) == sorted({v["Key"] for v in versions})  # one version per key
     assert len(versions) == OBJECTS and len(packages) == 1
+
+
+def test_a_folder_marker_in_the_source_is_not_copied(tmp_path, accounts):
+    """The S3 console's "folder" (a zero-byte object whose key ends in ``/``) under the artifact's prefix
+    is left behind: SageMaker fails to deploy uncompressed model data holding one ("Do not organize the
+    model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``), and the
+    artifact digest leaves it out too (``digests.list_artifact``)."""
+    s3 = accounts["staging"].client("s3", endpoint_url=accounts["url"])
+    s3.put_object(Bucket=STAGING_BUCKET, Key="training/retrain/run-7/model/", Body=b"")
+    s3.put_object(Bucket=STAGING_BUCKET, Key="training/retrain/run-7/model/tokenizer/", Body=b"")
+    file, _ = promoted_to_staging(tmp_path)
+    result = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
+    assert result.code == 0, result.output
+    assert f"{OBJECTS} of {OBJECTS} object(s) copied" in result.stdout
+    versions, packages = prod_state(accounts)
+    assert len(versions) == OBJECTS and len(packages) == 1
+    assert not [v["Key"] for v in versions if v["Key"].endswith("/")]

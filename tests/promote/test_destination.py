@@ -55,7 +55,8 @@ def test_a_version_promoted_into_prod_is_copied_under_the_prefix_its_serving_rol
                                 f"promoted/fraud-model/{'14' * 8}/")
     assert readable(copy.destination, serving_reads(graph))
     register = next(s for s in plan_steps(promotion, graph) if s.kind == "register-version")
-    assert register.detail["modelDataUrl"] == copy.destination
+    assert register.detail["modelData"] == {"ModelDataSource": {"S3DataSource": {  # a folder: see test_model_data
+        "S3Uri": copy.destination, "S3DataType": "S3Prefix", "CompressionType": "None"}}}
 
 
 def test_a_model_no_job_registers_is_copied_under_its_artifacts_uri(tmp_path: Path) -> None:

@@ -113,6 +113,27 @@ def test_read_versions_with_approval_and_the_pinned_ones_in_detail(moto_url, sys
 
 
 @pytest.mark.moto
+def test_a_version_registered_as_a_folder_is_read_with_its_prefix(moto_url, system, applied):
+    """A promoted Kubernetes-trained version carries ``ModelDataSource`` (an uncompressed ``S3Prefix``),
+    not ``ModelDataUrl``: its artifact is read from there, so promoting it on to the next environment
+    knows what to copy."""
+    group = group_of(system, ENV, "fraud-model")
+    sagemaker = client("sagemaker", moto_url, REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    for _ in range(12):
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+            InferenceSpecification={"Containers": [{"Image": "111111111111.dkr.ecr.us-east-1.amazonaws.com/m:1",
+                                                    "ModelDataSource": {"S3DataSource": {
+                                                        "S3Uri": "s3://artifacts/promoted/m", "S3DataType": "S3Prefix",
+                                                        "CompressionType": "None"}}}],
+                                    "SupportedContentTypes": ["application/json"],
+                                    "SupportedResponseMIMETypes": ["application/json"]})
+    pinned = _read(system, applied, moto_url).models["fraud-model"].versions[12]
+    assert (pinned.artifact_uri, pinned.artifact_compression) == ("s3://artifacts/promoted/m/", "None")
+
+
+@pytest.mark.moto
 def test_a_failed_read_falls_back_on_offline_evidence_and_warns(moto_url, system, applied, monkeypatch):
     import mlops_infra.state.aws_live.model_registry as reader
 

@@ -96,10 +96,15 @@ def assumed_session(url: str, role: str, region: str) -> Any:
 
 
 def register_package(sm: Any, group: str, digest: str | None, model_data: str, approval: str = "Approved") -> str:
-    """A model package in ``group`` holding ``model_data`` with ``digest`` (when given); its ARN."""
+    """A model package in ``group`` holding ``model_data`` with ``digest`` (when given); its ARN. A folder
+    (``.../``) is registered as SageMaker takes one, ``ModelDataSource`` ``S3Prefix`` uncompressed; an
+    object as ``ModelDataUrl`` (a ``model.tar.gz``: botocore ``ModelPackageContainerDefinition``)."""
+    data = ({"ModelDataSource": {"S3DataSource": {"S3Uri": model_data, "S3DataType": "S3Prefix",
+                                                  "CompressionType": "None"}}}
+            if model_data.endswith("/") else {"ModelDataUrl": model_data})
     return sm.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus=approval,
-        InferenceSpecification={"Containers": [{"Image": SERVING_IMAGE, "ModelDataUrl": model_data}],
+        InferenceSpecification={"Containers": [{"Image": SERVING_IMAGE, **data}],
                                 "SupportedContentTypes": ["application/json"],
                                 "SupportedResponseMIMETypes": ["application/json"]},
         **({"CustomerMetadataProperties": {DIGEST_PROPERTY: digest}} if digest else {}))["ModelPackageArn"]

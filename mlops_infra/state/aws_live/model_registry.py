@@ -5,8 +5,9 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   does not exist holds no versions (``complete``, basis ``registry``); else every version from
   ``ListModelPackages(ModelPackageGroupName=..., ModelPackageType=Versioned)`` with its
   ``ModelApprovalStatus`` and ``ModelPackageStatus`` (botocore ``ModelPackageSummary``), and for
-  the versions endpoints pin, ``DescribeModelPackage``: the first container's ``ModelDataUrl``,
-  ``Image`` and ``ImageDigest``, and the artifact digest in
+  the versions endpoints pin, ``DescribeModelPackage``: the first container's model data
+  (``ModelDataUrl``, or ``ModelDataSource``'s S3 URI and compression: a promoted folder's form;
+  :func:`mlops_infra.model_versions.container_model_data`), ``Image`` and ``ImageDigest``, and the artifact digest in
   ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
 - ``serving`` comes from the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`),
   or with ``serving="live"`` from the endpoints themselves (``DescribeEndpoint`` -> its config's
@@ -25,7 +26,13 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_infra.compile.naming import physical_name
-from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import (
+    DIGEST_PROPERTY,
+    ModelRegistry,
+    RegistryView,
+    VersionRecord,
+    container_model_data,
+)
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.aws_live.context import paginate
 from mlops_infra.state.aws_live.retry import (
@@ -144,8 +151,9 @@ def _described(client: Any, record: VersionRecord, retry: RetryPolicy) -> Versio
     package = call_with_retry(lambda: client.describe_model_package(ModelPackageName=record.arn), retry)
     containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
     first = containers[0]
+    uri, compression = container_model_data(first)
     metadata = package.get("CustomerMetadataProperties") or {}
     return dataclasses.replace(record, approval=package.get("ModelApprovalStatus", record.approval),
                                status=package.get("ModelPackageStatus", record.status),
-                               artifact_uri=first.get("ModelDataUrl"), image=first.get("Image"),
+                               artifact_uri=uri, artifact_compression=compression, image=first.get("Image"),
                                image_digest=first.get("ImageDigest"), digest=metadata.get(DIGEST_PROPERTY))
