@@ -121,7 +121,8 @@ def model_data(uri: str, compression: str | None) -> dict[str, Any]:
       ``ModelDataSource.S3DataSource`` with ``CompressionType`` ``None`` and ``S3DataType``
       ``S3Prefix`` (the prefix ending in ``/``) or ``S3Object``: SageMaker then places the objects
       under ``/opt/ml/model`` by their keys relative to the prefix, or the one object by its name
-      (``S3ModelDataSource.CompressionType``). A prefix registered as ``ModelDataUrl`` is no
+      (``S3ModelDataSource.CompressionType``; "Deploying uncompressed models",
+      https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html). A prefix registered as ``ModelDataUrl`` is no
       archive: the endpoint could not be created from it.
     """
     if uri.endswith("/"):
