@@ -12,8 +12,9 @@ Contract:
   alarm entering ALARM with a target starting the pipeline.
 - Model artifacts go to ``training/<job>/`` of the platform artifacts bucket, which never expires
   a version (finding B4, :func:`storage.training_output`), encrypted with the platform key; spot
-  runs checkpoint to ``checkpoints/<job>/`` of the same bucket so an interrupted run resumes, and
-  may wait for capacity as long again as their runtime. Output data sources are written whole.
+  runs checkpoint to ``checkpoints/<job>/<pipeline execution id>/`` of the same bucket
+  (:func:`checkpoint_uri`) so an interrupted run resumes and the next run starts afresh, and may
+  wait for capacity as long again as their runtime. Output data sources are written whole.
 - Images (:mod:`mlops_infra.spec.containers`): the Training step runs the job's ``image`` or the
   SageMaker framework training image of its ``framework_version`` in this region; the RegisterModel
   step's container is the model's serving image: its ``serving_image``, the framework inference image
@@ -96,8 +97,31 @@ def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any],
     }
     if job_facts["spot"]:
         arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] = 2 * runtime
-        arguments["CheckpointConfig"] = {"S3Uri": arns.s3_uri(bucket, f"checkpoints/{item.name}/")}
+        arguments["CheckpointConfig"] = {"S3Uri": checkpoint_uri(bucket, item)}
     return {"Name": "Train", "Type": "Training", "Arguments": arguments}
+
+
+EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
+"""The running pipeline execution's id, a pipeline definition expression (SageMaker Python SDK
+``sagemaker.core.workflow.execution_variables.ExecutionVariables.PIPELINE_EXECUTION_ID``)."""
+
+
+def checkpoint_uri(bucket: str, item: TrainingJob) -> dict[str, Any]:
+    """``s3://<bucket>/checkpoints/<job>/<pipeline execution id>/``: one checkpoint prefix per run.
+
+    SageMaker copies what is under a job's ``CheckpointConfig.S3Uri`` into ``/opt/ml/checkpoints`` when
+    the job starts: "To resume a training job from a checkpoint, run a new estimator with the same
+    checkpoint_s3_uri ... the checkpoints from this S3 bucket are restored to checkpoint_local_path in
+    each instance of the new training job" (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints-resume.html).
+    One prefix for every run of the job made each scheduled or alert-triggered retrain start from the
+    last run's final checkpoint: a training script that resumes (the examples' ``fraud.train``, with
+    its step budget spent) trained nothing and registered last week's weights as a new version. A spot
+    interruption resumes the same training job, and a step retry runs within the same execution, so
+    both still find their checkpoints. The id is joined in at run time (``Std:Join``, as the SDK's
+    ``sagemaker.core.workflow.functions.Join`` writes it); the training role's grant on
+    ``checkpoints/<job>/*`` covers every run's prefix. On Kubernetes the checkpoint folder is the
+    pod's own (``MLOPS_CHECKPOINT_DIR`` unset), so each run starts afresh there too."""
+    return {"Std:Join": {"On": "/", "Values": [arns.s3_uri(bucket, f"checkpoints/{item.name}"), EXECUTION_ID, ""]}}
 
 
 def register_step(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:

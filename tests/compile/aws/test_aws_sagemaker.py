@@ -36,10 +36,12 @@ PIPELINE_GETS = {"Get": "Parameters.TriggeredBy"}
 
 
 def _runtime(value):
-    """Pipeline runtime expressions ({"Get": ...}) resolve to strings; stand in for them."""
+    """Pipeline runtime expressions ({"Get": ...}, {"Std:Join": ...}) resolve to strings; stand in for them."""
     if isinstance(value, dict):
         if set(value) == {"Get"}:
             return f"s3://runtime/{value['Get']}" if "Artifacts" in value["Get"] else "runtime-value"
+        if set(value) == {"Std:Join"}:
+            return value["Std:Join"]["On"].join(map(_runtime, value["Std:Join"]["Values"]))
         return {k: _runtime(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_runtime(v) for v in value]
@@ -109,7 +111,8 @@ def test_reference_training_step_meaning():
     assert train["ResourceConfig"] == {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 2, "VolumeSizeInGB": 100}
     assert train["EnableManagedSpotTraining"] is True
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 21600, "MaxWaitTimeInSeconds": 43200}
-    assert train["CheckpointConfig"]["S3Uri"] == "s3://fraud-detection-prod-platform-artifacts-222222222222/checkpoints/retrain/"
+    assert _runtime(train["CheckpointConfig"]["S3Uri"]) == (  # one prefix per run: test_each_run_checkpoints_apart
+        "s3://fraud-detection-prod-platform-artifacts-222222222222/checkpoints/retrain/runtime-value/")
     assert train["HyperParameters"] == {"epochs": "10", "learning_rate": "0.001"}
     (channel,) = train["InputDataConfig"]
     assert channel["ChannelName"] == "transactions"
@@ -123,6 +126,24 @@ def test_reference_training_step_meaning():
     assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
         "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == ["ml.g5.xlarge"]
+
+
+def test_each_run_checkpoints_apart():
+    """SageMaker restores what is under a job's CheckpointConfig.S3Uri into /opt/ml/checkpoints when the
+    job starts (https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints-resume.html): with one
+    prefix for every run, a retrain resumed from the last run's final checkpoint. The prefix ends in the
+    pipeline execution's id, the expression the SageMaker SDK writes for it."""
+    functions = pytest.importorskip("sagemaker.core.workflow.functions", reason="the sagemaker extra is not installed")
+    variables = pytest.importorskip("sagemaker.core.workflow.execution_variables")
+    graph = compiled(REFERENCE, "prod")
+    uri = _steps(one(graph, PIPELINE, "training_jobs.retrain"))["Train"]["Arguments"]["CheckpointConfig"]["S3Uri"]
+    sdk = functions.Join(on="/", values=["s3://fraud-detection-prod-platform-artifacts-222222222222/checkpoints/retrain",
+                                         variables.ExecutionVariables.PIPELINE_EXECUTION_ID, ""])
+    assert uri == sdk.expr
+    training = next(r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "retrain-training-policy")
+    writes = [r for st in training.inputs["policy"]["$json"]["Statement"] if "s3:PutObject" in st["Action"]
+              for r in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])]
+    assert "arn:aws:s3:::fraud-detection-prod-platform-artifacts-222222222222/checkpoints/retrain/*" in writes
 
 
 def test_automatic_approval_registers_approved_versions():
@@ -170,7 +191,7 @@ def test_model_artifacts_and_checkpoints_go_where_no_lifecycle_deletes_a_version
         if train is None:
             continue
         uris = [train["Arguments"]["OutputDataConfig"]["S3OutputPath"]]
-        uris += [train["Arguments"]["CheckpointConfig"]["S3Uri"]] if "CheckpointConfig" in train["Arguments"] else []
+        uris += [_runtime(train["Arguments"]["CheckpointConfig"]["S3Uri"])] if "CheckpointConfig" in train["Arguments"] else []
         for uri in uris:
             bucket = uri.removeprefix("s3://").split("/", 1)[0]
             assert "platform-artifacts" in bucket and expiring.get(bucket) == [], (pipeline.urn, uri, expiring.get(bucket))
