@@ -18,6 +18,7 @@ from typing import Any
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.spec.artifacts import check_serving_artifacts
 from mlops_infra.spec.aws_lists import check_aws_lists
+from mlops_infra.spec.aws_values import check_aws_values
 from mlops_infra.spec.containers import check_containers, check_image_pins
 from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsewhere
 from mlops_infra.spec.cost import check_cluster_budgets
@@ -74,6 +75,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_kubernetes_labels,
     check_serving_artifacts,
     check_aws_lists,
+    check_aws_values,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

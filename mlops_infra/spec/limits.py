@@ -36,7 +36,8 @@ Python refuses to convert integers of more than 4,300 digits)."""
 
 SAGEMAKER_MAX_RUNTIME_SECONDS = 28 * 86400
 """SageMaker ``StoppingCondition.MaxRuntimeInSeconds``: "The maximum value is 28 days"
-(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html)."""
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html); a training
+job's ``max_runtime`` in an AWS environment (:func:`mlops_infra.spec.aws_values.check_aws_values`)."""
 
 HYPERPARAMETERS_MAX = 100
 """SageMaker ``HyperParameters`` map: ``"max": 100`` entries."""
