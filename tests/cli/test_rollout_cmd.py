@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,39 @@ def test_passes_abort_and_resume_through_the_cli(moto_env):
     assert status_tags(sm, endpoint)["phase"] == "aborted"
     resumed = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--resume")
     assert resumed.code == 0 and "start: 2%" in resumed.stdout
+
+
+@pytest.mark.moto
+def test_a_canary_whose_own_latency_breaches_is_rolled_back(moto_env):
+    """The user's path: ``mlops-infra rollout`` of the example's canary on moto, the compiled latency alarm
+    in place (with ``Maximum`` for ``p99``: moto's GetMetricData computes no percentiles), SageMaker's
+    datapoints simulated: the stable variant is fine, the canary variant (the new version) is slow. The
+    pass after the canary takes its 2% rolls back; before the gates read the canary variant, they read "ok"."""
+    endpoint = deployed_from_graph(moto_env)
+    graph = compile_system(load_system(EXAMPLE, "prod").system, "prod")
+    alarm = next(r.inputs for r in graph.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+                 and r.inputs["name"] == "fraud-detection-prod-scorer-latency")
+    cw = client("cloudwatch", moto_env, region="eu-west-1")
+    dims = [{"Name": k, "Value": v} for k, v in sorted(alarm["dimensions"].items())]
+    assert {"Name": "VariantName", "Value": "primary"} in dims
+    cw.put_metric_alarm(AlarmName=alarm["name"], Namespace=alarm["namespace"], MetricName=alarm["metricName"],
+                        Dimensions=dims, Statistic="Maximum", Period=alarm["period"],
+                        EvaluationPeriods=alarm["evaluationPeriods"], Threshold=alarm["threshold"],
+                        ComparisonOperator=alarm["comparisonOperator"], TreatMissingData=alarm["treatMissingData"])
+    first = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert first.code == 0 and "start: 2% of traffic to version 12 (from 11)" in first.stdout, first.output
+    canary = [{**d, "Value": "canary"} if d["Name"] == "VariantName" else d for d in dims]
+    # a second ago: moto truncates GetMetricData's EndTime to the second and excludes what is at or after it
+    when = datetime.now(UTC) - timedelta(seconds=1)
+    cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+        {"MetricName": "ModelLatency", "Dimensions": dims, "Value": 40000, "Unit": "Microseconds", "Timestamp": when},
+        {"MetricName": "ModelLatency", "Dimensions": canary, "Value": 3000000, "Unit": "Microseconds",
+         "Timestamp": when}])
+    second = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")  # the canary was deployed at 0%
+    assert "fraud-detection-prod-scorer-latency firing 3e+06" in second.stdout, second.output
+    assert "not 2%: setting it" in second.stdout
+    third = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert "roll back: fraud-detection-prod-scorer-latency = 3e+06 (canary variant breached 250000.0 in this " \
+           "step) fired at step 1 (2% on version 12)" in third.stdout, third.output
+    sm = client("sagemaker", moto_env, region="eu-west-1")
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back"

@@ -72,3 +72,127 @@ def test_kserve_rollout_on_a_kind_cluster():  # pragma: no cover
 
     driver = KServeDriver(KubeClient.connect(ConnectOptions(context="kind-mlops")), "fraud-dev", "scorer")
     assert driver.observe().revision
+
+
+CANARY_PLAN = {"endpointName": "e", "steps": [2, 100], "bakeSeconds": 600, "variant": "primary",
+               "canaryVariant": "canary", "gateTimeoutSeconds": 900}
+
+
+@pytest.mark.moto
+def test_cloudwatch_gate_fires_on_the_canary_variants_metric():
+    """The compiled alarms watch the stable variant; SageMaker publishes ModelLatency per EndpointName and
+    VariantName, so the new version's latency is under VariantName=canary. A breach there fires the gate
+    (reading the alarm alone, the gate passed every step of a broken version). Names of its own: moto's
+    backends outlive a server within the test process."""
+    from tests.support.moto_server import client, running_moto_server
+
+    spec = RolloutSpec.from_graph("endpoints.scorer", {**CANARY_PLAN, "rollbackAlarms": ["canary-latency"]})
+    with running_moto_server() as url:
+        cw = client("cloudwatch", url)
+        primary = [{"Name": "EndpointName", "Value": "e-canary"}, {"Name": "VariantName", "Value": "primary"}]
+        canary = [{"Name": "EndpointName", "Value": "e-canary"}, {"Name": "VariantName", "Value": "canary"}]
+        cw.put_metric_alarm(AlarmName="canary-latency", MetricName="ModelLatency", Namespace="AWS/SageMaker",
+                            Statistic="Average", Period=60, EvaluationPeriods=5, Threshold=250000,
+                            ComparisonOperator="GreaterThanThreshold", Dimensions=primary)
+        now = time.time()
+        cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+            {"MetricName": "ModelLatency", "Dimensions": primary, "Value": 50000, "Unit": "Microseconds"}])
+        [calm] = CloudWatchGates(cw).read(spec, now - 600, time.time() + 60)
+        assert (calm.state, calm.value, calm.detail) == ("ok", 50000, "OK")  # the canary has no datapoint yet: the alarm's value
+        cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+            {"MetricName": "ModelLatency", "Dimensions": canary, "Value": 2500000, "Unit": "Microseconds"}])
+        [reading] = CloudWatchGates(cw).read(spec, now - 600, time.time() + 60)
+        assert reading.state == "firing" and reading.value == 2500000
+        assert reading.detail == "canary variant breached 250000.0 in this step"
+        plain = RolloutSpec("scorer", "canary", (2, 100), 600, ("canary-latency",), 900, "aws")
+        assert CloudWatchGates(cw).read(plain, now - 600, time.time() + 60)[0].state == "ok"  # no variant named
+
+
+ERROR_RATE = {
+    "AlarmName": "scorer-errors", "StateValue": "OK", "Threshold": 0.01, "ComparisonOperator": "GreaterThanThreshold",
+    "EvaluationPeriods": 5, "Metrics": [
+        {"Id": "errors", "ReturnData": False, "MetricStat": {"Metric": {
+            "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Dimensions": [
+                {"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "primary"}]},
+            "Period": 60, "Stat": "Sum"}},
+        {"Id": "invocations", "ReturnData": False, "MetricStat": {"Metric": {
+            "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": [
+                {"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "primary"}]},
+            "Period": 60, "Stat": "Sum"}},
+        {"Id": "error_rate", "Expression": "IF(invocations > 0, errors / invocations, 0)", "Label": "5XX error rate",
+         "ReturnData": True}]}
+
+
+class RecordingCloudWatch:
+    """A stand-in CloudWatch client (moto evaluates no metric-math expression but a bare id): it answers
+    DescribeAlarms with the given alarms and GetMetricData by evaluating the compiled alarm's one expression
+    form, IF(a > 0, b / a, 0), over canned per-variant sums; every request is checked against botocore's
+    input shape and recorded."""
+
+    def __init__(self, alarms: list[dict], sums: dict[tuple[str, str], float]) -> None:
+        import botocore.session
+
+        self.alarms, self.sums, self.calls = alarms, sums, []
+        self.model = botocore.session.get_session().get_service_model("cloudwatch")
+
+    def _valid(self, operation: str, params: dict) -> None:
+        from botocore.validate import ParamValidator
+
+        report = ParamValidator().validate(params, self.model.operation_model(operation).input_shape)
+        assert not report.has_errors(), report.generate_report()
+
+    def describe_alarms(self, **params):
+        self._valid("DescribeAlarms", params)
+        return {"MetricAlarms": [a for a in self.alarms if a["AlarmName"] in params["AlarmNames"]]}
+
+    def get_metric_data(self, **params):
+        import re as regex
+
+        self._valid("GetMetricData", params)
+        self.calls.append(params)
+        queries = params["MetricDataQueries"]
+        assert len({q["Id"] for q in queries}) == len(queries)
+        values = {}
+        for q in queries:
+            if "MetricStat" in q:
+                dims = {d["Name"]: d["Value"] for d in q["MetricStat"]["Metric"]["Dimensions"]}
+                values[q["Id"]] = self.sums.get((q["MetricStat"]["Metric"]["MetricName"], dims["VariantName"]))
+        results = []
+        for q in queries:
+            if "Expression" in q:
+                a, b = regex.fullmatch(r"IF\((\w+) > 0, (\w+) / \1, 0\)", q["Expression"]).groups()
+                value = (values[b] / values[a]) if values.get(a) else 0.0
+                results.append({"Id": q["Id"], "Timestamps": [params["EndTime"]], "Values": [value]})
+        return {"MetricDataResults": results}
+
+
+def test_a_metric_math_gate_reads_the_alarms_expression_on_both_variants():
+    """The error-rate alarm is metric math (errors / invocations): the gate evaluates its own queries through
+    GetMetricData, once as compiled (primary) and once on the canary variant, ids prefixed per series and
+    renamed in the expression, so several alarms share one call."""
+    spec = RolloutSpec.from_graph("endpoints.scorer", {**CANARY_PLAN, "rollbackAlarms": ["scorer-errors"]})
+    sums = {("Invocation5XXErrors", "primary"): 0, ("Invocations", "primary"): 1000,
+            ("Invocation5XXErrors", "canary"): 12, ("Invocations", "canary"): 20}
+    cw = RecordingCloudWatch([ERROR_RATE], sums)
+    now = time.time()
+    [reading] = CloudWatchGates(cw).read(spec, now - 600, now)
+    assert reading.state == "firing" and reading.value == pytest.approx(0.6)
+    assert reading.detail == "canary variant breached 0.01 in this step"
+    [call] = cw.calls
+    expressions = [q["Expression"] for q in call["MetricDataQueries"] if "Expression" in q]
+    assert expressions == ["IF(g0_invocations > 0, g0_errors / g0_invocations, 0)",
+                           "IF(g1_invocations > 0, g1_errors / g1_invocations, 0)"]
+    calm = RecordingCloudWatch([ERROR_RATE], {**sums, ("Invocation5XXErrors", "canary"): 0})
+    assert CloudWatchGates(calm).read(spec, now - 600, now)[0].state == "ok"
+
+
+def test_series_are_never_split_across_calls():
+    """GetMetricData takes at most 500 queries per call; a metric-math series (3 queries) stays whole."""
+    alarms = [{**ERROR_RATE, "AlarmName": f"errors-{i}"} for i in range(100)]
+    specs = [(RolloutSpec.from_graph(f"endpoints.e{i}", {**CANARY_PLAN, "rollbackAlarms": [f"errors-{i}"]}), 0.0)
+             for i in range(100)]
+    cw = RecordingCloudWatch(alarms, {("Invocations", "primary"): 1, ("Invocations", "canary"): 1,
+                                      ("Invocation5XXErrors", "primary"): 0, ("Invocation5XXErrors", "canary"): 0})
+    readings = CloudWatchGates(cw).read_many(specs, time.time())
+    assert [r.state for [r] in readings] == ["ok"] * 100
+    assert [len(c["MetricDataQueries"]) for c in cw.calls] == [498, 102]  # 200 series of 3 queries

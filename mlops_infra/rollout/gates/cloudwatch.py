@@ -4,12 +4,28 @@ Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
 - A gate is ``firing`` when its alarm's ``StateValue`` is ``ALARM``; ``OK`` and ``INSUFFICIENT_DATA``
   are not firing (a canary at a few percent of traffic often has no datapoint in a period; the
   compiled alarms treat missing data as not breaching). An alarm that does not exist is ``unreadable``.
-- For alarms on one metric (``MetricName`` + ``Namespace``; metric-math alarms use their state only),
-  the metric over the step's window (from the step's start, at least one period, until now) with the
-  alarm's statistic (``Statistic`` or ``ExtendedStatistic`` such as ``p99``) and period. A datapoint
+- The alarm's metric over the step's window (from the step's start, at least one period, until now):
+  for an alarm on one metric (``MetricName`` + ``Namespace``) with the alarm's statistic
+  (``Statistic`` or ``ExtendedStatistic`` such as ``p99``) and period; for a metric-math alarm
+  (``Metrics``) its own queries, the expression evaluated by ``GetMetricData`` (each query's ``Id``
+  prefixed so that many alarms share one call: a metric-math ``Id`` starts with a lower-case letter
+  and functions are upper-case, so the expression's ids are renamed as whole words). A datapoint
   breaching the alarm's threshold (by its ``ComparisonOperator``) fires the gate before the alarm's
-  own ``EvaluationPeriods`` elapse: the controller is stricter than the alarm, never looser. The most
-  recent value is reported either way.
+  own ``EvaluationPeriods`` elapse: the controller is stricter than the alarm, never looser. A
+  datapoint's timestamp is the start of its period (CloudWatch aggregates a period's samples under
+  the period's start: "Periods", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#CloudWatchPeriods),
+  so a datapoint counts when its period overlaps the window (it ends after the window's start); a
+  filter on the timestamp alone dropped the period in which the window began.
+- The new version's own metrics. The compiled alarms watch the stable variant (``VariantName`` =
+  the rollout plan's ``variant``, ``primary``), and SageMaker publishes its invocation metrics per
+  ``EndpointName`` and ``VariantName`` ("SageMaker AI endpoint invocation metrics", dimensions
+  ``EndpointName, VariantName``: https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html),
+  while the controller serves the new version on a second variant (the plan's ``canaryVariant``,
+  ``rollout/drivers/sagemaker.py``). So each alarm whose metrics name the stable variant is read a
+  second time with ``VariantName`` = the canary variant, and a breach there fires the gate ("canary
+  variant breached ..."). Reading only the alarm passed every step of a broken version: its errors and
+  latency were published under the canary variant, which no alarm watched. The value reported is the
+  canary's most recent one when it has any, else the alarm's own.
 - :meth:`CloudWatchGates.read_many` reads the gates of many rollouts at once (a fleet pass,
   :mod:`mlops_infra.rollout.fleet`) in as few calls as the API allows: ``DescribeAlarms`` with at most
   100 ``AlarmNames`` per call (botocore ``AlarmNames`` max 100; ``MaxRecords`` 100, following
@@ -29,7 +45,9 @@ References: botocore ``cloudwatch`` ``DescribeAlarms`` (``MetricAlarm``: ``State
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +61,20 @@ COMPARE = {
 }
 ALARMS_PER_CALL = 100
 QUERIES_PER_CALL = 500
+VARIANT = "VariantName"
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One series a gate reads: the alarm's metric (``canary`` False) or the same on the canary variant."""
+
+    index: int
+    gate: str
+    alarm: dict[str, Any]
+    since: float
+    canary: bool
+    queries: tuple[dict[str, Any], ...]
+    """``MetricDataQuery`` entries without the call's id prefix; the one with ``ReturnData`` is read."""
 
 
 class CloudWatchGates:
@@ -56,13 +88,20 @@ class CloudWatchGates:
         """The readings of each ``(spec, step start)`` in ``requests``, in order (see the contract)."""
         names = sorted({name for spec, _ in requests for name in spec.gates})
         alarms, failed = self._alarms(names)
-        queries = []  # (request index, gate name, alarm, window start)
+        series: list[_Series] = []
         for index, (spec, since) in enumerate(requests):
+            stable, canary = spec.option("variant"), spec.option("canaryVariant")
             for name in spec.gates:
                 alarm = alarms.get(name)
-                if alarm is not None and alarm.get("MetricName") and alarm.get("Namespace"):
-                    queries.append((index, name, alarm, min(since, now - int(alarm.get("Period") or 60))))
-        windows = self._windows(queries, now)
+                queries = _queries(alarm) if alarm is not None else ()
+                if not queries:
+                    continue
+                start = min(since, now - _period(alarm))
+                series.append(_Series(index, name, alarm, start, False, queries))
+                moved = _on_variant(queries, stable, canary) if stable and canary else None
+                if moved is not None:
+                    series.append(_Series(index, name, alarm, start, True, moved))
+        windows = self._windows(series, now)
         out = []
         for index, (spec, _) in enumerate(requests):
             readings = []
@@ -93,59 +132,142 @@ class CloudWatchGates:
                 failed.update(dict.fromkeys(chunk, _cause(exc)))
         return found, failed
 
-    def _windows(self, queries: list[tuple[int, str, dict[str, Any], float]], now: float
-                 ) -> dict[tuple[int, str], tuple[float | None, bool] | str]:
-        """(request index, gate) -> (latest value, breached in the window), or the error text."""
-        out: dict[tuple[int, str], tuple[float | None, bool] | str] = {}
-        for start in range(0, len(queries), QUERIES_PER_CALL):
-            chunk = queries[start:start + QUERIES_PER_CALL]
+    def _windows(self, series: list[_Series], now: float) -> dict[tuple[int, str], _Window | str]:
+        """(request index, gate) -> what its series showed in the window, or the error text."""
+        out: dict[tuple[int, str], _Window | str] = {}
+        for chunk in _chunks(series):
             try:
-                series = self._metric_data(chunk, now)
+                found = self._metric_data(chunk, now)
             except Exception as exc:  # the metric cannot be read: the alarm state alone cannot be trusted
-                out.update({(index, name): f"GetMetricData: {_cause(exc)}" for index, name, _, _ in chunk})
+                out.update({(one.index, one.gate): f"GetMetricData: {_cause(exc)}" for one in chunk})
                 continue
-            for number, (index, name, alarm, since) in enumerate(chunk):
-                points = [(t, v) for t, v in series.get(f"q{number}", []) if t >= since]
-                points.sort(key=lambda p: p[0], reverse=True)
-                compare = COMPARE.get(alarm.get("ComparisonOperator", ""))
-                threshold = alarm.get("Threshold")
+            for number, one in enumerate(chunk):
+                period = _period(one.alarm)
+                points = sorted(((t, v) for t, v in found.get(number, []) if t + period > one.since), reverse=True)
+                compare = COMPARE.get(one.alarm.get("ComparisonOperator", ""))
+                threshold = one.alarm.get("Threshold")
                 breach = bool(compare and threshold is not None and any(compare(v, threshold) for _, v in points))
-                out[(index, name)] = (points[0][1] if points else None, breach)
+                window = out.get((one.index, one.gate))
+                window = window if isinstance(window, _Window) else _Window()
+                out[(one.index, one.gate)] = window.with_series(one.canary, points[0][1] if points else None, breach)
         return out
 
-    def _metric_data(self, chunk: list[tuple[int, str, dict[str, Any], float]], now: float
-                     ) -> dict[str, list[tuple[float, float]]]:
-        queries = []
-        for number, (_, _, alarm, _) in enumerate(chunk):
-            stat = alarm.get("ExtendedStatistic") or alarm.get("Statistic") or "Average"
-            queries.append({"Id": f"q{number}", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"],
-                           "Dimensions": alarm.get("Dimensions") or []},
-                "Period": int(alarm.get("Period") or 60), "Stat": stat}})
-        series: dict[str, list[tuple[float, float]]] = {}
+    def _metric_data(self, chunk: list[_Series], now: float) -> dict[int, list[tuple[float, float]]]:
+        """Series number in ``chunk`` -> its (epoch, value) points, from as few GetMetricData calls as the
+        chunk needs (one, following ``NextToken``)."""
+        queries, returned = [], {}
+        for number, one in enumerate(chunk):
+            prefix = f"g{number}_"
+            for query in one.queries:
+                queries.append(_prefixed(query, prefix, one.queries))
+                if query.get("ReturnData", True):
+                    returned[prefix + query["Id"]] = number
+        series: dict[int, list[tuple[float, float]]] = {}
         token = None
         while True:
             extra = {"NextToken": token} if token else {}
-            answer = self.client.get_metric_data(MetricDataQueries=queries, StartTime=_utc(min(q[3] for q in chunk)),
+            answer = self.client.get_metric_data(MetricDataQueries=queries, StartTime=_utc(min(q.since for q in chunk)),
                                                  EndTime=_utc(now), ScanBy="TimestampDescending", **extra)
             for result in answer.get("MetricDataResults", []):
+                if result["Id"] not in returned:
+                    continue
                 stamps = [_epoch(t) for t in result.get("Timestamps", [])]
-                series.setdefault(result["Id"], []).extend(zip(stamps, result.get("Values", []), strict=False))
+                series.setdefault(returned[result["Id"]], []).extend(zip(stamps, result.get("Values", []), strict=False))
             token = answer.get("NextToken")
             if not token:
                 return series
 
 
-def _reading(name: str, alarm: dict[str, Any] | None, window: tuple[float | None, bool] | str | None) -> GateReading:
+@dataclass(frozen=True)
+class _Window:
+    """What a gate's series showed in the step's window: the alarm's own and the canary variant's."""
+
+    value: float | None = None
+    breach: bool = False
+    canary_value: float | None = None
+    canary_breach: bool = False
+
+    def with_series(self, canary: bool, value: float | None, breach: bool) -> _Window:
+        if canary:
+            return _Window(self.value, self.breach, value, breach)
+        return _Window(value, breach, self.canary_value, self.canary_breach)
+
+
+def _period(alarm: dict[str, Any]) -> int:
+    periods = [q.get("MetricStat", {}).get("Period") for q in alarm.get("Metrics") or ()]
+    return int(alarm.get("Period") or max([p for p in periods if p] or [60]))
+
+
+def _queries(alarm: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The alarm's metric as ``MetricDataQuery`` entries (botocore ``MetricAlarm``: ``MetricName``,
+    ``Namespace``, ``Dimensions``, ``Statistic``/``ExtendedStatistic``, ``Period``; or ``Metrics``),
+    or none when it has neither."""
+    if alarm.get("MetricName") and alarm.get("Namespace"):
+        stat = alarm.get("ExtendedStatistic") or alarm.get("Statistic") or "Average"
+        return ({"Id": "m", "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"],
+                       "Dimensions": list(alarm.get("Dimensions") or [])},
+            "Period": _period(alarm), "Stat": stat}},)
+    metrics = alarm.get("Metrics") or []
+    if not metrics or not any(q.get("ReturnData") for q in metrics):
+        return ()
+    keep = ("Id", "MetricStat", "Expression", "Label", "ReturnData", "Period")
+    return tuple({k: q[k] for k in keep if k in q} for q in metrics)
+
+
+def _on_variant(queries: tuple[dict[str, Any], ...], stable: str, canary: str) -> tuple[dict[str, Any], ...] | None:
+    """``queries`` with every ``VariantName`` = ``stable`` dimension set to ``canary``; None when no
+    query names the stable variant (an alarm that is not per variant)."""
+    moved, changed = [], False
+    for query in queries:
+        stat = query.get("MetricStat")
+        dimensions = (stat or {}).get("Metric", {}).get("Dimensions") or []
+        if any(d.get("Name") == VARIANT and d.get("Value") == stable for d in dimensions):
+            changed = True
+            swapped = [{"Name": VARIANT, "Value": canary} if d.get("Name") == VARIANT and d.get("Value") == stable
+                       else d for d in dimensions]
+            query = {**query, "MetricStat": {**stat, "Metric": {**stat["Metric"], "Dimensions": swapped}}}
+        moved.append(query)
+    return tuple(moved) if changed else None
+
+
+def _prefixed(query: dict[str, Any], prefix: str, group: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """``query`` with its ``Id`` prefixed, and in an expression every id of its ``group`` renamed alike."""
+    out = {**query, "Id": prefix + query["Id"]}
+    if "Expression" in query:
+        ids = sorted((q["Id"] for q in group), key=len, reverse=True)
+        pattern = r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, ids)) + r")(?![A-Za-z0-9_])"
+        out["Expression"] = re.sub(pattern, lambda m: prefix + m.group(1), query["Expression"])
+    return out
+
+
+def _chunks(series: list[_Series]) -> list[list[_Series]]:
+    """``series`` in order, cut so that no call carries more than :data:`QUERIES_PER_CALL` queries."""
+    chunks: list[list[_Series]] = [[]]
+    size = 0
+    for one in series:
+        if chunks[-1] and size + len(one.queries) > QUERIES_PER_CALL:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(one)
+        size += len(one.queries)
+    return [c for c in chunks if c]
+
+
+def _reading(name: str, alarm: dict[str, Any] | None, window: _Window | str | None) -> GateReading:
     if alarm is None:
         return GateReading(name, "unreadable", detail="no such CloudWatch alarm")
     if isinstance(window, str):
         return GateReading(name, "unreadable", detail=window)
-    value, breach = window if window is not None else (None, False)
+    window = window or _Window()
+    value = window.canary_value if window.canary_value is not None else window.value
     if alarm.get("StateValue") == "ALARM":
         return GateReading(name, "firing", value, f"alarm in ALARM: {alarm.get('StateReason', '')}"[:200])
-    if breach:
-        return GateReading(name, "firing", value, f"metric breached {alarm.get('Threshold')} in this step")
+    if window.canary_breach:
+        return GateReading(name, "firing", window.canary_value,
+                           f"canary variant breached {alarm.get('Threshold')} in this step")
+    if window.breach:
+        return GateReading(name, "firing", window.value, f"metric breached {alarm.get('Threshold')} in this step")
     return GateReading(name, "ok", value, alarm.get("StateValue", ""))
 
 
