@@ -4,7 +4,9 @@ Contract, per ``mlops:serving:Endpoint``:
 - a serving role (SageMaker trust) that reads exactly the artifacts of the training jobs
   registering the model, pulls their images, writes capture data under
   ``datacapture/<endpoint>/`` of the platform capture bucket, uses the platform key, writes its own
-  log group and publishes metrics only into ``/aws/sagemaker/Endpoints``;
+  log group and publishes metrics only into ``/aws/sagemaker/Endpoints``; with a strategy SageMaker
+  rolls back itself, it may also ``cloudwatch:DescribeAlarms`` its rollback alarms, which SageMaker
+  requires of the execution role (:func:`_serving_statements`);
 - an ``aws:sagemaker/model:Model`` whose primary container is the pinned model package version
   (``arn:aws:sagemaker:<r>:<a>:model-package/<group>/<version>``: computable, so the plan shows it);
 - an ``aws:sagemaker/endpointConfiguration:EndpointConfiguration`` named
@@ -157,6 +159,13 @@ def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
     if item.capture:
         capture = storage.platform_bucket(aws, "capture")
         statements += policies.s3_write("WriteCapture", aws.region, [(capture, capture_prefix(physical))])
+    watched = _sagemaker_rollback_alarms(aws, item)
+    if watched:
+        # "Ensure that your IAM execution role has permission to perform the cloudwatch:DescribeAlarms
+        # action on the auto-rollback alarms you specify" (SageMaker "Auto-Rollback Configuration and
+        # Monitoring", https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html)
+        statements.append(policies.allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"],
+                                         [arns.alarm_arn(aws.region, aws.account, aws.alarm_names[a]) for a in watched]))
     return statements
 
 
@@ -297,10 +306,16 @@ def _rollback_alarms(aws: AwsContext, item: Endpoint) -> list[str]:
     return [a for a in item.rollout.rollback_on if a in aws.alarms]
 
 
+def _sagemaker_rollback_alarms(aws: AwsContext, item: Endpoint) -> list[str]:
+    """The alerts whose alarms SageMaker itself watches during an update (``autoRollbackConfiguration``):
+    those of every strategy but the canary, whose controller reads them (B9)."""
+    return _rollback_alarms(aws, item) if item.rollout.strategy != "canary" else []
+
+
 def _deployment_config(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
     config = DEPLOYMENTS[item.rollout.strategy](item)
-    alarms = _rollback_alarms(aws, item)
-    if alarms and item.rollout.strategy != "canary":  # the canary's controller reads them (B9)
+    alarms = _sagemaker_rollback_alarms(aws, item)
+    if alarms:
         config["autoRollbackConfiguration"] = {"alarms": [{"alarmName": ref(aws.alarms[a], "name")} for a in alarms]}
     return config
 

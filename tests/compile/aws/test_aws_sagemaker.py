@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -451,3 +452,30 @@ def test_a_serving_role_pulls_its_models_serving_image_even_when_no_job_here_reg
     (policy,) = [r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "reranker-serving-policy"]
     statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
     assert statements["ModelImagesPull"]["Resource"] == ["arn:aws:ecr:us-west-2:763104351884:repository/pytorch-inference"]
+
+
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_the_execution_role_may_describe_the_alarms_sagemaker_rolls_back_on(path, env):
+    """SageMaker's own rollback (``deploymentConfig.autoRollbackConfiguration``: blue_green, rolling,
+    all_at_once) reads the alarms with the model's execution role: "Ensure that your IAM execution role
+    has permission to perform the cloudwatch:DescribeAlarms action on the auto-rollback alarms you
+    specify" (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    A canary's alarms are read by the controller, whose role has them (compile/aws/rollout_runner.py)."""
+    graph = compiled(path, env)
+    names = {r.urn: r.inputs["name"] for r in of_type(graph, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    region, account = graph.metadata["region"], graph.metadata["account"]
+    roles = {r.parent: r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-serving-policy")}
+    checked = 0
+    for endpoint in of_type(graph, ENDPOINT):
+        watched = ((endpoint.inputs.get("deploymentConfig") or {}).get("autoRollbackConfiguration") or {}).get("alarms")
+        statements = {s["Sid"]: s for s in roles[endpoint.parent].inputs["policy"]["$json"]["Statement"]}
+        if not watched:
+            assert "ReadRollbackAlarms" not in statements, endpoint.urn
+            continue
+        expected = sorted(f"arn:aws:cloudwatch:{region}:{account}:alarm:{names[a['alarmName']['$ref']]}" for a in watched)
+        granted = statements["ReadRollbackAlarms"]
+        resources = [granted["Resource"]] if isinstance(granted["Resource"], str) else granted["Resource"]
+        assert (granted["Action"], sorted(resources)) == (["cloudwatch:DescribeAlarms"], expected), endpoint.urn
+        checked += 1
+    if "llm-platform" in Path(path).parts and env == "prod":
+        assert checked, "llm-platform prod has blue/green endpoints that roll back on alarms"
