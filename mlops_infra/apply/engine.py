@@ -3,10 +3,20 @@
 Contract:
 - Every operation opens ``stacks/<env>``-style directories (``Pulumi.yaml`` + ``__main__.py``) with a
   ``LocalWorkspace`` (``work_dir`` = the stack directory) and creates the stack if it is missing.
-- Backend: ``backend_url`` if given, else ``PULUMI_BACKEND_URL`` from the environment, else the
-  file backend ``file://<stack_dir>`` (state in ``<stack_dir>/.pulumi/``). A file backend needs a
-  passphrase for the stack's secrets: ``passphrase``, else ``PULUMI_CONFIG_PASSPHRASE`` or
-  ``PULUMI_CONFIG_PASSPHRASE_FILE`` from the environment, else a :class:`UserError` says so.
+- Backend: ``backend_url`` if given, else the backend ``plan`` reads the prior state from
+  (:func:`mlops_infra.state.backends.choose_backend`: ``PULUMI_BACKEND_URL``, else the stack
+  directory's ``Pulumi.yaml`` ``backend.url``, else the current ``pulumi login``), else the file
+  backend ``file://<stack_dir>`` (state in ``<stack_dir>/.pulumi/``). The Pulumi CLI gets it as
+  ``PULUMI_BACKEND_URL``, which overrides both the project's ``backend.url`` and the stored login
+  (pulumi/pulumi ``sdk/go/common/workspace/creds.go`` ``GetCurrentCloudURLWithSource``: "if
+  PULUMI_BACKEND_URL is set, the corresponding value is returned instead irrespective of the backend
+  for current project or stored credentials"): defaulting it to the stack directory whenever the
+  variable was unset made ``pulumi up`` run on another, empty stack than the one planned and checked
+  for freshness (a ``pulumi login --local`` user's state in ``~/.pulumi``), creating everything
+  again. A self-managed backend (``file``, ``s3``, ``gs``, ``azblob``: Pulumi's "DIY backends", whose
+  default secrets provider is a passphrase) needs a passphrase for the stack's secrets:
+  ``passphrase``, else ``PULUMI_CONFIG_PASSPHRASE`` or ``PULUMI_CONFIG_PASSPHRASE_FILE`` from the
+  environment, else a :class:`UserError` says so.
 - ``aws_endpoint`` (for example a moto server) points every AWS service the compilers use at that
   URL: stack config ``aws:endpoints``, ``aws:skipCredentialsValidation``,
   ``aws:skipRequestingAccountId``, ``aws:skipMetadataApiCheck``, ``aws:s3UsePathStyle`` (the program
@@ -61,20 +71,31 @@ class RunResult:
     stdout: str
 
 
+SELF_MANAGED = frozenset({"file", "s3", "gs", "azblob"})
+"""Backend kinds whose stacks encrypt secrets with a passphrase by default (Pulumi "DIY backends")."""
+
+
 def backend_url(options: StackOptions, environ: Mapping[str, str] = os.environ) -> str:
     """The backend the stack uses (see the module contract)."""
-    return options.backend_url or environ.get("PULUMI_BACKEND_URL") or f"file://{Path(options.stack_dir).resolve()}"
+    from mlops_infra.state.backends import choose_backend
+
+    stack_dir = Path(options.stack_dir).resolve()
+    return options.backend_url or choose_backend(stack_dir, environ).url or f"file://{stack_dir}"
 
 
 def workspace_env(options: StackOptions, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Environment variables for the Pulumi CLI process."""
+    from mlops_infra.state.backends import Backend
+
     url = backend_url(options, environ)
     env = {"PULUMI_BACKEND_URL": url, **options.extra_env}
     if options.passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = options.passphrase
-    elif url.startswith("file://") and not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(environ):
-        raise UserError("No passphrase for the local state backend",
-                        "A file backend encrypts stack secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
+    elif (Backend(url, "").kind in SELF_MANAGED
+          and not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(environ)):
+        kind = Backend(url, "").kind
+        raise UserError(f"No passphrase for the {'local' if kind == 'file' else kind} state backend",
+                        f"A {kind} backend encrypts stack secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
                         "(it may be empty for local experiments) or PULUMI_CONFIG_PASSPHRASE_FILE.")
     if options.aws_endpoint and not {"AWS_ACCESS_KEY_ID", "AWS_PROFILE"} & set(environ):
         env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")

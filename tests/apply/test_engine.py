@@ -15,20 +15,54 @@ REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "stacks" / "dev"
 
 
-def test_backend_defaults_to_a_file_backend_in_the_stack_directory():
-    assert backend_url(StackOptions(STACK, "dev"), environ={}) == f"file://{STACK}"
+def no_login(tmp_path: Path) -> dict[str, str]:
+    """An environment with a Pulumi home of its own and no login in it (not the user's ~/.pulumi)."""
+    return {"PULUMI_HOME": str(tmp_path / "pulumi-home")}
+
+
+def logged_in(tmp_path: Path, url: str) -> dict[str, str]:
+    """An environment whose current ``pulumi login`` is ``url`` (what ``pulumi login`` writes)."""
+    home = tmp_path / "pulumi-home"
+    home.mkdir(exist_ok=True)
+    (home / "credentials.json").write_text(json.dumps({"current": url, "accessTokens": {}}), encoding="utf-8")
+    return {"PULUMI_HOME": str(home)}
+
+
+def test_backend_defaults_to_a_file_backend_in_the_stack_directory(tmp_path):
+    assert backend_url(StackOptions(STACK, "dev"), environ=no_login(tmp_path)) == f"file://{STACK}"
     assert backend_url(StackOptions(STACK, "dev"), environ={"PULUMI_BACKEND_URL": "s3://b"}) == "s3://b"
     assert backend_url(StackOptions(STACK, "dev", backend_url="file:///tmp/x"), environ={}) == "file:///tmp/x"
 
 
-def test_a_file_backend_needs_a_passphrase():
-    with pytest.raises(UserError, match="No passphrase"):
-        workspace_env(StackOptions(STACK, "dev"), environ={})
+def test_pulumi_up_runs_on_the_backend_the_plan_read(tmp_path):
+    """``PULUMI_BACKEND_URL`` overrides the project's backend.url and the stored login (pulumi/pulumi
+    sdk/go/common/workspace/creds.go GetCurrentCloudURLWithSource), so the engine must not set it to the
+    stack directory when the plan read the state elsewhere: the same backend as choose_backend."""
+    from mlops_infra.state.backends import choose_backend
+
+    local = logged_in(tmp_path, "file://~")  # what `pulumi login --local` stores (docs/pulumi.md)
+    assert backend_url(StackOptions(STACK, "dev"), environ=local) == "file://~" == choose_backend(STACK, local).url
+    cloud = logged_in(tmp_path, "https://api.pulumi.com")
+    assert workspace_env(StackOptions(STACK, "dev"), environ=cloud)["PULUMI_BACKEND_URL"] == "https://api.pulumi.com"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: fraud-detection\nruntime: python\nbackend:\n  url: s3://team-state\n",
+                                         encoding="utf-8")
+    assert backend_url(StackOptions(project, "dev"), environ=cloud) == "s3://team-state"  # backend.url wins a login
+
+
+def test_a_self_managed_backend_needs_a_passphrase(tmp_path):
+    with pytest.raises(UserError, match="No passphrase for the local state backend"):
+        workspace_env(StackOptions(STACK, "dev"), environ=no_login(tmp_path))
     assert workspace_env(StackOptions(STACK, "dev", passphrase=""), environ={})["PULUMI_CONFIG_PASSPHRASE"] == ""
     env = workspace_env(StackOptions(STACK, "dev"), environ={"PULUMI_CONFIG_PASSPHRASE_FILE": "/p"})
     assert "PULUMI_CONFIG_PASSPHRASE" not in env
     assert "PULUMI_CONFIG_PASSPHRASE" not in workspace_env(StackOptions(STACK, "dev"), environ={
         "PULUMI_BACKEND_URL": "https://api.pulumi.com"})
+    assert "PULUMI_CONFIG_PASSPHRASE" not in workspace_env(StackOptions(STACK, "dev"), environ=logged_in(
+        tmp_path, "https://api.pulumi.com"))  # Pulumi Cloud keeps the secrets: no passphrase asked
+    with pytest.raises(UserError, match="No passphrase for the s3 state backend"):
+        workspace_env(StackOptions(STACK, "dev"), environ={"PULUMI_BACKEND_URL": "s3://team-state"})
 
 
 def test_aws_endpoint_overrides_every_service_and_adds_dummy_credentials():
