@@ -4,7 +4,8 @@ Pure: it takes the rollout spec, the endpoint's replica count and an hourly pric
 
 - Each step runs ``bake_seconds``; the canary (the new version) needs ``ceil(p% x replicas)``
   instances (at least one) for its share ``p`` of traffic, beside the stable fleet, which keeps all
-  its instances until the finish (so a rollback is instant). That extra capacity is the overlap.
+  its instances until the finish (so a rollback is instant; on AWS the driver suspends the stable
+  variant's autoscaling scale-in meanwhile, ``drivers/sagemaker.py``). That extra capacity is the overlap.
 - The worst case is the longest run that can still end in a rollback: every step baked, plus a hold of
   ``gate_timeout_seconds`` (gates unreadable) at the step with the largest canary. Its cost is the
   canary's instance-hours over that time at ``usd_per_hour`` (None: no price known).

@@ -64,6 +64,13 @@ def policies(scaling) -> list[dict]:
             for p in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]]
 
 
+def scale_in_suspended(scaling) -> bool:
+    """Whether dynamic scale-in of the primary variant's scalable target is suspended."""
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[RESOURCE],
+                                                 ScalableDimension=DIMENSION)["ScalableTargets"]
+    return bool((target.get("SuspendedState") or {}).get("DynamicScalingInSuspended"))
+
+
 def endpoint_tags(sm) -> dict[str, str]:
     arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
     return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
@@ -141,17 +148,26 @@ def test_an_uninterrupted_finish_puts_back_what_it_read_live(sm, scaling):
     assert last.decision.action == "none"
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
     assert registered(scaling) == [(RESOURCE, 3, 12)] and policies(scaling) == [POLICY]
-    assert recorder.calls == ["describe_scalable_targets", "describe_scaling_policies", "deregister_scalable_target",
-                              "register_scalable_target", "put_scaling_policy"]  # the calls it made before
+    assert recorder.calls == ["describe_scalable_targets", "register_scalable_target",  # the start: scale-in held
+                              "describe_scalable_targets", "describe_scaling_policies", "deregister_scalable_target",
+                              "register_scalable_target", "put_scaling_policy"]  # the finish: the calls it made before
+    assert scale_in_suspended(scaling) is False  # registered anew after the move: nothing suspended
     assert SCALING_TAG not in endpoint_tags(sm) and status_tags(sm, E)["phase"] == "finished"
 
 
-def test_a_finish_that_keeps_the_instance_type_makes_no_autoscaling_call(sm, scaling):
+def test_a_rollout_that_keeps_the_instance_type_only_holds_and_lifts_scale_in(sm, scaling):
+    """No deregistration: the only autoscaling calls are the start's suspension of scale-in and the
+    finish's lift (``drivers/sagemaker.py``, "The stable fleet during a rollout")."""
     target = deploy(sm, autoscaling=scaling, policies=(POLICY,))
-    last = roll(sm, target, Untouchable(), Clock())
+    recorder = Recorder(scaling)
+    last = roll(sm, target, recorder, Clock())
     assert last.decision.action == "none"
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
     assert registered(scaling) == [(RESOURCE, 3, 10)] and policies(scaling) == [POLICY]
+    assert recorder.calls == ["describe_scalable_targets", "register_scalable_target",  # the start: suspend
+                              "describe_scalable_targets", "describe_scaling_policies",
+                              "register_scalable_target"]  # the finish: lift
+    assert scale_in_suspended(scaling) is False and SCALING_TAG not in endpoint_tags(sm)
 
 
 def test_an_endpoint_without_autoscaling_makes_no_autoscaling_call(sm):

@@ -48,15 +48,20 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   (botocore documentation of both), and a second update while one is in progress is refused with a
   ValidationException, which is also :class:`Lost`.
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
+  (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
-  ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count and weight). Each step:
-  weights ``100-p`` / ``p`` and the canary's ``DesiredInstanceCount`` = ``ceil(p% x primary count)``
-  (at least 1), so the canary has the capacity for its share.
+  ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count and weight); before it,
+  the start suspends primary's scale-in (see **The stable fleet during a rollout**). Each step:
+  weights ``100-p`` / ``p``, the canary's ``DesiredInstanceCount`` = ``ceil(p% x recorded count)``
+  (at least 1), so the canary has the capacity for its share, and primary's = the larger of its
+  current count and the recorded one. The recorded count is read (``DescribeEndpointConfig``, cached)
+  only for an endpoint the graph autoscales; for any other nothing moves primary's count, so the
+  current one is the recorded one and a step costs no extra call.
 - The status is written before the traffic, always: a driver killed in between leaves a status one
   step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
   step is skipped, none repeated, and no bake is shortened.
-- Rollback: all weight back to ``primary``; the canary variant and its instances stay for inspection
-  until the next apply.
+- Rollback: all weight back to ``primary`` (at least the recorded count); the canary variant and its
+  instances stay for inspection until the next apply.
 - Finish: ``UpdateEndpoint`` to the graph's final config (single ``primary`` variant on the new
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
   (so primary's instance count survives, and its weight comes from the config: it was 0 while the
@@ -90,9 +95,41 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   (min/max and every policy, so limits or a policy tuned by hand survive, as they would a ``pulumi
   up`` without refresh), plus any declared policy missing from it; after a kill between (3) and (5)
   the live values are gone, and the declared ones are used. The scheduled actions that deregistering
-  also deletes are not put back (the compiler declares none). The tag costs one ``DeleteTags`` on
-  this path only; every other pass makes the calls it made before (a finish of an endpoint the graph
-  does not autoscale now makes none of its own: it used to describe the scalable target).
+  also deletes are not put back (the compiler declares none). The same tag also records the
+  rollout's suspension of scale-in (next item); one ``DeleteTags`` ends both. A finish of an endpoint
+  the graph does not autoscale makes no Application Auto Scaling call of its own.
+- **The stable fleet during a rollout** (issue 14 audit: the stable fleet must keep its instances
+  until the finish, so a rollback is instant, ``rollout/schedule.py``). ``primary``'s target tracking
+  policy keeps running while traffic moves to ``canary``: as primary's weight drops, its per-instance
+  metric (``SageMakerVariantInvocationsPerInstance``, ``...ConcurrentRequestsPerModelHighResolution``)
+  falls and the policy removes instances (botocore
+  ``TargetTrackingScalingPolicyConfiguration.DisableScaleIn``: unless set, the policy "can remove
+  capacity from the scalable target"). So, when the graph declares autoscaling (:class:`DeclaredScaling`)
+  and the target is registered, the start suspends dynamic scale-in: ``RegisterScalableTarget`` with
+  only the target's identity and ``SuspendedState`` (botocore: "To update a scalable target, specify
+  the parameters that you want to change [...] Any parameters that you don't specify are not
+  changed"; AWS "Suspend and resume scaling for Application Auto Scaling",
+  https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-suspend-resume-scaling.html:
+  with ``DynamicScalingInSuspended`` "Application Auto Scaling does not remove capacity when a target
+  tracking scaling policy or a step scaling policy is triggered"). Scale-out and scheduled scaling go on;
+  the call sends all three activities, the two others as read (``DescribeScalableTargets``), since
+  whether an activity left out of ``SuspendedState`` keeps its value is not documented (each defaults
+  to false, API reference ``SuspendedState``). The start tags the endpoint :data:`SCALING_TAG` in the
+  ``AddTags`` that records what it leaves unused, then suspends, then updates the endpoint: a start
+  killed in between is repeated by the next pass (the endpoint is not on the rollout config yet) and
+  suspends again. A step of a rollout whose start did not suspend (``--resume`` of a rolled-back
+  rollout reuses its canary variant: no start) suspends first and tags after, so a kill in between
+  repeats it; a step with the tag on makes no Application Auto Scaling call. The suspension is lifted
+  (``DynamicScalingInSuspended`` false, the other two as read) by the finish after its
+  ``UpdateEndpoint`` (a finish that moves autoscaling registers the target anew instead: nothing
+  suspended) and by the first settled pass after a rollback or an abort (:meth:`tidy`: InService, no
+  traffic on the target version), each followed by deleting the tag; while the tag is on, the finish is
+  not ``converged`` and is completed by the next pass, as above. The driver owns the suspension of
+  scale-in during a rollout: one set by an operator before the start is lifted too. Known limit: AWS
+  resumes by evaluating "policies with alarm thresholds that are currently in breach" (same page), and
+  at the finish primary's metric still reflects the last step's share, so one scale-in may follow the
+  lift until the metric shows the full traffic (then target tracking scales out again); the driver does
+  not wait for the metric.
 - A new config of the version already serving (``observe``: ``converged`` is whether the endpoint
   runs the graph's final config with no autoscaling left to put back) is landed the same way, at once: same model, nothing to canary.
 - A start on an endpoint whose ``canary`` variant serves another version (a rolled-back one) builds
@@ -131,6 +168,8 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
   tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
   ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
+  A settled rollback with :data:`SCALING_TAG` on first lifts the suspension (see above) and deletes
+  nothing in that pass; the next settled pass does.
 - **How many tags.** The tag names, and the most tags this driver holds on one endpoint at once
   (``DRIVER_MAX_TAGS``: the status fields, the scaling tag and the kept entries, 17), are in
   ``mlops_infra/endpoint_tags.py``, which derives the number. Validation leaves that many of the
@@ -165,6 +204,9 @@ KEEP_SECONDS = 24 * 3600
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SEARCH_PAGE = 100
+_SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
+                       "ScheduledScalingSuspended": False}
+"""botocore ``SuspendedState``: each activity's default is false (AWS API reference, ``SuspendedState``)."""
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 
 
@@ -222,7 +264,7 @@ class SageMakerDriver:
                  crash_at: str | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
         self.sm, self.target, self.autoscaling = sagemaker, target, autoscaling
         self.keep_seconds = keep_seconds
-        self.crash_at = crash_at  # test hook: "status", "traffic", "deregister" or "update" (die right after)
+        self.crash_at = crash_at  # test hook: "status", "suspend", "traffic", "deregister" or "update" (die after)
         self._configs: dict[str, dict[str, Any]] = {}
 
     # -- observe -------------------------------------------------------------------------------------------------
@@ -340,10 +382,54 @@ class SageMakerDriver:
             keep = {self.target.version, stored.revision if stored is not None else self.target.version}
             self._delete_kept(endpoint, tags, lambda kind, name, version: version not in keep)  # superseded
             name, models = self._rollout_config(endpoint)
-            self._keep(endpoint, models)
+            live = self._scalable_target() if self._declared() is not None else None
+            self._keep(endpoint, models, scaling=live is not None)  # the tag first: the suspension it records
+            self._suspend_scale_in(live)
             self._update(EndpointName=self.target.endpoint, EndpointConfigName=name, RetainAllVariantProperties=True)
             return  # the endpoint is Updating now; the next pass sets the weights
+        if percent and not _scaling_pending(tags) and self._declared() is not None:  # a resumed rollout
+            live = self._scalable_target()
+            if live is not None:
+                self._suspend_scale_in(live)  # the suspension first, then the tag that records it
+                self.sm.add_tags(ResourceArn=endpoint["EndpointArn"],
+                                 Tags=[{"Key": SCALING_TAG, "Value": self.target.version}])
         self._weights(endpoint, percent)
+
+    def _declared(self) -> DeclaredScaling | None:
+        """The autoscaling the graph declares, None when there is none or no client to act on it."""
+        return self.target.autoscaling if self.autoscaling is not None else None
+
+    def _suspend_scale_in(self, live: dict[str, Any] | None) -> None:
+        """Suspend dynamic scale-in of the registered target ``live`` (None: not registered, nothing to
+        do) unless it is already, keeping its other suspended activities as they are (see the contract,
+        **The stable fleet during a rollout**)."""
+        state = (live or {}).get("SuspendedState") or {}
+        if live is None or state.get("DynamicScalingInSuspended"):
+            return
+        self.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=live["ResourceId"], ScalableDimension=SCALABLE_DIMENSION,
+            SuspendedState={**_SUSPENDED_DEFAULTS, **state, "DynamicScalingInSuspended": True})
+        self._crash("suspend")
+
+    def _resume_scale_in(self, live: dict[str, Any] | None) -> None:
+        """Lift the suspension of dynamic scale-in of ``live`` (None: not registered), if suspended."""
+        state = (live or {}).get("SuspendedState") or {}
+        if live is None or not state.get("DynamicScalingInSuspended"):
+            return
+        self.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=live["ResourceId"], ScalableDimension=SCALABLE_DIMENSION,
+            SuspendedState={**_SUSPENDED_DEFAULTS, **state, "DynamicScalingInSuspended": False})
+
+    def _settle_scaling(self, endpoint: dict[str, Any]) -> None:
+        """Put the primary variant's autoscaling back as the graph declares it, lift the suspension of
+        its scale-in, then delete :data:`SCALING_TAG` (see the contract: a finish, a settled rollback)."""
+        declared = self._declared()
+        if declared is not None:
+            live = self._scalable_target()
+            self._reinstate(live, self._scaling_policies(live["ResourceId"]) if live else [], declared,
+                            register=live is None)
+            self._resume_scale_in(live)
+        self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
 
     def _keep(self, endpoint: dict[str, Any], staying: set[str], *, scaling: bool = False) -> None:
         """Tag what moving off the endpoint's config leaves unused: the config, and its models not in
@@ -358,10 +444,14 @@ class SageMakerDriver:
         self.sm.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=tags)
 
     def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
+        """Weights ``100-p`` / ``p``; the canary sized from, and the primary kept at least at, the stable
+        count the rollout started with (see the contract, **The stable fleet during a rollout**)."""
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
-        primary_count = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
+        current = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
+        recorded = _primary_count(self._config(endpoint["EndpointConfigName"])) if self._declared() else current
+        primary_count = max(current, recorded)
         canary_count = int(variants[CANARY].get("CurrentInstanceCount") or 1) if percent == 0 else \
-            canary_instances(percent, primary_count)
+            canary_instances(percent, recorded)
         self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
                    DesiredWeightsAndCapacities=[
                        {"VariantName": PRIMARY, "DesiredWeight": float(100 - percent),
@@ -390,14 +480,10 @@ class SageMakerDriver:
 
     def _finish(self, endpoint: dict[str, Any], tags: list[dict[str, str]]) -> None:
         """Land the graph's final config (see the contract, **A finish that moves autoscaling**)."""
-        declared = self.target.autoscaling if self.autoscaling is not None else None
+        declared = self._declared()
         if endpoint["EndpointConfigName"] == self.target.final_config:
-            if _scaling_pending(tags):  # a finish killed after it deregistered: put autoscaling back
-                if declared is not None:
-                    live = self._scalable_target()
-                    self._reinstate(live, self._scaling_policies(live["ResourceId"]) if live else [], declared,
-                                    register=live is None)
-                self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
+            if _scaling_pending(tags):  # a finish killed before it put autoscaling back or lifted the suspension
+                self._settle_scaling(endpoint)
             return  # completed by an earlier pass
         after = self._config(self.target.final_config)
         moves = declared is not None and _primary_type(self._config(endpoint["EndpointConfigName"])) != \
@@ -417,8 +503,10 @@ class SageMakerDriver:
                      ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}])
         self._crash("update")
         if moves and declared is not None:
-            self._reinstate(live, kept, declared, register=True)
+            self._reinstate(live, kept, declared, register=True)  # registered anew: nothing suspended
             self.sm.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[SCALING_TAG])
+        elif _scaling_pending(tags):  # the rollout's suspension of scale-in: lifted now
+            self._settle_scaling(endpoint)
 
     def _serving_entries(self, tags: list[dict[str, str]]) -> set[tuple[str, str]]:
         """What the target version's earlier moves of the serving version recorded: its kept entries of
@@ -463,16 +551,23 @@ class SageMakerDriver:
     def tidy(self, observed: Observed, now: float) -> tuple[str, ...]:
         """Delete the kept configs and models that are due (see the module contract: after a finish, or
         after a settled rollback or abort); returns what was deleted, as ``config/<name>`` and ``model/<name>``.
-        Calls nothing unless something is due."""
+        Calls nothing unless something is due; on a settled rollback with :data:`SCALING_TAG` on, it
+        lifts the suspension of scale-in instead (**The stable fleet during a rollout**)."""
         status = observed.status
-        if not observed.kept or status is None or status.revision != self.target.version or not observed.ready:
+        if status is None or status.revision != self.target.version or not observed.ready:
             return ()
         if status.phase == "finished":
             if not observed.converged:
                 return ()
         elif status.phase not in ROLLED_BACK or observed.percent != 0:
             return ()  # a rollback (or an abort) is settled once no traffic is left on the target version
-        if not [k for k in observed.kept if self._due(k[2], status, now)]:
+        elif _pending_in(observed.token):  # a settled rollback: lift the rollout's suspension of scale-in
+            endpoint, tags = self._read()
+            if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
+                return ()  # changed since observed: the next pass looks again
+            self._settle_scaling(endpoint)
+            return ()  # the next settled pass deletes what is due
+        if not observed.kept or not [k for k in observed.kept if self._due(k[2], status, now)]:
             return ()
         endpoint, tags = self._read()
         if (endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token
@@ -582,6 +677,13 @@ def primary_resource(endpoint: str) -> str:
     return f"endpoint/{endpoint}/variant/{PRIMARY}"
 
 
+def _primary_count(config: dict[str, Any]) -> int:
+    """The ``primary`` variant's ``InitialInstanceCount`` in ``config``: in a rollout config, the stable
+    count its start recorded."""
+    return next((int(v.get("InitialInstanceCount") or 1) for v in config["ProductionVariants"]
+                 if v["VariantName"] == PRIMARY), 1)
+
+
 def _primary_type(config: dict[str, Any]) -> str | None:
     return next((v.get("InstanceType") for v in config["ProductionVariants"] if v["VariantName"] == PRIMARY), None)
 
@@ -624,6 +726,15 @@ def search_endpoints(sm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]
 
 def _token(endpoint: dict[str, Any], tags: list[dict[str, str]]) -> str:
     """The concurrency token: the config name, the stored status and whether autoscaling is pending."""
-    pending = "|scaling" if _scaling_pending(tags) else ""
+    pending = _PENDING if _scaling_pending(tags) else ""
     return (endpoint.get("EndpointConfigName", "") + pending + "|"
             + "|".join(f"{k}={v}" for k, v in sorted(_fields(tags).items())))
+
+
+_PENDING = "|scaling"
+
+
+def _pending_in(token: str) -> bool:
+    """Whether :func:`_token` made ``token`` with :data:`SCALING_TAG` on the endpoint (a config name
+    holds no ``|``: botocore ``EndpointConfigName`` pattern)."""
+    return token.split("|", 2)[1:2] == [_PENDING[1:]]
