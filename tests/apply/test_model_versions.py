@@ -1,5 +1,6 @@
-"""Apply and the model registry (finding A1): the registry is read before ``pulumi up``; a graph that
-would differ from the reviewed one is refused; the Pulumi program compiles with the same view.
+"""Apply and the model registry (finding A1): apply decides its graph from the registry read at its start,
+as ``plan --refresh`` does (an unreadable registry leaves the offline decision, with a warning), and the
+Pulumi program compiles with that same view, so ``pulumi up`` registers the graph that was shown.
 
 SageMaker reads as in tests/state/test_model_registry.py, on a moto server on 127.0.0.1.
 """
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops_infra.apply.model_versions import check_registry, registry_view_env
+from mlops_infra.apply.model_versions import registry_view_env
+from mlops_infra.cli.commands.plan import desired_and_prior
+from mlops_infra.cli.output import error_console
 from mlops_infra.compile import compile_system
-from mlops_infra.errors import UserError
 from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.model_registry import group_of, offline_registry_view
@@ -53,40 +55,69 @@ def _reviewed(system, env: str, prior: PriorState):
     return compile_system(system, env, registry=offline_registry_view(system, env, prior))
 
 
-@pytest.mark.moto
-def test_a_version_that_turned_out_unapproved_refuses_the_apply(moto_url, aws_env):
-    system = load_file(BUMP, "staging")  # pins v13; the stack serves v12
-    prior = parse_state(dumps(applied_state(compile_system(load_file(BASE, "staging"), "staging"))).encode(), "s")
-    _register(moto_url, system, "staging", ["Approved"] * 12 + ["PendingManualApproval"])
-    with pytest.raises(UserError) as refused:
-        check_registry(system, "staging", prior, _reviewed(system, "staging", prior), endpoint_url=moto_url)
-    assert "plan again" in str(refused.value)
-    assert "scorer: holding" in refused.value.detail and "PendingManualApproval" in refused.value.detail
+def _work(tmp_path: Path, monkeypatch, url: str | None) -> Path:
+    """The bump scenario (pins v13; the stack serves v12) in ``tmp_path``, its prior state from BASE."""
+    import shutil
+
+    shutil.copy(BUMP, tmp_path / "mlsystem.yaml")
+    applied = dumps(applied_state(compile_system(load_file(BASE, "staging"), "staging")))
+    (tmp_path / "prior.json").write_text(applied, encoding="utf-8")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url or "http://127.0.0.1:9")  # a port nothing listens on
+    return tmp_path
+
+
+def _as_apply(work: Path):
+    return desired_and_prior(work / "mlsystem.yaml", "staging", work / "prior.json", error_console(),
+                             read_registry=True)
 
 
 @pytest.mark.moto
-def test_the_reviewed_graph_goes_on_when_the_registry_agrees(moto_url, aws_env):
+def test_apply_decides_from_the_registry_a_version_that_turned_out_unapproved(tmp_path, moto_url, aws_env,
+                                                                               monkeypatch):
+    """v13 is PendingManualApproval: apply's graph keeps v12 serving (holding), decided from the registry,
+    instead of refusing every apply of the environment until v13 is approved (the offline graph assumed
+    v13, so apply refused it, and the saved `plan --refresh` that showed the holding was 'stale')."""
+    work = _work(tmp_path, monkeypatch, moto_url)
     system = load_file(BUMP, "staging")
-    prior = parse_state(dumps(applied_state(compile_system(load_file(BASE, "staging"), "staging"))).encode(), "s")
-    _register(moto_url, system, "staging", ["Approved"] * 13)
-    view, warnings = check_registry(system, "staging", prior, _reviewed(system, "staging", prior), endpoint_url=moto_url)
-    assert warnings == [] and view.decide("scorer", "fraud-model", 13, gated=True).basis == "registry"
+    _register(moto_url, system, "staging", ["Approved"] * 12 + ["PendingManualApproval"])
+    desired = _as_apply(work)
+    decision = desired.graph.model_versions["endpoints.scorer"]
+    assert (decision["state"], decision["serve"], decision["basis"]) == ("holding", 12, "registry")
+    assert "PendingManualApproval" in decision["why"] and not desired.registry.warnings
+    refreshed = desired_and_prior(work / "mlsystem.yaml", "staging", work / "prior.json", error_console(), refresh=True)
+    assert refreshed.graph.digest() == desired.graph.digest()  # what `plan --refresh --out` saves
+
+
+@pytest.mark.moto
+def test_the_program_compiles_with_the_view_apply_decided_with(tmp_path, moto_url, aws_env, monkeypatch):
+    work = _work(tmp_path, monkeypatch, moto_url)
+    _register(moto_url, load_file(BUMP, "staging"), "staging", ["Approved"] * 13)
+    view = _as_apply(work).registry
+    assert view.decide("scorer", "fraud-model", 13, gated=True).basis == "registry"
     with registry_view_env(view) as extra:
         path = extra[REGISTRY_VIEW_ENV]
         assert RegistryView.from_json(json.loads(Path(path).read_text())) == view
     assert not os.path.exists(path)  # the private file is gone after the apply
 
 
-def test_an_unreadable_registry_keeps_the_reviewed_graph_and_warns(aws_env):
-    system = load_file(BASE, "staging")
-    graph = _reviewed(system, "staging", PriorState.empty())
-    view, warnings = check_registry(system, "staging", PriorState.empty(), graph, endpoint_url="http://127.0.0.1:9")
-    assert view is None and warnings and "fraud-model" in warnings[0]
+def test_an_unreadable_registry_leaves_the_offline_decision_and_hands_it_to_the_program(tmp_path, aws_env,
+                                                                                        monkeypatch):
+    """The program gets the offline view too: left to itself, a program whose own read fails assumes
+    every pinned version exists (program/entry.py), a graph nobody reviewed."""
+    work = _work(tmp_path, monkeypatch, None)
+    desired = _as_apply(work)
+    prior = parse_state((work / "prior.json").read_bytes(), "prior.json")
+    assert desired.registry.warnings and "fraud-model" in desired.registry.warnings[0]
+    assert desired.graph.digest() == _reviewed(load_file(BUMP, "staging"), "staging", prior).digest()
+    with registry_view_env(desired.registry) as extra:
+        assert RegistryView.from_json(json.loads(Path(extra[REGISTRY_VIEW_ENV]).read_text())) == desired.registry
 
 
 def test_kubernetes_needs_no_registry_read():
-    system = load_file(Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
-    assert check_registry(system, "dev", PriorState.empty(), None) == (None, [])
+    path = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+    desired = desired_and_prior(path, "dev", None, error_console(), read_registry=True)
+    assert not desired.registry.warnings
+    assert desired.graph.digest() == compile_system(load_file(path, "dev"), "dev").digest()
 
 
 def test_the_digest_ignores_how_a_decision_was_reached():

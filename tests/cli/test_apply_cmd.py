@@ -102,3 +102,35 @@ def test_post_apply_check_fails_on_a_silent_rollback(work):
         assert post_apply_checks(canary, sm) == []  # a canary's config is landed by the rollout controller
         sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=desired)
         assert post_apply_checks(graph, sm) == []
+
+
+@pytest.mark.moto
+def test_a_refreshed_plan_of_a_version_awaiting_approval_is_applied_not_refused(work, monkeypatch):
+    """Staging pins v13, which is PendingManualApproval: `plan --refresh --out` decides the endpoint keeps
+    serving v12, and apply, reading the registry as that plan did, takes it: it goes on to `pulumi up`
+    (absent here: one line, exit 1) instead of refusing it as stale. Before, apply compiled the offline
+    graph, so the refreshed plan was stale, and a plain apply refused to run until v13 was approved."""
+    from mlops_infra.state.model_registry import group_of
+    from tests.support.moto_server import client, running_moto_server
+
+    with running_moto_server() as url:
+        for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+            monkeypatch.setenv(key, value)
+        system = load_system(work / "mlsystem.yaml", "staging").system
+        sagemaker = client("sagemaker", url, "us-east-1")
+        group = group_of(system, "staging", "fraud-model")
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        for approval in ["Approved"] * 12 + ["PendingManualApproval"]:
+            sagemaker.create_model_package(
+                ModelPackageGroupName=group, ModelApprovalStatus=approval,
+                InferenceSpecification={"Containers": [{"Image": "a.dkr.ecr.us-east-1.amazonaws.com/m:1"}],
+                                        "SupportedContentTypes": ["a"], "SupportedResponseMIMETypes": ["a"]})
+        planned = run_cli("plan", str(work / "mlsystem.yaml"), "--env", "staging", "--state", str(work / "prior.json"),
+                          "--refresh", "--out", str(work / "plan.json"))
+        assert planned.code in (0, 2), planned.output
+        assert "scorer: stays on v12" in planned.stdout
+        result = apply(work, "--plan", str(work / "plan.json"), "--yes")
+        assert "stale plan" not in result.stderr, result.stderr
+        assert result.code == 1 and "the Pulumi CLI is not installed" in result.stderr
+        assert "scorer: stays on v12" in result.stdout  # the plan shown is the one decided from the registry

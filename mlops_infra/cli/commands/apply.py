@@ -1,9 +1,16 @@
 """``mlops-infra apply [FILE] --env ENV [--plan PLAN.json] [--yes] [--stack-dir DIR]``.
 
 Contract, in order (nothing in the cloud changes before step 5):
-1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does.
+1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does, and in
+   an AWS environment read the model registry as ``plan --refresh`` does (finding A1: which pinned
+   versions exist decides which endpoints are served, held or waiting). A registry that cannot be
+   read leaves the offline decision, and the plan shows the warning. The Pulumi program compiles
+   with this same view (:func:`mlops_infra.apply.model_versions.registry_view_env`), so ``pulumi
+   up`` registers exactly the graph shown: apply never applies a graph nobody saw.
 2. ``--plan``: the saved plan must have been made against this very state and desired graph
-   (``planfile.check_fresh``); a stale plan is refused (exit 1) whatever else is true.
+   (``planfile.check_fresh``); a stale plan is refused (exit 1) whatever else is true. A plan made
+   with ``plan --refresh`` decided its versions from the registry, as apply does; an offline plan of
+   a version the registry decides otherwise is stale.
 3. The plan is printed (the saved one, or a fresh one). No changes: "nothing to apply", exit 0.
 4. Without the Pulumi CLI: one line, exit 1. Confirmation: unless ``--yes``, ask on a terminal;
    without a terminal, refuse (exit 1).
@@ -19,7 +26,6 @@ Contract, in order (nothing in the cloud changes before step 5):
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -59,7 +65,7 @@ def apply(
 
     err = error_console()
     out = Console(highlight=False, soft_wrap=True)
-    desired = desired_and_prior(file, env, state, err)  # the same graph and state `plan` uses
+    desired = desired_and_prior(file, env, state, err, read_registry=True)  # `plan --refresh`'s versions
     graph, prior, env, path = desired.graph, desired.prior, desired.env, desired.target.path
     note = desired.target.note
     current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
@@ -88,18 +94,15 @@ def apply(
     directory = stack_dir or desired.target.stack_dir(env)
     from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
-    from mlops_infra.apply.model_versions import check_registry, registry_view_env
+    from mlops_infra.apply.model_versions import registry_view_env
 
-    view, warnings = check_registry(desired.system, env, prior, graph, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    for warning in warnings:
-        err.print(f"Warning: model registry: {warning}", markup=False)
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
     from mlops_infra.apply.sequences import up_in_order
 
     def up(**phase):
         return engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()), **phase)
 
-    with registry_view_env(view) as extra_env:  # the program compiles with the same view (finding A1)
+    with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
         up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))

@@ -172,21 +172,24 @@ class Desired:
 
 
 def desired_and_prior(file: Path | None, env: str | None, state: Path | None, err: Console, *,
-                      refresh: bool = False, deadline: float | None = None) -> Desired:
+                      refresh: bool = False, deadline: float | None = None, read_registry: bool = False) -> Desired:
     """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it.
 
-    ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default)."""
+    ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default).
+    ``read_registry`` reads an AWS environment's model registry as ``refresh`` does, without the rest
+    of a refresh (what ``apply`` decides its graph with)."""
     target = resolve_target(file, env)
     loaded = load_environment(target.path, target.env, err)
     system, env = loaded.system, loaded.env
-    if refresh and system.environments[env].target.kind == "aws":
-        require_extra("boto3", "aws", "--refresh (reading live AWS resources)")
+    if (refresh or read_registry) and system.environments[env].target.kind == "aws":
+        require_extra("boto3", "aws", "--refresh (reading live AWS resources)" if refresh
+                      else "apply (reading the model registry)")
     if refresh and system.environments[env].target.kind == "kubernetes":
         require_extra("kubernetes", "kubernetes", "--refresh (the cluster preflight)")
     from mlops_infra.compile import compile_system
 
     prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
-    registry = registry_view(system, env, prior, refresh=refresh, deadline=deadline)
+    registry = registry_view(system, env, prior, refresh=refresh or read_registry, deadline=deadline)
     return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry),
                    loaded)
 
