@@ -98,8 +98,8 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   also deletes are not put back (the compiler declares none). The same tag also records the
   rollout's suspension of scale-in (next item); one ``DeleteTags`` ends both. A finish of an endpoint
   the graph does not autoscale makes no Application Auto Scaling call of its own.
-- **The stable fleet during a rollout** (issue 14 audit: the stable fleet must keep its instances
-  until the finish, so a rollback is instant, ``rollout/schedule.py``). ``primary``'s target tracking
+- **The stable fleet during a rollout** (the stable fleet keeps its instances until the finish, so a
+  rollback is instant: ``rollout/schedule.py``). ``primary``'s target tracking
   policy keeps running while traffic moves to ``canary``: as primary's weight drops, its per-instance
   metric (``SageMakerVariantInvocationsPerInstance``, ``...ConcurrentRequestsPerModelHighResolution``)
   falls and the policy removes instances (botocore
@@ -204,10 +204,10 @@ KEEP_SECONDS = 24 * 3600
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SEARCH_PAGE = 100
+"""Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 _SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                        "ScheduledScalingSuspended": False}
 """botocore ``SuspendedState``: each activity's default is false (AWS API reference, ``SuspendedState``)."""
-"""Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 
 
 class Crash(Exception):
