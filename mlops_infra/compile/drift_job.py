@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_infra.spec.data import DataSource
 from mlops_infra.spec.monitoring import Monitor
 
 EVIDENTLY_IMAGE = "docker.io/evidently/evidently-service:0.7.21"
@@ -58,6 +59,19 @@ def baseline_env(monitor: Monitor) -> dict[str, str]:
     if monitor.baseline_window:
         env["BASELINE_WINDOW_SECONDS"] = str(monitor.baseline_window.seconds)
     return env
+
+
+def contract_columns(baseline: DataSource | None) -> list[str]:
+    """The job's ``COLUMNS`` (both targets): the baseline's contract column names in the order the
+    spec writes them, as a list. The job names the values of a positional request row (a CSV
+    capture, ``{"instances": [[...]]}``) by these positions, so the order is the contract: a JSON
+    object here would be key-sorted by ``canonical_json`` and name ``12.5,m-991,FR`` as amount,
+    country, is_fraud (audit finding). A request carries features, not the label, so a row may be
+    shorter and fills the first columns: the contract lists its label column(s) last (the job's
+    docstring, "Current data"). Empty without a baseline or contract: the job names positions 0, 1, ..."""
+    if baseline is None or baseline.contract is None:
+        return []
+    return list(baseline.contract.columns)
 
 
 def stale_after_seconds(monitor: Monitor) -> int:

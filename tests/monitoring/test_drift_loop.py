@@ -88,14 +88,17 @@ def _script(graph, directory: Path) -> Path:
 
 
 def _kserve_capture(s3, bucket: str, endpoint: str, now: dt.datetime, records: list[dict[str, Any]]) -> None:
-    hour = f"{now - dt.timedelta(minutes=5):%Y/%m/%d/%H}"
+    """The capture sink's documents (scripts/capture_sink.py ``record``: id, kind, time, payload)."""
+    at = now - dt.timedelta(minutes=5)
+    hour = f"{at:%Y/%m/%d/%H}"
     for n in range(0, len(records), 50):
         event_id = f"ev{n:05d}"
         batch = [{k: r[k] for k in ("amount", "merchant_id", "country")} for r in records[n:n + 50]]
         s3.put_object(Bucket=bucket, Key=f"{endpoint}/{hour}/{event_id}-request.json",
-                      Body=json.dumps({"id": event_id, "kind": "request", "payload": {"instances": batch}}))
+                      Body=json.dumps({"id": event_id, "kind": "request", "time": at.isoformat(),
+                                       "payload": {"instances": batch}}))
         s3.put_object(Bucket=bucket, Key=f"{endpoint}/{hour}/{event_id}-response.json",
-                      Body=json.dumps({"id": event_id, "kind": "response",
+                      Body=json.dumps({"id": event_id, "kind": "response", "time": at.isoformat(),
                                        "payload": {"predictions": [0.1] * len(batch)}}))
 
 

@@ -126,7 +126,7 @@ def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline
     name, dims = drift_metric(aws, monitor)
     system = aws.ctx.system
     source = system.item("data_sources", monitor.baseline) if monitor.baseline else None
-    columns = dict(source.contract.columns) if source is not None and source.contract else {}
+    columns = drift_job.contract_columns(source)
     env: dict[str, Any] = {
         "SYSTEM": system.metadata.name, "ENVIRONMENT": aws.ctx.env, "MONITOR": monitor.name, "METRIC": monitor.metric,
         "ENDPOINT": physical, "CAPTURE_FORMAT": "sagemaker", "CAPTURE_URI": arns.s3_uri(capture, serving.CAPTURE_PREFIX + "/"),

@@ -43,7 +43,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import drift_job, facts
-from mlops_infra.compile.kubernetes import images, names, scripts, storage
+from mlops_infra.compile.kubernetes import images, names, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
@@ -125,7 +125,7 @@ def cron_every(seconds: int) -> str:
 def drift_env(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
     ctx = kube.ctx
     baseline = ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
-    columns = storage.contract(baseline)["columns"] if baseline is not None and baseline.contract else {}
+    columns = drift_job.contract_columns(baseline)
     baseline_uri = f"s3://{names.data_bucket(ctx, monitor.baseline)}/{monitor.baseline_prefix or ''}"
     return {"BASELINE_URI": baseline_uri if monitor.baseline else "", **drift_job.baseline_env(monitor),
             "CAPTURE_FORMAT": "kserve", "CAPTURE_URI": f"s3://{names.capture_bucket(ctx)}/",

@@ -199,7 +199,7 @@ def test_monitor_rules_and_jobs():
     job = named(graph, "CronJob", "monitor-churn-features")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     env = {e["name"]: e["value"] for e in job["containers"][0]["env"]}
     assert env["BASELINE_URI"] == "s3://variety-dev-data-events/"
-    assert json.loads(env["COLUMNS"]) == {"x": "float", "y": "int"}
+    assert json.loads(env["COLUMNS"]) == ["x", "y"]  # the contract's names in its order (compile/drift_job.py)
     assert env["PUSHGATEWAY_URL"] == "http://mlops-pushgateway.variety-dev.svc.cluster.local:9091"
 
 

@@ -10,25 +10,45 @@ Inputs (environment):
     SYSTEM, ENVIRONMENT, WINDOW_SECONDS (the current window: the last run's period);
     CAPTURE_URI (``s3://bucket/prefix/`` of captured traffic) and CAPTURE_FORMAT:
       ``kserve``: the capture sink's events ``<prefix><endpoint>/<yyyy>/<mm>/<dd>/<hh>/<id>-<kind>.json``
-      (``{"id", "kind": request|response, "payload"}``);
+      (``{"id", "kind": request|response, "time", "payload"}``; ``time`` is the CloudEvent's
+      ``ce-time`` (RFC 3339, https://github.com/cloudevents/spec/blob/main/cloudevents/spec.md#time)
+      or the sink's clock, ``scripts/capture_sink.py`` ``record``);
       ``sagemaker``: SageMaker data capture ``<prefix><endpoint>/<variant>/<yyyy>/<mm>/<dd>/<hh>/*.jsonl``,
       one JSON line per request with ``captureData.endpointInput``/``endpointOutput`` (``data`` with
-      ``encoding`` JSON, CSV or BASE64) and ``eventMetadata.eventId``
-      (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html);
+      ``encoding`` JSON, CSV or BASE64) and ``eventMetadata.eventId`` and ``.inferenceTime`` (ISO 8601
+      UTC, whole seconds: ``"2026-04-29T00:03:18Z"``; the record example of
+      https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html, also
+      ai-dynamo/aiperf docs/tutorials/sagemaker-data-capture.md);
     BASELINE_URI (``s3://bucket/prefix/`` of Parquet or CSV files; empty: the previous window of
       captured traffic is the reference), BASELINE_MAX_ROWS (default 100000) and
       BASELINE_WINDOW_SECONDS (optional: only files written that recently): the baseline is read
       newest file first and stops at BASELINE_MAX_ROWS rows, so memory stays bounded whatever the
       size of the data source;
-    COLUMNS (JSON {column: type} from the baseline's data contract; empty: every column);
+    COLUMNS (JSON list of the baseline data contract's column names, in the contract's order; a
+      JSON object {column: type} is read as its keys in the order written; empty: every column);
     SINK: ``pushgateway`` (PUSHGATEWAY_URL) or ``cloudwatch`` (METRIC_NAMESPACE, METRIC_NAME,
       METRIC_DIMENSIONS as JSON, AWS_REGION); REPORT_DIR (optional): a JSON summary is written there;
     S3 access: the pod's or job's credentials (AWS_* variables, AWS_ENDPOINT_URL_S3 for an
       S3-compatible store).
 
-Current data: the requests captured in the last window, their ``instances`` (KServe v1) or ``inputs``
-(v2) rows as features, joined by event id with the response's ``predictions`` as the ``prediction``
-column. A ``label`` column, when the caller sends one, feeds ``accuracy``.
+Windows: the hour folders only narrow the listing; each record counts by its own time (``time`` /
+``eventMetadata.inferenceTime``): the current window is ``[now - WINDOW_SECONDS, now)`` and, without
+a baseline, the reference is the window before it, ``[now - 2 * WINDOW_SECONDS, now -
+WINDOW_SECONDS)``, so no request is in both. A record without a readable time is left out and counted.
+
+Current data: the requests captured in the current window, joined by event id with the response's
+``predictions`` as the ``prediction`` column. Their rows (:func:`rows_of`): ``instances`` (KServe
+v1, also what a SageMaker CSV capture decodes to) or a bare JSON list of rows; a row that is an
+object is keyed by its names, a row that is a list is positional: its values are the contract's
+COLUMNS in order (without COLUMNS: named ``0``, ``1``, ...). A request carries the features, not the
+label, so a positional row may be shorter than COLUMNS and fills the first columns: a contract lists
+its label column(s) last (``amount, merchant_id, country, is_fraud``: the CSV row ``12.5,m-991,FR``
+is ``amount, merchant_id, country``). A positional row longer than COLUMNS cannot be named and is
+left out. KServe v2 ``{"inputs": [{"name", "data"}]}`` is keyed by the input names. Any other
+payload (Hugging Face ``{"inputs": "text"}`` or ``{"inputs": ["text", ...]}``, a scalar, ...) is
+left out; every record left out is counted, logged and written to the report
+(``unreadableRecords``, ``untimedRecords``), so a job that publishes nothing says why. A ``label``
+column, when the caller sends one by name, feeds ``accuracy``.
 
 Scores: ``feature_drift`` is the share of drifted columns (Evidently's ``DriftedColumnsCount``),
 ``prediction_drift`` the population stability index of the ``prediction`` column (``ValueDrift``
@@ -47,6 +67,7 @@ goes stale instead of being replaced by a guess.
 from __future__ import annotations
 
 import base64
+import collections
 import csv
 import datetime as dt
 import io
@@ -70,18 +91,50 @@ def hours(end: dt.datetime, seconds: int) -> list[str]:
     return out
 
 
-def rows_of(request: object, columns: list[str]) -> list[dict]:
-    """Feature rows of a KServe v1 (``instances``) or v2 (``inputs``) request payload."""
-    if not isinstance(request, dict):
-        return []
-    if "instances" in request:
+def column_names(text: str | None) -> list[str]:
+    """COLUMNS as an ordered list of names: a JSON list as is, a JSON object's keys in the order
+    written (what graphs before the list form passed); empty or anything else: no names."""
+    value = json.loads(text or "[]")
+    return [str(c) for c in value] if isinstance(value, (list, dict)) else []
+
+
+def _named(row: object, columns: list[str]) -> dict | None:
+    """One row as {column: value}: an object as is; a list (or one scalar value) positionally, the
+    contract's columns in order (``"0"``, ``"1"``, ... without COLUMNS); None when a positional row
+    has more values than COLUMNS names (its positions cannot be trusted)."""
+    if isinstance(row, dict):
+        return row
+    values = row if isinstance(row, list) else [row]
+    if not columns:
+        return {str(n): v for n, v in enumerate(values)}
+    return dict(zip(columns, values, strict=False)) if len(values) <= len(columns) else None
+
+
+def _v2_rows(inputs: list) -> list[dict] | None:
+    """KServe v2 ``inputs`` (``[{"name", "data"}]``) as rows; None when they are not named tensors."""
+    if not inputs or not all(isinstance(i, dict) and "name" in i and isinstance(i.get("data"), list)
+                             for i in inputs):
+        return None
+    table = {i["name"]: i["data"] for i in inputs}
+    length = max(len(v) for v in table.values())
+    return [{k: v[n] for k, v in table.items() if n < len(v)} for n in range(length)]
+
+
+def rows_of(request: object, columns: list[str]) -> list[dict] | None:
+    """Feature rows of one request payload (see "Current data" above): ``{"instances": rows}``, a
+    bare list of rows (each a list or an object) or KServe v2 named ``inputs``. None: the payload is
+    none of these (Hugging Face ``{"inputs": "text"}``, a flat list of scalars, ...) or a
+    positional row is longer than COLUMNS; the caller counts it."""
+    if isinstance(request, dict) and isinstance(request.get("instances"), list):
         rows = request["instances"]
-        return [r if isinstance(r, dict) else dict(zip(columns or range(len(r)), r, strict=False)) for r in rows]
-    if "inputs" in request:
-        table = {i["name"]: i.get("data", []) for i in request["inputs"] if isinstance(i, dict) and "name" in i}
-        length = max((len(v) for v in table.values()), default=0)
-        return [{k: v[n] for k, v in table.items() if n < len(v)} for n in range(length)]
-    return []
+    elif isinstance(request, list) and request and all(isinstance(r, (list, dict)) for r in request):
+        rows = request
+    elif isinstance(request, dict) and isinstance(request.get("inputs"), list):
+        return _v2_rows(request["inputs"])
+    else:
+        return None
+    named = [_named(r, columns) for r in rows]
+    return None if any(r is None for r in named) else named
 
 
 def predictions_of(response: object) -> list:
@@ -95,13 +148,18 @@ def predictions_of(response: object) -> list:
     return []
 
 
-def join(events: list[dict], columns: list[str]) -> list[dict]:
-    """Rows of captured requests with their response's prediction (by event id)."""
+def join(events: list[dict], columns: list[str], tally: collections.Counter | None = None) -> list[dict]:
+    """Rows of captured requests with their response's prediction (by event id); a request whose
+    payload :func:`rows_of` cannot read adds one to ``tally["unreadableRecords"]``."""
     requests = {e["id"]: e for e in events if e.get("kind") == "request"}
     responses = {e["id"]: e for e in events if e.get("kind") == "response"}
     out = []
     for event_id in sorted(requests):
         rows = rows_of(requests[event_id].get("payload"), columns)
+        if rows is None:
+            if tally is not None:
+                tally["unreadableRecords"] += 1
+            continue
         predictions = predictions_of((responses.get(event_id) or {}).get("payload"))
         for n, row in enumerate(rows):
             out.append({**row, **({"prediction": predictions[n]} if n < len(predictions) else {})})
@@ -130,22 +188,56 @@ def _number(text: str) -> object:
         return text
 
 
-def sagemaker_events(line: str, columns: list[str]) -> list[dict]:
-    """A SageMaker data-capture JSON line as request/response events (the capture sink's shape)."""
+def sagemaker_events(line: str, columns: list[str]) -> list[dict] | None:
+    """A SageMaker data-capture JSON line as request/response events (the capture sink's shape,
+    ``time`` from ``eventMetadata.inferenceTime``); None when the line is not such a record."""
     try:
         record = json.loads(line)
     except ValueError:
-        return []
-    data = record.get("captureData") or {}
-    event_id = (record.get("eventMetadata") or {}).get("eventId")
-    if not event_id:
-        return []
+        return None
+    data = record.get("captureData") if isinstance(record, dict) else None
+    metadata = record.get("eventMetadata") if isinstance(record, dict) else None
+    event_id = metadata.get("eventId") if isinstance(metadata, dict) else None
+    if not event_id or not isinstance(data, dict):
+        return None
+    time = metadata.get("inferenceTime")
     events = []
     if "endpointInput" in data:
-        events.append({"id": event_id, "kind": "request", "payload": _decoded(data["endpointInput"], columns)})
+        events.append({"id": event_id, "kind": "request", "time": time,
+                       "payload": _decoded(data["endpointInput"], columns)})
     if "endpointOutput" in data:
-        events.append({"id": event_id, "kind": "response", "payload": _decoded(data["endpointOutput"], columns)})
+        events.append({"id": event_id, "kind": "response", "time": time,
+                       "payload": _decoded(data["endpointOutput"], columns)})
     return events
+
+
+def event_time(event: dict) -> dt.datetime | None:
+    """The record's own time (ISO 8601 / RFC 3339; no offset: UTC), None when absent or unreadable."""
+    text = event.get("time")
+    try:
+        moment = dt.datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment and moment.tzinfo is None else moment
+
+
+def windows(events: list[dict], now: dt.datetime, seconds: int,
+            tally: collections.Counter) -> tuple[list[dict], list[dict]]:
+    """(current, previous): the requests whose own time is in ``[now - seconds, now)`` and in
+    ``[now - 2 * seconds, now - seconds)``, each with every response (responses join by id). A
+    request without a readable time adds one to ``tally["untimedRecords"]`` and is in neither."""
+    start, previous_start = now - dt.timedelta(seconds=seconds), now - dt.timedelta(seconds=2 * seconds)
+    responses = [e for e in events if e.get("kind") == "response"]
+    current, previous = list(responses), list(responses)
+    for event in (e for e in events if e.get("kind") == "request"):
+        moment = event_time(event)
+        if moment is None:
+            tally["untimedRecords"] += 1
+        elif start <= moment < now:
+            current.append(event)
+        elif previous_start <= moment < start:
+            previous.append(event)
+    return current, previous
 
 
 def exposition(value: float, labels: dict[str, str], now: dt.datetime) -> str:
@@ -186,23 +278,32 @@ def _read_text(store, path: str) -> str:
         return stream.read().decode("utf-8", errors="replace")
 
 
-def captured(store, uri: str, capture_format: str, endpoint: str, prefixes: list[str], columns: list[str]) -> list[dict]:
-    """Events captured under the hour ``prefixes`` of ``endpoint`` (see CAPTURE_FORMAT)."""
+def captured(store, uri: str, capture_format: str, endpoint: str, prefixes: list[str], columns: list[str],
+             tally: collections.Counter | None = None) -> list[dict]:
+    """Events captured under the hour ``prefixes`` of ``endpoint`` (see CAPTURE_FORMAT); a line or
+    file that is not a capture record adds one to ``tally["unreadableRecords"]``."""
     bucket, base = split_uri(uri)
+    tally = tally if tally is not None else collections.Counter()
     events: list[dict] = []
     if capture_format == "sagemaker":
         for variant in _subdirectories(store, f"{bucket}/{base}{endpoint}"):
             for prefix in prefixes:
                 for info in _files(store, f"{variant}/{prefix}"):
-                    for line in _read_text(store, info.path).splitlines():
-                        events += sagemaker_events(line, columns)
+                    for line in filter(str.strip, _read_text(store, info.path).splitlines()):
+                        found = sagemaker_events(line, columns)
+                        tally["unreadableRecords"] += found is None
+                        events += found or []
         return events
     for prefix in prefixes:
         for info in _files(store, f"{bucket}/{base}{endpoint}/{prefix}"):
             try:
-                events.append(json.loads(_read_text(store, info.path)))
+                event = json.loads(_read_text(store, info.path))
             except ValueError:
-                continue
+                event = None
+            if isinstance(event, dict) and "id" in event:
+                events.append(event)
+            else:
+                tally["unreadableRecords"] += 1
     return events
 
 
@@ -312,25 +413,33 @@ def run(env: dict, now: dt.datetime, store=None) -> float | None:  # pragma: no 
 
     store = store or object_store()
     window = int(env.get("WINDOW_SECONDS", "3600"))
-    columns = list(json.loads(env.get("COLUMNS") or "{}"))
-    capture_uri, capture_format = env["CAPTURE_URI"], env.get("CAPTURE_FORMAT", "kserve")
-    current = pd.DataFrame(join(captured(store, capture_uri, capture_format, env["ENDPOINT"], hours(now, window),
-                                         columns), columns))
-    if env.get("BASELINE_URI"):
+    columns = column_names(env.get("COLUMNS"))
+    has_baseline = bool(env.get("BASELINE_URI"))
+    tally: collections.Counter = collections.Counter()
+    # the hour folders only narrow the listing; records count by their own time (see "Windows")
+    events = captured(store, env["CAPTURE_URI"], env.get("CAPTURE_FORMAT", "kserve"), env["ENDPOINT"],
+                      hours(now, window if has_baseline else 2 * window), columns, tally)
+    current_events, previous_events = windows(events, now, window, tally)
+    current = pd.DataFrame(join(current_events, columns, tally))
+    if has_baseline:
         max_rows = int(env.get("BASELINE_MAX_ROWS") or DEFAULT_BASELINE_MAX_ROWS)
         window_seconds = int(env["BASELINE_WINDOW_SECONDS"]) if env.get("BASELINE_WINDOW_SECONDS") else None
         reference = baseline(store, env["BASELINE_URI"], columns, max_rows, window_seconds, now)
     else:
-        previous = hours(now - dt.timedelta(seconds=window), window)
-        reference = pd.DataFrame(join(captured(store, capture_uri, capture_format, env["ENDPOINT"], previous, columns),
-                                      columns))
+        reference = pd.DataFrame(join(previous_events, columns, tally))
     value = None
     if not current.empty and not (env["METRIC"] in ("feature_drift", "prediction_drift") and reference.empty):
         value = score(env["METRIC"], current, reference)
     if env.get("REPORT_DIR"):
         write_report(env["REPORT_DIR"], {"monitor": env["MONITOR"], "metric": env["METRIC"], "value": value,
                                          "currentRows": len(current), "referenceRows": len(reference),
-                                         "at": now.isoformat()})
+                                         "unreadableRecords": tally["unreadableRecords"],
+                                         "untimedRecords": tally["untimedRecords"], "at": now.isoformat()})
+    if tally["unreadableRecords"] or tally["untimedRecords"]:
+        print(f"{env['MONITOR']}: left out {tally['unreadableRecords']} captured records that are not "
+              '{"instances": rows}, a list of rows or KServe v2 {"inputs": [{"name", "data"}]} (or whose '
+              f"positional rows are longer than COLUMNS) and {tally['untimedRecords']} without a readable "
+              "time", file=sys.stderr, flush=True)
     if value is None:
         print(f"{env['MONITOR']}: {env['METRIC']} cannot be computed from this data "
               f"({len(current)} current rows, {len(reference)} reference rows); nothing published", flush=True)
