@@ -1,7 +1,7 @@
 """A promotion for people and programs: terminal text, a pull-request body (Markdown) and JSON.
 
 Contract: every renderer shows, in this order, the version mapping (``fraud-model v14 in dev = v3
-in staging, sha256:...``), the edit of FILE as a unified diff, the gate results, the artifact steps,
+in staging, sha256:...``, with the approval status SRC's registry gives the version it serves), the edit of FILE as a unified diff, the gate results, the artifact steps,
 whether FILE was written, then DST's plan after the edit in the same format (rendered by the
 caller with the plan renderers, so the PR comment shows it as ``plan`` does). Pure: data in, text out.
 """
@@ -52,6 +52,12 @@ def _status(report: Report) -> str:
             "Guardrails); the file is unchanged.")
 
 
+def _approval(mapping: Any) -> str:
+    """SRC's approval status of the version it serves (SageMaker ``ModelApprovalStatus``, MLflow's
+    approval tag), as its registry read says."""
+    return mapping.src_record.approval or "unknown"
+
+
 def render_text(report: Report) -> str:
     return "".join(text_parts(report))
 
@@ -62,7 +68,8 @@ def text_parts(report: Report) -> tuple[str, str, str]:
     out = [_headline(report), ""]
     out += [*(f"  {n}" for n in report.notes), ""] if report.notes else []
     out.append("Versions (artifacts are matched by digest, not by number):")
-    out += [f"  {m.endpoint}: {m.sentence(p.src, p.dst)}" for m in p.versions.mappings] or ["  (no endpoints)"]
+    out += [f"  {m.endpoint}: {m.sentence(p.src, p.dst)}; approval in {p.src}: {_approval(m)}"
+            for m in p.versions.mappings] or ["  (no endpoints)"]
     out += ["", f"Edit of {p.file}:"]
     out += [f"  {line}" for line in p.edit.diff(p.file).splitlines()] or ["  (none)"]
     if report.gates:
@@ -114,10 +121,10 @@ def _markdown_sections(report: Report) -> tuple[list[str | CutList], list[CutLis
     command = f"`mlops-infra promote {p.file} --from {p.src} --to {p.dst} --format text`"
     notes = CutList("", [f"> {n}\n" for n in report.notes], lambda n: f"> ... and {n} more notes: {command}\n",
                     tail="\n")
-    table = (f"| endpoint | model | {p.src} | {p.dst} | digest | registered in {p.dst} |\n"
-             "|---|---|---|---|---|---|\n")
+    table = (f"| endpoint | model | {p.src} | {p.dst} | digest | registered in {p.dst} | approval in {p.src} |\n"
+             "|---|---|---|---|---|---|---|\n")
     rows = [f"| {m.endpoint} | {m.model} | v{m.src_version} | v{m.dst_version} | `{m.digest}` | "
-            f"{'yes' if m.registered else 'no (artifact steps)'} |\n" for m in p.versions.mappings]
+            f"{'yes' if m.registered else 'no (artifact steps)'} | {_approval(m)} |\n" for m in p.versions.mappings]
     more_rows = lambda n: f"\n_... and {n} more endpoints, left out to fit GitHub's limit: {command}._\n"  # noqa: E731
     versions: str | CutList = CutList(table, rows, more_rows) if rows else table
     lines = p.edit.diff(p.file).rstrip("\n").splitlines()

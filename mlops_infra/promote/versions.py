@@ -18,16 +18,25 @@ the ``mlops-infra.artifact-digest`` tag on an MLflow version). Contract of :func
   ``.model.name`` when SRC serves another model there);
 - a registry that was not read (its basis is not ``registry``), a version SRC's registry does not
   hold, or one without a digest, is a *problem*: the promotion refuses (fails closed) rather than
-  copy a number that means something else in DST.
+  copy a number that means something else in DST;
+- a version SRC could not serve is a *problem* too: a promotion carries what SRC serves, and SRC's
+  own plan refuses a version that is Rejected, not Completed (Pending, Failed...), or -- where SRC
+  serves approved versions only -- not Approved. The rule is SRC's own, not a copy:
+  :func:`mlops_infra.model_versions._unavailable` (what :meth:`RegistryView.decide` applies), with
+  the ``gated`` flag :func:`mlops_infra.compile.aws.serving.gated` gives SRC's endpoint (the model's
+  ``approval: manual``, or SRC declares the ``model_approved`` gate). Without it, a version Rejected
+  in SRC was registered in DST and, with ``approval: automatic``, approved there by the artifact
+  steps, so ``model_approved`` passed for it (audit finding, 2026-12-05).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord, _unavailable
 from mlops_infra.promote.edit import Pin
 
 
@@ -79,7 +88,7 @@ def map_versions(src: str, src_system: Any, src_view: RegistryView, dst: str, ds
     for endpoint in sorted(src_system.endpoints, key=lambda e: e.name):
         model, version = endpoint.model.name, endpoint.model.version
         source = _source_record(src, src_view.models.get(model), model, version, problems)
-        if source is None:
+        if source is None or not _servable(src, src_system, endpoint, src_view.models[model], source, problems):
             continue
         target = dst_view.models.get(model)
         if target is None or target.basis != "registry":
@@ -121,6 +130,29 @@ def _source_record(src: str, registry: ModelRegistry | None, model: str, version
                         "mlops-infra/artifact-digest, MLflow version tag mlops-infra.artifact-digest)")
         return None
     return record
+
+
+def _servable(src: str, src_system: Any, endpoint: Any, registry: ModelRegistry, record: VersionRecord,
+              problems: list[str]) -> bool:
+    """Whether SRC could serve ``record`` on ``endpoint`` (see the module contract); a problem says
+    why not, naming the version, its status in SRC's registry and the fix."""
+    why = _unavailable(registry, record, record.version, serves_approved_only(src_system, src, endpoint))
+    if why is None:
+        return True
+    problems.append(f"{endpoint.model.name} v{record.version}, which {src} pins on endpoint {endpoint.name}, cannot "
+                    f"be served in {src}: {why}. A promotion carries only what {src} can serve: pin a servable "
+                    f"version in {src} (or make this one servable there), then promote again")
+    return False
+
+
+def serves_approved_only(system: Any, env: str, endpoint: Any) -> bool:
+    """Whether ``env`` serves only approved versions on ``endpoint``: the compiler's own predicate
+    (:func:`mlops_infra.compile.aws.serving.gated`, which reads ``ctx.system`` and
+    ``ctx.environment`` only), asked for ``env`` without compiling it."""
+    from mlops_infra.compile.aws.serving import gated
+
+    context = SimpleNamespace(ctx=SimpleNamespace(system=system, environment=system.environments[env]))
+    return gated(context, endpoint)  # type: ignore[arg-type]
 
 
 def _next_number(registry: ModelRegistry, taken: Mapping[tuple[str, str], int], model: str) -> int:

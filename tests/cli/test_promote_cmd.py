@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli, run_cli_subprocess
-from tests.support.promotion import DIGEST_V14, copy_reference, reference_registries
+from tests.support.promotion import (
+    DIGEST_V14,
+    copy_reference,
+    prod_view,
+    promoted_to_staging,
+    reference_registries,
+    staging_view,
+    write_view,
+)
 from tests.support.text_edits import edit
 
 OLD_LINE = "      endpoints.scorer.model.version: 13\n"
@@ -78,6 +87,42 @@ def test_json_and_markdown(reference):
     assert markdown.stdout.startswith("## Promotion `dev` → `staging`")
     assert "```diff\n" in markdown.stdout and f"+{NEW_LINE}" in markdown.stdout
     assert "| scorer | fraud-model | v14 | v3 |" in markdown.stdout
+    assert f"| scorer | fraud-model | v14 | v3 | `{DIGEST_V14}` | no (artifact steps) | Approved |" in markdown.stdout
+
+
+def test_preview_shows_the_approval_status_src_gives_the_version(reference):
+    file, registries = reference
+    result = run_cli("promote", str(file), "--to", "staging", *registries)
+    assert result.code == 0, result.output
+    assert f"v3 in staging, {DIGEST_V14} (not registered in staging yet: the artifact steps register it); " \
+           "approval in dev: Approved\n" in result.stdout
+
+
+def test_a_version_rejected_in_src_is_not_promoted_even_with_automatic_approval(tmp_path):
+    """Audit finding 1: staging pins v3, Rejected in staging's registry; fraud-model is approved
+    automatically, so the artifact steps would register it Approved in prod and model_approved would
+    pass. The promotion refuses it first, naming the version, its status and the fix."""
+    from mlops_infra.model_versions import RegistryView
+
+    file, _ = promoted_to_staging(tmp_path)
+    text = file.read_text()
+    assert text.count("approval: manual") == 1
+    file.write_text(text.replace("approval: manual", "approval: automatic"))
+    view = staging_view(3)
+    registry = view.models["fraud-model"]
+    rejected = dataclasses.replace(registry.versions[3], approval="Rejected")
+    staging = write_view(tmp_path / "rejected.json",
+                         RegistryView({"fraud-model": dataclasses.replace(registry, versions={**registry.versions, 3: rejected})}))
+    prod = write_view(tmp_path / "prod.json", prod_view({1: DIGEST_V14}, approval="Approved"))  # after the artifact steps
+    before = file.read_bytes()
+    result = run_cli("promote", str(file), "--to", "prod", "--write", "--registry", f"staging={staging}",
+                     "--registry", f"prod={prod}", "--skip-gate", "no_drift", "--reason", "test")
+    assert result.code == 1, result.output
+    assert "cannot promote staging into prod" in result.stderr
+    assert ("fraud-model v3, which staging pins on endpoint scorer, cannot be served in staging: Rejected in group "
+            "fraud-detection-staging-fraud-model") in result.stderr
+    assert "Traceback" not in result.output
+    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
 
 
 def _bad(tmp_path: Path, case: str) -> tuple[list[str], str]:

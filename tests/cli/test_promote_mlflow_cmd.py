@@ -167,7 +167,7 @@ def test_staging_gates_read_sagemaker_and_refuse_until_v3_is_approved(tmp_path, 
     assert arn.endswith(f"/{STAGING_GROUP}/3")
     pending = run_cli(*args(file, mlflow_url, "--write"))
     assert pending.code == 1 and "approval status PendingManualApproval" in pending.stdout
-    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}\n" in pending.stdout  # registered now
+    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}; approval in dev: Approved\n" in pending.stdout  # registered now
     assert file.read_bytes() == before
 
     package = sm.describe_model_package(ModelPackageName=arn)
@@ -285,5 +285,5 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
     assert "No artifact steps: staging's registry already holds every artifact dev serves." in again.stdout
     written = run_cli(*args(file, mlflow_url, "--write"))
     assert written.code == 0, written.output
-    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}\n" in written.stdout
+    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}; approval in dev: Approved\n" in written.stdout
     assert file.read_bytes() == before.replace(OLD_LINE.encode(), NEW_LINE.encode())
