@@ -12,7 +12,8 @@ three kinds:
 
 - status: one ``mlops-infra:rollout:<field>`` per field of ``RolloutStatus.to_fields``
   (:data:`STATUS_FIELDS`, ``blind-since`` only while a gate is unreadable);
-- :data:`SCALING_TAG`, while a finish has autoscaling to put back;
+- :data:`SCALING_TAG`, while a rollout holds the primary variant's scale-in suspended or a finish has
+  autoscaling to put back;
 - kept entries (``mlops-infra:kept:config:<name>``, ``mlops-infra:kept:model:<name>``), at most
   :data:`KEPT_MAX`. A version's own entries are at most 6: its start leaves the serving config and,
   when that config is a rolled-back version's rollout config, that version's canary model (2); its
@@ -33,7 +34,8 @@ STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "reason", "bl
 KEPT_TAG_PREFIX = "mlops-infra:kept:"
 """What a move of the endpoint left unused: ``<prefix>config:<name>``, ``<prefix>model:<name>``."""
 SCALING_TAG = "mlops-infra:autoscaling:restore"
-"""Set while a finish has the primary variant's autoscaling to put back."""
+"""Set while a rollout holds the primary variant's scale-in suspended (``rollout/drivers/sagemaker.py``,
+"The stable fleet during a rollout") or a finish has its autoscaling to put back."""
 
 TAG_PREFIXES = (ROLLOUT_TAG_PREFIX, KEPT_TAG_PREFIX)
 """Key prefixes of the driver's tags (with :data:`SCALING_TAG`, a key of its own: every tag it writes)."""
