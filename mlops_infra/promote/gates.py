@@ -7,7 +7,13 @@ Contract (every gate is a pure function of the :class:`GateInputs` the CLI gathe
   MLflow's version tag ``mlops-infra.approval-status``: :mod:`mlops_infra.promote.registries`).
   A version DST's registry does not hold yet fails (register it with the artifact steps, approve it,
   promote again).
-- ``no_drift``: SRC's live resources match SRC's last applied state (the existing reader
+- ``no_drift``, two parts, both must pass (the reason and each item of evidence say which part
+  failed: ``[drift alerts]``, ``[infrastructure drift]``):
+  *drift alerts* -- no alert of SRC watching a ``feature_drift``, ``prediction_drift`` or
+  ``data_quality`` monitor is firing there (:mod:`mlops_infra.promote.alerts`: on AWS each compiled
+  CloudWatch alarm's state, read with SRC's credentials); ``ALARM`` fails, and an alert whose
+  state is unknown (``INSUFFICIENT_DATA``, alarm not found, not read) fails closed;
+  *infrastructure drift* -- SRC's live resources match SRC's last applied state (the existing reader
   :func:`mlops_infra.state.aws_live.scan_aws` and :func:`mlops_infra.plan.drift.find_drift`):
   any drifted or deleted resource fails, listed as evidence.
 - ``progressive_rollout``: no endpoint of DST (after the edit) rolls out ``all_at_once``.
@@ -80,6 +86,10 @@ class GateInputs:
     src_live: Any = None
     src_drift: Sequence[Any] | None = None
     src_problem: str | None = None
+    src_alerts: Sequence[Any] | None = None
+    """SRC's drift alerts as read (:class:`mlops_infra.promote.alerts.AlertState`), None when not read."""
+    src_alerts_problem: str | None = None
+    """Why SRC's drift alerts could not be read."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -123,26 +133,58 @@ def model_approved(inputs: GateInputs) -> GateResult:
 
 
 def no_drift(inputs: GateInputs) -> GateResult:
+    """Both parts (see the module contract); the failing part's reason comes first."""
     name = "no_drift"
+    parts = [("infrastructure drift", *_infrastructure_drift(inputs)), ("drift alerts", *_drift_alerts(inputs))]
+    failing = [(label, reason) for label, ok, reason, _ in parts if not ok]
+    evidence = tuple(f"[{label}] {e}" for label, _, _, items in parts for e in items)
+    if failing:
+        return GateResult(name, FAIL, "; ".join(reason if label == "infrastructure drift" else f"{label}: {reason}"
+                                                for label, reason in failing), evidence)
+    return GateResult(name, PASS, "; ".join(reason for _, _, reason, _ in parts), evidence)
+
+
+def _infrastructure_drift(inputs: GateInputs) -> tuple[bool, str, tuple[str, ...]]:
+    """(passes, reason, evidence) of SRC's live resources against its last applied state."""
     if inputs.src_problem:
-        return GateResult(name, FAIL, f"cannot be evaluated: {inputs.src_problem}")
+        return False, f"cannot be evaluated: {inputs.src_problem}", ()
     prior, live = inputs.src_prior, inputs.src_live
     if prior is None or not prior.resources:
-        return GateResult(name, FAIL, f"cannot be evaluated: no applied state of {inputs.src} was found (pass "
-                          "--src-state, or run where its stack's state is)")
+        return False, (f"cannot be evaluated: no applied state of {inputs.src} was found (pass --src-state, or run "
+                       "where its stack's state is)"), ()
     if live is None or inputs.src_drift is None:
-        return GateResult(name, FAIL, f"cannot be evaluated: {inputs.src}'s live resources were not read")
+        return False, f"cannot be evaluated: {inputs.src}'s live resources were not read", ()
     if live.errors:
         first = sorted(live.errors)[:3]
-        return GateResult(name, FAIL, f"cannot be evaluated: {len(live.errors)} resource(s) of {inputs.src} could not "
-                          "be read", tuple(f"{urn}: {live.errors[urn]}" for urn in first))
+        return False, (f"cannot be evaluated: {len(live.errors)} resource(s) of {inputs.src} could not be read"), \
+            tuple(f"{urn}: {live.errors[urn]}" for urn in first)
     drift = list(inputs.src_drift)
-    read = len(live.resources) + len(live.missing)
     if drift:
-        return GateResult(name, FAIL, f"{len(drift)} resource(s) of {inputs.src} drifted from the last applied state",
-                          tuple(f"{d.kind}: {d.summary} ({d.urn})" for d in drift[:20]))
-    return GateResult(name, PASS, f"{read} resource(s) of {inputs.src} read live match its last applied state "
-                      f"(serial {prior.serial})")
+        return False, f"{len(drift)} resource(s) of {inputs.src} drifted from the last applied state", \
+            tuple(f"{d.kind}: {d.summary} ({d.urn})" for d in drift[:20])
+    read = len(live.resources) + len(live.missing)
+    return True, f"{read} resource(s) of {inputs.src} read live match its last applied state (serial {prior.serial})", ()
+
+
+def _drift_alerts(inputs: GateInputs) -> tuple[bool, str, tuple[str, ...]]:
+    """(passes, reason, evidence) of SRC's drift alerts: none firing, every state known."""
+    src = inputs.src
+    if inputs.src_alerts_problem:
+        return False, f"cannot be evaluated: {inputs.src_alerts_problem}", ()
+    if inputs.src_alerts is None:
+        return False, f"cannot be evaluated: {src}'s drift alerts were not read", ()
+    alerts = list(inputs.src_alerts)
+    if not alerts:
+        return True, f"{src} declares no drift or data-quality alert", ()
+    evidence = tuple(a.line() for a in alerts)
+    firing = [a.alert for a in alerts if a.verdict() == "firing"]
+    unknown = [a.alert for a in alerts if a.verdict() == "unknown"]
+    if firing:
+        return False, f"{len(firing)} drift alert(s) firing in {src}: {', '.join(firing)}", evidence
+    if unknown:
+        return False, (f"cannot be evaluated: {len(unknown)} drift alert(s) of {src} have no known state "
+                       f"(INSUFFICIENT_DATA or not found): {', '.join(unknown)}"), evidence
+    return True, f"no drift alert is firing in {src} ({len(alerts)} read)", evidence
 
 
 def progressive_rollout(inputs: GateInputs) -> GateResult:

@@ -11,7 +11,8 @@ from mlops_infra.spec.guardrails import Guardrails
 
 GATES = {
     "model_approved": "the pinned model version is approved in the registry",
-    "no_drift": "no drift alert is firing in the source environment",
+    "no_drift": "no drift or data-quality alert is firing in the source environment, and its live resources match "
+                "its last applied state",
     "progressive_rollout": "every endpoint whose model changes rolls out progressively (canary, blue_green or rolling)",
     "alerts_routed": "every alert notifies at least one channel and every rollback alert exists",
     "tests_passed": "the source environment's deployment verification passed",

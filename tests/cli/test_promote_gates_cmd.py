@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tests.support import fixtures
 from tests.support.cli import run_cli
 from tests.support.promotion import DIGEST_V14, prod_view, promoted_to_staging, write_view
+
+moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 
 
 def test_failed_gates_refuse_and_leave_the_file_byte_identical(tmp_path):
@@ -78,3 +83,36 @@ def test_no_drift_reads_staging_live_and_fails_closed_when_it_cannot(tmp_path, m
     assert "FAIL    no_drift: " in result.stdout
     no_drift = next(line for line in result.stdout.splitlines() if "no_drift:" in line)
     assert "cannot be evaluated" in no_drift or "could not be read" in no_drift, no_drift
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(120)
+def test_no_drift_fails_while_staging_drift_alarm_is_in_alarm(tmp_path, moto_url, monkeypatch):
+    """Audit finding 2: staging's compiled drift alarm (fraud-detection-staging-fraud-drift, the alert
+    that triggers the retrain) in ALARM on CloudWatch (moto, SetAlarmState) fails no_drift staging ->
+    prod, read with staging's credentials; the reason says it is the drift-alert part."""
+    from tests.support.moto_server import client
+
+    file, registries = promoted_to_staging(tmp_path)
+    write_view(tmp_path / "registry-prod.json", prod_view({1: "sha256:" + "13" * 32, 2: DIGEST_V14}))
+    cloudwatch = client("cloudwatch", moto_url)
+    name = "fraud-detection-staging-fraud-drift"
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="feature_drift", Namespace="mlops-infra/drift",
+                                Statistic="Maximum", Period=3600, EvaluationPeriods=2, Threshold=0.2,
+                                ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="feature drift 0.31 > 0.2")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    before = file.read_bytes()
+    result = run_cli("promote", str(file), "--to", "prod", "--write", *registries)
+    assert result.code == 1, result.output
+    no_drift = next(line for line in result.stdout.splitlines() if "no_drift:" in line)
+    assert "drift alerts: 1 drift alert(s) firing in staging: fraud-drift" in no_drift, no_drift
+    assert f"[drift alerts] alert fraud-drift (alarm {name}): ALARM: feature drift 0.31 > 0.2" in result.stdout
+    assert "gate(s) failed: no_drift" in result.stderr
+    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="INSUFFICIENT_DATA", StateReason="no datapoints")
+    unknown = run_cli("promote", str(file), "--to", "prod", *registries)
+    assert unknown.code == 1
+    assert "drift alerts: cannot be evaluated: 1 drift alert(s) of staging have no known state" in unknown.stdout

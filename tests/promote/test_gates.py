@@ -8,6 +8,13 @@ import pytest
 
 from mlops_infra.model_versions import RegistryView
 from mlops_infra.plan.drift import find_drift
+from mlops_infra.promote.alerts import (
+    AlertState,
+    alert_states,
+    compiled_alarm_names,
+    drift_alerts,
+    read_alarm_states,
+)
 from mlops_infra.promote.gates import FAIL, PASS, SKIPPED, GateInputs, evaluate_gates
 from mlops_infra.promote.versions import map_versions
 from mlops_infra.spec import load_system, parse_system
@@ -93,6 +100,10 @@ def test_no_drift_fails_closed_without_state_or_live_reads(systems):
     assert problem.status == FAIL and "not supported for kubernetes" in problem.reason
 
 
+QUIET = (AlertState("fraud-drift", "fraud-detection-dev-fraud-drift", "OK"),)
+"""dev's drift alert read as OK: the infrastructure part alone decides."""
+
+
 def scan(stack):
     return scan_aws(stack.prior.resources.values(), region=REGION, session_factory=shared_session,
                     endpoint_url=stack.url, retry=RetryPolicy(botocore_max_attempts=1))
@@ -103,11 +114,84 @@ def scan(stack):
 def test_no_drift_passes_then_fails_after_an_out_of_band_change(systems, seeded):
     live = scan(seeded)
     clean = one("no_drift", inputs(systems, src_prior=seeded.prior, src_live=live,
-                                  src_drift=find_drift(seeded.prior, live)))
+                                  src_drift=find_drift(seeded.prior, live), src_alerts=QUIET))
     assert clean.status == PASS and "match its last applied state" in clean.reason
     client("cloudwatch", seeded.url).delete_alarms(AlarmNames=[seeded.alarms[0]])
     live = scan(seeded)
     drifted = one("no_drift", inputs(systems, src_prior=seeded.prior, src_live=live,
-                                    src_drift=find_drift(seeded.prior, live)))
+                                    src_drift=find_drift(seeded.prior, live), src_alerts=QUIET))
     assert drifted.status == FAIL and "drifted from the last applied state" in drifted.reason
+    assert "drift alerts" not in drifted.reason  # the infrastructure part failed, not the alerts
+    assert drifted.evidence[-1] == "[drift alerts] alert fraud-drift (alarm fraud-detection-dev-fraud-drift): OK"
+    assert all(e.startswith("[infrastructure drift] ") for e in drifted.evidence[:-1])
     assert any(seeded.alarms[0] in e or "deleted" in e for e in drifted.evidence), drifted.evidence
+
+
+def _clean_infrastructure(systems, **kw):
+    """Gate inputs whose infrastructure part passes (an applied state read live, no drift)."""
+    from mlops_infra.state.model import LiveState
+
+    prior = type("Prior", (), {"resources": {"urn:x": object()}, "serial": 7})()
+    return inputs(systems, src_prior=prior, src_live=LiveState({"urn:x": None}), src_drift=[], **kw)
+
+
+@pytest.mark.parametrize(("state", "status", "reason"), [
+    ("ALARM", FAIL, "drift alerts: 1 drift alert(s) firing in dev: fraud-drift"),
+    ("INSUFFICIENT_DATA", FAIL, "drift alerts: cannot be evaluated: 1 drift alert(s) of dev have no known state"),
+    (None, FAIL, "drift alerts: cannot be evaluated: 1 drift alert(s) of dev have no known state"),
+    ("OK", PASS, "no drift alert is firing in dev (1 read)"),
+])
+def test_no_drift_reads_the_drift_alerts_state(systems, state, status, reason):
+    """Audit finding 2: the gate's own description is "no drift alert is firing in the source
+    environment"; a firing (or unknown) drift alert fails it even when the infrastructure matches."""
+    read = (AlertState("fraud-drift", "fraud-detection-dev-fraud-drift", state, "Threshold Crossed"),)
+    result = one("no_drift", _clean_infrastructure(systems, src_alerts=read))
+    assert result.status == status and reason in result.reason, result.reason
+    assert result.evidence[0].startswith("[drift alerts] alert fraud-drift (alarm fraud-detection-dev-fraud-drift): ")
+    if status == PASS:
+        assert "match its last applied state (serial 7)" in result.reason
+
+
+def test_no_drift_fails_closed_when_the_alerts_cannot_be_read(systems):
+    unread = one("no_drift", _clean_infrastructure(systems))
+    assert unread.status == FAIL and unread.reason == "drift alerts: cannot be evaluated: dev's drift alerts were not read"
+    problem = one("no_drift", _clean_infrastructure(systems, src_alerts_problem="AccessDenied"))
+    assert problem.status == FAIL and problem.reason == "drift alerts: cannot be evaluated: AccessDenied"
+    none_declared = one("no_drift", _clean_infrastructure(systems, src_alerts=()))
+    assert none_declared.status == PASS and "dev declares no drift or data-quality alert" in none_declared.reason
+
+
+def test_the_drift_alerts_are_those_of_drift_and_data_quality_monitors(systems):
+    from mlops_infra.compile import compile_system
+
+    staging = systems["staging"]
+    alerts = drift_alerts(staging)
+    assert [a.name for a in alerts] == ["fraud-drift"]  # not scorer-latency, scorer-errors
+    names = compiled_alarm_names(compile_system(staging, "staging"), alerts)
+    assert names == {"fraud-drift": "fraud-detection-staging-fraud-drift"}
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(120)
+def test_a_drift_alarm_in_alarm_on_cloudwatch_fails_the_gate(systems, moto_url):
+    """The staging drift alarm, as compiled, set to ALARM on moto (SetAlarmState) and read back with
+    DescribeAlarms: the gate fails on it; OK passes; a missing alarm fails closed."""
+    cloudwatch = client("cloudwatch", moto_url)
+    name = "fraud-detection-staging-fraud-drift"
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="feature_drift", Namespace="mlops-infra/drift",
+                                Statistic="Maximum", Period=3600, EvaluationPeriods=2, Threshold=0.2,
+                                ComparisonOperator="GreaterThanThreshold")
+    names = compiled_alarm_names(type("G", (), {"resources": []})(), drift_alerts(systems["staging"]))
+    assert names == {"fraud-drift": None}  # not compiled: read as not found
+    names = {"fraud-drift": name}
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="drift 0.31 > 0.2")
+    firing = one("no_drift", _clean_infrastructure(systems, src_alerts=alert_states(names, read_alarm_states(
+        cloudwatch, [name]))))
+    assert firing.status == FAIL and "drift alerts: 1 drift alert(s) firing in dev: fraud-drift" in firing.reason
+    assert firing.evidence == (f"[drift alerts] alert fraud-drift (alarm {name}): ALARM: drift 0.31 > 0.2",)
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="back under")
+    quiet = one("no_drift", _clean_infrastructure(systems, src_alerts=alert_states(names, read_alarm_states(
+        cloudwatch, [name]))))
+    assert quiet.status == PASS
+    missing = alert_states({"fraud-drift": "no-such-alarm"}, read_alarm_states(cloudwatch, ["no-such-alarm"]))
+    assert missing[0].state is None and missing[0].verdict() == "unknown"

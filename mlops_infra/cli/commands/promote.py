@@ -211,7 +211,7 @@ def _gates(context: dict[str, Any], promotion: Any, dst_view: Any, src_state: Pa
     names = list(promotion.dst_system.environments[dst].gates)
     drift: dict[str, Any] = {}
     if "no_drift" in names and "no_drift" not in skips:
-        drift = _src_drift(context, src, src_state, roles.get(src))
+        drift = {**_src_drift(context, src, src_state, roles.get(src)), **_src_alerts(context, src, roles.get(src))}
     inputs = GateInputs(src, dst, promotion.dst_system, dst_view, promotion.versions.mappings, **drift)
     return evaluate_gates(names, inputs, skips)
 
@@ -235,7 +235,6 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
 
     if importlib.util.find_spec("boto3") is None:
         return {"src_prior": prior, "src_problem": "reading AWS needs boto3: pip install 'mlops-infra[aws]'"}
-    from mlops_infra.compile import compile_system
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.promote.registries import assumed_session_factory
     from mlops_infra.state.aws_live import scan_aws
@@ -249,8 +248,59 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
         return {"src_prior": prior, "src_problem": error.summary}
     except Exception as error:  # no credentials, endpoint unreachable: fail closed, with the reason
         return {"src_prior": prior, "src_problem": f"{src}'s live resources could not be read: {describe_error(error)}"}
-    left = left_alone(compile_system(context["systems"][src], src))  # a rollout is not drift (find_drift)
+    left = left_alone(_src_graph(context, src))  # a rollout is not drift (find_drift)
     return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live, left=left)}
+
+
+def _src_graph(context: dict[str, Any], src: str) -> Any:
+    """SRC's compiled graph (compiled once: the drift reader and the alert reader share it)."""
+    from mlops_infra.compile import compile_system
+
+    if "src_graph" not in context:
+        context["src_graph"] = compile_system(context["systems"][src], src)
+    return context["src_graph"]
+
+
+def _src_alerts(context: dict[str, Any], src: str, role: str | None) -> dict[str, Any]:
+    """The state of SRC's drift alerts (:mod:`mlops_infra.promote.alerts`), read with SRC's
+    credentials as its other reads are (``--role SRC=ARN``, ``AWS_ENDPOINT_URL``), or why they
+    cannot be read (the gate then fails closed)."""
+    import os
+
+    from mlops_infra.promote.alerts import alert_states, compiled_alarm_names, drift_alerts, read_alarm_states
+    from mlops_infra.state.aws_live.retry import describe_error
+
+    system = context["systems"][src]
+    alerts = drift_alerts(system)
+    if not alerts:
+        return {"src_alerts": ()}
+    target = system.environments[src].target
+    if target.kind != "aws":
+        return {"src_alerts_problem": f"reading the alerts of a {target.kind} environment is not supported yet, so "
+                                      f"whether a drift alert fires in {src} is unknown"}
+    import importlib.util
+
+    if importlib.util.find_spec("boto3") is None:
+        return {"src_alerts_problem": "reading CloudWatch alarms needs boto3: pip install 'mlops-infra[aws]'"}
+    import boto3
+    from botocore.config import Config
+
+    from mlops_infra.promote.registries import assumed_session_factory
+
+    names = compiled_alarm_names(_src_graph(context, src), alerts)
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    try:
+        session = (assumed_session_factory(role, target.region, endpoint_url)() if role
+                   else boto3.Session(region_name=target.region))
+        cloudwatch = session.client("cloudwatch", region_name=target.region, endpoint_url=endpoint_url,
+                                    config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
+                                                  read_timeout=60))
+        states = read_alarm_states(cloudwatch, [n for n in names.values() if n])
+    except UserError as error:
+        return {"src_alerts_problem": error.summary}
+    except Exception as error:  # no credentials, endpoint unreachable, access denied: fail closed, with the reason
+        return {"src_alerts_problem": f"{src}'s CloudWatch alarms could not be read: {describe_error(error)}"}
+    return {"src_alerts": alert_states(names, states)}
 
 
 def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan: Any) -> None:

@@ -1,0 +1,93 @@
+"""The drift alerts of SRC, read for the ``no_drift`` gate: is one firing in the source environment?
+
+Contract:
+
+- :func:`drift_alerts`: the alerts of SRC's effective system whose monitor measures drift or data
+  quality (:data:`DRIFT_ALERT_METRICS`: ``feature_drift``, ``prediction_drift``, ``data_quality``),
+  sorted by name. Pure.
+- :func:`compiled_alarm_names`: each such alert's CloudWatch alarm name, as SRC's compiled graph
+  names it (the ``alerts.<name>`` resource of role ``alarm``, its ``name`` input:
+  ``compile/aws/alerting.compile_alert``). Pure.
+- :func:`read_alarm_states` (the edge): ``DescribeAlarms`` with ``AlarmNames`` (at most 100 per
+  call, botocore ``DescribeAlarmsInput.AlarmNames`` max 100; ``NextToken`` followed), each alarm's
+  ``StateValue`` (``OK | ALARM | INSUFFICIENT_DATA``, botocore ``MetricAlarm.StateValue``;
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html). Only
+  metric alarms are asked for, which is what the compiler creates ("If you omit this parameter, only
+  metric alarms are returned", ``DescribeAlarmsInput.AlarmTypes``). An alarm the answer does not
+  hold is reported as missing (``None``).
+- :class:`AlertState` is one alert's reading; :meth:`AlertState.verdict` says ``firing`` (ALARM),
+  ``unknown`` (INSUFFICIENT_DATA, missing: the gate fails closed) or ``quiet`` (OK).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DRIFT_ALERT_METRICS = frozenset({"feature_drift", "prediction_drift", "data_quality"})
+"""Monitor metrics whose alerts say the data drifted (the alerts that trigger a retrain)."""
+DESCRIBE_ALARMS_NAMES = 100
+"""botocore ``DescribeAlarmsInput.AlarmNames``: at most 100 names per call."""
+FIRING, UNKNOWN, QUIET = "firing", "unknown", "quiet"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """One drift alert of SRC as read: ``watched`` is what was read (the CloudWatch alarm's name),
+    ``state`` its state (``ALARM``, ``OK``, ``INSUFFICIENT_DATA``) or None when it was not found."""
+
+    alert: str
+    watched: str
+    state: str | None
+    reason: str = ""
+
+    def verdict(self) -> str:
+        if self.state == "ALARM":
+            return FIRING
+        return QUIET if self.state == "OK" else UNKNOWN
+
+    def line(self) -> str:
+        state = self.state or "not found"
+        tail = f": {self.reason}" if self.reason else ""
+        return f"alert {self.alert} (alarm {self.watched}): {state}{tail}"
+
+
+def drift_alerts(system: Any) -> list[Any]:
+    """The alerts of ``system`` watching a drift or data-quality monitor (see the module contract)."""
+    metrics = {m.name: m.metric for m in system.monitors}
+    return sorted((a for a in system.alerts if metrics.get(a.monitor) in DRIFT_ALERT_METRICS), key=lambda a: a.name)
+
+
+def compiled_alarm_names(graph: Any, alerts: Iterable[Any]) -> dict[str, str | None]:
+    """Alert name -> the CloudWatch alarm name SRC's graph gives it (None: the graph has none)."""
+    names = {r.address.removeprefix("alerts."): r.inputs.get("name") for r in graph.resources
+             if r.role == "alarm" and r.address.startswith("alerts.")}
+    return {a.name: names.get(a.name) for a in alerts}
+
+
+def read_alarm_states(cloudwatch: Any, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Alarm name -> (``StateValue``, ``StateReason``) of each alarm found (see the module contract)."""
+    found: dict[str, tuple[str, str]] = {}
+    unique = sorted(set(names))
+    for start in range(0, len(unique), DESCRIBE_ALARMS_NAMES):
+        chunk = unique[start:start + DESCRIBE_ALARMS_NAMES]
+        token = None
+        while True:
+            page = cloudwatch.describe_alarms(AlarmNames=chunk, **({"NextToken": token} if token else {}))
+            for alarm in page.get("MetricAlarms") or ():
+                found[alarm["AlarmName"]] = (alarm.get("StateValue") or "", alarm.get("StateReason") or "")
+            token = page.get("NextToken")
+            if not token:
+                break
+    return found
+
+
+def alert_states(alarms: Mapping[str, str | None], states: Mapping[str, tuple[str, str]]) -> tuple[AlertState, ...]:
+    """Each alert's reading from the states read (an alert without a compiled alarm, or whose alarm
+    was not found, has state None)."""
+    out = []
+    for alert, name in sorted(alarms.items()):
+        state, reason = states.get(name, (None, "")) if name else (None, "no alarm is compiled for it")
+        out.append(AlertState(alert, name or "-", state, reason if state != "OK" else ""))
+    return tuple(out)
