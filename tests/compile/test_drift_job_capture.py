@@ -238,7 +238,18 @@ def test_payload_shapes():
     assert drift_job.rows_of({"inputs": [{"name": "amount", "data": [1.0, 2.0]}]}, columns) == [
         {"amount": 1.0}, {"amount": 2.0}]
     assert drift_job.rows_of({"instances": [[1, 2]]}, []) == [{"0": 1, "1": 2}]
-    unreadable = [{"inputs": "a text"}, {"inputs": ["a text", "another"]}, [12.5, "m-991", "FR"], "12.5",
+    # Open Inference Protocol: one [N, F] input is a batch of N rows, its data flat or nested
+    batch = [12.5, "m-991", "FR", 3.0, "m-1", "DE"]
+    expected = [{"amount": 12.5, "merchant_id": "m-991", "country": "FR"},
+                {"amount": 3.0, "merchant_id": "m-1", "country": "DE"}]
+    for data in (batch, [batch[:3], batch[3:]]):
+        assert drift_job.rows_of({"inputs": [{"name": "input-0", "shape": [2, 3], "datatype": "BYTES",
+                                              "data": data}]}, columns) == expected
+    assert drift_job.rows_of({"inputs": [{"name": "amount", "shape": [2, 1], "data": [[1.0], [2.0]]}]}, columns) == [
+        {"amount": 1.0}, {"amount": 2.0}]
+    assert drift_job.predictions_of({"outputs": [{"name": "p", "shape": [2, 1], "data": [[0.1], [0.9]]}]}) == [0.1, 0.9]
+    two_batches = {"inputs": [{"name": "a", "shape": [1, 2], "data": [1, 2]}, {"name": "b", "shape": [1, 2], "data": [3, 4]}]}
+    unreadable = [two_batches, {"inputs": "a text"}, {"inputs": ["a text", "another"]}, [12.5, "m-991", "FR"], "12.5",
                   {"instances": [[1, 2, 3, 4, 5]]}, {"predict": [[1]]}, None]
     assert [drift_job.rows_of(p, columns) for p in unreadable] == [None] * len(unreadable)
 

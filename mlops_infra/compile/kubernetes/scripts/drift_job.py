@@ -44,7 +44,8 @@ COLUMNS in order (without COLUMNS: named ``0``, ``1``, ...). A request carries t
 label, so a positional row may be shorter than COLUMNS and fills the first columns: a contract lists
 its label column(s) last (``amount, merchant_id, country, is_fraud``: the CSV row ``12.5,m-991,FR``
 is ``amount, merchant_id, country``). A positional row longer than COLUMNS cannot be named and is
-left out. KServe v2 ``{"inputs": [{"name", "data"}]}`` is keyed by the input names. Any other
+left out. KServe v2 ``{"inputs": [{"name", "shape", "data"}]}``: one ``[N, F]`` input is N positional
+rows, ``[N]`` inputs are columns named by the inputs (:func:`_v2_rows`). Any other
 payload (Hugging Face ``{"inputs": "text"}`` or ``{"inputs": ["text", ...]}``, a scalar, ...) is
 left out; every record left out is counted, logged and written to the report
 (``unreadableRecords``, ``untimedRecords``), so a job that publishes nothing says why. A ``label``
@@ -110,12 +111,32 @@ def _named(row: object, columns: list[str]) -> dict | None:
     return dict(zip(columns, values, strict=False)) if len(values) <= len(columns) else None
 
 
-def _v2_rows(inputs: list) -> list[dict] | None:
-    """KServe v2 ``inputs`` (``[{"name", "data"}]``) as rows; None when they are not named tensors."""
+def _flat(data: list) -> list:
+    """Tensor data flattened in row-major order (nested or already flat)."""
+    return [x for item in data for x in (_flat(item) if isinstance(item, list) else [item])]
+
+
+def _v2_rows(inputs: list, columns: list[str]) -> list[dict] | None:
+    """KServe v2 / Open Inference Protocol ``inputs`` as rows. "If the input is batched, the shape
+    and data must represent the full shape and contents of the entire batch", and ``data`` may be
+    flat (the spec's example: shape ``[2, 2]``, data ``[1, 2, 3, 4]``) or nested
+    (kserve/open-inference-protocol specification/protocol/inference_rest.md, Request Input and
+    Inference Request Examples). So one input of shape ``[N, F]`` (F > 1) is N positional rows of F
+    values (named by COLUMNS, see :func:`_named`); inputs of shape ``[N]`` or ``[N, 1]`` are one
+    column each, named by the input. None: not named tensors, or several ``[N, F]`` inputs (their
+    values cannot be told apart)."""
     if not inputs or not all(isinstance(i, dict) and "name" in i and isinstance(i.get("data"), list)
                              for i in inputs):
         return None
-    table = {i["name"]: i["data"] for i in inputs}
+    wide = [i for i in inputs if isinstance(i.get("shape"), list) and len(i["shape"]) == 2 and i["shape"][1] != 1]
+    if wide:
+        width = wide[0]["shape"][1]
+        if len(inputs) > 1 or not isinstance(width, int) or width < 1:
+            return None
+        values = _flat(wide[0]["data"])
+        named = [_named(values[n:n + width], columns) for n in range(0, len(values), width)]
+        return None if any(r is None for r in named) else named
+    table = {i["name"]: _flat(i["data"]) for i in inputs}
     length = max(len(v) for v in table.values())
     return [{k: v[n] for k, v in table.items() if n < len(v)} for n in range(length)]
 
@@ -130,7 +151,7 @@ def rows_of(request: object, columns: list[str]) -> list[dict] | None:
     elif isinstance(request, list) and request and all(isinstance(r, (list, dict)) for r in request):
         rows = request
     elif isinstance(request, dict) and isinstance(request.get("inputs"), list):
-        return _v2_rows(request["inputs"])
+        return _v2_rows(request["inputs"], columns)
     else:
         return None
     named = [_named(r, columns) for r in rows]
@@ -142,7 +163,7 @@ def predictions_of(response: object) -> list:
         if "predictions" in response:
             return list(response["predictions"])
         if response.get("outputs"):
-            return list(response["outputs"][0].get("data", []))
+            return _flat(list(response["outputs"][0].get("data", [])))  # [N] or [N, 1]: one per row
     if isinstance(response, list):
         return response
     return []
