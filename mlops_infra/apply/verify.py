@@ -67,7 +67,8 @@ def _problem(desired: str, actual: str | None, status: str | None, reason: str |
         return f"the endpoint is still {status}; check again when it is InService"
     if actual != desired:
         return (f"the endpoint serves config {actual!r}, not the desired {desired!r}: the update was rolled "
-                f"back{because}. Check the rollback alarms and the endpoint's events, then apply again.")
+                f"back{because}. Check the rollback alarms and the endpoint's events; the next plan shows the "
+                "config to send again (not-taken-by-cloud), and apply sends it.")
     if status != "InService":
         return f"the endpoint is {status}{because}"
     return ""

@@ -67,6 +67,8 @@ REASON_CODES: dict[str, str] = {
                          "or that points at another region or cluster",
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
+    "not-taken-by-cloud": "the cloud did not keep an input the last apply sent (its recorded output differs, "
+                          "e.g. SageMaker rolled an endpoint update back): sent again",
     "no-change": "desired and prior inputs are equal",
 }
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""

@@ -35,7 +35,15 @@ from operator import attrgetter
 from typing import Any
 
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
-from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, DesiredResource, urn_name, urn_type_chain
+from mlops_infra.graph import (
+    REF,
+    ROOT_STACK_TYPE,
+    DesiredGraph,
+    DesiredResource,
+    is_ref,
+    urn_name,
+    urn_type_chain,
+)
 from mlops_infra.plan import diff, normalize
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
@@ -331,8 +339,9 @@ class _Planner:
                 attrs = creation_changes(self._normalize(None, res, rule), sensitive=sensitive, made=self.made)
             return self._record(res, Action.CREATE, reason, attrs)
         norm: Normalized | None = None
+        undone = self._not_taken(state, res, rule) if rule.read_back else ()
         # the stored inputs as read (compact JSON bytes from a file), not decoded again
-        if normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
+        if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
             if not res.custom or not provider or (state.provider == provider
@@ -347,6 +356,14 @@ class _Planner:
         else:
             attrs = ()  # what diff_inputs answers for trees the walk proved equal, without its matchers
         action, reason = self._decide(res, state, rule, attrs, norm)
+        undone = tuple(u for u in undone if all(a.path != u.path for a in attrs))
+        if undone:
+            attrs += undone
+            if action is Action.NOOP:
+                action, reason = Action.UPDATE, Reason("not-taken-by-cloud", (
+                    f"{_paths(undone)} is not what the cloud kept: the last apply sent "
+                    f"{', '.join(repr(u.after) for u in undone)}, the cloud kept {', '.join(repr(u.before) for u in undone)} "
+                    "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
         if action is Action.UPDATE and not rule.known:
             self.unknown_types.add(res.type)
         blocked = None
@@ -354,6 +371,25 @@ class _Planner:
             blocked = _unprotect_hint(res.urn, "replace")
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
         return self._record(res, action, reason, attrs, blocked=blocked)
+
+    def _not_taken(self, state: StateResource, res: DesiredResource, rule: ReplaceRule) -> tuple[AttributeChange, ...]:
+        """The ``read_back`` inputs of ``rule`` (see :class:`~mlops_infra.plan.rules.ReplaceRule`) whose
+        recorded output differs from the recorded input, and the desired value differs from that output:
+        (path, the output the cloud kept, the desired value). Inputs in ``ignore_changes`` (a canary
+        endpoint's config, which the rollout controller switches) are left alone."""
+        found = []
+        for field in rule.read_back:
+            if field in res.options.ignore_changes or field not in res.inputs:
+                continue
+            kept, sent = state.output(field, MISSING), state.inputs.get(field, MISSING)
+            if kept is MISSING or sent is MISSING or kept == sent:
+                continue
+            desired = res.inputs[field]
+            if is_ref(desired):
+                desired = self.lookup(desired[REF], desired["output"]).value
+            if isinstance(desired, str) and desired != kept:
+                found.append(AttributeChange(field, kept, desired))
+        return tuple(found)
 
     def _decide(self, res: DesiredResource, state: StateResource, rule: ReplaceRule,
                 attrs: tuple[AttributeChange, ...], norm: Normalized | None) -> tuple[Action, Reason]:

@@ -41,6 +41,10 @@ class ReplaceRule:
     (shown as ``(sensitive)``). ``ignore``: inputs the engine/provider manages (never compared).
     ``stringify``: a provider resource, whose state keeps config scalars as strings. ``why``: one
     sentence for the plan's reason. ``known``: False for the fallback of unregistered types.
+    ``read_back``: inputs the provider reads back from the cloud after it creates or updates the
+    resource, so the recorded *output* is what the cloud took: one that differs from the recorded
+    input means the cloud did not keep it (the planner shows an update; Pulumi's bridged providers
+    diff the desired inputs against the recorded outputs, so ``pulumi up`` sends it again).
     """
 
     replace: tuple[str, ...] = ()
@@ -50,15 +54,17 @@ class ReplaceRule:
     stringify: bool = False
     why: str = ""
     known: bool = True
+    read_back: tuple[str, ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
 _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 
-def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = ()) -> ReplaceRule:
+def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
+         read_back: tuple[str, ...] = ()) -> ReplaceRule:
     return ReplaceRule(replace=("*",) if everything else replace_paths, keep=_TAGS if everything else (),
-                       sensitive=sensitive, ignore=("tagsAll",), why=why)
+                       sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back)
 
 
 RULES: dict[str, ReplaceRule] = {
@@ -69,10 +75,14 @@ RULES: dict[str, ReplaceRule] = {
         everything=True, why="endpoint configurations are immutable (and named by a content hash)"),
     # deployment_config.auto_rollback_configuration is ForceNew in terraform-provider-aws
     # (internal/service/sagemaker/endpoint.go), so changing the rollback alarms replaces the endpoint (B9).
+    # endpointConfigName is read back: terraform-provider-aws's update waits for the endpoint to be
+    # InService again, then reads it (internal/service/sagemaker/endpoint.go resourceEndpointUpdate ->
+    # resourceEndpointRead: d.Set("endpoint_config_name", ...)), so an update SageMaker rolled back
+    # (its alarms fired, or the new fleet failed) is recorded with the old config as its output.
     "aws:sagemaker/endpoint:Endpoint": _aws(
         "name", "deploymentConfig.autoRollbackConfiguration",
         why="an endpoint's name is its identity, and its rollback alarms cannot be changed in place; its "
-            "configuration is switched in place"),
+            "configuration is switched in place", read_back=("endpointConfigName",)),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _aws(
         "modelPackageGroupName", "modelPackageGroupDescription",
         why="a model package group's name and description cannot be updated"),
