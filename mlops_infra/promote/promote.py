@@ -10,7 +10,10 @@ Contract:
   views in, a :class:`Promotion` out (mapping, pins, the edit, DST's effective system *after* the
   edit: DST's validated system with the pins applied). The edited text is read back and must be the
   original document with exactly the pins set in DST's overrides; anything else is a bug in
-  mlops-infra, never written. Problems of the mapping (fail closed) raise ``UserError``.
+  mlops-infra, never written. DST's effective document built from the edited text (overrides in
+  file order) must give every endpoint the mapped model and version: a later override that
+  replaces a pin refuses the promotion at its line (``UserError``, nothing written). Problems of the
+  mapping (fail closed) raise ``UserError``.
 - Nothing here writes: :func:`write_promotion` writes the edited text atomically
   (:func:`mlops_infra.fileio.write_text_atomic`: a temporary file in the same folder, fsync, rename)
   only when it changed, after checking that FILE still holds the text the promotion was computed
@@ -111,8 +114,8 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
         edit = edit_overrides(text, dst, versions.pins)
     except EditError as err:
         raise UserError(f"cannot edit the overrides of {dst}", str(err), source=name) from None
-    if edit.changed:
-        _check_edit(text, edit.after, dst, versions.pins, data)
+    edited = _check_edit(text, edit.after, dst, versions.pins, data) if edit.changed else _read(text, dst, data)
+    _check_effective(edited, text, name, dst, versions)
     after = _pinned(dst_system, dst, versions.pins)
     served_by = {e.name: e.model for e in after.endpoints}
     for mapping in versions.mappings:
@@ -123,23 +126,27 @@ def plan_promotion(text: str, name: str, src: str, src_system: Any, src_view: Re
     return Promotion(src, dst, name, versions, edit, after, src_system)
 
 
-def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -> None:
-    """The edited text must read as the original document with exactly the pins set in ``env``'s
-    overrides; anything else is a bug, never written. ``after`` is read by the loader itself
-    (:func:`mlops_infra.spec.loader.parse_document`: the same parser, options and refusals as the
-    next ``validate``), ``before`` too unless ``old`` is its data already; the two are compared
-    section by section, without copying either."""
+def _read(text: str, env: str, data: Any = None) -> Any:
+    """``text`` as the loader reads it (:func:`mlops_infra.spec.loader.parse_document`: the same
+    parser, options and refusals as the next ``validate``), or ``data`` when given."""
     from mlops_infra.spec.loader import parse_document
 
-    def read(text: str) -> Any:
-        document, _ = parse_document(text, "<promotion>")
-        if document is None:
-            raise RuntimeError(f"the edit of environment {env} makes the document unreadable: this is a bug in "
-                               "mlops-infra")
-        return document.data
+    if data is not None:
+        return data
+    document, _ = parse_document(text, "<promotion>")
+    if document is None:
+        raise RuntimeError(f"the edit of environment {env} makes the document unreadable: this is a bug in "
+                           "mlops-infra")
+    return document.data
 
-    old = read(before) if old is None else old
-    new = read(after)
+
+def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -> Any:
+    """The edited text must read as the original document with exactly the pins set in ``env``'s
+    overrides; anything else is a bug, never written. ``after`` is read by the loader itself
+    (:func:`_read`), ``before`` too unless ``old`` is its data already; the two are compared
+    section by section, without copying either. Returns ``after``'s data."""
+    old = _read(before, env, old)
+    new = _read(after, env)
     old_envs, new_envs = old.get("environments") or {}, new.get("environments") or {}
     old_env, new_env = old_envs.get(env) or {}, new_envs.get(env) or {}
     expected = {**(old_env.get("overrides") or {}), **{pin.key: pin.value for pin in pins}}
@@ -150,6 +157,46 @@ def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -
     got = new_env.get("overrides") or {}
     if not same or got != expected or any(type(got[pin.key]) is not type(pin.value) for pin in pins):
         raise RuntimeError(f"the edit of environment {env} changes more than its pins: this is a bug in mlops-infra")
+    return new
+
+
+def _check_effective(edited: Any, text: str, name: str, env: str, versions: VersionMap) -> None:
+    """What the edited file makes ``env`` serve, read as the loader reads it: ``env``'s effective
+    document (:func:`mlops_infra.spec.effective.apply_overrides`, which applies the overrides in file
+    order, a later one replacing what an earlier one set) must give every endpoint the model name
+    and version of its mapping. A later override that replaces the pin (``endpoints.scorer.model:
+    {name: ..., version: 13}`` after ``endpoints.scorer.model.version``) is refused at its line:
+    the report, the plan and the release record would otherwise show a pin the file does not apply."""
+    from mlops_infra.spec.effective import apply_overrides
+
+    effective, _, _ = apply_overrides(edited, env)
+    served = {e.get("name"): e.get("model") for e in effective.get("endpoints") or () if isinstance(e, dict)}
+    for mapping in versions.mappings:
+        model = served.get(mapping.endpoint)
+        got = (model.get("name"), model.get("version")) if isinstance(model, dict) else (None, None)
+        if got != (mapping.model, mapping.dst_version):
+            _refuse_overridden(edited, text, name, env, mapping, got)
+
+
+def _refuse_overridden(edited: Any, text: str, name: str, env: str, mapping: Any, got: tuple) -> None:
+    """Refuse at the line of the last override of ``env`` that sets ``mapping``'s model (or a
+    mapping holding it) after the pin."""
+    from mlops_infra.spec.loader import parse_document
+
+    overrides = ((edited.get("environments") or {}).get(env) or {}).get("overrides") or {}
+    field = f"endpoints.{mapping.endpoint}.model"
+    keys = [k for k in overrides if isinstance(k, str) and (field.startswith(k + ".") or k == field)]
+    key = keys[-1] if keys else None
+    served = f"{got[0]} v{got[1]}"
+    summary = (f"cannot pin {mapping.model} v{mapping.dst_version} on endpoint {mapping.endpoint} in {env}: "
+               f"{'the override ' + key if key else 'another value'} comes later and makes it serve {served}")
+    detail = (f"Overrides apply in file order, so a later override of {field} (or of a mapping holding it) replaces "
+              f"the pin. Remove that override, or set the pin inside it ({field}: {{name: {mapping.model}, version: "
+              f"{mapping.dst_version}}}), then promote again. Nothing was written.")
+    document, _ = parse_document(text, name)
+    path = ("environments", env, "overrides", key) if key else ("environments", env, "overrides")
+    diagnostics = document.attach([error("promotion-pin-overridden", summary, detail, path)]) if document else []
+    raise UserError(summary, detail, source=name, diagnostics=diagnostics)
 
 
 def _pinned(system: Any, env: str, pins: Any) -> Any:

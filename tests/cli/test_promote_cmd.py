@@ -229,3 +229,18 @@ def test_a_process_killed_while_writing_leaves_the_file_whole(tmp_path):
             proc.kill()
     assert file.read_bytes() == before  # never truncated or half-written: the rename never happened
     assert stat.S_ISREG(file.stat().st_mode)
+
+
+def test_write_refuses_a_pin_a_later_override_replaces(reference):
+    """Audit finding 3 through the console script: nothing written, the overriding entry's file:line."""
+    file, registries = reference
+    later = "      endpoints.scorer.model: {name: fraud-model, version: 13}\n"
+    file.write_text(file.read_text().replace(OLD_LINE, OLD_LINE + later))
+    before = file.read_bytes()
+    line = before.decode().splitlines().index(later.rstrip("\n")) + 1
+    result = run_cli("promote", str(file), "--to", "staging", "--write", *registries)
+    assert result.code == 1, result.output
+    assert (f"{file}:{line}:7: error: cannot pin fraud-model v3 on endpoint scorer in staging: the override "
+            "endpoints.scorer.model comes later and makes it serve fraud-model v13") in result.stderr
+    assert "Traceback" not in result.output
+    assert file.read_bytes() == before and not (file.parent / "releases.jsonl").exists()

@@ -80,3 +80,39 @@ def test_dst_plan_decides_the_pinned_version_for_every_reader_of_the_endpoint():
     graph = compile_system(promotion.dst_system, "staging", registry=view)
     decision = graph.model_versions["endpoints.scorer"]
     assert (decision["pinned"], decision["serve"], decision["state"]) == (3, 3, "ready")
+
+
+LATER = "      endpoints.scorer.model: {name: fraud-model, version: 13}   # staging pinned\n"
+
+
+@pytest.mark.parametrize("existing", [13, 3])  # 13: the pin edits the line; 3: it already holds the pin (no edit)
+def test_a_later_override_that_replaces_the_pin_is_refused_at_its_line(existing):
+    """Audit finding 3: overrides apply in file order (spec.effective.apply_overrides), so a later
+    endpoints.scorer.model override wins over the endpoints.scorer.model.version the edit sets; the
+    report and plan showed v3 while the file makes staging serve v13."""
+    from mlops_infra.errors import UserError
+
+    text = REFERENCE.read_text()
+    old = "      endpoints.scorer.model.version: 13\n"
+    assert text.count(old) == 1
+    text = text.replace(old, f"      endpoints.scorer.model.version: {existing}\n{LATER}")
+    systems = {env: parse_system(text, "m.yaml", env).system for env in ("dev", "staging")}
+    assert systems["staging"].endpoints[0].model.version == 13  # what the file makes staging serve
+    with pytest.raises(UserError) as refused:
+        plan_promotion(text, "m.yaml", "dev", systems["dev"], dev_view(), "staging", systems["staging"], staging_view())
+    error = refused.value
+    assert error.summary == ("cannot pin fraud-model v3 on endpoint scorer in staging: the override "
+                             "endpoints.scorer.model comes later and makes it serve fraud-model v13")
+    assert "Nothing was written" in error.detail
+    line = text.splitlines().index(LATER.rstrip("\n")) + 1
+    assert [(d.location.line if d.location else None) for d in error.diagnostics] == [line]
+
+
+def test_a_later_override_that_holds_the_pin_is_accepted():
+    """The same later override already holding the mapped version: the file serves the pin."""
+    text = REFERENCE.read_text().replace("      endpoints.scorer.model.version: 13\n",
+                                         "      endpoints.scorer.model.version: 3\n" + LATER.replace("13", "3"))
+    systems = {env: parse_system(text, "m.yaml", env).system for env in ("dev", "staging")}
+    promotion = plan_promotion(text, "m.yaml", "dev", systems["dev"], dev_view(), "staging", systems["staging"],
+                               staging_view())
+    assert not promotion.changed and promotion.dst_system.endpoints[0].model.version == 3
