@@ -42,10 +42,13 @@ Contract:
   limit is set (pod defaulting, ``pkg/apis/core/v1/defaults.go`` ``SetDefaults_Pod``). A pod's
   request is the larger of its containers' sum and its largest init container
   (``k8s.io/component-helpers`` ``resource/helpers.go`` ``PodRequests``; restartable sidecar init
-  containers and pod overhead are not modelled: the graph has neither). A KServe predictor container without
-  cpu or memory gets KServe's defaults (``pkg/apis/serving/v1beta1/inference_service_defaults.go``
-  ``setResourceRequirementDefaults``, from the ``inferenceservice-config`` ``resource`` section,
-  shipped as cpu 1 and memory 2Gi for requests and limits; a cluster may configure others).
+  containers and pod overhead are not modelled: the graph has neither). A KServe ``predictor.model``
+  container without cpu or memory keeps its ServingRuntime's: KServe sets no defaults on it (kserve
+  v0.15.0 ``pkg/apis/serving/v1beta1/predictor_model.go``: ``ModelSpec.Default`` is empty) and
+  merges it into the runtime's container by strategic merge, key by key
+  (``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``MergeRuntimeContainers``); the
+  shipped runtimes ask cpu 1 and memory 2Gi as requests and limits (``config/runtimes/kserve-*.yaml``;
+  a cluster may install others).
 - Counts: ``count/<plural>[.<group>]`` and the core shorthands ``configmaps``, ``secrets``,
   ``services``, ``persistentvolumeclaims``, ``services.loadbalancers``, ``services.nodeports``
   (NodePort and LoadBalancer Services), ``requests.storage`` (the PVCs' storage requests).
@@ -122,7 +125,7 @@ def format_amount(key: str, amount: Decimal) -> str:
 VALIDATION_SET = ("cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 """Keys a quota may name that every container must then set (``pods.go`` ``validationSet``)."""
 KSERVE_DEFAULTS = {"cpu": Decimal(1), "memory": Decimal(2**31)}
-"""KServe's shipped defaults for a predictor container's unset cpu and memory (requests and limits)."""
+"""The shipped ServingRuntimes' cpu and memory (requests and limits), which a predictor container's unset keys keep."""
 _NATIVE = ("cpu", "memory", "ephemeral-storage")
 
 

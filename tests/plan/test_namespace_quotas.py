@@ -59,9 +59,10 @@ def test_the_reference_dev_graph_needs_per_key():
              for k, n in namespace_needs(_reference()).items()}
     assert needs["pods"] == ("6", "11", "12")
     assert needs["requests.nvidia.com/gpu"] == ("1", "6", "7")  # 1 to 2 endpoint replicas, a 4-GPU run, 1 new revision
-    assert needs["requests.cpu"] == needs["cpu"] == ("1450m", "45800m", "46800m")  # KServe's 1 cpu default per replica
-    assert needs["requests.memory"] == ("3Gi", "173312Mi", "175360Mi")
-    assert needs["limits.memory"] == ("5Gi", "9728Mi", "11776Mi")
+    # each scorer replica: 3 cpu / 13Gi, 90% / 85% of its g4dn.xlarge (compile/kubernetes/serving.py resources)
+    assert needs["requests.cpu"] == needs["cpu"] == ("3450m", "49800m", "52800m")
+    assert needs["requests.memory"] == ("14Gi", "195840Mi", "209152Mi")
+    assert needs["limits.memory"] == ("16Gi", "32256Mi", "45568Mi")
     assert needs["requests.storage"] == ("10Gi", "10Gi", "10Gi")
     assert needs["configmaps"] == needs["count/configmaps"] == ("9", "9", "9")
     assert needs["services"] == ("4", "4", "4") and "services.loadbalancers" not in needs

@@ -7,14 +7,17 @@ Contract:
 - ``predictor.model``: the model format from the registry's framework (:data:`MODEL_FORMATS`),
   ``storageUri`` ``s3://<models bucket>/<model>/<version>/`` (the pinned version's serving
   artifact; KServe's storage initializer downloads it with the credentials of the
-  ``mlops-serving`` account's Secret), GPU limits as strings.
+  ``mlops-serving`` account's Secret), and ``resources``: cpu and memory requests and limits of
+  one replica plus its GPU limits as strings (:func:`resources`).
 - Replicas: ``minReplicas``/``maxReplicas`` (both ``replicas.min`` without ``autoscaling``:
   :func:`replica_range`); autoscaling: ``invocations_per_replica`` (per
   minute) -> ``scaleMetric: rps`` with the per-second target rounded up, ``concurrency`` ->
-  ``concurrency``, ``cpu_utilization`` -> ``cpu``; ``gpu_utilization`` has no KServe metric, so
+  ``concurrency``, ``cpu_utilization`` -> ``cpu`` with Knative's HPA autoscaler class
+  (:func:`autoscaling`, :data:`HPA_CLASS`); ``gpu_utilization`` has no KServe metric, so
   the Knative default (concurrency) applies and an annotation says so.
 - Rollout: ``canary`` sets ``canaryTrafficPercent`` to the first step; ``blue_green`` to 0 (the
-  new revision is deployed, tagged and tested without traffic, then switched). Both are recorded
+  new revision is deployed without traffic, reachable through its ``latest`` tag
+  (:data:`TAG_ROUTING`), then switched). Both are recorded
   in ``graph.rollouts[address]`` for ``mlops-infra rollout`` to drive (patch the percentage step by
   step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
   ``all_at_once`` are Knative's own switch to the new revision once it is ready.
@@ -30,13 +33,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mlops_infra import catalog
 from mlops_infra.compile import facts
 from mlops_infra.compile.kubernetes import gpu, images, ingress, names, scripts
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
-from mlops_infra.spec.fit import serving_fit
+from mlops_infra.ml.memory import Fit
+from mlops_infra.ml.size import gib
+from mlops_infra.spec.fit import DEFAULT_INSTANCE, serving_fit
 from mlops_infra.spec.serving import Endpoint
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -50,6 +56,13 @@ CONTROLLER = "mlops-infra rollout"
 PATCH_FORCE = "pulumi.com/patchForce"
 """The pulumi-kubernetes annotation that makes its server-side apply of the object take over fields
 other managers changed (provider ``pkg/metadata/annotations.go`` ``AnnotationPatchForce``)."""
+CLASS_ANNOTATION = "autoscaling.knative.dev/class"
+HPA_CLASS = "hpa.autoscaling.knative.dev"
+"""Knative's autoscaler class annotation and its HPA class (knative/serving v0.44
+``pkg/apis/autoscaling/register.go`` ``ClassAnnotationKey``, ``HPA``); see :func:`autoscaling`."""
+TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
+"""KServe's annotation that tags the latest revision ``latest`` (``pkg/constants/constants.go``
+``EnableRoutingTagAnnotationKey``); see :func:`annotations`."""
 
 
 def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
@@ -57,7 +70,8 @@ def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
 
 
 def replica_range(endpoint: Endpoint) -> tuple[int, int]:
-    """(minReplicas, maxReplicas). Without an ``autoscaling`` block the endpoint runs at
+    """(minReplicas, maxReplicas). Scaling on cpu (Knative's HPA class) runs at least 1 replica
+    (:func:`autoscaling`). Without an ``autoscaling`` block the endpoint runs at
     ``replicas.min`` (at least 1) fixed, as on SageMaker, where only an Application Auto Scaling
     target would move ``initialInstanceCount`` (finding B11.4, docs/semantics.md). Knative would
     otherwise autoscale between the two on concurrency, its default ("Configuring scale bounds",
@@ -65,11 +79,41 @@ def replica_range(endpoint: Endpoint) -> tuple[int, int]:
     if endpoint.autoscaling is None:
         fixed = max(1, endpoint.replicas.min)
         return fixed, fixed
+    if uses_hpa(endpoint):
+        return max(1, endpoint.replicas.min), endpoint.replicas.max
     return endpoint.replicas.min, endpoint.replicas.max
 
 
+def uses_hpa(endpoint: Endpoint) -> bool:
+    """Whether the endpoint scales on CPU, which needs Knative's HPA autoscaler class (:func:`autoscaling`)."""
+    return endpoint.autoscaling is not None and endpoint.autoscaling.metric == "cpu_utilization"
+
+
 def autoscaling(endpoint: Endpoint) -> dict[str, Any]:
-    """``scaleMetric``/``scaleTarget`` of the predictor (empty: Knative's default)."""
+    """``scaleMetric``/``scaleTarget`` of the predictor (empty: Knative's default).
+
+    ``cpu_utilization`` -> ``scaleMetric: cpu`` goes with the annotation
+    ``autoscaling.knative.dev/class: hpa.autoscaling.knative.dev`` (:func:`annotations`). KServe
+    0.15's admission webhook refuses any other metric than ``concurrency`` and ``rps`` in Serverless
+    mode unless that annotation names the HPA class: ``validateAutoScalingCompExtension`` calls
+    ``validateScalingHPACompExtension`` (allowed: ``cpu``, ``memory``; a cpu target 1-100) only
+    when ``annotations[autoscaling.ClassAnnotationKey] == autoscaling.HPA``, else
+    ``validateScalingKPACompExtension``, whose ``AutoscalerAllowedKPAMetricsList`` is
+    concurrency and rps: "[cpu] is not a supported metric" (kserve v0.15.0
+    ``pkg/apis/serving/v1beta1/inference_service_validation.go``, ``pkg/constants/constants.go``),
+    so the InferenceService was never created. KServe copies the annotation to the Knative
+    revision (``ksvc_reconciler.go`` ``createKnativeService``: it sets the KPA class only when the
+    annotation is absent), Knative accepts any metric for the HPA class (knative/serving v0.44
+    ``pkg/apis/autoscaling/annotation_validation.go`` ``validateMetric``) and makes a
+    HorizontalPodAutoscaler on the cpu utilisation, a percentage of the container's cpu
+    *request* (``pkg/reconciler/autoscaling/hpa/resources/hpa.go`` ``MakeHPA``;
+    https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#how-does-a-horizontalpodautoscaler-work),
+    which :func:`resources` sets. The cluster needs Knative's HPA extension (``serving-hpa.yaml``,
+    the ``autoscaler-hpa`` controller: ``config/hpa-autoscaling/controller.yaml``); without it
+    nothing reconciles the revision's PodAutoscaler and the revision stays "Deploying"
+    (``pkg/apis/serving/v1/revision_lifecycle.go`` ``PropagateAutoscalerStatus``). The HPA class cannot scale to zero (``MakeHPA``
+    leaves ``minReplicas`` unset below 1, and the HPA's default is 1), so :func:`replica_range`
+    compiles at least 1, as the AWS target does for every endpoint."""
     scaling = endpoint.autoscaling
     if scaling is None or scaling.metric == "gpu_utilization":
         return {}
@@ -96,12 +140,48 @@ def model_framework(kube: KubeTarget, endpoint: Endpoint) -> str:
     return model.framework if model else "custom"
 
 
-def predictor(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
-    node = gpu.shape_of(endpoint.accelerator, endpoint.instance_type, "inference")
+def replica_shape(endpoint: Endpoint) -> gpu.NodeShape:
+    """The node one replica stands for: its accelerator or ``instance_type``, else
+    :data:`~mlops_infra.spec.fit.DEFAULT_INSTANCE` (what the fit check and the AWS target assume),
+    which only sizes the pod and selects no node."""
+    if endpoint.accelerator is None and endpoint.instance_type is None:
+        return gpu.NodeShape(None, 0, catalog.ec2_name(DEFAULT_INSTANCE), False)
+    return gpu.shape_of(endpoint.accelerator, endpoint.instance_type, "inference")
+
+
+def resources(node: gpu.NodeShape, fit: Fit | None) -> dict[str, Any]:
+    """The predictor container's ``resources``: cpu and memory of one replica as requests and equal
+    limits, plus the GPUs as limits.
+
+    Why all of them. KServe's webhook sets no defaults on ``predictor.model``
+    (``ModelSpec.Default`` is empty: kserve v0.15.0 ``pkg/apis/serving/v1beta1/predictor_model.go``)
+    and the controller merges this container into the ClusterServingRuntime's by strategic merge
+    patch (``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``MergeRuntimeContainers``),
+    which merges ``requests`` and ``limits`` key by key. The shipped runtimes ask for cpu ``1`` and
+    memory ``2Gi`` as requests and limits (``config/runtimes/kserve-*.yaml``), so a key not set here
+    stays at those values: with GPU limits alone an 8B LLM on four GPUs got 2 GiB and was OOM-killed
+    while loading, and a request set without its limit would exceed the runtime's limit, which the
+    API server refuses ("must be less than or equal to cpu limit of 1": ``pkg/apis/core/validation``
+    ``ValidateResourceRequirements``).
+
+    The amounts: what a training pod on the same node shape asks for
+    (:meth:`gpu.NodeShape.pod_requests`: 90% of the vCPUs and 85% of the memory, or 4 CPUs and 16
+    GiB per GPU when the catalog does not know the shape), one replica standing for one instance as
+    on SageMaker; memory at least the model's serving estimate (``fit``: the whole replica's,
+    :func:`~mlops_infra.spec.fit.serving_fit`, rounded up to GiB) when that is larger, since the
+    runtime loads the weights through host memory."""
+    amounts = node.pod_requests()
+    if fit is not None:
+        need = math.ceil(gib(fit.per_gpu_bytes * fit.gpus))
+        if need > int(amounts["memory"].removesuffix("Gi")):
+            amounts["memory"] = f"{need}Gi"
+    return {"limits": {**amounts, **node.gpu_limits()}, "requests": amounts}
+
+
+def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> dict[str, Any]:
+    node = replica_shape(endpoint)
     model: dict[str, Any] = {"modelFormat": {"name": MODEL_FORMATS[model_framework(kube, endpoint)]},
-                             "storageUri": storage_uri(kube, endpoint)}
-    if node.gpus:
-        model["resources"] = {"limits": node.gpu_limits()}
+                             "resources": resources(node, fit), "storageUri": storage_uri(kube, endpoint)}
     low, high = replica_range(endpoint)
     spec: dict[str, Any] = {"maxReplicas": high, "minReplicas": low,
                             "model": model, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
@@ -119,8 +199,20 @@ def predictor(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
 
 
 def annotations(endpoint: Endpoint) -> dict[str, str]:
-    """The InferenceService's annotations: the model and version, the deployment mode, and for a
-    ``canary`` or ``blue_green`` rollout :data:`PATCH_FORCE`.
+    """The InferenceService's annotations: the model and version, the deployment mode, for cpu
+    autoscaling the HPA class (:func:`autoscaling`), for a ``canary`` or ``blue_green`` rollout
+    :data:`PATCH_FORCE`, and for ``blue_green`` :data:`TAG_ROUTING`.
+
+    Why tag routing. A blue/green rollout deploys the new revision at ``canaryTrafficPercent: 0``
+    to be tested before the switch; it is reachable only through a Knative route tag. KServe gives
+    the latest revision's traffic target ``Tag: "latest"`` only when this annotation is ``"true"``
+    (kserve v0.15.0 ``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``
+    ``createKnativeService``; the revision serving the rest is tagged ``prev`` regardless). Knative
+    names a tag's host with the ``tag-template`` ``{{.Tag}}-{{.Name}}`` and the ``domain-template``
+    ``{{.Name}}.{{.Namespace}}.{{.Domain}}`` (defaults of ``config-network``: knative.dev/networking
+    ``pkg/config/config.go`` ``DefaultTagTemplate``, ``DefaultDomainTemplate``; Name is the route,
+    KServe's ``<name>-predictor``: ``constants.PredictorServiceName``), so the new revision answers
+    at ``latest-<name>-predictor.<namespace>.<domain>`` (the old one at ``prev-...``).
 
     Why the last one. The rollout controller moves ``canaryTrafficPercent`` with a merge patch
     (``rollout/drivers/kserve.py``), and a write that changes a field's value takes the field's
@@ -145,8 +237,12 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
            "serving.kserve.io/deploymentMode": "Serverless"}
     if endpoint.autoscaling and endpoint.autoscaling.metric == "gpu_utilization":
         out["mlops-infra/autoscaling"] = "gpu_utilization has no KServe metric; Knative concurrency autoscaling applies"
+    if uses_hpa(endpoint):
+        out[CLASS_ANNOTATION] = HPA_CLASS
     if first_traffic_percent(endpoint) is not None:
         out[PATCH_FORCE] = "true"
+    if endpoint.rollout.strategy == "blue_green":
+        out[TAG_ROUTING] = "true"
     return out
 
 
@@ -165,10 +261,10 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     """The endpoint's component, its InferenceService and its rollout plan."""
     address = f"endpoints.{endpoint.name}"
-    parent = kube.ctx.component("endpoints", endpoint.name,
-                                facts.endpoint_facts(endpoint, "kubernetes", fit=serving_fit(kube.ctx.system, endpoint)))
-    obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address, {"spec": {"predictor": predictor(kube, endpoint)}},
-                   annotations=annotations(endpoint))
+    fit = serving_fit(kube.ctx.system, endpoint)
+    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint, "kubernetes", fit=fit))
+    obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address,
+                   {"spec": {"predictor": predictor(kube, endpoint, fit)}}, annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",
                    depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])))
     compile_serving_scrape(kube, endpoint.name, parent)

@@ -49,6 +49,11 @@ def test_label_helpers_always_produce_valid_labels():
 def test_autoscaling_maps_to_kserve_metrics():
     assert (predictor("ranker")["scaleMetric"], predictor("ranker")["scaleTarget"]) == ("concurrency", 4)
     assert (predictor("churn")["scaleMetric"], predictor("churn")["scaleTarget"]) == ("cpu", 70)
+    # KServe admits scaleMetric cpu in Serverless mode only with Knative's HPA class (serving.py autoscaling)
+    churn = named(graph_of(CASE), "InferenceService", "churn")["metadata"]["annotations"]
+    assert churn["autoscaling.knative.dev/class"] == "hpa.autoscaling.knative.dev"
+    ranker = named(graph_of(CASE), "InferenceService", "ranker")["metadata"]["annotations"]
+    assert "autoscaling.knative.dev/class" not in ranker  # concurrency: KServe's default KPA class
     assert "scaleMetric" not in predictor("bespoke")
     annotations = named(graph_of(CASE), "InferenceService", "bespoke")["metadata"]["annotations"]
     assert "gpu_utilization" in annotations["mlops-infra/autoscaling"]
@@ -63,6 +68,9 @@ def test_invocations_per_minute_become_requests_per_second():
 def test_rollout_strategies():
     graph = graph_of(CASE)
     assert predictor("ranker")["canaryTrafficPercent"] == 0
+    # the blue revision is tested through KServe's "latest" tag, which needs this annotation (serving.py annotations)
+    assert named(graph, "InferenceService", "ranker")["metadata"]["annotations"][
+        "serving.kserve.io/enable-tag-routing"] == "true"
     assert graph.rollouts["endpoints.ranker"]["strategy"] == "blue_green"
     assert graph.rollouts["endpoints.ranker"]["steps"] == [0, 100]
     assert graph.rollouts["endpoints.ranker"]["bakeSeconds"] == 300
@@ -79,13 +87,23 @@ def test_model_formats_and_storage():
     assert predictor("ranker")["model"]["storageUri"] == "s3://variety-dev-models/ranker/3/"
 
 
+def test_predictor_resources_come_from_the_replicas_shape():
+    """8 x H100 is a p5.48xlarge (192 vCPUs, 2,048 GiB): 90% / 85%, as a training pod on it; an
+    m5.xlarge (4 vCPUs, 16 GiB): 3 CPUs, 13 GiB. Requests equal limits (serving.py resources)."""
+    ranker = predictor("ranker")["model"]["resources"]
+    assert ranker == {"limits": {"cpu": "172", "memory": "1740Gi", "nvidia.com/gpu": "8"},
+                      "requests": {"cpu": "172", "memory": "1740Gi"}}
+    assert predictor("churn")["model"]["resources"] == {"limits": {"cpu": "3", "memory": "13Gi"},
+                                                        "requests": {"cpu": "3", "memory": "13Gi"}}
+
+
 def test_gpu_and_cpu_endpoints_select_nodes():
     ranker = predictor("ranker")
-    assert ranker["model"]["resources"] == {"limits": {"nvidia.com/gpu": "8"}}
+    assert ranker["model"]["resources"]["limits"]["nvidia.com/gpu"] == "8"  # cpu/memory: test_predictor_resources_...
     assert ranker["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
     assert ranker["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]
     churn = predictor("churn")
-    assert "resources" not in churn["model"] and "tolerations" not in churn
+    assert "nvidia.com/gpu" not in churn["model"]["resources"]["limits"] and "tolerations" not in churn
     assert churn["nodeSelector"] == {"node.kubernetes.io/instance-type": "m5.xlarge"}
 
 
