@@ -15,13 +15,27 @@ Contract:
   metric alarms are asked for, which is what the compiler creates ("If you omit this parameter, only
   metric alarms are returned", ``DescribeAlarmsInput.AlarmTypes``). An alarm the answer does not
   hold is reported as missing (``None``).
-- :class:`AlertState` is one alert's reading; :meth:`AlertState.verdict` says ``firing`` (ALARM),
-  ``unknown`` (INSUFFICIENT_DATA, missing: the gate fails closed) or ``quiet`` (OK).
+- :func:`read_prometheus_rules` (the edge, a Kubernetes SRC): the alerting rules Prometheus
+  evaluates, ``GET /api/v1/rules?type=alert`` (https://prometheus.io/docs/prometheus/latest/querying/api/#rules:
+  ``{"status": "success", "data": {"groups": [{"rules": [{"type": "alerting", "name", "state":
+  "inactive"|"pending"|"firing", "labels"}]}]}}``). The compiled PrometheusRule names its rule
+  exactly like the alert and labels it with SRC's ``namespace`` (``compile/kubernetes/alerting.py``);
+  a rule of another namespace label is not SRC's. Rules, not ``/api/v1/alerts``
+  (:class:`mlops_infra.rollout.gates.prometheus.PrometheusGates`' source): the alerts endpoint lists
+  only pending and firing alerts, so an alert whose rule Prometheus never loaded would read as
+  quiet; a rule that is not listed here is *not found* and the gate fails closed. Tested against a
+  real Prometheus (tests/support/prometheus.py).
+- :class:`AlertState` is one alert's reading; :meth:`AlertState.verdict` says ``firing`` (ALARM,
+  firing), ``unknown`` (INSUFFICIENT_DATA, not found: the gate fails closed) or ``quiet`` (OK,
+  inactive, pending: a ``for`` not yet elapsed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +55,18 @@ class AlertState:
     watched: str
     state: str | None
     reason: str = ""
+    source: str = "alarm"
+    """What ``watched`` names: ``alarm`` (CloudWatch) or ``Prometheus rule``."""
 
     def verdict(self) -> str:
-        if self.state == "ALARM":
+        if self.state in ("ALARM", "firing"):
             return FIRING
-        return QUIET if self.state == "OK" else UNKNOWN
+        return QUIET if self.state in ("OK", "inactive", "pending") else UNKNOWN
 
     def line(self) -> str:
         state = self.state or "not found"
         tail = f": {self.reason}" if self.reason else ""
-        return f"alert {self.alert} (alarm {self.watched}): {state}{tail}"
+        return f"alert {self.alert} ({self.source} {self.watched}): {state}{tail}"
 
 
 def drift_alerts(system: Any) -> list[Any]:
@@ -91,3 +107,29 @@ def alert_states(alarms: Mapping[str, str | None], states: Mapping[str, tuple[st
         state, reason = states.get(name, (None, "")) if name else (None, "no alarm is compiled for it")
         out.append(AlertState(alert, name or "-", state, reason if state != "OK" else ""))
     return tuple(out)
+
+
+PROMETHEUS_TIMEOUT = 30
+_RULE_ORDER = {"firing": 2, "pending": 1, "inactive": 0}
+
+
+def read_prometheus_rules(url: str, alerts: Iterable[Any], namespace: str, *,
+                          opener: Callable[..., Any] = urllib.request.urlopen) -> tuple[AlertState, ...]:
+    """Each alert's rule state in the Prometheus at ``url`` (see the module contract); a transport
+    error or an answer that is not ``success`` raises (``OSError``, ``ValueError``, ``KeyError``...)."""
+    query = urllib.parse.urlencode({"type": "alert"})
+    with opener(f"{url.rstrip('/')}/api/v1/rules?{query}", timeout=PROMETHEUS_TIMEOUT) as response:
+        body = json.load(response)
+    if body.get("status") != "success":
+        raise ValueError(f"Prometheus answered status {body.get('status')!r}: {body.get('error', '')}")
+    found: dict[str, str] = {}
+    for group in body["data"]["groups"]:
+        for rule in group.get("rules") or ():
+            labels = rule.get("labels") or {}
+            if rule.get("type") != "alerting" or labels.get("namespace") not in (None, namespace):
+                continue
+            name, state = rule.get("name"), str(rule.get("state") or "inactive")
+            if _RULE_ORDER.get(state, 0) >= _RULE_ORDER.get(found.get(name, ""), -1):
+                found[name] = state
+    return tuple(AlertState(a.name, f"{a.name} (namespace {namespace})", found.get(a.name), source="Prometheus rule")
+                 for a in alerts)

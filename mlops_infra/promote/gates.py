@@ -11,7 +11,8 @@ Contract (every gate is a pure function of the :class:`GateInputs` the CLI gathe
   failed: ``[drift alerts]``, ``[infrastructure drift]``):
   *drift alerts* -- no alert of SRC watching a ``feature_drift``, ``prediction_drift`` or
   ``data_quality`` monitor is firing there (:mod:`mlops_infra.promote.alerts`: on AWS each compiled
-  CloudWatch alarm's state, read with SRC's credentials); ``ALARM`` fails, and an alert whose
+  CloudWatch alarm's state, read with SRC's credentials; on Kubernetes the rule SRC's Prometheus
+  evaluates, ``--prometheus SRC=URL``); ``ALARM``/``firing`` fails, and an alert whose
   state is unknown (``INSUFFICIENT_DATA``, alarm not found, not read) fails closed;
   *infrastructure drift* -- SRC's live resources match SRC's last applied state (the existing reader
   :func:`mlops_infra.state.aws_live.scan_aws` and :func:`mlops_infra.plan.drift.find_drift`):

@@ -62,6 +62,8 @@ def promote(
         [], "--registry", help="ENV=FILE: a saved registry read (JSON) instead of reading ENV's registry."),
     role: list[str] = typer.Option([], "--role", help="ENV=ARN: assume this role to read ENV's SageMaker registry."),
     mlflow: list[str] = typer.Option([], "--mlflow", help="ENV=URL: the MLflow tracking server of a Kubernetes ENV."),
+    prometheus: list[str] = typer.Option(
+        [], "--prometheus", help="ENV=URL: the Prometheus of a Kubernetes SRC, whose drift alerts no_drift reads."),
     src_state: Path | None = typer.Option(
         None, "--src-state",
         help="SRC's applied state, for SRC's registry read and the no_drift gate (default: found as plan finds it)."),
@@ -86,6 +88,7 @@ def promote(
         _refuse_read_only(file)
     snapshots = {k: Path(v) for k, v in _pairs(registry, "--registry").items()}
     roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
+    prometheuses = _pairs(prometheus, "--prometheus")
     context = _load(file, src, dst, err)
     skips = _skips(context, skip_gate, reason)
     if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
@@ -97,7 +100,7 @@ def promote(
             err.print(note, markup=False)
         _execute(promotion, steps, roles, output_format, err)
         return
-    gates = _gates(context, promotion, dst_view, src_state, skips, roles)
+    gates = _gates(context, promotion, dst_view, src_state, skips, roles, prometheuses)
     blocked = [g for g in gates if g.blocks]
     guarded = [g for g in plan_result.guardrails if g.blocks]  # DST after the edit (docs/guardrails.md)
     # Everything that could refuse the promotion is checked before FILE is written: the report and
@@ -203,7 +206,7 @@ def _skips(context: dict[str, Any], names: list[str], reason: str | None) -> dic
 
 
 def _gates(context: dict[str, Any], promotion: Any, dst_view: Any, src_state: Path | None, skips: dict[str, str],
-           roles: dict[str, str]) -> tuple[Any, ...]:
+           roles: dict[str, str], prometheuses: dict[str, str]) -> tuple[Any, ...]:
     """DST's gates evaluated (SRC's live state is read only when no_drift is evaluated)."""
     from mlops_infra.promote.gates import GateInputs, evaluate_gates
 
@@ -211,7 +214,8 @@ def _gates(context: dict[str, Any], promotion: Any, dst_view: Any, src_state: Pa
     names = list(promotion.dst_system.environments[dst].gates)
     drift: dict[str, Any] = {}
     if "no_drift" in names and "no_drift" not in skips:
-        drift = {**_src_drift(context, src, src_state, roles.get(src)), **_src_alerts(context, src, roles.get(src))}
+        drift = {**_src_drift(context, src, src_state, roles.get(src)),
+                 **_src_alerts(context, src, roles.get(src), prometheuses.get(src))}
     inputs = GateInputs(src, dst, promotion.dst_system, dst_view, promotion.versions.mappings, **drift)
     return evaluate_gates(names, inputs, skips)
 
@@ -261,10 +265,11 @@ def _src_graph(context: dict[str, Any], src: str) -> Any:
     return context["src_graph"]
 
 
-def _src_alerts(context: dict[str, Any], src: str, role: str | None) -> dict[str, Any]:
-    """The state of SRC's drift alerts (:mod:`mlops_infra.promote.alerts`), read with SRC's
-    credentials as its other reads are (``--role SRC=ARN``, ``AWS_ENDPOINT_URL``), or why they
-    cannot be read (the gate then fails closed)."""
+def _src_alerts(context: dict[str, Any], src: str, role: str | None, prometheus: str | None) -> dict[str, Any]:
+    """The state of SRC's drift alerts (:mod:`mlops_infra.promote.alerts`), or why they cannot be
+    read (the gate then fails closed): on AWS their CloudWatch alarms, read with SRC's credentials
+    as its other reads are (``--role SRC=ARN``, ``AWS_ENDPOINT_URL``); on Kubernetes the rules SRC's
+    Prometheus evaluates (``--prometheus SRC=URL``)."""
     import os
 
     from mlops_infra.promote.alerts import alert_states, compiled_alarm_names, drift_alerts, read_alarm_states
@@ -276,8 +281,7 @@ def _src_alerts(context: dict[str, Any], src: str, role: str | None) -> dict[str
         return {"src_alerts": ()}
     target = system.environments[src].target
     if target.kind != "aws":
-        return {"src_alerts_problem": f"reading the alerts of a {target.kind} environment is not supported yet, so "
-                                      f"whether a drift alert fires in {src} is unknown"}
+        return _prometheus_alerts(src, target.namespace, alerts, prometheus)
     import importlib.util
 
     if importlib.util.find_spec("boto3") is None:
@@ -301,6 +305,23 @@ def _src_alerts(context: dict[str, Any], src: str, role: str | None) -> dict[str
     except Exception as error:  # no credentials, endpoint unreachable, access denied: fail closed, with the reason
         return {"src_alerts_problem": f"{src}'s CloudWatch alarms could not be read: {describe_error(error)}"}
     return {"src_alerts": alert_states(names, states)}
+
+
+def _prometheus_alerts(src: str, namespace: str, alerts: list[Any], url: str | None) -> dict[str, Any]:
+    """A Kubernetes SRC's drift alerts as its Prometheus evaluates them, or why they cannot be read."""
+    import urllib.error
+
+    from mlops_infra.promote.alerts import read_prometheus_rules
+    from mlops_infra.secrets import redact
+
+    if not url:
+        return {"src_alerts_problem": f"no Prometheus address for {src}: pass --prometheus {src}=http://127.0.0.1:9090 "
+                                      f"(kubectl port-forward svc/prometheus-operated 9090 -n monitoring)"}
+    try:
+        return {"src_alerts": read_prometheus_rules(url, alerts, namespace)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, urllib.error.URLError) as error:
+        return {"src_alerts_problem": redact(f"{src}'s Prometheus at {url} could not be read: "
+                                             f"{type(error).__name__}: {error}")[:300]}
 
 
 def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan: Any) -> None:
