@@ -167,11 +167,14 @@ def resources(node: gpu.NodeShape, fit: Fit | None) -> dict[str, Any]:
     The amounts: what a training pod on the same node shape asks for
     (:meth:`gpu.NodeShape.pod_requests`: 90% of the vCPUs and 85% of the memory, or 4 CPUs and 16
     GiB per GPU when the catalog does not know the shape), one replica standing for one instance as
-    on SageMaker; memory at least the model's serving estimate (``fit``: the whole replica's,
-    :func:`~mlops_infra.spec.fit.serving_fit`, rounded up to GiB) when that is larger, since the
-    runtime loads the weights through host memory."""
+    on SageMaker. On a CPU-only node, where the weights are served from host memory, memory is at
+    least the model's serving estimate (``fit``: :func:`~mlops_infra.spec.fit.serving_fit`, rounded
+    up to GiB) when that is larger (the fit check has said it fits the instance). On a GPU node the
+    estimate is GPU memory, not host memory, and can be as large as the node's RAM (an 8B bf16 model
+    on one A10G of a g5.xlarge: 16 GiB of weights, 16 GiB of RAM): asking for it there would make the
+    pod unschedulable ("Insufficient memory"), so a GPU replica asks for the node's share only."""
     amounts = node.pod_requests()
-    if fit is not None:
+    if fit is not None and not node.gpus:
         need = math.ceil(gib(fit.per_gpu_bytes * fit.gpus))
         if need > int(amounts["memory"].removesuffix("Gi")):
             amounts["memory"] = f"{need}Gi"

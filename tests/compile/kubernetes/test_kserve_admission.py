@@ -111,7 +111,7 @@ def test_predictor_pods_get_their_shapes_cpu_and_memory_not_the_runtimes(case):
         assert resources["requests"] == {k: v for k, v in resources["limits"].items() if k != "nvidia.com/gpu"}, name
         assert parse_quantity(resources["limits"]["memory"]) > parse_quantity("2Gi"), name
         fit = serving_fit(system, system.item("endpoints", name))
-        if fit is not None:
+        if fit is not None and "nvidia.com/gpu" not in resources["limits"]:  # CPU: weights in host memory
             assert parse_quantity(resources["limits"]["memory"]) >= fit.per_gpu_bytes * fit.gpus, name
 
 
@@ -135,6 +135,17 @@ def test_memory_is_raised_to_the_model_estimate_when_the_shape_leaves_less():
     resources = merged_resources(isvc["spec"]["predictor"])
     assert resources["limits"] == resources["requests"] == {"cpu": "3", "memory": f"{math.ceil(gib(fit.per_gpu_bytes))}Gi"}
     assert "nodeSelector" not in isvc["spec"]["predictor"]
+
+
+def test_a_gpu_replica_asks_for_its_nodes_share_not_its_weights():
+    """An 8B bf16 model on one A10G (ml.g5.xlarge: 4 vCPUs, 16 GiB of RAM, 24 GB of GPU memory): the
+    weights (about 15 GiB) live in GPU memory; a host-memory request that large would not fit the node's
+    allocatable memory, and the pod would stay Pending ("Insufficient memory")."""
+    isvc = by_kind(compile_text(EIGHT_B_ON_A_G5), "InferenceService")[0]
+    fit = serving_fit(system_from(EIGHT_B_ON_A_G5), system_from(EIGHT_B_ON_A_G5).item("endpoints", "chat"))
+    assert fit.fits and gib(fit.per_gpu_bytes * fit.gpus) > 13
+    resources = merged_resources(isvc["spec"]["predictor"])
+    assert resources["limits"] == {"cpu": "3", "memory": "13Gi", "nvidia.com/gpu": "1"}
 
 
 def test_a_blue_green_revision_is_reachable_through_its_latest_tag():
@@ -173,5 +184,15 @@ models:
 endpoints:
   - name: big
     model: {name: big, version: 1}
+    replicas: {min: 1, max: 1}
+"""
+
+EIGHT_B_ON_A_G5 = HEAD + """
+models:
+  - {name: chat, framework: huggingface, parameters: 8B, dtype: bf16}
+endpoints:
+  - name: chat
+    model: {name: chat, version: 1}
+    instance_type: ml.g5.xlarge
     replicas: {min: 1, max: 1}
 """
