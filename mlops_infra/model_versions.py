@@ -181,7 +181,7 @@ class RegistryView:
             return Decision("ready", model, version, version, "unverified",
                             "not checked in the registry (offline plan): `plan --refresh` reads it, and apply "
                             "checks it before creating the model")
-        missing = _unavailable(registry, record, version, gated)
+        missing = unavailable(registry, record, version, gated)
         if missing is None:
             return Decision("ready", model, version, version, registry.basis,
                             f"{_state_words(record)} in {registry.where}")
@@ -211,6 +211,14 @@ class RegistryView:
         return cls(models, serving, tuple(data.get("warnings") or ()))
 
 
+def serves_approved_only(system: Any, env: str, model: str) -> bool:
+    """Whether environment ``env`` of ``system`` serves only approved versions of ``model`` (the
+    ``gated`` of :meth:`RegistryView.decide`): the model is approved by a person (``approval:
+    manual``), or the environment has the ``model_approved`` gate."""
+    item = system.item("models", model)
+    return (item is not None and item.approval == "manual") or "model_approved" in system.environments[env].gates
+
+
 ASSUME_AVAILABLE = RegistryView()
 """No registry knowledge: every pinned version is assumed (``unverified``). What ``compile_system``
 uses when it is given no view (the ``graph`` command, the Pulumi program under mocks, unit tests)."""
@@ -222,8 +230,10 @@ def _state_words(record: VersionRecord | None) -> str:
     return {APPROVED: "registered and approved"}.get(record.approval, f"registered ({record.approval})")
 
 
-def _unavailable(registry: ModelRegistry, record: VersionRecord | None, version: int, gated: bool) -> str | None:
-    """Why ``version`` cannot be served (a clause without the model's name), or None when it can."""
+def unavailable(registry: ModelRegistry, record: VersionRecord | None, version: int, gated: bool) -> str | None:
+    """Why ``version`` cannot be served (a clause without the model's name), or None when it can: the rule
+    of the module contract, which the compiler (through :meth:`RegistryView.decide`) and a promotion's
+    source check (``promote/versions.py``) both apply."""
     if record is None:
         if registry.basis == "created-now":
             return (f"not registered: {registry.where} is created by this apply, so it holds no versions yet; "

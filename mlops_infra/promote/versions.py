@@ -22,8 +22,8 @@ the ``mlops-infra.artifact-digest`` tag on an MLflow version). Contract of :func
 - a version SRC could not serve is a *problem* too: a promotion carries what SRC serves, and SRC's
   own plan refuses a version that is Rejected, not Completed (Pending, Failed...), or -- where SRC
   serves approved versions only -- not Approved. The rule is SRC's own, not a copy:
-  :func:`mlops_infra.model_versions._unavailable` (what :meth:`RegistryView.decide` applies), with
-  the ``gated`` flag :func:`mlops_infra.compile.aws.serving.gated` gives SRC's endpoint (the model's
+  :func:`mlops_infra.model_versions.unavailable` (what :meth:`RegistryView.decide` applies), with
+  the ``gated`` flag :func:`mlops_infra.model_versions.serves_approved_only` gives SRC's endpoint (the model's
   ``approval: manual``, or SRC declares the ``model_approved`` gate). Without it, a version Rejected
   in SRC was registered in DST and, with ``approval: automatic``, approved there by the artifact
   steps, so ``model_approved`` passed for it (audit finding, 2026-12-05).
@@ -33,10 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord, _unavailable
+from mlops_infra.model_versions import (
+    ModelRegistry,
+    RegistryView,
+    VersionRecord,
+    serves_approved_only,
+    unavailable,
+)
 from mlops_infra.promote.edit import Pin
 
 
@@ -136,23 +141,13 @@ def _servable(src: str, src_system: Any, endpoint: Any, registry: ModelRegistry,
               problems: list[str]) -> bool:
     """Whether SRC could serve ``record`` on ``endpoint`` (see the module contract); a problem says
     why not, naming the version, its status in SRC's registry and the fix."""
-    why = _unavailable(registry, record, record.version, serves_approved_only(src_system, src, endpoint))
+    why = unavailable(registry, record, record.version, serves_approved_only(src_system, src, endpoint.model.name))
     if why is None:
         return True
     problems.append(f"{endpoint.model.name} v{record.version}, which {src} pins on endpoint {endpoint.name}, cannot "
                     f"be served in {src}: {why}. A promotion carries only what {src} can serve: pin a servable "
                     f"version in {src} (or make this one servable there), then promote again")
     return False
-
-
-def serves_approved_only(system: Any, env: str, endpoint: Any) -> bool:
-    """Whether ``env`` serves only approved versions on ``endpoint``: the compiler's own predicate
-    (:func:`mlops_infra.compile.aws.serving.gated`, which reads ``ctx.system`` and
-    ``ctx.environment`` only), asked for ``env`` without compiling it."""
-    from mlops_infra.compile.aws.serving import gated
-
-    context = SimpleNamespace(ctx=SimpleNamespace(system=system, environment=system.environments[env]))
-    return gated(context, endpoint)  # type: ignore[arg-type]
 
 
 def _next_number(registry: ModelRegistry, taken: Mapping[tuple[str, str], int], model: str) -> int:

@@ -61,7 +61,7 @@ from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ResourceOptions, ref
-from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision
+from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision, serves_approved_only
 from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
 
@@ -406,10 +406,8 @@ def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
 
 
 def gated(aws: AwsContext, item: Endpoint) -> bool:
-    """Whether only approved versions may be served: the model is approved by a person, or the
-    environment has the ``model_approved`` gate."""
-    model = aws.ctx.system.item("models", item.model.name)
-    return (model is not None and model.approval == "manual") or "model_approved" in aws.ctx.environment.gates
+    """Whether only approved versions may be served (:func:`mlops_infra.model_versions.serves_approved_only`)."""
+    return serves_approved_only(aws.ctx.system, aws.ctx.env, item.model.name)
 
 
 def registry_decision(aws: AwsContext, item: Endpoint) -> Decision:
