@@ -13,10 +13,14 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   and the note says so.
 - Endpoints: replicas min..max x the hourly price of ``instanceType``. An endpoint without
   ``autoscaling`` (facts key present and None) runs at ``minReplicas`` fixed on both targets
-  (docs/semantics.md): floor = ceiling = min replicas. On Kubernetes an endpoint with no node
-  shape (no accelerator, no instance type) runs on nodes the cluster has anyway: not counted.
-- Training on AWS: SageMaker bills per run: runs per month (the cron counted over
-  :data:`REFERENCE_DAYS` days from :data:`REFERENCE_START`) x nodes x max_runtime hours (24 h,
+  (docs/semantics.md): floor = ceiling = min replicas. The floor is what runs
+  (:func:`running_floor`): at least 1 wherever the target cannot run none. On Kubernetes an
+  endpoint with no node shape (no accelerator, no instance type) runs on nodes the cluster has
+  anyway: not counted.
+- Training on AWS: SageMaker bills per run: runs per month (the cron's runs over the
+  :data:`REFERENCE_DAYS` days of a year from :data:`REFERENCE_START`, divided by 12: an average
+  month, as the 730 h month of the endpoints, so a weekly run counts 4.33 times and a yearly one
+  1/12) x nodes x max_runtime hours (24 h,
   SageMaker's default limit, when unset) x the training price; floor = ceiling (each run is
   assumed to use its whole max_runtime). Alert-triggered runs are not counted (note). AWS clusters
   cost nothing between runs.
@@ -56,6 +60,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from mlops_infra import catalog
@@ -66,8 +71,11 @@ from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
 
 REFERENCE_START = datetime(2025, 1, 1, tzinfo=UTC)
-"""Start of the fixed reference month that cron schedules are counted over (a Wednesday)."""
-REFERENCE_DAYS = 30
+"""Start of the fixed reference year that cron schedules are counted over."""
+REFERENCE_DAYS = 365
+"""The reference year: a cron's runs in it / 12 is its runs in an average month. A 30-day window
+from a Wednesday counted a weekly run 4 or 5 times by its weekday (4.35 on average), a yearly or
+quarterly one once a month, and a run on the 31st or in June not at all."""
 KUBERNETES_PRICE_REGION = "us-east-1"
 """Region whose EC2 prices stand for Kubernetes nodes (a Kubernetes target names no region)."""
 SPOT_NOTE = "spot: not priced (no spot price source); the on-demand figure is its ceiling"
@@ -78,8 +86,9 @@ DEFAULT_MAX_RUNTIME_SECONDS = 86400
 
 
 @lru_cache(maxsize=256)
-def scheduled_runs(cron: str | None) -> int | None:
-    """Runs of a cron schedule (UTC) in the reference month; None for no or an unreadable schedule."""
+def scheduled_runs(cron: str | None) -> float | None:
+    """Runs of a cron schedule (UTC) in an average month (the reference year's runs / 12, see
+    :data:`REFERENCE_DAYS`); None for no or an unreadable schedule."""
     if not cron:
         return None
     from croniter import croniter  # with dateutil and six: imported when a plan prices a scheduled job
@@ -89,12 +98,36 @@ def scheduled_runs(cron: str | None) -> int | None:
     except (ValueError, KeyError, TypeError):
         return None
     end = REFERENCE_START + timedelta(days=REFERENCE_DAYS)
+    per_minute = REFERENCE_DAYS * 24 * 60  # every minute is the most a cron can fire
+    interval = _fixed_interval(croniter(cron, REFERENCE_START - timedelta(microseconds=1)), end)
+    if interval is not None:  # a fixed step (every N minutes or hours): counted, not walked
+        return interval / 12
     runs = 0
     while it.get_next(datetime) < end:
         runs += 1
-        if runs > REFERENCE_DAYS * 24 * 60:  # every minute is the most a cron can fire
+        if runs > per_minute:
             break
-    return runs
+    return runs / 12
+
+
+def _fixed_interval(it: Any, end: datetime) -> int | None:
+    """The reference year's run count of a cron that fires at a fixed step from its first run (checked
+    over its first runs: minute and hour steps, "@hourly"), else None: walking half a million minutes
+    costs seconds."""
+    first = it.get_next(datetime)
+    times = [first] + [it.get_next(datetime) for _ in range(3)]
+    steps = {b - a for a, b in pairwise(times)}
+    if len(steps) != 1:
+        return None
+    (step,) = steps
+    if step > timedelta(hours=1) or (timedelta(hours=1) % step):
+        return None  # only steps that divide an hour repeat the same way every day of the year
+    return int((end - first) / step) + (1 if (end - first) % step else 0)
+
+
+def runs_text(runs: float) -> str:
+    """A run count as shown: ``4.33``, ``30.42``, ``730``, ``2,920``."""
+    return f"{runs:,.2f}".rstrip("0").rstrip(".")
 
 
 def facts_by_address(items: Any) -> dict[str, dict[str, Any]]:
@@ -202,8 +235,32 @@ def _endpoint(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str
         return None
     low, high = replica_range(facts)
     count = replicas_text(facts, "fixed: no autoscaling") if fixed_replicas(facts) else f"{low}-{high} replicas"
+    floor = running_floor(facts, pricer.cloud)
+    if floor > low:
+        note = _join(note, f"at least {floor} replica runs: {_WHY_ONE[pricer.cloud]}")
+        low, high = floor, max(high, floor)
     basis = f"{count} x {pricer.shown(facts['instanceType'])} @ ${hourly:g}/h"
     return low * hourly * HOURS_PER_MONTH, high * hourly * HOURS_PER_MONTH, basis, note
+
+
+_WHY_ONE = {"aws": "a SageMaker variant has at least one instance",
+            "kubernetes": "without autoscaling, or scaling on cpu, KServe runs at least one"}
+
+
+def running_floor(facts: dict[str, Any], cloud: str) -> int:
+    """The fewest replicas an endpoint runs: ``minReplicas``, but at least 1 where the target cannot
+    run none, as the compilers compile it. SageMaker: a variant's ``InitialInstanceCount`` and its
+    scalable target's ``MinCapacity`` are compiled as ``max(1, min)`` (botocore
+    ``ProductionVariant.InitialInstanceCount``: ``InitialTaskCount``, ``min`` 1;
+    ``compile/aws/serving.py``). Kubernetes: without autoscaling, or scaling on cpu (Knative's HPA
+    class cannot scale to zero), ``minReplicas`` is compiled as ``max(1, min)``
+    (``compile/kubernetes/serving.replica_range``); Knative's own autoscaler (rps, concurrency) may
+    scale to zero. A plan priced ``min: 0`` at $0 while an instance ran all month."""
+    low = int(facts.get("minReplicas") or 0)
+    scaling = facts.get("autoscaling")
+    if cloud == "aws" or fixed_replicas(facts) or (scaling and scaling.get("metric") == "cpu_utilization"):
+        return max(1, low)
+    return low
 
 
 def fixed_replicas(facts: dict[str, Any]) -> bool:
@@ -243,7 +300,7 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     hours = (seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600
     nodes = int(facts.get("nodes") or 1)
     monthly = runs * nodes * hours * hourly
-    basis = f"{runs} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
+    basis = f"{runs_text(runs)} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
     spot = SPOT_NOTE if facts.get("spot") else ""
     return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", spot)
 
@@ -321,17 +378,26 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
     rollout = after.get("rollout") or {}
     strategy = rollout.get("strategy")
     bake_h = (rollout.get("bakeSeconds") or 0) / 3600
-    replicas = int(after.get("minReplicas") or 0)
+    replicas = running_floor(after, pricer.cloud)
     if strategy == "rolling":
         pricer.note("rolling rollout: extra capacity during batches not estimated")
-    if strategy not in ("blue_green", "canary") or not bake_h or not replicas:
+    # all_at_once is a blue/green fleet swap on SageMaker, the old fleet kept for the bake
+    # (compile/aws/serving.DEPLOYMENTS; BlueGreenUpdatePolicy.TerminationWaitInSeconds)
+    fleets = ("blue_green", "all_at_once") if pricer.cloud == "aws" else ("blue_green",)
+    if (strategy not in fleets and strategy != "canary") or not bake_h or not replicas:
         return 0.0
     hourly, _ = pricer.hourly(after.get("instanceType"), "inference")
     if hourly is None:
         return 0.0
-    if strategy == "blue_green":
-        return replicas * bake_h * hourly
     steps = rollout.get("steps") or [100]
+    if strategy != "canary":
+        return replicas * bake_h * hourly
+    if pricer.cloud == "kubernetes":
+        # KServe puts the InferenceService's minReplicas on every revision (ksvc_reconciler.go
+        # createKnativeService: autoscaling.knative.dev/min-scale), and Knative keeps "the minimum
+        # number of replicas that each Revision should have" ("Configuring scale bounds"): the canary
+        # revision runs all of them at every step
+        return len(steps) * replicas * bake_h * hourly
     return sum(max(1, math.ceil(step / 100 * replicas)) for step in steps) * bake_h * hourly
 
 

@@ -33,6 +33,7 @@ from mlops_infra.plan.cost import (
     fixed_replicas,
     replica_range,
     replicas_text,
+    runs_text,
     scheduled_runs,
     target_cloud,
 )
@@ -266,9 +267,16 @@ def _replicas_change(before: Facts, after: Facts) -> str:
     return f"replicas {_replicas(before)} -> {_replicas(after)}"
 
 
+def _rounded(runs: float | None) -> float | None:
+    """A run count for the plan's JSON: two decimals (an average month's runs), whole counts as integers."""
+    if runs is None:
+        return None
+    return int(runs) if runs == int(runs) else round(runs, 2)
+
+
 def _runs(cron: str | None) -> str:
     runs = scheduled_runs(cron)
-    return f'"{cron}"' + (f" (~{runs} runs/month)" if runs is not None else "") if cron else "none"
+    return f'"{cron}"' + (f" (~{runs_text(runs)} runs/month)" if runs is not None else "") if cron else "none"
 
 
 def _cluster(address: str, name: str, before: Facts | None, after: Facts | None) -> list[MLChange]:
@@ -314,8 +322,8 @@ def _training_job(address: str, name: str, before: Facts | None, after: Facts | 
         parts.append(f"memory {_memory(before) or 'unknown'} -> {_memory(after)}")
         details["gpuMemory"] = {"before": before.get("gpuMemory"), "after": after.get("gpuMemory")}
     if "schedule" in details:
-        details["runsPerMonth"] = {"before": scheduled_runs(before.get("schedule")),
-                                   "after": scheduled_runs(after.get("schedule"))}
+        details["runsPerMonth"] = {"before": _rounded(scheduled_runs(before.get("schedule"))),
+                                   "after": _rounded(scheduled_runs(after.get("schedule")))}
     return _item(address, "training", name, parts, details)
 
 

@@ -24,11 +24,13 @@ def check_replicas_without_autoscaling(ctx: CheckContext) -> Iterator[Diagnostic
         low, high = endpoint.replicas.min, endpoint.replicas.max
         if endpoint.autoscaling is not None or low == high:
             continue
+        runs = max(1, low)  # both targets run at least one without autoscaling (compile/*/serving.py)
         yield warning(
             "replicas-without-autoscaling",
-            f'Endpoint "{endpoint.name}" has replicas {low}-{high} but no autoscaling: it runs at {low} replicas',
+            f'Endpoint "{endpoint.name}" has replicas {low}-{high} but no autoscaling: it runs at {runs} '
+            f"replica{'' if runs == 1 else 's'}",
             f"Without autoscaling nothing moves the replica count, so replicas.max ({high}) is never used and the "
-            f"plan counts {low} replicas (cost, GPUs and resources). To scale between {low} and {high}, add "
-            f"autoscaling: {{metric: invocations_per_replica, target: 50}} (pick the target per replica); for a "
-            f"fixed count, write replicas: {{min: {low}, max: {low}}}.",
+            f"plan counts {runs} (cost, GPUs and resources; at least one runs on both targets). To scale between "
+            f"{low} and {high}, add autoscaling: {{metric: invocations_per_replica, target: 50}} (pick the target "
+            f"per replica); for a fixed count, write replicas: {{min: {runs}, max: {runs}}}.",
             ("endpoints", i, "replicas"), f"endpoints.{endpoint.name}")

@@ -93,9 +93,9 @@ def test_sagemaker_training_is_priced_per_scheduled_run_at_the_training_price() 
     assert (price.usd_per_hour, price.source_date) == (1.515, "2022-04-03")
     result = estimate([], [cluster(**SMALL), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1", **SMALL)])
     retrain = line(result, "training_jobs.retrain")
-    expected = round(4 * 2 * 6 * 1.515, 2)
+    expected = round(52 / 12 * 2 * 6 * 1.515, 2)  # 52 Mondays in the reference year: 4.33 a month
     assert (retrain.after_min_usd, retrain.after_usd) == (expected, expected)
-    assert retrain.basis == "4 runs/month x 2 nodes x 6h max x ml.g5.2xlarge @ $1.515/h"
+    assert retrain.basis == "4.33 runs/month x 2 nodes x 6h max x ml.g5.2xlarge @ $1.515/h"
     assert "spot: not priced (no spot price source); the on-demand figure is its ceiling" in retrain.note
     assert all(item.address != "clusters.gpu-train" for item in result.lines)  # SageMaker bills per run
 
@@ -114,7 +114,7 @@ def test_training_without_schedule_or_runtime() -> None:
     assert result.lines == () and result.notes == (
         "training_jobs.retrain: no schedule (alert-triggered or manual runs): not counted",)
     result = estimate([], [job(maxRuntimeSeconds=None, spot=False, **SMALL)])
-    assert line(result, "training_jobs.retrain").after_usd == round(4 * 2 * 24 * 1.515, 2)
+    assert line(result, "training_jobs.retrain").after_usd == round(52 / 12 * 2 * 24 * 1.515, 2)
     assert "24h default" in line(result, "training_jobs.retrain").note
 
 
@@ -222,6 +222,40 @@ def test_rollout_extra_for_canary_and_blue_green() -> None:
     assert estimate([], [endpoint()]).rollout_extra_usd == 0  # a new endpoint starts no rollout
 
 
+def test_all_at_once_on_sagemaker_keeps_the_old_fleet_for_its_bake() -> None:
+    """SageMaker's all_at_once is a blue/green fleet swap whose old fleet waits TerminationWaitInSeconds
+    (compile/aws/serving.DEPLOYMENTS; botocore BlueGreenUpdatePolicy): the same extra as blue/green."""
+    hourly = catalog.price("ml.g5.xlarge", "inference").usd_per_hour
+    at_once = {"strategy": "all_at_once", "steps": [], "bakeSeconds": 600, "rollbackOn": []}
+    result = estimate([endpoint(rollout=at_once)], [endpoint(rollout=at_once, modelVersion=13)])
+    assert result.rollout_extra_usd == round(2 * (600 / 3600) * hourly, 2)
+
+
+def test_a_kubernetes_canary_revision_runs_all_min_replicas_at_every_step() -> None:
+    """KServe puts minReplicas on every revision (ksvc_reconciler.go: autoscaling.knative.dev/min-scale),
+    so the canary revision runs all of them at each step, not its traffic share of them."""
+    hourly = catalog.ec2_price("g5.xlarge").usd_per_hour
+    result = estimate([endpoint(minReplicas=3)], [endpoint(minReplicas=3, modelVersion=14)],
+                      metadata={"cloud": "kubernetes"})
+    assert result.rollout_extra_usd == round(6 * 3 * (600 / 3600) * hourly, 2)
+
+
+@pytest.mark.parametrize(("cloud", "autoscaling", "runs"), [
+    ("aws", None, 1), ("aws", {"metric": "invocations_per_replica", "target": 50}, 1),
+    ("kubernetes", None, 1), ("kubernetes", {"metric": "cpu_utilization", "target": 70}, 1),
+    ("kubernetes", {"metric": "concurrency", "target": 4}, 0)])
+def test_min_zero_is_priced_as_what_runs(cloud, autoscaling, runs) -> None:
+    """A SageMaker variant has at least one instance (InitialInstanceCount, MinCapacity: max(1, min));
+    KServe without autoscaling or on cpu runs at least one; Knative's own autoscaler may scale to zero.
+    The plan priced min 0 at $0 while an instance ran all month (cost audit)."""
+    hourly = (catalog.price("ml.g5.xlarge", "inference") if cloud == "aws" else catalog.ec2_price("g5.xlarge")).usd_per_hour
+    result = estimate([], [endpoint(minReplicas=0, maxReplicas=3, autoscaling=autoscaling)],
+                      metadata={"cloud": cloud, "region": "us-east-1"})
+    scorer = line(result, "endpoints.scorer")
+    assert scorer.after_min_usd == round(runs * hourly * 730, 2)
+    assert ("at least 1 replica runs" in scorer.note) is bool(runs)
+
+
 def test_removed_items_cost_nothing_after() -> None:
     result = estimate([endpoint()], [])
     scorer = line(result, "endpoints.scorer")
@@ -229,10 +263,15 @@ def test_removed_items_cost_nothing_after() -> None:
     assert result.after.max_usd == 0
 
 
-@pytest.mark.parametrize(("cron", "runs"), [("0 3 * * 1", 4), ("0 3 * * *", 30), ("@hourly", 720),
-                                            ("0 0 1 * *", 1), ("*/15 * * * *", 2880), ("not a cron", None)])
-def test_scheduled_runs_over_the_fixed_reference_month(cron: str, runs: int | None) -> None:
-    assert scheduled_runs(cron) == runs
+@pytest.mark.parametrize(("cron", "runs"), [
+    ("0 3 * * 1", 52 / 12), ("0 3 * * *", 365 / 12), ("@hourly", 730), ("0 0 1 * *", 1), ("*/15 * * * *", 2920),
+    ("* * * * *", 43800), ("0 */2 * * *", 365), ("0 0 1 1 *", 1 / 12), ("0 0 1 */3 *", 4 / 12),
+    ("0 0 31 * *", 7 / 12), ("0 0 15 6 *", 1 / 12), ("not a cron", None)])
+def test_scheduled_runs_in_an_average_month(cron: str, runs: float | None) -> None:
+    """A cron's runs over the reference year / 12 (the 730 h month of the endpoints). The 30-day window
+    it replaces counted a weekly run 4 or 5 times by its weekday, a yearly or quarterly one once a month,
+    and a run on the 31st or in June not at all (cost audit)."""
+    assert scheduled_runs(cron) == (None if runs is None else pytest.approx(runs))
 
 
 def test_no_facts_no_cost() -> None:

@@ -116,12 +116,12 @@ def test_new_and_removed_endpoints() -> None:
 def test_training_schedule_and_trigger_changes() -> None:
     change = summarize([job()], [job(schedule="0 3 * * *", onAlerts=["fraud-drift", "label-shift"])])[0]
     assert change.kind == "training"
-    assert change.summary == ('retrain: schedule "0 3 * * 1" (~4 runs/month) -> "0 3 * * *" (~30 runs/month); '
+    assert change.summary == ('retrain: schedule "0 3 * * 1" (~4.33 runs/month) -> "0 3 * * *" (~30.42 runs/month); '
                               "retrain on alerts fraud-drift -> fraud-drift, label-shift")
-    assert change.details["runsPerMonth"] == {"before": 4, "after": 30}
+    assert change.details["runsPerMonth"] == {"before": 4.33, "after": 30.42}
     created = summarize([], [job()])[0]
     assert created.summary == ('retrain: new training job, on gpu-train, 2 nodes per run, max 6h, schedule "0 3 * * 1" '
-                               "(~4 runs/month), retrains when fraud-drift fires, registers fraud-model")
+                               "(~4.33 runs/month), retrains when fraud-drift fires, registers fraud-model")
 
 
 def test_data_store_monitor_alert_channel_and_registry_changes() -> None:
