@@ -174,7 +174,12 @@ def _add_model(aws: AwsContext, item: Endpoint, component: str, role: str) -> tu
     group = registry.group_name(aws, item.model.name)
     content = {"executionRoleArn": ref(role, "arn"), "primaryContainer": {
         "modelPackageName": arns.model_package_arn(aws.region, aws.account, group, item.model.version)}}
-    name = aws.name(item.name, f"v{item.model.version}", short_hash(content))
+    # the "-v<N>-<hash>" suffix always survives: the rollout controller reads the version a model serves
+    # from it (rollout/drivers/sagemaker.model_version) and the runner's grants match models by the part
+    # before it (rollout_runner.model_prefix); cutting the whole name to 63 characters cut it off an
+    # endpoint whose physical name had 53 or more, and a canary became an instant cutover
+    suffix = f"v{item.model.version}-{short_hash(content)}"
+    name = f"{aws.name(item.name, max_len=MODEL_NAME_MAX - len(suffix) - 1)}-{suffix}"
     depends = [aws.groups[item.model.name]] if item.model.name in aws.groups else []
     urn = aws.add(MODEL, f"{item.name}-model", {"name": name, **content}, parent=component,
                   address=f"endpoints.{item.name}", role="model", depends_on=depends, options=_kept(item),
@@ -221,6 +226,8 @@ def _kept(item: Endpoint) -> ResourceOptions | None:
     return _RETAINED if item.rollout.strategy == "canary" else None
 
 
+MODEL_NAME_MAX = 63
+"""botocore ``CreateModelInput.ModelName`` (``EntityName``): at most 63 characters."""
 _RETAINED = ResourceOptions(retain_on_delete=True)
 """The options of a canary endpoint's model and config (:func:`_kept`; immutable, so one object for all)."""
 _CONTROLLED = ResourceOptions(ignore_changes=("endpointConfigName",))

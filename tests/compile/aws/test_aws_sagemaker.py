@@ -24,6 +24,7 @@ from tests.compile.aws.cases import (
     placeholder,
     system,
 )
+from tests.support.text_edits import edit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 IDS = [c[0] for c in CASES]
@@ -479,3 +480,25 @@ def test_the_execution_role_may_describe_the_alarms_sagemaker_rolls_back_on(path
         checked += 1
     if "llm-platform" in Path(path).parts and env == "prod":
         assert checked, "llm-platform prod has blue/green endpoints that roll back on alarms"
+
+
+@pytest.mark.parametrize("endpoint", ["realtime-transaction-scorer-e", "realtime-transaction-scorer-eu1a",
+                                      "realtime-transaction-scorer-eu1a-west-ireland-primary-1"])
+def test_a_long_endpoint_name_keeps_the_models_version_suffix(endpoint):
+    """The rollout controller reads which version a SageMaker model serves from its "-v<N>-<hash>" suffix
+    (rollout/drivers/sagemaker.model_version), and the runner's DeleteModel grant matches an endpoint's
+    models by the part before it (rollout_runner.model_prefix). Cut to 63 characters as a whole
+    (botocore CreateModelInput.ModelName: max 63), the name of a model of an endpoint whose physical
+    name had 53 or more characters lost the suffix: the controller saw no stable version and finished
+    a canary at once (runtime audit). Names of 52 characters and fewer are unchanged."""
+    from mlops_infra.compile.aws.rollout_runner import model_prefix
+    from mlops_infra.rollout.drivers.sagemaker import model_version
+
+    text = REFERENCE.read_text().replace("scorer", endpoint)
+    models = {v: one(compile_text(edit(text, "version: 12}", f"version: {v}}}"), "prod"), "aws:sagemaker/model:Model")
+              for v in (11, 12)}
+    names = {v: m.inputs["name"] for v, m in models.items()}
+    assert all(len(n) <= 63 for n in names.values())
+    assert {v: model_version(n) for v, n in names.items()} == {11: "11", 12: "12"}
+    prefix = model_prefix(names[12])
+    assert names[11].startswith(prefix) and names[12].startswith(prefix) and prefix.endswith("-v")
