@@ -14,6 +14,16 @@ from typing import Any
 from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget
 
 ROLE = "arn:aws:iam::123456789012:role/serving"
+E = "fraud-prod-scorer"
+"""The endpoint :func:`deploy` deploys by default."""
+RESOURCE = f"endpoint/{E}/variant/primary"
+"""Its primary variant's scalable target (Application Auto Scaling ``ResourceId``)."""
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingScaling",
+          "TargetTrackingScalingPolicyConfiguration": {
+              "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
+              "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
+"""A target-tracking policy as the compiler declares one (``PutScalingPolicy`` arguments)."""
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1"
 
 
@@ -27,7 +37,7 @@ def config(sm: Any, name: str, model: str, instance: str = "ml.g5.xlarge", count
         "InitialVariantWeight": 1.0}])
 
 
-def deploy(sm: Any, endpoint: str = "fraud-prod-scorer", *, stable: int = 12, new: int = 13, count: int = 3,
+def deploy(sm: Any, endpoint: str = E, *, stable: int = 12, new: int = 13, count: int = 3,
            new_instance: str = "ml.g5.xlarge", autoscaling: Any = None,
            policies: tuple[dict[str, Any], ...] = ()) -> EndpointTarget:
     for version in (stable, new):

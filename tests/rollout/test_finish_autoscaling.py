@@ -11,17 +11,10 @@ import pytest
 
 from mlops_infra.rollout.drivers.sagemaker import SCALING_TAG, Crash, EndpointTarget, SageMakerDriver
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
-from tests.rollout.aws_world import deploy, status_tags
+from tests.rollout.aws_world import DIMENSION, POLICY, RESOURCE, E, deploy, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
 
 pytestmark = pytest.mark.moto
-E = "fraud-prod-scorer"
-RESOURCE = f"endpoint/{E}/variant/primary"
-DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingScaling",
-          "TargetTrackingScalingPolicyConfiguration": {
-              "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
-              "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
 
 
 class Recorder:

@@ -15,17 +15,10 @@ import pytest
 
 from mlops_infra.rollout.drivers.sagemaker import SCALING_TAG, Crash, SageMakerDriver, canary_instances
 from mlops_infra.rollout.runner import reconcile_once
-from tests.rollout.aws_world import canary_percent, deploy, status_tags
+from tests.rollout.aws_world import DIMENSION, POLICY, RESOURCE, E, canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
 
 pytestmark = pytest.mark.moto
-E = "fraud-prod-scorer"
-RESOURCE = f"endpoint/{E}/variant/primary"
-DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-POLICY = {"PolicyName": "scorer-target-tracking", "PolicyType": "TargetTrackingScaling",
-          "TargetTrackingScalingPolicyConfiguration": {
-              "TargetValue": 70.0, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
-              "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
 COUNT = 4  # the stable fleet: ceil(p% x 4) differs from ceil(p% x 1) at 75%
 
 
