@@ -12,6 +12,12 @@ and ``for``:
 - ``fires``: healthy for a while, then unhealthy: no alert while it has been unhealthy for less
   than ``for``, the alert firing (exact labels and annotations) once it has been unhealthy longer;
 - ``recovers``: the same, then healthy again: the alert is gone;
+- ``canary`` and ``stable`` (latency and error rate, measured per Knative revision): two revisions
+  serve the endpoint, the stable one :data:`CANARY_SHARE` less than all the requests, the canary
+  that share; one of them turns unhealthy while the other stays healthy, and the alert fires as in
+  ``fires`` (the same labels: no ``revision_name``). The canary's share is small enough that its
+  trouble, diluted over the whole endpoint, stays under the threshold, so a rule measuring the
+  endpoint instead of each revision fails the ``canary`` test;
 - ``short spike`` (where a spike shorter than ``for`` can happen: shorter than ``for`` minus the
   rate window, or one drift run shorter than ``for``): the alert never fires
   (``ALERTS{alertstate="firing"}`` stays empty over the whole test);
@@ -56,6 +62,15 @@ WARM_UP = 120
 """Healthy seconds before a scenario turns unhealthy."""
 REQUESTS = 1000
 """Requests per sample interval in the serving scenarios."""
+CANARY_SHARE = 0.005
+"""The canary revision's share of the requests in the two-revision scenarios: its unhealthy
+latency (every request slow) or error share (twice the threshold, at most 100 %) diluted by the
+stable revision's healthy traffic stays under the threshold (p99 of the endpoint still fast: 0.5 %
+of requests are slow; 5xx share about half the threshold plus 1 %)."""
+STABLE_REVISION = "00001"
+CANARY_REVISION = "00002"
+"""Suffixes of the revisions' names (Knative names a revision ``<configuration>-<generation>``,
+five digits)."""
 
 
 def _duration(seconds: int) -> str:
@@ -98,6 +113,14 @@ def _labels_text(name: str, labels: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class Traffic:
+    """Which revision serves a scenario's requests, and how many per sample interval."""
+
+    revision: str = STABLE_REVISION
+    requests: float = REQUESTS
+
+
+@dataclass(frozen=True)
 class Timeline:
     """A scenario as states per sample: True unhealthy, False healthy, None nothing happens
     (no traffic; for pushed metrics no push)."""
@@ -110,18 +133,26 @@ class Timeline:
         return (len(self.states) - 1) * self.interval
 
 
-def _latency_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+def _serving_labels(kube: KubeTarget, monitor: Monitor, traffic: Traffic) -> dict[str, str]:
+    """The queue-proxy labels the recording rules select and group by (see monitoring.py)."""
+    service = f"{monitor.endpoint}-predictor"
+    return {"namespace_name": kube.namespace, monitoring.REVISION: f"{service}-{traffic.revision}",
+            "service_name": service}
+
+
+def _latency_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
+                    traffic: Traffic = Traffic()) -> list[dict[str, str]]:
     """The queue-proxy histogram: healthy requests take a quarter of the threshold, unhealthy ones
     between half and twice it (p99 about 0.5x and 2x the threshold)."""
     threshold_ms = monitoring.threshold_value(monitor) * 1000
     bounds = [threshold_ms / 2, threshold_ms * 2, math.inf]
-    base = {"namespace_name": kube.namespace, "service_name": f"{monitor.endpoint}-predictor"}
+    base = _serving_labels(kube, monitor, traffic)
     series = []
     for bound in bounds:
         counts, total = [], 0.0
         for state in timeline.states:
             if state is not None and (bound > threshold_ms or not state):
-                total += REQUESTS
+                total += traffic.requests
             counts.append(total)
         le = "+Inf" if math.isinf(bound) else _number(bound)
         series.append({"series": _labels_text("revision_app_request_latencies_bucket", {**base, "le": le}),
@@ -136,17 +167,18 @@ def _error_shares(monitor: Monitor) -> tuple[float, float] | None:
     return threshold / 2, min(1.0, max(threshold * 2, threshold + 0.01))
 
 
-def _error_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+def _error_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
+                  traffic: Traffic = Traffic()) -> list[dict[str, str]]:
     """Knative's request counter: healthy half the threshold's share of 5xx, unhealthy twice it."""
     healthy, unhealthy = _error_shares(monitor) or (0.0, 0.0)
-    base = {"namespace_name": kube.namespace, "service_name": f"{monitor.endpoint}-predictor"}
+    base = _serving_labels(kube, monitor, traffic)
     ok, failed = [], []
     ok_total = failed_total = 0.0
     for state in timeline.states:
         if state is not None:
-            errors = math.floor(REQUESTS * (unhealthy if state else healthy))
+            errors = round(traffic.requests * (unhealthy if state else healthy), 6)
             failed_total += errors
-            ok_total += REQUESTS - errors
+            ok_total += traffic.requests - errors
         ok.append(ok_total)
         failed.append(failed_total)
     return [{"series": _labels_text("revision_app_request_count", {**base, "response_code_class": "2xx"}),
@@ -163,9 +195,11 @@ def _score_values(monitor: Monitor) -> tuple[float, float] | None:
     return None if threshold >= 1 else (threshold / 2, (1 + threshold) / 2)
 
 
-def _pushed_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline) -> list[dict[str, str]]:
+def _pushed_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
+                   traffic: Traffic = Traffic()) -> list[dict[str, str]]:
     """What Prometheus scrapes from the Pushgateway: the last pushed value and ``push_time_seconds``
-    of the group (absent before the first push, kept after the last)."""
+    of the group (absent before the first push, kept after the last); no revision (``traffic`` is
+    not used)."""
     healthy, unhealthy = _score_values(monitor) or (0.0, 0.0)
     group = monitoring.push_group(kube, monitor)
     labels = {**group, "endpoint": monitor.endpoint, "metric": monitor.metric}
@@ -189,7 +223,7 @@ class Signal:
 
     file: str
     interval: int
-    series: Callable[[KubeTarget, Monitor, Timeline], list[dict[str, str]]]
+    series: Callable[[KubeTarget, Monitor, Timeline, Traffic], list[dict[str, str]]]
     possible: Callable[[Monitor], bool]
     pushed: bool = False
 
@@ -314,6 +348,16 @@ class Scenarios:
         series = self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states))
         return series, (pushes[-1] * self.signal.interval if pushes else 0)
 
+    def feed_revisions(self, kube: KubeTarget, unhealthy: str) -> list[dict[str, str]]:
+        """Input series of two revisions (stable and canary, see :data:`CANARY_SHARE`) healthy for
+        the warm-up, then revision ``unhealthy`` unhealthy and the other healthy."""
+        series = []
+        for revision, share in ((STABLE_REVISION, 1 - CANARY_SHARE), (CANARY_REVISION, CANARY_SHARE)):
+            states = _states(self.signal, self.monitor, [*self.lead(), (revision == unhealthy, self.unhealthy)])
+            series += self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states),
+                                         Traffic(revision, REQUESTS * share))
+        return series
+
 
 def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[str, Any]]:
     """The unit tests of one alert (see the module contract)."""
@@ -331,6 +375,10 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
         series, _ = at.feed(kube, [(True, at.unhealthy), (False, recover + at.step)])
         gone = _alert_check(name, at.warm + at.unhealthy + recover, None)
         tests.append(_test(f"{name}: recovery resolves", interval, series, [*checks, gone]))
+        if not at.signal.pushed:
+            for revision, text in ((CANARY_REVISION, "the canary revision unhealthy, the stable one healthy"),
+                                   (STABLE_REVISION, "the stable revision unhealthy, the canary healthy")):
+                tests.append(_test(f"{name}: {text}, fires", interval, at.feed_revisions(kube, revision), checks))
         if at.spike is not None:
             after = at.hold + at.lag + 2 * at.step
             end = at.warm + at.spike + after

@@ -51,14 +51,32 @@ def _recording(graph, monitor: str) -> str:
     return rule["spec"]["groups"][0]["rules"][0]["expr"]
 
 
-def test_latency_and_errors_measure_the_model_container_per_minute() -> None:
+def test_latency_and_errors_measure_the_model_container_per_minute_and_revision() -> None:
     _, graph = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
     latency = _recording(graph, "latency")
-    assert latency == ('histogram_quantile(0.99, sum by (le) (rate(revision_app_request_latencies_bucket'
+    assert latency == ('histogram_quantile(0.99, sum by (le, revision_name) (rate(revision_app_request_latencies_bucket'
                        '{namespace_name="fraud-dev", service_name="scorer-predictor"}[1m]))) / 1000')
     errors = _recording(graph, "errors")
-    assert "revision_app_request_count" in errors and "[1m]" in errors and "or vector(0)" in errors
+    requests = ('sum by (revision_name) (rate(revision_app_request_count'
+                '{namespace_name="fraud-dev", service_name="scorer-predictor"}[1m]))')
+    failed = ('sum by (revision_name) (rate(revision_app_request_count'
+              '{namespace_name="fraud-dev", service_name="scorer-predictor", response_code_class="5xx"}[1m]))')
+    # a revision with no 5xx series counts 0 errors (its request rate times 0), per revision
+    assert errors == f"({failed} or {requests} * 0) / {requests}"
     assert "revision_request_" not in latency + errors  # queue-proxy totals include queueing: not the span
+
+
+def _alert_expr(graph, alert: str) -> str:
+    rule = _objects(graph, "PrometheusRule")[f"alert-{alert}"]
+    return rule["spec"]["groups"][0]["rules"][0]["expr"]
+
+
+def test_an_alert_fires_on_its_worst_revision_without_a_revision_label() -> None:
+    _, graph = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
+    series = 'mlops:monitor_value{mlops_system="fraud-detection", mlops_environment="dev", mlops_monitor="%s"}'
+    assert _alert_expr(graph, "scorer-latency") == f"max without (revision_name) ({series % 'latency'}) > 0.25"
+    assert _alert_expr(graph, "scorer-errors") == f"max without (revision_name) ({series % 'errors'}) > 0.01"
+    assert _alert_expr(graph, "fraud-drift") == f"max without (revision_name) ({series % 'drift'}) > 0.2"
 
 
 def test_a_drift_value_counts_only_while_its_push_is_fresh() -> None:

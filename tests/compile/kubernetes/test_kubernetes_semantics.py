@@ -205,6 +205,8 @@ def test_monitor_rules_and_jobs():
     assert 'service_name="ranker-predictor"' in rules["monitor-ranker-latency"]["expr"]
     assert rules["alert-ranker-latency"]["expr"].endswith("> 2")
     assert rules["alert-ranker-accuracy"]["expr"].endswith("< 0.9")
+    assert rules["alert-ranker-accuracy"]["expr"].startswith("min without (revision_name) (")  # lower is worse
+    assert rules["alert-ranker-latency"]["expr"].startswith("max without (revision_name) (")
     assert rules["alert-churn-quality"]["labels"]["severity"] == "info"
     assert rules["alert-churn-quality"]["labels"]["namespace"] == "variety-dev"
     assert rules["alert-ranker-latency"]["for"] == "10m"

@@ -121,6 +121,10 @@ def test_every_metric_kind_and_channel_kind(tmp_path: Path) -> None:
         assert f"{alert}: recovery resolves" in names
     for alert in ("acc-low", "pred-drift", "quality-bad"):
         assert f"{alert}: a value the job stopped pushing goes stale and resolves" in names
+    for alert in ("slow-page", "slow-warn", "errs-page"):  # measured per Knative revision
+        assert f"{alert}: the canary revision unhealthy, the stable one healthy, fires" in names
+        assert f"{alert}: the stable revision unhealthy, the canary healthy, fires" in names
+    assert not any("canary" in n for n in names if n.split(":")[0] in ("acc-low", "pred-drift", "quality-bad"))
     assert "slow-warn: a spike shorter than for does not fire" in names
     assert "slow-page: a spike shorter than for does not fire" not in names  # for: 1m is the window itself
     _check_bundle(tmp_path, files)
@@ -157,6 +161,22 @@ def test_a_wrong_for_makes_the_rule_tests_fail(tmp_path: Path) -> None:
     assert tested.returncode != 0
     failures = tested.stdout + tested.stderr
     assert "name: scorer-errors: unhealthy longer than for (5m) fires" in failures  # fires too early
+
+
+def test_rules_measuring_the_whole_endpoint_fail_the_canary_tests(tmp_path: Path) -> None:
+    """The canary's trouble diluted by the stable revision's traffic: summed over the endpoint the
+    value stays under the threshold, so the canary tests (and only they) fail."""
+    require("promtool")
+    _fraud_dev(tmp_path)
+    rules = (tmp_path / RULE_FILE).read_text()
+    whole = rules.replace("sum by (le, revision_name)", "sum by (le)").replace("sum by (revision_name)", "sum")
+    assert whole != rules
+    (tmp_path / RULE_FILE).write_text(whole)
+    tested = _run("promtool", "test", "rules", "tests-serving.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    failed = set(re.findall(r"name: (.*),\n", tested.stdout + tested.stderr))
+    assert failed == {"scorer-errors: the canary revision unhealthy, the stable one healthy, fires",
+                      "scorer-latency: the canary revision unhealthy, the stable one healthy, fires"}
 
 
 def test_a_drift_value_that_never_goes_stale_fails_its_test(tmp_path: Path) -> None:
