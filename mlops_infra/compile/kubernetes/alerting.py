@@ -4,7 +4,9 @@ Contract:
 - Alert ``<name>`` -> PrometheusRule ``alert-<name>`` with one alerting rule named exactly like the
   spec's alert (so ``rollback_on`` and ``on_alerts`` name Prometheus alerts): it fires when the
   monitor's recorded value (``mlops:monitor_value``, see monitoring.py) crosses the monitor's
-  threshold for ``for``. Labels: ``severity``, ``namespace`` (so the namespaced
+  threshold for ``for``; latency and error rate are recorded per Knative revision, and the worst
+  revision counts (``monitoring.unhealthy_expr``), so a canary breaching on its own share fires the
+  alert the rollout controller rolls back on. Labels: ``severity``, ``namespace`` (so the namespaced
   AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``.
 - Channel ``<name>`` -> AlertmanagerConfig ``channel-<name>`` (``monitoring.coreos.com/v1alpha1``)
   with one receiver and a route matching the alerts that notify it. Secrets are only ever
