@@ -42,33 +42,35 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 07:50-08:00 UTC on 198802c (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 10:53-11:09 UTC on 6a5b0f4 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 811afdd (the tree at that
-stop's start). The two trees compile each alarm's description and each Slack forwarder (code and
-environment) differently, and ``--write-inputs`` writes the prior state from the tree that runs it:
-whichever tree did not write the inputs plans those updates, so each tree is judged on its own
-inputs. The machine was slower than in earlier stops (compose 0.45 s, was 0.33 s), so compare ratios:
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 8681ff9 (the tree at that
+stop's start). The two trees compile the training pipelines' checkpoint prefix, the serving roles of
+the blue/green endpoints and the rollout runner's code differently, and ``--write-inputs`` writes the
+prior state from the tree that runs it: whichever tree did not write the inputs plans those updates,
+so each tree is judged on its own inputs. The machine was faster than at the stop before (compose
+0.33 s, was 0.45 s), which raises every ratio to compose a little (start-up does not shrink with it):
 
-- 1,000 endpoints, inputs written by 198802c (state 92.2 MiB), 10 rounds at 07:50, load 0.5 / 1.0:
-  compose 0.446 s; ``state`` 0.558 s (1.27x); ``validate`` 0.362 s (0.81x); the floor line 0.899 s =
-  2.02x compose, over the 2x target before anything is compiled. ``plan --state`` 2.077 s, 189 MB:
-  4.50x compose, 0.90x the baseline's 2.188 s (4.85x, 189 MB: it plans the updates); ``plan json``
-  1.611 s, 209 MB: 3.57x, 1.00x the baseline's 1.638 s; ``graph json`` 1.092 s, 182 MB: 2.41x (2.44x
-  in CPU time), 1.01x the baseline's 1.074 s. None of the three ratio targets is met.
-- The same 10 rounds on inputs written by 4a9a6d5 (state 92.1 MiB, compiled as the baseline
-  compiles), at 07:52, load 1.0 / 1.0: compose 0.449 s; ``plan --state`` 2.231 s, 186 MB, 4.88x,
-  1.13x the baseline's 2.018 s (4.43x, 186 MB), which plans against its own compile there; ``plan
-  json`` 3.40x, 0.99x; ``graph json`` 2.32x, 0.97x. Each tree against its own inputs: 4.50x and
-  4.43x compose, in two runs.
-- 10,000 endpoints, inputs written by 198802c (state 914.8 MiB), 1 round at 07:56, load 1.0 / 1.1,
-  ``--only plan-state``: compose 8.835 s; ``plan --state`` 20.541 s, 1,227 MB (the 1,500 MB target is
-  met): 2.32x compose, 0.90x the baseline's 22.883 s (1,221 MB, with the updates).
-- The first plan's other outputs (inputs written by 198802c), 4 rounds at 07:58, load 1.0 / 1.0,
-  ``--only plan-text,plan-markdown,plan-out``: compose 0.510 s; ``plan-text`` 3.363 s, 315 MB, 1.01x
-  the baseline's 3.399 s (315 MB); ``plan-markdown`` 3.134 s, 214 MB, 1.00x of 2.990 s (214 MB);
-  ``plan-out`` 3.437 s, 315 MB, 1.02x of 3.385 s (314 MB; its widest spread, 2.834-4.045 s).
+- 1,000 endpoints, inputs written by 6a5b0f4 (state 92.5 MiB), 10 rounds at 10:53, load 0.5 / 0.9:
+  compose 0.334 s; ``state`` 0.471 s (1.41x); ``validate`` 0.296 s (0.88x); the floor line 0.742 s =
+  2.22x compose, over the 2x target before anything is compiled. ``plan --state`` 1.603 s, 190 MB:
+  4.79x compose, 0.76x the baseline's 2.103 s (6.30x, 193 MB: it plans the updates); ``plan json``
+  1.286 s, 210 MB: 3.82x, 1.01x the baseline's 1.274 s; ``graph json`` 0.854 s, 183 MB: 2.57x (2.61x
+  in CPU time), 1.01x the baseline's 0.849 s. None of the three ratio targets is met.
+- ``plan --state`` on inputs written by 8681ff9 (state 92.2 MiB, compiled as the
+  baseline compiles), 10 rounds at 10:55, load 0.8 / 0.9, ``--only plan-state``: compose 0.337 s;
+  the baseline 1.593 s, 189 MB, 4.70x (this tree 2.116 s, 6.28x: it plans the updates there). Each
+  tree against its own inputs: 4.79x and 4.70x compose, in two runs.
+- 10,000 endpoints, inputs written by 6a5b0f4 (state 917.1 MiB), 1 round at 10:57 while the
+  clean-clone CI ran, ``--only plan-state``: compose 6.853 s; ``plan --state`` 20.588 s, 1,233 MB
+  (the 1,500 MB target is met): 3.00x compose, 0.68x the baseline's 30.391 s (1,231 MB, with the
+  updates).
+- The first plan's other outputs (inputs written by 6a5b0f4), 4 rounds at 11:07, load 1.0 / 1.0,
+  ``--only plan-text,plan-markdown,plan-out``: compose 0.368 s; ``plan-text`` 2.380 s, 317 MB, 1.01x
+  the baseline's 2.347 s (315 MB); ``plan-markdown`` 2.181 s, 215 MB, 1.01x of 2.153 s (214 MB);
+  ``plan-out`` 2.373 s, 316 MB, 1.14x of 2.079 s (315 MB; spread 2.069-2.575 s); run again alone, 6
+  rounds at 11:08, load 1.0 / 1.7: 2.021 s, 0.95x of 2.268 s: noise, no change.
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
