@@ -15,7 +15,6 @@ alerts keep their labels (no ``revision_name``).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes.rule_tests import rule_file
 from mlops_infra.spec import load_system
 from tests.support.prometheus import PrometheusStack, compress_time, require, wait_until
+from tests.support.queue_proxy import QueueProxies
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
 NS, SERVICE = "fraud-dev", "scorer-predictor"
@@ -40,53 +40,18 @@ ENDPOINT_P99 = (f"histogram_quantile(0.99, sum by (le) (rate(revision_app_reques
 """The endpoint-wide values (what the rules measured before they were per revision)."""
 
 
-class Revisions:
-    """Two revisions' queue-proxy counters; the canary's share of 5xx and of slow requests is set
-    by the test. Every tick adds 500 requests split 98/2 and pushes all counters."""
+class Revisions(QueueProxies):
+    """Two revisions' queue-proxies; the canary's share of 5xx and of slow requests is set by the test.
+    Every tick adds 500 requests split 98/2 and pushes all counters."""
 
     def __init__(self, stack: PrometheusStack) -> None:
-        self.stack = stack
+        super().__init__(stack, NS, SERVICE, (STABLE, CANARY), buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS)
         self.canary_errors = self.canary_slow = 0.0
-        self.counts = {rev: {"fast": 0.0, "slow": 0.0, "5xx": 0.0} for rev in (STABLE, CANARY)}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
     def tick(self, per_tick: float = 500) -> None:
-        stable, canary = self.counts[STABLE], self.counts[CANARY]
-        stable["fast"] += per_tick * (1 - CANARY_SHARE)
-        share = per_tick * CANARY_SHARE
-        canary["slow"] += share * self.canary_slow
-        canary["fast"] += share * (1 - self.canary_slow)
-        canary["5xx"] += share * self.canary_errors
-        self.stack.push("kserve", self.text())
-
-    def text(self) -> str:
-        lines = ["# TYPE revision_app_request_latencies histogram", "# TYPE revision_app_request_count counter"]
-        for revision, c in self.counts.items():
-            labels = f'namespace_name="{NS}",service_name="{SERVICE}",revision_name="{revision}"'
-            total = c["fast"] + c["slow"]
-            for le in BUCKETS:
-                below = c["fast"] * (le >= FAST_MS) + c["slow"] * (le >= SLOW_MS)
-                lines.append(f'revision_app_request_latencies_bucket{{{labels},le="{le}"}} {below:.3f}')
-            lines.append(f'revision_app_request_latencies_bucket{{{labels},le="+Inf"}} {total:.3f}')
-            lines.append(f'revision_app_request_latencies_count{{{labels}}} {total:.3f}')
-            lines.append(f'revision_app_request_count{{{labels},response_code_class="2xx"}} {total - c["5xx"]:.3f}')
-            lines.append(f'revision_app_request_count{{{labels},response_code_class="5xx"}} {c["5xx"]:.3f}')
-        return "\n".join(lines) + "\n"
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.tick()
-            self.stop.wait(0.2)
-
-    def __enter__(self) -> Revisions:
-        self.tick()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
+        self.add(STABLE, per_tick * (1 - CANARY_SHARE))
+        self.add(CANARY, per_tick * CANARY_SHARE, slow_share=self.canary_slow, error_share=self.canary_errors)
+        self.push()
 
 
 def compiled_rules() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

@@ -18,7 +18,6 @@ The reconciler runs in real time (bakes of a few seconds), its gates read ``/api
 from __future__ import annotations
 
 import dataclasses
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,11 @@ from mlops_infra.rollout.runner import Watch, watch
 from mlops_infra.spec import load_system
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
+from tests.support.queue_proxy import QueueProxies
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
 NS, NAME, SERVICE = "fraud-dev", "scorer", "scorer-predictor"
+OLD, NEW = f"{SERVICE}-00001", f"{SERVICE}-00002"
 BUCKETS = (50, 100, 250, 500, 1000)
 FAST_MS, SLOW_MS = 40, 400
 ISVC = ("serving.kserve.io/v1beta1", "InferenceService", NAME, NS)
@@ -53,14 +54,12 @@ def compiled() -> tuple[RolloutSpec, list[dict[str, Any]]]:
     return spec, rules
 
 
-class Traffic:
+class Traffic(QueueProxies):
     """KServe's router and the two revisions' queue-proxies, as far as the metrics go (see the module)."""
 
     def __init__(self, stack: PrometheusStack, api: KubeApiStandIn, slow_share_new: float) -> None:
-        self.stack, self.api, self.slow_share_new = stack, api, slow_share_new
-        self.counts = {rev: {"fast": 0.0, "slow": 0.0} for rev in ("scorer-predictor-00001", "scorer-predictor-00002")}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        super().__init__(stack, NS, SERVICE, (OLD, NEW), buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS)
+        self.api, self.slow_share_new = api, slow_share_new
         self.percents: list[int] = []
 
     def tick(self, per_tick: int = 500) -> None:
@@ -68,39 +67,9 @@ class Traffic:
         if not self.percents or self.percents[-1] != percent:
             self.percents.append(percent)
         new = per_tick * percent / 100
-        old, fresh = self.counts["scorer-predictor-00001"], self.counts["scorer-predictor-00002"]
-        old["fast"] += per_tick - new
-        fresh["slow"] += new * self.slow_share_new
-        fresh["fast"] += new * (1 - self.slow_share_new)
-        self.stack.push("kserve", self.text())
-
-    def text(self) -> str:
-        lines = ["# TYPE revision_app_request_latencies histogram", "# TYPE revision_app_request_count counter"]
-        for revision, c in self.counts.items():
-            labels = f'namespace_name="{NS}",service_name="{SERVICE}",revision_name="{revision}"'
-            for le in BUCKETS:
-                below = c["fast"] * (le >= FAST_MS) + c["slow"] * (le >= SLOW_MS)
-                lines.append(f'revision_app_request_latencies_bucket{{{labels},le="{le}"}} {below:.1f}')
-            total = c["fast"] + c["slow"]
-            lines.append(f'revision_app_request_latencies_bucket{{{labels},le="+Inf"}} {total:.1f}')
-            lines.append(f'revision_app_request_latencies_count{{{labels}}} {total:.1f}')
-            lines.append(f'revision_app_request_latencies_sum{{{labels}}} {c["fast"] * FAST_MS + c["slow"] * SLOW_MS:.1f}')
-            lines.append(f'revision_app_request_count{{{labels},response_code_class="2xx"}} {total:.1f}')
-        return "\n".join(lines) + "\n"
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.tick()
-            self.stop.wait(0.2)
-
-    def __enter__(self) -> Traffic:
-        self.tick()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
+        self.add(OLD, per_tick - new)
+        self.add(NEW, new, slow_share=self.slow_share_new)
+        self.push()
 
 
 @pytest.fixture
