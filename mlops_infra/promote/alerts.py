@@ -9,7 +9,8 @@ Contract:
   names it (the ``alerts.<name>`` resource of role ``alarm``, its ``name`` input:
   ``compile/aws/alerting.compile_alert``). Pure.
 - :func:`read_alarm_states` (the edge): ``DescribeAlarms`` with ``AlarmNames`` (at most 100 per
-  call, botocore ``DescribeAlarmsInput.AlarmNames`` max 100; ``NextToken`` followed), each alarm's
+  call, botocore ``DescribeAlarmsInput.AlarmNames`` max 100; ``NextToken`` followed: the rollout
+  gates' reader, :func:`mlops_infra.rollout.gates.cloudwatch.describe_alarm_chunk`), each alarm's
   ``StateValue`` (``OK | ALARM | INSUFFICIENT_DATA``, botocore ``MetricAlarm.StateValue``;
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html). Only
   metric alarms are asked for, which is what the compiler creates ("If you omit this parameter, only
@@ -41,8 +42,6 @@ from typing import Any
 
 DRIFT_ALERT_METRICS = frozenset({"feature_drift", "prediction_drift", "data_quality"})
 """Monitor metrics whose alerts say the data drifted (the alerts that trigger a retrain)."""
-DESCRIBE_ALARMS_NAMES = 100
-"""botocore ``DescribeAlarmsInput.AlarmNames``: at most 100 names per call."""
 FIRING, UNKNOWN, QUIET = "firing", "unknown", "quiet"
 
 
@@ -84,18 +83,12 @@ def compiled_alarm_names(graph: Any, alerts: Iterable[Any]) -> dict[str, str | N
 
 def read_alarm_states(cloudwatch: Any, names: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Alarm name -> (``StateValue``, ``StateReason``) of each alarm found (see the module contract)."""
+    from mlops_infra.rollout.gates.cloudwatch import alarm_name_chunks, describe_alarm_chunk
+
     found: dict[str, tuple[str, str]] = {}
-    unique = sorted(set(names))
-    for start in range(0, len(unique), DESCRIBE_ALARMS_NAMES):
-        chunk = unique[start:start + DESCRIBE_ALARMS_NAMES]
-        token = None
-        while True:
-            page = cloudwatch.describe_alarms(AlarmNames=chunk, **({"NextToken": token} if token else {}))
-            for alarm in page.get("MetricAlarms") or ():
-                found[alarm["AlarmName"]] = (alarm.get("StateValue") or "", alarm.get("StateReason") or "")
-            token = page.get("NextToken")
-            if not token:
-                break
+    for chunk in alarm_name_chunks(sorted(set(names))):
+        for name, alarm in describe_alarm_chunk(cloudwatch, chunk).items():
+            found[name] = (alarm.get("StateValue") or "", alarm.get("StateReason") or "")
     return found
 
 

@@ -116,21 +116,13 @@ class CloudWatchGates:
     def _alarms(self, names: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         found: dict[str, dict[str, Any]] = {}
         failed: dict[str, str] = {}
-        for start in range(0, len(names), ALARMS_PER_CALL):
-            chunk = names[start:start + ALARMS_PER_CALL]
+        for chunk in alarm_name_chunks(names):
             try:
-                token = None
-                while True:
-                    extra = {"NextToken": token} if token else {}
-                    answer = self.client.describe_alarms(AlarmNames=chunk, AlarmTypes=["MetricAlarm"],
-                                                         MaxRecords=ALARMS_PER_CALL, **extra)
-                    found.update({a["AlarmName"]: a for a in answer.get("MetricAlarms", [])})
-                    token = answer.get("NextToken")
-                    if not token:
-                        break
+                found.update(describe_alarm_chunk(self.client, chunk))
             except Exception as exc:  # botocore ClientError, connection errors: these gates cannot be read
                 failed.update(dict.fromkeys(chunk, _cause(exc)))
         return found, failed
+
 
     def _windows(self, series: list[_Series], now: float) -> dict[tuple[int, str], _Window | str]:
         """(request index, gate) -> what its series showed in the window, or the error text."""
@@ -176,6 +168,28 @@ class CloudWatchGates:
             token = answer.get("NextToken")
             if not token:
                 return series
+
+
+def alarm_name_chunks(names: Sequence[str]) -> list[list[str]]:
+    """``names`` in calls of at most :data:`ALARMS_PER_CALL` (botocore ``DescribeAlarmsInput.AlarmNames``:
+    max 100)."""
+    return [list(names[start:start + ALARMS_PER_CALL]) for start in range(0, len(names), ALARMS_PER_CALL)]
+
+
+def describe_alarm_chunk(client: Any, chunk: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Alarm name -> ``MetricAlarm`` of the metric alarms named in ``chunk`` (at most
+    :data:`ALARMS_PER_CALL` names), following ``NextToken``; an alarm that does not exist is absent.
+    Raises what the client raises (the callers decide what an unreadable chunk means)."""
+    found: dict[str, dict[str, Any]] = {}
+    token = None
+    while True:
+        extra = {"NextToken": token} if token else {}
+        answer = client.describe_alarms(AlarmNames=list(chunk), AlarmTypes=["MetricAlarm"],
+                                        MaxRecords=ALARMS_PER_CALL, **extra)
+        found.update({a["AlarmName"]: a for a in answer.get("MetricAlarms", [])})
+        token = answer.get("NextToken")
+        if not token:
+            return found
 
 
 @dataclass(frozen=True)
