@@ -42,6 +42,7 @@ from typing import Any
 
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.promote.registries import client
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
 ETAG_METADATA = "mlops-infra-source-etag"
@@ -209,18 +210,11 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _client(session: Any, service: str, endpoint_url: str | None, region: str | None = None) -> Any:
-    from botocore.config import Config
-
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
-    return session.client(service, endpoint_url=endpoint_url, config=config, region_name=region)
-
-
 def _copy(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: str | None,
           progress: ProgressReporter) -> ArtifactStep:
     src_bucket, src_key = _split(step.source)
     dst_bucket, dst_prefix = _split(step.destination)
-    src, dst = _client(src_session, "s3", endpoint_url), _client(dst_session, "s3", endpoint_url)
+    src, dst = client(src_session, "s3", endpoint_url), client(dst_session, "s3", endpoint_url)
     if src_key.endswith("/") or not src_key:
         objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
                    for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # folder markers
@@ -261,10 +255,10 @@ def _same_object(client: Any, bucket: str, key: str, source: dict[str, Any]) -> 
 def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: str | None,
               progress: ProgressReporter) -> ArtifactStep:
     detail = step.detail
-    client = _client(dst_session, "sagemaker", endpoint_url, detail["region"])
+    sagemaker = client(dst_session, "sagemaker", endpoint_url, detail["region"])
     group = detail["group"]
     try:
-        client.describe_model_package_group(ModelPackageGroupName=group)
+        sagemaker.describe_model_package_group(ModelPackageGroupName=group)
     except Exception as error:
         from mlops_infra.state.aws_live.retry import is_not_found
 
@@ -272,12 +266,12 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
             return replace(step, status="failed", outcome=f"group {group} does not exist yet: apply the environment "
                            "first (its endpoint waits for this version), then run the artifact steps again")
         raise
-    existing = _find_package(client, group, step.digest)
+    existing = _find_package(sagemaker, group, step.digest)
     if existing is not None:
         return _numbered(replace(step, status="already-done"), existing, "already registered")
     if not detail.get("image"):
         return replace(step, status="failed", outcome="no serving image is known for the model: set serving_image")
-    arn = client.create_model_package(
+    arn = sagemaker.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus=detail["approval"],
         ModelPackageDescription=f"promoted by mlops-infra from {detail['promotedFrom']}",
         InferenceSpecification={"Containers": [{"Image": detail["image"], **detail["modelData"]}],
@@ -289,11 +283,11 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     return _numbered(replace(step, status="done"), arn, "registered")
 
 
-def _find_package(client: Any, group: str, digest: str) -> str | None:
-    arns = [p["ModelPackageArn"] for page in client.get_paginator("list_model_packages").paginate(
+def _find_package(sagemaker: Any, group: str, digest: str) -> str | None:
+    arns = [p["ModelPackageArn"] for page in sagemaker.get_paginator("list_model_packages").paginate(
         ModelPackageGroupName=group, ModelPackageType="Versioned") for p in page.get("ModelPackageSummaryList") or ()]
     for arn in arns:
-        found = client.describe_model_package(ModelPackageName=arn)
+        found = sagemaker.describe_model_package(ModelPackageName=arn)
         if (found.get("CustomerMetadataProperties") or {}).get(DIGEST_PROPERTY) == digest:
             return arn
     return None

@@ -112,17 +112,11 @@ def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, 
             if (r := view.models.get(m)) is not None and r.basis == "registry"}
     if not any(todo.values()):
         return view, ()
-    import boto3
-    from botocore.config import Config
-
     target = system.environments[env].target
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    session = (assumed_session_factory(role, target.region, endpoint_url)() if role
-               else boto3.Session(region_name=target.region))
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
-    sagemaker = session.client("sagemaker", region_name=target.region, endpoint_url=endpoint_url, config=config)
-    s3 = session.client("s3", region_name=target.region, endpoint_url=endpoint_url, config=config)
-    return complete_digests(view, todo, sagemaker=sagemaker, s3=s3)
+    session = env_session(role, target.region, endpoint_url)
+    return complete_digests(view, todo, sagemaker=client(session, "sagemaker", endpoint_url, target.region),
+                            s3=client(session, "s3", endpoint_url, target.region))
 
 
 def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None) -> Callable[[], Any]:
@@ -142,6 +136,25 @@ def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None
                              aws_session_token=found["SessionToken"], region_name=region)
 
     return factory
+
+
+def env_session(role_arn: str | None, region: str | None, endpoint_url: str | None) -> Any:
+    """One environment's boto3 session: the role's (``--role ENV=ARN``: :func:`assumed_session_factory`),
+    else the default credential chain's."""
+    if role_arn:
+        return assumed_session_factory(role_arn, region, endpoint_url)()
+    import boto3
+
+    return boto3.Session(region_name=region)
+
+
+def client(session: Any, service: str, endpoint_url: str | None, region: str | None = None) -> Any:
+    """A client of ``session`` with the promotion's retries and timeouts (3 attempts in botocore's
+    standard mode, 10 s to connect, 60 s to read)."""
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    return session.client(service, endpoint_url=endpoint_url, config=config, region_name=region)
 
 
 def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] = urllib.request.urlopen) -> RegistryView:

@@ -286,19 +286,12 @@ def _src_alerts(context: dict[str, Any], src: str, role: str | None, prometheus:
 
     if importlib.util.find_spec("boto3") is None:
         return {"src_alerts_problem": "reading CloudWatch alarms needs boto3: pip install 'mlops-infra[aws]'"}
-    import boto3
-    from botocore.config import Config
-
-    from mlops_infra.promote.registries import assumed_session_factory
+    from mlops_infra.promote.registries import client, env_session
 
     names = compiled_alarm_names(_src_graph(context, src), alerts)
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     try:
-        session = (assumed_session_factory(role, target.region, endpoint_url)() if role
-                   else boto3.Session(region_name=target.region))
-        cloudwatch = session.client("cloudwatch", region_name=target.region, endpoint_url=endpoint_url,
-                                    config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10,
-                                                  read_timeout=60))
+        cloudwatch = client(env_session(role, target.region, endpoint_url), "cloudwatch", endpoint_url, target.region)
         states = read_alarm_states(cloudwatch, [n for n in names.values() if n])
     except UserError as error:
         return {"src_alerts_problem": error.summary}
@@ -479,20 +472,13 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
         typer.echo(f"No artifact steps: {promotion.dst}'s registry already holds every artifact {promotion.src} serves.")
         return
     require_extra("boto3", "aws", "--execute-artifacts (S3 and SageMaker)")
-    import boto3
-
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.promote.artifacts import execute_steps
-    from mlops_infra.promote.registries import assumed_session_factory
+    from mlops_infra.promote.registries import env_session
 
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    sessions = {}
-    for env in (promotion.src, promotion.dst):
-        target = promotion.dst_system.environments[env].target
-        region = getattr(target, "region", None)
-        role = roles.get(env)
-        sessions[env] = (assumed_session_factory(role, region, endpoint_url)() if role
-                         else boto3.Session(region_name=region))
+    sessions = {env: env_session(roles.get(env), getattr(promotion.dst_system.environments[env].target, "region", None),
+                                 endpoint_url) for env in (promotion.src, promotion.dst)}
     with progress_display("Artifact steps", unit="objects", live=output_format is not Format.JSON) as progress:
         results = execute_steps(steps, src_session=sessions[promotion.src], dst_session=sessions[promotion.dst],
                                 endpoint_url=endpoint_url, progress=progress)
