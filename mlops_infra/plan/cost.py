@@ -60,7 +60,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
 from mlops_infra import catalog
@@ -88,7 +87,10 @@ DEFAULT_MAX_RUNTIME_SECONDS = 86400
 @lru_cache(maxsize=256)
 def scheduled_runs(cron: str | None) -> float | None:
     """Runs of a cron schedule (UTC) in an average month (the reference year's runs / 12, see
-    :data:`REFERENCE_DAYS`); None for no or an unreadable schedule."""
+    :data:`REFERENCE_DAYS`); None for no or an unreadable schedule. A cron fires at each of its
+    minutes and hours on each day its day fields match, so the year's runs are those per day times
+    the days: counted for every day, else the days walked once each (their own cron, ``0 0 <day of
+    month> <month> <day of week>``, so croniter keeps its day-of-month/day-of-week rule)."""
     if not cron:
         return None
     from croniter import croniter  # with dateutil and six: imported when a plan prices a scheduled job
@@ -97,32 +99,20 @@ def scheduled_runs(cron: str | None) -> float | None:
         it = croniter(cron, REFERENCE_START - timedelta(microseconds=1))
     except (ValueError, KeyError, TypeError):
         return None
+    minutes, hours, *day_fields = it.expanded[:5]
+    per_day = (60 if minutes == ["*"] else len(minutes)) * (24 if hours == ["*"] else len(hours))
+    if all(field == ["*"] for field in day_fields):  # every day: counted, not walked
+        return per_day * REFERENCE_DAYS / 12
+    fields = cron.split()
+    if len(fields) == 5:  # it fires at each of its minutes and hours on the days of "0 0 <dom> <month> <dow>"
+        it, per_run = croniter("0 0 " + " ".join(fields[2:]), REFERENCE_START - timedelta(microseconds=1)), per_day
+    else:  # an alias (@daily, @weekly, ...): a few hundred runs at most, walked
+        per_run = 1
     end = REFERENCE_START + timedelta(days=REFERENCE_DAYS)
-    per_minute = REFERENCE_DAYS * 24 * 60  # every minute is the most a cron can fire
-    interval = _fixed_interval(croniter(cron, REFERENCE_START - timedelta(microseconds=1)), end)
-    if interval is not None:  # a fixed step (every N minutes or hours): counted, not walked
-        return interval / 12
     runs = 0
     while it.get_next(datetime) < end:
         runs += 1
-        if runs > per_minute:
-            break
-    return runs / 12
-
-
-def _fixed_interval(it: Any, end: datetime) -> int | None:
-    """The reference year's run count of a cron that fires at a fixed step from its first run (checked
-    over its first runs: minute and hour steps, "@hourly"), else None: walking half a million minutes
-    costs seconds."""
-    first = it.get_next(datetime)
-    times = [first] + [it.get_next(datetime) for _ in range(3)]
-    steps = {b - a for a, b in pairwise(times)}
-    if len(steps) != 1:
-        return None
-    (step,) = steps
-    if step > timedelta(hours=1) or (timedelta(hours=1) % step):
-        return None  # only steps that divide an hour repeat the same way every day of the year
-    return int((end - first) / step) + (1 if (end - first) % step else 0)
+    return runs * per_run / 12
 
 
 def runs_text(runs: float) -> str:

@@ -266,7 +266,9 @@ def test_removed_items_cost_nothing_after() -> None:
 @pytest.mark.parametrize(("cron", "runs"), [
     ("0 3 * * 1", 52 / 12), ("0 3 * * *", 365 / 12), ("@hourly", 730), ("0 0 1 * *", 1), ("*/15 * * * *", 2920),
     ("* * * * *", 43800), ("0 */2 * * *", 365), ("0 0 1 1 *", 1 / 12), ("0 0 1 */3 *", 4 / 12),
-    ("0 0 31 * *", 7 / 12), ("0 0 15 6 *", 1 / 12), ("not a cron", None)])
+    ("0 0 31 * *", 7 / 12), ("0 0 15 6 *", 1 / 12), ("*/20 9-17 * * *", 27 * 365 / 12), ("0,30 * * * *", 1460),
+    ("* 9-17 * * 1-5", 60 * 9 * 261 / 12), ("0 3 1,15 * 1", 72 / 12), ("@daily", 365 / 12), ("@weekly", 52 / 12),
+    ("not a cron", None)])
 def test_scheduled_runs_in_an_average_month(cron: str, runs: float | None) -> None:
     """A cron's runs over the reference year / 12 (the 730 h month of the endpoints). The 30-day window
     it replaces counted a weekly run 4 or 5 times by its weekday, a yearly or quarterly one once a month,
