@@ -17,7 +17,8 @@ Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi u
    version is assumed;
 5. ``$MLOPS_INFRA_PHASE_OMIT`` (comma-separated URNs) leaves those resources out: the first phase of
    an apply whose plan has ordered changes (``plan/sequences.py``);
-6. :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
+6. the empty build contexts of the graph's images (:mod:`mlops_infra.program.build_contexts`), then
+   :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
    ``mlopsGraphDigest`` (the desired graph's digest, so a later plan can tell what was applied).
 
 Returns the :class:`~mlops_infra.program.register.Registration` (used by tests).
@@ -35,6 +36,7 @@ from mlops_infra.compile import compile_system
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
 from mlops_infra.plan.sequences import PHASE_OMIT_ENV
+from mlops_infra.program.build_contexts import prepare_build_contexts
 from mlops_infra.program.register import Registration, register_graph
 from mlops_infra.spec import load_system
 
@@ -119,6 +121,7 @@ def run(system_file: str | None = None, env: str | None = None) -> Registration:
     omitted = [u for u in os.environ.get(PHASE_OMIT_ENV, "").split(",") if u]
     if omitted:  # the first phase of an ordered apply (plan/sequences.py): deregister these first
         graph = graph.without(omitted)
+    prepare_build_contexts(graph)
     registration = register_graph(graph)
     pulumi.export("mlopsEnvironment", env)
     pulumi.export("mlopsGraphDigest", graph.digest())

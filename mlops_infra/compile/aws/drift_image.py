@@ -7,10 +7,29 @@ the Kubernetes target runs, plus boto3 for CloudWatch, plus the drift job
 (``compile/kubernetes/scripts/drift_job.py``, the one program both targets run) copied in with a
 Dockerfile here-document (BuildKit's Dockerfile syntax 1.4+), so the build needs no context files —
 for ``linux/amd64`` (SageMaker Processing's platform) and pushes it to the platform's ECR repository
-as :func:`image_tag`. The tag is the first 12 hex digits of the Dockerfile's SHA-256: changing the job
-or its base image is a new tag, which the repository (``IMMUTABLE`` tags) keeps beside the old one
-and the plan shows as an image replacement plus a pipeline update. Every drift pipeline depends on
+as :func:`image_tag`. The tag is the first 12 hex digits of the SHA-256 of the Dockerfile (and of
+the context location, below): changing the job or its base image is a new tag, which the repository
+(``IMMUTABLE`` tags) keeps beside the old one and the plan shows as an image replacement plus a pipeline update. Every drift pipeline depends on
 the image, so Pulumi pushes it before any pipeline that runs it exists.
+
+Build context (an empty directory, :data:`BUILD_CONTEXT`). The Dockerfile copies nothing from its
+context, but the provider still hashes the context on every preview and update: its ``Image.Diff``
+walks every file under ``context.location`` (names, contents and file modes; only a
+``.dockerignore`` excludes any) and, when that hash differs from the stored ``contextHash``, plans
+an update, whose ``Update`` is ``Create``: build and push again (pulumi-docker-build
+``provider/internal/image.go`` ``Diff``/``Update``, ``provider/internal/context.go``
+``hashBuildContext``). With ``"."``, the stack directory, that hash changed with any file there (the
+file backend's ``.pulumi/`` state and lock files change on every run, ``Pulumi.<env>.yaml``,
+``requirements.txt``, modes on a CI checkout), so every apply after the first rebuilt the image and
+pushed the same tag to the ``IMMUTABLE`` repository, which ECR refuses (botocore ``ecr``
+``PutImage`` error ``ImageTagAlreadyExistsException``: "The specified image is tagged with a tag
+that already exists. The repository is configured for tag immutability."): the apply failed there
+and skipped the drift pipelines. The context is therefore :data:`BUILD_CONTEXT`, relative to the stack
+directory (a relative path, so the ``context.location`` input is the same on every machine: the
+provider's ``Diff`` also compares it), which the program makes before it registers the image
+(``program/build_contexts.py``, holding only a ``.dockerignore`` of ``*``): its hash never changes.
+The tag hashes the Dockerfile and the context location, so moving off ``"."`` was a new tag too
+(a rebuild of the old tag would have been refused).
 
 ``pulumi up`` therefore needs Docker with Buildx where it runs, logged in to the platform's ECR
 registry (``aws ecr get-login-password | docker login --username AWS --password-stdin
@@ -35,6 +54,10 @@ SCRIPT_PATH = "/opt/mlops/drift_job.py"
 BOTO3 = "boto3>=1.34,<2"
 PLATFORM = "linux/amd64"
 _DELIMITER = "MLOPS_DRIFT_JOB_SOURCE"
+BUILD_CONTEXT = ".mlops-infra/empty-build-context"
+"""The image's build context, relative to the stack directory (see the module contract)."""
+IGNORE_ALL = "*\n"
+"""The context's ``.dockerignore``: nothing under the context enters the build or its hash."""
 
 
 @cache
@@ -52,8 +75,9 @@ def dockerfile() -> str:
 
 @cache
 def image_tag() -> str:
-    """``drift-job-<12 hex digits of the Dockerfile's SHA-256>``."""
-    return "drift-job-" + hashlib.sha256(dockerfile().encode()).hexdigest()[:12]
+    """``drift-job-<12 hex digits of the SHA-256 of the Dockerfile and the context location>``."""
+    return "drift-job-" + hashlib.sha256(f"{dockerfile()}\0context:{BUILD_CONTEXT}".encode()).hexdigest()[:12]
+
 
 
 def image_uri(aws: AwsContext) -> str:
@@ -66,7 +90,7 @@ def add_drift_image(aws: AwsContext) -> str:
         return aws.drift_image
     aws.drift_image = aws.ctx.builder.add(IMAGE, "drift-job-image", {
         "dockerfile": {"inline": dockerfile()},
-        "context": {"location": "."},
+        "context": {"location": BUILD_CONTEXT},  # never ".": see the module contract
         "buildOnPreview": False,  # `pulumi preview` needs no Docker; `pulumi up` builds and pushes
         "network": "default",
         "platforms": [PLATFORM],
