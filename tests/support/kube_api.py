@@ -74,6 +74,18 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   FieldValueTooLong, message: "Too long: ...", field: "[]"}``, details ``{name, kind: ConfigMap}``.
   A refused write changes nothing (no new resourceVersion, no field ownership). :meth:`seed` is not
   validated.
+- **Admission**: the training-operator's validating webhook, installed with the PyTorchJob CRD
+  (kubeflow/training-operator ``pkg/webhooks/pytorch/pytorchjob_webhook.go``, ``failurePolicy=fail``,
+  verbs create and update), refuses a PyTorchJob whose name is not a DNS-1035 label
+  (``validatePyTorchJob``: ``apimachineryvalidation.NameIsDNS1035Label``: ``[a-z]([-a-z0-9]*[a-z0-9])?``,
+  at most 63 characters). Its ``field.ErrorList.ToAggregate()`` is no API status, so controller-runtime
+  answers ``admission.Denied`` (``pkg/webhook/admission/validator_custom.go``; ``ValidationResponse``:
+  code 403, reason ``Forbidden``) and the API server wraps it (``k8s.io/apiserver``
+  ``pkg/admission/plugin/webhook/errors/statuserror.go`` ``ToStatusErr``): 403 ``Forbidden``, message
+  ``admission webhook "validator.pytorchjob.training-operator.kubeflow.org" denied the request:
+  metadata.name: Invalid value: "<name>": should match: <apimachinery's DNS-1035 messages>`` (the
+  wording is assembled from those sources, not observed on a cluster). Admission runs before the
+  object is stored, so a refused name is refused even when it is taken.
 - **Errors**: ``Status`` objects (``kind: Status``, ``status: Failure``, ``reason``, ``message``,
   ``details``, ``code``) with the apiserver's message shapes for NotFound, AlreadyExists, Conflict,
   Invalid, BadRequest, Unauthorized, Forbidden, MethodNotAllowed, UnsupportedMediaType.
@@ -279,6 +291,33 @@ def configmap_too_long(name: str) -> ApiError:
     return ApiError(422, "Invalid", f'ConfigMap "{name}" is invalid: []: {detail}',
                     {"name": name, "kind": "ConfigMap",
                      "causes": [{"reason": "FieldValueTooLong", "message": detail, "field": "[]"}]})
+
+
+DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+PYTORCHJOB_WEBHOOK = "validator.pytorchjob.training-operator.kubeflow.org"
+
+
+def dns1035_label_errors(name: str) -> list[str]:
+    """apimachinery ``validation.IsDNS1035Label``'s messages for ``name`` (empty: a DNS-1035 label)."""
+    errors = []
+    if len(name) > 63:
+        errors.append("must be no more than 63 characters")
+    if not DNS1035_LABEL.fullmatch(name):
+        errors.append("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                      "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+                      "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+    return errors
+
+
+def pytorchjob_name_denied(resource: Resource, name: str) -> ApiError | None:
+    """The training-operator webhook's refusal of a PyTorchJob name that is not a DNS-1035 label
+    (module docstring, "Admission"); None when the name is one, or for any other resource."""
+    errors = dns1035_label_errors(name)
+    if (resource.group, resource.plural) != ("kubeflow.org", "pytorchjobs") or not errors:
+        return None
+    message = (f'admission webhook "{PYTORCHJOB_WEBHOOK}" denied the request: metadata.name: Invalid value: '
+               f'"{name}": should match: {",".join(errors)}')
+    return ApiError(403, "Forbidden", message, _details(resource, name))
 
 
 def bad_request(message: str) -> ApiError:
@@ -822,6 +861,9 @@ class KubeApiStandIn:
         if not resource.kind:  # serve_any: take the kind from the body
             resource = Resource(resource.group, resource.version, resource.plural, body.get("kind", ""), True, False)
             target = Target(resource, target.namespace, None, None)
+        denied = pytorchjob_name_denied(resource, name)
+        if denied is not None:  # validating admission runs before the storage create (module docstring)
+            raise denied
         existing = self._store.objects.get(self._key(target, name))
         if existing is not None:
             err = already_exists(resource, name)

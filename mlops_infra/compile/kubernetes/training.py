@@ -118,6 +118,29 @@ def admission_timeout_seconds(job: TrainingJob) -> int:
     return job.max_runtime.seconds if job.max_runtime else DEFAULT_ADMISSION_TIMEOUT_SECONDS
 
 
+RUN_NAME_PREFIX_MAX = 40
+"""A run's name is this prefix + ``-`` + the launcher's 10 hex digits (at most 51 characters), so the
+Services the training-operator names ``<run>-<replica type>-<index>`` (``-worker-<n>``) still fit 63."""
+
+
+def run_prefix(job: TrainingJob) -> str:
+    """The ``generateName`` of the job's runs: the job's name, or ``run-<job>`` when the job's name
+    does not start with a letter (at most :data:`RUN_NAME_PREFIX_MAX` characters).
+
+    A PyTorchJob's name must be a DNS-1035 label, ``[a-z]([-a-z0-9]*[a-z0-9])?``: the
+    training-operator's validating webhook refuses every other create (kubeflow/training-operator
+    ``pkg/webhooks/pytorch/pytorchjob_webhook.go`` ``validatePyTorchJob``:
+    ``apimachineryvalidation.NameIsDNS1035Label``; ``failurePolicy=fail``), and the Services it makes
+    for the replicas, ``<run>-master-0``, must be DNS-1035 labels too (kubernetes
+    ``pkg/apis/core/validation/validation.go`` ``ValidateService``: ``ValidateServiceName`` =
+    ``NameIsDNS1035Label``). An item name may start with a digit (spec ``NAME_PATTERN``), so a job
+    named ``7day-retrain`` could never start a run (audit triggers#1). The run's name is ours to
+    choose (runs are found by the ``mlops-infra/training-job`` label, not by name), so the prefix
+    gets a letter instead of the spec refusing the name."""
+    name = job.name if job.name[:1].isalpha() else f"run-{job.name}"
+    return physical_name(name, max_len=RUN_NAME_PREFIX_MAX)
+
+
 def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
     """The PyTorchJob one run of ``job`` creates (``generateName``: each run is a new object)."""
     address = f"training_jobs.{job.name}"
@@ -131,7 +154,7 @@ def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
         spec["nprocPerNode"] = str(gpus)
     if job.max_runtime:
         spec["runPolicy"]["activeDeadlineSeconds"] = job.max_runtime.seconds
-    metadata = {"generateName": f"{physical_name(job.name, max_len=40)}-", "namespace": kube.namespace,
+    metadata = {"generateName": f"{run_prefix(job)}-", "namespace": kube.namespace,
                 "labels": lbl.labels(kube.ctx, address, **{queues.QUEUE_LABEL: queues.local_queue_name(cluster),
                                                            JOB_LABEL: job.name}),
                 "annotations": {ADMISSION_TIMEOUT_ANNOTATION: str(admission_timeout_seconds(job))}}
