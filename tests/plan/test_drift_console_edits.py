@@ -1,0 +1,89 @@
+"""Console edits that ``plan --refresh`` (and promote's no-drift gate, the same ``find_drift``) must
+report, on a real moto server: a Lambda function's code deployed by hand.
+
+moto keeps its backends in process memory, shared by every server of the process: every name here
+is unique to its test."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+
+from mlops_infra.plan.drift import find_drift
+from mlops_infra.state.aws_live import RetryPolicy, scan_aws
+from mlops_infra.state.model import LiveState, PriorState, StateResource
+from tests.support import fixtures
+from tests.support.moto_server import client, handler_zip, shared_session
+
+moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
+REGION = "us-east-1"
+ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+FUNCTION = "aws:lambda/function:Function"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+INLINE = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "sagemaker:UpdateEndpoint", "Resource": "*"}]})
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def state(type_: str, name: str, id_: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None,
+          ) -> StateResource:
+    return StateResource(urn=f"urn:pulumi:prod::fraud::{type_}::{name}", type=type_, id=id_,
+                         inputs={"__defaults": [], **inputs}, outputs={"id": id_, **inputs, **(outputs or {})})
+
+
+def prior_of(*resources: StateResource) -> PriorState:
+    return PriorState("test", 3, "0" * 64, "fraud", "prod", {r.urn: r for r in resources})
+
+
+def scan(url: str, prior: PriorState) -> LiveState:
+    live = scan_aws(prior.resources.values(), region=REGION, session_factory=shared_session, endpoint_url=url,
+                    retry=RetryPolicy(botocore_max_attempts=1), deadline=600)
+    assert not live.errors and not live.missing
+    return live
+
+
+def summaries(prior: PriorState, live: LiveState) -> dict[str, tuple[str, str]]:
+    return {i.urn.rsplit("::", 1)[-1]: (i.kind, i.summary) for i in find_drift(prior, live)}
+
+
+# ------------------------------------------------------------------------------------------
+# Lambda: the deployment package's hash
+# ------------------------------------------------------------------------------------------
+
+
+def _zip_of(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h.py", source)
+    return buffer.getvalue()
+
+
+@pytest.mark.moto
+def test_code_deployed_outside_pulumi_is_drift_and_a_state_without_the_hash_compares_none(moto_url: str) -> None:
+    iam, lam = client("iam", moto_url), client("lambda", moto_url)
+    role = iam.create_role(RoleName="codehash-runner-role", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+    made = lam.create_function(FunctionName="codehash-rollout-runner", Runtime="python3.12", Role=role,
+                               Handler="h.handler", Code={"ZipFile": handler_zip()})
+    inputs = {"name": "codehash-rollout-runner", "role": role, "runtime": "python3.12", "handler": "h.handler"}
+    # Pulumi keeps the hash the provider read after its create (outputs.codeSha256)
+    applied = state(FUNCTION, "rollout-runner", "codehash-rollout-runner", inputs,
+                    {"codeSha256": made["CodeSha256"], "arn": made["FunctionArn"]})
+    unhashed = state(FUNCTION, "rollout-runner", "codehash-rollout-runner", inputs)
+    assert summaries(prior_of(applied), scan(moto_url, prior_of(applied))) == {}
+
+    # the console's "Deploy": UpdateFunctionCode with another package
+    deployed = lam.update_function_code(FunctionName="codehash-rollout-runner",
+                                        ZipFile=_zip_of("def handler(event, context):\n    return 'hand-made'\n"))
+    assert deployed["CodeSha256"] != made["CodeSha256"]
+    [item] = find_drift(prior_of(applied), scan(moto_url, prior_of(applied)))
+    assert item.kind == "changed" and item.changes == (("codeSha256", made["CodeSha256"], deployed["CodeSha256"]),)
+    assert item.summary == (f"function rollout-runner: code {made['CodeSha256']} -> {deployed['CodeSha256']} "
+                            "changed outside Pulumi")
+    # computed: a state that holds no hash compares none (no false drift)
+    assert find_drift(prior_of(unhashed), scan(moto_url, prior_of(unhashed))) == []
