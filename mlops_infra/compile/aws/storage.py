@@ -8,6 +8,23 @@ multipart uploads after 7 days; with a retention, expire current and noncurrent 
 and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
 TLS older than 1.2). The policy waits for the public access block (S3 rejects concurrent changes).
 
+Versioning off is ``Suspended``, never ``Disabled``. S3 knows only ``Enabled`` and ``Suspended``
+(botocore ``s3`` ``BucketVersioningStatus``); ``Disabled`` is the provider's value for a bucket that
+was never versioned, and it refuses to move a bucket back to it: "versioning_configuration.status
+cannot be updated from 'Enabled' to 'Disabled'" (terraform-provider-aws
+``internal/service/s3/bucket_versioning.go``, its acceptance test
+``TestAccS3BucketVersioning_Status_enabledToDisabled``; pulumi-aws ``BucketVersioning``: "Disabled
+should only be used when creating or importing resources that correspond to unversioned S3
+buckets"). With ``Disabled``, turning a data source's versioning off failed the environment's
+``pulumi preview``/``up`` while ``mlops-infra plan`` showed an ordinary update. ``Suspended`` is
+valid from every state, and on a new bucket it behaves as unversioned for every object written
+(S3 User Guide, "Working with objects in a versioning-suspended bucket": new objects get the version
+ID ``null``); terraform-aws-modules/s3-bucket writes ``Enabled``/``Suspended`` the same way. Since a
+bucket may hold versions from before a suspension, and a suspended bucket's deletes leave ``null``
+delete markers (same page), the noncurrent-version expiration of a retention and the
+expired-delete-marker clean-up are kept whether versioning is on or off: the retention promise
+holds for versions made before versioning was turned off.
+
 Bucket names are ``<system>-<env>-<name>-<account id>``: S3 names are global, the account suffix
 keeps two accounts deploying the same system apart. Data source buckets are protected (Pulumi
 ``protect``) unless the spec says otherwise; S3 refuses to delete any non-empty bucket anyway.
@@ -72,14 +89,11 @@ def _lifecycle_rules(spec: BucketSpec) -> list[dict[str, Any]]:
         "abortIncompleteMultipartUpload": {"daysAfterInitiation": ABORT_MULTIPART_DAYS},
     }]
     if spec.retention_days:
-        retention: dict[str, Any] = {"id": "retention", "status": "Enabled", "filter": {},
-                                     "expiration": {"days": spec.retention_days}}
-        if spec.versioning:
-            retention["noncurrentVersionExpiration"] = {"noncurrentDays": spec.retention_days}
-        rules.append(retention)
-    if spec.versioning:
-        rules.append({"id": "expired-delete-markers", "status": "Enabled", "filter": {},
-                      "expiration": {"expiredObjectDeleteMarker": True}})
+        rules.append({"id": "retention", "status": "Enabled", "filter": {},
+                      "expiration": {"days": spec.retention_days},
+                      "noncurrentVersionExpiration": {"noncurrentDays": spec.retention_days}})
+    rules.append({"id": "expired-delete-markers", "status": "Enabled", "filter": {},
+                  "expiration": {"expiredObjectDeleteMarker": True}})
     return rules
 
 
@@ -92,9 +106,8 @@ def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address
     target = ref(bucket, "bucket")
     versioning = aws.add(VERSIONING, f"{p}-versioning", {
         "bucket": target,
-        # "Disabled" is the provider's value for a bucket that never had versioning (S3 only knows
-        # Enabled/Suspended); it keeps versioning off without suspending a never-enabled bucket.
-        "versioningConfiguration": {"status": "Enabled" if spec.versioning else "Disabled"},
+        # off is "Suspended": the provider refuses Enabled -> "Disabled" (see the module contract)
+        "versioningConfiguration": {"status": "Enabled" if spec.versioning else "Suspended"},
     }, parent=parent, address=address, role="bucket-versioning")
     aws.add(ENCRYPTION, f"{p}-encryption", {"bucket": target, "rules": [_encryption(aws, spec)]},
             parent=parent, address=address, role="bucket-encryption")

@@ -61,7 +61,7 @@ def test_every_bucket_is_versioned_encrypted_private_tls_only_and_expiring(path,
         parts = _parts_of(graph, bucket)
         spec = specs.get(bucket.address.removeprefix("data_sources."))
         versioned = spec.versioning if spec else True
-        assert parts["versioning"].inputs["versioningConfiguration"]["status"] == ("Enabled" if versioned else "Disabled")
+        assert parts["versioning"].inputs["versioningConfiguration"]["status"] == ("Enabled" if versioned else "Suspended")
         (rule,) = parts["encryption"].inputs["rules"]
         default = rule["applyServerSideEncryptionByDefault"]
         if spec is None or spec.encryption == "kms":
@@ -84,6 +84,34 @@ def test_every_bucket_is_versioned_encrypted_private_tls_only_and_expiring(path,
             days = spec.retention.seconds // 86400
             assert rules["retention"]["expiration"] == {"days": days}
             assert rules["retention"]["noncurrentVersionExpiration"] == {"noncurrentDays": days}
+
+
+UNVERSIONED = """
+apiVersion: mlops-infra/v1
+kind: MLSystem
+metadata: {name: unversioned}
+data_sources:
+  - {name: raw, kind: object_store, versioning: false, encryption: s3, retention: 30d}
+environments:
+  prod: {target: {kind: aws, region: us-east-1, account: "123456789012"}}
+"""
+
+
+def test_versioning_off_is_suspended_and_old_versions_still_expire():
+    """Off is ``Suspended``: the provider refuses Enabled -> ``Disabled`` ("versioning_configuration.status
+    cannot be updated from 'Enabled' to 'Disabled'", terraform-provider-aws bucket_versioning.go), so turning
+    a data source's versioning off would fail the apply. Versions and delete markers made before the
+    suspension (or by a suspended bucket's deletes) still expire with the retention."""
+    graph = compile_text(UNVERSIONED)
+    [bucket] = [b for b in of_type(graph, "aws:s3/bucket:Bucket") if b.address == "data_sources.raw"]
+    parts = _parts_of(graph, bucket)
+    assert parts["versioning"].inputs["versioningConfiguration"] == {"status": "Suspended"}
+    rules = {r["id"]: r for r in parts["lifecycle"].inputs["rules"]}
+    assert rules["retention"]["expiration"] == {"days": 30}
+    assert rules["retention"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert rules["expired-delete-markers"]["expiration"] == {"expiredObjectDeleteMarker": True}
+    assert check_inputs(parts["lifecycle"].type, parts["lifecycle"].inputs) == []
+    assert check_inputs(parts["versioning"].type, parts["versioning"].inputs) == []
 
 
 @pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
