@@ -15,10 +15,9 @@ Contract (pure):
 
 from __future__ import annotations
 
-from mlops_infra.spec.cron import CronError, aws_problem, parse_cron_expression
+from mlops_infra.spec.cron import DOW, CronError, CronItem, aws_problem, parse_cron_expression
 
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_NAME_TO_DAY = {name: i for i, name in enumerate(DAY_NAMES)}
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
@@ -26,42 +25,12 @@ class UnsupportedCron(ValueError):
     """A valid five-field cron that AWS cron syntax cannot express."""
 
 
-def _day(token: str) -> int:
-    token = token.strip().upper()
-    if token in _NAME_TO_DAY:
-        return _NAME_TO_DAY[token]
-    value = int(token)
-    if not 0 <= value <= 7:
-        raise UnsupportedCron(f"day of week {token} is out of range 0-7")
-    return value % 7
-
-
-def _expand_days(item: str) -> set[int]:
-    """Days (0 = Sunday) of one comma-separated day-of-week item without L or #."""
-    body, _, step_text = item.partition("/")
-    step = int(step_text) if step_text else 1
-    if body == "*":
-        first, last = 0, 6
-    elif "-" in body:
-        start, end = body.split("-", 1)
-        first, last = _day(start), _day(end)
-        if end.strip() == "7":
-            last = 7
-    else:
-        first = _day(body)
-        last = 6 if step_text else first
-    if last < first:  # a range across the week's end (sat-sun)
-        last += 7
-    return {d % 7 for d in range(first, last + 1, step)}
-
-
-def _special_day(item: str) -> str:
-    """``5#3`` (third Friday) and ``L5``/``5L`` (last Friday) in AWS's 1-7 numbering."""
-    if "#" in item:
-        day, nth = item.split("#", 1)
-        return f"{_day(day) + 1}#{nth}"
-    day = item.strip("L")
-    return f"{_day(day) + 1}L" if day else "L"
+def _special_day(item: CronItem) -> str:
+    """``5#3`` (third Friday) and ``L5``/``5L`` (last Friday) in AWS's 1-7 numbering; ``L`` alone is AWS's
+    own ``L`` (the week's last day, Saturday)."""
+    if item.kind == "nth":
+        return f"{item.start + 1}#{item.end}"
+    return "L" if item.text == "L" else f"{item.start + 1}L"
 
 
 def _compress(days: set[int]) -> str:
@@ -84,14 +53,17 @@ def _compress(days: set[int]) -> str:
 
 
 def aws_day_of_week(field: str) -> str:
-    """A cron day-of-week field in AWS syntax (names; ``#``/``L`` forms renumbered)."""
-    items = field.split(",")
-    special = [i for i in items if "#" in i or "L" in i.upper()]
-    days: set[int] = set()
-    for item in items:
-        if item not in special:
-            days |= _expand_days(item)
-    parts = ([_compress(days)] if days else []) + [_special_day(i.upper()) for i in special]
+    """A cron day-of-week field in AWS syntax (names; ``#``/``L`` forms renumbered).
+
+    The days are the ones the spec's parser reads (:meth:`CronExpression.days_of_week`), the same set
+    :func:`~mlops_infra.spec.cron.kubernetes_schedule` writes for a Kubernetes CronJob, so both targets
+    run a schedule on the same weekdays (audit triggers#4). Reading the field again here gave other
+    days for the step and Sunday forms: ``1/2`` (the parser: from 1 to the field's end, 7, so
+    MON,WED,FRI and Sunday) became MON,WED,FRI only, ``2/1``..``6/1`` lost Sunday, and ``7-7`` and
+    ``7/1`` (Sunday) became every day."""
+    expression = parse_cron_expression(f"0 0 * * {field}")
+    days = expression.days_of_week()
+    parts = ([_compress(days)] if days else []) + [_special_day(item) for item in expression.specials(DOW)]
     return ",".join(parts)
 
 
