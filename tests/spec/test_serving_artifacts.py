@@ -48,3 +48,31 @@ def test_the_reference_and_the_examples_need_no_change():
     for path in documents:
         found = [d for d in parse_system(path.read_text(), str(path)).diagnostics if d.code == "model-artifacts-unknown"]
         assert found == [], path
+
+
+def test_the_serving_role_may_decrypt_the_declared_prefix_through_s3_only():
+    """An artifacts_uri bucket may use its own KMS key (storage audit finding 3): SageMaker reads the
+    model data with the serving role, and an SSE-KMS object needs kms:Decrypt on its key. The grant is
+    any key of the region, but only as S3 uses it for that bucket's objects (object ARN, or the bucket
+    ARN when the bucket uses an S3 Bucket Key)."""
+    graph = compile_text(_text(), "prod")
+    (policy,) = [r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "churn-api-serving-policy"]
+    statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
+    decrypt = statements["DecryptImportedModels"]
+    region = decrypt["Condition"]["StringEquals"]["kms:ViaService"].split(".")[1]
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Effect"] == "Allow"
+    assert decrypt["Resource"] == [f"arn:aws:kms:{region}:*:key/*"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
+            "arn:aws:s3:::churn-quickstart-models-123456789012",
+            "arn:aws:s3:::churn-quickstart-models-123456789012/churn-model/*"]}}
+
+
+def test_a_model_trained_here_gets_no_foreign_key_grant():
+    from tests.compile.aws.cases import REFERENCE, compiled
+
+    graph = compiled(REFERENCE, "prod")
+    sids = {s["Sid"] for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy")
+            for s in r.inputs["policy"]["$json"]["Statement"]}
+    assert "UseDataKey" in sids and "DecryptImportedModels" not in sids

@@ -79,6 +79,30 @@ def kms_use(sid: str, key_arn: Any) -> Statement | None:
     return allow(sid, KMS_DATA_ACTIONS, [key_arn])
 
 
+def kms_decrypt_via_s3(sid: str, region: str, grants: list[tuple[str, str]]) -> Statement | None:
+    """Decrypt, through S3 only, objects under (bucket, prefix) pairs whose bucket is encrypted with a
+    key that is not the platform's (a model's ``artifacts_uri`` outside this system).
+
+    Reading an SSE-KMS object needs ``kms:Decrypt`` on its key besides ``s3:GetObject`` (S3 User
+    Guide, "Using server-side encryption with AWS KMS keys": "you must have permission to use the
+    KMS key ... kms:Decrypt" to read), and which key a foreign bucket uses is not known here. So the
+    grant names any key of the region but only as S3 uses it for these objects: ``kms:ViaService``
+    ``s3.<region>.amazonaws.com`` and the S3 encryption context ``aws:s3:arn``, which is the object's
+    ARN, or the bucket's ARN when the bucket uses an S3 Bucket Key (S3 User Guide, "Encryption
+    context" and "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys": "the bucket ARN is used
+    as the encryption context"). SageMaker reads model data in the endpoint's region, so the key is
+    in that region. A key in another account must also allow the role in its key policy (not ours to
+    grant)."""
+    if not grants:
+        return None
+    contexts = sorted({a for bucket, prefix in grants
+                       for a in (arns.bucket_arn(region, bucket), arns.objects_arn(region, bucket, prefix))})
+    return allow(sid, ["kms:Decrypt"], [f"arn:{arns.partition(region)}:kms:{region}:*:key/*"], {
+        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": contexts},
+    })
+
+
 def ecr_pull(sid: str, repositories: list[Any]) -> list[Statement]:
     """Pull from the named repositories, plus the account-wide auth token (see module docstring)."""
     if not repositories:

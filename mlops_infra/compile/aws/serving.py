@@ -125,6 +125,16 @@ def _registering_jobs(aws: AwsContext, model: str) -> list:
     return aws.jobs_by_registered_model.get(model, [])
 
 
+def _imported_artifacts(aws: AwsContext, model: str) -> list[tuple[str, str]]:
+    """(bucket, prefix) of the model's ``artifacts_uri`` (B5: versions registered elsewhere, or
+    promoted in), or none."""
+    declared = aws.ctx.system.item("models", model)
+    if declared is None or not declared.artifacts_uri:
+        return []
+    bucket, _, prefix = declared.artifacts_uri.removeprefix("s3://").partition("/")
+    return [(bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/")]
+
+
 def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """What a serving role of ``model`` reads: (bucket, prefix) of its artifacts and the ECR
     repository ARNs of its images. A function of the model name and the (immutable) system alone, so
@@ -134,10 +144,8 @@ def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ..
         return found
     jobs = _registering_jobs(aws, model)
     artifacts = [storage.training_output(aws, job) for job in jobs]
-    declared = aws.ctx.system.item("models", model)
-    if declared is not None and declared.artifacts_uri:  # B5: versions registered elsewhere, or promoted in
-        bucket, _, prefix = declared.artifacts_uri.removeprefix("s3://").partition("/")
-        artifacts.append((bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"))
+    imported = _imported_artifacts(aws, model)
+    artifacts.extend(imported)
     # B5: the model's own serving image (serving_image, or the framework image) is pulled whether or not a
     # job of this system registers the version; a registering job's image only when the model names none.
     served = [model_serving_image(aws, model, None)] + [
@@ -152,6 +160,8 @@ def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
     statements = [
         *policies.s3_read("ReadModelArtifacts", aws.region, list(artifacts)),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        # an artifacts_uri bucket may be encrypted with its own key (storage audit finding 3)
+        policies.kms_decrypt_via_s3("DecryptImportedModels", aws.region, _imported_artifacts(aws, item.model.name)),
         *policies.ecr_pull("ModelImages", list(images)),  # a list of this role's own (its Resource)
         policies.logs("WriteEndpointLogs", aws.region, aws.account, [f"{ENDPOINT_METRICS_NAMESPACE}/{physical}"]),
         policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE]),
