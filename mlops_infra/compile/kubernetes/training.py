@@ -18,8 +18,10 @@ touches it. So this target stores the run template and compiles what starts runs
   and starts a new one (finding B7). A job without a schedule
   gets a *suspended* CronJob, so manual runs are ``kubectl create job --from=cronjob/train-<job>``.
 - ``triggers.on_alerts``: an AlertmanagerConfig ``retrain-<job>`` routes those alerts to the
-  platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way (one per day at
-  most while an alert keeps firing: ``repeatInterval`` 24h, and never while a run is active).
+  platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way: never while a run
+  is active, and at most one per firing (an alert's ``fingerprint`` + ``startsAt``): Alertmanager's
+  repeat of a still-firing alert (``repeatInterval`` 24h) starts nothing once a run served that
+  firing (``scripts/launcher.py``, "One run per firing"; audit triggers#2).
   Which alerts may start which job (the routes) is the ``routes.json`` of the
   ``mlops-retrain-trigger-routes`` ConfigMap, a file of the webhook's pod (``--routes-file``), not a
   command-line argument: Linux takes at most ``MAX_ARG_STRLEN`` = 32 pages (131,072 bytes) per

@@ -12,7 +12,8 @@ Standard library only. Two modes:
     python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR (--routes-file PATH | --routes JSON)
         An Alertmanager webhook receiver. ``POST /v1/alerts/<job>`` with Alertmanager's webhook
         payload starts a run of ``<job>`` (template ``DIR/<job>.json``) when a *firing* alert in it
-        is one of the alert names ``routes[<job>]`` allows. ``GET /healthz`` answers 200. Every POST
+        is one of the alert names ``routes[<job>]`` allows, at most one run per firing (see "One
+        run per firing" below). ``GET /healthz`` answers 200. Every POST
         must carry ``Authorization: Bearer <token>``, the token in ``$MLOPS_TRIGGER_TOKEN`` (from the
         Secret ``mlops-retrain-trigger-token``; Alertmanager sends it: finding C5); otherwise 401, and
         503 when no token is configured (fail closed). The routes (JSON: training job -> alert
@@ -74,6 +75,23 @@ is not that run) is an error naming it.
 
 There is no in-process lock: the webhook's request threads race exactly as pods do, and the API
 server settles them the same way.
+
+**One run per firing** (audit triggers#2; docs/semantics.md, ``training_jobs.triggers``: "a firing
+alert starts at most one run", as on AWS, where the rule matches the alarm's change *into* ALARM).
+Alertmanager sends a group again every ``repeat_interval`` (24h for the retrain routes) while its
+alerts keep firing, with the same alerts: each carries ``fingerprint`` (its label set's hash) and
+``startsAt`` (when it began firing, unchanged while it fires; a new firing after a resolve has a new
+one) (prometheus/alertmanager ``template/template.go`` ``Alert``, the webhook payload of
+``notify/webhook/webhook.go``). A *firing* is that pair. Before anything else the trigger asks, for
+each firing allowed alert of the payload, whether it was served already: a listed run carries it in
+its ``mlops-infra/alert-firings`` annotation (the firings that started the run), or a listed run was
+created at or after the firing's ``startsAt`` (to the second, ``creationTimestamp``'s resolution: a
+run began after the alert did, whoever started it). When every one was served the notification is a
+repeat: nothing starts (outcome ``repeat``, HTTP 200 with that run). Otherwise the usual rules apply
+(nothing while a run is active) and a run started here records the firings it serves. A payload
+without ``startsAt`` (not from Alertmanager) is a new firing each time. Not covered: the runs that
+served a firing all deleted (``kubectl delete``) before a repeat comes; the repeat then starts one.
+The compiled runs have no ``ttlSecondsAfterFinished``, so finished runs stay listed.
 Talks to the API server with the pod's service account (``MLOPS_KUBE_API`` and ``MLOPS_SA_DIR``
 override the in-cluster defaults, for tests).
 """
@@ -103,6 +121,8 @@ ADMISSION_TIMEOUT = "mlops-infra/admission-timeout-seconds"
 DEFAULT_ADMISSION_TIMEOUT = 86400.0
 FOLLOWS = "mlops-infra/follows"
 """Annotation of a run: the uid of the newest run the launcher saw when it started this one ("none": no run)."""
+FIRINGS = "mlops-infra/alert-firings"
+"""Annotation of a run an alert started: the firings (``<fingerprint>@<startsAt>``, comma-separated) it serves."""
 NO_RUN = "none"
 HASH_DIGITS = 10
 MAX_NAME = 63
@@ -162,6 +182,56 @@ def _created(run: dict) -> float | None:
         return None
 
 
+def instant(text: object) -> float | None:
+    """Seconds since the epoch of an RFC 3339 time as Go writes it (``time.RFC3339Nano``, e.g.
+    ``2026-12-05T10:00:00.123456789Z`` or ``...+01:00``), cut to whole seconds; None when not one."""
+    if not isinstance(text, str) or len(text) < 20:
+        return None
+    zone = "+00:00" if text.endswith("Z") else text[-6:]
+    try:
+        moment = datetime.datetime.fromisoformat(text[:19] + zone)
+    except ValueError:
+        return None
+    return None if moment.year < 1971 else moment.timestamp()  # Go's zero time: no start known
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One firing of an alert (module docstring, "One run per firing"): ``key`` is
+    ``<fingerprint>@<startsAt>``, ``starts`` its start in whole seconds."""
+
+    key: str
+    starts: float
+
+
+def firings(payload: dict, allowed: list[str]) -> list[Firing]:
+    """The firings of the payload's firing alerts that may start a run, by key; none at all when one
+    of those alerts has no ``startsAt`` (not Alertmanager's payload: every call is new, module docstring)."""
+    found = {}
+    for alert in payload.get("alerts") or []:
+        labels = alert.get("labels") or {}
+        if alert.get("status") != "firing" or labels.get("alertname") not in allowed:
+            continue
+        fingerprint = str(alert.get("fingerprint") or hashlib.sha256(json.dumps(labels, sort_keys=True).encode())
+                          .hexdigest()[:16])
+        starts = instant(alert.get("startsAt"))
+        if starts is None:
+            return []
+        key = f"{fingerprint}@{alert['startsAt']}"
+        found[key] = Firing(key, starts)
+    return [found[k] for k in sorted(found)]
+
+
+def served_by(firing: Firing, runs: list[dict]) -> dict | None:
+    """The newest listed run that serves ``firing``: it records the firing, or it was created at or
+    after the firing began; None when no run does (module docstring)."""
+    serving = [r for r in runs if firing.key in (((r.get("metadata") or {}).get("annotations") or {})
+                                                 .get(FIRINGS) or "").split(",")
+               or (_created(r) or 0.0) >= firing.starts]
+    return max(serving, key=lambda r: (r["metadata"].get("creationTimestamp") or "", r["metadata"]["name"]),
+               default=None)
+
+
 def never_admitted(run: dict, now: float) -> bool:
     """Still suspended (not admitted by Kueue) longer than the run's admission timeout."""
     if ((run.get("spec") or {}).get("runPolicy") or {}).get("suspend") is not True:
@@ -210,7 +280,8 @@ def run_name(template: dict, job: str, follows: str) -> str:
 class Outcome:
     """What one launch did. ``outcome``: ``started`` (this call created ``run``), ``active`` (``run``
     was already active: nothing started), ``concurrent`` (another trigger created ``run`` from the
-    same history a moment ago: nothing started here)."""
+    same history a moment ago: nothing started here), ``repeat`` (every firing of the notification
+    was served already, by ``run``: nothing started)."""
 
     job: str
     run: str | None
@@ -253,13 +324,22 @@ def _check_started_by_another(job: str, name: str, follows: str) -> None:
                       f"PyTorchJob (kubectl delete pytorchjob {name}) if it is not needed, then trigger again")
 
 
-def start(template_path: str, reason: str, now: float | None = None) -> Outcome:
-    """Start a run of the template's job unless one is active (module docstring: across pods)."""
+def start(template_path: str, reason: str, now: float | None = None, fired: list[Firing] | None = None) -> Outcome:
+    """Start a run of the template's job unless one is active (module docstring: across pods) or,
+    for an alert's notification, unless every one of its firings ``fired`` was served already
+    (module docstring, "One run per firing")."""
     with open(template_path, encoding="utf-8") as handle:
         template = json.load(handle)
     job = template["metadata"]["labels"][JOB_LABEL]
     now = time.time() if now is None else now
     runs = list_runs(job)
+    fresh = [f for f in fired or [] if served_by(f, runs) is None]
+    if fired and not fresh:
+        served = served_by(fired[-1], runs)
+        name = served["metadata"]["name"] if served else None
+        print(f"{job}: the firing alerts were served already by run {name} (a repeat notification); not starting "
+              f"another ({reason})", flush=True)
+        return Outcome(job, name, "repeat")
     expired = [r for r in runs if is_active(r) and never_admitted(r, now)]
     active = sorted(r["metadata"]["name"] for r in runs if is_active(r) and not never_admitted(r, now))
     if active:
@@ -274,6 +354,8 @@ def start(template_path: str, reason: str, now: float | None = None) -> Outcome:
     annotations = body["metadata"].setdefault("annotations", {})
     annotations["mlops-infra/launched-by"] = reason[:256]
     annotations[FOLLOWS] = follows
+    if fresh:
+        annotations[FIRINGS] = ",".join(f.key for f in fresh)
     try:
         api("POST", _path(), body)
         outcome = Outcome(job, name, "started")
@@ -346,7 +428,8 @@ def make_handler(templates: str, routes: dict[str, list[str]], token: str | None
                 self._reply(200, {"launched": None, "reason": "no firing alert that triggers this job"})
                 return
             try:
-                done = start(os.path.join(templates, f"{job}.json"), "alert:" + ",".join(alerts))
+                done = start(os.path.join(templates, f"{job}.json"), "alert:" + ",".join(alerts),
+                             fired=firings(payload, routes[job]))
             except Exception as exc:  # reported to Alertmanager, which retries
                 self._reply(502, {"error": str(exc)})
                 return
