@@ -90,20 +90,23 @@ def scheduled_runs(cron: str | None) -> float | None:
     :data:`REFERENCE_DAYS`); None for no or an unreadable schedule. A cron fires at each of its
     minutes and hours on each day its day fields match, so the year's runs are those per day times
     the days: counted for every day, else the days walked once each (their own cron, ``0 0 <day of
-    month> <month> <day of week>``, so croniter keeps its day-of-month/day-of-week rule)."""
+    month> <month> <day of week>``, so croniter keeps its day-of-month/day-of-week rule). A five-field
+    cron is read as the targets run it (:func:`_as_scheduled`)."""
     if not cron:
         return None
     from croniter import croniter  # with dateutil and six: imported when a plan prices a scheduled job
 
+    fields = cron.split()
+    if len(fields) == 5:
+        fields = _as_scheduled(cron, fields)
     try:
-        it = croniter(cron, REFERENCE_START - timedelta(microseconds=1))
+        it = croniter(" ".join(fields), REFERENCE_START - timedelta(microseconds=1))
     except (ValueError, KeyError, TypeError):
         return None
     minutes, hours, *day_fields = it.expanded[:5]
     per_day = (60 if minutes == ["*"] else len(minutes)) * (24 if hours == ["*"] else len(hours))
     if all(field == ["*"] for field in day_fields):  # every day: counted, not walked
         return per_day * REFERENCE_DAYS / 12
-    fields = cron.split()
     if len(fields) == 5:  # it fires at each of its minutes and hours on the days of "0 0 <dom> <month> <dow>"
         it, per_run = croniter("0 0 " + " ".join(fields[2:]), REFERENCE_START - timedelta(microseconds=1)), per_day
     else:  # an alias (@daily, @weekly, ...): a few hundred runs at most, walked
@@ -113,6 +116,19 @@ def scheduled_runs(cron: str | None) -> float | None:
     while it.get_next(datetime) < end:
         runs += 1
     return runs * per_run / 12
+
+
+def _as_scheduled(cron: str, fields: list[str]) -> list[str]:
+    """The fields as the targets run them (:func:`~mlops_infra.spec.cron.kubernetes_schedule`: the
+    spec parser's weekdays, Sunday written 0): croniter reads ``7-7`` as every day, where the
+    parser, the Kubernetes CronJob and the AWS schedule run Sundays only. ``fields`` when the cron
+    does not parse (validate reports it)."""
+    from mlops_infra.spec.cron import CronError, kubernetes_schedule, parse_cron_expression
+
+    try:
+        return kubernetes_schedule(parse_cron_expression(cron)).split()
+    except CronError:
+        return fields
 
 
 def runs_text(runs: float) -> str:

@@ -5,7 +5,9 @@ day-of-week``, as crontab(5)), plus the ``L``, ``W`` and ``#`` day forms AWS und
 :func:`parse_cron_expression` reads it into :class:`CronExpression` and refuses what no target can
 run or what does not mean what it seems to: a value out of its field's range, a reversed range
 (``5-1``), a step of 0 or longer than the field (``*/61`` would only ever run at minute 0), ``?``
-outside the day fields, and dates that never happen (``0 3 30 2 *``).
+outside the day fields, dates that never happen (``0 3 30 2 *``), and a weekday step whose count
+reaches 7 from a lone start (``1/2``: with Sunday in crontab(5), without it in robfig/cron and
+croniter).
 
 Each target then takes a dialect of its own:
 
@@ -165,7 +167,27 @@ def _item(text: str, rule: FieldRule, index: int) -> CronItem:
         raise CronError(f'the {rule.name} range "{base}" runs backwards; cron ranges go up (write '
                         f"{start}-{rule.high},{rule.low}-{end} to wrap around)")
     _check_step(text, step, start, end, rule)
+    if index == DOW and slash and not dash and start > 0 and (rule.high - start) % step == 0:
+        _refuse_open_weekday_step(text, start, step)
     return CronItem("range", start, end, step, text)
+
+
+def _refuse_open_weekday_step(text: str, start: int, step: int) -> None:
+    """``<day>/<step>`` in day-of-week whose count reaches 7 (``1/2``, ``2/1``, ``7/1``) means two things.
+
+    crontab(5) (cronie, ``get_range``: a lone start with a step runs to the field's last value)
+    counts on to 7, Sunday; robfig/cron, which runs Kubernetes CronJobs (parser.go ``getRange``: a
+    lone start with a step ends at the field's max, 6 for ``dow``), and croniter stop at 6. So
+    ``1/2`` is MON,WED,FRI,SUN to one and MON,WED,FRI to the other, and every target here would
+    have to pick one silently; it is refused with the days to list instead. A count that never
+    reaches 7 (``2/2``: 2,4,6) and ``0/<step>`` (Sunday either way) mean the same everywhere."""
+    without = ",".join(str(d) for d in range(start, 7, step))
+    if not without:  # 7/<step>: Sunday to crontab(5), beyond robfig/cron's last weekday (6)
+        raise CronError(f'day-of-week "{text}" is Sunday in crontab(5) but beyond the last weekday (6) of '
+                        'Kubernetes CronJobs (robfig/cron); write "0" for Sunday')
+    raise CronError(f'day-of-week "{text}" counts on to 7 (Sunday) in crontab(5) but stops at 6 in Kubernetes '
+                    f"CronJobs (robfig/cron) and croniter, so it runs on Sunday in one and not in the other; list the "
+                    f'weekdays instead: "{without}" or "0,{without}"')
 
 
 def _check_step(text: str, step: int, start: int, end: int, rule: FieldRule) -> None:

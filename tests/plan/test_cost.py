@@ -268,11 +268,12 @@ def test_removed_items_cost_nothing_after() -> None:
     ("* * * * *", 43800), ("0 */2 * * *", 365), ("0 0 1 1 *", 1 / 12), ("0 0 1 */3 *", 4 / 12),
     ("0 0 31 * *", 7 / 12), ("0 0 15 6 *", 1 / 12), ("*/20 9-17 * * *", 27 * 365 / 12), ("0,30 * * * *", 1460),
     ("* 9-17 * * 1-5", 60 * 9 * 261 / 12), ("0 3 1,15 * 1", 72 / 12), ("@daily", 365 / 12), ("@weekly", 52 / 12),
-    ("not a cron", None)])
+    ("0 3 * * 7-7", 52 / 12), ("0 3 * * 5-7", 3 * 52 / 12), ("not a cron", None)])
 def test_scheduled_runs_in_an_average_month(cron: str, runs: float | None) -> None:
     """A cron's runs over the reference year / 12 (the 730 h month of the endpoints). The 30-day window
     it replaces counted a weekly run 4 or 5 times by its weekday, a yearly or quarterly one once a month,
-    and a run on the 31st or in June not at all (cost audit)."""
+    and a run on the 31st or in June not at all (cost audit). ``7-7`` is Sundays as the targets run it
+    (croniter alone reads it as every day)."""
     assert scheduled_runs(cron) == (None if runs is None else pytest.approx(runs))
 
 

@@ -44,6 +44,10 @@ def _fires(text: str, count: int = 40) -> list[datetime]:
     ("0 0 * * 1 2", "has 6 fields"),
     ("@daily", "has 1 field"),
     ("0 0 * * 1²", "is not a valid day-of-week value"),
+    ("0 3 * * 1/2", 'day-of-week "1/2" counts on to 7 (Sunday) in crontab(5) but stops at 6'),
+    ("0 3 * * 2/1", 'list the weekdays instead: "2,3,4,5,6" or "0,2,3,4,5,6"'),
+    ("0 3 * * MON/2", 'list the weekdays instead: "1,3,5" or "0,1,3,5"'),
+    ("0 3 * * 7/1", 'write "0" for Sunday'),
 ])
 def test_what_no_target_runs_as_written_is_refused(text: str, message: str) -> None:
     with pytest.raises(CronError) as caught:
@@ -100,3 +104,13 @@ def test_aws_takes_one_nth_weekday_alone() -> None:
 def test_reachable_dates_with_a_weekday_are_kept() -> None:
     # Feb 30 never comes, but with a weekday cron runs on either match: every Monday in February
     assert kubernetes_problem(parse_cron_expression("0 3 30 2 1")) is None
+
+
+@pytest.mark.parametrize("dow", ["2/2", "0/2", "SUN/3", "1-7/2", "*/2", "3-7/2"])
+def test_weekday_steps_that_mean_the_same_everywhere_are_kept(dow: str) -> None:
+    """A lone-start weekday step is refused only when its count reaches 7: crontab(5) (cronie) counts on
+    to 7, robfig/cron (Kubernetes) and croniter stop at 6. ``2/2`` (2,4,6) and ``0/2`` agree everywhere;
+    a range names its end."""
+    expression = parse_cron_expression(f"0 3 * * {dow}")
+    schedule = kubernetes_schedule(expression)
+    assert {d.isoweekday() % 7 for d in _fires(schedule, 28)} == expression.days_of_week()
