@@ -316,12 +316,16 @@ def test_out_of_band_changes_are_found_with_kind_and_summary(seeded: SeededStack
     live = scan(seeded)
     assert not live.errors
     found = {(i.type, i.urn.rsplit("::", 1)[-1]): (i.kind, i.summary) for i in find_drift(seeded.prior, live)}
+    key_id = seeded.prior.resources[seeded.urn("aws:kms/key:Key", "data-key")].id
     assert found == {
         (ENDPOINT, "scorer"): (
             "changed",
             "endpoint scorer: instance count 2 -> 5 (autoscaling range 2-4), traffic weight 1 -> 0.5 "
             "changed outside Pulumi"),
-        (SSE, "data-encryption"): ("deleted", "bucket fraud-dev-data: encryption removed outside Pulumi"),
+        # DeleteBucketEncryption resets the bucket to SSE-S3 (botocore s3 DeleteBucketEncryption): a change
+        (SSE, "data-encryption"): (
+            "changed", f"bucket fraud-dev-data: encryption kmsMasterKeyId {key_id} -> (none), encryption "
+            "sseAlgorithm aws:kms -> AES256, encryption bucketKeyEnabled true -> false changed outside Pulumi"),
         (VERSIONING, "data-versioning"): (
             "changed", "bucket fraud-dev-data: versioning Enabled -> Suspended changed outside Pulumi"),
         (ALARM, "scorer-latency-p99"): ("deleted", "alarm scorer-latency-p99 deleted outside Pulumi"),

@@ -1,5 +1,6 @@
 """Console edits that ``plan --refresh`` (and promote's no-drift gate, the same ``find_drift``) must
-report, on a real moto server: a Lambda function's code deployed by hand.
+report, on a real moto server: a Lambda function's code deployed by hand, and an S3 bucket's
+encryption reset to the SSE-S3 default.
 
 moto keeps its backends in process memory, shared by every server of the process: every name here
 is unique to its test."""
@@ -11,6 +12,7 @@ import json
 import zipfile
 from typing import Any
 
+import botocore.exceptions
 import pytest
 
 from mlops_infra.plan.drift import find_drift
@@ -87,3 +89,47 @@ def test_code_deployed_outside_pulumi_is_drift_and_a_state_without_the_hash_comp
                             "changed outside Pulumi")
     # computed: a state that holds no hash compares none (no false drift)
     assert find_drift(prior_of(unhashed), scan(moto_url, prior_of(unhashed))) == []
+
+
+# ------------------------------------------------------------------------------------------
+# S3: DeleteBucketEncryption resets the bucket to SSE-S3
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.moto
+def test_the_stand_in_answers_a_bucket_without_its_own_encryption_with_the_sse_s3_default(moto_url: str) -> None:
+    s3 = client("s3", moto_url)
+    s3.create_bucket(Bucket="sse-default-fresh")
+    sse_s3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]}
+    assert s3.get_bucket_encryption(Bucket="sse-default-fresh")["ServerSideEncryptionConfiguration"] == sse_s3
+    kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k-1"},
+                      "BucketKeyEnabled": True}]}
+    s3.put_bucket_encryption(Bucket="sse-default-fresh", ServerSideEncryptionConfiguration=kms)
+    assert s3.get_bucket_encryption(Bucket="sse-default-fresh")["ServerSideEncryptionConfiguration"] == kms
+    s3.delete_bucket_encryption(Bucket="sse-default-fresh")
+    assert s3.get_bucket_encryption(Bucket="sse-default-fresh")["ServerSideEncryptionConfiguration"] == sse_s3
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        s3.get_bucket_encryption(Bucket="sse-default-never-made")
+    assert gone.value.response["Error"]["Code"] == "NoSuchBucket"
+
+
+@pytest.mark.moto
+def test_encryption_deleted_in_the_console_is_a_change_to_sse_s3_not_a_removal(moto_url: str) -> None:
+    kms, s3 = client("kms", moto_url), client("s3", moto_url)
+    key = kms.create_key(Description="sse-reset data key")["KeyMetadata"]
+    s3.create_bucket(Bucket="sse-reset-data")
+    s3.put_bucket_encryption(Bucket="sse-reset-data", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]},
+        "BucketKeyEnabled": True}]})
+    prior = prior_of(state(SSE, "data-encryption", "sse-reset-data", {"bucket": "sse-reset-data", "rules": [{
+        "__defaults": [], "bucketKeyEnabled": True, "applyServerSideEncryptionByDefault": {
+            "__defaults": [], "sseAlgorithm": "aws:kms", "kmsMasterKeyId": key["Arn"]}}]}))
+    assert summaries(prior, scan(moto_url, prior)) == {}
+    s3.delete_bucket_encryption(Bucket="sse-reset-data")
+    [item] = find_drift(prior, scan(moto_url, prior))
+    assert item.kind == "changed"
+    assert ("rules[0].applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms", "AES256") in item.changes
+    assert ("rules[0].bucketKeyEnabled", True, False) in item.changes
+    assert item.summary == (
+        f"bucket sse-reset-data: encryption kmsMasterKeyId {key['KeyId']} -> (none), "
+        "encryption sseAlgorithm aws:kms -> AES256, encryption bucketKeyEnabled true -> false changed outside Pulumi")

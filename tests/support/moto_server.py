@@ -121,6 +121,15 @@ Contract:
      offset). ``ListServiceQuotas`` lists the applied values only, as AWS does ("If the applied quota
      value is not available for a quota, the quota is not retrieved"). Nothing set: both answer no
      SageMaker quota; other service codes keep moto's answers (``ListServiceQuotas``: none).
+  14. **Every S3 bucket has default encryption.** moto answers ``GetBucketEncryption`` on a bucket
+     without an encryption configuration (never set, or after ``DeleteBucketEncryption``) with
+     ``ServerSideEncryptionConfigurationNotFoundError``. AWS: "By default, all buckets have a default
+     encryption configuration that uses server-side encryption with Amazon S3 managed keys (SSE-S3)"
+     (botocore ``s3`` ``GetBucketEncryption``), and ``DeleteBucketEncryption`` "resets the default
+     encryption for the bucket as server-side encryption with Amazon S3 managed keys (SSE-S3)". The
+     patch answers such a bucket with one rule, ``SSEAlgorithm`` ``AES256`` and ``BucketKeyEnabled``
+     false (that a reset bucket's Bucket Key is off is inferred, not documented); a bucket that is
+     gone is still ``NoSuchBucket``, and a configuration put on the bucket is answered as before.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -490,6 +499,18 @@ def _applied_quotas(self: Any) -> str:
     return _quota_page(self, "applied")
 
 
+SSE_S3_DEFAULT = {"Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                           "BucketKeyEnabled": "false"}}
+"""What ``GetBucketEncryption`` answers for a bucket without its own configuration (patch 14), in
+moto's stored form (the parsed ``PutBucketEncryption`` body)."""
+
+
+def _default_encryption(original: Any) -> Any:
+    def get_bucket_encryption(self: Any, bucket_name: str) -> Any:
+        return original(self, bucket_name) or SSE_S3_DEFAULT  # get_bucket raises NoSuchBucket first
+    return get_bucket_encryption
+
+
 def _patch(owner: Any, name: str, replacement: Any) -> None:
     """Set ``owner.<name>`` to ``replacement`` until :func:`_remove_patches`, which puts back what
     ``owner`` itself held (``vars(owner)``; none: the attribute is deleted again, so an inherited one
@@ -504,6 +525,7 @@ def _apply_patches() -> None:
     from moto.awslambda.models import LambdaBackend
     from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.s3.models import S3Backend
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.servicequotas.responses import ServiceQuotasResponse
@@ -528,6 +550,7 @@ def _apply_patches() -> None:
     _patch(ServiceQuotasResponse, "list_aws_default_service_quotas",
            _default_quotas(ServiceQuotasResponse.list_aws_default_service_quotas))
     _patch(ServiceQuotasResponse, "list_service_quotas", _applied_quotas)
+    _patch(S3Backend, "get_bucket_encryption", _default_encryption(S3Backend.get_bucket_encryption))
     _action_names.clear()  # classes changed (patch 6)
 
 

@@ -28,7 +28,16 @@ def map_bucket_versioning(response: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def map_bucket_encryption(response: Mapping[str, Any]) -> dict[str, Any]:
-    """``GetBucketEncryption`` -> ``rules: [{applyServerSideEncryptionByDefault, bucketKeyEnabled}]``."""
+    """``GetBucketEncryption`` -> ``rules: [{applyServerSideEncryptionByDefault, bucketKeyEnabled}]``.
+
+    A bucket always has a default encryption: "By default, all buckets have a default encryption
+    configuration that uses server-side encryption with Amazon S3 managed keys (SSE-S3)" (botocore
+    ``s3`` ``GetBucketEncryption``), and ``DeleteBucketEncryption`` "resets the default encryption for
+    the bucket as server-side encryption with Amazon S3 managed keys (SSE-S3)". So an encryption
+    configuration deleted in the console reads as ``AES256`` rules and drift reports a change
+    (``sseAlgorithm aws:kms -> AES256``), not a removal; the configuration is missing only with its
+    bucket (``NoSuchBucket``). The moto stand-in answers the same (``tests/support/moto_server.py``,
+    patch 14)."""
     rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     return {"rules": [_sse_rule(rule) for rule in rules]}
 
