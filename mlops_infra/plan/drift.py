@@ -27,6 +27,16 @@ Contract:
   config compared with is the one it runs, if the state holds it (after a finished rollout: the
   version's final config, which ``pulumi up`` created); else (a rollout config the controller made)
   nothing is compared.
+- IAM roles get one derived check: the permissions policies the live role holds beyond those the
+  prior state holds for it. A role's attached managed policies and inline policies are its access
+  (permissions) policies (botocore ``iam`` ``RoleDetail.AttachedManagedPolicies`` and
+  ``RolePolicyList``); the reader lists them (``managedPolicyArns``, ``inlinePolicies`` names). An
+  attached ARN that is neither one of the role's own ``managedPolicyArns`` inputs nor the
+  ``policyArn`` of a ``RolePolicyAttachment`` of that role, or an inline policy name that is neither
+  one of the role's own ``inlinePolicies`` nor a ``RolePolicy`` of that role in the state, is drift:
+  ``IAM role runner: policy AdministratorAccess attached outside Pulumi``. One the state holds but
+  the role lacks is its own resource's drift (a ``RolePolicy`` read as removed). A reading without
+  those lists (not read) compares nothing.
 - ``summary`` is one line in ML/operator terms, e.g. ``endpoint scorer: instance count 2 -> 5
   changed outside Pulumi`` or ``bucket ml-data: encryption removed outside Pulumi``. It is for
   people; decide on ``kind`` and ``changes``.
@@ -73,6 +83,7 @@ class _Change:
     prior: Any
     live: Any
     note: str = ""
+    verb: str = ""  # what happened instead of "changed" ("attached", "added"), phrased without values
 
 
 class Keyed(dict):
@@ -250,6 +261,9 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 class _PriorIndex:
@@ -258,11 +272,20 @@ class _PriorIndex:
     def __init__(self, prior: PriorState) -> None:
         self.configs: dict[str, StateResource] = {}
         self.targets: dict[str, StateResource] = {}
+        self.inline_policies: dict[str, set[str]] = {}  # role name -> its RolePolicy names
+        self.attached_policies: dict[str, set[str]] = {}  # role name -> its RolePolicyAttachment ARNs
         for res in prior.resources.values():
             if res.type == ENDPOINT_CONFIG:
                 self.configs[str(res.inputs.get("name") or res.id)] = res
             elif res.type == SCALABLE_TARGET:
                 self.targets[str(res.inputs.get("resourceId") or res.id)] = res
+            elif res.type == ROLE_POLICY:
+                role, _, name = (res.id or "").partition(":")
+                self.inline_policies.setdefault(str(res.inputs.get("role", role)), set()).add(
+                    str(res.inputs.get("name", name)))
+            elif res.type == ROLE_POLICY_ATTACHMENT:
+                self.attached_policies.setdefault(str(res.inputs.get("role")), set()).add(
+                    str(res.inputs.get("policyArn")))
 
 
 def _scaling_range(index: _PriorIndex, endpoint: str, variant: str) -> tuple[Any, Any] | None:
@@ -333,8 +356,34 @@ def _with_variant(change: _Change) -> _Change:
     return _Change(change.path, f"variant {variant} {change.label}", change.prior, change.live, change.note)
 
 
+def _names(value: Any) -> set[str]:
+    """Inline policy names of a role's ``inlinePolicies`` (``[{name, ...}]``)."""
+    return {str(p["name"]) for p in value or () if isinstance(p, dict) and p.get("name")}
+
+
+def _role_policies(prior: StateResource, live: StateResource, index: _PriorIndex,
+                   left: Collection[str] = ()) -> list[_Change]:
+    """Attached managed policies and inline policies the live role holds beyond the state's (see
+    module doc)."""
+    role = str(prior.inputs.get("name") or prior.id)
+    changes: list[_Change] = []
+    attached = live.inputs.get("managedPolicyArns")
+    if isinstance(attached, list) and not _covered("managedPolicyArns", left):
+        own = prior.inputs.get("managedPolicyArns")
+        held = index.attached_policies.get(role, set()) | set(own if isinstance(own, list) else ())
+        changes += [_Change(f"managedPolicyArns[{arn}]", f"policy {arn.rsplit('/', 1)[-1]}", None, arn,
+                            verb="attached") for arn in sorted(set(map(str, attached)) - held)]
+    inline = live.inputs.get("inlinePolicies")
+    if isinstance(inline, list) and not _covered("inlinePolicies", left):
+        held = index.inline_policies.get(role, set()) | _names(prior.inputs.get("inlinePolicies"))
+        changes += [_Change(f"inlinePolicies[{name}]", f"inline policy {name}", None, name, verb="added")
+                    for name in sorted(_names(inline) - held)]
+    return changes
+
+
 DERIVED: dict[str, Callable[[StateResource, StateResource, _PriorIndex, Collection[str]], list[_Change]]] = {
     ENDPOINT: _endpoint_capacity,
+    ROLE: _role_policies,
 }
 
 
@@ -392,8 +441,10 @@ def _deleted_summary(res: StateResource, tracking: Tracking | None) -> str:
 
 
 def _changed_summary(res: StateResource, tracking: Tracking | None, changes: list[tuple[_Change, str | None]]) -> str:
-    phrases = list(dict.fromkeys(_phrase(c, path) for c, path in changes))
-    return f"{_subject(res, tracking)}: {', '.join(phrases)} changed outside Pulumi"
+    phrases = list(dict.fromkeys(_phrase(c, path) for c, path in changes if not c.verb))
+    events = list(dict.fromkeys(f"{c.label} {c.verb}" for c, _ in changes if c.verb))
+    parts = [f"{', '.join(phrases)} changed"] * bool(phrases) + events
+    return f"{_subject(res, tracking)}: {', '.join(parts)} outside Pulumi"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Console edits that ``plan --refresh`` (and promote's no-drift gate, the same ``find_drift``) must
-report, on a real moto server: a Lambda function's code deployed by hand, and an S3 bucket's
-encryption reset to the SSE-S3 default.
+report, on a real moto server: a Lambda function's code deployed by hand, an S3 bucket's
+encryption reset to the SSE-S3 default, and a role's permissions policies attached or added outside
+Pulumi.
 
 moto keeps its backends in process memory, shared by every server of the process: every name here
 is unique to its test."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -133,3 +135,72 @@ def test_encryption_deleted_in_the_console_is_a_change_to_sse_s3_not_a_removal(m
     assert item.summary == (
         f"bucket sse-reset-data: encryption kmsMasterKeyId {key['KeyId']} -> (none), "
         "encryption sseAlgorithm aws:kms -> AES256, encryption bucketKeyEnabled true -> false changed outside Pulumi")
+
+
+# ------------------------------------------------------------------------------------------
+# IAM: a role's attached managed policies and inline policies
+# ------------------------------------------------------------------------------------------
+
+
+def _roles(url: str, prefix: str, count: int) -> tuple[PriorState, Any]:
+    """``count`` roles ``<prefix>-<i>`` with one inline policy each (``runner``), as the compiled
+    graph makes them (no managed policy attached), and their state."""
+    iam = client("iam", url)
+    resources = []
+    for i in range(count):
+        name = f"{prefix}-{i}"
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="runner", PolicyDocument=INLINE)
+        resources.append(state(ROLE, f"role-{i}", name, {"name": name, "assumeRolePolicy": LAMBDA_TRUST,
+                                                          "path": "/", "maxSessionDuration": 3600}, {"arn": arn}))
+        resources.append(state(ROLE_POLICY, f"role-{i}-runner", f"{name}:runner",
+                               {"role": name, "name": "runner", "policy": INLINE}))
+    return prior_of(*resources), iam
+
+
+@pytest.mark.moto
+@pytest.mark.parametrize("count", [1, 6], ids=["one-by-one", "listing"])
+def test_a_role_reads_its_attached_and_inline_policies(moto_url: str, count: int) -> None:
+    prefix = f"rolepol-read-{count}"
+    prior, iam = _roles(moto_url, prefix, count)
+    live = scan(moto_url, prior)
+    role = live.resources[f"urn:pulumi:prod::fraud::{ROLE}::role-0"].inputs
+    assert role["managedPolicyArns"] == [] and role["inlinePolicies"] == [{"name": "runner"}]
+    admin = iam.create_policy(PolicyName=f"{prefix}-admin", PolicyDocument=ADMIN)["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=f"{prefix}-0", PolicyArn=admin)
+    iam.put_role_policy(RoleName=f"{prefix}-0", PolicyName="console-added", PolicyDocument=ADMIN)
+    live = scan(moto_url, prior)
+    role = live.resources[f"urn:pulumi:prod::fraud::{ROLE}::role-0"].inputs
+    assert role["managedPolicyArns"] == [admin]
+    assert role["inlinePolicies"] == [{"name": "console-added"}, {"name": "runner"}]
+    [item] = find_drift(prior, live)
+    assert item.urn == f"urn:pulumi:prod::fraud::{ROLE}::role-0" and item.kind == "changed"
+    assert item.changes == ((f"managedPolicyArns[{admin}]", None, admin),
+                            ("inlinePolicies[console-added]", None, "console-added"))
+    assert item.summary == (f"IAM role role-0: policy {prefix}-admin attached, inline policy console-added added "
+                            "outside Pulumi")
+
+
+def test_policies_the_state_holds_for_the_role_are_not_drift() -> None:
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    reader = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    role = state(ROLE, "runner", "runner", {"name": "runner", "managedPolicyArns": [reader],
+                                            "inlinePolicies": [{"name": "own", "policy": INLINE}]})
+    held = (state(ROLE_POLICY, "runner-policy", "runner:least-privilege",
+                  {"role": "runner", "name": "least-privilege", "policy": INLINE}),
+            state("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "runner-admin", "runner-2024",
+                  {"role": "runner", "policyArn": admin}))
+    names = [{"name": n} for n in ("least-privilege", "own")]
+    live = dataclasses.replace(role, inputs={**role.inputs, "managedPolicyArns": [admin, reader],
+                                             "inlinePolicies": names})
+    assert find_drift(prior_of(role, *held), LiveState({role.urn: live}, frozenset())) == []
+    # another role's policies do not cover it, and a trust-policy change is phrased as before
+    other = [dataclasses.replace(r, inputs={**r.inputs, "role": "other"}) for r in held]
+    trust = dataclasses.replace(live, inputs={**live.inputs, "path": "/hand/"})
+    [item] = find_drift(prior_of(role, *other), LiveState({role.urn: trust}, frozenset()))
+    assert item.summary == ("IAM role runner: path / -> /hand/ changed, policy AdministratorAccess attached, "
+                            "inline policy least-privilege added outside Pulumi")
+    # a reading without the lists (not read) compares none
+    unread = dataclasses.replace(role, inputs={k: v for k, v in role.inputs.items()
+                                               if k not in ("managedPolicyArns", "inlinePolicies")})
+    assert find_drift(prior_of(role), LiveState({role.urn: unread}, frozenset())) == []

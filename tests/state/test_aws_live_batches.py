@@ -129,7 +129,8 @@ def test_iam_below_the_threshold_or_when_listing_is_denied_reads_one_by_one(moto
     counting = CountingScan(moto_url)
     live = counting.scan(few)
     assert set(live.resources) == {r.urn for r in few}
-    assert counting.calls == {"GetRole": len(few)}
+    # GetRole has no policy lists (botocore iam Role): each role's attached and inline policies are listed
+    assert counting.calls == {"GetRole": len(few), "ListAttachedRolePolicies": len(few), "ListRolePolicies": len(few)}
 
     denied = CountingScan(moto_url, deny=("GetAccountAuthorizationDetails",))
     live = denied.scan(resources)
@@ -139,6 +140,7 @@ def test_iam_below_the_threshold_or_when_listing_is_denied_reads_one_by_one(moto
         u: (r.inputs, r.outputs) for u, r in expected.items()}
     roles = sum(r.type == ROLE for r in resources)
     assert denied.calls == {"ListRoles": 1, "GetAccountAuthorizationDetails": 1, "GetRole": roles,
+                            "ListAttachedRolePolicies": roles, "ListRolePolicies": roles,
                             "GetRolePolicy": len(resources) - roles}
 
 

@@ -28,6 +28,21 @@ with ``GetRole``. When either listing is refused (``access-denied``: a user with
 ``iam:GetRole``/``iam:GetRolePolicy``), every resource is read one by one, as below the threshold.
 The listings cover the whole account, so small stacks keep the per-resource reads (one by one in
 their batch; a resource not found is gone, as for a single read).
+
+**A role's permissions policies.** A role's permissions are its attached managed policies and its
+inline policies (botocore ``iam`` ``RoleDetail.AttachedManagedPolicies``: "A list of managed
+policies attached to the role. These policies are the role's access (permissions) policies";
+``RoleDetail.RolePolicyList``: "A list of inline policies embedded in the role. These policies are
+the role's access (permissions) policies"). ``GetRole`` returns neither (botocore ``Role`` has no
+such member), so a role's reading also holds every attached policy's ARN (``managedPolicyArns``,
+sorted) and every inline policy's name (``inlinePolicies``: ``[{name}]``, sorted; Pulumi's names
+for the role's own inputs): from the ``RoleDetail`` of the listing, else from
+``ListAttachedRolePolicies`` (``AttachedPolicies``) and ``ListRolePolicies`` (``PolicyNames``),
+each paged by ``Marker``/``IsTruncated`` (botocore paginators of both). Drift reports the ones the
+state does not hold (:mod:`mlops_infra.plan.drift`): an ``AdministratorAccess`` attached, or an
+inline policy added, in the console is otherwise invisible, and ``pulumi up`` leaves it (the
+compiled graph declares no attachments: ``compile/aws/iam.py``). A user with only ``iam:GetRole``
+then gets ``access-denied`` on the roles: the refresh is incomplete, never silently partial.
 """
 
 from __future__ import annotations
@@ -53,7 +68,10 @@ PAGE_SIZE = 1000
 
 
 def map_role(role: Mapping[str, Any]) -> Reading:
-    """``GetRole.Role`` -> ``aws:iam/role:Role``."""
+    """``GetRole.Role`` -> ``aws:iam/role:Role``; with ``RoleDetail``'s ``AttachedManagedPolicies``
+    and ``RolePolicyList`` (entries need only ``PolicyArn``, ``PolicyName``), also the sorted
+    ``managedPolicyArns`` and ``inlinePolicies`` (``[{name}]``) the role holds (module docstring)."""
+    attached, inline = role.get("AttachedManagedPolicies"), role.get("RolePolicyList")
     inputs = drop_none({
         "name": role.get("RoleName"),
         "assumeRolePolicy": policy_text(role.get("AssumeRolePolicyDocument")),
@@ -62,6 +80,8 @@ def map_role(role: Mapping[str, Any]) -> Reading:
         "path": role.get("Path"),
         "permissionsBoundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
         "tags": tag_map(role.get("Tags")),
+        "managedPolicyArns": None if attached is None else sorted(str(p["PolicyArn"]) for p in attached),
+        "inlinePolicies": None if inline is None else [{"name": n} for n in sorted(str(p["PolicyName"]) for p in inline)],
     })
     return Reading(inputs, drop_none({"arn": role.get("Arn"), "uniqueId": role.get("RoleId")}))
 
@@ -78,7 +98,11 @@ def _role_policy_key(res: StateResource) -> tuple[Any, Any]:
 
 
 def _read_role(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
-    return map_role(client.get_role(RoleName=res.id)["Role"])
+    role = client.get_role(RoleName=res.id)["Role"]
+    attached = paginate(client, "list_attached_role_policies", "AttachedPolicies", RoleName=res.id)
+    names = paginate(client, "list_role_policies", "PolicyNames", RoleName=res.id)
+    return map_role({**role, "AttachedManagedPolicies": attached,
+                     "RolePolicyList": [{"PolicyName": name} for name in names]})
 
 
 def _read_role_policy(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
@@ -136,7 +160,9 @@ def _read_roles(client: Any, resources: Sequence[StateResource], ctx: ScanContex
             out[res.urn] = _one_by_one(_read_role, client, res, ctx)
         else:
             out[res.urn] = map_role({**role, "Tags": detail.get("Tags"),
-                                     "PermissionsBoundary": detail.get("PermissionsBoundary")})
+                                     "PermissionsBoundary": detail.get("PermissionsBoundary"),
+                                     "AttachedManagedPolicies": detail.get("AttachedManagedPolicies", []),
+                                     "RolePolicyList": detail.get("RolePolicyList", [])})
     return out
 
 
