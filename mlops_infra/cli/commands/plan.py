@@ -509,7 +509,10 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
     :mod:`mlops_infra.plan.monitoring_selectors`: a warning per kind of object no Prometheus
     (Alertmanager) loads. A list the cluster refuses, or no answer within ``seconds``, is a warning that
     the check was not made (a 403 names the permission), never an error; a type not served (no
-    prometheus-operator CRDs) is left to the cluster preflight, which reports the missing CRDs."""
+    prometheus-operator CRDs) is left to the cluster preflight, which reports the missing CRDs. When the
+    graph emails (:mod:`mlops_infra.plan.alertmanager_smtp`), the same read also gets the configuration
+    Secret of each Alertmanager that loads the email channels (:mod:`mlops_infra.kube.alertmanager_secrets`),
+    and a warning names one without the SMTP smarthost and sender they need."""
     from mlops_infra.kube.errors import KubeForbidden, KubeNotFound
     from mlops_infra.kube.monitoring_stack import (
         ALERTMANAGER,
@@ -519,6 +522,7 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
         read_namespace,
         read_owners,
     )
+    from mlops_infra.plan.alertmanager_smtp import email_objects, secrets_to_read, smtp_warnings
     from mlops_infra.plan.monitoring_selectors import (
         BY_KIND,
         has_alerts,
@@ -530,6 +534,7 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
     objects = monitoring_objects(graph)
     if not objects:
         return []
+    emails = email_objects(graph)
     owners_needed = [t for t, owner in ((PROMETHEUS, "Prometheus"), (ALERTMANAGER, "Alertmanager"))
                      if any(BY_KIND[o.kind].owner == owner for o in objects)]
     namespaces = sorted({o.namespace for o in objects})
@@ -546,7 +551,14 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
                 answers[namespace] = read_namespace(kube, namespace)
             except UserError as exc:
                 answers[namespace] = exc
+        alertmanagers = answers.get(ALERTMANAGER)
+        answers["smtp"] = {ref: _smtp_secret(kube, ref) for ref in secrets_to_read(
+            emails, alertmanagers if isinstance(alertmanagers, list) else None, labels_of(answers))}
         return answers
+
+    def labels_of(answers: dict[Any, Any]) -> dict[str, dict[str, str]]:
+        return {n: namespace_labels(graph, n, None if isinstance(answers[n], UserError) else answers[n])
+                for n in namespaces}
 
     answer = _kube_within(target, seconds, "monitoring-selectors", read)
     if answer is None or isinstance(answer, UserError):
@@ -569,9 +581,25 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
             continue
         owners[rtype.kind] = got
     unread = [n for n in namespaces if isinstance(answer[n], UserError)]
-    labels = {n: namespace_labels(graph, n, None if n in unread else answer[n]) for n in namespaces}
-    return warnings + selector_warnings(objects, owners["Prometheus"], owners["Alertmanager"], labels,
-                                        alerts=has_alerts(graph), unread_namespaces=unread)
+    labels = labels_of(answer)
+    return (warnings + selector_warnings(objects, owners["Prometheus"], owners["Alertmanager"], labels,
+                                         alerts=has_alerts(graph), unread_namespaces=unread)
+            + smtp_warnings(emails, owners["Alertmanager"], labels, answer["smtp"]))
+
+
+def _smtp_secret(kube: Any, ref: tuple[str, str]) -> Any:
+    """What reading an Alertmanager's configuration Secret ``ref`` (namespace, name) gave, as
+    :class:`mlops_infra.plan.alertmanager_smtp.SecretAnswer` (a 403 marked, so the warning names the permission)."""
+    from mlops_infra.kube.alertmanager_secrets import read_config_text
+    from mlops_infra.kube.errors import KubeForbidden
+    from mlops_infra.plan.alertmanager_smtp import CONFIG_KEY, SecretAnswer
+
+    try:
+        return SecretAnswer(text=read_config_text(kube, *ref, CONFIG_KEY))
+    except KubeForbidden as exc:
+        return SecretAnswer(error=f"403 Forbidden: {exc.message or exc.summary}", forbidden=True)
+    except (UserError, ValueError) as exc:
+        return SecretAnswer(error=exc.summary if isinstance(exc, UserError) else str(exc))
 
 
 # -- plan, save, render ----------------------------------------------------------------------
