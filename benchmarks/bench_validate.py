@@ -95,7 +95,7 @@ def _monitors(i: int, sources: int) -> list[str]:
         f"  - name: ep-{i:04d}-latency",
         f"    endpoint: ep-{i:04d}",
         "    metric: latency_p99",
-        f"    threshold: {200 + i % 100}ms",
+        f"    threshold: {(200, 250, 300, 350, 400)[i % 5]}ms",
     ]
 
 

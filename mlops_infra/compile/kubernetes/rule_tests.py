@@ -24,13 +24,22 @@ and ``for``:
 - ``stale`` (drift and quality monitors): the job stops pushing while the alert fires; once the last
   push is older than the staleness horizon the alert is gone.
 
-Healthy and unhealthy values sit clearly on either side of the threshold (half and double, or
-halfway to the end of a score's range); a threshold that admits no unhealthy value (a score above
-1, an error rate of 100 %) gets no firing tests. Everything here is pure: same input, same files.
+- ``exactness`` (latency): for longer than ``for``, 0.9 % of the requests just over the threshold
+  and the rest just under it: no alert ever; 1.1 %: the alert fires as in ``fires``. At a bucket
+  bound the p99 is above the threshold exactly when more than 1 % of the requests are slower
+  (``spec/latency_buckets.py``), so these pin the rules' comparison to the real buckets.
+
+Latency is fed on Knative's own histogram buckets (:data:`KNATIVE_LATENCY_BUCKETS_MS`, the one list
+``validate`` checks thresholds against): healthy requests in the bucket ending at the threshold,
+slow ones in the bucket starting at it (the closest values on either side the histogram can show).
+Other healthy and unhealthy values sit clearly on either side of the threshold (half and double,
+or halfway to the end of a score's range); a threshold that admits no unhealthy value (a latency
+of 100 s or more, a score above 1, an error rate of 100 %) gets no firing tests. Everything here is pure: same input, same files.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -45,6 +54,7 @@ from mlops_infra.compile.kubernetes.alerting import alert_rule
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.graph import DesiredGraph, GraphBuilder
 from mlops_infra.spec.alerting import Alert
+from mlops_infra.spec.latency_buckets import KNATIVE_LATENCY_BUCKETS_MS
 from mlops_infra.spec.monitoring import LOWER_IS_WORSE, Monitor
 from mlops_infra.spec.system import MLSystem
 
@@ -67,6 +77,9 @@ CANARY_SHARE = 0.005
 latency (every request slow) or error share (twice the threshold, at most 100 %) diluted by the
 stable revision's healthy traffic stays under the threshold (p99 of the endpoint still fast: 0.5 %
 of requests are slow; 5xx share about half the threshold plus 1 %)."""
+SLOW_SHARES = (0.009, 0.011)
+"""Shares of slow requests on either side of the p99's 1 % in the latency exactness tests (a
+share of exactly 1 % would put the p99 on the threshold itself, where float rounding decides)."""
 STABLE_REVISION = "00001"
 CANARY_REVISION = "00002"
 """Suffixes of the revisions' names (Knative names a revision ``<configuration>-<generation>``,
@@ -118,6 +131,8 @@ class Traffic:
 
     revision: str = STABLE_REVISION
     requests: float = REQUESTS
+    slow_share: float = 1.0
+    """Latency: the share of the requests that are slow while the scenario is unhealthy."""
 
 
 @dataclass(frozen=True)
@@ -140,19 +155,32 @@ def _serving_labels(kube: KubeTarget, monitor: Monitor, traffic: Traffic) -> dic
             "service_name": service}
 
 
+def _latency_buckets(monitor: Monitor) -> tuple[tuple[float, ...], int, int]:
+    """Knative's bucket bounds (ms, ``inf`` last) and the indexes of the buckets healthy and slow
+    requests fall in: the last bucket ending at or under the threshold (the first when none does),
+    and the first starting at or over it."""
+    bounds = (*KNATIVE_LATENCY_BUCKETS_MS, math.inf)
+    threshold_ms = monitoring.threshold_value(monitor) * 1000
+    healthy = max(0, bisect.bisect_right(bounds, threshold_ms * (1 + 1e-12)) - 1)
+    slow = bisect.bisect_left(bounds, threshold_ms * (1 - 1e-12)) + 1
+    return bounds, healthy, slow
+
+
 def _latency_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
                     traffic: Traffic = Traffic()) -> list[dict[str, str]]:
-    """The queue-proxy histogram: healthy requests take a quarter of the threshold, unhealthy ones
-    between half and twice it (p99 about 0.5x and 2x the threshold)."""
-    threshold_ms = monitoring.threshold_value(monitor) * 1000
-    bounds = [threshold_ms / 2, threshold_ms * 2, math.inf]
+    """The queue-proxy histogram on Knative's own buckets (:data:`KNATIVE_LATENCY_BUCKETS_MS`):
+    healthy requests in the bucket that ends at the threshold (p99 just under it), slow ones in the
+    bucket that starts there (p99 just over it); while unhealthy, ``traffic.slow_share`` of the
+    requests are slow."""
+    bounds, healthy, slow = _latency_buckets(monitor)
     base = _serving_labels(kube, monitor, traffic)
     series = []
-    for bound in bounds:
+    for k, bound in enumerate(bounds):
         counts, total = [], 0.0
         for state in timeline.states:
-            if state is not None and (bound > threshold_ms or not state):
-                total += traffic.requests
+            if state is not None:
+                slow_requests = round(traffic.requests * traffic.slow_share, 6) if state else 0.0
+                total += (traffic.requests - slow_requests if k >= healthy else 0.0) + (slow_requests if k >= slow else 0.0)
             counts.append(total)
         le = "+Inf" if math.isinf(bound) else _number(bound)
         series.append({"series": _labels_text("revision_app_request_latencies_bucket", {**base, "le": le}),
@@ -230,7 +258,7 @@ class Signal:
 
 SIGNALS: dict[str, Signal] = {
     "latency_p99": Signal("tests-serving.yml", TRAFFIC_INTERVAL, _latency_series,
-                          lambda m: monitoring.threshold_value(m) > 0),
+                          lambda m: 0 < monitoring.threshold_value(m) * 1000 < KNATIVE_LATENCY_BUCKETS_MS[-1]),
     "error_rate": Signal("tests-serving.yml", TRAFFIC_INTERVAL, _error_series, lambda m: _error_shares(m) is not None),
     **{kind: Signal("tests-drift.yml", PUSH_SAMPLE_INTERVAL, _pushed_series, lambda m: _score_values(m) is not None,
                     pushed=True) for kind in sorted(monitoring.DRIFT_METRICS)},
@@ -341,11 +369,12 @@ class Scenarios:
     def lead(self) -> list[tuple[bool | None, int]]:
         return [(False, self.warm)] if self.warm else []
 
-    def feed(self, kube: KubeTarget, phases: list[tuple[bool | None, int]]) -> tuple[list[dict[str, str]], int]:
+    def feed(self, kube: KubeTarget, phases: list[tuple[bool | None, int]],
+             traffic: Traffic = Traffic()) -> tuple[list[dict[str, str]], int]:
         """Input series of the phases, and the time of their last push."""
         states = _states(self.signal, self.monitor, self.lead() + phases)
         pushes = [n for n, state in enumerate(states) if state is not None]
-        series = self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states))
+        series = self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states), traffic)
         return series, (pushes[-1] * self.signal.interval if pushes else 0)
 
     def feed_revisions(self, kube: KubeTarget, unhealthy: str) -> list[dict[str, str]]:
@@ -357,6 +386,22 @@ class Scenarios:
             series += self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states),
                                          Traffic(revision, REQUESTS * share))
         return series
+
+
+def _exactness_tests(kube: KubeTarget, at: Scenarios, name: str,
+                     checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At a bucket bound the p99 is above the threshold exactly when more than 1 % of the requests
+    are slower (spec/latency_buckets.py): :data:`SLOW_SHARES` of them just over it, the rest just
+    under it, for longer than ``for``."""
+    under, over = SLOW_SHARES
+    series, _ = at.feed(kube, [(True, at.unhealthy)], Traffic(slow_share=under))
+    end = at.fire_at
+    quiet = _test(f"{name}: {under:.1%} of the requests slower than the threshold does not fire", at.signal.interval,
+                  series, [_alert_check(name, end, None)], (_never_fired(name, end),))
+    series, _ = at.feed(kube, [(True, at.unhealthy)], Traffic(slow_share=over))
+    loud = _test(f"{name}: {over:.1%} of the requests slower than the threshold fires", at.signal.interval,
+                 series, checks)
+    return [quiet, loud]
 
 
 def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[str, Any]]:
@@ -379,6 +424,8 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
             for revision, text in ((CANARY_REVISION, "the canary revision unhealthy, the stable one healthy"),
                                    (STABLE_REVISION, "the stable revision unhealthy, the canary healthy")):
                 tests.append(_test(f"{name}: {text}, fires", interval, at.feed_revisions(kube, revision), checks))
+        if monitor.metric == "latency_p99":
+            tests += _exactness_tests(kube, at, name, checks)
         if at.spike is not None:
             after = at.hold + at.lag + 2 * at.step
             end = at.warm + at.spike + after
