@@ -38,6 +38,20 @@ Contract:
 - :func:`handler` (Lambda) and :func:`main` (CronJob) raise / exit 1 after logging when an endpoint's
   pass failed, so the failure is visible (the function's ``Errors`` metric, the Job's failed status);
   the next tick tries again (a pass is idempotent).
+- Rollback notices ("a rollback is an alert", docs/rollout.md "Who is told"): an endpoint whose pass
+  rolled its rollout back on its own (:func:`rolled_back`: action ``rollback`` writing phase
+  ``rolled_back``, a gate that fired or stayed unreadable past ``gate_timeout``; acted, not lost) and
+  whose document entry has ``"notify": true`` gets one notice, sent by the document's
+  ``"notifications"`` settings: on AWS (``{"namespace", "metric", "dimensions"}``) a CloudWatch
+  ``PutMetricData`` of value 1 (Count) with the dimensions plus ``Endpoint`` (the compiled alarm on
+  that metric tells the channels, ``compile/aws/alerting.py``); on Kubernetes (``{"pushgatewayUrl",
+  "job", "grouping", "metric"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the
+  rollback's time (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint``
+  (the compiled PrometheusRule fires while it is recent, ``compile/kubernetes/alerting.py``). The
+  reason (the decision's message: which gate, which value, at which step and share) is the log line's
+  ``message``; the notice carries no free text. A notice that fails is logged on the endpoint's line
+  (``"notice": "failed: <error>"``, else ``"notice": "sent"``) and neither fails the pass nor undoes
+  the rollback; it is not retried (the next pass finds the rollout rolled back and decides nothing).
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
   only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
   of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH of
@@ -55,6 +69,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -207,15 +222,94 @@ def members(document: dict[str, Any]) -> list[Member]:
     return aws_members(document) if document.get("target") == "aws" else kubernetes_members(document)
 
 
-def run_pass(fleet: list[Member], now: float | None = None) -> list[FleetResult]:
-    """One reconcile pass over ``fleet`` at ``now`` (default: the clock), each outcome logged."""
-    results = reconcile_fleet(fleet, time.time() if now is None else now, max_workers=MAX_WORKERS)
-    for line in summary(results):
+Notifier = Callable[[str, float], None]
+"""Sends one rollback notice: ``(endpoint, rollback time)``; raises when it could not."""
+
+
+def rolled_back(result: FleetResult) -> bool:
+    """Whether this pass rolled the endpoint's rollout back on its own (see "Rollback notices")."""
+    done = result.result
+    return (done is not None and done.acted and not done.lost and done.decision.action == "rollback"
+            and done.decision.status is not None and done.decision.status.phase == "rolled_back")
+
+
+def send_notices(results: list[FleetResult], notify: Collection[str], notifier: Notifier | None,
+                 now: float) -> dict[str, str]:
+    """``{endpoint: "sent" | "failed: <error>"}`` for each rolled-back endpoint of ``notify``."""
+    notices: dict[str, str] = {}
+    if notifier is None:
+        return notices
+    for result in results:
+        if result.endpoint in notify and rolled_back(result):
+            try:
+                notifier(result.endpoint, now)
+                notices[result.endpoint] = "sent"
+            except Exception as exc:  # a notice never fails the pass nor undoes the rollback
+                notices[result.endpoint] = f"failed: {type(exc).__name__}: {exc}"[:300]
+    return notices
+
+
+def cloudwatch_notifier(cloudwatch: Any, settings: dict[str, Any]) -> Notifier:
+    """One ``PutMetricData`` per notice (botocore ``PutMetricDataInput``: ``Namespace``,
+    ``MetricData[].MetricName``, ``Dimensions`` of ``Name``/``Value``, ``Value``, ``Unit``)."""
+    def put(endpoint: str, when: float) -> None:
+        dimensions = [{"Name": k, "Value": v} for k, v in sorted({**settings["dimensions"], "Endpoint": endpoint}.items())]
+        cloudwatch.put_metric_data(Namespace=settings["namespace"], MetricData=[{
+            "MetricName": settings["metric"], "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"}])
+    return put
+
+
+def pushgateway_notifier(settings: dict[str, Any], timeout: float = 10.0) -> Notifier:
+    """One ``PUT /metrics/job/<job>/<label>/<value>...`` per notice: the gauge, replacing the group's
+    metrics (Pushgateway README, "PUT method"; each label value URL-encoded as a path segment)."""
+    def push(endpoint: str, when: float) -> None:
+        labels = [*settings["grouping"].items(), ("endpoint", endpoint)]
+        path = "/metrics/job/" + urllib.parse.quote(settings["job"], safe="") + "".join(
+            f"/{k}/{urllib.parse.quote(v, safe='')}" for k, v in labels)
+        metric = settings["metric"]
+        body = f"# TYPE {metric} gauge\n{metric} {when:.3f}\n".encode()
+        request = urllib.request.Request(settings["pushgatewayUrl"].rstrip("/") + path, data=body, method="PUT",
+                                         headers={"Content-Type": "text/plain; version=0.0.4"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    return push
+
+
+def notice_plan(document: dict[str, Any], session: Any = None) -> tuple[set[str], Notifier | None]:
+    """The endpoints that notify and the notifier of ``document`` (none without ``"notifications"``)."""
+    settings = document.get("notifications")
+    notify = {item["address"].split(".", 1)[-1] for item in document["rollouts"] if item.get("notify")}
+    if not settings or not notify:
+        return set(), None
+    if document.get("target") != "aws":
+        return notify, pushgateway_notifier(settings)
+    import boto3  # in the Lambda runtime
+    from botocore.config import Config
+
+    session = session or boto3.Session(region_name=document.get("region"))
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=10)
+    return notify, cloudwatch_notifier(session.client("cloudwatch", config=config), settings)
+
+
+def run_pass(fleet: list[Member], now: float | None = None, notify: Collection[str] = (),
+             notifier: Notifier | None = None) -> list[FleetResult]:
+    """One reconcile pass over ``fleet`` at ``now`` (default: the clock), rollback notices sent to
+    ``notifier`` for the endpoints of ``notify``, each outcome logged."""
+    return logged_pass(fleet, now, notify, notifier)[0]
+
+
+def logged_pass(fleet: list[Member], now: float | None = None, notify: Collection[str] = (),
+                notifier: Notifier | None = None) -> tuple[list[FleetResult], list[dict[str, Any]]]:
+    """:func:`run_pass`, with the lines it logged."""
+    now = time.time() if now is None else now
+    results = reconcile_fleet(fleet, now, max_workers=MAX_WORKERS)
+    lines = summary(results, send_notices(results, set(notify), notifier, now))
+    for line in lines:
         print(json.dumps(line, sort_keys=True), flush=True)
-    return results
+    return results, lines
 
 
-def summary(results: list[FleetResult]) -> list[dict[str, Any]]:
+def summary(results: list[FleetResult], notices: dict[str, str] | None = None) -> list[dict[str, Any]]:
     out = []
     for result in results:
         line: dict[str, Any] = {"endpoint": result.endpoint}
@@ -225,6 +319,8 @@ def summary(results: list[FleetResult]) -> list[dict[str, Any]]:
                         message=decision.message)
             if result.result.tidied:
                 line["deleted"] = list(result.result.tidied)
+        if result.endpoint in (notices or {}):
+            line["notice"] = notices[result.endpoint]
         if result.error:
             line["error"] = result.error
         out.append(line)
@@ -237,11 +333,12 @@ def _failed(results: list[FleetResult]) -> list[str]:
 
 def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
     """The Lambda entry point: one pass over the document's rollouts (see the module contract)."""
-    results = run_pass(members(load_document()))
+    document = load_document()
+    results, lines = logged_pass(members(document), None, *notice_plan(document))
     failed = _failed(results)
     if failed:
         raise RuntimeError(f"the reconcile pass failed for {', '.join(failed)} (see the log lines above)")
-    return {"endpoints": summary(results)}
+    return {"endpoints": lines}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     except DocumentError as exc:
         print(json.dumps({"error": str(exc)}, sort_keys=True), flush=True)
         return 1
-    results = run_pass(members(document))
+    results = run_pass(members(document), None, *notice_plan(document))
     return 1 if _failed(results) else 0
 
 

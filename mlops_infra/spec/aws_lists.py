@@ -13,6 +13,11 @@ environment is refused where it would fail, not before):
   rolls back on at most :data:`~mlops_infra.spec.limits.SAGEMAKER_ROLLBACK_ALARMS_MAX` alerts: they
   are its ``AutoRollbackConfiguration.Alarms`` (``compile/aws/serving.py``); a canary's controller
   reads any number (audit finding L7);
+- a canary endpoint's rollback notice (:func:`rollback_channels`: the union of the channels of its
+  ``rollback_on`` alerts) is one CloudWatch alarm whose actions are those channels' topics
+  (``compile/aws/alerting.py``, ``compile_rollback_alarm``), so the union too is at most
+  :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` (``too-many-alarm-actions``, the same limit and code as an alert's; not reported while one
+  of those alerts is itself over, whose own error comes first);
 - a training job reads at most :data:`~mlops_infra.spec.limits.SAGEMAKER_INPUT_CHANNELS_MAX` data
   sources: each is a channel of the job's ``InputDataConfig`` (``compile/aws/training.py``; audit
   finding L10).
@@ -40,6 +45,14 @@ def _known(names: list[str], index: dict[str, int]) -> int:
     return len({n for n in names if n in index})
 
 
+def rollback_channels(system, endpoint) -> list[str]:
+    """Who is told when the controller rolls ``endpoint``'s rollout back on its own, on both targets:
+    the channels (existing ones, sorted, each once) that the endpoint's ``rollout.rollback_on`` alerts
+    notify. A rollback is an alert, so it reaches whoever the alerts that caused it reach."""
+    alerts = [system.item("alerts", name) for name in endpoint.rollout.rollback_on]
+    return sorted({c for a in alerts if a is not None for c in a.notify if system.item("channels", c) is not None})
+
+
 def check_aws_lists(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
     """In an AWS environment, the lists of the module docstring fit their AWS API."""
     if environment.target.kind != "aws":
@@ -47,6 +60,7 @@ def check_aws_lists(ctx: CheckContext, env: str, environment: Environment) -> It
     yield from _alarm_actions(ctx, env)
     yield from _rollback_alarms(ctx, env)
     yield from _input_channels(ctx, env)
+    yield from _rollback_channels(ctx, env)
 
 
 def _alarm_actions(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:
@@ -95,3 +109,24 @@ def _input_channels(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:
                 f"would fail when it runs. Read at most {SAGEMAKER_INPUT_CHANNELS_MAX} data sources: put data "
                 "that is read together under one data source (one bucket, several prefixes).",
                 ("training_jobs", i, "inputs", SAGEMAKER_INPUT_CHANNELS_MAX), f"training_jobs.{job.name}")
+
+
+def _rollback_channels(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:
+    for i, endpoint in enumerate(ctx.system.endpoints):
+        if endpoint.rollout.strategy != "canary":
+            continue
+        channels = rollback_channels(ctx.system, endpoint)
+        alerts = [ctx.system.item("alerts", name) for name in endpoint.rollout.rollback_on]
+        if any(a is not None and _known(a.notify, ctx.names["channels"]) > AWS_ALARM_ACTIONS_MAX for a in alerts):
+            continue  # that alert's own error says it first (same limit, same code)
+        if len(channels) > AWS_ALARM_ACTIONS_MAX:
+            yield error(
+                "too-many-alarm-actions",
+                f'Endpoint "{endpoint.name}" tells {len(channels)} channels of a rollback; an AWS alarm takes at most '
+                f"{AWS_ALARM_ACTIONS_MAX}",
+                f"In environment {env} (AWS) a canary rolled back by the controller is announced by one CloudWatch "
+                f"alarm whose actions are the channels its rollback_on alerts notify ({', '.join(channels)}), and "
+                f"PutMetricAlarm refuses more than {AWS_ALARM_ACTIONS_MAX} (AlarmActions: at most "
+                f"{AWS_ALARM_ACTIONS_MAX}). Make the rollback_on alerts notify at most {AWS_ALARM_ACTIONS_MAX} "
+                "channels together (one channel that reaches several people: an email list, a webhook).",
+                ("endpoints", i, "rollout", "rollback_on"), f"endpoints.{endpoint.name}")

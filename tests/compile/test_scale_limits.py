@@ -406,8 +406,13 @@ def test_event_rules_past_a_new_accounts_quota_are_warned_at_plan() -> None:
 
 def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     """CloudWatch quotas: "No limit on the total number of alarms per account" (cloudwatch_limits.html),
-    so 2,000 alarms at 1,000 endpoints are fine; pinned so a third alarm per endpoint is a decision."""
-    assert len(of_type(bench(QUOTA_SIZE, "prod"), "aws:cloudwatch/metricAlarm:MetricAlarm")) == 2 * QUOTA_SIZE
+    so 2,000 alarms at 1,000 endpoints are fine; pinned so a third alarm per endpoint is a decision. The
+    one decided: a canary whose rollback_on alerts notify channels has a rollback alarm (one each)."""
+    graph = bench(QUOTA_SIZE, "prod")
+    alarms = of_type(graph, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    notices = [a for a in alarms if a.role == "rollback-alarm"]
+    assert sorted(a.address for a in notices) == sorted(graph.rollouts) and len(notices) < QUOTA_SIZE
+    assert len(alarms) == 2 * QUOTA_SIZE + len(notices)
 
 
 def _jobs(count: int) -> str:

@@ -146,9 +146,12 @@ def test_fresh_environment_creates_all_but_the_waiting_endpoint_and_says_why() -
     assert {c["action"] for c in plan["resourceChanges"]} == {"create"}
     everything = compile_file(folder / "mlsystem.yaml", "prod")  # every pinned version assumed
     waiting = {r.urn for r in everything.resources if r.type in SERVING_TYPES}
-    # no canary can run without the endpoint, so the rollout runner is not created either
+    # no canary can run without the endpoint, so the rollout runner is not created either (nor the canary's
+    # rollback alarm, which announces the runner's rollbacks)
     runner = {r.urn for r in everything.resources if r.address == "platform" and r.name.startswith("rollout-")}
-    assert len(waiting) == 5 and len(runner) == 7
+    notice = {r.urn for r in everything.resources if r.role == "rollback-alarm"}
+    assert len(waiting) == 5 and len(runner) == 7 and len(notice) == 1
+    runner |= notice
     assert created == {r.urn for r in everything.resources} - waiting - runner
     check = next(m for m in plan["ml"] if m["kind"] == "version-check")
     assert check["details"]["basis"] == "registry" and check["details"]["state"] == "waiting"

@@ -26,6 +26,23 @@ Contract:
   So a drift job that stops publishing ends the ALARM instead of keeping it forever, and the
   alarm's ``insufficientDataActions`` tell its channels (the forwarder resolves the PagerDuty
   incident); EventBridge retrain rules match ``ALARM`` only, so no retraining starts from a stale value.
+- A rollback is an alert (docs/rollout.md, "Who is told"): a canary endpoint whose ``rollback_on``
+  alerts notify channels (:func:`~mlops_infra.spec.aws_lists.rollback_channels`: their union) gets
+  one alarm, :func:`compile_rollback_alarm`, on the metric the rollout runner puts when it rolls the
+  canary back on its own (:data:`ROLLOUT_NAMESPACE` / :data:`ROLLED_BACK_METRIC`, dimensions
+  ``System``, ``Environment``, ``Endpoint``; ``rollout/scheduled.py``): ``Sum >= 1`` over one
+  60-second period, missing data ``notBreaching``, so the minute of a rollback is ALARM (its channels
+  are told, PagerDuty triggered) and the next empty minute OK (resolved). The alarms that
+  ``rollback_on`` names watch the primary variant, so without this alarm the canary's own breach,
+  which the gate reads from the canary variant's metrics (``rollout/gates/cloudwatch.py``), paged
+  nobody. Its name, :func:`rollback_alarm_name`, is ``<system>-<env>.rolled-back.<endpoint>``: an
+  alert's alarm name is a :func:`~mlops_infra.compile.naming.physical_name`, only ``a-z0-9-``, so no
+  spec name can produce one with a ``.``. Its description starts as an alert's (``mlops-infra alert
+  rolled_back_<endpoint> (<severity>): ...``, the alert named as on Kubernetes: the forwarder reads the alert and severity from that
+  head, ``forwarder._DESCRIPTION_HEAD``), severity the highest of the ``rollback_on`` alerts; the
+  reason (which gate, value, step and share) is in the runner's log line for that pass, not in the
+  alarm: CloudWatch writes an alarm's ``StateReason`` from its own evaluation (``SetAlarmState``'s
+  reason would last until the next evaluation only).
 """
 
 from __future__ import annotations
@@ -38,8 +55,10 @@ from importlib import resources
 from mlops_infra.compile import facts
 from mlops_infra.compile.aws import arns, iam, lambdas, monitoring, policies
 from mlops_infra.compile.aws.context import AwsContext, require
+from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.aws_lists import rollback_channels
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 
@@ -194,3 +213,48 @@ def compile_alert(aws: AwsContext, item: Alert) -> None:
     }, parent=component, address=f"alerts.{item.name}", role="alarm",
         refs_in=actions)  # the rest, metric fields (monitoring.ALARM_METRICS) included: text, numbers, booleans
     aws.alarm_names[item.name] = name
+
+
+ROLLOUT_NAMESPACE = "mlops-infra/Rollouts"
+"""The CloudWatch namespace of the rollout runner's own metric (a custom namespace may not start
+with ``AWS/``, botocore ``PutMetricDataInput.Namespace``)."""
+ROLLED_BACK_METRIC = "RolledBack"
+"""Value 1 (Count), put once per rollback the runner makes on its own."""
+ROLLBACK_PERIOD = 60
+SEVERITY_ORDER = ("info", "warning", "critical")
+
+
+def rollback_alarm_name(aws: AwsContext, endpoint: str) -> str:
+    """``<system>-<env>.rolled-back.<endpoint>`` (see the module contract: no alert's alarm has a ``.``)."""
+    return f"{aws.name(max_len=120)}.rolled-back.{endpoint}"
+
+
+def rollback_dimensions(aws: AwsContext) -> dict[str, str]:
+    """The dimensions the runner puts with every rollback of this environment (``Endpoint`` added per endpoint)."""
+    return {"Environment": aws.ctx.env, "System": aws.ctx.system.metadata.name}
+
+
+def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
+    """The alarm telling ``endpoint``'s rollback channels that the runner rolled its canary back
+    (see the module contract); False (nothing compiled) when no channel is told."""
+    channels = [c for c in rollback_channels(aws.ctx.system, endpoint) if c in aws.topics]
+    if not channels:
+        return False
+    alerts = [a for a in (aws.ctx.system.item("alerts", n) for n in endpoint.rollout.rollback_on) if a is not None]
+    severity = max((a.severity for a in alerts), key=SEVERITY_ORDER.index, default="critical")
+    actions = [ref(aws.topics[c], "arn") for c in channels]
+    name = rollback_alarm_name(aws, endpoint.name)
+    component = aws.ctx.builder.urn_for(COMPONENT_TYPES["endpoints"], endpoint.name, None)
+    aws.add(ALARM, f"{endpoint.name}-rolled-back-alarm", {
+        "name": name,
+        "alarmDescription": f"mlops-infra alert rolled_back_{endpoint.name} ({severity}): the rollout controller "
+                            f"rolled back a new version of endpoint {endpoint.name} on its own (a rollback_on gate "
+                            "fired, or could not be read for gate_timeout). Which gate, value, step and share: the "
+                            "rollout runner's log line of that minute, or `mlops-infra rollout`.",
+        "namespace": ROLLOUT_NAMESPACE, "metricName": ROLLED_BACK_METRIC,
+        "dimensions": {**rollback_dimensions(aws), "Endpoint": endpoint.name},
+        "statistic": "Sum", "period": ROLLBACK_PERIOD, "comparisonOperator": "GreaterThanOrEqualToThreshold",
+        "threshold": 1, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
+        "actionsEnabled": True, "alarmActions": actions, "okActions": actions,
+    }, parent=component, address=f"endpoints.{endpoint.name}", role="rollback-alarm", refs_in=actions)
+    return True

@@ -51,6 +51,17 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   ``scheduler.amazonaws.com`` for this account, may ``lambda:InvokeFunction`` on that function only.
   Shapes: botocore ``scheduler`` ``CreateScheduleInput`` (``Name``, ``ScheduleExpression``,
   ``FlexibleTimeWindow.Mode``, ``Target.Arn`` and ``Target.RoleArn`` required).
+- **Rollback notices** (``rollout/scheduled.py``, "Rollback notices"): for each canary endpoint whose
+  ``rollback_on`` alerts notify channels, :func:`alerting.compile_rollback_alarm` adds the alarm that
+  tells them, the document's entry gets ``"notify": true`` and the document ``"notifications"``
+  (namespace ``mlops-infra/Rollouts``, metric ``RolledBack``, dimensions ``System`` and
+  ``Environment``); the role may then ``cloudwatch:PutMetricData`` in that namespace only:
+  the action has no resource types (``*``) and takes the condition key ``cloudwatch:namespace``
+  (Service Authorization Reference, "Actions, resources, and condition keys for Amazon CloudWatch",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html;
+  the ``StringEquals`` form is CloudWatch's own example, "Using condition keys to limit access to
+  CloudWatch namespaces",
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
 - A pass is bounded by the function's timeout (300 s); a pass longer than the rate overlaps the next
   one, which is safe (the reconciler's optimistic concurrency: one acts, the other finds it lost).
 """
@@ -61,7 +72,7 @@ import re
 from typing import Any
 
 from mlops_infra.compile import rollout_code
-from mlops_infra.compile.aws import arns, iam, lambdas, policies
+from mlops_infra.compile.aws import alerting, arns, iam, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import archive, ref
 
@@ -85,13 +96,20 @@ def code() -> tuple[tuple[str, str], ...]:
     return rollout_code.files(CODE)
 
 
-def document(aws: AwsContext) -> dict[str, Any]:
-    """The runner's document: region and, per canary endpoint, its rollout plan and target."""
+def document(aws: AwsContext, notify: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The runner's document: region and, per canary endpoint, its rollout plan and target; with
+    ``notify`` (addresses whose rollbacks are announced), their ``"notify": true`` and the
+    ``"notifications"`` settings."""
     rollouts = aws.ctx.builder.rollouts
-    return {"target": "aws", "region": aws.region, "rollouts": [
+    doc = {"target": "aws", "region": aws.region, "rollouts": [
         {"address": address, "plan": rollouts[address],
-         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model", "autoscaling")}}
+         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model", "autoscaling")},
+         **({"notify": True} if address in notify else {})}
         for address, canary in sorted(aws.canaries.items())]}
+    if notify:
+        doc["notifications"] = {"dimensions": alerting.rollback_dimensions(aws), "metric": alerting.ROLLED_BACK_METRIC,
+                                "namespace": alerting.ROLLOUT_NAMESPACE}
+    return doc
 
 
 def rollout_config_prefix(endpoint: str) -> str:
@@ -106,7 +124,7 @@ def model_prefix(model: str) -> str:
     return (model[:match.start()] if match else model) + "-v"
 
 
-def _statements(aws: AwsContext) -> list:
+def _statements(aws: AwsContext, notify: frozenset[str] = frozenset()) -> list:
     r, a = aws.region, aws.account
     canaries = [aws.canaries[k] for k in sorted(aws.canaries)]
     endpoints = [arns.arn(r, a, "sagemaker", f"endpoint/{c['endpoint'].lower()}") for c in canaries]
@@ -127,6 +145,8 @@ def _statements(aws: AwsContext) -> list:
         policies.allow("ReadRollbackAlarms", ["cloudwatch:DescribeAlarms"],
                        [arns.alarm_arn(r, a, n) for n in alarms]),
         policies.allow("ReadGateMetrics", ["cloudwatch:GetMetricData"], ["*"] if alarms else []),
+        policies.allow("AnnounceRollbacks", ["cloudwatch:PutMetricData"], ["*"] if notify else [],
+                       {"StringEquals": {"cloudwatch:namespace": alerting.ROLLOUT_NAMESPACE}}),
         policies.allow("UseKeyForEncryptedConfigs", ["kms:CreateGrant", "kms:DescribeKey"],
                        [ref(aws.key, "arn")] if any(c["kms"] for c in canaries) else [],
                        {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
@@ -148,14 +168,18 @@ def _statements(aws: AwsContext) -> list:
 
 
 def compile_rollout_runner(aws: AwsContext) -> None:
-    """The runner's log group, roles, function and schedule (nothing without a canary endpoint)."""
+    """The runner's log group, roles, function and schedule (nothing without a canary endpoint), and
+    the rollback alarm of each of its canary endpoints whose rollbacks are announced (an endpoint
+    waiting for its model version is not rolled out, so it gets none either)."""
     if not aws.canaries:
         return
     parent = aws.platform
+    notify = frozenset(address for address in sorted(aws.canaries) if alerting.compile_rollback_alarm(
+        aws, aws.ctx.system.item("endpoints", address.split(".", 1)[1])))
     files = dict(code())
-    files[DOCUMENT] = rollout_code.document_text(document(aws))
+    files[DOCUMENT] = rollout_code.document_text(document(aws, notify))
     function, _ = lambdas.add_function(aws, "rollout-runner", aws.name("rollout-runner", max_len=64), RUNNER_ROLE,
-                                       _statements(aws), {
+                                       _statements(aws, notify), {
         "description": "mlops-infra: one rollout reconcile pass per tick", "handler": HANDLER,
         "code": archive(files), "timeout": TIMEOUT_SECONDS, "memorySize": 256,
     }, parent=parent, address=ADDRESS, role="rollout-runner", log_role="rollout-runner-log-group")

@@ -8,6 +8,16 @@ Contract:
   revision counts (``monitoring.unhealthy_expr``), so a canary breaching on its own share fires the
   alert the rollout controller rolls back on. Labels: ``severity``, ``namespace`` (so the namespaced
   AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``.
+- A rollback is an alert (docs/rollout.md, "Who is told"): each endpoint of
+  :func:`routing.announced_endpoints` whose rollout the runner drives gets PrometheusRule
+  ``rolled-back-<endpoint>`` (:func:`compile_rollback_rule`) with one alerting rule,
+  :func:`routing.rollback_alert` (``rolled_back_<endpoint>``), firing while the runner's last push of
+  :data:`ROLLED_BACK_METRIC` (the rollback's time, pushed to the Pushgateway under
+  ``job=mlops-rollout``, system, environment, endpoint: ``rollout/scheduled.py``) is younger than
+  :data:`ROLLBACK_WINDOW_SECONDS`. Labels as an alert's (``severity``: the highest of the
+  ``rollback_on`` alerts'), so the channels' routes (:func:`routing.channel_route`) deliver it. The
+  reason (which gate, value, step, share) is free text and stays out of the labels (each value would
+  be a new series); it is the runner's log line and ``mlops-infra rollout``.
 - Channel ``<name>`` -> AlertmanagerConfig ``channel-<name>`` (``monitoring.coreos.com/v1alpha1``)
   with one receiver and a route matching the alerts that notify it. Secrets are only ever
   referenced: ``{name: <the spec's secret name>, key: <its key, default "value">}`` of a Kubernetes
@@ -22,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import facts
+from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import names, routing
 from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
@@ -65,3 +76,48 @@ def compile_channel(kube: KubeTarget, channel: SlackChannel | EmailChannel | Web
     address = route.address
     obj = kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", route.config, address, {"spec": routing.config_spec(route)})
     kube.add(obj, parent=parent, address=address, role="alert-routing")
+
+
+ROLLOUT_PUSH_JOB = "mlops-rollout"
+"""The Pushgateway job of the rollout runner's rollback notices."""
+ROLLED_BACK_METRIC = "mlops_rollout_rolled_back_timestamp_seconds"
+"""Gauge: when the runner last rolled the endpoint back (Unix seconds; Prometheus' ``_timestamp_seconds``
+naming for a time)."""
+ROLLBACK_WINDOW_SECONDS = 900
+"""How long the rollback alert fires after a rollback: 15 minutes covers a few rule evaluations and
+Alertmanager's ``group_wait`` (so the notice is sent) and a restart of Prometheus, and then resolves
+(PagerDuty gets its resolve) instead of paging for a rollback that is over."""
+SEVERITIES = ("info", "warning", "critical")
+
+
+def rollback_push_group(kube: KubeTarget) -> dict[str, str]:
+    """The grouping key of the runner's pushes, ``endpoint`` added per endpoint (job first)."""
+    return {"job": ROLLOUT_PUSH_JOB, "system": kube.ctx.system.metadata.name, "environment": kube.ctx.env}
+
+
+def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, Any]:
+    ctx = kube.ctx
+    series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
+    alerts = [a for a in (ctx.system.item("alerts", n) for n in endpoint.rollout.rollback_on) if a is not None]
+    severity = max((a.severity for a in alerts), key=SEVERITIES.index, default="critical")
+    name = routing.rollback_alert(endpoint.name)
+    return {"alert": name, "expr": f"time() - max({ROLLED_BACK_METRIC}{{{series}}}) < {ROLLBACK_WINDOW_SECONDS}",
+            "labels": {"mlops_alert": name, "mlops_endpoint": endpoint.name, "mlops_environment": ctx.env,
+                       "mlops_system": ctx.system.metadata.name, "namespace": kube.namespace, "severity": severity},
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the rollout of endpoint "
+                                       f"{endpoint.name} was rolled back",
+                            "description": "The rollout controller rolled a new version back on its own (a "
+                                           "rollback_on alert fired, or could not be read for the gate timeout). "
+                                           "Which alert, value, step and share: the rollout runner's log "
+                                           "(CronJob mlops-rollout-runner) or `mlops-infra rollout`.",
+                            "mlops_notify": ",".join(channels)}}
+
+
+def compile_rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> str:
+    """The endpoint's rollback alert (see the module contract), under the endpoint's component."""
+    address = f"endpoints.{endpoint.name}"
+    name = names.item("rolled-back", endpoint.name)
+    spec = {"groups": [{"name": name, "rules": [rollback_rule(kube, endpoint, channels)]}]}
+    parent = kube.ctx.builder.urn_for(COMPONENT_TYPES["endpoints"], endpoint.name, None)
+    return kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", name, address, {"spec": spec}),
+                    parent=parent, address=address, role="rollback-alert-rule")

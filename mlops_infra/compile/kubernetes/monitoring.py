@@ -43,6 +43,9 @@ Contract:
   Pushgateway sets on every successful push) is younger than
   :func:`~mlops_infra.compile.drift_job.stale_after_seconds`: a job that stops pushing leaves no
   current value and its alert resolves instead of firing forever.
+- The Pushgateway (:func:`ensure_pushgateway`) exists when a drift monitor or a rollback notice
+  (``rollout_runner.py``) pushes to it; no NetworkPolicy selects it, so any pod of the cluster
+  reaches its Service (Kubernetes "Network Policies": a pod no policy selects is not isolated).
 - :func:`unhealthy_expr` is the condition alerts use: the worst revision's value (``max without
   (revision_name)``; ``min`` for ``accuracy``, where lower is worse) above the threshold (below it
   for ``accuracy``), so the alert fires when any revision breaches and keeps the labels it had
@@ -201,6 +204,14 @@ def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:
 def compile_pushgateway(kube: KubeTarget) -> None:
     """Platform part: Pushgateway Deployment, Service and ServiceMonitor; the monitor jobs' account."""
     compile_service_account(kube, "monitor")
+    ensure_pushgateway(kube)
+
+
+def ensure_pushgateway(kube: KubeTarget) -> str:
+    """The Pushgateway's Deployment, Service and ServiceMonitor, once (drift monitors and the rollout
+    runner's rollback notices both push to it); returns the Service's URN."""
+    if "pushgateway" in kube.shared:
+        return kube.shared["pushgateway"]
     account = compile_service_account(kube, "pushgateway")
     container = wl.helper_container("pushgateway", images.PUSHGATEWAY, port=names.PUSHGATEWAY_PORT)
     container["readinessProbe"] = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
@@ -215,3 +226,4 @@ def compile_pushgateway(kube: KubeTarget) -> None:
     kube.add(kube.obj(PROMETHEUS_RULE, "ServiceMonitor", names.PUSHGATEWAY, "platform", {"spec": monitor}),
              parent=kube.platform, address="platform", role="pushgateway-scrape", depends_on=[service])
     kube.shared["pushgateway"] = service
+    return service

@@ -37,6 +37,15 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   ``mlops-rollout-settings`` has a ``prometheusUrl`` key (then ``MLOPS_PROMETHEUS_URL`` wins). Alerts
   that cannot be read hold the rollout, then roll it back: never advance blind.
 
+Rollback notices (``rollout/scheduled.py``, "Rollback notices"): when some endpoint's rollbacks are
+announced (``routing.announced_endpoints``: its ``rollback_on`` alerts notify channels), each such
+endpoint gets its rollback alert (``alerting.compile_rollback_rule``), the document's entry
+``"notify": true`` and the document ``"notifications"``: the Pushgateway's in-cluster URL, the job
+``mlops-rollout``, the grouping labels (system, environment) and the gauge's name. The Pushgateway is
+then compiled if no drift monitor made it (``monitoring.ensure_pushgateway``); the runner's pod reaches
+it like the drift jobs do (no NetworkPolicy selects either). The CronJob needs no new permission: the
+push is an HTTP request to a Service, not a Kubernetes API call.
+
 Size. The API server refuses a ConfigMap whose data is over 1 MiB: ``ValidateConfigMap``
 (kubernetes ``pkg/apis/core/validation/validation.go``, run on create and, through
 ``ValidateConfigMapUpdate``, on every update, patch and apply) adds up ``len(value)`` of every
@@ -62,7 +71,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import rollout_code
-from mlops_infra.compile.kubernetes import images
+from mlops_infra.compile.kubernetes import alerting, images, monitoring, names, routing
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget
@@ -88,10 +97,26 @@ def key(path: str) -> str:
     return path.replace("/", "--")
 
 
+def announced(kube: KubeTarget) -> dict[str, tuple[Any, list[str]]]:
+    """``{address: (endpoint, channels)}`` of the rolled-out endpoints whose rollbacks are announced."""
+    rollouts = kube.ctx.builder.rollouts
+    return {f"endpoints.{e.name}": (e, told) for e, told in routing.announced_endpoints(kube.ctx.system)
+            if f"endpoints.{e.name}" in rollouts}
+
+
 def document(kube: KubeTarget) -> dict[str, Any]:
     rollouts = kube.ctx.builder.rollouts
-    return {"target": "kubernetes", "namespace": kube.namespace, "prometheusUrl": PROMETHEUS_URL,
-            "rollouts": [{"address": address, "plan": rollouts[address]} for address in sorted(rollouts)]}
+    notify = announced(kube)
+    doc = {"target": "kubernetes", "namespace": kube.namespace, "prometheusUrl": PROMETHEUS_URL,
+           "rollouts": [{"address": address, "plan": rollouts[address], **({"notify": True} if address in notify else {})}
+                        for address in sorted(rollouts)]}
+    if notify:
+        group = alerting.rollback_push_group(kube)
+        doc["notifications"] = {
+            "grouping": {k: v for k, v in group.items() if k != "job"}, "job": group["job"],
+            "metric": alerting.ROLLED_BACK_METRIC,
+            "pushgatewayUrl": names.service_url(kube.ctx, names.PUSHGATEWAY, names.PUSHGATEWAY_PORT)}
+    return doc
 
 
 def role_rules(kube: KubeTarget) -> list[dict[str, Any]]:
@@ -203,9 +228,13 @@ def cronjob(kube: KubeTarget, sources: list[tuple[str, dict[str, str]]]) -> dict
 
 
 def compile_rollout_runner(kube: KubeTarget) -> None:
-    """The runner's ConfigMap(s), ServiceAccount, Role, RoleBinding and CronJob (nothing without a rollout)."""
+    """The runner's ConfigMap(s), ServiceAccount, Role, RoleBinding and CronJob (nothing without a rollout);
+    with rollback notices, the rollback alerts and the Pushgateway (see "Rollback notices")."""
     if not kube.ctx.builder.rollouts:
         return
+    for endpoint, channels in announced(kube).values():
+        alerting.compile_rollback_rule(kube, endpoint, channels)
+        monitoring.ensure_pushgateway(kube)
     sources = config_maps(kube)
     add = lambda obj, role, deps=(): kube.add(obj, parent=kube.platform, address=ADDRESS, role=role,  # noqa: E731
                                               depends_on=deps)

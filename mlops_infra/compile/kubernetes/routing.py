@@ -2,7 +2,9 @@
 
 Contract:
 - :func:`system_routes` is the model: one :class:`Route` per channel that some alert notifies or
-  not (a channel with no alert still gets its receiver) and one per training job with
+  not (a channel with no alert still gets its receiver; it also routes the rollback alert,
+  :func:`rollback_alert`, of each endpoint whose staged rollout's ``rollback_on`` alerts notify it:
+  :func:`announced_endpoints`) and one per training job with
   ``triggers.on_alerts`` (its alerts -> the platform's retrain trigger webhook). A route matches its
   alerts by name plus the system's ``mlops_system``/``mlops_environment`` labels.
 - :func:`config_spec` writes a route as the ``spec`` of a prometheus-operator
@@ -31,14 +33,16 @@ from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.kubernetes import names
 from mlops_infra.graph import GraphBuilder
 from mlops_infra.spec.alerting import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.aws_lists import rollback_channels
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.spec.training import TrainingJob
 
 DEFAULT_SECRET_KEY = "value"
 RETRAIN_REPEAT = "24h"
-"""How often Alertmanager repeats a still-firing retrain alert to the trigger (the trigger starts no
-run while one is active, so this bounds retraining to one run a day while an alert keeps firing)."""
+"""How often Alertmanager repeats a still-firing retrain alert to the trigger. A repeat of a firing a run
+already served starts nothing (launcher.py, "One run per firing"); the repeat matters only for a firing
+first notified while another run was active, which it retries a day later."""
 NULL_RECEIVER = "null"
 SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] ' \
               '{{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})'
@@ -141,8 +145,33 @@ def _channel_receiver(channel: SlackChannel | EmailChannel | WebhookChannel | Pa
                     url_secret=url if isinstance(url, SecretRef) else None, token=channel.token)
 
 
+ROLLED_OUT = ("canary", "blue_green")
+"""The strategies whose rollouts the rollout runner drives on Kubernetes (``serving.rollout_plan``)."""
+
+
+def rollback_alert(endpoint: str) -> str:
+    """The alert announcing that the runner rolled ``endpoint``'s rollout back: ``rolled_back_<endpoint>``
+    (a spec name is ``a-z0-9-`` only, so no alert of the spec has this name; ``_`` means nothing in
+    the ``alertname=~`` regex of a route, so it matches nothing else; and it is a valid Kubernetes
+    label value, as the rule's ``mlops_alert`` label must be; ``compile/kubernetes/alerting.py``)."""
+    return f"rolled_back_{endpoint}"
+
+
+def announced_endpoints(system: MLSystem) -> list[tuple[Any, list[str]]]:
+    """``(endpoint, channels)`` of each endpoint with a staged rollout whose rollbacks some channel is told
+    (:func:`~mlops_infra.spec.aws_lists.rollback_channels`), in spec order."""
+    out = []
+    for endpoint in system.endpoints:
+        if endpoint.rollout.strategy in ROLLED_OUT:
+            channels = rollback_channels(system, endpoint)
+            if channels:
+                out.append((endpoint, channels))
+    return out
+
+
 def channel_route(ctx: CompileContext, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Route:
-    alerts = tuple(sorted(a.name for a in ctx.system.alerts if channel.name in a.notify))
+    alerts = tuple(sorted([a.name for a in ctx.system.alerts if channel.name in a.notify]
+                          + [rollback_alert(e.name) for e, told in announced_endpoints(ctx.system) if channel.name in told]))
     return Route(names.item("channel", channel.name), f"channels.{channel.name}", _channel_receiver(channel),
                  alerts, system_matchers(ctx))
 

@@ -157,12 +157,15 @@ def test_a_waiting_endpoint_leaves_out_only_its_model_config_endpoint_and_autosc
     fresh = RegistryView({"fraud-model": ModelRegistry("fraud-model", "group g", "created-now", True, {})})
     assumed, waiting = _reference("prod"), _reference("prod", fresh)
     left_out = {r.urn for r in assumed.resources} - {r.urn for r in waiting.resources}
-    # the rollout runner goes too: the environment has no canary endpoint left to drive
+    # the rollout runner goes too: the environment has no canary endpoint left to drive (and so does the
+    # canary's rollback alarm, which announces the runner's rollbacks)
     runner = {r.urn for r in assumed.resources if r.address == "platform" and r.name.startswith("rollout-")}
+    notice = {r.urn for r in assumed.resources if r.role == "rollback-alarm"}
+    assert len(notice) == 1 and notice <= left_out
     assert {r.name for r in assumed.resources if r.urn in runner} == {
         "rollout-runner", "rollout-runner-logs", "rollout-runner-policy", "rollout-runner-schedule",
         "rollout-schedule", "rollout-schedule-policy"} and runner <= left_out
-    assert {r.type for r in assumed.resources if r.urn in left_out - runner} == SERVING_TYPES
+    assert {r.type for r in assumed.resources if r.urn in left_out - runner - notice} == SERVING_TYPES
     assert all(r.address == "endpoints.scorer" for r in assumed.resources if r.urn in left_out - runner)
     before = {r.urn: r for r in assumed.resources}
     changed = [r.urn for r in waiting.resources if r.inputs != before[r.urn].inputs]

@@ -237,7 +237,7 @@ def test_channels_become_receivers_with_secret_references():
                                                           "text": routing.SLACK_TEXT, "title": routing.SLACK_TITLE}
     assert "route" not in named(graph, "AlertmanagerConfig", "channel-chat")["spec"]  # no alert notifies it
     hook_route = named(graph, "AlertmanagerConfig", "channel-hook")["spec"]["route"]
-    assert hook_route["matchers"][0]["value"] == "ranker-latency"
+    assert hook_route["matchers"][0]["value"] == "ranker-latency|rolled_back_ranker"  # and ranker's rollbacks
 
 
 def test_scripts_config_ships_the_helper_programs_as_written():

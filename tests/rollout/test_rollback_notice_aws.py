@@ -1,0 +1,141 @@
+"""A canary the runner rolls back on its own is announced on AWS (rollout/scheduled.py "Rollback notices",
+compile/aws/alerting.py ``compile_rollback_alarm``), on a moto server (tests/support/moto_server.py).
+
+The compiled Lambda archive runs as Lambda runs it (``tests/rollout/test_scheduled.py``): start, first
+step, then a rollback alarm in ALARM fires the gate and the pass rolls back; that pass puts the metric.
+moto stores metric data but never evaluates an alarm (moto ``cloudwatch/models.py``: ``put_metric_data``
+only appends datums; an alarm changes state only through ``SetAlarmState``), so the test creates the
+compiled alarm from the graph's arguments and evaluates it the way CloudWatch does: the alarm's
+statistic over its period, for its metric and dimensions, compared with its threshold by its operator
+("Using Amazon CloudWatch alarms", "Evaluating an alarm": "Period", "Evaluation Periods", "Datapoints
+to Alarm", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from mlops_infra.compile.aws import alerting, rollout_runner
+from mlops_infra.rollout import scheduled
+from tests.compile.aws.cases import REFERENCE, compiled, one, policy_statements
+from tests.rollout.aws_world import status_tags
+from tests.rollout.test_scheduled import deploy_previous_version, invoke
+from tests.support.moto_server import client, reset
+
+pytestmark = [pytest.mark.moto, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+COMPARE = {"GreaterThanOrEqualToThreshold": lambda v, t: v >= t}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The reference prod graph: its runner archive written out as Lambda unpacks it, and the graph."""
+    graph = compiled(REFERENCE, "prod")
+    function = one(graph, rollout_runner.FUNCTION, "platform")
+    root = tmp_path_factory.mktemp("lambda-code")
+    for name, text in function.inputs["code"]["$archive"].items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root, function, graph, json.loads((root / "rollouts.json").read_text())
+
+
+def rollback_alarm(graph) -> dict:
+    """The compiled rollback alarm of endpoint scorer as ``PutMetricAlarm`` arguments (Pulumi inputs ->
+    botocore ``PutMetricAlarmInput`` names), its actions as the topics' placeholders."""
+    [alarm] = [r for r in graph.resources if r.type == alerting.ALARM and r.role == "rollback-alarm"]
+    i = alarm.inputs
+    return {"AlarmName": i["name"], "AlarmDescription": i["alarmDescription"], "Namespace": i["namespace"],
+            "MetricName": i["metricName"], "Dimensions": [{"Name": k, "Value": v} for k, v in i["dimensions"].items()],
+            "Statistic": i["statistic"], "Period": i["period"], "EvaluationPeriods": i["evaluationPeriods"],
+            "DatapointsToAlarm": i["datapointsToAlarm"], "Threshold": float(i["threshold"]),
+            "ComparisonOperator": i["comparisonOperator"], "TreatMissingData": i["treatMissingData"],
+            "ActionsEnabled": i["actionsEnabled"],
+            "AlarmActions": ["arn:aws:sns:eu-west-1:123456789012:fraud-detection-prod-oncall"]}
+
+
+def evaluate(cw, alarm: dict, now: dt.datetime) -> str:
+    """What CloudWatch decides for ``alarm`` at ``now`` over its last ``EvaluationPeriods`` periods: ALARM
+    when ``DatapointsToAlarm`` of them breach; a period without data is not breaching (notBreaching)."""
+    periods = alarm["EvaluationPeriods"] * alarm["Period"]
+    answer = cw.get_metric_statistics(Namespace=alarm["Namespace"], MetricName=alarm["MetricName"],
+                                      Dimensions=alarm["Dimensions"], StartTime=now - dt.timedelta(seconds=periods),
+                                      EndTime=now, Period=alarm["Period"], Statistics=[alarm["Statistic"]])
+    breaching = [p for p in answer["Datapoints"]
+                 if COMPARE[alarm["ComparisonOperator"]](p[alarm["Statistic"]], alarm["Threshold"])]
+    return "ALARM" if len(breaching) >= alarm["DatapointsToAlarm"] else "OK"
+
+
+def allows(statements: list[dict], action: str, namespace: str) -> bool:
+    """IAM's answer for ``action`` on ``*`` with ``cloudwatch:namespace`` = ``namespace`` (Allow statements
+    with ``StringEquals`` only, which is all the runner's policy has; moto does not evaluate IAM conditions,
+    moto ``iam/access_control.py``)."""
+    def matches(s: dict) -> bool:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        equals = (s.get("Condition") or {}).get("StringEquals", {})
+        return (action in actions and "*" in s["Resource"]
+                and all(namespace == v for k, v in equals.items() if k == "cloudwatch:namespace"))
+    return any(matches(s) for s in statements if s["Effect"] == "Allow")
+
+
+def test_a_canary_rolled_back_by_the_runner_puts_the_metric_its_alarm_goes_to_alarm_on(world, moto_url):
+    root, function, graph, document = world
+    reset(moto_url)
+    sm, endpoint = deploy_previous_version(moto_url, document)
+    cw = client("cloudwatch", moto_url, document["region"])
+    alarm = rollback_alarm(graph)
+    cw.put_metric_alarm(**alarm)
+    invoke(root, function.inputs["handler"], moto_url)  # start
+    invoke(root, function.inputs["handler"], moto_url)  # step 1: 2%
+    assert evaluate(cw, alarm, dt.datetime.now(dt.UTC)) == "OK"  # nothing rolled back yet
+    gate = document["rollouts"][0]["plan"]["rollbackAlarms"][0]
+    cw.set_alarm_state(AlarmName=gate, StateValue="ALARM", StateReason="p99 812 ms > 500 ms")
+
+    answer = invoke(root, function.inputs["handler"], moto_url)
+    (line,) = answer["log"]
+    assert (line["action"], line["acted"], line["lost"], line["notice"]) == ("rollback", True, False, "sent")
+    assert line["message"] == (f"roll back: {gate} (alarm in ALARM: p99 812 ms > 500 ms) fired at step 1 "
+                               "(2% on version 12)")  # the reason reaches the human: the log line
+    assert answer["result"] == {"endpoints": [line]}
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back"
+    assert evaluate(cw, alarm, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == "ALARM"
+    [metric] = cw.list_metrics(Namespace=alerting.ROLLOUT_NAMESPACE)["Metrics"]
+    assert sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]) == [
+        ("Endpoint", "scorer"), ("Environment", "prod"), ("System", "fraud-detection")]
+
+    again = invoke(root, function.inputs["handler"], moto_url)  # rolled back: nothing to announce again
+    assert again["log"][0]["action"] == "none" and "notice" not in again["log"][0]
+
+    # the role allows exactly this put: the namespace put, not another one
+    statements = [s for r in graph.resources if r.type == "aws:iam/rolePolicy:RolePolicy"
+                  and r.name == "rollout-runner-policy" for s in policy_statements(r)]
+    assert allows(statements, "cloudwatch:PutMetricData", alerting.ROLLOUT_NAMESPACE)
+    assert not allows(statements, "cloudwatch:PutMetricData", "AWS/SageMaker")
+    assert not allows(statements, "cloudwatch:PutMetricData", "mlops-infra/Other")
+
+
+def test_a_notice_that_fails_neither_fails_nor_undoes_the_rollback(world, moto_url, monkeypatch):
+    _, _, _, document = world
+    reset(moto_url)
+    sm, endpoint = deploy_previous_version(moto_url, document)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    members = scheduled.aws_members(document)
+    notify, _ = scheduled.notice_plan(document)
+    assert notify == {"scorer"}
+
+    def refused(endpoint: str, when: float) -> None:
+        raise RuntimeError("AccessDenied: not authorized to perform cloudwatch:PutMetricData")
+
+    scheduled.run_pass(members)
+    scheduled.run_pass(members)
+    cw = client("cloudwatch", moto_url, document["region"])
+    cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
+                       StateReason="breach")
+    results, [line] = scheduled.logged_pass(members, None, notify, refused)
+    assert scheduled.rolled_back(results[0]) and line["action"] == "rollback" and line["acted"] is True
+    assert line["notice"].startswith("failed: RuntimeError: AccessDenied") and "error" not in line
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back"
