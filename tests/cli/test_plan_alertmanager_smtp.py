@@ -17,18 +17,23 @@ no Secret and says nothing.
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import pytest
 
-from mlops_infra.cli.main import main
 from mlops_infra.kube import KubeClient
 from mlops_infra.kube.alertmanager_secrets import read_config_text
 from mlops_infra.kube.errors import KubeForbidden
-from tests.cli.test_plan_monitoring_selectors import ALL_PROMETHEUS, CONTEXT, FRAUD, NAMESPACE, _crds, _owner
+from tests.cli.test_plan_monitoring_selectors import (
+    ALL_PROMETHEUS,
+    FRAUD,
+    NAMESPACE,
+    _crds,
+    _owner,
+    refresh_warnings,
+)
 from tests.support import fixtures
-from tests.support.kube_api import KubeApiStandIn, write_kubeconfig
+from tests.support.kube_api import KubeApiStandIn
 
 pytestmark = pytest.mark.usefixtures("no_stray_reads")
 no_stray_reads = fixtures.no_stray_reads
@@ -46,14 +51,8 @@ def _secret(text: str, name: str = "alertmanager-main") -> dict:
 
 
 def _warnings(capsys, monkeypatch, tmp_path: Path, server: str, spec: Path = FRAUD, token: str = "t") -> list[str]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", server, token, (CONTEXT,))))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["plan", str(spec), "--env", "dev", "--refresh", "--format", "json"])
-    out, err = capsys.readouterr()
-    assert exit_info.value.code == 0, err
-    return [w for w in json.loads(out)["warnings"] if w.startswith(("notifications", "monitoring"))]
+    return refresh_warnings(capsys, monkeypatch, tmp_path, server, token, spec=spec,
+                            prefixes=("notifications", "monitoring"))
 
 
 def test_the_stand_in_serves_a_secret_key_and_refuses_it_without_rbac():

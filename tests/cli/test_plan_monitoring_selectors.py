@@ -77,15 +77,21 @@ def test_the_stand_in_lists_prometheuses_in_all_namespaces_and_refuses_without_r
             in refused.value.message)
 
 
-def _warnings(capsys, monkeypatch, tmp_path: Path, server: str, token: str = "t") -> list[str]:
+def refresh_warnings(capsys, monkeypatch, tmp_path: Path, server: str, token: str = "t", *, spec: Path = FRAUD,
+                     prefixes: tuple[str, ...] = ("monitoring",)) -> list[str]:
+    """``plan --refresh --format json`` of ``spec``'s dev environment against the cluster at ``server``
+    (exit 0): its warnings that start with one of ``prefixes``."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", server, token, (CONTEXT,))))
     with pytest.raises(SystemExit) as exit_info:
-        main(["plan", str(FRAUD), "--env", "dev", "--refresh", "--format", "json"])
+        main(["plan", str(spec), "--env", "dev", "--refresh", "--format", "json"])
     out, err = capsys.readouterr()
     assert exit_info.value.code == 0, err
-    return [w for w in json.loads(out)["warnings"] if w.startswith("monitoring")]
+    return [w for w in json.loads(out)["warnings"] if w.startswith(prefixes)]
+
+
+_warnings = refresh_warnings
 
 
 @pytest.mark.timeout(120)
