@@ -147,6 +147,9 @@ RULES: dict[str, ReplaceRule] = {
                                             why="a schedule is identified by its group and name"),
     "aws:lambda/function:Function": _aws("name", "packageType", why="a function's name and package type are fixed"),
     "aws:lambda/permission:Permission": _aws(everything=True, why="a Lambda permission statement is immutable"),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _aws(
+        "functionName", "qualifier", why="an invoke config belongs to one function and qualifier"),
+    "aws:sqs/queue:Queue": _aws("name", "namePrefix", "fifoQueue", why="a queue's name and type are its identity"),
     "aws:appautoscaling/target:Target": _aws(
         "resourceId", "scalableDimension", "serviceNamespace",
         why="a scalable target is identified by its resource and dimension"),

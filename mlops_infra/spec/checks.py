@@ -26,6 +26,7 @@ from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
+from mlops_infra.spec.lambda_failures import check_lambda_failures
 from mlops_infra.spec.latency_buckets import check_latency_buckets
 from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.promotion import check_gates, check_promotion
@@ -78,6 +79,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_aws_lists,
     check_aws_values,
     check_latency_buckets,
+    check_lambda_failures,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -53,13 +53,14 @@ from functools import cache
 from importlib import resources
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.aws import arns, iam, lambdas, monitoring, policies
+from mlops_infra.compile.aws import arns, iam, lambda_failures, lambdas, monitoring, policies
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from mlops_infra.spec.aws_lists import rollback_channels
 from mlops_infra.spec.base import SecretRef
+from mlops_infra.spec.lambda_failures import forwarder_audience
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 TOPIC = "aws:sns/topic:Topic"
@@ -102,7 +103,10 @@ def _secret_env(prefix: str, secret: SecretRef) -> dict[str, str]:
 
 
 def _add_forwarder(aws: AwsContext, ch: ChannelParts, env: dict[str, str], secrets: list[SecretRef]) -> None:
-    """The Lambda forwarder of a channel: log group, role, function, SNS permission, subscription."""
+    """The Lambda forwarder of a channel: log group, role, function, SNS permission, subscription.
+    SNS invokes it asynchronously: a failed delivery is retried twice, then kept in its failure queue,
+    and its Errors alarm tells the system's other channels, never only this failing one
+    (:mod:`lambda_failures`, :func:`~mlops_infra.spec.lambda_failures.forwarder_audience`)."""
     channel, address, component = ch.name, ch.address, ch.component
     spec = iam.RoleSpec(f"{channel}-forwarder", ("notify", channel), ("lambda.amazonaws.com",),
                         f"Forwards alarm notifications of channel {channel}; reads only its own secrets.")
@@ -113,7 +117,10 @@ def _add_forwarder(aws: AwsContext, ch: ChannelParts, env: dict[str, str], secre
         "description": f"mlops-infra: forwards alarms to channel {channel}", "handler": "forwarder.handler",
         "code": archive({"forwarder.py": forwarder_source()}), "timeout": 15, "memorySize": 128,
         "environment": {"variables": env},
-    }, parent=component, address=address, role="function", log_role="log-group")
+    }, parent=component, address=address, role="function", log_role="log-group",
+        failures=lambda_failures.Failures(forwarder_audience(aws.ctx.system, channel), retries=2,
+                                          max_age=lambda_failures.MAX_EVENT_AGE_SECONDS, keep=True,
+                                          severity="critical", what=f"forwards channel {channel}'s alarms"))
     permission = aws.add(PERMISSION, f"{channel}-forwarder-invoke", {
         "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "sns.amazonaws.com",
         "sourceArn": ref(ch.topic, "arn"), "statementId": "AllowAlarmTopic",

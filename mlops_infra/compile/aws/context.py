@@ -40,6 +40,7 @@ UNTAGGED_TYPES = frozenset({
     "aws:scheduler/schedule:Schedule", "aws:cloudwatch/eventTarget:EventTarget",
     "aws:sns/topicSubscription:TopicSubscription", "aws:lambda/permission:Permission",
     "aws:appautoscaling/policy:Policy", "aws:cloudwatch/dashboard:Dashboard",
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
 })
 """Resource types without a ``tags`` input (checked against pulumi_aws in the tests)."""
 ITEM_TAG = "mlops-infra/item"

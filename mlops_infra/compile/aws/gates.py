@@ -20,6 +20,9 @@ Contract of :func:`add_gate` (one per training job with triggers), under the job
   a triggered training job failed there. A gate applied with the reservation is updated in place:
   without the input the provider sets its default, "``-1`` removes any concurrency limitations"
   (pulumi_aws ``lambda.Function`` ``reserved_concurrent_executions``).
+Its failures (retrain_gate.py: a start SageMaker refuses) are retried twice by Lambda, then kept
+in its failure queue, and its Errors alarm tells the channels of the job's ``on_alerts`` alerts, or
+the system's (:mod:`lambda_failures`, :func:`~mlops_infra.spec.lambda_failures.gate_audience`).
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
 Scheduler needs no resource policy on the function for that); alarm rules invoke it through a
 ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` scoped to the rule.
@@ -46,10 +49,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from mlops_infra.compile.aws import arns, iam, lambdas, policies
+from mlops_infra.compile.aws import arns, iam, lambda_failures, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.compile.naming import common_prefix
 from mlops_infra.graph import ResourceOptions, archive, ref
+from mlops_infra.spec.lambda_failures import gate_audience
 
 PERMISSION = "aws:lambda/permission:Permission"
 GATE_ACTIONS = ("sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution")
@@ -84,7 +88,10 @@ def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, pa
         "handler": "retrain_gate.handler", "code": archive({"retrain_gate.py": gate_source()}),
         "timeout": 30, "memorySize": 128,
         "environment": {"variables": {"PIPELINE_NAME": pipeline_name}},
-    }, parent=parent, address=address, role="retrain-gate", log_role="log-group")
+    }, parent=parent, address=address, role="retrain-gate", log_role="log-group",
+        failures=lambda_failures.Failures(gate_audience(aws.ctx.system, aws.ctx.system.item("training_jobs", job)),
+                                          retries=2, max_age=lambda_failures.MAX_EVENT_AGE_SECONDS, keep=True,
+                                          severity="warning", what=f"starts training job {job}'s runs"))
     aws.gates.append(function)
     return function
 

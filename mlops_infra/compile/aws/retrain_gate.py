@@ -37,8 +37,24 @@ execution, so a new token. A listing that lags a start (the token of the older h
 same token again and starts nothing either. What SageMaker answers the second of two equal tokens
 with different parameters (``TriggeredBy``) is not documented: when the start fails and a newer
 execution than the one the gate saw is now listed, the gate reports that run as started by a
-concurrent trigger instead of failing; any other failure is raised (Lambda reports it, EventBridge
-retries).
+concurrent trigger instead of failing; any other failure is raised.
+
+**A raised failure is retried by Lambda, not by EventBridge.** Schedules and alarm rules invoke the
+gate asynchronously: their retry policies (botocore ``scheduler`` ``RetryPolicy``, ``events``
+``Target.RetryPolicy``) cover the delivery of the event to Lambda, which accepts it at once; a
+function error is Lambda's to retry, "two more times, with a one-minute wait between the first two
+attempts, and two minutes between the second and third", after which the event is discarded unless
+a destination keeps it ("How Lambda handles errors and retries with asynchronous invocation",
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). Three minutes
+heal a throttled call (``ThrottlingException``; botocore's own retries come first), but not
+``ResourceLimitExceeded`` from ``StartPipelineExecution`` (SageMaker's quota on concurrent pipeline
+executions of the account: the other pipelines' runs hold it for hours), and a longer
+``maximumEventAgeInSeconds`` does not help: it bounds how long an event may wait in Lambda's queue
+(throttled invocations, Lambda's own errors), not how often a function error is retried (at most 2,
+botocore ``PutFunctionEventInvokeConfig``). So the gate's failed event is kept in its failure queue
+(14 days) and its Errors alarm tells the job's people (``compile/aws/lambda_failures.py``,
+``gates.py``); a redrive sends the record's ``requestPayload`` to the gate again, which still starts
+nothing while a run is active.
 """
 
 from __future__ import annotations

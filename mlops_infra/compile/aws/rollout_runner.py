@@ -62,6 +62,10 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   the ``StringEquals`` form is CloudWatch's own example, "Using condition keys to limit access to
   CloudWatch namespaces",
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
+- **Failures**: Lambda does not retry a failed pass (event invoke config ``maximumRetryAttempts`` 0,
+  ``maximumEventAgeInSeconds`` 60, as the schedule's): the next tick is the retry, and a retry would
+  only overlap it. Nothing is kept (every tick's event is the same); the function's Errors alarm
+  tells the channels of the canaries' ``rollback_on`` alerts, or the system's (:mod:`lambda_failures`).
 - A pass is bounded by the function's timeout (300 s); a pass longer than the rate overlaps the next
   one, which is safe (the reconciler's optimistic concurrency: one acts, the other finds it lost).
 """
@@ -72,9 +76,10 @@ import re
 from typing import Any
 
 from mlops_infra.compile import rollout_code
-from mlops_infra.compile.aws import alerting, arns, iam, lambdas, policies
+from mlops_infra.compile.aws import alerting, arns, iam, lambda_failures, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import archive, ref
+from mlops_infra.spec.lambda_failures import runner_audience
 
 FUNCTION = lambdas.FUNCTION
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -182,7 +187,10 @@ def compile_rollout_runner(aws: AwsContext) -> None:
                                        _statements(aws, notify), {
         "description": "mlops-infra: one rollout reconcile pass per tick", "handler": HANDLER,
         "code": archive(files), "timeout": TIMEOUT_SECONDS, "memorySize": 256,
-    }, parent=parent, address=ADDRESS, role="rollout-runner", log_role="rollout-runner-log-group")
+    }, parent=parent, address=ADDRESS, role="rollout-runner", log_role="rollout-runner-log-group",
+        failures=lambda_failures.Failures(
+            runner_audience(aws.ctx.system, [a.split(".", 1)[1] for a in aws.canaries]), retries=0, max_age=60,
+            keep=False, severity="critical", what="advances and rolls back the canary rollouts"))
     invoker = iam.add_role(aws, SCHEDULE_ROLE, [
         policies.allow("InvokeRolloutRunner", ["lambda:InvokeFunction"], [ref(function, "arn")])],
         parent=parent, address=ADDRESS)

@@ -175,8 +175,10 @@ def test_reference_prod_resources():
     graph = compiled(REFERENCE, "prod")
     counts = Counter(r.type for r in graph.resources)
     # B4: the platform artifacts bucket (6 resources); B11.2: the retrain gate (log group, role, policy, function,
-    # the alarm rule's invoke permission); the scorer canary's rollback alarm (rollout runner's notice)
-    assert len(graph.resources) == 94 >= 60
+    # the alarm rule's invoke permission); the scorer canary's rollback alarm (rollout runner's notice); a Lambda's
+    # failure handling (lambda_failures.py): an Errors alarm and an invoke config for the forwarder, the gate and
+    # the runner, a failure queue for the first two
+    assert len(graph.resources) == 102 >= 60
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -192,10 +194,11 @@ def test_reference_prod_resources():
         "mlops:serving:Endpoint": 1, "aws:sagemaker/model:Model": 1,
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1, "aws:sagemaker/endpoint:Endpoint": 1,
         "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 1,
-        "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
+        "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 7,
         "mlops:alerting:Channel": 2, "aws:sns/topic:Topic": 2, "aws:sns/topicSubscription:TopicSubscription": 2,
         "aws:lambda/function:Function": 3, "aws:lambda/permission:Permission": 2,
         "aws:cloudwatch/logGroup:LogGroup": 3, "aws:cloudwatch/dashboard:Dashboard": 2,
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3, "aws:sqs/queue:Queue": 2,
     })
 
 

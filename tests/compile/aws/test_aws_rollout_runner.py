@@ -60,9 +60,11 @@ def test_an_environment_without_a_canary_gets_no_runner(strategy):
 def test_a_canary_environment_gets_function_schedule_and_two_roles():
     graph = compile_text(_doc("canary"))
     assert sorted((r.type, r.name) for r in _runner(graph)) == [
-        ("aws:cloudwatch/logGroup:LogGroup", "rollout-runner-logs"), ("aws:iam/role:Role", "rollout-runner"),
+        ("aws:cloudwatch/logGroup:LogGroup", "rollout-runner-logs"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "rollout-runner-errors-alarm"), ("aws:iam/role:Role", "rollout-runner"),
         ("aws:iam/role:Role", "rollout-schedule"), ("aws:iam/rolePolicy:RolePolicy", "rollout-runner-policy"),
         ("aws:iam/rolePolicy:RolePolicy", "rollout-schedule-policy"), (FUNCTION, "rollout-runner"),
+        ("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "rollout-runner-async"),
         (SCHEDULE, "rollout-runner-schedule")]
 
 

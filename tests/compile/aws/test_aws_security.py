@@ -33,7 +33,8 @@ BUCKET_PARTS = {
     "policy": "aws:s3/bucketPolicy:BucketPolicy",
 }
 DATA_SERVICES = ("s3:", "kms:", "sagemaker:", "secretsmanager:", "ecr:", "logs:", "iam:",
-                 "lambda:", "application-autoscaling:")  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
+                 "lambda:", "application-autoscaling:",
+                 "sqs:")  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
 STAR_ALLOWED = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
                 # the rollout runner (compile/aws/rollout_runner.py): GetMetricData has no resource types;
                 # a scalable target's ARN carries an ID AWS assigns, unknown at compile time; SageMaker Search
@@ -232,7 +233,8 @@ def test_secret_channels_get_a_forwarder_that_reads_only_its_secrets_by_name():
     assert secrets[0]["Resource"] == ["arn:aws:secretsmanager:us-west-2:999999999999:secret:hook-token-??????",
                                       "arn:aws:secretsmanager:us-west-2:999999999999:secret:hook-url-??????"]
     # a plain webhook reads no secret: its role has no statement for Secrets Manager at all
-    assert [s["Sid"] for s in policy_statements(policies["channels.plain"])] == ["WriteOwnLogs"]
+    assert [s["Sid"] for s in policy_statements(policies["channels.plain"])] == [
+        "KeepFailedEvents", "EncryptFailedEvents", "WriteOwnLogs"]  # + its failure queue (lambda_failures.py)
     # no https subscription: SNS would wait for a confirmation that a webhook never sends
     subscriptions = {s.address: s.inputs for s in of_type(graph, "aws:sns/topicSubscription:TopicSubscription")}
     assert set(subscriptions) == set(functions)
@@ -261,7 +263,8 @@ def test_a_plain_webhook_applied_as_an_https_subscription_moves_to_the_forwarder
                        and r.type.startswith(("aws:lambda/", "aws:iam/", "aws:cloudwatch/logGroup"))}
     assert sorted(forwarder_parts.values()) == [
         "aws:cloudwatch/logGroup:LogGroup", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
-        "aws:lambda/function:Function", "aws:lambda/permission:Permission"]
+        "aws:lambda/function:Function", "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "aws:lambda/permission:Permission"]
     records = [r for r in resources(checkpoint) if r["urn"] not in forwarder_parts]
     checkpoint["checkpoint"]["latest"]["resources"] = records
     for record in records:

@@ -1,0 +1,250 @@
+"""Failed asynchronous invocations of the compiled Lambdas are kept and told (compile/aws/lambda_failures.py).
+
+Audits notifications#2 and triggers#3: SNS invokes a channel's forwarder and EventBridge a retrain
+gate asynchronously; Lambda retries a function error twice and then discards the event unless a
+destination keeps it (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html),
+and nothing watched the functions' ``AWS/Lambda`` ``Errors``. Checked here: every compiled Lambda
+has an Errors alarm (dimension ``FunctionName``, ``Sum >= 1``, missing data not breaching) and an
+event invoke config; forwarders and gates send failed events to a KMS-encrypted SQS queue their
+execution role may write; a forwarder's alarm never goes only to its own channel; the alarm and the
+invoke config made from the graph's arguments are accepted by the moto server (the values moto
+refuses, e.g. 3 retries, are refused there too); ``validate`` warns where nobody would hear.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from mlops_infra.compile.aws import lambda_failures, lambdas
+from mlops_infra.graph import DesiredGraph, DesiredResource, is_json, is_ref
+from mlops_infra.spec import parse_system
+from mlops_infra.spec.lambda_failures import forwarder_audience
+from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
+from tests.compile.aws.cases import REFERENCE, compile_text, compiled, of_type
+from tests.support.moto_server import client, handler_zip, running_moto_server
+from tests.support.text_edits import line_of
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def reference_text() -> str:
+    return REFERENCE.read_text()
+
+
+@pytest.fixture(scope="module")
+def graph() -> DesiredGraph:
+    return compiled(REFERENCE, "prod")
+
+
+def _by_urn(graph: DesiredGraph) -> dict[str, DesiredResource]:
+    return {r.urn: r for r in graph.resources}
+
+
+def _handling(graph: DesiredGraph, function: DesiredResource) -> dict[str, DesiredResource | None]:
+    """The invoke config, Errors alarm and failure queue compiled for ``function`` (None when absent)."""
+    configs = [c for c in of_type(graph, lambda_failures.INVOKE_CONFIG)
+               if c.inputs["functionName"] == {"$ref": function.urn, "output": "name"}]
+    alarms = [a for a in of_type(graph, lambda_failures.ALARM)
+              if a.inputs.get("dimensions") == {"FunctionName": function.inputs["name"]}]
+    assert len(configs) <= 1 and len(alarms) <= 1
+    config = configs[0] if configs else None
+    queue = None
+    if config is not None and "destinationConfig" in config.inputs:
+        queue = _by_urn(graph)[config.inputs["destinationConfig"]["onFailure"]["destination"]["$ref"]]
+    return {"config": config, "alarm": alarms[0] if alarms else None, "queue": queue}
+
+
+def _topic_channels(graph: DesiredGraph, actions: list[Any]) -> list[str]:
+    """The channels whose topics ``actions`` (refs) name, in order."""
+    by_urn = _by_urn(graph)
+    assert all(is_ref(a) and a["output"] == "arn" for a in actions)
+    return [by_urn[a["$ref"]].address.removeprefix("channels.") for a in actions]
+
+
+def test_every_compiled_lambda_has_an_errors_alarm_and_an_invoke_config(graph: DesiredGraph) -> None:
+    functions = of_type(graph, lambdas.FUNCTION)
+    assert {f.role for f in functions} == {"function", "retrain-gate", "rollout-runner"}
+    for function in functions:
+        parts = _handling(graph, function)
+        alarm, config = parts["alarm"], parts["config"]
+        assert alarm is not None and config is not None, function.name
+        assert {k: alarm.inputs[k] for k in ("namespace", "metricName", "statistic", "comparisonOperator",
+                                               "threshold", "treatMissingData", "datapointsToAlarm")} == {
+            "namespace": "AWS/Lambda", "metricName": "Errors", "statistic": "Sum",
+            "comparisonOperator": "GreaterThanOrEqualToThreshold", "threshold": 1,
+            "treatMissingData": "notBreaching", "datapointsToAlarm": 1}
+        assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] == 300
+        assert alarm.inputs["name"] == function.inputs["name"] + ".errors"
+        assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"]
+        assert 0 < len(alarm.inputs["alarmActions"]) <= AWS_ALARM_ACTIONS_MAX
+        assert alarm.address == function.address
+
+
+def test_forwarders_and_gates_keep_failed_events_in_an_encrypted_queue_their_role_may_write(
+        graph: DesiredGraph) -> None:
+    by_urn = _by_urn(graph)
+    key = next(r for r in graph.resources if r.type == "aws:kms/key:Key")
+    for function in of_type(graph, lambdas.FUNCTION):
+        parts = _handling(graph, function)
+        config, queue = parts["config"].inputs, parts["queue"]
+        if function.role == "rollout-runner":  # the next tick is the retry: nothing kept, no retries
+            assert queue is None and config["maximumRetryAttempts"] == 0 and config["maximumEventAgeInSeconds"] == 60
+            continue
+        assert config["maximumRetryAttempts"] == 2 and config["maximumEventAgeInSeconds"] == 21600
+        assert queue.inputs["name"] == function.inputs["name"] + "-failed"
+        assert queue.inputs["kmsMasterKeyId"] == {"$ref": key.urn, "output": "arn"}
+        assert queue.inputs["messageRetentionSeconds"] == 14 * 86400
+        role = by_urn[function.inputs["role"]["$ref"]]
+        # the function's role's inline policy, which the invoke config waits for
+        policy = next(by_urn[d] for d in parts["config"].dependencies
+                      if by_urn[d].type == "aws:iam/rolePolicy:RolePolicy")
+        assert role.urn in policy.dependencies and policy.urn in function.dependencies
+        assert is_json(policy.inputs["policy"])
+        statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
+        assert statements["KeepFailedEvents"]["Action"] == ["sqs:SendMessage"]
+        assert statements["KeepFailedEvents"]["Resource"] == [
+            f"arn:aws:sqs:{REGION}:222222222222:{queue.inputs['name']}"]  # the queue's ARN (SQS: by name)
+        assert statements["EncryptFailedEvents"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert statements["EncryptFailedEvents"]["Resource"] == [{"$ref": key.urn, "output": "arn"}]
+
+
+def test_who_hears_each_failure_in_the_reference(graph: DesiredGraph) -> None:
+    """oncall (Slack) -> ml-team; the gate (on_alerts: fraud-drift, notifying ml-team) -> ml-team;
+    the runner (the scorer's rollback_on alerts notify oncall) -> oncall."""
+    heard = {f.role: _topic_channels(graph, _handling(graph, f)["alarm"].inputs["alarmActions"])
+             for f in of_type(graph, lambdas.FUNCTION)}
+    assert heard == {"function": ["ml-team"], "retrain-gate": ["ml-team"], "rollout-runner": ["oncall"]}
+
+
+def _with_channels(text: str, channels: list[tuple[str, str]]) -> str:
+    """The reference with its channels replaced by ``channels`` ((name, kind)), every alert notifying
+    the first one."""
+    def block(name: str, kind: str) -> str:
+        field = {"slack": "    webhook_url: {secret: s}\n", "email": f"    address: {name}@example.com\n",
+                 "pagerduty": "    routing_key: {secret: k}\n", "webhook": "    url: https://example.com/hook\n"}
+        return f"  - name: {name}\n    kind: {kind}\n{field[kind]}"
+    head, rest = text.split("\nchannels:\n", 1)
+    tail = rest[rest.index("\n# One system"):]
+    head = head.replace("notify: [ml-team]", f"notify: [{channels[0][0]}]").replace(
+        "notify: [oncall]", f"notify: [{channels[0][0]}]")
+    return head + "\nchannels:\n" + "".join(block(n, k) for n, k in channels) + tail
+
+
+def test_a_forwarder_is_never_heard_only_through_its_own_channel(reference_text: str) -> None:
+    """Seven channels: each forwarder's alarm names five others, emails first, never itself."""
+    channels = [("pager", "pagerduty"), ("chat", "slack"), ("hook", "webhook"), ("a", "email"),
+                ("chat-2", "slack"), ("b", "email"), ("c", "email")]
+    graph = compile_text(_with_channels(reference_text, channels))
+    for function in of_type(graph, lambdas.FUNCTION):
+        if function.role != "function":
+            continue
+        own = function.address.removeprefix("channels.")
+        heard = _topic_channels(graph, _handling(graph, function)["alarm"].inputs["alarmActions"])
+        others = [n for n, _ in channels if n != own]
+        emails = [n for n, k in channels if k == "email" and n != own]
+        assert heard == (emails + [n for n in others if n not in emails])[:AWS_ALARM_ACTIONS_MAX]
+        assert own not in heard and len(heard) == AWS_ALARM_ACTIONS_MAX
+
+
+def test_the_only_channel_s_forwarder_still_gets_its_alarm_and_validate_warns(reference_text: str) -> None:
+    text = _with_channels(reference_text, [("oncall", "slack")])
+    graph = compile_text(text)
+    forwarder = next(f for f in of_type(graph, lambdas.FUNCTION) if f.role == "function")
+    assert forwarder_audience(parse_system(text, "mlsystem.yaml", "prod").system, "oncall") == ()
+    alarm = _handling(graph, forwarder)["alarm"]
+    assert alarm is not None and alarm.inputs["alarmActions"] == []
+    found = [d for d in parse_system(text, "mlsystem.yaml", "prod").diagnostics if d.code == "unheard-lambda-failures"]
+    assert [(d.severity, d.path, d.address) for d in found] == [("warning", ("channels", 0), "channels.oncall")]
+    assert found[0].location.line == line_of(text, "  - name: oncall")
+    # Kubernetes (dev): Alertmanager delivers, no Lambda, no warning
+    assert not [d for d in parse_system(text, "mlsystem.yaml", "dev").diagnostics
+                if d.code == "unheard-lambda-failures"]
+    # a second channel, email: heard, no warning
+    two = _with_channels(reference_text, [("oncall", "slack"), ("ml-team", "email")])
+    assert not [d for d in parse_system(two, "mlsystem.yaml", "prod").diagnostics
+                if d.code == "unheard-lambda-failures"]
+
+
+def test_a_system_without_channels_warns_at_its_triggered_job_and_first_canary(reference_text: str) -> None:
+    """Without alerts (an alert must notify a channel) and channels, the gate and runner alarms are unheard."""
+    head, rest = reference_text.split("\nalerts:\n", 1)
+    text = (head.replace("      on_alerts: [fraud-drift]      # retrain when this alert fires\n", "")
+            .replace("      rollback_on: [scorer-latency, scorer-errors]  # alerts that roll the rollout back\n", "")
+            + rest[rest.index("\n# One system"):])
+    loaded = parse_system(text, "mlsystem.yaml", "prod")
+    found = [(d.severity, d.path, d.address) for d in loaded.diagnostics if d.code == "unheard-lambda-failures"]
+    assert found == [("warning", ("training_jobs", 0, "triggers"), "training_jobs.retrain"),
+                     ("warning", ("endpoints", 0, "rollout"), "endpoints.scorer")], [
+        d.summary for d in loaded.diagnostics]
+    graph = compile_text(text)
+    alarms = [_handling(graph, f)["alarm"] for f in of_type(graph, lambdas.FUNCTION)]
+    assert len(alarms) == 2 and all(a.inputs["alarmActions"] == [] for a in alarms)
+
+
+# --- on the moto server, from the graph's arguments ----------------------------------------------
+
+def _arn_of(graph: DesiredGraph, value: Any, arns: dict[str, str]) -> Any:
+    return arns[value["$ref"]] if is_ref(value) else value
+
+
+def test_the_forwarder_s_alarm_queue_and_invoke_config_are_accepted_by_the_moto_server(graph: DesiredGraph) -> None:
+    forwarder = next(f for f in of_type(graph, lambdas.FUNCTION) if f.role == "function")
+    parts = _handling(graph, forwarder)
+    by_urn = _by_urn(graph)
+    suffix = "-lf1"  # moto's backends persist across servers in one test process: names of this test only
+    with running_moto_server() as url:
+        arns: dict[str, str] = {}
+        key = client("kms", url, REGION).create_key()["KeyMetadata"]["Arn"]
+        arns[parts["queue"].inputs["kmsMasterKeyId"]["$ref"]] = key
+        sns = client("sns", url, REGION)
+        for action in parts["alarm"].inputs["alarmActions"]:
+            topic = by_urn[action["$ref"]]
+            arns[topic.urn] = sns.create_topic(Name=topic.inputs["name"] + suffix)["TopicArn"]
+        sqs = client("sqs", url, REGION)
+        queue = parts["queue"].inputs
+        queue_url = sqs.create_queue(QueueName=queue["name"] + suffix, Attributes={
+            "KmsMasterKeyId": _arn_of(graph, queue["kmsMasterKeyId"], arns),
+            "MessageRetentionPeriod": str(queue["messageRetentionSeconds"])})["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        assert sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["KmsMasterKeyId"])["Attributes"] == {
+            "KmsMasterKeyId": key}
+        arns[parts["queue"].urn] = queue_arn
+        role = client("iam", url).create_role(RoleName=f"lf-role{suffix}", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+        lam = client("lambda", url, REGION)
+        name = forwarder.inputs["name"] + suffix
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="h.handler",
+                            Code={"ZipFile": handler_zip()})
+        config = parts["config"].inputs
+        lam.put_function_event_invoke_config(
+            FunctionName=name, MaximumRetryAttempts=config["maximumRetryAttempts"],
+            MaximumEventAgeInSeconds=config["maximumEventAgeInSeconds"],
+            DestinationConfig={"OnFailure": {"Destination": _arn_of(
+                graph, config["destinationConfig"]["onFailure"]["destination"], arns)}})
+        kept = lam.get_function_event_invoke_config(FunctionName=name)
+        assert (kept["MaximumRetryAttempts"], kept["MaximumEventAgeInSeconds"]) == (2, 21600)
+        assert kept["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+        with pytest.raises(botocore.exceptions.ClientError):  # Lambda's range: 0 to 2 retries
+            lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=3)
+        alarm = parts["alarm"].inputs
+        cw = client("cloudwatch", url, REGION)
+        actions = [_arn_of(graph, a, arns) for a in alarm["alarmActions"]]
+        cw.put_metric_alarm(
+            AlarmName=alarm["name"] + suffix, AlarmDescription=alarm["alarmDescription"],
+            Namespace=alarm["namespace"], MetricName=alarm["metricName"],
+            Dimensions=[{"Name": k, "Value": v + suffix} for k, v in alarm["dimensions"].items()],
+            Statistic=alarm["statistic"], Period=alarm["period"], EvaluationPeriods=alarm["evaluationPeriods"],
+            DatapointsToAlarm=alarm["datapointsToAlarm"], Threshold=alarm["threshold"],
+            ComparisonOperator=alarm["comparisonOperator"], TreatMissingData=alarm["treatMissingData"],
+            ActionsEnabled=alarm["actionsEnabled"], AlarmActions=actions, OKActions=actions)
+        made = cw.describe_alarms(AlarmNames=[alarm["name"] + suffix])["MetricAlarms"]
+        assert [(a["Namespace"], a["MetricName"], a["Dimensions"], a["AlarmActions"]) for a in made] == [
+            ("AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": name}], actions)]
+        # one failed invocation (Sum 1 in a minute) is what the alarm counts
+        assert made[0]["Threshold"] == 1.0 and made[0]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
