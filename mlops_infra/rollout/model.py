@@ -5,9 +5,9 @@ Contract:
   steps in percent of traffic on the new version, ending at 100; the bake at each step; the gate
   names (CloudWatch alarm names on AWS, alert names on Kubernetes); how long an unreadable gate may
   hold a step before the rollout rolls back (``gate_timeout_seconds``).
-- :class:`RolloutStatus` is persisted on the endpoint by the driver (SageMaker tags, InferenceService
-  annotations) as flat strings (:meth:`RolloutStatus.to_fields` / :meth:`from_fields`), each at most
-  256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
+- :class:`RolloutStatus` is persisted by the driver (SageMaker endpoint tags, the KServe endpoint's
+  ``rollout-<endpoint>`` ConfigMap) as flat strings (:meth:`RolloutStatus.to_fields` /
+  :meth:`from_fields`), each at most 256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
   ``spec.steps``; ``since`` is when the current step's traffic was set (the bake counts from there);
   ``blind_since`` is when the gates of this step first became unreadable.
 - :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share

@@ -64,7 +64,7 @@ def test_the_reference_dev_graph_needs_per_key():
     assert needs["requests.memory"] == ("14Gi", "195840Mi", "209152Mi")
     assert needs["limits.memory"] == ("16Gi", "32256Mi", "45568Mi")
     assert needs["requests.storage"] == ("10Gi", "10Gi", "10Gi")
-    assert needs["configmaps"] == needs["count/configmaps"] == ("9", "9", "9")
+    assert needs["configmaps"] == needs["count/configmaps"] == ("10", "10", "10")  # incl. the scorer's rollout status ConfigMap
     assert needs["services"] == ("4", "4", "4") and "services.loadbalancers" not in needs
     assert needs["count/deployments.apps"] == ("4", "4", "4")
     assert needs["count/inferenceservices.serving.kserve.io"] == ("1", "1", "1")

@@ -32,7 +32,8 @@ from tests.support.kube_api import KubeApiStandIn, load_crds
 
 ISVC_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 PULUMI_MANAGER = "pulumi-kubernetes-5f1c2e9a"
-RULES = [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "patch"]}]
+RULES = [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "patch"]},
+         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["rollout-scorer"], "verbs": ["get", "patch"]}]
 
 
 def dev_graph(version: int):
@@ -49,6 +50,14 @@ def compiled_isvc(version: int) -> tuple[dict[str, Any], RolloutSpec]:
     return copy.deepcopy(resource.inputs), RolloutSpec.from_graph("endpoints.scorer", graph.rollouts["endpoints.scorer"])
 
 
+def compiled_status_map(version: int) -> dict[str, Any]:
+    """The endpoint's rollout status ConfigMap as compiled: no data, ``ignoreChanges: [data]``."""
+    (resource,) = [r for r in dev_graph(version).resources
+                   if r.type == "kubernetes:core/v1:ConfigMap" and r.name == "rollout-scorer"]
+    assert "data" not in resource.inputs and resource.options.ignore_changes == ("data",)
+    return copy.deepcopy(resource.inputs)
+
+
 @pytest.fixture
 def api():
     with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
@@ -61,7 +70,9 @@ def pulumi_up(api: KubeApiStandIn, obj: dict[str, Any]) -> tuple[int, dict[str, 
     meta = obj["metadata"]
     force = (meta.get("annotations") or {}).get(PATCH_FORCE) == "true"
     query = f"fieldManager={PULUMI_MANAGER}" + ("&force=true" if force else "")
-    url = f"{api.url}/apis/serving.kserve.io/v1beta1/namespaces/{meta['namespace']}/inferenceservices/{meta['name']}"
+    kind = "api/v1" if obj["kind"] == "ConfigMap" else "apis/serving.kserve.io/v1beta1"
+    plural = "configmaps" if obj["kind"] == "ConfigMap" else "inferenceservices"
+    url = f"{api.url}/{kind}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
     request = urllib.request.Request(f"{url}?{query}", data=json.dumps(obj).encode(), method="PATCH",
                                      headers={"Content-Type": "application/apply-patch+yaml",
                                               "Authorization": "Bearer pulumi"})
@@ -84,6 +95,11 @@ def live(api: KubeApiStandIn) -> dict[str, Any]:
     return api.get("serving.kserve.io/v1beta1", "InferenceService", "scorer", "fraud-dev")
 
 
+def stored(api: KubeApiStandIn) -> dict[str, str]:
+    """The rollout status the controller keeps (its ConfigMap's data)."""
+    return api.get("v1", "ConfigMap", "rollout-scorer", "fraud-dev").get("data") or {}
+
+
 def test_the_compiled_canary_inference_service_asks_pulumi_to_force_its_apply():
     obj, rollout = compiled_isvc(14)
     assert obj["metadata"]["annotations"][PATCH_FORCE] == "true"
@@ -94,6 +110,7 @@ def test_a_new_version_after_a_finished_rollout_applies_and_starts_at_the_first_
     clock = Clock()
     first, rollout = compiled_isvc(14)
     assert pulumi_up(api, first)[0] == 201
+    assert pulumi_up(api, compiled_status_map(14))[0] == 201
     controller(api, rollout, clock)  # a first deployment: all traffic at once
     assert live(api)["spec"]["predictor"]["canaryTrafficPercent"] == 100
     owners = api.managers("serving.kserve.io/v1beta1", "InferenceService", "scorer", "fraud-dev")
@@ -113,13 +130,13 @@ def test_a_new_version_after_a_finished_rollout_applies_and_starts_at_the_first_
     assert predictor["canaryTrafficPercent"] == 2 and predictor["model"]["storageUri"].endswith("/fraud-model/15/")
     notes = applied["metadata"]["annotations"]
     assert notes["mlops-infra/model-version"] == "15"
-    assert notes["rollout.mlops-infra.io/stable-version"] == "14"  # the controller's record survives the apply
-    assert notes["rollout.mlops-infra.io/phase"] == "finished"
+    assert pulumi_up(api, compiled_status_map(15))[0] == 200  # pulumi up applies the status ConfigMap too
+    assert stored(api)["stable-version"] == "14"  # the controller's record survives the apply
+    assert stored(api)["phase"] == "finished"
 
     last = controller(api, rollout, clock)
     assert last.decision.action == "none"
-    notes = live(api)["metadata"]["annotations"]
-    assert (notes["rollout.mlops-infra.io/stable-version"], notes["rollout.mlops-infra.io/phase"]) == ("15", "finished")
+    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("15", "finished")
     assert live(api)["spec"]["predictor"]["canaryTrafficPercent"] == 100
 
 
@@ -127,11 +144,12 @@ def test_a_new_version_after_a_rollback_applies_and_an_unchanged_version_is_put_
     clock = Clock()
     first, rollout = compiled_isvc(14)
     pulumi_up(api, first)
+    pulumi_up(api, compiled_status_map(14))
     controller(api, rollout, clock)
     bad, _ = compiled_isvc(15)
     assert pulumi_up(api, bad)[0] == 200
     controller(api, rollout, clock, decide=lambda percent: "firing" if percent == 10 else "ok")
-    assert live(api)["metadata"]["annotations"]["rollout.mlops-infra.io/phase"] == "rolled_back"
+    assert stored(api)["phase"] == "rolled_back"
     assert live(api)["spec"]["predictor"]["canaryTrafficPercent"] == 0
 
     relabelled = copy.deepcopy(bad)  # an apply that changes the object but not the version
@@ -145,8 +163,7 @@ def test_a_new_version_after_a_rollback_applies_and_an_unchanged_version_is_put_
     code, applied = pulumi_up(api, fixed)
     assert code == 200 and applied["spec"]["predictor"]["canaryTrafficPercent"] == 2
     controller(api, rollout, clock)
-    notes = live(api)["metadata"]["annotations"]
-    assert (notes["rollout.mlops-infra.io/stable-version"], notes["rollout.mlops-infra.io/phase"]) == ("16", "finished")
+    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("16", "finished")
 
 
 def test_after_a_pulumi_refresh_the_plan_shows_the_reset_the_next_apply_makes():

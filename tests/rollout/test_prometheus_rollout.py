@@ -79,9 +79,10 @@ def world(tmp_path):
     with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
             PrometheusStack(tmp_path, rules=rules) as stack:
         api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-                  "metadata": {"name": NAME, "namespace": NS, "annotations": {
-                      "mlops-infra/model-version": "13", "rollout.mlops-infra.io/stable-version": "12"}},
+                  "metadata": {"name": NAME, "namespace": NS, "annotations": {"mlops-infra/model-version": "13"}},
                   "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": "s3://m/13/"}}}})
+        api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{NAME}", "namespace": NS},
+                  "data": {"stable-version": "12"}})
         yield spec, api, stack
 
 
@@ -92,8 +93,9 @@ def roll(spec: RolloutSpec, api: KubeApiStandIn, stack: PrometheusStack, bake: i
           Watch(poll_seconds=0.5, max_passes=int(bake * 6 * 2 / 0.5) + 60, on_pass=seen.append))
 
 
-def annotations(api: KubeApiStandIn) -> dict[str, str]:
-    return api.get(*ISVC)["metadata"]["annotations"]
+def status(api: KubeApiStandIn) -> dict[str, str]:
+    """The rollout status the driver keeps (its ConfigMap's data)."""
+    return api.get("v1", "ConfigMap", f"rollout-{NAME}", NS).get("data") or {}
 
 
 def test_a_healthy_version_completes_all_six_steps(world):
@@ -103,7 +105,7 @@ def test_a_healthy_version_completes_all_six_steps(world):
         stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
         roll(spec, api, stack, bake=4, seen=seen)
     assert traffic.percents == [0, 2, 5, 10, 25, 75, 100]
-    assert annotations(api)["rollout.mlops-infra.io/phase"] == "finished"
+    assert status(api)["phase"] == "finished"
     read = [g for p in seen for g in p.gates]
     assert read and {g.name for g in read} == {"scorer-latency", "scorer-errors"} and {g.state for g in read} == {"ok"}
 
@@ -115,11 +117,11 @@ def test_an_unhealthy_version_rolls_back_at_the_first_step_on_its_own_p99(world)
         stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
         roll(spec, api, stack, bake=15, seen=seen)
     assert traffic.percents == [0, 2, 0]  # the endpoint-wide p99 would have passed 2% and 5%
-    stored = annotations(api)
-    assert stored["rollout.mlops-infra.io/phase"] == "rolled_back"
-    assert stored["rollout.mlops-infra.io/reason"].startswith("scorer-latency = ")
-    assert "fired at step 1 (2% on version 13)" in stored["rollout.mlops-infra.io/reason"]
-    value = float(stored["rollout.mlops-infra.io/reason"].split(" = ")[1].split(" ")[0])
+    stored = status(api)
+    assert stored["phase"] == "rolled_back"
+    assert stored["reason"].startswith("scorer-latency = ")
+    assert "fired at step 1 (2% on version 13)" in stored["reason"]
+    value = float(stored["reason"].split(" = ")[1].split(" ")[0])
     assert value > 0.25  # the p99 in seconds, as the compiled alert compares it
-    assert stored["rollout.mlops-infra.io/stable-version"] == "12"
+    assert stored["stable-version"] == "12"
     assert not [p for p in seen if p.decision.percent in (5, 10)]  # no more users exposed

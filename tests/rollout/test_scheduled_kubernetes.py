@@ -21,7 +21,7 @@ import pytest
 
 from mlops_infra.compile.kubernetes import rollout_runner
 from mlops_infra.kube import KubeForbidden
-from mlops_infra.kube.resources import INFERENCE_SERVICE
+from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE
 from mlops_infra.rollout.scheduled import ServiceAccountKube, load_document
 from tests.compile.aws.cases import REFERENCE, compiled
 from tests.compile.kubernetes import many_rollouts
@@ -93,11 +93,19 @@ def api(runner):
 
 
 def seed(api: KubeApiStandIn, namespace: str, name: str, version: int, stable: int) -> None:
-    """What `pulumi up` leaves: the new version deployed dark, the last finished version recorded."""
+    """What `pulumi up` leaves: the new version deployed dark, the last finished version recorded (by
+    the runner, in the status ConfigMap the compiler creates)."""
     api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
               "metadata": {"name": name, "namespace": namespace, "annotations": {
-                  "mlops-infra/model-version": str(version), "rollout.mlops-infra.io/stable-version": str(stable)}},
+                  "mlops-infra/model-version": str(version)}},
               "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": f"s3://m/{version}/"}}}})
+    api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{name}", "namespace": namespace},
+              "data": {"stable-version": str(stable)}})
+
+
+def stored(api: KubeApiStandIn, namespace: str, name: str) -> dict:
+    """The rollout status the runner keeps (its ConfigMap's data)."""
+    return api.get("v1", "ConfigMap", f"rollout-{name}", namespace).get("data") or {}
 
 
 def service_account(tmp_path: Path, namespace: str) -> Path:
@@ -138,16 +146,18 @@ def test_the_cronjob_starts_the_canary_then_holds_while_its_alerts_cannot_be_rea
     assert [(x["endpoint"], x["action"], x["acted"]) for x in started["log"]] == [(name, "set_traffic", True)]
     obj = isvc(api, namespace, name)
     assert obj["spec"]["predictor"]["canaryTrafficPercent"] == first
-    assert obj["metadata"]["annotations"]["rollout.mlops-infra.io/phase"] == "progressing"
+    assert stored(api, namespace, name)["phase"] == "progressing"
 
     held = run_cronjob(runner, api.url, sa)  # no Prometheus answers: hold, never advance blind
     (line,) = held["log"]
     assert line["action"] == "hold" and "cannot read" in line["message"] and "Prometheus" in line["message"]
     obj = isvc(api, namespace, name)
     assert obj["spec"]["predictor"]["canaryTrafficPercent"] == first
-    assert "rollout.mlops-infra.io/blind-since" in obj["metadata"]["annotations"]
+    assert "blind-since" in stored(api, namespace, name)
     requests = [(r.method, r.path, r.status) for r in api.requests if r.path.endswith(f"/inferenceservices/{name}")]
     assert {(m, s) for m, _, s in requests} == {("GET", 200), ("PATCH", 200)}  # allowed by the compiled Role
+    status_requests = [(r.method, r.status) for r in api.requests if r.path.endswith(f"/configmaps/rollout-{name}")]
+    assert set(status_requests) == {("GET", 200), ("PATCH", 200)}
     assert {r.query.get("fieldManager") for r in api.requests_for("PATCH")} == {"mlops-infra-rollout"}
     assert "mlops-infra-rollout (Update)" in api.managers("serving.kserve.io/v1beta1", "InferenceService", name, namespace)
 
@@ -165,7 +175,9 @@ def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_servi
     namespace, (item,) = document["namespace"], document["rollouts"]
     name = item["address"].split(".", 1)[1]
     assert rules == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-                      "resourceNames": [name], "verbs": ["get", "patch"]}]
+                      "resourceNames": [name], "verbs": ["get", "patch"]},
+                     {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [f"rollout-{name}"],
+                      "verbs": ["get", "patch"]}]
     seed(api, namespace, name, version=13, stable=12)
     seed(api, namespace, "someone-elses", version=2, stable=1)
     kube = ServiceAccountKube(api.url, str(service_account(tmp_path, namespace)))
@@ -174,6 +186,11 @@ def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_servi
         kube.get(INFERENCE_SERVICE, "someone-elses", namespace)
     with pytest.raises(KubeForbidden):
         kube.patch(INFERENCE_SERVICE, "someone-elses", namespace, {"spec": {"predictor": {"canaryTrafficPercent": 50}}})
+    assert kube.get(CONFIG_MAP, f"rollout-{name}", namespace)["data"]["stable-version"] == "12"
+    with pytest.raises(KubeForbidden):  # only its own endpoints' status ConfigMaps
+        kube.get(CONFIG_MAP, "rollout-someone-elses", namespace)
+    with pytest.raises(KubeForbidden):
+        kube.patch(CONFIG_MAP, "rollout-someone-elses", namespace, {"data": {"phase": "finished"}})
     with pytest.raises(KubeForbidden):  # no list, no delete
         kube._request("GET", INFERENCE_SERVICE.path(namespace))
     with pytest.raises(KubeForbidden):

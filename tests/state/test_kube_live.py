@@ -94,6 +94,26 @@ def test_a_cluster_as_applied_has_no_drift_even_after_the_rollout_runner_moved_t
     assert find_drift(prior, live, tracking=kube_live.TRACKING) == []
 
 
+def test_the_rollout_status_the_runner_writes_in_its_configmap_is_not_drift(graph, prior):
+    """The runner keeps a rollout's status in the endpoint's ``rollout-<endpoint>`` ConfigMap, compiled
+    empty with ``ignore_changes: [data]`` (compile/kubernetes/serving.py status_config_map): Pulumi leaves
+    the data alone, and so does the drift the plan reports (plan/drift.py left_alone)."""
+    from mlops_infra.plan.drift import left_alone
+
+    found = objects(prior)
+    urn, status = next((u, o) for u, o in found.items() if o["kind"] == "ConfigMap"
+                       and o["metadata"]["name"].startswith("rollout-"))
+    assert "data" not in status
+    api = seeded(prior)
+    try:
+        api.seed({**status, "data": {"phase": "progressing", "step": "2", "stable-version": "12"}})
+        live = kube_live.scan_kubernetes(prior.resources.values(), client(api))
+    finally:
+        api.stop()
+    assert [d.urn for d in find_drift(prior, live, tracking=kube_live.TRACKING)] == [urn]  # what it would be
+    assert find_drift(prior, live, tracking=kube_live.TRACKING, left=left_alone(graph)) == []
+
+
 def test_an_edited_field_and_a_deleted_object_are_drift(prior):
     found = objects(prior)
     deployment_urn, deployment = next((u, o) for u, o in found.items() if o["kind"] == "Deployment")

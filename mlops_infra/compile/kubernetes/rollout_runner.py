@@ -20,7 +20,8 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   sources into the same directory", https://kubernetes.io/docs/concepts/storage/projected-volumes/).
 - **ServiceAccount** (token mounted: the runner calls the API) bound by a **RoleBinding** to a **Role**
   allowing exactly ``get`` and ``patch`` on ``inferenceservices.serving.kserve.io`` named after the
-  rolled-out endpoints (``resourceNames``; RBAC "Referring to resources": get and patch name one
+  rolled-out endpoints, and on their rollout status ConfigMaps ``rollout-<endpoint>``
+  (``serving.status_config_map``), all by ``resourceNames`` (RBAC "Referring to resources": get and patch name one
   object, so they can be restricted by name, https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources).
   That is every request the KServe driver makes (``drivers/kserve.py``); no ``list`` is needed.
 - **CronJob** (``batch/v1``), depending on every ConfigMap above: ``* * * * *`` (every minute, the
@@ -75,6 +76,7 @@ from mlops_infra.compile.kubernetes import alerting, images, monitoring, names, 
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.compile.kubernetes.serving import status_config_map_name
 from mlops_infra.jsoncodec import stdlib_pretty_bytes
 
 NAME = "mlops-rollout-runner"
@@ -120,10 +122,13 @@ def document(kube: KubeTarget) -> dict[str, Any]:
 
 
 def role_rules(kube: KubeTarget) -> list[dict[str, Any]]:
-    """Exactly get and patch on the InferenceServices being rolled out (see the module contract)."""
+    """Exactly get and patch on the InferenceServices being rolled out and on their rollout status
+    ConfigMaps (``serving.status_config_map``; see the module contract)."""
     endpoints = sorted(address.split(".", 1)[1] for address in kube.ctx.builder.rollouts)
     return [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "resourceNames": endpoints,
-             "verbs": ["get", "patch"]}]
+             "verbs": ["get", "patch"]},
+            {"apiGroups": [""], "resources": ["configmaps"],
+             "resourceNames": [status_config_map_name(e) for e in endpoints], "verbs": ["get", "patch"]}]
 
 
 def data_size(data: dict[str, str]) -> int:

@@ -21,6 +21,10 @@ Contract:
   in ``graph.rollouts[address]`` for ``mlops-infra rollout`` to drive (patch the percentage step by
   step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
   ``all_at_once`` are Knative's own switch to the new revision once it is ready.
+- Rollout status: each ``canary`` or ``blue_green`` endpoint also gets an empty ConfigMap
+  ``rollout-<endpoint>`` (:func:`status_config_map`), where the rollout controller keeps the
+  rollout's status; never the InferenceService's annotations, which KServe copies into the Knative
+  revision template, so each status write would start a new revision (see the function).
 - An InferenceService whose traffic the rollout controller moves carries ``pulumi.com/patchForce:
   "true"`` (:data:`PATCH_FORCE`), so that ``pulumi up`` can still write it after a rollout (see
   :func:`annotations`).
@@ -40,6 +44,7 @@ from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
+from mlops_infra.graph import ResourceOptions
 from mlops_infra.ml.memory import Fit
 from mlops_infra.ml.size import gib
 from mlops_infra.spec.fit import DEFAULT_INSTANCE, serving_fit
@@ -60,6 +65,10 @@ CLASS_ANNOTATION = "autoscaling.knative.dev/class"
 HPA_CLASS = "hpa.autoscaling.knative.dev"
 """Knative's autoscaler class annotation and its HPA class (knative/serving v0.44
 ``pkg/apis/autoscaling/register.go`` ``ClassAnnotationKey``, ``HPA``); see :func:`autoscaling`."""
+STATUS_MAP_PREFIX = "rollout-"
+"""``rollout-<endpoint>``: the rollout status ConfigMap (``rollout/drivers/kserve.py`` ``status_config_map``
+derives the same name; compile cannot import the runner's code, tests pin that they agree)."""
+_RUNNER_WRITES_DATA = ResourceOptions(ignore_changes=("data",))
 TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 """KServe's annotation that tags the latest revision ``latest`` (``pkg/constants/constants.go``
 ``EnableRoutingTagAnnotationKey``); see :func:`annotations`."""
@@ -274,6 +283,37 @@ def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     plan = rollout_plan(endpoint, urn)
     if plan is not None:
         kube.ctx.builder.rollouts[address] = plan
+        kube.add(status_config_map(kube, endpoint), parent=parent, address=address, role="rollout-status",
+                 options=_RUNNER_WRITES_DATA)
+
+
+def status_config_map_name(endpoint: str) -> str:
+    return STATUS_MAP_PREFIX + endpoint
+
+
+def status_config_map(kube: KubeTarget, endpoint: Endpoint) -> dict[str, Any]:
+    """The empty ConfigMap the rollout controller keeps ``endpoint``'s rollout status in.
+
+    Why not the InferenceService. KServe copies every InferenceService annotation but an exact-key
+    deny list (min-scale, max-scale, the storage initializer's source URI, kubectl's
+    last-applied-configuration) into the predictor's Knative Service revision template (kserve
+    v0.15.0 ``pkg/controller/v1beta1/inferenceservice/components/predictor.go``
+    ``buildPredictorResources`` -> ``buildObjectMeta``; ``reconcilers/knative/ksvc_reconciler.go``
+    ``createKnativeService``; ``pkg/constants/constants.go`` ``ServiceAnnotationDisallowedList``), and
+    Knative makes a new Revision for each change of that template (Knative "Configuration"; kserve
+    issue #3359): a status kept in annotations made every step a new fleet of pods.
+
+    Why Pulumi leaves its ``data`` alone. The object is compiled without ``data`` and with
+    ``ignoreChanges: ["data"]``: Pulumi "ignores a property by using the old value from the state"
+    (Pulumi docs, Resource option ignoreChanges), here no value, so a ``pulumi up`` finds no change to
+    ``data`` (and never replaces the ConfigMap, which pulumi-kubernetes does when a ConfigMap's data
+    changes); with server-side apply, pulumi-kubernetes also drops an ignored field from its apply when
+    another field manager owns it on the cluster (pulumi/pulumi-kubernetes PR #2566,
+    ``provider/pkg/await/await.go``: "Drop the field from the inputs if it is present on the cluster
+    and not managed by the current field manager"), so the controller (field manager
+    ``mlops-infra-rollout``) keeps its keys. The same ``ignore_changes`` keeps ``plan --refresh`` from
+    reporting the status as drift (``plan/drift.py`` ``left_alone``)."""
+    return kube.obj("v1", "ConfigMap", status_config_map_name(endpoint.name), f"endpoints.{endpoint.name}", {})
 
 
 def compile_capture_sink(kube: KubeTarget) -> None:

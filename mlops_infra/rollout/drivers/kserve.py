@@ -1,4 +1,4 @@
-"""The KServe driver: a canary on an InferenceService, status kept in its annotations.
+"""The KServe driver: a canary on an InferenceService, status kept in a ConfigMap of its own.
 
 Traffic (KServe "Canary Rollout Strategy", https://kserve.github.io/website/latest/modelserving/v1beta1/rollout/canary/):
 with ``spec.predictor.canaryTrafficPercent`` set, KServe sends that share to the latest ready
@@ -6,97 +6,170 @@ revision and the rest to the last revision that had 100% rolled out; 100 promote
 revision; 0 sends everything back to the previous rolled-out revision, which is KServe's rollback:
 the new revision (its Knative Revision and pods' template) is kept for inspection.
 
+Why the status is not on the InferenceService. KServe copies the InferenceService's annotations,
+all but an exact-key deny list (min-scale, max-scale, the storage initializer's source URI and
+kubectl's last-applied-configuration), into the predictor's Knative Service revision template
+(kserve v0.15.0 ``pkg/controller/v1beta1/inferenceservice/components/predictor.go``
+``buildPredictorResources``: ``utils.Filter(isvc.Annotations, !Includes(ServiceAnnotationDisallowedList))``
+-> ``buildObjectMeta`` -> ``reconcilers/knative/ksvc_reconciler.go`` ``createKnativeService``
+``Template.ObjectMeta.Annotations``; the list: ``pkg/constants/constants.go``), and Knative makes a new
+Revision for every change of that template (Knative "Configuration": each change of the template is
+a new Revision; kserve issue #3359). Status annotations made every step, finish and rollback a new
+Revision of the version being rolled out: a new fleet of pods each time (three at a step change),
+and with no spare capacity a revision that never became ready froze the canary (reconcile rule 2).
+A ConfigMap is nobody's template, so writing it starts nothing.
+
 Contract of :class:`KServeDriver`:
-- ``observe``: ``revision`` = the ``mlops-infra/model-version`` annotation the compiler sets;
-  ``stable`` = the ``rollout.mlops-infra.io/stable-version`` annotation this driver writes when a
-  rollout finishes (absent: nothing rolled out before, a first deployment); ``percent`` =
+- The status lives in the ConfigMap :func:`status_config_map` (``rollout-<endpoint>``, same
+  namespace), data keys = :meth:`RolloutStatus.to_fields` plus ``stable-version``. The compiler
+  creates it empty, with ``ignoreChanges: [data]`` so ``pulumi up`` neither replaces it nor takes its
+  keys back (``compile/kubernetes/serving.py`` ``status_config_map``).
+- ``observe``: ``revision`` = the ``mlops-infra/model-version`` annotation the compiler sets (it
+  changes only with a new version, which is a new revision anyway); ``stable`` = the ConfigMap's
+  ``stable-version`` (absent: nothing rolled out before, a first deployment); ``percent`` =
   ``canaryTrafficPercent`` (absent: 100); ``ready`` = the latest created revision is the latest ready
-  one (``status.components.predictor``; no status yet: ready); the status from the
-  ``rollout.mlops-infra.io/<field>`` annotations; ``token`` = ``metadata.resourceVersion``.
-- ``act``: ONE merge patch per decision, carrying the traffic and the new status together, guarded by
-  the observed ``resourceVersion``: a 409 Conflict (another reconciler, or ``pulumi up``, wrote first)
-  raises :class:`~mlops_infra.rollout.runner.Lost`, so a step is taken exactly once and a killed
-  driver leaves either the old or the new state, never half. ``finish`` sets 100% and records the
-  stable version; ``rollback`` sets 0% and records why. The patch names its writer
-  :data:`FIELD_MANAGER`, so ``managedFields``, and the conflict ``pulumi up`` would meet without
-  the compiler's ``pulumi.com/patchForce`` (``compile/kubernetes/serving.py`` ``annotations``), say
-  who moved the traffic.
-- Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` of its namespace, nothing else (the
-  compiled CronJob's Role grants exactly that).
+  one (``status.components.predictor``; no status yet: ready); the status from the ConfigMap's
+  data; ``token`` = both ``resourceVersion`` s, ``<isvc>/<configmap>``. A ConfigMap with no data yet
+  (never written by this driver: a system whose earlier runner kept the status in
+  ``rollout.mlops-infra.io/<field>`` annotations) is read from those annotations, so the first
+  rollout after the upgrade is not taken for a first deployment; they are never written again (and
+  left in place: removing them would be one more revision).
+- ``act``: at most two writes, status FIRST (a merge patch of the ConfigMap's ``data``, guarded by
+  its observed ``resourceVersion``; it always carries ``stable-version``, so the ConfigMap alone is
+  the record from then on), THEN traffic (a merge patch of ``canaryTrafficPercent``, guarded by the
+  InferenceService's observed ``resourceVersion``). A 409 Conflict on either (another reconciler, or
+  ``pulumi up``, wrote first) raises :class:`~mlops_infra.rollout.runner.Lost`. A pass killed
+  between the two leaves the status one decision ahead of the traffic, which the next pass
+  completes: a rollback or abort is completed by reconcile rule 4 (rolled back, traffic not 0 ->
+  roll back), a step by rule 5 (traffic not the current step's -> set it, bake from then), a finish
+  by rule 4. The other order would be unsafe: a rollback killed after its 0% and before its status
+  would meet rule 5 ("something moved it: set it back to the current step") and give the canary whose
+  gate fired its traffic back. (The SageMaker driver writes in the same order, for the same reason.)
+  ``finish`` sets 100% and records the stable version; ``rollback`` sets 0% and records why. The
+  patches name their writer :data:`FIELD_MANAGER`, so ``managedFields``, and the conflict ``pulumi
+  up`` would meet without the compiler's ``pulumi.com/patchForce`` (``compile/kubernetes/serving.py``
+  ``annotations``), say who moved the traffic.
+- Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` and on that ConfigMap
+  (``configmaps``, by ``resourceNames``) of its namespace, nothing else (the compiled CronJob's Role
+  grants exactly that). A missing ConfigMap (the graph that creates it not applied yet) is an error
+  naming it, never a silent write elsewhere.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlops_infra.kube import KubeClient, KubeConflict
-from mlops_infra.kube.resources import INFERENCE_SERVICE
+from mlops_infra.kube import KubeClient, KubeConflict, KubeNotFound
+from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE
 from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
 
-PREFIX = "rollout.mlops-infra.io/"
-STABLE = PREFIX + "stable-version"
+LEGACY_PREFIX = "rollout.mlops-infra.io/"
+"""Where an earlier runner kept the status (InferenceService annotations): read, never written."""
+STABLE = "stable-version"
 VERSION = "mlops-infra/model-version"
 FIELD_MANAGER = "mlops-infra-rollout"
 """The ``fieldManager`` of the driver's patches (Kubernetes "Server-Side Apply", field management)."""
+STATUS_PREFIX = "rollout-"
+
+
+def status_config_map(endpoint: str) -> str:
+    """The name of the ConfigMap that holds ``endpoint``'s rollout status (the compiler makes the same)."""
+    return STATUS_PREFIX + endpoint
 
 
 class KServeDriver:
     def __init__(self, kube: KubeClient, namespace: str, name: str) -> None:
         self.kube, self.namespace, self.name = kube, namespace, name
+        self.config_map = status_config_map(name)
 
     def read(self) -> dict[str, Any]:
         return self.kube.get(INFERENCE_SERVICE, self.name, self.namespace)
 
+    def read_status(self) -> dict[str, Any]:
+        try:
+            return self.kube.get(CONFIG_MAP, self.config_map, self.namespace)
+        except KubeNotFound as exc:
+            if exc.type_missing:
+                raise
+            raise _missing(self.config_map, self.namespace, self.name) from exc
+
     def observe(self) -> Observed:
         isvc = self.read()
-        return observe_isvc(isvc)
+        return observe_isvc(isvc, self.read_status())
 
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
-        patch = patch_for(decision, observed)
-        if patch is None:
-            return
+        isvc_version, _, map_version = observed.token.partition("/")
+        data = status_patch(decision, observed)
+        if data is not None:
+            self._patch(CONFIG_MAP, self.config_map, {"data": data}, map_version)
+        traffic = traffic_patch(decision, observed)
+        if traffic is not None:
+            self._patch(INFERENCE_SERVICE, self.name, traffic, isvc_version)
+
+    def _patch(self, rtype: Any, name: str, patch: dict[str, Any], version: str) -> None:
         try:
-            self.kube.patch(INFERENCE_SERVICE, self.name, self.namespace, patch, resource_version=observed.token,
+            self.kube.patch(rtype, name, self.namespace, patch, resource_version=version or None,
                             field_manager=FIELD_MANAGER)
         except KubeConflict as exc:
             raise Lost(str(exc)) from exc
+        except KubeNotFound as exc:
+            if rtype is CONFIG_MAP and not exc.type_missing:
+                raise _missing(name, self.namespace, self.name) from exc
+            raise
 
 
-def observe_isvc(isvc: dict[str, Any]) -> Observed:
-    """:class:`Observed` of an InferenceService object (see the module contract)."""
+def _missing(config_map: str, namespace: str, endpoint: str) -> KubeNotFound:
+    return KubeNotFound(f"the rollout status ConfigMap {namespace}/{config_map} of endpoint {endpoint!r} "
+                        "does not exist",
+                        "Apply the system (`pulumi up`) with this version of mlops-infra first: it creates the "
+                        "ConfigMap.", status=404, reason="NotFound", message="not found",
+                        request=f"get configmaps/{config_map} in {namespace}")
+
+
+def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None) -> Observed:
+    """:class:`Observed` of an InferenceService and its status ConfigMap (see the module contract)."""
     meta = isvc.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     predictor = ((isvc.get("spec") or {}).get("predictor")) or {}
     percent = predictor.get("canaryTrafficPercent")
-    status = RolloutStatus.from_fields({k[len(PREFIX):]: v for k, v in annotations.items() if k.startswith(PREFIX)})
+    stored = stored_fields(isvc, status_map)
+    status = RolloutStatus.from_fields(stored)
     component = (((isvc.get("status") or {}).get("components")) or {}).get("predictor") or {}
     created, ready_rev = component.get("latestCreatedRevision"), component.get("latestReadyRevision")
     ready = created is None or created == ready_rev
-    return Observed(revision=str(annotations.get(VERSION, "")), stable=annotations.get(STABLE),
+    map_version = str(((status_map or {}).get("metadata") or {}).get("resourceVersion", ""))
+    return Observed(revision=str(annotations.get(VERSION, "")), stable=stored.get(STABLE),
                     percent=100 if percent is None else int(percent), ready=ready, status=status,
-                    token=str(meta.get("resourceVersion", "")),
+                    token=f"{meta.get('resourceVersion', '')}/{map_version}",
                     detail="" if ready else f"revision {created} is not ready yet")
 
 
-def patch_for(decision: Decision, observed: Observed) -> dict[str, Any] | None:
-    """The one merge patch that carries out ``decision`` (None: nothing to write)."""
-    annotations: dict[str, Any] = {}
-    predictor: dict[str, Any] = {}
+def stored_fields(isvc: dict[str, Any], status_map: dict[str, Any] | None) -> dict[str, str]:
+    """The stored status fields: the ConfigMap's data, or (never written yet) the legacy annotations."""
+    data = (status_map or {}).get("data") or {}
+    if data:
+        return {str(k): str(v) for k, v in data.items()}
+    annotations = ((isvc.get("metadata") or {}).get("annotations")) or {}
+    return {k[len(LEGACY_PREFIX):]: str(v) for k, v in annotations.items() if k.startswith(LEGACY_PREFIX)}
+
+
+def status_patch(decision: Decision, observed: Observed) -> dict[str, Any] | None:
+    """The ConfigMap ``data`` merge patch that records ``decision`` (None: nothing to write)."""
+    data: dict[str, Any] = {}
     if decision.status is not None:
-        annotations.update({PREFIX + k: v for k, v in decision.status.to_fields().items()})
-        if "blind-since" not in decision.status.to_fields():
-            annotations[PREFIX + "blind-since"] = None  # merge patch: null deletes
+        data.update(decision.status.to_fields())
+        if "blind-since" not in data:
+            data["blind-since"] = None  # merge patch: null deletes
+    stable = observed.revision if decision.action == "finish" else observed.stable
+    if (data or stable != observed.stable) and stable is not None:
+        data[STABLE] = stable
+    return data or None
+
+
+def traffic_patch(decision: Decision, observed: Observed) -> dict[str, Any] | None:
+    """The InferenceService merge patch that moves the traffic for ``decision`` (None: unchanged)."""
     if decision.action in ("set_traffic", "finish", "rollback") and decision.percent is not None \
             and decision.percent != observed.percent:
-        predictor["canaryTrafficPercent"] = decision.percent
-    if decision.action == "finish":
-        annotations[STABLE] = observed.revision
-    if not annotations and not predictor:
-        return None
-    patch: dict[str, Any] = {}
-    if annotations:
-        patch["metadata"] = {"annotations": annotations}
-    if predictor:
-        patch["spec"] = {"predictor": predictor}
-    return patch
+        return {"spec": {"predictor": {"canaryTrafficPercent": decision.percent}}}
+    return None

@@ -38,8 +38,13 @@ def test_a_staged_rollout_gets_the_runner_with_get_and_patch_on_its_inference_se
     objects = _runner(graph)
     assert set(objects) == {"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "CronJob"}
     assert objects["Role"]["rules"] == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-                                         "resourceNames": ["api"], "verbs": ["get", "patch"]}]
+                                         "resourceNames": ["api"], "verbs": ["get", "patch"]},
+                                        {"apiGroups": [""], "resources": ["configmaps"],
+                                         "resourceNames": ["rollout-api"], "verbs": ["get", "patch"]}]
     assert [i["metadata"]["name"] for i in by_kind(graph, "InferenceService")] == ["api"]
+    (status,) = [r for r in graph.resources if r.type == "kubernetes:core/v1:ConfigMap" and r.name == "rollout-api"]
+    assert "data" not in status.inputs and status.options.ignore_changes == ("data",)  # the runner's keys
+    assert status.address == "endpoints.api"
 
 
 def test_the_cronjob_runs_the_shipped_runner_every_minute_one_at_a_time():

@@ -186,6 +186,9 @@ def test_only_the_launcher_and_the_rollout_runner_may_call_the_api():
                                      "verbs": ["create", "delete", "get", "list"]}],
         "mlops-rollout-runner": [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
                                   "resourceNames": sorted(a.split(".", 1)[1] for a in graph.rollouts),
+                                  "verbs": ["get", "patch"]},
+                                 {"apiGroups": [""], "resources": ["configmaps"],
+                                  "resourceNames": sorted(f"rollout-{a.split('.', 1)[1]}" for a in graph.rollouts),
                                   "verbs": ["get", "patch"]}]}
     bindings = {b["metadata"]["name"]: (b["roleRef"]["name"], b["subjects"]) for b in by_kind(graph, "RoleBinding")}
     assert bindings["mlops-rollout-runner"] == ("mlops-rollout-runner", [
