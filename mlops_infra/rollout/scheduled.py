@@ -54,8 +54,8 @@ Contract:
   the rollback; it is not retried (the next pass finds the rollout rolled back and decides nothing).
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
   only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
-  of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH of
-  its InferenceService), because the CronJob runs the stock Python image, which has no ``kubernetes``
+  of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH, of
+  its InferenceService and of its rollout-status ConfigMap), because the CronJob runs the stock Python image, which has no ``kubernetes``
   package (``compile/kubernetes/images.py``).
 """
 
@@ -146,7 +146,8 @@ def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
 
 
 class ServiceAccountKube:
-    """The two Kubernetes API requests the KServe driver makes, with the pod's service account.
+    """The two Kubernetes API requests the KServe driver makes (on its InferenceService and its
+    rollout-status ConfigMap), with the pod's service account.
 
     ``get`` and ``patch`` have :class:`~mlops_infra.kube.KubeClient`'s signatures; a 409 Conflict on a
     guarded patch raises :class:`~mlops_infra.kube.KubeConflict` (the driver's "lost" signal), any

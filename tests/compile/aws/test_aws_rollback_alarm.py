@@ -12,37 +12,25 @@ import pytest
 from mlops_infra.compile.aws import alerting, rollout_runner
 from tests.compile.aws.api_shapes import problems
 from tests.compile.aws.cases import compile_text, of_type, placeholder, policy_statements
+from tests.compile.aws.test_aws_rollout_runner import runner_doc
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def _doc(strategy: str = "canary", rollback_on: str = "[api-latency, api-errors]") -> str:
-    steps = ", steps: [5, 50, 100]" if strategy == "canary" else ""
-    return f"""
-apiVersion: mlops-infra/v1
-kind: MLSystem
-metadata: {{name: runs}}
-models: [{{name: m, framework: sklearn, approval: automatic, artifacts_uri: "s3://imports-123456789012/m/"}}]
-endpoints:
-  - name: api
-    model: {{name: m, version: 3}}
-    instance_type: ml.m5.large
-    replicas: {{min: 2, max: 2}}
-    rollout: {{strategy: {strategy}, bake: 10m{steps}, rollback_on: {rollback_on}}}
+    return runner_doc(strategy, replicas_max=2, rollout_extra=f", rollback_on: {rollback_on}", extra="""\
 monitors:
-  - {{name: latency, endpoint: api, metric: latency_p99, threshold: 500ms}}
-  - {{name: errors, endpoint: api, metric: error_rate, threshold: 1%}}
+  - {name: latency, endpoint: api, metric: latency_p99, threshold: 500ms}
+  - {name: errors, endpoint: api, metric: error_rate, threshold: 1%}
 alerts:
-  - {{name: api-latency, monitor: latency, for: 5m, severity: warning, notify: [team]}}
-  - {{name: api-errors, monitor: errors, for: 5m, severity: critical, notify: [pager, team]}}
-  - {{name: other, monitor: errors, for: 1h, severity: info, notify: [extra]}}
+  - {name: api-latency, monitor: latency, for: 5m, severity: warning, notify: [team]}
+  - {name: api-errors, monitor: errors, for: 5m, severity: critical, notify: [pager, team]}
+  - {name: other, monitor: errors, for: 1h, severity: info, notify: [extra]}
 channels:
-  - {{name: team, kind: email, address: team@example.com}}
-  - {{name: pager, kind: email, address: pager@example.com}}
-  - {{name: extra, kind: email, address: extra@example.com}}
-environments:
-  prod: {{target: {{kind: aws, region: us-east-1, account: "123456789012"}}}}
-"""
+  - {name: team, kind: email, address: team@example.com}
+  - {name: pager, kind: email, address: pager@example.com}
+  - {name: extra, kind: email, address: extra@example.com}
+""")
 
 
 def _rollback_alarms(graph):

@@ -29,7 +29,9 @@ RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|
 for 1 (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html)."""
 
 
-def _doc(strategy: str) -> str:
+def runner_doc(strategy: str, *, replicas_max: int = 4, rollout_extra: str = "", extra: str = "") -> str:
+    """One AWS endpoint ``api`` with a ``strategy`` rollout (canary steps 5, 50, 100), in prod; the
+    rollout's extra fields and extra top-level items (monitors, alerts, channels) as given."""
     steps = ", steps: [5, 50, 100]" if strategy == "canary" else ""
     return f"""
 apiVersion: mlops-infra/v1
@@ -40,11 +42,14 @@ endpoints:
   - name: api
     model: {{name: m, version: 3}}
     instance_type: ml.m5.large
-    replicas: {{min: 2, max: 4}}
-    rollout: {{strategy: {strategy}, bake: 10m{steps}}}
-environments:
+    replicas: {{min: 2, max: {replicas_max}}}
+    rollout: {{strategy: {strategy}, bake: 10m{steps}{rollout_extra}}}
+{extra}environments:
   prod: {{target: {{kind: aws, region: us-east-1, account: "123456789012"}}}}
 """
+
+
+_doc = runner_doc
 
 
 def _runner(graph):
