@@ -27,10 +27,12 @@ pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
 no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
-READABLE = 38
+READABLE = 41
 """Resources of that state whose type the live reader reads (``aws_live.registry.READERS``): 32, plus 6
 since the scheduled rollout runner is in canary environments' graphs (issue 8, item 2): its Lambda
-function, schedule, two roles and two role policies (its log group is not read)."""
+function, schedule, two roles and two role policies (its log group is not read); plus 3 alarms since
+stop 29: the scorer's rollback alarm (d7174a0) and the Errors alarms of the two Lambdas, the channel
+forwarder and the runner (b2aa702; their invoke configs and the forwarder's failure queue are not read)."""
 PLAN = ("plan", str(S / "mlsystem.yaml"), "--env", "staging", "--state", str(S / "prior.json"), "--refresh")
 
 
