@@ -42,35 +42,32 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 10:53-11:09 UTC on 6a5b0f4 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 13:48-13:55 UTC on 1dab9a6 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 8681ff9 (the tree at that
-stop's start). The two trees compile the training pipelines' checkpoint prefix, the serving roles of
-the blue/green endpoints and the rollout runner's code differently, and ``--write-inputs`` writes the
-prior state from the tree that runs it: whichever tree did not write the inputs plans those updates,
-so each tree is judged on its own inputs. The machine was faster than at the stop before (compose
-0.33 s, was 0.45 s), which raises every ratio to compose a little (start-up does not shrink with it):
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is a09382f (the tree at that
+stop's start). This tree compiles more resources per system (a rollback alarm per announced canary,
+a failure alarm, invoke config and queue per asynchronous Lambda; 96.4 MiB of state against 92.5 MiB),
+and ``--write-inputs`` writes the prior state from the tree that runs it: whichever tree did not
+write the inputs plans those updates, so each tree is judged on its own inputs:
 
-- 1,000 endpoints, inputs written by 6a5b0f4 (state 92.5 MiB), 10 rounds at 10:53, load 0.5 / 0.9:
-  compose 0.334 s; ``state`` 0.471 s (1.41x); ``validate`` 0.296 s (0.88x); the floor line 0.742 s =
-  2.22x compose, over the 2x target before anything is compiled. ``plan --state`` 1.603 s, 190 MB:
-  4.79x compose, 0.76x the baseline's 2.103 s (6.30x, 193 MB: it plans the updates); ``plan json``
-  1.286 s, 210 MB: 3.82x, 1.01x the baseline's 1.274 s; ``graph json`` 0.854 s, 183 MB: 2.57x (2.61x
-  in CPU time), 1.01x the baseline's 0.849 s. None of the three ratio targets is met.
-- ``plan --state`` on inputs written by 8681ff9 (state 92.2 MiB, compiled as the
-  baseline compiles), 10 rounds at 10:55, load 0.8 / 0.9, ``--only plan-state``: compose 0.337 s;
-  the baseline 1.593 s, 189 MB, 4.70x (this tree 2.116 s, 6.28x: it plans the updates there). Each
-  tree against its own inputs: 4.79x and 4.70x compose, in two runs.
-- 10,000 endpoints, inputs written by 6a5b0f4 (state 917.1 MiB), 1 round at 10:57 while the
-  clean-clone CI ran, ``--only plan-state``: compose 6.853 s; ``plan --state`` 20.588 s, 1,233 MB
-  (the 1,500 MB target is met): 3.00x compose, 0.68x the baseline's 30.391 s (1,231 MB, with the
-  updates).
-- The first plan's other outputs (inputs written by 6a5b0f4), 4 rounds at 11:07, load 1.0 / 1.0,
-  ``--only plan-text,plan-markdown,plan-out``: compose 0.368 s; ``plan-text`` 2.380 s, 317 MB, 1.01x
-  the baseline's 2.347 s (315 MB); ``plan-markdown`` 2.181 s, 215 MB, 1.01x of 2.153 s (214 MB);
-  ``plan-out`` 2.373 s, 316 MB, 1.14x of 2.079 s (315 MB; spread 2.069-2.575 s); run again alone, 6
-  rounds at 11:08, load 1.0 / 1.7: 2.021 s, 0.95x of 2.268 s: noise, no change.
+- 1,000 endpoints, inputs written by 1dab9a6 (state 96.4 MiB), 10 rounds at 13:48, load 0.4 / 1.0:
+  compose 0.379 s; ``state`` 0.499 s (1.31x); ``validate`` 0.304 s (0.81x); the floor line 0.777 s =
+  2.07x compose, over the 2x target before anything is compiled. ``plan --state`` 1.739 s, 186 MB:
+  4.60x compose (the baseline plans the updates there: 2.055 s, 5.50x); ``plan json`` 1.372 s,
+  212 MB: 3.64x, 1.01x the baseline's 1.374 s; ``graph json`` 0.934 s, 186 MB: 2.46x (2.51x in CPU
+  time), 1.03x the baseline's 0.902 s. None of the three ratio targets is met.
+- The same on inputs written by a09382f (state 92.5 MiB), 10 rounds at 13:50, load 1.0 / 1.0:
+  compose 0.383 s; the baseline's ``plan --state`` 1.706 s, 190 MB, 4.50x (this tree 2.126 s there:
+  it plans the updates); ``plan json`` 1.01x, ``graph json`` 1.02x. Each tree against its own
+  inputs: 1.739 s (4.60x) and 1.706 s (4.50x), 1.02x: the ~4% more state, no change of speed.
+- 10,000 endpoints, inputs written by 1dab9a6 (state 955.8 MiB), 1 round at 13:52, load 1.0 / 1.0,
+  ``--only plan-state``: compose 7.013 s; ``plan --state`` 16.010 s, 1,258 MB (the 1,500 MB target
+  is met): 2.28x compose (the baseline, with the updates: 18.579 s, 1,254 MB).
+- The first plan's other outputs (inputs written by 1dab9a6), 4 rounds at 13:53, load 0.9 / 1.3,
+  ``--only plan-text,plan-markdown,plan-out``: compose 0.378 s; ``plan-text`` 2.467 s, 321 MB, 1.02x
+  the baseline's 2.458 s (317 MB); ``plan-markdown`` 2.224 s, 217 MB, 1.02x of 2.186 s (215 MB);
+  ``plan-out`` 2.282 s, 320 MB, 1.04x of 2.190 s (316 MB; spread 2.151-2.760 s).
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
