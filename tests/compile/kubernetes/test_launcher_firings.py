@@ -99,6 +99,25 @@ def test_a_firing_that_a_later_run_served_starts_none_and_one_no_run_served_star
         "annotations"]
 
 
+def test_a_repeat_whose_run_kueue_never_admitted_expires_it_and_starts_one(cluster, trigger):  # noqa: F811
+    """A run the firing started but Kueue never admitted within its admission timeout is expired and
+    replaced (finding B7); its firing is not served by it, so the repeat starts a run that trains
+    (4cf6505 took the stuck run as serving, and an alert-only job never trained; s29-k8s audit)."""
+    began = datetime.now(UTC) - timedelta(minutes=5)
+    first = notification(stamp(began))
+    status, answer = post(trigger, first)
+    assert (status, answer["outcome"]) == (200, "started")
+    stuck = cluster.run(answer["run"])
+    stuck["metadata"]["annotations"]["mlops-infra/admission-timeout-seconds"] = "-1"  # its wait is over now
+    stuck["spec"]["runPolicy"] = {"suspend": True}  # Kueue never admitted it
+    cluster.api.seed(stuck)
+    status, second = post(trigger, first)  # Alertmanager's repeat of the same firing
+    assert (status, second["outcome"]) == (200, "started")
+    assert second["run"] == run_after(stuck["metadata"]["uid"])
+    assert cluster.names() == [second["run"]]  # the stuck run is expired once its successor exists
+    assert cluster.run(second["run"])["metadata"]["annotations"][FIRINGS] == f"a1b2c3d4e5f60718@{stamp(began)}"
+
+
 def test_two_alerts_of_a_group_one_served_and_one_new_start_a_run_that_records_only_the_new_one(cluster, trigger):  # noqa: F811
     began = datetime.now(UTC) - timedelta(minutes=5)
     status, answer = post(trigger, notification(stamp(began), "1111111111111111"))

@@ -86,7 +86,8 @@ one) (prometheus/alertmanager ``template/template.go`` ``Alert``, the webhook pa
 each firing allowed alert of the payload, whether it was served already: a listed run carries it in
 its ``mlops-infra/alert-firings`` annotation (the firings that started the run), or a listed run was
 created at or after the firing's ``startsAt`` (to the second, ``creationTimestamp``'s resolution: a
-run began after the alert did, whoever started it). When every one was served the notification is a
+run began after the alert did, whoever started it; a run Kueue never admitted in time serves
+nothing, see :func:`served_by`). When every one was served the notification is a
 repeat: nothing starts (outcome ``repeat``, HTTP 200 with that run). Otherwise the usual rules apply
 (nothing while a run is active) and a run started here records the firings it serves. A payload
 without ``startsAt`` (not from Alertmanager) is a new firing each time. Not covered: the runs that
@@ -222,12 +223,15 @@ def firings(payload: dict, allowed: list[str]) -> list[Firing]:
     return [found[k] for k in sorted(found)]
 
 
-def served_by(firing: Firing, runs: list[dict]) -> dict | None:
+def served_by(firing: Firing, runs: list[dict], now: float) -> dict | None:
     """The newest listed run that serves ``firing``: it records the firing, or it was created at or
-    after the firing began; None when no run does (module docstring)."""
-    serving = [r for r in runs if firing.key in (((r.get("metadata") or {}).get("annotations") or {})
-                                                 .get(FIRINGS) or "").split(",")
-               or (_created(r) or 0.0) >= firing.starts]
+    after the firing began; None when no run does (module docstring). A run Kueue never admitted
+    within its admission timeout (:func:`never_admitted`) serves nothing: it is expired and replaced
+    (finding B7), so a repeat of its firing must not be taken as served, or an alert-only job would
+    keep that stuck run and never train."""
+    serving = [r for r in runs if not (is_active(r) and never_admitted(r, now)) and (
+               firing.key in (((r.get("metadata") or {}).get("annotations") or {}).get(FIRINGS) or "").split(",")
+               or (_created(r) or 0.0) >= firing.starts)]
     return max(serving, key=lambda r: (r["metadata"].get("creationTimestamp") or "", r["metadata"]["name"]),
                default=None)
 
@@ -333,9 +337,9 @@ def start(template_path: str, reason: str, now: float | None = None, fired: list
     job = template["metadata"]["labels"][JOB_LABEL]
     now = time.time() if now is None else now
     runs = list_runs(job)
-    fresh = [f for f in fired or [] if served_by(f, runs) is None]
+    fresh = [f for f in fired or [] if served_by(f, runs, now) is None]
     if fired and not fresh:
-        served = served_by(fired[-1], runs)
+        served = served_by(fired[-1], runs, now)
         name = served["metadata"]["name"] if served else None
         print(f"{job}: the firing alerts were served already by run {name} (a repeat notification); not starting "
               f"another ({reason})", flush=True)
