@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +20,38 @@ class Alert(SpecModel):
     for_: DurationField = Field(alias="for", description="How long the monitor must be unhealthy (5m).")
     severity: Literal["info", "warning", "critical"] = Field(description="info, warning or critical.")
     notify: list[Name] = Field(default_factory=empty_list, description="Channels notified.")
+
+
+SEVERITIES = ("info", "warning", "critical")
+"""The values of :attr:`Alert.severity`, least to most severe."""
+
+
+def notified_channels(system: Any, alert_names: Iterable[str]) -> list[str]:
+    """The channels the named alerts notify, each once, in the order of the alerts and then of their
+    ``notify`` lists; alerts and channels the system does not declare are skipped (spec checks
+    report them)."""
+    known = {c.name for c in system.channels}
+    out: list[str] = []
+    for name in alert_names:
+        alert = system.item("alerts", name)
+        for channel in alert.notify if alert is not None else ():
+            if channel in known and channel not in out:
+                out.append(channel)
+    return out
+
+
+def rollback_channels(system: Any, endpoint: Any) -> list[str]:
+    """Who is told when the controller rolls ``endpoint``'s rollout back on its own, on both targets:
+    the channels that the endpoint's ``rollout.rollback_on`` alerts notify, sorted. A rollback is an
+    alert, so it reaches whoever the alerts that caused it reach."""
+    return sorted(notified_channels(system, endpoint.rollout.rollback_on))
+
+
+def rollback_severity(system: Any, endpoint: Any) -> str:
+    """The severity of ``endpoint``'s rollback notice, on both targets: the highest of its
+    ``rollback_on`` alerts' (``critical`` when it names none the system declares)."""
+    alerts = [a for a in (system.item("alerts", n) for n in endpoint.rollout.rollback_on) if a is not None]
+    return max((a.severity for a in alerts), key=SEVERITIES.index, default="critical")
 
 
 SLACK_CHANNEL_CHARACTERS = (r"A-Za-z0-9_.\-"

@@ -13,7 +13,7 @@ environment is refused where it would fail, not before):
   rolls back on at most :data:`~mlops_infra.spec.limits.SAGEMAKER_ROLLBACK_ALARMS_MAX` alerts: they
   are its ``AutoRollbackConfiguration.Alarms`` (``compile/aws/serving.py``); a canary's controller
   reads any number (audit finding L7);
-- a canary endpoint's rollback notice (:func:`rollback_channels`: the union of the channels of its
+- a canary endpoint's rollback notice (:func:`~mlops_infra.spec.alerting.rollback_channels`: the union of the channels of its
   ``rollback_on`` alerts) is one CloudWatch alarm whose actions are those channels' topics
   (``compile/aws/alerting.py``, ``compile_rollback_alarm``), so the union too is at most
   :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` (``too-many-alarm-actions``, the same limit and code as an alert's; not reported while one
@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.spec.alerting import rollback_channels
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.limits import (
@@ -43,14 +44,6 @@ from mlops_infra.spec.serving import SAGEMAKER_ROLLED_BACK
 
 def _known(names: list[str], index: dict[str, int]) -> int:
     return len({n for n in names if n in index})
-
-
-def rollback_channels(system, endpoint) -> list[str]:
-    """Who is told when the controller rolls ``endpoint``'s rollout back on its own, on both targets:
-    the channels (existing ones, sorted, each once) that the endpoint's ``rollout.rollback_on`` alerts
-    notify. A rollback is an alert, so it reaches whoever the alerts that caused it reach."""
-    alerts = [system.item("alerts", name) for name in endpoint.rollout.rollback_on]
-    return sorted({c for a in alerts if a is not None for c in a.notify if system.item("channels", c) is not None})
 
 
 def check_aws_lists(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.spec.alerting import notified_channels
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
@@ -40,18 +41,6 @@ FORWARDED = frozenset({"slack", "pagerduty", "webhook"})
 """Channel kinds delivered by a Lambda forwarder on AWS (``compile/aws/alerting.SUBSCRIBERS``)."""
 SNS_DELIVERED = frozenset({"email"})
 """Channel kinds SNS delivers itself (an email subscription)."""
-
-
-def _channels_of(system, alerts: Iterable[str]) -> list[str]:
-    """The channels the named alerts notify, in the order given, each once (unknown names skipped)."""
-    known = {c.name for c in system.channels}
-    out: list[str] = []
-    for name in alerts:
-        alert = system.item("alerts", name)
-        for channel in alert.notify if alert is not None else ():
-            if channel in known and channel not in out:
-                out.append(channel)
-    return out
 
 
 def _or_everyone(system, channels: list[str]) -> tuple[str, ...]:
@@ -67,14 +56,14 @@ def forwarder_audience(system, channel: str) -> tuple[str, ...]:
 
 def gate_audience(system, job) -> tuple[str, ...]:
     """Who hears that training job ``job``'s retrain gate failed (module docstring)."""
-    return _or_everyone(system, _channels_of(system, job.triggers.on_alerts))
+    return _or_everyone(system, notified_channels(system, job.triggers.on_alerts))
 
 
 def runner_audience(system, canaries: Iterable[str]) -> tuple[str, ...]:
     """Who hears that the rollout runner failed; ``canaries`` names the canary endpoints it drives."""
     alerts = [a for name in canaries if (e := system.item("endpoints", name)) is not None
               for a in e.rollout.rollback_on]
-    return _or_everyone(system, _channels_of(system, alerts))
+    return _or_everyone(system, notified_channels(system, alerts))
 
 
 def check_lambda_failures(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:

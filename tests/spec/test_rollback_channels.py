@@ -1,12 +1,12 @@
 """A canary's rollback notice is one CloudWatch alarm on AWS whose actions are the union of the channels its
-``rollback_on`` alerts notify (``spec/aws_lists.py`` ``rollback_channels``; compile/aws/alerting.py
+``rollback_on`` alerts notify (``spec/alerting.py`` ``rollback_channels``; compile/aws/alerting.py
 ``compile_rollback_alarm``): ``PutMetricAlarm`` takes at most 5 actions, so a union over 5 is the
 ``too-many-alarm-actions`` error at the endpoint's ``rollback_on``, in AWS environments only."""
 
 from __future__ import annotations
 
 from mlops_infra.spec import parse_system
-from mlops_infra.spec.aws_lists import rollback_channels
+from mlops_infra.spec.alerting import rollback_channels
 from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
 from tests.support.text_edits import edit, line_of
 
@@ -50,3 +50,22 @@ def test_five_rollback_channels_fit(reference_text: str) -> None:
 def test_the_reference_tells_its_oncall_channel(reference_text: str) -> None:
     system = parse_system(reference_text, "mlsystem.yaml", "prod").system
     assert rollback_channels(system, system.item("endpoints", "scorer")) == ["oncall"]
+
+
+def test_the_severity_order_is_the_alert_model_s_and_a_notice_takes_the_highest(reference_text: str) -> None:
+    """One order of severities (``spec/alerting.SEVERITIES``) for both targets' rollback notices: it lists
+    exactly the values ``Alert.severity`` takes, least to most severe; a notice takes the highest of the
+    endpoint's rollback_on alerts."""
+    from typing import get_args
+
+    from mlops_infra.spec.alerting import SEVERITIES, Alert, rollback_severity
+
+    assert set(get_args(Alert.model_fields["severity"].annotation)) == set(SEVERITIES)
+    assert SEVERITIES == ("info", "warning", "critical")
+    system = parse_system(reference_text, "mlsystem.yaml", "dev").system
+    assert rollback_severity(system, system.item("endpoints", "scorer")) == "critical"
+    text = edit(reference_text, "    severity: critical\n    notify: [oncall]\n  - name: scorer-errors",
+                "    severity: warning\n    notify: [oncall]\n  - name: scorer-errors")
+    text = edit(text, "    severity: critical\n    notify: [oncall]\n\nchannels:", "    severity: info\n    notify: [oncall]\n\nchannels:")
+    system = parse_system(text, "mlsystem.yaml", "dev").system
+    assert rollback_severity(system, system.item("endpoints", "scorer")) == "warning"

@@ -27,7 +27,7 @@ Contract:
   alarm's ``insufficientDataActions`` tell its channels (the forwarder resolves the PagerDuty
   incident); EventBridge retrain rules match ``ALARM`` only, so no retraining starts from a stale value.
 - A rollback is an alert (docs/rollout.md, "Who is told"): a canary endpoint whose ``rollback_on``
-  alerts notify channels (:func:`~mlops_infra.spec.aws_lists.rollback_channels`: their union) gets
+  alerts notify channels (:func:`~mlops_infra.spec.alerting.rollback_channels`: their union) gets
   one alarm, :func:`compile_rollback_alarm`, on the metric the rollout runner puts when it rolls the
   canary back on its own (:data:`ROLLOUT_NAMESPACE` / :data:`ROLLED_BACK_METRIC`, dimensions
   ``System``, ``Environment``, ``Endpoint``; ``rollout/scheduled.py``): ``Sum >= 1`` over one
@@ -57,8 +57,15 @@ from mlops_infra.compile.aws import arns, iam, lambda_failures, lambdas, monitor
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.graph import ResourceOptions, archive, ref
-from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from mlops_infra.spec.aws_lists import rollback_channels
+from mlops_infra.spec.alerting import (
+    Alert,
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+    WebhookChannel,
+    rollback_channels,
+    rollback_severity,
+)
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.lambda_failures import forwarder_audience
 from mlops_infra.spec.monitoring import DRIFT_METRICS
@@ -228,7 +235,6 @@ with ``AWS/``, botocore ``PutMetricDataInput.Namespace``)."""
 ROLLED_BACK_METRIC = "RolledBack"
 """Value 1 (Count), put once per rollback the runner makes on its own."""
 ROLLBACK_PERIOD = 60
-SEVERITY_ORDER = ("info", "warning", "critical")
 
 
 def rollback_alarm_name(aws: AwsContext, endpoint: str) -> str:
@@ -247,8 +253,7 @@ def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
     channels = [c for c in rollback_channels(aws.ctx.system, endpoint) if c in aws.topics]
     if not channels:
         return False
-    alerts = [a for a in (aws.ctx.system.item("alerts", n) for n in endpoint.rollout.rollback_on) if a is not None]
-    severity = max((a.severity for a in alerts), key=SEVERITY_ORDER.index, default="critical")
+    severity = rollback_severity(aws.ctx.system, endpoint)
     actions = [ref(aws.topics[c], "arn") for c in channels]
     name = rollback_alarm_name(aws, endpoint.name)
     component = aws.ctx.builder.urn_for(COMPONENT_TYPES["endpoints"], endpoint.name, None)

@@ -36,7 +36,14 @@ from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import names, routing
 from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
-from mlops_infra.spec.alerting import Alert, EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from mlops_infra.spec.alerting import (
+    Alert,
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+    WebhookChannel,
+    rollback_severity,
+)
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
@@ -87,7 +94,6 @@ ROLLBACK_WINDOW_SECONDS = 900
 """How long the rollback alert fires after a rollback: 15 minutes covers a few rule evaluations and
 Alertmanager's ``group_wait`` (so the notice is sent) and a restart of Prometheus, and then resolves
 (PagerDuty gets its resolve) instead of paging for a rollback that is over."""
-SEVERITIES = ("info", "warning", "critical")
 
 
 def rollback_push_group(kube: KubeTarget) -> dict[str, str]:
@@ -98,8 +104,7 @@ def rollback_push_group(kube: KubeTarget) -> dict[str, str]:
 def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, Any]:
     ctx = kube.ctx
     series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
-    alerts = [a for a in (ctx.system.item("alerts", n) for n in endpoint.rollout.rollback_on) if a is not None]
-    severity = max((a.severity for a in alerts), key=SEVERITIES.index, default="critical")
+    severity = rollback_severity(ctx.system, endpoint)
     name = routing.rollback_alert(endpoint.name)
     return {"alert": name, "expr": f"time() - max({ROLLED_BACK_METRIC}{{{series}}}) < {ROLLBACK_WINDOW_SECONDS}",
             "labels": {"mlops_alert": name, "mlops_endpoint": endpoint.name, "mlops_environment": ctx.env,

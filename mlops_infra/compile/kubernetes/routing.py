@@ -32,8 +32,13 @@ from typing import Any
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.kubernetes import names
 from mlops_infra.graph import GraphBuilder
-from mlops_infra.spec.alerting import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from mlops_infra.spec.aws_lists import rollback_channels
+from mlops_infra.spec.alerting import (
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+    WebhookChannel,
+    rollback_channels,
+)
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.spec.training import TrainingJob
@@ -159,7 +164,7 @@ def rollback_alert(endpoint: str) -> str:
 
 def announced_endpoints(system: MLSystem) -> list[tuple[Any, list[str]]]:
     """``(endpoint, channels)`` of each endpoint with a staged rollout whose rollbacks some channel is told
-    (:func:`~mlops_infra.spec.aws_lists.rollback_channels`), in spec order."""
+    (:func:`~mlops_infra.spec.alerting.rollback_channels`), in spec order."""
     out = []
     for endpoint in system.endpoints:
         if endpoint.rollout.strategy in ROLLED_OUT:
