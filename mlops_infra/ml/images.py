@@ -7,17 +7,21 @@ gpu), Python version, repository and the registry account of every region
 keeps it at ``sagemaker/image_uri_config``). ``sagemaker.core.image_uris.retrieve`` builds
 ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>`` from it, offline.
 
-Importing the SDK costs seconds (it imports pandas and its generated API shapes), so this module
-reads the same table (located through the installed distribution's metadata, without importing it)
-and builds the URI by the same rules as ``retrieve`` for the frameworks the spec names (pytorch,
-tensorflow, sklearn, xgboost): tag ``<tag_prefix or version>-<processor>-<py_version>[-<container
+The SDK is heavy (sagemaker-core pulls pandas and scipy, ~420 MB), and validate and plan never
+need a heavy extra. So this package carries a copy of the four tables it reads, unchanged, in
+``image_tables/`` (:data:`TABLES`; Apache-2.0, source and version in ``image_tables/SOURCE.md``),
+and every machine resolves the same URIs whether or not the SDK is installed. The copy is the one
+sagemaker-core release that ``constraints.txt`` pins: tests/ml/test_images.py fails when the
+installed SDK's tables differ from it (refresh: ``.ci/update-image-tables``) and checks every
+answer against ``retrieve`` itself.
+
+This module builds the URI by the same rules as ``retrieve`` for the frameworks the spec names
+(pytorch, tensorflow, sklearn, xgboost): tag ``<tag_prefix or version>-<processor>-<py_version>[-<container
 version>]``, the newest Python version when several exist, cpu or gpu from the instance family as
-``retrieve``'s ``_processor`` decides. tests/ml/test_images.py checks every answer against
-``retrieve`` itself.
+``retrieve``'s ``_processor`` decides.
 
 Contract: :func:`resolve` returns the URI or raises :class:`ImageError` whose ``choices`` are the
-versions that do exist for that framework, scope and region (for "did you mean"). Without the SDK
-installed, :class:`SdkMissing` (an ImageError) says how to install it in one line.
+versions that do exist for that framework, scope and region (for "did you mean").
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ Scope = Literal["training", "inference"]
 FRAMEWORKS = ("pytorch", "tensorflow", "sklearn", "xgboost")
 """Frameworks whose images the spec may name by framework + framework_version."""
 
-SDK_HINT = "install the SageMaker SDK to resolve framework images: pip install 'mlops-infra[sagemaker]'"
-_LOCATIONS = (("sagemaker-core", "sagemaker/core/image_uri_config"), ("sagemaker", "sagemaker/image_uri_config"))
+TABLES = Path(__file__).with_name("image_tables")
+"""The copy of the SDK's tables this module reads (``<framework>.json`` for each of :data:`FRAMEWORKS`)."""
+SDK_LOCATIONS = (("sagemaker-core", "sagemaker/core/image_uri_config"), ("sagemaker", "sagemaker/image_uri_config"))
+"""Where an installed SDK keeps its tables (distribution, folder): read only by the refresh script and
+the test that keeps :data:`TABLES` equal to them, never by :func:`resolve`."""
 
 
 class ImageError(Exception):
@@ -43,16 +50,12 @@ class ImageError(Exception):
         self.choices = choices
 
 
-class SdkMissing(ImageError):
-    """The SageMaker SDK (and so its image table) is not installed."""
+def sdk_tables() -> Path | None:
+    """The installed SDK's table folder, found through distribution metadata (nothing is imported),
+    or None when no SDK is installed."""
+    from importlib import metadata
 
-
-@cache
-def config_dir() -> Path | None:
-    """The SDK's image table folder, found through distribution metadata (nothing is imported)."""
-    from importlib import metadata  # here, not at import: only a spec that names a framework image reads it
-
-    for dist, folder in _LOCATIONS:
+    for dist, folder in SDK_LOCATIONS:
         try:
             path = Path(str(metadata.distribution(dist).locate_file(folder)))
         except metadata.PackageNotFoundError:
@@ -64,10 +67,7 @@ def config_dir() -> Path | None:
 
 @cache
 def _table(framework: str) -> dict[str, Any]:
-    folder = config_dir()
-    if folder is None:
-        raise SdkMissing(SDK_HINT)
-    return json.loads((folder / f"{framework}.json").read_text())
+    return json.loads((TABLES / f"{framework}.json").read_bytes())
 
 
 def _scope(framework: str, scope: Scope) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Which container runs a training job and which serves a model, per environment, and can it be pulled there.
 
-Resolution (pure but for reading the SageMaker SDK's image table, :mod:`mlops_infra.ml.images`):
+Resolution (pure but for reading the SageMaker image tables, :mod:`mlops_infra.ml.images`):
 - a training job runs ``image``, or the SageMaker framework *training* image of ``framework`` +
   ``framework_version`` in the environment's region (cpu/gpu by the cluster's instance);
 - a model is served (on AWS, the container of the model package its training job registers) by
@@ -64,7 +64,7 @@ class Image:
 
     Fields:
         uri: the image, or None when it cannot be resolved (``problem`` says why).
-        origin: ``image``, ``serving_image``, ``framework`` (resolved from the SDK's table) or
+        origin: ``image``, ``serving_image``, ``framework`` (resolved by :mod:`mlops_infra.ml.images`) or
             ``training image`` (a training job's image reused to serve).
         path: the spec path of the field that chose it, for diagnostics.
         problem: why there is no image; ``choices``: versions that exist (did you mean).
@@ -84,7 +84,7 @@ def ecr_region(uri: str) -> str | None:
 
 
 def _framework(framework: str, version: str, region: str, scope: images.Scope, instance: str, path: tuple) -> Image:
-    from mlops_infra.ml import images  # the SDK's image table: only a spec that names a framework reads it
+    from mlops_infra.ml import images  # the image tables: only a spec that names a framework reads them
 
     try:
         return Image(images.resolve(framework, version, region, scope, instance), "framework", path)
@@ -223,12 +223,6 @@ def _example(image: str) -> str:
 def _image_problems(image: Image, address: str, env: str, region: str, use: str) -> Iterator[Diagnostic]:
     field = address
     if image.uri is None:
-        from mlops_infra.ml.images import SDK_HINT
-
-        if isinstance(image.problem, str) and image.problem == SDK_HINT:
-            yield error("framework-image-unresolved", f"{address}: the framework image cannot be resolved",
-                        f"{SDK_HINT}; or give an image instead of framework_version.", image.path, address)
-            return
         hint = did_you_mean(_asked(image), image.choices) if image.choices else ""
         article = "an" if use == "inference" else "a"
         newest = ", ".join(image.choices[:8]) + (f" and {len(image.choices) - 8} older" if len(image.choices) > 8 else "")

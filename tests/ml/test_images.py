@@ -1,17 +1,19 @@
 """SageMaker framework image URIs: two regions x training/inference x CPU/GPU, a version that does
-not exist, and every answer equal to the SDK's own ``image_uris.retrieve``."""
+not exist, every answer equal to the SDK's own ``image_uris.retrieve``, the package's copy of the
+SDK's tables equal to the installed SDK's, and resolution with no SDK installed."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import pytest
 
 from mlops_infra.ml import images
 
-if images.config_dir() is None:
-    pytest.skip("the SageMaker SDK's image table is in the test extra: pip install -e '.[test]'",
-                allow_module_level=True)
+needs_sdk = pytest.mark.skipif(images.sdk_tables() is None,
+                               reason="the SageMaker SDK is in the test extra: pip install -e '.[test]'")
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
@@ -48,6 +50,7 @@ def test_sklearn_has_cpu_images_only() -> None:
         images.resolve("sklearn", "1.2-1", "us-east-1", "inference", "ml.g5.xlarge")
 
 
+@needs_sdk
 def test_answers_are_what_the_sdk_retrieves() -> None:
     """The four frameworks, both scopes, their two newest versions and oldest one, two regions, CPU
     and GPU (each ``retrieve`` re-reads the table: ~0.2 s; all 1,228 cases matched when written)."""
@@ -88,11 +91,40 @@ def _sdk(image_uris, framework: str, version: str, region: str, scope: str, inst
         return None
 
 
-def test_without_the_sdk_the_hint_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "config_dir", lambda: None)
-    images._table.cache_clear()
-    try:
-        with pytest.raises(images.SdkMissing, match=r"^install the SageMaker SDK .*mlops-infra\[sagemaker\]'$"):
-            images.resolve("pytorch", "2.5", "us-east-1", "training", "ml.g5.xlarge")
-    finally:
-        images._table.cache_clear()
+@needs_sdk
+def test_the_packaged_tables_are_the_installed_sdks() -> None:
+    """The copy under ``mlops_infra/ml/image_tables`` is byte for byte the tables of the sagemaker-core
+    release constraints.txt pins (so the comparison with ``retrieve`` above covers what users run)."""
+    sdk = images.sdk_tables()
+    for framework in images.FRAMEWORKS:
+        assert (images.TABLES / f"{framework}.json").read_bytes() == (sdk / f"{framework}.json").read_bytes(), (
+            f"{framework}.json differs from the installed SDK's ({sdk}): run .ci/update-image-tables")
+
+
+def test_the_packaged_tables_name_their_source() -> None:
+    source = (images.TABLES / "SOURCE.md").read_text()
+    assert "Apache License 2.0" in source and "sagemaker-core" in source
+    pinned = next(line for line in (images.TABLES.parents[2] / "constraints.txt").read_text().splitlines()
+                  if line.startswith("sagemaker-core=="))
+    assert pinned.split("==")[1] in source, "SOURCE.md names the release the tables were copied from"
+
+
+def test_images_resolve_with_no_sdk_installed() -> None:
+    """Validate and plan never need the heavy sagemaker extra: in a process where no SageMaker SDK
+    distribution can be found, a framework image still resolves, to the same URI."""
+    script = """
+import importlib.metadata as metadata
+real = metadata.distribution
+def distribution(name):
+    if name.replace("_", "-") in ("sagemaker-core", "sagemaker"):
+        raise metadata.PackageNotFoundError(name)
+    return real(name)
+metadata.distribution = distribution
+import sys
+sys.modules["sagemaker"] = None  # any import of the SDK fails
+from mlops_infra.ml import images
+assert images.sdk_tables() is None
+print(images.resolve("pytorch", "2.5", "eu-west-1", "inference", "ml.g5.xlarge"))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.5-gpu-py311"

@@ -2,7 +2,7 @@
 
 Rules encoded (sources in mlops_infra/spec/containers.py): SageMaker pulls images from private ECR
 only, and only of its own region; a model package's container is an ECR path; a framework version
-resolves per region from the SageMaker SDK's image table.
+resolves per region from the SageMaker SDK's image table (the package's copy).
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 import pytest
 
 from mlops_infra.compile import compile_system
-from mlops_infra.ml import images
 from mlops_infra.spec import parse_system
 from tests.support.text_edits import edit, line_of
-
-needs_sdk = pytest.mark.skipif(images.config_dir() is None, reason="the SageMaker SDK is in the test extra")
 
 SYSTEM = """\
 apiVersion: mlops-infra/v1
@@ -89,7 +86,6 @@ def test_the_serving_image_is_not_the_training_image() -> None:
     assert steps["RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"].endswith("/serve:1")
 
 
-@needs_sdk
 def test_framework_images_resolve_per_region_for_training_and_serving() -> None:
     text = edit(SYSTEM, "    image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/train:1\n",
                 '    framework: pytorch\n    framework_version: "2.5"\n')
@@ -103,7 +99,6 @@ def test_framework_images_resolve_per_region_for_training_and_serving() -> None:
             f"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-inference:2.5-cpu-py311"
 
 
-@needs_sdk
 def test_a_version_with_no_inference_image_is_an_error_with_did_you_mean() -> None:
     text = edit(SYSTEM, "  - {name: scorer, framework: pytorch}",
                 '  - {name: scorer, framework: pytorch, framework_version: "2.8"}')
@@ -117,7 +112,6 @@ def test_a_version_with_no_inference_image_is_an_error_with_did_you_mean() -> No
     assert first.location.line == line_of(text, 'framework_version: "2.8"')
 
 
-@needs_sdk
 def test_the_plan_shows_the_resolved_uri() -> None:
     from mlops_infra.plan.planner import make_plan
     from mlops_infra.state.model import PriorState
