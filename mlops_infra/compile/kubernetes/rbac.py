@@ -5,7 +5,10 @@ monitor jobs, pushgateway) gets its own ServiceAccount, created only when the sy
 workload. None of them may call the Kubernetes API (``automountServiceAccountToken: false``)
 except the training launcher, which is bound to a Role allowing exactly ``create``, ``delete``, ``get``
 and ``list`` of ``pytorchjobs.kubeflow.org`` in the system's namespace: what starting a run needs, and
-deleting a run Kueue never admitted (finding B7).
+deleting a run Kueue never admitted (finding B7). Creating a PyTorchJob creates pods from its template,
+so this is in effect the right to mount any Secret of the namespace and to run as any of its
+ServiceAccounts (Kubernetes "RBAC Good Practices", "Workload creation"; docs/compile-kubernetes.md
+section 4 says so to the user).
 The serving account lists the object-store Secret so KServe's storage initializer can read
 models from S3 (KServe's documented credential mechanism); the Secret itself is never created
 here.
