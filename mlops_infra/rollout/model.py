@@ -4,14 +4,17 @@ Contract:
 - :class:`RolloutSpec` is built from ``graph.rollouts[address]`` (:meth:`RolloutSpec.from_graph`):
   steps in percent of traffic on the new version, ending at 100; the bake at each step; the gate
   names (CloudWatch alarm names on AWS, alert names on Kubernetes); how long an unreadable gate may
-  hold a step before the rollout rolls back (``gate_timeout_seconds``).
+  hold a step before the rollout rolls back (``gate_timeout_seconds``); Kubernetes only: how long a
+  new revision may stay not ready before the rollout rolls back (``not_ready_timeout_seconds``).
 - :class:`RolloutStatus` is persisted by the driver (SageMaker endpoint tags, the KServe endpoint's
   ``rollout-<endpoint>`` ConfigMap) as flat strings (:meth:`RolloutStatus.to_fields` /
   :meth:`from_fields`), each at most 256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
   ``spec.steps``; ``since`` is when the current step's traffic was set (the bake counts from there);
   ``blind_since`` is when the gates of this step first became unreadable.
 - :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share
-  of traffic on the new revision, whether the endpoint can take a change now, and the stored status.
+  of traffic on the new revision, whether the endpoint can take a change now, and the stored status;
+  on Kubernetes also, while the newest Knative revision is not ready, what Knative says of it
+  (:class:`NotReady`).
 - :class:`Decision` is the reconciler's answer: one action, the status to write (None: unchanged) and
   when something can change next.
 """
@@ -27,6 +30,18 @@ ActionKind = Literal["none", "wait", "hold", "set_traffic", "record", "rollback"
 GateState = Literal["ok", "firing", "unreadable"]
 DEFAULT_GATE_TIMEOUT = 900
 """An unreadable gate holds a step for at most this long (seconds) before the rollout rolls back."""
+DEFAULT_NOT_READY_TIMEOUT = 1800
+"""Kubernetes: a new revision that Knative still deploys (Ready Unknown) is waited for at most this long
+(seconds) before the rollout rolls back. It must exceed Knative's progress deadline (config-deployment
+``progress-deadline``, default 600 s, per revision the annotation ``serving.knative.dev/progress-deadline``:
+knative/serving ``config/core/configmaps/deployment.yaml``, ``pkg/deployment/config.go``
+``ProgressDeadlineDefault``, ``pkg/apis/serving/register.go`` ``ProgressDeadlineAnnotationKey``): by then
+Knative has given up on a Deployment that made no progress and marked the revision Ready=False with
+its own reason (which rolls back at once), so with Knative's defaults this timeout never preempts
+Knative. It is the backstop for what Knative leaves Unknown longer: a revision whose deadline was
+raised for a slow start (a GPU node provisioned on demand by a cluster autoscaler, a serving image of
+several gigabytes, a large model to load: minutes each). 30 minutes = three default deadlines. The spec's
+``rollout.not_ready_timeout`` sets it per endpoint (``spec/serving.py``, at least the 600 s deadline)."""
 MAX_FIELD = 256
 
 
@@ -43,11 +58,12 @@ class RolloutSpec:
     target: str = "aws"
     resource: str = ""
     extra: tuple[tuple[str, Any], ...] = ()
+    not_ready_timeout_seconds: int = DEFAULT_NOT_READY_TIMEOUT
 
     @classmethod
     def from_graph(cls, address: str, plan: dict[str, Any]) -> RolloutSpec:
         """From ``graph.rollouts[address]`` (AWS: ``rollbackAlarms``, ``endpointName``; Kubernetes:
-        ``rollbackAlerts``, ``resource`` = ``namespace/name``)."""
+        ``rollbackAlerts``, ``resource`` = ``namespace/name``, ``notReadyTimeoutSeconds``)."""
         aws = "rollbackAlarms" in plan or "endpointName" in plan
         steps = tuple(int(s) for s in plan.get("steps") or [100])
         return cls(
@@ -58,6 +74,7 @@ class RolloutSpec:
             target="aws" if aws else "kubernetes",
             resource=str(plan.get("endpointName") or plan.get("kubeResource") or ""),
             extra=tuple(sorted((k, v) for k, v in plan.items() if not isinstance(v, dict | list))),
+            not_ready_timeout_seconds=int(plan.get("notReadyTimeoutSeconds") or DEFAULT_NOT_READY_TIMEOUT),
         )
 
     def option(self, key: str, default: Any = None) -> Any:
@@ -102,6 +119,24 @@ class RolloutStatus:
 
 
 @dataclass(frozen=True)
+class NotReady:
+    """Kubernetes: the endpoint's newest revision while it is not ready (KServe
+    ``status.components.predictor.latestCreatedRevision`` is not its ``latestReadyRevision``).
+
+    ``revision``: the Knative Revision's name; ``failed``: Knative's verdict that it failed (the
+    revision's Ready condition is False: ``Revision.IsFailed``, knative/serving
+    ``pkg/apis/serving/v1/revision_lifecycle.go``), as opposed to not ready yet (Unknown: deploying);
+    ``since``: when that condition last changed (its ``lastTransitionTime``, epoch seconds; None:
+    not known); ``why``: the condition's reason and message, for the rollback's reason.
+    """
+
+    revision: str
+    failed: bool
+    since: float | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Observed:
     """The endpoint as a driver read it.
 
@@ -115,7 +150,9 @@ class Observed:
     same model version, e.g. another instance type, that only the controller lands, or a finish whose
     autoscaling is still to be put back); ``kept``: what
     the driver kept for a rollback and may delete later, as (kind, name, version that left it)
-    (SageMaker: configs and models, see ``drivers/sagemaker.py``).
+    (SageMaker: configs and models, see ``drivers/sagemaker.py``); ``not_ready``: Kubernetes, with
+    ``ready`` false because the newest revision is not ready, what Knative says of it (None: the
+    driver does not tell, as on AWS).
     """
 
     revision: str
@@ -127,6 +164,7 @@ class Observed:
     detail: str = ""
     converged: bool = True
     kept: tuple[tuple[str, str, str], ...] = ()
+    not_ready: NotReady | None = None
 
 
 @dataclass(frozen=True)

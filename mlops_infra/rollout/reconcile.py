@@ -9,7 +9,17 @@ Rules, in order:
 1. ``abort``: a rollout in progress rolls back now, phase ``aborted`` (reason: by the operator, at
    which step). ``resume``: a rolled-back or aborted rollout of the same revision starts again at
    its first step.
-2. The endpoint is mid-update (``ready`` false): wait.
+2. The endpoint is mid-update (``ready`` false): wait. Kubernetes only, when the driver says which
+   new revision is not ready (``observed.not_ready``): if Knative marked it failed (its Ready
+   condition False: image missing, container exiting, progress deadline exceeded, unschedulable...),
+   or it has not become ready within ``not_ready_timeout_seconds`` of its condition's last change,
+   the rollout rolls back as for a firing gate (rule 6: 0% on it, phase ``rolled_back``, reason:
+   which revision, why, at which step), also before its first step (no status yet: the version
+   never reached its first share); a rolled-back or aborted status of that version is settled
+   (rule 4) instead of waited on forever. With no other version to go back to (a first
+   deployment, the stable version's own new revision, a finished version) it waits, saying why.
+   The time is the condition's, observed by the driver: reconcile reads no clock. On AWS rule 2
+   is only "wait": SageMaker refuses any update while the endpoint is ``Updating``.
 3. No status for the observed revision: nothing served before -> finish at once (a first
    deployment has nothing to compare with); the stable version is the revision -> nothing to do,
    unless the endpoint does not run the graph's configuration (``converged`` false: a config change
@@ -33,7 +43,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from mlops_infra.rollout.model import TERMINAL, Decision, GateReading, Observed, RolloutSpec, RolloutStatus
+from mlops_infra.rollout.model import (
+    TERMINAL,
+    Decision,
+    GateReading,
+    NotReady,
+    Observed,
+    RolloutSpec,
+    RolloutStatus,
+)
 
 Command = Literal["abort", "resume"] | None
 
@@ -47,6 +65,8 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
     if command == "resume" and status is not None and status.phase in ("rolled_back", "aborted"):
         status = None
     if not observed.ready:
+        if spec.target == "kubernetes" and observed.not_ready is not None:
+            return _not_ready(spec, status, observed, observed.not_ready, now)
         return Decision("wait", f"the endpoint is updating{_detail(observed)}; waiting for it to settle")
     if status is None:
         return _start(spec, observed, now)
@@ -57,6 +77,36 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
 
 def _detail(observed: Observed) -> str:
     return f" ({observed.detail})" if observed.detail else ""
+
+
+def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observed, pending: NotReady,
+               now: float) -> Decision:
+    """Rule 2 on Kubernetes: a new revision that failed, or stays not ready too long, rolls back."""
+    if status is not None and status.phase in ("rolled_back", "aborted"):
+        return _terminal(status, observed)
+    why = f": {pending.why}" if pending.why else ""
+    timeout = spec.not_ready_timeout_seconds
+    if pending.failed:
+        cause = f"revision {pending.revision} of version {observed.revision} failed{why}"
+    elif pending.since is not None and now - pending.since >= timeout:
+        cause = (f"revision {pending.revision} of version {observed.revision} not ready after "
+                 f"{duration(now - pending.since)} (timeout {duration(timeout)}){why}")
+    elif pending.since is None:
+        return Decision("wait", f"revision {pending.revision} of version {observed.revision} is not ready yet{why}; "
+                        "waiting for it (no time of its last change to time it out)")
+    else:
+        ends = pending.since + timeout
+        return Decision("wait", f"revision {pending.revision} of version {observed.revision} is not ready yet{why}; "
+                        f"rolling back in {duration(ends - now)} unless it becomes ready", next_check=ends)
+    if status is not None and status.phase == "progressing":
+        reason = f"{cause} at step {status.step + 1} ({spec.steps[status.step]}% on version {status.revision})"
+        return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
+                                                                             since=now))
+    if status is None and observed.stable not in (None, observed.revision):
+        reason = f"{cause} before step 1 (version {observed.stable} keeps all traffic)"
+        return Decision("rollback", f"roll back: {reason}", 0,
+                        RolloutStatus("rolled_back", observed.revision, observed.stable, 0, now, reason=reason))
+    return Decision("wait", f"{cause}; no other version to roll back to: waiting for it")
 
 
 def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel, empty_list
 from mlops_infra.spec.limits import INT32_MAX, MAX_UTILIZATION_PERCENT
-from mlops_infra.spec.quantities import DurationField
+from mlops_infra.spec.quantities import Duration, DurationField
 
 
 class ModelRef(SpecModel):
@@ -38,6 +38,19 @@ class Autoscaling(SpecModel):
         return self
 
 
+NOT_READY_TIMEOUT_SECONDS = 1800
+"""Kubernetes: the default ``rollout.not_ready_timeout`` (30m); the rollout controller's own default is
+the same (``rollout/model.py`` ``DEFAULT_NOT_READY_TIMEOUT``, which says why 30 minutes)."""
+MIN_NOT_READY_TIMEOUT_SECONDS = 600
+"""``rollout.not_ready_timeout`` is at least Knative's default progress deadline (config-deployment
+``progress-deadline``, 600 s: knative/serving ``pkg/deployment/config.go`` ``ProgressDeadlineDefault``):
+before it, Knative itself is still waiting for the revision's pods, and a shorter timeout would roll
+back a revision Knative may yet make ready."""
+CONTROLLER_STRATEGIES = frozenset({"canary", "blue_green"})
+"""Strategies the mlops-infra rollout controller drives on Kubernetes (``compile/kubernetes/serving.py``
+``rollout_plan``)."""
+
+
 SAGEMAKER_ROLLED_BACK = frozenset({"all_at_once", "blue_green", "rolling"})
 """Rollout strategies SageMaker rolls back by itself on AWS: the endpoint's ``deploymentConfig`` carries
 the alarms of ``rollback_on`` (``compile/aws/serving.py``, every strategy but ``canary``, whose rollout
@@ -56,6 +69,26 @@ class Rollout(SpecModel):
     )
     bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
     rollback_on: list[Name] = Field(default_factory=empty_list, description="Alerts that roll the rollout back.")
+    not_ready_timeout: DurationField | None = Field(
+        default=None,
+        description="Kubernetes only (canary, blue_green): how long the new version's Knative revision may stay "
+                    "not ready (still deploying) before the rollout rolls back (default 30m, at least 10m). A "
+                    "revision Knative marks failed rolls back at once. Ignored on AWS.",
+    )
+
+    @field_validator("not_ready_timeout")
+    @classmethod
+    def _not_ready_timeout(cls, timeout: Duration | None, info: ValidationInfo) -> Duration | None:
+        if timeout is None:
+            return None
+        strategy = info.data.get("strategy")
+        if strategy is not None and strategy not in CONTROLLER_STRATEGIES:
+            raise ValueError(f"only canary and blue_green rollouts have a not-ready timeout, not {strategy}; "
+                             "remove not_ready_timeout")
+        if timeout.seconds < MIN_NOT_READY_TIMEOUT_SECONDS:
+            raise ValueError(f"a not-ready timeout must be at least 10m (Knative's default progress deadline: until "
+                             f"then Knative is still starting the revision), not {timeout}; for example 30m")
+        return timeout
 
     @field_validator("steps")
     @classmethod

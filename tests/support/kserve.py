@@ -17,16 +17,37 @@ revision"; kserve issue #3359: annotation changes roll out new revisions).
 InferenceService whose template (annotations minus the deny list, predictor spec minus
 ``canaryTrafficPercent``) differs from its last revision's, it records a new revision
 ``<name>-predictor-<n:05d>`` with the ``mlops-infra/model-version`` it was made for, and sets
-``status.components.predictor.latestCreatedRevision`` (and ``latestReadyRevision``, the revision
-being ready at once). :meth:`sync` does the same for objects stored with ``seed`` (no hook runs).
-Not modelled: pods, readiness delays, the route's traffic targets.
+``status.components.predictor.latestCreatedRevision`` and ``latestReadyRevision`` (the newest
+revision that is ready; omitted while none is, as KServe's ``omitempty`` field). :meth:`sync` does
+the same for objects stored with ``seed`` (no hook runs).
+
+Readiness. A revision is ready at once, unless its version was told otherwise first:
+:meth:`KServeRevisions.hold` (it stays deploying: Knative's Ready Unknown) or
+:meth:`KServeRevisions.fail` (Knative marks it failed: Ready False with a message, e.g. a missing image's
+``Unable to fetch image ...``, a crash's ``Container failed with: ...``, or the timed-out
+Deployment's); :meth:`KServeRevisions.settle`
+changes the newest revision later (it becomes ready, or Knative gives up on it), as KServe's next
+status update does (a new ``resourceVersion``). What the InferenceService then shows is what KServe
+0.15 copies from the Knative Service: ``status.conditions`` ``PredictorConfigurationReady`` = the
+Configuration's Ready (True when the newest revision is the latest ready one; Unknown with no reason
+while it deploys; False, reason ``RevisionFailed``, message ``Revision "<name>" failed with message:
+<message>.`` once it failed: knative/serving ``configuration_lifecycle.go``
+``SetLatestCreatedRevisionName`` / ``MarkLatestCreatedFailed``; kserve v0.15.0
+``inference_service_status.go`` ``PropagateStatus``) and ``LatestDeploymentReady``, its aggregate
+(reason ``PredictorConfigurationReady not ready`` unless True: ``PropagateCrossComponentStatus``).
+A condition's ``lastTransitionTime`` is the stand-in's ``clock`` when the condition changes, kept
+otherwise (knative/pkg ``apis/condition_set.go`` ``SetCondition``).
+Not modelled: pods, the route's traffic targets, ``PredictorReady``/``Ready``.
 """
 
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from tests.support.kube_api import KubeApiStandIn
 
@@ -38,6 +59,9 @@ DISALLOWED_ANNOTATIONS = frozenset({
 })
 """kserve v0.15.0 ``pkg/constants/constants.go`` ``ServiceAnnotationDisallowedList`` (exact keys)."""
 VERSION = "mlops-infra/model-version"
+CONFIGURATION_READY = "PredictorConfigurationReady"
+LATEST_DEPLOYMENT_READY = "LatestDeploymentReady"
+State = Literal["ready", "deploying", "failed"]
 
 
 def template(isvc: dict[str, Any]) -> dict[str, Any]:
@@ -50,10 +74,21 @@ def template(isvc: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
+class Readiness:
+    """How a revision stands: ``ready``, ``deploying`` (Ready Unknown) or ``failed`` (Ready False, with
+    the revision's message; its reason is not shown on the InferenceService: the Configuration's
+    reason is ``RevisionFailed`` whatever it was)."""
+
+    state: State = "ready"
+    message: str = ""
+
+
+@dataclass
 class Revision:
     name: str
     version: str
     template: dict[str, Any]
+    readiness: Readiness = field(default_factory=Readiness)
 
 
 @dataclass
@@ -62,6 +97,8 @@ class KServeRevisions:
 
     api: KubeApiStandIn
     revisions: dict[tuple[str, str], list[Revision]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    by_version: dict[str, Readiness] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.api.on_write(self._on_write)
@@ -76,10 +113,68 @@ class KServeRevisions:
         made = self.revisions.setdefault(key, [])
         wanted = template(obj)
         if not made or made[-1].template != wanted:
-            made.append(Revision(f"{meta['name']}-predictor-{len(made) + 1:05d}",
-                                 str(wanted["annotations"].get(VERSION, "")), wanted))
-        status = obj.setdefault("status", {}).setdefault("components", {}).setdefault("predictor", {})
-        status["latestCreatedRevision"] = status["latestReadyRevision"] = made[-1].name
+            version = str(wanted["annotations"].get(VERSION, ""))
+            made.append(Revision(f"{meta['name']}-predictor-{len(made) + 1:05d}", version, wanted,
+                                 copy.copy(self.by_version.get(version, Readiness()))))
+        self._show(obj, made)
+
+    def _show(self, obj: dict[str, Any], made: list[Revision]) -> None:
+        """The InferenceService's status for its revisions (see the module docstring)."""
+        status = obj.setdefault("status", {})
+        component = status.setdefault("components", {}).setdefault("predictor", {})
+        newest = made[-1]
+        component["latestCreatedRevision"] = newest.name
+        ready = [r.name for r in made if r.readiness.state == "ready"]
+        if ready:
+            component["latestReadyRevision"] = ready[-1]
+        else:
+            component.pop("latestReadyRevision", None)
+        state = newest.readiness
+        if state.state == "ready":
+            configuration = {"type": CONFIGURATION_READY, "status": "True"}
+        elif state.state == "deploying":
+            configuration = {"type": CONFIGURATION_READY, "status": "Unknown"}
+        else:
+            configuration = {"type": CONFIGURATION_READY, "status": "False", "reason": "RevisionFailed",
+                             "message": f'Revision "{newest.name}" failed with message: {state.message}.'}
+        aggregate = {"type": LATEST_DEPLOYMENT_READY, "status": configuration["status"]}
+        if aggregate["status"] != "True":
+            aggregate["reason"] = f"{CONFIGURATION_READY} not ready"
+        conditions = status.setdefault("conditions", [])
+        for condition in (configuration, aggregate):
+            self._set_condition(conditions, condition)
+        conditions.sort(key=lambda c: c["type"])
+
+    def _set_condition(self, conditions: list[dict[str, Any]], condition: dict[str, Any]) -> None:
+        """knative/pkg ``SetCondition``: the time moves only when something else of the condition does."""
+        old = next((c for c in conditions if c["type"] == condition["type"]), None)
+        if old is not None:
+            if {k: v for k, v in old.items() if k != "lastTransitionTime"} == condition:
+                return
+            conditions.remove(old)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        conditions.append({**condition, "lastTransitionTime": stamp})
+
+    def hold(self, version: str) -> None:
+        """Revisions made from now on for ``version`` stay deploying (Ready Unknown)."""
+        self.by_version[version] = Readiness("deploying")
+
+    def fail(self, version: str, message: str) -> None:
+        """Revisions made from now on for ``version`` are failed by Knative (Ready False, ``message``)."""
+        self.by_version[version] = Readiness("failed", message)
+
+    def settle(self, name: str, state: State, message: str = "", namespace: str = "") -> str:
+        """The newest revision of InferenceService ``name`` becomes ``state`` now (KServe's next status
+        update: a new resourceVersion); returns that revision's name."""
+        with self.api._lock:
+            key = next(k for k in self.revisions if k[1] == name and k[0] in (namespace, k[0]))
+            made = self.revisions[key]
+            made[-1].readiness = Readiness(state, message)
+            obj = next(o for o in self.api._store.objects.values() if o.get("kind") == "InferenceService"
+                       and o["metadata"]["name"] == name and o["metadata"].get("namespace", "") == key[0])
+            self._show(obj, made)
+            obj["metadata"]["resourceVersion"] = self.api._store.next_version()
+            return made[-1].name
 
     def sync(self) -> None:
         """Reconcile every stored InferenceService (after ``seed``, which runs no hook)."""

@@ -48,7 +48,7 @@ from mlops_infra.graph import ResourceOptions
 from mlops_infra.ml.memory import Fit
 from mlops_infra.ml.size import gib
 from mlops_infra.spec.fit import DEFAULT_INSTANCE, serving_fit
-from mlops_infra.spec.serving import Endpoint
+from mlops_infra.spec.serving import NOT_READY_TIMEOUT_SECONDS, Endpoint
 
 API_VERSION = "serving.kserve.io/v1beta1"
 MODEL_FORMATS = {"pytorch": "pytorch", "tensorflow": "tensorflow", "sklearn": "sklearn", "xgboost": "xgboost",
@@ -259,7 +259,11 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
 
 
 def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
-    """What the rollout controller (``mlops-infra rollout``) drives for a canary or blue/green rollout (None for the others)."""
+    """What the rollout controller (``mlops-infra rollout``) drives for a canary or blue/green rollout (None for the others).
+
+    ``notReadyTimeoutSeconds``: how long the new version's Knative revision may stay not ready before
+    the controller rolls back (``rollout.not_ready_timeout``, default :data:`NOT_READY_TIMEOUT_SECONDS`;
+    ``rollout/reconcile.py`` rule 2)."""
     rollout = endpoint.rollout
     if rollout.strategy not in ("canary", "blue_green"):
         return None
@@ -267,6 +271,8 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
     return {"strategy": rollout.strategy, "steps": steps, "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
             "rollbackAlerts": list(rollout.rollback_on), "controller": CONTROLLER, "resource": urn,
             "gateTimeoutSeconds": GATE_TIMEOUT_SECONDS,
+            "notReadyTimeoutSeconds": rollout.not_ready_timeout.seconds if rollout.not_ready_timeout
+            else NOT_READY_TIMEOUT_SECONDS,
             "trafficField": TRAFFIC_FIELD}
 
 

@@ -28,7 +28,8 @@ Contract of :class:`KServeDriver`:
   changes only with a new version, which is a new revision anyway); ``stable`` = the ConfigMap's
   ``stable-version`` (absent: nothing rolled out before, a first deployment); ``percent`` =
   ``canaryTrafficPercent`` (absent: 100); ``ready`` = the latest created revision is the latest ready
-  one (``status.components.predictor``; no status yet: ready); the status from the ConfigMap's
+  one (``status.components.predictor``; no status yet: ready); when it is not, ``not_ready``
+  (:func:`not_ready_of`) says what Knative says of that revision; the status from the ConfigMap's
   data; ``token`` = both ``resourceVersion`` s, ``<isvc>/<configmap>``. A ConfigMap with no data yet
   (never written by this driver: a system whose earlier runner kept the status in
   ``rollout.mlops-infra.io/<field>`` annotations) is read from those annotations, so the first
@@ -57,11 +58,12 @@ Contract of :class:`KServeDriver`:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mlops_infra.kube import KubeClient, KubeConflict, KubeNotFound
 from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE
-from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
+from mlops_infra.rollout.model import Decision, NotReady, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
 
 LEGACY_PREFIX = "rollout.mlops-infra.io/"
@@ -71,6 +73,13 @@ VERSION = "mlops-infra/model-version"
 FIELD_MANAGER = "mlops-infra-rollout"
 """The ``fieldManager`` of the driver's patches (Kubernetes "Server-Side Apply", field management)."""
 STATUS_PREFIX = "rollout-"
+CONFIGURATION_READY = "PredictorConfigurationReady"
+"""The InferenceService condition that carries the predictor's Knative ``ConfigurationsReady`` (kserve
+v0.15.0 ``pkg/apis/serving/v1beta1/inference_service_status.go``: ``PropagateStatus`` sets
+``configurationConditionsMap[PredictorComponent]`` from the Knative Service's ``ConfigurationsReady``)."""
+WHY_MAX = 120
+"""The reason and message of a not-ready revision are cut to this many characters, so the rollback
+reason that quotes them keeps its step within the 256 characters of a status field."""
 
 
 def status_config_map(endpoint: str) -> str:
@@ -142,7 +151,53 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None)
     return Observed(revision=str(annotations.get(VERSION, "")), stable=stored.get(STABLE),
                     percent=100 if percent is None else int(percent), ready=ready, status=status,
                     token=f"{meta.get('resourceVersion', '')}/{map_version}",
-                    detail="" if ready else f"revision {created} is not ready yet")
+                    detail="" if ready else f"revision {created} is not ready yet",
+                    not_ready=None if ready else not_ready_of(isvc, str(created)))
+
+
+def not_ready_of(isvc: dict[str, Any], revision: str) -> NotReady:
+    """What Knative says of the InferenceService's newest revision ``revision``, not ready.
+
+    The chain, all in the InferenceService's status: Knative's Configuration reconciler marks its
+    Ready condition Unknown (no reason) when it creates a revision that is not the latest ready one,
+    and False, reason ``RevisionFailed``, message ``Revision "<name>" failed with message: <the
+    revision's message>.``, when that revision's Ready condition is False (knative/serving
+    ``pkg/apis/serving/v1/configuration_lifecycle.go`` ``SetLatestCreatedRevisionName``,
+    ``MarkLatestCreatedFailed``; ``pkg/reconciler/configuration/configuration.go`` ``reconcile``);
+    the Service copies it as ``ConfigurationsReady`` (``service_lifecycle.go``
+    ``PropagateConfigurationStatus``), and KServe as :data:`CONFIGURATION_READY`. A revision's Ready
+    is False when its image cannot be resolved (``ContainerMissing``), a container exited
+    (``ExitCode<n>``), its pod cannot be scheduled (the ``PodScheduled`` condition's reason, e.g.
+    ``Unschedulable``, unless config-deployment ``pod-is-always-schedulable`` is true, which Knative
+    advises for clusters whose autoscaler adds nodes: then the revision stays Unknown until the
+    progress deadline), or its Deployment exceeded the progress deadline (``ProgressDeadlineExceeded``,
+    and waiting reasons such as ``ImagePullBackOff`` once it has) (``pkg/reconciler/revision/
+    reconcile_resources.go`` ``reconcileDeployment``, ``revision_lifecycle.go``). ``since`` is the
+    condition's ``lastTransitionTime``, which Knative moves whenever the condition changes and only
+    then (knative/pkg ``apis/condition_set.go`` ``SetCondition``). No condition yet: not failed, no
+    time. While the revision is not ready KServe's canary share goes nowhere new: its traffic target
+    is ``latestRevision: true`` (kserve v0.15.0 ``reconcilers/knative/ksvc_reconciler.go``
+    ``createKnativeService``), which Knative resolves to the latest READY revision (knative/serving
+    ``pkg/apis/serving/v1/route_types.go`` ``TrafficTarget.LatestRevision``), the old one.
+    """
+    conditions = ((isvc.get("status") or {}).get("conditions")) or []
+    found = next((c for c in conditions if isinstance(c, dict) and c.get("type") == CONFIGURATION_READY), None)
+    if found is None:
+        return NotReady(revision, failed=False)
+    why = ": ".join(str(found[k]) for k in ("reason", "message") if found.get(k))
+    return NotReady(revision, failed=found.get("status") == "False", since=_epoch(found.get("lastTransitionTime")),
+                    why=why if len(why) <= WHY_MAX else why[:WHY_MAX - 3] + "...")
+
+
+def _epoch(stamp: Any) -> float | None:
+    """An RFC 3339 time (``2026-12-05T14:00:00Z``, Kubernetes ``metav1.Time``) as epoch seconds; None if not one."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 def stored_fields(isvc: dict[str, Any], status_map: dict[str, Any] | None) -> dict[str, str]:
