@@ -51,7 +51,11 @@ Contract:
   a cluster may install others).
 - Counts: ``count/<plural>[.<group>]`` and the core shorthands ``configmaps``, ``secrets``,
   ``services``, ``persistentvolumeclaims``, ``services.loadbalancers``, ``services.nodeports``
-  (NodePort and LoadBalancer Services), ``requests.storage`` (the PVCs' storage requests).
+  (NodePort and LoadBalancer Services), ``requests.storage`` (the PVCs' storage requests: the
+  registry's and the Pushgateway's claims, ``compile/kubernetes/registry.py`` and ``monitoring.py``).
+  The per-class keys (``<class>.storageclass.storage.k8s.io/requests.storage`` and
+  ``.../persistentvolumeclaims``, "Resource Quotas", "Storage Resource Quota") are not judged: the
+  claims name no class, and the default class they get is the cluster's, not read here.
 - :func:`namespace_quota_warnings` compares those needs with quotas (ResourceQuota objects as
   read): per quota and key of ``spec.hard``, one warning, the most severe: the apply's creates
   need more (they are refused), else full scale or the scheduled runs do, else the largest update

@@ -63,7 +63,8 @@ def test_the_reference_dev_graph_needs_per_key():
     assert needs["requests.cpu"] == needs["cpu"] == ("3450m", "49800m", "52800m")
     assert needs["requests.memory"] == ("14Gi", "195840Mi", "209152Mi")
     assert needs["limits.memory"] == ("16Gi", "32256Mi", "45568Mi")
-    assert needs["requests.storage"] == ("10Gi", "10Gi", "10Gi")
+    assert needs["requests.storage"] == ("11Gi", "11Gi", "11Gi")  # the registry's 10Gi, the Pushgateway's 1Gi
+    assert needs["persistentvolumeclaims"] == needs["count/persistentvolumeclaims"] == ("2", "2", "2")
     assert needs["configmaps"] == needs["count/configmaps"] == ("10", "10", "10")  # incl. the scorer's rollout status ConfigMap
     assert needs["services"] == ("4", "4", "4") and "services.loadbalancers" not in needs
     assert needs["count/deployments.apps"] == ("4", "4", "4")

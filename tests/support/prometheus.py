@@ -21,6 +21,11 @@ Contract:
 - Alertmanager: the given configuration (a dict in Alertmanager's YAML shape) or, when none, a
   route sending every alert to :attr:`PrometheusStack.receiver` (a :class:`RecordingReceiver`)
   with ``group_wait: 0s``. :meth:`set_alertmanager_config` replaces it at run time.
+- Pushgateway flags: ``pushgateway_args`` (e.g. a compiled Deployment's ``--persistence.file`` and
+  ``--persistence.interval``) replace the default ``--persistence.file=`` (nothing kept: Debian's
+  build otherwise defaults to a file under /var/lib). :meth:`PrometheusStack.restart_pushgateway`
+  stops it with SIGTERM (on which it writes its persistence file) and starts it again on the same
+  port when it is still free (else on a new one, and Prometheus' scrape target follows).
 - Helpers: :meth:`push` / :meth:`delete_group` (Pushgateway), :meth:`query` / :meth:`value`
   (Prometheus instant queries), :meth:`alerts` (Prometheus' view) and :meth:`notifications`
   (Alertmanager's API v2), :func:`wait_until` (a bounded poll that fails with what it last saw).
@@ -239,10 +244,11 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = START_TIMEOUT) -> None:
+    def start(self, timeout: float = START_TIMEOUT, port: int | None = None) -> None:
+        """Start the server on a free port (``port`` first, when given) and wait until it is ready."""
         last_error = ""
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
+        for attempt in range(START_ATTEMPTS):
+            self.port = port if port and attempt == 0 else free_port()
             log = self.log_path.open("ab")
             try:
                 self.process = subprocess.Popen(self.argv(self.port), stdout=log, stderr=subprocess.STDOUT,
@@ -264,6 +270,12 @@ class ServerProcess:
                 self.stop()
                 raise RuntimeError(f"{self.name} not ready after {timeout:g}s\n{self.log_tail()}")
         raise RuntimeError(f"{self.name} did not start in {START_ATTEMPTS} attempts ({last_error})\n{self.log_tail()}")
+
+    def restart(self, timeout: float = START_TIMEOUT) -> None:
+        """Stop (SIGTERM, as :meth:`stop`) and start again, on the same port when it is still free."""
+        port = self.port
+        self.stop()
+        self.start(timeout, port=port)
 
     def stop(self) -> None:
         """Stop this server by its own process id (SIGTERM, SIGKILL after a grace period)."""
@@ -308,6 +320,7 @@ class PrometheusStack:
         alertmanager_config: Alertmanager's configuration; None routes everything to ``receiver``.
         scrape_targets: extra ``host:port`` targets Prometheus scrapes (job ``extra``).
         scrape_interval, evaluation_interval: Prometheus' global intervals.
+        pushgateway_args: Pushgateway flags replacing the default ``--persistence.file=`` (None: that).
     """
 
     workdir: Path
@@ -317,6 +330,7 @@ class PrometheusStack:
     scrape_interval: str = "1s"
     evaluation_interval: str = "1s"
     start_timeout: float = START_TIMEOUT
+    pushgateway_args: Iterable[str] | None = None
     receiver: RecordingReceiver = field(init=False)
     _servers: dict[str, ServerProcess] = field(init=False, default_factory=dict)
     _rule_count: int = field(init=False, default=0)
@@ -338,9 +352,10 @@ class PrometheusStack:
 
     def _start_servers(self) -> None:
         logs = self.workdir
+        flags = ["--persistence.file="] if self.pushgateway_args is None else list(self.pushgateway_args)
         pushgateway = ServerProcess("pushgateway", lambda port: [
             binary("pushgateway"), f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api",
-            "--persistence.file=", "--log.level=warn"], logs / "pushgateway.log")
+            *flags, "--log.level=warn"], logs / "pushgateway.log")
         pushgateway.start(self.start_timeout)
         self._servers["pushgateway"] = pushgateway
         self._write_alertmanager_config(self.alertmanager_config)
@@ -459,6 +474,23 @@ class PrometheusStack:
         body = text if text.endswith("\n") else text + "\n"
         status, reply = http("PUT", self._group_url(job, grouping), body, content_type="text/plain; version=0.0.4")
         assert status in (200, 202), f"push to the pushgateway failed ({status}): {reply[:500]!r}"
+
+    def restart_pushgateway(self) -> None:
+        """Stop the Pushgateway (SIGTERM) and start it again with the same flags (module contract);
+        when it comes back on another port, Prometheus is pointed at it (configuration reloaded)."""
+        server = self._servers["pushgateway"]
+        port = server.port
+        server.restart(self.start_timeout)
+        if server.port != port:
+            self._write_prometheus_config()
+            status, body = http("POST", self.prometheus_url + "/-/reload")
+            assert status == 200, f"prometheus reload failed ({status}): {body[:500]!r}\n{self.logs()}"
+
+    def pushgateway_metrics(self) -> str:
+        """The Pushgateway's ``/metrics`` text (what Prometheus scrapes from it)."""
+        status, body = http("GET", self.pushgateway_url + "/metrics")
+        assert status == 200, f"pushgateway /metrics answered {status}"
+        return body.decode()
 
     def delete_group(self, job: str, grouping: Mapping[str, str] | None = None) -> None:
         status, reply = http("DELETE", self._group_url(job, grouping))

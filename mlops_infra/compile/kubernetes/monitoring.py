@@ -46,6 +46,10 @@ Contract:
 - The Pushgateway (:func:`ensure_pushgateway`) exists when a drift monitor or a rollback notice
   (``rollout_runner.py``) pushes to it; no NetworkPolicy selects it, so any pod of the cluster
   reaches its Service (Kubernetes "Network Policies": a pod no policy selects is not isolated).
+  What it holds survives a restart (:func:`ensure_pushgateway`: a persistence file on a
+  PersistentVolumeClaim): a drift value and its ``push_time_seconds`` lost with the pod would
+  resolve a firing drift alert, which fires again (with a new ``startsAt``) at the next push and
+  can start one more retraining run, and a lost rollback notice ends its alert early.
 - :func:`unhealthy_expr` is the condition alerts use: the worst revision's value (``max without
   (revision_name)``; ``min`` for ``accuracy``, where lower is worse) above the threshold (below it
   for ``accuracy``), so the alert fires when any revision breaches and keeps the labels it had
@@ -201,6 +205,29 @@ def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:
                  depends_on=kube.needs("scripts", "service-account/monitor", "pushgateway"))
 
 
+PUSHGATEWAY_DATA_MOUNT = "/data"
+"""Where the Pushgateway's volume is mounted (the image's root filesystem is read-only here)."""
+PUSHGATEWAY_PERSISTENCE_FILE = f"{PUSHGATEWAY_DATA_MOUNT}/pushgateway.data"
+PUSHGATEWAY_PERSISTENCE_INTERVAL = "1m"
+"""``--persistence.interval``: the least time between two writes of the persistence file."""
+PUSHGATEWAY_STORAGE = "1Gi"
+"""The Pushgateway volume's request: the file holds one group per drift monitor and per endpoint
+with rollback notices (kilobytes); 1 GiB is the smallest volume common provisioners make (EC2
+``CreateVolume`` ``Size``: gp2 and gp3 ``1 - 16,384``/``65,536`` GiB, botocore ec2 2016-11-15)."""
+
+
+def pushgateway_args() -> list[str]:
+    """The Pushgateway's flags: keep the pushed groups in :data:`PUSHGATEWAY_PERSISTENCE_FILE`."""
+    return [f"--persistence.file={PUSHGATEWAY_PERSISTENCE_FILE}",
+            f"--persistence.interval={PUSHGATEWAY_PERSISTENCE_INTERVAL}"]
+
+
+def pushgateway_claim(kube: KubeTarget) -> dict[str, Any]:
+    """The PersistentVolumeClaim of the Pushgateway's persistence file (ReadWriteOnce, default class)."""
+    spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": PUSHGATEWAY_STORAGE}}}
+    return kube.obj("v1", "PersistentVolumeClaim", names.PUSHGATEWAY, "platform", {"spec": spec})
+
+
 def compile_pushgateway(kube: KubeTarget) -> None:
     """Platform part: Pushgateway Deployment, Service and ServiceMonitor; the monitor jobs' account."""
     compile_service_account(kube, "monitor")
@@ -208,17 +235,60 @@ def compile_pushgateway(kube: KubeTarget) -> None:
 
 
 def ensure_pushgateway(kube: KubeTarget) -> str:
-    """The Pushgateway's Deployment, Service and ServiceMonitor, once (drift monitors and the rollout
-    runner's rollback notices both push to it); returns the Service's URN."""
+    """The Pushgateway's volume claim, Deployment, Service and ServiceMonitor, once (drift monitors and
+    the rollout runner's rollback notices both push to it); returns the Service's URN.
+
+    What it holds survives a restart (the module contract says why that matters):
+
+    - ``--persistence.file`` on a PersistentVolumeClaim ``mlops-pushgateway`` mounted at
+      :data:`PUSHGATEWAY_DATA_MOUNT`. Pushgateway README, "Run it": "By default, Pushgateway does not
+      persist metrics. However, the ``--persistence.file`` flag allows you to specify a file in which
+      the pushed metrics will be persisted (so that they survive restarts of the Pushgateway)". The
+      file is read at start and written "upon shutdown and after every write action, but the latter
+      will only happen persistenceDuration after the previous persisting" (prometheus/pushgateway
+      v1.11.2 ``storage/diskmetricstore.go``, ``NewDiskMetricStore``; ``loop``: a write after a quiet
+      ``--persistence.interval`` is persisted at once, a burst at most once per interval). On SIGTERM,
+      which the kubelet sends first, ``main.go`` ``shutdownServerOnQuit`` stops the server and
+      ``ms.Shutdown()`` writes the file (``loop``: ``drain`` -> ``persist``), well within the default
+      30 s grace period. ``persist`` writes a temporary file in the file's directory and renames it,
+      so the directory must be writable: the volume, not the read-only root filesystem. A crash or a
+      node loss (no SIGTERM) loses at most the pushes of the last :data:`PUSHGATEWAY_PERSISTENCE_INTERVAL`
+      ("the Pushgateway doesn't provide any strong guarantees that the pushed metrics are persisted
+      to disk", README "PUT method").
+    - ``ReadWriteOnce`` and the Deployment strategy ``Recreate``. Kubernetes "Persistent Volumes",
+      "Access Modes": ReadWriteOnce is "mounted as read-write by a single node" and "still can allow
+      multiple pods to access the volume when the pods are running on the same node". A rolling
+      update would start the new pod beside the old one: on another node it cannot attach the
+      volume while the old pod holds it (and the old pod is only stopped once the new one is ready),
+      on the same node the new pod would read the file before the old one writes its last state,
+      then overwrite it. "Deployments", "Recreate Deployment": "All existing Pods are killed before
+      new ones are created when ``.spec.strategy.type==Recreate``", so the new pod reads what the
+      old one wrote on SIGTERM (a pod deleted by hand is replaced at once: the replacement can read
+      the file up to one interval old).
+    - Writable by the container's user: the prom/pushgateway image runs as ``USER 65534`` (nobody;
+      its ``Dockerfile`` at v1.11.2), as the container security context does (``runAsUser: 65534``,
+      ``objects.container_security``), and the pod's ``fsGroup: 65534`` (``workloads.pod_spec``)
+      makes the volume "owned and writable by the GID specified in fsGroup" (Kubernetes "Configure a
+      Security Context for a Pod or Container", "Discussion"), the process being in that group.
+    - :data:`PUSHGATEWAY_STORAGE` (1 GiB) with no ``storageClassName``: the cluster's default
+      StorageClass provisions it (docs/compile-kubernetes.md section 4 lists it as a prerequisite).
+      Not protected: what it holds is recent pushes, which the next pushes replace; a destroy of
+      the Pushgateway takes the claim with it.
+    """
     if "pushgateway" in kube.shared:
         return kube.shared["pushgateway"]
     account = compile_service_account(kube, "pushgateway")
-    container = wl.helper_container("pushgateway", images.PUSHGATEWAY, port=names.PUSHGATEWAY_PORT)
+    claim = kube.add(pushgateway_claim(kube), parent=kube.platform, address="platform", role="pushgateway-volume")
+    container = wl.helper_container("pushgateway", images.PUSHGATEWAY, args=pushgateway_args(),
+                                    port=names.PUSHGATEWAY_PORT,
+                                    mounts=[{"mountPath": PUSHGATEWAY_DATA_MOUNT, "name": "data"}])
     container["readinessProbe"] = {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10}
     container.pop("env")
-    pod = wl.pod_spec(names.SERVICE_ACCOUNTS["pushgateway"], [container])
-    deployment = kube.add(wl.deployment(kube, names.PUSHGATEWAY, "pushgateway", pod, address="platform"),
-                          parent=kube.platform, address="platform", role="pushgateway", depends_on=[account])
+    pod = wl.pod_spec(names.SERVICE_ACCOUNTS["pushgateway"], [container],
+                      volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": names.PUSHGATEWAY}}])
+    deployment = kube.add(wl.deployment(kube, names.PUSHGATEWAY, "pushgateway", pod, address="platform",
+                                        strategy="Recreate"),
+                          parent=kube.platform, address="platform", role="pushgateway", depends_on=[account, claim])
     service = kube.add(wl.service(kube, names.PUSHGATEWAY, "pushgateway", names.PUSHGATEWAY_PORT, address="platform"),
                        parent=kube.platform, address="platform", role="pushgateway-service", depends_on=[deployment])
     monitor = {"endpoints": [{"honorLabels": True, "interval": "30s", "port": "http"}],
