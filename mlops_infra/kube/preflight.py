@@ -3,12 +3,14 @@
 :func:`mlops_infra.compile.kubernetes.prerequisites.cluster_prerequisites` says what the graph needs
 (and cites why); this module reads the cluster for each: a CRD by name
 (``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``), a Knative feature flag from
-its ConfigMap. ``plan --refresh`` on a Kubernetes target runs it and reports every prerequisite that
-is not met, with how to enable it.
+its ConfigMap, a default StorageClass from the list of StorageClasses
+(``GET /apis/storage.k8s.io/v1/storageclasses``: one carrying an annotation of
+``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``). ``plan --refresh`` on a
+Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the flag is absent, which means its default
-``Disabled``, or not one of the accepted values) or ``unknown`` (the read was refused (401/403) or
+``Disabled``, or not one of the accepted values, or no StorageClass is the default) or ``unknown`` (the read was refused (401/403) or
 failed: the reason is kept, and nothing is claimed). Reads only; at most one GET per distinct
 object (a ConfigMap holding several flags is read once). An unreachable cluster raises
 :class:`~mlops_infra.kube.errors.KubeUnreachable` from the first read, so the caller says so once.
@@ -20,10 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.compile.kubernetes.prerequisites import Prerequisite
+from mlops_infra.compile.kubernetes.prerequisites import DEFAULT_CLASS_ANNOTATIONS, Prerequisite
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeUnreachable
-from mlops_infra.kube.resources import CONFIG_MAP, CRD
+from mlops_infra.kube.resources import CONFIG_MAP, CRD, resource_type
+
+STORAGE_CLASS = resource_type("storage.k8s.io/v1", "StorageClass", namespaced=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,25 @@ def _read(kube: KubeClient, cache: dict[tuple, Any], key: tuple, read: Any) -> A
     return cache[key]
 
 
+def _default_classes(classes: list[dict[str, Any]]) -> list[str]:
+    """The names of the StorageClasses annotated the default (see the module docstring)."""
+    return sorted(str((c.get("metadata") or {}).get("name")) for c in classes
+                  if any(((c.get("metadata") or {}).get("annotations") or {}).get(a) == "true"
+                         for a in DEFAULT_CLASS_ANNOTATIONS))
+
+
 def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[str, str]:
     check = p.check
+    if check.default_storage_class:
+        kind, value = _read(kube, cache, ("storageclasses",), lambda: kube.list(STORAGE_CLASS))
+        if kind == "error":
+            return "unknown", f"listing StorageClasses: {value.summary}"
+        defaults = _default_classes(value)
+        if defaults:
+            return "ok", f"default StorageClass {', '.join(defaults)}"
+        others = sorted(str((c.get("metadata") or {}).get("name")) for c in value)
+        return "missing", ("no StorageClass is annotated storageclass.kubernetes.io/is-default-class: \"true\""
+                           + (f" (StorageClasses: {', '.join(others)})" if others else " (no StorageClass at all)"))
     if check.crd:
         kind, value = _read(kube, cache, ("crd", check.crd), lambda: kube.get_or_none(CRD, check.crd))
         if kind == "error":

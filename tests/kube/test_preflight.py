@@ -46,6 +46,11 @@ def _full_cluster() -> list[dict]:
                 ("podmonitors", "PodMonitor"), ("alertmanagerconfigs", "AlertmanagerConfig")))]
 
 
+DEFAULT_CLASS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "ebs.csi.aws.com",
+                 "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}
+"""The default StorageClass the graph's claims need (tests/kube/test_preflight_storage_class.py)."""
+
+
 def _features(**data: str) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-features", "namespace": "knative-serving"},
             "data": data}
@@ -79,6 +84,7 @@ def test_a_flag_is_met_when_enabled_or_allowed_case_insensitively(nodeselector, 
     data = {TOLERATIONS: "enabled"} | ({NODESELECTOR: nodeselector} if nodeselector is not None else {})
     with KubeApiStandIn(crds=_full_cluster()) as api:
         api.seed(_features(**data))
+        api.seed(DEFAULT_CLASS)
         with KubeClient.from_url(api.url, retry=FAST) as kube:
             results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
         configmap_reads = api.requests_for("GET", "/configmaps/config-features")

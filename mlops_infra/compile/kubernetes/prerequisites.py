@@ -27,10 +27,18 @@ Rules (each with its source):
   ``pytorchjobs.kubeflow.org``: the launcher creates PyTorchJobs from the ConfigMap template).
 - **PrometheusRule, ServiceMonitor, PodMonitor and AlertmanagerConfig need the Prometheus operator**
   (CRDs in ``monitoring.coreos.com``).
+- **A PersistentVolumeClaim without ``storageClassName`` needs a default StorageClass** (the
+  registry's and the Pushgateway's claims name none). Kubernetes "Persistent Volumes", "Class": with
+  the ``DefaultStorageClass`` admission plugin on, "All PVCs that have no ``storageClassName`` can be
+  bound only to PVs of that default", set by "the annotation
+  ``storageclass.kubernetes.io/is-default-class`` equal to ``true``"; without a default the claim
+  stays unbound (Pending) until one exists, so the pod mounting it never starts. kubernetes
+  ``pkg/apis/storage/util/helpers.go`` ``IsDefaultAnnotation`` also takes the beta annotation
+  ``storageclass.beta.kubernetes.io/is-default-class``; both must be exactly ``"true"``.
 
 Contract of :func:`cluster_prerequisites`: pure and deterministic; one :class:`Prerequisite` per
 distinct check, in a fixed order (KServe, Knative, flags, Kueue, training operator, Prometheus
-operator), each naming the ML items (addresses) that need it, sorted. A graph that needs none
+operator, default StorageClass), each naming the ML items (addresses) that need it, sorted. A graph that needs none
 returns ``()``.
 """
 
@@ -51,13 +59,15 @@ KNATIVE_FEATURES_SOURCE = "knative/serving pkg/apis/config/features.go"
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """How to verify one prerequisite: a CRD exists (``crd`` set), or a ConfigMap key holds one of
-    ``accepted`` (case-insensitive; a missing key means the default, which is not accepted)."""
+    """How to verify one prerequisite: a CRD exists (``crd`` set), a ConfigMap key holds one of
+    ``accepted`` (case-insensitive; a missing key means the default, which is not accepted), or
+    (``default_storage_class``) some StorageClass is annotated the cluster's default."""
 
     crd: str | None = None
     configmap: tuple[str, str] | None = None
     key: str | None = None
     accepted: tuple[str, ...] = ()
+    default_storage_class: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,15 @@ PROMETHEUS_ENABLE = ("install the Prometheus operator, e.g. kube-prometheus-stac
                      "(https://github.com/prometheus-community/helm-charts/tree/main/charts/kube-prometheus-stack), "
                      "selecting these objects (docs/compile-kubernetes.md section 4)")
 PROMETHEUS_SOURCE = "https://prometheus-operator.dev/docs/getting-started/installation/"
+DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
+                             "storageclass.beta.kubernetes.io/is-default-class")
+"""Annotations marking the default StorageClass (value ``"true"``; kubernetes ``IsDefaultAnnotation``)."""
+STORAGE_CLASS = ("a default StorageClass (PersistentVolumeClaims without storageClassName)",
+                 Check(default_storage_class=True),
+                 "mark one StorageClass the default: kubectl patch storageclass <name> -p "
+                 "'{\"metadata\":{\"annotations\":{\"storageclass.kubernetes.io/is-default-class\":\"true\"}}}' "
+                 "(https://kubernetes.io/docs/tasks/administer-cluster/change-default-storage-class/)",
+                 "https://kubernetes.io/docs/concepts/storage/persistent-volumes/#class-1")
 
 
 def _kind(res: Any) -> str:
@@ -153,4 +172,8 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
         if users:
             out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users, _crd(f"{plural}.monitoring.coreos.com"),
                                     PROMETHEUS_ENABLE, PROMETHEUS_SOURCE))
+    claims = _sorted(r.address for r in graph.resources if r.custom and _kind(r) == "PersistentVolumeClaim"
+                     and not (r.inputs.get("spec") or {}).get("storageClassName"))
+    if claims:
+        out.append(Prerequisite(STORAGE_CLASS[0], claims, STORAGE_CLASS[1], STORAGE_CLASS[2], STORAGE_CLASS[3]))
     return tuple(out)
