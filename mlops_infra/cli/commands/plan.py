@@ -391,14 +391,15 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
                        deadline: float | None = None) -> tuple[LiveState, Any, list[str]]:
-    """The cluster preflight, the namespace's quotas (:func:`namespace_quota_preflight`) and the
-    monitoring selectors (:func:`monitoring_selector_preflight`), then the live objects of the prior
+    """The cluster preflight, the namespace's quotas (:func:`namespace_quota_preflight`), the
+    monitoring selectors (:func:`monitoring_selector_preflight`) and the Secrets the environment refers
+    to (:func:`secret_reference_preflight`), then the live objects of the prior
     state through the environment's kubeconfig context (:mod:`mlops_infra.state.kube_live`) and their
     drift. No usable context or no answer makes every object unread by that cause: never "no drift"
     when nothing was read.
 
     ``deadline`` (``--refresh-timeout``: what the live reads "may take in all") bounds the whole: the
-    three preflights run at once (:func:`_together`), each within a quarter of it (at least
+    four preflights run at once (:func:`_together`), each within a quarter of it (at least
     :data:`QUOTA_READ_FLOOR`), and the scan gets what they left (at least that floor too). One after
     the other, with the scan given the whole deadline again, a cluster that answers nothing held the
     command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole process against one)."""
@@ -411,7 +412,8 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     seconds = PREFLIGHT_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
     warnings = _together([lambda: cluster_preflight(target, graph, seconds),
                           lambda: namespace_quota_preflight(target, graph, prior, seconds),
-                          lambda: monitoring_selector_preflight(target, graph, seconds)])
+                          lambda: monitoring_selector_preflight(target, graph, seconds),
+                          lambda: secret_reference_preflight(target, graph, seconds)])
     if deadline is not None:
         deadline = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started))
     resources = list(prior.resources.values())
@@ -600,6 +602,39 @@ def _smtp_secret(kube: Any, ref: tuple[str, str]) -> Any:
         return SecretAnswer(error=f"403 Forbidden: {exc.message or exc.summary}", forbidden=True)
     except (UserError, ValueError) as exc:
         return SecretAnswer(error=exc.summary if isinstance(exc, UserError) else str(exc))
+
+
+def secret_reference_preflight(target: Any, graph: Any, seconds: float) -> list[str]:
+    """With ``--refresh`` on Kubernetes: each Secret the graph's AlertmanagerConfigs and workloads
+    require, read through the environment's context (:mod:`mlops_infra.kube.secret_keys`: key names and
+    whether each value has surrounding whitespace, never a value), judged by
+    :mod:`mlops_infra.plan.secret_refs`: a warning per missing Secret or key and per URL or token value
+    that will not work. A refused read, or no answer within ``seconds``, is a warning that the check was
+    not made (a 403 names the permission), never an error."""
+    from mlops_infra.kube.errors import KubeForbidden
+    from mlops_infra.kube.secret_keys import read_padded_keys
+    from mlops_infra.plan.secret_refs import SecretRead, secret_refs, secret_warnings, secrets_to_read
+
+    refs = secret_refs(graph)
+    if not refs:
+        return []
+
+    def read_one(kube: Any, namespace: str, name: str) -> SecretRead:
+        try:
+            keys = read_padded_keys(kube, namespace, name)
+        except KubeForbidden as exc:
+            return SecretRead(error=f"403 Forbidden: {exc.message or exc.summary}", forbidden=True)
+        except UserError as exc:
+            return SecretRead(error=exc.summary)
+        return SecretRead(missing=True) if keys is None else SecretRead(keys=keys)
+
+    answer = _kube_within(target, seconds, "secret-references",
+                          lambda kube: {ref: read_one(kube, *ref) for ref in secrets_to_read(refs)})
+    if answer is None or isinstance(answer, UserError):
+        why = answer.summary if answer is not None else _unanswered(seconds)
+        return [f"secrets: could not read the Secrets this environment refers to through context {target.context} "
+                f"({why}); whether they exist and hold working values was not checked"]
+    return secret_warnings(refs, answer)
 
 
 # -- plan, save, render ----------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Which Secrets a Kubernetes environment requires, and what the plan says when one is missing or holds a
+value that will not work (plan/secret_refs.py, whose docstring cites prometheus-operator v0.89.0 and the
+kubelet; stop 30's secrets audit, findings secrets-1 and secrets-2)."""
+
+from __future__ import annotations
+
+from mlops_infra.plan.secret_refs import (
+    ENV,
+    KEY,
+    TOKEN,
+    URL,
+    SecretRead,
+    SecretRef,
+    secret_refs,
+    secret_warnings,
+)
+from tests.support.kube_cases import graph_of
+
+
+def test_the_references_of_channels_the_retrain_trigger_and_workloads():
+    refs = {(r.name, r.key, r.use): r.users for r in secret_refs(graph_of("variety-dev"))}
+    assert refs == {
+        ("hook-token", "token", TOKEN): ("AlertmanagerConfig channel-hook",),
+        ("hook-url", "value", URL): ("AlertmanagerConfig channel-hook",),
+        ("mlops-retrain-trigger-token", "value", ENV): ("Deployment mlops-retrain-trigger",),
+        ("mlops-retrain-trigger-token", "value", TOKEN): ("AlertmanagerConfig retrain-tabular",),
+        ("pd-routing", "routing_key", KEY): ("AlertmanagerConfig channel-pager",),
+        ("slack-url", "value", KEY): ("AlertmanagerConfig channel-chat",),
+    }
+    # mlops-object-store is referenced optionally (envFrom optional: true): not required, not listed
+    assert all(r.namespace == "variety-dev" for r in secret_refs(graph_of("variety-dev")))
+
+
+def test_a_system_without_channels_or_triggers_requires_no_secret():
+    assert secret_refs(graph_of("quickstart-dev")) == []
+
+
+HOOK_URL = SecretRef("ns", "hook-url", "value", URL, ("AlertmanagerConfig channel-hook",))
+HOOK_TOKEN = SecretRef("ns", "hook-token", "token", TOKEN, ("AlertmanagerConfig channel-hook",))
+SLACK = SecretRef("ns", "slack-url", "value", KEY, ("AlertmanagerConfig channel-chat",))
+TRIGGER_ENV = SecretRef("ns", "mlops-retrain-trigger-token", "value", ENV, ("Deployment mlops-retrain-trigger",))
+TRIGGER_TOKEN = SecretRef("ns", "mlops-retrain-trigger-token", "value", TOKEN, ("AlertmanagerConfig retrain-tabular",))
+
+
+def test_a_missing_secret_is_one_warning_with_every_consequence():
+    (warning,) = secret_warnings([TRIGGER_ENV, TRIGGER_TOKEN], {("ns", "mlops-retrain-trigger-token"): SecretRead(missing=True)})
+    assert warning.startswith("secrets: Secret ns/mlops-retrain-trigger-token does not exist (needs key value): ")
+    assert "the pods of Deployment mlops-retrain-trigger do not start (CreateContainerConfigError)" in warning
+    assert "prometheus-operator skips AlertmanagerConfig retrain-tabular (event InvalidConfiguration)" in warning
+    assert warning.endswith("Create it in namespace ns (docs/compile-kubernetes.md section 4).")
+
+
+def test_a_missing_key_names_the_keys_held():
+    (warning,) = secret_warnings([SLACK], {("ns", "slack-url"): SecretRead(keys={"url": False})})
+    assert warning.startswith("secrets: Secret ns/slack-url has no key value (keys: url): prometheus-operator skips "
+                              "AlertmanagerConfig channel-chat")
+    assert warning.endswith("Add key value.")
+
+
+def test_whitespace_matters_for_webhook_urls_and_tokens_only():
+    reads = {("ns", "hook-url"): SecretRead(keys={"value": True}), ("ns", "hook-token"): SecretRead(keys={"token": True}),
+             ("ns", "slack-url"): SecretRead(keys={"value": True})}  # the operator trims a Slack apiURL
+    url, token = secret_warnings([HOOK_URL, HOOK_TOKEN, SLACK], reads)
+    assert url.startswith("secrets: key value of Secret ns/hook-url has leading or trailing whitespace")
+    assert "generates no configuration for the Alertmanager that loads AlertmanagerConfig channel-hook" in url
+    assert "other teams' included" in url and "--from-file=value=FILE.clean" in url
+    assert token.startswith("secrets: key token of Secret ns/hook-token has leading or trailing whitespace")
+    assert "every delivery of AlertmanagerConfig channel-hook fails" in token
+    assert secret_warnings([HOOK_URL, HOOK_TOKEN, SLACK], {k: SecretRead(keys={"value": False, "token": False})
+                                                            for k in reads}) == []
+
+
+def test_an_unreadable_namespace_is_one_warning_naming_the_permission():
+    forbidden = SecretRead(error="403 Forbidden: secrets is forbidden", forbidden=True)
+    (warning,) = secret_warnings([HOOK_URL, SLACK], {("ns", "hook-url"): forbidden, ("ns", "slack-url"): forbidden})
+    assert warning == ("secrets: could not read the Secrets this environment refers to in namespace ns (403 Forbidden: "
+                       "secrets is forbidden); whether they exist and hold working values was not checked; needs RBAC "
+                       "permission to get secrets in namespace ns; check with `kubectl auth can-i get secrets -n ns`")
