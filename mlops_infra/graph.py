@@ -165,15 +165,19 @@ class ResourceOptions:
     """Pulumi resource options the compiler decides.
 
     ``replace_on_changes`` lists input property paths whose change forces replacement (beyond the
-    provider's own rules); ``delete_before_replace`` is for resources whose physical name must be
-    reused; ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts);
+    provider's own rules); ``delete_before_replace`` is tri-state, as Pulumi's option is: ``None``
+    leaves the order of a replace to the provider (``Diff``'s ``deleteBeforeReplace``), ``True`` deletes
+    first (a physical name that must be reused), ``False`` creates first whatever the provider answers
+    (the engine takes the option over the provider's answer when the program defines it:
+    pkg/resource/deploy/step_generator.go, the replace step; the Python SDK sends
+    ``deleteBeforeReplaceDefined``); ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts);
     ``retain_on_delete`` keeps the cloud resource when Pulumi deletes or replaces it (Pulumi "retainOnDelete":
     the provider's Delete is not called; the resource leaves the state and stays in the cloud).
     """
 
     protect: bool = False
     replace_on_changes: tuple[str, ...] = ()
-    delete_before_replace: bool = False
+    delete_before_replace: bool | None = None
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
@@ -184,8 +188,8 @@ class ResourceOptions:
             out["protect"] = True
         if self.replace_on_changes:
             out["replaceOnChanges"] = list(self.replace_on_changes)
-        if self.delete_before_replace:
-            out["deleteBeforeReplace"] = True
+        if self.delete_before_replace is not None:
+            out["deleteBeforeReplace"] = self.delete_before_replace
         if self.ignore_changes:
             out["ignoreChanges"] = list(self.ignore_changes)
         if self.additional_secret_outputs:

@@ -467,7 +467,7 @@ class _Planner:
         return ResourceChange.built(  # (urn, type, name, action, reason, changes, address, role, custom,
             # delete_before_replace, blocked): one per desired resource
             res.urn, res.type, res.name, action, reason, attrs, res.address, res.role, res.custom,
-            action is Action.REPLACE and res.options.delete_before_replace, blocked)
+            action is Action.REPLACE and res.options.delete_before_replace is True, blocked)
 
     # -- deletes ------------------------------------------------------------------------------------
     def _deletes(self) -> Iterable[ResourceChange]:

@@ -17,6 +17,10 @@ topological order over parents, providers and dependencies, and returns a :class
 Options: ``parent``, ``provider``, ``depends_on`` for the explicit edges (dependencies that are not
 refs in the inputs), ``protect``, ``replace_on_changes``, ``delete_before_replace``,
 ``ignore_changes``, ``additional_secret_outputs`` and ``retain_on_delete`` (engine names; the SDK passes them through).
+``delete_before_replace`` is passed as the graph holds it: ``None`` (unset, the provider decides the
+order of a replace) or an explicit ``True``/``False``, which the SDK sends with
+``deleteBeforeReplaceDefined`` (pulumi/runtime/resource.py) so the engine uses it instead of the
+provider's answer.
 A graph the SDK cannot express (unknown input name, unknown token) raises :class:`GraphRegistrationError`:
 that is a bug in the compiler, never a user mistake.
 """
@@ -108,7 +112,7 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         depends_on=explicit or None,
         protect=options.protect or None,
         replace_on_changes=list(options.replace_on_changes) or None,
-        delete_before_replace=options.delete_before_replace or None,
+        delete_before_replace=options.delete_before_replace,  # tri-state: None lets the provider decide
         ignore_changes=list(options.ignore_changes) or None,
         additional_secret_outputs=list(options.additional_secret_outputs) or None,
         retain_on_delete=options.retain_on_delete or None,

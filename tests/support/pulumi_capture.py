@@ -147,7 +147,9 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         options = {
             "protect": bool(request.protect),
             "replaceOnChanges": list(request.replaceOnChanges),
-            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            # tri-state as the engine reads it (source_eval.go: Defined, or true): None when the program left it unset
+            "deleteBeforeReplace": (bool(request.deleteBeforeReplace)
+                                    if request.deleteBeforeReplaceDefined or request.deleteBeforeReplace else None),
             "ignoreChanges": list(request.ignoreChanges),
             "additionalSecretOutputs": list(request.additionalSecretOutputs),
             "retainOnDelete": bool(request.retainOnDelete),
@@ -277,7 +279,7 @@ def _options_json(type_: str, options: dict[str, Any]) -> dict[str, Any]:
     sdk_secrets = PROVIDER_SDK_SECRET_OUTPUTS.get(type_, ())
     options = {**options, "additionalSecretOutputs": [
         o for o in options.get("additionalSecretOutputs", []) if o not in sdk_secrets]}
-    return {k: v for k, v in options.items() if v}
+    return {k: v for k, v in options.items() if v or (k == "deleteBeforeReplace" and v is False)}
 
 
 def differences(graph: DesiredGraph, capture: Capture) -> list[str]:

@@ -11,8 +11,16 @@ Contract, per ``mlops:serving:Endpoint``:
   (``arn:aws:sagemaker:<r>:<a>:model-package/<group>/<version>``: computable, so the plan shows it);
 - an ``aws:sagemaker/endpointConfiguration:EndpointConfiguration`` named
   ``<system>-<env>-<endpoint>-cfg-<hash>``: endpoint configs are immutable, so any change yields a
-  new name (Pulumi creates the new config, points the endpoint at it, then deletes the old one; no
-  delete-before-replace). Models are named by content hash for the same reason;
+  new name. Models are named by content hash for the same reason. Both carry an explicit
+  ``deleteBeforeReplace: false`` (:func:`_kept`): Pulumi creates the new config, points the endpoint
+  at it, then deletes the old one. Left unset, the provider would delete first: pulumi-aws gives
+  every resource with an input ``name`` an AutoName default (provider/autonaming.go
+  ``setAutonaming``), and the bridge answers ``deleteBeforeReplace`` for any replace whose desired
+  inputs set such a field explicitly, whether or not it changes (pulumi-terraform-bridge
+  pkg/tfbridge/schema.go ``nameRequiresDeleteBeforeReplace``; provider.go ``Diff``); that deletes
+  the live config before ``UpdateEndpoint``, which botocore ``DeleteEndpointConfig`` forbids ("You
+  must not delete an EndpointConfig in use by an endpoint that is live"; the failure is
+  hashicorp/terraform-provider-aws#40048, "Could not find endpoint configuration");
 - an ``aws:sagemaker/endpoint:Endpoint`` with a ``deploymentConfig`` chosen by
   :data:`DEPLOYMENTS` on the rollout strategy, rolling back on the alarms of ``rollback_on``;
 - with ``autoscaling``: an Application Auto Scaling target on the variant's
@@ -226,19 +234,25 @@ def _add_config(aws: AwsContext, item: Endpoint, component: str, model: tuple[st
     return urn, name
 
 
-def _kept(item: Endpoint) -> ResourceOptions | None:
-    """Canary endpoints: the model and config are kept in SageMaker when Pulumi replaces them
+def _kept(item: Endpoint) -> ResourceOptions:
+    """The options of an endpoint's model and config: always create-before-delete
+    (``delete_before_replace=False``, see the module contract: their content-hash names never
+    collide, and the old config must outlive ``UpdateEndpoint``).
+
+    Canary endpoints: the model and config are also kept in SageMaker when Pulumi replaces them
     (``retainOnDelete``). ``pulumi up`` of a new version creates the new model and config but does not
     switch the endpoint (the controller does, step by step), so the old ones still serve: deleting the
     old model would make the controller's rollout config, which names it for the ``primary`` variant,
     fail (CreateEndpointConfig needs existing models), and new instances of the old variant
     (autoscaling, a rollback) could not start. Models and endpoint configs cost nothing while kept."""
-    return _RETAINED if item.rollout.strategy == "canary" else None
+    return _RETAINED if item.rollout.strategy == "canary" else _CREATE_FIRST
 
 
 MODEL_NAME_MAX = 63
 """botocore ``CreateModelInput.ModelName`` (``EntityName``): at most 63 characters."""
-_RETAINED = ResourceOptions(retain_on_delete=True)
+_CREATE_FIRST = ResourceOptions(delete_before_replace=False)
+"""The options of a native-strategy endpoint's model and config (:func:`_kept`; immutable, one object for all)."""
+_RETAINED = ResourceOptions(retain_on_delete=True, delete_before_replace=False)
 """The options of a canary endpoint's model and config (:func:`_kept`; immutable, so one object for all)."""
 _CONTROLLED = ResourceOptions(ignore_changes=("endpointConfigName",))
 """The options of a canary endpoint, whose config the controller switches (immutable, one object for all)."""
