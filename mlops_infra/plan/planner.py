@@ -12,6 +12,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   to "known after apply" (or to that resource's new input of the same name, when it echoes one,
   e.g. ``name``). A dependent whose only changes come from such refs has the reason
   ``depends-on-replaced``; it is a REPLACE exactly when such a path forces replacement for its type.
+- A REPLACE deletes first (``delete_before_replace``, the outage line) exactly when Pulumi would:
+  the resource's ``delete_before_replace`` option when set, else the provider's own rule for a
+  replace it forces itself (an explicitly named AWS resource; a Kubernetes object whose explicit
+  name and namespace stay). A create-first replace that keeps the physical name is warned about
+  (the create collides).
 - A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
@@ -61,6 +66,7 @@ from mlops_infra.plan.rules import (
     matcher,
     option_matcher,
     parse_path,
+    provider_deletes_first,
     replace_matcher,
     rule_for,
 )
@@ -367,10 +373,42 @@ class _Planner:
         if action is Action.UPDATE and not rule.known:
             self.unknown_types.add(res.type)
         blocked = None
+        delete_first = action is Action.REPLACE and self._delete_first(res, rule, reason, attrs)
         if action is Action.REPLACE and (state.protect or res.options.protect):
             blocked = _unprotect_hint(res.urn, "replace")
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
-        return self._record(res, action, reason, attrs, blocked=blocked)
+        return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
+
+    def _delete_first(self, res: DesiredResource, rule: ReplaceRule, reason: Reason,
+                      attrs: tuple[AttributeChange, ...]) -> bool:
+        """Whether Pulumi deletes before it creates in this replace, as the engine decides
+        (pkg/resource/deploy/step_generator.go, the replace step): the resource's
+        ``delete_before_replace`` option when set, else the provider's answer, which only a replace the
+        provider forces itself can make true (:func:`~mlops_infra.plan.rules.provider_deletes_first`;
+        a replace from a new provider, ``providerChanged``, or only from ``replaceOnChanges`` asks no
+        provider). A create-first replace that keeps the physical name collides: warned."""
+        option = res.options.delete_before_replace
+        if reason.code == "provider-replaced":
+            return option is True  # another provider (cluster, region): no name collides
+        keep = matcher(rule.keep)
+        forcing = replace_matcher(rule) if rule.provider_replace is None else matcher(rule.provider_replace)
+        provider_forced = any(a.forces_replacement and forcing.touches(p := parse_path(a.path)) and not keep.covers(p)
+                              for a in attrs)
+        name_paths = [rule.named_by, "metadata.namespace"] if rule.named_by == "metadata.name" else [rule.named_by]
+        name_kept = bool(rule.named_by) and not any(_on_branch(a.path, n) for a in attrs for n in name_paths)
+        first = option if option is not None else (
+            provider_forced and provider_deletes_first(res.type, rule, res.inputs, name_kept))
+        name = _get(res.inputs, rule.named_by) if rule.named_by else MISSING
+        if not first and name_kept and name is not MISSING and name is not None:
+            why = ("its deleteBeforeReplace option is false" if option is False
+                   else "the provider does not replace it itself: replaceOnChanges asks for it" if not provider_forced
+                   else "the provider creates first")
+            shown = self.lookup(name[REF], name["output"]).value if is_ref(name) else name
+            self.warnings.append(
+                f"{res.name} ({res.type}) is replaced create-first ({why}), but its name {shown!r} does not "
+                "change: creating the new one will fail while the old one exists; this is a bug in mlops-infra "
+                "(the replace must delete first or rename it)")
+        return first
 
     def _not_taken(self, state: StateResource, res: DesiredResource, rule: ReplaceRule) -> tuple[AttributeChange, ...]:
         """The ``read_back`` inputs of ``rule`` (see :class:`~mlops_infra.plan.rules.ReplaceRule`) whose
@@ -462,12 +500,12 @@ class _Planner:
         return None
 
     def _record(self, res: DesiredResource, action: Action, reason: Reason, attrs: tuple[AttributeChange, ...],
-                blocked: str | None = None) -> ResourceChange:
+                blocked: str | None = None, delete_first: bool = False) -> ResourceChange:
         self.actions[res.urn] = action
         return ResourceChange.built(  # (urn, type, name, action, reason, changes, address, role, custom,
             # delete_before_replace, blocked): one per desired resource
             res.urn, res.type, res.name, action, reason, attrs, res.address, res.role, res.custom,
-            action is Action.REPLACE and res.options.delete_before_replace is True, blocked)
+            delete_first, blocked)
 
     # -- deletes ------------------------------------------------------------------------------------
     def _deletes(self) -> Iterable[ResourceChange]:
@@ -495,6 +533,12 @@ class _Planner:
                 return "platform"
             state = self.state.resources.get(state.parent) if state.parent else None
         return ""
+
+
+def _on_branch(path: str, other: str) -> bool:
+    """Whether two display paths are on one branch (either is the other or lies under it)."""
+    short, long = sorted((path, other), key=len)
+    return long == short or long.startswith((f"{short}.", f"{short}["))
 
 
 def _paths(changes: Sequence[AttributeChange], limit: int = 3) -> str:

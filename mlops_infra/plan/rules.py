@@ -45,6 +45,12 @@ class ReplaceRule:
     resource, so the recorded *output* is what the cloud took: one that differs from the recorded
     input means the cloud did not keep it (the planner shows an update; Pulumi's bridged providers
     diff the desired inputs against the recorded outputs, so ``pulumi up`` sends it again).
+    ``named_by``: the input that names the resource, which decides the order of a replace the
+    provider itself forces (:func:`provider_deletes_first`); "" when none does.
+    ``provider_replace``: the paths of ``replace`` the provider's own ``Diff`` forces (None: all of
+    them). A CRD's immutable fields are the API server's rule, not pulumi-kubernetes' (its
+    ``forceNewProperties``, provider/pkg/provider/diff.go, knows only built-in kinds): the provider
+    answers them with an update, so a replace there comes only from ``replaceOnChanges``.
     """
 
     replace: tuple[str, ...] = ()
@@ -55,6 +61,8 @@ class ReplaceRule:
     why: str = ""
     known: bool = True
     read_back: tuple[str, ...] = ()
+    named_by: str = ""
+    provider_replace: tuple[str, ...] | None = None
 
 
 _TAGS = ("tags", "tagsAll")
@@ -62,9 +70,9 @@ _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 
 def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
-         read_back: tuple[str, ...] = ()) -> ReplaceRule:
+         read_back: tuple[str, ...] = (), named_by: str = "name") -> ReplaceRule:
     return ReplaceRule(replace=("*",) if everything else replace_paths, keep=_TAGS if everything else (),
-                       sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back)
+                       sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by)
 
 
 RULES: dict[str, ReplaceRule] = {
@@ -91,9 +99,10 @@ RULES: dict[str, ReplaceRule] = {
         "name", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess", "rootAccess",
         why="a notebook instance's name, network and encryption settings cannot be updated"),
     # --- Storage, keys, registries ---------------------------------------------------------------
-    "aws:s3/bucket:Bucket": _aws("bucket", "bucketPrefix", "objectLockEnabled",
+    # pulumi-aws gives the bucket's "bucket" its AutoName (provider/resources.go aws_s3_bucket Fields)
+    "aws:s3/bucket:Bucket": _aws("bucket", "bucketPrefix", "objectLockEnabled", named_by="bucket",
                                  why="a bucket's name is global and permanent"),
-    "aws:s3/bucketV2:BucketV2": _aws("bucket", "bucketPrefix", "objectLockEnabled",
+    "aws:s3/bucketV2:BucketV2": _aws("bucket", "bucketPrefix", "objectLockEnabled", named_by="bucket",
                                      why="a bucket's name is global and permanent"),
     **{f"aws:s3/{mod}:{cls}": _aws("bucket", "expectedBucketOwner",
                                    why="a bucket setting belongs to one bucket")
@@ -169,6 +178,7 @@ K8S_BASE = ReplaceRule(
     replace=("apiVersion", "kind", "metadata.name", "metadata.namespace"),
     ignore=("metadata.annotations[\"pulumi.com/autonamed\"]",),
     why="a Kubernetes object's kind, name and namespace are its identity",
+    named_by="metadata.name",
 )
 K8S_KINDS: dict[str, ReplaceRule] = {
     "core/v1:Secret": ReplaceRule(replace=("data", "stringData", "binaryData", "immutable", "type"),
@@ -201,13 +211,13 @@ K8S_KINDS: dict[str, ReplaceRule] = {
     "trainer.kubeflow.org/v1alpha1:TrainJob": ReplaceRule(
         replace=("spec.trainer", "spec.initializer", "spec.runtimeRef", "spec.managedBy",
                  "spec.activeDeadlineSeconds", "spec.runtimePatches[*].manager"),
-        why="the TrainJob CRD marks these fields immutable (self == oldSelf)"),
+        why="the TrainJob CRD marks these fields immutable (self == oldSelf)", provider_replace=()),
     "kubeflow.org/v1:PyTorchJob": ReplaceRule(replace=("spec.runPolicy.schedulingPolicy.queue",),
-                                              why="the PyTorchJob CRD marks its queue immutable"),
+                                              why="the PyTorchJob CRD marks its queue immutable", provider_replace=()),
     "kueue.x-k8s.io/v1beta1:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
-                                                     why="a LocalQueue's cluster queue is immutable"),
+                                                     why="a LocalQueue's cluster queue is immutable", provider_replace=()),
     "kueue.x-k8s.io/v1beta2:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
-                                                     why="a LocalQueue's cluster queue is immutable"),
+                                                     why="a LocalQueue's cluster queue is immutable", provider_replace=()),
     "helm.sh/v3:Release": ReplaceRule(replace=("name", "namespace"), why="a release's name and namespace are its identity"),
 }
 """Kubernetes ``<group/version>:<Kind>`` -> extra rule, merged with :data:`K8S_BASE`."""
@@ -244,8 +254,46 @@ def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
         if kind is None:
             return K8S_BASE
         return replace(K8S_BASE, replace=K8S_BASE.replace + kind.replace, keep=kind.keep,
-                       sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why)
+                       sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why,
+                       provider_replace=None if kind.provider_replace is None
+                       else K8S_BASE.replace + kind.provider_replace)
     return UNKNOWN_TYPE
+
+
+# --- The order of a replace ---------------------------------------------------------------------
+
+
+def provider_deletes_first(type_token: str, rule: ReplaceRule, inputs: dict, name_kept: bool) -> bool:
+    """Whether the provider asks for delete-before-replace when it forces a replace itself (its own
+    replace paths; not a replace only from ``replaceOnChanges`` or a new provider, for which the engine
+    asks no provider and creates first: pulumi pkg/resource/deploy/step_generator.go, the replace step
+    takes ``diff.DeleteBeforeReplace`` unless the program sets the option). ``inputs`` are the desired
+    inputs; ``name_kept``: the ``named_by`` input (and a Kubernetes object's namespace) is unchanged.
+
+    - AWS (pulumi-terraform-bridge pkg/tfbridge/schema.go ``nameRequiresDeleteBeforeReplace``, called by
+      provider.go ``Diff`` for every replace): true when the desired inputs set a field that has an
+      AutoName default explicitly, whether or not it changes. pulumi-aws gives that default to every
+      resource's input ``name`` (provider/autonaming.go ``setAutonaming``; the Pulumi ``name`` of a
+      function or alarm too, provider/resources.go) and to a bucket's ``bucket``.
+    - Kubernetes (pulumi-kubernetes provider/pkg/provider/provider.go ``Diff``): true when the object is
+      named explicitly (``metadata.name`` set, so not autonamed) and its new name and namespace equal
+      the old ones.
+    """
+    if not rule.named_by:
+        return False
+    named = _get(inputs, rule.named_by) is not None
+    if type_token.startswith("kubernetes:"):
+        return named and name_kept
+    return named
+
+
+def _get(inputs: dict, dotted: str):
+    value = inputs
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 # --- Paths ---------------------------------------------------------------------------------------

@@ -348,7 +348,7 @@ def delete_first_note(change: ResourceChange) -> str | None:
         return None
     if change.reason.code == "deregister-first":
         return "removed before the endpoint update and created again after it: autoscaling pauses meanwhile"
-    return "deleted before the new one is created: expect a short outage"
+    return "deleted before the new one is created: it is unavailable until the new one is ready (an outage)"
 
 
 def money(amount: float, *, sign: bool = False) -> str:
