@@ -8,7 +8,12 @@ only appends datums; an alarm changes state only through ``SetAlarmState``), so 
 compiled alarm from the graph's arguments and evaluates it the way CloudWatch does: the alarm's
 statistic over its period, for its metric and dimensions, compared with its threshold by its operator
 ("Using Amazon CloudWatch alarms", "Evaluating an alarm": "Period", "Evaluation Periods", "Datapoints
-to Alarm", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+to Alarm", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html):
+"Datapoints to Alarm" of the last "Evaluation Periods" datapoints breaching, "they just must all be within
+the last number of data points equal to Evaluation Period". The compiled alarm is 1 of 15 one-minute
+periods, so it holds ALARM for 15 minutes after the notice (as the Kubernetes rule fires for 15 minutes);
+CloudWatch may keep a real datapoint a little longer (its evaluation range is wider than the periods),
+so "back to OK" is checked well after the window.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import pytest
 
 from mlops_infra.compile.aws import alerting, rollout_runner
+from mlops_infra.compile.kubernetes import alerting as kubernetes_alerting
 from mlops_infra.rollout import scheduled
 from tests.compile.aws.cases import REFERENCE, compiled, one, policy_statements
 from tests.rollout.aws_world import status_tags
@@ -100,7 +106,12 @@ def test_a_canary_rolled_back_by_the_runner_puts_the_metric_its_alarm_goes_to_al
                                "(2% on version 12)")  # the reason reaches the human: the log line
     assert answer["result"] == {"endpoints": [line]}
     assert status_tags(sm, endpoint)["phase"] == "rolled_back"
-    assert evaluate(cw, alarm, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == "ALARM"
+    now = dt.datetime.now(dt.UTC)
+    assert evaluate(cw, alarm, now + dt.timedelta(seconds=1)) == "ALARM"
+    # held like the Kubernetes rule (15 min), not resolved the next minute: PagerDuty keeps the incident
+    assert [evaluate(cw, alarm, now + dt.timedelta(minutes=m)) for m in (2, 8, 14)] == ["ALARM"] * 3
+    assert evaluate(cw, alarm, now + dt.timedelta(minutes=45)) == "OK"
+    assert alerting.ROLLBACK_HOLD_SECONDS == kubernetes_alerting.ROLLBACK_WINDOW_SECONDS
     [metric] = cw.list_metrics(Namespace=alerting.ROLLOUT_NAMESPACE)["Metrics"]
     assert sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]) == [
         ("Endpoint", "scorer"), ("Environment", "prod"), ("System", "fraud-detection")]

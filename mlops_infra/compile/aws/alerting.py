@@ -30,9 +30,20 @@ Contract:
   alerts notify channels (:func:`~mlops_infra.spec.alerting.rollback_channels`: their union) gets
   one alarm, :func:`compile_rollback_alarm`, on the metric the rollout runner puts when it rolls the
   canary back on its own (:data:`ROLLOUT_NAMESPACE` / :data:`ROLLED_BACK_METRIC`, dimensions
-  ``System``, ``Environment``, ``Endpoint``; ``rollout/scheduled.py``): ``Sum >= 1`` over one
-  60-second period, missing data ``notBreaching``, so the minute of a rollback is ALARM (its channels
-  are told, PagerDuty triggered) and the next empty minute OK (resolved). The alarms that
+  ``System``, ``Environment``, ``Endpoint``; ``rollout/scheduled.py``): ``Sum >= 1`` in at least 1 of
+  the last 15 one-minute periods (an "M out of N" alarm, ``datapointsToAlarm`` 1 of ``evaluationPeriods``
+  15: CloudWatch User Guide, "Evaluating an alarm": "The breaching data points do not have to be
+  consecutive, they just must all be within the last number of data points equal to Evaluation
+  Period", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation),
+  missing data ``notBreaching``: the notice's minute turns it ALARM (its channels are told, PagerDuty
+  triggered) and it holds ALARM while that datapoint is among the last 15, :data:`ROLLBACK_HOLD_SECONDS`
+  (the Kubernetes rule's window, ``compile/kubernetes/alerting.ROLLBACK_WINDOW_SECONDS``), then returns
+  to OK (resolved). A 15-minute hold leaves time to read the page before PagerDuty resolves it (with
+  one period it resolved a minute after paging). CloudWatch may keep a real datapoint a little longer
+  ("any real data points in the evaluation range, no matter when they were reported, are included",
+  same page, "How alarm state is evaluated when data is missing"), so ~15 minutes, not exactly. Limits:
+  botocore ``PutMetricAlarmInput``: ``EvaluationPeriods`` and ``DatapointsToAlarm`` at least 1, and for
+  a period under an hour ``Period`` x ``EvaluationPeriods`` at most 86,400 s (900 here). The alarms that
   ``rollback_on`` names watch the primary variant, so without this alarm the canary's own breach,
   which the gate reads from the canary variant's metrics (``rollout/gates/cloudwatch.py``), paged
   nobody. Its name, :func:`rollback_alarm_name`, is ``<system>-<env>.rolled-back.<endpoint>``: an
@@ -235,6 +246,8 @@ with ``AWS/``, botocore ``PutMetricDataInput.Namespace``)."""
 ROLLED_BACK_METRIC = "RolledBack"
 """Value 1 (Count), put once per rollback the runner makes on its own."""
 ROLLBACK_PERIOD = 60
+ROLLBACK_HOLD_SECONDS = 900
+"""How long the rollback alarm stays in ALARM after a notice: 15 one-minute periods (see the contract)."""
 
 
 def rollback_alarm_name(aws: AwsContext, endpoint: str) -> str:
@@ -266,7 +279,8 @@ def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
         "namespace": ROLLOUT_NAMESPACE, "metricName": ROLLED_BACK_METRIC,
         "dimensions": {**rollback_dimensions(aws), "Endpoint": endpoint.name},
         "statistic": "Sum", "period": ROLLBACK_PERIOD, "comparisonOperator": "GreaterThanOrEqualToThreshold",
-        "threshold": 1, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
+        "threshold": 1, "evaluationPeriods": ROLLBACK_HOLD_SECONDS // ROLLBACK_PERIOD, "datapointsToAlarm": 1,
+        "treatMissingData": "notBreaching",
         "actionsEnabled": True, "alarmActions": actions, "okActions": actions,
     }, parent=component, address=f"endpoints.{endpoint.name}", role="rollback-alarm", refs_in=actions)
     return True

@@ -59,7 +59,7 @@ def test_a_canary_gets_one_alarm_on_the_runners_metric_told_to_its_rollback_chan
         {"Endpoint": "api", "Environment": "prod", "System": "runs"})
     assert (i["statistic"], i["period"], i["comparisonOperator"], i["threshold"], i["evaluationPeriods"],
             i["datapointsToAlarm"], i["treatMissingData"]) == (
-        "Sum", 60, "GreaterThanOrEqualToThreshold", 1, 1, 1, "notBreaching")
+        "Sum", 60, "GreaterThanOrEqualToThreshold", 1, 15, 1, "notBreaching")
     assert i["alarmActions"] == i["okActions"] == actions  # the union, each once; not "extra"
     # the forwarder reads the alert and severity from the head (forwarder._DESCRIPTION_HEAD); highest severity
     assert i["alarmDescription"].startswith("mlops-infra alert rolled_back_api (critical): ")
