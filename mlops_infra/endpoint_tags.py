@@ -10,8 +10,10 @@ AWS rollout runner (``compile/rollout_code.py``).
 :data:`DRIVER_MAX_TAGS` is the most tags the driver holds on one endpoint at once, as the sum of its
 three kinds:
 
-- status: one ``mlops-infra:rollout:<field>`` per field of ``RolloutStatus.to_fields``
-  (:data:`STATUS_FIELDS`, ``blind-since`` only while a gate is unreadable);
+- status: one ``mlops-infra:rollout:<field>`` per field of ``RolloutStatus.to_fields``, at most
+  :data:`STATUS_MAX` of the :data:`STATUS_FIELDS` at once: ``blind-since`` only while a gate is
+  unreadable, ``notice`` (the rollback notice, pending or sent) only once rolled back, never both
+  (``rollout/model.py``);
 - :data:`SCALING_TAG`, while a rollout holds the primary variant's scale-in suspended or a finish has
   autoscaling to put back;
 - kept entries (``mlops-infra:kept:config:<name>``, ``mlops-infra:kept:model:<name>``), at most
@@ -29,8 +31,10 @@ three kinds:
 
 ROLLOUT_TAG_PREFIX = "mlops-infra:rollout:"
 """The rollout status: ``<prefix><field>`` per field of ``RolloutStatus.to_fields``."""
-STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "reason", "blind-since")
+STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "reason", "blind-since", "notice")
 """Every field ``RolloutStatus.to_fields`` can write (a test compares them)."""
+STATUS_MAX = len(STATUS_FIELDS) - 1
+"""The most status fields stored at once: ``blind-since`` and ``notice`` are never both written."""
 KEPT_TAG_PREFIX = "mlops-infra:kept:"
 """What a move of the endpoint left unused: ``<prefix>config:<name>``, ``<prefix>model:<name>``."""
 SCALING_TAG = "mlops-infra:autoscaling:restore"
@@ -42,5 +46,5 @@ TAG_PREFIXES = (ROLLOUT_TAG_PREFIX, KEPT_TAG_PREFIX)
 
 KEPT_MAX = 6 + 1 + 2
 """The most kept entries on an endpoint at once (see the module contract)."""
-DRIVER_MAX_TAGS = len(STATUS_FIELDS) + 1 + KEPT_MAX
+DRIVER_MAX_TAGS = STATUS_MAX + 1 + KEPT_MAX
 """The most tags the driver holds on one endpoint at once: status, scaling tag, kept entries (17)."""

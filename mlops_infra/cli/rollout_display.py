@@ -3,6 +3,12 @@
 Kept behind one small interface (:meth:`RolloutDisplay.show`) so it can move onto the shared progress
 display when that lands. Plain lines, no cursor tricks: it reads the same in a terminal, a CI log and
 a Lambda or CronJob log.
+
+A pass that rolls the rollout back on its own writes its rollback notice pending
+(``rollout/runner.py`` ``announce``); this process has no notifier (a laptop often cannot reach the
+in-cluster Pushgateway nor may ``PutMetricData``), the scheduled runner sends it
+(``rollout/scheduled.py``, "Rollback notices"). With ``notice`` (who is told, for an endpoint whose
+rollbacks are announced) such a pass is followed by one line saying so.
 """
 
 from __future__ import annotations
@@ -13,15 +19,24 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.markup import escape
 
-from mlops_infra.rollout.model import RolloutSpec
+from mlops_infra.rollout.model import NOTICE_PENDING, RolloutSpec
 from mlops_infra.rollout.runner import Pass
 
 GATE_STYLE = {"ok": "green", "firing": "bold red", "unreadable": "yellow"}
 
 
 class RolloutDisplay:
-    def __init__(self, console: Console, spec: RolloutSpec) -> None:
-        self.console, self.spec = console, spec
+    def __init__(self, console: Console, spec: RolloutSpec, notice: tuple[str, ...] = ()) -> None:
+        """``notice``: the channels the endpoint's rollback notices tell (empty: none announced)."""
+        self.console, self.spec, self.notice = console, spec, notice
+
+    def notice_line(self, result: Pass) -> str | None:
+        """What happens to the rollback notice this pass wrote pending (None: it wrote none)."""
+        status = result.decision.status
+        if not (self.notice and result.acted and status is not None and status.notice == NOTICE_PENDING):
+            return None
+        return (f"  rollback notice: pending; the scheduled rollout runner sends it to {', '.join(self.notice)} "
+                "on its next pass (each minute) and records it sent in the rollout status")
 
     def line(self, result: Pass) -> str:
         observed, decision = result.observed, result.decision
@@ -41,3 +56,6 @@ class RolloutDisplay:
 
     def show(self, result: Pass) -> None:
         self.console.print(self.line(result))
+        notice = self.notice_line(result)
+        if notice is not None:
+            self.console.print(escape(notice))

@@ -10,7 +10,15 @@ Contract:
   ``rollout-<endpoint>`` ConfigMap) as flat strings (:meth:`RolloutStatus.to_fields` /
   :meth:`from_fields`), each at most 256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
   ``spec.steps``; ``since`` is when the current step's traffic was set (the bake counts from there);
-  ``blind_since`` is when the gates of this step first became unreadable.
+  ``blind_since`` is when the gates of this step first became unreadable. ``notice`` is the rollback
+  notice of a rollout the controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written
+  with the rollback by ``rollout/runner.py`` ``announce``) until the scheduled runner has sent it, then
+  ``sent`` (:data:`NOTICE_SENT`; ``rollout/scheduled.py``, "Rollback notices"). It is stored only with
+  phase ``rolled_back`` (read as "" with any other phase, so a stale key left beside a later status means
+  nothing), and a status that stores it stores no ``blind-since`` (rolled back, no gate is read any
+  more): never more than 7 fields at once, the SageMaker driver's tag budget
+  (``mlops_infra/endpoint_tags.py``). A stored status without it (written before notices were recorded)
+  has no notice to send.
 - :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share
   of traffic on the new revision, whether the endpoint can take a change now, and the stored status;
   on Kubernetes also, while the newest Knative revision is not ready, what Knative says of it
@@ -28,6 +36,8 @@ Phase = Literal["progressing", "finished", "rolled_back", "aborted"]
 TERMINAL: frozenset[str] = frozenset({"finished", "rolled_back", "aborted"})
 ActionKind = Literal["none", "wait", "hold", "set_traffic", "record", "rollback", "finish"]
 GateState = Literal["ok", "firing", "unreadable"]
+NOTICE_PENDING = "pending"
+NOTICE_SENT = "sent"
 DEFAULT_GATE_TIMEOUT = 900
 """An unreadable gate holds a step for at most this long (seconds) before the rollout rolls back."""
 DEFAULT_NOT_READY_TIMEOUT = 1800
@@ -92,12 +102,16 @@ class RolloutStatus:
     since: float
     blind_since: float | None = None
     reason: str = ""
+    notice: str = ""
 
     def to_fields(self) -> dict[str, str]:
-        """Flat string fields (tag values / annotation values), each at most 256 characters."""
+        """Flat string fields (tag values / ConfigMap data), each at most 256 characters; ``notice``
+        only with phase ``rolled_back``, and then no ``blind-since`` (see the module contract)."""
         fields = {"phase": self.phase, "revision": self.revision, "previous": self.previous,
                   "step": str(self.step), "since": f"{self.since:.3f}", "reason": self.reason}
-        if self.blind_since is not None:
+        if self.phase == "rolled_back" and self.notice in (NOTICE_PENDING, NOTICE_SENT):
+            fields["notice"] = self.notice
+        elif self.blind_since is not None:
             fields["blind-since"] = f"{self.blind_since:.3f}"
         return {k: v[:MAX_FIELD] for k, v in fields.items()}
 
@@ -109,8 +123,10 @@ class RolloutStatus:
             if phase not in ("progressing", *TERMINAL):
                 return None
             blind = fields.get("blind-since")
+            notice = fields.get("notice", "") if phase == "rolled_back" else ""
             return cls(phase, fields["revision"], fields.get("previous", ""), int(fields["step"]),
-                       float(fields["since"]), float(blind) if blind else None, fields.get("reason", ""))
+                       float(fields["since"]), float(blind) if blind else None, fields.get("reason", ""),
+                       notice if notice in (NOTICE_PENDING, NOTICE_SENT) else "")
         except (KeyError, ValueError):
             return None
 

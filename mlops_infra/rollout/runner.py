@@ -14,6 +14,14 @@ Contract:
   ``tidy(observed, now)`` deletes what it kept for a rollback once that is due (SageMaker: the previous
   versions' models and configs, see ``drivers/sagemaker.py``); the pass reports what it deleted
   (``Pass.tidied``).
+- A rollback the controller makes on its own (a gate fired, or stayed unreadable past
+  ``gate_timeout``, or a new KServe revision failed or never became ready: action ``rollback``
+  writing phase ``rolled_back``) is written with its notice
+  pending (:func:`announce`: ``RolloutStatus.notice`` = ``pending``), whoever makes the pass (the
+  scheduled runner, ``mlops-infra rollout``, ``--watch``): the scheduled runner sends the notice of any
+  such status and records it sent (``rollout/scheduled.py``, "Rollback notices"), so a rollback made
+  from a terminal, or completed by a later pass, is told too. An operator's ``--abort`` (phase
+  ``aborted``) has no notice.
 - :func:`watch` repeats passes until the rollout is in a terminal phase (or ``max_passes``), sleeping
   until the decision's ``next_check`` (at most ``poll_seconds``); ``clock`` and ``sleep`` are
   injectable, so a test runs hours of bake instantly.
@@ -23,10 +31,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from mlops_infra.rollout.model import Decision, GateReading, Observed, RolloutSpec
+from mlops_infra.rollout.model import NOTICE_PENDING, Decision, GateReading, Observed, RolloutSpec
 from mlops_infra.rollout.reconcile import Command, reconcile
 
 
@@ -84,7 +92,7 @@ def reconcile_once(spec: RolloutSpec, driver: Driver, gates: GateReader, now: fl
 def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readings: list[GateReading], now: float,
                    command: Command = None) -> Pass:
     """The second half of a pass: decide from what was observed and read, then act (see the contract)."""
-    decision = reconcile(spec, observed, readings, now, command)
+    decision = announce(reconcile(spec, observed, readings, now, command))
     if not decision.changes_anything:
         tidy = getattr(driver, "tidy", None)
         tidied = tuple(tidy(observed, now)) if tidy is not None and decision.action == "none" else ()
@@ -94,6 +102,15 @@ def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readin
     except Lost:
         return Pass(observed, readings, decision, acted=False, lost=True)
     return Pass(observed, readings, decision, acted=True)
+
+
+def announce(decision: Decision) -> Decision:
+    """``decision`` with its rollback notice pending when it rolls the rollout back on its own (see the
+    contract); the status it writes keeps no ``blind_since`` (no gate is read once rolled back)."""
+    status = decision.status
+    if decision.action != "rollback" or status is None or status.phase != "rolled_back":
+        return decision
+    return replace(decision, status=status.evolve(notice=NOTICE_PENDING, blind_since=None))
 
 
 @dataclass

@@ -38,20 +38,37 @@ Contract:
 - :func:`handler` (Lambda) and :func:`main` (CronJob) raise / exit 1 after logging when an endpoint's
   pass failed, so the failure is visible (the function's ``Errors`` metric, the Job's failed status);
   the next tick tries again (a pass is idempotent).
-- Rollback notices ("a rollback is an alert", docs/rollout.md "Who is told"): an endpoint whose pass
-  rolled its rollout back on its own (:func:`rolled_back`: action ``rollback`` writing phase
-  ``rolled_back``, a gate that fired or stayed unreadable past ``gate_timeout``; acted, not lost) and
-  whose document entry has ``"notify": true`` gets one notice, sent by the document's
-  ``"notifications"`` settings: on AWS (``{"namespace", "metric", "dimensions"}``) a CloudWatch
-  ``PutMetricData`` of value 1 (Count) with the dimensions plus ``Endpoint`` (the compiled alarm on
-  that metric tells the channels, ``compile/aws/alerting.py``); on Kubernetes (``{"pushgatewayUrl",
-  "job", "grouping", "metric"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the
-  rollback's time (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint``
-  (the compiled PrometheusRule fires while it is recent, ``compile/kubernetes/alerting.py``). The
-  reason (the decision's message: which gate, which value, at which step and share) is the log line's
-  ``message``; the notice carries no free text. A notice that fails is logged on the endpoint's line
-  (``"notice": "failed: <error>"``, else ``"notice": "sent"``) and neither fails the pass nor undoes
-  the rollback; it is not retried (the next pass finds the rollout rolled back and decides nothing).
+- Rollback notices ("a rollback is an alert", docs/rollout.md "Who is told"). A rollback the
+  controller makes on its own (a gate fired or stayed unreadable past ``gate_timeout``) is written with
+  its notice pending, by whichever pass makes it (this runner, ``mlops-infra rollout``, ``--watch``:
+  ``rollout/runner.py`` ``announce``; ``RolloutStatus.notice``). After its reconcile pass the runner
+  sends one notice for each endpoint whose document entry has ``"notify": true`` and whose rollout
+  status, after the pass, is rolled back with its notice pending (:func:`pending_notice`: the status
+  this pass wrote, else the one it observed; none when the pass lost or failed), then records it sent:
+  a ``record`` decision carried out by the endpoint's driver (``act``), guarded like every status
+  write (the SageMaker driver compares the stored status, the KServe driver patches with the
+  ConfigMap's ``resourceVersion``), on a new observation made after the pass's own writes (one more
+  read per notice: a step, a rollback or a tidy of this pass changed the concurrency token). So a rollback
+  made from a terminal (whose pass has no notifier: a laptop often cannot reach the in-cluster
+  Pushgateway nor may ``PutMetricData``), or completed by rule 4 on a later pass (the pass that wrote
+  it lost its traffic write or was killed after the status write), is told by the next tick. The
+  notice is at-least-once: a notice that fails is logged on the endpoint's line (``"notice": "failed:
+  <error>"``), stays pending and is sent again by the next pass; one sent but not recorded (another
+  writer came first) may be sent again; two passes at once may both send. A repeat tells nobody twice:
+  the AWS alarm is already in ALARM (an SNS action runs on a state change only) and a Pushgateway push
+  replaces the group's gauge, keeping the alert firing. A status stored before notices were recorded
+  has none pending (an upgrade sends nothing for an old rollback); ``--abort`` (phase ``aborted``)
+  has no notice. The notice is sent by the document's ``"notifications"`` settings: on AWS
+  (``{"namespace", "metric", "dimensions"}``) a CloudWatch ``PutMetricData`` of value 1 (Count) with
+  the dimensions plus ``Endpoint`` (the compiled alarm on that metric tells the channels and holds
+  ALARM for 15 minutes, ``compile/aws/alerting.py``); on Kubernetes (``{"pushgatewayUrl", "job",
+  "grouping", "metric"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the time of the
+  notice (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint`` (the compiled
+  PrometheusRule fires for 15 minutes after it, ``compile/kubernetes/alerting.py``). The reason (the
+  rollback's message: which gate, which value, at which step and share) is the log line's
+  ``message`` and the status's ``reason``; the notice carries no free text. The line's ``"notice"``:
+  ``"sent"`` (and recorded), ``"sent, not recorded: <why>"`` or ``"failed: <error>"``; a notice never
+  fails the pass nor undoes the rollback.
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
   only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
   of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH, of
@@ -74,8 +91,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.rollout.fleet import FleetResult, Member, reconcile_fleet
-from mlops_infra.rollout.model import RolloutSpec
-from mlops_infra.rollout.runner import NoGates
+from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, RolloutSpec, RolloutStatus
+from mlops_infra.rollout.runner import Lost, NoGates
 
 DOCUMENT = "rollouts.json"
 """The runner's document, shipped beside the code (``MLOPS_ROLLOUTS_FILE`` overrides the path)."""
@@ -224,29 +241,64 @@ def members(document: dict[str, Any]) -> list[Member]:
 
 
 Notifier = Callable[[str, float], None]
-"""Sends one rollback notice: ``(endpoint, rollback time)``; raises when it could not."""
+"""Sends one rollback notice: ``(endpoint, time of the notice)``; raises when it could not."""
+NOTICE_RECORDED = "rollback notice sent"
 
 
 def rolled_back(result: FleetResult) -> bool:
-    """Whether this pass rolled the endpoint's rollout back on its own (see "Rollback notices")."""
+    """Whether this pass itself rolled the endpoint's rollout back on its own (acted, not lost)."""
     done = result.result
     return (done is not None and done.acted and not done.lost and done.decision.action == "rollback"
             and done.decision.status is not None and done.decision.status.phase == "rolled_back")
 
 
-def send_notices(results: list[FleetResult], notify: Collection[str], notifier: Notifier | None,
-                 now: float) -> dict[str, str]:
-    """``{endpoint: "sent" | "failed: <error>"}`` for each rolled-back endpoint of ``notify``."""
+def _pending(status: RolloutStatus | None) -> bool:
+    return status is not None and status.phase == "rolled_back" and status.notice == NOTICE_PENDING
+
+
+def pending_notice(result: FleetResult) -> RolloutStatus | None:
+    """The rolled-back status whose notice is still to be sent after this pass: the one the pass wrote,
+    else the one it observed (the pass completed a rollback, found one settled, or replaced one with a
+    new version's start); None when the pass failed or lost (the next pass observes again)."""
+    done = result.result
+    if done is None or done.lost:
+        return None
+    written = done.decision.status if done.acted else None
+    return written if _pending(written) else done.observed.status if _pending(done.observed.status) else None
+
+
+def record_notice(member: Member, status: RolloutStatus, now: float) -> str:
+    """Record ``status``'s notice sent, guarded like every status write (see the module contract);
+    returns the log line's ``"notice"``."""
+    try:
+        seen = member.driver.observe()  # after the pass's own writes (a step, a rollback, a tidy's untagging)
+        if seen.status is None or seen.status.to_fields() != status.to_fields():
+            return "sent, not recorded: the rollout's status changed since"
+        member.driver.act(Decision("record", NOTICE_RECORDED, None, status.evolve(notice=NOTICE_SENT)), seen, now)
+    except Lost:
+        return "sent, not recorded: another reconciler wrote the status first (the next pass may send it again)"
+    except Exception as exc:  # the notice is out: the next pass sends it again
+        return f"sent, not recorded: {type(exc).__name__}: {exc}"[:300]
+    return "sent"
+
+
+def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collection[str],
+                 notifier: Notifier | None, now: float) -> dict[str, str]:
+    """``{endpoint: "sent" | "sent, not recorded: ..." | "failed: <error>"}`` for each endpoint of
+    ``notify`` with a notice pending after the pass (see the module contract)."""
     notices: dict[str, str] = {}
     if notifier is None:
         return notices
-    for result in results:
-        if result.endpoint in notify and rolled_back(result):
-            try:
-                notifier(result.endpoint, now)
-                notices[result.endpoint] = "sent"
-            except Exception as exc:  # a notice never fails the pass nor undoes the rollback
-                notices[result.endpoint] = f"failed: {type(exc).__name__}: {exc}"[:300]
+    for member, result in zip(fleet, results, strict=True):
+        status = pending_notice(result) if result.endpoint in notify else None
+        if status is None:
+            continue
+        try:
+            notifier(result.endpoint, now)
+        except Exception as exc:  # a notice never fails the pass nor undoes the rollback; the next pass retries
+            notices[result.endpoint] = f"failed: {type(exc).__name__}: {exc}"[:300]
+            continue
+        notices[result.endpoint] = record_notice(member, status, now)
     return notices
 
 
@@ -304,7 +356,7 @@ def logged_pass(fleet: list[Member], now: float | None = None, notify: Collectio
     """:func:`run_pass`, with the lines it logged."""
     now = time.time() if now is None else now
     results = reconcile_fleet(fleet, now, max_workers=MAX_WORKERS)
-    lines = summary(results, send_notices(results, set(notify), notifier, now))
+    lines = summary(results, send_notices(fleet, results, set(notify), notifier, now))
     for line in lines:
         print(json.dumps(line, sort_keys=True), flush=True)
     return results, lines

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlops_infra.compile.aws.provider import ignore_tags
-from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, KEPT_MAX, KEPT_TAG_PREFIX, STATUS_FIELDS
+from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, KEPT_MAX, KEPT_TAG_PREFIX, STATUS_FIELDS, STATUS_MAX
 from mlops_infra.rollout.drivers.sagemaker import (
     SCALABLE_DIMENSION,
     Crash,
@@ -31,7 +31,7 @@ from mlops_infra.rollout.drivers.sagemaker import (
     SageMakerDriver,
     primary_resource,
 )
-from mlops_infra.rollout.model import RolloutStatus
+from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, RolloutStatus
 from mlops_infra.rollout.runner import NoGates, reconcile_once
 from mlops_infra.spec.labels import AWS_MAX_TAGS
 from tests.rollout.aws_world import IMAGE, ROLE, all_tags, canary_percent, config, model_name, status_tags
@@ -199,9 +199,36 @@ def new_world(moto_url: str, labels: int = 0) -> World:
 
 
 def test_the_status_fields_are_every_field_the_status_writes() -> None:
-    every = RolloutStatus("progressing", "13", "12", 2, 1.0, blind_since=2.0, reason="r").to_fields()
-    assert set(every) == set(STATUS_FIELDS) and len(STATUS_FIELDS) == len(set(STATUS_FIELDS))
-    assert DRIVER_MAX_TAGS == len(STATUS_FIELDS) + 1 + KEPT_MAX == 17
+    """Every field ``to_fields`` can write, and never more than ``STATUS_MAX`` at once: a rolled-back
+    status with its notice drops ``blind-since`` (a gate unreadable until the timeout rolled it back)."""
+    held = RolloutStatus("progressing", "13", "12", 2, 1.0, blind_since=2.0, reason="r")
+    told = held.evolve(phase="rolled_back", notice=NOTICE_PENDING)
+    assert set(held.to_fields()) | set(told.to_fields()) == set(STATUS_FIELDS)
+    assert len(STATUS_FIELDS) == len(set(STATUS_FIELDS))
+    assert len(held.to_fields()) == len(told.to_fields()) == STATUS_MAX == len(STATUS_FIELDS) - 1
+    assert "blind-since" not in told.to_fields() and "notice" not in held.evolve(notice=NOTICE_SENT).to_fields()
+    assert RolloutStatus.from_fields(told.to_fields()) == told.evolve(blind_since=None, since=1.0)
+    assert DRIVER_MAX_TAGS == STATUS_MAX + 1 + KEPT_MAX == 17
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(VERSIONS, min_size=2, max_size=3), st.lists(st.booleans(), min_size=3, max_size=3))
+def test_recording_rollback_notices_stays_within_the_budget(moto_url, versions, told) -> None:
+    """The scheduled runner records a rolled-back version's notice sent (a status-only write) before the
+    next version: the notice replaces ``blind-since``, so the sequences stay within the budget."""
+    world = new_world(moto_url)
+    for number, (plan, record) in enumerate(zip(versions, told, strict=False), start=13):
+        roll(world, number, plan)
+        fields = status_tags(world.sm, E)
+        if record and fields.get("notice") == NOTICE_PENDING:
+            driver = SageMakerDriver(Counting(world.sm, world), world.target(number, world.instance),
+                                     autoscaling=world.scaling)
+            seen = driver.observe()
+            assert seen.status is not None
+            driver.act(Decision("record", "rollback notice sent", None, seen.status.evolve(notice=NOTICE_SENT)),
+                       seen, world.clock.now)
+            assert status_tags(world.sm, E)["notice"] == NOTICE_SENT
+    assert world.peak <= DRIVER_MAX_TAGS
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,5 +1,9 @@
-"""A canary the runner rolls back on its own is announced on AWS (rollout/scheduled.py "Rollback notices",
-compile/aws/alerting.py ``compile_rollback_alarm``), on a moto server (tests/support/moto_server.py).
+"""A canary rolled back on its own is announced on AWS (rollout/scheduled.py "Rollback notices",
+compile/aws/alerting.py ``compile_rollback_alarm``), on a moto server (tests/support/moto_server.py):
+by the runner's pass that rolls back, and by the runner's next pass when the rollback was made from a
+terminal (``mlops-infra rollout``, which has no notifier) or completed by a later pass (the pass that
+wrote it was killed before its traffic write); recorded in the rollout status (tag
+``mlops-infra:rollout:notice``: pending, then sent), so no later pass sends it again.
 
 The compiled Lambda archive runs as Lambda runs it (``tests/rollout/test_scheduled.py``): start, first
 step, then a rollback alarm in ALARM fires the gate and the pass rolls back; that pass puts the metric.
@@ -20,15 +24,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
 from mlops_infra.compile.aws import alerting, rollout_runner
 from mlops_infra.compile.kubernetes import alerting as kubernetes_alerting
+from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX
 from mlops_infra.rollout import scheduled
+from mlops_infra.rollout.fleet import reconcile_fleet
+from mlops_infra.spec import parse_system
+from mlops_infra.spec.alerting import rollback_channels
 from tests.compile.aws.cases import REFERENCE, compiled, one, policy_statements
-from tests.rollout.aws_world import status_tags
+from tests.rollout.aws_world import canary_percent, status_tags
 from tests.rollout.test_scheduled import deploy_previous_version, invoke
+from tests.support.cli import run_cli
 from tests.support.moto_server import client, reset
 
 pytestmark = [pytest.mark.moto, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -112,6 +122,8 @@ def test_a_canary_rolled_back_by_the_runner_puts_the_metric_its_alarm_goes_to_al
     assert [evaluate(cw, alarm, now + dt.timedelta(minutes=m)) for m in (2, 8, 14)] == ["ALARM"] * 3
     assert evaluate(cw, alarm, now + dt.timedelta(minutes=45)) == "OK"
     assert alerting.ROLLBACK_HOLD_SECONDS == kubernetes_alerting.ROLLBACK_WINDOW_SECONDS
+    assert status_tags(sm, endpoint)["notice"] == "sent"  # recorded: no later pass sends it again
+    assert "blind-since" not in status_tags(sm, endpoint)
     [metric] = cw.list_metrics(Namespace=alerting.ROLLOUT_NAMESPACE)["Metrics"]
     assert sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]) == [
         ("Endpoint", "scorer"), ("Environment", "prod"), ("System", "fraud-detection")]
@@ -150,3 +162,122 @@ def test_a_notice_that_fails_neither_fails_nor_undoes_the_rollback(world, moto_u
     assert scheduled.rolled_back(results[0]) and line["action"] == "rollback" and line["acted"] is True
     assert line["notice"].startswith("failed: RuntimeError: AccessDenied") and "error" not in line
     assert status_tags(sm, endpoint)["phase"] == "rolled_back"
+    assert status_tags(sm, endpoint)["notice"] == "pending"  # not lost: the next pass tries again
+
+    sent: list[str] = []
+    _, [retried] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    assert (retried["action"], retried["notice"], sent) == ("none", "sent", ["scorer"])
+    assert status_tags(sm, endpoint)["notice"] == "sent"
+    _, [quiet] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    assert "notice" not in quiet and sent == ["scorer"]
+
+
+@pytest.fixture
+def aws_env(moto_url, monkeypatch):
+    """The CLI's and the in-process runner's credentials and endpoint: the moto server."""
+    for key, value in {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    return moto_url
+
+
+def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(world, aws_env):
+    """``mlops-infra rollout`` (the user's command, no notifier) wins the race to the gate and rolls the
+    canary back: it prints who the runner will tell; the runner's next tick finds the rollout rolled
+    back, sends the notice and records it; the tick after sends nothing."""
+    root, function, graph, document = world
+    reset(aws_env)
+    sm, endpoint = deploy_previous_version(aws_env, document)
+    cw = client("cloudwatch", aws_env, document["region"])
+    alarm = rollback_alarm(graph)
+    cw.put_metric_alarm(**alarm)
+    for _ in range(2):  # start, then the first step's 2%
+        assert run_cli("rollout", "scorer", str(REFERENCE), "--env", "prod").code == 0
+    cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
+                       StateReason="p99 812 ms > 500 ms")
+
+    terminal = run_cli("rollout", "scorer", str(REFERENCE), "--env", "prod")
+    assert terminal.code == 0 and "roll back: " in terminal.stdout, terminal.output
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back"
+    assert cw.list_metrics(Namespace=alerting.ROLLOUT_NAMESPACE)["Metrics"] == []  # the terminal told nobody
+
+    tick = invoke(root, function.inputs["handler"], aws_env)
+    (line,) = tick["log"]
+    assert (line["action"], line["acted"], line.get("notice")) == ("none", False, "sent")
+    assert status_tags(sm, endpoint)["notice"] == "sent"
+    assert evaluate(cw, alarm, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == "ALARM"
+
+    again = invoke(root, function.inputs["handler"], aws_env)
+    assert "notice" not in again["log"][0]
+    points = cw.get_metric_statistics(Namespace=alarm["Namespace"], MetricName=alarm["MetricName"],
+                                      Dimensions=alarm["Dimensions"], Statistics=["SampleCount"], Period=3600,
+                                      StartTime=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+                                      EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))["Datapoints"]
+    assert sum(p["SampleCount"] for p in points) == 1  # one notice, once
+    # what the terminal said: who will be told, and by whom
+    system = parse_system(REFERENCE.read_text(), str(REFERENCE), "prod").system
+    channels = rollback_channels(system, system.item("endpoints", "scorer"))
+    assert channels and (f"rollback notice: pending; the scheduled rollout runner sends it to {', '.join(channels)} "
+                         "on its next pass") in terminal.stdout
+
+
+def test_a_rollback_completed_by_a_later_pass_is_announced(world, aws_env):
+    """The runner is killed right after writing the rolled-back status, before the traffic moves (Lambda
+    timeout, a crash): the next pass completes the rollback (reconcile rule 4) and announces it."""
+    _, _, _, document = world
+    reset(aws_env)
+    sm, endpoint = deploy_previous_version(aws_env, document)
+    members = scheduled.aws_members(document)
+    notify, _ = scheduled.notice_plan(document)
+    sent: list[tuple[str, float]] = []
+    scheduled.run_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    scheduled.run_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    cw = client("cloudwatch", aws_env, document["region"])
+    cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
+                       StateReason="breach")
+    object.__setattr__(members[0].driver, "crash_at", "status")
+    _, [killed] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    assert killed["error"].startswith("Crash: ") and "notice" not in killed and sent == []
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back" and canary_percent(sm, endpoint) == 2
+
+    object.__setattr__(members[0].driver, "crash_at", None)
+    _, [completed] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    assert (completed["action"], completed["acted"], completed.get("notice")) == ("rollback", True, "sent")
+    assert completed["message"] == "completing the rollback of version 12"
+    assert canary_percent(sm, endpoint) == 0 and status_tags(sm, endpoint)["notice"] == "sent"
+    assert [e for e, _ in sent] == ["scorer"]
+
+
+def test_a_notice_recorded_by_another_pass_first_is_at_least_once(world, aws_env):
+    """Two ticks at once both see the notice pending and both send it (at-least-once); the second record
+    finds the status changed and says so; a later pass sends nothing. A status written before notices
+    were recorded (no notice field) sends nothing: an upgrade does not page for an old rollback."""
+    _, _, _, document = world
+    reset(aws_env)
+    sm, endpoint = deploy_previous_version(aws_env, document)
+    members = scheduled.aws_members(document)
+    notify, _ = scheduled.notice_plan(document)
+    scheduled.run_pass(members)
+    scheduled.run_pass(members)
+    cw = client("cloudwatch", aws_env, document["region"])
+    cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
+                       StateReason="breach")
+    scheduled.run_pass(members)  # rolled back with no notifier: pending
+    assert status_tags(sm, endpoint)["notice"] == "pending"
+
+    now = time.time()
+    first = reconcile_fleet(members, now)  # both ticks observe before either records
+    second = reconcile_fleet(members, now)
+    sent: list[str] = []
+    assert scheduled.send_notices(members, first, notify, lambda e, when: sent.append(e), now) == {"scorer": "sent"}
+    other = scheduled.send_notices(members, second, notify, lambda e, when: sent.append(e), now)
+    assert other["scorer"].startswith("sent, not recorded: ") and sent == ["scorer", "scorer"]
+    assert status_tags(sm, endpoint)["notice"] == "sent"
+    _, [line] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    assert "notice" not in line and sent == ["scorer", "scorer"]
+
+    arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    sm.delete_tags(ResourceArn=arn, TagKeys=[f"{ROLLOUT_TAG_PREFIX}notice"])  # as an earlier runner left it
+    _, [legacy] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    assert legacy["action"] == "none" and "notice" not in legacy and sent == ["scorer", "scorer"]
+

@@ -10,7 +10,10 @@ Contract:
 - Default: ONE reconcile pass (observe, read gates, decide, act), printed as one progress line; what
   the scheduled reconciler (or a CI job) runs on every tick. ``--watch``: passes until the rollout
   settles, sleeping until the next thing can change (at most ``--poll``); exit 0 when it finished,
-  1 when it rolled back or was aborted.
+  1 when it rolled back or was aborted. A pass that rolls back on its own leaves the rollback notice
+  pending in the rollout status; for an endpoint whose rollbacks are announced (the graph has its
+  rollback alarm or alert rule) it prints that the scheduled runner sends it, and to which channels
+  (``cli/rollout_display.py``).
 - ``--abort`` rolls a rollout in progress back now; ``--resume`` starts a rolled-back or aborted one
   again from its first step.
 """
@@ -65,7 +68,23 @@ def rollout(
     if dry_run:
         _print_schedule(out, graph, system, address, plan)
         return
-    _run(out, graph, endpoint, str(path), prometheus_url, watch, poll, "abort" if abort else "resume" if resume else None)
+    _run(out, graph, endpoint, str(path), prometheus_url, watch, poll, "abort" if abort else "resume" if resume else None,
+         _announced(system, graph, endpoint))
+
+
+ANNOUNCING_ROLES = ("rollback-alarm", "rollback-alert-rule")
+"""The roles of the resources that announce an endpoint's rollbacks (``compile/aws/alerting.py``
+``compile_rollback_alarm``, ``compile/kubernetes/alerting.py`` ``compile_rollback_rule``)."""
+
+
+def _announced(system, graph, endpoint: str) -> tuple[str, ...]:
+    """The channels ``endpoint``'s rollback notices tell, if the graph announces its rollbacks."""
+    from mlops_infra.spec.alerting import rollback_channels
+
+    address = f"endpoints.{endpoint}"
+    if not any(r.address == address and r.role in ANNOUNCING_ROLES for r in graph.resources):
+        return ()
+    return tuple(rollback_channels(system, system.item("endpoints", endpoint)))
 
 
 def _check_endpoint(system, endpoint: str, path: Path) -> None:
@@ -116,14 +135,14 @@ def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> No
 
 
 def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | None, watch: bool, poll: float,
-         command) -> None:
+         command, notice: tuple[str, ...] = ()) -> None:
     from mlops_infra.cli.rollout_display import RolloutDisplay
     from mlops_infra.rollout.connect import connect
     from mlops_infra.rollout.runner import Watch, reconcile_once
     from mlops_infra.rollout.runner import watch as watch_loop
 
     connected = connect(graph, endpoint, prometheus_url=prometheus_url, source=source)
-    display = RolloutDisplay(out, connected.spec)
+    display = RolloutDisplay(out, connected.spec, notice)
     import time
 
     if command == "abort":

@@ -43,7 +43,9 @@ Contract:
   ("any real data points in the evaluation range, no matter when they were reported, are included",
   same page, "How alarm state is evaluated when data is missing"), so ~15 minutes, not exactly. Limits:
   botocore ``PutMetricAlarmInput``: ``EvaluationPeriods`` and ``DatapointsToAlarm`` at least 1, and for
-  a period under an hour ``Period`` x ``EvaluationPeriods`` at most 86,400 s (900 here). The alarms that
+  a period under an hour ``Period`` x ``EvaluationPeriods`` at most 86,400 s (900 here). A repeated
+  notice (at-least-once) puts another 1 in the window: the alarm is already in ALARM and SNS actions run
+  on a state change only, so nobody is paged twice. The alarms that
   ``rollback_on`` names watch the primary variant, so without this alarm the canary's own breach,
   which the gate reads from the canary variant's metrics (``rollout/gates/cloudwatch.py``), paged
   nobody. Its name, :func:`rollback_alarm_name`, is ``<system>-<env>.rolled-back.<endpoint>``: an
@@ -51,9 +53,10 @@ Contract:
   spec name can produce one with a ``.``. Its description starts as an alert's (``mlops-infra alert
   rolled_back_<endpoint> (<severity>): ...``, the alert named as on Kubernetes: the forwarder reads the alert and severity from that
   head, ``forwarder._DESCRIPTION_HEAD``), severity the highest of the ``rollback_on`` alerts; the
-  reason (which gate, value, step and share) is in the runner's log line for that pass, not in the
-  alarm: CloudWatch writes an alarm's ``StateReason`` from its own evaluation (``SetAlarmState``'s
-  reason would last until the next evaluation only).
+  reason (which gate, value, step and share) is in the rollout's status (``mlops-infra rollout``
+  prints it) and the log line of the pass that rolled back, not in the alarm: CloudWatch writes an
+  alarm's ``StateReason`` from its own evaluation (``SetAlarmState``'s reason would last until the
+  next evaluation only).
 """
 
 from __future__ import annotations
@@ -244,7 +247,8 @@ ROLLOUT_NAMESPACE = "mlops-infra/Rollouts"
 """The CloudWatch namespace of the rollout runner's own metric (a custom namespace may not start
 with ``AWS/``, botocore ``PutMetricDataInput.Namespace``)."""
 ROLLED_BACK_METRIC = "RolledBack"
-"""Value 1 (Count), put once per rollback the runner makes on its own."""
+"""Value 1 (Count), put by the runner's rollback notice: at least once per rollback made on its own
+(``rollout/scheduled.py``, "Rollback notices")."""
 ROLLBACK_PERIOD = 60
 ROLLBACK_HOLD_SECONDS = 900
 """How long the rollback alarm stays in ALARM after a notice: 15 one-minute periods (see the contract)."""
@@ -275,7 +279,7 @@ def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
         "alarmDescription": f"mlops-infra alert rolled_back_{endpoint.name} ({severity}): the rollout controller "
                             f"rolled back a new version of endpoint {endpoint.name} on its own (a rollback_on gate "
                             "fired, or could not be read for gate_timeout). Which gate, value, step and share: the "
-                            "rollout runner's log line of that minute, or `mlops-infra rollout`.",
+                            "recorded reason `mlops-infra rollout` prints, or the rollout runner's log.",
         "namespace": ROLLOUT_NAMESPACE, "metricName": ROLLED_BACK_METRIC,
         "dimensions": {**rollback_dimensions(aws), "Endpoint": endpoint.name},
         "statistic": "Sum", "period": ROLLBACK_PERIOD, "comparisonOperator": "GreaterThanOrEqualToThreshold",

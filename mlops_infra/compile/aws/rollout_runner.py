@@ -62,6 +62,7 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   the ``StringEquals`` form is CloudWatch's own example, "Using condition keys to limit access to
   CloudWatch namespaces",
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
+  Recording a notice sent in the rollout status is an ``AddTags`` on the endpoint, already granted.
 - **Failures**: Lambda does not retry a failed pass (event invoke config ``maximumRetryAttempts`` 0,
   ``maximumEventAgeInSeconds`` 60, as the schedule's): the next tick is the retry, and a retry would
   only overlap it. Nothing is kept (every tick's event is the same); the function's Errors alarm

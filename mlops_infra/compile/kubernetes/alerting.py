@@ -12,7 +12,7 @@ Contract:
   :func:`routing.announced_endpoints` whose rollout the runner drives gets PrometheusRule
   ``rolled-back-<endpoint>`` (:func:`compile_rollback_rule`) with one alerting rule,
   :func:`routing.rollback_alert` (``rolled_back_<endpoint>``), firing while the runner's last push of
-  :data:`ROLLED_BACK_METRIC` (the rollback's time, pushed to the Pushgateway under
+  :data:`ROLLED_BACK_METRIC` (the notice's time, pushed to the Pushgateway under
   ``job=mlops-rollout``, system, environment, endpoint: ``rollout/scheduled.py``) is younger than
   :data:`ROLLBACK_WINDOW_SECONDS`. Labels as an alert's (``severity``: the highest of the
   ``rollback_on`` alerts'), so the channels' routes (:func:`routing.channel_route`) deliver it. The
@@ -88,8 +88,10 @@ def compile_channel(kube: KubeTarget, channel: SlackChannel | EmailChannel | Web
 ROLLOUT_PUSH_JOB = "mlops-rollout"
 """The Pushgateway job of the rollout runner's rollback notices."""
 ROLLED_BACK_METRIC = "mlops_rollout_rolled_back_timestamp_seconds"
-"""Gauge: when the runner last rolled the endpoint back (Unix seconds; Prometheus' ``_timestamp_seconds``
-naming for a time)."""
+"""Gauge: when the runner last sent the endpoint's rollback notice (Unix seconds; Prometheus'
+``_timestamp_seconds`` naming for a time): the pass that rolled back, or the next pass when the rollback
+was made from a terminal or completed later (``rollout/scheduled.py``, "Rollback notices"), so the
+alert fires for the whole window after the notice, however late it is sent."""
 ROLLBACK_WINDOW_SECONDS = 900
 """How long the rollback alert fires after a rollback: 15 minutes covers a few rule evaluations and
 Alertmanager's ``group_wait`` (so the notice is sent) and a restart of Prometheus, and then resolves

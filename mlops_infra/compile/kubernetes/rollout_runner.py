@@ -45,7 +45,8 @@ endpoint gets its rollback alert (``alerting.compile_rollback_rule``), the docum
 ``mlops-rollout``, the grouping labels (system, environment) and the gauge's name. The Pushgateway is
 then compiled if no drift monitor made it (``monitoring.ensure_pushgateway``); the runner's pod reaches
 it like the drift jobs do (no NetworkPolicy selects either). The CronJob needs no new permission: the
-push is an HTTP request to a Service, not a Kubernetes API call.
+push is an HTTP request to a Service, not a Kubernetes API call, and recording the notice sent is a
+``patch`` of the endpoint's rollout status ConfigMap, which the Role already allows.
 
 Size. The API server refuses a ConfigMap whose data is over 1 MiB: ``ValidateConfigMap``
 (kubernetes ``pkg/apis/core/validation/validation.go``, run on create and, through

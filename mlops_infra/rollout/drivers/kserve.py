@@ -214,8 +214,8 @@ def status_patch(decision: Decision, observed: Observed) -> dict[str, Any] | Non
     data: dict[str, Any] = {}
     if decision.status is not None:
         data.update(decision.status.to_fields())
-        if "blind-since" not in data:
-            data["blind-since"] = None  # merge patch: null deletes
+        for key in ("blind-since", "notice"):
+            data.setdefault(key, None)  # merge patch: null deletes (a key this status does not write)
     stable = observed.revision if decision.action == "finish" else observed.stable
     if (data or stable != observed.stable) and stable is not None:
         data[STABLE] = stable

@@ -46,7 +46,12 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   observation may come from ``Search``. SageMaker itself serialises what follows:
   ``UpdateEndpointWeightsAndCapacities`` and ``UpdateEndpoint`` put the endpoint in ``Updating``
   (botocore documentation of both), and a second update while one is in progress is refused with a
-  ValidationException, which is also :class:`Lost`.
+  ValidationException, which is also :class:`Lost`. A decision that only writes the status (a
+  ``record`` without a traffic share: the scheduled runner recording a rollback notice sent,
+  ``rollout/scheduled.py``) needs the same config and stored status but not ``InService``: the pass
+  that rolled back has just put the endpoint in ``Updating`` (``UpdateEndpointWeightsAndCapacities``),
+  and tagging does not depend on the endpoint's status (botocore ``AddTags``: no status condition and
+  no error shapes; the finish already deletes :data:`SCALING_TAG` after its ``UpdateEndpoint``).
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
@@ -359,7 +364,8 @@ class SageMakerDriver:
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
         endpoint, tags = self._read()
         fields = _fields(tags)
-        if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
+        status_only = decision.action == "record" and decision.percent is None  # see the contract
+        if (endpoint.get("EndpointStatus") != "InService" and not status_only) or _token(endpoint, tags) != observed.token:
             raise Lost("the endpoint changed since it was observed")
         self._write_status(endpoint["EndpointArn"], decision.status, fields)
         self._crash("status")
