@@ -76,7 +76,7 @@ def test_a_rollback_push_fires_the_compiled_alert_and_reaches_the_oncall_channel
 
 
 def test_an_old_rollback_does_not_fire(world) -> None:
-    """The gauge is the rollback's time: one older than the window fires nothing (and resolves)."""
+    """The gauge is the notice's time (the runner's pass that sent it): one older than the window fires nothing (and resolves)."""
     stack, _, document = world
     document["notifications"]["pushgatewayUrl"] = stack.pushgateway_url
     _, notifier = scheduled.notice_plan(document)
