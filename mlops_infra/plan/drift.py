@@ -52,6 +52,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
@@ -162,9 +163,14 @@ def _keyed(value: Any, field: str) -> Any:
 
 
 def _tags(value: Any) -> Any:
+    """User tags as Pulumi compares them: without AWS-reserved ``aws:`` keys and without the tags the
+    stack's provider ignores (its ``ignoreTags``, ``compile/aws/provider.ignore_tags``: the rollout
+    controller's, "Resource tag key prefixes/keys to ignore across all resources", pulumi-aws
+    ``ProviderIgnoreTagsArgs``), which are neither in the state nor drift."""
     if not isinstance(value, dict):
         return value
-    return {k: v for k, v in value.items() if not str(k).startswith("aws:")}
+    return {k: v for k, v in value.items()
+            if not str(k).startswith(("aws:", *TAG_PREFIXES)) and k != SCALING_TAG}
 
 
 NORMALISERS: dict[str, Callable[[Any], Any]] = {

@@ -27,12 +27,13 @@ pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
 no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
-READABLE = 41
+READABLE = 44
 """Resources of that state whose type the live reader reads (``aws_live.registry.READERS``): 32, plus 6
 since the scheduled rollout runner is in canary environments' graphs (issue 8, item 2): its Lambda
 function, schedule, two roles and two role policies (its log group is not read); plus 3 alarms since
 stop 29: the scorer's rollback alarm (d7174a0) and the Errors alarms of the two Lambdas, the channel
-forwarder and the runner (b2aa702; their invoke configs and the forwarder's failure queue are not read)."""
+forwarder and the runner (b2aa702); plus 3 since stop 30: the forwarder's failure queue and the invoke
+configs of the forwarder and the runner (refreshsqs)."""
 PLAN = ("plan", str(S / "mlsystem.yaml"), "--env", "staging", "--state", str(S / "prior.json"), "--refresh")
 
 
@@ -141,9 +142,10 @@ def test_allow_partial_and_every_format_say_the_drift_is_unknown(monkeypatch: py
     assert "none: live resources match" not in markdown.stdout
 
 
-REST_TYPES = ("aws:s3/", "aws:lambda/function:", "aws:scheduler/schedule:")
+REST_TYPES = ("aws:s3/", "aws:lambda/function:", "aws:lambda/functionEventInvokeConfig:", "aws:scheduler/schedule:")
 """The resources read over REST protocols (botocore ``metadata.protocol`` ``rest-xml`` for S3,
-``rest-json`` for Lambda's GetFunction and EventBridge Scheduler's GetSchedule): what ``only="rest"`` breaks."""
+``rest-json`` for Lambda's GetFunction and GetFunctionEventInvokeConfig and EventBridge Scheduler's
+GetSchedule): what ``only="rest"`` breaks."""
 
 
 def _rest_resources() -> int:

@@ -212,7 +212,8 @@ def test_registry_tracks_every_requested_type() -> None:
         "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/eventRule:EventRule",
         "aws:cloudwatch/eventTarget:EventTarget", "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription",
         "aws:secretsmanager/secret:Secret", "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-        "aws:lambda/function:Function", "aws:scheduler/schedule:Schedule",
+        "aws:lambda/function:Function", "aws:scheduler/schedule:Schedule", "aws:sqs/queue:Queue",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     }
     assert set(READERS) == requested == set(TRACKING)
     assert all((r.read_one is None) != (r.read_many is None) for r in READERS.values())
@@ -272,6 +273,7 @@ class FakeSageMaker:
         self.in_flight = 0
         self.peak = 0
         self.calls: list[str] = []
+        self.tag_calls: list[list[str]] = []
 
     def describe_model(self, ModelName: str) -> dict[str, Any]:
         with self.lock:
@@ -283,10 +285,17 @@ class FakeSageMaker:
             pending = self.failures.get(ModelName)
             if pending:
                 raise pending.pop(0)
-            return {"ModelName": ModelName, "ExecutionRoleArn": "r", "PrimaryContainer": {"Image": "i"}}
+            return {"ModelName": ModelName, "ModelArn": f"arn:aws:sagemaker:{REGION}:1:model/{ModelName}",
+                    "ExecutionRoleArn": "r", "PrimaryContainer": {"Image": "i"}}
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def get_resources(self, ResourceARNList: list[str]) -> dict[str, Any]:
+        """The Resource Groups Tagging API's answer for untagged resources (none listed)."""
+        with self.lock:
+            self.tag_calls.append(list(ResourceARNList))
+        return {"ResourceTagMappingList": []}
 
 
 class FakeSession:
@@ -334,7 +343,8 @@ def test_the_default_deadline_grows_with_the_stack_and_a_given_one_is_kept(monke
     real = scan_module._run_with_deadline
     monkeypatch.setattr(scan_module, "_run_with_deadline", lambda *a: seen.append(a[-1]) or real(*a))
     scan_aws(models(50), region=REGION, session_factory=lambda: FakeSession(FakeSageMaker()), retry=NO_SLEEP)
-    assert seen == [pytest.approx(31.0)]
+    # the resource reads get the deadline, the tag reads after them (tagging.py) what is left of it
+    assert seen[0] == pytest.approx(31.0) and len(seen) == 2 and 30.0 < seen[1] <= 31.0
     start = time.monotonic()
     live = scan_aws(models(4), region=REGION, session_factory=lambda: FakeSession(FakeSageMaker(delay=30)),
                     retry=NO_SLEEP, max_workers=2, deadline=0.5)

@@ -158,7 +158,8 @@ def test_alarms_are_read_100_per_describe_alarms_call(moto_url: str) -> None:
     live = counting.scan(alarms)
     assert live.missing == {alarms[7].urn} and len(live.resources) == 149 and not live.errors
     assert live.resources[alarms[0].urn].inputs["metricName"] == "ModelLatency"
-    assert counting.calls == {"DescribeAlarms": 2}
+    # their tags: one Resource Groups Tagging API GetResources per 100 ARNs (tagging.py)
+    assert counting.calls == {"DescribeAlarms": 2, "GetResources": 2}
     assert [(len(p["AlarmNames"]), p["MaxRecords"]) for p in counting.params["DescribeAlarms"]] in (
         [(100, 100), (50, 100)], [(50, 100), (100, 100)])
 

@@ -130,6 +130,14 @@ Contract:
      patch answers such a bucket with one rule, ``SSEAlgorithm`` ``AES256`` and ``BucketKeyEnabled``
      false (that a reset bucket's Bucket Key is off is inferred, not documented); a bucket that is
      gone is still ``NoSuchBucket``, and a configuration put on the bucket is answered as before.
+  15. **The Resource Groups Tagging API lists SageMaker endpoint configs.** moto's
+     ``FakeEndpointConfig`` keeps its ARN in ``arn`` as a one-element tuple (``self.arn =
+     (self.endpoint_config_arn,)``, ``moto/sagemaker/models.py``) and ``iter_tagged_resources``
+     yields ``TaggedResource(arn=resource.arn)``, so ``GetResources`` never matches an endpoint
+     config's ARN (``ResourceARNList``) and lists it, if at all, with a tuple for an ARN. AWS lists
+     ``sagemaker:endpoint-config`` there like models and endpoints. The patch sets ``arn`` to the
+     ARN string after moto's ``__init__``; ``DescribeEndpointConfig`` and tag calls use
+     ``endpoint_config_arn`` and the config's name, unchanged.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -499,6 +507,13 @@ def _applied_quotas(self: Any) -> str:
     return _quota_page(self, "applied")
 
 
+def _endpoint_config_arn_a_string(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.arn = self.endpoint_config_arn  # patch 15
+    return __init__
+
+
 SSE_S3_DEFAULT = {"Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
                            "BucketKeyEnabled": "false"}}
 """What ``GetBucketEncryption`` answers for a bucket without its own configuration (patch 14), in
@@ -551,6 +566,7 @@ def _apply_patches() -> None:
            _default_quotas(ServiceQuotasResponse.list_aws_default_service_quotas))
     _patch(ServiceQuotasResponse, "list_service_quotas", _applied_quotas)
     _patch(S3Backend, "get_bucket_encryption", _default_encryption(S3Backend.get_bucket_encryption))
+    _patch(FakeEndpointConfig, "__init__", _endpoint_config_arn_a_string(FakeEndpointConfig.__init__))
     _action_names.clear()  # classes changed (patch 6)
 
 

@@ -25,7 +25,10 @@ Contract:
   botocore's ``standard`` retry mode), a bounded number of times (:class:`RetryPolicy`).
 - Batch reads where AWS has them (each cited and tested on moto in its module): CloudWatch alarms
   100 per ``DescribeAlarms``; IAM roles and inline policies from ``ListRoles`` +
-  ``GetAccountAuthorizationDetails`` (from 5 of a type); KMS aliases from one ``ListAliases``.
+  ``GetAccountAuthorizationDetails`` (from 5 of a type); KMS aliases from one ``ListAliases``;
+  tags, 100 resources per Resource Groups Tagging API ``GetResources``, after the reads, for the
+  types whose read carries none (a reader's ``tags``; :mod:`.tagging`). A resource whose tags were
+  not read fails as its read would: never compared as untagged.
   S3 buckets, KMS keys, SNS topics and SageMaker models and endpoint configs have no read of many
   that carries the fields drift compares (``ListModels``, ``ListEndpointConfigs`` and
   ``ListEndpoints`` return names, ARNs, times and status only: botocore ``ModelSummary``,
@@ -42,7 +45,7 @@ memos and the call count shared by a scan's threads), :mod:`.concurrency` (the i
 and :mod:`.reader` (the declarations), :mod:`.registry` (type token -> reader, merged from the
 service modules), and one module per AWS service (``kms``, ``s3``, ``iam``, ``ecr``,
 ``sagemaker``, ``appautoscaling``, ``cloudwatch``, ``events``, ``sns``, ``secretsmanager``,
-``chatbot``, ``lambda_``, ``scheduler``), each holding that service's ``map_*`` and ``_read_*``
+``chatbot``, ``lambda_``, ``scheduler``, ``sqs``), and :mod:`.tagging` (tags by ARN), each holding that service's ``map_*`` and ``_read_*``
 functions and its ``READERS`` entries. This package re-exports the public names.
 """
 
@@ -56,7 +59,7 @@ from mlops_infra.state.aws_live.ecr import map_ecr_repository
 from mlops_infra.state.aws_live.events import map_event_rule, map_event_target
 from mlops_infra.state.aws_live.iam import map_role
 from mlops_infra.state.aws_live.kms import map_kms_key
-from mlops_infra.state.aws_live.lambda_ import map_lambda_function
+from mlops_infra.state.aws_live.lambda_ import map_event_invoke_config, map_lambda_function
 from mlops_infra.state.aws_live.reader import Reader, Reading, ReadMany, ReadOne
 from mlops_infra.state.aws_live.registry import READERS, TRACKING
 from mlops_infra.state.aws_live.retry import (
@@ -87,6 +90,7 @@ from mlops_infra.state.aws_live.scheduler import map_schedule
 from mlops_infra.state.aws_live.secretsmanager import map_secret
 from mlops_infra.state.aws_live.shapes import drop_none, policy_text, pulumi_name, pulumi_shape, tag_map
 from mlops_infra.state.aws_live.sns import map_sns_subscription, map_sns_topic
+from mlops_infra.state.aws_live.sqs import map_sqs_queue
 from mlops_infra.state.aws_live.tracking import Tracked, Tracking
 
 __all__ = [
@@ -114,6 +118,7 @@ __all__ = [
     "map_ecr_repository",
     "map_endpoint",
     "map_endpoint_config",
+    "map_event_invoke_config",
     "map_event_rule",
     "map_event_target",
     "map_kms_key",
@@ -131,6 +136,7 @@ __all__ = [
     "map_slack_channel",
     "map_sns_subscription",
     "map_sns_topic",
+    "map_sqs_queue",
     "plan_units",
     "policy_text",
     "pulumi_name",

@@ -16,8 +16,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext, paginate
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 ALARMS_PER_CALL = 100
@@ -76,6 +76,6 @@ READERS: dict[str, Reader] = {
         T("insufficientDataActions", "insufficient-data actions", "set"),
         T("actionsEnabled", "actions enabled", default=True),
         T("metricQueries", "metric queries", "keyed:id"),
-        T("alarmDescription", "description", computed=True),
-    )), read_many=_read_metric_alarms, batch_size=ALARMS_PER_CALL),
+        T("alarmDescription", "description", computed=True), TAGS,
+    )), read_many=_read_metric_alarms, batch_size=ALARMS_PER_CALL, tags=True),
 }

@@ -9,9 +9,9 @@ from typing import Any
 
 from mlops_infra.state.aws_live.context import ScanContext, paginate
 from mlops_infra.state.aws_live.reader import Reader, Reading
-from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape
+from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape, tag_map
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -59,8 +59,15 @@ def _bus_and_name(res: StateResource) -> tuple[str | None, str]:
 
 
 def _read_event_rule(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    """``DescribeRule`` (no tags: botocore ``DescribeRuleResponse``) and the rule's tags from
+    ``ListTagsForResource`` ("In EventBridge, rules and event buses can be tagged"). One call per
+    rule, not the Resource Groups Tagging API (:mod:`.tagging`), which moto does not answer for
+    rules (``moto/events/models.py`` ``iter_tagged_resources``: event buses only), so that read
+    could not be tested here; a system has one rule per triggered job."""
     bus, name = _bus_and_name(res)
-    return map_event_rule(client.describe_rule(Name=name, **({"EventBusName": bus} if bus else {})))
+    reading = map_event_rule(client.describe_rule(Name=name, **({"EventBusName": bus} if bus else {})))
+    tags = tag_map(client.list_tags_for_resource(ResourceARN=reading.outputs["arn"]).get("Tags"))
+    return Reading({**reading.inputs, "tags": tags}, reading.outputs)
 
 
 def _read_event_target(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
@@ -75,7 +82,7 @@ READERS: dict[str, Reader] = {
     "aws:cloudwatch/eventRule:EventRule": Reader("events", Tracking("event rule", (
         T("eventPattern", "event pattern", "json"), T("scheduleExpression", "schedule"),
         T("state", "state", default="ENABLED"), T("description", "description", computed=True),
-        T("roleArn", "role"),
+        T("roleArn", "role"), TAGS,
     )), read_one=_read_event_rule),
     "aws:cloudwatch/eventTarget:EventTarget": Reader("events", Tracking("event target", (
         T("arn", "target"), T("input", "input", "json"), T("inputPath", "input path"), T("roleArn", "role"),

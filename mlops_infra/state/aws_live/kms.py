@@ -17,8 +17,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext, paginate, region_of
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -70,7 +70,8 @@ READERS: dict[str, Reader] = {
         T("isEnabled", "enabled", default=True), T("enableKeyRotation", "key rotation", default=False),
         T("description", "description", computed=True), T("keyUsage", "key usage", computed=True),
         T("customerMasterKeySpec", "key spec", computed=True), T("policy", "key policy", "policy", computed=True),
-    )), read_one=_read_kms_key),
+        TAGS,
+    )), read_one=_read_kms_key, tags=True),
     "aws:kms/alias:Alias": Reader("kms", Tracking("KMS alias", (
         T("targetKeyId", "target key"),
     )), read_many=_read_kms_aliases, batch_size=1000),

@@ -1,4 +1,5 @@
-"""Lambda functions: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS` entries.
+"""Lambda functions and their event invoke configs: pure ``map_*`` mappers, ``_read_*`` readers and
+their :data:`READERS` entries.
 
 Environment variables are never read (they may hold secrets). The trailing underscore keeps
 the module name off the ``lambda`` keyword.
@@ -11,6 +12,22 @@ update in the state's ``outputs.codeSha256`` (the provider's computed attribute,
 up`` does not put the code back unless the program's code changes, so a hash other than the state's
 is drift. The output is computed: a state without it (never applied by the provider, or a hand-made
 state) compares nothing, never a false drift.
+
+A function's tags come from the Resource Groups Tagging API by its ARN (:mod:`.tagging`), not from
+``GetFunction``'s ``Tags``: "Lambda returns tag data only if you have explicit allow permissions for
+lambda:ListTags" (botocore ``lambda`` ``GetFunctionResponse.Tags``), so a role without it would read
+every function's tags as removed.
+
+An event invoke config (``aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig``, the
+retries and failure queue of ``compile/aws/lambda_failures.py``) is read with one
+``GetFunctionEventInvokeConfig`` whose ``FunctionName`` is the resource's id: pulumi-aws keeps the
+function name or ARN, with ``:<qualifier>`` when one is set (its import forms, pulumi-aws 7
+``lambda_/function_event_invoke_config.py``), and the API takes "the name or ARN of the Lambda
+function, version, or alias ... You can append a version number or alias to any of the formats"
+(botocore ``GetFunctionEventInvokeConfigRequest.FunctionName``). A config deleted by hand (Lambda is
+back to 2 retries and no destination: failed events are discarded again) answers
+``ResourceNotFoundException``: gone. Drift compares ``maximumRetryAttempts`` (pulumi-aws: "Defaults
+to 2"), ``maximumEventAgeInSeconds`` (when the state sets it) and both destinations.
 """
 
 from __future__ import annotations
@@ -21,8 +38,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -50,11 +67,39 @@ def _read_lambda_function(client: Any, res: StateResource, ctx: ScanContext) -> 
     return map_lambda_function(client.get_function(FunctionName=res.id))
 
 
+def map_event_invoke_config(response: Mapping[str, Any]) -> Reading:
+    """``GetFunctionEventInvokeConfig`` -> ``aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig``
+    (``DestinationConfig.OnFailure.Destination`` -> ``destinationConfig.onFailure.destination``)."""
+    destinations = response.get("DestinationConfig") or {}
+    config = drop_none({
+        side: drop_none({"destination": (destinations.get(key) or {}).get("Destination")}) or None
+        for key, side in (("OnFailure", "onFailure"), ("OnSuccess", "onSuccess"))
+    })
+    inputs = drop_none({
+        "functionName": str(response.get("FunctionArn", "")).split(":function:", 1)[-1].split(":", 1)[0] or None,
+        "maximumRetryAttempts": response.get("MaximumRetryAttempts"),
+        "maximumEventAgeInSeconds": response.get("MaximumEventAgeInSeconds"),
+        "destinationConfig": config or None,
+    })
+    return Reading(inputs, drop_none({"functionArn": response.get("FunctionArn")}))
+
+
+def _read_event_invoke_config(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    return map_event_invoke_config(client.get_function_event_invoke_config(FunctionName=res.id))
+
+
 READERS: dict[str, Reader] = {
     "aws:lambda/function:Function": Reader("lambda", Tracking("function", (
         T("runtime", "runtime"), T("handler", "handler"), T("memorySize", "memory", default=128),
         T("timeout", "timeout", default=3), T("role", "role"), T("imageUri", "image"),
         T("packageType", "package type", default="Zip"), T("architectures", "architectures", "set", computed=True),
-        T("codeSha256", "code", prior_output="codeSha256", computed=True),
-    )), read_one=_read_lambda_function),
+        T("codeSha256", "code", prior_output="codeSha256", computed=True), TAGS,
+    )), read_one=_read_lambda_function, tags=True),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": Reader("lambda", Tracking(
+        "async invocation config", (
+            T("maximumRetryAttempts", "retries", default=2),
+            T("maximumEventAgeInSeconds", "maximum event age", computed=True),
+            T("destinationConfig.onFailure.destination", "on-failure destination"),
+            T("destinationConfig.onSuccess.destination", "on-success destination"),
+        )), read_one=_read_event_invoke_config),
 }

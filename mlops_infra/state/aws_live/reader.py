@@ -33,10 +33,13 @@ ReadMany = Callable[[Any, Sequence[StateResource], ScanContext], dict[str, Readi
 @dataclass(frozen=True, slots=True)
 class Reader:
     """How to read one type: a boto3 ``service``, one of ``read_one``/``read_many`` (returning
-    ``None`` for a resource that is gone), and the :class:`Tracking` drift uses."""
+    ``None`` for a resource that is gone), and the :class:`Tracking` drift uses. ``tags``: the
+    reading's ``tags`` input comes from the Resource Groups Tagging API, by the reading's
+    ``outputs.arn``, after the read (:mod:`.tagging`); the read function does not set it."""
 
     service: str
     tracking: Tracking
     read_one: ReadOne | None = None
     read_many: ReadMany | None = None
     batch_size: int = 1
+    tags: bool = False

@@ -24,12 +24,13 @@ from mlops_infra.state.aws_live import (
     scheduler,
     secretsmanager,
     sns,
+    sqs,
 )
 from mlops_infra.state.aws_live.reader import Reader
 from mlops_infra.state.aws_live.tracking import Tracking
 
 SERVICES: tuple[ModuleType, ...] = (kms, s3, iam, ecr, sagemaker, appautoscaling, cloudwatch, events, sns,
-                                    secretsmanager, chatbot, lambda_, scheduler)
+                                    secretsmanager, chatbot, lambda_, scheduler, sqs)
 
 
 def merge_readers(services: tuple[ModuleType, ...]) -> dict[str, Reader]:

@@ -40,8 +40,11 @@ NOT_FOUND_CODES = frozenset(
     {"NoSuchBucket", "NoSuchEntity", "NotFound", "NotFoundException", "ResourceNotFoundException",
      "ResourceNotFound", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
      "ServerSideEncryptionConfigurationNotFoundError", "NoSuchLifecycleConfiguration",
-     "RepositoryNotFoundException", "ObjectNotFoundException", "404"}
+     "RepositoryNotFoundException", "ObjectNotFoundException", "404",
+     "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 )
+"""Error codes that say the resource is gone. SQS's deleted queue answers ``QueueDoesNotExist`` (botocore
+``sqs``), coded ``AWS.SimpleQueueService.NonExistentQueue`` for its query-compatible clients (:mod:`.sqs`)."""
 
 _NOT_FOUND_MESSAGE = re.compile(r"could not find|does not exist|not found", re.IGNORECASE)
 

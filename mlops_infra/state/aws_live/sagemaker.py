@@ -13,8 +13,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none, pulumi_shape
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -126,21 +126,22 @@ def _read_endpoint(client: Any, res: StateResource, ctx: ScanContext) -> Reading
 
 READERS: dict[str, Reader] = {
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": Reader("sagemaker", Tracking("model registry group", (
-        T("modelPackageGroupDescription", "description", computed=True),
-    )), read_one=_read_model_package_group),
+        T("modelPackageGroupDescription", "description", computed=True), TAGS,
+    )), read_one=_read_model_package_group, tags=True),
     "aws:sagemaker/pipeline:Pipeline": Reader("sagemaker", Tracking("pipeline", (
         T("pipelineDefinition", "pipeline definition", "json"), T("roleArn", "execution role"),
         T("pipelineDisplayName", "display name", computed=True),
         T("pipelineDescription", "description", computed=True),
-        T("parallelismConfiguration.maxParallelExecutionSteps", "max parallel steps", computed=True),
-    )), read_one=_read_pipeline),
+        T("parallelismConfiguration.maxParallelExecutionSteps", "max parallel steps", computed=True), TAGS,
+    )), read_one=_read_pipeline, tags=True),
     "aws:sagemaker/model:Model": Reader("sagemaker", Tracking("model", (
         T("primaryContainer.image", "image"), T("primaryContainer.modelDataUrl", "model artifact"),
         T("primaryContainer.environment", "container environment", "map", sensitive=True),
         T("primaryContainer.mode", "container mode", computed=True),
         T("containers", "containers", "keyed:containerHostname", computed=True),
         T("executionRoleArn", "execution role"), T("enableNetworkIsolation", "network isolation", default=False),
-    )), read_one=_read_model),
+        TAGS,
+    )), read_one=_read_model, tags=True),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": Reader("sagemaker", Tracking("endpoint config", (
         T("productionVariants", "variants", "keyed:variantName"),
         T("shadowProductionVariants", "shadow variants", "keyed:variantName"),
@@ -148,8 +149,8 @@ READERS: dict[str, Reader] = {
         T("dataCaptureConfig.enableCapture", "data capture", computed=True),
         T("dataCaptureConfig.initialSamplingPercentage", "data capture sampling"),
         T("dataCaptureConfig.destinationS3Uri", "data capture destination"),
-        T("asyncInferenceConfig", "async inference", computed=True),
-    )), read_one=_read_endpoint_config),
+        T("asyncInferenceConfig", "async inference", computed=True), TAGS,
+    )), read_one=_read_endpoint_config, tags=True),
     "aws:sagemaker/endpoint:Endpoint": Reader("sagemaker", Tracking("endpoint", (
         T("endpointConfigName", "endpoint config"),
     )), read_one=_read_endpoint),

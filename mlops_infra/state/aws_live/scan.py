@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.state.aws_live import tagging
 from mlops_infra.state.aws_live.concurrency import AdaptiveLimit
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
@@ -212,6 +213,7 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
     failures: dict[str, Failure] = {}
     clients_made = _make_clients(ctx, units)
     limit = AdaptiveLimit(max_workers, work=ctx.calls, ready=clients_made.is_set, total=len(units))
+    end = time.monotonic() + deadline
     finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop),
                                   _Reporting(limit, progress), deadline)
     for index, unit in enumerate(units):
@@ -220,9 +222,84 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
             readings.update(found)
             failures.update(failed)
         else:
-            failures.update({r.urn: ("timeout", "DeadlineExceeded", f"not read within the {deadline:g} s deadline")
-                             for r in unit.resources})
+            failures.update({r.urn: _timed_out(deadline) for r in unit.resources})
+    before = len(failures)
+    _add_tags(units, readings, failures, ctx, max_workers, max(0.0, end - time.monotonic()), deadline)
+    if len(failures) > before:
+        progress.count("failed", len(failures) - before)
     return _live_state(units, readings, failures)
+
+
+def _timed_out(deadline: float) -> Failure:
+    return ("timeout", "DeadlineExceeded", f"not read within the {deadline:g} s deadline")
+
+
+@dataclass(frozen=True, slots=True)
+class _TagUnit:
+    """The tags of up to :data:`~.tagging.ARNS_PER_CALL` read resources of one region: (URN, ARN) pairs."""
+
+    region: str
+    resources: tuple[tuple[str, str], ...]
+
+
+def plan_tag_units(units: Sequence[_Unit], readings: Mapping[str, Reading | None]) -> list[_TagUnit]:
+    """The tag reads after the resource reads: the resources read (not gone, not failed) of the
+    types whose reader says ``tags``, by region, :data:`~.tagging.ARNS_PER_CALL` ARNs (the
+    reading's ``outputs.arn``) per unit. Deterministic order."""
+    by_region: dict[str, list[tuple[str, str]]] = {}
+    for unit in units:
+        if not unit.reader.tags:
+            continue
+        for res in unit.resources:
+            reading = readings.get(res.urn)
+            arn = reading.outputs.get("arn") if reading is not None else None
+            if isinstance(arn, str) and arn:
+                by_region.setdefault(unit.region, []).append((res.urn, arn))
+    return [_TagUnit(region, tuple(pairs[i:i + tagging.ARNS_PER_CALL]))
+            for region, pairs in sorted(by_region.items()) for i in range(0, len(pairs), tagging.ARNS_PER_CALL)]
+
+
+def _add_tags(units: Sequence[_Unit], readings: dict[str, Reading | None], failures: dict[str, Failure],
+              ctx: ScanContext, max_workers: int, remaining: float, deadline: float) -> None:
+    """Read the tags :func:`plan_tag_units` plans, within ``remaining`` seconds, into ``readings``
+    (``inputs.tags``). A resource whose tags were not read fails as its read would (its other
+    properties are not reported without them: a reading without ``tags`` would be compared as
+    untagged). A tag-read resource without an ARN in its reading is a bug."""
+    for unit in units:
+        for res in unit.resources:
+            reading = readings.get(res.urn)
+            if unit.reader.tags and reading is not None and not reading.outputs.get("arn"):
+                failures[res.urn] = ("other", "NoArn", "the read gave no ARN to read the tags by "
+                                                       "(this is a bug in mlops-infra)")
+    tag_units = plan_tag_units(units, readings)
+    if not tag_units:
+        return
+    if remaining <= 0:
+        failures.update({urn: _timed_out(deadline) for unit in tag_units for urn, _ in unit.resources})
+        return
+    limit = AdaptiveLimit(max_workers, work=ctx.calls, total=len(tag_units))
+    finished = _run_with_deadline(tag_units, lambda u, stop: _run_tag_unit(u, ctx, stop),
+                                  _Reporting(limit, NO_PROGRESS), remaining)
+    for index, unit in enumerate(tag_units):
+        tags, failure = finished.get(index, (None, _timed_out(deadline)))
+        for urn, arn in unit.resources:
+            reading = readings[urn]
+            if failure is not None or tags is None or reading is None:
+                failures[urn] = failure or _timed_out(deadline)
+            else:
+                readings[urn] = Reading({**reading.inputs, "tags": tags[arn]}, reading.outputs)
+
+
+def _run_tag_unit(unit: _TagUnit, ctx: ScanContext,
+                  stop: Callable[[], bool]) -> tuple[dict[str, dict[str, str]] | None, Failure | None]:
+    """``GetResources`` for one tag unit, retried on throttling: (tags by ARN, None) or (None, the failure)."""
+    client = ctx.client(tagging.SERVICE, unit.region)
+    try:
+        return call_with_retry(lambda: tagging.read_tags(client, [arn for _, arn in unit.resources]),
+                               ctx.retry, stop), None
+    except Exception as error:
+        cause, code = classify(error)
+        return None, (cause, code, f"tags: {describe_error(error)}")
 
 
 def _make_clients(ctx: ScanContext, units: Sequence[_Unit]) -> threading.Event:

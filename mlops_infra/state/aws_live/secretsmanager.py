@@ -12,8 +12,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none, tag_map
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -33,6 +33,6 @@ def _read_secret(client: Any, res: StateResource, ctx: ScanContext) -> Reading |
 
 READERS: dict[str, Reader] = {
     "aws:secretsmanager/secret:Secret": Reader("secretsmanager", Tracking("secret", (
-        T("description", "description", computed=True), T("kmsKeyId", "KMS key", computed=True),
+        T("description", "description", computed=True), T("kmsKeyId", "KMS key", computed=True), TAGS,
     )), read_one=_read_secret),
 }

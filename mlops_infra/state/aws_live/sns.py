@@ -10,8 +10,8 @@ from typing import Any
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -63,8 +63,8 @@ def _read_sns_subscription(client: Any, res: StateResource, ctx: ScanContext) ->
 READERS: dict[str, Reader] = {
     "aws:sns/topic:Topic": Reader("sns", Tracking("alert topic", (
         T("displayName", "display name"), T("kmsMasterKeyId", "KMS key"),
-        T("fifoTopic", "FIFO", default=False), T("policy", "topic policy", "policy", computed=True),
-    )), read_one=_read_sns_topic),
+        T("fifoTopic", "FIFO", default=False), T("policy", "topic policy", "policy", computed=True), TAGS,
+    )), read_one=_read_sns_topic, tags=True),
     "aws:sns/topicSubscription:TopicSubscription": Reader("sns", Tracking("alert subscription", (
         T("topic", "topic"), T("protocol", "protocol"), T("endpoint", "endpoint"),
         T("rawMessageDelivery", "raw delivery", default=False), T("filterPolicy", "filter policy", "json"),
