@@ -12,6 +12,21 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   line (state, alarm, channel kind, HTTP status), and a failed one logs the error's type only and
   fails the invocation without the original exception (whose message could carry a URL), so Lambda
   retries it (asynchronous invocations from SNS are retried twice);
+- a receiver's redirect is never followed: a 3xx answer fails the delivery (:class:`RedirectRefused`,
+  an ``HTTPError`` with the status), so Lambda retries it and the Errors alarm and the failure queue
+  see it (``compile/aws/lambda_failures.py``). urllib's default opener follows 301/302/303 and
+  re-sends every header but Content-Length and Content-Type, the ``Authorization`` bearer token
+  included, to the new URL, ``http://`` too, as a body-less GET (CPython 3.12 ``Lib/urllib/request.py``
+  ``HTTPRedirectHandler.redirect_request`` and ``http_error_302``; Python docs, ``Request.add_header``:
+  "headers added using this method are also added to redirected requests"): the token left for
+  another host in clear text, the receiver never got the alert, and the log said "delivered HTTP 200"
+  (audit secrets-3). :data:`_OPENER` has :class:`_RefuseRedirects`, whose ``redirect_request`` raises
+  (the documented way to refuse: "raise HTTPError if no-one else should try to handle this url");
+- a secret value is used without surrounding whitespace (:func:`_secret`): a value stored from a
+  file keeps the file's trailing newline (``--secret-string file://``), and http.client refuses a
+  header value holding ``\n`` (``putheader``: "Invalid header value"), so a token stored that way
+  failed every delivery (audit secrets-1); a URL, token or routing key never has surrounding
+  whitespace;
 - ``PAGERDUTY_EVENTS_URL`` overrides the Events API v2 URL (tests point it at a local receiver);
 - ``INSUFFICIENT_DATA`` (a drift job stopped publishing, see compile/aws/alerting.py) resolves the
   PagerDuty incident like ``OK``;
@@ -50,6 +65,7 @@ import datetime as dt
 import json
 import os
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -69,25 +85,45 @@ DEFAULT_KEY = "value"
 def _secret(secret_id: str, key: str | None) -> str:
     """The secret's value: field ``key`` of a JSON SecretString; without ``key``, the SecretString
     itself, or its field ``value`` when it is a JSON object holding one (as on Kubernetes, where a
-    reference without key reads key ``value`` of the Secret; docs/semantics.md)."""
+    reference without key reads key ``value`` of the Secret; docs/semantics.md). Surrounding
+    whitespace is dropped (see the module contract)."""
     import boto3  # available in the Lambda runtime; imported here so tests can stub it
 
     value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
     if key:
-        return str(json.loads(value)[key])
+        return str(json.loads(value)[key]).strip()
     try:
         parsed = json.loads(value)
     except ValueError:
-        return value
-    return str(parsed[DEFAULT_KEY]) if isinstance(parsed, dict) and DEFAULT_KEY in parsed else value
+        return value.strip()
+    return str(parsed[DEFAULT_KEY]).strip() if isinstance(parsed, dict) and DEFAULT_KEY in parsed else value.strip()
+
+
+class RedirectRefused(urllib.error.HTTPError):
+    """A receiver answered with a redirect, which is never followed (see the module contract)."""
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirect handler, refusing every redirect instead of building the next request."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        raise RedirectRefused(req.full_url, code, msg, headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+"""The opener of every delivery: urllib's default handlers, with :class:`_RefuseRedirects` in place of
+``HTTPRedirectHandler`` (``build_opener`` leaves out a default handler when a subclass of it is given)."""
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:
+    """POST ``body`` as JSON to ``url`` (https only); the HTTP status. A status other than 2xx raises
+    ``HTTPError`` (a redirect :class:`RedirectRefused`)."""
     if not url.startswith("https://"):
         raise ValueError("refusing to send a notification over a non-https URL")
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json", **(headers or {})})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # https only, checked above
+    with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # https only, checked above
         return response.status
 
 

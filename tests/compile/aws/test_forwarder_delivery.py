@@ -25,6 +25,7 @@ import pytest
 
 from mlops_infra.compile.aws.alerting import forwarder_source
 from tests.support.moto_server import REGION, client, running_moto_server
+from tests.support.prometheus import RecordingReceiver
 
 SLACK_SECRET_PATH = "/services/T0SECRET/B0SECRET/xoxb-not-a-real-token-4242"
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
@@ -56,21 +57,30 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class TlsReceiver:
-    """An HTTPS server on 127.0.0.1 recording every POST (path, headers, JSON body)."""
+    """An HTTPS server on 127.0.0.1 recording every request (method, path, headers, JSON body). A path
+    in ``redirects`` answers with that ``(status, Location)``, as a receiver that moved would."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.received: list[dict[str, Any]] = []
+        self.redirects: dict[str, tuple[int, str]] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append({"path": self.path, "headers": dict(self.headers.items()),
-                                          "json": json.loads(body or b"null")})
-                self.send_response(202 if "enqueue" in self.path else 200)
+                receiver.received.append({"method": self.command, "path": self.path,
+                                          "headers": dict(self.headers.items()), "json": json.loads(body or b"null")})
+                if self.path in receiver.redirects:
+                    status, location = receiver.redirects[self.path]
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                else:
+                    self.send_response(202 if "enqueue" in self.path else 200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            do_GET = do_POST
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -242,3 +252,48 @@ def test_a_failed_delivery_is_logged_without_the_secret(world) -> None:
     assert done.returncode != 0  # Lambda retries a failed invocation
     assert "delivery of ALARM fraud-detection-prod-scorer-latency to slack failed: URLError" in output
     _assert_no_secret(output)
+
+
+@pytest.mark.parametrize(("status", "scheme"), [(302, "http"), (301, "http"), (303, "https"), (302, "https")])
+def test_a_redirecting_webhook_fails_the_delivery_and_gets_no_token_elsewhere(world, status, scheme) -> None:
+    """A receiver answering 301/302/303 (audit secrets-3): urllib's default opener re-sent the bearer
+    token to the ``Location`` (plain http too) as a body-less GET and the log said delivered. Now the
+    invocation fails with the status (Lambda retries; the Errors alarm and the failure queue see it),
+    the redirect target gets nothing, and the log holds no secret."""
+    receiver = world["receiver"]
+    receiver.received.clear()
+    with RecordingReceiver() as collector:
+        target = collector.url("/collected") if scheme == "http" else receiver.url("/collected")
+        receiver.redirects["/hooks/moved"] = (status, target)
+        try:
+            done = _run_handler(world, {"CHANNEL_KIND": "webhook", "WEBHOOK_URL": receiver.url("/hooks/moved"),
+                                        "TOKEN_SECRET_ID": "hook-token"}, _alarm_event("ALARM"))
+        finally:
+            del receiver.redirects["/hooks/moved"]
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, output  # Lambda retries a failed invocation
+        assert collector.received() == []
+    assert [(r["method"], r["path"]) for r in receiver.received] == [("POST", "/hooks/moved")]
+    assert receiver.received[0]["headers"]["Authorization"] == f"Bearer {WEBHOOK_TOKEN}"  # the receiver's own
+    assert f"delivery of ALARM fraud-detection-prod-scorer-latency to webhook failed: RedirectRefused {status}" in output
+    assert "delivered" not in output
+    _assert_no_secret(output)
+
+
+def test_secret_values_are_read_without_surrounding_whitespace(world) -> None:
+    """Values stored from a file keep its trailing newline (audit secrets-1): a bearer token ``tok\\n``
+    made http.client refuse the header, so every delivery failed; a URL or a JSON key's value with
+    surrounding whitespace is used trimmed too."""
+    receiver = world["receiver"]
+    receiver.received.clear()
+    secrets = client("secretsmanager", world["moto"])
+    secrets.create_secret(Name="hook-token-newline", SecretString=WEBHOOK_TOKEN + "\n")
+    secrets.create_secret(Name="hook-url-newline", SecretString=f" {receiver.url('/hooks/nl')}\r\n")
+    secrets.create_secret(Name="hook-token-json", SecretString=json.dumps({"tok": f"\t{WEBHOOK_TOKEN}\n"}))
+    for variables in ({"WEBHOOK_URL": receiver.url("/hooks/nl"), "TOKEN_SECRET_ID": "hook-token-newline"},
+                      {"SECRET_ID": "hook-url-newline", "TOKEN_SECRET_ID": "hook-token-json", "TOKEN_SECRET_KEY": "tok"}):
+        result, output = _invoke(world, {"CHANNEL_KIND": "webhook", **variables}, _alarm_event("ALARM"))
+        assert result == {"delivered": [200]}
+        _assert_no_secret(output)
+    assert [(r["path"], r["headers"]["Authorization"]) for r in receiver.received] == \
+        [("/hooks/nl", f"Bearer {WEBHOOK_TOKEN}")] * 2
