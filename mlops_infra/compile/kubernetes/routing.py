@@ -61,6 +61,29 @@ it Alertmanager sends ``error`` for every alert (``if n.conf.Severity == "" { n.
 urgency of an error on Kubernetes and at its own on AWS (compile/aws/forwarder.py). ``error`` stays the
 fallback of an alert without the label."""
 
+FOLLOW_REDIRECTS = False
+"""A webhook receiver with a bearer token sets ``httpConfig.followRedirects: false`` beside its
+``authorization`` (prometheus-operator v1alpha1 ``HTTPConfig.FollowRedirects``,
+``pkg/apis/monitoring/v1alpha1/alertmanager_config_types.go``, in the v0.89.0 AlertmanagerConfig CRD;
+``pkg/alertmanager/amcfg.go`` ``convertHTTPConfig`` copies it to ``http_config.follow_redirects``).
+Alertmanager's HTTP client follows redirects by default (prometheus/common ``config/http_config.go``,
+``DefaultHTTPClientConfig`` ``FollowRedirects: true``), and prometheus/common before v0.69.0
+(Alertmanager <= v0.33) re-sends the bearer token to the redirect target, another host included
+(commit 0d8de87, "config: strip credentials on cross-host redirects"; audit secrets-3). With ``false``
+the client returns the 3xx itself (``CheckRedirect`` returns ``http.ErrUseLastResponse``), which the
+notifier counts as a failed notification (alertmanager ``notify/util.go`` ``Retrier.Check``: only 2xx
+succeeds), so ``alertmanager_notifications_failed_total`` says so.
+
+Slack, PagerDuty and token-less webhook receivers set no ``httpConfig``: Alertmanager gives the global
+``http_config`` (a proxy, a CA) only to a receiver without its own (alertmanager ``config/config.go``:
+``if wh.HTTPConfig == nil { wh.HTTPConfig = c.Global.HTTPConfig }``, the same for Slack and PagerDuty),
+and prometheus-operator writes only the fields the object sets, so setting one there would drop the
+platform's proxy for them. They send no ``Authorization`` header, so a redirect carries no token, but
+Go still turns a POST answered 301/302/303 into a body-less GET (net/http ``redirectBehavior``): such a
+receiver gets no alert (docs/compile-kubernetes.md). A receiver with a token already has its own
+``httpConfig`` (the token), so the setting costs it nothing more. The AWS forwarder refuses every
+redirect (``compile/aws/forwarder.py``)."""
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -232,7 +255,8 @@ def _receiver_spec(receiver: Receiver) -> dict[str, Any]:
     else:
         webhook["url"] = receiver.url
     if receiver.token is not None:
-        webhook["httpConfig"] = {"authorization": {"credentials": secret_key_ref(receiver.token), "type": "Bearer"}}
+        webhook["httpConfig"] = {"authorization": {"credentials": secret_key_ref(receiver.token), "type": "Bearer"},
+                                 "followRedirects": FOLLOW_REDIRECTS}
     return {"webhookConfigs": [webhook]}
 
 
@@ -275,7 +299,8 @@ def _receiver_config(receiver: Receiver, resolve: SecretResolver, urls: Mapping[
     url = resolve(receiver.url_secret) if receiver.url_secret is not None else str(receiver.url)
     webhook: dict[str, Any] = {"url": urls.get(url, url), "send_resolved": receiver.send_resolved}
     if receiver.token is not None:
-        webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": resolve(receiver.token)}}
+        webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": resolve(receiver.token)},
+                                  "follow_redirects": FOLLOW_REDIRECTS}
     return {"webhook_configs": [webhook]}
 
 
