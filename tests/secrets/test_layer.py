@@ -156,5 +156,6 @@ def test_storage_advice_for_both_targets() -> None:
     text = store_advice("oncall-webhook-url", [SecretStore("aws", ("prod",), region="eu-west-1"),
                                                SecretStore("kubernetes", ("dev",), namespace="fraud-dev")])
     assert ("aws secretsmanager create-secret --name oncall-webhook-url --region eu-west-1 "
-            "--secret-string file://secret.txt") in text
-    assert "kubectl create secret generic oncall-webhook-url --namespace fraud-dev --from-file=value=./secret.txt" in text
+            '--secret-string file://<(printf %s "$(cat secret.txt)")') in text
+    assert ("kubectl create secret generic oncall-webhook-url --namespace fraud-dev "
+            '--from-file=value=<(printf %s "$(cat secret.txt)")') in text
