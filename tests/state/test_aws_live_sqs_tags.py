@@ -107,7 +107,7 @@ def test_the_failure_handling_types_are_read_and_tags_come_by_arn_where_the_read
         "aws:kms/key:Key", "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "aws:sagemaker/pipeline:Pipeline",
         "aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
         "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/eventRule:EventRule", "aws:sns/topic:Topic",
-        "aws:lambda/function:Function"}
+        "aws:lambda/function:Function", "aws:ecr/repository:Repository"}
     assert not READERS["aws:cloudwatch/eventRule:EventRule"].tags  # read with the rule (ListTagsForResource)
     # the endpoint's tags are the rollout controller's (the provider ignores them): never compared
     assert "aws:sagemaker/endpoint:Endpoint" not in tagged
@@ -390,3 +390,20 @@ def test_the_stand_in_lists_an_endpoint_config_by_its_arn_in_get_resources(moto_
     assert client("resourcegroupstaggingapi", moto_url).get_resources(ResourceARNList=[arn])[
         "ResourceTagMappingList"] == [{"ResourceARN": arn, "Tags": [{"Key": "k", "Value": "v"}]}]
     assert sm.describe_endpoint_config(EndpointConfigName="c1")["EndpointConfigArn"] == arn
+
+
+@pytest.mark.moto
+def test_an_image_repository_s_tags_come_with_its_read(moto_url: str) -> None:
+    """ECR: DescribeRepositories has no tags, ListTagsForResource gives them (ecr.py)."""
+    ecr = client("ecr", moto_url)
+    arn = ecr.create_repository(repositoryName="fraud-scorer", tags=[{"Key": k, "Value": v} for k, v in TAGS.items()])[
+        "repository"]["repositoryArn"]
+    repo = res("aws:ecr/repository:Repository", "scorer-images", "fraud-scorer", {"name": "fraud-scorer", "tags": TAGS},
+               {"arn": arn})
+    counting = CountingScan(moto_url)
+    live = counting.scan([repo])
+    assert live.resources[repo.urn].inputs["tags"] == TAGS and find_drift(prior_of(repo), live) == []
+    assert counting.calls == {"DescribeRepositories": 1, "ListTagsForResource": 1}
+    ecr.tag_resource(resourceArn=arn, tags=[{"Key": "mlops-infra/env", "Value": "prod"}])
+    assert drift(prior_of(repo), CountingScan(moto_url).scan([repo]))["scorer-images"][1] == (
+        ("tags.mlops-infra/env", "staging", "prod"),)

@@ -1,5 +1,10 @@
 """ECR image repositories: pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS`
 entries.
+
+``DescribeRepositories`` carries no tags (botocore ``ecr`` ``Repository``), so a repository's tags come
+from ``ListTagsForResource`` by its ARN, in its read (one more call per repository; a system has one
+repository per image). Not from the Resource Groups Tagging API (:mod:`.tagging`): moto does not answer
+it for ECR (its ECR backend is not a ``TaggableResourcesMixin``), so that read could not be tested here.
 """
 
 from __future__ import annotations
@@ -9,9 +14,9 @@ from typing import Any
 
 from mlops_infra.state.aws_live.context import ScanContext
 from mlops_infra.state.aws_live.reader import Reader, Reading
-from mlops_infra.state.aws_live.shapes import drop_none
+from mlops_infra.state.aws_live.shapes import drop_none, tag_map
+from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.aws_live.tracking import Tracking
 from mlops_infra.state.model import StateResource
 
 
@@ -31,13 +36,17 @@ def map_ecr_repository(repository: Mapping[str, Any]) -> Reading:
 
 def _read_ecr_repository(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
     repositories = client.describe_repositories(repositoryNames=[res.id]).get("repositories", [])
-    return map_ecr_repository(repositories[0]) if repositories else None
+    if not repositories:
+        return None
+    reading = map_ecr_repository(repositories[0])
+    tags = tag_map(client.list_tags_for_resource(resourceArn=reading.outputs["arn"]).get("tags"))
+    return Reading({**reading.inputs, "tags": tags}, reading.outputs)
 
 
 READERS: dict[str, Reader] = {
     "aws:ecr/repository:Repository": Reader("ecr", Tracking("image repository", (
         T("imageTagMutability", "tag mutability", default="MUTABLE"),
         T("imageScanningConfiguration.scanOnPush", "scan on push", default=False),
-        T("encryptionConfigurations", "encryption", computed=True),
+        T("encryptionConfigurations", "encryption", computed=True), TAGS,
     )), read_one=_read_ecr_repository),
 }
