@@ -41,7 +41,7 @@ BUCKETS = (50, 100, 250, 500, 1000)
 FAST_MS, SLOW_MS = 40, 400
 ISVC = ("serving.kserve.io/v1beta1", "InferenceService", NAME, NS)
 LATENCY = 'max without (revision_name) (mlops:monitor_value{mlops_monitor="latency"})'
-"""The worst revision's p99 (recorded per revision; an idle revision records NaN)."""
+"""The worst revision's p99 (recorded per revision; an idle revision records no sample)."""
 
 
 def compiled() -> tuple[RolloutSpec, list[dict[str, Any]]]:

@@ -6,7 +6,9 @@ Contract:
   monitor's recorded value (``mlops:monitor_value``, see monitoring.py) crosses the monitor's
   threshold for ``for``; latency and error rate are recorded per Knative revision, and the worst
   revision counts (``monitoring.unhealthy_expr``), so a canary breaching on its own share fires the
-  alert the rollout controller rolls back on. Labels: ``severity``, ``namespace`` (so the namespaced
+  alert the rollout controller rolls back on; a minute in which a revision served no request
+  neither breaks nor ends the streak, within the hold ``monitoring.hold_seconds`` derives from the
+  alert's ``for`` (``monitoring`` contract, "Sparse traffic"). Labels: ``severity``, ``namespace`` (so the namespaced
   AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``.
 - A rollback is an alert (docs/rollout.md, "Who is told"): each endpoint of
   :func:`routing.announced_endpoints` whose rollout the runner drives gets PrometheusRule
@@ -54,7 +56,7 @@ def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
     if monitor is None:
         return None
     ctx = kube.ctx
-    return {"alert": alert.name, "expr": unhealthy_expr(kube, monitor), "for": alert.for_.text,
+    return {"alert": alert.name, "expr": unhealthy_expr(kube, monitor, alert.for_.seconds), "for": alert.for_.text,
             "labels": {"mlops_alert": alert.name, "mlops_environment": ctx.env, "mlops_system": ctx.system.metadata.name,
                        "namespace": kube.namespace, "severity": alert.severity},
             "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: {alert.name} "

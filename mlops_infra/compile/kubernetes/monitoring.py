@@ -23,8 +23,33 @@ Contract:
   version runs as its own revision next to the stable one, so its errors and latency are not
   diluted by the stable revision's traffic (30 % errors at 2 % of the traffic would read 0.6 % over
   the whole endpoint, under a 1 % threshold). A revision without a 5xx series counts 0 errors
-  (its request rate times 0); a revision without requests in the window records NaN, which no
-  comparison passes. Drift and quality values are pushed per monitor and carry no revision.
+  (its request rate times 0); a revision without requests in the window records **no sample**
+  (the NaN of ``0/0`` and of ``histogram_quantile`` over empty buckets is dropped by ``>= 0``, which
+  NaN fails): a minute without requests is no evidence (see "Sparse traffic"). Drift and quality
+  values are pushed per monitor and carry no revision.
+- Sparse traffic (latency and error rate): a minute in which a revision served no request neither
+  breaks nor ends the alert's ``for`` streak, up to a bound. Prometheus resets a pending alert
+  whose expression returns no sample for its labels (prometheus/prometheus ``rules/alerting.go``,
+  ``AlertingRule.Eval``: an active alert absent from the result is deleted while pending, resolved
+  while firing), and a NaN value fails every comparison, so a canary at one request per 75 s (each
+  request visible to ``rate`` over :data:`WINDOW` for under a minute) restarted its ``for`` at every
+  gap and never fired. :func:`unhealthy_expr` therefore reads each revision's latest value within
+  :func:`hold_seconds` (``last_over_time``; a range selector skips the staleness marker Prometheus
+  writes when a recorded series ends: ``promql/engine.go`` ``matrixIterSlice`` drops
+  ``value.IsStaleNaN`` samples) and the last evidence
+  stands through a gap shorter than that. The hold is the alert's ``for`` minus :data:`WINDOW`
+  minus :data:`SCRAPE_INTERVAL`, at most :data:`MAX_HOLD_SECONDS` (5 minutes, Prometheus' default
+  lookback delta: the horizon after which Prometheus itself treats a series as gone), none when
+  that is not positive (``for`` of 75 s or less reads as before). Why shorter than ``for``:
+  Prometheus' ``for`` is wall-clock time since the alert turned pending (``rules/alerting.go``:
+  firing once ``ts - ActiveAt >= holdDuration``), nothing pauses it, so the held time counts; a
+  single bad minute (visible at most :data:`WINDOW`) plus the hold stays under ``for``, so one
+  failed request followed by silence never fires, while a revision failing every request at one
+  per 75 s (gaps of 15-30 s without a sample) fires within about ``for`` plus the gap. A silence
+  longer than the hold ends the pending state (and resolves a firing alert): the streak needs
+  fresh evidence. With a sample every evaluation (dense traffic) the latest value within the hold
+  is the current one, so dense traffic fires and resolves exactly as before; a healthy value
+  breaks the streak at once. The AWS alarms mean the same (``compile/aws/monitoring.py``).
 - Nothing scrapes those metrics by default (kube-prometheus-stack scrapes no Knative pod), so every
   endpoint gets a PodMonitor ``metrics-<endpoint>`` (:func:`compile_serving_scrape`) selecting its
   predictor's pods (label ``serving.knative.dev/service``) on the queue-proxy's user-metrics port,
@@ -51,10 +76,11 @@ Contract:
   resolve a firing drift alert, which fires again (with a new ``startsAt``) at the next push and
   can start one more retraining run, and a lost rollback notice ends its alert early.
 - :func:`unhealthy_expr` is the condition alerts use: the worst revision's value (``max without
-  (revision_name)``; ``min`` for ``accuracy``, where lower is worse) above the threshold (below it
-  for ``accuracy``), so the alert fires when any revision breaches and keeps the labels it had
-  (no ``revision_name``; a pushed value has none to drop). Thresholds: times in seconds,
-  percentages as fractions, numbers as written.
+  (revision_name)``; ``min`` for ``accuracy``, where lower is worse; latency and error rate held
+  through gaps, see "Sparse traffic") above the threshold (below it for ``accuracy``), so the alert
+  fires when any revision breaches and keeps the labels it had (no ``revision_name``; a pushed
+  value has none to drop). Thresholds: times in seconds, percentages as fractions, numbers as
+  written.
 """
 
 from __future__ import annotations
@@ -76,8 +102,12 @@ PUSHED = "mlops_monitor_value"
 WINDOW_SECONDS = 60
 WINDOW = f"{WINDOW_SECONDS // 60}m"
 """Range of the latency and error-rate rates."""
-SCRAPE_INTERVAL = "15s"
+SCRAPE_INTERVAL_SECONDS = 15
+SCRAPE_INTERVAL = f"{SCRAPE_INTERVAL_SECONDS}s"
 """How often the endpoint's queue-proxy metrics are scraped (four samples per window)."""
+MAX_HOLD_SECONDS = 300
+"""Longest gap without requests a latency or error-rate alert's streak survives (Prometheus' default
+lookback delta, 5 minutes; see the module contract, "Sparse traffic")."""
 POD_MONITOR_PORT = "http-usermetric"
 """The queue-proxy container port serving the user metrics (Knative, 9091)."""
 PUSH_JOB = "mlops-monitor"
@@ -97,12 +127,12 @@ def value_expr(kube: KubeTarget, monitor: Monitor) -> str:
     ``revision_name``; see the module contract), one series for a pushed value."""
     if monitor.metric == "latency_p99":
         return (f"histogram_quantile(0.99, sum by (le, {REVISION}) (rate(revision_app_request_latencies_bucket"
-                f"{_selector(kube, monitor)}[{WINDOW}]))) / 1000")
+                f"{_selector(kube, monitor)}[{WINDOW}]))) / 1000 >= 0")
     if monitor.metric == "error_rate":
         failed = _selector(kube, monitor, ', response_code_class="5xx"')
         errors = f"sum by ({REVISION}) (rate(revision_app_request_count{failed}[{WINDOW}]))"
         requests = f"sum by ({REVISION}) (rate(revision_app_request_count{_selector(kube, monitor)}[{WINDOW}]))"
-        return f"({errors} or {requests} * 0) / {requests}"
+        return f"({errors} or {requests} * 0) / {requests} >= 0"
     group = push_group(kube, monitor)
     series = ", ".join(f'{k}="{v}"' for k, v in group.items() if k != "job")
     return (f"max({PUSHED}{{{series}}}) and on () "
@@ -125,11 +155,24 @@ def threshold_value(monitor: Monitor) -> float:
     return threshold.seconds if threshold.is_time else threshold.fraction
 
 
-def unhealthy_expr(kube: KubeTarget, monitor: Monitor) -> str:
-    """The condition under which the monitor is unhealthy."""
+def hold_seconds(monitor: Monitor, for_seconds: int) -> int:
+    """How long an alert with ``for`` of ``for_seconds`` on ``monitor`` keeps a revision's last value
+    through a gap without requests (module contract, "Sparse traffic"); 0 for pushed values (their
+    staleness is the push age) and when ``for`` leaves no room."""
+    if monitor.metric in DRIFT_METRICS:
+        return 0
+    return max(0, min(MAX_HOLD_SECONDS, for_seconds - WINDOW_SECONDS - SCRAPE_INTERVAL_SECONDS))
+
+
+def unhealthy_expr(kube: KubeTarget, monitor: Monitor, for_seconds: int = 0) -> str:
+    """The condition under which the monitor is unhealthy, for an alert whose ``for`` is
+    ``for_seconds`` (the hold through gaps without requests, :func:`hold_seconds`)."""
     ctx = kube.ctx
     series = (f'{RECORD}{{mlops_system="{ctx.system.metadata.name}", mlops_environment="{ctx.env}", '
               f'mlops_monitor="{monitor.name}"}}')
+    hold = hold_seconds(monitor, for_seconds)
+    if hold:
+        series = f"last_over_time({series}[{hold}s])"
     worst, compare = ("min", "<") if monitor.metric in LOWER_IS_WORSE else ("max", ">")
     return f"{worst} without ({REVISION}) ({series}) {compare} {format(threshold_value(monitor), 'g')}"
 

@@ -21,6 +21,12 @@ and ``for``:
 - ``short spike`` (where a spike shorter than ``for`` can happen: shorter than ``for`` minus the
   rate window, or one drift run shorter than ``for``): the alert never fires
   (``ALERTS{alertstate="firing"}`` stays empty over the whole test);
+- ``sparse`` (latency and error rate, when the alert's hold, ``monitoring.hold_seconds``, bridges
+  the gaps of a canary at one request per :data:`SPARSE_GAP` seconds): next to a healthy stable
+  revision, a canary revision serving one request every :data:`SPARSE_GAP` seconds and failing
+  every one (a 5xx, or slow) fires as in ``fires``, within ``for`` plus the gap; the same canary
+  healthy never fires; one failed request followed by silence never fires (a minute without
+  requests is no evidence: ``monitoring`` contract, "Sparse traffic");
 - ``stale`` (drift and quality monitors): the job stops pushing while the alert fires; once the last
   push is older than the staleness horizon the alert is gone.
 
@@ -80,6 +86,9 @@ of requests are slow; 5xx share about half the threshold plus 1 %)."""
 SLOW_SHARES = (0.009, 0.011)
 """Shares of slow requests on either side of the p99's 1 % in the latency exactness tests (a
 share of exactly 1 % would put the p99 on the threshold itself, where float rounding decides)."""
+SPARSE_GAP = 75
+"""Seconds between a sparse canary's requests: 2 % of an endpoint serving 40 requests a minute
+(every fifth sample of the serving tests)."""
 STABLE_REVISION = "00001"
 CANARY_REVISION = "00002"
 """Suffixes of the revisions' names (Knative names a revision ``<configuration>-<generation>``,
@@ -133,6 +142,9 @@ class Traffic:
     requests: float = REQUESTS
     slow_share: float = 1.0
     """Latency: the share of the requests that are slow while the scenario is unhealthy."""
+    error_share: float | None = None
+    """Error rate: the share of the requests that fail while unhealthy (None: twice the threshold,
+    :func:`_error_shares`)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +211,7 @@ def _error_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
                   traffic: Traffic = Traffic()) -> list[dict[str, str]]:
     """Knative's request counter: healthy half the threshold's share of 5xx, unhealthy twice it."""
     healthy, unhealthy = _error_shares(monitor) or (0.0, 0.0)
+    unhealthy = unhealthy if traffic.error_share is None else traffic.error_share
     base = _serving_labels(kube, monitor, traffic)
     ok, failed = [], []
     ok_total = failed_total = 0.0
@@ -388,6 +401,40 @@ class Scenarios:
         return series
 
 
+def _sparse_tests(kube: KubeTarget, at: Scenarios, name: str, expected: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``sparse`` tests (module contract): a stable revision healthy throughout and a canary
+    revision serving one request every :data:`SPARSE_GAP` seconds after the warm-up."""
+    interval = at.signal.interval
+    fire_by = at.warm + at.hold + SPARSE_GAP + at.lag + 2 * interval
+    length = _round_up(fire_by - at.warm + interval, SPARSE_GAP)
+
+    def feed(canary: list[bool | None]) -> list[dict[str, str]]:
+        stable = [False] * (len(canary))
+        return [*at.signal.series(kube, at.monitor, Timeline(interval, stable), Traffic(STABLE_REVISION)),
+                *at.signal.series(kube, at.monitor, Timeline(interval, canary),
+                                  Traffic(CANARY_REVISION, 1, slow_share=1.0, error_share=1.0))]
+
+    every = SPARSE_GAP // interval
+    warm = at.warm // interval
+
+    def sparse(state: bool, requests: int | None = None) -> list[bool | None]:
+        steps = length // interval + 1
+        return [None] * warm + [state if n % every == 0 and (requests is None or n // every < requests) else None
+                                for n in range(steps)]
+
+    checks = [_alert_check(name, at.warm + at.hold - interval, None), _alert_check(name, fire_by, expected)]
+    end = warm * interval + length
+    return [
+        _test(f"{name}: a canary failing every request at one per {SPARSE_GAP}s fires", interval,
+              feed(sparse(True)), checks),
+        _test(f"{name}: a healthy canary at one request per {SPARSE_GAP}s never fires", interval,
+              feed(sparse(False)), [_alert_check(name, end, None)], (_never_fired(name, end),)),
+        _test(f"{name}: one failed request and then silence never fires", interval, feed(sparse(True, requests=1)),
+              [_alert_check(name, at.warm + at.hold + 2 * interval, None), _alert_check(name, end, None)],
+              (_never_fired(name, end),)),
+    ]
+
+
 def _exactness_tests(kube: KubeTarget, at: Scenarios, name: str,
                      checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """At a bucket bound the p99 is above the threshold exactly when more than 1 % of the requests
@@ -426,6 +473,8 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
                 tests.append(_test(f"{name}: {text}, fires", interval, at.feed_revisions(kube, revision), checks))
         if monitor.metric == "latency_p99":
             tests += _exactness_tests(kube, at, name, checks)
+        if not at.signal.pushed and monitoring.hold_seconds(monitor, at.hold) >= SPARSE_GAP - at.window + interval:
+            tests += _sparse_tests(kube, at, name, expected)
         if at.spike is not None:
             after = at.hold + at.lag + 2 * at.step
             end = at.warm + at.spike + after

@@ -5,7 +5,9 @@ Contract: :class:`PrometheusGates` asks Prometheus' HTTP API for its active aler
 {"alerts": [{"labels": {"alertname": ...}, "state": "pending"|"firing", "value": "..."}]}}``). A gate
 is ``firing`` when an alert of that name (and, when ``namespace`` is given, that ``namespace`` label,
 which the compiled PrometheusRules carry) is ``firing``; ``pending`` (its ``for`` not yet elapsed)
-and absent are ``ok``. Any transport error, non-200 answer or malformed body makes every gate
+and absent are ``ok``. A minute in which the canary revision served no request neither breaks nor
+counts against the alert's streak within its hold (``compile/kubernetes/monitoring.py``, "Sparse
+traffic"), so a sparse canary failing every request is ``firing`` within about ``for`` plus its gap. Any transport error, non-200 answer or malformed body makes every gate
 ``unreadable`` with the cause. Requests time out after ``timeout`` seconds. Standard library only, so
 the in-cluster CronJob needs nothing beyond the package.
 """

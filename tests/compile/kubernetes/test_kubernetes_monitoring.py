@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mlops_infra.compile import compile_system, drift_job
-from mlops_infra.compile.kubernetes import routing
+from mlops_infra.compile.kubernetes import monitoring, routing
 from mlops_infra.compile.kubernetes.scripts import drift_job as drift_script
 from mlops_infra.spec import load_system
 from tests.support import crds
@@ -55,14 +55,15 @@ def test_latency_and_errors_measure_the_model_container_per_minute_and_revision(
     _, graph = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
     latency = _recording(graph, "latency")
     assert latency == ('histogram_quantile(0.99, sum by (le, revision_name) (rate(revision_app_request_latencies_bucket'
-                       '{namespace_name="fraud-dev", service_name="scorer-predictor"}[1m]))) / 1000')
+                       '{namespace_name="fraud-dev", service_name="scorer-predictor"}[1m]))) / 1000 >= 0')
     errors = _recording(graph, "errors")
     requests = ('sum by (revision_name) (rate(revision_app_request_count'
                 '{namespace_name="fraud-dev", service_name="scorer-predictor"}[1m]))')
     failed = ('sum by (revision_name) (rate(revision_app_request_count'
               '{namespace_name="fraud-dev", service_name="scorer-predictor", response_code_class="5xx"}[1m]))')
-    # a revision with no 5xx series counts 0 errors (its request rate times 0), per revision
-    assert errors == f"({failed} or {requests} * 0) / {requests}"
+    # a revision with no 5xx series counts 0 errors (its request rate times 0), per revision; one without
+    # requests records no sample (">= 0" drops the NaN of 0/0): a minute without requests is no evidence
+    assert errors == f"({failed} or {requests} * 0) / {requests} >= 0"
     assert "revision_request_" not in latency + errors  # queue-proxy totals include queueing: not the span
 
 
@@ -74,9 +75,19 @@ def _alert_expr(graph, alert: str) -> str:
 def test_an_alert_fires_on_its_worst_revision_without_a_revision_label() -> None:
     _, graph = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
     series = 'mlops:monitor_value{mlops_system="fraud-detection", mlops_environment="dev", mlops_monitor="%s"}'
-    assert _alert_expr(graph, "scorer-latency") == f"max without (revision_name) ({series % 'latency'}) > 0.25"
-    assert _alert_expr(graph, "scorer-errors") == f"max without (revision_name) ({series % 'errors'}) > 0.01"
+    # latency and error rate: the latest value within the hold (for 5m - 1m window - 15s scrape = 225s)
+    held = "max without (revision_name) (last_over_time(%s[225s]))"
+    assert _alert_expr(graph, "scorer-latency") == f"{held % (series % 'latency')} > 0.25"
+    assert _alert_expr(graph, "scorer-errors") == f"{held % (series % 'errors')} > 0.01"
     assert _alert_expr(graph, "fraud-drift") == f"max without (revision_name) ({series % 'drift'}) > 0.2"
+
+
+def test_the_hold_is_for_minus_window_and_scrape_at_most_five_minutes_and_none_for_pushed_values() -> None:
+    system, _ = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
+    latency, drift = system.item("monitors", "latency"), system.item("monitors", "drift")
+    assert [monitoring.hold_seconds(latency, s) for s in (60, 75, 90, 120, 300, 375, 376, 3600)] == [
+        0, 0, 15, 45, 225, 300, 300, 300]
+    assert monitoring.hold_seconds(drift, 3600) == 0
 
 
 def test_a_drift_value_counts_only_while_its_push_is_fresh() -> None:

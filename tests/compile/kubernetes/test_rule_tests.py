@@ -125,6 +125,11 @@ def test_every_metric_kind_and_channel_kind(tmp_path: Path) -> None:
         assert f"{alert}: the canary revision unhealthy, the stable one healthy, fires" in names
         assert f"{alert}: the stable revision unhealthy, the canary healthy, fires" in names
     assert not any("canary" in n for n in names if n.split(":")[0] in ("acc-low", "pred-drift", "quality-bad"))
+    for alert in ("slow-warn", "errs-page"):  # a hold that bridges a 75 s canary's gaps
+        assert f"{alert}: a canary failing every request at one per 75s fires" in names
+        assert f"{alert}: a healthy canary at one request per 75s never fires" in names
+        assert f"{alert}: one failed request and then silence never fires" in names
+    assert not any("one per 75s" in n for n in names if n.startswith("slow-page:"))  # for: 1m holds nothing
     assert "slow-warn: a spike shorter than for does not fire" in names
     assert "slow-page: a spike shorter than for does not fire" not in names  # for: 1m is the window itself
     _check_bundle(tmp_path, files)
@@ -176,7 +181,43 @@ def test_rules_measuring_the_whole_endpoint_fail_the_canary_tests(tmp_path: Path
     assert tested.returncode != 0
     failed = set(re.findall(r"name: (.*),\n", tested.stdout + tested.stderr))
     assert failed == {"scorer-errors: the canary revision unhealthy, the stable one healthy, fires",
-                      "scorer-latency: the canary revision unhealthy, the stable one healthy, fires"}
+                      "scorer-latency: the canary revision unhealthy, the stable one healthy, fires",
+                      "scorer-errors: a canary failing every request at one per 75s fires",
+                      "scorer-latency: a canary failing every request at one per 75s fires"}
+
+
+def _sparse_failures(tmp_path: Path, rewrite) -> set[str]:
+    _fraud_dev(tmp_path)
+    rules = (tmp_path / RULE_FILE).read_text()
+    changed = rewrite(rules)
+    assert changed != rules
+    (tmp_path / RULE_FILE).write_text(changed)
+    tested = _run("promtool", "test", "rules", "tests-serving.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    return set(re.findall(r"name: (.*),\n", tested.stdout + tested.stderr))
+
+
+def test_rules_that_read_a_minute_without_requests_as_nan_fail_the_sparse_canary_tests(tmp_path: Path) -> None:
+    """The rules before the hold: a revision without requests recorded NaN (no ``>= 0``) and the
+    alert read only the current value, so each gap of a canary at one request per 75 s reset the
+    pending alert (rules/alerting.go) and it never fired; only the sparse ``fires`` tests fail."""
+    require("promtool")
+
+    def before(rules: str) -> str:
+        rules = re.sub(r"last_over_time\((mlops:monitor_value\{[^}]*\})\[\d+s\]\)", r"\1", rules)
+        return rules.replace(") / 1000 >= 0", ") / 1000").replace("[1m])) >= 0", "[1m]))")
+
+    assert _sparse_failures(tmp_path, before) == {"scorer-errors: a canary failing every request at one per 75s fires",
+                                                  "scorer-latency: a canary failing every request at one per 75s fires"}
+
+
+def test_a_hold_as_long_as_for_fires_on_one_failed_request(tmp_path: Path) -> None:
+    """Holding the last value for the whole ``for`` (5m) would count the silence after one failed
+    request as unhealthy until the alert fires: the lone-request tests fail."""
+    require("promtool")
+    failed = _sparse_failures(tmp_path, lambda rules: re.sub(r"\[225s\]", "[300s]", rules))
+    assert failed == {"scorer-errors: one failed request and then silence never fires",
+                      "scorer-latency: one failed request and then silence never fires"}
 
 
 def test_a_drift_value_that_never_goes_stale_fails_its_test(tmp_path: Path) -> None:
