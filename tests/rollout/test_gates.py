@@ -119,15 +119,16 @@ ERROR_RATE = {
             "Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": [
                 {"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "primary"}]},
             "Period": 60, "Stat": "Sum"}},
-        {"Id": "error_rate", "Expression": "IF(invocations > 0, errors / invocations, 0)", "Label": "5XX error rate",
+        {"Id": "error_rate", "Expression": "errors / invocations", "Label": "5XX error rate",
          "ReturnData": True}]}
 
 
 class RecordingCloudWatch:
     """A stand-in CloudWatch client (moto evaluates no metric-math expression but a bare id): it answers
-    DescribeAlarms with the given alarms and GetMetricData by evaluating the compiled alarm's one expression
-    form, IF(a > 0, b / a, 0), over canned per-variant sums; every request is checked against botocore's
-    input shape and recorded."""
+    DescribeAlarms with the given alarms and GetMetricData by evaluating the compiled alarm's expression
+    (``a / b``, by CloudWatch's documented metric-math rules: tests/compile/aws/cloudwatch_evaluation.py)
+    over canned per-variant sums, one period; every request is checked against botocore's input shape and
+    recorded."""
 
     def __init__(self, alarms: list[dict], sums: dict[tuple[str, str], float]) -> None:
         import botocore.session
@@ -146,7 +147,7 @@ class RecordingCloudWatch:
         return {"MetricAlarms": [a for a in self.alarms if a["AlarmName"] in params["AlarmNames"]]}
 
     def get_metric_data(self, **params):
-        import re as regex
+        from tests.compile.aws.cloudwatch_evaluation import metric_math
 
         self._valid("GetMetricData", params)
         self.calls.append(params)
@@ -160,9 +161,9 @@ class RecordingCloudWatch:
         results = []
         for q in queries:
             if "Expression" in q:
-                a, b = regex.fullmatch(r"IF\((\w+) > 0, (\w+) / \1, 0\)", q["Expression"]).groups()
-                value = (values[b] / values[a]) if values.get(a) else 0.0
-                results.append({"Id": q["Id"], "Timestamps": [params["EndTime"]], "Values": [value]})
+                [value] = metric_math(q["Expression"], {k: [v] for k, v in values.items()})
+                found = [] if value is None else [value]  # no datapoint: a period without invocations
+                results.append({"Id": q["Id"], "Timestamps": [params["EndTime"]] * len(found), "Values": found})
         return {"MetricDataResults": results}
 
 
@@ -180,10 +181,20 @@ def test_a_metric_math_gate_reads_the_alarms_expression_on_both_variants():
     assert reading.detail == "canary variant breached 0.01 in this step"
     [call] = cw.calls
     expressions = [q["Expression"] for q in call["MetricDataQueries"] if "Expression" in q]
-    assert expressions == ["IF(g0_invocations > 0, g0_errors / g0_invocations, 0)",
-                           "IF(g1_invocations > 0, g1_errors / g1_invocations, 0)"]
+    assert expressions == ["g0_errors / g0_invocations", "g1_errors / g1_invocations"]
     calm = RecordingCloudWatch([ERROR_RATE], {**sums, ("Invocation5XXErrors", "canary"): 0})
     assert CloudWatchGates(calm).read(spec, now - 600, now)[0].state == "ok"
+
+
+def test_a_canary_without_requests_in_the_step_has_no_error_rate_and_the_alarms_value_stands():
+    """A period without invocations has no error-rate datapoint (metric math drops a division by zero):
+    the canary neither breaches nor reads 0, and the gate reports the alarm's own value."""
+    spec = RolloutSpec.from_graph("endpoints.scorer", {**CANARY_PLAN, "rollbackAlarms": ["scorer-errors"]})
+    sums = {("Invocation5XXErrors", "primary"): 2, ("Invocations", "primary"): 1000,
+            ("Invocation5XXErrors", "canary"): 0, ("Invocations", "canary"): 0}
+    now = time.time()
+    [reading] = CloudWatchGates(RecordingCloudWatch([ERROR_RATE], sums)).read(spec, now - 600, now)
+    assert (reading.state, reading.value, reading.detail) == ("ok", pytest.approx(0.002), "OK")
 
 
 def test_series_are_never_split_across_calls():

@@ -16,7 +16,10 @@ Contract:
   the alarm at the alert keeps one alarm per decision: two alerts on one monitor (a warning after
   30m, a page after 5m) are two alarms, and ``rollback_on`` / ``on_alerts``, which name alerts,
   name alarms. A monitor without an alert still runs (drift jobs publish their metric) but raises
-  no alarm. Alarm names are ``<system>-<env>-<alert>``.
+  no alarm. Alarm names are ``<system>-<env>-<alert>``. A minute without requests has no latency or
+  error-rate datapoint and CloudWatch skips it while the evaluation range holds ``for``'s worth of
+  real ones (:mod:`monitoring`, "Sparse traffic"), so a sparse endpoint failing every request
+  reaches ALARM within about ``for`` plus its gaps; the alert on Kubernetes means the same.
 - Stale drift values (the same meaning as on Kubernetes, where a value older than
   ``compile/drift_job.stale_after_seconds`` stops counting): a drift alarm treats missing data as
   ``missing``, so a run that is late neither breaches nor clears it, and CloudWatch moves an alarm

@@ -6,8 +6,34 @@ Contract:
   monitor (:mod:`alerting`):
   - ``latency_p99``: ``AWS/SageMaker`` ``ModelLatency`` at ``p99`` per minute. SageMaker reports
     it in microseconds, so ``250ms`` becomes ``250000`` (a plain number means milliseconds);
-  - ``error_rate``: metric math ``Invocation5XXErrors / Invocations`` per minute (0 without
-    traffic), against the threshold as a fraction (``1%`` -> ``0.01``);
+  - ``error_rate``: metric math ``errors / invocations`` (``Invocation5XXErrors`` and
+    ``Invocations``, ``Sum`` per minute), against the threshold as a fraction (``1%`` -> ``0.01``).
+    A minute without traffic has **no datapoint**: in metric math "Missing values in a time series
+    are treated as 0. If the value of a data point causes a function to attempt to divide by zero,
+    the data point is dropped" (CloudWatch User Guide, "Use metric math", basic arithmetic,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html), so a
+    minute with invocations but no 5xx datapoint reads 0 and one with no (or 0) invocations is
+    dropped. It used to be ``IF(invocations > 0, errors / invocations, 0)``: a minute without
+    traffic was a real, non-breaching 0 that broke the alarm's streak, so an endpoint (or a canary
+    variant) serving one request per 75 s and failing every one never reached ALARM;
+- Sparse traffic, the same meaning as on Kubernetes (``compile/kubernetes/monitoring.py``, "Sparse
+  traffic"): a minute without requests is no evidence. Latency (``ModelLatency`` has no datapoint
+  in a minute without invocations) and error rate (above) leave such a minute missing, and
+  CloudWatch skips missing datapoints while its evaluation range holds enough real ones: "If some
+  data points in the evaluation range are missing, but the number of existing data points
+  retrieved is equal to or more than the alarm's Evaluation Periods, CloudWatch evaluates the alarm
+  state based on the most recent existing data points" (User Guide, "How alarm state is evaluated
+  when data is missing", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html;
+  the evaluation range is longer than the evaluation periods, 5 datapoints for 3 in its example).
+  The bound is that range: when it holds fewer real datapoints than the evaluation periods,
+  CloudWatch fills the rest as ``treatMissingData`` says, here ``notBreaching``, so a long silence
+  (or one bad minute and then silence) ends in OK, as the Kubernetes alert's hold expires. The
+  alarms keep ``notBreaching`` rather than ``missing``: the same table sends a ``missing`` alarm to
+  ALARM on one breaching datapoint followed by silence (``X - - - -`` for 3 of 3) and to
+  ``INSUFFICIENT_DATA`` (no OK action, the incident left open) when all are missing. Dense traffic
+  has a datapoint every minute and evaluates exactly as before. A ``p99`` over fewer than 1,000
+  samples is evaluated all the same (``EvaluateLowSampleCountPercentile`` omitted: "If you specify
+  evaluate or omit this parameter, the alarm is always evaluated", botocore ``PutMetricAlarmInput``);
   - drift kinds (``feature_drift``, ``prediction_drift``, ``data_quality``, ``accuracy``): the
     custom metric the drift job publishes in ``MLOps/Monitoring`` with dimensions ``Endpoint``
     (physical name) and ``Monitor``, one datapoint per run, period = the schedule.
@@ -80,6 +106,10 @@ def _latency(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetr
                        60, alarm_threshold(monitor), "GreaterThanThreshold", "notBreaching")
 
 
+ERROR_RATE_EXPRESSION = "errors / invocations"
+"""The error-rate alarm's math: no datapoint in a minute without invocations (module contract)."""
+
+
 def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     dims = _endpoint_dimensions(aws, endpoint)
 
@@ -88,7 +118,7 @@ def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmM
             "namespace": "AWS/SageMaker", "metricName": name, "dimensions": dims, "period": 60, "stat": "Sum"}}
 
     queries = [metric("errors", "Invocation5XXErrors"), metric("invocations", "Invocations"),
-               {"id": "error_rate", "expression": "IF(invocations > 0, errors / invocations, 0)",
+               {"id": "error_rate", "expression": ERROR_RATE_EXPRESSION,
                 "label": "5XX error rate", "returnData": True}]
     return AlarmMetric({"metricQueries": queries}, 60, alarm_threshold(monitor),
                        "GreaterThanThreshold", "notBreaching")

@@ -2,8 +2,12 @@
 
 Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
 - A gate is ``firing`` when its alarm's ``StateValue`` is ``ALARM``; ``OK`` and ``INSUFFICIENT_DATA``
-  are not firing (a canary at a few percent of traffic often has no datapoint in a period; the
-  compiled alarms treat missing data as not breaching). An alarm that does not exist is ``unreadable``.
+  are not firing (a canary at a few percent of traffic often has no datapoint in a period). An alarm
+  that does not exist is ``unreadable``.
+- A period without requests is no evidence (``compile/aws/monitoring.py``, "Sparse traffic"): the
+  compiled latency and error-rate metrics have no datapoint then (the error rate is ``errors /
+  invocations``, which metric math drops on a division by zero), so such a period neither breaches
+  nor counts as healthy here, and the value reported is the last real one.
 - The alarm's metric over the step's window (from the step's start, at least one period, until now):
   for an alarm on one metric (``MetricName`` + ``Namespace``) with the alarm's statistic
   (``Statistic`` or ``ExtendedStatistic`` such as ``p99``) and period; for a metric-math alarm
