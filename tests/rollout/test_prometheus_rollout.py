@@ -18,6 +18,7 @@ The reconciler runs in real time (bakes of a few seconds), its gates read ``/api
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,10 @@ LATENCY = 'max without (revision_name) (mlops:monitor_value{mlops_monitor="laten
 """The worst revision's p99 (recorded per revision; an idle revision records no sample)."""
 
 
-def compiled() -> tuple[RolloutSpec, list[dict[str, Any]]]:
+def compiled(factor: float = 60) -> tuple[RolloutSpec, list[dict[str, Any]]]:
     graph = compile_system(load_system(EXAMPLE, "dev").system, "dev")
     spec = RolloutSpec.from_graph("endpoints.scorer", graph.rollouts["endpoints.scorer"])
-    rules = [compress_time(r.inputs["spec"], 60, floor=4) for r in graph.resources
+    rules = [compress_time(r.inputs["spec"], factor, floor=4) for r in graph.resources
              if r.type.endswith("PrometheusRule") and r.name in ("monitor-latency", "monitor-errors",
                                                                   "alert-scorer-latency", "alert-scorer-errors")]
     assert len(rules) == 4 and spec.gates == ("scorer-latency", "scorer-errors")
@@ -72,10 +73,10 @@ class Traffic(QueueProxies):
         self.push()
 
 
-@pytest.fixture
-def world(tmp_path):
+@pytest.fixture(params=[60])
+def world(tmp_path, request):
     require()
-    spec, rules = compiled()
+    spec, rules = compiled(request.param)
     with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
             PrometheusStack(tmp_path, rules=rules) as stack:
         api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
@@ -125,3 +126,45 @@ def test_an_unhealthy_version_rolls_back_at_the_first_step_on_its_own_p99(world)
     assert value > 0.25  # the p99 in seconds, as the compiled alert compares it
     assert stored["stable-version"] == "12"
     assert not [p for p in seen if p.decision.percent in (5, 10)]  # no more users exposed
+
+
+class SparseTraffic(Traffic):
+    """A low-traffic endpoint: the old revision's steady stream, and the new one's single request every
+    :data:`SPARSE_GAP` seconds while it has a share (2 % of 40 requests a minute: one per 75 s), each failing."""
+
+    def __init__(self, stack: PrometheusStack, api: KubeApiStandIn) -> None:
+        super().__init__(stack, api, slow_share_new=1.0)
+        self.next_request = 0.0
+
+    def tick(self, per_tick: int = 50) -> None:
+        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
+        if not self.percents or self.percents[-1] != percent:
+            self.percents.append(percent)
+        self.add(OLD, per_tick)
+        now = time.monotonic()
+        if percent and now >= self.next_request:
+            self.add(NEW, 1, slow_share=1.0, error_share=1.0)
+            self.next_request = now + SPARSE_GAP
+        self.push()
+
+
+SPARSE_FACTOR = 15
+SPARSE_GAP = 75 / SPARSE_FACTOR
+"""Time compressed 15x keeps a 75 s gap longer than the 1m rate window (5 s against 4 s), as it is."""
+
+
+@pytest.mark.parametrize("world", [SPARSE_FACTOR], indirect=True)
+def test_a_sparse_canary_failing_every_request_is_rolled_back_at_the_first_step(world):
+    """One request per 75 s on the new revision: each gap left its value without a sample, the pending
+    alerts were reset (rules/alerting.go) and the version rolled on; now the alert fires within about
+    ``for`` (20 s here) plus the gap and the gate rolls it back at 2 %."""
+    spec, api, stack = world
+    seen: list = []
+    with SparseTraffic(stack, api) as traffic:
+        stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
+        roll(spec, api, stack, bake=int(300 / SPARSE_FACTOR + 4 * SPARSE_GAP), seen=seen)
+    assert traffic.percents == [0, 2, 0]
+    stored = status(api)
+    assert stored["phase"] == "rolled_back"
+    assert stored["reason"].startswith(("scorer-errors = ", "scorer-latency = "))
+    assert "fired at step 1 (2% on version 13)" in stored["reason"]
