@@ -5,8 +5,9 @@ SNS topic), a training job's retrain gate (by its schedule and its alarm rules) 
 runner (by its schedule). Lambda retries a failed asynchronous invocation twice, then discards the
 event unless a destination keeps it ("How Lambda handles errors and retries with asynchronous
 invocation", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), so
-each gets a CloudWatch alarm on its ``AWS/Lambda`` ``Errors`` (``compile/aws/lambda_failures.py``).
-This module decides whom that alarm notifies, from the spec alone (the compiler and the check below
+each gets a CloudWatch alarm on its ``AWS/Lambda`` ``Errors`` and one on the events Lambda dropped
+or could not keep (``AsyncEventsDropped``, ``DestinationDeliveryFailures``; ``compile/aws/lambda_failures.py``).
+This module decides whom both alarms notify, from the spec alone (the compiler and the check below
 share it), at most :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` channels (an alarm's
 ``AlarmActions``):
 

@@ -412,10 +412,11 @@ def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     alarms = of_type(graph, "aws:cloudwatch/metricAlarm:MetricAlarm")
     notices = [a for a in alarms if a.role == "rollback-alarm"]
     assert sorted(a.address for a in notices) == sorted(graph.rollouts) and len(notices) < QUOTA_SIZE
-    # and one Errors alarm per Lambda (compile/aws/lambda_failures.py)
+    # and one Errors alarm and one dropped alarm per Lambda (compile/aws/lambda_failures.py)
     errors = [a for a in alarms if a.role == "errors-alarm"]
-    assert len(errors) == len(of_type(graph, "aws:lambda/function:Function"))
-    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors)
+    dropped = [a for a in alarms if a.role == "dropped-alarm"]
+    assert len(errors) == len(dropped) == len(of_type(graph, "aws:lambda/function:Function"))
+    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors) + len(dropped)
 
 
 def _jobs(count: int) -> str:

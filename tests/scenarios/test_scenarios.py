@@ -150,8 +150,8 @@ def test_fresh_environment_creates_all_but_the_waiting_endpoint_and_says_why() -
     # rollback alarm, which announces the runner's rollbacks)
     runner = {r.urn for r in everything.resources if r.address == "platform" and r.name.startswith("rollout-")}
     notice = {r.urn for r in everything.resources if r.role == "rollback-alarm"}
-    # the runner's 9: with its invoke config and Errors alarm (lambda_failures.py)
-    assert len(waiting) == 5 and len(runner) == 9 and len(notice) == 1
+    # the runner's 10: with its invoke config, Errors alarm and dropped alarm (lambda_failures.py)
+    assert len(waiting) == 5 and len(runner) == 10 and len(notice) == 1
     runner |= notice
     assert created == {r.urn for r in everything.resources} - waiting - runner
     check = next(m for m in plan["ml"] if m["kind"] == "version-check")

@@ -50,9 +50,45 @@ function given :class:`Failures`):
   platform key (Amazon SQS Developer Guide, "Amazon SQS key management",
   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html);
   the key policy lets the account grant it through IAM (``policies.key_policy``). Without them the
-  record is not delivered and Lambda counts ``DestinationDeliveryFailures`` (same page). The invoke
+  record is not delivered and Lambda counts ``DestinationDeliveryFailures`` (same page). Lambda
+  delivers to a destination *as the function's execution role*: "To send events to a destination,
+  your function needs additional permissions. Add a policy with the required permissions to your
+  function's execution role ... Amazon SQS - sqs:SendMessage" (Lambda Developer Guide, "Adding a
+  destination", same page; archived source ``awsdocs/aws-lambda-developer-guide``
+  ``doc_source/invocation-async.md``). The key grant names the platform key and holds only through
+  SQS: ``kms:ViaService`` = ``sqs.<region>.amazonaws.com`` (:func:`via_sqs`), which "limits use of
+  an KMS key to requests from specified AWS services" and is valid in IAM policies; SQS is in the
+  services that support it, as ``sqs.AWS_region.amazonaws.com``, with the ``.amazonaws.com`` suffix
+  "in all AWS partitions" (AWS KMS Developer Guide, "AWS KMS condition keys", ``kms:ViaService``,
+  https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  SQS calls ``GenerateDataKey``/``Decrypt`` on the producer's behalf during ``SendMessage`` (SQS key
+  management, "Configure KMS permissions for producers"), so the condition holds for that call and
+  the role cannot use the key directly (encrypt or decrypt anything else). The key's other uses are
+  other statements, unchanged: the key policy (``policies.key_policy``: the account's IAM grants,
+  CloudWatch publishing to encrypted topics) and the SageMaker roles' ``UseDataKey``
+  (``policies.kms_use``); a forwarder's or gate's role has no other statement on the key. The invoke
   config is created after the role's policy. That Lambda checks the role when the destination is
   configured is inferred from users' reports, not documented.
+- **Dropped alarm** ``<function>.dropped``: Lambda gave up on an event. ``AsyncEventsDropped`` is
+  "The number of events that are dropped without successfully executing the function. If you
+  configure a dead-letter queue (DLQ) or ``OnFailure`` destination, then events are sent there
+  before they're dropped. ... events can exceed the maximum event age or exhaust the maximum retry
+  attempts, or reserved concurrency might be set to 0"; ``DestinationDeliveryFailures`` is "the
+  number of times that Lambda attempts to send an event to a destination but fails ... permissions
+  errors, incorrectly configured resources, or size limits" ("Types of metrics for Lambda
+  functions", asynchronous invocation and invocation metrics, dimension ``FunctionName``). The
+  Errors alarm misses both: a throttled event that outlived its age, or one dropped while reserved
+  concurrency is 0, never ran (throttles are not ``Errors``), and a record the queue refused (queue
+  deleted, key denied) is lost while the Errors alarm says only that the function failed, then goes
+  OK as if the event were kept. With a failure queue the alarm is metric math over both,
+  ``dropped + undelivered`` (``Sum`` per minute each): "Missing values in a time series are treated
+  as 0" in arithmetic (CloudWatch User Guide, "Using metric math", basic arithmetic functions;
+  archived source ``awsdocs/amazon-cloudwatch-user-guide`` ``doc_source/using-metric-math.md``), so
+  a minute with either counts. One alarm per function, not one per metric (alarm count is money and
+  each alarm is a line of every plan and promotion comment). The runner has no destination: its alarm
+  is ``AsyncEventsDropped`` alone (with no retries each failed run is also dropped, so it rises with
+  the Errors alarm; alone it means the runner was throttled past its 60 s). Window, threshold,
+  missing data, actions and description head as the Errors alarm.
 """
 
 from __future__ import annotations
@@ -73,6 +109,8 @@ QUEUE_RETENTION_SECONDS = 14 * 86400
 ERRORS_PERIOD = 60
 ERRORS_PERIODS = 5
 """The Errors alarm looks at the last :data:`ERRORS_PERIODS` minutes and needs one failed minute."""
+DROPPED_METRICS = ("AsyncEventsDropped", "DestinationDeliveryFailures")
+"""The dropped alarm's metrics, each a query id of its metric math: ``dropped``, ``undelivered``."""
 MAX_EVENT_AGE_SECONDS = 21600
 """Lambda's maximum ``maximumEventAgeInSeconds`` (its default, six hours)."""
 
@@ -107,6 +145,16 @@ def alarm_name(function_name: str) -> str:
     return f"{function_name}.errors"
 
 
+def dropped_alarm_name(function_name: str) -> str:
+    """The dropped alarm's name, ``<function>.dropped`` (no alert's alarm name has a ``.``: :func:`alarm_name`)."""
+    return f"{function_name}.dropped"
+
+
+def via_sqs(region: str) -> dict:
+    """The condition that holds only for a request SQS makes to KMS in ``region`` (module contract)."""
+    return {"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}}
+
+
 def topic_ref(aws: AwsContext, channel: str):
     """A ref to channel ``channel``'s topic, also before that channel is compiled (a forwarder's
     alarm names channels later in the spec; the graph checks dependencies when it is built): the URN
@@ -128,16 +176,17 @@ def add_queue(aws: AwsContext, logical: str, function_name: str, *, parent: str,
 def keep_statements(aws: AwsContext, function_name: str) -> list:
     """What the function's execution role needs to send its failed events to its failure queue, named
     by its ARN ``arn:<partition>:sqs:<region>:<account>:<name>`` (the policy need not wait for the
-    queue: IAM grants on resources that do not exist yet)."""
+    queue: IAM grants on resources that do not exist yet), and the platform key through SQS only."""
     queue_arn = arns.arn(aws.region, aws.account, "sqs", queue_name(function_name))
     return [policies.allow("KeepFailedEvents", ["sqs:SendMessage"], [queue_arn]),
-            policies.allow("EncryptFailedEvents", ["kms:Decrypt", "kms:GenerateDataKey"], [ref(aws.key, "arn")])]
+            policies.allow("EncryptFailedEvents", ["kms:Decrypt", "kms:GenerateDataKey"], [ref(aws.key, "arn")],
+                           via_sqs(aws.region))]
 
 
 def add_handling(aws: AwsContext, logical: str, function: str, function_name: str, failures: Failures,
                  queue: str | None, *, parent: str, address: str, policy: str) -> None:
-    """The event invoke config (after the role's policy ``policy``) and the Errors alarm of
-    ``function`` (module contract)."""
+    """The event invoke config (after the role's policy ``policy``), the Errors alarm and the dropped
+    alarm of ``function`` (module contract)."""
     destination = {"destinationConfig": {"onFailure": {"destination": ref(queue, "arn")}}} if queue else {}
     aws.add(INVOKE_CONFIG, f"{logical}-async", {
         "functionName": ref(function, "name"), "maximumRetryAttempts": failures.retries,
@@ -155,3 +204,35 @@ def add_handling(aws: AwsContext, logical: str, function: str, function_name: st
         "threshold": 1, "comparisonOperator": "GreaterThanOrEqualToThreshold", "treatMissingData": "notBreaching",
         "actionsEnabled": True, "alarmActions": actions, "okActions": actions,
     }, parent=parent, address=address, role="errors-alarm", refs_in=actions)
+    _add_dropped_alarm(aws, logical, function_name, failures, bool(queue), actions, parent=parent, address=address)
+
+
+def _dropped_metric(function_name: str, metric: str) -> dict:
+    return {"namespace": "AWS/Lambda", "metricName": metric, "dimensions": {"FunctionName": function_name}}
+
+
+def _add_dropped_alarm(aws: AwsContext, logical: str, function_name: str, failures: Failures, kept: bool,
+                       actions: list, *, parent: str, address: str) -> None:
+    """The dropped alarm (module contract): metric math over :data:`DROPPED_METRICS` when the function
+    keeps failed events, else ``AsyncEventsDropped`` alone."""
+    name = dropped_alarm_name(function_name)
+    if kept:
+        queries = [{"id": query_id, "returnData": False,
+                    "metric": {**_dropped_metric(function_name, metric), "period": ERRORS_PERIOD, "stat": "Sum"}}
+                   for query_id, metric in zip(("dropped", "undelivered"), DROPPED_METRICS, strict=True)]
+        metric_fields: dict = {"metricQueries": [
+            *queries, {"id": "lost", "expression": "dropped + undelivered", "returnData": True}]}
+        what = (f"gave up on an event (AsyncEventsDropped: kept 14 days in SQS queue {queue_name(function_name)} "
+                "for a redrive) or could not keep it there (DestinationDeliveryFailures: lost)")
+    else:
+        metric_fields = {**_dropped_metric(function_name, DROPPED_METRICS[0]), "statistic": "Sum",
+                         "period": ERRORS_PERIOD}
+        what = f"dropped an event (AsyncEventsDropped: it failed or waited over {failures.max_age} s, e.g. throttled)"
+    aws.add(ALARM, f"{logical}-dropped-alarm", {
+        "name": name,
+        "alarmDescription": f"mlops-infra alert {name} ({failures.severity}): Lambda {function_name}, which "
+                            f"{failures.what}, {what}"[:1024],
+        **metric_fields, "evaluationPeriods": ERRORS_PERIODS, "datapointsToAlarm": 1, "threshold": 1,
+        "comparisonOperator": "GreaterThanOrEqualToThreshold", "treatMissingData": "notBreaching",
+        "actionsEnabled": True, "alarmActions": actions, "okActions": actions,
+    }, parent=parent, address=address, role="dropped-alarm", refs_in=actions)

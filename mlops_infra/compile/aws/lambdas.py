@@ -12,8 +12,9 @@ advanced logging controls ``LoggingConfig``) and "Lambda execution role".
 Every function added here is invoked asynchronously (SNS, EventBridge rules, EventBridge Scheduler),
 so each caller passes :class:`~lambda_failures.Failures`: its failed invocations are retried as the
 caller chose, kept in a failure queue when asked (its role may then send to that queue) and raise an
-Errors alarm that tells the caller's audience (:mod:`lambda_failures`). A function without it would
-lose a failed event after Lambda's two retries, silently.
+Errors alarm, and a dropped event (or one the queue could not keep) a dropped alarm, both telling the
+caller's audience (:mod:`lambda_failures`). A function without it would lose a failed event after
+Lambda's two retries, silently.
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def test_a_waiting_endpoint_leaves_out_only_its_model_config_endpoint_and_autosc
     assert {r.name for r in assumed.resources if r.urn in runner} == {
         "rollout-runner", "rollout-runner-logs", "rollout-runner-policy", "rollout-runner-schedule",
         "rollout-schedule", "rollout-schedule-policy",
-        "rollout-runner-async", "rollout-runner-errors-alarm"} and runner <= left_out
+        "rollout-runner-async", "rollout-runner-errors-alarm", "rollout-runner-dropped-alarm"} and runner <= left_out
     assert {r.type for r in assumed.resources if r.urn in left_out - runner - notice} == SERVING_TYPES
     assert all(r.address == "endpoints.scorer" for r in assumed.resources if r.urn in left_out - runner)
     before = {r.urn: r for r in assumed.resources}

@@ -9,6 +9,9 @@ event invoke config; forwarders and gates send failed events to a KMS-encrypted 
 execution role may write; a forwarder's alarm never goes only to its own channel; the alarm and the
 invoke config made from the graph's arguments are accepted by the moto server (the values moto
 refuses, e.g. 3 retries, are refused there too); ``validate`` warns where nobody would hear.
+Since stop 30: the role's grant on the platform key holds only through SQS (``kms:ViaService``),
+and every Lambda has a dropped alarm (``AsyncEventsDropped``, plus ``DestinationDeliveryFailures``
+where a failure queue keeps events) told to the Errors alarm's audience.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from mlops_infra.compile.aws import lambda_failures, lambdas
+from mlops_infra.compile.aws import forwarder, lambda_failures, lambdas
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json, is_ref
 from mlops_infra.spec import parse_system
 from mlops_infra.spec.lambda_failures import forwarder_audience
 from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
-from tests.compile.aws.cases import REFERENCE, compile_text, compiled, of_type
+from mlops_infra.state.aws_live.cloudwatch import map_metric_alarm
+from tests.compile.aws.api_shapes import pascal, problems
+from tests.compile.aws.cases import REFERENCE, compile_text, compiled, of_type, placeholder, policy_statements
 from tests.support.moto_server import client, handler_zip, running_moto_server
 from tests.support.text_edits import line_of
 
@@ -46,17 +51,21 @@ def _by_urn(graph: DesiredGraph) -> dict[str, DesiredResource]:
 
 
 def _handling(graph: DesiredGraph, function: DesiredResource) -> dict[str, DesiredResource | None]:
-    """The invoke config, Errors alarm and failure queue compiled for ``function`` (None when absent)."""
+    """The invoke config, Errors alarm, dropped alarm and failure queue compiled for ``function`` (None
+    when absent)."""
     configs = [c for c in of_type(graph, lambda_failures.INVOKE_CONFIG)
                if c.inputs["functionName"] == {"$ref": function.urn, "output": "name"}]
-    alarms = [a for a in of_type(graph, lambda_failures.ALARM)
-              if a.inputs.get("dimensions") == {"FunctionName": function.inputs["name"]}]
-    assert len(configs) <= 1 and len(alarms) <= 1
+    name = function.inputs["name"]
+    alarms = [a for a in of_type(graph, lambda_failures.ALARM) if a.inputs.get("dimensions") == {"FunctionName": name}
+              and a.inputs["metricName"] == "Errors"]
+    dropped = [a for a in of_type(graph, lambda_failures.ALARM) if a.inputs["name"] == f"{name}.dropped"]
+    assert len(configs) <= 1 and len(alarms) <= 1 and len(dropped) <= 1
     config = configs[0] if configs else None
     queue = None
     if config is not None and "destinationConfig" in config.inputs:
         queue = _by_urn(graph)[config.inputs["destinationConfig"]["onFailure"]["destination"]["$ref"]]
-    return {"config": config, "alarm": alarms[0] if alarms else None, "queue": queue}
+    return {"config": config, "alarm": alarms[0] if alarms else None, "dropped": dropped[0] if dropped else None,
+            "queue": queue}
 
 
 def _topic_channels(graph: DesiredGraph, actions: list[Any]) -> list[str]:
@@ -111,6 +120,126 @@ def test_forwarders_and_gates_keep_failed_events_in_an_encrypted_queue_their_rol
             f"arn:aws:sqs:{REGION}:222222222222:{queue.inputs['name']}"]  # the queue's ARN (SQS: by name)
         assert statements["EncryptFailedEvents"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert statements["EncryptFailedEvents"]["Resource"] == [{"$ref": key.urn, "output": "arn"}]
+
+
+def allowed(statements: list[dict], action: str, resource: str, context: dict[str, str]) -> bool:
+    """IAM's answer for one request from a role with only these identity statements (no Deny, no
+    boundary: the roles compiled here have neither). A statement applies when the action and the
+    resource match and every condition holds; ``StringEquals`` holds when the request context has
+    the key with one of the values, and a key the request does not carry does not match (IAM User
+    Guide, "IAM JSON policy elements: Condition" and "Conditions with multiple context keys or
+    values": keys AND, values OR; only the ``...IfExists`` operators match an absent key). The
+    compiled grants use ``StringEquals`` only; any other operator fails this helper loudly."""
+    def holds(condition: dict) -> bool:
+        assert set(condition) <= {"StringEquals"}, condition
+        return all(context.get(k) in (v if isinstance(v, list) else [v]) for k, v in condition["StringEquals"].items())
+    return any(s["Effect"] == "Allow" and action in s["Action"] and resource in s["Resource"]
+               and holds(s.get("Condition") or {"StringEquals": {}}) for s in statements)
+
+
+KEY_ARN = "arn:aws:kms:eu-west-1:222222222222:key/platform"
+
+
+def test_the_failure_queue_key_grant_holds_only_through_sqs(graph: DesiredGraph) -> None:
+    """SQS key management: a producer to a CMK queue needs kms:GenerateDataKey and kms:Decrypt, which
+    SQS calls on its behalf (kms:ViaService sqs.<region>.amazonaws.com, KMS condition keys); Lambda
+    sends the failure record as the function's execution role. The role may not use the key itself,
+    nor through another service. The key's other grants (the SageMaker roles' UseDataKey) are not
+    restricted by this."""
+    by_urn = _by_urn(graph)
+    key = next(r for r in graph.resources if r.type == "aws:kms/key:Key")
+    kept = 0
+    for function in of_type(graph, lambdas.FUNCTION):
+        parts = _handling(graph, function)
+        if parts["queue"] is None:
+            continue
+        kept += 1
+        policy = next(by_urn[d] for d in parts["config"].dependencies
+                      if by_urn[d].type == "aws:iam/rolePolicy:RolePolicy")
+        statements = placeholder(policy.inputs["policy"], {key.urn: KEY_ARN})["Statement"]
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert allowed(statements, action, KEY_ARN, {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"})
+            assert not allowed(statements, action, KEY_ARN, {}), (function.name, action)  # a direct call
+            for other in ("s3", "lambda", "sns", "secretsmanager"):
+                assert not allowed(statements, action, KEY_ARN, {"kms:ViaService": f"{other}.{REGION}.amazonaws.com"})
+            assert not allowed(statements, action, KEY_ARN, {"kms:ViaService": "sqs.us-east-1.amazonaws.com"})
+        assert not allowed(statements, "kms:Encrypt", KEY_ARN, {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"})
+        # SQS itself is still reachable: only the failure queue, and without a condition
+        queue_arn = f"arn:aws:sqs:{REGION}:222222222222:{parts['queue'].inputs['name']}"
+        assert allowed(statements, "sqs:SendMessage", queue_arn, {})
+    assert kept == 2  # the reference's forwarder (oncall) and gate (retrain)
+    # the other users of the key keep their grants: SageMaker roles use it directly (volumes, outputs, S3)
+    direct = [s for p in of_type(graph, "aws:iam/rolePolicy:RolePolicy")
+              for s in placeholder(policy_statements(p), {key.urn: KEY_ARN}) if s.get("Sid") == "UseDataKey"]
+    assert direct and all(allowed([s], "kms:Decrypt", KEY_ARN, {}) for s in direct)
+
+
+def _put_metric_alarm(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The PutMetricAlarm request pulumi-aws sends for these inputs (botocore PutMetricAlarmInput names:
+    ``Dimensions`` and ``MetricStat.Metric.Dimensions`` as Name/Value lists, ``metricQueries`` as
+    ``Metrics``)."""
+    def dims(values: dict[str, str]) -> list[dict[str, str]]:
+        return [{"Name": k, "Value": v} for k, v in values.items()]
+    request = pascal({k: v for k, v in inputs.items() if k not in ("name", "dimensions", "metricQueries")})
+    request["AlarmName"] = inputs["name"]
+    if "dimensions" in inputs:
+        request["Dimensions"] = dims(inputs["dimensions"])
+    for query in inputs.get("metricQueries", []):
+        item = pascal({k: v for k, v in query.items() if k != "metric"})
+        if "metric" in query:
+            m = query["metric"]
+            item["MetricStat"] = {"Metric": {"Namespace": m["namespace"], "MetricName": m["metricName"],
+                                             "Dimensions": dims(m["dimensions"])}, "Period": m["period"], "Stat": m["stat"]}
+        request.setdefault("Metrics", []).append(item)
+    return request
+
+
+def test_every_lambda_has_a_dropped_alarm_told_as_its_errors_alarm(graph: DesiredGraph) -> None:
+    """AsyncEventsDropped (retries exhausted, too old, no concurrency) and, where a failure queue keeps
+    events, DestinationDeliveryFailures (the record could not be kept): one alarm per function, metric
+    math ``dropped + undelivered`` (missing values count 0), else the one metric; same window,
+    threshold, audience and description head as the Errors alarm."""
+    seen = set()
+    for function in of_type(graph, lambdas.FUNCTION):
+        parts = _handling(graph, function)
+        errors, dropped = parts["alarm"].inputs, parts["dropped"]
+        name = function.inputs["name"]
+        assert dropped is not None and dropped.address == function.address and dropped.role == "dropped-alarm"
+        alarm = dropped.inputs
+        assert alarm["name"] == f"{name}.dropped"
+        for field in ("evaluationPeriods", "datapointsToAlarm", "threshold", "comparisonOperator",
+                      "treatMissingData", "actionsEnabled", "alarmActions", "okActions"):
+            assert alarm[field] == errors[field], (name, field)
+        metric = {"namespace": "AWS/Lambda", "dimensions": {"FunctionName": name}, "period": 60, "stat": "Sum"}
+        if parts["queue"] is not None:
+            assert "metricName" not in alarm and "period" not in alarm
+            assert alarm["metricQueries"] == [
+                {"id": "dropped", "returnData": False, "metric": {**metric, "metricName": "AsyncEventsDropped"}},
+                {"id": "undelivered", "returnData": False,
+                 "metric": {**metric, "metricName": "DestinationDeliveryFailures"}},
+                {"id": "lost", "expression": "dropped + undelivered", "returnData": True}]
+            assert parts["queue"].inputs["name"] in alarm["alarmDescription"]
+        else:  # the runner: no destination, nothing to fail delivering to
+            assert "metricQueries" not in alarm
+            assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"], alarm["statistic"], alarm["period"]) \
+                == ("AWS/Lambda", "AsyncEventsDropped", {"FunctionName": name}, "Sum", 60)
+        severity = forwarder._DESCRIPTION_HEAD.match(errors["alarmDescription"]).group("severity")
+        assert alarm["alarmDescription"].startswith(f"mlops-infra alert {name}.dropped ({severity}): Lambda {name}, ")
+        request = _put_metric_alarm(placeholder({k: v for k, v in alarm.items() if k != "tags"}))
+        assert problems("cloudwatch", "PutMetricAlarm", request) == [], name
+        seen.add(function.role)
+    assert seen == {"function", "retrain-gate", "rollout-runner"}
+
+
+def test_a_forwarder_labels_a_dropped_alarm_as_its_own_alert(graph: DesiredGraph, monkeypatch) -> None:
+    """The SNS message of the gate's dropped alarm, as a webhook channel's forwarder would send it."""
+    monkeypatch.setenv("MLOPS_SYSTEM", "fraud-detection")
+    gate = next(f for f in of_type(graph, lambdas.FUNCTION) if f.role == "retrain-gate")
+    alarm = _handling(graph, gate)["dropped"].inputs
+    body = forwarder.alertmanager_payload({"AlarmName": alarm["name"], "AlarmDescription": alarm["alarmDescription"],
+                                           "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed"})
+    labels = body["alerts"][0]["labels"]
+    assert (labels["alertname"], labels["severity"], body["status"]) == (alarm["name"], "warning", "firing")
 
 
 def test_who_hears_each_failure_in_the_reference(graph: DesiredGraph) -> None:
@@ -248,3 +377,34 @@ def test_the_forwarder_s_alarm_queue_and_invoke_config_are_accepted_by_the_moto_
             ("AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": name}], actions)]
         # one failed invocation (Sum 1 in a minute) is what the alarm counts
         assert made[0]["Threshold"] == 1.0 and made[0]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        # its dropped alarm: metric math over the two asynchronous-delivery metrics of the same function
+        dropped = _put_metric_alarm({k: (v + suffix if k == "name" else v) for k, v in parts["dropped"].inputs.items()
+                                     if k not in ("tags", "alarmActions", "okActions")})
+        for query in dropped["Metrics"]:
+            for dim in query.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []):
+                dim["Value"] += suffix
+        cw.put_metric_alarm(**dropped, AlarmActions=actions, OKActions=actions)
+        [made] = cw.describe_alarms(AlarmNames=[dropped["AlarmName"]])["MetricAlarms"]
+        assert [(q["Id"], q.get("Expression"), q.get("MetricStat", {}).get("Metric", {}).get("MetricName"))
+                for q in made["Metrics"]] == [("dropped", None, "AsyncEventsDropped"),
+                                              ("undelivered", None, "DestinationDeliveryFailures"),
+                                              ("lost", "dropped + undelivered", None)]
+        assert made["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": name}]
+        assert made["AlarmActions"] == actions and made["EvaluationPeriods"] == 5
+
+
+def test_the_dropped_alarms_read_back_as_compiled(graph: DesiredGraph) -> None:
+    """Made on the moto server from the graph's arguments and read back by the live reader
+    (``state/aws_live/cloudwatch.map_metric_alarm``), each dropped alarm has the compiled inputs: a
+    refresh after apply finds no drift in them."""
+    with running_moto_server() as url:
+        cw = client("cloudwatch", url, REGION)
+        for function in of_type(graph, lambdas.FUNCTION):
+            alarm = _handling(graph, function)["dropped"].inputs
+            request = _put_metric_alarm(placeholder({k: v for k, v in alarm.items() if k != "tags"}))
+            request["AlarmName"] += "-lf2"  # moto's backends persist across servers in one test process
+            cw.put_metric_alarm(**request)
+            [made] = cw.describe_alarms(AlarmNames=[request["AlarmName"]])["MetricAlarms"]
+            read = map_metric_alarm(made).inputs
+            assert {k: read.get(k) for k in alarm if k not in ("tags", "name", "alarmActions", "okActions")} == {
+                k: v for k, v in alarm.items() if k not in ("tags", "name", "alarmActions", "okActions")}, function.name

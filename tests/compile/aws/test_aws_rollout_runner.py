@@ -66,6 +66,7 @@ def test_a_canary_environment_gets_function_schedule_and_two_roles():
     graph = compile_text(_doc("canary"))
     assert sorted((r.type, r.name) for r in _runner(graph)) == [
         ("aws:cloudwatch/logGroup:LogGroup", "rollout-runner-logs"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "rollout-runner-dropped-alarm"),
         ("aws:cloudwatch/metricAlarm:MetricAlarm", "rollout-runner-errors-alarm"), ("aws:iam/role:Role", "rollout-runner"),
         ("aws:iam/role:Role", "rollout-schedule"), ("aws:iam/rolePolicy:RolePolicy", "rollout-runner-policy"),
         ("aws:iam/rolePolicy:RolePolicy", "rollout-schedule-policy"), (FUNCTION, "rollout-runner"),
