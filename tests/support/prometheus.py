@@ -13,8 +13,8 @@ Contract:
 - Time runs fast: Prometheus scrapes the Pushgateway (``honor_labels: true``, as the compiled
   ServiceMonitor does) and any extra targets every ``scrape_interval`` (1s) and evaluates rules
   every ``evaluation_interval`` (1s); firing alerts are re-sent to Alertmanager every second.
-  :func:`compress_time` divides the durations of compiled rules (``for`` and range selectors) so a
-  ``for: 5m`` scenario runs in seconds.
+  :func:`compress_time` divides the durations of compiled rules (``for``, ``keep_firing_for`` and
+  range selectors) so a ``for: 5m`` scenario runs in seconds.
 - Rules: rule files (paths) or rule documents (``{"groups": [...]}``) given at start or later with
   :meth:`PrometheusStack.load_rules` (written to the stack's directory, then ``/-/reload``; the call
   returns once Prometheus lists the new groups).
@@ -25,7 +25,8 @@ Contract:
   ``--persistence.interval``) replace the default ``--persistence.file=`` (nothing kept: Debian's
   build otherwise defaults to a file under /var/lib). :meth:`PrometheusStack.restart_pushgateway`
   stops it with SIGTERM (on which it writes its persistence file) and starts it again on the same
-  port when it is still free (else on a new one, and Prometheus' scrape target follows).
+  port when it is still free (else on a new one, and Prometheus' scrape target follows); with
+  ``down_for`` it stays stopped that many seconds first (Prometheus' scrapes fail meanwhile).
 - Helpers: :meth:`push` / :meth:`delete_group` (Pushgateway), :meth:`query` / :meth:`value`
   (Prometheus instant queries), :meth:`alerts` (Prometheus' view) and :meth:`notifications`
   (Alertmanager's API v2), :func:`wait_until` (a bounded poll that fails with what it last saw).
@@ -271,10 +272,12 @@ class ServerProcess:
                 raise RuntimeError(f"{self.name} not ready after {timeout:g}s\n{self.log_tail()}")
         raise RuntimeError(f"{self.name} did not start in {START_ATTEMPTS} attempts ({last_error})\n{self.log_tail()}")
 
-    def restart(self, timeout: float = START_TIMEOUT) -> None:
-        """Stop (SIGTERM, as :meth:`stop`) and start again, on the same port when it is still free."""
+    def restart(self, timeout: float = START_TIMEOUT, down_for: float = 0.0) -> None:
+        """Stop (SIGTERM, as :meth:`stop`), wait ``down_for`` seconds, and start again, on the same port
+        when it is still free."""
         port = self.port
         self.stop()
+        time.sleep(down_for)
         self.start(timeout, port=port)
 
     def stop(self) -> None:
@@ -475,12 +478,13 @@ class PrometheusStack:
         status, reply = http("PUT", self._group_url(job, grouping), body, content_type="text/plain; version=0.0.4")
         assert status in (200, 202), f"push to the pushgateway failed ({status}): {reply[:500]!r}"
 
-    def restart_pushgateway(self) -> None:
-        """Stop the Pushgateway (SIGTERM) and start it again with the same flags (module contract);
-        when it comes back on another port, Prometheus is pointed at it (configuration reloaded)."""
+    def restart_pushgateway(self, down_for: float = 0.0) -> None:
+        """Stop the Pushgateway (SIGTERM), keep it down ``down_for`` seconds and start it again with the
+        same flags (module contract); when it comes back on another port, Prometheus is pointed at it
+        (configuration reloaded)."""
         server = self._servers["pushgateway"]
         port = server.port
-        server.restart(self.start_timeout)
+        server.restart(self.start_timeout, down_for)
         if server.port != port:
             self._write_prometheus_config()
             status, body = http("POST", self.prometheus_url + "/-/reload")
@@ -556,8 +560,9 @@ def format_duration(seconds: float) -> str:
 
 
 def compress_time(document: Mapping[str, Any], factor: float, *, floor: float = 1.0) -> dict[str, Any]:
-    """A copy of rule document ``document`` with every ``for`` and PromQL range selector divided by
-    ``factor`` (never below ``floor`` seconds), so a ``for: 5m`` alert fires in 5s at factor 60.
+    """A copy of rule document ``document`` with every ``for``, ``keep_firing_for`` and PromQL range
+    selector divided by ``factor`` (never below ``floor`` seconds), so a ``for: 5m`` alert fires in 5s
+    at factor 60 (and a ``keep_firing_for: 10m`` one resolves 10s after its condition ends).
     Thresholds, labels and the expressions' structure are unchanged."""
 
     def scale(text: str) -> str:
@@ -576,8 +581,9 @@ def compress_time(document: Mapping[str, Any], factor: float, *, floor: float = 
         rules = []
         for rule in group.get("rules") or []:
             copy = {**rule, "expr": expr(str(rule["expr"]))}
-            if "for" in copy:
-                copy["for"] = scale(str(copy["for"]))
+            for key in ("for", "keep_firing_for"):
+                if key in copy:
+                    copy[key] = scale(str(copy[key]))
             rules.append(copy)
         groups.append({**group, "rules": rules})
     return {**document, "groups": groups}

@@ -16,10 +16,14 @@ Contract:
   :func:`routing.rollback_alert` (``rolled_back_<endpoint>``), firing while the runner's last push of
   :data:`ROLLED_BACK_METRIC` (the notice's time, pushed to the Pushgateway under
   ``job=mlops-rollout``, system, environment, endpoint: ``rollout/scheduled.py``) is younger than
-  :data:`ROLLBACK_WINDOW_SECONDS`. Labels as an alert's (``severity``: the highest of the
+  :data:`ROLLBACK_WINDOW_SECONDS` minus its ``keep_firing_for`` (so it fires the whole window, no
+  longer, as the AWS alarm holds ALARM). Labels as an alert's (``severity``: the highest of the
   ``rollback_on`` alerts'), so the channels' routes (:func:`routing.channel_route`) deliver it. The
   reason (which gate, value, step, share) is free text and stays out of the labels (each value would
   be a new series); it is the runner's log line and ``mlops-infra rollout``.
+- Alerts over pushed values (drift and quality monitors, the rollback alerts) keep firing
+  :data:`KEEP_FIRING_FOR` after their condition was last met (``keep_firing_for``), so a Pushgateway
+  restart does not resolve them (see :data:`KEEP_FIRING_FOR`).
 - Channel ``<name>`` -> AlertmanagerConfig ``channel-<name>`` (``monitoring.coreos.com/v1alpha1``)
   with one receiver and a route matching the alerts that notify it. Secrets are only ever
   referenced: ``{name: <the spec's secret name>, key: <its key, default "value">}`` of a Kubernetes
@@ -46,9 +50,28 @@ from mlops_infra.spec.alerting import (
     WebhookChannel,
     rollback_severity,
 )
+from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
+KEEP_FIRING_SECONDS = 600
+KEEP_FIRING_FOR = f"{KEEP_FIRING_SECONDS // 60}m"
+"""``keep_firing_for`` of the alerts over pushed values (drift and quality monitors, rollback notices).
+
+Prometheus "Alerting rules": "an optional keep_firing_for clause that tells Prometheus to keep this
+alert firing for the specified duration after the firing condition was last met" (since 2.42; the
+PrometheusRule CRD has the field, prometheus-operator v0.89.0). Needed because a Pushgateway restart
+(``monitoring.ensure_pushgateway``: a ``Recreate`` Deployment, so a gap) leaves its target without
+samples: "If a target scrape or rule evaluation no longer returns a sample for a time series that was
+previously present, this time series will be marked as stale. If a target is removed, the previously
+retrieved time series will be marked as stale soon after removal" (Prometheus "Querying basics",
+"Staleness"). The pushed value is then missing for a few evaluations, and without this clause the
+alert resolves and, once the value is back from the persistence file, starts again (a new
+``activeAt``/``startsAt``, its ``for`` anew): a second notification, and for an ``on_alerts`` job a
+second firing the retrain trigger takes as new. 10 minutes covers a restart with the volume moving to
+another node (detach, attach, readiness, a 30 s scrape). The cost: such an alert resolves up to 10
+minutes after its condition ends; the rollback alert's condition is shortened by it
+(:func:`rollback_rule`), so it still fires :data:`ROLLBACK_WINDOW_SECONDS` in all."""
 
 
 def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
@@ -56,7 +79,9 @@ def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
     if monitor is None:
         return None
     ctx = kube.ctx
+    kept = {"keep_firing_for": KEEP_FIRING_FOR} if monitor.metric in DRIFT_METRICS else {}
     return {"alert": alert.name, "expr": unhealthy_expr(kube, monitor, alert.for_.seconds), "for": alert.for_.text,
+            **kept,
             "labels": {"mlops_alert": alert.name, "mlops_environment": ctx.env, "mlops_system": ctx.system.metadata.name,
                        "namespace": kube.namespace, "severity": alert.severity},
             "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: {alert.name} "
@@ -110,7 +135,9 @@ def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, 
     series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
     severity = rollback_severity(ctx.system, endpoint)
     name = routing.rollback_alert(endpoint.name)
-    return {"alert": name, "expr": f"time() - max({ROLLED_BACK_METRIC}{{{series}}}) < {ROLLBACK_WINDOW_SECONDS}",
+    met = ROLLBACK_WINDOW_SECONDS - KEEP_FIRING_SECONDS  # then kept firing: the window in all
+    return {"alert": name, "expr": f"time() - max({ROLLED_BACK_METRIC}{{{series}}}) < {met}",
+            "keep_firing_for": KEEP_FIRING_FOR,
             "labels": {"mlops_alert": name, "mlops_endpoint": endpoint.name, "mlops_environment": ctx.env,
                        "mlops_system": ctx.system.metadata.name, "namespace": kube.namespace, "severity": severity},
             "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the rollout of endpoint "

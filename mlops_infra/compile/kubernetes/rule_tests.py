@@ -28,7 +28,8 @@ and ``for``:
   healthy never fires; one failed request followed by silence never fires (a minute without
   requests is no evidence: ``monitoring`` contract, "Sparse traffic");
 - ``stale`` (drift and quality monitors): the job stops pushing while the alert fires; once the last
-  push is older than the staleness horizon the alert is gone.
+  push is older than the staleness horizon the alert keeps firing for the rule's ``keep_firing_for``
+  (``alerting.KEEP_FIRING_FOR``, read from the compiled rule), then it is gone.
 
 - ``exactness`` (latency): for longer than ``for``, 0.9 % of the requests just over the threshold
   and the rest just under it: no alert ever; 1.1 %: the alert fires as in ``fires``. At a bucket
@@ -62,6 +63,7 @@ from mlops_infra.graph import DesiredGraph, GraphBuilder
 from mlops_infra.spec.alerting import Alert
 from mlops_infra.spec.latency_buckets import KNATIVE_LATENCY_BUCKETS_MS
 from mlops_infra.spec.monitoring import LOWER_IS_WORSE, Monitor
+from mlops_infra.spec.quantities import parse_duration
 from mlops_infra.spec.system import MLSystem
 
 RULE_FILE = "rules.yml"
@@ -320,6 +322,12 @@ def _never_fired(name: str, at: int) -> dict[str, Any]:
             "eval_time": _duration(at), "exp_samples": []}
 
 
+def _kept_seconds(kube: KubeTarget, alert: Alert) -> int:
+    """The compiled rule's ``keep_firing_for`` in seconds (0 without one)."""
+    kept = alert_rule(kube, alert).get("keep_firing_for")
+    return parse_duration(kept).seconds if kept else 0
+
+
 def _expected(kube: KubeTarget, alert: Alert, monitor: Monitor) -> dict[str, Any]:
     rule = alert_rule(kube, alert)
     labels = {**monitoring.series_labels(kube, monitor), **rule["labels"]}
@@ -483,9 +491,13 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
                                [_alert_check(name, end, None)], (_never_fired(name, end),)))
         if at.signal.pushed:
             stale = drift_job.stale_after_seconds(monitor)
-            series, last_push = at.feed(kube, [(True, at.unhealthy), (None, stale + 2 * interval)])
+            kept = _kept_seconds(kube, alert)
+            # kept counts from the first evaluation without the value, and ends at an evaluation: one more interval
+            after = stale + kept + 3 * interval if kept else stale + 2 * interval
+            series, last_push = at.feed(kube, [(True, at.unhealthy), (None, after)])
+            held = [_alert_check(name, last_push + stale + 2 * interval, expected)] if kept > 2 * interval else []
             tests.append(_test(f"{name}: a value the job stopped pushing goes stale and resolves", interval, series,
-                               [*checks, _alert_check(name, last_push + stale + 2 * interval, None)]))
+                               [*checks, *held, _alert_check(name, last_push + after, None)]))
     quiet = at.warm + at.hold + at.lag + 2 * at.step
     series, _ = at.feed(kube, [(False, at.hold + at.lag + 2 * at.step)])
     tests.append(_test(f"{name}: healthy never fires", interval, series, [_alert_check(name, quiet, None)],
