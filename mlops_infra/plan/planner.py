@@ -375,8 +375,10 @@ class _Planner:
         blocked = None
         delete_first = action is Action.REPLACE and self._delete_first(res, rule, reason, attrs)
         if action is Action.REPLACE and (state.protect or res.options.protect):
-            blocked = _unprotect_hint(res.urn, "replace")
+            blocked = _unprotect_hint(res.urn, "replace", rule.loses)
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
+        elif action is Action.REPLACE and rule.loses:
+            self._warn_loss(res.name, "replaced", rule.loses)
         return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
 
     def _delete_first(self, res: DesiredResource, rule: ReplaceRule, reason: Reason,
@@ -515,11 +517,19 @@ class _Planner:
             name = urn_name(urn)
             reason = Reason("removed-from-spec", f"{name} is in the state but no longer desired: it will be deleted")
             blocked = None
+            loses = rule_for(state.type, state.custom).loses
             if state.protect:
-                blocked = _unprotect_hint(urn, "delete")
+                blocked = _unprotect_hint(urn, "delete", loses)
                 reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
+            elif loses:
+                self._warn_loss(name, "deleted", loses)
             yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
                                  address=self._address_of(urn), custom=state.custom, blocked=blocked)
+
+    def _warn_loss(self, name: str, verb: str, loses: str) -> None:
+        """A replace or delete that discards more than the resource, of a resource not (yet) protected."""
+        self.warnings.append(f"{name} is {verb}, which discards {loses}; it is not protected in the state, "
+                             "so the apply will do it: if that is not intended, do not apply this plan")
 
     def _address_of(self, urn: str) -> str:
         """The ML item a state resource belonged to, from its component ancestors ("" if none)."""
@@ -547,6 +557,7 @@ def _paths(changes: Sequence[AttributeChange], limit: int = 3) -> str:
     return ", ".join(names) + more
 
 
-def _unprotect_hint(urn: str, verb: str) -> str:
-    return (f"{urn_name(urn)} is protected. To {verb} it, first remove the protection: run "
+def _unprotect_hint(urn: str, verb: str, loses: str = "") -> str:
+    loss = f" Deleting it discards {loses}." if loses else ""
+    return (f"{urn_name(urn)} is protected.{loss} To {verb} it, first remove the protection: run "
             f"`pulumi state unprotect '{urn}'` (or apply once with protect turned off), then plan again.")

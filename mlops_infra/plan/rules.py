@@ -51,6 +51,8 @@ class ReplaceRule:
     them). A CRD's immutable fields are the API server's rule, not pulumi-kubernetes' (its
     ``forceNewProperties``, provider/pkg/provider/diff.go, knows only built-in kinds): the provider
     answers them with an update, so a replace there comes only from ``replaceOnChanges``.
+    ``loses``: what deleting the resource discards beyond itself (said on every planned replace or
+    delete of it); "" when nothing.
     """
 
     replace: tuple[str, ...] = ()
@@ -63,6 +65,7 @@ class ReplaceRule:
     read_back: tuple[str, ...] = ()
     named_by: str = ""
     provider_replace: tuple[str, ...] | None = None
+    loses: str = ""
 
 
 _TAGS = ("tags", "tagsAll")
@@ -70,9 +73,10 @@ _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 
 def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
-         read_back: tuple[str, ...] = (), named_by: str = "name") -> ReplaceRule:
+         read_back: tuple[str, ...] = (), named_by: str = "name", loses: str = "") -> ReplaceRule:
     return ReplaceRule(replace=("*",) if everything else replace_paths, keep=_TAGS if everything else (),
-                       sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by)
+                       sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by,
+                       loses=loses)
 
 
 RULES: dict[str, ReplaceRule] = {
@@ -91,9 +95,12 @@ RULES: dict[str, ReplaceRule] = {
         "name", "deploymentConfig.autoRollbackConfiguration",
         why="an endpoint's name is its identity, and its rollback alarms cannot be changed in place; its "
             "configuration is switched in place", read_back=("endpointConfigName",)),
+    # model_package_group.go: name and description ForceNew; the group holds the model's versions
+    # (botocore DeleteModelPackageGroup deletes "the specified model group")
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _aws(
         "modelPackageGroupName", "modelPackageGroupDescription",
-        why="a model package group's name and description cannot be updated"),
+        why="a model package group's name and description cannot be updated",
+        loses="every model version registered in it (the versions the endpoints pin)"),
     "aws:sagemaker/pipeline:Pipeline": _aws("pipelineName", why="a pipeline's name is its identity"),
     "aws:sagemaker/notebookInstance:NotebookInstance": _aws(
         "name", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess", "rootAccess",

@@ -249,7 +249,8 @@ def test_a_canary_endpoint_after_a_rollout_is_compared_with_the_config_it_runs()
 
 def test_left_alone_is_every_canary_endpoints_config() -> None:
     """:func:`left_alone` of a compiled system: the canary endpoints' ``endpointConfigName`` (the
-    controller's), nothing else."""
+    controller's) and each model package group's description (written once, at creation: audit
+    replace-1), nothing else."""
     from mlops_infra.compile import compile_system
     from mlops_infra.plan.drift import left_alone
     from mlops_infra.spec import load_system
@@ -260,8 +261,10 @@ def test_left_alone_is_every_canary_endpoints_config() -> None:
     left = left_alone(graph)
     canary = {e.name for e in loaded.system.endpoints if e.rollout.strategy == "canary"}
     endpoints = {r.urn for r in graph.resources if r.type == ENDPOINT and r.address.split(".")[-1] in canary}
-    assert canary and endpoints and set(left) == endpoints
-    assert set(left.values()) == {("endpointConfigName",)}
+    groups = {r.urn for r in graph.resources if r.type == "aws:sagemaker/modelPackageGroup:ModelPackageGroup"}
+    assert canary and endpoints and groups and set(left) == endpoints | groups
+    assert {left[u] for u in endpoints} == {("endpointConfigName",)}
+    assert {left[u] for u in groups} == {("modelPackageGroupDescription",)}
 
 
 def test_two_variant_endpoint_names_the_variant() -> None:

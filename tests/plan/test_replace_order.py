@@ -142,3 +142,35 @@ def test_an_explicit_true_option_deletes_first_whatever_forces_the_replace() -> 
                                        if r.urn == urn else r for r in new.resources))
     change, _ = planned(old, new)
     assert (change.action, change.delete_before_replace) == (Action.REPLACE, True)
+
+
+GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+
+
+def _group(description: str, protect: bool = True) -> tuple[DesiredGraph, str, str]:
+    return one(GROUP, {"modelPackageGroupName": "fraud-prod-fraud-model", "modelPackageGroupDescription": description},
+               provider=AWS, options=ResourceOptions(protect=protect,
+                                                     ignore_changes=("modelPackageGroupDescription",)))
+
+
+def test_a_model_package_group_keeps_its_description_and_a_removal_is_blocked_with_the_loss() -> None:
+    """Audit replace-1: the description is written once (ignoreChanges), so a description edit is no
+    change; removing the group is blocked (protect) and the block says the versions go with it."""
+    old, urn, _ = _group("fraud-model (pytorch); versions are approved by a person")
+    new, _, _ = _group("fraud-model (pytorch); versions are approved on registration")
+    change, warnings = planned(old, new)
+    assert (change.action, warnings) == (Action.NOOP, ())
+    prior = applied(old)
+    prior = replace(prior, resources={u: replace(r, protect=True) if u == urn else r for u, r in prior.resources.items()})
+    gone = DesiredGraph(P, S, tuple(r for r in old.resources if r.urn != urn))
+    delete = next(c for c in make_plan(gone, prior, options=FAST).changes if c.urn == urn)
+    assert delete.action is Action.DELETE and delete.reason.code == "protected"
+    assert "discards every model version registered in it" in delete.blocked
+
+
+def test_an_unprotected_model_package_group_delete_is_warned() -> None:
+    """A stack applied before the group was protected: the delete would go through, so the plan warns."""
+    old, urn, _ = _group("d", protect=False)
+    gone = DesiredGraph(P, S, tuple(r for r in old.resources if r.urn != urn))
+    result = make_plan(gone, applied(old), options=FAST)
+    assert [w for w in result.warnings if "discards every model version registered in it" in w]
