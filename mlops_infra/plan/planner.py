@@ -35,7 +35,7 @@ from __future__ import annotations
 import gc
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any
 
@@ -359,6 +359,8 @@ class _Planner:
             options = option_matcher(res.options.replace_on_changes)
             attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),
                                 sensitive=matcher(rule.sensitive), extra_replace=options or None)
+            if rule.replace_changed_only:
+                attrs = self._set_or_unset(res, attrs)
         else:
             attrs = ()  # what diff_inputs answers for trees the walk proved equal, without its matchers
         action, reason = self._decide(res, state, rule, attrs, norm)
@@ -411,6 +413,21 @@ class _Planner:
                 "change: creating the new one will fail while the old one exists; this is a bug in mlops-infra "
                 "(the replace must delete first or rename it)")
         return first
+
+    def _set_or_unset(self, res: DesiredResource, attrs: tuple[AttributeChange, ...]) -> tuple[AttributeChange, ...]:
+        """``attrs`` with a replace path that is only added or removed not forcing (see
+        ``ReplaceRule.replace_changed_only``). Added together with other changes, the provider
+        updates them in place too (a context changed in the same apply is not a move): warned."""
+        out = tuple(replace(a, forces_replacement=False) if a.forces_replacement and (a.before is None or a.after is None)
+                    else a for a in attrs)
+        added = [a.path for a, b in zip(attrs, out, strict=True) if a is not b]
+        if added and len(attrs) > len(added):
+            self.warnings.append(
+                f"{res.name} gains {', '.join(added)} in this apply while its other settings change too "
+                f"({_paths([a for a in attrs if a.path not in added])}): the provider takes both as an update "
+                "and replaces nothing, so its objects are not moved; apply the first with the old settings, "
+                "then change them")
+        return out
 
     def _not_taken(self, state: StateResource, res: DesiredResource, rule: ReplaceRule) -> tuple[AttributeChange, ...]:
         """The ``read_back`` inputs of ``rule`` (see :class:`~mlops_infra.plan.rules.ReplaceRule`) whose

@@ -53,6 +53,8 @@ class ReplaceRule:
     answers them with an update, so a replace there comes only from ``replaceOnChanges``.
     ``loses``: what deleting the resource discards beyond itself (said on every planned replace or
     delete of it); "" when nothing.
+    ``replace_changed_only``: a ``replace`` path forces only when it changes from one value to another;
+    added or removed, it is an update (pulumi-kubernetes ``DiffConfig`` and ``clusterIdentifier``).
     """
 
     replace: tuple[str, ...] = ()
@@ -66,6 +68,7 @@ class ReplaceRule:
     named_by: str = ""
     provider_replace: tuple[str, ...] | None = None
     loses: str = ""
+    replace_changed_only: bool = False
 
 
 _TAGS = ("tags", "tagsAll")
@@ -234,9 +237,15 @@ PROVIDERS: dict[str, ReplaceRule] = {
     "aws": ReplaceRule(replace=("region",), sensitive=("accessKey", "secretKey", "token"),
                        ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
                        why="changing the provider's region moves every resource it manages: all are replaced"),
-    "kubernetes": ReplaceRule(replace=("cluster", "context", "kubeconfig"), sensitive=("kubeconfig",),
+    # pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig: with clusterIdentifier set and
+    # unchanged nothing replaces (Replaces cleared); a changed one replaces; adding it is an update. The
+    # compiled provider always sets it (compile/kubernetes/provider.py), and has no kubeconfig input, for
+    # which the context/cluster heuristics never find an active cluster, so they never replace.
+    "kubernetes": ReplaceRule(replace=("clusterIdentifier",), sensitive=("kubeconfig",),
                               ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
-                              why="pointing the provider at another cluster replaces every object it manages"),
+                              replace_changed_only=True,
+                              why="the provider's clusterIdentifier changes: it now manages another cluster, so "
+                                  "every object it manages is created there and deleted from the old one"),
 }
 """Provider package -> rule for ``pulumi:providers:<package>``; a provider replace cascades."""
 

@@ -57,7 +57,8 @@ def test_metadata_and_provider(case):
     assert len(providers) == 1
     provider = providers[0]
     assert provider.name == "k8s" and provider.parent is None
-    assert provider.inputs == {"context": target.context, "namespace": target.namespace}
+    assert provider.inputs == {"clusterIdentifier": target.context, "context": target.context,
+                               "namespace": target.namespace}
     platforms = [r for r in graph.resources if r.type == PLATFORM_TYPE]
     assert len(platforms) == 1 and platforms[0].parent is None and not platforms[0].custom
 
