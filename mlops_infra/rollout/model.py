@@ -142,8 +142,11 @@ class NotReady:
     ``revision``: the Knative Revision's name; ``failed``: Knative's verdict that it failed (the
     revision's Ready condition is False: ``Revision.IsFailed``, knative/serving
     ``pkg/apis/serving/v1/revision_lifecycle.go``), as opposed to not ready yet (Unknown: deploying);
-    ``since``: when that condition last changed (its ``lastTransitionTime``, epoch seconds; None:
-    not known); ``why``: the condition's reason and message, for the rollback's reason.
+    ``since``: since when this revision has been not ready, epoch seconds: the later of its creation
+    (the Revision's ``creationTimestamp``) and that condition's last change (its ``lastTransitionTime``,
+    which stays the first revision's across a run of not-ready ones); None: not known. The driver
+    gives it only for a revision made for the observed version (``drivers/kserve.py``
+    ``observe_isvc``); ``why``: the condition's reason and message, for the rollback's reason.
     """
 
     revision: str

@@ -12,13 +12,16 @@ Rules, in order:
 2. The endpoint is mid-update (``ready`` false): wait. Kubernetes only, when the driver says which
    new revision is not ready (``observed.not_ready``): if Knative marked it failed (its Ready
    condition False: image missing, container exiting, progress deadline exceeded, unschedulable...),
-   or it has not become ready within ``not_ready_timeout_seconds`` of its condition's last change,
-   the rollout rolls back as for a firing gate (rule 6: 0% on it, phase ``rolled_back``, reason:
+   or it has not become ready within ``not_ready_timeout_seconds`` of ``since`` (its creation, or its
+   condition's last change if later), the rollout rolls back as for a firing gate (rule 6: 0% on it, phase ``rolled_back``, reason:
    which revision, why, at which step), also before its first step (no status yet: the version
    never reached its first share); a rolled-back or aborted status of that version is settled
    (rule 4) instead of waited on forever. With no other version to go back to (a first
    deployment, the stable version's own new revision, a finished version) it waits, saying why.
-   The time is the condition's, observed by the driver: reconcile reads no clock. On AWS rule 2
+   The driver gives ``not_ready`` only for a revision made for ``observed.revision`` (the KServe
+   driver reads its Knative Revision: ``drivers/kserve.py`` ``observe_isvc``); a status still showing
+   the previous version's revision is only waited on. The time is observed by the driver: reconcile
+   reads no clock. On AWS rule 2
    is only "wait": SageMaker refuses any update while the endpoint is ``Updating``.
 3. No status for the observed revision: nothing served before -> finish at once (a first
    deployment has nothing to compare with); the stable version is the revision -> nothing to do,

@@ -109,7 +109,8 @@ def test_the_driver_reads_knatives_verdict_from_the_predictor_configuration_cond
                    {"type": "PredictorConfigurationReady", "status": "False", "reason": "RevisionFailed",
                     "message": 'Revision "scorer-predictor-00002" failed with message: ' + "x" * 300,
                     "lastTransitionTime": "2026-12-05T14:00:00Z"}])
-    seen = observe_isvc(failed, {"data": {"stable-version": "13"}, "metadata": {"resourceVersion": "3"}})
+    seen = observe_isvc(failed, {"data": {"stable-version": "13"}, "metadata": {"resourceVersion": "3"}},
+                        revision("14", "2026-12-05T13:59:00Z"))
     assert not seen.ready and seen.not_ready is not None
     assert seen.not_ready.revision == "scorer-predictor-00002" and seen.not_ready.failed
     assert seen.not_ready.since == 1796479200.0  # 2026-12-05T14:00:00Z
@@ -126,3 +127,46 @@ def test_no_condition_or_no_readable_time_is_not_failed_and_untimed():
                               "lastTransitionTime": "yesterday"}]), "r")
     assert odd == NotReady("r", failed=False, since=None)
     assert observe_isvc(isvc(None, ready="scorer-predictor-00002")).not_ready is None  # ready: nothing to say
+
+
+def revision(version: str | None, created: str, name: str = "scorer-predictor-00002") -> dict:
+    """The Knative Revision as the driver reads it (its template's annotations, its creation time)."""
+    annotations = {} if version is None else {"mlops-infra/model-version": version}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+            "metadata": {"name": name, "annotations": annotations, "creationTimestamp": created}}
+
+
+UNKNOWN = [{"type": "PredictorConfigurationReady", "status": "Unknown", "lastTransitionTime": "2026-12-05T14:00:00Z"}]
+FAILED_14 = [{"type": "PredictorConfigurationReady", "status": "False", "reason": "RevisionFailed",
+              "message": 'Revision "scorer-predictor-00002" failed with message: Container failed.',
+              "lastTransitionTime": "2026-12-05T14:00:00Z"}]
+
+
+def test_the_revision_is_timed_from_its_creation_when_the_condition_is_older():
+    """closing-k8s-1: the condition's time is the first not-ready revision's (SetCondition keeps it)."""
+    seen = observe_isvc(isvc(UNKNOWN), None, revision("14", "2026-12-05T14:35:00Z"))
+    assert seen.not_ready == NotReady("scorer-predictor-00002", failed=False, since=1796479200.0 + 35 * 60)
+    decision = reconcile(spec(), seen, [], 1796479200.0 + 35 * 60 + 1)
+    assert decision.action == "wait" and decision.next_check == 1796479200.0 + 35 * 60 + DEFAULT_NOT_READY_TIMEOUT
+    older = observe_isvc(isvc(UNKNOWN), None, revision("14", "2026-12-05T13:00:00Z"))  # the condition is later
+    assert older.not_ready is not None and older.not_ready.since == 1796479200.0
+
+
+def test_a_revision_of_another_version_is_not_judged():
+    """closing-k8s-2: right after `pulumi up` the status still names the previous version's revision."""
+    for made_for in ("13", None):
+        seen = observe_isvc(isvc(FAILED_14), {"data": {"stable-version": "12"}}, revision(made_for, "2026-12-05T13:59:00Z"))
+        assert not seen.ready and seen.not_ready is None
+        assert seen.detail.startswith("KServe has not made version 14's revision yet (its newest revision, "
+                                      "scorer-predictor-00002, is of version ")
+        decision = reconcile(spec(), seen, [], NOW)
+        assert decision.action == "wait" and decision.status is None and "KServe has not made" in decision.message
+
+
+def test_an_unreadable_revision_or_none_given_is_not_judged():
+    why = "cannot read revisions.serving.knative.dev/scorer-predictor-00002 in fraud-dev (403 Forbidden): grant"
+    for given, says in ((why, "403 Forbidden"), (None, "revision scorer-predictor-00002 is not ready yet")):
+        seen = observe_isvc(isvc(FAILED_14), {"data": {"stable-version": "13"}}, given)
+        assert seen.not_ready is None and says in seen.detail
+        decision = reconcile(spec(), seen, [], NOW)
+        assert decision.action == "wait" and decision.status is None and says in decision.message

@@ -22,9 +22,11 @@ import pytest
 from mlops_infra.compile.kubernetes import rollout_runner
 from mlops_infra.kube import KubeForbidden
 from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE
+from mlops_infra.rollout.drivers.kserve import REVISION
 from mlops_infra.rollout.scheduled import ServiceAccountKube, load_document
 from tests.compile.aws.cases import REFERENCE, compiled
 from tests.compile.kubernetes import many_rollouts
+from tests.support.kserve import REVISION_CRD
 from tests.support.kube_api import KubeApiStandIn, load_crds
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -170,14 +172,15 @@ def test_a_failed_pass_exits_1_and_says_which_endpoint(runner, api, tmp_path):
     assert answer["status"] == 1 and line["endpoint"] == "scorer" and line["error"].startswith("KubeNotFound: ")
 
 
-def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_services(runner, api, tmp_path):
+def test_the_role_allows_get_and_patch_of_the_rolled_out_endpoints_and_get_of_revisions_only(runner, api, tmp_path):
     _, _, rules, document = runner
     namespace, (item,) = document["namespace"], document["rollouts"]
     name = item["address"].split(".", 1)[1]
     assert rules == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
                       "resourceNames": [name], "verbs": ["get", "patch"]},
                      {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [f"rollout-{name}"],
-                      "verbs": ["get", "patch"]}]
+                      "verbs": ["get", "patch"]},
+                     {"apiGroups": ["serving.knative.dev"], "resources": ["revisions"], "verbs": ["get"]}]
     seed(api, namespace, name, version=13, stable=12)
     seed(api, namespace, "someone-elses", version=2, stable=1)
     kube = ServiceAccountKube(api.url, str(service_account(tmp_path, namespace)))
@@ -191,6 +194,14 @@ def test_the_role_allows_exactly_get_and_patch_of_the_rolled_out_inference_servi
         kube.get(CONFIG_MAP, "rollout-someone-elses", namespace)
     with pytest.raises(KubeForbidden):
         kube.patch(CONFIG_MAP, "rollout-someone-elses", namespace, {"data": {"phase": "finished"}})
+    api.seed(REVISION_CRD)
+    api.seed({"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+              "metadata": {"name": f"{name}-predictor-00002", "namespace": namespace}})
+    assert kube.get(REVISION, f"{name}-predictor-00002", namespace)["metadata"]["namespace"] == namespace
+    with pytest.raises(KubeForbidden):  # Knative Revisions: read one, nothing else
+        kube.patch(REVISION, f"{name}-predictor-00002", namespace, {"metadata": {"labels": {"x": "y"}}})
+    with pytest.raises(KubeForbidden):
+        kube._request("GET", REVISION.path(namespace))
     with pytest.raises(KubeForbidden):  # no list, no delete
         kube._request("GET", INFERENCE_SERVICE.path(namespace))
     with pytest.raises(KubeForbidden):

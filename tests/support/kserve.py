@@ -37,6 +37,20 @@ while it deploys; False, reason ``RevisionFailed``, message ``Revision "<name>" 
 (reason ``PredictorConfigurationReady not ready`` unless True: ``PropagateCrossComponentStatus``).
 A condition's ``lastTransitionTime`` is the stand-in's ``clock`` when the condition changes, kept
 otherwise (knative/pkg ``apis/condition_set.go`` ``SetCondition``).
+
+Revisions as objects. Each revision is also served as a Knative ``Revision``
+(``serving.knative.dev/v1``, ``GET /apis/serving.knative.dev/v1/namespaces/<ns>/revisions/<name>``; the
+stand-in is given a minimal CRD for it, :data:`REVISION_CRD`) whose ``metadata.annotations`` are the
+template's (knative/serving ``pkg/reconciler/configuration/resources/revision.go`` ``MakeRevision``:
+``ObjectMeta: configuration.Spec.GetTemplate().ObjectMeta``; the Service's template becomes the
+Configuration's, ``pkg/reconciler/service/resources/configuration.go`` ``MakeConfigurationFromExisting``),
+so it carries the ``mlops-infra/model-version`` it was made for, with ``creationTimestamp`` = the
+``clock`` when it was made and its own ``Ready`` condition (True / Unknown / False with the message).
+
+Deferred reconcile. The real controllers update the status in their own loops, after the write
+(pulumi-kubernetes does not wait on a custom resource): with ``deferred=True`` a write of an
+InferenceService only stores its spec, and :meth:`KServeRevisions.catch_up` reconciles later (new
+revisions, the status, a new ``resourceVersion``), so a test can run a pass in between.
 Not modelled: pods, the route's traffic targets, ``PredictorReady``/``Ready``.
 """
 
@@ -49,7 +63,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from tests.support.kube_api import KubeApiStandIn
+from tests.support.kube_api import KubeApiStandIn, Resource
 
 DISALLOWED_ANNOTATIONS = frozenset({
     "autoscaling.knative.dev/min-scale",
@@ -62,6 +76,17 @@ VERSION = "mlops-infra/model-version"
 CONFIGURATION_READY = "PredictorConfigurationReady"
 LATEST_DEPLOYMENT_READY = "LatestDeploymentReady"
 State = Literal["ready", "deploying", "failed"]
+REVISION = Resource("serving.knative.dev", "v1", "revisions", "Revision", builtin=False)
+REVISION_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "revisions.serving.knative.dev"},
+    "spec": {"group": "serving.knative.dev", "scope": "Namespaced",
+             "names": {"plural": "revisions", "singular": "revision", "kind": "Revision", "listKind": "RevisionList"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]}}
+"""A minimal ``revisions.serving.knative.dev`` CRD (Knative Serving's ``config/core/300-resources/revision.yaml``
+names), so the stand-in serves the revisions' REST paths."""
 
 
 def template(isvc: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +114,7 @@ class Revision:
     version: str
     template: dict[str, Any]
     readiness: Readiness = field(default_factory=Readiness)
+    created: float = 0.0
 
 
 @dataclass
@@ -99,13 +125,24 @@ class KServeRevisions:
     revisions: dict[tuple[str, str], list[Revision]] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
     by_version: dict[str, Readiness] = field(default_factory=dict)
+    deferred: bool = False
 
     def __post_init__(self) -> None:
+        self.api.seed(REVISION_CRD)
         self.api.on_write(self._on_write)
 
     def _on_write(self, verb: str, obj: dict[str, Any]) -> None:
-        if obj.get("kind") == "InferenceService" and verb != "delete":
+        if obj.get("kind") == "InferenceService" and verb != "delete" and not self.deferred:
             self._reconcile(obj)
+
+    def catch_up(self) -> None:
+        """KServe's (deferred) reconcile of every stored InferenceService now: new revisions, the status and
+        a new ``resourceVersion`` (see "Deferred reconcile")."""
+        with self.api._lock:
+            for obj in list(self.api._store.objects.values()):
+                if obj.get("kind") == "InferenceService":
+                    self._reconcile(obj)
+                    obj["metadata"]["resourceVersion"] = self.api._store.next_version()
 
     def _reconcile(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -115,8 +152,25 @@ class KServeRevisions:
         if not made or made[-1].template != wanted:
             version = str(wanted["annotations"].get(VERSION, ""))
             made.append(Revision(f"{meta['name']}-predictor-{len(made) + 1:05d}", version, wanted,
-                                 copy.copy(self.by_version.get(version, Readiness()))))
+                                 copy.copy(self.by_version.get(version, Readiness())), self.clock()))
+            self._store_revision(key[0], made[-1])
         self._show(obj, made)
+
+    def _stamp(self, moment: float) -> str:
+        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _store_revision(self, namespace: str, revision: Revision) -> None:
+        """The Knative Revision object of ``revision`` (see "Revisions as objects"), created or updated."""
+        state = revision.readiness
+        ready = {"type": "Ready", "status": {"ready": "True", "deploying": "Unknown", "failed": "False"}[state.state]}
+        if state.state == "failed":
+            ready["message"] = state.message
+        self.api.seed({"apiVersion": REVISION.api_version, "kind": REVISION.kind,
+                       "metadata": {"name": revision.name, "namespace": namespace,
+                                    "annotations": dict(revision.template["annotations"])},
+                       "status": {"conditions": [ready]}})
+        stored = self.api._store.objects[(REVISION.group, REVISION.plural, namespace, revision.name)]
+        stored["metadata"]["creationTimestamp"] = self._stamp(revision.created)
 
     def _show(self, obj: dict[str, Any], made: list[Revision]) -> None:
         """The InferenceService's status for its revisions (see the module docstring)."""
@@ -152,7 +206,7 @@ class KServeRevisions:
             if {k: v for k, v in old.items() if k != "lastTransitionTime"} == condition:
                 return
             conditions.remove(old)
-        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = self._stamp(self.clock())
         conditions.append({**condition, "lastTransitionTime": stamp})
 
     def hold(self, version: str) -> None:
@@ -170,6 +224,7 @@ class KServeRevisions:
             key = next(k for k in self.revisions if k[1] == name and k[0] in (namespace, k[0]))
             made = self.revisions[key]
             made[-1].readiness = Readiness(state, message)
+            self._store_revision(key[0], made[-1])
             obj = next(o for o in self.api._store.objects.values() if o.get("kind") == "InferenceService"
                        and o["metadata"]["name"] == name and o["metadata"].get("namespace", "") == key[0])
             self._show(obj, made)
@@ -179,7 +234,7 @@ class KServeRevisions:
     def sync(self) -> None:
         """Reconcile every stored InferenceService (after ``seed``, which runs no hook)."""
         with self.api._lock:  # the hook's lock: the store is mutated in place, as the hooks do
-            for obj in self.api._store.objects.values():
+            for obj in list(self.api._store.objects.values()):
                 if obj.get("kind") == "InferenceService":
                     self._reconcile(obj)
 

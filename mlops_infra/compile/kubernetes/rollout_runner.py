@@ -22,7 +22,12 @@ Only namespaces with an endpoint whose rollout is staged (``canary``, ``blue_gre
   allowing exactly ``get`` and ``patch`` on ``inferenceservices.serving.kserve.io`` named after the
   rolled-out endpoints, and on their rollout status ConfigMaps ``rollout-<endpoint>``
   (``serving.status_config_map``), all by ``resourceNames`` (RBAC "Referring to resources": get and patch name one
-  object, so they can be restricted by name, https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources).
+  object, so they can be restricted by name, https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources),
+  and ``get`` on ``revisions.serving.knative.dev`` in the namespace: the driver reads the Knative Revision
+  an InferenceService names as its newest while it is not ready, to judge it only if it is of the version
+  being rolled out and to time it from its creation (``drivers/kserve.py`` ``observe_isvc``). Knative names
+  revisions ``<name>-predictor-<n>``, unknown at compile time, so that rule has no ``resourceNames``; it is
+  read-only (Revisions hold the serving spec, which the InferenceServices show anyway).
   That is every request the KServe driver makes (``drivers/kserve.py``); no ``list`` is needed.
 - **CronJob** (``batch/v1``), depending on every ConfigMap above: ``* * * * *`` (every minute, the
   finest a CronJob schedule expresses), UTC, ``concurrencyPolicy: Forbid`` (a pass still running
@@ -124,12 +129,13 @@ def document(kube: KubeTarget) -> dict[str, Any]:
 
 def role_rules(kube: KubeTarget) -> list[dict[str, Any]]:
     """Exactly get and patch on the InferenceServices being rolled out and on their rollout status
-    ConfigMaps (``serving.status_config_map``; see the module contract)."""
+    ConfigMaps (``serving.status_config_map``), and get on Knative Revisions (see the module contract)."""
     endpoints = sorted(address.split(".", 1)[1] for address in kube.ctx.builder.rollouts)
     return [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "resourceNames": endpoints,
              "verbs": ["get", "patch"]},
             {"apiGroups": [""], "resources": ["configmaps"],
-             "resourceNames": [status_config_map_name(e) for e in endpoints], "verbs": ["get", "patch"]}]
+             "resourceNames": [status_config_map_name(e) for e in endpoints], "verbs": ["get", "patch"]},
+            {"apiGroups": ["serving.knative.dev"], "resources": ["revisions"], "verbs": ["get"]}]
 
 
 def data_size(data: dict[str, str]) -> int:

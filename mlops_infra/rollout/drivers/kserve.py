@@ -29,7 +29,8 @@ Contract of :class:`KServeDriver`:
   ``stable-version`` (absent: nothing rolled out before, a first deployment); ``percent`` =
   ``canaryTrafficPercent`` (absent: 100); ``ready`` = the latest created revision is the latest ready
   one (``status.components.predictor``; no status yet: ready); when it is not, ``not_ready``
-  (:func:`not_ready_of`) says what Knative says of that revision; the status from the ConfigMap's
+  (:func:`not_ready_of`) says what Knative says of that revision, but only when that revision is
+  ``revision``'s (:func:`observe_isvc`, "Which revision is judged"); the status from the ConfigMap's
   data; ``token`` = both ``resourceVersion`` s, ``<isvc>/<configmap>``. A ConfigMap with no data yet
   (never written by this driver: a system whose earlier runner kept the status in
   ``rollout.mlops-infra.io/<field>`` annotations) is read from those annotations, so the first
@@ -51,9 +52,12 @@ Contract of :class:`KServeDriver`:
   up`` would meet without the compiler's ``pulumi.com/patchForce`` (``compile/kubernetes/serving.py``
   ``annotations``), say who moved the traffic.
 - Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` and on that ConfigMap
-  (``configmaps``, by ``resourceNames``) of its namespace, nothing else (the compiled CronJob's Role
-  grants exactly that). A missing ConfigMap (the graph that creates it not applied yet) is an error
-  naming it, never a silent write elsewhere.
+  (``configmaps``, by ``resourceNames``) of its namespace, and ``get`` on ``revisions.serving.knative.dev``
+  there (read only while the newest revision is not ready: :meth:`KServeDriver.read_revision`; its
+  names are Knative's, so not by ``resourceNames``), nothing else (the compiled CronJob's Role grants
+  exactly that; a user running ``mlops-infra rollout`` needs the same). A Revision that cannot be read
+  (403, 404) is never judged: the pass waits and says why. A missing ConfigMap (the graph that creates
+  it not applied yet) is an error naming it, never a silent write elsewhere.
 """
 
 from __future__ import annotations
@@ -61,8 +65,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mlops_infra.kube import KubeClient, KubeConflict, KubeNotFound
-from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE
+from mlops_infra.kube import KubeClient, KubeConflict, KubeForbidden, KubeNotFound
+from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE, ResourceType
 from mlops_infra.rollout.model import Decision, NotReady, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
 
@@ -73,6 +77,9 @@ VERSION = "mlops-infra/model-version"
 FIELD_MANAGER = "mlops-infra-rollout"
 """The ``fieldManager`` of the driver's patches (Kubernetes "Server-Side Apply", field management)."""
 STATUS_PREFIX = "rollout-"
+REVISION = ResourceType("serving.knative.dev/v1", "Revision", "revisions")
+"""Knative's Revision (knative/serving ``pkg/apis/serving/v1/revision_types.go``; REST path
+``/apis/serving.knative.dev/v1/namespaces/<ns>/revisions/<name>``)."""
 CONFIGURATION_READY = "PredictorConfigurationReady"
 """The InferenceService condition that carries the predictor's Knative ``ConfigurationsReady`` (kserve
 v0.15.0 ``pkg/apis/serving/v1beta1/inference_service_status.go``: ``PropagateStatus`` sets
@@ -103,9 +110,21 @@ class KServeDriver:
                 raise
             raise _missing(self.config_map, self.namespace, self.name) from exc
 
+    def read_revision(self, name: str) -> dict[str, Any] | str:
+        """The Knative Revision ``name``, or why it cannot be read (403, 404: then it is not judged)."""
+        what = f"revisions.serving.knative.dev/{name} in {self.namespace}"
+        try:
+            return self.kube.get(REVISION, name, self.namespace)
+        except KubeForbidden:
+            return (f"cannot read {what} (403 Forbidden): grant `get` on revisions.serving.knative.dev in "
+                    f"{self.namespace} (the compiled runner's Role has it)")
+        except KubeNotFound:
+            return f"{what} does not exist (yet)"
+
     def observe(self) -> Observed:
         isvc = self.read()
-        return observe_isvc(isvc, self.read_status())
+        created = newest_not_ready(isvc)
+        return observe_isvc(isvc, self.read_status(), None if created is None else self.read_revision(created))
 
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
         isvc_version, _, map_version = observed.token.partition("/")
@@ -136,26 +155,71 @@ def _missing(config_map: str, namespace: str, endpoint: str) -> KubeNotFound:
                         request=f"get configmaps/{config_map} in {namespace}")
 
 
-def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None) -> Observed:
-    """:class:`Observed` of an InferenceService and its status ConfigMap (see the module contract)."""
+def newest_not_ready(isvc: dict[str, Any]) -> str | None:
+    """The InferenceService's newest revision (``latestCreatedRevision``) when it is not its latest ready
+    one; None when the endpoint is ready (or has no status yet)."""
+    component = (((isvc.get("status") or {}).get("components")) or {}).get("predictor") or {}
+    created, ready_rev = component.get("latestCreatedRevision"), component.get("latestReadyRevision")
+    return None if created is None or created == ready_rev else str(created)
+
+
+def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
+                 knative_revision: dict[str, Any] | str | None = None) -> Observed:
+    """:class:`Observed` of an InferenceService, its status ConfigMap and, while the newest revision is
+    not ready, that Knative Revision as read (a dict), or why it could not be (a str) (module contract).
+
+    Which revision is judged. KServe and Knative write the InferenceService's status in their own
+    reconcile loops, after the spec write (kserve v0.15.0 ``inference_service_status.go``
+    ``PropagateStatus`` even copies the Knative Service's ``observedGeneration``), and pulumi-kubernetes
+    does not wait on a custom resource (``provider/pkg/metadata/overrides.go`` ``ReadyCondition``:
+    ``condition.NewImmediate`` without ``pulumi.com/waitFor``): right after ``pulumi up`` the
+    annotation already names the new version while the status still describes the previous version's
+    revision. So the revision named by ``latestCreatedRevision`` is judged (``not_ready``) only if it
+    was made for the observed version: its ``mlops-infra/model-version`` annotation, which reaches the
+    Revision unchanged (KServe copies the InferenceService's annotations minus
+    ``ServiceAnnotationDisallowedList`` into the Knative Service's template, see the module docstring;
+    Knative copies the template's metadata into the Configuration and each Revision: knative/serving
+    ``pkg/reconciler/service/resources/configuration.go`` ``MakeConfigurationFromExisting``,
+    ``pkg/reconciler/configuration/resources/revision.go`` ``MakeRevision``: ``ObjectMeta:
+    configuration.Spec.GetTemplate().ObjectMeta``). Another version's revision ("KServe has not made
+    version <v>'s revision yet"), an unreadable Revision or none given: ``not_ready`` is None, so the
+    pass only waits (reconcile rule 2), never rolls back blind; ``detail`` says why.
+    """
     meta = isvc.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     predictor = ((isvc.get("spec") or {}).get("predictor")) or {}
     percent = predictor.get("canaryTrafficPercent")
     stored = stored_fields(isvc, status_map)
     status = RolloutStatus.from_fields(stored)
-    component = (((isvc.get("status") or {}).get("components")) or {}).get("predictor") or {}
-    created, ready_rev = component.get("latestCreatedRevision"), component.get("latestReadyRevision")
-    ready = created is None or created == ready_rev
+    version = str(annotations.get(VERSION, ""))
+    created = newest_not_ready(isvc)
     map_version = str(((status_map or {}).get("metadata") or {}).get("resourceVersion", ""))
-    return Observed(revision=str(annotations.get(VERSION, "")), stable=stored.get(STABLE),
-                    percent=100 if percent is None else int(percent), ready=ready, status=status,
-                    token=f"{meta.get('resourceVersion', '')}/{map_version}",
-                    detail="" if ready else f"revision {created} is not ready yet",
-                    not_ready=None if ready else not_ready_of(isvc, str(created)))
+    not_ready, detail = None, ""
+    if created is not None:
+        not_ready, detail = _judged(isvc, created, version, knative_revision)
+    return Observed(revision=version, stable=stored.get(STABLE),
+                    percent=100 if percent is None else int(percent), ready=created is None, status=status,
+                    token=f"{meta.get('resourceVersion', '')}/{map_version}", detail=detail, not_ready=not_ready)
 
 
-def not_ready_of(isvc: dict[str, Any], revision: str) -> NotReady:
+def _judged(isvc: dict[str, Any], created: str, version: str,
+            knative_revision: dict[str, Any] | str | None) -> tuple[NotReady | None, str]:
+    """(``not_ready``, ``detail``) for the not-ready newest revision ``created`` (see :func:`observe_isvc`)."""
+    if knative_revision is None:
+        return None, f"revision {created} is not ready yet"
+    if isinstance(knative_revision, str):
+        return None, (f"revision {created} is not ready yet; {knative_revision}, so which version it is of "
+                      "cannot be told: not judging it")
+    rev_meta = knative_revision.get("metadata") or {}
+    made_for = (rev_meta.get("annotations") or {}).get(VERSION)
+    if made_for is None or str(made_for) != version:
+        return None, (f"KServe has not made version {version}'s revision yet (its newest revision, {created}, "
+                      f"is of version {made_for if made_for is not None else 'unknown'})")
+    return (not_ready_of(isvc, created, _epoch(rev_meta.get("creationTimestamp"))),
+            f"revision {created} is not ready yet")
+
+
+def not_ready_of(isvc: dict[str, Any], revision: str, created_at: float | None = None) -> NotReady:
     """What Knative says of the InferenceService's newest revision ``revision``, not ready.
 
     The chain, all in the InferenceService's status: Knative's Configuration reconciler marks its
@@ -173,9 +237,13 @@ def not_ready_of(isvc: dict[str, Any], revision: str) -> NotReady:
     progress deadline), or its Deployment exceeded the progress deadline (``ProgressDeadlineExceeded``,
     and waiting reasons such as ``ImagePullBackOff`` once it has) (``pkg/reconciler/revision/
     reconcile_resources.go`` ``reconcileDeployment``, ``revision_lifecycle.go``). ``since`` is the
-    condition's ``lastTransitionTime``, which Knative moves whenever the condition changes and only
-    then (knative/pkg ``apis/condition_set.go`` ``SetCondition``). No condition yet: not failed, no
-    time. While the revision is not ready KServe's canary share goes nowhere new: its traffic target
+    later of the condition's ``lastTransitionTime`` and ``created_at`` (the Revision's
+    ``creationTimestamp``): the condition's time alone is not this revision's, because Knative moves
+    it only when the condition changes (knative/pkg ``apis/condition_set.go`` ``SetCondition`` keeps
+    the old ``LastTransitionTime`` when nothing else differs), and a revision created while the
+    previous one was still Unknown marks it Unknown again, empty reason and message
+    (``SetLatestCreatedRevisionName``: ``MarkUnknown(ConfigurationConditionReady, "", "")``), so the
+    time stays the first not-ready revision's. No condition yet: not failed, no time. While the revision is not ready KServe's canary share goes nowhere new: its traffic target
     is ``latestRevision: true`` (kserve v0.15.0 ``reconcilers/knative/ksvc_reconciler.go``
     ``createKnativeService``), which Knative resolves to the latest READY revision (knative/serving
     ``pkg/apis/serving/v1/route_types.go`` ``TrafficTarget.LatestRevision``), the old one.
@@ -185,7 +253,9 @@ def not_ready_of(isvc: dict[str, Any], revision: str) -> NotReady:
     if found is None:
         return NotReady(revision, failed=False)
     why = ": ".join(str(found[k]) for k in ("reason", "message") if found.get(k))
-    return NotReady(revision, failed=found.get("status") == "False", since=_epoch(found.get("lastTransitionTime")),
+    changed = _epoch(found.get("lastTransitionTime"))
+    times = [t for t in (changed, created_at) if t is not None]
+    return NotReady(revision, failed=found.get("status") == "False", since=max(times) if times else None,
                     why=why if len(why) <= WHY_MAX else why[:WHY_MAX - 3] + "...")
 
 

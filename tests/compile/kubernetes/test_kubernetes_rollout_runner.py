@@ -33,14 +33,16 @@ def test_a_namespace_without_a_staged_rollout_gets_no_runner(strategy):
 
 
 @pytest.mark.parametrize("strategy", ["canary", "blue_green"])
-def test_a_staged_rollout_gets_the_runner_with_get_and_patch_on_its_inference_service(strategy):
+def test_a_staged_rollout_gets_the_runner_with_get_and_patch_on_its_endpoint_and_get_on_revisions(strategy):
     graph = compile_text(_doc(strategy))
     objects = _runner(graph)
     assert set(objects) == {"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "CronJob"}
     assert objects["Role"]["rules"] == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
                                          "resourceNames": ["api"], "verbs": ["get", "patch"]},
                                         {"apiGroups": [""], "resources": ["configmaps"],
-                                         "resourceNames": ["rollout-api"], "verbs": ["get", "patch"]}]
+                                         "resourceNames": ["rollout-api"], "verbs": ["get", "patch"]},
+                                        {"apiGroups": ["serving.knative.dev"], "resources": ["revisions"],
+                                         "verbs": ["get"]}]
     assert [i["metadata"]["name"] for i in by_kind(graph, "InferenceService")] == ["api"]
     (status,) = [r for r in graph.resources if r.type == "kubernetes:core/v1:ConfigMap" and r.name == "rollout-api"]
     assert "data" not in status.inputs and status.options.ignore_changes == ("data",)  # the runner's keys

@@ -189,7 +189,8 @@ def test_only_the_launcher_and_the_rollout_runner_may_call_the_api():
                                   "verbs": ["get", "patch"]},
                                  {"apiGroups": [""], "resources": ["configmaps"],
                                   "resourceNames": sorted(f"rollout-{a.split('.', 1)[1]}" for a in graph.rollouts),
-                                  "verbs": ["get", "patch"]}]}
+                                  "verbs": ["get", "patch"]},
+                                 {"apiGroups": ["serving.knative.dev"], "resources": ["revisions"], "verbs": ["get"]}]}
     bindings = {b["metadata"]["name"]: (b["roleRef"]["name"], b["subjects"]) for b in by_kind(graph, "RoleBinding")}
     assert bindings["mlops-rollout-runner"] == ("mlops-rollout-runner", [
         {"kind": "ServiceAccount", "name": "mlops-rollout-runner", "namespace": accounts["mlops-serving"]["metadata"][
