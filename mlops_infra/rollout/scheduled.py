@@ -71,8 +71,8 @@ Contract:
   fails the pass nor undoes the rollback.
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
   only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
-  of the two requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH, of
-  its InferenceService and of its rollout-status ConfigMap), because the CronJob runs the stock Python image, which has no ``kubernetes``
+  of the requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH of its
+  InferenceService and of its rollout-status ConfigMap; GET of the Knative Revision it judges), because the CronJob runs the stock Python image, which has no ``kubernetes``
   package (``compile/kubernetes/images.py``).
 """
 
@@ -163,8 +163,9 @@ def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
 
 
 class ServiceAccountKube:
-    """The two Kubernetes API requests the KServe driver makes (on its InferenceService and its
-    rollout-status ConfigMap), with the pod's service account.
+    """The Kubernetes API requests the KServe driver makes (GET and a guarded PATCH of its
+    InferenceService and its rollout-status ConfigMap, GET of a Knative Revision), with the pod's
+    service account.
 
     ``get`` and ``patch`` have :class:`~mlops_infra.kube.KubeClient`'s signatures; a 409 Conflict on a
     guarded patch raises :class:`~mlops_infra.kube.KubeConflict` (the driver's "lost" signal), any

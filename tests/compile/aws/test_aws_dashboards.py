@@ -125,7 +125,7 @@ def test_every_alarm_is_drawn_with_its_threshold(case: str, path: Path, env: str
              for line in w["properties"].get("annotations", {}).get("horizontal", [])}
     alarms = [r for r in graph.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
               and r.address.startswith("alerts.")]  # not a canary's rollback alarm (test_aws_rollback_alarm.py) nor
-    # a Lambda's Errors alarm (test_aws_lambda_failures.py)
+    # a Lambda's Errors or dropped-events alarm (test_aws_lambda_failures.py)
     for alarm in alarms:
         inputs = alarm.inputs
         metrics = ([q["metric"] for q in inputs["metricQueries"] if "metric" in q] if "metricQueries" in inputs
