@@ -11,10 +11,6 @@ the scheduled runner sends the rollback notice for them as for a firing gate.
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from mlops_infra.kube import KubeClient, RetryPolicy
 from mlops_infra.rollout.drivers.kserve import FIELD_MANAGER, KServeDriver, status_config_map
 from mlops_infra.rollout.fleet import Member
@@ -22,8 +18,7 @@ from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
 from mlops_infra.rollout.scheduled import run_pass
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, spec
-from tests.support.kserve import KServeRevisions
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kube_api import KubeApiStandIn
 
 NS, NAME = "fraud-dev", "scorer"
 STATUS = status_config_map(NAME)
@@ -32,27 +27,6 @@ MISSING = 'Unable to fetch image "registry.example/scorer:14": failed to resolve
 CRASH = "Container failed with: CUDA error: out of memory"
 TIMEOUT = 1800
 """The default not-ready timeout (``rollout/model.py`` ``TIMEOUT``): 30 minutes."""
-
-
-@pytest.fixture(scope="module")
-def crds() -> list[dict[str, Any]]:
-    return load_crds("serving.kserve.io_inferenceservices.minimal.yaml")
-
-
-@pytest.fixture
-def api(crds):
-    with KubeApiStandIn(crds=crds) as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def kserve(api, clock) -> KServeRevisions:
-    return KServeRevisions(api, clock=clock)
 
 
 def serve(kube: KubeClient, version: int, stable: int | None) -> None:

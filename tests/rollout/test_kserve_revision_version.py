@@ -11,15 +11,11 @@ controllers reconcile later), and the previous version's failure was blamed on t
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from mlops_infra.kube import KubeClient, RetryPolicy
 from mlops_infra.kube.resources import INFERENCE_SERVICE
 from mlops_infra.rollout.drivers.kserve import KServeDriver
 from mlops_infra.rollout.runner import reconcile_once
-from tests.rollout.sim import STEPS, Clock, ScriptedGates, spec
+from tests.rollout.sim import STEPS, ScriptedGates, spec
 from tests.rollout.test_kserve_not_ready import (
     MISSING,
     NAME,
@@ -32,29 +28,7 @@ from tests.rollout.test_kserve_not_ready import (
     traffic_writes,
 )
 from tests.support.kserve import KServeRevisions
-from tests.support.kube_api import KubeApiStandIn, load_crds
-
-
-@pytest.fixture(scope="module")
-def crds() -> list[dict[str, Any]]:
-    return load_crds("serving.kserve.io_inferenceservices.minimal.yaml")
-
-
-@pytest.fixture
-def api(crds):
-    with KubeApiStandIn(crds=crds) as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def kserve(api, clock) -> KServeRevisions:
-    return KServeRevisions(api, clock=clock)
-
+from tests.support.kube_api import KubeApiStandIn
 
 TOKEN = "runner-without-revisions"
 
