@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mlops_infra.cli.main import main
+from tests.cli.test_plan_cmd import run
 from tests.scenarios.harness import compile_file
 from tests.support import fixtures
 from tests.support.applied_state import applied_state, dumps, resources
@@ -22,13 +22,6 @@ BASE = Path(__file__).resolve().parents[1] / "scenarios" / "no-changes-after-app
 QUEUE = "aws:sqs/queue:Queue"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 KEPT = (QUEUE, INVOKE_CONFIG)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.fixture(autouse=True)
