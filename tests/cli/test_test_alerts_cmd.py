@@ -24,7 +24,8 @@ def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
     for line in ("promtool check rules rules.yml: ok", "promtool test rules tests-serving.yml: ok",
                  "promtool test rules tests-drift-60s.yml: ok", "amtool check-config alertmanager.yml: ok"):
         assert line in result.stdout
-    assert "(19 rule tests, 3 alerts)" in result.stdout
+    # 25 = 19 + three sparse-traffic cases for each of the two serving alerts (6d2c44b, rule_tests._sparse_tests)
+    assert "(25 rule tests, 3 alerts)" in result.stdout
     routes = yaml.safe_load((out / "alertmanager.yml").read_text())["route"]["routes"]
     assert {r["receiver"] for r in routes} == {"fraud-dev/channel-oncall/oncall", "fraud-dev/channel-ml-team/ml-team",
                                                "fraud-dev/retrain-retrain/retrain-retrain"}
