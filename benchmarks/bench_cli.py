@@ -42,32 +42,32 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 13:48-13:55 UTC on 1dab9a6 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 16:30-16:35 UTC on 5f24684 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is a09382f (the tree at that
-stop's start). This tree compiles more resources per system (a rollback alarm per announced canary,
-a failure alarm, invoke config and queue per asynchronous Lambda; 96.4 MiB of state against 92.5 MiB),
-and ``--write-inputs`` writes the prior state from the tree that runs it: whichever tree did not
-write the inputs plans those updates, so each tree is judged on its own inputs:
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is c76f333 (the tree at that
+stop's start). This tree compiles a few more resources per system (a dropped-events alarm per
+asynchronous Lambda; 97.5 MiB of state against 96.4 MiB), and ``--write-inputs`` writes the prior
+state from the tree that runs it: whichever tree did not write the inputs plans those updates, so
+each tree is judged on its own inputs:
 
-- 1,000 endpoints, inputs written by 1dab9a6 (state 96.4 MiB), 10 rounds at 13:48, load 0.4 / 1.0:
-  compose 0.379 s; ``state`` 0.499 s (1.31x); ``validate`` 0.304 s (0.81x); the floor line 0.777 s =
-  2.07x compose, over the 2x target before anything is compiled. ``plan --state`` 1.739 s, 186 MB:
-  4.60x compose (the baseline plans the updates there: 2.055 s, 5.50x); ``plan json`` 1.372 s,
-  212 MB: 3.64x, 1.01x the baseline's 1.374 s; ``graph json`` 0.934 s, 186 MB: 2.46x (2.51x in CPU
-  time), 1.03x the baseline's 0.902 s. None of the three ratio targets is met.
-- The same on inputs written by a09382f (state 92.5 MiB), 10 rounds at 13:50, load 1.0 / 1.0:
-  compose 0.383 s; the baseline's ``plan --state`` 1.706 s, 190 MB, 4.50x (this tree 2.126 s there:
-  it plans the updates); ``plan json`` 1.01x, ``graph json`` 1.02x. Each tree against its own
-  inputs: 1.739 s (4.60x) and 1.706 s (4.50x), 1.02x: the ~4% more state, no change of speed.
-- 10,000 endpoints, inputs written by 1dab9a6 (state 955.8 MiB), 1 round at 13:52, load 1.0 / 1.0,
-  ``--only plan-state``: compose 7.013 s; ``plan --state`` 16.010 s, 1,258 MB (the 1,500 MB target
-  is met): 2.28x compose (the baseline, with the updates: 18.579 s, 1,254 MB).
-- The first plan's other outputs (inputs written by 1dab9a6), 4 rounds at 13:53, load 0.9 / 1.3,
-  ``--only plan-text,plan-markdown,plan-out``: compose 0.378 s; ``plan-text`` 2.467 s, 321 MB, 1.02x
-  the baseline's 2.458 s (317 MB); ``plan-markdown`` 2.224 s, 217 MB, 1.02x of 2.186 s (215 MB);
-  ``plan-out`` 2.282 s, 320 MB, 1.04x of 2.190 s (316 MB; spread 2.151-2.760 s).
+- 1,000 endpoints, inputs written by 5f24684 (state 97.5 MiB), 10 rounds at 16:30, load 0.1 / 0.9:
+  compose 0.318 s; ``state`` 0.468 s (1.48x); ``validate`` 0.286 s (0.89x); the floor line 0.731 s =
+  2.30x compose, over the 2x target before anything is compiled. ``plan --state`` 1.485 s, 184 MB:
+  4.69x compose (the baseline plans the updates there: 1.523 s, 4.80x); ``plan json`` 1.234 s,
+  213 MB: 3.85x, 1.00x the baseline's 1.238 s; ``graph json`` 0.822 s, 187 MB: 2.56x (2.65x in CPU
+  time), 1.01x the baseline's 0.815 s. None of the three ratio targets is met.
+- The same on inputs written by c76f333 (state 96.4 MiB), 10 rounds at 16:32, load 0.9 / 1.1:
+  compose 0.332 s; the baseline's ``plan --state`` 1.491 s, 186 MB, 4.48x (this tree 1.580 s there:
+  it plans the updates); ``plan json`` 1.01x, ``graph json`` 0.99x. Each tree against its own
+  inputs: 1.485 s and 1.491 s, 1.00x: no change of speed.
+- 10,000 endpoints, inputs written by 5f24684 (state 965.8 MiB), 1 round at 16:33, load 1.1 / 1.0,
+  ``--only plan-state``: compose 7.892 s; ``plan --state`` 13.993 s, 1,266 MB (the 1,500 MB target
+  is met): 1.77x compose.
+- The first plan's other outputs (inputs written by 5f24684), 4 rounds at 16:34, load 1.0 / 1.1,
+  ``--only plan-text,plan-markdown,plan-out``: compose 0.339 s; ``plan-text`` 2.423 s, 323 MB, 1.02x
+  the baseline's 2.373 s (321 MB); ``plan-markdown`` 2.093 s, 219 MB, 1.00x of 2.092 s (217 MB);
+  ``plan-out`` 2.015 s, 322 MB, 0.93x of 2.177 s (320 MB).
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
