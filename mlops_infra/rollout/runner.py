@@ -104,13 +104,20 @@ def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readin
     return Pass(observed, readings, decision, acted=True)
 
 
+def rolls_back_on_its_own(decision: Decision) -> bool:
+    """Whether ``decision`` is a rollback the controller makes on its own (a gate fired, stayed
+    unreadable past ``gate_timeout``, or the new revision never became ready): action ``rollback``
+    writing phase ``rolled_back``; an ``--abort`` writes ``aborted``."""
+    return (decision.action == "rollback" and decision.status is not None
+            and decision.status.phase == "rolled_back")
+
+
 def announce(decision: Decision) -> Decision:
     """``decision`` with its rollback notice pending when it rolls the rollout back on its own (see the
     contract); the status it writes keeps no ``blind_since`` (no gate is read once rolled back)."""
-    status = decision.status
-    if decision.action != "rollback" or status is None or status.phase != "rolled_back":
+    if not rolls_back_on_its_own(decision):
         return decision
-    return replace(decision, status=status.evolve(notice=NOTICE_PENDING, blind_since=None))
+    return replace(decision, status=decision.status.evolve(notice=NOTICE_PENDING, blind_since=None))
 
 
 @dataclass

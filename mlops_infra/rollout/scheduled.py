@@ -246,13 +246,6 @@ Notifier = Callable[[str, float], None]
 NOTICE_RECORDED = "rollback notice sent"
 
 
-def rolled_back(result: FleetResult) -> bool:
-    """Whether this pass itself rolled the endpoint's rollout back on its own (acted, not lost)."""
-    done = result.result
-    return (done is not None and done.acted and not done.lost and done.decision.action == "rollback"
-            and done.decision.status is not None and done.decision.status.phase == "rolled_back")
-
-
 def _pending(status: RolloutStatus | None) -> bool:
     return status is not None and status.phase == "rolled_back" and status.notice == NOTICE_PENDING
 

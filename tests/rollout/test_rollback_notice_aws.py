@@ -33,6 +33,7 @@ from mlops_infra.compile.kubernetes import alerting as kubernetes_alerting
 from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX
 from mlops_infra.rollout import scheduled
 from mlops_infra.rollout.fleet import reconcile_fleet
+from mlops_infra.rollout.runner import rolls_back_on_its_own
 from mlops_infra.spec import parse_system
 from mlops_infra.spec.alerting import rollback_channels
 from tests.compile.aws.cases import REFERENCE, compiled, one, policy_statements
@@ -159,7 +160,9 @@ def test_a_notice_that_fails_neither_fails_nor_undoes_the_rollback(world, moto_u
     cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
                        StateReason="breach")
     results, [line] = scheduled.logged_pass(members, None, notify, refused)
-    assert scheduled.rolled_back(results[0]) and line["action"] == "rollback" and line["acted"] is True
+    done = results[0].result
+    assert done is not None and done.acted and not done.lost and rolls_back_on_its_own(done.decision)
+    assert line["action"] == "rollback" and line["acted"] is True
     assert line["notice"].startswith("failed: RuntimeError: AccessDenied") and "error" not in line
     assert status_tags(sm, endpoint)["phase"] == "rolled_back"
     assert status_tags(sm, endpoint)["notice"] == "pending"  # not lost: the next pass tries again
