@@ -309,6 +309,15 @@ def _kube_within(target: Any, seconds: float | None, name: str, use: Callable[[A
     return read() if seconds is None else _within(seconds, read, name)
 
 
+def _unread_why(exc: UserError) -> str:
+    """Why a Kubernetes read of a ``plan --refresh`` preflight failed, as its warning says it: a 403
+    with the API server's own message (it names the verb, resource and namespace refused), else the
+    error's summary."""
+    from mlops_infra.kube.errors import KubeForbidden
+
+    return f"403 Forbidden: {exc.message or exc.summary}" if isinstance(exc, KubeForbidden) else exc.summary
+
+
 def _refresh_deadline(option: float | None) -> float | None:
     """``--refresh-timeout``, else ``MLOPS_INFRA_REFRESH_TIMEOUT``, else None: the scan's default
     (:func:`mlops_infra.state.aws_live.scan.default_deadline`, which grows with the stack)."""
@@ -493,7 +502,7 @@ def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, second
     answer = _kube_within(target, seconds, "namespace-quotas", read)
     quotas, ranges = answer if isinstance(answer, tuple) else (answer, [])
     if isinstance(quotas, KubeForbidden):
-        return [f"{not_checked} (403 Forbidden: {quotas.message or quotas.summary}); what this environment needs "
+        return [f"{not_checked} ({_unread_why(quotas)}); what this environment needs "
                 f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
                 f"{namespace}; check with `kubectl auth can-i list resourcequotas -n {namespace}`)"]
     if quotas is None or isinstance(quotas, UserError):
@@ -575,7 +584,7 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
         if isinstance(got, KubeNotFound) and got.type_missing:
             continue  # no prometheus-operator: the cluster preflight names the missing CRDs
         if isinstance(got, UserError):
-            why = f"403 Forbidden: {got.message or got.summary}" if isinstance(got, KubeForbidden) else got.summary
+            why = _unread_why(got)
             needs = (f"; needs RBAC permission to {PERMISSIONS[rtype]}; check with `{CAN_I[rtype]}`"
                      if isinstance(got, KubeForbidden) else "")
             warnings.append(f"monitoring selectors: could not list the cluster's {rtype.kind} objects ({why}); "
@@ -598,10 +607,10 @@ def _smtp_secret(kube: Any, ref: tuple[str, str]) -> Any:
 
     try:
         return SecretAnswer(text=read_config_text(kube, *ref, CONFIG_KEY))
-    except KubeForbidden as exc:
-        return SecretAnswer(error=f"403 Forbidden: {exc.message or exc.summary}", forbidden=True)
-    except (UserError, ValueError) as exc:
-        return SecretAnswer(error=exc.summary if isinstance(exc, UserError) else str(exc))
+    except UserError as exc:
+        return SecretAnswer(error=_unread_why(exc), forbidden=isinstance(exc, KubeForbidden))
+    except ValueError as exc:
+        return SecretAnswer(error=str(exc))
 
 
 def secret_reference_preflight(target: Any, graph: Any, seconds: float) -> list[str]:
@@ -622,10 +631,8 @@ def secret_reference_preflight(target: Any, graph: Any, seconds: float) -> list[
     def read_one(kube: Any, namespace: str, name: str) -> SecretRead:
         try:
             keys = read_padded_keys(kube, namespace, name)
-        except KubeForbidden as exc:
-            return SecretRead(error=f"403 Forbidden: {exc.message or exc.summary}", forbidden=True)
         except UserError as exc:
-            return SecretRead(error=exc.summary)
+            return SecretRead(error=_unread_why(exc), forbidden=isinstance(exc, KubeForbidden))
         return SecretRead(missing=True) if keys is None else SecretRead(keys=keys)
 
     answer = _kube_within(target, seconds, "secret-references",
