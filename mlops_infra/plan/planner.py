@@ -400,10 +400,11 @@ class _Planner:
                               for a in attrs)
         name_paths = [rule.named_by, "metadata.namespace"] if rule.named_by == "metadata.name" else [rule.named_by]
         name_kept = bool(rule.named_by) and not any(_on_branch(a.path, n) for a in attrs for n in name_paths)
-        first = option if option is not None else (
-            provider_forced and provider_deletes_first(res.type, rule, res.inputs, name_kept))
         name = _get(res.inputs, rule.named_by) if rule.named_by else MISSING
-        if not first and name_kept and name is not MISSING and name is not None:
+        named = name is not MISSING and name is not None
+        first = option if option is not None else (
+            provider_forced and provider_deletes_first(res.type, named, name_kept))
+        if not first and name_kept and named:
             why = ("its deleteBeforeReplace option is false" if option is False
                    else "the provider does not replace it itself: replaceOnChanges asks for it" if not provider_forced
                    else "the provider creates first")

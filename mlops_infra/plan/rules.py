@@ -279,12 +279,12 @@ def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
 # --- The order of a replace ---------------------------------------------------------------------
 
 
-def provider_deletes_first(type_token: str, rule: ReplaceRule, inputs: dict, name_kept: bool) -> bool:
+def provider_deletes_first(type_token: str, named: bool, name_kept: bool) -> bool:
     """Whether the provider asks for delete-before-replace when it forces a replace itself (its own
     replace paths; not a replace only from ``replaceOnChanges`` or a new provider, for which the engine
     asks no provider and creates first: pulumi pkg/resource/deploy/step_generator.go, the replace step
-    takes ``diff.DeleteBeforeReplace`` unless the program sets the option). ``inputs`` are the desired
-    inputs; ``name_kept``: the ``named_by`` input (and a Kubernetes object's namespace) is unchanged.
+    takes ``diff.DeleteBeforeReplace`` unless the program sets the option). ``named``: the desired inputs
+    set the rule's ``named_by`` input; ``name_kept``: it (and a Kubernetes object's namespace) is unchanged.
 
     - AWS (pulumi-terraform-bridge pkg/tfbridge/schema.go ``nameRequiresDeleteBeforeReplace``, called by
       provider.go ``Diff`` for every replace): true when the desired inputs set a field that has an
@@ -295,21 +295,9 @@ def provider_deletes_first(type_token: str, rule: ReplaceRule, inputs: dict, nam
       named explicitly (``metadata.name`` set, so not autonamed) and its new name and namespace equal
       the old ones.
     """
-    if not rule.named_by:
-        return False
-    named = _get(inputs, rule.named_by) is not None
     if type_token.startswith("kubernetes:"):
         return named and name_kept
     return named
-
-
-def _get(inputs: dict, dotted: str):
-    value = inputs
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 # --- Paths ---------------------------------------------------------------------------------------
