@@ -47,6 +47,15 @@ def rollback_channels(system: Any, endpoint: Any) -> list[str]:
     return sorted(notified_channels(system, endpoint.rollout.rollback_on))
 
 
+ROLLBACK_NOTICE_SECONDS = 900
+"""How long a rollback notice stays raised, on both targets: the AWS rollback alarm holds ALARM this
+long after the runner's datapoint (``compile/aws/alerting.py`` ``ROLLBACK_HOLD_SECONDS``), the
+Kubernetes rollback alert fires this long after the pushed notice (``compile/kubernetes/alerting.py``
+``ROLLBACK_WINDOW_SECONDS``). 15 minutes covers a few rule evaluations and Alertmanager's
+``group_wait`` (so the notice is sent) and a restart of Prometheus, leaves time to read the page, and
+then resolves (PagerDuty gets its resolve) instead of paging for a rollback that is over."""
+
+
 def rollback_severity(system: Any, endpoint: Any) -> str:
     """The severity of ``endpoint``'s rollback notice, on both targets: the highest of its
     ``rollback_on`` alerts' (``critical`` when it names none the system declares)."""

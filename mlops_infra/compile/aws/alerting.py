@@ -75,6 +75,7 @@ from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import (
+    ROLLBACK_NOTICE_SECONDS,
     Alert,
     EmailChannel,
     PagerDutyChannel,
@@ -253,8 +254,9 @@ ROLLED_BACK_METRIC = "RolledBack"
 """Value 1 (Count), put by the runner's rollback notice: at least once per rollback made on its own
 (``rollout/scheduled.py``, "Rollback notices")."""
 ROLLBACK_PERIOD = 60
-ROLLBACK_HOLD_SECONDS = 900
-"""How long the rollback alarm stays in ALARM after a notice: 15 one-minute periods (see the contract)."""
+ROLLBACK_HOLD_SECONDS = ROLLBACK_NOTICE_SECONDS
+"""How long the rollback alarm stays in ALARM after a notice: 15 one-minute periods (see the contract),
+the hold both targets share (:data:`mlops_infra.spec.alerting.ROLLBACK_NOTICE_SECONDS`)."""
 
 
 def rollback_alarm_name(aws: AwsContext, endpoint: str) -> str:

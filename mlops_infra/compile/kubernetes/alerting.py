@@ -43,6 +43,7 @@ from mlops_infra.compile.kubernetes import names, routing
 from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.spec.alerting import (
+    ROLLBACK_NOTICE_SECONDS,
     Alert,
     EmailChannel,
     PagerDutyChannel,
@@ -119,10 +120,9 @@ ROLLED_BACK_METRIC = "mlops_rollout_rolled_back_timestamp_seconds"
 ``_timestamp_seconds`` naming for a time): the pass that rolled back, or the next pass when the rollback
 was made from a terminal or completed later (``rollout/scheduled.py``, "Rollback notices"), so the
 alert fires for the whole window after the notice, however late it is sent."""
-ROLLBACK_WINDOW_SECONDS = 900
-"""How long the rollback alert fires after a rollback: 15 minutes covers a few rule evaluations and
-Alertmanager's ``group_wait`` (so the notice is sent) and a restart of Prometheus, and then resolves
-(PagerDuty gets its resolve) instead of paging for a rollback that is over."""
+ROLLBACK_WINDOW_SECONDS = ROLLBACK_NOTICE_SECONDS
+"""How long the rollback alert fires after a notice: the hold both targets share
+(:data:`mlops_infra.spec.alerting.ROLLBACK_NOTICE_SECONDS`, which says why 15 minutes)."""
 
 
 def rollback_push_group(kube: KubeTarget) -> dict[str, str]:
