@@ -54,6 +54,7 @@ from typing import Any
 
 from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.normalize import MISSING, get_dotted
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -91,7 +92,6 @@ class Keyed(dict):
     """A list of objects turned into ``{key: object}`` so elements match by identity."""
 
 
-_ABSENT = object()
 SENSITIVE = "<sensitive>"
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[^:]*:\d*:key/(?P<id>[0-9a-zA-Z-]+)$")
 
@@ -197,16 +197,6 @@ def normalise(value: Any, kind: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def get_path(data: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path, or ``_ABSENT``."""
-    current: Any = data
-    for part in path.split("."):
-        if not isinstance(current, dict) or part not in current:
-            return _ABSENT
-        current = current[part]
-    return current
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -238,17 +228,17 @@ def _diff(path: str, prior: Any, live: Any, strict: bool) -> list[tuple[str, Any
 def _prior_value(prior: StateResource, tracked: Tracked) -> Any:
     if tracked.prior_output and tracked.prior_output in prior.outputs:
         return prior.outputs[tracked.prior_output]
-    value = get_path(prior.inputs, tracked.path)
-    if value is _ABSENT:
-        return _ABSENT if tracked.computed else tracked.default
+    value = get_dotted(prior.inputs, tracked.path)
+    if value is MISSING:
+        return MISSING if tracked.computed else tracked.default
     return value
 
 
 def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked) -> list[_Change]:
     before = _prior_value(prior, tracked)
-    after = get_path(live.inputs, tracked.path)
-    after = tracked.default if after is _ABSENT else after
-    if before is _ABSENT or is_opaque(before) or is_opaque(after):
+    after = get_dotted(live.inputs, tracked.path)
+    after = tracked.default if after is MISSING else after
+    if before is MISSING or is_opaque(before) or is_opaque(after):
         return []
     before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
     if tracked.kind in _WHOLE:

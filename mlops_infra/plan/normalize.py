@@ -80,6 +80,16 @@ MISSING: Any = _Missing()
 """An absent value (a key on one side only). Never appears in a result tree."""
 
 
+def get_dotted(obj: Any, dotted: str) -> Any:
+    """The value at a dotted path of plain keys (``a.b.c``, no list indexes) through nested dicts, or
+    :data:`MISSING` when a key is absent or a step is not a dict (a present ``None`` is returned)."""
+    for part in dotted.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return MISSING
+        obj = obj[part]
+    return obj
+
+
 @dataclass(frozen=True, slots=True)
 class RefValue:
     """What a ref resolves to. ``value`` is state-shaped JSON (secrets allowed) or :data:`UNKNOWN`;

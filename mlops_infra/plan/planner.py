@@ -60,7 +60,7 @@ from mlops_infra.plan.model import (
     ResourceChange,
     UnreadGroup,
 )
-from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, normalize_inputs
+from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, get_dotted, normalize_inputs
 from mlops_infra.plan.rules import (
     ReplaceRule,
     matcher,
@@ -170,14 +170,6 @@ def unread_groups(live: LiveState) -> tuple[UnreadGroup, ...]:
 def is_default_provider(urn: str, type_: str) -> bool:
     """A provider the engine created because a resource named none (never deleted by a plan)."""
     return type_.startswith("pulumi:providers:") and urn_name(urn).startswith("default")
-
-
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            return MISSING
-        obj = obj[part]
-    return obj
 
 
 class _Planner:
@@ -293,7 +285,7 @@ class _Planner:
                 if value is not MISSING and value is not None:
                     return RefValue(value)
         target = self.desired.get(urn)
-        echo = _get(target.inputs, output) if target is not None else MISSING
+        echo = get_dotted(target.inputs, output) if target is not None else MISSING
         if isinstance(echo, (dict, list)):
             echo = MISSING  # only scalars echo reliably (outputs add fields to objects)
         if action in (Action.CREATE, Action.REPLACE):
@@ -318,7 +310,7 @@ class _Planner:
             head, dot, rest = output.partition(".")
             found = state.output(head, MISSING)
             if dot:
-                found = _get(found, rest)
+                found = get_dotted(found, rest)
             self.outputs[key] = found
         return found
 
@@ -400,7 +392,7 @@ class _Planner:
                               for a in attrs)
         name_paths = [rule.named_by, "metadata.namespace"] if rule.named_by == "metadata.name" else [rule.named_by]
         name_kept = bool(rule.named_by) and not any(_on_branch(a.path, n) for a in attrs for n in name_paths)
-        name = _get(res.inputs, rule.named_by) if rule.named_by else MISSING
+        name = get_dotted(res.inputs, rule.named_by) if rule.named_by else MISSING
         named = name is not MISSING and name is not None
         first = option if option is not None else (
             provider_forced and provider_deletes_first(res.type, named, name_kept))

@@ -511,13 +511,12 @@ def test_resources_are_planned_dependencies_first_ties_and_cycles_by_urn(data) -
 def _resolve_in_the_documented_order(planner, urn: str, output: str):
     """What a ref resolves to, each case in the order the planner's contract gives them (the
     reference for :meth:`_Planner._resolve`, which answers the common case first)."""
-    from mlops_infra.plan.normalize import MISSING, RefValue
-    from mlops_infra.plan.planner import _get
+    from mlops_infra.plan.normalize import MISSING, RefValue, get_dotted
     from mlops_infra.state.model import UNKNOWN
 
     action = planner.actions.get(urn)
     target = planner.desired.get(urn)
-    echo = _get(target.inputs, output) if target is not None else MISSING
+    echo = get_dotted(target.inputs, output) if target is not None else MISSING
     if isinstance(echo, (dict, list)):
         echo = MISSING
     if action in (Action.CREATE, Action.REPLACE):
@@ -529,7 +528,7 @@ def _resolve_in_the_documented_order(planner, urn: str, output: str):
         return RefValue(echo)
     value = state.id if output == "id" else state.outputs.get(output.partition(".")[0], MISSING)
     if output.partition(".")[1]:
-        value = _get(value, output.partition(".")[2])
+        value = get_dotted(value, output.partition(".")[2])
     if value is MISSING or value is None:
         return RefValue(echo) if echo is not MISSING else RefValue(same_as_prior=True)
     return RefValue(value)
