@@ -3,8 +3,9 @@ or hold values that will not work (cli/commands/plan.secret_reference_preflight,
 plan/secret_refs.py; stop 30's secrets audit, secrets-1 and secrets-2).
 
 Against the Kubernetes API stand-in: the fraud-detection example's dev environment requires Secret
-``slack-oncall-webhook`` (its Slack channel) and ``mlops-retrain-trigger-token`` (the retrain trigger's
-Deployment, and the bearer token Alertmanager sends it). Missing -> a warning naming what stops; present
+``slack-oncall-webhook`` (its Slack channel) and ``mlops-retrain-trigger-token`` (the bearer token
+Alertmanager sends the retrain trigger; the trigger's Deployment mounts it as an optional volume, so its
+pods start without it: audit firstapply-1). Missing -> a warning naming what stops; present
 -> none; a token stored with a file's trailing newline -> the warning; a refused read -> "not checked"
 with the permission. No Secret value appears in any output.
 """
@@ -42,7 +43,7 @@ def test_missing_secrets_are_named_with_what_stops(capsys, monkeypatch, tmp_path
         assert len(api.requests_for("GET", f"/api/v1/namespaces/{NAMESPACE}/secrets/slack-oncall-webhook")) == 1
     trigger, slack = warnings
     assert trigger.startswith(f"secrets: Secret {NAMESPACE}/mlops-retrain-trigger-token does not exist (needs key value)")
-    assert "the pods of Deployment mlops-retrain-trigger do not start" in trigger
+    assert "Deployment mlops-retrain-trigger" not in trigger  # its pods start: the token is an optional volume
     assert "prometheus-operator skips AlertmanagerConfig retrain-retrain" in trigger
     assert slack.startswith(f"secrets: Secret {NAMESPACE}/slack-oncall-webhook does not exist (needs key value): "
                             "prometheus-operator skips AlertmanagerConfig channel-oncall")

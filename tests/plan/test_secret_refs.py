@@ -22,12 +22,12 @@ def test_the_references_of_channels_the_retrain_trigger_and_workloads():
     assert refs == {
         ("hook-token", "token", TOKEN): ("AlertmanagerConfig channel-hook",),
         ("hook-url", "value", URL): ("AlertmanagerConfig channel-hook",),
-        ("mlops-retrain-trigger-token", "value", ENV): ("Deployment mlops-retrain-trigger",),
         ("mlops-retrain-trigger-token", "value", TOKEN): ("AlertmanagerConfig retrain-tabular",),
         ("pd-routing", "routing_key", KEY): ("AlertmanagerConfig channel-pager",),
         ("slack-url", "value", KEY): ("AlertmanagerConfig channel-chat",),
     }
-    # mlops-object-store is referenced optionally (envFrom optional: true): not required, not listed
+    # mlops-object-store is referenced optionally (envFrom optional: true): not required, not listed; so is the
+    # trigger's token, an optional secret volume of its Deployment (audit firstapply-1): only Alertmanager needs it
     assert all(r.namespace == "variety-dev" for r in secret_refs(graph_of("variety-dev")))
 
 

@@ -29,6 +29,21 @@ touches it. So this target stores the run template and compiles what starts runs
   starts), which the routes passed at about 5,850 endpoints retraining on their drift alerts (audit
   finding L8). A pod-template annotation holds the routes' hash, so changed routes roll the pod (the
   webhook reads the file once, at start).
+- The webhook's bearer token (finding C5) is the key ``value`` of the Secret
+  ``mlops-retrain-trigger-token``, which the platform team creates in the namespace, so it cannot
+  exist before the first apply that creates the namespace (audit firstapply-1). It is a file of an
+  ``optional: true`` secret volume (``--token-file``), never a required ``secretKeyRef``: a required
+  reference to a missing Secret fails the container with CreateContainerConfigError (core/v1
+  ``SecretKeySelector.optional``; ``plan/secret_refs.py``), so the Deployment never became Available
+  and pulumi-kubernetes failed the apply after its 10 minute wait (provider/pkg/await/deployment.go,
+  ``DefaultDeploymentTimeoutMins``). An optional secret volume mounts empty while the Secret or its
+  key is missing (core/v1 ``SecretVolumeSource.optional``: "Specify whether the Secret or its keys
+  must be defined"), and the kubelet fills it once the Secret exists and on every change ("Secrets",
+  https://kubernetes.io/docs/concepts/configuration/secret/, "Mounted Secrets are updated
+  automatically": "Kubernetes tracks this and updates the data in the volume, using an
+  eventually-consistent approach"; not for ``subPath`` mounts, so the whole volume is mounted). The
+  webhook reads the file on every request and answers 503 while it is absent or empty (fail closed),
+  so it starts accepting without a restart.
 """
 
 from __future__ import annotations
@@ -60,6 +75,9 @@ ROUTES_KEY = "routes.json"
 ROUTES_MOUNT = "/etc/mlops-infra/routes"
 ROUTES_HASH = "mlops-infra/routes-hash"
 """The retrain trigger's routes: ConfigMap, key, mount and the pod-template annotation of their hash."""
+TOKEN_MOUNT = "/etc/mlops-infra/trigger-token"
+TOKEN_FILE = "token"
+"""Where the retrain trigger's pod finds its bearer token (an optional secret volume; module docstring)."""
 MANUAL_SCHEDULE = "0 0 1 1 *"
 """Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
 
@@ -225,16 +243,19 @@ def compile_retrain_trigger(kube: KubeTarget) -> None:
                              parent=kube.platform, address="platform", role="retrain-routes")
     sources = [{"configMap": {"items": [{"key": TEMPLATE_KEY, "path": f"{j.name}.json"}],
                               "name": names.item("train", j.name)}} for j in jobs]
-    token = {"name": "MLOPS_TRIGGER_TOKEN", "valueFrom": {"secretKeyRef": {
-        "key": routing.DEFAULT_SECRET_KEY, "name": names.TRIGGER_TOKEN_SECRET}}}  # C5: not optional, fails closed
+    token = {"name": "trigger-token", "secret": {  # optional: the pod starts before the Secret exists (docstring)
+        "items": [{"key": routing.DEFAULT_SECRET_KEY, "path": TOKEN_FILE}], "optional": True,
+        "secretName": names.TRIGGER_TOKEN_SECRET}}
     container = wl.helper_container(
-        "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV, token], port=names.TRIGGER_PORT,
+        "trigger", images.PYTHON, env=[wl.NAMESPACE_ENV], port=names.TRIGGER_PORT,
         command=["python", f"{scripts.MOUNT}/launcher.py", "serve", "--port", str(names.TRIGGER_PORT),
-                 "--templates", TEMPLATES_MOUNT, "--routes-file", f"{ROUTES_MOUNT}/{ROUTES_KEY}"],
+                 "--templates", TEMPLATES_MOUNT, "--routes-file", f"{ROUTES_MOUNT}/{ROUTES_KEY}",
+                 "--token-file", f"{TOKEN_MOUNT}/{TOKEN_FILE}"],
         mounts=[wl.SCRIPTS_MOUNT, {"mountPath": ROUTES_MOUNT, "name": "routes", "readOnly": True},
-                {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True}])
+                {"mountPath": TEMPLATES_MOUNT, "name": "templates", "readOnly": True},
+                {"mountPath": TOKEN_MOUNT, "name": "trigger-token", "readOnly": True}])
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["launcher"], [container], automount=True,
-                      volumes=[wl.SCRIPTS_VOLUME, {"name": "routes", "configMap": {"name": ROUTES_CONFIG}},
+                      volumes=[wl.SCRIPTS_VOLUME, {"name": "routes", "configMap": {"name": ROUTES_CONFIG}}, token,
                                {"name": "templates", "projected": {"sources": sources}}])
     deps = [*kube.needs("scripts", "launcher-binding"), *kube.needs(*(f"run-template/{j.name}" for j in jobs)),
             routes_config]

@@ -303,9 +303,13 @@ def test_only_alertmanager_with_the_token_and_the_endpoints_pods_reach_the_trigg
     (source,) = objects[("NetworkPolicy", "mlops-capture")]["spec"]["ingress"][0]["from"]
     assert source == {"podSelector": {"matchExpressions": [
         {"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}}
-    env = objects[("Deployment", "mlops-retrain-trigger")]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert {"name": "MLOPS_TRIGGER_TOKEN", "valueFrom": {"secretKeyRef": {
-        "key": "value", "name": "mlops-retrain-trigger-token"}}} in env
+    pod = objects[("Deployment", "mlops-retrain-trigger")]["spec"]["template"]["spec"]
+    assert {"name": "trigger-token", "secret": {"items": [{"key": "value", "path": "token"}], "optional": True,
+                                                "secretName": "mlops-retrain-trigger-token"}} in pod["volumes"]
+    (container,) = pod["containers"]
+    assert {"mountPath": "/etc/mlops-infra/trigger-token", "name": "trigger-token", "readOnly": True} in container[
+        "volumeMounts"]
+    assert container["command"][-2:] == ["--token-file", "/etc/mlops-infra/trigger-token/token"]
     route = objects[("AlertmanagerConfig", "retrain-retrain")]["spec"]
     (webhook,) = route["receivers"][0]["webhookConfigs"]
     assert webhook["httpConfig"]["authorization"] == {

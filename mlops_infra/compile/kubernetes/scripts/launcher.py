@@ -10,13 +10,18 @@ Standard library only. Two modes:
         the API server refused or the run's name is taken by something else.
 
     python launcher.py serve [--host 0.0.0.0] --port 8080 --templates DIR (--routes-file PATH | --routes JSON)
+                             [--token-file PATH]
         An Alertmanager webhook receiver. ``POST /v1/alerts/<job>`` with Alertmanager's webhook
         payload starts a run of ``<job>`` (template ``DIR/<job>.json``) when a *firing* alert in it
         is one of the alert names ``routes[<job>]`` allows, at most one run per firing (see "One
         run per firing" below). ``GET /healthz`` answers 200. Every POST
-        must carry ``Authorization: Bearer <token>``, the token in ``$MLOPS_TRIGGER_TOKEN`` (from the
-        Secret ``mlops-retrain-trigger-token``; Alertmanager sends it: finding C5); otherwise 401, and
-        503 when no token is configured (fail closed). The routes (JSON: training job -> alert
+        must carry ``Authorization: Bearer <token>`` (Alertmanager sends it: finding C5); otherwise 401,
+        and 503 while no token is configured (fail closed). The token is the text of ``--token-file``,
+        read again on every POST (what the compiled Deployment passes: the key ``value`` of the Secret
+        ``mlops-retrain-trigger-token``, mounted as an *optional* volume, so the pod starts before the
+        Secret exists and takes it, or a new value, without a restart: the kubelet updates a mounted
+        Secret in place, see ``compile/kubernetes/training.py``); a file that is absent or empty means
+        no token. Without ``--token-file`` the token is ``$MLOPS_TRIGGER_TOKEN``, read once. The routes (JSON: training job -> alert
         names) are read once, at start, from ``--routes-file`` (what the compiled Deployment passes:
         one command-line argument holds at most 131,072 bytes on Linux, ``MAX_ARG_STRLEN``) or, for
         small tables, from ``--routes``. The answer is 200 ``{"launched": <run created by this
@@ -395,8 +400,24 @@ def authorized(header: str | None, token: str) -> bool:
     return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def make_handler(templates: str, routes: dict[str, list[str]], token: str | None = None) -> type[BaseHTTPRequestHandler]:
-    token = os.environ.get("MLOPS_TRIGGER_TOKEN", "") if token is None else token
+def read_token(path: str) -> str:
+    """The token held by ``path``, as stored (the kubelet writes the Secret's value byte for byte); ""
+    when the file is absent, unreadable or empty: fail closed, never an error."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def make_handler(templates: str, routes: dict[str, list[str]], token: str | None = None,
+                 token_file: str | None = None) -> type[BaseHTTPRequestHandler]:
+    """The webhook's request handler. The token: ``token_file`` read on every POST when given, else
+    ``token``, else ``$MLOPS_TRIGGER_TOKEN`` (see the module docstring)."""
+    fixed = os.environ.get("MLOPS_TRIGGER_TOKEN", "") if token is None else token
+
+    def current_token() -> str:
+        return read_token(token_file) if token_file is not None else fixed
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, code: int, body: dict) -> None:
@@ -411,6 +432,7 @@ def make_handler(templates: str, routes: dict[str, list[str]], token: str | None
             self._reply(200 if self.path == "/healthz" else 404, {"ok": self.path == "/healthz"})
 
         def do_POST(self) -> None:
+            token = current_token()
             if not token:
                 self._reply(503, {"error": "no trigger token configured (Secret mlops-retrain-trigger-token)"})
                 return
@@ -458,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     table = serve.add_mutually_exclusive_group(required=True)
     table.add_argument("--routes-file", help="a file holding the routes: JSON, training job -> alert names")
     table.add_argument("--routes", help="the routes themselves (JSON), for small tables")
+    serve.add_argument("--token-file", help="a file holding the bearer token, read on every request "
+                                            "(absent or empty: every POST is refused with 503)")
     args = parser.parse_args(argv)
     if args.mode == "launch":
         try:
@@ -471,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             routes = json.load(f)
     else:
         routes = json.loads(args.routes)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.templates, routes))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.templates, routes, token_file=args.token_file))
     server.serve_forever()
     return 0
 
