@@ -117,6 +117,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
     drift_items = _drift(graph, prior, live, drift, planner.warnings)
+    if any(c.role == "pushgateway" for c in changes):  # rare: read the rule only then
+        from mlops_infra.plan.pushgateway_restart import restart_warnings
+
+        planner.warnings.extend(restart_warnings(changes, prior, graph))
     ml: tuple = ()
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once
