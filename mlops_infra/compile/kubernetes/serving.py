@@ -132,6 +132,41 @@ def autoscaling(endpoint: Endpoint) -> dict[str, Any]:
     return {"scaleMetric": metric, "scaleTarget": max(1, math.ceil(scaling.target))}
 
 
+UTILIZATION_ANNOTATION = "autoscaling.knative.dev/target-utilization-percentage"
+
+
+def target_utilization(endpoint: Endpoint) -> str | None:
+    """The ``autoscaling.knative.dev/target-utilization-percentage`` that makes Knative hold the
+    declared target exactly (``rps`` and ``concurrency``; None for the others), as a string.
+
+    Why (audit spec-2). Knative's autoscaler aims at ``scaleTarget x utilization``, and the
+    utilization defaults to 0.7 for both metrics: ``ResolveMetricTarget`` takes ``total`` from the
+    ``autoscaling.knative.dev/target`` annotation (which KServe writes from ``scaleTarget``:
+    ``SetAutoScalingAnnotations``) and ``tu`` from ``config.TargetUtilization`` (rps) or
+    ``ContainerConcurrencyTargetFraction`` (concurrency), both ``0.7`` by default
+    (``pkg/autoscaler/config/config.go`` ``defaultTargetUtilization``), unless the revision carries
+    this annotation, a percentage in [1, 100] (``pkg/apis/autoscaling/annotation_validation.go``;
+    ``PodAutoscaler.TargetUtilization`` divides it by 100), then ``target = max(TargetMin,
+    total x tu)`` (knative/serving ``pkg/reconciler/autoscaling/resources/target.go``). So
+    ``invocations_per_replica: 50`` compiled to ``scaleTarget: 1`` rps held 0.7 rps = 42 requests
+    a minute per replica (19% more replicas than declared, and than SageMaker's target tracking,
+    which holds ``SageMakerVariantInvocationsPerInstance`` at the target itself), and the round-up
+    to whole requests per second made 61/min hold 84/min. With the annotation at
+    ``100 x target / (60 x scaleTarget)`` (rps) or ``100 x target / scaleTarget`` (concurrency) the
+    product is the declared target. KServe passes the InferenceService's annotations to the
+    predictor's revision template (``components/predictor.go`` ``buildPredictorResources``: all but
+    ``ServiceAnnotationDisallowedList``, which holds min/max-scale and a few internal keys,
+    ``pkg/constants/constants.go``; ``ksvc_reconciler.go`` ``createKnativeService``). Below 0.6
+    invocations a minute the percentage would fall under Knative's minimum of 1: it is 1 there (0.6
+    a minute per replica, the least Knative can aim at with ``scaleTarget: 1``)."""
+    scaling, compiled = endpoint.autoscaling, autoscaling(endpoint)
+    if scaling is None or compiled.get("scaleMetric") not in ("rps", "concurrency"):
+        return None
+    per_unit = scaling.target / 60 if compiled["scaleMetric"] == "rps" else scaling.target
+    percent = min(100.0, max(1.0, 100 * per_unit / compiled["scaleTarget"]))
+    return format(percent, ".6g")
+
+
 def first_traffic_percent(endpoint: Endpoint) -> int | None:
     rollout = endpoint.rollout
     if rollout.strategy == "canary":
@@ -212,7 +247,8 @@ def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> d
 
 def annotations(endpoint: Endpoint) -> dict[str, str]:
     """The InferenceService's annotations: the model and version, the deployment mode, for cpu
-    autoscaling the HPA class (:func:`autoscaling`), for a ``canary`` or ``blue_green`` rollout
+    autoscaling the HPA class (:func:`autoscaling`), for ``rps`` and ``concurrency`` autoscaling the
+    target utilization that holds the declared target (:func:`target_utilization`), for a ``canary`` or ``blue_green`` rollout
     :data:`PATCH_FORCE`, and for ``blue_green`` :data:`TAG_ROUTING`.
 
     Why tag routing. A blue/green rollout deploys the new revision at ``canaryTrafficPercent: 0``
@@ -251,6 +287,9 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
         out["mlops-infra/autoscaling"] = "gpu_utilization has no KServe metric; Knative concurrency autoscaling applies"
     if uses_hpa(endpoint):
         out[CLASS_ANNOTATION] = HPA_CLASS
+    utilization = target_utilization(endpoint)
+    if utilization is not None:
+        out[UTILIZATION_ANNOTATION] = utilization
     if first_traffic_percent(endpoint) is not None:
         out[PATCH_FORCE] = "true"
     if endpoint.rollout.strategy == "blue_green":
