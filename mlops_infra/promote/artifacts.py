@@ -24,8 +24,24 @@ Contract:
     source's ETag recorded in its metadata (``mlops-infra-source-etag``); an S3 PUT is atomic (an
     object is whole or absent: https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel),
     so an interrupted copy leaves only whole objects and the rerun copies the rest once;
+  * a copy verifies the bytes (audit finding promote-1: what is promoted is the artifact known by its
+    digest, docs/promote.md, and S3 lets anyone with ``s3:PutObject`` replace an object under a key
+    the registry names): each object is read with ``GetObject`` ``IfMatch`` its listed ETag (an object
+    changed since the listing is refused, HTTP 412 ``PreconditionFailed``: botocore ``s3``
+    ``GetObjectRequest.IfMatch``: "Return the object only if its entity tag (ETag) is the same as
+    the one specified in this header; otherwise, return a 412 Precondition Failed error") and hashed (SHA-256)
+    while it streams into DST; the copies a rerun skipped are hashed from DST (S3's full-object
+    SHA-256 checksum, else streamed). The manifest digest of the copies
+    (:func:`mlops_infra.promote.digests.manifest_digest`, paths relative to the registered URI)
+    must equal the digest SRC's registry gives, and DST's prefix may hold no other object; else the
+    step fails ("artifact digest mismatch: <SRC> v<n> says X, its objects give Y") and nothing is
+    registered;
   * a registration first looks for a package in DST's group that carries the digest (then it is
-    done); otherwise it creates one, and reports the number SageMaker gave it. When that number is
+    done); otherwise it creates one from the copy verified in the same run (none: it fails closed),
+    recording beside the digest :data:`~mlops_infra.promote.digests.DIGEST_SOURCE_PROPERTY`, the
+    fingerprint of the copies' ETags (:func:`mlops_infra.promote.digests.fingerprint`), so a later
+    promotion from DST computes the digest again when the copies changed, as for an AWS-trained
+    package; and it reports the number SageMaker gave it. When that number is
     not the one DST pins (something else registered first), the step says to promote again.
   * a group that does not exist yet is not created here (DST's Pulumi apply owns it): the step fails
     saying to apply DST first (its endpoint waits meanwhile).
@@ -36,17 +52,18 @@ Contract:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY
 from mlops_infra.promote.registries import client
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
 ETAG_METADATA = "mlops-infra-source-etag"
-SOURCE_PROPERTY = "mlops-infra/promoted-from"
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,8 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         destination = _destination(system, dst, buckets, m)
         source = m.src_record.artifact_uri or ""
         model = next(x for x in system.models if x.name == m.model)
-        steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination))
+        steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination,
+                                  {"from": f"{promotion.src} v{m.src_version}"}))
         copied = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
         group = _group(system, dst, m.model)
         steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
@@ -183,17 +201,34 @@ def _destination(system: Any, env: str, buckets: dict[str, str], mapping: Any) -
 
 def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_session: Any, endpoint_url: str | None = None,
                   progress: ProgressReporter = NO_PROGRESS) -> tuple[ArtifactStep, ...]:
-    """Carry out ``steps`` in order (see the module contract); a failed step stops those after it."""
+    """Carry out ``steps`` in order (see the module contract); a failed step stops those after it.
+    A ``register-version`` step registers only the copy that the ``copy-artifact`` step before it
+    verified."""
     done: list[ArtifactStep] = []
     failed = False
+    verified: dict[tuple[str, str], str] = {}  # (model, digest) -> fingerprint of the verified copies
+    clients: dict[str, Any] = {}
+
+    def s3(side: str) -> Any:
+        if side not in clients:
+            clients[side] = client(src_session if side == "src" else dst_session, "s3", endpoint_url)
+        return clients[side]
+
     for step in steps:
         if failed or step.kind == "manual":
             done.append(replace(step, status="failed" if failed else "pending",
                                 outcome="not run: an earlier step failed" if failed else step.outcome))
             continue
-        run = _copy if step.kind == "copy-artifact" else _register
         try:
-            result = run(step, src_session, dst_session, endpoint_url, progress)
+            if step.kind == "copy-artifact":
+                result = _copy(step, s3("src"), s3("dst"), progress)
+                if result.status in ("done", "already-done"):
+                    verified[step.model, step.digest] = result.detail["fingerprint"]
+            else:
+                fingerprint = verified.get((step.model, step.digest))
+                if fingerprint is not None:
+                    step = replace(step, detail={**step.detail, "fingerprint": fingerprint})
+                result = _register(step, src_session, dst_session, endpoint_url, progress)
         except Exception as error:
             from mlops_infra.state.aws_live.retry import describe_error
 
@@ -210,33 +245,107 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _copy(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_url: str | None,
-          progress: ProgressReporter) -> ArtifactStep:
+class _Hashing:
+    """A readable stream over ``body`` that hashes (SHA-256) every byte it hands out: the copy's
+    ``upload_fileobj`` reads a body that is not seekable front to back, once (s3transfer's
+    ``UploadNonSeekableInputManager``), so what was hashed is what was uploaded."""
+
+    def __init__(self, body: Any) -> None:
+        self._body, self._sha = body, hashlib.sha256()
+
+    def read(self, amount: int | None = -1) -> bytes:
+        data = self._body.read() if amount is None or amount < 0 else self._body.read(amount)
+        self._sha.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) -> ArtifactStep:
+    """Copy the artifact's objects (``src`` and ``dst``: S3 clients) and verify the copy against the
+    digest SRC's registry gives (see the module contract)."""
     src_bucket, src_key = _split(step.source)
     dst_bucket, dst_prefix = _split(step.destination)
-    src, dst = client(src_session, "s3", endpoint_url), client(dst_session, "s3", endpoint_url)
-    if src_key.endswith("/") or not src_key:
+    folder = src_key.endswith("/") or not src_key
+    if folder:
         objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
                    for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # folder markers
-        pairs = [(o, dst_prefix + o["Key"][len(src_key):]) for o in objects]
+        pairs = [(o, o["Key"][len(src_key):]) for o in objects]
     else:
         head = src.head_object(Bucket=src_bucket, Key=src_key)
-        pairs = [({"Key": src_key, "Size": head["ContentLength"], "ETag": head["ETag"]},
-                  dst_prefix + src_key.rsplit("/", 1)[-1])]
+        pairs = [({"Key": src_key, "Size": head["ContentLength"], "ETag": head["ETag"]}, src_key.rsplit("/", 1)[-1])]
     if not pairs:
         return replace(step, status="failed", outcome=f"no objects under {step.source}")
     progress.set_total(len(pairs))
     copied = 0
-    for obj, key in pairs:
+    hashed: dict[str, str] = {}  # path -> SHA-256 of the bytes read from SRC and uploaded
+    for obj, path in pairs:
+        key = dst_prefix + path
         if not _same_object(dst, dst_bucket, key, obj):
-            body = src.get_object(Bucket=src_bucket, Key=obj["Key"])["Body"]
-            dst.upload_fileobj(body, dst_bucket, key, ExtraArgs={"Metadata": {ETAG_METADATA: obj["ETag"].strip('"')}})
+            try:
+                body = src.get_object(Bucket=src_bucket, Key=obj["Key"], IfMatch=obj["ETag"])["Body"]
+            except Exception as error:
+                if _precondition_failed(error):
+                    return replace(step, status="failed", outcome=(
+                        f"s3://{src_bucket}/{obj['Key']} changed after it was listed (GetObject IfMatch its listed "
+                        f"ETag {obj['ETag']}: 412 PreconditionFailed); nothing is registered: run the command again "
+                        "to copy and verify what SRC holds now"))
+                raise
+            reader = _Hashing(body)
+            try:
+                dst.upload_fileobj(reader, dst_bucket, key,
+                                   ExtraArgs={"Metadata": {ETAG_METADATA: obj["ETag"].strip('"')}})
+            finally:
+                body.close()
+            hashed[path] = reader.hexdigest()
             copied += 1
             progress.count("copied")
         progress.advance()
+    copies_uri = step.destination if folder else step.destination + pairs[0][1]
+    failed, digest, fingerprint = _verify(step, dst, copies_uri, folder, {path for _, path in pairs}, hashed)
+    if failed:
+        return replace(step, status="failed", outcome=failed)
     status = "done" if copied else "already-done"
-    return replace(step, status=status, outcome=f"{copied} of {len(pairs)} object(s) copied, "
-                                                f"{len(pairs) - copied} already there")
+    return replace(step, status=status, detail={**step.detail, "verified": digest, "fingerprint": fingerprint},
+                   outcome=f"{copied} of {len(pairs)} object(s) copied, {len(pairs) - copied} already there; "
+                           f"digest verified")
+
+
+def _verify(step: ArtifactStep, dst: Any, uri: str, folder: bool, paths: set[str], hashed: dict[str, str],
+            ) -> tuple[str, str, str]:
+    """``(why it failed or "", manifest digest, fingerprint)`` of the copies under ``uri``: the
+    digest (:func:`~mlops_infra.promote.digests.manifest_digest`, over the paths relative to the
+    registered URI, as SRC's training runtime and :func:`~mlops_infra.promote.digests.complete_digests`
+    compute it) from the SHA-256 of the bytes just copied, and for the copies a rerun skipped, from
+    S3's full-object SHA-256 checksum or by streaming them (``GetObject`` ``IfMatch`` their ETag):
+    a skipped copy is checked, never trusted. Every object under the URI counts (the package
+    serves them all), so an object SRC's artifact does not hold fails too."""
+    from mlops_infra.promote.digests import fingerprint, list_artifact, manifest_digest, stream_sha256
+
+    copies = list_artifact(dst, uri, folder)
+    extra = sorted({o.path for o in copies} - paths)
+    if extra:
+        return (f"{uri} holds object(s) that SRC's artifact does not: {', '.join(extra[:5])}"
+                f"{' ...' if len(extra) > 5 else ''}; the package would serve them: delete them, then run the "
+                "command again; nothing is registered"), "", ""
+    checked = [replace(o, sha256=hashed.get(o.path) or o.sha256 or stream_sha256(dst, o)) for o in copies]
+    digest = manifest_digest(checked)
+    if digest != step.digest:
+        says = step.detail.get("from") or "SRC's registry"
+        return (f"artifact digest mismatch: {says} says {step.digest}, its objects give {digest}; nothing is "
+                f"registered. The objects under {step.source} are not the artifact that was recorded (changed "
+                "since, or a wrong digest): record the digest of what SRC holds, or restore the artifact, then "
+                "promote again"), digest, ""
+    return "", digest, fingerprint(copies)
+
+
+def _precondition_failed(error: Exception) -> bool:
+    """A ``GetObject`` refused because ``IfMatch`` no longer matches (HTTP 412, ``PreconditionFailed``)."""
+    response = getattr(error, "response", None) or {}
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in ("PreconditionFailed", "412") or status == 412
 
 
 def _same_object(client: Any, bucket: str, key: str, source: dict[str, Any]) -> bool:
@@ -269,6 +378,9 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     existing = _find_package(sagemaker, group, step.digest)
     if existing is not None:
         return _numbered(replace(step, status="already-done"), existing, "already registered")
+    if not detail.get("fingerprint"):  # fail closed: only a copy whose bytes gave the digest is registered
+        return replace(step, status="failed", outcome="the copy was not verified against the digest in this run: "
+                       "run the copy-artifact step (the whole command) again")
     if not detail.get("image"):
         return replace(step, status="failed", outcome="no serving image is known for the model: set serving_image")
     arn = sagemaker.create_model_package(
@@ -277,7 +389,8 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
         InferenceSpecification={"Containers": [{"Image": detail["image"], **detail["modelData"]}],
                                 "SupportedContentTypes": ["application/json"],
                                 "SupportedResponseMIMETypes": ["application/json"]},
-        CustomerMetadataProperties={DIGEST_PROPERTY: step.digest, SOURCE_PROPERTY: detail["promotedFrom"]},
+        CustomerMetadataProperties={DIGEST_PROPERTY: step.digest, DIGEST_SOURCE_PROPERTY: detail["fingerprint"],
+                                    SOURCE_PROPERTY: detail["promotedFrom"]},
     )["ModelPackageArn"]
     progress.count("registered")
     return _numbered(replace(step, status="done"), arn, "registered")

@@ -8,8 +8,13 @@ records it on the package, so it is computed once.
 Contract of :func:`complete_digests` (the edge: boto3 clients of SRC's account passed in):
 
 - Only the versions asked for (those SRC's endpoints pin) are looked at; a version whose package
-  carries a digest that a registration recorded (no :data:`DIGEST_SOURCE_PROPERTY` beside it: the
-  promotion's own ``register-version`` step, or training code) is taken as recorded.
+  carries a digest that training code recorded at registration (no :data:`DIGEST_SOURCE_PROPERTY`
+  and no :data:`SOURCE_PROPERTY` beside it) is taken as recorded. A digest with a fingerprint is
+  checked against it (below): the promotion's own ``register-version`` step records the fingerprint
+  of the copies whose bytes it verified (:mod:`mlops_infra.promote.artifacts`), so a package it
+  registered is re-checked like an AWS-trained one. A package a promotion registered without a
+  fingerprint (:data:`SOURCE_PROPERTY` only: mlops-infra before it hashed the copies) holds a digest
+  nobody checked against its bytes (audit finding promote-1): it is computed as if it had none.
 - The artifact is where the package's container says (botocore ``ModelPackageContainerDefinition``;
   exactly one container may carry model data): ``ModelDataUrl`` (one S3 object, the
   ``model.tar.gz`` a training job writes) or ``ModelDataSource.S3DataSource`` (``S3Uri`` with
@@ -57,6 +62,8 @@ from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView, container_
 DIGEST_SOURCE_PROPERTY = "mlops-infra/artifact-digest-of"
 """Customer metadata beside a digest mlops-infra computed: the fingerprint of the objects it was
 computed from (``s3-etags:sha256:<hex>``)."""
+SOURCE_PROPERTY = "mlops-infra/promoted-from"
+"""Customer metadata of a package a promotion registered: ``<SRC> v<number>``."""
 CHUNK = 1 << 20
 
 
@@ -111,7 +118,8 @@ def _digest_of(sagemaker: Any, s3: Any, arn: str, name: str) -> tuple[str, str |
     package = sagemaker.describe_model_package(ModelPackageName=arn)
     properties = dict(package.get("CustomerMetadataProperties") or {})
     recorded, recorded_of = properties.get(DIGEST_PROPERTY), properties.get(DIGEST_SOURCE_PROPERTY)
-    if recorded and not recorded_of:
+    unchecked = bool(recorded) and not recorded_of and SOURCE_PROPERTY in properties
+    if recorded and not recorded_of and not unchecked:
         return recorded, None
     uri, prefix = artifact_location(package, name)
     objects = list_artifact(s3, uri, prefix)
@@ -123,7 +131,8 @@ def _digest_of(sagemaker: Any, s3: Any, arn: str, name: str) -> tuple[str, str |
     digest = manifest_digest(hashed)
     how = (f"{len(objects) - len(streamed)} object(s) by their S3 SHA-256 checksum, {len(streamed)} streamed"
            if streamed else f"{len(objects)} object(s) by their S3 SHA-256 checksum")
-    why = "its artifact changed since a digest was recorded" if recorded else "it carried none"
+    why = ("a promotion recorded its digest without checking its objects" if unchecked
+           else "its artifact changed since a digest was recorded" if recorded else "it carried none")
     properties.update({DIGEST_PROPERTY: digest, DIGEST_SOURCE_PROPERTY: of})
     try:
         sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties=properties)

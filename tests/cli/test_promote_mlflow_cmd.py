@@ -22,6 +22,7 @@ import pytest
 
 from mlops_infra.promote import registries
 from mlops_infra.promote.registries import MLFLOW_APPROVAL_TAG, MLFLOW_DIGEST_TAG
+from tests.promote.artifact_files import digest_of
 from tests.support import fixtures
 from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.cli import run_cli
@@ -243,15 +244,17 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
                                                                                    monkeypatch):
     """``--execute-artifacts`` from dev (Kubernetes: the artifact in dev's models bucket, here an S3 bucket of
     moto's default account, read with the default credentials) into staging (account 111111111111 through the
-    role): the copy, the registration as staging's v3 with the digest, and a rerun that has nothing left to do."""
+    role): the copy, the registration as staging's v3 with the digest, and a rerun that has nothing left to do.
+    dev's v14 carries the real digest of its files (the runtime's ``artifact_digest``): the copy verifies it."""
     import boto3
 
-    register_dev(mlflow_url)
+    files = {"config.json": b'{"model": "fraud"}', "model.safetensors": bytes(range(256)) * 64}
+    digest = digest_of(files)
+    register_dev(mlflow_url, digests={**DIGESTS, 14: digest})
     sm = register_staging(moto_url, monkeypatch)
     dev_s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
     dev_bucket, prefix = DEV_MODELS.removeprefix("s3://").split("/", 1)
     dev_s3.create_bucket(Bucket=dev_bucket)
-    files = {"config.json": b'{"model": "fraud"}', "model.safetensors": bytes(range(256)) * 64}
     for name, body in files.items():
         dev_s3.put_object(Bucket=dev_bucket, Key=f"{prefix}14/{name}", Body=body)
     staging = assumed_session(moto_url, STAGING_ROLE, "us-east-1")
@@ -261,8 +264,9 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
 
     done = run_cli(*args(file, mlflow_url, "--execute-artifacts"))
     assert done.code == 0, done.output
-    destination = f"{STAGING_MODELS}promoted/{MODEL}/{'14' * 8}/"
-    assert f"[done] copy {MODEL} {DIGEST_V14[:19]} {DEV_MODELS}14/ -> {destination}: 2 of 2 object(s) copied" in done.stdout
+    destination = f"{STAGING_MODELS}promoted/{MODEL}/{digest[7:23]}/"
+    assert (f"[done] copy {MODEL} {digest[:19]} {DEV_MODELS}14/ -> {destination}: 2 of 2 object(s) copied, 0 already "
+            "there; digest verified") in done.stdout
     arn = f"arn:aws:sagemaker:us-east-1:111111111111:model-package/{STAGING_GROUP}/3"
     assert f"registered as v3 ({arn})" in done.stdout
     s3 = staging.client("s3", endpoint_url=moto_url)
@@ -271,7 +275,7 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
               for o in s3.list_objects_v2(Bucket=STAGING_BUCKET, Prefix=key_prefix)["Contents"]}
     assert copied == files
     package = sm.describe_model_package(ModelPackageName=arn)
-    assert package["CustomerMetadataProperties"]["mlops-infra/artifact-digest"] == DIGEST_V14
+    assert package["CustomerMetadataProperties"]["mlops-infra/artifact-digest"] == digest
     assert package["CustomerMetadataProperties"]["mlops-infra/promoted-from"] == "dev v14"
     assert package["ModelApprovalStatus"] == "PendingManualApproval"  # fraud-model's approval is manual
     container = package["InferenceSpecification"]["Containers"][0]  # dev's folder, uncompressed (test_model_data)
@@ -285,5 +289,5 @@ def test_dev_to_staging_artifact_steps_copy_from_dev_store_and_register_in_stagi
     assert "No artifact steps: staging's registry already holds every artifact dev serves." in again.stdout
     written = run_cli(*args(file, mlflow_url, "--write"))
     assert written.code == 0, written.output
-    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {DIGEST_V14}; approval in dev: Approved\n" in written.stdout
+    assert f"scorer: {MODEL} v14 in dev = v3 in staging, {digest}; approval in dev: Approved\n" in written.stdout
     assert file.read_bytes() == before.replace(OLD_LINE.encode(), NEW_LINE.encode())

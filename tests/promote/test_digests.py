@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.promote.artifacts import SOURCE_PROPERTY
 from mlops_infra.promote.digests import (
     DIGEST_SOURCE_PROPERTY,
     ArtifactObject,
@@ -220,6 +221,26 @@ def test_a_digest_a_registration_recorded_is_taken_as_is(staging):
     view, notes = complete(staging, {1: arn})
     assert view.models["fraud-model"].versions[1].digest == "sha256:" + "ab" * 32 and notes == ()
     assert "HeadObject" not in staging["calls"]  # no S3 read at all
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(300)
+def test_a_digest_a_promotion_recorded_without_a_fingerprint_is_computed(staging):
+    """A package an earlier promotion registered (``mlops-infra/promoted-from``) with the digest SRC claimed
+    and no fingerprint: nobody hashed its bytes (audit finding promote-1), so its digest is computed, not
+    taken; a training registration's digest (no ``promoted-from``) is still taken as is (test above)."""
+    staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"weights nobody tested", ChecksumAlgorithm="SHA256")
+    arn = register(staging["sm"], STAGING_GROUP, "sha256:" + "ab" * 32, f"s3://{BUCKET}/{MODEL_KEY}")
+    staging["sm"].update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={
+        DIGEST_PROPERTY: "sha256:" + "ab" * 32, SOURCE_PROPERTY: "dev v14"})
+    expected = "sha256:" + hashlib.sha256(
+        f"{hashlib.sha256(b'weights nobody tested').hexdigest()}  model.tar.gz\n".encode()).hexdigest()
+    view, notes = complete(staging, {1: arn})
+    assert view.models["fraud-model"].versions[1].digest == expected
+    assert "a promotion recorded its digest without checking its objects" in notes[0]
+    properties = staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    assert properties[DIGEST_PROPERTY] == expected and properties[DIGEST_SOURCE_PROPERTY].startswith("s3-etags:")
+    assert properties[SOURCE_PROPERTY] == "dev v14"  # the lineage stays
 
 
 @pytest.mark.moto
