@@ -47,7 +47,9 @@ Contract:
     saying to apply DST first (its endpoint waits meanwhile).
 - SRC and DST are read and written with their own sessions (``--role ENV=ARN`` through STS
   ``AssumeRole``, else the default chain); cross-account copies go through this process (GET from
-  SRC, PUT to DST), so neither account needs a bucket policy for the other.
+  SRC, PUT to DST), so neither account needs a bucket policy for the other. A Kubernetes SRC's
+  S3-compatible store (MinIO...) is read with its own client (``src_s3``:
+  :mod:`mlops_infra.promote.source_store`), never at DST's endpoint.
 """
 
 from __future__ import annotations
@@ -200,10 +202,12 @@ def _destination(system: Any, env: str, buckets: dict[str, str], mapping: Any) -
 
 
 def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_session: Any, endpoint_url: str | None = None,
-                  progress: ProgressReporter = NO_PROGRESS) -> tuple[ArtifactStep, ...]:
+                  src_s3: Any = None, progress: ProgressReporter = NO_PROGRESS) -> tuple[ArtifactStep, ...]:
     """Carry out ``steps`` in order (see the module contract); a failed step stops those after it.
-    A ``register-version`` step registers only the copy that the ``copy-artifact`` step before it
-    verified."""
+    SRC's objects are read with ``src_s3`` when given (SRC's own store:
+    :mod:`mlops_infra.promote.source_store`), else with an S3 client of ``src_session`` at
+    ``endpoint_url``; DST is written with ``dst_session`` at ``endpoint_url``. A ``register-version``
+    step registers only the copy that the ``copy-artifact`` step before it verified."""
     done: list[ArtifactStep] = []
     failed = False
     verified: dict[tuple[str, str], str] = {}  # (model, digest) -> fingerprint of the verified copies
@@ -211,7 +215,8 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
 
     def s3(side: str) -> Any:
         if side not in clients:
-            clients[side] = client(src_session if side == "src" else dst_session, "s3", endpoint_url)
+            clients[side] = (src_s3 if side == "src" and src_s3 is not None
+                             else client(src_session if side == "src" else dst_session, "s3", endpoint_url))
         return clients[side]
 
     for step in steps:

@@ -12,6 +12,10 @@ Contract of ``promote``:
   ``plan`` finds it) and its registry, with the existing planner and renderers.
 - Output on stdout: the promotion report (:mod:`mlops_infra.promote.report`) in ``--format``; notes
   on stderr for JSON. Everything passes the redaction layer before anything is written.
+- ``--execute-artifacts`` carries out the artifact steps only (:mod:`mlops_infra.promote.artifacts`:
+  each copy verified against the digest before anything is registered); ``--source-store SRC=URL``
+  reads a Kubernetes SRC's S3-compatible store with its own client
+  (:mod:`mlops_infra.promote.source_store`).
 - ``--write`` writes the edit into FILE atomically (only when it changes something); without it,
   nothing is written. Running it twice changes nothing the second time.
 - Exit codes: 0 done (with ``--detailed-exitcode``: DST already pins what SRC serves); 2 with
@@ -72,6 +76,10 @@ def promote(
     execute_artifacts: bool = typer.Option(
         False, "--execute-artifacts",
         help="Only carry out the artifact steps (copy the artifact, register it in DST's registry); resumable."),
+    source_store: list[str] = typer.Option(
+        [], "--source-store",
+        help="SRC=URL: the S3-compatible models store of a Kubernetes SRC (MinIO...), read by --execute-artifacts "
+             "with MLOPS_SOURCE_AWS_ACCESS_KEY_ID / MLOPS_SOURCE_AWS_SECRET_ACCESS_KEY."),
 ) -> None:
     """Carry what SRC serves to DST: map model versions by artifact digest, edit DST's overrides, plan DST."""
     from mlops_infra.fileio import output_file
@@ -89,7 +97,9 @@ def promote(
     snapshots = {k: Path(v) for k, v in _pairs(registry, "--registry").items()}
     roles, mlflows = _pairs(role, "--role"), _pairs(mlflow, "--mlflow")
     prometheuses = _pairs(prometheus, "--prometheus")
+    stores = _pairs(source_store, "--source-store")
     context = _load(file, src, dst, err)
+    _check_source_store(stores, context["src"])
     skips = _skips(context, skip_gate, reason)
     if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
         _prior(context, context["src"], src_state)
@@ -98,7 +108,7 @@ def promote(
     if execute_artifacts:
         for note in context.get("digest_notes", ()):
             err.print(note, markup=False)
-        _execute(promotion, steps, roles, output_format, err)
+        _execute(promotion, steps, roles, output_format, err, stores)
         return
     gates = _gates(context, promotion, dst_view, src_state, skips, roles, prometheuses)
     blocked = [g for g in gates if g.blocks]
@@ -461,8 +471,21 @@ def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | N
                   plan_markdown=plan_markdown)
 
 
-def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any) -> None:
-    """Carry out the artifact steps with a progress display; exit 1 when one failed or got another number."""
+def _check_source_store(stores: dict[str, str], src: str) -> None:
+    """``--source-store`` names SRC's store only (the artifact is read from SRC; DST is written at
+    ``AWS_ENDPOINT_URL``)."""
+    for env in stores:
+        if env != src:
+            raise UserError(f"--source-store {env}=...: {env} is not the source of this promotion ({src})",
+                            f"--source-store names the store the artifact is read from: --source-store {src}=URL.")
+
+
+def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any,
+             stores: dict[str, str]) -> None:
+    """Carry out the artifact steps with a progress display; exit 1 when one failed or got another number.
+    SRC's objects are read from ``--source-store SRC=URL`` when given
+    (:mod:`mlops_infra.promote.source_store`), else with SRC's session at ``AWS_ENDPOINT_URL``; when
+    a Kubernetes SRC's copy fails without it, the error says to pass it."""
     import json
     import os
 
@@ -479,15 +502,28 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     sessions = {env: env_session(roles.get(env), getattr(promotion.dst_system.environments[env].target, "region", None),
                                  endpoint_url) for env in (promotion.src, promotion.dst)}
+    src_s3 = None
+    if promotion.src in stores:
+        from mlops_infra.promote.source_store import source_store_client
+
+        src_s3 = source_store_client(promotion.src, stores[promotion.src], os.environ)
     with progress_display("Artifact steps", unit="objects", live=output_format is not Format.JSON) as progress:
         results = execute_steps(steps, src_session=sessions[promotion.src], dst_session=sessions[promotion.dst],
-                                endpoint_url=endpoint_url, progress=progress)
+                                endpoint_url=endpoint_url, src_s3=src_s3, progress=progress)
     if output_format is Format.JSON:
         typer.echo(json.dumps({"artifactSteps": [r.to_json() for r in results]}, indent=2))
     else:
         typer.echo("\n".join(["Artifact steps:", *(f"  {r.line()}" for r in results)]))
     bad = [r for r in results if r.status in ("failed", "mismatch")]
     if bad:
+        src = promotion.src
+        kubernetes = promotion.src_system.environments[src].target.kind != "aws"
+        hint = ""
+        if kubernetes and src not in stores and any(r.kind == "copy-artifact" and r.status == "failed" for r in bad):
+            hint = (f"\n{src}'s models store was read at {endpoint_url or 'AWS S3'} with the default AWS credentials. "
+                    f"For an S3-compatible store (MinIO, Ceph RGW) pass --source-store {src}=URL and export "
+                    "MLOPS_SOURCE_AWS_ACCESS_KEY_ID and MLOPS_SOURCE_AWS_SECRET_ACCESS_KEY (its mlops-object-store "
+                    "Secret's keys).")
         raise UserError(f"{len(bad)} artifact step(s) did not complete",
-                        "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad)
+                        "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad) + hint
                         + "\nRun the same command again to resume: finished steps are skipped.")
