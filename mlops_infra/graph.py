@@ -172,7 +172,13 @@ class ResourceOptions:
     pkg/resource/deploy/step_generator.go, the replace step; the Python SDK sends
     ``deleteBeforeReplaceDefined``); ``ignore_changes`` lists inputs left to the cloud (e.g. autoscaled counts);
     ``retain_on_delete`` keeps the cloud resource when Pulumi deletes or replaces it (Pulumi "retainOnDelete":
-    the provider's Delete is not called; the resource leaves the state and stays in the cloud).
+    the provider's Delete is not called; the resource leaves the state and stays in the cloud);
+    ``aliases`` lists full URNs this resource had in stacks applied by earlier versions of mlops-infra
+    (Pulumi "aliases", passed as URN strings): the engine looks the resource up by its URN, then by each
+    alias, takes a prior resource found under an alias as this one's (diffed by this resource's provider
+    type, so updated or left alone, never deleted and created for the move) and keeps the aliased URN
+    out of the deletes (pkg/resource/deploy/step_generator.go ``getOldResource``, ``isOperatedOn``);
+    a type change is allowed (``collapseAliasToUrn`` keeps the alias's own type).
     """
 
     protect: bool = False
@@ -181,6 +187,7 @@ class ResourceOptions:
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -196,6 +203,8 @@ class ResourceOptions:
             out["additionalSecretOutputs"] = list(self.additional_secret_outputs)
         if self.retain_on_delete:
             out["retainOnDelete"] = True
+        if self.aliases:
+            out["aliases"] = list(self.aliases)
         return out
 
 

@@ -122,7 +122,8 @@ _OPTIONS = st.builds(ResourceOptions, protect=st.booleans(),
                      delete_before_replace=st.booleans(),
                      ignore_changes=st.lists(st.sampled_from(["tags", "x"]), max_size=2).map(tuple),
                      additional_secret_outputs=st.lists(st.just("s"), max_size=1).map(tuple),
-                     retain_on_delete=st.booleans())
+                     retain_on_delete=st.booleans(),
+                     aliases=st.lists(st.just("urn:pulumi:s::p::t:m:T::old"), max_size=1).map(tuple))
 
 
 @settings(max_examples=200, deadline=None)

@@ -70,6 +70,8 @@ REASON_CODES: dict[str, str] = {
     "not-taken-by-cloud": "the cloud did not keep an input the last apply sent (its recorded output differs, "
                           "e.g. SageMaker rolled an endpoint update back): sent again",
     "no-change": "desired and prior inputs are equal",
+    "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
+               "this resource: no delete, no create; updated in place when its inputs differ",
 }
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
 

@@ -26,6 +26,13 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 - The plan records ``prior.serial`` and ``graph.digest()`` (computed when first read: text and
   markdown renders do not show it; :class:`~mlops_infra.plan.model.DeferredDigest`); ``changes`` are sorted by URN; drift
   (given, or found from ``live`` by :func:`mlops_infra.plan.drift.find_drift`) is its own section.
+- Aliases (``ResourceOptions.aliases``, full URNs), as the engine matches them (pulumi
+  pkg/resource/deploy/step_generator.go ``getOldResource``): a desired resource whose URN is not in
+  the state takes the prior resource of its first alias that is in the state, is not itself desired
+  and is not taken by another resource; it is planned against that prior like any resource under its
+  own type's rules (a type change, e.g. a Namespace that became a NamespacePatch, is no replace by
+  itself), and the aliased URN is never deleted (``isOperatedOn``). Its NOOP or UPDATE gets the reason
+  ``aliased``, naming the type and name it had; a REPLACE keeps its reason, with that said first.
 - Warnings: pending operations in state, a state of another project/stack, updates of types with
   no registered replacement rules, secrets that could not be compared, live reads that failed.
 """
@@ -185,6 +192,8 @@ class _Planner:
         self.desired = {r.urn: r for r in graph.resources}
         self.missing = live.missing if live is not None else frozenset()
         self.prior = {u: r for u, r in prior.resources.items() if u not in self.missing}
+        self.aliased = self._match_aliases()
+        """Desired URN -> the state URN it takes over by an alias (that prior is in ``prior`` under the desired URN)."""
         self.actions: dict[str, Action] = {}
         self.warnings: list[str] = []
         self.unverifiable = 0
@@ -193,10 +202,28 @@ class _Planner:
         self.refs: dict[tuple[str, str], RefValue] = {}
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
 
+    def _match_aliases(self) -> dict[str, str]:
+        """Move the prior of each aliased resource to its desired URN (see the module contract)."""
+        found: dict[str, str] = {}
+        taken: set[str] = set()
+        prior, desired = self.prior, self.desired
+        for res in self.graph.resources:
+            if not res.options.aliases or res.urn in prior:
+                continue
+            alias = next((a for a in res.options.aliases if a in prior and a not in desired and a not in taken), None)
+            if alias is not None:
+                taken.add(alias)
+                found[res.urn] = alias
+        for urn, alias in found.items():
+            prior[urn] = prior.pop(alias)
+        return found
+
     # -- driver -------------------------------------------------------------------------------------
     def run(self) -> tuple[ResourceChange, ...]:
         self._state_warnings()
         changes = [self._plan(self.desired[urn]) for urn in self._order()]
+        if self.aliased:
+            changes = [self._aliased(c) if c.urn in self.aliased else c for c in changes]
         changes += self._deletes()
         if self.unverifiable:
             self.warnings.append(
@@ -266,6 +293,17 @@ class _Planner:
             self.warnings.append(
                 f"the state is of {state.project}/{state.stack}, not {self.graph.project}/{self.graph.stack}: "
                 "every resource would be replaced; check the state file and the environment")
+
+    def _aliased(self, change: ResourceChange) -> ResourceChange:
+        """``change`` of a resource that took over a prior by an alias, saying so (its action unchanged)."""
+        old = self.aliased[change.urn]
+        old_type = self.prior[change.urn].type
+        moved = (f"{change.name} is the {old_type} {urn_name(old)} in the state; Pulumi takes it over as this "
+                 f"{change.type} by its alias, so it is not deleted or created for the move")
+        if change.action is Action.NOOP or change.action is Action.UPDATE:
+            detail = "" if change.action is Action.NOOP else f"; {change.reason.message}"
+            return replace(change, reason=Reason("aliased", moved + detail))
+        return replace(change, reason=Reason(change.reason.code, f"{moved}; {change.reason.message}"))
 
     # -- refs ---------------------------------------------------------------------------------------
     def lookup(self, urn: str, output: str) -> RefValue:

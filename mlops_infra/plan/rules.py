@@ -194,6 +194,17 @@ K8S_KINDS: dict[str, ReplaceRule] = {
     "core/v1:Secret": ReplaceRule(replace=("data", "stringData", "binaryData", "immutable", "type"),
                                   sensitive=("data", "stringData", "binaryData"),
                                   why="pulumi-kubernetes replaces Secrets on change (immutable by default)"),
+    # deleting a Namespace deletes every object in it (Kubernetes "Namespaces" task, "Deleting a namespace":
+    # "This deletes everything under the namespace!", https://kubernetes.io/docs/tasks/administer-cluster/
+    # namespaces/): the old graphs' Namespace, now a NamespacePatch (below)
+    "core/v1:Namespace": ReplaceRule(why="a Kubernetes object's kind, name and namespace are its identity",
+                                     loses="every object in the namespace, the platform team's Secrets included"),
+    # a Patch resource (compile/kubernetes/platform.py): pulumi-kubernetes' Diff forces a replace only for
+    # .metadata.name/.metadata.namespace (provider.go Diff), and its delete only relinquishes the fields it
+    # applied (await.go Deletion -> ssa.Relinquish): the namespace and its objects stay
+    "core/v1:NamespacePatch": ReplaceRule(
+        why="a Patch resource's name is its identity; it applies its labels in place and its delete only drops "
+            "them (the namespace stays)"),
     "core/v1:ConfigMap": ReplaceRule(replace=("data", "binaryData", "immutable"),
                                      why="pulumi-kubernetes replaces ConfigMaps on change (immutable by default)"),
     "core/v1:Service": ReplaceRule(replace=("spec.clusterIP", "spec.clusterIPs", "spec.type"),
@@ -270,7 +281,7 @@ def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
         if kind is None:
             return K8S_BASE
         return replace(K8S_BASE, replace=K8S_BASE.replace + kind.replace, keep=kind.keep,
-                       sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why,
+                       sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why, loses=kind.loses,
                        provider_replace=None if kind.provider_replace is None
                        else K8S_BASE.replace + kind.provider_replace)
     return UNKNOWN_TYPE

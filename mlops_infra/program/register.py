@@ -16,7 +16,9 @@ topological order over parents, providers and dependencies, and returns a :class
 
 Options: ``parent``, ``provider``, ``depends_on`` for the explicit edges (dependencies that are not
 refs in the inputs), ``protect``, ``replace_on_changes``, ``delete_before_replace``,
-``ignore_changes``, ``additional_secret_outputs`` and ``retain_on_delete`` (engine names; the SDK passes them through).
+``ignore_changes``, ``additional_secret_outputs``, ``retain_on_delete`` and ``aliases`` (engine names; the SDK passes
+them through; aliases are full URNs, which the SDK sends as ``Alias{urn}``, pulumi/runtime/resource.py
+``prepare_aliases``).
 ``delete_before_replace`` is passed as the graph holds it: ``None`` (unset, the provider decides the
 order of a replace) or an explicit ``True``/``False``, which the SDK sends with
 ``deleteBeforeReplaceDefined`` (pulumi/runtime/resource.py) so the engine uses it instead of the
@@ -116,6 +118,7 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         ignore_changes=list(options.ignore_changes) or None,
         additional_secret_outputs=list(options.additional_secret_outputs) or None,
         retain_on_delete=options.retain_on_delete or None,
+        aliases=list(options.aliases) or None,
     )
 
 

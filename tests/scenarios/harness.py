@@ -94,8 +94,25 @@ def _leaked_secret_export(checkpoint: Checkpoint) -> Checkpoint:
 SECRET_WEBHOOK_URL = "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fAkEsEcReTvAlUe0123456789"
 """A secret value planted in the prior state of the secret scenario; it must appear in no output."""
 
+def legacy_namespace(checkpoint: Checkpoint) -> Checkpoint:
+    """As applied by an mlops-infra that registered the namespace as ``kubernetes:core/v1:Namespace``
+    (before audit firstapply-1): the NamespacePatch's record has the old type and URN, every reference
+    to it (parent, dependencies) names that URN, and it has no ``pulumi.com/patchForce`` annotation."""
+    (record,) = [r for r in resources(checkpoint) if r["type"] == "kubernetes:core/v1:NamespacePatch"]
+    new_urn = record["urn"]
+    old_urn = new_urn.replace("$kubernetes:core/v1:NamespacePatch::", "$kubernetes:core/v1:Namespace::")
+    out = json.loads(json.dumps(checkpoint).replace(json.dumps(new_urn), json.dumps(old_urn)))
+    for record in resources(out):
+        if record["urn"] == old_urn:
+            record["type"] = "kubernetes:core/v1:Namespace"
+            for side in ("inputs", "outputs"):
+                record[side]["metadata"].pop("annotations")
+    return out
+
+
 PRIOR_EDITS: dict[str, Callable[[Checkpoint], Checkpoint]] = {
     "secret-references-are-redacted": _leaked_secret_export,
+    "namespace-of-an-existing-stack-is-adopted-not-deleted": legacy_namespace,
 }
 """Scenario name -> change to the applied checkpoint (what happened after the last apply)."""
 

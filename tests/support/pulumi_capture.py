@@ -153,6 +153,8 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             "ignoreChanges": list(request.ignoreChanges),
             "additionalSecretOutputs": list(request.additionalSecretOutputs),
             "retainOnDelete": bool(request.retainOnDelete),
+            # URN aliases: Alias{urn} specs when the monitor supports them, else aliasURNs (pulumi/runtime/resource.py)
+            "aliases": [a.urn for a in request.aliases if a.urn] or list(request.aliasURNs),
         }
         return CapturedResource(
             urn=urn, type=request.type, name=request.name, custom=bool(request.custom), parent=parent,

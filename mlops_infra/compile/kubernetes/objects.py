@@ -5,7 +5,10 @@ the Pulumi type token from ``apiVersion``/``kind`` exactly as pulumi-kubernetes 
 (``kubernetes:core/v1:ConfigMap`` for built-ins, ``kubernetes:<group>/<version>:<Kind>`` for
 ``apiextensions.CustomResource``), uses ``metadata.name`` as the Pulumi resource name (no
 autonaming: plans show real names), sets the explicit provider and, for namespaced objects, a
-dependency on the Namespace. ``inputs`` are the Kubernetes object itself, camelCase.
+dependency on the Namespace. ``inputs`` are the Kubernetes object itself, camelCase. With
+``patch=True`` the object is registered as the kind's Patch resource (``kubernetes:core/v1:NamespacePatch``;
+same inputs: pulumi-kubernetes tells a Patch resource by its type token, ``kinds.IsPatchResource``,
+``<kind>Patch``), which server-side applies only the fields it sets: see :mod:`.platform`.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ BUILTIN_GROUPS = frozenset({"", "apps", "batch", "networking.k8s.io", "rbac.auth
 """API groups validated with kubernetes-validate; every other group is a CRD."""
 
 
-def type_token(api_version: str, kind: str) -> str:
-    """The pulumi-kubernetes type token: ``v1`` -> ``core/v1``; groups stay as written."""
-    return f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}"
+def type_token(api_version: str, kind: str, *, patch: bool = False) -> str:
+    """The pulumi-kubernetes type token: ``v1`` -> ``core/v1``; groups stay as written; ``patch``: the
+    kind's Patch resource (``...:NamespacePatch``)."""
+    return f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}{'Patch' if patch else ''}"
 
 
 def is_builtin(api_version: str) -> bool:
@@ -69,12 +73,12 @@ class KubeTarget:
                 **body}
 
     def add(self, obj: dict[str, Any], *, parent: str, address: str, role: str,
-            depends_on: Iterable[str] = (), options: ResourceOptions | None = None) -> str:
-        """Add ``obj`` under ``parent``; return its URN."""
+            depends_on: Iterable[str] = (), options: ResourceOptions | None = None, patch: bool = False) -> str:
+        """Add ``obj`` under ``parent`` (as its kind's Patch resource when ``patch``); return its URN."""
         deps = [d for d in depends_on if d]
         if obj["kind"] not in CLUSTER_SCOPED and self.namespace_urn:
             deps.append(self.namespace_urn)
-        return self.ctx.builder.add(type_token(obj["apiVersion"], obj["kind"]), obj["metadata"]["name"], obj,
+        return self.ctx.builder.add(type_token(obj["apiVersion"], obj["kind"], patch=patch), obj["metadata"]["name"], obj,
                                     parent=parent, depends_on=deps, provider=self.provider, options=options,
                                     address=address, role=role)
 

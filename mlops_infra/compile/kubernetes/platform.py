@@ -6,6 +6,36 @@ Namespace and every shared object; each part is compiled only when some item nee
 has no serving account and a system without drift monitors has no Pushgateway. Parts that
 depend on items (the retrain trigger mounts the run templates) are in :data:`LATE_PARTS`, compiled
 after the items. The component's inputs are facts the planner can summarise.
+
+**The namespace is adopted or created, never deleted** (audit firstapply-1 b). The platform team creates
+the Secrets the system uses in the namespace before it needs them (docs/compile-kubernetes.md
+section 4), and a team namespace in a shared cluster exists before mlops-infra (its ResourceQuotas). So
+the namespace is registered as ``kubernetes:core/v1:NamespacePatch``, not ``Namespace``
+(pulumi-kubernetes 4.34.2, constraints.txt):
+
+- *create*: a Patch resource is created with a server-side apply PATCH (provider/pkg/await/await.go
+  ``Creation``: the ``kinds.IsPatchResource`` branch), which creates a missing namespace and applies
+  our labels to an existing one. A plain Namespace is created with ``client.Create``, which since 4.29.0
+  fails on a namespace that exists (CHANGELOG 4.29.0, "When a resource already exists in the cluster,
+  the API server now returns an AlreadyExists error instead of silently updating the existing object";
+  ``upsertExistingObjects`` defaults to false), so the first apply failed at the namespace and created
+  nothing namespaced.
+- *update*: the provider's ``Diff`` forces a replace of a Patch resource only when ``.metadata.name``
+  or ``.metadata.namespace`` changes (provider/pkg/provider/provider.go ``Diff``); labels are applied
+  in place.
+- *delete* (``pulumi destroy``, or the system leaves the namespace): ``await.Deletion`` of a Patch
+  resource only calls ``ssa.Relinquish`` (provider/pkg/ssa/actions.go: an apply of the bare identity
+  under its field manager): the labels it set are dropped; the namespace, the platform team's Secrets
+  and everything else in it stay. Deleting the namespace is the platform team's call.
+- ``pulumi.com/patchForce: "true"``: "Conflicts will result in an error by default, but can be forced
+  using the pulumi.com/patchForce annotation" (the NamespacePatch API docs; await.go ``patchForce``).
+  The labels are mlops-infra's own, so a value another field manager set (the client-side create of a
+  stack's old Namespace, manager ``pulumi-kubernetes``) must not fail the apply.
+- *existing stacks* hold a ``kubernetes:core/v1:Namespace`` at :func:`legacy_namespace_urn`. The Patch
+  carries that URN as an alias (:class:`mlops_infra.graph.ResourceOptions` ``aliases``): the engine
+  diffs the old state with the Patch's provider rules (the annotation is added: an update in place) and
+  never deletes the aliased URN (pulumi pkg/resource/deploy/step_generator.go ``getOldResource``,
+  ``isOperatedOn``); ``plan`` shows the same (:mod:`mlops_infra.plan.planner`, aliases).
 """
 
 from __future__ import annotations
@@ -17,11 +47,14 @@ from mlops_infra.compile.context import PLATFORM_TYPE
 from mlops_infra.compile.facts import FACTS_VERSION
 from mlops_infra.compile.kubernetes import images, names, rbac, registry, scripts, serving, storage, training
 from mlops_infra.compile.kubernetes.monitoring import compile_pushgateway
-from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.compile.kubernetes.objects import KubeTarget, type_token
+from mlops_infra.graph import ResourceOptions
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.spec.system import MLSystem
 
 ADDRESS = "platform"
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+"""The namespace's annotation: its labels win a server-side apply conflict (see the module docstring)."""
 
 
 def has_training(system: MLSystem) -> bool:
@@ -91,9 +124,16 @@ def compile_platform(kube: KubeTarget) -> None:
     """The platform component, the Namespace and the shared parts the system needs."""
     kube.platform = kube.ctx.builder.add(PLATFORM_TYPE, "platform", platform_facts(kube), custom=False,
                                          address=ADDRESS, role="component")
-    namespace = kube.obj("v1", "Namespace", kube.namespace, ADDRESS, {})
-    kube.namespace_urn = kube.add(namespace, parent=kube.platform, address=ADDRESS, role="namespace")
+    namespace = kube.obj("v1", "Namespace", kube.namespace, ADDRESS, {}, annotations=PATCH_FORCE)
+    kube.namespace_urn = kube.add(namespace, parent=kube.platform, address=ADDRESS, role="namespace", patch=True,
+                                  options=ResourceOptions(aliases=(legacy_namespace_urn(kube),)))
     _run(kube, PARTS)
+
+
+def legacy_namespace_urn(kube: KubeTarget) -> str:
+    """The URN the namespace had as a ``kubernetes:core/v1:Namespace`` (stacks applied before it became a
+    Patch resource): the same parent and name, the old type."""
+    return kube.ctx.builder.urn_for(type_token("v1", "Namespace"), kube.namespace, kube.platform)
 
 
 def finish_platform(kube: KubeTarget) -> None:

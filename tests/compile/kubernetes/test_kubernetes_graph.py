@@ -71,7 +71,8 @@ def test_every_object_is_named_parented_and_provided(case):
     namespace = graph.metadata["namespace"]
     for resource in filter(is_kube_object, graph.resources):
         obj = resource.inputs
-        assert resource.type == type_token(obj["apiVersion"], obj["kind"]), resource.urn
+        # the namespace is its kind's Patch resource (adopted or created, never deleted: platform.py)
+        assert resource.type == type_token(obj["apiVersion"], obj["kind"], patch=resource.role == "namespace"), resource.urn
         assert resource.provider == provider, resource.urn
         assert resource.parent is not None and not by_urn[resource.parent].custom, resource.urn
         assert by_urn[resource.parent].type in {PLATFORM_TYPE, *COMPONENT_TYPES.values()}
@@ -242,7 +243,7 @@ def test_reference_dev_type_counts():
     assert counts["kubernetes:monitoring.coreos.com/v1:PrometheusRule"] == 7  # 3 monitors + 3 alerts + 1 rollback alert
     assert counts["kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"] == 3  # 2 channels + retrain
     assert counts["kubernetes:batch/v1:CronJob"] == 3  # retrain schedule + drift monitor + rollout runner
-    assert counts["kubernetes:core/v1:Namespace"] == 1
+    assert counts["kubernetes:core/v1:NamespacePatch"] == 1 and "kubernetes:core/v1:Namespace" not in counts
 
 
 def test_the_models_bucket_is_declared_never_to_expire_a_version():
