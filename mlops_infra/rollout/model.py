@@ -9,16 +9,26 @@ Contract:
 - :class:`RolloutStatus` is persisted by the driver (SageMaker endpoint tags, the KServe endpoint's
   ``rollout-<endpoint>`` ConfigMap) as flat strings (:meth:`RolloutStatus.to_fields` /
   :meth:`from_fields`), each at most 256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
-  ``spec.steps``; ``since`` is when the current step's traffic was set (the bake counts from there);
-  ``blind_since`` is when the gates of this step first became unreadable. ``notice`` is the rollback
-  notice of a rollout the controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written
+  ``spec.steps``; ``since`` is when the current step's traffic was set (the gates' window counts from
+  there, so a breach while the change is still being applied counts); ``in_effect`` (field
+  ``in-effect``) is when a pass first observed that traffic in effect (the endpoint ready again at the
+  step's share: ``rollout/reconcile.py`` rule 8), and the bake counts from there; None (stored as
+  :data:`IN_EFFECT_PENDING`): not observed yet. ``blind_since`` is when the gates of this step first
+  became unreadable. ``notice`` is the rollback notice of a rollout the controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written
   with the rollback by ``rollout/runner.py`` ``announce``) until the scheduled runner has sent it, then
   ``sent`` (:data:`NOTICE_SENT`; ``rollout/scheduled.py``, "Rollback notices"). It is stored only with
   phase ``rolled_back`` (read as "" with any other phase, so a stale key left beside a later status means
   nothing), and a status that stores it stores no ``blind-since`` (rolled back, no gate is read any
-  more): never more than 7 fields at once, the SageMaker driver's tag budget
-  (``mlops_infra/endpoint_tags.py``). A stored status without it (written before notices were recorded)
-  has no notice to send.
+  more). ``in-effect`` is stored only with phase ``progressing`` and ``reason`` only with the other
+  phases (the reconciler never gives a progressing status a reason: it is "" there, and read as ""
+  when absent). So never more than 7 fields at once (progressing: phase, revision, previous, step,
+  since, in-effect, blind-since; otherwise: phase, revision, previous, step, since, reason, notice),
+  the SageMaker driver's tag budget (``mlops_infra/endpoint_tags.py``); :data:`OPTIONAL_FIELDS` are
+  the keys a status may leave out, which a writer that merges (the KServe driver's ConfigMap patch)
+  deletes. A stored status without ``notice`` (written before notices were recorded) has no notice to
+  send; a progressing one without ``in-effect`` was written by a release that did not record it (every
+  progressing status this one writes has the key, a time or :data:`IN_EFFECT_PENDING`) and reads with
+  ``in_effect`` = ``since``: its step bakes from the traffic change, as that release did.
 - :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share
   of traffic on the new revision, whether the endpoint can take a change now, and the stored status;
   on Kubernetes also, while the newest Knative revision is not ready, what Knative says of it
@@ -38,6 +48,8 @@ ActionKind = Literal["none", "wait", "hold", "set_traffic", "record", "rollback"
 GateState = Literal["ok", "firing", "unreadable"]
 NOTICE_PENDING = "pending"
 NOTICE_SENT = "sent"
+IN_EFFECT_PENDING = "pending"
+"""The stored ``in-effect`` of a progressing status whose step is not yet observed in effect."""
 DEFAULT_GATE_TIMEOUT = 900
 """An unreadable gate holds a step for at most this long (seconds) before the rollout rolls back."""
 DEFAULT_NOT_READY_TIMEOUT = 1800
@@ -53,6 +65,8 @@ raised for a slow start (a GPU node provisioned on demand by a cluster autoscale
 several gigabytes, a large model to load: minutes each). 30 minutes = three default deadlines. The spec's
 ``rollout.not_ready_timeout`` sets it per endpoint (``spec/serving.py``, at least the 600 s deadline)."""
 MAX_FIELD = 256
+OPTIONAL_FIELDS = ("reason", "in-effect", "blind-since", "notice")
+"""The fields :meth:`RolloutStatus.to_fields` writes only in some phases or states (module contract)."""
 
 
 @dataclass(frozen=True)
@@ -103,12 +117,18 @@ class RolloutStatus:
     blind_since: float | None = None
     reason: str = ""
     notice: str = ""
+    in_effect: float | None = None
 
     def to_fields(self) -> dict[str, str]:
-        """Flat string fields (tag values / ConfigMap data), each at most 256 characters; ``notice``
-        only with phase ``rolled_back``, and then no ``blind-since`` (see the module contract)."""
+        """Flat string fields (tag values / ConfigMap data), each at most 256 characters; ``in-effect``
+        only with phase ``progressing``, ``reason`` only with the others; ``notice`` only with phase
+        ``rolled_back``, and then no ``blind-since`` (see the module contract)."""
         fields = {"phase": self.phase, "revision": self.revision, "previous": self.previous,
-                  "step": str(self.step), "since": f"{self.since:.3f}", "reason": self.reason}
+                  "step": str(self.step), "since": f"{self.since:.3f}"}
+        if self.phase == "progressing":
+            fields["in-effect"] = IN_EFFECT_PENDING if self.in_effect is None else f"{self.in_effect:.3f}"
+        else:
+            fields["reason"] = self.reason
         if self.phase == "rolled_back" and self.notice in (NOTICE_PENDING, NOTICE_SENT):
             fields["notice"] = self.notice
         elif self.blind_since is not None:
@@ -124,9 +144,12 @@ class RolloutStatus:
                 return None
             blind = fields.get("blind-since")
             notice = fields.get("notice", "") if phase == "rolled_back" else ""
+            since = float(fields["since"])
+            effect = fields.get("in-effect") if phase == "progressing" else IN_EFFECT_PENDING
             return cls(phase, fields["revision"], fields.get("previous", ""), int(fields["step"]),
-                       float(fields["since"]), float(blind) if blind else None, fields.get("reason", ""),
-                       notice if notice in (NOTICE_PENDING, NOTICE_SENT) else "")
+                       since, float(blind) if blind else None, fields.get("reason", ""),
+                       notice if notice in (NOTICE_PENDING, NOTICE_SENT) else "",
+                       since if effect is None else None if effect == IN_EFFECT_PENDING else float(effect))
         except (KeyError, ValueError):
             return None
 
@@ -171,7 +194,10 @@ class Observed:
     the driver kept for a rollback and may delete later, as (kind, name, version that left it)
     (SageMaker: configs and models, see ``drivers/sagemaker.py``); ``not_ready``: Kubernetes, with
     ``ready`` false because the newest revision is not ready, what Knative says of it (None: the
-    driver does not tell, as on AWS).
+    driver does not tell, as on AWS); ``in_effect``: the share ``percent`` is what the endpoint serves
+    now, not only what was asked (SageMaker: whenever ``ready``, InService after the update; KServe:
+    the InferenceService's status shows Knative's route at that share and ready,
+    ``drivers/kserve.py`` :func:`~mlops_infra.rollout.drivers.kserve.traffic_in_effect`).
     """
 
     revision: str
@@ -184,6 +210,7 @@ class Observed:
     converged: bool = True
     kept: tuple[tuple[str, str, str], ...] = ()
     not_ready: NotReady | None = None
+    in_effect: bool = True
 
 
 @dataclass(frozen=True)

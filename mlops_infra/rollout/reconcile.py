@@ -27,18 +27,47 @@ Rules, in order:
    deployment has nothing to compare with); the stable version is the revision -> nothing to do,
    unless the endpoint does not run the graph's configuration (``converged`` false: a config change
    without a new version, e.g. another instance type) -> finish at once (the same model: nothing to
-   canary; the driver lands the config); else start: traffic to the first step, bake from now.
+   canary; the driver lands the config); else start: traffic to the first step (its bake starts when
+   it is in effect, rule 8).
 4. A finished, rolled-back or aborted status holds its invariant (finished: 100% on the revision on
    the graph's configuration and nothing else left; rolled back: 0%): a driver killed between its
    writes is completed, a later config change of the same version is landed, nothing else happens.
 5. In progress, the traffic is not the current step's: if it is the NEXT step's, a previous pass set
-   it and was stopped before recording it -> record that step (bake restarts: no step is skipped or
-   repeated); otherwise something moved it -> set it back to the current step (bake restarts).
+   it and was stopped before recording it -> record that step (bake restarts, from now when it is
+   in effect: no step is skipped or repeated); otherwise something moved it -> set it back to the
+   current step (bake restarts when that is in effect).
 6. A firing gate rolls back (reason: which gate, which value, at which step and share).
 7. An unreadable gate holds the step (never advances blind); once unreadable for
    ``gate_timeout_seconds`` the rollout rolls back.
-8. The bake is not over: wait until it is. Over: the next step, or after the last step (100%),
+8. The step's share not yet observed in effect (the status has no ``in_effect``): the first pass
+   that observes it in effect records that time (action ``record``; a hold of rule 7 records it
+   too), and the bake ends ``bake_seconds`` after it; until then (``observed.in_effect`` false) wait.
+   The bake is not over: wait until it is. Over: the next step, or after the last step (100%),
    finish.
+
+When a step is in effect. ``bake`` is the time at each step before the next (docs/spec.md), i.e. the
+time the endpoint serves the step's share. A traffic change is not in effect when it is asked for:
+- SageMaker: ``UpdateEndpointWeightsAndCapacities`` "sets the endpoint status to ``Updating``. After
+  updating the endpoint, it sets the status to ``InService``" (botocore ``sagemaker`` service-2
+  documentation of the operation), and a step that grows the canary (``DesiredWeightAndCapacity
+  .DesiredInstanceCount``: 25% -> 75% of three instances is 1 -> 3) keeps it ``Updating`` while
+  SageMaker provisions the instances, minutes for a GPU instance. While it is ``Updating`` rule 2
+  waits; the first pass that sees it ``InService`` (``DescribeEndpoint`` ``EndpointStatus``,
+  ``ready``) at the step's share (``ProductionVariantSummary.CurrentWeight``) records the step in
+  effect.
+- KServe (Serverless): a ``canaryTrafficPercent`` patch becomes the Knative Service's traffic block
+  (kserve ``reconcilers/knative/ksvc_reconciler.go``), which Knative's Route programs into its
+  ingress: the Route's ``status.traffic`` is written before the ingress is ready, and ``Ready``
+  (``IngressReady``) only once it is (knative/serving ``pkg/reconciler/route/route.go``
+  ``ReconcileKind``, ``configureTraffic``); the Service waits for its Route's generation
+  (``pkg/reconciler/service/service.go``), and KServe copies the Service's traffic and its
+  ``RoutesReady`` as ``PredictorRouteReady`` (``inference_service_status.go`` ``PropagateStatus``).
+  So the same period exists there, usually seconds; the driver reports it (``observed.in_effect``,
+  ``drivers/kserve.py`` ``traffic_in_effect``) and the same rule applies.
+The gates' window still starts when the traffic was asked for (``since``): a breach while the
+change is being applied counts. The in-effect time is the first pass that observes it, so the bake
+is at most one pass interval longer than ``bake``, never shorter. Reconcile reads no clock: ``now``
+of that pass is the time.
 """
 
 from __future__ import annotations
@@ -125,7 +154,7 @@ def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:
     first = spec.steps[0]
     started = RolloutStatus("progressing", observed.revision, observed.stable, 0, now)
     return Decision("set_traffic", f"start: {first}% of traffic to version {observed.revision} "
-                    f"(from {observed.stable})", first, started, now + spec.bake_seconds)
+                    f"(from {observed.stable})", first, started)
 
 
 def _terminal(status: RolloutStatus, observed: Observed) -> Decision:
@@ -155,10 +184,12 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         if following < len(spec.steps) and observed.percent == spec.steps[following]:
             return Decision("record", f"step {following + 1} ({spec.steps[following]}%) was set by an earlier pass "
                             "that stopped before recording it", spec.steps[following],
-                            status.evolve(step=following, since=now, blind_since=None), now + spec.bake_seconds)
+                            status.evolve(step=following, since=now, blind_since=None,
+                                          in_effect=now if observed.in_effect else None),
+                            now + spec.bake_seconds if observed.in_effect else None)
         seen = "unknown" if observed.percent is None else f"{observed.percent}%"
         return Decision("set_traffic", f"step {step + 1}: traffic on version {status.revision} is {seen}, "
-                        f"not {percent}%: setting it", percent, status.evolve(since=now), now + spec.bake_seconds)
+                        f"not {percent}%: setting it", percent, status.evolve(since=now, in_effect=None))
     firing = [g for g in gates if g.state == "firing"]
     if firing:
         reason = (f"{', '.join(g.describe() for g in firing)} fired at step {step + 1} ({percent}% on version "
@@ -167,22 +198,33 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
                                                                              since=now))
     blind = [g for g in gates if g.state == "unreadable"]
     if blind:
-        return _hold(spec, status, blind, now)
-    cleared = status.evolve(blind_since=None) if status.blind_since is not None else None
-    ends = status.since + spec.bake_seconds
+        return _hold(spec, status, blind, now, observed.in_effect)
+    if status.in_effect is None:
+        if not observed.in_effect:
+            return Decision("wait", f"step {step + 1} ({percent}%) is set but not in effect yet{_detail(observed)}; "
+                            "its bake starts when it is", percent, _cleared(status))
+        return Decision("record", f"step {step + 1} ({percent}%) is in effect: baking {duration(spec.bake_seconds)} "
+                        "from now", percent, status.evolve(in_effect=now, blind_since=None), now + spec.bake_seconds)
+    cleared = _cleared(status)
+    ends = status.in_effect + spec.bake_seconds
     if now < ends:
         return Decision("wait", f"step {step + 1} ({percent}%): baking, {duration(ends - now)} left", percent,
                         cleared, ends)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
         return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",
-                        following, status.evolve(step=step + 1, since=now, blind_since=None),
-                        now + spec.bake_seconds)
+                        following, status.evolve(step=step + 1, since=now, blind_since=None, in_effect=None))
     return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps", 100,
                     status.evolve(phase="finished", since=now, blind_since=None, reason="all steps passed"))
 
 
-def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading], now: float) -> Decision:
+def _cleared(status: RolloutStatus) -> RolloutStatus | None:
+    """``status`` without ``blind_since`` when it has one (the gates are readable again); None: unchanged."""
+    return status.evolve(blind_since=None) if status.blind_since is not None else None
+
+
+def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading], now: float,
+          in_effect: bool) -> Decision:
     since = status.blind_since if status.blind_since is not None else now
     names = ", ".join(g.describe() for g in blind)
     if now - since >= spec.gate_timeout_seconds:
@@ -191,10 +233,12 @@ def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading]
         return Decision("rollback", f"roll back: {reason}", 0,
                         status.evolve(phase="rolled_back", reason=reason, since=now))
     left = spec.gate_timeout_seconds - (now - since)
+    changes = {"blind_since": since} if status.blind_since is None else {}
+    if status.in_effect is None and in_effect:
+        changes["in_effect"] = now  # observed in effect (rule 8): the bake counts from here, holding or not
     return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {duration(left)} "
                     "unless the gates can be read", spec.steps[status.step],
-                    status.evolve(blind_since=since) if status.blind_since is None else None, since +
-                    spec.gate_timeout_seconds)
+                    status.evolve(**changes) if changes else None, since + spec.gate_timeout_seconds)
 
 
 def duration(seconds: float) -> str:

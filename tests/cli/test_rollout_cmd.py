@@ -26,12 +26,16 @@ def test_dry_run_prints_the_schedule_and_worst_case():
     assert "     3      10%     20m00s  10m00s  1 beside 3 stable" in lines
     assert "     5      75%     40m00s  10m00s  3 beside 3 stable" in lines
     assert "  total: 1h00m if every gate stays green; worst case 1h15m (a gate unreadable at the last step)" in lines
+    assert ("  each bake counts from when its step is in effect (the endpoint InService again after the change: "
+            "minutes while SageMaker adds the step's canary instances); each step starts, and the total ends, that "
+            "much later than shown") in lines
     assert any(line.startswith("  worst-case overlap: 2.417 instance-hours") or "worst-case extra cost" in line for line in lines)
 
 
 def test_dry_run_on_kubernetes_and_with_a_priced_region(tmp_path):
     result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "dev", "--dry-run")
     assert result.code == 0 and "in dev (KServe)" in result.stdout
+    assert "each bake counts from when its step is in effect (Knative's route serving the share" in result.stdout
     priced = tmp_path / "us.yaml"
     priced.write_text(edit(EXAMPLE.read_text(), "region: eu-west-1", "region: us-east-1"))
     result = run_cli("rollout", "scorer", str(priced), "--env", "prod", "--dry-run")

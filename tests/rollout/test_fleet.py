@@ -31,6 +31,10 @@ def test_a_pass_over_many_endpoints_moves_each_one_step_and_reports_a_failure_al
         clock.sleep(1)
         reconcile_fleet(members, clock.now, max_workers=3)  # the canary variant is in: its first step
         assert {canary_percent(sm, t.endpoint) for t in targets} == {STEPS[0]}
+        clock.sleep(1)
+        recorded = reconcile_fleet(members, clock.now, max_workers=3)  # InService at 2%: in effect, bake starts
+        assert all(r.result and r.result.acted and r.result.decision.action == "record"
+                   for i, r in enumerate(recorded) if i != 3)
         clock.sleep(BAKE)
         reconcile_fleet(members, clock.now, max_workers=3)
         assert {canary_percent(sm, t.endpoint) for t in targets} == {STEPS[1]}

@@ -75,6 +75,9 @@ def test_search_returns_each_endpoint_with_status_config_weights_and_tags_in_pag
     assert {v["VariantName"]: v["CurrentWeight"] for v in record["ProductionVariants"]} == {"primary": 98.0,
                                                                                            "canary": 2.0}
     clock.sleep(1)
+    recorded = reconcile_fleet(members, clock.now, max_workers=2)  # InService at 2%: in effect, the bake starts
+    assert [r.result.decision.action for r in recorded] == ["record"] * len(targets)
+    clock.sleep(1)
     with Calls(sm) as calls:
         results = reconcile_fleet(members, clock.now, max_workers=2)
     assert [r.result.decision.action for r in results] == ["wait"] * len(targets)
@@ -124,6 +127,8 @@ def test_a_stale_batch_observation_writes_nothing(sm):
     reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)
     clock.sleep(1)
     reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)  # 2%
+    clock.sleep(1)
+    reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)  # 2% in effect
     clock.sleep(BAKE)
     late = SageMakerDriver(sm, target)
     [stale] = late.observe_many([late])  # what Search said before the other reconciler's step
@@ -142,8 +147,8 @@ def test_a_batch_observation_stale_only_in_its_status_writes_nothing(sm):
     answer from before that write must not carry the canary on over the rollback."""
     target = deploy(sm, "tagged-scorer", count=2)
     clock = Clock()
-    for _ in range(2):
-        reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)  # start, then 2%
+    for _ in range(3):
+        reconcile_once(spec("aws", gates=()), SageMakerDriver(sm, target), NoGates(), clock.now)  # start, 2%, in effect
         clock.sleep(1)
     clock.sleep(BAKE)
     late = SageMakerDriver(sm, target)
@@ -204,14 +209,20 @@ def test_two_fleet_passes_at_once_one_wins_each_step_of_each_endpoint(sm):
             for thread in threads:
                 thread.join(20)
             for index in range(len(targets)):
-                outcomes.append(sorted("acted" if r[index].acted else "lost" if r[index].lost else "idle"
-                                       for r in results))
+                outcomes.append(({r[index].decision.action for r in results},
+                                 sorted("acted" if r[index].acted else "lost" if r[index].lost else "idle"
+                                        for r in results)))
             if all(r.decision.action == "none" for row in results for r in row):
                 break
             time.sleep(1.05)  # let the updates "complete"
             clock.sleep(BAKE)
-    acting = [o for o in outcomes if o != ["idle", "idle"]]
-    assert acting and all(o == ["acted", "lost"] for o in acting), outcomes
+    acting = [(actions, o) for actions, o in outcomes if o != ["idle", "idle"]]
+    assert all(len(actions) == 1 for actions, _ in acting), outcomes  # one observation: one decision
+    moves = [o for actions, o in acting if actions != {"record"}]
+    assert len(moves) >= len(STEPS) * len(targets) and all(o == ["acted", "lost"] for o in moves), outcomes
+    # Recording a step in effect writes tags only, which SageMaker takes without a condition (botocore
+    # AddTags): both passes may record it, the same step a few milliseconds apart.
+    assert all(o in (["acted", "acted"], ["acted", "lost"]) for actions, o in acting if actions == {"record"}), outcomes
     assert {status_tags(sm, t.endpoint)["phase"] for t in targets} == {"finished"}
     assert {sm.describe_endpoint(EndpointName=t.endpoint)["EndpointConfigName"] for t in targets} == \
         {t.final_config for t in targets}

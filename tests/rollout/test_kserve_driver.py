@@ -226,6 +226,7 @@ def test_a_step_killed_between_its_two_writes_is_completed_once(api):
     clock = Clock()
     gates = ScriptedGates(percent=lambda: current_percent(api))
     reconcile_once(spec(), driver(api), gates, clock.now)
+    assert reconcile_once(spec(), driver(api), gates, clock.now).decision.action == "record"  # 2% in effect
     clock.sleep(BAKE)
     api.fail(status=500, times=2, method="PATCH", path_contains="inferenceservices")
     with pytest.raises(KubeServerError):

@@ -137,13 +137,18 @@ def test_two_reconcilers_at_once_one_wins_each_step(sm):
     with endpoint_updates_take(1.0):  # long enough for the slower racer under load
         for _ in range(40):
             results = race(spec("aws"), [SageMakerDriver(sm, target), SageMakerDriver(sm, target)], gates, clock.now)
-            outcomes.append(race_outcomes(results))
+            outcomes.append((results[0].decision.action, results[1].decision.action, race_outcomes(results)))
             if results[0].decision.action == "none" and results[1].decision.action == "none":
                 break
             time.sleep(1.05)  # let the update "complete"
             clock.sleep(BAKE)
-    acting = [o for o in outcomes if o != ["idle", "idle"]]
-    assert acting and all(o == ["acted", "lost"] for o in acting), outcomes
+    acting = [(one, other, o) for one, other, o in outcomes if o != ["idle", "idle"]]
+    assert all(one == other for one, other, _ in acting), outcomes  # one observation: one decision
+    moves = [o for action, _, o in acting if action != "record"]
+    assert len(moves) >= len(STEPS) and all(o == ["acted", "lost"] for o in moves), outcomes
+    # Recording a step in effect writes tags only, which SageMaker takes without a condition (botocore
+    # AddTags): both racers may record it, the same step a few milliseconds apart.
+    assert all(o in (["acted", "acted"], ["acted", "lost"]) for action, _, o in acting if action == "record"), outcomes
     assert status_tags(sm, E)["phase"] == "finished"
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
 

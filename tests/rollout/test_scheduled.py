@@ -107,8 +107,12 @@ def test_the_lambda_archive_starts_a_canary_and_sets_its_first_step(archive, mot
     assert second["log"][0]["action"] == "set_traffic" and second["log"][0]["acted"] is True
     assert canary_percent(sm, endpoint) == document["rollouts"][0]["plan"]["steps"][0] == 2
 
-    third = invoke(root, handler, moto_url)  # mid-bake: nothing to do
-    assert third["log"][0]["action"] == "wait" and third["log"][0]["acted"] is False
+    third = invoke(root, handler, moto_url)  # InService at 2%: the step is in effect, its bake starts
+    assert third["log"][0]["action"] == "record" and third["log"][0]["acted"] is True
+    assert float(status_tags(sm, endpoint)["in-effect"]) >= float(status_tags(sm, endpoint)["since"])
+
+    fourth = invoke(root, handler, moto_url)  # mid-bake: nothing to do
+    assert fourth["log"][0]["action"] == "wait" and fourth["log"][0]["acted"] is False
     assert canary_percent(sm, endpoint) == 2 and status_tags(sm, endpoint)["step"] == "0"
 
 

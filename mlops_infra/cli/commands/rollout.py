@@ -6,7 +6,8 @@ Contract:
   ``--abort`` with nothing in progress is a user error: exit 1, nothing changed.
 - ``--dry-run``: prints the schedule (steps, bake, when each starts, canary instances, total time,
   worst case with a gate-timeout hold, and that worst case's extra cost at the catalog's on-demand
-  price); touches nothing, needs no credentials.
+  price), and that each bake counts from when its step is in effect (``rollout/reconcile.py``, "When
+  a step is in effect"), so the times shown are lower bounds; touches nothing, needs no credentials.
 - Default: ONE reconcile pass (observe, read gates, decide, act), printed as one progress line; what
   the scheduled reconciler (or a CI job) runs on every tick. ``--watch``: passes until the rollout
   settles, sleeping until the next thing can change (at most ``--poll``); exit 0 when it finished,
@@ -124,6 +125,10 @@ def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> No
     for row in plan_out.steps:
         out.print(f"  {row.number:>4}  {row.percent:>6}%  {_duration(row.starts_after):>9}  "
                   f"{_duration(row.bake_seconds):>6}  {row.canary_instances} beside {replicas} stable")
+    applied = ("the endpoint InService again after the change: minutes while SageMaker adds the step's canary "
+               "instances" if spec.target == "aws" else "Knative's route serving the share: usually seconds")
+    out.print(f"  each bake counts from when its step is in effect ({applied}); each step starts, and the total "
+              "ends, that much later than shown")
     out.print(f"  total: {_duration(plan_out.total_seconds)} if every gate stays green; worst case "
               f"{_duration(plan_out.worst_case_seconds)} (a gate unreadable at the last step)")
     if plan_out.worst_case_usd is not None:

@@ -27,7 +27,8 @@ Contract of :class:`KServeDriver`:
 - ``observe``: ``revision`` = the ``mlops-infra/model-version`` annotation the compiler sets (it
   changes only with a new version, which is a new revision anyway); ``stable`` = the ConfigMap's
   ``stable-version`` (absent: nothing rolled out before, a first deployment); ``percent`` =
-  ``canaryTrafficPercent`` (absent: 100); ``ready`` = the latest created revision is the latest ready
+  ``canaryTrafficPercent`` (absent: 100); ``in_effect`` = the status shows that share served by a
+  ready route (:func:`traffic_in_effect`); ``ready`` = the latest created revision is the latest ready
   one (``status.components.predictor``; no status yet: ready); when it is not, ``not_ready``
   (:func:`not_ready_of`) says what Knative says of that revision, but only when that revision is
   ``revision``'s (:func:`observe_isvc`, "Which revision is judged"); the status from the ConfigMap's
@@ -67,7 +68,7 @@ from typing import Any
 
 from mlops_infra.kube import KubeClient, KubeConflict, KubeForbidden, KubeNotFound
 from mlops_infra.kube.resources import CONFIG_MAP, INFERENCE_SERVICE, ResourceType
-from mlops_infra.rollout.model import Decision, NotReady, Observed, RolloutStatus
+from mlops_infra.rollout.model import OPTIONAL_FIELDS, Decision, NotReady, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
 
 LEGACY_PREFIX = "rollout.mlops-infra.io/"
@@ -84,6 +85,9 @@ CONFIGURATION_READY = "PredictorConfigurationReady"
 """The InferenceService condition that carries the predictor's Knative ``ConfigurationsReady`` (kserve
 v0.15.0 ``pkg/apis/serving/v1beta1/inference_service_status.go``: ``PropagateStatus`` sets
 ``configurationConditionsMap[PredictorComponent]`` from the Knative Service's ``ConfigurationsReady``)."""
+ROUTE_READY = "PredictorRouteReady"
+"""The InferenceService condition that carries the predictor's Knative ``RoutesReady`` (kserve
+``inference_service_status.go``: ``routeConditionsMap[PredictorComponent]``, set by ``PropagateStatus``)."""
 WHY_MAX = 120
 """The reason and message of a not-ready revision are cut to this many characters, so the rollback
 reason that quotes them keeps its step within the 256 characters of a status field."""
@@ -197,9 +201,44 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     not_ready, detail = None, ""
     if created is not None:
         not_ready, detail = _judged(isvc, created, version, knative_revision)
-    return Observed(revision=version, stable=stored.get(STABLE),
-                    percent=100 if percent is None else int(percent), ready=created is None, status=status,
-                    token=f"{meta.get('resourceVersion', '')}/{map_version}", detail=detail, not_ready=not_ready)
+    share = 100 if percent is None else int(percent)
+    in_effect = traffic_in_effect(isvc, share)
+    if created is None and not in_effect:
+        detail = f"Knative's route does not serve {share}% on the latest revision yet"
+    return Observed(revision=version, stable=stored.get(STABLE), percent=share, ready=created is None, status=status,
+                    token=f"{meta.get('resourceVersion', '')}/{map_version}", detail=detail, not_ready=not_ready,
+                    in_effect=in_effect)
+
+
+def traffic_in_effect(isvc: dict[str, Any], percent: int) -> bool:
+    """Whether the InferenceService's status shows ``percent`` (its ``canaryTrafficPercent``) served on
+    the latest revision by a ready route (``Observed.in_effect``; reconcile rule 8 times the bake from it).
+
+    KServe turns ``canaryTrafficPercent`` into the Knative Service's traffic block, the latest revision
+    (``latestRevision: true``) at that percent and the last rolled-out one (tag ``prev``) at the rest
+    (kserve ``pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go``
+    ``createKnativeService``). Knative's Route writes that split to its ``status.traffic`` before its
+    ingress is programmed and is ``Ready`` only once the ingress is (knative/serving
+    ``pkg/reconciler/route/route.go`` ``configureTraffic``, ``ReconcileKind``:
+    ``MarkIngressNotConfigured`` until the Ingress observed its generation); the Service copies the
+    Route's status only once the Route observed the Service's change, and marks ``RoutesReady`` not
+    ready meanwhile (``pkg/reconciler/service/service.go`` ``ReconcileKind``, ``checkRoutesNotReady``).
+    KServe copies both: ``status.components.predictor.traffic`` and the ``PredictorRouteReady``
+    condition (kserve ``pkg/apis/serving/v1beta1/inference_service_status.go`` ``PropagateStatus``). So
+    the share is in effect when the latest revision's entries there sum to ``percent`` and that
+    condition is True: a status KServe has not updated since the patch still shows the old share. A
+    status with no traffic at all (not reconciled yet by KServe, or a stand-in) shows nothing to wait
+    on: in effect, as before this was read; a missing condition is not waited on either.
+    """
+    status = isvc.get("status") or {}
+    component = ((status.get("components") or {}).get("predictor")) or {}
+    traffic = component.get("traffic")
+    if not isinstance(traffic, list) or not traffic:
+        return True
+    latest = sum(int(t.get("percent") or 0) for t in traffic if isinstance(t, dict) and t.get("latestRevision"))
+    route = next((c for c in status.get("conditions") or [] if isinstance(c, dict)
+                  and c.get("type") == ROUTE_READY), None)
+    return latest == percent and (route is None or route.get("status") == "True")
 
 
 def _judged(isvc: dict[str, Any], created: str, version: str,
@@ -284,7 +323,7 @@ def status_patch(decision: Decision, observed: Observed) -> dict[str, Any] | Non
     data: dict[str, Any] = {}
     if decision.status is not None:
         data.update(decision.status.to_fields())
-        for key in ("blind-since", "notice"):
+        for key in OPTIONAL_FIELDS:
             data.setdefault(key, None)  # merge patch: null deletes (a key this status does not write)
     stable = observed.revision if decision.action == "finish" else observed.stable
     if (data or stable != observed.stable) and stable is not None:

@@ -17,8 +17,13 @@ Contract of :class:`SageMakerDriver` (one endpoint):
 - ``observe``: ``DescribeEndpoint`` (status, config, ``CurrentWeight`` per variant), ``ListTags``
   (the status under ``mlops-infra:rollout:<field>``) and the model version of each variant (the
   ``-v<N>-`` part of the model name the compiler gives). The share on the new version is ``canary
-  weight / (primary + canary)``, in whole percent. ``ready`` is ``EndpointStatus == InService``. The
-  token is the config name and the stored status.
+  weight / (primary + canary)``, in whole percent. ``ready`` is ``EndpointStatus == InService``,
+  which is also when a step is in effect (``Observed.in_effect`` is left True): SageMaker keeps the
+  endpoint ``Updating`` until the weights and capacities are applied (botocore
+  ``UpdateEndpointWeightsAndCapacities``: "After updating the endpoint, it sets the status to
+  ``InService``"), so the first InService pass at the step's share records the step in effect and
+  the bake runs from there (``rollout/reconcile.py``, "When a step is in effect"). The token is the
+  config name and the stored status.
 - The variants' model versions are known without ``DescribeEndpointConfig`` in the two states a
   rollout spends its time in: on the graph's final config, ``primary`` serves the target's model (the
   :class:`EndpointTarget` contract: the compiler's final config has one ``primary`` variant on
@@ -51,7 +56,10 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   ``rollout/scheduled.py``) needs the same config and stored status but not ``InService``: the pass
   that rolled back has just put the endpoint in ``Updating`` (``UpdateEndpointWeightsAndCapacities``),
   and tagging does not depend on the endpoint's status (botocore ``AddTags``: no status condition and
-  no error shapes; the finish already deletes :data:`SCALING_TAG` after its ``UpdateEndpoint``).
+  no error shapes; the finish already deletes :data:`SCALING_TAG` after its ``UpdateEndpoint``). A
+  ``record`` of a step in effect (a share, no traffic call) needs ``InService`` like any decision and
+  writes the status only: two passes at once may both write it, since ``AddTags`` takes no condition,
+  each the same step in effect at its own pass's time (a few milliseconds apart).
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
