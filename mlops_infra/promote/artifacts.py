@@ -9,7 +9,8 @@ Contract:
   model no job registers, ``<artifacts_uri>/promoted/<model>/<digest[:16]>/``, finding B5),
   then ``register-version``: a SageMaker model package in DST's group
   ``<system>-<dst>-<model>`` with the copied artifact (in the form its storage takes: :func:`model_data`;
-  a folder is never a ``ModelDataUrl``), the serving image, ``ModelApprovalStatus`` from
+  a folder is never a ``ModelDataUrl``), the serving image DST's own graph serves the model with
+  (:func:`_image`: the compiler's rule, in DST's region), ``ModelApprovalStatus`` from
   the model's approval mode (``manual`` -> ``PendingManualApproval``, ``automatic`` -> ``Approved``)
   and ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` (botocore ``CreateModelPackageInput``).
   A DST that is not AWS gets no automated steps: the report says so.
@@ -104,6 +105,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
     steps: list[ArtifactStep] = []
     seen: set[tuple[str, str]] = set()
     buckets = _buckets(dst_graph) if target.kind == "aws" else {}
+    aws = _aws_context(system, dst) if target.kind == "aws" else None
     for m in promotion.versions.mappings:
         if m.registered or (m.model, m.digest) in seen:
             continue
@@ -123,7 +125,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
                                   f"group {group} ({target.account}/{target.region})",
                                   {"group": group, "region": target.region, "account": target.account,
-                                   "image": _image(system, m), "approval": APPROVAL_STATUS[model.approval],
+                                   **_image(aws, m), "approval": APPROVAL_STATUS[model.approval],
                                    "modelData": model_data(copied, m.src_record.artifact_compression),
                                    "promotedFrom": f"{promotion.src} v{m.src_version}"}))
     return tuple(steps)
@@ -161,12 +163,58 @@ def _group(system: Any, env: str, model: str) -> str:
     return group_of(system, env, model)
 
 
-def _image(system: Any, mapping: Any) -> str | None:
-    model = next(x for x in system.models if x.name == mapping.model)
-    if model.serving_image:
-        return model.serving_image
-    job = next((j for j in system.training_jobs if j.registers == mapping.model and j.image), None)
-    return job.image if job is not None else mapping.src_record.image
+def _aws_context(system: Any, env: str) -> Any:
+    """The AWS compile context of DST (``env`` of its effective ``system``), made once per
+    promotion: :func:`_image` asks it for every model (its serving instances are one pass over the
+    endpoints)."""
+    from mlops_infra.compile.aws.context import AwsContext
+    from mlops_infra.compile.context import CompileContext
+    from mlops_infra.graph import GraphBuilder
+
+    name = system.metadata.name
+    return AwsContext(CompileContext(system, env, system.environments[env], name, env, GraphBuilder(name, env)))
+
+
+def _image(aws: Any, mapping: Any) -> dict[str, Any]:
+    """``{"image": ...}``: the image the package registered in DST (``aws``: its compile context,
+    :func:`_aws_context`) serves the model with; or ``{"image": None, "imageProblem": why}``.
+
+    The rule is the compiler's, called, not copied: :func:`mlops_infra.compile.aws.images.model_serving_image`
+    with DST's region and serving instances (``spec/containers.serving_image``: the model's
+    ``serving_image``, else its ``framework_version`` inference image of DST's region, else the
+    registering job's framework inference image or ``image``), falling back to the registering
+    job's resolved image as DST's ``RegisterModel`` step does (``compile/aws/training.register_step``).
+    So the package carries the image DST's plan shows (``models.<m>`` ``servingImage``) and the
+    only one DST's serving role may pull (``compile/aws/serving._model_reads``, ``ModelImagesPull``).
+    The compiled ``Model`` serves ``primaryContainer.modelPackageName``, so the package's image is
+    the one that runs (``compile/aws/serving._add_model``).
+
+    Only when DST names and registers no image for the model (registered out of band) is SRC's
+    package's image kept, and only if it is an ECR image of DST's region: botocore
+    ``sagemaker/2017-07-24`` ``ContainerDefinition.Image``: "the Docker image for inference container
+    in Amazon EC2 Container Registry must be in the same region as the model or endpoint you are
+    creating" (and ``ModelPackageContainerDefinition.Image`` is an ECR path). Audit finding promote-3:
+    a package registered in prod us-west-2 with staging's us-east-1 image failed at ``CreateModel``.
+    """
+    from mlops_infra.compile.aws.images import job_image, model_serving_image
+    from mlops_infra.spec.containers import ecr_region
+
+    system, env = aws.ctx.system, aws.ctx.env
+    job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
+    image = model_serving_image(aws, mapping.model, job_image(aws, job) if job is not None else None)
+    if image is not None:
+        return {"image": image}
+    kept, region = mapping.src_record.image, aws.region
+    if not kept:
+        return {"image": None, "imageProblem": f"no serving image is known for {mapping.model}: {env} names none "
+                f"(serving_image or framework_version), no job of {env} registers it and the source version "
+                f"carries none; set "
+                f"models.{mapping.model}.serving_image (an ECR image in {region})"}
+    if ecr_region(kept) != region:
+        return {"image": None, "imageProblem": f"the source package's image {kept} is not an ECR image of {region}, "
+                f"{env}'s region (SageMaker pulls inference images of the model's own region only): set "
+                f"models.{mapping.model}.serving_image for {env} (an override) to the image in {region}"}
+    return {"image": kept}
 
 
 def _buckets(graph: Any) -> dict[str, str]:
@@ -387,7 +435,7 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
         return replace(step, status="failed", outcome="the copy was not verified against the digest in this run: "
                        "run the copy-artifact step (the whole command) again")
     if not detail.get("image"):
-        return replace(step, status="failed", outcome="no serving image is known for the model: set serving_image")
+        return replace(step, status="failed", outcome=detail.get("imageProblem") or "no serving image is known")
     arn = sagemaker.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus=detail["approval"],
         ModelPackageDescription=f"promoted by mlops-infra from {detail['promotedFrom']}",
