@@ -13,7 +13,10 @@ the ``mlops-infra.artifact-digest`` tag on an MLflow version). Contract of :func
   next registration: one more than the highest version it holds (SageMaker numbers the packages
   of a group 1, 2, 3... and MLflow the versions of a registered model the same way), shared by
   every endpoint promoting that artifact; ``registered`` is False and the artifact steps register
-  it. Until then DST's plan shows the endpoint waiting for that version (the A1 logic);
+  it. Until then DST's plan shows the endpoint waiting for that version (the A1 logic). That number
+  is a forecast only: anything registering into DST's registry first (DST's own retrain pipeline
+  registers into the same group) takes it, so a pin of it is never written
+  (:attr:`VersionMap.unregistered`, refused by ``promote --write``: audit finding promote-4);
 - the pins are the override keys whose DST value differs: ``endpoints.<name>.model.version`` (and
   ``.model.name`` when SRC serves another model there);
 - a registry that was not read (its basis is not ``registry``), a version SRC's registry does not
@@ -80,6 +83,16 @@ class VersionMap:
     mappings: tuple[VersionMapping, ...]
     pins: tuple[Pin, ...]
     problems: tuple[str, ...]
+
+    @property
+    def unregistered(self) -> tuple[VersionMapping, ...]:
+        """The mappings whose artifact DST's registry does not hold yet (their number is a forecast),
+        once per model and digest."""
+        seen: dict[tuple[str, str], VersionMapping] = {}
+        for m in self.mappings:
+            if not m.registered:
+                seen.setdefault((m.model, m.digest), m)
+        return tuple(seen.values())
 
 
 def map_versions(src: str, src_system: Any, src_view: RegistryView, dst: str, dst_system: Any,

@@ -35,6 +35,13 @@ def reference(tmp_path: Path) -> tuple[Path, list[str]]:
     return copy_reference(tmp_path), reference_registries(tmp_path)
 
 
+@pytest.fixture
+def registered(tmp_path: Path) -> tuple[Path, list[str]]:
+    """As ``reference``, after the artifact steps: staging's registry holds dev's v14 as v3, so
+    ``--write`` may pin it (an unregistered pin is refused: tests/cli/test_promote_write_registered.py)."""
+    return copy_reference(tmp_path), reference_registries(tmp_path, staging_has_v14=3)
+
+
 def test_preview_shows_mapping_edit_and_plan_and_writes_nothing(reference):
     file, registries = reference
     before = file.read_bytes()
@@ -48,8 +55,8 @@ def test_preview_shows_mapping_edit_and_plan_and_writes_nothing(reference):
     assert file.read_bytes() == before
 
 
-def test_write_touches_only_the_pinned_line_and_is_idempotent(reference):
-    file, registries = reference
+def test_write_touches_only_the_pinned_line_and_is_idempotent(registered):
+    file, registries = registered
     before = file.read_bytes()
     first = run_cli("promote", str(file), "--to", "staging", "--write", "--detailed-exitcode", *registries)
     assert first.code == 2, first.output
@@ -183,8 +190,8 @@ def test_direction_errors_point_at_the_line(tmp_path):
     assert "--from dev --to staging" in result.stderr
 
 
-def test_console_script_in_a_fresh_process(reference):
-    file, registries = reference
+def test_console_script_in_a_fresh_process(registered):
+    file, registries = registered
     result = run_cli_subprocess("promote", str(file), "--to", "staging", "--write", *registries)
     assert result.code == 0, result.stderr
     assert NEW_LINE in file.read_text()

@@ -17,12 +17,20 @@ moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 def test_failed_gates_refuse_and_leave_the_file_byte_identical(tmp_path):
     file, registries = promoted_to_staging(tmp_path)
     before = file.read_bytes()
-    result = run_cli("promote", str(file), "--to", "prod", "--write", *registries)
+    # the preview evaluates the gates too: a version not registered in prod fails model_approved
+    result = run_cli("promote", str(file), "--to", "prod", *registries)
     assert result.code == 1, result.output
     assert "FAIL    model_approved: 1 pinned version(s) not Approved in prod's registry" in result.stdout
     assert "fraud-model v1 (" + DIGEST_V14 + ") is not registered in group fraud-detection-prod-fraud-model" in result.stdout
     assert "FAIL    no_drift: cannot be evaluated: no applied state of staging was found" in result.stdout
     assert "PASS    progressive_rollout" in result.stdout and "PASS    alerts_routed" in result.stdout
+    assert "the promotion into prod is refused: gate(s) failed: model_approved, no_drift" in result.stderr
+    # --write (the artifact steps have registered it, pending approval, as v1): the gates refuse the write
+    write_view(tmp_path / "registry-prod.json", prod_view({1: DIGEST_V14}, approval="PendingManualApproval"))
+    result = run_cli("promote", str(file), "--to", "prod", "--write", *registries)
+    assert result.code == 1, result.output
+    assert "FAIL    model_approved: 1 pinned version(s) not Approved in prod's registry" in result.stdout
+    assert "FAIL    no_drift: cannot be evaluated: no applied state of staging was found" in result.stdout
     assert "the promotion into prod is refused: gate(s) failed: model_approved, no_drift" in result.stderr
     assert "Not written: a gate failed" in result.stdout
     assert file.read_bytes() == before

@@ -91,7 +91,7 @@ def changed_lines(before: bytes, after: bytes) -> list[str]:
 
 def test_dev_to_staging_reads_mlflow_and_sagemaker_and_writes_one_line(tmp_path, mlflow_url, moto_url, monkeypatch):
     register_dev(mlflow_url)
-    register_staging(moto_url, monkeypatch)
+    sm = register_staging(moto_url, monkeypatch)
     file = copy_reference(tmp_path)
     before = file.read_bytes()
     assert before.count(OLD_LINE.encode()) == 1 and b"# one node fits the dev cluster" in before
@@ -118,6 +118,12 @@ def test_dev_to_staging_reads_mlflow_and_sagemaker_and_writes_one_line(tmp_path,
     assert (mapping["src"]["approval"], mapping["src"]["status"]) == ("Approved", "Completed")
     assert mapping["dstRegistry"].startswith(f"group {STAGING_GROUP}")
 
+    refused = run_cli(*args(file, mlflow_url, "--write", "--detailed-exitcode"))  # v3 is only a forecast yet
+    assert refused.code == 1 and "--execute-artifacts" in refused.stderr, refused.output
+    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
+    # the artifact steps register it (here by hand; the real steps: test_dev_to_staging_artifact_steps_...)
+    register_package(sm, STAGING_GROUP, DIGEST_V14, f"{STAGING_MODELS}promoted/{MODEL}/{'14' * 8}/")
+
     written = run_cli(*args(file, mlflow_url, "--write", "--detailed-exitcode"))
     assert written.code == 2, written.output
     after = file.read_bytes()
@@ -127,7 +133,7 @@ def test_dev_to_staging_reads_mlflow_and_sagemaker_and_writes_one_line(tmp_path,
     assert (record["src"], record["dst"], record["gates"], record["skippedGates"]) == ("dev", "staging", [], [])
     (version,) = record["versions"]
     assert (version["srcVersion"], version["dstVersion"], version["digest"]) == (14, 3, DIGEST_V14)
-    assert version["registeredInDst"] is False
+    assert version["registeredInDst"] is True
     lineage = version["lineage"]
     assert lineage["artifactUri"] == f"{DEV_MODELS}14/"
     assert lineage["srcRegistry"] == f"MLflow registered model {MODEL} at {mlflow_url}"
@@ -155,7 +161,7 @@ def test_staging_gates_read_sagemaker_and_refuse_until_v3_is_approved(tmp_path, 
     file.write_text(text.replace(*STAGING_GATES))
     before = file.read_bytes()
 
-    refused = run_cli(*args(file, mlflow_url, "--write"))
+    refused = run_cli(*args(file, mlflow_url))  # the preview evaluates the gates (--write: test_promote_write_registered)
     assert refused.code == 1, refused.output
     assert "FAIL    model_approved: 1 pinned version(s) not Approved in staging's registry" in refused.stdout
     assert f"fraud-model v3 ({DIGEST_V14}) is not registered in group {STAGING_GROUP}" in refused.stdout

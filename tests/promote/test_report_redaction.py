@@ -36,6 +36,14 @@ def test_a_secret_shape_in_the_promotion_refuses_the_whole_report(tmp_path: Path
     assert "a password in a URL" in preview.output and "hunter2pass" not in preview.output
     written = run_cli("promote", str(file), "--to", "staging", "--format", output_format, "--write", *registries)
     assert written.code == 1 and written.stdout == "", written.output
+    # v14 is not registered in staging: --write is refused before any report (test_promote_write_registered)
+    assert "refusing to write the promotion into staging" in written.output and "hunter2pass" not in written.output
+    assert file.read_bytes() == before
+    assert not (tmp_path / "releases.jsonl").exists()
+    # registered in staging (as v3): the write reaches the report and the release record, which hold the URI
+    registries[-1] = f"staging={write_view(tmp_path / 'staging.json', staging_view(3))}"
+    written = run_cli("promote", str(file), "--to", "staging", "--format", output_format, "--write", *registries)
+    assert written.code == 1 and written.stdout == "", written.output
     assert "refusing to print or save the" in written.output and "hunter2pass" not in written.output
     assert file.read_bytes() == before  # refused before FILE was written
     assert not (tmp_path / "releases.jsonl").exists()

@@ -17,7 +17,9 @@ Contract of ``promote``:
   reads a Kubernetes SRC's S3-compatible store with its own client
   (:mod:`mlops_infra.promote.source_store`).
 - ``--write`` writes the edit into FILE atomically (only when it changes something); without it,
-  nothing is written. Running it twice changes nothing the second time.
+  nothing is written. Running it twice changes nothing the second time. It is refused while an
+  artifact SRC serves is not registered in DST (:func:`_refuse_unregistered`: run
+  ``--execute-artifacts`` first).
 - Exit codes: 0 done (with ``--detailed-exitcode``: DST already pins what SRC serves); 2 with
   ``--detailed-exitcode`` when the promotion changes (or would change) FILE; 1 any error.
 """
@@ -104,6 +106,8 @@ def promote(
     if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
         _prior(context, context["src"], src_state)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state, src_state)
+    if write:
+        _refuse_unregistered(file, promotion)
     plan_result, plan_json, plan_text, steps = _plan(context, promotion, dst_view, state, output_format)
     if execute_artifacts:
         for note in context.get("digest_notes", ()):
@@ -194,6 +198,38 @@ def _refuse_read_only(file: Path) -> None:
         raise UserError("refusing to write the promotion into a read-only file",
                         "Make it writable (chmod u+w) if the promotion is meant to edit it, or run without --write "
                         "to see the edit.", source=str(file))
+
+
+def _refuse_unregistered(file: Path, promotion: Any) -> None:
+    """``--write`` pins only versions DST's registry holds (audit finding promote-4).
+
+    SageMaker numbers a group's packages in the order they are registered (``CreateModelPackage``
+    returns the ARN ``.../<group>/<n>``), and so does MLflow for a registered model's versions. A
+    version DST's registry does not hold yet is pinned at the number its next registration gets
+    (:mod:`mlops_infra.promote.versions`), but DST's own retrain pipeline registers into the same
+    group (the compiled ``RegisterModel`` step; on a schedule or an alert): if it registers first,
+    the reviewed pin serves its model, not the promoted artifact, and the release record says
+    otherwise. So ``--write`` is refused, before DST's plan is made and with FILE and
+    ``releases.jsonl`` untouched, until the artifact steps (``--execute-artifacts``; by hand for a
+    Kubernetes DST) have registered every artifact: the promotion then finds each one by its digest
+    and pins the number the registry gave it, which nothing can take any more."""
+    pending = promotion.versions.unregistered
+    if not pending:
+        return
+    dst = promotion.dst
+    target = promotion.dst_system.environments[dst].target
+    how = (f"Run the artifact steps first: the same command with --execute-artifacts instead of --write (it copies "
+           f"each artifact into {dst} and registers it there), then --write again: it pins the number {dst}'s "
+           "registry gave each artifact, found by its digest." if target.kind == "aws" else
+           f"Register each artifact in {dst}'s registry first (the artifact steps of the preview list them: not "
+           f"automated for {target.kind} targets), then --write again: it pins the number the registry gave it, "
+           "found by its digest.")
+    raise UserError(
+        f"refusing to write the promotion into {dst}: {len(pending)} artifact(s) are not registered there yet",
+        "\n".join(f"- {m.model} v{m.src_version} in {promotion.src} ({m.digest}) is not in {m.dst_where}; "
+                   f"v{m.dst_version} is only the number its next registration would get, and anything registering "
+                   f"first (such as {dst}'s own retraining) takes it" for m in pending)
+        + f"\n{how}\nNothing was written; FILE is unchanged.", source=str(file))
 
 
 def _skips(context: dict[str, Any], names: list[str], reason: str | None) -> dict[str, str]:
