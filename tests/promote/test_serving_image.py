@@ -14,6 +14,7 @@ step of the pipeline registering into ``<m>``'s group (what DST's own training r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -141,39 +142,53 @@ def test_the_llm_platform_reranker_gets_each_region_s_framework_image() -> None:
 QUICKSTART = REPO / "examples" / "quickstart" / "mlsystem.yaml"  # prod us-east-1; churn-model: artifacts_uri only
 
 
-def out_of_band(image: str | None):
-    """A promotion into quickstart's prod of churn-model, which prod neither names an image for nor trains,
-    from a source version carrying ``image``."""
+FILES = {"model.joblib": b"churn weights"}
+DIGEST = "sha256:" + hashlib.sha256("".join(
+    f"{hashlib.sha256(body).hexdigest()}  {name}\n" for name, body in sorted(FILES.items())).encode()).hexdigest()
+"""The manifest digest of FILES (docs/promote.md: one ``<sha256>  <path>`` line per file, sorted)."""
+
+
+def out_of_band(image: str | None) -> tuple:
+    """The artifact steps of a promotion into quickstart's prod of churn-model, which prod neither names
+    an image for nor trains, from a source version (FILES under ``s3://src-models/churn-model/1/``)
+    carrying ``image``: (copy, register)."""
     system = load_system(QUICKSTART, "prod").system
     record = VersionRecord(1, "Approved", "Completed", artifact_uri="s3://src-models/churn-model/1/", image=image,
-                           digest="sha256:" + "cd" * 32)
+                           digest=DIGEST)
     mapping = SimpleNamespace(model="churn-model", digest=record.digest, registered=False, dst_version=1,
                               src_version=1, dst_where="prod", src_record=record)
     promotion = SimpleNamespace(src="staging", dst="prod", dst_system=system,
                                 versions=SimpleNamespace(mappings=[mapping]))
-    graph = compile_system(system, "prod")
-    return next(s for s in plan_steps(promotion, graph) if s.kind == "register-version")
+    copy, register = plan_steps(promotion, compile_system(system, "prod"))
+    assert (copy.kind, register.kind) == ("copy-artifact", "register-version")
+    return copy, register
 
 
 def test_an_out_of_band_model_keeps_the_source_image_of_dst_s_region() -> None:
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serve:2.0.1"
-    step = out_of_band(image)
+    _, step = out_of_band(image)
     assert step.detail["image"] == image and "imageProblem" not in step.detail
 
 
 @pytest.mark.moto
 def test_an_out_of_band_model_refuses_a_source_image_of_another_region(moto_url: str) -> None:
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-serve:2.0.1"
-    step = out_of_band(image)
+    copy, step = out_of_band(image)
     assert step.detail["image"] is None
     problem = step.detail["imageProblem"]
     assert image in problem and "us-east-1" in problem and "models.churn-model.serving_image" in problem
-    # carried out: the step fails with that reason and registers nothing
+    # carried out: the copy is made and verified, the registration fails with that reason and registers nothing
     session = assumed_session(moto_url, "arn:aws:iam::123456789012:role/promoter-image", "us-east-1")
+    s3 = session.client("s3", endpoint_url=moto_url)
+    for bucket in ("src-models", copy.destination.removeprefix("s3://").split("/", 1)[0]):
+        s3.create_bucket(Bucket=bucket)
+    for name, body in FILES.items():
+        s3.put_object(Bucket="src-models", Key=f"churn-model/1/{name}", Body=body)
     sagemaker = session.client("sagemaker", endpoint_url=moto_url)
     sagemaker.create_model_package_group(ModelPackageGroupName=step.detail["group"])
-    [result] = execute_steps([step], src_session=session, dst_session=session, endpoint_url=moto_url)
-    assert (result.status, result.outcome) == ("failed", problem)
+    copied, registered = execute_steps([copy, step], src_session=session, dst_session=session, endpoint_url=moto_url)
+    assert copied.status == "done", copied.outcome
+    assert (registered.status, registered.outcome) == ("failed", problem)
     assert sagemaker.list_model_packages(ModelPackageGroupName=step.detail["group"])["ModelPackageSummaryList"] == []
 
 
