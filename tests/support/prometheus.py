@@ -11,7 +11,8 @@ Contract:
   after :data:`STOP_TIMEOUT` seconds). Nothing listens on another interface: Alertmanager's
   cluster (gossip) listener is disabled.
 - Time runs fast: Prometheus scrapes the Pushgateway (``honor_labels: true``, as the compiled
-  ServiceMonitor does) and any extra targets every ``scrape_interval`` (1s) and evaluates rules
+  ServiceMonitor does), any extra targets and, with ``scrape_alertmanager``, the stack's own
+  Alertmanager (job ``alertmanager``, as kube-prometheus' ServiceMonitor does) every ``scrape_interval`` (1s) and evaluates rules
   every ``evaluation_interval`` (1s); firing alerts are re-sent to Alertmanager every second.
   :func:`compress_time` divides the durations of compiled rules (``for``, ``keep_firing_for`` and
   range selectors) so a ``for: 5m`` scenario runs in seconds.
@@ -324,6 +325,7 @@ class PrometheusStack:
         scrape_targets: extra ``host:port`` targets Prometheus scrapes (job ``extra``).
         scrape_interval, evaluation_interval: Prometheus' global intervals.
         pushgateway_args: Pushgateway flags replacing the default ``--persistence.file=`` (None: that).
+        scrape_alertmanager: Prometheus also scrapes the Alertmanager's ``/metrics`` (job ``alertmanager``).
     """
 
     workdir: Path
@@ -334,6 +336,7 @@ class PrometheusStack:
     evaluation_interval: str = "1s"
     start_timeout: float = START_TIMEOUT
     pushgateway_args: Iterable[str] | None = None
+    scrape_alertmanager: bool = False
     receiver: RecordingReceiver = field(init=False)
     _servers: dict[str, ServerProcess] = field(init=False, default_factory=dict)
     _rule_count: int = field(init=False, default=0)
@@ -422,6 +425,9 @@ class PrometheusStack:
         targets = list(self.scrape_targets)
         if targets:
             scrape.append({"job_name": "extra", "static_configs": [{"targets": targets}]})
+        if self.scrape_alertmanager:
+            alertmanager = self.alertmanager_url.removeprefix("http://")
+            scrape.append({"job_name": "alertmanager", "static_configs": [{"targets": [alertmanager]}]})
         config = {
             "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": self.evaluation_interval},
             "rule_files": [str(self.workdir / "rules" / "*.yml")],

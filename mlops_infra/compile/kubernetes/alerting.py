@@ -31,6 +31,10 @@ Contract:
   Slack -> ``slackConfigs.apiURL``; webhook -> ``webhookConfigs.url`` (plain https URL) or
   ``urlSecret`` and a bearer ``httpConfig.authorization``; PagerDuty -> ``pagerdutyConfigs.routingKey``;
   email -> ``emailConfigs.to`` (SMTP server and sender come from Alertmanager's global settings).
+- Failed notifications: a system with channels gets PrometheusRule ``notify-failures``
+  (:func:`compile_notify_failures`, under the platform), alerting when the cluster's Alertmanager
+  gives up on delivering this system's notifications, told to its *other* channels
+  (:func:`notify_failure_rules` has the rules and the Alertmanager sources they rest on).
 """
 
 from __future__ import annotations
@@ -111,6 +115,142 @@ def compile_channel(kube: KubeTarget, channel: SlackChannel | EmailChannel | Web
     address = route.address
     obj = kube.obj(ALERTMANAGER_CONFIG, "AlertmanagerConfig", route.config, address, {"spec": routing.config_spec(route)})
     kube.add(obj, parent=parent, address=address, role="alert-routing")
+
+
+NOTIFY_FAILURES_RULE = "notify-failures"
+"""The PrometheusRule (and rule group) of an environment's notify-failure alerts."""
+FAILED_NOTIFICATIONS = "alertmanager_notifications_failed_total"
+ATTEMPTED_NOTIFICATIONS = "alertmanager_notifications_total"
+FAILURE_WINDOW = "15m"
+"""How far back a failed notification counts (``increase(...[15m]) > 0``). Alertmanager counts a
+failure once per flush of an alert group (below), and a group whose notification failed is flushed
+again every ``group_interval`` (5 minutes by default), so a receiver that stays broken adds one at least
+every 5 minutes while alerts wait for it: 15 minutes bridges those gaps with two to spare (a missed
+scrape, a slower route), and after the last failure the alert keeps firing 15 minutes, long enough for
+the other channels' routes to deliver it."""
+UNOBSERVED_FOR = "15m"
+"""How long Prometheus must see no Alertmanager notification metric before
+:data:`~routing.NOTIFY_FAILURES_UNOBSERVED` fires (a Prometheus or Alertmanager restart, a first
+scrape, are shorter)."""
+
+
+def _rule_labels(kube: KubeTarget, name: str, severity: str, **extra: str) -> dict[str, str]:
+    ctx = kube.ctx
+    return dict(sorted({"mlops_alert": name, "mlops_environment": ctx.env, "mlops_system": ctx.system.metadata.name,
+                        "namespace": kube.namespace, "severity": severity, **extra}.items()))
+
+
+def _told(channels: list[str], which: str = "other ") -> str:
+    return (f"This alert goes to the system's {which}channels: {', '.join(channels)}." if channels else
+            f"The system has no {which}channel to tell: only Prometheus' alerts page and its ALERTS series show it.")
+
+
+def _channel_failure_rule(kube: KubeTarget, channel, route: routing.Route) -> dict[str, Any]:
+    ctx = kube.ctx
+    name, receiver = routing.notify_failure_alert(channel.name), routing.receiver_name(kube.namespace, route)
+    told = routing.failure_audience(ctx.system, channel.name)
+    return {"alert": name,
+            "expr": f'sum by (integration, receiver_name) (increase({FAILED_NOTIFICATIONS}{{receiver_name="{receiver}"}}'
+                    f"[{FAILURE_WINDOW}])) > 0",
+            "labels": _rule_labels(kube, name, "critical", mlops_channel=channel.name),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: channel {channel.name} ({channel.kind}) "
+                                       "cannot deliver: alerts are lost",
+                            "description": f"Alertmanager gave up on notifications to channel {channel.name}'s receiver "
+                                           f"{receiver} in the last {FAILURE_WINDOW}: the alerts they carried did not "
+                                           "reach it. Alertmanager's log says why (a revoked webhook, a wrong routing "
+                                           f"key, an SMTP server down). {_told(told)}",
+                            "mlops_notify": ",".join(told)}}
+
+
+def _integration_failure_rule(kube: KubeTarget, kind: str) -> dict[str, Any]:
+    ctx = kube.ctx
+    name = routing.integration_failure_alert(kind)
+    mine = [c.name for c in ctx.system.channels if c.kind == kind]
+    told = routing.integration_audience(ctx.system, kind)
+    return {"alert": name,
+            "expr": f'sum by (integration) (increase({FAILED_NOTIFICATIONS}{{integration="{kind}", receiver_name=""}}'
+                    f"[{FAILURE_WINDOW}])) > 0",
+            "labels": _rule_labels(kube, name, "critical"),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: Alertmanager cannot deliver {kind} "
+                                       "notifications; which channel is unknown",
+                            "description": f"Alertmanager gave up on {kind} notifications in the last {FAILURE_WINDOW}. "
+                                           "It does not label its failures by receiver (Alertmanager 0.27 or later "
+                                           "started with --enable-feature=receiver-name-in-metrics does), so the "
+                                           f"failing receiver may be this system's {kind} channel(s) "
+                                           f"{', '.join(mine)} or any other {kind} receiver of the cluster: "
+                                           f"Alertmanager's log names it. {_told(told, '')}",
+                            "mlops_notify": ",".join(told)}}
+
+
+def _unobserved_rule(kube: KubeTarget) -> dict[str, Any]:
+    ctx = kube.ctx
+    name = routing.NOTIFY_FAILURES_UNOBSERVED
+    told = [c.name for c in ctx.system.channels]
+    return {"alert": name, "expr": f"absent({ATTEMPTED_NOTIFICATIONS})", "for": UNOBSERVED_FOR,
+            "labels": _rule_labels(kube, name, "warning"),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: Prometheus sees no Alertmanager "
+                                       "notification metrics: a channel that cannot deliver goes unnoticed",
+                            "description": f"No {ATTEMPTED_NOTIFICATIONS} series for {UNOBSERVED_FOR}. Prometheus must "
+                                           "scrape the Alertmanager (kube-prometheus: ServiceMonitor alertmanager), "
+                                           "and with enforcedNamespaceLabel set this rule must be excluded "
+                                           f"(prometheusRulesExcludedFromEnforce: PrometheusRule {NOTIFY_FAILURES_RULE} "
+                                           f"in namespace {kube.namespace}).",
+                            "mlops_notify": ",".join(told)}}
+
+
+def notify_failure_rules(kube: KubeTarget) -> list[dict[str, Any]]:
+    """The environment's notify-failure alerting rules (empty without channels).
+
+    Alertmanager counts, per integration, each notification it gave up on in
+    ``alertmanager_notifications_failed_total`` ("The total number of failed notifications") next to
+    ``alertmanager_notifications_total`` (attempted) and, per attempt, ``alertmanager_notification_requests_total``
+    / ``..._failed_total`` (alertmanager ``notify/notify.go`` ``NewMetrics``, ``notify/metrics.go`` on main).
+    ``RetryStage.Exec`` increments the failed counter once when its ``exec`` returns an error: a
+    non-retryable answer (a 4xx: ``notify/util.go`` ``Retrier.Check``, only 2xx succeeds, 5xx is retried)
+    or retries until the flush's context ends (``dispatch/dispatch.go``: ``context.WithTimeout(...,
+    ag.timeout(ag.opts.GroupInterval))``, at least ``notify.MinTimeout`` 10 s, ``cmd/alertmanager/main.go``
+    ``timeoutFunc``). A failed attempt that a retry repairs is no lost alert, so the rules read the
+    notifications counter, not the requests one. Labels by version:
+
+    - 0.25 (Debian's, used by the tests here): ``integration`` only, every integration pre-set to 0;
+    - 0.26: ``reason`` added to the failed counter only (PR #3094, commit 7923bc5), pre-set per reason;
+    - 0.27: ``receiver_name`` added to all of them, but only with ``--enable-feature=receiver-name-in-metrics``
+      (PR #3045, commit cfe4411, ``featurecontrol.FeatureReceiverNameInMetrics``; still a flag on main),
+      pre-set to 0 for each configured receiver (``Metrics.InitializeFor``). prometheus-operator names
+      an AlertmanagerConfig's receiver ``<namespace>/<object>/<receiver>`` (:func:`routing.receiver_name`).
+
+    So each channel gets ``notify_failed_<channel>`` over its own receiver's series (it names the
+    channel), and each integration the system's channels use gets ``notify_failed_<kind>_receivers``
+    over the series without ``receiver_name`` (``receiver_name=""`` matches a series lacking the
+    label: Prometheus "Querying basics", "Label matchers"): it fires on an Alertmanager without the
+    label, per integration, and says it cannot tell which channel (or system) fails; with the label
+    it never fires, so one failure raises one of the two, never both. Both are ``critical`` (the AWS
+    forwarder's Errors alarm is too) and fire from the first lost notification for :data:`FAILURE_WINDOW`.
+    A channel's alert goes to the other channels (:func:`routing.failure_audience`; a system with one
+    channel has nobody to tell, docs/compile-kubernetes.md); an integration's to the channels of other
+    kinds (:func:`routing.integration_audience`). ``notify_failures_unobserved`` (``warning``) fires when
+    Prometheus has had no ``alertmanager_notifications_total`` series for :data:`UNOBSERVED_FOR`: the
+    Alertmanager is not scraped (kube-prometheus scrapes it: ServiceMonitor ``alertmanager``), or
+    ``enforcedNamespaceLabel`` adds ``namespace="<this namespace>"`` to every selector of the rule
+    (prometheus-operator ``PrometheusSpec.EnforcedNamespaceLabel``), which the Alertmanager's series,
+    scraped in its own namespace, never match; without it the rules above would silently never fire.
+    Labels as an alert's (``mlops_system``, ``mlops_environment``, ``namespace``, ``severity``), so the
+    channels' routes deliver them; no ``keep_firing_for`` (the counters are scraped, not pushed).
+    """
+    system = kube.ctx.system
+    if not system.channels:
+        return []
+    routes = {route.address: route for route in routing.routes_of(kube.ctx)}
+    rules = [_channel_failure_rule(kube, c, routes[f"channels.{c.name}"]) for c in system.channels]
+    rules += [_integration_failure_rule(kube, kind) for kind in sorted({c.kind for c in system.channels})]
+    return [*rules, _unobserved_rule(kube)]
+
+
+def compile_notify_failures(kube: KubeTarget) -> str:
+    """PrometheusRule :data:`NOTIFY_FAILURES_RULE` of :func:`notify_failure_rules`, under the platform."""
+    spec = {"groups": [{"name": NOTIFY_FAILURES_RULE, "rules": notify_failure_rules(kube)}]}
+    obj = kube.obj(PROMETHEUS_RULE, "PrometheusRule", NOTIFY_FAILURES_RULE, "platform", {"spec": spec})
+    return kube.add(obj, parent=kube.platform, address="platform", role="notify-failure-rule")
 
 
 ROLLOUT_PUSH_JOB = "mlops-rollout"

@@ -46,6 +46,7 @@ from typing import Any
 from mlops_infra.compile.context import PLATFORM_TYPE
 from mlops_infra.compile.facts import FACTS_VERSION
 from mlops_infra.compile.kubernetes import images, names, rbac, registry, scripts, serving, storage, training
+from mlops_infra.compile.kubernetes.alerting import compile_notify_failures
 from mlops_infra.compile.kubernetes.monitoring import compile_pushgateway
 from mlops_infra.compile.kubernetes.objects import KubeTarget, type_token
 from mlops_infra.graph import ResourceOptions
@@ -81,6 +82,10 @@ def has_alert_triggers(system: MLSystem) -> bool:
     return any(j.triggers.on_alerts for j in system.training_jobs)
 
 
+def has_channels(system: MLSystem) -> bool:
+    return bool(system.channels)
+
+
 def needed_scripts(system: MLSystem) -> list[str]:
     """The helper programs the system's workloads run."""
     wanted = {"launcher.py": has_training(system), "capture_sink.py": has_capture(system),
@@ -107,6 +112,7 @@ PARTS: list[tuple[Callable[[MLSystem], bool], Callable[[KubeTarget], Any]]] = [
 
 LATE_PARTS: list[tuple[Callable[[MLSystem], bool], Callable[[KubeTarget], Any]]] = [
     (has_alert_triggers, training.compile_retrain_trigger),
+    (has_channels, compile_notify_failures),
 ]
 """Shared parts that depend on items, compiled after them."""
 

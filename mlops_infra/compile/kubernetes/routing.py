@@ -4,7 +4,10 @@ Contract:
 - :func:`system_routes` is the model: one :class:`Route` per channel that some alert notifies or
   not (a channel with no alert still gets its receiver; it also routes the rollback alert,
   :func:`rollback_alert`, of each endpoint whose staged rollout's ``rollback_on`` alerts notify it:
-  :func:`announced_endpoints`) and one per training job with
+  :func:`announced_endpoints`, and the notify-failure alerts it is told of: :func:`failure_alerts_told`,
+  every other channel's :func:`notify_failure_alert`, the :func:`integration_failure_alert` of each kind
+  :func:`integration_audience` gives it, and :data:`NOTIFY_FAILURES_UNOBSERVED`; so every channel
+  has a route) and one per training job with
   ``triggers.on_alerts`` (its alerts -> the platform's retrain trigger webhook). A route matches its
   alerts by name plus the system's ``mlops_system``/``mlops_environment`` labels.
 - :func:`config_spec` writes a route as the ``spec`` of a prometheus-operator
@@ -197,9 +200,51 @@ def announced_endpoints(system: MLSystem) -> list[tuple[Any, list[str]]]:
     return out
 
 
+NOTIFY_FAILURES_UNOBSERVED = "notify_failures_unobserved"
+"""The alert saying that Prometheus sees no Alertmanager notification metrics, so the notify-failure
+alerts cannot fire (``compile/kubernetes/alerting.py``, "Failed notifications")."""
+
+
+def notify_failure_alert(channel: str) -> str:
+    """The alert saying that Alertmanager gave up on notifications to ``channel``'s receiver:
+    ``notify_failed_<channel>`` (``_`` is in no spec name, as in :func:`rollback_alert`)."""
+    return f"notify_failed_{channel}"
+
+
+def integration_failure_alert(kind: str) -> str:
+    """The alert saying that Alertmanager gave up on notifications of integration ``kind`` (``slack``,
+    ``email``, ``pagerduty``, ``webhook``: a channel's ``kind`` is Alertmanager's integration name)
+    without naming the receiver: ``notify_failed_<kind>_receivers`` (a channel named ``<kind>`` has
+    :func:`notify_failure_alert` ``notify_failed_<kind>``: no spec name holds ``_``)."""
+    return f"notify_failed_{kind}_receivers"
+
+
+def failure_audience(system: MLSystem, channel: str) -> list[str]:
+    """Who hears that ``channel`` cannot deliver: the system's other channels, in spec order; never
+    the failing channel itself (empty when it is the only one)."""
+    return [c.name for c in system.channels if c.name != channel]
+
+
+def integration_audience(system: MLSystem, kind: str) -> list[str]:
+    """Who hears that some receiver of integration ``kind`` cannot deliver (which one is unknown): the
+    system's channels of other kinds, in spec order; when all of its channels are of this kind, all of
+    them (the failing receiver may be one of them, or another system's: each working one delivers)."""
+    others = [c.name for c in system.channels if c.kind != kind]
+    return others or [c.name for c in system.channels if c.kind == kind]
+
+
+def failure_alerts_told(system: MLSystem, channel: str) -> list[str]:
+    """The notify-failure alerts routed to ``channel`` (see ``alerting.notify_failure_rules``)."""
+    told = [notify_failure_alert(c.name) for c in system.channels if channel in failure_audience(system, c.name)]
+    told += [integration_failure_alert(kind) for kind in sorted({c.kind for c in system.channels})
+             if channel in integration_audience(system, kind)]
+    return [*told, NOTIFY_FAILURES_UNOBSERVED]
+
+
 def channel_route(ctx: CompileContext, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Route:
     alerts = tuple(sorted([a.name for a in ctx.system.alerts if channel.name in a.notify]
-                          + [rollback_alert(e.name) for e, told in announced_endpoints(ctx.system) if channel.name in told]))
+                          + [rollback_alert(e.name) for e, told in announced_endpoints(ctx.system) if channel.name in told]
+                          + failure_alerts_told(ctx.system, channel.name)))
     return Route(names.item("channel", channel.name), f"channels.{channel.name}", _channel_receiver(channel),
                  alerts, system_matchers(ctx))
 
@@ -276,6 +321,14 @@ def config_spec(route: Route) -> dict[str, Any]:
 
 # --- writer 2: an Alertmanager configuration (what the operator generates) -------------------------
 
+
+def receiver_name(namespace: str, route: Route) -> str:
+    """The name Alertmanager knows the route's receiver by once the operator merged its object:
+    ``<namespace>/<object>/<receiver>`` (prometheus-operator ``pkg/alertmanager/amcfg.go``
+    ``makeNamespacedString``: ``crKey.Namespace + "/" + crKey.Name + "/" + in``); Alertmanager's
+    ``receiver_name`` metric label carries it (``alerting.notify_failure_rules``)."""
+    return f"{namespace}/{route.config}/{route.receiver.name}"
+
 SecretResolver = Callable[[SecretRef], str]
 
 
@@ -315,7 +368,7 @@ def alertmanager_config(routes: list[Route], namespace: str, *, resolve_secret: 
     receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
     children: list[dict[str, Any]] = []
     for route in routes:
-        name = f"{namespace}/{route.config}/{route.receiver.name}"
+        name = receiver_name(namespace, route)
         receivers.append({"name": name, **_receiver_config(route.receiver, resolve_secret, urls)})
         if not route.alertnames:
             continue

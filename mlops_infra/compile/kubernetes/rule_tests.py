@@ -36,6 +36,17 @@ and ``for``:
   bound the p99 is above the threshold exactly when more than 1 % of the requests are slower
   (``spec/latency_buckets.py``), so these pin the rules' comparison to the real buckets.
 
+- ``notify failures`` (a system with channels, file :data:`NOTIFY_FAILURES_FILE`, the rules of
+  ``alerting.notify_failure_rules``, fed Alertmanager's own counters as Prometheus scrapes them):
+  for each channel, an Alertmanager labelling its metrics by receiver (``receiver_name``, 0.27+ with
+  the feature flag, ``reason`` too) giving up on the channel's receiver fires
+  ``notify_failed_<channel>`` (exact labels and annotations) and not the integration's alert, and it
+  resolves :data:`~alerting.FAILURE_WINDOW` after the last failure; another namespace's receiver of
+  the same kind failing never fires it; for each kind, an Alertmanager without ``receiver_name``
+  (0.25) giving up on that integration fires ``notify_failed_<kind>_receivers`` and no channel's
+  alert; counters that do not grow fire nothing; no Alertmanager series at all fires
+  ``notify_failures_unobserved`` after its ``for`` and not before.
+
 Latency is fed on Knative's own histogram buckets (:data:`KNATIVE_LATENCY_BUCKETS_MS`, the one list
 ``validate`` checks thresholds against): healthy requests in the bucket ending at the threshold,
 slow ones in the bucket starting at it (the closest values on either side the histogram can show).
@@ -56,7 +67,7 @@ import yaml
 
 from mlops_infra.compile import drift_job
 from mlops_infra.compile.context import CompileContext
-from mlops_infra.compile.kubernetes import monitoring, routing
+from mlops_infra.compile.kubernetes import alerting, monitoring, routing
 from mlops_infra.compile.kubernetes.alerting import alert_rule
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.graph import DesiredGraph, GraphBuilder
@@ -505,6 +516,102 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
     return tests
 
 
+# --- notify failures -------------------------------------------------------------------------------
+
+NOTIFY_FAILURES_FILE = "tests-notify-failures.yml"
+ALERTMANAGER_SCRAPE = 30
+"""Seconds between samples of Alertmanager's counters: kube-prometheus' ServiceMonitor ``alertmanager``
+scrapes it every 30s (``manifests/alertmanager-serviceMonitor.yaml``)."""
+FLUSH_EVERY = 300
+"""Seconds between two failures of a broken receiver: Alertmanager flushes a group whose notification
+failed again after ``group_interval`` (5m by default)."""
+ALERTMANAGER_LABELS = {"instance": "10.0.0.7:9093", "job": "alertmanager-main", "namespace": "monitoring"}
+"""The target labels Alertmanager's series carry when scraped (its own namespace, not the system's)."""
+FAILURE_REASONS = ("clientError", "other", "serverError")
+"""The ``reason`` values Alertmanager 0.26+ pre-sets on the failed counter (``possibleFailureReasonCategory``)."""
+
+
+def _counter(increments: list[int], samples: int) -> list[float]:
+    """A counter sampled every :data:`ALERTMANAGER_SCRAPE` seconds, 0 at first, +1 at each time of ``increments``."""
+    return [float(sum(1 for t in increments if t <= n * ALERTMANAGER_SCRAPE)) for n in range(samples)]
+
+
+def _am_series(metric: str, labels: dict[str, str], values: list[float]) -> dict[str, str]:
+    return {"series": _labels_text(metric, {**ALERTMANAGER_LABELS, **labels}), "values": values_text(values)}
+
+
+def _receiver_series(integration: str, receiver: str | None, failures: list[int], samples: int) -> list[dict[str, str]]:
+    """Alertmanager's attempted and failed counters of one receiver (``receiver`` None: 0.25's label set,
+    ``integration`` only; else 0.27's with ``receiver_name`` and 0.26's ``reason``, failures as ``other``)."""
+    if receiver is None:
+        return [_am_series(alerting.ATTEMPTED_NOTIFICATIONS, {"integration": integration},
+                           [float(n) for n in range(samples)]),
+                _am_series(alerting.FAILED_NOTIFICATIONS, {"integration": integration}, _counter(failures, samples))]
+    labels = {"integration": integration, "receiver_name": receiver}
+    series = [_am_series(alerting.ATTEMPTED_NOTIFICATIONS, labels, [float(n) for n in range(samples)])]
+    for reason in FAILURE_REASONS:
+        values = _counter(failures if reason == "other" else [], samples)
+        series.append(_am_series(alerting.FAILED_NOTIFICATIONS, {**labels, "reason": reason}, values))
+    return series
+
+
+def _firing(rule: dict[str, Any], **series_labels: str) -> dict[str, Any]:
+    return {"exp_labels": dict(sorted({**series_labels, **rule["labels"]}.items())),
+            "exp_annotations": dict(sorted(rule["annotations"].items()))}
+
+
+def notify_failure_tests(kube: KubeTarget) -> list[dict[str, Any]]:
+    """The ``notify failures`` tests (module contract) of the environment's channels."""
+    system = kube.ctx.system
+    rules = {r["alert"]: r for r in alerting.notify_failure_rules(kube)}
+    window = int(parse_duration(alerting.FAILURE_WINDOW).seconds)
+    start = WARM_UP + 3 * ALERTMANAGER_SCRAPE
+    failures = [start, start + FLUSH_EVERY]
+    gone_at = failures[-1] + window + 2 * ALERTMANAGER_SCRAPE
+    samples = gone_at // ALERTMANAGER_SCRAPE + 2
+    fire_at = start + 2 * ALERTMANAGER_SCRAPE
+    routes = {route.address: route for route in routing.routes_of(kube.ctx)}
+    tests = []
+    for channel in system.channels:
+        name, kind = routing.notify_failure_alert(channel.name), channel.kind
+        receiver = routing.receiver_name(kube.namespace, routes[f"channels.{channel.name}"])
+        other_kind = routing.integration_failure_alert(kind)
+        expected = _firing(rules[name], integration=kind, receiver_name=receiver)
+        tests.append(_test(
+            f"{name}: Alertmanager (receiver_name) giving up on channel {channel.name}'s receiver fires",
+            ALERTMANAGER_SCRAPE, _receiver_series(kind, receiver, failures, samples),
+            [_alert_check(name, start - ALERTMANAGER_SCRAPE, None), _alert_check(name, fire_at, expected),
+             _alert_check(other_kind, fire_at, None), _alert_check(name, gone_at - 4 * ALERTMANAGER_SCRAPE, expected),
+             _alert_check(name, gone_at, None)]))
+        stranger = f"{kube.namespace}-other/{routes[f'channels.{channel.name}'].config}/{channel.name}"
+        tests.append(_test(
+            f"{name}: another namespace's {kind} receiver failing never fires", ALERTMANAGER_SCRAPE,
+            [*_receiver_series(kind, receiver, [], samples), *_receiver_series(kind, stranger, failures, samples)],
+            [_alert_check(name, fire_at, None)], (_never_fired(name, gone_at),)))
+    for kind in sorted({c.kind for c in system.channels}):
+        name = routing.integration_failure_alert(kind)
+        mine = [routing.notify_failure_alert(c.name) for c in system.channels if c.kind == kind]
+        tests.append(_test(
+            f"{name}: Alertmanager without receiver_name giving up on {kind} fires, naming no channel",
+            ALERTMANAGER_SCRAPE, _receiver_series(kind, None, failures, samples),
+            [_alert_check(name, fire_at, _firing(rules[name], integration=kind)),
+             *(_alert_check(n, fire_at, None) for n in mine), _alert_check(name, gone_at, None)]))
+    quiet = [s for kind in sorted({c.kind for c in system.channels}) for s in _receiver_series(kind, None, [], samples)]
+    quiet += [s for c in system.channels for s in _receiver_series(
+        c.kind, routing.receiver_name(kube.namespace, routes[f"channels.{c.name}"]), [], samples)]
+    end = gone_at
+    tests.append(_test(f"{alerting.NOTIFY_FAILURES_RULE}: counters that do not grow fire nothing", ALERTMANAGER_SCRAPE, quiet,
+                       [_alert_check(n, end, None) for n in rules], tuple(_never_fired(n, end) for n in rules)))
+    unobserved = routing.NOTIFY_FAILURES_UNOBSERVED
+    hold = int(parse_duration(alerting.UNOBSERVED_FOR).seconds)
+    nothing = [{"series": _labels_text("up", {"job": "kubelet"}), "values": values_text([1.0] * samples)}]
+    tests.append(_test(f"{unobserved}: no Alertmanager series fires after {alerting.UNOBSERVED_FOR}",
+                       ALERTMANAGER_SCRAPE, nothing,
+                       [_alert_check(unobserved, hold - ALERTMANAGER_SCRAPE, None),
+                        _alert_check(unobserved, hold + 2 * ALERTMANAGER_SCRAPE, _firing(rules[unobserved]))]))
+    return tests
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 
@@ -535,6 +642,10 @@ def rule_test_files(system: MLSystem, env: str, rule_file_name: str = RULE_FILE)
         test_file = files.setdefault(signal.file, {"rule_files": [rule_file_name],
                                                    "evaluation_interval": _duration(signal.interval), "tests": []})
         test_file["tests"] += alert_tests(kube, alert, monitor)
+    if system.channels:
+        files[NOTIFY_FAILURES_FILE] = {"rule_files": [rule_file_name],
+                                       "evaluation_interval": _duration(ALERTMANAGER_SCRAPE),
+                                       "tests": notify_failure_tests(kube)}
     return dict(sorted(files.items()))
 
 

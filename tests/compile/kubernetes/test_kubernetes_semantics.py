@@ -239,9 +239,18 @@ def test_channels_become_receivers_with_secret_references():
     assert receiver["channel-chat"]["slackConfigs"][0] == {"apiURL": {"key": "value", "name": "slack-url"},
                                                           "channel": "#ml", "sendResolved": True,
                                                           "text": routing.SLACK_TEXT, "title": routing.SLACK_TITLE}
-    assert "route" not in named(graph, "AlertmanagerConfig", "channel-chat")["spec"]  # no alert notifies it
+    # no spec alert notifies chat: its route carries only the other channels' notify-failure alerts, those of
+    # the other integrations (slack's own go to the other kinds) and the guard (alerting.notify_failure_rules)
+    chat_route = named(graph, "AlertmanagerConfig", "channel-chat")["spec"]["route"]
+    assert chat_route["matchers"][0]["value"].split("|") == [
+        "notify_failed_email_receivers", "notify_failed_hook", "notify_failed_hook-open", "notify_failed_mail",
+        "notify_failed_pager", "notify_failed_pagerduty_receivers", "notify_failed_webhook_receivers",
+        "notify_failures_unobserved"]
     hook_route = named(graph, "AlertmanagerConfig", "channel-hook")["spec"]["route"]
-    assert hook_route["matchers"][0]["value"] == "ranker-latency|rolled_back_ranker"  # and ranker's rollbacks
+    told = set(hook_route["matchers"][0]["value"].split("|"))
+    assert {"ranker-latency", "rolled_back_ranker"} <= told  # and ranker's rollbacks
+    assert "notify_failed_chat" in told and "notify_failed_hook" not in told  # never its own failure
+    assert "notify_failed_webhook_receivers" not in told  # its own kind's: other kinds are told
 
 
 def test_scripts_config_ships_the_helper_programs_as_written():

@@ -17,9 +17,11 @@ import pytest
 import yaml
 
 from mlops_infra.compile import compile_system
+from mlops_infra.compile.kubernetes.alerting import NOTIFY_FAILURES_RULE, notify_failure_rules
 from mlops_infra.compile.kubernetes.rule_tests import (
     RULE_FILE,
     alert_test_bundle,
+    kube_target,
     rule_test_files,
     values_text,
 )
@@ -244,6 +246,10 @@ def test_rule_tests_are_deterministic_and_cover_every_alert() -> None:
     first, second = rule_test_files(system, "dev"), rule_test_files(system, "dev")
     assert first == second
     covered = {t["name"].split(":")[0] for f in first.values() for t in f["tests"]}
-    assert covered == {a.name for a in system.alerts}
+    notify_failures = {r["alert"] for r in notify_failure_rules(kube_target(system, "dev"))}
+    assert {"notify_failed_llm-team", "notify_failures_unobserved"} <= notify_failures
+    # every alert, each notify-failure alert, and the notify-failures group as a whole (nothing fires)
+    assert covered == {a.name for a in system.alerts} | notify_failures | {NOTIFY_FAILURES_RULE}
     assert {n: f["evaluation_interval"] for n, f in first.items()} == {
-        "tests-drift-240s.yml": "240s", "tests-drift-60s.yml": "60s", "tests-serving.yml": "15s"}
+        "tests-drift-240s.yml": "240s", "tests-drift-60s.yml": "60s", "tests-notify-failures.yml": "30s",
+        "tests-serving.yml": "15s"}
