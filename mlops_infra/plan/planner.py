@@ -34,7 +34,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   itself), and the aliased URN is never deleted (``isOperatedOn``). Its NOOP or UPDATE gets the reason
   ``aliased``, naming the type and name it had; a REPLACE keeps its reason, with that said first.
 - Warnings: pending operations in state, a state of another project/stack, updates of types with
-  no registered replacement rules, secrets that could not be compared, live reads that failed.
+  no registered replacement rules, secrets that could not be compared, live reads that failed, and
+  with a live reading SNS subscriptions not confirmed (:mod:`mlops_infra.plan.email_confirmation`).
 """
 
 from __future__ import annotations
@@ -124,6 +125,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
     drift_items = _drift(graph, prior, live, drift, planner.warnings)
+    if live is not None:
+        from mlops_infra.plan.email_confirmation import unconfirmed_warnings
+
+        planner.warnings.extend(unconfirmed_warnings(live, graph))
     if any(c.role == "pushgateway" for c in changes):  # rare: read the rule only then
         from mlops_infra.plan.pushgateway_restart import restart_warnings
 
