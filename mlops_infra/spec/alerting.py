@@ -98,7 +98,9 @@ class SlackChannel(SpecModel):
     kind: Literal["slack"] = Field(description="slack")
     webhook_url: SecretRef = Field(description="Incoming-webhook URL, as a secret reference.")
     channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_PATTERN,
-                                description="Slack channel, e.g. #ml-oncall (or @user, or a channel ID).")
+                                description="Slack channel, e.g. #ml-oncall (or @user, or a channel ID). Honoured only by legacy "
+                                            "custom-integration webhooks: a Slack app's incoming webhook always posts "
+                                            "to the channel it was created for.")
 
 
 class EmailChannel(SpecModel):

@@ -37,6 +37,7 @@ from mlops_infra.spec.signals import (
     check_alert_channels,
     check_monitor_inputs,
     check_rollback_alerts,
+    check_shared_slack_webhooks,
     check_thresholds,
 )
 from mlops_infra.spec.system import MLSystem
@@ -53,6 +54,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_thresholds,
     check_rollback_alerts,
     check_alert_channels,
+    check_shared_slack_webhooks,
     check_replicas_without_autoscaling,
     check_system_name,
     check_model_artifacts,

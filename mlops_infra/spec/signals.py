@@ -104,6 +104,39 @@ def check_alert_channels(ctx: CheckContext) -> Iterator[Diagnostic]:
                     f"or remove the alert.", ("alerts", i, "notify"), f"alerts.{alert.name}")
 
 
+def check_shared_slack_webhooks(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Slack channels that share one incoming webhook but name different ``channel`` values post to one
+    place (audit observe-2).
+
+    Slack, "Sending messages using incoming webhooks" (https://api.slack.com/messaging/webhooks): "You
+    cannot override the default channel (chosen by the user who installed your app), username, or icon
+    when you're using Incoming Webhooks"; only the legacy custom-integration webhooks honoured a
+    ``channel`` field (https://api.slack.com/legacy/custom-integrations/incoming-webhooks). Both
+    targets send ``channel`` (the AWS forwarder's ``SLACK_CHANNEL``, the Kubernetes slackConfig's
+    ``channel``), so with a webhook made the current way two spec channels on one webhook secret land
+    in the channel it was created for. One warning per channel after the first of each webhook (the
+    same secret and key) whose ``channel`` differs from that first one's, at its ``webhook_url``."""
+    first: dict[tuple[str, str | None], tuple[str, str | None]] = {}
+    for i, channel in enumerate(ctx.system.channels):
+        if channel.kind != "slack":
+            continue
+        webhook = (channel.webhook_url.secret, channel.webhook_url.key)
+        if webhook not in first:
+            first[webhook] = (channel.name, channel.channel)
+            continue
+        other, other_target = first[webhook]
+        if channel.channel == other_target:
+            continue
+        yield warning(
+            "slack-channels-share-a-webhook",
+            f'Slack channels "{other}" and "{channel.name}" use one webhook but name different Slack channels',
+            f'Both post with the webhook in secret "{channel.webhook_url.secret}". A Slack app\'s incoming webhook '
+            "always posts to the channel it was created for and ignores `channel` (only legacy custom-integration "
+            f'webhooks honour it), so "{channel.name}" would post where "{other}" does. Create one webhook per '
+            "Slack channel and give each its own secret.",
+            ("channels", i, "webhook_url"), f"channels.{channel.name}")
+
+
 def check_rollback_alerts(ctx: CheckContext) -> Iterator[Diagnostic]:
     """Rollback alerts are warning or critical and watch a monitor of the same endpoint."""
     alerts, monitors = ctx.system.alerts, ctx.system.monitors
