@@ -1,8 +1,9 @@
 """Fine-tune the chat model with LoRA: ``torchrun --nproc-per-node=8 -m llm.finetune`` (the spec's command).
 
 torchrun starts one process per GPU and sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` (across nodes
-from the training operator's or SageMaker's master address); the processes train with DDP, or FSDP
-when the job's ``sharding`` is fsdp. Hyperparameters (the spec's): ``base_model`` (a checkpoint
+from the training operator's ``PET_*`` variables, or on SageMaker from the c10d rendezvous on algo-1
+that the compiler writes: ``mlops_infra/compile/container_env.py``); the processes train with DDP,
+or FSDP when the job's ``sharding`` (``MLOPS_SHARDING``) is fsdp. Hyperparameters (the spec's): ``base_model`` (a checkpoint
 folder with ``config.json`` and ``model.safetensors``: a local path, or a name under the folder of
 the ``MLOPS_BASE_MODELS`` variable), ``epochs``, ``learning_rate``, ``lora_rank``, ``max_seq_len``,
 ``max_steps``. Data: ``instruction-data`` JSONL lines ``{"prompt": ..., "response": ...}``, bytes

@@ -21,13 +21,17 @@ Contract:
   (of the model's or the job's framework version), and only failing those the training image (which
   must then implement SageMaker's ``serve`` entry point). ``validate`` has checked each is in ECR in
   this region (B3).
+- The Train step's ``Environment``: the job's name, what triggered the run, its ``precision`` and
+  ``sharding`` as the runtime contract reads them and, for ``nodes > 1``, torchrun's c10d rendezvous
+  on ``algo-1`` (``PET_*``), without which each instance ran a one-node job of its own
+  (:mod:`mlops_infra.compile.container_env`; audit training-1, training-2).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlops_infra.compile import facts
+from mlops_infra.compile import container_env, facts
 from mlops_infra.compile.aws import (
     arns,
     gates,
@@ -93,7 +97,8 @@ def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any],
         "StoppingCondition": {"MaxRuntimeInSeconds": runtime},
         "EnableManagedSpotTraining": bool(job_facts["spot"]),
         "EnableInterContainerTrafficEncryption": item.nodes > 1,
-        "Environment": {"MLOPS_TRAINING_JOB": item.name, "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY},
+        "Environment": {"MLOPS_TRAINING_JOB": item.name, "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
+                        **container_env.parallelism(item), **container_env.sagemaker_rendezvous(item)},
     }
     if job_facts["spot"]:
         arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] = 2 * runtime

@@ -52,7 +52,7 @@ import json
 import re
 from typing import Any
 
-from mlops_infra.compile import facts
+from mlops_infra.compile import container_env, facts
 from mlops_infra.compile.kubernetes import images, ingress, names, queues, registry, routing, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
@@ -87,10 +87,12 @@ def env_name(prefix: str, name: str) -> str:
 
 
 def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
-    """Environment of the training container: where data is, where the model goes, what to log to."""
+    """Environment of the training container: where data is, where the model goes, what to log to, and
+    the job's precision and sharding (:func:`container_env.parallelism`; the training operator gives
+    torchrun its nodes and master)."""
     ctx = kube.ctx
     values = {"MLOPS_SYSTEM": ctx.system.metadata.name, "MLOPS_ENVIRONMENT": ctx.env, "MLOPS_TRAINING_JOB": job.name,
-              "MLOPS_HYPERPARAMETERS": canonical_json(dict(job.hyperparameters))}
+              "MLOPS_HYPERPARAMETERS": canonical_json(dict(job.hyperparameters)), **container_env.parallelism(job)}
     for source in job.inputs:
         values[env_name("MLOPS_INPUT", source)] = f"s3://{names.data_bucket(ctx, source)}/"
     for source in job.outputs:
