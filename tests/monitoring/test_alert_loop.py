@@ -8,8 +8,8 @@ a stand-in: Knative's queue-proxy (a metrics endpoint whose request counters adv
 says the model is fast or slow), Slack (a recording HTTP receiver) and the Kubernetes API
 (``tests/support/kube_api.py``, with the compiled launcher Role as the token's only permissions).
 
-The trigger gets its bearer token the way the compiled Deployment says (the ``secretKeyRef`` to
-Secret ``mlops-retrain-trigger-token``) and Alertmanager sends it as the compiled config says
+The trigger gets its bearer token the way the compiled Deployment says (a file of the optional secret
+volume of Secret ``mlops-retrain-trigger-token``, ``--token-file``) and Alertmanager sends it as the compiled config says
 (finding C5). Scenarios (fraud-detection dev, the retrain job also triggered by ``scorer-latency``):
 a call without the token is refused and starts nothing; a spike
 shorter than ``for`` does not fire; latency above the threshold longer than ``for`` fires the
@@ -55,7 +55,7 @@ NAMESPACE = "fraud-dev"
 TOKEN = "launcher-token"
 TRIGGER_SECRETS = {"mlops-retrain-trigger-token": "trigger-bearer-token"}
 """The Secret the platform team creates for the retrain trigger (finding C5): the trigger reads it
-through its compiled ``secretKeyRef``, Alertmanager sends it as the bearer token of its webhook."""
+through its compiled secret volume, Alertmanager sends it as the bearer token of its webhook."""
 
 
 def loop_spec() -> str:
@@ -188,9 +188,20 @@ def _start_trigger(graph, workdir: Path, kube_url: str) -> tuple[subprocess.Pope
     argv = [sys.executable, str(workdir / "launcher.py"), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--templates", str(templates), "--routes-file", str(routes)]
     env = {**os.environ, "MLOPS_KUBE_API": kube_url, "MLOPS_SA_DIR": str(account), "NAMESPACE": NAMESPACE}
-    for var in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:  # as the kubelet fills them in
+    for var in container.get("env", []):  # as the kubelet fills them in
         if "secretKeyRef" in var.get("valueFrom", {}):
             env[var["name"]] = TRIGGER_SECRETS[var["valueFrom"]["secretKeyRef"]["name"]]
+    for volume in deployment["spec"]["template"]["spec"]["volumes"]:  # secret volumes, as the kubelet fills them
+        if "secret" not in volume:
+            continue
+        mount = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == volume["name"])
+        folder = workdir / volume["name"]
+        folder.mkdir()
+        for item in volume["secret"]["items"]:
+            (folder / item["path"]).write_text(TRIGGER_SECRETS[volume["secret"]["secretName"]])
+        for i, arg in enumerate(command):  # the compiled command's paths into that mount, moved to the test's
+            if arg.startswith(mount + "/") and command[i - 1].startswith("--"):
+                argv += [command[i - 1], str(folder / Path(arg).relative_to(mount))]
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
