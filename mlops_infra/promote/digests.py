@@ -14,7 +14,7 @@ Contract of :func:`complete_digests` (the edge: boto3 clients of SRC's account p
   of the copies whose bytes it verified (:mod:`mlops_infra.promote.artifacts`), so a package it
   registered is re-checked like an AWS-trained one. A package a promotion registered without a
   fingerprint (:data:`SOURCE_PROPERTY` only: mlops-infra before it hashed the copies) holds a digest
-  nobody checked against its bytes (audit finding promote-1): it is computed as if it had none.
+  nobody checked against its bytes (audit finding promote-1): it is computed and checked (below).
 - The artifact is where the package's container says (botocore ``ModelPackageContainerDefinition``;
   exactly one container may carry model data): ``ModelDataUrl`` (one S3 object, the
   ``model.tar.gz`` a training job writes) or ``ModelDataSource.S3DataSource`` (``S3Uri`` with
@@ -38,9 +38,15 @@ Contract of :func:`complete_digests` (the edge: boto3 clients of SRC's account p
   ``CustomerMetadataProperties``: the package's properties are sent whole, ours added, so they are
   kept whether the call merges or replaces them), together with :data:`DIGEST_SOURCE_PROPERTY`:
   ``s3-etags:sha256:<hex>``, the SHA-256 of the lines ``<ETag>  <path>``. A recorded digest is used
-  while the objects' ETags still give that fingerprint (one ``HeadObject`` per object); when the
-  objects changed, it is computed and recorded again. ``ModelApprovalStatus`` is not sent: the
-  approval stays as it is. When recording is refused (no ``sagemaker:UpdateModelPackage``), the digest
+  while the objects' ETags still give that fingerprint (one ``HeadObject`` per object); when they do
+  not (or a promotion recorded it without a fingerprint), the digest is computed: equal to the recorded
+  one (the objects were rewritten with the same bytes, e.g. copied in place), the new fingerprint is
+  recorded; different, the promotion is refused (:class:`~mlops_infra.errors.UserError`, the package
+  left as it is): the version's objects changed after it was registered, and perhaps tested and
+  approved, so promoting it would carry bytes nobody tested under its number (closing audit
+  closing-b-1: recording the new digest let an overwrite in staging's promoted copy reach prod).
+  A digest is computed and recorded without a check only for a package that carried none (an
+  AWS-trained model, the first time). ``ModelApprovalStatus`` is not sent: the approval stays as it is. When recording is refused (no ``sagemaker:UpdateModelPackage``), the digest
   is used anyway and the note says it will be computed again next time.
 - Anything that cannot be read fails closed: :class:`~mlops_infra.errors.UserError` naming the
   version, the package and the error, so the promotion is refused rather than guess.
@@ -131,8 +137,16 @@ def _digest_of(sagemaker: Any, s3: Any, arn: str, name: str) -> tuple[str, str |
     digest = manifest_digest(hashed)
     how = (f"{len(objects) - len(streamed)} object(s) by their S3 SHA-256 checksum, {len(streamed)} streamed"
            if streamed else f"{len(objects)} object(s) by their S3 SHA-256 checksum")
-    why = ("a promotion recorded its digest without checking its objects" if unchecked
-           else "its artifact changed since a digest was recorded" if recorded else "it carried none")
+    if recorded and digest != recorded:
+        raise UserError(
+            f"{name}: its artifact at {uri} is not the one registered: {arn} records {recorded}, its objects now "
+            f"give {digest}",
+            "The objects changed after the version was registered (and perhaps tested and approved), so what was "
+            "tested is not what would be promoted. The package was left as it is. Restore the registered objects, "
+            "or register the current ones as a new version (a training run, or promote them again from where they "
+            "were tested).")
+    why = ("a promotion recorded its digest without checking its objects: they match it" if unchecked
+           else "its objects were rewritten with the same content (new ETags)" if recorded else "it carried none")
     properties.update({DIGEST_PROPERTY: digest, DIGEST_SOURCE_PROPERTY: of})
     try:
         sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties=properties)

@@ -271,8 +271,9 @@ DEV_BUCKET = "fraud-detection-dev-models"
 
 def test_an_overwrite_in_stagings_promoted_copy_is_caught_on_the_way_to_prod(tmp_path, moto_url, monkeypatch):
     """dev -> staging registers v3 with the fingerprint of the copies it verified; one copy in staging's promoted
-    prefix is then overwritten. staging -> prod computes the digest again (the ETags changed), so prod registers
-    the bytes it copies under their own digest, and nothing under the digest dev tested."""
+    prefix is then overwritten. staging -> prod computes the digest again (the ETags changed), finds it is not
+    v3's, and refuses: prod registers nothing, and v3 keeps the digest dev tested (closing audit closing-b-1: the
+    promotion used to record the new digest on v3 and register the overwritten bytes in prod as "staging v3")."""
     from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
     from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY
     from tests.support.promotion import copy_reference, write_view
@@ -317,8 +318,9 @@ def test_an_overwrite_in_stagings_promoted_copy_is_caught_on_the_way_to_prod(tmp
     (tmp_path / "prod").mkdir()
     file, _ = promoted_to_staging(tmp_path / "prod")
     second = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
-    assert second.code == 0, second.output
-    assert (f"fraud-model v3: artifact digest computed from s3://{STAGING_BUCKET}/{promoted} (its artifact changed "
-            "since a digest was recorded") in second.output
-    digests = [p["CustomerMetadataProperties"][DIGEST_PROPERTY] for p in packages_of(prod, moto_url, PROD_GROUP)]
-    assert digests == [actual] and tested not in digests
+    assert second.code == 1, second.output
+    assert f"records {tested}, its objects now give {actual}" in second.output
+    assert "Traceback" not in second.output
+    assert packages_of(prod, moto_url, PROD_GROUP) == []
+    assert sm.describe_model_package(ModelPackageName=v3["ModelPackageArn"])["CustomerMetadataProperties"][
+        DIGEST_PROPERTY] == tested

@@ -202,16 +202,36 @@ def test_a_prefix_artifact_has_the_digest_of_the_same_folder(staging, tmp_path: 
 
 @pytest.mark.moto
 @pytest.mark.timeout(300)
-def test_a_recorded_digest_of_objects_that_changed_is_computed_again(staging):
+def test_a_recorded_digest_of_objects_that_changed_refuses_the_promotion(staging):
+    """The objects under a package changed after its digest was recorded: what was tested (and approved) is gone,
+    so the promotion is refused and the package keeps its record (closing audit closing-b-1: recording the new
+    digest let an overwritten copy be promoted as the version)."""
     staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"first", ChecksumAlgorithm="SHA256")
     arn = register(staging["sm"], STAGING_GROUP, None, f"s3://{BUCKET}/{MODEL_KEY}")
     first = complete(staging, {1: arn})[0].models["fraud-model"].versions[1].digest
+    recorded = staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
     staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"second", ChecksumAlgorithm="SHA256")
+    with pytest.raises(UserError) as refused:
+        complete(staging, {1: arn})
+    assert f"records {first}, its objects now give sha256:" in refused.value.summary
+    assert "UpdateModelPackage" not in staging["calls"]
+    assert staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == recorded
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(300)
+def test_objects_rewritten_with_the_same_bytes_keep_the_digest_and_get_a_new_fingerprint(staging):
+    staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"first", ChecksumAlgorithm="SHA256")
+    arn = register(staging["sm"], STAGING_GROUP, None, f"s3://{BUCKET}/{MODEL_KEY}")
+    first = complete(staging, {1: arn})[0].models["fraud-model"].versions[1].digest
+    before = staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"first", ChecksumAlgorithm="SHA256",
+                             Metadata={"copied": "in place"})  # a new ETag for the same bytes
     view, notes = complete(staging, {1: arn})
-    second = view.models["fraud-model"].versions[1].digest
-    assert second != first and "its artifact changed since a digest was recorded" in notes[0]
-    assert staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"][
-        DIGEST_PROPERTY] == second
+    after = staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    assert view.models["fraud-model"].versions[1].digest == first == after[DIGEST_PROPERTY]
+    if after[DIGEST_SOURCE_PROPERTY] != before[DIGEST_SOURCE_PROPERTY]:  # moto gave the rewrite a new ETag
+        assert "rewritten with the same content" in notes[0]
 
 
 @pytest.mark.moto
@@ -225,21 +245,29 @@ def test_a_digest_a_registration_recorded_is_taken_as_is(staging):
 
 @pytest.mark.moto
 @pytest.mark.timeout(300)
-def test_a_digest_a_promotion_recorded_without_a_fingerprint_is_computed(staging):
+def test_a_digest_a_promotion_recorded_without_a_fingerprint_is_checked(staging):
     """A package an earlier promotion registered (``mlops-infra/promoted-from``) with the digest SRC claimed
-    and no fingerprint: nobody hashed its bytes (audit finding promote-1), so its digest is computed, not
-    taken; a training registration's digest (no ``promoted-from``) is still taken as is (test above)."""
-    staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"weights nobody tested", ChecksumAlgorithm="SHA256")
-    arn = register(staging["sm"], STAGING_GROUP, "sha256:" + "ab" * 32, f"s3://{BUCKET}/{MODEL_KEY}")
-    staging["sm"].update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={
+    and no fingerprint: nobody hashed its bytes (audit finding promote-1), so its digest is computed and must
+    be the one it claims; objects that are not refuse the promotion, objects that are get their fingerprint.
+    A training registration's digest (no ``promoted-from``) is still taken as is (test above)."""
+    body = b"weights nobody tested"
+    actual = "sha256:" + hashlib.sha256(f"{hashlib.sha256(body).hexdigest()}  model.tar.gz\n".encode()).hexdigest()
+    staging["s3"].put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=body, ChecksumAlgorithm="SHA256")
+    claimed = register(staging["sm"], STAGING_GROUP, "sha256:" + "ab" * 32, f"s3://{BUCKET}/{MODEL_KEY}")
+    staging["sm"].update_model_package(ModelPackageArn=claimed, CustomerMetadataProperties={
         DIGEST_PROPERTY: "sha256:" + "ab" * 32, SOURCE_PROPERTY: "dev v14"})
-    expected = "sha256:" + hashlib.sha256(
-        f"{hashlib.sha256(b'weights nobody tested').hexdigest()}  model.tar.gz\n".encode()).hexdigest()
-    view, notes = complete(staging, {1: arn})
-    assert view.models["fraud-model"].versions[1].digest == expected
-    assert "a promotion recorded its digest without checking its objects" in notes[0]
-    properties = staging["sm"].describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
-    assert properties[DIGEST_PROPERTY] == expected and properties[DIGEST_SOURCE_PROPERTY].startswith("s3-etags:")
+    with pytest.raises(UserError) as refused:
+        complete(staging, {1: claimed})
+    assert f"records sha256:{'ab' * 32}, its objects now give {actual}" in refused.value.summary
+
+    honest = register(staging["sm"], STAGING_GROUP, actual, f"s3://{BUCKET}/{MODEL_KEY}")
+    staging["sm"].update_model_package(ModelPackageArn=honest, CustomerMetadataProperties={
+        DIGEST_PROPERTY: actual, SOURCE_PROPERTY: "dev v14"})
+    view, notes = complete(staging, {2: honest})
+    assert view.models["fraud-model"].versions[2].digest == actual
+    assert "a promotion recorded its digest without checking its objects: they match it" in notes[0]
+    properties = staging["sm"].describe_model_package(ModelPackageName=honest)["CustomerMetadataProperties"]
+    assert properties[DIGEST_PROPERTY] == actual and properties[DIGEST_SOURCE_PROPERTY].startswith("s3-etags:")
     assert properties[SOURCE_PROPERTY] == "dev v14"  # the lineage stays
 
 
