@@ -62,11 +62,14 @@ Contract:
   (``{"namespace", "metric", "dimensions"}``) a CloudWatch ``PutMetricData`` of value 1 (Count) with
   the dimensions plus ``Endpoint`` (the compiled alarm on that metric tells the channels and holds
   ALARM for 15 minutes, ``compile/aws/alerting.py``); on Kubernetes (``{"pushgatewayUrl", "job",
-  "grouping", "metric"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the time of the
-  notice (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint`` (the compiled
-  PrometheusRule fires for 15 minutes after it, ``compile/kubernetes/alerting.py``). The reason (the
-  rollback's message: which gate, which value, at which step and share) is the log line's
-  ``message`` and the status's ``reason``; the notice carries no free text. The line's ``"notice"``:
+  "grouping", "metric", "gates"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the time of
+  the notice (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint``
+  (:func:`grouping_path`), its sample labelled with the notice's facts (the compiled PrometheusRule
+  fires for 15 minutes after it with the facts as labels and in its annotations,
+  ``compile/kubernetes/alerting.py``). The facts (:func:`notice_facts`: the versions, the share, the
+  cause and which alerts with their values and thresholds) say why without a terminal; the full
+  reason (the rollback's message, with the text of a cloud or cluster answer) stays the log line's
+  ``message`` and the status's ``reason``, never in a notice. The line's ``"notice"``:
   ``"sent"`` (and recorded), ``"sent, not recorded: <why>"`` or ``"failed: <error>"``; a notice never
   fails the pass nor undoes the rollback.
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
@@ -78,8 +81,10 @@ Contract:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import ssl
 import sys
 import time
@@ -92,6 +97,7 @@ from typing import Any
 
 from mlops_infra.rollout.fleet import FleetResult, Member, reconcile_fleet
 from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, RolloutSpec, RolloutStatus
+from mlops_infra.rollout.reconcile import duration
 from mlops_infra.rollout.runner import Lost, NoGates
 
 DOCUMENT = "rollouts.json"
@@ -241,9 +247,89 @@ def members(document: dict[str, Any]) -> list[Member]:
     return aws_members(document) if document.get("target") == "aws" else kubernetes_members(document)
 
 
-Notifier = Callable[[str, float], None]
-"""Sends one rollback notice: ``(endpoint, time of the notice)``; raises when it could not."""
+Notifier = Callable[[str, float, dict[str, str]], None]
+"""Sends one rollback notice: ``(endpoint, time of the notice, its facts)`` (:func:`notice_facts`);
+raises when it could not."""
 NOTICE_RECORDED = "rollback notice sent"
+NOTICE_FACTS = ("version", "serving_version", "share", "cause", "detail")
+"""The facts of a rollback notice (:func:`notice_facts`), in the order a reader wants them."""
+CAUSES = ("alert_fired", "gate_unreadable", "revision_failed", "revision_not_ready", "unknown")
+"""Why the rollout rolled back (``unknown``: a recorded reason in no shape the reconciler writes)."""
+MAX_FACT = 200
+"""The longest fact value: far below anything a Prometheus label value, a Pushgateway body or a
+PagerDuty summary (1024 characters) must hold, so a notice with many gates stays one readable line."""
+_AT_STEP = re.compile(r" at step (?P<step>\d+) \((?P<share>\d+)% on version [^()]*\)$")
+_BEFORE_STEP = re.compile(r" before step 1 \(version [^()]* keeps all traffic\)$")
+_FIRED = re.compile(r" fired at step \d+ \(\d+% on version [^()]*\)$")
+_UNREADABLE = re.compile(r"^gate\(s\) .* unreadable for (?P<blind>\w+) at step \d+ \(\d+% on version [^()]*\)$")
+_REVISION = re.compile(r"^revision (?P<revision>[a-z0-9][a-z0-9.-]*) of version \S+ (?:(?P<failed>failed)|not ready "
+                       r"after (?P<after>\w+) \(timeout \w+\))(?:: (?P<why>[A-Za-z][A-Za-z0-9]{0,62})(?::|$| at | before ))?")
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|inf|nan)"
+
+
+def notice_facts(spec: RolloutSpec, status: RolloutStatus, gates: dict[str, Any] | None = None) -> dict[str, str]:
+    """The facts of ``status``'s rollback notice, :data:`NOTICE_FACTS`, each at most :data:`MAX_FACT`
+    characters, the same on both targets (see the module contract, "Rollback notices"):
+
+    - ``version``: the version rolled back; ``serving_version``: the one left serving all traffic;
+    - ``share``: the share of traffic the rolled-back version had at its step (``10%``; ``0%`` for a
+      revision that never became ready before the first step; ``unknown`` when the recorded reason was
+      cut before saying it);
+    - ``cause``: one of :data:`CAUSES`; ``detail``: which alerts fired with the value read and the
+      threshold, in the threshold's unit as the user wrote it (``scorer-latency 310ms > 250ms``), which
+      gates stayed unreadable and for how long against ``gate_timeout``, or which Knative revision
+      failed (with Knative's one-word reason, such as ``ProgressDeadlineExceeded``) or stayed not
+      ready against ``not_ready_timeout``.
+
+    They are read from the rolled-back status (its ``reason``, written by ``rollout/reconcile.py``
+    rules 2, 6 and 7, and its versions and step), so a notice sent by a later pass than the rollback,
+    or sent again, carries the same facts. ``gates`` is the document's ``notifications.gates``: per
+    gate, ``{"threshold": <as written>, "compare": ">" | "<", "scale": <factor from the gate's value
+    to the threshold's unit>, "unit": <that unit>, "alert": <the alert's name, when the gate is an AWS
+    alarm>}`` (``compile/*/alerting.py`` ``rollback_gates``);
+    a gate it does not describe shows the value as read. No free text is copied: never an error's
+    message from a cloud or cluster answer (those stay in the status's ``reason`` and the log line),
+    only names from the spec and the cluster, numbers and the fixed words here."""
+    reason = status.reason
+    tail = _AT_STEP.search(reason)
+    share = f"{tail.group('share')}%" if tail else "0%" if _BEFORE_STEP.search(reason) else "unknown"
+    revision = _REVISION.match(reason)
+    if revision is not None:
+        why = f" ({revision.group('why')})" if revision.group("why") else ""
+        if revision.group("failed"):
+            cause, detail = "revision_failed", f"revision {revision.group('revision')} failed{why}"
+        else:
+            cause = "revision_not_ready"
+            detail = (f"revision {revision.group('revision')} not ready after {revision.group('after')} "
+                      f"(not_ready_timeout {duration(spec.not_ready_timeout_seconds)}){why}")
+    elif (blind := _UNREADABLE.match(reason)) is not None:
+        names = [g for g in spec.gates if re.search(rf"(?:^gate\(s\) |, ){re.escape(g)}(?: |,|$)", reason)]
+        cause = "gate_unreadable"
+        detail = (f"{', '.join(names) or 'the gates'} unreadable for {blind.group('blind')} "
+                  f"(gate_timeout {duration(spec.gate_timeout_seconds)})")
+    elif _FIRED.search(reason):
+        cause = "alert_fired"
+        detail = ", ".join(_fired(name, reason, (gates or {}).get(name)) for name in spec.gates
+                           if re.search(rf"(?:^|, ){re.escape(name)}(?: |,|$)", reason)) or "a rollback_on alert fired"
+    else:
+        cause, detail = "unknown", "see the rollout's recorded reason (`mlops-infra rollout`)"
+    facts = {"version": status.revision, "serving_version": status.previous, "share": share, "cause": cause,
+             "detail": detail}
+    return {k: v if len(v) <= MAX_FACT else v[:MAX_FACT - 3] + "..." for k, v in facts.items()}
+
+
+def _fired(name: str, reason: str, gate: dict[str, Any] | None) -> str:
+    """``<gate> <value><unit> > <threshold>`` for a fired gate, the value as read when ``gate`` does not
+    say how to scale it, ``<gate> fired`` when the reading had no value."""
+    found = re.search(rf"(?:^|, ){re.escape(name)} = (?P<value>{_NUMBER})(?: |,|$)", reason)
+    alert = str((gate or {}).get("alert") or name)
+    if found is None:
+        return f"{alert} fired"
+    value = float(found.group("value"))
+    if not gate:
+        return f"{alert} = {value:g}"
+    shown = value * float(gate.get("scale", 1))
+    return f"{alert} {shown:.4g}{gate.get('unit', '')} {gate.get('compare', '>')} {gate.get('threshold', '')}".rstrip()
 
 
 def _pending(status: RolloutStatus | None) -> bool:
@@ -277,9 +363,10 @@ def record_notice(member: Member, status: RolloutStatus, now: float) -> str:
 
 
 def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collection[str],
-                 notifier: Notifier | None, now: float) -> dict[str, str]:
+                 notifier: Notifier | None, now: float, gates: dict[str, Any] | None = None) -> dict[str, str]:
     """``{endpoint: "sent" | "sent, not recorded: ..." | "failed: <error>"}`` for each endpoint of
-    ``notify`` with a notice pending after the pass (see the module contract)."""
+    ``notify`` with a notice pending after the pass, each sent with its :func:`notice_facts` (``gates``:
+    the document's ``notifications.gates``; see the module contract)."""
     notices: dict[str, str] = {}
     if notifier is None:
         return notices
@@ -288,7 +375,7 @@ def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collec
         if status is None:
             continue
         try:
-            notifier(result.endpoint, now)
+            notifier(result.endpoint, now, notice_facts(member.spec, status, gates))
         except Exception as exc:  # a notice never fails the pass nor undoes the rollback; the next pass retries
             notices[result.endpoint] = f"failed: {type(exc).__name__}: {exc}"[:300]
             continue
@@ -299,22 +386,43 @@ def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collec
 def cloudwatch_notifier(cloudwatch: Any, settings: dict[str, Any]) -> Notifier:
     """One ``PutMetricData`` per notice (botocore ``PutMetricDataInput``: ``Namespace``,
     ``MetricData[].MetricName``, ``Dimensions`` of ``Name``/``Value``, ``Value``, ``Unit``)."""
-    def put(endpoint: str, when: float) -> None:
+    def put(endpoint: str, when: float, facts: dict[str, str] | None = None) -> None:
         dimensions = [{"Name": k, "Value": v} for k, v in sorted({**settings["dimensions"], "Endpoint": endpoint}.items())]
         cloudwatch.put_metric_data(Namespace=settings["namespace"], MetricData=[{
             "MetricName": settings["metric"], "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"}])
     return put
 
 
+def grouping_path(job: str, labels: list[tuple[str, str]]) -> str:
+    """``/metrics/job/<job>/<label>/<value>...``: each value URL-encoded as a path segment, or, when it
+    holds a ``/`` or is empty, as ``<label>@base64/<URL-safe base64>`` (Pushgateway README, "URL": "the
+    only way to handle" a value with a ``/``, which plain or URI-encoded would be read as a path
+    separator, and an empty value, which needs at least one ``=`` of padding)."""
+    def segment(name: str, value: str) -> str:
+        if "/" in value or not value:
+            return f"/{name}@base64/{base64.urlsafe_b64encode(value.encode()).decode() or '='}"
+        return f"/{name}/{urllib.parse.quote(value, safe='')}"
+    return "/metrics" + segment("job", job) + "".join(segment(k, v) for k, v in labels)
+
+
+def _label_value(value: str) -> str:
+    """A label value in the text exposition format: backslash, double quote and line feed escaped
+    (Prometheus "Exposition formats", text format: "label_value can be any sequence of UTF-8 characters,
+    but the backslash (\\), double-quote ("), and line feed (\\n) characters have to be escaped")."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def pushgateway_notifier(settings: dict[str, Any], timeout: float = 10.0) -> Notifier:
-    """One ``PUT /metrics/job/<job>/<label>/<value>...`` per notice: the gauge, replacing the group's
-    metrics (Pushgateway README, "PUT method"; each label value URL-encoded as a path segment)."""
-    def push(endpoint: str, when: float) -> None:
+    """One ``PUT /metrics/job/<job>/<label>/<value>...`` per notice (:func:`grouping_path`): the gauge,
+    replacing the group's metrics (Pushgateway README, "PUT method"), its sample labelled with the
+    notice's facts (:data:`NOTICE_FACTS`; labels of the body, not of the grouping key, so the group
+    stays one per endpoint and a new rollback's facts replace the last one's)."""
+    def push(endpoint: str, when: float, facts: dict[str, str] | None = None) -> None:
         labels = [*settings["grouping"].items(), ("endpoint", endpoint)]
-        path = "/metrics/job/" + urllib.parse.quote(settings["job"], safe="") + "".join(
-            f"/{k}/{urllib.parse.quote(v, safe='')}" for k, v in labels)
+        path = grouping_path(settings["job"], labels)
         metric = settings["metric"]
-        body = f"# TYPE {metric} gauge\n{metric} {when:.3f}\n".encode()
+        shown = ",".join(f'{k}="{_label_value(facts[k])}"' for k in NOTICE_FACTS if (facts or {}).get(k))
+        body = f"# TYPE {metric} gauge\n{metric}{'{' + shown + '}' if shown else ''} {when:.3f}\n".encode()
         request = urllib.request.Request(settings["pushgatewayUrl"].rstrip("/") + path, data=body, method="PUT",
                                          headers={"Content-Type": "text/plain; version=0.0.4"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -338,19 +446,25 @@ def notice_plan(document: dict[str, Any], session: Any = None) -> tuple[set[str]
     return notify, cloudwatch_notifier(session.client("cloudwatch", config=config), settings)
 
 
+def notice_gates(document: dict[str, Any]) -> dict[str, Any]:
+    """The document's ``notifications.gates`` (:func:`notice_facts`): none in a document compiled before them."""
+    return dict((document.get("notifications") or {}).get("gates") or {})
+
+
 def run_pass(fleet: list[Member], now: float | None = None, notify: Collection[str] = (),
-             notifier: Notifier | None = None) -> list[FleetResult]:
+             notifier: Notifier | None = None, gates: dict[str, Any] | None = None) -> list[FleetResult]:
     """One reconcile pass over ``fleet`` at ``now`` (default: the clock), rollback notices sent to
-    ``notifier`` for the endpoints of ``notify``, each outcome logged."""
-    return logged_pass(fleet, now, notify, notifier)[0]
+    ``notifier`` for the endpoints of ``notify`` (their facts described with ``gates``), each outcome logged."""
+    return logged_pass(fleet, now, notify, notifier, gates)[0]
 
 
 def logged_pass(fleet: list[Member], now: float | None = None, notify: Collection[str] = (),
-                notifier: Notifier | None = None) -> tuple[list[FleetResult], list[dict[str, Any]]]:
+                notifier: Notifier | None = None,
+                gates: dict[str, Any] | None = None) -> tuple[list[FleetResult], list[dict[str, Any]]]:
     """:func:`run_pass`, with the lines it logged."""
     now = time.time() if now is None else now
     results = reconcile_fleet(fleet, now, max_workers=MAX_WORKERS)
-    lines = summary(results, send_notices(fleet, results, set(notify), notifier, now))
+    lines = summary(results, send_notices(fleet, results, set(notify), notifier, now, gates))
     for line in lines:
         print(json.dumps(line, sort_keys=True), flush=True)
     return results, lines
@@ -381,7 +495,7 @@ def _failed(results: list[FleetResult]) -> list[str]:
 def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
     """The Lambda entry point: one pass over the document's rollouts (see the module contract)."""
     document = load_document()
-    results, lines = logged_pass(members(document), None, *notice_plan(document))
+    results, lines = logged_pass(members(document), None, *notice_plan(document), notice_gates(document))
     failed = _failed(results)
     if failed:
         raise RuntimeError(f"the reconcile pass failed for {', '.join(failed)} (see the log lines above)")
@@ -396,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     except DocumentError as exc:
         print(json.dumps({"error": str(exc)}, sort_keys=True), flush=True)
         return 1
-    results = run_pass(members(document), None, *notice_plan(document))
+    results = run_pass(members(document), None, *notice_plan(document), notice_gates(document))
     return 1 if _failed(results) else 0
 
 

@@ -12,7 +12,8 @@ from tests.support.prometheus import require
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
-EXPECTED = {"rules.yml", "tests-serving.yml", "tests-drift-60s.yml", "tests-notify-failures.yml", "alertmanager.yml"}
+EXPECTED = {"rules.yml", "tests-serving.yml", "tests-drift-60s.yml", "tests-notify-failures.yml",
+            "tests-rollback.yml", "alertmanager.yml"}
 
 
 def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
@@ -23,12 +24,13 @@ def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
     assert {p.name for p in out.iterdir()} == EXPECTED
     for line in ("promtool check rules rules.yml: ok", "promtool test rules tests-serving.yml: ok",
                  "promtool test rules tests-drift-60s.yml: ok", "promtool test rules tests-notify-failures.yml: ok",
-                 "amtool check-config alertmanager.yml: ok"):
+                 "promtool test rules tests-rollback.yml: ok", "amtool check-config alertmanager.yml: ok"):
         assert line in result.stdout
     # 25 = 19 + three sparse-traffic cases for each of the two serving alerts (6d2c44b, rule_tests._sparse_tests);
     # 33 = 25 + the notify-failure cases (rule_tests.notify_failure_tests): two per channel (oncall, ml-team),
-    # one per integration (slack, email), counters that do not grow, no Alertmanager series
-    assert "(33 rule tests, 3 alerts)" in result.stdout
+    # one per integration (slack, email), counters that do not grow, no Alertmanager series;
+    # 36 = 33 + the three cases of the scorer's rollback alert (rule_tests.rollback_tests, tests-rollback.yml)
+    assert "(36 rule tests, 3 alerts)" in result.stdout
     routes = yaml.safe_load((out / "alertmanager.yml").read_text())["route"]["routes"]
     assert {r["receiver"] for r in routes} == {"fraud-dev/channel-oncall/oncall", "fraud-dev/channel-ml-team/ml-team",
                                                "fraud-dev/retrain-retrain/retrain-retrain"}
@@ -42,7 +44,7 @@ def test_without_promtool_the_files_are_written_and_the_user_told_how_to_run_the
     assert result.code == 0, result.output
     assert {p.name for p in (tmp_path / "out").iterdir()} == EXPECTED
     assert "note: promtool is not on PATH" in result.stderr
-    assert "promtool test rules tests-drift-60s.yml tests-notify-failures.yml tests-serving.yml" in result.stderr
+    assert "promtool test rules tests-drift-60s.yml tests-notify-failures.yml tests-rollback.yml tests-serving.yml" in result.stderr
     assert "note: amtool is not on PATH" in result.stderr
 
 

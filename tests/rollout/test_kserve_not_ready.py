@@ -173,10 +173,10 @@ def test_the_scheduled_runner_sends_the_rollback_notice_for_a_failed_revision(ap
     serve(KubeClient.from_url(api.url), 14, stable=13)
     sent: list[tuple[str, float]] = []
     member = Member(spec(), driver(api), ScriptedGates(percent=lambda: percent(api)))
-    [result] = run_pass([member], clock.now, notify={NAME}, notifier=lambda endpoint, when: sent.append((endpoint,
+    [result] = run_pass([member], clock.now, notify={NAME}, notifier=lambda endpoint, when, facts: sent.append((endpoint,
                                                                                                         when)))
     assert result.result is not None and result.result.acted and result.result.decision.action == "rollback"
     assert sent == [(NAME, clock.now)]
     clock.sleep(60)
-    run_pass([member], clock.now, notify={NAME}, notifier=lambda endpoint, when: sent.append((endpoint, when)))
+    run_pass([member], clock.now, notify={NAME}, notifier=lambda endpoint, when, facts: sent.append((endpoint, when)))
     assert sent == [(NAME, clock.now - 60)]  # once: the next pass finds it rolled back and settled

@@ -151,7 +151,7 @@ def test_a_notice_that_fails_neither_fails_nor_undoes_the_rollback(world, moto_u
     notify, _ = scheduled.notice_plan(document)
     assert notify == {"scorer"}
 
-    def refused(endpoint: str, when: float) -> None:
+    def refused(endpoint: str, when: float, facts: dict[str, str]) -> None:
         raise RuntimeError("AccessDenied: not authorized to perform cloudwatch:PutMetricData")
 
     scheduled.run_pass(members)
@@ -168,10 +168,10 @@ def test_a_notice_that_fails_neither_fails_nor_undoes_the_rollback(world, moto_u
     assert status_tags(sm, endpoint)["notice"] == "pending"  # not lost: the next pass tries again
 
     sent: list[str] = []
-    _, [retried] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    _, [retried] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append(e))
     assert (retried["action"], retried["notice"], sent) == ("none", "sent", ["scorer"])
     assert status_tags(sm, endpoint)["notice"] == "sent"
-    _, [quiet] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    _, [quiet] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append(e))
     assert "notice" not in quiet and sent == ["scorer"]
 
 
@@ -233,18 +233,18 @@ def test_a_rollback_completed_by_a_later_pass_is_announced(world, aws_env):
     members = scheduled.aws_members(document)
     notify, _ = scheduled.notice_plan(document)
     sent: list[tuple[str, float]] = []
-    scheduled.run_pass(members, None, notify, lambda e, when: sent.append((e, when)))
-    scheduled.run_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    scheduled.run_pass(members, None, notify, lambda e, when, facts: sent.append((e, when)))
+    scheduled.run_pass(members, None, notify, lambda e, when, facts: sent.append((e, when)))
     cw = client("cloudwatch", aws_env, document["region"])
     cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
                        StateReason="breach")
     object.__setattr__(members[0].driver, "crash_at", "status")
-    _, [killed] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    _, [killed] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append((e, when)))
     assert killed["error"].startswith("Crash: ") and "notice" not in killed and sent == []
     assert status_tags(sm, endpoint)["phase"] == "rolled_back" and canary_percent(sm, endpoint) == 2
 
     object.__setattr__(members[0].driver, "crash_at", None)
-    _, [completed] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append((e, when)))
+    _, [completed] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append((e, when)))
     assert (completed["action"], completed["acted"], completed.get("notice")) == ("rollback", True, "sent")
     assert completed["message"] == "completing the rollback of version 12"
     assert canary_percent(sm, endpoint) == 0 and status_tags(sm, endpoint)["notice"] == "sent"
@@ -272,15 +272,15 @@ def test_a_notice_recorded_by_another_pass_first_is_at_least_once(world, aws_env
     first = reconcile_fleet(members, now)  # both ticks observe before either records
     second = reconcile_fleet(members, now)
     sent: list[str] = []
-    assert scheduled.send_notices(members, first, notify, lambda e, when: sent.append(e), now) == {"scorer": "sent"}
-    other = scheduled.send_notices(members, second, notify, lambda e, when: sent.append(e), now)
+    assert scheduled.send_notices(members, first, notify, lambda e, when, facts: sent.append(e), now) == {"scorer": "sent"}
+    other = scheduled.send_notices(members, second, notify, lambda e, when, facts: sent.append(e), now)
     assert other["scorer"].startswith("sent, not recorded: ") and sent == ["scorer", "scorer"]
     assert status_tags(sm, endpoint)["notice"] == "sent"
-    _, [line] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    _, [line] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append(e))
     assert "notice" not in line and sent == ["scorer", "scorer"]
 
     arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
     sm.delete_tags(ResourceArn=arn, TagKeys=[f"{ROLLOUT_TAG_PREFIX}notice"])  # as an earlier runner left it
-    _, [legacy] = scheduled.logged_pass(members, None, notify, lambda e, when: sent.append(e))
+    _, [legacy] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append(e))
     assert legacy["action"] == "none" and "notice" not in legacy and sent == ["scorer", "scorer"]
 

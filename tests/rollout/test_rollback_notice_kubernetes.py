@@ -68,6 +68,10 @@ def pushes(pushgateway: RecordingReceiver, document: dict, name: str) -> list:
     return pushgateway.received(f"/metrics/job/{alerting.ROLLOUT_PUSH_JOB}{group}")
 
 
+def first_share(document: dict) -> int:
+    return document["rollouts"][0]["plan"]["steps"][0]
+
+
 def test_a_rollback_made_from_a_terminal_is_pushed_by_the_next_cronjob_run(world):
     runner, api, pushgateway, name, tmp_path = world
     _, _, _, document = runner
@@ -96,7 +100,9 @@ def test_a_rollback_made_from_a_terminal_is_pushed_by_the_next_cronjob_run(world
     assert left.get("notice") == "pending"  # what the terminal's pass recorded for the runner
     [push] = pushes(pushgateway, document, name)
     metric = document["notifications"]["metric"]
-    assert push.method == "PUT" and push.body.decode().startswith(f"# TYPE {metric} gauge\n{metric} ")
+    # the sample carries the rollback's facts, read from the status the terminal's pass recorded
+    facts = f'version="13",serving_version="12",share="{first_share(document)}%",cause="alert_fired",detail="'
+    assert push.method == "PUT" and push.body.decode().startswith(f"# TYPE {metric} gauge\n{metric}{{{facts}")
     assert float(push.body.decode().split()[-1]) >= before - 1  # the notice's time: the rule fires 15 min from it
     assert stored(api, namespace, name)["notice"] == "sent"
     assert all(r.status == 200 for r in api.requests if "/configmaps/" in r.path)  # within the compiled Role

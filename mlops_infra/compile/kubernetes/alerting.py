@@ -18,9 +18,12 @@ Contract:
   ``job=mlops-rollout``, system, environment, endpoint: ``rollout/scheduled.py``) is younger than
   :data:`ROLLBACK_WINDOW_SECONDS` minus its ``keep_firing_for`` (so it fires the whole window, no
   longer, as the AWS alarm holds ALARM). Labels as an alert's (``severity``: the highest of the
-  ``rollback_on`` alerts'), so the channels' routes (:func:`routing.channel_route`) deliver it. The
-  reason (which gate, value, step, share) is free text and stays out of the labels (each value would
-  be a new series); it is the runner's log line and ``mlops-infra rollout``.
+  ``rollback_on`` alerts'), so the channels' routes (:func:`routing.channel_route`) deliver it, plus
+  the pushed notice's facts (:data:`NOTICE_LABELS`: versions, share, cause, which alerts with value
+  and threshold; ``rollout/scheduled.py`` ``notice_facts``), which its annotations write
+  (:func:`rollback_annotations`). They are the same for every push of one rollback (one series, one
+  alert); the free-text reason (with a cloud or cluster answer's text) stays in the runner's log line
+  and ``mlops-infra rollout``.
 - Alerts over pushed values (drift and quality monitors, the rollback alerts) keep firing
   :data:`KEEP_FIRING_FOR` after their condition was last met (``keep_firing_for``), so a Pushgateway
   restart does not resolve them (see :data:`KEEP_FIRING_FOR`).
@@ -55,7 +58,8 @@ from mlops_infra.spec.alerting import (
     WebhookChannel,
     rollback_severity,
 )
-from mlops_infra.spec.monitoring import DRIFT_METRICS
+from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE
+from mlops_infra.spec.quantities import parse_quantity
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
@@ -270,23 +274,78 @@ def rollback_push_group(kube: KubeTarget) -> dict[str, str]:
     return {"job": ROLLOUT_PUSH_JOB, "system": kube.ctx.system.metadata.name, "environment": kube.ctx.env}
 
 
+NOTICE_LABELS = ("version", "serving_version", "share", "cause", "detail")
+"""The labels of the runner's pushed notice: its facts (``rollout/scheduled.py`` ``NOTICE_FACTS``), which
+the rollback alert keeps (``max by``) so that its annotations can say them."""
+
+
+def rollback_gates(kube: KubeTarget) -> dict[str, dict[str, Any]]:
+    """What the runner needs to write a fired ``rollback_on`` alert's value in the unit of its
+    threshold (``rollout/scheduled.py`` ``notice_facts``): per alert of the announced endpoints, the
+    threshold as written, the comparison and ``scale`` x the alert's value = that unit. The value of
+    an alert is its expression's (Prometheus ``GET /api/v1/alerts``, ``value``), here the worst
+    revision's recorded monitor value (``monitoring.unhealthy_expr``): seconds for a time threshold,
+    the fraction for a percentage (``monitoring.threshold_value``)."""
+    gates = {}
+    for endpoint, _ in routing.announced_endpoints(kube.ctx.system):
+        for name in endpoint.rollout.rollback_on:
+            alert = kube.ctx.system.item("alerts", name)
+            monitor = kube.ctx.system.item("monitors", alert.monitor) if alert is not None else None
+            if monitor is None:
+                continue
+            threshold = monitor.threshold
+            scale = 1 / parse_quantity(f"1{threshold.unit}").seconds if threshold.is_time else (
+                100.0 if threshold.is_percent else 1.0)
+            gates[name] = {"compare": "<" if monitor.metric in LOWER_IS_WORSE else ">", "scale": scale,
+                           "threshold": threshold.text, "unit": threshold.unit}
+    return dict(sorted(gates.items()))
+
+
+ROLLBACK_UNTOLD = ("The rollout controller rolled a new version back on its own (a rollback_on alert fired, or could "
+                   "not be read for the gate timeout). Which alert, value, step and share: the rollout runner's log "
+                   "(CronJob mlops-rollout-runner) or `mlops-infra rollout`.")
+"""The description of a notice pushed without facts (by a runner compiled before they were pushed)."""
+
+
+def rollback_annotations(kube: KubeTarget, endpoint, facts: dict[str, str] | None = None) -> dict[str, str]:
+    """The rollback alert's ``summary`` and ``description``: Go templates over the alert's labels
+    (``{{ $labels.<fact> }}``, :data:`NOTICE_LABELS`; with no ``cause`` label the text of a notice
+    without facts); given ``facts`` (the labels of one notice), what Prometheus expands them to, for
+    the rule tests (``rule_tests.py``)."""
+    head = f"{kube.ctx.system.metadata.name}/{kube.ctx.env}: the rollout of endpoint {endpoint.name} was rolled back"
+
+    def told(label: dict[str, str] | None) -> tuple[str, str]:
+        fact = (lambda k: label.get(k, "")) if label is not None else (lambda k: "{{ $labels." + k + " }}")
+        return (f": version {fact('version')} at {fact('share')} ({fact('detail')})",
+                f"Version {fact('version')} of endpoint {endpoint.name} was rolled back at {fact('share')} of "
+                f"traffic; version {fact('serving_version')} serves all traffic. Cause: {fact('cause')}: "
+                f"{fact('detail')}.")
+    if facts is not None:
+        said = told(facts) if facts.get("cause") else ("", ROLLBACK_UNTOLD)
+        return {"description": said[1], "summary": head + said[0]}
+    summary, description = told(None)
+    return {"description": "{{ if $labels.cause }}" + description + "{{ else }}" + ROLLBACK_UNTOLD + "{{ end }}",
+            "summary": head + "{{ if $labels.cause }}" + summary + "{{ end }}"}
+
+
 def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, Any]:
+    """The endpoint's rollback alert (module contract). It keeps the pushed notice's facts
+    (:data:`NOTICE_LABELS`) as labels and writes them in its annotations (:func:`rollback_annotations`;
+    ``$labels``: Prometheus "Alerting rules", "Templating"), so the on-call reads which versions,
+    share and cause in the notification itself. One notice is one series: a repeated notice of the
+    same rollback pushes the same facts (the alert goes on firing: one notification); the next
+    rollback's push replaces the group (Pushgateway ``PUT``), its series is new and so is its alert."""
     ctx = kube.ctx
     series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
     severity = rollback_severity(ctx.system, endpoint)
     name = routing.rollback_alert(endpoint.name)
     met = ROLLBACK_WINDOW_SECONDS - KEEP_FIRING_SECONDS  # then kept firing: the window in all
-    return {"alert": name, "expr": f"time() - max({ROLLED_BACK_METRIC}{{{series}}}) < {met}",
+    return {"alert": name,
+            "expr": f"time() - max by ({', '.join(NOTICE_LABELS)}) ({ROLLED_BACK_METRIC}{{{series}}}) < {met}",
             "keep_firing_for": KEEP_FIRING_FOR,
             "labels": {"mlops_alert": name, "mlops_endpoint": endpoint.name, "mlops_environment": ctx.env,
                        "mlops_system": ctx.system.metadata.name, "namespace": kube.namespace, "severity": severity},
-            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the rollout of endpoint "
-                                       f"{endpoint.name} was rolled back",
-                            "description": "The rollout controller rolled a new version back on its own (a "
-                                           "rollback_on alert fired, or could not be read for the gate timeout). "
-                                           "Which alert, value, step and share: the rollout runner's log "
-                                           "(CronJob mlops-rollout-runner) or `mlops-infra rollout`.",
-                            "mlops_notify": ",".join(channels)}}
+            "annotations": {**rollback_annotations(kube, endpoint), "mlops_notify": ",".join(channels)}}
 
 
 def compile_rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> str:

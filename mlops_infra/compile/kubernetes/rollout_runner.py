@@ -47,7 +47,9 @@ Rollback notices (``rollout/scheduled.py``, "Rollback notices"): when some endpo
 announced (``routing.announced_endpoints``: its ``rollback_on`` alerts notify channels), each such
 endpoint gets its rollback alert (``alerting.compile_rollback_rule``), the document's entry
 ``"notify": true`` and the document ``"notifications"``: the Pushgateway's in-cluster URL, the job
-``mlops-rollout``, the grouping labels (system, environment) and the gauge's name. The Pushgateway is
+``mlops-rollout``, the grouping labels (system, environment), the gauge's name and ``gates``
+(``alerting.rollback_gates``: each ``rollback_on`` alert's threshold as written, so the notice's facts
+give a fired alert's value in its unit, ``rollout/scheduled.py`` ``notice_facts``). The Pushgateway is
 then compiled if no drift monitor made it (``monitoring.ensure_pushgateway``); the runner's pod reaches
 it like the drift jobs do (no NetworkPolicy selects either). The CronJob needs no new permission: the
 push is an HTTP request to a Service, not a Kubernetes API call, and recording the notice sent is a
@@ -121,6 +123,7 @@ def document(kube: KubeTarget) -> dict[str, Any]:
     if notify:
         group = alerting.rollback_push_group(kube)
         doc["notifications"] = {
+            "gates": alerting.rollback_gates(kube),
             "grouping": {k: v for k, v in group.items() if k != "job"}, "job": group["job"],
             "metric": alerting.ROLLED_BACK_METRIC,
             "pushgatewayUrl": names.service_url(kube.ctx, names.PUSHGATEWAY, names.PUSHGATEWAY_PORT)}

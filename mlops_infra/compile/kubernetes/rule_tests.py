@@ -31,6 +31,13 @@ and ``for``:
   push is older than the staleness horizon the alert keeps firing for the rule's ``keep_firing_for``
   (``alerting.KEEP_FIRING_FOR``, read from the compiled rule), then it is gone.
 
+- ``rollback notice`` (each endpoint whose rollbacks are announced, ``alerting.rollback_rule``; file
+  :data:`ROLLBACK_FILE`): the runner's push as the Pushgateway exposes it (the notice's time, labelled
+  with its facts: ``rollout/scheduled.py`` ``notice_facts``) fires the rollback alert with the facts as
+  labels and written in its annotations, for the whole window (``alerting.ROLLBACK_WINDOW_SECONDS``:
+  firing just before it ends, gone after); the same notice pushed again later (at-least-once) is still
+  one alert; a push without facts (a runner compiled before them) fires with the annotations of old.
+
 - ``exactness`` (latency): for longer than ``for``, 0.9 % of the requests just over the threshold
   and the rest just under it: no alert ever; 1.1 %: the alert fires as in ``fires``. At a bucket
   bound the p99 is above the threshold exactly when more than 1 % of the requests are slower
@@ -78,6 +85,10 @@ from mlops_infra.spec.quantities import parse_duration
 from mlops_infra.spec.system import MLSystem
 
 RULE_FILE = "rules.yml"
+ROLLBACK_FILE = "tests-rollback.yml"
+ROLLBACK_FACTS = {"version": "14", "serving_version": "13", "share": "10%", "cause": "alert_fired",
+                  "detail": "scorer-latency 310ms > 250ms"}
+"""The facts of the rollback notice tests (the shape ``rollout/scheduled.py`` ``notice_facts`` writes)."""
 ALERTMANAGER_FILE = "alertmanager.yml"
 TRAFFIC_INTERVAL = 15
 """Seconds between samples (and rule evaluations) of the serving tests: the PodMonitor's interval."""
@@ -612,6 +623,44 @@ def notify_failure_tests(kube: KubeTarget) -> list[dict[str, Any]]:
     return tests
 
 
+def rollback_tests(kube: KubeTarget, endpoint, channels: list[str]) -> list[dict[str, Any]]:
+    """The ``rollback notice`` tests of ``endpoint``'s rollback alert (see the module contract)."""
+    rule = alerting.rollback_rule(kube, endpoint, channels)
+    name, interval = rule["alert"], TRAFFIC_INTERVAL
+    window = alerting.ROLLBACK_WINDOW_SECONDS
+    group = {**alerting.rollback_push_group(kube), "endpoint": endpoint.name}
+    pushed, samples = 60, (alerting.ROLLBACK_WINDOW_SECONDS + 300) // interval
+
+    def series(facts: dict[str, str], values: list[float | None]) -> dict[str, str]:
+        return {"series": _labels_text(alerting.ROLLED_BACK_METRIC, {**group, "instance": "", **facts}),
+                "values": values_text(values)}
+
+    def fired(facts: dict[str, str]) -> dict[str, Any]:
+        kept = {k: v for k, v in facts.items() if k in alerting.NOTICE_LABELS}
+        return {"exp_labels": dict(sorted({**rule["labels"], **kept}.items())),
+                "exp_annotations": dict(sorted({**alerting.rollback_annotations(kube, endpoint, facts),
+                                                "mlops_notify": rule["annotations"]["mlops_notify"]}.items()))}
+
+    before = [None] * (pushed // interval)
+    once = before + [float(pushed)] * (samples - len(before))
+    again_at = 300
+    again = before + [float(pushed) if i * interval < again_at else float(again_at)
+                      for i in range(len(before), samples)]
+    ends = pushed + window  # the last push's window, kept firing included
+    return [
+        _test(f"{name}: a rollback notice fires with its facts for the window", interval,
+              [series(ROLLBACK_FACTS, once)],
+              [_alert_check(name, pushed - interval, None), _alert_check(name, pushed + 60, fired(ROLLBACK_FACTS)),
+               _alert_check(name, ends - 2 * interval, fired(ROLLBACK_FACTS)),
+               _alert_check(name, ends + 2 * interval, None)]),
+        _test(f"{name}: the same notice pushed again is one alert", interval, [series(ROLLBACK_FACTS, again)],
+              [_alert_check(name, again_at + 60, fired(ROLLBACK_FACTS)),
+               _alert_check(name, again_at + window - 2 * interval, fired(ROLLBACK_FACTS))]),
+        _test(f"{name}: a notice without facts fires as before", interval, [series({}, once)],
+              [_alert_check(name, pushed + 60, fired({}))]),
+    ]
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 
@@ -646,6 +695,10 @@ def rule_test_files(system: MLSystem, env: str, rule_file_name: str = RULE_FILE)
         files[NOTIFY_FAILURES_FILE] = {"rule_files": [rule_file_name],
                                        "evaluation_interval": _duration(ALERTMANAGER_SCRAPE),
                                        "tests": notify_failure_tests(kube)}
+    for endpoint, channels in routing.announced_endpoints(system):
+        test_file = files.setdefault(ROLLBACK_FILE, {"rule_files": [rule_file_name],
+                                                     "evaluation_interval": _duration(TRAFFIC_INTERVAL), "tests": []})
+        test_file["tests"] += rollback_tests(kube, endpoint, channels)
     return dict(sorted(files.items()))
 
 

@@ -248,8 +248,11 @@ def test_rule_tests_are_deterministic_and_cover_every_alert() -> None:
     covered = {t["name"].split(":")[0] for f in first.values() for t in f["tests"]}
     notify_failures = {r["alert"] for r in notify_failure_rules(kube_target(system, "dev"))}
     assert {"notify_failed_llm-team", "notify_failures_unobserved"} <= notify_failures
-    # every alert, each notify-failure alert, and the notify-failures group as a whole (nothing fires)
-    assert covered == {a.name for a in system.alerts} | notify_failures | {NOTIFY_FAILURES_RULE}
+    # every alert, each notify-failure alert, the notify-failures group as a whole (nothing fires), and the
+    # rollback alert of each endpoint whose rollbacks are announced (rule_tests.rollback_tests)
+    assert covered == ({a.name for a in system.alerts} | notify_failures | {NOTIFY_FAILURES_RULE}
+                       | {"rolled_back_chat", "rolled_back_embeddings"})
     assert {n: f["evaluation_interval"] for n, f in first.items()} == {
         "tests-drift-240s.yml": "240s", "tests-drift-60s.yml": "60s", "tests-notify-failures.yml": "30s",
+        "tests-rollback.yml": "15s",
         "tests-serving.yml": "15s"}
