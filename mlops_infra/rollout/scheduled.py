@@ -59,9 +59,12 @@ Contract:
   replaces the group's gauge, keeping the alert firing. A status stored before notices were recorded
   has none pending (an upgrade sends nothing for an old rollback); ``--abort`` (phase ``aborted``)
   has no notice. The notice is sent by the document's ``"notifications"`` settings: on AWS
-  (``{"namespace", "metric", "dimensions"}``) a CloudWatch ``PutMetricData`` of value 1 (Count) with
-  the dimensions plus ``Endpoint`` (the compiled alarm on that metric tells the channels and holds
-  ALARM for 15 minutes, ``compile/aws/alerting.py``); on Kubernetes (``{"pushgatewayUrl", "job",
+  (``{"namespace", "metric", "dimensions", "alarms", "gates"}``) a CloudWatch ``PutMetricData`` of value
+  1 (Count) with the dimensions plus ``Endpoint`` (the compiled alarm on that metric holds ALARM for 15
+  minutes, then its OK actions resolve the notice, ``compile/aws/alerting.py``), then a ``Publish`` of
+  :func:`notice_message` (the facts, in the shape of that alarm's change to ALARM) to each of the
+  endpoint's channel topics, which the forwarder formats as it formats alarms (the alarm itself has
+  no ALARM action: one paging path); on Kubernetes (``{"pushgatewayUrl", "job",
   "grouping", "metric", "gates"}``) a ``PUT`` to the Pushgateway of the gauge ``metric`` = the time of
   the notice (epoch seconds) under the grouping key ``job`` + ``grouping`` + ``endpoint``
   (:func:`grouping_path`), its sample labelled with the notice's facts (the compiled PrometheusRule
@@ -383,13 +386,69 @@ def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collec
     return notices
 
 
-def cloudwatch_notifier(cloudwatch: Any, settings: dict[str, Any]) -> Notifier:
+def notice_text(system: str, environment: str, endpoint: str, facts: dict[str, str]) -> tuple[str, str]:
+    """The notice's summary and description, word for word what the Kubernetes rollback alert's
+    annotations expand to (``compile/kubernetes/alerting.py`` ``rollback_annotations``), so a channel
+    reads the same on both targets."""
+    summary = (f"{system}/{environment}: the rollout of endpoint {endpoint} was rolled back: version "
+               f"{facts.get('version', '')} at {facts.get('share', '')} ({facts.get('detail', '')})")
+    description = (f"Version {facts.get('version', '')} of endpoint {endpoint} was rolled back at "
+                   f"{facts.get('share', '')} of traffic; version {facts.get('serving_version', '')} serves all "
+                   f"traffic. Cause: {facts.get('cause', '')}: {facts.get('detail', '')}.")
+    return summary, description
+
+
+def notice_message(settings: dict[str, Any], endpoint: str, when: float, facts: dict[str, str]) -> dict[str, Any]:
+    """The AWS notice as the channels' topics carry it: a CloudWatch alarm state change to ALARM of the
+    endpoint's rollback alarm (the shape CloudWatch publishes, which the forwarder reads:
+    ``AlarmName``, ``AlarmDescription``, ``AlarmArn``, ``NewStateValue``, ``OldStateValue``,
+    ``NewStateReason``, ``StateChangeTime``; "Amazon SNS message format" of CloudWatch alarms), its
+    ``NewStateReason`` the notice's description, plus ``mlopsRollback``: the facts, the system,
+    environment and endpoint, the summary and description (:func:`notice_text`)."""
+    alarm = settings["alarms"][endpoint]
+    dims = settings["dimensions"]
+    summary, description = notice_text(dims.get("System", ""), dims.get("Environment", ""), endpoint, facts)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when * 1000) % 1000:03d}+0000"
+    return {"AlarmName": alarm["name"], "AlarmDescription": alarm["description"], "AlarmArn": alarm["arn"],
+            "NewStateValue": "ALARM", "OldStateValue": "OK", "NewStateReason": description, "StateChangeTime": stamp,
+            "mlopsRollback": {"system": dims.get("System", ""), "environment": dims.get("Environment", ""),
+                              "endpoint": endpoint, "facts": dict(facts), "summary": summary,
+                              "description": description}}
+
+
+def notice_body(message: dict[str, Any]) -> str:
+    """The ``Message`` of a ``Publish`` with ``MessageStructure`` ``json``: ``default`` (every protocol
+    without its own entry: the forwarder's Lambda, a queue) the message as JSON, ``email`` its summary
+    and description as text (SNS ``Publish``: "If you want to send different messages for each
+    transport protocol, set the value of the MessageStructure parameter to json and use a JSON object
+    for the Message parameter")."""
+    told = message["mlopsRollback"]
+    return json.dumps({"default": json.dumps(message, sort_keys=True),
+                       "email": f"{told['summary']}\n\n{told['description']}\n"}, sort_keys=True)
+
+
+def cloudwatch_notifier(cloudwatch: Any, settings: dict[str, Any], sns: Any = None) -> Notifier:
     """One ``PutMetricData`` per notice (botocore ``PutMetricDataInput``: ``Namespace``,
-    ``MetricData[].MetricName``, ``Dimensions`` of ``Name``/``Value``, ``Value``, ``Unit``)."""
+    ``MetricData[].MetricName``, ``Dimensions`` of ``Name``/``Value``, ``Value``, ``Unit``): the
+    datapoint that holds the rollback alarm in ALARM for the hold and resolves it after (its OK
+    actions); then, with ``sns`` and the settings' ``alarms``, one ``Publish`` of :func:`notice_message`
+    to each of the endpoint's channel topics (botocore ``PublishInput``: ``TopicArn``, ``Message``,
+    ``Subject`` under 100 characters, ``MessageStructure`` ``json`` with a ``default`` entry: a JSON
+    object of per-protocol strings, here ``default`` = the message for the forwarder and ``email`` =
+    its summary and description as text). The alarm has no ALARM action: this publish is the one
+    notification. Any failure raises (the notice stays pending and the next pass sends it again)."""
     def put(endpoint: str, when: float, facts: dict[str, str] | None = None) -> None:
         dimensions = [{"Name": k, "Value": v} for k, v in sorted({**settings["dimensions"], "Endpoint": endpoint}.items())]
         cloudwatch.put_metric_data(Namespace=settings["namespace"], MetricData=[{
             "MetricName": settings["metric"], "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"}])
+        alarm = (settings.get("alarms") or {}).get(endpoint)
+        if sns is None or alarm is None:
+            return
+        body = notice_body(notice_message(settings, endpoint, when, facts or {}))
+        subject = f"ALARM: {alarm['name']}"
+        for topic in alarm["topics"]:
+            sns.publish(TopicArn=topic, Message=body, MessageStructure="json",
+                        Subject=subject[:99])
     return put
 
 
@@ -443,7 +502,8 @@ def notice_plan(document: dict[str, Any], session: Any = None) -> tuple[set[str]
 
     session = session or boto3.Session(region_name=document.get("region"))
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=10)
-    return notify, cloudwatch_notifier(session.client("cloudwatch", config=config), settings)
+    sns = session.client("sns", config=config) if settings.get("alarms") else None
+    return notify, cloudwatch_notifier(session.client("cloudwatch", config=config), settings, sns)
 
 
 def notice_gates(document: dict[str, Any]) -> dict[str, Any]:

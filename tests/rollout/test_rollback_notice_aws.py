@@ -70,7 +70,26 @@ def rollback_alarm(graph) -> dict:
             "DatapointsToAlarm": i["datapointsToAlarm"], "Threshold": float(i["threshold"]),
             "ComparisonOperator": i["comparisonOperator"], "TreatMissingData": i["treatMissingData"],
             "ActionsEnabled": i["actionsEnabled"],
-            "AlarmActions": ["arn:aws:sns:eu-west-1:123456789012:fraud-detection-prod-oncall"]}
+            "OKActions": ["arn:aws:sns:eu-west-1:123456789012:fraud-detection-prod-oncall"]}  # OK only: the runner pages
+
+
+def channel_topics(moto_url: str, root, document: dict):
+    """What ``pulumi up`` left for the notice: the rollback channels' topics (moto's account in their ARNs,
+    written into the archive's document as the compiled ones are), each with a queue capturing what SNS
+    delivers; returns a reader of the notices published so far (the ``default`` message, as JSON)."""
+    sns, sqs = client("sns", moto_url, document["region"]), client("sqs", moto_url, document["region"])
+    queue = sqs.create_queue(QueueName="captured-notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for notice in document["notifications"]["alarms"].values():
+        notice["topics"] = [sns.create_topic(Name=t.rsplit(":", 1)[1])["TopicArn"] for t in notice["topics"]]
+        for topic in notice["topics"]:
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    (root / "rollouts.json").write_text(json.dumps(document), encoding="utf-8")
+
+    def published() -> list[dict]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in got]
+    return published
 
 
 def evaluate(cw, alarm: dict, now: dt.datetime) -> str:
@@ -101,6 +120,7 @@ def test_a_canary_rolled_back_by_the_runner_puts_the_metric_its_alarm_goes_to_al
     root, function, graph, document = world
     reset(moto_url)
     sm, endpoint = deploy_previous_version(moto_url, document)
+    published = channel_topics(moto_url, root, document)
     cw = client("cloudwatch", moto_url, document["region"])
     alarm = rollback_alarm(graph)
     cw.put_metric_alarm(**alarm)
@@ -125,6 +145,11 @@ def test_a_canary_rolled_back_by_the_runner_puts_the_metric_its_alarm_goes_to_al
     assert alerting.ROLLBACK_HOLD_SECONDS == kubernetes_alerting.ROLLBACK_WINDOW_SECONDS
     assert status_tags(sm, endpoint)["notice"] == "sent"  # recorded: no later pass sends it again
     assert "blind-since" not in status_tags(sm, endpoint)
+    # the channels' one notification: published by the runner with the rollback's facts (the alarm has no ALARM action)
+    [notice] = published()
+    assert (notice["AlarmName"], notice["NewStateValue"]) == (alarm["AlarmName"], "ALARM")
+    assert notice["mlopsRollback"]["facts"] == {"version": "12", "serving_version": "11", "share": "2%",
+                                                "cause": "alert_fired", "detail": "scorer-latency fired"}
     [metric] = cw.list_metrics(Namespace=alerting.ROLLOUT_NAMESPACE)["Metrics"]
     assert sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]) == [
         ("Endpoint", "scorer"), ("Environment", "prod"), ("System", "fraud-detection")]
@@ -191,6 +216,7 @@ def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(w
     root, function, graph, document = world
     reset(aws_env)
     sm, endpoint = deploy_previous_version(aws_env, document)
+    published = channel_topics(aws_env, root, document)
     cw = client("cloudwatch", aws_env, document["region"])
     alarm = rollback_alarm(graph)
     cw.put_metric_alarm(**alarm)
@@ -217,6 +243,8 @@ def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(w
                                       StartTime=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
                                       EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))["Datapoints"]
     assert sum(p["SampleCount"] for p in points) == 1  # one notice, once
+    [notice] = published()  # published once, by the tick that sent it, with the facts the terminal's pass recorded
+    assert notice["mlopsRollback"]["facts"]["version"] == "12" and notice["mlopsRollback"]["facts"]["share"] == "2%"
     # what the terminal said: who will be told, and by whom
     system = parse_system(REFERENCE.read_text(), str(REFERENCE), "prod").system
     channels = rollback_channels(system, system.item("endpoints", "scorer"))

@@ -38,8 +38,8 @@ Contract:
   15: CloudWatch User Guide, "Evaluating an alarm": "The breaching data points do not have to be
   consecutive, they just must all be within the last number of data points equal to Evaluation
   Period", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation),
-  missing data ``notBreaching``: the notice's minute turns it ALARM (its channels are told, PagerDuty
-  triggered) and it holds ALARM while that datapoint is among the last 15, :data:`ROLLBACK_HOLD_SECONDS`
+  missing data ``notBreaching``: the notice's minute turns it ALARM and it holds ALARM while that
+  datapoint is among the last 15, :data:`ROLLBACK_HOLD_SECONDS`
   (the Kubernetes rule's window, ``compile/kubernetes/alerting.ROLLBACK_WINDOW_SECONDS``), then returns
   to OK (resolved). A 15-minute hold leaves time to read the page before PagerDuty resolves it (with
   one period it resolved a minute after paging). CloudWatch may keep a real datapoint a little longer
@@ -47,8 +47,17 @@ Contract:
   same page, "How alarm state is evaluated when data is missing"), so ~15 minutes, not exactly. Limits:
   botocore ``PutMetricAlarmInput``: ``EvaluationPeriods`` and ``DatapointsToAlarm`` at least 1, and for
   a period under an hour ``Period`` x ``EvaluationPeriods`` at most 86,400 s (900 here). A repeated
-  notice (at-least-once) puts another 1 in the window: the alarm is already in ALARM and SNS actions run
-  on a state change only, so nobody is paged twice. The alarms that
+  notice (at-least-once) puts another 1 in the window. The alarm has OK actions only (its channels'
+  topics: the resolve after the hold, PagerDuty's ``dedup_key`` being the alarm's name): the channels
+  are told by the runner, which publishes the notice to those topics itself (``rollout/scheduled.py``
+  ``notice_message``: a message in the shape of this alarm's change to ALARM, with the notice's facts,
+  :func:`rollback_notice` giving the runner the alarm's name, ARN, description and the topics' ARNs),
+  because an alarm's notification can carry no fact of the rollback: CloudWatch writes its
+  ``StateReason`` from its own evaluation, and ``SetAlarmState``'s reason lasts until the next
+  evaluation, which can return the alarm to OK before the datapoint is seen (an OK, then a second
+  ALARM: two pages). One paging path: a repeated notice (the record failed) is published again, which
+  PagerDuty folds into the open incident (same ``dedup_key``) while Slack, email and webhooks get it
+  twice. The alarms that
   ``rollback_on`` names watch the primary variant, so without this alarm the canary's own breach,
   which the gate reads from the canary variant's metrics (``rollout/gates/cloudwatch.py``), paged
   nobody. Its name, :func:`rollback_alarm_name`, is ``<system>-<env>.rolled-back.<endpoint>``: an
@@ -56,10 +65,9 @@ Contract:
   spec name can produce one with a ``.``. Its description starts as an alert's (``mlops-infra alert
   rolled_back_<endpoint> (<severity>): ...``, the alert named as on Kubernetes: the forwarder reads the alert and severity from that
   head, ``forwarder._DESCRIPTION_HEAD``), severity the highest of the ``rollback_on`` alerts; the
-  reason (which gate, value, step and share) is in the rollout's status (``mlops-infra rollout``
-  prints it) and the log line of the pass that rolled back, not in the alarm: CloudWatch writes an
-  alarm's ``StateReason`` from its own evaluation (``SetAlarmState``'s reason would last until the
-  next evaluation only).
+  facts (versions, share, cause, which alerts with value and threshold: :func:`rollback_gates` gives
+  the thresholds) are in the published notice; the full reason stays in the rollout's status
+  (``mlops-infra rollout`` prints it) and the log line of the pass that rolled back.
 """
 
 from __future__ import annotations
@@ -86,7 +94,8 @@ from mlops_infra.spec.alerting import (
 )
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.lambda_failures import forwarder_audience
-from mlops_infra.spec.monitoring import DRIFT_METRICS
+from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE
+from mlops_infra.spec.quantities import parse_quantity
 
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -269,27 +278,71 @@ def rollback_dimensions(aws: AwsContext) -> dict[str, str]:
     return {"Environment": aws.ctx.env, "System": aws.ctx.system.metadata.name}
 
 
+def rollback_description(aws: AwsContext, endpoint) -> str:
+    """The rollback alarm's description (see the module contract: its head is an alert's)."""
+    return (f"mlops-infra alert rolled_back_{endpoint.name} ({rollback_severity(aws.ctx.system, endpoint)}): the "
+            f"rollout controller rolled back a new version of endpoint {endpoint.name} on its own (a rollback_on gate "
+            "fired, or could not be read for gate_timeout). The notice says which version, share and gate; the "
+            "full reason: the recorded reason `mlops-infra rollout` prints, or the rollout runner's log.")
+
+
+def _rollback_topics(aws: AwsContext, endpoint) -> list[str]:
+    return [c for c in rollback_channels(aws.ctx.system, endpoint) if c in aws.topics]
+
+
+def rollback_notice(aws: AwsContext, endpoint) -> dict[str, object]:
+    """What the runner publishes ``endpoint``'s rollback notice as (``rollout/scheduled.py``
+    ``notice_message``): the rollback alarm's name, ARN and description, and the ARNs of its channels'
+    topics (``arn:<partition>:sns:<region>:<account>:<topic name>``, the topic's name as
+    :func:`compile_channel` sets it)."""
+    name = rollback_alarm_name(aws, endpoint.name)
+    return {"arn": arns.alarm_arn(aws.region, aws.account, name), "description": rollback_description(aws, endpoint),
+            "name": name, "topics": [arns.arn(aws.region, aws.account, "sns", aws.name(c, max_len=256))
+                                     for c in _rollback_topics(aws, endpoint)]}
+
+
 def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
-    """The alarm telling ``endpoint``'s rollback channels that the runner rolled its canary back
-    (see the module contract); False (nothing compiled) when no channel is told."""
-    channels = [c for c in rollback_channels(aws.ctx.system, endpoint) if c in aws.topics]
+    """The alarm holding ``endpoint``'s rollback notice for its channels (see the module contract): OK
+    actions only, the runner publishes the notice itself; False (nothing compiled) when no channel is told."""
+    channels = _rollback_topics(aws, endpoint)
     if not channels:
         return False
-    severity = rollback_severity(aws.ctx.system, endpoint)
     actions = [ref(aws.topics[c], "arn") for c in channels]
     name = rollback_alarm_name(aws, endpoint.name)
     component = aws.ctx.builder.urn_for(COMPONENT_TYPES["endpoints"], endpoint.name, None)
     aws.add(ALARM, f"{endpoint.name}-rolled-back-alarm", {
-        "name": name,
-        "alarmDescription": f"mlops-infra alert rolled_back_{endpoint.name} ({severity}): the rollout controller "
-                            f"rolled back a new version of endpoint {endpoint.name} on its own (a rollback_on gate "
-                            "fired, or could not be read for gate_timeout). Which gate, value, step and share: the "
-                            "recorded reason `mlops-infra rollout` prints, or the rollout runner's log.",
+        "name": name, "alarmDescription": rollback_description(aws, endpoint),
         "namespace": ROLLOUT_NAMESPACE, "metricName": ROLLED_BACK_METRIC,
         "dimensions": {**rollback_dimensions(aws), "Endpoint": endpoint.name},
         "statistic": "Sum", "period": ROLLBACK_PERIOD, "comparisonOperator": "GreaterThanOrEqualToThreshold",
         "threshold": 1, "evaluationPeriods": ROLLBACK_HOLD_SECONDS // ROLLBACK_PERIOD, "datapointsToAlarm": 1,
         "treatMissingData": "notBreaching",
-        "actionsEnabled": True, "alarmActions": actions, "okActions": actions,
+        "actionsEnabled": True, "okActions": actions,
     }, parent=component, address=f"endpoints.{endpoint.name}", role="rollback-alarm", refs_in=actions)
     return True
+
+
+def rollback_gates(aws: AwsContext, endpoints) -> dict[str, dict[str, object]]:
+    """What the runner needs to write a fired gate's value in the unit of its alert's threshold
+    (``rollout/scheduled.py`` ``notice_facts``; the same facts as on Kubernetes,
+    ``compile/kubernetes/alerting.rollback_gates``): per alarm of ``endpoints``' ``rollback_on``
+    alerts, the alert's name (the notice names alerts, as on Kubernetes), the threshold as written, the
+    comparison and ``scale`` x the gate's value = that unit. The value of a gate is its alarm metric's (``rollout/gates/cloudwatch.py``), in the alarm's unit
+    (:func:`monitoring.alarm_threshold`): latency in microseconds (SageMaker ``ModelLatency``; a plain
+    number is milliseconds), the others as a fraction (``1%`` -> 0.01)."""
+    gates: dict[str, dict[str, object]] = {}
+    for endpoint in endpoints:
+        for name in endpoint.rollout.rollback_on:
+            alert = aws.ctx.system.item("alerts", name)
+            monitor = aws.ctx.system.item("monitors", alert.monitor) if alert is not None else None
+            if monitor is None or name not in aws.alarm_names:
+                continue
+            threshold = monitor.threshold
+            if monitor.metric == "latency_p99":
+                per_unit = parse_quantity(f"1{threshold.unit}").seconds if threshold.is_time else 0.001
+                scale = 1e-6 / per_unit
+            else:
+                scale = 100.0 if threshold.is_percent else 1.0
+            gates[aws.alarm_names[name]] = {"alert": name, "compare": "<" if monitor.metric in LOWER_IS_WORSE else ">",
+                                            "scale": scale, "threshold": threshold.text, "unit": threshold.unit}
+    return dict(sorted(gates.items()))

@@ -28,6 +28,15 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   failed every delivery (audit secrets-1); a URL, token or routing key never has surrounding
   whitespace;
 - ``PAGERDUTY_EVENTS_URL`` overrides the Events API v2 URL (tests point it at a local receiver);
+- a rollback notice (the rollout runner publishes it in the shape of its rollback alarm's change to
+  ALARM, with ``mlopsRollback``: the facts, summary and description; ``rollout/scheduled.py``
+  ``notice_message``) is delivered with that summary and description (the Kubernetes rollback alert's
+  annotations, word for word): Slack's text, PagerDuty's ``payload.summary`` (at most 1024
+  characters, Events API v2) with the facts as ``custom_details``, a webhook's ``summary`` and
+  ``description`` annotations with the facts as annotations too. Not as labels (on Kubernetes they are):
+  the resolve is the alarm's own OK, which cannot carry them, and a firing and a resolved alert must
+  have the same labels to share a fingerprint. A rollback alarm's name (``<system>-<env>.rolled-back.<endpoint>``)
+  gives both its ``mlops_endpoint`` label;
 - ``INSUFFICIENT_DATA`` (a drift job stopped publishing, see compile/aws/alerting.py) resolves the
   PagerDuty incident like ``OK``;
 - each SNS record is a CloudWatch alarm state change; ALARM triggers, OK resolves (PagerDuty
@@ -156,7 +165,19 @@ def _slack(alarm: dict[str, Any]) -> int:
     return _post(_secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None), body)
 
 
+def _rollback(alarm: dict[str, Any]) -> dict[str, Any] | None:
+    """The rollback notice the rollout runner published (``mlopsRollback``: its facts, summary and
+    description; ``rollout/scheduled.py`` ``notice_message``), or None for any other message."""
+    told = alarm.get("mlopsRollback")
+    if not isinstance(told, dict) or not isinstance(told.get("facts"), dict):
+        return None
+    return told
+
+
 def _pagerduty(alarm: dict[str, Any]) -> int:
+    """PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/):
+    ``payload.summary`` at most 1024 characters; a rollback notice's summary is its own (which version,
+    share and cause) and its facts are ``custom_details``."""
     firing = alarm.get("NewStateValue") == "ALARM"
     body: dict[str, Any] = {
         "routing_key": _secret(os.environ["SECRET_ID"], os.environ.get("SECRET_KEY") or None),
@@ -164,9 +185,12 @@ def _pagerduty(alarm: dict[str, Any]) -> int:
         "dedup_key": alarm.get("AlarmName", "alarm"),
     }
     if firing:
-        body["payload"] = {"summary": _summary(alarm)[:1024], "source": alarm.get("AlarmArn", "cloudwatch"),
-                           "severity": _PAGERDUTY_SEVERITY[_severity(alarm)],
-                           "custom_details": {"reason": alarm.get("NewStateReason", "")}}
+        told = _rollback(alarm)
+        details = {"reason": alarm.get("NewStateReason", ""), **({k: str(v) for k, v in told["facts"].items()}
+                                                                  if told else {})}
+        summary = str(told["summary"]) if told else _summary(alarm)
+        body["payload"] = {"summary": summary[:1024], "source": alarm.get("AlarmArn", "cloudwatch"),
+                           "severity": _PAGERDUTY_SEVERITY[_severity(alarm)], "custom_details": details}
     return _post(os.environ.get("PAGERDUTY_EVENTS_URL") or PAGERDUTY_URL, body)
 
 
@@ -178,6 +202,9 @@ endpoint <endpoint> above|below <threshold> for <for> (monitor <monitor>)``
 (``compile/aws/alerting.py``, ``_description``)."""
 _DESCRIPTION_HEAD = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>info|warning|critical)\): ")
 """Its head, for a description edited by hand: the alert and severity, nothing more."""
+_ROLLBACK_ALARM = re.compile(r"\.rolled-back\.(?P<endpoint>[^.]+)$")
+"""A rollback alarm's name ends ``.rolled-back.<endpoint>`` (``compile/aws/alerting.py``
+``rollback_alarm_name``): its alert's ``mlops_endpoint``, on the firing and the resolved message alike."""
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """The ``endsAt`` Alertmanager writes for an alert still firing (Go's zero ``time.Time``)."""
 _CONSOLES = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
@@ -229,10 +256,16 @@ def alertmanager_payload(alarm: dict[str, Any]) -> dict[str, Any]:
     if match:
         labels.update(mlops_endpoint=match.group("endpoint"), mlops_metric=match.group("metric"),
                       mlops_monitor=match.group("monitor"))
+    elif (rolled := _ROLLBACK_ALARM.search(str(alarm.get("AlarmName") or ""))) is not None and head:
+        labels["mlops_endpoint"] = rolled.group("endpoint")
     labels = {name: value for name, value in sorted(labels.items()) if value}
     summary = (f"{system}/{env}: {alert} ({match.group('metric')} of endpoint {match.group('endpoint')})" if match
                else _summary(alarm))
     annotations = {"summary": summary, "description": str(alarm.get("NewStateReason") or "")}
+    told = _rollback(alarm)
+    if told is not None:  # the facts as annotations: the resolve (CloudWatch's OK) cannot carry them as labels
+        annotations = {**{k: str(v) for k, v in sorted(told["facts"].items())},
+                       "summary": str(told["summary"]), "description": str(told["description"])}
     status = "firing" if alarm.get("NewStateValue") == "ALARM" else "resolved"
     changed, url = _rfc3339(alarm.get("StateChangeTime")), _console_url(alarm)
     return {"version": "4", "groupKey": f'{{}}:{{alertname="{alert}"}}', "truncatedAlerts": 0, "status": status,

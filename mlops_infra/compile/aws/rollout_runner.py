@@ -63,6 +63,13 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   CloudWatch namespaces",
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
   Recording a notice sent in the rollout status is an ``AddTags`` on the endpoint, already granted.
+  The runner publishes the notice to the rollback channels' topics itself (``alerting.rollback_notice``,
+  in the document's ``"notifications"`` as ``"alarms"``, with ``"gates"``: ``alerting.rollback_gates``):
+  ``sns:Publish`` on exactly those topic ARNs, and, the topics being encrypted with the platform key,
+  ``kms:GenerateDataKey*`` and ``kms:Decrypt`` on that key only through SNS (``kms:ViaService`` =
+  ``sns.<region>.amazonaws.com``; Amazon SNS Developer Guide, "Encryption at rest", "Enabling
+  compatibility between event sources from AWS services and encrypted topics": a publisher needs
+  ``kms:GenerateDataKey*`` and ``kms:Decrypt``; AWS KMS "kms:ViaService" condition key).
 - **Failures**: Lambda does not retry a failed pass (event invoke config ``maximumRetryAttempts`` 0,
   ``maximumEventAgeInSeconds`` 60, as the schedule's): the next tick is the retry, and a retry would
   only overlap it. Nothing is kept (every tick's event is the same); the function's Errors alarm
@@ -113,7 +120,10 @@ def document(aws: AwsContext, notify: frozenset[str] = frozenset()) -> dict[str,
          **({"notify": True} if address in notify else {})}
         for address, canary in sorted(aws.canaries.items())]}
     if notify:
-        doc["notifications"] = {"dimensions": alerting.rollback_dimensions(aws), "metric": alerting.ROLLED_BACK_METRIC,
+        endpoints = [aws.ctx.system.item("endpoints", address.split(".", 1)[1]) for address in sorted(notify)]
+        doc["notifications"] = {"alarms": {e.name: alerting.rollback_notice(aws, e) for e in endpoints},
+                                "dimensions": alerting.rollback_dimensions(aws),
+                                "gates": alerting.rollback_gates(aws, endpoints), "metric": alerting.ROLLED_BACK_METRIC,
                                 "namespace": alerting.ROLLOUT_NAMESPACE}
     return doc
 
@@ -140,6 +150,8 @@ def _statements(aws: AwsContext, notify: frozenset[str] = frozenset()) -> list:
     named_configs = sorted({arns.arn(r, a, "sagemaker", f"endpoint-config/{c['endpoint'][:40]}*") for c in canaries})
     alarms = sorted({n for k in aws.canaries for n in aws.ctx.builder.rollouts[k].get("rollbackAlarms") or ()})
     autoscaled = any(c["autoscaled"] for c in canaries)
+    topics = sorted({t for address in notify for t in alerting.rollback_notice(
+        aws, aws.ctx.system.item("endpoints", address.split(".", 1)[1]))["topics"]})
     return [
         policies.allow("ObserveAndStepEndpoints", ["sagemaker:AddTags", "sagemaker:DeleteTags",
                                                    "sagemaker:DescribeEndpoint", "sagemaker:ListTags",
@@ -153,6 +165,10 @@ def _statements(aws: AwsContext, notify: frozenset[str] = frozenset()) -> list:
         policies.allow("ReadGateMetrics", ["cloudwatch:GetMetricData"], ["*"] if alarms else []),
         policies.allow("AnnounceRollbacks", ["cloudwatch:PutMetricData"], ["*"] if notify else [],
                        {"StringEquals": {"cloudwatch:namespace": alerting.ROLLOUT_NAMESPACE}}),
+        policies.allow("PublishRollbackNotices", ["sns:Publish"], topics),
+        policies.allow("EncryptRollbackNotices", ["kms:Decrypt", "kms:GenerateDataKey*"],
+                       [ref(aws.key, "arn")] if topics else [],
+                       {"StringEquals": {"kms:ViaService": f"sns.{r}.amazonaws.com"}}),
         policies.allow("UseKeyForEncryptedConfigs", ["kms:CreateGrant", "kms:DescribeKey"],
                        [ref(aws.key, "arn")] if any(c["kms"] for c in canaries) else [],
                        {"Bool": {"kms:GrantIsForAWSResource": "true"}}),

@@ -60,7 +60,8 @@ def test_a_canary_gets_one_alarm_on_the_runners_metric_told_to_its_rollback_chan
     assert (i["statistic"], i["period"], i["comparisonOperator"], i["threshold"], i["evaluationPeriods"],
             i["datapointsToAlarm"], i["treatMissingData"]) == (
         "Sum", 60, "GreaterThanOrEqualToThreshold", 1, 15, 1, "notBreaching")
-    assert i["alarmActions"] == i["okActions"] == actions  # the union, each once; not "extra"
+    # the union, each once; not "extra". OK actions only: the runner publishes the notice itself (one paging path)
+    assert i["okActions"] == actions and "alarmActions" not in i
     # the forwarder reads the alert and severity from the head (forwarder._DESCRIPTION_HEAD); highest severity
     assert i["alarmDescription"].startswith("mlops-infra alert rolled_back_api (critical): ")
     params = {k[:1].upper() + k[1:]: v for k, v in placeholder(i).items() if k not in ("tags", "name")}
@@ -85,6 +86,16 @@ def test_the_runner_puts_in_its_namespace_only_and_its_document_says_what_to_put
     assert (statement["Action"], statement["Resource"], statement["Condition"]) == (
         ["cloudwatch:PutMetricData"], ["*"], {"StringEquals": {"cloudwatch:namespace": "mlops-infra/Rollouts"}})
     document = _runner_document(graph)
+    notice = document["notifications"].pop("alarms")
+    assert notice == {"api": {
+        "arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:runs-prod.rolled-back.api",
+        "description": _rollback_alarms(graph)[0].inputs["alarmDescription"], "name": "runs-prod.rolled-back.api",
+        "topics": [f"arn:aws:sns:us-east-1:123456789012:runs-prod-{c}" for c in ("pager", "team")]}}
+    gates = document["notifications"].pop("gates")
+    assert gates == {"runs-prod-api-errors": {"alert": "api-errors", "compare": ">", "scale": 100.0, "threshold": "1%",
+                                              "unit": "%"},
+                     "runs-prod-api-latency": {"alert": "api-latency", "compare": ">", "scale": 0.001,
+                                               "threshold": "500ms", "unit": "ms"}}
     assert document["notifications"] == {"dimensions": {"Environment": "prod", "System": "runs"},
                                          "metric": "RolledBack", "namespace": "mlops-infra/Rollouts"}
     assert [(r["address"], r.get("notify")) for r in document["rollouts"]] == [("endpoints.api", True)]
