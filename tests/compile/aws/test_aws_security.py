@@ -34,7 +34,8 @@ BUCKET_PARTS = {
 }
 DATA_SERVICES = ("s3:", "kms:", "sagemaker:", "secretsmanager:", "ecr:", "logs:", "iam:",
                  "lambda:", "application-autoscaling:",
-                 "sqs:")  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
+                 "sqs:",  # lambda: the rollout runner, its schedule and the retrain gates (B11.2)
+                 "sns:")  # sns: the rollout runner publishes rollback notices, to exactly their topics' ARNs
 STAR_ALLOWED = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
                 # the rollout runner (compile/aws/rollout_runner.py): GetMetricData has no resource types;
                 # a scalable target's ARN carries an ID AWS assigns, unknown at compile time; SageMaker Search
