@@ -16,7 +16,10 @@ Contract:
   ``prior-state`` -- the last apply created a model from that version, so it existed then;
   ``unverified`` -- nothing proves it either way (an offline plan of a group that exists): the version
   is assumed and the plan says it was not checked. Offline views come from
-  :func:`mlops_infra.state.registry.offline_registry_view`.
+  :func:`mlops_infra.state.model_registry.offline_registry_view` (both targets; on Kubernetes the
+  registry is the environment's MLflow, finding firstapply-2), registry reads from
+  :func:`mlops_infra.state.aws_live.model_registry.read_registry` (SageMaker) and
+  :func:`mlops_infra.state.mlflow_registry.read_registry` (MLflow).
 - :meth:`RegistryView.decide` answers, per endpoint: ``ready`` (serve the pinned version),
   ``holding`` (the pinned version is not available; keep serving the version the prior state proves,
   so an existing endpoint is never deleted for a version that does not exist yet) or ``waiting``
@@ -45,6 +48,8 @@ COMPLETED = "Completed"
 REGISTRY_VIEW_ENV = "MLOPS_INFRA_REGISTRY_VIEW"
 """Environment variable naming a RegistryView JSON file: how ``mlops-infra apply`` hands the view it
 decided with to the Pulumi program, so ``pulumi up`` registers exactly the graph the plan showed."""
+AWS_CREATES = "its model, endpoint configuration, endpoint and autoscaling"
+"""What a waiting SageMaker endpoint's next apply creates (:meth:`RegistryView.decide` ``creates``)."""
 DIGEST_PROPERTY = "mlops-infra/artifact-digest"
 """The model package's ``CustomerMetadataProperties`` key holding the artifact's digest (``sha256:...``)."""
 
@@ -173,8 +178,10 @@ class RegistryView:
     serving: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
-    def decide(self, endpoint: str, model: str, version: int, *, gated: bool) -> Decision:
-        """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract)."""
+    def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
+               creates: str = AWS_CREATES) -> Decision:
+        """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract); ``creates``
+        names what a waiting endpoint's next apply creates (the target's serving resources)."""
         registry = self.models.get(model)
         record = registry.versions.get(version) if registry is not None else None
         if registry is None or (record is None and not registry.complete):
@@ -190,8 +197,7 @@ class RegistryView:
             return Decision("holding", model, version, served, registry.basis,
                             f"{missing}; {endpoint} keeps serving v{served} until then")
         return Decision("waiting", model, version, None, registry.basis,
-                        f"{missing}; then apply again to create its model, endpoint configuration, endpoint "
-                        "and autoscaling")
+                        f"{missing}; then apply again to create {creates}")
 
     def find_digest(self, model: str, digest: str) -> VersionRecord | None:
         """The version of ``model`` holding the artifact ``digest`` (highest version if several)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +92,16 @@ class KubeClient:
     # -- the one request path ----------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, what: str, query: Iterable[tuple[str, str]] = (),
-                body: Any = None, content_type: str = "application/json") -> Any:
-        """One API request with retries; returns the parsed JSON answer. ``what`` names it in errors."""
+                body: Any = None, content_type: str = "application/json",
+                headers: Mapping[str, str] | None = None) -> Any:
+        """One API request with retries; returns the parsed JSON answer. ``what`` names it in errors;
+        ``headers`` are sent as well (a service proxy request's ``Host``: ``state/mlflow_registry.py``)."""
         for attempt in range(self.retry.attempts):
             last = attempt == self.retry.attempts - 1
             try:
                 response = self.api_client.call_api(
                     path, method, query_params=list(query), body=body, auth_settings=["BearerToken"],
-                    header_params={"Content-Type": content_type, "Accept": "application/json"},
+                    header_params={"Content-Type": content_type, "Accept": "application/json", **(headers or {})},
                     _preload_content=False, _return_http_data_only=True, _request_timeout=self.timeout)
                 return _json(response.data)
             except self._kubernetes.client.ApiException as exc:

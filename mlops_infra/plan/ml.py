@@ -419,7 +419,7 @@ def _public(change: MLChange) -> MLChange:
     return MLChange(change.address, change.kind, change.summary, details)
 
 
-BASIS_WORDS = {"registry": "read from the registry", "created-now": "decided offline: this apply creates the group",
+BASIS_WORDS = {"registry": "read from the registry", "created-now": "decided offline: this apply creates it",
                "prior-state": "decided offline from the prior state", "unverified": "not checked offline"}
 """How a model-version decision was reached (``model_versions.Basis``), as the plan says it."""
 

@@ -11,19 +11,10 @@ environment, every model's versions described in full (digests included), from t
    assumed through STS (``--role ENV=ARN``; ``AssumeRole`` returns credentials of the role's
    account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
 3. a Kubernetes environment: the in-cluster MLflow registry through its REST API
-   (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``).
-   ``GET /api/2.0/mlflow/model-versions/search`` (MLflow REST API ``SearchModelVersions``,
-   https://mlflow.org/docs/latest/rest-api.html: ``filter``, ``max_results``, ``page_token``; the
-   response holds ``model_versions``, each with its ``tags``, and ``next_page_token`` while more
-   remain) lists the versions of a registered model; the reader asks for pages of
-   :data:`MLFLOW_PAGE_SIZE` (the server refuses more than 200,000, ``mlflow/server/handlers.py``
-   ``_search_model_versions``) and follows ``next_page_token`` to the last page. A registered model
-   that does not exist has no versions (an empty answer, not an error). Tested against a real
-   tracking server of the version the cluster runs (tests/cli/test_promote_mlflow_cmd.py). A version is
-   ``Approved`` when its tag ``mlops-infra.approval-status`` is ``approved`` (``Rejected`` for
-   ``rejected``, else ``PendingManualApproval``: docs/compile-kubernetes.md), its status READY /
-   PENDING_REGISTRATION / FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is
-   the artifact URI and its tag ``mlops-infra.artifact-digest`` the digest.
+   (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``), read by
+   :func:`mlops_infra.state.mlflow_registry.read_mlflow` (``SearchModelVersions``, every page; the
+   approval tag, status, source and digest tag of each version: see that module). Tested against a
+   real tracking server of the version the cluster runs (tests/cli/test_promote_mlflow_cmd.py).
 
 For an AWS SRC, :func:`aws_digests` gives the versions SRC pins the artifact digest a SageMaker
 training job's registration did not record (:mod:`mlops_infra.promote.digests`).
@@ -36,23 +27,19 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mlops_infra.errors import UserError
-from mlops_infra.model_versions import APPROVED, REJECTED, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import RegistryView
+from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG as MLFLOW_APPROVAL_TAG
+from mlops_infra.state.mlflow_registry import MLFLOW_DIGEST_TAG as MLFLOW_DIGEST_TAG
+from mlops_infra.state.mlflow_registry import mlflow_call as mlflow_call
+from mlops_infra.state.mlflow_registry import read_mlflow
 
-MLFLOW_DIGEST_TAG = "mlops-infra.artifact-digest"
-MLFLOW_APPROVAL_TAG = "mlops-infra.approval-status"
-MLFLOW_STATUS = {"READY": "Completed", "PENDING_REGISTRATION": "Pending", "FAILED_REGISTRATION": "Failed"}
-MLFLOW_PAGE_SIZE = 1000
-"""``max_results`` of one ``SearchModelVersions`` page (the server caps it; more pages follow by ``page_token``)."""
+# The MLflow reader lives in state/ (plan --refresh reads it too); these names stay importable here.
 SNAPSHOT_LIMIT = 64 * 1024 * 1024
-HTTP_TIMEOUT = 30
 
 
 def read_view(system: Any, env: str, prior: Any, *, snapshot: Path | None = None, role: str | None = None,
@@ -155,56 +142,3 @@ def client(session: Any, service: str, endpoint_url: str | None, region: str | N
 
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
     return session.client(service, endpoint_url=endpoint_url, config=config, region_name=region)
-
-
-def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] = urllib.request.urlopen) -> RegistryView:
-    """Every model's versions in the MLflow registry at ``uri`` (see the module contract)."""
-    models = {}
-    for model in system.models:
-        where = f"MLflow registered model {model.name} at {uri}"
-        versions = {r.version: r for r in (_mlflow_record(v) for v in _search_versions(uri, model.name, opener)) if r}
-        models[model.name] = ModelRegistry(model.name, where, "registry", True, versions)
-    return RegistryView(models)
-
-
-def _search_versions(uri: str, name: str, opener: Callable[..., Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = ""
-    while True:
-        query = {"filter": f"name='{name}'", "max_results": str(MLFLOW_PAGE_SIZE), **({"page_token": token} if token else {})}
-        url = f"{uri.rstrip('/')}/api/2.0/mlflow/model-versions/search?{urllib.parse.urlencode(query)}"
-        page = mlflow_call(url, opener=opener, what=f"the versions of {name}")
-        found += page.get("model_versions") or []
-        token = page.get("next_page_token") or ""
-        if not token:
-            return found
-
-
-def mlflow_call(url: str, *, body: Mapping[str, Any] | None = None, opener: Callable[..., Any] = urllib.request.urlopen,
-                what: str = "the registry") -> dict[str, Any]:
-    """One MLflow REST call (GET, or POST with a JSON ``body``); errors become a ``UserError``."""
-    from mlops_infra.secrets import redact
-
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with opener(request, timeout=HTTP_TIMEOUT) as response:
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        detail = err.read().decode("utf-8", "replace")[:500]
-        raise UserError(f"MLflow refused reading {what} (HTTP {err.code})", redact(detail)) from None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        raise UserError(f"cannot reach MLflow to read {what}", redact(f"{url.split('?')[0]}: {err}")) from None
-
-
-def _mlflow_record(version: Mapping[str, Any]) -> VersionRecord | None:
-    try:
-        number = int(version.get("version"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    tags = {t.get("key"): t.get("value") for t in version.get("tags") or () if isinstance(t, dict)}
-    approval = {"approved": APPROVED, "rejected": REJECTED}.get(str(tags.get(MLFLOW_APPROVAL_TAG, "")).lower(),
-                                                               "PendingManualApproval")
-    return VersionRecord(number, approval, MLFLOW_STATUS.get(str(version.get("status")), version.get("status")),
-                         None, version.get("source"), None, None, tags.get(MLFLOW_DIGEST_TAG))

@@ -13,9 +13,22 @@ the system,
 - ``serving`` maps each endpoint to the version of the model the prior state holds for it (the
   model resource's parent component is the endpoint).
 
-Kubernetes environments get :data:`~mlops_infra.model_versions.ASSUME_AVAILABLE` (an
-InferenceService is accepted whatever its storage URI holds; see docs/semantics.md).
-:func:`mlops_infra.state.aws_live.model_registry.read_registry` reads the registry itself.
+For a Kubernetes environment (finding firstapply-2: an InferenceService whose ``storageUri`` holds
+nothing never becomes ready, KServe's storage initializer fails "No model found", while ``pulumi up``
+reports success), per model of the system, from the prior state (:func:`kube_offline_view`):
+
+- the environment's MLflow registry (Deployment or PersistentVolumeClaim ``mlops-mlflow``,
+  ``compile/kubernetes/registry.py``) absent, or the model's register Job (``register-<model>-<hash>``
+  under the model's component) absent: this apply creates the registered model, which holds no
+  versions ("Versions are not compiled: runs register them"): ``complete`` with no versions, basis
+  ``created-now``;
+- otherwise the versions proven are those the prior state's InferenceServices served (annotation
+  ``mlops-infra/model-version``, else the version folder of ``storageUri``; the annotation
+  ``mlops-infra/model`` names the model): basis ``prior-state``, others unknown (``unverified``);
+- ``serving`` maps each endpoint to the version its prior InferenceService served.
+
+:func:`mlops_infra.state.aws_live.model_registry.read_registry` (AWS) and
+:func:`mlops_infra.state.mlflow_registry.read_registry` (Kubernetes) read the registry itself.
 """
 
 from __future__ import annotations
@@ -23,14 +36,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mlops_infra.compile.kubernetes import names as kube_names
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import urn_name
-from mlops_infra.model_versions import ASSUME_AVAILABLE, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.model import PriorState, StateResource
 
 GROUP_TYPE = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 MODEL_TYPE = "aws:sagemaker/model:Model"
+REGISTRY_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim")
+"""The prior-state resources that show the MLflow registry exists (``compile/kubernetes/registry.py``)."""
+JOB_TYPE = "kubernetes:batch/v1:Job"
+INFERENCE_SERVICE_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+MODEL_ANNOTATION = "mlops-infra/model"
+VERSION_ANNOTATION = "mlops-infra/model-version"
+STORAGE_VERSION = re.compile(r"/([^/]+)/([0-9]+)/?$")
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/([^/]+)/([0-9]+)$")
 
 
@@ -71,7 +92,7 @@ def applied_versions(resources: Iterable[StateResource]) -> tuple[set[str], dict
 def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> RegistryView:
     """The registry view the prior state proves (see the module contract)."""
     if system.environments[env].target.kind != "aws":
-        return ASSUME_AVAILABLE
+        return kube_offline_view(system, env, prior)
     groups, proven, serving = applied_versions(prior.resources.values())
     models = {}
     for model in system.models:
@@ -82,3 +103,49 @@ def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> Regi
         versions = {v: VersionRecord(v, arn=arn) for v, arn in proven.get(group, {}).items()}
         models[model.name] = ModelRegistry(model.name, where(system, env, model.name), "prior-state", False, versions)
     return RegistryView(models, serving)
+
+
+def mlflow_where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:
+    """``MLflow registered model <model> (mlops-mlflow in namespace <ns>)`` for messages."""
+    return (f"MLflow registered model {model} ({kube_names.REGISTRY} in namespace "
+            f"{system.environments[env].target.namespace}{suffix})")
+
+
+def _meta(res: StateResource) -> dict:
+    meta = res.inputs.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def served_versions(resources: Iterable[StateResource]) -> dict[str, tuple[str, int]]:
+    """Endpoint -> (model, version) its prior InferenceService served (annotations, else ``storageUri``)."""
+    out: dict[str, tuple[str, int]] = {}
+    for res in resources:
+        if res.type != INFERENCE_SERVICE_TYPE:
+            continue
+        meta = _meta(res)
+        notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+        uri = (((res.inputs.get("spec") or {}).get("predictor") or {}).get("model") or {}).get("storageUri")
+        found = STORAGE_VERSION.search(uri) if isinstance(uri, str) else None
+        model = notes.get(MODEL_ANNOTATION) or (found.group(1) if found else None)
+        version = notes.get(VERSION_ANNOTATION) or (found.group(2) if found else None)
+        if isinstance(meta.get("name"), str) and model and str(version).isdigit():
+            out[meta["name"]] = (str(model), int(version))
+    return out
+
+
+def kube_offline_view(system: MLSystem, env: str, prior: PriorState) -> RegistryView:
+    """A Kubernetes environment's offline registry view (see the module contract)."""
+    resources = list(prior.resources.values())
+    registry = any(r.type in REGISTRY_TYPES and _meta(r).get("name") == kube_names.REGISTRY for r in resources)
+    registered = {urn_name(r.parent) for r in resources if r.type == JOB_TYPE and r.parent
+                  and str(_meta(r).get("name", "")).startswith("register-")}
+    served = served_versions(resources)
+    models = {}
+    for model in system.models:
+        if not registry or model.name not in registered:
+            models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "created-now", True, {})
+            continue
+        versions = {v: VersionRecord(v) for m, v in served.values() if m == model.name}
+        models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "prior-state", False,
+                                           versions)
+    return RegistryView(models, {endpoint: version for endpoint, (_, version) in served.items()})

@@ -113,11 +113,16 @@ def test_an_unreadable_registry_leaves_the_offline_decision_and_hands_it_to_the_
         assert RegistryView.from_json(json.loads(Path(extra[REGISTRY_VIEW_ENV]).read_text())) == desired.registry
 
 
-def test_kubernetes_needs_no_registry_read():
+def test_a_kubernetes_first_apply_reads_no_registry_and_waits_for_the_version():
+    """Firstapply-2: apply decides on Kubernetes too. A first apply creates the MLflow registry, so there is
+    nothing to read (no warning) and the scorer waits: no InferenceService, unlike a graph that assumes v14."""
     path = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
     desired = desired_and_prior(path, "dev", None, error_console(), read_registry=True)
     assert not desired.registry.warnings
-    assert desired.graph.digest() == compile_system(load_file(path, "dev"), "dev").digest()
+    assert desired.registry.models["fraud-model"].basis == "created-now"
+    assert desired.graph.model_versions["endpoints.scorer"]["state"] == "waiting"
+    assert not [r for r in desired.graph.resources if r.type.endswith(":InferenceService")]
+    assert desired.graph.digest() != compile_system(load_file(path, "dev"), "dev").digest()
 
 
 def test_the_digest_ignores_how_a_decision_was_reached():

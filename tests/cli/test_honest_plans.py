@@ -96,17 +96,23 @@ def test_kubernetes_dev_plan_names_nodes_and_says_what_is_only_declared(tmp_path
         assert "ml.g5" not in output and "ml.m5" not in output, "SageMaker instance names in a Kubernetes plan"
         assert not any(name in output for name in THIRD_PARTY)
     assert ("gpu-train: new training cluster, 0-1 g5.12xlarge nodes (4 A10G each), spot") in text.stdout
-    assert "scorer: new endpoint, fraud-model v14 on 1-2 replicas on g5.xlarge nodes (1 A10G each)" in text.stdout
+    # a first apply creates dev's MLflow registry, so v14 cannot exist yet: the endpoint waits (firstapply-2)
+    assert ("scorer: new endpoint, waits for fraud-model v14 before it runs on 1-2 replicas on g5.xlarge nodes "
+            "(1 A10G each)") in text.stdout
     # a data source is a ConfigMap declaring a bucket: it is not described as provisioned
     assert ("transactions: new data store, declared only (ConfigMap data-transactions): the bucket must already "
             "exist in the S3-compatible store with kms encryption, versioning on, retention 400 days; none of it "
             "is provisioned or enforced here") in text.stdout
     cost = cost_section(text.stdout)
     assert "0-1 nodes x g5.12xlarge node @ $5.672/h" in cost
-    assert "1-2 replicas x g5.xlarge node @ $1.006/h" in cost
+    assert "endpoints.scorer: waits for fraud-model v14, so nothing runs yet; priced once it is created" in cost
     assert "spot: not priced (no spot price source); the on-demand figure is its ceiling" in cost
     assert "EC2 on-demand node price, us-east-1: the target names no region" in cost
-    plan = json.loads(as_json.stdout)
+    # once an apply serves v14 (the prior state proves it), the endpoint is priced on its nodes
+    (tmp_path / "state.json").write_text(dumps(applied_state(compile_file(tmp_path / "mlsystem.yaml", "dev"))))
+    served = run_cli("plan", "mlsystem.yaml", "--env", "dev", "--state", "state.json", "--format", "json")
+    assert served.code == 0, served.stderr
+    plan = json.loads(served.stdout)
     scorer = next(line for line in plan["cost"]["lines"] if line["address"] == "endpoints.scorer")
     assert scorer["basis"] == "1-2 replicas x g5.xlarge node @ $1.006/h"
 

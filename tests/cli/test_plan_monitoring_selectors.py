@@ -78,14 +78,15 @@ def test_the_stand_in_lists_prometheuses_in_all_namespaces_and_refuses_without_r
 
 
 def refresh_warnings(capsys, monkeypatch, tmp_path: Path, server: str, token: str = "t", *, spec: Path = FRAUD,
-                     prefixes: tuple[str, ...] = ("monitoring",)) -> list[str]:
+                     prefixes: tuple[str, ...] = ("monitoring",), state: Path | None = None) -> list[str]:
     """``plan --refresh --format json`` of ``spec``'s dev environment against the cluster at ``server``
-    (exit 0): its warnings that start with one of ``prefixes``."""
+    (exit 0; against ``state`` when given): its warnings that start with one of ``prefixes``."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", server, token, (CONTEXT,))))
     with pytest.raises(SystemExit) as exit_info:
-        main(["plan", str(spec), "--env", "dev", "--refresh", "--format", "json"])
+        main(["plan", str(spec), "--env", "dev", "--refresh", "--format", "json",
+              *(["--state", str(state)] if state else [])])
     out, err = capsys.readouterr()
     assert exit_info.value.code == 0, err
     return [w for w in json.loads(out)["warnings"] if w.startswith(prefixes)]
@@ -96,10 +97,17 @@ _warnings = refresh_warnings
 
 @pytest.mark.timeout(120)
 def test_plan_refresh_warns_when_only_release_kps_is_selected(capsys, monkeypatch, tmp_path: Path):
+    # against the state of an apply that served the scorer (its PodMonitor exists): on a first plan the
+    # scorer waits for its version (this apply creates the registry: firstapply-2) and has no PodMonitor
+    from tests.scenarios.harness import compile_file
+    from tests.support.applied_state import applied_state, dumps
+
+    state = tmp_path / "applied.json"
+    state.write_text(dumps(applied_state(compile_file(FRAUD, "dev"))), encoding="utf-8")
     with KubeApiStandIn(crds=_crds()) as api:
         api.seed(KPS_PROMETHEUS)
         api.seed(KPS_ALERTMANAGER)
-        warnings = _warnings(capsys, monkeypatch, tmp_path, api.url)
+        warnings = _warnings(capsys, monkeypatch, tmp_path, api.url, state=state)
         listed = api.requests_for("GET", "/apis/monitoring.coreos.com/v1/prometheuses")
     rules, service, pod, configs = warnings
     assert rules.startswith("monitoring: no Prometheus in the cluster loads this system's PrometheusRules (")

@@ -72,20 +72,27 @@ def _quota_warnings(data: dict) -> list[str]:
 
 @pytest.mark.timeout(120)
 def test_plan_refresh_warns_where_the_namespace_quota_cannot_run_the_reference(capsys, monkeypatch, tmp_path: Path):
+    # against the state of an apply that served the scorer: on a first plan the scorer waits for its
+    # version (this apply creates the registry: firstapply-2), so its InferenceService is not created
+    from tests.scenarios.harness import compile_file
+    from tests.support.applied_state import applied_state, dumps
+
+    state = tmp_path / "state.json"
+    state.write_text(dumps(applied_state(compile_file(FRAUD, "dev"))), encoding="utf-8")
     with KubeApiStandIn() as api:
         api.seed(TEAM)
-        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
         assert code == 0, err
         (gpu,) = _quota_warnings(json.loads(out))
-        code, text, err = _plan(capsys, monkeypatch, tmp_path, api.url, "text")
+        code, text, err = _plan(capsys, monkeypatch, tmp_path, api.url, "text", state=state)
         assert code == 0, err
         api.seed(GENEROUS)
-        code, generous, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        code, generous, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
         listed = api.requests_for("GET", f"/namespaces/{NAMESPACE}/resourcequotas")
     assert gpu.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets "
                           "requests.nvidia.com/gpu to 4; at full scale and with every scheduled run at once it "
-                          "needs 6 (endpoints.scorer (InferenceService scorer) 2, training_jobs.retrain (a "
-                          "PyTorchJob run's Master) 4)")
+                          "needs 6 (other use of the namespace counts too) (endpoints.scorer (InferenceService "
+                          "scorer) 2, training_jobs.retrain (a PyTorchJob run's Master) 4)")
     assert 'refused with 403 Forbidden "exceeded quota: team-gpu"' in gpu and "training operator" in gpu
     assert "ResourceQuota team-gpu in namespace fraud-dev sets requests.nvidia.com/gpu to 4" in " ".join(text.split())
     assert code == 0 and _quota_warnings(json.loads(generous)) == [] and len(listed) == 3
@@ -95,8 +102,9 @@ def test_plan_refresh_warns_where_the_namespace_quota_cannot_run_the_reference(c
 def test_a_first_apply_counts_what_the_namespace_already_uses_and_a_later_one_only_hard(capsys, monkeypatch,
                                                                                      tmp_path: Path):
     """No prior state: nothing in the namespace is this environment's, so ``status.used`` is other use
-    and leaves less room (2 GPUs used of 4: the endpoint's 1 fits, a training run's 4 alone does not;
-    48 pods used of 50: the apply's 6 do not fit). With a prior state, ``used`` holds our own
+    and leaves less room (2 GPUs used of 4: a training run's 4 alone does not fit; 48 pods used of 50:
+    the apply's 5 do not fit; the scorer's InferenceService is not among them, it waits for its model
+    version, firstapply-2). With a prior state, ``used`` holds our own
     pods too, so only ``hard`` is compared, and the warning says other use counts too."""
     from tests.scenarios.harness import compile_file
     from tests.support.applied_state import applied_state, dumps
@@ -114,7 +122,7 @@ def test_a_first_apply_counts_what_the_namespace_already_uses_and_a_later_one_on
     pods, gpu = _quota_warnings(json.loads(first))
     assert pods.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets pods to 50, 48 of it "
                            "already used by others (a first apply: none of it is this environment's); this "
-                           "environment's apply needs 6 (")
+                           "environment's apply needs 5 (")
     assert "sets requests.nvidia.com/gpu to 4, 2 of it already used by others" in gpu
     assert "training_jobs.retrain (a PyTorchJob run's Master) alone needs 4: the creates of the training " in gpu
     (later_gpu,) = _quota_warnings(json.loads(later))

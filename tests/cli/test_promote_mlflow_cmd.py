@@ -229,14 +229,16 @@ def test_the_reader_pages_through_versions_with_page_token(mlflow_url, monkeypat
 
     system = load_system(REFERENCE, "dev").system
     pages: list[str] = []
-    real_call = registries.mlflow_call
+    from mlops_infra.state import mlflow_registry  # where the reader lives
+
+    real_call = mlflow_registry.mlflow_call
 
     def counting(url: str, **kwargs):
         pages.append(url)
         return real_call(url, **kwargs)
 
-    monkeypatch.setattr(registries, "MLFLOW_PAGE_SIZE", 5)
-    monkeypatch.setattr(registries, "mlflow_call", counting)
+    monkeypatch.setattr(mlflow_registry, "MLFLOW_PAGE_SIZE", 5)
+    monkeypatch.setattr(mlflow_registry, "mlflow_call", counting)
     view = registries.read_mlflow(system, mlflow_url)
     registry = view.models[MODEL]
     assert sorted(registry.versions) == list(range(1, 15)) and len(pages) == 3

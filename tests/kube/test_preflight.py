@@ -18,6 +18,7 @@ import pytest
 from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
 from mlops_infra.kube import KubeClient, KubeUnreachable, RetryPolicy
 from mlops_infra.kube.preflight import preflight
+from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli
 from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
 from tests.support.kube_cases import REFERENCE, compiled
@@ -125,12 +126,16 @@ def test_an_unreachable_cluster_raises_once():
 
 @pytest.mark.timeout(120)
 def test_plan_refresh_on_kubernetes_runs_the_preflight_and_says_how_to_enable_each_missing_flag(tmp_path, monkeypatch):
+    # Against the state of an apply that served the scorer: on a first plan the scorer waits for its
+    # version (this apply creates the registry: firstapply-2) and no InferenceService is compiled.
+    state = tmp_path / "applied.json"
+    state.write_text(dumps(applied_state(compiled(REFERENCE, "dev"))))
     with KubeApiStandIn(crds=_full_cluster()) as api:
         api.seed(_features(**{NODESELECTOR: "enabled"}))
         monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", api.url)))
         monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("HOME", str(tmp_path))  # no Pulumi login: a first plan
-        result = run_cli("plan", str(REFERENCE), "--env", "dev", "--refresh")
+        monkeypatch.setenv("HOME", str(tmp_path))  # no Pulumi login
+        result = run_cli("plan", str(REFERENCE), "--env", "dev", "--refresh", "--state", str(state))
         reads = api.requests_for("GET", "customresourcedefinitions")
     assert result.code == 0, result.output
     text = " ".join(result.output.split())

@@ -58,14 +58,6 @@ def test_offline_the_prior_state_proves_what_it_served(system, applied):
     assert view.decide("scorer", "fraud-model", 13, gated=True).basis == "unverified"
 
 
-def test_offline_kubernetes_assumes_versions(system):
-    from mlops_infra.model_versions import ASSUME_AVAILABLE
-    from mlops_infra.spec import load_system
-
-    dev = load_system(Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
-    assert offline_registry_view(dev.system, "dev", PriorState.empty()) is ASSUME_AVAILABLE
-
-
 def _register(url: str, group: str, approvals: list[str], digest: str | None = None) -> None:
     sagemaker = client("sagemaker", url, REGION)
     sagemaker.create_model_package_group(ModelPackageGroupName=group)

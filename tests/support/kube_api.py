@@ -102,6 +102,19 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   clients' reads of the same state, deterministically, before either writes); :meth:`seed`,
   :meth:`get`, :meth:`objects` read and write the store directly.
 
+- **Service proxy** ("Manually constructing apiserver proxy URLs",
+  https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/#manually-constructing-apiserver-proxy-urls):
+  ``/api/v1/namespaces/{ns}/services/[https:]{name}[:{port}]/proxy[/{path}]`` is authorized as the
+  verb of its method on ``services/proxy`` (GET: ``get``) of that Service, answers 404 ``services
+  "{name}" not found`` when the Service object does not exist, 503 ``no endpoints available for
+  service "{name}"`` (``k8s.io/apiserver`` ``pkg/util/proxy`` ``ResolveEndpoint``) when no backend was
+  registered for it with :meth:`proxy_service`, and otherwise forwards the method, the path after
+  ``proxy``, the query, the body and the request's own ``Host`` header (the real proxy keeps it:
+  apimachinery ``pkg/util/proxy/upgradeaware.go`` ``ServeHTTP`` replaces it only with
+  ``UseLocationHost``, which ``pkg/registry/core/service/proxy.go`` does not set) to the registered
+  loopback URL, and answers with the backend's status, content type and body. Stand-in limits: no
+  pod endpoints or port resolution (one backend per Service), no upgrade (websocket) requests.
+
 ResourceQuota and LimitRange objects are stored and served like any built-in kind; nothing enforces
 them (no quota or limit-range admission).
 
@@ -128,7 +141,9 @@ import socket
 import string
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -325,6 +340,9 @@ def bad_request(message: str) -> ApiError:
 
 
 NO_RESOURCE = ApiError(404, "NotFound", "the server could not find the requested resource", {})
+SERVICE_PROXY = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/services/(?:https?:)?(?P<name>[^/:]+)"
+                           r"(?::[^/]*)?/proxy(?P<rest>/.*)?$")
+"""A service proxy path: ``/api/v1/namespaces/{ns}/services/[scheme:]{name}[:{port}]/proxy[/{path}]``."""
 
 
 # -- label and field selectors ------------------------------------------------------------------------------------
@@ -570,6 +588,7 @@ class KubeApiStandIn:
         self._faults: list[_Fault] = []
         self._rendezvous: list[_Rendezvous] = []
         self._hooks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._proxied: dict[tuple[str, str], str] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         for resource in BUILTIN:
@@ -639,6 +658,12 @@ class KubeApiStandIn:
         """True when a :meth:`rendezvous` timed out before all its requests arrived."""
         with self._lock:
             return any(r.barrier.broken for r in self._rendezvous)
+
+    def proxy_service(self, namespace: str, name: str, url: str) -> None:
+        """Forward the service proxy of Service ``name`` in ``namespace`` to the loopback ``url`` (its one
+        backend; see "Service proxy" in the module docstring). The Service object itself must be seeded."""
+        with self._lock:
+            self._proxied[(namespace, name)] = url.rstrip("/")
 
     def on_write(self, hook: Callable[[str, dict[str, Any]], None]) -> None:
         """Run ``hook(verb, stored_object)`` after every successful create/update/patch (under the store
@@ -1173,6 +1198,9 @@ class _Handler(BaseHTTPRequestHandler):
                 reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
                           504: "Timeout"}.get(fault.status, "InternalError")
                 return self._answer(fault.status, ApiError(fault.status, reason, f"injected fault ({reason})").status())
+        proxied = SERVICE_PROXY.match(split.path)
+        if proxied is not None:
+            return self._proxy(entry, proxied, split.query, raw, content_type, token)
         entry.status, answer = self._dispatch(split.path, query, content_type, body, token,
                                               self.headers.get("User-Agent") or "")
         entry.verb = answer[1]
@@ -1201,6 +1229,43 @@ class _Handler(BaseHTTPRequestHandler):
             return status, (answer, verb)
         except ApiError as err:
             return err.code, (err.status(), verb)
+
+    def _proxy(self, entry: LoggedRequest, match: re.Match[str], query: str, raw: bytes, content_type: str,
+               token: str | None) -> None:
+        """A service proxy request (see "Service proxy" in the module docstring)."""
+        namespace, name, rest = match.group("namespace"), match.group("name"), match.group("rest") or "/"
+        services = self.api._lookup("", "v1", "services")
+        target = Target(services, namespace, name, "proxy")
+        entry.verb = verb_of(self.command, target)
+        try:
+            self.api.authorize(token, entry.verb, target)
+            if self.api.get("v1", "Service", name, namespace) is None:
+                raise not_found(services, name)
+            with self.api._lock:
+                backend = self.api._proxied.get((namespace, name))
+            if backend is None:
+                raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+        except ApiError as err:
+            entry.status = err.code
+            return self._answer(err.code, err.status())
+        url = backend + urllib.parse.quote(urllib.parse.unquote(rest)) + (f"?{query}" if query else "")
+        request = urllib.request.Request(url, data=raw or None, method=self.command,
+                                         headers={"Content-Type": content_type, "Host": self.headers.get("Host") or ""})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, data, kind = response.status, response.read(), response.headers.get("Content-Type")
+        except urllib.error.HTTPError as err:
+            status, data, kind = err.code, err.read(), err.headers.get("Content-Type")
+        except OSError as err:  # the backend did not answer: the real proxy's 503 from its error responder
+            entry.status = 503
+            return self._answer(503, ApiError(503, "ServiceUnavailable",
+                                              f"error trying to reach service: {err}").status())
+        entry.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", kind or "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

@@ -25,9 +25,10 @@ Contract:
   the objects of the prior state through the environment's kubeconfig context
   (:func:`refresh_kubernetes`, :mod:`mlops_infra.state.kube_live`), with the same drift vocabulary
   and unread causes of its own.
-- Model versions (finding A1): an endpoint whose pinned version is not in its registry (or not
-  approved, when gated) waits, and the plan says why; ``--refresh`` decides from the registry itself,
-  an offline plan from the prior state and from what this apply creates (:func:`registry_view`).
+- Model versions (findings A1, firstapply-2; both targets): an endpoint whose pinned version is not
+  in its registry (or not approved, when gated) waits, and the plan says why; ``--refresh`` decides
+  from the registry itself (SageMaker, or the environment's MLflow), an offline plan from the prior
+  state and from what this apply creates (:func:`registry_view`).
 - Exit codes: 0 success (with ``--detailed-exitcode``: no changes), 2 changes present (only with
   ``--detailed-exitcode``), 1 an incomplete refresh (only with ``--detailed-exitcode``, unless
   ``--allow-partial``; the plan is printed first), 1 any error (invalid spec, unreadable state, ...), printed without a
@@ -176,7 +177,7 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
     """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it.
 
     ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default).
-    ``read_registry`` reads an AWS environment's model registry as ``refresh`` does, without the rest
+    ``read_registry`` reads the environment's model registry as ``refresh`` does, without the rest
     of a refresh (what ``apply`` decides its graph with)."""
     target = resolve_target(file, env)
     loaded = load_environment(target.path, target.env, err)
@@ -251,25 +252,34 @@ def describe_prior(prior: PriorState, backend: str | None = None) -> str:
 
 
 def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, deadline: float | None = None) -> Any:
-    """What the environment's model registry holds (finding A1): read from the registry with
-    ``--refresh`` (AWS; ``AWS_ENDPOINT_URL`` honoured), else what the prior state proves and what
-    this apply creates (:mod:`mlops_infra.state.model_registry`). The plan says which."""
+    """What the environment's model registry holds (findings A1, firstapply-2): read from the registry
+    with ``--refresh`` (AWS: SageMaker, ``AWS_ENDPOINT_URL`` honoured; Kubernetes: the MLflow registry
+    at ``MLFLOW_TRACKING_URI``, else through the API server's service proxy:
+    :mod:`mlops_infra.state.mlflow_registry`), within half the refresh deadline, else what the prior
+    state proves and what this apply creates (:mod:`mlops_infra.state.model_registry`). The plan says
+    which."""
     from mlops_infra.state.model_registry import offline_registry_view
 
-    if refresh and system.environments[env].target.kind == "aws":
-        from mlops_infra.state.aws_live.model_registry import read_registry
-        from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
+    if not refresh:
+        return offline_registry_view(system, env, prior)
+    from mlops_infra.state.aws_live.scan import DEFAULT_DEADLINE
 
-        deadline = (deadline if deadline is not None else DEFAULT_DEADLINE) / 2  # half for the scan
+    deadline = (deadline if deadline is not None else DEFAULT_DEADLINE) / 2  # half for the scan
+    if system.environments[env].target.kind == "aws":
+        from mlops_infra.state.aws_live.model_registry import read_registry
+
         view = _within(deadline, lambda: read_registry(system, env, prior,
                                                        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None))
-        if view is not None:
-            return view
-        offline = offline_registry_view(system, env, prior)
-        return dataclasses.replace(offline, warnings=(
-            f"could not read the model registry within the {deadline:g} s refresh deadline; versions were "
-            "decided from the prior state",))
-    return offline_registry_view(system, env, prior)
+    else:
+        from mlops_infra.state.mlflow_registry import read_registry as read_mlflow_registry
+
+        view = _within(deadline, lambda: read_mlflow_registry(system, env, prior))
+    if view is not None:
+        return view
+    offline = offline_registry_view(system, env, prior)
+    return dataclasses.replace(offline, warnings=(
+        f"could not read the model registry within the {deadline:g} s refresh deadline; versions were "
+        "decided from the prior state",))
 
 
 BOUNDED_READ = "bounded-read"

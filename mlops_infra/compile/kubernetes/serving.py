@@ -30,6 +30,17 @@ Contract:
   :func:`annotations`).
 - Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
   percentage in the URL (KServe's logger has no sampling of its own).
+- Model versions (finding firstapply-2, as on AWS: finding A1): the pinned version must be in the
+  environment's MLflow registry (approved, when :func:`gated`). The compiler reads ``ctx.registry``
+  (:mod:`mlops_infra.model_versions`, :func:`registry_decision`): ``waiting`` leaves out the
+  InferenceService and what serves only it (its PodMonitor, rollout status ConfigMap and rollout
+  plan), ``holding`` compiles the InferenceService with the version the prior state proves, and the
+  plan prints a ``version-check`` saying why. Without this an InferenceService whose ``storageUri``
+  holds nothing is still created: KServe's storage initializer fails ("Failed to fetch model. No
+  model found in ...", kserve ``python/storage/kserve_storage/kserve_storage.py``) and the predictor
+  never becomes ready, while ``pulumi up`` reports success, since pulumi-kubernetes does not await a
+  custom resource without ``pulumi.com/waitFor`` (provider ``pkg/metadata/overrides.go``
+  ``ReadyCondition``: ``condition.NewImmediate``).
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ from mlops_infra.compile.kubernetes.rbac import compile_service_account
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.ml.memory import Fit
 from mlops_infra.ml.size import gib
+from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision, serves_approved_only
 from mlops_infra.spec.fit import DEFAULT_INSTANCE, serving_fit
 from mlops_infra.spec.serving import NOT_READY_TIMEOUT_SECONDS, Endpoint
 
@@ -315,11 +327,44 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
             "trafficField": TRAFFIC_FIELD}
 
 
+WAITING_CREATES = "its InferenceService"
+"""What a waiting endpoint's apply creates once the version is available (the plan's version-check)."""
+
+
+def gated(kube: KubeTarget, endpoint: Endpoint) -> bool:
+    """Whether only approved versions may be served: the AWS rule
+    (:func:`mlops_infra.model_versions.serves_approved_only`: ``approval: manual`` or the environment's
+    ``model_approved`` gate)."""
+    return serves_approved_only(kube.ctx.system, kube.ctx.env, endpoint.model.name)
+
+
+def registry_decision(kube: KubeTarget, endpoint: Endpoint) -> Decision:
+    """What the environment's registry lets ``endpoint`` serve (:meth:`RegistryView.decide`), recorded in
+    ``graph.model_versions`` when the compiler was given a view (as ``compile/aws/serving.py`` does)."""
+    decision = kube.ctx.registry.decide(endpoint.name, endpoint.model.name, endpoint.model.version,
+                                        gated=gated(kube, endpoint), creates=WAITING_CREATES)
+    if kube.ctx.registry is not ASSUME_AVAILABLE:
+        kube.ctx.builder.model_versions[f"endpoints.{endpoint.name}"] = decision.to_json()
+    return decision
+
+
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
-    """The endpoint's component, its InferenceService and its rollout plan."""
+    """The endpoint's component, its InferenceService and its rollout plan; while the pinned version is
+    not available (:func:`registry_decision`), a held version (``holding``) or nothing but the component
+    (``waiting``: its facts say ``waitingFor`` and ``deployed: false``, so the plan and cost read it)."""
     address = f"endpoints.{endpoint.name}"
+    decision = registry_decision(kube, endpoint)
+    if decision.state == "holding":
+        endpoint = endpoint.model_copy(update={"model": endpoint.model.model_copy(update={"version": decision.serve})})
     fit = serving_fit(kube.ctx.system, endpoint)
-    parent = kube.ctx.component("endpoints", endpoint.name, facts.endpoint_facts(endpoint, "kubernetes", fit=fit))
+    endpoint_facts = facts.endpoint_facts(endpoint, "kubernetes", fit=fit)
+    if decision.state != "ready":
+        endpoint_facts["waitingFor"] = decision.pinned
+    if decision.state == "waiting":
+        endpoint_facts["deployed"] = False
+    parent = kube.ctx.component("endpoints", endpoint.name, endpoint_facts)
+    if decision.state == "waiting":
+        return
     obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address,
                    {"spec": {"predictor": predictor(kube, endpoint, fit)}}, annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",

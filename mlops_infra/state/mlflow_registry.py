@@ -1,0 +1,222 @@
+"""Read a Kubernetes environment's MLflow model registry into a RegistryView (finding firstapply-2).
+
+Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use on Kubernetes, as
+:func:`mlops_infra.state.aws_live.model_registry.read_registry` is on AWS):
+
+- where: ``MLFLOW_TRACKING_URI`` when set (a ``kubectl port-forward svc/mlops-mlflow 5000`` or an
+  ingress), else the registry's Service ``mlops-mlflow`` (port ``http``) through the API server's
+  service proxy of the environment's kubeconfig context:
+  ``GET /api/v1/namespaces/<ns>/services/mlops-mlflow:http/proxy/<path>`` ("Manually constructing
+  apiserver proxy URLs", https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/#manually-constructing-apiserver-proxy-urls;
+  API reference "Service v1" "Proxy Operations"). The caller needs RBAC ``get`` on ``services/proxy``
+  in that namespace; a 403 says so. The proxy forwards the request's own Host header (apimachinery
+  ``pkg/util/proxy/upgradeaware.go`` ``ServeHTTP`` replaces ``Host`` only with ``UseLocationHost``,
+  which the service proxy, ``pkg/registry/core/service/proxy.go``, does not set), and the compiled
+  server refuses a Host outside its ``--allowed-hosts`` (``compile/kubernetes/registry.py``
+  ``server_args``; mlflow ``server/security_utils.py`` ``is_allowed_host_header``), so the reader
+  sends ``Host: mlops-mlflow.<ns>``, an allowed host;
+- what: per model of the system, ``GET /api/2.0/mlflow/model-versions/search`` (MLflow REST API
+  ``SearchModelVersions``, https://mlflow.org/docs/latest/rest-api.html: ``filter``, ``max_results``,
+  ``page_token``; the response holds ``model_versions``, each with its ``tags``, and
+  ``next_page_token`` while more remain), pages of :data:`MLFLOW_PAGE_SIZE` (the server refuses more
+  than 200,000, ``mlflow/server/handlers.py`` ``_search_model_versions``) to the last page. A
+  registered model that does not exist has no versions (an empty answer). A version is ``Approved``
+  when its tag ``mlops-infra.approval-status`` is ``approved`` (``Rejected`` for ``rejected``, else
+  ``PendingManualApproval``: docs/compile-kubernetes.md), its status READY / PENDING_REGISTRATION /
+  FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is the artifact URI and its
+  tag ``mlops-infra.artifact-digest`` the digest;
+- a registry the prior state does not hold is not read: this apply creates it, the offline view
+  (``created-now``) already says no version exists;
+- a read that fails (unreachable, 403, a refused request) keeps the offline evidence
+  (:func:`mlops_infra.state.model_registry.kube_offline_view`) and adds a warning naming the error
+  (scrubbed of credentials): the plan still decides, and says it could not check.
+
+:func:`read_mlflow` is the same read at a given URL that fails closed (``mlops-infra promote``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlops_infra.compile.kubernetes import names as kube_names
+from mlops_infra.errors import UserError
+from mlops_infra.model_versions import APPROVED, REJECTED, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.spec.system import MLSystem
+from mlops_infra.state.model import PriorState
+from mlops_infra.state.model_registry import kube_offline_view, mlflow_where
+
+MLFLOW_DIGEST_TAG = "mlops-infra.artifact-digest"
+MLFLOW_APPROVAL_TAG = "mlops-infra.approval-status"
+MLFLOW_STATUS = {"READY": "Completed", "PENDING_REGISTRATION": "Pending", "FAILED_REGISTRATION": "Failed"}
+MLFLOW_PAGE_SIZE = 1000
+"""``max_results`` of one ``SearchModelVersions`` page (the server caps it; more pages follow by ``page_token``)."""
+HTTP_TIMEOUT = 30
+PROXY_PORT = "http"
+"""The registry Service's port name (``compile/kubernetes/workloads.py`` ``service``)."""
+PROXY_PERMISSION = "get on services/proxy"
+
+Fetch = Callable[[str, Mapping[str, str], str], dict[str, Any]]
+"""``fetch(api_path, query, what)``: one GET of ``/api/2.0/mlflow/<api_path>`` -> its JSON answer."""
+
+
+def mlflow_call(url: str, *, body: Mapping[str, Any] | None = None, opener: Callable[..., Any] = urllib.request.urlopen,
+                what: str = "the registry") -> dict[str, Any]:
+    """One MLflow REST call (GET, or POST with a JSON ``body``); errors become a ``UserError``."""
+    from mlops_infra.secrets import redact
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with opener(request, timeout=HTTP_TIMEOUT) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")[:500]
+        raise UserError(f"MLflow refused reading {what} (HTTP {err.code})", redact(detail)) from None
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise UserError(f"cannot reach MLflow to read {what}", redact(f"{url.split('?')[0]}: {err}")) from None
+
+
+def http_fetch(uri: str, opener: Callable[..., Any] | None = None) -> Fetch:
+    """GETs of the MLflow REST API at ``uri`` (:func:`mlflow_call`; ``opener`` defaults to ``urlopen``)."""
+
+    def fetch(api_path: str, query: Mapping[str, str], what: str) -> dict[str, Any]:
+        url = f"{uri.rstrip('/')}/api/2.0/mlflow/{api_path}?{urllib.parse.urlencode(dict(query))}"
+        return mlflow_call(url, opener=opener or urllib.request.urlopen, what=what)
+
+    return fetch
+
+
+def proxy_path(namespace: str) -> str:
+    """The registry's API-server service-proxy path (see the module contract)."""
+    return f"/api/v1/namespaces/{namespace}/services/{kube_names.REGISTRY}:{PROXY_PORT}/proxy"
+
+
+def proxy_fetch(kube: Any, namespace: str) -> Fetch:
+    """GETs of the MLflow REST API through the API server's service proxy, with ``kube`` (a
+    :class:`~mlops_infra.kube.KubeClient`); a 403 names the permission it needs."""
+    from mlops_infra.kube.errors import KubeForbidden
+
+    base = proxy_path(namespace)
+    host = f"{kube_names.REGISTRY}.{namespace}"
+
+    def fetch(api_path: str, query: Mapping[str, str], what: str) -> dict[str, Any]:
+        try:
+            return kube.request("GET", f"{base}/api/2.0/mlflow/{api_path}", query=list(query.items()),
+                                what=f"read {what} through the service proxy of {kube_names.REGISTRY}",
+                                headers={"Host": host})
+        except KubeForbidden as err:
+            raise UserError(f"{err.summary}", f"Reading the MLflow registry through the API server needs RBAC "
+                            f"{PROXY_PERMISSION} in namespace {namespace} (a Role rule: apiGroups [\"\"], "
+                            f"resources [services/proxy], verbs [get]), or set MLFLOW_TRACKING_URI to a "
+                            f"reachable registry (kubectl port-forward svc/{kube_names.REGISTRY} 5000 -n "
+                            f"{namespace}). {err.message}".strip()) from None
+
+    return fetch
+
+
+def search_versions(fetch: Fetch, name: str) -> list[dict[str, Any]]:
+    """Every version of the registered model ``name`` (``SearchModelVersions``, all pages)."""
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        query = {"filter": f"name='{name}'", "max_results": str(MLFLOW_PAGE_SIZE), **({"page_token": token} if token else {})}
+        page = fetch("model-versions/search", query, f"the versions of {name}")
+        found += page.get("model_versions") or []
+        token = page.get("next_page_token") or ""
+        if not token:
+            return found
+
+
+def mlflow_record(version: Mapping[str, Any]) -> VersionRecord | None:
+    """One MLflow model version as a :class:`VersionRecord` (None: no version number)."""
+    try:
+        number = int(version.get("version"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    tags = {t.get("key"): t.get("value") for t in version.get("tags") or () if isinstance(t, dict)}
+    approval = {"approved": APPROVED, "rejected": REJECTED}.get(str(tags.get(MLFLOW_APPROVAL_TAG, "")).lower(),
+                                                               "PendingManualApproval")
+    return VersionRecord(number, approval, MLFLOW_STATUS.get(str(version.get("status")), version.get("status")),
+                         None, version.get("source"), None, None, tags.get(MLFLOW_DIGEST_TAG))
+
+
+def model_registry(fetch: Fetch, model: str, where: str) -> ModelRegistry:
+    """``model``'s versions as read (basis ``registry``, complete)."""
+    versions = {r.version: r for r in (mlflow_record(v) for v in search_versions(fetch, model)) if r}
+    return ModelRegistry(model, where, "registry", True, versions)
+
+
+def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] | None = None) -> RegistryView:
+    """Every model's versions in the MLflow registry at ``uri``; a failed read raises (fails closed)."""
+    fetch = http_fetch(uri, opener)
+    return RegistryView({m.name: model_registry(fetch, m.name, f"MLflow registered model {m.name} at {uri}")
+                         for m in system.models})
+
+
+def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri: str | None = None,
+                  connect: Callable[[], Any] | None = None) -> RegistryView:
+    """The registry view read from the environment's MLflow (see the module contract).
+
+    ``tracking_uri`` defaults to ``MLFLOW_TRACKING_URI``; without one, ``connect()`` gives the
+    :class:`~mlops_infra.kube.KubeClient` of the environment's context (default: its kubeconfig)."""
+    offline = kube_offline_view(system, env, prior)
+    if not _registry_in(offline):
+        return offline
+    namespace = system.environments[env].target.namespace
+    uri = tracking_uri if tracking_uri is not None else os.environ.get("MLFLOW_TRACKING_URI") or None
+    kube = None
+    try:
+        if uri:
+            fetch, via = http_fetch(uri), f" at {uri}"
+        else:
+            kube = (connect or _connector(system, env))()
+            fetch, via = proxy_fetch(kube, namespace), ""
+        models: dict[str, ModelRegistry] = {}
+        warnings: list[str] = []
+        for model in system.models:
+            try:
+                models[model.name] = model_registry(fetch, model.name, mlflow_where(system, env, model.name, via))
+            except Exception as error:  # keep the offline evidence, and say so
+                warnings.append(f"could not read the registry of {model.name} "
+                                f"({mlflow_where(system, env, model.name, via)}): {_why(error)}; its versions were "
+                                "decided from the prior state")
+                if model.name in offline.models:
+                    models[model.name] = offline.models[model.name]
+        return dataclasses.replace(offline, models=models, warnings=tuple(warnings))
+    except Exception as error:  # no client (no kubeconfig, an unknown context): nothing can be read
+        return dataclasses.replace(offline, warnings=(
+            f"could not read the model registry ({kube_names.REGISTRY} in namespace {namespace}): {_why(error)}; "
+            "versions were decided from the prior state",))
+    finally:
+        if kube is not None:
+            kube.close()
+
+
+def _registry_in(view: RegistryView) -> bool:
+    """Whether the prior state held the registry (some model's basis is not ``created-now``)."""
+    return any(r.basis != "created-now" for r in view.models.values())
+
+
+def _connector(system: MLSystem, env: str) -> Callable[[], Any]:
+    def connect() -> Any:
+        from mlops_infra.kube import ConnectOptions, KubeClient
+
+        return KubeClient.connect(ConnectOptions(context=system.environments[env].target.context))
+
+    return connect
+
+
+def _why(error: Exception) -> str:
+    from mlops_infra.secrets import redact
+
+    if isinstance(error, UserError):
+        return redact(f"{error.summary}: {error.detail}" if error.detail else error.summary)
+    return redact(f"{type(error).__name__}: {error}")

@@ -1,0 +1,208 @@
+"""Reading a Kubernetes environment's MLflow registry (finding firstapply-2), against a REAL MLflow server.
+
+The server (tests/support/mlflow_server.py) runs with the compiled registry's own ``--allowed-hosts``
+(``MLFLOW_SERVER_ALLOWED_HOSTS``, what ``mlflow server --allowed-hosts`` sets; mlflow
+``server/security_utils.py``), so a request whose Host header is not one the cluster's server accepts
+is refused here as there. It is reached two ways, as ``plan --refresh`` and ``apply`` reach it:
+at ``MLFLOW_TRACKING_URI`` (``http://localhost:<port>``, allowed as ``localhost:*``), and through the
+service proxy of the Kubernetes API stand-in (tests/support/kube_api.py, which forwards the client's
+Host header as the real API server does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from mlops_infra.cli.commands.plan import registry_view
+from mlops_infra.compile import compile_system
+from mlops_infra.kube import KubeClient
+from mlops_infra.state import mlflow_registry
+from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG, read_registry
+from mlops_infra.state.model import PriorState
+from mlops_infra.state.pulumi_state import parse_state
+from tests.scenarios.harness import load_file
+from tests.support.applied_state import applied_state, dumps
+from tests.support.kube_api import KubeApiStandIn
+from tests.support.mlflow_server import MlflowRest, running_mlflow_server
+
+pytestmark = pytest.mark.timeout(300)
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "mlsystem.yaml"
+ENV, NAMESPACE, MODEL, ENDPOINT = "dev", "churn-dev", "churn-model", "churn-api"
+IS_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def _system(version: int = 1):
+    system = load_file(QUICKSTART, ENV)
+    item = system.item("endpoints", ENDPOINT)
+    bumped = item.model_copy(update={"model": item.model.model_copy(update={"version": version})})
+    return system.model_copy(update={"endpoints": [bumped]})
+
+
+def _allowed_hosts() -> str:
+    """The ``--allowed-hosts`` of the compiled MLflow Deployment (compile/kubernetes/registry.py)."""
+    graph = compile_system(_system(), ENV)
+    (deployment,) = [r.inputs for r in graph.resources if r.type == "kubernetes:apps/v1:Deployment"
+                     and r.inputs["metadata"]["name"] == "mlops-mlflow"]
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
+    return args[args.index("--allowed-hosts") + 1]
+
+
+@pytest.fixture(scope="module")
+def cluster_mlflow() -> Iterator[str]:
+    """A real MLflow server accepting only the cluster's allowed hosts; its ``http://localhost:<port>``."""
+    with contextlib.ExitStack() as stack:
+        with mock.patch.dict(os.environ, {"MLFLOW_SERVER_ALLOWED_HOSTS": _allowed_hosts()}):
+            url = stack.enter_context(running_mlflow_server())
+        yield url.replace("127.0.0.1", "localhost")
+
+
+@pytest.fixture()
+def mlflow(cluster_mlflow: str, monkeypatch: pytest.MonkeyPatch) -> MlflowRest:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    rest = MlflowRest(cluster_mlflow)
+    rest.delete_all_models()
+    rest.create_model(MODEL)
+    return rest
+
+
+@pytest.fixture(scope="module")
+def applied() -> PriorState:
+    """The state after an apply that served churn-model v1 (registry, register Job, InferenceService)."""
+    return parse_state(dumps(applied_state(compile_system(_system(1), ENV))).encode(), "applied.json")
+
+
+def _version(rest: MlflowRest, approved: bool) -> int:
+    number = rest.create_version(MODEL, f"s3://churn-quickstart-dev-models/{MODEL}/next/")
+    if approved:
+        rest.set_version_tag(MODEL, number, MLFLOW_APPROVAL_TAG, "approved")
+    return number
+
+
+def _decide(view, version: int) -> dict:
+    graph = compile_system(_system(version), ENV, registry=view)
+    served = [r.inputs for r in graph.resources if r.type == IS_TYPE]
+    decision = graph.model_versions[f"endpoints.{ENDPOINT}"]
+    decision["storageUri"] = served[0]["spec"]["predictor"]["model"]["storageUri"] if served else None
+    return decision
+
+
+def test_refresh_reads_a_missing_version_and_keeps_serving_the_proven_one(mlflow, applied, monkeypatch):
+    """`plan --refresh` (registry_view with refresh): v1 approved is registered, v2 is not: the
+    endpoint stays on v1 (the prior state's InferenceService), never deleted."""
+    _version(mlflow, approved=True)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow.url)
+    view = registry_view(_system(2), ENV, applied, refresh=True)
+    assert view.warnings == ()
+    assert (view.models[MODEL].basis, sorted(view.models[MODEL].versions)) == ("registry", [1])
+    decision = _decide(view, 2)
+    assert (decision["state"], decision["serve"], decision["basis"]) == ("holding", 1, "registry")
+    assert decision["why"].startswith(f"not registered in MLflow registered model {MODEL} (mlops-mlflow in "
+                                      f"namespace {NAMESPACE} at {mlflow.url}); register v2 there")
+    assert decision["storageUri"].endswith(f"/{MODEL}/1/")
+
+
+def test_refresh_reads_a_version_pending_approval_in_a_gated_environment(mlflow, applied, monkeypatch):
+    _version(mlflow, approved=True)
+    _version(mlflow, approved=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow.url)
+    view = registry_view(_system(2), ENV, applied, refresh=True)
+    assert view.models[MODEL].versions[2].approval == "PendingManualApproval"
+    decision = _decide(view, 2)
+    assert (decision["state"], decision["serve"]) == ("holding", 1)
+    assert "PendingManualApproval in MLflow registered model" in decision["why"]
+    assert decision["storageUri"].endswith(f"/{MODEL}/1/")
+
+
+def test_refresh_reads_an_approved_version_and_serves_it(mlflow, applied, monkeypatch):
+    _version(mlflow, approved=True)
+    _version(mlflow, approved=True)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow.url)
+    decision = _decide(registry_view(_system(2), ENV, applied, refresh=True), 2)
+    assert (decision["state"], decision["serve"], decision["basis"]) == ("ready", 2, "registry")
+    assert decision["storageUri"].endswith(f"/{MODEL}/2/")
+
+
+def test_a_first_apply_is_not_read_the_registry_is_created_now(mlflow, monkeypatch):
+    """No registry in the prior state: nothing to read (this apply creates it); the view says so."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # would fail if read
+    view = registry_view(_system(1), ENV, PriorState.empty(), refresh=True)
+    assert (view.models[MODEL].basis, view.warnings) == ("created-now", ())
+    assert _decide(view, 1)["state"] == "waiting"
+
+
+def test_an_unreachable_registry_warns_and_decides_from_the_prior_state(applied, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    view = registry_view(_system(1), ENV, applied, refresh=True)
+    assert view.models[MODEL].basis == "prior-state"
+    assert len(view.warnings) == 1 and "could not read the registry of churn-model" in view.warnings[0]
+    assert _decide(view, 1)["state"] == "ready"
+
+
+def _proxied(api: KubeApiStandIn, url: str) -> None:
+    api.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mlops-mlflow", "namespace": NAMESPACE},
+              "spec": {"ports": [{"name": "http", "port": 5000}]}})
+    api.proxy_service(NAMESPACE, "mlops-mlflow", url)
+
+
+def test_without_a_tracking_uri_the_registry_is_read_through_the_service_proxy(mlflow, applied):
+    _version(mlflow, approved=True)
+    _version(mlflow, approved=False)
+    with KubeApiStandIn() as api:
+        _proxied(api, mlflow.url)
+        view = read_registry(_system(2), ENV, applied, connect=lambda: KubeClient.from_url(api.url))
+        paths = {r.path for r in api.requests}
+    assert view.warnings == ()
+    assert {n: r.approval for n, r in view.models[MODEL].versions.items()} == {1: "Approved",
+                                                                               2: "PendingManualApproval"}
+    assert paths == {f"/api/v1/namespaces/{NAMESPACE}/services/mlops-mlflow:http/proxy/api/2.0/mlflow/"
+                     "model-versions/search"}
+    assert _decide(view, 2)["state"] == "holding"
+
+
+def test_the_proxied_read_sends_a_host_the_compiled_server_allows(mlflow, applied, monkeypatch):
+    """Without the Host header the proxy forwards the API server's own host, which the compiled
+    --allowed-hosts refuses (403 "Invalid Host header"): the read would always fail on a cluster."""
+    monkeypatch.setattr(mlflow_registry, "proxy_fetch", _proxy_fetch_without_host)
+    with KubeApiStandIn() as api:
+        _proxied(api, mlflow.url)
+        view = read_registry(_system(2), ENV, applied, connect=lambda: KubeClient.from_url(api.url))
+    assert len(view.warnings) == 1 and "Invalid Host header" in view.warnings[0], view.warnings
+
+
+def _proxy_fetch_without_host(kube, namespace):
+    base = mlflow_registry.proxy_path(namespace)
+    return lambda api_path, query, what: kube.request("GET", f"{base}/api/2.0/mlflow/{api_path}",
+                                                      query=list(query.items()), what=what)
+
+
+def test_a_403_from_the_api_server_names_the_permission_to_grant(mlflow, applied):
+    rules = [{"apiGroups": [""], "resources": ["services"], "verbs": ["get"]}]  # not services/proxy
+    with KubeApiStandIn(tokens={"reader": rules}) as api:
+        _proxied(api, mlflow.url)
+        view = read_registry(_system(2), ENV, applied, connect=lambda: KubeClient.from_url(api.url, token="reader"))
+    (warning,) = view.warnings
+    assert "get on services/proxy in namespace churn-dev" in warning and "MLFLOW_TRACKING_URI" in warning
+    assert view.models[MODEL].basis == "prior-state"
+
+
+def test_the_refresh_deadline_bounds_the_read(applied, monkeypatch):
+    """A registry that never answers: the plan decides from the prior state after half the deadline."""
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(mlflow_registry, "model_registry", lambda *a, **k: release.wait(30))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    try:
+        view = registry_view(_system(1), ENV, applied, refresh=True, deadline=0.4)
+    finally:
+        release.set()
+    assert view.models[MODEL].basis == "prior-state"
+    assert view.warnings == ("could not read the model registry within the 0.2 s refresh deadline; versions were "
+                             "decided from the prior state",)
