@@ -63,7 +63,7 @@ from typing import Any
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
 from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY
-from mlops_infra.promote.registries import client
+from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
 ETAG_METADATA = "mlops-infra-source-etag"
@@ -112,8 +112,10 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         seen.add((m.model, m.digest))
         if target.kind != "aws":
             steps.append(ArtifactStep("manual", m.model, m.digest, m.dst_version, m.src_record.artifact_uri or "", "",
-                                      outcome=f"register {m.model} {m.digest} as v{m.dst_version} in {m.dst_where} "
-                                      "(not automated for Kubernetes targets)"))
+                                      outcome=f"register {m.model} {m.digest} as v{m.dst_version} in {m.dst_where}, "
+                                      f"the version tagged {MLFLOW_DIGEST_TAG}={m.digest} (promote finds it by that "
+                                      "tag) and its source the artifact's copy in the models bucket (not automated for "
+                                      "Kubernetes targets)"))
             continue
         destination = _destination(system, dst, buckets, m)
         source = m.src_record.artifact_uri or ""

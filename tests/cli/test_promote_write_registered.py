@@ -127,4 +127,11 @@ def test_a_kubernetes_dst_says_to_register_by_hand(tmp_path: Path) -> None:
     assert result.code == 1, result.output
     assert "fraud-model v14 in dev (" + DIGEST + ") is not in staging MLflow; v2 is only the number" in result.stderr
     assert "Register each artifact in staging's registry first" in result.stderr
+    # the tag promote finds a version by (closing audit closing-b-2: a version registered without it is not found)
+    assert "each version tagged mlops-infra.artifact-digest=<its digest above>" in result.stderr
+    preview = run_cli("promote", str(file), "--to", "staging", "--format", "json",
+                      "--registry", f"dev={write_view(tmp_path / 'dev.json', dev)}",
+                      "--registry", f"staging={write_view(tmp_path / 'staging.json', staging)}")
+    [manual] = [s for s in json.loads(preview.stdout)["promotion"]["artifactSteps"] if s["kind"] == "manual"]
+    assert f"the version tagged mlops-infra.artifact-digest={DIGEST}" in manual["outcome"]
     assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()

@@ -216,14 +216,16 @@ def _refuse_unregistered(file: Path, promotion: Any) -> None:
     pending = promotion.versions.unregistered
     if not pending:
         return
+    from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG
+
     dst = promotion.dst
     target = promotion.dst_system.environments[dst].target
     how = (f"Run the artifact steps first: the same command with --execute-artifacts instead of --write (it copies "
            f"each artifact into {dst} and registers it there), then --write again: it pins the number {dst}'s "
            "registry gave each artifact, found by its digest." if target.kind == "aws" else
            f"Register each artifact in {dst}'s registry first (the artifact steps of the preview list them: not "
-           f"automated for {target.kind} targets), then --write again: it pins the number the registry gave it, "
-           "found by its digest.")
+           f"automated for {target.kind} targets), each version tagged {MLFLOW_DIGEST_TAG}=<its digest above>: "
+           "promote finds a version only by that tag. Then --write again: it pins the number the registry gave it.")
     raise UserError(
         f"refusing to write the promotion into {dst}: {len(pending)} artifact(s) are not registered there yet",
         "\n".join(f"- {m.model} v{m.src_version} in {promotion.src} ({m.digest}) is not in {m.dst_where}; "
