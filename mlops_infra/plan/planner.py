@@ -129,6 +129,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.email_confirmation import unconfirmed_warnings
 
         planner.warnings.extend(unconfirmed_warnings(live, graph))
+    if any(c.type.endswith(":InferenceService") and c.action is Action.UPDATE for c in changes):
+        from mlops_infra.plan.revision_restart import revision_warnings
+
+        planner.warnings.extend(revision_warnings(changes, prior, graph))
     if any(c.role == "pushgateway" for c in changes):  # rare: read the rule only then
         from mlops_infra.plan.pushgateway_restart import restart_warnings
 

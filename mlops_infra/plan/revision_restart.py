@@ -1,0 +1,60 @@
+"""An InferenceService update that rolls a new revision of the same model version (closing audit closing-a-1).
+
+KServe copies an InferenceService's predictor and its annotations (all but a few internal keys) into the
+predictor's Knative revision template (kserve ``components/predictor.go`` ``buildPredictorResources``,
+``ksvc_reconciler.go`` ``createKnativeService``), and Knative creates a new Revision for every change of
+its Configuration ("Revisions": "point-in-time snapshots of the application code and configuration for each
+change made to a Knative Service ... Revisions are always created in response to updates to a Configuration
+spec", https://knative.dev/docs/serving/revisions/).
+So an in-place update of an InferenceService starts new pods beside the old ones, which download and load
+the model again, even when the model version is unchanged (an annotation mlops-infra adds, a resource
+request, an autoscaling target). For a ``canary`` or ``blue_green`` endpoint the apply also writes the
+rollout's first traffic step (``compile/kubernetes/serving.py`` ``annotations``, "the flip side"): the new
+revision serves that share until the rollout controller's next pass sets it back.
+
+Contract of :func:`revision_warnings` (pure): one warning per InferenceService UPDATE whose
+``mlops-infra/model-version`` annotation is the same before and after (a version change is a rollout, which
+the plan's ML section tells), sorted by URN, naming the endpoint, saying that a new revision loads the
+model again, and, when the desired object sets ``spec.predictor.canaryTrafficPercent``, the share it serves
+until the controller restores the traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.model import Action, ResourceChange
+from mlops_infra.plan.normalize import MISSING, get_dotted
+from mlops_infra.state.model import PriorState
+
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+VERSION_ANNOTATION = "mlops-infra/model-version"
+
+
+def _version(inputs: Any) -> Any:
+    annotations = get_dotted(inputs, "metadata.annotations")
+    return annotations.get(VERSION_ANNOTATION, MISSING) if isinstance(annotations, dict) else MISSING
+
+
+def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState, graph: DesiredGraph) -> list[str]:
+    """The warnings of the module contract."""
+    updates = [c for c in changes if c.type == INFERENCE_SERVICE and c.action is Action.UPDATE]
+    if not updates:
+        return []
+    desired = graph.by_urn()
+    out = []
+    for change in sorted(updates, key=lambda c: c.urn):
+        before, after = prior.resources.get(change.urn), desired.get(change.urn)
+        if before is None or after is None or _version(before.inputs) != _version(after.inputs):
+            continue
+        where = change.address or change.name
+        text = (f"{where}: this apply changes the InferenceService {change.name} without a new model version, so "
+                "KServe rolls a new Knative revision: new pods start beside the old ones and load the model again")
+        share = get_dotted(after.inputs, "spec.predictor.canaryTrafficPercent")
+        if isinstance(share, int) and not isinstance(share, bool):
+            text += (f"; the apply also sets the rollout's first step, so the new revision serves {share}% of the "
+                     "traffic until the rollout controller's next pass sets the share back")
+        out.append(text)
+    return out
