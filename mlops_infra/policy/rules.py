@@ -30,12 +30,13 @@ Contract:
     LoadBalancer or NodePort (reachable from outside the cluster).
   - ``progressive_rollout``: a production endpoint whose rollout is ``all_at_once``.
   - ``capture``: a production endpoint without request/response capture.
-  - ``approved_models``: a production endpoint whose model versions are served without approval. On
-    AWS: the model's ``approval`` is ``automatic`` and the environment lacks the ``model_approved``
-    gate (with either, the compiler serves only versions Approved in the registry: an unapproved
-    pinned version waits; :mod:`mlops_infra.model_versions`). On Kubernetes KServe serves whatever
-    version is pinned, so only the ``model_approved`` gate (checked when a version is promoted in)
-    satisfies it.
+  - ``approved_models``: a production endpoint whose model versions are served without approval: the
+    model's ``approval`` is ``automatic`` and the environment lacks the ``model_approved`` gate. With
+    either, the compiler serves only versions Approved in the registry, on both targets (an unapproved
+    pinned version waits, or the endpoint keeps serving the version it serves:
+    :mod:`mlops_infra.model_versions`; on Kubernetes since ae4cc60 the MLflow version's
+    ``mlops-infra.approval-status`` tag, :mod:`mlops_infra.state.mlflow_registry`). Before that,
+    KServe served whatever version was pinned on Kubernetes and only the gate satisfied the rule there.
   - ``max_gpus``: GPUs at full scale (each endpoint's GPUs x its max replicas, or min replicas without
     autoscaling; each cluster's GPUs per node x its max nodes) over the cap.
   - ``max_hourly_cost_usd``: the cost ceiling per hour (the plan's monthly ceiling, on-demand catalog
@@ -297,15 +298,6 @@ def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
     if "model_approved" in s.gates:
         return []
     endpoints = subject.of_kind("endpoint")
-    if subject.graph.metadata.get("cloud") == "kubernetes":
-        # KServe serves the pinned version's artifact whatever its approval: only the gate, checked when a
-        # version is promoted in, keeps an unapproved one out (the MLflow approval tag, promote/registries.py)
-        return [GuardrailFinding(
-            "approved_models", f"environments.{s.env}",
-            f"{address} serves {f.get('model')} on Kubernetes, where nothing stops an unapproved version from serving, "
-            f"and {s.env} has no model_approved gate", f"Add model_approved to environments.{s.env}.gates: a promotion "
-            f"into {s.env} then requires the version to be approved in the MLflow registry.", "gates")
-            for address, f in endpoints]
     found = []
     for address, f in endpoints:
         model = f.get("model")

@@ -169,14 +169,18 @@ def test_approved_models_fails_when_versions_are_approved_automatically_and_prod
     assert results(gated, "prod")["approved_models"].status == "pass"
 
 
-def test_approved_models_on_kubernetes_needs_the_gate() -> None:
+def test_approved_models_on_kubernetes_is_the_same_rule_as_on_aws() -> None:
+    """Since ae4cc60 a Kubernetes endpoint serves only Approved versions of a manual model (the MLflow approval
+    tag, as SageMaker's status on AWS), so approval: manual satisfies the rule there too; automatic does not."""
     production_dev = edit(GUARDED, ("  dev:\n", "  dev:\n    guardrails: {production: true}\n"))
     for found in (results(production_dev, "dev"), components(production_dev, "dev")):
-        (finding,) = only_failure(found, "approved_models").findings  # approval: manual is not enough there
-        assert (finding.address, finding.field) == ("environments.dev", "gates")
-        assert "nothing stops an unapproved version" in finding.message
-    gated = edit(production_dev, ("    guardrails: {production: true}\n",
-                                  "    guardrails: {production: true}\n    gates: [model_approved]\n"))
+        assert found["approved_models"].status == "pass"  # approval: manual
+    automatic = edit(production_dev, ("approval: manual", "approval: automatic"))
+    for found in (results(automatic, "dev"), components(automatic, "dev")):
+        (finding,) = only_failure(found, "approved_models").findings
+        assert (finding.address, finding.field) == ("models.clf", "approval")
+    gated = edit(automatic, ("    guardrails: {production: true}\n",
+                             "    guardrails: {production: true}\n    gates: [model_approved]\n"))
     assert results(gated, "dev")["approved_models"].status == "pass"
 
 
