@@ -22,16 +22,22 @@ import pytest
 from mlops_infra.model_versions import DIGEST_PROPERTY
 from tests.support import fixtures
 from tests.support.cli import run_cli
-from tests.support.promotion import PROD_GROUP, PROD_ROLE, STAGING_GROUP, STAGING_ROLE, promoted_to_staging
-from tests.support.promotion import assumed_session as assumed
+from tests.support.promotion import (
+    PROD_BUCKET,
+    PROD_GROUP,
+    PROD_ROLE,
+    STAGING_BUCKET,
+    STAGING_GROUP,
+    STAGING_ROLE,
+    promoted_to_staging,
+    reference_accounts,
+)
 from tests.support.promotion import register_package as register
 from tests.support.text_edits import edit
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
-STAGING_BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"
-PROD_BUCKET = "fraud-detection-prod-platform-artifacts-222222222222"
 RUN = "training/retrain/run-7/model/"
 FILES = {"config.json": b'{"layers": 2}', "model.safetensors": b"the weights staging tested"}
 DIGEST = "sha256:" + hashlib.sha256("".join(
@@ -45,23 +51,12 @@ PROD_GATES = "    gates: [model_approved, no_drift, progressive_rollout, alerts_
 @pytest.fixture
 def accounts(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Staging's group holds v1, v2 and v3 (v3: FILES, the version staging pins); prod's group is empty."""
-    staging = assumed(moto_url, STAGING_ROLE, "us-east-1")
+    staging, prod = reference_accounts(moto_url, monkeypatch)
     s3 = staging.client("s3", endpoint_url=moto_url)
-    s3.create_bucket(Bucket=STAGING_BUCKET)
     for name, body in FILES.items():
         s3.put_object(Bucket=STAGING_BUCKET, Key=RUN + name, Body=body)
     sm = staging.client("sagemaker", endpoint_url=moto_url)
-    sm.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
-    register(sm, STAGING_GROUP, "sha256:" + "12" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-5/model/")
-    register(sm, STAGING_GROUP, "sha256:" + "13" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-6/model/")
     assert register(sm, STAGING_GROUP, DIGEST, f"s3://{STAGING_BUCKET}/{RUN}").endswith("/3")
-    prod = assumed(moto_url, PROD_ROLE, "eu-west-1")
-    prod.client("s3", endpoint_url=moto_url).create_bucket(
-        Bucket=PROD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    prod.client("sagemaker", endpoint_url=moto_url).create_model_package_group(ModelPackageGroupName=PROD_GROUP)
-    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
     return {"url": moto_url, "prod": prod.client("sagemaker", endpoint_url=moto_url)}
 
 

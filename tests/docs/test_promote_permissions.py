@@ -24,8 +24,16 @@ from botocore import xform_name
 
 from tests.support import fixtures
 from tests.support.cli import run_cli
-from tests.support.promotion import PROD_GROUP, PROD_ROLE, STAGING_GROUP, STAGING_ROLE, promoted_to_staging
-from tests.support.promotion import assumed_session as assumed
+from tests.support.promotion import (
+    PROD_BUCKET,
+    PROD_GROUP,
+    PROD_ROLE,
+    STAGING_BUCKET,
+    STAGING_GROUP,
+    STAGING_ROLE,
+    promoted_to_staging,
+    reference_accounts,
+)
 from tests.support.promotion import register_package as register
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
@@ -86,8 +94,6 @@ def test_every_operation_the_promote_code_names_is_documented() -> None:
     assert not missing, f"docs/promote.md does not name these calls of the promote code: {sorted(missing)}"
 
 
-STAGING_BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"
-PROD_BUCKET = "fraud-detection-prod-platform-artifacts-222222222222"
 RUN = "training/retrain/run-7/model/"
 
 
@@ -98,26 +104,15 @@ def test_the_calls_of_a_promotion_are_in_the_table_of_the_role_that_makes_them(
     """staging -> prod on moto: the preview (both registries, a digest computed and recorded on staging's
     package, the no_drift gate's alarm read), then --execute-artifacts (one small object, one above the
     8 MiB multipart threshold), with prod's group holding a package already (so DST's packages are read)."""
-    staging = assumed(moto_url, STAGING_ROLE, "us-east-1")
+    staging, prod = reference_accounts(moto_url, monkeypatch)
     s3 = staging.client("s3", endpoint_url=moto_url)
-    s3.create_bucket(Bucket=STAGING_BUCKET)
     files = {"config.json": b'{"layers": 2}', "model.safetensors": os.urandom(9 << 20)}
     for name, body in files.items():
         s3.put_object(Bucket=STAGING_BUCKET, Key=RUN + name, Body=body)
     sm = staging.client("sagemaker", endpoint_url=moto_url)
-    sm.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
-    register(sm, STAGING_GROUP, "sha256:" + "12" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-5/model/")
-    register(sm, STAGING_GROUP, "sha256:" + "13" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-6/model/")
     register(sm, STAGING_GROUP, None, f"s3://{STAGING_BUCKET}/{RUN}")  # v3 (staging pins it): trained, no digest
-    prod = assumed(moto_url, PROD_ROLE, "eu-west-1")
-    prod.client("s3", endpoint_url=moto_url).create_bucket(
-        Bucket=PROD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     prod_sm = prod.client("sagemaker", endpoint_url=moto_url)
-    prod_sm.create_model_package_group(ModelPackageGroupName=PROD_GROUP)
     register(prod_sm, PROD_GROUP, "sha256:" + "99" * 32, f"s3://{PROD_BUCKET}/training/retrain/run-1/model/")
-    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
     file, _ = promoted_to_staging(tmp_path)
 
     calls: set[tuple[str, str, str]] = set()

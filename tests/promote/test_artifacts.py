@@ -276,21 +276,10 @@ def test_an_overwrite_in_stagings_promoted_copy_is_caught_on_the_way_to_prod(tmp
     promotion used to record the new digest on v3 and register the overwritten bytes in prod as "staging v3")."""
     from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
     from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY
-    from tests.support.promotion import copy_reference, write_view
+    from tests.support.promotion import copy_reference, reference_accounts, write_view
 
-    staging = assumed(moto_url, STAGING_ROLE, "us-east-1")
-    staging.client("s3", endpoint_url=moto_url).create_bucket(Bucket=STAGING_BUCKET)
+    staging, prod = reference_accounts(moto_url, monkeypatch)
     sm = staging.client("sagemaker", endpoint_url=moto_url)
-    sm.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
-    register(sm, STAGING_GROUP, "sha256:" + "12" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-5/model/")
-    register(sm, STAGING_GROUP, "sha256:" + "13" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-6/model/")
-    prod = assumed(moto_url, PROD_ROLE, "eu-west-1")
-    prod.client("s3", endpoint_url=moto_url).create_bucket(
-        Bucket=PROD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    prod.client("sagemaker", endpoint_url=moto_url).create_model_package_group(ModelPackageGroupName=PROD_GROUP)
-    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
     files = {"config.json": b'{"model": "fraud"}', "model.safetensors": bytes(range(256)) * 64}
     tested = digest_of(files)
     dev_s3 = assumed(moto_url, "arn:aws:iam::123456789012:role/dev", "us-east-1").client("s3", endpoint_url=moto_url)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from mlops_infra.promote.digests import (
     full_object_sha256,
     manifest_digest,
 )
+from tests.promote.artifact_files import runtime_digest
 from tests.support import fixtures
 from tests.support.cli import run_cli
 from tests.support.promotion import (
@@ -42,17 +42,6 @@ moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"
 PROD_BUCKET = "fraud-detection-prod-platform-artifacts-222222222222"
 MODEL_KEY = "training/retrain/run-7/output/model.tar.gz"
-RUNTIME = Path(__file__).resolve().parents[2] / "examples" / "runtime" / "mlops_entry" / "objects.py"
-
-
-def runtime_digest(folder: Path) -> str:
-    """The training runtime's own ``artifact_digest`` (what it tags MLflow versions with)."""
-    spec = importlib.util.spec_from_file_location("mlops_entry_objects", RUNTIME)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.artifact_digest(folder)
-
-
 def sha256_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 

@@ -24,6 +24,8 @@ DIGEST_V14 = "sha256:" + "14" * 32
 STAGING_ROLE = "arn:aws:iam::111111111111:role/promoter"
 PROD_ROLE = "arn:aws:iam::222222222222:role/promoter"
 STAGING_GROUP, PROD_GROUP = "fraud-detection-staging-fraud-model", "fraud-detection-prod-fraud-model"
+STAGING_BUCKET = "fraud-detection-staging-platform-artifacts-111111111111"
+PROD_BUCKET = "fraud-detection-prod-platform-artifacts-222222222222"
 SERVING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"
 
 
@@ -108,3 +110,24 @@ def register_package(sm: Any, group: str, digest: str | None, model_data: str, a
                                 "SupportedContentTypes": ["application/json"],
                                 "SupportedResponseMIMETypes": ["application/json"]},
         **({"CustomerMetadataProperties": {DIGEST_PROPERTY: digest}} if digest else {}))["ModelPackageArn"]
+
+
+def reference_accounts(url: str, monkeypatch: Any) -> tuple[Any, Any]:
+    """(staging's session, prod's session) on the moto server at ``url``, as a staging -> prod promotion of the
+    reference finds them: staging's artifacts bucket and model package group holding v1 and v2 (retrain runs 5
+    and 6, so its next registration is v3), prod's artifacts bucket (eu-west-1) and empty group; the process's
+    ``AWS_*`` variables point at the server (what the CLI's default credential chain reads)."""
+    staging = assumed_session(url, STAGING_ROLE, "us-east-1")
+    staging.client("s3", endpoint_url=url).create_bucket(Bucket=STAGING_BUCKET)
+    sm = staging.client("sagemaker", endpoint_url=url)
+    sm.create_model_package_group(ModelPackageGroupName=STAGING_GROUP)
+    register_package(sm, STAGING_GROUP, "sha256:" + "12" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-5/model/")
+    register_package(sm, STAGING_GROUP, "sha256:" + "13" * 32, f"s3://{STAGING_BUCKET}/training/retrain/run-6/model/")
+    prod = assumed_session(url, PROD_ROLE, "eu-west-1")
+    prod.client("s3", endpoint_url=url).create_bucket(
+        Bucket=PROD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    prod.client("sagemaker", endpoint_url=url).create_model_package_group(ModelPackageGroupName=PROD_GROUP)
+    for name, value in (("AWS_ENDPOINT_URL", url), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    return staging, prod
