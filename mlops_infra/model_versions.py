@@ -22,7 +22,11 @@ Contract:
   :func:`mlops_infra.state.mlflow_registry.read_registry` (MLflow).
 - :meth:`RegistryView.decide` answers, per endpoint: ``ready`` (serve the pinned version),
   ``holding`` (the pinned version is not available; keep serving the version the prior state proves,
-  so an existing endpoint is never deleted for a version that does not exist yet) or ``waiting``
+  so an existing endpoint is never deleted for a version that does not exist yet, nor for the version
+  it already serves when the registry no longer shows it available, e.g. a version registered before
+  its approval tag was read or whose approval was withdrawn: closing audit closing-c-1, where the first
+  ``apply`` of an upgraded Kubernetes environment deleted every serving endpoint of a manual model)
+  or ``waiting``
   (nothing to serve yet: the endpoint's serving resources are left out of the graph).
 - A version is available when it is registered, its package status is ``Completed`` (or unknown),
   it is not ``Rejected``, and -- when ``gated`` -- its approval status is ``Approved`` (SageMaker
@@ -50,6 +54,10 @@ REGISTRY_VIEW_ENV = "MLOPS_INFRA_REGISTRY_VIEW"
 decided with to the Pulumi program, so ``pulumi up`` registers exactly the graph the plan showed."""
 AWS_CREATES = "its model, endpoint configuration, endpoint and autoscaling"
 """What a waiting SageMaker endpoint's next apply creates (:meth:`RegistryView.decide` ``creates``)."""
+MLFLOW_WHERE = "MLflow registered model"
+"""How a Kubernetes environment's registry names itself in messages (``state/model_registry.mlflow_where``)."""
+MLFLOW_APPROVAL_STATUS_TAG = "mlops-infra.approval-status"
+"""The MLflow version tag that holds a Kubernetes version's approval (MLflow has no approval state)."""
 DIGEST_PROPERTY = "mlops-infra/artifact-digest"
 """The model package's ``CustomerMetadataProperties`` key holding the artifact's digest (``sha256:...``)."""
 
@@ -193,7 +201,12 @@ class RegistryView:
             return Decision("ready", model, version, version, registry.basis,
                             f"{_state_words(record)} in {registry.where}")
         served = self.serving.get(endpoint)
-        if served is not None and served != version:
+        if served is not None and served == version:  # never delete what serves (closing audit closing-c-1)
+            return Decision("holding", model, version, served, registry.basis,
+                            f"{missing}, yet {endpoint} already serves it: it keeps serving v{served} (an apply "
+                            "never deletes a serving endpoint for its own version's registry state); approve it "
+                            "in the registry, or pin another version to move off it")
+        if served is not None:
             return Decision("holding", model, version, served, registry.basis,
                             f"{missing}; {endpoint} keeps serving v{served} until then")
         return Decision("waiting", model, version, None, registry.basis,
@@ -247,9 +260,13 @@ def unavailable(registry: ModelRegistry, record: VersionRecord | None, version: 
         return f"not registered in {registry.where}; register v{version} there (a training run or `mlops-infra promote`)"
     if record.approval == REJECTED:
         return f"Rejected in {registry.where}; pin another version"
+    mlflow = registry.where.startswith(MLFLOW_WHERE)
     if record.status not in (None, COMPLETED):
-        return f"still {record.status} in {registry.where} (ModelPackageStatus); plan again once it is Completed"
+        field = "its registration status" if mlflow else "ModelPackageStatus"
+        return f"still {record.status} in {registry.where} ({field}); plan again once it is Completed"
     if gated and record.approval not in (None, APPROVED):
+        how = (f"set the version's tag {MLFLOW_APPROVAL_STATUS_TAG}=approved" if mlflow
+               else "UpdateModelPackage ModelApprovalStatus=Approved")
         return (f"{record.approval} in {registry.where}, and this environment serves approved versions only; "
-                "approve it (UpdateModelPackage ModelApprovalStatus=Approved)")
+                f"approve it ({how})")
     return None

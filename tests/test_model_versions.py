@@ -41,6 +41,17 @@ def test_an_existing_endpoint_holds_its_served_version_instead_of_being_deleted(
     assert "not registered in " + WHERE in decision.why and "keeps serving v12" in decision.why
 
 
+@pytest.mark.parametrize("record", [VersionRecord(12, "PendingManualApproval", "Completed"),
+                                    VersionRecord(12, "Rejected", "Completed"), None])
+def test_an_endpoint_keeps_the_version_it_already_serves_whatever_the_registry_now_says(record):
+    """Closing audit closing-c-1: the pinned version is the one the endpoint serves, and the registry no longer shows
+    it available (approval not read, withdrawn, or the version gone): the endpoint is held on it, never deleted."""
+    view = _view("registry", True, {12: record} if record else {}, serving={"api": 12})
+    decision = view.decide("api", "m", 12, gated=True)
+    assert (decision.state, decision.serve, decision.pinned) == ("holding", 12, 12)
+    assert "already serves it: it keeps serving v12" in decision.why and "pin another version" in decision.why
+
+
 @pytest.mark.parametrize(("approval", "status", "gated", "state"), [
     ("Approved", "Completed", True, "ready"),
     ("PendingManualApproval", "Completed", False, "ready"),

@@ -47,13 +47,20 @@ from typing import Any
 
 from mlops_infra.compile.kubernetes import names as kube_names
 from mlops_infra.errors import UserError
-from mlops_infra.model_versions import APPROVED, REJECTED, ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import (
+    APPROVED,
+    MLFLOW_APPROVAL_STATUS_TAG,
+    REJECTED,
+    ModelRegistry,
+    RegistryView,
+    VersionRecord,
+)
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.model_registry import kube_offline_view, mlflow_where
 
 MLFLOW_DIGEST_TAG = "mlops-infra.artifact-digest"
-MLFLOW_APPROVAL_TAG = "mlops-infra.approval-status"
+MLFLOW_APPROVAL_TAG = MLFLOW_APPROVAL_STATUS_TAG
 MLFLOW_STATUS = {"READY": "Completed", "PENDING_REGISTRATION": "Pending", "FAILED_REGISTRATION": "Failed"}
 MLFLOW_PAGE_SIZE = 1000
 """``max_results`` of one ``SearchModelVersions`` page (the server caps it; more pages follow by ``page_token``)."""

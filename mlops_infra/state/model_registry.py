@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from mlops_infra.compile.kubernetes import names as kube_names
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import urn_name
-from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.model_versions import MLFLOW_WHERE, ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.model import PriorState, StateResource
 
@@ -107,7 +107,7 @@ def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> Regi
 
 def mlflow_where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:
     """``MLflow registered model <model> (mlops-mlflow in namespace <ns>)`` for messages."""
-    return (f"MLflow registered model {model} ({kube_names.REGISTRY} in namespace "
+    return (f"{MLFLOW_WHERE} {model} ({kube_names.REGISTRY} in namespace "
             f"{system.environments[env].target.namespace}{suffix})")
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 DIGEST_TAG = "mlops-infra.artifact-digest"
+APPROVAL_TAG = "mlops-infra.approval"
+"""The registered model's approval mode (manual | automatic), set by mlops-infra's register Job."""
+APPROVAL_STATUS_TAG = "mlops-infra.approval-status"
+"""A version's approval: ``approved`` (or ``rejected``); what mlops-infra reads as MLflow's approval."""
 """The MLflow version tag holding the artifact's digest: how ``mlops-infra promote`` recognises the
 artifact in another environment's registry (mlops_infra/promote/registries.py reads it)."""
 
@@ -69,13 +74,21 @@ def _mlflow(tracking_uri: str, method: str, path: str, body: dict | None = None)
 def register(folder: Path, model: str, prefix: str, env: dict[str, str]) -> int:
     """The registration contract (docs/compile-kubernetes.md): upload the serving artifact to
     ``<prefix><version>/`` and create MLflow model version ``<version>`` with that source and the
-    artifact's digest (:func:`artifact_digest`) in its tag :data:`DIGEST_TAG`."""
+    artifact's digest (:func:`artifact_digest`) in its tag :data:`DIGEST_TAG`. A version of a model
+    whose registered-model tag :data:`APPROVAL_TAG` is ``automatic`` (set by mlops-infra's register Job
+    from the spec's ``approval``) is created with :data:`APPROVAL_STATUS_TAG` ``approved``: MLflow has no
+    approval state of its own, and mlops-infra serves a version of a gated model only when that tag says
+    so (``mlops_infra/state/mlflow_registry.py``); a manual model's versions wait for a person to set it."""
     tracking = env["MLFLOW_TRACKING_URI"]
     latest = _mlflow(tracking, "POST", "registered-models/get-latest-versions", {"name": model})
     version = 1 + max((int(v["version"]) for v in latest.get("model_versions", [])), default=0)
     source = f"{prefix}{version}/"
     upload_folder(folder, source, env)
     tags = [{"key": DIGEST_TAG, "value": artifact_digest(folder)}]
+    registered = _mlflow(tracking, "GET", f"registered-models/get?{urllib.parse.urlencode({'name': model})}")
+    model_tags = {t["key"]: t["value"] for t in registered.get("registered_model", {}).get("tags", [])}
+    if model_tags.get(APPROVAL_TAG) == "automatic":
+        tags.append({"key": APPROVAL_STATUS_TAG, "value": "approved"})
     created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": source, "tags": tags})
     if int(created["model_version"]["version"]) != version:
         raise SystemExit(f"MLflow assigned version {created['model_version']['version']}, expected {version}: "

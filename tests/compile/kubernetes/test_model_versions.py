@@ -108,6 +108,26 @@ def test_a_new_model_in_an_existing_registry_is_created_now():
     assert view.models["churn-model"].basis == "created-now"
 
 
+def test_an_upgrade_read_of_unapproved_versions_keeps_the_served_endpoint():
+    """Closing audit closing-c-1: the shipped runtime registered v1 without an approval tag (MLflow reads it as
+    PendingManualApproval), and the quickstart's model is manual: the first apply that reads MLflow after the
+    upgrade decided `waiting` for the version churn-api serves and left its InferenceService out (Pulumi deletes
+    it). It is held on v1 instead."""
+    system = load_file(QUICKSTART, "dev")
+    prior = _applied(system, "dev")
+    offline = offline_registry_view(system, "dev", prior)
+    assert offline.serving == {"churn-api": 1}
+    read = RegistryView({"churn-model": ModelRegistry("churn-model", offline.models["churn-model"].where, "registry",
+                                                      True, {1: VersionRecord(1, "PendingManualApproval", "Completed")})},
+                        offline.serving)
+    graph = compile_system(system, "dev", registry=read)
+    decision = graph.model_versions["endpoints.churn-api"]
+    assert decision["state"] == "holding"
+    assert "set the version's tag mlops-infra.approval-status=approved" in decision["why"]  # not SageMaker's call
+    served = _objects(graph, IS_TYPE)["churn-api"]
+    assert served["metadata"]["annotations"]["mlops-infra/model-version"] == "1"
+
+
 def test_holding_keeps_serving_the_prior_version_never_deleting_the_endpoint():
     """v2 pending approval in a gated environment (quickstart's model is `approval: manual`), v1 served
     by the prior InferenceService: the endpoint stays on v1 and the plan says why."""
