@@ -334,7 +334,10 @@ def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, 
     ``$labels``: Prometheus "Alerting rules", "Templating"), so the on-call reads which versions,
     share and cause in the notification itself. One notice is one series: a repeated notice of the
     same rollback pushes the same facts (the alert goes on firing: one notification); the next
-    rollback's push replaces the group (Pushgateway ``PUT``), its series is new and so is its alert."""
+    rollback's push replaces the group (Pushgateway ``PUT``), its series is new and so is its alert;
+    the replaced series' alert goes on firing for ``keep_firing_for`` (Prometheus "Alerting rules":
+    it keeps firing after its condition stops being met), so for up to 10 minutes both notices fire
+    (closing audit closing-c-3, cosmetic: the hold through a Pushgateway restart is worth more)."""
     ctx = kube.ctx
     series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
     severity = rollback_severity(ctx.system, endpoint)
