@@ -42,32 +42,34 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 16:30-16:35 UTC on 5f24684 (with this script's pipe for stdout,
+Figures of the runs of 2026-12-05, 19:06-19:13 UTC on f1cdef6 (with this script's pipe for stdout,
 see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
 comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is c76f333 (the tree at that
-stop's start). This tree compiles a few more resources per system (a dropped-events alarm per
-asynchronous Lambda; 97.5 MiB of state against 96.4 MiB), and ``--write-inputs`` writes the prior
-state from the tree that runs it: whichever tree did not write the inputs plans those updates, so
-each tree is judged on its own inputs:
+and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 5a2f97c (the tree at that
+stop's start). This tree compiles a little more per system (training containers' MLOPS_PRECISION /
+MLOPS_SHARDING, the rollout runner's publish grant; 98.0 MiB of state against 97.5 MiB), and
+``--write-inputs`` writes the prior state from the tree that runs it: whichever tree did not write
+the inputs plans those updates, so each tree is judged on its own inputs:
 
-- 1,000 endpoints, inputs written by 5f24684 (state 97.5 MiB), 10 rounds at 16:30, load 0.1 / 0.9:
-  compose 0.318 s; ``state`` 0.468 s (1.48x); ``validate`` 0.286 s (0.89x); the floor line 0.731 s =
-  2.30x compose, over the 2x target before anything is compiled. ``plan --state`` 1.485 s, 184 MB:
-  4.69x compose (the baseline plans the updates there: 1.523 s, 4.80x); ``plan json`` 1.234 s,
-  213 MB: 3.85x, 1.00x the baseline's 1.238 s; ``graph json`` 0.822 s, 187 MB: 2.56x (2.65x in CPU
-  time), 1.01x the baseline's 0.815 s. None of the three ratio targets is met.
-- The same on inputs written by c76f333 (state 96.4 MiB), 10 rounds at 16:32, load 0.9 / 1.1:
-  compose 0.332 s; the baseline's ``plan --state`` 1.491 s, 186 MB, 4.48x (this tree 1.580 s there:
-  it plans the updates); ``plan json`` 1.01x, ``graph json`` 0.99x. Each tree against its own
-  inputs: 1.485 s and 1.491 s, 1.00x: no change of speed.
-- 10,000 endpoints, inputs written by 5f24684 (state 965.8 MiB), 1 round at 16:33, load 1.1 / 1.0,
-  ``--only plan-state``: compose 7.892 s; ``plan --state`` 13.993 s, 1,266 MB (the 1,500 MB target
-  is met): 1.77x compose.
-- The first plan's other outputs (inputs written by 5f24684), 4 rounds at 16:34, load 1.0 / 1.1,
-  ``--only plan-text,plan-markdown,plan-out``: compose 0.339 s; ``plan-text`` 2.423 s, 323 MB, 1.02x
-  the baseline's 2.373 s (321 MB); ``plan-markdown`` 2.093 s, 219 MB, 1.00x of 2.092 s (217 MB);
-  ``plan-out`` 2.015 s, 322 MB, 0.93x of 2.177 s (320 MB).
+- 1,000 endpoints, inputs written by f1cdef6 (state 98.0 MiB), 10 rounds at 19:06, load 0.1 / 0.9:
+  compose 0.392 s; ``state`` 0.504 s (1.27x); ``validate`` 0.296 s (0.74x); the floor line 0.775 s =
+  1.95x compose. ``plan --state`` 1.573 s, 187 MB: 3.98x compose (the baseline plans the updates
+  there: 1.653 s, 4.23x); ``plan json`` 1.281 s, 213 MB: 3.26x, 1.00x the baseline's 1.278 s;
+  ``graph json`` 0.866 s, 188 MB: 2.20x (2.28x in CPU time), 0.99x the baseline's 0.869 s. None of
+  the three ratio targets is met.
+- The same on inputs written by 5a2f97c (state 97.5 MiB), 10 rounds at 19:08, load 0.9 / 1.0:
+  compose 0.418 s; the baseline's ``plan --state`` 1.576 s, 184 MB, 3.74x (this tree 1.700 s there:
+  it plans the updates); ``plan json`` 1.00x (3.08x compose), ``graph json`` 1.00x (2.11x). Each
+  tree against its own inputs: 1.573 s and 1.576 s, 1.00x: no change of speed. The ratios to compose
+  are lower than the last stop's (4.69x) because compose ran slower this time (0.392-0.418 s against
+  0.318 s); the times are about the same (1.573 s against 1.485 s).
+- 10,000 endpoints, inputs written by f1cdef6 (state 970.1 MiB), 1 round at 19:10, load 1.0 / 1.0,
+  ``--only plan-state``: compose 8.029 s; ``plan --state`` 14.388 s, 1,272 MB (the 1,500 MB target
+  is met): 1.79x compose.
+- The first plan's other outputs (inputs written by f1cdef6), 4 rounds at 19:12, load 1.0 / 1.0,
+  ``--only plan-text,plan-markdown,plan-out``: compose 0.428 s; ``plan-text`` 2.447 s, 324 MB, 1.01x
+  the baseline's 2.410 s (324 MB); ``plan-markdown`` 2.109 s, 219 MB, 0.98x of 2.166 s (219 MB);
+  ``plan-out`` 2.086 s, 323 MB, 0.99x of 2.071 s (322 MB).
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
