@@ -26,19 +26,20 @@ as quoted above).
 
 from __future__ import annotations
 
-from mlops_infra.graph import DesiredGraph
+from collections.abc import Mapping
+
+from mlops_infra.graph import DesiredResource
 from mlops_infra.state.model import LiveState
 
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
-def unconfirmed_warnings(live: LiveState, graph: DesiredGraph) -> list[str]:
-    """The warnings of the module contract."""
+def unconfirmed_warnings(live: LiveState, desired: Mapping[str, DesiredResource]) -> list[str]:
+    """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
     pending = [(urn, res) for urn, res in sorted(live.resources.items())
                if res.type == SUBSCRIPTION and res.outputs.get("pendingConfirmation") is True]
     if not pending:
         return []
-    desired = graph.by_urn()
     out = []
     for urn, res in pending:
         inputs = res.inputs

@@ -128,15 +128,15 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     if live is not None:
         from mlops_infra.plan.email_confirmation import unconfirmed_warnings
 
-        planner.warnings.extend(unconfirmed_warnings(live, graph))
+        planner.warnings.extend(unconfirmed_warnings(live, planner.desired))
     if any(c.type.endswith(":InferenceService") and c.action is Action.UPDATE for c in changes):
         from mlops_infra.plan.revision_restart import revision_warnings
 
-        planner.warnings.extend(revision_warnings(changes, prior, graph))
+        planner.warnings.extend(revision_warnings(changes, prior, planner.desired))
     if any(c.role == "pushgateway" for c in changes):  # rare: read the rule only then
         from mlops_infra.plan.pushgateway_restart import restart_warnings
 
-        planner.warnings.extend(restart_warnings(changes, prior, graph))
+        planner.warnings.extend(restart_warnings(changes, prior, planner.desired))
     ml: tuple = ()
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once

@@ -28,10 +28,10 @@ and the drift CronJobs to run once right after the apply to shorten the gap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from mlops_infra.graph import DesiredGraph
+from mlops_infra.graph import DesiredResource
 from mlops_infra.plan.cost import facts_by_address
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.plan.normalize import get_dotted
@@ -54,27 +54,26 @@ def persists(inputs: Any) -> bool:
                for arg in container.get("args") or ())
 
 
-def restart_warnings(changes: Sequence[ResourceChange], prior: PriorState, graph: DesiredGraph) -> list[str]:
-    """The warning of the module contract, or none."""
-    desired: dict[str, Any] | None = None
+def restart_warnings(changes: Sequence[ResourceChange], prior: PriorState,
+                     desired: Mapping[str, DesiredResource]) -> list[str]:
+    """The warning of the module contract, or none; ``desired`` is the desired graph's resources by URN."""
     for change in changes:
         if change.role != ROLE or change.action not in (Action.UPDATE, Action.REPLACE):
             continue
-        desired = desired if desired is not None else graph.by_urn()
         before, after = prior.resources.get(change.urn), desired.get(change.urn)
         if before is not None and after is not None and not persists(before.inputs) and persists(after.inputs):
-            return [_warning(graph)]
+            return [_warning(desired.values())]
     return []
 
 
-def _warning(graph: DesiredGraph) -> str:
-    facts = facts_by_address(graph.resources)
+def _warning(resources: Collection[DesiredResource]) -> str:
+    facts = facts_by_address(resources)
     pushed = {f["name"] for f in facts.values() if f.get("kind") == "monitor" and f.get("jobScheduleSeconds")}
     alerts = sorted(f["name"] for f in facts.values() if f.get("kind") == "alert" and f.get("monitor") in pushed)
     jobs = sorted(f["name"] for f in facts.values()
                   if f.get("kind") == "training_job" and set(f.get("onAlerts") or ()) & set(alerts))
     cronjobs = sorted((get_dotted(r.inputs, "metadata.namespace"), get_dotted(r.inputs, "metadata.name"))
-                      for r in graph.resources if r.role == MONITOR_JOB_ROLE)
+                      for r in resources if r.role == MONITOR_JOB_ROLE)
     text = ("platform: this apply restarts the Pushgateway without what it holds (it ran without a persistence "
             "file; it now keeps one on a claim), once: every pushed drift and quality value is lost")
     if alerts:

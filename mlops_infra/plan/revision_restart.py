@@ -21,10 +21,10 @@ until the controller restores the traffic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlops_infra.graph import DesiredGraph
+from mlops_infra.graph import DesiredResource
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.plan.normalize import MISSING, get_dotted
 from mlops_infra.state.model import PriorState
@@ -38,12 +38,12 @@ def _version(inputs: Any) -> Any:
     return annotations.get(VERSION_ANNOTATION, MISSING) if isinstance(annotations, dict) else MISSING
 
 
-def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState, graph: DesiredGraph) -> list[str]:
-    """The warnings of the module contract."""
+def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState,
+                      desired: Mapping[str, DesiredResource]) -> list[str]:
+    """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
     updates = [c for c in changes if c.type == INFERENCE_SERVICE and c.action is Action.UPDATE]
     if not updates:
         return []
-    desired = graph.by_urn()
     out = []
     for change in sorted(updates, key=lambda c: c.urn):
         before, after = prior.resources.get(change.urn), desired.get(change.urn)

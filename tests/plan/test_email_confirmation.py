@@ -65,5 +65,5 @@ def test_a_confirmed_subscription_and_a_plan_without_refresh_say_nothing() -> No
     g = graph()
     urn = email_subscription(g)
     prior = parse_state(dumps(applied_state(g)).encode(), "prior.json")
-    assert unconfirmed_warnings(LiveState({urn: reading(prior.resources[urn], "false")}), g) == []
+    assert unconfirmed_warnings(LiveState({urn: reading(prior.resources[urn], "false")}), g.by_urn()) == []
     assert not [w for w in make_plan(g, prior, options=FAST).warnings if "not confirmed" in w]
