@@ -11,7 +11,13 @@ from typing import Any
 
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import GraphBuilder
-from mlops_infra.model_versions import ASSUME_AVAILABLE, RegistryView
+from mlops_infra.model_versions import (
+    ASSUME_AVAILABLE,
+    AWS_CREATES,
+    Decision,
+    RegistryView,
+    serves_approved_only,
+)
 from mlops_infra.spec.environments import AwsTarget, Environment, KubernetesTarget
 from mlops_infra.spec.system import MLSystem
 
@@ -44,6 +50,8 @@ class CompileContext:
     registry: RegistryView = ASSUME_AVAILABLE
     """What the environment's model registry holds (which pinned versions can be served)."""
     _tags: dict[tuple, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _decisions: dict[tuple[str, str, int], Decision] = field(default_factory=dict, init=False, repr=False,
+                                                            compare=False)
 
     @property
     def target(self) -> AwsTarget | KubernetesTarget:
@@ -64,6 +72,23 @@ class CompileContext:
             tags.update(extra)
             made = self._tags[key] = dict(sorted(tags.items()))
         return dict(made)
+
+    def version_decision(self, endpoint: Any, creates: str = AWS_CREATES) -> Decision:
+        """What the registry lets ``endpoint`` serve (:meth:`RegistryView.decide`; approved versions only
+        where :func:`~mlops_infra.model_versions.serves_approved_only`), the same rule on both targets;
+        ``creates`` names what a waiting endpoint's next apply creates on this one. Decided once per
+        endpoint, model and version (asked again by an endpoint's alarms and dashboard: the view and the
+        system are immutable, so the decision is the same), and recorded in ``graph.model_versions`` when
+        the compiler was given a view."""
+        key = (endpoint.name, endpoint.model.name, endpoint.model.version)
+        decision = self._decisions.get(key)
+        if decision is None:
+            gated = serves_approved_only(self.system, self.env, endpoint.model.name)
+            decision = self._decisions[key] = self.registry.decide(
+                endpoint.name, endpoint.model.name, endpoint.model.version, gated=gated, creates=creates)
+        if self.registry is not ASSUME_AVAILABLE:
+            self.builder.model_versions[f"endpoints.{endpoint.name}"] = decision.to_json()
+        return decision
 
     def component(self, section: str, name: str, facts: dict[str, Any]) -> str:
         """Add the component of item ``section.name`` with its ML facts; return its URN. Facts

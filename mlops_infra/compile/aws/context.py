@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlops_infra.compile.aws import arns
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.spec import containers
-
-if TYPE_CHECKING:
-    from mlops_infra.model_versions import Decision
 
 
 def require(value, what: str):
@@ -87,9 +84,6 @@ class AwsContext:
     """endpoint address -> what the rollout runner drives there (compile/aws/rollout_runner.py): the
     physical endpoint, the new version, its final config and model, whether the config uses the
     platform key and whether the endpoint is autoscaled."""
-    decisions: dict[tuple[str, str, int], Decision] = field(default_factory=dict)
-    """(endpoint, model, version) -> its registry decision, made once
-    (:func:`~mlops_infra.compile.aws.serving.registry_decision`)."""
     model_reads: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = field(default_factory=dict)
     """model name -> what its serving roles read, made once
     (:func:`~mlops_infra.compile.aws.serving._model_reads`)."""

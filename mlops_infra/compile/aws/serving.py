@@ -28,7 +28,8 @@ Contract, per ``mlops:serving:Endpoint``:
   scale to zero) and a target-tracking policy (:data:`SCALING_METRICS`).
 
 Model versions (finding A1): the pinned version must be in the environment's registry (approved,
-when :func:`gated`). The compiler reads ``ctx.registry`` (:mod:`mlops_infra.model_versions`): while
+when ``approval: manual`` or the ``model_approved`` gate says so), decided by
+:meth:`~mlops_infra.compile.context.CompileContext.version_decision` (:mod:`mlops_infra.model_versions`): while
 the version is not available, an existing endpoint keeps the version it serves and a new one gets
 only its component and serving role; the decision is recorded in ``graph.model_versions``.
 
@@ -69,7 +70,7 @@ from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ResourceOptions, ref
-from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision, serves_approved_only
+from mlops_infra.model_versions import Decision
 from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
 
@@ -436,24 +437,11 @@ def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
     }
 
 
-def gated(aws: AwsContext, item: Endpoint) -> bool:
-    """Whether only approved versions may be served (:func:`mlops_infra.model_versions.serves_approved_only`)."""
-    return serves_approved_only(aws.ctx.system, aws.ctx.env, item.model.name)
-
-
 def registry_decision(aws: AwsContext, item: Endpoint) -> Decision:
-    """What the environment's registry lets ``item`` serve (:meth:`RegistryView.decide`), recorded
-    in ``graph.model_versions`` when the compiler was given a view. Decided once per endpoint, model
-    and version (asked again by its alarms and dashboard): the view and the system are immutable, so
-    the decision is the same."""
-    key = (item.name, item.model.name, item.model.version)
-    decision = aws.decisions.get(key)
-    if decision is None:
-        decision = aws.decisions[key] = aws.ctx.registry.decide(
-            item.name, item.model.name, item.model.version, gated=gated(aws, item))
-    if aws.ctx.registry is not ASSUME_AVAILABLE:
-        aws.ctx.builder.model_versions[f"endpoints.{item.name}"] = decision.to_json()
-    return decision
+    """What the environment's registry lets ``item`` serve: :meth:`CompileContext.version_decision
+    <mlops_infra.compile.context.CompileContext.version_decision>` (decided once, recorded in
+    ``graph.model_versions``)."""
+    return aws.ctx.version_decision(item)
 
 
 def served(aws: AwsContext, item: Endpoint) -> Endpoint:

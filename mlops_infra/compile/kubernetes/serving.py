@@ -31,8 +31,8 @@ Contract:
 - Capture: ``predictor.logger`` (mode ``all``) to the platform's capture sink with the sample
   percentage in the URL (KServe's logger has no sampling of its own).
 - Model versions (finding firstapply-2, as on AWS: finding A1): the pinned version must be in the
-  environment's MLflow registry (approved, when :func:`gated`). The compiler reads ``ctx.registry``
-  (:mod:`mlops_infra.model_versions`, :func:`registry_decision`): ``waiting`` leaves out the
+  environment's MLflow registry (approved, when ``approval: manual`` or the ``model_approved`` gate
+  says so), decided as on AWS (:func:`registry_decision`): ``waiting`` leaves out the
   InferenceService and what serves only it (its PodMonitor, rollout status ConfigMap and rollout
   plan), ``holding`` compiles the InferenceService with the version the prior state proves, and the
   plan prints a ``version-check`` saying why. Without this an InferenceService whose ``storageUri``
@@ -58,7 +58,7 @@ from mlops_infra.compile.kubernetes.rbac import compile_service_account
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.ml.memory import Fit
 from mlops_infra.ml.size import gib
-from mlops_infra.model_versions import ASSUME_AVAILABLE, Decision, serves_approved_only
+from mlops_infra.model_versions import Decision
 from mlops_infra.spec.fit import DEFAULT_INSTANCE, serving_fit
 from mlops_infra.spec.serving import NOT_READY_TIMEOUT_SECONDS, Endpoint
 
@@ -331,21 +331,12 @@ WAITING_CREATES = "its InferenceService"
 """What a waiting endpoint's apply creates once the version is available (the plan's version-check)."""
 
 
-def gated(kube: KubeTarget, endpoint: Endpoint) -> bool:
-    """Whether only approved versions may be served: the AWS rule
-    (:func:`mlops_infra.model_versions.serves_approved_only`: ``approval: manual`` or the environment's
-    ``model_approved`` gate)."""
-    return serves_approved_only(kube.ctx.system, kube.ctx.env, endpoint.model.name)
-
-
 def registry_decision(kube: KubeTarget, endpoint: Endpoint) -> Decision:
-    """What the environment's registry lets ``endpoint`` serve (:meth:`RegistryView.decide`), recorded in
-    ``graph.model_versions`` when the compiler was given a view (as ``compile/aws/serving.py`` does)."""
-    decision = kube.ctx.registry.decide(endpoint.name, endpoint.model.name, endpoint.model.version,
-                                        gated=gated(kube, endpoint), creates=WAITING_CREATES)
-    if kube.ctx.registry is not ASSUME_AVAILABLE:
-        kube.ctx.builder.model_versions[f"endpoints.{endpoint.name}"] = decision.to_json()
-    return decision
+    """What the environment's registry lets ``endpoint`` serve: the AWS rule, one piece of code
+    (:meth:`CompileContext.version_decision <mlops_infra.compile.context.CompileContext.version_decision>`:
+    ``approval: manual`` or the ``model_approved`` gate serve approved versions only), recorded in
+    ``graph.model_versions``."""
+    return kube.ctx.version_decision(endpoint, creates=WAITING_CREATES)
 
 
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:

@@ -1,7 +1,7 @@
 """The AWS compiler's per-compile memos give what computing every time gives: the graph compiled with
 each memo emptied before every use equals the one compiled with it (every AWS case and the benchmark
 system, whose endpoints share models). Memos: what a model's serving roles read
-(``serving._model_reads``), registry decisions (``serving.registry_decision``)."""
+(``serving._model_reads``), registry decisions (``serving.registry_decision``: ``CompileContext.version_decision``'s memo)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def memos_forgotten() -> Iterator[None]:
         return reads(aws, model)
 
     def fresh_decision(aws, item):
-        aws.decisions.clear()
+        aws.ctx._decisions.clear()
         return decision(aws, item)
 
     serving._model_reads, serving.registry_decision = fresh_reads, fresh_decision
