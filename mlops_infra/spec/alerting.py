@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from mlops_infra.spec.base import Name, SecretRef, SpecModel, empty_list
+from mlops_infra.spec.monitoring import LOWER_IS_WORSE
 from mlops_infra.spec.patterns import WHITESPACE
-from mlops_infra.spec.quantities import DurationField
+from mlops_infra.spec.quantities import DurationField, parse_quantity
 
 
 class Alert(SpecModel):
@@ -54,6 +55,27 @@ Kubernetes rollback alert fires this long after the pushed notice (``compile/kub
 ``ROLLBACK_WINDOW_SECONDS``). 15 minutes covers a few rule evaluations and Alertmanager's
 ``group_wait`` (so the notice is sent) and a restart of Prometheus, leaves time to read the page, and
 then resolves (PagerDuty gets its resolve) instead of paging for a rollback that is over."""
+
+
+def rollback_gate_units(system: Any, endpoints: Iterable[Any], value_seconds: float) -> Iterator[tuple[str, dict]]:
+    """What the rollout runner needs to write a fired gate's value in the unit of its alert's threshold
+    (``rollout/scheduled.py`` ``notice_facts``), the same on both targets: per ``rollback_on`` alert of
+    ``endpoints`` whose monitor exists, ``(alert name, {"compare", "scale", "threshold", "unit"})``: the
+    comparison, ``scale`` x the gate's value = the value in that unit, the threshold as written and its
+    unit. ``value_seconds`` is what one unit of a gate's value is, in seconds, for a time threshold
+    (SageMaker's ``ModelLatency`` is in microseconds: 1e-6; the Kubernetes recorded latency is in
+    seconds: 1); a percentage's gate value is a fraction (scale 100), any other is as written (1)."""
+    for endpoint in endpoints:
+        for name in endpoint.rollout.rollback_on:
+            alert = system.item("alerts", name)
+            monitor = system.item("monitors", alert.monitor) if alert is not None else None
+            if monitor is None:
+                continue
+            threshold = monitor.threshold
+            scale = value_seconds / parse_quantity(f"1{threshold.unit}").seconds if threshold.is_time else (
+                100.0 if threshold.is_percent else 1.0)
+            yield name, {"compare": "<" if monitor.metric in LOWER_IS_WORSE else ">", "scale": scale,
+                         "threshold": threshold.text, "unit": threshold.unit}
 
 
 def rollback_severity(system: Any, endpoint: Any) -> str:

@@ -90,12 +90,12 @@ from mlops_infra.spec.alerting import (
     SlackChannel,
     WebhookChannel,
     rollback_channels,
+    rollback_gate_units,
     rollback_severity,
 )
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.lambda_failures import forwarder_audience
-from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE
-from mlops_infra.spec.quantities import parse_quantity
+from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -322,27 +322,20 @@ def compile_rollback_alarm(aws: AwsContext, endpoint) -> bool:
     return True
 
 
+MICROSECOND = 1e-6
+"""Seconds per unit of a latency gate's value on AWS (SageMaker ``ModelLatency`` is in microseconds)."""
+
+
 def rollback_gates(aws: AwsContext, endpoints) -> dict[str, dict[str, object]]:
     """What the runner needs to write a fired gate's value in the unit of its alert's threshold
     (``rollout/scheduled.py`` ``notice_facts``; the same facts as on Kubernetes,
     ``compile/kubernetes/alerting.rollback_gates``): per alarm of ``endpoints``' ``rollback_on``
     alerts, the alert's name (the notice names alerts, as on Kubernetes), the threshold as written, the
     comparison and ``scale`` x the gate's value = that unit. The value of a gate is its alarm metric's (``rollout/gates/cloudwatch.py``), in the alarm's unit
-    (:func:`monitoring.alarm_threshold`): latency in microseconds (SageMaker ``ModelLatency``; a plain
-    number is milliseconds), the others as a fraction (``1%`` -> 0.01)."""
-    gates: dict[str, dict[str, object]] = {}
-    for endpoint in endpoints:
-        for name in endpoint.rollout.rollback_on:
-            alert = aws.ctx.system.item("alerts", name)
-            monitor = aws.ctx.system.item("monitors", alert.monitor) if alert is not None else None
-            if monitor is None or name not in aws.alarm_names:
-                continue
-            threshold = monitor.threshold
-            if monitor.metric == "latency_p99":
-                per_unit = parse_quantity(f"1{threshold.unit}").seconds if threshold.is_time else 0.001
-                scale = 1e-6 / per_unit
-            else:
-                scale = 100.0 if threshold.is_percent else 1.0
-            gates[aws.alarm_names[name]] = {"alert": name, "compare": "<" if monitor.metric in LOWER_IS_WORSE else ">",
-                                            "scale": scale, "threshold": threshold.text, "unit": threshold.unit}
+    (:func:`monitoring.alarm_threshold`): latency in microseconds (SageMaker ``ModelLatency``), the
+    others as a fraction (``1%`` -> 0.01): :func:`~mlops_infra.spec.alerting.rollback_gate_units`, the
+    rule both targets share."""
+    gates = {aws.alarm_names[name]: {"alert": name, **units}
+             for name, units in rollback_gate_units(aws.ctx.system, endpoints, MICROSECOND)
+             if name in aws.alarm_names}
     return dict(sorted(gates.items()))

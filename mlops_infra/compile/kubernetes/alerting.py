@@ -56,10 +56,10 @@ from mlops_infra.spec.alerting import (
     PagerDutyChannel,
     SlackChannel,
     WebhookChannel,
+    rollback_gate_units,
     rollback_severity,
 )
-from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE
-from mlops_infra.spec.quantities import parse_quantity
+from mlops_infra.spec.monitoring import DRIFT_METRICS
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
@@ -285,19 +285,10 @@ def rollback_gates(kube: KubeTarget) -> dict[str, dict[str, Any]]:
     threshold as written, the comparison and ``scale`` x the alert's value = that unit. The value of
     an alert is its expression's (Prometheus ``GET /api/v1/alerts``, ``value``), here the worst
     revision's recorded monitor value (``monitoring.unhealthy_expr``): seconds for a time threshold,
-    the fraction for a percentage (``monitoring.threshold_value``)."""
-    gates = {}
-    for endpoint, _ in routing.announced_endpoints(kube.ctx.system):
-        for name in endpoint.rollout.rollback_on:
-            alert = kube.ctx.system.item("alerts", name)
-            monitor = kube.ctx.system.item("monitors", alert.monitor) if alert is not None else None
-            if monitor is None:
-                continue
-            threshold = monitor.threshold
-            scale = 1 / parse_quantity(f"1{threshold.unit}").seconds if threshold.is_time else (
-                100.0 if threshold.is_percent else 1.0)
-            gates[name] = {"compare": "<" if monitor.metric in LOWER_IS_WORSE else ">", "scale": scale,
-                           "threshold": threshold.text, "unit": threshold.unit}
+    the fraction for a percentage (``monitoring.threshold_value``):
+    :func:`~mlops_infra.spec.alerting.rollback_gate_units`, the rule both targets share."""
+    endpoints = [endpoint for endpoint, _ in routing.announced_endpoints(kube.ctx.system)]
+    gates = dict(rollback_gate_units(kube.ctx.system, endpoints, 1.0))  # recorded latency is in seconds
     return dict(sorted(gates.items()))
 
 
