@@ -62,9 +62,16 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   each the same step in effect at its own pass's time (a few milliseconds apart).
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
-  and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint`` and
-  ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count and weight); before it,
-  the start suspends primary's scale-in (see **The stable fleet during a rollout**). Each step:
+  and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint``,
+  ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count) and
+  ``ExcludeRetainedVariantProperties=[DesiredWeight]``: the weights come from the rollout config, so
+  primary serves everything and the canary nothing. Without the exclusion a start that supersedes a
+  version still rolling out (the serving config is that version's rollout config, with a ``canary``)
+  kept the live canary weight for the new model, up to 100 % on a never gated version (botocore
+  sagemaker ``UpdateEndpointInput.ExcludeRetainedVariantProperties``: "If you don't specify a value
+  for ExcludeRetainedVariantProperties, no variant properties are overridden"; test
+  ``tests/rollout/test_sagemaker_supersede.py``). Before the update the start suspends primary's
+  scale-in (see **The stable fleet during a rollout**). Each step:
   weights ``100-p`` / ``p``, the canary's ``DesiredInstanceCount`` = ``ceil(p% x recorded count)``
   (at least 1), so the canary has the capacity for its share, and primary's = the larger of its
   current count and the recorded one. The recorded count is read (``DescribeEndpointConfig``, cached)
@@ -399,7 +406,8 @@ class SageMakerDriver:
             live = self._scalable_target() if self._declared() is not None else None
             self._keep(endpoint, models, scaling=live is not None)  # the tag first: the suspension it records
             self._suspend_scale_in(live)
-            self._update(EndpointName=self.target.endpoint, EndpointConfigName=name, RetainAllVariantProperties=True)
+            self._update(EndpointName=self.target.endpoint, EndpointConfigName=name, RetainAllVariantProperties=True,
+                         ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}])
             return  # the endpoint is Updating now; the next pass sets the weights
         if percent and not _scaling_pending(tags) and self._declared() is not None:  # a resumed rollout
             live = self._scalable_target()
