@@ -14,8 +14,18 @@ Contract:
   the model's approval mode (``manual`` -> ``PendingManualApproval``, ``automatic`` -> ``Approved``)
   and ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` (botocore ``CreateModelPackageInput``).
   A DST that is not AWS gets no automated steps: the report says so.
-- :func:`execute_steps` (the edge; boto3) carries them out, each level-triggered and idempotent, so a
-  run killed half way is finished, not duplicated, by running it again:
+  The copy step carries the accounts that must own SRC's and DST's buckets (``sourceOwner``,
+  ``destinationOwner``: :func:`mlops_infra.promote.bucket_owner.owners`), or says which environment
+  names none (``ownerNotChecked``); the register step carries its image or ``imageProblem``. The
+  reports show both (``ArtifactStep.details``).
+- :func:`execute_steps` (the edge; boto3) first checks every refusal that does not depend on the copy
+  (:func:`_refusals`: an artifact URI that is not ``s3://``, no serving image of DST's region, DST's
+  model package group missing or unreadable) and, when one holds, runs nothing: a registration that
+  cannot be made would otherwise leave copied, unregistered objects in DST's bucket. Every S3 request
+  names the account its bucket's environment declares (``ExpectedBucketOwner``:
+  :mod:`mlops_infra.promote.bucket_owner`; S3 answers 403 when another account owns the bucket, and
+  the step's outcome says which owners were expected). Then it carries the steps out, each
+  level-triggered and idempotent, so a run killed half way is finished, not duplicated, by running it again:
 
   * a copy of a folder copies its objects but the zero-byte "folder" markers (keys ending in ``/``,
     which the S3 console creates): SageMaker fails to deploy model data holding one ("Do not organize
@@ -62,6 +72,7 @@ from typing import Any
 
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.promote.bucket_owner import denied_hint, expect_owner, owners
 from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
 
@@ -92,6 +103,20 @@ class ArtifactStep:
         tail = f": {self.outcome}" if self.outcome and self.kind != "manual" else ""
         return f"[{self.status}] {what}{tail}"
 
+    def details(self) -> tuple[str, ...]:
+        """The lines a report shows under :meth:`line`: a copy's bucket owners (and which is not
+        checked), a registration's serving image or why none can be registered."""
+        if self.kind == "copy-artifact":
+            from mlops_infra.promote.bucket_owner import describe
+
+            owner = describe(self.detail)
+            return (owner,) if owner else ()
+        if self.kind == "register-version":
+            if self.detail.get("image"):
+                return (f"image: {self.detail['image']}",)
+            return (f"image refused: {self.detail.get('imageProblem') or 'no serving image is known'}",)
+        return ()
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": self.model, "digest": self.digest, "dstVersion": self.dst_version,
                 "source": self.source, "destination": self.destination, "detail": dict(self.detail),
@@ -102,6 +127,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
     """The steps that make DST's registry hold every promoted artifact (see the module contract)."""
     dst, system = promotion.dst, promotion.dst_system
     target = system.environments[dst].target
+    src_target = promotion.src_system.environments[promotion.src].target
     steps: list[ArtifactStep] = []
     seen: set[tuple[str, str]] = set()
     buckets = _buckets(dst_graph) if target.kind == "aws" else {}
@@ -121,7 +147,8 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         source = m.src_record.artifact_uri or ""
         model = next(x for x in system.models if x.name == m.model)
         steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination,
-                                  {"from": f"{promotion.src} v{m.src_version}"}))
+                                  {"from": f"{promotion.src} v{m.src_version}",
+                                   **owners(promotion.src, src_target, dst, target, source, destination)}))
         copied = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
         group = _group(system, dst, m.model)
         steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
@@ -257,16 +284,30 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
     SRC's objects are read with ``src_s3`` when given (SRC's own store:
     :mod:`mlops_infra.promote.source_store`), else with an S3 client of ``src_session`` at
     ``endpoint_url``; DST is written with ``dst_session`` at ``endpoint_url``. A ``register-version``
-    step registers only the copy that the ``copy-artifact`` step before it verified."""
+    step registers only the copy that the ``copy-artifact`` step before it verified.
+
+    First, before the first byte is copied, every refusal that does not depend on the copy is
+    checked (:func:`_refusals`); when one holds, nothing is run: the refused steps fail with their
+    reason and the others say they were not run. Each S3 client sends the bucket owner its
+    environment declares (:mod:`mlops_infra.promote.bucket_owner`)."""
+    refused = _refusals(steps, dst_session, endpoint_url)
+    if refused:
+        which = ", ".join(f"{steps[i].kind} {steps[i].model}" for i in sorted(refused))
+        return tuple(replace(s, status="failed", outcome=refused[i]) if i in refused
+                     else s if s.kind == "manual"
+                     else replace(s, status="failed", outcome=f"not run: {which} is refused, and nothing is copied "
+                                  "while a step is refused")
+                     for i, s in enumerate(steps))
     done: list[ArtifactStep] = []
     failed = False
     verified: dict[tuple[str, str], str] = {}  # (model, digest) -> fingerprint of the verified copies
     clients: dict[str, Any] = {}
 
-    def s3(side: str) -> Any:
-        if side not in clients:
-            clients[side] = (src_s3 if side == "src" and src_s3 is not None
-                             else client(src_session if side == "src" else dst_session, "s3", endpoint_url))
+    def s3(side: str, owner: str | None) -> Any:
+        if side not in clients:  # one SRC and one DST per promotion: one owner each
+            made = (src_s3 if side == "src" and src_s3 is not None
+                    else client(src_session if side == "src" else dst_session, "s3", endpoint_url))
+            clients[side] = expect_owner(made, owner)
         return clients[side]
 
     for step in steps:
@@ -276,7 +317,8 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             continue
         try:
             if step.kind == "copy-artifact":
-                result = _copy(step, s3("src"), s3("dst"), progress)
+                result = _copy(step, s3("src", step.detail.get("sourceOwner")),
+                               s3("dst", step.detail.get("destinationOwner")), progress)
                 if result.status in ("done", "already-done"):
                     verified[step.model, step.digest] = result.detail["fingerprint"]
             else:
@@ -287,10 +329,57 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
         except Exception as error:
             from mlops_infra.state.aws_live.retry import describe_error
 
-            result = replace(step, status="failed", outcome=describe_error(error))
+            hint = denied_hint(step.detail) if step.kind == "copy-artifact" and _denied(error) else ""
+            result = replace(step, status="failed", outcome=describe_error(error) + hint)
         failed = result.status == "failed"
         done.append(result)
     return tuple(done)
+
+
+def _refusals(steps: Sequence[ArtifactStep], dst_session: Any, endpoint_url: str | None) -> dict[int, str]:
+    """Step index -> why it is refused, for every refusal known before anything is copied: an
+    artifact URI that is not ``s3://``; a ``register-version`` with no serving image of DST's region
+    (:func:`_image`: a copy could never be registered); DST's model package group missing (DST's
+    apply creates it) or unreadable. Checked first, so a refused run leaves no copied, unregistered
+    objects in DST's bucket."""
+    refused: dict[int, str] = {}
+    groups: dict[tuple[str, str], str | None] = {}
+    for i, step in enumerate(steps):
+        if step.kind == "copy-artifact":
+            for uri in (step.source, step.destination):
+                if not uri.startswith("s3://"):
+                    refused[i] = f"only s3:// artifact URIs are copied, not {uri!r}"
+        elif step.kind == "register-version":
+            if not step.detail.get("image"):
+                refused[i] = step.detail.get("imageProblem") or "no serving image is known"
+                continue
+            key = (step.detail["region"], step.detail["group"])
+            if key not in groups:
+                groups[key] = _missing_group(dst_session, endpoint_url, *key)
+            if groups[key]:
+                refused[i] = str(groups[key])
+    return refused
+
+
+def _missing_group(dst_session: Any, endpoint_url: str | None, region: str, group: str) -> str | None:
+    """Why DST's model package group ``group`` cannot take a registration, or None when it exists."""
+    from mlops_infra.state.aws_live.retry import describe_error, is_not_found
+
+    try:
+        client(dst_session, "sagemaker", endpoint_url, region).describe_model_package_group(ModelPackageGroupName=group)
+    except Exception as error:
+        if is_not_found(error) or "does not exist" in str(error).lower():
+            return (f"group {group} does not exist yet: apply the environment first (its endpoint waits for this "
+                    "version), then run the artifact steps again")
+        return f"group {group} could not be read: {describe_error(error)}"
+    return None
+
+
+def _denied(error: Exception) -> bool:
+    """S3 refused the call with 403 (``AccessDenied``: also the answer to a bucket owner mismatch)."""
+    response = getattr(error, "response", None) or {}
+    code = str((response.get("Error") or {}).get("Code", ""))
+    return code in ("AccessDenied", "403") or (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") == 403
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -421,15 +510,9 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     detail = step.detail
     sagemaker = client(dst_session, "sagemaker", endpoint_url, detail["region"])
     group = detail["group"]
-    try:
-        sagemaker.describe_model_package_group(ModelPackageGroupName=group)
-    except Exception as error:
-        from mlops_infra.state.aws_live.retry import is_not_found
-
-        if is_not_found(error) or "does not exist" in str(error).lower():
-            return replace(step, status="failed", outcome=f"group {group} does not exist yet: apply the environment "
-                           "first (its endpoint waits for this version), then run the artifact steps again")
-        raise
+    missing = _missing_group(dst_session, endpoint_url, detail["region"], group)  # checked again: it may be gone
+    if missing:
+        return replace(step, status="failed", outcome=missing)
     existing = _find_package(sagemaker, group, step.digest)
     if existing is not None:
         return _numbered(replace(step, status="already-done"), existing, "already registered")

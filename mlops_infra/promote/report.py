@@ -1,7 +1,9 @@
 """A promotion for people and programs: terminal text, a pull-request body (Markdown) and JSON.
 
 Contract: every renderer shows, in this order, the version mapping (``fraud-model v14 in dev = v3
-in staging, sha256:...``, with the approval status SRC's registry gives the version it serves), the edit of FILE as a unified diff, the gate results, the artifact steps,
+in staging, sha256:...``, with the approval status SRC's registry gives the version it serves), the edit of FILE as a unified diff, the gate results, the artifact steps
+(each with its details: the serving image a registration carries or why it is refused, the accounts
+that must own the copy's buckets or that an owner is not checked),
 whether FILE was written, then DST's plan after the edit in the same format (rendered by the
 caller with the plan renderers, so the PR comment shows it as ``plan`` does). Pure: data in, text out.
 """
@@ -58,6 +60,12 @@ def _approval(mapping: Any) -> str:
     return mapping.src_record.approval or "unknown"
 
 
+def step_lines(step: Any, first: str, under: str) -> list[str]:
+    """An artifact step as the reports show it: its line, then its details (a copy's bucket owners, a
+    registration's serving image or why it is refused: ``ArtifactStep.details``), indented."""
+    return [f"{first}{step.line()}", *(f"{under}{d}" for d in step.details())]
+
+
 def render_text(report: Report) -> str:
     return "".join(text_parts(report))
 
@@ -76,7 +84,7 @@ def text_parts(report: Report) -> tuple[str, str, str]:
         out += ["", f"Gates of {p.dst}:", *(f"  {g.line()}" for g in report.gates)]
     if report.steps:
         out += ["", "Artifact steps (run them with `mlops-infra promote ... --execute-artifacts`):",
-                *(f"  {s.line()}" for s in report.steps)]
+                *(line for s in report.steps for line in step_lines(s, "  ", "    "))]
     out += ["", _status(report), "", f"Plan of {p.dst} after the edit:", ""]
     return "\n".join(out) + "\n", report.plan_text, ""
 
@@ -132,7 +140,8 @@ def _markdown_sections(report: Report) -> tuple[list[str | CutList], list[CutLis
     edit: str | CutList = "\n### Edit\n\nNo edit.\n" if not lines else CutList(f"\n### Edit\n\n{ticks}diff\n", [f"{line}\n" for line in lines],
                    lambda n: f"... {n} more lines of the edit left out: the pull request's changed files show it\n",
                    tail=f"{ticks}\n")
-    steps = CutList("\n### Artifact steps\n\n", [f"- {s.line()}\n" for s in report.steps],
+    steps = CutList("\n### Artifact steps\n\n", ["".join(f"{line}\n" for line in step_lines(s, "- ", "  - "))
+                                                   for s in report.steps],
                     lambda n: f"- ... and {n} more: {command}\n")
     gates = ""
     if report.gates:

@@ -134,11 +134,17 @@ def test_staging_to_prod_lists_steps_then_executes_them_idempotently(tmp_path, a
 
 
 def test_a_missing_group_fails_saying_to_apply_first(tmp_path, unapplied_prod):
+    """Refused before the first byte is copied: the copy used to run first, leaving OBJECTS copied, unregistered
+    objects in prod's bucket."""
     file, _ = promoted_to_staging(tmp_path)
     result = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
     assert result.code == 1
     assert f"group {PROD_GROUP} does not exist yet: apply the environment first" in result.output
     assert "Run the same command again to resume" in result.stderr
+    assert ("copy-artifact fraud-model: not run: register-version fraud-model is refused, and nothing is copied while a "
+            "step is refused") in result.stderr
+    assert "Traceback" not in result.output
+    assert prod_state(unapplied_prod)[0] == []  # no object (no version of one) in prod's bucket
 
 
 SLOW_COPY = textwrap.dedent("""

@@ -28,7 +28,7 @@ def promotion_into(path: Path, dst: str = "prod"):
     mapping = SimpleNamespace(model="fraud-model", digest=DIGEST_V14, registered=False, dst_version=1, src_version=3,
                               dst_where="prod", src_record=VersionRecord(3, "Approved", "Completed", digest=DIGEST_V14,
                                                                          artifact_uri=SOURCE))
-    promotion = SimpleNamespace(src="staging", dst=dst, dst_system=system,
+    promotion = SimpleNamespace(src="staging", dst=dst, dst_system=system, src_system=system,
                                 versions=SimpleNamespace(mappings=[mapping]))
     return promotion, compile_system(system, dst)
 

@@ -157,7 +157,7 @@ def out_of_band(image: str | None) -> tuple:
                            digest=DIGEST)
     mapping = SimpleNamespace(model="churn-model", digest=record.digest, registered=False, dst_version=1,
                               src_version=1, dst_where="prod", src_record=record)
-    promotion = SimpleNamespace(src="staging", dst="prod", dst_system=system,
+    promotion = SimpleNamespace(src="dev", dst="prod", dst_system=system, src_system=system,
                                 versions=SimpleNamespace(mappings=[mapping]))
     copy, register = plan_steps(promotion, compile_system(system, "prod"))
     assert (copy.kind, register.kind) == ("copy-artifact", "register-version")
@@ -177,7 +177,8 @@ def test_an_out_of_band_model_refuses_a_source_image_of_another_region(moto_url:
     assert step.detail["image"] is None
     problem = step.detail["imageProblem"]
     assert image in problem and "us-east-1" in problem and "models.churn-model.serving_image" in problem
-    # carried out: the copy is made and verified, the registration fails with that reason and registers nothing
+    # carried out: refused before the first byte is copied (a copy that can never be registered would stay in
+    # DST's bucket): the registration fails with that reason, the copy is not run, nothing is registered
     session = assumed_session(moto_url, "arn:aws:iam::123456789012:role/promoter-image", "us-east-1")
     s3 = session.client("s3", endpoint_url=moto_url)
     for bucket in ("src-models", copy.destination.removeprefix("s3://").split("/", 1)[0]):
@@ -187,8 +188,10 @@ def test_an_out_of_band_model_refuses_a_source_image_of_another_region(moto_url:
     sagemaker = session.client("sagemaker", endpoint_url=moto_url)
     sagemaker.create_model_package_group(ModelPackageGroupName=step.detail["group"])
     copied, registered = execute_steps([copy, step], src_session=session, dst_session=session, endpoint_url=moto_url)
-    assert copied.status == "done", copied.outcome
+    assert (copied.status, copied.outcome) == ("failed", "not run: register-version churn-model is refused, and "
+                                               "nothing is copied while a step is refused")
     assert (registered.status, registered.outcome) == ("failed", problem)
+    assert s3.list_objects_v2(Bucket=copy.destination.removeprefix("s3://").split("/", 1)[0]).get("KeyCount") == 0
     assert sagemaker.list_model_packages(ModelPackageGroupName=step.detail["group"])["ModelPackageSummaryList"] == []
 
 

@@ -551,7 +551,9 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
     if output_format is Format.JSON:
         typer.echo(json.dumps({"artifactSteps": [r.to_json() for r in results]}, indent=2))
     else:
-        typer.echo("\n".join(["Artifact steps:", *(f"  {r.line()}" for r in results)]))
+        from mlops_infra.promote.report import step_lines
+
+        typer.echo("\n".join(["Artifact steps:", *(line for r in results for line in step_lines(r, "  ", "    "))]))
     bad = [r for r in results if r.status in ("failed", "mismatch")]
     if bad:
         src = promotion.src
