@@ -32,7 +32,7 @@ FACTOR = 10
 def _panels(graph) -> dict[str, list[str]]:
     data = next(r.inputs["data"] for r in graph.resources if r.role == "dashboard"
                 and r.inputs["metadata"]["name"] == "dashboard-endpoint-scorer")
-    board = json.loads(data["scorer.json"])
+    board = json.loads(data[f"{graph.project}.{graph.stack}.endpoint.scorer.json"])
     return {p["title"]: [t["expr"] for t in p["targets"]] for p in board["panels"]}
 
 

@@ -6,7 +6,8 @@ Contract:
   serialised with the SDK's encoder. Pure and deterministic: the uid is derived from the system,
   environment and item, so a dashboard keeps its URL across applies.
 - Each dashboard is a ConfigMap ``dashboard-<kind>-<name>`` (``endpoint`` or ``training``) holding
-  ``<name>.json``, labelled ``grafana_dashboard: "1"``: the label and value Grafana's dashboard
+  one key, :func:`file_name` (``<system>.<env>.<kind>.<name>.json``), labelled
+  ``grafana_dashboard: "1"``: the label and value Grafana's dashboard
   sidecar watches in kube-prometheus-stack (its values: ``grafana.sidecar.dashboards.label:
   grafana_dashboard``, ``labelValue: "1"``); the sidecar must search this namespace
   (``searchNamespace: ALL``), see docs/compile-kubernetes.md section 4. It belongs to the item's
@@ -182,9 +183,27 @@ def dashboard_configmap(kube: KubeTarget, kind: str, name: str, title: str,
                         panels: list[timeseries.Panel]) -> dict[str, Any]:
     """The ConfigMap holding one dashboard, labelled for Grafana's sidecar."""
     board = _dashboard(kube, kind, name, title, panels)
-    body = {"data": {f"{name}.json": json.dumps(board, indent=2, sort_keys=True) + "\n"}}
+    body = {"data": {file_name(kube, kind, name): json.dumps(board, indent=2, sort_keys=True) + "\n"}}
     return kube.obj("v1", "ConfigMap", names.item(f"dashboard-{kind}", name), f"{_section(kind)}.{name}", body,
                     **{SIDECAR_LABEL: SIDECAR_VALUE})
+
+
+def file_name(kube: KubeTarget, kind: str, name: str) -> str:
+    """The ConfigMap key of a dashboard, ``<system>.<env>.<kind>.<name>.json``: unique in the cluster
+    for every system, environment and item (finding collisions-1).
+
+    Grafana's dashboard sidecar (kiwigrid/k8s-sidecar, the one kube-prometheus-stack's Grafana chart
+    runs) writes each *data key* of each labelled ConfigMap, from every namespace it searches, as a
+    file of that name into one folder (``src/resources.py`` ``_process_config_map`` ->
+    ``_update_file``), and deletes the file of that name when a ConfigMap goes; the namespace and
+    ConfigMap name enter the file name only with ``UNIQUE_FILENAMES`` (default false; the chart's
+    ``sidecar.enableUniqueFilenames: false``). A key of the item's name alone (``scorer.json``, as
+    before) made dev's and staging's ``scorer`` dashboards one file, the last applied winning, and
+    removing one environment deleted the other's dashboard. Names are DNS labels without dots
+    (``spec/names.py``), so the dots keep the four parts apart; the key is at most 4 x 63 + 8
+    characters, within a ConfigMap key's 253 (``[-._a-zA-Z0-9]+``, Kubernetes
+    ``IsConfigMapKey``)."""
+    return f"{kube.ctx.system.metadata.name}.{kube.ctx.env}.{kind}.{name}.json"
 
 
 def _section(kind: str) -> str:

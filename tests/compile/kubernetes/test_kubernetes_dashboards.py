@@ -151,3 +151,39 @@ def test_thresholds_are_drawn_where_the_monitors_fire() -> None:
     assert [t["legendFormat"] for t in panels["Latency"]["targets"]] == ["p50", "p99"]
     assert "sum by (revision_name)" in panels["Rollout traffic split"]["targets"][0]["expr"]
     assert set(panels) >= {"Traffic", "Replicas", "GPU use", "Alerts firing"}
+
+
+def _valid(loaded):
+    assert loaded.ok, [d.message for d in loaded.diagnostics if d.is_error]
+    return loaded.system
+
+
+def test_dashboard_files_are_unique_across_environments_and_kinds() -> None:
+    """Finding collisions-1: Grafana's sidecar writes each ConfigMap *key* as a file into one folder
+    (kiwigrid/k8s-sidecar ``resources._process_config_map``, ``UNIQUE_FILENAMES`` off by default), so
+    two dashboards with one key are one file. Dev and staging of the reference system in one cluster,
+    and an endpoint and a training job of one name, each keep a file of their own."""
+    document = yaml.safe_load((REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text())
+    document["environments"]["staging"]["target"] = {"kind": "kubernetes", "context": "kind-mlops",
+                                                     "namespace": "fraud-staging"}
+    document["environments"]["staging"].pop("guardrails", None)
+    text = yaml.safe_dump(document)
+    keys = [key for env in ("dev", "staging")
+            for resource in compile_system(_valid(parse_system(text, "two-envs.yaml", env)), env).resources
+            if resource.role == "dashboard" for key in resource.inputs["data"]]
+    assert len(keys) == 4 and len(set(keys)) == 4, keys
+    assert "fraud-detection.dev.endpoint.scorer.json" in keys
+
+    text = (REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text()
+    same = yaml.safe_load(text)
+    same["endpoints"][0]["name"] = "retrain"  # an endpoint named like the training job
+    for monitor in same.get("monitors", []):
+        if monitor.get("endpoint") == "scorer":
+            monitor["endpoint"] = "retrain"
+    for key in list(same["environments"]):
+        overrides = same["environments"][key].get("overrides") or {}
+        for path in [p for p in overrides if p.startswith("endpoints.scorer.")]:
+            overrides[path.replace("endpoints.scorer.", "endpoints.retrain.")] = overrides.pop(path)
+    keys = [key for resource in compile_system(_valid(parse_system(yaml.safe_dump(same), "same.yaml", "dev")), "dev").resources
+            if resource.role == "dashboard" for key in resource.inputs["data"]]
+    assert sorted(keys) == ["fraud-detection.dev.endpoint.retrain.json", "fraud-detection.dev.training.retrain.json"]
