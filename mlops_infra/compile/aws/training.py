@@ -174,6 +174,22 @@ def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
     ]
 
 
+def schedule_name(aws: AwsContext, job: str, index: int, count: int) -> str:
+    """The EventBridge Scheduler name of the ``index``-th of a job's ``count`` schedule expressions.
+
+    One expression: ``<system>-<env>-train-<job>``. A cron AWS needs two expressions for (day of month
+    and day of week both set: :func:`~mlops_infra.compile.aws.schedules.aws_cron_expressions`) gets
+    one schedule each, told apart by ``.1`` and ``.2``: a dot, which Scheduler names allow (botocore
+    ``scheduler`` ``Name``: ``[0-9a-zA-Z-_.]+``, at most 64) and item names never hold, so no other
+    job's schedule can have the name (finding collisions-3: with ``-1`` the second schedule of job
+    ``retrain`` was named as the schedule of a job ``retrain-1``, and ``CreateSchedule`` answered
+    ``ConflictException``: schedule names are unique in their group, every schedule here is in
+    ``default``)."""
+    if count == 1:
+        return aws.name("train", job, max_len=64)
+    return f"{aws.name('train', job, max_len=62)}.{index + 1}"
+
+
 def _add_triggers(aws: AwsContext, item: TrainingJob, pipeline: str, component: str) -> None:
     """Schedules and alarm rules, through the job's retrain gate (B11.2: at most one run at a time)."""
     address = f"training_jobs.{item.name}"
@@ -185,8 +201,8 @@ def _add_triggers(aws: AwsContext, item: TrainingJob, pipeline: str, component: 
         expressions = schedules.aws_cron_expressions(str(item.triggers.schedule))
         for index, expression in enumerate(expressions):
             suffix = f"-{index + 1}" if len(expressions) > 1 else ""
-            pipelines.add_schedule(aws, f"{item.name}-schedule{suffix}",
-                                   aws.name("train", item.name + suffix, max_len=64), expression, pipeline,
+            pipelines.add_schedule(aws, f"{item.name}-schedule{suffix}", schedule_name(aws, item.name, index, len(expressions)),
+                                   expression, pipeline,
                                    parent=component, address=address, gate=gate,
                                    description=f"Run training job {item.name} at {item.triggers.schedule} UTC")
     rules = [(f"{item.name}-on-{alert}", aws.name("train", item.name, "on", alert, max_len=64), alert)

@@ -91,3 +91,40 @@ def test_the_pulumi_input_checker_catches_misspelled_nested_names():
     assert any("bucket: required" in p for p in check_inputs("aws:s3/bucketPolicy:BucketPolicy", {"policy": "{}"}))
     assert check_inputs("aws:s3/bucket:Bucket", {"bucketName": "x"}) == [
         "aws:s3/bucket:Bucket.bucketName: not an input of BucketArgs"]
+
+
+def test_a_two_expression_schedule_and_a_job_named_like_its_second_are_created_apart() -> None:
+    """Finding collisions-3: a cron AWS needs two expressions for gives a job two schedules; with a
+    ``-1``/``-2`` suffix the first was named as the schedule of a job ``<job>-1``, and
+    ``CreateSchedule`` refused the second (``ConflictException``). Every compiled schedule is created
+    on moto, in graph order, in one group."""
+    from pathlib import Path
+
+    import yaml
+
+    from mlops_infra.compile import compile_system
+    from mlops_infra.spec import parse_system
+    from tests.support.moto_server import client, running_moto_server
+
+    document = yaml.safe_load((Path(__file__).resolve().parents[3] / "examples" / "fraud-detection"
+                               / "mlsystem.yaml").read_text())
+    job = document["training_jobs"][0]
+    job["triggers"]["schedule"] = "0 3 1 * 1"  # the 1st of the month and every Monday: two AWS expressions
+    document["training_jobs"].append({**job, "name": f"{job['name']}-1", "triggers": {"schedule": "0 5 * * *"}})
+    loaded = parse_system(yaml.safe_dump(document), "sched.yaml", "prod")
+    assert loaded.ok, [d.message for d in loaded.diagnostics if d.is_error]
+    schedules = [r.inputs for r in compile_system(loaded.system, "prod").resources
+                 if r.type == "aws:scheduler/schedule:Schedule"]
+    names = [s["name"] for s in schedules]
+    assert len(set(names)) == len(names), names
+    assert {"fraud-detection-prod-train-retrain.1", "fraud-detection-prod-train-retrain.2",
+            "fraud-detection-prod-train-retrain-1"} <= set(names)
+    with running_moto_server() as url:
+        scheduler = client("scheduler", url)
+        for schedule in schedules:
+            scheduler.create_schedule(Name=schedule["name"], ScheduleExpression=schedule["scheduleExpression"],
+                                      FlexibleTimeWindow={"Mode": "OFF"},
+                                      Target={"Arn": "arn:aws:lambda:eu-west-1:222222222222:function:gate",
+                                              "RoleArn": "arn:aws:iam::222222222222:role/scheduler"})
+        assert sorted(s["Name"] for s in scheduler.list_schedules()["Schedules"]
+                      if s["Name"].startswith("fraud-detection-prod-")) == sorted(names)
