@@ -33,6 +33,7 @@ from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.schedules import check_schedules_supported
+from mlops_infra.spec.shared_targets import check_shared_targets
 from mlops_infra.spec.signals import (
     check_alert_channels,
     check_monitor_inputs,
@@ -65,7 +66,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
 """Checks of the system as a whole (run on the base and on each effective system). Plaintext
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""
 
-BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion,)
+BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets)
 """Checks of what overrides cannot change (``environments``): run on the base system only, so that
 N environments cost N linear checks, not N checks of all N environments."""
 

@@ -15,6 +15,14 @@ here, at the name, with the rule it breaks:
   (kserve pkg/apis/serving/v1beta1/inference_service_validation.go, ``IsvcNameFmt``): it starts with
   a letter. Its predictor's route host ``<name>-predictor`` is one DNS label (at most 63 characters,
   Knative's default domain template; kserve/kserve#4807), so the name has at most 53.
+- The endpoint name may not start with ``mlops-`` (:data:`SHARED_PREFIX`), the prefix of the
+  objects a Kubernetes environment shares (``compile/kubernetes/names.py``: the capture sink,
+  MLflow, the Pushgateway, the retrain trigger...), which relies on it (finding collisions-5).
+  KServe's ingress reconciler creates a Service named after the InferenceService, of type
+  ``ExternalName`` to the cluster's gateway, and *replaces the spec* of an existing Service of that
+  name (kserve ``pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/ingress_reconciler.go``,
+  ``reconcileExternalService``: ``existing.Spec = desired.Spec``), so an endpoint named
+  ``mlops-capture`` would turn the capture sink's Service into an alias of the gateway.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from mlops_infra.spec.environments import Environment
 S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 KSERVE_NAME_MAX = 63 - len("-predictor")
+SHARED_PREFIX = "mlops-"
+"""The prefix of the objects a Kubernetes environment shares (``compile/kubernetes/names.py``)."""
 
 
 def check_system_name(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -49,7 +59,10 @@ def check_kubernetes_names(ctx: CheckContext, env: str, environment: Environment
         name = endpoint.name
         problem = ("starts with a digit; KServe names start with a letter" if not name[0].isalpha() else
                    f"is {len(name)} characters; KServe's predictor host <name>-predictor must fit one 63-character "
-                   f"DNS label, so at most {KSERVE_NAME_MAX}" if len(name) > KSERVE_NAME_MAX else "")
+                   f"DNS label, so at most {KSERVE_NAME_MAX}" if len(name) > KSERVE_NAME_MAX else
+                   f'starts with "{SHARED_PREFIX}", the prefix of the objects mlops-infra shares in the namespace '
+                   f"(its capture sink, MLflow, Pushgateway, retrain trigger); KServe would replace the Service of "
+                   f"that name with an alias of the gateway" if name.startswith(SHARED_PREFIX) else "")
         if problem:
             yield error("invalid-name-for-target", f'Endpoint name "{name}" cannot name a KServe InferenceService',
                         f"In environment {env} (Kubernetes) the endpoint becomes InferenceService {name}, whose name "

@@ -185,6 +185,21 @@ def test_m3_an_endpoint_name_starting_with_a_digit_is_refused_on_kubernetes_only
     assert run_cli("validate", str(spec), "--env", "prod").code == 0
 
 
+@pytest.mark.parametrize("name", ["mlops-capture", "mlops-mlflow", "mlops-pushgateway", "mlops-retrain-trigger"])
+def test_an_endpoint_named_like_a_shared_service_is_refused_on_kubernetes_only(tmp_path: Path, name: str) -> None:
+    """Finding collisions-5: KServe's ingress reconciler replaces the spec of the Service named after
+    the InferenceService with an ExternalName to the gateway; the shared objects' ``mlops-`` prefix
+    must stay theirs (spec/names.py)."""
+    data = _renamed(yaml.safe_load(REFERENCE), lambda s, n: name if (s, n) == ("endpoints", "scorer") else n)
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = run_cli("validate", str(spec))
+    assert result.code == 1
+    assert f'Endpoint name "{name}" cannot name a KServe InferenceService' in result.stderr
+    assert 'starts with "mlops-"' in result.stderr and "In environment dev (Kubernetes)" in result.stderr
+    assert run_cli("validate", str(spec), "--env", "prod").code == 0
+
+
 def test_m3_a_data_source_ending_in_a_reserved_s3_suffix_is_refused_on_kubernetes(tmp_path: Path) -> None:
     data = _renamed(yaml.safe_load(REFERENCE),
                     lambda s, n: "logs--x-s3" if (s, n) == ("data_sources", "feature-snapshots") else n)
