@@ -18,7 +18,11 @@ class DataContract(SpecModel):
     columns: dict[str, ColumnType] = Field(
         default_factory=empty_dict, description="Column name to type: string, int, float, bool, timestamp, date, bytes or json."
     )
-    freshness: DurationField | None = Field(default=None, description="Newest data must be at most this old (24h).")
+    freshness: DurationField | None = Field(
+        default=None,
+        description="Newest data must be at most this old (24h). AWS: a scheduled or alert-triggered training run "
+        "does not start on older data (its retrain gate checks); Kubernetes: recorded, not checked.",
+    )
 
 
 class DataSource(SpecModel):

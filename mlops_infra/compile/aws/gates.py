@@ -20,7 +20,22 @@ Contract of :func:`add_gate` (one per training job with triggers), under the job
   a triggered training job failed there. A gate applied with the reservation is updated in place:
   without the input the provider sets its default, "``-1`` removes any concurrency limitations"
   (pulumi_aws ``lambda.Function`` ``reserved_concurrent_executions``).
-Its failures (retrain_gate.py: a start SageMaker refuses) are retried twice by Lambda, then kept
+- **The inputs' freshness** (finding contract-2; :mod:`retrain_gate`): ``FRESHNESS``, a JSON
+  ``{"owner": <account>, "inputs": [[<data source>, <bucket>, <prefix>, <seconds>], ...]}`` of the
+  job's inputs whose data source has ``contract.freshness`` (:func:`freshness_inputs`; the prefix is
+  empty: a training channel reads the whole bucket, ``training._channels``), and the role may
+  ``s3:ListBucket`` exactly those buckets (``ListObjectsV2``: "You must have permission to perform
+  the ``s3:ListBucket`` action", botocore ``s3``; limited to the prefix by an ``s3:prefix`` condition
+  when there is one). Listing reads no object, so no ``s3:GetObject`` and no key grant. The timeout is
+  :data:`TIMEOUT_SECONDS`, room for the bounded listing (``retrain_gate.LIST_PAGES``). **The
+  environment stays within Lambda's 4 KB**: "Function environment variables: 4 KB, for all
+  environment variables associated with the function, in aggregate" ("Lambda quotas",
+  https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). An input is at most
+  four short fields (names and buckets of at most 63 characters) and a job has at most 20 inputs on
+  AWS (``spec.limits.SAGEMAKER_INPUT_CHANNELS_MAX``, refused by validate), under 3 KB (2,978 bytes with 63-character names and 10-digit freshnesses);
+  :func:`gate_environment` still measures the variables and refuses more than
+  :data:`ENVIRONMENT_BYTES`.
+Its failures (retrain_gate.py: a start SageMaker refuses, a stale input) are retried twice by Lambda, then kept
 in its failure queue, and its Errors alarm tells the channels of the job's ``on_alerts`` alerts, or
 the system's (:mod:`lambda_failures`, :func:`~mlops_infra.spec.lambda_failures.gate_audience`).
 Schedules invoke it as the scheduler role (which may invoke the gates, ``platform.py``; EventBridge
@@ -58,6 +73,12 @@ from mlops_infra.spec.lambda_failures import gate_audience
 PERMISSION = "aws:lambda/permission:Permission"
 GATE_ACTIONS = ("sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution")
 """What the gate calls on its pipeline (:func:`retrain_gate.handler`), and all it may call."""
+FRESHNESS_ACTIONS = ("s3:ListBucket",)
+"""What the gate calls on its inputs' buckets (``ListObjectsV2``), and all it may call there."""
+TIMEOUT_SECONDS = 120
+"""The gate's timeout: its SageMaker calls and up to ``retrain_gate.LIST_PAGES`` listing pages per input."""
+ENVIRONMENT_BYTES = 4 * 1024
+"""Lambda's cap on a function's environment variables, keys and values together (module contract)."""
 POLICY_BYTES = 20 * 1024
 """Lambda's cap on a function's resource-based policy (module contract)."""
 POLICY_BUDGET = POLICY_BYTES * 7 // 8
@@ -77,17 +98,56 @@ def gate_name(aws: AwsContext, job: str) -> str:
     return aws.name("retrain", job, max_len=64)
 
 
+def freshness_inputs(aws: AwsContext, job: str) -> list[tuple[str, str, str, int]]:
+    """``(data source, bucket, prefix, freshness seconds)`` of each input of training job ``job`` whose
+    data source has ``contract.freshness``, in the job's order (module contract)."""
+    item = aws.ctx.system.item("training_jobs", job)
+    out = []
+    for name in item.inputs if item else ():
+        source = aws.ctx.system.item("data_sources", name)
+        if source and source.contract and source.contract.freshness and name in aws.buckets:
+            out.append((name, aws.buckets[name], "", int(source.contract.freshness.seconds)))
+    return out
+
+
+def freshness_statements(aws: AwsContext, inputs: list[tuple[str, str, str, int]]) -> list:
+    """``s3:ListBucket`` on exactly the inputs' buckets, each limited to its prefix when it has one."""
+    whole = sorted({arns.bucket_arn(aws.region, bucket) for _, bucket, prefix, _ in inputs if not prefix})
+    statements = [policies.allow("ListFreshnessInputs", FRESHNESS_ACTIONS, whole)]
+    for index, (bucket, prefix) in enumerate(sorted({(b, p) for _, b, p, _ in inputs if p})):
+        statements.append(policies.allow(f"ListFreshnessInputs{index}", FRESHNESS_ACTIONS,
+                                         [arns.bucket_arn(aws.region, bucket)], {"StringLike": {"s3:prefix": [f"{prefix}*"]}}))
+    return [s for s in statements if s]
+
+
+def gate_environment(aws: AwsContext, job: str, pipeline_name: str,
+                     inputs: list[tuple[str, str, str, int]]) -> dict[str, str]:
+    """The gate's environment variables, within :data:`ENVIRONMENT_BYTES` (module contract)."""
+    variables = {"PIPELINE_NAME": pipeline_name}
+    if inputs:
+        variables["FRESHNESS"] = json.dumps({"owner": aws.account, "inputs": [list(i) for i in inputs]},
+                                            separators=(",", ":"))
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+    if size > ENVIRONMENT_BYTES:
+        raise ValueError(f"training job {job}'s retrain gate environment takes {size} bytes, over Lambda's "
+                         f"{ENVIRONMENT_BYTES}: validate must keep a job's inputs within 20 (this is a bug in mlops-infra)")
+    return variables
+
+
 def add_gate(aws: AwsContext, job: str, pipeline: str, pipeline_name: str, *, parent: str, address: str) -> str:
     """The retrain gate of training job ``job`` starting ``pipeline``; returns the function URN."""
     spec = iam.RoleSpec(f"{job}-gate", ("retrain", job), ("lambda.amazonaws.com",),
                         f"Starts training job {job}'s pipeline unless a run of it is active.")
+    inputs = freshness_inputs(aws, job)
     function, _ = lambdas.add_function(aws, f"{job}-gate", gate_name(aws, job), spec, [
         policies.allow("StartOneRunAtATime", GATE_ACTIONS, [ref(pipeline, "arn")]),
+        *freshness_statements(aws, inputs),
     ], {
-        "description": f"mlops-infra: starts {pipeline_name} unless a run of it is active",
+        "description": (f"mlops-infra: starts {pipeline_name} unless a run of it is active"
+                        + (" or an input is stale" if inputs else "")),
         "handler": "retrain_gate.handler", "code": archive({"retrain_gate.py": gate_source()}),
-        "timeout": 30, "memorySize": 128,
-        "environment": {"variables": {"PIPELINE_NAME": pipeline_name}},
+        "timeout": TIMEOUT_SECONDS, "memorySize": 128,
+        "environment": {"variables": gate_environment(aws, job, pipeline_name, inputs)},
     }, parent=parent, address=address, role="retrain-gate", log_role="log-group",
         failures=lambda_failures.Failures(gate_audience(aws.ctx.system, aws.ctx.system.item("training_jobs", job)),
                                           retries=2, max_age=lambda_failures.MAX_EVENT_AGE_SECONDS, keep=True,

@@ -55,11 +55,47 @@ botocore ``PutFunctionEventInvokeConfig``). So the gate's failed event is kept i
 (14 days) and its Errors alarm tells the job's people (``compile/aws/lambda_failures.py``,
 ``gates.py``); a redrive sends the record's ``requestPayload`` to the gate again, which still starts
 nothing while a run is active.
+
+**The inputs' contract is checked before a run starts** (finding contract-2). The reference says
+"the contract is checked before a training job reads it", and a data source's ``contract.freshness``
+is "Newest data must be at most this old" (``spec/data.py``). ``FRESHNESS`` (environment, written by
+``gates.py``) is ``{"owner": <account>, "inputs": [[<data source>, <bucket>, <prefix>, <seconds>],
+...]}``: each input of the job whose data source has a freshness. Before
+``StartPipelineExecution`` (and after the active-run check: while a run is active nothing starts
+anyway) :func:`check_freshness` lists each input's objects with ``ListObjectsV2`` (``Prefix``,
+``MaxKeys`` 1,000 and ``ContinuationToken``/``NextContinuationToken`` until ``IsTruncated`` is false;
+``ExpectedBucketOwner`` the account, so a bucket of that name in another account answers 403; botocore
+``s3`` ``ListObjectsV2Request``/``ListObjectsV2Output``) and reads each ``Object.LastModified``
+("Creation date of the object", botocore ``s3`` ``Object``): the input is fresh when one object is at
+most ``<seconds>`` old. Keys are listed in key order, not by time ("Returns some or all (up to 1,000)
+of the objects in a bucket with each request", ``ListObjectsV2``), so the listing goes on until an
+object within the freshness is found (then it stops: the newest one can only be newer) or the
+listing ends (then the newest object is known, and too old, or there is none).
+
+**The listing is bounded, and a bounded answer fails closed.** At most :data:`LIST_PAGES` pages of
+1,000 keys (50,000 objects, about 50 requests, within the function's 120 s timeout, ``gates.py``) are
+listed per input. When the bound is hit before a fresh object is found, the gate cannot say the data
+is fresh, and it does not start the run: starting it would be the silent training on stale data the
+contract exists to prevent, while a refused start is heard (below). The message says the listing was
+cut off and how many keys it read; the remedy is fewer objects under the input (compact them, or move
+old ones to another data source) or no ``freshness`` in its contract. A fresh object among the first
+50,000 is always found, so only an input whose first 50,000 keys (in key order) are all old is refused
+this way.
+
+**Stale data starts nothing and is heard.** A stale, empty or unconfirmed input raises
+:class:`StaleInput`, naming each such data source, its newest object's age and the contract's
+freshness: the gate's failure path (module docstring above: Lambda retries twice, one and two minutes
+later, each retry checking again; then the event goes to the failure queue, whose record holds the
+error message, and the Errors alarm tells the job's channels, ``lambda_failures.py``). A redrive
+checks again. Only the runs this gate starts are checked: a run started by hand
+(``StartPipelineExecution`` from the console or CLI) is not.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import json
 import os
 from typing import Any
 
@@ -68,6 +104,15 @@ from botocore.exceptions import ClientError
 ACTIVE = ("Executing", "Stopping")
 """Pipeline execution statuses of a run still going (botocore ``PipelineExecutionStatus``)."""
 RECENT = 20
+LIST_PAGES = 50
+"""``ListObjectsV2`` pages of :data:`PAGE_KEYS` keys read per input at most (module contract)."""
+PAGE_KEYS = 1000
+"""Keys per ``ListObjectsV2`` page: the most it returns ("up to 1,000", botocore ``MaxKeys``)."""
+
+
+class StaleInput(RuntimeError):
+    """An input of the job is older than its contract's freshness, empty, or could not be confirmed
+    fresh within :data:`LIST_PAGES` pages: no run starts (module contract)."""
 
 
 def triggered_by(event: dict[str, Any]) -> str:
@@ -94,8 +139,82 @@ def _newest(executions: list[dict[str, Any]]) -> str | None:
     return executions[0]["PipelineExecutionArn"] if executions else None
 
 
-def handler(event: dict[str, Any], context: Any = None, client: Any = None) -> dict[str, Any]:
-    """Start the pipeline unless a run of it is active (see the module contract)."""
+def freshness_config() -> tuple[str | None, list[tuple[str, str, str, int]]]:
+    """The bucket owner and the inputs to check, ``(data source, bucket, prefix, seconds)``, from
+    ``FRESHNESS`` (module contract); no variable: nothing to check."""
+    config = json.loads(os.environ.get("FRESHNESS") or "{}")
+    return config.get("owner"), [(str(s), str(b), str(p), int(n)) for s, b, p, n in config.get("inputs", [])]
+
+
+def newest_object(s3: Any, bucket: str, prefix: str, owner: str | None, fresh_after: datetime.datetime,
+                  pages: int) -> tuple[datetime.datetime | None, int, bool]:
+    """``(newest LastModified seen, keys listed, complete)`` of the objects under ``bucket``/``prefix``:
+    it stops at the first page holding an object newer than ``fresh_after``, and after ``pages``
+    pages (``complete`` False when keys were left unlisted; module contract)."""
+    newest, listed, token = None, 0, None
+    for _ in range(pages):
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
+        if owner:
+            request["ExpectedBucketOwner"] = owner
+        if token:
+            request["ContinuationToken"] = token
+        page = s3.list_objects_v2(**request)
+        for item in page.get("Contents") or []:
+            listed += 1
+            if newest is None or item["LastModified"] > newest:
+                newest = item["LastModified"]
+        if not page.get("IsTruncated"):
+            return newest, listed, True
+        if newest is not None and newest > fresh_after:
+            return newest, listed, False
+        token = page["NextContinuationToken"]
+    return newest, listed, False
+
+
+def age_text(seconds: float) -> str:
+    """``2d 0h``, ``5h 12m``, ``42s``: an age for a person."""
+    seconds = int(seconds)
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m {seconds % 60}s" if minutes else f"{seconds}s"
+
+
+def check_freshness(s3: Any, now: datetime.datetime) -> list[dict[str, Any]]:
+    """Each configured input's newest object against its contract's freshness (module contract):
+    the findings, one per input; raises :class:`StaleInput` naming every input that is not fresh."""
+    owner, inputs = freshness_config()
+    pages = LIST_PAGES
+    findings, problems = [], []
+    for source, bucket, prefix, seconds in inputs:
+        limit = now - datetime.timedelta(seconds=seconds)
+        newest, listed, complete = newest_object(s3, bucket, prefix, owner, limit, pages)
+        where = f"s3://{bucket}/{prefix}"
+        age = (now - newest).total_seconds() if newest else None
+        fresh = newest is not None and newest > limit
+        findings.append({"dataSource": source, "uri": where, "freshnessSeconds": seconds, "listed": listed,
+                         "complete": complete, "newestAgeSeconds": None if age is None else int(age), "fresh": fresh})
+        wanted = f"its contract's freshness is {age_text(seconds)} ({seconds} s)"
+        if fresh:
+            continue
+        if newest is None and complete:
+            problems.append(f"data source {source}: no object under {where}; {wanted}")
+        elif complete:
+            problems.append(f"data source {source}: the newest object under {where} is {age_text(age)} old "
+                            f"(LastModified {newest.isoformat()}); {wanted}")
+        else:
+            seen = f"the newest of them is {age_text(age)} old" if age is not None else "none is an object"
+            problems.append(f"data source {source}: listed only the first {listed} keys under {where} (the gate "
+                            f"reads at most {pages * PAGE_KEYS} in key order) and {seen}; {wanted}, which cannot be "
+                            "confirmed: put fewer objects under the data source, or remove its freshness")
+    if problems:
+        raise StaleInput("; ".join(problems))
+    return findings
+
+
+def handler(event: dict[str, Any], context: Any = None, client: Any = None, s3: Any = None,
+            now: datetime.datetime | None = None) -> dict[str, Any]:
+    """Start the pipeline unless a run of it is active or an input is stale (see the module contract)."""
     if client is None:
         import boto3  # available in the Lambda runtime; imported here so tests can pass a client
 
@@ -107,6 +226,21 @@ def handler(event: dict[str, Any], context: Any = None, client: Any = None) -> d
     if active:
         print(f"{pipeline}: run {active[0]} is still active; not starting another ({reason})", flush=True)
         return {"started": None, "active": active[0], "triggeredBy": reason}
+    freshness: list[dict[str, Any]] = []
+    if freshness_config()[1]:
+        if s3 is None:
+            import boto3
+
+            s3 = boto3.client("s3")
+        try:
+            freshness = check_freshness(s3, now or datetime.datetime.now(datetime.UTC))
+        except StaleInput as error:
+            print(f"{pipeline}: not starting a run ({reason}): stale input: {error}", flush=True)
+            raise StaleInput(f"{pipeline}: not starting a run ({reason}): {error}") from None
+        for finding in freshness:
+            print(f"{pipeline}: data source {finding['dataSource']} is fresh: an object under {finding['uri']} is "
+                  f"{age_text(finding['newestAgeSeconds'])} old (freshness {finding['freshnessSeconds']} s)",
+                  flush=True)
     seen = _newest(recent)
     created = client.describe_pipeline(PipelineName=pipeline)["CreationTime"]
     try:
@@ -121,4 +255,5 @@ def handler(event: dict[str, Any], context: Any = None, client: Any = None) -> d
               f"{error.response.get('Error', {}).get('Code', 'error')})", flush=True)
         return {"started": None, "active": newer, "triggeredBy": reason}
     print(f"{pipeline}: started {started} ({reason})", flush=True)
-    return {"started": started, "active": None, "triggeredBy": reason}
+    result: dict[str, Any] = {"started": started, "active": None, "triggeredBy": reason}
+    return {**result, "freshness": freshness} if freshness else result
