@@ -28,7 +28,8 @@ Contract:
   So the calls boto3's ``upload_fileobj`` makes (s3transfer's multipart upload) and those of
   :mod:`mlops_infra.promote.digests` carry it too, with no edit at each call.
 - The account is the one each environment declares (``target.account`` of an AWS environment):
-  SRC's for its reads, DST's for its writes and reads. An environment that names none (a Kubernetes
+  SRC's for its reads, DST's for its writes and reads; so do the reads that compute an AWS SRC's
+  missing digest (:func:`mlops_infra.promote.registries.aws_digests`). An environment that names none (a Kubernetes
   target: its store may be MinIO, or an S3 bucket of any account) is not checked, and
   :func:`owners` says so in words the report shows: the gap is never silent.
 - moto (5.2.5, the tests' server) does not enforce the condition: ``moto/s3/responses.py`` reads no

@@ -63,15 +63,8 @@ def prod_objects(prod, url: str) -> list[str]:
     return [o["Key"] for o in prod.client("s3", endpoint_url=url).list_objects_v2(Bucket=PROD_BUCKET).get("Contents") or ()]
 
 
-@pytest.mark.moto
-@pytest.mark.timeout(300)
-def test_every_s3_request_of_the_copy_names_the_account_that_owns_its_bucket(
-        tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """staging -> prod, one object above boto3's 8 MiB multipart threshold: every request to staging's bucket
-    carries x-amz-expected-bucket-owner 111111111111, every request to prod's 222222222222."""
-    files = {"config.json": b'{"layers": 2}', "model.safetensors": os.urandom(9 << 20)}
-    _, prod = staging_v3(moto_url, monkeypatch, files)
-    file, _ = promoted_to_staging(tmp_path)
+def record_s3(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str | None]]:
+    """(operation, bucket, x-amz-expected-bucket-owner) of every S3 request sent from now on, as serialized."""
     sent: list[tuple[str, str, str | None]] = []
     real = botocore.client.BaseClient._make_request
 
@@ -82,6 +75,19 @@ def test_every_s3_request_of_the_copy_names_the_account_that_owns_its_bucket(
         return real(client, operation_model, request_dict, request_context)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_request", recording)
+    return sent
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(300)
+def test_every_s3_request_of_the_copy_names_the_account_that_owns_its_bucket(
+        tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """staging -> prod, one object above boto3's 8 MiB multipart threshold: every request to staging's bucket
+    carries x-amz-expected-bucket-owner 111111111111, every request to prod's 222222222222."""
+    files = {"config.json": b'{"layers": 2}', "model.safetensors": os.urandom(9 << 20)}
+    _, prod = staging_v3(moto_url, monkeypatch, files)
+    file, _ = promoted_to_staging(tmp_path)
+    sent = record_s3(monkeypatch)
     result = run_cli("promote", str(file), "--to", "prod", *ROLES, "--execute-artifacts")
     monkeypatch.undo()
     assert result.code == 0, result.output
@@ -96,6 +102,27 @@ def test_every_s3_request_of_the_copy_names_the_account_that_owns_its_bucket(
             ("CompleteMultipartUpload", PROD_BUCKET), ("ListObjectsV2", PROD_BUCKET)} <= made, made
     assert (f"bucket owner: SRC's bucket must be owned by {STAGING_ACCOUNT}, DST's bucket must be owned by "
             f"{PROD_ACCOUNT} (ExpectedBucketOwner)") in result.stdout
+
+
+@pytest.mark.moto
+@pytest.mark.timeout(300)
+def test_the_digest_promote_computes_reads_srcs_bucket_naming_its_owner(
+        tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """staging's v3 has no digest: the preview computes it from staging's objects, each request to staging's
+    bucket carrying x-amz-expected-bucket-owner 111111111111 (promote/registries.aws_digests)."""
+    staging, _ = reference_accounts(moto_url, monkeypatch)
+    s3 = staging.client("s3", endpoint_url=moto_url)
+    s3.put_object(Bucket=STAGING_BUCKET, Key=RUN + "model.safetensors", Body=b"trained, never hashed")
+    register(staging.client("sagemaker", endpoint_url=moto_url), STAGING_GROUP, None, f"s3://{STAGING_BUCKET}/{RUN}")
+    file, _ = promoted_to_staging(tmp_path)
+    sent = record_s3(monkeypatch)
+    result = run_cli("promote", str(file), "--to", "prod", *ROLES)
+    monkeypatch.undo()
+    digest = digest_of({"model.safetensors": b"trained, never hashed"})
+    assert f"copy fraud-model {digest[:19]} " in result.stdout, result.output  # computed from staging's objects
+    to_staging = [(op, header) for op, bucket, header in sent if bucket == STAGING_BUCKET]
+    assert {"ListObjectsV2", "HeadObject"} <= {op for op, _ in to_staging}, sent
+    assert {header for _, header in to_staging} == {STAGING_ACCOUNT}, to_staging
 
 
 def test_a_403_of_the_copy_names_the_owners_it_expected() -> None:
