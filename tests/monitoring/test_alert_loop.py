@@ -275,7 +275,9 @@ def test_latency_alert_fires_notifies_and_retrains_once(loop: Loop) -> None:
     attachment = message["attachments"][0]
     assert attachment["title"] == "[FIRING:1] scorer-latency (critical)"
     assert "fraud-detection/dev: scorer-latency (latency_p99 of endpoint scorer)" in attachment["text"]
-    assert "has crossed its threshold 250ms for 5m" in attachment["text"]
+    # the value it fired on (audit observe-4): every request 1.5 s, so the p99 interpolates to
+    # 1000 + 4000 x 0.99 ms in the 1000-5000 ms bucket, written by humanizeDuration
+    assert "has crossed its threshold 250ms for 5m (now 4.96s)." in attachment["text"]
     runs = wait_until(loop.runs, timeout=20, what="a training run")
     assert len(runs) == 1
     run = runs[0]

@@ -9,7 +9,10 @@ Contract:
   alert the rollout controller rolls back on; a minute in which a revision served no request
   neither breaks nor ends the streak, within the hold ``monitoring.hold_seconds`` derives from the
   alert's ``for`` (``monitoring`` contract, "Sparse traffic"). Labels: ``severity``, ``namespace`` (so the namespaced
-  AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``.
+  AlertmanagerConfigs see it) and ``mlops_system``/``mlops_environment``/``mlops_alert``. Annotations:
+  ``summary`` (fixed text: Slack's first line), ``description`` (:func:`description`: the monitor,
+  threshold and ``for``, and the value the alert fired on in the threshold's unit, which Prometheus
+  writes: :mod:`alert_value`, audit observe-4) and ``mlops_notify``.
 - A rollback is an alert (docs/rollout.md, "Who is told"): each endpoint of
   :func:`routing.announced_endpoints` whose rollout the runner drives gets PrometheusRule
   ``rolled-back-<endpoint>`` (:func:`compile_rollback_rule`) with one alerting rule,
@@ -46,7 +49,7 @@ from typing import Any
 
 from mlops_infra.compile import facts
 from mlops_infra.compile.context import COMPONENT_TYPES
-from mlops_infra.compile.kubernetes import names, routing
+from mlops_infra.compile.kubernetes import alert_value, names, routing
 from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.spec.alerting import (
@@ -59,7 +62,7 @@ from mlops_infra.spec.alerting import (
     rollback_gate_units,
     rollback_severity,
 )
-from mlops_infra.spec.monitoring import DRIFT_METRICS
+from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG = "monitoring.coreos.com/v1alpha1"
@@ -83,6 +86,17 @@ minutes after its condition ends; the rollback alert's condition is shortened by
 (:func:`rollback_rule`), so it still fires :data:`ROLLBACK_WINDOW_SECONDS` in all."""
 
 
+def description(alert: Alert, monitor: Monitor, value: str | None = None) -> str:
+    """The monitor alert's ``description``: which monitor crossed which threshold for how long, and
+    the value it fired on (``(now {{ $value ... }})``, :mod:`alert_value`: Prometheus writes it in the
+    threshold's unit); given ``value`` (what Prometheus writes, :func:`alert_value.render_value`), the
+    text as expanded, for the rule tests (``rule_tests.py``). The ``summary`` (the first line of
+    Slack's text, ``routing.SLACK_TEXT``, and the AWS forwarder's summary) stays fixed text."""
+    now = alert_value.value_template(monitor) if value is None else value
+    return (f"Monitor {monitor.name} ({monitor.metric}) has crossed its threshold {monitor.threshold.text} "
+            f"for {alert.for_.text} (now {now}).")
+
+
 def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
     monitor = kube.ctx.system.item("monitors", alert.monitor)
     if monitor is None:
@@ -95,8 +109,7 @@ def alert_rule(kube: KubeTarget, alert: Alert) -> dict[str, Any] | None:
                        "namespace": kube.namespace, "severity": alert.severity},
             "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: {alert.name} "
                                        f"({monitor.metric} of endpoint {monitor.endpoint})",
-                            "description": f"Monitor {monitor.name} ({monitor.metric}) has crossed its threshold "
-                                           f"{monitor.threshold.text} for {alert.for_.text}.",
+                            "description": description(alert, monitor),
                             "mlops_notify": ",".join(alert.notify)}}
 
 

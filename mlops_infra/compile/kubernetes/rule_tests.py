@@ -10,8 +10,16 @@ exercises the recording rule and the alerting rule together, with their real thr
 and ``for``:
 
 - ``fires``: healthy for a while, then unhealthy: no alert while it has been unhealthy for less
-  than ``for``, the alert firing (exact labels and annotations) once it has been unhealthy longer;
-- ``recovers``: the same, then healthy again: the alert is gone;
+  than ``for``, the alert firing (exact labels and annotations) once it has been unhealthy longer.
+  The annotations are expected as Prometheus expands them: the description with the value the
+  alert fired on (``alerting.description``), the value the scenario's unhealthy series make the
+  recording rule compute (:func:`unhealthy_value`) written as Prometheus writes it
+  (``alert_value.render_value``), so promtool checks the unit and the number of every alert's
+  message too;
+- ``recovers``: the same, then healthy again: the alert is gone (a measured value's trouble lasts
+  one sample past the firing check, whose value promtool may read from the recording of that
+  evaluation or of the one before: it evaluates the rule groups in Go map order,
+  ``cmd/promtool/unittest.go`` ``orderedGroups``);
 - ``canary`` and ``stable`` (latency and error rate, measured per Knative revision): two revisions
   serve the endpoint, the stable one :data:`CANARY_SHARE` less than all the requests, the canary
   that share; one of them turns unhealthy while the other stays healthy, and the alert fires as in
@@ -74,7 +82,7 @@ import yaml
 
 from mlops_infra.compile import drift_job
 from mlops_infra.compile.context import CompileContext
-from mlops_infra.compile.kubernetes import alerting, monitoring, routing
+from mlops_infra.compile.kubernetes import alert_value, alerting, monitoring, routing
 from mlops_infra.compile.kubernetes.alerting import alert_rule
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.graph import DesiredGraph, GraphBuilder
@@ -281,6 +289,39 @@ def _pushed_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
             {"series": _labels_text("push_time_seconds", {**group, "instance": ""}), "values": values_text(times)}]
 
 
+def bucket_quantile(q: float, bounds: tuple[float, ...], cumulative: list[float]) -> float:
+    """Prometheus' ``histogram_quantile`` over cumulative bucket counts (upper ``bounds`` ascending,
+    ``inf`` last): prometheus/prometheus v2.42.0 ``promql/quantile.go`` ``bucketQuantile`` (the rank's
+    bucket by ``sort.Search``, the bound below the ``+Inf`` bucket when the rank falls in it, linear
+    interpolation within the bucket from the previous bound, 0 below the first)."""
+    rank = q * cumulative[-1]
+    b = next((i for i in range(len(bounds) - 1) if cumulative[i] >= rank), len(bounds) - 1)
+    if b == len(bounds) - 1:
+        return bounds[-2]
+    if b == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, count = (bounds[b - 1], cumulative[b] - cumulative[b - 1]) if b else (0.0, cumulative[0])
+    rank -= cumulative[b - 1] if b else 0.0
+    return start + (bounds[b] - start) * (rank / count)
+
+
+def unhealthy_value(monitor: Monitor, traffic: Traffic = Traffic()) -> float:
+    """The recorded value of a revision unhealthy as the series writers feed it (``traffic``): the p99
+    in seconds of a window of its requests (:func:`bucket_quantile`, ``rate`` scales every bucket
+    alike), its 5xx share, or the unhealthy pushed score. An alert's value when that revision is the
+    worst (module contract: the other revision, if any, is healthy)."""
+    if monitor.metric == "latency_p99":
+        bounds, healthy, slow = _latency_buckets(monitor)
+        slow_requests = round(traffic.requests * traffic.slow_share, 6)
+        cumulative = [(traffic.requests - slow_requests if k >= healthy else 0.0) + (slow_requests if k >= slow else 0.0)
+                      for k in range(len(bounds))]
+        return bucket_quantile(0.99, bounds, cumulative) / 1000
+    if monitor.metric == "error_rate":
+        share = (_error_shares(monitor) or (0.0, 0.0))[1] if traffic.error_share is None else traffic.error_share
+        return round(traffic.requests * share, 6) / traffic.requests
+    return (_score_values(monitor) or (0.0, 0.0))[1]
+
+
 @dataclass(frozen=True)
 class Signal:
     """How a monitor kind is fed: its test file, sample interval (= evaluation interval), series
@@ -350,10 +391,15 @@ def _kept_seconds(kube: KubeTarget, alert: Alert) -> int:
     return parse_duration(kept).seconds if kept else 0
 
 
-def _expected(kube: KubeTarget, alert: Alert, monitor: Monitor) -> dict[str, Any]:
+def _expected(kube: KubeTarget, alert: Alert, monitor: Monitor, traffic: Traffic = Traffic()) -> dict[str, Any]:
+    """The firing alert as promtool sees it: the rule's labels and its annotations as Prometheus
+    expands them, the description with the value of the unhealthy ``traffic``
+    (:func:`unhealthy_value`, written as :func:`alert_value.render_value` says Prometheus writes it)."""
     rule = alert_rule(kube, alert)
     labels = {**monitoring.series_labels(kube, monitor), **rule["labels"]}
-    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(rule["annotations"].items()))}
+    value = alert_value.render_value(monitor, unhealthy_value(monitor, traffic))
+    annotations = {**rule["annotations"], "description": alerting.description(alert, monitor, value)}
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(annotations.items()))}
 
 
 def _test(name: str, interval: int, series: list[dict[str, str]], checks: list[dict[str, Any]],
@@ -424,11 +470,20 @@ class Scenarios:
         """Input series of two revisions (stable and canary, see :data:`CANARY_SHARE`) healthy for
         the warm-up, then revision ``unhealthy`` unhealthy and the other healthy."""
         series = []
-        for revision, share in ((STABLE_REVISION, 1 - CANARY_SHARE), (CANARY_REVISION, CANARY_SHARE)):
+        for revision in (STABLE_REVISION, CANARY_REVISION):
             states = _states(self.signal, self.monitor, [*self.lead(), (revision == unhealthy, self.unhealthy)])
             series += self.signal.series(kube, self.monitor, Timeline(self.signal.interval, states),
-                                         Traffic(revision, REQUESTS * share))
+                                         revision_traffic(revision))
         return series
+
+
+def revision_traffic(revision: str) -> Traffic:
+    """The traffic of ``revision`` in the two-revision scenarios (:data:`CANARY_SHARE`)."""
+    return Traffic(revision, REQUESTS * (CANARY_SHARE if revision == CANARY_REVISION else 1 - CANARY_SHARE))
+
+
+SPARSE_CANARY = Traffic(CANARY_REVISION, 1, slow_share=1.0, error_share=1.0)
+"""The sparse canary's traffic: one request per sample it serves, failing (slow, a 5xx) while unhealthy."""
 
 
 def _sparse_tests(kube: KubeTarget, at: Scenarios, name: str, expected: dict[str, Any]) -> list[dict[str, Any]]:
@@ -441,8 +496,7 @@ def _sparse_tests(kube: KubeTarget, at: Scenarios, name: str, expected: dict[str
     def feed(canary: list[bool | None]) -> list[dict[str, str]]:
         stable = [False] * (len(canary))
         return [*at.signal.series(kube, at.monitor, Timeline(interval, stable), Traffic(STABLE_REVISION)),
-                *at.signal.series(kube, at.monitor, Timeline(interval, canary),
-                                  Traffic(CANARY_REVISION, 1, slow_share=1.0, error_share=1.0))]
+                *at.signal.series(kube, at.monitor, Timeline(interval, canary), SPARSE_CANARY)]
 
     every = SPARSE_GAP // interval
     warm = at.warm // interval
@@ -466,7 +520,7 @@ def _sparse_tests(kube: KubeTarget, at: Scenarios, name: str, expected: dict[str
 
 
 def _exactness_tests(kube: KubeTarget, at: Scenarios, name: str,
-                     checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                     checks: Callable[[Traffic], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """At a bucket bound the p99 is above the threshold exactly when more than 1 % of the requests
     are slower (spec/latency_buckets.py): :data:`SLOW_SHARES` of them just over it, the rest just
     under it, for longer than ``for``."""
@@ -477,7 +531,7 @@ def _exactness_tests(kube: KubeTarget, at: Scenarios, name: str,
                   series, [_alert_check(name, end, None)], (_never_fired(name, end),))
     series, _ = at.feed(kube, [(True, at.unhealthy)], Traffic(slow_share=over))
     loud = _test(f"{name}: {over:.1%} of the requests slower than the threshold fires", at.signal.interval,
-                 series, checks)
+                 series, checks(Traffic(slow_share=over)))
     return [quiet, loud]
 
 
@@ -487,24 +541,31 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
     interval, name = at.signal.interval, alert.name
     tests = []
     if at.signal.possible(monitor):
+        def checks_for(traffic: Traffic) -> list[dict[str, Any]]:
+            fired = [_alert_check(name, at.fire_at, _expected(kube, alert, monitor, traffic))]
+            return [_alert_check(name, at.warm + at.hold - at.lag, None), *fired] if at.hold > at.lag else fired
+
         expected = _expected(kube, alert, monitor)
-        checks = [_alert_check(name, at.fire_at, expected)]
-        if at.hold > at.lag:
-            checks.insert(0, _alert_check(name, at.warm + at.hold - at.lag, None))
+        checks = checks_for(Traffic())
         series, _ = at.feed(kube, [(True, at.unhealthy)])
         tests.append(_test(f"{name}: unhealthy longer than for ({alert.for_.text}) fires", interval, series, checks))
         recover = _round_up(at.lag + 2 * interval, at.step)
-        series, _ = at.feed(kube, [(True, at.unhealthy), (False, recover + at.step)])
-        gone = _alert_check(name, at.warm + at.unhealthy + recover, None)
+        # the alert's value at fire_at is the recording of that evaluation or of the one before (promtool
+        # evaluates the rule groups in map order: cmd/promtool/unittest.go orderedGroups), so a measured
+        # value stays unhealthy one sample past fire_at: every window either reads holds only the trouble
+        sick = at.unhealthy if at.signal.pushed else at.unhealthy + interval
+        series, _ = at.feed(kube, [(True, sick), (False, recover + at.step)])
+        gone = _alert_check(name, at.warm + sick + recover, None)
         tests.append(_test(f"{name}: recovery resolves", interval, series, [*checks, gone]))
         if not at.signal.pushed:
             for revision, text in ((CANARY_REVISION, "the canary revision unhealthy, the stable one healthy"),
                                    (STABLE_REVISION, "the stable revision unhealthy, the canary healthy")):
-                tests.append(_test(f"{name}: {text}, fires", interval, at.feed_revisions(kube, revision), checks))
+                tests.append(_test(f"{name}: {text}, fires", interval, at.feed_revisions(kube, revision),
+                                   checks_for(revision_traffic(revision))))
         if monitor.metric == "latency_p99":
-            tests += _exactness_tests(kube, at, name, checks)
+            tests += _exactness_tests(kube, at, name, checks_for)
         if not at.signal.pushed and monitoring.hold_seconds(monitor, at.hold) >= SPARSE_GAP - at.window + interval:
-            tests += _sparse_tests(kube, at, name, expected)
+            tests += _sparse_tests(kube, at, name, _expected(kube, alert, monitor, SPARSE_CANARY))
         if at.spike is not None:
             after = at.hold + at.lag + 2 * at.step
             end = at.warm + at.spike + after
