@@ -137,6 +137,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.pushgateway_restart import restart_warnings
 
         planner.warnings.extend(restart_warnings(changes, prior, planner.desired))
+    if any(c.action in (Action.DELETE, Action.REPLACE) for c in changes):  # a removed cluster or job (queue_removal)
+        from mlops_infra.plan.queue_removal import removal_warnings
+
+        planner.warnings.extend(removal_warnings(changes, prior, planner.desired))
     ml: tuple = ()
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once

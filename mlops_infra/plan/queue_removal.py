@@ -1,0 +1,109 @@
+"""Removing a training cluster or a training job on Kubernetes while its runs exist (audit removal-4).
+
+A training cluster is a Kueue ClusterQueue (``compile/kubernetes/queues.py``). Kueue keeps a ClusterQueue
+that still has admitted workloads: "Kueue uses a finalizer called kueue.x-k8s.io/resource-in-use to prevent
+deletion of the ClusterQueue while resources are still in use. Consequently, a ClusterQueue with this
+finalizer cannot be deleted until all resources are released" (kubernetes-sigs/kueue
+``site/content/en/docs/tasks/troubleshooting/troubleshooting_delete_clusterqueue.md``;
+``pkg/controller/core/clusterqueue_controller.go`` ``Reconcile`` removes the finalizer of a terminating
+queue only when ``cache.ClusterQueueEmpty``: no workload holds a reservation). pulumi-kubernetes waits for a
+deleted object to be gone, ``timeout := 10 * time.Minute`` without ``customTimeouts`` (pulumi/pulumi-kubernetes
+``provider/pkg/await/await.go`` ``Deletion``), which the compiled ClusterQueue does not set. So while a run is
+admitted the apply fails after ten minutes, and every apply again until the run ends. The same page's way
+out is ``spec.stopPolicy: HoldAndDrain``: "Admitted workloads are evicted" (``apis/kueue/v1beta2/
+clusterqueue_types.go`` ``ClusterQueueSpec.StopPolicy``). Renaming a cluster renames its ClusterQueue: the
+old one is deleted the same way.
+
+A training job's runs are PyTorchJobs the launcher creates from the job's template, with no owner
+(``compile/kubernetes/scripts/launcher.py``); they carry the labels ``mlops-infra/training-job: <job>`` and
+``kueue.x-k8s.io/queue-name: <cluster's LocalQueue>`` (``compile/kubernetes/training.py`` ``run_template``).
+Removing (or renaming) the job deletes its CronJob and template, never its runs: a running one keeps its
+nodes until it ends or reaches ``activeDeadlineSeconds`` (``max_runtime``), and finished or pending ones stay.
+
+Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted or replaced
+ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
+the queue label of each LocalQueue of the state that points at it, in that LocalQueue's namespace), the
+training jobs of the state on that cluster, and the two ways out (wait, or drain); and one warning per
+training job of the state whose component is gone from the desired graph, sorted by address, naming the
+``kubectl`` commands that list and delete its runs (by the job label, in the namespace of its run template
+ConfigMap) and, when it registers a model, that a running run still registers a version; none for a job whose
+state holds no such template (an AWS job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlops_infra.graph import DesiredResource
+from mlops_infra.plan.cost import facts_by_address
+from mlops_infra.plan.model import Action, ResourceChange
+from mlops_infra.plan.normalize import get_dotted
+from mlops_infra.state.model import PriorState
+
+KUEUE_GROUP = "kubernetes:kueue.x-k8s.io/"
+JOB_LABEL = "mlops-infra/training-job"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+"""The run labels ``compile/kubernetes/training.py`` sets (``JOB_LABEL``, ``queues.QUEUE_LABEL``); the plan
+core does not import the compiler, tests/plan/test_queue_removal.py checks they agree."""
+FINALIZER = "kueue.x-k8s.io/resource-in-use"
+TEMPLATE_TYPE = "kubernetes:core/v1:ConfigMap"
+"""The type of a job's ``train-<job>`` run template, which carries the job label."""
+
+
+def is_kueue(type_: str, kind: str) -> bool:
+    return type_.startswith(KUEUE_GROUP) and type_.endswith(f":{kind}")
+
+
+def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
+                     desired: Mapping[str, DesiredResource]) -> list[str]:
+    """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
+    queues = sorted((c for c in changes if c.action in (Action.DELETE, Action.REPLACE)
+                     and is_kueue(c.type, "ClusterQueue")), key=lambda c: c.urn)
+    if not queues and not any(c.action is Action.DELETE and c.address.startswith("training_jobs.") for c in changes):
+        return []
+    before = facts_by_address(prior.resources.values())
+    out = [_queue_warning(change, prior, before) for change in queues]
+    after = facts_by_address(desired.values())
+    gone = sorted(a for a, f in before.items() if f.get("kind") == "training_job" and a not in after)
+    for address in gone:
+        warning = _job_warning(address, before[address], prior)
+        if warning:
+            out.append(warning)
+    return out
+
+
+def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str, Mapping[str, Any]]) -> str:
+    name = change.name
+    cluster = change.address.removeprefix("clusters.") if change.address.startswith("clusters.") else ""
+    local = sorted((str(get_dotted(r.inputs, "metadata.namespace")), str(get_dotted(r.inputs, "metadata.name")))
+                   for r in prior.resources.values()
+                   if is_kueue(r.type, "LocalQueue") and get_dotted(r.inputs, "spec.clusterQueue") == name)
+    jobs = sorted(f["name"] for f in facts.values() if f.get("kind") == "training_job" and cluster
+                  and f.get("cluster") == cluster)
+    verb = "replaces" if change.action is Action.REPLACE else "deletes"
+    text = (f"{change.address or name}: this apply {verb} the Kueue ClusterQueue {name}; while a run it admitted "
+            f"is running, Kueue's finalizer {FINALIZER} keeps it, so pulumi-kubernetes waits 10 minutes for the "
+            "delete and fails the apply, and every later apply, until the run ends")
+    if jobs:
+        text += f" (runs of {', '.join(jobs)})"
+    lists = "; ".join(f"kubectl get pytorchjobs -n {ns} -l {QUEUE_LABEL}={queue}" for ns, queue in local)
+    text += (f". Before applying, list its runs: {lists or f'kubectl get workloads.kueue.x-k8s.io -A | grep {name}'}"
+             ". Then wait until they finish, or stop and evict them (Kueue's way to delete a ClusterQueue in use): "
+             f"kubectl patch clusterqueue {name} --type merge -p '{{\"spec\":{{\"stopPolicy\":\"HoldAndDrain\"}}}}'")
+    return text
+
+
+def _job_warning(address: str, facts: Mapping[str, Any], prior: PriorState) -> str | None:
+    """The removed job's warning; none when the state holds no Kubernetes run template of it (an AWS job)."""
+    job = facts["name"]
+    namespaces = sorted({str(get_dotted(r.inputs, "metadata.namespace")) for r in prior.resources.values()
+                         if r.type == TEMPLATE_TYPE and (get_dotted(r.inputs, "metadata.labels") or {}).get(JOB_LABEL) == job})
+    if not namespaces:
+        return None
+    where, selector = f"-n {namespaces[0]}", f"-l {JOB_LABEL}={job}"
+    registers = f" and still registers a version of {facts['registers']}" if facts.get("registers") else ""
+    return (f"{address}: this apply removes the training job {job} but not its runs (PyTorchJobs without an "
+            f"owner): a running one keeps its nodes until it ends or reaches its max_runtime{registers}, and "
+            f"finished or pending ones stay. List them: kubectl get pytorchjobs {where} {selector}; once none is "
+            f"running, delete them: kubectl delete pytorchjobs {where} {selector}")
