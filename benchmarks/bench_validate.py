@@ -78,6 +78,8 @@ def _endpoint(i: int, models: int) -> list[str]:
     ]
     if strategy == "canary":
         lines += ["      steps: [5, 25, 100]", "      bake: 10m"]
+    elif strategy == "blue_green":
+        lines.append("      bake: 10m")
     if strategy != "all_at_once":
         lines += [f"      rollback_on: [ep-{i:04d}-latency-page]"]
     lines += ["    capture:", f"      sample_percent: {10 + i % 30}"]

@@ -22,7 +22,7 @@ from rich.markup import escape
 from mlops_infra.rollout.model import NOTICE_PENDING, RolloutSpec
 from mlops_infra.rollout.runner import Pass
 
-GATE_STYLE = {"ok": "green", "firing": "bold red", "unreadable": "yellow"}
+GATE_STYLE = {"ok": "green", "pending": "yellow", "firing": "bold red", "unreadable": "yellow"}
 
 
 class RolloutDisplay:

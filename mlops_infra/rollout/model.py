@@ -45,7 +45,7 @@ from typing import Any, Literal
 Phase = Literal["progressing", "finished", "rolled_back", "aborted"]
 TERMINAL: frozenset[str] = frozenset({"finished", "rolled_back", "aborted"})
 ActionKind = Literal["none", "wait", "hold", "set_traffic", "record", "rollback", "finish"]
-GateState = Literal["ok", "firing", "unreadable"]
+GateState = Literal["ok", "pending", "firing", "unreadable"]
 NOTICE_PENDING = "pending"
 NOTICE_SENT = "sent"
 IN_EFFECT_PENDING = "pending"
@@ -215,7 +215,9 @@ class Observed:
 
 @dataclass(frozen=True)
 class GateReading:
-    """One gate: ``ok``, ``firing`` (roll back) or ``unreadable`` (hold, then roll back)."""
+    """One gate: ``ok``, ``pending`` (its condition holds but has not held for the alert's ``for`` yet:
+    a bake does not end on it, ``rollout/reconcile.py`` rule 8), ``firing`` (roll back) or
+    ``unreadable`` (hold, then roll back)."""
 
     name: str
     state: GateState

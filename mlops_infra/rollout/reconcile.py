@@ -43,7 +43,15 @@ Rules, in order:
    that observes it in effect records that time (action ``record``; a hold of rule 7 records it
    too), and the bake ends ``bake_seconds`` after it; until then (``observed.in_effect`` false) wait.
    The bake is not over: wait until it is. Over: the next step, or after the last step (100%),
-   finish.
+   finish; but not while a gate is ``pending`` (a Prometheus alert whose condition holds and whose
+   ``for`` has not yet: ``rules/alerting.go`` ``AlertingRule.Eval`` makes it firing only once it has
+   held that long, ``gates/prometheus.py``): then wait, at the step's share, for it to fire (rule 6
+   rolls back) or resolve. That wait is bounded: an alert stays pending at most its ``for`` (then it
+   fires) and leaves the state when its condition stops holding. Ending the bake on it carried a canary
+   breaching from its first request past every step whose bake was at most ``for`` + the recording
+   rule's rate window, and "finished" a version breaching in its last step (audit rolloutrun-1;
+   ``spec/rollout_bake.py`` warns of such a bake). A pending gate neither shortens nor restarts the
+   bake, and it does not hold a step that is still baking.
 
 When a step is in effect. ``bake`` is the time at each step before the next (docs/spec.md), i.e. the
 time the endpoint serves the step's share. A traffic change is not in effect when it is asked for:
@@ -210,6 +218,12 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
     if now < ends:
         return Decision("wait", f"step {step + 1} ({percent}%): baking, {duration(ends - now)} left", percent,
                         cleared, ends)
+    pending = [g for g in gates if g.state == "pending"]
+    if pending:
+        after = f"step {step + 2}" if step + 1 < len(spec.steps) else "the finish"
+        return Decision("wait", f"step {step + 1} ({percent}%): baked, but {', '.join(g.describe() for g in pending)}: "
+                        f"its condition holds and its `for` has not elapsed; waiting for it to fire (roll back) or "
+                        f"resolve before {after}", percent, cleared)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
         return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",

@@ -4,8 +4,16 @@ Contract: :class:`PrometheusGates` asks Prometheus' HTTP API for its active aler
 (https://prometheus.io/docs/prometheus/latest/querying/api/#alerts: ``{"status": "success", "data":
 {"alerts": [{"labels": {"alertname": ...}, "state": "pending"|"firing", "value": "..."}]}}``). A gate
 is ``firing`` when an alert of that name (and, when ``namespace`` is given, that ``namespace`` label,
-which the compiled PrometheusRules carry) is ``firing``; ``pending`` (its ``for`` not yet elapsed)
-and absent are ``ok``. A minute in which the canary revision served no request neither breaks nor
+which the compiled PrometheusRules carry) is ``firing``; ``pending`` when one is ``pending`` and none
+``firing``; ``ok`` when none is active. Pending is not healthy: Prometheus puts an alert whose
+expression holds in ``StatePending`` and makes it firing only once it has held for the rule's ``for``
+(prometheus ``rules/alerting.go`` ``AlertingRule.Eval``: ``if a.State == StatePending &&
+ts.Sub(a.ActiveAt) >= r.holdDuration { a.State = StateFiring``), and drops it when the expression
+stops holding. Read as ``ok``, a canary breaching from its first request was carried past every step
+whose bake is at most ``for`` (plus the recording rule's 1m rate window before the expression can hold
+at all), and a breach in the last step ended in ``finished``; the reconciler now waits at the end of a
+bake while a gate is pending (``rollout/reconcile.py`` rule 8), which lasts at most ``for`` (audit
+rolloutrun-1; ``tests/rollout/test_pending_gates.py``). A minute in which the canary revision served no request neither breaks nor
 counts against the alert's streak within its hold (``compile/kubernetes/monitoring.py``, "Sparse
 traffic"), so a sparse canary failing every request is ``firing`` within about ``for`` plus its gap. Any transport error, non-200 answer or malformed body makes every gate
 ``unreadable`` with the cause. Requests time out after ``timeout`` seconds. Standard library only, so
@@ -51,7 +59,9 @@ class PrometheusGates:
         value = _number(chosen[0].get("value")) if chosen else None
         if firing:
             return GateReading(name, "firing", value, "alert firing")
-        return GateReading(name, "ok", value, "pending" if mine else "")
+        if mine:
+            return GateReading(name, "pending", value, "alert pending")
+        return GateReading(name, "ok")
 
 
 def _number(text: Any) -> float | None:
