@@ -23,7 +23,8 @@ nodes until it ends or reaches ``activeDeadlineSeconds`` (``max_runtime``), and 
 Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted or replaced
 ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
 the queue label of each LocalQueue of the state that points at it, in that LocalQueue's namespace), the
-training jobs of the state on that cluster, and the two ways out (wait, or drain); and one warning per
+training jobs of the state on that cluster, and the two ways out (wait, or drain: by ``kubectl patch``, or
+``apply --drain-queues``, ``apply/queue_drain.py``); and one warning per
 training job of the state whose component is gone from the desired graph, sorted by address, naming the
 ``kubectl`` commands that list and delete its runs (by the job label, in the namespace of its run template
 ConfigMap) and, when it registers a model, that a running run still registers a version; none for a job whose
@@ -90,7 +91,8 @@ def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str
     lists = "; ".join(f"kubectl get pytorchjobs -n {ns} -l {QUEUE_LABEL}={queue}" for ns, queue in local)
     text += (f". Before applying, list its runs: {lists or f'kubectl get workloads.kueue.x-k8s.io -A | grep {name}'}"
              ". Then wait until they finish, or stop and evict them (Kueue's way to delete a ClusterQueue in use): "
-             f"kubectl patch clusterqueue {name} --type merge -p '{{\"spec\":{{\"stopPolicy\":\"HoldAndDrain\"}}}}'")
+             f"kubectl patch clusterqueue {name} --type merge -p '{{\"spec\":{{\"stopPolicy\":\"HoldAndDrain\"}}}}'"
+             " (mlops-infra apply --drain-queues does this first and waits until none is admitted)")
     return text
 
 

@@ -81,6 +81,7 @@ def test_removing_the_cluster_and_its_job_names_the_blocked_queue_and_the_runs(t
         in queue
     assert ("kubectl patch clusterqueue fraud-detection-dev-gpu-train --type merge "
             """-p '{"spec":{"stopPolicy":"HoldAndDrain"}}'""") in queue
+    assert "mlops-infra apply --drain-queues does this first" in queue
     assert job.startswith("training_jobs.retrain: this apply removes the training job retrain but not its runs")
     selector = f"-l mlops-infra/training-job={labels['mlops-infra/training-job']}"
     assert f"kubectl get pytorchjobs -n fraud-dev {selector}" in job

@@ -1,4 +1,4 @@
-"""``mlops-infra apply [FILE] --env ENV [--plan PLAN.json] [--yes] [--stack-dir DIR]``.
+"""``mlops-infra apply [FILE] --env ENV [--plan PLAN.json] [--yes] [--stack-dir DIR] [--drain-queues]``.
 
 Contract, in order (nothing in the cloud changes before step 5):
 1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does, and in
@@ -12,8 +12,11 @@ Contract, in order (nothing in the cloud changes before step 5):
    with ``plan --refresh`` decided its versions from the registry, as apply does; an offline plan of
    a version the registry decides otherwise is stale.
 3. The plan is printed (the saved one, or a fresh one). No changes: "nothing to apply", exit 0.
-4. Without the Pulumi CLI: one line, exit 1. Confirmation: unless ``--yes``, ask on a terminal;
-   without a terminal, refuse (exit 1).
+4. Without the Pulumi CLI: one line, exit 1. On Kubernetes, a plan that deletes or replaces a Kueue
+   ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
+   ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4). Confirmation: unless
+   ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
+   those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
 5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
    engine events streamed as progress lines (:mod:`mlops_infra.apply.events`).
 6. Post-apply check (:mod:`mlops_infra.apply.verify`, review finding B8): every SageMaker endpoint
@@ -50,6 +53,9 @@ def apply(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     state: Path | None = typer.Option(None, "--state", help="Prior state file (as for plan)."),
     stack_dir: Path | None = typer.Option(None, "--stack-dir", help="The Pulumi stack directory (default: stacks/ENV)."),
+    drain_queues: bool = typer.Option(
+        False, "--drain-queues", help="Kubernetes: before deleting a Kueue ClusterQueue that still admits runs, "
+        "set its stopPolicy to HoldAndDrain (Kueue evicts them) and wait until it admits none."),
 ) -> None:
     """Provision the system with Pulumi: show the plan, confirm, `pulumi up`, verify, start rollouts."""
     from mlops_infra.cli.commands.plan import (
@@ -90,7 +96,16 @@ def apply(
     if shutil.which("pulumi") is None:
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
+    kube, admitted = _admitted_queues(graph, current)  # audit removal-4: Kueue would hold the delete
+    if admitted and not drain_queues:
+        from mlops_infra.apply.queue_drain import refusal
+
+        raise refusal(admitted)
     _confirm(yes, env)
+    if admitted:
+        from mlops_infra.apply.queue_drain import drain
+
+        drain(kube, admitted, lambda line: out.print(line, markup=False))
     directory = stack_dir or desired.target.stack_dir(env)
     from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
@@ -106,6 +121,21 @@ def apply(
         up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))
+
+
+def _admitted_queues(graph, plan) -> tuple:
+    """(a client of the cluster, the admitted workloads of each ClusterQueue the plan deletes or replaces), read
+    only on Kubernetes and only when the plan deletes or replaces one (:mod:`mlops_infra.apply.queue_drain`)."""
+    from mlops_infra.apply.queue_drain import admitted_workloads, condemned_queues
+
+    queues = condemned_queues(plan.changes)
+    if not queues or graph.metadata.get("cloud") != "kubernetes":
+        return None, {}
+    from mlops_infra.kube.client import KubeClient
+    from mlops_infra.kube.config import ConnectOptions
+
+    kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
+    return kube, admitted_workloads(kube, queues)
 
 
 def _confirm(yes: bool, env: str) -> None:

@@ -1,0 +1,118 @@
+"""Before ``pulumi up`` deletes a Kueue ClusterQueue: refuse while it has admitted runs, or drain it first (removal-4).
+
+Kueue keeps a ClusterQueue with admitted workloads (finalizer ``kueue.x-k8s.io/resource-in-use``; kueue
+``site/content/en/docs/tasks/troubleshooting/troubleshooting_delete_clusterqueue.md``; ``pkg/controller/core/
+clusterqueue_controller.go`` ``Reconcile`` drops the finalizer of a terminating queue only when
+``cache.ClusterQueueEmpty``), and pulumi-kubernetes waits 10 minutes for the delete, then fails the update
+(``provider/pkg/await/await.go`` ``Deletion``), on every apply until the runs end (``plan/queue_removal.py``).
+
+A workload holds its ClusterQueue while its quota is reserved: ``status.admission`` is set, with
+``admission.clusterQueue`` "the name of the ClusterQueue that admitted this workload" (kueue
+``apis/kueue/v1beta2/workload_types.go`` ``WorkloadStatus.Admission``, ``Admission.ClusterQueue``), and is
+"set back to null" when the reservation goes (``pkg/workload/workload.go``
+``UnsetQuotaReservationWithCondition``). Kueue's documented way to delete a queue in use is
+``spec.stopPolicy: HoldAndDrain``: "Admitted workloads are evicted and Reserving workloads will cancel the
+reservation" (``apis/kueue/v1beta2/clusterqueue_types.go`` ``ClusterQueueSpec.StopPolicy``;
+``pkg/controller/core/workload_controller.go`` ``reconcileOnClusterQueueActiveState`` evicts an admitted
+workload of a HoldAndDrain queue, then unsets its reservation).
+
+Contract:
+- :func:`condemned_queues`: the names of the ClusterQueues a plan deletes or replaces, sorted.
+- :func:`admitted_workloads`: ``{queue: ["<namespace>/<workload>", ...]}`` for those queues, from one LIST of
+  ``kueue.x-k8s.io/v1beta2`` workloads in all namespaces (the version the compiler writes queues in) through
+  :class:`~mlops_infra.kube.client.KubeClient`; queues with none are left out. A cluster without the Workload
+  resource (no Kueue) has none.
+- :func:`refusal`: the :class:`~mlops_infra.errors.UserError` that names every admitted workload and the two
+  ways out (wait, or rerun with ``--drain-queues``).
+- :func:`drain`: merge-patches ``spec.stopPolicy: HoldAndDrain`` onto each queue that has admitted workloads,
+  then reads the workloads again every ``poll`` seconds until none of those queues has one (returns) or
+  ``timeout`` seconds have passed (a ``UserError`` naming the ones left; the stop policy stays set, nothing
+  else changed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from mlops_infra.errors import UserError
+from mlops_infra.kube.client import KubeClient
+from mlops_infra.kube.errors import KubeNotFound
+from mlops_infra.kube.resources import resource_type
+from mlops_infra.plan.model import Action
+from mlops_infra.plan.queue_removal import is_kueue
+
+KUEUE = "kueue.x-k8s.io/v1beta2"
+WORKLOAD = resource_type(KUEUE, "Workload")
+CLUSTER_QUEUE = resource_type(KUEUE, "ClusterQueue", namespaced=False)
+STOP = {"spec": {"stopPolicy": "HoldAndDrain"}}
+FLAG = "--drain-queues"
+DRAIN_TIMEOUT = 600.0
+"""How long :func:`drain` waits for Kueue to evict (seconds): as long as pulumi-kubernetes would wait."""
+POLL_SECONDS = 5.0
+
+
+def condemned_queues(changes: Iterable[Any]) -> list[str]:
+    """The ClusterQueues the plan's ``changes`` delete or replace (by name)."""
+    return sorted({c.name for c in changes
+                   if c.action in (Action.DELETE, Action.REPLACE) and is_kueue(c.type, "ClusterQueue")})
+
+
+def admitted_workloads(kube: KubeClient, queues: Sequence[str]) -> dict[str, list[str]]:
+    """Queue -> its admitted workloads (see the module contract)."""
+    wanted = set(queues)
+    try:
+        items = kube.list(WORKLOAD)
+    except KubeNotFound as exc:
+        if exc.type_missing:
+            return {}
+        raise
+    found: dict[str, list[str]] = {}
+    for item in items:
+        admission = (item.get("status") or {}).get("admission") or {}
+        queue = admission.get("clusterQueue")
+        if queue in wanted:
+            meta = item.get("metadata") or {}
+            found.setdefault(queue, []).append(f"{meta.get('namespace')}/{meta.get('name')}")
+    return {queue: sorted(names) for queue, names in sorted(found.items())}
+
+
+def _listed(admitted: Mapping[str, list[str]]) -> str:
+    return "\n".join(f"  ClusterQueue {queue}: {', '.join(names)}" for queue, names in admitted.items())
+
+
+def refusal(admitted: Mapping[str, list[str]]) -> UserError:
+    count = sum(map(len, admitted.values()))
+    return UserError(
+        f"refusing to apply: this apply deletes {len(admitted)} Kueue ClusterQueue(s) that still admit "
+        f"{count} workload(s); nothing was applied",
+        f"{_listed(admitted)}\nKueue keeps a ClusterQueue while a workload it admitted runs (finalizer "
+        "kueue.x-k8s.io/resource-in-use), so `pulumi up` would wait 10 minutes for the delete and fail. Either "
+        "wait until these runs finish and apply again, or apply again with "
+        f"{FLAG}: it sets spec.stopPolicy: HoldAndDrain on the ClusterQueue first (Kueue evicts the runs: their "
+        "progress since the last checkpoint is lost), waits until none is admitted, then applies.")
+
+
+def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[str], None], *,
+          timeout: float | None = None, poll: float | None = None, sleep: Callable[[float], None] = time.sleep,
+          clock: Callable[[], float] = time.monotonic) -> None:
+    """Stop the queues with HoldAndDrain and wait until they admit nothing (see the module contract);
+    ``timeout`` and ``poll`` default to :data:`DRAIN_TIMEOUT` and :data:`POLL_SECONDS`."""
+    timeout = DRAIN_TIMEOUT if timeout is None else timeout
+    poll = POLL_SECONDS if poll is None else poll
+    queues = list(admitted)
+    for queue in queues:
+        say(f"Draining Kueue ClusterQueue {queue} (spec.stopPolicy: HoldAndDrain): evicting {', '.join(admitted[queue])}")
+        kube.patch(CLUSTER_QUEUE, queue, None, STOP)
+    deadline = clock() + timeout
+    while True:
+        left = admitted_workloads(kube, queues)
+        if not left:
+            say(f"Drained: {', '.join(queues)} admit no workload")
+            return
+        if clock() >= deadline:
+            raise UserError(f"the ClusterQueue(s) did not drain within {int(timeout)} seconds; nothing was applied",
+                            f"{_listed(left)}\nTheir spec.stopPolicy is HoldAndDrain. Check Kueue's controller "
+                            "and the workloads' conditions (kubectl describe workload -n NS NAME), then apply again.")
+        sleep(poll)
