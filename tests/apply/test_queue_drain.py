@@ -146,3 +146,33 @@ def test_a_queue_that_does_not_drain_in_time_stops_the_apply(work: Path) -> None
         assert "did not drain within 3 seconds; nothing was applied" in caught.value.summary
         assert "fraud-dev/retrain-abc-1" in caught.value.detail
         assert api.get(KUEUE, "ClusterQueue", QUEUE)["spec"]["stopPolicy"] == "HoldAndDrain"
+
+
+def run(name: str, job: str, *, finished: str | None = None, suspended: bool = False) -> dict:
+    conditions = [{"type": finished, "status": "True"}] if finished else [{"type": "Running", "status": "True"}]
+    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+            "metadata": {"name": name, "namespace": "fraud-dev", "labels": {"mlops-infra/training-job": job}},
+            "spec": {"runPolicy": {"suspend": suspended}}, "status": {"conditions": conditions}}
+
+
+def test_after_the_apply_the_removed_jobs_runs_are_listed_not_deleted(work: Path, monkeypatch) -> None:
+    """Only the training job goes (its cluster stays: no queue to drain); its runs have no owner."""
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    del doc["training_jobs"]
+    doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
+    del doc["environments"]["dev"]["overrides"]["training_jobs.retrain.nodes"]
+    (work / "mlsystem.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    with KubeApiStandIn(crds=[*load_crds("kubeflow.org_pytorchjobs.yaml"), WORKLOAD_CRD]) as api:
+        api.seed(run("retrain-aaa", "retrain", finished="Succeeded"))
+        api.seed(run("retrain-bbb", "retrain", suspended=True))
+        api.seed(run("other-ccc", "other"))
+
+        result, ups = apply(work, api, monkeypatch)
+
+        assert result.code == 0, result.output
+        assert len(ups) == 1
+        assert ("training_jobs.retrain: removed, but its runs stay (they have no owner): retrain-aaa (Succeeded), "
+                "retrain-bbb (suspended). Delete them when you no longer need them: "
+                "kubectl delete pytorchjobs -n fraud-dev -l mlops-infra/training-job=retrain") in result.stdout
+        assert "other-ccc" not in result.stdout
+        assert api.requests_for("DELETE") == [] and len(api.objects("pytorchjobs")) == 3

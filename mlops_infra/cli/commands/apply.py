@@ -19,6 +19,8 @@ Contract, in order (nothing in the cloud changes before step 5):
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
 5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
    engine events streamed as progress lines (:mod:`mlops_infra.apply.events`).
+   On Kubernetes, the runs each removed training job left behind are then listed, not deleted
+   (:mod:`mlops_infra.apply.leftover_runs`).
 6. Post-apply check (:mod:`mlops_infra.apply.verify`, review finding B8): every SageMaker endpoint
    must serve the desired config; a silent rollback or a failed endpoint fails the command (exit 1)
    naming the endpoint.
@@ -119,6 +121,7 @@ def apply(
 
     with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
         up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
+    _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))
 
@@ -136,6 +139,26 @@ def _admitted_queues(graph, plan) -> tuple:
 
     kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
     return kube, admitted_workloads(kube, queues)
+
+
+def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
+    """The runs of each training job this apply removed (:mod:`mlops_infra.apply.leftover_runs`), Kubernetes only."""
+    from mlops_infra.apply.leftover_runs import leftover_lines, removed_jobs
+
+    jobs = removed_jobs(plan.changes)
+    if not jobs or graph.metadata.get("cloud") != "kubernetes":
+        return
+    if kube is None:
+        from mlops_infra.kube.client import KubeClient
+        from mlops_infra.kube.config import ConnectOptions
+
+        try:
+            kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
+        except UserError as exc:  # the apply succeeded: say what could not be read, do not fail it
+            out.print(f"Could not list the runs of {', '.join(a for a, _ in jobs)}: {exc.summary}", markup=False)
+            return
+    for line in leftover_lines(kube, graph.metadata["namespace"], jobs):
+        out.print(line, markup=False)
 
 
 def _confirm(yes: bool, env: str) -> None:
