@@ -66,6 +66,8 @@ REASON_CODES: dict[str, str] = {
     "provider-replaced": "its provider is replaced, or it moves to another provider that is not a default one "
                          "or that points at another region or cluster",
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
+    "retained": "no longer desired, and kept in the cloud (retainOnDelete): Pulumi forgets it, nothing is deleted; "
+                "not counted as destroyed",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
     "not-taken-by-cloud": "the cloud did not keep an input the last apply sent (its recorded output differs, "
                           "e.g. SageMaker rolled an endpoint update back): sent again",
@@ -125,6 +127,10 @@ class ResourceChange:
     ``address``/``role`` tie it to an ML item (``endpoints.scorer`` / ``endpoint-config``);
     ``delete_before_replace`` says a replace deletes first (downtime); ``blocked`` is set when the
     change cannot be applied as planned (e.g. deleting a protected data store) and says why.
+    ``retained`` marks a delete of a resource whose state has ``retainOnDelete``: Pulumi only drops it
+    from the state and leaves it in the cloud (pulumi/pulumi ``pkg/resource/deploy/step.go``
+    ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it is not counted as
+    destroyed (:attr:`destroys`). In JSON, ``"retainOnDelete": true``, written only when set.
     """
 
     urn: str
@@ -138,22 +144,33 @@ class ResourceChange:
     custom: bool = True
     delete_before_replace: bool = False
     blocked: str | None = None
+    retained: bool = False
+
+    @property
+    def destroys(self) -> bool:
+        """Whether the change deletes the resource from the cloud: a delete, unless Pulumi only forgets
+        it (``retained``). The summaries count these as "to destroy"."""
+        return self.action is Action.DELETE and not self.retained
 
     def to_json(self) -> dict[str, Any]:
-        return {"urn": self.urn, "type": self.type, "name": self.name, "action": str(self.action),
+        out = {"urn": self.urn, "type": self.type, "name": self.name, "action": str(self.action),
                 "reason": {"code": self.reason.code, "message": self.reason.message},
                 "address": self.address or None, "role": self.role or None, "custom": self.custom,
                 "deleteBeforeReplace": self.delete_before_replace, "blocked": self.blocked,
                 "changes": [{"path": c.path, "before": c.before, "after": c.after,  # AttributeChange.to_json, inlined
                              "forcesReplacement": c.forces_replacement, "sensitive": c.sensitive}
                             for c in self.changes]}
+        if self.retained:
+            out["retainOnDelete"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResourceChange:
         return cls(data["urn"], data["type"], data["name"], Action(data["action"]),
                    Reason(data["reason"]["code"], data["reason"]["message"]),
                    tuple(AttributeChange.from_json(c) for c in data["changes"]), data["address"] or "",
-                   data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"])
+                   data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"],
+                   data.get("retainOnDelete", False))
 
     @staticmethod
     def built(urn: str, type: str, name: str, action: Action, reason: Reason, changes: tuple[AttributeChange, ...],
@@ -164,7 +181,7 @@ class ResourceChange:
         change = new(_ResourceChangeSlots)
         change.urn, change.type, change.name, change.action, change.reason = urn, type, name, action, reason
         change.changes, change.address, change.role, change.custom = changes, address, role, custom
-        change.delete_before_replace, change.blocked = delete_before_replace, blocked
+        change.delete_before_replace, change.blocked, change.retained = delete_before_replace, blocked, False
         change.__class__ = ResourceChange
         return change
 
@@ -398,7 +415,7 @@ class Plan:
     def counts(self) -> PlanCounts:
         tally = {a: 0 for a in Action}
         for change in self.changes:
-            if change.custom:
+            if change.custom and (change.destroys or change.action is not Action.DELETE):
                 tally[change.action] += 1
         return PlanCounts(tally[Action.CREATE], tally[Action.UPDATE], tally[Action.REPLACE], tally[Action.DELETE])
 
@@ -613,7 +630,11 @@ def plan_json_schema() -> dict[str, Any]:
         "deleteBeforeReplace": _t("boolean", "A replace deletes the old resource first (downtime)."),
         "blocked": _t(["string", "null"], "Why the change cannot be applied as planned, and how to unblock."),
         "changes": {"type": "array", "items": attribute, "description": "Property changes, sorted by path."},
-    })
+        "retainOnDelete": {"const": True, "description": "Only on a delete of a resource kept in the cloud "
+                           "(Pulumi's retainOnDelete): Pulumi forgets it, nothing is deleted; not counted in "
+                           "summary.destroy."},
+    }, required=["urn", "type", "name", "action", "reason", "address", "role", "custom", "deleteBeforeReplace",
+                 "blocked", "changes"])
     ml = _obj({"address": _t("string", "The ML item (endpoints.scorer), or \"system\" for totals."),
                "kind": _t("string", "What kind of ML change.", enum=list(ML_KINDS)),
                "summary": _t("string", "One sentence."),
@@ -650,7 +671,8 @@ def plan_json_schema() -> dict[str, Any]:
     summary = _obj({"add": _t("integer", "Custom resources created.", minimum=0),
                     "change": _t("integer", "Custom resources updated in place.", minimum=0),
                     "replace": _t("integer", "Custom resources replaced.", minimum=0),
-                    "destroy": _t("integer", "Custom resources deleted.", minimum=0),
+                    "destroy": _t("integer", "Custom resources deleted (not those only forgotten: retainOnDelete).",
+                                  minimum=0),
                     "hasChanges": _t("boolean", "Any resource (components included) changes.")})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

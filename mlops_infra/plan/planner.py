@@ -19,6 +19,10 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   (the create collides).
 - A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
+- A DELETE of a resource whose state has ``retainOnDelete`` (and no ``protect``) is ``retained``, with
+  the reason ``retained``: the engine only drops it from the state (pulumi/pulumi
+  ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it
+  stays in the cloud and ``Plan.counts`` does not count it as destroyed.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
@@ -586,10 +590,14 @@ class _Planner:
             if state.protect:
                 blocked = _unprotect_hint(urn, "delete", loses)
                 reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
+            elif state.retain_on_delete:  # pulumi step.go DeleteStep.Apply: "a "drop on delete" is a no-op"
+                reason = Reason("retained", f"{name} is no longer desired and will be kept in the cloud "
+                                "(retainOnDelete): Pulumi forgets it, nothing is deleted")
             elif loses:
                 self._warn_loss(name, "deleted", loses)
             yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
-                                 address=self._address_of(urn), custom=state.custom, blocked=blocked)
+                                 address=self._address_of(urn), custom=state.custom, blocked=blocked,
+                                 retained=state.retain_on_delete and not state.protect)
 
     def _warn_loss(self, name: str, verb: str, loses: str) -> None:
         """A replace or delete that discards more than the resource, of a resource not (yet) protected."""

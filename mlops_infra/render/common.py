@@ -413,7 +413,7 @@ class Group:
         """``1 to replace, 2 to change`` (custom resources only), or ``no resource changes``."""
         counts: dict[Action, int] = {}
         for change in self.changes:
-            if change.custom and change.action.is_change:
+            if change.custom and change.action.is_change and (change.destroys or change.action is not Action.DELETE):
                 counts[change.action] = counts.get(change.action, 0) + 1
         words = {Action.CREATE: "to add", Action.UPDATE: "to change", Action.REPLACE: "to replace",
                  Action.DELETE: "to destroy"}

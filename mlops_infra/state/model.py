@@ -36,7 +36,7 @@ class StateResource:
     """
 
     __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "id", "parent", "protect",
-                 "provider", "type", "urn")
+                 "provider", "retain_on_delete", "type", "urn")
     urn: str
     type: str
     custom: bool
@@ -45,18 +45,23 @@ class StateResource:
     provider: str | None
     dependencies: tuple[str, ...]
     protect: bool
+    retain_on_delete: bool
+    """Pulumi's ``retainOnDelete`` (pulumi/pulumi ``sdk/go/common/apitype/core.go`` ``ResourceV3``:
+    ``RetainOnDelete bool `json:"retainOnDelete,omitempty"```): the engine's delete of this resource
+    only drops it from the state and leaves it in the cloud (``pkg/resource/deploy/step.go``
+    ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op")."""
 
     def __init__(self, urn: str, type: str, custom: bool = True, id: str | None = None,
                  parent: str | None = None, provider: str | None = None, inputs: dict[str, Any] | None = None,
                  outputs: dict[str, Any] | None = None, dependencies: tuple[str, ...] = (),
-                 protect: bool = False) -> None:
+                 protect: bool = False, retain_on_delete: bool = False) -> None:
         self._fill(urn, type, custom, id, parent, provider, {} if inputs is None else inputs,
-                   {} if outputs is None else outputs, None, dependencies, protect)
+                   {} if outputs is None else outputs, None, dependencies, protect, retain_on_delete)
 
     @classmethod
     def packed(cls, urn: str, type: str, custom: bool, id: str | None, parent: str | None,
                provider: str | None, inputs: bytes, outputs: bytes, output_keys: tuple[str, ...] | None,
-               dependencies: tuple[str, ...], protect: bool) -> StateResource:
+               dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool = False) -> StateResource:
         """A resource whose ``inputs`` are the JSON object ``inputs`` (compact bytes, as orjson
         writes it: decoding gives back the same values, types included) and whose ``outputs`` are
         the object ``outputs`` or, with ``output_keys``, the object holding those keys in that
@@ -64,19 +69,20 @@ class StateResource:
         repeats an input is stored once)."""
         if cls is not StateResource:
             self = cls.__new__(cls)
-            self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect)
+            self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect,
+                       retain_on_delete)
             return self
         # One per resource of a state file: made as mlops_infra.frozen says (no setattr call per slot).
         self = new(_StateResourceSlots)
         self.urn, self.type, self.custom, self.id, self.parent, self.provider = urn, type, custom, id, parent, provider
         self._inputs, self._outputs, self._output_keys = inputs, outputs, output_keys
-        self.dependencies, self.protect = dependencies, protect
+        self.dependencies, self.protect, self.retain_on_delete = dependencies, protect, retain_on_delete
         self.__class__ = StateResource
         return self
 
     def _fill(self, urn: str, type: str, custom: bool, id: str | None, parent: str | None, provider: str | None,
               inputs: dict[str, Any] | bytes, outputs: dict[str, Any] | bytes, output_keys: tuple[str, ...] | None,
-              dependencies: tuple[str, ...], protect: bool) -> None:
+              dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool) -> None:
         """Set every slot once (the class is immutable: ``__setattr__`` refuses)."""
         setter = object.__setattr__
         setter(self, "urn", urn)
@@ -90,6 +96,7 @@ class StateResource:
         setter(self, "_output_keys", output_keys)
         setter(self, "dependencies", dependencies)
         setter(self, "protect", protect)
+        setter(self, "retain_on_delete", retain_on_delete)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -134,7 +141,7 @@ class StateResource:
 
     def _values(self) -> tuple[Any, ...]:
         return (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self.inputs, self.outputs,
-                self.dependencies, self.protect)
+                self.dependencies, self.protect, self.retain_on_delete)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -144,7 +151,8 @@ class StateResource:
     __hash__ = None  # type: ignore[assignment]  # dict fields: unhashable, as the dataclass it replaces
 
     def __repr__(self) -> str:
-        names = ("urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect")
+        names = ("urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect",
+                 "retain_on_delete")
         return f"StateResource({', '.join(f'{n}={v!r}' for n, v in zip(names, self._values(), strict=True))})"
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -155,7 +163,7 @@ class StateResource:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self._inputs,
-                           self._outputs, self._output_keys, self.dependencies, self.protect))
+                           self._outputs, self._output_keys, self.dependencies, self.protect, self.retain_on_delete))
 
 
 _StateResourceSlots = fillable(StateResource)
@@ -181,6 +189,7 @@ class _StateResourceFields:
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     protect: bool = False
+    retain_on_delete: bool = False
 
 
 StateResource.__dataclass_fields__ = _StateResourceFields.__dataclass_fields__  # type: ignore[attr-defined]

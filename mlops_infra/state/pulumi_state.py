@@ -19,6 +19,9 @@ Contract:
   the deployment object (the checkpoint's ``latest``), so the same state reads with the same serial
   whether it came from the stack file or from an export. An empty stack has the serial of
   :meth:`PriorState.empty`.
+- Each resource keeps ``protect`` and ``retainOnDelete`` as the engine wrote them (pulumi/pulumi
+  ``sdk/go/common/apitype/core.go`` ``ResourceV3``, both ``omitempty``: absent is false): the planner
+  tells a blocked delete and a delete that leaves the resource in the cloud from a real one.
 - Reading never writes: no caches, no temporary files, no backups.
 - :func:`find_state_file` locates a stack's file in a file backend exactly as ``pulumi`` would, and
   :func:`load_state` reads one from disk.
@@ -649,11 +652,11 @@ class _ResourceReader:
         read again); None, with nothing appended, for any other entry."""
         get = entry.get
         urn, rtype, rid = get("urn"), get("type"), get("id")
-        custom, protect = get("custom", False), get("protect", False)
+        custom, protect, retain = get("custom", False), get("protect", False), get("retainOnDelete", False)
         parent, provider, deps = get("parent"), get("provider"), get("dependencies")
         inputs, outputs = get("inputs"), get("outputs")
         if not (type(urn) is str and urn and type(rtype) is str and type(custom) is bool and type(protect) is bool
-                and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
+                and type(retain) is bool and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
                 and (provider is None or type(provider) is str) and (deps is None or type(deps) is list)
                 and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)):
             return None
@@ -682,12 +685,12 @@ class _ResourceReader:
                 packed_inputs = _packed_json(inputs)
                 own, keys = _outputs_apart(outputs or {}, inputs, self.output_names, packed_inputs)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
-                                            packed_inputs, _packed_json(own), keys, dependencies, protect)
+                                            packed_inputs, _packed_json(own), keys, dependencies, protect, retain)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
                 pass
         return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
                              provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
-                             dependencies=dependencies, protect=protect)
+                             dependencies=dependencies, protect=protect, retain_on_delete=retain)
 
     def _provider(self, provider: str) -> str:
         urn = split_provider_reference(provider)[0]
@@ -739,6 +742,7 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
         outputs=_share_inputs(_optional(entry, "outputs", dict, source, where) or {}, inputs),
         dependencies=tuple(dependencies),
         protect=bool(_optional(entry, "protect", bool, source, where)),
+        retain_on_delete=bool(_optional(entry, "retainOnDelete", bool, source, where)),
     )
 
 

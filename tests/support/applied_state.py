@@ -18,6 +18,8 @@ stores one, so what the planner reads back looks like the real thing:
   where there are ``tags``; Kubernetes objects get a ``status`` of ``{}``);
 - component resources (``custom=False``) keep their ML facts as inputs and, as
   ``register_outputs`` does, as outputs;
+- ``protect`` and ``retainOnDelete`` where the graph's options ask for them, as the engine records
+  them (pulumi/pulumi ``sdk/go/common/apitype/core.go`` ``ResourceV3``, both ``omitempty``);
 - ``parent`` is the component's URN or the root stack's; ``dependencies`` and
   ``propertyDependencies`` (per input property, the URNs its refs point at) as the engine records;
 - outputs listed in ``additionalSecretOutputs`` are stored as Pulumi secrets (ciphertext only);
@@ -283,5 +285,7 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
     record["propertyDependencies"] = {k: v for k, v in sorted(property_deps.items()) if v}
     if resource.options.additional_secret_outputs:
         record["additionalSecretOutputs"] = list(resource.options.additional_secret_outputs)
+    if resource.options.retain_on_delete:  # apitype ResourceV3.RetainOnDelete (omitempty), after aliases
+        record["retainOnDelete"] = True
     record["created"] = record["modified"] = APPLIED_AT
     return record
