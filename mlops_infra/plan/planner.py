@@ -591,8 +591,9 @@ class _Planner:
                 blocked = _unprotect_hint(urn, "delete", loses)
                 reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
             elif state.retain_on_delete:  # pulumi step.go DeleteStep.Apply: "a "drop on delete" is a no-op"
+                after = _DELETED_AFTER_UP if state.type in _FORGOTTEN_DELETED_BY_APPLY else ""
                 reason = Reason("retained", f"{name} is no longer desired and will be kept in the cloud "
-                                "(retainOnDelete): Pulumi forgets it, nothing is deleted")
+                                f"(retainOnDelete): Pulumi forgets it, nothing is deleted{after}")
             elif loses:
                 self._warn_loss(name, "deleted", loses)
             yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
@@ -616,6 +617,13 @@ class _Planner:
                 return "platform"
             state = self.state.resources.get(state.parent) if state.parent else None
         return ""
+
+
+_FORGOTTEN_DELETED_BY_APPLY = frozenset({"aws:sagemaker/model:Model",
+                                         "aws:sagemaker/endpointConfiguration:EndpointConfiguration"})
+"""Retained types ``mlops-infra apply`` deletes after ``pulumi up`` (``apply/forgotten.py`` ``KINDS``)."""
+_DELETED_AFTER_UP = ("; then `mlops-infra apply` deletes it unless an endpoint still uses it (SageMaker refuses "
+                     "to create a name that exists)")
 
 
 def _on_branch(path: str, other: str) -> bool:

@@ -58,6 +58,7 @@ def test_a_removed_canary_endpoints_model_and_config_are_kept_not_destroyed(remo
         assert change.action is Action.DELETE and change.retained and not change.destroys
         assert change.reason.code == "retained"
         assert "kept in the cloud (retainOnDelete): Pulumi forgets it, nothing is deleted" in change.reason.message
+        assert "then `mlops-infra apply` deletes it unless an endpoint still uses it" in change.reason.message
     for name in ("scorer2-endpoint", "scorer2-serving", "scorer2-serving-policy", "scorer2-dashboard"):
         assert changes[name].action is Action.DELETE and changes[name].destroys
         assert changes[name].reason.code == "removed-from-spec"

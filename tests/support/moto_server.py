@@ -138,6 +138,15 @@ Contract:
      ``sagemaker:endpoint-config`` there like models and endpoints. The patch sets ``arn`` to the
      ARN string after moto's ``__init__``; ``DescribeEndpointConfig`` and tag calls use
      ``endpoint_config_arn`` and the config's name, unchanged.
+  16. **SageMaker refuses a model or endpoint config name that exists.** moto's ``create_model`` and
+     ``create_endpoint_config`` replace an existing entry of the same name. AWS refuses the call
+     with a ValidationException, "Cannot create already existing model "<arn>"." or "Cannot create
+     already existing endpoint configuration "<arn>"." (AWS's answers as quoted in
+     awslabs/spot-tagging-bot-for-digital-assets#2 and astronomer/astronomer-providers#1055; the
+     rollout driver relies on it, ``rollout/drivers/sagemaker.py``: "already exist"). Inside
+     :func:`existing_names_refused` the patch refuses such a call, with that message, and leaves the
+     existing entry as it was. Outside it (the default) moto's behaviour is kept: tests that seed a
+     model or config again "as an apply leaves it" are unchanged.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -526,6 +535,34 @@ def _default_encryption(original: Any) -> Any:
     return get_bucket_encryption
 
 
+_unique_names = {"refused": False}
+
+
+@contextlib.contextmanager
+def existing_names_refused() -> Iterator[None]:
+    """SageMaker ``CreateModel``/``CreateEndpointConfig`` refuse a name that exists (patch 16)."""
+    previous = _unique_names["refused"]
+    _unique_names["refused"] = True
+    try:
+        yield
+    finally:
+        _unique_names["refused"] = previous
+
+
+def _refuse_existing(original: Any, key: str, store: str, what: str, arn: str) -> Any:
+    """``original`` (a SageMaker backend ``create_*`` taking the name as ``key``, first) refusing a name
+    ``store`` holds (patch 16)."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    @functools.wraps(original)
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        existing = getattr(self, store).get(kwargs[key] if key in kwargs else args[0])
+        if existing is not None and _unique_names["refused"]:
+            raise ValidationError(message=f'Cannot create already existing {what} "{getattr(existing, arn)}".')
+        return original(self, *args, **kwargs)
+    return create
+
+
 def _patch(owner: Any, name: str, replacement: Any) -> None:
     """Set ``owner.<name>`` to ``replacement`` until :func:`_remove_patches`, which puts back what
     ``owner`` itself held (``vars(owner)``; none: the attribute is deleted again, so an inherited one
@@ -567,6 +604,11 @@ def _apply_patches() -> None:
     _patch(ServiceQuotasResponse, "list_service_quotas", _applied_quotas)
     _patch(S3Backend, "get_bucket_encryption", _default_encryption(S3Backend.get_bucket_encryption))
     _patch(FakeEndpointConfig, "__init__", _endpoint_config_arn_a_string(FakeEndpointConfig.__init__))
+    _patch(SageMakerModelBackend, "create_model",
+           _refuse_existing(SageMakerModelBackend.create_model, "model_name", "_models", "model", "arn"))
+    _patch(SageMakerModelBackend, "create_endpoint_config",
+           _refuse_existing(SageMakerModelBackend.create_endpoint_config, "endpoint_config_name", "endpoint_configs",
+                            "endpoint configuration", "endpoint_config_arn"))
     _action_names.clear()  # classes changed (patch 6)
 
 

@@ -21,6 +21,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    engine events streamed as progress lines (:mod:`mlops_infra.apply.events`).
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
+5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
+   canary endpoint's) are deleted when no endpoint uses them (:mod:`mlops_infra.apply.forgotten`); a
+   delete that fails exits 1 after steps 6 and 7, saying what to delete by hand.
 6. Post-apply check (:mod:`mlops_infra.apply.verify`, review finding B8): every SageMaker endpoint
    must serve the desired config; a silent rollback or a failed endpoint fails the command (exit 1)
    naming the endpoint.
@@ -122,8 +125,13 @@ def apply(
     with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
         up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
     _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
+    from mlops_infra.apply.forgotten import after_up
+
+    left = after_up(current, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False))
     _verify(out, graph)
     _start_rollouts(out, graph, current, str(path))
+    if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
+        raise left
 
 
 def _admitted_queues(graph, plan) -> tuple:

@@ -602,9 +602,8 @@ class SageMakerDriver:
         """Delete the kept entries ``due(kind, name, version)`` selects, then untag them: never the
         endpoint's current config, its models, nor the graph's final config and model (an entry naming
         one of those is only untagged: in use again, no longer kept). Returns what was deleted."""
-        name = endpoint["EndpointConfigName"]
-        in_use = {("config", name), ("config", self.target.final_config), ("model", self.target.model),
-                  *(("model", v.get("ModelName", "")) for v in self._config(name)["ProductionVariants"])}
+        in_use = {("config", self.target.final_config), ("model", self.target.model),
+                  *config_uses(endpoint["EndpointConfigName"], self._config)}
         deleted, untag = [], []
         for key, (kind, resource, version) in sorted(_kept(tags).items()):
             if not due(kind, resource, version):
@@ -626,14 +625,7 @@ class SageMakerDriver:
         return status.phase == "finished" and now >= status.since + self.keep_seconds
 
     def _delete(self, kind: str, name: str) -> None:
-        try:
-            if kind == "config":
-                self.sm.delete_endpoint_config(EndpointConfigName=name)
-            else:
-                self.sm.delete_model(ModelName=name)
-        except Exception as exc:
-            if "could not find" not in _error(exc)[1].lower():  # already gone: deleted by an earlier pass
-                raise
+        delete_kept_entry(self.sm, kind, name)
 
     def _scaling_policies(self, resource_id: str) -> list[dict[str, Any]]:
         """The target's scaling policies as PutScalingPolicy arguments: deregistering a scalable target
@@ -681,6 +673,38 @@ def rollout_config_prefix(endpoint: str) -> str:
     """The name prefix of this driver's rollout configs, before the version (``compile/aws/rollout_runner.py``
     grants ``CreateEndpointConfig`` on these names only)."""
     return f"{endpoint[:40]}-rollout-v"
+
+
+def config_uses(config: str, describe: Callable[[str], dict[str, Any]]) -> set[tuple[str, str]]:
+    """What an endpoint running ``config`` uses, as kept entries: ``("config", config)`` and
+    ``("model", m)`` for the model of each of its variants (``describe``: DescribeEndpointConfig)."""
+    return {("config", config), *(("model", v.get("ModelName", "")) for v in describe(config)["ProductionVariants"])}
+
+
+def endpoint_uses(sm: Any, endpoint: str) -> set[tuple[str, str]]:
+    """:func:`config_uses` of the config the endpoint named ``endpoint`` runs now (DescribeEndpoint's
+    ``EndpointConfigName``); empty when SageMaker says there is no such endpoint (a ValidationException
+    "Could not find endpoint", as for a model or config that is gone)."""
+    try:
+        config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    except Exception as exc:
+        if "could not find" not in _error(exc)[1].lower():
+            raise
+        return set()
+    return config_uses(config, lambda name: sm.describe_endpoint_config(EndpointConfigName=name))
+
+
+def delete_kept_entry(sm: Any, kind: str, name: str) -> None:
+    """``DeleteEndpointConfig`` (kind ``config``) or ``DeleteModel`` (``model``) of ``name``; one already
+    gone ("Could not find") counts as deleted (a killed tidy, or an earlier pass, deleted it)."""
+    try:
+        if kind == "config":
+            sm.delete_endpoint_config(EndpointConfigName=name)
+        else:
+            sm.delete_model(ModelName=name)
+    except Exception as exc:
+        if "could not find" not in _error(exc)[1].lower():
+            raise
 
 
 def _kept(tags: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
