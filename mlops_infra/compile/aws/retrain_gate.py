@@ -62,25 +62,34 @@ is "Newest data must be at most this old" (``spec/data.py``). ``FRESHNESS`` (env
 ``gates.py``) is ``{"owner": <account>, "inputs": [[<data source>, <bucket>, <prefix>, <seconds>],
 ...]}``: each input of the job whose data source has a freshness. Before
 ``StartPipelineExecution`` (and after the active-run check: while a run is active nothing starts
-anyway) :func:`check_freshness` lists each input's objects with ``ListObjectsV2`` (``Prefix``,
-``MaxKeys`` 1,000 and ``ContinuationToken``/``NextContinuationToken`` until ``IsTruncated`` is false;
+anyway) :func:`check_freshness` reads each input's objects' ``LastModified`` ("Creation date of the
+object", botocore ``s3`` ``Object``) through ``ListObjectsV2`` (``Prefix``, ``Delimiter``, ``MaxKeys``
+1,000, ``ContinuationToken``/``NextContinuationToken`` until ``IsTruncated`` is false;
 ``ExpectedBucketOwner`` the account, so a bucket of that name in another account answers 403; botocore
-``s3`` ``ListObjectsV2Request``/``ListObjectsV2Output``) and reads each ``Object.LastModified``
-("Creation date of the object", botocore ``s3`` ``Object``): the input is fresh when one object is at
-most ``<seconds>`` old. Keys are listed in key order, not by time ("Returns some or all (up to 1,000)
-of the objects in a bucket with each request", ``ListObjectsV2``), so the listing goes on until an
-object within the freshness is found (then it stops: the newest one can only be newer) or the
-listing ends (then the newest object is known, and too old, or there is none).
+``s3`` ``ListObjectsV2Request``/``ListObjectsV2Output``). The input is fresh when one object is at most
+``<seconds>`` old: one such object proves it, whatever the others are. Keys are listed in key order
+(UTF-8 binary), not by time, so the search is in two steps:
 
-**The listing is bounded, and a bounded answer fails closed.** At most :data:`LIST_PAGES` pages of
-1,000 keys (50,000 objects, about 50 requests, within the function's 120 s timeout, ``gates.py``) are
-listed per input. When the bound is hit before a fresh object is found, the gate cannot say the data
-is fresh, and it does not start the run: starting it would be the silent training on stale data the
-contract exists to prevent, while a refused start is heard (below). The message says the listing was
-cut off and how many keys it read; the remedy is fewer objects under the input (compact them, or move
-old ones to another data source) or no ``freshness`` in its contract. A fresh object among the first
-50,000 is always found, so only an input whose first 50,000 keys (in key order) are all old is refused
-this way.
+1. **Newest partition first** (:func:`newest_partition`). With ``Delimiter`` ``/``, a level's listing
+   gives its objects and its sub-prefixes ("CommonPrefixes ... All of the keys (up to 1,000) that
+   share the same prefix are grouped together"); the search reads the level's objects, descends into
+   its greatest sub-prefix (the lexicographically last: the newest partition of a date or sequence
+   layout, ``dt=2026-12-05/``, ``2026/12/05/``, ``run-000123/``), and so on until a level has no
+   sub-prefix, at most :data:`DESCENT_PAGES` pages in all. A fresh object there: fresh, in a handful of
+   calls, however many objects the input holds.
+2. **Otherwise the whole input, bounded** (:func:`newest_object`): every object under the prefix, in
+   key order, until one within the freshness is found or the listing ends (then the newest object is
+   known, and too old, or there is none), at most :data:`LIST_PAGES` pages of 1,000 keys (50,000
+   objects, about 50 requests, within the function's 120 s timeout, ``gates.py``).
+
+**What still fails closed.** When the bound of step 2 is hit and neither step found a fresh object,
+the gate cannot say the data is fresh, and it does not start the run: starting it would be the silent
+training on stale data the contract exists to prevent, while a refused start is heard (below). That
+is an input of more than 50,000 objects whose newest partition (step 1) holds nothing fresh and whose
+first 50,000 keys in key order are all old: a layout whose names do not sort by time (``<uuid>/...``)
+with fresh data only late in key order. The message says the listing was cut off and how many keys it
+read; the remedy is fewer objects under the input (compact them, or move old ones to another data
+source), names that sort by time, or no ``freshness`` in its contract.
 
 **Stale data starts nothing and is heard.** A stale, empty or unconfirmed input raises
 :class:`StaleInput`, naming each such data source, its newest object's age and the contract's
@@ -108,6 +117,8 @@ LIST_PAGES = 50
 """``ListObjectsV2`` pages of :data:`PAGE_KEYS` keys read per input at most (module contract)."""
 PAGE_KEYS = 1000
 """Keys per ``ListObjectsV2`` page: the most it returns ("up to 1,000", botocore ``MaxKeys``)."""
+DESCENT_PAGES = 20
+"""``ListObjectsV2`` pages the newest-partition search reads per input at most (module contract)."""
 
 
 class StaleInput(RuntimeError):
@@ -146,6 +157,51 @@ def freshness_config() -> tuple[str | None, list[tuple[str, str, str, int]]]:
     return config.get("owner"), [(str(s), str(b), str(p), int(n)) for s, b, p, n in config.get("inputs", [])]
 
 
+def _list(s3: Any, bucket: str, prefix: str, owner: str | None, token: str | None,
+          delimiter: str | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
+    if delimiter:
+        request["Delimiter"] = delimiter
+    if owner:
+        request["ExpectedBucketOwner"] = owner
+    if token:
+        request["ContinuationToken"] = token
+    return s3.list_objects_v2(**request)
+
+
+def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]]) -> datetime.datetime | None:
+    for item in items:
+        if newest is None or item["LastModified"] > newest:
+            newest = item["LastModified"]
+    return newest
+
+
+def newest_partition(s3: Any, bucket: str, prefix: str, owner: str | None,
+                     pages: int) -> tuple[datetime.datetime | None, int, str]:
+    """``(newest LastModified seen, keys listed, deepest prefix reached)`` of the newest-partition search
+    under ``bucket``/``prefix``: each level's objects, then its greatest sub-prefix (``Delimiter`` ``/``),
+    until a level has none or ``pages`` pages were read (module contract, step 1)."""
+    newest, listed, level, used = None, 0, prefix, 0
+    while used < pages:
+        token, greatest = None, None
+        while used < pages:
+            page = _list(s3, bucket, level, owner, token, "/")
+            used += 1
+            contents = page.get("Contents") or []
+            listed += len(contents)
+            newest = _newer(newest, contents)
+            greatest = max([greatest or "", *(p["Prefix"] for p in page.get("CommonPrefixes") or [])]) or None
+            if not page.get("IsTruncated"):
+                break
+            token = page["NextContinuationToken"]
+        else:
+            break
+        if greatest is None:
+            break
+        level = greatest
+    return newest, listed, level
+
+
 def newest_object(s3: Any, bucket: str, prefix: str, owner: str | None, fresh_after: datetime.datetime,
                   pages: int) -> tuple[datetime.datetime | None, int, bool]:
     """``(newest LastModified seen, keys listed, complete)`` of the objects under ``bucket``/``prefix``:
@@ -153,16 +209,10 @@ def newest_object(s3: Any, bucket: str, prefix: str, owner: str | None, fresh_af
     pages (``complete`` False when keys were left unlisted; module contract)."""
     newest, listed, token = None, 0, None
     for _ in range(pages):
-        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
-        if owner:
-            request["ExpectedBucketOwner"] = owner
-        if token:
-            request["ContinuationToken"] = token
-        page = s3.list_objects_v2(**request)
-        for item in page.get("Contents") or []:
-            listed += 1
-            if newest is None or item["LastModified"] > newest:
-                newest = item["LastModified"]
+        page = _list(s3, bucket, prefix, owner, token)
+        contents = page.get("Contents") or []
+        listed += len(contents)
+        newest = _newer(newest, contents)
         if not page.get("IsTruncated"):
             return newest, listed, True
         if newest is not None and newest > fresh_after:
@@ -188,12 +238,19 @@ def check_freshness(s3: Any, now: datetime.datetime) -> list[dict[str, Any]]:
     findings, problems = [], []
     for source, bucket, prefix, seconds in inputs:
         limit = now - datetime.timedelta(seconds=seconds)
-        newest, listed, complete = newest_object(s3, bucket, prefix, owner, limit, pages)
         where = f"s3://{bucket}/{prefix}"
+        newest, listed, partition = newest_partition(s3, bucket, prefix, owner, DESCENT_PAGES)
+        complete, search = False, "newest-partition"
+        if newest is None or newest <= limit:
+            descended = newest
+            newest, listed, complete = newest_object(s3, bucket, prefix, owner, limit, pages)
+            newest = max([t for t in (descended, newest) if t is not None], default=None)
+            search = "full"
         age = (now - newest).total_seconds() if newest else None
         fresh = newest is not None and newest > limit
-        findings.append({"dataSource": source, "uri": where, "freshnessSeconds": seconds, "listed": listed,
-                         "complete": complete, "newestAgeSeconds": None if age is None else int(age), "fresh": fresh})
+        findings.append({"dataSource": source, "uri": where, "freshnessSeconds": seconds, "search": search,
+                         "partition": f"s3://{bucket}/{partition}", "listed": listed, "complete": complete,
+                         "newestAgeSeconds": None if age is None else int(age), "fresh": fresh})
         wanted = f"its contract's freshness is {age_text(seconds)} ({seconds} s)"
         if fresh:
             continue
@@ -204,9 +261,11 @@ def check_freshness(s3: Any, now: datetime.datetime) -> list[dict[str, Any]]:
                             f"(LastModified {newest.isoformat()}); {wanted}")
         else:
             seen = f"the newest of them is {age_text(age)} old" if age is not None else "none is an object"
-            problems.append(f"data source {source}: listed only the first {listed} keys under {where} (the gate "
-                            f"reads at most {pages * PAGE_KEYS} in key order) and {seen}; {wanted}, which cannot be "
-                            "confirmed: put fewer objects under the data source, or remove its freshness")
+            problems.append(f"data source {source}: nothing fresh in its newest partition ({findings[-1]['partition']}), "
+                            f"and listed only the first {listed} keys under {where} (the gate reads at most "
+                            f"{pages * PAGE_KEYS} in key order) and {seen}; {wanted}, which cannot be confirmed: put "
+                            "fewer objects under the data source, name them so they sort by time, or remove its "
+                            "freshness")
     if problems:
         raise StaleInput("; ".join(problems))
     return findings

@@ -91,8 +91,9 @@ def test_a_fresh_input_starts_a_run_and_says_what_it_found(moto_url, monkeypatch
     (execution,) = _executions(client)
     assert result["started"] == execution["PipelineExecutionArn"]
     (finding,) = result["freshness"]
-    assert finding["dataSource"] == "transactions" and finding["fresh"] and finding["complete"]
-    assert finding["newestAgeSeconds"] < 600 and finding["listed"] == 2 and finding["freshnessSeconds"] == DAY
+    assert finding["dataSource"] == "transactions" and finding["fresh"] and finding["search"] == "newest-partition"
+    assert finding["partition"] == "s3://fresh-gate-fresh/2026/12/05/" and finding["listed"] == 1
+    assert finding["newestAgeSeconds"] < 600 and finding["freshnessSeconds"] == DAY
 
 
 @pytest.mark.moto
@@ -114,15 +115,18 @@ def test_every_stale_input_is_named_and_an_empty_one_is_stale(moto_url, monkeypa
 
 @pytest.mark.moto
 def test_the_listing_is_bounded_and_an_unconfirmed_input_fails_closed(moto_url, monkeypatch):
-    """Pages of 2 keys, at most 2 pages: five old objects leave one unlisted, so the newest is not
-    known: no run, and the message says the listing was cut off. A fresh object on the first page is
-    enough (any later one can only be newer): the run starts after one page."""
+    """Pages of 2 keys; the newest-partition search reads 1 page, the full listing at most 2: five
+    keys that do not sort by time (no partition to descend into), the fresh one last, leave it
+    unlisted, so freshness is not confirmed: no run, and the message says the listing was cut off. A
+    fresh object on the first page is enough (any later one can only be newer)."""
     monkeypatch.setattr(retrain_gate, "PAGE_KEYS", 2)
+    monkeypatch.setattr(retrain_gate, "DESCENT_PAGES", 1)
     monkeypatch.setattr(retrain_gate, "LIST_PAGES", 2)
     client = _pipeline(moto_url)
     s3 = _bucket(moto_url, "fresh-gate-many", {f"k{i}": 3 for i in range(4)} | {"k4": 0})
     _configure(monkeypatch, ("transactions", "fresh-gate-many", "", DAY))
-    with pytest.raises(retrain_gate.StaleInput, match="listed only the first 4 keys under s3://fresh-gate-many/ "
+    with pytest.raises(retrain_gate.StaleInput, match=r"nothing fresh in its newest partition \(s3://fresh-gate-many/\), "
+                       "and listed only the first 4 keys under s3://fresh-gate-many/ "
                        r"\(the gate reads at most 4 in key order\) and the newest of them is 3d 0h old"):
         retrain_gate.handler({"triggeredBy": "schedule"}, client=client, s3=s3)
     assert _executions(client) == []
@@ -133,22 +137,62 @@ def test_the_listing_is_bounded_and_an_unconfirmed_input_fails_closed(moto_url, 
     assert result["started"] and finding["fresh"] and not finding["complete"] and finding["listed"] == 2
 
 
+def _put_many(bucket: str, keys: list[str], days: float) -> None:
+    """``keys`` written ``days`` ago, straight into moto's backend (the same objects ``PutObject`` makes,
+    without 60,000 HTTP requests)."""
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket]
+    backend = s3_backends[account][partition]
+    for key in keys:
+        backend.put_object(bucket, key, b"x")
+        _age(bucket, key, days)
+
+
+@pytest.mark.moto
+def test_a_fresh_newest_partition_among_60000_old_objects_starts_a_run(moto_url, monkeypatch):
+    """Date partitions sort old-first, so the fresh object is the 60,001st key: the bounded full listing
+    (50,000) never reaches it and failed closed on every run. The newest-partition search finds it in
+    two calls (the partitions, then dt=2026-12-05/)."""
+    client = _pipeline(moto_url)
+    s3 = _bucket(moto_url, "fresh-gate-partitioned", {})
+    days = [datetime.date(2025, 1, 1) + datetime.timedelta(days=d) for d in range(300)]
+    _put_many("fresh-gate-partitioned", [f"dt={d.isoformat()}/part-{i:04d}.parquet" for d in days for i in range(200)],
+              30)
+    s3.put_object(Bucket="fresh-gate-partitioned", Key="dt=2026-12-05/part-0000.parquet", Body=b"x")
+    _configure(monkeypatch, ("transactions", "fresh-gate-partitioned", "", DAY))
+    calls = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda params, **_: calls.append(params))
+    result = retrain_gate.handler({"triggeredBy": "schedule"}, client=client, s3=s3)
+    (finding,) = result["freshness"]
+    assert result["started"] and finding["fresh"] and finding["search"] == "newest-partition"
+    assert finding["partition"] == "s3://fresh-gate-partitioned/dt=2026-12-05/" and len(calls) == 2
+
+
 def test_the_listing_requests_match_the_s3_model(monkeypatch):
-    """``ListObjectsV2`` with the prefix, pages of 1,000, the account as ``ExpectedBucketOwner`` and the
-    continuation token of the previous page (botocore ``s3`` shapes, validated by ``Stubber``)."""
+    """``ListObjectsV2`` with the prefix, pages of 1,000, the account as ``ExpectedBucketOwner``: first
+    by ``Delimiter`` ``/`` into the greatest sub-prefix, then (nothing fresh there) the whole prefix
+    with the continuation token of the previous page (botocore ``s3`` shapes, validated by ``Stubber``)."""
     s3 = shared_session().client("s3", endpoint_url="http://127.0.0.1:1")
     now = datetime.datetime(2026, 12, 5, 12, tzinfo=datetime.UTC)
-    old = {"Key": "a", "LastModified": now - datetime.timedelta(days=2), "Size": 1}
-    new = {"Key": "b", "LastModified": now - datetime.timedelta(hours=1), "Size": 1}
+    old = {"Key": "in/z/a", "LastModified": now - datetime.timedelta(days=2), "Size": 1}
+    new = {"Key": "in/b/b", "LastModified": now - datetime.timedelta(hours=1), "Size": 1}
     base = {"Bucket": "data", "Prefix": "in/", "MaxKeys": 1000, "ExpectedBucketOwner": "123456789012"}
     monkeypatch.setenv("FRESHNESS", json.dumps({"owner": "123456789012", "inputs": [["d", "data", "in/", DAY]]}))
     with Stubber(s3) as stub:
+        stub.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": "in/b/"}], "IsTruncated": True,
+                                              "NextContinuationToken": "p1"}, {**base, "Delimiter": "/"})
+        stub.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": "in/z/"}], "IsTruncated": False},
+                          {**base, "Delimiter": "/", "ContinuationToken": "p1"})
+        stub.add_response("list_objects_v2", {"Contents": [old], "IsTruncated": False},
+                          {**base, "Prefix": "in/z/", "Delimiter": "/"})
         stub.add_response("list_objects_v2", {"Contents": [old], "IsTruncated": True, "NextContinuationToken": "t1"},
                           base)
         stub.add_response("list_objects_v2", {"Contents": [new], "IsTruncated": False}, {**base, "ContinuationToken": "t1"})
         (finding,) = retrain_gate.check_freshness(s3, now)
         stub.assert_no_pending_responses()
-    assert finding["newestAgeSeconds"] == 3600 and finding["complete"] and finding["listed"] == 2
+    assert finding["newestAgeSeconds"] == 3600 and finding["complete"] and finding["search"] == "full"
+    assert finding["partition"] == "s3://data/in/z/" and finding["listed"] == 2
 
 
 def test_the_reference_gate_checks_transactions_for_24h_and_may_list_only_that_bucket():
