@@ -366,19 +366,27 @@ class CostEstimate:
 
 @dataclass(frozen=True, slots=True)
 class PlanCounts:
+    """Custom resources by what the apply does to them. A blocked change (``ResourceChange.blocked``:
+    the apply refuses the plan, ``cli/commands/apply.py``) is counted in ``blocked`` only, never under
+    its action: a protected bucket whose delete is blocked is not "to destroy" (audit finding
+    removal-1)."""
+
     add: int = 0
     change: int = 0
     replace: int = 0
     destroy: int = 0
+    blocked: int = 0
 
     @property
     def total(self) -> int:
         return self.add + self.change + self.replace + self.destroy
 
     def sentence(self) -> str:
-        """``Plan: N to add, N to change, N to replace, N to destroy.``"""
+        """``Plan: N to add, N to change, N to replace, N to destroy.``, with ``, N blocked`` before the
+        full stop when some are."""
+        blocked = f", {self.blocked} blocked" if self.blocked else ""
         return (f"Plan: {self.add} to add, {self.change} to change, {self.replace} to replace, "
-                f"{self.destroy} to destroy.")
+                f"{self.destroy} to destroy{blocked}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,10 +422,16 @@ class Plan:
     @property
     def counts(self) -> PlanCounts:
         tally = {a: 0 for a in Action}
+        blocked = 0
         for change in self.changes:
-            if change.custom and (change.destroys or change.action is not Action.DELETE):
+            if not change.custom:
+                continue
+            if change.blocked:
+                blocked += 1
+            elif change.destroys or change.action is not Action.DELETE:
                 tally[change.action] += 1
-        return PlanCounts(tally[Action.CREATE], tally[Action.UPDATE], tally[Action.REPLACE], tally[Action.DELETE])
+        return PlanCounts(tally[Action.CREATE], tally[Action.UPDATE], tally[Action.REPLACE], tally[Action.DELETE],
+                          blocked)
 
     @property
     def has_changes(self) -> bool:
@@ -444,7 +458,7 @@ class Plan:
             "graphDigest": self.graph_digest,
             "refreshed": self.refreshed,
             "summary": {"add": counts.add, "change": counts.change, "replace": counts.replace,
-                        "destroy": counts.destroy, "hasChanges": self.has_changes},
+                        "destroy": counts.destroy, "blocked": counts.blocked, "hasChanges": self.has_changes},
             "drift": [drift_to_json(d) for d in self.drift],
             "ml": [m.to_json() for m in self.ml],
             "cost": self.cost.to_json() if self.cost else None,
@@ -673,7 +687,11 @@ def plan_json_schema() -> dict[str, Any]:
                     "replace": _t("integer", "Custom resources replaced.", minimum=0),
                     "destroy": _t("integer", "Custom resources deleted (not those only forgotten: retainOnDelete).",
                                   minimum=0),
-                    "hasChanges": _t("boolean", "Any resource (components included) changes.")})
+                    "blocked": _t("integer", "Custom resources whose change is blocked (a protected resource's "
+                                  "delete or replace): counted here, not under their action; apply refuses the plan.",
+                                  minimum=0),
+                    "hasChanges": _t("boolean", "Any resource (components included) changes.")},
+                   required=["add", "change", "replace", "destroy", "hasChanges"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:mlops-infra:schema:plan-v{PLAN_FORMAT_VERSION}.schema.json",

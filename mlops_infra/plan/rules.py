@@ -82,6 +82,10 @@ def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tup
                        loses=loses)
 
 
+_BUCKET_LOSES = ("every object in it, with all their versions (S3 deletes only an empty bucket: "
+                 "until it is emptied, the delete fails)")
+"""What deleting a bucket discards (``ReplaceRule.loses`` of the bucket types)."""
+
 RULES: dict[str, ReplaceRule] = {
     # --- SageMaker -------------------------------------------------------------------------------
     "aws:sagemaker/model:Model": _aws(
@@ -109,11 +113,14 @@ RULES: dict[str, ReplaceRule] = {
         "name", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess", "rootAccess",
         why="a notebook instance's name, network and encryption settings cannot be updated"),
     # --- Storage, keys, registries ---------------------------------------------------------------
-    # pulumi-aws gives the bucket's "bucket" its AutoName (provider/resources.go aws_s3_bucket Fields)
+    # pulumi-aws gives the bucket's "bucket" its AutoName (provider/resources.go aws_s3_bucket Fields).
+    # loses (audit finding removal-2): botocore s3 DeleteBucket, "All objects (including all object versions and
+    # delete markers) in the bucket must be deleted before the bucket itself can be deleted"; the compiled
+    # buckets have forceDestroy: false, so the delete fails (BucketNotEmpty) until someone empties it
     "aws:s3/bucket:Bucket": _aws("bucket", "bucketPrefix", "objectLockEnabled", named_by="bucket",
-                                 why="a bucket's name is global and permanent"),
+                                 why="a bucket's name is global and permanent", loses=_BUCKET_LOSES),
     "aws:s3/bucketV2:BucketV2": _aws("bucket", "bucketPrefix", "objectLockEnabled", named_by="bucket",
-                                     why="a bucket's name is global and permanent"),
+                                     why="a bucket's name is global and permanent", loses=_BUCKET_LOSES),
     **{f"aws:s3/{mod}:{cls}": _aws("bucket", "expectedBucketOwner",
                                    why="a bucket setting belongs to one bucket")
        for mod, cls in [("bucketVersioning", "BucketVersioning"), ("bucketVersioningV2", "BucketVersioningV2"),

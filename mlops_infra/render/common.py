@@ -410,15 +410,19 @@ class Group:
         return tuple(c for c in self.changes if c.custom)
 
     def tally(self) -> str:
-        """``1 to replace, 2 to change`` (custom resources only), or ``no resource changes``."""
+        """``1 to replace, 2 to change`` (custom resources only; a blocked change counts as ``N blocked``,
+        not under its action, as in ``Plan.counts``), or ``no resource changes``."""
         counts: dict[Action, int] = {}
+        blocked = 0
         for change in self.changes:
-            if change.custom and change.action.is_change and (change.destroys or change.action is not Action.DELETE):
+            if change.custom and change.blocked:
+                blocked += 1
+            elif change.custom and change.action.is_change and (change.destroys or change.action is not Action.DELETE):
                 counts[change.action] = counts.get(change.action, 0) + 1
         words = {Action.CREATE: "to add", Action.UPDATE: "to change", Action.REPLACE: "to replace",
                  Action.DELETE: "to destroy"}
         parts = [f"{counts[a]} {words[a]}" for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
-                 if counts.get(a)]
+                 if counts.get(a)] + ([f"{blocked} blocked"] if blocked else [])
         if parts:
             return ", ".join(parts)
         actions = {c.action for c in self.changes}

@@ -153,7 +153,8 @@ def _head(plan: Plan) -> str:
     title = counts.sentence() if plan.has_changes else NO_CHANGES
     rows = [("Target", _esc(target_text(plan.target))),
             ("Changes", f"{counts.add} to add, {counts.change} to change, {counts.replace} to replace, "
-                        f"{counts.destroy} to destroy" if plan.has_changes else "none")]
+                        f"{counts.destroy} to destroy" + (f", {counts.blocked} blocked" if counts.blocked else "")
+                        if plan.has_changes else "none")]
     if plan.cost is not None:
         cost = plan.cost
         delta = money_range(cost.delta.min_usd, cost.delta.max_usd, sign=True)

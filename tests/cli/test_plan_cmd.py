@@ -95,7 +95,7 @@ def test_no_changes_exit_0_with_detailed_exitcode(capsys, applied: Path) -> None
     code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--detailed-exitcode")
     assert code == 0, err
     assert out.splitlines()[-1] == "No changes. Your ML system matches the desired state."
-    assert f"Prior state: {applied} (62 resources)" in out
+    assert f"Prior state: {applied} (68 resources)" in out
 
 
 def test_invalid_spec_exits_1_with_diagnostics(capsys, tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_finds_the_file_backend_state_under_stacks_env(capsys, tmp_path: Path, a
     stack_file.write_bytes(gzip.compress(applied.read_bytes()))
     code, out, err = run(capsys, "plan", str(BASE), "--detailed-exitcode")
     assert code == 0, err
-    assert "Prior state: stacks/staging/.pulumi/stacks/fraud-detection/staging.json.gz (62 resources" in out
+    assert "Prior state: stacks/staging/.pulumi/stacks/fraud-detection/staging.json.gz (68 resources" in out
 
 
 def test_file_backend_url_is_honoured(capsys, monkeypatch, tmp_path: Path, applied: Path) -> None:
@@ -170,7 +170,7 @@ def test_file_backend_url_is_honoured(capsys, monkeypatch, tmp_path: Path, appli
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{backend}")
     code, out, _ = run(capsys, "plan", str(BASE), "--detailed-exitcode")
     assert code == 0
-    assert "staging.json (62 resources" in out
+    assert "staging.json (68 resources" in out
 
 
 # -- formats and --out -----------------------------------------------------------------------------

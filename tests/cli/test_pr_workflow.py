@@ -205,7 +205,7 @@ def test_the_steps_end_to_end_in_a_repository_with_two_systems(tmp_path: Path):
     fraud = json.loads(next(out.glob("*systems_fraud-staging.json")).read_text())
     assert fraud["planfile"]["kind"] == "mlops-infra-plan"
     fraud_section = body.split("**System** `systems/fraud/mlsystem.yaml`")[1]
-    assert "> Prior state: systems/fraud/stacks/staging/state.json (62 resources)" in fraud_section
+    assert "> Prior state: systems/fraud/stacks/staging/state.json (68 resources)" in fraud_section
     assert "**No changes. Your ML system matches the desired state.**" in fraud_section
     assert (tmp_path / "summary").read_text().startswith("# mlops-infra plans")
     assert sorted(p.name for p in out.glob("*.json") if p.name[0].isdigit()) == ["002-systems_fraud-staging.json"]

@@ -27,14 +27,16 @@ pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
 no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
-READABLE = 46
+READABLE = 52
 """Resources of that state whose type the live reader reads (``aws_live.registry.READERS``): 32, plus 6
 since the scheduled rollout runner is in canary environments' graphs (issue 8, item 2): its Lambda
 function, schedule, two roles and two role policies (its log group is not read); plus 3 alarms since
 stop 29: the scorer's rollback alarm (d7174a0) and the Errors alarms of the two Lambdas, the channel
 forwarder and the runner (b2aa702); plus 3 since stop 30: the forwarder's failure queue and the invoke
 configs of the forwarder and the runner (refreshsqs); plus 2 since stop 30: the dropped alarms
-(``<function>.dropped``) of the same two Lambdas (asyncalarms)."""
+(``<function>.dropped``) of the same two Lambdas (asyncalarms); plus 6 since stop 32: the platform
+artifacts bucket and its five configuration resources, kept while the environment has a model (removalfix,
+audit removal-2)."""
 PLAN = ("plan", str(S / "mlsystem.yaml"), "--env", "staging", "--state", str(S / "prior.json"), "--refresh")
 
 

@@ -32,6 +32,8 @@ REQUIRED = {
     "secret-references-are-redacted",
     "fresh-environment-endpoint-waits-for-unregistered-model",
     "version-bump-keeps-serving-until-approved",
+    "training-job-removed-keeps-the-artifacts-bucket",
+    "removed-protected-data-source-is-blocked",
 }
 
 
@@ -192,3 +194,23 @@ def test_blue_green_instance_change_is_deregister_update_register_run_by_apply()
     assert [s["action"] for s in sequence["steps"]] == ["deregister", "update", "register"]
     assert "applied in order: 1. deregister scorer-scaling-policy, scorer-scalable-target" in golden["plan.txt"]
     assert "autoscaling pauses meanwhile" in golden["plan.txt"] and "autoscaling pauses meanwhile" in golden["plan.md"]
+
+
+def test_training_job_removed_keeps_the_artifacts_bucket() -> None:
+    """Audit removal-2: the platform artifacts bucket holds v12's data; removing the job deletes no bucket,
+    and the serving role keeps reading every training prefix of it."""
+    plan = json.loads(_golden("training-job-removed-keeps-the-artifacts-bucket")["plan.json"])
+    deleted = [c for c in plan["resourceChanges"] if c["action"] == "delete"]
+    assert deleted and all(c["address"] == "training_jobs.retrain" for c in deleted)
+    serving = next(c for c in plan["resourceChanges"] if c["name"] == "scorer-serving-policy")
+    assert not any("training/" in str(a["before"]) and a["after"] is None for a in serving["changes"])
+
+
+def test_removed_protected_data_source_is_blocked_whole() -> None:
+    """Audit removal-1: the bucket and its five configuration resources are blocked; nothing to destroy."""
+    golden = _golden("removed-protected-data-source-is-blocked")
+    plan = json.loads(golden["plan.json"])
+    store = [c for c in plan["resourceChanges"] if c["address"] == "data_sources.feature-snapshots" and c["custom"]]
+    assert len(store) == 6 and all(c["action"] == "delete" and c["blocked"] for c in store)
+    assert (plan["summary"]["destroy"], plan["summary"]["blocked"]) == (0, 6)
+    assert golden["plan.txt"].rstrip().endswith("0 to destroy, 6 blocked.")

@@ -72,7 +72,7 @@ def test_local_login_state_in_the_home_directory_is_found(home: Path):
     stack_file.write_text(dumps(staging_checkpoint()))
     result = plan_staging()
     assert result.code == 0, result.stderr
-    assert f"Prior state: {stack_file} (62 resources; backend: the current `pulumi login` " \
+    assert f"Prior state: {stack_file} (68 resources; backend: the current `pulumi login` " \
            "(~/.pulumi/credentials.json))" in result.stderr
     assert json.loads(result.stdout)["summary"]["add"] == 0
 
@@ -152,7 +152,7 @@ def test_s3_backend_is_read_with_boto3(home: Path, monkeypatch):
         monkeypatch.setenv("PULUMI_BACKEND_URL", f"s3://no-such-bucket/ml?region=us-east-1&endpoint={url}")
         missing_bucket = plan_staging()
     assert found.code == 0, found.stderr
-    assert ("Prior state: s3://team-state/ml/.pulumi/stacks/fraud-detection/staging.json.gz (62 resources; "
+    assert ("Prior state: s3://team-state/ml/.pulumi/stacks/fraud-detection/staging.json.gz (68 resources; "
             "backend: PULUMI_BACKEND_URL)") in found.stderr
     assert json.loads(found.stdout)["summary"]["add"] == 0
     assert missing_stack.code == 0
@@ -202,7 +202,7 @@ def test_cloud_login_token_and_user_name_come_from_credentials(home: Path):
         login(home, cloud.url, **{cloud.url: {"accessToken": TOKEN, "username": "octocat"}})
         result = plan_staging()
     assert result.code == 0, result.stderr
-    assert (f"Prior state: Pulumi Cloud stack octocat/fraud-detection/staging at {cloud.url} (62 resources; "
+    assert (f"Prior state: Pulumi Cloud stack octocat/fraud-detection/staging at {cloud.url} (68 resources; "
             "backend: the current `pulumi login` (~/.pulumi/credentials.json))") in result.stderr
     assert TOKEN not in result.stderr + result.stdout
     assert [r["path"] for r in cloud.requests] == ["/api/stacks/octocat/fraud-detection/staging/export"]

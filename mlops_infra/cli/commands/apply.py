@@ -11,7 +11,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    (``planfile.check_fresh``); a stale plan is refused (exit 1) whatever else is true. A plan made
    with ``plan --refresh`` decided its versions from the registry, as apply does; an offline plan of
    a version the registry decides otherwise is stale.
-3. The plan is printed (the saved one, or a fresh one). No changes: "nothing to apply", exit 0.
+3. The plan is printed (the saved one, or a fresh one). A plan holding a failing mandatory guardrail,
+   or a blocked resource change (:func:`refuse_blocked_changes`), is refused (exit 1). No changes:
+   "nothing to apply", exit 0.
 4. Without the Pulumi CLI: one line, exit 1. On Kubernetes, a plan that deletes or replaces a Kueue
    ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4). Confirmation: unless
@@ -95,6 +97,8 @@ def apply(
     notes = [n for n in (note, describe_prior(prior, desired.backend)) if n]
     typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
     refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
+    directory = stack_dir or desired.target.stack_dir(env)
+    refuse_blocked_changes(current, path, directory)  # audit finding removal-1: nothing is applied
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return
@@ -111,7 +115,6 @@ def apply(
         from mlops_infra.apply.queue_drain import drain
 
         drain(kube, admitted, lambda line: out.print(line, markup=False))
-    directory = stack_dir or desired.target.stack_dir(env)
     from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
@@ -167,6 +170,56 @@ def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
             return
     for line in leftover_lines(kube, graph.metadata["namespace"], jobs):
         out.print(line, markup=False)
+
+
+def refuse_blocked_changes(plan, file: Path, directory: Path) -> None:
+    """Exit 1, after the plan was printed and before any ``pulumi up``, when a resource change of
+    ``plan`` is blocked (``ResourceChange.blocked``: the delete or replace of a protected resource;
+    audit finding removal-1).
+
+    Applied, such a plan fails and does harm first. Pulumi refuses a protected resource's delete only
+    when its step runs (pulumi/pulumi ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``:
+    ``deleteProtectedError``), goes on with every other step (``step_executor.go``
+    ``cancelDueToError``: "We special case deleteProtectedError to always continue past them"), and
+    deletes the resources that depend on it before it (``step_generator.go`` ``ScheduleDeletes``): a
+    bucket's public access block, TLS-only policy, encryption, lifecycle and versioning. The
+    resource then stays in the state without being in the program, so every later ``pulumi up``
+    fails the same way. The Automation API's ``up`` runs with ``--skip-preview``, so nothing would
+    stop it earlier.
+
+    The message names the blocked resources and, for a removed one, the two ways out: keep it and
+    stop managing it (``pulumi state delete --force``: protected resources are not deleted from the
+    state "unless specifically requested using the --force flag", pulumi/pulumi
+    ``pkg/cmd/pulumi/state/state_delete.go``), listing every resource of its ML item that the plan
+    deletes, the resource that holds the data (its rule ``loses`` something) last, since the state
+    refuses to drop a resource others depend on first; or unprotect and empty it, then apply."""
+    blocked = [c for c in plan.changes if c.custom and c.blocked]
+    if not blocked:
+        return
+    from mlops_infra.plan.model import Action
+    from mlops_infra.plan.rules import rule_for
+
+    deletes = [c for c in blocked if c.action is Action.DELETE]
+    lines = ["Nothing was applied. Pulumi refuses to delete a protected resource only when it reaches it, after "
+             "deleting what depends on it, and keeps failing on every later apply; each blocked change is printed "
+             "above with its hint."]
+    if deletes:
+        lines.append("To go on with a removed resource, either keep it and stop managing it, in "
+                     f"{directory} (the URNs of each removed item, the one holding the data last):")
+        for address in sorted({c.address for c in deletes}):
+            item = [c for c in plan.changes if c.custom and c.action is Action.DELETE
+                    and (c.address == address if address else c in deletes)]
+            item.sort(key=lambda c: (bool(rule_for(c.type, c.custom).loses), c.urn))
+            lines.append(f"  pulumi state delete --stack {plan.stack} --force "
+                         + " ".join(f"'{c.urn}'" for c in item))
+        lines.append("or delete it for good: `pulumi state unprotect '<urn>'` for each, empty it (a bucket: every "
+                     "object version and delete marker), then plan and apply again; or put it back in the spec.")
+    replaces = [c.name for c in blocked if c.action is not Action.DELETE]
+    if replaces:
+        lines.append(f"A blocked replace ({', '.join(replaces)}): unprotect it as its hint says, or undo the change "
+                     "that forces the replace.")
+    raise UserError(f"{len(blocked)} resource change(s) in {plan.stack} are blocked: "
+                    f"{', '.join(c.name for c in blocked)}", "\n".join(lines), source=str(file))
 
 
 def _confirm(yes: bool, env: str) -> None:

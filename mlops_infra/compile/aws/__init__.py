@@ -65,6 +65,7 @@ def compile_aws(ctx: CompileContext) -> None:
     for section, compile_item in SECTIONS.items():
         for item in getattr(ctx.system, section):
             compile_item(aws, item)
+    storage.keep_platform_buckets(aws)
     rollout_runner.compile_rollout_runner(aws)
     dashboards.compile_dashboards(aws)
     add_platform_roles(aws)

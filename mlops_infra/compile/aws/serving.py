@@ -1,8 +1,8 @@
 """Endpoints on SageMaker: model, immutable endpoint configuration, endpoint, autoscaling, rollout.
 
 Contract, per ``mlops:serving:Endpoint``:
-- a serving role (SageMaker trust) that reads exactly the artifacts of the training jobs
-  registering the model, pulls their images, writes capture data under
+- a serving role (SageMaker trust) that reads the model artifacts of the environment's artifacts
+  bucket (``training/``, :func:`_model_reads`) and the model's ``artifacts_uri``, pulls its images, writes capture data under
   ``datacapture/<endpoint>/`` of the platform capture bucket, uses the platform key, writes its own
   log group and publishes metrics only into ``/aws/sagemaker/Endpoints``; with a strategy SageMaker
   rolls back itself, it may also ``cloudwatch:DescribeAlarms`` its rollback alarms, which SageMaker
@@ -147,12 +147,24 @@ def _imported_artifacts(aws: AwsContext, model: str) -> list[tuple[str, str]]:
 def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """What a serving role of ``model`` reads: (bucket, prefix) of its artifacts and the ECR
     repository ARNs of its images. A function of the model name and the (immutable) system alone, so
-    made once per model (``aws.model_reads``) for every endpoint serving it."""
+    made once per model (``aws.model_reads``) for every endpoint serving it.
+
+    Artifacts: ``training/`` of the environment's own platform artifacts bucket, where every training
+    job of the system writes (``training/<job>/``, :func:`storage.training_output`) and promote copies a
+    version no job registers (``training/promoted/``, ``promote/artifacts._destination``), and the
+    model's ``artifacts_uri``. Not only the prefixes of the jobs that register the model today (audit
+    finding removal-2): the version an endpoint serves was registered by whichever job ran then, its
+    ``ModelDataUrl`` stays under that job's prefix when the job leaves the spec, and SageMaker reads it
+    with this role whenever it starts an instance (botocore ``CreateModelInput.ExecutionRoleArn``: the
+    role SageMaker assumes "to access model artifacts and docker image for deployment"), so a
+    scale-out or instance replacement after the job's removal would fail. Artifact keys carry no
+    model name, so ``training/`` is the narrowest prefix that stays correct; it holds only this
+    system's models in this environment (checkpoints, under ``checkpoints/``, are not granted)."""
     found = aws.model_reads.get(model)
     if found is not None:
         return found
     jobs = _registering_jobs(aws, model)
-    artifacts = [storage.training_output(aws, job) for job in jobs]
+    artifacts = [(storage.platform_bucket(aws, "artifacts"), storage.TRAINING_PREFIX)]
     imported = _imported_artifacts(aws, model)
     artifacts.extend(imported)
     # B5: the model's own serving image (serving_image, or the framework image) is pulled whether or not a

@@ -28,6 +28,27 @@ holds for versions made before versioning was turned off.
 Bucket names are ``<system>-<env>-<name>-<account id>``: S3 names are global, the account suffix
 keeps two accounts deploying the same system apart. Data source buckets are protected (Pulumi
 ``protect``) unless the spec says otherwise; S3 refuses to delete any non-empty bucket anyway.
+
+Protection covers the whole bucket (audit finding removal-1): a protected bucket's five
+configuration resources are protected too. Each references the bucket, so Pulumi deletes them
+before it (pulumi/pulumi ``pkg/resource/deploy/step_generator.go`` ``ScheduleDeletes``: "We can only
+delete a resource when all *resources that depend on it* complete deletion"), and a protected
+bucket's own delete fails only when its step runs (``step.go`` ``DeleteStep.Apply``,
+``deleteProtectedError``), after the other steps (``step_executor.go`` ``cancelDueToError``
+continues past it). Unprotected, a ``pulumi up`` that drops the bucket from the program would strip
+the kept data of its public access block (terraform-provider-aws
+``resourceBucketPublicAccessBlockDelete``: ``DeletePublicAccessBlock``), its TLS-only policy
+(``DeleteBucketPolicy``), its default encryption (``DeleteBucketEncryption``), its retention
+(``DeleteBucketLifecycle``) and its versioning (``resourceBucketVersioningDelete``: "to 'remove'
+this resource, we suspend versioning"), and still fail.
+
+Platform buckets (:func:`platform_bucket`, audit finding removal-2) are protected: the artifacts
+bucket holds the model data of every version registered in the environment's model package groups
+(their ``ModelDataUrl``), the capture bucket the endpoints' request payloads. They are desired
+while something may need them, not only while a job writes or an endpoint captures
+(:func:`keep_platform_buckets`): the artifacts bucket while the environment has a model (its
+registry group holds versions whose data is there), the capture bucket while it has an endpoint.
+Stopping retraining or capture then plans no delete of them at all.
 """
 
 from __future__ import annotations
@@ -49,6 +70,10 @@ LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 
 ABORT_MULTIPART_DAYS = 7
+TRAINING_PREFIX = "training/"
+"""The prefix of the artifacts bucket under which every training job writes (``training/<job>/``)."""
+_PROTECTED = ResourceOptions(protect=True)
+"""The options of a protected bucket's configuration resources (immutable, one object for all)."""
 PLATFORM_BUCKETS: dict[str, tuple[int | None, str]] = {
     "capture": (90, "endpoint request/response capture and drift reports"),
     "artifacts": (None, "model artifacts and training checkpoints of every training job (never expired)"),
@@ -103,23 +128,24 @@ def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address
     bucket = aws.add(BUCKET, f"{p}-bucket", {"bucket": spec.name, "forceDestroy": False},
                      parent=parent, address=address, role="bucket",
                      options=ResourceOptions(protect=spec.protect, replace_on_changes=("bucket",)))
+    kept = _PROTECTED if spec.protect else None  # a protected bucket's configuration is protected too (removal-1)
     target = ref(bucket, "bucket")
     versioning = aws.add(VERSIONING, f"{p}-versioning", {
         "bucket": target,
         # off is "Suspended": the provider refuses Enabled -> "Disabled" (see the module contract)
         "versioningConfiguration": {"status": "Enabled" if spec.versioning else "Suspended"},
-    }, parent=parent, address=address, role="bucket-versioning")
+    }, parent=parent, address=address, role="bucket-versioning", options=kept)
     aws.add(ENCRYPTION, f"{p}-encryption", {"bucket": target, "rules": [_encryption(aws, spec)]},
-            parent=parent, address=address, role="bucket-encryption")
+            parent=parent, address=address, role="bucket-encryption", options=kept)
     block = aws.add(PUBLIC_ACCESS_BLOCK, f"{p}-public-access-block", {
         "bucket": target, "blockPublicAcls": True, "blockPublicPolicy": True,
         "ignorePublicAcls": True, "restrictPublicBuckets": True,
-    }, parent=parent, address=address, role="bucket-public-access-block")
+    }, parent=parent, address=address, role="bucket-public-access-block", options=kept)
     aws.add(LIFECYCLE, f"{p}-lifecycle", {"bucket": target, "rules": _lifecycle_rules(spec)},
-            parent=parent, address=address, role="bucket-lifecycle", depends_on=[versioning])
+            parent=parent, address=address, role="bucket-lifecycle", depends_on=[versioning], options=kept)
     aws.add(POLICY, f"{p}-tls-only", {
         "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(aws.region, spec.name)),
-    }, parent=parent, address=address, role="bucket-policy", depends_on=[block])
+    }, parent=parent, address=address, role="bucket-policy", depends_on=[block], options=kept)
     aws.bucket_urns[spec.name] = bucket
     return bucket
 
@@ -136,14 +162,29 @@ def compile_data_source(aws: AwsContext, item: DataSource) -> None:
 
 
 def platform_bucket(aws: AwsContext, purpose: str) -> str:
-    """The physical name of platform bucket ``purpose`` (capture, artifacts), added on first use."""
+    """The physical name of platform bucket ``purpose`` (capture, artifacts), added on first use,
+    protected (see the module contract)."""
     if purpose not in aws.platform_buckets:
         retention, _ = PLATFORM_BUCKETS[purpose]
         name = bucket_name(aws, f"platform-{purpose}")
-        add_secure_bucket(aws, BucketSpec(purpose, name, "kms", True, retention, False),
+        add_secure_bucket(aws, BucketSpec(purpose, name, "kms", True, retention, True),
                           parent=aws.platform, address="platform")
         aws.platform_buckets[purpose] = name
     return aws.platform_buckets[purpose]
+
+
+def keep_platform_buckets(aws: AwsContext) -> None:
+    """Add the platform buckets the environment keeps whatever uses them now (see the module
+    contract): the artifacts bucket when it has a model, the capture bucket when it has an endpoint,
+    even one without capture: so that turning capture off, or removing the drift monitor that reads
+    it, never plans a delete of the captured requests (which would fail on a non-empty bucket after
+    stripping its configuration, audit finding removal-2). An empty bucket costs nothing. Called
+    once, after every section compiled."""
+    system = aws.ctx.system
+    if system.models:
+        platform_bucket(aws, "artifacts")
+    if system.endpoints:
+        platform_bucket(aws, "capture")
 
 
 def training_output(aws: AwsContext, job) -> tuple[str, str]:
@@ -156,5 +197,6 @@ def training_output(aws: AwsContext, job) -> tuple[str, str]:
     delete the ``model.tar.gz`` of a version an endpoint still pins: the next instance replacement or
     scale-out of that endpoint then fails. The artifacts bucket has no retention
     (:data:`PLATFORM_BUCKETS`): its lifecycle only aborts incomplete uploads and removes expired
-    delete markers, so no version is ever expired. Serving roles read exactly this prefix."""
-    return platform_bucket(aws, "artifacts"), f"training/{job.name}/"
+    delete markers, so no version is ever expired. Serving roles read every job's prefix (``training/``,
+    ``serving._model_reads``)."""
+    return platform_bucket(aws, "artifacts"), f"{TRAINING_PREFIX}{job.name}/"

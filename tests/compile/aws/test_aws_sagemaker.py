@@ -202,8 +202,9 @@ def test_model_artifacts_and_checkpoints_go_where_no_lifecycle_deletes_a_version
 def test_the_reference_serving_role_reads_artifacts_from_the_artifacts_bucket():
     policy = one(compiled(REFERENCE, "prod"), "aws:iam/rolePolicy:RolePolicy", "endpoints.scorer")
     text = str(policy.inputs["policy"])
-    assert "fraud-detection-prod-platform-artifacts-222222222222/training/retrain/" in text
-    assert "feature-snapshots" not in text
+    # every job prefix of its own artifacts bucket (removal-2: a served version outlives its job), no checkpoints
+    assert "arn:aws:s3:::fraud-detection-prod-platform-artifacts-222222222222/training/*" in text
+    assert "feature-snapshots" not in text and "checkpoints" not in text
 
 
 def test_hyperparameters_become_strings():
