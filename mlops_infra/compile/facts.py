@@ -108,15 +108,22 @@ def model_facts(item: Model, serving_image: str | None = None) -> dict[str, Any]
 
 
 def endpoint_facts(item: Endpoint, target: Target = "aws", *, fit: Fit | None = None) -> dict[str, Any]:
-    """An endpoint. ``autoscaling`` ({metric, target}, or None: the endpoint runs at
-    ``minReplicas`` fixed, ``maxReplicas`` is unused) is optional: facts saved before it lack it.
-    ``fit`` is one replica's memory when the model's size is known (:func:`memory_facts`)."""
+    """An endpoint. ``autoscaling`` is ``{metric, target}``, or False: the endpoint runs at
+    ``minReplicas`` fixed, ``maxReplicas`` is unused. Never None: the Pulumi Python SDK drops every
+    top-level property whose value is None from a resource's props and from ``register_outputs``
+    (``pulumi/runtime/rpc.py`` ``serialize_properties``: "We treat properties that serialize to None
+    as if they don't exist"), so a None would reach the state and the CrossGuard pack as no key at all,
+    which readers take for facts saved before the key (:func:`mlops_infra.policy.facts.settle_prior`).
+    Facts saved before this release lack the key for such endpoints (the SDK dropped their None), as do
+    facts saved before the key existed. The other top-level Nones below mean the same absent or None
+    (every reader uses ``.get``). ``fit`` is one replica's memory when the model's size is known
+    (:func:`memory_facts`)."""
     rollout = item.rollout
     scaling = item.autoscaling
     return {"factsVersion": FACTS_VERSION, "kind": "endpoint", "name": item.name, "model": item.model.name,
             "modelVersion": item.model.version, **_shape(item.accelerator, item.instance_type, "inference", target),
             "minReplicas": item.replicas.min, "maxReplicas": item.replicas.max,
-            "autoscaling": {"metric": scaling.metric, "target": scaling.target} if scaling else None,
+            "autoscaling": {"metric": scaling.metric, "target": scaling.target} if scaling else False,
             "rollout": {"strategy": rollout.strategy, "steps": list(rollout.steps),
                         "bakeSeconds": rollout.bake.seconds if rollout.bake else None,
                         "rollbackOn": list(rollout.rollback_on)},

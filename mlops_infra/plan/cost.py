@@ -270,8 +270,10 @@ def running_floor(facts: dict[str, Any], cloud: str) -> int:
 
 
 def fixed_replicas(facts: dict[str, Any]) -> bool:
-    """Whether an endpoint runs at ``minReplicas`` fixed: its facts say it has no autoscaling (facts
-    saved before the ``autoscaling`` key existed keep their min..max range)."""
+    """Whether an endpoint runs at ``minReplicas`` fixed: its facts say it has no autoscaling
+    (``autoscaling`` False, or the None earlier releases compiled; facts without the key keep
+    their min..max range, and the planner reads a prior state's missing key as the desired value:
+    :func:`mlops_infra.policy.facts.settle_prior`)."""
     return "autoscaling" in facts and not facts["autoscaling"]
 
 

@@ -149,8 +149,9 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once
         from mlops_infra.plan.cost import facts_by_address
+        from mlops_infra.policy.facts import settle_prior
 
-        facts = facts_by_address(prior.resources.values()), facts_by_address(graph.resources)
+        facts = settle_prior(facts_by_address(prior.resources.values()), facts_by_address(graph.resources))
     if options.summarize_ml:
         from mlops_infra.plan.ml import summarize_ml
 

@@ -11,7 +11,13 @@ Contract:
   limits them to the sections the rules read (:data:`RULE_SECTIONS`; the cost cap reads them all,
   training jobs and channels included), so a large system's validate stays cheap.
 - :func:`replica_ceiling`: the replicas an endpoint runs at full scale: ``maxReplicas``, or
-  ``minReplicas`` when its facts say it has no autoscaling (docs/semantics.md).
+  ``minReplicas`` when its facts say it has no autoscaling (``autoscaling`` False; docs/semantics.md).
+- :func:`settle_prior`: how the plan reads a prior state's facts that cannot say what the desired
+  facts say. An endpoint's facts without ``autoscaling`` were saved before its no-autoscaling value
+  was False: the Pulumi Python SDK dropped the None it was then (``pulumi/runtime/rpc.py``
+  ``serialize_properties``: "We treat properties that serialize to None as if they don't exist"), or
+  before the key existed (4404e76). Absent is then unknown, not "autoscaled" nor "fixed", and reads
+  as the desired value: no replica, GPU or cost change comes of it (docs/guardrails.md "Upgrading").
 """
 
 from __future__ import annotations
@@ -60,6 +66,27 @@ def replica_ceiling(facts: dict[str, Any]) -> int:
     """Replicas of an endpoint at full scale (see the module contract)."""
     fixed = "autoscaling" in facts and not facts["autoscaling"]
     return int(facts.get("minReplicas" if fixed else "maxReplicas") or 0)
+
+
+Facts = dict[str, dict[str, Any]]
+
+
+def settle_prior(before: Facts, after: Facts) -> tuple[Facts, Facts]:
+    """``(before, after)``: a prior state's ``{address: facts}`` and the desired graph's, with each
+    endpoint's ``autoscaling`` that ``before`` lacks and ``after`` has taken from ``after`` (see the
+    module contract). ``before`` is returned as is when nothing is missing, else a copy (the facts
+    dicts themselves are never changed)."""
+    settled: Facts | None = None
+    for address, facts in before.items():
+        if "autoscaling" in facts or facts.get("kind") != "endpoint":
+            continue
+        desired = after.get(address)
+        if desired is None or "autoscaling" not in desired:
+            continue
+        if settled is None:
+            settled = dict(before)
+        settled[address] = {**facts, "autoscaling": desired["autoscaling"]}
+    return (before if settled is None else settled), after
 
 
 KIND_FREE = frozenset({"data_sources", "models", "alerts", "channels"})

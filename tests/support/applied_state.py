@@ -17,7 +17,9 @@ stores one, so what the planner reads back looks like the real thing:
   are the inputs plus what the provider computes (``id``, an ``arn`` for AWS types, ``tagsAll``
   where there are ``tags``; Kubernetes objects get a ``status`` of ``{}``);
 - component resources (``custom=False``) keep their ML facts as inputs and, as
-  ``register_outputs`` does, as outputs;
+  ``register_outputs`` does, as outputs, both without their top-level Nones: the Python SDK never
+  sends a top-level None (``pulumi/runtime/rpc.py`` ``serialize_properties``: "We treat properties
+  that serialize to None as if they don't exist"; :func:`~tests.support.pulumi_capture.drop_top_level_nulls`);
 - ``protect`` and ``retainOnDelete`` where the graph's options ask for them, as the engine records
   them (pulumi/pulumi ``sdk/go/common/apitype/core.go`` ``ResourceV3``, both ``omitempty``);
 - ``parent`` is the component's URN or the root stack's; ``dependencies`` and
@@ -52,6 +54,7 @@ from mlops_infra.graph import (
     make_urn,
 )
 from mlops_infra.state.model import SECRET_SIG
+from tests.support.pulumi_capture import drop_top_level_nulls
 
 SECRET_MARKER = "1b47061264138c4ac30d75fd1eb44270"
 ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
@@ -270,8 +273,8 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
         record["outputs"] = dict(sorted(outputs.items()))
     else:
         record["type"] = resource.type
-        record["inputs"] = resolved
-        record["outputs"] = resolved
+        record["inputs"] = drop_top_level_nulls(resolved) if isinstance(resolved, dict) else resolved
+        record["outputs"] = record["inputs"]
     record["parent"] = resource.parent or root
     if resource.options.protect:
         record["protect"] = True
