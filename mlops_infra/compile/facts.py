@@ -80,10 +80,15 @@ def data_source_facts(item: DataSource) -> dict[str, Any]:
 
 
 def cluster_facts(item: Cluster, target: Target = "aws") -> dict[str, Any]:
+    """A cluster. ``borrowing`` (``{cohort, maxNodes}``, maxNodes None: no limit) is optional, present
+    only when the spec gives one (the same on both targets; Kubernetes acts on it:
+    ``compile/kubernetes/queues.py``); the ``max_gpus`` guardrail reads it."""
+    borrowing = item.borrowing
     return {"factsVersion": FACTS_VERSION, "kind": "cluster", "name": item.name,
             **_shape(item.accelerator, item.instance_type, "training", target),
             "minNodes": item.nodes.min, "maxNodes": item.nodes.max, "spot": item.spot,
-            "maxHourlyCostUsd": item.max_hourly_cost_usd}
+            "maxHourlyCostUsd": item.max_hourly_cost_usd,
+            **({"borrowing": {"cohort": borrowing.cohort, "maxNodes": borrowing.max_nodes}} if borrowing else {})}
 
 
 def training_job_facts(item: TrainingJob, cluster: Cluster, target: Target = "aws", *, image: str | None = None,

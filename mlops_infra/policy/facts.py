@@ -9,7 +9,7 @@ Contract:
   gives their components (the very functions of ``compile/facts.py``), no cloud resource;
   :func:`facts_graph` is the same as a graph of components (what the cost cap prices). ``sections``
   limits them to the sections the rules read (:data:`RULE_SECTIONS`; the cost cap reads them all,
-  training jobs and channels included), so a large system's validate stays cheap.
+  channels included), so a large system's validate stays cheap.
 - :func:`replica_ceiling`: the replicas an endpoint runs at full scale: ``maxReplicas``, or
   ``minReplicas`` when its facts say it has no autoscaling (``autoscaling`` False; docs/semantics.md).
 - :func:`settle_prior`: how the plan reads a prior state's facts that cannot say what the desired
@@ -34,8 +34,9 @@ SECTIONS = {"data_source": "data_sources", "cluster": "clusters", "training_job"
 """Facts ``kind`` -> spec section."""
 
 
-RULE_SECTIONS = ("data_sources", "clusters", "models", "endpoints", "monitors", "alerts")
-"""The sections whose facts the rules read (all but the cost cap, which prices every item)."""
+RULE_SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts")
+"""The sections whose facts the rules read (``max_gpus`` reads training jobs; the cost cap prices every
+item, channels included)."""
 ALL_SECTIONS = ("data_sources", "clusters", "training_jobs", "models", "endpoints", "monitors", "alerts", "channels")
 
 

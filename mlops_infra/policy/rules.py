@@ -38,7 +38,9 @@ Contract:
     ``mlops-infra.approval-status`` tag, :mod:`mlops_infra.state.mlflow_registry`). Before that,
     KServe served whatever version was pinned on Kubernetes and only the gate satisfied the rule there.
   - ``max_gpus``: GPUs at full scale (each endpoint's GPUs x its max replicas, or min replicas without
-    autoscaling; each cluster's GPUs per node x its max nodes) over the cap.
+    autoscaling; each cluster's GPUs per node x its max nodes, on AWS at least what its training jobs'
+    runs hold at once, on Kubernetes plus what it may borrow: :func:`gpu_usage`) over the cap; a
+    Kubernetes cluster that borrows without a limit fails it closed.
   - ``max_hourly_cost_usd``: the cost ceiling per hour (the plan's monthly ceiling, on-demand catalog
     prices, / 730 h, endpoints that wait for their model version counted as running) over the cap;
     items without a price are listed as not counted.
@@ -312,14 +314,36 @@ def check_approved_models(subject: Subject) -> list[GuardrailFinding]:
     return found
 
 
-def gpu_usage(facts: Mapping[str, dict[str, Any]]) -> list[tuple[str, int, str]]:
-    """(address, GPUs at full scale, how) for every endpoint and cluster that has GPUs."""
-    return _gpu_usage(sorted(facts.items()))
+def gpu_usage(facts: Mapping[str, dict[str, Any]], cloud: str | None = None) -> list[tuple[str, int | None, str]]:
+    """(address, GPUs at full scale, how) for every endpoint and cluster that has GPUs, on ``cloud``
+    (``aws``, ``kubernetes``, or None: unknown, the larger count of the two). A cluster counts:
+
+    - on AWS, the larger of its GPUs per node x max nodes and what its training jobs' runs hold at
+      once: the sum over its jobs of GPUs per node x the job's nodes. SageMaker starts the instances
+      each job asks for (botocore ``sagemaker`` ``ResourceConfig.InstanceCount``: "The number of ML
+      compute instances to use"), whatever the cluster's max (``spec/hardware.py``
+      ``check_training_nodes``: there "a cluster is only the capacity a job asks SageMaker for"), and
+      nothing serialises two jobs' runs (a job's own runs do: its retrain gate starts none while one is
+      ``Executing``, ``compile/aws/retrain_gate.py``);
+    - on Kubernetes, its GPUs per node x (max nodes + ``borrowing.maxNodes``): its Kueue ClusterQueue
+      admits up to its nominal quota plus what it may borrow from its cohort (``borrowingLimit``,
+      ``compile/kubernetes/queues.py``); a cluster that borrows without a limit has no bound: None
+      ("If null, it means that there is no borrowing limit", Kueue ``ClusterQueue`` v1beta2).
+    """
+    return _gpu_usage(sorted(facts.items()), cloud)
 
 
-def _gpu_usage(pairs: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, int, str]]:
+def _gpu_usage(pairs: Iterable[tuple[str, dict[str, Any]]], cloud: str | None = None) -> list[tuple[str, int | None, str]]:
     """:func:`gpu_usage` of facts given as ``(address, facts)`` pairs in address order."""
-    out = []
+    pairs = list(pairs)
+    jobs: dict[Any, list[tuple[str, int, int]]] = {}
+    if cloud != "kubernetes":
+        for _, f in pairs:
+            if f.get("kind") == "training_job":
+                gpus, nodes = f.get("gpus"), f.get("nodes")
+                if _positive(gpus) and _positive(nodes):
+                    jobs.setdefault(f.get("cluster"), []).append((str(f.get("name")), gpus, nodes))
+    out: list[tuple[str, int | None, str]] = []
     for address, f in pairs:
         gpus = f.get("gpus") or 0
         if not isinstance(gpus, int) or gpus <= 0:
@@ -328,26 +352,63 @@ def _gpu_usage(pairs: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, i
             count = replica_ceiling(f)
             out.append((address, gpus * count, f"{gpus} GPU(s) x {count} replica(s)"))
         elif f.get("kind") == "cluster":
-            count = f.get("maxNodes") or 0
-            out.append((address, gpus * count, f"{gpus} GPU(s) x {count} node(s)"))
+            out.append(_cluster_gpus(address, f, gpus, jobs.get(f.get("name"), ()), cloud))
     return out
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _cluster_gpus(address: str, f: dict[str, Any], gpus: int, jobs: Iterable[tuple[str, int, int]],
+                  cloud: str | None) -> tuple[str, int | None, str]:
+    """One cluster's line of :func:`gpu_usage`."""
+    count = f.get("maxNodes") or 0
+    best: tuple[int | None, str] = (gpus * count, f"{gpus} GPU(s) x {count} node(s)")
+    if cloud != "aws":
+        borrowing = f.get("borrowing")
+        if isinstance(borrowing, dict):
+            limit = borrowing.get("maxNodes")
+            if not isinstance(limit, int):
+                return address, None, f"{gpus} GPU(s) x {count} node(s) + borrowing from cohort " \
+                                      f"{borrowing.get('cohort')} without a limit"
+            best = (gpus * (count + limit), f"{gpus} GPU(s) x ({count} node(s) + {limit} borrowed)")
+    jobs = list(jobs)
+    if cloud != "kubernetes" and jobs:
+        total = sum(g * n for _, g, n in jobs)
+        if best[0] is not None and total > best[0]:
+            best = (total, "training jobs that may run at once: " + " + ".join(
+                f"{name} {g} GPU(s) x {n} node(s)" for name, g, n in jobs))
+    return address, best[0], best[1]
 
 
 def check_max_gpus(subject: Subject) -> list[GuardrailFinding]:
     s = subject.settings
-    if INDEX_RESOURCES:  # the endpoints and clusters, in address order: no sort of every fact
-        usage = _gpu_usage(sorted([*subject.of_kind("cluster"), *subject.of_kind("endpoint")], key=_first))
+    if s.max_gpus is None:
+        return []
+    cloud = subject.graph.metadata.get("cloud")
+    cloud = cloud if cloud in ("aws", "kubernetes") else None
+    if INDEX_RESOURCES:  # the endpoints, clusters and jobs, in address order: no sort of every fact
+        usage = _gpu_usage(sorted([*subject.of_kind("cluster"), *subject.of_kind("endpoint"),
+                                   *subject.of_kind("training_job")], key=_first), cloud)
     else:
-        usage = gpu_usage(subject.facts)
-    total = sum(n for _, n, _ in usage)
-    if s.max_gpus is None or total <= s.max_gpus:
+        usage = gpu_usage(subject.facts, cloud)
+    unbounded = [(a, how) for a, n, how in usage if n is None]
+    if unbounded:
+        return [GuardrailFinding("max_gpus", address, f"{address} has no GPU bound in {s.env}: {how}, so the "
+                                 f"cap of {s.max_gpus} GPUs cannot hold (the rule fails closed)",
+                                 "Set borrowing.max_nodes on the cluster (at most that many nodes borrowed from "
+                                 "the cohort), or remove borrowing.", "borrowing.max_nodes")
+                for address, how in unbounded]
+    total = sum(n for _, n, _ in usage if n is not None)
+    if total <= s.max_gpus:
         return []
     largest = sorted(usage, key=lambda u: -u[1])[:5]
     shown = "; ".join(f"{a}: {how} = {n}" for a, n, how in largest)
     return [GuardrailFinding("max_gpus", f"environments.{s.env}",
                              f"{s.env} uses {total} GPUs at full scale, over its cap of {s.max_gpus} ({shown})",
-                             "Lower replicas.max or nodes.max, use fewer GPUs per replica, or raise "
-                             f"environments.{s.env}.guardrails.max_gpus.", "guardrails.max_gpus")]
+                             "Lower replicas.max, nodes.max or training jobs' nodes, use fewer GPUs per replica "
+                             f"or node, or raise environments.{s.env}.guardrails.max_gpus.", "guardrails.max_gpus")]
 
 
 def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:

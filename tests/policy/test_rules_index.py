@@ -33,6 +33,8 @@ facts = st.fixed_dictionaries({
     "factsVersion": st.just(1), "gpus": st.integers(-1, 4) | st.just("2"), "maxReplicas": st.integers(0, 3),
     "minReplicas": st.integers(0, 3), "autoscaling": st.none() | st.just({"metric": "m", "target": 1}),
     "maxNodes": st.integers(0, 3), "encryption": st.sampled_from(["kms", "s3"]),
+    "nodes": st.integers(0, 3) | st.just("2"), "cluster": st.sampled_from(NAMES),
+    "borrowing": st.fixed_dictionaries({"cohort": st.just("c")}, optional={"maxNodes": st.none() | st.integers(0, 2)}),
     "rollout": st.just({"strategy": "all_at_once"}), "capturePercent": st.integers(0, 10), "model": st.sampled_from(NAMES),
     "approval": st.sampled_from(["manual", "automatic"]), "endpoint": st.sampled_from(NAMES),
     "monitor": st.sampled_from(NAMES), "notify": st.lists(st.just("oncall"), max_size=1)})
@@ -80,9 +82,11 @@ def test_the_index_gives_the_results_of_a_scan_per_type(graph: DesiredGraph, gua
         by_type, found = rules._index(graph.resources, True)
         assert list(found.items()) == list(component_facts(graph.resources).items())
         assert by_type == {t: rules._resources(graph, t) for t in rules.RESOURCE_TYPES}
-        assert rules._gpu_usage(sorted([*rules.Subject.of(graph, guard, None).of_kind("cluster"),
-                                        *rules.Subject.of(graph, guard, None).of_kind("endpoint")],
-                                       key=rules._first)) == rules.gpu_usage(found)
+        subject = rules.Subject.of(graph, guard, None)
+        for cloud in ("aws", "kubernetes", None):
+            assert rules._gpu_usage(sorted([*subject.of_kind("cluster"), *subject.of_kind("endpoint"),
+                                            *subject.of_kind("training_job")],
+                                           key=rules._first), cloud) == rules.gpu_usage(found, cloud)
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -102,9 +106,12 @@ def test_the_index_gives_the_results_of_a_scan_per_type_on_the_examples(text: st
 
 gpu_facts = st.dictionaries(
     st.sampled_from(["clusters.", "endpoints.", "models.", "zz."]).flatmap(lambda s: st.sampled_from(NAMES).map(s.__add__)),
-    st.fixed_dictionaries({"kind": st.sampled_from(["cluster", "endpoint", "model"])}, optional={
+    st.fixed_dictionaries({"kind": st.sampled_from(["cluster", "endpoint", "model", "training_job"])}, optional={
         "gpus": st.integers(0, 2), "maxReplicas": st.integers(0, 2), "minReplicas": st.integers(0, 2),
-        "autoscaling": st.none(), "maxNodes": st.integers(0, 2)}), max_size=8)
+        "autoscaling": st.none(), "maxNodes": st.integers(0, 2), "nodes": st.integers(0, 2),
+        "cluster": st.sampled_from(NAMES), "name": st.sampled_from(NAMES),
+        "borrowing": st.fixed_dictionaries({"cohort": st.just("c"), "maxNodes": st.none() | st.integers(0, 1)})}),
+    max_size=8)
 
 
 @settings(max_examples=400, deadline=None)
