@@ -20,9 +20,11 @@ Contract:
   point as ``plan``: users who run ``pulumi up --policy-pack`` get the answers ``plan`` gives.
 - Rules (what fails):
   - ``encryption``: a data source with ``encryption: s3`` (SSE-S3: an AWS-owned key, no key policy,
-    no CloudTrail record of key use); an S3 bucket with no default-encryption configuration using
-    ``aws:kms`` or ``aws:kms:dsse`` (``ServerSideEncryptionByDefault.SSEAlgorithm``,
-    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html).
+    no CloudTrail record of key use); an S3 bucket (any of :data:`BUCKET_TYPES`) with no default
+    encryption (a configuration of :data:`BUCKET_ENCRYPTION_TYPES`, or the bucket's inline one) using
+    ``aws:kms`` or ``aws:kms:dsse`` with a key id (``ServerSideEncryptionByDefault.SSEAlgorithm`` and
+    ``KMSMasterKeyID``, https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html;
+    without a key id S3 uses the AWS managed key aws/s3: :func:`_has_key`).
   - ``no_public_access``: an S3 bucket without a public access block setting all four of
     BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html); a
@@ -60,8 +62,20 @@ from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, 
 from mlops_infra.spec.guardrails import RULES, GuardrailSettings
 
 BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_ENCRYPTION_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_TYPES = (BUCKET, BUCKET_V2)
+"""Every type token of an S3 bucket the pinned pulumi-aws (7.51.1) ships: ``pulumi_aws/s3/bucket.py`` and
+``bucket_v2.py`` (each registers the other as an alias). Their inline default encryption (deprecated,
+working) counts: Bucket's ``serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault``,
+BucketV2's ``serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[]``."""
+BUCKET_ENCRYPTION_TYPES = (BUCKET_ENCRYPTION, BUCKET_ENCRYPTION_V2)
+"""Every type token of a bucket's default-encryption configuration it ships
+(``bucket_server_side_encryption_configuration.py`` and ``..._v2.py``): ``rules[].applyServerSideEncryptionByDefault``."""
+BUCKET_PUBLIC_ACCESS_BLOCK_TYPES = (BUCKET_PUBLIC_ACCESS_BLOCK,)
+"""Every type token of a bucket's public access block it ships (``bucket_public_access_block.py``: no V2)."""
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 KUBERNETES_SERVICE = "kubernetes:core/v1:Service"
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
@@ -130,7 +144,8 @@ def _first(pair: tuple[str, Any]) -> str:
     return pair[0]
 
 
-RESOURCE_TYPES = (BUCKET, BUCKET_ENCRYPTION, BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_POLICY, KUBERNETES_SERVICE)
+RESOURCE_TYPES = (*BUCKET_TYPES, *BUCKET_ENCRYPTION_TYPES, *BUCKET_PUBLIC_ACCESS_BLOCK_TYPES, BUCKET_POLICY,
+                  KUBERNETES_SERVICE)
 """The cloud resource types the rules read (:meth:`Subject.resources`)."""
 
 INDEX_RESOURCES = True
@@ -188,10 +203,15 @@ def _resources(graph: DesiredGraph, type_: str) -> list[DesiredResource]:
     return [r for r in graph.resources if r.type == type_]
 
 
-def _attached(subject: Subject, type_: str) -> dict[str, list[DesiredResource]]:
-    """Resources of ``type_`` by the URN of each resource they depend on (a bucket's configurations)."""
+def _of_types(subject: Subject, types: Iterable[str]) -> list[DesiredResource]:
+    """The graph's resources of each of ``types`` (each type's in graph order, types in the order given)."""
+    return [r for type_ in types for r in subject.resources(type_)]
+
+
+def _attached(subject: Subject, types: Iterable[str]) -> dict[str, list[DesiredResource]]:
+    """Resources of ``types`` by the URN of each resource they depend on (a bucket's configurations)."""
     out: dict[str, list[DesiredResource]] = {}
-    for r in subject.resources(type_):
+    for r in _of_types(subject, types):
         for dependency in r.dependencies:
             out.setdefault(dependency, []).append(r)
     return out
@@ -206,23 +226,60 @@ def check_encryption(subject: Subject) -> list[GuardrailFinding]:
     found = [GuardrailFinding("encryption", address, f"{address} is encrypted with SSE-S3 (an AWS-owned key), not "
                               "a customer-managed KMS key", "Set encryption: kms (the default).", "encryption")
              for address, f in subject.of_kind("data_source") if f.get("encryption") != "kms"]
-    configs = _attached(subject, BUCKET_ENCRYPTION)
-    for bucket in subject.resources(BUCKET):
-        algorithms = {_sse_algorithm(rule) for c in configs.get(bucket.urn, ()) for rule in _list(c.inputs.get("rules"))}
-        if not algorithms & set(KMS_ALGORITHMS):
-            seen = ", ".join(sorted(a for a in algorithms if a)) or "none"
+    configs = _attached(subject, BUCKET_ENCRYPTION_TYPES)
+    for bucket in _of_types(subject, BUCKET_TYPES):
+        defaults = [*_inline_defaults(bucket), *(d for c in configs.get(bucket.urn, ()) for d in _config_defaults(c))]
+        if not any(_sse_algorithm(d) in KMS_ALGORITHMS and _has_key(d) for d in defaults):
+            seen = ", ".join(sorted({_sse_algorithm(d) + ("" if _has_key(d) or _sse_algorithm(d) not in KMS_ALGORITHMS
+                                                          else " without a key id")
+                                     for d in defaults if _sse_algorithm(d)})) or "none"
             found.append(GuardrailFinding(
                 "encryption", bucket.address or "platform",
                 f"{_bucket_label(bucket)} has no default encryption with a KMS key (found: {seen})",
                 "Give the bucket a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and a "
-                "customer-managed key (mlops-infra compiles one for every bucket: do not remove it).", urn=bucket.urn))
+                "customer-managed key in kmsMasterKeyId (without one S3 uses the AWS managed key aws/s3; "
+                "mlops-infra compiles one for every bucket: do not remove it).", urn=bucket.urn))
     return found
 
 
-def _sse_algorithm(rule: Any) -> str:
-    default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, dict) else None
-    algorithm = default.get("sseAlgorithm") if isinstance(default, dict) else None
+def _config_defaults(config: DesiredResource) -> list[Any]:
+    """The ``applyServerSideEncryptionByDefault`` objects of an encryption configuration's rules."""
+    inputs = config.inputs if isinstance(config.inputs, dict) else {}
+    return [_dict(rule).get("applyServerSideEncryptionByDefault") for rule in _list(inputs.get("rules"))]
+
+
+def _inline_defaults(bucket: DesiredResource) -> list[Any]:
+    """The default-encryption objects a bucket carries inline (:data:`BUCKET_TYPES`' shapes)."""
+    inputs = bucket.inputs if isinstance(bucket.inputs, dict) else {}
+    if bucket.type == BUCKET:
+        rule = _dict(_dict(inputs.get("serverSideEncryptionConfiguration")).get("rule"))
+        return [rule.get("applyServerSideEncryptionByDefault")]
+    return [default for config in _list(inputs.get("serverSideEncryptionConfigurations"))
+            for rule in _list(_dict(config).get("rules"))
+            for default in _list(_dict(rule).get("applyServerSideEncryptionByDefaults"))]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _sse_algorithm(default: Any) -> str:
+    algorithm = _dict(default).get("sseAlgorithm")
     return algorithm if isinstance(algorithm, str) else ""
+
+
+def _has_key(default: Any) -> bool:
+    """Whether a default encryption names its KMS key (``kmsMasterKeyId``). Without one S3 uses the
+    AWS managed key ``aws/s3`` ("If you don't specify a customer managed key at configuration, Amazon
+    S3 automatically creates an AWS KMS key (aws/s3) in your AWS account", S3 API reference,
+    ServerSideEncryptionByDefault; pulumi-aws ``s3/_inputs.py``
+    ``BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs.kms_master_key_id``:
+    "The default ``aws/s3`` AWS KMS master key is used if this element is absent"), whose key policy the
+    customer cannot edit. A ref to a key in the graph counts; so does a present None, which is how the
+    policy pack reads a value unknown during a preview (``program/policy_pack.plain``: the compiled key
+    id is a ref to the platform key, unknown until the key exists); absent or empty does not."""
+    default = _dict(default)
+    return "kmsMasterKeyId" in default and default["kmsMasterKeyId"] != ""
 
 
 def _list(value: Any) -> list[Any]:
@@ -231,8 +288,8 @@ def _list(value: Any) -> list[Any]:
 
 def check_public_access(subject: Subject) -> list[GuardrailFinding]:
     found = []
-    blocks = _attached(subject, BUCKET_PUBLIC_ACCESS_BLOCK)
-    for bucket in subject.resources(BUCKET):
+    blocks = _attached(subject, BUCKET_PUBLIC_ACCESS_BLOCK_TYPES)
+    for bucket in _of_types(subject, BUCKET_TYPES):
         if not any(all(b.inputs.get(flag) is True for flag in PUBLIC_ACCESS_FLAGS) for b in blocks.get(bucket.urn, ())):
             found.append(GuardrailFinding(
                 "no_public_access", bucket.address or "platform",
