@@ -77,7 +77,7 @@ def test_encryption_fails_for_a_data_source_on_sse_s3() -> None:
 def test_encryption_fails_for_a_bucket_without_kms_default_encryption() -> None:
     _, graph = compiled(GUARDED, "prod")
     sse = [r for r in graph.resources if r.type.endswith("BucketServerSideEncryptionConfiguration")]
-    assert len(sse) == 2  # the data source's bucket and the platform's capture bucket
+    assert len(sse) == 3  # the data source's bucket and the platform's capture and artifacts buckets
     dropped = replace(graph, resources=tuple(r for r in graph.resources if r.urn != sse[0].urn))
     aes = replace(graph, resources=tuple(
         replace(r, inputs={**r.inputs, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})
