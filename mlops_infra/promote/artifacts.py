@@ -72,7 +72,7 @@ from typing import Any
 
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
-from mlops_infra.promote.bucket_owner import denied_hint, expect_owner, owners
+from mlops_infra.promote.bucket_owner import bucket_of, created_buckets, denied_hint, expect_owner, owners
 from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
 
@@ -131,6 +131,8 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
     steps: list[ArtifactStep] = []
     seen: set[tuple[str, str]] = set()
     buckets = _buckets(dst_graph) if target.kind == "aws" else {}
+    dst_created = created_buckets(dst_graph) if target.kind == "aws" else frozenset()
+    src_created = _created_by(promotion.src_system, promotion.src) if src_target.kind == "aws" else frozenset()
     aws = _aws_context(system, dst) if target.kind == "aws" else None
     for m in promotion.versions.mappings:
         if m.registered or (m.model, m.digest) in seen:
@@ -148,7 +150,8 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         model = next(x for x in system.models if x.name == m.model)
         steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination,
                                   {"from": f"{promotion.src} v{m.src_version}",
-                                   **owners(promotion.src, src_target, dst, target, source, destination)}))
+                                   **owners(promotion.src, src_target, dst, target, source, destination,
+                                            src_created, dst_created)}))
         copied = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
         group = _group(system, dst, m.model)
         steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
@@ -246,6 +249,13 @@ def _image(aws: Any, mapping: Any) -> dict[str, Any]:
     return {"image": kept}
 
 
+def _created_by(system: Any, env: str) -> frozenset[str]:
+    """The buckets ``env``'s compiled graph creates (:func:`~mlops_infra.promote.bucket_owner.created_buckets`)."""
+    from mlops_infra.compile import compile_system
+
+    return created_buckets(compile_system(system, env))
+
+
 def _buckets(graph: Any) -> dict[str, str]:
     """Item address (``data_sources.<name>``, ``platform`` for the platform artifacts bucket) -> bucket."""
     found: dict[str, str] = {}
@@ -303,11 +313,16 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
     verified: dict[tuple[str, str], str] = {}  # (model, digest) -> fingerprint of the verified copies
     clients: dict[str, Any] = {}
 
-    def s3(side: str, owner: str | None) -> Any:
-        if side not in clients:  # one SRC and one DST per promotion: one owner each
+    copies = [s for s in steps if s.kind == "copy-artifact"]
+    owned = {side: (next((s.detail[key] for s in copies if s.detail.get(key)), None),  # the side's one account
+                    {bucket_of(s.source if side == "src" else s.destination) for s in copies if s.detail.get(key)})
+             for side, key in (("src", "sourceOwner"), ("dst", "destinationOwner"))}
+
+    def s3(side: str) -> Any:
+        if side not in clients:  # one SRC and one DST client per promotion
             made = (src_s3 if side == "src" and src_s3 is not None
                     else client(src_session if side == "src" else dst_session, "s3", endpoint_url))
-            clients[side] = expect_owner(made, owner)
+            clients[side] = expect_owner(made, *owned[side])  # only on the buckets that account owns
         return clients[side]
 
     for step in steps:
@@ -317,8 +332,7 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             continue
         try:
             if step.kind == "copy-artifact":
-                result = _copy(step, s3("src", step.detail.get("sourceOwner")),
-                               s3("dst", step.detail.get("destinationOwner")), progress)
+                result = _copy(step, s3("src"), s3("dst"), progress)
                 if result.status in ("done", "already-done"):
                     verified[step.model, step.digest] = result.detail["fingerprint"]
             else:

@@ -27,11 +27,18 @@ Contract:
   before they are validated and serialized (``botocore/client.py`` ``BaseClient._emit_api_params``).
   So the calls boto3's ``upload_fileobj`` makes (s3transfer's multipart upload) and those of
   :mod:`mlops_infra.promote.digests` carry it too, with no edit at each call.
-- The account is the one each environment declares (``target.account`` of an AWS environment):
-  SRC's for its reads, DST's for its writes and reads; so do the reads that compute an AWS SRC's
-  missing digest (:func:`mlops_infra.promote.registries.aws_digests`). An environment that names none (a Kubernetes
-  target: its store may be MinIO, or an S3 bucket of any account) is not checked, and
-  :func:`owners` says so in words the report shows: the gap is never silent.
+- The account is the one each environment declares (``target.account`` of an AWS environment),
+  and only for a bucket that environment's own compiled graph creates (:func:`created_buckets`): a
+  bucket mlops-infra creates there is in that account by construction, while any other bucket (a
+  model's ``artifacts_uri``, which may be another account's: the llm-platform example's reranker
+  imports live in the prod account's ``llm-platform-model-imports-444444444444``, read and written
+  by staging too; finding closing-32a-1) has no owner the spec states, and naming the environment's
+  account there made S3 refuse every request with 403. SRC's for its reads, DST's for its writes
+  and reads; so do the reads that compute an AWS SRC's missing digest
+  (:func:`mlops_infra.promote.registries.aws_digests`). An environment that names no account (a
+  Kubernetes target: its store may be MinIO, or an S3 bucket of any account), and a bucket its graph
+  does not create, are not checked, and :func:`owners` says so in words the report shows: the gap
+  is never silent.
 - moto (5.2.5, the tests' server) does not enforce the condition: ``moto/s3/responses.py`` reads no
   ``x-amz-expected-bucket-owner`` header (the only ``expected_bucket_owner`` in ``moto/s3/models.py``
   is an unused argument of ``get_bucket_inventory_configuration``). The tests therefore record, on a
@@ -40,37 +47,62 @@ Contract:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 MEMBER = "ExpectedBucketOwner"
 
 
-def expect_owner(s3: Any, account: str | None) -> Any:
+def expect_owner(s3: Any, account: str | None, buckets: Collection[str]) -> Any:
     """``s3`` (a botocore S3 client), sending ``ExpectedBucketOwner=account`` on every call that takes
-    it from now on (see the module contract); unchanged when ``account`` is None."""
-    if account:
+    it and names one of ``buckets`` from now on (see the module contract); unchanged when ``account``
+    is None or ``buckets`` is empty."""
+    if account and buckets:
+        known = frozenset(buckets)
+
         def owned(params: dict[str, Any], model: Any, **_: Any) -> None:
-            if MEMBER in (model.input_shape.members if model.input_shape is not None else ()):
+            if params.get("Bucket") in known and MEMBER in (model.input_shape.members if model.input_shape is not None
+                                                            else ()):
                 params.setdefault(MEMBER, account)
 
-        s3.meta.events.register("provide-client-params.s3", owned, unique_id=f"mlops-infra-bucket-owner-{account}")
+        s3.meta.events.register("provide-client-params.s3", owned,
+                                unique_id=f"mlops-infra-bucket-owner-{account}-{','.join(sorted(known))}")
     return s3
 
 
+def created_buckets(graph: Any) -> frozenset[str]:
+    """The names of the S3 buckets a compiled graph creates (``aws:s3/bucket:Bucket``, input ``bucket``):
+    those an AWS environment's account owns (see the module contract)."""
+    return frozenset(str(r.inputs.get("bucket")) for r in graph.resources if r.type == "aws:s3/bucket:Bucket")
+
+
 def owners(src: str, src_target: Any, dst: str, dst_target: Any, source_uri: str, destination_uri: str,
-           ) -> dict[str, Any]:
+           src_buckets: Collection[str], dst_buckets: Collection[str]) -> dict[str, Any]:
     """The ``copy-artifact`` step's owner details (``src_target``, ``dst_target``: each environment's
-    ``target``): ``sourceOwner`` and ``destinationOwner`` (the account each declares, or None), and
-    ``ownerNotChecked`` (a sentence) for each that names none."""
-    found: dict[str, Any] = {"sourceOwner": _account(src_target), "destinationOwner": _account(dst_target)}
-    gaps = [f"{env} names no AWS account ({target.kind} target), so the owner of {_bucket(uri)} is not checked: "
-            "S3 bucket names are global, and an object another account serves under that name would be copied"
-            for env, target, uri, key in ((src, src_target, source_uri, "sourceOwner"),
-                                          (dst, dst_target, destination_uri, "destinationOwner"))
-            if found[key] is None]
+    ``target``; ``src_buckets``, ``dst_buckets``: the buckets each environment's graph creates,
+    :func:`created_buckets`): ``sourceOwner`` and ``destinationOwner`` (the account that must own
+    the bucket, or None), and ``ownerNotChecked`` (a sentence) for each that is None."""
+    found: dict[str, Any] = {}
+    gaps = []
+    for env, target, uri, key, created in ((src, src_target, source_uri, "sourceOwner", src_buckets),
+                                           (dst, dst_target, destination_uri, "destinationOwner", dst_buckets)):
+        account = _account(target)
+        found[key] = account if account and bucket_of(uri) in created else None
+        if account is None:
+            gaps.append(f"{env} names no AWS account ({target.kind} target), so the owner of {_bucket(uri)} is not "
+                        "checked: S3 bucket names are global, and an object another account serves under that name "
+                        "would be copied")
+        elif found[key] is None:
+            gaps.append(f"{_bucket(uri)} is not a bucket {env} creates (a model's artifacts_uri may be another "
+                        "account's), so its owner is not checked")
     if gaps:
         found["ownerNotChecked"] = "; ".join(gaps)
     return found
+
+
+def bucket_of(uri: str) -> str:
+    """The bucket of an ``s3://`` URI (``""`` for anything else)."""
+    return uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else ""
 
 
 def describe(detail: dict[str, Any]) -> str:

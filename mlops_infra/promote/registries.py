@@ -93,7 +93,8 @@ def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, 
     since, obtained from its artifact and recorded on its package
     (:func:`mlops_infra.promote.digests.complete_digests`), and notes saying what was done. The
     clients are those of the registry read (``--role``, ``AWS_ENDPOINT_URL``)."""
-    from mlops_infra.promote.bucket_owner import expect_owner
+    from mlops_infra.compile import compile_system
+    from mlops_infra.promote.bucket_owner import created_buckets, expect_owner
     from mlops_infra.promote.digests import complete_digests
 
     todo = {m: {v for v in versions if v in r.versions} for m, versions in wanted.items()
@@ -104,7 +105,8 @@ def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, 
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     session = env_session(role, target.region, endpoint_url)
     return complete_digests(view, todo, sagemaker=client(session, "sagemaker", endpoint_url, target.region),
-                            s3=expect_owner(client(session, "s3", endpoint_url, target.region), target.account))
+                            s3=expect_owner(client(session, "s3", endpoint_url, target.region), target.account,
+                                            created_buckets(compile_system(system, env))))
 
 
 def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None) -> Callable[[], Any]:
