@@ -361,11 +361,20 @@ _model = _ItemSummary(
      ("servingImage", "served by", lambda v: v or "the training image")))
 
 def _describe_data(f: Facts) -> str:
+    """A data store's line. On AWS a versioned bucket's retention is stated as the bound it is: the
+    lifecycle expires the current version after the days (a delete marker), and S3 counts a
+    noncurrent version's ``NoncurrentDays`` from when it became noncurrent (botocore ``s3``
+    ``NoncurrentVersionExpiration.NoncurrentDays``), so the last version goes up to the days later
+    (compile/aws/storage.py ``_lifecycle_rules``; audit contract-5)."""
     settings = (f"{f.get('encryption')} encryption, versioning {_onoff(f.get('versioning'))}, "
                 f"retention {_retention(f.get('retentionDays'))}")
     if f.get("_cloud") == "kubernetes":
         return (f"declared only (ConfigMap data-{f.get('name')}): the bucket must already exist in the "
                 f"S3-compatible store with {settings}; none of it is provisioned or enforced here")
+    days = f.get("retentionDays")
+    if days is not None and f.get("versioning"):
+        settings += (f" (objects expire after {days} days; on a versioned bucket their last version is "
+                     f"deleted up to {days} days later)")
     return settings
 
 

@@ -35,7 +35,10 @@ class DataSource(SpecModel):
         default="kms", description="kms: SSE-KMS with a customer-managed rotating key; s3: SSE-S3."
     )
     retention: DurationField | None = Field(
-        default=None, description="Delete objects (and old versions) after this long, for example 400d."
+        default=None, description=(
+            "Objects expire after this long, for example 400d; on a versioned bucket their last version is "
+            "deleted up to this long again later (S3 counts noncurrent days from when a version became noncurrent)."
+        ),
     )
     contract: DataContract | None = Field(default=None, description="Schema and freshness the data must meet.")
     protect: bool = Field(default=True, description="Refuse to delete the store (Pulumi protect); default on.")
