@@ -61,6 +61,14 @@ def baseline_env(monitor: Monitor) -> dict[str, str]:
     return env
 
 
+def reads_baseline(monitor: Monitor) -> bool:
+    """Whether the job is given the monitor's baseline (``BASELINE_URI``, both targets): not for
+    ``prediction_drift``, which compares the previous window of captured predictions, because a
+    baseline data source holds features and labels and no ``prediction`` column, so a job given one
+    never published a value (audit contract-3; ``validate`` warns ``unused-field``)."""
+    return monitor.baseline is not None and monitor.metric != "prediction_drift"
+
+
 def contract_columns(baseline: DataSource | None) -> list[str]:
     """The job's ``COLUMNS`` (both targets): the baseline's contract column names in the order the
     spec writes them, as a list. The job names the values of a positional request row (a CSV

@@ -2,7 +2,10 @@
 
 Contract:
 - drift and quality monitors (:data:`~mlops_infra.spec.monitoring.DRIFT_METRICS`) need request
-  capture on their endpoint; ``feature_drift`` also needs a ``baseline``;
+  capture on their endpoint; ``feature_drift`` also needs a ``baseline``; a ``baseline`` on a live
+  metric, or on ``prediction_drift`` (which compares the previous window of captured predictions: a
+  baseline is training data, with no ``prediction`` column, so the job could never score it; audit
+  contract-3), is an unused field;
 - a threshold's unit fits its metric: latency_p99 a time, error_rate a percentage or a fraction in
   0..1, drift and quality metrics a plain number in 0..1;
 - alerts that roll a rollout back should be warning or critical and watch the same endpoint
@@ -22,7 +25,8 @@ from mlops_infra.spec.quantities import Quantity
 
 
 def check_monitor_inputs(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """Drift and quality monitors have capture on their endpoint and, for feature_drift, a baseline."""
+    """Drift and quality monitors have capture on their endpoint and, for feature_drift, a baseline;
+    prediction_drift and live metrics use none."""
     for i, monitor in enumerate(ctx.system.monitors):
         drift = monitor.metric in DRIFT_METRICS
         if drift:
@@ -41,6 +45,11 @@ def check_monitor_inputs(ctx: CheckContext) -> Iterator[Diagnostic]:
         elif monitor.baseline is not None and not drift:
             yield warning("unused-field", f'Monitor "{monitor.name}" does not use its baseline',
                           f"{monitor.metric} is measured on live traffic only; remove baseline.",
+                          ("monitors", i, "baseline"), f"monitors.{monitor.name}")
+        elif monitor.metric == "prediction_drift" and monitor.baseline is not None:
+            yield warning("unused-field", f'Monitor "{monitor.name}" does not use its baseline',
+                          "prediction_drift compares the previous window of captured predictions (a baseline data "
+                          "source holds features and labels, not the model's predictions); remove baseline.",
                           ("monitors", i, "baseline"), f"monitors.{monitor.name}")
         if monitor.baseline is not None:
             continue

@@ -166,7 +166,7 @@ def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline
         "REPORT_DIR": "/opt/ml/processing/report", "TRIGGERED_BY": pipelines.TRIGGERED_BY,
         **drift_job.baseline_env(monitor),
     }
-    if baseline:
+    if baseline and drift_job.reads_baseline(monitor):
         env["BASELINE_URI"] = arns.s3_uri(baseline, monitor.baseline_prefix or "")
     return env
 

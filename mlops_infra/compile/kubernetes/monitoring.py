@@ -196,7 +196,7 @@ def drift_env(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
     baseline = ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
     columns = drift_job.contract_columns(baseline)
     baseline_uri = f"s3://{names.data_bucket(ctx, monitor.baseline)}/{monitor.baseline_prefix or ''}"
-    return {"BASELINE_URI": baseline_uri if monitor.baseline else "", **drift_job.baseline_env(monitor),
+    return {"BASELINE_URI": baseline_uri if drift_job.reads_baseline(monitor) else "", **drift_job.baseline_env(monitor),
             "CAPTURE_FORMAT": "kserve", "CAPTURE_URI": f"s3://{names.capture_bucket(ctx)}/",
             "COLUMNS": canonical_json(columns), "DO_NOT_TRACK": "1", "SINK": "pushgateway",
             "ENDPOINT": monitor.endpoint, "ENVIRONMENT": ctx.env, "HOME": "/tmp", "METRIC": monitor.metric,
