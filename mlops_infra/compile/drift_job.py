@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_infra.graph import canonical_json
 from mlops_infra.spec.data import DataSource
 from mlops_infra.spec.monitoring import Monitor
 
@@ -67,6 +68,25 @@ def reads_baseline(monitor: Monitor) -> bool:
     baseline data source holds features and labels and no ``prediction`` column, so a job given one
     never published a value (audit contract-3; ``validate`` warns ``unused-field``)."""
     return monitor.baseline is not None and monitor.metric != "prediction_drift"
+
+
+def contract_env(baseline: DataSource | None) -> dict[str, str]:
+    """The job's ``COLUMNS`` (:func:`contract_columns`) and ``COLUMN_TYPES`` (:func:`contract_types`)
+    as JSON, for both targets."""
+    return {"COLUMNS": canonical_json(contract_columns(baseline)),
+            "COLUMN_TYPES": canonical_json(contract_types(baseline))}
+
+
+def contract_types(baseline: DataSource | None) -> dict[str, str]:
+    """The job's ``COLUMN_TYPES``: the baseline's contract column -> type (``spec/data.py``
+    ``ColumnType``). The job casts the baseline and the captured rows to them and tells Evidently
+    each column's kind; without them Evidently guessed from the pandas dtype, so a CSV baseline's
+    id ``1000`` (pyarrow infers int64) and the request's ``"1000"`` were different categories, and
+    unchanged traffic fired the drift alert (audit contract-1; the job's docstring, "Types").
+    Empty without a baseline or contract: the job infers every column's kind, as before."""
+    if baseline is None or baseline.contract is None:
+        return {}
+    return dict(baseline.contract.columns)
 
 
 def contract_columns(baseline: DataSource | None) -> list[str]:

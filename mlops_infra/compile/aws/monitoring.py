@@ -156,11 +156,10 @@ def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline
     name, dims = drift_metric(aws, monitor)
     system = aws.ctx.system
     source = system.item("data_sources", monitor.baseline) if monitor.baseline else None
-    columns = drift_job.contract_columns(source)
     env: dict[str, Any] = {
         "SYSTEM": system.metadata.name, "ENVIRONMENT": aws.ctx.env, "MONITOR": monitor.name, "METRIC": monitor.metric,
         "ENDPOINT": physical, "CAPTURE_FORMAT": "sagemaker", "CAPTURE_URI": arns.s3_uri(capture, serving.CAPTURE_PREFIX + "/"),
-        "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), "COLUMNS": canonical_json(columns),
+        "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), **drift_job.contract_env(source),
         "SINK": "cloudwatch", "METRIC_NAMESPACE": METRIC_NAMESPACE, "METRIC_NAME": name,
         "METRIC_DIMENSIONS": canonical_json(dims), "AWS_REGION": aws.region, "DO_NOT_TRACK": "1",
         "REPORT_DIR": "/opt/ml/processing/report", "TRIGGERED_BY": pipelines.TRIGGERED_BY,

@@ -93,7 +93,6 @@ from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_service_account
-from mlops_infra.graph import canonical_json
 from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE, Monitor
 
 PROMETHEUS_RULE = "monitoring.coreos.com/v1"
@@ -194,11 +193,10 @@ def cron_every(seconds: int) -> str:
 def drift_env(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
     ctx = kube.ctx
     baseline = ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
-    columns = drift_job.contract_columns(baseline)
     baseline_uri = f"s3://{names.data_bucket(ctx, monitor.baseline)}/{monitor.baseline_prefix or ''}"
     return {"BASELINE_URI": baseline_uri if drift_job.reads_baseline(monitor) else "", **drift_job.baseline_env(monitor),
             "CAPTURE_FORMAT": "kserve", "CAPTURE_URI": f"s3://{names.capture_bucket(ctx)}/",
-            "COLUMNS": canonical_json(columns), "DO_NOT_TRACK": "1", "SINK": "pushgateway",
+            **drift_job.contract_env(baseline), "DO_NOT_TRACK": "1", "SINK": "pushgateway",
             "ENDPOINT": monitor.endpoint, "ENVIRONMENT": ctx.env, "HOME": "/tmp", "METRIC": monitor.metric,
             "MONITOR": monitor.name, "PUSHGATEWAY_URL": names.service_url(ctx, names.PUSHGATEWAY, names.PUSHGATEWAY_PORT),
             "SYSTEM": ctx.system.metadata.name,

@@ -26,6 +26,9 @@ Inputs (environment):
       size of the data source;
     COLUMNS (JSON list of the baseline data contract's column names, in the contract's order; a
       JSON object {column: type} is read as its keys in the order written; empty: every column);
+    COLUMN_TYPES (JSON object {column: contract type}: string, int, float, bool, timestamp, date,
+      bytes or json, ``spec/data.py`` ``ColumnType``; empty or absent: no types, every column's kind
+      is inferred as before, see "Types");
     SINK: ``pushgateway`` (PUSHGATEWAY_URL) or ``cloudwatch`` (METRIC_NAMESPACE, METRIC_NAME,
       METRIC_DIMENSIONS as JSON, AWS_REGION); REPORT_DIR (optional): a JSON summary is written there;
     S3 access: the pod's or job's credentials (AWS_* variables, AWS_ENDPOINT_URL_S3 for an
@@ -51,6 +54,30 @@ left out; every record left out is counted, logged and written to the report
 (``unreadableRecords``, ``untimedRecords``), so a job that publishes nothing says why. A ``label``
 column, when the caller sends one by name, feeds ``accuracy``.
 
+Types (audit contract-1): with COLUMN_TYPES every value of a contract column, in the baseline and in
+the current rows, is cast to the contract's type before anything is scored (:func:`cast`), and
+Evidently is told each column's kind with a ``DataDefinition`` (``string``/``bool`` categorical,
+``int``/``float`` numerical; ``evidently.core.datasets.DataDefinition`` ``numerical_columns``/
+``categorical_columns``, Evidently 0.7). Without it Evidently decides from the pandas dtype alone
+(``evidently/core/datasets.py`` ``infer_column_type``: float numerical; int numerical, or
+categorical at <= 10 distinct values; str categorical, or text when more than half the values are
+distinct), and pyarrow's CSV reader infers ``1000`` as int64, so a CSV baseline's merchant id
+``1000`` and the request's ``"1000"`` were different categories: every run reported drift on
+unchanged traffic, and ``amount`` sent as text made Evidently's text drift raise (nothing published).
+A CSV baseline's contract columns are therefore read as text (``pyarrow.csv.ConvertOptions``
+``column_types``: "Passing this argument disables type inference on the defined columns") and parsed
+by type the way pyarrow would (its default ``true_values``/``false_values``/``null_values``), as is
+a SageMaker CSV capture's row. Casting is strict for typed data (JSON requests, Parquet): a text
+``"52.31"`` is not a ``float``, a number is not a ``bool``; an integer is accepted for a ``string``
+(the same id). A value that does not cast is counted (``badValues`` per column in the report, the
+log) and becomes missing, so ``data_quality`` counts it. A contract column the current window lacks
+altogether is counted as missing too (``absentColumns``; ``data_quality`` adds it as a column of
+missing values) when the previous window's traffic carried it, or when a column the contract lists
+after it arrives (requests do not carry the label, which a contract lists last). ``feature_drift``
+compares the ``string``, ``bool``, ``int`` and ``float`` columns both frames hold values of
+(``timestamp``, ``date``, ``bytes`` and ``json`` are not compared: a timestamp always moves on, and
+Evidently refuses a column with no values: "An empty column ... was provided for drift calculation").
+
 Scores: ``feature_drift`` is the share of drifted columns (Evidently's ``DriftedColumnsCount``),
 ``prediction_drift`` the population stability index of the ``prediction`` column (``ValueDrift``
 with ``method="psi"``, so higher always means more drift), ``data_quality`` the share of missing
@@ -71,14 +98,25 @@ import base64
 import collections
 import csv
 import datetime as dt
+import decimal
 import io
 import json
+import numbers
 import os
 import sys
 import urllib.parse
 import urllib.request
 
 DEFAULT_BASELINE_MAX_ROWS = 100_000
+NUMERICAL_TYPES = ("int", "float")
+CATEGORICAL_TYPES = ("string", "bool")
+COMPARED_TYPES = NUMERICAL_TYPES + CATEGORICAL_TYPES
+TRUE_TEXT = frozenset({"1", "True", "TRUE", "true"})
+FALSE_TEXT = frozenset({"0", "False", "FALSE", "false"})
+NULL_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                       "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"})
+"""pyarrow.csv.ConvertOptions defaults (pyarrow 24: ``true_values``, ``false_values``, ``null_values``):
+CSV text is read as pyarrow would read it untyped, except that a ``string`` column keeps its text."""
 
 
 def hours(end: dt.datetime, seconds: int) -> list[str]:
@@ -97,6 +135,58 @@ def column_names(text: str | None) -> list[str]:
     written (what graphs before the list form passed); empty or anything else: no names."""
     value = json.loads(text or "[]")
     return [str(c) for c in value] if isinstance(value, (list, dict)) else []
+
+
+def column_types(text: str | None) -> dict[str, str]:
+    """COLUMN_TYPES as {column: contract type}; empty, absent or not an object: no types."""
+    value = json.loads(text or "{}")
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def cast(value: object, kind: str | None, text: bool = False) -> tuple[object, bool]:
+    """(the value as the contract type ``kind``, whether it is one). Missing (None, NaN) is
+    ``(None, True)``: missing, not wrong. ``text``: the value is CSV text, parsed by type (see
+    :data:`NULL_TEXT`); otherwise it is typed data and must already be of the type (an integer is
+    also a ``string``: the same id). ``int`` and ``float`` come back as float (a pandas numerical
+    column holds missing values as NaN). Types that are not compared (timestamp, date, bytes, json,
+    none) are kept as they are."""
+    if _missing(value):
+        return None, True
+    if text and isinstance(value, str) and kind in COMPARED_TYPES and kind != "string":
+        if value in NULL_TEXT:
+            return None, True
+        if kind == "bool":
+            return (value in TRUE_TEXT, True) if value in TRUE_TEXT | FALSE_TEXT else (None, False)
+        try:
+            return float(int(value) if kind == "int" else float(value)), True
+        except ValueError:
+            return None, False
+    if kind == "string":
+        if isinstance(value, str):
+            return value, True
+        return (str(value), True) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else (None, False)
+    if kind == "bool":
+        return (value, True) if isinstance(value, bool) else (None, False)
+    if kind in NUMERICAL_TYPES:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):  # Parquet decimal
+            return None, False
+        number = float(value)
+        return (number, True) if kind == "float" or number.is_integer() else (None, False)
+    return value, True
+
+
+def typed_column(values: list, kind: str, text: bool = False) -> tuple[list, int]:
+    """The values cast to ``kind`` (:func:`cast`; those that do not cast become None) and how many did not."""
+    out, bad = [], 0
+    for value in values:
+        typed, ok = cast(value, kind, text)
+        out.append(typed)
+        bad += not ok
+    return out, bad
 
 
 def _named(row: object, columns: list[str]) -> dict | None:
@@ -187,15 +277,22 @@ def join(events: list[dict], columns: list[str], tally: collections.Counter | No
     return out
 
 
-def _decoded(capture: dict, columns: list[str]) -> object:
-    """The payload of one SageMaker ``endpointInput``/``endpointOutput`` record."""
+def _decoded(capture: dict, columns: list[str], types: dict[str, str] | None = None) -> object:
+    """The payload of one SageMaker ``endpointInput``/``endpointOutput`` record. A CSV request row's
+    text is parsed by its position's contract type when COLUMN_TYPES are known (a ``string`` id
+    ``1000`` stays ``"1000"``; a value that does not parse stays text, and :func:`cast` counts it),
+    else as a number where it is one."""
     data, encoding = capture.get("data", ""), (capture.get("encoding") or "").upper()
     if encoding == "BASE64":
         data = base64.b64decode(data).decode("utf-8", errors="replace")
         encoding = "JSON" if "json" in (capture.get("observedContentType") or "") else "CSV"
     if encoding == "CSV":
-        rows = [[_number(v) for v in row] for row in csv.reader(io.StringIO(data)) if row]
-        return {"instances": rows} if capture.get("mode") == "INPUT" else [r[0] if len(r) == 1 else r for r in rows]
+        if capture.get("mode") != "INPUT":
+            rows = [[_number(v) for v in row] for row in csv.reader(io.StringIO(data)) if row]
+            return [r[0] if len(r) == 1 else r for r in rows]
+        kinds = [(types or {}).get(c) for c in columns]
+        return {"instances": [[_from_text(v, kinds[n] if n < len(kinds) else None) for n, v in enumerate(row)]
+                              for row in csv.reader(io.StringIO(data)) if row]}
     try:
         return json.loads(data)
     except ValueError:
@@ -209,7 +306,17 @@ def _number(text: str) -> object:
         return text
 
 
-def sagemaker_events(line: str, columns: list[str]) -> list[dict] | None:
+def _from_text(text: str, kind: str | None) -> object:
+    """One CSV value: by its contract type when known (unparseable: the text), else a number if it is one."""
+    if kind is None:
+        return _number(text)
+    if kind not in COMPARED_TYPES or kind == "string":
+        return text
+    value, ok = cast(text, kind, text=True)
+    return value if ok else text
+
+
+def sagemaker_events(line: str, columns: list[str], types: dict[str, str] | None = None) -> list[dict] | None:
     """A SageMaker data-capture JSON line as request/response events (the capture sink's shape,
     ``time`` from ``eventMetadata.inferenceTime``); None when the line is not such a record."""
     try:
@@ -225,10 +332,10 @@ def sagemaker_events(line: str, columns: list[str]) -> list[dict] | None:
     events = []
     if "endpointInput" in data:
         events.append({"id": event_id, "kind": "request", "time": time,
-                       "payload": _decoded(data["endpointInput"], columns)})
+                       "payload": _decoded(data["endpointInput"], columns, types)})
     if "endpointOutput" in data:
         events.append({"id": event_id, "kind": "response", "time": time,
-                       "payload": _decoded(data["endpointOutput"], columns)})
+                       "payload": _decoded(data["endpointOutput"], columns, types)})
     return events
 
 
@@ -300,7 +407,7 @@ def _read_text(store, path: str) -> str:
 
 
 def captured(store, uri: str, capture_format: str, endpoint: str, prefixes: list[str], columns: list[str],
-             tally: collections.Counter | None = None) -> list[dict]:
+             tally: collections.Counter | None = None, types: dict[str, str] | None = None) -> list[dict]:
     """Events captured under the hour ``prefixes`` of ``endpoint`` (see CAPTURE_FORMAT); a line or
     file that is not a capture record adds one to ``tally["unreadableRecords"]``."""
     bucket, base = split_uri(uri)
@@ -311,7 +418,7 @@ def captured(store, uri: str, capture_format: str, endpoint: str, prefixes: list
             for prefix in prefixes:
                 for info in _files(store, f"{variant}/{prefix}"):
                     for line in filter(str.strip, _read_text(store, info.path).splitlines()):
-                        found = sagemaker_events(line, columns)
+                        found = sagemaker_events(line, columns, types)
                         tally["unreadableRecords"] += found is None
                         events += found or []
         return events
@@ -344,37 +451,93 @@ def baseline_files(infos: list, now: dt.datetime, window_seconds: int | None) ->
     return sorted(data, key=lambda i: (i.mtime or dt.datetime.min.replace(tzinfo=dt.UTC), i.path), reverse=True)
 
 
-def baseline(store, uri: str, columns: list[str], max_rows: int, window_seconds: int | None,
-             now: dt.datetime):  # pragma: no cover - needs pyarrow
-    """At most ``max_rows`` rows of the baseline, newest files first (bounded memory)."""
+def compared_types(types: dict[str, str]) -> dict[str, str]:
+    """The contract columns whose values are cast and compared: string, bool, int and float."""
+    return {c: k for c, k in types.items() if k in COMPARED_TYPES}
+
+
+def _series(values: list, kind: str, index):  # pragma: no cover - needs pandas
     import pandas as pd
+
+    return pd.Series(values, dtype="float64" if kind in NUMERICAL_TYPES else object, index=index)
+
+
+def typed_frame(rows: list[dict], types: dict[str, str], bad: collections.Counter):  # pragma: no cover - needs pandas
+    """Rows (:func:`join`) as a DataFrame, each typed contract column cast from the rows' own values
+    (before pandas turns an int column with a gap into floats); ``bad[column]`` counts what did not cast."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    for column, kind in compared_types(types).items():
+        if column in frame:
+            values, wrong = typed_column([r.get(column) for r in rows], kind)
+            if wrong:
+                bad[column] += wrong
+            frame[column] = _series(values, kind, frame.index)
+    return frame
+
+
+def absent_columns(current: list[dict], previous: list[dict], columns: list[str]) -> list[str]:
+    """Contract columns no current row carries that the traffic should: the previous window's rows
+    carried them, or a column the contract lists after them arrives (a request lacks only the label,
+    which a contract lists last; see "Types")."""
+    seen, before = {k for r in current for k in r}, {k for r in previous for k in r}
+    last = max((n for n, c in enumerate(columns) if c in seen), default=-1)
+    return [c for n, c in enumerate(columns) if c not in seen and (c in before or n < last)]
+
+
+def baseline(store, uri: str, columns: list[str], max_rows: int, window_seconds: int | None,
+             now: dt.datetime, types: dict[str, str] | None = None,
+             bad: collections.Counter | None = None):  # pragma: no cover - needs pyarrow
+    """At most ``max_rows`` rows of the baseline, newest files first (bounded memory), each typed
+    contract column cast to its type (a CSV's read as text first, see "Types"); ``bad[column]``
+    counts the values that did not cast."""
+    import pandas as pd
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    typed = compared_types(types or {})
+    bad = bad if bad is not None else collections.Counter()
     bucket, prefix = split_uri(uri)
     frames, rows = [], 0
     for info in baseline_files(_files(store, f"{bucket}/{prefix}"), now, window_seconds):
+        text = info.path.endswith(".csv")
         with store.open_input_file(info.path) as handle:
-            table = pacsv.read_csv(handle) if info.path.endswith(".csv") else pq.read_table(handle)
+            if text:
+                options = pacsv.ConvertOptions(column_types={c: pa.string() for c in typed})
+                table = pacsv.read_csv(handle, convert_options=options)
+            else:
+                table = pq.read_table(handle)
         if columns:
             table = table.select([c for c in columns if c in table.column_names])
         table = table.slice(0, max_rows - rows)
-        frames.append(table.to_pandas())
+        frame = table.to_pandas()
+        for column, kind in typed.items():
+            if column in table.column_names:
+                values, wrong = typed_column(table.column(column).to_pylist(), kind, text)
+                if wrong:
+                    bad[column] += wrong
+                frame[column] = _series(values, kind, frame.index)
+        frames.append(frame)
         rows += table.num_rows
         if rows >= max_rows:
             break
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def score(metric: str, current, reference) -> float | None:  # pragma: no cover - needs evidently
-    """The monitor's value: drift share, prediction drift score, missing-value share or accuracy."""
+def score(metric: str, current, reference,
+          types: dict[str, str] | None = None) -> float | None:  # pragma: no cover - needs evidently
+    """The monitor's value: drift share, prediction drift score, missing-value share or accuracy.
+    ``feature_drift`` compares the columns both frames hold values of (with ``types``: only the
+    contract's compared types, each given its kind in a ``DataDefinition``; see "Types")."""
     if metric == "data_quality":
         return float(current.isna().mean().mean()) if len(current) else None
     if metric == "accuracy":
         if "label" not in current or "prediction" not in current:
             return None
         return float((current["label"] == current["prediction"]).mean())
-    from evidently import Report
+    from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import DriftedColumnsCount, ValueDrift
 
     if metric == "prediction_drift":
@@ -382,10 +545,17 @@ def score(metric: str, current, reference) -> float | None:  # pragma: no cover 
             return None
         report = Report([ValueDrift(column="prediction", method="psi")])  # PSI: higher is more drift
     else:
-        shared = [c for c in current.columns if c in reference.columns and c != "prediction"]
+        typed = compared_types(types or {})
+        shared = [c for c in current.columns if c in reference.columns and c != "prediction"
+                  and (not typed or c in typed) and current[c].notna().any() and reference[c].notna().any()]
         if not shared:
             return None
         current, reference = current[shared], reference[shared]
+        if typed:
+            definition = DataDefinition(numerical_columns=[c for c in shared if typed[c] in NUMERICAL_TYPES],
+                                        categorical_columns=[c for c in shared if typed[c] in CATEGORICAL_TYPES])
+            current = Dataset.from_pandas(current, data_definition=definition)
+            reference = Dataset.from_pandas(reference, data_definition=definition)
         report = Report([DriftedColumnsCount()])
     value = report.run(current_data=current, reference_data=reference).dict()["metrics"][0]["value"]
     return float(value["share"] if isinstance(value, dict) else value)
@@ -435,27 +605,43 @@ def run(env: dict, now: dt.datetime, store=None) -> float | None:  # pragma: no 
     store = store or object_store()
     window = int(env.get("WINDOW_SECONDS", "3600"))
     columns = column_names(env.get("COLUMNS"))
+    types = column_types(env.get("COLUMN_TYPES"))
     has_baseline = bool(env.get("BASELINE_URI"))
     tally: collections.Counter = collections.Counter()
-    # the hour folders only narrow the listing; records count by their own time (see "Windows")
+    bad: collections.Counter = collections.Counter()
+    baseline_bad: collections.Counter = collections.Counter()
+    # the hour folders only narrow the listing; records count by their own time (see "Windows"); the
+    # previous window is read with a baseline too: it tells which columns the traffic carries ("Types")
     events = captured(store, env["CAPTURE_URI"], env.get("CAPTURE_FORMAT", "kserve"), env["ENDPOINT"],
-                      hours(now, window if has_baseline else 2 * window), columns, tally)
+                      hours(now, 2 * window), columns, tally, types)
     current_events, previous_events = windows(events, now, window, tally)
-    current = pd.DataFrame(join(current_events, columns, tally))
+    current_rows = join(current_events, columns, tally)
+    # with a baseline the previous window is not scored: its unreadable records are not this run's
+    previous_rows = join(previous_events, columns, collections.Counter() if has_baseline else tally)
+    current = typed_frame(current_rows, types, bad)
+    absent = absent_columns(current_rows, previous_rows, columns) if current_rows else []
+    for column in absent:
+        current[column] = pd.Series([None] * len(current), dtype=object, index=current.index)
     if has_baseline:
         max_rows = int(env.get("BASELINE_MAX_ROWS") or DEFAULT_BASELINE_MAX_ROWS)
         window_seconds = int(env["BASELINE_WINDOW_SECONDS"]) if env.get("BASELINE_WINDOW_SECONDS") else None
-        reference = baseline(store, env["BASELINE_URI"], columns, max_rows, window_seconds, now)
+        reference = baseline(store, env["BASELINE_URI"], columns, max_rows, window_seconds, now, types, baseline_bad)
     else:
-        reference = pd.DataFrame(join(previous_events, columns, tally))
+        reference = typed_frame(previous_rows, types, collections.Counter())  # counted by the run before
     value = None
     if not current.empty and not (env["METRIC"] in ("feature_drift", "prediction_drift") and reference.empty):
-        value = score(env["METRIC"], current, reference)
+        value = score(env["METRIC"], current, reference, types)
     if env.get("REPORT_DIR"):
         write_report(env["REPORT_DIR"], {"monitor": env["MONITOR"], "metric": env["METRIC"], "value": value,
                                          "currentRows": len(current), "referenceRows": len(reference),
                                          "unreadableRecords": tally["unreadableRecords"],
-                                         "untimedRecords": tally["untimedRecords"], "at": now.isoformat()})
+                                         "untimedRecords": tally["untimedRecords"], "badValues": dict(bad),
+                                         "baselineBadValues": dict(baseline_bad), "absentColumns": absent,
+                                         "at": now.isoformat()})
+    if bad or baseline_bad or absent:
+        print(f"{env['MONITOR']}: values that are not of the contract's type (counted as missing): "
+              f"{dict(bad)} in the current window, {dict(baseline_bad)} in the baseline; contract columns "
+              f"absent from the current window (counted as missing): {absent}", file=sys.stderr, flush=True)
     if tally["unreadableRecords"] or tally["untimedRecords"]:
         print(f"{env['MONITOR']}: left out {tally['unreadableRecords']} captured records that are not "
               '{"instances": rows}, a list of rows or KServe v2 {"inputs": [{"name", "data"}]} (or whose '
