@@ -6,11 +6,19 @@ clusterqueue_controller.go`` ``Reconcile`` drops the finalizer of a terminating 
 ``cache.ClusterQueueEmpty``), and pulumi-kubernetes waits 10 minutes for the delete, then fails the update
 (``provider/pkg/await/await.go`` ``Deletion``), on every apply until the runs end (``plan/queue_removal.py``).
 
-A workload holds its ClusterQueue while its quota is reserved: ``status.admission`` is set, with
-``admission.clusterQueue`` "the name of the ClusterQueue that admitted this workload" (kueue
-``apis/kueue/v1beta2/workload_types.go`` ``WorkloadStatus.Admission``, ``Admission.ClusterQueue``), and is
-"set back to null" when the reservation goes (``pkg/workload/workload.go``
-``UnsetQuotaReservationWithCondition``). Kueue's documented way to delete a queue in use is
+A workload holds its ClusterQueue while its quota is reserved and it has not finished
+(:func:`holds_queue`): ``status.admission`` is set, with ``admission.clusterQueue`` "the name of the
+ClusterQueue that admitted this workload" (kueue ``apis/kueue/v1beta2/workload_types.go``
+``WorkloadStatus.Admission``, ``Admission.ClusterQueue``), and is "set back to null" when the
+reservation goes (``pkg/workload/workload.go`` ``UnsetQuotaReservationWithCondition``). A *finished*
+workload keeps its ``status.admission`` (``pkg/workload/finish/finish.go`` ``Finish`` only sets the
+``Finished`` condition), but Kueue no longer counts it: ``workload_controller.go`` ``Update`` removes a
+finished workload from the cache, and ``ClusterQueueEmpty`` (``pkg/cache/scheduler/cache.go``) is what
+lets the finalizer go; HoldAndDrain never evicts it either. So a run that finished (every weekly
+retrain leaves one: the compiled runs have no ``ttlSecondsAfterFinished``) does not hold the queue
+(finding closing-32b-1: counting it refused every removal of a cluster that had ever run, for good).
+The conditions are Kueue's ``Finished`` (``workload.IsFinished``: status True) and ``QuotaReserved``
+(``workload.HasQuotaReservation``), ``apis/kueue/v1beta2/workload_types.go``. Kueue's documented way to delete a queue in use is
 ``spec.stopPolicy: HoldAndDrain``: "Admitted workloads are evicted and Reserving workloads will cancel the
 reservation" (``apis/kueue/v1beta2/clusterqueue_types.go`` ``ClusterQueueSpec.StopPolicy``;
 ``pkg/controller/core/workload_controller.go`` ``reconcileOnClusterQueueActiveState`` evicts an admitted
@@ -72,10 +80,18 @@ def admitted_workloads(kube: KubeClient, queues: Sequence[str]) -> dict[str, lis
     for item in items:
         admission = (item.get("status") or {}).get("admission") or {}
         queue = admission.get("clusterQueue")
-        if queue in wanted:
+        if queue in wanted and holds_queue(item):
             meta = item.get("metadata") or {}
             found.setdefault(queue, []).append(f"{meta.get('namespace')}/{meta.get('name')}")
     return {queue: sorted(names) for queue, names in sorted(found.items())}
+
+
+def holds_queue(workload: Mapping[str, Any]) -> bool:
+    """Whether a workload naming a queue in ``status.admission`` still holds it: not ``Finished`` (True),
+    and its ``QuotaReserved`` condition not False (see the module contract)."""
+    conditions = {c.get("type"): c.get("status") for c in (workload.get("status") or {}).get("conditions") or ()
+                  if isinstance(c, Mapping)}
+    return conditions.get("Finished") != "True" and conditions.get("QuotaReserved") != "False"
 
 
 def _listed(admitted: Mapping[str, list[str]]) -> str:
