@@ -69,10 +69,17 @@ def test_an_unprotected_bucket_delete_warns_what_it_discards():
                for w in plan.warnings), plan.warnings
 
 
-def test_removing_capture_plans_no_delete_of_the_captured_requests():
+def test_removing_the_last_capture_blocks_the_capture_bucket_delete():
+    """closing-32b-2: the capture bucket is desired only while an endpoint captures; the captured
+    payloads are data, so turning the last capture off is a blocked delete (apply refuses it), never a
+    destroy."""
     plan = removal_plan(without_capture(), "staging")
-    assert not any(c.type.startswith("aws:s3/") for c in _deletes(plan))
-    assert not any(c.blocked for c in plan.changes)
+    s3 = [c for c in _deletes(plan) if c.type.startswith("aws:s3/")]
+    assert sorted(c.name for c in s3) == [
+        "capture-bucket", "capture-encryption", "capture-lifecycle", "capture-public-access-block",
+        "capture-tls-only", "capture-versioning"]
+    assert all(c.blocked and c.address == "platform" for c in s3)
+    assert plan.counts.blocked == 6  # counted apart, not as destroys
 
 
 @pytest.mark.moto

@@ -98,7 +98,7 @@ def apply(
     typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
     refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
     directory = stack_dir or desired.target.stack_dir(env)
-    refuse_blocked_changes(current, path, directory)  # audit finding removal-1: nothing is applied
+    refuse_blocked_changes(current, path, directory, prior)  # audit finding removal-1: nothing is applied
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return
@@ -172,7 +172,7 @@ def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
         out.print(line, markup=False)
 
 
-def refuse_blocked_changes(plan, file: Path, directory: Path) -> None:
+def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     """Exit 1, after the plan was printed and before any ``pulumi up``, when a resource change of
     ``plan`` is blocked (``ResourceChange.blocked``: the delete or replace of a protected resource;
     audit finding removal-1).
@@ -187,17 +187,24 @@ def refuse_blocked_changes(plan, file: Path, directory: Path) -> None:
     fails the same way. The Automation API's ``up`` runs with ``--skip-preview``, so nothing would
     stop it earlier.
 
-    The message names the blocked resources and, for a removed one, the two ways out: keep it and
-    stop managing it (``pulumi state delete --force``: protected resources are not deleted from the
+    The message names the blocked resources and, for a removed one, the ways out: keep it and stop
+    managing it (``pulumi state delete --force``: protected resources are not deleted from the
     state "unless specifically requested using the --force flag", pulumi/pulumi
-    ``pkg/cmd/pulumi/state/state_delete.go``), listing every resource of its ML item that the plan
-    deletes, the resource that holds the data (its rule ``loses`` something) last, since the state
-    refuses to drop a resource others depend on first; or unprotect and empty it, then apply."""
+    ``pkg/cmd/pulumi/state/state_delete.go``), listing only the blocked deletes of each ML item
+    (audit closing-32b-2: the other deletes there, such as the rollout runner of ``platform``, must
+    still be deleted by the apply), the resource that holds the data (its rule ``loses`` something)
+    last; or unprotect and empty it, then apply. ``pulumi state delete`` refuses a resource that
+    others in the state still depend on, and drops nothing then
+    (:mod:`mlops_infra.state.dependents`, audit closing-32b-3): when resources of ``prior`` outside
+    the line depend on its URNs (a training pipeline on the data source it wrote), the line is
+    preceded by the order that works: one apply with the store still in the spec and its uses
+    removed, then the store removed and the line run."""
     blocked = [c for c in plan.changes if c.custom and c.blocked]
     if not blocked:
         return
     from mlops_infra.plan.model import Action
     from mlops_infra.plan.rules import rule_for
+    from mlops_infra.state.dependents import state_dependents
 
     deletes = [c for c in blocked if c.action is Action.DELETE]
     lines = ["Nothing was applied. Pulumi refuses to delete a protected resource only when it reaches it, after "
@@ -205,13 +212,28 @@ def refuse_blocked_changes(plan, file: Path, directory: Path) -> None:
              "above with its hint."]
     if deletes:
         lines.append("To go on with a removed resource, either keep it and stop managing it, in "
-                     f"{directory} (the URNs of each removed item, the one holding the data last):")
+                     f"{directory} (the blocked URNs of each removed item, the one holding the data last):")
         for address in sorted({c.address for c in deletes}):
-            item = [c for c in plan.changes if c.custom and c.action is Action.DELETE
-                    and (c.address == address if address else c in deletes)]
-            item.sort(key=lambda c: (bool(rule_for(c.type, c.custom).loses), c.urn))
-            lines.append(f"  pulumi state delete --stack {plan.stack} --force "
-                         + " ".join(f"'{c.urn}'" for c in item))
+            item = sorted((c for c in deletes if c.address == address),
+                          key=lambda c: (bool(rule_for(c.type, c.custom).loses), c.urn))
+            command = (f"pulumi state delete --stack {plan.stack} --force "
+                       + " ".join(f"'{c.urn}'" for c in item))
+            users = state_dependents(prior, (c.urn for c in item))
+            if not users:
+                lines.append(f"  {command}")
+                continue
+            shown = ", ".join(u.rsplit("::", 1)[-1] for u in users[:6]) + (f" and {len(users) - 6} more" if len(users) > 6 else "")
+            if address == "platform":  # compiler-kept buckets: what keeps them is in the spec
+                keep = "what keeps it still in the spec (a model keeps the artifacts bucket)"
+            else:
+                keep = f"{address or 'it'} still in the spec"
+            lines.append(f"  {address or 'it'}: {len(users)} resource(s) in the state depend on it ({shown}), so "
+                         f"the state delete fails now. First apply with {keep} and those uses removed; then remove "
+                         "it and run:")
+            lines.append(f"    {command}")
+            if any(c.name == "capture-bucket" for c in item):
+                lines.append("  The capture bucket is kept only by an endpoint that captures into it, which depends "
+                             "on it: to keep its payloads, copy them out (`aws s3 sync`) and delete it for good.")
         lines.append("or delete it for good: `pulumi state unprotect '<urn>'` for each, empty it (a bucket: every "
                      "object version and delete marker), then plan and apply again; or put it back in the spec.")
     replaces = [c.name for c in blocked if c.action is not Action.DELETE]

@@ -44,11 +44,21 @@ this resource, we suspend versioning"), and still fail.
 
 Platform buckets (:func:`platform_bucket`, audit finding removal-2) are protected: the artifacts
 bucket holds the model data of every version registered in the environment's model package groups
-(their ``ModelDataUrl``), the capture bucket the endpoints' request payloads. They are desired
-while something may need them, not only while a job writes or an endpoint captures
-(:func:`keep_platform_buckets`): the artifacts bucket while the environment has a model (its
-registry group holds versions whose data is there), the capture bucket while it has an endpoint.
-Stopping retraining or capture then plans no delete of them at all.
+(their ``ModelDataUrl``), the capture bucket the endpoints' request payloads. The artifacts
+bucket is desired while the environment has a model, not only while a job writes to it
+(:func:`keep_platform_buckets`): its registry group holds versions whose data is there, so stopping
+retraining plans no delete of it. The capture bucket is desired only while some endpoint of the
+environment captures (the drift jobs that read it need capture on their endpoint, validate's
+``capture-required``; ``monitoring.compile_monitor`` and ``serving`` add it on use): an environment
+whose endpoints never captured gets no protected, empty bucket, so removing its last endpoint deletes
+nothing protected (audit closing-32b-2; it applied cleanly before the capture bucket was protected).
+Removing the last capture (turning it off, or removing the last capturing endpoint) is then a
+blocked delete of the six capture resources, since the captured payloads are data:
+``mlops-infra apply`` refuses it (``cli/commands/apply.refuse_blocked_changes``) with its ways out:
+put capture back; or copy the payloads out and unprotect and empty the bucket, then apply; or, when
+nothing in the state depends on it any more, drop it from the state (``pulumi state delete
+--force``). The endpoint configs that captured depend on the bucket in the state, so that last way
+is printed only when it can work.
 """
 
 from __future__ import annotations
@@ -175,15 +185,15 @@ def platform_bucket(aws: AwsContext, purpose: str) -> str:
 
 def keep_platform_buckets(aws: AwsContext) -> None:
     """Add the platform buckets the environment keeps whatever uses them now (see the module
-    contract): the artifacts bucket when it has a model, the capture bucket when it has an endpoint,
-    even one without capture: so that turning capture off, or removing the drift monitor that reads
-    it, never plans a delete of the captured requests (which would fail on a non-empty bucket after
-    stripping its configuration, audit finding removal-2). An empty bucket costs nothing. Called
-    once, after every section compiled."""
+    contract): the artifacts bucket when it has a model, so that stopping retraining never plans a
+    delete of the registered versions' data (which would fail on a non-empty bucket after stripping
+    its configuration, audit finding removal-2); the capture bucket only when some endpoint captures
+    (audit closing-32b-2: kept for every endpoint, an empty bucket the compiler added blocked the
+    removal of the last endpoint). Called once, after every section compiled."""
     system = aws.ctx.system
     if system.models:
         platform_bucket(aws, "artifacts")
-    if system.endpoints:
+    if any(endpoint.capture for endpoint in system.endpoints):
         platform_bucket(aws, "capture")
 
 

@@ -254,8 +254,8 @@ def test_edge_cases_compile_to_valid_short_names():
         for resource in of_type(graph, type_):
             assert len(resource.inputs[key]) <= max_len and re.match(pattern, resource.inputs[key])
     buckets = [r.inputs["bucket"] for r in of_type(graph, "aws:s3/bucket:Bucket")]
-    # raw, and the platform's artifacts (a model) and capture (an endpoint) buckets: kept while those exist
-    assert len(buckets) == 3 and all(b.endswith("-123456789012") for b in buckets)
+    # raw, and the platform's artifacts (a model) bucket; no capture bucket: no endpoint captures (closing-32b-2)
+    assert len(buckets) == 2 and all(b.endswith("-123456789012") for b in buckets)
     expressions = sorted(r.inputs["scheduleExpression"] for r in of_type(graph, "aws:scheduler/schedule:Schedule"))
     assert expressions == ["cron(0 0 1 * ? *)", "cron(0 0 ? * MON *)"]  # cron's day-of-month OR day-of-week
     (endpoint,) = of_type(graph, "aws:sagemaker/endpoint:Endpoint")

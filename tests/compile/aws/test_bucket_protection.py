@@ -52,10 +52,14 @@ def test_the_platform_buckets_are_protected():
     assert platform == {"artifacts-bucket": True, "capture-bucket": True}
 
 
-def test_the_platform_buckets_stay_without_a_training_job_or_capture():
+def test_the_artifacts_bucket_stays_without_a_training_job_and_the_capture_bucket_only_with_capture():
+    """closing-32b-2: an endpoint that never captured gets no (protected, empty) capture bucket."""
     graph = graph_of(without_capture(without_training_job()), "staging")
     assert not of_type(graph, "aws:sagemaker/pipeline:Pipeline")
     assert not any("dataCaptureConfig" in r.inputs for r in graph.resources)
+    names = sorted(b.name for b in of_type(graph, BUCKET) if b.address == "platform")
+    assert names == ["artifacts-bucket"]
+    graph = graph_of(without_training_job(), "staging")
     names = sorted(b.name for b in of_type(graph, BUCKET) if b.address == "platform")
     assert names == ["artifacts-bucket", "capture-bucket"]
 
