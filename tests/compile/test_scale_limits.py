@@ -407,7 +407,8 @@ def test_event_rules_past_a_new_accounts_quota_are_warned_at_plan() -> None:
 def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     """CloudWatch quotas: "No limit on the total number of alarms per account" (cloudwatch_limits.html),
     so 2,000 alarms at 1,000 endpoints are fine; pinned so a third alarm per endpoint is a decision. The
-    one decided: a canary whose rollback_on alerts notify channels has a rollback alarm (one each)."""
+    one decided: a canary whose rollback_on alerts notify channels has a rollback alarm (one each), and a
+    drift monitor told to channels has a silence alarm (one each, audit contract-4)."""
     graph = bench(QUOTA_SIZE, "prod")
     alarms = of_type(graph, "aws:cloudwatch/metricAlarm:MetricAlarm")
     notices = [a for a in alarms if a.role == "rollback-alarm"]
@@ -416,7 +417,10 @@ def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     errors = [a for a in alarms if a.role == "errors-alarm"]
     dropped = [a for a in alarms if a.role == "dropped-alarm"]
     assert len(errors) == len(dropped) == len(of_type(graph, "aws:lambda/function:Function"))
-    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors) + len(dropped)
+    silent = [a for a in alarms if a.role == "silence-alarm"]
+    drift = [r for r in graph.resources if r.type == "aws:sagemaker/pipeline:Pipeline" and r.address.startswith("monitors.")]
+    assert sorted(a.address for a in silent) == sorted(p.address for p in drift)
+    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors) + len(dropped) + len(silent)
 
 
 def _jobs(count: int) -> str:

@@ -43,7 +43,9 @@ Contract:
   (1h when absent). Its instance type and max runtime come from ``compile/drift_job.py``, as do the
   monitor's facts, so the plan prices what runs. The job reads the endpoint's captured traffic and the baseline data source,
   writes its report under ``reports/<endpoint>/<monitor>/`` of the capture bucket and publishes the
-  metric named in its environment.
+  metric named in its environment. A job that stops publishing raises :func:`silence_alarm`
+  (``<system>-<env>.monitor-silent.<monitor>``, missing data breaching; ``compile/monitor_silence.py``
+  has who is told and after how long).
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.compile import drift_job, facts
+from mlops_infra.compile import monitor_silence as silence
 from mlops_infra.compile.aws import arns, drift_image, iam, pipelines, policies, serving, storage
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.schedules import rate_expression
 from mlops_infra.graph import canonical_json, ref
+from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
 from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE, Monitor
 from mlops_infra.spec.serving import Endpoint
 
@@ -130,9 +134,14 @@ def drift_metric(aws: AwsContext, monitor: Monitor) -> tuple[str, dict[str, str]
         "Endpoint": serving.endpoint_name(aws, monitor.endpoint), "Monitor": monitor.name}
 
 
+def _drift_period(monitor: Monitor) -> int:
+    """A drift alarm's period: the schedule in whole minutes, at most :data:`MAX_ALARM_PERIOD`."""
+    return min(MAX_ALARM_PERIOD, max(60, -(-drift_job.schedule_seconds(monitor) // 60) * 60))
+
+
 def _drift(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     name, dims = drift_metric(aws, monitor)
-    period = min(MAX_ALARM_PERIOD, max(60, -(-drift_job.schedule_seconds(monitor) // 60) * 60))
+    period = _drift_period(monitor)
     lower = monitor.metric in LOWER_IS_WORSE
     return AlarmMetric({"namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims,
                         "statistic": "Minimum" if lower else "Maximum", "period": period},
@@ -227,9 +236,97 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
                            parent=component, address=address, description=f"Run drift job {monitor.name} every {every}s")
 
 
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+MAX_EVALUATION_RANGE = 604800
+"""Longest evaluation range of an alarm whose period is an hour or more (``Period`` x
+``EvaluationPeriods`` at most seven days; at most one day for shorter periods; botocore cloudwatch
+``PutMetricAlarmInput``, ``alerting.evaluation_periods``)."""
+
+
+def silence_alarm_name(aws: AwsContext, monitor: str) -> str:
+    """``<system>-<env>.monitor-silent.<monitor>``: a ``.`` is in no alert's alarm name
+    (``alerting.rollback_alarm_name`` has the same scheme)."""
+    return f"{aws.name(max_len=120)}.monitor-silent.{monitor}"
+
+
+def silence_periods(monitor: Monitor) -> tuple[int, int] | None:
+    """``(period, evaluation periods)`` of the silent-monitor alarm: the drift alarm's period (the
+    schedule in whole minutes, at most a day) and as many as cover
+    :func:`~mlops_infra.compile.monitor_silence.silent_after_seconds`, rounded up; None when they do
+    not fit in CloudWatch's evaluation range (a schedule of 3.5 days or more: its period is capped at
+    a day and 7 of them do not cover two runs)."""
+    period = _drift_period(monitor)
+    evaluations = -(-silence.silent_after_seconds(monitor) // period)
+    limit = MAX_EVALUATION_RANGE if period >= 3600 else 86400
+    return (period, evaluations) if evaluations * period <= limit else None
+
+
+def silence_alarm(aws: AwsContext, monitor: Monitor, channels: list[str]) -> dict[str, Any] | None:
+    """The inputs of the monitor's silent-monitor alarm (:mod:`~mlops_infra.compile.monitor_silence`),
+    or None when its schedule is too long for one (:func:`silence_periods`).
+
+    It watches the metric the drift job publishes (:func:`drift_metric`), ``SampleCount`` per
+    schedule-long period, ``< 1`` in every one of the evaluation periods, with ``treatMissingData:
+    breaching``: a period without a datapoint *is* the condition. CloudWatch User Guide,
+    "Configuring how CloudWatch alarms treat missing data"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
+    ``breaching``: missing data points are treated as "bad" and breaching the threshold; botocore
+    cloudwatch ``PutMetricAlarmInput.TreatMissingData``: "Valid Values: breaching | notBreaching |
+    ignore | missing".
+
+    Why as many periods as the Kubernetes horizon (two schedules, a deadline and the margin; 4 for
+    an hourly monitor) and not two: a run stamps its datapoint with its start and puts it up to a
+    deadline later, and the period being evaluated may not have it yet. After the last datapoint
+    (at ``T``), one failed run and a slow next one leave every period that meets ``(T, T + 2
+    schedules + deadline]`` empty until that run publishes: at most three for a deadline up to one
+    schedule, fewer than the evaluation periods, so the alarm fires only when two runs in a row
+    published nothing. When the job publishes again the period is no longer missing and the alarm
+    returns to OK (OK actions: resolved).
+
+    First apply: CloudWatch creates the alarm in ``INSUFFICIENT_DATA`` and the periods before the
+    first run are missing, so breaching: it goes to ``ALARM`` at its first evaluation and back to
+    OK when the first run publishes (within one schedule). That first notification is expected, and
+    its description says so (the Kubernetes rule waits for the CronJob's age instead; CloudWatch
+    has no creation time to compare with).
+
+    Actions: the topics of the first :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` (5)
+    channels of ``channels`` (``PutMetricAlarm`` takes at most 5 alarm and 5 OK actions, botocore
+    ``ResourceList`` max 5): an audience of every channel of a system with more than five, or the
+    union of several alerts' channels, is cut there (validate does not warn of it yet)."""
+    periods = silence_periods(monitor)
+    if periods is None:
+        return None
+    period, evaluations = periods
+    name, dims = drift_metric(aws, monitor)
+    actions = [ref(aws.topics[c], "arn") for c in channels if c in aws.topics][:AWS_ALARM_ACTIONS_MAX]
+    every = silence.duration_text(drift_job.schedule_seconds(monitor))
+    job = f"SageMaker pipeline {aws.name('monitor', monitor.name, max_len=64)} (its Processing jobs' logs)"
+    description = (f"mlops-infra alert {silence.silent_alert(monitor.name)} ({silence.SEVERITY}): monitor "
+                   f"{monitor.name} ({monitor.metric} of endpoint {monitor.endpoint}, run every {every}) published "
+                   f"no {name} datapoint for {silence.duration_text(evaluations * period)}: its alarms cannot "
+                   f"fire. {silence.what_to_check(job)} Right after the monitor is first applied this alarm is in "
+                   "ALARM until the first run publishes.")
+    return {"name": silence_alarm_name(aws, monitor.name), "alarmDescription": description[:1024],
+            "namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims, "statistic": "SampleCount",
+            "period": period, "comparisonOperator": "LessThanThreshold", "threshold": 1,
+            "evaluationPeriods": evaluations, "datapointsToAlarm": evaluations, "treatMissingData": "breaching",
+            "actionsEnabled": True, "alarmActions": actions, "okActions": actions}
+
+
+def _add_silence_alarm(aws: AwsContext, monitor: Monitor, component: str) -> None:
+    channels = dict((m.name, c) for m, c in silence.silent_monitors(aws.ctx.system)).get(monitor.name)
+    inputs = silence_alarm(aws, monitor, channels) if channels else None
+    if inputs is None:
+        return
+    aws.add(ALARM, f"{monitor.name}-silent-alarm", inputs, parent=component, address=f"monitors.{monitor.name}",
+            role="silence-alarm", refs_in=inputs["alarmActions"])
+
+
 def compile_monitor(aws: AwsContext, item: Monitor) -> None:
-    """A monitor: its component and, for drift kinds, the scheduled drift job."""
+    """A monitor: its component and, for drift kinds, the scheduled drift job and the alarm saying it
+    stopped measuring (channels are compiled before monitors: ``compile/aws/__init__.SECTIONS``)."""
     component = aws.ctx.component("monitors", item.name, facts.monitor_facts(item))
     require(aws.ctx.system.item("endpoints", item.endpoint), f"endpoint {item.endpoint}")
     if item.metric in DRIFT_METRICS:
         _add_drift_job(aws, item, component)
+        _add_silence_alarm(aws, item, component)

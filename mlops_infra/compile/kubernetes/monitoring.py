@@ -68,6 +68,10 @@ Contract:
   Pushgateway sets on every successful push) is younger than
   :func:`~mlops_infra.compile.drift_job.stale_after_seconds`: a job that stops pushing leaves no
   current value and its alert resolves instead of firing forever.
+- A drift monitor that stops measuring is heard: its rule group also holds :func:`silence_rule`,
+  ``monitor_silent_<monitor>``, firing once the job's last success (or, before one, its CronJob's
+  creation) is older than two schedules plus a deadline and a margin
+  (``compile/monitor_silence.py`` has who is told and why that long).
 - The Pushgateway (:func:`ensure_pushgateway`) exists when a drift monitor or a rollback notice
   (``rollout_runner.py``) pushes to it; no NetworkPolicy selects it, so any pod of the cluster
   reaches its Service (Kubernetes "Network Policies": a pod no policy selects is not isolated).
@@ -88,6 +92,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_infra.compile import drift_job, facts
+from mlops_infra.compile import monitor_silence as silence
 from mlops_infra.compile.kubernetes import images, names, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
@@ -238,12 +243,70 @@ def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:
     address = f"monitors.{monitor.name}"
     parent = kube.ctx.component("monitors", monitor.name, facts.monitor_facts(monitor, "kubernetes"))
     rule = {"record": RECORD, "expr": value_expr(kube, monitor), "labels": series_labels(kube, monitor)}
-    spec = {"groups": [{"name": names.item("monitor", monitor.name), "rules": [rule]}]}
+    silent = {m.name: channels for m, channels in silence.silent_monitors(kube.ctx.system)}
+    rules = [rule, silence_rule(kube, monitor, silent[monitor.name])] if monitor.name in silent else [rule]
+    spec = {"groups": [{"name": names.item("monitor", monitor.name), "rules": rules}]}
     kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", names.item("monitor", monitor.name), address, {"spec": spec}),
              parent=parent, address=address, role="recording-rule")
     if monitor.metric in DRIFT_METRICS:
         kube.add(drift_cronjob(kube, monitor, address), parent=parent, address=address, role="monitor-job",
                  depends_on=kube.needs("scripts", "service-account/monitor", "pushgateway"))
+
+
+LAST_SUCCESS = "mlops_monitor_last_success_timestamp_seconds"
+"""Gauge the drift job pushes with every value: the start of the run that computed it (Unix seconds)."""
+CRONJOB_CREATED = "kube_cronjob_created"
+"""kube-state-metrics' gauge of a CronJob's creation time (Unix seconds), labels ``namespace`` and
+``cronjob`` (kubernetes/kube-state-metrics ``docs/cronjob-metrics.md``, STABLE)."""
+SILENCE_FOR_SECONDS = 600
+"""``for`` of the silent-monitor alert: a Pushgateway restart (a ``Recreate`` Deployment, the volume
+possibly moving node) leaves its series stale for a few scrapes, during which the rule falls back to
+the CronJob's creation time; 10 minutes, as ``alerting.KEEP_FIRING_FOR``, outlasts such a gap."""
+
+
+def silence_expr(kube: KubeTarget, monitor: Monitor) -> str:
+    """The silent-monitor condition (:mod:`~mlops_infra.compile.monitor_silence`): the monitor's last
+    success, or, before its first one, its CronJob's creation, is older than
+    :func:`~mlops_infra.compile.monitor_silence.silent_after_seconds` minus :data:`SILENCE_FOR_SECONDS`
+    (the ``for`` makes up the rest).
+
+    - ``max(A) or max(B)``: both aggregate to an empty label set, so ``or`` keeps the last success
+      when the Pushgateway has one and the creation time otherwise (Prometheus "Operators", ``or``:
+      "elements of vector2 that do not have matching label sets in vector1" are added). A creation
+      is older than any success of its CronJob, so this is the latest of the two.
+    - The pushed series stays on the Pushgateway after the job stops pushing (it keeps a group until
+      it is deleted or replaced: the module contract), so its age grows; nothing depends on a sample
+      going missing.
+    - First apply: no success yet, so the age is the CronJob's; its first run starts within one
+      schedule (its cron) and pushes within a deadline, well under the horizon: no alert before a
+      run could have succeeded. Without kube-state-metrics (kube-prometheus-stack installs it) a
+      monitor that never succeeded has no series here and cannot fire; one that succeeded once can."""
+    group = push_group(kube, monitor)
+    series = ", ".join(f'{k}="{v}"' for k, v in group.items())
+    created = f'namespace="{kube.namespace}", cronjob="{names.cronjob("monitor", monitor.name)}"'
+    horizon = silence.silent_after_seconds(monitor) - SILENCE_FOR_SECONDS
+    return f"time() - (max({LAST_SUCCESS}{{{series}}}) or max({CRONJOB_CREATED}{{{created}}})) > {horizon}"
+
+
+def silence_rule(kube: KubeTarget, monitor: Monitor, channels: list[str]) -> dict[str, Any]:
+    """The monitor's ``monitor_silent_<monitor>`` alerting rule (:mod:`~mlops_infra.compile.monitor_silence`),
+    labelled as an alert (``mlops_alert``, ``mlops_system``, ``mlops_environment``, ``namespace``,
+    ``severity``), so the routes of ``channels`` (``routing.channel_route``) deliver it."""
+    ctx = kube.ctx
+    name = silence.silent_alert(monitor.name)
+    every = silence.duration_text(drift_job.schedule_seconds(monitor))
+    after = silence.duration_text(silence.silent_after_seconds(monitor))
+    job = f"CronJob {names.cronjob('monitor', monitor.name)} in namespace {kube.namespace}"
+    return {"alert": name, "expr": silence_expr(kube, monitor), "for": f"{SILENCE_FOR_SECONDS // 60}m",
+            "labels": {"mlops_alert": name, "mlops_endpoint": monitor.endpoint, "mlops_environment": ctx.env,
+                       "mlops_monitor": monitor.name, "mlops_system": ctx.system.metadata.name,
+                       "namespace": kube.namespace, "severity": silence.SEVERITY},
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: monitor {monitor.name} is not measuring "
+                                       f"({monitor.metric} of endpoint {monitor.endpoint})",
+                            "description": f"Monitor {monitor.name} ({monitor.metric} of endpoint {monitor.endpoint}, "
+                                           f"run every {every}) has published no value for {after}: its alerts "
+                                           f"cannot fire. {silence.what_to_check(job)}",
+                            "mlops_notify": ",".join(channels)}}
 
 
 PUSHGATEWAY_DATA_MOUNT = "/data"

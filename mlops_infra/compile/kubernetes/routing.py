@@ -6,8 +6,9 @@ Contract:
   :func:`rollback_alert`, of each endpoint whose staged rollout's ``rollback_on`` alerts notify it:
   :func:`announced_endpoints`, and the notify-failure alerts it is told of: :func:`failure_alerts_told`,
   every other channel's :func:`notify_failure_alert`, the :func:`integration_failure_alert` of each kind
-  :func:`integration_audience` gives it, and :data:`NOTIFY_FAILURES_UNOBSERVED`; so every channel
-  has a route) and one per training job with
+  :func:`integration_audience` gives it, and :data:`NOTIFY_FAILURES_UNOBSERVED`; and the
+  ``monitor_silent_<monitor>`` alert of each drift monitor whose audience it is in:
+  ``compile/monitor_silence.py``; so every channel has a route) and one per training job with
   ``triggers.on_alerts`` (its alerts -> the platform's retrain trigger webhook). A route matches its
   alerts by name plus the system's ``mlops_system``/``mlops_environment`` labels.
 - :func:`config_spec` writes a route as the ``spec`` of a prometheus-operator
@@ -32,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_infra.compile import monitor_silence as silence
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.kubernetes import names
 from mlops_infra.graph import GraphBuilder
@@ -244,7 +246,9 @@ def failure_alerts_told(system: MLSystem, channel: str) -> list[str]:
 def channel_route(ctx: CompileContext, channel: SlackChannel | EmailChannel | WebhookChannel | PagerDutyChannel) -> Route:
     alerts = tuple(sorted([a.name for a in ctx.system.alerts if channel.name in a.notify]
                           + [rollback_alert(e.name) for e, told in announced_endpoints(ctx.system) if channel.name in told]
-                          + failure_alerts_told(ctx.system, channel.name)))
+                          + failure_alerts_told(ctx.system, channel.name)
+                          + [silence.silent_alert(m.name) for m, told in silence.silent_monitors(ctx.system)
+                             if channel.name in told]))
     return Route(names.item("channel", channel.name), f"channels.{channel.name}", _channel_receiver(channel),
                  alerts, system_matchers(ctx))
 

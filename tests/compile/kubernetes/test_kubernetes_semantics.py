@@ -239,11 +239,12 @@ def test_channels_become_receivers_with_secret_references():
     assert receiver["channel-chat"]["slackConfigs"][0] == {"apiURL": {"key": "value", "name": "slack-url"},
                                                           "channel": "#ml", "sendResolved": True,
                                                           "text": routing.SLACK_TEXT, "title": routing.SLACK_TITLE}
-    # no spec alert notifies chat: its route carries only the other channels' notify-failure alerts, those of
+    # no spec alert notifies chat: its route carries only the silent-monitor alerts of the monitors without alerts
+    # (told to every channel: compile/monitor_silence.py), the other channels' notify-failure alerts, those of
     # the other integrations (slack's own go to the other kinds) and the guard (alerting.notify_failure_rules)
     chat_route = named(graph, "AlertmanagerConfig", "channel-chat")["spec"]["route"]
     assert chat_route["matchers"][0]["value"].split("|") == [
-        "notify_failed_email_receivers", "notify_failed_hook", "notify_failed_hook-open", "notify_failed_mail",
+        "monitor_silent_churn-drift", "monitor_silent_churn-features", "notify_failed_email_receivers", "notify_failed_hook", "notify_failed_hook-open", "notify_failed_mail",
         "notify_failed_pager", "notify_failed_pagerduty_receivers", "notify_failed_webhook_receivers",
         "notify_failures_unobserved"]
     hook_route = named(graph, "AlertmanagerConfig", "channel-hook")["spec"]["route"]
