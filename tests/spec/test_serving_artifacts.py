@@ -28,12 +28,16 @@ def test_a_model_no_job_registers_needs_an_artifacts_uri_on_aws():
     assert "In environment prod" in found[0].detail and "models.churn-model.artifacts_uri" in found[0].detail
 
 
-def test_the_serving_role_reads_exactly_the_declared_prefix():
+def test_the_serving_role_reads_exactly_the_declared_prefix_and_its_own_training_artifacts():
+    """The declared prefix, and (since 5f7235f, finding removal-2) ``training/*`` of the environment's own
+    artifacts bucket, which holds every version a training job of this system registered, so that a
+    served version stays readable after its job is removed; nothing else."""
     graph = compile_text(_text(), "prod")
     (policy,) = [r for r in of_type(graph, "aws:iam/rolePolicy:RolePolicy") if r.name == "churn-api-serving-policy"]
     statements = {s["Sid"]: s for s in policy.inputs["policy"]["$json"]["Statement"]}
-    assert statements["ReadModelArtifactsObjects"]["Resource"] == [
-        "arn:aws:s3:::churn-quickstart-models-123456789012/churn-model/*"]
+    assert sorted(statements["ReadModelArtifactsObjects"]["Resource"]) == [
+        "arn:aws:s3:::churn-quickstart-models-123456789012/churn-model/*",
+        "arn:aws:s3:::churn-quickstart-prod-platform-artifacts-123456789012/training/*"]
 
 
 def test_the_reference_and_the_examples_need_no_change():
