@@ -22,6 +22,16 @@ item ``us-scorer`` of ``prod`` is named like item ``scorer`` of ``prod-us`` (fin
 :func:`check_shared_targets` warns (``nested-environment-names``): nothing fails until an item
 name or a widened grant meets the other environment, but then the wrong environment's resource is
 named or granted.
+
+Kubernetes, one cluster (kubeconfig context): the Kueue ``ResourceFlavor`` and ``ClusterQueue`` are
+cluster-scoped and named ``<system>-<env>-<cluster>`` (``compile/kubernetes/names.py``
+``cluster_scoped``; ``queues.py``), so environments ``dev`` and ``dev-us`` in one context nest the same
+way (finding closing-32c-1). With a cluster ``us-train`` and a cluster ``train``, ``dev``'s
+``us-train`` and ``dev-us``'s ``train`` are both ``<system>-dev-us-train``: the second environment's
+first ``pulumi up`` fails with AlreadyExists, as above. Clusters are the system's, the same in every
+environment, so that collision is decided from the names alone: an error
+(``cluster-scoped-name-collision``) when one cluster is named ``<suffix>-<other cluster>``; otherwise
+nested names in one context are the same warning as in one AWS account.
 """
 
 from __future__ import annotations
@@ -36,9 +46,11 @@ def check_shared_targets(ctx: CheckContext) -> Iterator[Diagnostic]:
     """See the module docstring: one namespace per environment; nested names in one AWS account."""
     places: dict[tuple[str, str], str] = {}
     accounts: dict[str, list[str]] = {}
+    contexts: dict[str, list[str]] = {}
     for name, environment in ctx.system.environments.items():
         target = environment.target
         if target.kind == "kubernetes":
+            contexts.setdefault(target.context, []).append(name)
             first = places.setdefault((target.context, target.namespace), name)
             if first != name:
                 yield error("shared-namespace",
@@ -51,6 +63,31 @@ def check_shared_targets(ctx: CheckContext) -> Iterator[Diagnostic]:
                             ("environments", name, "target", "namespace"), f"environments.{name}")
         else:
             accounts.setdefault(target.account, []).append(name)
+    clusters = [c.name for c in ctx.system.clusters]
+    for context, names in contexts.items():
+        for name in names:
+            outer = next((other for other in names if other != name and name.startswith(f"{other}-")), None)
+            if outer is None:
+                continue
+            suffix = name.removeprefix(f"{outer}-")
+            meet = next(((a, b) for a in clusters for b in clusters if a == f"{suffix}-{b}"), None)
+            if meet is not None:
+                shared = f"{ctx.system.metadata.name}-{name}-{meet[1]}"
+                yield error("cluster-scoped-name-collision",
+                            f'Environments "{outer}" and "{name}" in context {context} both name a Kueue ClusterQueue '
+                            f"and ResourceFlavor {shared}",
+                            f"These are cluster-wide and named <system>-<environment>-<cluster>: cluster {meet[0]} of "
+                            f"{outer} and cluster {meet[1]} of {name} give the same name, so the second environment's "
+                            "first apply fails with AlreadyExists. Rename one of the environments or clusters, or use "
+                            "another cluster.", ("environments", name), f"environments.{name}")
+            else:
+                yield warning("nested-environment-names",
+                              f'Environment "{name}" starts with "{outer}-", and both are in Kubernetes context {context}',
+                              f"The Kueue ClusterQueues and ResourceFlavors are cluster-wide and named "
+                              f"<system>-<environment>-<cluster>, so a cluster named \"{suffix}-<x>\" in {outer} would "
+                              f'be named like cluster "<x>" in {name}. Rename one of them (for example '
+                              f'"{name.replace("-", "")}") or use another cluster.', ("environments", name),
+                              f"environments.{name}")
     for account, names in accounts.items():
         for name in names:
             outer = next((other for other in names if other != name and name.startswith(f"{other}-")), None)
