@@ -19,6 +19,7 @@ from mlops_infra.apply import engine
 from mlops_infra.compile import compile_system
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.spec import load_system
+from tests.plan.test_queue_removal import without_cluster_and_job
 from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli
 from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
@@ -68,21 +69,13 @@ def test_admitted_workloads_reads_status_admission_cluster_queue() -> None:
         assert queue_drain.admitted_workloads(KubeClient.from_url(bare.url), [QUEUE]) == {}
 
 
-def without_cluster(doc: dict) -> None:
-    del doc["clusters"], doc["training_jobs"]
-    doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
-    for env in doc["environments"].values():
-        for key in [k for k in env.get("overrides") or {} if k.startswith(("clusters.", "training_jobs."))]:
-            del env["overrides"][key]
-
-
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch) -> Path:
     loaded = load_system(EXAMPLE, "dev")
     assert loaded.ok, loaded.diagnostics
     (tmp_path / "prior.json").write_text(dumps(applied_state(compile_system(loaded.system, "dev"))))
     doc = yaml.safe_load(EXAMPLE.read_text())
-    without_cluster(doc)
+    without_cluster_and_job(doc)
     (tmp_path / "mlsystem.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/pulumi")
     return tmp_path

@@ -31,6 +31,7 @@ from mlops_infra.rollout.reconcile import reconcile
 from mlops_infra.rollout.runner import Watch, watch
 from mlops_infra.spec import load_system
 from tests.rollout.sim import BAKE, STEPS, spec
+from tests.support.kserve import seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
 from tests.support.queue_proxy import QueueProxies
@@ -166,11 +167,7 @@ def test_the_quickstart_with_a_bake_shorter_than_for_rolls_a_slow_canary_back_in
     rollout = dataclasses.replace(rollout, bake_seconds=hold * 2 // 3 // FACTOR)
     with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
             PrometheusStack(tmp_path, rules=rules) as stack:
-        api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-                  "metadata": {"name": NAME, "namespace": NS, "annotations": {"mlops-infra/model-version": "2"}},
-                  "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": "s3://m/2/"}}}})
-        api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{NAME}", "namespace": NS},
-                  "data": {"stable-version": "1"}})
+        seed_endpoint(api, NS, NAME, 2, 1)
         seen: list = []
         with Traffic(stack, api, slow_at) as traffic:
             stack.wait_for_value('max(mlops:monitor_value{mlops_monitor="churn-api-latency"})', lambda v: v < 0.3,

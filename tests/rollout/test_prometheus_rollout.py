@@ -31,6 +31,7 @@ from mlops_infra.rollout.gates.prometheus import PrometheusGates
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Watch, watch
 from mlops_infra.spec import load_system
+from tests.support.kserve import seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
 from tests.support.queue_proxy import QueueProxies
@@ -79,11 +80,7 @@ def world(tmp_path, request):
     spec, rules = compiled(request.param)
     with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml")) as api, \
             PrometheusStack(tmp_path, rules=rules) as stack:
-        api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-                  "metadata": {"name": NAME, "namespace": NS, "annotations": {"mlops-infra/model-version": "13"}},
-                  "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": "s3://m/13/"}}}})
-        api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{NAME}", "namespace": NS},
-                  "data": {"stable-version": "12"}})
+        seed_endpoint(api, NS, NAME, 13, 12)
         yield spec, api, stack
 
 

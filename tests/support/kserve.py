@@ -242,3 +242,15 @@ class KServeRevisions:
         """The revisions made for ``version`` of InferenceService ``name``."""
         return [r.name for (ns, n), made in self.revisions.items() if n == name and ns in (namespace, ns)
                 for r in made if r.version == version]
+
+
+def seed_endpoint(api: Any, namespace: str, name: str, version: int, stable: int) -> None:
+    """Store an endpoint as the compiled graph leaves it for a rollout (no hook runs: ``seed``): its
+    InferenceService serving model ``version`` at ``canaryTrafficPercent: 0``, and its ``rollout-<name>``
+    status ConfigMap recording ``stable`` as the stable version."""
+    api.seed({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+              "metadata": {"name": name, "namespace": namespace,
+                           "annotations": {"mlops-infra/model-version": str(version)}},
+              "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": f"s3://m/{version}/"}}}})
+    api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{name}", "namespace": namespace},
+              "data": {"stable-version": str(stable)}})
