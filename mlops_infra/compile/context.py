@@ -52,6 +52,7 @@ class CompileContext:
     _tags: dict[tuple, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _decisions: dict[tuple[str, str, int], Decision] = field(default_factory=dict, init=False, repr=False,
                                                             compare=False)
+    _silent: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def target(self) -> AwsTarget | KubernetesTarget:
@@ -89,6 +90,17 @@ class CompileContext:
         if self.registry is not ASSUME_AVAILABLE:
             self.builder.model_versions[f"endpoints.{endpoint.name}"] = decision.to_json()
         return decision
+
+    def silent_channels(self) -> dict[str, list[str]]:
+        """Monitor name -> the channels told when it stops measuring, for each monitor that has such an
+        alert (:func:`mlops_infra.compile.monitor_silence.silent_monitors`, in spec order), made once
+        per compile: every monitor and every channel's route asks (made per ask, it was quadratic in
+        the monitors: 1,000 drift monitors took minutes)."""
+        if self._silent is None:
+            from mlops_infra.compile.monitor_silence import silent_monitors
+
+            self._silent = {monitor.name: channels for monitor, channels in silent_monitors(self.system)}
+        return self._silent
 
     def component(self, section: str, name: str, facts: dict[str, Any]) -> str:
         """Add the component of item ``section.name`` with its ML facts; return its URN. Facts

@@ -57,20 +57,26 @@ def silent_after_seconds(monitor: Monitor) -> int:
     return drift_job.schedule_seconds(monitor) + drift_job.stale_after_seconds(monitor)
 
 
-def audience(system: Any, monitor: Monitor) -> list[str]:
+def audience(system: Any, monitor: Monitor, alerts: list[str] | None = None) -> list[str]:
     """The channels told that ``monitor`` stopped measuring: those its alerts notify (in the order of
-    the alerts), else all of the system's channels (spec order)."""
-    alerts = [a.name for a in system.alerts if a.monitor == monitor.name]
+    the alerts), else all of the system's channels (spec order). ``alerts``: the names of the
+    monitor's alerts when the caller has them (else found by a pass over the system's alerts)."""
+    if alerts is None:
+        alerts = [a.name for a in system.alerts if a.monitor == monitor.name]
     return notified_channels(system, alerts) or [c.name for c in system.channels]
 
 
 def silent_monitors(system: Any) -> list[tuple[Monitor, list[str]]]:
     """``(monitor, channels)`` of each monitor the drift job computes whose :func:`audience` is not
-    empty, in spec order."""
+    empty, in spec order; one pass over the alerts (compilers ask through
+    :meth:`~mlops_infra.compile.context.CompileContext.silent_channels`, once per compile)."""
+    by_monitor: dict[str, list[str]] = {}
+    for alert in system.alerts:
+        by_monitor.setdefault(alert.monitor, []).append(alert.name)
     out = []
     for monitor in system.monitors:
         if monitor.metric in DRIFT_METRICS:
-            channels = audience(system, monitor)
+            channels = audience(system, monitor, by_monitor.get(monitor.name, []))
             if channels:
                 out.append((monitor, channels))
     return out

@@ -314,7 +314,7 @@ def silence_alarm(aws: AwsContext, monitor: Monitor, channels: list[str]) -> dic
 
 
 def _add_silence_alarm(aws: AwsContext, monitor: Monitor, component: str) -> None:
-    channels = dict((m.name, c) for m, c in silence.silent_monitors(aws.ctx.system)).get(monitor.name)
+    channels = aws.ctx.silent_channels().get(monitor.name)
     inputs = silence_alarm(aws, monitor, channels) if channels else None
     if inputs is None:
         return

@@ -243,7 +243,7 @@ def compile_monitor(kube: KubeTarget, monitor: Monitor) -> None:
     address = f"monitors.{monitor.name}"
     parent = kube.ctx.component("monitors", monitor.name, facts.monitor_facts(monitor, "kubernetes"))
     rule = {"record": RECORD, "expr": value_expr(kube, monitor), "labels": series_labels(kube, monitor)}
-    silent = {m.name: channels for m, channels in silence.silent_monitors(kube.ctx.system)}
+    silent = kube.ctx.silent_channels()
     rules = [rule, silence_rule(kube, monitor, silent[monitor.name])] if monitor.name in silent else [rule]
     spec = {"groups": [{"name": names.item("monitor", monitor.name), "rules": rules}]}
     kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", names.item("monitor", monitor.name), address, {"spec": spec}),

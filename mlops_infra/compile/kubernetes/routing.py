@@ -247,7 +247,7 @@ def channel_route(ctx: CompileContext, channel: SlackChannel | EmailChannel | We
     alerts = tuple(sorted([a.name for a in ctx.system.alerts if channel.name in a.notify]
                           + [rollback_alert(e.name) for e, told in announced_endpoints(ctx.system) if channel.name in told]
                           + failure_alerts_told(ctx.system, channel.name)
-                          + [silence.silent_alert(m.name) for m, told in silence.silent_monitors(ctx.system)
+                          + [silence.silent_alert(m) for m, told in ctx.silent_channels().items()
                              if channel.name in told]))
     return Route(names.item("channel", channel.name), f"channels.{channel.name}", _channel_receiver(channel),
                  alerts, system_matchers(ctx))
