@@ -64,18 +64,24 @@ def test_a_large_promotion_fits_one_pull_request_body(large_promotion):
 
 TRIGGERS = ('    triggers:\n      schedule: "0 3 * * 1"         # cron, UTC\n'
             '      on_alerts: [fraud-drift]      # retrain when this alert fires\n')
+SNAPSHOTS = ("  - name: feature-snapshots\n    kind: object_store\n    encryption: kms\n    retention: 90d\n",
+             "    outputs: [feature-snapshots]\n")
 
 
 def test_a_promotion_that_fits_is_not_cut(tmp_path):
-    """The reference without its training job's triggers: the reference's own staging comment grew
-    past the 65,536-character budget with the Lambdas' failure alarms, queues and invoke configs
-    (compile/aws/lambda_failures.py), and is cut gracefully, which the cut tests above pin."""
+    """The reference without its training job's triggers and without the feature-snapshots store it
+    writes: the reference's own staging comment grew past the 65,536-character budget with the
+    Lambdas' failure alarms, queues and invoke configs (compile/aws/lambda_failures.py), then again
+    in stop 32 (the kept platform artifacts bucket, the drift monitor's silence alarm), and is cut
+    gracefully, which the cut tests above pin."""
     from tests.support.promotion import copy_reference, reference_registries
 
     file, registries = copy_reference(tmp_path), reference_registries(tmp_path)
     text = file.read_text()
-    assert TRIGGERS in text
-    file.write_text(text.replace(TRIGGERS, ""))
+    assert TRIGGERS in text and all(part in text for part in SNAPSHOTS)
+    for part in (TRIGGERS, *SNAPSHOTS):
+        text = text.replace(part, "")
+    file.write_text(text)
     body = run_cli("promote", str(file), "--to", "staging", "--format", "markdown", *registries)
     assert body.code == 0, body.output
     assert "left out" not in body.stdout and "shortened" not in body.stdout
