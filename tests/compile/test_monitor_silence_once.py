@@ -8,25 +8,12 @@ to benchmarks/bench_cli.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
 from mlops_infra.compile import compile_system, monitor_silence
 from mlops_infra.spec import parse_system
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench(endpoints: int) -> str:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from bench_validate import generate
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    return generate(endpoints)
+from tests.compile.test_scale_limits import _generate as _bench
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])  # Kubernetes and AWS
