@@ -75,8 +75,9 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   weights ``100-p`` / ``p``, the canary's ``DesiredInstanceCount`` = ``ceil(p% x recorded count)``
   (at least 1), so the canary has the capacity for its share, and primary's = the larger of its
   current count and the recorded one. The recorded count is read (``DescribeEndpointConfig``, cached)
-  only for an endpoint the graph autoscales; for any other nothing moves primary's count, so the
-  current one is the recorded one and a step costs no extra call.
+  only for an endpoint the graph autoscales; for any other nothing moves primary's count during a
+  rollout (only the finish sets it, to the final config's), so the current one is the recorded one and a
+  step costs no extra call.
 - The status is written before the traffic, always: a driver killed in between leaves a status one
   step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
   step is skipped, none repeated, and no bake is shortened.
@@ -84,8 +85,15 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   instances stay for inspection until the next apply.
 - Finish: ``UpdateEndpoint`` to the graph's final config (single ``primary`` variant on the new
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
-  (so primary's instance count survives, and its weight comes from the config: it was 0 while the
-  canary had everything). If the final config changes primary's instance type, the variant's
+  (so primary's autoscaled instance count survives, and its weight comes from the config: it was 0
+  while the canary had everything). For an endpoint the graph does not autoscale, ``DesiredInstanceCount``
+  is excluded too: its count is the config's ``InitialInstanceCount`` (docs/semantics.md: without
+  ``autoscaling`` the endpoint runs at ``replicas.min``, fixed), and a ``replicas`` change reaches the
+  fleet only through this finish, since the compiled endpoint ignores changes of its config name
+  (botocore ``VariantPropertyType``: ``DesiredInstanceCount`` "Overrides the existing variant instance
+  counts using the InitialInstanceCount values"; with ``RetainAllVariantProperties`` and no exclusion,
+  "no variant properties are overridden", so the old count stayed and ``plan --refresh`` blamed an
+  outside change; test ``tests/rollout/test_sagemaker_finish_count.py``). If the final config changes primary's instance type, the variant's
   scalable target is deregistered first and registered again after, as the AWS page above requires
   ("Before you update the endpoint, delete any scaling policies configured for it and deregister the
   variant [...]. After you update the endpoint, you can register the updated variant as a scalable
@@ -501,7 +509,9 @@ class SageMakerDriver:
         return name, {v.get("ModelName", "") for v in variants}
 
     def _finish(self, endpoint: dict[str, Any], tags: list[dict[str, str]]) -> None:
-        """Land the graph's final config (see the contract, **A finish that moves autoscaling**)."""
+        """Land the graph's final config (see the contract, **Finish** and **A finish that moves autoscaling**).
+        The count stays live only for an endpoint the graph autoscales; any other takes the config's
+        ``InitialInstanceCount`` (``DesiredInstanceCount`` excluded from what is retained)."""
         declared = self._declared()
         if endpoint["EndpointConfigName"] == self.target.final_config:
             if _scaling_pending(tags):  # a finish killed before it put autoscaling back or lifted the suspension
@@ -520,9 +530,10 @@ class SageMakerDriver:
             self.autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=live["ResourceId"],
                                                         ScalableDimension=SCALABLE_DIMENSION)
             self._crash("deregister")
+        excluded = ["DesiredWeight"] if self.target.autoscaling is not None else ["DesiredWeight", "DesiredInstanceCount"]
         self._update(EndpointName=self.target.endpoint, EndpointConfigName=self.target.final_config,
                      RetainAllVariantProperties=True,
-                     ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}])
+                     ExcludeRetainedVariantProperties=[{"VariantPropertyType": kind} for kind in excluded])
         self._crash("update")
         if moves and declared is not None:
             self._reinstate(live, kept, declared, register=True)  # registered anew: nothing suspended
