@@ -123,7 +123,8 @@ def _read_gates(members: Sequence[Member], observed: Sequence[Observed | None], 
             continue
         for i, since in items:
             try:
-                out[i] = reader.read(members[i].spec, since, now)
+                seen = observed[i]
+                out[i] = reader.read(members[i].spec, since, now, seen.canary if seen is not None else None)
             except Exception as exc:
                 errors[i] = _failure(exc)
     return out

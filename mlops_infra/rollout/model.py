@@ -197,7 +197,12 @@ class Observed:
     driver does not tell, as on AWS); ``in_effect``: the share ``percent`` is what the endpoint serves
     now, not only what was asked (SageMaker: whenever ``ready``, InService after the update; KServe:
     the InferenceService's status shows Knative's route at that share and ready,
-    ``drivers/kserve.py`` :func:`~mlops_infra.rollout.drivers.kserve.traffic_in_effect`).
+    ``drivers/kserve.py`` :func:`~mlops_infra.rollout.drivers.kserve.traffic_in_effect`); ``canary``:
+    Kubernetes, the Knative revision that serves ``revision``'s share (the InferenceService's latest
+    ready revision, read only while a rollout of ``revision`` is in progress and only when that
+    Knative Revision was made for ``revision``: ``drivers/kserve.py`` ``observe_isvc``), whose own
+    series the gates judge (``gates/prometheus.py``); None: not known (then an alert counts whichever
+    revision breaches), and always on AWS, where the canary variant is the plan's.
     """
 
     revision: str
@@ -211,18 +216,25 @@ class Observed:
     kept: tuple[tuple[str, str, str], ...] = ()
     not_ready: NotReady | None = None
     in_effect: bool = True
+    canary: str | None = None
 
 
 @dataclass(frozen=True)
 class GateReading:
     """One gate: ``ok``, ``pending`` (its condition holds but has not held for the alert's ``for`` yet:
     a bake does not end on it, ``rollout/reconcile.py`` rule 8), ``firing`` (roll back) or
-    ``unreadable`` (hold, then roll back)."""
+    ``unreadable`` (hold, then roll back). ``state`` and ``value`` are the NEW version's own (its
+    canary variant on AWS, its Knative revision on Kubernetes); ``stable``: what the gate's alarm or
+    alert shows of the stable version meanwhile (e.g. ``version 12 (variant primary): alarm in
+    ALARM``), reported in the pass's message but never a reason to roll the new version back (audit
+    rolloutrun-3: an incident on the stable version rolled back every fix at its first step, and the
+    notice blamed the fix for the stable version's value); "": nothing of it to report."""
 
     name: str
     state: GateState
     value: float | None = None
     detail: str = ""
+    stable: str = ""
 
     def describe(self) -> str:
         value = f" = {self.value:g}" if self.value is not None else ""

@@ -52,6 +52,13 @@ Rules, in order:
    rule's rate window, and "finished" a version breaching in its last step (audit rolloutrun-1;
    ``spec/rollout_bake.py`` warns of such a bake). A pending gate neither shortens nor restarts the
    bake, and it does not hold a step that is still baking.
+9. Gates judge the new version by its own series (``GateReading``: ``state`` and ``value`` are its
+   canary variant's or Knative revision's, ``gates/cloudwatch.py``, ``gates/prometheus.py``). What
+   a gate shows of the STABLE version (``GateReading.stable``: its alarm in ALARM, its revision's
+   alert firing) never rolls the new version back; every decision of a rollout in progress says it
+   in its message. Rolling back on it rolled back every new version at its first step while the
+   stable version breached (an incident: the fix could not be released) and told the on-call the new
+   version had the stable version's value (audit rolloutrun-3).
 
 When a step is in effect. ``bake`` is the time at each step before the next (docs/spec.md), i.e. the
 time the endpoint serves the step's share. A traffic change is not in effect when it is asked for:
@@ -81,6 +88,7 @@ of that pass is the time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 from mlops_infra.rollout.model import (
@@ -112,7 +120,16 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
         return _start(spec, observed, now)
     if status.phase in TERMINAL:
         return _terminal(status, observed)
-    return _progressing(spec, status, observed, gates, now)
+    return _with_stable(_progressing(spec, status, observed, gates, now), status, gates)
+
+
+def _with_stable(decision: Decision, status: RolloutStatus, gates: Sequence[GateReading]) -> Decision:
+    """``decision`` with its message saying what the gates show of the stable version (rule 9)."""
+    notes = [f"{g.name}: {g.stable}" for g in gates if g.stable]
+    if not notes:
+        return decision
+    return replace(decision, message=f"{decision.message}; the stable version {status.previous or '(unknown)'} "
+                   f"breaches (not counted against version {status.revision}): {'; '.join(notes)}")
 
 
 def _detail(observed: Observed) -> str:

@@ -5,8 +5,10 @@ Contract:
   concurrency token); :meth:`Driver.act` carries out a :class:`Decision` only if the endpoint still
   matches that observation, else raises :class:`Lost` (another reconciler acted first: the pass does
   nothing more; the next pass observes again).
-- A :class:`GateReader` reads the spec's gates for a step window; it never raises for a cloud
-  answer: an error is an ``unreadable`` reading.
+- A :class:`GateReader` reads the spec's gates for a step window, judging the new version by its own
+  series (``canary``: ``Observed.canary``, the Knative revision serving it; AWS readers know the
+  canary variant from the plan); it never raises for a cloud answer: an error is an ``unreadable``
+  reading.
 - :func:`reconcile_once` is one pass; gates are read only while a rollout is in progress
   (:func:`gate_window`); :func:`decide_and_act` is its second half, for callers that observe and
   read gates themselves (a fleet pass batches the gate reads).
@@ -49,13 +51,13 @@ class Driver(Protocol):
 
 
 class GateReader(Protocol):
-    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]: ...
+    def read(self, spec: RolloutSpec, since: float, now: float, canary: str | None = None) -> list[GateReading]: ...
 
 
 class NoGates:
     """A rollout without ``rollback_on``: nothing to read."""
 
-    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]:
+    def read(self, spec: RolloutSpec, since: float, now: float, canary: str | None = None) -> list[GateReading]:
         return []
 
 
@@ -85,7 +87,7 @@ def reconcile_once(spec: RolloutSpec, driver: Driver, gates: GateReader, now: fl
                    command: Command = None) -> Pass:
     observed = driver.observe()
     since = gate_window(observed, command)
-    readings = gates.read(spec, since, now) if since is not None else []
+    readings = gates.read(spec, since, now, observed.canary) if since is not None else []
     return decide_and_act(spec, driver, observed, readings, now, command)
 
 

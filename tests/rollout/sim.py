@@ -30,7 +30,7 @@ class ScriptedGates:
     percent: Callable[[], int | None] = lambda: None
     reads: list[str] = field(default_factory=list)
 
-    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]:
+    def read(self, spec: RolloutSpec, since: float, now: float, canary: str | None = None) -> list[GateReading]:
         state = self.decide(self.percent())
         self.reads.append(state)
         return [GateReading(name, state, 0.42 if state == "firing" else 0.01) for name in spec.gates]  # type: ignore[arg-type]

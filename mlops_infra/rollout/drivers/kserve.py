@@ -54,7 +54,8 @@ Contract of :class:`KServeDriver`:
   ``annotations``), say who moved the traffic.
 - Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` and on that ConfigMap
   (``configmaps``, by ``resourceNames``) of its namespace, and ``get`` on ``revisions.serving.knative.dev``
-  there (read only while the newest revision is not ready: :meth:`KServeDriver.read_revision`; its
+  there (read while the newest revision is not ready, and during a rollout the latest ready one, whose
+  series the gates judge: :meth:`KServeDriver.read_revision`, :func:`canary_candidate`; its
   names are Knative's, so not by ``resourceNames``), nothing else (the compiled CronJob's Role grants
   exactly that; a user running ``mlops-infra rollout`` needs the same). A Revision that cannot be read
   (403, 404) is never judged: the pass waits and says why. A missing ConfigMap (the graph that creates
@@ -127,8 +128,9 @@ class KServeDriver:
 
     def observe(self) -> Observed:
         isvc = self.read()
-        created = newest_not_ready(isvc)
-        return observe_isvc(isvc, self.read_status(), None if created is None else self.read_revision(created))
+        status_map = self.read_status()
+        judged = newest_not_ready(isvc) or canary_candidate(isvc, status_map)
+        return observe_isvc(isvc, status_map, None if judged is None else self.read_revision(judged))
 
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
         isvc_version, _, map_version = observed.token.partition("/")
@@ -167,6 +169,20 @@ def newest_not_ready(isvc: dict[str, Any]) -> str | None:
     return None if created is None or created == ready_rev else str(created)
 
 
+def canary_candidate(isvc: dict[str, Any], status_map: dict[str, Any] | None) -> str | None:
+    """The revision that may serve the new version's share, to be read and checked (:func:`observe_isvc`,
+    "Which revision serves the canary"): the InferenceService's latest ready revision, when it is ready
+    and a rollout of its annotated version is in progress; None otherwise (no read needed)."""
+    component = (((isvc.get("status") or {}).get("components")) or {}).get("predictor") or {}
+    ready_rev = component.get("latestReadyRevision")
+    if ready_rev is None or newest_not_ready(isvc) is not None:
+        return None
+    status = RolloutStatus.from_fields(stored_fields(isvc, status_map))
+    version = str(((isvc.get("metadata") or {}).get("annotations") or {}).get(VERSION, ""))
+    return str(ready_rev) if status is not None and status.phase == "progressing" and status.revision == version \
+        else None
+
+
 def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
                  knative_revision: dict[str, Any] | str | None = None) -> Observed:
     """:class:`Observed` of an InferenceService, its status ConfigMap and, while the newest revision is
@@ -188,6 +204,17 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     configuration.Spec.GetTemplate().ObjectMeta``). Another version's revision ("KServe has not made
     version <v>'s revision yet"), an unreadable Revision or none given: ``not_ready`` is None, so the
     pass only waits (reconcile rule 2), never rolls back blind; ``detail`` says why.
+
+    Which revision serves the canary (``Observed.canary``). While the endpoint is ready and a rollout
+    of the observed version is in progress, ``knative_revision`` is its latest ready revision
+    (:func:`canary_candidate`): the one KServe's ``canaryTrafficPercent`` goes to (the traffic target
+    ``latestRevision: true``, which Knative resolves to the latest ready revision: knative/serving
+    ``pkg/apis/serving/v1/route_types.go`` ``TrafficTarget.LatestRevision``; kserve v0.15.0
+    ``ksvc_reconciler.go`` ``createKnativeService``). It is ``canary`` only when that Knative
+    Revision was made for the observed version (its ``mlops-infra/model-version``, as above): a status
+    KServe has not updated since ``pulumi up`` still names the stable version's revision, whose series
+    must not be taken for the new version's. Otherwise ``canary`` is None and the gates count any
+    revision (``gates/prometheus.py``).
     """
     meta = isvc.get("metadata") or {}
     annotations = meta.get("annotations") or {}
@@ -198,16 +225,20 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     version = str(annotations.get(VERSION, ""))
     created = newest_not_ready(isvc)
     map_version = str(((status_map or {}).get("metadata") or {}).get("resourceVersion", ""))
-    not_ready, detail = None, ""
+    not_ready, detail, canary = None, "", None
     if created is not None:
         not_ready, detail = _judged(isvc, created, version, knative_revision)
+    elif isinstance(knative_revision, dict):
+        rev_meta = knative_revision.get("metadata") or {}
+        if str((rev_meta.get("annotations") or {}).get(VERSION)) == version and rev_meta.get("name"):
+            canary = str(rev_meta["name"])
     share = 100 if percent is None else int(percent)
     in_effect = traffic_in_effect(isvc, share)
     if created is None and not in_effect:
         detail = f"Knative's route does not serve {share}% on the latest revision yet"
     return Observed(revision=version, stable=stored.get(STABLE), percent=share, ready=created is None, status=status,
                     token=f"{meta.get('resourceVersion', '')}/{map_version}", detail=detail, not_ready=not_ready,
-                    in_effect=in_effect)
+                    in_effect=in_effect, canary=canary)
 
 
 def traffic_in_effect(isvc: dict[str, Any], percent: int) -> bool:

@@ -3,7 +3,8 @@
 Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
 - A gate is ``firing`` when its alarm's ``StateValue`` is ``ALARM``; ``OK`` and ``INSUFFICIENT_DATA``
   are not firing (a canary at a few percent of traffic often has no datapoint in a period). An alarm
-  that does not exist is ``unreadable``.
+  that does not exist is ``unreadable``. Except for an alarm on the stable variant, which is judged
+  by the canary variant's series alone (below, "The stable variant is not the new version").
 - A period without requests is no evidence (``compile/aws/monitoring.py``, "Sparse traffic"): the
   compiled latency and error-rate metrics have no datapoint then (the error rate is ``errors /
   invocations``, which metric math drops on a division by zero), so such a period neither breaches
@@ -30,6 +31,17 @@ Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
   variant breached ..."). Reading only the alarm passed every step of a broken version: its errors and
   latency were published under the canary variant, which no alarm watched. The value reported is the
   canary's most recent one when it has any, else the alarm's own.
+- The stable variant is not the new version. Such an alarm, its ``StateValue`` and its own datapoints
+  describe the stable variant only (its ``Dimensions`` name ``VariantName`` = ``primary``: "SageMaker AI
+  endpoint invocation metrics" are per variant, above), so for it the gate is ``firing`` only when
+  the canary variant's series breaches; an ``ALARM`` or a breaching datapoint of the stable variant is
+  reported in ``GateReading.stable`` ("variant primary = <value>, alarm in ALARM (<reason>)"), which the
+  reconciler writes in the pass's message and never rolls back on (``rollout/reconcile.py`` rule 9).
+  Firing on it rolled back every new version at its first step while the stable version breached (an
+  incident the new version was to fix) and the notice gave the stable variant's value as the new
+  version's (audit rolloutrun-3). An alarm that names no stable variant (or a plan without a canary
+  variant) has no series of the new version's own: it is judged as before, by its state and its
+  datapoints.
 - :meth:`CloudWatchGates.read_many` reads the gates of many rollouts at once (a fleet pass,
   :mod:`mlops_infra.rollout.fleet`) in as few calls as the API allows: ``DescribeAlarms`` with at most
   100 ``AlarmNames`` per call (botocore ``AlarmNames`` max 100; ``MaxRecords`` 100, following
@@ -85,7 +97,9 @@ class CloudWatchGates:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def read(self, spec: RolloutSpec, since: float, now: float) -> list[GateReading]:
+    def read(self, spec: RolloutSpec, since: float, now: float, canary: str | None = None) -> list[GateReading]:
+        """``read_many`` of one; ``canary`` (a Knative revision) means nothing here: the canary variant is
+        the plan's ``canaryVariant``."""
         return self.read_many([(spec, since)], now)[0]
 
     def read_many(self, requests: Sequence[tuple[RolloutSpec, float]], now: float) -> list[list[GateReading]]:
@@ -113,7 +127,8 @@ class CloudWatchGates:
                 if name in failed:
                     readings.append(GateReading(name, "unreadable", detail=failed[name]))
                 else:
-                    readings.append(_reading(name, alarms.get(name), windows.get((index, name))))
+                    readings.append(_reading(name, alarms.get(name), windows.get((index, name)),
+                                             spec.option("variant")))
             out.append(readings)
         return out
 
@@ -204,11 +219,13 @@ class _Window:
     breach: bool = False
     canary_value: float | None = None
     canary_breach: bool = False
+    per_variant: bool = False
+    """The canary variant's series was read (the alarm names the stable variant)."""
 
     def with_series(self, canary: bool, value: float | None, breach: bool) -> _Window:
         if canary:
-            return _Window(self.value, self.breach, value, breach)
-        return _Window(value, breach, self.canary_value, self.canary_breach)
+            return _Window(self.value, self.breach, value, breach, True)
+        return _Window(value, breach, self.canary_value, self.canary_breach, self.per_variant)
 
 
 def _period(alarm: dict[str, Any]) -> int:
@@ -272,12 +289,15 @@ def _chunks(series: list[_Series]) -> list[list[_Series]]:
     return [c for c in chunks if c]
 
 
-def _reading(name: str, alarm: dict[str, Any] | None, window: _Window | str | None) -> GateReading:
+def _reading(name: str, alarm: dict[str, Any] | None, window: _Window | str | None,
+             stable: str | None = None) -> GateReading:
     if alarm is None:
         return GateReading(name, "unreadable", detail="no such CloudWatch alarm")
     if isinstance(window, str):
         return GateReading(name, "unreadable", detail=window)
     window = window or _Window()
+    if window.per_variant:
+        return _canary_reading(name, alarm, window, stable or "")
     value = window.canary_value if window.canary_value is not None else window.value
     if alarm.get("StateValue") == "ALARM":
         return GateReading(name, "firing", value, f"alarm in ALARM: {alarm.get('StateReason', '')}"[:200])
@@ -287,6 +307,25 @@ def _reading(name: str, alarm: dict[str, Any] | None, window: _Window | str | No
     if window.breach:
         return GateReading(name, "firing", window.value, f"metric breached {alarm.get('Threshold')} in this step")
     return GateReading(name, "ok", value, alarm.get("StateValue", ""))
+
+
+def _canary_reading(name: str, alarm: dict[str, Any], window: _Window, stable: str) -> GateReading:
+    """The reading of an alarm on the stable variant whose canary series was read (see the contract,
+    "The stable variant is not the new version"): the canary's own series decides; what the alarm and
+    the stable variant's datapoints show is reported in ``stable``."""
+    threshold = alarm.get("Threshold")
+    seen = []
+    if alarm.get("StateValue") == "ALARM":
+        seen.append(f"alarm in ALARM ({alarm.get('StateReason', '')})")
+    elif window.breach:
+        seen.append(f"breached {threshold} in this step")
+    shown = f" = {window.value:g}" if window.value is not None else ""
+    note = f"variant {stable}{shown}, {seen[0]}"[:200] if seen else ""
+    if window.canary_breach:
+        return GateReading(name, "firing", window.canary_value, f"canary variant breached {threshold} in this step",
+                           stable=note)
+    value = window.canary_value if window.canary_value is not None else window.value
+    return GateReading(name, "ok", value, alarm.get("StateValue", ""), stable=note)
 
 
 def _utc(epoch: float) -> datetime:
