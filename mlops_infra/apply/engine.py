@@ -22,6 +22,33 @@ Contract:
   ``aws:skipRequestingAccountId``, ``aws:skipMetadataApiCheck``, ``aws:s3UsePathStyle`` (the program
   copies them into its explicit providers) and dummy credentials unless AWS credentials are set.
 - ``system_file`` overrides the stack's ``mlops:systemFile`` config (relative to the stack dir).
+- ``project`` (what ``mlops-infra apply`` passes: the system's ``metadata.name``): before anything is
+  written (no ``pulumi stack select``, no ``config set-all``, no ``up``), :func:`check_stack_dir`
+  refuses a stack directory of another system. Pulumi's project is the ``name:`` of the
+  ``Pulumi.yaml`` in the work directory (pulumi/pulumi ``sdk/go/common/workspace/paths.go``
+  ``DetectProjectPathFrom``; the Automation API runs every command with ``cwd=work_dir``,
+  ``pulumi/automation/_cmd.py`` ``run``), and the stack is ``<project>/<env>``; ``pulumi up``
+  deletes every resource of that stack the program does not register
+  (``pkg/resource/deploy/step_generator.go`` ``GenerateDeletes``) and ``config set-all`` rewrites its
+  ``Pulumi.<env>.yaml`` (``pkg/cmd/pulumi/config/config.go`` ``newConfigSetAllCmd``). So a project
+  name other than ``project``, an ``mlops:systemFile`` naming another file, or an
+  ``mlops:environment`` naming another environment (stack config over project config, as
+  :mod:`mlops_infra.program.entry` reads them) is refused, naming the directory and the fix (audit
+  applypath-1: apply of the quickstart ran ``up`` on fraud-detection/prod, which would delete its 40
+  resources).
+- ``expected_serial`` (:func:`up`): the serial of the state the shown or saved plan was made against
+  (:attr:`mlops_infra.state.model.PriorState.serial`). The stack's state is read again where ``plan``
+  reads it (:func:`mlops_infra.state.backends.read_stack_state`, the same backend the CLI is given)
+  before the stack is opened and once more right before ``up``; a serial that moved is refused as a
+  stale plan, nothing applied (audit applypath-2: the state was read once, before the confirmation
+  prompt and the queue drain, and ``up`` then diffed the program against whatever state it found
+  when it took the stack's lock, ``pkg/backend/diy/backend.go`` ``Lock``; applypath-1: ``apply
+  --state`` checked freshness against the file). The window left is the second it takes ``pulumi``
+  to start and lock: closing it needs a Pulumi update plan (``Stack.up(plan=...)``,
+  ``pulumi/automation/_stack.py`` ``up``; ``--plan`` is hidden and ignored unless
+  ``PULUMI_EXPERIMENTAL`` is set, ``pkg/cmd/pulumi/operations/up.go`` lines 944-950), which
+  mlops-infra does not make. A backend mlops-infra cannot read (``gs``, ``azblob``) cannot be
+  checked: refused with the reader's message.
 - A missing ``pulumi`` binary raises :class:`UserError` (never ``FileNotFoundError``); a failed
   Pulumi command raises :class:`UserError` with Pulumi's own message.
 - :func:`preview`, :func:`up`, :func:`refresh` return a :class:`RunResult`; :func:`export_state`
@@ -59,6 +86,10 @@ class StackOptions:
     system_file: str | None = None
     passphrase: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    project: str | None = None
+    """The system's name: the directory's Pulumi project must be it (:func:`check_stack_dir`)."""
+    expected_serial: str | None = None
+    """The state serial the plan was made against (:func:`up` refuses another)."""
 
 
 @dataclass(frozen=True)
@@ -118,13 +149,104 @@ def stack_config(options: StackOptions) -> dict[str, str]:
     return config
 
 
+CONFIG_KEYS = ("mlops:systemFile", "mlops:environment")
+
+
+def program_config(stack_dir: Path, env: str) -> tuple[str | None, dict[str, tuple[str, Path]]]:
+    """The ``name:`` of ``stack_dir``'s ``Pulumi.yaml`` (None without one) and, for each of
+    :data:`CONFIG_KEYS` set for stack ``env``, its value and the file that sets it: stack config
+    ``Pulumi.<env>.yaml`` over the project's ``config:`` (plain or ``{value:}``/``{default:}``)."""
+    project_file = Path(stack_dir) / "Pulumi.yaml"
+    if not project_file.is_file():
+        return None, {}
+    project = _read_yaml(project_file)
+    found: dict[str, tuple[str, Path]] = {}
+    stack_file = Path(stack_dir) / f"Pulumi.{env}.yaml"
+    sources = [(stack_file, _read_yaml(stack_file))] if stack_file.is_file() else []
+    for source, data in [*sources, (project_file, project)]:
+        config = data.get("config")
+        for key in CONFIG_KEYS:
+            value = config.get(key) if isinstance(config, dict) else None
+            if isinstance(value, dict):
+                value = value.get("value", value.get("default"))
+            if isinstance(value, str) and key not in found:
+                found[key] = (value, source)
+    name = project.get("name")
+    return (name if isinstance(name, str) else ""), found
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UserError("cannot read the Pulumi file", f"{err}".splitlines()[0][:300] + ". Fix the file's YAML.",
+                        source=str(path)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str | None, env: str) -> None:
+    """Refuse a stack directory that deploys another system or environment (see the module contract).
+
+    A directory without ``Pulumi.yaml`` passes: :func:`open_stack` refuses it."""
+    stack_dir = Path(stack_dir)
+    name, config = program_config(stack_dir, env)
+    if name is None:
+        return
+    fix = (f"Apply from a stack directory of {project} (`mlops-infra init` next to the system file makes "
+           f"stacks/<env>/ there) or name one with --stack-dir. Nothing was changed.")
+    if name != project:
+        raise UserError(f"the stack directory {stack_dir} is Pulumi project {name!r}, not this system {project!r}",
+                        f"`pulumi up` there would run on stack {name}/{env}: it would delete the resources of "
+                        f"{name} that {project} does not declare and rewrite its Pulumi.{env}.yaml. {fix}",
+                        source=str(stack_dir / "Pulumi.yaml"))
+    if "mlops:systemFile" in config and system_file is not None:
+        named, source = config["mlops:systemFile"]
+        if (stack_dir / named).resolve() != Path(system_file).resolve():
+            raise UserError(f"the stack directory {stack_dir} deploys {named}, not {system_file}",
+                            f"Its mlops:systemFile (in {source.name}) names another system file. {fix} If the "
+                            f"system file moved, set mlops:systemFile in {source} to it.", source=str(source))
+    if "mlops:environment" in config and config["mlops:environment"][0] != env:
+        named, source = config["mlops:environment"]
+        raise UserError(f"the stack directory {stack_dir} deploys environment {named!r}, not {env!r}",
+                        f"Its mlops:environment (in {source.name}) is {named!r}: the program would compile "
+                        f"{named} into stack {env}. Use the stack directory of {env} (--stack-dir). Nothing "
+                        "was changed.", source=str(source))
+
+
+def check_unmoved(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse when the stack's state is no longer the one of ``options.expected_serial`` (module contract)."""
+    if options.expected_serial is None:
+        return
+    from mlops_infra.state.backends import read_stack_state
+
+    stack_dir = Path(options.stack_dir)
+    project = options.project or program_config(stack_dir, options.env)[0] or ""
+    if options.backend_url:  # as workspace_env gives it to the CLI; else both choose it the same way
+        environ = {**environ, "PULUMI_BACKEND_URL": options.backend_url}
+    located = read_stack_state(project, options.env, stack_dir, environ)
+    serial = located.state.serial
+    if serial != options.expected_serial:
+        raise UserError(
+            f"stale plan: the state moved since the plan was made (serial {options.expected_serial[:12]} -> "
+            f"{serial[:12]}); re-run plan",
+            f"Nothing was applied. {project}/{options.env} in {located.describe()} is not the state the plan "
+            "shown was made against (another apply, a `pulumi` command, or a --state file that is not the "
+            "stack's current state). `pulumi up` would undo or repeat what changed. Re-run `mlops-infra plan` "
+            "(without --state), review it and apply again.")
+
+
 def open_stack(options: StackOptions):
-    """The ``pulumi.automation.Stack`` of ``options``, created if missing, config applied."""
+    """The ``pulumi.automation.Stack`` of ``options``, created if missing, config applied; refused first when
+    the directory is another system's (``options.project``, :func:`check_stack_dir`)."""
     import pulumi.automation as auto
 
     stack_dir = Path(options.stack_dir)
     if not (stack_dir / "Pulumi.yaml").is_file():
         raise UserError(f"{stack_dir} is not a Pulumi project", "Expected a Pulumi.yaml there (see docs/pulumi.md).")
+    if options.project is not None:
+        check_stack_dir(stack_dir, options.project, options.system_file, options.env)
     workspace = auto.LocalWorkspaceOptions(work_dir=str(stack_dir), env_vars=workspace_env(options))
     stack = _pulumi(lambda: auto.create_or_select_stack(options.env, work_dir=str(stack_dir), opts=workspace))
     config = stack_config(options)
@@ -163,12 +285,18 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
-    longer registers is deleted)."""
+    longer registers is deleted). With ``expected_serial``, a state that moved is refused before the
+    stack is opened and again right before ``up`` (:func:`check_unmoved`)."""
     from mlops_infra.apply.events import from_engine_event
 
-    stack = open_stack(StackOptions(Path(stack_dir), env, **options))
+    stack_options = StackOptions(Path(stack_dir), env, **options)
+    if stack_options.project is not None:  # nothing is read or written in another system's directory
+        check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
+    check_unmoved(stack_options)
+    stack = open_stack(stack_options)
     forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
     limit = {"target": list(targets)} if targets else {}
+    check_unmoved(stack_options)
     result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit))
     outputs = {k: v.value for k, v in (result.outputs or {}).items()}
     return RunResult("up", _counts(result.summary.resource_changes), outputs, result.stdout)

@@ -6,10 +6,16 @@ Contract:
   its ``Pulumi.<env>.yaml``, see :mod:`mlops_infra.stacks`), else ``./mlsystem.yaml`` when there is
   one, else the quickstart embedded in the package (so the README's first command works on a fresh
   machine); a note says which was used.
-- The stack directory whose state a plan reads (:func:`resolve_target`): the directory the command
-  runs in when it is a stack directory; else ``<FILE's directory>/stacks/<ENV>`` when it exists (one
-  system per directory: a repository with several systems keeps each system's stacks beside it);
-  else ``./stacks/<ENV>``; else the current directory.
+- The stack directory whose state a plan reads and where ``apply`` runs ``pulumi up``
+  (:meth:`Target.stack_dir`): the directory the command runs in when it is a stack directory of
+  ``FILE``; else ``<FILE's directory>/stacks/<ENV>`` when it exists (one system per directory: a
+  repository with several systems keeps each system's stacks beside it); else ``./stacks/<ENV>``;
+  else the current directory. A ``stacks/<ENV>`` whose Pulumi configuration names another system
+  file (``mlops:systemFile``, :func:`mlops_infra.stacks.stack_context`) is another system's and is
+  passed over (audit applypath-1: ``apply`` of the quickstart from a repository root whose
+  ``stacks/prod`` is fraud-detection's ran ``pulumi up`` on fraud-detection/prod); a directory that
+  names no system file is used as before (``apply`` then checks its project name,
+  :func:`mlops_infra.apply.engine.check_stack_dir`).
 - ``ENV`` defaults to the only environment, else ``dev`` when there is one, else the first in the file.
 - :func:`load_for_env` prints every diagnostic (warnings too) on stderr and exits 1 when invalid.
 """
@@ -63,11 +69,16 @@ class Target:
         context = stack_context(here, env)
         if context is not None and context.system_file.resolve() == self.path.resolve():
             return here
+
+        def ours(directory: Path) -> bool:  # not a stack directory of another system file
+            named = stack_context(directory, env)
+            return named is None or named.system_file.resolve() == self.path.resolve()
+
         beside = self.path.parent / "stacks" / env
-        if self.explicit_file and beside.is_dir():
+        if self.explicit_file and beside.is_dir() and ours(beside):
             return beside
         local = Path("stacks") / env
-        return local if local.is_dir() else here
+        return local if local.is_dir() and ours(local) else here
 
 
 def resolve_target(file: Path | None, env: str | None) -> Target:

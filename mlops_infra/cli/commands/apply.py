@@ -1,12 +1,16 @@
 """``mlops-infra apply [FILE] --env ENV [--plan PLAN.json] [--yes] [--stack-dir DIR] [--drain-queues]``.
 
 Contract, in order (nothing in the cloud changes before step 5):
-1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does, and in
+1. Load and compile ``FILE`` for ``ENV`` and read the prior state, exactly as ``plan`` does (from
+   ``--stack-dir`` when given: the state of the stack ``pulumi up`` runs on), and in
    an AWS environment read the model registry as ``plan --refresh`` does (finding A1: which pinned
    versions exist decides which endpoints are served, held or waiting). A registry that cannot be
    read leaves the offline decision, and the plan shows the warning. The Pulumi program compiles
    with this same view (:func:`mlops_infra.apply.model_versions.registry_view_env`), so ``pulumi
-   up`` registers exactly the graph shown: apply never applies a graph nobody saw.
+   up`` registers exactly the graph shown: apply never applies a graph nobody saw. A stack directory
+   of another system (its ``Pulumi.yaml`` project is not the system's name, or its
+   ``mlops:systemFile``/``mlops:environment`` names another file or environment) is refused before
+   the plan is shown (:func:`mlops_infra.apply.engine.check_stack_dir`, audit applypath-1).
 2. ``--plan``: the saved plan must have been made against this very state and desired graph
    (``planfile.check_fresh``); a stale plan is refused (exit 1) whatever else is true. A plan made
    with ``plan --refresh`` decided its versions from the registry, as apply does; an offline plan of
@@ -20,7 +24,10 @@ Contract, in order (nothing in the cloud changes before step 5):
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
 5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
-   engine events streamed as progress lines (:mod:`mlops_infra.apply.events`).
+   engine events streamed as progress lines (:mod:`mlops_infra.apply.events`). Right before it, the
+   stack's state is read again where step 1 read it, and a state that moved since (during the prompt
+   or the drain; or a ``--state`` file that is not the stack's current state) is refused as a stale
+   plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2).
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
@@ -78,9 +85,14 @@ def apply(
 
     err = error_console()
     out = Console(highlight=False, soft_wrap=True)
-    desired = desired_and_prior(file, env, state, err, read_registry=True)  # `plan --refresh`'s versions
+    from mlops_infra.apply import engine
+
+    # `plan --refresh`'s versions; the state of the stack `pulumi up` runs on (audit applypath-1, --stack-dir)
+    desired = desired_and_prior(file, env, state, err, read_registry=True, stack_dir=stack_dir)
     graph, prior, env, path = desired.graph, desired.prior, desired.env, desired.target.path
     note = desired.target.note
+    directory = stack_dir or desired.target.stack_dir(env)
+    engine.check_stack_dir(directory, desired.system.metadata.name, path, env)  # applypath-1: not another system's
     current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)
@@ -97,7 +109,6 @@ def apply(
     notes = [n for n in (note, describe_prior(prior, desired.backend)) if n]
     typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
     refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
-    directory = stack_dir or desired.target.stack_dir(env)
     refuse_blocked_changes(current, path, directory, prior)  # audit finding removal-1: nothing is applied
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
@@ -115,15 +126,18 @@ def apply(
         from mlops_infra.apply.queue_drain import drain
 
         drain(kube, admitted, lambda line: out.print(line, markup=False))
-    from mlops_infra.apply import engine
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
 
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
     from mlops_infra.apply.sequences import up_in_order
 
+    unmoved = [prior.serial]  # the first `up` runs on the state shown (applypath-2); phase 2 on what phase 1 left
+
     def up(**phase):
-        return engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()), **phase)
+        return engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()),
+                         project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
+                         **phase)
 
     with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
         up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3

@@ -173,12 +173,14 @@ class Desired:
 
 
 def desired_and_prior(file: Path | None, env: str | None, state: Path | None, err: Console, *,
-                      refresh: bool = False, deadline: float | None = None, read_registry: bool = False) -> Desired:
+                      refresh: bool = False, deadline: float | None = None, read_registry: bool = False,
+                      stack_dir: Path | None = None) -> Desired:
     """Load ``FILE`` for ``ENV``, read the prior state and compile the desired graph against it.
 
     ``deadline`` bounds the registry read of ``refresh`` (seconds; None: the refresh's own default).
     ``read_registry`` reads the environment's model registry as ``refresh`` does, without the rest
-    of a refresh (what ``apply`` decides its graph with)."""
+    of a refresh (what ``apply`` decides its graph with). ``stack_dir``: read the state seen from
+    there (apply's ``--stack-dir``) instead of the target's."""
     target = resolve_target(file, env)
     loaded = load_environment(target.path, target.env, err)
     system, env = loaded.system, loaded.env
@@ -189,7 +191,8 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
         require_extra("kubernetes", "kubernetes", "--refresh (the cluster preflight)")
     from mlops_infra.compile import compile_system
 
-    prior, backend = locate_prior(system.metadata.name, env, env, state, target.stack_dir(env))
+    prior, backend = locate_prior(system.metadata.name, env, env, state,
+                                  stack_dir if stack_dir is not None else target.stack_dir(env))
     registry = registry_view(system, env, prior, refresh=refresh or read_registry, deadline=deadline)
     return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry),
                    loaded)
