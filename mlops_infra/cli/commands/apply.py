@@ -17,7 +17,11 @@ Contract, in order (nothing in the cloud changes before step 5):
    a version the registry decides otherwise is stale.
 3. The plan is printed (the saved one, or a fresh one). A plan holding a failing mandatory guardrail,
    or a blocked resource change (:func:`refuse_blocked_changes`), is refused (exit 1). No changes:
-   "nothing to apply", exit 0.
+   "nothing to apply", exit 0. On Kubernetes, a namespace whose ``mlops-infra/system`` or
+   ``mlops-infra/environment`` label names another system or environment is refused (exit 1), as
+   ``plan --refresh`` refuses it (:func:`mlops_infra.cli.commands.plan.namespace_owner_preflight`,
+   finding collisions-2: the apply would force its labels on the namespace and stop part-way at
+   AlreadyExists); a namespace that cannot be read is a warning, and the apply goes on.
 4. Without the Pulumi CLI: one line, exit 1. On Kubernetes, a plan that deletes or replaces a Kueue
    ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4). Confirmation: unless
@@ -113,6 +117,7 @@ def apply(
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return
+    _refuse_foreign_namespace(desired, err)  # finding collisions-2: another system's namespace
     if shutil.which("pulumi") is None:
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
@@ -149,6 +154,21 @@ def apply(
     _start_rollouts(out, graph, current, str(path))
     if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
         raise left
+
+
+def _refuse_foreign_namespace(desired, err: Console) -> None:
+    """On Kubernetes: refuse (exit 1) when the namespace's labels say another system or environment
+    applied there; a namespace that cannot be read is a warning line (see the module contract, step 3)."""
+    from mlops_infra.cli.commands.plan import PREFLIGHT_READ, namespace_owner_preflight
+    from mlops_infra.cli.output import print_plain
+
+    target = desired.system.environments[desired.env].target
+    if target.kind != "kubernetes":
+        return
+    document = desired.loaded.document if desired.loaded else None
+    for warning in namespace_owner_preflight(target, desired.graph, desired.prior, PREFLIGHT_READ, document,
+                                             what="Nothing was applied"):
+        print_plain(err, f"warning: {warning}")
 
 
 def _admitted_queues(graph, plan) -> tuple:

@@ -21,7 +21,9 @@ Contract:
   (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``). Reads that fail are
   never "no drift": the plan says how many resources could not be read, by cause and AWS error code,
   in every format. On a Kubernetes target it runs the cluster preflight (finding A5,
-  :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it), then reads
+  :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it) and refuses
+  (exit 1, nothing planned) a namespace whose labels say another system or environment applied there
+  (:func:`namespace_owner_preflight`, finding collisions-2), then reads
   the objects of the prior state through the environment's kubeconfig context
   (:func:`refresh_kubernetes`, :mod:`mlops_infra.state.kube_live`), with the same drift vocabulary
   and unread causes of its own.
@@ -122,7 +124,8 @@ def plan(
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
-                                          else max(1.0, deadline - (time.monotonic() - started)))
+                                          else max(1.0, deadline - (time.monotonic() - started)),
+                                          document=desired.loaded.document if desired.loaded else None)
                              if refresh else (None, None, []))
     failed = failing_guardrails(graph, system, env)
     # The spec is not needed past this point unless a guardrail fails (its positions locate the
@@ -350,14 +353,16 @@ def _refresh_deadline(option: float | None) -> float | None:
 
 
 def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
-                 deadline: float | None = None) -> tuple[LiveState | None, Any, list[str]]:
+                 deadline: float | None = None, document: Any = None) -> tuple[LiveState | None, Any, list[str]]:
     """Read live resources for an AWS or Kubernetes target and find drift; (None, None, [warning]) otherwise.
+    ``document`` (the spec's :class:`~mlops_infra.spec.loader.LoadedDocument`) places a Kubernetes
+    namespace refusal (:func:`namespace_owner_preflight`) at the line to change.
 
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
     unless ``live_progress`` is False (``--format json``), and one final line in every case.
     """
     if getattr(target, "kind", None) == "kubernetes":
-        return refresh_kubernetes(target, graph, prior, live_progress, deadline)
+        return refresh_kubernetes(target, graph, prior, live_progress, deadline, document)
     if getattr(target, "kind", None) != "aws":
         return None, None, [f"--refresh: live reads are not supported for {getattr(target, 'kind', '?')} targets "
                             "yet; the plan compares with the last applied state only."]
@@ -412,16 +417,17 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
-                       deadline: float | None = None) -> tuple[LiveState, Any, list[str]]:
+                       deadline: float | None = None, document: Any = None) -> tuple[LiveState, Any, list[str]]:
     """The cluster preflight, the namespace's quotas (:func:`namespace_quota_preflight`), the
-    monitoring selectors (:func:`monitoring_selector_preflight`) and the Secrets the environment refers
-    to (:func:`secret_reference_preflight`), then the live objects of the prior
+    monitoring selectors (:func:`monitoring_selector_preflight`), the Secrets the environment refers
+    to (:func:`secret_reference_preflight`) and the namespace's owner (:func:`namespace_owner_preflight`:
+    raises when another system or environment applied there), then the live objects of the prior
     state through the environment's kubeconfig context (:mod:`mlops_infra.state.kube_live`) and their
     drift. No usable context or no answer makes every object unread by that cause: never "no drift"
     when nothing was read.
 
     ``deadline`` (``--refresh-timeout``: what the live reads "may take in all") bounds the whole: the
-    four preflights run at once (:func:`_together`), each within a quarter of it (at least
+    five preflights run at once (:func:`_together`), each within a quarter of it (at least
     :data:`QUOTA_READ_FLOOR`), and the scan gets what they left (at least that floor too). One after
     the other, with the scan given the whole deadline again, a cluster that answers nothing held the
     command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole process against one)."""
@@ -435,7 +441,8 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     warnings = _together([lambda: cluster_preflight(target, graph, seconds),
                           lambda: namespace_quota_preflight(target, graph, prior, seconds),
                           lambda: monitoring_selector_preflight(target, graph, seconds),
-                          lambda: secret_reference_preflight(target, graph, seconds)])
+                          lambda: secret_reference_preflight(target, graph, seconds),
+                          lambda: namespace_owner_preflight(target, graph, prior, seconds, document)])
     if deadline is not None:
         deadline = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started))
     resources = list(prior.resources.values())
@@ -655,6 +662,38 @@ def secret_reference_preflight(target: Any, graph: Any, seconds: float) -> list[
         return [f"secrets: could not read the Secrets this environment refers to through context {target.context} "
                 f"({why}); whether they exist and hold working values was not checked"]
     return secret_warnings(refs, answer)
+
+
+def namespace_owner_preflight(target: Any, graph: Any, prior: PriorState, seconds: float | None,
+                              document: Any = None, *, what: str = "Nothing was planned") -> list[str]:
+    """With ``--refresh`` (and in ``apply``) on Kubernetes: the environment's namespace (``GET
+    /api/v1/namespaces/<ns>``, :func:`mlops_infra.kube.monitoring_stack.read_namespace`), judged by
+    :mod:`mlops_infra.plan.namespace_owner`. Its ``mlops-infra/system`` or ``mlops-infra/environment``
+    label naming another system or environment raises the refusal (at
+    ``environments.<env>.target.namespace`` of ``document``; ``what`` says what was not done): an
+    apply there would force this environment's labels on it and fail with AlreadyExists part-way.
+    A namespace not created yet, or without those labels, passes. A read that fails or gets no answer
+    within ``seconds`` is a warning that the check was not made (a 403 names the permission): the
+    apply's own first step, the NamespacePatch, needs the same access and fails before any namespaced
+    object is created."""
+    from mlops_infra.kube.errors import KubeForbidden
+    from mlops_infra.kube.monitoring_stack import CAN_I, NAMESPACE, PERMISSIONS, read_namespace
+    from mlops_infra.plan.namespace_owner import foreign_owner, owner_labels, refusal
+
+    namespace = graph.metadata.get("namespace")
+    if not namespace or owner_labels(graph) is None:
+        return []
+    answer = _kube_within(target, seconds, "namespace-owner", lambda kube: (read_namespace(kube, namespace),))
+    if answer is None or isinstance(answer, UserError):
+        why = _unread_why(answer) if answer is not None else _unanswered(seconds or 0)
+        needs = (f"; needs RBAC permission to {PERMISSIONS[NAMESPACE]}; check with `{CAN_I[NAMESPACE]}`"
+                 if isinstance(answer, KubeForbidden) else "")
+        return [f"namespace owner: could not read namespace {namespace} through context {target.context} ({why}); "
+                f"whether another system or environment already applied there was not checked{needs}"]
+    found = foreign_owner(graph, answer[0], prior.resources.values())
+    if found is not None:
+        raise refusal(found, document, what=what)
+    return []
 
 
 # -- plan, save, render ----------------------------------------------------------------------
