@@ -120,10 +120,10 @@ def test_a_namespace_the_user_may_not_read_is_a_warning_that_the_check_was_not_m
                             "`kubectl auth can-i get namespaces`")
 
 
-def _apply(monkeypatch, tmp_path: Path, api: KubeApiStandIn) -> tuple:
+def _apply(monkeypatch, tmp_path: Path, api: KubeApiStandIn, token: str = "t") -> tuple:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", api.url, "t", (CONTEXT,))))
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", api.url, token, (CONTEXT,))))
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/pulumi")
     ups: list[tuple] = []
     monkeypatch.setattr(engine, "up", lambda *a, **k: ups.append((a, k)))
@@ -160,3 +160,18 @@ def test_apply_goes_on_in_its_own_or_a_new_namespace(monkeypatch, tmp_path: Path
     assert result.code == 0, result.output
     assert len(ups) == 1 and "belongs to" not in result.stderr and "namespace owner" not in result.stderr
     assert [r.status for r in read] == [200 if seeded else 404]  # apply read the namespace once
+
+
+@pytest.mark.timeout(120)
+def test_apply_that_may_not_read_the_namespace_warns_and_goes_on(monkeypatch, tmp_path: Path) -> None:
+    """Its first step, the NamespacePatch, needs the same access: Pulumi fails there, before any
+    namespaced object, so the apply is not held for a check it cannot make."""
+    rules = [{"apiGroups": ["*"], "verbs": ["*"], "resources": ["pods", "configmaps", "services/proxy"]}]
+    with KubeApiStandIn(tokens={"team": rules}) as api:
+        api.seed(OTHER_SYSTEM)
+        result, ups = _apply(monkeypatch, tmp_path, api, "team")
+    assert result.code == 0, result.output
+    err = " ".join(result.stderr.split())
+    assert ("warning: namespace owner: could not read namespace fraud-dev through context kind-mlops (403 Forbidden: "
+            in err and "was not checked; needs RBAC permission to get namespaces") in err
+    assert len(ups) == 1

@@ -83,6 +83,7 @@ def apply(
         make,
         print_guardrails,
         refuse_blocked_guardrails,
+        refuse_foreign_namespace,
         render,
         with_guardrails,
     )
@@ -117,7 +118,7 @@ def apply(
     if not current.has_changes:
         out.print("Nothing to apply: the stack already matches the system.")
         return
-    _refuse_foreign_namespace(desired, err)  # finding collisions-2: another system's namespace
+    refuse_foreign_namespace(desired, err)  # finding collisions-2: another system's namespace
     if shutil.which("pulumi") is None:
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
@@ -154,21 +155,6 @@ def apply(
     _start_rollouts(out, graph, current, str(path))
     if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
         raise left
-
-
-def _refuse_foreign_namespace(desired, err: Console) -> None:
-    """On Kubernetes: refuse (exit 1) when the namespace's labels say another system or environment
-    applied there; a namespace that cannot be read is a warning line (see the module contract, step 3)."""
-    from mlops_infra.cli.commands.plan import PREFLIGHT_READ, namespace_owner_preflight
-    from mlops_infra.cli.output import print_plain
-
-    target = desired.system.environments[desired.env].target
-    if target.kind != "kubernetes":
-        return
-    document = desired.loaded.document if desired.loaded else None
-    for warning in namespace_owner_preflight(target, desired.graph, desired.prior, PREFLIGHT_READ, document,
-                                             what="Nothing was applied"):
-        print_plain(err, f"warning: {warning}")
 
 
 def _admitted_queues(graph, plan) -> tuple:

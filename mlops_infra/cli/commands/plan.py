@@ -696,6 +696,19 @@ def namespace_owner_preflight(target: Any, graph: Any, prior: PriorState, second
     return []
 
 
+def refuse_foreign_namespace(desired: Desired, err: Console) -> None:
+    """``apply``'s check before ``pulumi up``, on Kubernetes: :func:`namespace_owner_preflight` within
+    :data:`PREFLIGHT_READ` (exit 1 when the namespace's labels say another system or environment applied
+    there; a namespace that cannot be read is a warning line on stderr, and the apply goes on)."""
+    target = desired.system.environments[desired.env].target
+    if target.kind != "kubernetes":
+        return
+    document = desired.loaded.document if desired.loaded else None
+    for warning in namespace_owner_preflight(target, desired.graph, desired.prior, PREFLIGHT_READ, document,
+                                             what="Nothing was applied"):
+        print_plain(err, f"warning: {warning}")
+
+
 # -- plan, save, render ----------------------------------------------------------------------
 
 
