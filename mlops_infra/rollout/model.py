@@ -228,13 +228,17 @@ class GateReading:
     alert shows of the stable version meanwhile (e.g. ``version 12 (variant primary): alarm in
     ALARM``), reported in the pass's message but never a reason to roll the new version back (audit
     rolloutrun-3: an incident on the stable version rolled back every fix at its first step, and the
-    notice blamed the fix for the stable version's value); "": nothing of it to report."""
+    notice blamed the fix for the stable version's value); "": nothing of it to report. ``hold``: a
+    ``pending`` reading only, how long (seconds) it may hold a baked step before the rollout rolls back
+    (``rollout/reconcile.py`` rule 8; ``gates/prometheus.py`` derives it from the alert's ``for``);
+    None: no bound given (a reader that cannot tell; the step waits as long as the reading stays pending)."""
 
     name: str
     state: GateState
     value: float | None = None
     detail: str = ""
     stable: str = ""
+    hold: float | None = None
 
     def describe(self) -> str:
         value = f" = {self.value:g}" if self.value is not None else ""

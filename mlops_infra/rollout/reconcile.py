@@ -51,7 +51,14 @@ Rules, in order:
    breaching from its first request past every step whose bake was at most ``for`` + the recording
    rule's rate window, and "finished" a version breaching in its last step (audit rolloutrun-1;
    ``spec/rollout_bake.py`` warns of such a bake). A pending gate neither shortens nor restarts the
-   bake, and it does not hold a step that is still baking.
+   bake, and it does not hold a step that is still baking. The wait has a bound of its own: an alert
+   whose condition flaps (holds, breaks, holds again, each spell shorter than ``for``) is pending at
+   pass after pass, and a step held on it never ended. Once a gate has been pending at every pass for
+   its ``GateReading.hold`` since the bake ended (Prometheus: 2 x (``for`` + the recording rule's 1m
+   window), ``gates/prometheus.py``, which finds it for every alert it reads), the rollout rolls back
+   ("held N by pending alert X after the bake of step S ..."). A pass that reads it ``ok`` ends the
+   hold (the next step); the bound counts from the end of the bake, so a later pending spell of the
+   same step is bounded by the same deadline.
 9. Gates judge the new version by its own series (``GateReading``: ``state`` and ``value`` are its
    canary variant's or Knative revision's, ``gates/cloudwatch.py``, ``gates/prometheus.py``). What
    a gate shows of the STABLE version (``GateReading.stable``: its alarm in ALARM, its revision's
@@ -238,9 +245,19 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
     pending = [g for g in gates if g.state == "pending"]
     if pending:
         after = f"step {step + 2}" if step + 1 < len(spec.steps) else "the finish"
-        return Decision("wait", f"step {step + 1} ({percent}%): baked, but {', '.join(g.describe() for g in pending)}: "
-                        f"its condition holds and its `for` has not elapsed; waiting for it to fire (roll back) or "
-                        f"resolve before {after}", percent, cleared)
+        names = ", ".join(g.describe() for g in pending)
+        holds = [g.hold for g in pending if g.hold is not None]
+        limit = min(holds) if holds else None
+        if limit is not None and now - ends >= limit:
+            reason = (f"held {duration(now - ends)} by pending alert {names} after the bake of step {step + 1} "
+                      f"({percent}% on version {status.revision}): neither fired nor resolved within "
+                      f"{duration(limit)}")
+            return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
+                                                                                 since=now))
+        bound = "" if limit is None else f" (rolling back in {duration(ends + limit - now)} if it does neither)"
+        return Decision("wait", f"step {step + 1} ({percent}%): baked, but {names}: its condition holds and its "
+                        f"`for` has not elapsed; waiting for it to fire (roll back) or resolve before {after}{bound}",
+                        percent, cleared, None if limit is None else ends + limit)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
         return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",

@@ -38,6 +38,14 @@ score has no ``revision_name``), a rule that cannot be found or split, or no ``c
 alert's own state, as before (it can only be stricter). The extra requests are made only while an
 alert of the rollout is active.
 
+Pending has a bound. A ``pending`` reading carries ``hold`` = 2 x (the rule's ``for`` + the recording
+rule's 1m window, :data:`RECORDING_WINDOW_SECONDS`): a breach that persists fires within ``for`` plus
+that window (plus the sparse-traffic hold, which is shorter than ``for``), so an alert still pending at
+every pass for twice that long flaps (its condition breaks before each ``for`` elapses, and Prometheus
+starts ``for`` again: ``AlertingRule.Eval`` deletes a pending alert absent from the result). The
+reconciler rolls back after it (``rollout/reconcile.py`` rule 8). A rule it cannot find (an active
+alert has one, unless its ``namespace`` label differs from the rule's): no ``hold``.
+
 Any transport error, non-200 answer or malformed body makes every gate ``unreadable`` with the
 cause. Requests time out after ``timeout`` seconds. Standard library only, so the in-cluster CronJob
 needs nothing beyond the package.
@@ -62,6 +70,9 @@ PER_REVISION = re.compile(
 revision's value against the threshold), as written or as Prometheus prints it back in
 ``/api/v1/rules`` (promql ``AggregateExpr.String``: ``max without (revision_name) (...)``)."""
 REVISION = "revision_name"
+RECORDING_WINDOW_SECONDS = 60
+"""The range of the compiled latency and error-rate recording rules (``compile/kubernetes/monitoring.py``
+``WINDOW_SECONDS``): a breach shows in the recorded value within it."""
 
 
 class PrometheusGates:
@@ -105,10 +116,12 @@ class PrometheusGates:
         try:
             alerts = self._alerts()
             readings = [self._reading(name, alerts) for name in spec.gates]
-            if canary is None or all(r.state == "ok" for r in readings):
+            if all(r.state == "ok" for r in readings):
                 return readings
             rules = self._rules()
-            return [r if r.state == "ok" else self._judged(r, rules.get(r.name), canary) for r in readings]
+            if canary is not None:
+                readings = [r if r.state == "ok" else self._judged(r, rules.get(r.name), canary) for r in readings]
+            return [_bounded(r, rules.get(r.name)) for r in readings]
         except (OSError, ValueError, KeyError, TypeError, IndexError, urllib.error.URLError) as exc:
             cause = f"Prometheus at {self.url}: {type(exc).__name__}: {exc}"[:300]
             return [GateReading(name, "unreadable", detail=cause) for name in spec.gates]
@@ -154,6 +167,15 @@ class PrometheusGates:
         if mine:
             return GateReading(name, "pending", value, "alert pending")
         return GateReading(name, "ok")
+
+
+def _bounded(reading: GateReading, rule: tuple[str, float, float] | None) -> GateReading:
+    """A pending ``reading`` with its ``hold``: 2 x (the rule's ``for`` + :data:`RECORDING_WINDOW_SECONDS`)
+    (module contract, "Pending has a bound")."""
+    if reading.state != "pending" or rule is None:
+        return reading
+    return GateReading(reading.name, reading.state, reading.value, reading.detail, reading.stable,
+                       2 * (rule[1] + RECORDING_WINDOW_SECONDS))
 
 
 def _number(text: Any) -> float | None:
