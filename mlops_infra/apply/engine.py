@@ -21,7 +21,13 @@ Contract:
   URL: stack config ``aws:endpoints``, ``aws:skipCredentialsValidation``,
   ``aws:skipRequestingAccountId``, ``aws:skipMetadataApiCheck``, ``aws:s3UsePathStyle`` (the program
   copies them into its explicit providers) and dummy credentials unless AWS credentials are set.
-- ``system_file`` overrides the stack's ``mlops:systemFile`` config (relative to the stack dir).
+- ``system_file`` overrides the stack's ``mlops:systemFile`` config (absolute or relative to the stack
+  dir, as the program reads it). It is written only when the stack does not already name that file:
+  ``pulumi config set-all`` saves the stack settings file ``Pulumi.<env>.yaml``
+  (``pkg/cmd/pulumi/config/config.go`` ``newConfigSetAllCmd`` -> ``SaveProjectStack``), which is
+  committed, so rewriting it on every apply (with this machine's absolute path, as apply did) broke
+  ``plan`` and a bare ``pulumi up`` on every other checkout (audit applypath-5). ``apply`` passes it
+  relative to the stack directory.
 - ``project`` (what ``mlops-infra apply`` passes: the system's ``metadata.name``): before anything is
   written (no ``pulumi stack select``, no ``config set-all``, no ``up``), :func:`check_stack_dir`
   refuses a stack directory of another system. Pulumi's project is the ``name:`` of the
@@ -188,6 +194,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str | None, env: str) -> None:
     """Refuse a stack directory that deploys another system or environment (see the module contract).
+    ``system_file``: absolute, or relative to ``stack_dir``.
 
     A directory without ``Pulumi.yaml`` passes: :func:`open_stack` refuses it."""
     stack_dir = Path(stack_dir)
@@ -203,7 +210,7 @@ def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str
                         source=str(stack_dir / "Pulumi.yaml"))
     if "mlops:systemFile" in config and system_file is not None:
         named, source = config["mlops:systemFile"]
-        if (stack_dir / named).resolve() != Path(system_file).resolve():
+        if (stack_dir / named).resolve() != (stack_dir / system_file).resolve():
             raise UserError(f"the stack directory {stack_dir} deploys {named}, not {system_file}",
                             f"Its mlops:systemFile (in {source.name}) names another system file. {fix} If the "
                             f"system file moved, set mlops:systemFile in {source} to it.", source=str(source))
@@ -250,6 +257,10 @@ def open_stack(options: StackOptions):
     workspace = auto.LocalWorkspaceOptions(work_dir=str(stack_dir), env_vars=workspace_env(options))
     stack = _pulumi(lambda: auto.create_or_select_stack(options.env, work_dir=str(stack_dir), opts=workspace))
     config = stack_config(options)
+    named = program_config(stack_dir, options.env)[1].get("mlops:systemFile")
+    if named and options.system_file and (
+            (stack_dir / named[0]).resolve() == (stack_dir / options.system_file).resolve()):
+        del config["mlops:systemFile"]  # already names it: the committed Pulumi.<env>.yaml is left alone
     if config:
         _pulumi(lambda: stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()}))
     return stack

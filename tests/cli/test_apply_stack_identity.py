@@ -205,9 +205,32 @@ def test_a_state_that_stays_put_goes_on_to_pulumi_up(repo: Path, pulumi, monkeyp
     monkeypatch.setattr(command, "_confirm", lambda yes, env: None)
     result = run_cli("apply", FRAUD, "--env", "dev")
     assert "stale plan" not in result.stderr, result.stderr
-    assert [c["args"][:3] for c in pulumi.ran("config")] == [["config", "set-all", "--stack"]]
     [up] = pulumi.ran("up")
     assert up["cwd"] == str(repo / "stacks/dev") and up["env"]["PULUMI_BACKEND_URL"] == f"file://{repo / 'stacks/dev'}"
+
+
+# -- applypath-5: the committed stack settings file is not rewritten with this machine's path -----------
+
+
+def test_a_stack_that_names_the_system_file_keeps_its_settings_file(repo: Path, pulumi) -> None:
+    """``pulumi config set-all`` saves ``Pulumi.<env>.yaml`` (config.go newConfigSetAllCmd -> SaveProjectStack):
+    apply wrote ``mlops:systemFile=<absolute path>`` there on every run, which breaks other checkouts."""
+    write_backend_state(repo / "stacks/dev", without_last_resource(fraud_dev_state()))
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert "Plan: 1 to add" in result.stdout, result.output
+    assert len(pulumi.ran("up")) == 1 and pulumi.ran("config") == []  # stacks/dev already names it
+
+
+def test_a_stack_that_names_no_system_file_gets_it_relative_to_the_stack_directory(repo: Path, pulumi) -> None:
+    other = repo / "deploy" / "dev"
+    other.mkdir(parents=True)
+    shutil.copy(repo / "stacks/dev/Pulumi.yaml", other / "Pulumi.yaml")  # project fraud-detection, no config
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes", "--stack-dir", "deploy/dev")
+    assert "Plan: " in result.stdout, result.output
+    [config] = pulumi.ran("config")
+    assert config["args"] == ["config", "set-all", "--stack", "dev", "--plaintext",
+                              f"mlops:systemFile=../../{FRAUD}"]
+    assert config["cwd"] == str(other) and len(pulumi.ran("up")) == 1
 
 
 def test_only_the_first_phase_of_an_ordered_apply_is_held_to_the_planned_state(monkeypatch, tmp_path) -> None:

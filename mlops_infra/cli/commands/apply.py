@@ -31,7 +31,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    engine events streamed as progress lines (:mod:`mlops_infra.apply.events`). Right before it, the
    stack's state is read again where step 1 read it, and a state that moved since (during the prompt
    or the drain; or a ``--state`` file that is not the stack's current state) is refused as a stale
-   plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2).
+   plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2). The stack's
+   ``mlops:systemFile`` is set, relative to the stack directory, only when it does not name ``FILE``
+   already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
@@ -47,6 +49,7 @@ Contract, in order (nothing in the cloud changes before step 5):
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -97,7 +100,7 @@ def apply(
     graph, prior, env, path = desired.graph, desired.prior, desired.env, desired.target.path
     note = desired.target.note
     directory = stack_dir or desired.target.stack_dir(env)
-    engine.check_stack_dir(directory, desired.system.metadata.name, path, env)  # applypath-1: not another system's
+    engine.check_stack_dir(directory, desired.system.metadata.name, path.resolve(), env)  # applypath-1
     current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)
@@ -138,10 +141,12 @@ def apply(
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
     from mlops_infra.apply.sequences import up_in_order
 
+    # relative to the stack directory, as `init` writes it: the committed config works on any checkout (applypath-5)
+    system_file = Path(os.path.relpath(path.resolve(), Path(directory).resolve())).as_posix()
     unmoved = [prior.serial]  # the first `up` runs on the state shown (applypath-2); phase 2 on what phase 1 left
 
     def up(**phase):
-        return engine.up(directory, env, on_event=renderer, system_file=str(path.resolve()),
+        return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
                          **phase)
 
