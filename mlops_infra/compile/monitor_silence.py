@@ -15,9 +15,10 @@ once the job has not published for :func:`silent_after_seconds`:
   ``mlops_monitor_last_success_timestamp_seconds`` (``compile/kubernetes/monitoring.py``
   :func:`~mlops_infra.compile.kubernetes.monitoring.silence_rule`), routed to :func:`audience`
   (``compile/kubernetes/routing.py``);
-- AWS: a CloudWatch alarm on the metric the job publishes, missing data breaching
-  (``compile/aws/monitoring.py`` :func:`~mlops_infra.compile.aws.monitoring.silence_alarm`), its
-  actions the topics of :func:`audience`.
+- AWS: a CloudWatch alarm on the metric the job publishes, missing data breaching, quiet for a
+  warm-up of the horizon after its creation (``compile/aws/monitoring.py``
+  :func:`~mlops_infra.compile.aws.monitoring.silence_alarms`), its actions the topics of
+  :func:`audience` (one alarm per five of them).
 
 Who is told (:func:`audience`): whoever the monitor's alerts notify (the monitor's value is theirs;
 :func:`~mlops_infra.spec.alerting.notified_channels`), else every channel of the system (a monitor

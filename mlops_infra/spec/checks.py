@@ -28,6 +28,7 @@ from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
 from mlops_infra.spec.lambda_failures import check_lambda_failures
 from mlops_infra.spec.latency_buckets import check_latency_buckets
+from mlops_infra.spec.monitor_silence_limits import check_silence_schedules
 from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
@@ -85,6 +86,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_latency_buckets,
     check_lambda_failures,
     check_rollout_bake,
+    check_silence_schedules,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -43,9 +43,9 @@ Contract:
   (1h when absent). Its instance type and max runtime come from ``compile/drift_job.py``, as do the
   monitor's facts, so the plan prices what runs. The job reads the endpoint's captured traffic and the baseline data source,
   writes its report under ``reports/<endpoint>/<monitor>/`` of the capture bucket and publishes the
-  metric named in its environment. A job that stops publishing raises :func:`silence_alarm`
-  (``<system>-<env>.monitor-silent.<monitor>``, missing data breaching; ``compile/monitor_silence.py``
-  has who is told and after how long).
+  metric named in its environment. A job that stops publishing raises :func:`silence_alarms`
+  (``<system>-<env>.monitor-silent.<monitor>``, missing data breaching, a warm-up of the horizon;
+  ``compile/monitor_silence.py`` has who is told and after how long).
 """
 
 from __future__ import annotations
@@ -240,86 +240,131 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 MAX_EVALUATION_RANGE = 604800
 """Longest evaluation range of an alarm whose period is an hour or more (``Period`` x
 ``EvaluationPeriods`` at most seven days; at most one day for shorter periods; botocore cloudwatch
-``PutMetricAlarmInput``, ``alerting.evaluation_periods``)."""
+``PutMetricAlarmInput.Period``: "An alarm's total current evaluation period can be no longer than
+seven days, so Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms
+with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer than
+one day (86,400 seconds)")."""
+SHORT_RANGE = 86400
+"""Longest evaluation range of an alarm whose period is under an hour (see :data:`MAX_EVALUATION_RANGE`)."""
+SILENCE_FINE_PERIOD = 60
+"""The silence alarm's period while its horizon fits :data:`SHORT_RANGE`: a minute, the finest
+standard-resolution period (botocore ``PutMetricAlarmInput.Period``: 10, 20 and 30 only for
+high-resolution metrics), so it fires within a minute of the horizon."""
+SILENCE_COARSE_PERIOD = 3600
+"""The silence alarm's period past a one-day horizon: an hour, the shortest period allowed a
+seven-day range."""
+WARM_UP_MAX_MINUTES = 2880
+"""Longest CloudWatch alarm warm-up (botocore cloudwatch ``WarmUpPeriodDurationInMinutes``: min 1,
+max 2880; User Guide "Alarm warm-up periods": "from 1 to 2,880 minutes (2 days)")."""
 
 
-def silence_alarm_name(aws: AwsContext, monitor: str) -> str:
-    """``<system>-<env>.monitor-silent.<monitor>``: a ``.`` is in no alert's alarm name
-    (``alerting.rollback_alarm_name`` has the same scheme)."""
-    return f"{aws.name(max_len=120)}.monitor-silent.{monitor}"
+def silence_alarm_name(aws: AwsContext, monitor: str, part: int = 1) -> str:
+    """``<system>-<env>.monitor-silent.<monitor>``, ``.<part>`` after it from the second alarm of an
+    audience of more than five channels (:func:`silence_alarms`): a ``.`` is in no alert's alarm name
+    nor in a monitor's name (``alerting.rollback_alarm_name`` has the same scheme)."""
+    base = f"{aws.name(max_len=120)}.monitor-silent.{monitor}"
+    return base if part == 1 else f"{base}.{part}"
 
 
 def silence_periods(monitor: Monitor) -> tuple[int, int] | None:
-    """``(period, evaluation periods)`` of the silent-monitor alarm: the drift alarm's period (the
-    schedule in whole minutes, at most a day) and as many as cover
-    :func:`~mlops_infra.compile.monitor_silence.silent_after_seconds`, rounded up; None when they do
-    not fit in CloudWatch's evaluation range (a schedule of 3.5 days or more: its period is capped at
-    a day and 7 of them do not cover two runs)."""
-    period = _drift_period(monitor)
-    evaluations = -(-silence.silent_after_seconds(monitor) // period)
-    limit = MAX_EVALUATION_RANGE if period >= 3600 else 86400
+    """``(period, evaluation periods)`` of the silent-monitor alarm: one-minute periods, as many as
+    cover :func:`~mlops_infra.compile.monitor_silence.silent_after_seconds` (the horizon, rounded up
+    to the minute) while that fits the one-day range of such periods; one-hour periods past it
+    (rounded up to the hour); None when the horizon is longer than the seven-day range
+    (:data:`MAX_EVALUATION_RANGE`: a schedule over
+    :data:`~mlops_infra.spec.monitor_silence_limits.AWS_SILENCE_MAX_SCHEDULE_SECONDS`, which
+    ``validate`` warns of: ``monitor-not-watched``)."""
+    horizon = silence.silent_after_seconds(monitor)
+    period = SILENCE_FINE_PERIOD if horizon <= SHORT_RANGE else SILENCE_COARSE_PERIOD
+    evaluations = -(-horizon // period)
+    limit = SHORT_RANGE if period < 3600 else MAX_EVALUATION_RANGE
     return (period, evaluations) if evaluations * period <= limit else None
 
 
-def silence_alarm(aws: AwsContext, monitor: Monitor, channels: list[str]) -> dict[str, Any] | None:
-    """The inputs of the monitor's silent-monitor alarm (:mod:`~mlops_infra.compile.monitor_silence`),
-    or None when its schedule is too long for one (:func:`silence_periods`).
+def warm_up_minutes(monitor: Monitor) -> int:
+    """The silence alarm's warm-up: the horizon in whole minutes, at most :data:`WARM_UP_MAX_MINUTES`."""
+    return min(WARM_UP_MAX_MINUTES, -(-silence.silent_after_seconds(monitor) // 60))
+
+
+def silence_alarms(aws: AwsContext, monitor: Monitor, channels: list[str]) -> list[dict[str, Any]]:
+    """The inputs of the monitor's silent-monitor alarms (:mod:`~mlops_infra.compile.monitor_silence`):
+    one per five of its channels' topics, none when its schedule is too long (:func:`silence_periods`).
 
     It watches the metric the drift job publishes (:func:`drift_metric`), ``SampleCount`` per
-    schedule-long period, ``< 1`` in every one of the evaluation periods, with ``treatMissingData:
-    breaching``: a period without a datapoint *is* the condition. CloudWatch User Guide,
-    "Configuring how CloudWatch alarms treat missing data"
+    minute (:func:`silence_periods`), ``< 1`` in every one of the evaluation periods, with
+    ``treatMissingData: breaching``: a period without a datapoint *is* the condition. CloudWatch User
+    Guide, "Configuring how CloudWatch alarms treat missing data"
     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
     ``breaching``: missing data points are treated as "bad" and breaching the threshold; botocore
     cloudwatch ``PutMetricAlarmInput.TreatMissingData``: "Valid Values: breaching | notBreaching |
     ignore | missing".
 
-    Why as many periods as the Kubernetes horizon (two schedules, a deadline and the margin; 4 for
-    an hourly monitor) and not two: a run stamps its datapoint with its start and puts it up to a
-    deadline later, and the period being evaluated may not have it yet. After the last datapoint
-    (at ``T``), one failed run and a slow next one leave every period that meets ``(T, T + 2
-    schedules + deadline]`` empty until that run publishes: at most three for a deadline up to one
-    schedule, fewer than the evaluation periods, so the alarm fires only when two runs in a row
-    published nothing. When the job publishes again the period is no longer missing and the alarm
-    returns to OK (OK actions: resolved).
+    When it fires: ``DatapointsToAlarm`` = ``EvaluationPeriods``, so one real datapoint (never
+    breaching: its ``SampleCount`` is at least 1) keeps it OK. The same page: when the evaluation
+    range holds fewer real datapoints than the evaluation periods, "CloudWatch fills the rest as
+    TreatMissingData says", and that range is longer than the evaluation periods ("CloudWatch
+    attempts to retrieve a higher number of data points than the number specified as Evaluation
+    Periods", 5 for 3 in its tables). So the alarm goes to ALARM once no datapoint is stamped in the
+    last horizon (rounded up to the minute) plus those few extra one-minute periods: at the horizon
+    after the last success, within minutes, as the Kubernetes rule (it used schedule-long periods
+    before, 4 x 1 h for an hourly monitor, and fired hours past the horizon). A run stamps its
+    datapoint with its start and puts it up to a deadline later; a healthy job's last stamp is at
+    most a schedule plus a deadline old, a once-missed one's two schedules plus a deadline, both
+    under the horizon, so neither ever fires. Publishing again returns it to OK (OK actions).
 
-    First apply: CloudWatch creates the alarm in ``INSUFFICIENT_DATA`` and the periods before the
-    first run are missing, so breaching: it goes to ``ALARM`` at its first evaluation and back to
-    OK when the first run publishes (within one schedule). That first notification is expected, and
-    its description says so (the Kubernetes rule waits for the CronJob's age instead; CloudWatch
-    has no creation time to compare with).
+    First apply: the alarm has a warm-up (``WarmUpConfiguration``, botocore cloudwatch
+    ``PutMetricAlarmInput``; User Guide "Alarm warm-up periods",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-warm-up.html: "During
+    warm-up, the alarm stays in INSUFFICIENT_DATA and does not perform alarm actions") of the
+    horizon (:func:`warm_up_minutes`), ``OnlyStartEvaluatingAfterWarmUpPeriodEnds: true`` ("the
+    alarm waits the full warm-up duration before it evaluates, even if data arrives sooner"). The
+    periods before the first run are missing, hence breaching, but by the end of the warm-up the
+    first run, due within a schedule, has published, so a clean first apply notifies nobody, and a
+    monitor whose first two runs published nothing fires at the horizon from creation, as on
+    Kubernetes (the CronJob's age). The warm-up is at most two days: past a horizon of two days
+    (schedules of more than 23 h 27 min) the check starts after two days, when the first run has
+    published if the schedule is at most 47 h (two days less the one-hour deadline); a longer one's
+    first run may fall after it, and its not yet published first datapoint then sends one notice.
+    The guide: the warm-up follows "create or update", so an update of the alarm may delay it again
+    (a later check, never a false one); the API reference: changing the value after the warm-up ends
+    "does not restart" it.
 
-    Actions: the topics of the first :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` (5)
-    channels of ``channels`` (``PutMetricAlarm`` takes at most 5 alarm and 5 OK actions, botocore
-    ``ResourceList`` max 5): an audience of every channel of a system with more than five, or the
-    union of several alerts' channels, is cut there (validate does not warn of it yet)."""
+    Actions: the topics of at most :data:`~mlops_infra.spec.limits.AWS_ALARM_ACTIONS_MAX` (5)
+    channels per alarm (``PutMetricAlarm`` takes at most 5 alarm and 5 OK actions, botocore
+    ``ResourceList`` max 5), so an audience of more channels (every channel of a system with more
+    than five, or the union of several alerts' channels) gets one alarm per five, the same in all
+    else, named ``.2``, ``.3``... after the first (:func:`silence_alarm_name`): every channel is
+    told, once. (An SNS topic cannot subscribe to the channels' topics, and a new topic would ask
+    each email address to confirm again.)"""
     periods = silence_periods(monitor)
     if periods is None:
-        return None
+        return []
     period, evaluations = periods
     name, dims = drift_metric(aws, monitor)
-    actions = [ref(aws.topics[c], "arn") for c in channels if c in aws.topics][:AWS_ALARM_ACTIONS_MAX]
+    topics = [ref(aws.topics[c], "arn") for c in channels if c in aws.topics]
+    parts = [topics[i:i + AWS_ALARM_ACTIONS_MAX] for i in range(0, len(topics), AWS_ALARM_ACTIONS_MAX)] or [[]]
     every = silence.duration_text(drift_job.schedule_seconds(monitor))
     job = f"SageMaker pipeline {aws.name('monitor', monitor.name, max_len=64)} (its Processing jobs' logs)"
     description = (f"mlops-infra alert {silence.silent_alert(monitor.name)} ({silence.SEVERITY}): monitor "
                    f"{monitor.name} ({monitor.metric} of endpoint {monitor.endpoint}, run every {every}) published "
                    f"no {name} datapoint for {silence.duration_text(evaluations * period)}: its alarms cannot "
-                   f"fire. {silence.what_to_check(job)} Right after the monitor is first applied this alarm is in "
-                   "ALARM until the first run publishes.")
-    return {"name": silence_alarm_name(aws, monitor.name), "alarmDescription": description[:1024],
-            "namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims, "statistic": "SampleCount",
-            "period": period, "comparisonOperator": "LessThanThreshold", "threshold": 1,
-            "evaluationPeriods": evaluations, "datapointsToAlarm": evaluations, "treatMissingData": "breaching",
-            "actionsEnabled": True, "alarmActions": actions, "okActions": actions}
+                   f"fire. {silence.what_to_check(job)}")
+    return [{"name": silence_alarm_name(aws, monitor.name, n), "alarmDescription": description[:1024],
+             "namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims, "statistic": "SampleCount",
+             "period": period, "comparisonOperator": "LessThanThreshold", "threshold": 1,
+             "evaluationPeriods": evaluations, "datapointsToAlarm": evaluations, "treatMissingData": "breaching",
+             "warmUpConfiguration": {"warmUpPeriodDurationInMinutes": warm_up_minutes(monitor),
+                                     "onlyStartEvaluatingAfterWarmUpPeriodEnds": True},
+             "actionsEnabled": True, "alarmActions": actions, "okActions": actions}
+            for n, actions in enumerate(parts, start=1)]
 
 
 def _add_silence_alarm(aws: AwsContext, monitor: Monitor, component: str) -> None:
     channels = aws.ctx.silent_channels().get(monitor.name)
-    inputs = silence_alarm(aws, monitor, channels) if channels else None
-    if inputs is None:
-        return
-    aws.add(ALARM, f"{monitor.name}-silent-alarm", inputs, parent=component, address=f"monitors.{monitor.name}",
-            role="silence-alarm", refs_in=inputs["alarmActions"])
+    for n, inputs in enumerate(silence_alarms(aws, monitor, channels) if channels else [], start=1):
+        logical = f"{monitor.name}-silent-alarm" + (f"-{n}" if n > 1 else "")
+        aws.add(ALARM, logical, inputs, parent=component, address=f"monitors.{monitor.name}",
+                role="silence-alarm", refs_in=inputs["alarmActions"])
 
 
 def compile_monitor(aws: AwsContext, item: Monitor) -> None:
