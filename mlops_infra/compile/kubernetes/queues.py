@@ -5,7 +5,8 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   type (``nvidia.com/gpu.product``), an explicit instance type if given, and the capacity type
   (``karpenter.sh/capacity-type: spot`` or ``on-demand``); plus the ``nvidia.com/gpu``
   toleration Kueue adds to admitted pods. Kueue injects the flavor's node labels into the pods it
-  admits.
+  admits. Clusters that share a cohort and a node type share one flavor (below): only the first of
+  them in the document compiles it.
 - ``ClusterQueue`` of the same name (cluster-scoped), open only to the system's namespace, with
   one resource group covering ``cpu``, ``memory`` and (GPU clusters) ``nvidia.com/gpu``. Nominal
   quotas are ``max nodes x per-node amount``: GPUs per node from the accelerator, CPU and memory
@@ -14,17 +15,50 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   With the cluster's ``borrowing`` the queue joins that cohort (``cohortName``) and may borrow up to
   ``borrowing.max_nodes`` nodes' worth of each resource (``borrowingLimit``; none: no limit), so a
   job larger than max nodes can be admitted when the cohort lends (finding B7's explicit escape).
+- Borrowing is per flavor (finding closing-32c-3). Kueue: a pod set fits by borrowing when its
+  request "is less than or equal to the sum of unused ``nominalQuota`` for the flavor in the
+  ClusterQueues in the cohort" and to "the unused ``nominalQuota + borrowingLimit`` for the flavor
+  in the ClusterQueue"; "A ClusterQueue can only borrow quota for flavors that the ClusterQueue
+  defines"; "For each pod set resource in a Workload, a ClusterQueue can only borrow quota for one
+  flavor" (kubernetes-sigs/kueue ``site/content/en/docs/concepts/cluster_queue.md``, "Flavors and
+  borrowing semantics"; ``pkg/cache/scheduler/resource_node.go`` keeps quotas per
+  ``resources.FlavorResource``). So two queues each with a flavor of its own never lend each other
+  anything. The clusters of this environment whose ``borrowing`` names the same cohort and whose
+  node type is the same (:func:`lending_key`: the flavor's labels and tolerations, and the covered
+  resources) therefore name one flavor, the one of the first of them in the document
+  (:func:`flavor_owner`); each queue keeps its own nominal quota and borrowing limit in it. A job
+  of one then gets up to its max nodes plus ``borrowing.max_nodes`` nodes of that node type when the
+  others leave them unused. Clusters of another node type lend nothing: their nodes are another
+  type (a pod sized for one node type may not fit the other). Queues outside this environment lend
+  only when they define quota for that flavor's name (Kueue "Cohort": a queue "**must** define
+  nominal quota for the desired Resource and Flavor - even if this value is 0",
+  ``site/content/en/docs/concepts/cohort.md``).
 - ``LocalQueue`` ``<cluster>`` in the namespace, pointing at the ClusterQueue; training runs carry
   ``kueue.x-k8s.io/queue-name: <cluster>``. Its ``clusterQueue`` is immutable, so a change replaces it.
+- No ``customTimeouts`` and no ``pulumi.com/timeoutSeconds`` annotation on the ClusterQueue, on
+  purpose. Kueue keeps a ClusterQueue while a workload it admitted holds quota (finalizer
+  ``kueue.x-k8s.io/resource-in-use``), and pulumi-kubernetes waits for a deleted object to be gone
+  for the resource's custom delete timeout, else the object's ``pulumi.com/timeoutSeconds``
+  annotation, else 10 minutes (pulumi/pulumi-kubernetes ``provider/pkg/await/await.go``
+  ``Deletion``, ``provider/pkg/metadata/overrides.go`` ``TimeoutDuration``). A terminating queue
+  admits nothing new ("Can't admit new workloads; clusterQueue is terminating", kueue
+  ``pkg/cache/scheduler/clusterqueue.go``), so the wait is for runs admitted before, which may run
+  for hours: a longer timeout would hold the whole ``pulumi up`` that long. ``mlops-infra apply``
+  instead refuses before ``pulumi up`` while a run holds the queue, or drains it first
+  (``--drain-queues``, ``apply/queue_drain.py``, which waits as long as the provider's 10 minutes),
+  and once no run holds it Kueue drops the finalizer, well within the default.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from mlops_infra.compile import facts
+from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import gpu, names
-from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.compile.kubernetes.objects import KubeTarget, type_token
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.spec.compute import Cluster
 
@@ -64,6 +98,24 @@ def flavor_spec(cluster: Cluster) -> dict[str, Any]:
     return spec
 
 
+def lending_key(cluster: Cluster) -> tuple[str, str, tuple[str, ...]] | None:
+    """What clusters that lend each other quota share (None: the cluster joins no cohort): the cohort,
+    the flavor's node labels and tolerations, and the covered resources (see the module contract)."""
+    if cluster.borrowing is None:
+        return None
+    return (cluster.borrowing.cohort, json.dumps(flavor_spec(cluster), sort_keys=True),
+            tuple(nominal_quotas(cluster)))
+
+
+def flavor_owner(clusters: Sequence[Cluster], cluster: Cluster) -> Cluster:
+    """The cluster whose ResourceFlavor ``cluster``'s queue names: the first of ``clusters`` (the
+    document's order) with the same :func:`lending_key`, else ``cluster`` itself."""
+    key = lending_key(cluster)
+    if key is None:
+        return cluster
+    return next((c for c in clusters if lending_key(c) == key), cluster)
+
+
 def cluster_queue_spec(kube: KubeTarget, cluster: Cluster, flavor: str) -> dict[str, Any]:
     """The ClusterQueue's spec; with the cluster's ``borrowing``, ``cohortName`` and, when it sets
     ``max_nodes``, each resource's ``borrowingLimit`` (that many nodes' worth; the CRD requires it be
@@ -87,10 +139,17 @@ def compile_cluster(kube: KubeTarget, cluster: Cluster) -> None:
     address = f"clusters.{cluster.name}"
     parent = kube.ctx.component("clusters", cluster.name, facts.cluster_facts(cluster, "kubernetes"))
     global_name = names.cluster_scoped(kube.ctx, cluster.name)
-    flavor = kube.add(kube.obj(KUEUE, "ResourceFlavor", global_name, address, {"spec": flavor_spec(cluster)}),
-                      parent=parent, address=address, role="resource-flavor")
+    owner = flavor_owner(kube.ctx.system.clusters, cluster)
+    flavor_name = names.cluster_scoped(kube.ctx, owner.name)
+    if owner.name == cluster.name:
+        flavor = kube.add(kube.obj(KUEUE, "ResourceFlavor", flavor_name, address, {"spec": flavor_spec(cluster)}),
+                          parent=parent, address=address, role="resource-flavor")
+    else:  # compiled with the owner, which comes first in the document (compiler.py: sections in order)
+        builder = kube.ctx.builder
+        flavor = builder.urn_for(type_token(KUEUE, "ResourceFlavor"), flavor_name,
+                                 builder.urn_for(COMPONENT_TYPES["clusters"], owner.name, None))
     queue = kube.add(kube.obj(KUEUE, "ClusterQueue", global_name, address,
-                              {"spec": cluster_queue_spec(kube, cluster, global_name)}),
+                              {"spec": cluster_queue_spec(kube, cluster, flavor_name)}),
                      parent=parent, address=address, role="cluster-queue", depends_on=[flavor])
     local = kube.obj(KUEUE, "LocalQueue", local_queue_name(cluster), address, {"spec": {"clusterQueue": global_name}})
     kube.add(local, parent=parent, address=address, role="local-queue", depends_on=[queue],
