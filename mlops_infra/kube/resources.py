@@ -7,7 +7,15 @@ resources omit ``namespaces/{ns}``). The plural comes from discovery on a live s
 from :data:`KNOWN`, which lists every kind the compiler emits or the tool reads, so no discovery
 round trip is needed. Other kinds fall back to the lowercased kind plus ``s`` (``es``/``ies`` by
 English rule), which is what controller-gen and the built-in types use; pass an explicit
-:class:`ResourceType` when that guess is wrong.
+:class:`ResourceType` when that guess is wrong. The guess says namespaced unless told otherwise, so
+a cluster-scoped kind the compiler emits must be listed here.
+
+Kueue kinds are listed at ``kueue.x-k8s.io/v1beta2``, the version the compiler writes
+(``compile/kubernetes/queues.py``) and the storage version of the Kueue CRDs (v0.19); ``v1beta1``
+is still served, converted: its ClusterQueue names the cohort ``spec.cohort`` where v1beta2 says
+``spec.cohortName`` (kubernetes-sigs/kueue ``apis/kueue/v1beta1/clusterqueue_types.go``;
+``clusterqueue_conversion.go``: ``out.Cohort = CohortReference(in.CohortName)``), so a read at v1beta1
+would not look like what was applied.
 """
 
 from __future__ import annotations
@@ -74,8 +82,8 @@ KNOWN: dict[tuple[str, str], ResourceType] = {
     **_types("serving.kserve.io/v1beta1", True, inferenceservices="InferenceService"),
     **_types("kubeflow.org/v1", True, pytorchjobs="PyTorchJob"),
     **_types("trainer.kubeflow.org/v1alpha1", True, trainjobs="TrainJob"),
-    **_types("kueue.x-k8s.io/v1beta1", True, localqueues="LocalQueue"),
-    **_types("kueue.x-k8s.io/v1beta1", False, clusterqueues="ClusterQueue", resourceflavors="ResourceFlavor"),
+    **_types("kueue.x-k8s.io/v1beta2", True, localqueues="LocalQueue", workloads="Workload"),
+    **_types("kueue.x-k8s.io/v1beta2", False, clusterqueues="ClusterQueue", resourceflavors="ResourceFlavor"),
     **_types("monitoring.coreos.com/v1", True, prometheusrules="PrometheusRule", servicemonitors="ServiceMonitor",
              podmonitors="PodMonitor"),
     **_types("monitoring.coreos.com/v1alpha1", True, alertmanagerconfigs="AlertmanagerConfig"),

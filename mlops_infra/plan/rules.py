@@ -242,6 +242,8 @@ K8S_KINDS: dict[str, ReplaceRule] = {
         why="the TrainJob CRD marks these fields immutable (self == oldSelf)", provider_replace=()),
     "kubeflow.org/v1:PyTorchJob": ReplaceRule(replace=("spec.runPolicy.schedulingPolicy.queue",),
                                               why="the PyTorchJob CRD marks its queue immutable", provider_replace=()),
+    # The compiler writes Kueue at v1beta2 (compile/kubernetes/queues.py). Kueue still serves v1beta1, where the
+    # LocalQueue's clusterQueue is immutable too (kueue apis/kueue/v1beta1/localqueue_types.go: self == oldSelf).
     "kueue.x-k8s.io/v1beta1:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
                                                      why="a LocalQueue's cluster queue is immutable", provider_replace=()),
     "kueue.x-k8s.io/v1beta2:LocalQueue": ReplaceRule(replace=("spec.clusterQueue",),
