@@ -244,6 +244,20 @@ def check_unmoved(options: StackOptions, environ: Mapping[str, str] = os.environ
             "(without --state), review it and apply again.")
 
 
+def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
+    """What :func:`open_stack` refuses before Pulumi runs, checked without running it: a directory without
+    ``Pulumi.yaml``, another system's directory (``options.project``), a self-managed backend without a
+    passphrase (:func:`workspace_env`). ``mlops-infra apply --drain-queues`` calls it before it holds a
+    ClusterQueue (audit applypath-4: the drain evicted the runs, then ``up`` could not start). Not
+    checked here: the CLI's version, the login and the backend's reachability (they need the CLI)."""
+    stack_dir = Path(options.stack_dir)
+    if not (stack_dir / "Pulumi.yaml").is_file():
+        raise UserError(f"{stack_dir} is not a Pulumi project", "Expected a Pulumi.yaml there (see docs/pulumi.md).")
+    if options.project is not None:
+        check_stack_dir(stack_dir, options.project, options.system_file, options.env)
+    workspace_env(options, environ)
+
+
 def open_stack(options: StackOptions):
     """The ``pulumi.automation.Stack`` of ``options``, created if missing, config applied; refused first when
     the directory is another system's (``options.project``, :func:`check_stack_dir`)."""

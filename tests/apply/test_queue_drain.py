@@ -3,7 +3,8 @@
 On the Kubernetes API stand-in (tests/support/kube_api.py, a named stand-in: no Kueue controller runs, so
 the test plays Kueue's part: after the HoldAndDrain patch it evicts the workload, i.e. unsets its
 ``status.admission`` as ``UnsetQuotaReservationWithCondition`` does). The ClusterQueue carries Kueue's
-finalizer, as Kueue's webhook sets it. ``pulumi up`` is replaced by a recorder: nothing here runs Pulumi.
+finalizer, as Kueue's webhook sets it. ``pulumi up`` is replaced by a recorder (the last test keeps the real engine,
+which refuses before Pulumi): nothing here runs Pulumi.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def work(tmp_path: Path, monkeypatch) -> Path:
 
 def apply(work: Path, api: KubeApiStandIn, monkeypatch, *extra: str):
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(work / "kubeconfig", api.url)))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")  # the stack's file backend needs one (engine.preflight)
     ups: list[dict | None] = []
     monkeypatch.setattr(engine, "up", lambda *a, **k: ups.append(api.get(KUEUE, "Workload", "retrain-abc-1",
                                                                           "fraud-dev")))
@@ -169,3 +171,21 @@ def test_after_the_apply_the_removed_jobs_runs_are_listed_not_deleted(work: Path
                 "kubectl delete pytorchjobs -n fraud-dev -l mlops-infra/training-job=retrain") in result.stdout
         assert "other-ccc" not in result.stdout
         assert api.requests_for("DELETE") == [] and len(api.objects("pytorchjobs")) == 3
+
+
+def test_an_up_that_cannot_start_is_refused_before_the_queue_is_held(work: Path, monkeypatch, tmp_path) -> None:
+    """Audit applypath-4: the engine's preconditions were checked only when it opened the stack, after the
+    drain: with no passphrase for the stack's file backend, the runs were evicted, the queue stayed held and
+    nothing was applied. The real ``engine.up`` runs here (it never gets that far)."""
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "home"))  # no login: the file backend of the stack directory
+    with stand_in() as api:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(work / "kubeconfig", api.url)))
+        result = run_cli("apply", str(work / "mlsystem.yaml"), "--env", "dev", "--state", str(work / "prior.json"),
+                         "--yes", "--drain-queues")
+        assert result.code == 1 and "Traceback" not in result.output
+        assert "No passphrase for the local state backend" in result.stderr
+        assert api.requests_for("PATCH") == []  # the queue was never held
+        assert "stopPolicy" not in api.get(KUEUE, "ClusterQueue", QUEUE)["spec"]
+        assert api.get(KUEUE, "Workload", "retrain-abc-1", "fraud-dev")["status"]  # still admitted

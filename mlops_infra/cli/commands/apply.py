@@ -24,7 +24,10 @@ Contract, in order (nothing in the cloud changes before step 5):
    AlreadyExists); a namespace that cannot be read is a warning, and the apply goes on.
 4. Without the Pulumi CLI: one line, exit 1. On Kubernetes, a plan that deletes or replaces a Kueue
    ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
-   ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4). Confirmation: unless
+   ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4); with it, what would stop
+   ``pulumi up`` from starting (no ``Pulumi.yaml``, another system's directory, no passphrase for a
+   self-managed backend: ``engine.preflight``) is refused first, so no queue is held for an apply that
+   cannot run (audit applypath-4). Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
 5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
@@ -130,6 +133,11 @@ def apply(
         from mlops_infra.apply.queue_drain import refusal
 
         raise refusal(admitted)
+    # relative to the stack directory, as `init` writes it: the committed config works on any checkout (applypath-5)
+    system_file = Path(os.path.relpath(path.resolve(), Path(directory).resolve())).as_posix()
+    if admitted:  # applypath-4: a held queue stops training; never hold it for an up that cannot start
+        engine.preflight(engine.StackOptions(Path(directory), env, system_file=system_file,
+                                             project=desired.system.metadata.name))
     _confirm(yes, env)
     if admitted:
         from mlops_infra.apply.queue_drain import drain
@@ -141,8 +149,6 @@ def apply(
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
     from mlops_infra.apply.sequences import up_in_order
 
-    # relative to the stack directory, as `init` writes it: the committed config works on any checkout (applypath-5)
-    system_file = Path(os.path.relpath(path.resolve(), Path(directory).resolve())).as_posix()
     unmoved = [prior.serial]  # the first `up` runs on the state shown (applypath-2); phase 2 on what phase 1 left
 
     def up(**phase):
