@@ -34,7 +34,7 @@ from tests.rollout.sim import BAKE, STEPS, spec
 from tests.support.kserve import seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
-from tests.support.queue_proxy import QueueProxies
+from tests.support.queue_proxy import CanaryRouter
 
 T0 = 1_800_000_000.0
 PENDING = GateReading("scorer-latency", "pending", 0.4, "alert pending")
@@ -133,23 +133,11 @@ def quickstart() -> tuple[RolloutSpec, int, list[dict[str, Any]]]:
     return rollout, minutes * 60, rules
 
 
-class Traffic(QueueProxies):
-    """KServe's router and the two revisions' queue-proxies (as ``test_prometheus_rollout.py``): the new
-    revision answers in 400 ms (threshold 300 ms) at the shares in ``slow_at``, else in 40 ms."""
-
-    def __init__(self, stack: PrometheusStack, api: KubeApiStandIn, slow_at: frozenset[int]) -> None:
-        super().__init__(stack, NS, SERVICE, (OLD, NEW), buckets=(50, 100, 250, 300, 500, 1000), fast_ms=40,
-                         slow_ms=400)
-        self.api, self.slow_at, self.percents = api, slow_at, []
-
-    def tick(self, per_tick: int = 500) -> None:
-        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
-        if not self.percents or self.percents[-1] != percent:
-            self.percents.append(percent)
-        new = per_tick * percent / 100
-        self.add(OLD, per_tick - new)
-        self.add(NEW, new, slow_share=1.0 if percent in self.slow_at else 0.0)
-        self.push()
+def traffic(stack: PrometheusStack, api: KubeApiStandIn, slow_at: frozenset[int]) -> CanaryRouter:
+    """KServe's router and the two revisions' queue-proxies: the new revision answers in 400 ms
+    (threshold 300 ms) at the shares in ``slow_at``, else in 40 ms."""
+    return CanaryRouter(stack, api, ISVC, SERVICE, OLD, NEW, buckets=(50, 100, 250, 300, 500, 1000), fast_ms=40,
+                        slow_ms=400, new_slow=lambda percent: 1.0 if percent in slow_at else 0.0)
 
 
 @pytest.mark.parametrize(("slow_at", "shares", "step"), [
@@ -169,7 +157,7 @@ def test_the_quickstart_with_a_bake_shorter_than_for_rolls_a_slow_canary_back_in
             PrometheusStack(tmp_path, rules=rules) as stack:
         seed_endpoint(api, NS, NAME, 2, 1)
         seen: list = []
-        with Traffic(stack, api, slow_at) as traffic:
+        with traffic(stack, api, slow_at) as router:
             stack.wait_for_value('max(mlops:monitor_value{mlops_monitor="churn-api-latency"})', lambda v: v < 0.3,
                                  timeout=30)
             driver = KServeDriver(KubeClient.from_url(api.url, retry=RetryPolicy(attempts=2, base_delay=0.01)), NS, NAME)
@@ -177,7 +165,7 @@ def test_the_quickstart_with_a_bake_shorter_than_for_rolls_a_slow_canary_back_in
                   Watch(poll_seconds=60 / FACTOR, max_passes=200, on_pass=seen.append))
     stored = api.get("v1", "ConfigMap", f"rollout-{NAME}", NS)["data"]
     log = [(p.decision.action, p.decision.percent, p.decision.message) for p in seen if p.decision.action != "none"]
-    assert traffic.percents == shares, log
+    assert router.percents == shares, log
     assert stored["phase"] == "rolled_back" and f"fired at {step}" in stored["reason"]
     assert stored["reason"].startswith("churn-api-slow = ")
     waited = [p for p in seen if p.decision.action == "wait" and "alert pending" in p.decision.message]

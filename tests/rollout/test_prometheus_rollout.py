@@ -34,7 +34,7 @@ from mlops_infra.spec import load_system
 from tests.support.kserve import seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
-from tests.support.queue_proxy import QueueProxies
+from tests.support.queue_proxy import CanaryRouter
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
 NS, NAME, SERVICE = "fraud-dev", "scorer", "scorer-predictor"
@@ -56,22 +56,11 @@ def compiled(factor: float = 60) -> tuple[RolloutSpec, list[dict[str, Any]]]:
     return spec, rules
 
 
-class Traffic(QueueProxies):
-    """KServe's router and the two revisions' queue-proxies, as far as the metrics go (see the module)."""
-
-    def __init__(self, stack: PrometheusStack, api: KubeApiStandIn, slow_share_new: float) -> None:
-        super().__init__(stack, NS, SERVICE, (OLD, NEW), buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS)
-        self.api, self.slow_share_new = api, slow_share_new
-        self.percents: list[int] = []
-
-    def tick(self, per_tick: int = 500) -> None:
-        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
-        if not self.percents or self.percents[-1] != percent:
-            self.percents.append(percent)
-        new = per_tick * percent / 100
-        self.add(OLD, per_tick - new)
-        self.add(NEW, new, slow_share=self.slow_share_new)
-        self.push()
+def traffic(stack: PrometheusStack, api: KubeApiStandIn, slow_share_new: float) -> CanaryRouter:
+    """KServe's router and the two revisions' queue-proxies, as far as the metrics go (see the module):
+    ``slow_share_new`` of the new revision's requests are slow."""
+    return CanaryRouter(stack, api, ISVC, SERVICE, OLD, NEW, buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS,
+                        new_slow=lambda percent: slow_share_new)
 
 
 @pytest.fixture(params=[60])
@@ -99,10 +88,10 @@ def status(api: KubeApiStandIn) -> dict[str, str]:
 def test_a_healthy_version_completes_all_six_steps(world):
     spec, api, stack = world
     seen: list = []
-    with Traffic(stack, api, slow_share_new=0.0) as traffic:
+    with traffic(stack, api, slow_share_new=0.0) as router:
         stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
         roll(spec, api, stack, bake=4, seen=seen)
-    assert traffic.percents == [0, 2, 5, 10, 25, 75, 100]
+    assert router.percents == [0, 2, 5, 10, 25, 75, 100]
     assert status(api)["phase"] == "finished"
     read = [g for p in seen for g in p.gates]
     assert read and {g.name for g in read} == {"scorer-latency", "scorer-errors"} and {g.state for g in read} == {"ok"}
@@ -111,10 +100,10 @@ def test_a_healthy_version_completes_all_six_steps(world):
 def test_an_unhealthy_version_rolls_back_at_the_first_step_on_its_own_p99(world):
     spec, api, stack = world
     seen: list = []
-    with Traffic(stack, api, slow_share_new=0.12) as traffic:
+    with traffic(stack, api, slow_share_new=0.12) as router:
         stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
         roll(spec, api, stack, bake=15, seen=seen)
-    assert traffic.percents == [0, 2, 0]  # the endpoint-wide p99 would have passed 2% and 5%
+    assert router.percents == [0, 2, 0]  # the endpoint-wide p99 would have passed 2% and 5%
     stored = status(api)
     assert stored["phase"] == "rolled_back"
     assert stored["reason"].startswith("scorer-latency = ")
@@ -125,18 +114,17 @@ def test_an_unhealthy_version_rolls_back_at_the_first_step_on_its_own_p99(world)
     assert not [p for p in seen if p.decision.percent in (5, 10)]  # no more users exposed
 
 
-class SparseTraffic(Traffic):
+class SparseTraffic(CanaryRouter):
     """A low-traffic endpoint: the old revision's steady stream, and the new one's single request every
     :data:`SPARSE_GAP` seconds while it has a share (2 % of 40 requests a minute: one per 75 s), each failing."""
 
     def __init__(self, stack: PrometheusStack, api: KubeApiStandIn) -> None:
-        super().__init__(stack, api, slow_share_new=1.0)
+        super().__init__(stack, api, ISVC, SERVICE, OLD, NEW, buckets=BUCKETS, fast_ms=FAST_MS, slow_ms=SLOW_MS,
+                         new_slow=lambda percent: 1.0)
         self.next_request = 0.0
 
     def tick(self, per_tick: int = 50) -> None:
-        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
-        if not self.percents or self.percents[-1] != percent:
-            self.percents.append(percent)
+        percent = self.share()
         self.add(OLD, per_tick)
         now = time.monotonic()
         if percent and now >= self.next_request:
@@ -157,10 +145,10 @@ def test_a_sparse_canary_failing_every_request_is_rolled_back_at_the_first_step(
     ``for`` (20 s here) plus the gap and the gate rolls it back at 2 %."""
     spec, api, stack = world
     seen: list = []
-    with SparseTraffic(stack, api) as traffic:
+    with SparseTraffic(stack, api) as router:
         stack.wait_for_value(LATENCY, lambda v: v < 0.25, timeout=30)
         roll(spec, api, stack, bake=int(300 / SPARSE_FACTOR + 4 * SPARSE_GAP), seen=seen)
-    assert traffic.percents == [0, 2, 0]
+    assert router.percents == [0, 2, 0]
     stored = status(api)
     assert stored["phase"] == "rolled_back"
     assert stored["reason"].startswith(("scorer-errors = ", "scorer-latency = "))

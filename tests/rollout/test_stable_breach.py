@@ -37,7 +37,7 @@ from mlops_infra.spec import load_system
 from tests.support.kserve import KServeRevisions, seed_endpoint
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.prometheus import PrometheusStack, compress_time, require
-from tests.support.queue_proxy import QueueProxies
+from tests.support.queue_proxy import CanaryRouter
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "mlsystem.yaml"
 NS, NAME, SERVICE = "churn-dev", "churn-api", "churn-api-predictor"
@@ -83,23 +83,11 @@ def compiled() -> tuple[RolloutSpec, list[dict[str, Any]]]:
     return dataclasses.replace(spec, bake_seconds=int(spec.bake_seconds / FACTOR)), rules
 
 
-class Traffic(QueueProxies):
+def traffic(stack: PrometheusStack, api: KubeApiStandIn, new_slow: bool) -> CanaryRouter:
     """KServe's router: the share ``canaryTrafficPercent`` gives the new revision, the rest the stable one;
     the stable version answers every request in 400 ms (threshold 300 ms), the new one as told."""
-
-    def __init__(self, stack: PrometheusStack, api: KubeApiStandIn, new_slow: bool) -> None:
-        super().__init__(stack, NS, SERVICE, (OLD, NEW), buckets=(50, 100, 250, 500, 1000), fast_ms=40, slow_ms=400)
-        self.api, self.new_slow = api, new_slow
-        self.percents: list[int] = []
-
-    def tick(self, per_tick: int = 500) -> None:
-        percent = int(self.api.get(*ISVC)["spec"]["predictor"]["canaryTrafficPercent"])
-        if not self.percents or self.percents[-1] != percent:
-            self.percents.append(percent)
-        new = per_tick * percent / 100
-        self.add(OLD, per_tick - new, slow_share=1.0)
-        self.add(NEW, new, slow_share=1.0 if self.new_slow else 0.0)
-        self.push()
+    return CanaryRouter(stack, api, ISVC, SERVICE, OLD, NEW, buckets=(50, 100, 250, 500, 1000), fast_ms=40,
+                        slow_ms=400, new_slow=lambda percent: 1.0 if new_slow else 0.0, stable_slow=1.0)
 
 
 @pytest.fixture
@@ -138,10 +126,10 @@ def test_a_healthy_version_is_released_while_the_stable_version_breaches(world):
     (it was rolled back at step 1 with version 1's p99 as its own)."""
     spec, api, stack, kube = world
     seen: list = []
-    with Traffic(stack, api, new_slow=False) as traffic:
+    with traffic(stack, api, new_slow=False) as router:
         firing_on_the_stable_version(stack)
         roll(spec, kube, stack, seen)
-    assert traffic.percents == [0, 10, 100]
+    assert router.percents == [0, 10, 100]
     assert stored(api)["phase"] == "finished" and stored(api)["stable-version"] == "2"
     gated = [p for p in seen if p.gates]
     assert gated and all(p.observed.canary == NEW for p in gated)
@@ -157,12 +145,12 @@ def test_a_breaching_new_version_is_still_rolled_back_on_its_own_series_after_it
     ``for`` has not elapsed) first, then rolled back at step 1 on its own p99."""
     spec, api, stack, kube = world
     seen: list = []
-    with Traffic(stack, api, new_slow=True) as traffic:
+    with traffic(stack, api, new_slow=True) as router:
         firing_on_the_stable_version(stack)
         started = time.monotonic()
         roll(spec, kube, stack, seen)
         took = time.monotonic() - started
-    assert traffic.percents == [0, 10, 0]
+    assert router.percents == [0, 10, 0]
     status = stored(api)
     assert status["phase"] == "rolled_back" and "fired at step 1 (10% on version 2)" in status["reason"]
     assert status["reason"].startswith(f"{GATE} = 0.") and f"alert firing on revision {NEW}" in status["reason"]

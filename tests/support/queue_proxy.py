@@ -13,7 +13,8 @@ are pushed every 0.2 s from a thread while the object is entered.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tests.support.prometheus import PrometheusStack
 
@@ -73,3 +74,34 @@ class QueueProxies:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(5)
+
+
+class CanaryRouter(QueueProxies):
+    """KServe's router over two revisions of one InferenceService: each tick reads its
+    ``canaryTrafficPercent`` from the Kubernetes stand-in ``api`` (``isvc``: the arguments of
+    ``api.get``), records each share it moves to in :attr:`percents`, and sends that share of
+    ``per_tick`` requests to the ``new`` revision and the rest to the ``stable`` one. ``new_slow``
+    gives the slow share of the new revision's requests at a share (a function of the percent: a
+    canary slow only at some steps); ``stable_slow`` is that of the stable revision's."""
+
+    def __init__(self, stack: PrometheusStack, api: Any, isvc: Sequence[str], service: str, stable: str, new: str, *,
+                 buckets: Sequence[int], fast_ms: float, slow_ms: float, new_slow: Callable[[int], float],
+                 stable_slow: float = 0.0) -> None:
+        super().__init__(stack, isvc[-1], service, (stable, new), buckets=buckets, fast_ms=fast_ms, slow_ms=slow_ms)
+        self.api, self.isvc, self.stable, self.new = api, tuple(isvc), stable, new
+        self.new_slow, self.stable_slow = new_slow, stable_slow
+        self.percents: list[int] = []
+
+    def share(self) -> int:
+        """The new revision's share now, recorded in :attr:`percents` when it moved."""
+        percent = int(self.api.get(*self.isvc)["spec"]["predictor"]["canaryTrafficPercent"])
+        if not self.percents or self.percents[-1] != percent:
+            self.percents.append(percent)
+        return percent
+
+    def tick(self, per_tick: int = 500) -> None:
+        percent = self.share()
+        new = per_tick * percent / 100
+        self.add(self.stable, per_tick - new, slow_share=self.stable_slow)
+        self.add(self.new, new, slow_share=self.new_slow(percent))
+        self.push()
