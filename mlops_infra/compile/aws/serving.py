@@ -2,7 +2,9 @@
 
 Contract, per ``mlops:serving:Endpoint``:
 - a serving role (SageMaker trust) that reads the model artifacts of the environment's artifacts
-  bucket (``training/``, :func:`_model_reads`) and the model's ``artifacts_uri``, pulls its images, writes capture data under
+  bucket (``training/``, :func:`_model_reads`) and the model's ``artifacts_uri``, pulls the images the
+  spec names for the model and the image its served version was registered with, as far as the
+  registry view knows it (:func:`_served_images`), writes capture data under
   ``datacapture/<endpoint>/`` of the platform capture bucket, uses the platform key, writes its own
   log group and publishes metrics only into ``/aws/sagemaker/Endpoints``; with a strategy SageMaker
   rolls back itself, it may also ``cloudwatch:DescribeAlarms`` its rollback alarms, which SageMaker
@@ -146,7 +148,8 @@ def _imported_artifacts(aws: AwsContext, model: str) -> list[tuple[str, str]]:
 
 def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """What a serving role of ``model`` reads: (bucket, prefix) of its artifacts and the ECR
-    repository ARNs of its images. A function of the model name and the (immutable) system alone, so
+    repository ARNs of the images the spec names for it (each endpoint adds the image of the version
+    it serves, :func:`_served_images`). A function of the model name and the (immutable) system alone, so
     made once per model (``aws.model_reads``) for every endpoint serving it.
 
     Artifacts: ``training/`` of the environment's own platform artifacts bucket, where every training
@@ -176,14 +179,49 @@ def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ..
     return found
 
 
+def _served_images(aws: AwsContext, item: Endpoint) -> tuple[str, ...]:
+    """The ECR repository ARNs of the images the versions endpoint ``item`` runs were registered
+    with, as far as the registry view knows them (audit removal-2, the image side): the version it
+    serves in this graph (``item`` is :func:`served`'s) and the one the endpoint served before (a
+    canary's old variant keeps running under this role until the controller lands the new config).
+
+    The compiled ``Model`` names only its model package (``primaryContainer.modelPackageName``,
+    :func:`_add_model`; botocore ``ContainerDefinition.ModelPackageName``), so it runs the image the
+    package was registered with (``InferenceSpecification.Containers[].Image``, botocore
+    ``ModelPackageContainerDefinition.Image``), not whatever the spec names today, and SageMaker pulls
+    it with the model's execution role, this endpoint's serving role, at every instance start
+    (scale-out, instance replacement, a rollback's fleet): botocore ``CreateModelInput.ExecutionRoleArn``,
+    the role SageMaker assumes "to access model artifacts and docker image for deployment", and the
+    SageMaker Developer Guide, "CreateModel API: Execution Role Permissions"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms):
+    ``ecr:BatchCheckLayerAvailability``, ``ecr:GetDownloadUrlForLayer``, ``ecr:BatchGetImage``, scoped
+    to "a specific registry path that you specify as the PrimaryContainer.Image". So a served
+    version's pull must not hang on the training job that registered it: with the job removed from
+    the spec (a model without ``serving_image`` or ``framework_version``) nothing else names its image.
+
+    The image is known from a registry read (``plan --refresh``, ``apply`` and the Pulumi program:
+    :func:`mlops_infra.state.aws_live.model_registry.read_registry` describes the pinned versions,
+    ``DescribeModelPackage`` ``Image``). An offline view does not hold it: the plan then warns when
+    the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`)."""
+    view = aws.ctx.registry
+    registry = view.models.get(item.model.name)
+    if registry is None:
+        return ()
+    versions = {item.model.version, view.serving.get(item.name)}
+    records = [registry.versions.get(v) for v in versions if v is not None]
+    return tuple(sorted({a for r in records if r is not None and r.image
+                         and (a := arns.ecr_repository_arn_of_image(r.image))}))
+
+
 def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
-    artifacts, images = _model_reads(aws, item.model.name)
+    artifacts, derived = _model_reads(aws, item.model.name)
+    images = sorted({*derived, *_served_images(aws, item)})
     statements = [
         *policies.s3_read("ReadModelArtifacts", aws.region, list(artifacts)),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
         # an artifacts_uri bucket may be encrypted with its own key (storage audit finding 3)
         policies.kms_decrypt_via_s3("DecryptImportedModels", aws.region, _imported_artifacts(aws, item.model.name)),
-        *policies.ecr_pull("ModelImages", list(images)),  # a list of this role's own (its Resource)
+        *policies.ecr_pull("ModelImages", images),  # a list of this role's own (its Resource)
         policies.logs("WriteEndpointLogs", aws.region, aws.account, [f"{ENDPOINT_METRICS_NAMESPACE}/{physical}"]),
         policies.put_metrics("PublishEndpointMetrics", [ENDPOINT_METRICS_NAMESPACE]),
     ]
