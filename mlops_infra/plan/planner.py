@@ -39,7 +39,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   ``aliased``, naming the type and name it had; a REPLACE keeps its reason, with that said first.
 - Warnings: pending operations in state, a state of another project/stack, updates of types with
   no registered replacement rules, secrets that could not be compared, live reads that failed, and
-  with a live reading SNS subscriptions not confirmed (:mod:`mlops_infra.plan.email_confirmation`).
+  with a live reading SNS subscriptions not confirmed (:mod:`mlops_infra.plan.email_confirmation`), and
+  a SageMaker serving role that loses an ECR pull its served version may need
+  (:mod:`mlops_infra.plan.serving_pull`).
 """
 
 from __future__ import annotations
@@ -145,6 +147,11 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.queue_removal import removal_warnings
 
         planner.warnings.extend(removal_warnings(changes, prior, planner.desired))
+    if any(c.action is Action.UPDATE and c.type == "aws:iam/rolePolicy:RolePolicy" and c.address.startswith("endpoints.")
+           for c in changes):  # a serving role's policy changed (serving_pull: an ECR pull it loses)
+        from mlops_infra.plan.serving_pull import pull_warnings
+
+        planner.warnings.extend(pull_warnings(changes, prior, planner.desired, graph.model_versions))
     ml: tuple = ()
     facts = None
     if options.summarize_ml or options.estimate_cost:  # both read the same facts: read once

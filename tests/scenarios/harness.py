@@ -161,14 +161,15 @@ def _fraud_model_group(system: Any, env: str) -> str:
     return group_of(system, env, "fraud-model")
 
 
-def _register(sagemaker: Any, group: str, approvals: list[str]) -> None:
-    """Register one version per approval status in ``group`` (creating the group)."""
+def _register(sagemaker: Any, group: str, approvals: list[str],
+              image: str = "111111111111.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2") -> None:
+    """Register one version per approval status in ``group`` (creating the group), each with ``image``."""
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     for index, approval in enumerate(approvals, start=1):
         sagemaker.create_model_package(
             ModelPackageGroupName=group, ModelApprovalStatus=approval,
             InferenceSpecification={"Containers": [{
-                "Image": "111111111111.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2",
+                "Image": image,
                 "ModelDataUrl": f"s3://fraud-artifacts/training/retrain/run-{index}/output/model.tar.gz"}],
                 "SupportedContentTypes": ["application/json"], "SupportedResponseMIMETypes": ["application/json"]})
 
@@ -179,6 +180,10 @@ REGISTRY_SETUPS: dict[str, Callable[[Any, Any, str], None]] = {
     # v1-v12 approved, v13 registered but awaiting a person's approval
     "version-bump-keeps-serving-until-approved": lambda sagemaker, system, env: _register(
         sagemaker, _fraud_model_group(system, env), ["Approved"] * 12 + ["PendingManualApproval"]),
+    # v1-v12 approved, registered with the reference job's image (the job is removed from the spec)
+    "training-job-removed-keeps-the-serving-image-pull": lambda sagemaker, system, env: _register(
+        sagemaker, _fraud_model_group(system, env), ["Approved"] * 12,
+        image="123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.2"),
 }
 """Scenario name -> how the environment's model registry looks (set up on a moto server)."""
 

@@ -1,0 +1,104 @@
+"""A SageMaker serving role that loses the pull of an image its endpoint may still run (audit removal-2,
+the image side).
+
+A compiled SageMaker ``Model`` names only its model package (``compile/aws/serving._add_model``:
+``primaryContainer.modelPackageName``), so it runs the image that package was registered with
+(botocore ``ModelPackageContainerDefinition.Image``), and SageMaker pulls that image with the model's
+execution role, the endpoint's serving role, whenever it starts an instance: botocore
+``CreateModelInput.ExecutionRoleArn`` ("the IAM role that SageMaker can assume to access model artifacts
+and docker image for deployment"); SageMaker Developer Guide, "CreateModel API: Execution Role
+Permissions" (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms:
+``ecr:BatchCheckLayerAvailability``, ``ecr:GetDownloadUrlForLayer``, ``ecr:BatchGetImage`` on the
+repository of ``PrimaryContainer.Image``). Running instances keep serving; the next scale-out, instance
+replacement or rollback fleet cannot pull its image.
+
+The compiler grants the image the spec names (``serving_image``, the framework image, the registering
+job's image) and the image the registry names for the served version
+(``compile/aws/serving._served_images``), which only a registry read knows (``plan --refresh``, ``apply``).
+An offline plan of a model whose spec no longer names the image (its training job removed, its
+``serving_image`` changed) therefore drops a pull the served version may need, and cannot tell.
+
+Contract of :func:`pull_warnings` (pure): one warning per endpoint, sorted by address, whose serving
+role policy (an updated ``aws:iam/rolePolicy:RolePolicy`` under ``endpoints.<name>``) no longer holds an
+ECR repository ARN that the prior state's policy held in its pull statement (Sid :data:`PULL_SID`), unless
+the graph decided that endpoint's version from a registry read (``graph.model_versions[address]["basis"]
+== "registry"``: the compiler then granted the image the registry names). The warning names the
+repositories, the model and the version the endpoint serves (its component's facts), what fails, and the
+ways out: ``plan --refresh`` (apply reads the registry too), or naming the image in ``serving_image``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlops_infra.graph import JSON, DesiredResource, is_json
+from mlops_infra.plan.model import Action, ResourceChange
+from mlops_infra.state.model import PriorState
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+PULL_SID = "ModelImagesPull"
+"""The Sid of the serving role's ECR pull statement (``compile/aws/serving._serving_statements``:
+``policies.ecr_pull("ModelImages", ...)``); the plan core does not import the compiler,
+tests/plan/test_serving_pull.py checks they agree."""
+ENDPOINT_COMPONENT = "mlops:serving:Endpoint"
+
+
+def serving_policy_updates(changes: Sequence[ResourceChange]) -> list[ResourceChange]:
+    """The updates of endpoints' role policies (the changes :func:`pull_warnings` reads)."""
+    return [c for c in changes if c.action is Action.UPDATE and c.type == ROLE_POLICY
+            and c.address.startswith("endpoints.")]
+
+
+def pull_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired: Mapping[str, DesiredResource],
+                  model_versions: Mapping[str, Any]) -> list[str]:
+    """The warnings of the module contract; ``desired`` is the desired graph's resources by URN,
+    ``model_versions`` the graph's registry decisions by endpoint address."""
+    out = []
+    for change in sorted(serving_policy_updates(changes), key=lambda c: (c.address, c.urn)):
+        before, after = prior.resources.get(change.urn), desired.get(change.urn)
+        if before is None or after is None:
+            continue
+        lost = sorted(pulls(before.inputs.get("policy")) - pulls(after.inputs.get("policy")))
+        decision = model_versions.get(change.address)
+        if lost and not (isinstance(decision, Mapping) and decision.get("basis") == "registry"):
+            out.append(_warning(change, lost, _facts(desired, change.address)))
+    return out
+
+
+def pulls(policy: Any) -> frozenset[str]:
+    """The repository ARNs of a policy's :data:`PULL_SID` statement: ``policy`` as the state stores it
+    (JSON text) or as the graph holds it (:func:`mlops_infra.graph.json_of`); none when unreadable."""
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return frozenset()
+    elif is_json(policy):
+        policy = policy[JSON]
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    found: set[str] = set()
+    for statement in statements if isinstance(statements, list) else ():
+        if isinstance(statement, dict) and statement.get("Sid") == PULL_SID:
+            resources = statement.get("Resource")
+            found.update(r for r in ([resources] if isinstance(resources, str) else resources or ())
+                         if isinstance(r, str))
+    return frozenset(found)
+
+
+def _facts(desired: Mapping[str, DesiredResource], address: str) -> Mapping[str, Any]:
+    return next((r.inputs for r in desired.values() if r.type == ENDPOINT_COMPONENT and r.address == address), {})
+
+
+def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any]) -> str:
+    model, version = facts.get("model") or "its model", facts.get("modelVersion")
+    served = f"v{version} of {model}" if version is not None else f"the version of {model} it serves"
+    repositories = ", ".join(lost)
+    return (f"{change.address}: its serving role ({change.name}) loses the ECR pull of {repositories}, which the "
+            f"last apply granted. SageMaker pulls the served model's image with this role at every instance start "
+            f"(scale-out, instance replacement): if {served} was registered with an image there (the image of a "
+            f"training job removed from the spec, or the image before models.{model}.serving_image changed), the "
+            f"endpoint's next instance start fails. An offline plan cannot tell which image that version was "
+            f"registered with: `mlops-infra plan --refresh` reads it from the registry (DescribeModelPackage) and "
+            f"keeps its pull, as apply does; or name it in models.{model}.serving_image.")
