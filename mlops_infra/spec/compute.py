@@ -13,7 +13,7 @@ COHORT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
 
 class Borrowing(SpecModel):
     """Kubernetes only: the cluster's Kueue ClusterQueue joins a cohort and may borrow the unused
-    quota of the other ClusterQueues in it.
+    quota that the other ClusterQueues in it hold for the same flavor (node type).
 
     Kueue: "CQs that belong to the same cohort can borrow unused resources from each other";
     ``borrowingLimit`` is "the maximum amount of quota ... that this ClusterQueue is allowed to
@@ -22,12 +22,18 @@ class Borrowing(SpecModel):
     ``spec.resourceGroups[].flavors[].resources[].borrowingLimit``; "Cohort",
     https://kueue.sigs.k8s.io/docs/concepts/cohort/). Saying so is what lets a training job ask for
     more nodes than the cluster's max: it is then admitted when the cohort has that quota unused
-    (a warning, finding B7), instead of never (an error).
+    (a warning, finding B7), instead of never (an error). Kueue lends per flavor ("A ClusterQueue
+    can only borrow quota for flavors that the ClusterQueue defines", kueue
+    ``site/content/en/docs/concepts/cluster_queue.md``): the lenders are this environment's clusters
+    in the cohort with the same node type, which share one flavor (``compile/kubernetes/queues.py``),
+    and queues outside mlops-infra that define quota for that flavor (finding closing-32c-3).
     """
 
     cohort: str = Field(pattern=COHORT_PATTERN, min_length=1, max_length=253,
                         description="Kueue cohort the cluster's ClusterQueue joins (spec.cohortName); other "
-                                    "ClusterQueues of that cohort lend it their unused quota.")
+                                    "ClusterQueues of that cohort lend it their unused quota of the same "
+                                    "flavor: this environment's clusters in the cohort with the same node "
+                                    "type (GPU type, instance type, spot) share one.")
     max_nodes: int | None = Field(
         default=None, ge=0, le=INT32_MAX,
         description="At most this many nodes' worth of quota borrowed (each resource's borrowingLimit = "
@@ -49,8 +55,9 @@ class Cluster(SpecModel):
     )
     borrowing: Borrowing | None = Field(
         default=None,
-        description="Kubernetes only: the cluster's Kueue ClusterQueue joins this cohort and may borrow its unused "
-                    "quota, so a training job may ask for more than max nodes (a warning instead of an error).",
+        description="Kubernetes only: the cluster's Kueue ClusterQueue joins this cohort and may borrow the unused "
+                    "quota its queues hold for the same node type, so a training job may ask for more than max "
+                    "nodes (a warning instead of an error).",
     )
 
     @model_validator(mode="after")

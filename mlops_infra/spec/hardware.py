@@ -114,8 +114,10 @@ def check_training_nodes(ctx: CheckContext) -> Iterator[Diagnostic]:
             if reach is None or job.nodes <= reach:
                 make = warning
                 why = (f": it is admitted only while cohort \"{borrowing.cohort}\" leaves "
-                       f"{job.nodes - cluster.nodes.max} nodes' worth of quota unused for it to borrow (Kueue "
-                       "borrowing); until then it waits, and the launcher expires it after its admission timeout")
+                       f"{job.nodes - cluster.nodes.max} nodes' worth of quota of its node type unused for it to "
+                       "borrow (Kueue lends per flavor: the cohort's clusters with the same node type, or queues "
+                       "that define quota for its flavor); until then it waits, and the launcher expires it after "
+                       "its admission timeout")
             else:
                 why = (f": Kueue never admits a run larger than the ClusterQueue's quota plus its borrowing limit "
                        f"({cluster.nodes.max} + {borrowing.max_nodes} nodes in cohort \"{borrowing.cohort}\")")

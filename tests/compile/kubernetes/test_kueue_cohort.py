@@ -184,3 +184,11 @@ def test_a_deleted_cluster_queue_waits_the_providers_default_which_the_drain_mat
         assert "pulumi.com/timeoutSeconds" not in (r.inputs["metadata"].get("annotations") or {})
         assert "customTimeouts" not in r.options.to_json()
     assert queue_drain.DRAIN_TIMEOUT == 10 * 60
+
+
+def test_the_oversize_run_warning_says_the_quota_must_be_of_its_node_type() -> None:
+    """validate's too-many-nodes warning (spec/hardware.py, finding B7) names where lendable quota comes from."""
+    found = [d for d in parse_system(DOC, env="dev").diagnostics if d.code == "too-many-nodes"]
+    assert [d.severity for d in found] == ["warning"]
+    assert "2 nodes' worth of quota of its node type unused" in found[0].summary
+    assert "Kueue lends per flavor: the cohort's clusters with the same node type" in found[0].summary
