@@ -22,6 +22,18 @@ The Kubernetes counterpart of :mod:`mlops_infra.state.aws_live`, with the same c
   a ServiceAccount's ``automountServiceAccountToken`` and ``secrets``, each as a value (objects
   compare only the keys the prior side sets, so server defaults are not drift), ``data`` as a map
   (every key counts: a ConfigMap is user data), and the labels and annotations the prior sets.
+  Each but ``data`` is compared only when the prior inputs set it (``computed``): a property the program never
+  set is Kubernetes' own, as pulumi-kubernetes' refresh sees it (``provider/pkg/provider/provider.go``
+  ``Read``: "Prune the live inputs to remove properties that are not present in the program inputs",
+  ``pruneLiveState``; ``util.go`` ``pruneMap`` keeps only the keys the program's inputs hold). So what
+  the cluster writes on its own is no drift where the compiled object sets nothing: the Deployment
+  controller's ``deployment.kubernetes.io/revision`` annotation (kubernetes
+  ``pkg/controller/deployment/util/deployment_util.go`` ``SetDeploymentRevision``), the PV
+  controller's ``pv.kubernetes.io/bind-completed``/``bound-by-controller`` annotations and
+  ``spec.volumeName`` on a claim it binds (``pkg/controller/volume/persistentvolume/pv_controller.go``
+  ``bindClaimToVolume``), and a namespace's ``spec.finalizers: [kubernetes]`` (``pkg/registry/core/
+  namespace/strategy.go`` ``PrepareForCreate``: "on create, we require the kubernetes value"). A
+  label or annotation the prior sets, edited or removed, stays drift.
 - Fields a controller of mlops-infra owns are not drift (:data:`CONTROLLER_OWNED`): an
   InferenceService's ``canaryTrafficPercent`` is moved by the rollout runner step by step
   (``mlops_infra/rollout/drivers/kserve.py``), so the reading carries the prior's value there.
@@ -58,16 +70,19 @@ CONTROLLER_OWNED: dict[str, tuple[str, ...]] = {
 """Type -> dotted paths a controller of mlops-infra moves after apply (not drift; see the contract)."""
 
 TRACKED = (
-    Tracked("spec", "spec"),
+    Tracked("spec", "spec", computed=True),
     Tracked("data", "data", "map"),
-    Tracked("rules", "rules"),
-    Tracked("roleRef", "role reference"),
-    Tracked("subjects", "subjects"),
-    Tracked("automountServiceAccountToken", "token mounting"),
-    Tracked("secrets", "secrets"),
-    Tracked("metadata.labels", "labels"),
-    Tracked("metadata.annotations", "annotations"),
+    Tracked("rules", "rules", computed=True),
+    Tracked("roleRef", "role reference", computed=True),
+    Tracked("subjects", "subjects", computed=True),
+    Tracked("automountServiceAccountToken", "token mounting", computed=True),
+    Tracked("secrets", "secrets", computed=True),
+    Tracked("metadata.labels", "labels", computed=True),
+    Tracked("metadata.annotations", "annotations", computed=True),
 )
+"""Compared only where the prior inputs set them (``computed``: see the contract, pulumi-kubernetes'
+``pruneLiveState``), except ``data``: a ConfigMap's data is what its consumers read, no controller
+writes it, so a key added to one compiled without data is drift (stricter than Pulumi's refresh)."""
 
 
 class _Tracking(dict):

@@ -67,8 +67,10 @@ def cluster_crds() -> list[dict[str, Any]]:
 
 
 def seeded(prior, crds: list[dict[str, Any]] | None = None) -> KubeApiStandIn:
+    """The cluster as ``pulumi up`` leaves it, with what Kubernetes writes on its own (the stand-in's
+    ``server_fields``: a Deployment's revision annotation, a claim's binding, a namespace's finalizer)."""
     api = KubeApiStandIn(crds=cluster_crds() if crds is None else crds,
-                         tokens={"admin": None, "nobody": []}).start()
+                         tokens={"admin": None, "nobody": []}, server_fields=True).start()
     for obj in objects(prior).values():
         try:
             api.seed(copy.deepcopy(obj))
@@ -92,6 +94,38 @@ def test_a_cluster_as_applied_has_no_drift_even_after_the_rollout_runner_moved_t
     assert all("status" not in r.inputs and "resourceVersion" not in r.inputs["metadata"]
                for r in live.resources.values())
     assert find_drift(prior, live, tracking=kube_live.TRACKING) == []
+
+
+def test_what_kubernetes_writes_on_its_own_is_not_drift_and_an_annotation_the_prior_sets_is(prior):
+    """Audit refresh-1: the Deployment controller's revision annotation, the PV controller's binding
+    annotations and ``spec.volumeName``, the namespace's ``kubernetes`` finalizer, on objects whose
+    compiled inputs set no annotations (or no spec): pulumi-kubernetes' refresh prunes the live object
+    to the program's inputs (``pruneLiveState``), and so does drift (kube_live ``TRACKED``, computed)."""
+    found = objects(prior)
+    kinds = {o["kind"] for o in found.values()}
+    assert {"Deployment", "PersistentVolumeClaim", "Namespace"} <= kinds
+    assert any(o["kind"] == "Deployment" and "annotations" not in o["metadata"] for o in found.values())
+    assert any(o["kind"] == "PersistentVolumeClaim" and "annotations" not in o["metadata"] for o in found.values())
+    assert any(o["kind"] == "Namespace" and "spec" not in o for o in found.values())
+    isvc_urn, isvc = next((u, o) for u, o in found.items() if o["kind"] == "InferenceService"
+                          and "mlops-infra/model-version" in (o["metadata"].get("annotations") or {}))
+    api = seeded(prior)
+    try:
+        as_left = kube_live.scan_kubernetes(prior.resources.values(), client(api))
+        written = {o["kind"]: o for o in (api.get(o["apiVersion"], o["kind"], o["metadata"]["name"],
+                                                   o["metadata"].get("namespace")) for o in found.values())}
+        annotations = {k: v for k, v in isvc["metadata"]["annotations"].items() if k != "mlops-infra/model-version"}
+        api.seed({**isvc, "metadata": {**isvc["metadata"], "annotations": annotations}})
+        edited = kube_live.scan_kubernetes(prior.resources.values(), client(api))
+    finally:
+        api.stop()
+    assert written["Deployment"]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    assert written["PersistentVolumeClaim"]["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
+    assert written["Namespace"]["spec"]["finalizers"] == ["kubernetes"]
+    assert as_left.errors == {} and find_drift(prior, as_left, tracking=kube_live.TRACKING) == []
+    [drift] = find_drift(prior, edited, tracking=kube_live.TRACKING)
+    version = isvc["metadata"]["annotations"]["mlops-infra/model-version"]
+    assert (drift.urn, drift.changes) == (isvc_urn, (("metadata.annotations.mlops-infra/model-version", version, None),))
 
 
 def test_the_rollout_status_the_runner_writes_in_its_configmap_is_not_drift(graph, prior):

@@ -118,6 +118,28 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
 ResourceQuota and LimitRange objects are stored and served like any built-in kind; nothing enforces
 them (no quota or limit-range admission).
 
+- **Server-set fields** (``server_fields=True``; off by default, so other tests see objects exactly as
+  written): what every real cluster writes into objects on its own, so a test of "as applied, no drift"
+  meets them (:func:`server_set_fields`). Applied at each create, update and patch of the object and
+  each :meth:`seed`, in place, with no resourceVersion of their own; their field ownership is not
+  modelled (they count as the write's; the real controllers write them with an ``Update`` of
+  ``kube-controller-manager``, and the namespace strategy runs after field management):
+
+  - a Namespace created (POST, an apply that creates, or a seed of a new one) gets ``spec.finalizers``
+    with ``kubernetes`` appended when missing (kubernetes ``pkg/registry/core/namespace/strategy.go``
+    ``PrepareForCreate``: "on create, we require the kubernetes value");
+  - a Deployment gets ``metadata.annotations["deployment.kubernetes.io/revision"]``: ``"1"`` when
+    first seen, one more each time ``spec.template`` changes (a new ReplicaSet, revision = the highest
+    + 1; ``pkg/controller/deployment/util/deployment_util.go`` ``SetDeploymentRevision``,
+    ``RevisionAnnotation``);
+  - a PersistentVolumeClaim is bound at once, as a dynamic provisioner and the PV controller leave it:
+    ``volume.kubernetes.io/storage-provisioner`` and ``volume.beta.kubernetes.io/storage-provisioner``
+    = :data:`PROVISIONER` (kind's default StorageClass), ``spec.volumeName`` = ``pvc-<uid>``,
+    ``pv.kubernetes.io/bound-by-controller: "yes"`` and ``pv.kubernetes.io/bind-completed: "yes"``
+    (``pkg/controller/volume/persistentvolume/pv_controller.go`` ``bindClaimToVolume``: "Set
+    AnnBoundByController if it is not set yet", "Set AnnBindCompleted if it is not set yet"), and
+    ``status.phase: Bound``. No PersistentVolume object is made.
+
 Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
@@ -491,6 +513,38 @@ def _field_conflicts(target: Target, conflicts: list[tuple[Managed, FieldPath]])
     return ApiError(409, "Conflict", message, {**_details(target.resource, target.name), "causes": causes})
 
 
+# -- server-set fields ---------------------------------------------------------------------------------------------
+
+PROVISIONER = "rancher.io/local-path"
+"""The provisioner of kind's default StorageClass ``standard``: who provisions a claim's volume with
+``server_fields`` (module docstring, "Server-set fields")."""
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+def server_set_fields(obj: dict[str, Any], before: Mapping[str, Any] | None) -> None:
+    """Write into ``obj`` (about to be stored; ``before``: the stored object it replaces, None on create)
+    what the API server and the controllers every cluster runs set on their own (module docstring,
+    "Server-set fields")."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    meta = obj.setdefault("metadata", {})
+    if (api_version, kind) == ("v1", "Namespace") and before is None:
+        spec = obj.get("spec") or {}
+        finalizers = list(spec.get("finalizers") or [])
+        obj["spec"] = {**spec, "finalizers": finalizers + ["kubernetes"] * ("kubernetes" not in finalizers)}
+    elif (api_version, kind) == ("apps/v1", "Deployment"):
+        previous = (((before or {}).get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
+        new_template = before is None or (before.get("spec") or {}).get("template") != (obj.get("spec") or {}).get("template")
+        revision = int(previous or 0) + 1 if new_template or previous is None else int(previous)
+        meta["annotations"] = {**(meta.get("annotations") or {}), REVISION_ANNOTATION: str(revision)}
+    elif (api_version, kind) == ("v1", "PersistentVolumeClaim"):
+        obj.setdefault("spec", {}).setdefault("volumeName", f"pvc-{meta.get('uid', '')}")
+        meta["annotations"] = {"volume.kubernetes.io/storage-provisioner": PROVISIONER,
+                               "volume.beta.kubernetes.io/storage-provisioner": PROVISIONER,
+                               "pv.kubernetes.io/bound-by-controller": "yes", "pv.kubernetes.io/bind-completed": "yes",
+                               **(meta.get("annotations") or {})}
+        obj["status"] = {**(obj.get("status") or {}), "phase": "Bound"}
+
+
 # -- requests -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -578,9 +632,10 @@ class KubeApiStandIn:
     """The Kubernetes API stand-in (see the module docstring). Start/stop it or use ``with``."""
 
     def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
-                 serve_any: bool = False) -> None:
+                 serve_any: bool = False, server_fields: bool = False) -> None:
         self.tokens = dict(tokens) if tokens is not None else None
         self.serve_any = serve_any
+        self.server_fields = server_fields
         self.requests: list[LoggedRequest] = []
         self._lock = threading.RLock()
         self._store = _Store()
@@ -678,6 +733,8 @@ class KubeApiStandIn:
         with self._lock:
             existing = self._store.objects.get(self._key(target))
             stored = self._stamp(copy.deepcopy(dict(obj)), resource, target.namespace, existing)
+            if self.server_fields:
+                server_set_fields(stored, existing)
             self._put(target, stored)
             self._store.managed.pop(self._key(target), None)
             return copy.deepcopy(stored)
@@ -830,7 +887,9 @@ class KubeApiStandIn:
         if (resource.group, resource.plural) == ("", "configmaps") and configmap_data_size(obj) > CONFIGMAP_MAX_BYTES:
             raise configmap_too_long(name)
 
-    def _write(self, verb: str, target: Target, obj: dict[str, Any]) -> dict[str, Any]:
+    def _write(self, verb: str, target: Target, obj: dict[str, Any], before: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.server_fields:
+            server_set_fields(obj, before)
         self._put(target, obj)
         for hook in self._hooks:
             hook(verb, obj)
@@ -1047,7 +1106,7 @@ class KubeApiStandIn:
             del self._store.objects[key]
             self._store.managed.pop(key, None)
             return copy.deepcopy(stamped)
-        return self._write(verb, target, stamped)
+        return self._write(verb, target, stamped, current)
 
     def _delete(self, target: Target, body: Any) -> dict[str, Any]:
         current = self._current(target)
