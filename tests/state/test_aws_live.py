@@ -214,6 +214,9 @@ def test_registry_tracks_every_requested_type() -> None:
         "aws:secretsmanager/secret:Secret", "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
         "aws:lambda/function:Function", "aws:scheduler/schedule:Schedule", "aws:sqs/queue:Queue",
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        # audit refresh-2: the alert path's permissions and log groups, dashboards, image lifecycle policies
+        "aws:lambda/permission:Permission", "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/dashboard:Dashboard",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     }
     assert set(READERS) == requested == set(TRACKING)
     assert all((r.read_one is None) != (r.read_many is None) for r in READERS.values())

@@ -147,6 +147,13 @@ Contract:
      :func:`existing_names_refused` the patch refuses such a call, with that message, and leaves the
      existing entry as it was. Outside it (the default) moto's behaviour is kept: tests that seed a
      model or config again "as an apply leaves it" are unchanged.
+  17. **Lambda ``GetFunction`` shows a reserved concurrency of 0.** moto adds ``Concurrency`` to the
+     answer only when the reservation is truthy (``LambdaFunction.get_code``: ``if
+     self.reserved_concurrency``), so a function throttled to 0 (the console's "Throttle",
+     ``PutFunctionConcurrency`` with 0) reads as unreserved. AWS answers the reservation whatever its
+     value (botocore ``GetFunctionResponse.Concurrency``: "The function's reserved concurrency"; the
+     ``PutFunctionConcurrency`` page: "Use GetFunction to see the current setting for a function").
+     The patch adds ``Concurrency`` when a reservation is set (0 included), after moto's answer.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -426,6 +433,15 @@ def _add_permission_measures(original: Any) -> Any:
     return add_permission
 
 
+def _concurrency_of_zero(original: Any) -> Any:
+    def get_code(self: Any) -> dict[str, Any]:
+        answer = original(self)
+        if self.reserved_concurrency is not None and "Concurrency" not in answer:
+            answer["Concurrency"] = {"ReservedConcurrentExecutions": int(self.reserved_concurrency)}
+        return answer
+    return get_code
+
+
 def _list_executions_sorted(self: Any) -> Any:
     """``ListPipelineExecutions`` that honours ``SortBy``, ``SortOrder``, ``MaxResults`` and
     ``NextToken`` (patch 11)."""
@@ -574,7 +590,7 @@ def _patch(owner: Any, name: str, replacement: Any) -> None:
 def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
-    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.s3.models import S3Backend
@@ -598,6 +614,7 @@ def _apply_patches() -> None:
     _patch(ApplicationAutoscalingBackend, "deregister_scalable_target",
            _deregister_deletes_policies(ApplicationAutoscalingBackend.deregister_scalable_target))
     _patch(LambdaBackend, "add_permission", _add_permission_measures(LambdaBackend.add_permission))
+    _patch(LambdaFunction, "get_code", _concurrency_of_zero(LambdaFunction.get_code))
     _patch(IAMBackend, "put_role_policy", _put_role_policy_counts(IAMBackend.put_role_policy))
     _patch(ServiceQuotasResponse, "list_aws_default_service_quotas",
            _default_quotas(ServiceQuotasResponse.list_aws_default_service_quotas))

@@ -45,7 +45,7 @@ memos and the call count shared by a scan's threads), :mod:`.concurrency` (the i
 and :mod:`.reader` (the declarations), :mod:`.registry` (type token -> reader, merged from the
 service modules), and one module per AWS service (``kms``, ``s3``, ``iam``, ``ecr``,
 ``sagemaker``, ``appautoscaling``, ``cloudwatch``, ``events``, ``sns``, ``secretsmanager``,
-``chatbot``, ``lambda_``, ``scheduler``, ``sqs``), and :mod:`.tagging` (tags by ARN), each holding that service's ``map_*`` and ``_read_*``
+``chatbot``, ``lambda_``, ``scheduler``, ``sqs``, ``logs``), and :mod:`.tagging` (tags by ARN), each holding that service's ``map_*`` and ``_read_*``
 functions and its ``READERS`` entries. This package re-exports the public names.
 """
 

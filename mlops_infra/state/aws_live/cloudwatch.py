@@ -6,6 +6,10 @@ Alarms are read in batches of up to :data:`ALARMS_PER_CALL` names per ``Describe
 ``MaxRecords`` is 1-100 (default 50; CloudWatch API Reference, DescribeAlarms), so a call asks for
 100 records and one batch is one page; ``NextToken`` pages are still followed. A name not in the
 answer is a deleted alarm.
+
+A dashboard (``aws:cloudwatch/dashboard:Dashboard``; pulumi-aws keeps its name as the id) is read with
+``GetDashboard`` (botocore ``cloudwatch``: ``DashboardBody``; a deleted one answers
+``DashboardNotFoundError``, code ``ResourceNotFound``: gone). Drift compares the body as JSON.
 """
 
 from __future__ import annotations
@@ -64,7 +68,20 @@ def _read_metric_alarms(client: Any, resources: Sequence[StateResource],
     return {r.urn: (map_metric_alarm(found[r.id]) if r.id in found else None) for r in resources}
 
 
+def map_dashboard(response: Mapping[str, Any]) -> Reading:
+    """``GetDashboard`` -> ``aws:cloudwatch/dashboard:Dashboard``."""
+    inputs = drop_none({"dashboardName": response.get("DashboardName"), "dashboardBody": response.get("DashboardBody")})
+    return Reading(inputs, drop_none({"dashboardArn": response.get("DashboardArn")}))
+
+
+def _read_dashboard(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    return map_dashboard(client.get_dashboard(DashboardName=str(res.inputs.get("dashboardName") or res.id)))
+
+
 READERS: dict[str, Reader] = {
+    "aws:cloudwatch/dashboard:Dashboard": Reader("cloudwatch", Tracking("dashboard", (
+        T("dashboardBody", "body", "json"),
+    )), read_one=_read_dashboard),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Reader("cloudwatch", Tracking("alarm", (
         T("metricName", "metric"), T("namespace", "namespace"), T("statistic", "statistic"),
         T("extendedStatistic", "statistic"), T("dimensions", "dimensions", "map"),

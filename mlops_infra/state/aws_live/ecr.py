@@ -5,6 +5,12 @@ entries.
 from ``ListTagsForResource`` by its ARN, in its read (one more call per repository; a system has one
 repository per image). Not from the Resource Groups Tagging API (:mod:`.tagging`): moto does not answer
 it for ECR (its ECR backend is not a ``TaggableResourcesMixin``), so that read could not be tested here.
+
+A lifecycle policy (``aws:ecr/lifecyclePolicy:LifecyclePolicy``; pulumi-aws keeps the repository's name
+as its id) is read with ``GetLifecyclePolicy(repositoryName=...)`` (botocore ``ecr``:
+``lifecyclePolicyText``); a deleted policy answers ``LifecyclePolicyNotFoundException`` and a deleted
+repository ``RepositoryNotFoundException``: gone (untagged images are then never expired). Drift
+compares the policy as JSON.
 """
 
 from __future__ import annotations
@@ -43,7 +49,20 @@ def _read_ecr_repository(client: Any, res: StateResource, ctx: ScanContext) -> R
     return Reading({**reading.inputs, "tags": tags}, reading.outputs)
 
 
+def map_lifecycle_policy(response: Mapping[str, Any]) -> Reading:
+    """``GetLifecyclePolicy`` -> ``aws:ecr/lifecyclePolicy:LifecyclePolicy``."""
+    inputs = drop_none({"repository": response.get("repositoryName"), "policy": response.get("lifecyclePolicyText")})
+    return Reading(inputs, drop_none({"registryId": response.get("registryId")}))
+
+
+def _read_lifecycle_policy(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    return map_lifecycle_policy(client.get_lifecycle_policy(repositoryName=str(res.inputs.get("repository") or res.id)))
+
+
 READERS: dict[str, Reader] = {
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": Reader("ecr", Tracking("image lifecycle policy", (
+        T("policy", "policy", "json"),
+    )), read_one=_read_lifecycle_policy),
     "aws:ecr/repository:Repository": Reader("ecr", Tracking("image repository", (
         T("imageTagMutability", "tag mutability", default="MUTABLE"),
         T("imageScanningConfiguration.scanOnPush", "scan on push", default=False),

@@ -28,10 +28,35 @@ function, version, or alias ... You can append a version number or alias to any 
 back to 2 retries and no destination: failed events are discarded again) answers
 ``ResourceNotFoundException``: gone. Drift compares ``maximumRetryAttempts`` (pulumi-aws: "Defaults
 to 2"), ``maximumEventAgeInSeconds`` (when the state sets it) and both destinations.
+
+A function's reserved concurrency is read too (``reservedConcurrentExecutions``): botocore ``lambda``
+``GetFunctionResponse.Concurrency`` is "The function's reserved concurrency", and the
+``PutFunctionConcurrency`` page says "Use GetFunction to see the current setting for a function"
+(https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html). terraform-provider-aws
+``internal/service/lambda/function.go`` ``resourceFunctionRead`` sets ``reserved_concurrent_executions``
+from ``Concurrency``, else -1 (pulumi-aws's default: no reservation). The compiled functions reserve
+none, so a reservation made by hand is drift; a reservation of 0 (the console's "Throttle") stops the
+function altogether: the rollout runner, a channel's forwarder, a retrain gate. No call of its own: the
+same ``GetFunction`` (tests/support/moto_server.py patches moto, which leaves out a reservation of 0).
+
+A permission (``aws:lambda/permission:Permission``: SNS or EventBridge allowed to invoke a forwarder or
+a gate) is a statement of the function's resource-based policy (AWS Lambda guide, "Granting Lambda
+function access to AWS services": "you grant permission in a statement on a resource-based policy").
+pulumi-aws keeps the statement id as the resource's id (terraform-provider-aws
+``internal/service/lambda/permission.go``: ``d.SetId(statementID)``), and its read looks the statement
+up by that Sid in ``GetPolicy`` of the ``function`` input (with its ``qualifier``), logging "Lambda
+Permission (%s/%s) not found, removing from state" when it is absent. So here: ``GetPolicy``
+(``ResourceNotFoundException`` when the function has no policy left: gone), the statement found by
+Sid (absent: gone; SNS can no longer invoke the forwarder and no alert is delivered). Drift compares
+the action, the principal (a service name, ``*``, or an account id: the policy spells an account
+``arn:aws:iam::<id>:root``, read back as the id) and the source ARN (the statement's
+``ArnLike`` ``AWS:SourceArn`` condition, as AddPermission writes it).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,12 +84,53 @@ def map_lambda_function(response: Mapping[str, Any]) -> Reading:
         "imageUri": response.get("Code", {}).get("ImageUri"),
         "kmsKeyArn": conf.get("KMSKeyArn"),
         "codeSha256": conf.get("CodeSha256"),
+        "reservedConcurrentExecutions": reserved_concurrency(response.get("Concurrency")),
     })
     return Reading(inputs, drop_none({"arn": conf.get("FunctionArn"), "version": conf.get("Version")}))
 
 
 def _read_lambda_function(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
     return map_lambda_function(client.get_function(FunctionName=res.id))
+
+
+def reserved_concurrency(concurrency: Mapping[str, Any] | None) -> int:
+    """A function's reserved concurrency as pulumi-aws holds it: ``ReservedConcurrentExecutions``, -1 when
+    none is reserved (see the module docstring)."""
+    value = (concurrency or {}).get("ReservedConcurrentExecutions")
+    return -1 if value is None else int(value)
+
+
+_ACCOUNT_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
+
+
+def map_permission(policy: str | None, statement_id: str) -> Reading | None:
+    """The statement ``statement_id`` of a ``GetPolicy`` answer's ``Policy`` document ->
+    ``aws:lambda/permission:Permission``; None when the policy has no such statement (gone)."""
+    try:
+        statements = json.loads(policy or "{}").get("Statement") or []
+    except ValueError:
+        return None
+    found = next((s for s in statements if isinstance(s, dict) and s.get("Sid") == statement_id), None)
+    if found is None:
+        return None
+    principal = found.get("Principal")
+    if isinstance(principal, dict):
+        principal = next(iter(principal.values()), None)
+    account = _ACCOUNT_ROOT.match(str(principal or ""))
+    if account:  # AddPermission's account principal, as the policy spells it
+        principal = account.group(1)
+    condition = found.get("Condition") or {}
+    source_arn = (condition.get("ArnLike") or {}).get("AWS:SourceArn")
+    inputs = drop_none({"statementId": found.get("Sid"), "action": found.get("Action"), "principal": principal,
+                        "sourceArn": source_arn})
+    return Reading(inputs, drop_none({"resource": found.get("Resource")}))
+
+
+def _read_permission(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    function = res.inputs.get("function") or res.outputs.get("function")
+    qualifier = res.inputs.get("qualifier") or res.outputs.get("qualifier")
+    response = client.get_policy(FunctionName=str(function), **({"Qualifier": str(qualifier)} if qualifier else {}))
+    return map_permission(response.get("Policy"), str(res.inputs.get("statementId") or res.id))
 
 
 def map_event_invoke_config(response: Mapping[str, Any]) -> Reading:
@@ -93,8 +159,12 @@ READERS: dict[str, Reader] = {
         T("runtime", "runtime"), T("handler", "handler"), T("memorySize", "memory", default=128),
         T("timeout", "timeout", default=3), T("role", "role"), T("imageUri", "image"),
         T("packageType", "package type", default="Zip"), T("architectures", "architectures", "set", computed=True),
-        T("codeSha256", "code", prior_output="codeSha256", computed=True), TAGS,
+        T("codeSha256", "code", prior_output="codeSha256", computed=True),
+        T("reservedConcurrentExecutions", "reserved concurrency", default=-1), TAGS,
     )), read_one=_read_lambda_function, tags=True),
+    "aws:lambda/permission:Permission": Reader("lambda", Tracking("invoke permission", (
+        T("action", "action"), T("principal", "principal"), T("sourceArn", "source", computed=True),
+    )), read_one=_read_permission),
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": Reader("lambda", Tracking(
         "async invocation config", (
             T("maximumRetryAttempts", "retries", default=2),

@@ -19,6 +19,7 @@ from mlops_infra.state.aws_live import (
     iam,
     kms,
     lambda_,
+    logs,
     s3,
     sagemaker,
     scheduler,
@@ -30,7 +31,7 @@ from mlops_infra.state.aws_live.reader import Reader
 from mlops_infra.state.aws_live.tracking import Tracking
 
 SERVICES: tuple[ModuleType, ...] = (kms, s3, iam, ecr, sagemaker, appautoscaling, cloudwatch, events, sns,
-                                    secretsmanager, chatbot, lambda_, scheduler, sqs)
+                                    secretsmanager, chatbot, lambda_, scheduler, sqs, logs)
 
 
 def merge_readers(services: tuple[ModuleType, ...]) -> dict[str, Reader]:

@@ -41,10 +41,12 @@ NOT_FOUND_CODES = frozenset(
      "ResourceNotFound", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
      "ServerSideEncryptionConfigurationNotFoundError", "NoSuchLifecycleConfiguration",
      "RepositoryNotFoundException", "ObjectNotFoundException", "404",
-     "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+     "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "LifecyclePolicyNotFoundException"}
 )
 """Error codes that say the resource is gone. SQS's deleted queue answers ``QueueDoesNotExist`` (botocore
-``sqs``), coded ``AWS.SimpleQueueService.NonExistentQueue`` for its query-compatible clients (:mod:`.sqs`)."""
+``sqs``), coded ``AWS.SimpleQueueService.NonExistentQueue`` for its query-compatible clients (:mod:`.sqs`);
+ECR's ``GetLifecyclePolicy`` answers ``LifecyclePolicyNotFoundException`` for a deleted policy, CloudWatch's
+``GetDashboard`` ``DashboardNotFoundError``, coded ``ResourceNotFound`` (botocore ``ecr``, ``cloudwatch``)."""
 
 _NOT_FOUND_MESSAGE = re.compile(r"could not find|does not exist|not found", re.IGNORECASE)
 
