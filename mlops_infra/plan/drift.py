@@ -401,6 +401,22 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _fmt_pair(prior: Any, live: Any) -> str:
+    """``prior -> live``, each cut as :func:`_fmt` does; when the two cut values read the same (a long
+    value changed past its first 57 characters, such as a PrometheusRule ``expr`` whose threshold was
+    edited), both show a window of the same width around the first character that differs instead."""
+    before, after = _fmt(prior), _fmt(live)
+    if before != after or not isinstance(prior, str) or not isinstance(live, str):
+        return f"{before} -> {after}"
+    at = next((i for i, (a, b) in enumerate(zip(prior, live, strict=False)) if a != b), min(len(prior), len(live)))
+    start = max(0, at - 20)
+
+    def window(text: str) -> str:
+        part = text[start:start + 54]
+        return ("..." if start else "") + part + ("..." if start + 54 < len(text) else "")
+    return f"{window(prior)} -> {window(live)}"
+
+
 _INDEX = re.compile(r"\[\d+\]")
 _KEYS = re.compile(r"\[[^\]]+\]")
 
@@ -420,7 +436,7 @@ def _phrase(change: _Change, tracked_path: str | None) -> str:
     where = _where(suffix) if suffix else ""
     label = change.label + (where if where.startswith("[") else f" {where.strip()}" if where.strip() else "")
     if _scalar(change.prior) and _scalar(change.live) and SENSITIVE not in (change.prior, change.live):
-        label += f" {_fmt(change.prior)} -> {_fmt(change.live)}"
+        label += f" {_fmt_pair(change.prior, change.live)}"
     return label + (f" ({change.note})" if change.note else "")
 
 
