@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
 no_stray_reads = fixtures.no_stray_reads  # reads a test gives up on end before the next test
 
 S = Path(__file__).resolve().parents[1] / "scenarios" / "secret-references-are-redacted"
-READABLE = 52
+READABLE = 57
 """Resources of that state whose type the live reader reads (``aws_live.registry.READERS``): 32, plus 6
 since the scheduled rollout runner is in canary environments' graphs (issue 8, item 2): its Lambda
 function, schedule, two roles and two role policies (its log group is not read); plus 3 alarms since
@@ -145,9 +145,10 @@ def test_allow_partial_and_every_format_say_the_drift_is_unknown(monkeypatch: py
     assert "none: live resources match" not in markdown.stdout
 
 
-REST_TYPES = ("aws:s3/", "aws:lambda/function:", "aws:lambda/functionEventInvokeConfig:", "aws:scheduler/schedule:")
+REST_TYPES = ("aws:s3/", "aws:lambda/function:", "aws:lambda/functionEventInvokeConfig:", "aws:lambda/permission:",
+              "aws:scheduler/schedule:")
 """The resources read over REST protocols (botocore ``metadata.protocol`` ``rest-xml`` for S3,
-``rest-json`` for Lambda's GetFunction and GetFunctionEventInvokeConfig and EventBridge Scheduler's
+``rest-json`` for Lambda's GetFunction, GetFunctionEventInvokeConfig and GetPolicy and EventBridge Scheduler's
 GetSchedule): what ``only="rest"`` breaks."""
 
 
