@@ -16,6 +16,9 @@ Contract:
   (``Pulumi.<stack>.yaml``) or project configuration (``Pulumi.yaml`` ``config:``) names
   ``mlops:systemFile``: it returns that system file (resolved against the directory) and the
   environment (``mlops:environment``, else the stack name). Files are only read.
+- :func:`stands_for` says whether a stack directory's ``mlops:systemFile`` stands for a given
+  system file when choosing the directory whose state to plan against: that file, or a path that
+  no longer exists (stored by another checkout or machine).
 """
 
 from __future__ import annotations
@@ -47,6 +50,20 @@ class StackContext:
     env: str | None
     stack: str | None
     config_file: Path
+
+
+def stands_for(named: Path, this: Path) -> bool:
+    """Whether a stack directory's ``mlops:systemFile`` (``named``, resolved against the directory)
+    stands for the system file ``this`` when choosing the stack directory of ``this``
+    (:meth:`mlops_infra.cli.inputs.Target.stack_dir`): it is that file, or it does not exist, which
+    says nothing about the directory's system: a path another checkout or machine stored (apply
+    wrote the absolute path of its spec there until 2026-12-06, so a committed ``Pulumi.<env>.yaml``
+    names e.g. ``/home/alice/src/repo/mlsystem.yaml`` in a teammate's clone or on CI; audit
+    closing-33a-1). The state is then looked up by this system's own project and stack there, and
+    apply checks the directory's Pulumi project (:func:`mlops_infra.apply.engine.check_stack_dir`).
+    A file that exists and is not ``this`` (another system's, or another copy of this one, as
+    ``check_stack_dir`` refuses it) does not stand for it."""
+    return not named.is_file() or named.resolve() == this.resolve()
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ Contract:
   deletes every resource of that stack the program does not register
   (``pkg/resource/deploy/step_generator.go`` ``GenerateDeletes``) and ``config set-all`` rewrites its
   ``Pulumi.<env>.yaml`` (``pkg/cmd/pulumi/config/config.go`` ``newConfigSetAllCmd``). So a project
-  name other than ``project``, an ``mlops:systemFile`` naming another file, or an
+  name other than ``project``, an ``mlops:systemFile`` naming another file that exists (a stored path
+  that no longer exists, such as the absolute path another checkout's apply wrote, names none: audit
+  closing-33a-1; the project name still decides), or an
   ``mlops:environment`` naming another environment (stack config over project config, as
   :mod:`mlops_infra.program.entry` reads them) is refused, naming the directory and the fix (audit
   applypath-1: apply of the quickstart ran ``up`` on fraud-detection/prod, which would delete its 40
@@ -210,7 +212,8 @@ def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str
                         source=str(stack_dir / "Pulumi.yaml"))
     if "mlops:systemFile" in config and system_file is not None:
         named, source = config["mlops:systemFile"]
-        if (stack_dir / named).resolve() != (stack_dir / system_file).resolve():
+        stored = stack_dir / named  # a path that no longer exists (another checkout's) names no other system
+        if stored.is_file() and stored.resolve() != (stack_dir / system_file).resolve():
             raise UserError(f"the stack directory {stack_dir} deploys {named}, not {system_file}",
                             f"Its mlops:systemFile (in {source.name}) names another system file. {fix} If the "
                             f"system file moved, set mlops:systemFile in {source} to it.", source=str(source))

@@ -10,9 +10,10 @@ Contract:
   (:meth:`Target.stack_dir`): the directory the command runs in when it is a stack directory of
   ``FILE``; else ``<FILE's directory>/stacks/<ENV>`` when it exists (one system per directory: a
   repository with several systems keeps each system's stacks beside it); else ``./stacks/<ENV>``;
-  else the current directory. A ``stacks/<ENV>`` whose Pulumi configuration names another system
-  file (``mlops:systemFile``, :func:`mlops_infra.stacks.stack_context`) is another system's and is
-  passed over (audit applypath-1: ``apply`` of the quickstart from a repository root whose
+  else the current directory. A ``stacks/<ENV>`` whose Pulumi configuration names
+  another file (``mlops:systemFile``, :func:`mlops_infra.stacks.stack_context`; a stored path that no
+  longer exists, another checkout's, names none: :func:`mlops_infra.stacks.stands_for`) is another
+  system's and is passed over (audit applypath-1: ``apply`` of the quickstart from a repository root whose
   ``stacks/prod`` is fraud-detection's ran ``pulumi up`` on fraud-detection/prod); a directory that
   names no system file is used as before (``apply`` then checks its project name,
   :func:`mlops_infra.apply.engine.check_stack_dir`).
@@ -63,16 +64,16 @@ class Target:
 
     def stack_dir(self, env: str) -> Path:
         """The stack directory of ``env`` (see the module contract)."""
-        from mlops_infra.stacks import stack_context
+        from mlops_infra.stacks import stack_context, stands_for
 
         here = Path.cwd()
         context = stack_context(here, env)
-        if context is not None and context.system_file.resolve() == self.path.resolve():
+        if context is not None and stands_for(context.system_file, self.path):
             return here
 
-        def ours(directory: Path) -> bool:  # not a stack directory of another system file
+        def ours(directory: Path) -> bool:  # not a stack directory of another system
             named = stack_context(directory, env)
-            return named is None or named.system_file.resolve() == self.path.resolve()
+            return named is None or stands_for(named.system_file, self.path)
 
         beside = self.path.parent / "stacks" / env
         if self.explicit_file and beside.is_dir() and ours(beside):

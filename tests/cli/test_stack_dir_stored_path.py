@@ -1,0 +1,56 @@
+"""A stack directory whose ``mlops:systemFile`` holds a path another checkout stored is still this
+system's (audit closing-33a-1).
+
+Until e6e11e7, every apply wrote the absolute path of its spec into the committed
+``stacks/<env>/Pulumi.<env>.yaml`` (``pulumi config set-all`` saves the stack settings file:
+pulumi/pulumi ``pkg/cmd/pulumi/config/config.go`` ``newConfigSetAllCmd``). 221f9ea then compared that
+path with the spec: in a moved checkout, a teammate's clone or CI, the system's own stack directory
+counted as another system's, so ``plan`` read no state and planned every resource as new, and
+``apply`` was refused. The project name (the state's key) still decides: another system's stack
+directory is passed over and refused as before (tests/cli/test_apply_stack_identity.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.test_apply_stack_identity import FRAUD, fraud_dev_state, pulumi, repo, write_backend_state
+from tests.support.cli import run_cli
+
+__all__ = ["pulumi", "repo"]  # fixtures
+
+STATE_LINE = "Prior state: stacks/dev/.pulumi/stacks/fraud-detection/dev.json"
+
+
+def stored(repo: Path, system_file: str) -> None:
+    """``stacks/dev/Pulumi.dev.yaml`` as an apply from another checkout left it (config set-all)."""
+    (repo / "stacks/dev/Pulumi.dev.yaml").write_text(
+        f"config:\n  mlops:environment: dev\n  mlops:systemFile: {system_file}\n", encoding="utf-8")
+
+
+def test_a_path_of_another_checkout_that_does_not_exist_here_keeps_the_state(repo: Path, pulumi) -> None:
+    write_backend_state(repo / "stacks/dev", fraud_dev_state())
+    stored(repo, "/home/alice/src/mlops-repo/examples/fraud-detection/mlsystem.yaml")
+    result = run_cli("plan", FRAUD, "--env", "dev")
+    assert result.code == 0, result.output
+    assert STATE_LINE in result.stdout and "none found" not in result.stdout  # on 221f9ea: "42 to add"
+    assert "No changes" in result.stdout or "0 to add" in result.stdout, result.stdout
+
+
+def test_apply_from_the_stack_directory_goes_on_with_a_stale_stored_path(repo: Path, pulumi, monkeypatch) -> None:
+    write_backend_state(repo / "stacks/dev", fraud_dev_state())
+    stored(repo, "/home/alice/src/mlops-repo/examples/fraud-detection/mlsystem.yaml")
+    monkeypatch.chdir(repo / "stacks/dev")
+    result = run_cli("apply", f"../../{FRAUD}", "--env", "dev", "--yes")
+    assert result.code == 0, result.output  # on 221f9ea: "deploys /home/alice/..., not ../../..." (exit 1)
+    assert "Nothing to apply: the stack already matches the system" in result.stdout, result.stdout  # its state
+    assert pulumi.ran("up") == []  # nothing to change, nothing run
+
+
+def test_a_stored_path_of_another_system_that_exists_is_still_another_systems(repo: Path, pulumi) -> None:
+    """The quickstart's file exists here: stacks/dev (named for it) is passed over for fraud-detection."""
+    write_backend_state(repo / "stacks/dev", fraud_dev_state())
+    stored(repo, "../../examples/quickstart/mlsystem.yaml")
+    result = run_cli("plan", FRAUD, "--env", "dev")
+    assert result.code == 0, result.output
+    assert STATE_LINE not in result.stdout and "none found" in result.stdout
