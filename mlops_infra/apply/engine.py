@@ -248,10 +248,13 @@ def check_unmoved(options: StackOptions, environ: Mapping[str, str] = os.environ
 
 
 def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
-    """What :func:`open_stack` refuses before Pulumi runs, checked without running it: a directory without
+    """What :func:`up` refuses before Pulumi runs, checked without running it: a directory without
     ``Pulumi.yaml``, another system's directory (``options.project``), a self-managed backend without a
-    passphrase (:func:`workspace_env`). ``mlops-infra apply --drain-queues`` calls it before it holds a
-    ClusterQueue (audit applypath-4: the drain evicted the runs, then ``up`` could not start). Not
+    passphrase (:func:`workspace_env`), and, with ``options.expected_serial``, a state that is not the one
+    the plan was made against (:func:`check_unmoved`: a ``--state`` file that is not the stack's current
+    state is refused by ``up`` every time, audit closing-33b-2). ``mlops-infra apply --drain-queues`` calls
+    it before it holds a ClusterQueue (audit applypath-4: the drain evicted the runs, then ``up`` could not
+    start); ``up`` checks the state again, since it can still move during the prompt and the drain. Not
     checked here: the CLI's version, the login and the backend's reachability (they need the CLI)."""
     stack_dir = Path(options.stack_dir)
     if not (stack_dir / "Pulumi.yaml").is_file():
@@ -259,6 +262,7 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
     if options.project is not None:
         check_stack_dir(stack_dir, options.project, options.system_file, options.env)
     workspace_env(options, environ)
+    check_unmoved(options, environ)
 
 
 def open_stack(options: StackOptions):

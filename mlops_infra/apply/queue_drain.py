@@ -36,10 +36,21 @@ Contract:
   then reads the workloads again every ``poll`` seconds until none of those queues has one (returns) or
   ``timeout`` seconds have passed (a ``UserError`` naming the ones left; the stop policy stays set, nothing
   else changed).
+- :func:`held_note`: after a drain, when the apply fails or is refused (anything from the drain's wait to
+  ``pulumi up``), the text that says which of the drained queues are still held (read again: a queue the
+  apply already deleted is not) and how to release each (:func:`release_command`; audit closing-33b-2: the
+  error said "Nothing was applied" and nothing of the queue, which stays held, its runs evicted, until
+  someone clears the field). ``stopPolicy: None`` is the value under which "Workloads are admitted"
+  (``ClusterQueueSpec.StopPolicy``, enum ``None;Hold;HoldAndDrain``), and Kueue requeues the workloads it
+  evicted for the stop once the queue's stop policy is None again (``pkg/controller/core/
+  workload_controller.go`` ``Reconcile``: ``isDisabledRequeuedByClusterQueueStopped`` ->
+  ``SetRequeuedCondition(..., WorkloadClusterQueueRestarted, ...)``). A queue that cannot be read is named
+  as possibly held.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -55,6 +66,8 @@ KUEUE = "kueue.x-k8s.io/v1beta2"
 WORKLOAD = resource_type(KUEUE, "Workload")
 CLUSTER_QUEUE = resource_type(KUEUE, "ClusterQueue", namespaced=False)
 STOP = {"spec": {"stopPolicy": "HoldAndDrain"}}
+RELEASE = {"spec": {"stopPolicy": "None"}}
+"""The merge patch that lets a drained queue admit again (:func:`release_command`)."""
 FLAG = "--drain-queues"
 DRAIN_TIMEOUT = 600.0
 """How long :func:`drain` waits for Kueue to evict (seconds): as long as pulumi-kubernetes would wait."""
@@ -132,3 +145,28 @@ def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[st
                             f"{_listed(left)}\nTheir spec.stopPolicy is HoldAndDrain. Check Kueue's controller "
                             "and the workloads' conditions (kubectl describe workload -n NS NAME), then apply again.")
         sleep(poll)
+
+
+def release_command(queue: str) -> str:
+    """The ``kubectl`` command that merge-patches :data:`RELEASE` onto ``queue``."""
+    return f"kubectl patch clusterqueue {queue} --type merge -p '{json.dumps(RELEASE, separators=(',', ':'))}'"
+
+
+def held_note(kube: KubeClient, queues: Sequence[str]) -> str:
+    """Which of the drained ``queues`` are still held and how to release them ("" when none is; see the module
+    contract)."""
+    lines = []
+    for queue in queues:
+        try:
+            current = kube.get_or_none(CLUSTER_QUEUE, queue)
+        except UserError as exc:
+            lines.append(f"ClusterQueue {queue} may still be held (spec.stopPolicy: HoldAndDrain; it could not be "
+                         f"read: {exc.summary}).")
+        else:
+            if current is None or (current.get("spec") or {}).get("stopPolicy") != STOP["spec"]["stopPolicy"]:
+                continue
+            lines.append(f"ClusterQueue {queue} is held (spec.stopPolicy: HoldAndDrain): it admits no workload, "
+                         "and the runs it evicted wait.")
+        lines.append(f"  Apply again once the cause is fixed (the apply deletes or replaces it), or release it (Kueue requeues "
+                     f"its evicted runs): {release_command(queue)}")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from mlops_infra.apply import engine
 from mlops_infra.compile import compile_system
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.spec import load_system
+from tests.cli.test_apply_stack_identity import write_backend_state
 from tests.plan.test_queue_removal import without_cluster_and_job
 from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli
@@ -72,9 +73,19 @@ def test_admitted_workloads_reads_status_admission_cluster_queue() -> None:
 
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch) -> Path:
+    """The system without its cluster and job beside its stack directory ``stacks/dev`` (project fraud-detection),
+    whose file backend holds the applied example, also written to ``prior.json`` (so ``--state prior.json`` is
+    the stack's current state, as ``engine.preflight`` and ``engine.up`` require); no Pulumi login."""
     loaded = load_system(EXAMPLE, "dev")
     assert loaded.ok, loaded.diagnostics
-    (tmp_path / "prior.json").write_text(dumps(applied_state(compile_system(loaded.system, "dev"))))
+    checkpoint = applied_state(compile_system(loaded.system, "dev"))
+    (tmp_path / "prior.json").write_text(dumps(checkpoint))
+    (tmp_path / "stacks" / "dev").mkdir(parents=True)
+    shutil.copy(REPO / "stacks" / "dev" / "Pulumi.yaml", tmp_path / "stacks" / "dev" / "Pulumi.yaml")
+    write_backend_state(tmp_path / "stacks" / "dev", checkpoint)
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
     doc = yaml.safe_load(EXAMPLE.read_text())
     without_cluster_and_job(doc)
     (tmp_path / "mlsystem.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))

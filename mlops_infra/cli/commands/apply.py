@@ -26,10 +26,14 @@ Contract, in order (nothing in the cloud changes before step 5):
    ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4); with it, what would stop
    ``pulumi up`` from starting (no ``Pulumi.yaml``, another system's directory, no passphrase for a
-   self-managed backend: ``engine.preflight``) is refused first, so no queue is held for an apply that
-   cannot run (audit applypath-4). Confirmation: unless
+   self-managed backend, a stack state that is not the one planned against, such as a ``--state`` file
+   that is not the stack's current state: ``engine.preflight``) is refused first, so no queue is held for
+   an apply that cannot run (audit applypath-4, closing-33b-2). Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
+   When anything after that fails or is refused (the wait, a state that moved meanwhile, ``pulumi up``),
+   the error also names each queue still held and the ``kubectl patch`` that releases it
+   (:func:`mlops_infra.apply.queue_drain.held_note`, closing-33b-2).
 5. ``pulumi up`` of ``stacks/<ENV>`` (or ``--stack-dir``) through :mod:`mlops_infra.apply.engine`,
    engine events streamed as progress lines (:mod:`mlops_infra.apply.events`). Right before it, the
    stack's state is read again where step 1 read it, and a state that moved since (during the prompt
@@ -136,13 +140,10 @@ def apply(
     # relative to the stack directory, as `init` writes it: the committed config works on any checkout (applypath-5)
     system_file = Path(os.path.relpath(path.resolve(), Path(directory).resolve())).as_posix()
     if admitted:  # applypath-4: a held queue stops training; never hold it for an up that cannot start
-        engine.preflight(engine.StackOptions(Path(directory), env, system_file=system_file,
-                                             project=desired.system.metadata.name))
+        engine.preflight(engine.StackOptions(Path(directory), env, system_file=system_file,  # closing-33b-2: and
+                                             project=desired.system.metadata.name,  # a plan `up` refuses as stale
+                                             expected_serial=prior.serial))
     _confirm(yes, env)
-    if admitted:
-        from mlops_infra.apply.queue_drain import drain
-
-        drain(kube, admitted, lambda line: out.print(line, markup=False))
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
 
@@ -156,8 +157,17 @@ def apply(
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
                          **phase)
 
-    with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-        up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
+    try:
+        if admitted:
+            from mlops_infra.apply.queue_drain import drain
+
+            drain(kube, admitted, lambda line: out.print(line, markup=False))
+        with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
+            up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
+    except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
+        if admitted:
+            _say_held(exc, kube, list(admitted), err)
+        raise
     _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
     from mlops_infra.apply.forgotten import after_up
 
@@ -181,6 +191,20 @@ def _admitted_queues(graph, plan) -> tuple:
 
     kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
     return kube, admitted_workloads(kube, queues)
+
+
+def _say_held(exc: BaseException, kube, queues: list[str], err: Console) -> None:
+    """Add to ``exc`` (a :class:`UserError`), else print, which drained queues are still held and how to release
+    them (:func:`mlops_infra.apply.queue_drain.held_note`)."""
+    from mlops_infra.apply.queue_drain import held_note
+
+    note = held_note(kube, queues)
+    if not note:
+        return
+    if isinstance(exc, UserError):
+        exc.detail = f"{exc.detail}\n{note}" if exc.detail else note
+    else:
+        err.print(note, markup=False, highlight=False)
 
 
 def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
