@@ -38,6 +38,8 @@ from mlops_infra.spec.loader import load_document
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mlops_infra.stacks import StackContext
+
 DEFAULT_FILE = "mlsystem.yaml"
 PREFERRED_ENVS = ("dev",)
 
@@ -90,12 +92,44 @@ def resolve_target(file: Path | None, env: str | None) -> Target:
 
     context = stack_context(Path.cwd(), env)
     if context is not None:
+        if not context.system_file.is_file():
+            raise _stored_path_missing(context)
         chosen_env = env or context.env
         note = (f"Spec: {os.path.relpath(context.system_file)} for environment {chosen_env} "
                 f"(mlops:systemFile in {context.config_file.name})")
         return Target(context.system_file, chosen_env, note, True)
     path, note = resolve_file(None)
     return Target(path, env, note, path.name == DEFAULT_FILE)
+
+
+def _stored_path_missing(context: StackContext) -> UserError:
+    """The stack directory's ``mlops:systemFile`` names no file here: most often the absolute path an
+    apply in another checkout stored (apply wrote absolute paths until 2026-12-06; audit
+    closing-33c-2). Says where it is set, and the file of the same path's tail under a parent of
+    this directory when there is one (the same repository, checked out elsewhere)."""
+    stored = context.system_file
+    guess = _same_tail(stored, context.directory)
+    hint = (f" This checkout has {os.path.relpath(guess)}: pass it (`mlops-infra plan {os.path.relpath(guess)}`) "
+            f"or set mlops:systemFile to {os.path.relpath(guess, context.directory)}." if guess is not None else
+            " Pass the system file (`mlops-infra plan path/to/mlsystem.yaml`) or set mlops:systemFile to its path "
+            "relative to this stack directory.")
+    return UserError(f"the system file this stack directory names does not exist: {stored}",
+                     f"mlops:systemFile in {context.config_file.name} names {stored}, which is not here (an apply "
+                     f"in another checkout or on another machine stored its absolute path).{hint}",
+                     source=os.path.relpath(context.config_file))
+
+
+def _same_tail(stored: Path, directory: Path) -> Path | None:
+    """The file at the longest tail of ``stored``'s path (two parts at least: not a bare file name)
+    under ``directory`` or one of its parents, nearest first; None when there is none."""
+    parts = stored.parts[1:] if stored.is_absolute() else stored.parts
+    here = directory.resolve()
+    for start in range(len(parts) - 1):
+        tail = Path(*parts[start:])
+        for parent in (here, *here.parents):
+            if (parent / tail).is_file():
+                return parent / tail
+    return None
 
 
 def pick_env(names: list[str]) -> str | None:

@@ -54,3 +54,21 @@ def test_a_stored_path_of_another_system_that_exists_is_still_another_systems(re
     result = run_cli("plan", FRAUD, "--env", "dev")
     assert result.code == 0, result.output
     assert STATE_LINE not in result.stdout and "none found" in result.stdout
+
+
+def test_without_a_file_a_stale_stored_path_is_a_clear_error_naming_where_it_is_set(repo: Path, pulumi,
+                                                                                   monkeypatch) -> None:
+    """Run in the stack directory with no FILE (the spec is mlops:systemFile, resolve_target): the path of
+    another checkout is refused naming Pulumi.dev.yaml, with this checkout's file of the same path's tail
+    (closing-33c-2: before, "No such file: /home/alice/...; it is relative to the current directory")."""
+    write_backend_state(repo / "stacks/dev", fraud_dev_state())
+    stored(repo, "/home/alice/src/mlops-repo/examples/fraud-detection/mlsystem.yaml")
+    monkeypatch.chdir(repo / "stacks/dev")
+    for command in ("plan", "apply"):
+        result = run_cli(command, "--env", "dev", *(("--yes",) if command == "apply" else ()))
+        assert result.code == 1 and "Traceback" not in result.output, result.output
+        assert "Pulumi.dev.yaml" in result.stderr and "/home/alice/src/mlops-repo" in result.stderr
+        assert "another checkout" in result.stderr
+        assert f"mlops-infra plan ../../{FRAUD}" in result.stderr, result.stderr
+        assert f"set mlops:systemFile to ../../{FRAUD}" in result.stderr
+    assert pulumi.calls() == []
