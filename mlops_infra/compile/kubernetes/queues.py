@@ -33,6 +33,37 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   only when they define quota for that flavor's name (Kueue "Cohort": a queue "**must** define
   nominal quota for the desired Resource and Flavor - even if this value is 0",
   ``site/content/en/docs/concepts/cohort.md``).
+- Lenders take their quota back (finding closing-33b-1): every queue that joins a cohort sets
+  ``preemption.reclaimWithinCohort: Any``. Without a ``lendingLimit`` (none is compiled) a queue
+  keeps no quota of its own: "If the ``lendingLimit`` field is not specified, a ClusterQueue can lend
+  out all of its resources" (``site/content/en/docs/concepts/cluster_queue.md``), and
+  ``pkg/cache/scheduler/resource_node.go`` ``available()`` is the queue's local quota (0) plus what
+  the cohort has left. So once a sibling's run borrows, the lender's own run of up to its max nodes
+  fits only if Kueue preempts the borrower, and ``reclaimWithinCohort`` defaults to ``Never``: "do
+  not preempt Workloads in the cohort" (``apis/kueue/v1beta2/clusterqueue_types.go``
+  ``ClusterQueuePreemption``, ``+kubebuilder:default=Never``); the run waited until the borrowed
+  run ended, or the launcher expired it. ``Any``: "if the pending Workload fits within the nominal
+  quota of its ClusterQueue, preempt any Workload in the cohort, irrespective of priority".
+  ``LowerPriority`` would not do: runs carry no priority class, so all have the same priority and
+  none is lower (``pkg/scheduler/preemption/common/preemption_policy.go``
+  ``SatisfiesPreemptionPolicy``). Only borrowers are preempted, and only for a run within the
+  preemptor's nominal quota: ``pkg/scheduler/flavorassigner/flavorassigner.go`` ``fitsResourceQuota``
+  tries preemption when ``rQuota.Nominal >= val`` (or borrowing while preempting is allowed:
+  ``borrowWithinCohort``, left at its default ``Never``); ``pkg/scheduler/preemption/preemption.go``
+  ``findCandidates`` skips queues that are not borrowing ("Can't reclaim quota from itself or
+  ClusterQueues that are not borrowing"), and ``classical/hierarchical_preemption.go``
+  ``classifyPreemptionVariant`` makes another queue's run ``HiearchicalReclaim`` when the pending run
+  fits its own queue's nominal quota, else ``ReclaimWithoutBorrowing`` ("Can only be preempted if
+  preemptor CQ ... would not be borrowing any quota"). So a borrowing run never evicts a run within
+  its queue's quota. What a preempted run does: Kueue
+  evicts its workload, suspends the PyTorchJob and requeues it (``pkg/controller/jobframework/
+  reconciler.go``, "handle eviction": ``Requeued`` on ``EvictedByPreemption``); the training-operator
+  deletes a suspended job's pods and services and, when Kueue resumes it, restarts them with a new
+  ``StartTime`` (kubeflow/training-operator v1.9 ``pkg/controller.v1/common/job.go``
+  ``ReconcileJobs``, ``CleanUpResources``), so the run starts over from its beginning. The launcher
+  treats it as a run waiting for admission: still active while younger than its admission timeout
+  (counted from its creation), replaced by the next launch after that (``scripts/launcher.py``
+  ``never_admitted``).
 - ``LocalQueue`` ``<cluster>`` in the namespace, pointing at the ClusterQueue; training runs carry
   ``kueue.x-k8s.io/queue-name: <cluster>``. Its ``clusterQueue`` is immutable, so a change replaces it.
 - No ``customTimeouts`` and no ``pulumi.com/timeoutSeconds`` annotation on the ClusterQueue, on
@@ -64,6 +95,8 @@ from mlops_infra.spec.compute import Cluster
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+RECLAIM_WITHIN_COHORT = "Any"
+"""``preemption.reclaimWithinCohort`` of a queue in a cohort: it takes its lent quota back (module contract)."""
 
 
 def shape(cluster: Cluster) -> gpu.NodeShape:
@@ -117,7 +150,8 @@ def flavor_owner(clusters: Sequence[Cluster], cluster: Cluster) -> Cluster:
 
 
 def cluster_queue_spec(kube: KubeTarget, cluster: Cluster, flavor: str) -> dict[str, Any]:
-    """The ClusterQueue's spec; with the cluster's ``borrowing``, ``cohortName`` and, when it sets
+    """The ClusterQueue's spec; with the cluster's ``borrowing``, ``cohortName``,
+    ``preemption.reclaimWithinCohort`` (:data:`RECLAIM_WITHIN_COHORT`) and, when it sets
     ``max_nodes``, each resource's ``borrowingLimit`` (that many nodes' worth; the CRD requires it be
     absent without a cohort, and absent means no limit)."""
     quotas = nominal_quotas(cluster)
@@ -131,6 +165,7 @@ def cluster_queue_spec(kube: KubeTarget, cluster: Cluster, flavor: str) -> dict[
                                                 "flavors": [{"name": flavor, "resources": resources}]}]}
     if borrowing is not None:
         spec["cohortName"] = borrowing.cohort
+        spec["preemption"] = {"reclaimWithinCohort": RECLAIM_WITHIN_COHORT}
     return spec
 
 
