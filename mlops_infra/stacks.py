@@ -199,11 +199,11 @@ def stack_context(directory: Path, env: str | None = None) -> StackContext | Non
     project_file = directory / "Pulumi.yaml"
     if not project_file.is_file():
         return None
-    project = _read_yaml(project_file)
+    project = read_pulumi_yaml(project_file)
     candidates = []
     for config_file in sorted(directory.glob("Pulumi.*.yaml")):
         stack = config_file.name[len("Pulumi."):-len(".yaml")]
-        config = _read_yaml(config_file).get("config")
+        config = read_pulumi_yaml(config_file).get("config")
         if isinstance(config, dict) and isinstance(config.get(CONFIG_FILE_KEY), str):
             env_name = config.get(CONFIG_ENV_KEY) if isinstance(config.get(CONFIG_ENV_KEY), str) else stack
             candidates.append(StackContext(directory, directory / config[CONFIG_FILE_KEY], env_name, stack, config_file))
@@ -230,7 +230,9 @@ def stack_context(directory: Path, env: str | None = None) -> StackContext | Non
     return None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_pulumi_yaml(path: Path) -> dict[str, Any]:
+    """A Pulumi project or stack settings file as a mapping (empty when it holds none); an unreadable
+    file or broken YAML is a :class:`UserError` naming the file."""
     import yaml
 
     try:

@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.errors import UserError
+from mlops_infra.stacks import read_pulumi_yaml
 
 AWS_SERVICES = ("appautoscaling", "cloudwatch", "ec2", "ecr", "eks", "events", "iam", "kms", "lambda", "logs",
                 "s3", "sagemaker", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts")
@@ -167,10 +168,10 @@ def program_config(stack_dir: Path, env: str) -> tuple[str | None, dict[str, tup
     project_file = Path(stack_dir) / "Pulumi.yaml"
     if not project_file.is_file():
         return None, {}
-    project = _read_yaml(project_file)
+    project = read_pulumi_yaml(project_file)
     found: dict[str, tuple[str, Path]] = {}
     stack_file = Path(stack_dir) / f"Pulumi.{env}.yaml"
-    sources = [(stack_file, _read_yaml(stack_file))] if stack_file.is_file() else []
+    sources = [(stack_file, read_pulumi_yaml(stack_file))] if stack_file.is_file() else []
     for source, data in [*sources, (project_file, project)]:
         config = data.get("config")
         for key in CONFIG_KEYS:
@@ -181,17 +182,6 @@ def program_config(stack_dir: Path, env: str) -> tuple[str | None, dict[str, tup
                 found[key] = (value, source)
     name = project.get("name")
     return (name if isinstance(name, str) else ""), found
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError("cannot read the Pulumi file", f"{err}".splitlines()[0][:300] + ". Fix the file's YAML.",
-                        source=str(path)) from None
-    return data if isinstance(data, dict) else {}
 
 
 def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str | None, env: str) -> None:
