@@ -178,13 +178,17 @@ class RegistryView:
     """One environment's registry knowledge: per model, and per endpoint the version it serves.
 
     ``serving`` maps endpoint names to the version the prior state proves each one serves (the
-    model the last apply created); ``warnings`` are reads that failed (the decision then falls back
-    on offline evidence and the plan shows the warning).
+    model the last apply created); ``running`` maps endpoint names to every version their live
+    endpoint config's variants run, as a registry read found them (a canary's previous version runs
+    beside the new one; empty offline: :func:`mlops_infra.state.aws_live.model_registry.read_running`);
+    ``warnings`` are reads that failed (the decision then falls back on offline evidence and the plan
+    shows the warning).
     """
 
     models: Mapping[str, ModelRegistry] = field(default_factory=dict)
     serving: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    running: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
                creates: str = AWS_CREATES) -> Decision:
@@ -219,15 +223,19 @@ class RegistryView:
         return max(found, key=lambda r: r.version) if found else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"models": {m: self.models[m].to_json() for m in sorted(self.models)},
-                "serving": dict(sorted(self.serving.items())), "warnings": list(self.warnings)}
+        out = {"models": {m: self.models[m].to_json() for m in sorted(self.models)},
+               "serving": dict(sorted(self.serving.items())), "warnings": list(self.warnings)}
+        if self.running:
+            out["running"] = {name: list(v) for name, v in sorted(self.running.items())}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RegistryView:
         """A view from :meth:`to_json` (a saved registry read)."""
         models = {name: ModelRegistry.from_json(m) for name, m in (data.get("models") or {}).items()}
         serving = {name: int(v) for name, v in (data.get("serving") or {}).items()}
-        return cls(models, serving, tuple(data.get("warnings") or ()))
+        running = {name: tuple(int(x) for x in v) for name, v in (data.get("running") or {}).items()}
+        return cls(models, serving, tuple(data.get("warnings") or ()), running)
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

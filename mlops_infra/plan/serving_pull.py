@@ -22,9 +22,12 @@ Contract of :func:`pull_warnings` (pure): one warning per endpoint, sorted by ad
 role policy (an updated ``aws:iam/rolePolicy:RolePolicy`` under ``endpoints.<name>``) no longer holds an
 ECR repository ARN that the prior state's policy held in its pull statement (Sid :data:`PULL_SID`), unless
 the graph decided that endpoint's version from a registry read (``graph.model_versions[address]["basis"]
-== "registry"``: the compiler then granted the image the registry names). The warning names the
+== "registry"``) and that read gave the image of every version the endpoint may run (its component has no
+:data:`IMAGE_UNKNOWN_FACT`): the compiler then granted the images the registry names. The warning names the
 repositories, the model and the version the endpoint serves (its component's facts), what fails, and the
-ways out: ``plan --refresh`` (apply reads the registry too), or naming the image in ``serving_image``.
+ways out: ``plan --refresh`` (apply reads the registry too), or naming the image in ``serving_image``; after
+a registry read that left a version's image unknown (closing-33c-1: a version the endpoint serves or
+runs that ``ListModelPackages`` no longer lists), it names those versions instead of recommending the read.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ PULL_SID = "ModelImagesPull"
 ``policies.ecr_pull("ModelImages", ...)``); the plan core does not import the compiler,
 tests/plan/test_serving_pull.py checks they agree."""
 ENDPOINT_COMPONENT = "mlops:serving:Endpoint"
+IMAGE_UNKNOWN_FACT = "imageUnknownFor"
+"""The endpoint component's fact listing the versions it may run whose image the registry read did not
+give (``compile/aws/serving.IMAGE_UNKNOWN_FACT``; tests/plan/test_serving_pull.py checks they agree)."""
 
 
 def serving_policy_updates(changes: Sequence[ResourceChange]) -> list[ResourceChange]:
@@ -61,9 +67,14 @@ def pull_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired:
         if before is None or after is None:
             continue
         lost = sorted(pulls(before.inputs.get("policy")) - pulls(after.inputs.get("policy")))
-        decision = model_versions.get(change.address)
-        if lost and not (isinstance(decision, Mapping) and decision.get("basis") == "registry"):
-            out.append(_warning(change, lost, _facts(desired, change.address)))
+        if not lost:
+            continue
+        decision, facts = model_versions.get(change.address), _facts(desired, change.address)
+        unknown = facts.get(IMAGE_UNKNOWN_FACT)
+        if not (isinstance(decision, Mapping) and decision.get("basis") == "registry"):
+            out.append(_warning(change, lost, facts))
+        elif isinstance(unknown, list) and unknown:
+            out.append(_warning(change, lost, facts, unknown=unknown))
     return out
 
 
@@ -91,14 +102,22 @@ def _facts(desired: Mapping[str, DesiredResource], address: str) -> Mapping[str,
     return next((r.inputs for r in desired.values() if r.type == ENDPOINT_COMPONENT and r.address == address), {})
 
 
-def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any]) -> str:
+def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any], unknown: list | None = None) -> str:
     model, version = facts.get("model") or "its model", facts.get("modelVersion")
-    served = f"v{version} of {model}" if version is not None else f"the version of {model} it serves"
+    if unknown:
+        served = " or ".join(f"v{v}" for v in unknown) + f" of {model}"
+    else:
+        served = f"v{version} of {model}" if version is not None else f"the version of {model} it serves"
     repositories = ", ".join(lost)
-    return (f"{change.address}: its serving role ({change.name}) loses the ECR pull of {repositories}, which the "
+    head = (f"{change.address}: its serving role ({change.name}) loses the ECR pull of {repositories}, which the "
             f"last apply granted. SageMaker pulls the served model's image with this role at every instance start "
             f"(scale-out, instance replacement): if {served} was registered with an image there (the image of a "
             f"training job removed from the spec, or the image before models.{model}.serving_image changed), the "
-            f"endpoint's next instance start fails. An offline plan cannot tell which image that version was "
-            f"registered with: `mlops-infra plan --refresh` reads it from the registry (DescribeModelPackage) and "
-            f"keeps its pull, as apply does; or name it in models.{model}.serving_image.")
+            f"endpoint's next instance start fails. ")
+    if unknown:
+        return head + (f"The registry read did not give the image of {served}, which the endpoint may still run "
+                       f"(ListModelPackages no longer lists it): check it in the registry, "
+                       f"and keep its image's pull, or name it in models.{model}.serving_image.")
+    return head + (f"An offline plan cannot tell which image that version was registered with: `mlops-infra plan "
+                   f"--refresh` reads it from the registry (DescribeModelPackage) and keeps its pull, as apply "
+                   f"does; or name it in models.{model}.serving_image.")

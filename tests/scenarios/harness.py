@@ -188,13 +188,14 @@ REGISTRY_SETUPS: dict[str, Callable[[Any, Any, str], None]] = {
 """Scenario name -> how the environment's model registry looks (set up on a moto server)."""
 
 
-def _read_registry(folder: Path, prior: PriorState) -> dict[str, Any]:
-    """The registry view ``plan --refresh`` reads, from a moto server set up for the scenario."""
+def _read_registry(folder: Path, prior: PriorState, file: str = "mlsystem.yaml") -> dict[str, Any]:
+    """The registry view ``plan --refresh`` reads (of ``file``'s system), from a moto server set up for
+    the scenario."""
     from mlops_infra.state.aws_live.model_registry import read_registry
     from tests.support.moto_server import client, reset, running_moto_server, session
 
     env = env_of(folder)
-    system = load_file(folder / "mlsystem.yaml", env)
+    system = load_file(folder / file, env)
     region = system.environments[env].target.region
     with running_moto_server() as url:
         reset(url)
@@ -204,12 +205,23 @@ def _read_registry(folder: Path, prior: PriorState) -> dict[str, Any]:
     return view.to_json()
 
 
+def _applied_graph(folder: Path) -> DesiredGraph:
+    """``applied.yaml`` compiled as the apply that made the prior did: with the registry read, for a
+    scenario with a registry set-up (apply reads it, so the serving role pulls the image the pinned
+    version was registered with: ``compile/aws/serving._served_images``), else offline."""
+    env = env_of(folder)
+    if folder.name not in REGISTRY_SETUPS:
+        return compile_file(folder / "applied.yaml", env)
+    view = RegistryView.from_json(_read_registry(folder, PriorState.empty(), "applied.yaml"))
+    return compile_file(folder / "applied.yaml", env, registry=view)
+
+
 def build_inputs(folder: Path) -> None:
     """(Re)write ``prior.json``, ``live.json`` and ``registry.json`` of ``folder`` from ``applied.yaml``,
     the edits and the registry set-up."""
     if folder.name in REGISTRY_SETUPS:
         prior_file = folder / "applied.yaml"
-        prior = (parse_state(dumps(applied_state(compile_file(prior_file, env_of(folder)))).encode(), "prior.json")
+        prior = (parse_state(dumps(applied_state(_applied_graph(folder))).encode(), "prior.json")
                  if prior_file.is_file() else PriorState.empty())
         view = _read_registry(folder, prior)
         (folder / "registry.json").write_text(json.dumps(view, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -217,7 +229,7 @@ def build_inputs(folder: Path) -> None:
     if not applied.is_file():
         assert folder.name not in PRIOR_EDITS and folder.name not in LIVE_EDITS, "edits need an applied.yaml"
         return
-    checkpoint = applied_state(compile_file(applied, env_of(folder)))
+    checkpoint = applied_state(_applied_graph(folder))
     checkpoint = PRIOR_EDITS.get(folder.name, lambda c: c)(checkpoint)
     (folder / "prior.json").write_text(dumps(checkpoint), encoding="utf-8")
     if folder.name in LIVE_EDITS:

@@ -86,6 +86,10 @@ GATE_TIMEOUT_SECONDS = 900
 """How long the rollout controller holds a step whose rollback alarms cannot be read before it rolls
 back (``mlops_infra.rollout.model.DEFAULT_GATE_TIMEOUT``)."""
 CAPTURE_PREFIX = "datacapture"
+IMAGE_UNKNOWN_FACT = "imageUnknownFor"
+"""The endpoint component's fact listing the versions it may run whose image a registry read did not
+give (:func:`_served_images`); ``plan/serving_pull.IMAGE_UNKNOWN_FACT`` reads it (the plan core does not
+import the compiler; tests/plan/test_serving_pull.py checks they agree)."""
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 MAX_WAIT_SECONDS = 3600
 """SageMaker's limit on WaitIntervalInSeconds and TerminationWaitInSeconds; longer bakes are
@@ -179,11 +183,15 @@ def _model_reads(aws: AwsContext, model: str) -> tuple[tuple[tuple[str, str], ..
     return found
 
 
-def _served_images(aws: AwsContext, item: Endpoint) -> tuple[str, ...]:
-    """The ECR repository ARNs of the images the versions endpoint ``item`` runs were registered
-    with, as far as the registry view knows them (audit removal-2, the image side): the version it
-    serves in this graph (``item`` is :func:`served`'s) and the one the endpoint served before (a
-    canary's old variant keeps running under this role until the controller lands the new config).
+def _served_images(aws: AwsContext, item: Endpoint) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(the ECR repository ARNs of the images the versions endpoint ``item`` runs were registered
+    with, as far as the registry view knows them; the versions it may run whose image a registry read
+    did not give) (audit removal-2, the image side; closing-33c-1). The versions: the one it serves in
+    this graph (``item`` is :func:`served`'s: the held version while a bump waits for approval), the one
+    the endpoint served before (``view.serving``: the prior state's, or the live one), and every
+    version its live endpoint config's variants run (``view.running``: a canary's old variant keeps
+    running under this role until the controller lands the new config, also after the bump's apply
+    has made the prior state's model the new version).
 
     The compiled ``Model`` names only its model package (``primaryContainer.modelPackageName``,
     :func:`_add_model`; botocore ``ContainerDefinition.ModelPackageName``), so it runs the image the
@@ -200,22 +208,33 @@ def _served_images(aws: AwsContext, item: Endpoint) -> tuple[str, ...]:
     the spec (a model without ``serving_image`` or ``framework_version``) nothing else names its image.
 
     The image is known from a registry read (``plan --refresh``, ``apply`` and the Pulumi program:
-    :func:`mlops_infra.state.aws_live.model_registry.read_registry` describes the pinned versions,
-    ``DescribeModelPackage`` ``Image``). An offline view does not hold it: the plan then warns when
-    the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`)."""
+    :func:`mlops_infra.state.aws_live.model_registry.read_registry` describes every version pinned,
+    served or run, ``DescribeModelPackage`` ``Image``; botocore ``ModelPackageSummary``, what
+    ``ListModelPackages`` gives, has none). What the spec names (:func:`_model_reads`: the job's image)
+    is granted whatever this finds. A version the endpoint serves or runs that a registry read does
+    not list (the package was deleted) is returned as unknown (an offline view returns none: the
+    ``basis`` says the plan cannot know): the plan then warns
+    when the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`)."""
     view = aws.ctx.registry
     registry = view.models.get(item.model.name)
     if registry is None:
-        return ()
-    versions = {item.model.version, view.serving.get(item.name)}
-    records = [registry.versions.get(v) for v in versions if v is not None]
-    return tuple(sorted({a for r in records if r is not None and r.image
-                         and (a := arns.ecr_repository_arn_of_image(r.image))}))
+        return (), ()
+    before = {view.serving.get(item.name), *view.running.get(item.name, ())} - {None}
+    images: set[str] = set()
+    unknown: set[int] = set()
+    for version in sorted({item.model.version, *before}):
+        record = registry.versions.get(version)
+        if record is not None and record.image:
+            if (repository := arns.ecr_repository_arn_of_image(record.image)) is not None:
+                images.add(repository)
+        elif registry.basis == "registry" and (record is not None or version in before):
+            unknown.add(version)
+    return tuple(sorted(images)), tuple(sorted(unknown))
 
 
 def _serving_statements(aws: AwsContext, item: Endpoint, physical: str) -> list:
     artifacts, derived = _model_reads(aws, item.model.name)
-    images = sorted({*derived, *_served_images(aws, item)})
+    images = sorted({*derived, *_served_images(aws, item)[0]})
     statements = [
         *policies.s3_read("ReadModelArtifacts", aws.region, list(artifacts)),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
@@ -523,6 +542,8 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         endpoint_facts["waitingFor"] = decision.pinned
     if decision.state == "waiting":
         endpoint_facts["deployed"] = False
+    if unknown := _served_images(aws, item)[1]:  # closing-33c-1: the plan warns of a pull it drops (serving_pull)
+        endpoint_facts[IMAGE_UNKNOWN_FACT] = list(unknown)
     instance = require(endpoint_facts["instanceType"], f"a SageMaker instance type for {address}")
     component = aws.ctx.component("endpoints", item.name, endpoint_facts)
     physical = endpoint_name(aws, item.name)

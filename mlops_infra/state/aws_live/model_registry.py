@@ -5,14 +5,23 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   does not exist holds no versions (``complete``, basis ``registry``); else every version from
   ``ListModelPackages(ModelPackageGroupName=..., ModelPackageType=Versioned)`` with its
   ``ModelApprovalStatus`` and ``ModelPackageStatus`` (botocore ``ModelPackageSummary``), and for
-  the versions endpoints pin, ``DescribeModelPackage``: the first container's model data
+  every version an endpoint of the model pins, serves (``serving``) or still runs (``running``: a
+  canary's previous variant), ``DescribeModelPackage``: the first container's model data
   (``ModelDataUrl``, or ``ModelDataSource``'s S3 URI and compression: a promoted folder's form;
   :func:`mlops_infra.model_versions.container_model_data`), ``Image`` and ``ImageDigest``, and the artifact digest in
   ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
-- ``serving`` comes from the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`),
-  or with ``serving="live"`` from the endpoints themselves (``DescribeEndpoint`` -> its config's
-  variants -> ``DescribeModel`` -> ``PrimaryContainer.ModelPackageName``): what the Pulumi program
-  uses, since it cannot read its own state;
+- ``running`` comes from the endpoints themselves (:func:`read_running`: ``DescribeEndpoint`` -> its
+  config's variants -> ``DescribeModel`` -> ``PrimaryContainer.ModelPackageName``), every variant's
+  version of the endpoint's model (an endpoint that does not exist runs none); ``serving`` comes from
+  the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`), or with
+  ``serving="live"`` the highest version ``running`` holds: what the Pulumi program uses, since it
+  cannot read its own state. The endpoints are read before the versions, so the image of each
+  version an endpoint may still run is described (closing-33c-1: ``ModelPackageSummary`` holds no
+  ``Image``, only ``DescribeModelPackage``'s ``InferenceSpecification.Containers[].Image`` says which
+  image a version runs, and the serving role must keep pulling it,
+  :func:`mlops_infra.compile.aws.serving._served_images`). Bounded: one ``DescribeModelPackage`` per
+  distinct version pinned, served or run, two calls per endpoint plus one per variant, all within the
+  deadline the caller gives the whole read (``plan --refresh``: ``cli/commands/plan.registry_view``);
 - a read that fails for another reason than "not found" (access denied, throttling beyond the
   retries) keeps the offline evidence for that model and adds a warning naming the error (scrubbed
   of credentials): the plan still decides, and says it could not check;
@@ -66,11 +75,23 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
             f"could not read the model registry ({classify(error)[1]}): {describe_error(error)}; versions were "
             "decided from the prior state",))
     retry = retry or RetryPolicy()
+    warnings: list[str] = []
+    running: dict[str, tuple[int, ...]] = {}
+    served = dict(offline.serving)
+    unread: str | None = None
+    try:
+        running = read_running(client, system, env, retry)
+    except Exception as error:  # said after the models' own warnings
+        unread = f"could not read which model versions the endpoints serve: {describe_error(error)}"
+    else:
+        if serving == "live":
+            served = {name: max(versions) for name, versions in running.items() if versions}
     pins: dict[str, set[int]] = {}
     for endpoint in system.endpoints:
-        pins.setdefault(endpoint.model.name, set()).add(endpoint.model.version)
+        pins.setdefault(endpoint.model.name, set()).update(
+            {endpoint.model.version, *running.get(endpoint.name, ())},
+            {served[endpoint.name]} if endpoint.name in served else set())
     models: dict[str, ModelRegistry] = {}
-    warnings: list[str] = []
     for model in system.models:
         try:
             describe = None if describe_all else pins.get(model.name, set())
@@ -80,20 +101,19 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                             f"{describe_error(error)}; its versions were decided from the prior state")
             if model.name in offline.models:
                 models[model.name] = offline.models[model.name]
-    served = dict(offline.serving)
-    if serving == "live":
-        try:
-            served = read_serving(client, system, env, retry)
-        except Exception as error:
-            warnings.append(f"could not read which model versions the endpoints serve: {describe_error(error)}")
-    return dataclasses.replace(offline, models=models, serving=served, warnings=tuple(warnings))
+    if unread is not None:
+        warnings.append(unread)
+    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings))
 
 
-def read_serving(client: Any, system: MLSystem, env: str, retry: RetryPolicy) -> dict[str, int]:
-    """Endpoint name -> the model version its live endpoint serves (endpoints that do not exist are
-    left out)."""
-    out: dict[str, int] = {}
+def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy) -> dict[str, tuple[int, ...]]:
+    """Endpoint name -> the versions of its model that its live endpoint config's variants run, sorted
+    (a canary runs two: the controller's ``canary`` variant beside the one it served before,
+    :mod:`mlops_infra.rollout.drivers.sagemaker`); endpoints that do not exist are left out, and so
+    are variants of another model package group."""
+    out: dict[str, tuple[int, ...]] = {}
     for endpoint in system.endpoints:
+        group = group_of(system, env, endpoint.model.name)
         physical = physical_name(system.metadata.name, env, endpoint.name)
         try:
             live = call_with_retry(lambda name=physical: client.describe_endpoint(EndpointName=name), retry)
@@ -106,8 +126,8 @@ def read_serving(client: Any, system: MLSystem, env: str, retry: RetryPolicy) ->
         for variant in config.get("ProductionVariants") or []:
             model = call_with_retry(lambda v=variant: client.describe_model(ModelName=v["ModelName"]), retry)
             match = PACKAGE_ARN.match(str((model.get("PrimaryContainer") or {}).get("ModelPackageName") or ""))
-            if match is not None:
-                out[endpoint.name] = max(out.get(endpoint.name, 0), int(match.group(2)))
+            if match is not None and match.group(1) == group:
+                out[endpoint.name] = tuple(sorted({*out.get(endpoint.name, ()), int(match.group(2))}))
     return out
 
 
