@@ -14,15 +14,21 @@ Contract:
   ``in-effect``) is when a pass first observed that traffic in effect (the endpoint ready again at the
   step's share: ``rollout/reconcile.py`` rule 8), and the bake counts from there; None (stored as
   :data:`IN_EFFECT_PENDING`): not observed yet. ``blind_since`` is when the gates of this step first
-  became unreadable. ``notice`` is the rollback notice of a rollout the controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written
-  with the rollback by ``rollout/runner.py`` ``announce``) until the scheduled runner has sent it, then
-  ``sent`` (:data:`NOTICE_SENT`; ``rollout/scheduled.py``, "Rollback notices"). It is stored only with
-  phase ``rolled_back`` (read as "" with any other phase, so a stale key left beside a later status means
+  became unreadable. ``pending_since`` (field ``pending-since``) is the first pass after the step's
+  bake that read a gate ``pending``, with a gate read pending at every pass since (a pass that reads
+  none pending, or cannot read the gates, clears it; so does every change of step): the pending
+  bound counts from there (``rollout/reconcile.py`` rule 8). A status never holds both
+  ``blind_since`` and ``pending_since``. ``notice`` is the rollback notice of a rollout the
+  controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written with the rollback
+  by ``rollout/runner.py`` ``announce``) until the scheduled runner has sent it, then ``sent``
+  (:data:`NOTICE_SENT`; ``rollout/scheduled.py``, "Rollback notices"). It is stored only with phase
+  ``rolled_back`` (read as "" with any other phase, so a stale key left beside a later status means
   nothing), and a status that stores it stores no ``blind-since`` (rolled back, no gate is read any
-  more). ``in-effect`` is stored only with phase ``progressing`` and ``reason`` only with the other
-  phases (the reconciler never gives a progressing status a reason: it is "" there, and read as ""
-  when absent). So never more than 7 fields at once (progressing: phase, revision, previous, step,
-  since, in-effect, blind-since; otherwise: phase, revision, previous, step, since, reason, notice),
+  more). ``in-effect`` and ``pending-since`` are stored only with phase ``progressing`` and
+  ``reason`` only with the other phases (the reconciler never gives a progressing status a reason: it
+  is "" there, and read as "" when absent). So never more than 7 fields at once (progressing: phase,
+  revision, previous, step, since, in-effect, blind-since or pending-since; otherwise: phase,
+  revision, previous, step, since, reason, notice),
   the SageMaker driver's tag budget (``mlops_infra/endpoint_tags.py``); :data:`OPTIONAL_FIELDS` are
   the keys a status may leave out, which a writer that merges (the KServe driver's ConfigMap patch)
   deletes. A stored status without ``notice`` (written before notices were recorded) has no notice to
@@ -65,7 +71,7 @@ raised for a slow start (a GPU node provisioned on demand by a cluster autoscale
 several gigabytes, a large model to load: minutes each). 30 minutes = three default deadlines. The spec's
 ``rollout.not_ready_timeout`` sets it per endpoint (``spec/serving.py``, at least the 600 s deadline)."""
 MAX_FIELD = 256
-OPTIONAL_FIELDS = ("reason", "in-effect", "blind-since", "notice")
+OPTIONAL_FIELDS = ("reason", "in-effect", "blind-since", "pending-since", "notice")
 """The fields :meth:`RolloutStatus.to_fields` writes only in some phases or states (module contract)."""
 
 
@@ -118,11 +124,13 @@ class RolloutStatus:
     reason: str = ""
     notice: str = ""
     in_effect: float | None = None
+    pending_since: float | None = None
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields (tag values / ConfigMap data), each at most 256 characters; ``in-effect``
         only with phase ``progressing``, ``reason`` only with the others; ``notice`` only with phase
-        ``rolled_back``, and then no ``blind-since`` (see the module contract)."""
+        ``rolled_back``, and then no ``blind-since``; ``pending-since`` only with phase ``progressing``
+        and no ``blind-since`` (see the module contract)."""
         fields = {"phase": self.phase, "revision": self.revision, "previous": self.previous,
                   "step": str(self.step), "since": f"{self.since:.3f}"}
         if self.phase == "progressing":
@@ -133,6 +141,8 @@ class RolloutStatus:
             fields["notice"] = self.notice
         elif self.blind_since is not None:
             fields["blind-since"] = f"{self.blind_since:.3f}"
+        elif self.phase == "progressing" and self.pending_since is not None:
+            fields["pending-since"] = f"{self.pending_since:.3f}"
         return {k: v[:MAX_FIELD] for k, v in fields.items()}
 
     @classmethod
@@ -143,13 +153,15 @@ class RolloutStatus:
             if phase not in ("progressing", *TERMINAL):
                 return None
             blind = fields.get("blind-since")
+            held = fields.get("pending-since") if phase == "progressing" and not blind else None
             notice = fields.get("notice", "") if phase == "rolled_back" else ""
             since = float(fields["since"])
             effect = fields.get("in-effect") if phase == "progressing" else IN_EFFECT_PENDING
             return cls(phase, fields["revision"], fields.get("previous", ""), int(fields["step"]),
                        since, float(blind) if blind else None, fields.get("reason", ""),
                        notice if notice in (NOTICE_PENDING, NOTICE_SENT) else "",
-                       since if effect is None else None if effect == IN_EFFECT_PENDING else float(effect))
+                       since if effect is None else None if effect == IN_EFFECT_PENDING else float(effect),
+                       float(held) if held else None)
         except (KeyError, ValueError):
             return None
 

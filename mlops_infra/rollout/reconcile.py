@@ -54,11 +54,17 @@ Rules, in order:
    bake, and it does not hold a step that is still baking. The wait has a bound of its own: an alert
    whose condition flaps (holds, breaks, holds again, each spell shorter than ``for``) is pending at
    pass after pass, and a step held on it never ended. Once a gate has been pending at every pass for
-   its ``GateReading.hold`` since the bake ended (Prometheus: 2 x (``for`` + the recording rule's 1m
-   window), ``gates/prometheus.py``, which finds it for every alert it reads), the rollout rolls back
-   ("held N by pending alert X after the bake of step S ..."). A pass that reads it ``ok`` ends the
-   hold (the next step); the bound counts from the end of the bake, so a later pending spell of the
-   same step is bounded by the same deadline.
+   its ``GateReading.hold`` (Prometheus: 2 x (``for`` + the recording rule's 1m window),
+   ``gates/prometheus.py``, which finds it for every alert it reads), the rollout rolls back ("held N
+   by pending alert X after the bake of step S ..."). The bound counts from the first pass after the
+   bake that read a gate pending (``RolloutStatus.pending_since``, stored by the driver with the rest
+   of the status), not from the end of the bake: passes need not read the gates (an unreadable
+   Prometheus, a restarted one whose alerts enter pending anew, a missed CronJob run), and counted
+   from the bake the first pending reading after such a gap rolled back at once, "held 13m00s" for a
+   hold no pass had seen (audit closing-33b-3). A pass that reads no gate pending ends the spell: all
+   ``ok`` moves on (the next step), an unreadable gate holds the step (rule 7) and clears
+   ``pending_since``, so a later pending reading counts anew. Pending readings without a bound
+   (``hold`` None) record nothing.
 9. Gates judge the new version by its own series (``GateReading``: ``state`` and ``value`` are its
    canary variant's or Knative revision's, ``gates/cloudwatch.py``, ``gates/prometheus.py``). What
    a gate shows of the STABLE version (``GateReading.stable``: its alarm in ALARM, its revision's
@@ -216,12 +222,13 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         if following < len(spec.steps) and observed.percent == spec.steps[following]:
             return Decision("record", f"step {following + 1} ({spec.steps[following]}%) was set by an earlier pass "
                             "that stopped before recording it", spec.steps[following],
-                            status.evolve(step=following, since=now, blind_since=None,
+                            status.evolve(step=following, since=now, blind_since=None, pending_since=None,
                                           in_effect=now if observed.in_effect else None),
                             now + spec.bake_seconds if observed.in_effect else None)
         seen = "unknown" if observed.percent is None else f"{observed.percent}%"
         return Decision("set_traffic", f"step {step + 1}: traffic on version {status.revision} is {seen}, "
-                        f"not {percent}%: setting it", percent, status.evolve(since=now, in_effect=None))
+                        f"not {percent}%: setting it", percent,
+                        status.evolve(since=now, in_effect=None, pending_since=None))
     firing = [g for g in gates if g.state == "firing"]
     if firing:
         reason = (f"{', '.join(g.describe() for g in firing)} fired at step {step + 1} ({percent}% on version "
@@ -236,7 +243,8 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
             return Decision("wait", f"step {step + 1} ({percent}%) is set but not in effect yet{_detail(observed)}; "
                             "its bake starts when it is", percent, _cleared(status))
         return Decision("record", f"step {step + 1} ({percent}%) is in effect: baking {duration(spec.bake_seconds)} "
-                        "from now", percent, status.evolve(in_effect=now, blind_since=None), now + spec.bake_seconds)
+                        "from now", percent, status.evolve(in_effect=now, blind_since=None, pending_since=None),
+                        now + spec.bake_seconds)
     cleared = _cleared(status)
     ends = status.in_effect + spec.bake_seconds
     if now < ends:
@@ -248,27 +256,39 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         names = ", ".join(g.describe() for g in pending)
         holds = [g.hold for g in pending if g.hold is not None]
         limit = min(holds) if holds else None
-        if limit is not None and now - ends >= limit:
-            reason = (f"held {duration(now - ends)} by pending alert {names} after the bake of step {step + 1} "
+        first = now if status.pending_since is None else status.pending_since
+        if limit is not None and now - first >= limit:
+            reason = (f"held {duration(now - first)} by pending alert {names} after the bake of step {step + 1} "
                       f"({percent}% on version {status.revision}): neither fired nor resolved within "
                       f"{duration(limit)}")
             return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
                                                                                  since=now))
-        bound = "" if limit is None else f" (rolling back in {duration(ends + limit - now)} if it does neither)"
+        bound = "" if limit is None else f" (rolling back in {duration(first + limit - now)} if it does neither)"
+        if limit is None:  # no bound to count (a reader that cannot tell): nothing to record
+            held = _cleared(status)
+        elif status.pending_since == first and status.blind_since is None:
+            held = None
+        else:
+            held = status.evolve(blind_since=None, pending_since=first)
         return Decision("wait", f"step {step + 1} ({percent}%): baked, but {names}: its condition holds and its "
                         f"`for` has not elapsed; waiting for it to fire (roll back) or resolve before {after}{bound}",
-                        percent, cleared, None if limit is None else ends + limit)
+                        percent, held, None if limit is None else first + limit)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
         return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",
-                        following, status.evolve(step=step + 1, since=now, blind_since=None, in_effect=None))
+                        following, status.evolve(step=step + 1, since=now, blind_since=None, in_effect=None,
+                                                 pending_since=None))
     return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps", 100,
-                    status.evolve(phase="finished", since=now, blind_since=None, reason="all steps passed"))
+                    status.evolve(phase="finished", since=now, blind_since=None, pending_since=None,
+                                  reason="all steps passed"))
 
 
 def _cleared(status: RolloutStatus) -> RolloutStatus | None:
-    """``status`` without ``blind_since`` when it has one (the gates are readable again); None: unchanged."""
-    return status.evolve(blind_since=None) if status.blind_since is not None else None
+    """``status`` without ``blind_since`` (the gates are readable again) and ``pending_since`` (no gate
+    held the baked step at this pass) when it has either; None: unchanged."""
+    if status.blind_since is None and status.pending_since is None:
+        return None
+    return status.evolve(blind_since=None, pending_since=None)
 
 
 def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading], now: float,
@@ -281,7 +301,9 @@ def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading]
         return Decision("rollback", f"roll back: {reason}", 0,
                         status.evolve(phase="rolled_back", reason=reason, since=now))
     left = spec.gate_timeout_seconds - (now - since)
-    changes = {"blind_since": since} if status.blind_since is None else {}
+    changes: dict[str, float | None] = {"blind_since": since} if status.blind_since is None else {}
+    if status.pending_since is not None:
+        changes["pending_since"] = None  # not read pending at this pass: a later pending reading counts anew
     if status.in_effect is None and in_effect:
         changes["in_effect"] = now  # observed in effect (rule 8): the bake counts from here, holding or not
     return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {duration(left)} "

@@ -6,7 +6,10 @@ is pending at pass after pass (Prometheus starts ``for`` anew each time: ``rules
 ``AlertingRule.Eval`` deletes a pending alert absent from the result), and the step waited forever.
 Now a pending reading carries ``hold`` = 2 x (the alert's ``for`` + the recording rule's 1m window),
 which :class:`PrometheusGates` derives from the rule (``GET /api/v1/rules``), and once a gate has stayed
-pending that long after the bake the rollout rolls back, saying so.
+pending that long the rollout rolls back, saying so. The bound counts from the first pass after the
+bake that read it pending (``RolloutStatus.pending_since``, kept by the driver), not from the end of
+the bake: counted from the bake, a pending reading first seen after passes that could not read the
+gates rolled back at once (audit closing-33b-3).
 """
 
 from __future__ import annotations
@@ -37,27 +40,94 @@ def baked(step: int = 0) -> Observed:
     return Observed("2", "1", SPEC.steps[step], status=status)
 
 
+def after(observed: Observed, decision) -> Observed:
+    """``observed`` at the next pass, with the status ``decision`` wrote (as a driver stores it)."""
+    if decision.status is None:
+        return observed
+    stored = RolloutStatus.from_fields(decision.status.to_fields())
+    return dataclasses.replace(observed, status=stored)
+
+
 def test_a_step_held_by_a_pending_gate_rolls_back_after_its_bound():
     ends = T0 + BAKE
-    held = reconcile(SPEC, baked(), [PENDING], ends + HOLD - 1)
-    assert held.action == "wait" and held.next_check == ends + HOLD
+    first = reconcile(SPEC, baked(), [PENDING], ends)  # the first pending reading after the bake
+    assert first.action == "wait" and first.next_check == ends + HOLD and first.status.pending_since == ends
+    held = reconcile(SPEC, after(baked(), first), [PENDING], ends + HOLD - 1)
+    assert held.action == "wait" and held.next_check == ends + HOLD and held.status is None
     assert held.message.endswith("before step 2 (rolling back in 1s if it does neither)")
-    back = reconcile(SPEC, baked(), [PENDING], ends + HOLD)
+    back = reconcile(SPEC, after(baked(), first), [PENDING], ends + HOLD)
     assert back.action == "rollback" and back.percent == 0 and back.status.phase == "rolled_back"
     assert back.status.reason == ("held 12m00s by pending alert churn-api-slow = 0.4 (alert pending) after the bake "
                                   "of step 1 (10% on version 2): neither fired nor resolved within 12m00s")
-    last = reconcile(SPEC, baked(1), [PENDING], ends + HOLD)  # the last step: no finish on it either
+    last_first = reconcile(SPEC, baked(1), [PENDING], ends)
+    last = reconcile(SPEC, after(baked(1), last_first), [PENDING], ends + HOLD)  # the last step: no finish on it
     assert last.action == "rollback" and "after the bake of step 2 (100% on version 2)" in last.status.reason
 
 
 def test_the_bound_is_the_smallest_pending_one_and_a_resolved_reading_moves_on():
     two = dataclasses.replace(SPEC, gates=("churn-api-slow", "churn-api-errors"))
     short = dataclasses.replace(PENDING, name="churn-api-errors", hold=300)
-    assert reconcile(two, baked(), [PENDING, short], T0 + BAKE + 300).action == "rollback"
-    resolved = reconcile(SPEC, baked(), [GateReading("churn-api-slow", "ok")], T0 + BAKE + 10 * HOLD)
-    assert resolved.action == "set_traffic" and resolved.percent == 100
+    first = reconcile(two, baked(), [PENDING, short], T0 + BAKE)
+    assert first.action == "wait" and first.next_check == T0 + BAKE + 300
+    assert reconcile(two, after(baked(), first), [PENDING, short], T0 + BAKE + 300).action == "rollback"
+    resolved = reconcile(SPEC, after(baked(), first), [GateReading("churn-api-slow", "ok")], T0 + BAKE + 10 * HOLD)
+    assert resolved.action == "set_traffic" and resolved.percent == 100 and resolved.status.pending_since is None
     unbounded = reconcile(SPEC, baked(), [dataclasses.replace(PENDING, hold=None)], T0 + BAKE + 10 * HOLD)
-    assert unbounded.action == "wait" and unbounded.next_check is None  # a reader that gives no bound
+    assert unbounded.action == "wait" and unbounded.next_check is None and unbounded.status is None  # no bound given
+
+
+UNREADABLE = GateReading("churn-api-slow", "unreadable", detail="Prometheus at http://prometheus:9090: URLError")
+
+
+def test_the_bound_counts_from_the_first_pending_reading_not_from_the_end_of_the_bake():
+    """Audit closing-33b-3: passes a minute apart cannot read Prometheus for 13 minutes after the bake
+    (the blind timeout is 15); the first readable pass reads the alert pending. Counted from the end of
+    the bake, it rolled back at once, "held 13m00s", a hold no pass had seen. Now it waits HOLD from
+    that reading, and rolls back only if the alert is still pending at every pass until then."""
+    ends, observed = T0 + BAKE, baked()
+    for minute in range(13):
+        decision = reconcile(SPEC, observed, [UNREADABLE], ends + 60 * minute)
+        assert decision.action == "hold"
+        observed = after(observed, decision)
+    seen = ends + 13 * 60
+    first = reconcile(SPEC, observed, [PENDING], seen)
+    assert first.action == "wait" and first.next_check == seen + HOLD
+    assert first.message.endswith("(rolling back in 12m00s if it does neither)")
+    assert (first.status.pending_since, first.status.blind_since) == (seen, None)
+    observed = after(observed, first)
+    assert observed.status.pending_since == seen  # stored (to_fields / from_fields: tags, ConfigMap data)
+    for minute in range(1, 12):
+        decision = reconcile(SPEC, observed, [PENDING], seen + 60 * minute)
+        assert decision.action == "wait" and decision.next_check == seen + HOLD
+        observed = after(observed, decision)
+    back = reconcile(SPEC, observed, [PENDING], seen + HOLD)
+    assert back.action == "rollback" and back.status.reason.startswith("held 12m00s by pending alert churn-api-slow")
+
+
+def test_a_pass_that_reads_no_pending_gate_ends_the_spell():
+    """A pending spell that an unreadable pass interrupts counts anew from the next pending reading;
+    the step's share moving (traffic set again) drops it too."""
+    ends = T0 + BAKE
+    observed = after(baked(), reconcile(SPEC, baked(), [PENDING], ends))
+    blind = reconcile(SPEC, observed, [UNREADABLE], ends + 600)
+    assert blind.action == "hold" and blind.status.pending_since is None and blind.status.blind_since == ends + 600
+    assert "pending-since" not in blind.status.to_fields()
+    observed = after(observed, blind)
+    again = reconcile(SPEC, observed, [PENDING], ends + HOLD)
+    assert again.action == "wait" and again.next_check == ends + HOLD + HOLD
+    assert (again.status.pending_since, again.status.blind_since) == (ends + HOLD, None)
+    moved = reconcile(SPEC, dataclasses.replace(after(observed, again), percent=50), [PENDING], ends + HOLD + 60)
+    assert moved.action == "set_traffic" and moved.status.pending_since is None
+
+
+def test_pending_since_is_stored_only_while_progressing_and_never_beside_blind_since():
+    status = RolloutStatus("progressing", "2", "1", 0, T0, in_effect=T0, pending_since=T0 + BAKE)
+    fields = status.to_fields()
+    assert fields["pending-since"] == f"{T0 + BAKE:.3f}" and len(fields) == 7
+    assert RolloutStatus.from_fields(fields) == status
+    assert "pending-since" not in status.evolve(phase="rolled_back", reason="r").to_fields()
+    assert RolloutStatus.from_fields({**fields, "phase": "finished", "reason": "r"}).pending_since is None
+    assert RolloutStatus.from_fields({**fields, "blind-since": f"{T0:.3f}"}).pending_since is None
 
 
 def test_the_gates_window_is_the_compiled_recording_window():
@@ -82,10 +152,17 @@ def test_a_rollout_held_by_an_alert_pending_on_a_real_prometheus_rolls_back_afte
         gates = PrometheusGates(stack.prometheus_url, namespace=NS, timeout=5)
         [reading] = gates.read(SPEC, T0, time.time())
         assert (reading.state, reading.hold) == ("pending", 2 * (3600 + 60))
-        clock, seen = Clock(T0), []
+        clock, seen, stored_since = Clock(T0), [], []
+
+        def on_pass(one) -> None:
+            seen.append(one)
+            data = api.get("v1", "ConfigMap", f"rollout-{NAME}", NS)["data"]
+            if one.decision.action == "wait" and "rolling back in" in one.decision.message:
+                stored_since.append((data.get("pending-since"), one.decision.next_check))
+
         driver = KServeDriver(KubeClient.from_url(api.url, retry=RetryPolicy(attempts=2, base_delay=0.01)), NS, NAME)
         last = watch(SPEC, driver, gates, Watch(poll_seconds=60, max_passes=200, clock=clock, sleep=clock.sleep,
-                                                 on_pass=seen.append))
+                                                 on_pass=on_pass))
     assert last.decision.action == "none"
     percents = [p.decision.percent for p in seen if p.decision.action in ("set_traffic", "rollback")]
     assert percents == [10, 0]
@@ -95,3 +172,8 @@ def test_a_rollout_held_by_an_alert_pending_on_a_real_prometheus_rolls_back_afte
                                        "bake of step 1 (10% on version 2)")
     waited = [p for p in seen if p.decision.action == "wait" and "rolling back in" in p.decision.message]
     assert waited and all(g.state == "pending" for p in waited for g in p.gates)
+    # the KServe driver keeps the first pending reading's time in the ConfigMap: every waiting pass
+    # read it back and bounded the step from it
+    [(since, deadline)] = set(stored_since)
+    assert since is not None and deadline == float(since) + 2 * (3600 + 60)
+    assert "pending-since" not in stored
