@@ -13,8 +13,9 @@ three kinds:
 - status: one ``mlops-infra:rollout:<field>`` per field of ``RolloutStatus.to_fields``, at most
   :data:`STATUS_MAX` of the :data:`STATUS_FIELDS` at once: ``in-effect`` (when the step was observed
   in effect) only while progressing and ``reason`` only in the other phases; ``blind-since`` only
-  while a gate is unreadable, ``notice`` (the rollback notice, pending or sent) only once rolled back,
-  never both (``rollout/model.py``);
+  while a gate is unreadable, ``pending-since`` (when a gate was first read pending after the bake)
+  only while a readable gate holds a baked step, ``notice`` (the rollback notice, pending or sent)
+  only once rolled back: at most one of the three (``rollout/model.py``);
 - :data:`SCALING_TAG`, while a rollout holds the primary variant's scale-in suspended or a finish has
   autoscaling to put back;
 - kept entries (``mlops-infra:kept:config:<name>``, ``mlops-infra:kept:model:<name>``), at most
@@ -32,11 +33,12 @@ three kinds:
 
 ROLLOUT_TAG_PREFIX = "mlops-infra:rollout:"
 """The rollout status: ``<prefix><field>`` per field of ``RolloutStatus.to_fields``."""
-STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "in-effect", "reason", "blind-since", "notice")
+STATUS_FIELDS = ("phase", "revision", "previous", "step", "since", "in-effect", "reason", "blind-since",
+                 "pending-since", "notice")
 """Every field ``RolloutStatus.to_fields`` can write (a test compares them)."""
 STATUS_MAX = 7
 """The most status fields stored at once: ``in-effect`` and ``reason`` are never both written (progressing
-or not), nor ``blind-since`` and ``notice``: 5 + 1 + 1."""
+or not), and at most one of ``blind-since``, ``pending-since`` and ``notice``: 5 + 1 + 1."""
 KEPT_TAG_PREFIX = "mlops-infra:kept:"
 """What a move of the endpoint left unused: ``<prefix>config:<name>``, ``<prefix>model:<name>``."""
 SCALING_TAG = "mlops-infra:autoscaling:restore"

@@ -201,21 +201,27 @@ def new_world(moto_url: str, labels: int = 0) -> World:
 def test_the_status_fields_are_every_field_the_status_writes() -> None:
     """Every field ``to_fields`` can write, and never more than ``STATUS_MAX`` at once, in every phase: a
     rolled-back status with its notice drops ``blind-since`` (a gate unreadable until the timeout rolled
-    it back); ``in-effect`` is written only while progressing and ``reason`` only in the other phases."""
+    it back); ``in-effect`` is written only while progressing and ``reason`` only in the other phases;
+    ``pending-since`` only while progressing and never beside ``blind-since``."""
     held = RolloutStatus("progressing", "13", "12", 2, 1.0, blind_since=2.0, in_effect=1.5)
     told = held.evolve(phase="rolled_back", notice=NOTICE_PENDING, reason="r")
-    assert set(held.to_fields()) | set(told.to_fields()) == set(STATUS_FIELDS)
+    waiting = held.evolve(blind_since=None, pending_since=2.5)  # a baked step held by a pending gate
+    assert set(held.to_fields()) | set(told.to_fields()) | set(waiting.to_fields()) == set(STATUS_FIELDS)
     assert len(STATUS_FIELDS) == len(set(STATUS_FIELDS))
-    assert len(held.to_fields()) == len(told.to_fields()) == STATUS_MAX == 7
+    assert len(held.to_fields()) == len(told.to_fields()) == len(waiting.to_fields()) == STATUS_MAX == 7
     for phase in ("progressing", "finished", "rolled_back", "aborted"):
         for notice in ("", NOTICE_PENDING, NOTICE_SENT):
             for in_effect in (None, 1.5):
-                fields = held.evolve(phase=phase, notice=notice, in_effect=in_effect, reason="r").to_fields()
-                assert len(fields) <= STATUS_MAX and set(fields) <= set(STATUS_FIELDS), (phase, notice, fields)
-                assert ("in-effect" in fields) == (phase == "progressing") != ("reason" in fields), fields
+                for pending_since in (None, 2.5):
+                    fields = held.evolve(phase=phase, notice=notice, in_effect=in_effect, reason="r",
+                                         pending_since=pending_since).to_fields()
+                    assert len(fields) <= STATUS_MAX and set(fields) <= set(STATUS_FIELDS), (phase, notice, fields)
+                    assert ("in-effect" in fields) == (phase == "progressing") != ("reason" in fields), fields
+                    assert "pending-since" not in fields  # never beside blind-since
     assert "blind-since" not in told.to_fields() and "notice" not in held.evolve(notice=NOTICE_SENT).to_fields()
     assert RolloutStatus.from_fields(told.to_fields()) == told.evolve(blind_since=None, since=1.0, in_effect=None)
     assert RolloutStatus.from_fields(held.to_fields()) == held
+    assert RolloutStatus.from_fields(waiting.to_fields()) == waiting
     assert DRIVER_MAX_TAGS == STATUS_MAX + 1 + KEPT_MAX == 17
 
 
