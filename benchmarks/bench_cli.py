@@ -42,34 +42,28 @@ Targets (issue 14): ``plan --state`` at most 2x compose and 250 MB (1,000 endpoi
 1,500 MB with ``--endpoints 10000`` (182k resources); ``plan json`` at most 3x compose; ``graph json``
 at most 2x compose.
 
-Figures of the runs of 2026-12-05, 19:06-19:13 UTC on f1cdef6 (with this script's pipe for stdout,
-see :func:`run_once`; figures of stops before 2026-12-04 wrote stdout to a file and are not
-comparable), medians, bytecode cached. The prior state is written as Pulumi writes one, its inputs
-and outputs with sorted keys (``bench_plan.engine_order``). The baseline is 5a2f97c (the tree at that
-stop's start). This tree compiles a little more per system (training containers' MLOPS_PRECISION /
-MLOPS_SHARDING, the rollout runner's publish grant; 98.0 MiB of state against 97.5 MiB), and
-``--write-inputs`` writes the prior state from the tree that runs it: whichever tree did not write
-the inputs plans those updates, so each tree is judged on its own inputs:
+Figures of the runs of 2026-12-05/06 (with this script's pipe for stdout, see :func:`run_once`;
+figures of stops before 2026-12-04 wrote stdout to a file and are not comparable), medians, bytecode
+cached. The prior state is written as Pulumi writes one, its inputs and outputs with sorted keys
+(``bench_plan.engine_order``). ``--write-inputs`` writes the prior state from the tree that runs it:
+whichever tree did not write the inputs plans those updates too, so each tree is judged on its own
+inputs:
 
-- 1,000 endpoints, inputs written by f1cdef6 (state 98.0 MiB), 10 rounds at 19:06, load 0.1 / 0.9:
-  compose 0.392 s; ``state`` 0.504 s (1.27x); ``validate`` 0.296 s (0.74x); the floor line 0.775 s =
-  1.95x compose. ``plan --state`` 1.573 s, 187 MB: 3.98x compose (the baseline plans the updates
-  there: 1.653 s, 4.23x); ``plan json`` 1.281 s, 213 MB: 3.26x, 1.00x the baseline's 1.278 s;
-  ``graph json`` 0.866 s, 188 MB: 2.20x (2.28x in CPU time), 0.99x the baseline's 0.869 s. None of
-  the three ratio targets is met.
-- The same on inputs written by 5a2f97c (state 97.5 MiB), 10 rounds at 19:08, load 0.9 / 1.0:
-  compose 0.418 s; the baseline's ``plan --state`` 1.576 s, 184 MB, 3.74x (this tree 1.700 s there:
-  it plans the updates); ``plan json`` 1.00x (3.08x compose), ``graph json`` 1.00x (2.11x). Each
-  tree against its own inputs: 1.573 s and 1.576 s, 1.00x: no change of speed. The ratios to compose
-  are lower than the last stop's (4.69x) because compose ran slower this time (0.392-0.418 s against
-  0.318 s); the times are about the same (1.573 s against 1.485 s).
-- 10,000 endpoints, inputs written by f1cdef6 (state 970.1 MiB), 1 round at 19:10, load 1.0 / 1.0,
-  ``--only plan-state``: compose 8.029 s; ``plan --state`` 14.388 s, 1,272 MB (the 1,500 MB target
-  is met): 1.79x compose.
-- The first plan's other outputs (inputs written by f1cdef6), 4 rounds at 19:12, load 1.0 / 1.0,
-  ``--only plan-text,plan-markdown,plan-out``: compose 0.428 s; ``plan-text`` 2.447 s, 324 MB, 1.01x
-  the baseline's 2.410 s (324 MB); ``plan-markdown`` 2.109 s, 219 MB, 0.98x of 2.166 s (219 MB);
-  ``plan-out`` 2.086 s, 323 MB, 0.99x of 2.071 s (322 MB).
+- 43f5c4b against itself (an A/A run), inputs written by 43f5c4b (state 106.8 MiB), 10 rounds at
+  2026-12-05 23:21, load 0.9 / 1.1: compose 0.487 s; ``state`` 0.660 s (1.38x); ``validate`` 0.317 s
+  (0.67x); the floor line 0.954 s = 2.00x compose. ``plan --state`` 1.756 s, 198 MB: 3.57x compose
+  (1.00x itself); ``plan json`` 1.438 s, 222 MB: 2.92x (target met); ``graph json`` 0.956 s, 196 MB:
+  1.94x (target met).
+- ba3c180's tree (3892c0c, the same planning code) against 43f5c4b, 10 rounds each at 01:01 and 01:06,
+  load 0.5 / 1.4 (helpers at work): on its own inputs (state 107.1 MiB) ``plan --state`` 1.902 s, 192
+  MB, 3.40x compose 0.563 s; ``plan json`` 1.00x the baseline (2.72x compose); ``graph json`` 1.04x
+  (1.95x). 43f5c4b on its own inputs: 1.878 s (3.47x compose 0.533 s): each tree on its own inputs,
+  1.01x, no change of speed. The ``plan --state`` target (2x) is not met; the floor line alone (parse
+  the state, validate the spec) is 1.85-2.00x compose.
+- 10,000 endpoints, inputs written by 43f5c4b (state 1,058.3 MiB, over the 1 GiB state limit of that
+  tree, which refused it: 20675a5 raised the limit), 1 round at 01:09, load 0.1 / 0.8, ``--only
+  plan-state``, this tree: compose 9.239 s; ``plan --state`` 19.257 s, 1,346 MB (the 1,500 MB target
+  is met), planning the graph's updates since 43f5c4b too.
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
