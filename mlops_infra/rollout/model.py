@@ -15,8 +15,8 @@ Contract:
   step's share: ``rollout/reconcile.py`` rule 8), and the bake counts from there; None (stored as
   :data:`IN_EFFECT_PENDING`): not observed yet. ``blind_since`` is when the gates of this step first
   became unreadable. ``pending_since`` (field ``pending-since``) is the first pass after the step's
-  bake that read a gate ``pending``, with a gate read pending at every pass since (a pass that reads
-  none pending, or cannot read the gates, clears it; so does every change of step): the pending
+  bake that read a gate ``pending``, with no pass since that read every gate and none pending (such
+  a pass clears it, and so does every change of step; a pass that cannot read a gate keeps it): the pending
   bound counts from there (``rollout/reconcile.py`` rule 8). A status never holds both
   ``blind_since`` and ``pending_since``. ``notice`` is the rollback notice of a rollout the
   controller rolled back on its own: ``pending`` (:data:`NOTICE_PENDING`, written with the rollback

@@ -38,7 +38,8 @@ Rules, in order:
    current step (bake restarts when that is in effect).
 6. A firing gate rolls back (reason: which gate, which value, at which step and share).
 7. An unreadable gate holds the step (never advances blind); once unreadable for
-   ``gate_timeout_seconds`` the rollout rolls back.
+   ``gate_timeout_seconds`` the rollout rolls back (counted from ``pending_since`` when a pending
+   spell is on, rule 8).
 8. The step's share not yet observed in effect (the status has no ``in_effect``): the first pass
    that observes it in effect records that time (action ``record``; a hold of rule 7 records it
    too), and the bake ends ``bake_seconds`` after it; until then (``observed.in_effect`` false) wait.
@@ -61,10 +62,14 @@ Rules, in order:
    of the status), not from the end of the bake: passes need not read the gates (an unreadable
    Prometheus, a restarted one whose alerts enter pending anew, a missed CronJob run), and counted
    from the bake the first pending reading after such a gap rolled back at once, "held 13m00s" for a
-   hold no pass had seen (audit closing-33b-3). A pass that reads no gate pending ends the spell: all
-   ``ok`` moves on (the next step), an unreadable gate holds the step (rule 7) and clears
-   ``pending_since``, so a later pending reading counts anew. Pending readings without a bound
-   (``hold`` None) record nothing.
+   hold no pass had seen (audit closing-33b-3). Only a pass that reads every gate and none pending
+   ends the spell (all ``ok`` moves on: the next step). An unreadable gate holds the step (rule 7)
+   but keeps ``pending_since``: clearing it, with a pending pass clearing ``blind_since``, let a gate
+   read pending and unreadable by turns (or a pending gate beside one unreadable now and then) hold
+   a step forever (audit closing-33d-1). While ``pending_since`` is set, an unreadable pass stores no
+   ``blind_since`` (the 7-field budget) and rolls back once ``now - pending_since`` reaches
+   ``gate_timeout_seconds`` (never later than the blind spell alone would). Pending readings without
+   a bound (``hold`` None) record nothing.
 9. Gates judge the new version by its own series (``GateReading``: ``state`` and ``value`` are its
    canary variant's or Knative revision's, ``gates/cloudwatch.py``, ``gates/prometheus.py``). What
    a gate shows of the STABLE version (``GateReading.stable``: its alarm in ALARM, its revision's
@@ -293,17 +298,26 @@ def _cleared(status: RolloutStatus) -> RolloutStatus | None:
 
 def _hold(spec: RolloutSpec, status: RolloutStatus, blind: Sequence[GateReading], now: float,
           in_effect: bool) -> Decision:
-    since = status.blind_since if status.blind_since is not None else now
     names = ", ".join(g.describe() for g in blind)
-    if now - since >= spec.gate_timeout_seconds:
-        reason = (f"gate(s) {names} unreadable for {duration(now - since)} at step {status.step + 1} "
-                  f"({spec.steps[status.step]}% on version {status.revision})")
-        return Decision("rollback", f"roll back: {reason}", 0,
-                        status.evolve(phase="rolled_back", reason=reason, since=now))
-    left = spec.gate_timeout_seconds - (now - since)
-    changes: dict[str, float | None] = {"blind_since": since} if status.blind_since is None else {}
+    at = f"at step {status.step + 1} ({spec.steps[status.step]}% on version {status.revision})"
     if status.pending_since is not None:
-        changes["pending_since"] = None  # not read pending at this pass: a later pending reading counts anew
+        # Held by a pending gate since pending_since: the spell goes on (rule 8), and its time counts
+        # against the gate timeout too (no blind_since beside it: the 7-field budget).
+        first = status.pending_since
+        if now - first >= spec.gate_timeout_seconds:
+            reason = (f"gate(s) {names} unreadable while held {duration(now - first)} since a gate was first read "
+                      f"pending (gate timeout {duration(spec.gate_timeout_seconds)}) {at}")
+            return Decision("rollback", f"roll back: {reason}", 0,
+                            status.evolve(phase="rolled_back", reason=reason, since=now))
+        since, changes = first, {}
+    else:
+        since = status.blind_since if status.blind_since is not None else now
+        if now - since >= spec.gate_timeout_seconds:
+            reason = f"gate(s) {names} unreadable for {duration(now - since)} {at}"
+            return Decision("rollback", f"roll back: {reason}", 0,
+                            status.evolve(phase="rolled_back", reason=reason, since=now))
+        changes: dict[str, float | None] = {"blind_since": since} if status.blind_since is None else {}
+    left = spec.gate_timeout_seconds - (now - since)
     if status.in_effect is None and in_effect:
         changes["in_effect"] = now  # observed in effect (rule 8): the bake counts from here, holding or not
     return Decision("hold", f"holding step {status.step + 1}: cannot read {names}; rolling back in {duration(left)} "

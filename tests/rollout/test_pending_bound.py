@@ -104,20 +104,55 @@ def test_the_bound_counts_from_the_first_pending_reading_not_from_the_end_of_the
     assert back.action == "rollback" and back.status.reason.startswith("held 12m00s by pending alert churn-api-slow")
 
 
-def test_a_pass_that_reads_no_pending_gate_ends_the_spell():
-    """A pending spell that an unreadable pass interrupts counts anew from the next pending reading;
-    the step's share moving (traffic set again) drops it too."""
+def test_an_unreadable_pass_does_not_restart_the_pending_count():
+    """Audit closing-33d-1: an unreadable pass cleared pending-since and a pending pass cleared
+    blind-since, so a gate read pending and unreadable by turns held the step forever. Now an
+    unreadable pass keeps pending-since (and counts the spell against the gate timeout); all ``ok``
+    or a moved share still drops it."""
     ends = T0 + BAKE
     observed = after(baked(), reconcile(SPEC, baked(), [PENDING], ends))
     blind = reconcile(SPEC, observed, [UNREADABLE], ends + 600)
-    assert blind.action == "hold" and blind.status.pending_since is None and blind.status.blind_since == ends + 600
-    assert "pending-since" not in blind.status.to_fields()
-    observed = after(observed, blind)
-    again = reconcile(SPEC, observed, [PENDING], ends + HOLD)
-    assert again.action == "wait" and again.next_check == ends + HOLD + HOLD
-    assert (again.status.pending_since, again.status.blind_since) == (ends + HOLD, None)
-    moved = reconcile(SPEC, dataclasses.replace(after(observed, again), percent=50), [PENDING], ends + HOLD + 60)
+    assert blind.action == "hold" and blind.status is None and blind.next_check == ends + SPEC.gate_timeout_seconds
+    again = reconcile(SPEC, after(observed, blind), [PENDING], ends + HOLD)
+    assert again.action == "rollback" and again.status.reason.startswith("held 12m00s by pending alert")
+    timeout = reconcile(SPEC, observed, [UNREADABLE], ends + SPEC.gate_timeout_seconds)
+    assert timeout.action == "rollback" and timeout.status.reason == (
+        "gate(s) churn-api-slow (Prometheus at http://prometheus:9090: URLError) unreadable while held 15m00s since "
+        "a gate was first read pending (gate timeout 15m00s) at step 1 (10% on version 2)")
+    ok = reconcile(SPEC, observed, [GateReading("churn-api-slow", "ok")], ends + 600)
+    assert ok.action == "set_traffic" and ok.status.pending_since is None
+    moved = reconcile(SPEC, dataclasses.replace(observed, percent=50), [PENDING], ends + 60)
     assert moved.action == "set_traffic" and moved.status.pending_since is None
+
+
+def run_day(spec: RolloutSpec, readings) -> tuple[int, object]:
+    """Passes a minute apart for a day after the bake, ``readings(minute)`` the gates read at each;
+    the minute of the rollback and its decision (None, None: never rolled back)."""
+    ends, observed = T0 + BAKE, baked()
+    for minute in range(24 * 60):
+        decision = reconcile(spec, observed, readings(minute), ends + 60 * minute)
+        if decision.action == "rollback":
+            return minute, decision
+        observed = after(observed, decision)
+    return None, None
+
+
+def test_a_gate_pending_and_unreadable_by_turns_rolls_back_within_the_bound():
+    """closing-33d-1's repro_alt: churn-api-slow pending at even minutes, unreadable at odd ones."""
+    minute, decision = run_day(SPEC, lambda m: [PENDING] if m % 2 == 0 else [UNREADABLE])
+    assert minute is not None and minute * 60 <= HOLD + SPEC.gate_timeout_seconds
+    assert decision.status.reason.startswith("held 12m00s by pending alert churn-api-slow")
+
+
+def test_a_pending_gate_beside_a_gate_unreadable_every_third_pass_rolls_back_within_the_bound():
+    """closing-33d-1's repro_alt2: churn-api-slow pending at every pass, churn-api-errors unreadable
+    at one pass in three (a query that times out now and then)."""
+    two = dataclasses.replace(SPEC, gates=("churn-api-slow", "churn-api-errors"))
+    errors_ok = GateReading("churn-api-errors", "ok")
+    errors_blind = dataclasses.replace(UNREADABLE, name="churn-api-errors")
+    minute, decision = run_day(two, lambda m: [PENDING, errors_blind if m % 3 == 1 else errors_ok])
+    assert minute is not None and minute * 60 <= HOLD + SPEC.gate_timeout_seconds
+    assert decision.status.reason.startswith("held 12m00s by pending alert churn-api-slow")
 
 
 def test_pending_since_is_stored_only_while_progressing_and_never_beside_blind_since():
