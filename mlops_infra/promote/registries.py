@@ -6,7 +6,8 @@ environment, every model's versions described in full (digests included), from t
 1. a saved registry read (``--registry ENV=FILE``: the JSON of ``RegistryView.to_json``), for
    offline review and benchmarks; its bases are taken as saved;
 2. an AWS environment: SageMaker through boto3
-   (:func:`mlops_infra.state.aws_live.model_registry.read_registry` with ``describe_all``), with the
+   (:func:`mlops_infra.state.aws_live.model_registry.read_registry` with ``describe_all`` and without the
+   live endpoint read, ``live=False``: docs/promote.md's roles need it only for an applied state), with the
    usual credential chain, ``AWS_ENDPOINT_URL`` honoured, and -- for another account -- a role
    assumed through STS (``--role ENV=ARN``; ``AssumeRole`` returns credentials of the role's
    account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
@@ -80,7 +81,8 @@ def _read_aws(system: Any, env: str, prior: Any, role: str | None) -> RegistryVi
     target = system.environments[env].target
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
-    view = read_registry(system, env, prior, session_factory=factory, endpoint_url=endpoint_url, describe_all=True)
+    view = read_registry(system, env, prior, session_factory=factory, endpoint_url=endpoint_url, describe_all=True,
+                         live=False)  # closing-33d-3: a promotion uses nothing the live endpoints say
     if view.warnings:  # fail closed: a promotion never decides from offline evidence
         raise UserError(f"cannot read the model registry of {env}", "\n".join(view.warnings))
     return view

@@ -20,8 +20,10 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   ``Image``, only ``DescribeModelPackage``'s ``InferenceSpecification.Containers[].Image`` says which
   image a version runs, and the serving role must keep pulling it,
   :func:`mlops_infra.compile.aws.serving._served_images`). Bounded: one ``DescribeModelPackage`` per
-  distinct version pinned, served or run, two calls per endpoint plus one per variant, all within the
-  deadline the caller gives the whole read (``plan --refresh``: ``cli/commands/plan.registry_view``);
+  distinct version pinned, served or run, two calls per endpoint plus one per variant, the endpoints
+  read :data:`ENDPOINT_WORKERS` at a time, all within the deadline the caller gives the whole read
+  (``plan --refresh``: ``cli/commands/plan.registry_view``); an endpoint whose read fails is a warning
+  naming it, the others' reads are kept; a promotion (``live=False``) does not read the endpoints;
 - a read that fails for another reason than "not found" (access denied, throttling beyond the
   retries) keeps the offline evidence for that model and adds a warning naming the error (scrubbed
   of credentials): the plan still decides, and says it could not check;
@@ -31,6 +33,7 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -55,14 +58,21 @@ from mlops_infra.state.aws_live.scan import CONNECT_TIMEOUT, READ_TIMEOUT
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.model_registry import PACKAGE_ARN, group_of, offline_registry_view, where
 
+ENDPOINT_WORKERS = 8
+"""Endpoint reads in flight at once (:func:`read_running`); within botocore's default connection pool
+(``max_pool_connections`` 10, botocore ``config.Config``)."""
+
 
 def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_factory: Callable[[], Any] | None = None,
                   endpoint_url: str | None = None, retry: RetryPolicy | None = None,
-                  describe_all: bool = False, serving: str = "prior") -> RegistryView:
+                  describe_all: bool = False, serving: str = "prior", live: bool = True) -> RegistryView:
     """The registry view read from SageMaker (see the module contract).
 
     ``describe_all`` describes every version, not only the pinned ones (one call per version): what
     a promotion needs to find the version holding an artifact digest (``RegistryView.find_digest``).
+    ``live=False`` does not read the endpoints (no ``running``; ``serving`` stays the prior state's):
+    a promotion, which uses nothing they say and whose roles need the endpoint reads only when an
+    applied state is known (docs/promote.md, closing-33d-3).
     """
     offline = offline_registry_view(system, env, prior)
     target = system.environments[env].target
@@ -78,12 +88,9 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     warnings: list[str] = []
     running: dict[str, tuple[int, ...]] = {}
     served = dict(offline.serving)
-    unread: str | None = None
-    try:
-        running = read_running(client, system, env, retry)
-    except Exception as error:  # said after the models' own warnings
-        unread = f"could not read which model versions the endpoints serve: {describe_error(error)}"
-    else:
+    unread: dict[str, BaseException] = {}
+    if live:
+        running, unread = read_running(client, system, env, retry)
         if serving == "live":
             served = {name: max(versions) for name, versions in running.items() if versions}
     pins: dict[str, set[int]] = {}
@@ -101,34 +108,71 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                             f"{describe_error(error)}; its versions were decided from the prior state")
             if model.name in offline.models:
                 models[model.name] = offline.models[model.name]
-    if unread is not None:
-        warnings.append(unread)
+    for name, error in sorted(unread.items()):  # said after the models' own warnings
+        warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
     return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings))
 
 
-def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy) -> dict[str, tuple[int, ...]]:
-    """Endpoint name -> the versions of its model that its live endpoint config's variants run, sorted
-    (a canary runs two: the controller's ``canary`` variant beside the one it served before,
-    :mod:`mlops_infra.rollout.drivers.sagemaker`); endpoints that do not exist are left out, and so
-    are variants of another model package group."""
-    out: dict[str, tuple[int, ...]] = {}
-    for endpoint in system.endpoints:
+def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
+                 ) -> tuple[dict[str, tuple[int, ...]], dict[str, BaseException]]:
+    """(endpoint name -> the versions of its model that its live endpoint config's variants run,
+    sorted; endpoint name -> the error that stopped its read). A canary runs two versions: the
+    controller's ``canary`` variant beside the one it served before
+    (:mod:`mlops_infra.rollout.drivers.sagemaker`). Endpoints that do not exist are left out of both,
+    and so are variants of another model package group. One endpoint's failure does not stop the
+    others' reads. The endpoints are read concurrently, at most :data:`ENDPOINT_WORKERS` at once
+    (closing-33d-4: three sequential calls per endpoint did not fit the refresh deadline at a few
+    dozen endpoints); a botocore client is thread safe ("Multithreading or multiprocessing with
+    clients", boto3 docs guide/clients), and the scan shares its clients between threads the same way
+    (:mod:`mlops_infra.state.aws_live.scan`)."""
+    def one(endpoint: Any) -> tuple[int, ...] | None:
         group = group_of(system, env, endpoint.model.name)
         physical = physical_name(system.metadata.name, env, endpoint.name)
         try:
-            live = call_with_retry(lambda name=physical: client.describe_endpoint(EndpointName=name), retry)
+            live = call_with_retry(lambda: client.describe_endpoint(EndpointName=physical), retry)
         except Exception as error:
             if is_not_found(error):
-                continue
+                return None
             raise
         name = live["EndpointConfigName"]
-        config = call_with_retry(lambda name=name: client.describe_endpoint_config(EndpointConfigName=name), retry)
+        config = call_with_retry(lambda: client.describe_endpoint_config(EndpointConfigName=name), retry)
+        versions: set[int] = set()
         for variant in config.get("ProductionVariants") or []:
             model = call_with_retry(lambda v=variant: client.describe_model(ModelName=v["ModelName"]), retry)
             match = PACKAGE_ARN.match(str((model.get("PrimaryContainer") or {}).get("ModelPackageName") or ""))
             if match is not None and match.group(1) == group:
-                out[endpoint.name] = tuple(sorted({*out.get(endpoint.name, ()), int(match.group(2))}))
-    return out
+                versions.add(int(match.group(2)))
+        return tuple(sorted(versions))
+
+    results: dict[str, tuple[int, ...] | BaseException | None] = {}
+    todo = iter(list(system.endpoints))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                endpoint = next(todo, None)
+            if endpoint is None:
+                return
+            try:
+                result: tuple[int, ...] | BaseException | None = one(endpoint)
+            except Exception as error:  # the caller names the endpoint and the error
+                result = error
+            with lock:
+                results[endpoint.name] = result
+
+    # daemon threads, not concurrent.futures (whose workers the interpreter joins at exit): a read
+    # stuck on a silent server must not hold the process once the caller's deadline gave up on it
+    # (cli/commands/plan._within)
+    workers = [threading.Thread(target=work, name=f"endpoint-read-{i}", daemon=True)
+               for i in range(min(ENDPOINT_WORKERS, len(system.endpoints)))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out = {name: r for name, r in results.items() if isinstance(r, tuple) and r}
+    failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
+    return out, failed
 
 
 def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url: str | None) -> Any:
