@@ -168,3 +168,41 @@ def test_one_endpoints_failed_read_is_named_and_the_others_are_kept(monkeypatch:
     [warning] = view.warnings
     assert warning.startswith("could not read which model versions endpoint scorer2 serves: ThrottlingException")
     assert view.models["fraud-model"].versions[11].image == OLD  # the others' runs are described
+
+
+def test_a_failed_endpoint_read_lets_the_serving_pull_warning_fire(monkeypatch: Any) -> None:
+    """closing-33d-2: after the bump's apply the canary still runs v12 beside v13; DescribeEndpointConfig is
+    throttled, so the read cannot tell. The role's fraud-train pull is dropped, and the plan now says so."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.model_versions import ASSUME_AVAILABLE
+    from mlops_infra.state.pulumi_state import parse_state
+    from tests.state.test_registry_served_images import NEW, OLD_REPO, _live_endpoint, _warnings
+    from tests.support.applied_state import applied_state, dumps
+
+    system = _system(13)
+    prior0 = parse_state(dumps(applied_state(compile_system(system, ENV, registry=ASSUME_AVAILABLE))).encode(), "p")
+    with running_moto_server() as url:
+        reset(url)
+        try:
+            sagemaker = client("sagemaker", url, REGION)
+            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", NEW)
+            _live_endpoint(sagemaker, system, {"primary": arns[11], "canary": arns[12]})
+            read = lambda: model_registry.read_registry(  # noqa: E731
+                system, ENV, prior, retry=model_registry.RetryPolicy(attempts=1))
+            _patched_client(monkeypatch, url, lambda c: None)
+            prior = prior0
+            applied = compile_system(system, ENV, registry=read())
+            prior = parse_state(dumps(applied_state(applied)).encode(), "prior.json")
+            _patched_client(monkeypatch, url, lambda c: c.meta.events.register(
+                "before-call.sagemaker.DescribeEndpointConfig", _denied("ThrottlingException", "x")))
+            view = read()
+        finally:
+            reset(url)
+    assert view.running_unread == ("scorer",)
+    graph = compile_system(system, ENV, registry=view)
+    [warning] = _warnings(graph, prior)
+    assert "loses the ECR pull of " + OLD_REPO in warning
+    assert "could not read which versions the live endpoint runs" in warning
+    from mlops_infra.compile.aws import serving as aws_serving
+    from mlops_infra.plan import serving_pull
+    assert aws_serving.RUNNING_UNREAD_FACT == serving_pull.RUNNING_UNREAD_FACT
