@@ -189,8 +189,6 @@ class RegistryView:
     serving: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     running: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    running_unread: tuple[str, ...] = ()
-    """Endpoints whose live read failed: which versions they run is unknown (closing-33d-2)."""
 
     def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
                creates: str = AWS_CREATES) -> Decision:
@@ -229,8 +227,6 @@ class RegistryView:
                "serving": dict(sorted(self.serving.items())), "warnings": list(self.warnings)}
         if self.running:
             out["running"] = {name: list(v) for name, v in sorted(self.running.items())}
-        if self.running_unread:
-            out["runningUnread"] = list(self.running_unread)
         return out
 
     @classmethod
@@ -239,8 +235,7 @@ class RegistryView:
         models = {name: ModelRegistry.from_json(m) for name, m in (data.get("models") or {}).items()}
         serving = {name: int(v) for name, v in (data.get("serving") or {}).items()}
         running = {name: tuple(int(x) for x in v) for name, v in (data.get("running") or {}).items()}
-        return cls(models, serving, tuple(data.get("warnings") or ()), running,
-                   tuple(str(n) for n in data.get("runningUnread") or ()))
+        return cls(models, serving, tuple(data.get("warnings") or ()), running)
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

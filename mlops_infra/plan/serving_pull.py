@@ -50,10 +50,6 @@ IMAGE_UNKNOWN_FACT = "imageUnknownFor"
 """The endpoint component's fact listing the versions it may run whose image the registry read did not
 give (``compile/aws/serving.IMAGE_UNKNOWN_FACT``; tests/plan/test_serving_pull.py checks they agree)."""
 
-RUNNING_UNREAD_FACT = "runningUnreadFor"
-"""Set on the endpoint component when the registry read could not read which versions the live
-endpoint runs (``compile/aws/serving.RUNNING_UNREAD_FACT``): the warning is not skipped (closing-33d-2)."""
-
 
 def serving_policy_updates(changes: Sequence[ResourceChange]) -> list[ResourceChange]:
     """The updates of endpoints' role policies (the changes :func:`pull_warnings` reads)."""
@@ -79,10 +75,6 @@ def pull_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired:
             out.append(_warning(change, lost, facts))
         elif isinstance(unknown, list) and unknown:
             out.append(_warning(change, lost, facts, unknown=unknown))
-        elif facts.get(RUNNING_UNREAD_FACT):
-            out.append(_warning(change, lost, facts) + " The registry read could not read which versions the "
-                       "live endpoint runs (see the warning naming it): a canary's previous version may still run "
-                       "there.")
     return out
 
 

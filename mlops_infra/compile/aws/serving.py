@@ -90,10 +90,6 @@ IMAGE_UNKNOWN_FACT = "imageUnknownFor"
 """The endpoint component's fact listing the versions it may run whose image a registry read did not
 give (:func:`_served_images`); ``plan/serving_pull.IMAGE_UNKNOWN_FACT`` reads it (the plan core does not
 import the compiler; tests/plan/test_serving_pull.py checks they agree)."""
-RUNNING_UNREAD_FACT = "runningUnreadFor"
-"""The endpoint component's fact set when a registry read could not read which versions its live
-endpoint runs (``RegistryView.running_unread``, closing-33d-2): a canary's previous version may run
-there, its image is unknown; ``plan/serving_pull.RUNNING_UNREAD_FACT`` reads it."""
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 MAX_WAIT_SECONDS = 3600
 """SageMaker's limit on WaitIntervalInSeconds and TerminationWaitInSeconds; longer bakes are
@@ -548,8 +544,6 @@ def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:
         endpoint_facts["deployed"] = False
     if unknown := _served_images(aws, item)[1]:  # closing-33c-1: the plan warns of a pull it drops (serving_pull)
         endpoint_facts[IMAGE_UNKNOWN_FACT] = list(unknown)
-    if item.name in aws.ctx.registry.running_unread:  # closing-33d-2: the plan warns of a pull it drops
-        endpoint_facts[RUNNING_UNREAD_FACT] = True
     instance = require(endpoint_facts["instanceType"], f"a SageMaker instance type for {address}")
     component = aws.ctx.component("endpoints", item.name, endpoint_facts)
     physical = endpoint_name(aws, item.name)

@@ -110,8 +110,7 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                 models[model.name] = offline.models[model.name]
     for name, error in sorted(unread.items()):  # said after the models' own warnings
         warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
-    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings),
-                               running_unread=tuple(sorted(unread)))
+    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings))
 
 
 def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
