@@ -11,8 +11,10 @@ is named in a warning without losing the others' reads.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -53,6 +55,24 @@ def _patched_client(monkeypatch: Any, url: str, hook: Any) -> None:
         hook(sagemaker)
         return sagemaker
     monkeypatch.setattr(model_registry, "_client", patched)
+
+
+@contextlib.contextmanager
+def _every_endpoint_serving(system: Any, index: int, monkeypatch: Any, hook: Any) -> Iterator[str]:
+    """A moto server (its URL) whose registry holds the fraud model's approved versions and where every
+    endpoint of ``system`` runs the version registered ``index``-th, with the readers' clients
+    patched by ``hook``; the server's state is reset before and after."""
+    with running_moto_server() as url:
+        reset(url)
+        try:
+            sagemaker = client("sagemaker", url, REGION)
+            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", OLD)
+            for endpoint in system.endpoints:
+                _live(sagemaker, system, endpoint.name, arns[index])
+            _patched_client(monkeypatch, url, hook)
+            yield url
+        finally:
+            reset(url)
 
 
 def _many_endpoints(count: int) -> Any:
@@ -120,20 +140,12 @@ def test_sixty_endpoints_are_read_within_the_refresh_deadline(monkeypatch: Any) 
         with lock:
             in_flight[0] -= 1
 
-    with running_moto_server() as url:
-        reset(url)
-        try:
-            sagemaker = client("sagemaker", url, REGION)
-            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", OLD)
-            for endpoint in system.endpoints:
-                _live(sagemaker, system, endpoint.name, arns[11])
-            _patched_client(monkeypatch, url, lambda c: c.meta.events.register("before-call.sagemaker", slow))
-            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-            started = time.monotonic()
-            view = registry_view(system, ENV, _prior(), refresh=True)
-            took = time.monotonic() - started
-        finally:
-            reset(url)
+    with _every_endpoint_serving(system, 11, monkeypatch,
+                                 lambda c: c.meta.events.register("before-call.sagemaker", slow)) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        started = time.monotonic()
+        view = registry_view(system, ENV, _prior(), refresh=True)
+        took = time.monotonic() - started
     assert view.warnings == ()
     assert view.models["fraud-model"].basis == "registry"
     assert view.running == {e.name: (12,) for e in system.endpoints}
@@ -153,17 +165,8 @@ def test_one_endpoints_failed_read_is_named_and_the_others_are_kept(monkeypatch:
             return throttled() if f'"{failing}"' in str(params.get("body")) else None
         sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", answer)
 
-    with running_moto_server() as url:
-        reset(url)
-        try:
-            sagemaker = client("sagemaker", url, REGION)
-            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", OLD)
-            for endpoint in system.endpoints:
-                _live(sagemaker, system, endpoint.name, arns[10])
-            _patched_client(monkeypatch, url, hook)
-            view = model_registry.read_registry(system, ENV, _prior(), retry=model_registry.RetryPolicy(attempts=1))
-        finally:
-            reset(url)
+    with _every_endpoint_serving(system, 10, monkeypatch, hook):
+        view = model_registry.read_registry(system, ENV, _prior(), retry=model_registry.RetryPolicy(attempts=1))
     assert view.running == {"scorer": (11,), "scorer3": (11,)}
     [warning] = view.warnings
     assert warning.startswith("could not read which model versions endpoint scorer2 serves: ThrottlingException")
