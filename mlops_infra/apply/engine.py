@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.errors import UserError
-from mlops_infra.stacks import read_pulumi_yaml
+from mlops_infra.stacks import read_pulumi_yaml, stands_for
 
 AWS_SERVICES = ("appautoscaling", "cloudwatch", "ec2", "ecr", "eks", "events", "iam", "kms", "lambda", "logs",
                 "s3", "sagemaker", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts")
@@ -202,8 +202,7 @@ def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str
                         source=str(stack_dir / "Pulumi.yaml"))
     if "mlops:systemFile" in config and system_file is not None:
         named, source = config["mlops:systemFile"]
-        stored = stack_dir / named  # a path that no longer exists (another checkout's) names no other system
-        if stored.is_file() and stored.resolve() != (stack_dir / system_file).resolve():
+        if not stands_for(stack_dir / named, stack_dir / system_file):  # a path that no longer exists names none
             raise UserError(f"the stack directory {stack_dir} deploys {named}, not {system_file}",
                             f"Its mlops:systemFile (in {source.name}) names another system file. {fix} If the "
                             f"system file moved, set mlops:systemFile in {source} to it.", source=str(source))
