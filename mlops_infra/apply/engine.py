@@ -59,6 +59,12 @@ Contract:
   checked: refused with the reader's message.
 - A missing ``pulumi`` binary raises :class:`UserError` (never ``FileNotFoundError``); a failed
   Pulumi command raises :class:`UserError` with Pulumi's own message.
+- SIGINT and SIGTERM during :func:`up` (audit applypath-3): every Pulumi command of the operation runs under
+  a :class:`~mlops_infra.apply.pulumi_process.SignalGuard`, which passes each signal on to Pulumi once
+  (the first cancels ``up`` gracefully, a second terminates it: ``pkg/backend/cancellation_scope.go``),
+  reads its output until it exits and starts no further command. Then :func:`up` raises the
+  :class:`UserError` of :func:`interrupted`: what happened to ``up``, the pending operations the state now
+  records (``pulumi refresh``) and the lock left in a file backend (``pulumi cancel``).
 - :func:`preview`, :func:`up`, :func:`refresh` return a :class:`RunResult`; :func:`export_state`
   returns the ``pulumi stack export`` JSON (``{"version": 3|4, "deployment": {...}}``), which
   :mod:`mlops_infra.state.pulumi_state` parses.
@@ -214,17 +220,25 @@ def check_stack_dir(stack_dir: Path | str, project: str, system_file: Path | str
                         "was changed.", source=str(source))
 
 
-def check_unmoved(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
-    """Refuse when the stack's state is no longer the one of ``options.expected_serial`` (module contract)."""
-    if options.expected_serial is None:
-        return
+def _read_state(options: StackOptions, environ: Mapping[str, str] = os.environ):
+    """The :class:`~mlops_infra.state.backends.LocatedState` of the stack, read where ``plan`` reads it, from
+    the backend the CLI is given."""
     from mlops_infra.state.backends import read_stack_state
 
     stack_dir = Path(options.stack_dir)
     project = options.project or program_config(stack_dir, options.env)[0] or ""
     if options.backend_url:  # as workspace_env gives it to the CLI; else both choose it the same way
         environ = {**environ, "PULUMI_BACKEND_URL": options.backend_url}
-    located = read_stack_state(project, options.env, stack_dir, environ)
+    return read_stack_state(project, options.env, stack_dir, environ)
+
+
+def check_unmoved(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse when the stack's state is no longer the one of ``options.expected_serial`` (module contract)."""
+    if options.expected_serial is None:
+        return
+    stack_dir = Path(options.stack_dir)
+    project = options.project or program_config(stack_dir, options.env)[0] or ""
+    located = _read_state(options, environ)
     serial = located.state.serial
     if serial != options.expected_serial:
         raise UserError(
@@ -254,9 +268,11 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
     check_unmoved(options, environ)
 
 
-def open_stack(options: StackOptions):
+def open_stack(options: StackOptions, pulumi_command: Callable[[], Any] | None = None):
     """The ``pulumi.automation.Stack`` of ``options``, created if missing, config applied; refused first when
-    the directory is another system's (``options.project``, :func:`check_stack_dir`)."""
+    the directory is another system's (``options.project``, :func:`check_stack_dir`). ``pulumi_command``
+    makes the ``PulumiCommand`` every command of the stack runs with (:func:`up`: a
+    :class:`~mlops_infra.apply.pulumi_process.SignalGuard`'s); default: the Automation API's own."""
     import pulumi.automation as auto
 
     stack_dir = Path(options.stack_dir)
@@ -264,7 +280,9 @@ def open_stack(options: StackOptions):
         raise UserError(f"{stack_dir} is not a Pulumi project", "Expected a Pulumi.yaml there (see docs/pulumi.md).")
     if options.project is not None:
         check_stack_dir(stack_dir, options.project, options.system_file, options.env)
-    workspace = auto.LocalWorkspaceOptions(work_dir=str(stack_dir), env_vars=workspace_env(options))
+    command = _pulumi(pulumi_command) if pulumi_command else None
+    workspace = auto.LocalWorkspaceOptions(work_dir=str(stack_dir), env_vars=workspace_env(options),
+                                           pulumi_command=command)
     stack = _pulumi(lambda: auto.create_or_select_stack(options.env, work_dir=str(stack_dir), opts=workspace))
     config = stack_config(options)
     named = program_config(stack_dir, options.env)[1].get("mlops:systemFile")
@@ -309,18 +327,106 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     longer registers is deleted). With ``expected_serial``, a state that moved is refused before the
     stack is opened and again right before ``up`` (:func:`check_unmoved`)."""
     from mlops_infra.apply.events import from_engine_event
+    from mlops_infra.apply.pulumi_process import SignalGuard
 
     stack_options = StackOptions(Path(stack_dir), env, **options)
     if stack_options.project is not None:  # nothing is read or written in another system's directory
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
     check_unmoved(stack_options)
-    stack = open_stack(stack_options)
-    forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
-    limit = {"target": list(targets)} if targets else {}
-    check_unmoved(stack_options)
-    result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit))
+    guard = SignalGuard()  # audit applypath-3: Ctrl-C and SIGTERM cancel Pulumi as at its own terminal
+    with guard.installed():
+        try:
+            stack = open_stack(stack_options, guard.command)
+            forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
+            limit = {"target": list(targets)} if targets else {}
+            check_unmoved(stack_options)
+            result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit))
+        except Exception as exc:
+            if guard.signals:
+                raise interrupted(stack_options, guard) from exc
+            raise
+        if guard.signals:
+            raise interrupted(stack_options, guard)
     outputs = {k: v.value for k, v in (result.outputs or {}).items()}
     return RunResult("up", _counts(result.summary.resource_changes), outputs, result.stdout)
+
+
+def stack_locks(options: StackOptions, environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """The lock files of the stack in a file backend (pulumi/pulumi ``pkg/backend/diy/lock.go`` ``lockPath``:
+    ``.pulumi/locks/<fully qualified stack name>/<lock id>.json``; ``backend.go`` ``FullyQualifiedName``:
+    ``organization/<project>/<stack>``, or ``<stack>`` in the legacy layout). Other backends: none seen."""
+    from mlops_infra.state.backends import Backend
+    from mlops_infra.state.pulumi_state import backend_root
+
+    url = backend_url(options, environ)
+    if Backend(url, "").kind != "file":
+        return []
+    project = options.project or program_config(Path(options.stack_dir), options.env)[0] or ""
+    locks = backend_root(Path(options.stack_dir), url) / ".pulumi" / "locks"
+    return sorted([*(locks / "organization" / project / options.env).glob("*.json"),
+                   *(locks / options.env).glob("*.json")])
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = os.environ) -> UserError:
+    """The error of an ``up`` that a SIGINT or SIGTERM interrupted (audit applypath-3), once Pulumi has exited:
+    what happened to ``pulumi up`` (never started; cancelled - Pulumi finished the operations in flight,
+    wrote the state and unlocked; terminated by a second signal; or already over), then what it left, read
+    again: the state's pending operations (``pkg/backend/snapshot.go`` ``BeginMutation`` records each step
+    before it runs), for which ``pulumi refresh`` asks, per pending create, whether to import or clear it
+    (``pkg/cmd/pulumi/operations/refresh.go``; ``--import-pending-creates``/``--clear-pending-creates``
+    without a terminal), and the stack's lock, which ``pulumi cancel`` removes (``pkg/backend/diy/lock.go``
+    ``checkForLock``: "delete the lock file with `pulumi cancel`"); the next ``plan`` warns of pending
+    operations too (:mod:`mlops_infra.plan.planner`)."""
+    from mlops_infra.apply.pulumi_process import signal_name
+
+    where, stack = _shown(Path(options.stack_dir)), options.env
+    sent = guard.passed.get("up", 0)
+    lines, clean = [], True
+    try:
+        state = _read_state(options, environ).state
+    except (UserError, OSError, ValueError) as exc:
+        state, clean = None, False
+        lines.append(f"The stack's state could not be read afterwards ({getattr(exc, 'summary', exc)}): check it "
+                     f"with `pulumi stack --stack {stack}` in {where}.")
+    if state is not None and state.pending_operations:
+        clean = False
+        lines.append(f"The state records {state.pending_operations} pending operation(s): resources Pulumi was "
+                     "creating, updating or deleting may exist without being in the state. Run `pulumi refresh "
+                     f"--stack {stack}` in {where}: it asks what to do with each pending create (without a terminal: "
+                     "--import-pending-creates or --clear-pending-creates).")
+    locks = stack_locks(options, environ)
+    if locks:
+        clean = False
+        lines.append(f"The stack is still locked ({', '.join(_shown(lock) for lock in locks)}). Once no `pulumi` "
+                     f"runs on it, run `pulumi cancel --stack {stack}` in {where} to remove the lock.")
+    elif sent > 1 and _backend_kind(options, environ) != "file":
+        lines.append(f"If Pulumi then says the stack is locked, run `pulumi cancel --stack {stack}` in {where} once "
+                     "no `pulumi` runs on it.")
+    lines.append(f"{'Then run' if lines else 'Run'} `mlops-infra plan` to see what is left to apply, and apply again.")
+    signals = ", ".join(signal_name(s) for s in guard.signals)
+    if "up" not in guard.started:
+        summary = f"interrupted ({signals}) before `pulumi up` started: nothing was applied"
+    elif sent == 0:
+        summary = f"interrupted ({signals}) after `pulumi up` ended: the checks and rollouts after it did not run"
+    elif sent == 1:
+        summary = "interrupted: `pulumi up` was cancelled" + (
+            "; Pulumi finished the operations in flight, saved the state and unlocked the stack" if clean else "")
+    else:
+        summary = "interrupted: `pulumi up` was terminated before it finished"
+    return UserError(summary, "\n".join(lines))
+
+
+def _backend_kind(options: StackOptions, environ: Mapping[str, str]) -> str:
+    from mlops_infra.state.backends import Backend
+
+    return Backend(backend_url(options, environ), "").kind
 
 
 def refresh(stack_dir: Path | str, env: str, **options: Any) -> RunResult:

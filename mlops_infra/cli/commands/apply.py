@@ -41,6 +41,10 @@ Contract, in order (nothing in the cloud changes before step 5):
    plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2). The stack's
    ``mlops:systemFile`` is set, relative to the stack directory, only when it does not name ``FILE``
    already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
+   Ctrl-C or SIGTERM while it runs cancels ``pulumi up`` as at Pulumi's own terminal (the first lets
+   Pulumi finish the operations in flight, save the state and unlock; a second terminates it), waits for
+   Pulumi to exit and stops there: exit 1, one line saying what happened, then the pending operations
+   and the lock Pulumi left and the commands that clear them (``engine.up``, audit applypath-3).
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed

@@ -1,0 +1,202 @@
+"""The Pulumi CLI processes of an apply, and what a SIGINT or SIGTERM to mlops-infra does to them (audit applypath-3).
+
+Why. The Python Automation API runs each ``pulumi`` command inside ``with subprocess.Popen(..., stdout=PIPE,
+stderr=PIPE)`` and reads both pipes on threads (``pulumi/automation/_cmd.py`` ``PulumiCommand.run``). A
+KeyboardInterrupt in the calling thread leaves that ``with``: CPython's ``Popen.__exit__`` closes both pipes,
+waits 0.25 s and re-raises; a SIGTERM kills Python and closes them too. The Pulumi CLI handles the first
+SIGINT or SIGTERM by cancelling gracefully - it finishes the steps in flight, writes the checkpoint and
+unlocks the stack - and a second by terminating at once (pulumi/pulumi ``pkg/backend/cancellation_scope.go``
+``NewScope``: "^C received; cancelling. If you would like to terminate immediately, press ^C again."), and it
+writes its progress to stdout; a Go program writing to a closed stdout dies of SIGPIPE (Go
+``src/os/file_unix.go`` ``epipecheck``). So Ctrl-C killed Pulumi in the middle of its cancel: the lock and
+the pending operations stayed (``pkg/backend/snapshot.go`` ``BeginMutation`` records each step before it
+runs), and a SIGTERM reached only Python.
+
+Contract:
+- :class:`SignalGuard` ``.installed()`` (a context manager) replaces the SIGINT and SIGTERM handlers for its
+  duration, in the main thread only (elsewhere ``signal.signal`` is not allowed, and nothing changes), and
+  restores the previous ones after. Its handler never raises: it records the signal and passes the same
+  signal on to the running Pulumi process, once per signal received - the first cancels, the second
+  terminates, as at Pulumi's own terminal. A command that is not an update (:data:`CANCELLABLE`) is short
+  and would die mid-way of the first: it gets only the second. Pulumi's Go Automation API does the same: it interrupts the
+  CLI process and waits for it (``sdk/go/auto/cmd.go`` ``Run``: ``cmd.Cancel`` ->
+  ``interruptProcess`` = ``proc.Signal(os.Interrupt)``, ``cmd.WaitDelay``). Each signal is acknowledged
+  on stderr in one line (what Pulumi is doing, what the next Ctrl-C does, the pid to kill after that).
+- :meth:`SignalGuard.command` is a ``PulumiCommand`` whose ``run`` is the Automation API's, with three
+  differences: the CLI starts in its own process group (``process_group=0``), so a terminal's Ctrl-C,
+  which the tty driver sends to every process of the foreground process group (POSIX "General Terminal
+  Interface", 11.1.9 Special Characters, INTR), reaches Pulumi once, through the guard - otherwise
+  Pulumi would get it twice and terminate at the first Ctrl-C; its stdin is the null device (what Go's
+  ``os/exec`` gives a nil ``Cmd.Stdin``, as the Go Automation API runs it; a background process group
+  reading the terminal would be stopped by SIGTTIN); and after a signal no further command starts
+  (:class:`Interrupted`). The pipes are read until Pulumi exits, however many signals come.
+- Nothing here decides what the interruption means for the stack: :func:`mlops_infra.apply.engine.up`
+  reads the state and the lock afterwards and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+"""The signals Pulumi handles by cancelling (``cancellation_scope.go``: ``signal.Notify(c.sigint,
+os.Interrupt, syscall.SIGTERM)``)."""
+
+
+CANCELLABLE = frozenset({"up", "preview", "refresh", "destroy"})
+"""The commands that run the engine under a cancellation scope, the only place the CLI handles a signal
+(``cancellation_scope.go`` is pulumi/pulumi's one ``signal.Notify`` of SIGINT outside tests and ``pulumi
+cloud api``). Any other command (``stack select``, ``config set-all``, ``stack output``...) dies at once of
+a SIGINT, Go's default: the first signal lets it finish, and only a second one is passed on."""
+
+
+class Interrupted(Exception):
+    """A Pulumi command was not started because mlops-infra had been signalled."""
+
+
+def _stderr(line: str) -> None:
+    """Write one line to fd 2 directly: a signal handler must not re-enter a buffered stream mid-write."""
+    with suppress(OSError):
+        os.write(2, (line + "\n").encode("utf-8", "replace"))
+
+
+def signal_name(signum: int) -> str:
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+class SignalGuard:
+    """Signals received while Pulumi runs, passed on to it (see the module contract)."""
+
+    def __init__(self, say: Callable[[str], None] = _stderr) -> None:
+        self.say = say
+        self.signals: list[int] = []
+        """Every SIGINT/SIGTERM received while installed, in order."""
+        self.passed: dict[str, int] = {}
+        """Per Pulumi command (``up``, ``stack select``...), how many signals it was sent."""
+        self.started: list[str] = []
+        """The Pulumi commands started, in order."""
+        self._process: subprocess.Popen | None = None
+        self._held: dict[str, bool] = {}
+        self._label = ""
+        self._forwarded = 0
+
+    @contextmanager
+    def installed(self) -> Iterator[SignalGuard]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+        for signum in HANDLED:
+            signal.signal(signum, self._handle)
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signals.append(signum)
+        process = self._process
+        if process is None or process.returncode is not None:
+            self.say(f"{signal_name(signum)}: stopping before the next Pulumi command.")
+            return
+        self._pass_on(process)
+
+    def _pass_on(self, process: subprocess.Popen) -> None:
+        """Send the signals not yet passed on to ``process``, saying what each does."""
+        while self._forwarded < len(self.signals):
+            signum = self.signals[self._forwarded]
+            self._forwarded += 1
+            what = f"`pulumi {self._label}`"
+            if self._label not in CANCELLABLE and not self._held.get(self._label):
+                self._held[self._label] = True
+                self.say(f"{signal_name(signum)}: waiting for {what} to finish (Pulumi would stop it at once, "
+                         "mid-way); nothing runs after it. Press Ctrl-C again to stop it now.")
+                continue
+            with suppress(ProcessLookupError):
+                os.kill(process.pid, signum)
+            count = self.passed[self._label] = self.passed.get(self._label, 0) + 1
+            if self._label not in CANCELLABLE:
+                self.say(f"{signal_name(signum)} again: stopping {what} at once (pid {process.pid}).")
+            elif count == 1:
+                self.say(f"{signal_name(signum)}: Pulumi is cancelling {what}: it finishes the operations in flight, "
+                         "saves the state and unlocks the stack, which can take minutes. Press Ctrl-C again to "
+                         "stop it at once (it may then leave operations pending and the stack locked).")
+            elif count == 2:
+                self.say(f"{signal_name(signum)} again: Pulumi is terminating {what} at once (pid {process.pid}).")
+            else:
+                self.say(f"Still waiting for Pulumi (pid {process.pid}) to exit; `kill -9 {process.pid}` ends it "
+                         "now, leaving its lock and pending operations.")
+
+    def _attach(self, process: subprocess.Popen | None, label: str = "") -> None:
+        self._process, self._label = process, label
+        if process is not None:
+            self._pass_on(process)  # a signal between the check in _run and now
+
+    def command(self) -> Any:
+        """A ``pulumi.automation.PulumiCommand`` running the CLI under this guard (see the module contract)."""
+        from pulumi.automation import PulumiCommand
+
+        guard = self
+
+        class GuardedCommand(PulumiCommand):
+            def run(self, args: list[str], cwd: str, additional_env: Mapping[str, str],
+                    on_output: Callable[[str], None] | None = None,
+                    on_error: Callable[[str], None] | None = None) -> Any:
+                return guard._run(self, args, cwd, additional_env, on_output, on_error)
+
+        return GuardedCommand()
+
+    def _run(self, command: Any, args: list[str], cwd: str, additional_env: Mapping[str, str],
+             on_output: Callable[[str], None] | None, on_error: Callable[[str], None] | None) -> Any:
+        """``pulumi/automation/_cmd.py`` ``PulumiCommand.run`` under the guard."""
+        from pulumi.automation._cmd import CommandResult, _fixup_path
+        from pulumi.automation.errors import create_command_error
+
+        if self.signals:
+            raise Interrupted(" ".join(args))
+        separator = args.index("--") if "--" in args else len(args)
+        if "--non-interactive" not in args[:separator]:
+            args.insert(0, "--non-interactive")
+        env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
+        if os.path.isabs(command.command):
+            env = _fixup_path(env, os.path.dirname(command.command))
+        words = [a for a in args[:separator] if not a.startswith("-")]  # `up`, `stack select`, `config set-all`
+        label = " ".join(words[:2] if words[:1] in (["stack"], ["config"]) else words[:1])
+        stdout_chunks: list[str] = []
+        stderr_chunks: list[str] = []
+
+        def consumer(stream: Any, callback: Callable[[str], None] | None, chunks: list[str]) -> None:
+            for line in iter(stream.readline, ""):
+                stripped = line.rstrip()
+                if callback:
+                    callback(stripped)
+                chunks.append(stripped)
+            stream.close()
+
+        with subprocess.Popen([command.command, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=cwd, env=env, encoding="utf-8",
+                              process_group=0) as process:
+            self.started.append(label)
+            self._attach(process, label)
+            try:
+                readers = [threading.Thread(target=consumer, args=(process.stdout, on_output, stdout_chunks)),
+                           threading.Thread(target=consumer, args=(process.stderr, on_error, stderr_chunks))]
+                for reader in readers:
+                    reader.start()
+                for reader in readers:  # a signal runs the handler and the join goes on
+                    reader.join()
+                process.wait()
+            finally:
+                self._attach(None)
+        result = CommandResult(stderr="\n".join(stderr_chunks), stdout="\n".join(stdout_chunks),
+                               code=process.returncode)
+        if result.code != 0:
+            raise create_command_error(result)
+        return result

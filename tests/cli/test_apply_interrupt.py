@@ -1,0 +1,204 @@
+"""Ctrl-C and SIGTERM during ``mlops-infra apply``'s ``pulumi up`` (audit applypath-3).
+
+The real console script runs in its own process group with SIGINT and SIGTERM at their defaults, as a
+terminal's foreground job, and drives the real Automation API against the ``pulumi`` stand-in's ``up="slow"``
+(:mod:`tests.support.pulumi_stand_in`): a long ``up`` that handles signals as the Pulumi CLI does
+(``pkg/backend/cancellation_scope.go``: the first SIGINT or SIGTERM cancels, finishing the operations in
+flight, writing the state and unlocking; a second terminates) and dies of SIGPIPE when its stdout is closed,
+as a Go program does. A terminal's Ctrl-C sends SIGINT to every process of the foreground process group
+(POSIX termios, "Special Characters", INTR); CI cancellation, ``timeout`` and ``kill`` send SIGTERM to apply
+alone. Every signal here goes to the process group or the process this test started, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.compile import compile_system
+from mlops_infra.spec import load_system
+from tests.support import pulumi_stand_in
+from tests.support.applied_state import applied_state, dumps
+from tests.support.cli import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+FRAUD = "examples/fraud-detection/mlsystem.yaml"
+BOUND = 60.0
+"""Seconds any one wait may take (apply's start, its exit)."""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch) -> Path:
+    """fraud-detection's ``stacks/dev`` with a file-backend state one resource short of the spec (apply has one
+    resource to add), no login, an empty passphrase, cwd = the copy."""
+    root = tmp_path / "repo"
+    for name in (FRAUD, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml", "stacks/dev/__main__.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, root / name)
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE", "MLOPS_INFRA_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.chdir(root)
+    state = applied_state(compile_system(load_system(REPO / FRAUD, "dev").system, "dev"))
+    state["checkpoint"]["latest"]["resources"].pop()
+    stacks = root / "stacks/dev/.pulumi"
+    (stacks / "stacks/fraud-detection").mkdir(parents=True)
+    (stacks / "meta.yaml").write_text("version: 1\n", encoding="utf-8")
+    (stacks / "stacks/fraud-detection/dev.json").write_text(dumps(state), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def pulumi(tmp_path: Path, monkeypatch) -> pulumi_stand_in.StandIn:
+    return pulumi_stand_in.install(tmp_path / "bin", monkeypatch, up="slow")
+
+
+def _console_script() -> list[str]:
+    script = Path(sys.executable).with_name("mlops-infra")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "mlops_infra.cli.main"]
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Apply:
+    """``mlops-infra apply FRAUD --env dev --yes`` started as a foreground job: its own process group."""
+
+    def __init__(self, repo: Path, pulumi: pulumi_stand_in.StandIn) -> None:
+        self.pulumi = pulumi
+        self.out, self.err = repo.parent / "apply.out", repo.parent / "apply.err"
+        self.tmp = repo.parent / "tmp"  # apply's and the Automation API's temporary directories
+        self.tmp.mkdir(exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+               "TMPDIR": str(self.tmp)}
+        with open(self.out, "wb") as out, open(self.err, "wb") as err:
+            self.process = subprocess.Popen([*_console_script(), "apply", FRAUD, "--env", "dev", "--yes"],
+                                            cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                            process_group=0)
+
+    def wait_for_up(self) -> None:
+        """Until the stand-in's ``up`` runs and has written progress."""
+        _wait_for(lambda: "start" in self.pulumi.events() or self.process.poll() is not None, "pulumi up")
+        assert "start" in self.pulumi.events(), self.stderr()
+        time.sleep(0.3)
+
+    def ctrl_c(self) -> None:
+        """What a terminal's Ctrl-C does: SIGINT to the whole foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def finish(self) -> int:
+        return self.process.wait(timeout=BOUND)
+
+    def stdout(self) -> str:
+        return self.out.read_text(encoding="utf-8")
+
+    def stderr(self) -> str:
+        return self.err.read_text(encoding="utf-8")
+
+    def stop(self) -> None:
+        """Kill what this test started and is still running: apply's group, then the stand-in's ``up``."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=BOUND)
+        for record in self.pulumi.records():
+            if record.get("event") == "start" and _alive(record["pid"]):
+                os.kill(record["pid"], signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def apply(repo: Path, pulumi):
+    started: list[Apply] = []
+
+    def start() -> Apply:
+        started.append(Apply(repo, pulumi))
+        return started[-1]
+
+    yield start
+    for run in started:
+        run.stop()
+
+
+def _lock(pulumi: pulumi_stand_in.StandIn) -> Path:
+    [start] = [record for record in pulumi.records() if record.get("event") == "start"]
+    return Path(start["lock"])
+
+
+def test_ctrl_c_lets_pulumi_cancel_and_finish_and_says_so_in_one_line(repo, pulumi, apply) -> None:
+    """The terminal's SIGINT reaches Pulumi once; apply keeps reading its output until it has written its state
+    and unlocked (before: the Automation API closed Pulumi's pipes on KeyboardInterrupt, Pulumi died of SIGPIPE
+    in the middle of its cancel and the lock stayed)."""
+    run = apply()
+    run.wait_for_up()
+    assert _lock(pulumi).is_file()
+    run.ctrl_c()
+    code = run.finish()
+    assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"], run.stderr()
+    assert not _lock(pulumi).exists()
+    stderr = run.stderr()
+    assert code == 1 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: interrupted: `pulumi up` was cancelled; Pulumi finished the operations in flight, "
+                      "saved the state and unlocked the stack"], stderr
+    assert "Pulumi is cancelling `pulumi up`" in stderr  # said when the signal came
+    assert "  Run `mlops-infra plan` to see what is left to apply" in stderr
+    assert "pulumi refresh" not in stderr and "pulumi cancel" not in stderr
+    assert list(run.tmp.iterdir()) == []
+
+
+def test_sigterm_to_apply_alone_is_passed_on_and_pulumi_finishes_cleanly(repo, pulumi, apply) -> None:
+    """CI cancellation or ``timeout`` signal apply only: Pulumi must be told (before: it got no signal and died of
+    SIGPIPE at its next line once apply was killed)."""
+    run = apply()
+    run.wait_for_up()
+    run.process.send_signal(signal.SIGTERM)
+    code = run.finish()
+    assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"], run.stderr()
+    assert [r["signum"] for r in pulumi.records() if r.get("event") == "signal"] == [signal.SIGTERM]
+    assert not _lock(pulumi).exists()
+    assert code == 1 and "Traceback" not in run.stderr(), run.stderr()
+    assert "error: interrupted: `pulumi up` was cancelled" in run.stderr()
+    assert list(run.tmp.iterdir()) == []  # the registry view's directory and the event log are removed
+
+
+def test_a_second_ctrl_c_terminates_pulumi_and_names_what_it_left(repo, pulumi, apply) -> None:
+    """Ctrl-C twice: Pulumi terminates at once (``cancellation_scope.go``), leaving a pending operation and its
+    lock; apply names both and the commands that clear them, and the next plan warns of the pending operation."""
+    run = apply()
+    run.wait_for_up()
+    run.ctrl_c()
+    _wait_for(lambda: "signal" in pulumi.events(), "the first signal")
+    time.sleep(0.3)
+    run.ctrl_c()
+    code = run.finish()
+    assert pulumi.events() == ["start", "signal", "signal", "terminated"], run.stderr()
+    lock = _lock(pulumi)
+    assert lock.is_file()  # the stand-in left it, as a terminated Pulumi may
+    stderr = run.stderr()
+    assert code == 1 and "Traceback" not in stderr, stderr
+    assert "error: interrupted: `pulumi up` was terminated before it finished" in stderr
+    assert "1 pending operation" in stderr and "pulumi refresh --stack dev" in stderr
+    assert "pulumi cancel --stack dev" in stderr and str(lock.relative_to(repo)) in stderr
+    plan = run_cli("plan", FRAUD, "--env", "dev")
+    assert "1 pending operation(s) from an interrupted apply" in plan.output
