@@ -2,14 +2,16 @@
 
 :func:`mlops_infra.compile.kubernetes.prerequisites.cluster_prerequisites` says what the graph needs
 (and cites why); this module reads the cluster for each: a CRD by name
-(``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``), a Knative feature flag from
+(``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``) and, in its
+``spec.versions``, that each version the graph uses is ``served`` (a CRD that exists but does not
+serve that version refuses the objects: see ``prerequisites``), a Knative feature flag from
 its ConfigMap, a default StorageClass from the list of StorageClasses
 (``GET /apis/storage.k8s.io/v1/storageclasses``: one carrying an annotation of
 ``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
-``missing`` (the CRD or ConfigMap does not exist, or the flag is absent, which means its default
+``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses, or the flag is absent, which means its default
 ``Disabled``, or not one of the accepted values, or no StorageClass is the default) or ``unknown`` (the read was refused (401/403) or
 failed: the reason is kept, and nothing is claimed). Reads only; at most one GET per distinct
 object (a ConfigMap holding several flags is read once). An unreachable cluster raises
@@ -67,6 +69,12 @@ def _default_classes(classes: list[dict[str, Any]]) -> list[str]:
                          for a in DEFAULT_CLASS_ANNOTATIONS))
 
 
+def _served(crd: dict[str, Any]) -> list[str]:
+    """The versions a CustomResourceDefinition serves (``spec.versions[*]`` with ``served: true``)."""
+    return [str(v.get("name")) for v in ((crd.get("spec") or {}).get("versions") or [])
+            if isinstance(v, dict) and v.get("served") is True]
+
+
 def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[str, str]:
     check = p.check
     if check.default_storage_class:
@@ -83,7 +91,14 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
         kind, value = _read(kube, cache, ("crd", check.crd), lambda: kube.get_or_none(CRD, check.crd))
         if kind == "error":
             return "unknown", f"reading CustomResourceDefinition {check.crd}: {value.summary}"
-        return ("ok", f"CRD {check.crd}") if value is not None else ("missing", f"no CRD {check.crd}")
+        if value is None:
+            return "missing", f"no CRD {check.crd}"
+        served = _served(value)
+        unserved = [v for v in check.versions if v not in served]
+        if unserved:
+            return "missing", (f"CRD {check.crd} does not serve {', '.join(unserved)}, the version the graph's objects "
+                               f"are written in (it serves {', '.join(served) or 'no version'}): an older release")
+        return "ok", f"CRD {check.crd}" + (f" serving {', '.join(check.versions)}" if check.versions else "")
     namespace, name = check.configmap or ("", "")
     kind, value = _read(kube, cache, ("cm", namespace, name), lambda: kube.get_or_none(CONFIG_MAP, name, namespace))
     if kind == "error":

@@ -27,24 +27,30 @@ FAST = RetryPolicy(attempts=1)
 NODESELECTOR, TOLERATIONS = "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"
 
 
-def _crd(plural: str, group: str, kind: str) -> dict:
-    """A minimal CustomResourceDefinition (for CRDs the shared fixtures do not hold)."""
+def _crd(plural: str, group: str, kind: str, versions: tuple[str, ...] = ("v1",)) -> dict:
+    """A minimal CustomResourceDefinition (for CRDs the shared fixtures do not hold, or cannot be loaded
+    safely), serving ``versions`` as the real one does."""
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
             "metadata": {"name": f"{plural}.{group}"},
             "spec": {"group": group, "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
-                     "versions": [{"name": "v1", "served": True, "storage": True}]}}
+                     "versions": [{"name": v, "served": True, "storage": v == versions[-1]} for v in versions]}}
 
 
-def _full_cluster() -> list[dict]:
-    """Every CRD the reference's dev graph needs: KServe's from the shared fixtures, the others minimal
-    (the preflight reads only that they exist)."""
-    return [*load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
-            _crd("services", "serving.knative.dev", "Service"), _crd("pytorchjobs", "kubeflow.org", "PyTorchJob"),
-            *(_crd(p, "kueue.x-k8s.io", k) for p, k in (("clusterqueues", "ClusterQueue"), ("localqueues", "LocalQueue"),
-                                                        ("resourceflavors", "ResourceFlavor"))),
-            *(_crd(p, "monitoring.coreos.com", k) for p, k in (
-                ("prometheusrules", "PrometheusRule"), ("servicemonitors", "ServiceMonitor"),
-                ("podmonitors", "PodMonitor"), ("alertmanagerconfigs", "AlertmanagerConfig")))]
+KUEUE_VERSIONS = ("v1beta1", "v1beta2")
+"""What Kueue v0.15 and later serve (the shared fixtures' clusterqueues and localqueues CRDs, Kueue 0.19)."""
+
+
+def _full_cluster(kueue: tuple[str, ...] = KUEUE_VERSIONS) -> list[dict]:
+    """Every CRD the reference's dev graph needs, each serving the versions the real one serves: KServe's,
+    the training operator's, PrometheusRule's and ServiceMonitor's from the shared fixtures, the others
+    minimal. ``kueue``: the versions the Kueue CRDs serve (an older Kueue serves ``v1beta1`` only)."""
+    return [*load_crds("serving.kserve.io_inferenceservices.minimal.yaml", "kubeflow.org_pytorchjobs.yaml",
+                       "monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_servicemonitors.yaml"),
+            _crd("services", "serving.knative.dev", "Service"),
+            *(_crd(p, "kueue.x-k8s.io", k, kueue) for p, k in (("clusterqueues", "ClusterQueue"), ("localqueues", "LocalQueue"),
+                                                               ("resourceflavors", "ResourceFlavor"))),
+            _crd("podmonitors", "monitoring.coreos.com", "PodMonitor"),
+            _crd("alertmanagerconfigs", "monitoring.coreos.com", "AlertmanagerConfig", ("v1alpha1",))]
 
 
 DEFAULT_CLASS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "ebs.csi.aws.com",
@@ -73,6 +79,30 @@ def test_the_reference_dev_graph_needs_kserve_knative_both_flags_kueue_the_train
     assert needed["Kueue (clusterqueues CRD)"].needed_by == ("clusters.gpu-train",)
     assert needed["Kubeflow training operator (PyTorchJob CRD)"].needed_by == ("training_jobs.retrain",)
     assert needed["Prometheus operator (PrometheusRule CRD)"].check.crd == "prometheusrules.monitoring.coreos.com"
+
+
+def test_each_crd_check_carries_the_versions_the_graph_writes_its_objects_in():
+    needed = {p.name: p.check for p in cluster_prerequisites(compiled(REFERENCE, "dev"))}
+    assert needed["KServe (InferenceService CRD)"].versions == ("v1beta1",)
+    assert {needed[f"Kueue ({c} CRD)"].versions for c in ("clusterqueues", "localqueues", "resourceflavors")} == {("v1beta2",)}
+    assert needed["Kubeflow training operator (PyTorchJob CRD)"].versions == ("v1",)  # the launcher's template
+    assert needed["Prometheus operator (PrometheusRule CRD)"].versions == ("v1",)
+    assert needed["Knative Serving (KServe Serverless mode)"].versions == ()  # KServe writes those, not the graph
+
+
+def test_a_kueue_older_than_0_15_has_the_crds_but_not_v1beta2_and_is_reported_with_its_fix():
+    """Kueue v0.14.0's CRDs serve v1beta1 only (config/components/crd/bases at that tag); the compiled
+    objects are v1beta2, which pulumi-kubernetes' create would fail with a "no match" error."""
+    with KubeApiStandIn(crds=[*_full_cluster(kueue=("v1beta1",)), _features(**{NODESELECTOR: "enabled", TOLERATIONS: "enabled"})]) as api, \
+            KubeClient.from_url(api.url, retry=FAST) as kube:
+        api.seed(DEFAULT_CLASS)
+        results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
+    kueue = {n: r for n, r in results.items() if n.startswith("Kueue")}
+    assert len(kueue) == 3 and {r.state for r in kueue.values()} == {"missing"}
+    warning = kueue["Kueue (clusterqueues CRD)"].warning()
+    assert "CRD clusterqueues.kueue.x-k8s.io does not serve v1beta2" in warning and "it serves v1beta1" in warning
+    assert "install Kueue 0.19" in warning
+    assert {r.state for n, r in results.items() if not n.startswith("Kueue")} == {"ok"}
 
 
 def test_an_aws_graph_needs_nothing_from_a_cluster():

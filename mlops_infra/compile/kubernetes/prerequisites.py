@@ -27,6 +27,16 @@ Rules (each with its source):
   ``pytorchjobs.kubeflow.org``: the launcher creates PyTorchJobs from the ConfigMap template).
 - **PrometheusRule, ServiceMonitor, PodMonitor and AlertmanagerConfig need the Prometheus operator**
   (CRDs in ``monitoring.coreos.com``).
+- **A CRD must serve the version the graph's objects are written in**: an object is accepted only in a
+  version its CRD lists with ``served: true`` (apiextensions ``CustomResourceDefinitionVersion.served``:
+  "a flag enabling/disabling this version from being served via REST APIs"); in any other version
+  pulumi-kubernetes' create fails with a "no match" error (provider ``pkg/provider/provider.go``
+  ``Create``: ``meta.IsNoMatchError``), although the CRD exists. The compiled Kueue objects are
+  ``kueue.x-k8s.io/v1beta2`` (:mod:`queues`), which Kueue serves from v0.15.0 (its
+  ``config/components/crd/bases/kueue.x-k8s.io_clusterqueues.yaml``: v0.14.0 lists ``v1beta1`` only),
+  so a cluster running Kueue 0.14 or older has the CRDs and still refuses them. Each CRD check
+  therefore carries the versions the graph uses (:attr:`Check.versions`: from the objects' types, and
+  ``kubeflow.org/v1`` for the PyTorchJobs the launcher creates, :data:`training.PYTORCHJOB_API`).
 - **A PersistentVolumeClaim without ``storageClassName`` needs a default StorageClass** (the
   registry's and the Pushgateway's claims name none). Kubernetes "Persistent Volumes", "Class": with
   the ``DefaultStorageClass`` admission plugin on, "All PVCs that have no ``storageClassName`` can be
@@ -48,6 +58,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.kubernetes.training import PYTORCHJOB_API
 from mlops_infra.graph import DesiredGraph
 
 FEATURES_NAMESPACE, FEATURES_CONFIGMAP = "knative-serving", "config-features"
@@ -59,11 +70,12 @@ KNATIVE_FEATURES_SOURCE = "knative/serving pkg/apis/config/features.go"
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """How to verify one prerequisite: a CRD exists (``crd`` set), a ConfigMap key holds one of
+    """How to verify one prerequisite: a CRD exists (``crd`` set) and serves each of ``versions``, a ConfigMap key holds one of
     ``accepted`` (case-insensitive; a missing key means the default, which is not accepted), or
     (``default_storage_class``) some StorageClass is annotated the cluster's default."""
 
     crd: str | None = None
+    versions: tuple[str, ...] = ()
     configmap: tuple[str, str] | None = None
     key: str | None = None
     accepted: tuple[str, ...] = ()
@@ -81,8 +93,13 @@ class Prerequisite:
     source: str
 
 
-def _crd(name: str) -> Check:
-    return Check(crd=name)
+def _crd(name: str, versions: Iterable[str] = ()) -> Check:
+    return Check(crd=name, versions=tuple(sorted(set(versions))))
+
+
+def _version(res: Any) -> str:
+    """The API version of a custom resource's type (``kubernetes:<group>/<version>:<Kind>``)."""
+    return res.type.rpartition(":")[0].rpartition("/")[2]
 
 
 def _flag(key: str) -> Check:
@@ -110,7 +127,7 @@ FLAGS = {
 KUEUE = ("Kueue", ("clusterqueues.kueue.x-k8s.io", "localqueues.kueue.x-k8s.io", "resourceflavors.kueue.x-k8s.io"),
          "install Kueue 0.19 with the kubeflow.org/pytorchjob integration: https://kueue.sigs.k8s.io/docs/installation/",
          "https://kueue.sigs.k8s.io/docs/installation/")
-TRAINING = ("Kubeflow training operator (PyTorchJob CRD)", _crd("pytorchjobs.kubeflow.org"),
+TRAINING = ("Kubeflow training operator (PyTorchJob CRD)", _crd("pytorchjobs.kubeflow.org", [PYTORCHJOB_API.rpartition("/")[2]]),
             "install the training operator v1.9: https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/",
             "https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/")
 PROMETHEUS_KINDS = {"PrometheusRule": "prometheusrules", "ServiceMonitor": "servicemonitors",
@@ -151,7 +168,8 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
                   .get("serving.kserve.io/deploymentMode", "Serverless") == "Serverless"]
     out: list[Prerequisite] = []
     if isvcs:
-        out.append(Prerequisite(KSERVE[0], _sorted(r.address for r in isvcs), KSERVE[1], KSERVE[2], KSERVE[3]))
+        out.append(Prerequisite(KSERVE[0], _sorted(r.address for r in isvcs),
+                                _crd(KSERVE[1].crd or "", map(_version, isvcs)), KSERVE[2], KSERVE[3]))
     if serverless:
         out.append(Prerequisite(KNATIVE[0], _sorted(r.address for r in serverless), KNATIVE[1], KNATIVE[2], KNATIVE[3]))
         for field, key in FLAGS.items():
@@ -159,18 +177,22 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
             if users:
                 out.append(Prerequisite(f"Knative feature flag {key} (InferenceService {field})", users, _flag(key),
                                         _enable_flag(key), f"{NODE_SCHEDULING_DOC}; {KNATIVE_FEATURES_SOURCE}"))
-    kueue = _sorted(r.address for r in graph.resources if r.custom and r.type.startswith("kubernetes:kueue.x-k8s.io/"))
+    kueue_objects = [r for r in graph.resources if r.custom and r.type.startswith("kubernetes:kueue.x-k8s.io/")]
+    kueue = _sorted(r.address for r in kueue_objects)
     if kueue:
-        out.extend(Prerequisite(f"{KUEUE[0]} ({crd.split('.')[0]} CRD)", kueue, _crd(crd), KUEUE[2], KUEUE[3])
+        out.extend(Prerequisite(f"{KUEUE[0]} ({crd.split('.')[0]} CRD)", kueue, _crd(crd, map(_version, kueue_objects)),
+                                KUEUE[2], KUEUE[3])
                    for crd in KUEUE[1])
     training = _sorted(r.address for r in graph.resources if r.type == "mlops:training:Job")
     if training:
         out.append(Prerequisite(TRAINING[0], training, TRAINING[1], TRAINING[2], TRAINING[3]))
     for kind, plural in PROMETHEUS_KINDS.items():
-        users = _sorted(r.address for r in graph.resources if r.custom and _kind(r) == kind
-                        and r.type.startswith("kubernetes:monitoring.coreos.com/"))
+        objects = [r for r in graph.resources if r.custom and _kind(r) == kind
+                   and r.type.startswith("kubernetes:monitoring.coreos.com/")]
+        users = _sorted(r.address for r in objects)
         if users:
-            out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users, _crd(f"{plural}.monitoring.coreos.com"),
+            out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users,
+                                    _crd(f"{plural}.monitoring.coreos.com", map(_version, objects)),
                                     PROMETHEUS_ENABLE, PROMETHEUS_SOURCE))
     claims = _sorted(r.address for r in graph.resources if r.custom and _kind(r) == "PersistentVolumeClaim"
                      and not (r.inputs.get("spec") or {}).get("storageClassName"))

@@ -67,6 +67,8 @@ from mlops_infra.spec.fit import training_fit
 from mlops_infra.spec.training import TrainingJob
 
 JOB_LABEL = "mlops-infra/training-job"
+PYTORCHJOB_API = "kubeflow.org/v1"
+"""The API version of the PyTorchJob the launcher creates from its template (the CRD must serve it)."""
 TEMPLATE_KEY = "pytorchjob.json"
 TEMPLATE_MOUNT = "/etc/mlops-infra/template"
 TEMPLATES_MOUNT = "/etc/mlops-infra/templates"
@@ -180,7 +182,7 @@ def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
                 "labels": lbl.labels(kube.ctx, address, **{queues.QUEUE_LABEL: queues.local_queue_name(cluster),
                                                            JOB_LABEL: job.name}),
                 "annotations": {ADMISSION_TIMEOUT_ANNOTATION: str(admission_timeout_seconds(job))}}
-    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": metadata, "spec": spec}
+    return {"apiVersion": PYTORCHJOB_API, "kind": "PyTorchJob", "metadata": metadata, "spec": spec}
 
 
 def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[str, Any]:
