@@ -46,7 +46,7 @@ VERSION = "v3.200.0"
 RECORDED_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "MLOPS_INFRA_")
 SLOW_SECONDS = 60.0
 """How long ``up="slow"`` runs when no signal comes (tests signal it long before)."""
-CANCEL_SECONDS = 1.5
+CANCEL_SECONDS = 3.0
 """How long ``up="slow"`` goes on after the first signal: the operations in flight finishing."""
 
 
