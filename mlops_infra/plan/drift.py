@@ -16,6 +16,15 @@ Contract:
 - A value that is, or contains, a Pulumi secret (``4dabf18193072939515e22adb298388d``) or the
   unknown sentinel is never compared and never appears in a change or a summary. Properties
   declared ``sensitive`` are compared, but their values show as ``"<sensitive>"``.
+- A property of kind ``env`` (a Lambda function's ``environment.variables``) is compared variable by
+  variable, every name counting, and each variable's values are shown unless they may be secret: a
+  name that names a credential (:func:`mlops_infra.secrets.rules.names_a_credential`: ``SECRET_ID``,
+  ``TOKEN_SECRET_KEY``, ``DB_PASSWORD``; the compiled forwarders keep secret references under such
+  names), or a value on either side that is a Pulumi secret or holds a secret shape
+  (:func:`mlops_infra.secrets.contains_secret`: a Slack webhook URL, a token pasted in the console)
+  shows ``"<sensitive>"`` on each side that has a value. A variable whose state value is a Pulumi
+  secret is compared by presence only (its value cannot be read here); a whole map that is a
+  secret or unknown is not compared.
 - A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
   :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
   drift; the callers that have the graph pass it.
@@ -55,6 +64,8 @@ from typing import Any
 from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.normalize import MISSING, get_dotted
+from mlops_infra.secrets import contains_secret
+from mlops_infra.secrets.rules import names_a_credential
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -238,6 +249,8 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     before = _prior_value(prior, tracked)
     after = get_dotted(live.inputs, tracked.path)
     after = tracked.default if after is MISSING else after
+    if tracked.kind == ENV:
+        return [] if before is MISSING else _env_changes(tracked, before, after)
     if before is MISSING or is_opaque(before) or is_opaque(after):
         return []
     before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
@@ -248,6 +261,43 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     if tracked.sensitive:
         return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
+
+
+ENV = "env"
+"""The kind of a map of environment variables, compared variable by variable (module contract)."""
+
+
+def _whole_opaque(value: Any) -> bool:
+    return value == UNKNOWN or (isinstance(value, dict) and SECRET_SIG in value)
+
+
+def _may_be_secret(name: str, *values: Any) -> bool:
+    return names_a_credential(name) or any(isinstance(v, str) and contains_secret(v) for v in values)
+
+
+def _env_changes(tracked: Tracked, before: Any, after: Any) -> list[_Change]:
+    """One change per variable that differs; values shown only when they cannot be secret (module
+    contract)."""
+    if _whole_opaque(before) or _whole_opaque(after):
+        return []
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    changes: list[_Change] = []
+    for name in sorted(before.keys() | after.keys(), key=str):
+        path, was, now = f"{tracked.path}.{name}", before.get(name), after.get(name)
+        if is_opaque(was):  # a Pulumi secret in the state: only its removal can be seen
+            if name not in after:
+                changes.append(_Change(path, tracked.label, SENSITIVE, None))
+            continue
+        if is_opaque(now):
+            continue
+        was, now = clean(was), clean(now)
+        if was == now:
+            continue
+        if _may_be_secret(str(name), was, now):
+            was, now = (None if was is None else SENSITIVE), (None if now is None else SENSITIVE)
+        changes.append(_Change(path, tracked.label, was, now))
+    return changes
 
 
 # --------------------------------------------------------------------------------------------

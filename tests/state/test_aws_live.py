@@ -184,7 +184,7 @@ def test_kms_key_and_other_mappers() -> None:
                           "customerMasterKeySpec": "SYMMETRIC_DEFAULT", "enableKeyRotation": True}
     fn = map_lambda_function({"Configuration": {"FunctionName": "f", "Runtime": "python3.12", "MemorySize": 256,
                                                 "Environment": {"Variables": {"TOKEN": "x"}}}})
-    assert "environment" not in fn.inputs and fn.inputs["memorySize"] == 256
+    assert fn.inputs["environment"] == {"variables": {"TOKEN": "x"}} and fn.inputs["memorySize"] == 256
     slack = map_slack_channel({"ConfigurationName": "c", "SlackChannelId": "C1", "SlackTeamId": "T1",
                                "SnsTopicArns": ["t"], "IamRoleArn": "r", "ChatConfigurationArn": "arn"})
     assert slack.inputs["snsTopicArns"] == ["t"] and slack.outputs == {"chatConfigurationArn": "arn"}

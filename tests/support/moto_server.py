@@ -154,6 +154,14 @@ Contract:
      value (botocore ``GetFunctionResponse.Concurrency``: "The function's reserved concurrency"; the
      ``PutFunctionConcurrency`` page: "Use GetFunction to see the current setting for a function").
      The patch adds ``Concurrency`` when a reservation is set (0 included), after moto's answer.
+  18. **CloudWatch keeps an alarm's warm-up.** moto's ``PutMetricAlarm`` drops ``WarmUpConfiguration``
+     and ``DescribeAlarms`` never answers one, so the drift monitors' silence alarm
+     (``compile/aws/monitoring.silence_alarms``) read back without the warm-up it was put with. AWS
+     keeps it with the alarm (botocore ``cloudwatch`` ``PutMetricAlarmInput.WarmUpConfiguration``;
+     ``MetricAlarm.WarmUpConfiguration``, what ``DescribeAlarms`` answers) and ``PutMetricAlarm``
+     replaces the whole alarm, so an alarm put again without it has none. The patch stores the
+     argument as sent on the alarm (``warm_up_configuration``, the attribute moto's serializer reads
+     for the member: ``botocore.xform_name``), after moto's put; absent, it stores nothing.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -442,6 +450,17 @@ def _concurrency_of_zero(original: Any) -> Any:
     return get_code
 
 
+def _put_alarm_keeps_warm_up(original: Any) -> Any:
+    def put_metric_alarm(self: Any) -> Any:
+        answer = original(self)
+        name = self._get_param("AlarmName")
+        alarm = self.cloudwatch_backend.alarms.get(name)
+        if alarm is not None:
+            alarm.warm_up_configuration = self._get_param("WarmUpConfiguration")
+        return answer
+    return put_metric_alarm
+
+
 def _list_executions_sorted(self: Any) -> Any:
     """``ListPipelineExecutions`` that honours ``SortBy``, ``SortOrder``, ``MaxResults`` and
     ``NextToken`` (patch 11)."""
@@ -591,6 +610,7 @@ def _apply_patches() -> None:
     import moto.core.responses as moto_responses
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
     from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.cloudwatch.responses import CloudWatchResponse
     from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.s3.models import S3Backend
@@ -615,6 +635,7 @@ def _apply_patches() -> None:
            _deregister_deletes_policies(ApplicationAutoscalingBackend.deregister_scalable_target))
     _patch(LambdaBackend, "add_permission", _add_permission_measures(LambdaBackend.add_permission))
     _patch(LambdaFunction, "get_code", _concurrency_of_zero(LambdaFunction.get_code))
+    _patch(CloudWatchResponse, "put_metric_alarm", _put_alarm_keeps_warm_up(CloudWatchResponse.put_metric_alarm))
     _patch(IAMBackend, "put_role_policy", _put_role_policy_counts(IAMBackend.put_role_policy))
     _patch(ServiceQuotasResponse, "list_aws_default_service_quotas",
            _default_quotas(ServiceQuotasResponse.list_aws_default_service_quotas))

@@ -37,7 +37,8 @@ Contract:
   (``Resource=Endpoint``, whole ``Endpoint`` records); not done yet.
 - A resource's region is its own ``region`` input (pulumi-aws v7), else its provider's
   ``region`` input when the provider is among the scanned resources, else ``region``.
-- Lambda environment variables and secret values are never read.
+- Secret values are never read. Lambda environment variables are read and compared variable by
+  variable; a value that may be secret is never shown (:mod:`mlops_infra.plan.drift`, kind ``env``).
 
 Modules: :mod:`.scan` (the scan: work units, thread pool, assembling the live state),
 :mod:`.retry` (error classification, scrubbed messages, retries), :mod:`.context` (clients,

@@ -7,6 +7,20 @@ Alarms are read in batches of up to :data:`ALARMS_PER_CALL` names per ``Describe
 100 records and one batch is one page; ``NextToken`` pages are still followed. A name not in the
 answer is a deleted alarm.
 
+An alarm's warm-up (``warmUpConfiguration``: botocore ``cloudwatch`` ``MetricAlarm.WarmUpConfiguration``,
+what ``DescribeAlarms`` answers, ``WarmUpPeriodDurationInMinutes`` and
+``OnlyStartEvaluatingAfterWarmUpPeriodEnds``; pulumi-aws 7.51.1 ``cloudwatch.MetricAlarm``
+``warm_up_configuration``, ``only_start_evaluating_after_warm_up_period_ends`` "Defaults to
+``false``") is compared: the drift monitors' "stopped measuring" alarm has one of the monitor's
+horizon (``compile/aws/monitoring.silence_alarms``). ``PutMetricAlarm`` replaces an alarm's whole
+configuration, so a ``put-metric-alarm`` or console edit that leaves it out removes it, and the state
+no longer says what runs; removed while it runs (within a horizon, at most two days, of the apply that
+created or updated the alarm), the alarm evaluates at once, finds the periods before the first run
+missing, hence breaching, and tells every channel that the monitor stopped measuring when it did not
+("During the warm-up period, the alarm stays in INSUFFICIENT_DATA and does not perform alarm
+actions"). Not computed: a warm-up added by hand to another alarm (no compiled alarm but the silence
+alarm has one) delays its evaluation after each update, by up to two days, and is drift too.
+
 A dashboard (``aws:cloudwatch/dashboard:Dashboard``; pulumi-aws keeps its name as the id) is read with
 ``GetDashboard`` (botocore ``cloudwatch``: ``DashboardBody``; a deleted one answers
 ``DashboardNotFoundError``, code ``ResourceNotFound``: gone). Drift compares the body as JSON.
@@ -33,7 +47,7 @@ _ALARM_RENAMES = {"EvaluateLowSampleCountPercentile": "evaluateLowSampleCountPer
 _ALARM_KEYS = ("AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
                "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Unit",
                "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
-               "EvaluateLowSampleCountPercentile", "ThresholdMetricId")
+               "EvaluateLowSampleCountPercentile", "ThresholdMetricId", "WarmUpConfiguration")
 
 
 def map_metric_alarm(alarm: Mapping[str, Any]) -> Reading:
@@ -93,6 +107,9 @@ READERS: dict[str, Reader] = {
         T("insufficientDataActions", "insufficient-data actions", "set"),
         T("actionsEnabled", "actions enabled", default=True),
         T("metricQueries", "metric queries", "keyed:id"),
-        T("alarmDescription", "description", computed=True), TAGS,
+        T("alarmDescription", "description", computed=True),
+        T("warmUpConfiguration.warmUpPeriodDurationInMinutes", "warm-up minutes"),
+        T("warmUpConfiguration.onlyStartEvaluatingAfterWarmUpPeriodEnds", "warm-up before any evaluation",
+          default=False), TAGS,
     )), read_many=_read_metric_alarms, batch_size=ALARMS_PER_CALL, tags=True),
 }

@@ -1,8 +1,24 @@
 """Lambda functions and their event invoke configs: pure ``map_*`` mappers, ``_read_*`` readers and
 their :data:`READERS` entries.
 
-Environment variables are never read (they may hold secrets). The trailing underscore keeps
-the module name off the ``lambda`` keyword.
+The trailing underscore keeps the module name off the ``lambda`` keyword.
+
+A function's environment variables are read (``environment.variables``: botocore ``lambda``
+``FunctionConfiguration.Environment``, an ``EnvironmentResponse`` whose ``Variables`` map is
+``sensitive``) and compared variable by variable, every name counting: terraform-provider-aws
+``internal/service/lambda/function.go`` ``resourceFunctionRead``: ``d.Set("environment",
+flattenEnvironment(function.Environment))`` (so Pulumi's refresh sees an edit), and pulumi-aws ``lambda_.Function``
+``environment.variables`` is "Map of environment variables available to your Lambda function during
+execution". The compiled functions keep their whole configuration there: a channel forwarder the names
+of its secrets (``SECRET_ID``, ``TOKEN_SECRET_ID``; ``compile/aws/forwarder.py``), a webhook's URL,
+a retrain gate its pipeline and freshness inputs (``compile/aws/gates.py``), so a console edit of one
+re-routes alerts or retrains unseen unless it is drift. Values are never shown when they may be
+secret: the property's kind is ``env`` (:mod:`mlops_infra.plan.drift` decides per variable: a name
+that names a credential, a Pulumi secret or a secret-shaped value on either side is shown
+``<sensitive>``, and a Pulumi secret in the state is compared by presence only). When Lambda could not
+apply the variables (``EnvironmentResponse.Error``: "If it fails, the response contains details about
+the error") the answer carries no ``Variables``; the reading then holds the unknown sentinel there,
+which drift never compares, rather than an empty map read as every variable removed.
 
 The code is compared by its hash: ``CodeSha256`` (botocore ``lambda`` ``FunctionConfiguration.CodeSha256``:
 "The SHA256 hash of the function's deployment package"), which ``UpdateFunctionCode`` (a console
@@ -65,12 +81,12 @@ from mlops_infra.state.aws_live.reader import Reader, Reading
 from mlops_infra.state.aws_live.shapes import drop_none
 from mlops_infra.state.aws_live.tracking import TAGS, Tracking
 from mlops_infra.state.aws_live.tracking import Tracked as T
-from mlops_infra.state.model import StateResource
+from mlops_infra.state.model import UNKNOWN, StateResource
 
 
 def map_lambda_function(response: Mapping[str, Any]) -> Reading:
-    """``GetFunction`` -> ``aws:lambda/function:Function`` without ``environment`` (may hold secrets);
-    ``codeSha256`` is the deployment package's hash (see the module docstring)."""
+    """``GetFunction`` -> ``aws:lambda/function:Function``; ``codeSha256`` is the deployment package's
+    hash, ``environment.variables`` the function's variables (see the module docstring)."""
     conf = response.get("Configuration", {})
     inputs = drop_none({
         "name": conf.get("FunctionName"),
@@ -85,8 +101,21 @@ def map_lambda_function(response: Mapping[str, Any]) -> Reading:
         "kmsKeyArn": conf.get("KMSKeyArn"),
         "codeSha256": conf.get("CodeSha256"),
         "reservedConcurrentExecutions": reserved_concurrency(response.get("Concurrency")),
+        "environment": environment(conf.get("Environment")),
     })
     return Reading(inputs, drop_none({"arn": conf.get("FunctionArn"), "version": conf.get("Version")}))
+
+
+def environment(answer: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``FunctionConfiguration.Environment`` -> pulumi-aws ``environment``: ``{"variables": {...}}``,
+    None without variables, the unknown sentinel when Lambda reports an ``Error`` without them (see the
+    module docstring). The names keep their spelling (user data, never renamed)."""
+    if not answer:
+        return None
+    variables = answer.get("Variables")
+    if variables is None:
+        return {"variables": UNKNOWN} if answer.get("Error") else None
+    return {"variables": dict(variables)} if variables else None
 
 
 def _read_lambda_function(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
@@ -160,7 +189,8 @@ READERS: dict[str, Reader] = {
         T("timeout", "timeout", default=3), T("role", "role"), T("imageUri", "image"),
         T("packageType", "package type", default="Zip"), T("architectures", "architectures", "set", computed=True),
         T("codeSha256", "code", prior_output="codeSha256", computed=True),
-        T("reservedConcurrentExecutions", "reserved concurrency", default=-1), TAGS,
+        T("reservedConcurrentExecutions", "reserved concurrency", default=-1),
+        T("environment.variables", "environment", "env"), TAGS,
     )), read_one=_read_lambda_function, tags=True),
     "aws:lambda/permission:Permission": Reader("lambda", Tracking("invoke permission", (
         T("action", "action"), T("principal", "principal"), T("sourceArn", "source", computed=True),

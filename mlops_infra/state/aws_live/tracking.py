@@ -20,8 +20,9 @@ class Tracked:
     comparing: ``value`` (plain; nested objects compare only the keys the prior side sets),
     ``map`` (user data such as tags or environment: every key counts), ``tags`` (a map without
     AWS-reserved ``aws:`` keys), ``set`` (order does not matter), ``json`` (a JSON document in a
-    string), ``policy`` (an IAM policy document: JSON plus IAM's scalar/list equivalences) or
-    ``keyed:<field>`` (a list of objects identified by ``<field>``, e.g. variants by
+    string), ``policy`` (an IAM policy document: JSON plus IAM's scalar/list equivalences), ``env``
+    (a map of environment variables, compared variable by variable, a value that may be secret never
+    shown: :mod:`mlops_infra.plan.drift`) or ``keyed:<field>`` (a list of objects identified by ``<field>``, e.g. variants by
     ``variantName``). ``default`` is the value Pulumi assumes when the prior inputs do not set the
     property; ``computed`` properties are filled in by the provider or the cloud and are compared
     only when the prior inputs set them. ``prior_output``, when set, is the output that holds the
