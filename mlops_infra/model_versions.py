@@ -32,6 +32,11 @@ Contract:
   it is not ``Rejected``, and -- when ``gated`` -- its approval status is ``Approved`` (SageMaker
   ``ModelPackageSummary.ModelApprovalStatus``: Approved | Rejected | PendingManualApproval;
   https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-approve.html).
+- An endpoint whose live read failed (``RegistryView.running_unread``: a registry read could not tell
+  which versions its config's variants run, so a canary's previous version and its image are unknown)
+  gets a decision with ``running_unread`` (closing-33d-2): the plan warns when its serving role loses a
+  pull (:mod:`mlops_infra.plan.serving_pull`). Like the rest of a decision it is left out of the graph
+  digest: what a read failed to learn is not a change to apply.
 - For promotion (issue 7): each :class:`VersionRecord` may carry the artifact's ``digest`` (the
   package's ``CustomerMetadataProperties[DIGEST_PROPERTY]``), its artifact URI and image, and
   :meth:`RegistryView.find_digest` finds the version that holds a given artifact.
@@ -40,7 +45,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Basis = Literal["registry", "created-now", "prior-state", "unverified"]
@@ -54,6 +59,10 @@ REGISTRY_VIEW_ENV = "MLOPS_INFRA_REGISTRY_VIEW"
 decided with to the Pulumi program, so ``pulumi up`` registers exactly the graph the plan showed."""
 AWS_CREATES = "its model, endpoint configuration, endpoint and autoscaling"
 """What a waiting SageMaker endpoint's next apply creates (:meth:`RegistryView.decide` ``creates``)."""
+RUNNING_UNREAD_KEY = "runningUnread"
+"""The key of a decision's JSON (``graph.model_versions[address]``) set when the registry read could not
+read which versions the endpoint's live config runs (:attr:`Decision.running_unread`);
+``plan/serving_pull.pull_warnings`` reads it."""
 MLFLOW_WHERE = "MLflow registered model"
 """How a Kubernetes environment's registry names itself in messages (``state/model_registry.mlflow_where``)."""
 MLFLOW_APPROVAL_STATUS_TAG = "mlops-infra.approval-status"
@@ -167,10 +176,18 @@ class Decision:
     basis: Basis
     why: str
     """A clause on the pinned version (``not registered in group ...; register v12 there ...``)."""
+    running_unread: bool = False
+    """The registry read could not read which versions the endpoint's live config runs
+    (``RegistryView.running_unread``, closing-33d-2): a canary's previous version may run there, its
+    image unknown. Written as :data:`RUNNING_UNREAD_KEY` only when set; ``graph.model_versions`` holds it,
+    which the graph digest leaves out, so a read that failed this time does not make a saved plan stale."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "model": self.model, "pinned": self.pinned, "serve": self.serve,
-                "basis": self.basis, "why": self.why}
+        out: dict[str, Any] = {"state": self.state, "model": self.model, "pinned": self.pinned, "serve": self.serve,
+                               "basis": self.basis, "why": self.why}
+        if self.running_unread:
+            out[RUNNING_UNREAD_KEY] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -189,11 +206,18 @@ class RegistryView:
     serving: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     running: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    running_unread: tuple[str, ...] = ()
+    """Endpoints whose live read failed (sorted): which versions they run is unknown (closing-33d-2);
+    their decisions say so (``Decision.running_unread``)."""
 
     def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
                creates: str = AWS_CREATES) -> Decision:
         """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract); ``creates``
         names what a waiting endpoint's next apply creates (the target's serving resources)."""
+        decision = self._decide(endpoint, model, version, gated, creates)
+        return replace(decision, running_unread=True) if endpoint in self.running_unread else decision
+
+    def _decide(self, endpoint: str, model: str, version: int, gated: bool, creates: str) -> Decision:
         registry = self.models.get(model)
         record = registry.versions.get(version) if registry is not None else None
         if registry is None or (record is None and not registry.complete):
@@ -227,6 +251,8 @@ class RegistryView:
                "serving": dict(sorted(self.serving.items())), "warnings": list(self.warnings)}
         if self.running:
             out["running"] = {name: list(v) for name, v in sorted(self.running.items())}
+        if self.running_unread:
+            out["runningUnread"] = list(self.running_unread)
         return out
 
     @classmethod
@@ -235,7 +261,8 @@ class RegistryView:
         models = {name: ModelRegistry.from_json(m) for name, m in (data.get("models") or {}).items()}
         serving = {name: int(v) for name, v in (data.get("serving") or {}).items()}
         running = {name: tuple(int(x) for x in v) for name, v in (data.get("running") or {}).items()}
-        return cls(models, serving, tuple(data.get("warnings") or ()), running)
+        return cls(models, serving, tuple(data.get("warnings") or ()), running,
+                   tuple(str(n) for n in data.get("runningUnread") or ()))
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

@@ -23,11 +23,19 @@ role policy (an updated ``aws:iam/rolePolicy:RolePolicy`` under ``endpoints.<nam
 ECR repository ARN that the prior state's policy held in its pull statement (Sid :data:`PULL_SID`), unless
 the graph decided that endpoint's version from a registry read (``graph.model_versions[address]["basis"]
 == "registry"``) and that read gave the image of every version the endpoint may run (its component has no
-:data:`IMAGE_UNKNOWN_FACT`): the compiler then granted the images the registry names. The warning names the
+:data:`IMAGE_UNKNOWN_FACT`, and the read of its live endpoint did not fail: the decision has no
+``model_versions.RUNNING_UNREAD_KEY``, closing-33d-2): the compiler then granted the images the registry
+names. The warning names the
 repositories, the model and the version the endpoint serves (its component's facts), what fails, and the
 ways out: ``plan --refresh`` (apply reads the registry too), or naming the image in ``serving_image``; after
 a registry read that left a version's image unknown (closing-33c-1: a version the endpoint serves or
 runs that ``ListModelPackages`` no longer lists), it names those versions instead of recommending the read.
+When the read of the live endpoint failed (``DescribeEndpoint``, ``DescribeEndpointConfig`` or
+``DescribeModel``: ``state/aws_live/model_registry.read_running``), which versions its config's variants
+run is unknown (after a bump's apply a canary's previous variant still runs the old version, and only the
+live endpoint says so), so their images were not described and their pulls not kept: the warning says so
+and names the way out. That fact is in the decision (``graph.model_versions``), not in a resource, so it
+does not change the graph digest: a saved plan is not stale because one read failed and the other did not.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlops_infra.graph import JSON, DesiredResource, is_json
+from mlops_infra.model_versions import RUNNING_UNREAD_KEY
 from mlops_infra.plan.model import Action, ResourceChange
 from mlops_infra.state.model import PriorState
 
@@ -71,10 +80,13 @@ def pull_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired:
             continue
         decision, facts = model_versions.get(change.address), _facts(desired, change.address)
         unknown = facts.get(IMAGE_UNKNOWN_FACT)
+        unread = isinstance(decision, Mapping) and decision.get(RUNNING_UNREAD_KEY) is True
         if not (isinstance(decision, Mapping) and decision.get("basis") == "registry"):
-            out.append(_warning(change, lost, facts))
+            out.append(_warning(change, lost, facts, unread=unread))
         elif isinstance(unknown, list) and unknown:
-            out.append(_warning(change, lost, facts, unknown=unknown))
+            out.append(_warning(change, lost, facts, unknown=unknown, unread=unread))
+        elif unread:
+            out.append(_warning(change, lost, facts, unread=True, read=True))
     return out
 
 
@@ -102,10 +114,16 @@ def _facts(desired: Mapping[str, DesiredResource], address: str) -> Mapping[str,
     return next((r.inputs for r in desired.values() if r.type == ENDPOINT_COMPONENT and r.address == address), {})
 
 
-def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any], unknown: list | None = None) -> str:
+def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any], unknown: list | None = None,
+             unread: bool = False, read: bool = False) -> str:
+    """The warning of one endpoint. ``unknown``: the versions whose image the registry read did not give;
+    ``unread``: the endpoint's live read failed (closing-33d-2), said last; ``read``: the registry read
+    gave every image it was asked for, only the endpoint's live read failed (no advice to read it)."""
     model, version = facts.get("model") or "its model", facts.get("modelVersion")
     if unknown:
         served = " or ".join(f"v{v}" for v in unknown) + f" of {model}"
+    elif read:
+        served = f"a version of {model} the live endpoint still runs (a canary's previous version)"
     else:
         served = f"v{version} of {model}" if version is not None else f"the version of {model} it serves"
     repositories = ", ".join(lost)
@@ -113,11 +131,18 @@ def _warning(change: ResourceChange, lost: list[str], facts: Mapping[str, Any], 
             f"last apply granted. SageMaker pulls the served model's image with this role at every instance start "
             f"(scale-out, instance replacement): if {served} was registered with an image there (the image of a "
             f"training job removed from the spec, or the image before models.{model}.serving_image changed), the "
-            f"endpoint's next instance start fails. ")
+            f"endpoint's next instance start fails.")
     if unknown:
-        return head + (f"The registry read did not give the image of {served}, which the endpoint may still run "
-                       f"(ListModelPackages no longer lists it): check it in the registry, "
-                       f"and keep its image's pull, or name it in models.{model}.serving_image.")
-    return head + (f"An offline plan cannot tell which image that version was registered with: `mlops-infra plan "
-                   f"--refresh` reads it from the registry (DescribeModelPackage) and keeps its pull, as apply "
-                   f"does; or name it in models.{model}.serving_image.")
+        head += (f" The registry read did not give the image of {served}, which the endpoint may still run "
+                 f"(ListModelPackages no longer lists it): check it in the registry, "
+                 f"and keep its image's pull, or name it in models.{model}.serving_image.")
+    elif not read:
+        head += (f" An offline plan cannot tell which image that version was registered with: `mlops-infra plan "
+                 f"--refresh` reads it from the registry (DescribeModelPackage) and keeps its pull, as apply "
+                 f"does; or name it in models.{model}.serving_image.")
+    if unread:
+        head += (" The registry read could not read which versions the live endpoint runs (the warning naming the "
+                 "endpoint says why), so it could not keep their images' pulls: plan again once the endpoint can "
+                 "be read (sagemaker:DescribeEndpoint, DescribeEndpointConfig, DescribeModel), or name the image "
+                 f"in models.{model}.serving_image.")
+    return head

@@ -132,3 +132,65 @@ def test_the_digest_ignores_how_a_decision_was_reached():
     assumed = compile_system(system, "staging")
     assert offline.model_versions and not assumed.model_versions
     assert offline.digest() == assumed.digest()  # same resources: same desired graph
+
+
+@pytest.mark.moto
+@pytest.mark.parametrize("refresh", [False, True], ids=["plan", "plan-refresh"])
+def test_a_plan_then_an_apply_whose_endpoint_read_fails_is_not_stale(tmp_path, aws_env, monkeypatch, refresh):
+    """closing-33d-2: after the bump's apply (v13 serves the image models.fraud-model.serving_image names)
+    the canary still runs v12 beside v13, and DescribeEndpointConfig is denied at apply (and at `plan
+    --refresh`). The plan saved before (offline, or read) is not refused as stale: which
+    versions the endpoint runs is unknown, not a change of the desired graph (2403e4b put that fact in the
+    endpoint component, and apply's graph digest no longer matched the reviewed plan's). Apply shows the
+    warning that names the endpoint and the pull its serving role loses. Real CLI, in-process (the registry
+    reader's client is patched to answer from moto)."""
+    from mlops_infra.state.aws_live import model_registry
+    from tests.state.test_registry_live_read import _denied, _patched_client
+    from tests.state.test_registry_served_images import (
+        ENV,
+        OLD_REPO,
+        SCENARIO,
+        _live_endpoint,
+        _prior,
+        _register,
+    )
+    from tests.support.cli import run_cli
+    from tests.support.moto_server import client, reset, running_moto_server
+
+    text = (SCENARIO / "mlsystem.yaml").read_text(encoding="utf-8")
+    pinned = "    model: {name: fraud-model, version: 12}\n"
+    assert pinned in text
+    framework, serve = "    framework: pytorch\n", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-serve:2.0.0"
+    assert framework in text  # v13 serves the image the spec now names; v12 ran the removed job's image
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(text.replace(pinned, pinned.replace("12", "13")).replace(
+        framework, f"{framework}    serving_image: {serve}\n"), encoding="utf-8")
+    system = load_file(spec, ENV)
+    with running_moto_server() as url:
+        reset(url)
+        try:
+            sagemaker = client("sagemaker", url, system.environments[ENV].target.region)
+            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", serve)
+            _live_endpoint(sagemaker, system, {"primary": arns[11], "canary": arns[12]})
+            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            _patched_client(monkeypatch, url, lambda c: None)
+            bump = model_registry.read_registry(system, ENV, _prior())  # the bump's apply reads both: both pulls
+            assert bump.running == {"scorer": (12, 13)} and not bump.warnings
+            (tmp_path / "prior.json").write_text(dumps(applied_state(compile_system(system, ENV, registry=bump))),
+                                                 encoding="utf-8")
+            _patched_client(monkeypatch, url, lambda c: c.meta.events.register(
+                "before-call.sagemaker.DescribeEndpointConfig", _denied("AccessDeniedException", "DescribeEndpointConfig")))
+            common = (str(spec), "--env", ENV, "--state", str(tmp_path / "prior.json"))
+            planned = run_cli("plan", *common, "--out", str(tmp_path / "plan.json"), *(["--refresh"] if refresh else []))
+            assert planned.code == 0, planned.output
+            applied = run_cli("apply", *common, "--plan", str(tmp_path / "plan.json"), "--yes")
+            unplanned = run_cli("apply", *common, "--yes")
+        finally:
+            reset(url)
+    assert "stale plan" not in applied.output
+    assert applied.code == 1 and applied.stderr.strip().splitlines() == [
+        "error: the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
+        "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it"]
+    assert unplanned.code == 1 and "could not read which model versions endpoint scorer serves" in unplanned.output
+    assert f"loses the ECR pull of {OLD_REPO}" in unplanned.output
+    assert "could not read which versions the live endpoint runs" in unplanned.output

@@ -171,3 +171,116 @@ def test_one_endpoints_failed_read_is_named_and_the_others_are_kept(monkeypatch:
     [warning] = view.warnings
     assert warning.startswith("could not read which model versions endpoint scorer2 serves: ThrottlingException")
     assert view.models["fraud-model"].versions[11].image == OLD  # the others' runs are described
+
+
+def _canary_after_the_bump(monkeypatch: Any, hook: Any) -> tuple[Any, Any, Any]:
+    """(system pinning v13, prior state, registry view): the prior is the bump's apply, compiled with a
+    registry read while the canary ran v12 (primary) beside v13 (its role pulls fraud-serve and
+    fraud-train); the view is read again with the readers' clients patched by ``hook``."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.state.pulumi_state import parse_state
+    from tests.state.test_registry_served_images import NEW, _live_endpoint
+    from tests.support.applied_state import applied_state, dumps
+
+    system = _system(13)
+    with running_moto_server() as url:
+        reset(url)
+        try:
+            sagemaker = client("sagemaker", url, REGION)
+            arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", NEW)
+            _live_endpoint(sagemaker, system, {"primary": arns[11], "canary": arns[12]})
+            _patched_client(monkeypatch, url, lambda c: None)
+            bump = model_registry.read_registry(system, ENV, _prior(), retry=model_registry.RetryPolicy(attempts=1))
+            assert bump.running == {"scorer": (12, 13)} and not bump.warnings
+            prior = parse_state(dumps(applied_state(compile_system(system, ENV, registry=bump))).encode(), "prior.json")
+            _patched_client(monkeypatch, url, hook)
+            view = model_registry.read_registry(system, ENV, prior, retry=model_registry.RetryPolicy(attempts=1))
+        finally:
+            reset(url)
+    return system, prior, view
+
+
+def test_a_failed_endpoint_read_lets_the_serving_pull_warning_fire(monkeypatch: Any) -> None:
+    """closing-33d-2 (the audit's repro_unread): after the bump's apply the canary still runs v12 beside
+    v13; DescribeEndpointConfig is throttled, so the read cannot tell. The role's fraud-train pull is
+    dropped, and the plan now says so, naming the endpoint; the fact is in the decision, which the graph
+    digest leaves out (2403e4b put it in the endpoint component: an apply whose read failed then no longer
+    matched the reviewed plan)."""
+    import dataclasses
+
+    from mlops_infra.compile import compile_system
+    from mlops_infra.model_versions import RUNNING_UNREAD_KEY
+    from tests.state.test_registry_served_images import OLD_REPO, _pulls, _warnings
+
+    system, prior, view = _canary_after_the_bump(monkeypatch, lambda c: c.meta.events.register(
+        "before-call.sagemaker.DescribeEndpointConfig", _denied("ThrottlingException", "DescribeEndpointConfig")))
+    assert view.running_unread == ("scorer",) and view.running == {}
+    [read_warning] = view.warnings
+    assert read_warning.startswith("could not read which model versions endpoint scorer serves: ThrottlingException")
+    graph = compile_system(system, ENV, registry=view)
+    decision = graph.model_versions["endpoints.scorer"]
+    assert (decision["basis"], decision[RUNNING_UNREAD_KEY]) == ("registry", True)
+    assert OLD_REPO not in _pulls(graph)  # the pull is not kept: the compiler cannot know v12 runs
+    [warning] = _warnings(graph, prior)
+    assert warning.startswith("endpoints.scorer: its serving role (scorer-serving-policy) loses the ECR pull of "
+                              + OLD_REPO)
+    assert "could not read which versions the live endpoint runs" in warning
+    assert "offline plan" not in warning  # the registry was read: no advice to read it
+    # the flag changes no resource: an apply whose endpoint read fails matches a plan whose read did not
+    assert graph.digest() == compile_system(system, ENV, registry=dataclasses.replace(view, running_unread=())).digest()
+    assert type(view).from_json(view.to_json()) == view  # what apply hands the Pulumi program
+
+
+def test_a_read_endpoint_gives_no_unread_flag(monkeypatch: Any) -> None:
+    """The same canary read in full: v12's pull is kept, nothing is flagged, no warning."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.model_versions import RUNNING_UNREAD_KEY
+    from tests.state.test_registry_served_images import OLD_REPO, _pulls, _warnings
+
+    system, prior, view = _canary_after_the_bump(monkeypatch, lambda c: None)
+    assert view.running_unread == () and "runningUnread" not in view.to_json()
+    graph = compile_system(system, ENV, registry=view)
+    assert RUNNING_UNREAD_KEY not in graph.model_versions["endpoints.scorer"]
+    assert OLD_REPO in _pulls(graph) and _warnings(graph, prior) == []
+
+
+def test_an_unreadable_registry_flags_the_endpoint_and_keeps_the_offline_graph(monkeypatch: Any) -> None:
+    """The registry cannot be read at all (every SageMaker call denied): the models fall back on the
+    prior state and the endpoint is unread too. The graph is the offline plan's (what a plan without
+    --refresh showed, so apply is not refused as stale); the offline warning also says the live endpoint
+    could not be read."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.model_versions import RUNNING_UNREAD_KEY
+    from mlops_infra.state.model_registry import offline_registry_view
+    from tests.state.test_registry_served_images import OLD_REPO, _warnings
+
+    def every_call_denied(sagemaker: Any) -> None:
+        sagemaker.meta.events.register("before-call.sagemaker.*", _denied("AccessDeniedException", "*"))
+
+    system, prior, view = _canary_after_the_bump(monkeypatch, every_call_denied)
+    assert view.running_unread == ("scorer",) and view.models["fraud-model"].basis != "registry"
+    graph = compile_system(system, ENV, registry=view)
+    assert graph.model_versions["endpoints.scorer"][RUNNING_UNREAD_KEY] is True
+    assert graph.digest() == compile_system(system, ENV, registry=offline_registry_view(system, ENV, prior)).digest()
+    [warning] = _warnings(graph, prior)
+    assert "loses the ECR pull of " in warning and OLD_REPO in warning and "An offline plan cannot tell" in warning
+    assert "could not read which versions the live endpoint runs" in warning
+
+
+def test_an_endpoint_read_that_fails_once_does_not_change_the_graph(monkeypatch: Any) -> None:
+    """`plan --refresh` could not read the endpoint (throttled), apply could: it runs only the version the
+    graph serves, so both graphs are one and the saved plan is not stale (with 2403e4b's component fact
+    the digests differed)."""
+    from mlops_infra.compile import compile_system
+
+    system = _system(13)
+    throttled, denied = [True], _denied("ThrottlingException", "DescribeEndpointConfig")
+    with _every_endpoint_serving(system, 12, monkeypatch, lambda c: c.meta.events.register(
+            "before-call.sagemaker.DescribeEndpointConfig", lambda **kw: denied() if throttled[0] else None)):
+        planned = model_registry.read_registry(system, ENV, _prior(), retry=model_registry.RetryPolicy(attempts=1))
+        throttled[0] = False
+        applied = model_registry.read_registry(system, ENV, _prior(), retry=model_registry.RetryPolicy(attempts=1))
+    assert (planned.running_unread, planned.running) == (("scorer",), {})
+    assert (applied.running_unread, applied.running) == ((), {"scorer": (13,)})
+    assert (compile_system(system, ENV, registry=planned).digest()
+            == compile_system(system, ENV, registry=applied).digest())

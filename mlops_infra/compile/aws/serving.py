@@ -214,7 +214,10 @@ def _served_images(aws: AwsContext, item: Endpoint) -> tuple[tuple[str, ...], tu
     is granted whatever this finds. A version the endpoint serves or runs that a registry read does
     not list (the package was deleted) is returned as unknown (an offline view returns none: the
     ``basis`` says the plan cannot know): the plan then warns
-    when the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`)."""
+    when the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`). An
+    endpoint whose live read failed (``view.running_unread``) has no ``running`` here, so the pull of a
+    canary's previous version is not kept: nothing here knows that version (closing-33d-2); its decision
+    says so (``Decision.running_unread``, outside the graph digest) and the plan warns."""
     view = aws.ctx.registry
     registry = view.models.get(item.model.name)
     if registry is None:

@@ -23,7 +23,9 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   distinct version pinned, served or run, two calls per endpoint plus one per variant, the endpoints
   read :data:`ENDPOINT_WORKERS` at a time, all within the deadline the caller gives the whole read
   (``plan --refresh``: ``cli/commands/plan.registry_view``); an endpoint whose read fails is a warning
-  naming it, the others' reads are kept; a promotion (``live=False``) does not read the endpoints;
+  naming it and is listed in ``RegistryView.running_unread`` (its decision then says which versions it
+  runs is unknown, and the plan's serving-pull warning is not skipped: closing-33d-2), the others' reads
+  are kept; a promotion (``live=False``) does not read the endpoints;
 - a read that fails for another reason than "not found" (access denied, throttling beyond the
   retries) keeps the offline evidence for that model and adds a warning naming the error (scrubbed
   of credentials): the plan still decides, and says it could not check;
@@ -110,7 +112,8 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                 models[model.name] = offline.models[model.name]
     for name, error in sorted(unread.items()):  # said after the models' own warnings
         warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
-    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings))
+    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings),
+                               running_unread=tuple(sorted(unread)))
 
 
 def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
