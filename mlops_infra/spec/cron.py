@@ -288,10 +288,19 @@ def kubernetes_problem(expression: CronExpression) -> str | None:
 
 def kubernetes_schedule(expression: CronExpression) -> str:
     """``expression`` as a Kubernetes CronJob takes it: ``?`` written ``*``, Sunday 0 (robfig/cron's
-    day-of-week bounds are 0-6, so ``7`` or ``5-7`` would be refused), names in capitals."""
+    day-of-week bounds are 0-6, so ``7`` or ``5-7`` would be refused), names in capitals, and a day
+    field that restricts nothing (``*/1``, ``?/1``: :meth:`CronExpression.restricted`) written ``*``.
+
+    The last is what every reader of the text agrees on: robfig/cron keeps a ``*`` field's star for a
+    step of 1 (parser.go ``getRange``: ``if step > 1 { extra = 0 }``), so ``0 3 1 * */1`` runs on the
+    1st only (spec.go ``dayMatches``: with a star, both day fields must match), as crontab(5) reads a
+    field starting with ``*``; croniter, which prices the runs (plan/cost), reads ``*/1`` as a
+    restriction and runs it every day (audit triggers-1)."""
     parts = []
     for index, items in enumerate(expression.fields):
-        if index == DOW and any(item.kind == "range" and item.end >= 7 for item in items):
+        if index in (DOM, DOW) and not expression.restricted(index):
+            parts.append("*")
+        elif index == DOW and any(item.kind == "range" and item.end >= 7 for item in items):
             days = expression.days_of_week()
             parts.append("*" if days == set(range(7)) else ",".join(str(d) for d in sorted(days)))
         else:

@@ -6,7 +6,8 @@ Contract (pure):
   weekdays 1-7 from Sunday; we write weekday names, so there is no off-by-one to get wrong.
   Standard cron runs when *either* restricted day field matches (``0 0 1 * 1`` = the 1st and every
   Monday); AWS cannot say "or" in one expression, so that case yields two expressions (two
-  schedules). ``?`` in a day field is read as ``*`` (crontab and robfig/cron alike). What AWS
+  schedules). ``?`` in a day field is read as ``*`` (crontab and robfig/cron alike), and so is a day
+  field that restricts nothing (``*/1``): both keep its star, so ``0 3 1 * */1`` is the 1st only. What AWS
   cannot express (:func:`mlops_infra.spec.cron.aws_problem`, also a spec check) makes
   :func:`aws_cron_expressions` raise :class:`UnsupportedCron`.
 - :func:`rate_expression` turns seconds into ``rate(1 hour)``-style text, rounding up to a whole
@@ -15,7 +16,7 @@ Contract (pure):
 
 from __future__ import annotations
 
-from mlops_infra.spec.cron import DOW, CronError, CronItem, aws_problem, parse_cron_expression
+from mlops_infra.spec.cron import DOM, DOW, CronError, CronItem, aws_problem, parse_cron_expression
 
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -92,6 +93,11 @@ def aws_cron_expressions(text: str) -> list[str]:
         raise UnsupportedCron(problem)
     minute, hour, dom, month, dow = (_any(field) for field in text.split())
     month = _month(month)
+    expression = parse_cron_expression(text)
+    # A day field that restricts nothing (``*/1``) is "any" (audit triggers-1): crontab(5) and robfig/cron
+    # (parser.go getRange keeps the star for a step of 1) run ``0 3 1 * */1`` on the 1st only, not also daily.
+    dom = dom if expression.restricted(DOM) else "*"
+    dow = dow if expression.restricted(DOW) else "*"
     if dow == "*" or (dow.startswith("*") and dom == "*" and aws_day_of_week(dow) == "*"):
         return [f"cron({minute} {hour} {dom} {month} ? *)"]
     if dom == "*":
