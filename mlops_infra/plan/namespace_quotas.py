@@ -48,7 +48,12 @@ Contract:
   merges it into the runtime's container by strategic merge, key by key
   (``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``MergeRuntimeContainers``); the
   shipped runtimes ask cpu 1 and memory 2Gi as requests and limits (``config/runtimes/kserve-*.yaml``;
-  a cluster may install others).
+  a cluster may install others). A custom predictor (``predictor.containers`` and no ``model``: a
+  model's ``serving_image``, ``compile/kubernetes/serving.py`` ``custom_container``) is its
+  containers alone, no runtime's; the webhook fills their unset cpu and memory from the
+  ``inferenceservice-config`` ``resource`` defaults, also cpu 1 and memory 2Gi
+  (``predictor_custom.go`` ``CustomPredictor.Default`` -> ``inference_service_defaults.go``
+  ``setResourceRequirementDefaults``; ``config/configmap/inferenceservice.yaml``).
 - Counts: ``count/<plural>[.<group>]`` and the core shorthands ``configmaps``, ``secrets``,
   ``services``, ``persistentvolumeclaims``, ``services.loadbalancers``, ``services.nodeports``
   (NodePort and LoadBalancer Services), ``requests.storage`` (the PVCs' storage requests: the
@@ -246,9 +251,9 @@ def _deployment(r: DesiredResource, obj: dict) -> Iterator[Workload]:
 
 def _inference_service(r: DesiredResource, obj: dict) -> Iterator[Workload]:
     predictor = (obj.get("spec") or {}).get("predictor") or {}
-    model = predictor.get("model") or {}
-    container = {"name": "kserve-container", "resources": model.get("resources") or {}}
-    pod = pod_of({"containers": [container, *(predictor.get("containers") or [])]}, KSERVE_DEFAULTS)
+    model = predictor.get("model")
+    runtime = [{"name": "kserve-container", "resources": model.get("resources") or {}}] if isinstance(model, dict) else []
+    pod = pod_of({"containers": [*runtime, *(predictor.get("containers") or [])]}, KSERVE_DEFAULTS)
     low = max(1, _count(predictor.get("minReplicas"), 1))
     high = _count(predictor.get("maxReplicas"), 0)
     yield Workload(r.address, f"InferenceService {_name(obj)}", "Knative (its revision's Deployment)", pod, low,

@@ -23,8 +23,12 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use on 
   registered model that does not exist has no versions (an empty answer). A version is ``Approved``
   when its tag ``mlops-infra.approval-status`` is ``approved`` (``Rejected`` for ``rejected``, else
   ``PendingManualApproval``: docs/compile-kubernetes.md), its status READY / PENDING_REGISTRATION /
-  FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is the artifact URI and its
+  FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is the artifact URI (what
+  the InferenceService serving it downloads: ``compile/kubernetes/artifacts.py``) and its
   tag ``mlops-infra.artifact-digest`` the digest;
+- a version an endpoint pins or serves whose ``source`` KServe cannot download (``models:/``,
+  ``runs:/``, ``mlflow-artifacts:/``) is a warning (:func:`source_warnings`): it is served from the
+  documented layout instead;
 - a registry the prior state does not hold is not read: this apply creates it, the offline view
   (``created-now``) already says no version exists;
 - a read that fails (unreachable, 403, a refused request) keeps the offline evidence
@@ -197,7 +201,8 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
                                 "decided from the prior state")
                 if model.name in offline.models:
                     models[model.name] = offline.models[model.name]
-        return dataclasses.replace(offline, models=models, warnings=tuple(warnings))
+        view = dataclasses.replace(offline, models=models)
+        return dataclasses.replace(view, warnings=tuple(warnings) + source_warnings(system, view))
     except Exception as error:  # no client (no kubeconfig, an unknown context): nothing can be read
         return dataclasses.replace(offline, warnings=(
             f"could not read the model registry ({kube_names.REGISTRY} in namespace {namespace}): {_why(error)}; "
@@ -205,6 +210,31 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
     finally:
         if kube is not None:
             kube.close()
+
+
+def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
+    """One warning per version an endpoint pins or serves whose MLflow ``source`` KServe's storage
+    initializer cannot download (``models:/``, ``runs:/``, ``mlflow-artifacts:/``...:
+    :func:`mlops_infra.compile.kubernetes.artifacts.downloadable`): the compiler serves it from the
+    documented layout instead (:func:`~mlops_infra.compile.kubernetes.artifacts.storage_uri`), and the
+    plan says so, since only the registry knows whether the artifacts are there."""
+    from mlops_infra.compile.kubernetes.artifacts import KSERVE_URI_PREFIXES, downloadable
+    from mlops_infra.secrets import redact
+
+    out = []
+    for endpoint in system.endpoints:
+        model = endpoint.model.name
+        held = view.models.get(model)
+        versions = sorted({endpoint.model.version, *([view.serving[endpoint.name]] if endpoint.name in view.serving else [])})
+        for version in versions:
+            record = held.versions.get(version) if held is not None else None
+            source = record.artifact_uri if record is not None else None
+            if source and not downloadable(source):
+                out.append(f"endpoint {endpoint.name}: {model} v{version}'s MLflow source {redact(str(source))!r} is not "
+                           f"a URI KServe's storage initializer downloads ({', '.join(KSERVE_URI_PREFIXES)}), so it "
+                           "is served from the documented layout (docs/compile-kubernetes.md, section 3.5) instead; "
+                           "register the version with the s3:// folder of its artifacts as its source")
+    return tuple(out)
 
 
 def _registry_in(view: RegistryView) -> bool:

@@ -25,6 +25,9 @@ reports success), per model of the system, from the prior state (:func:`kube_off
 - otherwise the versions proven are those the prior state's InferenceServices served (annotation
   ``mlops-infra/model-version``, else the version folder of ``storageUri``; the annotation
   ``mlops-infra/model`` names the model): basis ``prior-state``, others unknown (``unverified``);
+  each proven version's ``artifact_uri`` is the storage URI that InferenceService downloaded, so an
+  offline plan compiles the URI the last apply served (the registry's ``source`` when apply read it:
+  ``compile/kubernetes/artifacts.py``), not the layout, and shows no change where nothing changed;
 - ``serving`` maps each endpoint to the version its prior InferenceService served.
 
 :func:`mlops_infra.state.aws_live.model_registry.read_registry` (AWS) and
@@ -37,6 +40,7 @@ import re
 from collections.abc import Iterable
 
 from mlops_infra.compile.kubernetes import names as kube_names
+from mlops_infra.compile.kubernetes.artifacts import predictor_storage_uri
 from mlops_infra.compile.naming import physical_name
 from mlops_infra.graph import urn_name
 from mlops_infra.model_versions import MLFLOW_WHERE, ModelRegistry, RegistryView, VersionRecord
@@ -116,20 +120,22 @@ def _meta(res: StateResource) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def served_versions(resources: Iterable[StateResource]) -> dict[str, tuple[str, int]]:
-    """Endpoint -> (model, version) its prior InferenceService served (annotations, else ``storageUri``)."""
-    out: dict[str, tuple[str, int]] = {}
+def served_versions(resources: Iterable[StateResource]) -> dict[str, tuple[str, int, str | None]]:
+    """Endpoint -> (model, version, storage URI) its prior InferenceService served (annotations, else
+    the storage URI: ``model.storageUri`` or a custom predictor's ``STORAGE_URI``,
+    :func:`mlops_infra.compile.kubernetes.artifacts.predictor_storage_uri`)."""
+    out: dict[str, tuple[str, int, str | None]] = {}
     for res in resources:
         if res.type != INFERENCE_SERVICE_TYPE:
             continue
         meta = _meta(res)
         notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-        uri = (((res.inputs.get("spec") or {}).get("predictor") or {}).get("model") or {}).get("storageUri")
+        uri = predictor_storage_uri((res.inputs.get("spec") or {}).get("predictor"))
         found = STORAGE_VERSION.search(uri) if isinstance(uri, str) else None
         model = notes.get(MODEL_ANNOTATION) or (found.group(1) if found else None)
         version = notes.get(VERSION_ANNOTATION) or (found.group(2) if found else None)
         if isinstance(meta.get("name"), str) and model and str(version).isdigit():
-            out[meta["name"]] = (str(model), int(version))
+            out[meta["name"]] = (str(model), int(version), uri)
     return out
 
 
@@ -145,7 +151,7 @@ def kube_offline_view(system: MLSystem, env: str, prior: PriorState) -> Registry
         if not registry or model.name not in registered:
             models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "created-now", True, {})
             continue
-        versions = {v: VersionRecord(v) for m, v in served.values() if m == model.name}
+        versions = {v: VersionRecord(v, artifact_uri=uri) for m, v, uri in served.values() if m == model.name}
         models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "prior-state", False,
                                            versions)
-    return RegistryView(models, {endpoint: version for endpoint, (_, version) in served.items()})
+    return RegistryView(models, {endpoint: version for endpoint, (_, version, _) in served.items()})

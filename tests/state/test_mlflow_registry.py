@@ -78,8 +78,18 @@ def applied() -> PriorState:
     return parse_state(dumps(applied_state(compile_system(_system(1), ENV))).encode(), "applied.json")
 
 
+ARTIFACTS = "s3://churn-quickstart-models-123456789012/churn-model/"
+"""The quickstart model's ``artifacts_uri``: versions registered outside this system live at ``<it><n>/``."""
+
+
+def _source(number: int) -> str:
+    return f"{ARTIFACTS}{number}/"
+
+
 def _version(rest: MlflowRest, approved: bool) -> int:
-    number = rest.create_version(MODEL, f"s3://churn-quickstart-dev-models/{MODEL}/next/")
+    expected = len(rest.versions(MODEL)) + 1  # MLflow numbers a new version one more than the highest
+    number = rest.create_version(MODEL, _source(expected))
+    assert number == expected
     if approved:
         rest.set_version_tag(MODEL, number, MLFLOW_APPROVAL_TAG, "approved")
     return number
@@ -105,7 +115,7 @@ def test_refresh_reads_a_missing_version_and_keeps_serving_the_proven_one(mlflow
     assert (decision["state"], decision["serve"], decision["basis"]) == ("holding", 1, "registry")
     assert decision["why"].startswith(f"not registered in MLflow registered model {MODEL} (mlops-mlflow in "
                                       f"namespace {NAMESPACE} at {mlflow.url}); register v2 there")
-    assert decision["storageUri"].endswith(f"/{MODEL}/1/")
+    assert decision["storageUri"] == _source(1)
 
 
 def test_refresh_reads_a_version_pending_approval_in_a_gated_environment(mlflow, applied, monkeypatch):
@@ -117,7 +127,7 @@ def test_refresh_reads_a_version_pending_approval_in_a_gated_environment(mlflow,
     decision = _decide(view, 2)
     assert (decision["state"], decision["serve"]) == ("holding", 1)
     assert "PendingManualApproval in MLflow registered model" in decision["why"]
-    assert decision["storageUri"].endswith(f"/{MODEL}/1/")
+    assert decision["storageUri"] == _source(1)
 
 
 def test_refresh_reads_an_approved_version_and_serves_it(mlflow, applied, monkeypatch):
@@ -126,7 +136,7 @@ def test_refresh_reads_an_approved_version_and_serves_it(mlflow, applied, monkey
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow.url)
     decision = _decide(registry_view(_system(2), ENV, applied, refresh=True), 2)
     assert (decision["state"], decision["serve"], decision["basis"]) == ("ready", 2, "registry")
-    assert decision["storageUri"].endswith(f"/{MODEL}/2/")
+    assert decision["storageUri"] == _source(2)
 
 
 def test_a_first_apply_is_not_read_the_registry_is_created_now(mlflow, monkeypatch):

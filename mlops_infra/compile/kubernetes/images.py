@@ -1,8 +1,9 @@
 """Container images the Kubernetes target runs, pinned, with what each is for.
 
 Contract: every image the compiler writes into the graph comes from here (except the user's own
-training images), pinned to a version tag so a plan never changes because a tag moved. Bumping one
-is a reviewed change: it shows in every plan as an update of the resources that run it.
+images: training jobs' ``image`` and models' ``serving_image``, which ``compile/kubernetes/serving.py``
+runs as a KServe custom predictor), pinned to a version tag so a plan never changes because a tag
+moved. Bumping one is a reviewed change: it shows in every plan as an update of the resources that run it.
 
 - ``MLFLOW``: the official MLflow image (tracking server + model registry, and the Python client
   used by the registration jobs). It ships neither boto3 nor a PostgreSQL driver, which is why the

@@ -5,10 +5,14 @@ Contract:
   annotation: it is the mode in which KServe supports canary traffic splitting and request-based
   autoscaling.
 - ``predictor.model``: the model format from the registry's framework (:data:`MODEL_FORMATS`),
-  ``storageUri`` ``s3://<models bucket>/<model>/<version>/`` (the pinned version's serving
-  artifact; KServe's storage initializer downloads it with the credentials of the
-  ``mlops-serving`` account's Secret), and ``resources``: cpu and memory requests and limits of
-  one replica plus its GPU limits as strings (:func:`resources`).
+  ``storageUri``: where the served version's artifacts are (:func:`storage_uri`: the registry's
+  MLflow ``source`` when read, else the documented layout, ``<artifacts_uri>/<version>/`` for a
+  model trained elsewhere, ``s3://<models bucket>/<model>/<version>/`` for one trained here:
+  :mod:`mlops_infra.compile.kubernetes.artifacts`; KServe's storage initializer downloads it with
+  the credentials of the ``mlops-serving`` account's Secret), and ``resources``: cpu and memory
+  requests and limits of one replica plus its GPU limits as strings (:func:`resources`).
+- A model with ``serving_image``: a custom predictor instead of ``predictor.model``, the image
+  itself serving (:func:`custom_container`), the same storage URI downloaded to ``/mnt/models``.
 - Replicas: ``minReplicas``/``maxReplicas`` (both ``replicas.min`` without ``autoscaling``:
   :func:`replica_range`); autoscaling: ``invocations_per_replica`` (per
   minute) -> ``scaleMetric: rps`` with the per-second target rounded up, ``concurrency`` ->
@@ -50,7 +54,7 @@ from typing import Any
 
 from mlops_infra import catalog
 from mlops_infra.compile import facts
-from mlops_infra.compile.kubernetes import gpu, images, ingress, names, scripts
+from mlops_infra.compile.kubernetes import artifacts, gpu, images, ingress, names, scripts
 from mlops_infra.compile.kubernetes import workloads as wl
 from mlops_infra.compile.kubernetes.monitoring import compile_serving_scrape
 from mlops_infra.compile.kubernetes.objects import KubeTarget, object_store_env_from
@@ -87,7 +91,38 @@ TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 
 
 def storage_uri(kube: KubeTarget, endpoint: Endpoint) -> str:
-    return f"s3://{names.models_bucket(kube.ctx)}/{endpoint.model.name}/{endpoint.model.version}/"
+    """Where the served version's artifacts are (:func:`mlops_infra.compile.kubernetes.artifacts.storage_uri`)."""
+    return artifacts.storage_uri(kube.ctx.system, kube.ctx.registry, names.models_bucket(kube.ctx),
+                                 endpoint.model.name, endpoint.model.version)
+
+
+def serving_image(kube: KubeTarget, endpoint: Endpoint) -> str | None:
+    """The model's ``serving_image`` in this environment (overrides applied), or None."""
+    model = kube.ctx.system.item("models", endpoint.model.name)
+    return model.serving_image if model is not None else None
+
+
+def custom_container(image: str, uri: str, resources: dict[str, Any]) -> dict[str, Any]:
+    """The predictor container of a model with ``serving_image``: KServe's custom predictor.
+
+    Why this form. A ``predictor.model`` is served by the ClusterServingRuntime of its model format
+    (a KServe image), so the model's own server (e.g. vLLM) was never run on Kubernetes. KServe 0.15
+    takes a predictor whose ``containers`` hold one named ``kserve-container`` (and no ``model``) as a
+    custom predictor (kserve v0.15.0 ``pkg/apis/serving/v1beta1/predictor.go``
+    ``GetImplementations``; ``constants.InferenceServiceContainerName``), whose storage URI is that
+    container's env ``STORAGE_URI`` (``predictor_custom.go`` ``GetStorageUri``,
+    ``constants.CustomSpecStorageUriEnvVarKey``); the controller annotates the pod with it
+    (``components/predictor.go`` ``addStorageInitializerAnnotations``), and the pod webhook adds the
+    storage initializer, which downloads it into an emptyDir mounted at ``/mnt/models`` in
+    ``kserve-container``, and sets ``STORAGE_URI`` to ``/mnt/models``
+    (``pkg/webhook/admission/pod/storage_initializer_injector.go`` ``InjectStorageInitializer``,
+    ``constants.DefaultModelLocalMountPath``). So the image must load the model from
+    ``$STORAGE_URI`` (``/mnt/models``) and listen on ``$PORT`` (Knative's default 8080, the port
+    SageMaker serving images listen on too). No runtime is merged into a custom container, so its
+    ``resources`` are exactly :func:`resources` (the webhook fills only keys left unset:
+    ``CustomPredictor.Default``)."""
+    return {"env": [{"name": artifacts.STORAGE_URI_ENV, "value": uri}], "image": image,
+            "name": artifacts.PREDICTOR_CONTAINER, "resources": resources}
 
 
 def replica_range(endpoint: Endpoint) -> tuple[int, int]:
@@ -239,11 +274,14 @@ def resources(node: gpu.NodeShape, fit: Fit | None) -> dict[str, Any]:
 
 def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> dict[str, Any]:
     node = replica_shape(endpoint)
-    model: dict[str, Any] = {"modelFormat": {"name": MODEL_FORMATS[model_framework(kube, endpoint)]},
-                             "resources": resources(node, fit), "storageUri": storage_uri(kube, endpoint)}
+    image = serving_image(kube, endpoint)
+    server: dict[str, Any] = (
+        {"containers": [custom_container(image, storage_uri(kube, endpoint), resources(node, fit))]} if image
+        else {"model": {"modelFormat": {"name": MODEL_FORMATS[model_framework(kube, endpoint)]},
+                        "resources": resources(node, fit), "storageUri": storage_uri(kube, endpoint)}})
     low, high = replica_range(endpoint)
     spec: dict[str, Any] = {"maxReplicas": high, "minReplicas": low,
-                            "model": model, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
+                            **server, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
                             **autoscaling(endpoint)}
     percent = first_traffic_percent(endpoint)
     if percent is not None:

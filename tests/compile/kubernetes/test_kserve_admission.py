@@ -60,9 +60,20 @@ def admission_error(isvc: dict) -> str | None:
     return None
 
 
+CUSTOM_DEFAULTS = {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "1", "memory": "2Gi"}}
+"""What the webhook fills in a custom predictor's unset keys: ``inferenceservice-config`` ``resource``
+(``config/configmap/inferenceservice.yaml``; ``CustomPredictor.Default`` -> ``setResourceRequirementDefaults``)."""
+
+
 def merged_resources(predictor: dict) -> dict[str, dict[str, str]]:
-    ours = predictor["model"].get("resources", {})
-    return {key: {**RUNTIME_RESOURCES[key], **ours.get(key, {})} for key in ("limits", "requests")}
+    """The predictor container's resources as KServe runs them: ``predictor.model``'s merged into the
+    runtime's; a custom predictor's ``kserve-container`` (a model's ``serving_image``) with no runtime."""
+    if "model" in predictor:
+        ours, base = predictor["model"].get("resources", {}), RUNTIME_RESOURCES
+    else:
+        (container,) = [c for c in predictor["containers"] if c["name"] == "kserve-container"]
+        ours, base = container.get("resources", {}), CUSTOM_DEFAULTS
+    return {key: {**base[key], **ours.get(key, {})} for key in ("limits", "requests")}
 
 
 def request_over_limit(resources: dict[str, dict[str, str]]) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.context import COMPONENT_TYPES, PLATFORM_TYPE
+from mlops_infra.compile.kubernetes.artifacts import predictor_storage_uri
 from mlops_infra.compile.kubernetes.labels import is_label_key, is_label_value
 from mlops_infra.compile.kubernetes.objects import CLUSTER_SCOPED, type_token
 from mlops_infra.graph import DesiredGraph
@@ -174,7 +175,8 @@ def test_inference_services_follow_the_rollout(case):
     for endpoint in system.endpoints:
         predictor = services[endpoint.name]["spec"]["predictor"]
         assert predictor["minReplicas"] == endpoint.replicas.min and predictor["maxReplicas"] == endpoint.replicas.max
-        assert predictor["model"]["storageUri"].endswith(f"/{endpoint.model.name}/{endpoint.model.version}/")
+        uri = predictor_storage_uri(predictor)  # predictor.model's, or a serving_image container's STORAGE_URI
+        assert uri is not None and uri.endswith(f"/{endpoint.model.name}/{endpoint.model.version}/")
         rollout = graph.rollouts.get(f"endpoints.{endpoint.name}")
         if endpoint.rollout.strategy == "canary":
             assert predictor["canaryTrafficPercent"] == endpoint.rollout.steps[0]

@@ -1,0 +1,100 @@
+"""Where a Kubernetes endpoint's model version is: the URI KServe's storage initializer downloads.
+
+Contract of :func:`storage_uri` (pure; ``compile/kubernetes/serving.py`` puts it in the predictor):
+
+- The environment's registry view (``compile_system(..., registry=view)``) gives the served version's
+  artifact URI, and KServe can download it (:func:`downloadable`): that URI. On Kubernetes the view's
+  ``artifact_uri`` is the MLflow model version's ``source`` (:func:`mlops_infra.state.mlflow_registry.read_registry`,
+  read by ``plan --refresh`` and ``apply``): where the version's artifacts really are, whoever registered it.
+- Otherwise (an offline plan, ``mlops-infra graph``, a version whose source KServe cannot download,
+  which the registry read warns of) the documented layout (:func:`layout_uri`):
+
+  * a model a training job of the system ``registers``: ``s3://<models bucket>/<model>/<version>/``,
+    where a run writes it (``MLOPS_MODEL_URI_PREFIX`` = ``s3://<models bucket>/<model>/``,
+    ``compile/kubernetes/training.py``; the registration contract of docs/compile-kubernetes.md 3.3:
+    ``<MLOPS_MODEL_URI_PREFIX><version>/`` is also the version's MLflow ``source``);
+  * a model no job here registers that names ``artifacts_uri`` (versions registered by another
+    pipeline): ``<artifacts_uri>/<version>/`` (docs/spec.md ``artifacts_uri``); before this module the
+    compiler served such a model from the models bucket, where nothing writes it, so the predictor never
+    became ready (below);
+  * any other model: the models bucket layout.
+
+Why it matters. KServe's storage initializer lists the URI's path as an S3 prefix and downloads every
+object under it to ``/mnt/models``; with none it fails "Failed to fetch model. No model found in
+<path>." (kserve v0.15.0 ``python/kserve/kserve/storage/storage.py`` ``Storage._download_s3``; at
+kserve master ``python/storage/kserve_storage/kserve_storage.py``), the predictor never becomes
+ready, and ``pulumi up`` still reports success (pulumi-kubernetes does not await a custom resource:
+``compile/kubernetes/serving.py``).
+
+What KServe downloads (:data:`KSERVE_URI_PREFIXES`): KServe 0.15's controller accepts a storage URI
+that starts with one of ``SupportedStorageURIPrefixList`` (``gs://``, ``s3://``, ``pvc://``,
+``file://``, ``https://``, ``http://``, ``hdfs://``, ``webhdfs://``, ``oci://``, ``hf://``) or is a
+local path, and refuses the InferenceService otherwise ("StorageURI not supported": kserve v0.15.0
+``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``ValidateStorageURI``,
+``components/predictor.go`` ``addStorageInitializerAnnotations``). MLflow's own forms (``models:/``,
+``runs:/``, ``mlflow-artifacts:/``) pass that check as "local paths" but the storage initializer then
+fails "Cannot recognize storage type" (``Storage.download``): they are not downloadable here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KSERVE_URI_PREFIXES = ("gs://", "s3://", "pvc://", "file://", "https://", "http://", "hdfs://", "webhdfs://",
+                       "oci://", "hf://")
+"""KServe 0.15's ``SupportedStorageURIPrefixList`` (``pkg/controller/v1beta1/inferenceservice/utils/utils.go``)."""
+
+
+STORAGE_URI_ENV = "STORAGE_URI"
+PREDICTOR_CONTAINER = "kserve-container"
+"""A custom predictor's container and the env variable holding its storage URI (kserve v0.15.0
+``pkg/constants/constants.go`` ``InferenceServiceContainerName``, ``CustomSpecStorageUriEnvVarKey``;
+``compile/kubernetes/serving.py`` ``custom_container``)."""
+
+
+def downloadable(uri: str | None) -> bool:
+    """Whether KServe's storage initializer downloads ``uri`` (see the module contract)."""
+    return bool(uri) and str(uri).startswith(KSERVE_URI_PREFIXES)
+
+
+def models_uri(models_bucket: str, model: str, version: int) -> str:
+    """``s3://<models bucket>/<model>/<version>/``: where a training run of this system writes a version."""
+    return f"s3://{models_bucket}/{model}/{version}/"
+
+
+def layout_uri(system: Any, models_bucket: str, model: str, version: int) -> str:
+    """Where ``model`` ``version`` is by the documented layout (see the module contract)."""
+    declared = system.item("models", model)
+    registered_here = any(job.registers == model for job in system.training_jobs)
+    if declared is not None and declared.artifacts_uri and not registered_here:
+        return f"{declared.artifacts_uri.rstrip('/')}/{version}/"
+    return models_uri(models_bucket, model, version)
+
+
+def registered_uri(registry: Any, model: str, version: int) -> str | None:
+    """The artifact URI the registry view holds for ``model`` ``version`` (None: not known)."""
+    held = registry.models.get(model)
+    record = held.versions.get(version) if held is not None else None
+    return record.artifact_uri if record is not None else None
+
+
+def storage_uri(system: Any, registry: Any, models_bucket: str, model: str, version: int) -> str:
+    """The URI an InferenceService serving ``model`` ``version`` downloads (see the module contract)."""
+    known = registered_uri(registry, model, version)
+    return str(known) if downloadable(known) else layout_uri(system, models_bucket, model, version)
+
+
+def predictor_storage_uri(predictor: Any) -> str | None:
+    """The storage URI of an InferenceService's predictor as compiled (or applied): ``model.storageUri``,
+    or a custom predictor's ``kserve-container`` env ``STORAGE_URI``; None when it holds neither."""
+    if not isinstance(predictor, dict):
+        return None
+    model = predictor.get("model")
+    if isinstance(model, dict) and isinstance(model.get("storageUri"), str):
+        return model["storageUri"]
+    for container in predictor.get("containers") or ():
+        if isinstance(container, dict) and container.get("name") == PREDICTOR_CONTAINER:
+            for env in container.get("env") or ():
+                if isinstance(env, dict) and env.get("name") == STORAGE_URI_ENV and isinstance(env.get("value"), str):
+                    return env["value"]
+    return None
