@@ -173,10 +173,11 @@ def test_one_endpoints_failed_read_is_named_and_the_others_are_kept(monkeypatch:
     assert view.models["fraud-model"].versions[11].image == OLD  # the others' runs are described
 
 
-def _canary_after_the_bump(monkeypatch: Any, hook: Any) -> tuple[Any, Any, Any]:
+def _canary_after_the_bump(monkeypatch: Any, hook: Any, then: Any = None) -> tuple[Any, Any, Any]:
     """(system pinning v13, prior state, registry view): the prior is the bump's apply, compiled with a
     registry read while the canary ran v12 (primary) beside v13 (its role pulls fraud-serve and
-    fraud-train); the view is read again with the readers' clients patched by ``hook``."""
+    fraud-train); the view is read again with the readers' clients patched by ``hook``; ``then(system,
+    prior)``, if given, runs after that read, while the moto world still stands."""
     from mlops_infra.compile import compile_system
     from mlops_infra.state.pulumi_state import parse_state
     from tests.state.test_registry_served_images import NEW, _live_endpoint
@@ -195,6 +196,8 @@ def _canary_after_the_bump(monkeypatch: Any, hook: Any) -> tuple[Any, Any, Any]:
             prior = parse_state(dumps(applied_state(compile_system(system, ENV, registry=bump))).encode(), "prior.json")
             _patched_client(monkeypatch, url, hook)
             view = model_registry.read_registry(system, ENV, prior, retry=model_registry.RetryPolicy(attempts=1))
+            if then is not None:
+                then(system, prior)
         finally:
             reset(url)
     return system, prior, view
@@ -226,7 +229,8 @@ def test_a_failed_endpoint_read_lets_the_serving_pull_warning_fire(monkeypatch: 
                               + OLD_REPO)
     assert "could not read which versions the live endpoint runs" in warning
     assert "offline plan" not in warning  # the registry was read: no advice to read it
-    # the flag changes no resource: an apply whose endpoint read fails matches a plan whose read did not
+    # the flag itself is not in the digest (the same view without it gives the same graph); a read that
+    # succeeded gives another graph here (test_a_canary_read_and_unread_give_two_graphs_and_a_stale_plan)
     assert graph.digest() == compile_system(system, ENV, registry=dataclasses.replace(view, running_unread=())).digest()
     assert type(view).from_json(view.to_json()) == view  # what apply hands the Pulumi program
 
@@ -284,3 +288,32 @@ def test_an_endpoint_read_that_fails_once_does_not_change_the_graph(monkeypatch:
     assert (applied.running_unread, applied.running) == ((), {"scorer": (13,)})
     assert (compile_system(system, ENV, registry=planned).digest()
             == compile_system(system, ENV, registry=applied).digest())
+
+
+def test_a_canary_read_and_unread_give_two_graphs_and_a_stale_plan(monkeypatch: Any) -> None:
+    """Audit closing-34b-3: the canary still runs v12 (image in another repository) beside v13. A read
+    that succeeds keeps v12's pull; one that fails cannot. So a `plan --refresh` and an apply whose
+    endpoint reads went differently compile different serving-role policies, and apply refuses the
+    saved plan as stale, as docs/plan.md now says (the safe outcome: the graphs really differ). Both
+    reads are of one moto world; the first is throttled."""
+    from mlops_infra.compile import compile_system
+    from tests.state.test_registry_served_images import OLD_REPO, _pulls
+
+    throttled, denied = [True], _denied("ThrottlingException", "DescribeEndpointConfig")
+    reads = []
+
+    def hook(c: Any) -> None:
+        c.meta.events.register("before-call.sagemaker.DescribeEndpointConfig",
+                               lambda **kw: denied() if throttled[0] else None)
+
+    def read_twice(system: Any, prior: Any) -> None:
+        for flag in (True, False):
+            throttled[0] = flag
+            reads.append(model_registry.read_registry(system, ENV, prior, retry=model_registry.RetryPolicy(attempts=1)))
+
+    system, _, _ = _canary_after_the_bump(monkeypatch, hook, then=read_twice)
+    unread, read = reads
+    assert (unread.running_unread, read.running_unread, read.running) == (("scorer",), (), {"scorer": (12, 13)})
+    failed, succeeded = compile_system(system, ENV, registry=unread), compile_system(system, ENV, registry=read)
+    assert OLD_REPO in _pulls(succeeded) and OLD_REPO not in _pulls(failed)
+    assert failed.digest() != succeeded.digest()
