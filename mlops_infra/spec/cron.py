@@ -95,9 +95,12 @@ class CronExpression:
     fields: tuple[tuple[CronItem, ...], ...]
 
     def restricted(self, index: int) -> bool:
-        """Whether a field is anything but a bare ``*``/``?`` (a step counts as a restriction)."""
-        items = self.fields[index]
-        return not (len(items) == 1 and items[0].kind == "any" and items[0].step == 1)
+        """Whether a field restricts anything: not when one of its items is ``*``/``?`` with no step or
+        a step of 1 (``*``, ``*/1``, ``*,MON``), which selects every value and keeps robfig/cron's star
+        (parser.go ``getRange`` sets ``starBit`` for such an item, ``getField`` ORs the items' bits, and
+        spec.go ``dayMatches`` then needs both day fields: audits triggers-1, closing-34a-2). A step above
+        1 (``*/2``) counts as a restriction."""
+        return not any(item.kind == "any" and item.step == 1 for item in self.fields[index])
 
     def specials(self, index: int) -> list[CronItem]:
         return [item for item in self.fields[index] if item.special]

@@ -21,6 +21,11 @@ CASES = [
     ("0 3 */1 * MON", "cron(0 3 ? * MON *)", "0 3 * * MON", "0 3 * * MON"),
     ("0 3 ?/1 * 1", "cron(0 3 ? * MON *)", "0 3 * * 1", "0 3 * * 1"),
     ("0 3 */1 * */1", "cron(0 3 * * ? *)", "0 3 * * *", "0 3 * * *"),
+    # a list holding * or */1 selects every value and keeps robfig's star too (audit closing-34a-2)
+    ("0 3 1 * *,MON", "cron(0 3 1 * ? *)", "0 3 1 * *", "0 3 1 * *"),
+    ("0 3 1 * MON,*/1", "cron(0 3 1 * ? *)", "0 3 1 * *", "0 3 1 * *"),
+    ("0 3 *,5 * MON", "cron(0 3 ? * MON *)", "0 3 * * MON", "0 3 * * MON"),
+    ("0 3 */1,5 * 1-5", "cron(0 3 ? * MON-FRI *)", "0 3 * * 1-5", "0 3 * * 1-5"),
 ]
 
 
@@ -38,4 +43,5 @@ def test_the_audit_s_counts():
 
 def test_a_step_above_one_is_still_a_restriction_and_two_restricted_fields_still_mean_either():
     assert aws_cron_expressions("0 3 1 * 1") == ["cron(0 3 1 * ? *)", "cron(0 3 ? * MON *)"]
+    assert aws_cron_expressions("0 3 1,15 * MON,FRI") == ["cron(0 3 1,15 * ? *)", "cron(0 3 ? * MON,FRI *)"]
     assert kubernetes_schedule(parse_cron_expression("0 3 * * */2")) == "0 3 * * */2"
