@@ -140,7 +140,7 @@ def generate(endpoints: int = 1000) -> str:
                 "      freshness: 24h"]
     out.append("clusters:")
     for c in range(clusters):
-        out += [f"  - name: cluster-{c:02d}", "    accelerator:", "      type: A10G", "      count: 4",
+        out += [f"  - name: cluster-{c:02d}", "    accelerator:", "      type: A10G", "      count: 1",
                 "    nodes:", "      min: 0", "      max: 4", "    spot: true", "    max_hourly_cost_usd: 100"]
     out.append("training_jobs:")
     for m in range(models):

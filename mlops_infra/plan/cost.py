@@ -66,6 +66,7 @@ from mlops_infra import catalog
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
+from mlops_infra.policy.model import CostCeiling
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
 
@@ -165,6 +166,9 @@ class _Pricer:
     """Regions with a price the catalog lacks (the notes end with how to refresh them)."""
     uncounted: set[str] = field(default_factory=set)
     """Addresses of items left out of the totals (no price, no schedule, no node shape)."""
+    unpriced: set[str] = field(default_factory=set)
+    """Addresses of the items among ``uncounted`` whose price the catalog lacks (``missing`` names
+    the regions): what a cost cap cannot check (:func:`hourly_ceiling`)."""
     prices: dict[tuple[str, str], catalog.Price | None] = field(default_factory=dict)
     """(instance, use) -> the catalog's answer, asked once per estimate (thousands of items share
     a few instance types; the catalog in use does not change during one)."""
@@ -218,6 +222,7 @@ class _Pricer:
         if price is None:
             self.not_counted(f"no {region} price for {shown} in the price catalog: not counted")
             self.missing.add(region)
+            self.unpriced.add(self.address)
             return None, ""
         self.sources.add(f"price source: {price.source_url} ({price.source_date})")
         return price.usd_per_hour, note
@@ -414,6 +419,26 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
     """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract). ``facts``:
     :func:`facts_by_address` of ``prior``'s and of ``graph``'s resources, when the caller has them
     (only read here)."""
+    return _estimate(graph, prior, region, facts)[0]
+
+
+def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
+    """``graph``'s cost per hour at full scale (the ``max_hourly_cost_usd`` guardrail,
+    :func:`mlops_infra.plan.guardrails.cost_ceiling`): each item's monthly ceiling / 730 h.
+    ``not_counted``: the items the catalog has no price for, in ``missing_regions`` (the other items
+    not counted, no schedule or no node shape, miss no price)."""
+    after = facts_by_address(graph.resources)
+    estimate, pricer = _estimate(graph, PriorState.empty(), None, ({}, after))
+    per_hour = {line.address: line.after_range.max_usd / HOURS_PER_MONTH
+                for line in estimate.lines if line.after_range is not None}
+    unpriced = pricer.unpriced
+    items = tuple(sorted(per_hour.items(), key=lambda item: (-item[1], item[0])))
+    return CostCeiling(sum(per_hour.values()), items, tuple(sorted(unpriced)),
+                       tuple(sorted(pricer.missing)) if unpriced else ())
+
+
+def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
+              facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None) -> tuple[CostEstimate, _Pricer]:
     pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
     before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
                                                      facts_by_address(graph.resources))
@@ -427,7 +452,7 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
         extra += rollout_extra(before.get(address), after.get(address), pricer)
     return CostEstimate(before=_total(lines, "before"), after=_total(lines, "after"), lines=tuple(lines),
                         rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)),
-                        notes=pricer.note_lines(), not_counted=tuple(sorted(pricer.uncounted)))
+                        notes=pricer.note_lines(), not_counted=tuple(sorted(pricer.uncounted))), pricer
 
 
 def _total(lines: list[CostLine], side: str) -> CostRange:

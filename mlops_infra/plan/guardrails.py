@@ -25,20 +25,15 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
-    """The graph's cost per hour at full scale: the plan estimate's monthly ceiling / 730 h, with
-    endpoints that wait for their model version priced as if they ran (a cap must hold once they do;
-    the plan's own estimate leaves them out until then). Pricing is imported here, when a cost cap is
-    set: ``validate`` without one never loads the plan's models or the price list."""
-    from mlops_infra.plan.cost import estimate_cost
-    from mlops_infra.plan.model import HOURS_PER_MONTH
-    from mlops_infra.state.model import PriorState
+    """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): each
+    item's monthly ceiling / 730 h, with endpoints that wait for their model version priced as if
+    they ran (a cap must hold once they do; the plan's own estimate leaves them out until then). ``not_counted`` is the items the catalog has
+    no price for, and ``missing_regions`` the regions those prices are missing in: the rule fails
+    closed on them (an unpriced item adds $0, so any cap would pass). Pricing is imported here, when
+    a cost cap is set: ``validate`` without one never loads the plan's models or the price list."""
+    from mlops_infra.plan.cost import hourly_ceiling
 
-    estimate = estimate_cost(_running(graph), PriorState.empty())
-    lines = sorted((line for line in estimate.lines if line.after_range is not None),
-                   key=lambda line: (-line.after_range.max_usd, line.address))
-    return CostCeiling(estimate.after.max_usd / HOURS_PER_MONTH,
-                       tuple((line.address, line.after_range.max_usd / HOURS_PER_MONTH) for line in lines),
-                       tuple(estimate.not_counted))
+    return hourly_ceiling(_running(graph))
 
 
 def _running(graph: DesiredGraph) -> DesiredGraph:

@@ -70,8 +70,10 @@ class GuardrailResult:
 @dataclass(frozen=True, slots=True)
 class CostCeiling:
     """The environment's cost at full scale, per hour (the ``max_hourly_cost_usd`` rule reads it):
-    ``by_item`` the largest items first, ``not_counted`` the items without a price."""
+    ``by_item`` the largest items first, ``not_counted`` the items without a price, ``missing_regions``
+    the regions whose catalog lacks their prices."""
 
     usd_per_hour: float
     by_item: tuple[tuple[str, float], ...] = ()
     not_counted: tuple[str, ...] = ()
+    missing_regions: tuple[str, ...] = ()

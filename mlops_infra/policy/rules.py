@@ -44,8 +44,9 @@ Contract:
     runs hold at once, on Kubernetes plus what it may borrow: :func:`gpu_usage`) over the cap; a
     Kubernetes cluster that borrows without a limit fails it closed.
   - ``max_hourly_cost_usd``: the cost ceiling per hour (the plan's monthly ceiling, on-demand catalog
-    prices, / 730 h, endpoints that wait for their model version counted as running) over the cap;
-    items without a price are listed as not counted.
+    prices, / 730 h, endpoints that wait for their model version counted as running:
+    :func:`mlops_infra.plan.cost.hourly_ceiling`) over the cap; items without a price make it fail
+    closed (:func:`_unpriced`).
   - ``endpoint_alerts``: an endpoint with no alert (on one of its monitors) that notifies a channel.
 """
 
@@ -481,7 +482,7 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
                                  "in mlops-infra when it shows in validate, plan or the policy pack).", field)]
     ceiling = subject.cost(subject.graph)
     if ceiling.usd_per_hour <= cap:
-        return []
+        return _unpriced(s.env, cap, ceiling, where, field)
     shown = "; ".join(f"{address}: ${usd:,.2f}/h" for address, usd in ceiling.by_item[:5])
     uncounted = f" Not counted (no price): {', '.join(ceiling.not_counted)}." if ceiling.not_counted else ""
     return [GuardrailFinding("max_hourly_cost_usd", where,
@@ -490,6 +491,27 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
                              "Lower replicas.max or nodes.max, choose smaller instances, or raise "
                              f"environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices; the "
                              f"plan's monthly ceiling / 730 h).{uncounted}", field)]
+
+
+def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str) -> list[GuardrailFinding]:
+    """The cap's finding when items have no catalog price: none when every item has one. An unpriced
+    item adds $0 (the plan shows it "not counted"), so the cap cannot hold: the rule fails closed, as
+    :func:`check_max_gpus` does for a cluster without a GPU bound. The fix names the command that
+    adds the prices (docs/prices.md) and how to accept an unchecked cap (the rule's level)."""
+    if not ceiling.not_counted:
+        return []
+    items = ceiling.not_counted
+    shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+    regions = ",".join(ceiling.missing_regions) or "<region>"
+    where_missing = f" in {', '.join(ceiling.missing_regions)}" if ceiling.missing_regions else ""
+    return [GuardrailFinding(
+        "max_hourly_cost_usd", where,
+        f"{len(items)} item(s) of {env} have no price in the price catalog{where_missing} ({shown}): the cap of "
+        f"${cap:,.2f}/h cannot be checked (the rule fails closed; the priced items cost "
+        f"${ceiling.usd_per_hour:,.2f}/h at full scale)",
+        f"Add the missing prices: `mlops-infra catalog refresh --regions {regions} --out prices.json` with AWS "
+        "credentials, then set MLOPS_INFRA_PRICES to that file (docs/prices.md). To accept an unchecked cap, set "
+        f"environments.{env}.guardrails.rules.max_hourly_cost_usd: advisory (a warning), or remove the cap.", field)]
 
 
 def _alerted(monitors: list[tuple[str, dict[str, Any]]], alerts: list[tuple[str, dict[str, Any]]]) -> set[Any]:

@@ -2,7 +2,9 @@
 
 Contract: checked per AWS environment on that environment's effective system, with the catalog's
 on-demand SageMaker training price for the environment's region (never another region's or use's).
-Unknown prices give no warning; this never errors.
+Over the budget: ``over-budget``. An unknown price is ``budget-unchecked`` (the budget could not be
+checked; it names the missing price and the ``catalog refresh`` command that adds it), never
+silence: a reviewer must tell "within budget" from "not checked". Warnings only; this never errors.
 """
 
 from __future__ import annotations
@@ -25,8 +27,18 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
         if cluster.max_hourly_cost_usd is None:
             continue
         instance = training_instance(cluster)
-        found = catalog.price(instance, "training", region) if instance else None
+        if instance is None:  # no instance for the accelerator: an error of its own (hardware checks)
+            continue
+        found = catalog.price(instance, "training", region)
         if found is None:
+            yield warning(
+                "budget-unchecked",
+                f'Cluster "{cluster.name}"\'s budget of ${cluster.max_hourly_cost_usd:,.2f}/h is not checked in '
+                f"environment {env}: the price catalog has no {region} price for {instance} (SageMaker training)",
+                f"Add it with `mlops-infra catalog refresh --regions {region} --out prices.json` (AWS credentials; "
+                "then set MLOPS_INFRA_PRICES to that file, docs/prices.md), or remove max_hourly_cost_usd. A "
+                "price is never borrowed from another region or from hosting.",
+                ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
             continue
         cost = cluster.nodes.max * found.usd_per_hour
         if cost <= cluster.max_hourly_cost_usd:

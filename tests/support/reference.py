@@ -3,12 +3,16 @@
 The reference's training image is in ECR in us-east-1 and its prod environment is eu-west-1.
 SageMaker does not pull ECR images across regions (botocore ``ContainerDefinition.Image``; domain
 review finding B3), and the reference cannot change, so validating it warns twice for prod: the
-training job's image and the model's serving image (the same image, reused to serve).
+training job's image and the model's serving image (the same image, reused to serve). Its cluster
+gpu-train (ml.g5.12xlarge) has a budget the shipped price catalog cannot check in staging
+(us-east-1) or prod (eu-west-1): no Training price there, so it warns ``budget-unchecked`` for each.
 """
 
 from __future__ import annotations
 
 REFERENCE_WARNINGS = [
+    ("budget-unchecked", "warning", "clusters.gpu-train"),  # prod: no eu-west-1 Training price for ml.g5.12xlarge
+    ("budget-unchecked", "warning", "clusters.gpu-train"),  # staging: none in us-east-1 either
     ("image-in-other-region", "warning", "models.fraud-model"),
     ("image-in-other-region", "warning", "training_jobs.retrain"),
 ]
