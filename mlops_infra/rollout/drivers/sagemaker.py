@@ -81,8 +81,26 @@ Contract of :class:`SageMakerDriver` (one endpoint):
 - The status is written before the traffic, always: a driver killed in between leaves a status one
   step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
   step is skipped, none repeated, and no bake is shortened.
-- Rollback: all weight back to ``primary`` (at least the recorded count); the canary variant and its
-  instances stay for inspection until the next apply.
+- Rollback: all weight back to ``primary`` (at least the recorded count); the canary variant stays for
+  inspection until a later version's rollout (or ``--resume``), but not at its step's size: SageMaker
+  bills every instance of every variant whatever its weight (botocore ``DesiredWeightAndCapacity``: the
+  weight and, separately, ``DesiredInstanceCount``, "The variant's capacity"; ``UpdateEndpoint``: "The
+  endpoint must be deleted in order to stop incurring charges"), so a rollback at 100 % kept the whole
+  fleet twice. Once the rollback has settled (:meth:`tidy`: InService, no traffic on the target
+  version), the first such pass sets the ``canary`` variant's ``DesiredInstanceCount`` to
+  :data:`IDLE_CANARY_INSTANCES` (1) if it asks for more, in its own ``UpdateEndpointWeightsAndCapacities``
+  naming that variant only (its weight sent as it is, 0): one is the fewest a variant of instances runs
+  (botocore ``ProductionVariant.InitialInstanceCount``: ``InitialTaskCount``, min 1; AWS "Scale an
+  endpoint to zero instances",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html: "An endpoint
+  can scale to and from zero instances only if it hosts inference components", which these endpoints do
+  not). The rollback itself stays a weight move (the call documents "weight of one or more variants, or
+  capacity of one variant"), compared like ``act`` (InService, same token) and only while the variant's
+  weight is 0. An endpoint rolled back by an earlier runner is shrunk by its next settled pass the same
+  way. What stays costs one instance of the new version's type per hour (its price: ``mlops-infra plan``'s
+  catalog; the runner has none). A ``--resume`` sizes the canary again at its first step
+  (``ceil(p% x recorded count)``); a later version's start keeps the variant's count through
+  ``RetainAllVariantProperties`` (1) and its first step sizes it.
 - Finish: ``UpdateEndpoint`` to the graph's final config (single ``primary`` variant on the new
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
   (so primary's autoscaled instance count survives, and its weight comes from the config: it was 0
@@ -196,7 +214,8 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
   tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
   ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
-  A settled rollback with :data:`SCALING_TAG` on first lifts the suspension (see above) and deletes
+  A settled rollback with :data:`SCALING_TAG` on, or whose canary still asks for more than one
+  instance (**Rollback**), first lifts the suspension and shrinks the canary (see above) and deletes
   nothing in that pass; the next settled pass does.
 - **How many tags.** The tag names, and the most tags this driver holds on one endpoint at once
   (``DRIVER_MAX_TAGS``: the status fields, the scaling tag and the kept entries, 17), are in
@@ -232,6 +251,9 @@ KEEP_SECONDS = 24 * 3600
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SEARCH_PAGE = 100
+IDLE_CANARY_INSTANCES = 1
+"""The instances a rolled-back (or aborted) version's ``canary`` variant keeps once the rollback has
+settled: the fewest a variant of real-time instances may run (see the contract, **Rollback**)."""
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 _SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                        "ScheduledScalingSuspended": False}
@@ -294,6 +316,7 @@ class SageMakerDriver:
         self.keep_seconds = keep_seconds
         self.crash_at = crash_at  # test hook: "status", "suspend", "traffic", "deregister" or "update" (die after)
         self._configs: dict[str, dict[str, Any]] = {}
+        self._seen_canary: tuple[str, int] = ("", 0)  # (token, canary instances) of the last observation
 
     # -- observe -------------------------------------------------------------------------------------------------
 
@@ -374,9 +397,10 @@ class SageMakerDriver:
             percent = round(100 * weights.get(CANARY, 0.0) / total) if total else 0
         else:
             percent = 100 if stable == self.target.version else 0
-        status = endpoint.get("EndpointStatus", "")
+        status, token = endpoint.get("EndpointStatus", ""), _token(endpoint, tags)
+        self._seen_canary = (token, _canary_count(endpoint))
         return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
-                        status=RolloutStatus.from_fields(fields), token=_token(endpoint, tags),
+                        status=RolloutStatus.from_fields(fields), token=token,
                         detail="" if status == "InService" else f"EndpointStatus {status}",
                         converged=endpoint["EndpointConfigName"] == self.target.final_config
                         and not _scaling_pending(tags),
@@ -584,8 +608,10 @@ class SageMakerDriver:
     def tidy(self, observed: Observed, now: float) -> tuple[str, ...]:
         """Delete the kept configs and models that are due (see the module contract: after a finish, or
         after a settled rollback or abort); returns what was deleted, as ``config/<name>`` and ``model/<name>``.
-        Calls nothing unless something is due; on a settled rollback with :data:`SCALING_TAG` on, it
-        lifts the suspension of scale-in instead (**The stable fleet during a rollout**)."""
+        Calls nothing unless something is due; on a settled rollback whose ``canary`` asks for more than
+        :data:`IDLE_CANARY_INSTANCES`, or with :data:`SCALING_TAG` on, it instead shrinks the canary
+        (**Rollback**) and lifts the suspension of scale-in (**The stable fleet during a rollout**), and
+        deletes nothing in that pass."""
         status = observed.status
         if status is None or status.revision != self.target.version or not observed.ready:
             return ()
@@ -594,11 +620,14 @@ class SageMakerDriver:
                 return ()
         elif status.phase not in ROLLED_BACK or observed.percent != 0:
             return ()  # a rollback (or an abort) is settled once no traffic is left on the target version
-        elif _pending_in(observed.token):  # a settled rollback: lift the rollout's suspension of scale-in
+        elif self._idle_canary(observed) or _pending_in(observed.token):
+            # a settled rollback: the kept canary down to one instance, the rollout's suspension of scale-in lifted
             endpoint, tags = self._read()
             if endpoint.get("EndpointStatus") != "InService" or _token(endpoint, tags) != observed.token:
                 return ()  # changed since observed: the next pass looks again
-            self._settle_scaling(endpoint)
+            self._shrink_idle_canary(endpoint)
+            if _pending_in(observed.token):
+                self._settle_scaling(endpoint)
             return ()  # the next settled pass deletes what is due
         if not observed.kept or not [k for k in observed.kept if self._due(k[2], status, now)]:
             return ()
@@ -607,6 +636,24 @@ class SageMakerDriver:
                 or _scaling_pending(tags)):
             return ()  # changed since observed: the next pass looks again
         return tuple(self._delete_kept(endpoint, tags, lambda kind, name, version: self._due(version, status, now)))
+
+    def _idle_canary(self, observed: Observed) -> bool:
+        """Whether ``observed`` (this driver's last observation) saw a ``canary`` variant asking for more
+        than :data:`IDLE_CANARY_INSTANCES`."""
+        token, count = self._seen_canary
+        return token == observed.token and count > IDLE_CANARY_INSTANCES
+
+    def _shrink_idle_canary(self, endpoint: dict[str, Any]) -> None:
+        """Set the ``canary`` variant of a settled rollback (``endpoint``: read and compared like ``act``)
+        to :data:`IDLE_CANARY_INSTANCES` (see the contract, **Rollback**), only while the variant has no
+        weight, so it serves nothing: one variant's capacity in the call, its weight sent as it is (0)."""
+        canary = _variant(endpoint, CANARY)
+        if (canary is None or float(canary.get("CurrentWeight") or 0.0) != 0.0
+                or _canary_count(endpoint) <= IDLE_CANARY_INSTANCES):
+            return
+        self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
+                   DesiredWeightsAndCapacities=[{"VariantName": CANARY, "DesiredWeight": 0.0,
+                                                 "DesiredInstanceCount": IDLE_CANARY_INSTANCES}])
 
     def _delete_kept(self, endpoint: dict[str, Any], tags: list[dict[str, str]],
                      due: Callable[[str, str, str], bool]) -> list[str]:
@@ -739,6 +786,20 @@ def _primary_count(config: dict[str, Any]) -> int:
     count its start recorded."""
     return next((int(v.get("InitialInstanceCount") or 1) for v in config["ProductionVariants"]
                  if v["VariantName"] == PRIMARY), 1)
+
+
+def _variant(endpoint: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((v for v in endpoint.get("ProductionVariants") or [] if v.get("VariantName") == name), None)
+
+
+def _canary_count(endpoint: dict[str, Any]) -> int:
+    """The instances the endpoint's ``canary`` variant is asked to run (``DesiredInstanceCount``, else
+    ``CurrentInstanceCount``; botocore ``ProductionVariantSummary``), 0 without one."""
+    canary = _variant(endpoint, CANARY)
+    if canary is None:
+        return 0
+    count = canary.get("DesiredInstanceCount")
+    return int(count if count is not None else canary.get("CurrentInstanceCount") or 0)
 
 
 def _primary_type(config: dict[str, Any]) -> str | None:
