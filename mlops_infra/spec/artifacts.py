@@ -23,8 +23,10 @@ job's prefix or the ``artifacts_uri``). A plan that cannot apply is what validat
 and the fix is one line. Only a bucket policy outside this system naming the role could make it
 work, and a spec that relies on that must say where the artifacts are anyway. The reference
 document and the examples validate unchanged (their models are registered here or name their
-``artifacts_uri``); a Kubernetes environment is not concerned (KServe reads the models bucket with
-the serving account's credentials).
+``artifacts_uri``). A Kubernetes environment is not checked: its InferenceService downloads the version
+from the registry's ``source`` when read, else from ``<artifacts_uri><version>/`` or the models bucket
+layout (``compile/kubernetes/artifacts.py``), with the serving Secret's credentials, which no compiled
+role scopes, so nothing this check guards can be refused there.
 """
 
 from __future__ import annotations

@@ -31,12 +31,14 @@ class Model(SpecModel):
     serving_image: ImageReference | None = Field(
         default=None,
         description="The container image that serves this model's versions (instead of the training image that "
-                    "registers them); on AWS an ECR image in each environment's region.")
+                    "registers them); on AWS an ECR image in each environment's region; on Kubernetes a KServe custom "
+                    "predictor that loads the version from /mnt/models and listens on port 8080.")
     artifacts_uri: str | None = Field(
         default=None, min_length=6, max_length=1024, pattern=rf"^s3://[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9](/[^{WHITESPACE}]*)?$",
         description="s3:// prefix under which versions registered outside this system (another pipeline, or promoted "
                     "in) keep their artifacts; on AWS, the serving roles may read exactly this prefix (needed when no "
-                    "training job here registers the model).")
+                    "training job here registers the model); on Kubernetes, KServe downloads <artifacts_uri>"
+                    "<version>/ when the registry does not give the version's source.")
     parameters: ParameterCount | None = Field(
         default=None, description="Parameter count (7B, 125M): with dtype, sizes the model for the memory checks.")
     dtype: SpecDtype | None = Field(
