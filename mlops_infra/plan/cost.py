@@ -22,8 +22,12 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   month, as the 730 h month of the endpoints, so a weekly run counts 4.33 times and a yearly one
   1/12) x nodes x max_runtime hours (24 h,
   SageMaker's default limit, when unset) x the training price; floor = ceiling (each run is
-  assumed to use its whole max_runtime). Alert-triggered runs are not counted (note). AWS clusters
-  cost nothing between runs.
+  assumed to use its whole max_runtime). A job without a schedule is not counted (note). A job with
+  a schedule and ``onAlerts`` also runs when those alerts fire, and how often they fire is not
+  known: the floor is its scheduled runs, the ceiling the job running back to back all month
+  (730 h / max_runtime runs: its retrain gate starts none while one runs,
+  ``compile/aws/retrain_gate.py``, for the schedule and the alerts alike), with a note naming the
+  alerts. AWS clusters cost nothing between runs.
 - Spot (a cluster's ``spot``): no first-party source publishes spot prices as a snapshot (they move
   with supply and demand), so spot capacity is not priced: the on-demand figure is shown as its
   ceiling, with the note :data:`SPOT_NOTE`. Spot never bills above on-demand: EC2 Spot's maximum
@@ -313,8 +317,17 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     hours = (seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600
     nodes = int(facts.get("nodes") or 1)
     monthly = runs * nodes * hours * hourly
-    basis = f"{runs_text(runs)} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
     spot = SPOT_NOTE if facts.get("spot") else ""
+    alerts = [str(a) for a in facts.get("onAlerts") or ()]
+    if alerts:  # its runs also start on these alerts, one at a time (the retrain gate)
+        most = max(runs, HOURS_PER_MONTH / hours)
+        basis = (f"{runs_text(runs)}-{runs_text(most)} runs/month x {nodes} nodes x {hours:g}h max x "
+                 f"{facts['instanceType']} @ ${hourly:g}/h")
+        return monthly, most * nodes * hours * hourly, basis, _join(
+            note, runtime_note, f"also runs when {', '.join(alerts)} fire{'s' if len(alerts) == 1 else ''}: those "
+            f"runs are not in the floor (the scheduled runs, each at its max_runtime); the ceiling is runs back to "
+            f"back all month ({runs_text(most)} runs of {hours:g}h: one at a time, the retrain gate)", spot)
+    basis = f"{runs_text(runs)} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
     return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", spot)
 
 

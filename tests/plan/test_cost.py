@@ -91,7 +91,7 @@ SMALL = {"instanceType": "ml.g5.2xlarge", "gpus": 1}
 def test_sagemaker_training_is_priced_per_scheduled_run_at_the_training_price() -> None:
     price = catalog.price("ml.g5.2xlarge", "training")
     assert (price.usd_per_hour, price.source_date) == (1.515, "2022-04-03")
-    result = estimate([], [cluster(**SMALL), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1", **SMALL)])
+    result = estimate([], [cluster(**SMALL), job(nodes=2, maxRuntimeSeconds=6 * 3600, schedule="0 3 * * 1", onAlerts=[], **SMALL)])
     retrain = line(result, "training_jobs.retrain")
     expected = round(52 / 12 * 2 * 6 * 1.515, 2)  # 52 Mondays in the reference year: 4.33 a month
     assert (retrain.after_min_usd, retrain.after_usd) == (expected, expected)
@@ -113,7 +113,7 @@ def test_training_without_schedule_or_runtime() -> None:
     result = estimate([], [job(schedule=None)])
     assert result.lines == () and result.notes == (
         "training_jobs.retrain: no schedule (alert-triggered or manual runs): not counted",)
-    result = estimate([], [job(maxRuntimeSeconds=None, spot=False, **SMALL)])
+    result = estimate([], [job(maxRuntimeSeconds=None, spot=False, onAlerts=[], **SMALL)])
     assert line(result, "training_jobs.retrain").after_usd == round(52 / 12 * 2 * 24 * 1.515, 2)
     assert "24h default" in line(result, "training_jobs.retrain").note
 
