@@ -1,29 +1,37 @@
-"""Benchmark: ``plan --state`` of a gzipped prior state beside the same state plain (a script).
+"""Benchmark: ``plan --state`` of one prior state in the layouts Pulumi writes, plain and gzipped (a script).
 
-Runs ``mlops-infra plan SPEC --env prod --state prior.json --no-color`` and the same with
-``prior.json.gz`` (the same bytes gzipped, as the file backend writes them with
-``PULUMI_DIY_BACKEND_GZIP=true``: one gzip member, the default level), each a fresh process, in
-turns (the gzipped one first in odd rounds), and prints for each the median wall time, CPU time and
-peak RSS of the whole process (``ru_maxrss`` from ``wait4``), and whether both wrote the same plan
-(stdout, with the state's path, which the plan names, read as the plain one's). It also times the
-floor the gzipped read adds: one ``zlib`` pass over the file (decompressed and dropped, in a child
-process), since a gzipped state is decompressed twice (``pulumi_state._read_gzip_by_resource``).
+Runs ``mlops-infra plan SPEC --env prod --state STATE --no-color`` for four files holding the same
+state: ``prior.json`` as ``bench_cli.py --write-inputs`` writes it, indented (``json.MarshalIndent``:
+the file backend up to Pulumi 3.237, ``pulumi stack export``), ``prior.compact.json`` (the file
+backend from Pulumi 3.238, ``compactJSONMarshaler``: no whitespace, UTF-8 kept, written here with
+``orjson.dumps``, as Go's ``json.Encoder`` with ``SetEscapeHTML(false)`` writes this data), and both
+gzipped (``.gz``: one gzip member, the default level, as ``PULUMI_DIY_BACKEND_GZIP=true`` writes
+them). Each run is a fresh process, the order reversed in odd rounds; for each it prints the median
+wall time, CPU time and peak RSS of the whole process (``ru_maxrss`` from ``wait4``), and whether
+all wrote the same plan (stdout, the state's path, which the plan names, read as the first one's).
+It also times one ``zlib`` pass over the gzipped file (decompressed and dropped, in a child
+process): a gzipped state is decompressed twice (``pulumi_state._read_gzip_by_resource``).
 
 Inputs: those of ``bench_cli.py`` (``--keep DIR``: ``mlsystem.yaml`` and ``prior.json``, written by
-``bench_cli.py --write-inputs`` when missing); ``prior.json.gz`` is read from DIR, or written to
-``--gzip-dir`` (default DIR) when DIR has none. The target (issue 14): at most 1,500 MB at 10,000
-endpoints, for the gzipped state as for the plain one.
+``bench_cli.py --write-inputs`` when missing); the other three are read from DIR, or written to
+``--work-dir`` (default DIR) when DIR has none. The target (issue 14): at most 1,500 MB at 10,000
+endpoints, for every layout.
 
-Figures of 2026-12-06 (one round each; the machine was shared, load 9-14, so wall times say little:
-compare CPU time and peak RSS), the baseline main at 71bbe6d, before gzipped states were streamed:
+Figures of 2026-12-06 (the machine was shared, load 8-14, so wall times say little: compare CPU
+time and peak RSS), the baseline main at 71bbe6d, before gzipped and compact states were streamed:
 
-- 10,000 endpoints (``--keep /tmp/in43k``: state 1,058.3 MiB, gzipped 61.2 MiB): one zlib pass
-  1.16 s CPU. Plain 18.95 s CPU, 1,355 MB; gzipped 21.52 s CPU, 1,355 MB (target met); the
-  baseline's gzipped 23.14 s CPU, 2,488 MB. The same plan from both.
-- 1,000 endpoints (state 107.1 MiB, gzipped 3.3 MiB), 2 rounds: one zlib pass 0.12 s CPU. Plain
-  2.30 s CPU, 193 MB; gzipped 2.42 s CPU, 199 MB; the baseline's gzipped 2.47 s CPU, 313 MB.
+- 10,000 endpoints (``--keep /tmp/in43k``, 1 round: indented 1,058.3 MiB, gzipped 61.2 MiB; compact
+  707.4 MiB, gzipped 15.1 MiB): one zlib pass over the indented gzip 1.19 s CPU. Indented 19.91 s
+  CPU, 1,354 MB; indented.gz 21.84 s, 1,356 MB; compact 22.49 s, 1,342 MB; compact.gz 22.49 s,
+  1,345 MB: the 1,500 MB target met by all four, the same plan from all four. The baseline: indented.gz
+  23.14 s, 2,488 MB (an earlier round); compact 25.24 s, 3,517 MB (read whole).
+- 1,000 endpoints (2 rounds: indented 107.1 MiB, gzipped 3.3 MiB; compact 71.5 MiB, gzipped 1.7 MiB):
+  one zlib pass 0.11 s CPU. Indented 2.13 s CPU, 196 MB; indented.gz 2.29 s, 198 MB; compact 2.16 s,
+  191 MB; compact.gz 2.26 s, 200 MB. The baseline: indented 2.16 s, 196 MB; indented.gz 2.35 s,
+  313 MB; compact 2.51 s, 401 MB; compact.gz 2.79 s, 403 MB (over the 250 MB target).
 
-    python benchmarks/bench_gzip_state.py --keep /tmp/in43k --endpoints 10000 [--runs 1] [--baseline TREE]
+    python benchmarks/bench_gzip_state.py --keep /tmp/in43k --endpoints 10000 [--runs 1] [--work-dir DIR]
+                                          [--only indented,compact.gz] [--baseline TREE]
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -89,16 +98,27 @@ def zlib_pass(zipped: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def gzipped_copy(state: Path, where: Path) -> Path:
-    zipped = state.with_name(state.name + ".gz")
-    if zipped.exists():
-        return zipped
-    target = where / zipped.name
+def derived(source: Path, name: str, where: Path, write: Callable[[Path, Path], None]) -> Path:
+    """``name`` beside ``source`` when it is there, else in ``where``, written from ``source`` when missing."""
+    if (source.parent / name).exists():
+        return source.parent / name
+    target = where / name
     if not target.exists():
         where.mkdir(parents=True, exist_ok=True)
-        with open(state, "rb") as src, gzip.open(target, "wb", compresslevel=GZIP_LEVEL) as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        write(source, target)
     return target
+
+
+def write_gzip(source: Path, target: Path) -> None:
+    with open(source, "rb") as src, gzip.open(target, "wb", compresslevel=GZIP_LEVEL) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def write_compact(source: Path, target: Path) -> None:
+    """In a child process: the parse of a 10,000-endpoint state takes a few GB, not to be counted here."""
+    code = ("import sys, orjson\nwith open(sys.argv[1], 'rb') as f:\n    doc = orjson.loads(f.read())\n"
+            "with open(sys.argv[2], 'wb') as f:\n    f.write(orjson.dumps(doc))\n")
+    subprocess.run([sys.executable, "-c", code, str(source), str(target)], check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--env", default="prod")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--gzip-dir", type=Path, help="where to write prior.json.gz when --keep has none")
-    parser.add_argument("--baseline", help="another mlops-infra source tree: its run of the gzipped state too")
+    parser.add_argument("--work-dir", type=Path, help="where to write the other layouts when --keep has none")
+    parser.add_argument("--only", help="comma-separated: indented, indented.gz, compact, compact.gz (default: all)")
+    parser.add_argument("--baseline", help="another mlops-infra source tree: its runs of the same files too")
     args = parser.parse_args(argv)
 
     spec, state = args.keep / "mlsystem.yaml", args.keep / "prior.json"
@@ -116,13 +137,18 @@ def main(argv: list[str] | None = None) -> int:
         args.keep.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(HERE / "bench_cli.py"), "--write-inputs", str(args.keep),
                         "--endpoints", str(args.endpoints), "--env", args.env], check=True)
-    zipped = gzipped_copy(state, args.gzip_dir or args.keep)
-    run_dir = args.gzip_dir or args.keep
-    (run_dir / "cwd").mkdir(parents=True, exist_ok=True)
+    where = args.work_dir or args.keep
+    compact = derived(state, "prior.compact.json", where, write_compact)
+    files = {"indented": state, "indented.gz": derived(state, "prior.json.gz", where, write_gzip),
+             "compact": compact, "compact.gz": derived(compact, "prior.compact.json.gz", where, write_gzip)}
+    chosen = args.only.split(",") if args.only else list(files)
+    (where / "cwd").mkdir(parents=True, exist_ok=True)
+    run_dir = where
     tree = str(HERE.parent)
-    runs = [Run("plain", state, tree), Run("gzip", zipped, tree)]
+    runs = [Run(name, files[name], tree) for name in chosen]
     if args.baseline:
-        runs.append(Run("gzip@baseline", zipped, args.baseline))
+        runs += [Run(f"{name}@baseline", files[name], args.baseline) for name in chosen]
+    zipped = files["indented.gz"]
     floor = zlib_pass(zipped)
     load_before = os.getloadavg()
     for round_ in range(args.runs):
@@ -133,29 +159,30 @@ def main(argv: list[str] | None = None) -> int:
             run.walls.append(wall)
             run.cpus.append(cpu)
             run.rss_mb.append(rss)
-            run.outputs.add(out.replace(str(run.state).encode(), str(state).encode()))
+            run.outputs.add(out.replace(str(run.state).encode(), b"STATE"))
             run.codes.add(code)
     load_after = os.getloadavg()
 
-    print(f"inputs: {args.endpoints} endpoints, state {state.stat().st_size / 2**20:,.1f} MiB, gzipped "
-          f"{zipped.stat().st_size / 2**20:,.1f} MiB; {args.runs} rounds; load average {load_before[0]:.1f} before, "
-          f"{load_after[0]:.1f} after")
+    sizes = ", ".join(f"{name} {path.stat().st_size / 2**20:,.1f} MiB" for name, path in files.items())
+    print(f"inputs: {args.endpoints} endpoints, state {sizes}; {args.runs} rounds; load average "
+          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"one zlib pass over the gzipped state: {floor:.2f} s CPU")
     print(f"{'state':<14} {'median s':>9} {'cpu s':>7} {'peak MB':>8}")
     for run in runs:
         print(f"{run.name:<14} {statistics.median(run.walls):>9.3f} {statistics.median(run.cpus):>7.3f} "
               f"{statistics.median(run.rss_mb):>8.0f}")
-    plain, zipped_run = runs[0], runs[1]
-    same = len(plain.outputs) == 1 and plain.outputs == zipped_run.outputs
-    print(f"same plan from both: {'yes' if same else 'NO'}")
-    failed = not same or any(run.codes != {0} for run in runs[:2])
+    ours = [run for run in runs if "@" not in run.name]
+    same = len({out for run in ours for out in run.outputs}) == 1
+    print(f"same plan from every layout: {'yes' if same else 'NO'}")
+    failed = not same or any(run.codes != {0} for run in ours)
     for run in runs:
         if run.codes != {0}:
             print(f"  {run.name}: exit codes {sorted(run.codes)}")
     mb = TARGET_MB.get(args.endpoints)
     if mb is not None:
-        rss = statistics.median(zipped_run.rss_mb)
-        print(f"target gzip peak (<= {mb} MB): {rss:.0f} MB: {'met' if rss <= mb else 'NOT met'}")
+        for run in ours:
+            rss = statistics.median(run.rss_mb)
+            print(f"target {run.name} peak (<= {mb} MB): {rss:.0f} MB: {'met' if rss <= mb else 'NOT met'}")
     return 1 if failed else 0
 
 

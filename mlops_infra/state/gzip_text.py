@@ -22,10 +22,9 @@ Contract:
   ``encoding.Compress`` and ``sdk/go/common/encoding/marshal.go`` ``gzipMarshaller.Marshal`` writes
   the whole document through one ``gzip.NewWriter``: one member, the JSON text inside unchanged.
   Readers detect it by the magic bytes (``DetectCompression``), not the name ``.json.gz``. That text
-  is indented (one token per line, what :mod:`~mlops_infra.state.resource_texts` cuts) up to Pulumi
-  3.237 and in ``pulumi stack export`` files; from 3.238 (pulumi/pulumi 50c8b16e, "diy: Minify json
-  state files") the file backend writes it compact (``state.go`` ``compactJSONMarshaler``), which
-  the caller reads whole, gzipped or not.
+  is indented up to Pulumi 3.237 and compact from 3.238 (pulumi/pulumi 50c8b16e, "diy: Minify json
+  state files", ``state.go`` ``compactJSONMarshaler``); :mod:`~mlops_infra.state.resource_texts`
+  cuts both.
 - Cost: pass 1 is one more zlib decompression of the whole text than reading it whole (measured in
   ``benchmarks/bench_gzip_state.py``).
 """

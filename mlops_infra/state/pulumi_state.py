@@ -65,9 +65,6 @@ laid out as Pulumi writes it, plain or gzipped, is read a few resources at a tim
 (:func:`_read_by_resource`, :func:`_read_gzip_by_resource`), never held whole; only other layouts are
 held whole, up to this size."""
 GUNZIP_PIECE = 16 << 20
-_PROBE_BYTES = 64 << 10
-"""A gzipped text with no newline in this many first bytes is compact JSON (read whole, without
-the two streaming passes)."""
 BOMB_CHECK_BYTES = 64 << 20
 GROUP_BYTES = 256 << 10
 """Resource texts are parsed this many bytes at a time (a run of whole resources), not one by one."""
@@ -195,8 +192,7 @@ def _read_gzip_by_resource(raw: BinaryIO, source: str) -> PriorState | None:
     its first and last blocks; pass 2 streams the resources. Both count what they produce: past
     :data:`MAX_STATE_BYTES`, or a bomb's ratio (:data:`MAX_GZIP_RATIO` past :data:`BOMB_CHECK_BYTES`),
     pass 1 raises :class:`StateError` after a few MiB of text, as do corrupt data, a cut-off member and
-    a failed CRC check. A text without a newline in its first :data:`_PROBE_BYTES` (compact JSON,
-    which :func:`_read_by_resource` cannot cut) is left to the whole read before pass 1.
+    a failed CRC check.
     Cost (``benchmarks/bench_gzip_state.py``, 2026-12-06): a zlib pass takes 1.16 s CPU at 10,000
     endpoints (61 MiB of gzip, 1,058 MiB of text) and 0.12 s at 1,000. ``plan --state`` of the gzipped
     state took 21.5 s CPU and 1,355 MB at 10,000 endpoints, the plain file 19.0 s and 1,355 MB, the
@@ -208,9 +204,6 @@ def _read_gzip_by_resource(raw: BinaryIO, source: str) -> PriorState | None:
 
     text = GunzippedText(raw, check)
     try:
-        raw.seek(0)
-        if b"\n" not in GzipStream(raw, check).read(_PROBE_BYTES):
-            return None
         text.scan()
     except zlib.error as err:
         raise _corrupt_gzip(source, err) from None

@@ -167,14 +167,10 @@ def test_a_state_at_the_limit_is_streamed(state_text: bytes, monkeypatch: pytest
     assert same_state(parse_state(gzip.compress(state_text), "dev.json.gz"), parse_state(state_text, "dev.json"))
 
 
-def test_compact_gzipped_json_is_read_whole_without_the_two_passes(state_text: bytes,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compact JSON (no newline) cannot be cut into resources: the first 64 KiB show it, and the
-    whole read takes it at once instead of after a pass that would find nothing to stream."""
-    compact = json.dumps(json.loads(state_text), separators=(",", ":")).encode()
-
-    def no_scan(self: object) -> int:
-        raise AssertionError("pass 1 ran on a compact text")
-
-    monkeypatch.setattr("mlops_infra.state.gzip_text.GunzippedText.scan", no_scan)
+@pytest.mark.usefixtures("no_whole_gunzip", "small_blocks")
+def test_compact_gzipped_json_is_streamed_too(state_text: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file backend of Pulumi >= 3.238 writes the stack file compact, gzipped or not
+    (pulumi/pulumi ``pkg/backend/diy/state.go`` ``compactJSONMarshaler``)."""
+    compact = json.dumps(json.loads(state_text), separators=(",", ":"), ensure_ascii=False).encode()
+    monkeypatch.setattr(pulumi_state, "GROUP_BYTES", 1)  # a resource a run: every cut is made
     assert same_state(parse_state(gzip.compress(compact), "dev.json.gz"), parse_state(state_text, "dev.json"))

@@ -736,8 +736,8 @@ def test_one_output_is_what_the_outputs_hold(inputs: dict, outputs: dict) -> Non
     types included, whether the state was read resource by resource (packed) or whole."""
     doc = {"version": 3, "deployment": {"resources": [
         {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": outputs}]}}
-    for text in (json.dumps(doc, indent=4), json.dumps(doc)):
-        resource = parse_state(text.encode(), "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
+    for text in (json.dumps(doc, indent=4).encode(), json.dumps(doc)):  # bytes are streamed, text read whole
+        resource = parse_state(text, "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
         whole = resource.outputs
         for name in "abcdef":
             one, expected = resource.output(name, "absent"), whole.get(name, "absent")
@@ -754,8 +754,8 @@ def test_stored_inputs_are_the_inputs_as_kept() -> None:
     doc = {"version": 3, "deployment": {"resources": [
         {"urn": "urn:pulumi:p::ml::t:m:T::a", "type": "t:m:T", "inputs": inputs, "outputs": {"b": 1.0}}]}}
     kinds = []
-    for text in (json.dumps(doc, indent=4), json.dumps(doc)):
-        resource = parse_state(text.encode(), "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
+    for text in (json.dumps(doc, indent=4).encode(), json.dumps(doc)):  # bytes are streamed, text read whole
+        resource = parse_state(text, "s.json").resources["urn:pulumi:p::ml::t:m:T::a"]
         stored = resource.stored_inputs
         kinds.append(type(stored))
         if type(stored) is bytes:

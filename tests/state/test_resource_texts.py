@@ -86,6 +86,7 @@ LAYOUTS = {
     "tabs": lambda doc: json.dumps(doc, indent="\t", ensure_ascii=False),
     "crlf": lambda doc: json.dumps(doc, indent=4).replace("\n", "\r\n"),
     "compact": lambda doc: json.dumps(doc),
+    "compact (pulumi >= 3.238)": lambda doc: json.dumps(doc, separators=(",", ":"), ensure_ascii=False),
     "bom": lambda doc: "\ufeff" + json.dumps(doc, indent=4),
 }
 
@@ -176,7 +177,13 @@ GOOD = '            {\n                "urn": "urn:pulumi:p::ml::t:m:T::a",\n   
     ("a nested resources array first",
      deployment_text(GOOD).replace('"manifest": {}', '"manifest": {\n        "resources": [\n        ]\n        }'),
      False),
-    ("compact", json.dumps({"version": 3, "deployment": {"resources": [{"urn": "u", "type": "t"}]}}), False),
+    ("compact, as Pulumi >= 3.238 writes it",
+     json.dumps({"version": 3, "deployment": {"resources": [{"urn": "u", "type": "t"}]}}, separators=(",", ":")), True),
+    ("compact with Python's spaces (one run: no element is cut)",
+     json.dumps({"version": 3, "deployment": {"resources": [{"urn": "u", "type": "t"}]}}), True),
+    ("compact, an element that is not an object",
+     json.dumps({"version": 3, "deployment": {"resources": [{"urn": "u", "type": "t"}, 7]}}, separators=(",", ":")),
+     False),
 ])
 def test_what_is_not_pulumis_layout_is_read_whole_with_the_same_result(label: str, text: str, taken: bool) -> None:
     assert (read_by_resource(text) is not None) is taken, label
