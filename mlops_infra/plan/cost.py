@@ -71,6 +71,7 @@ from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
 from mlops_infra.policy.model import CostCeiling
+from mlops_infra.spec.cost import peak_nodes
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
 
@@ -437,17 +438,54 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
 
 def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
     """``graph``'s cost per hour at full scale (the ``max_hourly_cost_usd`` guardrail,
-    :func:`mlops_infra.plan.guardrails.cost_ceiling`): each item's monthly ceiling / 730 h.
+    :func:`mlops_infra.plan.guardrails.cost_ceiling`): each item's monthly ceiling / 730 h, except
+    AWS training, which is priced at its clusters' peak (:func:`training_peaks`), not as its runs
+    averaged over the month (a weekly 12 h run of 2 nodes is 2 nodes' price per hour while it runs,
+    not 4.33 x 12 / 730 of it). On Kubernetes a cluster is already its max nodes all month.
     ``not_counted``: the items the catalog has no price for, in ``missing_regions`` (the other items
     not counted, no schedule or no node shape, miss no price)."""
     after = facts_by_address(graph.resources)
     estimate, pricer = _estimate(graph, PriorState.empty(), None, ({}, after))
     per_hour = {line.address: line.after_range.max_usd / HOURS_PER_MONTH
                 for line in estimate.lines if line.after_range is not None}
-    unpriced = pricer.unpriced
+    priced_elsewhere: set[str] = set()
+    if pricer.cloud == "aws":  # training jobs: at their clusters' peak, not their monthly average
+        priced_elsewhere = {address for address, f in after.items() if f.get("kind") == "training_job"}
+        for address in priced_elsewhere:
+            per_hour.pop(address, None)
+        per_hour.update(training_peaks(after, pricer))
+    unpriced = pricer.unpriced - priced_elsewhere
     items = tuple(sorted(per_hour.items(), key=lambda item: (-item[1], item[0])))
     return CostCeiling(sum(per_hour.values()), items, tuple(sorted(unpriced)),
                        tuple(sorted(pricer.missing)) if unpriced else ())
+
+
+def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str, float]:
+    """``{cluster address: USD per hour}`` of each AWS cluster at its peak: the larger of its max
+    nodes and its training jobs' nodes at once (:func:`mlops_infra.spec.cost.peak_nodes`, the count
+    ``max_gpus`` uses and the cluster budget checks) x the SageMaker Training price. SageMaker bills
+    each training instance for the time it runs, so that is what a peak costs per hour; the runs
+    per month (the plan's monthly figure) say how often, not how much at once. A cluster no training
+    job runs on is left out: SageMaker has no standing cluster, so nothing of it ever runs or bills
+    (``max_gpus`` still counts its GPUs as capacity). A cluster without a price is recorded as
+    unpriced."""
+    jobs: dict[Any, list[int]] = {}
+    for f in after.values():
+        if f.get("kind") == "training_job":
+            jobs.setdefault(f.get("cluster"), []).append(int(f.get("nodes") or 1))
+    out: dict[str, float] = {}
+    for address, f in sorted(after.items()):
+        if f.get("kind") != "cluster":
+            continue
+        runs = jobs.get(f.get("name"))
+        if not runs:
+            continue
+        nodes = peak_nodes(int(f.get("maxNodes") or 0), runs)
+        pricer.address = address
+        hourly, _ = pricer.hourly(f.get("instanceType"), "training")
+        if hourly is not None:
+            out[address] = nodes * hourly
+    return out
 
 
 def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,

@@ -26,7 +26,9 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
     """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): each
-    item's monthly ceiling / 730 h, with endpoints that wait for their model version priced as if
+    item's monthly ceiling / 730 h, AWS training at its clusters' peak (the larger of max nodes and
+    the jobs' nodes at once, x the Training price: what runs at once, not a monthly average), with
+    endpoints that wait for their model version priced as if
     they ran (a cap must hold once they do; the plan's own estimate leaves them out until then). ``not_counted`` is the items the catalog has
     no price for, and ``missing_regions`` the regions those prices are missing in: the rule fails
     closed on them (an unpriced item adds $0, so any cap would pass). Pricing is imported here, when

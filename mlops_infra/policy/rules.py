@@ -43,8 +43,9 @@ Contract:
     autoscaling; each cluster's GPUs per node x its max nodes, on AWS at least what its training jobs'
     runs hold at once, on Kubernetes plus what it may borrow: :func:`gpu_usage`) over the cap; a
     Kubernetes cluster that borrows without a limit fails it closed.
-  - ``max_hourly_cost_usd``: the cost ceiling per hour (the plan's monthly ceiling, on-demand catalog
-    prices, / 730 h, endpoints that wait for their model version counted as running:
+  - ``max_hourly_cost_usd``: the cost per hour at full scale (on-demand catalog prices: the plan's
+    monthly ceiling / 730 h, endpoints that wait for their model version counted as running, AWS
+    training at its clusters' peak, the nodes its runs hold at once as for ``max_gpus``:
     :func:`mlops_infra.plan.cost.hourly_ceiling`) over the cap; items without a price make it fail
     closed (:func:`_unpriced`).
   - ``endpoint_alerts``: an endpoint with no alert (on one of its monitors) that notifies a channel.
@@ -488,9 +489,10 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
     return [GuardrailFinding("max_hourly_cost_usd", where,
                              f"{s.env} may cost ${ceiling.usd_per_hour:,.2f}/h at full scale, over its cap of "
                              f"${cap:,.2f}/h ({shown})",
-                             "Lower replicas.max or nodes.max, choose smaller instances, or raise "
-                             f"environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices; the "
-                             f"plan's monthly ceiling / 730 h).{uncounted}", field)]
+                             "Lower replicas.max, nodes.max or training jobs' nodes, choose smaller instances, or "
+                             f"raise environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices; "
+                             "the plan's monthly ceiling / 730 h, AWS training at the nodes its runs hold at once)."
+                             f"{uncounted}", field)]
 
 
 def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str) -> list[GuardrailFinding]:
