@@ -17,14 +17,20 @@ Contract:
   unknown sentinel is never compared and never appears in a change or a summary. Properties
   declared ``sensitive`` are compared, but their values show as ``"<sensitive>"``.
 - A property of kind ``env`` (a Lambda function's ``environment.variables``) is compared variable by
-  variable, every name counting, and each variable's values are shown unless they may be secret: a
-  name that names a credential (:func:`mlops_infra.secrets.rules.names_a_credential`: ``SECRET_ID``,
-  ``TOKEN_SECRET_KEY``, ``DB_PASSWORD``; the compiled forwarders keep secret references under such
-  names), or a value on either side that is a Pulumi secret or holds a secret shape
-  (:func:`mlops_infra.secrets.contains_secret`: a Slack webhook URL, a token pasted in the console)
-  shows ``"<sensitive>"`` on each side that has a value. A variable whose state value is a Pulumi
-  secret is compared by presence only (its value cannot be read here); a whole map that is a
-  secret or unknown is not compared.
+  variable, every name counting; a change names the variable and what happened (``added``,
+  ``removed``, changed). A live value is never shown, whatever its name or shape: Lambda treats every
+  value as possibly secret (botocore ``lambda`` ``EnvironmentVariables`` is ``sensitive``,
+  ``EnvironmentResponse.Variables`` "Omitted from CloudTrail logs"), and a key typed into the console
+  under a harmless name (``ENCRYPTION_KEY``, ``HF_HUB``) has no shape or name a detector could know
+  (audit closing-34b-1). The state's value is shown only when it is the compiled graph's (``desired``:
+  the same function's variable with the same plain string value, which the compiler writes from the
+  spec and never from a secret: secret *names* such as ``SECRET_ID``, a pipeline name, a webhook URL
+  the spec's plaintext-secret check passed) and neither its name names a credential
+  (:func:`mlops_infra.secrets.rules.names_a_credential`) nor it has a secret's shape
+  (:func:`mlops_infra.secrets.contains_secret`); every other value present on either side shows
+  ``"<sensitive>"``. Without ``desired`` no value is shown. A variable whose state value is a Pulumi
+  secret is compared by presence only (its value cannot be read here); a whole map that is a secret
+  or unknown is not compared.
 - A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
   :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
   drift; the callers that have the graph pass it.
@@ -245,12 +251,13 @@ def _prior_value(prior: StateResource, tracked: Tracked) -> Any:
     return value
 
 
-def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked) -> list[_Change]:
+def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked,
+                     compiled: Mapping[str, Any]) -> list[_Change]:
     before = _prior_value(prior, tracked)
     after = get_dotted(live.inputs, tracked.path)
     after = tracked.default if after is MISSING else after
     if tracked.kind == ENV:
-        return [] if before is MISSING else _env_changes(tracked, before, after)
+        return [] if before is MISSING else _env_changes(tracked, before, after, compiled)
     if before is MISSING or is_opaque(before) or is_opaque(after):
         return []
     before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
@@ -271,13 +278,22 @@ def _whole_opaque(value: Any) -> bool:
     return value == UNKNOWN or (isinstance(value, dict) and SECRET_SIG in value)
 
 
-def _may_be_secret(name: str, *values: Any) -> bool:
-    return names_a_credential(name) or any(isinstance(v, str) and contains_secret(v) for v in values)
+def _may_be_secret(name: str, value: Any) -> bool:
+    return names_a_credential(name) or not isinstance(value, str) or contains_secret(value)
 
 
-def _env_changes(tracked: Tracked, before: Any, after: Any) -> list[_Change]:
-    """One change per variable that differs; values shown only when they cannot be secret (module
-    contract)."""
+def _shown_prior(name: str, was: Any, compiled: Mapping[str, Any]) -> Any:
+    """The state's value of variable ``name`` when it may be shown (the compiled graph's own, see the
+    module contract), else :data:`SENSITIVE`."""
+    ours = compiled.get(name)
+    if isinstance(ours, str) and clean(ours) == was and not _may_be_secret(name, was):
+        return was
+    return SENSITIVE
+
+
+def _env_changes(tracked: Tracked, before: Any, after: Any, compiled: Mapping[str, Any]) -> list[_Change]:
+    """One change per variable that differs; no live value ever, the state's only when it is the
+    compiled graph's ``compiled`` variables' (module contract)."""
     if _whole_opaque(before) or _whole_opaque(after):
         return []
     before = before if isinstance(before, dict) else {}
@@ -287,17 +303,28 @@ def _env_changes(tracked: Tracked, before: Any, after: Any) -> list[_Change]:
         path, was, now = f"{tracked.path}.{name}", before.get(name), after.get(name)
         if is_opaque(was):  # a Pulumi secret in the state: only its removal can be seen
             if name not in after:
-                changes.append(_Change(path, tracked.label, SENSITIVE, None))
+                changes.append(_Change(path, f"{tracked.label} {name}", SENSITIVE, None, verb="removed"))
             continue
         if is_opaque(now):
             continue
         was, now = clean(was), clean(now)
         if was == now:
             continue
-        if _may_be_secret(str(name), was, now):
-            was, now = (None if was is None else SENSITIVE), (None if now is None else SENSITIVE)
-        changes.append(_Change(path, tracked.label, was, now))
+        shown = None if was is None else _shown_prior(str(name), was, compiled)
+        verb = "added" if was is None else "removed" if now is None else ""
+        label = f"{tracked.label} {name}" if verb else tracked.label  # a phrase adds the name from the path
+        changes.append(_Change(path, label, shown, None if now is None else SENSITIVE, verb=verb))
     return changes
+
+
+def _compiled_environments(desired: DesiredGraph | None) -> dict[str, Mapping[str, Any]]:
+    """URN -> the variables the compiled graph gives that function (``environment.variables``)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for res in desired.resources if desired is not None else ():
+        variables = get_dotted(res.inputs, "environment.variables")
+        if isinstance(variables, Mapping):
+            out[res.urn] = variables
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,8 +512,8 @@ def _phrase(change: _Change, tracked_path: str | None) -> str:
     suffix = change.path[len(tracked_path):] if tracked_path and change.path.startswith(tracked_path) else ""
     where = _where(suffix) if suffix else ""
     label = change.label + (where if where.startswith("[") else f" {where.strip()}" if where.strip() else "")
-    if _scalar(change.prior) and _scalar(change.live) and SENSITIVE not in (change.prior, change.live):
-        label += f" {_fmt_pair(change.prior, change.live)}"
+    if _scalar(change.prior) and _scalar(change.live) and change.prior != SENSITIVE:
+        label += f" {_fmt_pair(change.prior, change.live)}"  # an env change's hidden live side: value -> <sensitive>
     return label + (f" ({change.note})" if change.note else "")
 
 
@@ -515,12 +542,13 @@ def _changed_summary(res: StateResource, tracking: Tracking | None, changes: lis
 
 
 def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking | None,
-                 index: _PriorIndex, left: Collection[str] = ()) -> list[tuple[_Change, str | None]]:
+                 index: _PriorIndex, left: Collection[str] = (),
+                 compiled: Mapping[str, Any] | None = None) -> list[tuple[_Change, str | None]]:
     out: list[tuple[_Change, str | None]] = []
     for tracked in tracking.properties if tracking else ():
         if left and _covered(tracked.path, left):
             continue
-        out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked)]
+        out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked, compiled or {})]
     derived = DERIVED.get(prior.type)
     if derived is not None:
         out += [(c, None) for c in derived(prior, live, index, left)]
@@ -546,12 +574,15 @@ def left_alone(graph: DesiredGraph) -> dict[str, tuple[str, ...]]:
 
 def find_drift(prior: PriorState, live: LiveState, *,
                tracking: Mapping[str, Tracking] | None = None,
-               left: Mapping[str, Collection[str]] | None = None) -> list[DriftItem]:
+               left: Mapping[str, Collection[str]] | None = None,
+               desired: DesiredGraph | None = None) -> list[DriftItem]:
     """Every drifted resource, sorted by URN (see the module docstring for the rules). ``left``
-    (:func:`left_alone` of the desired graph): paths per URN that are never drift."""
+    (:func:`left_alone` of the desired graph): paths per URN that are never drift. ``desired``: the
+    compiled graph, whose own environment values may be shown (kind ``env``); without it none is."""
     tracking = TRACKING if tracking is None else tracking
     left = left or {}
     index = _PriorIndex(prior)
+    compiled = _compiled_environments(desired)
     items: list[DriftItem] = []
     for urn in sorted(prior.resources):
         res = prior.resources[urn]
@@ -562,7 +593,7 @@ def find_drift(prior: PriorState, live: LiveState, *,
         now = live.resources.get(urn)
         if now is None:
             continue
-        changes = _changes_for(res, now, spec, index, left.get(urn, ()))
+        changes = _changes_for(res, now, spec, index, left.get(urn, ()), compiled.get(urn))
         if changes:
             triples = tuple((c.path, c.prior, c.live) for c, _ in changes)
             items.append(DriftItem(urn, res.type, CHANGED, triples, _changed_summary(res, spec, changes)))

@@ -181,7 +181,7 @@ def _drift(graph: DesiredGraph, prior: PriorState, live: LiveState | None, drift
     if drift is None and live is not None:
         from mlops_infra.plan.drift import find_drift, left_alone
 
-        drift = find_drift(prior, live, left=left_alone(graph))
+        drift = find_drift(prior, live, left=left_alone(graph), desired=graph)
     unread = unread_groups(live) if live is not None else ()
     if unread:
         causes = "; ".join(f"{g.count} {g.cause} ({', '.join(g.codes)})" for g in unread)

@@ -379,7 +379,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
                         **({"deadline": deadline} if deadline is not None else {}))
     budget = deadline - (time.monotonic() - started) if deadline is not None else DEFAULT_DEADLINE / 2
     warnings = instance_quota_preflight(graph, region, max(QUOTA_READ_FLOOR, budget))
-    return live, find_drift(prior, live, left=left_alone(graph)), warnings  # make_plan warns about failed reads
+    return live, find_drift(prior, live, left=left_alone(graph), desired=graph), warnings  # make_plan warns about failed reads
 
 
 QUOTA_READ_FLOOR = 1.0
@@ -454,7 +454,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
         with kube, progress_display("Refresh (live Kubernetes reads)", unit="objects read",
                                     live=live_progress) as progress:
             live = kube_live.scan_kubernetes(resources, kube, progress=progress, deadline=deadline)
-    return live, find_drift(prior, live, tracking=kube_live.TRACKING, left=left_alone(graph)), warnings
+    return live, find_drift(prior, live, tracking=kube_live.TRACKING, left=left_alone(graph), desired=graph), warnings
 
 
 def _together(checks: list[Callable[[], list[str]]]) -> list[str]:

@@ -300,8 +300,9 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
         return {"src_prior": prior, "src_problem": error.summary}
     except Exception as error:  # no credentials, endpoint unreachable: fail closed, with the reason
         return {"src_prior": prior, "src_problem": f"{src}'s live resources could not be read: {describe_error(error)}"}
-    left = left_alone(_src_graph(context, src))  # a rollout is not drift (find_drift)
-    return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live, left=left)}
+    graph = _src_graph(context, src)  # a rollout is not drift; its own environment values may be shown (find_drift)
+    return {"src_prior": prior, "src_live": live, "src_drift": find_drift(prior, live, left=left_alone(graph),
+                                                                          desired=graph)}
 
 
 def _src_graph(context: dict[str, Any], src: str) -> Any:

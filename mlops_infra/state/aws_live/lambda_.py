@@ -12,10 +12,13 @@ flattenEnvironment(function.Environment))`` (so Pulumi's refresh sees an edit), 
 execution". The compiled functions keep their whole configuration there: a channel forwarder the names
 of its secrets (``SECRET_ID``, ``TOKEN_SECRET_ID``; ``compile/aws/forwarder.py``), a webhook's URL,
 a retrain gate its pipeline and freshness inputs (``compile/aws/gates.py``), so a console edit of one
-re-routes alerts or retrains unseen unless it is drift. Values are never shown when they may be
-secret: the property's kind is ``env`` (:mod:`mlops_infra.plan.drift` decides per variable: a name
-that names a credential, a Pulumi secret or a secret-shaped value on either side is shown
-``<sensitive>``, and a Pulumi secret in the state is compared by presence only). When Lambda could not
+re-routes alerts or retrains unseen unless it is drift. A live value is never shown: botocore ``lambda``
+``EnvironmentVariables`` is ``"sensitive": true`` and ``EnvironmentResponse.Variables`` is "Omitted from
+CloudTrail logs", so Lambda treats every value as possibly secret, and a key typed in the console under a
+harmless name has no name or shape a detector knows (audit closing-34b-1). The property's kind is
+``env``: :mod:`mlops_infra.plan.drift` names each variable and what happened and shows only the state's
+value, and only when it is the compiled graph's own (a Pulumi secret in the state is compared by presence
+only). When Lambda could not
 apply the variables (``EnvironmentResponse.Error``: "If it fails, the response contains details about
 the error") the answer carries no ``Variables``; the reading then holds the unknown sentinel there,
 which drift never compares, rather than an empty map read as every variable removed.
