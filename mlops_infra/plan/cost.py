@@ -48,10 +48,19 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   are up anyway), and the run count is approximate (the CronJob's cron rounds some intervals). A
   drift monitor whose facts lack these keys (state saved by an older mlops-infra) is a note, never
   a guess.
-- ``rollout_extra_usd``: the one-off extra capacity of the rollouts this plan starts (an endpoint
-  whose model or version changes), with the after-side facts: blue/green = a second fleet of
-  min replicas for the bake; canary = for each step ``s``, ceil(s% x min replicas) canary
-  instances (at least 1) for one bake; rolling and all-at-once add none (note for rolling).
+- ``rollout_extra_usd``: the one-off extra capacity of the rollouts this plan starts, at the floor
+  (the fewest replicas that run, :func:`running_floor`). Blue/green (and all-at-once on AWS, a
+  blue/green fleet swap at every ``UpdateEndpoint``: botocore ``BlueGreenUpdatePolicy`` "creates a new
+  fleet during the deployment while maintaining the old fleet", ``TerminationWaitInSeconds`` the bake)
+  = the old fleet, as it ran (the before-side facts), for the bake; on AWS for any replacement of the
+  endpoint config (:data:`CONFIG_FACTS`), on Kubernetes for a new model or version. Canary (a new model
+  or version) = for each step ``s``, ceil(s% x replicas) canary instances (at least 1) for one bake on
+  AWS; on Kubernetes at least min replicas per step. Rolling adds none (note). A canary is sized from the
+  replicas serving when it starts (``rollout/drivers/sagemaker.py``), which an autoscaled endpoint may
+  have scaled out to ``maxReplicas``: a note of the item gives the figure there
+  (``rollout extra $a at N replica(s) to $b at M``). A canary's note also says what a rollback keeps
+  per hour until a later version rolls out (SageMaker: the canary variant shrunk to one instance;
+  KServe: the new revision's min replicas, docs/rollout.md).
 - ``not_counted`` lists the items the totals leave out (a missing price, no schedule, no node
   shape, facts too old to price); ``sources`` lists each distinct price source URL with its date;
   ``notes`` are de-duplicated per item (``endpoints.x: no eu-west-1 price for ...``, or ``... (12 items, e.g. endpoints.a)``).
@@ -396,36 +405,91 @@ def _cents(value: float) -> float:
     return round(value, 2)
 
 
+CONFIG_FACTS = ("model", "modelVersion", "instanceType", "capturePercent")
+"""The endpoint facts that make up its SageMaker endpoint config (``compile/aws/serving._add_config``:
+the model, the instance type, ``initialInstanceCount`` = max(1, minReplicas), the data capture): a
+change of one, or of the floor, replaces the config. A new image of the same version renames the model
+too, which the facts do not show."""
+
+
 def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, pricer: _Pricer) -> float:
-    """One-off extra cost of the rollout a plan starts on one endpoint (0 when none starts)."""
+    """One-off extra cost of the rollout a plan starts on one endpoint (0 when none starts): the floor,
+    at the fewest replicas that run. Notes of the item give the rest (see the module contract): the
+    ceiling at ``maxReplicas`` of an autoscaled endpoint, and what a rolled-back canary keeps per hour."""
     if not before or not after or after.get("kind") != "endpoint":
-        return 0.0
-    if (before.get("model"), before.get("modelVersion")) == (after.get("model"), after.get("modelVersion")):
         return 0.0
     rollout = after.get("rollout") or {}
     strategy = rollout.get("strategy")
-    bake_h = (rollout.get("bakeSeconds") or 0) / 3600
-    replicas = running_floor(after, pricer.cloud)
+    new_version = (before.get("model"), before.get("modelVersion")) != (after.get("model"), after.get("modelVersion"))
+    # all_at_once is a blue/green fleet swap on SageMaker, the old fleet kept for the bake
+    # (compile/aws/serving.DEPLOYMENTS; BlueGreenUpdatePolicy.TerminationWaitInSeconds), at every
+    # UpdateEndpoint: any config replacement, not only a new version
+    fleets = ("blue_green", "all_at_once") if pricer.cloud == "aws" else ("blue_green",)
+    if strategy in fleets and pricer.cloud == "aws":
+        starts = new_version or _config_changes(before, after, pricer.cloud)
+    else:
+        starts = new_version
+    if not starts:
+        return 0.0
     if strategy == "rolling":
         pricer.note("rolling rollout: extra capacity during batches not estimated")
-    # all_at_once is a blue/green fleet swap on SageMaker, the old fleet kept for the bake
-    # (compile/aws/serving.DEPLOYMENTS; BlueGreenUpdatePolicy.TerminationWaitInSeconds)
-    fleets = ("blue_green", "all_at_once") if pricer.cloud == "aws" else ("blue_green",)
-    if (strategy not in fleets and strategy != "canary") or not bake_h or not replicas:
+    bake_h = (rollout.get("bakeSeconds") or 0) / 3600
+    if (strategy not in fleets and strategy != "canary") or not bake_h:
         return 0.0
-    hourly, _ = pricer.hourly(after.get("instanceType"), "inference")
-    if hourly is None:
-        return 0.0
+    if strategy != "canary":  # the old fleet, as it ran, kept for the bake
+        return _extra(pricer, before, lambda replicas: replicas * bake_h, "old fleet")
     steps = rollout.get("steps") or [100]
-    if strategy != "canary":
-        return replicas * bake_h * hourly
     if pricer.cloud == "kubernetes":
         # KServe puts the InferenceService's minReplicas on every revision (ksvc_reconciler.go
         # createKnativeService: autoscaling.knative.dev/min-scale), and Knative keeps "the minimum
         # number of replicas that each Revision should have" ("Configuring scale bounds"): the canary
-        # revision runs all of them at every step
-        return len(steps) * replicas * bake_h * hourly
-    return sum(max(1, math.ceil(step / 100 * replicas)) for step in steps) * bake_h * hourly
+        # revision runs all of them at every step, more as its share grows
+        low = running_floor(after, pricer.cloud)
+        floor = _extra(pricer, after, lambda replicas: sum(max(low, math.ceil(s / 100 * replicas)) for s in steps) * bake_h,
+                       "canary")
+        _kept_canary(pricer, after, low, "the new revision keeps its minReplicas pod(s)")
+        return floor
+    floor = _extra(pricer, after, lambda replicas: sum(max(1, math.ceil(s / 100 * replicas)) for s in steps) * bake_h,
+                   "canary")
+    _kept_canary(pricer, after, 1, "the canary variant keeps 1 instance")
+    return floor
+
+
+def _config_changes(before: dict[str, Any], after: dict[str, Any], cloud: str) -> bool:
+    """Whether the endpoint config is replaced (:data:`CONFIG_FACTS`, or the floor that seeds its count)."""
+    return (any(before.get(key) != after.get(key) for key in CONFIG_FACTS)
+            or running_floor(before, cloud) != running_floor(after, cloud))
+
+
+def _replica_range(facts: dict[str, Any], cloud: str) -> tuple[int, int]:
+    """(fewest, most) replicas the endpoint runs: the floor, and ``maxReplicas`` when autoscaled."""
+    low = running_floor(facts, cloud)
+    if fixed_replicas(facts):
+        return low, low
+    return low, max(low, int(facts.get("maxReplicas") or low))
+
+
+def _extra(pricer: _Pricer, facts: dict[str, Any], instance_hours: Callable[[int], float], what: str) -> float:
+    """The extra at the floor of ``facts``' replicas (``instance_hours(replicas)`` x the hourly price of
+    its instance type); a note gives it at ``maxReplicas`` when that differs. 0 without a price."""
+    low, high = _replica_range(facts, pricer.cloud)
+    hourly, _ = pricer.hourly(facts.get("instanceType"), "inference")
+    if hourly is None or not low:
+        return 0.0
+    floor, ceiling = instance_hours(low) * hourly, instance_hours(high) * hourly
+    if _cents(ceiling) > _cents(floor):
+        pricer.note(f"rollout extra ${floor:,.2f} at {low} replica(s) to ${ceiling:,.2f} at {high} "
+                    f"(the {what} is sized from the replicas running when the rollout starts)")
+    return floor
+
+
+def _kept_canary(pricer: _Pricer, facts: dict[str, Any], count: int, kept: str) -> None:
+    """A note of what a rolled-back canary keeps running, per hour, until a later version's rollout."""
+    hourly, _ = pricer.hourly(facts.get("instanceType"), "inference")
+    if hourly is None or not count:
+        return
+    pricer.note(f"after a rollback {kept}: ${count * hourly:,.2f}/h (${count * hourly * HOURS_PER_MONTH:,.0f} "
+                f"a month) until a later version rolls out")
 
 
 def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None,

@@ -240,7 +240,8 @@ def _cost(out: _Lines, cost: CostEstimate) -> None:
     if cost.not_counted:
         out.add(f"  not counted  {_items(cost.not_counted)} (no price or no schedule: see the notes below)")
     if cost.rollout_extra_usd:
-        out.add(f"  rollout extra  {money(cost.rollout_extra_usd)} one-off, while rollouts run old and new capacity side by side")
+        out.add(f"  rollout extra  at least {money(cost.rollout_extra_usd)} one-off (at min replicas: see the notes), "
+                "while rollouts run old and new capacity side by side")
     if cost.lines:
         out.add(("  by item:", STYLES["dim"]))
         width = max(len(line.address) for line in cost.lines)

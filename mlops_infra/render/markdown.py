@@ -168,7 +168,8 @@ def _head(plan: Plan) -> str:
             rows.append(("Not counted", f"{len(cost.not_counted)} item{'s' if len(cost.not_counted) != 1 else ''} "
                                         "without a price or a schedule (see the cost notes)"))
         if cost.rollout_extra_usd:
-            rows.append(("Rollout extra", f"{money(cost.rollout_extra_usd)} one-off (old and new capacity during rollouts)"))
+            rows.append(("Rollout extra", f"at least {money(cost.rollout_extra_usd)} one-off (old and new capacity "
+                                          "during rollouts, at min replicas: see the notes)"))
     if plan.guardrails:
         rows.append(("Guardrails", f"**{_esc(guardrails_sentence(plan.guardrails))}** (see Guardrails)"))
     rows.append(("Drift", _drift_cell(plan)))

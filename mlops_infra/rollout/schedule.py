@@ -1,4 +1,5 @@
-"""The dry-run schedule of a rollout: steps, bake, total time and the worst-case cost of the overlap.
+"""The dry-run schedule of a rollout: steps, bake, total time and the worst-case cost of the overlap at a
+given replica count.
 
 Pure: it takes the rollout spec, the endpoint's replica count and an hourly price, and computes.
 
@@ -9,6 +10,14 @@ Pure: it takes the rollout spec, the endpoint's replica count and an hourly pric
 - The worst case is the longest run that can still end in a rollback: every step baked, plus a hold of
   ``gate_timeout_seconds`` (gates unreadable) at the step with the largest canary. Its cost is the
   canary's instance-hours over that time at ``usd_per_hour`` (None: no price known).
+- The canary is sized from the replicas serving when the rollout starts (``drivers/sagemaker.py``: the
+  count the start records), which an autoscaled endpoint may have scaled out up to ``replicas.max``:
+  :func:`schedule` takes that count, and the dry-run (``cli/commands/rollout.py``) shows the schedule at
+  ``replicas.min`` and, for an autoscaled endpoint, its cost at ``replicas.max`` too.
+- After a rollback the new version is kept for inspection until a later version's rollout: on
+  SageMaker its ``canary`` variant at :data:`IDLE_CANARY_INSTANCES` instance once the rollback has
+  settled; on Kubernetes the new revision at its ``minReplicas`` (docs/rollout.md). That cost runs per
+  hour, outside the worst case above.
 - The effective share is exact on both targets: SageMaker splits by variant weight and KServe by
   ``canaryTrafficPercent``, whatever the instance count (unlike SageMaker's native CANARY, whose size is
   a whole number of instances, review finding B10).
@@ -39,6 +48,12 @@ class Schedule:
     overlap_instance_hours: float
     worst_case_usd: float | None
     usd_per_hour: float | None
+
+
+IDLE_CANARY_INSTANCES = 1
+"""The instances a rolled-back (or aborted) version's SageMaker ``canary`` variant keeps once the
+rollback has settled: the fewest a variant of real-time instances runs (``drivers/sagemaker.py``,
+**Rollback**)."""
 
 
 def canary_instances(percent: int, replicas: int) -> int:

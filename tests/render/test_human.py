@@ -78,7 +78,7 @@ def test_cost_before_after_delta_rollout_extra_and_source() -> None:
     assert "before  $2,058.60 to $10,293.00" in text
     assert "after   $2,211.90 to $11,059.50" in text
     assert "change  +$153.30 to +$766.50" in text
-    assert "rollout extra  $42.50 one-off" in text
+    assert "rollout extra  at least $42.50 one-off (at min replicas: see the notes)" in text
     assert "Prices: SageMaker on-demand prices, us-east-1 (FMBench pricing.yml, 2025-01-26)" in text
 
 

@@ -98,15 +98,18 @@ def _check_endpoint(system, endpoint: str, path: Path) -> None:
 
 
 def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> None:
+    """The dry-run: the schedule at ``replicas.min``; for an autoscaled endpoint the canary sizes and the
+    worst case at ``replicas.max`` too (the canary is sized from the replicas serving when it starts,
+    ``rollout/schedule.py``); and what a rollback keeps running per hour."""
     from mlops_infra import catalog
+    from mlops_infra.compile import facts
+    from mlops_infra.plan.cost import fixed_replicas, running_floor
     from mlops_infra.rollout.model import RolloutSpec
     from mlops_infra.rollout.reconcile import duration as _duration
     from mlops_infra.rollout.schedule import schedule
 
     spec = RolloutSpec.from_graph(address, plan)
     item = system.item("endpoints", spec.endpoint)
-    from mlops_infra.compile import facts
-
     shape = facts.endpoint_facts(item, spec.target)
     instance = shape.get("instanceType")
     region = graph.metadata.get("region") or "us-east-1"
@@ -114,8 +117,9 @@ def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> No
     if instance and spec.target == "aws":
         found = catalog.price(instance, "inference", region)
         price = found.usd_per_hour if found else None
-    replicas = int(item.replicas.min)
-    plan_out = schedule(spec, replicas, price)
+    replicas = running_floor(shape, spec.target) if spec.target == "aws" else int(item.replicas.min)
+    most = replicas if fixed_replicas(shape) else max(replicas, int(item.replicas.max))
+    plan_out, at_most = schedule(spec, replicas, price), schedule(spec, most, price)
     where = f"{graph.stack} ({'SageMaker' if spec.target == 'aws' else 'KServe'})"
     out.print(f"Rollout of {spec.endpoint} in {where}: {spec.strategy}, {len(spec.steps)} steps, "
               f"bake {_duration(spec.bake_seconds)} each")
@@ -125,18 +129,43 @@ def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> No
     for row in plan_out.steps:
         out.print(f"  {row.number:>4}  {row.percent:>6}%  {_duration(row.starts_after):>9}  "
                   f"{_duration(row.bake_seconds):>6}  {row.canary_instances} beside {replicas} stable")
+    if most > replicas:
+        sizes = ", ".join(str(row.canary_instances) for row in at_most.steps)
+        out.print(f"  autoscaled up to {most} stable (replicas.max) when the rollout starts, the canary takes {sizes} "
+                  "instances: it is sized from the replicas serving then")
     applied = ("the endpoint InService again after the change: minutes while SageMaker adds the step's canary "
                "instances" if spec.target == "aws" else "Knative's route serving the share: usually seconds")
     out.print(f"  each bake counts from when its step is in effect ({applied}); each step starts, and the total "
               "ends, that much later than shown")
     out.print(f"  total: {_duration(plan_out.total_seconds)} if every gate stays green; worst case "
               f"{_duration(plan_out.worst_case_seconds)} (a gate unreadable at the last step)")
-    if plan_out.worst_case_usd is not None:
+    scaled = most > replicas
+    at_min = f" at {replicas} stable (replicas.min)" if scaled else ""
+    if plan_out.worst_case_usd is not None and at_most.worst_case_usd is not None:
+        at_max = (f", ${at_most.worst_case_usd:,.2f} ({at_most.overlap_instance_hours:g} instance-hours) at {most} "
+                  "(replicas.max)") if scaled else ""
         out.print(f"  worst-case extra cost during the overlap: ${plan_out.worst_case_usd:,.2f} "
-                  f"({plan_out.overlap_instance_hours:g} instance-hours at ${price:.4f}/h on-demand, {region})")
+                  f"({plan_out.overlap_instance_hours:g} instance-hours at ${price:.4f}/h on-demand, {region})"
+                  f"{at_min}{at_max}")
     else:
-        out.print(f"  worst-case overlap: {plan_out.overlap_instance_hours:g} instance-hours "
+        at_max = f", {at_most.overlap_instance_hours:g} at {most} (replicas.max)" if scaled else ""
+        out.print(f"  worst-case overlap: {plan_out.overlap_instance_hours:g} instance-hours{at_min}{at_max} "
                   "(no on-demand price in the catalog for this target)")
+    out.print(f"  after a rollback: {_kept_after_rollback(spec.target, int(item.replicas.min), price)}")
+
+
+def _kept_after_rollback(target: str, min_replicas: int, price: float | None) -> str:
+    """What a rolled-back version keeps running until a later version's rollout (docs/rollout.md)."""
+    from mlops_infra.plan.model import HOURS_PER_MONTH
+    from mlops_infra.rollout.schedule import IDLE_CANARY_INSTANCES
+
+    if target != "aws":
+        return (f"the new revision keeps its minReplicas ({min_replicas}) pod(s) until a later version rolls out "
+                "(Knative keeps min-scale on a revision still in the route)")
+    cost = "" if price is None else \
+        f", ${IDLE_CANARY_INSTANCES * price:,.2f}/h (${IDLE_CANARY_INSTANCES * price * HOURS_PER_MONTH:,.0f} a month)"
+    return (f"the canary variant keeps {IDLE_CANARY_INSTANCES} instance{cost} until a later version rolls out "
+            "or --resume")
 
 
 def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | None, watch: bool, poll: float,

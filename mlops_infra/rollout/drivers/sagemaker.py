@@ -240,7 +240,7 @@ from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX as TAG_PREFIX
 from mlops_infra.endpoint_tags import SCALING_TAG
 from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost
-from mlops_infra.rollout.schedule import canary_instances
+from mlops_infra.rollout.schedule import IDLE_CANARY_INSTANCES, canary_instances
 
 PRIMARY, CANARY = "primary", "canary"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -251,9 +251,6 @@ KEEP_SECONDS = 24 * 3600
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SEARCH_PAGE = 100
-IDLE_CANARY_INSTANCES = 1
-"""The instances a rolled-back (or aborted) version's ``canary`` variant keeps once the rollback has
-settled: the fewest a variant of real-time instances may run (see the contract, **Rollback**)."""
 """Endpoints per ``Search`` page (botocore ``SearchRequest.MaxResults`` maximum)."""
 _SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                        "ScheduledScalingSuspended": False}
