@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlops_infra.cli.pipes import grow_for
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.secrets import RedactingStream, redact, secret_kinds
 
@@ -211,6 +212,7 @@ def _print_document(text: str | bytes, color: bool | None = None) -> None:
     if isinstance(text, str):
         write_stdout(text, color)
     else:
+        grow_for(len(text))  # a large document on a pipe: fewer waits for the reader (mlops_infra.cli.pipes)
         typer.echo(text, nl=False, color=color)
 
 
@@ -249,6 +251,7 @@ def write_stdout(text: str | bytes, color: bool | None = None, *, json_ascii: bo
     8259, section 7) and neither is looked for again (a plan's tens of megabytes, twice)."""
     import typer
 
+    grow_for(len(text))  # a large document on a pipe: fewer waits for the reader (mlops_infra.cli.pipes)
     stdout = sys.stdout
     direct = os.linesep == "\n" and _writes_ascii_as_itself(stdout) and getattr(stdout, "buffer", None) is not None
     if isinstance(text, bytes):
