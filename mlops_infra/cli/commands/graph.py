@@ -60,7 +60,7 @@ def graph(
     system, env = load_for_env(target.path, target.env, err)
     desired = compile_system(system, env)
     if output_format is Format.JSON:  # desired.dumps_bytes(), checked and printed in one pass
-        emit_json(desired.to_json(), "the graph", lambda: graph_places(desired))
+        emit_json(desired.written_json(), "the graph", lambda: graph_places(desired))
     else:
         text = render_dot(desired) if output_format is Format.DOT else render_tree(desired)
         emit_document(text, "the graph", lambda: graph_places(desired))
