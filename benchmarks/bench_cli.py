@@ -64,6 +64,19 @@ inputs:
   tree, which refused it: 20675a5 raised the limit), 1 round at 01:09, load 0.1 / 0.8, ``--only
   plan-state``, this tree: compose 9.239 s; ``plan --state`` 19.257 s, 1,346 MB (the 1,500 MB target
   is met), planning the graph's updates since 43f5c4b too.
+- Stop 34's tree (a 1 MiB pipe for stdout, ``mlops_infra.cli.pipes``; graph json written from the
+  digest's rows) against 553b227, inputs written by that tree (state 107.1 MiB, the same bytes as
+  553b227's), 10 rounds at 03:01-03:12, load 9.9 / 9.3 (the machine shared by eight agents: each
+  median wall time 2.5-4x its idle figure, so only the paired columns say anything): ``plan --state``
+  0.88x the baseline (4.07x compose 1.667 s against 3.85x; CPU 1.928 s against 1.892 s), ``plan
+  json`` 0.91x (3.12x against 3.21x; CPU 1.554 s against 1.566 s), ``graph json`` 0.95x (2.32x
+  against 2.47x; CPU 1.043 s against 1.069 s); peak 191 / 222 / 194 MB. Again at 03:24-03:32, load
+  5.9 / 5.4: 0.99x, 0.96x, 1.05x (3.37x, 2.91x, 2.18x compose 1.431 s; CPU 2.071 / 1.651 / 1.142 s
+  against 2.067 / 1.666 / 1.154 s); and ``--only graph-json,plan-json`` at 03:33-03:35: plan json
+  1.11x (3.11x compose 0.938 s), graph json 0.98x (2.09x). Paired ratios that swing 0.88-1.11 from
+  run to run are noise: no change of wall time is shown, and none of the three targets is met in
+  these runs. The change cuts the writer's waits for a pipe's reader (about 850 to about 60 per
+  JSON document, 30 ms of system time) and 10 ms of graph json's CPU.
 - An A/A run of stop 24 (one tree as both, 6 rounds, load 1.0 / 1.0) printed 1.00x and
   0.99x: ratios to a baseline within a few percent of 1 are noise; its compose median moved from
   0.332 s to 0.363 s in ten minutes, so compare ratios to compose only within one run.
