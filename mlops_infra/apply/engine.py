@@ -60,11 +60,14 @@ Contract:
 - A missing ``pulumi`` binary raises :class:`UserError` (never ``FileNotFoundError``); a failed
   Pulumi command raises :class:`UserError` with Pulumi's own message.
 - SIGINT and SIGTERM during :func:`up` (audit applypath-3): every Pulumi command of the operation runs under
-  a :class:`~mlops_infra.apply.pulumi_process.SignalGuard`, which passes each signal on to Pulumi once
-  (the first cancels ``up`` gracefully, a second terminates it: ``pkg/backend/cancellation_scope.go``),
+  a :class:`~mlops_infra.apply.pulumi_process.SignalGuard`, which passes each request on to Pulumi once
+  (the first cancels ``up`` gracefully, a second terminates it: ``pkg/backend/cancellation_scope.go``; the
+  same signal twice at once, as ``timeout`` sends it, is one request),
   reads its output until it exits and starts no further command. Then :func:`up` raises the
   :class:`UserError` of :func:`interrupted`: what happened to ``up``, the pending operations the state now
-  records (``pulumi refresh``) and the lock left in a file backend (``pulumi cancel``).
+  records (``pulumi refresh``) and the lock left in a file backend (``pulumi cancel``). It says "terminated"
+  only when a second request was passed on and the stack shows it (pending operations, a lock, or a state it
+  could not read), and "unlocked" only when it read the lock (a file backend; audit closing-34a-1).
 - :func:`preview`, :func:`up`, :func:`refresh` return a :class:`RunResult`; :func:`export_state`
   returns the ``pulumi stack export`` JSON (``{"version": 3|4, "deployment": {...}}``), which
   :mod:`mlops_infra.state.pulumi_state` parses.
@@ -377,13 +380,18 @@ def _shown(path: Path) -> str:
 def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = os.environ) -> UserError:
     """The error of an ``up`` that a SIGINT or SIGTERM interrupted (audit applypath-3), once Pulumi has exited:
     what happened to ``pulumi up`` (never started; cancelled - Pulumi finished the operations in flight,
-    wrote the state and unlocked; terminated by a second signal; or already over), then what it left, read
+    wrote the state and unlocked; terminated by a second request; or already over), then what it left, read
     again: the state's pending operations (``pkg/backend/snapshot.go`` ``BeginMutation`` records each step
     before it runs), for which ``pulumi refresh`` asks, per pending create, whether to import or clear it
     (``pkg/cmd/pulumi/operations/refresh.go``; ``--import-pending-creates``/``--clear-pending-creates``
     without a terminal), and the stack's lock, which ``pulumi cancel`` removes (``pkg/backend/diy/lock.go``
     ``checkForLock``: "delete the lock file with `pulumi cancel`"); the next ``plan`` warns of pending
-    operations too (:mod:`mlops_infra.plan.planner`)."""
+    operations too (:mod:`mlops_infra.plan.planner`). The lock is read in a file backend only: elsewhere the
+    summary does not say the stack was unlocked (the diy backend takes its lock before Pulumi handles signals,
+    ``pkg/backend/diy/backend.go`` ``Update``: ``b.Lock`` before ``op.Scopes.NewScope``, so even one signal can
+    leave it) and a line says what to do if Pulumi reports it. Two requests passed on read as "terminated"
+    only when the stack shows it (pending operations, a lock, an unreadable state): Pulumi may have finished
+    its cancel before the second came."""
     from mlops_infra.apply.pulumi_process import signal_name
 
     where, stack = _shown(Path(options.stack_dir)), options.env
@@ -402,22 +410,26 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
                      f"--stack {stack}` in {where}: it asks what to do with each pending create (without a terminal: "
                      "--import-pending-creates or --clear-pending-creates).")
     locks = stack_locks(options, environ)
+    lock_read = _backend_kind(options, environ) == "file"
     if locks:
         clean = False
         lines.append(f"The stack is still locked ({', '.join(_shown(lock) for lock in locks)}). Once no `pulumi` "
                      f"runs on it, run `pulumi cancel --stack {stack}` in {where} to remove the lock.")
-    elif sent > 1 and _backend_kind(options, environ) != "file":
-        lines.append(f"If Pulumi then says the stack is locked, run `pulumi cancel --stack {stack}` in {where} once "
-                     "no `pulumi` runs on it.")
+    elif sent and not lock_read:
+        lines.append(f"The stack's lock is not read in this backend: if Pulumi then says the stack is locked, run "
+                     f"`pulumi cancel --stack {stack}` in {where} once no `pulumi` runs on it.")
     lines.append(f"{'Then run' if lines else 'Run'} `mlops-infra plan` to see what is left to apply, and apply again.")
     signals = ", ".join(signal_name(s) for s in guard.signals)
     if "up" not in guard.started:
         summary = f"interrupted ({signals}) before `pulumi up` started: nothing was applied"
     elif sent == 0:
         summary = f"interrupted ({signals}) after `pulumi up` ended: the checks and rollouts after it did not run"
-    elif sent == 1:
+    elif sent == 1 or (clean and lock_read):  # no pending operation, no lock: what a finished cancel leaves
         summary = "interrupted: `pulumi up` was cancelled" + (
-            "; Pulumi finished the operations in flight, saved the state and unlocked the stack" if clean else "")
+            f"; Pulumi finished the operations in flight, saved the state{' and unlocked the stack' * lock_read}"
+            if clean else "")
+    elif clean:
+        summary = "interrupted: `pulumi up` was stopped by a second signal; the state records no pending operation"
     else:
         summary = "interrupted: `pulumi up` was terminated before it finished"
     return UserError(summary, "\n".join(lines))

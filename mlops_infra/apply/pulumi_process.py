@@ -16,8 +16,14 @@ Contract:
 - :class:`SignalGuard` ``.installed()`` (a context manager) replaces the SIGINT and SIGTERM handlers for its
   duration, in the main thread only (elsewhere ``signal.signal`` is not allowed, and nothing changes), and
   restores the previous ones after. Its handler never raises: it records the signal and passes the same
-  signal on to the running Pulumi process, once per signal received - the first cancels, the second
-  terminates, as at Pulumi's own terminal. A command that is not an update (:data:`CANCELLABLE`) is short
+  signal on to the running Pulumi process, once per request - the first cancels, the second
+  terminates, as at Pulumi's own terminal. A repeat of the same signal less than :data:`REPEAT_WINDOW`
+  after the last request is the same request, not passed on (audit closing-34a-1): GNU ``timeout`` sends
+  its signal to the command's pid and then to its whole process group (coreutils ``src/timeout.c``
+  ``cleanup()``: ``send_sig (monitored_pid, sig);`` then, without ``--foreground``, ``send_sig (0, sig);``),
+  and systemd's default ``KillMode=control-group`` signals every process of the unit (systemd.kill(5)), so
+  apply gets one SIGTERM twice, microseconds apart, and passing both on made Pulumi terminate instead of
+  cancel. A different signal, or the same one later, is a new request. A command that is not an update (:data:`CANCELLABLE`) is short
   and would die mid-way of the first: it gets only the second. Pulumi's Go Automation API does the same: it interrupts the
   CLI process and waits for it (``sdk/go/auto/cmd.go`` ``Run``: ``cmd.Cancel`` ->
   ``interruptProcess`` = ``proc.Signal(os.Interrupt)``, ``cmd.WaitDelay``). Each signal is acknowledged
@@ -40,6 +46,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -47,6 +54,15 @@ from typing import Any
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 """The signals Pulumi handles by cancelling (``cancellation_scope.go``: ``signal.Notify(c.sigint,
 os.Interrupt, syscall.SIGTERM)``)."""
+
+
+REPEAT_WINDOW = 0.5
+"""Seconds after a request within which the same signal again is the same request. ``timeout``'s two sends
+are consecutive ``kill`` calls in one handler (``cleanup()``), measured here under ``strace -ttt`` at 0.1 to
+0.4 ms apart; CPython runs the Python handler of two such signals back to back, or once when both arrived
+before it ran (``Modules/signalmodule.c`` ``trip_signal`` sets one flag per signal number). A person's second
+Ctrl-C answers the "Press Ctrl-C again" line the guard prints at the first: well over half a second later;
+a faster double press is taken as one (and said so), and the next press terminates."""
 
 
 CANCELLABLE = frozenset({"up", "preview", "refresh", "destroy"})
@@ -73,10 +89,14 @@ def signal_name(signum: int) -> str:
 class SignalGuard:
     """Signals received while Pulumi runs, passed on to it (see the module contract)."""
 
-    def __init__(self, say: Callable[[str], None] = _stderr) -> None:
+    def __init__(self, say: Callable[[str], None] = _stderr, clock: Callable[[], float] = time.monotonic) -> None:
         self.say = say
+        self.clock = clock
         self.signals: list[int] = []
-        """Every SIGINT/SIGTERM received while installed, in order."""
+        """Every request (a SIGINT/SIGTERM received while installed, less the repeats taken as the same
+        request), in order."""
+        self.repeats = 0
+        """How many signals were a repeat of the last request within :data:`REPEAT_WINDOW`."""
         self.passed: dict[str, int] = {}
         """Per Pulumi command (``up``, ``stack select``...), how many signals it was sent."""
         self.started: list[str] = []
@@ -85,6 +105,7 @@ class SignalGuard:
         self._held: dict[str, bool] = {}
         self._label = ""
         self._forwarded = 0
+        self._last: tuple[int, float] | None = None  # the last request: signal, clock
 
     @contextmanager
     def installed(self) -> Iterator[SignalGuard]:
@@ -101,6 +122,13 @@ class SignalGuard:
                 signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: Any) -> None:
+        now = self.clock()
+        if self._last is not None and self._last[0] == signum and now - self._last[1] < REPEAT_WINDOW:
+            self.repeats += 1
+            self.say(f"{signal_name(signum)} again within {REPEAT_WINDOW:g} s: taken as the same request (`timeout` "
+                     "and service managers send it twice at once); send it again to stop at once.")
+            return
+        self._last = (signum, now)
         self.signals.append(signum)
         process = self._process
         if process is None or process.returncode is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pulumi.automation.errors import CommandError
 
-from mlops_infra.apply.pulumi_process import Interrupted, SignalGuard
+from mlops_infra.apply.pulumi_process import REPEAT_WINDOW, Interrupted, SignalGuard
 from tests.support import pulumi_stand_in
 
 
@@ -52,6 +52,7 @@ def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_pa
         assert start["pgid"] == start["pid"] != os.getpgid(0)  # the terminal's Ctrl-C does not reach it directly
         guard._handle(signal.SIGINT, None)
         _wait_for(lambda: "signal" in pulumi.events())
+        time.sleep(REPEAT_WINDOW)  # a second press, not a repeat taken as the same request
         guard._handle(signal.SIGINT, None)
         worker.join(30)
         assert not worker.is_alive()
@@ -63,6 +64,79 @@ def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_pa
     assert len(failed) == 1 and isinstance(failed[0], CommandError)
     assert said[0].startswith("Ctrl-C: Pulumi is cancelling `pulumi up`: it finishes the operations in flight")
     assert said[1] == f"Ctrl-C again: Pulumi is terminating `pulumi up` at once (pid {start['pid']})."
+
+
+def test_the_same_signal_twice_at_once_is_one_request_and_pulumi_cancels_cleanly(tmp_path, pulumi) -> None:
+    """``timeout`` (coreutils ``cleanup()``: the pid, then the process group) and systemd's control-group kill
+    deliver one SIGTERM twice, microseconds apart (audit closing-34a-1): passing both on made Pulumi terminate
+    (``cancellation_scope.go``: any signal after the first calls ``Terminate``). Back-to-back calls of the handler
+    are one request: the stand-in gets one SIGTERM and finishes its cancel."""
+    said: list[str] = []
+    guard = SignalGuard(said.append)
+    command = guard.command()
+    failed: list[BaseException] = []
+
+    def up() -> None:
+        try:
+            command.run(["up", "--yes", "--stack", "dev"], str(tmp_path), {})
+        except BaseException as exc:  # handed to the test thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=up)
+    worker.start()
+    start: dict = {}
+    try:
+        _wait_for(lambda: "start" in pulumi.events())
+        [start] = [r for r in pulumi.records() if r.get("event") == "start"]
+        guard._handle(signal.SIGTERM, None)
+        guard._handle(signal.SIGTERM, None)
+        worker.join(30)
+        assert not worker.is_alive()
+    finally:
+        if worker.is_alive() and start and _alive(start["pid"]):
+            os.kill(start["pid"], signal.SIGKILL)
+    assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"]
+    assert [r["signum"] for r in pulumi.records() if r.get("event") == "signal"] == [signal.SIGTERM]
+    assert guard.passed == {"up": 1} and guard.signals == [signal.SIGTERM] and guard.repeats == 1
+    assert len(failed) == 1 and isinstance(failed[0], CommandError)  # Pulumi's exit 255 after a cancel
+    assert said[0].startswith("SIGTERM: Pulumi is cancelling `pulumi up`")
+    assert said[1] == (f"SIGTERM again within {REPEAT_WINDOW:g} s: taken as the same request (`timeout` and "
+                       "service managers send it twice at once); send it again to stop at once.")
+
+
+def test_the_window_merges_only_a_quick_repeat_of_the_same_signal(monkeypatch) -> None:
+    """The window, on a clock the test moves: the same signal within :data:`REPEAT_WINDOW` of the last request is
+    not sent; a different signal at once, or the same one after the window, is a new request (one ``os.kill``
+    each). The child this test started stands for ``pulumi up``; ``os.kill`` to it is recorded, not sent."""
+    import subprocess
+    import sys
+
+    now = [100.0]
+    sent: list[tuple[int, int]] = []
+    said: list[str] = []
+    guard = SignalGuard(said.append, clock=lambda: now[0])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], process_group=0)
+    try:
+        monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
+        guard._attach(child, "up")
+        guard._handle(signal.SIGTERM, None)
+        now[0] += 0.0004  # timeout's second send (0.1-0.4 ms under strace)
+        guard._handle(signal.SIGTERM, None)
+        assert sent == [(child.pid, signal.SIGTERM)] and guard.repeats == 1
+        now[0] += REPEAT_WINDOW / 2
+        guard._handle(signal.SIGTERM, None)  # still within the window of the request at 100.0
+        assert len(sent) == 1 and guard.repeats == 2
+        now[0] = 100.0 + REPEAT_WINDOW  # the window's end: a new request
+        guard._handle(signal.SIGTERM, None)
+        assert sent[1:] == [(child.pid, signal.SIGTERM)] and guard.passed == {"up": 2}
+        now[0] += 0.0001
+        guard._handle(signal.SIGINT, None)  # a different signal at once: a new request
+        assert sent[2:] == [(child.pid, signal.SIGINT)] and guard.passed == {"up": 3}
+        assert guard.signals == [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]
+    finally:
+        monkeypatch.undo()
+        child.kill()
+        child.wait(timeout=10)
 
 
 def test_after_a_signal_no_pulumi_command_starts(tmp_path, pulumi) -> None:
@@ -114,7 +188,7 @@ def test_a_command_that_is_not_an_update_finishes_unless_signalled_twice(tmp_pat
     try:
         guard._attach(child, "config set-all")
         guard._handle(signal.SIGINT, None)
-        time.sleep(0.3)
+        time.sleep(REPEAT_WINDOW)  # and past the window: the next Ctrl-C is a second press
         assert child.poll() is None and guard.passed == {}
         assert said == ["Ctrl-C: waiting for `pulumi config set-all` to finish (Pulumi would stop it at once, "
                         "mid-way); nothing runs after it. Press Ctrl-C again to stop it now."]
