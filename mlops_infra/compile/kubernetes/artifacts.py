@@ -31,18 +31,35 @@ that starts with one of ``SupportedStorageURIPrefixList`` (``gs://``, ``s3://``,
 ``file://``, ``https://``, ``http://``, ``hdfs://``, ``webhdfs://``, ``oci://``, ``hf://``) or is a
 local path, and refuses the InferenceService otherwise ("StorageURI not supported": kserve v0.15.0
 ``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``ValidateStorageURI``,
-``components/predictor.go`` ``addStorageInitializerAnnotations``). MLflow's own forms (``models:/``,
-``runs:/``, ``mlflow-artifacts:/``) pass that check as "local paths" but the storage initializer then
-fails "Cannot recognize storage type" (``Storage.download``): they are not downloadable here.
+``components/predictor.go`` ``addStorageInitializerAnnotations``). Admitted is not downloaded; the
+storage initializer (kserve v0.15.0 ``python/kserve/kserve/storage/storage.py`` ``Storage.download``)
+fetches less:
+
+- MLflow's own forms (``models:/``, ``runs:/``, ``mlflow-artifacts:/``) pass the controller's check
+  as "local paths", then fail "Cannot recognize storage type" (the dispatch's last branch).
+- ``oci://`` has no branch in that dispatch either ("Cannot recognize storage type"). Only a modelcar
+  skips the initializer for it (``pkg/webhook/admission/pod/storage_initializer_injector.go``
+  ``InjectStorageInitializer``: ``if mi.config.EnableOciImageSource && strings.HasPrefix(srcURI,
+  OciURIPrefix) { return nil }``), and KServe ships it off (``config/configmap/inferenceservice.yaml``
+  ``"enableModelcar": false``); a system spec declares nothing about the cluster's modelcar setting.
+- ``file://`` goes to ``Storage._download_local``, which reads the path inside the storage-initializer
+  container (``if not os.path.exists(local_path): raise RuntimeError("Local path %s does not
+  exist.")``): an MLflow ``file://`` source is a path on the registering client or on the MLflow
+  server's volume, never in that container.
+
+None of these is downloadable here: the registry read warns of such a source
+(:func:`mlops_infra.state.mlflow_registry.source_warnings`) and the layout is served.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-KSERVE_URI_PREFIXES = ("gs://", "s3://", "pvc://", "file://", "https://", "http://", "hdfs://", "webhdfs://",
-                       "oci://", "hf://")
-"""KServe 0.15's ``SupportedStorageURIPrefixList`` (``pkg/controller/v1beta1/inferenceservice/utils/utils.go``)."""
+KSERVE_URI_PREFIXES = ("gs://", "s3://", "pvc://", "https://", "http://", "hdfs://", "webhdfs://", "hf://")
+"""The URIs KServe 0.15's storage initializer downloads: ``SupportedStorageURIPrefixList``
+(``pkg/controller/v1beta1/inferenceservice/utils/utils.go``) without ``file://`` and ``oci://`` (see the
+module contract). A ``pvc://`` claim is mounted at ``/mnt/pvc`` and the URI rewritten to that path
+(``storage_initializer_injector.go`` ``PvcSourceMountPath``), which ``Storage.download`` reads."""
 
 
 STORAGE_URI_ENV = "STORAGE_URI"

@@ -26,7 +26,7 @@ import pytest
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes import artifacts
 from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
-from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG, read_registry
+from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG, read_registry, source_warnings
 from mlops_infra.state.pulumi_state import parse_state
 from tests.scenarios.harness import load_file
 from tests.support import crds
@@ -133,15 +133,32 @@ def test_the_registry_source_wins_over_the_layout_and_a_held_version_keeps_its_o
 
 
 @pytest.mark.parametrize("source", ["models:/m-0123456789abcdef", "runs:/0a1b2c/model",
-                                    "mlflow-artifacts:/1/0a1b2c/artifacts/model", None])
+                                    "mlflow-artifacts:/1/0a1b2c/artifacts/model", None,
+                                    "oci://registry.example.com/models/churn:1",
+                                    "file:///mlflow/artifacts/1/0a1b2c/artifacts/model"])
 def test_a_source_kserve_cannot_download_falls_back_to_the_layout(source):
+    """``oci://`` (no storage-initializer branch; modelcar, which skips it, ships off) and ``file://``
+    (a path inside the initializer container) are admitted by the controller but not downloaded
+    (artifacts.py module contract; main at e2b4a3d served both as the storage URI)."""
     graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: source}))
     assert _served_uri(graph) == f"{QUICKSTART_ARTIFACTS}1/"
 
 
-def test_downloadable_is_kserves_supported_prefix_list():
-    assert all(artifacts.downloadable(p + "x/y") for p in ("s3://", "gs://", "https://", "pvc://", "hf://", "oci://"))
-    assert not any(artifacts.downloadable(u) for u in ("models:/x/1", "runs:/r/m", "mlflow-artifacts:/a", "", None))
+@pytest.mark.parametrize("source", ["oci://registry.example.com/models/churn:1",
+                                    "file:///mlflow/artifacts/1/0a1b2c/artifacts/model", "models:/m-0123"])
+def test_a_source_kserve_cannot_download_is_a_plan_warning(source):
+    (warning,) = source_warnings(_quickstart(1), _view("churn-model", {1: source}))
+    assert f"endpoint churn-api: churn-model v1's MLflow source {source!r} is not a URI" in warning
+    assert "oci://" not in warning.split("downloads (", 1)[1] and "file://" not in warning.split("downloads (", 1)[1]
+    assert source_warnings(_quickstart(1), _view("churn-model", {1: "s3://another-pipeline-bucket/m/"})) == ()
+
+
+def test_downloadable_is_what_kserves_storage_initializer_fetches():
+    """The controller's ``SupportedStorageURIPrefixList`` minus ``oci://`` and ``file://`` (see above)."""
+    assert all(artifacts.downloadable(p + "x/y") for p in ("s3://", "gs://", "https://", "http://", "pvc://", "hf://",
+                                                          "hdfs://", "webhdfs://"))
+    assert not any(artifacts.downloadable(u) for u in ("models:/x/1", "runs:/r/m", "mlflow-artifacts:/a", "", None,
+                                                       "oci://r/m:1", "file:///x/model"))
 
 
 @pytest.fixture(scope="module")
