@@ -75,7 +75,10 @@ def data_bucket(ctx: CompileContext, source: str) -> str:
 
 
 def models_bucket(ctx: CompileContext) -> str:
-    """Bucket holding serving artifacts: ``s3://<bucket>/<model>/<version>/``."""
+    """Bucket holding the artifacts of the models a training job here registers,
+    ``s3://<bucket>/<model>/<version>/``, and of versions registered with a ``source`` there. An
+    endpoint reads it only through one of those (``compile/kubernetes/artifacts.py`` ``storage_uri``):
+    a copy put here that no MLflow version names as its ``source`` is never served."""
     return ctx.name("models")
 
 
