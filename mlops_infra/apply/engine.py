@@ -58,7 +58,13 @@ Contract:
   mlops-infra does not make. A backend mlops-infra cannot read (``gs``, ``azblob``) cannot be
   checked: refused with the reader's message.
 - A missing ``pulumi`` binary raises :class:`UserError` (never ``FileNotFoundError``); a failed
-  Pulumi command raises :class:`UserError` with Pulumi's own message.
+  Pulumi command raises :class:`UserError` with Pulumi's own message; a CLI version the Automation API
+  refuses (``InvalidVersionError``, raised before any command runs) too (:func:`version_refusal`; it was
+  reported as a bug in mlops-infra).
+- :func:`preflight` (``apply --drain-queues``, before a ClusterQueue is held) ends with :func:`check_cli`:
+  ``pulumi version`` judged by the Automation API's own minimum-version rule and ``pulumi whoami`` with
+  ``up``'s environment (login, backend reachable), each bounded by :data:`CLI_CHECK_SECONDS`. An apply
+  that drains nothing does not run them: its ``up`` fails at the same point with nothing changed.
 - SIGINT and SIGTERM during :func:`up` (audit applypath-3): every Pulumi command of the operation runs under
   a :class:`~mlops_infra.apply.pulumi_process.SignalGuard`, which passes each request on to Pulumi once
   (the first cancels ``up`` gracefully, a second terminates it: ``pkg/backend/cancellation_scope.go``; the
@@ -260,8 +266,9 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
     the plan was made against (:func:`check_unmoved`: a ``--state`` file that is not the stack's current
     state is refused by ``up`` every time, audit closing-33b-2). ``mlops-infra apply --drain-queues`` calls
     it before it holds a ClusterQueue (audit applypath-4: the drain evicted the runs, then ``up`` could not
-    start); ``up`` checks the state again, since it can still move during the prompt and the drain. Not
-    checked here: the CLI's version, the login and the backend's reachability (they need the CLI)."""
+    start); ``up`` checks the state again, since it can still move during the prompt and the drain. Then,
+    last, :func:`check_cli` runs the Pulumi CLI the way ``up`` will: its version against the Automation API's
+    minimum, and ``pulumi whoami`` (the login and the backend's reachability, for the CLI)."""
     stack_dir = Path(options.stack_dir)
     if not (stack_dir / "Pulumi.yaml").is_file():
         raise UserError(f"{stack_dir} is not a Pulumi project", "Expected a Pulumi.yaml there (see docs/pulumi.md).")
@@ -269,6 +276,141 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
         check_stack_dir(stack_dir, options.project, options.system_file, options.env)
     workspace_env(options, environ)
     check_unmoved(options, environ)
+    check_cli(options, environ)
+
+
+CLI_CHECK_SECONDS = 60.0
+"""How long each command of :func:`check_cli` may run before it is killed and the apply refused."""
+
+NOTHING_DONE = "no ClusterQueue was held and nothing was applied"
+
+
+def check_cli(options: StackOptions, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse, before anything changes, a Pulumi CLI that ``up`` could not use: each refusal is one
+    :class:`UserError` saying :data:`NOTHING_DONE` and the fix. Two commands, each killed after
+    :data:`CLI_CHECK_SECONDS` (a refusal too), run as the Automation API runs them for ``up``:
+
+    1. ``pulumi version``, judged by the Automation API's own rule: ``PulumiCommand.__init__``
+       (``pulumi/automation/_cmd.py``, which every ``LocalWorkspace`` and :class:`SignalGuard` command
+       constructs) runs ``pulumi version`` with ``PULUMI_SKIP_UPDATE_CHECK=true`` and refuses, through
+       ``_parse_and_validate_pulumi_version`` (``InvalidVersionError``), a version below
+       ``_minimum_version._MINIMUM_VERSION`` (3.1.0 in the installed SDK), a major version above it
+       ("Please update the SDK") and one that does not parse, unless
+       ``PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK`` is set (``_env._SKIP_VERSION_CHECK_VAR``).
+    2. ``pulumi --non-interactive whoami`` with ``up``'s environment (:func:`workspace_env`, hence its
+       ``PULUMI_BACKEND_URL``, plus ``PULUMI_AUTOMATION_API=true``) in the stack directory: it logs in to
+       the backend as every stack command does, which is what proves login and reachability
+       (pulumi/pulumi ``pkg/cmd/pulumi/whoami/whoami.go`` ``NewWhoAmICmd`` -> ``cmdBackend.CurrentBackend``
+       -> ``LoginManager.Login``). A self-managed backend is opened and read: ``diy.New``
+       (``pkg/backend/diy/backend.go``) opens the bucket (``blobmux.OpenBucket``) and reads
+       ``.pulumi/meta.yaml`` (``meta.go`` ``ensurePulumiMeta`` -> ``readPulumiMeta``: a missing file is
+       fine, an unreadable bucket an error). Pulumi Cloud needs a valid login: without a stored token or
+       ``PULUMI_ACCESS_TOKEN``, a non-interactive login fails with "PULUMI_ACCESS_TOKEN must be set for
+       login during non-interactive CLI sessions" (``pkg/backend/httpstate/backend.go``
+       ``defaultLoginManager.Login``, ``backenderr.MissingEnvVarForNonInteractiveError``), and ``whoami``
+       then asks the service for the user (``cloudBackend.CurrentUser``). Not chosen: ``stack select``
+       (what ``up`` runs first) writes the workspace's selected stack and fails on a stack ``up`` would
+       create; ``stack ls`` lists (and, on a diy backend, reads) every stack of the backend.
+
+    Not proven: that the stack's own files can be written, and the passphrase's correctness (``up``
+    meets those first). The caller runs it only when a failure of ``up`` would cost something
+    (``apply --drain-queues``); otherwise ``up`` itself fails at the same commands with nothing changed."""
+    _check_version(environ)
+    _check_backend(options, environ)
+
+
+def _check_version(environ: Mapping[str, str]) -> None:
+    from pulumi.automation._cmd import _parse_and_validate_pulumi_version
+    from pulumi.automation._env import _SKIP_VERSION_CHECK_VAR
+    from pulumi.automation._minimum_version import _MINIMUM_VERSION
+    from pulumi.automation.errors import InvalidVersionError
+
+    printed = _run_cli(["version"], {**environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}, None, "the CLI did not start")
+    try:
+        _parse_and_validate_pulumi_version(_MINIMUM_VERSION, printed.strip().removeprefix("v"),
+                                           environ.get(_SKIP_VERSION_CHECK_VAR) is not None)
+    except InvalidVersionError as exc:
+        raise version_refusal(exc) from exc
+
+
+def version_refusal(exc: Exception, done: str = NOTHING_DONE) -> UserError:
+    """The :class:`UserError` of a CLI version the Automation API refuses (``InvalidVersionError``); ``done``
+    says what did not happen."""
+    said = _pulumi_says(str(exc))
+    return UserError(f"the Pulumi CLI on PATH cannot run `pulumi up` through the Automation API ({said}); {done}",
+                     "Install a current Pulumi CLI (https://www.pulumi.com/docs/install/; `pulumi version` shows "
+                     "which one is on PATH) and apply again; a CLI of a newer major version needs a newer `pulumi` "
+                     "Python package beside mlops-infra.")
+
+
+def _check_backend(options: StackOptions, environ: Mapping[str, str]) -> None:
+    from mlops_infra.secrets.urls import redact_url
+    from mlops_infra.state.backends import Backend
+
+    url = backend_url(options, environ)
+    env = {**environ, **workspace_env(options, environ), "PULUMI_AUTOMATION_API": "true"}
+    kind, shown = Backend(url, "").kind, redact_url(url)
+    what = f"the {'local' if kind == 'file' else kind} backend {shown}"
+    try:
+        _run_cli(["--non-interactive", "whoami"], env, Path(options.stack_dir), f"{what} may be unreachable")
+    except _Failed as failed:
+        said = failed.said
+        if any(sign in said for sign in ("must be set for login", "pulumi login", "Unauthorized")):
+            fix = (f"Log in where this apply's state lives: `pulumi login {shown}` (or set PULUMI_ACCESS_TOKEN), "
+                   "check it with `pulumi whoami`, and apply again.")
+            summary = f"the Pulumi CLI is not logged in to {what}"
+        else:
+            fix = {"s3": "Give the Pulumi CLI the AWS credentials and region that can read the bucket (AWS_PROFILE, "
+                         "AWS_REGION, or the URL's ?region=&profile=); `pulumi whoami` shows when it can open it.",
+                   "file": "Check that the directory exists and can be read and written.",
+                   }.get(kind, f"Check that it can be reached from here and that you are logged in (`pulumi login "
+                               f"{shown}`); `pulumi whoami` shows when it can open it.")
+            summary = f"the Pulumi CLI cannot open {what}"
+        raise UserError(f"{summary} (`pulumi whoami`: {said}); {NOTHING_DONE}", f"{fix} Then apply again.") from None
+
+
+class _Failed(Exception):
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+def _pulumi_says(text: str) -> str:
+    """The first line of ``text`` that says something (Pulumi's ``error: ...``), URLs and secrets redacted."""
+    import re
+
+    from mlops_infra.secrets.scan import redact
+    from mlops_infra.secrets.urls import redact_url
+
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = next((line for line in lines if line.lower().startswith("error:")), lines[0] if lines else "")
+    first = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", lambda m: redact_url(m.group(0)), first.removeprefix("error: "))
+    return redact(first)[:300] or "no message"
+
+
+def _run_cli(args: list[str], env: Mapping[str, str], cwd: Path | None, why_slow: str) -> str:
+    """Run ``pulumi <args>`` (stdin the null device, its own process group, as
+    :class:`~mlops_infra.apply.pulumi_process.SignalGuard` runs ``up``); its stdout. A missing CLI, a timeout
+    (:data:`CLI_CHECK_SECONDS`) or an exit code other than 0 raises (:class:`UserError`, :class:`_Failed`)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["pulumi", *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              cwd=cwd, env=dict(env), timeout=CLI_CHECK_SECONDS, process_group=0, check=False)
+    except FileNotFoundError as exc:
+        raise UserError(f"The Pulumi CLI is not installed (no `pulumi` on PATH); {NOTHING_DONE}",
+                        INSTALL_HINT) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise UserError(f"`pulumi {' '.join(a for a in args if a != '--non-interactive')}` did not answer within "
+                        f"{CLI_CHECK_SECONDS:.0f} s ({why_slow}); {NOTHING_DONE}",
+                        "Check the network path to the backend and the Pulumi CLI (`pulumi whoami` should answer at "
+                        "once), then apply again.") from exc
+    if done.returncode != 0:
+        if args == ["version"]:
+            raise UserError(f"`pulumi version` failed: {_pulumi_says(done.stderr or done.stdout)}; {NOTHING_DONE}",
+                            INSTALL_HINT)
+        raise _Failed(_pulumi_says(done.stderr or done.stdout))
+    return done.stdout
 
 
 def open_stack(options: StackOptions, pulumi_command: Callable[[], Any] | None = None):
@@ -309,6 +451,8 @@ def _pulumi(operation: Callable[[], Any]) -> Any:
         raise
     except auto.errors.CommandError as exc:
         raise UserError("Pulumi failed", str(exc).strip()) from exc
+    except auto.errors.InvalidVersionError as exc:  # PulumiCommand.__init__ (_cmd.py): before any command ran
+        raise version_refusal(exc, "nothing was applied") from exc
 
 
 def _counts(summary: Any) -> dict[str, int]:

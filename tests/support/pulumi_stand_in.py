@@ -14,9 +14,19 @@ Contract:
 - Every call appends one JSON line to the log: ``cwd``, ``args`` (``--non-interactive`` dropped),
   ``project`` (``name:`` of ``./Pulumi.yaml``, None without one) and ``env`` (the ``PULUMI_BACKEND_URL``,
   ``PULUMI_CONFIG_PASSPHRASE*`` and ``MLOPS_INFRA_*`` variables it got).
-- ``version`` prints ``v3.200.0`` (above the Automation API's minimum); ``stack output`` prints ``{}``;
-  ``stack history`` one succeeded update; ``up`` fails (``error: ...``, exit 1) unless the installer
+- ``version`` prints ``v3.200.0`` (above the Automation API's minimum), or the installer's ``version=``
+  (``"v3.0.0"``: below ``pulumi/automation/_minimum_version.py``'s 3.1.0); ``stack output`` prints ``{}``;
+  ``stack history`` one succeeded update; ``whoami`` prints ``stand-in-user`` (a diy backend's
+  ``CurrentUser`` is the OS user name); ``up`` fails (``error: ...``, exit 1) unless the installer
   said ``up="ok"`` or ``up="slow"``; everything else exits 0 silently.
+- ``backend=`` (installer; default ``"ok"``, the behaviour above) acts out a CLI that cannot use its
+  backend, for every command but ``version`` (each of them logs in to the backend first,
+  ``pkg/cmd/pulumi/backend/backend.go`` ``CurrentBackend``): ``"logged-out"`` prints Pulumi's
+  non-interactive login error (``pkg/backend/backenderr/backenderr.go``
+  ``MissingEnvVarForNonInteractiveError``) and exits 1; ``"unreachable"`` prints the diy backend's
+  error for a bucket it cannot read (``pkg/backend/diy/meta.go`` ``readPulumiMeta``: ``read
+  ".pulumi/meta.yaml": ...``, here with the AWS SDK's no-credentials cause) and exits 1; ``"hang"`` waits
+  :data:`HANG_SECONDS` first (a backend that does not answer), then behaves as ``"ok"``.
 - ``up="slow"`` acts out a long ``pulumi up`` on a file backend and its cancellation the way the Pulumi CLI
   does it (:func:`slow_up`): it takes the diy backend's stack lock, writes a progress line to stdout every
   0.1 s for :data:`SLOW_SECONDS` and handles SIGINT and SIGTERM as ``pkg/backend/cancellation_scope.go``
@@ -48,6 +58,17 @@ SLOW_SECONDS = 60.0
 """How long ``up="slow"`` runs when no signal comes (tests signal it long before)."""
 CANCEL_SECONDS = 3.0
 """How long ``up="slow"`` goes on after the first signal: the operations in flight finishing."""
+VERSION_ENV = "PULUMI_STAND_IN_VERSION"
+BACKEND_ENV = "PULUMI_STAND_IN_BACKEND"
+HANG_SECONDS = 30.0
+"""How long ``backend="hang"`` waits before answering (tests give up long before)."""
+BACKEND_ERRORS = {
+    "logged-out": "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions",
+    "unreachable": 'error: read ".pulumi/meta.yaml": blob (key ".pulumi/meta.yaml") (code=Unknown): operation '
+                   "error S3: GetObject, get identity: get credentials: failed to refresh cached credentials, no "
+                   "EC2 IMDS role found",
+}
+"""What the CLI prints on stderr for each failing ``backend=`` mode."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +100,9 @@ class StandIn:
         return [record["event"] for record in self.records() if "event" in record]
 
 
-def install(directory: Path, monkeypatch, up: str = "fail") -> StandIn:
+def install(directory: Path, monkeypatch, up: str = "fail", version: str = VERSION, backend: str = "ok") -> StandIn:
     """Install the stand-in as ``pulumi`` in ``directory`` (see the module contract)."""
+    assert backend in ("ok", "hang", *BACKEND_ERRORS), backend
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "pulumi-calls.jsonl"
     script = directory / "pulumi"
@@ -89,6 +111,8 @@ def install(directory: Path, monkeypatch, up: str = "fail") -> StandIn:
     monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv(LOG_ENV, str(log))
     monkeypatch.setenv(UP_ENV, up)
+    monkeypatch.setenv(VERSION_ENV, version)
+    monkeypatch.setenv(BACKEND_ENV, backend)
     return StandIn(log)
 
 
@@ -108,8 +132,17 @@ def main(argv: list[str]) -> int:
     record = {"cwd": os.getcwd(), "args": args, "project": _project(),
               "env": {k: v for k, v in os.environ.items() if k.startswith(RECORDED_ENV)}}
     _log(record)
+    backend = os.environ.get(BACKEND_ENV, "ok")
     if args[:1] == ["version"]:
-        print(VERSION)
+        print(os.environ.get(VERSION_ENV, VERSION))
+        return 0
+    if backend == "hang":
+        time.sleep(HANG_SECONDS)
+    elif backend in BACKEND_ERRORS:
+        print(BACKEND_ERRORS[backend], file=sys.stderr)
+        return 1
+    if args[:1] == ["whoami"]:
+        print("stand-in-user")
     elif args[:2] == ["stack", "output"]:
         print("{}")
     elif args[:2] == ["stack", "history"]:

@@ -27,8 +27,12 @@ Contract, in order (nothing in the cloud changes before step 5):
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4); with it, what would stop
    ``pulumi up`` from starting (no ``Pulumi.yaml``, another system's directory, no passphrase for a
    self-managed backend, a stack state that is not the one planned against, such as a ``--state`` file
-   that is not the stack's current state: ``engine.preflight``) is refused first, so no queue is held for
-   an apply that cannot run (audit applypath-4, closing-33b-2). Confirmation: unless
+   that is not the stack's current state: ``engine.preflight``), and a Pulumi CLI ``up`` could not use (a
+   version the Automation API refuses, not logged in, a backend it cannot open or that does not answer:
+   ``engine.check_cli`` runs ``pulumi version`` and ``pulumi whoami`` as ``up`` will, bounded in time), is
+   refused first, so no queue is held for an apply that cannot run (audit applypath-4, closing-33b-2).
+   Without a queue to drain none of this runs: ``up`` fails at the same point with nothing changed.
+   Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
    When anything after that fails or is refused (the wait, a state that moved meanwhile, ``pulumi up``),
