@@ -22,6 +22,7 @@ from mlops_infra.kube.client import KubeClient
 from mlops_infra.spec import load_system
 from tests.cli.test_apply_stack_identity import write_backend_state
 from tests.plan.test_queue_removal import without_cluster_and_job
+from tests.support import pulumi_stand_in
 from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli
 from tests.support.kube_api import KubeApiStandIn, load_crds, write_kubeconfig
@@ -75,7 +76,8 @@ def test_admitted_workloads_reads_status_admission_cluster_queue() -> None:
 def work(tmp_path: Path, monkeypatch) -> Path:
     """The system without its cluster and job beside its stack directory ``stacks/dev`` (project fraud-detection),
     whose file backend holds the applied example, also written to ``prior.json`` (so ``--state prior.json`` is
-    the stack's current state, as ``engine.preflight`` and ``engine.up`` require); no Pulumi login."""
+    the stack's current state, as ``engine.preflight`` and ``engine.up`` require); the recording pulumi stand-in on
+    PATH (``engine.preflight`` runs its ``version`` and ``whoami``, which pass)."""
     loaded = load_system(EXAMPLE, "dev")
     assert loaded.ok, loaded.diagnostics
     checkpoint = applied_state(compile_system(loaded.system, "dev"))
@@ -90,6 +92,7 @@ def work(tmp_path: Path, monkeypatch) -> Path:
     without_cluster_and_job(doc)
     (tmp_path / "mlsystem.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/pulumi")
+    pulumi_stand_in.install(tmp_path / "bin", monkeypatch)
     return tmp_path
 
 
