@@ -31,10 +31,8 @@ def _wait_for(condition) -> None:
         time.sleep(0.05)
 
 
-def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_path, pulumi) -> None:
-    said: list[str] = []
-    guard = SignalGuard(said.append)
-    command = guard.command()
+def _up_in_thread(command, tmp_path: Path) -> tuple[threading.Thread, list[BaseException]]:
+    """``pulumi up`` through the guarded ``command`` on a started thread, and the list its exception goes to."""
     failed: list[BaseException] = []
 
     def up() -> None:
@@ -45,6 +43,14 @@ def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_pa
 
     worker = threading.Thread(target=up)
     worker.start()
+    return worker, failed
+
+
+def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_path, pulumi) -> None:
+    said: list[str] = []
+    guard = SignalGuard(said.append)
+    command = guard.command()
+    worker, failed = _up_in_thread(command, tmp_path)
     start: dict = {}
     try:
         _wait_for(lambda: "start" in pulumi.events())
@@ -57,7 +63,7 @@ def test_each_signal_is_passed_on_once_to_pulumi_in_its_own_process_group(tmp_pa
         worker.join(30)
         assert not worker.is_alive()
     finally:
-        if worker.is_alive() and start and _alive(start["pid"]):
+        if worker.is_alive() and start and pulumi_stand_in.alive(start["pid"]):
             os.kill(start["pid"], signal.SIGKILL)
     assert pulumi.events() == ["start", "signal", "signal", "terminated"]
     assert guard.passed == {"up": 2} and guard.started == ["up"]
@@ -74,16 +80,7 @@ def test_the_same_signal_twice_at_once_is_one_request_and_pulumi_cancels_cleanly
     said: list[str] = []
     guard = SignalGuard(said.append)
     command = guard.command()
-    failed: list[BaseException] = []
-
-    def up() -> None:
-        try:
-            command.run(["up", "--yes", "--stack", "dev"], str(tmp_path), {})
-        except BaseException as exc:  # handed to the test thread
-            failed.append(exc)
-
-    worker = threading.Thread(target=up)
-    worker.start()
+    worker, failed = _up_in_thread(command, tmp_path)
     start: dict = {}
     try:
         _wait_for(lambda: "start" in pulumi.events())
@@ -93,7 +90,7 @@ def test_the_same_signal_twice_at_once_is_one_request_and_pulumi_cancels_cleanly
         worker.join(30)
         assert not worker.is_alive()
     finally:
-        if worker.is_alive() and start and _alive(start["pid"]):
+        if worker.is_alive() and start and pulumi_stand_in.alive(start["pid"]):
             os.kill(start["pid"], signal.SIGKILL)
     assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"]
     assert [r["signum"] for r in pulumi.records() if r.get("event") == "signal"] == [signal.SIGTERM]
@@ -166,14 +163,6 @@ def test_outside_the_main_thread_the_handlers_are_left_alone() -> None:
     with SignalGuard().installed() as guard:
         assert signal.getsignal(signal.SIGINT) == guard._handle
     assert signal.getsignal(signal.SIGINT) == before
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_command_that_is_not_an_update_finishes_unless_signalled_twice(tmp_path) -> None:

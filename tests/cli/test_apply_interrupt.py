@@ -117,16 +117,8 @@ class Apply:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=BOUND)
         for record in self.pulumi.records():
-            if record.get("event") == "start" and _alive(record["pid"]):
+            if record.get("event") == "start" and pulumi_stand_in.alive(record["pid"]):
                 os.kill(record["pid"], signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture

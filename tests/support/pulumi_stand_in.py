@@ -249,3 +249,13 @@ def slow_up(args: list[str], log: Callable[[dict], None]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` (a stand-in a test started) still exists: what a test checks before it kills one
+    left running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
