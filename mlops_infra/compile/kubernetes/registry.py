@@ -10,8 +10,9 @@ Contract:
   registered model exist with tags ``mlops-infra.framework`` and ``mlops-infra.approval``. The
   name carries a hash of what it does, so a change is a new Job (Jobs are immutable), and an
   unchanged model is a no-op.
-- Versions are not compiled: runs register them. A version's ``source`` is its serving artifact
-  ``s3://<models bucket>/<model>/<version>/`` (see storage.py), which is what endpoints serve.
+- Versions are not compiled: runs register them. A version a run of this system registers has the
+  ``source`` ``s3://<models bucket>/<model>/<version>/`` (see storage.py); endpoints serve a version's
+  ``source`` when KServe downloads it, else the layout (``artifacts.py`` ``storage_uri``).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Creating a bucket in an S3-compatible store (MinIO, Ceph RGW, S3 itself) is not 
 operation, and the target names no store. So this target *declares* buckets instead of creating
 them:
 
-- ``mlops-object-store`` (platform ConfigMap, env-style keys): the models bucket (serving
-  artifacts at ``s3://<bucket>/<model>/<version>/``), the capture bucket and the name of the Secret
+- ``mlops-object-store`` (platform ConfigMap, env-style keys): the models bucket (artifacts
+  of the models a training job here registers, and of versions registered with a ``source`` there,
+  at ``s3://<bucket>/<model>/<version>/``: ``names.models_bucket``), the capture bucket and the name of the Secret
   holding credentials. Pods ``envFrom`` it.
 - ``data-<source>`` per data source (ConfigMap under the data source's component): bucket name and
   URI, the requirements the bucket must meet (versioning, encryption, retention in days) and the
