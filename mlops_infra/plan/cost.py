@@ -525,9 +525,9 @@ def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
 
 
 def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str, float]:
-    """``{cluster address: USD per hour}`` of each AWS cluster at its peak: the larger of its max
-    nodes and its training jobs' nodes at once (:func:`mlops_infra.spec.cost.peak_nodes`, the count
-    ``max_gpus`` uses and the cluster budget checks) x the SageMaker Training price. SageMaker bills
+    """``{cluster address: USD per hour}`` of each AWS cluster at its peak: its training jobs' nodes
+    at once (:func:`mlops_infra.spec.cost.peak_nodes`, the count the cluster budget checks; not
+    ``nodes.max``, which SageMaker never starts) x the SageMaker Training price. SageMaker bills
     each training instance for the time it runs, so that is what a peak costs per hour; the runs
     per month (the plan's monthly figure) say how often, not how much at once. A cluster no training
     job runs on is left out: SageMaker has no standing cluster, so nothing of it ever runs or bills
@@ -544,7 +544,7 @@ def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[st
         runs = jobs.get(f.get("name"))
         if not runs:
             continue
-        nodes = peak_nodes(int(f.get("maxNodes") or 0), runs)
+        nodes = peak_nodes(runs)
         pricer.address = address
         hourly, _ = pricer.hourly(f.get("instanceType"), "training")
         if hourly is not None:

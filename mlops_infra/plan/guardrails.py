@@ -26,8 +26,8 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
     """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): each
-    item's monthly ceiling / 730 h, AWS training at its clusters' peak (the larger of max nodes and
-    the jobs' nodes at once, x the Training price: what runs at once, not a monthly average), with
+    item's monthly ceiling / 730 h, AWS training at its clusters' peak (the sum of the
+    jobs' nodes, x the Training price: what runs at once, not a monthly average; never nodes.max), with
     endpoints that wait for their model version priced as if
     they ran (a cap must hold once they do; the plan's own estimate leaves them out until then). ``not_counted`` is the items the catalog has
     no price for, and ``missing_regions`` the regions those prices are missing in: the rule fails

@@ -45,7 +45,7 @@ Contract:
     Kubernetes cluster that borrows without a limit fails it closed.
   - ``max_hourly_cost_usd``: the cost per hour at full scale (on-demand catalog prices: the plan's
     monthly ceiling / 730 h, endpoints that wait for their model version counted as running, AWS
-    training at its clusters' peak, the nodes its runs hold at once as for ``max_gpus``:
+    training at the nodes its jobs ask for at once, summed per cluster, never ``nodes.max``:
     :func:`mlops_infra.plan.cost.hourly_ceiling`) over the cap; items without a price make it fail
     closed (:func:`_unpriced`).
   - ``endpoint_alerts``: an endpoint with no alert (on one of its monitors) that notifies a channel.

@@ -2,9 +2,11 @@
 
 Contract: checked per AWS environment on that environment's effective system, with the catalog's
 on-demand SageMaker training price for the environment's region (never another region's or use's).
-Full scale is :func:`peak_nodes`: the larger of max nodes and the nodes of its training jobs' runs
-at once, the count ``max_gpus`` uses (``policy/rules.gpu_usage``) and the ``max_hourly_cost_usd``
-guardrail prices (``plan/cost.training_peaks``).
+Full scale is :func:`peak_nodes`: the nodes of its training jobs' runs at once, the count the
+``max_hourly_cost_usd`` guardrail prices (``plan/cost.training_peaks``). On AWS ``nodes.max`` is
+never started (nothing is compiled from it), so a cluster no job runs on costs $0 and gets no
+budget warning, as the guardrail counts it. ``max_gpus`` keeps the capacity meaning (the larger of
+max nodes and this sum, ``policy/rules.gpu_usage``).
 Over the budget: ``over-budget``. An unknown price is ``budget-unchecked`` (the budget could not be
 checked; it names the missing price and the ``catalog refresh`` command that adds it), never
 silence: a reviewer must tell "within budget" from "not checked". Warnings only; this never errors.
@@ -22,12 +24,15 @@ from mlops_infra.spec.environments import AwsTarget, Environment
 
 
 def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
-    """Warn when max nodes x hourly price exceeds a cluster's budget in an AWS environment."""
+    """Warn when the cluster's jobs' nodes at once x hourly price exceed its budget in an AWS environment."""
     if not isinstance(environment.target, AwsTarget):
         return
     region = environment.target.region
     for i, cluster in enumerate(ctx.system.clusters):
         if cluster.max_hourly_cost_usd is None:
+            continue
+        jobs = [(job.name, job.nodes) for job in ctx.system.training_jobs if job.cluster == cluster.name]
+        if not jobs:  # SageMaker starts nothing for it: $0, as the max_hourly_cost_usd guardrail counts it
             continue
         instance = training_instance(cluster)
         if instance is None:  # no instance for the accelerator: an error of its own (hardware checks)
@@ -43,37 +48,38 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
                 "price is never borrowed from another region or from hosting.",
                 ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
             continue
-        jobs = [(job.name, job.nodes) for job in ctx.system.training_jobs if job.cluster == cluster.name]
-        nodes = peak_nodes(cluster.nodes.max, [n for _, n in jobs])
+        nodes = peak_nodes([n for _, n in jobs])
         cost = nodes * found.usd_per_hour
         if cost <= cluster.max_hourly_cost_usd:
             continue
-        why = "" if nodes == cluster.nodes.max else (
-            f" (its training jobs' runs at once: {' + '.join(f'{name} {n}' for name, n in jobs)} nodes, over "
-            f"nodes.max {cluster.nodes.max}: SageMaker starts the nodes each job asks for)")
+        why = (f" (its training jobs' runs at once: {' + '.join(f'{name} {n}' for name, n in jobs)}; SageMaker "
+               f"starts the nodes each job asks for, not nodes.max)")
         spot = " Spot capacity usually costs less, but the budget is checked at on-demand prices." if cluster.spot else ""
         yield warning(
             "over-budget",
             f'Cluster "{cluster.name}" may cost ${cost:,.2f}/h in environment {env}, over its budget of '
             f"${cluster.max_hourly_cost_usd:,.2f}/h",
             f"{nodes} nodes{why} x ${found.usd_per_hour:,.4f}/h for {catalog.sagemaker_name(instance)} "
-            f"in {region}.{spot} Lower nodes.max or the training jobs' nodes, choose a smaller instance or raise "
+            f"in {region}.{spot} Lower the training jobs' nodes, choose a smaller instance or raise "
             f"max_hourly_cost_usd.\n"
             f"Price source: {found.source_url} (as of {found.source_date}).",
-            ("clusters", i, "nodes", "max"), f"clusters.{cluster.name}")
+            ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
 
 
-def peak_nodes(max_nodes: int, job_nodes: Iterable[int]) -> int:
-    """The most nodes an AWS cluster's runs hold at once: the larger of its max nodes and the sum of
-    its training jobs' nodes. SageMaker starts the instances each job asks for (botocore
-    ``sagemaker`` ``ResourceConfig.InstanceCount``: "The number of ML compute instances to use"),
-    whatever the cluster's max (a warning, ``spec/hardware.check_training_nodes``), and nothing
+def peak_nodes(job_nodes: Iterable[int]) -> int:
+    """The most nodes an AWS cluster's runs hold at once: the sum of its training jobs' nodes (0 for
+    a cluster no job runs on). SageMaker starts the instances each job asks for (botocore
+    ``sagemaker`` ``ResourceConfig.InstanceCount``: "The number of ML compute instances to use";
+    ``compile/aws/training.py`` compiles it as the job's ``nodes``) and nothing else: nothing is
+    compiled from ``nodes.max`` on AWS, so nodes above the jobs' never run or bill (audit
+    closing-34e-1). The sum holds whatever the cluster's max (a warning,
+    ``spec/hardware.check_training_nodes``), and nothing
     serialises two jobs' runs; a job's own runs never overlap (its retrain gate starts none while one
     is ``Executing``, ``compile/aws/retrain_gate.py``). SageMaker bills each instance for the time it
     runs (botocore ``DescribeTrainingJobResponse.BillableTimeInSeconds``: "Multiply
     BillableTimeInSeconds by the number of instances (InstanceCount) ... to get the total compute
     time SageMaker bills you"), so N nodes cost N x the Training price per hour while they run."""
-    return max(max_nodes, sum(job_nodes))
+    return sum(job_nodes)
 
 
 def training_instance(cluster: Cluster) -> str | None:

@@ -96,19 +96,21 @@ V100 = "accelerator: {type: V100, count: 1}"  # ml.p3.2xlarge: training prices i
 
 
 def test_cluster_budget_warning_names_price_source_and_region(reference_text: str) -> None:
+    # the cluster counts retrain's 2 nodes, not nodes.max 8: SageMaker starts what a job asks for (closing-34e-1)
     text = edit(edit(reference_text, "accelerator: {type: A10G, count: 4}", V100),
-                "    max_hourly_cost_usd: 60", "    max_hourly_cost_usd: 20")
+                "    max_hourly_cost_usd: 60", "    max_hourly_cost_usd: 5")
     result = parse_system(text)
     assert result.ok, "a budget overrun is a warning"
     warnings = [d for d in result.diagnostics if d.code == "over-budget"]
     assert {w.summary.split(" in environment ")[1].split(",")[0] for w in warnings} == {"staging", "prod"}
     prod = next(w for w in warnings if "environment prod" in w.summary)
     staging = next(w for w in warnings if "environment staging" in w.summary)
-    assert "$33.05/h" in prod.summary and "$30.60/h" in staging.summary  # each region's own training price
+    assert "$8.26/h" in prod.summary and "$7.65/h" in staging.summary  # each region's own training price
     assert "$4.1310/h for ml.p3.2xlarge in eu-west-1." in prod.detail
+    assert prod.detail.startswith("2 nodes (its training jobs' runs at once: retrain 2;")
     assert "Price source: https://github.com/aws-samples/sagemaker-ssh-helper/" in prod.detail
     assert "(as of 2023-12)" in prod.detail
-    assert prod.location.line == 40  # nodes: {min: 0, max: 8}
+    assert prod.location.line == line_of(text, "    max_hourly_cost_usd: 5")
 
 
 def test_budget_without_a_training_price_in_the_region_warns_nothing(reference_text: str) -> None:
@@ -119,11 +121,17 @@ def test_budget_without_a_training_price_in_the_region_warns_nothing(reference_t
 def test_budget_is_checked_with_the_environments_overrides(reference_text: str) -> None:
     text = edit(edit(reference_text, "accelerator: {type: A10G, count: 4}", V100),
                 "      endpoints.scorer.replicas: {min: 3, max: 20}",
-                "      endpoints.scorer.replicas: {min: 3, max: 20}\n      clusters.gpu-train.nodes: {min: 0, max: 16}")
+                "      endpoints.scorer.replicas: {min: 3, max: 20}\n      training_jobs.retrain.nodes: 16")
     warnings = [d for d in parse_system(text).diagnostics if d.code == "over-budget"]
     assert [w.summary for w in warnings] == [
         'Cluster "gpu-train" may cost $66.10/h in environment prod, over its budget of $60.00/h']
-    assert warnings[0].location.line == line_of(text, "clusters.gpu-train.nodes: {min: 0, max: 16}")
+    assert warnings[0].detail.startswith("16 nodes (its training jobs' runs at once: retrain 16;")
+    assert warnings[0].location.line == line_of(text, "    max_hourly_cost_usd: 60")
+    # nodes.max alone starts nothing on AWS: overriding it no longer moves the count (closing-34e-1)
+    text = edit(edit(reference_text, "accelerator: {type: A10G, count: 4}", V100),
+                "      endpoints.scorer.replicas: {min: 3, max: 20}",
+                "      endpoints.scorer.replicas: {min: 3, max: 20}\n      clusters.gpu-train.nodes: {min: 0, max: 16}")
+    assert [d for d in parse_system(text).diagnostics if d.code == "over-budget"] == []
 
 
 def test_rollback_alert_with_info_severity_warns(reference_text: str) -> None:

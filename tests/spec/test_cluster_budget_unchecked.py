@@ -49,9 +49,11 @@ def test_with_the_price_in_the_catalog_the_budget_is_checked(reference_text: str
                 "title": "AWS Price List Query API"}}, "prices": [
         ["sagemaker", "training", "us-east-1", "ml.g5.12xlarge", usd, "api"]]}))
     monkeypatch.setenv(catalog.PRICES_ENV, str(path))
-    text = edit(reference_text, ("    max_hourly_cost_usd: 60", "    max_hourly_cost_usd: 50"))
+    text = edit(reference_text, ("    max_hourly_cost_usd: 60", "    max_hourly_cost_usd: 10"))
     diagnostics = parse_system(text).diagnostics
     assert [d.summary.split(":")[0] for d in diagnostics if d.code == "budget-unchecked"] == [
-        'Cluster "gpu-train"\'s budget of $50.00/h is not checked in environment prod']  # eu-west-1 still lacks it
+        'Cluster "gpu-train"\'s budget of $10.00/h is not checked in environment prod']  # eu-west-1 still lacks it
     (over,) = [d for d in diagnostics if d.code == "over-budget"]
-    assert "environment staging" in over.summary and f"8 nodes x ${usd:,.4f}/h" in over.detail
+    # retrain's 2 nodes, not nodes.max 8 (closing-34e-1)
+    assert "environment staging" in over.summary and f"not nodes.max) x ${usd:,.4f}/h" in over.detail
+    assert over.detail.startswith("2 nodes (its training jobs' runs at once: retrain 2;")
