@@ -326,19 +326,29 @@ def _training_job(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float,
     runtime_note = "" if seconds else "no max_runtime: SageMaker's 24h default limit assumed"
     hours = (seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600
     nodes = int(facts.get("nodes") or 1)
+    # a job's runs go one at a time (its retrain gate starts none while one is Executing,
+    # compile/aws/retrain_gate.py; every schedule and alarm rule targets it, compile/aws/training._add_triggers),
+    # so a month holds at most 730 h / max_runtime of them (audit closing-34e-3)
+    most = HOURS_PER_MONTH / hours
+    full = runs >= most
+    full_note = (f"the schedule asks for {runs_text(runs)} runs of {hours:g}h: back to back, one at a time (the "
+                 f"retrain gate), a 730 h month holds {runs_text(most)}") if runs > most else ""
+    runs = min(runs, most)
     monthly = runs * nodes * hours * hourly
     spot = SPOT_NOTE if facts.get("spot") else ""
     alerts = [str(a) for a in facts.get("onAlerts") or ()]
-    if alerts:  # its runs also start on these alerts, one at a time (the retrain gate)
-        most = max(runs, HOURS_PER_MONTH / hours)
+    basis = f"{runs_text(runs)} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
+    if alerts and not full:  # its runs also start on these alerts, one at a time (the retrain gate)
         basis = (f"{runs_text(runs)}-{runs_text(most)} runs/month x {nodes} nodes x {hours:g}h max x "
                  f"{facts['instanceType']} @ ${hourly:g}/h")
         return monthly, most * nodes * hours * hourly, basis, _join(
             note, runtime_note, f"also runs when {', '.join(alerts)} fire{'s' if len(alerts) == 1 else ''}: those "
             f"runs are not in the floor (the scheduled runs, each at its max_runtime); the ceiling is runs back to "
             f"back all month ({runs_text(most)} runs of {hours:g}h: one at a time, the retrain gate)", spot)
-    basis = f"{runs_text(runs)} runs/month x {nodes} nodes x {hours:g}h max x {facts['instanceType']} @ ${hourly:g}/h"
-    return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", spot)
+    if alerts:
+        full_note = _join(full_note, f"runs on {', '.join(alerts)} add nothing: the month is full")
+    return monthly, monthly, basis, _join(note, runtime_note, "each run at its max_runtime (a ceiling)", full_note,
+                                          spot)
 
 
 def _cluster(facts: dict[str, Any], pricer: _Pricer) -> tuple[float, float, str, str] | None:
