@@ -81,7 +81,9 @@ class Guardrails(SpecModel):
     max_hourly_cost_usd: float | None = Field(
         default=None, gt=0,
         description="Most the environment may cost per hour at full scale (USD, on-demand catalog prices: the "
-                    "plan's monthly ceiling / 730 h).")
+                    "plan's monthly ceiling / 730 h, except AWS training, counted at the nodes its jobs' runs "
+                    "hold at once x the Training price). Items without a catalog price make the rule fail "
+                    "closed (docs/guardrails.md).")
 
 
 @dataclass(frozen=True)
