@@ -246,9 +246,27 @@ def _load_catalog(path: Path) -> PriceCatalog:
 
 
 def prices_path() -> Path:
-    """The price catalog in use: ``$MLOPS_INFRA_PRICES`` when set, else the shipped snapshot."""
+    """The price catalog in use: ``$MLOPS_INFRA_PRICES`` when set, else the shipped snapshot.
+
+    A relative ``$MLOPS_INFRA_PRICES`` is refused (a :class:`~mlops_infra.errors.UserError` naming
+    the variable and the absolute form), never resolved: ``plan`` runs in the user's folder, but
+    Pulumi runs a Python policy pack with the pack's folder as its working directory
+    (pulumi/pulumi ``sdk/python/cmd/pulumi-language-python/main.go`` ``RunPlugin``: ``if req.Kind ==
+    string(apitype.AnalyzerPlugin) { cmd.Dir = req.Info.ProgramDirectory }``, set to the policy pack
+    path by ``sdk/go/common/resource/plugin/analyzer_plugin.go`` ``NewPolicyAnalyzer``), so one
+    relative value names two files, and the pack would not give plan's answer (audit closing-34e-2).
+    """
     chosen = os.environ.get(PRICES_ENV)
-    return Path(chosen).expanduser() if chosen else DATA / "prices.json"
+    if not chosen:
+        return DATA / "prices.json"
+    path = Path(chosen).expanduser()
+    if not path.is_absolute():
+        raise UserError(
+            f"{PRICES_ENV}={chosen} is a relative path",
+            f'Set it to an absolute path, e.g. `export {PRICES_ENV}="$PWD/{chosen}"` in the folder that holds the '
+            f"file. A relative path is read from the working directory, and Pulumi runs the policy pack from "
+            f"its own folder, so `pulumi up --policy-pack` would read another file than `mlops-infra plan`.")
+    return path
 
 
 def price_catalog() -> PriceCatalog:

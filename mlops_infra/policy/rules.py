@@ -512,7 +512,8 @@ def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str
         f"${cap:,.2f}/h cannot be checked (the rule fails closed; the priced items cost "
         f"${ceiling.usd_per_hour:,.2f}/h at full scale)",
         f"Add the missing prices: `mlops-infra catalog refresh --regions {regions} --out prices.json` with AWS "
-        "credentials, then set MLOPS_INFRA_PRICES to that file (docs/prices.md). To accept an unchecked cap, set "
+        "credentials, then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"` (an absolute path: the policy pack "
+        "runs from its own folder; docs/prices.md). To accept an unchecked cap, set "
         f"environments.{env}.guardrails.rules.max_hourly_cost_usd: advisory (a warning), or remove the cap.", field)]
 
 

@@ -44,7 +44,8 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
                 f'Cluster "{cluster.name}"\'s budget of ${cluster.max_hourly_cost_usd:,.2f}/h is not checked in '
                 f"environment {env}: the price catalog has no {region} price for {instance} (SageMaker training)",
                 f"Add it with `mlops-infra catalog refresh --regions {region} --out prices.json` (AWS credentials; "
-                "then set MLOPS_INFRA_PRICES to that file, docs/prices.md), or remove max_hourly_cost_usd. A "
+                "then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"`, an absolute path, docs/prices.md), or "
+                "remove max_hourly_cost_usd. A "
                 "price is never borrowed from another region or from hosting.",
                 ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
             continue
