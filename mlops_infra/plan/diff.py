@@ -10,6 +10,17 @@ Contract:
   ``UNKNOWN_AFTER_APPLY``; a path under a sensitive rule path or a secret found in state becomes
   ``REDACTED`` (a change above such a path is redacted inside and marked ``sensitive``). No secret
   value leaves this module.
+- The state's side of an environment variable (a Lambda function's ``environment.variables.<NAME>``, a
+  Kubernetes container's ``env[i].value``) is shown only when the desired side holds that same variable
+  with the same value, else ``REDACTED`` (:func:`_prior_shown`); the desired side stays visible. After a
+  ``pulumi refresh`` the state holds what was typed in the console (pulumi ``pkg/resource/deploy/step.go``
+  ``RefreshStep.Apply``: "If the provider specified new inputs for this resource, pick them up now";
+  pulumi-terraform-bridge ``Read`` extracts inputs from the refreshed outputs), and Lambda treats every
+  value as possibly secret (botocore ``lambda`` ``EnvironmentVariables`` ``"sensitive": true``), a
+  container's ``env[].value`` is the same plain text (``kubectl set env``); a key typed under a harmless
+  name has no shape a detector knows (audit closing-34d-2). The desired side is the compiled graph's:
+  written from the spec, whose secrets are references and whose plaintext values passed the spec's
+  secret check. Only the display changes: paths, actions and ``sensitive`` flags are the same.
 - :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
   display rules; :func:`new_resource_changes` gives the same from the desired inputs, without
   the normalised tree.
@@ -94,6 +105,52 @@ def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
             return _unknowns(value)
         return [_display(v, (*path, i), sens) for i, v in enumerate(value)]
     return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
+
+
+_LAMBDA_ENV = ("environment", "variables")
+
+
+def _same(shown: Any, desired: Any) -> bool:
+    return isinstance(shown, str) and isinstance(desired, str) and shown == desired
+
+
+def _env_entry(entry: Any, ours: dict[Any, Any]) -> Any:
+    """A container ``env`` entry with its ``value`` shown only when ``ours`` (name -> desired value)
+    gives that name the same value."""
+    if not isinstance(entry, dict) or "value" not in entry or entry["value"] is None:
+        return entry
+    return entry if _same(entry["value"], ours.get(entry.get("name"))) else {**entry, "value": REDACTED}
+
+
+def _env_values(entries: Any) -> dict[Any, Any]:
+    return {e.get("name"): e.get("value") for e in entries if isinstance(e, dict)} if isinstance(entries, list) else {}
+
+
+def _prior_shown(before: Any, after: Any, path: Path) -> Any:
+    """The displayed state side ``before`` with every environment value the desired side ``after``
+    does not hold (same variable, same value) replaced by ``REDACTED`` (module contract). ``before``
+    is already display-safe; a copy is made where something is hidden."""
+    if before is None or before == REDACTED:
+        return before
+    n = len(path)
+    if (n == 3 and path[:2] == _LAMBDA_ENV) or (n >= 3 and path[-1] == "value" and isinstance(path[-2], int)
+                                                and path[-3] == "env"):
+        return before if _same(before, after) else REDACTED
+    if path == _LAMBDA_ENV and isinstance(before, dict):
+        ours = after if isinstance(after, dict) else {}
+        return {k: v if _same(v, ours.get(k)) else REDACTED for k, v in before.items()}
+    if n and path[-1] == "env" and isinstance(before, list):
+        ours = _env_values(after)
+        return [_env_entry(e, ours) for e in before]
+    if n >= 2 and path[-2] == "env" and isinstance(path[-1], int):
+        return _env_entry(before, _env_values([after]))
+    if isinstance(before, dict):
+        theirs = after if isinstance(after, dict) else {}
+        return {k: _prior_shown(v, theirs.get(k), (*path, k)) for k, v in before.items()}
+    if isinstance(before, list):
+        theirs = after if isinstance(after, list) else []
+        return [_prior_shown(v, theirs[i] if i < len(theirs) else None, (*path, i)) for i, v in enumerate(before)]
+    return before
 
 
 def _unknowns(value: Any) -> Any:
@@ -251,7 +308,8 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
     for path, before, after in sorted(_changed_paths(norm.prior, norm.desired), key=lambda c: _sort_key(c[0])):
         forces = (replace.touches(path) and not keep.covers(path)) or bool(extra_replace and extra_replace.touches(path))
         changes.append(AttributeChange(
-            path=format_path(path) or "(all)", before=_display(before, path, sens), after=_display(after, path, sens),
+            path=format_path(path) or "(all)", before=_prior_shown(_display(before, path, sens), after, path),
+            after=_display(after, path, sens),
             forces_replacement=forces, sensitive=sens.touches(path)))
     return tuple(changes)
 
