@@ -31,6 +31,14 @@ Contract:
   ``"<sensitive>"``. Without ``desired`` no value is shown. A variable whose state value is a Pulumi
   secret is compared by presence only (its value cannot be read here); a whole map that is a secret
   or unknown is not compared.
+- A Kubernetes container's ``env`` list (anywhere in a tracked value: ``containers``, ``initContainers``, a
+  CronJob's ``jobTemplate``) is the same kind of thing: the pod's environment, plain text in the object
+  (``EnvVar.value``), edited with ``kubectl set env`` / ``kubectl edit`` (audit closing-34d-1). It is
+  compared keyed by ``name`` (its order does not count); a change names the variable (``env HF_HUB
+  added``, ``env CAPTURE_BUCKET <compiled> -> <sensitive>``); a live value (``value``, ``valueFrom``) is
+  never shown, the state's only when the compiled graph (``desired``) holds that variable at the same
+  place with the same plain string and it is neither credential-named nor secret-shaped, as above. A
+  change above the list (a container added or removed) shows its entries the same way.
 - A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
   :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
   drift; the callers that have the graph pass it.
@@ -103,6 +111,7 @@ class _Change:
     live: Any
     note: str = ""
     verb: str = ""  # what happened instead of "changed" ("attached", "added"), phrased without values
+    named: bool = False  # the label names the thing (``env HF_HUB``): no part of the path is added to it
 
 
 class Keyed(dict):
@@ -256,18 +265,111 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     before = _prior_value(prior, tracked)
     after = get_dotted(live.inputs, tracked.path)
     after = tracked.default if after is MISSING else after
+    ours = get_dotted(compiled, tracked.path)
     if tracked.kind == ENV:
-        return [] if before is MISSING else _env_changes(tracked, before, after, compiled)
+        return [] if before is MISSING else _env_changes(tracked, before, after,
+                                                         ours if isinstance(ours, Mapping) else {})
     if before is MISSING or is_opaque(before) or is_opaque(after):
         return []
-    before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
     if tracked.kind in _WHOLE:
+        before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
         diffs = [] if before == after else [(tracked.path, _plain(before), _plain(after))]
     else:
+        before, after = normalise(_key_envs(before), tracked.kind), normalise(_key_envs(after), tracked.kind)
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
     if tracked.sensitive:
         return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
+    if diffs and tracked.kind not in _WHOLE and _has_env(before, after):
+        ours = None if ours is MISSING else normalise(_key_envs(ours), tracked.kind)
+        return [_container_env_change(tracked, path, p, v, ours) for path, p, v in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
+
+
+_ENV_ENTRY = re.compile(r"\.env\[(?P<name>[^\]]+)\](?P<rest>.*)$")
+_STEP = re.compile(r"\.([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def _is_env_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(e, dict) and "name" in e for e in value)
+
+
+def _key_envs(value: Any) -> Any:
+    """``value`` with every container ``env`` list keyed by ``name`` (module contract)."""
+    if isinstance(value, dict):
+        return {k: _keyed(v, "name") if k == "env" and _is_env_list(v) else _key_envs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_key_envs(v) for v in value]
+    return value
+
+
+def _has_env(*values: Any) -> bool:
+    for value in values:
+        if isinstance(value, dict) and any(k == "env" or _has_env(v) for k, v in value.items()):
+            return True
+        if isinstance(value, list) and any(_has_env(v) for v in value):
+            return True
+    return False
+
+
+def _at(value: Any, suffix: str) -> Any:
+    """The value at ``suffix`` (``.a[0].env[NAME].value``) below ``value``; None when there is none."""
+    for dotted, bracket in _STEP.findall(suffix):
+        key = dotted or bracket
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    return value
+
+
+def _env_value(name: str, value: Any, ours: Any, live: bool) -> Any:
+    """One side of a container environment value as it may be shown (module contract)."""
+    if value is None:
+        return None
+    if not live and isinstance(value, str) and value == ours and not _may_be_secret(name, value):
+        return value
+    return SENSITIVE
+
+
+def _masked_entry(name: str, entry: Any, ours: Any, live: bool) -> Any:
+    if not isinstance(entry, dict):
+        return _env_value(name, entry, ours, live)
+    ours = ours if isinstance(ours, dict) else {}
+    return {k: v if k == "name" else _env_value(name, v, ours.get(k), live) for k, v in entry.items()}
+
+
+def _masked(value: Any, ours: Any, live: bool, env: bool = False) -> Any:
+    """``value`` with every container environment value it holds shown as :func:`_env_value` allows."""
+    if env and isinstance(value, dict):
+        ours = ours if isinstance(ours, dict) else {}
+        return {n: _masked_entry(str(n), e, ours.get(n), live) for n, e in value.items()}
+    if isinstance(value, dict):
+        ours = ours if isinstance(ours, dict) else {}
+        return {k: _masked(v, ours.get(k), live, env=k == "env") for k, v in value.items()}
+    if isinstance(value, list):
+        ours = ours if isinstance(ours, list) else []
+        return [_masked(v, ours[i] if i < len(ours) else None, live) for i, v in enumerate(value)]
+    return value
+
+
+def _container_env_change(tracked: Tracked, path: str, prior: Any, live: Any, ours: Any) -> _Change:
+    """A difference of a value holding container environments, without a value it may not show."""
+    suffix = path[len(tracked.path):]
+    at_ours = _at(ours, suffix)
+    entry = _ENV_ENTRY.search(path)
+    if entry is None:  # above or beside an env entry
+        env = path.endswith(".env")
+        return _Change(path, tracked.label, _masked(prior, at_ours, False, env), _masked(live, None, True, env))
+    name, rest = entry.group("name"), entry.group("rest")
+    label = f"env {name}"
+    if rest:  # a field of the entry (``value``, ``valueFrom...``)
+        return _Change(path, label, _env_value(name, prior, at_ours, False), _env_value(name, live, None, True),
+                       named=True)
+    verb = "added" if prior is None else "removed" if live is None else ""
+    return _Change(path, label, _masked_entry(name, prior, at_ours, False) if prior is not None else None,
+                   _masked_entry(name, live, None, True) if live is not None else None, verb=verb, named=True)
 
 
 ENV = "env"
@@ -317,14 +419,9 @@ def _env_changes(tracked: Tracked, before: Any, after: Any, compiled: Mapping[st
     return changes
 
 
-def _compiled_environments(desired: DesiredGraph | None) -> dict[str, Mapping[str, Any]]:
-    """URN -> the variables the compiled graph gives that function (``environment.variables``)."""
-    out: dict[str, Mapping[str, Any]] = {}
-    for res in desired.resources if desired is not None else ():
-        variables = get_dotted(res.inputs, "environment.variables")
-        if isinstance(variables, Mapping):
-            out[res.urn] = variables
-    return out
+def _compiled_inputs(desired: DesiredGraph | None) -> dict[str, Mapping[str, Any]]:
+    """URN -> the compiled graph's inputs of that resource (whose environment values may be shown)."""
+    return {res.urn: res.inputs for res in desired.resources} if desired is not None else {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,7 +606,8 @@ def _where(suffix: str) -> str:
 
 
 def _phrase(change: _Change, tracked_path: str | None) -> str:
-    suffix = change.path[len(tracked_path):] if tracked_path and change.path.startswith(tracked_path) else ""
+    suffix = change.path[len(tracked_path):] if tracked_path and change.path.startswith(tracked_path) \
+        and not change.named else ""
     where = _where(suffix) if suffix else ""
     label = change.label + (where if where.startswith("[") else f" {where.strip()}" if where.strip() else "")
     if _scalar(change.prior) and _scalar(change.live) and change.prior != SENSITIVE:
@@ -582,7 +680,7 @@ def find_drift(prior: PriorState, live: LiveState, *,
     tracking = TRACKING if tracking is None else tracking
     left = left or {}
     index = _PriorIndex(prior)
-    compiled = _compiled_environments(desired)
+    compiled = _compiled_inputs(desired)
     items: list[DriftItem] = []
     for urn in sorted(prior.resources):
         res = prior.resources[urn]
