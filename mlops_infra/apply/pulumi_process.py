@@ -21,9 +21,13 @@ Contract:
   after the last request is the same request, not passed on (audit closing-34a-1): GNU ``timeout`` sends
   its signal to the command's pid and then to its whole process group (coreutils ``src/timeout.c``
   ``cleanup()``: ``send_sig (monitored_pid, sig);`` then, without ``--foreground``, ``send_sig (0, sig);``),
-  and systemd's default ``KillMode=control-group`` signals every process of the unit (systemd.kill(5)), so
-  apply gets one SIGTERM twice, microseconds apart, and passing both on made Pulumi terminate instead of
-  cancel. A different signal, or the same one later, is a new request. A command that is not an update (:data:`CANCELLABLE`) is short
+  so apply gets one SIGTERM twice, microseconds apart, and passing both on made Pulumi terminate instead of
+  cancel. A different signal, or the same one later, is a new request. systemd's default
+  ``KillMode=control-group`` is another case (audit closing-34f-1): it signals apply once and ``pulumi``
+  once, directly - a control group is not a process group (systemd.kill(5)). So the first SIGTERM to a
+  cancellable command waits up to :data:`ECHO_WAIT` for Pulumi's own "SIGTERM received; cancelling"
+  (:data:`ECHO`) and is not sent if Pulumi said it within that time of apply's, before or after; otherwise
+  it is sent then. Pulumi then only cancels. A command that is not an update (:data:`CANCELLABLE`) is short
   and would die mid-way of the first: it gets only the second. Pulumi's Go Automation API does the same: it interrupts the
   CLI process and waits for it (``sdk/go/auto/cmd.go`` ``Run``: ``cmd.Cancel`` ->
   ``interruptProcess`` = ``proc.Signal(os.Interrupt)``, ``cmd.WaitDelay``). Each signal is acknowledged
@@ -63,6 +67,30 @@ are consecutive ``kill`` calls in one handler (``cleanup()``), measured here und
 before it ran (``Modules/signalmodule.c`` ``trip_signal`` sets one flag per signal number). A person's second
 Ctrl-C answers the "Press Ctrl-C again" line the guard prints at the first: well over half a second later;
 a faster double press is taken as one (and said so), and the next press terminates."""
+
+
+ECHO = {signal.SIGINT: "^C received; cancelling", signal.SIGTERM: "SIGTERM received; cancelling"}
+"""What the Pulumi CLI prints on stdout when a signal starts its cancel (``cancellation_scope.go`` ``NewScope``:
+"^C received; cancelling. If you would like to terminate immediately, press ^C again." and "SIGTERM
+received; cancelling. If you would like to terminate immediately, send SIGTERM again.", sent as a
+``StdoutEventPayload`` on the engine's event channel, which ``pkg/backend/diy/backend.go`` ``apply`` forwards
+to ``display.ShowEvents``; ``up --diff``, as the Automation API runs it, renders it in ``display/diff.go``
+``ShowDiffEvents`` -> ``renderStdoutColorEvent`` and writes it to stdout at once)."""
+
+ECHO_WAIT = 1.0
+"""Seconds the first SIGTERM to a cancellable command waits for Pulumi's :data:`ECHO` before it is passed on
+(audit closing-34f-1). systemd's default ``KillMode=control-group`` sends SIGTERM to every process of the
+unit's control group, ``pulumi`` included whatever its process group (systemd.kill(5): "all remaining
+processes in the control group of this unit will be killed"; systemd ``src/core/unit.c``
+``unit_kill_context``: ``kill_and_sigcont(main_pid, sig)``, then, for ``KILL_CONTROL_GROUP`` - or
+``KILL_MIXED`` only at the final ``KILL_KILL`` - ``cg_kill_recursive`` on the rest of the cgroup), the main
+process first; passing apply's SIGTERM on as well made it Pulumi's second signal, so it terminated. If Pulumi says it got SIGTERM within this long of apply's (before or
+after), it got its own and apply sends none. The stand-in of the tests says it within 0.1 s (it polls); the
+CLI's path from signal to stdout is two unbuffered channels and one write. A SIGTERM that reached apply
+alone (``kill <apply's pid>``) is passed on this much later; a second request meanwhile settles it at once."""
+
+POLL = 0.05
+"""Seconds between the checks of a SIGTERM waiting for :data:`ECHO_WAIT`, while apply waits for Pulumi."""
 
 
 CANCELLABLE = frozenset({"up", "preview", "refresh", "destroy"})
@@ -106,6 +134,10 @@ class SignalGuard:
         self._label = ""
         self._forwarded = 0
         self._last: tuple[int, float] | None = None  # the last request: signal, clock
+        self._times: list[float] = []  # the clock at each request of self.signals
+        self._echo: dict[int, float] = {}  # per signal, when the running Pulumi said it got it (ECHO)
+        self._acked = False  # the running command's first request has been acknowledged, not yet settled
+        self._busy = threading.Lock()  # taken without waiting: see _pass_on
 
     @contextmanager
     def installed(self) -> Iterator[SignalGuard]:
@@ -130,6 +162,7 @@ class SignalGuard:
             return
         self._last = (signum, now)
         self.signals.append(signum)
+        self._times.append(now)
         process = self._process
         if process is None or process.returncode is not None:
             self.say(f"{signal_name(signum)}: stopping before the next Pulumi command.")
@@ -137,11 +170,52 @@ class SignalGuard:
         self._pass_on(process)
 
     def _pass_on(self, process: subprocess.Popen) -> None:
-        """Send the signals not yet passed on to ``process``, saying what each does."""
+        """Send the signals not yet passed on to ``process``, saying what each does. Called by the handler and,
+        every :data:`POLL` seconds, by the thread waiting for Pulumi; the lock is taken without waiting (the
+        handler may interrupt that very thread), and a request left by a busy call is settled at the next poll."""
+        if not self._busy.acquire(blocking=False):
+            return
+        try:
+            self._pass_on_locked(process)
+        finally:
+            self._busy.release()
+
+    def _got_it_directly(self, signum: int, label: str) -> bool | None:
+        """For the first request to a cancellable command: True if Pulumi said it got ``signum`` itself within
+        :data:`ECHO_WAIT` of the request (then it is not sent again), None while that can still come, else
+        False. Only SIGTERM is waited for: a terminal's Ctrl-C reaches Pulumi only through the guard."""
+        if signum != signal.SIGTERM or label not in CANCELLABLE or self.passed.get(label):
+            return False
+        at = self._times[self._forwarded]
+        echo = self._echo.get(signum)
+        if echo is not None and abs(echo - at) <= ECHO_WAIT:
+            return True
+        if self._forwarded == len(self.signals) - 1 and self.clock() - at < ECHO_WAIT:
+            return None  # a later request behind it settles it at once
+        return False
+
+    def _say_cancelling(self, signum: int, what: str) -> None:
+        self.say(f"{signal_name(signum)}: Pulumi is cancelling {what}: it finishes the operations in flight, saves the "
+                 "state and unlocks the stack, which can take minutes. Press Ctrl-C again to stop it at once (it "
+                 "may then leave operations pending and the stack locked).")
+
+    def _pass_on_locked(self, process: subprocess.Popen) -> None:
         while self._forwarded < len(self.signals):
             signum = self.signals[self._forwarded]
-            self._forwarded += 1
             what = f"`pulumi {self._label}`"
+            direct = self._got_it_directly(signum, self._label)
+            if direct is not False and not self._acked:
+                self._acked = True
+                self._say_cancelling(signum, what)
+            if direct is None:
+                return
+            self._forwarded += 1
+            if direct:
+                self.passed[self._label] = self.passed.get(self._label, 0) + 1
+                self.say(f"{signal_name(signum)} reached Pulumi directly too (a service manager signalling every "
+                         "process of the unit, e.g. systemd's KillMode=control-group): not sent again, so Pulumi "
+                         "only cancels.")
+                continue
             if self._label not in CANCELLABLE and not self._held.get(self._label):
                 self._held[self._label] = True
                 self.say(f"{signal_name(signum)}: waiting for {what} to finish (Pulumi would stop it at once, "
@@ -152,10 +226,10 @@ class SignalGuard:
             count = self.passed[self._label] = self.passed.get(self._label, 0) + 1
             if self._label not in CANCELLABLE:
                 self.say(f"{signal_name(signum)} again: stopping {what} at once (pid {process.pid}).")
+            elif count == 1 and self._acked:
+                pass  # said when the request came
             elif count == 1:
-                self.say(f"{signal_name(signum)}: Pulumi is cancelling {what}: it finishes the operations in flight, "
-                         "saves the state and unlocks the stack, which can take minutes. Press Ctrl-C again to "
-                         "stop it at once (it may then leave operations pending and the stack locked).")
+                self._say_cancelling(signum, what)
             elif count == 2:
                 self.say(f"{signal_name(signum)} again: Pulumi is terminating {what} at once (pid {process.pid}).")
             else:
@@ -164,6 +238,7 @@ class SignalGuard:
 
     def _attach(self, process: subprocess.Popen | None, label: str = "") -> None:
         self._process, self._label = process, label
+        self._echo, self._acked = {}, False
         if process is not None:
             self._pass_on(process)  # a signal between the check in _run and now
 
@@ -203,6 +278,10 @@ class SignalGuard:
         def consumer(stream: Any, callback: Callable[[str], None] | None, chunks: list[str]) -> None:
             for line in iter(stream.readline, ""):
                 stripped = line.rstrip()
+                if stream is process.stdout:
+                    for signum, text in ECHO.items():
+                        if text in stripped:
+                            self._echo.setdefault(signum, self.clock())
                 if callback:
                     callback(stripped)
                 chunks.append(stripped)
@@ -219,7 +298,9 @@ class SignalGuard:
                 for reader in readers:
                     reader.start()
                 for reader in readers:  # a signal runs the handler and the join goes on
-                    reader.join()
+                    while reader.is_alive():
+                        reader.join(POLL)
+                        self._pass_on(process)  # a request waiting for ECHO_WAIT
                 process.wait()
             finally:
                 self._attach(None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pulumi.automation.errors import CommandError
 
-from mlops_infra.apply.pulumi_process import REPEAT_WINDOW, Interrupted, SignalGuard
+from mlops_infra.apply.pulumi_process import ECHO_WAIT, REPEAT_WINDOW, Interrupted, SignalGuard
 from tests.support import pulumi_stand_in
 
 
@@ -119,13 +119,13 @@ def test_the_window_merges_only_a_quick_repeat_of_the_same_signal(monkeypatch) -
         guard._handle(signal.SIGTERM, None)
         now[0] += 0.0004  # timeout's second send (0.1-0.4 ms under strace)
         guard._handle(signal.SIGTERM, None)
-        assert sent == [(child.pid, signal.SIGTERM)] and guard.repeats == 1
+        assert sent == [] and guard.repeats == 1  # the first SIGTERM waits ECHO_WAIT for Pulumi's own
         now[0] += REPEAT_WINDOW / 2
         guard._handle(signal.SIGTERM, None)  # still within the window of the request at 100.0
-        assert len(sent) == 1 and guard.repeats == 2
-        now[0] = 100.0 + REPEAT_WINDOW  # the window's end: a new request
+        assert sent == [] and guard.repeats == 2
+        now[0] = 100.0 + REPEAT_WINDOW  # the window's end: a new request, which settles the waiting one
         guard._handle(signal.SIGTERM, None)
-        assert sent[1:] == [(child.pid, signal.SIGTERM)] and guard.passed == {"up": 2}
+        assert sent == [(child.pid, signal.SIGTERM)] * 2 and guard.passed == {"up": 2}
         now[0] += 0.0001
         guard._handle(signal.SIGINT, None)  # a different signal at once: a new request
         assert sent[2:] == [(child.pid, signal.SIGINT)] and guard.passed == {"up": 3}
@@ -134,6 +134,76 @@ def test_the_window_merges_only_a_quick_repeat_of_the_same_signal(monkeypatch) -
         monkeypatch.undo()
         child.kill()
         child.wait(timeout=10)
+
+
+def test_a_lone_sigterm_waits_echo_wait_for_pulumi_then_is_passed_on(monkeypatch) -> None:
+    """The first SIGTERM to a cancellable command is held :data:`ECHO_WAIT` seconds (on a clock the test moves) in
+    case Pulumi got its own from a control-group kill (audit closing-34f-1); no word from Pulumi: it is sent, once,
+    and said once when it came. A Ctrl-C is never held (the terminal's reaches Pulumi only through the guard).
+    The child this test started stands for ``pulumi up``; ``os.kill`` to it is recorded, not sent."""
+    import subprocess
+    import sys
+
+    now = [100.0]
+    sent: list[tuple[int, int]] = []
+    said: list[str] = []
+    guard = SignalGuard(said.append, clock=lambda: now[0])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], process_group=0)
+    try:
+        monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
+        guard._attach(child, "up")
+        guard._handle(signal.SIGTERM, None)
+        assert sent == [] and len(said) == 1 and said[0].startswith("SIGTERM: Pulumi is cancelling `pulumi up`")
+        now[0] += ECHO_WAIT - 0.01
+        guard._pass_on(child)  # the poll of the thread waiting for Pulumi
+        assert sent == [] and guard.passed == {}
+        now[0] += 0.01
+        guard._pass_on(child)
+        assert sent == [(child.pid, signal.SIGTERM)] and guard.passed == {"up": 1} and len(said) == 1
+        guard._attach(child, "preview")
+        guard._handle(signal.SIGINT, None)
+        assert sent[1:] == [(child.pid, signal.SIGINT)]  # at once
+    finally:
+        monkeypatch.undo()
+        child.kill()
+        child.wait(timeout=10)
+
+
+@pytest.mark.parametrize("order", ["apply-first", "pulumi-first"])
+def test_a_sigterm_pulumi_got_directly_is_not_sent_again_and_pulumi_cancels_cleanly(tmp_path, pulumi, order) -> None:
+    """systemd's default ``KillMode=control-group`` sends SIGTERM to every process of the unit: apply and, in the
+    same control group whatever its process group, ``pulumi`` (audit closing-34f-1). Passing apply's on made it
+    Pulumi's second: terminate (``cancellation_scope.go``). The stand-in prints Pulumi's "SIGTERM received;
+    cancelling" line; seen within :data:`ECHO_WAIT` of apply's SIGTERM, before or after, nothing is sent.
+    Signals go only to the stand-in this test started (its pid from its own log)."""
+    said: list[str] = []
+    guard = SignalGuard(said.append)
+    command = guard.command()
+    worker, failed = _up_in_thread(command, tmp_path)
+    start: dict = {}
+    try:
+        _wait_for(lambda: "start" in pulumi.events())
+        [start] = [r for r in pulumi.records() if r.get("event") == "start"]
+        if order == "pulumi-first":
+            os.kill(start["pid"], signal.SIGTERM)
+            _wait_for(lambda: "signal" in pulumi.events())
+            time.sleep(0.2)  # its line on the pipe, read
+            guard._handle(signal.SIGTERM, None)
+        else:
+            guard._handle(signal.SIGTERM, None)
+            time.sleep(0.02)
+            os.kill(start["pid"], signal.SIGTERM)
+        worker.join(30)
+        assert not worker.is_alive()
+    finally:
+        if worker.is_alive() and start and pulumi_stand_in.alive(start["pid"]):
+            os.kill(start["pid"], signal.SIGKILL)
+    assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"]
+    assert guard.passed == {"up": 1} and guard.signals == [signal.SIGTERM]
+    assert len(failed) == 1 and isinstance(failed[0], CommandError)
+    assert said[0].startswith("SIGTERM: Pulumi is cancelling `pulumi up`")
+    assert said[1:] == ["SIGTERM reached Pulumi directly too (a service manager signalling every process of the "
+                        "unit, e.g. systemd's KillMode=control-group): not sent again, so Pulumi only cancels."]
 
 
 def test_after_a_signal_no_pulumi_command_starts(tmp_path, pulumi) -> None:

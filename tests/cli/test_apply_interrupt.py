@@ -227,3 +227,32 @@ def test_timeout_sends_sigterm_twice_and_pulumi_still_cancels_cleanly(repo, pulu
     assert errors == ["error: interrupted: `pulumi up` was cancelled; Pulumi finished the operations in flight, "
                       "saved the state and unlocked the stack"], stderr
     assert "terminat" not in stderr and "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("order", ["apply-first", "pulumi-first"])
+def test_a_control_group_kill_signals_apply_and_pulumi_and_pulumi_still_cancels_cleanly(repo, pulumi, apply,
+                                                                                        order) -> None:
+    """systemd's default ``KillMode=control-group`` stops a unit by sending SIGTERM to every process of its control
+    group (systemd.kill(5): "all remaining processes in the control group of this unit will be killed"), and
+    ``pulumi``, in its own process group, is still in that control group: one SIGTERM each to apply and to
+    Pulumi, one after the other (audit closing-34f-1). Apply must not pass its own on as Pulumi's second
+    (``cancellation_scope.go``: terminate). What ``cg_kill`` does is done here by hand, 20 ms apart, in both
+    orders, to the apply and the stand-in this test started (the stand-in's pid from its own log). Before:
+    apply forwarded its SIGTERM and Pulumi terminated, leaving its lock and a pending operation."""
+    run = apply()
+    run.wait_for_up()
+    [start] = [r for r in pulumi.records() if r.get("event") == "start"]
+    pids = [run.process.pid, start["pid"]]
+    for pid in pids if order == "apply-first" else pids[::-1]:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.02)
+    code = run.finish()
+    stderr = run.stderr()
+    assert pulumi.events() == ["start", "signal", "cancel-finished-cleanly"], stderr
+    assert [r["signum"] for r in pulumi.records() if r.get("event") == "signal"] == [signal.SIGTERM]
+    assert not _lock(pulumi).exists()
+    assert code == 1 and "Traceback" not in stderr, stderr
+    assert "SIGTERM reached Pulumi directly too" in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: interrupted: `pulumi up` was cancelled; Pulumi finished the operations in flight, "
+                      "saved the state and unlocked the stack"], stderr
