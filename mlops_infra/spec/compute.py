@@ -51,7 +51,8 @@ class Cluster(SpecModel):
     nodes: Range = Field(description="How many nodes the cluster may scale between.")
     spot: bool = Field(default=False, description="Use spot (managed spot training) capacity.")
     max_hourly_cost_usd: float | None = Field(
-        default=None, ge=0, description="Budget: a warning is given when max nodes x hourly price exceeds it."
+        default=None, ge=0, description="Budget: on AWS, a warning is given when its training jobs' nodes at once (SageMaker starts "
+                                      "what each job asks for, not max nodes) x the hourly Training price exceed it."
     )
     borrowing: Borrowing | None = Field(
         default=None,
