@@ -21,6 +21,14 @@ Contract:
   name has no shape a detector knows (audit closing-34d-2). The desired side is the compiled graph's:
   written from the spec, whose secrets are references and whose plaintext values passed the spec's
   secret check. Only the display changes: paths, actions and ``sensitive`` flags are the same.
+  The same holds for the two other ways a job's environment is set (audit closing-34g-1/-2): a
+  ConfigMap's ``data.<KEY>`` whose key can name a variable (a pod takes a ConfigMap whole with
+  ``envFrom.configMapRef``: core/v1 ConfigMapEnvSource, "The contents of the target ConfigMap's Data
+  field will represent the key-value pairs as environment variables"; which ConfigMaps a pod takes is
+  not known here, so every ConfigMap's variable-like keys count, scripts and documents keep their
+  ``file.ext`` keys) and a SageMaker pipeline step's ``Arguments.Environment.<NAME>`` inside the walked
+  ``pipelineDefinition`` (botocore ``sagemaker`` ``CreateTrainingJobRequest.Environment``: "The
+  environment variables to set in the Docker container"; DescribePipeline reads the definition back).
 - :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
   display rules; :func:`new_resource_changes` gives the same from the desired inputs, without
   the normalised tree.
@@ -126,19 +134,37 @@ def _env_values(entries: Any) -> dict[Any, Any]:
     return {e.get("name"): e.get("value") for e in entries if isinstance(e, dict)} if isinstance(entries, list) else {}
 
 
-def _prior_shown(before: Any, after: Any, path: Path) -> Any:
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PIPELINE = "pipelineDefinition"
+
+
+def _env_map(path: Path, config_map: bool) -> bool:
+    """Whether ``path`` is a map of environment variables (module contract): a Lambda's
+    ``environment.variables``, a pipeline step's ``Arguments.Environment`` or a ConfigMap's ``data``."""
+    return (path == _LAMBDA_ENV or (config_map and path == ("data",))
+            or (len(path) > 1 and path[0] == _PIPELINE and path[-1] == "Environment"))
+
+
+def _env_map_entry(path: Path, config_map: bool) -> bool:
+    if not path or not isinstance(path[-1], str) or not _env_map(path[:-1], config_map):
+        return False
+    return path[0] != "data" or bool(_ENV_NAME.fullmatch(path[-1]))
+
+
+def _prior_shown(before: Any, after: Any, path: Path, config_map: bool = False) -> Any:
     """The displayed state side ``before`` with every environment value the desired side ``after``
     does not hold (same variable, same value) replaced by ``REDACTED`` (module contract). ``before``
-    is already display-safe; a copy is made where something is hidden."""
+    is already display-safe; a copy is made where something is hidden. ``config_map``: the resource is
+    a ConfigMap (its ``data`` keys that can name a variable count as environment)."""
     if before is None or before == REDACTED:
         return before
     n = len(path)
-    if (n == 3 and path[:2] == _LAMBDA_ENV) or (n >= 3 and path[-1] == "value" and isinstance(path[-2], int)
-                                                and path[-3] == "env"):
+    if _env_map_entry(path, config_map) or (n >= 3 and path[-1] == "value" and isinstance(path[-2], int)
+                                            and path[-3] == "env"):
         return before if _same(before, after) else REDACTED
-    if path == _LAMBDA_ENV and isinstance(before, dict):
+    if _env_map(path, config_map) and isinstance(before, dict):
         ours = after if isinstance(after, dict) else {}
-        return {k: v if _same(v, ours.get(k)) else REDACTED for k, v in before.items()}
+        return {k: _prior_shown(v, ours.get(k), (*path, k), config_map) for k, v in before.items()}
     if n and path[-1] == "env" and isinstance(before, list):
         ours = _env_values(after)
         return [_env_entry(e, ours) for e in before]
@@ -146,10 +172,11 @@ def _prior_shown(before: Any, after: Any, path: Path) -> Any:
         return _env_entry(before, _env_values([after]))
     if isinstance(before, dict):
         theirs = after if isinstance(after, dict) else {}
-        return {k: _prior_shown(v, theirs.get(k), (*path, k)) for k, v in before.items()}
+        return {k: _prior_shown(v, theirs.get(k), (*path, k), config_map) for k, v in before.items()}
     if isinstance(before, list):
         theirs = after if isinstance(after, list) else []
-        return [_prior_shown(v, theirs[i] if i < len(theirs) else None, (*path, i)) for i, v in enumerate(before)]
+        return [_prior_shown(v, theirs[i] if i < len(theirs) else None, (*path, i), config_map)
+                for i, v in enumerate(before)]
     return before
 
 
@@ -304,11 +331,13 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
     if not norm.differs or canonical(norm.prior) == canonical(norm.desired):
         return ()
     sens = _Sensitivity(sensitive, norm.sensitive)
+    config_map = norm.desired.get("kind") == "ConfigMap"
     changes = []
     for path, before, after in sorted(_changed_paths(norm.prior, norm.desired), key=lambda c: _sort_key(c[0])):
         forces = (replace.touches(path) and not keep.covers(path)) or bool(extra_replace and extra_replace.touches(path))
         changes.append(AttributeChange(
-            path=format_path(path) or "(all)", before=_prior_shown(_display(before, path, sens), after, path),
+            path=format_path(path) or "(all)",
+            before=_prior_shown(_display(before, path, sens), after, path, config_map),
             after=_display(after, path, sens),
             forces_replacement=forces, sensitive=sens.touches(path)))
     return tuple(changes)

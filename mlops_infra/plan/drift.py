@@ -39,6 +39,14 @@ Contract:
   never shown, the state's only when the compiled graph (``desired``) holds that variable at the same
   place with the same plain string and it is neither credential-named nor secret-shaped, as above. A
   change above the list (a container added or removed) shows its entries the same way.
+- A ConfigMap a compiled container takes whole with ``envFrom.configMapRef`` (found in the graph,
+  run templates kept as JSON included, and always ``mlops-object-store``, every training pod's: core/v1
+  ConfigMapEnvSource "The contents of the target ConfigMap's Data field will represent the key-value
+  pairs as environment variables") has its ``data`` compared as kind ``env`` (audit closing-34g-1):
+  ``data HF_TOKEN added``, never the live value. In a tracked JSON document (kind ``json``: a SageMaker
+  pipeline definition, read back by DescribePipeline ``PipelineDefinition``) every ``Environment`` map
+  (a step's training/processing container environment, botocore ``CreateTrainingJobRequest.Environment``)
+  shows its live values as ``"<sensitive>"`` and the state's only as above (audit closing-34g-2).
 - A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
   :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
   drift; the callers that have the graph pass it.
@@ -69,12 +77,14 @@ Pure: no I/O, no clock, no Pulumi.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from mlops_infra.compile.kubernetes.names import OBJECT_STORE_CONFIG
 from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.normalize import MISSING, get_dotted
@@ -274,6 +284,10 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     if tracked.kind in _WHOLE:
         before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
         diffs = [] if before == after else [(tracked.path, _plain(before), _plain(after))]
+        if diffs and tracked.kind == "json" and _has_environment(before, after):
+            ours = _document(ours)
+            diffs = [(path, _environment_masked(p, ours, False), _environment_masked(v, None, True))
+                     for path, p, v in diffs]
     else:
         before, after = normalise(_key_envs(before), tracked.kind), normalise(_key_envs(after), tracked.kind)
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
@@ -283,6 +297,46 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
         ours = None if ours is MISSING else normalise(_key_envs(ours), tracked.kind)
         return [_container_env_change(tracked, path, p, v, ours) for path, p, v in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
+
+
+def _has_environment(*values: Any) -> bool:
+    for value in values:
+        if isinstance(value, dict) and any(k == "Environment" or _has_environment(v) for k, v in value.items()):
+            return True
+        if isinstance(value, list) and any(_has_environment(v) for v in value):
+            return True
+    return False
+
+
+def _document(value: Any) -> Any:
+    """The compiled graph's JSON document (``pipelineDefinition``) as the json kind compares it; None
+    when there is none or it cannot be read."""
+    if value is MISSING or value is None:
+        return None
+    try:
+        return normalise(value, "json")
+    except (TypeError, ValueError):
+        return None
+
+
+def _environment_masked(value: Any, ours: Any, live: bool) -> Any:
+    """A JSON document (a SageMaker pipeline definition) with every step's ``Environment`` value shown
+    only as :func:`_env_value` allows (module contract): never live, the state's only when it is the
+    compiled document's at the same place."""
+    if isinstance(value, dict):
+        ours = ours if isinstance(ours, dict) else {}
+        out = {}
+        for k, v in value.items():
+            if k == "Environment" and isinstance(v, dict):
+                mine = ours.get(k) if isinstance(ours.get(k), dict) else {}
+                out[k] = {n: _env_value(str(n), e, mine.get(n), live) for n, e in v.items()}
+            else:
+                out[k] = _environment_masked(v, ours.get(k), live)
+        return out
+    if isinstance(value, list):
+        ours = ours if isinstance(ours, list) else []
+        return [_environment_masked(v, ours[i] if i < len(ours) else None, live) for i, v in enumerate(value)]
+    return value
 
 
 _ENV_ENTRY = re.compile(r"\.env\[(?P<name>[^\]]+)\](?P<rest>.*)$")
@@ -422,6 +476,40 @@ def _env_changes(tracked: Tracked, before: Any, after: Any, compiled: Mapping[st
 def _compiled_inputs(desired: DesiredGraph | None) -> dict[str, Mapping[str, Any]]:
     """URN -> the compiled graph's inputs of that resource (whose environment values may be shown)."""
     return {res.urn: res.inputs for res in desired.resources} if desired is not None else {}
+
+
+_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+
+
+def _env_from_names(value: Any, out: set[str]) -> set[str]:
+    """Every ``envFrom[].configMapRef.name`` anywhere in ``value`` (a compiled container, a pod template)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "envFrom" and isinstance(v, list):
+                out.update(ref["name"] for e in v if isinstance(e, dict)
+                           and isinstance(ref := e.get("configMapRef"), dict) and isinstance(ref.get("name"), str))
+            else:
+                _env_from_names(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _env_from_names(v, out)
+    elif isinstance(value, str) and value.lstrip().startswith("{") and "configMapRef" in value:
+        with contextlib.suppress(ValueError):  # a run template kept as JSON (a training job's PyTorchJob)
+            _env_from_names(json.loads(value), out)
+    return out
+
+
+def _environment_config_maps(desired: DesiredGraph | None) -> set[str]:
+    """URNs of the compiled ConfigMaps a compiled container takes whole as its environment
+    (``envFrom.configMapRef``; module contract)."""
+    if desired is None:
+        return set()
+    names = {OBJECT_STORE_CONFIG}  # every training pod's environment, also before a job is declared
+    for res in desired.resources:
+        if res.type != _CONFIG_MAP:
+            _env_from_names(res.inputs, names)
+    return {res.urn for res in desired.resources
+            if res.type == _CONFIG_MAP and get_dotted(res.inputs, "metadata.name") in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,11 +729,14 @@ def _changed_summary(res: StateResource, tracking: Tracking | None, changes: lis
 
 def _changes_for(prior: StateResource, live: StateResource, tracking: Tracking | None,
                  index: _PriorIndex, left: Collection[str] = (),
-                 compiled: Mapping[str, Any] | None = None) -> list[tuple[_Change, str | None]]:
+                 compiled: Mapping[str, Any] | None = None,
+                 environment: bool = False) -> list[tuple[_Change, str | None]]:
     out: list[tuple[_Change, str | None]] = []
     for tracked in tracking.properties if tracking else ():
         if left and _covered(tracked.path, left):
             continue
+        if environment and tracked.path == "data":  # a ConfigMap that is a pod's environment
+            tracked = replace(tracked, kind=ENV)
         out += [(c, tracked.path) for c in _tracked_changes(prior, live, tracked, compiled or {})]
     derived = DERIVED.get(prior.type)
     if derived is not None:
@@ -681,6 +772,7 @@ def find_drift(prior: PriorState, live: LiveState, *,
     left = left or {}
     index = _PriorIndex(prior)
     compiled = _compiled_inputs(desired)
+    environments = _environment_config_maps(desired)
     items: list[DriftItem] = []
     for urn in sorted(prior.resources):
         res = prior.resources[urn]
@@ -691,7 +783,7 @@ def find_drift(prior: PriorState, live: LiveState, *,
         now = live.resources.get(urn)
         if now is None:
             continue
-        changes = _changes_for(res, now, spec, index, left.get(urn, ()), compiled.get(urn))
+        changes = _changes_for(res, now, spec, index, left.get(urn, ()), compiled.get(urn), urn in environments)
         if changes:
             triples = tuple((c.path, c.prior, c.live) for c, _ in changes)
             items.append(DriftItem(urn, res.type, CHANGED, triples, _changed_summary(res, spec, changes)))
