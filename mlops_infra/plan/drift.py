@@ -284,7 +284,7 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     if tracked.kind in _WHOLE:
         before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
         diffs = [] if before == after else [(tracked.path, _plain(before), _plain(after))]
-        if diffs and tracked.kind == "json" and _has_environment(before, after):
+        if diffs and tracked.kind == "json" and _holds_key("Environment", before, after):
             ours = _document(ours)
             diffs = [(path, _environment_masked(p, ours, False), _environment_masked(v, None, True))
                      for path, p, v in diffs]
@@ -293,17 +293,19 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
     if tracked.sensitive:
         return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
-    if diffs and tracked.kind not in _WHOLE and _has_env(before, after):
+    if diffs and tracked.kind not in _WHOLE and _holds_key("env", before, after):
         ours = None if ours is MISSING else normalise(_key_envs(ours), tracked.kind)
         return [_container_env_change(tracked, path, p, v, ours) for path, p, v in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
 
 
-def _has_environment(*values: Any) -> bool:
+def _holds_key(key: str, *values: Any) -> bool:
+    """Whether any mapping nested in ``values`` (through dicts and lists) has the key ``key``: a pipeline
+    step's ``Environment``, a container's ``env``."""
     for value in values:
-        if isinstance(value, dict) and any(k == "Environment" or _has_environment(v) for k, v in value.items()):
+        if isinstance(value, dict) and any(k == key or _holds_key(key, v) for k, v in value.items()):
             return True
-        if isinstance(value, list) and any(_has_environment(v) for v in value):
+        if isinstance(value, list) and any(_holds_key(key, v) for v in value):
             return True
     return False
 
@@ -354,15 +356,6 @@ def _key_envs(value: Any) -> Any:
     if isinstance(value, list):
         return [_key_envs(v) for v in value]
     return value
-
-
-def _has_env(*values: Any) -> bool:
-    for value in values:
-        if isinstance(value, dict) and any(k == "env" or _has_env(v) for k, v in value.items()):
-            return True
-        if isinstance(value, list) and any(_has_env(v) for v in value):
-            return True
-    return False
 
 
 def _at(value: Any, suffix: str) -> Any:
