@@ -12,16 +12,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from mlops_infra.compile import compile_system
 from mlops_infra.state import pulumi_state, resource_texts
 from mlops_infra.state.pulumi_state import load_state, parse_state
 from mlops_infra.state.resource_texts import ResourceTexts
+from tests.state.test_gzip_streaming import benchmark_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 URN = "urn:pulumi:prod::ml::aws:s3/bucket:Bucket::b{}"
@@ -36,15 +34,7 @@ def go_compact(doc: object) -> bytes:
 @pytest.fixture(scope="module")
 def checkpoint() -> dict:
     """The applied checkpoint of the 4-endpoint benchmark system (74 resources)."""
-    sys.path[:0] = [str(REPO / "benchmarks")]
-    try:
-        from bench_plan import applied_checkpoint, engine_order
-        from bench_validate import load_generated
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    with tempfile.TemporaryDirectory() as tmp:
-        system = load_generated(4, "prod", Path(tmp))
-    return engine_order(applied_checkpoint(compile_system(system, "prod")))
+    return benchmark_checkpoint()
 
 
 @pytest.fixture

@@ -29,10 +29,8 @@ from mlops_infra.state.pulumi_state import MAX_GZIP_RATIO, StateError, load_stat
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def state_text() -> bytes:
-    """The applied state of the 4-endpoint benchmark system, as the file backend writes it (indent 4,
-    ``bench_cli.py --write-inputs``' layout): about 400 KB, 74 resources."""
+def benchmark_checkpoint() -> dict:
+    """The applied checkpoint of the 4-endpoint benchmark system (74 resources), in the engine's order."""
     sys.path[:0] = [str(REPO / "benchmarks")]
     try:
         from bench_plan import applied_checkpoint, engine_order
@@ -41,7 +39,14 @@ def state_text() -> bytes:
         sys.path.remove(str(REPO / "benchmarks"))
     with tempfile.TemporaryDirectory() as tmp:
         system = load_generated(4, "prod", Path(tmp))
-    return (json.dumps(engine_order(applied_checkpoint(compile_system(system, "prod"))), indent=4) + "\n").encode()
+    return engine_order(applied_checkpoint(compile_system(system, "prod")))
+
+
+@pytest.fixture(scope="module")
+def state_text() -> bytes:
+    """The applied state of the 4-endpoint benchmark system, as the file backend writes it (indent 4,
+    ``bench_cli.py --write-inputs``' layout): about 400 KB, 74 resources."""
+    return (json.dumps(benchmark_checkpoint(), indent=4) + "\n").encode()
 
 
 @pytest.fixture
