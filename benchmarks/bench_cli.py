@@ -17,7 +17,9 @@ Times what a user runs, each command a fresh process, against the same run's bas
 - only when named with ``--only`` (no target; the other outputs of the first plan a user reads or
   saves): ``plan-text`` (``--no-color``, the default format), ``plan-markdown`` (``--format
   markdown``, a pull-request comment) and ``plan-out`` (``--format json --out plan.json``, the saved
-  plan ``apply`` takes).
+  plan ``apply`` takes); and ``validate-warning``: ``validate`` of the same spec with one warning
+  (:func:`warning_spec`: its first cluster's budget is one the catalog cannot price,
+  ``budget-unchecked``), what a diagnostic's ``file:line`` costs beside ``validate``.
 
 Each round runs every command once (so each pair shares the machine's load): the floors first, then
 each command beside its baseline, the two in turns (:func:`in_turn`): in one round the command first,
@@ -133,6 +135,23 @@ def write_inputs(endpoints: int, env: str, where: Path) -> tuple[Path, Path]:
     return spec, state
 
 
+WARNING_SPEC = "mlsystem-warning.yaml"
+
+
+def warning_spec(spec: Path) -> Path:
+    """``spec`` with one warning, written beside it (:data:`WARNING_SPEC`) unless there: its first cluster
+    (``A10G`` x 1, ``max_hourly_cost_usd: 100``) asks for 4 GPUs a node, ``ml.g5.12xlarge``, which the shipped
+    catalog has no Training price for, so the budget cannot be checked (``budget-unchecked``)."""
+    out = spec.with_name(WARNING_SPEC)
+    if not out.exists():
+        text = spec.read_text()
+        first = "  - name: cluster-00\n    accelerator:\n      type: A10G\n      count: 1\n"
+        if first not in text:
+            raise SystemExit(f"{spec}: no cluster-00 with one A10G to make the warning spec from")
+        out.write_text(text.replace(first, first.replace("count: 1", "count: 4"), 1))
+    return out
+
+
 def run_once(command: Command, cwd: Path, bytecode: str | None = None) -> None:
     """Run ``command`` once; record wall time, the child's peak RSS and a digest of its stdout.
 
@@ -195,6 +214,8 @@ def commands(spec: Path, state: Path, env: str, baseline: str | None, only: set[
         "plan-markdown": ["plan", str(spec), "--env", env, "--format", "markdown"],
         "plan-out": ["plan", str(spec), "--env", env, "--format", "json", "--out", "plan.json"],
     }
+    if only and "validate-warning" in only:
+        extra["validate-warning"] = ["validate", str(warning_spec(spec)), "--env", env]
     chosen = [name for name in work if only is None or name in only] + [name for name in extra if only and name in only]
     work |= extra
     out = list(floors)
@@ -255,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--baseline", help="another mlops-infra source tree to run the same commands from")
     parser.add_argument("--only", help="comma-separated: plan-state, plan-json, graph-json (the default: all three), "
-                                       "plan-text, plan-markdown, plan-out")
+                                       "plan-text, plan-markdown, plan-out, validate-warning")
     parser.add_argument("--keep", type=Path, help="write the inputs here and keep them (reused when present)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="compile the source in every run (no bytecode cache; by default the warm-up writes one)")

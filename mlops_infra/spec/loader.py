@@ -9,8 +9,10 @@ Contract:
   several times faster than libyaml through PyYAML on the 1,000-endpoint document, see
   benchmarks/bench_yaml_parsers.py, and PyYAML alone would read YAML 1.1, where ``on``/``yes`` are
   booleans). yaml-rs has no positions, so libyaml's composer (through PyYAML) is the *index* of where
-  each node was written: built lazily the first time :meth:`LoadedDocument.locate` is called, and
-  used for the exact checks behind cheap text candidates (tags, ``<<``, deep nesting, the alias and
+  each node was written: built lazily when :meth:`LoadedDocument.locate` is called, first only for
+  the top-level section or sequence item holding the path (:mod:`mlops_infra.spec.source_sections`:
+  one warning on one cluster of the 1,000-endpoint document composed all of it, as long as
+  ``validate`` itself), and used for the exact checks behind cheap text candidates (tags, ``<<``, deep nesting, the alias and
   duplicate-key marks). Keys are looked up in that index as yaml-rs reads them (:func:`core_value`:
   ``1_000``, ``0b101``, ``0x1F`` are numbers there), so every node of the data has its own position
   (tests/cli/test_redteam_yaml.py).
@@ -99,11 +101,13 @@ class LoadedDocument:
     raw_indexes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _positions: dict[Path, tuple[int, int]] | None = field(default=None, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
+    _pieces: _PieceIndex | None = field(default=None, repr=False)
 
     def with_data(self, data: Any, redirects: dict[Path, Path]) -> LoadedDocument:
         """The same source with other data (an environment's effective document)."""
         doc = LoadedDocument(self.name, self.text, data, dict(redirects), self.raw_indexes)
         doc._positions, doc._lines = self._positions, self._lines
+        doc._pieces = self._piece_index()  # shared: what one document composed, the other reuses
         return doc
 
     def pruned(self, data: Any, raw_indexes: dict[str, tuple[int, ...]]) -> LoadedDocument:
@@ -138,19 +142,109 @@ class LoadedDocument:
         return path
 
     def locate(self, path: Path) -> SourceLocation:
-        """Where ``path`` (or its nearest written ancestor) is in the file."""
+        """Where ``path`` (or its nearest written ancestor) is in the file.
+
+        Before the whole text is composed, a path is looked up in its top-level section (or the
+        item of a sequence section) composed alone (:class:`_PieceIndex`); the answer is the same,
+        and a warning on one cluster of the 1,000-endpoint document no longer composes all of it."""
         raw = self.raw_path(tuple(path))
-        positions = self.positions
         normalized = tuple(p if isinstance(p, int) else str(p) for p in raw)
+        if self._positions is None:
+            scoped = self._piece_index().positions_for(normalized)
+            if scoped is not None:
+                for cut in range(len(normalized), 0, -1):
+                    pos = scoped.get(normalized[:cut])
+                    if pos is not None:
+                        return SourceLocation(self.name, pos[0], pos[1])
+        positions = self.positions
         for cut in range(len(normalized), -1, -1):
             pos = positions.get(normalized[:cut])
             if pos is not None:
                 return SourceLocation(self.name, pos[0], pos[1])
         return SourceLocation(self.name, 1, 1)
 
+    def _piece_index(self) -> _PieceIndex:
+        if self._pieces is None:
+            self._pieces = _PieceIndex(self.text, None)  # the parsed keys unknown: never cut
+        return self._pieces
+
     def attach(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         """Attach locations to diagnostics that have none."""
         return [d if d.location else with_location(d, self.locate(d.path)) for d in diagnostics]
+
+
+_PLAIN_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]|$)")
+_CORE_WORDS = frozenset({"true", "false", "null"})
+"""Plain keys yaml-rs reads as something other than their text (:func:`core_value`)."""
+
+
+class _PieceIndex:
+    """Positions of a document's pieces, each composed alone and only when asked for
+    (:mod:`mlops_infra.spec.source_sections`). The cut is used only when it has one section per
+    top-level key of the parsed data (``keys``, as yaml-rs read them, in order; None: not known, no
+    cut) and each plain key line names the key parsed at its place; a piece only when it composes to
+    what its cut promises (a mapping of one key, the key asked for; a sequence of one item).
+    Otherwise :meth:`positions_for` answers None and the caller composes the whole text."""
+
+    def __init__(self, text: str, keys: list[str] | None) -> None:
+        self._text = text
+        self._keys = keys
+        self._sections: Any = None  # source_sections.Sections | False (not cut) | None (not yet)
+        self._by_key: dict[str, int] = {}
+        self._done: dict[tuple[int, int | None], dict[Path, tuple[int, int]] | None] = {}
+
+    def positions_for(self, path: Path) -> dict[Path, tuple[int, int]] | None:
+        """Positions holding ``path`` and its ancestors down to its top-level key, or None."""
+        if not path or not isinstance(path[0], str):
+            return None
+        sections = self._cut()
+        index = self._by_key.get(path[0]) if sections else None
+        if index is None:
+            return None
+        items = sections.items(index) if len(path) > 1 and isinstance(path[1], int) else None
+        if items is not None and 0 <= path[1] < len(items):
+            found = self._compose(index, path[1], items[path[1]], path[0])
+            if found is not None:
+                return found
+        return self._compose(index, None, sections.sections[index], path[0])
+
+    def _cut(self) -> Any:
+        if self._sections is None:
+            from mlops_infra.spec import source_sections
+
+            cut = source_sections.cut(self._text) if self._keys is not None else None
+            if cut is None or len(cut.sections) != len(self._keys):
+                self._sections = False
+                return False
+            for index, (piece, parsed) in enumerate(zip(cut.sections, self._keys, strict=True)):
+                match = _PLAIN_KEY.match(cut.lines[piece.start])
+                if match and match.group(1).lower() not in _CORE_WORDS:
+                    if match.group(1) != parsed:
+                        self._sections = False  # the cut is not the document's sections
+                        self._by_key.clear()
+                        return False
+                    self._by_key[parsed] = index
+            self._sections = cut
+        return self._sections
+
+    def _compose(self, index: int, item: int | None, piece: Any, key: str) -> dict[Path, tuple[int, int]] | None:
+        if (index, item) in self._done:
+            return self._done[(index, item)]
+        import yaml
+
+        root = _compose_root(self._sections.text(piece))
+        found = None
+        if item is None:
+            if (isinstance(root, yaml.MappingNode) and len(root.value) == 1
+                    and key_text(root.value[0][0]) == key):
+                found = _node_positions(root, piece.start)
+        elif isinstance(root, yaml.SequenceNode) and len(root.value) == 1:
+            inner = _node_positions(root, piece.start)
+            found = {(key, item, *sub[1:]): at for sub, at in inner.items() if sub}
+            head = self._sections.sections[index].start + 1  # a collection under a key: the key's line
+            found[(key,)] = found[(key, "[key]")] = (head, 1)
+        self._done[(index, item)] = found
+        return found
 
 
 def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
@@ -234,7 +328,9 @@ def parse_document(text: str, name: str = "<string>") -> tuple[LoadedDocument | 
         return None, [_at(name, 1, error(
             "root-not-mapping", f"The document root is {kind}, not a mapping",
             "An MLSystem document is a mapping with apiVersion, kind, metadata and sections such as endpoints."))]
-    return LoadedDocument(name, text, data), []
+    doc = LoadedDocument(name, text, data)
+    doc._pieces = _PieceIndex(text, [str(key) for key in data])
+    return doc, []
 
 
 def _only_comments(text: str) -> bool:
@@ -473,8 +569,13 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
     Scalars map to their value; collections under a key map to the key (the line a reader looks
     at). Aliases are not followed, so an alias bomb cannot blow this up.
     """
+    root = _compose_root(text)
+    return {} if root is None else _node_positions(root)
+
+
+def _compose_root(text: str) -> Any:
+    """libyaml's node tree of ``text``, or None when it does not compose."""
     import yaml
-    positions: dict[Path, tuple[int, int]] = {}
     try:
         root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError:
@@ -486,9 +587,14 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
             root = yaml.compose(safe, Loader=_loader()) if safe != text else None
         except yaml.YAMLError:
             root = None
-    if root is None:
-        return positions
-    positions[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
+    return root
+
+
+def _node_positions(root: Any, line_offset: int = 0) -> dict[Path, tuple[int, int]]:
+    """:func:`_compose_positions` of a composed tree whose first line is line ``line_offset`` + 1."""
+    import yaml
+    positions: dict[Path, tuple[int, int]] = {}
+    positions[()] = (root.start_mark.line + 1 + line_offset, root.start_mark.column + 1)
     stack: list[tuple[Any, Path]] = [(root, ())]
     seen: set[int] = set()
     while stack:
@@ -500,13 +606,14 @@ def _compose_positions(text: str) -> dict[Path, tuple[int, int]]:
             for key, value in node.value:
                 child = (*path, key_text(key))
                 mark = value.start_mark if isinstance(value, yaml.ScalarNode) else key.start_mark
-                positions.setdefault(child, (mark.line + 1, mark.column + 1))
-                positions.setdefault((*child, "[key]"), (key.start_mark.line + 1, key.start_mark.column + 1))
+                positions.setdefault(child, (mark.line + 1 + line_offset, mark.column + 1))
+                positions.setdefault((*child, "[key]"), (key.start_mark.line + 1 + line_offset,
+                                                         key.start_mark.column + 1))
                 stack.append((value, child))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 child = (*path, index)
-                positions.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+                positions.setdefault(child, (item.start_mark.line + 1 + line_offset, item.start_mark.column + 1))
                 stack.append((item, child))
     return positions
 

@@ -1,0 +1,113 @@
+"""Cut an MLSystem document's text into the pieces a position lookup composes alone.
+
+A diagnostic's ``file:line`` comes from libyaml's composer (:mod:`mlops_infra.spec.loader`), and
+composing the whole 1,000-endpoint document costs about as much as validating it: one warning on
+one cluster doubled ``validate``. A path lives in one top-level section (``clusters:``) and, when
+that section is a block sequence, in one item of it (``clusters[3]``), so composing that piece alone
+gives the same marks once its line offset is added back: columns are untouched, since a piece is
+whole lines of the text.
+
+Contract:
+- :func:`cut` returns the :class:`Sections` of a text, or None when the text is not plainly a block
+  mapping at column 0 whose top-level keys are the only column-0 lines other than comments and
+  compact sequence entries (``- ``). None (the caller composes the whole text) also for what would
+  make a piece read differently alone: an anchor (``&`` anywhere: an alias in one piece may name a
+  node in another, and the composer shares aliased nodes between paths), a directive or a document
+  marker other than one leading ``---``, a BOM, and line breaks other than ``\\n`` (libyaml also
+  breaks lines at ``\\r``, NEL, LS and PS; Python's ``splitlines`` at more).
+- The cut is only a candidate: :mod:`mlops_infra.spec.loader` accepts a section only when it
+  composes to a mapping of exactly one key, and an item only when it composes to a sequence of
+  exactly one item; otherwise it composes the whole text. A false cut (a column-0 line inside a
+  flow collection or a quoted scalar) leaves an unterminated piece, which does not compose.
+- Pure text work: no YAML is parsed here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_KEY_START = re.compile(r"[A-Za-z0-9_\"']")
+"""A column-0 line starting a top-level key: plain or quoted. Anything else at column 0 (flow
+``{``/``[``, a tag ``!``, a complex key ``?``, an alias ``*``) makes the text uncut."""
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\ufeff")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Lines ``[start, end)`` (0-based) of the text."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Sections:
+    """The text's lines and its top-level sections, in document order (one per top-level key)."""
+
+    lines: list[str]
+    sections: list[Piece]
+    _items: dict[int, list[Piece] | None] = field(default_factory=dict)
+
+    def text(self, piece: Piece) -> str:
+        return "\n".join(self.lines[piece.start:piece.end]) + "\n"
+
+    def items(self, index: int) -> list[Piece] | None:
+        """The entries of section ``index`` when its value is a block sequence (``- `` lines at one
+        indentation, the first non-blank, non-comment line after the key), else None."""
+        if index not in self._items:
+            self._items[index] = _sequence_items(self.lines, self.sections[index])
+        return self._items[index]
+
+
+def cut(text: str) -> Sections | None:
+    """The sections of ``text`` (see the module contract), or None."""
+    if "&" in text or any(mark in text for mark in _OTHER_BREAKS):
+        return None
+    lines = text.split("\n")
+    starts: list[int] = []
+    leading_marker_allowed = True
+    for number, line in enumerate(lines):
+        if not line or line[0] in " #":
+            continue
+        if line[0] == "-" and (len(line) == 1 or line[1] in " \t"):
+            if not starts:
+                return None  # a sequence before any key: the root is not a mapping
+            leading_marker_allowed = False
+            continue
+        if line.startswith("---") and leading_marker_allowed and not starts and line[3:].strip() == "":
+            leading_marker_allowed = False
+            continue
+        if not _KEY_START.match(line):
+            return None
+        leading_marker_allowed = False
+        starts.append(number)
+    if not starts:
+        return None
+    ends = [*starts[1:], len(lines)]
+    return Sections(lines, [Piece(s, e) for s, e in zip(starts, ends, strict=True)])
+
+
+def _sequence_items(lines: list[str], section: Piece) -> list[Piece] | None:
+    indent = None
+    starts: list[int] = []
+    for number in range(section.start + 1, section.end):
+        line = lines[number]
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        depth = len(line) - len(stripped)
+        if indent is None:
+            if not (stripped.startswith("- ") or stripped == "-"):
+                return None  # a mapping or a scalar under the key: the section is the piece
+            indent = depth
+        if depth < indent:
+            return None
+        if depth == indent:
+            if not (stripped.startswith("- ") or stripped == "-"):
+                return None
+            starts.append(number)
+    if not starts:
+        return None
+    ends = [*starts[1:], section.end]
+    return [Piece(s, e) for s, e in zip(starts, ends, strict=True)]
