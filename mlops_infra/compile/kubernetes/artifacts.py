@@ -3,7 +3,8 @@
 Contract of :func:`storage_uri` (pure; ``compile/kubernetes/serving.py`` puts it in the predictor):
 
 - The environment's registry view (``compile_system(..., registry=view)``) gives the served version's
-  artifact URI, and KServe can download it (:func:`downloadable`): that URI. On Kubernetes the view's
+  artifact URI, and KServe can download it (:func:`downloadable`): that URI, an ``s3://`` folder with
+  a trailing ``/`` (:func:`kserve_uri`, below). On Kubernetes the view's
   ``artifact_uri`` is the MLflow model version's ``source`` (:func:`mlops_infra.state.mlflow_registry.read_registry`,
   read by ``plan --refresh`` and ``apply``): where the version's artifacts really are, whoever registered it.
 - Otherwise (an offline plan, ``mlops-infra graph``, a version whose source KServe cannot download,
@@ -49,6 +50,30 @@ fetches less:
 
 None of these is downloadable here: the registry read warns of such a source
 (:func:`mlops_infra.state.mlflow_registry.source_warnings`) and the layout is served.
+
+An ``s3://`` source names a folder: the trailing ``/`` (:func:`kserve_uri`). KServe's storage initializer
+lists an S3 URI's path as a bare prefix (kserve v0.15.0 ``Storage._download_s3``, unchanged through
+v0.15.2 and at master's ``kserve_storage.py``: ``bucket.objects.filter(Prefix=bucket_path)``, no ``/``
+added) and names each object it downloads by what follows that prefix
+(``re.sub(r"^" + re.escape(bucket_path) + r"/?", "", obj.key)``). MLflow writes a version's ``source``
+without a trailing ``/`` (mlflow 3.14 ``tracking/_model_registry/fluent.py`` ``_register_model``:
+a ``runs:/`` model URI becomes ``RunsArtifactRepository.get_underlying_uri``, e.g.
+``s3://<bucket>/1/<run>/artifacts/model``), so ``.../model`` also downloaded ``.../model_v2/...`` (as
+``/mnt/models/_v2/...``) and ``.../churn/1`` also ``.../churn/10/...``. MLflow's own contract: a model
+version's ``source`` is "the location of the model artifacts" (``MlflowClient.create_model_version``),
+an MLflow Model is a directory with its ``MLmodel`` file at the root (``_register_model`` takes the
+run's folder only when ``MLmodel`` is in it), and MLflow reads a version by opening its source as the
+root of an artifact repository, which lists ``<path>/`` (``ModelsArtifactRepository`` ->
+``get_artifact_repository(download_uri)``; ``S3ArtifactRepository.list_artifacts``: ``prefix =
+dest_path + "/"``). So ``<source>/`` is exactly what MLflow itself would load. A source whose last
+segment names a file (a ``.`` in it: ``model.joblib``, ``model.tar.gz``) is kept as registered: KServe
+downloads an object whose key equals the path alone, under its base name (``if bucket_path ==
+obj.key: ... exact_obj_found``, then ``break``; a single archive is unpacked), and ``<file>/`` would
+list nothing ("No model found"). Other schemes are kept as registered: ``gs://`` already lists
+``<path>/`` (``_download_gcs``: ``if not prefix.endswith("/"): prefix = prefix + "/"``) and downloads
+a path with nothing under it as one file; ``hdfs://``/``webhdfs://`` ask the name node whether the
+path is a FILE or a DIRECTORY (``_download_hdfs`` ``client.status``); ``http(s)://`` is one file
+(``_download_from_uri``); ``pvc://`` is a mounted path (``_download_local``); ``hf://`` a repository.
 """
 
 from __future__ import annotations
@@ -61,6 +86,9 @@ KSERVE_URI_PREFIXES = ("gs://", "s3://", "pvc://", "https://", "http://", "hdfs:
 module contract). A ``pvc://`` claim is mounted at ``/mnt/pvc`` and the URI rewritten to that path
 (``storage_initializer_injector.go`` ``PvcSourceMountPath``), which ``Storage.download`` reads."""
 
+
+S3_PREFIX = "s3://"
+"""KServe's storage initializer lists an S3 path as a bare prefix (:func:`kserve_uri`)."""
 
 STORAGE_URI_ENV = "STORAGE_URI"
 PREDICTOR_CONTAINER = "kserve-container"
@@ -95,10 +123,22 @@ def registered_uri(registry: Any, model: str, version: int) -> str | None:
     return record.artifact_uri if record is not None else None
 
 
+def kserve_uri(uri: str) -> str:
+    """``uri`` as KServe downloads the registered artifact and nothing beside it: an ``s3://`` folder
+    with a trailing ``/`` (a last segment without a ``.``, not the bucket itself), anything else as
+    given (see the module contract)."""
+    if not uri.startswith(S3_PREFIX):
+        return uri
+    path = uri[len(S3_PREFIX):].partition("/")[2]
+    if not path or path.endswith("/") or "." in path.rsplit("/", 1)[-1]:
+        return uri
+    return f"{uri}/"
+
+
 def storage_uri(system: Any, registry: Any, models_bucket: str, model: str, version: int) -> str:
     """The URI an InferenceService serving ``model`` ``version`` downloads (see the module contract)."""
     known = registered_uri(registry, model, version)
-    return str(known) if downloadable(known) else layout_uri(system, models_bucket, model, version)
+    return kserve_uri(str(known)) if downloadable(known) else layout_uri(system, models_bucket, model, version)
 
 
 def predictor_storage_uri(predictor: Any) -> str | None:

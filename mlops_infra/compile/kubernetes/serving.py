@@ -6,8 +6,9 @@ Contract:
   autoscaling.
 - ``predictor.model``: the model format from the registry's framework (:data:`MODEL_FORMATS`),
   ``storageUri``: where the served version's artifacts are (:func:`storage_uri`: the registry's
-  MLflow ``source`` when read, else the documented layout, ``<artifacts_uri>/<version>/`` for a
-  model trained elsewhere, ``s3://<models bucket>/<model>/<version>/`` for one trained here:
+  MLflow ``source`` when read, an ``s3://`` folder with its trailing ``/``, else the documented
+  layout, ``<artifacts_uri>/<version>/`` for a model trained elsewhere,
+  ``s3://<models bucket>/<model>/<version>/`` for one trained here:
   :mod:`mlops_infra.compile.kubernetes.artifacts`; KServe's storage initializer downloads it with
   the credentials of the ``mlops-serving`` account's Secret), and ``resources``: cpu and memory
   requests and limits of one replica plus its GPU limits as strings (:func:`resources`).
