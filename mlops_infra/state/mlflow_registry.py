@@ -217,8 +217,14 @@ def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
     initializer cannot download (``models:/``, ``runs:/``, ``mlflow-artifacts:/``...:
     :func:`mlops_infra.compile.kubernetes.artifacts.downloadable`): the compiler serves it from the
     documented layout instead (:func:`~mlops_infra.compile.kubernetes.artifacts.storage_uri`), and the
-    plan says so, since only the registry knows whether the artifacts are there."""
-    from mlops_infra.compile.kubernetes.artifacts import KSERVE_URI_PREFIXES, downloadable
+    plan says so, since only the registry knows whether the artifacts are there. For an ``oci://``
+    source it adds what KServe 0.15 does with one: it runs an OCI model image only as a modelcar, which
+    a cluster turns on in the ``inferenceservice-config`` ConfigMap's ``storageInitializer``
+    (``"enableModelcar": true``; kserve v0.15.0 ``pkg/webhook/admission/pod/mutator.go`` appends
+    ``InjectModelcar`` only ``if storageInitializer.config.EnableOciImageSource``, and
+    ``config/configmap/inferenceservice.yaml`` ships ``"enableModelcar": false``), a cluster setting
+    a system spec cannot declare, so the compiler does not count on it."""
+    from mlops_infra.compile.kubernetes.artifacts import KSERVE_URI_PREFIXES, OCI_PREFIX, downloadable
     from mlops_infra.secrets import redact
 
     out = []
@@ -230,10 +236,14 @@ def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
             record = held.versions.get(version) if held is not None else None
             source = record.artifact_uri if record is not None else None
             if source and not downloadable(source):
+                modelcar = (" (KServe runs an OCI model image only as a modelcar, which the cluster turns on in the "
+                            "inferenceservice-config ConfigMap's storageInitializer \"enableModelcar\": true, off in "
+                            "KServe 0.15's defaults; a system spec cannot declare it, so mlops-infra does not count "
+                            "on it)") if str(source).startswith(OCI_PREFIX) else ""
                 out.append(f"endpoint {endpoint.name}: {model} v{version}'s MLflow source {redact(str(source))!r} is not "
-                           f"a URI KServe's storage initializer downloads ({', '.join(KSERVE_URI_PREFIXES)}), so it "
-                           "is served from the documented layout (docs/compile-kubernetes.md, section 3.5) instead; "
-                           "register the version with the s3:// folder of its artifacts as its source")
+                           f"a URI KServe's storage initializer downloads ({', '.join(KSERVE_URI_PREFIXES)}){modelcar}, "
+                           "so it is served from the documented layout (docs/compile-kubernetes.md, section 3.5) "
+                           "instead; register the version with the s3:// folder of its artifacts as its source")
     return tuple(out)
 
 

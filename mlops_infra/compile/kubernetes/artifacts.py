@@ -87,6 +87,8 @@ module contract). A ``pvc://`` claim is mounted at ``/mnt/pvc`` and the URI rewr
 (``storage_initializer_injector.go`` ``PvcSourceMountPath``), which ``Storage.download`` reads."""
 
 
+OCI_PREFIX = "oci://"
+"""An OCI model image: KServe runs it only as a modelcar (see the module contract)."""
 S3_PREFIX = "s3://"
 """KServe's storage initializer lists an S3 path as a bare prefix (:func:`kserve_uri`)."""
 

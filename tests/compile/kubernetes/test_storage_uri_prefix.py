@@ -198,3 +198,18 @@ def test_an_existing_stack_applied_without_the_slash_shows_one_update_then_none(
     for desired in (graph, offline):
         assert _updates(_plan(desired, new)) == []
 
+
+@pytest.mark.parametrize("source", ["oci://registry.example.com/models/churn:1", "models:/m-0123",
+                                    "file:///mlflow/artifacts/1/0a1b2c/artifacts/model"])
+def test_the_warning_of_an_oci_source_names_kserves_modelcar(source):
+    """kserve v0.15.0: the modelcar is injected only with ``enableModelcar`` (pod/mutator.go), which
+    config/configmap/inferenceservice.yaml ships false; the other sources get no modelcar clause."""
+    from mlops_infra.state.mlflow_registry import source_warnings
+
+    (warning,) = source_warnings(_quickstart(1), _view("churn-model", {1: source}))
+    clause = ("(KServe runs an OCI model image only as a modelcar, which the cluster turns on in the "
+              "inferenceservice-config ConfigMap's storageInitializer \"enableModelcar\": true, off in KServe "
+              "0.15's defaults; a system spec cannot declare it, so mlops-infra does not count on it), so it is "
+              "served from the documented layout")
+    assert (clause in warning) is source.startswith("oci://")
+    assert "modelcar" not in warning or source.startswith("oci://")
