@@ -80,6 +80,7 @@ from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
 from mlops_infra.policy.model import CostCeiling
+from mlops_infra.policy.rules import borrowed_nodes, unbounded_borrowing
 from mlops_infra.spec.cost import peak_nodes
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 from mlops_infra.state.model import PriorState
@@ -512,26 +513,103 @@ def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None 
 
 def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
     """``graph``'s cost per hour at full scale (the ``max_hourly_cost_usd`` guardrail,
-    :func:`mlops_infra.plan.guardrails.cost_ceiling`): each item's monthly ceiling / 730 h, except
-    AWS training, which is priced at its clusters' peak (:func:`training_peaks`), not as its runs
-    averaged over the month (a weekly 12 h run of 2 nodes is 2 nodes' price per hour while it runs,
-    not 4.33 x 12 / 730 of it). On Kubernetes a cluster is already its max nodes all month.
+    :func:`mlops_infra.plan.guardrails.cost_ceiling`): what runs at once, each item at what it costs
+    per hour while it runs, never a monthly average. Endpoints and Kubernetes clusters run all month,
+    so their monthly ceiling / 730 h is that (max replicas, max nodes). The items that run part of the
+    time are counted while they run (``at_peak``, :func:`running_peaks`): AWS training at its
+    clusters' peak (:func:`training_peaks`: a weekly 12 h run of 2 nodes is 2 nodes' price per hour
+    while it runs, not 4.33 x 12 / 730 of it), each drift job at its runs at once
+    (:func:`drift_peak`), and a Kubernetes cluster that borrows from its cohort at its max nodes plus
+    ``borrowing.maxNodes``, the count ``max_gpus`` uses (:func:`mlops_infra.policy.rules.borrowed_nodes`).
     ``not_counted``: the items the catalog has no price for, in ``missing_regions`` (the other items
-    not counted, no schedule or no node shape, miss no price)."""
+    not counted, no schedule or no node shape, miss no price); ``unbounded``: the clusters that borrow
+    without a limit, whose cost per hour has no bound (the cap fails closed on them, as ``max_gpus``)."""
     after = facts_by_address(graph.resources)
     estimate, pricer = _estimate(graph, PriorState.empty(), None, ({}, after))
     per_hour = {line.address: line.after_range.max_usd / HOURS_PER_MONTH
                 for line in estimate.lines if line.after_range is not None}
-    priced_elsewhere: set[str] = set()
-    if pricer.cloud == "aws":  # training jobs: at their clusters' peak, not their monthly average
-        priced_elsewhere = {address for address, f in after.items() if f.get("kind") == "training_job"}
-        for address in priced_elsewhere:
-            per_hour.pop(address, None)
-        per_hour.update(training_peaks(after, pricer))
-    unpriced = pricer.unpriced - priced_elsewhere
+    peaks, replaced, unbounded = running_peaks(after, pricer)
+    for address in replaced:
+        per_hour.pop(address, None)
+    per_hour.update(peaks)
+    jobs = {address for address, f in after.items() if f.get("kind") == "training_job"} if pricer.cloud == "aws" else set()
+    unpriced = pricer.unpriced - jobs  # priced (or not) at their clusters' peak
     items = tuple(sorted(per_hour.items(), key=lambda item: (-item[1], item[0])))
     return CostCeiling(sum(per_hour.values()), items, tuple(sorted(unpriced)),
-                       tuple(sorted(pricer.missing)) if unpriced else ())
+                       tuple(sorted(pricer.missing)) if unpriced else (), at_peak=tuple(sorted(peaks)),
+                       unbounded=tuple(sorted(unbounded.items())))
+
+
+def running_peaks(after: dict[str, dict[str, Any]],
+                  pricer: _Pricer) -> tuple[dict[str, float], set[str], dict[str, str]]:
+    """(``{address: USD per hour while it runs}``, the addresses whose monthly figure it replaces,
+    ``{address: how}`` of the clusters without a bound) of the items :func:`hourly_ceiling` counts at
+    their running rate: on AWS the clusters training jobs run on (:func:`training_peaks`, in place of
+    the jobs' monthly lines), on both targets the drift jobs (:func:`drift_peak`), on Kubernetes the
+    clusters that borrow (:func:`borrowing_peak`). An item without a price is left out here: its
+    monthly line recorded it as unpriced (a training cluster: :func:`training_peaks` records it)."""
+    peaks: dict[str, float] = {}
+    replaced: set[str] = set()
+    unbounded: dict[str, str] = {}
+    if pricer.cloud == "aws":
+        replaced |= {address for address, f in after.items() if f.get("kind") == "training_job"}
+        peaks.update(training_peaks(after, pricer))
+    for address, f in sorted(after.items()):
+        pricer.address = address
+        if f.get("kind") == "monitor":
+            usd = drift_peak(f, pricer)
+        elif f.get("kind") == "cluster" and pricer.cloud == "kubernetes" and isinstance(f.get("borrowing"), dict):
+            if borrowed_nodes(f) is None:
+                unbounded[address] = f"{f.get('maxNodes') or 0} node(s) + {unbounded_borrowing(f)}"
+                continue
+            usd = borrowing_peak(f, pricer)
+        else:
+            continue
+        if usd is not None:
+            peaks[address] = usd
+            replaced.add(address)
+    return peaks, replaced, unbounded
+
+
+def drift_peak(facts: dict[str, Any], pricer: _Pricer) -> float | None:
+    """USD per hour of a monitor's scheduled drift job while it runs (None: no drift job, or no price):
+    its runs at once x one ``jobInstanceType`` at the SageMaker Processing price (AWS) or a node of
+    that shape (Kubernetes). Each run is one instance (``compile/aws/monitoring.drift_step``:
+    ``ClusterConfig.InstanceCount`` 1), billed while it runs: botocore ``ProcessingClusterConfig``
+    ``SelectedInstanceCount``, "The job is billed for this instance type and count"; on-demand, for
+    what runs, no minimum fee (https://aws.amazon.com/sagemaker/pricing/). Runs at once:
+    on Kubernetes 1 (the CronJob's ``concurrencyPolicy: Forbid``, ``compile/kubernetes/monitoring.py``);
+    on AWS the EventBridge schedule starts a pipeline execution every ``jobScheduleSeconds`` and
+    nothing waits for the one before (no retrain gate on drift jobs; "Parallelism configurations are
+    applied per execution. For example, if two executions are started they can each run ...",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-pipeline.html), so
+    ceil(``jobMaxRuntimeSeconds`` / ``jobScheduleSeconds``) may run at once: 1 for any schedule of at
+    least its 5-minute minimum runtime (``compile/drift_job.max_runtime_seconds``), up to 5 for a
+    1-minute one (the schedule rounds up to whole minutes, ``compile/aws/schedules.rate_expression``,
+    so this is a bound). A 6-hourly run costs the instance's price per hour while it runs, not 1/6 of it."""
+    instance, every, seconds = (facts.get(key) for key in
+                                ("jobInstanceType", "jobScheduleSeconds", "jobMaxRuntimeSeconds"))
+    if not (isinstance(instance, str) and _positive(every) and _positive(seconds)):
+        return None
+    hourly, _ = pricer.hourly(instance, "processing")
+    if hourly is None:
+        return None
+    at_once = 1 if pricer.cloud == "kubernetes" else max(1, math.ceil(seconds / every))
+    return at_once * hourly
+
+
+def borrowing_peak(facts: dict[str, Any], pricer: _Pricer) -> float | None:
+    """USD per hour of a Kubernetes cluster that borrows from its cohort, at its peak: max nodes +
+    ``borrowing.maxNodes`` (:func:`mlops_infra.policy.rules.borrowed_nodes`, the count ``max_gpus``
+    uses: its Kueue ClusterQueue admits runs up to its nominal quota plus its ``borrowingLimit``, and
+    the node autoscaler starts nodes for the admitted pods, ``compile/kubernetes/queues.py``) x the EC2
+    node price. An upper bound, as for ``max_gpus``: what it borrows from this environment's clusters
+    is their quota, already counted (docs/guardrails.md). None without a price."""
+    hourly, _ = pricer.hourly(facts.get("instanceType"), "training")
+    borrowed = borrowed_nodes(facts)
+    if hourly is None or borrowed is None:
+        return None
+    return (int(facts.get("maxNodes") or 0) + borrowed) * hourly
 
 
 def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[str, float]:

@@ -25,14 +25,17 @@ def evaluate(graph: DesiredGraph, settings: GuardrailSettings,
 
 
 def cost_ceiling(graph: DesiredGraph) -> CostCeiling:
-    """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): each
-    item's monthly ceiling / 730 h, AWS training at its clusters' peak (the sum of the
-    jobs' nodes, x the Training price: what runs at once, not a monthly average; never nodes.max), with
-    endpoints that wait for their model version priced as if
-    they ran (a cap must hold once they do; the plan's own estimate leaves them out until then). ``not_counted`` is the items the catalog has
-    no price for, and ``missing_regions`` the regions those prices are missing in: the rule fails
-    closed on them (an unpriced item adds $0, so any cap would pass). Pricing is imported here, when
-    a cost cap is set: ``validate`` without one never loads the plan's models or the price list."""
+    """The graph's cost per hour at full scale (:func:`mlops_infra.plan.cost.hourly_ceiling`): what
+    may run at once, never a monthly average. What runs all month at its monthly ceiling / 730 h;
+    what runs part of the time while it runs (``at_peak``): AWS training at its clusters' peak (the
+    sum of the jobs' nodes x the Training price; never nodes.max), drift jobs at their runs at once;
+    a Kubernetes cluster that borrows at max nodes + ``borrowing.maxNodes`` (``unbounded`` when it
+    borrows without a limit). Endpoints that wait for their model version are priced as if they ran
+    (a cap must hold once they do; the plan's own estimate leaves them out until then).
+    ``not_counted`` is the items the catalog has no price for, and ``missing_regions`` the regions
+    those prices are missing in: the rule fails closed on them (an unpriced item adds $0, so any cap
+    would pass). Pricing is imported here, when a cost cap is set: ``validate`` without one never
+    loads the plan's models or the price list."""
     from mlops_infra.plan.cost import hourly_ceiling
 
     return hourly_ceiling(_running(graph))

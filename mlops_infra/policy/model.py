@@ -71,9 +71,13 @@ class GuardrailResult:
 class CostCeiling:
     """The environment's cost at full scale, per hour (the ``max_hourly_cost_usd`` rule reads it):
     ``by_item`` the largest items first, ``not_counted`` the items without a price, ``missing_regions``
-    the regions whose catalog lacks their prices."""
+    the regions whose catalog lacks their prices, ``at_peak`` the items counted while they run (what
+    runs part of the time: not its monthly average), ``unbounded`` ``(address, how)`` of the items
+    whose cost per hour has no bound (a Kubernetes cluster that borrows without a limit)."""
 
     usd_per_hour: float
     by_item: tuple[tuple[str, float], ...] = ()
     not_counted: tuple[str, ...] = ()
     missing_regions: tuple[str, ...] = ()
+    at_peak: tuple[str, ...] = ()
+    unbounded: tuple[tuple[str, str], ...] = ()

@@ -44,10 +44,13 @@ Contract:
     runs hold at once, on Kubernetes plus what it may borrow: :func:`gpu_usage`) over the cap; a
     Kubernetes cluster that borrows without a limit fails it closed.
   - ``max_hourly_cost_usd``: the cost per hour at full scale (on-demand catalog prices: the plan's
-    monthly ceiling / 730 h, endpoints that wait for their model version counted as running, AWS
-    training at the nodes its jobs ask for at once, summed per cluster, never ``nodes.max``:
-    :func:`mlops_infra.plan.cost.hourly_ceiling`) over the cap; items without a price make it fail
-    closed (:func:`_unpriced`).
+    monthly ceiling / 730 h for what runs all month, endpoints that wait for their model version
+    counted as running; what runs part of the time at its cost per hour while it runs: AWS training
+    at the nodes its jobs ask for at once, summed per cluster, never ``nodes.max``, drift jobs at
+    their runs at once; a Kubernetes cluster that borrows at max nodes + ``borrowing.maxNodes``, the
+    count ``max_gpus`` uses: :func:`mlops_infra.plan.cost.hourly_ceiling`) over the cap; the finding
+    names the items counted while they run (:func:`_at_peak`); items without a price make it fail
+    closed (:func:`_unpriced`), and so does a cluster that borrows without a limit (:func:`_unbounded`).
   - ``endpoint_alerts``: an endpoint with no alert (on one of its monitors) that notifies a channel.
 """
 
@@ -419,19 +422,34 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def borrowed_nodes(f: Mapping[str, Any]) -> int | None:
+    """Nodes a Kubernetes cluster (its facts ``f``) may run beyond its max nodes by borrowing from its
+    cohort: 0 without ``borrowing``, ``borrowing.maxNodes`` (the ClusterQueue's ``borrowingLimit``,
+    ``compile/kubernetes/queues.py``), None when it borrows without a limit ("If null, it means that
+    there is no borrowing limit", Kueue ``ClusterQueue`` v1beta2). The one count :func:`gpu_usage`
+    and the cost cap (:func:`mlops_infra.plan.cost.hourly_ceiling`) add to max nodes."""
+    borrowing = f.get("borrowing")
+    if not isinstance(borrowing, dict):
+        return 0
+    limit = borrowing.get("maxNodes")
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+
+def unbounded_borrowing(f: Mapping[str, Any]) -> str:
+    """How a cluster whose :func:`borrowed_nodes` is None borrows, as the findings say it."""
+    return f"borrowing from cohort {(f.get('borrowing') or {}).get('cohort')} without a limit"
+
+
 def _cluster_gpus(address: str, f: dict[str, Any], gpus: int, jobs: Iterable[tuple[str, int, int]],
                   cloud: str | None) -> tuple[str, int | None, str]:
     """One cluster's line of :func:`gpu_usage`."""
     count = f.get("maxNodes") or 0
     best: tuple[int | None, str] = (gpus * count, f"{gpus} GPU(s) x {count} node(s)")
-    if cloud != "aws":
-        borrowing = f.get("borrowing")
-        if isinstance(borrowing, dict):
-            limit = borrowing.get("maxNodes")
-            if not isinstance(limit, int):
-                return address, None, f"{gpus} GPU(s) x {count} node(s) + borrowing from cohort " \
-                                      f"{borrowing.get('cohort')} without a limit"
-            best = (gpus * (count + limit), f"{gpus} GPU(s) x ({count} node(s) + {limit} borrowed)")
+    if cloud != "aws" and isinstance(f.get("borrowing"), dict):
+        limit = borrowed_nodes(f)
+        if limit is None:
+            return address, None, f"{gpus} GPU(s) x {count} node(s) + {unbounded_borrowing(f)}"
+        best = (gpus * (count + limit), f"{gpus} GPU(s) x ({count} node(s) + {limit} borrowed)")
     jobs = list(jobs)
     if cloud != "kubernetes" and jobs:
         total = sum(g * n for _, g, n in jobs)
@@ -482,17 +500,45 @@ def check_max_hourly_cost(subject: Subject) -> list[GuardrailFinding]:
                                  "Evaluate guardrails through mlops_infra.plan.guardrails.evaluate (this is a bug "
                                  "in mlops-infra when it shows in validate, plan or the policy pack).", field)]
     ceiling = subject.cost(subject.graph)
+    if ceiling.unbounded:
+        return _unbounded(s.env, cap, ceiling)
     if ceiling.usd_per_hour <= cap:
         return _unpriced(s.env, cap, ceiling, where, field)
     shown = "; ".join(f"{address}: ${usd:,.2f}/h" for address, usd in ceiling.by_item[:5])
     uncounted = f" Not counted (no price): {', '.join(ceiling.not_counted)}." if ceiling.not_counted else ""
     return [GuardrailFinding("max_hourly_cost_usd", where,
                              f"{s.env} may cost ${ceiling.usd_per_hour:,.2f}/h at full scale, over its cap of "
-                             f"${cap:,.2f}/h ({shown})",
-                             "Lower replicas.max, nodes.max or training jobs' nodes, choose smaller instances, or "
-                             f"raise environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices; "
-                             "the plan's monthly ceiling / 730 h, AWS training at the nodes its runs hold at once)."
+                             f"${cap:,.2f}/h ({shown}){_at_peak(ceiling)}",
+                             "Lower replicas.max, nodes.max, borrowing.max_nodes or training jobs' nodes, choose "
+                             "smaller instances, or raise "
+                             f"environments.{s.env}.guardrails.max_hourly_cost_usd (on-demand catalog prices: "
+                             "endpoints at max replicas, Kubernetes clusters at max nodes + borrowing.max_nodes, and "
+                             "what runs part of the time while it runs: AWS training at the nodes its jobs' runs hold "
+                             "at once, drift jobs at their runs at once; docs/guardrails.md)."
                              f"{uncounted}", field)]
+
+
+def _at_peak(ceiling: CostCeiling) -> str:
+    """The clause naming the items counted while they run (:attr:`CostCeiling.at_peak`), not as a
+    monthly average: a weekly training run or a 6-hourly drift job costs its instances' price per
+    hour while it runs, whatever its share of the month."""
+    if not ceiling.at_peak:
+        return ""
+    items = ceiling.at_peak
+    shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+    return f"; counted at their peak (what may run at once, not a monthly average): {shown}"
+
+
+def _unbounded(env: str, cap: float, ceiling: CostCeiling) -> list[GuardrailFinding]:
+    """The cap's findings when a Kubernetes cluster borrows without a limit: its cost per hour has no
+    bound, so no cap can hold; the rule fails closed, as :func:`check_max_gpus` does on the same
+    clusters (:func:`borrowed_nodes`), with the same fix."""
+    return [GuardrailFinding("max_hourly_cost_usd", address,
+                             f"{address} has no cost bound in {env}: {how}, so the cap of ${cap:,.2f}/h cannot "
+                             "hold (the rule fails closed)",
+                             "Set borrowing.max_nodes on the cluster (at most that many nodes borrowed from the "
+                             "cohort), or remove borrowing.", "borrowing.max_nodes")
+            for address, how in ceiling.unbounded]
 
 
 def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str) -> list[GuardrailFinding]:
@@ -510,7 +556,7 @@ def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str
         "max_hourly_cost_usd", where,
         f"{len(items)} item(s) of {env} have no price in the price catalog{where_missing} ({shown}): the cap of "
         f"${cap:,.2f}/h cannot be checked (the rule fails closed; the priced items cost "
-        f"${ceiling.usd_per_hour:,.2f}/h at full scale)",
+        f"${ceiling.usd_per_hour:,.2f}/h at full scale{_at_peak(ceiling)})",
         f"Add the missing prices: `mlops-infra catalog refresh --regions {regions} --out prices.json` with AWS "
         "credentials, then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"` (an absolute path: the policy pack "
         "runs from its own folder; docs/prices.md). To accept an unchecked cap, set "

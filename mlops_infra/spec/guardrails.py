@@ -80,10 +80,13 @@ class Guardrails(SpecModel):
         description="Most GPUs the environment may use at full scale (endpoints at max replicas, clusters at max nodes).")
     max_hourly_cost_usd: float | None = Field(
         default=None, gt=0,
-        description="Most the environment may cost per hour at full scale (USD, on-demand catalog prices: the "
-                    "plan's monthly ceiling / 730 h, except AWS training, counted at the nodes its jobs' runs "
-                    "hold at once x the Training price). Items without a catalog price make the rule fail "
-                    "closed (docs/guardrails.md).")
+        description="Most the environment may cost per hour at full scale (USD, on-demand catalog prices), what "
+                    "may run at once: the plan's monthly ceiling / 730 h for endpoints and Kubernetes clusters (a "
+                    "cluster that borrows at max nodes + borrowing.max_nodes); what runs part of the time while "
+                    "it runs, never a monthly average: AWS training, counted at the nodes its jobs' runs hold at "
+                    "once x the Training price, and drift jobs at their runs at once. Items without a catalog "
+                    "price make the rule fail closed, and so does borrowing without max_nodes "
+                    "(docs/guardrails.md).")
 
 
 @dataclass(frozen=True)
