@@ -10,25 +10,16 @@ Contract:
   ``UNKNOWN_AFTER_APPLY``; a path under a sensitive rule path or a secret found in state becomes
   ``REDACTED`` (a change above such a path is redacted inside and marked ``sensitive``). No secret
   value leaves this module.
-- The state's side of an environment variable (a Lambda function's ``environment.variables.<NAME>``, a
-  Kubernetes container's ``env[i].value``) is shown only when the desired side holds that same variable
-  with the same value, else ``REDACTED`` (:func:`_prior_shown`); the desired side stays visible. After a
-  ``pulumi refresh`` the state holds what was typed in the console (pulumi ``pkg/resource/deploy/step.go``
-  ``RefreshStep.Apply``: "If the provider specified new inputs for this resource, pick them up now";
-  pulumi-terraform-bridge ``Read`` extracts inputs from the refreshed outputs), and Lambda treats every
-  value as possibly secret (botocore ``lambda`` ``EnvironmentVariables`` ``"sensitive": true``), a
-  container's ``env[].value`` is the same plain text (``kubectl set env``); a key typed under a harmless
-  name has no shape a detector knows (audit closing-34d-2). The desired side is the compiled graph's:
-  written from the spec, whose secrets are references and whose plaintext values passed the spec's
-  secret check. Only the display changes: paths, actions and ``sensitive`` flags are the same.
-  The same holds for the two other ways a job's environment is set (audit closing-34g-1/-2): a
-  ConfigMap's ``data.<KEY>`` whose key can name a variable (a pod takes a ConfigMap whole with
-  ``envFrom.configMapRef``: core/v1 ConfigMapEnvSource, "The contents of the target ConfigMap's Data
-  field will represent the key-value pairs as environment variables"; which ConfigMaps a pod takes is
-  not known here, so every ConfigMap's variable-like keys count, scripts and documents keep their
-  ``file.ext`` keys) and a SageMaker pipeline step's ``Arguments.Environment.<NAME>`` inside the walked
-  ``pipelineDefinition`` (botocore ``sagemaker`` ``CreateTrainingJobRequest.Environment``: "The
-  environment variables to set in the Docker container"; DescribePipeline reads the definition back).
+- The state's side of an environment variable is shown only when the desired side holds that same
+  variable with the same value, else ``REDACTED`` (:func:`_prior_shown`); the desired side stays
+  visible. Where environment values live (a Lambda function's ``environment.variables.<NAME>``, a
+  Kubernetes container's ``env[i].value``, the ``data`` of a ConfigMap a container takes environment
+  from, a SageMaker pipeline step's ``Arguments.Environment.<NAME>``), the rule and its sources are
+  :mod:`mlops_infra.plan.env_values`' (applied unguarded: the desired side is printed in the same row).
+  After a ``pulumi refresh`` the state holds what was typed in the console, under names no detector
+  knows (audits closing-34d-2, closing-34g-1/-2). Which ConfigMaps pods take is not known here, so
+  every ConfigMap's keys shaped like a variable name count. Only the display changes: paths, actions
+  and ``sensitive`` flags are the same.
 - :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
   display rules; :func:`new_resource_changes` gives the same from the desired inputs, without
   the normalised tree.
@@ -45,6 +36,17 @@ from typing import Any
 import orjson
 
 from mlops_infra.graph import ARCHIVE, JSON, REF
+from mlops_infra.plan.env_values import (
+    CONTAINER_ENV,
+    DataKeys,
+    by_name,
+    entry_shown,
+    env_entry_value,
+    env_map,
+    env_map_entry,
+    shown,
+    variable_like,
+)
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
 from mlops_infra.plan.normalize import (
     _UNKNOWN_JSON,
@@ -115,69 +117,40 @@ def _display(value: Any, path: Path, sens: _Sensitivity) -> Any:
     return UNKNOWN_AFTER_APPLY if value == UNKNOWN else value
 
 
-_LAMBDA_ENV = ("environment", "variables")
-
-
-def _same(shown: Any, desired: Any) -> bool:
-    return isinstance(shown, str) and isinstance(desired, str) and shown == desired
-
-
-def _env_entry(entry: Any, ours: dict[Any, Any]) -> Any:
-    """A container ``env`` entry with its ``value`` shown only when ``ours`` (name -> desired value)
-    gives that name the same value."""
-    if not isinstance(entry, dict) or "value" not in entry or entry["value"] is None:
-        return entry
-    return entry if _same(entry["value"], ours.get(entry.get("name"))) else {**entry, "value": REDACTED}
-
-
-def _env_values(entries: Any) -> dict[Any, Any]:
-    return {e.get("name"): e.get("value") for e in entries if isinstance(e, dict)} if isinstance(entries, list) else {}
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PIPELINE = "pipelineDefinition"
-
-
-def _env_map(path: Path, config_map: bool) -> bool:
-    """Whether ``path`` is a map of environment variables (module contract): a Lambda's
-    ``environment.variables``, a pipeline step's ``Arguments.Environment`` or a ConfigMap's ``data``."""
-    return (path == _LAMBDA_ENV or (config_map and path == ("data",))
-            or (len(path) > 1 and path[0] == _PIPELINE and path[-1] == "Environment"))
-
-
-def _env_map_entry(path: Path, config_map: bool) -> bool:
-    if not path or not isinstance(path[-1], str) or not _env_map(path[:-1], config_map):
-        return False
-    return path[0] != "data" or bool(_ENV_NAME.fullmatch(path[-1]))
-
-
-def _prior_shown(before: Any, after: Any, path: Path, config_map: bool = False) -> Any:
+def _prior_shown(before: Any, after: Any, path: Path, keys: DataKeys = None) -> Any:
     """The displayed state side ``before`` with every environment value the desired side ``after``
-    does not hold (same variable, same value) replaced by ``REDACTED`` (module contract). ``before``
-    is already display-safe; a copy is made where something is hidden. ``config_map``: the resource is
-    a ConfigMap (its ``data`` keys that can name a variable count as environment)."""
+    does not hold (same variable, same value) replaced by ``REDACTED`` (module contract; where and when:
+    :mod:`mlops_infra.plan.env_values`, unguarded). ``before`` is already display-safe; a copy is made
+    where something is hidden. ``keys``: which keys of a ConfigMap's ``data`` are environment
+    variables (:func:`~mlops_infra.plan.env_values.variable_like`; None for any other resource)."""
     if before is None or before == REDACTED:
         return before
     n = len(path)
-    if _env_map_entry(path, config_map) or (n >= 3 and path[-1] == "value" and isinstance(path[-2], int)
-                                            and path[-3] == "env"):
-        return before if _same(before, after) else REDACTED
-    if _env_map(path, config_map) and isinstance(before, dict):
+    if env_map_entry(path, keys) or env_entry_value(path):
+        return shown(str(path[-1]), before, after, hidden=REDACTED, guarded=False)
+    if env_map(path, keys) and isinstance(before, dict):
         ours = after if isinstance(after, dict) else {}
-        return {k: _prior_shown(v, ours.get(k), (*path, k), config_map) for k, v in before.items()}
-    if n and path[-1] == "env" and isinstance(before, list):
-        ours = _env_values(after)
+        return {k: _prior_shown(v, ours.get(k), (*path, k), keys) for k, v in before.items()}
+    if n and path[-1] == CONTAINER_ENV and isinstance(before, list):
+        ours = by_name(after)
         return [_env_entry(e, ours) for e in before]
-    if n >= 2 and path[-2] == "env" and isinstance(path[-1], int):
-        return _env_entry(before, _env_values([after]))
+    if n >= 2 and path[-2] == CONTAINER_ENV and isinstance(path[-1], int):
+        return _env_entry(before, by_name([after]))
     if isinstance(before, dict):
         theirs = after if isinstance(after, dict) else {}
-        return {k: _prior_shown(v, theirs.get(k), (*path, k), config_map) for k, v in before.items()}
+        return {k: _prior_shown(v, theirs.get(k), (*path, k), keys) for k, v in before.items()}
     if isinstance(before, list):
         theirs = after if isinstance(after, list) else []
-        return [_prior_shown(v, theirs[i] if i < len(theirs) else None, (*path, i), config_map)
+        return [_prior_shown(v, theirs[i] if i < len(theirs) else None, (*path, i), keys)
                 for i, v in enumerate(before)]
     return before
+
+
+def _env_entry(entry: Any, ours: dict[Any, Any]) -> Any:
+    """A container ``env`` entry with its ``value`` shown only when ``ours`` (name -> desired entry)
+    gives that name the same value."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return entry_shown(str(name), entry, ours.get(name), hidden=REDACTED, guarded=False)
 
 
 def _unknowns(value: Any) -> Any:
@@ -331,13 +304,13 @@ def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, se
     if not norm.differs or canonical(norm.prior) == canonical(norm.desired):
         return ()
     sens = _Sensitivity(sensitive, norm.sensitive)
-    config_map = norm.desired.get("kind") == "ConfigMap"
+    keys = variable_like if norm.desired.get("kind") == "ConfigMap" else None
     changes = []
     for path, before, after in sorted(_changed_paths(norm.prior, norm.desired), key=lambda c: _sort_key(c[0])):
         forces = (replace.touches(path) and not keep.covers(path)) or bool(extra_replace and extra_replace.touches(path))
         changes.append(AttributeChange(
             path=format_path(path) or "(all)",
-            before=_prior_shown(_display(before, path, sens), after, path, config_map),
+            before=_prior_shown(_display(before, path, sens), after, path, keys),
             after=_display(after, path, sens),
             forces_replacement=forces, sensitive=sens.touches(path)))
     return tuple(changes)

@@ -39,14 +39,18 @@ Contract:
   never shown, the state's only when the compiled graph (``desired``) holds that variable at the same
   place with the same plain string and it is neither credential-named nor secret-shaped, as above. A
   change above the list (a container added or removed) shows its entries the same way.
-- A ConfigMap a compiled container takes whole with ``envFrom.configMapRef`` (found in the graph,
-  run templates kept as JSON included, and always ``mlops-object-store``, every training pod's: core/v1
-  ConfigMapEnvSource "The contents of the target ConfigMap's Data field will represent the key-value
-  pairs as environment variables") has its ``data`` compared as kind ``env`` (audit closing-34g-1):
-  ``data HF_TOKEN added``, never the live value. In a tracked JSON document (kind ``json``: a SageMaker
-  pipeline definition, read back by DescribePipeline ``PipelineDefinition``) every ``Environment`` map
-  (a step's training/processing container environment, botocore ``CreateTrainingJobRequest.Environment``)
-  shows its live values as ``"<sensitive>"`` and the state's only as above (audit closing-34g-2).
+- A ConfigMap a compiled container takes whole with ``envFrom.configMapRef`` (found in the graph's
+  containers, and always ``mlops-object-store``, every training pod's: core/v1 ConfigMapEnvSource "The
+  contents of the target ConfigMap's Data field will represent the key-value pairs as environment
+  variables") has its ``data`` compared as kind ``env`` (audit closing-34g-1): ``data HF_TOKEN added``,
+  never the live value. In a tracked JSON document (kind ``json``: a SageMaker pipeline definition,
+  read back by DescribePipeline ``PipelineDefinition``) every ``Environment`` map (a step's
+  training/processing container environment, botocore ``CreateTrainingJobRequest.Environment``) shows
+  its live values as ``"<sensitive>"`` and the state's only as above (audit closing-34g-2).
+- Where environment values live, how env lists are keyed and when a value may be shown are
+  :mod:`mlops_infra.plan.env_values`' (one rule with the plan diff's), applied ``guarded``: the
+  credential-name and secret-shape check above, which the plan diff does not make (its row prints the
+  compiled value beside the state's; a drift line shows the state's alone).
 - A path the desired graph leaves to something other than Pulumi (its ``ignore_changes``,
   :func:`left_alone`: a canary endpoint's config, which the rollout controller switches) is never
   drift; the callers that have the graph pass it.
@@ -77,19 +81,24 @@ Pure: no I/O, no clock, no Pulumi.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mlops_infra.compile.kubernetes.names import OBJECT_STORE_CONFIG
 from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.plan.env_values import (
+    CONTAINER_ENV,
+    STEP_ENVIRONMENT,
+    entry_shown,
+    env_config_maps,
+    holds_key,
+    key_envs,
+    shown,
+)
 from mlops_infra.plan.normalize import MISSING, get_dotted
-from mlops_infra.secrets import contains_secret
-from mlops_infra.secrets.rules import names_a_credential
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
 from mlops_infra.state.model import SECRET_SIG, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -284,30 +293,18 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     if tracked.kind in _WHOLE:
         before, after = normalise(before, tracked.kind), normalise(after, tracked.kind)
         diffs = [] if before == after else [(tracked.path, _plain(before), _plain(after))]
-        if diffs and tracked.kind == "json" and _holds_key("Environment", before, after):
+        if diffs and tracked.kind == "json" and holds_key(STEP_ENVIRONMENT, before, after):
             ours = _document(ours)
-            diffs = [(path, _environment_masked(p, ours, False), _environment_masked(v, None, True))
-                     for path, p, v in diffs]
+            diffs = [(path, _environment_masked(p, ours), _environment_masked(v, None)) for path, p, v in diffs]
     else:
         before, after = normalise(_key_envs(before), tracked.kind), normalise(_key_envs(after), tracked.kind)
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
     if tracked.sensitive:
         return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
-    if diffs and tracked.kind not in _WHOLE and _holds_key("env", before, after):
+    if diffs and tracked.kind not in _WHOLE and holds_key(CONTAINER_ENV, before, after):
         ours = None if ours is MISSING else normalise(_key_envs(ours), tracked.kind)
         return [_container_env_change(tracked, path, p, v, ours) for path, p, v in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
-
-
-def _holds_key(key: str, *values: Any) -> bool:
-    """Whether any mapping nested in ``values`` (through dicts and lists) has the key ``key``: a pipeline
-    step's ``Environment``, a container's ``env``."""
-    for value in values:
-        if isinstance(value, dict) and any(k == key or _holds_key(key, v) for k, v in value.items()):
-            return True
-        if isinstance(value, list) and any(_holds_key(key, v) for v in value):
-            return True
-    return False
 
 
 def _document(value: Any) -> Any:
@@ -321,23 +318,23 @@ def _document(value: Any) -> Any:
         return None
 
 
-def _environment_masked(value: Any, ours: Any, live: bool) -> Any:
+def _environment_masked(value: Any, ours: Any) -> Any:
     """A JSON document (a SageMaker pipeline definition) with every step's ``Environment`` value shown
-    only as :func:`_env_value` allows (module contract): never live, the state's only when it is the
-    compiled document's at the same place."""
+    only as :func:`_env_value` allows (module contract): never live (``ours`` None), the state's only
+    when it is the compiled document's at the same place."""
     if isinstance(value, dict):
         ours = ours if isinstance(ours, dict) else {}
         out = {}
         for k, v in value.items():
-            if k == "Environment" and isinstance(v, dict):
+            if k == STEP_ENVIRONMENT and isinstance(v, dict):
                 mine = ours.get(k) if isinstance(ours.get(k), dict) else {}
-                out[k] = {n: _env_value(str(n), e, mine.get(n), live) for n, e in v.items()}
+                out[k] = {n: _env_value(str(n), e, mine.get(n)) for n, e in v.items()}
             else:
-                out[k] = _environment_masked(v, ours.get(k), live)
+                out[k] = _environment_masked(v, ours.get(k))
         return out
     if isinstance(value, list):
         ours = ours if isinstance(ours, list) else []
-        return [_environment_masked(v, ours[i] if i < len(ours) else None, live) for i, v in enumerate(value)]
+        return [_environment_masked(v, ours[i] if i < len(ours) else None) for i, v in enumerate(value)]
     return value
 
 
@@ -345,17 +342,13 @@ _ENV_ENTRY = re.compile(r"\.env\[(?P<name>[^\]]+)\](?P<rest>.*)$")
 _STEP = re.compile(r"\.([^.\[\]]+)|\[([^\]]+)\]")
 
 
-def _is_env_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(e, dict) and "name" in e for e in value)
-
-
 def _key_envs(value: Any) -> Any:
     """``value`` with every container ``env`` list keyed by ``name`` (module contract)."""
-    if isinstance(value, dict):
-        return {k: _keyed(v, "name") if k == "env" and _is_env_list(v) else _key_envs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_key_envs(v) for v in value]
-    return value
+    return key_envs(value, _by_name)
+
+
+def _by_name(entries: list) -> Keyed:
+    return _keyed(entries, "name")
 
 
 def _at(value: Any, suffix: str) -> Any:
@@ -371,33 +364,27 @@ def _at(value: Any, suffix: str) -> Any:
     return value
 
 
-def _env_value(name: str, value: Any, ours: Any, live: bool) -> Any:
-    """One side of a container environment value as it may be shown (module contract)."""
-    if value is None:
-        return None
-    if not live and isinstance(value, str) and value == ours and not _may_be_secret(name, value):
-        return value
-    return SENSITIVE
+def _env_value(name: str, value: Any, ours: Any) -> Any:
+    """One side of an environment value as drift may show it: :func:`~mlops_infra.plan.env_values.shown`,
+    guarded (module contract); a live side is passed with ``ours`` None."""
+    return shown(name, value, ours, hidden=SENSITIVE, guarded=True)
 
 
-def _masked_entry(name: str, entry: Any, ours: Any, live: bool) -> Any:
-    if not isinstance(entry, dict):
-        return _env_value(name, entry, ours, live)
-    ours = ours if isinstance(ours, dict) else {}
-    return {k: v if k == "name" else _env_value(name, v, ours.get(k), live) for k, v in entry.items()}
+def _masked_entry(name: str, entry: Any, ours: Any) -> Any:
+    return entry_shown(name, entry, ours, hidden=SENSITIVE, guarded=True)
 
 
-def _masked(value: Any, ours: Any, live: bool, env: bool = False) -> Any:
+def _masked(value: Any, ours: Any, env: bool = False) -> Any:
     """``value`` with every container environment value it holds shown as :func:`_env_value` allows."""
     if env and isinstance(value, dict):
         ours = ours if isinstance(ours, dict) else {}
-        return {n: _masked_entry(str(n), e, ours.get(n), live) for n, e in value.items()}
+        return {n: _masked_entry(str(n), e, ours.get(n)) for n, e in value.items()}
     if isinstance(value, dict):
         ours = ours if isinstance(ours, dict) else {}
-        return {k: _masked(v, ours.get(k), live, env=k == "env") for k, v in value.items()}
+        return {k: _masked(v, ours.get(k), env=k == CONTAINER_ENV) for k, v in value.items()}
     if isinstance(value, list):
         ours = ours if isinstance(ours, list) else []
-        return [_masked(v, ours[i] if i < len(ours) else None, live) for i, v in enumerate(value)]
+        return [_masked(v, ours[i] if i < len(ours) else None) for i, v in enumerate(value)]
     return value
 
 
@@ -408,15 +395,14 @@ def _container_env_change(tracked: Tracked, path: str, prior: Any, live: Any, ou
     entry = _ENV_ENTRY.search(path)
     if entry is None:  # above or beside an env entry
         env = path.endswith(".env")
-        return _Change(path, tracked.label, _masked(prior, at_ours, False, env), _masked(live, None, True, env))
+        return _Change(path, tracked.label, _masked(prior, at_ours, env), _masked(live, None, env))
     name, rest = entry.group("name"), entry.group("rest")
     label = f"env {name}"
     if rest:  # a field of the entry (``value``, ``valueFrom...``)
-        return _Change(path, label, _env_value(name, prior, at_ours, False), _env_value(name, live, None, True),
-                       named=True)
+        return _Change(path, label, _env_value(name, prior, at_ours), _env_value(name, live, None), named=True)
     verb = "added" if prior is None else "removed" if live is None else ""
-    return _Change(path, label, _masked_entry(name, prior, at_ours, False) if prior is not None else None,
-                   _masked_entry(name, live, None, True) if live is not None else None, verb=verb, named=True)
+    return _Change(path, label, _masked_entry(name, prior, at_ours) if prior is not None else None,
+                   _masked_entry(name, live, None) if live is not None else None, verb=verb, named=True)
 
 
 ENV = "env"
@@ -427,17 +413,11 @@ def _whole_opaque(value: Any) -> bool:
     return value == UNKNOWN or (isinstance(value, dict) and SECRET_SIG in value)
 
 
-def _may_be_secret(name: str, value: Any) -> bool:
-    return names_a_credential(name) or not isinstance(value, str) or contains_secret(value)
-
-
 def _shown_prior(name: str, was: Any, compiled: Mapping[str, Any]) -> Any:
     """The state's value of variable ``name`` when it may be shown (the compiled graph's own, see the
     module contract), else :data:`SENSITIVE`."""
     ours = compiled.get(name)
-    if isinstance(ours, str) and clean(ours) == was and not _may_be_secret(name, was):
-        return was
-    return SENSITIVE
+    return _env_value(name, was, clean(ours) if isinstance(ours, str) else None)
 
 
 def _env_changes(tracked: Tracked, before: Any, after: Any, compiled: Mapping[str, Any]) -> list[_Change]:
@@ -471,38 +451,10 @@ def _compiled_inputs(desired: DesiredGraph | None) -> dict[str, Mapping[str, Any
     return {res.urn: res.inputs for res in desired.resources} if desired is not None else {}
 
 
-_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-
-
-def _env_from_names(value: Any, out: set[str]) -> set[str]:
-    """Every ``envFrom[].configMapRef.name`` anywhere in ``value`` (a compiled container, a pod template)."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k == "envFrom" and isinstance(v, list):
-                out.update(ref["name"] for e in v if isinstance(e, dict)
-                           and isinstance(ref := e.get("configMapRef"), dict) and isinstance(ref.get("name"), str))
-            else:
-                _env_from_names(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _env_from_names(v, out)
-    elif isinstance(value, str) and value.lstrip().startswith("{") and "configMapRef" in value:
-        with contextlib.suppress(ValueError):  # a run template kept as JSON (a training job's PyTorchJob)
-            _env_from_names(json.loads(value), out)
-    return out
-
-
 def _environment_config_maps(desired: DesiredGraph | None) -> set[str]:
-    """URNs of the compiled ConfigMaps a compiled container takes whole as its environment
-    (``envFrom.configMapRef``; module contract)."""
-    if desired is None:
-        return set()
-    names = {OBJECT_STORE_CONFIG}  # every training pod's environment, also before a job is declared
-    for res in desired.resources:
-        if res.type != _CONFIG_MAP:
-            _env_from_names(res.inputs, names)
-    return {res.urn for res in desired.resources
-            if res.type == _CONFIG_MAP and get_dotted(res.inputs, "metadata.name") in names}
+    """URNs of the compiled ConfigMaps whose ``data`` is a container's environment
+    (:func:`~mlops_infra.plan.env_values.env_config_maps`; module contract)."""
+    return set() if desired is None else env_config_maps(desired.resources)
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,12 +71,3 @@ def test_a_pipeline_step_environment_variable_changed_live_is_never_shown() -> N
     found, shown = _drift(graph, prior, live, TRACKING)
     assert [it.summary for it in found] == ["pipeline finetune-chat-pipeline: pipeline definition changed outside Pulumi"]
     assert '"HF_TOKEN": "<sensitive>"' in shown
-
-
-def test_the_config_maps_a_training_run_takes_whole_are_found_in_its_run_template() -> None:
-    from mlops_infra.plan.drift import _env_from_names
-
-    graph = compile_file(ROOT / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
-    templates = [r for r in graph.resources if r.role == "run-template"]
-    assert templates
-    assert all(_env_from_names(r.inputs, set()) == {"mlops-object-store"} for r in templates)
