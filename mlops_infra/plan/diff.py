@@ -17,9 +17,10 @@ Contract:
   from, a SageMaker pipeline step's ``Arguments.Environment.<NAME>``), the rule and its sources are
   :mod:`mlops_infra.plan.env_values`' (applied unguarded: the desired side is printed in the same row).
   After a ``pulumi refresh`` the state holds what was typed in the console, under names no detector
-  knows (audits closing-34d-2, closing-34g-1/-2). Which ConfigMaps pods take is not known here, so
-  every ConfigMap's keys shaped like a variable name count. Only the display changes: paths, actions
-  and ``sensitive`` flags are the same.
+  knows (audits closing-34d-2, closing-34g-1/-2). Which ConfigMaps are environments is the graph's
+  answer when the caller passes it (``diff_inputs(env_data=...)``, the planner does), else every
+  ConfigMap's keys shaped like a variable name count. Only the display changes: paths, actions and
+  ``sensitive`` flags are the same.
 - :func:`creation_changes` lists a new resource's top-level inputs (before = None), with the same
   display rules; :func:`new_resource_changes` gives the same from the desired inputs, without
   the normalised tree.
@@ -40,12 +41,12 @@ from mlops_infra.plan.env_values import (
     CONTAINER_ENV,
     DataKeys,
     by_name,
+    data_keys,
     entry_shown,
     env_entry_value,
     env_map,
     env_map_entry,
     shown,
-    variable_like,
 )
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, AttributeChange
 from mlops_infra.plan.normalize import (
@@ -122,7 +123,7 @@ def _prior_shown(before: Any, after: Any, path: Path, keys: DataKeys = None) -> 
     does not hold (same variable, same value) replaced by ``REDACTED`` (module contract; where and when:
     :mod:`mlops_infra.plan.env_values`, unguarded). ``before`` is already display-safe; a copy is made
     where something is hidden. ``keys``: which keys of a ConfigMap's ``data`` are environment
-    variables (:func:`~mlops_infra.plan.env_values.variable_like`; None for any other resource)."""
+    variables (:func:`~mlops_infra.plan.env_values.data_keys`; None for any other resource)."""
     if before is None or before == REDACTED:
         return before
     n = len(path)
@@ -295,16 +296,19 @@ def _deepdiff_paths(before: Any, after: Any) -> list[tuple[Path, Any, Any]]:
 
 
 def diff_inputs(norm: Normalized, *, replace: PathMatcher, keep: PathMatcher, sensitive: PathMatcher,
-                extra_replace: PathMatcher | None = None) -> tuple[AttributeChange, ...]:
+                extra_replace: PathMatcher | None = None, env_data: bool | None = None) -> tuple[AttributeChange, ...]:
     """The attribute changes from ``norm.prior`` to ``norm.desired``, sorted by path.
 
     ``replace`` (the type's rule) and ``extra_replace`` (``options.replace_on_changes``) mark
     forcing paths; ``keep`` paths never force; ``sensitive`` plus ``norm.sensitive`` redact.
+    ``env_data`` (a ConfigMap): whether the graph makes its ``data`` a container's environment
+    (:func:`~mlops_infra.plan.env_values.env_config_maps`); None when the caller has no graph, which
+    leaves the key-shape rule.
     """
     if not norm.differs or canonical(norm.prior) == canonical(norm.desired):
         return ()
     sens = _Sensitivity(sensitive, norm.sensitive)
-    keys = variable_like if norm.desired.get("kind") == "ConfigMap" else None
+    keys = data_keys(norm.desired.get("kind") == "ConfigMap", env_data)
     changes = []
     for path, before, after in sorted(_changed_paths(norm.prior, norm.desired), key=lambda c: _sort_key(c[0])):
         forces = (replace.touches(path) and not keep.covers(path)) or bool(extra_replace and extra_replace.touches(path))

@@ -39,10 +39,11 @@ Contract:
   never shown, the state's only when the compiled graph (``desired``) holds that variable at the same
   place with the same plain string and it is neither credential-named nor secret-shaped, as above. A
   change above the list (a container added or removed) shows its entries the same way.
-- A ConfigMap a compiled container takes whole with ``envFrom.configMapRef`` (found in the graph's
-  containers, and always ``mlops-object-store``, every training pod's: core/v1 ConfigMapEnvSource "The
-  contents of the target ConfigMap's Data field will represent the key-value pairs as environment
-  variables") has its ``data`` compared as kind ``env`` (audit closing-34g-1): ``data HF_TOKEN added``,
+- A ConfigMap a compiled container takes its environment from (whole with ``envFrom.configMapRef``, or
+  a key with ``env[].valueFrom.configMapKeyRef``; found in the graph, run templates kept as JSON in a
+  ConfigMap included, and always ``mlops-object-store``, every training pod's: core/v1
+  ConfigMapEnvSource "The contents of the target ConfigMap's Data field will represent the key-value
+  pairs as environment variables") has its ``data`` compared as kind ``env`` (audit closing-34g-1): ``data HF_TOKEN added``,
   never the live value. In a tracked JSON document (kind ``json``: a SageMaker pipeline definition,
   read back by DescribePipeline ``PipelineDefinition``) every ``Environment`` map (a step's
   training/processing container environment, botocore ``CreateTrainingJobRequest.Environment``) shows

@@ -16,13 +16,15 @@ Contract:
   - a Kubernetes container's ``env`` list, anywhere in an object (``containers``, ``initContainers``, a
     CronJob's ``jobTemplate``, a KServe predictor): each entry's ``value`` (core/v1 ``EnvVar``);
     ``valueFrom`` names a source (``EnvVarSource``: a ConfigMap or Secret key, a pod field), not a value;
-  - the ``data`` of a ConfigMap a compiled container takes whole with ``envFrom.configMapRef``
-    (:func:`env_config_maps`, drift; core/v1 ``ConfigMapEnvSource``: "The contents of the target
-    ConfigMap's Data field will represent the key-value pairs as environment variables"), and always
-    ``mlops-object-store`` (every training pod's, also before a job is declared:
-    ``compile/kubernetes/training.py``); every key of such a ConfigMap counts. The plan diff has no
-    graph: there every ConfigMap's keys shaped like a variable name count (:func:`variable_like`;
-    scripts and documents keep their ``file.ext`` keys);
+  - the ``data`` of a ConfigMap a compiled container takes its environment from
+    (:func:`env_config_maps`): whole with ``envFrom.configMapRef`` (core/v1 ``ConfigMapEnvSource``: "The
+    contents of the target ConfigMap's Data field will represent the key-value pairs as environment
+    variables") or a key of it with ``env[].valueFrom.configMapKeyRef`` (``EnvVarSource.configMapKeyRef``:
+    "Selects a key of a ConfigMap"), and always ``mlops-object-store`` (every training pod's, also before
+    a job is declared: ``compile/kubernetes/training.py``). Every key of such a ConfigMap counts. Where
+    the graph is not known (:func:`~mlops_infra.plan.diff.diff_inputs` called without it) every
+    ConfigMap's keys shaped like a variable name count instead (:func:`variable_like`; scripts and
+    documents keep their ``file.ext`` keys);
   - a SageMaker pipeline step's ``Arguments.Environment.<NAME>`` inside ``pipelineDefinition``
     (:data:`STEP_ENVIRONMENT`; botocore ``sagemaker`` ``CreateTrainingJobRequest.Environment``: "The
     environment variables to set in the Docker container"; DescribePipeline ``PipelineDefinition``
@@ -87,6 +89,20 @@ def variable_like(key: Any) -> bool:
     return isinstance(key, str) and bool(_VARIABLE_NAME.fullmatch(key))
 
 
+def every_key(key: Any) -> bool:
+    """Every key: the ``data`` of a ConfigMap the graph makes an environment (:func:`env_config_maps`)."""
+    return True
+
+
+def data_keys(config_map: bool, environment: bool | None) -> DataKeys:
+    """Which ``data`` keys are environment variables: none unless ``config_map``; all when the graph
+    says it is an environment (``environment`` True), none when it says not (False), else
+    :func:`variable_like` (no graph)."""
+    if not config_map or environment is False:
+        return None
+    return every_key if environment else variable_like
+
+
 def env_map(path: Path, keys: DataKeys) -> bool:
     """Whether ``path`` is a map of environment variables (module contract): a Lambda's
     ``environment.variables``, a pipeline step's ``Environment``, an environment ConfigMap's ``data``."""
@@ -107,19 +123,23 @@ def env_entry_value(path: Path) -> bool:
 
 
 def env_from_names(value: Any, out: set[str]) -> set[str]:
-    """``out`` plus every ``envFrom[].configMapRef.name`` anywhere in ``value`` (a compiled container, a
-    pod template), a run template kept as JSON text (a training job's PyTorchJob) included."""
+    """``out`` plus every ConfigMap name a container in ``value`` takes environment from:
+    ``envFrom[].configMapRef.name`` and ``env[].valueFrom.configMapKeyRef.name``, anywhere, a run template
+    kept as JSON text (a training job's PyTorchJob) included."""
     if isinstance(value, dict):
         for k, v in value.items():
             if k == "envFrom" and isinstance(v, list):
                 out.update(ref["name"] for e in v if isinstance(e, dict)
                            and isinstance(ref := e.get("configMapRef"), dict) and isinstance(ref.get("name"), str))
+            elif k == "configMapKeyRef" and isinstance(v, dict) and isinstance(v.get("name"), str):
+                out.add(v["name"])
             else:
                 env_from_names(v, out)
     elif isinstance(value, list):
         for v in value:
             env_from_names(v, out)
-    elif isinstance(value, str) and value.lstrip().startswith("{") and "configMapRef" in value:
+    elif (isinstance(value, str) and value.lstrip().startswith("{")
+          and ("configMapRef" in value or "configMapKeyRef" in value)):
         with contextlib.suppress(ValueError):
             env_from_names(json.loads(value), out)
     return out
@@ -129,9 +149,8 @@ def env_config_maps(resources: Iterable[DesiredResource]) -> set[str]:
     """URNs of the compiled ConfigMaps whose ``data`` is a container's environment (module contract)."""
     resources = tuple(resources)
     names = {OBJECT_STORE_CONFIG}
-    for res in resources:
-        if res.type != CONFIG_MAP:
-            env_from_names(res.inputs, names)
+    for res in resources:  # ConfigMaps too: a run template is kept as JSON in one
+        env_from_names(res.inputs, names)
     return {res.urn for res in resources if res.type == CONFIG_MAP and get_dotted(res.inputs, "metadata.name") in names}
 
 

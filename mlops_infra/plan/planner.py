@@ -63,7 +63,7 @@ from mlops_infra.graph import (
     urn_name,
     urn_type_chain,
 )
-from mlops_infra.plan import diff, normalize
+from mlops_infra.plan import diff, env_values, normalize
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -226,6 +226,7 @@ class _Planner:
         self.outputs: dict[tuple[str, str], Any] = {}
         self.refs: dict[tuple[str, str], RefValue] = {}
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
+        self.env_config_maps: set[str] | None = None  # env_values.env_config_maps(graph), made on first use
 
     def _match_aliases(self) -> dict[str, str]:
         """Move the prior of each aliased resource to its desired URN (see the module contract)."""
@@ -417,7 +418,8 @@ class _Planner:
         elif (norm := self._normalize(state, res, rule)).differs:
             options = option_matcher(res.options.replace_on_changes)
             attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),
-                                sensitive=matcher(rule.sensitive), extra_replace=options or None)
+                                sensitive=matcher(rule.sensitive), extra_replace=options or None,
+                                env_data=self._environment(res))
             if rule.replace_changed_only:
                 attrs = self._set_or_unset(res, attrs)
         else:
@@ -441,6 +443,16 @@ class _Planner:
         elif action is Action.REPLACE and rule.loses:
             self._warn_loss(res.name, "replaced", rule.loses)
         return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
+
+    def _environment(self, res: DesiredResource) -> bool | None:
+        """For a ConfigMap, whether its ``data`` is a container's environment by the graph
+        (:func:`~mlops_infra.plan.env_values.env_config_maps`, walked once, when the first ConfigMap
+        differs); None for other types."""
+        if res.type != env_values.CONFIG_MAP:
+            return None
+        if self.env_config_maps is None:
+            self.env_config_maps = env_values.env_config_maps(self.graph.resources)
+        return res.urn in self.env_config_maps
 
     def _delete_first(self, res: DesiredResource, rule: ReplaceRule, reason: Reason,
                       attrs: tuple[AttributeChange, ...]) -> bool:
