@@ -58,7 +58,8 @@ Contract:
   mlops-infra does not make. A backend mlops-infra cannot read (``gs``, ``azblob``) cannot be
   checked: refused with the reader's message.
 - A missing ``pulumi`` binary raises :class:`UserError` (never ``FileNotFoundError``); a failed
-  Pulumi command raises :class:`UserError` with Pulumi's own message; a CLI version the Automation API
+  Pulumi command raises :class:`UserError` with Pulumi's own error lines and never its ``--diff`` output, which
+  holds the resources' old property values (:func:`pulumi_failure`, audit closing-34g-3); a CLI version the Automation API
   refuses (``InvalidVersionError``, raised before any command runs) too (:func:`version_refusal`; it was
   reported as a bug in mlops-infra).
 - :func:`preflight` (``apply --drain-queues``, before a ClusterQueue is held) ends with :func:`check_cli`:
@@ -118,7 +119,9 @@ class StackOptions:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of a Pulumi operation: resource change counts by op, stack outputs, CLI output."""
+    """The outcome of a Pulumi operation: resource change counts by op, stack outputs, CLI output. ``stdout`` of
+    ``preview`` and ``up`` is Pulumi's ``--diff`` display, which prints resources' old property values (secrets
+    among them: :func:`pulumi_failure`): keep it from logs and the screen."""
 
     operation: str
     changes: dict[str, int]
@@ -377,15 +380,9 @@ class _Failed(Exception):
 
 def _pulumi_says(text: str) -> str:
     """The first line of ``text`` that says something (Pulumi's ``error: ...``), URLs and secrets redacted."""
-    import re
-
-    from mlops_infra.secrets.scan import redact
-    from mlops_infra.secrets.urls import redact_url
-
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = next((line for line in lines if line.lower().startswith("error:")), lines[0] if lines else "")
-    first = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", lambda m: redact_url(m.group(0)), first.removeprefix("error: "))
-    return redact(first)[:300] or "no message"
+    return _redacted(first.removeprefix("error: "))[:300] or "no message"
 
 
 def _run_cli(args: list[str], env: Mapping[str, str], cwd: Path | None, why_slow: str) -> str:
@@ -428,19 +425,21 @@ def open_stack(options: StackOptions, pulumi_command: Callable[[], Any] | None =
     command = _pulumi(pulumi_command) if pulumi_command else None
     workspace = auto.LocalWorkspaceOptions(work_dir=str(stack_dir), env_vars=workspace_env(options),
                                            pulumi_command=command)
-    stack = _pulumi(lambda: auto.create_or_select_stack(options.env, work_dir=str(stack_dir), opts=workspace))
+    stack = _pulumi(lambda: auto.create_or_select_stack(options.env, work_dir=str(stack_dir), opts=workspace),
+                    options)
     config = stack_config(options)
     named = program_config(stack_dir, options.env)[1].get("mlops:systemFile")
     if named and options.system_file and (
             (stack_dir / named[0]).resolve() == (stack_dir / options.system_file).resolve()):
         del config["mlops:systemFile"]  # already names it: the committed Pulumi.<env>.yaml is left alone
     if config:
-        _pulumi(lambda: stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()}))
+        _pulumi(lambda: stack.set_all_config({k: auto.ConfigValue(value=v) for k, v in config.items()}), options)
     return stack
 
 
-def _pulumi(operation: Callable[[], Any]) -> Any:
-    """Run an Automation API call, turning a missing CLI or a failed command into a UserError."""
+def _pulumi(operation: Callable[[], Any], options: StackOptions | None = None) -> Any:
+    """Run an Automation API call, turning a missing CLI or a failed command into a UserError (a failed command:
+    :func:`pulumi_failure`; ``options`` names the stack in its hint)."""
     import pulumi.automation as auto
 
     try:
@@ -450,9 +449,65 @@ def _pulumi(operation: Callable[[], Any]) -> Any:
             raise UserError("The Pulumi CLI is not installed (no `pulumi` on PATH)", INSTALL_HINT) from exc
         raise
     except auto.errors.CommandError as exc:
-        raise UserError("Pulumi failed", str(exc).strip()) from exc
+        # from None: a debug traceback (MLOPS_INFRA_DEBUG=1) would print the CommandError, all of Pulumi's stdout
+        raise pulumi_failure(exc, options) from None
     except auto.errors.InvalidVersionError as exc:  # PulumiCommand.__init__ (_cmd.py): before any command ran
         raise version_refusal(exc, "nothing was applied") from exc
+
+
+FAILURE_LINES = 40
+"""At most this many lines of Pulumi's stderr in the error of a failed command (the rest are counted)."""
+
+
+def pulumi_failure(exc: Exception, options: StackOptions | None = None) -> UserError:
+    """The :class:`UserError` of a failed Pulumi command (``pulumi.automation.errors.CommandError``): Pulumi's
+    stderr and its stdout's ``error:`` lines, each redacted as :func:`_pulumi_says` redacts, and never the rest
+    of its stdout (audit closing-34g-3).
+
+    Why. ``CommandError.__init__`` (``pulumi/automation/errors.py``) keeps only ``str(command_result)``, and
+    ``CommandResult.__str__`` (``pulumi/automation/_cmd.py``) is ``"\n code: ...\n stdout: ...\n stderr: ..."``:
+    the whole stdout of ``pulumi up --diff``/``preview --diff``. That is the diff display, which prints the old
+    value of every deleted or updated property (pulumi/pulumi ``pkg/backend/display/object_diff.go``
+    ``printObjectPropertyDiff``: ``printDelete``, ``printPropertyValueDiff``); only Pulumi secrets print as
+    ``[secret]``, and a Lambda's ``environment.variables`` or a container's ``env`` values are not. The plan shows
+    those as ``(sensitive)``; the error printed them, and CI keeps the log. Pulumi's diagnostics (``error: ...``)
+    go to stderr in the diff display (``pkg/backend/display/diff.go`` ``ShowDiffEvents``: ``if event.Type ==
+    engine.DiagEvent { out = stderr }``), as do the CLI's own errors; the progress display (``refresh``) puts
+    them under ``Diagnostics:`` on stdout, whence only the ``error:`` lines are taken. The stdout is not kept
+    anywhere (the Automation API holds it in memory only): the message says so and how to see the diff."""
+    import re
+
+    text = str(exc)
+    head, marker, stderr = text.rpartition("\n stderr: ")  # the last one: stderr comes after stdout
+    stdout = head.partition("\n stdout: ")[2] if marker else text
+    code = re.match(r"\s*code: (-?\d+)", head)
+    said = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    said += [line.strip() for line in stdout.splitlines()
+             if line.strip().lower().startswith("error:") and line.strip() not in {s.strip() for s in said}]
+    first = _pulumi_says("\n".join(said)) if said else f"exit code {code.group(1) if code else '?'}, no error message"
+    headline = next((n for n, line in enumerate(said) if line.strip().lower().startswith("error:")), 0)
+    rest = said[:headline] + said[headline + 1:]  # the summary's line is not repeated
+    shown = [_redacted(line) for line in rest[:FAILURE_LINES]]
+    if len(rest) > FAILURE_LINES:
+        shown.append(f"({len(rest) - FAILURE_LINES} more lines of Pulumi's errors left out)")
+    where = (f" (`pulumi preview --diff --stack {options.env}` in {_shown(Path(options.stack_dir))})"
+             if options is not None else " (`pulumi preview --diff` in the stack directory)")
+    out = [line for line in stdout.splitlines() if line.strip()]
+    if out:
+        shown.append(f"Pulumi's progress output ({len(out)} lines) is left out and not kept: its diff prints the "
+                     "resources' old property values, secrets among them (environment variables). To see the diff, "
+                     f"run it yourself{where}.")
+    return UserError(f"Pulumi failed: {first}", "\n".join(shown))
+
+
+def _redacted(line: str) -> str:
+    """``line`` with URLs' credentials and secret-shaped values redacted (as :func:`_pulumi_says`)."""
+    import re
+
+    from mlops_infra.secrets.scan import redact
+    from mlops_infra.secrets.urls import redact_url
+
+    return redact(re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", lambda m: redact_url(m.group(0)), line))
 
 
 def _counts(summary: Any) -> dict[str, int]:
@@ -461,8 +516,9 @@ def _counts(summary: Any) -> dict[str, int]:
 
 def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
     """``pulumi preview`` of the stack (no changes made)."""
-    stack = open_stack(StackOptions(Path(stack_dir), env, **options))
-    result = _pulumi(lambda: stack.preview(diff=True))
+    stack_options = StackOptions(Path(stack_dir), env, **options)
+    stack = open_stack(stack_options)
+    result = _pulumi(lambda: stack.preview(diff=True), stack_options)
     return RunResult("preview", _counts(result.change_summary), {}, result.stdout)
 
 
@@ -487,7 +543,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
             limit = {"target": list(targets)} if targets else {}
             check_unmoved(stack_options)
-            result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit))
+            result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit), stack_options)
         except Exception as exc:
             if guard.signals:
                 raise interrupted(stack_options, guard) from exc
@@ -587,13 +643,15 @@ def _backend_kind(options: StackOptions, environ: Mapping[str, str]) -> str:
 
 def refresh(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
     """``pulumi refresh --yes``: read every resource from the cloud into the state."""
-    stack = open_stack(StackOptions(Path(stack_dir), env, **options))
-    result = _pulumi(lambda: stack.refresh())
+    stack_options = StackOptions(Path(stack_dir), env, **options)
+    stack = open_stack(stack_options)
+    result = _pulumi(lambda: stack.refresh(), stack_options)
     return RunResult("refresh", _counts(result.summary.resource_changes), {}, result.stdout)
 
 
 def export_state(stack_dir: Path | str, env: str, **options: Any) -> dict[str, Any]:
     """``pulumi stack export``: ``{"version": ..., "deployment": {...}}``."""
-    stack = open_stack(StackOptions(Path(stack_dir), env, **options))
-    deployment = _pulumi(stack.export_stack)
+    stack_options = StackOptions(Path(stack_dir), env, **options)
+    stack = open_stack(stack_options)
+    deployment = _pulumi(stack.export_stack, stack_options)
     return {"version": deployment.version, "deployment": deployment.deployment}
