@@ -72,7 +72,8 @@ Contract:
   same signal twice at once, as ``timeout`` sends it, is one request),
   reads its output until it exits and starts no further command. Then :func:`up` raises the
   :class:`UserError` of :func:`interrupted`: what happened to ``up``, the pending operations the state now
-  records (``pulumi refresh``) and the lock left in a file backend (``pulumi cancel``). It says "terminated"
+  records (``pulumi refresh``) and the lock left in a file backend (``pulumi cancel``), exit 130 after SIGINT and
+  143 after SIGTERM (:func:`interrupt_exit_code`). It says "terminated"
   only when a second request was passed on and the stack shows it (pending operations, a lock, or a state it
   could not read), and "unlocked" only when it read the lock (a file backend; audit closing-34a-1).
 - :func:`preview`, :func:`up`, :func:`refresh` return a :class:`RunResult`; :func:`export_state`
@@ -523,12 +524,14 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
-       targets: Sequence[str] = (), **options: Any) -> RunResult:
+       targets: Sequence[str] = (), guard: Any = None, **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
     longer registers is deleted). With ``expected_serial``, a state that moved is refused before the
-    stack is opened and again right before ``up`` (:func:`check_unmoved`)."""
+    stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
+    :class:`~mlops_infra.apply.pulumi_process.SignalGuard` the caller installed before (``apply
+    --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one."""
     from mlops_infra.apply.events import from_engine_event
     from mlops_infra.apply.pulumi_process import SignalGuard
 
@@ -536,7 +539,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     if stack_options.project is not None:  # nothing is read or written in another system's directory
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
     check_unmoved(stack_options)
-    guard = SignalGuard()  # audit applypath-3: Ctrl-C and SIGTERM cancel Pulumi as at its own terminal
+    guard = SignalGuard() if guard is None else guard  # applypath-3: signals cancel Pulumi as at its terminal
     with guard.installed():
         try:
             stack = open_stack(stack_options, guard.command)
@@ -591,7 +594,7 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     ``pkg/backend/diy/backend.go`` ``Update``: ``b.Lock`` before ``op.Scopes.NewScope``, so even one signal can
     leave it) and a line says what to do if Pulumi reports it. Two requests passed on read as "terminated"
     only when the stack shows it (pending operations, a lock, an unreadable state): Pulumi may have finished
-    its cancel before the second came."""
+    its cancel before the second came. Its exit code is :func:`interrupt_exit_code`'s."""
     from mlops_infra.apply.pulumi_process import signal_name
 
     where, stack = _shown(Path(options.stack_dir)), options.env
@@ -632,7 +635,15 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
         summary = "interrupted: `pulumi up` was stopped by a second signal; the state records no pending operation"
     else:
         summary = "interrupted: `pulumi up` was terminated before it finished"
-    return UserError(summary, "\n".join(lines))
+    return UserError(summary, "\n".join(lines), exit_code=interrupt_exit_code(guard.signals))
+
+
+def interrupt_exit_code(signals: Sequence[int]) -> int:
+    """128 + the number of the first signal that stopped the apply (SIGINT: 130, SIGTERM: 143): what a shell
+    reports for a command a signal ended (Bash Reference Manual 3.7.5 "Exit Status": "When a command terminates
+    on a fatal signal whose number is N, Bash uses the value 128+N as the exit status"), so a CI step or a
+    script sees the interruption as one; 1 without a signal."""
+    return 128 + int(signals[0]) if signals else 1
 
 
 def _backend_kind(options: StackOptions, environ: Mapping[str, str]) -> str:

@@ -40,6 +40,9 @@ Contract:
   ``os/exec`` gives a nil ``Cmd.Stdin``, as the Go Automation API runs it; a background process group
   reading the terminal would be stopped by SIGTTIN); and after a signal no further command starts
   (:class:`Interrupted`). The pipes are read until Pulumi exits, however many signals come.
+- Installed before ``pulumi up`` (``apply --drain-queues`` installs it before the drain and passes it to
+  :func:`mlops_infra.apply.engine.up`), :meth:`SignalGuard.check` and :meth:`SignalGuard.sleep` stop the steps
+  between commands at the first request: so a Ctrl-C or SIGTERM there takes the same path as during ``up``.
 - Nothing here decides what the interruption means for the stack: :func:`mlops_infra.apply.engine.up`
   reads the state and the lock afterwards and says so.
 """
@@ -101,7 +104,8 @@ a SIGINT, Go's default: the first signal lets it finish, and only a second one i
 
 
 class Interrupted(Exception):
-    """A Pulumi command was not started because mlops-infra had been signalled."""
+    """A Pulumi command was not started, or a wait before it (:meth:`SignalGuard.sleep`) stopped, because
+    mlops-infra had been signalled."""
 
 
 def _stderr(line: str) -> None:
@@ -152,6 +156,23 @@ class SignalGuard:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if a request came: a step between Pulumi commands (``apply
+        --drain-queues``' drain) stops there."""
+        if self.signals:
+            raise Interrupted("a signal came before the next step")
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep(seconds)`` in steps of :data:`POLL`, :meth:`check` before each: a wait ends within
+        :data:`POLL` of a request (a signal handler that does not raise lets ``time.sleep`` go on, PEP 475)."""
+        deadline = self.clock() + seconds
+        while True:
+            self.check()
+            left = deadline - self.clock()
+            if left <= 0:
+                return
+            time.sleep(min(POLL, left))
 
     def _handle(self, signum: int, frame: Any) -> None:
         now = self.clock()

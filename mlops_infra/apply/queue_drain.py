@@ -35,7 +35,7 @@ Contract:
 - :func:`drain`: merge-patches ``spec.stopPolicy: HoldAndDrain`` onto each queue that has admitted workloads,
   then reads the workloads again every ``poll`` seconds until none of those queues has one (returns) or
   ``timeout`` seconds have passed (a ``UserError`` naming the ones left; the stop policy stays set, nothing
-  else changed).
+  else changed). Its ``check`` may stop it before any patch or read (``apply``: Ctrl-C or SIGTERM).
 - :func:`held_note`: after a drain, when the apply fails or is refused (anything from the drain's wait to
   ``pulumi up``), the text that says which of the drained queues are still held (read again: a queue the
   apply already deleted is not) and how to release each (:func:`release_command`; audit closing-33b-2: the
@@ -125,17 +125,21 @@ def refusal(admitted: Mapping[str, list[str]]) -> UserError:
 
 def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[str], None], *,
           timeout: float | None = None, poll: float | None = None, sleep: Callable[[float], None] = time.sleep,
-          clock: Callable[[], float] = time.monotonic) -> None:
+          clock: Callable[[], float] = time.monotonic, check: Callable[[], None] = lambda: None) -> None:
     """Stop the queues with HoldAndDrain and wait until they admit nothing (see the module contract);
-    ``timeout`` and ``poll`` default to :data:`DRAIN_TIMEOUT` and :data:`POLL_SECONDS`."""
+    ``timeout`` and ``poll`` default to :data:`DRAIN_TIMEOUT` and :data:`POLL_SECONDS`. ``check`` runs before
+    each patch and each read and may raise to stop the drain there (``apply``: a signal,
+    :meth:`~mlops_infra.apply.pulumi_process.SignalGuard.check`; no further queue is held)."""
     timeout = DRAIN_TIMEOUT if timeout is None else timeout
     poll = POLL_SECONDS if poll is None else poll
     queues = list(admitted)
     for queue in queues:
+        check()
         say(f"Draining Kueue ClusterQueue {queue} (spec.stopPolicy: HoldAndDrain): evicting {', '.join(admitted[queue])}")
         kube.patch(CLUSTER_QUEUE, queue, None, STOP)
     deadline = clock() + timeout
     while True:
+        check()
         left = admitted_workloads(kube, queues)
         if not left:
             say(f"Drained: {', '.join(queues)} admit no workload")

@@ -5,7 +5,11 @@ place that turns exceptions into output and exit codes:
 
 - a usage error (unknown command or option, missing argument, bad value) prints the usage line, what
   is wrong and a did-you-mean (:mod:`mlops_infra.cli.usage`) and exits 2, like click and Terraform;
-- a :class:`UserError` prints its message and exits 1;
+- a :class:`UserError` prints its message and exits with its ``exit_code`` (1 unless it says otherwise: an
+  apply stopped by SIGINT or SIGTERM exits 130 or 143, 128 + the signal's number, as a shell reports a command
+  killed by it: Bash Reference Manual 3.7.5 "Exit Status", "When a command terminates on a fatal signal whose
+  number is N, Bash uses the value 128+N as the exit status");
+- a bare KeyboardInterrupt (Ctrl-C outside an apply's guarded steps) prints "interrupted" and exits 130;
 - any other exception prints "this is a bug in mlops-infra" and exits 1, with a traceback only when
   ``MLOPS_INFRA_DEBUG=1``.
 
@@ -243,7 +247,7 @@ def _main(argv: list[str] | None) -> None:
 
             traceback.print_exc()
         print_user_error(err, err_console)
-        sys.exit(1)
+        sys.exit(err.exit_code)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -47,8 +47,13 @@ Contract, in order (nothing in the cloud changes before step 5):
    already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
    Ctrl-C or SIGTERM while it runs cancels ``pulumi up`` as at Pulumi's own terminal (the first lets
    Pulumi finish the operations in flight, save the state and unlock; a second terminates it), waits for
-   Pulumi to exit and stops there: exit 1, one line saying what happened, then the pending operations
-   and the lock Pulumi left and the commands that clear them (``engine.up``, audit applypath-3).
+   Pulumi to exit and stops there: one line saying what happened, then the pending operations (named)
+   and the lock Pulumi left and the commands that clear them (``engine.up``, audit applypath-3); exit 130
+   after a Ctrl-C (SIGINT), 143 after a SIGTERM, 128 + the signal's number as a shell reports a command a
+   signal ended (Bash Reference Manual 3.7.5 "Exit Status"). The same from the start of the
+   ``--drain-queues`` wait on (one :class:`~mlops_infra.apply.pulumi_process.SignalGuard` for the drain and
+   ``up``): a signal stops the drain, no Pulumi command starts, the error says nothing was applied and names
+   the held queues. Earlier (the plan, the prompt), Ctrl-C stops with "interrupted", exit 130, nothing done.
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
@@ -73,11 +78,16 @@ import typer
 from rich.console import Console
 
 from mlops_infra.cli.output import error_console
+from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
+
+EXIT_CODES = exit_codes("applied, or nothing to apply") + (
+    "\n  130  stopped by Ctrl-C (SIGINT); 143: stopped by SIGTERM (128 + the signal's number)")
+"""apply's ``--help`` epilog: the usual codes and those of an interrupted apply (docs/apply.md "Exit codes")."""
 
 
 def register(app: typer.Typer) -> None:
-    app.command("apply")(apply)
+    app.command("apply", epilog=EXIT_CODES)(apply)
 
 
 def apply(
@@ -156,22 +166,31 @@ def apply(
     from mlops_infra.apply.model_versions import registry_view_env
 
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
+    from mlops_infra.apply.pulumi_process import Interrupted, SignalGuard
     from mlops_infra.apply.sequences import up_in_order
 
     unmoved = [prior.serial]  # the first `up` runs on the state shown (applypath-2); phase 2 on what phase 1 left
+    guard = SignalGuard()  # from the drain on, Ctrl-C and SIGTERM take up's path (engine.interrupted: 130/143)
 
     def up(**phase):
         return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
-                         **phase)
+                         guard=guard, **phase)
 
     try:
-        if admitted:
-            from mlops_infra.apply.queue_drain import drain
+        with guard.installed():
+            if admitted:
+                from mlops_infra.apply.queue_drain import drain
 
-            drain(kube, admitted, lambda line: out.print(line, markup=False))
-        with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-            up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # finding A3
+                try:
+                    drain(kube, admitted, lambda line: out.print(line, markup=False), check=guard.check,
+                          sleep=guard.sleep)
+                except Interrupted:
+                    raise engine.interrupted(engine.StackOptions(Path(directory), env, system_file=system_file,
+                                                                 project=desired.system.metadata.name),
+                                             guard) from None
+            with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
+                up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # A3
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted:
             _say_held(exc, kube, list(admitted), err)
