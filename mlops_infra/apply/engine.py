@@ -585,7 +585,7 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     what happened to ``pulumi up`` (never started; cancelled - Pulumi finished the operations in flight,
     wrote the state and unlocked; terminated by a second request; or already over), then what it left, read
     again: the state's pending operations (``pkg/backend/snapshot.go`` ``BeginMutation`` records each step
-    before it runs), for which ``pulumi refresh`` asks, per pending create, whether to import or clear it
+    before it runs), named by operation, type and name (the first :data:`PENDING_NAMED`, then a count), for which ``pulumi refresh`` asks, per pending create, whether to import or clear it
     (``pkg/cmd/pulumi/operations/refresh.go``; ``--import-pending-creates``/``--clear-pending-creates``
     without a terminal), and the stack's lock, which ``pulumi cancel`` removes (``pkg/backend/diy/lock.go``
     ``checkForLock``: "delete the lock file with `pulumi cancel`"); the next ``plan`` warns of pending
@@ -608,8 +608,9 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
                      f"with `pulumi stack --stack {stack}` in {where}.")
     if state is not None and state.pending_operations:
         clean = False
-        lines.append(f"The state records {state.pending_operations} pending operation(s): resources Pulumi was "
-                     "creating, updating or deleting may exist without being in the state. Run `pulumi refresh "
+        lines.append(f"The state records {state.pending_operations} pending operation(s){_named(state.pending)}: "
+                     "resources Pulumi was creating, updating or deleting may exist without being in the state. "
+                     "Run `pulumi refresh "
                      f"--stack {stack}` in {where}: it asks what to do with each pending create (without a terminal: "
                      "--import-pending-creates or --clear-pending-creates).")
     locks = stack_locks(options, environ)
@@ -636,6 +637,20 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     else:
         summary = "interrupted: `pulumi up` was terminated before it finished"
     return UserError(summary, "\n".join(lines), exit_code=interrupt_exit_code(guard.signals))
+
+
+PENDING_NAMED = 5
+"""How many pending operations :func:`interrupted` names (the rest are counted)."""
+
+
+def _named(pending: Sequence[tuple[str, str, str]]) -> str:
+    """`` (creating aws:s3/bucket:Bucket fraud-dev-data, ... and N more)`` of the state's pending operations
+    (:attr:`~mlops_infra.state.model.PriorState.pending`); "" for none."""
+    if not pending:
+        return ""
+    shown = ", ".join(f"{op} {rtype} {urn.rsplit('::', 1)[-1]}" for rtype, urn, op in pending[:PENDING_NAMED])
+    more = f" and {len(pending) - PENDING_NAMED} more" if len(pending) > PENDING_NAMED else ""
+    return f" ({shown}{more})"
 
 
 def interrupt_exit_code(signals: Sequence[int]) -> int:

@@ -211,6 +211,10 @@ class PriorState:
     pending_operations: int = 0
     malformed_urns: tuple[str, ...] = ()
     """``resources[i] "urn"``/``"parent"`` entries that are not engine URNs (see ``check_integrity``)."""
+    pending: tuple[tuple[str, str, str], ...] = ()
+    """(resource type, URN, operation) of each well-formed entry of ``pending_operations`` (pulumi/pulumi
+    ``sdk/go/common/apitype/core.go`` ``OperationV2``: ``resource.type``, ``resource.urn``, ``type`` = creating,
+    updating, deleting, reading), so an interrupted apply can name them."""
 
     @classmethod
     def empty(cls, project: str | None = None, stack: str | None = None) -> PriorState:

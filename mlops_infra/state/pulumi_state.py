@@ -239,7 +239,19 @@ def _prior_state(source: str, version: int, deployment: dict[str, Any], resource
         secrets_provider=_secrets_provider(deployment.get("secrets_providers"), source),
         pending_operations=len(_optional(deployment, "pending_operations", list, source, "deployment") or ()),
         malformed_urns=malformed,
+        pending=_pending(deployment.get("pending_operations")),
     )
+
+
+def _pending(entries: Any) -> tuple[tuple[str, str, str], ...]:
+    """:attr:`PriorState.pending` of a deployment's ``pending_operations`` (a malformed entry is left out)."""
+    found = []
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and all(isinstance(v, str) for v in (resource.get("type"), resource.get("urn"),
+                                                                           entry.get("type"))):
+            found.append((resource["type"], resource["urn"], entry["type"]))
+    return tuple(found)
 
 
 def load_state(path: Path | str) -> PriorState:
