@@ -540,6 +540,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
     check_unmoved(stack_options)
     guard = SignalGuard() if guard is None else guard  # applypath-3: signals cancel Pulumi as at its terminal
+    earlier = guard.started.count("up")  # an ordered apply's first phase ran under the same guard
     with guard.installed():
         try:
             stack = open_stack(stack_options, guard.command)
@@ -549,7 +550,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit), stack_options)
         except Exception as exc:
             if guard.signals:
-                raise interrupted(stack_options, guard) from exc
+                raise interrupted(stack_options, guard, started=guard.started.count("up") > earlier) from exc
             raise
         if guard.signals:
             raise interrupted(stack_options, guard)
@@ -580,7 +581,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = os.environ) -> UserError:
+def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = os.environ, *,
+                started: bool = True) -> UserError:
     """The error of an ``up`` that a SIGINT or SIGTERM interrupted (audit applypath-3), once Pulumi has exited:
     what happened to ``pulumi up`` (never started; cancelled - Pulumi finished the operations in flight,
     wrote the state and unlocked; terminated by a second request; or already over), then what it left, read
@@ -594,7 +596,9 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     ``pkg/backend/diy/backend.go`` ``Update``: ``b.Lock`` before ``op.Scopes.NewScope``, so even one signal can
     leave it) and a line says what to do if Pulumi reports it. Two requests passed on read as "terminated"
     only when the stack shows it (pending operations, a lock, an unreadable state): Pulumi may have finished
-    its cancel before the second came. Its exit code is :func:`interrupt_exit_code`'s."""
+    its cancel before the second came. ``started`` False: this ``up`` never started though an earlier one of the
+    same guard did (the second ``up`` of an ordered apply, :mod:`mlops_infra.apply.sequences`), which is said.
+    Its exit code is :func:`interrupt_exit_code`'s."""
     from mlops_infra.apply.pulumi_process import signal_name
 
     where, stack = _shown(Path(options.stack_dir)), options.env
@@ -626,6 +630,9 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     signals = ", ".join(signal_name(s) for s in guard.signals)
     if "up" not in guard.started:
         summary = f"interrupted ({signals}) before `pulumi up` started: nothing was applied"
+    elif not started:
+        summary = (f"interrupted ({signals}) before the next `pulumi up` started: the `pulumi up` before it was "
+                   "applied, this one was not")
     elif sent == 0:
         summary = f"interrupted ({signals}) after `pulumi up` ended: the checks and rollouts after it did not run"
     elif sent == 1 or (clean and lock_read):  # no pending operation, no lock: what a finished cancel leaves

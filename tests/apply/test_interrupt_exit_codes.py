@@ -26,6 +26,7 @@ from mlops_infra.apply import engine
 from tests.apply import test_queue_drain
 from tests.apply.test_queue_drain import KUEUE, QUEUE, stand_in
 from tests.apply.test_queue_drain_held import apply, release_line
+from tests.cli.test_apply_interrupt import repo  # noqa: F401  (a fixture)
 from tests.support import pulumi_stand_in
 
 work = test_queue_drain.work
@@ -113,3 +114,35 @@ def test_a_ctrl_c_after_the_drain_before_pulumis_first_command_starts_none(work:
     # the preflight's two, then the Automation API's own `pulumi version` (PulumiCommand.__init__, _cmd.py) as
     # up makes its command; no stack command
     assert pulumi.commands() == [["version"], ["whoami"], ["version"]]
+
+
+def test_a_ctrl_c_between_the_two_ups_of_an_ordered_apply_says_the_first_was_applied(repo, tmp_path,  # noqa: F811
+                                                                                      monkeypatch) -> None:
+    """An ordered apply (:mod:`mlops_infra.apply.sequences`) runs ``up`` twice under apply's one guard; a signal
+    between them stops the second before its first Pulumi command, and the error must not say "nothing was
+    applied" nor that only the checks after ``up`` were skipped. Real ``engine.up`` and Automation API over the
+    stand-in (``up="ok"``), the signal sent to this process while the guard is installed, as in apply. Fails on
+    main bd806b2 (no ``guard`` argument: each ``up`` had its own, and Ctrl-C between them was a bare
+    KeyboardInterrupt)."""
+    import types
+
+    import pulumi.automation as auto
+
+    from mlops_infra.apply.pulumi_process import SignalGuard
+    from mlops_infra.errors import UserError
+
+    pulumi = pulumi_stand_in.install(tmp_path / "bin", monkeypatch, up="ok")
+    # Stack.up reads the update's summary with `stack history` (Stack.info), whose time the stand-in does not write
+    # as the Automation API parses it: the summary is given here
+    monkeypatch.setattr(auto.Stack, "info", lambda self, *a, **k: types.SimpleNamespace(resource_changes={"create": 1}))
+    guard = SignalGuard(lambda line: None)
+    options = {"passphrase": "", "project": "fraud-detection", "guard": guard}
+    with guard.installed():
+        assert engine.up(repo / "stacks" / "dev", "dev", **options).changes == {"create": 1}
+        os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(UserError) as info:
+            engine.up(repo / "stacks" / "dev", "dev", **options)
+    assert info.value.summary == ("interrupted (Ctrl-C) before the next `pulumi up` started: the `pulumi up` before "
+                                  "it was applied, this one was not")
+    assert info.value.exit_code == 130
+    assert len(pulumi.ran("up")) == 1
