@@ -1,19 +1,23 @@
-"""Benchmark: ``plan --state`` of one prior state in the layouts Pulumi writes, plain and gzipped (a script).
+"""Benchmark: ``plan --state`` of one prior state in the layouts Pulumi writes, plain, gzipped and zstd (a script).
 
-Runs ``mlops-infra plan SPEC --env prod --state STATE --no-color`` for four files holding the same
+Runs ``mlops-infra plan SPEC --env prod --state STATE --no-color`` for six files holding the same
 state: ``prior.json`` as ``bench_cli.py --write-inputs`` writes it, indented (``json.MarshalIndent``:
 the file backend up to Pulumi 3.237, ``pulumi stack export``), ``prior.compact.json`` (the file
 backend from Pulumi 3.238, ``compactJSONMarshaler``: no whitespace, UTF-8 kept, written here with
 ``orjson.dumps``, as Go's ``json.Encoder`` with ``SetEscapeHTML(false)`` writes this data), and both
 gzipped (``.gz``: one gzip member, the default level, as ``PULUMI_DIY_BACKEND_GZIP=true`` writes
-them). Each run is a fresh process, the order reversed in odd rounds; for each it prints the median
+them) and both zstd-compressed (``.zst``: one frame with the content size and a checksum, level 3 and
+an 8 MiB window, as ``PULUMI_DIY_BACKEND_ZSTD=true`` writes them with klauspost/compress
+``Encoder.EncodeAll``). Each run is a fresh process, the order reversed in odd rounds; for each it prints the median
 wall time, CPU time and peak RSS of the whole process (``ru_maxrss`` from ``wait4``), and whether
 all wrote the same plan (stdout, the state's path, which the plan names, read as the first one's).
-It also times one ``zlib`` pass over the gzipped file (decompressed and dropped, in a child
-process): a gzipped state is decompressed twice (``pulumi_state._read_gzip_by_resource``).
+It also times one ``zlib`` pass over the gzipped file and one zstd pass over the zstd file
+(decompressed and dropped, in a child process): a compressed state is decompressed twice
+(``pulumi_state._read_compressed_by_resource``). Children get the tree, then this process's
+``PYTHONPATH`` (where ``zstandard`` may be).
 
 Inputs: those of ``bench_cli.py`` (``--keep DIR``: ``mlsystem.yaml`` and ``prior.json``, written by
-``bench_cli.py --write-inputs`` when missing); the other three are read from DIR, or written to
+``bench_cli.py --write-inputs`` when missing); the other five are read from DIR, or written to
 ``--work-dir`` (default DIR) when DIR has none. The target (issue 14): at most 1,500 MB at 10,000
 endpoints, for every layout.
 
@@ -31,7 +35,7 @@ time and peak RSS), the baseline main at 71bbe6d, before gzipped and compact sta
   313 MB; compact 2.51 s, 401 MB; compact.gz 2.79 s, 403 MB (over the 250 MB target).
 
     python benchmarks/bench_gzip_state.py --keep /tmp/in43k --endpoints 10000 [--runs 1] [--work-dir DIR]
-                                          [--only indented,compact.gz] [--baseline TREE]
+                                          [--only indented,compact.gz,indented.zst] [--baseline TREE]
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GZIP_LEVEL = 6
 """klauspost/compress's ``gzip.DefaultCompression`` as Pulumi's ``gzip.NewWriter`` uses it (level 6, as zlib's)."""
+ZSTD_LEVEL, ZSTD_WINDOW_LOG = 3, 23
+"""klauspost/compress ``zstd.SpeedDefault`` ("roughly equivalent to the default Zstandard mode (level 3)",
+``zstd/encoder_options.go``) and its default 8 MiB window (``setDefault``), as Pulumi's encoder uses them."""
 TARGET_MB = {10_000: 1500, 1000: 250}
 
 
@@ -68,7 +75,7 @@ class Run:
 
 def child_env(tree: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "MLOPS_INFRA_"))}
-    env["PYTHONPATH"] = tree
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, os.environ.get("PYTHONPATH")]))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -98,6 +105,18 @@ def zlib_pass(zipped: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def zstd_pass(compressed: Path) -> float:
+    """Seconds (CPU) of one zstd decompression of ``compressed``, output dropped, in a child process."""
+    code = ("import sys, zstandard\nwith open(sys.argv[1], 'rb') as f:\n"
+            "    r = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)\n"
+            "    while r.read(4 << 20):\n        pass\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(compressed)], env=child_env(str(HERE.parent)))
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit("the zstd pass failed")
+    return usage.ru_utime + usage.ru_stime
+
+
 def derived(source: Path, name: str, where: Path, write: Callable[[Path, Path], None]) -> Path:
     """``name`` beside ``source`` when it is there, else in ``where``, written from ``source`` when missing."""
     if (source.parent / name).exists():
@@ -114,6 +133,19 @@ def write_gzip(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def write_zstd(source: Path, target: Path) -> None:
+    """One frame, the content size and a checksum in its header, as Pulumi's ``zstdMarshaller`` writes it."""
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(ZSTD_LEVEL, window_log=ZSTD_WINDOW_LOG,
+                                                            write_checksum=1, write_content_size=1)
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        writer = zstandard.ZstdCompressor(compression_params=params).stream_writer(
+            dst, size=os.fstat(src.fileno()).st_size, closefd=False)
+        shutil.copyfileobj(src, writer, 1 << 20)
+        writer.flush(zstandard.FLUSH_FRAME)
+
+
 def write_compact(source: Path, target: Path) -> None:
     """In a child process: the parse of a 10,000-endpoint state takes a few GB, not to be counted here."""
     code = ("import sys, orjson\nwith open(sys.argv[1], 'rb') as f:\n    doc = orjson.loads(f.read())\n"
@@ -128,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="prod")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--work-dir", type=Path, help="where to write the other layouts when --keep has none")
-    parser.add_argument("--only", help="comma-separated: indented, indented.gz, compact, compact.gz (default: all)")
+    parser.add_argument("--only", help="comma-separated: indented, indented.gz, indented.zst, compact, compact.gz, "
+                                       "compact.zst (default: all)")
     parser.add_argument("--baseline", help="another mlops-infra source tree: its runs of the same files too")
     args = parser.parse_args(argv)
 
@@ -140,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     where = args.work_dir or args.keep
     compact = derived(state, "prior.compact.json", where, write_compact)
     files = {"indented": state, "indented.gz": derived(state, "prior.json.gz", where, write_gzip),
-             "compact": compact, "compact.gz": derived(compact, "prior.compact.json.gz", where, write_gzip)}
+             "indented.zst": derived(state, "prior.json.zst", where, write_zstd),
+             "compact": compact, "compact.gz": derived(compact, "prior.compact.json.gz", where, write_gzip),
+             "compact.zst": derived(compact, "prior.compact.json.zst", where, write_zstd)}
     chosen = args.only.split(",") if args.only else list(files)
     (where / "cwd").mkdir(parents=True, exist_ok=True)
     run_dir = where
@@ -148,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [Run(name, files[name], tree) for name in chosen]
     if args.baseline:
         runs += [Run(f"{name}@baseline", files[name], args.baseline) for name in chosen]
-    zipped = files["indented.gz"]
-    floor = zlib_pass(zipped)
+    floor, zstd_floor = zlib_pass(files["indented.gz"]), zstd_pass(files["indented.zst"])
     load_before = os.getloadavg()
     for round_ in range(args.runs):
         for run in runs if round_ % 2 == 0 else runs[::-1]:
@@ -166,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ", ".join(f"{name} {path.stat().st_size / 2**20:,.1f} MiB" for name, path in files.items())
     print(f"inputs: {args.endpoints} endpoints, state {sizes}; {args.runs} rounds; load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
-    print(f"one zlib pass over the gzipped state: {floor:.2f} s CPU")
+    print(f"one zlib pass over the gzipped state: {floor:.2f} s CPU; one zstd pass over the zstd state: "
+          f"{zstd_floor:.2f} s CPU")
     print(f"{'state':<14} {'median s':>9} {'cpu s':>7} {'peak MB':>8}")
     for run in runs:
         print(f"{run.name:<14} {statistics.median(run.walls):>9.3f} {statistics.median(run.cpus):>7.3f} "

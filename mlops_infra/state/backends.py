@@ -11,7 +11,9 @@ Contract of :func:`read_stack_state`:
    the stack directory) and **S3** (``s3://bucket/prefix?region=...&endpoint=...&profile=...``) use
    the diy backend's layout (``pkg/backend/diy/store.go``): ``<root>/.pulumi/stacks/<project>/<stack>.json``
    (project-scoped, ``.pulumi/meta.yaml`` ``version: 1``, the default since Pulumi 3.61) or the legacy
-   ``<root>/.pulumi/stacks/<stack>.json``; ``.json.gz`` too, the newer of the two winning (see
+   ``<root>/.pulumi/stacks/<stack>.json``; ``.json.gz`` and ``.json.zst`` too
+   (``PULUMI_DIY_BACKEND_GZIP``/``PULUMI_DIY_BACKEND_ZSTD``), the newest winning and on a tie
+   ``.json.zst``, then ``.json.gz``, as ``pulumi`` picks (see
    :func:`mlops_infra.state.pulumi_state.find_state_file`). S3 is read with boto3 (the ``aws`` extra)
    and the usual credential chain; ``AWS_ENDPOINT_URL`` is honoured.
 3. **Pulumi Cloud** (``https://api.pulumi.com``, ``https://app.pulumi.com`` or a self-hosted
@@ -43,6 +45,7 @@ from typing import Any
 
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.pulumi_state import (
+    STACK_FILE_SUFFIXES,
     StateError,
     _redact_url,
     _split_stack_name,
@@ -156,7 +159,7 @@ def _read_file_backend(project: str, stack: str, stack_dir: Path, backend: Backe
     if found is None:
         root, stem = backend_root(stack_dir, url), state_file_stem(stack_dir, project, stack, url)
         return _empty(project, stack, f"no stack file for {project}/{stack} in the file backend "
-                                      f"{_home_relative(root)}: no {_home_relative(stem)}.json(.gz)")
+                                      f"{_home_relative(root)}: no {_home_relative(stem)}.json(.gz|.zst)")
     return load_state(found)
 
 
@@ -200,12 +203,13 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     else:
         project_layout = not _s3_has_legacy_stacks(client, bucket, base + STACKS_PREFIX + "/", where)
     stem = f"{base}{STACKS_PREFIX}/{project}/{stack}" if project_layout else f"{base}{STACKS_PREFIX}/{stack}"
-    candidates = [(key, _s3_head(client, bucket, key, where)) for key in (stem + ".json", stem + ".json.gz")]
-    existing = [(key, modified) for key, modified in candidates if modified is not None]
+    candidates = [(_s3_head(client, bucket, stem + suffix, where), rank, stem + suffix)
+                  for rank, suffix in enumerate(STACK_FILE_SUFFIXES)]
+    existing = [candidate for candidate in candidates if candidate[0] is not None]
     if not existing:
         return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
-    # the newer wins; gzip on a tie (as for the file backend)
-    key = max(existing, key=lambda item: (item[1], item[0].endswith(".gz")))[0]
+    # the newest wins; on a tie .json.zst, then .json.gz (as for the file backend: pulumi's stackPath)
+    key = max(existing)[2]
     data = _s3_get(client, bucket, key, where)
     if data is None:  # deleted between the two calls
         return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
@@ -262,7 +266,7 @@ def _s3_has_legacy_stacks(client: Any, bucket: str, prefix: str, where: str) -> 
         page = client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=1000)
     except Exception as error:
         raise _s3_error(where, error) from None
-    return any(o["Key"].endswith((".json", ".json.gz")) for o in page.get("Contents", ()))
+    return any(o["Key"].endswith(STACK_FILE_SUFFIXES) for o in page.get("Contents", ()))
 
 
 def _meta_version(data: bytes, source: str) -> int:

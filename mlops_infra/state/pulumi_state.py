@@ -4,18 +4,20 @@ Contract:
 - :func:`parse_state` turns the bytes of a state document into a :class:`PriorState`. It accepts the
   file-backend checkpoint (``{"version", "checkpoint": {"stack", "config", "latest": {...}}}``), the
   output of ``pulumi stack export`` (``{"version", "deployment": {...}}``), either of them gzipped
-  (detected by the magic bytes, not the file name) and either of them JSON-encoded once more as a
-  JSON string. Versions 3 and 4 are read; version 4 only adds ``features``, which are accepted.
+  or zstd-compressed (detected by the magic bytes, not the file name, as Pulumi's
+  ``encoding.DetectCompression`` does: :mod:`~mlops_infra.state.compressed_text`) and either of them
+  JSON-encoded once more as a JSON string. Versions 3 and 4 are read; version 4 only adds
+  ``features``, which are accepted.
 - Unknown fields are ignored; known fields with the wrong JSON type, an unknown version, a broken
-  JSON text or gzip stream raise :class:`StateError`, never another exception. Errors never quote
-  state text (a ``--show-secrets`` export holds plaintext secrets): they give line, column and
+  JSON text or compressed stream raise :class:`StateError`, never another exception. Errors never
+  quote state text (a ``--show-secrets`` export holds plaintext secrets): they give line, column and
   field names. Parsing is lenient about URN shapes (Pulumi's own fixtures use ``urn-1``);
   :func:`check_integrity`, called before planning, refuses malformed URNs (by index) and states
   mixing stacks or projects.
 - Reading is bounded: :data:`MAX_STATE_BYTES` read from a file (counted, not ``stat``-ed; a regular
-  file over it is refused before it is read whole) or decompressed from gzip (counted as it is
-  produced, in each of the two passes that stream a gzipped state, :func:`_read_gzip_by_resource`;
-  a gzip bomb is refused after a few MiB, never expanded whole). A state with a
+  file over it is refused before it is read whole) or decompressed (counted as it is produced, in
+  each of the two passes that stream a compressed state, :func:`_read_compressed_by_resource`; a
+  compression bomb is refused after a few MiB, never expanded whole). A state with a
   ``null``/missing ``latest`` (or ``deployment``) is an empty stack.
 - ``PriorState.serial`` is the SHA-256 of the canonical JSON (sorted keys, compact separators) of
   the deployment object (the checkpoint's ``latest``), so the same state reads with the same serial
@@ -38,7 +40,6 @@ import json
 import os
 import re
 import stat
-import zlib
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -49,21 +50,28 @@ from mlops_infra import jsoncodec
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import TooLarge, read_limited
 from mlops_infra.secrets import redact_url
-from mlops_infra.state.gzip_text import GZIP_MAGIC, GunzippedText, GzipStream
+from mlops_infra.state.compressed_text import (
+    CORRUPT_DATA,
+    GZIP,
+    ZSTD,
+    Compression,
+    DecompressedText,
+    compression_of,
+)
 from mlops_infra.state.model import PriorState, StateResource
 from mlops_infra.state.resource_texts import SENTINEL, NotSplittable, ResourceTexts, outline
 
 SUPPORTED_VERSIONS = (3, 4)
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 MAX_STATE_BYTES = 4 << 30
-"""A state larger than this (read from a file, counted, or decompressed from gzip) is refused: a
-device, an endless pipe or a gzip bomb, not a stack. Real states are large: the 10,000-endpoint
+"""A state larger than this (read from a file, counted, or decompressed) is refused: a device, an
+endless pipe or a compression bomb, not a stack. Real states are large: the 10,000-endpoint
 system of ``benchmarks/bench_cli.py`` (182k resources, the scale issue 14 plans) writes about 1.1 GiB
 as the file backend writes it, so 1 GiB (the limit until 2026-12-05) refused it;
 ``tests/state/test_state_size_limit.py`` keeps that system's state under half of this. A state
-laid out as Pulumi writes it, plain or gzipped, is read a few resources at a time
-(:func:`_read_by_resource`, :func:`_read_gzip_by_resource`), never held whole; only other layouts are
-held whole, up to this size."""
+laid out as Pulumi writes it, plain, gzipped or zstd-compressed, is read a few resources at a time
+(:func:`_read_by_resource`, :func:`_read_compressed_by_resource`), never held whole; only other
+layouts are held whole, up to this size."""
 GUNZIP_PIECE = 16 << 20
 BOMB_CHECK_BYTES = 64 << 20
 GROUP_BYTES = 256 << 10
@@ -71,6 +79,11 @@ GROUP_BYTES = 256 << 10
 MAX_GZIP_RATIO = 200
 """A gzip stream expanding more than this many times over its first 64 MiB is refused as a bomb
 (deflate tops out near 1,032:1 on repeated bytes; JSON states compress about 10-50:1)."""
+MAX_ZSTD_RATIO = 1000
+"""The same for a zstd stream: zstd tops out near 32,700:1 (zeros at level 3, and at 19); the
+10,000-endpoint state of ``benchmarks/bench_gzip_state.py`` compresses 120:1 indented and 85:1
+compact as Pulumi writes it (level 3, an 8 MiB window), 132:1 over its first MiB, too close to 200."""
+MAX_RATIO = {"gzip": MAX_GZIP_RATIO, "zstd": MAX_ZSTD_RATIO}
 EMPTY_SERIAL = PriorState.empty().serial
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -119,13 +132,14 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
 
     ``source`` names the document in errors and is stored as ``PriorState.source``.
     Raises :class:`StateError` for anything that is not a readable version 3 or 4 state.
-    UTF-8 bytes laid out as Pulumi writes them, plain or gzipped, are read a few resources at a time
-    (:func:`_read_by_resource`, :func:`_read_gzip_by_resource`); anything else is parsed whole, with
-    the same result.
+    UTF-8 bytes laid out as Pulumi writes them, plain or compressed, are read a few resources at a
+    time (:func:`_read_by_resource`, :func:`_read_compressed_by_resource`); anything else is parsed
+    whole, with the same result.
     """
     if isinstance(data, bytes) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        if data[:2] == GZIP_MAGIC:
-            prior = _read_gzip_by_resource(io.BytesIO(data), source)
+        compression = compression_of(data[:4])
+        if compression is not None:
+            prior = _read_compressed_by_resource(io.BytesIO(data), source, compression)
         else:
             prior = _read_by_resource(io.BytesIO(data), source)
         if prior is not None:
@@ -182,17 +196,17 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
     return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest())
 
 
-def _read_gzip_by_resource(raw: BinaryIO, source: str) -> PriorState | None:
-    """:func:`_read_by_resource` of the gzipped state in the seekable ``raw``, never decompressed whole,
-    or None when that returns None (the caller then reads it whole).
+def _read_compressed_by_resource(raw: BinaryIO, source: str, compression: Compression) -> PriorState | None:
+    """:func:`_read_by_resource` of the gzipped or zstd-compressed state in the seekable ``raw``, never
+    decompressed whole, or None when that returns None (the caller then reads it whole).
 
-    Two passes over the gzip stream (:class:`~mlops_infra.state.gzip_text.GunzippedText`): the
-    outline needs the text's last block before the resources, and deflate can only be read from the
-    start. Pass 1 (:meth:`~mlops_infra.state.gzip_text.GunzippedText.scan`) counts the text and keeps
-    its first and last blocks; pass 2 streams the resources. Both count what they produce: past
-    :data:`MAX_STATE_BYTES`, or a bomb's ratio (:data:`MAX_GZIP_RATIO` past :data:`BOMB_CHECK_BYTES`),
-    pass 1 raises :class:`StateError` after a few MiB of text, as do corrupt data, a cut-off member and
-    a failed CRC check.
+    Two passes over the compressed stream (:class:`~mlops_infra.state.compressed_text.DecompressedText`):
+    the outline needs the text's last block before the resources, and deflate and zstd can only be
+    read from the start. Pass 1 (:meth:`~mlops_infra.state.compressed_text.DecompressedText.scan`)
+    counts the text and keeps its first and last blocks; pass 2 streams the resources. Both count
+    what they produce: past :data:`MAX_STATE_BYTES`, or a bomb's ratio (:data:`MAX_RATIO` past
+    :data:`BOMB_CHECK_BYTES`), pass 1 raises :class:`StateError` after a few MiB of text, as do
+    corrupt data, a cut-off member or frame and a failed checksum.
     Cost (``benchmarks/bench_gzip_state.py``, 2026-12-06): a zlib pass takes 1.16 s CPU at 10,000
     endpoints (61 MiB of gzip, 1,058 MiB of text) and 0.12 s at 1,000. ``plan --state`` of the gzipped
     state took 21.5 s CPU and 1,355 MB at 10,000 endpoints, the plain file 19.0 s and 1,355 MB, the
@@ -200,16 +214,18 @@ def _read_gzip_by_resource(raw: BinaryIO, source: str) -> PriorState | None:
     2.42 s and 199 MB (plain 2.30 s, 193 MB; before 2.47 s, 313 MB).
     """
     def check(produced: int, consumed: int) -> None:
-        _check_growth(produced, consumed, source)
+        _check_growth(produced, consumed, source, compression)
 
-    text = GunzippedText(raw, check)
+    text = DecompressedText(raw, check, compression)
     try:
         text.scan()
-    except zlib.error as err:
-        raise _corrupt_gzip(source, err) from None
+    except CORRUPT_DATA as err:
+        raise _corrupt(source, err, compression) from None
+    except ModuleNotFoundError as err:
+        raise _no_decoder(source, err) from None
     try:
         return _read_by_resource(text, source)  # type: ignore[arg-type]  # reads and seeks as a binary file
-    except zlib.error:  # pass 1 read it: the file changed since; the whole read reports it
+    except CORRUPT_DATA:  # pass 1 read it: the file changed since; the whole read reports it
         return None
 
 
@@ -255,13 +271,13 @@ def _pending(entries: Any) -> tuple[tuple[str, str, str], ...]:
 
 
 def load_state(path: Path | str) -> PriorState:
-    """Read and parse a state file (checkpoint or export, plain or gzipped) from disk.
+    """Read and parse a state file (checkpoint or export, plain, gzipped or zstd-compressed) from disk.
 
     The file is only read, at most :data:`MAX_STATE_BYTES` of it (bytes are counted as they are
     read, so ``/dev/zero`` stops there). An unreadable or oversized file raises :class:`StateError`.
-    A plain UTF-8 or gzipped regular file is read a few resources at a time (:func:`_read_by_resource`,
-    :func:`_read_gzip_by_resource`), never whole; anything else, or what that path does not read, is
-    read whole (the same result).
+    A plain UTF-8 or compressed regular file is read a few resources at a time
+    (:func:`_read_by_resource`, :func:`_read_compressed_by_resource`), never whole; anything else, or
+    what that path does not read, is read whole (the same result).
     """
     path = Path(path)
     prior = _stream_file(path)
@@ -303,9 +319,9 @@ def _refuse_oversized_file(path: Path) -> None:
 
 def _stream_file(path: Path) -> PriorState | None:
     """:func:`_read_by_resource` of a regular file that starts as UTF-8 text (not UTF-16 or binary),
-    :func:`_read_gzip_by_resource` of one that starts as gzip (both passes read the one open file: a
-    stack file replaced meanwhile is not mixed in); None otherwise or when that cannot read it.
-    A corrupt or oversized gzip stream raises :class:`StateError`."""
+    :func:`_read_compressed_by_resource` of one that starts as gzip or zstd (both passes read the one
+    open file: a stack file replaced meanwhile is not mixed in); None otherwise or when that cannot
+    read it. A corrupt or oversized compressed stream raises :class:`StateError`."""
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -313,8 +329,10 @@ def _stream_file(path: Path) -> PriorState | None:
                 return None
             head = handle.read(4096)
             handle.seek(0)
-            if head[:2] == GZIP_MAGIC:
-                return _read_gzip_by_resource(handle, str(path)) if info.st_size <= MAX_STATE_BYTES else None
+            compression = compression_of(head)
+            if compression is not None:
+                return (_read_compressed_by_resource(handle, str(path), compression)
+                        if info.st_size <= MAX_STATE_BYTES else None)
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
                 return None
             return _read_by_resource(handle, str(path))
@@ -333,16 +351,18 @@ def find_state_file(stack_dir: Path, project: str, stack: str, backend_url: str 
     Layout, as ``pulumi`` reads it: ``<backend>/.pulumi/stacks/<project>/<stack>.json`` when
     ``.pulumi/meta.yaml`` has ``version: 1`` (or when there is no meta file and no legacy stack),
     else the legacy ``<backend>/.pulumi/stacks/<stack>.json``, which is not scoped by project (check
-    ``PriorState.project`` after loading). ``.json.gz`` is found too; when both exist the newer wins,
-    the gzipped one on a tie. ``stack`` may be qualified as ``organization/<project>/<stack>``.
+    ``PriorState.project`` after loading). ``.json.gz`` and ``.json.zst`` are found too; when several
+    exist the newest wins, on a tie ``.json.zst``, then ``.json.gz`` (:func:`_pick_stack_file`).
+    ``stack`` may be qualified as ``organization/<project>/<stack>``.
     Only file metadata and ``meta.yaml`` are read; nothing is written.
     """
     return _pick_stack_file(state_file_stem(stack_dir, project, stack, backend_url))
 
 
 def state_file_stem(stack_dir: Path, project: str, stack: str, backend_url: str | None = None) -> Path:
-    """The stack file's path without ``.json``/``.json.gz``: where :func:`find_state_file` looks (and
-    where ``pulumi`` writes it), for messages that say where nothing was found."""
+    """The stack file's path without ``.json``/``.json.gz``/``.json.zst``: where
+    :func:`find_state_file` looks (and where ``pulumi`` writes it), for messages that say where
+    nothing was found."""
     project, stack = _split_stack_name(project, stack)
     root = backend_root(stack_dir, backend_url)
     stacks_dir = root / ".pulumi" / "stacks"
@@ -396,15 +416,16 @@ def split_provider_reference(ref: str) -> tuple[str, str]:
 
 
 def decode_text(data: bytes | str, source: str) -> str:
-    """Untrusted bytes -> text: gunzipped when the magic bytes say so, UTF-8 or (with a BOM) UTF-16.
+    """Untrusted bytes -> text: decompressed when the magic bytes say gzip or zstd, UTF-8 or (with a
+    BOM) UTF-16.
 
-    A leading BOM is dropped. Binary data or corrupt gzip raises :class:`StateError`.
+    A leading BOM is dropped. Binary data or corrupt compressed data raises :class:`StateError`.
     """
     return _to_text(data, source)[0]
 
 
 def parse_json_document(data: bytes | str, source: str) -> Any:
-    """Decode untrusted JSON text (UTF-8/UTF-16 with or without BOM, or gzip of it).
+    """Decode untrusted JSON text (UTF-8/UTF-16 with or without BOM, or gzip or zstd of it).
 
     Errors become :class:`StateError` with the line and column where the JSON broke, and say when
     the text ended early (a truncated file). UTF-8 bytes (the usual state file) are parsed as they
@@ -412,21 +433,21 @@ def parse_json_document(data: bytes | str, source: str) -> Any:
     what orjson does not read) takes the text path, which reports errors and parses leniently.
     """
     if isinstance(data, bytes):
-        gzipped = data[:2] == GZIP_MAGIC
-        raw = _gunzip(data, source) if gzipped else data
+        compression = compression_of(data[:4])
+        raw = _decompress(data, source, compression) if compression else data
         parsed = jsoncodec.loads_utf8(raw)
         if parsed is not jsoncodec.UNPARSED:
             return parsed
-        text = _decode_bytes(raw, source, gzipped)
+        text = _decode_bytes(raw, source, compression)
     else:
-        text, gzipped = data.removeprefix("\ufeff"), False
+        text, compression = data.removeprefix("\ufeff"), None
     if not text or text.isspace():
         raise StateError(source, "the file is empty",
                          f"A Pulumi state or preview document is never empty: {_REEXPORT}.")
     try:
         return jsoncodec.loads(text)
     except json.JSONDecodeError as err:
-        raise _json_error(source, text, err, gzipped) from None
+        raise _json_error(source, text, err, compression is not None) from None
     except (ValueError, RecursionError) as err:
         raise StateError(source, "not a Pulumi JSON document",
                          f"The JSON could not be read ({err}): {_REEXPORT}.") from None
@@ -438,54 +459,80 @@ def parse_json_document(data: bytes | str, source: str) -> Any:
 
 
 def _to_text(data: bytes | str, source: str) -> tuple[str, bool]:
-    """Bytes -> text (gunzipping first when the magic bytes say so); returns (text, was_gzipped)."""
+    """Bytes -> text (decompressing first when the magic bytes say so); returns (text, was_compressed)."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff"), False
-    gzipped = data[:2] == GZIP_MAGIC
-    if gzipped:
-        data = _gunzip(data, source)
-    return _decode_bytes(data, source, gzipped), gzipped
+    compression = compression_of(data[:4])
+    if compression is not None:
+        data = _decompress(data, source, compression)
+    return _decode_bytes(data, source, compression), compression is not None
+
+
+def _decompress(data: bytes, source: str, compression: Compression) -> bytes:
+    """:func:`_gunzip` or :func:`_unzstd`: the whole text of compressed ``data``."""
+    return _gunzip(data, source) if compression is GZIP else _unzstd(data, source)
 
 
 def _gunzip(data: bytes, source: str) -> bytes:
-    """Decompress every gzip member whole (:class:`~mlops_infra.state.gzip_text.GzipStream`), counting
-    the bytes produced (16 MiB at a time): past :data:`MAX_STATE_BYTES`, or past
+    """Decompress every gzip member whole (:class:`~mlops_infra.state.compressed_text.GzipStream`),
+    counting the bytes produced (16 MiB at a time): past :data:`MAX_STATE_BYTES`, or past
     :data:`BOMB_CHECK_BYTES` at a ratio over :data:`MAX_GZIP_RATIO`, it stops at once (a gzip bomb
     costs a few MiB, not its full size)."""
+    return _drain(data, source, GZIP)
+
+
+def _unzstd(data: bytes, source: str) -> bytes:
+    """Decompress every zstd frame whole (:class:`~mlops_infra.state.compressed_text.ZstdStream`), as
+    :func:`_gunzip` does gzip (:data:`MAX_ZSTD_RATIO`)."""
+    return _drain(data, source, ZSTD)
+
+
+def _drain(data: bytes, source: str, compression: Compression) -> bytes:
     out = bytearray()
-    stream = GzipStream(io.BytesIO(data), lambda produced, consumed: _check_growth(produced, consumed, source))
     try:
+        stream = compression.stream(
+            io.BytesIO(data), lambda produced, consumed: _check_growth(produced, consumed, source, compression))
         while piece := stream.read(GUNZIP_PIECE):
             out += piece
-    except zlib.error as err:
-        raise _corrupt_gzip(source, err) from None
+    except CORRUPT_DATA as err:
+        raise _corrupt(source, err, compression) from None
+    except ModuleNotFoundError as err:
+        raise _no_decoder(source, err) from None
     return bytes(out)
 
 
-def _corrupt_gzip(source: str, err: zlib.error) -> StateError:
+def _corrupt(source: str, err: Exception, compression: Compression) -> StateError:
     return StateError(
-        source, "corrupt gzip data",
-        f"The file starts like gzip but does not decompress ({err}); it was cut off or damaged "
-        f"in transfer. Restore {_RESTORE}, or {_REEXPORT}.",
+        source, f"corrupt {compression.name} data",
+        f"The file starts like {compression.name} but does not decompress ({err}); it was cut off or "
+        f"damaged in transfer. Restore {_RESTORE}, or {_REEXPORT}.",
     )
 
 
-def _check_growth(produced: int, consumed: int, source: str) -> None:
+def _no_decoder(source: str, err: ModuleNotFoundError) -> StateError:
+    return StateError(source, f"reading a zstd-compressed state needs the {err.name} package",
+                      f"It is a dependency of mlops-infra that is not installed here: reinstall mlops-infra "
+                      f"(`pip install --force-reinstall mlops-infra`) or `pip install {err.name}`.")
+
+
+def _check_growth(produced: int, consumed: int, source: str, compression: Compression = GZIP) -> None:
     if produced > MAX_STATE_BYTES:
-        raise StateError(source, "the gzipped file is too large",
+        raise StateError(source, f"the {compression.compressed} file is too large",
                          f"It decompresses to more than {MAX_STATE_BYTES >> 20} MiB, which no stack state "
                          f"needs. Check that this is the right file.")
-    if produced > BOMB_CHECK_BYTES and produced > MAX_GZIP_RATIO * max(consumed, 1):
-        raise StateError(source, "the gzipped file is a compression bomb",
+    ratio = MAX_RATIO[compression.name]
+    if produced > BOMB_CHECK_BYTES and produced > ratio * max(consumed, 1):
+        usual = "10-50:1" if compression is GZIP else "20-150:1"
+        raise StateError(source, f"the {compression.compressed} file is a compression bomb",
                          f"Its first {consumed:,} bytes decompress to more than {produced >> 20} MiB "
-                         f"(over {MAX_GZIP_RATIO}:1); a gzipped Pulumi state compresses about 10-50:1. "
+                         f"(over {ratio}:1); a {compression.compressed} Pulumi state compresses about {usual}. "
                          f"Check that this is the right file.")
 
 
 def _refuse_binary(head: bytes, source: str) -> None:
-    """Refuse at once a file whose first bytes are neither gzip nor text (a device such as
+    """Refuse at once a file whose first bytes are neither compressed nor text (a device such as
     ``/dev/zero``), instead of reading it up to the size limit."""
-    if head[:2] == GZIP_MAGIC or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if compression_of(head) is not None or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return
     nul = head.find(b"\x00")
     if nul != -1:
@@ -495,14 +542,14 @@ def _refuse_binary(head: bytes, source: str) -> None:
                          f"`pulumi stack export --file state.json`.")
 
 
-def _decode_bytes(data: bytes, source: str, gzipped: bool) -> str:
+def _decode_bytes(data: bytes, source: str, compression: Compression | None) -> str:
     # UTF-16 with a BOM is what `pulumi stack export > file` writes in Windows PowerShell 5.
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding = "utf-16" if utf16 else "utf-8-sig"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as err:
-        where = " after gunzip" if gzipped else ""
+        where = "" if compression is None else " after gunzip" if compression is GZIP else " after zstd -d"
         raise StateError(
             source, "not a text file",
             f"Byte {err.start}{where} is not valid {encoding.removesuffix('-sig').upper()}: this is "
@@ -511,10 +558,10 @@ def _decode_bytes(data: bytes, source: str, gzipped: bool) -> str:
         ) from None
 
 
-def _json_error(source: str, text: str, err: json.JSONDecodeError, gzipped: bool) -> StateError:
+def _json_error(source: str, text: str, err: json.JSONDecodeError, compressed: bool) -> StateError:
     """Where the JSON broke, never what is there: state text can hold plaintext secrets (a
     ``--show-secrets`` export), so no excerpt is quoted."""
-    where = f"line {err.lineno}, column {err.colno}" + (" (of the decompressed text)" if gzipped else "")
+    where = f"line {err.lineno}, column {err.colno}" + (" (of the decompressed text)" if compressed else "")
     start = text.lstrip()[:1]
     if start not in ("{", "[", '"'):
         return StateError(
@@ -1058,22 +1105,29 @@ def _meta_version(meta_path: Path) -> int | None:
     return version
 
 
+STACK_FILE_SUFFIXES = (".json", ".json.gz", ".json.zst")
+"""The names a stack file has (pulumi/pulumi ``pkg/backend/diy/state.go`` ``stackPath``: ``plainPath``,
+``+ encoding.GZIPExt``, ``+ encoding.ZSTDExt``), in the order a bucket lists them (by name)."""
+
+
 def _has_legacy_stacks(stacks_dir: Path) -> bool:
+    """Whether ``.pulumi/stacks`` holds a stack file itself (pulumi/pulumi ``pkg/backend/diy/store.go``
+    ``legacyReferenceStore.ListReferences`` accepts ``.gz`` and ``.zst`` after ``.json``)."""
     try:
-        return any(p.is_file() and p.name.endswith((".json", ".json.gz")) for p in stacks_dir.iterdir())
+        return any(p.is_file() and p.name.endswith(STACK_FILE_SUFFIXES) for p in stacks_dir.iterdir())
     except OSError:
         return False
 
 
 def _pick_stack_file(base: Path) -> Path | None:
-    """``<base>.json`` or ``<base>.json.gz``; with both, the newer wins and gzip wins a tie."""
-    plain, zipped = base.with_name(base.name + ".json"), base.with_name(base.name + ".json.gz")
-    plain_mtime, zipped_mtime = _mtime(plain), _mtime(zipped)
-    if zipped_mtime is None:
-        return plain if plain_mtime is not None else None
-    if plain_mtime is not None and plain_mtime > zipped_mtime:
-        return plain
-    return zipped
+    """``<base>.json``, ``<base>.json.gz`` or ``<base>.json.zst``, as pulumi/pulumi
+    ``pkg/backend/diy/state.go`` ``stackPath`` picks it: the most recently modified one, walking the
+    bucket's listing (sorted by name) and keeping a file unless it is older than the one kept
+    (``!file.ModTime.Before(best.modTime)``), so on a tie the last by name wins: ``.json.zst``, then
+    ``.json.gz``."""
+    found = [(mtime, rank, path) for rank, suffix in enumerate(STACK_FILE_SUFFIXES)
+             if (mtime := _mtime(path := base.with_name(base.name + suffix))) is not None]
+    return max(found)[2] if found else None
 
 
 def _mtime(path: Path) -> int | None:

@@ -82,7 +82,7 @@ def test_local_login_without_the_stack_names_the_file_pulumi_would_write(home: P
     result = plan_staging()
     assert result.code == 0, result.stderr
     assert ("Prior state: none found (no stack file for fraud-detection/staging in the file backend ~: "
-            "no ~/.pulumi/stacks/fraud-detection/staging.json(.gz); backend: the current `pulumi login`") in result.stderr
+            "no ~/.pulumi/stacks/fraud-detection/staging.json(.gz|.zst); backend: the current `pulumi login`") in result.stderr
 
 
 def test_without_any_login_the_line_says_where_it_looked(home: Path):

@@ -1,4 +1,4 @@
-"""The decompressed text of a gzip file as a stream and as a seekable file (``state/gzip_text.py``)."""
+"""The decompressed text of a gzip file as a stream and as a seekable file (``state/compressed_text.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlops_infra.state import resource_texts
-from mlops_infra.state.gzip_text import GunzippedText, GzipStream
+from mlops_infra.state.compressed_text import DecompressedText, GzipStream
 
 
 @settings(max_examples=60, deadline=None)
@@ -20,14 +20,14 @@ from mlops_infra.state.gzip_text import GunzippedText, GzipStream
        reads=st.lists(st.tuples(st.integers(0, 3100), st.integers(-1, 900)), max_size=12),
        block=st.sampled_from([64, 100, 1000]))
 def test_gunzipped_text_reads_as_the_text(text: bytes, members: int, reads: list[tuple[int, int]], block: int) -> None:
-    """Any seek and read of :class:`GunzippedText` gives the text's bytes there, with any block size
+    """Any seek and read of :class:`DecompressedText` gives the text's bytes there, with any block size
     (so reads come from the first block, the last one and the stream), over several members."""
     cuts = [len(text) * i // members for i in range(members + 1)]
     zipped = b"".join(gzip.compress(text[a:b]) for a, b in itertools.pairwise(cuts))
     checked: list[tuple[int, int]] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(resource_texts, "BLOCK", block)
-        view = GunzippedText(io.BytesIO(zipped), lambda produced, consumed: checked.append((produced, consumed)))
+        view = DecompressedText(io.BytesIO(zipped), lambda produced, consumed: checked.append((produced, consumed)))
         assert view.seek(0, io.SEEK_END) == len(text)
         for position, size in reads:
             view.seek(position)
@@ -60,7 +60,7 @@ def test_the_stream_reports_growth_after_each_piece() -> None:
     (b"\x1f\x8b\x08", "ends early"),  # a member that stops in its header
 ])
 def test_what_follows_the_last_member(after: bytes, error: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mlops_infra.state.gzip_text.COMPRESSED_PIECE", 2)  # the bytes arrive two at a time
+    monkeypatch.setattr("mlops_infra.state.compressed_text.COMPRESSED_PIECE", 2)  # the bytes arrive two at a time
     stream = GzipStream(io.BytesIO(gzip.compress(b"text") + after), lambda produced, consumed: None)
     if error is None:
         assert stream.read(100) == b"text"

@@ -12,8 +12,8 @@ Contract:
 - ``FILE`` defaults to ``./mlsystem.yaml`` when there is one, else the quickstart embedded in the
   package, so the README's first command plans something real on a fresh machine. ``ENV``
   defaults to the only environment, else ``dev`` when there is one, else the first in the file.
-- Prior state: ``--state PATH`` (a stack file or ``pulumi stack export`` output, ``.json`` or
-  ``.json.gz``); else the file backend's stack file found from ``stacks/<ENV>`` (or the current
+- Prior state: ``--state PATH`` (a stack file or ``pulumi stack export`` output, ``.json``,
+  ``.json.gz`` or ``.json.zst``); else the file backend's stack file found from ``stacks/<ENV>`` (or the current
   directory) and ``PULUMI_BACKEND_URL``; else an empty state (a stack never applied). The output
   says which, in a line starting ``Prior state:`` (on stderr for ``--format json``).
 - ``--refresh`` reads live AWS resources with the usual credential chain (``AWS_ENDPOINT_URL``
@@ -91,7 +91,8 @@ def plan(
     env: str | None = typer.Option(
         None, "--env", "-e", help="Environment to plan (default: the only one, else dev, else the first)."),
     state: Path | None = typer.Option(
-        None, "--state", help="Prior state: a Pulumi stack file or `pulumi stack export` output (.json, .json.gz)."),
+        None, "--state", help="Prior state: a Pulumi stack file or `pulumi stack export` output (.json, .json.gz, "
+                                ".json.zst)."),
     refresh: bool = typer.Option(False, "--refresh", help="Read live AWS resources and report drift first."),
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, markdown (PR comment) or json."),
     out: Path | None = typer.Option(None, "--out", help="Also save the plan to this file (for a later apply)."),
