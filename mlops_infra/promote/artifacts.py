@@ -27,6 +27,15 @@ Contract:
   the step's outcome says which owners were expected). Then it carries the steps out, each
   level-triggered and idempotent, so a run killed half way is finished, not duplicated, by running it again:
 
+  * a copy first reads SRC's store to tell a folder from one object
+    (:func:`mlops_infra.promote.digests.artifact_layout`): a URI ending in ``/`` is a folder; one
+    without it (how MLflow registers a folder: ``runs:/<run>/model`` becomes
+    ``s3://<bucket>/<exp>/<run>/artifacts/model``) is a folder when objects exist under ``<uri>/``
+    (``ListObjectsV2`` ``Prefix``), copied as ``<uri>/`` and nothing beside it, else the object itself
+    (``HeadObject``), else the step fails naming both, nothing copied. The ``register-version`` step
+    registers what the copy found (:func:`_as_copied`), whatever the preview expected
+    (:func:`copied_uri`): a folder's copy as the ``S3Prefix`` ``destination``, one object's as
+    ``destination`` + its name;
   * a copy of a folder copies its objects but the zero-byte "folder" markers (keys ending in ``/``,
     which the S3 console creates): SageMaker fails to deploy model data holding one ("Do not organize
     the model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``),
@@ -70,10 +79,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
 from mlops_infra.promote.bucket_owner import bucket_of, created_buckets, denied_hint, expect_owner, owners
-from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY
+from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY, artifact_layout
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
@@ -152,7 +162,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
                                   {"from": f"{promotion.src} v{m.src_version}",
                                    **owners(promotion.src, src_target, dst, target, source, destination,
                                             src_created, dst_created)}))
-        copied = destination + source.rstrip("/").rsplit("/", 1)[-1] if not source.endswith("/") else destination
+        copied = copied_uri(source, destination, m.src_record.artifact_compression)
         group = _group(system, dst, m.model)
         steps.append(ArtifactStep("register-version", m.model, m.digest, m.dst_version, copied,
                                   f"group {group} ({target.account}/{target.region})",
@@ -161,6 +171,23 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
                                    "modelData": model_data(copied, m.src_record.artifact_compression),
                                    "promotedFrom": f"{promotion.src} v{m.src_version}"}))
     return tuple(steps)
+
+
+def copied_uri(source: str, destination: str, compression: str | None) -> str:
+    """Where the copy of ``source`` under ``destination`` is registered, as the preview expects it
+    (pure; the copy reads S3 and the registration takes what it found: :func:`execute_steps`): a
+    folder's copy is ``destination`` itself, one object's is ``destination`` + its name. A source
+    ending in ``/`` (or naming a bucket) is a folder; one without names a folder when its last
+    segment has no ``.`` and its registry says no gzip archive (an MLflow ``source``, written without
+    its ``/``: the rule Kubernetes serving applies,
+    :func:`mlops_infra.compile.kubernetes.artifacts.kserve_uri`), else one object."""
+    from mlops_infra.compile.kubernetes.artifacts import kserve_uri
+
+    if not source.removeprefix("s3://").partition("/")[2] or source.endswith("/"):
+        return destination
+    if compression != GZIP and kserve_uri(source).endswith("/"):
+        return destination
+    return destination + source.rsplit("/", 1)[-1]
 
 
 def model_data(uri: str, compression: str | None) -> dict[str, Any]:
@@ -310,7 +337,7 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
                      for i, s in enumerate(steps))
     done: list[ArtifactStep] = []
     failed = False
-    verified: dict[tuple[str, str], str] = {}  # (model, digest) -> fingerprint of the verified copies
+    verified: dict[tuple[str, str], tuple[str, str]] = {}  # (model, digest) -> (fingerprint, URI) of the verified copies
     clients: dict[str, Any] = {}
 
     copies = [s for s in steps if s.kind == "copy-artifact"]
@@ -334,11 +361,11 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             if step.kind == "copy-artifact":
                 result = _copy(step, s3("src"), s3("dst"), progress)
                 if result.status in ("done", "already-done"):
-                    verified[step.model, step.digest] = result.detail["fingerprint"]
+                    verified[step.model, step.digest] = result.detail["fingerprint"], result.detail["copies"]
             else:
-                fingerprint = verified.get((step.model, step.digest))
-                if fingerprint is not None:
-                    step = replace(step, detail={**step.detail, "fingerprint": fingerprint})
+                found = verified.get((step.model, step.digest))
+                if found is not None:
+                    step = _as_copied(step, *found)
                 result = _register(step, src_session, dst_session, endpoint_url, progress)
         except Exception as error:
             from mlops_infra.state.aws_live.retry import describe_error
@@ -348,6 +375,17 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
         failed = result.status == "failed"
         done.append(result)
     return tuple(done)
+
+
+def _as_copied(step: ArtifactStep, fingerprint: str, copies: str) -> ArtifactStep:
+    """The ``register-version`` step of the copies the copy step verified at ``copies``: their
+    fingerprint, and their URI and model data when the copy found another layout than the preview
+    expected (:func:`copied_uri`; a folder is an ``S3Prefix`` whatever its compression, and the
+    preview expects a folder only when the registry names no gzip archive)."""
+    detail = {**step.detail, "fingerprint": fingerprint}
+    if copies != step.source:
+        detail["modelData"] = model_data(copies, None)
+    return replace(step, source=copies, detail=detail)
 
 
 def _refusals(steps: Sequence[ArtifactStep], dst_session: Any, endpoint_url: str | None) -> dict[int, str]:
@@ -423,9 +461,13 @@ class _Hashing:
 def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) -> ArtifactStep:
     """Copy the artifact's objects (``src`` and ``dst``: S3 clients) and verify the copy against the
     digest SRC's registry gives (see the module contract)."""
-    src_bucket, src_key = _split(step.source)
+    _split(step.source)  # only s3:// URIs (refused before anything runs: _refusals)
+    try:
+        source, folder = artifact_layout(src, step.source)  # MLflow's folder source has no trailing /
+    except UserError as error:
+        return replace(step, status="failed", outcome=f"{error.summary}. {error.detail}")
+    src_bucket, src_key = _split(source)
     dst_bucket, dst_prefix = _split(step.destination)
-    folder = src_key.endswith("/") or not src_key
     if folder:
         objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
                    for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # folder markers
@@ -465,7 +507,8 @@ def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) ->
     if failed:
         return replace(step, status="failed", outcome=failed)
     status = "done" if copied else "already-done"
-    return replace(step, status=status, detail={**step.detail, "verified": digest, "fingerprint": fingerprint},
+    return replace(step, status=status, detail={**step.detail, "verified": digest, "fingerprint": fingerprint,
+                                                "copies": copies_uri},
                    outcome=f"{copied} of {len(pairs)} object(s) copied, {len(pairs) - copied} already there; "
                            f"digest verified")
 

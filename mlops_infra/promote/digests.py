@@ -184,6 +184,46 @@ def list_artifact(s3: Any, uri: str, prefix: bool) -> list[ArtifactObject]:
     return [_object(s3, bucket, k, k[len(key):]) for k in keys]
 
 
+def artifact_layout(s3: Any, uri: str) -> tuple[str, bool]:
+    """``(uri, is a folder)`` of an ``s3://`` artifact URI as the store holds it, a folder's URI with its
+    trailing ``/``; :class:`~mlops_infra.errors.UserError` naming both reads when it holds neither.
+
+    A URI ending in ``/`` (or naming the bucket) is a folder as written. Otherwise the name alone
+    does not tell: MLflow registers a version's ``source`` without a trailing ``/`` (mlflow 3.14
+    ``tracking/_model_registry/fluent.py`` ``_register_model``: ``runs:/<run>/model`` becomes
+    ``s3://<bucket>/<exp>/<run>/artifacts/model``, a folder), and S3 has no folders, only keys. So S3
+    is asked, in MLflow's order (it reads a source as an artifact repository root:
+    ``S3ArtifactRepository.list_artifacts`` lists ``dest_path + "/"``):
+
+    - objects under ``<key>/`` (``ListObjectsV2`` ``Prefix``, botocore ``s3`` ``ListObjectsV2Request.Prefix``:
+      "Limits the response to keys that begin with the specified prefix"; the ``/`` keeps ``churn/1``
+      from taking ``churn/10/...`` and ``model`` from taking ``model_v2/...``), "folder" markers
+      (keys ending in ``/``) not counted: a folder, ``<uri>/``;
+    - else the exact key (``HeadObject``): one object, ``uri``;
+    - else (``HeadObject`` 404: "If you have the s3:ListBucket permission on the bucket, Amazon S3
+      returns an HTTP status code 404", botocore ``s3`` ``HeadObject``; the listing just needed that
+      permission) neither. Any other error is raised as it is.
+    """
+    bucket, _, key = uri[5:].partition("/")
+    if not key or key.endswith("/"):
+        return uri, True
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{key}/")
+    if any(not o["Key"].endswith("/") for page in pages for o in page.get("Contents") or ()):
+        return f"{uri}/", True
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        from mlops_infra.state.aws_live.retry import is_not_found
+
+        if not (is_not_found(error) or "404" in str(error)):
+            raise
+        raise UserError(f"{uri} is neither a folder (no object under {uri}/: ListObjectsV2) nor an object "
+                        f"(HeadObject {uri}: 404)",
+                        "The version's artifact is not in this store: restore it, or register the version with "
+                        "the URI of its artifact (a folder, or one object).") from None
+    return uri, False
+
+
 def _object(s3: Any, bucket: str, key: str, path: str) -> ArtifactObject:
     head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     return ArtifactObject(bucket, key, path, str(head.get("ETag", "")).strip('"'), full_object_sha256(head))
