@@ -29,6 +29,10 @@ time and peak RSS), the baseline main at 71bbe6d, before gzipped and compact sta
   CPU, 1,354 MB; indented.gz 21.84 s, 1,356 MB; compact 22.49 s, 1,342 MB; compact.gz 22.49 s,
   1,345 MB: the 1,500 MB target met by all four, the same plan from all four. The baseline: indented.gz
   23.14 s, 2,488 MB (an earlier round); compact 25.24 s, 3,517 MB (read whole).
+- 10,000 endpoints with zstd (2026-12-06, f808c63, 1 round, load 9-11; indented.zst 8.8 MiB, compact.zst
+  8.3 MiB, 120:1 and 85:1): one zstd pass 0.37 s CPU (zlib 1.34 s). Indented 25.34 s CPU, 1,397 MB;
+  indented.gz 28.31 s, 1,398 MB; indented.zst 25.63 s, 1,396 MB; compact.zst 27.60 s, 1,396 MB: the
+  same plan from all four, the 1,500 MB target met. Before f808c63 a ``.json.zst`` was refused.
 - 1,000 endpoints (2 rounds: indented 107.1 MiB, gzipped 3.3 MiB; compact 71.5 MiB, gzipped 1.7 MiB):
   one zlib pass 0.11 s CPU. Indented 2.13 s CPU, 196 MB; indented.gz 2.29 s, 198 MB; compact 2.16 s,
   191 MB; compact.gz 2.26 s, 200 MB. The baseline: indented 2.16 s, 196 MB; indented.gz 2.35 s,
