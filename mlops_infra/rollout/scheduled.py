@@ -36,8 +36,13 @@ Contract:
   and ``deleted``: the kept models and configs the pass deleted, when any);
   :func:`summary` is what the handler returns.
 - :func:`handler` (Lambda) and :func:`main` (CronJob) raise / exit 1 after logging when an endpoint's
-  pass failed, so the failure is visible (the function's ``Errors`` metric, the Job's failed status);
-  the next tick tries again (a pass is idempotent).
+  pass failed, or its rollback notice could not be sent (:func:`_failed`), so the failure is visible
+  (the function's ``Errors`` metric, which the compiled ``rollout-runner.errors`` alarm sends to the
+  canaries' ``rollback_on`` channels; the Job's failed status); the next tick tries again (a pass is
+  idempotent, and a notice left pending is sent by the next pass). A notice that fails does not fail
+  the *pass* (its traffic and status writes stand, the other endpoints' passes and notices run): it
+  fails the invocation after them, since a notice that keeps failing (the Pushgateway down, a topic's
+  key policy refusing ``Publish``) would otherwise be told to nobody, every minute, in a log line.
 - Rollback notices ("a rollback is an alert", docs/rollout.md "Who is told"). A rollback the
   controller makes on its own (a gate fired or stayed unreadable past ``gate_timeout``) is written with
   its notice pending, by whichever pass makes it (this runner, ``mlops-infra rollout``, ``--watch``:
@@ -74,7 +79,7 @@ Contract:
   reason (the rollback's message, with the text of a cloud or cluster answer) stays the log line's
   ``message`` and the status's ``reason``, never in a notice. The line's ``"notice"``:
   ``"sent"`` (and recorded), ``"sent, not recorded: <why>"`` or ``"failed: <error>"``; a notice never
-  fails the pass nor undoes the rollback.
+  fails the pass nor undoes the rollback (a failed one fails the invocation after the pass, above).
 - Imports: the standard library and the rollout package; ``boto3`` (in the Lambda runtime) on AWS
   only. On Kubernetes the API is reached through :class:`ServiceAccountKube`, a standard-library client
   of the requests the KServe driver makes (GET and a ``resourceVersion``-guarded merge PATCH of its
@@ -380,7 +385,7 @@ def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collec
         try:
             notifier(result.endpoint, now, notice_facts(member.spec, status, gates))
         except Exception as exc:  # a notice never fails the pass nor undoes the rollback; the next pass retries
-            notices[result.endpoint] = f"failed: {type(exc).__name__}: {exc}"[:300]
+            notices[result.endpoint] = f"{NOTICE_FAILED}{type(exc).__name__}: {exc}"[:300]
             continue
         notices[result.endpoint] = record_notice(member, status, now)
     return notices
@@ -548,17 +553,30 @@ def summary(results: list[FleetResult], notices: dict[str, str] | None = None) -
     return out
 
 
-def _failed(results: list[FleetResult]) -> list[str]:
-    return [r.endpoint for r in results if r.error]
+NOTICE_FAILED = "failed: "
+"""The prefix of a log line's ``"notice"`` when the notice could not be sent (:func:`send_notices`)."""
+
+
+def _failed(results: list[FleetResult], lines: list[dict[str, Any]]) -> str:
+    """What failed in a logged pass, for the invocation's error ('' when nothing did): the endpoints
+    whose pass failed, then those whose rollback notice could not be sent (see the module contract)."""
+    passes = [r.endpoint for r in results if r.error]
+    notices = [line["endpoint"] for line in lines if str(line.get("notice", "")).startswith(NOTICE_FAILED)]
+    said = []
+    if passes:
+        said.append(f"the reconcile pass failed for {', '.join(passes)}")
+    if notices:
+        said.append(f"the rollback notice of {', '.join(notices)} could not be sent (the next pass sends it again)")
+    return "; ".join(said) + " (see the log lines above)" if said else ""
 
 
 def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
     """The Lambda entry point: one pass over the document's rollouts (see the module contract)."""
     document = load_document()
     results, lines = logged_pass(members(document), None, *notice_plan(document), notice_gates(document))
-    failed = _failed(results)
+    failed = _failed(results, lines)
     if failed:
-        raise RuntimeError(f"the reconcile pass failed for {', '.join(failed)} (see the log lines above)")
+        raise RuntimeError(failed)
     return {"endpoints": lines}
 
 
@@ -570,8 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     except DocumentError as exc:
         print(json.dumps({"error": str(exc)}, sort_keys=True), flush=True)
         return 1
-    results = run_pass(members(document), None, *notice_plan(document), notice_gates(document))
-    return 1 if _failed(results) else 0
+    results, lines = logged_pass(members(document), None, *notice_plan(document), notice_gates(document))
+    return 1 if _failed(results, lines) else 0  # the endpoints' lines already say what failed
 
 
 if __name__ == "__main__":

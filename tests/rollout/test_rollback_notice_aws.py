@@ -312,3 +312,37 @@ def test_a_notice_recorded_by_another_pass_first_is_at_least_once(world, aws_env
     _, [legacy] = scheduled.logged_pass(members, None, notify, lambda e, when, facts: sent.append(e))
     assert legacy["action"] == "none" and "notice" not in legacy and sent == ["scorer", "scorer"]
 
+
+
+def test_a_notice_that_fails_fails_the_invocation_after_the_pass(world, moto_url, monkeypatch):
+    """The Lambda entry point: the rollback is made and its notice left pending (the pass stands), then
+    the invocation raises naming the notice, so the function's ``Errors`` metric (the compiled
+    ``rollout-runner.errors`` alarm, to the ``rollback_on`` channels) tells someone; the next
+    invocation sends the notice and returns."""
+    _, _, _, document = world
+    reset(moto_url)
+    sm, endpoint = deploy_previous_version(moto_url, document)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setattr(scheduled, "load_document", lambda *_: document)
+    sent: list[str] = []
+
+    def refused(endpoint: str, when: float, facts: dict[str, str]) -> None:
+        raise RuntimeError("KMSAccessDenied: the topic's key refuses sns.amazonaws.com")
+
+    notify, _ = scheduled.notice_plan(document)
+    monkeypatch.setattr(scheduled, "notice_plan", lambda doc: (notify, refused))
+    assert scheduled.handler()["endpoints"][0]["action"] == "set_traffic"  # the canary starts
+    scheduled.handler()  # as in the test above: the second pass sees the first step's traffic
+    cw = client("cloudwatch", moto_url, document["region"])
+    cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",
+                       StateReason="breach")
+    with pytest.raises(RuntimeError, match=r"^the rollback notice of scorer could not be sent \(the next pass"):
+        scheduled.handler()
+    assert status_tags(sm, endpoint)["phase"] == "rolled_back"  # the pass stood
+    assert status_tags(sm, endpoint)["notice"] == "pending"
+
+    monkeypatch.setattr(scheduled, "notice_plan", lambda doc: (notify, lambda e, when, facts: sent.append(e)))
+    [line] = scheduled.handler()["endpoints"]
+    assert (line["notice"], sent) == ("sent", ["scorer"])

@@ -155,3 +155,37 @@ def test_a_resumed_rollout_leaves_no_notice_behind(world):
     resumed = reconcile_once(member.spec, member.driver, ScriptedGates(), time.time(), "resume")
     assert resumed.decision.action == "set_traffic" and resumed.acted
     assert stored(api, namespace, name)["phase"] == "progressing" and "notice" not in stored(api, namespace, name)
+
+
+def test_a_notice_the_pushgateway_refuses_fails_the_job_and_the_next_run_sends_it(world):
+    """The CronJob's run: the Pushgateway does not answer, so the rollback stands, its notice stays
+    pending (the endpoint's line says the notice failed), and the run exits 1 (the Job fails: something
+    a rule can see, not a log line each minute); once the Pushgateway answers, the next run pushes it
+    and exits 0."""
+    runner, api, pushgateway, name, tmp_path = world
+    root, _, _, document = runner
+    namespace = document["namespace"]
+    sa = service_account(tmp_path, namespace)
+    assert run_cronjob(runner, api.url, sa)["log"][0]["action"] == "set_traffic"
+    spec = RolloutSpec.from_graph(document["rollouts"][0]["address"], document["rollouts"][0]["plan"])
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "token").write_text("admin")
+    driver = KServeDriver(scheduled.ServiceAccountKube(api.url, str(user)), namespace, name)
+    assert reconcile_once(spec, driver, FIRING, time.time()).acted  # rolled back from a terminal
+
+    text = json.loads((root / "rollouts.json").read_text())
+    text["notifications"]["pushgatewayUrl"] = "http://127.0.0.1:9/"  # nothing listens there
+    (root / "rollouts.json").write_text(json.dumps(text))
+    down = run_cronjob(runner, api.url, sa)
+    assert down["status"] == 1
+    (line,) = down["log"]
+    assert (line["endpoint"], line["action"]) == (name, "none") and line["notice"].startswith("failed: ")
+    assert "error" not in line  # the pass itself did not fail
+    assert stored(api, namespace, name)["notice"] == "pending"
+
+    text["notifications"]["pushgatewayUrl"] = pushgateway.url("")
+    (root / "rollouts.json").write_text(json.dumps(text))
+    up = run_cronjob(runner, api.url, sa)
+    assert up["status"] == 0 and [x.get("notice") for x in up["log"]] == ["sent"]
+    assert len(pushes(pushgateway, document, name)) == 1 and stored(api, namespace, name)["notice"] == "sent"
