@@ -23,6 +23,20 @@ here, at the name, with the rule it breaks:
   name (kserve ``pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/ingress_reconciler.go``,
   ``reconcileExternalService``: ``existing.Spec = desired.Spec``), so an endpoint named
   ``mlops-capture`` would turn the capture sink's Service into an alias of the gateway.
+- A cluster may not be named ``default`` in an environment with a Kubernetes target (audit
+  k8sapply-1). Its Kueue LocalQueue is named after it (``compile/kubernetes/queues.py``
+  ``local_queue_name``), and Kueue makes a LocalQueue named ``default`` the queue of every batch Job
+  of its namespace that names none: kubernetes-sigs/kueue v0.19.0
+  ``pkg/controller/jobs/job/job_webhook.go`` ``JobWebhook.Default`` calls
+  ``jobframework.ApplyDefaultLocalQueue``, which sets ``kueue.x-k8s.io/queue-name: default``
+  (``pkg/controller/constants`` ``DefaultLocalQueueName``) when the namespace has that LocalQueue and
+  no Kueue-managed owner (``pkg/controller/jobframework/defaults.go``); the feature
+  ``LocalQueueDefaulting`` is GA and locked on since v0.17
+  (``site/data/featuregates/removed_feature_list.yaml``). The rollout runner, the drift monitors,
+  the training launchers and the model registration Job carry no queue label, so they would wait
+  for the training cluster's quota (all of it while a run is admitted) and run on its GPU nodes
+  (Kueue puts the flavor's node labels and tolerations on admitted pods). Error
+  ``kueue-default-queue``, at the cluster's name.
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 KSERVE_NAME_MAX = 63 - len("-predictor")
 SHARED_PREFIX = "mlops-"
 """The prefix of the objects a Kubernetes environment shares (``compile/kubernetes/names.py``)."""
+KUEUE_DEFAULT_QUEUE = "default"
+"""The LocalQueue name Kueue makes its namespace's default (``constants.DefaultLocalQueueName``)."""
 
 
 def check_system_name(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -52,9 +68,21 @@ def check_system_name(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def check_kubernetes_names(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
-    """Endpoint names KServe takes, and data source names that do not end a bucket name badly."""
+    """Endpoint names KServe takes, data source names that do not end a bucket name badly, and no
+    cluster named like Kueue's default LocalQueue."""
     if environment.target.kind != "kubernetes":
         return
+    for i, cluster in enumerate(ctx.system.clusters):
+        if cluster.name == KUEUE_DEFAULT_QUEUE:
+            yield error("kueue-default-queue", f'Cluster name "{cluster.name}" would make Kueue queue every Job of '
+                        f"namespace {environment.target.namespace}",
+                        f"In environment {env} (Kubernetes) the cluster's Kueue LocalQueue is named after it, and Kueue "
+                        "makes a LocalQueue named default the queue of every batch Job in its namespace without a "
+                        "kueue.x-k8s.io/queue-name label (LocalQueue defaulting, always on since Kueue 0.17): the "
+                        "rollout runner, drift monitors, training launchers and model registration would wait for "
+                        "this cluster's GPU quota and run on its GPU nodes. Rename the cluster (for example "
+                        '"gpu-train") and the training jobs\' cluster references.', ("clusters", i, "name"),
+                        f"clusters.{cluster.name}")
     for i, endpoint in enumerate(ctx.system.endpoints):
         name = endpoint.name
         problem = ("starts with a digit; KServe names start with a letter" if not name[0].isalpha() else
