@@ -20,6 +20,21 @@ A training job's runs are PyTorchJobs the launcher creates from the job's templa
 Removing (or renaming) the job deletes its CronJob and template, never its runs: a running one keeps its
 nodes until it ends or reaches ``activeDeadlineSeconds`` (``max_runtime``), and finished or pending ones stay.
 
+A cluster's Kueue ResourceFlavor (``queues.py``) is cluster-scoped and named so that queues outside this
+environment can lend for it: a queue in the same cohort lends only quota it defines for a flavor this
+environment's queues name (Kueue "Cluster Queue", "Flavors and borrowing semantics": "A ClusterQueue can only
+borrow quota for flavors that the ClusterQueue defines"). Deleting it is therefore seen outside: such a queue
+stops lending to this environment at once, and Kueue keeps the deleted flavor while any ClusterQueue of the
+cluster names it (kubernetes-sigs/kueue v0.19.0 ``pkg/controller/core/resourceflavor_controller.go``
+``Reconcile``: the finalizer ``kueue.x-k8s.io/resource-in-use`` stays while
+``r.cache.ClusterQueuesUsingFlavor(flavor.Name)`` is not empty), so pulumi-kubernetes' 10-minute wait for the
+delete fails the apply, and every apply after it (audit k8sapply-3). The plan cannot see other teams' queues:
+it warns on every deleted flavor, with the command that lists every ClusterQueue and the flavors it names
+(``kubectl get -o custom-columns`` with ``[*]``; kubectl "custom columns",
+https://kubectl.docs.kubernetes.io/references/kubectl/get/options/custom_columns/), and, when this
+environment's queues name another flavor instead (a shared flavor's one-time rename to
+``<system>-<env>-<cohort>-<digest>``, or a changed node type), which one outside lenders must define quota for.
+
 Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted or replaced
 ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
 the queue label of each LocalQueue of the state that points at it, in that LocalQueue's namespace), the
@@ -28,7 +43,9 @@ training jobs of the state on that cluster, and the two ways out (wait, or drain
 training job of the state whose component is gone from the desired graph, sorted by address, naming the
 ``kubectl`` commands that list and delete its runs (by the job label, in the namespace of its run template
 ConfigMap) and, when it registers a model, that a running run still registers a version; none for a job whose
-state holds no such template (an AWS job).
+state holds no such template (an AWS job); then one warning per deleted (not retained) or replaced
+ResourceFlavor, sorted by URN, naming it, the queues of the state that named it and the flavors the desired
+graph's versions of those queues name instead, and the ``kubectl`` command that lists the queues naming it.
 """
 
 from __future__ import annotations
@@ -61,7 +78,10 @@ def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
     """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
     queues = sorted((c for c in changes if c.action in (Action.DELETE, Action.REPLACE)
                      and is_kueue(c.type, "ClusterQueue")), key=lambda c: c.urn)
-    if not queues and not any(c.action is Action.DELETE and c.address.startswith("training_jobs.") for c in changes):
+    flavors = sorted((c for c in changes if (c.destroys or c.action is Action.REPLACE)
+                      and is_kueue(c.type, "ResourceFlavor")), key=lambda c: c.urn)
+    if not queues and not flavors and not any(c.action is Action.DELETE and c.address.startswith("training_jobs.")
+                                              for c in changes):
         return []
     before = facts_by_address(prior.resources.values())
     out = [_queue_warning(change, prior, before) for change in queues]
@@ -71,7 +91,39 @@ def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
         warning = _job_warning(address, before[address], prior)
         if warning:
             out.append(warning)
+    out.extend(_flavor_warning(change, prior, desired) for change in flavors)
     return out
+
+
+def _flavor_names(queue_inputs: Mapping[str, Any]) -> list[str]:
+    """The flavor names a ClusterQueue's inputs name, in order."""
+    groups = get_dotted(queue_inputs, "spec.resourceGroups") or []
+    return [str(f.get("name")) for g in groups if isinstance(g, dict) for f in g.get("flavors") or []
+            if isinstance(f, dict)]
+
+
+def _flavor_warning(change: ResourceChange, prior: PriorState, desired: Mapping[str, DesiredResource]) -> str:
+    name = change.name
+    users = sorted(str(get_dotted(r.inputs, "metadata.name")) for r in prior.resources.values()
+                   if is_kueue(r.type, "ClusterQueue") and name in _flavor_names(r.inputs))
+    instead = sorted({f for r in desired.values() if is_kueue(r.type, "ClusterQueue")
+                      and get_dotted(r.inputs, "metadata.name") in users for f in _flavor_names(r.inputs)} - {name})
+    verb = "replaces" if change.action is Action.REPLACE else "deletes"
+    text = f"{change.address or name}: this apply {verb} the Kueue ResourceFlavor {name}"
+    if instead:
+        text += f", which this environment's queues ({', '.join(users)}) no longer name: they name {', '.join(instead)}"
+        queue_names = {get_dotted(r.inputs, "metadata.name") for r in desired.values() if is_kueue(r.type, "ClusterQueue")}
+        if any(f not in queue_names for f in instead):  # a cohort's flavor (queues.flavor_name), not a cluster's
+            text += (" (clusters with borrowing name the flavor of their cohort and node type, "
+                     "<system>-<env>-<cohort>-<digest>; a stack applied while it was named after the cohort's first "
+                     "cluster sees this rename once)")
+    return text + (". A queue outside this environment that defines quota for it (to lend in the cohort) stops lending "
+                   f"to this environment, and Kueue keeps a deleted flavor while any queue names it (finalizer {FINALIZER}): "
+                   "pulumi-kubernetes waits 10 minutes for the delete and fails the apply, and every later apply. Before "
+                   "applying, list the queues that name it: kubectl get clusterqueues -o "
+                   "custom-columns=NAME:.metadata.name,FLAVORS:.spec.resourceGroups[*].flavors[*].name; each one of "
+                   f"another environment or team must name {' or '.join(instead) or 'another flavor'} instead of {name} "
+                   "first (or drop it)")
 
 
 def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str, Mapping[str, Any]]) -> str:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from mlops_infra.cli.main import main
-from tests.compile.kubernetes.test_kueue_cohort import DOC
+from tests.compile.kubernetes.test_kueue_cohort import DOC, SHARED
 from tests.state.test_kube_live import cluster_crds
 from tests.support.applied_state import applied_state, dumps
 from tests.support.kube_api import KubeApiStandIn
@@ -60,7 +60,7 @@ def test_an_unchanged_cluster_reads_the_queues_at_v1beta2_and_has_no_drift(capsy
     for name in ("train", "train2", "t4", "solo", "apart", "spot"):
         assert f"/apis/kueue.x-k8s.io/v1beta2/clusterqueues/guarded-dev-{name}" in paths
         assert f"/apis/kueue.x-k8s.io/v1beta2/namespaces/guarded-dev/localqueues/{name}" in paths
-    assert "/apis/kueue.x-k8s.io/v1beta2/resourceflavors/guarded-dev-train" in paths
+    assert f"/apis/kueue.x-k8s.io/v1beta2/resourceflavors/{SHARED}" in paths
     assert not [p for p in paths if "/v1beta1/" in p]
 
 

@@ -1,12 +1,14 @@
 """Training clusters as Kueue quota: a ResourceFlavor, a ClusterQueue and a LocalQueue.
 
 Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
-- ``ResourceFlavor`` ``<system>-<env>-<cluster>`` (cluster-scoped): the node labels of the GPU
-  type (``nvidia.com/gpu.product``), an explicit instance type if given, and the capacity type
-  (``karpenter.sh/capacity-type: spot`` or ``on-demand``); plus the ``nvidia.com/gpu``
-  toleration Kueue adds to admitted pods. Kueue injects the flavor's node labels into the pods it
-  admits. Clusters that share a cohort and a node type share one flavor (below): only the first of
-  them in the document compiles it.
+- ``ResourceFlavor`` (cluster-scoped): the node labels of the GPU type (``nvidia.com/gpu.product``),
+  an explicit instance type if given, and the capacity type (``karpenter.sh/capacity-type: spot`` or
+  ``on-demand``); plus the ``nvidia.com/gpu`` toleration Kueue adds to admitted pods. Kueue injects
+  the flavor's node labels into the pods it admits. A cluster without ``borrowing`` has its own,
+  ``<system>-<env>-<cluster>``. A cluster with ``borrowing`` names the flavor of its cohort and node
+  type (below), ``<system>-<env>-<cohort>-<digest>`` (:func:`flavor_name`: 7 hex digits of the
+  SHA-256 of its :func:`lending_key`), which clusters that share a cohort and a node type share: only
+  the first of them in the document compiles it, but its name is not that cluster's.
 - ``ClusterQueue`` of the same name (cluster-scoped), open only to the system's namespace, with
   one resource group covering ``cpu``, ``memory`` and (GPU clusters) ``nvidia.com/gpu``. Nominal
   quotas are ``max nodes x per-node amount``: GPUs per node from the accelerator, CPU and memory
@@ -24,8 +26,8 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   borrowing semantics"; ``pkg/cache/scheduler/resource_node.go`` keeps quotas per
   ``resources.FlavorResource``). So two queues each with a flavor of its own never lend each other
   anything. The clusters of this environment whose ``borrowing`` names the same cohort and whose
-  node type is the same (:func:`lending_key`: the flavor's labels and tolerations, and the covered
-  resources) therefore name one flavor, the one of the first of them in the document
+  node type is the same (:func:`lending_key`: the cohort, the flavor's labels and tolerations, and the
+  covered resources) therefore name one flavor, compiled with the first of them in the document
   (:func:`flavor_owner`); each queue keeps its own nominal quota and borrowing limit in it. A job
   of one then gets up to its max nodes plus ``borrowing.max_nodes`` nodes of that node type when the
   others leave them unused. Clusters of another node type lend nothing: their nodes are another
@@ -33,6 +35,17 @@ Contract (Kueue ``kueue.x-k8s.io/v1beta2``, the storage version of Kueue v0.19):
   only when they define quota for that flavor's name (Kueue "Cohort": a queue "**must** define
   nominal quota for the desired Resource and Flavor - even if this value is 0",
   ``site/content/en/docs/concepts/cohort.md``).
+- The shared flavor is named after what it is, not after a cluster (audit k8sapply-3). Named after
+  the first cluster of its cohort, reordering the clusters or removing or renaming that one deleted
+  it for another name. An outside queue that lends for the old name then stops lending at once (its
+  quota is for a flavor our queues no longer name), and it keeps the old flavor: Kueue holds a
+  deleted flavor's finalizer ``kueue.x-k8s.io/resource-in-use`` while any ClusterQueue of the
+  cluster names it (kubernetes-sigs/kueue v0.19.0 ``pkg/controller/core/resourceflavor_controller.go``
+  ``Reconcile``: ``r.cache.ClusterQueuesUsingFlavor(flavor.Name)``), and pulumi-kubernetes waits 10
+  minutes for the delete (``provider/pkg/await/await.go`` ``Deletion``) and fails every apply. Its
+  name now depends only on the cohort and the node type: the same whichever clusters of the cohort
+  exist and in whatever order; a change of node type (GPU, instance type, spot) is another flavor, as
+  it is other nodes. The plan warns on every deleted ResourceFlavor (``plan/queue_removal.py``).
 - Lenders take their quota back (finding closing-33b-1): every queue that joins a cohort sets
   ``preemption.reclaimWithinCohort: Any``. Without a ``lendingLimit`` (none is compiled) a queue
   keeps no quota of its own: "If the ``lendingLimit`` field is not specified, a ClusterQueue can lend
@@ -87,9 +100,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_infra.compile import facts
-from mlops_infra.compile.context import COMPONENT_TYPES
+from mlops_infra.compile.context import COMPONENT_TYPES, CompileContext
 from mlops_infra.compile.kubernetes import gpu, names
 from mlops_infra.compile.kubernetes.objects import KubeTarget, type_token
+from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ResourceOptions
 from mlops_infra.spec.compute import Cluster
 
@@ -140,9 +154,26 @@ def lending_key(cluster: Cluster) -> tuple[str, str, tuple[str, ...]] | None:
             tuple(nominal_quotas(cluster)))
 
 
+FLAVOR_DIGEST = 7
+"""Hex digits of the lending key's SHA-256 in a shared flavor's name (:func:`flavor_name`)."""
+
+
+def flavor_name(ctx: CompileContext, cluster: Cluster) -> str:
+    """The ResourceFlavor ``cluster``'s queue names: ``<system>-<env>-<cluster>`` without ``borrowing``,
+    else ``<system>-<env>-<cohort>-<digest>`` (the digest of the :func:`lending_key`, the cohort part cut
+    so the whole fits 63 characters), the same for every cluster with that key, in any order."""
+    key = lending_key(cluster)
+    if key is None:
+        return names.cluster_scoped(ctx, cluster.name)
+    digest = short_hash(list(key), FLAVOR_DIGEST)  # the cohort is in the key: the digest alone tells them apart
+    base = ctx.name(key[0], max_len=len(ctx.system.metadata.name) + len(ctx.env) + len(key[0]) + 2)
+    return f"{base[:62 - FLAVOR_DIGEST].rstrip('-')}-{digest}"
+
+
 def flavor_owner(clusters: Sequence[Cluster], cluster: Cluster) -> Cluster:
-    """The cluster whose ResourceFlavor ``cluster``'s queue names: the first of ``clusters`` (the
-    document's order) with the same :func:`lending_key`, else ``cluster`` itself."""
+    """The cluster that compiles the ResourceFlavor ``cluster``'s queue names (its name does not
+    depend on it: :func:`flavor_name`): the first of ``clusters`` (the document's order) with the same
+    :func:`lending_key`, else ``cluster`` itself."""
     key = lending_key(cluster)
     if key is None:
         return cluster
@@ -175,16 +206,16 @@ def compile_cluster(kube: KubeTarget, cluster: Cluster) -> None:
     parent = kube.ctx.component("clusters", cluster.name, facts.cluster_facts(cluster, "kubernetes"))
     global_name = names.cluster_scoped(kube.ctx, cluster.name)
     owner = flavor_owner(kube.ctx.system.clusters, cluster)
-    flavor_name = names.cluster_scoped(kube.ctx, owner.name)
+    flavor_ref = flavor_name(kube.ctx, cluster)
     if owner.name == cluster.name:
-        flavor = kube.add(kube.obj(KUEUE, "ResourceFlavor", flavor_name, address, {"spec": flavor_spec(cluster)}),
+        flavor = kube.add(kube.obj(KUEUE, "ResourceFlavor", flavor_ref, address, {"spec": flavor_spec(cluster)}),
                           parent=parent, address=address, role="resource-flavor")
     else:  # compiled with the owner, which comes first in the document (compiler.py: sections in order)
         builder = kube.ctx.builder
-        flavor = builder.urn_for(type_token(KUEUE, "ResourceFlavor"), flavor_name,
+        flavor = builder.urn_for(type_token(KUEUE, "ResourceFlavor"), flavor_ref,
                                  builder.urn_for(COMPONENT_TYPES["clusters"], owner.name, None))
     queue = kube.add(kube.obj(KUEUE, "ClusterQueue", global_name, address,
-                              {"spec": cluster_queue_spec(kube, cluster, flavor_name)}),
+                              {"spec": cluster_queue_spec(kube, cluster, flavor_ref)}),
                      parent=parent, address=address, role="cluster-queue", depends_on=[flavor])
     local = kube.obj(KUEUE, "LocalQueue", local_queue_name(cluster), address, {"spec": {"clusterQueue": global_name}})
     kube.add(local, parent=parent, address=address, role="local-queue", depends_on=[queue],

@@ -25,12 +25,20 @@ import json
 from typing import Any
 
 from mlops_infra.compile.kubernetes import queues as kueue_queues
-from tests.compile.kubernetes.test_kueue_cohort import DOC, cluster_queues, flavors_of, kueue, nodes, quantity
+from tests.compile.kubernetes.test_kueue_cohort import (
+    DOC,
+    SHARED,
+    cluster_queues,
+    flavors_of,
+    kueue,
+    nodes,
+    quantity,
+)
 from tests.support import crds
 from tests.support.kube_cases import by_kind, compile_text
 
-FLAVOR = "guarded-dev-train"
-"""The flavor train and train2 (A10G x 4, cohort team) share: train is first in DOC."""
+FLAVOR = SHARED
+"""The flavor train and train2 (A10G x 4, cohort team) share."""
 
 
 class Cohort:
