@@ -123,7 +123,7 @@ def _flavor_warning(change: ResourceChange, prior: PriorState, desired: Mapping[
                    "applying, list the queues that name it: kubectl get clusterqueues -o "
                    "custom-columns=NAME:.metadata.name,FLAVORS:.spec.resourceGroups[*].flavors[*].name; each one of "
                    f"another environment or team must name {' or '.join(instead) or 'another flavor'} instead of {name} "
-                   "first (or drop it)")
+                   "first (or drop it); mlops-infra apply reads them and refuses while one does")
 
 
 def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str, Mapping[str, Any]]) -> str:

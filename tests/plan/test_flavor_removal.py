@@ -64,6 +64,7 @@ def test_a_deleted_flavor_warns_with_the_command_that_lists_the_queues_naming_it
                               "outside this environment that defines quota for it (to lend in the cohort) stops lending")
     assert "finalizer kueue.x-k8s.io/resource-in-use" in warning and "waits 10 minutes for the delete" in warning
     assert LIST_QUEUES in warning and "must name another flavor instead of guarded-dev-solo first" in warning
+    assert warning.endswith("mlops-infra apply reads them and refuses while one does")
 
 
 def _flavor_named_after_first_cluster(ctx, cluster) -> str:

@@ -32,6 +32,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    ``engine.check_cli`` runs ``pulumi version`` and ``pulumi whoami`` as ``up`` will, bounded in time), is
    refused first, so no queue is held for an apply that cannot run (audit applypath-4, closing-33b-2).
    Without a queue to drain none of this runs: ``up`` fails at the same point with nothing changed.
+   A plan that deletes or replaces a Kueue ResourceFlavor that a ClusterQueue outside the stack names is
+   refused too, naming that queue (:mod:`mlops_infra.apply.flavor_users`, audit k8sapply-3; the cluster is
+   read only when the plan deletes a flavor).
    Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
@@ -150,6 +153,8 @@ def apply(
     if shutil.which("pulumi") is None:
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
+    from mlops_infra.apply.flavor_users import refuse_outside_users
+    refuse_outside_users(graph, current, prior)  # audit k8sapply-3: Kueue would hold a flavor another queue names
     kube, admitted = _admitted_queues(graph, current)  # audit removal-4: Kueue would hold the delete
     if admitted and not drain_queues:
         from mlops_infra.apply.queue_drain import refusal
