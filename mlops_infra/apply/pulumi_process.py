@@ -43,6 +43,13 @@ Contract:
 - Installed before ``pulumi up`` (``apply --drain-queues`` installs it before the drain and passes it to
   :func:`mlops_infra.apply.engine.up`), :meth:`SignalGuard.check` and :meth:`SignalGuard.sleep` stop the steps
   between commands at the first request: so a Ctrl-C or SIGTERM there takes the same path as during ``up``.
+  Inside :meth:`SignalGuard.interruptible` (apply's drain: Kubernetes requests, no Pulumi process) the handler
+  also raises :class:`Interrupted` at once, while no Pulumi command runs (audit closing-35c-4): a handler that
+  does not raise lets the blocking call it interrupted resume (PEP 475; Doc/whatsnew/3.5.rst: system calls
+  "are now retried when interrupted by a signal ... if the Python signal handler does not raise an
+  exception"), so a request hanging on an
+  API server that accepts and never answers went on through its timeouts and retries (minutes:
+  ``KubeClient.request``) and every Ctrl-C said "stopping" with nothing stopping.
 - Nothing here decides what the interruption means for the stack: :func:`mlops_infra.apply.engine.up`
   reads the state and the lock afterwards and says so.
 """
@@ -142,6 +149,7 @@ class SignalGuard:
         self._echo: dict[int, float] = {}  # per signal, when the running Pulumi said it got it (ECHO)
         self._acked = False  # the running command's first request has been acknowledged, not yet settled
         self._busy = threading.Lock()  # taken without waiting: see _pass_on
+        self._raising = False  # inside interruptible(): a request with no Pulumi process raises at once
 
     @contextmanager
     def installed(self) -> Iterator[SignalGuard]:
@@ -156,6 +164,19 @@ class SignalGuard:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+    @contextmanager
+    def interruptible(self) -> Iterator[SignalGuard]:
+        """While no Pulumi command runs, a request raises :class:`Interrupted` in the main thread at once, out of
+        whatever blocking call it interrupted (see the module contract: apply's drain). Only for steps that may
+        stop anywhere: a Kubernetes request stopped mid-way changed nothing or everything it asked, and the
+        caller reads what it left."""
+        self._raising = True
+        try:
+            self.check()
+            yield self
+        finally:
+            self._raising = False
 
     def check(self) -> None:
         """Raise :class:`Interrupted` if a request came: a step between Pulumi commands (``apply
@@ -186,6 +207,9 @@ class SignalGuard:
         self._times.append(now)
         process = self._process
         if process is None or process.returncode is not None:
+            if self._raising:
+                self.say(f"{signal_name(signum)}: stopping now; no Pulumi command starts.")
+                raise Interrupted(f"{signal_name(signum)} during a step before `pulumi up`")
             self.say(f"{signal_name(signum)}: stopping before the next Pulumi command.")
             return
         self._pass_on(process)

@@ -55,8 +55,8 @@ Contract, in order (nothing in the cloud changes before step 5):
    after a Ctrl-C (SIGINT), 143 after a SIGTERM, 128 + the signal's number as a shell reports a command a
    signal ended (Bash Reference Manual 3.7.5 "Exit Status"). The same from the start of the
    ``--drain-queues`` wait on (one :class:`~mlops_infra.apply.pulumi_process.SignalGuard` for the drain and
-   ``up``): a signal stops the drain, no Pulumi command starts, the error says nothing was applied and names
-   the held queues. Earlier (the plan, the prompt), Ctrl-C stops with "interrupted", exit 130, nothing done.
+   ``up``): a signal stops the drain at once, even inside a Kubernetes request that hangs (closing-35c-4), no
+   Pulumi command starts, the error says nothing was applied and names the held queues (read once, briefly). Earlier (the plan, the prompt), Ctrl-C stops with "interrupted", exit 130, nothing done.
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
@@ -188,9 +188,12 @@ def apply(
                 from mlops_infra.apply.queue_drain import drain
 
                 try:
-                    drain(kube, admitted, lambda line: out.print(line, markup=False), check=guard.check,
-                          sleep=guard.sleep)
-                except Interrupted:
+                    with guard.interruptible():  # closing-35c-4: a signal stops a hung request at once
+                        drain(kube, admitted, lambda line: out.print(line, markup=False), check=guard.check,
+                              sleep=guard.sleep)
+                except Exception as exc:
+                    if not (isinstance(exc, Interrupted) or guard.signals):
+                        raise
                     raise engine.interrupted(engine.StackOptions(Path(directory), env, system_file=system_file,
                                                                  project=desired.system.metadata.name),
                                              guard) from None
@@ -198,7 +201,7 @@ def apply(
                 up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # A3
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted:
-            _say_held(exc, kube, list(admitted), err)
+            _say_held(exc, _quick(kube) if guard.signals else kube, list(admitted), err)
         raise
     _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
     from mlops_infra.apply.forgotten import after_up
@@ -223,6 +226,15 @@ def _admitted_queues(graph, plan) -> tuple:
 
     kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
     return kube, admitted_workloads(kube, queues)
+
+
+def _quick(kube):
+    """``kube`` asked once with short timeouts (:data:`~mlops_infra.kube.client.NO_RETRY`, 2 s to connect, 5 s to
+    answer): after a signal the held-queue note must not wait out the retries of an API server that does not
+    answer (closing-35c-4); a queue it cannot read is named as "may still be held"."""
+    from mlops_infra.kube.client import NO_RETRY, KubeClient
+
+    return KubeClient(kube.api_client, retry=NO_RETRY, timeout=(2.0, 5.0))
 
 
 def _say_held(exc: BaseException, kube, queues: list[str], err: Console) -> None:
