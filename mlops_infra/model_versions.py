@@ -209,6 +209,10 @@ class RegistryView:
     running_unread: tuple[str, ...] = ()
     """Endpoints whose live read failed (sorted): which versions they run is unknown (closing-33d-2);
     their decisions say so (``Decision.running_unread``)."""
+    served_uris: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    """Kubernetes: model -> version -> the storage URI the prior state's InferenceService downloads for it
+    (:func:`mlops_infra.state.model_registry.kube_offline_view`; a registry read keeps it), so the compiler
+    keeps a served URI exactly as stored (``compile/kubernetes/artifacts.py`` ``storage_uri``, closing-35b-2)."""
 
     def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
                creates: str = AWS_CREATES) -> Decision:
@@ -253,6 +257,9 @@ class RegistryView:
             out["running"] = {name: list(v) for name, v in sorted(self.running.items())}
         if self.running_unread:
             out["runningUnread"] = list(self.running_unread)
+        if self.served_uris:
+            out["servedUris"] = {m: {str(v): self.served_uris[m][v] for v in sorted(self.served_uris[m])}
+                                 for m in sorted(self.served_uris)}
         return out
 
     @classmethod
@@ -261,8 +268,10 @@ class RegistryView:
         models = {name: ModelRegistry.from_json(m) for name, m in (data.get("models") or {}).items()}
         serving = {name: int(v) for name, v in (data.get("serving") or {}).items()}
         running = {name: tuple(int(x) for x in v) for name, v in (data.get("running") or {}).items()}
+        served = {m: {int(v): str(uri) for v, uri in by_version.items()}
+                  for m, by_version in (data.get("servedUris") or {}).items()}
         return cls(models, serving, tuple(data.get("warnings") or ()), running,
-                   tuple(str(n) for n in data.get("runningUnread") or ()))
+                   tuple(str(n) for n in data.get("runningUnread") or ()), served)
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

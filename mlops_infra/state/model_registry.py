@@ -28,6 +28,9 @@ reports success), per model of the system, from the prior state (:func:`kube_off
   each proven version's ``artifact_uri`` is the storage URI that InferenceService downloaded, so an
   offline plan compiles the URI the last apply served (the registry's ``source`` when apply read it:
   ``compile/kubernetes/artifacts.py``), not the layout, and shows no change where nothing changed;
+  the same URIs are the view's ``served_uris`` (model -> version -> URI), which a registry read keeps
+  (``read_registry`` replaces only ``models``), so the compiler keeps a served URI exactly as stored
+  and never re-slashes it (closing-35b-2; ``artifacts.storage_uri``);
 - ``serving`` maps each endpoint to the version its prior InferenceService served.
 
 :func:`mlops_infra.state.aws_live.model_registry.read_registry` (AWS) and
@@ -147,6 +150,7 @@ def kube_offline_view(system: MLSystem, env: str, prior: PriorState) -> Registry
                   and str(_meta(r).get("name", "")).startswith("register-")}
     served = served_versions(resources)
     models = {}
+    kept: dict[str, dict[int, str]] = {}
     for model in system.models:
         if not registry or model.name not in registered:
             models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "created-now", True, {})
@@ -154,4 +158,7 @@ def kube_offline_view(system: MLSystem, env: str, prior: PriorState) -> Registry
         versions = {v: VersionRecord(v, artifact_uri=uri) for m, v, uri in served.values() if m == model.name}
         models[model.name] = ModelRegistry(model.name, mlflow_where(system, env, model.name), "prior-state", False,
                                            versions)
-    return RegistryView(models, {endpoint: version for endpoint, (_, version, _) in served.items()})
+        uris = {v: r.artifact_uri for v, r in versions.items() if r.artifact_uri}
+        if uris:
+            kept[model.name] = uris
+    return RegistryView(models, {endpoint: version for endpoint, (_, version, _) in served.items()}, served_uris=kept)

@@ -74,6 +74,22 @@ list nothing ("No model found"). Other schemes are kept as registered: ``gs://``
 a path with nothing under it as one file; ``hdfs://``/``webhdfs://`` ask the name node whether the
 path is a FILE or a DIRECTORY (``_download_hdfs`` ``client.status``); ``http(s)://`` is one file
 (``_download_from_uri``); ``pvc://`` is a mounted path (``_download_local``); ``hf://`` a repository.
+
+The limit of that rule (closing-35b-2): it guesses file or folder from the name, while KServe decides by
+listing (v0.15.0 ``_download_s3`` above: an exact key is one file, and ``file_count == 0`` raises
+``RuntimeError("Failed to fetch model. No model found in ...")``; ``_download_gcs`` likewise lists).
+So a new version whose source is one object without an extension (``s3://.../exports/churn/model``, a
+custom predictor's TorchScript blob) gets a ``/`` and lists nothing, and a folder whose last segment has a
+``.`` (``.../churn/v1.2``) is kept and also downloads ``.../churn/v1.20/...``. The user registers a file
+with its extension and a folder under a name without a ``.`` (or a source ending in ``/``); the docs say so
+(docs/compile-kubernetes.md 3.5). The compiler never lists: it is pure.
+
+A URI already served is kept exactly (:func:`served_uri`): when the prior state's InferenceService
+downloads, for the version compiled, the registry's source itself or its :func:`kserve_uri`
+(``RegistryView.served_uris``, set by :func:`mlops_infra.state.model_registry.kube_offline_view` and
+kept by :func:`mlops_infra.state.mlflow_registry.read_registry`), that stored URI is compiled, offline
+or after a registry read. An existing stack therefore plans no change: a stack applied before the
+rule keeps serving a one-file source that downloads, and only a version not yet served gets the rule.
 """
 
 from __future__ import annotations
@@ -128,7 +144,10 @@ def registered_uri(registry: Any, model: str, version: int) -> str | None:
 def kserve_uri(uri: str) -> str:
     """``uri`` as KServe downloads the registered artifact and nothing beside it: an ``s3://`` folder
     with a trailing ``/`` (a last segment without a ``.``, not the bucket itself), anything else as
-    given (see the module contract)."""
+    given (see the module contract). A guess from the name: KServe decides by listing (kserve v0.15.0
+    ``python/kserve/kserve/storage/storage.py`` ``Storage._download_s3``), so one object without an
+    extension gets a ``/`` ("No model found") and a folder named with a ``.`` is kept; applied only to
+    a version not yet served (:func:`storage_uri`)."""
     if not uri.startswith(S3_PREFIX):
         return uri
     path = uri[len(S3_PREFIX):].partition("/")[2]
@@ -137,10 +156,21 @@ def kserve_uri(uri: str) -> str:
     return f"{uri}/"
 
 
+def served_uri(registry: Any, model: str, version: int) -> str | None:
+    """The storage URI the prior state's InferenceService downloads for ``model`` ``version``
+    (``RegistryView.served_uris``, Kubernetes; None: not served)."""
+    return ((getattr(registry, "served_uris", None) or {}).get(model) or {}).get(version)
+
+
 def storage_uri(system: Any, registry: Any, models_bucket: str, model: str, version: int) -> str:
-    """The URI an InferenceService serving ``model`` ``version`` downloads (see the module contract)."""
+    """The URI an InferenceService serving ``model`` ``version`` downloads (see the module contract):
+    the URI already served for that version from that source exactly as stored, else :func:`kserve_uri`
+    of a downloadable source, else the layout."""
     known = registered_uri(registry, model, version)
-    return kserve_uri(str(known)) if downloadable(known) else layout_uri(system, models_bucket, model, version)
+    if not downloadable(known):
+        return layout_uri(system, models_bucket, model, version)
+    kept = served_uri(registry, model, version)
+    return kept if kept is not None and kept in (known, kserve_uri(str(known))) else kserve_uri(str(known))
 
 
 def predictor_storage_uri(predictor: Any) -> str | None:

@@ -16,12 +16,15 @@ listing and naming); the registration runs through a REAL MLflow server and MLfl
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes import artifacts
+from mlops_infra.model_versions import RegistryView
 from mlops_infra.plan.model import Action
 from mlops_infra.plan.planner import PlanOptions, make_plan
 from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG, read_registry
@@ -39,6 +42,8 @@ BUCKET = "k8ssrc-mlflow-artifacts"
 MODEL = f"s3://{BUCKET}/1/abc/artifacts/model"
 """An MLflow-written source: a run's artifact folder, no trailing ``/``."""
 FILE = f"s3://{BUCKET}/exports/churn/model.joblib"
+EXPORT = f"s3://{BUCKET}/exports/churn/model"
+"""One object without an extension (a custom predictor's TorchScript blob): KServe downloads it alone."""
 OBJECTS = {
     "1/abc/artifacts/model/MLmodel": b"flavors: {}\n",
     "1/abc/artifacts/model/model.pkl": b"v1",
@@ -46,6 +51,7 @@ OBJECTS = {
     "1/abc/artifacts/model_v2/model.pkl": b"v2",
     "churn/1/model.pkl": b"one",
     "churn/10/model.pkl": b"ten",
+    "exports/churn/model": b"torchscript",
     "exports/churn/model.joblib": b"joblib",
     "exports/churn/model.joblib.sha256": b"digest",
 }
@@ -170,33 +176,105 @@ def _updates(plan):
             for c in plan.changes if c.action is not Action.NOOP]
 
 
-def test_an_existing_stack_applied_without_the_slash_shows_one_update_then_none():
-    """A stack applied before this change downloads ``<source>`` (no ``/``): the next plan (a registry
-    read or offline) shows one storage URI update with the revision-restart warning; once applied, a
-    plan of either kind shows nothing, so the stored URI never differs from the compiled one again."""
-    view = _view("churn-model", {1: MODEL})
-    graph = compile_system(_quickstart(1), "dev", registry=view)
-
-    def as_applied_before(record):
+def _applied_serving(graph, stored: str):
+    """``graph``'s applied checkpoint with the InferenceService downloading ``stored``."""
+    def serve(record):
         for key in ("inputs", "outputs"):
-            record[key]["spec"]["predictor"]["model"]["storageUri"] = MODEL
+            record[key]["spec"]["predictor"]["model"]["storageUri"] = stored
+    return edit_resource(applied_state(graph), lambda r: r["type"].endswith(":InferenceService"), serve)
 
-    old = edit_resource(applied_state(graph), lambda r: r["type"].endswith(":InferenceService"), as_applied_before)
-    offline = compile_system(_quickstart(1), "dev",
-                             registry=offline_registry_view(_quickstart(1), "dev",
-                                                            parse_state(dumps(old).encode(), "applied")))
-    for desired in (graph, offline):
-        plan = _plan(desired, old)
-        assert _updates(plan) == [("endpoints.churn-api", Action.UPDATE,
-                                   [("spec.predictor.model.storageUri", MODEL, f"{MODEL}/")])]
-        assert any("endpoints.churn-api" in w and "without a new model version" in w for w in plan.warnings)
 
-    new = applied_state(graph)
-    offline = compile_system(_quickstart(1), "dev",
-                             registry=offline_registry_view(_quickstart(1), "dev",
-                                                            parse_state(dumps(new).encode(), "applied")))
-    for desired in (graph, offline):
-        assert _updates(_plan(desired, new)) == []
+def _offline(system, checkpoint):
+    return compile_system(system, "dev", registry=offline_registry_view(system, "dev",
+                                                                         parse_state(dumps(checkpoint).encode(), "applied")))
+
+
+@pytest.mark.parametrize("stored", [MODEL, f"{MODEL}/", EXPORT])
+def test_an_existing_stack_keeps_the_uri_it_serves(stored):
+    """closing-35b-2: the storage URI the prior InferenceService downloads for a version is kept exactly
+    as stored, offline (``kube_offline_view``) and after a registry read of that version's source
+    (``read_registry`` keeps the offline view's ``served_uris``): a stack applied before 8316070 (no
+    ``/``) or after it (``/``) plans no change. On main at 8316070 the unslashed ones planned a
+    ``storageUri`` update to ``<uri>/``, which for a single extensionless file is "No model found"."""
+    source = stored.rstrip("/")
+    graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: source}))
+    old = _applied_serving(graph, stored)
+    prior = parse_state(dumps(old).encode(), "applied")
+    offline_view = offline_registry_view(_quickstart(1), "dev", prior)
+    assert offline_view.served_uris == {"churn-model": {1: stored}}
+    read = dataclasses.replace(offline_view, models=_view("churn-model", {1: source}).models)  # read_registry's merge
+    for view in (offline_view, read, RegistryView.from_json(json.loads(json.dumps(read.to_json())))):
+        desired = compile_system(_quickstart(1), "dev", registry=view)
+        assert _served_uri(desired) == stored
+        assert _updates(_plan(desired, old)) == []
+
+
+def test_a_version_not_yet_served_gets_the_name_rule():
+    """Only the version the prior state serves keeps its URI: the next version's folder source (a registry
+    read) gets its ``/``, and the held version keeps the URI it serves while the new one waits."""
+    graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: EXPORT}))
+    prior = parse_state(dumps(_applied_serving(graph, EXPORT)).encode(), "applied")
+    offline_view = offline_registry_view(_quickstart(2), "dev", prior)
+    read = dataclasses.replace(offline_view, models=_view("churn-model", {1: EXPORT, 2: MODEL}).models)
+    assert _served_uri(compile_system(_quickstart(2), "dev", registry=read)) == f"{MODEL}/"
+    held = dataclasses.replace(offline_view, models=_view("churn-model", {1: EXPORT}).models)
+    compiled = compile_system(_quickstart(2), "dev", registry=held)
+    assert compiled.model_versions["endpoints.churn-api"]["state"] == "holding"
+    assert _served_uri(compiled) == EXPORT
+    # a URI served for the version from another source than the registry now gives is not kept
+    other = dataclasses.replace(offline_view, models=_view("churn-model", {1: MODEL}).models)
+    assert _served_uri(compile_system(_quickstart(1), "dev", registry=other)) == f"{MODEL}/"
+
+
+def test_the_served_uris_reach_the_pulumi_program_and_aws_views_are_unchanged(monkeypatch):
+    """``mlops-infra apply`` hands the view it planned with to the program (``apply/model_versions.py``
+    ``registry_view_env`` writes MLOPS_INFRA_REGISTRY_VIEW, ``program/entry.py`` ``registry_view`` reads
+    it): the served URIs round-trip, so the program compiles the stored URI the plan showed. An AWS
+    view carries none and its JSON has no ``servedUris`` key (as before)."""
+    from mlops_infra.apply.model_versions import registry_view_env
+    from mlops_infra.model_versions import REGISTRY_VIEW_ENV
+    from mlops_infra.program.entry import registry_view
+    from mlops_infra.state.model import PriorState
+
+    graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: EXPORT}))
+    offline_view = offline_registry_view(_quickstart(1), "dev",
+                                         parse_state(dumps(_applied_serving(graph, EXPORT)).encode(), "applied"))
+    read = dataclasses.replace(offline_view, models=_view("churn-model", {1: EXPORT}).models)
+    with registry_view_env(read) as extra:
+        monkeypatch.setenv(REGISTRY_VIEW_ENV, extra[REGISTRY_VIEW_ENV])
+        handed = registry_view(_quickstart(1), "dev")
+    assert handed == read and handed.served_uris == {"churn-model": {1: EXPORT}}
+    assert _served_uri(compile_system(_quickstart(1), "dev", registry=handed)) == EXPORT
+
+    fraud = load_file(EXAMPLES / "fraud-detection" / "mlsystem.yaml", "prod")
+    aws = offline_registry_view(fraud, "prod", PriorState.empty())
+    assert aws.served_uris == {} and "servedUris" not in aws.to_json()
+
+
+@pytest.mark.timeout(300)
+def test_a_served_extensionless_file_still_downloads_after_a_real_registry_read(s3_url, tmp_path):
+    """closing-35b-2 end to end: a version registered (REAL MLflow server) with one extensionless object as
+    its source, served as registered until bd806b2. ``plan --refresh``'s read (``read_registry``) and the
+    compiler keep the stored URI, so the plan shows nothing and KServe (replayed) still downloads the file;
+    the re-slashed URI main compiled at 8316070 downloads nothing. A new version's folder gets its ``/``."""
+    graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: EXPORT}))
+    old = _applied_serving(graph, EXPORT)
+    prior = parse_state(dumps(old).encode(), "applied")
+    with running_mlflow_server() as url:
+        rest = MlflowRest(url)
+        rest.create_model("churn-model")
+        for source in (EXPORT, MODEL):
+            rest.set_version_tag("churn-model", rest.create_version("churn-model", source), MLFLOW_APPROVAL_TAG,
+                                 "approved")
+        view = read_registry(_quickstart(1), "dev", prior, tracking_uri=url)
+        newer = read_registry(_quickstart(2), "dev", prior, tracking_uri=url)
+    assert view.warnings == () and view.models["churn-model"].basis == "registry"
+    desired = compile_system(_quickstart(1), "dev", registry=view)
+    assert _served_uri(desired) == EXPORT and _updates(_plan(desired, old)) == []
+    assert _downloads(EXPORT, tmp_path, s3_url, "served") == ["model"]
+    with pytest.raises(RuntimeError, match="No model found"):
+        _downloads(f"{EXPORT}/", tmp_path, s3_url, "re-slashed")
+    assert _served_uri(compile_system(_quickstart(2), "dev", registry=newer)) == f"{MODEL}/"
 
 
 @pytest.mark.parametrize("source", ["oci://registry.example.com/models/churn:1", "models:/m-0123",
