@@ -35,8 +35,8 @@ class StateResource:
     the dict, not in a loop.
     """
 
-    __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "id", "parent", "protect",
-                 "provider", "retain_on_delete", "type", "urn")
+    __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "id", "init_errors", "parent",
+                 "protect", "provider", "retain_on_delete", "type", "urn")
     urn: str
     type: str
     custom: bool
@@ -50,18 +50,26 @@ class StateResource:
     ``RetainOnDelete bool `json:"retainOnDelete,omitempty"```): the engine's delete of this resource
     only drops it from the state and leaves it in the cloud (``pkg/resource/deploy/step.go``
     ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op")."""
+    init_errors: tuple[str, ...]
+    """Pulumi's ``initErrors`` (pulumi/pulumi ``sdk/go/common/apitype/core.go`` ``ResourceV3``:
+    ``InitErrors []string `json:"initErrors,omitempty"```), as the provider wrote them: the last
+    create or update made the resource but it did not become ready (``pkg/resource/deploy/step.go``,
+    ``CreateStep``/``UpdateStep.Apply`` on ``StatusPartialFailure``: ``s.new.InitErrors =
+    initErr.Reasons``, recorded with the new inputs). Provider text: it may quote values, so it is
+    never shown unredacted (``mlops_infra.plan.init_errors``). Empty for a resource that initialized."""
 
     def __init__(self, urn: str, type: str, custom: bool = True, id: str | None = None,
                  parent: str | None = None, provider: str | None = None, inputs: dict[str, Any] | None = None,
                  outputs: dict[str, Any] | None = None, dependencies: tuple[str, ...] = (),
-                 protect: bool = False, retain_on_delete: bool = False) -> None:
+                 protect: bool = False, retain_on_delete: bool = False, init_errors: tuple[str, ...] = ()) -> None:
         self._fill(urn, type, custom, id, parent, provider, {} if inputs is None else inputs,
-                   {} if outputs is None else outputs, None, dependencies, protect, retain_on_delete)
+                   {} if outputs is None else outputs, None, dependencies, protect, retain_on_delete, init_errors)
 
     @classmethod
     def packed(cls, urn: str, type: str, custom: bool, id: str | None, parent: str | None,
                provider: str | None, inputs: bytes, outputs: bytes, output_keys: tuple[str, ...] | None,
-               dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool = False) -> StateResource:
+               dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool = False,
+               init_errors: tuple[str, ...] = ()) -> StateResource:
         """A resource whose ``inputs`` are the JSON object ``inputs`` (compact bytes, as orjson
         writes it: decoding gives back the same values, types included) and whose ``outputs`` are
         the object ``outputs`` or, with ``output_keys``, the object holding those keys in that
@@ -70,19 +78,21 @@ class StateResource:
         if cls is not StateResource:
             self = cls.__new__(cls)
             self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect,
-                       retain_on_delete)
+                       retain_on_delete, init_errors)
             return self
         # One per resource of a state file: made as mlops_infra.frozen says (no setattr call per slot).
         self = new(_StateResourceSlots)
         self.urn, self.type, self.custom, self.id, self.parent, self.provider = urn, type, custom, id, parent, provider
         self._inputs, self._outputs, self._output_keys = inputs, outputs, output_keys
         self.dependencies, self.protect, self.retain_on_delete = dependencies, protect, retain_on_delete
+        self.init_errors = init_errors
         self.__class__ = StateResource
         return self
 
     def _fill(self, urn: str, type: str, custom: bool, id: str | None, parent: str | None, provider: str | None,
               inputs: dict[str, Any] | bytes, outputs: dict[str, Any] | bytes, output_keys: tuple[str, ...] | None,
-              dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool) -> None:
+              dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool,
+              init_errors: tuple[str, ...] = ()) -> None:
         """Set every slot once (the class is immutable: ``__setattr__`` refuses)."""
         setter = object.__setattr__
         setter(self, "urn", urn)
@@ -97,6 +107,7 @@ class StateResource:
         setter(self, "dependencies", dependencies)
         setter(self, "protect", protect)
         setter(self, "retain_on_delete", retain_on_delete)
+        setter(self, "init_errors", init_errors)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -141,7 +152,7 @@ class StateResource:
 
     def _values(self) -> tuple[Any, ...]:
         return (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self.inputs, self.outputs,
-                self.dependencies, self.protect, self.retain_on_delete)
+                self.dependencies, self.protect, self.retain_on_delete, self.init_errors)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -152,7 +163,7 @@ class StateResource:
 
     def __repr__(self) -> str:
         names = ("urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect",
-                 "retain_on_delete")
+                 "retain_on_delete", "init_errors")
         return f"StateResource({', '.join(f'{n}={v!r}' for n, v in zip(names, self._values(), strict=True))})"
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -163,7 +174,8 @@ class StateResource:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self._inputs,
-                           self._outputs, self._output_keys, self.dependencies, self.protect, self.retain_on_delete))
+                           self._outputs, self._output_keys, self.dependencies, self.protect, self.retain_on_delete,
+                           self.init_errors))
 
 
 _StateResourceSlots = fillable(StateResource)
@@ -190,6 +202,7 @@ class _StateResourceFields:
     dependencies: tuple[str, ...] = ()
     protect: bool = False
     retain_on_delete: bool = False
+    init_errors: tuple[str, ...] = ()
 
 
 StateResource.__dataclass_fields__ = _StateResourceFields.__dataclass_fields__  # type: ignore[attr-defined]

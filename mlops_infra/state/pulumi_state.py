@@ -26,6 +26,10 @@ Contract:
 - Each resource keeps ``protect`` and ``retainOnDelete`` as the engine wrote them (pulumi/pulumi
   ``sdk/go/common/apitype/core.go`` ``ResourceV3``, both ``omitempty``: absent is false): the planner
   tells a blocked delete and a delete that leaves the resource in the cloud from a real one.
+- Each resource keeps ``initErrors`` (``ResourceV3.InitErrors``, ``omitempty``; a list of strings):
+  the reasons a create or update that made it did not finish initializing
+  (:attr:`StateResource.init_errors`; the planner plans such a resource as an update, as the engine
+  does). Never quoted in errors, like every state text.
 - Reading never writes: no caches, no temporary files, no backups.
 - :func:`find_state_file` locates a stack's file in a file backend exactly as ``pulumi`` would, and
   :func:`load_state` reads one from disk.
@@ -770,12 +774,20 @@ class _ResourceReader:
         urn, rtype, rid = get("urn"), get("type"), get("id")
         custom, protect, retain = get("custom", False), get("protect", False), get("retainOnDelete", False)
         parent, provider, deps = get("parent"), get("provider"), get("dependencies")
-        inputs, outputs = get("inputs"), get("outputs")
+        inputs, outputs, failed = get("inputs"), get("outputs"), get("initErrors")
         if not (type(urn) is str and urn and type(rtype) is str and type(custom) is bool and type(protect) is bool
                 and type(retain) is bool and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
                 and (provider is None or type(provider) is str) and (deps is None or type(deps) is list)
-                and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)):
+                and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)
+                and (failed is None or type(failed) is list)):
             return None
+        if failed:
+            for reason in failed:
+                if type(reason) is not str:
+                    return None
+            init_errors = tuple(failed)
+        else:
+            init_errors = ()
         urns = self.urns
         if deps:
             for dep in deps:
@@ -801,12 +813,14 @@ class _ResourceReader:
                 packed_inputs = _packed_json(inputs)
                 own, keys = _outputs_apart(outputs or {}, inputs, self.output_names, packed_inputs)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
-                                            packed_inputs, _packed_json(own), keys, dependencies, protect, retain)
+                                            packed_inputs, _packed_json(own), keys, dependencies, protect, retain,
+                                            init_errors)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
                 pass
         return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
                              provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
-                             dependencies=dependencies, protect=protect, retain_on_delete=retain)
+                             dependencies=dependencies, protect=protect, retain_on_delete=retain,
+                             init_errors=init_errors)
 
     def _provider(self, provider: str) -> str:
         urn = split_provider_reference(provider)[0]
@@ -847,6 +861,9 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
     if not all(isinstance(dep, str) for dep in dependencies):
         raise _shape_error(source, f'in {where}, "dependencies" must list URN strings')
     parent = _optional(entry, "parent", str, source, where) or None
+    init_errors = _optional(entry, "initErrors", list, source, where) or []
+    if not all(isinstance(reason, str) for reason in init_errors):
+        raise _shape_error(source, f'in {where}, "initErrors" must list strings')
     return StateResource(
         urn=urn,
         type=rtype,
@@ -859,6 +876,7 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
         dependencies=tuple(dependencies),
         protect=bool(_optional(entry, "protect", bool, source, where)),
         retain_on_delete=bool(_optional(entry, "retainOnDelete", bool, source, where)),
+        init_errors=tuple(init_errors),
     )
 
 
