@@ -9,7 +9,14 @@ Contract:
 - Per model: a Job ``register-<model>-<hash>`` (under the model's component) that makes the
   registered model exist with tags ``mlops-infra.framework`` and ``mlops-infra.approval``. The
   name carries a hash of what it does, so a change is a new Job (Jobs are immutable), and an
-  unchanged model is a no-op.
+  unchanged model is a no-op. The Job carries ``pulumi.com/replaceUnready: "true"``: its provider
+  replaces a Job that is not ready instead of waiting on it again (pulumi-kubernetes
+  ``provider/pkg/provider/provider.go`` ``Diff``: ``if metadata.ReplaceUnready(newInputs)``, ``case
+  newInputs.GetKind() == "Job"``: ``if !jobChecker.Ready(job)`` it adds a replace key), so a
+  registration that ended ``Failed`` (MLflow unreachable through its retries: the wait fails at once
+  with ``[BackoffLimitExceeded]``, ``await/checker/job/check.go`` ``collectJobConditionErrors``) runs
+  again at the next apply, which the plan shows (``plan/init_errors.py``), instead of failing every
+  apply until someone deletes it. A Job that completed is ready and stays.
 - Versions are not compiled: runs register them. A version a run of this system registers has the
   ``source`` ``s3://<models bucket>/<model>/<version>/`` (see storage.py); endpoints serve a version's
   ``source`` when KServe downloads it, else the layout (``artifacts.py`` ``storage_uri``).
@@ -30,6 +37,9 @@ ADDRESS = "platform"
 APP = "mlflow"
 DATA_MOUNT = "/mlflow"
 STORAGE = "10Gi"
+REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
+"""pulumi-kubernetes ``provider/pkg/metadata/annotations.go`` ``AnnotationReplaceUnready``, true only as
+the string ``"true"`` (``IsAnnotationTrue``)."""
 
 
 def tracking_uri(kube: KubeTarget) -> str:
@@ -79,7 +89,8 @@ def registration_job(kube: KubeTarget, model: Model, address: str) -> dict:
     pod = wl.pod_spec(names.SERVICE_ACCOUNTS["registry"], [container], volumes=[wl.SCRIPTS_VOLUME],
                       restart_policy="Never")
     spec = {"backoffLimit": 4, "template": {"spec": pod}}
-    return kube.obj("batch/v1", "Job", names.hashed("register", model.name, digest), address, {"spec": spec})
+    return kube.obj("batch/v1", "Job", names.hashed("register", model.name, digest), address, {"spec": spec},
+                    annotations=REPLACE_UNREADY)
 
 
 def compile_model(kube: KubeTarget, model: Model) -> None:
