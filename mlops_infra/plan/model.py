@@ -71,6 +71,9 @@ REASON_CODES: dict[str, str] = {
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
     "not-taken-by-cloud": "the cloud did not keep an input the last apply sent (its recorded output differs, "
                           "e.g. SageMaker rolled an endpoint update back): sent again",
+    "init-error": "the last apply made it but it did not finish initializing (Pulumi's initErrors): updated again, "
+                  "so Pulumi waits for it once more (a Kubernetes Job with pulumi.com/replaceUnready is replaced: it "
+                  "runs again); a resource that changes anyway keeps its change's reason, which says this too",
     "no-change": "desired and prior inputs are equal",
     "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
                "this resource: no delete, no create; updated in place when its inputs differ",

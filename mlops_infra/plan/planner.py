@@ -23,6 +23,13 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   the reason ``retained``: the engine only drops it from the state (pulumi/pulumi
   ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it
   stays in the cloud and ``Plan.counts`` does not count it as destroyed.
+- A resource whose state records ``initErrors`` (the last apply made it, but it did not become ready:
+  :mod:`mlops_infra.plan.init_errors`) is never a NOOP: as the engine does ("generate an empty update
+  step to attempt to 'continue' awaiting initialization", pkg/resource/deploy/step_generator.go), it
+  is an UPDATE with the reason ``init-error`` and the provider's first reason, redacted and shortened;
+  a Kubernetes Job with ``pulumi.com/replaceUnready: "true"`` is a delete-first REPLACE instead (its
+  provider replaces a Job that is not ready). A resource that changes anyway keeps its action and
+  reason, and its message says it too.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
@@ -63,7 +70,7 @@ from mlops_infra.graph import (
     urn_name,
     urn_type_chain,
 )
-from mlops_infra.plan import diff, env_values, normalize
+from mlops_infra.plan import diff, env_values, init_errors, normalize
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -410,8 +417,8 @@ class _Planner:
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
-            if not res.custom or not provider or (state.provider == provider
-                                                  and self.actions.get(provider) is not Action.REPLACE):
+            if not state.init_errors and (not res.custom or not provider or (
+                    state.provider == provider and self.actions.get(provider) is not Action.REPLACE)):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
                 return ResourceChange.built(res.urn, res.type, res.name, Action.NOOP, _NO_CHANGE, attrs, res.address,
                                             res.role, res.custom, False, None)
@@ -433,7 +440,9 @@ class _Planner:
                     f"{_paths(undone)} is not what the cloud kept: the last apply sent "
                     f"{', '.join(repr(u.after) for u in undone)}, the cloud kept {', '.join(repr(u.before) for u in undone)} "
                     "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
-        if action is Action.UPDATE and not rule.known:
+        if state.init_errors:
+            action, reason = _unfinished(res, state, action, reason)
+        if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
         blocked = None
         delete_first = action is Action.REPLACE and self._delete_first(res, rule, reason, attrs)
@@ -463,6 +472,8 @@ class _Planner:
         a replace from a new provider, ``providerChanged``, or only from ``replaceOnChanges`` asks no
         provider). A create-first replace that keeps the physical name collides: warned."""
         option = res.options.delete_before_replace
+        if reason.code == init_errors.CODE:  # a not-ready Job (replaceUnready): provider.go Diff, same name
+            return option is not False
         if reason.code == "provider-replaced":
             return option is True  # another provider (cluster, region): no name collides
         keep = matcher(rule.keep)
@@ -644,6 +655,22 @@ _FORGOTTEN_DELETED_BY_APPLY = frozenset({"aws:sagemaker/model:Model",
 """Retained types ``mlops-infra apply`` deletes after ``pulumi up`` (``apply/forgotten.py`` ``KINDS``)."""
 _DELETED_AFTER_UP = ("; then `mlops-infra apply` deletes it unless an endpoint still uses it (SageMaker refuses "
                      "to create a name that exists)")
+
+
+def _unfinished(res: DesiredResource, state: StateResource, action: Action, reason: Reason) -> tuple[Action, Reason]:
+    """The action and reason of a resource whose state records ``initErrors`` (:mod:`mlops_infra.plan.init_errors`):
+    the engine's empty update that waits for it again when nothing else changes (a Job that its
+    ``pulumi.com/replaceUnready`` annotation has replaced while not ready: a replace); a resource that
+    changes anyway keeps its change's action and reason, and says this too."""
+    said = f"the last apply did not finish initializing it ({init_errors.summary(state.urn, state.init_errors)})"
+    if action is Action.NOOP or (action is Action.UPDATE and init_errors.replaces_unready(res.type, res.inputs)):
+        if init_errors.replaces_unready(res.type, res.inputs):
+            return Action.REPLACE, Reason(init_errors.CODE, (
+                f"{said}, and its {init_errors.REPLACE_UNREADY} annotation has Pulumi replace a Job that is not "
+                "complete: it must be replaced, so the Job runs again"
+                + (f"; also {reason.message}" if action is Action.UPDATE else "")))
+        return Action.UPDATE, Reason(init_errors.CODE, f"{said}: Pulumi updates it again and waits for it to be ready")
+    return action, Reason(reason.code, f"{reason.message}; {said}")
 
 
 def _on_branch(path: str, other: str) -> bool:

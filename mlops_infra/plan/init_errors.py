@@ -1,0 +1,96 @@
+"""A resource the last apply made but did not finish initializing (Pulumi's ``initErrors``), in plan terms.
+
+Why: when a provider's create or update made the resource but its wait for it failed, the engine
+records the resource with the NEW inputs and the provider's reasons as ``initErrors``
+(pulumi/pulumi ``pkg/resource/deploy/step.go``, ``CreateStep``/``UpdateStep.Apply`` on
+``resource.StatusPartialFailure``: ``s.new.InitErrors = initErr.Reasons``; the reasons come from the
+provider's ``ErrorResourceInitFailed`` detail, ``pkg/resource/plugin/provider_plugin.go``
+``parseError``). The inputs then equal the desired ones, so a diff of inputs finds nothing, but the
+engine does not leave it there: "If resource was unchanged, but there were initialization errors,
+generate an empty update step to attempt to 'continue' awaiting initialization"
+(``pkg/resource/deploy/step_generator.go``, ``if hasInitErrors { ... NewUpdateStep(...) }``). Both
+targets record them:
+
+- pulumi-kubernetes ``provider/pkg/provider/provider.go`` Create and Update: an await that fails after
+  the API server took the object returns ``partialError(...)`` ("... failed to fully initialize or
+  become live: %w"), whose reasons are that message and the await's sub-errors (a Deployment that
+  never became available, a Job that ended ``[BackoffLimitExceeded]``).
+- the Terraform bridge behind pulumi-aws, ``pkg/tfbridge/provider.go`` Create and Update: an apply that
+  returns a new state (with an id) and an error ends in ``initializationError(newstate.ID(), ...)``
+  with the reason ``creating <urn>: <error>``; terraform-provider-aws
+  ``internal/service/sagemaker/endpoint.go`` ``resourceEndpointCreate`` sets the id before it waits
+  for ``InService``, so an endpoint that failed to come into service is such a resource.
+
+Contract:
+- :data:`CODE` is the plan reason (``plan/model.REASON_CODES``) of a resource planned only because
+  of its ``initErrors``: an update (the engine's empty update, which waits again) counted as a change,
+  so ``apply`` runs ``pulumi up``.
+- :func:`summary` is what a plan shows of the reasons: the first one, without the provider's prefix
+  that only names the resource, then the first detail the provider added, URLs and secret shapes
+  redacted as other Pulumi text is (``apply/engine._pulumi_says``), whitespace collapsed, cut to
+  :data:`MAX_CHARS`. Provider text can quote values: never shown otherwise.
+- :func:`replaces_unready`: a Kubernetes Job carrying ``pulumi.com/replaceUnready: "true"``. Its
+  provider's Diff replaces a Job that is not ready (provider.go ``Diff``:
+  ``if metadata.ReplaceUnready(newInputs)`` ... ``case newInputs.GetKind() == "Job"``: ``if
+  !jobChecker.Ready(job)`` adds the replace key ``.metadata.annotations["pulumi.com/replaceUnready"]``),
+  and a Job whose wait failed was not ready; the plan shows it replaced, deleting first (provider.go:
+  a named object replaced under the same name and namespace is deleted before the replacement).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlops_infra.secrets.scan import redact
+from mlops_infra.secrets.urls import redact_url
+
+CODE = "init-error"
+MAX_CHARS = 240
+REPLACE_UNREADY = "pulumi.com/replaceUnready"
+"""pulumi-kubernetes ``provider/pkg/metadata/annotations.go`` ``AnnotationReplaceUnready``, read with
+``IsAnnotationTrue`` (``overrides.go`` ``ReplaceUnready``)."""
+
+_KUBE_PREFIX = re.compile(
+    r'^(?:resource ".*?" was successfully created, but the Kubernetes API server reported that it'
+    r'|the Kubernetes API server reported that ".*?") failed to fully initialize or become live: ')
+"""pulumi-kubernetes provider.go: Create's and Update's ``partialError`` messages, up to the await's error."""
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+")
+_SPACE = re.compile(r"\s+")
+
+
+def summary(urn: str, reasons: tuple[str, ...]) -> str:
+    """The first reason and its first detail, without the prefix naming the resource, redacted and
+    shortened (see the module contract); ``no reason recorded`` for an empty list."""
+    if not reasons:
+        return "no reason recorded"
+    first = _own(urn, reasons[0])
+    details = [r for r in reasons[1:] if r.strip() and r.strip() not in first]
+    text = f"{first}; {details[0]}" if details else first
+    more = len(details) - 1
+    text = _SPACE.sub(" ", _URL.sub(lambda m: redact_url(m.group(0)), text)).strip()
+    text = redact(text)
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS - 3].rstrip() + "..."
+    return text + (f" (+{more} more)" if more > 0 else "")
+
+
+def _own(urn: str, reason: str) -> str:
+    """``reason`` without what only names the resource: the bridge's ``creating <urn>: `` or
+    ``updating <urn>: `` (tfbridge ``errors.Wrapf(err, "creating %s", urn)``), pulumi-kubernetes'
+    "... failed to fully initialize or become live: "."""
+    text = reason.strip()
+    for verb in ("creating", "updating"):
+        text = text.removeprefix(f"{verb} {urn}: ")
+    return _KUBE_PREFIX.sub("", text, count=1)
+
+
+def replaces_unready(type_: str, inputs: dict[str, Any]) -> bool:
+    """Whether the provider replaces this object while it is not ready: a ``batch/v1`` Job whose
+    ``pulumi.com/replaceUnready`` annotation is ``"true"`` (``annotations.go`` ``IsAnnotationTrue``:
+    ``value == AnnotationTrue``, exactly that string)."""
+    if type_ != "kubernetes:batch/v1:Job":
+        return False
+    annotations = (inputs.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(REPLACE_UNREADY)
+    return value == "true"
