@@ -21,6 +21,7 @@ import pytest
 
 from mlops_infra.apply.engine import interrupted
 from mlops_infra.state import pulumi_state
+from mlops_infra.state.compressed_text import GZIP
 from mlops_infra.state.pulumi_state import parse_state
 from tests.apply.test_interrupt_report import _guard, _state_text, file_stack  # noqa: F401  (a fixture)
 
@@ -41,13 +42,15 @@ def _with_pending(text: str, indent: int | None = 4) -> str:
 @pytest.mark.parametrize("layout", ["bytes-indented", "bytes-compact", "gzip-compact", "text"])
 def test_both_state_readers_keep_each_pending_operation(layout: str) -> None:
     """Compact bytes (plain or gzipped) are read a few resources at a time (``_read_by_resource``,
-    ``_read_gzip_by_resource``: checked below); indented ones with ``pending_operations`` after the resources,
+    ``_read_compressed_by_resource``: checked below); indented ones with ``pending_operations`` after the resources,
     and text, are parsed whole (``resource_texts.outline``: that array's end is taken for the resources')."""
     text = _with_pending(_state_text(), None if layout.endswith("compact") else 4)
     data = {"text": text, "gzip-compact": gzip.compress(text.encode(), mtime=0)}.get(layout, text.encode())
     if layout.endswith("compact"):
-        reader = pulumi_state._read_gzip_by_resource if layout.startswith("gzip") else pulumi_state._read_by_resource
-        streamed = reader(io.BytesIO(data), "dev.json")
+        if layout.startswith("gzip"):
+            streamed = pulumi_state._read_compressed_by_resource(io.BytesIO(data), "dev.json", GZIP)
+        else:
+            streamed = pulumi_state._read_by_resource(io.BytesIO(data), "dev.json")
         assert streamed is not None and len(streamed.pending) == len(OPS)
     state = parse_state(data, "dev.json")
     resources = json.loads(text)["checkpoint"]["latest"]["resources"][1:len(OPS) + 1]
