@@ -10,6 +10,17 @@ place that turns exceptions into output and exit codes:
   killed by it: Bash Reference Manual 3.7.5 "Exit Status", "When a command terminates on a fatal signal whose
   number is N, Bash uses the value 128+N as the exit status");
 - a bare KeyboardInterrupt (Ctrl-C outside an apply's guarded steps) prints "interrupted" and exits 130;
+- run as the process (``argv`` None: the console script, ``python -m``), a command stopped by SIGINT or
+  SIGTERM (exit 130 or 143 above) then ends by that signal, not by ``exit``: stdout and stderr are flushed,
+  the signal's default action restored and the signal sent to itself (audit closing-35c-1). A shell decides
+  from how its foreground command ended whether the user meant to stop the whole script: bash(1) SIGNALS,
+  "If the command terminates due to the SIGINT, bash concludes that the user meant to end the entire script
+  ... If the command does not terminate due to SIGINT, the program handled the SIGINT itself and did not
+  treat it as a fatal signal"; CPython does the same for an uncaught KeyboardInterrupt since 3.8
+  (``Modules/main.c`` ``exit_sigint``: ``signal(SIGINT, SIG_DFL)``, ``kill(getpid(), SIGINT)``; bpo-1054041).
+  So ``mlops-infra apply ...; next`` stops at a Ctrl-C, and ``$?`` is still 130 (143): 128 + N. Exit handlers
+  do not run after that (the command's temporary directories are removed before, in its ``finally``
+  blocks). Called in-process (``main(argv)``, tests), it raises ``SystemExit(130/143)`` as before;
 - any other exception prints "this is a bug in mlops-infra" and exits 1, with a traceback only when
   ``MLOPS_INFRA_DEBUG=1``.
 
@@ -29,6 +40,7 @@ import contextlib
 import gc
 import importlib
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -210,8 +222,32 @@ def _keep_for_exit_from(argv: list[str] | None) -> None:
     output.KEPT_FOR_EXIT = [] if argv is None and _is_batch(argv) else None
 
 
+SIGNAL_EXITS = {128 + signal.SIGINT: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM}
+"""The exit codes of a command stopped by a signal (130, 143) and that signal (see the module contract)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mlops-infra`` console script."""
+    try:
+        _run(argv)
+    except SystemExit as stop:
+        if argv is None and stop.code in SIGNAL_EXITS:
+            _die_of(SIGNAL_EXITS[stop.code])
+        raise
+
+
+def _die_of(signum: int) -> None:
+    """End this process by ``signum`` (see the module contract); returns only if it is still alive."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(OSError, ValueError):  # ValueError: not the main thread
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+
+
+def _run(argv: list[str] | None) -> None:
     from mlops_infra.secrets import RedactingStream
 
     original = sys.stderr
