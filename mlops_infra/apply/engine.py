@@ -524,14 +524,19 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
-       targets: Sequence[str] = (), guard: Any = None, **options: Any) -> RunResult:
+       targets: Sequence[str] = (), guard: Any = None, next_phase: str | None = None, **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
     longer registers is deleted). With ``expected_serial``, a state that moved is refused before the
     stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
     :class:`~mlops_infra.apply.pulumi_process.SignalGuard` the caller installed before (``apply
-    --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one."""
+    --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one.
+    ``next_phase``: what the ``up`` after this one does (phase 1 of an ordered apply,
+    :mod:`mlops_infra.apply.sequences`); an interruption of this one says that it did not run (audit
+    closing-35c-2: a signal once phase 1's ``pulumi up`` process has ended, while the Automation API's
+    ``Stack.up`` still runs ``stack output`` and ``stack history`` - pulumi/automation/_stack.py ``up``:
+    ``outputs = self.outputs()``, ``summary = self.info()`` - stops those, and phase 2 never starts)."""
     from mlops_infra.apply.events import from_engine_event
     from mlops_infra.apply.pulumi_process import SignalGuard
 
@@ -550,10 +555,11 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit), stack_options)
         except Exception as exc:
             if guard.signals:
-                raise interrupted(stack_options, guard, started=guard.started.count("up") > earlier) from exc
+                raise interrupted(stack_options, guard, started=guard.started.count("up") > earlier,
+                                  next_phase=next_phase) from exc
             raise
         if guard.signals:
-            raise interrupted(stack_options, guard)
+            raise interrupted(stack_options, guard, next_phase=next_phase)
     outputs = {k: v.value for k, v in (result.outputs or {}).items()}
     return RunResult("up", _counts(result.summary.resource_changes), outputs, result.stdout)
 
@@ -582,7 +588,7 @@ def _shown(path: Path) -> str:
 
 
 def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = os.environ, *,
-                started: bool = True) -> UserError:
+                started: bool = True, next_phase: str | None = None) -> UserError:
     """The error of an ``up`` that a SIGINT or SIGTERM interrupted (audit applypath-3), once Pulumi has exited:
     what happened to ``pulumi up`` (never started; cancelled - Pulumi finished the operations in flight,
     wrote the state and unlocked; terminated by a second request; or already over), then what it left, read
@@ -598,6 +604,7 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     only when the stack shows it (pending operations, a lock, an unreadable state): Pulumi may have finished
     its cancel before the second came. ``started`` False: this ``up`` never started though an earlier one of the
     same guard did (the second ``up`` of an ordered apply, :mod:`mlops_infra.apply.sequences`), which is said.
+    ``next_phase``: this ``up`` is phase 1 of 2, and the summary says what phase 2 does and that it did not run.
     Its exit code is :func:`interrupt_exit_code`'s."""
     from mlops_infra.apply.pulumi_process import signal_name
 
@@ -627,12 +634,17 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
         lines.append(f"The stack's lock is not read in this backend: if Pulumi then says the stack is locked, run "
                      f"`pulumi cancel --stack {stack}` in {where} once no `pulumi` runs on it.")
     lines.append(f"{'Then run' if lines else 'Run'} `mlops-infra plan` to see what is left to apply, and apply again.")
+    if next_phase and sent and "up" in guard.started:
+        lines.insert(0, f"Phase 2 of 2 ({next_phase}) did not run.")
     signals = ", ".join(signal_name(s) for s in guard.signals)
     if "up" not in guard.started:
         summary = f"interrupted ({signals}) before `pulumi up` started: nothing was applied"
     elif not started:
         summary = (f"interrupted ({signals}) before the next `pulumi up` started: the `pulumi up` before it was "
                    "applied, this one was not")
+    elif sent == 0 and next_phase:
+        summary = (f"interrupted ({signals}) after phase 1's `pulumi up` ended: phase 1 was applied, phase 2 "
+                   f"({next_phase}) did not run; apply again to run it")
     elif sent == 0:
         summary = f"interrupted ({signals}) after `pulumi up` ended: the checks and rollouts after it did not run"
     elif sent == 1 or (clean and lock_read):  # no pending operation, no lock: what a finished cancel leaves

@@ -180,7 +180,7 @@ def apply(
     def up(**phase):
         return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
-                         guard=guard, **phase)
+                         guard=guard, next_phase=next_phase(phase), **phase)
 
     try:
         with guard.installed():
@@ -211,6 +211,17 @@ def apply(
     _start_rollouts(out, graph, current, str(path))
     if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
         raise left
+
+
+PHASE_TWO = "the endpoint update and its autoscaling registration"
+"""What phase 2 of an ordered apply does (:mod:`mlops_infra.apply.sequences`), said when phase 1 is interrupted."""
+
+
+def next_phase(phase: dict) -> str | None:
+    """:data:`PHASE_TWO` for the ``up`` call that is phase 1 of 2, else None: ``up_in_order`` passes ``targets``
+    only to phase 1 (``sequences.up_in_order``: ``up(..., targets=first)``, then ``up(extra_env=...)``); audit
+    closing-35c-2."""
+    return PHASE_TWO if phase.get("targets") else None
 
 
 def _admitted_queues(graph, plan) -> tuple:
