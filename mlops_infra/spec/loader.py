@@ -146,10 +146,12 @@ class LoadedDocument:
 
         Before the whole text is composed, a path is looked up in its top-level section (or the
         item of a sequence section) composed alone (:class:`_PieceIndex`); the answer is the same,
-        and a warning on one cluster of the 1,000-endpoint document no longer composes all of it."""
+        and a warning on one cluster of the 1,000-endpoint document no longer composes all of it. Pieces
+        also answer when the whole text does not compose (libyaml refuses what yaml-rs reads, such as a
+        tab after ``-``): every path whose piece composes gets its line, whichever was located first."""
         raw = self.raw_path(tuple(path))
         normalized = tuple(p if isinstance(p, int) else str(p) for p in raw)
-        if self._positions is None:
+        if not self._positions:  # not composed yet, or the whole text does not compose
             scoped = self._piece_index().positions_for(normalized)
             if scoped is not None:
                 for cut in range(len(normalized), 0, -1):

@@ -98,16 +98,22 @@ def _sequence_items(lines: list[str], section: Piece) -> list[Piece] | None:
             continue
         depth = len(line) - len(stripped)
         if indent is None:
-            if not (stripped.startswith("- ") or stripped == "-"):
+            if not _entry(stripped):
                 return None  # a mapping or a scalar under the key: the section is the piece
             indent = depth
         if depth < indent:
             return None
         if depth == indent:
-            if not (stripped.startswith("- ") or stripped == "-"):
+            if not _entry(stripped):
                 return None
             starts.append(number)
     if not starts:
         return None
     ends = [*starts[1:], section.end]
     return [Piece(s, e) for s, e in zip(starts, ends, strict=True)]
+
+
+def _entry(stripped: str) -> bool:
+    """Whether a line (its indentation removed) starts a block sequence entry: ``-`` then a space, a tab
+    (yaml-rs reads it; libyaml refuses it, so that entry's piece does not compose) or the line's end."""
+    return stripped == "-" or stripped.startswith(("- ", "-\t"))

@@ -215,3 +215,18 @@ def test_an_environment_document_shares_what_was_composed() -> None:
     doc.locate(("clusters", 0))
     effective = doc.with_data(doc.data, {})
     assert effective._pieces is doc._pieces
+
+
+def test_pieces_answer_alike_whichever_path_is_located_first_when_the_whole_text_does_not_compose() -> None:
+    """yaml-rs reads a tab after a sequence dash, libyaml refuses it (closing-35a-2): the whole text does not
+    compose, so each path's location comes from its piece, the same whether or not a path in the refused
+    item (which falls back to the whole text, and gets 1:1) was located before it."""
+    text = "a: 1\nb:\n  - x: 1\n  -\tx: 2\nc: 3\n"
+    doc, diagnostics = parse_document(text, "tab.yaml")
+    assert doc is not None, diagnostics
+    assert loader._compose_root(text) is None
+    alone = _fresh(doc).locate(("c",))
+    after = _fresh(doc)
+    assert after.locate(("b", 1, "x")).line == 1  # its piece does not compose either
+    assert (alone.line, alone.column) == (after.locate(("c",)).line, after.locate(("c",)).column) == (5, 4)
+    assert after.locate(("b", 0, "x")).line == 3
