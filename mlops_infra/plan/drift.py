@@ -38,7 +38,11 @@ Contract:
   added``, ``env CAPTURE_BUCKET <compiled> -> <sensitive>``); a live value (``value``, ``valueFrom``) is
   never shown, the state's only when the compiled graph (``desired``) holds that variable at the same
   place with the same plain string and it is neither credential-named nor secret-shaped, as above. A
-  change above the list (a container added or removed) shows its entries the same way.
+  change above the list (a container added or removed) shows its entries the same way. A pod template
+  kept as JSON text in a ConfigMap key (a training job's run template, ``train-<job>``
+  ``pytorchjob.json``; :func:`~mlops_infra.plan.env_values.template_keys`) is compared parsed, so its
+  containers' ``env`` follow the same rule; a live value of such a key that is not a JSON document is
+  shown as ``"<sensitive>"`` whole (audit closing-35a-1).
 - A ConfigMap a compiled container takes its environment from (whole with ``envFrom.configMapRef``, or
   a key with ``env[].valueFrom.configMapKeyRef``; found in the graph, run templates kept as JSON in a
   ConfigMap included, and always ``mlops-object-store``, every training pod's: core/v1
@@ -91,13 +95,17 @@ from typing import Any
 from mlops_infra.endpoint_tags import SCALING_TAG, TAG_PREFIXES
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.env_values import (
+    CONFIG_MAP,
     CONTAINER_ENV,
+    DATA,
     STEP_ENVIRONMENT,
     entry_shown,
     env_config_maps,
     holds_key,
+    json_document,
     key_envs,
     shown,
+    template_keys,
 )
 from mlops_infra.plan.normalize import MISSING, get_dotted
 from mlops_infra.state.aws_live import TRACKING, Tracked, Tracking
@@ -289,6 +297,9 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     if tracked.kind == ENV:
         return [] if before is MISSING else _env_changes(tracked, before, after,
                                                          ours if isinstance(ours, Mapping) else {})
+    templates = template_keys(ours) if prior.type == CONFIG_MAP and tracked.path == DATA else frozenset()
+    if templates:  # run templates kept as JSON text: compared parsed, their env values masked below
+        before, after, ours = (_templates_parsed(v, templates) for v in (before, after, ours))
     if before is MISSING or is_opaque(before) or is_opaque(after):
         return []
     if tracked.kind in _WHOLE:
@@ -300,12 +311,33 @@ def _tracked_changes(prior: StateResource, live: StateResource, tracked: Tracked
     else:
         before, after = normalise(_key_envs(before), tracked.kind), normalise(_key_envs(after), tracked.kind)
         diffs = _diff(tracked.path, before, after, tracked.kind in _STRICT)
+    if templates:
+        diffs = [(path, _unreadable_hidden(path, p, templates), _unreadable_hidden(path, v, templates))
+                 for path, p, v in diffs]
     if tracked.sensitive:
         return [_Change(path, tracked.label, SENSITIVE, SENSITIVE) for path, _, _ in diffs]
     if diffs and tracked.kind not in _WHOLE and holds_key(CONTAINER_ENV, before, after):
         ours = None if ours is MISSING else normalise(_key_envs(ours), tracked.kind)
         return [_container_env_change(tracked, path, p, v, ours) for path, p, v in diffs]
     return [_Change(path, tracked.label, p, v) for path, p, v in diffs]
+
+
+def _templates_parsed(value: Any, keys: frozenset[str]) -> Any:
+    """A ConfigMap's ``data`` with the values of ``keys`` (pod templates kept as JSON text,
+    :func:`~mlops_infra.plan.env_values.template_keys`) parsed; one that does not parse stays text."""
+    if not isinstance(value, dict):
+        return value
+    return {k: doc if k in keys and (doc := json_document(v)) is not None else v for k, v in value.items()}
+
+
+def _unreadable_hidden(path: str, value: Any, keys: frozenset[str]) -> Any:
+    """One side of a ``data`` difference with a template key's value that did not parse (still text)
+    hidden whole: its containers' env values cannot be told from the rest (module contract)."""
+    if path == DATA and isinstance(value, dict):
+        return {k: SENSITIVE if k in keys and isinstance(v, str) else v for k, v in value.items()}
+    if any(path == f"{DATA}.{k}" for k in keys) and isinstance(value, str):
+        return SENSITIVE
+    return value
 
 
 def _document(value: Any) -> Any:
@@ -353,10 +385,16 @@ def _by_name(entries: list) -> Keyed:
 
 
 def _at(value: Any, suffix: str) -> Any:
-    """The value at ``suffix`` (``.a[0].env[NAME].value``) below ``value``; None when there is none."""
-    for dotted, bracket in _STEP.findall(suffix):
-        key = dotted or bracket
+    """The value at ``suffix`` (``.a[0].env[NAME].value``) below ``value``; None when there is none. A
+    dotted key holding dots (a ConfigMap's ``pytorchjob.json``) is found by joining steps."""
+    steps = _STEP.findall(suffix)
+    i = 0
+    while i < len(steps):
+        dotted, bracket = steps[i]
+        key, i = dotted or bracket, i + 1
         if isinstance(value, dict):
+            while dotted and key not in value and i < len(steps) and steps[i][0]:
+                key, i = f"{key}.{steps[i][0]}", i + 1
             value = value.get(key)
         elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
             value = value[int(key)]

@@ -25,6 +25,12 @@ Contract:
     the graph is not known (:func:`~mlops_infra.plan.diff.diff_inputs` called without it) every
     ConfigMap's keys shaped like a variable name count instead (:func:`variable_like`; scripts and
     documents keep their ``file.ext`` keys);
+  - a pod template kept as JSON text in a ConfigMap ``data`` key (:func:`template_keys`: the compiled
+    value is a JSON document holding a ``containers`` list; a training job's ``train-<job>``
+    ``pytorchjob.json``, which ``compile/kubernetes/training.py`` writes with ``json.dumps`` and the
+    launcher reads with ``json.load`` and creates as the PyTorchJob, ``compile/kubernetes/scripts/launcher.py``):
+    its containers' ``env`` values as above, read from the parsed document; a value of such a key
+    that is not a JSON document cannot be read for them and is hidden whole (audit closing-35a-1);
   - a SageMaker pipeline step's ``Arguments.Environment.<NAME>`` inside ``pipelineDefinition``
     (:data:`STEP_ENVIRONMENT`; botocore ``sagemaker`` ``CreateTrainingJobRequest.Environment``: "The
     environment variables to set in the Docker container"; DescribePipeline ``PipelineDefinition``
@@ -143,6 +149,30 @@ def env_from_names(value: Any, out: set[str]) -> set[str]:
         with contextlib.suppress(ValueError):
             env_from_names(json.loads(value), out)
     return out
+
+
+POD_CONTAINERS = "containers"
+"""The key of a pod spec's list of containers (core/v1 ``PodSpec.containers``)."""
+
+
+def json_document(value: Any) -> Any:
+    """``value`` parsed when it is JSON text of an object or a list, else None."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
+
+
+def template_keys(data: Any) -> frozenset[str]:
+    """The keys of a compiled ConfigMap's ``data`` whose value is a JSON document holding pod
+    templates (a ``containers`` list anywhere in it; module contract): a training job's run template."""
+    if not isinstance(data, dict):
+        return frozenset()
+    return frozenset(k for k, v in data.items()
+                     if isinstance(k, str) and holds_key(POD_CONTAINERS, json_document(v)))
 
 
 def env_config_maps(resources: Iterable[DesiredResource]) -> set[str]:
