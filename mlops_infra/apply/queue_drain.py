@@ -24,14 +24,26 @@ reservation" (``apis/kueue/v1beta2/clusterqueue_types.go`` ``ClusterQueueSpec.St
 ``pkg/controller/core/workload_controller.go`` ``reconcileOnClusterQueueActiveState`` evicts an admitted
 workload of a HoldAndDrain queue, then unsets its reservation).
 
+A ClusterQueue the plan updates in place to name other flavors (the one-time rename of a cohort's flavor,
+``compile/kubernetes/queues.py`` ``flavor_name``; a borrowing cluster's node-type change) is checked the same way
+(closing-35e-1): Kueue counts usage per (flavor, resource) (kueue v0.19.0 ``pkg/cache/scheduler/clusterqueue.go``
+``updateWorkloadUsage``; ``resource_node.go`` ``available``), so a run admitted on the old flavor stays counted
+under it, the new flavor's quota starts free, and Kueue admits a full quota of new runs beside it; the
+ClusterQueue webhook does not forbid the change (``pkg/webhooks/clusterqueue_webhook.go``
+``ValidateClusterQueueUpdate``). Such a queue survives the apply, so after the drain and a successful ``pulumi up``
+it is released (:data:`RELEASE`; Kueue requeues the evicted runs, now on the new flavor).
+
 Contract:
-- :func:`condemned_queues`: the names of the ClusterQueues a plan deletes or replaces, sorted.
+- :func:`condemned_queues`: the names of the ClusterQueues a plan deletes or replaces, or moves to other flavors
+  (:func:`~mlops_infra.plan.queue_removal.moved_queues`), sorted.
 - :func:`admitted_workloads`: ``{queue: ["<namespace>/<workload>", ...]}`` for those queues, from one LIST of
   ``kueue.x-k8s.io/v1beta2`` workloads in all namespaces (the version the compiler writes queues in) through
   :class:`~mlops_infra.kube.client.KubeClient`; queues with none are left out. A cluster without the Workload
   resource (no Kueue) has none.
 - :func:`refusal`: the :class:`~mlops_infra.errors.UserError` that names every admitted workload and the two
-  ways out (wait, or rerun with ``--drain-queues``).
+  ways out (wait, or rerun with ``--drain-queues``); ``moved``: the queues among them that are moved, not deleted.
+- :func:`release`: after a successful ``pulumi up``, merge-patches :data:`RELEASE` onto each drained queue that was
+  moved (a deleted one is gone).
 - :func:`drain`: merge-patches ``spec.stopPolicy: HoldAndDrain`` onto each queue that has admitted workloads,
   then reads the workloads again every ``poll`` seconds until none of those queues has one (returns) or
   ``timeout`` seconds have passed (a ``UserError`` naming the ones left; the stop policy stays set, nothing
@@ -60,7 +72,7 @@ from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeNotFound
 from mlops_infra.kube.resources import resource_type
 from mlops_infra.plan.model import Action
-from mlops_infra.plan.queue_removal import is_kueue
+from mlops_infra.plan.queue_removal import is_kueue, moved_queues
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 WORKLOAD = resource_type(KUEUE, "Workload")
@@ -75,9 +87,11 @@ POLL_SECONDS = 5.0
 
 
 def condemned_queues(changes: Iterable[Any]) -> list[str]:
-    """The ClusterQueues the plan's ``changes`` delete or replace (by name)."""
+    """The ClusterQueues the plan's ``changes`` delete, replace or move to other flavors (by name)."""
+    changes = list(changes)
     return sorted({c.name for c in changes
-                   if c.action in (Action.DELETE, Action.REPLACE) and is_kueue(c.type, "ClusterQueue")})
+                   if c.action in (Action.DELETE, Action.REPLACE) and is_kueue(c.type, "ClusterQueue")}
+                  | set(moved_queues(changes)))
 
 
 def admitted_workloads(kube: KubeClient, queues: Sequence[str]) -> dict[str, list[str]]:
@@ -111,16 +125,29 @@ def _listed(admitted: Mapping[str, list[str]]) -> str:
     return "\n".join(f"  ClusterQueue {queue}: {', '.join(names)}" for queue, names in admitted.items())
 
 
-def refusal(admitted: Mapping[str, list[str]]) -> UserError:
+def refusal(admitted: Mapping[str, list[str]], moved: Sequence[str] = ()) -> UserError:
     count = sum(map(len, admitted.values()))
+    moving = [q for q in admitted if q in set(moved)]
+    verb = "moves to new Kueue ResourceFlavors" if len(moving) == len(admitted) else (
+        "deletes or moves to new Kueue ResourceFlavors" if moving else "deletes")
+    why = (f"ClusterQueue {', '.join(moving)} will name other flavors: Kueue counts a run's quota under the flavor "
+           "it was admitted on, so the queue's quota on the new flavor would be free while these runs keep their "
+           "nodes, and Kueue would admit a full quota of new runs beside them. ") if moving else ""
     return UserError(
-        f"refusing to apply: this apply deletes {len(admitted)} Kueue ClusterQueue(s) that still admit "
+        f"refusing to apply: this apply {verb} {len(admitted)} Kueue ClusterQueue(s) that still admit "
         f"{count} workload(s); nothing was applied",
-        f"{_listed(admitted)}\nKueue keeps a ClusterQueue while a workload it admitted runs (finalizer "
+        f"{_listed(admitted)}\n{why}Kueue keeps a ClusterQueue while a workload it admitted runs (finalizer "
         "kueue.x-k8s.io/resource-in-use), so `pulumi up` would wait 10 minutes for the delete and fail. Either "
         "wait until these runs finish and apply again, or apply again with "
         f"{FLAG}: it sets spec.stopPolicy: HoldAndDrain on the ClusterQueue first (Kueue evicts the runs: their "
-        "progress since the last checkpoint is lost), waits until none is admitted, then applies.")
+        "progress since the last checkpoint is lost), waits until none is admitted, then applies" + (" (and releases a moved queue after the apply)." if moving else "."))
+
+
+def release(kube: KubeClient, queues: Sequence[str], say: Callable[[str], None]) -> None:
+    """Merge-patch :data:`RELEASE` onto each of ``queues`` (drained and moved, after a successful ``pulumi up``)."""
+    for queue in queues:
+        kube.patch(CLUSTER_QUEUE, queue, None, RELEASE)
+        say(f"Released Kueue ClusterQueue {queue} (spec.stopPolicy: None): it admits runs on its new flavors")
 
 
 def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[str], None], *,
@@ -156,7 +183,7 @@ def release_command(queue: str) -> str:
     return f"kubectl patch clusterqueue {queue} --type merge -p '{json.dumps(RELEASE, separators=(',', ':'))}'"
 
 
-def held_note(kube: KubeClient, queues: Sequence[str]) -> str:
+def held_note(kube: KubeClient, queues: Sequence[str], moved: Sequence[str] = ()) -> str:
     """Which of the drained ``queues`` are still held and how to release them ("" when none is; see the module
     contract)."""
     lines = []
@@ -171,6 +198,10 @@ def held_note(kube: KubeClient, queues: Sequence[str]) -> str:
                 continue
             lines.append(f"ClusterQueue {queue} is held (spec.stopPolicy: HoldAndDrain): it admits no workload, "
                          "and the runs it evicted wait.")
-        lines.append(f"  Apply again once the cause is fixed (the apply deletes or replaces it), or release it (Kueue requeues "
-                     f"its evicted runs): {release_command(queue)}")
+        if queue in set(moved):  # closing-35e-1: the apply keeps a moved queue, so nothing else releases it
+            lines.append(f"  The apply keeps it (it names new flavors): release it once the apply succeeds, or now "
+                         f"(Kueue requeues its evicted runs): {release_command(queue)}")
+        else:
+            lines.append(f"  Apply again once the cause is fixed (the apply deletes or replaces it), or release it "
+                         f"(Kueue requeues its evicted runs): {release_command(queue)}")
     return "\n".join(lines)

@@ -45,11 +45,13 @@ training job of the state whose component is gone from the desired graph, sorted
 ConfigMap) and, when it registers a model, that a running run still registers a version; none for a job whose
 state holds no such template (an AWS job); then one warning per deleted (not retained) or replaced
 ResourceFlavor, sorted by URN, naming it, the queues of the state that named it and the flavors the desired
-graph's versions of those queues name instead, and the ``kubectl`` command that lists the queues naming it.
+graph's versions of those queues name instead (and then that apply refuses while those queues admit a run,
+:func:`moved_queues`, closing-35e-1), and the ``kubectl`` command that lists the queues naming it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,6 +97,42 @@ def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
     return out
 
 
+_FLAVOR_PATH = re.compile(r"spec\.resourceGroups(\[\d+\](\.flavors(\[\d+\](\.name)?)?)?)?")
+
+
+def moved_queues(changes: Sequence[Any]) -> list[str]:
+    """The ClusterQueues the plan updates in place to name other flavors (closing-35e-1), by name, sorted: an
+    attribute change at ``spec.resourceGroups[i].flavors[j].name``, or at a coarser path of it whose before and
+    after name different flavors. Kueue counts quota and usage per (flavor, resource) (kueue v0.19.0
+    ``pkg/cache/scheduler/clusterqueue.go`` ``updateWorkloadUsage`` adds a workload's usage under the flavors of
+    its admission; ``resource_node.go`` ``available`` is ``SubtreeQuota[fr] - Usage[fr]``), so a run admitted on
+    the old flavor stays counted under it and the queue's quota on the new flavor starts free."""
+    out = set()
+    for c in changes:
+        if c.action is not Action.UPDATE or not is_kueue(c.type, "ClusterQueue"):
+            continue
+        for a in c.changes:
+            if not _FLAVOR_PATH.fullmatch(a.path):
+                continue
+            if a.path.endswith(".name") or _names_in(a.before) != _names_in(a.after):
+                out.add(c.name)
+    return sorted(out)
+
+
+def _names_in(value: Any) -> list[str]:
+    """The flavor names inside a value at a coarser path than ``flavors[j].name`` (a group list, a group, a
+    flavor list or a flavor)."""
+    if isinstance(value, list):
+        return [n for v in value for n in _names_in(v)]
+    if isinstance(value, dict):
+        if "flavors" in value:
+            return _names_in(value["flavors"])
+        if "resourceGroups" in value:
+            return _names_in(value["resourceGroups"])
+        return [str(value.get("name"))] if "name" in value else []
+    return []
+
+
 def _flavor_names(queue_inputs: Mapping[str, Any]) -> list[str]:
     """The flavor names a ClusterQueue's inputs name, in order."""
     groups = get_dotted(queue_inputs, "spec.resourceGroups") or []
@@ -117,6 +155,9 @@ def _flavor_warning(change: ResourceChange, prior: PriorState, desired: Mapping[
             text += (" (clusters with borrowing name the flavor of their cohort and node type, "
                      "<system>-<env>-<cohort>-<digest>; a stack applied while it was named after the cohort's first "
                      "cluster sees this rename once)")
+        text += (f". A run these queues admitted on {name} stays counted under it (Kueue keeps usage per flavor), so "
+                 "while it runs they would admit a full quota again on the new flavor: mlops-infra apply refuses while "
+                 "one is admitted (--drain-queues evicts them first and lets the queues admit again after the apply)")
     return text + (". A queue outside this environment that defines quota for it (to lend in the cohort) stops lending "
                    f"to this environment, and Kueue keeps a deleted flavor while any queue names it (finalizer {FINALIZER}): "
                    "pulumi-kubernetes waits 10 minutes for the delete and fails the apply, and every later apply. Before "

@@ -23,7 +23,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    finding collisions-2: the apply would force its labels on the namespace and stop part-way at
    AlreadyExists); a namespace that cannot be read is a warning, and the apply goes on.
 4. Without the Pulumi CLI: one line, exit 1. On Kubernetes, a plan that deletes or replaces a Kueue
-   ClusterQueue which still admits workloads is refused, naming them (exit 1), unless
+   ClusterQueue, or moves one to other flavors in place (closing-35e-1: Kueue would count its admitted runs
+   under the old flavor and admit a full quota again), which still admits workloads is refused, naming them
+   (exit 1), unless
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4); with it, what would stop
    ``pulumi up`` from starting (no ``Pulumi.yaml``, another system's directory, no passphrase for a
    self-managed backend, a stack state that is not the one planned against, such as a ``--state`` file
@@ -37,7 +39,8 @@ Contract, in order (nothing in the cloud changes before step 5):
    read only when the plan deletes a flavor).
    Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
-   those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none.
+   those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none;
+   after ``pulumi up`` succeeds, a moved queue gets ``spec.stopPolicy: None`` back.
    When anything after that fails or is refused (the wait, a state that moved meanwhile, ``pulumi up``),
    the error also names each queue still held and the ``kubectl patch`` that releases it
    (:func:`mlops_infra.apply.queue_drain.held_note`, closing-33b-2).
@@ -159,7 +162,7 @@ def apply(
     if admitted and not drain_queues:
         from mlops_infra.apply.queue_drain import refusal
 
-        raise refusal(admitted)
+        raise refusal(admitted, _moved(current))
     # relative to the stack directory, as `init` writes it: the committed config works on any checkout (applypath-5)
     system_file = Path(os.path.relpath(path.resolve(), Path(directory).resolve())).as_posix()
     if admitted:  # applypath-4: a held queue stops training; never hold it for an up that cannot start
@@ -201,8 +204,12 @@ def apply(
                 up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # A3
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted:
-            _say_held(exc, _quick(kube) if guard.signals else kube, list(admitted), err)
+            _say_held(exc, _quick(kube) if guard.signals else kube, list(admitted), err, _moved(current))
         raise
+    if moved := [q for q in admitted if q in _moved(current)]:  # closing-35e-1: a moved queue outlives the apply
+        from mlops_infra.apply.queue_drain import release
+
+        release(kube, moved, lambda line: out.print(line, markup=False))
     _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
     from mlops_infra.apply.forgotten import after_up
 
@@ -225,8 +232,8 @@ def next_phase(phase: dict) -> str | None:
 
 
 def _admitted_queues(graph, plan) -> tuple:
-    """(a client of the cluster, the admitted workloads of each ClusterQueue the plan deletes or replaces), read
-    only on Kubernetes and only when the plan deletes or replaces one (:mod:`mlops_infra.apply.queue_drain`)."""
+    """(a client of the cluster, the admitted workloads of each ClusterQueue the plan deletes, replaces or moves to
+    other flavors), read only on Kubernetes and only when the plan has one (:mod:`mlops_infra.apply.queue_drain`)."""
     from mlops_infra.apply.queue_drain import admitted_workloads, condemned_queues
 
     queues = condemned_queues(plan.changes)
@@ -239,6 +246,13 @@ def _admitted_queues(graph, plan) -> tuple:
     return kube, admitted_workloads(kube, queues)
 
 
+def _moved(plan) -> list[str]:
+    """The ClusterQueues the plan moves to other flavors in place (closing-35e-1, :mod:`mlops_infra.apply.queue_drain`)."""
+    from mlops_infra.plan.queue_removal import moved_queues
+
+    return moved_queues(plan.changes)
+
+
 def _quick(kube):
     """``kube`` asked once with short timeouts (:data:`~mlops_infra.kube.client.NO_RETRY`, 2 s to connect, 5 s to
     answer): after a signal the held-queue note must not wait out the retries of an API server that does not
@@ -248,12 +262,12 @@ def _quick(kube):
     return KubeClient(kube.api_client, retry=NO_RETRY, timeout=(2.0, 5.0))
 
 
-def _say_held(exc: BaseException, kube, queues: list[str], err: Console) -> None:
+def _say_held(exc: BaseException, kube, queues: list[str], err: Console, moved: list[str]) -> None:
     """Add to ``exc`` (a :class:`UserError`), else print, which drained queues are still held and how to release
     them (:func:`mlops_infra.apply.queue_drain.held_note`)."""
     from mlops_infra.apply.queue_drain import held_note
 
-    note = held_note(kube, queues)
+    note = held_note(kube, queues, moved)
     if not note:
         return
     if isinstance(exc, UserError):
