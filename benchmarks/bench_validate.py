@@ -80,7 +80,7 @@ def _endpoint(i: int, models: int) -> list[str]:
         lines += ["      steps: [5, 25, 100]", "      bake: 10m"]
     elif strategy == "blue_green":
         lines.append("      bake: 10m")
-    if strategy != "all_at_once":
+    if strategy in ("canary", "blue_green"):  # dev is Kubernetes, where only these roll back (rollout-ignored-on-kubernetes)
         lines += [f"      rollback_on: [ep-{i:04d}-latency-page]"]
     lines += ["    capture:", f"      sample_percent: {10 + i % 30}"]
     return lines

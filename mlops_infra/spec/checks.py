@@ -34,6 +34,7 @@ from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.rollout_bake import check_rollout_bake
+from mlops_infra.spec.rollout_switch import check_rollout_switch
 from mlops_infra.spec.schedules import check_schedules_supported
 from mlops_infra.spec.shared_targets import check_shared_targets
 from mlops_infra.spec.signals import (
@@ -86,6 +87,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_latency_buckets,
     check_lambda_failures,
     check_rollout_bake,
+    check_rollout_switch,
     check_silence_schedules,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
