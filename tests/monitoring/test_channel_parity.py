@@ -13,7 +13,8 @@ the forwarder's ``_post`` for AWS) and Secrets Manager (a stub client returning 
 Asserted for the webhook: the same keys at every level of the payload, firing then resolved on both,
 the same labels but the ones that name the target (``namespace``, ``mlops_environment``), the same
 summary, and Alertmanager's own fingerprint of the Kubernetes labels computed by the forwarder's
-function. For PagerDuty: trigger then resolve on both, with the alert's severity (``info``). For
+function; the same for a silence alert (``monitor_silent_<monitor>``, its labels ``mlops_endpoint`` and
+``mlops_monitor`` included). For PagerDuty: trigger then resolve on both, with the alert's severity (``info``). For
 Slack: the same title, colour and summary line, firing then resolved.
 """
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ import yaml
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.aws import forwarder
 from mlops_infra.compile.kubernetes import routing
-from mlops_infra.compile.kubernetes.monitoring import PUSH_JOB
+from mlops_infra.compile.kubernetes.monitoring import LAST_SUCCESS, PUSH_JOB
 from mlops_infra.compile.kubernetes.rule_tests import rule_file
 from mlops_infra.spec import parse_system
 from tests.support.prometheus import PrometheusStack, Received, RecordingReceiver, compress_time, require
@@ -59,34 +62,45 @@ def _spec() -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def _about_drift_hook(request: Received) -> bool:
-    """A notification of group ``drift-hook`` (the webhook's ``groupLabels``; the alert name opening Slack's
+def _about(alert: str) -> Callable[[Received], bool]:
+    """A notification of group ``alert`` (the webhook's ``groupLabels``; the alert name opening Slack's
     title and PagerDuty's summary, ``[FIRING:1] drift-hook ...``): the channels also hear the notify-failure
     alerts (the email channel ml-team cannot deliver here, and Prometheus does not scrape this Alertmanager),
     which are not compared."""
-    body = request.json()
-    if request.path == "/hooks":
-        return body["groupLabels"] == {"alertname": "drift-hook"}
-    title = body["attachments"][0]["title"] if request.path == "/slack" else body["payload"]["summary"]
-    return re.match(r"\[[A-Z]+(:\d+)?\] drift-hook ", title) is not None
+    def about(request: Received) -> bool:
+        body = request.json()
+        if request.path == "/hooks":
+            return body["groupLabels"] == {"alertname": alert}
+        title = body["attachments"][0]["title"] if request.path == "/slack" else body["payload"]["summary"]
+        return re.match(rf"\[[A-Z]+(:\d+)?\] {re.escape(alert)} ", title) is not None
+
+    return about
 
 
-@pytest.fixture(scope="module")
-def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
-    """What Alertmanager posts to each channel (path -> bodies): the alert firing, then resolved."""
-    require()
+_about_drift_hook = _about("drift-hook")
+
+
+def _stack(directory: Path, receiver: RecordingReceiver) -> PrometheusStack:
+    """Prometheus with dev's compiled rules (time compressed) and Alertmanager with its routes, the channels
+    pointed at ``receiver``."""
     system = parse_system(_spec(), "mlsystem.yaml", "dev").system
-    graph = compile_system(system, "dev")
-    receiver = RecordingReceiver()
     config = routing.alertmanager_config(
         routing.system_routes(system, "dev"), NAMESPACE, urls={HOOK: receiver.url("/hooks")},
         resolve_secret=lambda ref: SECRETS[ref.secret] if ref.secret == "pd-key" else receiver.url("/slack"),
         timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
         global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com",  # ml-team is email
                        "pagerduty_url": receiver.url("/pagerduty")})
+    return PrometheusStack(directory, rules=[compress_time(rule_file(compile_system(system, "dev")), FACTOR)],
+                           alertmanager_config=config)
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """What Alertmanager posts to each channel (path -> bodies): the alert firing, then resolved."""
+    require()
+    receiver = RecordingReceiver()
     try:
-        with PrometheusStack(tmp_path_factory.mktemp("stack"), rules=[compress_time(rule_file(graph), FACTOR)],
-                             alertmanager_config=config) as stack:
+        with _stack(tmp_path_factory.mktemp("stack"), receiver) as stack:
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.35\n', DRIFT_GROUP)
             for path in PATHS:
                 receiver.wait_for(1, path=path, timeout=60, where=_about_drift_hook)
@@ -97,13 +111,21 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, A
         receiver.close()
 
 
-def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str, channel: str) -> list[dict[str, Any]]:
-    """What the compiled forwarder of ``channel`` posts for the compiled alarm going to ALARM, then OK."""
+DRIFT_HOOK_REASONS = (("ALARM", "Threshold Crossed: 1 out of the last 1 datapoints [0.35 (05/12/26 07:00:00)] "
+                                "was greater than the threshold (0.2)."),
+                      ("OK", "Threshold Crossed: 1 out of the last 1 datapoints [0.05 (05/12/26 08:00:00)] "
+                             "was not greater than the threshold (0.2)."))
+
+
+def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str, channel: str, address: str = "alerts.drift-hook",
+                  reasons: tuple[tuple[str, str], ...] = DRIFT_HOOK_REASONS) -> list[dict[str, Any]]:
+    """What the compiled forwarder of ``channel`` posts for the compiled alarm of ``address`` going to ALARM,
+    then OK."""
     graph = compile_system(parse_system(text, "mlsystem.yaml", "prod").system, "prod")
     [function] = [r for r in graph.resources if r.type == "aws:lambda/function:Function"
                   and r.address == f"channels.{channel}"]
     [alarm] = [r.inputs for r in graph.resources
-               if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.address == "alerts.drift-hook"]
+               if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.address == address]
     for name, value in function.inputs["environment"]["variables"].items():
         monkeypatch.setenv(name, value)
     sent: list[dict[str, Any]] = []
@@ -112,10 +134,7 @@ def _aws_payloads(monkeypatch: pytest.MonkeyPatch, text: str, channel: str) -> l
     secrets = types.SimpleNamespace(get_secret_value=lambda SecretId: {"SecretString": SECRETS[SecretId]})
     monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: secrets))
     arn = f"arn:aws:cloudwatch:eu-west-1:222222222222:alarm:{alarm['name']}"
-    for state, reason in (("ALARM", "Threshold Crossed: 1 out of the last 1 datapoints [0.35 (05/12/26 07:00:00)] "
-                                    "was greater than the threshold (0.2)."),
-                          ("OK", "Threshold Crossed: 1 out of the last 1 datapoints [0.05 (05/12/26 08:00:00)] "
-                                 "was not greater than the threshold (0.2).")):
+    for state, reason in reasons:
         message = {"AlarmName": alarm["name"], "AlarmDescription": alarm["alarmDescription"], "NewStateValue": state,
                    "NewStateReason": reason, "StateChangeTime": "2026-12-05T08:00:00.123+0000", "AlarmArn": arn,
                    "OldStateValue": "OK" if state == "ALARM" else "ALARM"}
@@ -189,3 +208,48 @@ def test_slack_reads_the_same_on_both_targets(kube, monkeypatch) -> None:
         k8s_summary, aws_summary = (a["text"].split("\n", 1)[0] for a in (k8s_attachment, aws_attachment))
         assert aws_summary == k8s_summary.replace("/dev:", "/prod:")
     assert [m["attachments"][0]["title"] for m in aws] == ["[FIRING:1] drift-hook (info)", "[RESOLVED] drift-hook (info)"]
+
+
+SILENT = "monitor_silent_drift"
+SILENCE_REASONS = (("ALARM", "Threshold Crossed: no datapoints were received for 185 periods and 185 missing "
+                             "datapoints were treated as [Breaching]."),
+                   ("OK", "Threshold Crossed: 1 out of the last 185 datapoints [1.0 (05/12/26 08:00:00)] was not "
+                          "less than the threshold (1.0)."))
+
+
+@pytest.fixture(scope="module")
+def kube_silence(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """What Alertmanager posts to the webhook for ``monitor_silent_drift``: the drift job's last success
+    pushed long ago (the rule's horizon is a number, not compressed: a success at 1 s after the epoch is
+    past it), so it fires after its ``for``; then a success now, so it resolves."""
+    require()
+    receiver = RecordingReceiver()
+    try:
+        with _stack(tmp_path_factory.mktemp("silence"), receiver) as stack:
+            stack.push(PUSH_JOB, f"{LAST_SUCCESS} 1\n", DRIFT_GROUP)
+            receiver.wait_for(1, path="/hooks", timeout=60, where=_about(SILENT))
+            stack.push(PUSH_JOB, f"{LAST_SUCCESS} {time.time():.0f}\n", DRIFT_GROUP)
+            return [r.json() for r in receiver.wait_for(2, path="/hooks", timeout=60, where=_about(SILENT))[:2]]
+    finally:
+        receiver.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_silence_alert_has_the_same_labels_and_summary_on_both_targets(kube_silence, monkeypatch) -> None:
+    """The AWS silence alarm (``<system>-<env>.monitor-silent.<monitor>``) reaches a webhook with the labels
+    of the Kubernetes rule ``monitor_silent_<monitor>`` but ``namespace`` (``mlops_endpoint`` and
+    ``mlops_monitor`` included: a receiver routes by them) and its summary (audit notify-3)."""
+    aws = _aws_payloads(monkeypatch, _spec(), "hooks", "monitors.drift", SILENCE_REASONS)
+    assert aws[0]["externalURL"].endswith("alarm/fraud-detection-prod.monitor-silent.drift")
+    assert [p["status"] for p in kube_silence] == [p["status"] for p in aws] == ["firing", "resolved"]
+    for k8s_payload, aws_payload in zip(kube_silence, aws, strict=True):
+        assert _shape(aws_payload) == _shape(k8s_payload)
+        [k8s_alert], [aws_alert] = k8s_payload["alerts"], aws_payload["alerts"]
+        assert k8s_alert["labels"] == {**aws_alert["labels"], "namespace": NAMESPACE, "mlops_environment": "dev"}
+        assert aws_alert["labels"] == {"alertname": SILENT, "mlops_alert": SILENT, "mlops_endpoint": "scorer",
+                                       "mlops_environment": "prod", "mlops_monitor": "drift",
+                                       "mlops_system": "fraud-detection", "severity": "warning"}
+        assert aws_alert["annotations"]["summary"] == k8s_alert["annotations"]["summary"].replace("/dev:", "/prod:")
+        assert aws_alert["annotations"]["summary"] == \
+            "fraud-detection/prod: monitor drift is not measuring (feature_drift of endpoint scorer)"
+        assert forwarder.fingerprint(aws_alert["labels"]) == aws_alert["fingerprint"]

@@ -59,8 +59,9 @@ its text, it is never imported by mlops-infra itself at compile time. Contract:
   ``INSUFFICIENT_DATA`` are ``resolved``. The labels are the Kubernetes alert's (``alertname``,
   ``mlops_alert``, ``mlops_endpoint``, ``mlops_environment``, ``mlops_metric``, ``mlops_monitor``,
   ``mlops_system``, ``severity``) but ``namespace``, read from the alarm description the compiler
-  writes (``compile/aws/alerting.py``, ``_description``; an alarm described otherwise gets its name
-  as the alert, and the severity only if the description starts as ours);
+  writes (``compile/aws/alerting.py``, ``_description``; a silence alarm's, ``compile/aws/monitoring.py``,
+  gives ``mlops_endpoint`` and ``mlops_monitor`` as its Kubernetes rule has them; an alarm described
+  otherwise gets its name as the alert, and the severity only if the description starts as ours);
   the ``summary`` annotation is the Kubernetes rule's, the ``description`` is CloudWatch's state
   reason. What differs, and why: ``receiver`` is the channel's name (prometheus-operator prefixes it
   with ``<namespace>/<object>/``); ``externalURL`` and ``generatorURL`` link the alarm in the
@@ -200,6 +201,13 @@ _DESCRIPTION = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>inf
 """The alarm description the compiler writes: ``mlops-infra alert <alert> (<severity>): <metric> of
 endpoint <endpoint> above|below <threshold> for <for> (monitor <monitor>)``
 (``compile/aws/alerting.py``, ``_description``)."""
+_SILENCE_DESCRIPTION = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>info|warning|critical)\): "
+                                  r"monitor (?P<monitor>[^\s()]+) \((?P<metric>\S+) of endpoint (?P<endpoint>[^\s,]+), ")
+"""A silence alarm's description (``compile/aws/monitoring.py`` ``silence_alarms``: ``mlops-infra alert
+monitor_silent_<monitor> (warning): monitor <monitor> (<metric> of endpoint <endpoint>, run every ...``):
+the Kubernetes rule ``monitor_silent_<monitor>`` (``compile/kubernetes/monitoring.py`` ``silence_rule``)
+labels it with ``mlops_endpoint`` and ``mlops_monitor`` (no ``mlops_metric``) and sums it up as
+:func:`_silence_summary` does (audit notify-3)."""
 _DESCRIPTION_HEAD = re.compile(r"^mlops-infra alert (?P<alert>\S+) \((?P<severity>info|warning|critical)\): ")
 """Its head, for a description edited by hand: the alert and severity, nothing more."""
 _ROLLBACK_ALARM = re.compile(r"\.rolled-back\.(?P<endpoint>[^.]+)$")
@@ -244,6 +252,13 @@ def _console_url(alarm: dict[str, Any]) -> str:
     return f"https://{parts[3]}.{_CONSOLES[parts[1]]}/cloudwatch/home?region={parts[3]}#alarmsV2:alarm/{name}"
 
 
+def _silence_summary(system: str, env: str, silent: re.Match[str]) -> str:
+    """The summary of the Kubernetes rule ``monitor_silent_<monitor>`` (``compile/kubernetes/monitoring.py``
+    ``silence_rule``)."""
+    return (f"{system}/{env}: monitor {silent.group('monitor')} is not measuring "
+            f"({silent.group('metric')} of endpoint {silent.group('endpoint')})")
+
+
 def alertmanager_payload(alarm: dict[str, Any]) -> dict[str, Any]:
     """The webhook body for one alarm state change (see the module contract)."""
     system, env = os.environ.get("MLOPS_SYSTEM", ""), os.environ.get("MLOPS_ENVIRONMENT", "")
@@ -253,14 +268,17 @@ def alertmanager_payload(alarm: dict[str, Any]) -> dict[str, Any]:
     alert = head.group("alert") if head else str(alarm.get("AlarmName") or "alarm")
     labels = {"alertname": alert, "mlops_alert": alert, "mlops_environment": env, "mlops_system": system,
               "severity": head.group("severity") if head else _severity(alarm)}
+    silent = None if match else _SILENCE_DESCRIPTION.match(description)
     if match:
         labels.update(mlops_endpoint=match.group("endpoint"), mlops_metric=match.group("metric"),
                       mlops_monitor=match.group("monitor"))
+    elif silent:
+        labels.update(mlops_endpoint=silent.group("endpoint"), mlops_monitor=silent.group("monitor"))
     elif (rolled := _ROLLBACK_ALARM.search(str(alarm.get("AlarmName") or ""))) is not None and head:
         labels["mlops_endpoint"] = rolled.group("endpoint")
     labels = {name: value for name, value in sorted(labels.items()) if value}
     summary = (f"{system}/{env}: {alert} ({match.group('metric')} of endpoint {match.group('endpoint')})" if match
-               else _summary(alarm))
+               else _silence_summary(system, env, silent) if silent else _summary(alarm))
     annotations = {"summary": summary, "description": str(alarm.get("NewStateReason") or "")}
     told = _rollback(alarm)
     if told is not None:  # the facts as annotations: the resolve (CloudWatch's OK) cannot carry them as labels
