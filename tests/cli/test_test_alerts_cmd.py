@@ -29,8 +29,9 @@ def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
     # 25 = 19 + three sparse-traffic cases for each of the two serving alerts (6d2c44b, rule_tests._sparse_tests);
     # 33 = 25 + the notify-failure cases (rule_tests.notify_failure_tests): two per channel (oncall, ml-team),
     # one per integration (slack, email), counters that do not grow, no Alertmanager series;
-    # 36 = 33 + the three cases of the scorer's rollback alert (rule_tests.rollback_tests, tests-rollback.yml)
-    assert "(36 rule tests, 3 alerts)" in result.stdout
+    # 36 = 33 + the three cases of the scorer's rollback alert (rule_tests.rollback_tests, tests-rollback.yml);
+    # 40 = 36 + two for the retrain trigger's receiver, one for the webhook integration it adds, one for the runner
+    assert "(40 rule tests, 3 alerts)" in result.stdout
     routes = yaml.safe_load((out / "alertmanager.yml").read_text())["route"]["routes"]
     assert {r["receiver"] for r in routes} == {"fraud-dev/channel-oncall/oncall", "fraud-dev/channel-ml-team/ml-team",
                                                "fraud-dev/retrain-retrain/retrain-retrain"}

@@ -39,8 +39,12 @@ Contract:
   email -> ``emailConfigs.to`` (SMTP server and sender come from Alertmanager's global settings).
 - Failed notifications: a system with channels gets PrometheusRule ``notify-failures``
   (:func:`compile_notify_failures`, under the platform), alerting when the cluster's Alertmanager
-  gives up on delivering this system's notifications, told to its *other* channels
-  (:func:`notify_failure_rules` has the rules and the Alertmanager sources they rest on).
+  gives up on delivering this system's notifications, told to its *other* channels, or on its retrain
+  triggers' (told to the channels of the job's ``on_alerts`` alerts), and when the rollout runner's
+  Jobs fail (told to the channels of the rollouts' ``rollback_on`` alerts): the audiences of the AWS
+  failure alarms of a forwarder, a retrain gate and the runner (audit notify-1;
+  :func:`notify_failure_rules` has the rules and the Alertmanager and kube-state-metrics sources
+  they rest on).
 """
 
 from __future__ import annotations
@@ -151,6 +155,18 @@ UNOBSERVED_FOR = "15m"
 scrape, are shorter)."""
 
 
+RETRAIN_FAILURE_SEVERITY = "warning"
+"""Severity of ``notify_failed_retrain_<job>``: the AWS retrain gate's failure alarm's (``compile/aws/gates.py``)."""
+RUNNER_CRONJOB = "mlops-rollout-runner"
+"""The rollout runner's CronJob (``rollout_runner.NAME``, which imports this module: a test checks they agree)."""
+RUNNER_FAILURE_WINDOW_SECONDS = 900
+"""How recent a failed runner Job must be (its ``kube_job_created``) to count: the CronJob keeps its last
+3 failed Jobs for ever (``failedJobsHistoryLimit: 3``), so without a window one failure would fire the
+alert until three more. A Job runs at most 300 s (``activeDeadlineSeconds``) and kube-state-metrics
+shows it failed at the next scrape, so 15 minutes sees every failure and, with one a minute while the
+runner stays broken, keeps the alert firing; it resolves 15 minutes after the last failed Job's start."""
+
+
 def _rule_labels(kube: KubeTarget, name: str, severity: str, **extra: str) -> dict[str, str]:
     ctx = kube.ctx
     return dict(sorted({"mlops_alert": name, "mlops_environment": ctx.env, "mlops_system": ctx.system.metadata.name,
@@ -179,10 +195,32 @@ def _channel_failure_rule(kube: KubeTarget, channel, route: routing.Route) -> di
                             "mlops_notify": ",".join(told)}}
 
 
+def _retrain_failure_rule(kube: KubeTarget, job, route: routing.Route) -> dict[str, Any]:
+    ctx = kube.ctx
+    name, receiver = routing.retrain_failure_alert(job.name), routing.receiver_name(kube.namespace, route)
+    told = routing.retrain_audience(ctx.system, job)
+    return {"alert": name,
+            "expr": f'sum by (integration, receiver_name) (increase({FAILED_NOTIFICATIONS}{{receiver_name="{receiver}"}}'
+                    f"[{FAILURE_WINDOW}])) > 0",
+            "labels": _rule_labels(kube, name, RETRAIN_FAILURE_SEVERITY, mlops_training_job=job.name),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the retrain trigger of training job "
+                                       f"{job.name} did not take its alerts: no run started",
+                            "description": f"Alertmanager gave up on notifications to training job {job.name}'s "
+                                           f"retrain trigger (receiver {receiver}) in the last {FAILURE_WINDOW}: the "
+                                           f"alerts {', '.join(job.triggers.on_alerts)} that start it did not. The "
+                                           "trigger answers 503 while its token Secret "
+                                           f"{names.TRIGGER_TOKEN_SECRET} is missing, 401 when the token differs and "
+                                           "502 when the API server refuses the run; its log and Alertmanager's say "
+                                           f"which. {_told(told, '')}",
+                            "mlops_notify": ",".join(told)}}
+
+
 def _integration_failure_rule(kube: KubeTarget, kind: str) -> dict[str, Any]:
     ctx = kube.ctx
     name = routing.integration_failure_alert(kind)
     mine = [c.name for c in ctx.system.channels if c.kind == kind]
+    if kind == "webhook" and routing.retrain_jobs(ctx.system):  # a fixed text: the rule must not grow per job
+        mine.append("the retrain trigger of each training job with on_alerts")
     told = routing.integration_audience(ctx.system, kind)
     return {"alert": name,
             "expr": f'sum by (integration) (increase({FAILED_NOTIFICATIONS}{{integration="{kind}", receiver_name=""}}'
@@ -193,9 +231,33 @@ def _integration_failure_rule(kube: KubeTarget, kind: str) -> dict[str, Any]:
                             "description": f"Alertmanager gave up on {kind} notifications in the last {FAILURE_WINDOW}. "
                                            "It does not label its failures by receiver (Alertmanager 0.27 or later "
                                            "started with --enable-feature=receiver-name-in-metrics does), so the "
-                                           f"failing receiver may be this system's {kind} channel(s) "
-                                           f"{', '.join(mine)} or any other {kind} receiver of the cluster: "
+                                           f"failing receiver may be this system's {kind} receiver(s) "
+                                           f"({', '.join(mine)}) or any other {kind} receiver of the cluster: "
                                            f"Alertmanager's log names it. {_told(told, '')}",
+                            "mlops_notify": ",".join(told)}}
+
+
+def _runner_failure_rule(kube: KubeTarget) -> dict[str, Any]:
+    ctx = kube.ctx
+    name, namespace = routing.RUNNER_FAILED, kube.namespace
+    told = routing.runner_audience(ctx.system)
+    owned = f'kube_job_owner{{namespace="{namespace}", owner_kind="CronJob", owner_name="{RUNNER_CRONJOB}"}}'
+    failed = f'kube_job_failed{{namespace="{namespace}", condition="true"}} == 1'
+    recent = f'time() - kube_job_created{{namespace="{namespace}"}} < {RUNNER_FAILURE_WINDOW_SECONDS}'
+    window = f"{RUNNER_FAILURE_WINDOW_SECONDS // 60}m"
+    return {"alert": name,
+            "expr": f"count by (namespace) ({owned} and on (namespace, job_name) ({failed}) "
+                    f"and on (namespace, job_name) ({recent})) > 0",
+            "labels": _rule_labels(kube, name, "critical"),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the rollout runner fails: rollouts "
+                                       "neither advance nor roll back",
+                            "description": f"Jobs of CronJob {RUNNER_CRONJOB} in namespace {namespace} created in the "
+                                           f"last {window} failed. While the runner fails, "
+                                           "every canary and blue/green rollout stays at its step (a new version "
+                                           "with part of the traffic stays there) and a rollback it should make, or "
+                                           "its notice, does not happen. The failed Jobs' pod logs say why (a Role "
+                                           "not applied, Prometheus not reachable); mlops-infra rollout shows the "
+                                           f"rollouts. {_told(told, '')}",
                             "mlops_notify": ",".join(told)}}
 
 
@@ -253,19 +315,53 @@ def notify_failure_rules(kube: KubeTarget) -> list[dict[str, Any]]:
     scraped in its own namespace, never match; without it the rules above would silently never fire.
     Labels as an alert's (``mlops_system``, ``mlops_environment``, ``namespace``, ``severity``), so the
     channels' routes deliver them; no ``keep_firing_for`` (the counters are scraped, not pushed).
+
+    Retrain triggers (audit notify-1): each training job with ``on_alerts`` has a webhook receiver
+    ``<ns>/retrain-<job>/retrain-<job>`` (:func:`routing.retrain_route`) whose failures nobody heard: it
+    is no channel, and ``webhook`` had an integration rule only with a webhook channel. It gets
+    ``notify_failed_retrain_<job>`` (as a channel's, over its receiver; :data:`RETRAIN_FAILURE_SEVERITY`)
+    told to :func:`routing.retrain_audience`, and the system gets ``notify_failed_webhook_receivers``
+    whenever it has one (:func:`routing.failure_kinds`), its description naming the retrain triggers.
+
+    The rollout runner (when an endpoint's rollout is driven, :func:`routing.runner_audience`):
+    ``rollout_runner_failed`` (``critical``, as the AWS runner's alarm) counts the Jobs of CronJob
+    :data:`RUNNER_CRONJOB` that failed and were created within :data:`RUNNER_FAILURE_WINDOW_SECONDS`.
+    kube-state-metrics exposes ``kube_job_owner{owner_kind, owner_name}``, ``kube_job_failed{condition}``
+    (a series per condition status, 1 for the status of the Job's ``Failed`` condition) and
+    ``kube_job_created`` (kubernetes/kube-state-metrics ``docs/metrics/workload/job-metrics.md``, all
+    STABLE; ``internal/store/job.go``); the CronJob controller names its Jobs ``<cronjob>-<minute>`` and
+    makes the CronJob their controlling owner (kubernetes ``pkg/controller/cronjob/utils.go``
+    ``getJobFromTemplate2``). Without kube-state-metrics the rule cannot fire (as ``monitor_silent_*``).
     """
     system = kube.ctx.system
     if not system.channels:
         return []
     routes = {route.address: route for route in routing.routes_of(kube.ctx)}
     rules = [_channel_failure_rule(kube, c, routes[f"channels.{c.name}"]) for c in system.channels]
-    rules += [_integration_failure_rule(kube, kind) for kind in sorted({c.kind for c in system.channels})]
+    rules += [_retrain_failure_rule(kube, j, routes[f"training_jobs.{j.name}"]) for j in routing.retrain_jobs(system)]
+    rules += [_integration_failure_rule(kube, kind) for kind in routing.failure_kinds(system)]
+    rules += [_runner_failure_rule(kube)] if routing.runner_audience(system) else []
     return [*rules, _unobserved_rule(kube)]
 
 
+def retrain_failures_rule_name(job: str) -> str:
+    """The PrometheusRule of training job ``job``'s ``notify_failed_retrain_<job>``: one per job, so that
+    :data:`NOTIFY_FAILURES_RULE` does not grow with the number of jobs (prometheus-operator refuses a
+    PrometheusRule over 512 KiB, tests/compile/test_scale_limits.py ``rule-file``)."""
+    return f"{NOTIFY_FAILURES_RULE}-retrain-{job}"
+
+
 def compile_notify_failures(kube: KubeTarget) -> str:
-    """PrometheusRule :data:`NOTIFY_FAILURES_RULE` of :func:`notify_failure_rules`, under the platform."""
-    spec = {"groups": [{"name": NOTIFY_FAILURES_RULE, "rules": notify_failure_rules(kube)}]}
+    """PrometheusRule :data:`NOTIFY_FAILURES_RULE` of :func:`notify_failure_rules`, under the platform, but the
+    retrain triggers' rules: each in its own PrometheusRule (:func:`retrain_failures_rule_name`)."""
+    retrain = {routing.retrain_failure_alert(j.name): j.name for j in routing.retrain_jobs(kube.ctx.system)}
+    rules = notify_failure_rules(kube)
+    for rule in (r for r in rules if r["alert"] in retrain):
+        name = retrain_failures_rule_name(retrain[rule["alert"]])
+        obj = kube.obj(PROMETHEUS_RULE, "PrometheusRule", name, "platform", {"spec": {"groups": [
+            {"name": name, "rules": [rule]}]}})
+        kube.add(obj, parent=kube.platform, address="platform", role="retrain-failure-rule")
+    spec = {"groups": [{"name": NOTIFY_FAILURES_RULE, "rules": [r for r in rules if r["alert"] not in retrain]}]}
     obj = kube.obj(PROMETHEUS_RULE, "PrometheusRule", NOTIFY_FAILURES_RULE, "platform", {"spec": spec})
     return kube.add(obj, parent=kube.platform, address="platform", role="notify-failure-rule")
 

@@ -5,8 +5,10 @@ Contract:
   not (a channel with no alert still gets its receiver; it also routes the rollback alert,
   :func:`rollback_alert`, of each endpoint whose staged rollout's ``rollback_on`` alerts notify it:
   :func:`announced_endpoints`, and the notify-failure alerts it is told of: :func:`failure_alerts_told`,
-  every other channel's :func:`notify_failure_alert`, the :func:`integration_failure_alert` of each kind
-  :func:`integration_audience` gives it, and :data:`NOTIFY_FAILURES_UNOBSERVED`; and the
+  every other channel's :func:`notify_failure_alert`, the :func:`retrain_failure_alert` of each training
+  job whose :func:`retrain_audience` it is in, the :func:`integration_failure_alert` of each kind
+  :func:`integration_audience` gives it, :data:`RUNNER_FAILED` when it is in :func:`runner_audience`, and
+  :data:`NOTIFY_FAILURES_UNOBSERVED`; and the
   ``monitor_silent_<monitor>`` alert of each drift monitor whose audience it is in:
   ``compile/monitor_silence.py``; so every channel has a route) and one per training job with
   ``triggers.on_alerts`` (its alerts -> the platform's retrain trigger webhook). A route matches its
@@ -42,6 +44,7 @@ from mlops_infra.spec.alerting import (
     PagerDutyChannel,
     SlackChannel,
     WebhookChannel,
+    notified_channels,
     rollback_channels,
 )
 from mlops_infra.spec.base import SecretRef
@@ -235,11 +238,58 @@ def integration_audience(system: MLSystem, kind: str) -> list[str]:
     return others or [c.name for c in system.channels if c.kind == kind]
 
 
+def retrain_failure_alert(job: str) -> str:
+    """The alert saying that Alertmanager gave up on notifications to training job ``job``'s retrain
+    trigger receiver (:func:`retrain_route`): ``notify_failed_retrain_<job>`` (``_`` is in no spec name,
+    so no channel's :func:`notify_failure_alert` has it)."""
+    return f"notify_failed_retrain_{job}"
+
+
+RUNNER_FAILED = "rollout_runner_failed"
+"""The alert saying that Jobs of the rollout runner's CronJob failed (``alerting.notify_failure_rules``)."""
+
+
+def retrain_jobs(system: MLSystem) -> list[TrainingJob]:
+    """The training jobs with ``triggers.on_alerts``: each has a retrain route (:func:`retrain_route`)."""
+    return [j for j in system.training_jobs if j.triggers.on_alerts]
+
+
+def _or_every_channel(system: MLSystem, channels: list[str]) -> list[str]:
+    return channels or [c.name for c in system.channels]
+
+
+def retrain_audience(system: MLSystem, job: TrainingJob) -> list[str]:
+    """Who hears that ``job``'s retrain trigger did not take an alert: the channels of the job's
+    ``on_alerts`` alerts (who watches the drift must know the retrain did not start), else the system's
+    channels; as the AWS retrain gate's failure alarm (``spec/lambda_failures.py`` ``gate_audience``,
+    without its cap of 5: an Alertmanager route has no such limit)."""
+    return _or_every_channel(system, notified_channels(system, job.triggers.on_alerts))
+
+
+def runner_audience(system: MLSystem) -> list[str]:
+    """Who hears that the rollout runner fails: the channels of the ``rollback_on`` alerts of the endpoints
+    it drives (:data:`ROLLED_OUT`: a failing runner neither advances nor rolls them back), else the system's
+    channels; none without such an endpoint (no runner). As the AWS runner's failure alarm
+    (``spec/lambda_failures.py`` ``runner_audience``, uncapped)."""
+    driven = [e for e in system.endpoints if e.rollout.strategy in ROLLED_OUT]
+    if not driven:
+        return []
+    return _or_every_channel(system, notified_channels(system, [a for e in driven for a in e.rollout.rollback_on]))
+
+
+def failure_kinds(system: MLSystem) -> list[str]:
+    """The integrations whose receivers the system has: its channels' kinds, and ``webhook`` when a
+    training job has a retrain trigger receiver (each gets ``integration_failure_alert``)."""
+    return sorted({c.kind for c in system.channels} | ({"webhook"} if retrain_jobs(system) else set()))
+
+
 def failure_alerts_told(system: MLSystem, channel: str) -> list[str]:
     """The notify-failure alerts routed to ``channel`` (see ``alerting.notify_failure_rules``)."""
     told = [notify_failure_alert(c.name) for c in system.channels if channel in failure_audience(system, c.name)]
-    told += [integration_failure_alert(kind) for kind in sorted({c.kind for c in system.channels})
+    told += [retrain_failure_alert(j.name) for j in retrain_jobs(system) if channel in retrain_audience(system, j)]
+    told += [integration_failure_alert(kind) for kind in failure_kinds(system)
              if channel in integration_audience(system, kind)]
+    told += [RUNNER_FAILED] if channel in runner_audience(system) else []
     return [*told, NOTIFY_FAILURES_UNOBSERVED]
 
 

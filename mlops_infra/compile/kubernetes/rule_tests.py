@@ -59,8 +59,12 @@ and ``for``:
   resolves :data:`~alerting.FAILURE_WINDOW` after the last failure; another namespace's receiver of
   the same kind failing never fires it; for each kind, an Alertmanager without ``receiver_name``
   (0.25) giving up on that integration fires ``notify_failed_<kind>_receivers`` and no channel's
-  alert; counters that do not grow fire nothing; no Alertmanager series at all fires
-  ``notify_failures_unobserved`` after its ``for`` and not before.
+  alert (``webhook`` too when only a retrain trigger has such a receiver); each training job's retrain
+  trigger receiver as a channel's (``notify_failed_retrain_<job>``); counters that do not grow fire
+  nothing; no Alertmanager series at all fires ``notify_failures_unobserved`` after its ``for`` and not
+  before; with a driven rollout, kube-state-metrics' series of a failed Job of the rollout runner's
+  CronJob fire ``rollout_runner_failed`` until the Job is older than
+  :data:`~alerting.RUNNER_FAILURE_WINDOW_SECONDS`, and a failed Job of another CronJob never does.
 
 Latency is fed on Knative's own histogram buckets (:data:`KNATIVE_LATENCY_BUCKETS_MS`, the one list
 ``validate`` checks thresholds against): healthy requests in the bucket ending at the threshold,
@@ -644,23 +648,26 @@ def notify_failure_tests(kube: KubeTarget) -> list[dict[str, Any]]:
     fire_at = start + 2 * ALERTMANAGER_SCRAPE
     routes = {route.address: route for route in routing.routes_of(kube.ctx)}
     tests = []
-    for channel in system.channels:
-        name, kind = routing.notify_failure_alert(channel.name), channel.kind
-        receiver = routing.receiver_name(kube.namespace, routes[f"channels.{channel.name}"])
+    receivers = [(routing.notify_failure_alert(c.name), c.kind, routes[f"channels.{c.name}"], f"channel {c.name}")
+                 for c in system.channels]
+    receivers += [(routing.retrain_failure_alert(j.name), "webhook", routes[f"training_jobs.{j.name}"],
+                   f"training job {j.name}'s retrain trigger") for j in routing.retrain_jobs(system)]
+    for name, kind, route, whose in receivers:
+        receiver = routing.receiver_name(kube.namespace, route)
         other_kind = routing.integration_failure_alert(kind)
         expected = _firing(rules[name], integration=kind, receiver_name=receiver)
         tests.append(_test(
-            f"{name}: Alertmanager (receiver_name) giving up on channel {channel.name}'s receiver fires",
+            f"{name}: Alertmanager (receiver_name) giving up on {whose}'s receiver fires",
             ALERTMANAGER_SCRAPE, _receiver_series(kind, receiver, failures, samples),
             [_alert_check(name, start - ALERTMANAGER_SCRAPE, None), _alert_check(name, fire_at, expected),
              _alert_check(other_kind, fire_at, None), _alert_check(name, gone_at - 4 * ALERTMANAGER_SCRAPE, expected),
              _alert_check(name, gone_at, None)]))
-        stranger = f"{kube.namespace}-other/{routes[f'channels.{channel.name}'].config}/{channel.name}"
+        stranger = f"{kube.namespace}-other/{route.config}/{route.receiver.name}"
         tests.append(_test(
             f"{name}: another namespace's {kind} receiver failing never fires", ALERTMANAGER_SCRAPE,
             [*_receiver_series(kind, receiver, [], samples), *_receiver_series(kind, stranger, failures, samples)],
             [_alert_check(name, fire_at, None)], (_never_fired(name, gone_at),)))
-    for kind in sorted({c.kind for c in system.channels}):
+    for kind in routing.failure_kinds(system):
         name = routing.integration_failure_alert(kind)
         mine = [routing.notify_failure_alert(c.name) for c in system.channels if c.kind == kind]
         tests.append(_test(
@@ -668,9 +675,9 @@ def notify_failure_tests(kube: KubeTarget) -> list[dict[str, Any]]:
             ALERTMANAGER_SCRAPE, _receiver_series(kind, None, failures, samples),
             [_alert_check(name, fire_at, _firing(rules[name], integration=kind)),
              *(_alert_check(n, fire_at, None) for n in mine), _alert_check(name, gone_at, None)]))
-    quiet = [s for kind in sorted({c.kind for c in system.channels}) for s in _receiver_series(kind, None, [], samples)]
-    quiet += [s for c in system.channels for s in _receiver_series(
-        c.kind, routing.receiver_name(kube.namespace, routes[f"channels.{c.name}"]), [], samples)]
+    quiet = [s for kind in routing.failure_kinds(system) for s in _receiver_series(kind, None, [], samples)]
+    quiet += [s for _, kind, route, _ in receivers
+              for s in _receiver_series(kind, routing.receiver_name(kube.namespace, route), [], samples)]
     end = gone_at
     tests.append(_test(f"{alerting.NOTIFY_FAILURES_RULE}: counters that do not grow fire nothing", ALERTMANAGER_SCRAPE, quiet,
                        [_alert_check(n, end, None) for n in rules], tuple(_never_fired(n, end) for n in rules)))
@@ -681,7 +688,42 @@ def notify_failure_tests(kube: KubeTarget) -> list[dict[str, Any]]:
                        ALERTMANAGER_SCRAPE, nothing,
                        [_alert_check(unobserved, hold - ALERTMANAGER_SCRAPE, None),
                         _alert_check(unobserved, hold + 2 * ALERTMANAGER_SCRAPE, _firing(rules[unobserved]))]))
+    if routing.RUNNER_FAILED in rules:
+        tests.append(_runner_test(kube, rules[routing.RUNNER_FAILED], start, samples))
     return tests
+
+
+KUBE_STATE_METRICS_LABELS = {"instance": "10.0.0.9:8080", "job": "kube-state-metrics"}
+"""The target labels of kube-state-metrics' series (kube-prometheus scrapes it with ``honorLabels``, so
+``namespace`` is the object's)."""
+
+
+def _job_series(kube: KubeTarget, cronjob: str, created: int, failed_from: int, samples: int) -> list[dict[str, str]]:
+    """kube-state-metrics' series of a Job of ``cronjob`` created at ``created`` and failed from ``failed_from``
+    (seconds): ``kube_job_owner``, ``kube_job_failed`` per condition status, ``kube_job_created``
+    (``alerting.notify_failure_rules`` cites them)."""
+    job = {**KUBE_STATE_METRICS_LABELS, "namespace": kube.namespace, "job_name": f"{cronjob}-29420000"}
+    failed = [float(n * ALERTMANAGER_SCRAPE >= failed_from) for n in range(samples)]
+    owner = {**job, "owner_kind": "CronJob", "owner_name": cronjob, "owner_is_controller": "true"}
+    return [{"series": _labels_text("kube_job_owner", owner), "values": values_text([1.0] * samples)},
+            {"series": _labels_text("kube_job_failed", {**job, "condition": "true"}), "values": values_text(failed)},
+            {"series": _labels_text("kube_job_failed", {**job, "condition": "false"}),
+             "values": values_text([1.0 - f for f in failed])},
+            {"series": _labels_text("kube_job_created", job), "values": values_text([float(created)] * samples)}]
+
+
+def _runner_test(kube: KubeTarget, rule: dict[str, Any], start: int, samples: int) -> dict[str, Any]:
+    """A failed Job of the runner's CronJob fires until it is older than the window; one of another CronJob
+    (a training job's) never does."""
+    name, cronjob = rule["alert"], alerting.RUNNER_CRONJOB
+    failed_at, gone = start + ALERTMANAGER_SCRAPE, start + alerting.RUNNER_FAILURE_WINDOW_SECONDS
+    series = [*_job_series(kube, cronjob, start, failed_at, samples),
+              *_job_series(kube, "train-other", start, failed_at, samples)]
+    return _test(f"{name}: a failed Job of CronJob {cronjob} fires for {alerting.RUNNER_FAILURE_WINDOW_SECONDS}s "
+                 "after its creation, another CronJob's never", ALERTMANAGER_SCRAPE, series,
+                 [_alert_check(name, start, None), _alert_check(name, failed_at + ALERTMANAGER_SCRAPE, _firing(rule)),
+                  _alert_check(name, gone - 2 * ALERTMANAGER_SCRAPE, _firing(rule)),
+                  _alert_check(name, gone + 2 * ALERTMANAGER_SCRAPE, None)])
 
 
 def rollback_tests(kube: KubeTarget, endpoint, channels: list[str]) -> list[dict[str, Any]]:
