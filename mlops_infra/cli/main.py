@@ -9,7 +9,13 @@ place that turns exceptions into output and exit codes:
   apply stopped by SIGINT or SIGTERM exits 130 or 143, 128 + the signal's number, as a shell reports a command
   killed by it: Bash Reference Manual 3.7.5 "Exit Status", "When a command terminates on a fatal signal whose
   number is N, Bash uses the value 128+N as the exit status");
-- a bare KeyboardInterrupt (Ctrl-C outside an apply's guarded steps) prints "interrupted" and exits 130;
+- a Ctrl-C outside an apply's guarded steps prints "interrupted" and exits 130, wherever it stops the
+  command (audit closing-35c-3): typer turns a KeyboardInterrupt inside a command into a silent ``Exit(130)``
+  (typer/core.py ``_main``: ``except KeyboardInterrupt as e: raise Exit(130) from e``, returned as the code
+  with ``standalone_mode=False``) and one at a prompt into ``Abort`` (typer/_click/termui.py ``confirm``:
+  ``except (KeyboardInterrupt, EOFError): raise Abort()``), so while a command runs, SIGINT's handler is
+  Python's own behaviour (raise KeyboardInterrupt) plus a note that it came, and those two outcomes after
+  it are reported as the interruption;
 - run as the process (``argv`` None: the console script, ``python -m``), a command stopped by SIGINT or
   SIGTERM (exit 130 or 143 above) then ends by that signal, not by ``exit``: stdout and stderr are flushed,
   the signal's default action restored and the signal sent to itself (audit closing-35c-1). A shell decides
@@ -275,8 +281,12 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(completion.handle(list(args), PROG_NAME))
     command = build_command(_command_name(args))
     err_console = error_console()
+    ctrl_c: list[int] = []
     try:
-        code = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
+        with _noting_ctrl_c(ctrl_c):
+            code = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
+        if ctrl_c and code == 130:  # typer's Exit(130) from a KeyboardInterrupt in the command
+            raise KeyboardInterrupt
     except UserError as err:
         if debug_enabled():
             import traceback
@@ -292,6 +302,9 @@ def _main(argv: list[str] | None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
+        if ctrl_c:  # Ctrl-C at a prompt
+            err_console.print("interrupted")
+            sys.exit(130)
         err_console.print("aborted")
         sys.exit(1)
     except typer.TyperException as exc:  # typer's bundled click: usage errors and the like
@@ -318,6 +331,28 @@ def _main(argv: list[str] | None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextlib.contextmanager
+def _noting_ctrl_c(noted: list[int]) -> Any:
+    """While the command runs (main thread only), SIGINT raises KeyboardInterrupt as Python's default handler
+    does and is appended to ``noted`` (see the module contract); the previous handler is restored after."""
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # e.g. ignored: `apply &`
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _command_name(args: list[str]) -> str | None:

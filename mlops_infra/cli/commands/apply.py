@@ -59,7 +59,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    signal ended (Bash Reference Manual 3.7.5 "Exit Status"). The same from the start of the
    ``--drain-queues`` wait on (one :class:`~mlops_infra.apply.pulumi_process.SignalGuard` for the drain and
    ``up``): a signal stops the drain at once, even inside a Kubernetes request that hangs (closing-35c-4), no
-   Pulumi command starts, the error says nothing was applied and names the held queues (read once, briefly). Earlier (the plan, the prompt), Ctrl-C stops with "interrupted", exit 130, nothing done.
+   Pulumi command starts, the error says nothing was applied and names the held queues (read once, briefly). Earlier (the plan, the prompt), Ctrl-C stops with "interrupted", exit 130, nothing done
+   (``cli/main.py``). Later (steps 5 to 7, after ``up`` applied), a signal stops them at once: "interrupted
+   ... after `pulumi up` applied", what may not have run and the rollout commands, 130/143 (closing-35c-3).
    On Kubernetes, the runs each removed training job left behind are then listed, not deleted
    (:mod:`mlops_infra.apply.leftover_runs`).
 5a. The SageMaker models and endpoint configs the plan only forgets (``retainOnDelete``, a removed
@@ -210,12 +212,18 @@ def apply(
         from mlops_infra.apply.queue_drain import release
 
         release(kube, moved, lambda line: out.print(line, markup=False))
-    _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
-    from mlops_infra.apply.forgotten import after_up
+    try:  # closing-35c-3: a signal in the steps after `up` says `up` was applied and what did not run
+        with guard.installed(), guard.interruptible():
+            _report_leftover_runs(out, graph, current, kube)  # audit removal-4: a removed job's runs have no owner
+            from mlops_infra.apply.forgotten import after_up
 
-    left = after_up(current, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False))
-    _verify(out, graph)
-    _start_rollouts(out, graph, current, str(path))
+            left = after_up(current, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False))
+            _verify(out, graph)
+            _start_rollouts(out, graph, current, str(path))
+    except Exception as exc:
+        if not (isinstance(exc, Interrupted) or guard.signals):
+            raise
+        raise after_up_interrupted(guard.signals, graph, current) from None
     if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
         raise left
 
@@ -229,6 +237,23 @@ def next_phase(phase: dict) -> str | None:
     only to phase 1 (``sequences.up_in_order``: ``up(..., targets=first)``, then ``up(extra_env=...)``); audit
     closing-35c-2."""
     return PHASE_TWO if phase.get("targets") else None
+
+
+def after_up_interrupted(signals: list[int], graph, plan) -> UserError:
+    """The error of a signal in the steps after a successful ``pulumi up`` (steps 5 to 7 of the contract; audit
+    closing-35c-3): ``up`` was applied; the steps after it may not all have run, and a later apply with nothing
+    left to apply does not run them again, so it says what to check and how to start the rollouts."""
+    from mlops_infra.apply.engine import interrupt_exit_code
+    from mlops_infra.apply.pulumi_process import signal_name
+
+    lines = ["Pulumi's changes are in place (`mlops-infra plan` shows nothing left to apply). Not all the steps "
+             "after it ran: listing the runs of removed training jobs, deleting the SageMaker models and endpoint "
+             "configs no endpoint uses, the check that each endpoint serves its config, the rollouts' first pass."]
+    lines += [f"Start the rollout of {endpoint}: `mlops-infra rollout {endpoint} --env {graph.stack} --watch`."
+              for endpoint in announced_rollouts(graph, plan)]
+    names = ", ".join(signal_name(s) for s in signals)
+    return UserError(f"interrupted ({names}) after `pulumi up` applied: the steps after it did not finish",
+                     "\n".join(lines), exit_code=interrupt_exit_code(signals))
 
 
 def _admitted_queues(graph, plan) -> tuple:
