@@ -524,12 +524,16 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
-       targets: Sequence[str] = (), guard: Any = None, next_phase: str | None = None, **options: Any) -> RunResult:
+       targets: Sequence[str] = (), replace: Sequence[str] = (), guard: Any = None, next_phase: str | None = None,
+       **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
-    longer registers is deleted). With ``expected_serial``, a state that moved is refused before the
-    stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
+    longer registers is deleted). ``replace``: URNs Pulumi replaces whatever their diff (``pulumi up
+    --replace``, ``Stack.up(replace=...)``; :func:`mlops_infra.plan.init_errors.forced_replaces`); with
+    ``targets`` only those among them (the engine leaves an untargeted resource as it is,
+    ``step_generator.go`` ``isTargetedForUpdate``). With ``expected_serial``, a state that moved is refused
+    before the stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
     :class:`~mlops_infra.apply.pulumi_process.SignalGuard` the caller installed before (``apply
     --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one.
     ``next_phase``: what the ``up`` after this one does (phase 1 of an ordered apply,
@@ -551,6 +555,8 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             stack = open_stack(stack_options, guard.command)
             forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
             limit = {"target": list(targets)} if targets else {}
+            forced = [urn for urn in replace if not targets or urn in targets]
+            limit |= {"replace": forced} if forced else {}
             check_unmoved(stack_options)
             result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit), stack_options)
         except Exception as exc:

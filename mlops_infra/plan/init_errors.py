@@ -35,11 +35,32 @@ Contract:
   !jobChecker.Ready(job)`` adds the replace key ``.metadata.annotations["pulumi.com/replaceUnready"]``),
   and a Job whose wait failed was not ready; the plan shows it replaced, deleting first (provider.go:
   a named object replaced under the same name and namespace is deleted before the replacement).
+- :func:`forced` names the resources with ``initErrors`` that apply makes Pulumi replace (``pulumi up --replace
+  <urn>``, Automation API ``Stack.up(replace=[...])``, ``pulumi/automation/_stack.py``; pulumi/pulumi
+  ``step_generator.go`` ``isTargetedReplace``): a ``replaceUnready`` Job. Its provider replaces it only if the
+  live Job is not complete when ``up`` runs (provider.go ``Diff``: ``if !jobChecker.Ready(job)``), which a plan
+  cannot know; forced, the plan's "the Job runs again" is what happens. A targeted replace asks no provider
+  (``step_generator.go`` ``diff``: ``if sg.isTargetedReplace(urn, old)`` returns a replace without
+  ``DeleteBeforeReplace``), so the Job deletes first by its own option (compile/kubernetes/registry.py).
+- A SageMaker endpoint (:data:`ENDPOINT`) keeps the update, but the plan does not promise a wait: the bridge's
+  Update (``pkg/tfbridge/provider.go``) applies an empty diff, and terraform-provider-aws
+  ``internal/service/sagemaker/endpoint.go`` ``resourceEndpointUpdate`` calls ``UpdateEndpoint`` and waits only
+  ``if d.HasChanges("endpoint_config_name", "deployment_config")``, so the update succeeds at once and the
+  engine drops the record; a ``Failed`` endpoint stays failed ("DeleteEndpoint is the only operation that can
+  be performed on a failed endpoint", botocore sagemaker 2017-07-24 ``DescribeEndpointOutput.EndpointStatus``).
+  apply does not force a replace: the endpoint has no ``deleteBeforeReplace`` option, so a forced replace
+  would create first under its own name (CreateEndpoint refuses it). The reason says to delete a Failed
+  endpoint and ``pulumi refresh`` (terraform-provider-aws ``resourceEndpointRead``: a ``tfresource.NotFound``
+  endpoint is removed from the state, ``d.SetId("")``), so the next apply creates it.
+  Other resources (a Deployment: pulumi-kubernetes Update awaits again) keep the engine's empty update.
+- :func:`forced_replaces` is the URNs of a plan's changes that are such forced replaces: what apply passes to
+  ``up(replace=...)``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from mlops_infra.secrets.scan import redact
@@ -50,6 +71,9 @@ MAX_CHARS = 240
 REPLACE_UNREADY = "pulumi.com/replaceUnready"
 """pulumi-kubernetes ``provider/pkg/metadata/annotations.go`` ``AnnotationReplaceUnready``, read with
 ``IsAnnotationTrue`` (``overrides.go`` ``ReplaceUnready``)."""
+
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+"""pulumi-aws's SageMaker endpoint (terraform-provider-aws ``aws_sagemaker_endpoint``)."""
 
 _KUBE_PREFIX = re.compile(
     r'^(?:resource ".*?" was successfully created, but the Kubernetes API server reported that it'
@@ -94,3 +118,15 @@ def replaces_unready(type_: str, inputs: dict[str, Any]) -> bool:
     annotations = (inputs.get("metadata") or {}).get("annotations") or {}
     value = annotations.get(REPLACE_UNREADY)
     return value == "true"
+
+
+def forced(type_: str, inputs: dict[str, Any]) -> bool:
+    """Whether a resource of this type and inputs holding ``initErrors`` is replaced with ``pulumi up --replace``
+    (see the module contract): a Job :func:`replaces_unready`."""
+    return replaces_unready(type_, inputs)
+
+
+def forced_replaces(changes: Iterable[Any]) -> tuple[str, ...]:
+    """The URNs of ``changes`` (``plan/model.ResourceChange``) planned as a replace because of ``initErrors``
+    (reason :data:`CODE`), in plan order: the ``--replace`` list of apply's ``pulumi up``."""
+    return tuple(c.urn for c in changes if str(c.action) == "replace" and c.reason.code == CODE)

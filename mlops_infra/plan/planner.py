@@ -472,8 +472,7 @@ class _Planner:
         a replace from a new provider, ``providerChanged``, or only from ``replaceOnChanges`` asks no
         provider). A create-first replace that keeps the physical name collides: warned."""
         option = res.options.delete_before_replace
-        if reason.code == init_errors.CODE:  # a not-ready Job (replaceUnready): provider.go Diff, same name
-            return option is not False
+        forced = reason.code == init_errors.CODE  # `up --replace` asks no provider (step_generator.go diff)
         if reason.code == "provider-replaced":
             return option is True  # another provider (cluster, region): no name collides
         keep = matcher(rule.keep)
@@ -485,9 +484,10 @@ class _Planner:
         name = get_dotted(res.inputs, rule.named_by) if rule.named_by else MISSING
         named = name is not MISSING and name is not None
         first = option if option is not None else (
-            provider_forced and provider_deletes_first(res.type, named, name_kept))
+            not forced and provider_forced and provider_deletes_first(res.type, named, name_kept))
         if not first and name_kept and named:
             why = ("its deleteBeforeReplace option is false" if option is False
+                   else "`pulumi up --replace` asks no provider and its deleteBeforeReplace option is unset" if forced
                    else "the provider does not replace it itself: replaceOnChanges asks for it" if not provider_forced
                    else "the provider creates first")
             shown = self.lookup(name[REF], name["output"]).value if is_ref(name) else name
@@ -659,16 +659,22 @@ _DELETED_AFTER_UP = ("; then `mlops-infra apply` deletes it unless an endpoint s
 
 def _unfinished(res: DesiredResource, state: StateResource, action: Action, reason: Reason) -> tuple[Action, Reason]:
     """The action and reason of a resource whose state records ``initErrors`` (:mod:`mlops_infra.plan.init_errors`):
-    the engine's empty update that waits for it again when nothing else changes (a Job that its
-    ``pulumi.com/replaceUnready`` annotation has replaced while not ready: a replace); a resource that
+    the engine's empty update that waits for it again when nothing else changes (a SageMaker endpoint's does not
+    wait: said, with how to recreate it); a replace that apply forces (``pulumi up --replace``,
+    :func:`~mlops_infra.plan.init_errors.forced`) for a ``replaceUnready`` Job, which runs again; a resource that
     changes anyway keeps its change's action and reason, and says this too."""
     said = f"the last apply did not finish initializing it ({init_errors.summary(state.urn, state.init_errors)})"
-    if action is Action.NOOP or (action is Action.UPDATE and init_errors.replaces_unready(res.type, res.inputs)):
-        if init_errors.replaces_unready(res.type, res.inputs):
-            return Action.REPLACE, Reason(init_errors.CODE, (
-                f"{said}, and its {init_errors.REPLACE_UNREADY} annotation has Pulumi replace a Job that is not "
-                "complete: it must be replaced, so the Job runs again"
-                + (f"; also {reason.message}" if action is Action.UPDATE else "")))
+    if action in (Action.NOOP, Action.UPDATE) and init_errors.forced(res.type, res.inputs):
+        return Action.REPLACE, Reason(init_errors.CODE, (
+            f"{said}: apply replaces this {init_errors.REPLACE_UNREADY} Job (`pulumi up --replace`), whether or not "
+            "it completed since, so the Job runs again" + (f"; also {reason.message}" if action is Action.UPDATE else "")))
+    if action is Action.NOOP and res.type == init_errors.ENDPOINT:
+        return Action.UPDATE, Reason(init_errors.CODE, (
+            f"{said}: Pulumi's update of an unchanged endpoint neither waits nor retries, it only clears this record; "
+            "a Failed endpoint accepts only DeleteEndpoint, so if it is Failed delete it (`aws sagemaker "
+            f"delete-endpoint --endpoint-name {res.inputs.get('name')}`), run `pulumi refresh`, and apply creates it "
+            "again"))
+    if action is Action.NOOP:
         return Action.UPDATE, Reason(init_errors.CODE, f"{said}: Pulumi updates it again and waits for it to be ready")
     return action, Reason(reason.code, f"{reason.message}; {said}")
 

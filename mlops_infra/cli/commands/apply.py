@@ -182,10 +182,12 @@ def apply(
     unmoved = [prior.serial]  # the first `up` runs on the state shown (applypath-2); phase 2 on what phase 1 left
     guard = SignalGuard()  # from the drain on, Ctrl-C and SIGTERM take up's path (engine.interrupted: 130/143)
 
-    def up(**phase):
+    from mlops_infra.plan.init_errors import forced_replaces
+
+    def up(**phase):  # closing-35d: `--replace` the resources an empty update cannot finish (plan/init_errors)
         return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
-                         guard=guard, next_phase=next_phase(phase), **phase)
+                         guard=guard, next_phase=next_phase(phase), replace=forced_replaces(current.changes), **phase)
 
     try:
         with guard.installed():

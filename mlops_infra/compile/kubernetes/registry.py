@@ -98,4 +98,11 @@ def compile_model(kube: KubeTarget, model: Model) -> None:
     address = f"models.{model.name}"
     parent = kube.ctx.component("models", model.name, facts.model_facts(model))
     kube.add(registration_job(kube, model, address), parent=parent, address=address, role="registration",
-             depends_on=kube.needs("registry", "scripts", "service-account/registry"))
+             depends_on=kube.needs("registry", "scripts", "service-account/registry"), options=_DELETE_FIRST)
+
+
+_DELETE_FIRST = ResourceOptions(delete_before_replace=True)
+"""The register Job's options. Its provider deletes a named Job first in any replace it asks for (pulumi-kubernetes
+provider.go ``Diff``), but the replace apply forces for a Job holding ``initErrors`` (``pulumi up --replace``,
+:func:`mlops_infra.plan.init_errors.forced`) asks no provider (pulumi/pulumi ``step_generator.go`` ``diff``:
+``isTargetedReplace``) and would create a second Job under the same name first."""
