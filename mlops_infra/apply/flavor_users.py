@@ -19,8 +19,13 @@ Contract:
   manage (``ours``: every ClusterQueue name of the desired graph and of the prior state), from one LIST of
   ``clusterqueues.kueue.x-k8s.io/v1beta2``; no Kueue CRD installed: nothing names it.
 - :func:`refuse_outside_users`: what `apply` calls before `pulumi up`: :func:`refusal` when any.
-- :func:`refusal`: the :class:`~mlops_infra.errors.UserError` naming each such queue, what it must name instead
-  when the plan says (the flavors this stack's queues name after the apply), and the command that shows them.
+- :func:`refusal`: the :class:`~mlops_infra.errors.UserError` naming each such queue, the order its owner follows
+  (remove the deleted flavor, apply, then name the new one: the flavors this stack's queues name after the apply,
+  when the plan says), and the command that shows them. Never "name the new flavor first" (closing-35e-2): this
+  apply may be what creates it, and Kueue v0.19.0 makes a ClusterQueue that names a flavor not in its cache
+  inactive (``pkg/cache/scheduler/clusterqueue.go`` ``updateFlavorMetadata`` -> ``missingFlavors``;
+  ``updateQueueStatus``: reason ``FlavorNotFound``, "references missing ResourceFlavor(s)"), so it admits none of
+  its own workloads until the flavor exists.
 """
 
 from __future__ import annotations
@@ -76,15 +81,17 @@ def refusal(users: Mapping[str, list[str]], instead: Sequence[str] = ()) -> User
     """The refusal for ``users`` (:func:`outside_users`); ``instead``: the flavors this stack's queues name."""
     listed = "\n".join(f"  ResourceFlavor {flavor}: named by ClusterQueue {', '.join(queues)}"
                        for flavor, queues in users.items())
-    change = (f"name {' or '.join(instead)} instead of the deleted flavor" if instead
-              else "remove the deleted flavor")
+    after = (f"; once the apply has created it, name {' or '.join(instead)} there to lend again (not before: Kueue "
+             "makes a ClusterQueue that names a missing ResourceFlavor inactive, FlavorNotFound, and it admits none "
+             "of its own workloads)" if instead else "")
     return UserError(
         f"refusing to apply: this apply deletes {len(users)} Kueue ResourceFlavor(s) that ClusterQueues outside "
         "this stack still name; nothing was applied",
         f"{listed}\nKueue keeps a deleted flavor while any ClusterQueue names it (finalizer {FINALIZER}), so "
         "`pulumi up` would wait 10 minutes for the delete and fail, and so would every later apply; those queues "
         "also stop lending to this environment. Change each of them first (its owner: kubectl edit clusterqueue "
-        f"<name>): in spec.resourceGroups[].flavors, {change}; then apply again. Every queue and the flavors it "
+        "<name>): in spec.resourceGroups[].flavors, remove the deleted flavor (the queue keeps its other flavors "
+        f"and stays active); then apply again{after}. Every queue and the flavors it "
         f"names: {LIST_COMMAND}")
 
 

@@ -33,7 +33,10 @@ it warns on every deleted flavor, with the command that lists every ClusterQueue
 (``kubectl get -o custom-columns`` with ``[*]``; kubectl "custom columns",
 https://kubectl.docs.kubernetes.io/references/kubectl/get/options/custom_columns/), and, when this
 environment's queues name another flavor instead (a shared flavor's one-time rename to
-``<system>-<env>-<cohort>-<digest>``, or a changed node type), which one outside lenders must define quota for.
+``<system>-<env>-<cohort>-<digest>``, or a changed node type), which one outside lenders may define quota for
+once this apply has created it: not before, as Kueue v0.19.0 makes a ClusterQueue naming a missing flavor
+inactive (``pkg/cache/scheduler/clusterqueue.go`` ``updateQueueStatus``, reason ``FlavorNotFound``;
+closing-35e-2), so the warning says to remove the old flavor first, apply, then name the new one.
 
 Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted or replaced
 ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
@@ -163,8 +166,11 @@ def _flavor_warning(change: ResourceChange, prior: PriorState, desired: Mapping[
                    "pulumi-kubernetes waits 10 minutes for the delete and fails the apply, and every later apply. Before "
                    "applying, list the queues that name it: kubectl get clusterqueues -o "
                    "custom-columns=NAME:.metadata.name,FLAVORS:.spec.resourceGroups[*].flavors[*].name; each one of "
-                   f"another environment or team must name {' or '.join(instead) or 'another flavor'} instead of {name} "
-                   "first (or drop it); mlops-infra apply reads them and refuses while one does")
+                   f"another environment or team must remove {name} from its resource groups first (it keeps its other "
+                   "flavors and stays active)" + (
+                       f" and name {' or '.join(instead)} only after this apply: before the flavor exists, Kueue makes "
+                       "a queue that names it inactive (FlavorNotFound) and it admits none of its own workloads"
+                       if instead else "") + "; mlops-infra apply reads them and refuses while one does")
 
 
 def _queue_warning(change: ResourceChange, prior: PriorState, facts: Mapping[str, Mapping[str, Any]]) -> str:

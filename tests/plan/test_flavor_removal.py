@@ -63,7 +63,7 @@ def test_a_deleted_flavor_warns_with_the_command_that_lists_the_queues_naming_it
     assert warning.startswith("clusters.solo: this apply deletes the Kueue ResourceFlavor guarded-dev-solo. A queue "
                               "outside this environment that defines quota for it (to lend in the cohort) stops lending")
     assert "finalizer kueue.x-k8s.io/resource-in-use" in warning and "waits 10 minutes for the delete" in warning
-    assert LIST_QUEUES in warning and "must name another flavor instead of guarded-dev-solo first" in warning
+    assert LIST_QUEUES in warning and "must remove guarded-dev-solo from its resource groups first" in warning
     assert warning.endswith("mlops-infra apply reads them and refuses while one does")
 
 
@@ -93,6 +93,7 @@ def test_the_one_time_rename_of_an_applied_cohort_flavor_is_planned_and_warned_o
             f"queues (guarded-dev-train, guarded-dev-train2) no longer name: they name {shared} (clusters with "
             "borrowing name the flavor of their cohort and node type, <system>-<env>-<cohort>-<digest>; a stack "
             "applied while it was named after the cohort's first cluster sees this rename once)") in text
-    assert f"must name {shared} instead of guarded-dev-train first" in text and LIST_QUEUES in text
+    assert ("must remove guarded-dev-train from its resource groups first (it keeps its other flavors and stays "
+            f"active) and name {shared} only after this apply") in text and LIST_QUEUES in text
     # every cohort cluster's own flavor (t4, apart, spot) is renamed the same way, and warned of
     assert sum("this apply deletes the Kueue ResourceFlavor" in line for line in result.output.splitlines()) == 4
