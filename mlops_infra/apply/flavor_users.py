@@ -19,7 +19,9 @@ Contract:
   manage (``ours``: every ClusterQueue name of the desired graph and of the prior state), from one LIST of
   ``clusterqueues.kueue.x-k8s.io/v1beta2``; no Kueue CRD installed: nothing names it.
 - :func:`refuse_outside_users`: what `apply` calls before `pulumi up`: :func:`refusal` when any.
-- :func:`refusal`: the :class:`~mlops_infra.errors.UserError` naming each such queue, the order its owner follows
+- :func:`refusal`: the :class:`~mlops_infra.errors.UserError` (with the command that lists the Kueue Cohorts
+  naming flavors, :data:`~mlops_infra.plan.queue_removal.LIST_COHORTS`: a Cohort's shared quota stops lending
+  silently, closing-35e-3) naming each such queue, the order its owner follows
   (remove the deleted flavor, apply, then name the new one: the flavors this stack's queues name after the apply,
   when the plan says), and the command that shows them. Never "name the new flavor first" (closing-35e-2): this
   apply may be what creates it, and Kueue v0.19.0 makes a ClusterQueue that names a flavor not in its cache
@@ -38,7 +40,7 @@ from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeNotFound
 from mlops_infra.kube.resources import resource_type
 from mlops_infra.plan.model import Action
-from mlops_infra.plan.queue_removal import FINALIZER, is_kueue
+from mlops_infra.plan.queue_removal import FINALIZER, LIST_COHORTS, is_kueue
 
 CLUSTER_QUEUE = resource_type("kueue.x-k8s.io/v1beta2", "ClusterQueue", namespaced=False)
 LIST_COMMAND = ("kubectl get clusterqueues -o "
@@ -92,7 +94,8 @@ def refusal(users: Mapping[str, list[str]], instead: Sequence[str] = ()) -> User
         "also stop lending to this environment. Change each of them first (its owner: kubectl edit clusterqueue "
         "<name>): in spec.resourceGroups[].flavors, remove the deleted flavor (the queue keeps its other flavors "
         f"and stays active); then apply again{after}. Every queue and the flavors it "
-        f"names: {LIST_COMMAND}")
+        f"names: {LIST_COMMAND}. A Kueue Cohort's shared quota for the deleted flavor stops lending without an "
+        f"error (Cohorts do not hold the delete and are not checked here); every Cohort and its flavors: {LIST_COHORTS}")
 
 
 def refuse_outside_users(graph: Any, plan: Any, prior: Any) -> None:

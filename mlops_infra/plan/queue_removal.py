@@ -48,7 +48,8 @@ training job of the state whose component is gone from the desired graph, sorted
 ConfigMap) and, when it registers a model, that a running run still registers a version; none for a job whose
 state holds no such template (an AWS job); then one warning per deleted (not retained) or replaced
 ResourceFlavor, sorted by URN, naming it, the queues of the state that named it and the flavors the desired
-graph's versions of those queues name instead (and then that apply refuses while those queues admit a run,
+graph's versions of those queues name instead, the ``kubectl`` command that lists the Cohorts naming it
+(:data:`LIST_COHORTS`: their shared quota stops lending without a word, closing-35e-3) (and then that apply refuses while those queues admit a run,
 :func:`moved_queues`, closing-35e-1), and the ``kubectl`` command that lists the queues naming it.
 """
 
@@ -70,6 +71,16 @@ QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 """The run labels ``compile/kubernetes/training.py`` sets (``JOB_LABEL``, ``queues.QUEUE_LABEL``); the plan
 core does not import the compiler, tests/plan/test_queue_removal.py checks they agree."""
 FINALIZER = "kueue.x-k8s.io/resource-in-use"
+LIST_COHORTS = ("kubectl get cohorts.kueue.x-k8s.io -o "
+                "custom-columns=NAME:.metadata.name,FLAVORS:.spec.resourceGroups[*].flavors[*].name")
+"""Every Kueue Cohort and the flavors its shared quota names (closing-35e-3): ``Cohort`` is cluster-scoped,
+``cohorts`` in ``kueue.x-k8s.io`` (v1beta2 the storage version; kueue v0.19.0 ``apis/kueue/v1beta2/cohort_types.go``
+``+kubebuilder:resource:scope=Cluster``, ``config/components/crd/bases/kueue.x-k8s.io_cohorts.yaml``), and its
+``spec.resourceGroups`` has the ClusterQueue's shape: "nominalQuota defined at the Cohort level represents
+additional resources on top of those defined by ClusterQueues ... a shared pool for the ClusterQueues within it",
+per flavor name. Kueue's finalizer counts ClusterQueues only (``pkg/cache/scheduler/cache.go``
+``ClusterQueuesUsingFlavor`` loops ``c.hm.ClusterQueues()``), so a Cohort naming a deleted flavor neither holds the
+delete nor is refused: its pool for that name silently stops lending to this environment."""
 TEMPLATE_TYPE = "kubernetes:core/v1:ConfigMap"
 """The type of a job's ``train-<job>`` run template, which carries the job label."""
 
@@ -163,7 +174,10 @@ def _flavor_warning(change: ResourceChange, prior: PriorState, desired: Mapping[
                  "one is admitted (--drain-queues evicts them first and lets the queues admit again after the apply)")
     return text + (". A queue outside this environment that defines quota for it (to lend in the cohort) stops lending "
                    f"to this environment, and Kueue keeps a deleted flavor while any queue names it (finalizer {FINALIZER}): "
-                   "pulumi-kubernetes waits 10 minutes for the delete and fails the apply, and every later apply. Before "
+                   "pulumi-kubernetes waits 10 minutes for the delete and fails the apply, and every later apply. A Kueue "
+                   f"Cohort whose shared quota names {name} stops lending it to this environment too, with no error (a "
+                   f"Cohort does not hold the delete): list them ({LIST_COHORTS}) and move that quota to the new "
+                   "flavor after the apply. Before "
                    "applying, list the queues that name it: kubectl get clusterqueues -o "
                    "custom-columns=NAME:.metadata.name,FLAVORS:.spec.resourceGroups[*].flavors[*].name; each one of "
                    f"another environment or team must remove {name} from its resource groups first (it keeps its other "
