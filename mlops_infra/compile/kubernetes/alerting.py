@@ -347,8 +347,10 @@ def notify_failure_rules(kube: KubeTarget) -> list[dict[str, Any]]:
 def retrain_failures_rule_name(job: str) -> str:
     """The PrometheusRule of training job ``job``'s ``notify_failed_retrain_<job>``: one per job, so that
     :data:`NOTIFY_FAILURES_RULE` does not grow with the number of jobs (prometheus-operator refuses a
-    PrometheusRule over 512 KiB, tests/compile/test_scale_limits.py ``rule-file``)."""
-    return f"{NOTIFY_FAILURES_RULE}-retrain-{job}"
+    PrometheusRule over 512 KiB, tests/compile/test_scale_limits.py ``rule-file``), cut and hashed to a
+    63-character DNS-1123 label like every per-item object (:func:`~mlops_infra.compile.kubernetes.names.item`:
+    a 63-character job name made a 94-character name, tests/cli/test_redteam_names.py M3)."""
+    return names.item(f"{NOTIFY_FAILURES_RULE}-retrain", job)
 
 
 def compile_notify_failures(kube: KubeTarget) -> str:
