@@ -35,9 +35,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mlops_infra.apply.queue_drain import listed
 from mlops_infra.errors import UserError
 from mlops_infra.kube.client import KubeClient
-from mlops_infra.kube.errors import KubeNotFound
 from mlops_infra.kube.resources import resource_type
 from mlops_infra.plan.model import Action
 from mlops_infra.plan.queue_removal import FINALIZER, LIST_COHORTS, is_kueue
@@ -63,12 +63,7 @@ def flavors_named(queue: Mapping[str, Any]) -> list[str]:
 def outside_users(kube: KubeClient, flavors: Sequence[str], ours: Iterable[str]) -> dict[str, list[str]]:
     """Flavor -> the ClusterQueues outside the stack that name it (see the module contract)."""
     wanted, own = set(flavors), set(ours)
-    try:
-        items = kube.list(CLUSTER_QUEUE)
-    except KubeNotFound as exc:
-        if exc.type_missing:
-            return {}
-        raise
+    items = listed(kube, CLUSTER_QUEUE)
     found: dict[str, list[str]] = {}
     for item in items:
         name = str((item.get("metadata") or {}).get("name"))

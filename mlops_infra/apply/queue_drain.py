@@ -94,15 +94,20 @@ def condemned_queues(changes: Iterable[Any]) -> list[str]:
                   | set(moved_queues(changes)))
 
 
+def listed(kube: KubeClient, kind: Any) -> list[dict[str, Any]]:
+    """The objects of ``kind``; none when the cluster does not serve the type (Kueue not installed)."""
+    try:
+        return kube.list(kind)
+    except KubeNotFound as exc:
+        if exc.type_missing:
+            return []
+        raise
+
+
 def admitted_workloads(kube: KubeClient, queues: Sequence[str]) -> dict[str, list[str]]:
     """Queue -> its admitted workloads (see the module contract)."""
     wanted = set(queues)
-    try:
-        items = kube.list(WORKLOAD)
-    except KubeNotFound as exc:
-        if exc.type_missing:
-            return {}
-        raise
+    items = listed(kube, WORKLOAD)
     found: dict[str, list[str]] = {}
     for item in items:
         admission = (item.get("status") or {}).get("admission") or {}
