@@ -36,7 +36,8 @@ Contract, in order (nothing in the cloud changes before step 5):
    Without a queue to drain none of this runs: ``up`` fails at the same point with nothing changed.
    A plan that deletes or replaces a Kueue ResourceFlavor that a ClusterQueue outside the stack names is
    refused too, naming that queue (:mod:`mlops_infra.apply.flavor_users`, audit k8sapply-3; the cluster is
-   read only when the plan deletes a flavor).
+   read only when the plan deletes a flavor); a Kueue Cohort whose shared quota names such a flavor is named
+   (a warning: a Cohort does not hold the delete, its quota stops lending to this environment).
    Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none;
@@ -159,7 +160,8 @@ def apply(
         raise UserError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it from "
                         "https://www.pulumi.com/docs/install/ to apply; `mlops-infra plan` works without it")
     from mlops_infra.apply.flavor_users import refuse_outside_users
-    refuse_outside_users(graph, current, prior)  # audit k8sapply-3: Kueue would hold a flavor another queue names
+    refuse_outside_users(graph, current, prior,  # audit k8sapply-3: Kueue would hold a flavor another queue names
+                         lambda text: err.print(text, markup=False, highlight=False))  # a Cohort's pool: said
     kube, admitted = _admitted_queues(graph, current)  # audit removal-4: Kueue would hold the delete
     if admitted and not drain_queues:
         from mlops_infra.apply.queue_drain import refusal
