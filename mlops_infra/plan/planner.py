@@ -19,6 +19,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   (the create collides).
 - A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
+- An UPDATE that shortens (or first sets) a store's retention deletes data S3 already holds
+  (:mod:`mlops_infra.plan.retention`): warned; blocked like a protected delete when its lifecycle is protected
+  in the state.
 - A DELETE of a resource whose state has ``retainOnDelete`` (and no ``protect``) is ``retained``, with
   the reason ``retained``: the engine only drops it from the state (pulumi/pulumi
   ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it
@@ -70,7 +73,7 @@ from mlops_infra.graph import (
     urn_name,
     urn_type_chain,
 )
-from mlops_infra.plan import diff, env_values, init_errors, normalize
+from mlops_infra.plan import diff, env_values, init_errors, normalize, retention
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.model import (
     Action,
@@ -451,7 +454,27 @@ class _Planner:
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
         elif action is Action.REPLACE and rule.loses:
             self._warn_loss(res.name, "replaced", rule.loses)
+        elif res.role in retention.ROLES and (blocked := self._retention(res, state, action)):
+            reason = Reason(reason.code, f"{reason.message}; it shortens a protected store's retention, so the "
+                                         "update is blocked")
         return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
+
+    def _retention(self, res: DesiredResource, state: StateResource, action: Action) -> str | None:
+        """A retention that shortens on a store holding data (:mod:`mlops_infra.plan.retention`): warned; the
+        ``blocked`` hint when the AWS lifecycle is protected in the state. A Kubernetes declaration is replaced
+        when it changes; an AWS lifecycle only with its bucket (a new, empty one)."""
+        if action not in (Action.UPDATE, Action.REPLACE):
+            return None
+        if res.type == retention.CONFIG_MAP:
+            warning = retention.shortened_requirement(res.address, res.name, state.inputs, res.inputs)
+            if warning:
+                self.warnings.append(warning)
+            return None
+        loss = retention.shortened_retention(res.address, res.name, state.inputs, res.inputs)
+        if loss is None or action is not Action.UPDATE:
+            return None
+        self.warnings.append(loss.warning())
+        return loss.unblock(res.urn) if state.protect else None
 
     def _environment(self, res: DesiredResource) -> bool | None:
         """For a ConfigMap, whether its ``data`` is a container's environment by the graph

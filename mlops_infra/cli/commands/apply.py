@@ -351,7 +351,9 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     (:mod:`mlops_infra.state.dependents`, audit closing-32b-3): when resources of ``prior`` outside
     the line depend on its URNs (a training pipeline on the data source it wrote), the line is
     preceded by the order that works: one apply with the store still in the spec and its uses
-    removed, then the store removed and the line run."""
+    removed, then the store removed and the line run. A blocked update is a protected bucket lifecycle whose
+    retention shortens (:mod:`mlops_infra.plan.retention`: S3 applies it to the stored objects): its own line
+    says to unprotect the lifecycle as its hint says, or keep the retention."""
     blocked = [c for c in plan.changes if c.custom and c.blocked]
     if not blocked:
         return
@@ -362,7 +364,8 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     deletes = [c for c in blocked if c.action is Action.DELETE]
     lines = ["Nothing was applied. Pulumi refuses to delete a protected resource only when it reaches it, after "
              "deleting what depends on it, and keeps failing on every later apply; each blocked change is printed "
-             "above with its hint."]
+             "above with its hint." if any(c.action is not Action.UPDATE for c in blocked) else
+             "Nothing was applied; each blocked change is printed above with its hint."]
     if deletes:
         lines.append("To go on with a removed resource, either keep it and stop managing it, in "
                      f"{directory} (the blocked URNs of each removed item, the one holding the data last):")
@@ -389,7 +392,11 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
                              "on it: to keep its payloads, copy them out (`aws s3 sync`) and delete it for good.")
         lines.append("or delete it for good: `pulumi state unprotect '<urn>'` for each, empty it (a bucket: every "
                      "object version and delete marker), then plan and apply again; or put it back in the spec.")
-    replaces = [c.name for c in blocked if c.action is not Action.DELETE]
+    replaces = [c.name for c in blocked if c.action is Action.REPLACE]
+    updates = [c.name for c in blocked if c.action is Action.UPDATE]
+    if updates:
+        lines.append(f"A blocked retention change ({', '.join(updates)}): S3 deletes the stored objects older than the "
+                     "new retention; unprotect the lifecycle as its hint says and plan again, or keep the retention.")
     if replaces:
         lines.append(f"A blocked replace ({', '.join(replaces)}): unprotect it as its hint says, or undo the change "
                      "that forces the replace.")
