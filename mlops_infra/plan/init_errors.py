@@ -42,19 +42,36 @@ Contract:
   cannot know; forced, the plan's "the Job runs again" is what happens. A targeted replace asks no provider
   (``step_generator.go`` ``diff``: ``if sg.isTargetedReplace(urn, old)`` returns a replace without
   ``DeleteBeforeReplace``), so the Job deletes first by its own option (compile/kubernetes/registry.py).
-- A SageMaker endpoint (:data:`ENDPOINT`) keeps the update, but the plan does not promise a wait: the bridge's
-  Update (``pkg/tfbridge/provider.go``) applies an empty diff, and terraform-provider-aws
+- A SageMaker endpoint (:data:`ENDPOINT`): the engine's empty update does not wait for it. The bridge's Update
+  (``pkg/tfbridge/provider.go``) applies an empty diff, and terraform-provider-aws
   ``internal/service/sagemaker/endpoint.go`` ``resourceEndpointUpdate`` calls ``UpdateEndpoint`` and waits only
-  ``if d.HasChanges("endpoint_config_name", "deployment_config")``, so the update succeeds at once and the
-  engine drops the record; a ``Failed`` endpoint stays failed ("DeleteEndpoint is the only operation that can
-  be performed on a failed endpoint", botocore sagemaker 2017-07-24 ``DescribeEndpointOutput.EndpointStatus``).
-  apply does not force a replace: the endpoint has no ``deleteBeforeReplace`` option, so a forced replace
-  would create first under its own name (CreateEndpoint refuses it). The reason says to delete a Failed
-  endpoint and ``pulumi refresh`` (terraform-provider-aws ``resourceEndpointRead``: a ``tfresource.NotFound``
-  endpoint is removed from the state, ``d.SetId("")``), so the next apply creates it.
+  ``if d.HasChanges("endpoint_config_name", "deployment_config")``, so the update succeeds at once and the engine
+  drops the record; a ``Failed`` endpoint stays failed ("DeleteEndpoint is the only operation that can be
+  performed on a failed endpoint", botocore sagemaker 2017-07-24 ``DescribeEndpointOutput.EndpointStatus``).
+  So ``apply`` reads each such endpoint (``DescribeEndpoint``) right before ``pulumi up`` and replaces the
+  ``Failed`` ones, deleting first (:mod:`mlops_infra.apply.failed_endpoints`); an endpoint in any other state
+  (``Creating``, ``InService``, ``Updating``...) keeps the engine's update. The reason (the init-error reason
+  alone is no proof: a wait that timed out leaves it ``Creating`` or ``InService``):
+
+  * without a live reading (:func:`endpoint_status` None): an update whose reason says the update neither waits
+    nor retries and that apply checks the endpoint and replaces it, deleting first, if it is ``Failed``
+    (:func:`endpoint_reason`);
+  * with ``plan --refresh``'s reading ``Failed`` (:func:`failed_endpoint`): a replace that deletes first
+    (``planner._delete_first``: apply registers ``deleteBeforeReplace`` for it in that run). Deleting first is
+    the only order that works (CreateEndpoint: "The endpoint name must be unique within an Amazon Web Services
+    Region in your Amazon Web Services account", botocore ``CreateEndpoint``) and costs nothing: the endpoint
+    serves nothing (:data:`FAILED_NOTE` replaces the outage line under it). terraform-provider-aws
+    ``resourceEndpointDelete`` waits (``WaitUntilEndpointDeletedWithContext``) before the create starts;
+  * with a reading in another state: the update, and the reason says the endpoint is not ``Failed``.
+
+  The up that failed it registered none of its dependents (``step.go`` ``CreateStep.Apply``: with the init
+  error "let the Fail method handle the registration", so the program never gets its outputs); dependents from
+  before would be replaced first where the delete forces it (``step_generator.go``
+  ``calculateDependentReplacements``).
   Other resources (a Deployment: pulumi-kubernetes Update awaits again) keep the engine's empty update.
-- :func:`forced_replaces` is the URNs of a plan's changes that are such forced replaces: what apply passes to
-  ``up(replace=...)``.
+- :func:`forced_replaces` is the URNs of a plan's changes that are such forced replaces, but a SageMaker
+  endpoint's: what apply passes to ``up(replace=...)``, with the endpoints apply finds ``Failed`` itself (a saved
+  refreshed plan's replace is never trusted for them: apply reads the endpoint again).
 """
 
 from __future__ import annotations
@@ -74,6 +91,15 @@ REPLACE_UNREADY = "pulumi.com/replaceUnready"
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 """pulumi-aws's SageMaker endpoint (terraform-provider-aws ``aws_sagemaker_endpoint``)."""
+FAILED = "Failed"
+"""``DescribeEndpointOutput.EndpointStatus`` of an endpoint that accepts only DeleteEndpoint (botocore sagemaker
+2017-07-24 shape ``EndpointStatus``)."""
+STATUS_OUTPUT = "endpointStatus"
+"""Where a live reading keeps ``EndpointStatus`` (``state/aws_live/sagemaker.map_endpoint``; pulumi-aws has no such
+output, so a state never carries it)."""
+FAILED_NOTE = ("deleted before the new one is created: it is Failed and serves nothing, so nothing is lost "
+               "meanwhile (the name must be free for the create)")
+"""The line under a Failed endpoint's delete-first replace, instead of the outage line (``render/common.py``)."""
 
 _KUBE_PREFIX = re.compile(
     r'^(?:resource ".*?" was successfully created, but the Kubernetes API server reported that it'
@@ -128,5 +154,46 @@ def forced(type_: str, inputs: dict[str, Any]) -> bool:
 
 def forced_replaces(changes: Iterable[Any]) -> tuple[str, ...]:
     """The URNs of ``changes`` (``plan/model.ResourceChange``) planned as a replace because of ``initErrors``
-    (reason :data:`CODE`), in plan order: the ``--replace`` list of apply's ``pulumi up``."""
-    return tuple(c.urn for c in changes if str(c.action) == "replace" and c.reason.code == CODE)
+    (reason :data:`CODE`), in plan order, but SageMaker endpoints (apply reads those itself): the ``--replace``
+    list of apply's ``pulumi up``."""
+    return tuple(c.urn for c in changes if str(c.action) == "replace" and c.reason.code == CODE
+                 and c.type != ENDPOINT)
+
+
+def endpoint_status(live: Any, urn: str) -> str | None:
+    """``EndpointStatus`` of ``urn`` in a live reading (``state.model.LiveState``), None without a reading of it."""
+    if live is None:
+        return None
+    found = live.resources.get(urn)
+    status = found.output(STATUS_OUTPUT) if found is not None else None
+    return status if isinstance(status, str) and status else None
+
+
+def failed_endpoint(type_: str, status: str | None) -> bool:
+    """Whether a resource with ``initErrors`` is a SageMaker endpoint read ``Failed``: replaced, deleting first."""
+    return type_ == ENDPOINT and status == FAILED
+
+
+def endpoint_reason(name: Any, status: str | None, changed: bool = False) -> str:
+    """What the plan says of a SageMaker endpoint with ``initErrors`` after the provider's reason (see the module
+    contract), by its live ``status`` (None: not read); ``changed``: its inputs change too (its update is no empty
+    one, but UpdateEndpoint fails on a Failed endpoint all the same)."""
+    replaced = ("deletes it and creates it again (`pulumi up --replace`, deleting first; by hand: `aws sagemaker "
+                f"delete-endpoint --endpoint-name {name}`, then `pulumi refresh`)")
+    if status == FAILED:
+        return f"it is Failed (DescribeEndpoint), and a Failed endpoint accepts only DeleteEndpoint: apply {replaced}"
+    unchanged = "" if changed else ("Pulumi's update of an unchanged endpoint neither waits nor retries, it only "
+                                    "clears this record; ")
+    if status is not None:
+        return f"{unchanged}it is {status} (DescribeEndpoint), not Failed, so apply does not replace it"
+    return (f"{unchanged}a Failed endpoint accepts only DeleteEndpoint, so apply reads it first (DescribeEndpoint) "
+            f"and, if it is Failed, {replaced}; `plan --refresh` reads it too")
+
+
+def delete_first_note(change: Any) -> str | None:
+    """:data:`FAILED_NOTE` for a Failed endpoint's replace (``ResourceChange``: a delete-first replace of an
+    :data:`ENDPOINT` with reason :data:`CODE`), None for any other change."""
+    if str(change.action) == "replace" and change.delete_before_replace and change.reason.code == CODE \
+            and change.type == ENDPOINT:
+        return FAILED_NOTE
+    return None

@@ -226,6 +226,7 @@ class _Planner:
         self.state = prior
         self.desired = {r.urn: r for r in graph.resources}
         self.missing = live.missing if live is not None else frozenset()
+        self.live = live
         self.prior = {u: r for u, r in prior.resources.items() if u not in self.missing}
         self.aliased = self._match_aliases()
         """Desired URN -> the state URN it takes over by an alias (that prior is in ``prior`` under the desired URN)."""
@@ -444,7 +445,7 @@ class _Planner:
                     f"{', '.join(repr(u.after) for u in undone)}, the cloud kept {', '.join(repr(u.before) for u in undone)} "
                     "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
         if state.init_errors:
-            action, reason = _unfinished(res, state, action, reason)
+            action, reason = _unfinished(res, state, action, reason, init_errors.endpoint_status(self.live, res.urn))
         if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
         blocked = None
@@ -496,6 +497,8 @@ class _Planner:
         provider). A create-first replace that keeps the physical name collides: warned."""
         option = res.options.delete_before_replace
         forced = reason.code == init_errors.CODE  # `up --replace` asks no provider (step_generator.go diff)
+        if forced and res.type == init_errors.ENDPOINT:
+            return True  # a Failed endpoint: apply registers deleteBeforeReplace for it (plan/init_errors.py)
         if reason.code == "provider-replaced":
             return option is True  # another provider (cluster, region): no name collides
         keep = matcher(rule.keep)
@@ -680,23 +683,27 @@ _DELETED_AFTER_UP = ("; then `mlops-infra apply` deletes it unless an endpoint s
                      "to create a name that exists)")
 
 
-def _unfinished(res: DesiredResource, state: StateResource, action: Action, reason: Reason) -> tuple[Action, Reason]:
+def _unfinished(res: DesiredResource, state: StateResource, action: Action, reason: Reason,
+                status: str | None = None) -> tuple[Action, Reason]:
     """The action and reason of a resource whose state records ``initErrors`` (:mod:`mlops_infra.plan.init_errors`):
     the engine's empty update that waits for it again when nothing else changes (a SageMaker endpoint's does not
-    wait: said, with how to recreate it); a replace that apply forces (``pulumi up --replace``,
-    :func:`~mlops_infra.plan.init_errors.forced`) for a ``replaceUnready`` Job, which runs again; a resource that
-    changes anyway keeps its change's action and reason, and says this too."""
+    wait: said, with what apply does about a Failed one); a replace that apply forces (``pulumi up --replace``,
+    :func:`~mlops_infra.plan.init_errors.forced`) for a ``replaceUnready`` Job, which runs again, and for a SageMaker
+    endpoint whose live ``status`` (``plan --refresh``) is Failed; a resource that changes anyway keeps its change's
+    action and reason, and says this too."""
     said = f"the last apply did not finish initializing it ({init_errors.summary(state.urn, state.init_errors)})"
+    if res.type == init_errors.ENDPOINT and action in (Action.NOOP, Action.UPDATE):
+        also = f"; also {reason.message}" if action is Action.UPDATE else ""
+        then = init_errors.endpoint_reason(res.inputs.get("name"), status, changed=action is Action.UPDATE)
+        if init_errors.failed_endpoint(res.type, status):
+            return Action.REPLACE, Reason(init_errors.CODE, f"{said}: {then}{also}")
+        if action is Action.UPDATE:
+            return action, Reason(reason.code, f"{reason.message}; {said}: {then}")
+        return Action.UPDATE, Reason(init_errors.CODE, f"{said}: {then}")
     if action in (Action.NOOP, Action.UPDATE) and init_errors.forced(res.type, res.inputs):
         return Action.REPLACE, Reason(init_errors.CODE, (
             f"{said}: apply replaces this {init_errors.REPLACE_UNREADY} Job (`pulumi up --replace`), whether or not "
             "it completed since, so the Job runs again" + (f"; also {reason.message}" if action is Action.UPDATE else "")))
-    if action is Action.NOOP and res.type == init_errors.ENDPOINT:
-        return Action.UPDATE, Reason(init_errors.CODE, (
-            f"{said}: Pulumi's update of an unchanged endpoint neither waits nor retries, it only clears this record; "
-            "a Failed endpoint accepts only DeleteEndpoint, so if it is Failed delete it (`aws sagemaker "
-            f"delete-endpoint --endpoint-name {res.inputs.get('name')}`), run `pulumi refresh`, and apply creates it "
-            "again"))
     if action is Action.NOOP:
         return Action.UPDATE, Reason(init_errors.CODE, f"{said}: Pulumi updates it again and waits for it to be ready")
     return action, Reason(reason.code, f"{reason.message}; {said}")

@@ -22,7 +22,8 @@ them through; aliases are full URNs, which the SDK sends as ``Alias{urn}``, pulu
 ``delete_before_replace`` is passed as the graph holds it: ``None`` (unset, the provider decides the
 order of a replace) or an explicit ``True``/``False``, which the SDK sends with
 ``deleteBeforeReplaceDefined`` (pulumi/runtime/resource.py) so the engine uses it instead of the
-provider's answer.
+provider's answer; a URN that ``$MLOPS_INFRA_DELETE_FIRST`` names gets ``True`` for that run
+(:mod:`mlops_infra.program.delete_first`: a Failed SageMaker endpoint apply replaces).
 A graph the SDK cannot express (unknown input name, unknown token) raises :class:`GraphRegistrationError`:
 that is a bug in the compiler, never a user mistake.
 """
@@ -38,6 +39,7 @@ import pulumi
 
 from mlops_infra.graph import REF, DesiredGraph, DesiredResource, iter_refs
 from mlops_infra.program.components import MlComponent, component_class
+from mlops_infra.program.delete_first import delete_first_urns
 from mlops_infra.program.inputs import to_pulumi
 from mlops_infra.program.providers import provider_inputs
 from mlops_infra.program.types import kwarg_names, package_of, resource_class
@@ -114,7 +116,8 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         depends_on=explicit or None,
         protect=options.protect or None,
         replace_on_changes=list(options.replace_on_changes) or None,
-        delete_before_replace=options.delete_before_replace,  # tri-state: None lets the provider decide
+        # tri-state: None lets the provider decide; True for this run only when apply names it (program/delete_first.py)
+        delete_before_replace=True if resource.urn in delete_first_urns() else options.delete_before_replace,
         ignore_changes=list(options.ignore_changes) or None,
         additional_secret_outputs=list(options.additional_secret_outputs) or None,
         retain_on_delete=options.retain_on_delete or None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.graph import urn_name
+from mlops_infra.plan import init_errors
 from mlops_infra.plan.model import (
     ML_KINDS,
     REDACTED,
@@ -343,11 +344,14 @@ def explain(change: ResourceChange) -> str:
 
 def delete_first_note(change: ResourceChange) -> str | None:
     """The line under a delete-before-replace: the outage it means, or for autoscaling deregistered
-    around an endpoint update (``deregister-first``) that scaling pauses meanwhile; None otherwise."""
+    around an endpoint update (``deregister-first``) that scaling pauses meanwhile, or for a Failed SageMaker
+    endpoint that it serves nothing (:func:`mlops_infra.plan.init_errors.delete_first_note`); None otherwise."""
     if change.action is not Action.REPLACE or not change.delete_before_replace:
         return None
     if change.reason.code == "deregister-first":
         return "removed before the endpoint update and created again after it: autoscaling pauses meanwhile"
+    if failed := init_errors.delete_first_note(change):  # a Failed SageMaker endpoint serves nothing: no outage
+        return failed
     return "deleted before the new one is created: it is unavailable until the new one is ready (an outage)"
 
 

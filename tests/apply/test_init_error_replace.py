@@ -66,8 +66,9 @@ def test_a_sagemaker_endpoint_update_does_not_promise_a_wait_and_says_how_to_rec
     assert "waits for it to be ready" not in change.reason.message
     assert change.reason.message.endswith(
         "Pulumi's update of an unchanged endpoint neither waits nor retries, it only clears this record; a Failed "
-        "endpoint accepts only DeleteEndpoint, so if it is Failed delete it (`aws sagemaker delete-endpoint "
-        "--endpoint-name fraud-detection-staging-scorer`), run `pulumi refresh`, and apply creates it again")
+        "endpoint accepts only DeleteEndpoint, so apply reads it first (DescribeEndpoint) and, if it is Failed, "
+        "deletes it and creates it again (`pulumi up --replace`, deleting first; by hand: `aws sagemaker delete-endpoint "
+        "--endpoint-name fraud-detection-staging-scorer`, then `pulumi refresh`); `plan --refresh` reads it too")
     assert init_errors.forced_replaces(plan.changes) == ()  # no create-first replace under its own name
     assert "neither waits nor retries" in render_text(plan)
     [entry] = [c for c in json.loads(render_json(plan))["resourceChanges"] if c["urn"] == urn]

@@ -52,6 +52,10 @@ Contract, in order (nothing in the cloud changes before step 5):
    plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2). The stack's
    ``mlops:systemFile`` is set, relative to the stack directory, only when it does not name ``FILE``
    already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
+   Before it (after the confirmation), each SageMaker endpoint the plan changes whose state records
+   ``initErrors`` is read (``DescribeEndpoint``): a ``Failed`` one is replaced, deleting first (``--replace``
+   and ``deleteBeforeReplace`` for this run only); any other status, or a read that fails, keeps Pulumi's update
+   and is said (:mod:`mlops_infra.apply.failed_endpoints`).
    Ctrl-C or SIGTERM while it runs cancels ``pulumi up`` as at Pulumi's own terminal (the first lets
    Pulumi finish the operations in flight, save the state and unlock; a second terminates it), waits for
    Pulumi to exit and stops there: one line saying what happened, then the pending operations (named)
@@ -174,6 +178,7 @@ def apply(
                                              project=desired.system.metadata.name,  # a plan `up` refuses as stale
                                              expected_serial=prior.serial))
     _confirm(yes, env)
+    failed, delete_first = _failed_endpoints(graph, current, prior, out)  # a Failed endpoint: replaced, deleted first
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
 
@@ -189,7 +194,8 @@ def apply(
     def up(**phase):  # closing-35d: `--replace` the resources an empty update cannot finish (plan/init_errors)
         return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
-                         guard=guard, next_phase=next_phase(phase), replace=forced_replaces(current.changes), **phase)
+                         guard=guard, next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
+                         **phase)
 
     try:
         with guard.installed():
@@ -207,7 +213,8 @@ def apply(
                                                                  project=desired.system.metadata.name),
                                              guard) from None
             with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-                up_in_order(up, current.sequences, extra_env, lambda line: out.print(line, markup=False))  # A3
+                up_in_order(up, current.sequences, {**extra_env, **delete_first},  # A3
+                            lambda line: out.print(line, markup=False))
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted:
             _say_held(exc, _quick(kube) if guard.signals else kube, list(admitted), err, _moved(current))
@@ -230,6 +237,17 @@ def apply(
         raise after_up_interrupted(guard.signals, graph, current) from None
     if left is not None:  # removal-3: reported (exit 1) once the apply's own steps are done, never undone
         raise left
+
+
+def _failed_endpoints(graph, plan, prior, out: Console) -> tuple[tuple[str, ...], dict[str, str]]:
+    """On AWS, the plan's SageMaker endpoints with ``initErrors`` that are Failed now, read right before ``up``:
+    their URNs for ``--replace`` and the environment that registers them deleting first
+    (:mod:`mlops_infra.apply.failed_endpoints`); nothing elsewhere."""
+    if graph.metadata.get("cloud") != "aws":
+        return (), {}
+    from mlops_infra.apply.failed_endpoints import check
+
+    return check(plan, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False))
 
 
 PHASE_TWO = "the endpoint update and its autoscaling registration"
