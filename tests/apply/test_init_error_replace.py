@@ -7,9 +7,10 @@
   ``if d.HasChanges("endpoint_config_name", "deployment_config")``: the update succeeds at once and the record is
   dropped while a Failed endpoint stays Failed ("DeleteEndpoint is the only operation that can be performed on a
   failed endpoint", botocore sagemaker 2017-07-24 ``DescribeEndpointOutput.EndpointStatus``). Before the fix the
-  plan said "Pulumi updates it again and waits for it to be ready"; now it says the update only clears the record
-  and how to recreate a Failed endpoint (apply cannot force its replace: without a ``deleteBeforeReplace`` option
-  it would create first under the endpoint's own name).
+  plan said "Pulumi updates it again and waits for it to be ready"; now an offline plan says the update only
+  clears the record and that apply checks the endpoint: apply reads it (DescribeEndpoint) and replaces it,
+  deleting first for that run only, when it is Failed (bb77b9f, ``mlops_infra/apply/failed_endpoints.py``,
+  tested in tests/apply/test_failed_endpoints.py); here the endpoint is not read, so the update is kept.
 - closing-35d-2: a register Job with ``pulumi.com/replaceUnready``: its provider replaces it only while the live
   Job is not complete (pulumi-kubernetes ``provider.go`` ``Diff``: ``if !jobChecker.Ready(job)``), so the plan's
   "replaced, the Job runs again" was a guess; apply now forces it (``--replace``).
