@@ -138,15 +138,68 @@ def key_policy(region: str, account: str) -> dict[str, Any]:
     )
 
 
-def tls_only_bucket_policy(region: str, bucket: str) -> dict[str, Any]:
-    """Deny every request to ``bucket`` that is not over TLS, or over TLS older than 1.2."""
+def tls_only_bucket_policy(region: str, bucket: str, kms_key: Any = None) -> dict[str, Any]:
+    """Deny every request to ``bucket`` that is not over TLS, or over TLS older than 1.2; with ``kms_key`` (the
+    platform key's ARN, a ref), also every PutObject that asks for another encryption (:func:`kms_puts_only`)."""
     resources = [arns.bucket_arn(region, bucket), arns.objects_arn(region, bucket)]
     return document(
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+        *(kms_puts_only(region, bucket, kms_key) if kms_key is not None else ()),
     )
+
+
+SSE = "s3:x-amz-server-side-encryption"
+SSE_KMS_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+SSE_CUSTOMER = "s3:x-amz-server-side-encryption-customer-algorithm"
+
+
+def kms_puts_only(region: str, bucket: str, kms_key: Any) -> list[Statement]:
+    """Deny statements that make ``encryption: kms`` hold for every object written, not only the default.
+
+    The bucket's default encryption applies only to a PUT that names none (botocore ``s3``
+    ``ServerSideEncryptionByDefault``: "If a PUT Object request doesn't specify any server-side encryption, this
+    default encryption will be applied"); a PUT naming ``AES256`` (SSE-S3), ``aws:kms:dsse``, SSE-C, another KMS
+    key, or ``aws:kms`` without a key (``PutObjectRequest.SSEKMSKeyId``: then "Amazon S3 uses the Amazon Web
+    Services managed key (aws/s3)") was stored that way (audit datasources-4), out of the customer-managed,
+    rotating key the spec promises, and unreadable by roles granted only that key. Each statement denies
+    ``s3:PutObject`` (also the action of CreateMultipartUpload and of a CopyObject's destination, which carry the
+    same headers) when the request's own headers ask for something else; S3 exposes them as the condition keys
+    ``s3:x-amz-server-side-encryption``, ``s3:x-amz-server-side-encryption-aws-kms-key-id`` ("require a specific
+    KMS key for object encryption. The KMS key you specify in the policy must use the
+    arn:aws:kms:region:acct-id:key/key-id format", S3 Developer Guide "Protecting Data Using Server-Side
+    Encryption with AWS KMS-Managed Keys (SSE-KMS)", awsdocs/amazon-s3-developer-guide
+    ``doc_source/UsingKMSEncryption.md``) and ``s3:x-amz-server-side-encryption-customer-algorithm``
+    (terraform-aws-modules/terraform-aws-s3-bucket ``main.tf`` ``deny_ssec_encrypted_object_uploads``).
+
+    A header-less PUT must keep working (it gets the default: the platform key), so every negated test is guarded
+    by ``Null: false`` (the header is present): IAM evaluates a negated operator on an absent key as true ("If the
+    policy condition requires that the key is not matched, such as StringNotLike or ArnNotLike, and the right key
+    is not present, the condition is true", IAM User Guide, "IAM JSON policy elements: Condition operators"), and
+    ``...IfExists`` is true on an absent key too, so the terraform module's plain ``StringNotEquals`` (and an
+    ``IfExists`` variant) would deny header-less PUTs. The conditions of one statement are ANDed:
+
+    - ``DenyOtherEncryption``: the SSE header is present and is not ``aws:kms`` (SSE-S3, DSSE-KMS);
+    - ``DenyOtherKmsKey``: a KMS key header is present and is not the platform key's ARN (a writer naming the key
+      must name it by its ARN, as SageMaker is given it: ``OutputDataConfig.KmsKeyId``,
+      ``ProcessingOutputConfig.KmsKeyId``, ``DataCaptureConfig.KmsKeyId``);
+    - ``DenyAwsManagedKey``: ``aws:kms`` without a key header (the ``aws/s3`` key);
+    - ``DenySseC``: a customer-provided key (SSE-C).
+    """
+    objects = arns.objects_arn(region, bucket)
+
+    def deny(sid: str, condition: dict[str, Any]) -> Statement:
+        return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
+                "Condition": condition}
+
+    return [
+        deny("DenyOtherEncryption", {"Null": {SSE: "false"}, "StringNotEquals": {SSE: "aws:kms"}}),
+        deny("DenyOtherKmsKey", {"Null": {SSE_KMS_KEY: "false"}, "StringNotEquals": {SSE_KMS_KEY: kms_key}}),
+        deny("DenyAwsManagedKey", {"StringEquals": {SSE: "aws:kms"}, "Null": {SSE_KMS_KEY: "true"}}),
+        deny("DenySseC", {"Null": {SSE_CUSTOMER: "false"}}),
+    ]
 
 
 def ecr_lifecycle_policy(untagged_days: int) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Configuration`` (SSE-KMS with the platform's rotating key and an S3 Bucket Key, 
 ``BucketPublicAccessBlock`` (all four blocks on), ``BucketLifecycleConfiguration`` (abort incomplete
 multipart uploads after 7 days; with a retention, expire current and noncurrent versions after it
 and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
-TLS older than 1.2). The policy waits for the public access block (S3 rejects concurrent changes).
+TLS older than 1.2) and, on a ``kms`` bucket, every PutObject whose headers ask for another encryption than
+SSE-KMS under the platform key (``policies.kms_puts_only``: the default alone is not enforced; a header-less PUT
+keeps getting it). The policy waits for the public access block (S3 rejects concurrent changes).
 
 Versioning off is ``Suspended``, never ``Disabled``. S3 knows only ``Enabled`` and ``Suspended``
 (botocore ``s3`` ``BucketVersioningStatus``); ``Disabled`` is the provider's value for a bucket that
@@ -154,7 +156,8 @@ def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address
     aws.add(LIFECYCLE, f"{p}-lifecycle", {"bucket": target, "rules": _lifecycle_rules(spec)},
             parent=parent, address=address, role="bucket-lifecycle", depends_on=[versioning], options=kept)
     aws.add(POLICY, f"{p}-tls-only", {
-        "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(aws.region, spec.name)),
+        "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(
+            aws.region, spec.name, ref(aws.key, "arn") if spec.encryption == "kms" else None)),
     }, parent=parent, address=address, role="bucket-policy", depends_on=[block], options=kept)
     aws.bucket_urns[spec.name] = bucket
     return bucket
