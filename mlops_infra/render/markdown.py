@@ -7,10 +7,22 @@ cost per ML item, the ML summary, drift, and one collapsible ``<details>`` per M
 resource changes in a ```` ```diff ```` block (GitHub colours ``+`` green, ``-`` red and ``!``
 orange, so in-place updates -- ``~`` in the terminal -- are written ``!`` here).
 
-The result is never longer than ``max_chars`` (GitHub refuses comments over 65,536 characters).
-When the whole plan does not fit, resource details are left out, largest first, then the longer
-lists are shortened; a note says how many were left out and how to see the full plan. Blocks are
-cut whole, never inside a code block.
+The result is never longer than ``max_chars`` (GitHub refuses comments over 65,536 characters:
+``422 Validation Failed``, "Body is too long (maximum is 65536 characters)", REST API "Create an
+issue comment", https://docs.github.com/rest/issues/comments#create-an-issue-comment).
+When the whole plan does not fit, resource details are left out, largest first, then the lists are
+shortened, the least important first: the cost notes ("... and N more notes"), the cost rows (the
+head's "Monthly cost" row sums them), drift, ML changes, guardrail rows, the caller's notes and
+last the warnings (they carry facts that block an apply, such as a quota ``pulumi up`` would
+exceed). A note says how many were left out and the command that prints the full plan. If even
+the head does not fit, whole lines of it are cut, but the warnings, that note with its command and
+the footer are reserved first. Blocks are cut whole, never inside a code block.
+
+Free text is printed outside code only through :func:`_esc` (``&``, ``<``, ``|`` escaped, line
+breaks turned into spaces: a line break ends a GFM table row and a line of three backticks opens a
+code block, CommonMark 0.31.2 section 4.5, GFM section 4.10). The redaction layer scans the
+rendered text and that text with the escaping undone, so ``&token=`` written as ``&amp;token=``
+is still seen by the query-string rule.
 """
 
 from __future__ import annotations
@@ -65,26 +77,49 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
     full_command = command or f"mlops-infra plan <mlsystem.yaml> --env {plan.stack} --format text"
     doc = _Document(
         head=_head(plan),
-        lists=[_notes_section(notes, plan.warnings), _guardrails_section(plan), _cost_section(plan), _ml_section(plan),
-               _drift_section(plan)],
+        lists=[*_notes_section(notes, plan.warnings), _guardrails_section(plan), *_cost_section(plan),
+               _ml_section(plan), _drift_section(plan)],
         details=_details(group_changes(plan.changes)),
         foot=_foot(plan),
         command=full_command,
     )
-    return check_rendered(doc.fit(max_chars), plan)
+    text = doc.fit(max_chars)
+    check_rendered(_unescape(text), plan)  # the values as written: `&amp;token=` hides `&token=` from a rule
+    return check_rendered(text, plan)
 
 
 # -- escaping ------------------------------------------------------------------------------------
 
 
+_LINE_BREAKS = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""What ``str.splitlines`` splits at (CommonMark's line endings, ``\\n``, ``\\r\\n`` and ``\\r``, among them)."""
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", str(text))
+
+
 def _esc(text: str) -> str:
-    """Text safe in markdown prose and table cells: no HTML (``&``, ``<`` escaped), pipes escaped."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+    """Text safe in markdown prose and table cells: no HTML (``&``, ``<`` escaped), pipes escaped,
+    line breaks made spaces (a line break would end a table row, and the next line could open a
+    code block or a heading)."""
+    return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+
+
+def _unescape(text: str) -> str:
+    """``text`` with :func:`_esc`'s escapes undone (for the redaction layer's second look)."""
+    return text.replace("\\|", "|").replace("&lt;", "<").replace("&amp;", "&")
+
+
+def code_span(text: str) -> str:
+    """An inline code span that survives backticks and line breaks inside ``text`` (made spaces:
+    a line of three backticks would open a code block); pipes escaped for tables."""
+    return _code(text)
 
 
 def _code(text: str) -> str:
-    """An inline code span that survives backticks inside ``text``; pipes escaped for tables."""
-    text = str(text).replace("|", "\\|")
+    """See :func:`code_span`."""
+    text = _one_line(text).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -117,13 +152,18 @@ def fenced(lang: str, lines: Sequence[str]) -> str:
 @dataclass
 class CutList:
     """A section whose items can be cut from the end: ``title`` + items + a "more" line + ``tail``;
-    no text at all when it has no items. Each item carries its own line ending."""
+    no text at all when it has no items. Each item carries its own line ending.
+
+    ``rank``: lists are shortened lowest rank first (see :meth:`_Document.fit`). ``reserve``: kept
+    ahead of the head's lines when even the head does not fit (the warnings)."""
 
     title: str
     items: list[str]
     more: Callable[[int], str]
     tail: str = ""
     keep: int = -1
+    rank: int = 0
+    reserve: bool = False
 
     def __post_init__(self) -> None:
         self.keep = len(self.items)
@@ -192,9 +232,19 @@ def _drift_cell(plan: Plan) -> str:
     return "not checked (plan with `--refresh` to read live resources)"
 
 
-def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> CutList:
-    items = [f"> {_esc(n)}\n" for n in notes] + [f"> **Warning:** {_esc(w)}\n" for w in warnings]
-    return CutList("", items, lambda n: f"> ... and {n} more (see the full plan)\n", tail="\n")
+# Shortening order (lowest first): the least important go first, the warnings last.
+# The cost rows go before drift and the ML changes: the head's "Monthly cost" row sums them, and
+# the ML changes are what a reviewer reviews.
+_RANK_COST_NOTES, _RANK_COST, _RANK_DRIFT, _RANK_ML, _RANK_GUARDRAILS, _RANK_NOTES, _RANK_WARNINGS = range(7)
+
+
+def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> tuple[CutList, CutList]:
+    """The caller's notes, then the warnings, as one block quote (two lists: the warnings are
+    shortened last and reserved before a head cut)."""
+    more = lambda n: f"> ... and {n} more (see the full plan)\n"  # noqa: E731
+    return (CutList("", [f"> {_esc(n)}\n" for n in notes], more, tail="" if warnings else "\n", rank=_RANK_NOTES),
+            CutList("", [f"> **Warning:** {_esc(w)}\n" for w in warnings], more, tail="\n", rank=_RANK_WARNINGS,
+                    reserve=True))
 
 
 def _guardrails_section(plan: Plan) -> CutList:
@@ -203,13 +253,17 @@ def _guardrails_section(plan: Plan) -> CutList:
             for r in plan.guardrails for f in r.findings]
     title = (f"### Guardrails\n{_esc(guardrails_sentence(plan.guardrails))} (docs/guardrails.md).\n\n"
              "| | rule | finding | fix |\n|---|---|---|---|\n")
-    return CutList(title, rows, lambda n: f"| | | ... and {n} more (see the full plan) | |\n", tail="\n")
+    return CutList(title, rows, lambda n: f"| | | ... and {n} more (see the full plan) | |\n", tail="\n",
+                   rank=_RANK_GUARDRAILS)
 
 
-def _cost_section(plan: Plan) -> CutList:
+def _cost_section(plan: Plan) -> tuple[CutList, CutList]:
+    """The cost table with its sources, then the cost notes: a list of their own, shortened first
+    ("... and N more notes"): a fresh environment has one per endpoint waiting for a model version,
+    700 lines at 1,000 endpoints, more than a whole comment."""
     cost = plan.cost
     if cost is None:
-        return CutList("", [], lambda n: "")
+        return CutList("", [], lambda n: ""), CutList("", [], lambda n: "")
     rows = []
     for line in cost.lines:
         before, after = line_range(line, "before"), line_range(line, "after")
@@ -217,15 +271,18 @@ def _cost_section(plan: Plan) -> CutList:
         rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
                     f"{line_delta(line)} |\n")
     sources = "".join(f"{'' if s.lower().startswith('price') else 'Prices: '}{_esc(s)}  \n" for s in cost.sources)
-    cost_notes = "".join(f"Note: {_esc(n)}  \n" for n in cost.notes)
     title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
              "| ML item | basis | before | after | change |\n|---|---|---:|---:|---:|\n")
-    tail = f"\n{sources}{cost_notes}\n" if (sources or cost_notes) else "\n"
-    section = CutList(title, rows, lambda n: f"| ... | {n} more items (see the full plan) | | | |\n", tail=tail)
+    tail = f"\n{sources}" + ("\n" if sources and not cost.notes else "")
+    section = CutList(title, rows, lambda n: f"| ... | {n} more items (see the full plan) | | | |\n", tail=tail,
+                      rank=_RANK_COST)
     if not rows:
         section.items = ["| (nothing priced) | | | | |\n"]
         section.keep = 1
-    return section
+    notes = CutList("", [f"Note: {_esc(n)}  \n" for n in cost.notes],
+                    lambda n: f"Note: ... and {n} more notes (see the full plan)  \n", tail="\n",
+                    rank=_RANK_COST_NOTES)
+    return section, notes
 
 
 def _ml_section(plan: Plan) -> CutList:
@@ -236,7 +293,8 @@ def _ml_section(plan: Plan) -> CutList:
         if isinstance(steps, list) and steps and "%" not in item.summary:
             extra = f" (stages: {' &rarr; '.join(f'{s}%' for s in steps)})"
         items.append(f"- {_code(item.address)} {_esc(item.summary)}{extra}\n")
-    return CutList("### ML changes\n", items, lambda n: f"- ... and {n} more (see the full plan)\n", tail="\n")
+    return CutList("### ML changes\n", items, lambda n: f"- ... and {n} more (see the full plan)\n", tail="\n",
+                   rank=_RANK_ML)
 
 
 def _drift_section(plan: Plan) -> CutList:
@@ -245,7 +303,8 @@ def _drift_section(plan: Plan) -> CutList:
     title = ("### Drift\nChanged outside mlops-infra since the last apply. The resource changes below are "
              "planned against the last applied state: a deleted resource is created again; "
              "`pulumi up --refresh` also puts changed values back.\n\n")
-    return CutList(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n")
+    return CutList(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n",
+                   rank=_RANK_DRIFT)
 
 
 def _drift_item(view: DriftView) -> str:
@@ -363,20 +422,42 @@ class _Document:
         text = self.text()
         if len(text) <= limit:
             return text
-        # 2. Shorten the lists, the last (least important) first.
-        for lst in reversed(self.lists):
+        # 2. Shorten the lists, the least important (lowest rank) first.
+        for lst in sorted(self.lists, key=lambda lst: lst.rank):
             others = len(self.text()) - len(lst.text())
             lst.shrink_to(max(0, limit - others - len(self._shortened_note(force=True))))
             if len(self.text()) <= limit:
                 return self.text()
-        # 3. A limit smaller than the summary itself: cut whole lines of the head (no code blocks there).
-        return _cut_lines(self.text(), limit)
+        return self._cut_head(limit)
+
+    def _cut_head(self, limit: int) -> str:
+        """3. A limit smaller than the head and the lists' titles: the reserved ending (the note on
+        what was left out, with the command, and the footer) and the reserved lists (the warnings,
+        shortened to what is left) first, then whole lines of the head and the lists before the
+        first reserved one (no code blocks there: every detail is left out, every list shortened);
+        the other lists are left out."""
+        ending = self._cut_note() + self._shortened_note(force=True) + self.foot
+        first = next((i for i, lst in enumerate(self.lists) if lst.reserve), len(self.lists))
+        reserved = [lst for lst in self.lists if lst.reserve]
+        lead = self.head[: self.head.find("\n", len(MARKER_PREFIX)) + 1]  # the marker line, always kept
+        for lst in reserved:
+            lst.shrink_to(max(0, limit - len(lead) - len(_CUT_SUFFIX) - len(ending)
+                              - sum(len(other.text()) for other in reserved if other is not lst)))
+        kept = "".join(lst.text() for lst in reserved)
+        text = _cut_lines(self.head + "".join(lst.text() for lst in self.lists[:first]),
+                          limit - len(kept) - len(ending)) + kept + ending
+        return text if len(text) <= limit else _cut_lines(self.text(), limit)
+
+
+_CUT_SUFFIX = "...\n"
 
 
 def _cut_lines(text: str, limit: int) -> str:
-    suffix = "\n...\n"
-    if limit <= len(suffix):
+    """Whole lines of ``text`` and a ``...`` line, at most ``limit`` characters ("" below 5)."""
+    if len(text) <= limit:
+        return text
+    if limit < len(_CUT_SUFFIX) + 1:
         return text[:0]
-    cut = text[: limit - len(suffix)]
+    cut = text[: limit - len(_CUT_SUFFIX)]
     cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else ""
-    return cut + suffix.lstrip("\n")
+    return cut + _CUT_SUFFIX
