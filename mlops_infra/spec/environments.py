@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlops_infra.spec.base import Name, SpecModel, empty_dict, empty_list
 from mlops_infra.spec.guardrails import Guardrails
@@ -39,6 +40,28 @@ class KubernetesTarget(SpecModel):
     kind: Literal["kubernetes"] = Field(description="kubernetes")
     context: str = Field(min_length=1, description="kubeconfig context name.")
     namespace: Name = Field(description="Namespace the system runs in.")
+
+    @field_validator("context")
+    @classmethod
+    def _context_is_one_line(cls, context: str) -> str:
+        """A context name is one line of printable text: no line break nor other control character.
+
+        Kubernetes itself asks only that a context name is not empty (client-go
+        ``tools/clientcmd/validation.go`` ``validateContext``: "empty context name ... is not
+        allowed"), so this rule is mlops-infra's: the name is printed in one-line places, the plan's
+        target line and the pull-request comment's summary table, where a line break ends the table
+        row (GFM 0.29 section 4.10) and a following line of three backticks opens a code block that
+        swallows the rest of the comment (CommonMark 0.31.2 section 4.5). ``kubectl config
+        rename-context`` renames a context that has one."""
+        bad = next(((i, c) for i, c in enumerate(context)
+                    if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+        if bad is not None:
+            index, char = bad
+            raise ValueError(f"a kubeconfig context name is one line of printable text, and this one holds "
+                             f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')}) at character "
+                             f"{index + 1}; rename the context in your kubeconfig (kubectl config rename-context "
+                             f"OLD NEW) and use the new name here")
+        return context
 
 
 Target = Annotated[AwsTarget | KubernetesTarget, Field(discriminator="kind")]
