@@ -6,12 +6,18 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
   (:func:`find_targets`); writes ``DIR/targets.json`` and ``count=<n>`` to ``$GITHUB_OUTPUT``.
 - ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
   target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
-  as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``.
+  as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
+  comment is rendered again, once, at its share of the job summary (:func:`run_plans`).
 - ``comment --run-url URL --sha SHA``: the sticky comment's body (``DIR/comment.md``, at most
-  65,536 characters) and the job summary (appended to ``$GITHUB_STEP_SUMMARY``)
-  (:func:`comment_body`). With no target, the body says the pull request no longer changes a system,
-  which replaces an earlier comment's plans.
+  65,536 characters) and the job summary (appended to ``$GITHUB_STEP_SUMMARY``, at most 1 MiB)
+  (:func:`comment_body`, :func:`summary`). With no target, the body says the pull request no longer
+  changes a system, which replaces an earlier comment's plans.
 - ``check``: exits 1 when a plan failed, with one ``::error::`` line each.
+
+A plan that exits 1 after printing the whole plan (a mandatory guardrail fails: ``plan`` prints the
+plan, then refuses) keeps its plan in the comment, under the failure line. A cut plan's section says
+where the rest is: the job summary and the ``mlops-infra-plans`` artifact (:data:`ARTIFACT`, the
+name ``.github/workflows/plan.yml`` uploads the JSON plans under).
 
 Contract of :func:`find_targets`: a changed ``mlsystem.yaml`` plans every environment of that system;
 a changed file in a stack directory (a directory with ``Pulumi.yaml`` whose ``Pulumi.<stack>.yaml``
@@ -32,13 +38,29 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import yaml
 
 MARKER = "<!-- mlops-infra-plan: pull-request -->"
 COMMENT_LIMIT = 65536
+SUMMARY_LIMIT = 1024 * 1024
+"""Bytes of one step's job summary. GitHub: "The maximum size of a job summary is 1 MiB per step ...
+If a step summary upload exceeds this size, the upload is aborted" ("Adding a job summary",
+https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary);
+the runner says "$GITHUB_STEP_SUMMARY upload aborted, supports content up to a size of 1024k" and
+shows none of it."""
+SUMMARY_RESERVE = 32 * 1024
+"""Bytes of the summary kept for its title and each section's head, failure lines and notes."""
 ERROR_LIMIT = 3000
+FINAL_ERROR_LIMIT = 1000
 SYSTEM_FILE = "mlsystem.yaml"
+ARTIFACT = "mlops-infra-plans"
+"""The artifact .github/workflows/plan.yml uploads the JSON plans as (tests pin the two alike)."""
+PLAN_MARKER = "<!-- mlops-infra-plan: "
+"""How ``plan --format markdown`` output starts (``render.markdown.MARKER_PREFIX``)."""
+CUT_MARK = "to keep this comment under"
+"""In every cut Markdown plan's note on what was left out (``render.markdown``)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -172,25 +194,50 @@ def slug(target: PlanTarget) -> str:
 
 
 def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra: str = "mlops-infra") -> list[dict]:
-    """Plan every target (see the module docstring); the results as JSON-able dicts."""
-    budget = max(2000, (COMMENT_LIMIT - 4000) // max(1, len(targets)))
+    """Plan every target (see the module docstring); the results as JSON-able dicts.
+
+    Each plan gets an equal share of the comment (``markdown``). Its stdout is kept whenever it is
+    a plan (it starts with :data:`PLAN_MARKER`), also on exit 1: a failed mandatory guardrail exits
+    1 after printing the whole plan. The workflow log gets stderr and, for a failed plan, stdout too
+    (the failure line in the comment points there). A plan cut to its comment share is rendered
+    again, without ``--out``, at its share of the job summary (``summary_markdown``; kept only when
+    it is a plan within that share in UTF-8 bytes, so the summary never passes 1 MiB)."""
+    count = max(1, len(targets))
+    budget = max(2000, (COMMENT_LIMIT - 4000) // count)
+    summary_share = (SUMMARY_LIMIT - SUMMARY_RESERVE) // count
     results = []
     for index, target in enumerate(targets):
         plan_json = out_dir / f"{index:03d}-{slug(target)}.json"
-        args = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode",
-                "--max-chars", str(budget), "--out", str(plan_json)]
+        common = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode"]
         if target.env != "?":
-            args += ["--env", target.env, *state_args(root, target)]
-        print("::group::" + " ".join(args), flush=True)
-        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
-        print(proc.stderr, flush=True)
-        print("::endgroup::", flush=True)
+            common += ["--env", target.env, *state_args(root, target)]
+        proc = _run_logged(root, [*common, "--max-chars", str(budget), "--out", str(plan_json)])
+        failed = proc.returncode not in (0, 2)
+        plan_text = proc.stdout if proc.stdout.startswith(PLAN_MARKER) else ""
         markdown = out_dir / f"{index:03d}-{slug(target)}.md"
-        markdown.write_text(proc.stdout if proc.returncode in (0, 2) else "", encoding="utf-8")
-        results.append({**asdict(target), "exit": proc.returncode, "markdown": str(markdown),
-                        "json": str(plan_json) if plan_json.is_file() else None,
-                        "errors": error_excerpt(proc.stderr) if proc.returncode not in (0, 2) else ""})
+        markdown.write_text(plan_text, encoding="utf-8")
+        result = {**asdict(target), "exit": proc.returncode, "markdown": str(markdown),
+                  "json": str(plan_json) if plan_json.is_file() else None,
+                  "errors": (final_error(proc.stderr) if plan_text else error_excerpt(proc.stderr)) if failed else ""}
+        if plan_text and CUT_MARK in plan_text and summary_share > budget:
+            fuller = _run_logged(root, [*common, "--max-chars", str(summary_share)], log_stdout=False)
+            if fuller.stdout.startswith(PLAN_MARKER) and len(fuller.stdout.encode("utf-8")) <= summary_share:
+                path = out_dir / f"{index:03d}-{slug(target)}.summary.md"
+                path.write_text(fuller.stdout, encoding="utf-8")
+                result["summary_markdown"] = str(path)
+        results.append(result)
     return results
+
+
+def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one plan; its stderr (and, when it failed, its stdout) go to the workflow log, grouped."""
+    print("::group::" + " ".join(args), flush=True)
+    proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+    if log_stdout and proc.returncode not in (0, 2) and proc.stdout:
+        print(proc.stdout, flush=True)
+    print(proc.stderr, flush=True)
+    print("::endgroup::", flush=True)
+    return proc
 
 
 _SNIPPET = re.compile(r"^\s*\d+ \| |^\s*\^\s*$")
@@ -205,19 +252,52 @@ def error_excerpt(stderr: str, limit: int = ERROR_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n... (cut; see the log)"
 
 
+_TOP_ERROR = re.compile(r"^\S[^\n]*: error: ", re.MULTILINE)
+
+
+def final_error(stderr: str, limit: int = FINAL_ERROR_LIMIT) -> str:
+    """For a failed plan that printed the plan: the last error (why it exits 1), from its line to
+    the end; the findings before it are in the plan (its Guardrails section)."""
+    starts = [m.start() for m in _TOP_ERROR.finditer(stderr)]
+    return error_excerpt(stderr[starts[-1]:] if starts else stderr, limit)
+
+
 # -- comment and summary ------------------------------------------------------------------------------
 
 
-def section(result: dict, run_url: str) -> str:
-    """One target's part of the comment: which system and environment, then its plan or its error."""
-    head = f"<!-- mlops-infra-plan-target: {result['file']} {result['env']} -->\n" \
-           f"**System** `{result['file']}` · **environment** `{result['env']}`\n\n"
-    if result["exit"] in (0, 2):
-        return head + Path(result["markdown"]).read_text(encoding="utf-8").strip() + "\n\n---\n\n"
-    errors = result.get("errors") or "(no message)"
-    fence = "~~~~"
-    return (head + f"**The plan failed** (exit {result['exit']}):\n\n{fence}text\n{errors.replace(fence, '~~~')}\n"
-            f"{fence}\n\nThe whole output is in the [workflow log]({run_url}).\n\n---\n\n")
+def section(result: dict, run_url: str, *, fuller: bool = False) -> str:
+    """One target's part of the comment (or, ``fuller``, of the job summary): which system and
+    environment, then its plan, its error, or both (a plan that exits 1 after printing the plan).
+
+    The system file is data from the pull request: in the hidden marker it is percent-encoded
+    (``>``, ``!`` and line breaks included, so ``-->`` cannot end the HTML comment early:
+    CommonMark 0.31.2 section 4.6, HTML block type 2 ends at the first line holding ``-->``), and it
+    is shown as a code span that survives backticks and line breaks. A cut plan says where the
+    rest is: the job summary and the :data:`ARTIFACT` artifact."""
+    from mlops_infra.render.markdown import code_span
+
+    file, env = result["file"], result["env"]
+    head = f"<!-- mlops-infra-plan-target: {quote(file, safe='/ ')} {quote(env, safe='')} -->\n" \
+           f"**System** {code_span(file)} · **environment** {code_span(env)}\n\n"
+    path = result.get("summary_markdown") if fuller else None
+    plan = Path(path or result["markdown"]).read_text(encoding="utf-8").strip() if result.get("markdown") else ""
+    text = head
+    if result["exit"] not in (0, 2):
+        errors = result.get("errors") or "(no message)"
+        fence = "~" * max(4, 1 + max((len(run) for run in re.findall(r"~{3,}", errors)), default=0))
+        text += (f"**The plan failed** (exit {result['exit']}):\n\n{fence}text\n{errors}\n{fence}\n\n"
+                 f"The whole output is in the [workflow log]({run_url})"
+                 + (": the plan it printed follows.\n\n" if plan else ".\n\n"))
+    if plan:
+        text += plan + "\n\n"
+        if CUT_MARK in plan:
+            where = [] if fuller else [f"the [job summary]({run_url}) holds a fuller copy"]
+            if result.get("json"):
+                where.append(f"the run's `{ARTIFACT}` artifact holds the JSON plan "
+                             f"`{PurePosixPath(result['json']).name}`")
+            if where:
+                text += f"> This plan was shortened: {'; '.join(where)}.\n\n"
+    return text + "---\n\n"
 
 
 def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT) -> str:
@@ -239,11 +319,29 @@ def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMME
     return head + "".join(sections) + (note(omitted) if omitted else "") + foot
 
 
-def summary(results: list[dict], run_url: str) -> str:
-    """The job summary: every section, whole (GitHub allows 1 MiB per step)."""
+def summary(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The job summary: every section, with the fuller copy of a plan cut for the comment
+    (:func:`run_plans`); never over ``limit`` UTF-8 bytes (:data:`SUMMARY_LIMIT`: over it GitHub
+    shows no summary at all): the comment's copies instead, then whole sections left out with a note."""
+    title = "# mlops-infra plans\n\n"
     if not results:
-        return "# mlops-infra plans\n\nNo ML system is changed by this pull request.\n"
-    return "# mlops-infra plans\n\n" + "".join(section(r, run_url) for r in results)
+        return title + "No ML system is changed by this pull request.\n"
+
+    def size(text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    sections = [section(r, run_url, fuller=True) for r in results]
+    if size(title) + sum(map(size, sections)) > limit:
+        sections = [section(r, run_url) for r in results]
+    omitted = 0
+
+    def note(n: int) -> str:
+        return f"**{n} more plan(s) did not fit in the job summary:** see the `{ARTIFACT}` artifact of the run.\n"
+
+    while sections and size(title) + sum(map(size, sections)) + (size(note(omitted)) if omitted else 0) > limit:
+        sections.pop()
+        omitted += 1
+    return title + "".join(sections) + (note(omitted) if omitted else "")
 
 
 # -- command line -----------------------------------------------------------------------------------
