@@ -49,8 +49,13 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
   ``labels``, ``annotations``, ``finalizers`` and ``ownerReferences``, and everything but ``status``
   outside metadata); a list is one atomic field, as in a custom resource's structural schema without
   ``x-kubernetes-list-type`` (built-in kinds merge some lists by key: not modelled). The owners are
-  read with :meth:`KubeApiStandIn.managers`; objects do not carry ``metadata.managedFields``;
-  :meth:`KubeApiStandIn.seed` writes as no manager.
+  read with :meth:`KubeApiStandIn.managers`; objects do not carry ``metadata.managedFields`` unless
+  ``managed_fields=True`` (off by default, so other tests see objects exactly as written): then every object
+  the API answers with (GET, LIST items, the result of a write) carries them as the API server serializes
+  them, one entry per manager and operation with fields, ``{manager, operation, apiVersion, fieldsType:
+  FieldsV1, fieldsV1}``, ``fieldsV1`` the fields as nested ``f:<key>`` objects (k8s.io/apimachinery
+  ``pkg/apis/meta/v1`` ``ManagedFieldsEntry``; structured-merge-diff ``fieldpath`` ``Set.ToJSON``; no
+  ``time``, and lists are leaves as above); :meth:`KubeApiStandIn.seed` writes as no manager.
 - **Deletion and finalizers** (``k8s.io/apiserver`` ``pkg/registry/generic/registry/store.go``): a
   DELETE of an object whose ``metadata.finalizers`` is not empty does not remove it
   (``Store.Delete`` -> ``updateForGracefulDeletionAndFinalizers`` -> ``markAsDeleting``): it sets
@@ -477,6 +482,16 @@ def _spelled(path: FieldPath) -> str:
     return "." + ".".join(path)
 
 
+def fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
+    """``fields`` as a ``managedFields`` entry's ``fieldsV1``: ``{"f:spec": {"f:stopPolicy": {}}}``."""
+    tree: dict[str, Any] = {}
+    for path in sorted(fields):
+        node = tree
+        for part in path:
+            node = node.setdefault(f"f:{part}", {})
+    return tree
+
+
 def _set_field(obj: dict[str, Any], path: FieldPath, value: Any) -> None:
     for key in path[:-1]:
         if not isinstance(obj.get(key), dict):
@@ -632,10 +647,11 @@ class KubeApiStandIn:
     """The Kubernetes API stand-in (see the module docstring). Start/stop it or use ``with``."""
 
     def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
-                 serve_any: bool = False, server_fields: bool = False) -> None:
+                 serve_any: bool = False, server_fields: bool = False, managed_fields: bool = False) -> None:
         self.tokens = dict(tokens) if tokens is not None else None
         self.serve_any = serve_any
         self.server_fields = server_fields
+        self.managed_fields = managed_fields
         self.requests: list[LoggedRequest] = []
         self._lock = threading.RLock()
         self._store = _Store()
@@ -899,6 +915,27 @@ class KubeApiStandIn:
                body: Any, user_agent: str = "") -> tuple[int, Any]:
         """Serve one resource request; returns (status code, JSON body). ``user_agent`` names the
         manager of a write without ``fieldManager`` (see "Field management")."""
+        status, answer = self._handle(method, target, query, content_type, body, user_agent)
+        if self.managed_fields and isinstance(answer, dict):
+            with self._lock:
+                for obj in answer.get("items", []) if "items" in answer else [answer]:
+                    self._show_managed(target.resource, obj)
+        return status, answer
+
+    def _show_managed(self, resource: Resource, obj: dict[str, Any]) -> None:
+        """Put the object's recorded owners in its ``metadata.managedFields`` (``managed_fields=True``)."""
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            return
+        key = (resource.group, resource.plural, (meta.get("namespace") or "") if resource.namespaced else "", meta["name"])
+        entries = [{"manager": e.manager, "operation": e.operation, "apiVersion": e.api_version,
+                    "fieldsType": "FieldsV1", "fieldsV1": fields_v1(e.fields)}
+                   for e in self._store.managed.get(key, []) if e.fields]
+        if entries:
+            meta["managedFields"] = entries
+
+    def _handle(self, method: str, target: Target, query: Mapping[str, str], content_type: str,
+                body: Any, user_agent: str) -> tuple[int, Any]:
         manager = query.get("fieldManager") or user_agent.split("/", 1)[0] or "unknown"
         if query.get("watch") in ("1", "true"):
             raise bad_request("watch is not supported by the Kubernetes API stand-in")
