@@ -109,7 +109,7 @@ def cohort_note(cohorts: Mapping[str, list[str]], instead: Sequence[str] = ()) -
     move = (f"; once the apply has created {' or '.join(instead)}, give that quota to it (kubectl edit cohort <name>)"
             if instead else "; give that quota to the flavor this environment's queues name after the apply "
             "(kubectl edit cohort <name>)")
-    return (f"Warning: this apply deletes {len(cohorts)} Kueue ResourceFlavor(s) that Kueue Cohorts name in their "
+    return (f"warning: this apply deletes {len(cohorts)} Kueue ResourceFlavor(s) that Kueue Cohorts name in their "
             f"shared quota:\n{_cohort_lines(cohorts)}\nThis environment's queues no longer name it, so that quota "
             "stops lending to them, with no error (a Cohort does not hold the delete: Kueue's finalizer counts "
             f"ClusterQueues only){move}.")

@@ -33,7 +33,30 @@ ClusterQueue webhook does not forbid the change (``pkg/webhooks/clusterqueue_web
 ``ValidateClusterQueueUpdate``). Such a queue survives the apply, so after the drain and a successful ``pulumi up``
 it is released (:data:`RELEASE`; Kueue requeues the evicted runs, now on the new flavor).
 
+A hold outlives a failed apply (kueueleft-4). ``spec.stopPolicy`` is not in the compiled ClusterQueue, and
+``pulumi up`` never writes it back: pulumi-kubernetes diffs the new inputs against the old live object pruned to
+the shape of the old inputs (``provider/pkg/provider/provider.go`` ``Diff``: ``pruneLiveState(oldLive,
+oldInputs)``), so a field the program never sets is no change; and it updates by server-side apply of the inputs
+alone (``provider/pkg/await/await.go`` ``ssaUpdate``: ``types.ApplyPatchType`` with its ``FieldManager``), which
+removes a field only when the applier owned it and no other manager does ("Server-Side Apply", Field management:
+https://kubernetes.io/docs/reference/using-api/server-side-apply/). So a queue the drain held while the apply then
+failed stayed held, its runs evicted and nothing admitted, through every later apply, which drains nothing (no
+run is admitted there any more) and so released nothing. The drain therefore writes as its own field manager
+(:data:`DRAIN_MANAGER`, the ``fieldManager`` of its merge patch): Kubernetes records who last changed each field
+in ``metadata.managedFields`` ("Whenever a field's value does change, ownership moves from its current manager to
+the manager making the change", same page). A queue of this stack whose ``stopPolicy`` is ``HoldAndDrain`` and
+owned by :data:`DRAIN_MANAGER` was held by an apply and not released; one whose ``stopPolicy`` another manager
+set (someone's ``kubectl patch``, an operator) is that person's hold and is left as it is, only named.
+
 Contract:
+- :func:`earlier_holds`: before ``pulumi up``, on Kubernetes, the ClusterQueues of the desired graph that an
+  earlier apply's drain left held (:func:`held_by_drain`), from one LIST of ClusterQueues; a queue of the graph
+  held by another manager is said (``say``) with :func:`release_command`, not released. When the apply had no
+  client yet (no queue to delete or move), the read is its own, one try within :data:`QUICK_READ`, and a cluster
+  it cannot reach is a warning (``say``) and no queue. :func:`release` after a
+  successful ``pulumi up`` includes them; when the apply fails, :func:`held_note` names them (``kept``).
+- :func:`held_by_drain`: whether a ClusterQueue object is held (``HoldAndDrain``) with :data:`DRAIN_MANAGER`
+  owning ``spec.stopPolicy`` in its ``managedFields`` (a ``FieldsV1`` entry with ``f:spec`` -> ``f:stopPolicy``).
 - :func:`condemned_queues`: the names of the ClusterQueues a plan deletes or replaces, or moves to other flavors
   (:func:`~mlops_infra.plan.queue_removal.moved_queues`), sorted.
 - :func:`admitted_workloads`: ``{queue: ["<namespace>/<workload>", ...]}`` for those queues, from one LIST of
@@ -43,8 +66,9 @@ Contract:
 - :func:`refusal`: the :class:`~mlops_infra.errors.UserError` that names every admitted workload and the two
   ways out (wait, or rerun with ``--drain-queues``); ``moved``: the queues among them that are moved, not deleted.
 - :func:`release`: after a successful ``pulumi up``, merge-patches :data:`RELEASE` onto each drained queue that was
-  moved (a deleted one is gone).
-- :func:`drain`: merge-patches ``spec.stopPolicy: HoldAndDrain`` onto each queue that has admitted workloads,
+  moved (a deleted one is gone), and each queue :func:`earlier_holds` found.
+- :func:`drain`: merge-patches ``spec.stopPolicy: HoldAndDrain`` (as :data:`DRAIN_MANAGER`) onto each queue that has
+  admitted workloads,
   then reads the workloads again every ``poll`` seconds until none of those queues has one (returns) or
   ``timeout`` seconds have passed (a ``UserError`` naming the ones left; the stop policy stays set, nothing
   else changed). Its ``check`` may stop it before any patch or read (``apply``: Ctrl-C or SIGTERM).
@@ -80,6 +104,11 @@ CLUSTER_QUEUE = resource_type(KUEUE, "ClusterQueue", namespaced=False)
 STOP = {"spec": {"stopPolicy": "HoldAndDrain"}}
 RELEASE = {"spec": {"stopPolicy": "None"}}
 """The merge patch that lets a drained queue admit again (:func:`release_command`)."""
+DRAIN_MANAGER = "mlops-infra-drain"
+"""The ``fieldManager`` of the drain's and the release's patches: who owns a hold in ``managedFields`` (module docstring)."""
+QUICK_READ = (2.0, 10.0)
+"""(connect, read) seconds of :func:`earlier_holds`' own read: one try (``NO_RETRY``); the client alone would retry a
+silent server for minutes."""
 FLAG = "--drain-queues"
 DRAIN_TIMEOUT = 600.0
 """How long :func:`drain` waits for Kueue to evict (seconds): as long as pulumi-kubernetes would wait."""
@@ -151,7 +180,7 @@ def refusal(admitted: Mapping[str, list[str]], moved: Sequence[str] = ()) -> Use
 def release(kube: KubeClient, queues: Sequence[str], say: Callable[[str], None]) -> None:
     """Merge-patch :data:`RELEASE` onto each of ``queues`` (drained and moved, after a successful ``pulumi up``)."""
     for queue in queues:
-        kube.patch(CLUSTER_QUEUE, queue, None, RELEASE)
+        kube.patch(CLUSTER_QUEUE, queue, None, RELEASE, field_manager=DRAIN_MANAGER)
         say(f"Released Kueue ClusterQueue {queue} (spec.stopPolicy: None): it admits runs on its new flavors")
 
 
@@ -168,7 +197,7 @@ def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[st
     for queue in queues:
         check()
         say(f"Draining Kueue ClusterQueue {queue} (spec.stopPolicy: HoldAndDrain): evicting {', '.join(admitted[queue])}")
-        kube.patch(CLUSTER_QUEUE, queue, None, STOP)
+        kube.patch(CLUSTER_QUEUE, queue, None, STOP, field_manager=DRAIN_MANAGER)
     deadline = clock() + timeout
     while True:
         check()
@@ -183,14 +212,62 @@ def drain(kube: KubeClient, admitted: Mapping[str, list[str]], say: Callable[[st
         sleep(poll)
 
 
+def held_by_drain(queue: Mapping[str, Any]) -> bool:
+    """Whether a ClusterQueue object is held (``HoldAndDrain``) by an apply's drain: :data:`DRAIN_MANAGER` owns its
+    ``spec.stopPolicy`` (module docstring)."""
+    if (queue.get("spec") or {}).get("stopPolicy") != STOP["spec"]["stopPolicy"]:
+        return False
+    entries = (queue.get("metadata") or {}).get("managedFields") or ()
+    return any(isinstance(e, Mapping) and e.get("manager") == DRAIN_MANAGER
+               and "f:stopPolicy" in ((e.get("fieldsV1") or {}).get("f:spec") or {}) for e in entries)
+
+
+def earlier_holds(graph: Any, kube: KubeClient | None, say: Callable[[str], None]) -> tuple[KubeClient | None, list[str]]:
+    """(a client of the cluster, or ``kube`` as given; the ClusterQueues of the desired ``graph`` an earlier apply's
+    drain left held), read only on Kubernetes and only when the graph has a ClusterQueue; a queue of the graph held
+    by another manager is ``say``-d (see the module contract)."""
+    names = {str((r.inputs.get("metadata") or {}).get("name")) for r in graph.resources if is_kueue(r.type, "ClusterQueue")}
+    if not names or graph.metadata.get("cloud") != "kubernetes":
+        return kube, []
+    if kube is not None:  # the apply reads the cluster anyway (a queue it deletes or moves): as strict as that read
+        items = listed(kube, CLUSTER_QUEUE)
+    else:  # only for this check: bounded, and a cluster it cannot read is a warning, as the namespace check's
+        from mlops_infra.kube.client import NO_RETRY
+        from mlops_infra.kube.config import ConnectOptions
+
+        context = graph.metadata.get("context")
+        try:
+            kube = KubeClient.connect(ConnectOptions(context=context))
+            items = listed(KubeClient(kube.api_client, retry=NO_RETRY, timeout=QUICK_READ), CLUSTER_QUEUE)
+        except UserError as exc:
+            say(f"warning: could not read the Kueue ClusterQueues through context {context} ({exc.summary}); whether "
+                "an earlier apply left one of this stack's held was not checked")
+            return None, []
+    ours: list[str] = []
+    for item in items:
+        name = str((item.get("metadata") or {}).get("name"))
+        policy = (item.get("spec") or {}).get("stopPolicy")
+        if name not in names or policy in (None, "None"):
+            continue
+        if held_by_drain(item):
+            ours.append(name)
+            say(f"Kueue ClusterQueue {name} is still held (spec.stopPolicy: HoldAndDrain) by an earlier apply's "
+                f"drain ({FLAG}) that did not finish: this apply releases it once `pulumi up` succeeds.")
+        else:
+            say(f"warning: Kueue ClusterQueue {name} has spec.stopPolicy: {policy}, set by someone other than "
+                f"mlops-infra apply: it admits no new run and this apply leaves it so (`pulumi up` never changes "
+                f"that field). Release it when its owner is done: {release_command(name)}")
+    return kube, sorted(ours)
+
+
 def release_command(queue: str) -> str:
     """The ``kubectl`` command that merge-patches :data:`RELEASE` onto ``queue``."""
     return f"kubectl patch clusterqueue {queue} --type merge -p '{json.dumps(RELEASE, separators=(',', ':'))}'"
 
 
-def held_note(kube: KubeClient, queues: Sequence[str], moved: Sequence[str] = ()) -> str:
+def held_note(kube: KubeClient, queues: Sequence[str], moved: Sequence[str] = (), kept: Sequence[str] = ()) -> str:
     """Which of the drained ``queues`` are still held and how to release them ("" when none is; see the module
-    contract)."""
+    contract); ``kept``: queues an earlier apply left held (:func:`earlier_holds`), which the next apply releases."""
     lines = []
     for queue in queues:
         try:
@@ -203,7 +280,10 @@ def held_note(kube: KubeClient, queues: Sequence[str], moved: Sequence[str] = ()
                 continue
             lines.append(f"ClusterQueue {queue} is held (spec.stopPolicy: HoldAndDrain): it admits no workload, "
                          "and the runs it evicted wait.")
-        if queue in set(moved):  # closing-35e-1: the apply keeps a moved queue, so nothing else releases it
+        if queue in set(kept):  # kueueleft-4: held by an earlier apply; this one kept it
+            lines.append(f"  An earlier apply held it; the next apply that succeeds releases it, or release it now "
+                         f"(Kueue requeues its evicted runs): {release_command(queue)}")
+        elif queue in set(moved):  # closing-35e-1: the apply keeps a moved queue, so nothing else releases it
             lines.append(f"  The apply keeps it (it names new flavors): release it once the apply succeeds, or now "
                          f"(Kueue requeues its evicted runs): {release_command(queue)}")
         else:

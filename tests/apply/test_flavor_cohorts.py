@@ -48,7 +48,7 @@ def test_a_cohort_naming_the_deleted_flavor_is_named_and_the_apply_goes_on(work:
         assert result.code == 0, result.output
         assert ups == [True]  # a Cohort does not hold the delete: pulumi up ran
         text = " ".join(result.stderr.split())
-        assert ("Warning: this apply deletes 1 Kueue ResourceFlavor(s) that Kueue Cohorts name in their shared quota: "
+        assert ("warning: this apply deletes 1 Kueue ResourceFlavor(s) that Kueue Cohorts name in their shared quota: "
                 f"ResourceFlavor {OLD}: in the shared quota of Cohort legacy-pool, shared-a10g") in text
         assert "other-pool" not in text
         assert "once the apply has created fraud-detection-dev-shared-a10g-" in text  # the flavor to move it to

@@ -41,7 +41,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    Confirmation: unless
    ``--yes``, ask on a terminal; without a terminal, refuse (exit 1). Then, with ``--drain-queues``,
    those queues get ``spec.stopPolicy: HoldAndDrain`` and apply waits (bounded) until they admit none;
-   after ``pulumi up`` succeeds, a moved queue gets ``spec.stopPolicy: None`` back.
+   after ``pulumi up`` succeeds, a moved queue gets ``spec.stopPolicy: None`` back, and so does a queue of the
+   stack an earlier apply's drain left held (``pulumi up`` never writes that field; a hold someone else set is
+   named and left: :func:`mlops_infra.apply.queue_drain.earlier_holds`, kueueleft-4).
    When anything after that fails or is refused (the wait, a state that moved meanwhile, ``pulumi up``),
    the error also names each queue still held and the ``kubectl patch`` that releases it
    (:func:`mlops_infra.apply.queue_drain.held_note`, closing-33b-2).
@@ -167,6 +169,8 @@ def apply(
     refuse_outside_users(graph, current, prior,  # audit k8sapply-3: Kueue would hold a flavor another queue names
                          lambda text: err.print(text, markup=False, highlight=False))  # a Cohort's pool: said
     kube, admitted = _admitted_queues(graph, current)  # audit removal-4: Kueue would hold the delete
+    from mlops_infra.apply.queue_drain import earlier_holds  # kueueleft-4: `pulumi up` never releases a hold
+    kube, held = earlier_holds(graph, kube, lambda text: err.print(text, markup=False, highlight=False))
     if admitted and not drain_queues:
         from mlops_infra.apply.queue_drain import refusal
 
@@ -216,10 +220,11 @@ def apply(
                 up_in_order(up, current.sequences, {**extra_env, **delete_first},  # A3
                             lambda line: out.print(line, markup=False))
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
-        if admitted:
-            _say_held(exc, _quick(kube) if guard.signals else kube, list(admitted), err, _moved(current))
+        if admitted or held:
+            _say_held(exc, _quick(kube) if guard.signals else kube, sorted({*admitted, *held}), err, _moved(current),
+                      held)
         raise
-    if moved := [q for q in admitted if q in _moved(current)]:  # closing-35e-1: a moved queue outlives the apply
+    if moved := sorted({*(q for q in admitted if q in _moved(current)), *held}):  # closing-35e-1, kueueleft-4
         from mlops_infra.apply.queue_drain import release
 
         release(kube, moved, lambda line: out.print(line, markup=False))
@@ -309,12 +314,12 @@ def _quick(kube):
     return KubeClient(kube.api_client, retry=NO_RETRY, timeout=(2.0, 5.0))
 
 
-def _say_held(exc: BaseException, kube, queues: list[str], err: Console, moved: list[str]) -> None:
+def _say_held(exc: BaseException, kube, queues: list[str], err: Console, moved: list[str], kept: list[str]) -> None:
     """Add to ``exc`` (a :class:`UserError`), else print, which drained queues are still held and how to release
     them (:func:`mlops_infra.apply.queue_drain.held_note`)."""
     from mlops_infra.apply.queue_drain import held_note
 
-    note = held_note(kube, queues, moved)
+    note = held_note(kube, queues, moved, kept)
     if not note:
         return
     if isinstance(exc, UserError):
