@@ -30,7 +30,8 @@ Contract:
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html); a
     bucket policy statement that allows the principal ``*``; a Kubernetes Service of type
     LoadBalancer or NodePort (reachable from outside the cluster).
-  - ``progressive_rollout``: a production endpoint whose rollout is ``all_at_once``.
+  - ``progressive_rollout``: a production endpoint whose rollout is ``all_at_once``, or, on Kubernetes,
+    ``rolling`` (Knative's switch there: :data:`~mlops_infra.spec.guardrails.PROGRESSIVE_STRATEGIES`).
   - ``capture``: a production endpoint without request/response capture.
   - ``approved_models``: a production endpoint whose model versions are served without approval: the
     model's ``approval`` is ``automatic`` and the environment lacks the ``model_approved`` gate. With
@@ -64,7 +65,7 @@ from typing import Any
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
 from mlops_infra.policy.facts import SystemFacts, component_facts, replica_ceiling
 from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, GuardrailResult
-from mlops_infra.spec.guardrails import RULES, GuardrailSettings
+from mlops_infra.spec.guardrails import RULES, GuardrailSettings, progressive_strategies
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
@@ -341,12 +342,26 @@ def _anyone(principal: Any) -> bool:
 
 
 def check_progressive_rollout(subject: Subject) -> list[GuardrailFinding]:
+    """Endpoints whose strategy is not progressive on the graph's target
+    (:func:`~mlops_infra.spec.guardrails.progressive_strategies`: ``rolling`` is not, on Kubernetes)."""
     s = subject.settings
-    return [GuardrailFinding("progressive_rollout", address, f"{address} rolls out all at once in {s.env}",
-                             "Set rollout.strategy to canary, blue_green or rolling (for example rollout: {strategy: "
-                             "canary, steps: [10, 50, 100], bake: 10m}).", "rollout.strategy")
-            for address, f in subject.of_kind("endpoint")
-            if (f.get("rollout") or {}).get("strategy") == "all_at_once"]
+    cloud = subject.graph.metadata.get("cloud")
+    accepted = progressive_strategies(cloud)
+    example = "(for example rollout: {strategy: canary, steps: [10, 50, 100], bake: 10m})."
+    found = []
+    for address, f in subject.of_kind("endpoint"):
+        strategy = (f.get("rollout") or {}).get("strategy")
+        if strategy is None or strategy in accepted:
+            continue
+        if strategy == "all_at_once":
+            message = f"{address} rolls out all at once in {s.env}"
+        else:
+            message = (f"{address} rolls out {strategy} in {s.env}, which on {cloud} moves all traffic to the new "
+                       "version at once (Knative's latest revision, no controller steps)")
+        found.append(GuardrailFinding("progressive_rollout", address, message,
+                                      f"Set rollout.strategy to {', '.join(accepted[:-1])} or {accepted[-1]} "
+                                      + example, "rollout.strategy"))
+    return found
 
 
 def check_capture(subject: Subject) -> list[GuardrailFinding]:

@@ -23,11 +23,12 @@ from typing import Literal
 from pydantic import Field
 
 from mlops_infra.spec.base import SpecModel
+from mlops_infra.spec.serving import CONTROLLER_STRATEGIES
 
 RULES: dict[str, str] = {
     "encryption": "every store is encrypted at rest with a customer-managed KMS key",
     "no_public_access": "no store or service is open to the public",
-    "progressive_rollout": "production endpoints roll out progressively (canary, blue_green or rolling)",
+    "progressive_rollout": "production endpoints roll out progressively (canary or blue_green; rolling too on AWS)",
     "capture": "production endpoints capture requests and responses",
     "approved_models": "production endpoints serve only model versions approved in the registry",
     "max_gpus": "the environment uses at most max_gpus GPUs at full scale",
@@ -39,6 +40,25 @@ RULES: dict[str, str] = {
 Level = Literal["mandatory", "advisory"]
 MANDATORY: Level = "mandatory"
 ADVISORY: Level = "advisory"
+
+PROGRESSIVE_STRATEGIES: dict[str, tuple[str, ...]] = {
+    "aws": ("canary", "blue_green", "rolling"),
+    "kubernetes": tuple(sorted(CONTROLLER_STRATEGIES, reverse=True)),  # canary, blue_green
+}
+"""The rollout strategies ``progressive_rollout`` accepts, per target. On AWS SageMaker's ``rolling``
+deployment moves traffic in batches (``compile/aws/serving.py``). On Kubernetes only the strategies the
+rollout controller drives are progressive: any other InferenceService has no ``canaryTrafficPercent``,
+so KServe gives the Knative Service the single target ``{latestRevision: true, percent: 100}`` and the
+new revision takes all traffic at once once ready (``spec/rollout_switch.py``, which warns
+``rollout-ignored-on-kubernetes`` for the same reason: kserve ``ksvc_reconciler.go``, knative
+``route_types.go`` ``TrafficTarget.LatestRevision``)."""
+
+
+def progressive_strategies(cloud: str | None) -> tuple[str, ...]:
+    """The strategies ``progressive_rollout`` accepts on ``cloud`` (``aws``, ``kubernetes``; another or
+    unknown target: AWS's, the widest), in the order messages name them."""
+    return PROGRESSIVE_STRATEGIES.get(cloud or "", PROGRESSIVE_STRATEGIES["aws"])
+
 
 PRODUCTION_RULES = frozenset({"progressive_rollout", "capture", "approved_models"})
 """Rules that apply only in production environments."""
