@@ -45,6 +45,7 @@ from mlops_infra.spec.signals import (
     check_thresholds,
 )
 from mlops_infra.spec.system import MLSystem
+from mlops_infra.spec.training_failures import check_training_failures
 
 SystemCheck = Callable[[CheckContext], Iterable[Diagnostic]]
 EnvironmentCheck = Callable[[CheckContext, str, Environment], Iterable[Diagnostic]]
@@ -65,6 +66,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_serving_fit,
     check_training_fit,
     check_image_pins,
+    check_training_failures,
 )
 """Checks of the system as a whole (run on the base and on each effective system). Plaintext
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""

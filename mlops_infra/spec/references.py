@@ -31,6 +31,7 @@ REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("training_jobs", ("outputs",), "data_sources"),
     ("training_jobs", ("registers",), "models"),
     ("training_jobs", ("triggers", "on_alerts"), "alerts"),
+    ("training_jobs", ("notify",), "channels"),
     ("endpoints", ("model", "name"), "models"),
     ("endpoints", ("rollout", "rollback_on"), "alerts"),
     ("monitors", ("endpoint",), "endpoints"),

@@ -68,6 +68,10 @@ class TrainingJob(SpecModel):
     max_runtime: DurationField | None = Field(default=None, description="Stop a run after this long (6h).")
     registers: Name | None = Field(default=None, description="Model that each successful run registers a version of.")
     triggers: Triggers = Field(default_factory=Triggers, description="Schedules and alerts that start runs.")
+    notify: list[Name] = Field(
+        default_factory=empty_list,
+        description="Channels told when a run fails, besides the channels of the triggers.on_alerts alerts "
+                    "(training_failed_<job>: a Prometheus alert on Kubernetes, an EventBridge rule on AWS).")
     precision: Precision | None = Field(
         default=None, description="fp32, mixed_fp16, mixed_bf16 (the default for the memory check) or bf16; passed "
                                   "to the container as MLOPS_PRECISION.")

@@ -153,7 +153,7 @@ def test_the_reference_gets_one_warning_per_kind_a_release_selector_leaves_out()
         labels, alerts=alerts)
     assert rules.startswith("monitoring: no Prometheus in the cluster loads this system's PrometheusRules "
                             "(alert-fraud-drift, alert-scorer-errors, alert-scorer-latency, monitor-drift, "
-                            "monitor-errors, monitor-latency and 3 more in namespace fraud-dev), so their recording rules are "
+                            "monitor-errors, monitor-latency and 4 more in namespace fraud-dev), so their recording rules are "
                             "never evaluated and the alerts of this system will never fire. The nearest, Prometheus "
                             'monitoring/kps (spec.ruleSelector {"matchLabels": {"release": "kps"}}, '
                             "spec.ruleNamespaceSelector {}): spec.ruleSelector needs release=kps. Add release: kps "

@@ -45,6 +45,10 @@ Contract:
   failure alarms of a forwarder, a retrain gate and the runner (audit notify-1;
   :func:`notify_failure_rules` has the rules and the Alertmanager and kube-state-metrics sources
   they rest on).
+- Failed training runs: each training job with someone to tell (``spec/training_failures.py``: its
+  ``notify``, then its ``on_alerts`` alerts' channels) gets PrometheusRule ``training-failed-<job>``
+  under its component (:func:`compile_training_failure_rule`), firing ``training_failed_<job>`` when
+  a run or its launcher failed (:func:`training_failure_rule` has the sources).
 """
 
 from __future__ import annotations
@@ -237,17 +241,24 @@ def _integration_failure_rule(kube: KubeTarget, kind: str) -> dict[str, Any]:
                             "mlops_notify": ",".join(told)}}
 
 
+def failed_cronjob_jobs(namespace: str, cronjob: str, window_seconds: int) -> str:
+    """PromQL: ``{namespace}`` while a Job of CronJob ``cronjob`` created in the last ``window_seconds`` has
+    failed (kube-state-metrics ``kube_job_owner``, ``kube_job_failed``, ``kube_job_created``: see
+    :func:`notify_failure_rules`, "The rollout runner")."""
+    owned = f'kube_job_owner{{namespace="{namespace}", owner_kind="CronJob", owner_name="{cronjob}"}}'
+    failed = f'kube_job_failed{{namespace="{namespace}", condition="true"}} == 1'
+    recent = f'time() - kube_job_created{{namespace="{namespace}"}} < {window_seconds}'
+    return (f"count by (namespace) ({owned} and on (namespace, job_name) ({failed}) "
+            f"and on (namespace, job_name) ({recent})) > 0")
+
+
 def _runner_failure_rule(kube: KubeTarget) -> dict[str, Any]:
     ctx = kube.ctx
     name, namespace = routing.RUNNER_FAILED, kube.namespace
     told = routing.runner_audience(ctx.system)
-    owned = f'kube_job_owner{{namespace="{namespace}", owner_kind="CronJob", owner_name="{RUNNER_CRONJOB}"}}'
-    failed = f'kube_job_failed{{namespace="{namespace}", condition="true"}} == 1'
-    recent = f'time() - kube_job_created{{namespace="{namespace}"}} < {RUNNER_FAILURE_WINDOW_SECONDS}'
     window = f"{RUNNER_FAILURE_WINDOW_SECONDS // 60}m"
     return {"alert": name,
-            "expr": f"count by (namespace) ({owned} and on (namespace, job_name) ({failed}) "
-                    f"and on (namespace, job_name) ({recent})) > 0",
+            "expr": failed_cronjob_jobs(namespace, RUNNER_CRONJOB, RUNNER_FAILURE_WINDOW_SECONDS),
             "labels": _rule_labels(kube, name, "critical"),
             "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: the rollout runner fails: rollouts "
                                        "neither advance nor roll back",
@@ -461,3 +472,108 @@ def compile_rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> st
     parent = kube.ctx.builder.urn_for(COMPONENT_TYPES["endpoints"], endpoint.name, None)
     return kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", name, address, {"spec": spec}),
                     parent=parent, address=address, role="rollback-alert-rule")
+
+
+TRAINING_JOB_LABEL = "mlops-infra/training-job"
+"""The label of a training job's runs and launcher Jobs (``training.JOB_LABEL``, which imports this module)."""
+TRAINING_FAILURE_SEVERITY = "warning"
+"""Severity of ``training_failed_<job>``: a failed run is work for the day, not a page (the AWS rule's
+message says the same, ``compile/aws/training_failures.py``)."""
+LAUNCHER_DEADLINE_SECONDS = 600
+"""``activeDeadlineSeconds`` of a launcher Job (``training.launcher_cronjob``, which imports this module)."""
+TRAINING_FAILURE_WINDOW_SECONDS = 900
+"""How long ``training_failed_<job>`` fires after a run failed (its ``Failed`` condition's
+``lastTransitionTime``): long enough to be evaluated and routed, short enough that one failure is one
+notification; the run stays listed, so without a window one failure would fire until it is deleted."""
+LAUNCH_FAILURE_WINDOW_SECONDS = LAUNCHER_DEADLINE_SECONDS + TRAINING_FAILURE_WINDOW_SECONDS
+"""How recent (``kube_job_created``) a failed launcher Job must be to count: it fails at the latest at its
+deadline, and then fires for :data:`TRAINING_FAILURE_WINDOW_SECONDS` (the CronJob keeps 3 failed Jobs)."""
+RUN_STATE_PREFIX = "mlops_pytorchjob"
+RUN_CONDITION_METRIC = f"{RUN_STATE_PREFIX}_condition_time"
+"""The series kube-state-metrics exposes for each condition of each PyTorchJob, given
+:data:`RUN_STATE_METRICS` (its value: the condition's ``lastTransitionTime``, Unix seconds)."""
+RUN_STATE_METRICS = {
+    "kind": "CustomResourceStateMetrics",
+    "spec": {"resources": [{
+        "groupVersionKind": {"group": "kubeflow.org", "kind": "PyTorchJob", "version": "v1"},
+        "metricNamePrefix": RUN_STATE_PREFIX,
+        "labelsFromPath": {"name": ["metadata", "name"], "namespace": ["metadata", "namespace"],
+                           "training_job": ["metadata", "labels", "mlops-infra/training-job"]},
+        "metrics": [{"name": "condition_time",
+                     "help": "lastTransitionTime of each condition of a PyTorchJob (mlops-infra training runs)",
+                     "each": {"type": "Gauge", "gauge": {"path": ["status", "conditions"],
+                                                         "labelsFromPath": {"status": ["status"], "type": ["type"]},
+                                                         "valueFrom": ["lastTransitionTime"]}}}]}]},
+}
+"""kube-state-metrics' custom-resource-state configuration (``--custom-resource-state-config``) that makes
+a training run's conditions observable (docs/compile-kubernetes.md gives it as YAML; see
+:func:`training_failure_rule`)."""
+
+
+def training_failure_rule(kube: KubeTarget, job, told: list[str]) -> dict[str, Any]:
+    """Training job ``job``'s ``training_failed_<job>`` (``warning``), told to ``told``
+    (:func:`routing.training_audience`). It fires when either part of a run failed:
+
+    - **the launcher**: a Job of the job's CronJob ``train-<job>`` (scheduled, or ``kubectl create job
+      --from=cronjob/...``, whose Job kubectl gives an owner reference to the CronJob, not as controller:
+      kubernetes/kubectl ``pkg/cmd/create/create_job.go`` ``createJobFromCronJob``; ``kube_job_owner`` has a
+      series per owner reference, so the rule does not filter on ``owner_is_controller``) failed and was created in the last
+      :data:`LAUNCH_FAILURE_WINDOW_SECONDS`: no run started (the API server refused it, the template's
+      name is taken; ``scripts/launcher.py`` exits 1). kube-state-metrics' Job series, as for the rollout
+      runner (:func:`failed_cronjob_jobs`).
+    - **the run**: a PyTorchJob labelled ``mlops-infra/training-job=<job>`` (every run the launcher or the
+      retrain trigger creates) got condition ``Failed`` = ``True`` in the last
+      :data:`TRAINING_FAILURE_WINDOW_SECONDS`. The training-operator sets it when the backoff limit is
+      reached or ``activeDeadlineSeconds`` passed (kubeflow/training-operator v1.9.0
+      ``pkg/controller.v1/common/job.go`` ``ReconcileJobs``: ``UpdateJobConditions(..., JobFailed, ...)``;
+      ``commonutil.UpdateJobConditions`` stamps ``lastTransitionTime``) or a replica with restart policy
+      ``Never`` failed (``pytorchjob_controller.go`` ``UpdateJobStatus``). Its own counter
+      ``training_operator_jobs_failed_total{job_namespace, framework}`` (``pkg/common/metrics.go``) cannot
+      be used: it has no job label and ``ReconcileJobs`` does not increment it, so a run of ours (restart
+      policy ``OnFailure``) failing past its backoff limit never counts. kube-state-metrics exposes no
+      PyTorchJob by itself, only what its custom-resource-state configuration describes
+      (kubernetes/kube-state-metrics ``docs/metrics/extend/customresourcestate-metrics.md``: a Gauge over
+      ``[status, conditions]`` with ``labelsFromPath`` and ``valueFrom``, RFC3339 times parsed to Unix
+      seconds, ``pkg/customresourcestate/registry_factory.go``; the name is ``<metricNamePrefix>_<name>``,
+      ``fullName``): :data:`RUN_STATE_METRICS`, which the platform team adds (docs/compile-kubernetes.md).
+      Without it this part never fires, and the launcher part still does.
+
+    One expression, ``or``-ed, ``by (namespace)``: one alert per job (its labels name it). No ``for``:
+    a failure is a fact, not a level that may recover."""
+    ctx, namespace = kube.ctx, kube.namespace
+    name = routing.training_failure_alert(job.name)
+    cronjob = names.cronjob("train", job.name)
+    run = (f'{RUN_CONDITION_METRIC}{{namespace="{namespace}", training_job="{job.name}", type="Failed", '
+           f'status="True"}}')
+    window = f"{TRAINING_FAILURE_WINDOW_SECONDS // 60}m"
+    return {"alert": name,
+            "expr": f"({failed_cronjob_jobs(namespace, cronjob, LAUNCH_FAILURE_WINDOW_SECONDS)}) or "
+                    f"(count by (namespace) (time() - {run} < {TRAINING_FAILURE_WINDOW_SECONDS}) > 0)",
+            "labels": _rule_labels(kube, name, TRAINING_FAILURE_SEVERITY, mlops_training_job=job.name),
+            "annotations": {"summary": f"{ctx.system.metadata.name}/{ctx.env}: a run of training job {job.name} "
+                                       "failed: no new model version from it",
+                            "description": f"In namespace {namespace}, a training run (PyTorchJob labelled "
+                                           f"{TRAINING_JOB_LABEL}={job.name}) failed in the last {window}, or a "
+                                           f"launcher Job of CronJob {cronjob} failed to start one. See kubectl get "
+                                           f"pytorchjobs,jobs -l {TRAINING_JOB_LABEL}={job.name} and the failed "
+                                           f"pods' logs. {_told(told, '')}",
+                            "mlops_notify": ",".join(told)}}
+
+
+def training_failure_rule_name(job: str) -> str:
+    """The PrometheusRule of ``training_failed_<job>``: one per job, cut and hashed to a 63-character label
+    (:func:`~mlops_infra.compile.kubernetes.names.item`)."""
+    return names.item("training-failed", job)
+
+
+def compile_training_failure_rule(kube: KubeTarget, job, parent: str) -> str | None:
+    """The job's ``training_failed_<job>`` in PrometheusRule :func:`training_failure_rule_name`, under the job's
+    component; none when nobody would be told (``validate`` warns for a scheduled job:
+    ``spec/training_failures.py``)."""
+    told = routing.training_audience(kube.ctx.system, job)
+    if not told:
+        return None
+    name, address = training_failure_rule_name(job.name), f"training_jobs.{job.name}"
+    spec = {"groups": [{"name": name, "rules": [training_failure_rule(kube, job, told)]}]}
+    return kube.add(kube.obj(PROMETHEUS_RULE, "PrometheusRule", name, address, {"spec": spec}),
+                    parent=parent, address=address, role="training-failure-rule")

@@ -7,7 +7,8 @@ Contract:
   :func:`announced_endpoints`, and the notify-failure alerts it is told of: :func:`failure_alerts_told`,
   every other channel's :func:`notify_failure_alert`, the :func:`retrain_failure_alert` of each training
   job whose :func:`retrain_audience` it is in, the :func:`integration_failure_alert` of each kind
-  :func:`integration_audience` gives it, :data:`RUNNER_FAILED` when it is in :func:`runner_audience`, and
+  :func:`integration_audience` gives it, :data:`RUNNER_FAILED` when it is in :func:`runner_audience`, the
+  :func:`training_failure_alert` of each training job whose :func:`training_audience` it is in, and
   :data:`NOTIFY_FAILURES_UNOBSERVED`; and the
   ``monitor_silent_<monitor>`` alert of each drift monitor whose audience it is in:
   ``compile/monitor_silence.py``; so every channel has a route) and one per training job with
@@ -50,6 +51,7 @@ from mlops_infra.spec.alerting import (
 from mlops_infra.spec.base import SecretRef
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.spec.training import TrainingJob
+from mlops_infra.spec.training_failures import training_failure_audience
 
 DEFAULT_SECRET_KEY = "value"
 RETRAIN_REPEAT = "24h"
@@ -245,6 +247,20 @@ def retrain_failure_alert(job: str) -> str:
     return f"notify_failed_retrain_{job}"
 
 
+def training_failure_alert(job: str) -> str:
+    """The alert saying that a run of training job ``job`` failed, or its launcher could not start one:
+    ``training_failed_<job>`` (``_`` is in no spec name, as in :func:`rollback_alert`;
+    ``alerting.training_failure_rule``)."""
+    return f"training_failed_{job}"
+
+
+def training_audience(system: MLSystem, job: TrainingJob) -> list[str]:
+    """Who hears that a run of ``job`` failed: the rule both targets share
+    (:func:`~mlops_infra.spec.training_failures.training_failure_audience`: the job's ``notify``, then its
+    ``on_alerts`` alerts' channels; nobody else), uncapped (an Alertmanager route has no limit)."""
+    return training_failure_audience(system, job)
+
+
 RUNNER_FAILED = "rollout_runner_failed"
 """The alert saying that Jobs of the rollout runner's CronJob failed (``alerting.notify_failure_rules``)."""
 
@@ -290,6 +306,7 @@ def failure_alerts_told(system: MLSystem, channel: str) -> list[str]:
     told += [integration_failure_alert(kind) for kind in failure_kinds(system)
              if channel in integration_audience(system, kind)]
     told += [RUNNER_FAILED] if channel in runner_audience(system) else []
+    told += [training_failure_alert(j.name) for j in system.training_jobs if channel in training_audience(system, j)]
     return [*told, NOTIFY_FAILURES_UNOBSERVED]
 
 

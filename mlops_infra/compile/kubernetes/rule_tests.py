@@ -65,6 +65,12 @@ and ``for``:
   before; with a driven rollout, kube-state-metrics' series of a failed Job of the rollout runner's
   CronJob fire ``rollout_runner_failed`` until the Job is older than
   :data:`~alerting.RUNNER_FAILURE_WINDOW_SECONDS`, and a failed Job of another CronJob never does.
+- ``training failures`` (:data:`TRAINING_FAILURES_FILE`, each training job with someone to tell,
+  ``alerting.training_failure_rule``): kube-state-metrics' series of a failed launcher Job of the job's
+  CronJob fire ``training_failed_<job>`` from the failure until the Job is older than
+  :data:`~alerting.LAUNCH_FAILURE_WINDOW_SECONDS`; the custom-resource-state series of a run's ``Failed``
+  condition (:data:`~alerting.RUN_STATE_METRICS`) fire it for :data:`~alerting.TRAINING_FAILURE_WINDOW_SECONDS`
+  after the failure; a run that succeeded, another job's failed run or launcher, the runner's failed Job never do.
 
 Latency is fed on Knative's own histogram buckets (:data:`KNATIVE_LATENCY_BUCKETS_MS`, the one list
 ``validate`` checks thresholds against): healthy requests in the bucket ending at the threshold,
@@ -86,7 +92,7 @@ import yaml
 
 from mlops_infra.compile import drift_job
 from mlops_infra.compile.context import CompileContext
-from mlops_infra.compile.kubernetes import alert_value, alerting, monitoring, routing
+from mlops_infra.compile.kubernetes import alert_value, alerting, monitoring, names, routing
 from mlops_infra.compile.kubernetes.alerting import alert_rule
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.graph import DesiredGraph, GraphBuilder
@@ -726,6 +732,55 @@ def _runner_test(kube: KubeTarget, rule: dict[str, Any], start: int, samples: in
                   _alert_check(name, gone + 2 * ALERTMANAGER_SCRAPE, None)])
 
 
+TRAINING_FAILURES_FILE = "tests-training-failures.yml"
+
+
+def _run_series(kube: KubeTarget, job: str, run: str, condition: str, since: int, samples: int) -> dict[str, str]:
+    """kube-state-metrics' series of condition ``condition`` (status ``True``) of PyTorchJob ``run`` of training
+    job ``job``, as :data:`alerting.RUN_STATE_METRICS` makes it: absent until ``since``, then that time (the
+    condition's ``lastTransitionTime``), with the ``customresource_*`` labels kube-state-metrics adds."""
+    labels = {**KUBE_STATE_METRICS_LABELS, "customresource_group": "kubeflow.org", "customresource_kind": "PyTorchJob",
+              "customresource_version": "v1", "name": run, "namespace": kube.namespace, "status": "True",
+              "training_job": job, "type": condition}
+    values = [float(since) if n * ALERTMANAGER_SCRAPE >= since else None for n in range(samples)]
+    return {"series": _labels_text(alerting.RUN_CONDITION_METRIC, labels), "values": values_text(values)}
+
+
+def training_failure_tests(kube: KubeTarget, job, told: list[str]) -> list[dict[str, Any]]:
+    """The tests of ``training_failed_<job>`` (``alerting.training_failure_rule``): a failed launcher Job fires
+    until it is older than the launch window, a failed run for the run window after its failure; another
+    job's failures, another CronJob's and a run that succeeded never fire."""
+    rule = alerting.training_failure_rule(kube, job, told)
+    name, step = rule["alert"], ALERTMANAGER_SCRAPE
+    cronjob = names.cronjob("train", job.name)
+    start = WARM_UP + 3 * step
+    launch_gone = start + alerting.LAUNCH_FAILURE_WINDOW_SECONDS
+    run_gone = start + alerting.TRAINING_FAILURE_WINDOW_SECONDS
+    samples = launch_gone // step + 4
+    other = f"{job.name}-other"
+    return [
+        _test(f"{name}: a failed launcher Job of CronJob {cronjob} fires until "
+              f"{alerting.LAUNCH_FAILURE_WINDOW_SECONDS}s after its creation", step,
+              [*_job_series(kube, cronjob, start, start + alerting.LAUNCHER_DEADLINE_SECONDS, samples),
+               *_job_series(kube, alerting.RUNNER_CRONJOB, start, start + step, samples)],
+              [_alert_check(name, start + alerting.LAUNCHER_DEADLINE_SECONDS - step, None),
+               _alert_check(name, start + alerting.LAUNCHER_DEADLINE_SECONDS + step, _firing(rule)),
+               _alert_check(name, launch_gone - 2 * step, _firing(rule)),
+               _alert_check(name, launch_gone + 2 * step, None)]),
+        _test(f"{name}: a failed run fires for {alerting.TRAINING_FAILURE_WINDOW_SECONDS}s after it failed", step,
+              [_run_series(kube, job.name, "run-a", "Running", WARM_UP, samples),
+               _run_series(kube, job.name, "run-a", "Failed", start, samples)],
+              [_alert_check(name, start - step, None), _alert_check(name, start + step, _firing(rule)),
+               _alert_check(name, run_gone - 2 * step, _firing(rule)),
+               _alert_check(name, run_gone + 2 * step, None)]),
+        _test(f"{name}: a run that succeeded, another job's failed run and launcher never fire", step,
+              [_run_series(kube, job.name, "run-b", "Succeeded", start, samples),
+               _run_series(kube, other, "run-c", "Failed", start, samples),
+               *_job_series(kube, names.cronjob("train", other), start, start + step, samples)],
+              [_alert_check(name, start + 2 * step, None)], (_never_fired(name, launch_gone),)),
+    ]
+
+
 def rollback_tests(kube: KubeTarget, endpoint, channels: list[str]) -> list[dict[str, Any]]:
     """The ``rollback notice`` tests of ``endpoint``'s rollback alert (see the module contract)."""
     rule = alerting.rollback_rule(kube, endpoint, channels)
@@ -798,6 +853,12 @@ def rule_test_files(system: MLSystem, env: str, rule_file_name: str = RULE_FILE)
         files[NOTIFY_FAILURES_FILE] = {"rule_files": [rule_file_name],
                                        "evaluation_interval": _duration(ALERTMANAGER_SCRAPE),
                                        "tests": notify_failure_tests(kube)}
+    for job in system.training_jobs:
+        told = routing.training_audience(system, job)
+        if told:
+            test_file = files.setdefault(TRAINING_FAILURES_FILE, {
+                "rule_files": [rule_file_name], "evaluation_interval": _duration(ALERTMANAGER_SCRAPE), "tests": []})
+            test_file["tests"] += training_failure_tests(kube, job, told)
     for endpoint, channels in routing.announced_endpoints(system):
         test_file = files.setdefault(ROLLBACK_FILE, {"rule_files": [rule_file_name],
                                                      "evaluation_interval": _duration(TRAFFIC_INTERVAL), "tests": []})

@@ -17,6 +17,9 @@ touches it. So this target stores the run template and compiles what starts runs
   (still suspended) after :func:`admission_timeout_seconds` is not active: the launcher deletes it
   and starts a new one (finding B7). A job without a schedule
   gets a *suspended* CronJob, so manual runs are ``kubectl create job --from=cronjob/train-<job>``.
+- ``training_failed_<job>``: a PrometheusRule ``training-failed-<job>`` firing when a run or its launcher
+  failed, told to the job's ``notify`` and ``on_alerts`` channels (``alerting.training_failure_rule``;
+  none when nobody would be told).
 - ``triggers.on_alerts``: an AlertmanagerConfig ``retrain-<job>`` routes those alerts to the
   platform's ``mlops-retrain-trigger`` webhook, which starts a run the same way: never while a run
   is active, and at most one per firing (an alert's ``fingerprint`` + ``startsAt``): Alertmanager's
@@ -56,7 +59,12 @@ from mlops_infra.compile import container_env, facts
 from mlops_infra.compile.kubernetes import images, ingress, names, queues, registry, routing, scripts
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes import workloads as wl
-from mlops_infra.compile.kubernetes.alerting import ALERTMANAGER_CONFIG
+from mlops_infra.compile.kubernetes.alerting import (
+    ALERTMANAGER_CONFIG,
+    LAUNCHER_DEADLINE_SECONDS,
+    TRAINING_JOB_LABEL,
+    compile_training_failure_rule,
+)
 from mlops_infra.compile.kubernetes.objects import KubeTarget, env, object_store_env_from
 from mlops_infra.compile.kubernetes.rbac import compile_launcher_rbac, compile_service_account
 from mlops_infra.compile.naming import physical_name
@@ -66,7 +74,7 @@ from mlops_infra.spec.cron import kubernetes_schedule
 from mlops_infra.spec.fit import training_fit
 from mlops_infra.spec.training import TrainingJob
 
-JOB_LABEL = "mlops-infra/training-job"
+JOB_LABEL = TRAINING_JOB_LABEL
 PYTORCHJOB_API = "kubeflow.org/v1"
 """The API version of the PyTorchJob the launcher creates from its template (the CRD must serve it)."""
 TEMPLATE_KEY = "pytorchjob.json"
@@ -198,7 +206,7 @@ def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[s
     schedule = job.triggers.schedule
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 3,
             "jobTemplate": {"metadata": {"labels": pod_labels},
-                            "spec": {"activeDeadlineSeconds": 600, "backoffLimit": 3,
+                            "spec": {"activeDeadlineSeconds": LAUNCHER_DEADLINE_SECONDS, "backoffLimit": 3,
                                      "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
             "schedule": kubernetes_schedule(schedule.expression) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": 3600,
             "successfulJobsHistoryLimit": 3, "suspend": schedule is None, "timeZone": "Etc/UTC"}
@@ -229,6 +237,7 @@ def compile_training_job(kube: KubeTarget, job: TrainingJob) -> None:
              depends_on=[config, *kube.needs("scripts", "launcher-binding")])
     if job.triggers.on_alerts:
         kube.add(retrain_route(kube, job), parent=parent, address=address, role="retrain-route")
+    compile_training_failure_rule(kube, job, parent)
 
 
 def compile_training_accounts(kube: KubeTarget) -> None:

@@ -244,7 +244,8 @@ def test_reference_dev_type_counts():
     assert counts["kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"] == 1
     # 3 monitors + 3 alerts + 1 rollback alert + 1 notify-failures (alerting.compile_notify_failures)
     # + 1 notify-failures-retrain-retrain (6799dac: one per retrain job, kept out of notify-failures' size)
-    assert counts["kubernetes:monitoring.coreos.com/v1:PrometheusRule"] == 9
+    # + 1 training-failed-retrain (alerting.compile_training_failure_rule: its runs' failures, told to ml-team)
+    assert counts["kubernetes:monitoring.coreos.com/v1:PrometheusRule"] == 10
     assert counts["kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"] == 3  # 2 channels + retrain
     assert counts["kubernetes:batch/v1:CronJob"] == 3  # retrain schedule + drift monitor + rollout runner
     assert counts["kubernetes:core/v1:NamespacePatch"] == 1 and "kubernetes:core/v1:Namespace" not in counts

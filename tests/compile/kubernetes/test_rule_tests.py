@@ -252,10 +252,12 @@ def test_rule_tests_are_deterministic_and_cover_every_alert() -> None:
     notify_failures = {r["alert"] for r in notify_failure_rules(kube_target(system, "dev"))}
     assert {"notify_failed_llm-team", "notify_failures_unobserved"} <= notify_failures
     # every alert, each notify-failure alert, the notify-failures group as a whole (nothing fires), and the
-    # rollback alert of each endpoint whose rollbacks are announced (rule_tests.rollback_tests)
+    # rollback alert of each endpoint whose rollbacks are announced (rule_tests.rollback_tests), and the
+    # training_failed_<job> of each training job with someone to tell (rule_tests.training_failure_tests)
     assert covered == ({a.name for a in system.alerts} | notify_failures | {NOTIFY_FAILURES_RULE}
-                       | {"rolled_back_chat", "rolled_back_embeddings"})
+                       | {"rolled_back_chat", "rolled_back_embeddings", "training_failed_train-embedder",
+                          "training_failed_finetune-chat"})
     assert {n: f["evaluation_interval"] for n, f in first.items()} == {
         "tests-drift-240s.yml": "240s", "tests-drift-60s.yml": "60s", "tests-notify-failures.yml": "30s",
         "tests-rollback.yml": "15s",
-        "tests-serving.yml": "15s"}
+        "tests-serving.yml": "15s", "tests-training-failures.yml": "30s"}
