@@ -19,6 +19,7 @@ from mlops_infra.compile.context import PLATFORM_TYPE
 from mlops_infra.compile.facts import FACTS_VERSION
 from mlops_infra.compile.naming import ecr_repository_name
 from mlops_infra.graph import ResourceOptions, json_of, ref
+from mlops_infra.spec.training_failures import aws_told_channels
 
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
@@ -44,7 +45,8 @@ def add_platform(aws: AwsContext) -> None:
         "enableKeyRotation": True,
         "deletionWindowInDays": KEY_DELETION_WINDOW_DAYS,
         "keyUsage": "ENCRYPT_DECRYPT",
-        "policy": json_of(policies.key_policy(aws.region, aws.account)),
+        "policy": json_of(policies.key_policy(aws.region, aws.account,
+                                              events_publish=bool(aws_told_channels(aws.ctx.system)))),
     }, parent=aws.platform, address="platform", role="kms-key", options=ResourceOptions(protect=True))
     aws.add(ALIAS, "data-key-alias", {"name": f"alias/{aws.name('data')}", "targetKeyId": ref(aws.key, "keyId")},
             parent=aws.platform, address="platform", role="kms-alias")

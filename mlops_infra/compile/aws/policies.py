@@ -123,11 +123,19 @@ def put_metrics(sid: str, namespaces: list[str]) -> Statement | None:
                  {"StringEquals": {"cloudwatch:namespace": sorted(set(namespaces))}})
 
 
-def key_policy(region: str, account: str) -> dict[str, Any]:
+def key_policy(region: str, account: str, events_publish: bool = False) -> dict[str, Any]:
     """The platform key's policy: the account administers it through IAM; CloudWatch alarms may
     use it to publish to the KMS-encrypted SNS topics of this account (without this statement an
-    alarm's notification to an encrypted topic is silently dropped)."""
+    alarm's notification to an encrypted topic is silently dropped); with ``events_publish`` (a training
+    job's failures are told: ``compile/aws/training_failures.py``), EventBridge rules may too ("If your
+    Amazon SNS topic is encrypted ... you must include the following section in your KMS key policy",
+    Amazon EventBridge User Guide, "Using resource-based policies for Amazon EventBridge", "Amazon SNS
+    permissions")."""
     root = f"arn:{arns.partition(region)}:iam::{account}:root"
+    events = {"Sid": "EventBridgeRulesPublishToEncryptedTopics", "Effect": "Allow",
+              "Principal": {"Service": "events.amazonaws.com"},
+              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+              "Condition": {"StringEquals": {"aws:SourceAccount": account}}}
     return document(
         {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow", "Principal": {"AWS": root},
          "Action": "kms:*", "Resource": "*"},
@@ -135,6 +143,7 @@ def key_policy(region: str, account: str) -> dict[str, Any]:
          "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
+        events if events_publish else None,
     )
 
 

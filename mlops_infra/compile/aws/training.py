@@ -9,7 +9,8 @@ Contract:
   when it ``registers`` a model, a RegisterModel step into that model's package group with the
   approval status of the model's approval mode; an EventBridge Scheduler schedule per cron
   expression (:mod:`schedules`) and, per ``on_alerts`` entry, an EventBridge rule on that alert's
-  alarm entering ALARM with a target starting the pipeline.
+  alarm entering ALARM with a target starting the pipeline; and an EventBridge rule telling the job's
+  channels that a pipeline execution failed (:mod:`training_failures`).
 - Model artifacts go to ``training/<job>/`` of the platform artifacts bucket, which never expires
   a version (finding B4, :func:`storage.training_output`), encrypted with the platform key; spot
   runs checkpoint to ``checkpoints/<job>/<pipeline execution id>/`` of the same bucket
@@ -42,6 +43,7 @@ from mlops_infra.compile.aws import (
     schedules,
     serving,
     storage,
+    training_failures,
 )
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.images import job_image, model_serving_image
@@ -241,3 +243,4 @@ def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
         parent=component, address=address, description=f"Training job {item.name}",
         depends_on=[iam.policy_urn(aws, spec, component), *buckets])
     _add_triggers(aws, item, pipeline, component)
+    training_failures.add_failure_rule(aws, item, pipeline, parent=component, address=address)

@@ -179,7 +179,7 @@ def test_reference_prod_resources():
     # failure handling (lambda_failures.py): an Errors alarm and an invoke config for the forwarder, the gate and
     # the runner, a failure queue for the first two; since stop 30 a dropped alarm for each of the three; the drift
     # monitor's silence alarm (contract-4)
-    assert len(graph.resources) == 106 >= 60
+    assert len(graph.resources) == 108 >= 60  # + the failed-run rule and its target (training_failures)
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -189,8 +189,8 @@ def test_reference_prod_resources():
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 4, "aws:s3/bucketPolicy:BucketPolicy": 4,
         "aws:iam/role:Role": 9, "aws:iam/rolePolicy:RolePolicy": 9,
         "mlops:compute:GpuCluster": 1, "mlops:training:Job": 1, "aws:sagemaker/pipeline:Pipeline": 2,
-        "aws:scheduler/schedule:Schedule": 3, "aws:cloudwatch/eventRule:EventRule": 1,
-        "aws:cloudwatch/eventTarget:EventTarget": 1,
+        "aws:scheduler/schedule:Schedule": 3,  # rule + target: on_alerts, and the failed runs told (training_failures)
+        "aws:cloudwatch/eventRule:EventRule": 2, "aws:cloudwatch/eventTarget:EventTarget": 2,
         "mlops:registry:Model": 1, "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 1,
         "mlops:serving:Endpoint": 1, "aws:sagemaker/model:Model": 1,
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1, "aws:sagemaker/endpoint:Endpoint": 1,

@@ -252,7 +252,9 @@ def test_every_trigger_of_a_training_job_goes_through_its_gate():
     schedules = [s for s in of_type(graph, "aws:scheduler/schedule:Schedule") if s.address == "training_jobs.retrain"]
     assert schedules and all(s.inputs["target"]["arn"]["$ref"] == gate.urn for s in schedules)
     assert all(json.loads(s.inputs["target"]["input"]) == {"triggeredBy": "schedule"} for s in schedules)
-    (target,) = [t for t in of_type(graph, "aws:cloudwatch/eventTarget:EventTarget") if t.address == "training_jobs.retrain"]
+    (target,) = [t for t in of_type(graph, "aws:cloudwatch/eventTarget:EventTarget")
+                 if t.address == "training_jobs.retrain" and t.role == "alert-trigger-target"]  # not training_failures'
+
     assert target.inputs["arn"]["$ref"] == gate.urn
     assert json.loads(target.inputs["input"]) == {"triggeredBy": "alert:fraud-drift"}
     (permission,) = [p for p in of_type(graph, "aws:lambda/permission:Permission") if p.address == "training_jobs.retrain"]

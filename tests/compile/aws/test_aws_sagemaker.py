@@ -293,13 +293,15 @@ def test_drift_alarm_watches_the_metric_the_drift_job_publishes():
 
 def test_alert_trigger_starts_the_training_pipeline_when_the_alarm_fires():
     graph = compiled(REFERENCE, "prod")
-    rule = one(graph, "aws:cloudwatch/eventRule:EventRule", "training_jobs.retrain")
+    [rule] = [r for r in of_type(graph, "aws:cloudwatch/eventRule:EventRule")
+              if r.address == "training_jobs.retrain" and r.role == "alert-trigger-rule"]  # not training_failures'
     alarm = one(graph, ALARM, "alerts.fraud-drift")
     pattern = rule.inputs["eventPattern"]["$json"]
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["resources"] == [{"$ref": alarm.urn, "output": "arn"}]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    target = one(graph, "aws:cloudwatch/eventTarget:EventTarget", "training_jobs.retrain").inputs
+    [target] = [t.inputs for t in of_type(graph, "aws:cloudwatch/eventTarget:EventTarget")
+                if t.address == "training_jobs.retrain" and t.role == "alert-trigger-target"]
     gate = one(graph, "aws:lambda/function:Function", "training_jobs.retrain")  # B11.2: through the retrain gate
     assert target["arn"] == {"$ref": gate.urn, "output": "arn"}
     assert json.loads(target["input"]) == {"triggeredBy": "alert:fraud-drift"}
