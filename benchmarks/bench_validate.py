@@ -149,7 +149,7 @@ def generate(endpoints: int = 1000) -> str:
                 "    command: [python, -m, train]", f"    inputs: [source-{m % sources:02d}]",
                 "    hyperparameters:", "      epochs: 10", "      learning_rate: 0.001",
                 "    nodes: 2", "    max_runtime: 6h", f"    registers: model-{m:03d}",
-                "    triggers:", '      schedule: "0 3 * * 1"']
+                "    triggers:", '      schedule: "0 3 * * 1"', "    notify: [ml-team]"]
     out.append("models:")
     for m in range(models):
         out += [f"  - name: model-{m:03d}", "    framework: pytorch", "    approval: manual"]
