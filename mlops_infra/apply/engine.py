@@ -525,14 +525,19 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
        targets: Sequence[str] = (), replace: Sequence[str] = (), guard: Any = None, next_phase: str | None = None,
-       **options: Any) -> RunResult:
+       exclude: Sequence[str] = (), **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
     longer registers is deleted). ``replace``: URNs Pulumi replaces whatever their diff (``pulumi up
     --replace``, ``Stack.up(replace=...)``; :func:`mlops_infra.plan.init_errors.forced_replaces`); with
     ``targets`` only those among them (the engine leaves an untargeted resource as it is,
-    ``step_generator.go`` ``isTargetedForUpdate``). With ``expected_serial``, a state that moved is refused
+    ``step_generator.go`` ``isTargetedForUpdate``). ``exclude``: URNs left out of the update with their
+    dependents, each keeping its state record as it is (``Stack.up(exclude=..., exclude_dependents=True)``,
+    ``--exclude``/``--exclude-dependents``; :mod:`mlops_infra.apply.failed_endpoints`), none of them replaced;
+    with ``targets`` not passed (the CLI refuses ``--target`` with ``--exclude``, ``pkg/cmd/pulumi/operations/
+    up.go`` ``MarkFlagsMutuallyExclusive``; an untargeted resource is left as it is anyway) and none of them may
+    be a target (refused: a caller's bug). With ``expected_serial``, a state that moved is refused
     before the stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
     :class:`~mlops_infra.apply.pulumi_process.SignalGuard` the caller installed before (``apply
     --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one.
@@ -544,6 +549,8 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     from mlops_infra.apply.events import from_engine_event
     from mlops_infra.apply.pulumi_process import SignalGuard
 
+    if both := sorted(set(targets) & set(exclude)):
+        raise ValueError(f"targeted and excluded at once: {', '.join(both)}")
     stack_options = StackOptions(Path(stack_dir), env, **options)
     if stack_options.project is not None:  # nothing is read or written in another system's directory
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
@@ -555,8 +562,10 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             stack = open_stack(stack_options, guard.command)
             forward = (lambda event: on_event(from_engine_event(event))) if on_event else None
             limit = {"target": list(targets)} if targets else {}
-            forced = [urn for urn in replace if not targets or urn in targets]
+            forced = [urn for urn in replace if (not targets or urn in targets) and urn not in exclude]
             limit |= {"replace": forced} if forced else {}
+            if exclude and not targets:
+                limit |= {"exclude": list(exclude), "exclude_dependents": True}
             check_unmoved(stack_options)
             result = _pulumi(lambda: stack.up(diff=True, on_event=forward, **limit), stack_options)
         except Exception as exc:

@@ -62,7 +62,15 @@ Contract:
     Region in your Amazon Web Services account", botocore ``CreateEndpoint``) and costs nothing: the endpoint
     serves nothing (:data:`FAILED_NOTE` replaces the outage line under it). terraform-provider-aws
     ``resourceEndpointDelete`` waits (``WaitUntilEndpointDeletedWithContext``) before the create starts;
-  * with a reading in another state: the update, and the reason says the endpoint is not ``Failed``.
+  * with a reading in another state: the update, and the reason says the endpoint is not ``Failed``; one still
+    in progress (:data:`IN_PROGRESS`) is left out of apply's ``up`` with its dependents until it is
+    ``InService`` or ``Failed``, so its record stays (:mod:`mlops_infra.apply.failed_endpoints`, audit
+    closing-36a-1), and the reason says that instead of the update.
+
+  An endpoint ``plan --refresh`` reads ``Failed`` whose state records no ``initErrors`` (an earlier update
+  cleared it, or an update failed it: "Endpoint could not be created, updated, or re-scaled", botocore
+  ``EndpointStatus``) is the same delete-first replace, reason :data:`FAILED_CODE` (``planner._failed_endpoint``;
+  :data:`CODE` keeps meaning "the state records initErrors"), and apply reads it again before it replaces it; offline nothing shows it (the state says nothing).
 
   The up that failed it registered none of its dependents (``step.go`` ``CreateStep.Apply``: with the init
   error "let the Fail method handle the registration", so the program never gets its outputs); dependents from
@@ -84,6 +92,11 @@ from mlops_infra.secrets.scan import redact
 from mlops_infra.secrets.urls import redact_url
 
 CODE = "init-error"
+FAILED_CODE = "endpoint-failed"
+"""The plan reason of a SageMaker endpoint ``plan --refresh`` read ``Failed`` whose state records no
+``initErrors`` (see the module contract): the same delete-first replace as :data:`CODE`'s."""
+FORCED_CODES = (CODE, FAILED_CODE)
+"""Reasons of the replaces apply forces (``pulumi up --replace``): a targeted replace asks no provider."""
 MAX_CHARS = 240
 REPLACE_UNREADY = "pulumi.com/replaceUnready"
 """pulumi-kubernetes ``provider/pkg/metadata/annotations.go`` ``AnnotationReplaceUnready``, read with
@@ -94,6 +107,11 @@ ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 FAILED = "Failed"
 """``DescribeEndpointOutput.EndpointStatus`` of an endpoint that accepts only DeleteEndpoint (botocore sagemaker
 2017-07-24 shape ``EndpointStatus``)."""
+IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
+"""``EndpointStatus`` values of an endpoint whose create or update is still running, so neither ``InService`` nor
+``Failed`` yet (botocore sagemaker 2017-07-24 ``DescribeEndpointOutput.EndpointStatus``: "Creating:
+CreateEndpoint is executing", "Updating: UpdateEndpoint or UpdateEndpointWeightsAndCapacities is executing",
+"SystemUpdating: Endpoint is undergoing maintenance")."""
 STATUS_OUTPUT = "endpointStatus"
 """Where a live reading keeps ``EndpointStatus`` (``state/aws_live/sagemaker.map_endpoint``; pulumi-aws has no such
 output, so a state never carries it)."""
@@ -184,6 +202,9 @@ def endpoint_reason(name: Any, status: str | None, changed: bool = False) -> str
         return f"it is Failed (DescribeEndpoint), and a Failed endpoint accepts only DeleteEndpoint: apply {replaced}"
     unchanged = "" if changed else ("Pulumi's update of an unchanged endpoint neither waits nor retries, it only "
                                     "clears this record; ")
+    if status in IN_PROGRESS:
+        return (f"it is {status} (DescribeEndpoint), not Failed: apply leaves it and its dependents out until it is "
+                "InService or Failed")
     if status is not None:
         return f"{unchanged}it is {status} (DescribeEndpoint), not Failed, so apply does not replace it"
     return (f"{unchanged}a Failed endpoint accepts only DeleteEndpoint, so apply reads it first (DescribeEndpoint) "
@@ -192,8 +213,8 @@ def endpoint_reason(name: Any, status: str | None, changed: bool = False) -> str
 
 def delete_first_note(change: Any) -> str | None:
     """:data:`FAILED_NOTE` for a Failed endpoint's replace (``ResourceChange``: a delete-first replace of an
-    :data:`ENDPOINT` with reason :data:`CODE`), None for any other change."""
-    if str(change.action) == "replace" and change.delete_before_replace and change.reason.code == CODE \
+    :data:`ENDPOINT` with reason :data:`CODE` or :data:`FAILED_CODE`), None for any other change."""
+    if str(change.action) == "replace" and change.delete_before_replace and change.reason.code in FORCED_CODES \
             and change.type == ENDPOINT:
         return FAILED_NOTE
     return None

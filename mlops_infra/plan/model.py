@@ -74,6 +74,8 @@ REASON_CODES: dict[str, str] = {
     "init-error": "the last apply made it but it did not finish initializing (Pulumi's initErrors): updated again, "
                   "so Pulumi waits for it once more (a Kubernetes Job with pulumi.com/replaceUnready is replaced: it "
                   "runs again); a resource that changes anyway keeps its change's reason, which says this too",
+    "endpoint-failed": "a SageMaker endpoint `plan --refresh` read Failed although the state records no initErrors (an "
+                       "earlier update cleared them): replaced, deleting first (only DeleteEndpoint works on it)",
     "no-change": "desired and prior inputs are equal",
     "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
                "this resource: no delete, no create; updated in place when its inputs differ",

@@ -421,7 +421,7 @@ class _Planner:
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
-            if not state.init_errors and (not res.custom or not provider or (
+            if not state.init_errors and not self._failed_endpoint(res) and (not res.custom or not provider or (
                     state.provider == provider and self.actions.get(provider) is not Action.REPLACE)):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
                 return ResourceChange.built(res.urn, res.type, res.name, Action.NOOP, _NO_CHANGE, attrs, res.address,
@@ -444,7 +444,7 @@ class _Planner:
                     f"{_paths(undone)} is not what the cloud kept: the last apply sent "
                     f"{', '.join(repr(u.after) for u in undone)}, the cloud kept {', '.join(repr(u.before) for u in undone)} "
                     "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
-        if state.init_errors:
+        if state.init_errors or self._failed_endpoint(res):  # closing-36a-1: Failed, its record cleared
             action, reason = _unfinished(res, state, action, reason, init_errors.endpoint_status(self.live, res.urn))
         if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
@@ -487,6 +487,12 @@ class _Planner:
             self.env_config_maps = env_values.env_config_maps(self.graph.resources)
         return res.urn in self.env_config_maps
 
+    def _failed_endpoint(self, res: DesiredResource) -> bool:
+        """Whether ``res`` is a SageMaker endpoint the live reading (``plan --refresh``) says is ``Failed``: planned
+        as one with ``initErrors`` whether or not its state has the record (:mod:`mlops_infra.plan.init_errors`)."""
+        return self.live is not None and res.type == init_errors.ENDPOINT and init_errors.failed_endpoint(
+            res.type, init_errors.endpoint_status(self.live, res.urn))
+
     def _delete_first(self, res: DesiredResource, rule: ReplaceRule, reason: Reason,
                       attrs: tuple[AttributeChange, ...]) -> bool:
         """Whether Pulumi deletes before it creates in this replace, as the engine decides
@@ -496,7 +502,7 @@ class _Planner:
         a replace from a new provider, ``providerChanged``, or only from ``replaceOnChanges`` asks no
         provider). A create-first replace that keeps the physical name collides: warned."""
         option = res.options.delete_before_replace
-        forced = reason.code == init_errors.CODE  # `up --replace` asks no provider (step_generator.go diff)
+        forced = reason.code in init_errors.FORCED_CODES  # `up --replace` asks no provider (step_generator.go diff)
         if forced and res.type == init_errors.ENDPOINT:
             return True  # a Failed endpoint: apply registers deleteBeforeReplace for it (plan/init_errors.py)
         if reason.code == "provider-replaced":
@@ -689,14 +695,17 @@ def _unfinished(res: DesiredResource, state: StateResource, action: Action, reas
     the engine's empty update that waits for it again when nothing else changes (a SageMaker endpoint's does not
     wait: said, with what apply does about a Failed one); a replace that apply forces (``pulumi up --replace``,
     :func:`~mlops_infra.plan.init_errors.forced`) for a ``replaceUnready`` Job, which runs again, and for a SageMaker
-    endpoint whose live ``status`` (``plan --refresh``) is Failed; a resource that changes anyway keeps its change's
-    action and reason, and says this too."""
-    said = f"the last apply did not finish initializing it ({init_errors.summary(state.urn, state.init_errors)})"
+    endpoint whose live ``status`` (``plan --refresh``) is Failed, also when its state lost the record (closing-36a-1);
+    a resource that changes anyway keeps its change's action and reason, and says this too."""
+    said = (f"the last apply did not finish initializing it ({init_errors.summary(state.urn, state.init_errors)})"
+            if state.init_errors else "the state records no init error (an earlier update cleared it, or an update "
+            "failed it), but SageMaker says the endpoint failed")
     if res.type == init_errors.ENDPOINT and action in (Action.NOOP, Action.UPDATE):
         also = f"; also {reason.message}" if action is Action.UPDATE else ""
         then = init_errors.endpoint_reason(res.inputs.get("name"), status, changed=action is Action.UPDATE)
         if init_errors.failed_endpoint(res.type, status):
-            return Action.REPLACE, Reason(init_errors.CODE, f"{said}: {then}{also}")
+            code = init_errors.CODE if state.init_errors else init_errors.FAILED_CODE  # closing-36a-1
+            return Action.REPLACE, Reason(code, f"{said}: {then}{also}")
         if action is Action.UPDATE:
             return action, Reason(reason.code, f"{reason.message}; {said}: {then}")
         return Action.UPDATE, Reason(init_errors.CODE, f"{said}: {then}")

@@ -55,9 +55,11 @@ Contract, in order (nothing in the cloud changes before step 5):
    ``mlops:systemFile`` is set, relative to the stack directory, only when it does not name ``FILE``
    already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
    Before it (after the confirmation), each SageMaker endpoint the plan changes whose state records
-   ``initErrors`` is read (``DescribeEndpoint``): a ``Failed`` one is replaced, deleting first (``--replace``
-   and ``deleteBeforeReplace`` for this run only); any other status, or a read that fails, keeps Pulumi's update
-   and is said (:mod:`mlops_infra.apply.failed_endpoints`).
+   ``initErrors`` (or that a refreshed plan replaces as Failed) is read (``DescribeEndpoint``): a ``Failed`` one
+   is replaced, deleting first (``--replace`` and ``deleteBeforeReplace`` for this run only); one still
+   ``Creating``/``Updating``/``SystemUpdating``, or whose read fails, is left out of ``up`` with its dependents
+   (``--exclude``, ``--exclude-dependents``; never with phase 1's ``--target``), so its state keeps the record
+   (closing-36a-1); any other status keeps Pulumi's update; each is said (:mod:`mlops_infra.apply.failed_endpoints`).
    Ctrl-C or SIGTERM while it runs cancels ``pulumi up`` as at Pulumi's own terminal (the first lets
    Pulumi finish the operations in flight, save the state and unlock; a second terminates it), waits for
    Pulumi to exit and stops there: one line saying what happened, then the pending operations (named)
@@ -182,7 +184,8 @@ def apply(
                                              project=desired.system.metadata.name,  # a plan `up` refuses as stale
                                              expected_serial=prior.serial))
     _confirm(yes, env)
-    failed, delete_first = _failed_endpoints(graph, current, prior, out)  # a Failed endpoint: replaced, deleted first
+    failed, delete_first, excluded = _failed_endpoints(graph, current, prior, out)  # Failed: replaced, deleted first
+    sequences = _without(current.sequences, excluded, graph)  # closing-36a-1: a Creating one is left out
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
 
@@ -199,7 +202,7 @@ def apply(
         return engine.up(directory, env, on_event=renderer, system_file=system_file,
                          project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
                          guard=guard, next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
-                         **phase)
+                         exclude=excluded, **phase)
 
     try:
         with guard.installed():
@@ -217,7 +220,7 @@ def apply(
                                                                  project=desired.system.metadata.name),
                                              guard) from None
             with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-                up_in_order(up, current.sequences, {**extra_env, **delete_first},  # A3
+                up_in_order(up, sequences, {**extra_env, **delete_first},  # A3
                             lambda line: out.print(line, markup=False))
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted or held:
@@ -244,15 +247,28 @@ def apply(
         raise left
 
 
-def _failed_endpoints(graph, plan, prior, out: Console) -> tuple[tuple[str, ...], dict[str, str]]:
-    """On AWS, the plan's SageMaker endpoints with ``initErrors`` that are Failed now, read right before ``up``:
-    their URNs for ``--replace`` and the environment that registers them deleting first
+def _failed_endpoints(graph, plan, prior, out: Console) -> tuple[tuple[str, ...], dict[str, str], tuple[str, ...]]:
+    """On AWS, the plan's SageMaker endpoints with ``initErrors`` (or a refreshed plan's Failed ones), read right
+    before ``up``: the Failed ones' URNs for ``--replace``, the environment that registers them deleting first, and
+    the URNs left out of ``up`` with their dependents (still Creating/Updating, or not read)
     (:mod:`mlops_infra.apply.failed_endpoints`); nothing elsewhere."""
     if graph.metadata.get("cloud") != "aws":
-        return (), {}
+        return (), {}, ()
     from mlops_infra.apply.failed_endpoints import check
 
-    return check(plan, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False))
+    return check(plan, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False), graph=graph)
+
+
+def _without(sequences, excluded: tuple[str, ...], graph) -> list:
+    """The plan's ordered-apply sequences but those touching a left-out endpoint or a dependent of it: phase 1 is a
+    targeted ``up`` (``--target`` cannot go with ``--exclude``), so it must not deregister what phase 2 leaves
+    out (:mod:`mlops_infra.apply.failed_endpoints`)."""
+    if not excluded:
+        return list(sequences)
+    from mlops_infra.apply.failed_endpoints import dependents
+
+    out = {*excluded, *dependents(graph, excluded)}
+    return [s for s in sequences if not any(u in out for step in s.steps for u in step.urns)]
 
 
 PHASE_TWO = "the endpoint update and its autoscaling registration"
