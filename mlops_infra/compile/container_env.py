@@ -34,9 +34,23 @@ other ("Give SageMaker AI Training Jobs Access to Resources in Your Amazon VPC",
 https://docs.aws.amazon.com/sagemaker/latest/dg/train-vpc.html); the jobs compiled here have none. The Kubernetes target needs none
 of this: the training operator sets ``PET_NNODES``, ``PET_NODE_RANK`` and the master address
 (kubeflow/training-operator ``pkg/controller.v1/pytorch/envvar.go`` ``setPodEnv``).
+
+:func:`data_source_uris` (audit datasources-2): where the job's data sources are, as
+``MLOPS_INPUT_<SOURCE>`` / ``MLOPS_OUTPUT_<SOURCE>`` = ``s3://<bucket>/`` (:func:`data_source_variable`:
+the name upper-cased, ``-`` as ``_``; names are ``[a-z0-9-]`` (``spec/base.py`` ``NAME_PATTERN``), so
+the runtime turns the variable back into the name, ``mlops_entry/contract.py`` ``_sources``). Kubernetes
+gives both (``compile/kubernetes/training.py`` ``run_env``). SageMaker gives a container only what
+``CreateTrainingJob`` names: the inputs are channels, downloaded to ``/opt/ml/input/data/<source>``
+(what the runtime reads there), and nothing named the outputs, so a job writing a data source had no
+way to find its bucket (``<system>-<env>-<name>-<account>``, none of which the container is told). The
+Train step's ``Environment`` now holds the ``MLOPS_OUTPUT_*`` variables (``compile/aws/training.py``
+``training_step``), the buckets its role may write (``_writes``).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
 
 from mlops_infra.spec.fit import DEFAULT_PRECISION
 from mlops_infra.spec.training import TrainingJob
@@ -61,3 +75,20 @@ def sagemaker_rendezvous(job: TrainingJob) -> dict[str, str]:
         return {}
     return {"PET_NNODES": str(job.nodes), "PET_RDZV_BACKEND": "c10d",
             "PET_RDZV_ENDPOINT": f"{RENDEZVOUS_HOST}:{RENDEZVOUS_PORT}", "PET_RDZV_ID": job.name}
+
+
+INPUT = "MLOPS_INPUT"
+OUTPUT = "MLOPS_OUTPUT"
+"""Prefixes of the variables naming a job's input and output data sources (:func:`data_source_uris`)."""
+
+
+def data_source_variable(prefix: str, source: str) -> str:
+    """``<prefix>_<SOURCE>``: the data source's name upper-cased, each character outside
+    ``[A-Za-z0-9]`` (a name's ``-``) as ``_``."""
+    return f"{prefix}_{re.sub(r'[^A-Za-z0-9]', '_', source).upper()}"
+
+
+def data_source_uris(prefix: str, sources: Iterable[str], bucket_of: Callable[[str], str | None]) -> dict[str, str]:
+    """``{<prefix>_<SOURCE>: s3://<bucket>/}`` for each of ``sources`` that ``bucket_of`` knows a bucket of."""
+    return {data_source_variable(prefix, source): f"s3://{bucket}/"
+            for source in sources if (bucket := bucket_of(source)) is not None}

@@ -20,7 +20,12 @@ environment is refused where it would fail, not before):
   of those alerts is itself over, whose own error comes first);
 - a training job reads at most :data:`~mlops_infra.spec.limits.SAGEMAKER_INPUT_CHANNELS_MAX` data
   sources: each is a channel of the job's ``InputDataConfig`` (``compile/aws/training.py``; audit
-  finding L10).
+  finding L10);
+- a training job writes at most :data:`~mlops_infra.spec.limits.SAGEMAKER_TRAINING_OUTPUTS_MAX` data
+  sources: each is an ``MLOPS_OUTPUT_<SOURCE>`` variable of the Train step's ``Environment``, which
+  takes at most :data:`~mlops_infra.spec.limits.SAGEMAKER_TRAINING_ENVIRONMENT_MAX` and holds up to
+  :data:`~mlops_infra.spec.limits.SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED` of mlops-infra's own
+  (``compile/aws/training.py`` ``training_environment``; audit datasources-2).
 
 Entries naming an unknown item are not counted (they are reported as unknown references), and
 neither are duplicates (reported as such): the count is what the compiler would send.
@@ -38,6 +43,9 @@ from mlops_infra.spec.limits import (
     AWS_ALARM_ACTIONS_MAX,
     SAGEMAKER_INPUT_CHANNELS_MAX,
     SAGEMAKER_ROLLBACK_ALARMS_MAX,
+    SAGEMAKER_TRAINING_ENVIRONMENT_MAX,
+    SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED,
+    SAGEMAKER_TRAINING_OUTPUTS_MAX,
 )
 from mlops_infra.spec.serving import SAGEMAKER_ROLLED_BACK
 
@@ -53,6 +61,7 @@ def check_aws_lists(ctx: CheckContext, env: str, environment: Environment) -> It
     yield from _alarm_actions(ctx, env)
     yield from _rollback_alarms(ctx, env)
     yield from _input_channels(ctx, env)
+    yield from _output_variables(ctx, env)
     yield from _rollback_channels(ctx, env)
 
 
@@ -102,6 +111,24 @@ def _input_channels(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:
                 f"would fail when it runs. Read at most {SAGEMAKER_INPUT_CHANNELS_MAX} data sources: put data "
                 "that is read together under one data source (one bucket, several prefixes).",
                 ("training_jobs", i, "inputs", SAGEMAKER_INPUT_CHANNELS_MAX), f"training_jobs.{job.name}")
+
+
+def _output_variables(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:
+    for i, job in enumerate(ctx.system.training_jobs):
+        outputs = list(dict.fromkeys(n for n in job.outputs if n in ctx.names["data_sources"]))
+        if len(outputs) > SAGEMAKER_TRAINING_OUTPUTS_MAX:
+            over = outputs[SAGEMAKER_TRAINING_OUTPUTS_MAX:]
+            yield error(
+                "too-many-output-variables",
+                f'Training job "{job.name}" writes {len(outputs)} data sources; on SageMaker it can be told of at '
+                f"most {SAGEMAKER_TRAINING_OUTPUTS_MAX}",
+                f"In environment {env} (AWS) each output is an MLOPS_OUTPUT_<SOURCE> variable of the training "
+                f"step's Environment, which CreateTrainingJob takes with at most {SAGEMAKER_TRAINING_ENVIRONMENT_MAX} "
+                f"variables, {SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED} of them mlops-infra's own: the pipeline's "
+                f"training step would fail when it runs. {len(over)} output(s) past the {SAGEMAKER_TRAINING_OUTPUTS_MAX} "
+                f"that fit: {', '.join(over)}. Write at most {SAGEMAKER_TRAINING_OUTPUTS_MAX} data sources: put data "
+                "that is written together under one data source (one bucket, several prefixes).",
+                ("training_jobs", i, "outputs", SAGEMAKER_TRAINING_OUTPUTS_MAX), f"training_jobs.{job.name}")
 
 
 def _rollback_channels(ctx: CheckContext, env: str) -> Iterator[Diagnostic]:

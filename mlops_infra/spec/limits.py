@@ -71,3 +71,19 @@ SAGEMAKER_INPUT_CHANNELS_MAX = 20
 one channel per input (``compile/aws/training.py`` ``_channels``), so in an AWS environment a job
 reads at most this many data sources (:func:`mlops_infra.spec.aws_lists.check_aws_lists`); a
 Kubernetes training job has no such list, so the check is AWS-only."""
+
+SAGEMAKER_TRAINING_ENVIRONMENT_MAX = 100
+"""Environment variables of a SageMaker training job: botocore ``sagemaker`` ``CreateTrainingJob``
+``Environment`` is the ``TrainingEnvironmentMap`` shape, ``"max": 100``. The Train step's
+``Environment`` holds :data:`SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED` variables of mlops-infra's own and
+one ``MLOPS_OUTPUT_<SOURCE>`` per output data source (``compile/aws/training.py``
+``training_environment``; audit datasources-2), so in an AWS environment a job writes at most
+:data:`SAGEMAKER_TRAINING_OUTPUTS_MAX` data sources (:func:`mlops_infra.spec.aws_lists.check_aws_lists`);
+a Kubernetes container's env has no such maximum, so the check is AWS-only."""
+SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED = 8
+"""The most variables the Train step's ``Environment`` holds besides the outputs: ``MLOPS_TRAINING_JOB``,
+``MLOPS_TRIGGERED_BY``, ``MLOPS_PRECISION``, ``MLOPS_SHARDING`` and, for ``nodes > 1``, the four
+``PET_*`` of torchrun's rendezvous (``compile/container_env.py``); tests/compile/aws ties it to the
+compiled step."""
+SAGEMAKER_TRAINING_OUTPUTS_MAX = SAGEMAKER_TRAINING_ENVIRONMENT_MAX - SAGEMAKER_TRAINING_ENVIRONMENT_RESERVED
+"""Output data sources of a training job in an AWS environment (:data:`SAGEMAKER_TRAINING_ENVIRONMENT_MAX`)."""

@@ -5,6 +5,9 @@ SageMaker (compile/aws/training.py): ``/opt/ml`` layout, hyperparameters as stri
 spot checkpoints in ``checkpoints/``, the cluster in ``input/config/resourceconfig.json``.
 Kubernetes (compile/kubernetes/training.py): ``MLOPS_*`` environment variables, ``s3://`` URIs,
 the training operator's ``MASTER_ADDR``/``RANK``/``WORLD_SIZE``.
+On both, each output data source is ``MLOPS_OUTPUT_<SOURCE>`` = ``s3://<bucket>/`` (the Train step's
+``Environment`` on SageMaker, which passes nothing else naming it; mlops_infra/compile/container_env.py
+``data_source_uris``): :attr:`Contract.outputs`, written with ``mlops_entry.objects.upload_folder``.
 ``MLOPS_SAGEMAKER_ROOT`` moves ``/opt/ml`` (tests only).
 """
 
@@ -28,10 +31,19 @@ def _number(text: str) -> Any:
     return {"true": True, "false": False}.get(text, text)
 
 
+def _sources(environ: dict[str, str], prefix: str) -> dict[str, str]:
+    """``{data source: value}`` of the ``<prefix>_<SOURCE>`` variables: a data source's name is
+    ``[a-z0-9-]``, written upper-cased with ``-`` as ``_`` (compile/container_env.py
+    ``data_source_variable``), so lower-casing and ``_`` -> ``-`` gives the name back."""
+    return {m.group(1).lower().replace("_", "-"): v for k, v in sorted(environ.items())
+            if (m := re.fullmatch(prefix + r"_(.+)", k))}
+
+
 @dataclass
 class Contract:
     """Fields: target (``sagemaker`` or ``kubernetes``), job, hyperparameters (typed), inputs
-    (data source -> local folder or ``s3://`` URI), model_dir (where to write the model),
+    (data source -> local folder or ``s3://`` URI), outputs (data source it writes -> ``s3://<bucket>/``,
+    on both targets), model_dir (where to write the model),
     checkpoint_dir, rank/world_size/master (distributed), precision and sharding (the spec's),
     registers/model_uri_prefix (Kubernetes registration)."""
 
@@ -49,6 +61,7 @@ class Contract:
     registers: str | None = None
     model_uri_prefix: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Contract:
@@ -75,19 +88,19 @@ class Contract:
             rank, world, master = hosts.index(cluster["current_host"]), len(hosts), (hosts[0], 29500)
         return cls("sagemaker", environ.get("MLOPS_TRAINING_JOB", "train"), hyper, inputs, root / "model",
                    root / "checkpoints", rank, world, master, environ.get("MLOPS_PRECISION", "mixed_bf16"),
-                   environ.get("MLOPS_SHARDING", "none"), env=environ)
+                   environ.get("MLOPS_SHARDING", "none"), env=environ, outputs=_sources(environ, "MLOPS_OUTPUT"))
 
     @classmethod
     def _kubernetes(cls, environ: dict[str, str]) -> Contract:
-        inputs = {m.group(1).lower().replace("_", "-"): v for k, v in environ.items()
-                  if (m := re.fullmatch(r"MLOPS_INPUT_(.+)", k))}
+        inputs = _sources(environ, "MLOPS_INPUT")
         scratch = Path(environ.get("MLOPS_WORK_DIR") or tempfile.mkdtemp(prefix="mlops-"))
         return cls("kubernetes", environ["MLOPS_TRAINING_JOB"], json.loads(environ["MLOPS_HYPERPARAMETERS"]), inputs,
                    scratch / "model", Path(environ.get("MLOPS_CHECKPOINT_DIR", scratch / "checkpoints")),
                    int(environ.get("RANK", 0)), int(environ.get("WORLD_SIZE", 1)),
                    (environ.get("MASTER_ADDR", "127.0.0.1"), int(environ.get("MASTER_PORT", 29500))),
                    environ.get("MLOPS_PRECISION", "mixed_bf16"), environ.get("MLOPS_SHARDING", "none"),
-                   environ.get("MLOPS_REGISTERS_MODEL"), environ.get("MLOPS_MODEL_URI_PREFIX"), environ)
+                   environ.get("MLOPS_REGISTERS_MODEL"), environ.get("MLOPS_MODEL_URI_PREFIX"), environ,
+                   _sources(environ, "MLOPS_OUTPUT"))
 
     def local_input(self, source: str) -> Path:
         """A local folder with ``source``'s files (downloaded from S3 on Kubernetes)."""

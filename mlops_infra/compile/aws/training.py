@@ -25,11 +25,19 @@ Contract:
 - The Train step's ``Environment``: the job's name, what triggered the run, its ``precision`` and
   ``sharding`` as the runtime contract reads them and, for ``nodes > 1``, torchrun's c10d rendezvous
   on ``algo-1`` (``PET_*``), without which each instance ran a one-node job of its own
-  (:mod:`mlops_infra.compile.container_env`; audit training-1, training-2).
+  (:mod:`mlops_infra.compile.container_env`; audit training-1, training-2); and where each output data
+  source is, ``MLOPS_OUTPUT_<SOURCE>`` = ``s3://<bucket>/``, the bucket its role may write (audit
+  datasources-2: SageMaker passes a container its channels, its ``OutputDataConfig`` (the model) and its
+  ``Environment``, botocore ``sagemaker`` ``CreateTrainingJobRequest``; nothing named the outputs). The
+  inputs stay channels (``/opt/ml/input/data/<source>``, what the runtime reads on SageMaker). The
+  ``Environment`` is botocore's ``TrainingEnvironmentMap``: at most 100 entries, keys
+  ``[a-zA-Z_][a-zA-Z0-9_]*`` and values of at most 512 characters; ``validate`` refuses more outputs
+  than fit (``spec/aws_lists.py``), and :func:`training_environment` checks the map it builds.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlops_infra.compile import container_env, facts
@@ -50,6 +58,7 @@ from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.graph import ref
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.fit import training_fit
+from mlops_infra.spec.limits import SAGEMAKER_TRAINING_ENVIRONMENT_MAX
 from mlops_infra.spec.training import TrainingJob
 
 TRAINING_METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -76,6 +85,31 @@ def _channels(aws: AwsContext, item: TrainingJob) -> list[dict[str, Any]]:
         "S3DataDistributionType": "FullyReplicated"}}} for name in item.inputs if name in aws.buckets]
 
 
+ENVIRONMENT_MAX = SAGEMAKER_TRAINING_ENVIRONMENT_MAX
+ENVIRONMENT_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+ENVIRONMENT_TEXT_MAX = 512
+"""botocore ``sagemaker`` ``TrainingEnvironmentMap`` (``"max": 100``), ``TrainingEnvironmentKey``
+(pattern, ``"max": 512``) and ``TrainingEnvironmentValue`` (``"max": 512``)."""
+
+
+def training_environment(aws: AwsContext, item: TrainingJob) -> dict[str, Any]:
+    """The Train step's ``Environment`` (module docstring): job, trigger, precision, sharding, torchrun's
+    rendezvous and the output data sources. A map past botocore's ``TrainingEnvironmentMap`` limits
+    raises: ``validate`` refuses such a job first (``too-many-output-variables``), so this is a bug."""
+    values: dict[str, Any] = {
+        "MLOPS_TRAINING_JOB": item.name, "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
+        **container_env.parallelism(item), **container_env.sagemaker_rendezvous(item),
+        **container_env.data_source_uris(container_env.OUTPUT, item.outputs, aws.buckets.get)}
+    bad = [k for k, v in values.items() if not ENVIRONMENT_KEY.fullmatch(k) or len(k) > ENVIRONMENT_TEXT_MAX
+           or (isinstance(v, str) and len(v) > ENVIRONMENT_TEXT_MAX)]
+    if len(values) > ENVIRONMENT_MAX or bad:
+        raise ValueError(f"the Train step of training job {item.name} has {len(values)} environment variables "
+                         f"(SageMaker takes at most {ENVIRONMENT_MAX}, keys [a-zA-Z_][a-zA-Z0-9_]* and values of at "
+                         f"most {ENVIRONMENT_TEXT_MAX} characters; out of bounds: {bad}); spec checks must reject "
+                         "this (this is a bug in mlops-infra)")
+    return values
+
+
 def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any], role: str) -> dict[str, Any]:
     """The Training step: ``CreateTrainingJob`` arguments without the job name."""
     bucket, prefix = storage.training_output(aws, item)
@@ -99,8 +133,7 @@ def training_step(aws: AwsContext, item: TrainingJob, job_facts: dict[str, Any],
         "StoppingCondition": {"MaxRuntimeInSeconds": runtime},
         "EnableManagedSpotTraining": bool(job_facts["spot"]),
         "EnableInterContainerTrafficEncryption": item.nodes > 1,
-        "Environment": {"MLOPS_TRAINING_JOB": item.name, "MLOPS_TRIGGERED_BY": pipelines.TRIGGERED_BY,
-                        **container_env.parallelism(item), **container_env.sagemaker_rendezvous(item)},
+        "Environment": training_environment(aws, item),
     }
     if job_facts["spot"]:
         arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] = 2 * runtime

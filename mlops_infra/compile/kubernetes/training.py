@@ -52,7 +52,6 @@ touches it. So this target stores the run template and compiles what starts runs
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from mlops_infra.compile import container_env, facts
@@ -92,10 +91,6 @@ MANUAL_SCHEDULE = "0 0 1 1 *"
 """Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
 
 
-def env_name(prefix: str, name: str) -> str:
-    return f"{prefix}_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}"
-
-
 def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
     """Environment of the training container: where data is, where the model goes, what to log to, and
     the job's precision and sharding (:func:`container_env.parallelism`; the training operator gives
@@ -103,10 +98,8 @@ def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
     ctx = kube.ctx
     values = {"MLOPS_SYSTEM": ctx.system.metadata.name, "MLOPS_ENVIRONMENT": ctx.env, "MLOPS_TRAINING_JOB": job.name,
               "MLOPS_HYPERPARAMETERS": canonical_json(dict(job.hyperparameters)), **container_env.parallelism(job)}
-    for source in job.inputs:
-        values[env_name("MLOPS_INPUT", source)] = f"s3://{names.data_bucket(ctx, source)}/"
-    for source in job.outputs:
-        values[env_name("MLOPS_OUTPUT", source)] = f"s3://{names.data_bucket(ctx, source)}/"
+    for prefix, sources in ((container_env.INPUT, job.inputs), (container_env.OUTPUT, job.outputs)):
+        values.update(container_env.data_source_uris(prefix, sources, lambda source: names.data_bucket(ctx, source)))
     if ctx.system.models:
         values["MLFLOW_TRACKING_URI"] = registry.tracking_uri(kube)
         values["MLFLOW_EXPERIMENT_NAME"] = f"{ctx.system.metadata.name}/{job.name}"
