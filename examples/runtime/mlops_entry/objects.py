@@ -31,12 +31,28 @@ def _client(env: dict[str, str]):
 
 
 def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
+    """Every object under ``uri`` into the folder ``into``, at its key relative to the prefix.
+
+    A key ending in ``/`` is a folder marker, not a file: "When you create a folder in Amazon S3, S3
+    creates a 0-byte object with a key that's set to the folder name that you provided ... the Amazon
+    S3 console creates a 0-byte object with the key photos/" (S3 User Guide, "Organizing objects in the
+    Amazon S3 console by using folders", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-folders.html:
+    "The Amazon S3 console treats all objects that have a forward slash (/) character as the last
+    (trailing) character in the key name as a folder"). ``ListObjectsV2`` lists it like any object;
+    written as a file it took the name the folder's other objects need (``FileExistsError``, audit
+    datasources-5). It becomes a folder here; the SageMaker Python SDK's local mode, which downloads a
+    training channel's prefix the same way, skips it too (aws/sagemaker-python-sdk PR #252, then
+    ``src/sagemaker/local/image.py`` ``_download_folder``, now ``sagemaker-core/src/sagemaker/core/common_utils.py``
+    ``_download_files_under_prefix``: "if obj_sum is a folder object skip it", ``key.endswith("/")``)."""
     bucket, prefix = _split(uri)
     client = _client(env)
     into.mkdir(parents=True, exist_ok=True)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             target = into / item["Key"][len(prefix):].lstrip("/")
+            if item["Key"].endswith("/"):
+                target.mkdir(parents=True, exist_ok=True)
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(bucket, item["Key"], str(target))
     return into

@@ -67,7 +67,16 @@ object", botocore ``s3`` ``Object``) through ``ListObjectsV2`` (``Prefix``, ``De
 1,000, ``ContinuationToken``/``NextContinuationToken`` until ``IsTruncated`` is false;
 ``ExpectedBucketOwner`` the account, so a bucket of that name in another account answers 403; botocore
 ``s3`` ``ListObjectsV2Request``/``ListObjectsV2Output``). The input is fresh when one object is at most
-``<seconds>`` old: one such object proves it, whatever the others are. Keys are listed in key order
+``<seconds>`` old: one such object proves it, whatever the others are. A folder marker is not data: a
+key ending in ``/`` is what the S3 console's "Create folder" writes ("S3 creates a 0-byte object with a key
+that's set to the folder name that you provided ... the Amazon S3 console creates a 0-byte object with the
+key photos/"; "The Amazon S3 console treats all objects that have a forward slash (/) character as the last
+(trailing) character in the key name as a folder": S3 User Guide, "Organizing objects in the Amazon S3
+console by using folders", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-folders.html), so
+a partition folder made before its data arrived passed the freshness with no data (audit datasources-5).
+Such keys are listed (and counted as listed) but are never the newest object, as the SageMaker Python SDK
+skips them when it downloads a prefix (``sagemaker-core/src/sagemaker/core/common_utils.py``
+``_download_files_under_prefix``: "if obj_sum is a folder object skip it"). Keys are listed in key order
 (UTF-8 binary), not by time, so the search is in two steps:
 
 1. **Newest partition first** (:func:`newest_partition`). With ``Delimiter`` ``/``, a level's listing
@@ -170,7 +179,10 @@ def _list(s3: Any, bucket: str, prefix: str, owner: str | None, token: str | Non
 
 
 def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]]) -> datetime.datetime | None:
+    """The newest of ``newest`` and the items' ``LastModified``, folder markers left out (module contract)."""
     for item in items:
+        if item["Key"].endswith("/"):
+            continue
         if newest is None or item["LastModified"] > newest:
             newest = item["LastModified"]
     return newest
