@@ -17,7 +17,10 @@ Contract (every gate is a pure function of the :class:`GateInputs` the CLI gathe
   *infrastructure drift* -- SRC's live resources match SRC's last applied state (the existing reader
   :func:`mlops_infra.state.aws_live.scan_aws` and :func:`mlops_infra.plan.drift.find_drift`):
   any drifted or deleted resource fails, listed as evidence.
-- ``progressive_rollout``: no endpoint of DST (after the edit) rolls out ``all_at_once``.
+- ``progressive_rollout``: every endpoint of DST (after the edit) rolls out with a strategy
+  :func:`~mlops_infra.spec.guardrails.progressive_strategies` accepts on DST's target: not ``all_at_once``, and
+  on Kubernetes not ``rolling`` (KServe gives the Knative Service one latest-revision traffic target, so a
+  rolling update moves all traffic at once; 7cb26f5, ``rollout-ignored-on-kubernetes``).
 - ``alerts_routed``: every endpoint of DST has a ``critical`` alert, on one of its monitors, that
   notifies at least one channel.
 - A gate that cannot be evaluated fails closed, saying why: no registry read, no prior state of
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_infra.model_versions import APPROVED, RegistryView
+from mlops_infra.spec.guardrails import progressive_strategies
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 MARKDOWN_EVIDENCE = 20
@@ -191,9 +195,15 @@ def _drift_alerts(inputs: GateInputs) -> tuple[bool, str, tuple[str, ...]]:
 def progressive_rollout(inputs: GateInputs) -> GateResult:
     name = "progressive_rollout"
     evidence = tuple(f"{e.name}: {e.rollout.strategy}" for e in inputs.dst_system.endpoints)
-    at_once = [e.name for e in inputs.dst_system.endpoints if e.rollout.strategy == "all_at_once"]
+    environment = inputs.dst_system.environments.get(inputs.dst)
+    cloud = environment.target.kind if environment is not None else None
+    accepted = progressive_strategies(cloud)
+    at_once = [e.name for e in inputs.dst_system.endpoints if e.rollout.strategy not in accepted]
     if at_once:
-        return GateResult(name, FAIL, f"endpoint(s) {', '.join(at_once)} of {inputs.dst} roll out all at once", evidence)
+        return GateResult(name, FAIL, f"endpoint(s) {', '.join(at_once)} of {inputs.dst} roll out all at once"
+                          + ("" if cloud != "kubernetes" else
+                             f" (on Kubernetes only {' and '.join(accepted)} roll out progressively: rolling moves "
+                             "all traffic to the latest revision at once)"), evidence)
     return GateResult(name, PASS, f"every endpoint of {inputs.dst} rolls out progressively", evidence)
 
 

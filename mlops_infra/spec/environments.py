@@ -14,7 +14,8 @@ GATES = {
     "model_approved": "the pinned model version is approved in the registry",
     "no_drift": "no drift or data-quality alert is firing in the source environment, and its live resources match "
                 "its last applied state",
-    "progressive_rollout": "every endpoint whose model changes rolls out progressively (canary, blue_green or rolling)",
+    "progressive_rollout": ("every endpoint whose model changes rolls out progressively (canary, blue_green or rolling; "
+                            "on Kubernetes canary or blue_green: rolling moves all traffic at once there)"),
     "alerts_routed": "every alert notifies at least one channel and every rollback alert exists",
     "tests_passed": "the source environment's deployment verification passed",
     "manual_approval": "a person approves the promotion",

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, known_list, warning
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
+from mlops_infra.spec.guardrails import progressive_strategies
 
 
 def check_promotion(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -75,14 +76,19 @@ def check_gates(ctx: CheckContext, env: str, environment: Environment) -> Iterat
     """Gates that need something of the effective system: progressive rollouts, routed alerts."""
     gates = set(environment.gates)
     if "progressive_rollout" in gates:
+        accepted = progressive_strategies(environment.target.kind)
         for i, endpoint in enumerate(ctx.system.endpoints):
-            if endpoint.rollout.strategy == "all_at_once":
+            strategy = endpoint.rollout.strategy
+            if strategy not in accepted:
+                how = ("rolls out all at once" if strategy == "all_at_once" else
+                       f"rolls out {strategy}, which on {environment.target.kind} moves all traffic at once")
                 yield error("gate-unsatisfiable",
-                            f'Endpoint "{endpoint.name}" rolls out all at once, but environment {env} has the '
+                            f'Endpoint "{endpoint.name}" {how}, but environment {env} has the '
                             "progressive_rollout gate",
                             f"Promotions into {env} require every endpoint to roll out progressively. Set "
-                            "rollout.strategy to canary, blue_green or rolling (for example rollout: {strategy: "
-                            f"canary, steps: [10, 50, 100], bake: 10m}}), or remove the gate from {env}.",
+                            f"rollout.strategy to {', '.join(accepted[:-1])} or {accepted[-1]} (for example "
+                            "rollout: {strategy: canary, steps: [10, 50, 100], bake: 10m}), or remove the gate "
+                            f"from {env}.",
                             ("endpoints", i, "rollout"), f"endpoints.{endpoint.name}")
     if "alerts_routed" in gates:
         for i, alert in enumerate(ctx.system.alerts):
