@@ -51,7 +51,20 @@ Deferred reconcile. The real controllers update the status in their own loops, a
 (pulumi-kubernetes does not wait on a custom resource): with ``deferred=True`` a write of an
 InferenceService only stores its spec, and :meth:`KServeRevisions.catch_up` reconciles later (new
 revisions, the status, a new ``resourceVersion``), so a test can run a pass in between.
-Not modelled: pods, the route's traffic targets, ``PredictorReady``/``Ready``.
+Ready conditions (``ready_conditions=True``; off by default, so other tests see the status as before):
+the status also carries ``PredictorReady``, ``IngressReady`` and ``Ready``, as KServe 0.15 sets them in
+Serverless mode (kserve v0.15.0 ``inference_service_status.go``: ``PropagateStatus`` copies the Knative
+Service's ``Ready`` into ``PredictorReady`` through ``SetCondition``; ``Ready`` is the happy condition of
+``conditionSet = apis.NewLivingConditionSet(PredictorReady, IngressReady)``). The Knative Service's
+``Ready`` follows its Configuration here (knative/serving ``service_lifecycle.go``
+``PropagateConfigurationStatus``: ``MarkFalse(ServiceConditionConfigurationsReady, cc.Reason,
+cc.Message)`` on a living set of ``ConfigurationsReady`` and ``RoutesReady``), and knative/pkg
+``apis/condition_set.go`` ``MarkFalse`` "sets the status of t and the happy condition to False" with t's
+reason and message, ``MarkUnknown`` likewise: so a failed revision gives ``PredictorReady`` and
+``Ready`` ``False``, reason ``RevisionFailed``, message ``Revision "<name>" failed with message:
+<message>.``; a deploying one ``Unknown``; a ready one ``True``. Routes and ingress are always ready in
+the stand-in (``IngressReady`` ``True``).
+Not modelled: pods, the route's traffic targets.
 """
 
 from __future__ import annotations
@@ -126,6 +139,8 @@ class KServeRevisions:
     clock: Callable[[], float] = time.time
     by_version: dict[str, Readiness] = field(default_factory=dict)
     deferred: bool = False
+    ready_conditions: bool = False
+    """Also set ``PredictorReady``, ``IngressReady`` and ``Ready`` (module docstring, "Ready conditions")."""
 
     def __post_init__(self) -> None:
         self.api.seed(REVISION_CRD)
@@ -194,8 +209,13 @@ class KServeRevisions:
         aggregate = {"type": LATEST_DEPLOYMENT_READY, "status": configuration["status"]}
         if aggregate["status"] != "True":
             aggregate["reason"] = f"{CONFIGURATION_READY} not ready"
+        shown = [configuration, aggregate]
+        if self.ready_conditions:
+            said = {k: v for k, v in configuration.items() if k in ("status", "reason", "message")}
+            shown += [{"type": "PredictorReady", **said}, {"type": "IngressReady", "status": "True"},
+                      {"type": "Ready", **said}]
         conditions = status.setdefault("conditions", [])
-        for condition in (configuration, aggregate):
+        for condition in shown:
             self._set_condition(conditions, condition)
         conditions.sort(key=lambda c: c["type"])
 

@@ -145,6 +145,23 @@ them (no quota or limit-range admission).
     AnnBoundByController if it is not set yet", "Set AnnBindCompleted if it is not set yet"), and
     ``status.phase: Bound``. No PersistentVolume object is made.
 
+- **Workload status** (``workload_status=True``; off by default, so other tests see objects exactly as
+  written): the status the workload controllers write once they are done, so a test of a healthy
+  cluster's ``plan --refresh`` meets it (:func:`workload_status`). Applied at each write of the main
+  resource and each :meth:`seed` of an object written without a ``status`` (a seeded status is kept,
+  as a test's failed rollout is), after ``server_fields``; ``/status`` writes are kept as they are:
+
+  - a Deployment: its new ReplicaSet available, as the deployment controller leaves a finished rollout
+    (kubernetes ``pkg/controller/deployment/sync.go`` ``calculateStatus``: ``Available`` ``True``,
+    ``MinimumReplicasAvailable``, "Deployment has minimum availability."; ``util/deployment_util.go``:
+    ``Progressing`` ``True``, ``NewReplicaSetAvailable``, ``ReplicaSet "<name>" has successfully
+    progressed.``; the same shapes pulumi-kubernetes' await tests use, ``provider/pkg/await/
+    deployment_test.go``), ``observedGeneration`` = the object's generation, every replica available;
+  - a Job: complete (``Complete`` ``True``, ``succeeded: 1``, as pulumi-kubernetes'
+    ``await/checker/internal/states/kubernetes/job/succeeded.json``).
+
+  A failed rollout or Job is a test's own ``status`` (seeded, or written to ``/status``).
+
 Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
@@ -560,6 +577,24 @@ def server_set_fields(obj: dict[str, Any], before: Mapping[str, Any] | None) -> 
         obj["status"] = {**(obj.get("status") or {}), "phase": "Bound"}
 
 
+def workload_status(obj: dict[str, Any]) -> None:
+    """Write into ``obj`` (a Deployment or Job about to be stored) the status its controller writes once
+    it is done (module docstring, "Workload status"); other kinds are left alone."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    meta = obj.get("metadata") or {}
+    if (api_version, kind) == ("apps/v1", "Deployment"):
+        replicas = (obj.get("spec") or {}).get("replicas", 1)
+        obj["status"] = {
+            "observedGeneration": meta.get("generation", 1), "replicas": replicas, "updatedReplicas": replicas,
+            "readyReplicas": replicas, "availableReplicas": replicas,
+            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                            "message": "Deployment has minimum availability."},
+                           {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                            "message": f'ReplicaSet "{meta.get("name")}-5d8f7c9b6" has successfully progressed.'}]}
+    elif (api_version, kind) == ("batch/v1", "Job"):
+        obj["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+
+
 # -- requests -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -647,11 +682,13 @@ class KubeApiStandIn:
     """The Kubernetes API stand-in (see the module docstring). Start/stop it or use ``with``."""
 
     def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
-                 serve_any: bool = False, server_fields: bool = False, managed_fields: bool = False) -> None:
+                 serve_any: bool = False, server_fields: bool = False, managed_fields: bool = False,
+                 workload_status: bool = False) -> None:
         self.tokens = dict(tokens) if tokens is not None else None
         self.serve_any = serve_any
         self.server_fields = server_fields
         self.managed_fields = managed_fields
+        self.workload_status = workload_status
         self.requests: list[LoggedRequest] = []
         self._lock = threading.RLock()
         self._store = _Store()
@@ -751,6 +788,8 @@ class KubeApiStandIn:
             stored = self._stamp(copy.deepcopy(dict(obj)), resource, target.namespace, existing)
             if self.server_fields:
                 server_set_fields(stored, existing)
+            if self.workload_status and "status" not in obj:
+                workload_status(stored)
             self._put(target, stored)
             self._store.managed.pop(self._key(target), None)
             return copy.deepcopy(stored)
@@ -906,6 +945,8 @@ class KubeApiStandIn:
     def _write(self, verb: str, target: Target, obj: dict[str, Any], before: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.server_fields:
             server_set_fields(obj, before)
+        if self.workload_status and target.subresource is None:
+            workload_status(obj)
         self._put(target, obj)
         for hook in self._hooks:
             hook(verb, obj)
