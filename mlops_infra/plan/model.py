@@ -76,11 +76,18 @@ REASON_CODES: dict[str, str] = {
                   "runs again); a resource that changes anyway keeps its change's reason, which says this too",
     "endpoint-failed": "a SageMaker endpoint `plan --refresh` read Failed although the state records no initErrors (an "
                        "earlier update cleared them): replaced, deleting first (only DeleteEndpoint works on it)",
+    "not-ready": "a refreshed plan read it live and it is not ready (a Deployment whose rollout failed, an "
+                 "InferenceService whose Ready condition is False, a failed Job, a SageMaker endpoint OutOfService, "
+                 "UpdateRollbackFailed or whose last update failed): a no-op, as `pulumi up` leaves it as it is, with "
+                 "the live reason and what to do; a failed Job with pulumi.com/replaceUnready is replaced (its provider "
+                 "does it)",
     "no-change": "desired and prior inputs are equal",
     "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
                "this resource: no delete, no create; updated in place when its inputs differ",
 }
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
+NOT_READY = "not-ready"
+"""The reason of a resource read live that is not ready (``plan/readiness.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +449,12 @@ class Plan:
     def has_changes(self) -> bool:
         return any(c.action.is_change for c in self.changes)
 
+    @property
+    def not_ready(self) -> int:
+        """Resources a refreshed plan read live that are not ready (reason ``not-ready``,
+        ``plan/readiness.py``), whether or not a change is planned for them."""
+        return sum(1 for c in self.changes if c.reason.code == NOT_READY)
+
     def to_json(self) -> dict[str, Any]:
         return self._json([c.to_json() for c in self.changes])
 
@@ -463,7 +476,8 @@ class Plan:
             "graphDigest": self.graph_digest,
             "refreshed": self.refreshed,
             "summary": {"add": counts.add, "change": counts.change, "replace": counts.replace,
-                        "destroy": counts.destroy, "blocked": counts.blocked, "hasChanges": self.has_changes},
+                        "destroy": counts.destroy, "blocked": counts.blocked, "hasChanges": self.has_changes,
+                        **({"notReady": not_ready} if (not_ready := self.not_ready) else {})},
             "drift": [drift_to_json(d) for d in self.drift],
             "ml": [m.to_json() for m in self.ml],
             "cost": self.cost.to_json() if self.cost else None,
@@ -695,7 +709,10 @@ def plan_json_schema() -> dict[str, Any]:
                     "blocked": _t("integer", "Custom resources whose change is blocked (a protected resource's "
                                   "delete or replace): counted here, not under their action; apply refuses the plan.",
                                   minimum=0),
-                    "hasChanges": _t("boolean", "Any resource (components included) changes.")},
+                    "hasChanges": _t("boolean", "Any resource (components included) changes."),
+                    "notReady": _t("integer", "Only when some are: resources a refreshed plan read live that are "
+                                   "not ready (reason not-ready), with or without a planned change; not a change "
+                                   "themselves.", minimum=1)},
                    required=["add", "change", "replace", "destroy", "hasChanges"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -33,6 +33,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   a Kubernetes Job with ``pulumi.com/replaceUnready: "true"`` is a delete-first REPLACE instead (its
   provider replaces a Job that is not ready). A resource that changes anyway keeps its action and
   reason, and its message says it too.
+- With a live reading, a resource read live that is not ready (a Deployment whose rollout failed, an
+  InferenceService whose Ready condition is False, a failed Job, a SageMaker endpoint OutOfService or whose
+  last update failed: :mod:`mlops_infra.plan.readiness`) keeps its NOOP, with the reason ``not-ready``
+  (``pulumi up`` leaves it as it is), except a failed ``replaceUnready`` Job, which its provider
+  replaces; a resource that changes anyway says it too.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
@@ -140,6 +145,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     planner = _Planner(graph, prior, live)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
+    if live is not None:  # resources read live that are not ready (plan/readiness.py)
+        from mlops_infra.plan.readiness import marked, not_ready
+
+        changes = marked(changes, not_ready(live))
     drift_items = _drift(graph, prior, live, drift, planner.warnings)
     if live is not None:
         from mlops_infra.plan.email_confirmation import unconfirmed_warnings
@@ -178,7 +187,8 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
         from mlops_infra.plan.cost import estimate_cost
 
         cost = estimate_cost(graph, prior, region=options.region, facts=facts)
-    kept = changes if options.include_noops else tuple(c for c in changes if c.action is not Action.NOOP)
+    kept = changes if options.include_noops else tuple(  # a not-ready NOOP is kept: the renderers show it
+        c for c in changes if c.action is not Action.NOOP or c.reason.code == "not-ready")
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,
                 graph_digest=DeferredDigest(graph.digest), changes=kept, ml=ml, drift=drift_items, cost=cost,
                 refreshed=live is not None or drift is not None, warnings=tuple(planner.warnings),

@@ -26,6 +26,7 @@ from mlops_infra.plan.model import (
     MLChange,
     ResourceChange,
 )
+from mlops_infra.plan.readiness import CODE as NOT_READY
 from mlops_infra.spec.system import SECTIONS
 
 SHARED_GROUP = "(shared)"
@@ -451,6 +452,27 @@ def group_changes(changes: Iterable[ResourceChange]) -> list[Group]:
         items = sorted(groups[address], key=lambda c: (c.custom, c.role, c.name, c.urn))
         out.append(Group(address, tuple(items)))
     return out
+
+
+# -- not ready ---------------------------------------------------------------------------------
+
+
+def not_ready_changes(changes: Iterable[ResourceChange]) -> list[ResourceChange]:
+    """The changes whose reason is ``not-ready`` (:mod:`mlops_infra.plan.readiness`: resources a
+    refreshed plan read live that are not ready), by ML item (spec order) then URN."""
+    found = [c for c in changes if c.reason.code == NOT_READY]
+    return sorted(found, key=lambda c: (_address_key(c.address or SHARED_GROUP), c.urn))
+
+
+def not_ready_heading(count: int) -> str:
+    """The sentence that opens the "Not ready" section of a plan."""
+    return f"{plural(count, 'resource')} read live {'is' if count == 1 else 'are'} not ready; what to do is under each"
+
+
+def no_changes_but_not_ready(count: int) -> str:
+    """The closing line of a plan with nothing to apply and ``count`` (> 0) resources not ready."""
+    return (f"No changes to apply, but {plural(count, 'resource')} {'is' if count == 1 else 'are'} not ready "
+            "(see Not ready above).")
 
 
 # -- drift -------------------------------------------------------------------------------------

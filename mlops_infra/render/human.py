@@ -2,9 +2,12 @@
 
 Contract: :func:`render_text` is pure (Plan -> str) and deterministic. Sections, in order: header
 (project / stack / target), notes from the caller, warnings, drift (only when the plan was
-refreshed or holds drift), the ML summary, the cost, the resource changes grouped by ML item, and
+refreshed or holds drift), the resources the live read found not ready (reason ``not-ready``, only
+when there are some), the ML summary, the cost, the resource changes grouped by ML item, and
 last the line ``Plan: N to add, N to change, N to replace, N to destroy.`` -- or, with nothing to
-do, ``No changes. Your ML system matches the desired state.``. No-op resources are never listed.
+do, ``No changes. Your ML system matches the desired state.`` (``No changes to apply, but N resources
+are not ready (see Not ready above).`` when some are). No-op resources are never listed among the
+changes.
 Colour (ANSI, via rich) only with ``color=True``; golden files use ``color=False``.
 """
 
@@ -28,6 +31,9 @@ from mlops_infra.render.common import (
     ml_sorted,
     money,
     money_range,
+    no_changes_but_not_ready,
+    not_ready_changes,
+    not_ready_heading,
     plural,
     resource_label,
     target_text,
@@ -98,6 +104,8 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
     _guardrails(out, plan)
     if plan.refreshed or plan.drift:
         _drift(out, drift_views(plan.drift, plan.changes), plan.refreshed, plan.unread)
+    not_ready = not_ready_changes(plan.changes)
+    _not_ready(out, not_ready)
     _ml(out, plan.ml)
     if plan.cost is not None and (plan.has_changes or plan.cost.after.max_usd or plan.cost.before.max_usd):
         _cost(out, plan.cost)
@@ -116,6 +124,8 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100, notes: Seq
     out.blank()
     if plan.has_changes:
         out.add((plan.counts.sentence(), STYLES["heading"]))
+    elif not_ready:
+        out.add((no_changes_but_not_ready(len(not_ready)), STYLES["warning"]))
     else:
         out.add((NO_CHANGES, "green"))
     return check_rendered(out.render(color, width), plan)
@@ -191,6 +201,22 @@ def _drift(out: _Lines, items: list[DriftView], refreshed: bool, unread: Sequenc
             if line.symbol == "~" and not line.more:
                 line = dataclasses.replace(line, text=line.text.replace(" -> ", " (last applied) -> ", 1) + " (live)")
             _attribute(out, line, "      ")
+
+
+def _not_ready(out: _Lines, changes: Sequence[ResourceChange]) -> None:
+    """Resources the live read found not ready (reason ``not-ready``, :mod:`mlops_infra.plan.readiness`),
+    each with the live reason and what to do; nothing when there are none."""
+    if not changes:
+        return
+    out.blank()
+    out.add(("Not ready: ", STYLES["heading"]), (not_ready_heading(len(changes)), STYLES["warning"]))
+    for change in changes:
+        out.blank()
+        where = f"{change.address}: " if change.address else ""
+        planned = f"  [{change.action.symbol.strip()} planned below]" if change.action.is_change else ""
+        out.add("  ", ("!", STYLES["!"]), " ", (where, STYLES["address"]), f"{change.name} ({change.type})",
+                (planned, STYLES["dim"]))
+        out.add(("      # ", STYLES["dim"]), (change.reason.message, STYLES["dim"]))
 
 
 def _ml(out: _Lines, ml: Sequence[MLChange]) -> None:

@@ -2,8 +2,9 @@
 
 Contract: :func:`render_markdown` is pure and deterministic. The first line is the hidden marker
 ``<!-- mlops-infra-plan: <project>/<stack> -->`` that the PR workflow uses to find and update its
-own comment. Then: a title with the counts, a summary table (changes, cost, drift, target), the
-cost per ML item, the ML summary, drift, and one collapsible ``<details>`` per ML item holding its
+own comment. Then: a title with the counts, a summary table (changes, cost, drift, target; the
+resources not ready when a refreshed plan found some), the resources not ready (reason ``not-ready``,
+only when there are some), the cost per ML item, the ML summary, drift, and one collapsible ``<details>`` per ML item holding its
 resource changes in a ```` ```diff ```` block (GitHub colours ``+`` green, ``-`` red and ``!``
 orange, so in-place updates -- ``~`` in the terminal -- are written ``!`` here).
 
@@ -12,7 +13,7 @@ The result is never longer than ``max_chars`` (GitHub refuses comments over 65,5
 issue comment", https://docs.github.com/rest/issues/comments#create-an-issue-comment).
 When the whole plan does not fit, resource details are left out, largest first, then the lists are
 shortened, the least important first: the cost notes ("... and N more notes"), the cost rows (the
-head's "Monthly cost" row sums them), drift, ML changes, guardrail rows, the caller's notes and
+head's "Monthly cost" row sums them), drift, ML changes, guardrail rows, the resources not ready, the caller's notes and
 last the warnings (they carry facts that block an apply, such as a quota ``pulumi up`` would
 exceed). A note says how many were left out and the command that prints the full plan. If even
 the head does not fit, whole lines of it are cut, but the warnings, that note with its command and
@@ -47,6 +48,9 @@ from mlops_infra.render.common import (
     ml_sorted,
     money,
     money_range,
+    no_changes_but_not_ready,
+    not_ready_changes,
+    not_ready_heading,
     plural,
     resource_label,
     target_text,
@@ -77,8 +81,8 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, notes:
     full_command = command or f"mlops-infra plan <mlsystem.yaml> --env {plan.stack} --format text"
     doc = _Document(
         head=_head(plan),
-        lists=[*_notes_section(notes, plan.warnings), _guardrails_section(plan), *_cost_section(plan),
-               _ml_section(plan), _drift_section(plan)],
+        lists=[*_notes_section(notes, plan.warnings), _guardrails_section(plan), _not_ready_section(plan),
+               *_cost_section(plan), _ml_section(plan), _drift_section(plan)],
         details=_details(group_changes(plan.changes)),
         foot=_foot(plan),
         command=full_command,
@@ -190,7 +194,9 @@ class CutList:
 
 def _head(plan: Plan) -> str:
     counts = plan.counts
-    title = counts.sentence() if plan.has_changes else NO_CHANGES
+    not_ready = len(not_ready_changes(plan.changes))
+    title = (counts.sentence() if plan.has_changes else no_changes_but_not_ready(not_ready) if not_ready
+             else NO_CHANGES)
     rows = [("Target", _esc(target_text(plan.target))),
             ("Changes", f"{counts.add} to add, {counts.change} to change, {counts.replace} to replace, "
                         f"{counts.destroy} to destroy" + (f", {counts.blocked} blocked" if counts.blocked else "")
@@ -213,6 +219,8 @@ def _head(plan: Plan) -> str:
     if plan.guardrails:
         rows.append(("Guardrails", f"**{_esc(guardrails_sentence(plan.guardrails))}** (see Guardrails)"))
     rows.append(("Drift", _drift_cell(plan)))
+    if not_ready:
+        rows.append(("Not ready", f"**{plural(not_ready, 'resource')}** read live (see Not ready)"))
     rows.append(("Prior state", f"serial {_code(plan.state_serial[:12])}"))
     table = "| | |\n|---|---|\n" + "".join(f"| **{k}** | {v} |\n" for k, v in rows)
     return (f"{marker(plan)}\n## mlops-infra plan: {_code(plan.project)} / {_code(plan.stack)}\n\n"
@@ -305,6 +313,21 @@ def _drift_section(plan: Plan) -> CutList:
              "`pulumi up --refresh` also puts changed values back.\n\n")
     return CutList(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n",
                    rank=_RANK_DRIFT)
+
+
+def _not_ready_section(plan: Plan) -> CutList:
+    """The resources the live read found not ready (reason ``not-ready``), each with the live reason
+    and what to do (:mod:`mlops_infra.plan.readiness`); no text when there are none."""
+    changes = not_ready_changes(plan.changes)
+    items = []
+    for change in changes:
+        where = f"{_code(change.address)}: " if change.address else ""
+        planned = f" ({_code(change.action.symbol.strip())} planned below)" if change.action.is_change else ""
+        items.append(f"- {where}**{_esc(change.name)}** ({_code(change.type)}){planned}: "
+                     f"{_esc(change.reason.message)}\n")
+    title = f"### Not ready\n{_esc(not_ready_heading(len(changes)))}.\n\n"
+    return CutList(title, items, lambda n: f"- ... and {n} more not ready (see the full plan)\n", tail="\n",
+                   rank=_RANK_GUARDRAILS)  # as important as a failing guardrail: shortened after drift and ML
 
 
 def _drift_item(view: DriftView) -> str:

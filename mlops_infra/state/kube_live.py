@@ -34,6 +34,11 @@ The Kubernetes counterpart of :mod:`mlops_infra.state.aws_live`, with the same c
   ``bindClaimToVolume``), and a namespace's ``spec.finalizers: [kubernetes]`` (``pkg/registry/core/
   namespace/strategy.go`` ``PrepareForCreate``: "on create, we require the kubernetes value"). A
   label or annotation the prior sets, edited or removed, stays drift.
+- Readiness (:mod:`mlops_infra.plan.readiness` judges it): for the kinds of :data:`STATUS_KINDS`
+  (Deployments, InferenceServices, Jobs) the reading's ``outputs`` keep the object's ``status`` and
+  ``metadata.generation`` (``{"status": ..., "generation": ...}``, what the API server returned) from
+  the same ``GET``: no call of its own. Other kinds get no outputs (their status is not judged and is
+  not kept: a large stack's readings stay small).
 - Fields a controller of mlops-infra owns are not drift (:data:`CONTROLLER_OWNED`): an
   InferenceService's ``canaryTrafficPercent`` is moved by the rollout runner step by step
   (``mlops_infra/rollout/drivers/kserve.py``), so the reading carries the prior's value there.
@@ -68,6 +73,10 @@ CONTROLLER_OWNED: dict[str, tuple[str, ...]] = {
     "kubernetes:serving.kserve.io/v1beta1:InferenceService": ("spec.predictor.canaryTrafficPercent",),
 }
 """Type -> dotted paths a controller of mlops-infra moves after apply (not drift; see the contract)."""
+
+STATUS_KINDS = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+                          "kubernetes:batch/v1:Job"})
+"""Types whose live ``status`` (and ``metadata.generation``) the reading keeps in ``outputs`` (see the contract)."""
 
 TRACKED = (
     Tracked("spec", "spec", computed=True),
@@ -128,6 +137,14 @@ def live_inputs(type_token: str, obj: dict[str, Any], prior: StateResource) -> d
     for path in CONTROLLER_OWNED.get(type_token, ()):
         _copy_path(prior.inputs, out, path)
     return out
+
+
+def live_outputs(type_token: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The reading's ``outputs``: ``status`` and ``generation`` for :data:`STATUS_KINDS`, else none."""
+    if type_token not in STATUS_KINDS:
+        return {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    return {"status": obj.get("status") or {}, **({"generation": generation} if generation is not None else {})}
 
 
 def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> None:
@@ -223,7 +240,8 @@ def _read(resource: StateResource, kube: Any, progress: ProgressReporter) -> tup
             return "missing", None
         return "live", StateResource(
             urn=resource.urn, type=resource.type, custom=True, id=resource.id, parent=resource.parent,
-            provider=resource.provider, inputs=live_inputs(resource.type, obj, resource), outputs={})
+            provider=resource.provider, inputs=live_inputs(resource.type, obj, resource),
+            outputs=live_outputs(resource.type, obj))
     except Exception as exc:
         progress.count("failed")
         return "failed", (_message(exc), failure_of(exc))

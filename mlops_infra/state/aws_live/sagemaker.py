@@ -92,7 +92,12 @@ _RUNTIME_VARIANT_KEYS = ("VariantName", "CurrentWeight", "DesiredWeight", "Curre
 
 def map_endpoint(response: Mapping[str, Any]) -> Reading:
     """``DescribeEndpoint`` -> ``aws:sagemaker/endpoint:Endpoint``; the variants' current and
-    desired weights and instance counts go to ``outputs.productionVariants`` (runtime data)."""
+    desired weights and instance counts go to ``outputs.productionVariants`` (runtime data), its
+    ``EndpointStatus`` to ``outputs.endpointStatus`` and its ``FailureReason`` to
+    ``outputs.failureReason`` (botocore ``DescribeEndpointOutput``; SageMaker API reference
+    ``EndpointMetadata.FailureReason``: "If the status of the endpoint is Failed, or the status is
+    InService but update operation fails, this provides the reason why it failed"), which
+    :mod:`mlops_infra.plan.readiness` judges."""
     variants = [
         pulumi_shape({k: v[k] for k in _RUNTIME_VARIANT_KEYS if k in v})
         for v in response.get("ProductionVariants", [])
@@ -100,7 +105,7 @@ def map_endpoint(response: Mapping[str, Any]) -> Reading:
     inputs = drop_none({"name": response.get("EndpointName"),
                         "endpointConfigName": response.get("EndpointConfigName")})
     outputs = drop_none({"arn": response.get("EndpointArn"), "endpointStatus": response.get("EndpointStatus"),
-                         "productionVariants": variants})
+                         "failureReason": response.get("FailureReason") or None, "productionVariants": variants})
     return Reading(inputs, outputs)
 
 
