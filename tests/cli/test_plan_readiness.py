@@ -151,3 +151,6 @@ def test_apply_of_a_saved_plan_with_only_not_ready_resources_applies_nothing(cap
     assert code in (0, None), err
     assert "Not ready: 2 resources read live are not ready" in " ".join(out.split())
     assert "Nothing to apply" in out + err
+    said = " ".join((out + err).split())
+    assert "the stack already matches the system" not in said  # it does not: two resources are not ready
+    assert "Pulumi would change nothing, but 2 resource(s) are not ready (see Not ready above" in said

@@ -161,7 +161,10 @@ def apply(
     refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
     refuse_blocked_changes(current, path, directory, prior)  # audit finding removal-1: nothing is applied
     if not current.has_changes:
-        out.print("Nothing to apply: the stack already matches the system.")
+        # a not-ready resource (plan/readiness.py) matches its last apply: `pulumi up` would leave it as it is
+        out.print("Nothing to apply: the stack already matches the system." if not current.not_ready else
+                  f"Nothing to apply: Pulumi would change nothing, but {current.not_ready} resource(s) are not ready "
+                  "(see Not ready above: apply does not fix them; do what each says).")
         return
     refuse_foreign_namespace(desired, err)  # finding collisions-2: another system's namespace
     if shutil.which("pulumi") is None:
