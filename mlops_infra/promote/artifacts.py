@@ -36,6 +36,10 @@ Contract:
     registers what the copy found (:func:`_as_copied`), whatever the preview expected
     (:func:`copied_uri`): a folder's copy as the ``S3Prefix`` ``destination``, one object's as
     ``destination`` + its name;
+  * a copy from a Kubernetes SRC of ONE object (alone, or the only one under the folder) that KServe
+    served unpacked (a tar or zip by its name) registers a gzip tar as ``S3Object`` + ``Gzip``, which
+    SageMaker unpacks the same way, and refuses any other archive before the first byte is copied
+    (:func:`_kserve_archive`, audit finding xpromote-1);
   * a copy of a folder copies its objects but the zero-byte "folder" markers (keys ending in ``/``,
     which the S3 console creates): SageMaker fails to deploy model data holding one ("Do not organize
     the model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``),
@@ -160,6 +164,7 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
         model = next(x for x in system.models if x.name == m.model)
         steps.append(ArtifactStep("copy-artifact", m.model, m.digest, m.dst_version, source, destination,
                                   {"from": f"{promotion.src} v{m.src_version}",
+                                   **({"srcServer": "kserve"} if src_target.kind == "kubernetes" else {}),
                                    **owners(promotion.src, src_target, dst, target, source, destination,
                                             src_created, dst_created)}))
         copied = copied_uri(source, destination, m.src_record.artifact_compression)
@@ -337,7 +342,8 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
                      for i, s in enumerate(steps))
     done: list[ArtifactStep] = []
     failed = False
-    verified: dict[tuple[str, str], tuple[str, str]] = {}  # (model, digest) -> (fingerprint, URI) of the verified copies
+    verified: dict[tuple[str, str], tuple[str, str, Any]] = {}  # (model, digest) -> (fingerprint, URI, model data
+    # when the copy decided it: an archive KServe unpacked) of the verified copies
     clients: dict[str, Any] = {}
 
     copies = [s for s in steps if s.kind == "copy-artifact"]
@@ -361,7 +367,8 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             if step.kind == "copy-artifact":
                 result = _copy(step, s3("src"), s3("dst"), progress)
                 if result.status in ("done", "already-done"):
-                    verified[step.model, step.digest] = result.detail["fingerprint"], result.detail["copies"]
+                    verified[step.model, step.digest] = (result.detail["fingerprint"], result.detail["copies"],
+                                                         result.detail.get("modelData"))
             else:
                 found = verified.get((step.model, step.digest))
                 if found is not None:
@@ -377,13 +384,16 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
     return tuple(done)
 
 
-def _as_copied(step: ArtifactStep, fingerprint: str, copies: str) -> ArtifactStep:
+def _as_copied(step: ArtifactStep, fingerprint: str, copies: str, data: Any = None) -> ArtifactStep:
     """The ``register-version`` step of the copies the copy step verified at ``copies``: their
     fingerprint, and their URI and model data when the copy found another layout than the preview
     expected (:func:`copied_uri`; a folder is an ``S3Prefix`` whatever its compression, and the
-    preview expects a folder only when the registry names no gzip archive)."""
+    preview expects a folder only when the registry names no gzip archive), or ``data`` when the copy
+    decided it (a gzip tar KServe served unpacked: :func:`_kserve_archive`)."""
     detail = {**step.detail, "fingerprint": fingerprint}
-    if copies != step.source:
+    if data is not None:
+        detail["modelData"] = data
+    elif copies != step.source:
         detail["modelData"] = model_data(copies, None)
     return replace(step, source=copies, detail=detail)
 
@@ -477,6 +487,9 @@ def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) ->
         pairs = [({"Key": src_key, "Size": head["ContentLength"], "ETag": head["ETag"]}, src_key.rsplit("/", 1)[-1])]
     if not pairs:
         return replace(step, status="failed", outcome=f"no objects under {step.source}")
+    refused, archive = _kserve_archive(step, pairs)
+    if refused:  # the layout is known only now: refused before the first GetObject
+        return replace(step, status="failed", outcome=refused)
     progress.set_total(len(pairs))
     copied = 0
     hashed: dict[str, str] = {}  # path -> SHA-256 of the bytes read from SRC and uploaded
@@ -507,10 +520,55 @@ def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) ->
     if failed:
         return replace(step, status="failed", outcome=failed)
     status = "done" if copied else "already-done"
+    unpacked = {}
+    if archive:  # registered as the one gzip tar SageMaker unpacks, as KServe unpacked it
+        copies_uri = step.destination + archive
+        unpacked = {"modelData": {"ModelDataSource": {"S3DataSource": {
+            "S3Uri": copies_uri, "S3DataType": "S3Object", "CompressionType": GZIP}}}}
     return replace(step, status=status, detail={**step.detail, "verified": digest, "fingerprint": fingerprint,
-                                                "copies": copies_uri},
+                                                "copies": copies_uri, **unpacked},
                    outcome=f"{copied} of {len(pairs)} object(s) copied, {len(pairs) - copied} already there; "
                            f"digest verified")
+
+
+KSERVE_ARCHIVES = ("application/x-tar", "application/zip")
+"""The types KServe's storage initializer unpacks when the storage URI yields one file."""
+
+
+def _kserve_archive(step: ArtifactStep, pairs: Sequence[tuple[dict[str, Any], str]]) -> tuple[str, str]:
+    """``(why the copy is refused or "", path of a gzip tar to register unpacked or "")`` for an
+    artifact a Kubernetes SRC serves (``srcServer`` ``kserve``), from the listing (``pairs``: object,
+    path under the registered URI) before anything is copied. Audit finding xpromote-1.
+
+    KServe v0.15.0 ``python/kserve/kserve/storage/storage.py`` ``Storage._download_s3``, after its
+    download loop: ``if file_count == 1: mimetype, _ = mimetypes.guess_type(target); if mimetype in
+    ["application/x-tar", "application/zip"]: temp_dir = Storage._unpack_archive_file(...)``: when
+    the storage URI yields ONE object (alone, or the only one under the folder) whose name
+    ``mimetypes`` maps to a tar (``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``, ``.tar.xz``) or a zip,
+    the predictor was served its contents. SageMaker unpacks only a gzip tar (botocore
+    ``sagemaker/2017-07-24`` ``S3ModelDataSource.CompressionType``: "If you choose Gzip and choose
+    S3Object ..., S3Uri identifies an object that is a gzip-compressed TAR archive. SageMaker will
+    attempt to decompress and untar the object during model deployment"; with ``None`` the object is
+    placed under ``/opt/ml/model`` as it is). So a gzip tar is registered as ``S3Object`` +
+    ``Gzip`` (valid whatever its name; ``ModelDataUrl`` asks for a ``.tar.gz`` suffix), and any other
+    archive is refused: registered as a file, DST's container would find ``model.zip`` where dev's
+    found the model's files. A folder of several objects is served as it is by both (``S3Prefix``).
+    An AWS SRC's package is served as its registry says (its own ``CompressionType``): not this rule."""
+    import mimetypes
+
+    if step.detail.get("srcServer") != "kserve" or len(pairs) != 1:
+        return "", ""
+    obj, path = pairs[0]
+    mimetype, encoding = mimetypes.guess_type(obj["Key"])
+    if mimetype not in KSERVE_ARCHIVES:
+        return "", ""
+    if mimetype == "application/x-tar" and encoding == "gzip":
+        return "", path
+    return (f"{step.source} holds one archive, {obj['Key'].rsplit('/', 1)[-1]} ({mimetype}"
+            f"{', ' + encoding if encoding else ''}): KServe serves this archive unpacked (one file of a tar or zip "
+            "type: kserve storage.py _download_s3), SageMaker unpacks only a gzip tar, so DST would serve the "
+            "archive file itself; nothing is copied: repack as model.tar.gz or register the folder of its files, "
+            "then promote that version"), ""
 
 
 def _verify(step: ArtifactStep, dst: Any, uri: str, folder: bool, paths: set[str], hashed: dict[str, str],
