@@ -61,7 +61,8 @@ Contract:
     step fails ("artifact digest mismatch: <SRC> v<n> says X, its objects give Y") and nothing is
     registered;
   * a registration first looks for a package in DST's group that carries the digest (then it is
-    done); otherwise it creates one from the copy verified in the same run (none: it fails closed),
+    done, unless that package serves another image than DST's: then the step fails saying to delete
+    it and run the steps again, audit finding xpromote-2); otherwise it creates one from the copy verified in the same run (none: it fails closed),
     recording beside the digest :data:`~mlops_infra.promote.digests.DIGEST_SOURCE_PROPERTY`, the
     fingerprint of the copies' ETags (:func:`mlops_infra.promote.digests.fingerprint`), so a later
     promotion from DST computes the digest again when the copies changed, as for an AWS-trained
@@ -253,6 +254,12 @@ def _image(aws: Any, mapping: Any) -> dict[str, Any]:
     The compiled ``Model`` serves ``primaryContainer.modelPackageName``, so the package's image is
     the one that runs (``compile/aws/serving._add_model``).
 
+    The image is refused (``imageProblem``: nothing is copied, :func:`_refusals`) when it is an ECR
+    image of another region than DST's (audit finding xpromote-2: the reference's job image is in
+    us-east-1, its prod in eu-west-1; ``validate`` only warns ``image-in-other-region``), by the rule
+    below: registered anyway, the package could never be deployed, and it would hold the digest, so
+    every later promotion would map to it.
+
     Only when DST names and registers no image for the model (registered out of band) is SRC's
     package's image kept, and only if it is an ECR image of DST's region: botocore
     ``sagemaker/2017-07-24`` ``ContainerDefinition.Image``: "the Docker image for inference container
@@ -266,9 +273,15 @@ def _image(aws: Any, mapping: Any) -> dict[str, Any]:
     system, env = aws.ctx.system, aws.ctx.env
     job = next((j for j in system.training_jobs if j.registers == mapping.model), None)
     image = model_serving_image(aws, mapping.model, job_image(aws, job) if job is not None else None)
+    region = aws.region
+    if image is not None and ecr_region(image) not in (region, None):
+        return {"image": None, "imageProblem": f"{env}'s serving image for {mapping.model}, {image}, is an ECR "
+                f"image of {ecr_region(image)}, not of {region}, {env}'s region (SageMaker pulls inference images "
+                f"of the model's own region only): set models.{mapping.model}.serving_image for {env} (an "
+                f"override) to the image in {region}"}
     if image is not None:
         return {"image": image}
-    kept, region = mapping.src_record.image, aws.region
+    kept = mapping.src_record.image
     if not kept:
         return {"image": None, "imageProblem": f"no serving image is known for {mapping.model}: {env} names none "
                 f"(serving_image or framework_version), no job of {env} registers it and the source version "
@@ -630,7 +643,15 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
         return replace(step, status="failed", outcome=missing)
     existing = _find_package(sagemaker, group, step.digest)
     if existing is not None:
-        return _numbered(replace(step, status="already-done"), existing, "already registered")
+        arn, images = existing
+        wrong = _wrong_images(images, detail.get("image"), detail["region"])
+        if wrong:
+            return replace(step, status="failed", outcome=(
+                f"{arn} already holds this digest, but serves it with {', '.join(wrong)}, not "
+                f"{detail.get('image') or 'an image of ' + detail['region']} (DST's serving image for {step.model}): "
+                "it cannot be deployed as DST serves the model, and every promotion of this digest maps to it: "
+                "delete that package (DeleteModelPackage), then run the artifact steps again"))
+        return _numbered(replace(step, status="already-done"), arn, "already registered")
     if not detail.get("fingerprint"):  # fail closed: only a copy whose bytes gave the digest is registered
         return replace(step, status="failed", outcome="the copy was not verified against the digest in this run: "
                        "run the copy-artifact step (the whole command) again")
@@ -649,14 +670,29 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     return _numbered(replace(step, status="done"), arn, "registered")
 
 
-def _find_package(sagemaker: Any, group: str, digest: str) -> str | None:
+def _find_package(sagemaker: Any, group: str, digest: str) -> tuple[str, tuple[str, ...]] | None:
+    """``(ARN, its containers' images)`` of the package in ``group`` that carries ``digest``, or None.
+    Its status does not matter (a rejected package still holds the digest: ``RegistryView.find_digest``
+    maps to it too)."""
     arns = [p["ModelPackageArn"] for page in sagemaker.get_paginator("list_model_packages").paginate(
         ModelPackageGroupName=group, ModelPackageType="Versioned") for p in page.get("ModelPackageSummaryList") or ()]
     for arn in arns:
         found = sagemaker.describe_model_package(ModelPackageName=arn)
         if (found.get("CustomerMetadataProperties") or {}).get(DIGEST_PROPERTY) == digest:
-            return arn
+            containers = (found.get("InferenceSpecification") or {}).get("Containers") or ()
+            return arn, tuple(str(c.get("Image") or "") for c in containers)
     return None
+
+
+def _wrong_images(images: Sequence[str], image: str | None, region: str) -> list[str]:
+    """The images of a package found by digest that DST cannot serve the model with: another image
+    than DST's own (:func:`_image`), or, when DST knows none, an ECR image of another region
+    (botocore ``ContainerDefinition.Image``: "must be in the same region as the model or endpoint")."""
+    from mlops_infra.spec.containers import ecr_region
+
+    if image:
+        return [i for i in images if i != image]
+    return [i for i in images if ecr_region(i) != region]
 
 
 def _numbered(step: ArtifactStep, arn: str, verb: str) -> ArtifactStep:

@@ -72,14 +72,25 @@ def prod_view(versions: dict[int, str | None] | None = None, approval: str = "Ap
     return RegistryView({"fraud-model": registry("fraud-model", where, versions or {}, approval)})
 
 
+PROD_SERVING_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-train:1.4.2"
+"""fraud-model's serving image in prod's region (the override ``validate``'s ``image-in-other-region``
+warning asks for): the reference's job image is in us-east-1, and promote refuses to register a serving
+image of another region than DST's (audit finding xpromote-2)."""
+
+
 def promoted_to_staging(folder: Path) -> tuple[Path, list[str]]:
-    """The reference after dev -> staging (staging pins v3 = dev's v14), with ``--registry`` arguments
-    for staging (v3 registered and approved) and prod (empty group)."""
+    """The reference after dev -> staging (staging pins v3 = dev's v14), prod serving fraud-model with
+    :data:`PROD_SERVING_IMAGE` (an override), with ``--registry`` arguments for staging (v3 registered
+    and approved) and prod (empty group)."""
     file = copy_reference(folder)
     file.chmod(0o644)
     text = file.read_text(encoding="utf-8")
-    file.write_text(text.replace("      endpoints.scorer.model.version: 13\n", "      endpoints.scorer.model.version: 3\n"),
-                    encoding="utf-8")
+    text = text.replace("      endpoints.scorer.model.version: 13\n", "      endpoints.scorer.model.version: 3\n")
+    replicas = "      endpoints.scorer.replicas: {min: 3, max: 20}\n"
+    assert text.count(replicas) == 1, "the reference's prod overrides changed: update promoted_to_staging"
+    # before prod's last override, so that a pin is still added after ``endpoints.scorer.replicas``
+    text = text.replace(replicas, f"      models.fraud-model.serving_image: {PROD_SERVING_IMAGE}\n{replicas}")
+    file.write_text(text, encoding="utf-8")
     staging = write_view(folder / "registry-staging.json", staging_view(3))
     prod = write_view(folder / "registry-prod.json", prod_view())
     return file, ["--registry", f"staging={staging}", "--registry", f"prod={prod}"]
