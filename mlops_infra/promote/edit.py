@@ -23,7 +23,12 @@ Contract of :func:`edit_overrides` (pure: text in, text out):
   value allows it.
 - A document this cannot edit (no environment ``env``, overrides that are not a mapping, YAML it
   cannot compose) raises :class:`EditError` with a message naming the line; callers validate the
-  document first, so this is rare.
+  document first, so this is rare. So does an edit whose bytes belong to a node another path shares
+  through a YAML anchor (``staging: {overrides: &ov {...}}``, ``prod: {overrides: *ov}``; or a
+  pinned value written ``&v 13`` and aliased elsewhere): PyYAML composes an alias as the very node of
+  its anchor, so the edit would pin the other environments too (audit finding xpromote-5). The
+  error names the anchor, its line and who shares it. A pinned value that is itself an alias
+  (``key: *v``) is no such edit: the alias is replaced by the value.
 Idempotence follows: editing the result again with the same pins returns it unchanged.
 """
 
@@ -109,12 +114,15 @@ def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
     The document is composed once; every change is a span of the original text (a value replaced,
     or new entries inserted in one place), applied from the end backwards so spans stay valid.
     """
-    start, end, env_node = _environment(text, env)
+    start, end, env_node, root = _environment(text, env)
     whole, text = text, text[start:end]  # marks and spans below are relative to the composed part
     overrides = _value(env_node, "overrides")
     if overrides is not None and not _is_null(overrides) and not isinstance(overrides, yaml.MappingNode):
         line = whole.count("\n", 0, start) + overrides.start_mark.line + 1
         raise EditError(f"line {line}: the overrides of environment {env} are not a mapping")
+    uses = _uses(root)
+    if isinstance(overrides, yaml.MappingNode):
+        _refuse_shared(whole, start, env, f"environments.{env}.overrides", overrides, uses)
     existing = {k.value: (k, v) for k, v in (overrides.value if isinstance(overrides, yaml.MappingNode) else ())
                 if isinstance(k, yaml.ScalarNode)}
     operations: list[tuple[int, int, str]] = []
@@ -127,6 +135,8 @@ def edit_overrides(text: str, env: str, pins: Sequence[Pin]) -> Edit:
         elif isinstance(node, yaml.ScalarNode) and _same_scalar(node, pin.value):
             continue
         else:
+            if node.start_mark.index >= key.end_mark.index:  # written here (an alias is replaced, not its anchor)
+                _refuse_shared(whole, start, env, f"environments.{env}.overrides.{pin.key}", node, uses)
             style = node.style if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else ""
             operations.append((*_span(text, key, node), format_scalar(pin.value, style)))
         changed.append(pin.key)
@@ -204,20 +214,22 @@ _ENVIRONMENTS_KEY = re.compile(r"""^(?:environments|"environments"|'environments
 _TOP_LEVEL_LINE = re.compile(r"^[^\s#]", re.M)
 
 
-def _environment(text: str, env: str) -> tuple[int, int, yaml.MappingNode]:
-    """``(start, end, node)``: environment ``env``'s mapping node, composed from ``text[start:end]``
-    (the ``environments`` entry alone when it can be cut out, else the whole text: module contract)."""
+def _environment(text: str, env: str) -> tuple[int, int, yaml.MappingNode, yaml.Node]:
+    """``(start, end, node, root)``: environment ``env``'s mapping node, composed from ``text[start:end]``
+    (the ``environments`` entry alone when it can be cut out, else the whole text: module contract),
+    and the root node of what was composed."""
     keys = list(_ENVIRONMENTS_KEY.finditer(text))
     if len(keys) == 1:
         start = keys[0].start()
         after = _TOP_LEVEL_LINE.search(text, keys[0].end())
         end = after.start() if after else len(text)
         try:
-            node = _find_environment(yaml.compose(text[start:end], Loader=_Loader), env)
+            root = yaml.compose(text[start:end], Loader=_Loader)
+            node = _find_environment(root, env)
         except yaml.YAMLError:
             node = None  # e.g. an alias of an anchor defined before it: compose the whole text
         if node is not None:
-            return start, end, node
+            return start, end, node, root
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as err:
@@ -225,7 +237,49 @@ def _environment(text: str, env: str) -> tuple[int, int, yaml.MappingNode]:
     node = _find_environment(root, env)
     if node is None:
         raise EditError(f"the document has no environment {env} (a mapping under environments)")
-    return 0, len(text), node
+    return 0, len(text), node, root
+
+
+def _uses(root: Any) -> dict[int, list[str]]:
+    """``id(node)`` -> the dotted paths at which the composed tree holds that node. PyYAML composes
+    an alias (``*name``) as the very node of its anchor (``&name``), so a node held at two paths is
+    written once and shared: editing its text changes every path."""
+    found: dict[int, list[str]] = {}
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        seen = id(node) in found
+        found.setdefault(id(node), []).append(path)
+        if seen:  # its children were walked at its first path
+            continue
+        if isinstance(node, yaml.MappingNode):
+            stack += [(v, f"{path}.{k.value}".lstrip(".")) for k, v in reversed(node.value)
+                      if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node.value)))]
+    return found
+
+
+_ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
+
+
+def _refuse_shared(whole: str, start: int, env: str, path: str, node: Any, uses: dict[int, list[str]]) -> None:
+    """:class:`EditError` when the edit of ``env``'s ``path`` would change the text of ``node`` and
+    ``node`` is an anchor another path uses too (audit finding xpromote-5: the pin would also change
+    the environments sharing it, which pin their own registry's numbers). Named: the anchor, its
+    line, and the environments (or paths) that share it."""
+    others = [p for p in uses.get(id(node), ()) if p != path]
+    if not others:
+        return
+    index = start + node.start_mark.index
+    line = whole.count("\n", 0, index) + 1
+    anchor = _ANCHOR.match(whole, index)
+    name = f"&{anchor[1]}" if anchor else "an anchor"
+    who = ", ".join(dict.fromkeys(f"environment {p.split('.')[1]}" if p.startswith("environments.") else p
+                                  for p in others))
+    own = "its own entries" if isinstance(node, yaml.MappingNode) else "its own value"
+    raise EditError(f"line {line}: {path} shares the anchor {name} with {who}: a promotion into {env} would pin "
+                    f"{who} too. Write {path} out ({own}, no anchor or alias), then promote again")
 
 
 def _find_environment(root: Any, env: str) -> yaml.MappingNode | None:
