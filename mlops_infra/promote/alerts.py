@@ -21,13 +21,19 @@ Contract:
   ``{"status": "success", "data": {"groups": [{"rules": [{"type": "alerting", "name", "state":
   "inactive"|"pending"|"firing", "labels"}]}]}}``). The compiled PrometheusRule names its rule
   exactly like the alert and labels it with SRC's ``namespace`` (``compile/kubernetes/alerting.py``);
-  a rule of another namespace label is not SRC's. Rules, not ``/api/v1/alerts``
+  a rule of another namespace label is not SRC's. The same answer holds each drift alert's monitor's
+  ``monitor_silent_<monitor>`` rule (:func:`mlops_infra.compile.monitor_silence.silent_alert`,
+  compiled by ``compile/kubernetes/monitoring.silence_rule`` with the same ``namespace`` label):
+  when it is firing the monitor has published no value, the drift alert's expression returns no
+  series and Prometheus reports the alert ``inactive`` (an alerting rule with no result has no
+  active alert), so the alert's verdict is ``unknown`` and the gate fails closed, as a CloudWatch
+  alarm with no data (``INSUFFICIENT_DATA``) does on AWS (audit finding xpromote-4). Rules, not ``/api/v1/alerts``
   (:class:`mlops_infra.rollout.gates.prometheus.PrometheusGates`' source): the alerts endpoint lists
   only pending and firing alerts, so an alert whose rule Prometheus never loaded would read as
   quiet; a rule that is not listed here is *not found* and the gate fails closed. Tested against a
   real Prometheus (tests/support/prometheus.py).
 - :class:`AlertState` is one alert's reading; :meth:`AlertState.verdict` says ``firing`` (ALARM,
-  firing), ``unknown`` (INSUFFICIENT_DATA, not found: the gate fails closed) or ``quiet`` (OK,
+  firing), ``unknown`` (INSUFFICIENT_DATA, not found, its monitor silent: the gate fails closed) or ``quiet`` (OK,
   inactive, pending: a ``for`` not yet elapsed).
 """
 
@@ -56,10 +62,15 @@ class AlertState:
     reason: str = ""
     source: str = "alarm"
     """What ``watched`` names: ``alarm`` (CloudWatch) or ``Prometheus rule``."""
+    silent: bool = False
+    """True when the alert's monitor is known to publish nothing (its ``monitor_silent_<monitor>``
+    rule is firing): an alert that is not firing then says nothing, and the verdict is unknown."""
 
     def verdict(self) -> str:
         if self.state in ("ALARM", "firing"):
             return FIRING
+        if self.silent:
+            return UNKNOWN
         return QUIET if self.state in ("OK", "inactive", "pending") else UNKNOWN
 
     def line(self) -> str:
@@ -124,5 +135,14 @@ def read_prometheus_rules(url: str, alerts: Iterable[Any], namespace: str, *,
             name, state = rule.get("name"), str(rule.get("state") or "inactive")
             if _RULE_ORDER.get(state, 0) >= _RULE_ORDER.get(found.get(name, ""), -1):
                 found[name] = state
-    return tuple(AlertState(a.name, f"{a.name} (namespace {namespace})", found.get(a.name), source="Prometheus rule")
-                 for a in alerts)
+    from mlops_infra.compile.monitor_silence import silent_alert
+
+    out = []
+    for a in alerts:
+        silence = silent_alert(a.monitor)
+        silent = found.get(silence) == "firing"
+        reason = (f"monitor {a.monitor} is not measuring: its rule {silence} is firing (it has published no value "
+                  "recently, so this alert cannot fire)") if silent else ""
+        out.append(AlertState(a.name, f"{a.name} (namespace {namespace})", found.get(a.name), reason,
+                              source="Prometheus rule", silent=silent))
+    return tuple(out)

@@ -188,7 +188,7 @@ def _drift_alerts(inputs: GateInputs) -> tuple[bool, str, tuple[str, ...]]:
         return False, f"{len(firing)} drift alert(s) firing in {src}: {', '.join(firing)}", evidence
     if unknown:
         return False, (f"cannot be evaluated: {len(unknown)} drift alert(s) of {src} have no known state "
-                       f"(INSUFFICIENT_DATA or not found): {', '.join(unknown)}"), evidence
+                       f"(INSUFFICIENT_DATA, not found, or its monitor publishes nothing): {', '.join(unknown)}"), evidence
     return True, f"no drift alert is firing in {src} ({len(alerts)} read)", evidence
 
 
