@@ -4,8 +4,9 @@ Contract: :func:`add_secure_bucket` adds, under ``parent``, six resources for on
 ``Bucket`` (explicit name, no force-destroy), ``BucketVersioning``, ``BucketServerSideEncryption-
 Configuration`` (SSE-KMS with the platform's rotating key and an S3 Bucket Key, or SSE-S3),
 ``BucketPublicAccessBlock`` (all four blocks on), ``BucketLifecycleConfiguration`` (abort incomplete
-multipart uploads after 7 days; with a retention, expire current and noncurrent versions after it
-and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
+multipart uploads after 7 days; with a retention, expire current and noncurrent versions after it;
+on the platform artifacts bucket, expire superseded checkpoint versions under ``checkpoints/``
+(:func:`_checkpoints_rule`); and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
 TLS older than 1.2) and, on a ``kms`` bucket, every PutObject whose headers ask for another encryption than
 SSE-KMS under the platform key (``policies.kms_puts_only``: the default alone is not enforced; a header-less PUT
 keeps getting it). The policy waits for the public access block (S3 rejects concurrent changes).
@@ -84,19 +85,40 @@ POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 ABORT_MULTIPART_DAYS = 7
 TRAINING_PREFIX = "training/"
 """The prefix of the artifacts bucket under which every training job writes (``training/<job>/``)."""
+CHECKPOINTS_PREFIX = "checkpoints/"
+"""The prefix of the artifacts bucket under which spot runs checkpoint (``training.checkpoint_uri``:
+``checkpoints/<job>/<pipeline execution id>/``)."""
+CHECKPOINTS_RULE = "superseded-checkpoints"
+"""The id of the artifacts bucket's lifecycle rule that expires superseded checkpoint versions (:data:`CHECKPOINTS_DAYS`)."""
+CHECKPOINTS_DAYS = 7
+"""Days a checkpoint version stays after a newer save replaced it (audit datasources-6).
+
+The artifacts bucket is versioned, so each save of ``checkpoints/<job>/<exec>/last.pt`` (the shipped runtime
+saves to one name, ``examples/runtime/mlops_entry/checkpoints.save``) made the one before it a noncurrent version, kept and
+billed forever: only a ``NoncurrentVersionExpiration`` removes those (botocore ``s3``
+``NoncurrentVersionExpiration``: "Upon expiration, Amazon S3 permanently deletes the noncurrent object
+versions"; ``NoncurrentDays``: "the number of days an object is noncurrent before Amazon S3 can perform the
+associated action"). A resumed run reads only the current versions (SageMaker restores what is under the
+``S3Uri``; a GET without a version id returns the current version), so no run ever needs a noncurrent one.
+7 days, not 1: a week to fetch by version id the save before a bad one (a diverged or truncated
+``last.pt``) by hand, at the cost of one week of superseded saves; the same window as
+:data:`ABORT_MULTIPART_DAYS`. The rule has no ``Expiration``: the current checkpoints are never expired by it."""
 _PROTECTED = ResourceOptions(protect=True)
 """The options of a protected bucket's configuration resources (immutable, one object for all)."""
 PLATFORM_BUCKETS: dict[str, tuple[int | None, str]] = {
     "capture": (90, "endpoint request/response capture and drift reports"),
-    "artifacts": (None, "model artifacts and training checkpoints of every training job (never expired)"),
+    "artifacts": (None, "model artifacts and training checkpoints of every training job (never expired; "
+                        f"superseded checkpoint versions after {CHECKPOINTS_DAYS} days)"),
 }
 """Platform bucket purpose -> (retention days, what it holds). Capture data is request payloads:
-kept 90 days, long enough for drift windows and audits, short enough to limit exposure."""
+kept 90 days, long enough for drift windows and audits, short enough to limit exposure. The artifacts bucket
+has no retention; its only expiry is :data:`CHECKPOINTS_RULE`'s, of superseded checkpoint versions."""
 
 
 @dataclass(frozen=True)
 class BucketSpec:
-    """One bucket: logical prefix, physical name and posture."""
+    """One bucket: logical prefix, physical name and posture; ``checkpoints``: the bucket holds spot
+    checkpoints (the platform artifacts bucket), whose superseded versions expire (:func:`_checkpoints_rule`)."""
 
     logical: str
     name: str
@@ -104,6 +126,7 @@ class BucketSpec:
     versioning: bool
     retention_days: int | None
     protect: bool
+    checkpoints: bool = False
 
 
 def bucket_name(aws: AwsContext, name: str) -> str:
@@ -129,9 +152,27 @@ def _lifecycle_rules(spec: BucketSpec) -> list[dict[str, Any]]:
         rules.append({"id": "retention", "status": "Enabled", "filter": {},
                       "expiration": {"days": spec.retention_days},
                       "noncurrentVersionExpiration": {"noncurrentDays": spec.retention_days}})
+    if spec.checkpoints:
+        rules.append(_checkpoints_rule())
     rules.append({"id": "expired-delete-markers", "status": "Enabled", "filter": {},
                   "expiration": {"expiredObjectDeleteMarker": True}})
     return rules
+
+
+def _checkpoints_rule() -> dict[str, Any]:
+    """Expire the noncurrent versions under ``checkpoints/`` :data:`CHECKPOINTS_DAYS` days after a newer save
+    replaced them (audit datasources-6), and nothing else.
+
+    Scoped by ``filter.prefix``: a rule's filter identifies the objects it applies to, and only an empty filter
+    means every object in the bucket (botocore ``s3`` ``LifecycleRuleFilter``: "Prefix identifying one or more
+    objects to which the rule applies ... If the Filter element is left empty, the Lifecycle Rule applies to all
+    objects in the bucket"; terraform-provider-aws ``aws_s3_bucket_lifecycle_configuration``, which pulumi-aws
+    ``BucketLifecycleConfiguration`` wraps: ``rule.filter.prefix``, ``rule.noncurrent_version_expiration.
+    noncurrent_days``). So model artifacts (``training/<job>/``, the ``ModelDataUrl`` of registered versions)
+    and ``promote``'s copies keep every version. Only ``noncurrentVersionExpiration``, no ``expiration``: the
+    current version of a checkpoint (what a resumed run reads) is never expired by it."""
+    return {"id": CHECKPOINTS_RULE, "status": "Enabled", "filter": {"prefix": CHECKPOINTS_PREFIX},
+            "noncurrentVersionExpiration": {"noncurrentDays": CHECKPOINTS_DAYS}}
 
 
 def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address: str) -> str:
@@ -180,7 +221,7 @@ def platform_bucket(aws: AwsContext, purpose: str) -> str:
     if purpose not in aws.platform_buckets:
         retention, _ = PLATFORM_BUCKETS[purpose]
         name = bucket_name(aws, f"platform-{purpose}")
-        add_secure_bucket(aws, BucketSpec(purpose, name, "kms", True, retention, True),
+        add_secure_bucket(aws, BucketSpec(purpose, name, "kms", True, retention, True, purpose == "artifacts"),
                           parent=aws.platform, address="platform")
         aws.platform_buckets[purpose] = name
     return aws.platform_buckets[purpose]
@@ -209,7 +250,8 @@ def training_output(aws: AwsContext, job) -> tuple[str, str]:
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html), which would
     delete the ``model.tar.gz`` of a version an endpoint still pins: the next instance replacement or
     scale-out of that endpoint then fails. The artifacts bucket has no retention
-    (:data:`PLATFORM_BUCKETS`): its lifecycle only aborts incomplete uploads and removes expired
-    delete markers, so no version is ever expired. Serving roles read every job's prefix (``training/``,
+    (:data:`PLATFORM_BUCKETS`): its lifecycle aborts incomplete uploads, removes expired delete markers
+    and expires only the noncurrent versions under ``checkpoints/`` (superseded spot checkpoints,
+    :data:`CHECKPOINTS_DAYS`), so no version of a model artifact is ever expired. Serving roles read every job's prefix (``training/``,
     ``serving._model_reads``)."""
     return platform_bucket(aws, "artifacts"), f"{TRAINING_PREFIX}{job.name}/"

@@ -164,20 +164,26 @@ LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET = "aws:s3/bucket:Bucket"
 
 
-def _expiring_buckets(graph) -> dict[str, list[str]]:
-    """Physical bucket name -> ids of lifecycle rules that delete current or noncurrent versions.
+def _expiring_rules(graph) -> dict[str, list[tuple[str, str, bool, bool]]]:
+    """Physical bucket name -> (rule id, filter prefix, expires current versions, expires noncurrent versions)
+    of the lifecycle rules that delete current or noncurrent versions.
 
     S3 lifecycle (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html):
     ``Expiration`` (days) expires current versions, ``NoncurrentVersionExpiration`` "permanently
     deletes" noncurrent ones; ``expiredObjectDeleteMarker`` and ``abortIncompleteMultipartUpload``
-    delete no object version."""
+    delete no object version. A rule applies to the keys under its ``filter.prefix``, to every key
+    with an empty filter (botocore ``s3`` ``LifecycleRuleFilter``)."""
     names = {b.urn: b.inputs["bucket"] for b in of_type(graph, BUCKET)}
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[tuple[str, str, bool, bool]]] = {}
     for lifecycle in of_type(graph, LIFECYCLE):
         bucket = names[lifecycle.inputs["bucket"]["$ref"]]
-        deleting = [r["id"] for r in lifecycle.inputs["rules"]
-                    if (r.get("expiration") or {}).get("days") or r.get("noncurrentVersionExpiration")]
-        out[bucket] = deleting
+        rules = []
+        for r in lifecycle.inputs["rules"]:
+            assert set(r["filter"]) <= {"prefix"}, r  # the compiler writes no other filter
+            current, noncurrent = bool((r.get("expiration") or {}).get("days")), bool(r.get("noncurrentVersionExpiration"))
+            if current or noncurrent:
+                rules.append((r["id"], r["filter"].get("prefix", ""), current, noncurrent))
+        out[bucket] = rules
     return out
 
 
@@ -185,18 +191,26 @@ def _expiring_buckets(graph) -> dict[str, list[str]]:
 def test_model_artifacts_and_checkpoints_go_where_no_lifecycle_deletes_a_version(path, env):
     """Finding B4: a serving model's artifact must outlive any retention (the reference's
     feature-snapshots source expires after 90 days), so every training job writes its artifacts and
-    checkpoints to a bucket whose lifecycle expires nothing, and serving roles read them there."""
+    checkpoints to the platform artifacts bucket, where no lifecycle rule covering the artifacts
+    expires any version, and serving roles read them there. Checkpoints (audit datasources-6): no rule
+    expires a current checkpoint; the only rule covering them is ``superseded-checkpoints``, which
+    expires noncurrent versions (saves a newer save replaced) under ``checkpoints/``."""
     graph = compiled(path, env)
-    expiring = _expiring_buckets(graph)
+    expiring = _expiring_rules(graph)
     for pipeline in of_type(graph, PIPELINE):
         train = _steps(pipeline).get("Train")
         if train is None:
             continue
-        uris = [train["Arguments"]["OutputDataConfig"]["S3OutputPath"]]
-        uris += [_runtime(train["Arguments"]["CheckpointConfig"]["S3Uri"])] if "CheckpointConfig" in train["Arguments"] else []
-        for uri in uris:
-            bucket = uri.removeprefix("s3://").split("/", 1)[0]
-            assert "platform-artifacts" in bucket and expiring.get(bucket) == [], (pipeline.urn, uri, expiring.get(bucket))
+        output = train["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+        bucket, key = output.removeprefix("s3://").split("/", 1)
+        assert "platform-artifacts" in bucket and bucket in expiring, (pipeline.urn, output)
+        assert [r for r in expiring[bucket] if key.startswith(r[1])] == [], (pipeline.urn, output, expiring[bucket])
+        if "CheckpointConfig" in train["Arguments"]:
+            uri = _runtime(train["Arguments"]["CheckpointConfig"]["S3Uri"])
+            ckpt_bucket, ckpt_key = uri.removeprefix("s3://").split("/", 1)
+            assert ckpt_bucket == bucket, (pipeline.urn, uri)
+            covering = [r for r in expiring[bucket] if ckpt_key.startswith(r[1])]
+            assert covering == [("superseded-checkpoints", "checkpoints/", False, True)], (pipeline.urn, uri, covering)
 
 
 def test_the_reference_serving_role_reads_artifacts_from_the_artifacts_bucket():
