@@ -29,6 +29,10 @@ Contract of :func:`shortened_retention` (pure: prior state inputs and desired in
   state unprotect '<lifecycle urn>'`` (only the lifecycle, the bucket stays protected), plan again (the change
   is then warned, not blocked), apply (the spec's ``protect`` protects the lifecycle again). An unprotected
   store (``protect: false``) is warned only.
+- Not judged: the platform artifacts bucket's ``superseded-checkpoints`` rule (``compile/aws/storage``
+  ``CHECKPOINTS_RULE``, audit datasources-6). It expires only noncurrent versions under ``checkpoints/``, spot
+  checkpoints a newer save replaced, which no run reads (a resume reads the current version); deleting them is
+  its purpose, not a retention of the user's data, so adding it to an existing stack is an ordinary update.
 - Kubernetes: a data source is a declared ``data-<source>`` ConfigMap (``compile/kubernetes/storage.py``); the
   tool sets no lifecycle on the S3-compatible store, so nothing it applies deletes data. Its
   ``requirements.json`` ``retentionDays`` shortening is still warned (:func:`shortened_requirement`): a store
@@ -40,6 +44,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from mlops_infra.compile.aws.storage import CHECKPOINTS_RULE
 
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -109,10 +115,11 @@ def shortened_requirement(address: str, name: str, before: dict[str, Any], after
 
 
 def _expiries(rules: Any) -> dict[str, tuple[int | None, int | None]]:
-    """Rule id -> (expiration days, noncurrent days) of the enabled rules that expire by days."""
+    """Rule id -> (expiration days, noncurrent days) of the enabled rules that expire by days, but for the
+    superseded-checkpoints rule (see the module contract)."""
     found: dict[str, tuple[int | None, int | None]] = {}
     for rule in rules if isinstance(rules, list) else ():
-        if not isinstance(rule, dict) or rule.get("status") != "Enabled":
+        if not isinstance(rule, dict) or rule.get("status") != "Enabled" or rule.get("id") == CHECKPOINTS_RULE:
             continue
         days = _int((rule.get("expiration") or {}).get("days"))
         noncurrent = _int((rule.get("noncurrentVersionExpiration") or {}).get("noncurrentDays"))
