@@ -15,8 +15,11 @@ them:
 Credentials and the endpoint come from the Secret ``mlops-object-store`` the platform team creates
 in the namespace (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``), which
 pods reference optionally (IRSA or another workload identity works without it). Nothing here
-creates a Secret, and Kubernetes cannot enforce versioning, encryption or retention: they are
-checked against the store by post-apply verification, not by the API server.
+creates a Secret, and Kubernetes cannot enforce versioning, encryption or retention. Nothing in
+mlops-infra checks them either: post-apply verification (``apply/verify.py``) reads only the
+SageMaker endpoints of an AWS environment, and no command reads the store's versioning, encryption
+or lifecycle. They are requirements for the platform team to meet when it configures the store; the
+plan only warns when a declared ``retentionDays`` shortens (``plan/retention.shortened_requirement``).
 """
 
 from __future__ import annotations
