@@ -88,6 +88,18 @@ REASON_CODES: dict[str, str] = {
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
 NOT_READY = "not-ready"
 """The reason of a resource read live that is not ready (``plan/readiness.py``)."""
+NOT_READY_NOW = "; not ready now: "
+"""What ``plan/readiness.py`` appends to the reason of a resource that changes anyway and is not ready
+(it keeps its own reason code): with :data:`NOT_READY`, how a plan (and a saved plan read back) tells
+the not-ready resources (:func:`is_not_ready`)."""
+
+
+def is_not_ready(change: ResourceChange) -> bool:
+    """Whether ``change`` is of a resource a refreshed plan read live not ready (``plan/readiness.py``),
+    whether or not a change is planned for it: reason ``not-ready``, or a change whose message says
+    :data:`NOT_READY_NOW`."""
+    message = change.reason.message
+    return change.reason.code == NOT_READY or (isinstance(message, str) and NOT_READY_NOW in message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +465,7 @@ class Plan:
     def not_ready(self) -> int:
         """Resources a refreshed plan read live that are not ready (reason ``not-ready``,
         ``plan/readiness.py``), whether or not a change is planned for them."""
-        return sum(1 for c in self.changes if c.reason.code == NOT_READY)
+        return sum(1 for c in self.changes if is_not_ready(c))
 
     def to_json(self) -> dict[str, Any]:
         return self._json([c.to_json() for c in self.changes])

@@ -71,7 +71,9 @@ replace key; ``await/checker/job/check.go``: ready is ``Complete=True``), deleti
 so it is a ``replace`` with the reason :data:`CODE`, counted, and the registration runs again. Only a
 failed Job is judged: one still running is in progress (its provider would replace it too, but a plan
 made while it runs cannot tell whether it completes before ``pulumi up``). A resource that changes
-anyway keeps its action and reason, and its message says it is not ready too; one planned because of
+anyway keeps its action and reason, and its message says it is not ready too
+(:data:`~mlops_infra.plan.model.NOT_READY_NOW`), so it is counted in ``summary.notReady`` and listed in
+the "Not ready" section as well (:func:`~mlops_infra.plan.model.is_not_ready`); one planned because of
 its ``initErrors`` (reason ``init-error``) or a SageMaker endpoint read ``Failed`` (reason
 ``endpoint-failed``: the planner makes it a delete-first replace, :mod:`mlops_infra.plan.init_errors`,
 and apply replaces it) already says it did not become ready and is left as it is: so a ``Failed``
@@ -86,7 +88,7 @@ from typing import Any
 
 from mlops_infra.graph import urn_name
 from mlops_infra.plan import init_errors
-from mlops_infra.plan.model import NOT_READY, Action, Reason, ResourceChange
+from mlops_infra.plan.model import NOT_READY, NOT_READY_NOW, Action, Reason, ResourceChange
 from mlops_infra.state.model import LiveState, StateResource
 
 CODE = NOT_READY
@@ -154,7 +156,7 @@ def marked(changes: Iterable[ResourceChange], found: Mapping[str, NotReady]) -> 
                 f"apply, so `pulumi up` leaves it as it is): {item.todo}"))))
         else:
             out.append(replace(change, reason=Reason(change.reason.code,
-                                                     f"{change.reason.message}; not ready now: {item.sentence}")))
+                                                     f"{change.reason.message}{NOT_READY_NOW}{item.sentence}")))
     return tuple(out)
 
 

@@ -25,8 +25,8 @@ from mlops_infra.plan.model import (
     CostLine,
     MLChange,
     ResourceChange,
+    is_not_ready,
 )
-from mlops_infra.plan.readiness import CODE as NOT_READY
 from mlops_infra.spec.system import SECTIONS
 
 SHARED_GROUP = "(shared)"
@@ -458,9 +458,10 @@ def group_changes(changes: Iterable[ResourceChange]) -> list[Group]:
 
 
 def not_ready_changes(changes: Iterable[ResourceChange]) -> list[ResourceChange]:
-    """The changes whose reason is ``not-ready`` (:mod:`mlops_infra.plan.readiness`: resources a
-    refreshed plan read live that are not ready), by ML item (spec order) then URN."""
-    found = [c for c in changes if c.reason.code == NOT_READY]
+    """The changes of resources a refreshed plan read live that are not ready (:mod:`mlops_infra.plan.readiness`;
+    reason ``not-ready``, or a planned change that says it, :func:`~mlops_infra.plan.model.is_not_ready`),
+    by ML item (spec order) then URN."""
+    found = [c for c in changes if is_not_ready(c)]
     return sorted(found, key=lambda c: (_address_key(c.address or SHARED_GROUP), c.urn))
 
 
