@@ -130,12 +130,20 @@ def key_policy(region: str, account: str, events_publish: bool = False) -> dict[
     job's failures are told: ``compile/aws/training_failures.py``), EventBridge rules may too ("If your
     Amazon SNS topic is encrypted ... you must include the following section in your KMS key policy",
     Amazon EventBridge User Guide, "Using resource-based policies for Amazon EventBridge", "Amazon SNS
-    permissions")."""
+    permissions").
+
+    The EventBridge statement has no condition, unlike CloudWatch's: "Adding the ``aws:SourceAccount``,
+    ``aws:SourceArn``, and ``aws:SourceOrgID`` to a AWS KMS policy is not supported for EventBridge-to-encrypted
+    topics" (Amazon SNS Developer Guide, "Managing Amazon SNS encryption keys and costs", "Enable compatibility
+    between event sources from AWS services and encrypted topics", step 3; with the condition the publish fails
+    and no failed-training notice is delivered, audit closing-36b-1; field report: awslabs/landing-zone-accelerator-on-aws
+    issue #407). The sender is still restricted where those keys are supported: each topic's policy lets
+    ``events.amazonaws.com`` publish only with ``aws:SourceArn`` = this account's rules
+    (``compile/aws/training_failures.py``)."""
     root = f"arn:{arns.partition(region)}:iam::{account}:root"
     events = {"Sid": "EventBridgeRulesPublishToEncryptedTopics", "Effect": "Allow",
               "Principal": {"Service": "events.amazonaws.com"},
-              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-              "Condition": {"StringEquals": {"aws:SourceAccount": account}}}
+              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}
     return document(
         {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow", "Principal": {"AWS": root},
          "Action": "kms:*", "Resource": "*"},
