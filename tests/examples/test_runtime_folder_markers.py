@@ -4,7 +4,10 @@ The S3 console's "Create folder" writes a 0-byte object whose key ends in ``/`` 
 object with a key that's set to the folder name that you provided", S3 User Guide, "Organizing objects
 in the Amazon S3 console by using folders"), and ``ListObjectsV2`` lists it like any object.
 ``mlops_entry.objects.download_prefix`` (``Contract.local_input``, every Kubernetes run of the examples)
-wrote it as a file and then failed with ``FileExistsError`` on the folder's data. Runs on the moto server.
+wrote it as a file and then failed with ``FileExistsError`` on the folder's data. Hadoop's S3 file systems
+(EMRFS) mark a folder with a 0-byte key ``<folder>_$folder$`` beside it (Apache Hadoop
+``NativeS3FileSystem.mkdir``); it was written as a 0-byte data file beside the partition (audit closing-36b-3).
+Runs on the moto server.
 """
 
 from __future__ import annotations
@@ -58,3 +61,17 @@ def test_a_marker_named_by_the_prefix_itself_is_skipped(tmp_path: Path, moto_url
     folder = download_prefix(f"s3://{bucket}/dt=2026-12-06/", tmp_path / "in",
                              {**S3_ENV, "AWS_ENDPOINT_URL": moto_url})
     assert [p.relative_to(folder).as_posix() for p in folder.rglob("*")] == ["part-0.parquet"]
+
+
+@pytest.mark.moto
+def test_a_hadoop_folder_placeholder_is_not_downloaded(tmp_path: Path, moto_url: str, s3_credentials: None) -> None:
+    s3 = client("s3", moto_url)
+    bucket = "runtime-emr-marker"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="raw/dt=2026-12-06_$folder$", Body=b"")  # EMR's mkdir of raw/dt=2026-12-06
+    s3.put_object(Bucket=bucket, Key="raw/dt=2026-12-06/part-0.parquet", Body=b"rows")
+    s3.put_object(Bucket=bucket, Key="raw/dt=2026-12-07_$folder$", Body=b"")  # made before its data arrives
+    folder = download_prefix(f"s3://{bucket}/raw/", tmp_path / "in", {**S3_ENV, "AWS_ENDPOINT_URL": moto_url})
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "dt=2026-12-06", "dt=2026-12-06/part-0.parquet"]
+    assert (folder / "dt=2026-12-06" / "part-0.parquet").read_bytes() == b"rows"

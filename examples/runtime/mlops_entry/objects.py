@@ -23,6 +23,9 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+HADOOP_FOLDER_SUFFIX = "_$folder$"  # Hadoop's folder marker (download_prefix)
+
+
 def _client(env: dict[str, str]):
     import boto3
 
@@ -43,12 +46,22 @@ def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
     datasources-5). It becomes a folder here; the SageMaker Python SDK's local mode, which downloads a
     training channel's prefix the same way, skips it too (aws/sagemaker-python-sdk PR #252, then
     ``src/sagemaker/local/image.py`` ``_download_folder``, now ``sagemaker-core/src/sagemaker/core/common_utils.py``
-    ``_download_files_under_prefix``: "if obj_sum is a folder object skip it", ``key.endswith("/")``)."""
+    ``_download_files_under_prefix``: "if obj_sum is a folder object skip it", ``key.endswith("/")``).
+
+    Hadoop's S3 file systems (EMRFS ``s3://``, ``s3n://``) mark a folder with a 0-byte key ``<folder>_$folder$``
+    beside it (Apache Hadoop ``hadoop-tools/hadoop-aws/.../fs/s3native/NativeS3FileSystem.java``: ``mkdir`` stores
+    an empty ``pathToKey(f) + FOLDER_SUFFIX``, ``FOLDER_SUFFIX = "_$folder$"``, which ``listStatus`` reads as a
+    directory; AWS Knowledge Center "emr-s3-empty-files": "Apache Hadoop creates these files when you use the
+    -mkdir command to create a folder in an S3 bucket"). Written as a file it is a 0-byte "data" file beside the
+    partition that a directory reader would open (pyarrow's dataset discovery ignores only names starting with
+    ``.`` or ``_``; audit closing-36b-3): it is skipped, no file is written."""
     bucket, prefix = _split(uri)
     client = _client(env)
     into.mkdir(parents=True, exist_ok=True)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
+            if item["Key"].endswith(HADOOP_FOLDER_SUFFIX):
+                continue
             target = into / item["Key"][len(prefix):].lstrip("/")
             if item["Key"].endswith("/"):
                 target.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,14 @@ key photos/"; "The Amazon S3 console treats all objects that have a forward slas
 (trailing) character in the key name as a folder": S3 User Guide, "Organizing objects in the Amazon S3
 console by using folders", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-folders.html), so
 a partition folder made before its data arrived passed the freshness with no data (audit datasources-5).
+Hadoop's S3 file systems (EMRFS ``s3://``, ``s3n://``) mark a folder the other way: a 0-byte key
+``<folder>_$folder$`` beside it (Apache Hadoop ``hadoop-tools/hadoop-aws/.../fs/s3native/NativeS3FileSystem.java``:
+``FOLDER_SUFFIX = "_$folder$"``, ``mkdir`` does ``store.storeEmptyFile(pathToKey(f) + FOLDER_SUFFIX)`` and
+``listStatus`` reads such a key as a directory; AWS Knowledge Center "emr-s3-empty-files": "The "_$folder$"
+files are placeholders. Apache Hadoop creates these files when you use the -mkdir command to create a folder
+in an S3 bucket"). A Spark or Hive job on EMR making ``dt=2026-12-06/`` writes ``dt=2026-12-06_$folder$``
+before (or without) any data; with ``Delimiter`` ``/`` it is an object of the level above, so it too passed
+the freshness over stale data (audit closing-36b-3). Both shapes are folder markers (:func:`is_folder_marker`).
 Such keys are listed (and counted as listed) but are never the newest object, as the SageMaker Python SDK
 skips them when it downloads a prefix (``sagemaker-core/src/sagemaker/core/common_utils.py``
 ``_download_files_under_prefix``: "if obj_sum is a folder object skip it"). Keys are listed in key order
@@ -178,10 +186,18 @@ def _list(s3: Any, bucket: str, prefix: str, owner: str | None, token: str | Non
     return s3.list_objects_v2(**request)
 
 
+FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")  # the S3 console's, Hadoop's (module contract)
+
+
+def is_folder_marker(key: str) -> bool:
+    """``key`` marks a folder (the S3 console's ``<folder>/``, Hadoop's ``<folder>_$folder$``) and holds no data."""
+    return key.endswith(FOLDER_MARKER_SUFFIXES)
+
+
 def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]]) -> datetime.datetime | None:
     """The newest of ``newest`` and the items' ``LastModified``, folder markers left out (module contract)."""
     for item in items:
-        if item["Key"].endswith("/"):
+        if is_folder_marker(item["Key"]):
             continue
         if newest is None or item["LastModified"] > newest:
             newest = item["LastModified"]
