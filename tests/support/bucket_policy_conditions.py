@@ -5,7 +5,9 @@ Why it exists: moto stores a bucket policy but does not evaluate it (moto 5.2 ``
 ``moto/iam/utils.py`` ``format_incoming_conditional_values``), and no IAM policy simulator is installed. So this
 module decides, for the statements :mod:`mlops_infra.compile.aws.policies` writes and nothing more, which Deny
 statements match a request. It is not an IAM engine: Deny statements only; ``Principal: "*"``; ``Action`` and
-``Resource`` matched with ``*`` wildcards; operators ``Null``, ``Bool``, ``StringEquals``, ``StringNotEquals``,
+``Resource`` matched with ``*`` wildcards, ``NotResource`` as every resource that matches none of its patterns
+("explicitly matches every resource except those specified", IAM User Guide, "IAM JSON policy elements:
+NotResource"); operators ``Null``, ``Bool``, ``StringEquals``, ``StringNotEquals``,
 ``NumericLessThan`` on single-valued keys; an unknown operator raises.
 
 Semantics (IAM User Guide, "IAM JSON policy elements: Condition operators"): every operator of a statement's
@@ -57,7 +59,8 @@ def denied_by(policy: dict[str, Any], action: str, resource: str, context: dict[
     """The Sids of the Deny statements of ``policy`` that match ``action`` on ``resource`` with ``context``."""
     return [s.get("Sid", "") for s in policy["Statement"]
             if s["Effect"] == "Deny" and s.get("Principal") == "*" and _matches(s["Action"], action)
-            and _matches(s["Resource"], resource) and _holds(s.get("Condition", {}), context)]
+            and (_matches(s["Resource"], resource) if "Resource" in s else not _matches(s["NotResource"], resource))
+            and _holds(s.get("Condition", {}), context)]
 
 
 def _matches(patterns: str | list[str], value: str) -> bool:

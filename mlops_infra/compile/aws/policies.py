@@ -155,16 +155,18 @@ def key_policy(region: str, account: str, events_publish: bool = False) -> dict[
     )
 
 
-def tls_only_bucket_policy(region: str, bucket: str, kms_key: Any = None) -> dict[str, Any]:
+def tls_only_bucket_policy(region: str, bucket: str, kms_key: Any = None,
+                           unenforced: tuple[str, ...] = ()) -> dict[str, Any]:
     """Deny every request to ``bucket`` that is not over TLS, or over TLS older than 1.2; with ``kms_key`` (the
-    platform key's ARN, a ref), also every PutObject that asks for another encryption (:func:`kms_puts_only`)."""
+    platform key's ARN, a ref), also every PutObject that asks for another encryption (:func:`kms_puts_only`),
+    except under the key prefixes ``unenforced`` (TLS still holds there)."""
     resources = [arns.bucket_arn(region, bucket), arns.objects_arn(region, bucket)]
     return document(
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
-        *(kms_puts_only(region, bucket, kms_key) if kms_key is not None else ()),
+        *(kms_puts_only(region, bucket, kms_key, unenforced) if kms_key is not None else ()),
     )
 
 
@@ -173,7 +175,7 @@ SSE_KMS_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 SSE_CUSTOMER = "s3:x-amz-server-side-encryption-customer-algorithm"
 
 
-def kms_puts_only(region: str, bucket: str, kms_key: Any) -> list[Statement]:
+def kms_puts_only(region: str, bucket: str, kms_key: Any, unenforced: tuple[str, ...] = ()) -> list[Statement]:
     """Deny statements that make ``encryption: kms`` hold for every object written, not only the default.
 
     The bucket's default encryption applies only to a PUT that names none (botocore ``s3``
@@ -204,11 +206,27 @@ def kms_puts_only(region: str, bucket: str, kms_key: Any) -> list[Statement]:
       ``ProcessingOutputConfig.KmsKeyId``, ``DataCaptureConfig.KmsKeyId``);
     - ``DenyAwsManagedKey``: ``aws:kms`` without a key header (the ``aws/s3`` key);
     - ``DenySseC``: a customer-provided key (SSE-C).
+
+    What is checked is only what this tool's own writers were shown to send: the SageMaker outputs it configures
+    are given the key's ARN (``OutputDataConfig.KmsKeyId``, ``ProcessingOutputConfig.KmsKeyId``,
+    ``DataCaptureConfig.KmsKeyId``), and promote's copy was recorded (header-less) from real boto3 requests on
+    moto. Under the key prefixes ``unenforced`` the statements do not apply (``NotResource``: "explicitly matches
+    every resource except those specified", IAM User Guide, "IAM JSON policy elements: NotResource"); the TLS
+    statements still do. The platform artifacts bucket passes ``checkpoints/`` (audit closing-36b-4): spot
+    checkpoints are uploaded by SageMaker itself, ``CheckpointConfig`` takes no key (botocore ``sagemaker``
+    ``CheckpointConfig`` = ``S3Uri``, ``LocalPath``), and no document states the encryption headers of those
+    uploads; where a job is given no key SageMaker's documented default is the account's ``aws/s3`` key
+    (``OutputDataConfig.KmsKeyId``: "If you don't provide a KMS key ID, SageMaker uses the default KMS key for
+    Amazon S3 for your role's account"), i.e. ``aws:kms`` without a key id, which ``DenyAwsManagedKey`` would
+    refuse, failing every spot run. Unverifiable here, so not enforced there: a checkpoint written with no
+    header gets the bucket default (the platform key), one written under ``aws/s3`` is stored that way.
     """
     objects = arns.objects_arn(region, bucket)
+    where: dict[str, Any] = ({"NotResource": [arns.objects_arn(region, bucket, p) for p in unenforced]}
+                             if unenforced else {"Resource": objects})
 
     def deny(sid: str, condition: dict[str, Any]) -> Statement:
-        return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
+        return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", **where,
                 "Condition": condition}
 
     return [

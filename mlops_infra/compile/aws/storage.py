@@ -9,7 +9,8 @@ on the platform artifacts bucket, expire superseded checkpoint versions under ``
 (:func:`_checkpoints_rule`); and clean up expired delete markers) and a ``BucketPolicy`` denying requests without TLS (or with
 TLS older than 1.2) and, on a ``kms`` bucket, every PutObject whose headers ask for another encryption than
 SSE-KMS under the platform key (``policies.kms_puts_only``: the default alone is not enforced; a header-less PUT
-keeps getting it). The policy waits for the public access block (S3 rejects concurrent changes).
+keeps getting it), except under the artifacts bucket's ``checkpoints/``, which SageMaker writes itself with
+headers no document states (audit closing-36b-4). The policy waits for the public access block (S3 rejects concurrent changes).
 
 Versioning off is ``Suspended``, never ``Disabled``. S3 knows only ``Enabled`` and ``Suspended``
 (botocore ``s3`` ``BucketVersioningStatus``); ``Disabled`` is the provider's value for a bucket that
@@ -118,7 +119,8 @@ has no retention; its only expiry is :data:`CHECKPOINTS_RULE`'s, of superseded c
 @dataclass(frozen=True)
 class BucketSpec:
     """One bucket: logical prefix, physical name and posture; ``checkpoints``: the bucket holds spot
-    checkpoints (the platform artifacts bucket), whose superseded versions expire (:func:`_checkpoints_rule`)."""
+    checkpoints (the platform artifacts bucket), whose superseded versions expire (:func:`_checkpoints_rule`) and
+    under whose ``checkpoints/`` PutObjects are not checked for encryption headers (``policies.kms_puts_only``)."""
 
     logical: str
     name: str
@@ -196,9 +198,11 @@ def add_secure_bucket(aws: AwsContext, spec: BucketSpec, *, parent: str, address
     }, parent=parent, address=address, role="bucket-public-access-block", options=kept)
     aws.add(LIFECYCLE, f"{p}-lifecycle", {"bucket": target, "rules": _lifecycle_rules(spec)},
             parent=parent, address=address, role="bucket-lifecycle", depends_on=[versioning], options=kept)
+    # spot checkpoints are written by SageMaker with headers no document states: not enforced there (closing-36b-4)
     aws.add(POLICY, f"{p}-tls-only", {
         "bucket": target, "policy": json_of(policies.tls_only_bucket_policy(
-            aws.region, spec.name, ref(aws.key, "arn") if spec.encryption == "kms" else None)),
+            aws.region, spec.name, ref(aws.key, "arn") if spec.encryption == "kms" else None,
+            (CHECKPOINTS_PREFIX,) if spec.checkpoints else ())),
     }, parent=parent, address=address, role="bucket-policy", depends_on=[block], options=kept)
     aws.bucket_urns[spec.name] = bucket
     return bucket
