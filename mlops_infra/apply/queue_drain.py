@@ -46,7 +46,8 @@ run is admitted there any more) and so released nothing. The drain therefore wri
 in ``metadata.managedFields`` ("Whenever a field's value does change, ownership moves from its current manager to
 the manager making the change", same page). A queue of this stack whose ``stopPolicy`` is ``HoldAndDrain`` and
 owned by :data:`DRAIN_MANAGER` was held by an apply and not released; one whose ``stopPolicy`` another manager
-set (someone's ``kubectl patch``, an operator) is that person's hold and is left as it is, only named.
+set (someone's ``kubectl patch``, an operator) is that person's hold and is left as it is, only named; one owned
+by :data:`CLIENT_MANAGER` may be a hold of the drain before it had a manager of its own, and is named as such.
 
 Contract:
 - :func:`earlier_holds`: before ``pulumi up``, on Kubernetes, the ClusterQueues of the desired graph that an
@@ -106,6 +107,13 @@ RELEASE = {"spec": {"stopPolicy": "None"}}
 """The merge patch that lets a drained queue admit again (:func:`release_command`)."""
 DRAIN_MANAGER = "mlops-infra-drain"
 """The ``fieldManager`` of the drain's and the release's patches: who owns a hold in ``managedFields`` (module docstring)."""
+CLIENT_MANAGER = "OpenAPI-Generator"
+"""Who owns a hold that the drain of mlops-infra before ``mlops-infra-drain`` (b426db0) wrote: its patches sent no
+``fieldManager``, and the API server then records the user agent's prefix (``k8s.io/apiserver/pkg/endpoints/
+handlers`` ``managerOrUserAgent``: "if manager != "" { return manager }; return prefixFromUserAgent(userAgent)",
+the characters before the first ``/``); the Kubernetes Python client's ``ApiClient.user_agent`` is
+``OpenAPI-Generator/<version>/python`` (``kubernetes/client/api_client.py``). Any other tool on that client without
+a field manager writes under the same name, so such a hold is only named as possibly ours, never released."""
 QUICK_READ = (2.0, 10.0)
 """(connect, read) seconds of :func:`earlier_holds`' own read: one try (``NO_RETRY``); the client alone would retry a
 silent server for minutes."""
@@ -222,6 +230,13 @@ def held_by_drain(queue: Mapping[str, Any]) -> bool:
                and "f:stopPolicy" in ((e.get("fieldsV1") or {}).get("f:spec") or {}) for e in entries)
 
 
+def _stop_policy_managers(queue: Mapping[str, Any]) -> set[str]:
+    """The managers that own ``spec.stopPolicy`` in a ClusterQueue object's ``managedFields``."""
+    entries = (queue.get("metadata") or {}).get("managedFields") or ()
+    return {str(e.get("manager")) for e in entries if isinstance(e, Mapping)
+            and "f:stopPolicy" in ((e.get("fieldsV1") or {}).get("f:spec") or {})}
+
+
 def earlier_holds(graph: Any, kube: KubeClient | None, say: Callable[[str], None]) -> tuple[KubeClient | None, list[str]]:
     """(a client of the cluster, or ``kube`` as given; the ClusterQueues of the desired ``graph`` an earlier apply's
     drain left held), read only on Kubernetes and only when the graph has a ClusterQueue; a queue of the graph held
@@ -253,6 +268,12 @@ def earlier_holds(graph: Any, kube: KubeClient | None, say: Callable[[str], None
             ours.append(name)
             say(f"Kueue ClusterQueue {name} is still held (spec.stopPolicy: HoldAndDrain) by an earlier apply's "
                 f"drain ({FLAG}) that did not finish: this apply releases it once `pulumi up` succeeds.")
+        elif CLIENT_MANAGER in _stop_policy_managers(item):
+            say(f"warning: Kueue ClusterQueue {name} has spec.stopPolicy: {policy}, set by field manager "
+                f"{CLIENT_MANAGER} (the Kubernetes Python client's default): it may be a hold an earlier version of "
+                f"mlops-infra apply {FLAG} left (its drain had no field manager of its own), or another tool's on "
+                "that client; it admits no new run and this apply leaves it so (`pulumi up` never changes that "
+                f"field). If no one else holds it, release it: {release_command(name)}")
         else:
             say(f"warning: Kueue ClusterQueue {name} has spec.stopPolicy: {policy}, set by someone other than "
                 f"mlops-infra apply: it admits no new run and this apply leaves it so (`pulumi up` never changes "
