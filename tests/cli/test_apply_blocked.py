@@ -126,8 +126,9 @@ def test_the_scenario_s_refusal_prints_only_blocked_urns_and_the_order_that_work
                      "--yes", "--stack-dir", str(tmp_path / "stack"))
     assert result.code == 1 and "Traceback" not in result.output and calls == []
     _check_refusal(result.stderr, _plan_of(desired, "prod", prior), prior)
-    [named] = [line for line in result.stderr.splitlines() if "data_sources.feature-snapshots: 9 resource(s)" in line]
-    assert "(retrain-pipeline, " in named
+    # 11: the pipeline and what hangs on it, the failed-run EventBridge rule and its target (421c885) included
+    [named] = [line for line in result.stderr.splitlines() if "data_sources.feature-snapshots: 11 resource(s)" in line]
+    assert "(retrain-pipeline, " in named and "retrain.failed" in named
     assert "First apply with data_sources.feature-snapshots still in the spec" in result.stderr
     [urns] = _state_delete_lines(result.stderr)
     assert len(urns) == 6 and urns[-1].endswith("::feature-snapshots-bucket")

@@ -13,7 +13,7 @@ from tests.support.prometheus import require
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
 EXPECTED = {"rules.yml", "tests-serving.yml", "tests-drift-60s.yml", "tests-notify-failures.yml",
-            "tests-rollback.yml", "alertmanager.yml"}
+            "tests-training-failures.yml", "tests-rollback.yml", "alertmanager.yml"}  # training: 177895f
 
 
 def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
@@ -24,14 +24,16 @@ def test_writes_the_files_and_runs_promtool_and_amtool(tmp_path: Path) -> None:
     assert {p.name for p in out.iterdir()} == EXPECTED
     for line in ("promtool check rules rules.yml: ok", "promtool test rules tests-serving.yml: ok",
                  "promtool test rules tests-drift-60s.yml: ok", "promtool test rules tests-notify-failures.yml: ok",
-                 "promtool test rules tests-rollback.yml: ok", "amtool check-config alertmanager.yml: ok"):
+                 "promtool test rules tests-rollback.yml: ok", "promtool test rules tests-training-failures.yml: ok",
+                 "amtool check-config alertmanager.yml: ok"):
         assert line in result.stdout
     # 25 = 19 + three sparse-traffic cases for each of the two serving alerts (6d2c44b, rule_tests._sparse_tests);
     # 33 = 25 + the notify-failure cases (rule_tests.notify_failure_tests): two per channel (oncall, ml-team),
     # one per integration (slack, email), counters that do not grow, no Alertmanager series;
     # 36 = 33 + the three cases of the scorer's rollback alert (rule_tests.rollback_tests, tests-rollback.yml);
     # 40 = 36 + two for the retrain trigger's receiver, one for the webhook integration it adds, one for the runner
-    assert "(40 rule tests, 3 alerts)" in result.stdout
+    # 43 = 40 + the three cases of training_failed_retrain (rule_tests.training_failure_tests, 177895f)
+    assert "(43 rule tests, 3 alerts)" in result.stdout
     routes = yaml.safe_load((out / "alertmanager.yml").read_text())["route"]["routes"]
     assert {r["receiver"] for r in routes} == {"fraud-dev/channel-oncall/oncall", "fraud-dev/channel-ml-team/ml-team",
                                                "fraud-dev/retrain-retrain/retrain-retrain"}
