@@ -10,34 +10,26 @@ a multi-byte character could be split.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
+from tests.support.benchmarks import benchmark_module
 from tests.support.cli import run_cli
 from tests.support.markdown import fences_balanced
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _benchmark_module(name: str):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 @pytest.fixture(scope="module")
 def large_promotion(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """A 300-endpoint system (the benchmarks' generator) and saved registry reads of staging and prod."""
     folder = tmp_path_factory.mktemp("large")
-    text = _benchmark_module("bench_validate").generate(300)
+    text = benchmark_module("bench_validate").generate(300)
     file = folder / "mlsystem.yaml"
     file.write_text(text)
-    return file, _benchmark_module("bench_promote").registry_reads(text, folder)
+    return file, benchmark_module("bench_promote").registry_reads(text, folder)
 
 
 def test_a_large_promotion_fits_one_pull_request_body(large_promotion):

@@ -6,31 +6,23 @@ without it the quoted plan reads the backend's state, or none, and shows another
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 from tests.scenarios.harness import compile_file
 from tests.support.applied_state import applied_state, dumps
+from tests.support.benchmarks import benchmark_module
 from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _benchmark_module(name: str):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
 def test_a_cut_promotion_quotes_the_full_plan_command_with_its_state(tmp_path: Path) -> None:
     folder = tmp_path / "dir with space"
     folder.mkdir()
-    text = _benchmark_module("bench_validate").generate(300)
+    text = benchmark_module("bench_validate").generate(300)
     file = folder / "mlsystem.yaml"
     file.write_text(text)
-    registries = _benchmark_module("bench_promote").registry_reads(text, folder)
+    registries = benchmark_module("bench_promote").registry_reads(text, folder)
     state = folder / "committed-prod.json"
     state.write_text(dumps(applied_state(compile_file(file, "prod"))))
     body = run_cli("promote", str(file), "--to", "prod", *registries, "--skip-gate", "no_drift",

@@ -8,25 +8,20 @@ that a warning on one cluster of a large document composes only that cluster.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlops_infra.spec import loader, source_sections
 from mlops_infra.spec.loader import LoadedDocument, parse_document
+from tests.support.benchmarks import benchmark_module
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "spec" / "reference-mlsystem.yaml"
 
 
 def _generated(endpoints: int) -> str:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from bench_validate import generate
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return generate(endpoints)
+    return benchmark_module("bench_validate").generate(endpoints)
 
 
 STYLES = {
