@@ -90,16 +90,14 @@ NOT_READY = "not-ready"
 """The reason of a resource read live that is not ready (``plan/readiness.py``)."""
 NOT_READY_NOW = "; not ready now: "
 """What ``plan/readiness.py`` appends to the reason of a resource that changes anyway and is not ready
-(it keeps its own reason code): with :data:`NOT_READY`, how a plan (and a saved plan read back) tells
-the not-ready resources (:func:`is_not_ready`)."""
+(it keeps its own reason code), for people; the mark itself is :attr:`ResourceChange.not_ready`."""
 
 
 def is_not_ready(change: ResourceChange) -> bool:
     """Whether ``change`` is of a resource a refreshed plan read live not ready (``plan/readiness.py``),
-    whether or not a change is planned for it: reason ``not-ready``, or a change whose message says
-    :data:`NOT_READY_NOW`."""
-    message = change.reason.message
-    return change.reason.code == NOT_READY or (isinstance(message, str) and NOT_READY_NOW in message)
+    whether or not a change is planned for it: :attr:`ResourceChange.not_ready` (``"notReady": true`` in
+    JSON), never read back from a sentence (:class:`Reason` decides nothing)."""
+    return change.not_ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +153,10 @@ class ResourceChange:
     from the state and leaves it in the cloud (pulumi/pulumi ``pkg/resource/deploy/step.go``
     ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it is not counted as
     destroyed (:attr:`destroys`). In JSON, ``"retainOnDelete": true``, written only when set.
+    ``not_ready`` marks a resource a refreshed plan read live and found not ready
+    (``plan/readiness.py``), whatever its action: a ``no-op`` with reason ``not-ready``, a failed Job
+    replaced, or a change planned anyway (its reason then says so too). In JSON, ``"notReady": true``,
+    written only when set (so plans without ``--refresh`` keep their bytes).
     """
 
     urn: str
@@ -169,6 +171,7 @@ class ResourceChange:
     delete_before_replace: bool = False
     blocked: str | None = None
     retained: bool = False
+    not_ready: bool = False
 
     @property
     def destroys(self) -> bool:
@@ -186,6 +189,8 @@ class ResourceChange:
                             for c in self.changes]}
         if self.retained:
             out["retainOnDelete"] = True
+        if self.not_ready:
+            out["notReady"] = True
         return out
 
     @classmethod
@@ -194,7 +199,7 @@ class ResourceChange:
                    Reason(data["reason"]["code"], data["reason"]["message"]),
                    tuple(AttributeChange.from_json(c) for c in data["changes"]), data["address"] or "",
                    data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"],
-                   data.get("retainOnDelete", False))
+                   data.get("retainOnDelete", False), data.get("notReady", False))
 
     @staticmethod
     def built(urn: str, type: str, name: str, action: Action, reason: Reason, changes: tuple[AttributeChange, ...],
@@ -206,6 +211,7 @@ class ResourceChange:
         change.urn, change.type, change.name, change.action, change.reason = urn, type, name, action, reason
         change.changes, change.address, change.role, change.custom = changes, address, role, custom
         change.delete_before_replace, change.blocked, change.retained = delete_before_replace, blocked, False
+        change.not_ready = False
         change.__class__ = ResourceChange
         return change
 
@@ -678,6 +684,8 @@ def plan_json_schema() -> dict[str, Any]:
         "retainOnDelete": {"const": True, "description": "Only on a delete of a resource kept in the cloud "
                            "(Pulumi's retainOnDelete): Pulumi forgets it, nothing is deleted; not counted in "
                            "summary.destroy."},
+        "notReady": {"const": True, "description": "Only in a refreshed plan, on a resource read live that is not "
+                     "ready (whatever its action); counted in summary.notReady."},
     }, required=["urn", "type", "name", "action", "reason", "address", "role", "custom", "deleteBeforeReplace",
                  "blocked", "changes"])
     ml = _obj({"address": _t("string", "The ML item (endpoints.scorer), or \"system\" for totals."),

@@ -147,16 +147,16 @@ def marked(changes: Iterable[ResourceChange], found: Mapping[str, NotReady]) -> 
         if item is None or change.reason.code in init_errors.FORCED_CODES:
             out.append(change)
         elif change.action is Action.NOOP and item.replaced:
-            out.append(replace(change, action=Action.REPLACE, delete_before_replace=True, reason=Reason(CODE, (
+            out.append(replace(change, action=Action.REPLACE, delete_before_replace=True, not_ready=True, reason=Reason(CODE, (
                 f"{change.name}: {item.sentence}; its provider replaces a {init_errors.REPLACE_UNREADY} Job that "
                 f"is not complete when `pulumi up` runs, deleting it first, so the Job runs again; {item.todo}"))))
         elif change.action is Action.NOOP:
-            out.append(replace(change, reason=Reason(CODE, (
+            out.append(replace(change, not_ready=True, reason=Reason(CODE, (
                 f"{change.name}: {item.sentence}; nothing in this plan changes it (its inputs match the last "
                 f"apply, so `pulumi up` leaves it as it is): {item.todo}"))))
         else:
-            out.append(replace(change, reason=Reason(change.reason.code,
-                                                     f"{change.reason.message}{NOT_READY_NOW}{item.sentence}")))
+            out.append(replace(change, not_ready=True, reason=Reason(
+                change.reason.code, f"{change.reason.message}{NOT_READY_NOW}{item.sentence}")))
     return tuple(out)
 
 

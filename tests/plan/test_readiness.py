@@ -201,3 +201,23 @@ def test_a_failed_replace_unready_job_is_a_delete_first_replace_and_a_change_kee
     plan = plan_of(replaced)
     assert plan.has_changes and plan.counts.replace == 1
     assert "  ! models.churn: register-churn-1a2b (kubernetes:batch/v1:Job)  [-/+ planned below]" in render_text(plan)
+
+
+def test_the_not_ready_mark_is_a_field_that_survives_a_saved_plan_and_no_sentence_sets_it() -> None:
+    """The mark is ``ResourceChange.not_ready`` (``"notReady": true`` in JSON, only when set), not a
+    phrase of the reason: a message that happens to contain "; not ready now: " (text a provider or a
+    user put in a name or an error) marks nothing, and a marked change read back from a saved plan's
+    JSON is still marked."""
+    res = deployment(AVAILABLE, TIMED_OUT)
+    changed = ResourceChange(res.urn, res.type, "scorer", Action.UPDATE,
+                             Reason("property-changed", "spec.template can be updated in place"))
+    (updated,) = marked((changed,), judged(res))
+    assert updated.not_ready and updated.to_json()["notReady"] is True
+    assert ResourceChange.from_json(updated.to_json()) == updated
+    lookalike = ResourceChange(res.urn, res.type, "scorer", Action.UPDATE,
+                               Reason("property-changed", "image 'x; not ready now: y' can be updated in place"))
+    assert not lookalike.not_ready and "notReady" not in lookalike.to_json()
+    data = json.loads(render_json(plan_of(updated, lookalike)))
+    assert data["summary"]["notReady"] == 1
+    assert [c.get("notReady") for c in data["resourceChanges"]] == [True, None]
+    assert Plan.from_json(data).changes[0].not_ready
