@@ -109,6 +109,11 @@ class ArtifactStep:
     detail: dict[str, Any] = field(default_factory=dict)
     status: str = "pending"
     outcome: str = ""
+    resumable: bool = False
+    """A failure the same command finishes when run again (an error mid-run, such as a lost connection
+    or an object changed while it was copied: finished steps and whole copies are skipped), as
+    opposed to a refusal or a result that running it again repeats (each outcome says its fix).
+    Not part of :meth:`to_json`."""
 
     def line(self) -> str:
         what = {"copy-artifact": f"copy {self.model} {self.digest[:19]} {self.source} -> {self.destination}",
@@ -177,6 +182,50 @@ def plan_steps(promotion: Any, dst_graph: Any) -> tuple[ArtifactStep, ...]:
                                    "modelData": model_data(copied, m.src_record.artifact_compression),
                                    "promotedFrom": f"{promotion.src} v{m.src_version}"}))
     return tuple(steps)
+
+
+def package_image_findings(promotion: Any) -> tuple[Any, ...]:
+    """In the preview, a package DST's registry already holds for a promoted digest that serves
+    another image than DST's own (:func:`_image`, :func:`_wrong_images`): the promotion maps to it
+    (``RegistryView.find_digest``), so no artifact step runs, and ``--write`` would pin a version
+    DST cannot deploy as it serves the model. The registration step says the same when it finds
+    such a package (audit finding xpromote-2); the preview now says it before anything runs. One
+    refusing :class:`~mlops_infra.promote.contracts.ServingFinding` per model and digest whose
+    package's image (``VersionRecord.image``, from ``DescribeModelPackage``) is known and wrong; an
+    AWS DST only (a Kubernetes DST serves its own ``serving_image`` or runtime, not the package's)."""
+    dst, system = promotion.dst, promotion.dst_system
+    target = system.environments[dst].target
+    if target.kind != "aws":
+        return ()
+    aws = None
+    wrong: dict[tuple[str, str], tuple[Any, str, dict[str, Any], list[str]]] = {}
+    for m in promotion.versions.mappings:
+        image = m.dst_record.image if m.registered and m.dst_record is not None else None
+        if (m.model, m.digest) in wrong:
+            wrong[m.model, m.digest][3].append(m.endpoint)
+        if not image or (m.model, m.digest) in wrong:
+            continue
+        aws = aws or _aws_context(system, dst)
+        wanted = _image(aws, m)
+        if _wrong_images((image,), wanted.get("image"), target.region):
+            wrong[m.model, m.digest] = (m, image, wanted, [m.endpoint])
+    return tuple(_wrong_package(dst, target.region, *found) for found in wrong.values())
+
+
+def _wrong_package(dst: str, region: str, m: Any, image: str, wanted: dict[str, Any], endpoints: list[str]) -> Any:
+    from mlops_infra.promote.contracts import ServingFinding
+
+    serves = wanted.get("image")
+    why = (f"another image than {dst} serves {m.model} with ({serves})" if serves else
+           f"an image outside {region}, which SageMaker cannot pull there")
+    return ServingFinding(
+        m.model, tuple(sorted(endpoints)), True,
+        f"{m.model} v{m.dst_version} in {dst} holds {m.digest} but serves it with {image}, not "
+        + (f"{serves} ({dst}'s serving image for {m.model})" if serves else f"an image of {region}"),
+        f"The promotion maps to that package by its digest, so no artifact step registers the artifact again, and "
+        f"the pin would serve {why}. Delete the package (aws sagemaker delete-model-package --model-package-name "
+        f"<its ARN in {m.dst_where}>), then run the artifact steps again (--execute-artifacts): they register the "
+        f"artifact with {dst}'s image.")
 
 
 def copied_uri(source: str, destination: str, compression: str | None) -> str:
@@ -391,7 +440,7 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             from mlops_infra.state.aws_live.retry import describe_error
 
             hint = denied_hint(step.detail) if step.kind == "copy-artifact" and _denied(error) else ""
-            result = replace(step, status="failed", outcome=describe_error(error) + hint)
+            result = replace(step, status="failed", outcome=describe_error(error) + hint, resumable=True)
         failed = result.status == "failed"
         done.append(result)
     return tuple(done)
@@ -513,7 +562,7 @@ def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) ->
                 body = src.get_object(Bucket=src_bucket, Key=obj["Key"], IfMatch=obj["ETag"])["Body"]
             except Exception as error:
                 if _precondition_failed(error):
-                    return replace(step, status="failed", outcome=(
+                    return replace(step, status="failed", resumable=True, outcome=(
                         f"s3://{src_bucket}/{obj['Key']} changed after it was listed (GetObject IfMatch its listed "
                         f"ETag {obj['ETag']}: 412 PreconditionFailed); nothing is registered: run the command again "
                         "to copy and verify what SRC holds now"))

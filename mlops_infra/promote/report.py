@@ -1,7 +1,10 @@
 """A promotion for people and programs: terminal text, a pull-request body (Markdown) and JSON.
 
 Contract: every renderer shows, in this order, the version mapping (``fraud-model v14 in dev = v3
-in staging, sha256:...``, with the approval status SRC's registry gives the version it serves), the edit of FILE as a unified diff, the gate results, the artifact steps
+in staging, sha256:...``, with the approval status SRC's registry gives the version it serves), the edit of FILE as a unified diff, the gate results,
+the serving findings (:mod:`mlops_infra.promote.contracts`: a model whose serving contract changes
+across clouds, refused or warned, each with its detail; a package DST holds with the wrong image:
+:func:`mlops_infra.promote.artifacts.package_image_findings`), the artifact steps
 (each with its details: the serving image a registration carries or why it is refused, the accounts
 that must own the copy's buckets or that an owner is not checked),
 whether FILE was written, then DST's plan after the edit in the same format (rendered by the
@@ -29,6 +32,8 @@ class Report:
     plan_json: str | None = None
     """DST's plan as ``render_json`` wrote it (JSON text), for the JSON format."""
     gates: Sequence[Any] = ()
+    serving: Sequence[Any] = ()
+    """:class:`~mlops_infra.promote.contracts.ServingFinding` s (``refuses``, ``line()``, ``detail``)."""
     steps: Sequence[Any] = ()
     written: bool | None = None
     notes: Sequence[str] = field(default_factory=tuple)
@@ -50,6 +55,8 @@ def _status(report: Report) -> str:
         return "Preview only: nothing was written (run with --write to write the edit)."
     if report.written:
         return f"Written: {p.file} (environments.{p.dst}.overrides)."
+    if any(f.refuses for f in report.serving):
+        return f"Not written: {p.dst} cannot serve what {p.src} serves (see Serving); the file is unchanged."
     return ("Not written: a gate failed, or a mandatory guardrail fails in the plan below (see Gates and "
             "Guardrails); the file is unchanged.")
 
@@ -82,6 +89,9 @@ def text_parts(report: Report) -> tuple[str, str, str]:
     out += [f"  {line}" for line in p.edit.diff(p.file).splitlines()] or ["  (none)"]
     if report.gates:
         out += ["", f"Gates of {p.dst}:", *(f"  {g.line()}" for g in report.gates)]
+    if report.serving:
+        out += ["", f"Serving ({p.src} -> {p.dst}):",
+                *(line for f in report.serving for line in (f"  {f.line()}", f"    {f.detail}"))]
     if report.steps:
         out += ["", "Artifact steps (run them with `mlops-infra promote ... --execute-artifacts`):",
                 *(line for s in report.steps for line in step_lines(s, "  ", "    "))]
@@ -98,7 +108,7 @@ def markdown_parts(report: Report, max_chars: int = GITHUB_COMMENT_LIMIT) -> tup
     ``max_chars`` characters when the report has ``plan_markdown`` (GitHub refuses a body or a
     comment over 65,536 characters; the promotion workflow passes this text to ``gh pr create``).
 
-    The promotion's title, gates and status are kept whole. When the whole report does not fit, the
+    The promotion's title, gates, serving findings and status are kept whole. When the whole report does not fit, the
     plan gets what the promotion leaves, but at least half (its renderer fits itself: it leaves out
     resource details first, see :func:`mlops_infra.render.markdown.render_markdown`), and then the
     promotion's lists are cut from the end, whole lines only, code fences closed, each with a line
@@ -147,9 +157,11 @@ def _markdown_sections(report: Report) -> tuple[list[str | CutList], list[CutLis
     if report.gates:
         gates = "".join([f"\n### Gates of `{p.dst}`\n\n| gate | result | reason |\n|---|---|---|\n",
                          *(f"{g.markdown_row()}\n" for g in report.gates)])
+    serving = "".join([f"\n### Serving (`{p.src}` → `{p.dst}`)\n\n",
+                       *(f"- {f.line()}\n  {f.detail}\n" for f in report.serving)]) if report.serving else ""
     head = f"## Promotion `{p.src}` → `{p.dst}`\n\nFile: `{p.file}`\n\n"
     closing = f"\n{_status(report)}\n\n### Plan of `{p.dst}` after the edit\n\n"
-    ordered: list[str | CutList] = [head, notes, versions, edit, gates, steps, closing]
+    ordered: list[str | CutList] = [head, notes, versions, edit, gates, serving, steps, closing]
     return ordered, [s for s in (edit, steps, versions, notes) if isinstance(s, CutList)]
 
 
@@ -160,7 +172,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "versions": [m.to_json() for m in p.versions.mappings],
         "pins": [{"key": pin.key, "value": pin.value} for pin in p.versions.pins],
         "editedKeys": list(p.edit.changed_keys), "diff": p.edit.diff(p.file),
-        "gates": [g.to_json() for g in report.gates], "artifactSteps": [s.to_json() for s in report.steps],
+        "gates": [g.to_json() for g in report.gates], "serving": [f.to_json() for f in report.serving],
+        "artifactSteps": [s.to_json() for s in report.steps],
         "notes": list(report.notes),
     }
 

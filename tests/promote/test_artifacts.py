@@ -140,7 +140,8 @@ def test_a_missing_group_fails_saying_to_apply_first(tmp_path, unapplied_prod):
     result = run_cli("promote", str(file), "--to", "prod", *roles(), "--execute-artifacts")
     assert result.code == 1
     assert f"group {PROD_GROUP} does not exist yet: apply the environment first" in result.output
-    assert "Run the same command again to resume" in result.stderr
+    assert "Run the same command again to resume" not in result.output  # refused: a rerun refuses the same way
+    assert "Running the same command again as it is fails the same way: do what each step says first." in result.stderr
     assert ("copy-artifact fraud-model: not run: register-version fraud-model is refused, and nothing is copied while a "
             "step is refused") in result.stderr
     assert "Traceback" not in result.output

@@ -10,12 +10,19 @@ Contract of ``promote``:
   are mapped by digest and the edit computed (:func:`~mlops_infra.promote.promote.plan_promotion`);
   DST's plan after the edit is made against DST's prior state (``--state``, else its stack as
   ``plan`` finds it) and its registry, with the existing planner and renderers.
+- Serving (:func:`_serving`): a promoted model whose serving contract changes across clouds
+  (:mod:`mlops_infra.promote.contracts`) and a package DST holds for a promoted digest with another
+  image than DST serves the model with (:func:`mlops_infra.promote.artifacts.package_image_findings`)
+  are shown in the report; one DST surely cannot serve refuses the promotion: the preview exits 1
+  after the report, ``--write`` and ``--execute-artifacts`` are refused before anything is written
+  or copied (:func:`_refuse_serving`). A warning refuses nothing.
 - Output on stdout: the promotion report (:mod:`mlops_infra.promote.report`) in ``--format``; notes
   on stderr for JSON. Everything passes the redaction layer before anything is written.
 - ``--execute-artifacts`` carries out the artifact steps only (:mod:`mlops_infra.promote.artifacts`:
   each copy verified against the digest before anything is registered); ``--source-store SRC=URL``
   reads a Kubernetes SRC's S3-compatible store with its own client
-  (:mod:`mlops_infra.promote.source_store`).
+  (:mod:`mlops_infra.promote.source_store`). A run with failed steps ends saying to run it again to
+  resume only when that can finish them (:func:`_after`).
 - ``--write`` writes the edit into FILE atomically (only when it changes something); without it,
   nothing is written. Running it twice changes nothing the second time. It is refused while an
   artifact SRC serves is not registered in DST (:func:`_refuse_unregistered`: run
@@ -106,6 +113,9 @@ def promote(
     if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
         _prior(context, context["src"], src_state)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state, src_state)
+    serving = _serving(promotion)
+    if write or execute_artifacts:  # nothing written or copied for a model DST cannot serve
+        _refuse_serving(file, promotion, serving, shown=False)
     if write:
         _refuse_unregistered(file, promotion)
     plan_result, plan_json, plan_text, steps = _plan(context, promotion, dst_view, state, output_format)
@@ -124,7 +134,8 @@ def promote(
     from mlops_infra.secrets import check_output
 
     parts = render_parts(_report(promotion, plan_text, plan_json, written=written, gates=gates, steps=steps,
-                                 notes=context.get("digest_notes", ()), plan_markdown=context.get("plan_markdown")),
+                                 notes=context.get("digest_notes", ()), plan_markdown=context.get("plan_markdown"),
+                                 serving=serving),
                          output_format.value)
     # The redaction layer: the plan was checked by the plan renderer that wrote it
     # (render.safety.check_rendered, every format); the promotion before it is checked here.
@@ -136,6 +147,7 @@ def promote(
     if output_format is Format.JSON:
         for note in context["notes"]:
             err.print(note, markup=False)
+    _refuse_serving(file, promotion, serving, shown=True)
     if blocked:
         raise UserError(f"the promotion into {promotion.dst} is refused: gate(s) failed: "
                         f"{', '.join(g.name for g in blocked)}",
@@ -505,11 +517,36 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
 
 
 def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | None, gates: Any = (),
-            steps: Any = (), notes: Any = (), plan_markdown: Any = None) -> Any:
+            steps: Any = (), notes: Any = (), plan_markdown: Any = None, serving: Any = ()) -> Any:
     from mlops_infra.promote.report import Report
 
     return Report(promotion, plan_text, plan_json, gates=gates, steps=steps, written=written, notes=tuple(notes),
-                  plan_markdown=plan_markdown)
+                  plan_markdown=plan_markdown, serving=tuple(serving))
+
+
+def _serving(promotion: Any) -> tuple[Any, ...]:
+    """The serving findings of the promotion: the serving contract each promoted model crosses
+    (:func:`mlops_infra.promote.contracts.serving_findings`), and a package DST already holds for a
+    promoted digest with another image than DST serves the model with
+    (:func:`mlops_infra.promote.artifacts.package_image_findings`)."""
+    from mlops_infra.promote.artifacts import package_image_findings
+    from mlops_infra.promote.contracts import serving_findings
+
+    return serving_findings(promotion) + package_image_findings(promotion)
+
+
+def _refuse_serving(file: Path, promotion: Any, findings: Any, *, shown: bool) -> None:
+    """Refuse the promotion when a finding says DST cannot serve a promoted model: after the report
+    (``shown``: the preview, exit 1) or before anything is written or copied (``--write``,
+    ``--execute-artifacts``: the report is not made, so the findings are in the error)."""
+    refused = [f for f in findings if f.refuses]
+    if not refused:
+        return
+    detail = "\n".join(f"{f.summary}" if shown else f"{f.summary}\n  {f.detail}" for f in refused)
+    raise UserError(f"the promotion into {promotion.dst} is refused: {promotion.dst} cannot serve what "
+                    f"{promotion.src} serves: {', '.join(sorted({f.model for f in refused}))}",
+                    detail + ("\nSee Serving above. " if shown else "\n") + "Nothing was written or copied.",
+                    source=str(file))
 
 
 def _check_source_store(stores: dict[str, str], src: str) -> None:
@@ -568,5 +605,13 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
                     "MLOPS_SOURCE_AWS_ACCESS_KEY_ID and MLOPS_SOURCE_AWS_SECRET_ACCESS_KEY (its mlops-object-store "
                     "Secret's keys).")
         raise UserError(f"{len(bad)} artifact step(s) did not complete",
-                        "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad) + hint
-                        + "\nRun the same command again to resume: finished steps are skipped.")
+                        "\n".join(f"{r.kind} {r.model}: {r.outcome}" for r in bad) + hint + "\n" + _after(results))
+
+
+def _after(results: Any) -> str:
+    """The last line of a run with failed artifact steps: resume only when running the same command
+    again can finish what failed (``ArtifactStep.resumable``); a refusal, a digest mismatch or a
+    number DST's registry gave otherwise is repeated by a rerun, and its outcome says what to do."""
+    if any(r.resumable for r in results):
+        return "Run the same command again to resume: finished steps are skipped."
+    return "Running the same command again as it is fails the same way: do what each step says first."

@@ -1,0 +1,137 @@
+"""``promote`` says, in its preview, what DST will serve a promoted model with, and refuses what DST cannot serve.
+
+Audit finding xpromote-3 (:mod:`mlops_infra.promote.contracts`): llm-platform's reranker is served in dev by
+KServe's TorchServe runtime (``model-store/*.mar``, ``config/config.properties``) and would be in staging by
+SageMaker's PyTorch container (``model.pt`` or ``code/inference.py``): the preview refuses it (exit 1), ``--write``
+writes nothing and ``--execute-artifacts`` copies nothing. The reference's fraud-model gets a warning (staging
+runs the training image with ``serve``: whether it speaks SageMaker's contract cannot be known), exit 0.
+
+Also: a package DST's registry already holds for the promoted digest, with another image than DST serves the model
+with, was flagged only when the artifact steps ran (``register-version``); the preview maps to it and shows no
+step, and ``--write`` pinned it. Now the preview refuses it. All registries are saved reads (``--registry``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
+from mlops_infra.spec import load_system
+from tests.support.cli import run_cli
+from tests.support.promotion import (
+    DIGEST_V14,
+    PROD_SERVING_IMAGE,
+    SERVING_IMAGE,
+    copy_reference,
+    promoted_to_staging,
+    reference_registries,
+    write_view,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+LLM = REPO / "examples" / "llm-platform" / "mlsystem.yaml"
+
+
+def llm_platform(folder: Path) -> tuple[Path, list[str]]:
+    """llm-platform copied into ``folder``, with saved reads: dev's MLflow holds every version dev pins (with a
+    digest), staging's groups are empty."""
+    file = folder / "mlsystem.yaml"
+    shutil.copyfile(LLM, file)
+    dev = load_system(file, "dev").system
+    src, dst = {}, {}
+    for endpoint in dev.endpoints:
+        model, version = endpoint.model.name, endpoint.model.version
+        digest = "sha256:" + f"{version:02d}" * 32
+        src[model] = ModelRegistry(model, f"MLflow registered model {model}", "registry", True,
+                                   {version: VersionRecord(version, "Approved", "Completed", digest=digest)})
+        dst[model] = ModelRegistry(model, f"group llm-platform-staging-{model}", "registry", True, {})
+    dev_file = write_view(folder / "registry-dev.json", RegistryView(src))
+    staging_file = write_view(folder / "registry-staging.json", RegistryView(dst))
+    return file, ["--to", "staging", "--registry", f"dev={dev_file}", "--registry", f"staging={staging_file}"]
+
+
+def test_the_preview_refuses_a_model_staging_cannot_serve(tmp_path: Path) -> None:
+    file, args = llm_platform(tmp_path)
+    result = run_cli("promote", str(file), *args)
+    assert result.code == 1, result.output
+    assert "Serving (dev -> staging):" in result.stdout
+    assert ("[refused] reranker (endpoint reranker): staging cannot serve the artifact dev serves: dev serves it with "
+            "KServe's pytorch runtime, staging would with the SageMaker pytorch inference container") in result.stdout
+    assert "[warning] chat-model (endpoint chat)" in result.stdout
+    assert "Not written: staging cannot serve what dev serves (see Serving)" not in result.stdout  # a preview
+    assert "the promotion into staging is refused: staging cannot serve what dev serves: reranker" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_json_and_markdown_reports_carry_the_findings(tmp_path: Path) -> None:
+    file, args = llm_platform(tmp_path)
+    result = run_cli("promote", str(file), *args, "--format", "json")
+    assert result.code == 1
+    serving = {f["model"]: f for f in json.loads(result.stdout)["promotion"]["serving"]}
+    assert serving["reranker"]["refuses"] is True and serving["chat-model"]["refuses"] is False
+    assert serving["reranker"]["endpoints"] == ["reranker"]
+    assert "model.pt (or the one .pt/.pth file)" in serving["reranker"]["detail"]
+    markdown = run_cli("promote", str(file), *args, "--format", "markdown")
+    assert "### Serving (`dev` → `staging`)" in markdown.stdout
+    assert "- [refused] reranker (endpoint reranker)" in markdown.stdout
+
+
+def test_write_and_execute_artifacts_are_refused_before_anything_is_done(tmp_path: Path) -> None:
+    file, args = llm_platform(tmp_path)
+    before = file.read_bytes()
+    written = run_cli("promote", str(file), *args, "--write")
+    assert written.code == 1
+    assert "the promotion into staging is refused: staging cannot serve what dev serves: reranker" in written.stderr
+    assert "model-store/<name>.mar and config/config.properties" in written.stderr  # the detail, no report
+    assert "Nothing was written or copied." in written.stderr
+    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
+    copied = run_cli("promote", str(file), *args, "--execute-artifacts")
+    assert copied.code == 1
+    assert "staging cannot serve what dev serves: reranker" in copied.stderr
+    assert "Artifact steps:" not in copied.stdout  # refused before the steps run (no AWS call was made)
+
+
+def test_a_warning_alone_does_not_refuse(tmp_path: Path) -> None:
+    """The reference, dev -> staging: fraud-model is served in staging by the training image (a warning)."""
+    file = copy_reference(tmp_path)
+    result = run_cli("promote", str(file), "--to", "staging", *reference_registries(tmp_path))
+    assert result.code == 0, result.output
+    assert ("[warning] fraud-model (endpoint scorer): served in dev with KServe's pytorch runtime, in staging with "
+            f"image {SERVING_IMAGE} (the training image, reused to serve)") in result.stdout
+    assert "SageMaker runs " + SERVING_IMAGE + " as `docker run IMAGE serve`" in result.stdout
+
+
+def test_a_package_with_another_image_is_refused_in_the_preview(tmp_path: Path) -> None:
+    """prod's registry holds staging's v3 artifact (DIGEST_V14) as v1, registered with the us-east-1 training
+    image; prod serves fraud-model with PROD_SERVING_IMAGE. The preview used to map to v1, show no artifact step
+    and exit 0."""
+    file, registries = promoted_to_staging(tmp_path)
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    wrong = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
+    prod = write_view(tmp_path / "registry-prod.json",
+                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: wrong})}))
+    result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
+                     "--skip-gate", "no_drift", "--reason", "test")
+    assert result.code == 1, result.output
+    assert (f"[refused] fraud-model v1 in prod holds {DIGEST_V14} but serves it with {SERVING_IMAGE}, not "
+            f"{PROD_SERVING_IMAGE} (prod's serving image for fraud-model)") in result.stdout
+    assert "aws sagemaker delete-model-package" in result.stdout
+    assert "the promotion into prod is refused: prod cannot serve what staging serves: fraud-model" in result.stderr
+    before = file.read_bytes()
+    written = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
+                      "--skip-gate", "no_drift", "--reason", "test", "--write")
+    assert written.code == 1 and "prod cannot serve what staging serves: fraud-model" in written.stderr
+    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
+
+
+def test_a_package_with_prods_image_is_no_finding(tmp_path: Path) -> None:
+    file, registries = promoted_to_staging(tmp_path)
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    right = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=PROD_SERVING_IMAGE)
+    prod = write_view(tmp_path / "registry-prod.json",
+                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: right})}))
+    result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
+                     "--skip-gate", "no_drift", "--reason", "test")
+    assert "Serving (" not in result.stdout and "[refused]" not in result.stdout
