@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.shared_files import SHARED
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
@@ -26,8 +28,9 @@ def no_instance_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The shared folder (design notes, real fixtures) that sits beside the repository clone."""
-    return Path(__file__).resolve().parents[1].parent / "shared"
+    """The shared reference files (the reference spec, real fixtures): the copy in ``tests/shared``
+    (``tests/support/shared_files.py`` says why)."""
+    return SHARED
 
 
 @pytest.fixture(scope="session")

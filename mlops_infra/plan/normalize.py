@@ -916,7 +916,7 @@ def _sorted_unchanged(stored: bytes, text: bytes, desired: dict[str, Any]) -> bo
     """:func:`unchanged` for stored inputs whose members do not come in the desired order: the
     engine's own layout. Pulumi writes a state's objects with their keys sorted (Go's
     ``encoding/json`` writes a map "with the map keys sorted": pkg.go.dev/encoding/json, ``Marshal``;
-    every inputs object of the states in ../shared/fixtures/pulumi is so), so a provider-filled key
+    every inputs object of the states in tests/shared/fixtures/pulumi is so), so a provider-filled key
     sits between the desired ones, not after them (:func:`_marked_unchanged` proves the common case
     without parsing; this one takes any keys the walk drops, in any order). Proved when the stored
     object, without ``__defaults`` and the keys :func:`_dropped` lets the walk drop, written with

@@ -13,7 +13,7 @@ Contract:
 - The registry is data, reviewed like code: each entry says *why* in ``why`` (shown in the plan's
   reason). Sources: the Terraform AWS provider schemas (``ForceNew``) that pulumi-aws bridges, the
   Kubernetes API's immutable fields, pulumi-kubernetes' replace-on-change kinds, CRD
-  ``x-kubernetes-validations: self == oldSelf`` rules (``../shared/fixtures/crds``).
+  ``x-kubernetes-validations: self == oldSelf`` rules (``tests/shared/fixtures/crds``).
 - ``options.replace_on_changes`` of a desired resource adds paths at plan time (see
   :func:`replace_matcher`); the planner reports those with the reason code ``replace-on-changes``.
 """

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from mlops_infra.apply.events import EventRenderer
+from tests.support.shared_files import SHARED
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pulumi"
+FIXTURES = SHARED / "fixtures" / "pulumi"
 
 
 def render(name: str) -> list[str]:

@@ -17,10 +17,11 @@ from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, SCALING_TAG
 from mlops_infra.spec import load_system
 from mlops_infra.spec.labels import AWS_MAX_TAGS, AWS_OWN_TAGS
 from tests.support.cli import run_cli, run_cli_subprocess
+from tests.support.shared_files import REFERENCE as REFERENCE_PATH
 from tests.support.text_edits import edit, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = (ROOT.parent / "shared" / "spec" / "reference-mlsystem.yaml").read_text()
+REFERENCE = REFERENCE_PATH.read_text()
 ANCHOR = "    team: risk\n"
 OWN_LABELS = 2  # cost-center, team
 ROOM = AWS_MAX_TAGS - AWS_OWN_TAGS - DRIVER_MAX_TAGS
@@ -95,7 +96,7 @@ def test_a_label_named_like_the_controllers_tags_is_refused_on_aws(tmp_path: Pat
     assert "it would overwrite this label, and the AWS provider ignores these names" in result.stderr
 
 
-@pytest.mark.parametrize("path", [ROOT.parent / "shared" / "spec" / "reference-mlsystem.yaml",
+@pytest.mark.parametrize("path", [REFERENCE_PATH,
                                   *sorted(ROOT.glob("examples/*/mlsystem.yaml"))], ids=lambda p: p.parent.name)
 def test_the_reference_spec_and_the_examples_still_validate(path: Path) -> None:
     loaded = load_system(path)

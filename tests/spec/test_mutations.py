@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlops_infra.spec import parse_system
+from tests.support.shared_files import REFERENCE as REFERENCE_PATH
 
 Path = tuple[Any, ...]
 
@@ -82,9 +83,7 @@ REFERENCE: dict = {}
 
 def _reference() -> dict:
     if not REFERENCE:
-        from pathlib import Path as FsPath
-
-        text = (FsPath(__file__).resolve().parents[3] / "shared" / "spec" / "reference-mlsystem.yaml").read_text()
+        text = REFERENCE_PATH.read_text()
         REFERENCE.update(yaml.safe_load(text))
     return REFERENCE
 

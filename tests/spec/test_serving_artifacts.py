@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mlops_infra.spec import parse_system
 from tests.compile.aws.cases import compile_text, of_type
+from tests.support.shared_files import REFERENCE
 from tests.support.text_edits import edit
 
 QUICKSTART = "mlops_infra/examples/quickstart.yaml"
@@ -46,7 +47,7 @@ def test_the_reference_and_the_examples_need_no_change():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    documents = [root.parent / "shared" / "spec" / "reference-mlsystem.yaml", root / QUICKSTART,
+    documents = [REFERENCE, root / QUICKSTART,
                  *sorted((root / "examples").glob("*/mlsystem.yaml"))]
     assert len(documents) >= 4
     for path in documents:

@@ -15,9 +15,10 @@ import pytest
 from mlops_infra.spec import loader, source_sections
 from mlops_infra.spec.loader import LoadedDocument, parse_document
 from tests.support.benchmarks import benchmark_module
+from tests.support.shared_files import REFERENCE
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "spec" / "reference-mlsystem.yaml"
+
 
 
 def _generated(endpoints: int) -> str:

@@ -18,10 +18,11 @@ from tests.scenarios.harness import compile_file
 from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import run_cli
 from tests.support.pulumi_cloud import running_pulumi_cloud
+from tests.support.shared_files import SHARED
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "tests" / "scenarios" / "no-changes-after-apply" / "mlsystem.yaml"  # fraud-detection
-RECORDED_EXPORT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pulumi" / "stratify_sample-export.json"
+RECORDED_EXPORT = SHARED / "fixtures" / "pulumi" / "stratify_sample-export.json"
 TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
 
 

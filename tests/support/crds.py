@@ -32,7 +32,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from tests.support.shared_files import SHARED
+
 CRD_DIR = SHARED / "fixtures" / "crds"
 LOCAL_CRD_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
 """CRDs the shared fixtures lack (the PodMonitor), with their sources in its README."""

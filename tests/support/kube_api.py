@@ -199,6 +199,8 @@ from typing import Any
 import jsonpatch
 import yaml
 
+from tests.support.shared_files import SHARED
+
 SERVER_VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-standin", "platform": "linux/amd64"}
 
 
@@ -248,7 +250,7 @@ BUILTIN: tuple[Resource, ...] = (
 )
 """Built-in resources the stand-in always serves."""
 
-CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "crds"
+CRD_DIR = SHARED / "fixtures" / "crds"
 
 
 def load_crds(*names: str, directory: Path = CRD_DIR) -> list[dict[str, Any]]:

@@ -21,9 +21,10 @@ from typing import Any
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource
 from mlops_infra.spec import load_system, parse_system
+from tests.support.shared_files import REFERENCE
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "spec" / "reference-mlsystem.yaml"
+
 DOCUMENTS = [REFERENCE, *sorted(REPO.glob("examples/*/mlsystem.yaml"))]
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.model_versions import DIGEST_PROPERTY, ModelRegistry, RegistryView, VersionRecord
+from tests.support.shared_files import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "reference-mlsystem.yaml"
 DIGEST_V12 = "sha256:" + "12" * 32
 DIGEST_V13 = "sha256:" + "13" * 32
 DIGEST_V14 = "sha256:" + "14" * 32

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import Plan
@@ -19,9 +17,9 @@ from mlops_infra.spec import parse_system
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.pulumi_state import parse_state
 from tests.support.applied_state import applied_state, dumps
+from tests.support.shared_files import REFERENCE
 from tests.support.text_edits import edit
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "reference-mlsystem.yaml"
 REFERENCE_TEXT = REFERENCE.read_text(encoding="utf-8")
 
 _FEATURE_SNAPSHOTS = """  - name: feature-snapshots

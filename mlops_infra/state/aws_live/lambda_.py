@@ -27,7 +27,7 @@ The code is compared by its hash: ``CodeSha256`` (botocore ``lambda`` ``Function
 "The SHA256 hash of the function's deployment package"), which ``UpdateFunctionCode`` (a console
 "Deploy", a zip uploaded by hand) changes. Pulumi keeps the hash it read after its own create or
 update in the state's ``outputs.codeSha256`` (the provider's computed attribute, e.g. the
-``docsHandler`` function of ``/work/shared/fixtures/pulumi/stratify_sample-export.json``), and ``pulumi
+``docsHandler`` function of ``tests/shared/fixtures/pulumi/stratify_sample-export.json``), and ``pulumi
 up`` does not put the code back unless the program's code changes, so a hash other than the state's
 is drift. The output is computed: a state without it (never applied by the provider, or a hand-made
 state) compares nothing, never a false drift.

@@ -15,9 +15,10 @@ from mlops_infra.compile import compile_system
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_json, is_ref
 from mlops_infra.spec import load_system, parse_system
 from mlops_infra.spec.system import MLSystem
+from tests.support.shared_files import REFERENCE
 
 REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO.parent / "shared" / "spec" / "reference-mlsystem.yaml"
+
 PLACEHOLDER_ARN = "arn:aws:placeholder:us-east-1:123456789012:resolved-at-apply"
 
 

@@ -13,7 +13,7 @@ Now (``compile/kubernetes/artifacts.py``, ``serving.py`` ``custom_container``): 
 (``containers[kserve-container]`` with env ``STORAGE_URI``; kserve v0.15.0
 ``pkg/apis/serving/v1beta1/predictor.go`` ``GetImplementations``, ``predictor_custom.go``
 ``GetStorageUri``). Every InferenceService still validates against the KServe CRD of
-/work/shared/fixtures (tests/support/crds.py). The registry read runs against a REAL MLflow server
+tests/shared/fixtures (tests/support/crds.py). The registry read runs against a REAL MLflow server
 (tests/support/mlflow_server.py).
 """
 
