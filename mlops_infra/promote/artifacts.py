@@ -40,9 +40,10 @@ Contract:
     served unpacked (a tar or zip by its name) registers a gzip tar as ``S3Object`` + ``Gzip``, which
     SageMaker unpacks the same way, and refuses any other archive before the first byte is copied
     (:func:`_kserve_archive`, audit finding xpromote-1);
-  * a copy of a folder copies its objects but the zero-byte "folder" markers (keys ending in ``/``,
-    which the S3 console creates): SageMaker fails to deploy model data holding one ("Do not organize
-    the model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``),
+  * a copy of a folder copies its objects but the zero-byte folder markers (keys ending in ``/``,
+    which the S3 console creates, or in ``_$folder$``, which Hadoop's S3 file systems create:
+    :func:`mlops_infra.promote.digests.artifact_keys`): SageMaker fails to deploy model data holding
+    one ("Do not organize the model artifacts in S3 console using folders", botocore ``S3ModelDataSource.CompressionType``),
     and the artifact digest leaves them out too (:func:`mlops_infra.promote.digests.list_artifact`);
   * a copy lists SRC's objects and skips every object DST already holds with the same size and the
     source's ETag recorded in its metadata (``mlops-infra-source-etag``); an S3 PUT is atomic (an
@@ -88,7 +89,12 @@ from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
 from mlops_infra.promote.bucket_owner import bucket_of, created_buckets, denied_hint, expect_owner, owners
-from mlops_infra.promote.digests import DIGEST_SOURCE_PROPERTY, SOURCE_PROPERTY, artifact_layout
+from mlops_infra.promote.digests import (
+    DIGEST_SOURCE_PROPERTY,
+    SOURCE_PROPERTY,
+    artifact_keys,
+    artifact_layout,
+)
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
@@ -541,8 +547,7 @@ def _copy(step: ArtifactStep, src: Any, dst: Any, progress: ProgressReporter) ->
     src_bucket, src_key = _split(source)
     dst_bucket, dst_prefix = _split(step.destination)
     if folder:
-        objects = [o for page in src.get_paginator("list_objects_v2").paginate(Bucket=src_bucket, Prefix=src_key)
-                   for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # folder markers
+        objects = list(artifact_keys(src, src_bucket, src_key))  # folder markers left out
         pairs = [(o, o["Key"][len(src_key):]) for o in objects]
     else:
         head = src.head_object(Bucket=src_bucket, Key=src_key)

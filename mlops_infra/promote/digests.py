@@ -24,7 +24,12 @@ Contract of :func:`complete_digests` (the edge: boto3 clients of SRC's account p
   (``examples/runtime/mlops_entry/objects.py`` ``artifact_digest``): ``sha256:`` of the manifest,
   one line ``<sha256 of the object>  <path>`` per object sorted by path, the path relative to the
   prefix (for one object: its name), so the same files have the same digest in any store, and the
-  copy the ``copy-artifact`` step makes (same names) has it too.
+  copy the ``copy-artifact`` step makes (same names) has it too. A folder marker is not an object of
+  the artifact (:func:`artifact_keys`): a key ending in ``/`` (the S3 console's "Create folder") or in
+  ``_$folder$`` (Hadoop's S3 file systems, EMRFS ``s3://``/``s3n://``), the one definition
+  :func:`mlops_infra.compile.aws.retrain_gate.is_folder_marker`, which the training runtime's download
+  skips too (``examples/runtime/mlops_entry/objects.py`` ``download_prefix``), so the digest of the
+  files a model was trained to write is the same whether or not a tool left markers beside them.
 - Each object's SHA-256 comes from S3 without reading it when S3 holds one for the whole object:
   ``HeadObject`` with ``ChecksumMode=ENABLED`` returns ``ChecksumSHA256`` (base64 of the SHA-256) of
   an object uploaded with a SHA-256 checksum; with ``ChecksumType`` ``COMPOSITE`` (a multipart
@@ -58,10 +63,11 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.aws.retrain_gate import is_folder_marker
 from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView, container_model_data
 
@@ -177,11 +183,18 @@ def list_artifact(s3: Any, uri: str, prefix: bool) -> list[ArtifactObject]:
     bucket, _, key = uri[5:].partition("/")
     if not prefix:
         return [_object(s3, bucket, key, key.rsplit("/", 1)[-1])]
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
-            for o in page.get("Contents") or () if not o["Key"].endswith("/")]  # "folder" markers hold nothing
+    keys = [o["Key"] for o in artifact_keys(s3, bucket, key)]
     if not keys:
         raise UserError(f"no objects under {uri}", "The package's artifact is missing: the digest cannot be computed.")
     return [_object(s3, bucket, k, k[len(key):]) for k in keys]
+
+
+def artifact_keys(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """The ``ListObjectsV2`` ``Contents`` items under ``prefix`` in ``bucket``, page after page as they are
+    read, folder markers left out (:func:`~mlops_infra.compile.aws.retrain_gate.is_folder_marker`: keys
+    ending in ``/`` or ``_$folder$`` hold nothing; module contract)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from (o for o in page.get("Contents") or () if not is_folder_marker(o["Key"]))
 
 
 def artifact_layout(s3: Any, uri: str) -> tuple[str, bool]:
@@ -197,8 +210,8 @@ def artifact_layout(s3: Any, uri: str) -> tuple[str, bool]:
 
     - objects under ``<key>/`` (``ListObjectsV2`` ``Prefix``, botocore ``s3`` ``ListObjectsV2Request.Prefix``:
       "Limits the response to keys that begin with the specified prefix"; the ``/`` keeps ``churn/1``
-      from taking ``churn/10/...`` and ``model`` from taking ``model_v2/...``), "folder" markers
-      (keys ending in ``/``) not counted: a folder, ``<uri>/``;
+      from taking ``churn/10/...`` and ``model`` from taking ``model_v2/...``), folder markers
+      (:func:`artifact_keys`: keys ending in ``/`` or ``_$folder$``) not counted: a folder, ``<uri>/``;
     - else the exact key (``HeadObject``): one object, ``uri``;
     - else (``HeadObject`` 404: "If you have the s3:ListBucket permission on the bucket, Amazon S3
       returns an HTTP status code 404", botocore ``s3`` ``HeadObject``; the listing just needed that
@@ -207,8 +220,7 @@ def artifact_layout(s3: Any, uri: str) -> tuple[str, bool]:
     bucket, _, key = uri[5:].partition("/")
     if not key or key.endswith("/"):
         return uri, True
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{key}/")
-    if any(not o["Key"].endswith("/") for page in pages for o in page.get("Contents") or ()):
+    if next(artifact_keys(s3, bucket, f"{key}/"), None) is not None:  # the first page holding an object
         return f"{uri}/", True
     try:
         s3.head_object(Bucket=bucket, Key=key)

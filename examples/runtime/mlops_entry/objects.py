@@ -23,7 +23,16 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-HADOOP_FOLDER_SUFFIX = "_$folder$"  # Hadoop's folder marker (download_prefix)
+FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")
+"""The S3 console's folder marker (``<folder>/``) and Hadoop's (``<folder>_$folder$``): keys that hold no
+data (:func:`download_prefix`). mlops-infra's one definition is ``mlops_infra/compile/aws/retrain_gate.py``
+``FOLDER_MARKER_SUFFIXES`` (the retrain gate's freshness, the promotion's digest); this runtime is shipped
+without mlops-infra, so it holds the same tuple, and a test keeps the two equal."""
+
+
+def is_folder_marker(key: str) -> bool:
+    """``key`` is a folder marker (:data:`FOLDER_MARKER_SUFFIXES`), not a file."""
+    return key.endswith(FOLDER_MARKER_SUFFIXES)
 
 
 def _client(env: dict[str, str]):
@@ -60,11 +69,10 @@ def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            if item["Key"].endswith(HADOOP_FOLDER_SUFFIX):
-                continue
             target = into / item["Key"][len(prefix):].lstrip("/")
-            if item["Key"].endswith("/"):
-                target.mkdir(parents=True, exist_ok=True)
+            if is_folder_marker(item["Key"]):
+                if item["Key"].endswith("/"):
+                    target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(bucket, item["Key"], str(target))
