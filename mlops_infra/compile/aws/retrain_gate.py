@@ -81,11 +81,25 @@ Hadoop's S3 file systems (EMRFS ``s3://``, ``s3n://``) mark a folder the other w
 files are placeholders. Apache Hadoop creates these files when you use the -mkdir command to create a folder
 in an S3 bucket"). A Spark or Hive job on EMR making ``dt=2026-12-06/`` writes ``dt=2026-12-06_$folder$``
 before (or without) any data; with ``Delimiter`` ``/`` it is an object of the level above, so it too passed
-the freshness over stale data (audit closing-36b-3). Both shapes are folder markers (:func:`is_folder_marker`).
-Such keys are listed (and counted as listed) but are never the newest object, as the SageMaker Python SDK
+the freshness over stale data (audit closing-36b-3). Both shapes are folder markers
+(:func:`is_folder_marker`, the one definition of a marker in mlops-infra: ``promote/digests.py`` uses it,
+and the training runtime, shipped apart from mlops-infra, holds the same suffixes,
+``examples/runtime/mlops_entry/objects.py``, checked equal by a test). Such keys are listed (and counted as listed) but are never the newest object, as the SageMaker Python SDK
 skips them when it downloads a prefix (``sagemaker-core/src/sagemaker/core/common_utils.py``
-``_download_files_under_prefix``: "if obj_sum is a folder object skip it"). Keys are listed in key order
-(UTF-8 binary), not by time, so the search is in two steps:
+``_download_files_under_prefix``: "if obj_sum is a folder object skip it").
+
+**A 0-byte object is not data either, but for a success marker** (audit stop-36 datasources, item 2;
+:func:`holds_data`). A writer that fails after creating its file leaves an empty ``part-0000.parquet``
+(an object of ``Size`` 0, botocore ``s3`` ``Object.Size``); counting it would start a run on an input
+whose newest data is old, the very case the freshness exists to refuse. One 0-byte object is written
+on purpose and only after the data: ``_SUCCESS``, the marker Hadoop's ``FileOutputCommitter`` creates
+empty in the output folder when a job commits (Apache Hadoop ``mapreduce/lib/output/FileOutputCommitter.java``:
+``SUCCEEDED_FILE_NAME = "_SUCCESS"``; ``commitJob`` merges the tasks' files into the output, then, when
+``mapreduce.fileoutputcommitter.marksuccessfuljobs`` is true, its default, does
+``fs.create(markerPath).close()``; Spark writes its files through that committer). It is written once the
+job's data is complete, so a fresh ``_SUCCESS`` counts as fresh data. Any other 0-byte object, or a
+folder marker, is listed but never the newest. Keys are listed in key order (UTF-8 binary), not by
+time, so the search is in two steps:
 
 1. **Newest partition first** (:func:`newest_partition`). With ``Delimiter`` ``/``, a level's listing
    gives its objects and its sub-prefixes ("CommonPrefixes ... All of the keys (up to 1,000) that
@@ -187,6 +201,8 @@ def _list(s3: Any, bucket: str, prefix: str, owner: str | None, token: str | Non
 
 
 FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")  # the S3 console's, Hadoop's (module contract)
+SUCCESS_MARKER = "_SUCCESS"
+"""The name of the 0-byte object Hadoop's ``FileOutputCommitter`` writes when a job commits (module contract)."""
 
 
 def is_folder_marker(key: str) -> bool:
@@ -194,10 +210,20 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith(FOLDER_MARKER_SUFFIXES)
 
 
+def holds_data(item: dict[str, Any]) -> bool:
+    """A ``ListObjectsV2`` ``Contents`` item counts as data for the freshness: not a folder marker, and
+    more than 0 bytes unless it is a ``_SUCCESS`` marker (module contract). An item without ``Size``
+    is taken as data (S3 always lists it)."""
+    key = item["Key"]
+    if is_folder_marker(key):
+        return False
+    return item.get("Size") != 0 or key.rsplit("/", 1)[-1] == SUCCESS_MARKER
+
+
 def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]]) -> datetime.datetime | None:
-    """The newest of ``newest`` and the items' ``LastModified``, folder markers left out (module contract)."""
+    """The newest of ``newest`` and the items' ``LastModified``, leaving out what holds no data (module contract)."""
     for item in items:
-        if is_folder_marker(item["Key"]):
+        if not holds_data(item):
             continue
         if newest is None or item["LastModified"] > newest:
             newest = item["LastModified"]
@@ -283,7 +309,12 @@ def check_freshness(s3: Any, now: datetime.datetime) -> list[dict[str, Any]]:
         if fresh:
             continue
         if newest is None and complete:
-            problems.append(f"data source {source}: no object under {where}; {wanted}")
+            if listed:
+                problems.append(f"data source {source}: no data under {where} ({listed} "
+                                f"{'key' if listed == 1 else 'keys'} listed, all folder markers or 0-byte objects, "
+                                f"which are not data unless named {SUCCESS_MARKER}); {wanted}")
+            else:
+                problems.append(f"data source {source}: no object under {where}; {wanted}")
         elif complete:
             problems.append(f"data source {source}: the newest object under {where} is {age_text(age)} old "
                             f"(LastModified {newest.isoformat()}); {wanted}")
