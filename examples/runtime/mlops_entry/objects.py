@@ -28,6 +28,9 @@ FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")
 data (:func:`download_prefix`). mlops-infra's one definition is ``mlops_infra/compile/aws/retrain_gate.py``
 ``FOLDER_MARKER_SUFFIXES`` (the retrain gate's freshness, the promotion's digest); this runtime is shipped
 without mlops-infra, so it holds the same tuple, and a test keeps the two equal."""
+DEFAULT_REGION = "us-east-1"
+"""The signing region when neither the environment nor the store names one (MinIO's default region)."""
+_REGIONS: dict[tuple[str | None, str], str] = {}
 
 
 def is_folder_marker(key: str) -> bool:
@@ -35,11 +38,49 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith(FOLDER_MARKER_SUFFIXES)
 
 
-def _client(env: dict[str, str]):
+def bucket_region(bucket: str, env: dict[str, str]) -> str:
+    """The region to sign requests to ``bucket`` in: ``AWS_REGION`` or ``AWS_DEFAULT_REGION`` of ``env``
+    when set, else the one S3 says the bucket is in, else :data:`DEFAULT_REGION`.
+
+    Neither variable is promised in a SageMaker training container (the SageMaker Training Toolkit
+    reads ``AWS_REGION`` and falls back to its own ``SAGEMAKER_REGION``, set from the SDK's
+    ``sagemaker_region`` hyperparameter: ``src/sagemaker_training/environment.py``, ``files.py``; its
+    issue #207 asks for a variable naming the job's region), and the compiled Train step passes none
+    (``mlops_infra/compile/aws/training.py`` ``training_environment``); on Kubernetes the object-store
+    Secret gives ``AWS_ENDPOINT_URL`` and credentials, a region only if the platform adds one. A client
+    pinned to us-east-1 sends every first request for a bucket elsewhere to the wrong region and relies
+    on botocore's redirect handling (``botocore.utils.S3RegionRedirectorv2``, "considered private")
+    to resend it, once per client, so once per call here. So S3 is asked once per bucket and endpoint
+    (the answer is kept for the process): "You can make a HeadBucket call on any bucket name to any
+    Region in the partition, and regardless of the permissions on the bucket, you will receive a
+    response header with the correct bucket location so that you can then make a proper, signed request
+    to the appropriate Regional endpoint" (S3 API Reference, HeadBucket; botocore ``s3``
+    ``HeadBucketOutput.BucketRegion``, header ``x-amz-bucket-region``), read from an error answer too.
+    A store that names no region in its answer (some S3-compatible stores) is signed for
+    :data:`DEFAULT_REGION`."""
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        return region
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    if (endpoint, bucket) not in _REGIONS:
+        import boto3
+        from botocore.exceptions import ClientError
+
+        probe = boto3.client("s3", endpoint_url=endpoint, region_name=DEFAULT_REGION)
+        try:
+            answer = probe.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            answer = error.response
+        headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        _REGIONS[(endpoint, bucket)] = headers.get("x-amz-bucket-region") or DEFAULT_REGION
+    return _REGIONS[(endpoint, bucket)]
+
+
+def _client(env: dict[str, str], bucket: str):
     import boto3
 
     return boto3.client("s3", endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-                        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
+                        region_name=bucket_region(bucket, env))
 
 
 def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
@@ -65,7 +106,7 @@ def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
     partition that a directory reader would open (pyarrow's dataset discovery ignores only names starting with
     ``.`` or ``_``; audit closing-36b-3): it is skipped, no file is written."""
     bucket, prefix = _split(uri)
-    client = _client(env)
+    client = _client(env, bucket)
     into.mkdir(parents=True, exist_ok=True)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -81,7 +122,7 @@ def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
 
 def upload_folder(folder: Path, uri: str, env: dict[str, str]) -> None:
     bucket, prefix = _split(uri)
-    client = _client(env)
+    client = _client(env, bucket)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         client.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
 
