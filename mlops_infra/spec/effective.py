@@ -1,7 +1,10 @@
 """The effective document of one environment: the base document with its overrides applied.
 
 Override keys are dotted paths: ``<section>.<item name>.<field>[.<field>...]`` for named-item
-sections (``endpoints.scorer.replicas``) and ``metadata.<field>...`` for metadata. An override
+sections (``endpoints.scorer.replicas``) and ``metadata.<field>...`` for metadata, except
+``metadata.name``: it is the Pulumi project name, which a Pulumi project has once for all its stacks
+(Pulumi.yaml ``name``, https://www.pulumi.com/docs/iac/concepts/projects/project-file/), so an
+environment cannot change it (``system-name-override``). An override
 replaces the value at its path as a whole (no deep merge). Applying overrides never mutates the
 input; the result records, for every replaced path, the raw path of the override that wrote it, so
 diagnostics on the effective document point at the override's line.
@@ -74,6 +77,14 @@ def _resolve_path(data: dict, key: str, origin: Path,
         if not isinstance(data.get("metadata"), dict):
             return (), error("unknown-override-path", f'Override path "{key}": the document has no metadata',
                              "Add metadata to the document before overriding its fields.", origin)
+        if parts[1:2] == ["name"]:
+            return (), error("system-name-override", f'Override path "{key}": the system name is one for every '
+                             "environment",
+                             "metadata.name is the Pulumi project name, and a Pulumi project has one name for all "
+                             "its stacks (Pulumi.yaml `name`; `mlops-infra init` writes the base name): an "
+                             "environment with another name would plan against another project's state and "
+                             "`apply` would refuse its stack directory. Remove this override; to tell environments "
+                             "apart, override metadata.labels or metadata.description.", origin)
         return _walk(data, ("metadata",), parts[1:], key, origin)
     if len(parts) < 3:
         return (), error("unknown-override-path", f'Override path "{key}" is incomplete',
