@@ -10,6 +10,14 @@ Contract:
   (``tensor_parallel`` / FSDP / ZeRO), a smaller batch, and the catalog's cheapest instance that
   fits (by on-demand price; instances without a price come after those with one).
 - An artifact that cannot be read is an error at the model's ``artifact`` line.
+- Weights in a dtype the endpoint's GPU cannot compute in are a warning at the endpoint's
+  ``accelerator`` (or ``instance_type``) line (``dtype-unsupported-by-gpu``), and the cheapest
+  instance offered as a fix is always one whose GPU can (:data:`DTYPE_MIN_CAPABILITY`): bf16 needs
+  compute capability 8.0 (vLLM refuses it below: vllm-project/vllm ``vllm/worker/worker.py``
+  ``_check_if_gpu_supports_dtype``, "Bfloat16 is only supported on GPUs with compute capability of at
+  least 8.0 ... You can use float16 instead"), fp8 needs 7.5 (vLLM runs fp8 weights on Turing and
+  Ampere as weight-only W8A16 with FP8 Marlin, on 8.9+ natively: https://docs.vllm.ai/en/stable/features/quantization/fp8/).
+  A warning, not an error: a server that casts bf16 weights to fp16 (vLLM ``--dtype half``) runs them.
 - :func:`serving_fit` / :func:`training_fit` are what the compilers put in the plan's facts
   (utilisation, "13.9 of 24 GiB per GPU").
 
@@ -23,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra import catalog
-from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.diagnostics import Diagnostic, error, warning
 from mlops_infra.ml.memory import Fit, serving_memory, training_memory
 from mlops_infra.ml.size import ModelSize, human_count
 from mlops_infra.spec.context import CheckContext
@@ -33,6 +41,38 @@ DEFAULT_PRECISION = "mixed_bf16"
 DEFAULT_OPTIMIZER = "adamw"
 DEFAULT_INSTANCE = "ml.m5.xlarge"
 """What an endpoint with neither accelerator nor instance_type runs on (compile/facts.py)."""
+
+
+COMPUTE_CAPABILITY: dict[str, float] = {
+    "V100": 7.0, "T4": 7.5, "A100": 8.0, "A100-80GB": 8.0, "A10G": 8.6, "L4": 8.9, "H100": 9.0,
+}
+"""CUDA compute capability of each catalog GPU type (NVIDIA, https://developer.nvidia.com/cuda-gpus:
+Tesla V100 7.0, Tesla T4 7.5, A100 8.0, A10 / A10G 8.6, L4 8.9, H100 9.0)."""
+
+DTYPE_MIN_CAPABILITY: dict[str, float] = {"bf16": 8.0, "fp8": 7.5}
+"""The least compute capability that serves weights of each dtype (see the module contract)."""
+
+
+def gpu_runs_dtype(gpu_type: str | None, dtype: str) -> bool:
+    """Whether ``gpu_type`` can serve weights of ``dtype`` (an unknown GPU or a CPU is given the benefit)."""
+    capability = COMPUTE_CAPABILITY.get(gpu_type or "")
+    return capability is None or capability >= DTYPE_MIN_CAPABILITY.get(dtype, 0.0)
+
+
+def _dtype_warning(endpoint: Any, i: int, model: Any, size: ModelSize, field: str) -> Diagnostic | None:
+    gpu_type, _, _, _ = _device(endpoint.accelerator, endpoint.instance_type, "inference")
+    if gpu_runs_dtype(gpu_type, size.dtype):
+        return None
+    need = DTYPE_MIN_CAPABILITY[size.dtype]
+    able = ", ".join(g for g, c in COMPUTE_CAPABILITY.items() if c >= need)
+    return warning("dtype-unsupported-by-gpu",
+                   f'Endpoint "{endpoint.name}": {gpu_type} (compute capability {COMPUTE_CAPABILITY[gpu_type]:.1f}) '
+                   f'cannot serve model "{model.name}"\'s {size.dtype} weights',
+                   f"{size.dtype} needs compute capability {need:.1f} or more; vLLM refuses to start "
+                   f"otherwise, and the endpoint never becomes InService.\nFix: use an accelerator whose GPU "
+                   f"has it ({able}); or serve the weights as fp16 (vLLM --dtype half) and set dtype: fp16 "
+                   f"on model {model.name}.",
+                   ("endpoints", i, field), f"endpoints.{endpoint.name}")
 
 
 def check_model_artifacts(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -115,11 +155,13 @@ def check_serving_fit(ctx: CheckContext) -> Iterator[Diagnostic]:
         model = ctx.item("models", endpoint.model.name)
         if model is None or (model.parameters is None and model.artifact is None):
             continue
-        fit = serving_fit(ctx.system, endpoint, ctx.source_dir)
-        if fit is None or fit.fits:
-            continue
         size = _size(ctx.system, endpoint.model.name, ctx.source_dir)
         field = "accelerator" if endpoint.accelerator else "instance_type" if endpoint.instance_type else "model"
+        if size is not None and (unsupported := _dtype_warning(endpoint, i, model, size, field)) is not None:
+            yield unsupported
+        fit = serving_fit(ctx.system, endpoint, ctx.source_dir)
+        if fit is None or fit.fits or size is None:
+            continue
         shape = _shape(endpoint.accelerator, endpoint.instance_type)
         fixes = _serving_fixes(endpoint, model, size)
         yield error("model-does-not-fit",
@@ -157,7 +199,8 @@ def _serving_fixes(endpoint: Any, model: Any, size: ModelSize) -> list[str]:
     generation = model.generation
     if generation and generation.max_batch_size > 1 and size.architecture is not None:
         fixes += _smaller_batch(endpoint, model, size)
-    cheapest = _cheapest("inference", lambda gpu, count, memory: _serving(size, model, memory, count, count > 1))
+    cheapest = _cheapest("inference", lambda gpu, count, memory: _serving(size, model, memory, count, count > 1),
+                         dtype=size.dtype)
     if cheapest:
         fixes.append(f"use a larger accelerator: the cheapest that fits is {cheapest}")
     if not fixes:
@@ -231,11 +274,15 @@ def _training_fixes(job: Any, size: ModelSize, fit: Fit, gpus: int) -> list[str]
     return fixes
 
 
-def _cheapest(use: catalog.Use, fit_of: Callable[[str, int, float], Fit], nodes: int = 1) -> str | None:
-    """``ml.g6e.xlarge (1 x L40S, 30.2 of 48 GiB per GPU, $1.86/h)``: the cheapest catalog
-    instance for ``use`` whose fit holds; priced instances first, then the fewest GPUs."""
+def _cheapest(use: catalog.Use, fit_of: Callable[[str, int, float], Fit], nodes: int = 1,
+              dtype: str | None = None) -> str | None:
+    """``ml.g6.12xlarge (4 x L4, 6.5 of 24 GiB per GPU, $5.75/h)``: the cheapest catalog
+    instance for ``use`` whose fit holds and (given ``dtype``) whose GPU can serve that dtype;
+    priced instances first, then the fewest GPUs."""
     found: list[tuple[int, float, int, str]] = []
     for gpu_type, shapes in catalog.ACCELERATOR_SHAPES.items():
+        if dtype is not None and not gpu_runs_dtype(gpu_type, dtype):
+            continue
         memory = catalog.GPU_MEMORY_GIB.get(gpu_type)
         for count in shapes:
             instance = catalog.instance_for(gpu_type, count, use)
