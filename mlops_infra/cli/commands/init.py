@@ -10,6 +10,12 @@ Contract:
   exists already is never overwritten without ``--force``: the command then lists them, writes
   nothing and exits 1. Each file is written atomically (:mod:`mlops_infra.fileio`).
 - Prints what it wrote and the next steps (``mlops-infra plan`` and ``pulumi up`` in a stack directory).
+- The projects it writes run in the virtualenv ``init`` runs from (``runtime.options.virtualenv``).
+  Pulumi installs a project's ``requirements.txt`` only into a virtualenv it creates: an existing one
+  is used as it is (pulumi/pulumi ``sdk/python/toolchain/pip.go``, ``(*pip).EnsureVenv``: ``if
+  IsVirtualEnv(p.virtualenvPath) { return nil }``). So when that interpreter lacks a module of the
+  ``[pulumi]`` extra (:data:`PULUMI_MODULES`), ``init`` says which, and the one command that installs
+  them (the stack's ``requirements.txt``) before ``pulumi up``; it still writes the files, exit 0.
 """
 
 from __future__ import annotations
@@ -71,7 +77,27 @@ def init(
     first = next(iter(system.environments), None)
     if first is not None:
         where = target / "stacks" / first
+        missing = missing_pulumi_modules()
+        if missing:
+            python = Path(sys.executable)
+            runs = f"the virtualenv the stacks run in ({venv})" if venv is not None else f"this Python ({python})"
+            err.print(f"warning: {runs} has no {', '.join(missing)} (the Pulumi SDK, the `[pulumi]` extra): "
+                      "Pulumi installs requirements.txt only into a virtualenv it creates, never into an existing "
+                      "one, so `pulumi up` would fail with \"No module named "
+                      f"'{missing[0]}'\". Install it first: {python} -m pip install -r "
+                      f"{where / 'requirements.txt'}", highlight=False, markup=False, soft_wrap=True)
         typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")
+
+
+PULUMI_MODULES = ("pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi_docker_build")
+"""What the program run by ``pulumi up`` imports: the modules of the ``[pulumi]`` extra (pyproject.toml)."""
+
+
+def missing_pulumi_modules() -> list[str]:
+    """The modules of :data:`PULUMI_MODULES` this interpreter cannot import (found without importing them)."""
+    from importlib.util import find_spec
+
+    return [name for name in PULUMI_MODULES if find_spec(name) is None]
 
 
 def installed_from() -> InstalledFrom | None:
