@@ -15,9 +15,13 @@ Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi u
    the graph the plan showed); else, for an AWS environment run by the engine, the registry and the
    live endpoints read with boto3; else (Kubernetes, or under test mocks) none: every pinned
    version is assumed;
-5. ``$MLOPS_INFRA_PHASE_OMIT`` (comma-separated URNs) leaves those resources out: the first phase of
+5. with ``$MLOPS_INFRA_EXPECTED_GRAPH`` (set by ``mlops-infra apply``: the digest of the graph its plan
+   showed), a compiled graph with another digest stops the program with a ``pulumi.RunError`` before
+   anything is registered (:mod:`mlops_infra.program.expected_graph`, audit concurrency-7: FILE was edited
+   after the plan was shown);
+6. ``$MLOPS_INFRA_PHASE_OMIT`` (comma-separated URNs) leaves those resources out: the first phase of
    an apply whose plan has ordered changes (``plan/sequences.py``);
-6. the empty build contexts of the graph's images (:mod:`mlops_infra.program.build_contexts`), then
+7. the empty build contexts of the graph's images (:mod:`mlops_infra.program.build_contexts`), then
    :func:`mlops_infra.program.register.register_graph`; the stack exports ``mlopsEnvironment`` and
    ``mlopsGraphDigest`` (the desired graph's digest, so a later plan can tell what was applied).
 
@@ -37,6 +41,7 @@ from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
 from mlops_infra.plan.sequences import PHASE_OMIT_ENV
 from mlops_infra.program.build_contexts import prepare_build_contexts
+from mlops_infra.program.expected_graph import refuse_another_graph
 from mlops_infra.program.register import Registration, register_graph
 from mlops_infra.spec import load_system
 
@@ -118,6 +123,7 @@ def run(system_file: str | None = None, env: str | None = None) -> Registration:
         pulumi.log.warn(f"Pulumi project {project!r} differs from the system name "
                         f"{loaded.system.metadata.name!r}: `mlops-infra plan` computes URNs with the system name.")
     graph = compile_system(loaded.system, env, project=project, stack=stack, registry=registry_view(loaded.system, env))
+    refuse_another_graph(graph, str(path))  # concurrency-7: before the per-run overlays, before registering
     omitted = [u for u in os.environ.get(PHASE_OMIT_ENV, "").split(",") if u]
     if omitted:  # the first phase of an ordered apply (plan/sequences.py): deregister these first
         graph = graph.without(omitted)

@@ -53,7 +53,12 @@ Contract, in order (nothing in the cloud changes before step 5):
    or the drain; or a ``--state`` file that is not the stack's current state) is refused as a stale
    plan, nothing applied (``engine.up`` ``expected_serial``, audit applypath-1 and -2). The stack's
    ``mlops:systemFile`` is set, relative to the stack directory, only when it does not name ``FILE``
-   already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5).
+   already: the committed ``Pulumi.<ENV>.yaml`` is not rewritten (audit applypath-5). The program compiles
+   ``FILE`` again when ``up`` runs it; it is given the digest of the graph shown
+   (``$MLOPS_INFRA_EXPECTED_GRAPH``, :mod:`mlops_infra.program.expected_graph`) and registers nothing when
+   ``FILE`` no longer compiles to it (edited during the prompt or the drain): the error says the system changed
+   since the plan was shown, that nothing was applied (or that only phase 1 was) and to plan again (audit
+   concurrency-7).
    Before it (after the confirmation), each SageMaker endpoint the plan changes whose state records
    ``initErrors`` (or that a refreshed plan replaces as Failed) is read (``DescribeEndpoint``): a ``Failed`` one
    is replaced, deleting first (``--replace`` and ``deleteBeforeReplace`` for this run only); one still
@@ -191,6 +196,7 @@ def apply(
     sequences = _without(current.sequences, excluded, graph)  # closing-36a-1: a Creating one is left out
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
+    from mlops_infra.program.expected_graph import expected_graph_env
 
     renderer = EventRenderer(lambda line: out.print(line, markup=False))
     from mlops_infra.apply.pulumi_process import Interrupted, SignalGuard
@@ -201,11 +207,21 @@ def apply(
 
     from mlops_infra.plan.init_errors import forced_replaces
 
+    applied = []  # the `up`s that ran to the end (phase 1 of an ordered apply), said if a later one is refused
+
     def up(**phase):  # closing-35d: `--replace` the resources an empty update cannot finish (plan/init_errors)
-        return engine.up(directory, env, on_event=renderer, system_file=system_file,
-                         project=desired.system.metadata.name, expected_serial=unmoved.pop() if unmoved else None,
-                         guard=guard, next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
-                         exclude=excluded, **phase)
+        try:
+            result = engine.up(directory, env, on_event=renderer, system_file=system_file,
+                               project=desired.system.metadata.name,
+                               expected_serial=unmoved.pop() if unmoved else None, guard=guard,
+                               next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
+                               exclude=excluded, **phase)
+        except UserError as exc:
+            if (changed := changed_since_shown(exc, path, bool(applied))) is None:
+                raise
+            raise changed from None
+        applied.append(phase)
+        return result
 
     try:
         with guard.installed():
@@ -223,7 +239,8 @@ def apply(
                                                                  project=desired.system.metadata.name),
                                              guard) from None
             with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-                up_in_order(up, sequences, {**extra_env, **delete_first},  # A3
+                shown = expected_graph_env(graph.digest())  # concurrency-7: and registers this graph or nothing
+                up_in_order(up, sequences, {**extra_env, **delete_first, **shown},  # A3
                             lambda line: out.print(line, markup=False))
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
         if admitted or held:
@@ -273,6 +290,26 @@ def _without(sequences, excluded: tuple[str, ...], graph) -> list:
     out = {*excluded, *dependents(graph, excluded)}
     return [s for s in sequences if not any(u in out for step in s.steps for u in step.urns)]
 
+
+def changed_since_shown(exc: UserError, file: Path, earlier: bool) -> UserError | None:
+    """The error of a ``pulumi up`` whose program refused because ``file`` no longer compiles to the graph
+    shown (:mod:`mlops_infra.program.expected_graph`, audit concurrency-7), found by the refusal's words in
+    Pulumi's failure ``exc`` (:func:`mlops_infra.apply.engine.pulumi_failure`); None for any other failure.
+    ``earlier``: an ``up`` before this one (phase 1 of an ordered apply) was applied, which is said."""
+    from mlops_infra.program.expected_graph import CHANGED
+
+    if CHANGED not in f"{exc.summary}\n{exc.detail}":
+        return None
+    done = (f"Phase 1 ({PHASE_ONE}) was applied; phase 2 was not: nothing else changed. " if earlier else
+            "Nothing was applied: the Pulumi program stopped before registering any resource. ")
+    return UserError(f"{CHANGED}: `pulumi up` refused to apply it",
+                     f"{done}{file} (or a file it includes) was edited after the plan was shown (an editor, "
+                     "`promote --write`, a `git pull`), so it is not what you confirmed. Run `mlops-infra plan` to "
+                     "see the change, then apply again.", source=str(file))
+
+
+PHASE_ONE = "deregistering the autoscaling of the endpoints it updates"
+"""What phase 1 of an ordered apply does (:mod:`mlops_infra.apply.sequences`)."""
 
 PHASE_TWO = "the endpoint update and its autoscaling registration"
 """What phase 2 of an ordered apply does (:mod:`mlops_infra.apply.sequences`), said when phase 1 is interrupted."""
