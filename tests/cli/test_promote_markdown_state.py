@@ -1,6 +1,6 @@
 """closing-36c-2: a cut ``promote --format markdown --state FILE`` quotes the command that prints
 DST's full plan with the same ``--state`` (docs/plan.md "Formats": "with the same ``--env`` and
-``--state``"), the one ``plan`` itself quotes (``cli/commands/plan.py`` ``_full_plan_command``):
+``--state``"), the one ``plan`` itself quotes (``cli/commands/plan.py`` ``full_plan_command``):
 without it the quoted plan reads the backend's state, or none, and shows another plan."""
 
 from __future__ import annotations

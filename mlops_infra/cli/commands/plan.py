@@ -140,7 +140,7 @@ def plan(
     saved = saved_bytes(result, graph, destination) if destination is not None else None
     if destination is not None:
         notes.append(f"Saved the plan to {out}.")
-    command = _full_plan_command(file, env, state)
+    command = full_plan_command(file, env, state)
     text = render(result, output_format, notes, command, _use_color(color), err, max_chars)
     if destination is not None and saved is not None:
         destination.write_bytes(saved)  # only once every output passed the redaction layer
@@ -838,9 +838,10 @@ def _use_color(color: bool | None) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _full_plan_command(file: Path | None, env: str, state: Path | None = None) -> str:
+def full_plan_command(file: Path | None, env: str, state: Path | None = None) -> str:
     """The command a cut Markdown plan quotes to print the whole plan: the same system, environment
-    and ``--state`` (without it the plan reads the backend's state, or none: another plan)."""
+    and ``--state`` (without it the plan reads the backend's state, or none: another plan). The one
+    owner of that command: ``plan`` quotes it, and ``promote`` for DST's plan."""
     parts = ["mlops-infra", "plan", *([str(file)] if file is not None else []), "--env", env,
              *(["--state", str(state)] if state is not None else []), "--format", "text"]
     return shlex.join(parts)

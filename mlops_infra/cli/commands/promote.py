@@ -508,9 +508,9 @@ def _plan(context: dict[str, Any], promotion: Any, dst_view: Any, state: Path | 
     if output_format is Format.JSON:
         return result, render_json(result), "", steps  # embedded as text, never parsed again (a parsed copy would double the plan's memory)
     if output_format is Format.MARKDOWN:  # rendered by the report, in what the promotion leaves of GitHub's limit
-        from mlops_infra.cli.commands.plan import _full_plan_command  # the same command, with DST's --state
+        from mlops_infra.cli.commands.plan import full_plan_command  # the same command, with DST's --state
 
-        command = _full_plan_command(Path(context["file"]), dst, state)
+        command = full_plan_command(Path(context["file"]), dst, state)
         context["plan_markdown"] = lambda limit: render_markdown(result, notes=notes, command=command, max_chars=limit)
         return result, None, "", steps
     return result, None, render_text(result, color=False, notes=notes), steps
