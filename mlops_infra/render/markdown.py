@@ -23,7 +23,8 @@ Free text is printed outside code only through :func:`_esc` (``&``, ``<``, ``|``
 breaks turned into spaces: a line break ends a GFM table row and a line of three backticks opens a
 code block, CommonMark 0.31.2 section 4.5, GFM section 4.10). The redaction layer scans the
 rendered text and that text with the escaping undone, so ``&token=`` written as ``&amp;token=``
-is still seen by the query-string rule.
+is still seen by the query-string rule. Code spans come from :func:`code_span`, with pipes
+escaped in table cells only (elsewhere GitHub would show the backslash).
 """
 
 from __future__ import annotations
@@ -115,15 +116,29 @@ def _unescape(text: str) -> str:
     return text.replace("\\|", "|").replace("&lt;", "<").replace("&amp;", "&")
 
 
-def code_span(text: str) -> str:
-    """An inline code span that survives backticks and line breaks inside ``text`` (made spaces:
-    a line of three backticks would open a code block); pipes escaped for tables."""
-    return _code(text)
+def code_span(text: str, *, in_table: bool = False) -> str:
+    """An inline code span showing ``text``, backticks included; line breaks are made spaces (a line
+    of three backticks would open a code block).
+
+    Pipes are escaped (``\\|``) only ``in_table``, a GFM table cell: a table row is split into cells
+    at unescaped pipes before its inlines are read, and ``\\|`` gives ``|`` back, inside code spans
+    too (GFM spec, section 4.10 "Tables (extension)": "Include a pipe in a cell's content by escaping
+    it, including inside other inline spans", https://github.github.com/gfm/#tables-extension-).
+    Anywhere else the backslash would be shown: "Note that backslash escapes do not work in code
+    spans. All backslashes are treated literally" (section 6.3 "Code spans",
+    https://github.github.com/gfm/#code-spans)."""
+    return _code(text, in_table=in_table)
 
 
-def _code(text: str) -> str:
+def _cell_code(text: str) -> str:
+    """:func:`code_span` in a table cell."""
+    return _code(text, in_table=True)
+
+
+def _code(text: str, *, in_table: bool = False) -> str:
     """See :func:`code_span`."""
-    text = _one_line(text).replace("|", "\\|")
+    text = _one_line(text)
+    text = text.replace("|", "\\|") if in_table else text
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -221,7 +236,7 @@ def _head(plan: Plan) -> str:
     rows.append(("Drift", _drift_cell(plan)))
     if not_ready:
         rows.append(("Not ready", f"**{plural(not_ready, 'resource')}** read live (see Not ready)"))
-    rows.append(("Prior state", f"serial {_code(plan.state_serial[:12])}"))
+    rows.append(("Prior state", f"serial {_cell_code(plan.state_serial[:12])}"))
     table = "| | |\n|---|---|\n" + "".join(f"| **{k}** | {v} |\n" for k, v in rows)
     return (f"{marker(plan)}\n## mlops-infra plan: {_code(plan.project)} / {_code(plan.stack)}\n\n"
             f"**{_esc(title)}**\n\n{table}\n")
@@ -246,18 +261,23 @@ def _drift_cell(plan: Plan) -> str:
 _RANK_COST_NOTES, _RANK_COST, _RANK_DRIFT, _RANK_ML, _RANK_GUARDRAILS, _RANK_NOTES, _RANK_WARNINGS = range(7)
 
 
+def note_line(note: str) -> str:
+    """A caller's note as the plan writes it, a block-quote line (what ``pr_workflow`` finds a note by)."""
+    return f"> {_esc(note)}\n"
+
+
 def _notes_section(notes: Sequence[str], warnings: Sequence[str]) -> tuple[CutList, CutList]:
     """The caller's notes, then the warnings, as one block quote (two lists: the warnings are
     shortened last and reserved before a head cut)."""
     more = lambda n: f"> ... and {n} more (see the full plan)\n"  # noqa: E731
-    return (CutList("", [f"> {_esc(n)}\n" for n in notes], more, tail="" if warnings else "\n", rank=_RANK_NOTES),
+    return (CutList("", [note_line(n) for n in notes], more, tail="" if warnings else "\n", rank=_RANK_NOTES),
             CutList("", [f"> **Warning:** {_esc(w)}\n" for w in warnings], more, tail="\n", rank=_RANK_WARNINGS,
                     reserve=True))
 
 
 def _guardrails_section(plan: Plan) -> CutList:
     """The guardrail rules that fail, one row per finding (mandatory first), with the fix."""
-    rows = [f"| {'**fail**' if r.blocks else 'warn'} | {_code(r.rule)} ({r.level}) | {_esc(f.message)} | {_esc(f.fix)} |\n"
+    rows = [f"| {'**fail**' if r.blocks else 'warn'} | {_cell_code(r.rule)} ({r.level}) | {_esc(f.message)} | {_esc(f.fix)} |\n"
             for r in plan.guardrails for f in r.findings]
     title = (f"### Guardrails\n{_esc(guardrails_sentence(plan.guardrails))} (docs/guardrails.md).\n\n"
              "| | rule | finding | fix |\n|---|---|---|---|\n")
@@ -276,7 +296,7 @@ def _cost_section(plan: Plan) -> tuple[CutList, CutList]:
     for line in cost.lines:
         before, after = line_range(line, "before"), line_range(line, "after")
         note = f" ({_esc(line.note)})" if line.note else ""
-        rows.append(f"| {_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
+        rows.append(f"| {_cell_code(line.address)} | {_esc(line.basis)}{note} | {before} | {after} | "
                     f"{line_delta(line)} |\n")
     sources = "".join(f"{'' if s.lower().startswith('price') else 'Prices: '}{_esc(s)}  \n" for s in cost.sources)
     title = ("### Cost\nUSD per month, on-demand, 730 hours; ranges run from min to max replicas or nodes.\n\n"
