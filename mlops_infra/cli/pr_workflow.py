@@ -7,17 +7,22 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
 - ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
   target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
   as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
-  comment is rendered again, once, at its share of the job summary (:func:`run_plans`).
+  comment is rendered again, once, at its share of the job summary (:func:`run_plans`). The plan's
+  note "Saved the plan to DIR/..." names a runner's temporary directory, gone with the runner: in the
+  comment it says where the JSON plan is, the ``mlops-infra-plans`` artifact and its file name.
 - ``comment --run-url URL --sha SHA``: the sticky comment's body (``DIR/comment.md``, at most
   65,536 characters) and the job summary (appended to ``$GITHUB_STEP_SUMMARY``, at most 1 MiB)
-  (:func:`comment_body`, :func:`summary`). With no target, the body says the pull request no longer
-  changes a system, which replaces an earlier comment's plans.
+  (:func:`comment_body`, :func:`summary_content`). With no target, the body says the pull request no
+  longer changes a system, which replaces an earlier comment's plans. The comment says the job
+  summary holds a plan (or a fuller copy of a cut one) only when the summary written holds it.
 - ``check``: exits 1 when a plan failed, with one ``::error::`` line each.
 
 A plan that exits 1 after printing the whole plan (a mandatory guardrail fails: ``plan`` prints the
 plan, then refuses) keeps its plan in the comment, under the failure line. A cut plan's section says
-where the rest is: the job summary and the ``mlops-infra-plans`` artifact (:data:`ARTIFACT`, the
-name ``.github/workflows/plan.yml`` uploads the JSON plans under).
+where the rest is: the job summary (when it holds a fuller copy) and the ``mlops-infra-plans``
+artifact (:data:`ARTIFACT`, the name ``.github/workflows/plan.yml`` uploads the JSON plans under).
+Each section fits its equal share of the comment whole: its head, failure line and error, plan and
+notes are all counted (:func:`run_plans`).
 
 Contract of :func:`find_targets`: a changed ``mlsystem.yaml`` plans every environment of that system;
 a changed file in a stack directory (a directory with ``Pulumi.yaml`` whose ``Pulumi.<stack>.yaml``
@@ -54,6 +59,18 @@ SUMMARY_RESERVE = 32 * 1024
 """Bytes of the summary kept for its title and each section's head, failure lines and notes."""
 ERROR_LIMIT = 3000
 FINAL_ERROR_LIMIT = 1000
+MIN_ERROR = 500
+"""Characters of a failed plan's error kept however many sections share the comment."""
+COMMENT_FRAME = 1000
+"""Characters of the comment kept for its title, its footer and the note on plans left out; the rest
+is shared equally by the sections (:func:`run_plans`)."""
+RUN_URL_ROOM = 200
+"""Characters counted for each link to the run while the plans are made (the run's URL is known to
+the comment step only). A github.com run URL, ``https://github.com/OWNER/REPO/actions/runs/ID``,
+fits while ``OWNER/REPO`` and ``ID`` together have at most 167 characters; a longer one (a GitHub
+Enterprise Server host) can only make :func:`comment_body` leave a last section out whole."""
+MIN_PLAN_CHARS = 1000
+"""The smallest ``--max-chars`` ``mlops-infra plan`` takes."""
 SYSTEM_FILE = "mlsystem.yaml"
 ARTIFACT = "mlops-infra-plans"
 """The artifact .github/workflows/plan.yml uploads the JSON plans as (tests pin the two alike)."""
@@ -196,37 +213,87 @@ def slug(target: PlanTarget) -> str:
 def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra: str = "mlops-infra") -> list[dict]:
     """Plan every target (see the module docstring); the results as JSON-able dicts.
 
-    Each plan gets an equal share of the comment (``markdown``). Its stdout is kept whenever it is
-    a plan (it starts with :data:`PLAN_MARKER`), also on exit 1: a failed mandatory guardrail exits
-    1 after printing the whole plan. The workflow log gets stderr and, for a failed plan, stdout too
-    (the failure line in the comment points there). A plan cut to its comment share is rendered
-    again, without ``--out``, at its share of the job summary (``summary_markdown``; kept only when
-    it is a plan within that share in UTF-8 bytes, so the summary never passes 1 MiB)."""
+    Each target's section gets an equal share of the comment (what :data:`COMMENT_FRAME` leaves):
+    its head, its failure line and error, its plan and the note on a cut plan all count, each link to
+    the run as :data:`RUN_URL_ROOM` characters, so a failed plan's error cannot push a later section
+    out. A plan is rendered at its share less the rest of its section (``markdown``); a failed plan
+    whose error then overflows the share is rendered once more, shorter by the overflow (the same
+    inputs: the same plan); a failed plan without a plan keeps as much of its error as the share
+    holds (at least :data:`MIN_ERROR` characters). Its stdout is kept whenever it is a plan (it
+    starts with :data:`PLAN_MARKER`), also on exit 1: a failed mandatory guardrail exits 1 after
+    printing the whole plan. The workflow log gets stderr and, for a failed plan, stdout too (the
+    failure line in the comment points there). A plan cut to its comment share is rendered again,
+    without ``--out``, at its share of the job summary (``summary_markdown``; kept only when it is a
+    plan within that share in UTF-8 bytes, so the summary never passes 1 MiB)."""
     count = max(1, len(targets))
-    budget = max(2000, (COMMENT_LIMIT - 4000) // count)
+    share = (COMMENT_LIMIT - COMMENT_FRAME) // count
     summary_share = (SUMMARY_LIMIT - SUMMARY_RESERVE) // count
-    results = []
-    for index, target in enumerate(targets):
-        plan_json = out_dir / f"{index:03d}-{slug(target)}.json"
-        common = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode"]
-        if target.env != "?":
-            common += ["--env", target.env, *state_args(root, target)]
-        proc = _run_logged(root, [*common, "--max-chars", str(budget), "--out", str(plan_json)])
-        failed = proc.returncode not in (0, 2)
-        plan_text = proc.stdout if proc.stdout.startswith(PLAN_MARKER) else ""
-        markdown = out_dir / f"{index:03d}-{slug(target)}.md"
-        markdown.write_text(plan_text, encoding="utf-8")
-        result = {**asdict(target), "exit": proc.returncode, "markdown": str(markdown),
-                  "json": str(plan_json) if plan_json.is_file() else None,
-                  "errors": (final_error(proc.stderr) if plan_text else error_excerpt(proc.stderr)) if failed else ""}
-        if plan_text and CUT_MARK in plan_text and summary_share > budget:
-            fuller = _run_logged(root, [*common, "--max-chars", str(summary_share)], log_stdout=False)
-            if fuller.stdout.startswith(PLAN_MARKER) and len(fuller.stdout.encode("utf-8")) <= summary_share:
-                path = out_dir / f"{index:03d}-{slug(target)}.summary.md"
-                path.write_text(fuller.stdout, encoding="utf-8")
-                result["summary_markdown"] = str(path)
-        results.append(result)
-    return results
+    return [_plan_target(root, target, out_dir / f"{index:03d}-{slug(target)}", mlops_infra, share, summary_share)
+            for index, target in enumerate(targets)]
+
+
+_ROOM_URL = "https://" + "x" * (RUN_URL_ROOM - len("https://"))
+
+
+def _plan_target(root: Path, target: PlanTarget, stem: Path, mlops_infra: str, share: int,
+                 summary_share: int) -> dict:
+    """One target of :func:`run_plans`: files ``<stem>.json``, ``<stem>.md``, ``<stem>.summary.md``."""
+    plan_json, markdown = Path(f"{stem}.json"), Path(f"{stem}.md")
+    common = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode"]
+    if target.env != "?":
+        common += ["--env", target.env, *state_args(root, target)]
+    saved, artifact = _saved_notes(plan_json)
+    growth = max(0, len(artifact) - len(saved))
+    # the largest section without its plan: no error yet, a cut plan's note naming the summary and the JSON plan
+    result = {**asdict(target), "exit": 0, "markdown": str(markdown), "json": plan_json.name, "errors": "",
+              "summary_markdown": "-"}
+    max_chars = share - len(_section_text(result, CUT_MARK, _ROOM_URL, summary_has_fuller=True)) + len(CUT_MARK)
+    used = max(MIN_PLAN_CHARS, max_chars - growth)
+    plan_text, over = _plan_once(root, common, plan_json, used, result, share)
+    if plan_text and over > 0 and max(MIN_PLAN_CHARS, len(plan_text) - over - growth) < used:
+        # its error took part of the share: the same plan again (the same inputs), shorter by as much
+        max_chars = len(plan_text) - over
+        plan_text, _ = _plan_once(root, common, plan_json, max(MIN_PLAN_CHARS, max_chars - growth), result, share)
+    del result["summary_markdown"]
+    markdown.write_text(plan_text, encoding="utf-8")
+    if plan_text and CUT_MARK in plan_text and summary_share > max_chars:
+        fuller = _run_logged(root, [*common, "--max-chars", str(summary_share)], log_stdout=False)
+        if fuller.stdout.startswith(PLAN_MARKER) and len(fuller.stdout.encode("utf-8")) <= summary_share:
+            path = Path(f"{stem}.summary.md")
+            path.write_text(fuller.stdout, encoding="utf-8")
+            result["summary_markdown"] = str(path)
+    return result
+
+
+def _plan_once(root: Path, common: list[str], plan_json: Path, max_chars: int, result: dict,
+               share: int) -> tuple[str, int]:
+    """Run one plan at ``max_chars``, saving its JSON plan; ``result`` updated (exit, JSON plan,
+    error). Returns the plan's Markdown (its ``--out`` note swapped, :func:`_saved_notes`; "" when it
+    printed none) and by how many characters its section passes ``share``."""
+    proc = _run_logged(root, [*common, "--max-chars", str(max_chars), "--out", str(plan_json)])
+    plan_text = proc.stdout.replace(*_saved_notes(plan_json), 1) if proc.stdout.startswith(PLAN_MARKER) else ""
+    result.update({"exit": proc.returncode, "json": str(plan_json) if plan_json.is_file() else None, "errors": ""})
+    if proc.returncode not in (0, 2):
+        result["errors"] = (final_error(proc.stderr) if plan_text
+                            else error_excerpt(proc.stderr, _error_room(result, share)))
+    return plan_text, len(_section_text(result, plan_text.strip(), _ROOM_URL, summary_has_fuller=True)) - share
+
+
+def _saved_notes(plan_json: Path) -> tuple[str, str]:
+    """``plan --out``'s note as the Markdown plan writes it ("Saved the plan to <path>.",
+    ``cli/commands/plan.py``), and the note the comment shows instead: the path is in the runner's
+    temporary directory, gone with the runner; the file is in the run's :data:`ARTIFACT` artifact
+    (``.github/workflows/plan.yml`` uploads ``DIR/*.json`` under that name)."""
+    from mlops_infra.render.markdown import note_line
+
+    return (note_line(f"Saved the plan to {plan_json}."),
+            note_line(f"Saved the plan as `{plan_json.name}` in the run's `{ARTIFACT}` artifact."))
+
+
+def _error_room(result: dict, share: int) -> int:
+    """How many characters of a failed plan's error (no plan printed) its section's share holds."""
+    rest = len(_section_text({**result, "errors": ""}, "", _ROOM_URL)) - len(_NO_MESSAGE)
+    return max(MIN_ERROR, min(ERROR_LIMIT, share - rest))
 
 
 def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subprocess.CompletedProcess[str]:
@@ -240,6 +307,7 @@ def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subp
     return proc
 
 
+_CUT_ERROR = "\n... (cut; see the log)"
 _SNIPPET = re.compile(r"^\s*\d+ \| |^\s*\^\s*$")
 
 
@@ -249,7 +317,8 @@ def error_excerpt(stderr: str, limit: int = ERROR_LIMIT) -> str:
     lines = [line for line in stderr.splitlines()
              if not _SNIPPET.match(line) and not line.startswith(("Prior state:", "Spec:", "::"))]
     text = "\n".join(lines).strip()
-    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n... (cut; see the log)"
+    return text if len(text) <= limit else text[: limit - len(_CUT_ERROR)].rstrip() + _CUT_ERROR
+
 
 
 _TOP_ERROR = re.compile(r"^\S[^\n]*: error: ", re.MULTILINE)
@@ -265,7 +334,7 @@ def final_error(stderr: str, limit: int = FINAL_ERROR_LIMIT) -> str:
 # -- comment and summary ------------------------------------------------------------------------------
 
 
-def section(result: dict, run_url: str, *, fuller: bool = False) -> str:
+def section(result: dict, run_url: str, *, fuller: bool = False, summary_has_fuller: bool = False) -> str:
     """One target's part of the comment (or, ``fuller``, of the job summary): which system and
     environment, then its plan, its error, or both (a plan that exits 1 after printing the plan).
 
@@ -273,17 +342,27 @@ def section(result: dict, run_url: str, *, fuller: bool = False) -> str:
     (``>``, ``!`` and line breaks included, so ``-->`` cannot end the HTML comment early:
     CommonMark 0.31.2 section 4.6, HTML block type 2 ends at the first line holding ``-->``), and it
     is shown as a code span that survives backticks and line breaks. A cut plan says where the
-    rest is: the job summary and the :data:`ARTIFACT` artifact."""
+    rest is: the job summary, only when ``summary_has_fuller`` (the summary written holds this
+    plan's fuller copy: :attr:`SummaryContent.fuller`), and the :data:`ARTIFACT` artifact."""
+    path = result.get("summary_markdown") if fuller else None
+    plan = Path(path or result["markdown"]).read_text(encoding="utf-8").strip() if result.get("markdown") else ""
+    return _section_text(result, plan, run_url, fuller=fuller, summary_has_fuller=summary_has_fuller)
+
+
+_NO_MESSAGE = "(no message)"
+
+
+def _section_text(result: dict, plan: str, run_url: str, *, fuller: bool = False,
+                  summary_has_fuller: bool = False) -> str:
+    """:func:`section` with its plan's text given (what :func:`run_plans` measures)."""
     from mlops_infra.render.markdown import code_span
 
     file, env = result["file"], result["env"]
     head = f"<!-- mlops-infra-plan-target: {quote(file, safe='/ ')} {quote(env, safe='')} -->\n" \
            f"**System** {code_span(file)} · **environment** {code_span(env)}\n\n"
-    path = result.get("summary_markdown") if fuller else None
-    plan = Path(path or result["markdown"]).read_text(encoding="utf-8").strip() if result.get("markdown") else ""
     text = head
     if result["exit"] not in (0, 2):
-        errors = result.get("errors") or "(no message)"
+        errors = result.get("errors") or _NO_MESSAGE
         fence = "~" * max(4, 1 + max((len(run) for run in re.findall(r"~{3,}", errors)), default=0))
         text += (f"**The plan failed** (exit {result['exit']}):\n\n{fence}text\n{errors}\n{fence}\n\n"
                  f"The whole output is in the [workflow log]({run_url})"
@@ -291,7 +370,8 @@ def section(result: dict, run_url: str, *, fuller: bool = False) -> str:
     if plan:
         text += plan + "\n\n"
         if CUT_MARK in plan:
-            where = [] if fuller else [f"the [job summary]({run_url}) holds a fuller copy"]
+            kept = summary_has_fuller and not fuller and result.get("summary_markdown")
+            where = [f"the [job summary]({run_url}) holds a fuller copy"] if kept else []
             if result.get("json"):
                 where.append(f"the run's `{ARTIFACT}` artifact holds the JSON plan "
                              f"`{PurePosixPath(result['json']).name}`")
@@ -300,18 +380,27 @@ def section(result: dict, run_url: str, *, fuller: bool = False) -> str:
     return text + "---\n\n"
 
 
-def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT) -> str:
-    """The sticky comment: every section that fits, whole ones only, with a note for those left out."""
+def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT, *,
+                 shown: SummaryContent | None = None) -> str:
+    """The sticky comment: every section that fits, whole ones only, with a note for those left out.
+
+    ``shown``: the job summary written beside it (None: none). The comment sends the reader to the
+    summary only for what it holds: a cut plan's fuller copy, the plans left out of the comment
+    (else to the run's :data:`ARTIFACT` artifact and log)."""
     head = f"{MARKER}\n# mlops-infra plans\n\n"
     foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
     if not results:
         return (f"{MARKER}\n# mlops-infra plans\n\nThis pull request no longer changes any ML system "
                 f"(as of {sha[:7]}); earlier plans were removed.\n\n" + foot)
-    sections = [section(r, run_url) for r in results]
+    held = shown.sections if shown is not None else 0
+    sections = [section(r, run_url, summary_has_fuller=bool(shown and shown.fuller and i < held))
+                for i, r in enumerate(results)]
     omitted = 0
+    where = (f"see the job summary of the [run]({run_url})" if held == len(results)
+             else f"see the `{ARTIFACT}` artifact and the log of the [run]({run_url})")
 
     def note(n: int) -> str:
-        return f"**{n} more plan(s) did not fit in one comment:** see the job summary of the [run]({run_url}).\n\n"
+        return f"**{n} more plan(s) did not fit in one comment:** {where}.\n\n"
 
     while sections and len(head) + len(foot) + sum(map(len, sections)) + (len(note(omitted)) if omitted else 0) > limit:
         sections.pop()
@@ -319,19 +408,35 @@ def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMME
     return head + "".join(sections) + (note(omitted) if omitted else "") + foot
 
 
+@dataclass(frozen=True)
+class SummaryContent:
+    """The job summary: its ``text``; it holds the first ``sections`` sections, in order; ``fuller``:
+    those are the fuller copies of the plans cut for the comment (else the comment's copies)."""
+
+    text: str
+    sections: int
+    fuller: bool
+
+
 def summary(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The job summary's text (:func:`summary_content`)."""
+    return summary_content(results, run_url, limit).text
+
+
+def summary_content(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> SummaryContent:
     """The job summary: every section, with the fuller copy of a plan cut for the comment
     (:func:`run_plans`); never over ``limit`` UTF-8 bytes (:data:`SUMMARY_LIMIT`: over it GitHub
     shows no summary at all): the comment's copies instead, then whole sections left out with a note."""
     title = "# mlops-infra plans\n\n"
     if not results:
-        return title + "No ML system is changed by this pull request.\n"
+        return SummaryContent(title + "No ML system is changed by this pull request.\n", 0, False)
 
     def size(text: str) -> int:
         return len(text.encode("utf-8"))
 
     sections = [section(r, run_url, fuller=True) for r in results]
-    if size(title) + sum(map(size, sections)) > limit:
+    fuller = size(title) + sum(map(size, sections)) <= limit
+    if not fuller:
         sections = [section(r, run_url) for r in results]
     omitted = 0
 
@@ -341,7 +446,7 @@ def summary(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> st
     while sections and size(title) + sum(map(size, sections)) + (size(note(omitted)) if omitted else 0) > limit:
         sections.pop()
         omitted += 1
-    return title + "".join(sections) + (note(omitted) if omitted else "")
+    return SummaryContent(title + "".join(sections) + (note(omitted) if omitted else ""), len(sections), fuller)
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -374,10 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = _results(args.dir)
     if args.step == "comment":
-        (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha), encoding="utf-8")
-        if os.environ.get("GITHUB_STEP_SUMMARY"):
+        shown = summary_content(results, args.run_url) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+        (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha, shown=shown),
+                                             encoding="utf-8")
+        if shown is not None:
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
-                out.write(summary(results, args.run_url))
+                out.write(shown.text)
         return 0
     failed = [r for r in results if r["exit"] not in (0, 2)]
     for r in failed:

@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mlops_infra.cli import pr_workflow
-from mlops_infra.cli.pr_workflow import PlanTarget, comment_body, run_plans, section, summary
+from mlops_infra.cli.pr_workflow import PlanTarget, comment_body, run_plans, section, summary, summary_content
 from tests.cli.test_pr_workflow import BASE, CONSOLE_SCRIPT, REPO, step
 from tests.scenarios.harness import compile_file
 from tests.support.applied_state import applied_state, dumps
@@ -49,7 +49,7 @@ def test_a_cut_plan_names_its_state_the_summary_and_the_artifact(tmp_path: Path,
     out.mkdir()
     [result] = run_plans(root, [target], out, str(CONSOLE_SCRIPT))
     assert result["exit"] == 2
-    comment = comment_body([result], RUN, "f" * 40)
+    comment = comment_body([result], RUN, "f" * 40, shown=summary_content([result], RUN))
     # the command the cut note quotes plans against the same committed state
     assert "`mlops-infra plan systems/fraud/mlsystem.yaml --env staging --state " \
            "systems/fraud/stacks/staging/state.json --format text`" in comment
@@ -80,9 +80,10 @@ def test_the_summary_never_passes_its_limit(tmp_path: Path):
     assert roomy.count("é" * 3000) == 3
     fallback = summary(results, RUN, limit=6000)  # 3 x 6,000 bytes of fuller copies do not fit
     assert "é" * 3000 not in fallback and fallback.count("short é") == 3
+    assert "holds a fuller copy" not in fallback  # the summary holds the comment's copies only
     assert len(fallback.encode("utf-8")) <= 6000
-    tight = summary(results, RUN, limit=700)
-    assert len(tight.encode("utf-8")) <= 700
+    tight = summary(results, RUN, limit=400)  # 3 sections of the comment's copies do not fit
+    assert len(tight.encode("utf-8")) <= 400
     assert "more plan(s) did not fit in the job summary" in tight and "`mlops-infra-plans` artifact" in tight
 
 
