@@ -5,8 +5,15 @@ Contract of :func:`read_stack_state`:
 1. **Which backend**, as ``pulumi`` chooses it (``pkg/workspace/creds.go``, ``GetCurrentCloudURL`` in
    github.com/pulumi/pulumi): ``PULUMI_BACKEND_URL``; else ``backend.url`` in the stack directory's
    ``Pulumi.yaml``; else the current login, ``current`` in ``credentials.json`` (in
-   ``PULUMI_CREDENTIALS_PATH``, else ``PULUMI_HOME``, else ``~/.pulumi``). With none of them (never
-   logged in), the stack directory itself is read as a file backend, as before.
+   ``PULUMI_CREDENTIALS_PATH``, else ``PULUMI_HOME``, else ``~/.pulumi``). With none of them and
+   ``PULUMI_ACCESS_TOKEN`` set (a CI job given only the token), Pulumi Cloud: ``pulumi`` then logs in
+   to the default cloud URL, ``PULUMI_API`` else ``https://api.pulumi.com`` (``pkg/cmd/pulumi/backend/
+   login_manager.go``: the empty URL is not a DIY one, so ``httpstate`` logs in; ``pkg/backend/httpstate/
+   backend.go`` ``ValueOrDefaultURL``), with the token and no prompt (``httpstate/login.go``). With none
+   of them and no token, ``pulumi`` would ask for a login (or, non-interactive, refuse: "PULUMI_ACCESS_TOKEN
+   must be set for login during non-interactive CLI sessions"); mlops-infra then keeps the state in the
+   stack directory itself as a file backend, ``plan`` reading it and ``apply`` writing it
+   (``PULUMI_BACKEND_URL=file://<stack dir>``, :func:`mlops_infra.apply.engine.backend_url`).
 2. **File backend** (``file://``, ``file://~`` = the home directory; relative paths are relative to
    the stack directory) and **S3** (``s3://bucket/prefix?region=...&endpoint=...&profile=...``) use
    the diy backend's layout (``pkg/backend/diy/store.go``): ``<root>/.pulumi/stacks/<project>/<stack>.json``
@@ -109,7 +116,11 @@ def choose_backend(stack_dir: Path, environ: Mapping[str, str]) -> Backend:
     current = read_credentials(environ).get("current")
     if isinstance(current, str) and current:
         return Backend(current, f"the current `pulumi login` ({_home_relative(credentials_path(environ))})")
-    return Backend("", "the stack directory (no `pulumi login` and no PULUMI_BACKEND_URL)")
+    if environ.get("PULUMI_ACCESS_TOKEN"):
+        return Backend(environ.get("PULUMI_API") or PULUMI_CLOUD_API,
+                       "PULUMI_ACCESS_TOKEN with no `pulumi login` and no backend URL: Pulumi Cloud, as `pulumi` "
+                       "logs in")
+    return Backend("", "the stack directory (no `pulumi login`, no PULUMI_BACKEND_URL and no PULUMI_ACCESS_TOKEN)")
 
 
 @dataclass(frozen=True)

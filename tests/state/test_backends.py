@@ -90,7 +90,8 @@ def test_without_any_login_the_line_says_where_it_looked(home: Path):
     result = plan_staging()
     assert result.code == 0, result.stderr
     assert "Prior state: none found (no stack file for fraud-detection/staging in the file backend" in result.stderr
-    assert "backend: the stack directory (no `pulumi login` and no PULUMI_BACKEND_URL)" in result.stderr
+    assert ("backend: the stack directory (no `pulumi login`, no PULUMI_BACKEND_URL and no PULUMI_ACCESS_TOKEN)"
+            in result.stderr)
 
 
 def test_backend_url_beats_the_project_file_which_beats_the_login(home: Path, tmp_path: Path, monkeypatch):
