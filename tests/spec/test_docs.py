@@ -7,9 +7,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The diagnostics with a file:line: validate's (spec/), schema --check's, and the plan's and apply's own check of the
-# cluster (plan/namespace_owner.py, which speaks in the diagnostics format at the spec's line).
+# cluster (plan/namespace_owner.py, which speaks in the diagnostics format at the spec's line), and promote's refusal
+# at DST's override (promote/promote.py).
 SOURCES = [*sorted((ROOT / "mlops_infra" / "spec").glob("*.py")), ROOT / "mlops_infra" / "cli" / "commands" / "schema.py",
-           ROOT / "mlops_infra" / "plan" / "namespace_owner.py"]
+           ROOT / "mlops_infra" / "plan" / "namespace_owner.py", ROOT / "mlops_infra" / "promote" / "promote.py"]
 EMIT = re.compile(r'\b(?:error|warning|make|_fail)\(\s*(?:path,\s*)?"([a-z0-9]+(?:-[a-z0-9]+)+)"')
 ASSIGNED = re.compile(r'\b(?:code|CODE) = "([a-z0-9]+(?:-[a-z0-9]+)+)"')
 
