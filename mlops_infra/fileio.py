@@ -30,6 +30,25 @@ Contract:
 - :func:`write_output` is the one call for a command's output file: the path checks, the
   redaction layer's refusal of a secret (:func:`mlops_infra.secrets.check_output`, before any
   byte is written) and the atomic write.
+- :func:`locked` serialises the read-check-replace of a file that several processes may update
+  (``releases.jsonl``, ``promote --write``'s edit of FILE): an atomic replace alone is not enough,
+  since ``rename(2)`` swaps the name whatever the file held meanwhile, so of two writers that both
+  read the old text the second replaces the first one's update. It holds an exclusive
+  ``flock(2)`` on the DIRECTORY holding the file (symlinks followed, so every path to one file
+  takes one lock; one lock for every file of the directory): a directory's inode outlives every
+  rename in it and locking it leaves no file behind. Where a directory cannot be locked so (over
+  NFS, below), the lock is taken on ``.mlops-infra.lock`` in it instead, created (``0o644``) and
+  never deleted (a waiter would otherwise lock an unlinked file while a newcomer locks a new one).
+  Linux ``flock(2)`` (man-pages): locks "are associated with an open file description" and are
+  released "when all such file descriptors have been closed", so also when the process dies (a
+  crashed writer leaves no stale lock); they are advisory (only callers of :func:`locked` wait);
+  two descriptors one process opens on the file "are treated independently" (never nest
+  :func:`locked` on one directory: it would wait for itself); over NFS (Linux 2.6.12+) they are
+  emulated as ``fcntl(2)`` locks on the whole file, for which "the file must be opened for
+  writing", which a directory cannot be (the lock file is opened read-write; read-only only when
+  another user owns it, enough for a local lock). A lock not obtained within ``timeout`` seconds
+  raises a ``UserError`` naming the file (exit 1, nothing written); polling, not blocking, keeps
+  that bound.
 """
 
 from __future__ import annotations
@@ -40,6 +59,7 @@ import signal
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +68,8 @@ from mlops_infra.errors import UserError
 
 NEW_FILE_MODE = 0o644
 HEAD_BYTES = 64 * 1024
+LOCK_TIMEOUT = 60.0
+"""Seconds :func:`locked` waits for another writer (each holds the lock for a read and a write)."""
 
 
 class TooLarge(Exception):
@@ -217,6 +239,61 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+LOCK_FILE = ".mlops-infra.lock"
+"""The lock file of a directory that cannot be locked itself (see the module contract)."""
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str], *, what: str = "file", timeout: float | None = None) -> Iterator[Path]:
+    """Hold the exclusive lock for updating ``path`` (see the module contract); yields what is
+    locked (the directory holding ``path``, or its :data:`LOCK_FILE`).
+
+    Raises ``UserError`` when nothing can be locked, or another process holds the lock longer
+    than ``timeout`` seconds (default :data:`LOCK_TIMEOUT`)."""
+    import fcntl
+
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    directory = Path(path).resolve().parent
+    target, fd = directory, _open_lock(directory, os.O_RDONLY | os.O_DIRECTORY, path, what)
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _refuse(Path(path), f"another process has been updating the {what} for over "
+                                  f"{timeout:g} s; nothing was written",
+                                  f"Wait for the other command (another `mlops-infra promote --write` in {directory}) "
+                                  "to finish, then run this one again.") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            except OSError as err:
+                if target != directory:
+                    raise _refuse(Path(path), f"cannot lock the {what} for writing: {err.strerror or err}") from None
+                os.close(fd)  # a directory that cannot be locked (NFS): its lock file instead
+                fd, target = -1, directory / LOCK_FILE
+                fd = _open_lock(target, os.O_RDWR | os.O_CREAT, path, what)
+        yield target
+    finally:
+        if fd >= 0:
+            os.close(fd)  # releases the lock (flock(2): closing the last descriptor of the description)
+
+
+def _open_lock(target: Path, flags: int, path: str | os.PathLike[str], what: str) -> int:
+    try:
+        try:
+            return os.open(target, flags | os.O_CLOEXEC, NEW_FILE_MODE)
+        except PermissionError:
+            if not flags & os.O_RDWR:
+                raise
+            return os.open(target, os.O_RDONLY | os.O_CLOEXEC)  # another user's lock file
+    except OSError as err:
+        raise _refuse(Path(path), f"cannot lock the {what} for writing: {err.strerror or err} ({target})") from None
 
 
 def write_new_files(target: Path, files: dict[str, str], *, force: bool) -> None:

@@ -9,7 +9,11 @@ Contract:
   trace data revision -> training job -> model version -> endpoint configuration.
 - :func:`append_release` adds the line atomically: the whole file is rewritten through
   :func:`mlops_infra.fileio.write_text_atomic` (a crash leaves the old file or the new one, never a
-  torn line). Lines already there are kept byte for byte.
+  torn line). Lines already there are kept byte for byte, also those other processes append
+  meanwhile: the file is shared by every system file of its directory (and every DST), and the
+  read and the rewrite happen under the directory's lock (:func:`mlops_infra.fileio.locked`),
+  since ``rename(2)`` would otherwise let the second of two writers replace the first one's line
+  (audit finding concurrency-1).
 - :func:`read_releases` returns the records (a line that is not JSON is reported as an error with
   its line number, never skipped silently).
 """
@@ -84,21 +88,22 @@ def release_text(file: Path, entry: dict[str, Any]) -> str:
 
 
 def append_release(file: Path, entry: dict[str, Any]) -> Path:
-    """Append ``entry`` as one line to ``releases.jsonl`` beside ``file`` (atomically)."""
-    from mlops_infra.fileio import write_text_atomic
+    """Append ``entry`` as one line to ``releases.jsonl`` beside ``file`` (atomically, under its lock)."""
+    from mlops_infra.fileio import locked, write_text_atomic
 
     path = releases_path(file)
     line = release_text(file, entry)
-    try:
-        existing = path.read_bytes().decode("utf-8") if path.exists() else ""
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"cannot read the release record: {err}", source=str(path)) from None
-    if existing and not existing.endswith("\n"):
-        existing += "\n"
-    try:
-        write_text_atomic(path, existing + line)
-    except OSError as err:
-        raise UserError(f"cannot write the release record: {err.strerror or err}", source=str(path)) from None
+    with locked(path, what="release record"):
+        try:
+            existing = path.read_bytes().decode("utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"cannot read the release record: {err}", source=str(path)) from None
+        if existing and not existing.endswith("\n"):
+            existing += "\n"
+        try:
+            write_text_atomic(path, existing + line)
+        except OSError as err:
+            raise UserError(f"cannot write the release record: {err.strerror or err}", source=str(path)) from None
     return path
 
 
