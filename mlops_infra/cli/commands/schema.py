@@ -1,6 +1,10 @@
 """``mlops-infra schema [--check] [--out PATH]``: the JSON Schema of MLSystem documents.
 
-Contract: without options the schema is printed on stdout. ``--out PATH`` writes it to PATH.
+Contract: without options the schema is printed on stdout. ``--out PATH`` writes it to PATH
+(its missing directories created) through :func:`mlops_infra.fileio.write_output`: atomically (a
+temporary file renamed over PATH, so an editor or a ``--check`` reading it meanwhile sees the old
+schema or the new one, never a truncated file: audit finding concurrency-5), a symlink written
+through, a directory, FIFO or read-only file refused with exit 1.
 ``--check`` writes nothing: it exits 0 when PATH (default ``schemas/mlsystem-v1.schema.json``)
 holds exactly the current schema, and 1 with a message saying how to regenerate it otherwise.
 """
@@ -13,6 +17,7 @@ import typer
 
 from mlops_infra.diagnostics import SourceLocation, error, with_location
 from mlops_infra.errors import UserError
+from mlops_infra.fileio import write_output
 from mlops_infra.spec.schema import SCHEMA_FILE, render_schema
 
 DEFAULT_PATH = Path("schemas") / SCHEMA_FILE
@@ -41,7 +46,7 @@ def schema(
         typer.echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_output(out, text, what="schema file")
     typer.echo(f"wrote {out}", err=True)
 
 
