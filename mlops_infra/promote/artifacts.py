@@ -69,6 +69,18 @@ Contract:
     promotion from DST computes the digest again when the copies changed, as for an AWS-trained
     package; and it reports the number SageMaker gave it. When that number is
     not the one DST pins (something else registered first), the step says to promote again.
+    Looking and creating are two calls (SageMaker has no create-if-absent on a metadata property),
+    so two runs at once (two CI jobs, a retry beside the original) may both create: after
+    ``CreateModelPackage`` the versions older than its own that the first look did not see are
+    described (by ARN: the group's ARN + ``/<version>``); when one carries the digest, the OLDEST
+    such package is kept and this run deletes its own (``DeleteModelPackage``, botocore: "Deletes a
+    model package") and reports the older one as "already registered (a concurrent run registered
+    it first)". Only the newer package is ever deleted, by the run that made it, so two racing runs
+    never both delete (audit finding concurrency-8). When the delete is refused, the step fails
+    naming the duplicate to delete. No ``ClientToken`` is sent (botocore's ``idempotencyToken``
+    gives each call a random one): SageMaker documents neither how long it remembers a token nor
+    its answer to a token whose package was deleted since, which "delete that package, then run
+    the artifact steps again" (above) would meet.
   * a group that does not exist yet is not created here (DST's Pulumi apply owns it): the step fails
     saying to apply DST first (its endpoint waits meanwhile).
 - SRC and DST are read and written with their own sessions (``--role ENV=ARN`` through STS
@@ -695,17 +707,10 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
     missing = _missing_group(dst_session, endpoint_url, detail["region"], group)  # checked again: it may be gone
     if missing:
         return replace(step, status="failed", outcome=missing)
-    existing = _find_package(sagemaker, group, step.digest)
+    seen: set[str] = set()
+    existing = _find_package(sagemaker, group, step.digest, seen)
     if existing is not None:
-        arn, images = existing
-        wrong = _wrong_images(images, detail.get("image"), detail["region"])
-        if wrong:
-            return replace(step, status="failed", outcome=(
-                f"{arn} already holds this digest, but serves it with {', '.join(wrong)}, not "
-                f"{detail.get('image') or 'an image of ' + detail['region']} (DST's serving image for {step.model}): "
-                "it cannot be deployed as DST serves the model, and every promotion of this digest maps to it: "
-                "delete that package (DeleteModelPackage), then run the artifact steps again"))
-        return _numbered(replace(step, status="already-done"), arn, "already registered")
+        return _registered_already(step, existing, "already registered")
     if not detail.get("fingerprint"):  # fail closed: only a copy whose bytes gave the digest is registered
         return replace(step, status="failed", outcome="the copy was not verified against the digest in this run: "
                        "run the copy-artifact step (the whole command) again")
@@ -720,22 +725,86 @@ def _register(step: ArtifactStep, src_session: Any, dst_session: Any, endpoint_u
         CustomerMetadataProperties={DIGEST_PROPERTY: step.digest, DIGEST_SOURCE_PROPERTY: detail["fingerprint"],
                                     SOURCE_PROPERTY: detail["promotedFrom"]},
     )["ModelPackageArn"]
+    first = _registered_meanwhile(sagemaker, arn, step.digest, seen)
+    if first is not None:
+        return _yield_to(sagemaker, step, arn, first)
     progress.count("registered")
     return _numbered(replace(step, status="done"), arn, "registered")
 
 
-def _find_package(sagemaker: Any, group: str, digest: str) -> tuple[str, tuple[str, ...]] | None:
+def _registered_already(step: ArtifactStep, existing: tuple[str, tuple[str, ...]], verb: str) -> ArtifactStep:
+    """The step done by the package ``existing`` (ARN, images), or failed when it serves another image."""
+    arn, images = existing
+    detail = step.detail
+    wrong = _wrong_images(images, detail.get("image"), detail["region"])
+    if wrong:
+        return replace(step, status="failed", outcome=(
+            f"{arn} already holds this digest, but serves it with {', '.join(wrong)}, not "
+            f"{detail.get('image') or 'an image of ' + detail['region']} (DST's serving image for {step.model}): "
+            "it cannot be deployed as DST serves the model, and every promotion of this digest maps to it: "
+            "delete that package (DeleteModelPackage), then run the artifact steps again"))
+    return _numbered(replace(step, status="already-done"), arn, verb)
+
+
+def _registered_meanwhile(sagemaker: Any, mine: str, digest: str,
+                          seen: set[str]) -> tuple[str, tuple[str, ...]] | None:
+    """The oldest package of ``mine``'s group, older than ``mine``, that carries ``digest`` and that the
+    first look (``seen``) did not describe: a concurrent run's (see the module contract). Versions that
+    no longer exist (deleted) are skipped."""
+    from mlops_infra.state.aws_live.retry import is_not_found
+
+    prefix, _, number = mine.rpartition("/")
+    if not number.isdigit():
+        return None
+    for version in range(1, int(number)):
+        arn = f"{prefix}/{version}"
+        if arn in seen:
+            continue
+        try:
+            found = sagemaker.describe_model_package(ModelPackageName=arn)
+        except Exception as error:
+            if is_not_found(error):
+                continue
+            raise
+        if (found.get("CustomerMetadataProperties") or {}).get(DIGEST_PROPERTY) == digest:
+            return arn, _images(found)
+    return None
+
+
+def _yield_to(sagemaker: Any, step: ArtifactStep, mine: str, first: tuple[str, tuple[str, ...]]) -> ArtifactStep:
+    """A concurrent run registered the digest first, as ``first``: delete this run's ``mine``."""
+    from mlops_infra.state.aws_live.retry import describe_error
+
+    try:
+        sagemaker.delete_model_package(ModelPackageName=mine)
+    except Exception as error:
+        return replace(step, status="failed", outcome=(
+            f"registered as {mine}, but a concurrent run registered this digest first as {first[0]}: {mine} is a "
+            f"duplicate this run could not delete ({describe_error(error)}): delete it (DeleteModelPackage) so "
+            "nobody approves it, then run the artifact steps again"))
+    return _registered_already(step, first, f"already registered (a concurrent run registered it first; this run's "
+                                            f"duplicate {mine} was deleted)")
+
+
+def _find_package(sagemaker: Any, group: str, digest: str,
+                  seen: set[str] | None = None) -> tuple[str, tuple[str, ...]] | None:
     """``(ARN, its containers' images)`` of the package in ``group`` that carries ``digest``, or None.
     Its status does not matter (a rejected package still holds the digest: ``RegistryView.find_digest``
-    maps to it too)."""
+    maps to it too). The ARNs described are added to ``seen``."""
     arns = [p["ModelPackageArn"] for page in sagemaker.get_paginator("list_model_packages").paginate(
         ModelPackageGroupName=group, ModelPackageType="Versioned") for p in page.get("ModelPackageSummaryList") or ()]
     for arn in arns:
         found = sagemaker.describe_model_package(ModelPackageName=arn)
+        if seen is not None:
+            seen.add(arn)
         if (found.get("CustomerMetadataProperties") or {}).get(DIGEST_PROPERTY) == digest:
-            containers = (found.get("InferenceSpecification") or {}).get("Containers") or ()
-            return arn, tuple(str(c.get("Image") or "") for c in containers)
+            return arn, _images(found)
     return None
+
+
+def _images(package: dict[str, Any]) -> tuple[str, ...]:
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or ()
+    return tuple(str(c.get("Image") or "") for c in containers)
 
 
 def _wrong_images(images: Sequence[str], image: str | None, region: str) -> list[str]:

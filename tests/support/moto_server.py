@@ -65,7 +65,8 @@ Contract:
      the service's response class (``moto.core.utils.method_names_from_class``: an
      ``inspect.getmembers`` walk, per request) to check that the action exists. The patch
      remembers the list per class; classes gain methods only when these patches are applied or
-     removed (patch 2 adds ``update_endpoint``), which empties what it remembers.
+     removed (patches 2 and 19 add ``update_endpoint``, ``delete_model_package``), which empties
+     what it remembers.
   7. **``DeregisterScalableTarget`` deletes the target's scaling policies.** moto keeps them; AWS
      deletes them (botocore ``DeregisterScalableTarget``: "Deregistering a scalable target deletes
      the scaling policies and the scheduled actions that are associated with it"). The patch deletes
@@ -162,6 +163,14 @@ Contract:
      replaces the whole alarm, so an alarm put again without it has none. The patch stores the
      argument as sent on the alarm (``warm_up_configuration``, the attribute moto's serializer reads
      for the member: ``botocore.xform_name``), after moto's put; absent, it stores nothing.
+  19. **``DeleteModelPackage``.** moto does not implement it. The patch adds a handler that removes
+     the package (botocore ``sagemaker`` ``DeleteModelPackage``: "Deletes a model package"; its
+     input ``ModelPackageName`` takes a name or an ARN, a versioned package by its ARN), so
+     ``DescribeModelPackage`` and ``ListModelPackages`` no longer show it; an unknown package is a
+     ValidationException (moto's own not-found wording for model packages; AWS's is not
+     documented). moto numbers a group's next version by counting the group's packages, so after
+     deleting any but the newest version it may give a number again, which AWS does not: tests
+     delete the newest version only.
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -303,6 +312,18 @@ def _update_endpoint(self: Any) -> Any:
     endpoint.production_variants = variants
     _end_update(endpoint)
     return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _delete_model_package(self: Any) -> Any:
+    """``DeleteModelPackage``: remove the package named (by name or ARN) (patch 19)."""
+    from moto.core.responses import ActionResult
+
+    backend = self.sagemaker_backend
+    package = backend.describe_model_package(self._get_param("ModelPackageName"))  # ValidationError if unknown
+    del backend.model_packages[package.arn]
+    for name in [n for n, arn in backend.model_package_name_mapping.items() if arn == package.arn]:
+        del backend.model_package_name_mapping[name]
+    return ActionResult({})
 
 
 def _refuse_autoscaled_type_change(backend: Any, endpoint: Any, new: list[Any]) -> None:
@@ -629,6 +650,7 @@ def _apply_patches() -> None:
     _patch(FakeEndpointConfig, "validate_instance_type",
            _accept_modern_instance_types(FakeEndpointConfig.validate_instance_type))
     _patch(SageMakerResponse, "update_endpoint", _update_endpoint)
+    _patch(SageMakerResponse, "delete_model_package", _delete_model_package)
     _patch(SageMakerResponse, "search", _search_pages)
     _patch(SageMakerResponse, "list_pipeline_executions", _list_executions_sorted)
     _patch(ApplicationAutoscalingBackend, "deregister_scalable_target",
