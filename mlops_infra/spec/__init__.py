@@ -23,6 +23,7 @@ from mlops_infra.spec.errors import diagnostics_from_validation
 from mlops_infra.spec.loader import LoadedDocument, load_document, parse_document
 from mlops_infra.spec.partial import overrides_left_out, prune_invalid
 from mlops_infra.spec.secrets import check_document_secrets, explain_secret_diagnostics
+from mlops_infra.spec.serving_contract import check_serving_contracts
 from mlops_infra.spec.system import MLSystem
 
 __all__ = ["LoadedSystem", "MLSystem", "embedded_quickstart_path", "load_system", "parse_system",
@@ -119,6 +120,7 @@ def _validate_document(document: LoadedDocument, env: str | None) -> LoadedSyste
             effective[name] = system
         if env is not None:
             effective_system = system
+    diagnostics += document.attach(list(check_serving_contracts(effective))) if env is None else []
     result = _sorted(diagnostics)
     ok = not any(d.is_error for d in result)
     return LoadedSystem(document, effective_system if ok else None, env, result, effective if ok else {})

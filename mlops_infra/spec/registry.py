@@ -33,6 +33,13 @@ class Model(SpecModel):
         description="The container image that serves this model's versions (instead of the training image that "
                     "registers them); on AWS an ECR image in each environment's region; on Kubernetes a KServe custom "
                     "predictor that loads the version from /mnt/models and listens on port 8080.")
+    serving_contracts: list[Literal["kserve", "sagemaker"]] | None = Field(
+        default=None, min_length=1,
+        description="The serving contracts this model's serving_image (or, served by the platforms' own servers, its "
+                    "artifact, laid out for both) is built for: kserve (model at /mnt/models, KServe's paths on $PORT "
+                    "8080) and/or sagemaker (docker run IMAGE serve, /ping and /invocations on 8080, model at "
+                    "/opt/ml/model). Declares that a promotion across clouds may serve it: promote then neither warns "
+                    "nor refuses (docs/promote.md).")
     artifacts_uri: str | None = Field(
         default=None, min_length=6, max_length=1024, pattern=rf"^s3://[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9](/[^{WHITESPACE}]*)?$",
         description="s3:// prefix under which versions registered outside this system (another pipeline, or promoted "

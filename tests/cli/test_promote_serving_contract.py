@@ -135,3 +135,17 @@ def test_a_package_with_prods_image_is_no_finding(tmp_path: Path) -> None:
     result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
                      "--skip-gate", "no_drift", "--reason", "test")
     assert "Serving (" not in result.stdout and "[refused]" not in result.stdout
+
+
+def test_declaring_the_contract_silences_promote(tmp_path: Path) -> None:
+    """``models.<m>.serving_contracts`` listing DST's contract: no Serving finding, warning or refusal."""
+    file, args = llm_platform(tmp_path)
+    text = file.read_text(encoding="utf-8")
+    for anchor in ('    framework_version: "2.5"', "    serving_image: 123456789012.dkr.ecr.us-east-1.amazonaws.com"):
+        assert text.count(anchor) == 1
+        text = text.replace(anchor, "    serving_contracts: [kserve, sagemaker]\n" + anchor)
+    file.write_text(text, encoding="utf-8")
+    result = run_cli("promote", str(file), *args, "--format", "json")
+    serving = {f["model"]: f for f in json.loads(result.stdout)["promotion"]["serving"]}
+    assert set(serving) == {"embedder"}  # declared for reranker and chat-model only
+    assert "cannot serve what dev serves" not in result.stderr

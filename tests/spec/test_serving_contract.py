@@ -1,0 +1,84 @@
+"""``validate`` warns of a promotion the spec alone says will be refused (audit finding xpromote-3), and the
+optional ``models.<m>.serving_contracts`` declares that a model's image (or artifact) serves a contract.
+
+:mod:`mlops_infra.spec.serving_contract`: llm-platform's reranker (pytorch 2.5, no ``serving_image``) is served by
+KServe's TorchServe runtime in dev (``model-store/*.mar``, kserve v0.15.0 ``config/runtimes/kserve-torchserve.yaml``)
+and by SageMaker's PyTorch container in staging (``model.pt`` or ``code/inference.py``): ``promote`` refuses it, and
+``validate`` says so at staging's ``promote_from``. The reference's fraud-model is served in staging by an image:
+whether it speaks SageMaker's contract cannot be known from the spec, so ``validate`` says nothing (``promote`` warns).
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+
+from mlops_infra.compile.kubernetes.serving import MODEL_FORMATS
+from mlops_infra.spec import load_system, parse_system
+from mlops_infra.spec.registry import Framework
+from mlops_infra.spec.serving_contract import KSERVE_FORMATS, contract_findings
+
+REPO = Path(__file__).resolve().parents[2]
+LLM = REPO / "examples" / "llm-platform" / "mlsystem.yaml"
+FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
+DECLARED = "    serving_contracts: [kserve, sagemaker]\n"
+
+
+def mismatches(result) -> list:
+    return [d for d in result.diagnostics if d.code == "serving-contract-mismatch"]
+
+
+def test_validate_warns_at_promote_from_of_a_promotion_that_will_be_refused() -> None:
+    result = load_system(LLM)
+    assert result.ok
+    warning, = mismatches(result)
+    assert warning.severity.value == "warning" and warning.address == "models.reranker"
+    assert warning.path == ("environments", "staging", "promote_from")
+    text = LLM.read_text(encoding="utf-8").splitlines()
+    assert "promote_from: dev" in text[warning.location.line - 1]
+    assert warning.summary == ("Promoting reranker from dev into staging will be refused: staging cannot serve the "
+                               "artifact dev serves")
+    assert "model-store/<name>.mar and config/config.properties" in warning.detail
+    assert "models.reranker.serving_contracts listing sagemaker" in warning.detail
+
+
+def test_a_warning_promote_gives_is_not_repeated_by_validate() -> None:
+    assert mismatches(load_system(FRAUD)) == []
+
+
+def test_declaring_the_contract_silences_validate_and_promote(tmp_path: Path) -> None:
+    text = LLM.read_text(encoding="utf-8")
+    anchor = '    framework_version: "2.5"'
+    assert text.count(anchor) == 1
+    file = tmp_path / "mlsystem.yaml"
+    file.write_text(text.replace(anchor, DECLARED + anchor), encoding="utf-8")
+    assert mismatches(load_system(file)) == []
+    dev, staging = load_system(file, "dev").system, load_system(file, "staging").system
+    assert dev.item("models", "reranker").serving_contracts == ["kserve", "sagemaker"]
+    assert [f.model for f in contract_findings("dev", dev, "staging", staging, {"reranker": ("reranker",)})] == []
+
+
+def test_declaring_another_contract_only_keeps_the_finding(tmp_path: Path) -> None:
+    text = LLM.read_text(encoding="utf-8").replace('    framework_version: "2.5"',
+                                                   '    serving_contracts: [kserve]\n    framework_version: "2.5"')
+    assert len(mismatches(parse_system(text, "llm.yaml"))) == 1
+
+
+def test_an_unknown_contract_is_refused_with_the_choices() -> None:
+    text = LLM.read_text(encoding="utf-8").replace('    framework_version: "2.5"',
+                                                   '    serving_contracts: [sagemker]\n    framework_version: "2.5"')
+    result = parse_system(text, "llm.yaml")
+    assert not result.ok
+    assert any("serving_contracts" in ".".join(map(str, d.path)) for d in result.diagnostics if d.is_error)
+
+
+def test_kserve_formats_agree_with_the_compiler() -> None:
+    for framework in typing.get_args(Framework):
+        assert KSERVE_FORMATS.get(framework, framework) == MODEL_FORMATS[framework]
+
+
+def test_the_schema_offers_the_field() -> None:
+    schema = json.loads((REPO / "schemas" / "mlsystem-v1.schema.json").read_text(encoding="utf-8"))
+    model = schema["$defs"]["Model"]["properties"]["serving_contracts"]
+    assert "kserve" in json.dumps(model) and "sagemaker" in json.dumps(model)
