@@ -201,7 +201,11 @@ def test_training_job_removed_keeps_the_artifacts_bucket() -> None:
     and the serving role keeps reading every training prefix of it."""
     plan = json.loads(_golden("training-job-removed-keeps-the-artifacts-bucket")["plan.json"])
     deleted = [c for c in plan["resourceChanges"] if c["action"] == "delete"]
-    assert deleted and all(c["address"] == "training_jobs.retrain" for c in deleted)
+    # the job's resources, and ml-team's TopicPolicy: no job's failed runs are told to it any more, and the
+    # TopicPolicy's delete puts SNS's default policy back (compile/aws/training_failures.py)
+    assert deleted and all(c["address"] == "training_jobs.retrain" for c in deleted if c["address"] != "channels.ml-team")
+    assert [(c["type"], c["name"]) for c in deleted if c["address"] == "channels.ml-team"] == [
+        ("aws:sns/topicPolicy:TopicPolicy", "ml-team-topic-policy")]
     serving = next(c for c in plan["resourceChanges"] if c["name"] == "scorer-serving-policy")
     assert not any("training/" in str(a["before"]) and a["after"] is None for a in serving["changes"])
 

@@ -41,4 +41,7 @@ def test_refreshed_the_serving_role_keeps_the_served_images_pull_and_nothing_is_
     assert not [w for w in plan["warnings"] if "serving role" in w]
     assert _pull_after(plan) == [REPOSITORY]
     deleted = {c["address"] for c in plan["resourceChanges"] if c["action"] == "delete"}
-    assert deleted == {"training_jobs.retrain"}
+    # and ml-team's TopicPolicy: no job's failed runs are told to it any more (compile/aws/training_failures.py)
+    assert deleted == {"training_jobs.retrain", "channels.ml-team"}
+    assert [c["name"] for c in plan["resourceChanges"] if c["action"] == "delete" and c["address"] == "channels.ml-team"] \
+        == ["ml-team-topic-policy"]

@@ -2,8 +2,8 @@
 
 Contract:
 - A channel is an ``mlops:alerting:Channel`` holding one SNS topic encrypted with the platform key
-  (with a ``policy`` letting EventBridge rules publish when a training job's failures are told to it:
-  :mod:`training_failures`) and what delivers from it, chosen by :data:`SUBSCRIBERS` on the channel kind: email -> an email
+  (with an ``aws:sns/topicPolicy:TopicPolicy`` letting EventBridge rules publish when a training job's
+  failures are told to it: :mod:`training_failures`) and what delivers from it, chosen by :data:`SUBSCRIBERS` on the channel kind: email -> an email
   subscription (the recipient confirms it once); Slack, PagerDuty and webhook -> a small Lambda
   forwarder (:mod:`forwarder`) subscribed to the topic (a webhook gets Alertmanager's webhook
   payload and Slack Alertmanager's message, as on Kubernetes; see ``_webhook`` for why not an SNS
@@ -90,7 +90,7 @@ from mlops_infra.compile.aws import (
 )
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.context import COMPONENT_TYPES
-from mlops_infra.graph import ResourceOptions, archive, json_of, ref
+from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.alerting import (
     ROLLBACK_NOTICE_SECONDS,
     Alert,
@@ -223,13 +223,13 @@ SUBSCRIBERS: dict[str, Callable] = {"email": _email, "slack": _slack, "pagerduty
 def compile_channel(aws: AwsContext, item) -> None:
     """A channel: its component, encrypted topic and subscriber."""
     component = aws.ctx.component("channels", item.name, facts.channel_facts(item))
-    told = {"policy": json_of(training_failures.topic_policy(aws, item.name))} \
-        if item.name in aws_told_channels(aws.ctx.system) else {}
     aws.topics[item.name] = topic = aws.add(TOPIC, f"{item.name}-topic", {
         "name": aws.name(item.name, max_len=256),
         "displayName": f"mlops-infra {aws.ctx.system.metadata.name} {aws.ctx.env} {item.name}"[:100],
-        "kmsMasterKeyId": ref(aws.key, "arn"), **told,
+        "kmsMasterKeyId": ref(aws.key, "arn"),
     }, parent=component, address=f"channels.{item.name}", role="topic")
+    if item.name in aws_told_channels(aws.ctx.system):
+        training_failures.add_topic_policy(aws, item.name, topic, parent=component, address=f"channels.{item.name}")
     SUBSCRIBERS[item.kind](aws, item, ChannelParts(item.name, component, topic))
 
 

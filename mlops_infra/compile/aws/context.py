@@ -35,7 +35,7 @@ UNTAGGED_TYPES = frozenset({
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:scheduler/schedule:Schedule", "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:sns/topicSubscription:TopicSubscription", "aws:lambda/permission:Permission",
+    "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topicPolicy:TopicPolicy", "aws:lambda/permission:Permission",
     "aws:appautoscaling/policy:Policy", "aws:cloudwatch/dashboard:Dashboard",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
 })

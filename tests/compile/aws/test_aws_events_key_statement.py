@@ -43,8 +43,10 @@ def test_the_eventbridge_key_statement_has_no_source_condition() -> None:
 
 
 def test_the_topic_policy_still_limits_the_sender_to_this_accounts_rules() -> None:
-    [topic] = [r for r in _resources() if r.type == "aws:sns/topic:Topic" and r.urn.endswith("::ml-team-topic")]
-    statements = topic.inputs["policy"]["$json"]["Statement"]
+    # the grant is the channel's TopicPolicy (compile/aws/training_failures.py, "Why a TopicPolicy")
+    [topic_policy] = [r for r in _resources()
+                      if r.type == "aws:sns/topicPolicy:TopicPolicy" and r.urn.endswith("::ml-team-topic-policy")]
+    statements = topic_policy.inputs["policy"]["$json"]["Statement"]
     [events] = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert events["Action"] == "sns:Publish" or events["Action"] == ["sns:Publish"]
     assert events["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/*"}}

@@ -178,8 +178,9 @@ def test_reference_prod_resources():
     # the alarm rule's invoke permission); the scorer canary's rollback alarm (rollout runner's notice); a Lambda's
     # failure handling (lambda_failures.py): an Errors alarm and an invoke config for the forwarder, the gate and
     # the runner, a failure queue for the first two; since stop 30 a dropped alarm for each of the three; the drift
-    # monitor's silence alarm (contract-4)
-    assert len(graph.resources) == 108 >= 60  # + the failed-run rule and its target (training_failures)
+    # monitor's silence alarm (contract-4); the failed-run rule, its target, the alarm resolving it and ml-team's
+    # TopicPolicy letting the rule publish (training_failures)
+    assert len(graph.resources) == 110 >= 60
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -195,8 +196,9 @@ def test_reference_prod_resources():
         "mlops:serving:Endpoint": 1, "aws:sagemaker/model:Model": 1,
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1, "aws:sagemaker/endpoint:Endpoint": 1,
         "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 1,
-        "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 11,
+        "mlops:monitoring:Monitor": 3, "mlops:alerting:Alert": 3, "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
         "mlops:alerting:Channel": 2, "aws:sns/topic:Topic": 2, "aws:sns/topicSubscription:TopicSubscription": 2,
+        "aws:sns/topicPolicy:TopicPolicy": 1,
         "aws:lambda/function:Function": 3, "aws:lambda/permission:Permission": 2,
         "aws:cloudwatch/logGroup:LogGroup": 3, "aws:cloudwatch/dashboard:Dashboard": 2,
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3, "aws:sqs/queue:Queue": 2,

@@ -1,13 +1,14 @@
 """A failed training run is told on AWS (``compile/aws/training_failures.py``).
 
 Before this rule a SageMaker pipeline execution that failed was told to nobody. Checked here: the
-compiled rule, targets, topic policy and key policy (pulumi_aws's inputs, the shapes the docstring
+compiled rule, targets, TopicPolicy and key policy (pulumi_aws's inputs, the shapes the docstring
 cites); on the moto server, the compiled pattern matches a failed execution of the job's pipeline and
 no other event, and the compiled input transformer turns it into an alarm-shaped message the forwarder
 reads as alert ``training_failed_<job>`` (``warning``). moto delivers rule targets to SQS, not SNS
 (``moto/events/models.py`` ``Rule.send_to_targets`` raises NotImplementedError for an SNS target), so
 the compiled SNS target is put and listed, then removed before the events, and an SQS queue with the
-same input transformer stands in for the topic; the topic itself takes the compiled policy and key.
+same input transformer stands in for the topic; the topic itself takes the compiled key and the compiled
+TopicPolicy's document.
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ def test_the_reference_tells_ml_team_of_a_failed_pipeline_execution() -> None:
                 and r.urn.endswith("::retrain.failed.ml-team")]
     topic = _one(graph, "aws:sns/topic:Topic", "ml-team-topic")
     assert target.inputs["arn"] == {"$ref": topic.urn, "output": "arn"} and "roleArn" not in target.inputs
-    for resource in (rule, target, topic, _one(graph, "aws:kms/key:Key", "data-key")):
+    topic_policy = _one(graph, training_failures.TOPIC_POLICY, "ml-team-topic-policy")
+    assert topic_policy.inputs["arn"] == {"$ref": topic.urn, "output": "arn"} and "policy" not in topic.inputs
+    for resource in (rule, target, topic, topic_policy, _one(graph, "aws:kms/key:Key", "data-key")):
         assert check_inputs(resource.type, resource.inputs) == []
     # the oncall topic is told of nothing here: no policy, as before
-    assert "policy" not in _one(graph, "aws:sns/topic:Topic", "oncall-topic").inputs
+    assert [r.name for r in graph.resources if r.type == training_failures.TOPIC_POLICY] == ["ml-team-topic-policy"]
     statements = {s["Sid"]: s for s in _one(graph, "aws:kms/key:Key", "data-key").inputs["policy"]["$json"]["Statement"]}
     assert statements["EventBridgeRulesPublishToEncryptedTopics"]["Principal"] == {"Service": "events.amazonaws.com"}
     assert training_failures.SEVERITY == TRAINING_FAILURE_SEVERITY
@@ -85,7 +88,7 @@ def test_a_system_whose_failures_nobody_hears_keeps_its_key_policy() -> None:
     assert not [r for r in graph.resources if r.urn.endswith("::retrain.failed")]
     sids = [s["Sid"] for s in _one(graph, "aws:kms/key:Key", "data-key").inputs["policy"]["$json"]["Statement"]]
     assert sids == ["AccountAdministersKeyThroughIam", "CloudWatchAlarmsPublishToEncryptedTopics"]
-    assert "policy" not in _one(graph, "aws:sns/topic:Topic", "ml-team-topic").inputs
+    assert not [r for r in graph.resources if r.type == training_failures.TOPIC_POLICY]
 
 
 def _event(pipeline_arn: str, status: str) -> dict[str, Any]:
@@ -101,14 +104,17 @@ def test_moto_matches_a_failed_execution_and_the_message_reads_as_the_alert() ->
     rule = _one(graph, "aws:cloudwatch/eventRule:EventRule", "retrain.failed")
     [target] = [r for r in graph.resources if r.urn.endswith("::retrain.failed.ml-team")]
     topic = _one(graph, "aws:sns/topic:Topic", "ml-team-topic")
+    topic_policy = _one(graph, training_failures.TOPIC_POLICY, "ml-team-topic-policy")
     key = _one(graph, "aws:kms/key:Key", "data-key")
     pipeline = _one(graph, "aws:sagemaker/pipeline:Pipeline", "retrain-pipeline")
     pipeline_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{pipeline.inputs['pipelineName']}"
     with running_moto_server() as url:
         kms, sns, sqs, events = (client(s, url) for s in ("kms", "sns", "sqs", "events"))
         key_arn = kms.create_key(Policy=_resolve(key.inputs["policy"], {}))["KeyMetadata"]["Arn"]
-        topic_arn = sns.create_topic(Name=topic.inputs["name"], Attributes={
-            "KmsMasterKeyId": key_arn, "Policy": _resolve(topic.inputs["policy"], {})})["TopicArn"]
+        topic_arn = sns.create_topic(Name=topic.inputs["name"], Attributes={"KmsMasterKeyId": key_arn})["TopicArn"]
+        # what the provider's TopicPolicy does (terraform-provider-aws topic_policy.go putTopicPolicy)
+        sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy",
+                                 AttributeValue=_resolve(topic_policy.inputs["policy"], {}))
         policy = json.loads(sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
         assert {s["Resource"] for s in policy["Statement"]} == {topic_arn}  # the ARN computed from the name
         arns = {pipeline.urn: pipeline_arn, topic.urn: topic_arn}
