@@ -60,6 +60,23 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   ``record`` of a step in effect (a share, no traffic call) needs ``InService`` like any decision and
   writes the status only: two passes at once may both write it, since ``AddTags`` takes no condition,
   each the same step in effect at its own pass's time (a few milliseconds apart).
+- **Races** (audit concurrency-6). The status write (``AddTags``) cannot be made conditional, and the traffic
+  call that SageMaker serialises comes after it (crash safety, below), so a pass that compared before another
+  pass acted and writes after it overwrites that pass's status, then finds its own traffic call refused
+  (``UpdateEndpointWeightsAndCapacities``/``UpdateEndpoint`` while the endpoint is ``Updating``: a
+  ValidationException, "Cannot update in-progress endpoint"; :class:`Lost`). Harmless when both decided alike;
+  not when the winner moved all traffic back to ``primary`` (``--abort``, a gate's rollback) and the loser
+  moved the rollout on (a step, the finish): the status would say ``progressing``/``finished`` over a rolled
+  back endpoint, and the next pass would put the aborted version back (the crash rule below: a status ahead
+  of the traffic is carried out). So the order is: a rollback writes its status, moves the weights, and
+  writes its status again once SageMaker accepted them (a loser that compared earlier and wrote in between
+  is overwritten); a pass that moved the status on and lost its traffic call, or that only recorded a step
+  in effect (no traffic call to lose), reads the endpoint again and, when the stored status is still
+  ``progressing``/``finished`` while the weights SageMaker is applying (``DesiredWeight``) give the target
+  version 0 % where it observed more, writes ``rolled_back`` itself, saying a concurrent pass moved the
+  traffic back (the abort's own phase is then recorded as ``rolled_back``: both hold the version at 0 % and
+  ``--resume`` restarts either). Only a rollback gives the target 0 % of a share it had: a step or a finish
+  never does. Test ``tests/rollout/test_sagemaker_abort_race.py``.
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint``,
@@ -413,13 +430,52 @@ class SageMakerDriver:
             raise Lost("the endpoint changed since it was observed")
         self._write_status(endpoint["EndpointArn"], decision.status, fields)
         self._crash("status")
-        if decision.action == "rollback" and observed.percent:
-            self._weights(endpoint, 0)
-        elif decision.action == "finish":
-            self._finish(endpoint, tags)
-        elif decision.action == "set_traffic" and decision.percent is not None:
-            self._traffic(endpoint, tags, fields, decision.percent)
+        try:
+            if decision.action == "rollback" and observed.percent:
+                self._weights(endpoint, 0)
+                self._write_status(endpoint["EndpointArn"], decision.status, {})  # again: see **Races**
+            elif decision.action == "finish":
+                self._finish(endpoint, tags)
+            elif decision.action == "set_traffic" and decision.percent is not None:
+                self._traffic(endpoint, tags, fields, decision.percent)
+        except Lost:
+            self._yield_to_rollback(decision, observed, now)
+            raise
+        if decision.action == "record" and decision.percent:
+            self._yield_to_rollback(decision, observed, now)
         self._crash("traffic")
+
+    def _yield_to_rollback(self, decision: Decision, observed: Observed, now: float) -> None:
+        """After this pass moved the status forward (a step, its record, the finish) and either lost its traffic
+        call or only recorded: when a concurrent pass is moving all traffic back to ``primary`` (its weights,
+        as SageMaker now applies them, give the target version 0 % where this pass observed more) while the
+        stored status still says ``progressing`` or ``finished``, this pass's status write overwrote that
+        rollback's: write ``rolled_back`` (see the contract, **Races**)."""
+        if not observed.percent or decision.status is None or decision.status.phase not in ("progressing", "finished"):
+            return
+        endpoint, tags = self._read()
+        fields = _fields(tags)
+        stored = RolloutStatus.from_fields(fields)
+        if (stored is None or stored.revision != self.target.version or stored.phase not in ("progressing", "finished")
+                or self._moving_share(endpoint, fields) != 0):
+            return
+        reason = (f"all traffic was moved back to version {stored.previous or observed.stable} by a concurrent pass "
+                  f"(an --abort or a gate's rollback) while this pass moved version {stored.revision} on; its status "
+                  "was overwritten by this pass's")
+        self._write_status(endpoint["EndpointArn"], stored.evolve(phase="rolled_back", reason=reason, since=now),
+                           fields)
+
+    def _moving_share(self, endpoint: dict[str, Any], fields: dict[str, str]) -> int | None:
+        """The target version's share of traffic the endpoint is moving to: each variant's ``DesiredWeight``
+        (botocore ``ProductionVariantSummary``: "The requested weight, as specified in the
+        UpdateEndpointWeightsAndCapacities request"; ``CurrentWeight`` when absent); None when the canary
+        variant does not serve the target version."""
+        if self._versions(endpoint, fields).get(CANARY) != self.target.version:
+            return None
+        weights = {v["VariantName"]: float(v.get("DesiredWeight", v.get("CurrentWeight")) or 0.0)
+                   for v in endpoint.get("ProductionVariants", [])}
+        total = weights.get(PRIMARY, 0.0) + weights.get(CANARY, 0.0)
+        return round(100 * weights.get(CANARY, 0.0) / total) if total else 0
 
     def _crash(self, point: str) -> None:
         if self.crash_at == point and point:

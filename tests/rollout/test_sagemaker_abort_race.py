@@ -1,0 +1,123 @@
+"""Audit concurrency-6: an ``--abort`` racing a scheduled pass that moves the rollout on (SageMaker).
+
+SageMaker's ``AddTags`` takes no condition, so a pass that compared before the abort and writes its status after
+it overwrites the abort's status; SageMaker then refuses that pass's traffic call (one update at a time:
+ValidationException "Cannot update in-progress endpoint", modelled by ``endpoint_updates_take``, patch 3 of
+tests/support/moto_server.py). Before the fix the status said ``finished`` over the abort's traffic (all on
+``primary``), and the next pass landed the aborted version on the final config at 100 %. The forced interleaving is
+the auditor's (/tmp/conc/audit_conc/test_abort_race.py): the scheduled pass's compare, then the whole abort, then
+the scheduled pass's writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mlops_infra.rollout.drivers.sagemaker import ROLLED_BACK, SageMakerDriver
+from mlops_infra.rollout.runner import reconcile_once
+from tests.rollout.aws_world import canary_percent, deploy, status_tags
+from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
+from tests.support.moto_server import endpoint_updates_take
+
+pytestmark = pytest.mark.moto
+E = "fraud-prod-scorer"
+SETTLE = 0.5
+"""Seconds an endpoint update stays Updating (``endpoint_updates_take``)."""
+
+
+def _walk_to(sm, target, clock, gates, action: str) -> None:
+    """Reconcile until the next pass would decide ``action`` (settled: InService, bake over)."""
+    for _ in range(60):
+        reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+        clock.sleep(BAKE)
+        time.sleep(SETTLE + 0.05)
+        if reconcile_once(spec("aws"), _Peek(sm, target), gates, clock.now).decision.action == action:
+            return
+    raise AssertionError(f"never reached a {action} decision")
+
+
+class _Peek(SageMakerDriver):
+    """Decides without acting (what the next pass would do)."""
+
+    def act(self, *args, **kwargs):
+        return None
+
+
+def _race(sm, target, clock, gates, command: str = "abort") -> dict:
+    """The scheduled pass compares; the operator's pass (``command``) runs whole; then the scheduled pass writes."""
+    compared, operator_done = threading.Event(), threading.Event()
+
+    class Scheduled(SageMakerDriver):
+        acting = False
+
+        def act(self, *args, **kwargs):
+            self.acting = True
+            return super().act(*args, **kwargs)
+
+        def _read(self):
+            out = super()._read()
+            if self.acting and not compared.is_set():
+                compared.set()
+            return out
+
+        def _write_status(self, *args, **kwargs):
+            operator_done.wait(10)
+            return super()._write_status(*args, **kwargs)
+
+    class Operator(SageMakerDriver):
+        def act(self, *args, **kwargs):
+            compared.wait(10)
+            try:
+                return super().act(*args, **kwargs)
+            finally:
+                operator_done.set()
+
+    results: dict = {}
+    scheduled = threading.Thread(target=lambda: results.__setitem__(
+        "scheduled", reconcile_once(spec("aws"), Scheduled(sm, target), gates, clock.now)))
+    operator = threading.Thread(target=lambda: results.__setitem__(
+        "operator", reconcile_once(spec("aws"), Operator(sm, target), gates, clock.now, command)))
+    scheduled.start(), operator.start()
+    scheduled.join(30), operator.join(30)
+    return results
+
+
+def test_an_abort_racing_the_finish_keeps_all_traffic_on_primary(sm):
+    target = deploy(sm)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    with endpoint_updates_take(SETTLE):
+        _walk_to(sm, target, clock, gates, "finish")
+        assert canary_percent(sm, E) == 100
+        results = _race(sm, target, clock, gates)
+        operator, scheduled = results["operator"], results["scheduled"]
+        assert (operator.decision.action, operator.acted) == ("rollback", True)
+        assert (scheduled.decision.action, scheduled.lost) == ("finish", True)
+        assert status_tags(sm, E)["phase"] in ROLLED_BACK and canary_percent(sm, E) == 0
+        for _ in range(3):  # the passes after it hold the rollback
+            time.sleep(SETTLE + 0.05)
+            clock.sleep(BAKE)
+            reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+    assert status_tags(sm, E)["phase"] in ROLLED_BACK
+    assert canary_percent(sm, E) == 0
+    endpoint = sm.describe_endpoint(EndpointName=E)
+    assert endpoint["EndpointConfigName"] != target.final_config
+    assert {v["VariantName"]: v["CurrentWeight"] for v in endpoint["ProductionVariants"]}["canary"] == 0.0
+
+
+def test_a_race_on_one_decision_still_keeps_the_winners_status(sm):
+    """Two passes that decide the same (the finish) do not turn it into a rollback."""
+    target = deploy(sm)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    with endpoint_updates_take(SETTLE):
+        _walk_to(sm, target, clock, gates, "finish")
+        results = _race(sm, target, clock, gates, command=None)
+        assert sorted(r.decision.action for r in results.values()) == ["finish", "finish"]
+        assert sorted((r.acted, r.lost) for r in results.values()) == [(False, True), (True, False)]
+        assert status_tags(sm, E)["phase"] == "finished"
+    time.sleep(SETTLE + 0.05)
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
