@@ -62,6 +62,9 @@ Contract:
   holds the resources' old property values (:func:`pulumi_failure`, audit closing-34g-3); a CLI version the Automation API
   refuses (``InvalidVersionError``, raised before any command runs) too (:func:`version_refusal`; it was
   reported as a bug in mlops-infra).
+- A stack a ``pulumi`` process holds locked (a file backend's lock file: another ``up`` running, or crashed) is
+  refused by :func:`preflight` and :func:`up` before anything runs, naming who holds it; ``pulumi cancel`` is
+  advised only once no ``pulumi`` runs on it (:func:`check_unlocked`, audit concurrency-3).
 - :func:`preflight` (``apply --drain-queues``, before a ClusterQueue is held) ends with :func:`check_cli`:
   ``pulumi version`` judged by the Automation API's own minimum-version rule and ``pulumi whoami`` with
   ``up``'s environment (login, backend reachable), each bounded by :data:`CLI_CHECK_SECONDS`. An apply
@@ -272,13 +275,15 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
     it before it holds a ClusterQueue (audit applypath-4: the drain evicted the runs, then ``up`` could not
     start); ``up`` checks the state again, since it can still move during the prompt and the drain. Then,
     last, :func:`check_cli` runs the Pulumi CLI the way ``up`` will: its version against the Automation API's
-    minimum, and ``pulumi whoami`` (the login and the backend's reachability, for the CLI)."""
+    minimum, and ``pulumi whoami`` (the login and the backend's reachability, for the CLI). Before the state,
+    :func:`check_unlocked`: a stack another ``pulumi`` holds locked (audit concurrency-3)."""
     stack_dir = Path(options.stack_dir)
     if not (stack_dir / "Pulumi.yaml").is_file():
         raise UserError(f"{stack_dir} is not a Pulumi project", "Expected a Pulumi.yaml there (see docs/pulumi.md).")
     if options.project is not None:
         check_stack_dir(stack_dir, options.project, options.system_file, options.env)
     workspace_env(options, environ)
+    check_unlocked(options, environ)
     check_unmoved(options, environ)
     check_cli(options, environ)
 
@@ -498,6 +503,9 @@ def pulumi_failure(exc: Exception, options: StackOptions | None = None) -> UserE
         shown.append(f"Pulumi's progress output ({len(out)} lines) is left out and not kept: its diff prints the "
                      "resources' old property values, secrets among them (environment variables). To see the diff, "
                      f"run it yourself{where}.")
+    if "currently locked" in text:  # pkg/backend/diy/lock.go checkForLock: its hint is unqualified (concurrency-3)
+        shown.append("Another `pulumi` holds the stack's lock: wait for it to end. Run `pulumi cancel` only once you "
+                     "know no `pulumi` runs on the stack: removing a live lock lets two updates run on one state.")
     return UserError(f"Pulumi failed: {first}", "\n".join(shown))
 
 
@@ -554,6 +562,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     stack_options = StackOptions(Path(stack_dir), env, **options)
     if stack_options.project is not None:  # nothing is read or written in another system's directory
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
+    check_unlocked(stack_options, done="nothing was applied")  # concurrency-3: no `stack select` on a locked stack
     check_unmoved(stack_options)
     guard = SignalGuard() if guard is None else guard  # applypath-3: signals cancel Pulumi as at its terminal
     earlier = guard.started.count("up")  # an ordered apply's first phase ran under the same guard
@@ -593,6 +602,47 @@ def stack_locks(options: StackOptions, environ: Mapping[str, str] = os.environ) 
     locks = backend_root(Path(options.stack_dir), url) / ".pulumi" / "locks"
     return sorted([*(locks / "organization" / project / options.env).glob("*.json"),
                    *(locks / options.env).glob("*.json")])
+
+
+def lock_holders(locks: Sequence[Path]) -> list[str]:
+    """``<user>@<host> (pid N) since <time>`` of each lock file, read as the diy backend writes it (pulumi/pulumi
+    ``pkg/backend/diy/lock.go`` ``lockContent``: JSON ``pid``, ``username``, ``hostname``, ``timestamp``);
+    ``<file> (unreadable)`` for one that is not."""
+    holders = []
+    for lock in locks:
+        try:
+            content = json.loads(lock.read_text(encoding="utf-8"))
+            holders.append(f"{content['username']}@{content['hostname']} (pid {int(content['pid'])}) since "
+                           f"{content['timestamp']}")
+        except (OSError, ValueError, KeyError, TypeError):
+            holders.append(f"{_shown(lock)} (unreadable)")
+    return holders
+
+
+def check_unlocked(options: StackOptions, environ: Mapping[str, str] = os.environ, *,
+                   done: str = NOTHING_DONE) -> None:
+    """Refuse a stack that a ``pulumi`` process holds locked, naming who holds it (audit concurrency-3).
+
+    Why: the diy backend takes the stack's lock first thing in ``Update`` (pulumi/pulumi
+    ``pkg/backend/diy/backend.go``: ``b.Lock`` then ``defer b.Unlock``) and ``checkForLock``
+    (``pkg/backend/diy/lock.go``) refuses an update while any lock file is there ("the stack is currently locked
+    by N lock(s)"). A running ``up`` holds it, and so does one that crashed (killed CI runner, OOM), whose
+    state may be the very one planned against, so the serial check (:func:`check_unmoved`) passes. Checked
+    by :func:`preflight` before ``apply --drain-queues`` holds a ClusterQueue (the drain evicted runs for an
+    ``up`` that then met the lock), and by :func:`up` before ``pulumi stack select``/``config set-all``. Lock
+    files are read in a file backend (:func:`stack_locks`); elsewhere ``up`` meets the lock itself and
+    :func:`pulumi_failure` words Pulumi's hint. The message says to wait, and ``pulumi cancel`` only once no
+    ``pulumi`` runs on the stack: removing a live lock lets two updates run on one state."""
+    locks = stack_locks(options, environ)
+    if not locks:
+        return
+    where, stack = _shown(Path(options.stack_dir)), options.env
+    raise UserError(
+        f"the stack {stack} is locked by {', '.join(lock_holders(locks))}: another `pulumi up` is running on it, "
+        f"or one crashed; {done}",
+        f"Pulumi refuses an update while the lock is there ({', '.join(_shown(lock) for lock in locks)}). Wait for "
+        "that apply to end, then plan and apply again. If it crashed: once you know no `pulumi` runs on the stack "
+        f"(the process named above has ended), remove the lock with `pulumi cancel --stack {stack}` in {where}.")
 
 
 def _shown(path: Path) -> str:

@@ -28,8 +28,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    (exit 1), unless
    ``--drain-queues`` (:mod:`mlops_infra.apply.queue_drain`, audit removal-4); with it, what would stop
    ``pulumi up`` from starting (no ``Pulumi.yaml``, another system's directory, no passphrase for a
-   self-managed backend, a stack state that is not the one planned against, such as a ``--state`` file
-   that is not the stack's current state: ``engine.preflight``), and a Pulumi CLI ``up`` could not use (a
+   self-managed backend, a stack another ``pulumi`` holds locked (audit concurrency-3), a stack state that is
+   not the one planned against, such as a ``--state`` file that is not the stack's current state:
+   ``engine.preflight``), and a Pulumi CLI ``up`` could not use (a
    version the Automation API refuses, not logged in, a backend it cannot open or that does not answer:
    ``engine.check_cli`` runs ``pulumi version`` and ``pulumi whoami`` as ``up`` will, bounded in time), is
    refused first, so no queue is held for an apply that cannot run (audit applypath-4, closing-33b-2).
