@@ -593,30 +593,21 @@ def stack_locks(options: StackOptions, environ: Mapping[str, str] = os.environ) 
     ``.pulumi/locks/<fully qualified stack name>/<lock id>.json``; ``backend.go`` ``FullyQualifiedName``:
     ``organization/<project>/<stack>``, or ``<stack>`` in the legacy layout). Other backends: none seen."""
     from mlops_infra.state.backends import Backend
-    from mlops_infra.state.pulumi_state import backend_root
+    from mlops_infra.state.stack_lock import lock_files
 
     url = backend_url(options, environ)
     if Backend(url, "").kind != "file":
         return []
     project = options.project or program_config(Path(options.stack_dir), options.env)[0] or ""
-    locks = backend_root(Path(options.stack_dir), url) / ".pulumi" / "locks"
-    return sorted([*(locks / "organization" / project / options.env).glob("*.json"),
-                   *(locks / options.env).glob("*.json")])
+    return lock_files(project, options.env, Path(options.stack_dir), url)
 
 
 def lock_holders(locks: Sequence[Path]) -> list[str]:
-    """``<user>@<host> (pid N) since <time>`` of each lock file, read as the diy backend writes it (pulumi/pulumi
-    ``pkg/backend/diy/lock.go`` ``lockContent``: JSON ``pid``, ``username``, ``hostname``, ``timestamp``);
-    ``<file> (unreadable)`` for one that is not."""
-    holders = []
-    for lock in locks:
-        try:
-            content = json.loads(lock.read_text(encoding="utf-8"))
-            holders.append(f"{content['username']}@{content['hostname']} (pid {int(content['pid'])}) since "
-                           f"{content['timestamp']}")
-        except (OSError, ValueError, KeyError, TypeError):
-            holders.append(f"{_shown(lock)} (unreadable)")
-    return holders
+    """``<user>@<host> (pid N) since <time>`` of each lock file (:func:`mlops_infra.state.stack_lock.holders`, the
+    one reader of lock files, which ``plan`` uses too)."""
+    from mlops_infra.state.stack_lock import holders
+
+    return holders(locks)
 
 
 def check_unlocked(options: StackOptions, environ: Mapping[str, str] = os.environ, *,

@@ -333,9 +333,9 @@ class _Planner:
         state = self.state
         if state.pending_operations:
             self.warnings.append(
-                f"the state records {state.pending_operations} pending operation(s) from an interrupted apply: "
+                f"the state records {state.pending_operations} pending operation(s) from an update that is running or was interrupted: "
                 "resources may exist that the state does not know; run `pulumi refresh` (or clear them with "
-                "`pulumi stack export`/`import`) before applying")
+                "`pulumi stack export`/`import`) before applying, once no update runs on the stack")
         if state.resources and state.project and (state.project, state.stack) != (self.graph.project, self.graph.stack):
             self.warnings.append(
                 f"the state is of {state.project}/{state.stack}, not {self.graph.project}/{self.graph.stack}: "

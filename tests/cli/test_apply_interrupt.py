@@ -195,7 +195,7 @@ def test_a_second_ctrl_c_terminates_pulumi_and_names_what_it_left(repo, pulumi, 
     assert "1 pending operation" in stderr and "pulumi refresh --stack dev" in stderr
     assert "pulumi cancel --stack dev" in stderr and str(lock.relative_to(repo)) in stderr
     plan = run_cli("plan", FRAUD, "--env", "dev")
-    assert "1 pending operation(s) from an interrupted apply" in plan.output
+    assert "1 pending operation(s) from an update that is running or was interrupted" in plan.output
 
 
 TIMEOUT_RUNS = 5

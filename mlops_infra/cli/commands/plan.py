@@ -122,6 +122,10 @@ def plan(
     destination = (output_file(out, inputs=(target.path, state, _state_path(prior)), what="plan file")
                    if out is not None else None)  # the spec found by default and the backend's state too
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
+    from mlops_infra.state.stack_lock import lock_warning
+
+    # concurrency-4: the stack's lock says the state is another update's intermediate one (not with --state)
+    locked = [w for w in [lock_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None else []
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
@@ -133,7 +137,7 @@ def plan(
     # findings): released before planning, the plan's memory peak does not hold it too.
     loaded = desired.loaded if failed else None
     del desired, system
-    result = make(graph, prior, live, drift, [*registry.warnings, *warnings])
+    result = make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings])
     if failed:
         result = amended(result, guardrails=failed)
     print_guardrails(result, loaded, err)
