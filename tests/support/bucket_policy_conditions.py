@@ -15,6 +15,12 @@ Semantics (IAM User Guide, "IAM JSON policy elements: Condition operators"): eve
 (``StringNotEquals``) true ("If the policy condition requires that the key is not matched ... and the right key is
 not present, the condition is true"); ``Null: "true"`` holds when the key is absent, ``"false"`` when present.
 
+Identity policies (audit iam): :func:`allowed_by` answers which Allow statements of a compiled role policy
+allow one request, for the operators those policies use (``StringEquals``, ``StringLike``, ``ArnLike``,
+``Bool``, ``Null``; a value list matches when any value does), by the same rule: a key absent from the request
+context makes a positive operator false (moto does not enforce IAM either). Resources that are refs (the
+compiler's ``{"$ref": urn, "output": ...}``) are matched as the text :func:`ref_text` gives them.
+
 The request context of a PutObject comes from its botocore parameters, mapped through the botocore ``s3``
 ``PutObjectRequest`` shape's header names (``ServerSideEncryption`` -> ``x-amz-server-side-encryption`` ->
 condition key ``s3:x-amz-server-side-encryption``), or from the HTTP headers a real boto3 call sent.
@@ -83,4 +89,32 @@ def _operator(op: str, key: str, expected: str, actual: str | None) -> bool:
         return actual == expected
     if op == "NumericLessThan":
         return float(actual) < float(expected)
+    raise AssertionError(f"{op} ({key}) is outside what this test evaluator models")
+
+
+def ref_text(value: Any) -> str:
+    """A policy value as text: a string as is, a compiler ref as ``ref:<urn>:<output>``."""
+    return value if isinstance(value, str) else f"ref:{value['$ref']}:{value['output']}"
+
+
+def allowed_by(policy: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> list[str]:
+    """The Sids of the Allow statements of the identity ``policy`` that allow ``action`` on ``resource`` with the
+    request ``context`` (module docstring)."""
+    return [s.get("Sid", "") for s in policy["Statement"]
+            if s["Effect"] == "Allow" and _matches(s["Action"], action)
+            and _matches([ref_text(r) for r in s["Resource"]], resource)
+            and all(_allow_operator(op, key, expected, context.get(key))
+                    for op, tests in s.get("Condition", {}).items() for key, expected in tests.items())]
+
+
+def _allow_operator(op: str, key: str, expected: Any, actual: str | None) -> bool:
+    values = [ref_text(v) for v in (expected if isinstance(expected, list) else [expected])]
+    if op == "Null":
+        return (actual is None) == (values[0] == "true")
+    if actual is None:
+        return False  # a positive operator on an absent key
+    if op in ("StringEquals", "Bool"):
+        return actual in values
+    if op in ("StringLike", "ArnLike"):
+        return _matches(values, actual)
     raise AssertionError(f"{op} ({key}) is outside what this test evaluator models")

@@ -78,8 +78,6 @@ class AwsContext:
     """Role URNs the pipeline role may pass to SageMaker jobs."""
     endpoint_names: dict[str, str] = field(default_factory=dict)
     """endpoint name -> physical SageMaker endpoint name (:func:`~mlops_infra.compile.aws.serving.endpoint_name`)."""
-    job_images: list[str] = field(default_factory=list)
-    """ECR repository ARNs of training images (the pipeline role reads them to register models)."""
     canaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     """endpoint address -> what the rollout runner drives there (compile/aws/rollout_runner.py): the
     physical endpoint, the new version, its final config and model, whether the config uses the

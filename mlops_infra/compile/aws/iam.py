@@ -20,13 +20,11 @@ whose ARNs name this environment's resources (physical names start with ``<syste
 (``arn:aws:sagemaker:<r>:<a>:endpoint/<system>-<env>-*``). The widened policy grants the same actions
 on this environment's resources of the same kind; it never reaches another environment's or
 another system's resources, unless their names start with the same prefix (a system named
-``<system>-<env>...``). If that is not enough, a statement that only reads ECR images (the
-pipelines role reads every training job's image, which users keep in repositories of their own
-naming) has its repositories of each account and region widened to their longest common name
-prefix and ``*``, down to ``repository/*`` (:func:`widened_images`): read access to the images of
-that account's repositories in that region, nothing else. A policy still over the quota is a
-:class:`UserError` naming the role. A policy under the quota is left exactly as given: least
-privilege where it fits.
+``<system>-<env>...``). A policy still over the quota is a :class:`UserError` naming the role. A
+policy under the quota is left exactly as given: least privilege where it fits. (No role reads the
+images of many repositories any more: the pipelines role's image read was not needed by the
+RegisterModel step, ``CreateModelPackage``, and named the training images, not the registered ones,
+audit iam-3; so there is no image-repository widening.)
 """
 
 from __future__ import annotations
@@ -39,7 +37,6 @@ import orjson
 
 from mlops_infra.compile.aws import arns, policies
 from mlops_infra.compile.aws.context import AwsContext
-from mlops_infra.compile.naming import common_prefix
 from mlops_infra.errors import UserError
 from mlops_infra.graph import is_ref, json_of, ref
 
@@ -212,36 +209,12 @@ def widened(aws: AwsContext, statement: dict[str, Any]) -> dict[str, Any]:
     return _collapsed(statement, scopes, lambda scope, _: scope)
 
 
-IMAGE_READ_ACTIONS = frozenset({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages",
-                                "ecr:GetDownloadUrlForLayer"})
-"""ECR actions that read images: a statement of these alone may be widened across repositories
-(:func:`widened_images`)."""
-
-
-def widened_images(statement: dict[str, Any]) -> dict[str, Any]:
-    """``statement`` with its ECR repository ARNs of one account and region, two or more, replaced by
-    one ARN: ``repository/`` and the repositories' longest common name prefix and ``*`` (down to
-    ``repository/*``), when every action of the statement only reads images
-    (:data:`IMAGE_READ_ACTIONS`); any other statement unchanged (module contract)."""
-    if not set(statement["Action"]) <= IMAGE_READ_ACTIONS:
-        return statement
-    heads: list[str | None] = []
-    for item in statement["Resource"]:
-        head, _, name = item.partition(":repository/") if isinstance(item, str) else ("", "", "")
-        heads.append(f"{head}:repository/" if name and head.startswith("arn:") and ":ecr:" in head else None)
-    return _collapsed(statement, heads, lambda head, items: head + common_prefix(
-        [item.partition(":repository/")[2] for item in items]) + "*")
-
-
 def _fitted(aws: AwsContext, spec: RoleSpec, document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` when IAM's quota holds it, else its :func:`widened` statements, else those with
-    :func:`widened_images` too; a :class:`UserError` when even those do not fit (module contract)."""
+    """``document`` when IAM's quota holds it, else its :func:`widened` statements; a :class:`UserError` when
+    even those do not fit (module contract)."""
     if fits(aws, document):
         return document
     widest = policies.document(*[widened(aws, statement) for statement in document["Statement"]])
-    if fits(aws, widest):
-        return widest
-    widest = policies.document(*[widened_images(statement) for statement in widest["Statement"]])
     if fits(aws, widest):
         return widest
     size = policy_characters(aws, widest)

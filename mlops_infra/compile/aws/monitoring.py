@@ -199,12 +199,19 @@ def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, basel
 
 
 def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> list:
+    """The drift job's execution role: read capture and baseline, write its report, use the platform key, pull
+    the drift image, write logs and metrics, and ``kms:CreateGrant`` for AWS resources only, since
+    :func:`drift_step` sets ``ClusterConfig.VolumeKmsKeyId`` ("If you specify a volume KMS key in the resource
+    configuration of your processing job, add the following permissions: ... kms:CreateGrant", SageMaker
+    Developer Guide, "How to use SageMaker execution roles", "CreateProcessingJob API: Execution Role
+    Permissions"; audit iam-5)."""
     physical = serving.endpoint_name(aws, monitor.endpoint)
     reads = [(capture, serving.capture_prefix(physical))] + ([(baseline, monitor.baseline_prefix or "")] if baseline else [])
     return [
         *policies.s3_read("ReadCaptureAndBaseline", aws.region, reads),
         *policies.s3_write("WriteReports", aws.region, [(capture, f"reports/{physical}/{monitor.name}/")]),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        policies.kms_service_grant("EncryptJobVolume", ref(aws.key, "arn")),
         *policies.ecr_pull("DriftJobImage", [ref(aws.repository, "arn")]),
         policies.logs("WriteJobLogs", aws.region, aws.account, [PROCESSING_METRICS_NAMESPACE]),
         policies.put_metrics("PublishDriftMetric", [METRIC_NAMESPACE, PROCESSING_METRICS_NAMESPACE]),

@@ -95,6 +95,15 @@ def scheduler_policy(aws: AwsContext) -> str:
 
 
 def _pipelines_statements(aws: AwsContext) -> list:
+    """What the pipeline role calls when SageMaker Pipelines runs a step with it: Create/Describe/Stop of the
+    jobs (named ``pipelines-*`` by SageMaker), ``iam:PassRole`` of the job roles to SageMaker only, the
+    RegisterModel step's ``CreateModelPackage`` in the model package groups (SageMaker "API Permissions: Actions,
+    Permissions, and Resources Reference": ``sagemaker:CreateModelPackage``, no ECR action, so the role reads no
+    image: audit iam-3), and ``kms:CreateGrant`` on the platform key for AWS resources only, as the caller of
+    CreateTrainingJob/CreateProcessingJob with a ``VolumeKmsKeyId`` (same reference: "required only if ... the
+    associated role does not have a policy that permits this action"; the execution roles have it too:
+    ``training.py``, ``monitoring.py``) with ``kms:DescribeKey`` in a statement of its own
+    (:func:`policies.kms_service_grant`)."""
     r, a = aws.region, aws.account
     jobs = [arns.sagemaker_job_arn(r, a, kind, "pipelines-") for kind in ("training-job", "processing-job")]
     groups = sorted(aws.groups)
@@ -111,10 +120,8 @@ def _pipelines_statements(aws: AwsContext) -> list:
                         "sagemaker:DescribeModelPackageGroup"],
                        [ref(aws.groups[g], "arn") for g in groups]
                        + [arns.model_packages_arn(r, a, n) for n in group_names]),
-        policies.allow("ReadRegisteredImages", ["ecr:BatchGetImage", "ecr:DescribeImages"],
-                       sorted(set(aws.job_images))),
-        policies.allow("GrantJobVolumeEncryption", ["kms:CreateGrant", "kms:DescribeKey"], [ref(aws.key, "arn")],
-                       {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        policies.kms_service_grant("GrantJobVolumeEncryption", ref(aws.key, "arn")),
+        policies.kms_describe("DescribeJobVolumeKey", ref(aws.key, "arn")),
     ]
 
 

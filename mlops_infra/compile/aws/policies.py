@@ -3,13 +3,21 @@
 Contract: every function returns JSON-ready data; the compiler wraps documents in ``json_of`` so
 refs (role ARNs, the key ARN) resolve at apply. Identity policies name exact resources: bucket and
 object ARNs, the KMS key ARN, ECR repository ARNs, model package group ARNs, secret ARNs (a role's
-policy over IAM's size quota is widened to this environment's name prefix: ``iam.add_role``). The only
-``"*"`` resources are for actions that have no resource-level permissions, each narrowed by a
-condition where AWS offers one:
+policy over IAM's size quota is widened to this environment's name prefix: ``iam.add_role``). The
+``"*"`` (or any-account) resources, each narrowed by a condition where one is known to hold (the full list
+with reasons is docs/compile-aws.md "Least privilege"; tests/compile/aws/test_iam_stars.py compares it
+with every compiled example policy):
 
-- ``cloudwatch:PutMetricData`` (no resource types; narrowed by ``cloudwatch:namespace``);
+- ``cloudwatch:PutMetricData`` (no resource types; narrowed by ``cloudwatch:namespace``: :func:`put_metrics`);
 - ``ecr:GetAuthorizationToken`` (account-wide by design; it grants nothing without the pull actions
-  on a named repository).
+  on a named repository: :func:`ecr_pull`);
+- ``kms:Decrypt`` on any key of the region, only through S3 and for named objects (:func:`kms_decrypt_via_s3`);
+- the rollout runner's ``cloudwatch:GetMetricData``, ``sagemaker:Search`` and Application Auto Scaling calls
+  (``compile/aws/rollout_runner.py``: no resource types, or a scalable target's ID AWS assigns; the
+  Application Auto Scaling writes are unconditioned, docs/compile-aws.md says why).
+
+A condition is put only on actions whose requests carry its key; a key absent from the request makes the
+condition false, so an action under it is never allowed (:data:`GRANT_FOR_AWS_RESOURCE`, :func:`s3_read`).
 
 Resource policies (KMS key policy, bucket policy) use ``"*"`` in the documented sense of "this
 key"/"any principal" for Deny statements; they are not identity grants.
@@ -55,15 +63,25 @@ def trust(*services: str, account: str | None = None) -> dict[str, Any]:
 
 
 def s3_read(sid: str, region: str, grants: list[tuple[str, str]]) -> list[Statement]:
-    """List + get on (bucket, prefix) pairs: ListBucket limited to the prefix, GetObject under it."""
+    """List + get on (bucket, prefix) pairs: ListBucket limited to the prefix, GetObject under it, and
+    GetBucketLocation on each bucket in a statement of its own.
+
+    ``s3:prefix`` is the ``prefix`` parameter of a listing ("Condition key for the prefix specified by a
+    request", AWS SDK for Java ``S3ConditionFactory.PREFIX_CONDITION_KEY``); a GetBucketLocation request has no
+    prefix, and a key absent from the request context makes a ``StringLike`` condition false ("If the key that
+    you specify in a policy condition is not present in the request context, the values do not match", IAM
+    User Guide, "IAM JSON policy elements: Condition operators"). So GetBucketLocation under the prefix
+    condition was never allowed on a prefixed bucket (audit iam-2); it is granted unconditioned (it reveals
+    only the bucket's region), and the prefix-conditioned statements hold ``s3:ListBucket`` alone."""
     lists, gets = [], []
     for bucket, prefix in sorted(set(grants)):
         gets.append(arns.objects_arn(region, bucket, prefix))
         lists.append((arns.bucket_arn(region, bucket), prefix))
-    out = [allow(f"{sid}Objects", ["s3:GetObject", "s3:GetObjectVersion"], gets)]
+    out = [allow(f"{sid}Objects", ["s3:GetObject", "s3:GetObjectVersion"], gets),
+           allow(f"{sid}Location", ["s3:GetBucketLocation"], sorted({bucket for bucket, _ in lists}))]
     for index, (bucket, prefix) in enumerate(lists):
         condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
-        out.append(allow(f"{sid}List{index}", ["s3:GetBucketLocation", "s3:ListBucket"], [bucket], condition))
+        out.append(allow(f"{sid}List{index}", ["s3:ListBucket"], [bucket], condition))
     return [s for s in out if s]
 
 
@@ -77,6 +95,32 @@ def s3_write(sid: str, region: str, grants: list[tuple[str, str]]) -> list[State
 def kms_use(sid: str, key_arn: Any) -> Statement | None:
     """Encrypt/decrypt with the platform key (S3 SSE-KMS objects, job volumes and outputs)."""
     return allow(sid, KMS_DATA_ACTIONS, [key_arn])
+
+
+GRANT_FOR_AWS_RESOURCE = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+"""Only when an AWS service integrated with KMS asks: the key is in the request context of ``CreateGrant``,
+``ListGrants`` and ``RevokeGrant`` only ("Allows principals to call CreateGrant, ListGrants, or RevokeGrant only
+when an AWS service that is integrated with AWS KMS sends the request", AWS KMS Developer Guide, "Controlling
+access to grants"), so no other action may share a statement with it (:func:`kms_service_grant`)."""
+
+
+def kms_service_grant(sid: str, key_arn: Any) -> Statement | None:
+    """``kms:CreateGrant`` on the key, only for a grant an AWS service makes (:data:`GRANT_FOR_AWS_RESOURCE`):
+    SageMaker creates one to encrypt a job's or an endpoint's storage volume with the key.
+
+    Alone in its statement: another action under this condition is never allowed, its requests do not carry
+    the key and a missing key makes the condition false (IAM User Guide, "IAM JSON policy elements: Condition
+    operators"); AWS's own example key policy keeps ``DescribeKey`` out of the grant statement ("Allow
+    attachment of persistent resources" vs "Allow use of the key", AWS KMS ``PutKeyPolicy`` example;
+    audit iam-1)."""
+    return allow(sid, ["kms:CreateGrant"], [key_arn], GRANT_FOR_AWS_RESOURCE)
+
+
+def kms_describe(sid: str, key_arn: Any) -> Statement | None:
+    """``kms:DescribeKey`` on the key (its metadata: ARN, state, usage), unconditioned: a role that holds
+    :func:`kms_service_grant` without :func:`kms_use` (the callers that hand the key to SageMaker) reads it
+    this way, not under the grant's condition (audit iam-1)."""
+    return allow(sid, ["kms:DescribeKey"], [key_arn])
 
 
 def kms_decrypt_via_s3(sid: str, region: str, grants: list[tuple[str, str]]) -> Statement | None:

@@ -29,13 +29,21 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   after the endpoint (``<endpoint[:40]>*``: the serving config of an earlier version has a name no
   compile knows); ``cloudwatch:DescribeAlarms`` on the rollback alarms' ARNs;
   ``cloudwatch:GetMetricData`` on ``*`` (the action has no resource types, Service Authorization
-  Reference, "Actions defined by Amazon CloudWatch"); ``kms:CreateGrant``/``DescribeKey`` on the
-  platform key for AWS resources only, when a config is encrypted with it (botocore
-  ``CreateEndpointConfigInput.KmsKeyId``: "The KMS key policy must grant permission to the IAM role
-  that you specify in your CreateEndpoint, UpdateEndpoint requests"); for autoscaled canaries the
+  Reference, "Actions defined by Amazon CloudWatch"); when a config is encrypted with the platform key
+  (botocore ``CreateEndpointConfigInput.KmsKeyId``: "The KMS key policy must grant permission to the IAM
+  role that you specify in your CreateEndpoint, UpdateEndpoint requests"), ``kms:CreateGrant`` on it for
+  AWS resources only and, in a statement of its own, ``kms:DescribeKey`` on it (a DescribeKey request does
+  not carry ``kms:GrantIsForAWSResource``, so under that condition it was never allowed: audit iam-1,
+  :func:`policies.kms_service_grant`); for autoscaled canaries the
   Application Auto Scaling calls of a finish that changes the instance type (Describe, Deregister,
   RegisterScalableTarget, DescribeScalingPolicies and PutScalingPolicy on ``*``: their resource type
-  is a scalable-target ARN with an ID AWS assigns, unknown at compile time) and the CloudWatch alarm
+  is a scalable-target ARN with an ID AWS assigns, unknown at compile time; unconditioned, so the role may
+  change any scalable target of the account and region, not only SageMaker variants: the condition keys
+  ``application-autoscaling:service-namespace`` / ``scalable-dimension`` exist for identity policies
+  (Application Auto Scaling User Guide, "How Application Auto Scaling works with IAM", "Condition keys"), but
+  which actions carry them is not confirmed here from the Service Authorization Reference, and a key an action
+  does not carry would refuse the driver's calls (audit iam-4; docs/compile-aws.md "Least privilege")) and the
+  CloudWatch alarm
   calls a target-tracking policy makes on the caller's behalf (Application Auto Scaling "Identity-based
   policy examples": PutScalingPolicy needs ``cloudwatch:DescribeAlarms``, ``PutMetricAlarm`` and
   ``DeleteAlarms``), on the alarms it names ``TargetTracking-<resource id>-*``; and writing its own
@@ -169,9 +177,9 @@ def _statements(aws: AwsContext, notify: frozenset[str] = frozenset()) -> list:
         policies.allow("EncryptRollbackNotices", ["kms:Decrypt", "kms:GenerateDataKey*"],
                        [ref(aws.key, "arn")] if topics else [],
                        {"StringEquals": {"kms:ViaService": f"sns.{r}.amazonaws.com"}}),
-        policies.allow("UseKeyForEncryptedConfigs", ["kms:CreateGrant", "kms:DescribeKey"],
-                       [ref(aws.key, "arn")] if any(c["kms"] for c in canaries) else [],
-                       {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        *([policies.kms_service_grant("UseKeyForEncryptedConfigs", ref(aws.key, "arn")),
+           policies.kms_describe("DescribeKeyOfEncryptedConfigs", ref(aws.key, "arn"))]
+          if any(c["kms"] for c in canaries) else []),
         policies.allow("KeepAutoscalingAcrossInstanceTypeChange",
                        ["application-autoscaling:DeregisterScalableTarget",
                         "application-autoscaling:DescribeScalableTargets",

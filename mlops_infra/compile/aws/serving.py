@@ -126,12 +126,17 @@ def has_local_nvme(instance_type: str) -> bool:
     """Whether the instance has local NVMe instance storage, from the catalog
     (:func:`mlops_infra.catalog.has_instance_storage`, derived from EC2 ``DescribeInstanceTypes``).
 
-    SageMaker rejects a KMS key for the storage volume on such instances: botocore
-    ``CreateEndpointConfigInput.KmsKeyId`` and ``ResourceConfig.VolumeKmsKeyId`` say "Certain
-    Nitro-based instances include local storage ... You can't request a KmsKeyId when using an
-    instance type with local storage ... the call to CreateEndpointConfig fails" (the local disks are
-    hardware-encrypted). An unclassified family counts as NVMe: leaving the key off never fails an
-    apply (the EBS volume is then encrypted with the AWS managed key), setting it wrongly does.
+    Such instances' local storage is encrypted by a hardware module, not with a KMS key, and the two
+    SageMaker APIs say different things about a key there (botocore 1.44.8): a training job may not
+    name one, ``ResourceConfig.VolumeKmsKeyId``: "You can't request a VolumeKmsKeyId when using an
+    instance type with local storage"; an endpoint config may, but it is not used for that storage,
+    ``CreateEndpointConfigInput.KmsKeyId``: "If any of the models that you specify in the
+    ProductionVariants parameter use nitro-based instances with local storage, the KmsKeyId parameter
+    does not encrypt instance local storage". So the key is set only where the instance has none:
+    the Train step's ``VolumeKmsKeyId`` (``training.py``) and the endpoint config's ``kmsKeyArn``
+    (:func:`_add_config`, where leaving it off on such an instance loses nothing). An unclassified
+    family counts as NVMe: leaving the key off never fails an apply (an EBS volume is then encrypted
+    with the AWS managed key), setting it on a training instance with local storage does.
     """
     return catalog.has_instance_storage(instance_type) is not False
 

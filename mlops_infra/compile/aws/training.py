@@ -196,13 +196,22 @@ def _writes(aws: AwsContext, item: TrainingJob) -> list[tuple[str, str]]:
     return [*outputs, (bucket, prefix), (bucket, f"checkpoints/{item.name}/")]
 
 
-def _training_statements(aws: AwsContext, item: TrainingJob) -> list:
+def _training_statements(aws: AwsContext, item: TrainingJob, instance: str) -> list:
+    """The execution role's grants: read inputs and checkpoints, write outputs, use the platform key, pull the
+    image, write logs and metrics; on an ``instance`` without local NVMe, whose Train step sets
+    ``ResourceConfig.VolumeKmsKeyId`` (:func:`training_step`), also ``kms:CreateGrant`` for AWS resources only:
+    "If you specify a volume KMS key in the resource configuration of your training job, add the following
+    permissions: ... kms:CreateGrant" (SageMaker Developer Guide, "How to use SageMaker execution roles",
+    "CreateTrainingJob API: Execution Role Permissions"; the pipelines role, the caller, holds it too:
+    ``platform.py``; audit iam-5)."""
     outputs = _writes(aws, item)
     image = arns.ecr_repository_arn_of_image(job_image(aws, item))
     return [
         *policies.s3_read("ReadInputsAndCheckpoints", aws.region, _reads(aws, item) + outputs),
         *policies.s3_write("WriteOutputs", aws.region, outputs),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
+        policies.kms_service_grant("EncryptJobVolume", ref(aws.key, "arn"))
+        if not serving.has_local_nvme(instance) else None,
         *policies.ecr_pull("TrainingImage", [image] if image else []),
         policies.logs("WriteJobLogs", aws.region, aws.account, [TRAINING_METRICS_NAMESPACE]),
         policies.put_metrics("PublishJobMetrics", [TRAINING_METRICS_NAMESPACE]),
@@ -263,10 +272,9 @@ def compile_training_job(aws: AwsContext, item: TrainingJob) -> None:
     component = aws.ctx.component("training_jobs", item.name, job_facts)
     spec = iam.RoleSpec(f"{item.name}-training", ("train", item.name), (iam.SAGEMAKER,),
                         f"Runs training job {item.name}: reads its inputs, writes its outputs.")
-    role = iam.add_role(aws, spec, _training_statements(aws, item), parent=component, address=address)
+    role = iam.add_role(aws, spec, _training_statements(aws, item, job_facts["instanceType"]), parent=component,
+                        address=address)
     aws.job_roles.append(role)
-    if image := arns.ecr_repository_arn_of_image(job_image(aws, item)):
-        aws.job_images.append(image)
     steps = [training_step(aws, item, job_facts, role)]
     if item.registers and item.registers in aws.groups:
         steps.append(register_step(aws, item))

@@ -121,9 +121,12 @@ def test_the_runner_role_names_exactly_what_one_pass_calls():
         # the cleanup of what a finished rollout kept: configs named after the endpoint, its models
         "DeleteKeptConfigs": (["sagemaker:DeleteEndpointConfig"], [f"{arn}:endpoint-config/runs-prod-api*"]),
         "DeleteKeptModels": (["sagemaker:DeleteModel"], [f"{arn}:model/runs-prod-api-v*"]),
-        # ml.m5.large has no local NVMe: its config is encrypted with the platform key
-        "UseKeyForEncryptedConfigs": (["kms:CreateGrant", "kms:DescribeKey"],
+        # ml.m5.large has no local NVMe: its config is encrypted with the platform key; the grant statement
+        # holds CreateGrant alone (its condition key is only in grant requests: audit iam-1)
+        "UseKeyForEncryptedConfigs": (["kms:CreateGrant"],
                                       [{"$ref": one(graph, "aws:kms/key:Key").urn, "output": "arn"}]),
+        "DescribeKeyOfEncryptedConfigs": (["kms:DescribeKey"],
+                                          [{"$ref": one(graph, "aws:kms/key:Key").urn, "output": "arn"}]),
         "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], [
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/runs-prod-rollout-runner",
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/runs-prod-rollout-runner:*"]),
