@@ -25,6 +25,7 @@ from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
+from mlops_infra.spec.image_accounts import check_image_accounts
 from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
 from mlops_infra.spec.lambda_failures import check_lambda_failures
 from mlops_infra.spec.latency_buckets import check_latency_buckets
@@ -80,6 +81,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_cluster_budgets,
     check_schedules_supported,
     check_containers,
+    check_image_accounts,
     check_kubernetes_names,
     check_aws_tags,
     check_kubernetes_labels,

@@ -22,9 +22,11 @@ def test_valid_document_prints_a_one_line_summary() -> None:
     assert result.code == 0
     assert result.stdout == ("ok: fraud-detection: 2 data sources, 1 cluster, 1 training job, 1 model, 1 endpoint, "
                              "3 monitors, 3 alerts, 2 channels; environments dev, staging, prod\n")
-    # B3 (a us-east-1 image, prod in eu-west-1) twice, and gpu-train's budget the shipped catalog cannot price in
-    # prod and staging (budget-unchecked, bcd6774): the reference's own (tests/support/reference.py)
-    assert result.stderr.endswith(f"0 errors, {len(REFERENCE_WARNINGS)} warnings\n") and len(REFERENCE_WARNINGS) == 4
+    # B3 (a us-east-1 image, prod in eu-west-1) twice, gpu-train's budget the shipped catalog cannot price in
+    # prod and staging (budget-unchecked, bcd6774), and the image's registry account (123456789012) pulled from
+    # by staging's and prod's roles (image-in-other-account, audit iam-6): the reference's own
+    # (tests/support/reference.py)
+    assert result.stderr.endswith(f"0 errors, {len(REFERENCE_WARNINGS)} warnings\n") and len(REFERENCE_WARNINGS) == 6
     found = json.loads(run_cli("validate", FRAUD, "--format", "json").stdout)["diagnostics"]
     assert [(d["code"], d["severity"], d["address"]) for d in found] == REFERENCE_WARNINGS
 
@@ -44,12 +46,15 @@ def test_env_option_validates_one_environment() -> None:
     result = run_cli("validate", FRAUD, "--env", "prod")
     assert result.code == 0
     assert result.stdout.endswith("; environment prod\n")
-    # prod's share of the reference's own: the two images (B3) and the unpriced budget
-    assert result.stderr.count(": warning: ") == 3 and "environment prod is in eu-west-1" in result.stderr
+    # prod's share of the reference's own: the two images (B3), the unpriced budget, the image's account (iam-6)
+    assert result.stderr.count(": warning: ") == 4 and "environment prod is in eu-west-1" in result.stderr
     assert result.stderr.count("is not checked in environment prod") == 1
+    assert result.stderr.count("is in account 123456789012, environment prod runs in account 222222222222") == 1
     staging = run_cli("validate", FRAUD, "--env", "staging")
-    assert staging.code == 0 and staging.stderr.count(": warning: ") == 1  # only staging's unpriced budget
+    # staging's: its unpriced budget and the image's account
+    assert staging.code == 0 and staging.stderr.count(": warning: ") == 2
     assert 'budget of $60.00/h is not checked in environment staging' in staging.stderr
+    assert "is in account 123456789012, environment staging runs in account 111111111111" in staging.stderr
 
 
 def test_unknown_env_fails_with_a_suggestion() -> None:
@@ -67,7 +72,8 @@ def test_text_diagnostic_is_compiler_style_with_source_and_caret() -> None:
     assert 'Did you mean "gpu-train"?' in lines[1]
     assert lines[2] == "   44 |     cluster: gpu-trian"
     assert lines[3] == " " * (len("   44 | ") + 13) + "^"
-    assert lines[-1] == "1 error, 2 warnings"  # and the reference's own (tests/support/reference.py)
+    # and the reference's own image warnings (tests/support/reference.py): two of region, two of account
+    assert lines[-1] == "1 error, 4 warnings"
 
 
 def test_json_output_shape() -> None:

@@ -6,6 +6,9 @@ review finding B3), and the reference cannot change, so validating it warns twic
 training job's image and the model's serving image (the same image, reused to serve). Its cluster
 gpu-train (ml.g5.12xlarge) has a budget the shipped price catalog cannot check in staging
 (us-east-1) or prod (eu-west-1): no Training price there, so it warns ``budget-unchecked`` for each.
+Its image is in account 123456789012's ECR while staging and prod run in 111111111111 and 222222222222: each
+warns ``image-in-other-account`` once (the repository's policy there must let the training and serving roles
+pull; audit iam-6), at the image, addressed to the training job (its first puller).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ REFERENCE_WARNINGS = [
     ("budget-unchecked", "warning", "clusters.gpu-train"),  # prod: no eu-west-1 Training price for ml.g5.12xlarge
     ("budget-unchecked", "warning", "clusters.gpu-train"),  # staging: none in us-east-1 either
     ("image-in-other-region", "warning", "models.fraud-model"),
+    ("image-in-other-account", "warning", "training_jobs.retrain"),  # prod: account 222222222222
+    ("image-in-other-account", "warning", "training_jobs.retrain"),  # staging: account 111111111111
     ("image-in-other-region", "warning", "training_jobs.retrain"),
 ]
 """(code, severity, address) of every diagnostic of the reference, in output order."""
