@@ -41,9 +41,12 @@ def test_llm_platform_reranker_warns_in_dev_only_at_its_rollback_on(tmp_path: Pa
     assert result.code == 0 and "Traceback" not in result.output
     line = line_of(text, "      rollback_on: [reranker-latency-warn]")
     assert f"{LLM}:{line}:7: warning: Endpoint \"reranker\": rollback_on and steps" in result.stderr
+    # and the promotion dev -> staging its reranker will be refused at (audit xpromote-3, spec/serving_contract.py)
+    staging = line_of(text, "    promote_from: dev")
+    assert f"{LLM}:{staging}:19: warning: Promoting reranker from dev into staging will be refused" in result.stderr
     # and, per AWS environment, one image-in-other-account per repository of the shared registry account its
     # staging and prod roles pull from (audit iam-6; tests/spec/test_examples.py lists them)
-    assert result.stderr.endswith("0 errors, 7 warnings\n")
+    assert result.stderr.endswith("0 errors, 8 warnings\n")
 
 
 def test_the_warning_describes_the_compiled_kubernetes_graph() -> None:
