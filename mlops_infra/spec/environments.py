@@ -33,6 +33,10 @@ class AwsTarget(SpecModel):
     kind: Literal["aws"] = Field(description="aws")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", description="AWS region, e.g. eu-west-1.")
     account: str = Field(pattern=r"^[0-9]{12}$", description="12-digit AWS account id, quoted.")
+    image_pulls_allowed_by: list[Annotated[str, Field(pattern=r"^[0-9]{12}$")]] | None = Field(
+        default=None, description="Accounts whose ECR repositories this environment pulls images from and whose "
+        "repository policies already allow its roles to pull (the statement validate's image-in-other-account "
+        "warning gives): validate no longer warns for them. 12-digit account ids, quoted.")
 
 
 class KubernetesTarget(SpecModel):

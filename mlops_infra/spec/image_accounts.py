@@ -26,7 +26,9 @@ The roles are named as ``compile/aws`` names them (``<system>-<env>-train-<job>`
 SageMaker's framework image tables (:mod:`mlops_infra.ml.images`), are AWS's: every SageMaker user pulls them
 across accounts, nothing to add. ``plan --refresh`` reads nothing from the image's account
 (``ecr:GetRepositoryPolicy`` there needs that account's credentials or its policy's leave), so this is a warning at
-validate, not a preflight.
+validate, not a preflight. Once the statement is in place, the environment's target lists the image's account in
+``image_pulls_allowed_by`` and the warning is gone for that account's repositories (a warning that cannot be cleared
+would be one people learn to skip).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
     if environment.target.kind != "aws":
         return
     region, account = environment.target.region, environment.target.account
+    allowed = set(environment.target.image_pulls_allowed_by or ())
     system, name = ctx.system, ctx.system.metadata.name
     pulls: list[tuple[Any, str, list[str]]] = []
     for i, job in enumerate(system.training_jobs):
@@ -126,7 +129,7 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
     repositories: dict[tuple[str, str], list[tuple[Any, str, list[str]]]] = {}
     for image, address, roles in pulls:
         owner = _other_account(image, account)
-        if owner is not None:
+        if owner is not None and owner not in allowed:
             repository = image.uri.split("/", 1)[1].split("@", 1)[0].rsplit(":", 1)[0]
             repositories.setdefault((owner, repository), []).append((image, address, roles))
     for (owner, repository), found in repositories.items():
@@ -160,6 +163,7 @@ def _warning(found: list[tuple[Any, str, list[str]]], owner: str, repository: st
         f"policy examples\"; IAM User Guide, \"Cross-account policy evaluation logic\"), and that policy is in "
         f"account {owner}, which this stack does not manage: apply succeeds, then the pull fails. Fix: in account "
         f"{owner}, add this statement to the repository policy of {repository} (`aws ecr set-repository-policy "
-        f"--repository-name {repository}`, merged with the statements it has): {statement}; or push the image to "
-        f"ECR in account {account} and, in environment {env}, {fixes}.",
+        f"--repository-name {repository}`, merged with the statements it has): {statement}, then list the account in "
+        f"environments.{env}.target.image_pulls_allowed_by: [\"{owner}\"] (which clears this warning); or push "
+        f"the image to ECR in account {account} and, in environment {env}, {fixes}.",
         image.path, address)

@@ -49,7 +49,7 @@ def warnings_of(text: str, env: str | None = None) -> list:
 
 
 def statement_of(detail: str) -> dict:
-    return json.loads(re.search(r"(\{\"Sid\".*\}); or push", detail).group(1))
+    return json.loads(re.search(r"(\{\"Sid\".*\}), then list", detail).group(1))
 
 
 def test_an_image_in_another_account_warns_with_the_repository_statement_naming_the_roles() -> None:
@@ -131,3 +131,19 @@ def test_a_long_role_name_is_matched_by_its_cut_prefix() -> None:
     names = {r.inputs["name"] for r in compile_system(loaded.system, "prod").resources if r.type == "aws:iam/role:Role"}
     assert [n for n in names if fnmatchcase(f"arn:aws:iam::222222222222:role/{n}", arn)] == [
         n for n in names if "-train-" in n]
+
+
+def test_listing_the_account_in_image_pulls_allowed_by_clears_the_warning_for_that_account_only() -> None:
+    """Once the repository policy holds the statement, the user says so on the environment's target and the
+    warning is gone; another account's repository still warns (a warning that never clears is one people skip)."""
+    assert "environments.prod.target.image_pulls_allowed_by: [\"111111111111\"]" in warnings_of(SYSTEM)[0].detail
+    prod = '  prod: {target: {kind: aws, region: us-east-1, account: "222222222222"'
+    cleared = edit(SYSTEM, prod + "}}", prod + ', image_pulls_allowed_by: ["111111111111"]}}')
+    assert warnings_of(cleared) == []
+    other = edit(cleared, "    image: 111111111111.dkr", "    image: 333333333333.dkr")
+    assert sorted(d.summary.split(", ")[1] for d in warnings_of(other)) == [
+        "environment prod runs in account 222222222222", "environment staging runs in account 111111111111"]
+    loaded = parse_system(cleared, "case.yaml")
+    assert loaded.system is not None and [str(d.severity) for d in loaded.diagnostics] == []
+    bad = parse_system(edit(cleared, '["111111111111"]', '["1111"]'), "case.yaml")
+    assert bad.system is None and [d.location.line for d in bad.diagnostics] == [line_of(cleared, "image_pulls_allowed_by")]
