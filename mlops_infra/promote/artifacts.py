@@ -210,7 +210,16 @@ def package_image_findings(promotion: Any) -> tuple[Any, ...]:
     such a package (audit finding xpromote-2); the preview now says it before anything runs. One
     refusing :class:`~mlops_infra.promote.contracts.ServingFinding` per model and digest whose
     package's image (``VersionRecord.image``, from ``DescribeModelPackage``) is known and wrong; an
-    AWS DST only (a Kubernetes DST serves its own ``serving_image`` or runtime, not the package's)."""
+    AWS DST only (a Kubernetes DST serves its own ``serving_image`` or runtime, not the package's).
+
+    A package DST's spec already pins (an endpoint of DST names that model and version before the
+    edit, ``dst_system`` being DST after it: an endpoint no pin of the promotion changes; the
+    package its endpoint serves, the compiled Model's ``PrimaryContainer.ModelPackageName``) is a
+    warning, never a refusal: the promotion changes nothing there (a no-op promotion stays a no-op,
+    exit 0), and deleting that package would break the endpoint serving it (SageMaker never reuses
+    a package version number: a re-registration is a new version, while DST still pins the deleted
+    one). The warning says that DST's pinned version runs the package's image, not the one DST's
+    spec names, and that promoting again does not change it (audit finding closing-37a-5)."""
     dst, system = promotion.dst, promotion.dst_system
     target = system.environments[dst].target
     if target.kind != "aws":
@@ -227,23 +236,37 @@ def package_image_findings(promotion: Any) -> tuple[Any, ...]:
         wanted = _image(aws, m)
         if _wrong_images((image,), wanted.get("image"), target.region):
             wrong[m.model, m.digest] = (m, image, wanted, [m.endpoint])
-    return tuple(_wrong_package(dst, target.region, *found) for found in wrong.values())
+    repinned = {pin.key.split(".")[1] for pin in promotion.versions.pins}  # endpoints.<name>.model.*
+    pinned = {(e.model.name, e.model.version): e.name for e in system.endpoints if e.name not in repinned}
+    return tuple(_wrong_package(dst, target.region, *found, pinned.get((found[0].model, found[0].dst_version)))
+                 for found in wrong.values())
 
 
-def _wrong_package(dst: str, region: str, m: Any, image: str, wanted: dict[str, Any], endpoints: list[str]) -> Any:
+def _wrong_package(dst: str, region: str, m: Any, image: str, wanted: dict[str, Any], endpoints: list[str],
+                   pinned_by: str | None = None) -> Any:
+    """The finding of a package with the wrong image (:func:`package_image_findings`); ``pinned_by``:
+    the endpoint of DST whose spec already pins that version (a warning, no delete advised)."""
     from mlops_infra.promote.contracts import ServingFinding
 
     serves = wanted.get("image")
     why = (f"another image than {dst} serves {m.model} with ({serves})" if serves else
            f"an image outside {region}, which SageMaker cannot pull there")
+    summary = (f"{m.model} v{m.dst_version} in {dst} holds {m.digest} but serves it with {image}, not "
+               + (f"{serves} ({dst}'s serving image for {m.model})" if serves else f"an image of {region}"))
+    if pinned_by is not None:
+        return ServingFinding(
+            m.model, tuple(sorted(endpoints)), False, summary,
+            f"{dst} already pins v{m.dst_version} (endpoint {pinned_by}) and serves it with the image its package "
+            f"names ({image}), not with {serves or 'an image of ' + region}, which {dst}'s spec names: promoting "
+            f"again does not change that. Do not delete that package: {dst}'s endpoint serves it. To serve "
+            f"{m.model} with {dst}'s image, retrain it or register the artifact anew in {dst} with that image, "
+            f"then pin the new version.")
     return ServingFinding(
-        m.model, tuple(sorted(endpoints)), True,
-        f"{m.model} v{m.dst_version} in {dst} holds {m.digest} but serves it with {image}, not "
-        + (f"{serves} ({dst}'s serving image for {m.model})" if serves else f"an image of {region}"),
+        m.model, tuple(sorted(endpoints)), True, summary,
         f"The promotion maps to that package by its digest, so no artifact step registers the artifact again, and "
-        f"the pin would serve {why}. Delete the package (aws sagemaker delete-model-package --model-package-name "
-        f"<its ARN in {m.dst_where}>), then run the artifact steps again (--execute-artifacts): they register the "
-        f"artifact with {dst}'s image.")
+        f"the pin would serve {why}. No endpoint of {dst} pins v{m.dst_version}: delete the package (aws sagemaker "
+        f"delete-model-package --model-package-name <its ARN in {m.dst_where}>), then run the artifact steps again "
+        f"(--execute-artifacts): they register the artifact with {dst}'s image.")
 
 
 def copied_uri(source: str, destination: str, compression: str | None) -> str:
@@ -458,7 +481,7 @@ def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_sessio
             from mlops_infra.state.aws_live.retry import describe_error
 
             hint = denied_hint(step.detail) if step.kind == "copy-artifact" and _denied(error) else ""
-            result = replace(step, status="failed", outcome=describe_error(error) + hint, resumable=True)
+            result = replace(step, status="failed", outcome=describe_error(error) + hint, resumable=_transient(error))
         failed = result.status == "failed"
         done.append(result)
     return tuple(done)
@@ -515,6 +538,36 @@ def _missing_group(dst_session: Any, endpoint_url: str | None, region: str, grou
                     "version), then run the artifact steps again")
         return f"group {group} could not be read: {describe_error(error)}"
     return None
+
+
+TRANSIENT_CODES = frozenset(
+    {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "Throttling", "ThrottlingException",
+     "ThrottledException", "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+     "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "InternalError", "ServiceUnavailable"})
+"""The AWS error codes a rerun can get past: botocore's own transient and throttled codes (botocore
+``retries/standard.py`` ``TransientRetryableChecker._TRANSIENT_ERROR_CODES``,
+``ThrottledRetryableChecker._THROTTLED_ERROR_CODES``, those of S3 and SageMaker) and S3's 5xx codes."""
+
+
+def _transient(error: Exception) -> bool:
+    """A failure a rerun of the same command can get past (``ArtifactStep.resumable``, audit finding
+    closing-37a-3): what botocore's standard retry mode treats as transient or throttled (botocore
+    ``retries/standard.py``: the codes of :data:`TRANSIENT_CODES`, HTTP 500/502/503/504, and its
+    ``ConnectionError`` and ``HTTPClientError``, which ``EndpointConnectionError``,
+    ``ConnectTimeoutError`` and ``ReadTimeoutError`` are), or a socket error (``OSError``: a reset or
+    timed-out connection). Anything else (403 ``AccessDenied``, which is also S3's answer to a bucket
+    owner mismatch; a ``ValidationException``; a bug) fails the same way on every rerun until
+    something is changed, so it is not resumable."""
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(error, (BotocoreConnectionError, HTTPClientError, OSError)):
+        return True
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return str((response.get("Error") or {}).get("Code", "")) in TRANSIENT_CODES or status in (500, 502, 503, 504)
 
 
 def _denied(error: Exception) -> bool:

@@ -61,3 +61,42 @@ def test_an_error_in_the_middle_of_a_copy_is_resumable() -> None:
     assert failed.status == "failed" and "Connection reset by peer" in failed.outcome and failed.resumable
     assert after.status == "failed" and not after.resumable  # not run: the copy before it failed
     assert "resumable" not in failed.to_json()
+
+
+def test_a_403_of_the_copy_is_not_resumable() -> None:
+    """Audit finding closing-37a-3: S3 answers a bucket owner mismatch (and a missing permission) with 403
+    AccessDenied on every rerun until IAM or the bucket changes; the run used to end with the resume hint all the
+    same. Its step says what to check first, and the last line says a rerun fails the same way."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from mlops_infra.cli.commands.promote import _after
+
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    src = session.client("s3")
+    step = ArtifactStep("copy-artifact", "fraud-model", "sha256:" + "14" * 32, 1, "s3://fix37a-src-models/m/",
+                        "s3://fix37a-dst-models/promoted/",
+                        {"from": "staging v3", "sourceOwner": "111111111111", "destinationOwner": "222222222222"})
+    with Stubber(src) as stub:
+        stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403, expected_params={
+            "Bucket": "fix37a-src-models", "Prefix": "m/", "ExpectedBucketOwner": "111111111111"})
+        (result,) = execute_steps([step], src_session=session, dst_session=session, src_s3=src)
+    assert result.status == "failed" and "AccessDenied" in result.outcome
+    assert not result.resumable
+    assert _after([result]) == "Running the same command again as it is fails the same way: do what each step says first."
+
+
+def test_throttling_and_5xx_are_resumable() -> None:
+    """A throttled or 5xx answer (botocore's standard retry mode's transient and throttled errors, after its own
+    retries) is what a rerun gets past."""
+    from botocore.exceptions import ClientError, ReadTimeoutError
+
+    from mlops_infra.promote.artifacts import _transient
+
+    def answer(code: str, status: int) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                           "CopyObject")
+
+    assert _transient(answer("SlowDown", 503)) and _transient(answer("InternalError", 500))
+    assert _transient(answer("ThrottlingException", 400)) and _transient(ReadTimeoutError(endpoint_url="https://s3"))
+    assert not _transient(answer("AccessDenied", 403)) and not _transient(answer("ValidationException", 400))

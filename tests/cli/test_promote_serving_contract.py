@@ -149,3 +149,28 @@ def test_declaring_the_contract_silences_promote(tmp_path: Path) -> None:
     serving = {f["model"]: f for f in json.loads(result.stdout)["promotion"]["serving"]}
     assert set(serving) == {"embedder"}  # declared for reranker and chat-model only
     assert "cannot serve what dev serves" not in result.stderr
+
+
+def test_a_package_prod_already_pins_is_a_warning_and_the_no_op_exits_0(tmp_path: Path) -> None:
+    """Audit finding closing-37a-5: prod already pins v1 (staging's artifact, DIGEST_V14), registered with the
+    us-east-1 training image before prod's serving image moved to PROD_SERVING_IMAGE. The promotion changes
+    nothing ("No edit"), so it exits 0; the package prod's endpoint serves is never advised for deletion (bf48960
+    refused it, exit 1, "Delete the package")."""
+    file, registries = promoted_to_staging(tmp_path)
+    replicas = "      endpoints.scorer.replicas: {min: 3, max: 20}\n"
+    text = file.read_text(encoding="utf-8")
+    assert text.count(replicas) == 1
+    file.write_text(text.replace(replicas, f"{replicas}      endpoints.scorer.model.version: 1\n"), encoding="utf-8")
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    live = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
+    prod = write_view(tmp_path / "registry-prod.json",
+                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: live})}))
+    result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
+                     "--skip-gate", "no_drift", "--reason", "test")
+    assert result.code == 0, result.output
+    assert "No edit: prod already pins what staging serves." in result.stdout
+    assert (f"[warning] fraud-model v1 in prod holds {DIGEST_V14} but serves it with {SERVING_IMAGE}, not "
+            f"{PROD_SERVING_IMAGE} (prod's serving image for fraud-model)") in result.stdout
+    assert "prod already pins v1 (endpoint scorer)" in result.stdout
+    assert "promoting again does not change that" in result.stdout
+    assert "delete-model-package" not in result.output and "[refused]" not in result.stdout
