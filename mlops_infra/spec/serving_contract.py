@@ -1,8 +1,8 @@
 """The serving contract a promoted model crosses: how SRC serves it, how DST will, and whether that can work.
 
 Pure and spec-level (the effective systems alone tell it): ``promote`` shows the findings
-(:mod:`mlops_infra.promote.contracts`) and ``validate`` warns of a promotion that will be refused
-(:func:`check_serving_contracts`).
+(:mod:`mlops_infra.promote.contracts`) and ``validate`` warns of a promotion refused unless its
+artifact holds both layouts (:func:`check_serving_contracts`).
 
 A promotion carries an *artifact* (:mod:`mlops_infra.promote.versions`), not the container that
 serves it: each environment serves the artifact its own way, and across clouds the two ways are
@@ -39,10 +39,15 @@ Contract of :func:`contract_findings` (pure: the promotion's two effective syste
 one finding per promoted model whose SRC and DST are on different clouds (a Kubernetes and an AWS
 environment; a promotion within one cloud keeps the contract), naming the endpoints that serve it:
 
-- ``refuses``: both sides are the platform's own servers and their artifact layouts are known and
-  disjoint (:data:`LAYOUTS`: KServe's TorchServe runtime and SageMaker's PyTorch container, either
-  way): the artifact SRC serves is surely not one DST's container loads. The promotion is refused
-  (preview exit 1, ``--write`` and ``--execute-artifacts`` refused, nothing written or copied);
+- DST's own server (KServe's runtime, SageMaker's framework container) with a known layout
+  (:data:`LAYOUTS`: pytorch and xgboost, each side's rule read from its server's source): decided
+  from the files of the artifact SRC serves when the caller read them (``listings``,
+  :func:`holds_layout`). ``refuses`` only when they were read and lack DST's layout (preview exit
+  1, ``--write`` and ``--execute-artifacts`` refused, nothing written or copied); the first fix
+  named is to add DST's layout to the artifact (neither server refuses files it does not use, so
+  one artifact holding both layouts is served by both: audit finding closing-37a-1; this was once
+  refused from the spec alone). Not read: a warning naming DST's rule (``layouts_differ`` when
+  SRC's own server loads another layout). Holding it: a warning that says so;
 - otherwise a warning that says what DST will run and call (a custom image: SageMaker runs it with
   ``serve`` and calls ``/ping`` and ``/invocations``; KServe runs it with its own command and calls
   KServe's paths), where the model will be, what SRC served it with, and the fix: serve it in DST
@@ -55,13 +60,14 @@ environment; a promotion within one cloud keeps the contract), naming the endpoi
 
 Contract of :func:`check_serving_contracts` (``validate``, every environment validated): for each
 environment with ``promote_from`` on the other cloud, a warning ``serving-contract-mismatch`` at
-its ``promote_from`` per model the promotion would refuse (the warnings ``promote`` gives are not
-repeated: only what ``promote`` refuses is known from the spec alone).
+its ``promote_from`` per model whose SRC and DST own servers load different layouts
+(``layouts_differ``): the promotion is refused unless the artifact holds DST's layout too (the
+other warnings ``promote`` gives are not repeated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +84,53 @@ LAYOUTS = {
         "model.pt (or the one .pt/.pth file) at the top of /opt/ml/model, loaded as TorchScript, or code/inference.py "
         "with model_fn, what SageMaker's PyTorch inference container loads (sagemaker-pytorch-inference-toolkit "
         "default_pytorch_inference_handler.py default_model_fn)"),
+    ("kubernetes", "xgboost"): (
+        "a booster file named *.bst, *.json or *.ubj at the top of /mnt/models, what KServe's xgboost runtime "
+        "(xgbserver) loads; without one it raises ModelMissingError (kserve v0.15.0 python/xgbserver/xgbserver/"
+        "model.py BOOSTER_FILE_EXTENSIONS, config/runtimes/kserve-xgbserver.yaml)"),
+    ("aws", "xgboost"): (
+        "one file at the top of /opt/ml/model, whatever its name (SageMaker's built-in XGBoost writes it as "
+        "xgboost-model, no extension), what SageMaker's XGBoost container loads: the first file of the folder, as "
+        "a pickle or by Booster.load_model (aws/sagemaker-xgboost-container algorithm_mode/serve_utils.py "
+        "get_loaded_booster, constants/xgb_constants.py MODEL_NAME)"),
 }
 """(cloud, framework) -> the artifact layout the platform's own server for that framework loads,
-for the pairs whose rule is read from the server's source (module docstring). Two different
-entries of one framework are disjoint layouts: an artifact laid out for one is not loaded by the other."""
+for the pairs whose rule is read from the server's source (module docstring); :func:`holds_layout`
+checks an artifact's files against it. Neither server refuses files it does not use, so one
+artifact can hold two layouts and be served by both (audit finding closing-37a-1): a promotion is
+refused only when the artifact's files were read and lack DST's layout."""
+
+_BOOSTER_EXTENSIONS = (".bst", ".json", ".ubj")
+
+
+def holds_layout(cloud: str, framework: str, paths: Sequence[str]) -> bool | None:
+    """Whether an artifact whose files are ``paths`` (relative to its root: the members of its
+    ``model.tar.gz``, or its objects' paths under its prefix) holds the layout :data:`LAYOUTS` gives
+    ``(cloud, framework)``: True, False, or None when the rule cannot tell (no rule; several files
+    where SageMaker's XGBoost container takes the first one ``os.listdir`` gives).
+
+    - KServe pytorch: ``model-store/<name>.mar`` and ``config/config.properties`` (the two paths
+      TorchServe is started with: kserve v0.15.0 ``config/runtimes/kserve-torchserve.yaml``).
+    - SageMaker pytorch: ``model.pt`` at the top, or exactly one top-level ``.pt``/``.pth``, or
+      ``code/inference.py`` (sagemaker-pytorch-inference-toolkit ``default_model_fn`` lists the top
+      level only; user code's ``model_fn`` loads what it likes).
+    - KServe xgboost: a top-level ``.bst``/``.json``/``.ubj`` file (xgbserver ``model.py``).
+    - SageMaker xgboost: one top-level file that is not a dotfile (``serve_utils.py``
+      ``_get_full_model_paths`` skips dotfiles, ``get_loaded_booster`` loads the first)."""
+    names = {p[2:] if p.startswith("./") else p for p in paths}
+    top = {n for n in names if "/" not in n}
+    if (cloud, framework) == ("kubernetes", "pytorch"):
+        return "config/config.properties" in names and any(
+            n.startswith("model-store/") and n.endswith(".mar") and n.count("/") == 1 for n in names)
+    if (cloud, framework) == ("aws", "pytorch"):
+        weights = [n for n in top if n.endswith((".pt", ".pth"))]
+        return "model.pt" in top or len(weights) == 1 or "code/inference.py" in names
+    if (cloud, framework) == ("kubernetes", "xgboost"):
+        return any(n.endswith(_BOOSTER_EXTENSIONS) for n in top)
+    if (cloud, framework) == ("aws", "xgboost"):
+        files = [n for n in top if not n.startswith(".")]
+        return True if len(files) == 1 else False if not files else None
+    return None
 
 
 KSERVE_FORMATS = {"custom": "mlflow"}
@@ -119,6 +168,9 @@ class ServingFinding:
     refuses: bool
     summary: str
     detail: str
+    layouts_differ: bool = False
+    """The artifact's files were not read, and DST's own server loads another layout than SRC's
+    (what ``validate`` warns of); not in the JSON."""
 
     def line(self) -> str:
         return f"[{'refused' if self.refuses else 'warning'}] {self.summary}"
@@ -163,9 +215,11 @@ def _aws_serving(system: Any, region: str, model_name: str, framework: str,
 
 
 def contract_findings(src: str, src_system: Any, dst: str, dst_system: Any,
-                      endpoints: Mapping[str, tuple[str, ...]]) -> tuple[ServingFinding, ...]:
+                      endpoints: Mapping[str, tuple[str, ...]],
+                      listings: Mapping[str, Sequence[str] | None] | None = None) -> tuple[ServingFinding, ...]:
     """The findings of promoting the models of ``endpoints`` (model -> the endpoints serving it)
-    from ``src`` into ``dst`` (see the module contract), one per model, sorted by model."""
+    from ``src`` into ``dst`` (see the module contract), one per model, sorted by model.
+    ``listings``: model -> the files of the artifact SRC serves (:func:`holds_layout`), when read."""
     from mlops_infra.spec.containers import serving_instances
 
     src_kind = src_system.environments[src].target.kind
@@ -182,7 +236,8 @@ def contract_findings(src: str, src_system: Any, dst: str, dst_system: Any,
             continue
         before = serving_of(src_system, src, model, instances["src"])
         after = serving_of(dst_system, dst, model, instances["dst"])
-        findings.append(_finding(model, tuple(sorted(endpoints[model])), src, before, dst, after))
+        findings.append(_finding(model, tuple(sorted(endpoints[model])), src, before, dst, after,
+                                 (listings or {}).get(model)))
     return tuple(findings)
 
 
@@ -199,15 +254,18 @@ def check_serving_contracts(effective: Mapping[str, Any]) -> Iterator[Diagnostic
             endpoints.setdefault(endpoint.model.name, []).append(endpoint.name)
         served = {model: tuple(names) for model, names in endpoints.items()}
         for finding in contract_findings(src, effective[src], dst, system, served):
-            if finding.refuses:
+            if finding.refuses or finding.layouts_differ:
                 yield warning("serving-contract-mismatch",
-                              f"Promoting {finding.model} from {src} into {dst} will be refused: {dst} cannot serve "
-                              f"the artifact {src} serves", finding.detail, ("environments", dst, "promote_from"),
+                              f"Promoting {finding.model} from {src} into {dst} will be refused unless its artifact "
+                              f"holds {dst}'s layout too: {dst}'s server loads another layout than {src}'s",
+                              finding.detail, ("environments", dst, "promote_from"),
                               f"models.{finding.model}")
 
 
 def _finding(model: str, endpoints: tuple[str, ...], src: str, before: Serving, dst: str,
-             after: Serving) -> ServingFinding:
+             after: Serving, paths: Sequence[str] | None = None) -> ServingFinding:
+    """Refused only when the artifact's ``paths`` were read and lack the layout DST's own server
+    loads (:func:`holds_layout` False); otherwise a warning, naming DST's rule when it is known."""
     where = f"{model} (endpoint{'s' if len(endpoints) > 1 else ''} {', '.join(endpoints)})"
     contract = CONTRACTS[after.cloud]
     fix = (f"Serve it in {dst} with an image that speaks {dst}'s contract and loads this artifact: override "
@@ -216,12 +274,29 @@ def _finding(model: str, endpoints: tuple[str, ...], src: str, before: Serving, 
            "sagemaker]).")
     src_layout = LAYOUTS.get((before.cloud, before.framework)) if before.server in ("runtime", "framework") else None
     dst_layout = LAYOUTS.get((after.cloud, after.framework)) if after.server in ("runtime", "framework") else None
-    if src_layout and dst_layout and src_layout != dst_layout:
-        return ServingFinding(model, endpoints, True,
-                              f"{where}: {dst} cannot serve the artifact {src} serves: {src} serves it with "
-                              f"{before.what}, {dst} would with {after.what}",
-                              f"The artifact {src} serves is laid out as {src_layout}. {dst}'s container expects {dst_layout}. "
-                              f"The promoted endpoint would fail to load the model at its first health check. {fix}")
+    if dst_layout:
+        holds = holds_layout(after.cloud, after.framework, paths) if paths is not None else None
+        add = (f"Add {dst}'s layout to the artifact (neither server refuses files it does not use, so an artifact "
+               f"holding both layouts is served by both). Or: {fix}")
+        if holds is False:
+            return ServingFinding(model, endpoints, True,
+                                  f"{where}: {dst} cannot serve the artifact {src} serves: {src} serves it with "
+                                  f"{before.what}, {dst} would with {after.what}",
+                                  f"The artifact {src} serves does not hold {dst_layout}. The promoted endpoint would "
+                                  f"fail to load the model at its first health check. {add}")
+        if holds:
+            return ServingFinding(model, endpoints, False,
+                                  f"{where}: served in {src} with {before.what}, in {dst} with {after.what}: the "
+                                  f"artifact holds {dst}'s layout", f"{dst}'s container expects {dst_layout}: the "
+                                  "artifact holds it.")
+        differ = bool(src_layout) and src_layout != dst_layout
+        read = ("mlops-infra did not read the artifact's files" if paths is None else
+                "its files do not tell whether it fits")
+        theirs = f" {src}'s server loads {src_layout}: an artifact laid out only for it is not served." if differ else ""
+        return ServingFinding(model, endpoints, False,
+                              f"{where}: served in {src} with {before.what}, in {dst} with {after.what}: check "
+                              f"that the artifact holds {dst}'s layout",
+                              f"{dst}'s container expects {dst_layout}; {read}.{theirs} {add}", differ)
     return ServingFinding(model, endpoints, False,
                           f"{where}: served in {src} with {before.what}, in {dst} with {after.what}: check that "
                           f"it serves {dst}'s contract",

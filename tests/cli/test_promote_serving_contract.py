@@ -2,9 +2,10 @@
 
 Audit finding xpromote-3 (:mod:`mlops_infra.promote.contracts`): llm-platform's reranker is served in dev by
 KServe's TorchServe runtime (``model-store/*.mar``, ``config/config.properties``) and would be in staging by
-SageMaker's PyTorch container (``model.pt`` or ``code/inference.py``): the preview refuses it (exit 1), ``--write``
-writes nothing and ``--execute-artifacts`` copies nothing. The reference's fraud-model gets a warning (staging
-runs the training image with ``serve``: whether it speaks SageMaker's contract cannot be known), exit 0.
+SageMaker's PyTorch container (``model.pt`` or ``code/inference.py``). One artifact can hold both layouts (audit
+finding closing-37a-1), and the preview does not read its files: a warning naming staging's rule. The
+reference's fraud-model gets a warning (staging runs the training image with ``serve``: whether it speaks
+SageMaker's contract cannot be known), exit 0.
 
 Also: a package DST's registry already holds for the promoted digest, with another image than DST serves the model
 with, was flagged only when the artifact steps ran (``register-version``); the preview maps to it and shows no
@@ -52,45 +53,53 @@ def llm_platform(folder: Path) -> tuple[Path, list[str]]:
     return file, ["--to", "staging", "--registry", f"dev={dev_file}", "--registry", f"staging={staging_file}"]
 
 
-def test_the_preview_refuses_a_model_staging_cannot_serve(tmp_path: Path) -> None:
+def test_the_preview_warns_of_a_model_whose_artifact_it_did_not_read(tmp_path: Path) -> None:
+    """closing-37a-1: the reranker was refused from the spec alone, though one artifact holding TorchServe's and
+    SageMaker's layouts is served by both. The preview does not read the artifact's files: a warning naming
+    staging's rule, and no refusal for serving."""
     file, args = llm_platform(tmp_path)
     result = run_cli("promote", str(file), *args)
-    assert result.code == 1, result.output
+    # exit 1 for staging's gates only (its empty registry approves nothing), not for serving
+    assert result.code == 1 and "refused: gate(s) failed" in result.stderr, result.output
+    assert "cannot serve" not in result.output
     assert "Serving (dev -> staging):" in result.stdout
-    assert ("[refused] reranker (endpoint reranker): staging cannot serve the artifact dev serves: dev serves it with "
-            "KServe's pytorch runtime, staging would with the SageMaker pytorch inference container") in result.stdout
+    assert ("[warning] reranker (endpoint reranker): served in dev with KServe's pytorch runtime, in staging with "
+            "the SageMaker pytorch inference container") in result.stdout
+    assert "check that the artifact holds staging's layout" in result.stdout
     assert "[warning] chat-model (endpoint chat)" in result.stdout
-    assert "Not written: staging cannot serve what dev serves (see Serving)" not in result.stdout  # a preview
-    assert "the promotion into staging is refused: staging cannot serve what dev serves: reranker" in result.stderr
+    assert "[refused] reranker" not in result.stdout
     assert "Traceback" not in result.output
 
 
 def test_the_json_and_markdown_reports_carry_the_findings(tmp_path: Path) -> None:
     file, args = llm_platform(tmp_path)
     result = run_cli("promote", str(file), *args, "--format", "json")
-    assert result.code == 1
+    assert result.code == 1 and "cannot serve" not in result.stderr, result.output  # staging's gates
     serving = {f["model"]: f for f in json.loads(result.stdout)["promotion"]["serving"]}
-    assert serving["reranker"]["refuses"] is True and serving["chat-model"]["refuses"] is False
+    assert serving["reranker"]["refuses"] is False and serving["chat-model"]["refuses"] is False
     assert serving["reranker"]["endpoints"] == ["reranker"]
     assert "model.pt (or the one .pt/.pth file)" in serving["reranker"]["detail"]
     markdown = run_cli("promote", str(file), *args, "--format", "markdown")
     assert "### Serving (`dev` → `staging`)" in markdown.stdout
-    assert "- [refused] reranker (endpoint reranker)" in markdown.stdout
+    assert "- [warning] reranker (endpoint reranker)" in markdown.stdout
 
 
-def test_write_and_execute_artifacts_are_refused_before_anything_is_done(tmp_path: Path) -> None:
-    file, args = llm_platform(tmp_path)
-    before = file.read_bytes()
-    written = run_cli("promote", str(file), *args, "--write")
-    assert written.code == 1
-    assert "the promotion into staging is refused: staging cannot serve what dev serves: reranker" in written.stderr
-    assert "model-store/<name>.mar and config/config.properties" in written.stderr  # the detail, no report
-    assert "Nothing was written or copied." in written.stderr
-    assert file.read_bytes() == before and not (tmp_path / "releases.jsonl").exists()
-    copied = run_cli("promote", str(file), *args, "--execute-artifacts")
-    assert copied.code == 1
-    assert "staging cannot serve what dev serves: reranker" in copied.stderr
-    assert "Artifact steps:" not in copied.stdout  # refused before the steps run (no AWS call was made)
+def test_execute_artifacts_is_refused_before_anything_is_done(tmp_path: Path, monkeypatch) -> None:
+    """A refusing finding (prod would pin a package registered with another image) refuses --execute-artifacts
+    before any step runs (no AWS call is made)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    file, registries = promoted_to_staging(tmp_path)
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    wrong = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
+    prod = write_view(tmp_path / "registry-prod.json",
+                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: wrong})}))
+    copied = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
+                     "--skip-gate", "no_drift", "--reason", "test", "--execute-artifacts")
+    assert copied.code == 1, copied.output
+    assert "prod cannot serve what staging serves: fraud-model" in copied.stderr
+    assert "Nothing was written or copied." in copied.stderr
+    assert "Artifact steps:" not in copied.stdout
 
 
 def test_a_warning_alone_does_not_refuse(tmp_path: Path) -> None:

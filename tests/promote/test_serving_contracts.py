@@ -5,7 +5,8 @@ KServe serves a ``pytorch`` model without ``serving_image`` with TorchServe read
 ``config/runtimes/kserve-torchserve.yaml``); SageMaker's PyTorch inference container loads ``model.pt`` (or
 the one ``.pt``/``.pth``) at the top of ``/opt/ml/model`` or ``code/inference.py``'s ``model_fn``
 (sagemaker-pytorch-inference-toolkit ``default_pytorch_inference_handler.py``). An artifact laid out for one is
-not loaded by the other: refused. A custom image on SageMaker is run as ``docker run IMAGE serve`` and called on
+refused only when the artifact's files were read and lack DST's layout (one artifact can hold both: audit
+finding closing-37a-1), else a warning naming DST's rule. A custom image on SageMaker is run as ``docker run IMAGE serve`` and called on
 ``GET /ping`` and ``POST /invocations`` (port 8080, model under ``/opt/ml/model``: SageMaker "Custom Inference
 Code with Hosting Services"); whether it speaks that contract cannot be known: a warning saying so.
 """
@@ -58,27 +59,75 @@ def by_model(findings) -> dict:
     return {f.model: f for f in findings}
 
 
-def test_a_torchserve_layout_to_sagemakers_pytorch_container_is_refused() -> None:
+def test_a_torchserve_model_to_sagemakers_pytorch_container_unread_is_a_warning_naming_the_rule() -> None:
     """llm-platform's reranker (pytorch, framework_version 2.5, no serving_image): dev serves it with KServe's
-    pytorch runtime, staging with the SageMaker PyTorch 2.5 inference image."""
+    pytorch runtime, staging with the SageMaker PyTorch 2.5 inference image. Its artifact's files were not read:
+    it may hold both layouts (audit finding closing-37a-1: this was refused from the spec alone)."""
     reranker = by_model(serving_findings(from_file(LLM, "dev", "staging")))["reranker"]
-    assert reranker.refuses and reranker.endpoints == ("reranker",)
-    assert "staging cannot serve the artifact dev serves" in reranker.summary
+    assert not reranker.refuses and reranker.endpoints == ("reranker",)
+    assert "check that the artifact holds staging's layout" in reranker.summary
     assert "KServe's pytorch runtime" in reranker.summary and "pytorch-inference:2.5" in reranker.summary
-    assert "model-store/<name>.mar and config/config.properties" in reranker.detail
     assert "model.pt (or the one .pt/.pth file) at the top of /opt/ml/model" in reranker.detail
     assert "code/inference.py with model_fn" in reranker.detail
-    assert "override models.reranker.serving_image in staging" in reranker.detail
+    assert "mlops-infra did not read the artifact's files" in reranker.detail
+    assert reranker.detail.index("Add staging's layout to the artifact") < reranker.detail.index(
+        "override models.reranker.serving_image in staging")
+    assert reranker.layouts_differ  # what validate warns of
 
 
-def test_the_reverse_sagemaker_layout_to_kserves_torchserve_is_refused() -> None:
-    finding, = serving_findings(from_text(AWS_TO_KUBE, "staging", "edge"))
+BOTH = ("model.pt", "model-store/ranker.mar", "config/config.properties")
+
+
+def test_an_artifact_holding_both_layouts_is_not_refused() -> None:
+    """closing-37a-1: TorchServe reads only model-store/ and config/config.properties; SageMaker's PyTorch
+    container only model.pt at the top: one model.tar.gz holding both is served by both."""
+    finding, = serving_findings(from_text(AWS_TO_KUBE, "staging", "edge"), {"ranker": BOTH})
+    assert not finding.refuses and "the artifact holds edge's layout" in finding.summary
+    back, = serving_findings(promotion_reversed(), {"ranker": ("./model.pt", "./model-store/ranker.mar",
+                                                                "./config/config.properties")})
+    assert not back.refuses and "the artifact holds staging's layout" in back.summary
+
+
+def test_sagemakers_layout_alone_to_kserves_torchserve_is_refused() -> None:
+    finding, = serving_findings(from_text(AWS_TO_KUBE, "staging", "edge"), {"ranker": ("model.pt",)})
     assert finding.refuses and finding.model == "ranker"
     assert "edge cannot serve the artifact staging serves" in finding.summary
     assert "staging serves it with the SageMaker pytorch inference container" in finding.summary
     assert "edge would with KServe's pytorch runtime" in finding.summary
-    assert finding.detail.startswith("The artifact staging serves is laid out as model.pt")
-    assert "edge's container expects model-store/<name>.mar and config/config.properties" in finding.detail
+    assert finding.detail.startswith("The artifact staging serves does not hold model-store/<name>.mar and "
+                                     "config/config.properties")
+    assert finding.detail.index("Add edge's layout to the artifact") < finding.detail.index("serving_image")
+
+
+def test_xgboost_names_each_servers_file_rule() -> None:
+    """closing-37a-4: SageMaker's built-in XGBoost writes xgboost-model (no extension); KServe's xgbserver loads
+    only a top-level .bst/.json/.ubj file (ModelMissingError otherwise). The other way, SageMaker's XGBoost
+    container loads the one top-level file, whatever its name."""
+    text = AWS_TO_KUBE.replace("framework: pytorch, framework_version: \"2.5\"", "framework: xgboost, "
+                               "framework_version: \"1.7-1\"")
+    assert text != AWS_TO_KUBE
+    unread, = serving_findings(from_text(text, "staging", "edge"))
+    assert not unread.refuses and "a booster file named *.bst, *.json or *.ubj at the top of /mnt/models" in unread.detail
+    refused, = serving_findings(from_text(text, "staging", "edge"), {"ranker": ("xgboost-model",)})
+    assert refused.refuses and "*.bst, *.json or *.ubj" in refused.detail
+    fits, = serving_findings(from_text(text, "staging", "edge"), {"ranker": ("xgboost-model", "model.bst")})
+    assert not fits.refuses
+    back = reversed_text(text)
+    to_aws, = serving_findings(from_text(back, "edge", "staging"), {"ranker": ("model.bst",)})
+    assert not to_aws.refuses and "one file at the top of /opt/ml/model, whatever its name" in to_aws.detail
+
+
+def promotion_reversed() -> SimpleNamespace:
+    """AWS_TO_KUBE the other way: edge (KServe) -> staging (SageMaker)."""
+    return from_text(reversed_text(AWS_TO_KUBE), "edge", "staging")
+
+
+def reversed_text(text: str) -> str:
+    """``text`` (AWS_TO_KUBE's environments) with the promotion the other way: edge -> staging."""
+    staging = '  staging: {target: {kind: aws, region: us-east-1, account: "111111111111"}}\n'
+    assert staging in text
+    return text.replace(staging, '  staging:\n    promote_from: edge\n    target: {kind: aws, region: us-east-1, '
+                        'account: "111111111111"}\n').replace("    promote_from: staging\n", "")
 
 
 def test_a_custom_image_is_a_warning_saying_what_sagemaker_runs_and_calls() -> None:
@@ -109,7 +158,7 @@ def test_dst_serving_its_own_image_turns_the_refusal_into_a_warning() -> None:
         "    promote_from: staging\n",
         "    promote_from: staging\n"
         "    overrides: {models.ranker.serving_image: registry.example.com/ranker-serve:1.0}\n")
-    finding, = serving_findings(from_text(text, "staging", "edge"))
+    finding, = serving_findings(from_text(text, "staging", "edge"), {"ranker": ("model.pt",)})
     assert not finding.refuses
     assert "KServe runs registry.example.com/ranker-serve:1.0 as a custom predictor" in finding.detail
 

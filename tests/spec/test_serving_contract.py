@@ -37,8 +37,10 @@ def test_validate_warns_at_promote_from_of_a_promotion_that_will_be_refused() ->
     assert warning.path == ("environments", "staging", "promote_from")
     text = LLM.read_text(encoding="utf-8").splitlines()
     assert "promote_from: dev" in text[warning.location.line - 1]
-    assert warning.summary == ("Promoting reranker from dev into staging will be refused: staging cannot serve the "
-                               "artifact dev serves")
+    # closing-37a-1: refused only when the artifact lacks staging's layout (one artifact can hold both)
+    assert warning.summary == ("Promoting reranker from dev into staging will be refused unless its artifact holds "
+                               "staging's layout too: staging's server loads another layout than dev's")
+    assert "Add staging's layout to the artifact" in warning.detail
     assert "model-store/<name>.mar and config/config.properties" in warning.detail
     assert "models.reranker.serving_contracts listing sagemaker" in warning.detail
 
