@@ -75,3 +75,20 @@ def test_a_hadoop_folder_placeholder_is_not_downloaded(tmp_path: Path, moto_url:
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
         "dt=2026-12-06", "dt=2026-12-06/part-0.parquet"]
     assert (folder / "dt=2026-12-06" / "part-0.parquet").read_bytes() == b"rows"
+
+
+@pytest.mark.moto
+def test_a_killed_jobs_uncommitted_output_is_not_downloaded(tmp_path: Path, moto_url: str, s3_credentials: None) -> None:
+    """Closing-37a-2: part files under ``_temporary/`` (Hadoop ``FileOutputCommitter.PENDING_DIR_NAME``) or
+    ``.spark-staging-<job>/`` (Spark's dynamic partition overwrite) are not the data source's data; a
+    reader globbing ``*.parquet`` read them."""
+    s3 = client("s3", moto_url)
+    bucket = "runtime-uncommitted"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="raw/dt=2026-12-03/part-0.parquet", Body=b"rows")
+    s3.put_object(Bucket=bucket, Key="raw/dt=2026-12-03/_SUCCESS", Body=b"")
+    s3.put_object(Bucket=bucket, Key="raw/_temporary/0/_temporary/attempt_0/dt=2026-12-06/part-0.parquet", Body=b"half")
+    s3.put_object(Bucket=bucket, Key="raw/.spark-staging-3f2a/dt=2026-12-06/part-0.parquet", Body=b"half")
+    folder = download_prefix(f"s3://{bucket}/raw/", tmp_path / "in", {**S3_ENV, "AWS_ENDPOINT_URL": moto_url})
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "dt=2026-12-03/_SUCCESS", "dt=2026-12-03/part-0.parquet"]

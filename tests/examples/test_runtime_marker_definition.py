@@ -26,3 +26,18 @@ def test_the_runtime_holds_mlops_infras_marker_suffixes() -> None:
     assert objects.FOLDER_MARKER_SUFFIXES == retrain_gate.FOLDER_MARKER_SUFFIXES == ("/", "_$folder$")
     assert [objects.is_folder_marker(k) for k in KEYS] == [retrain_gate.is_folder_marker(k) for k in KEYS] == [
         True, True, False, False, True, False, False, False, False]
+
+
+PENDING_KEYS = ("_temporary/0/part-0.parquet", "dt=1/_temporary/0/_temporary/attempt_0/part-0.parquet",
+                ".spark-staging-3f2a/dt=1/part-0.parquet", "__magic/job-1/part-0.pending",
+                "__magic_job-1/part-0.pending", "_temporary/", "dt=1/_temporary", "dt=1/part-0.parquet",
+                "temporary/part-0.parquet", "dt=1/_SUCCESS")
+
+
+def test_the_runtime_skips_the_uncommitted_output_the_retrain_gate_leaves_out() -> None:
+    """Closing-37a-2: the gate's freshness and the runtime's download leave out the same pending folders."""
+    assert objects.UNCOMMITTED_FOLDERS == retrain_gate.UNCOMMITTED_FOLDERS == ("_temporary", "__magic", ".spark-staging-")
+    expected = [True, True, True, True, True, True, False, False, False, False]
+    assert [objects.is_uncommitted(k) for k in PENDING_KEYS] == expected
+    assert [retrain_gate.is_uncommitted(k) for k in PENDING_KEYS] == expected
+    assert objects.is_uncommitted("raw/_temporary/x", "raw/") and not objects.is_uncommitted("_temporary/x", "_temporary/")

@@ -28,6 +28,14 @@ FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")
 data (:func:`download_prefix`). mlops-infra's one definition is ``mlops_infra/compile/aws/retrain_gate.py``
 ``FOLDER_MARKER_SUFFIXES`` (the retrain gate's freshness, the promotion's digest); this runtime is shipped
 without mlops-infra, so it holds the same tuple, and a test keeps the two equal."""
+UNCOMMITTED_FOLDERS = ("_temporary", "__magic", ".spark-staging-")
+"""Folder names (each the name or its start) holding a Hadoop/Spark job's output not committed yet:
+Hadoop ``FileOutputCommitter.PENDING_DIR_NAME`` (``_temporary``), the S3A committers' ``MAGIC_DIR_NAME``
+(``__magic``), Spark's dynamic partition overwrite staging folder (``HadoopMapReduceCommitProtocol``:
+``new Path(path, ".spark-staging-" + jobId)``). A killed job leaves part files there that are not the data
+source's data (:func:`download_prefix` skips them). mlops-infra's definition is
+``mlops_infra/compile/aws/retrain_gate.py`` ``UNCOMMITTED_FOLDERS`` (the retrain gate's freshness leaves
+them out); a test keeps the two equal."""
 DEFAULT_REGION = "us-east-1"
 """The signing region when neither the environment nor the store names one (MinIO's default region)."""
 _REGIONS: dict[tuple[str | None, str], str] = {}
@@ -36,6 +44,12 @@ _REGIONS: dict[tuple[str | None, str], str] = {}
 def is_folder_marker(key: str) -> bool:
     """``key`` is a folder marker (:data:`FOLDER_MARKER_SUFFIXES`), not a file."""
     return key.endswith(FOLDER_MARKER_SUFFIXES)
+
+
+def is_uncommitted(key: str, prefix: str = "") -> bool:
+    """``key`` lies in a folder below ``prefix`` that holds uncommitted output (:data:`UNCOMMITTED_FOLDERS`)."""
+    folders = key.removeprefix(prefix).split("/")[:-1]
+    return any(folder.startswith(UNCOMMITTED_FOLDERS) for folder in folders)
 
 
 def bucket_region(bucket: str, env: dict[str, str]) -> str:
@@ -104,13 +118,20 @@ def download_prefix(uri: str, into: Path, env: dict[str, str]) -> Path:
     directory; AWS Knowledge Center "emr-s3-empty-files": "Apache Hadoop creates these files when you use the
     -mkdir command to create a folder in an S3 bucket"). Written as a file it is a 0-byte "data" file beside the
     partition that a directory reader would open (pyarrow's dataset discovery ignores only names starting with
-    ``.`` or ``_``; audit closing-36b-3): it is skipped, no file is written."""
+    ``.`` or ``_``; audit closing-36b-3): it is skipped, no file is written.
+
+    A key in a folder of a job's uncommitted output (:func:`is_uncommitted`: ``_temporary/``, ``__magic*/``,
+    ``.spark-staging-*/`` below the prefix) is a killed or running Hadoop/Spark job's part file, not the data
+    source's data: it is skipped, as the retrain gate's freshness leaves it out (audit closing-37a-2), so a
+    reader globbing the folder (``rglob("*.csv")``) does not train on it."""
     bucket, prefix = _split(uri)
     client = _client(env, bucket)
     into.mkdir(parents=True, exist_ok=True)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             target = into / item["Key"][len(prefix):].lstrip("/")
+            if is_uncommitted(item["Key"], prefix):
+                continue
             if is_folder_marker(item["Key"]):
                 if item["Key"].endswith("/"):
                     target.mkdir(parents=True, exist_ok=True)

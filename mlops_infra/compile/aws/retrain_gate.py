@@ -88,17 +88,29 @@ and the training runtime, shipped apart from mlops-infra, holds the same suffixe
 skips them when it downloads a prefix (``sagemaker-core/src/sagemaker/core/common_utils.py``
 ``_download_files_under_prefix``: "if obj_sum is a folder object skip it").
 
-**A 0-byte object is not data either, but for a success marker** (audit stop-36 datasources, item 2;
-:func:`holds_data`). A writer that fails after creating its file leaves an empty ``part-0000.parquet``
-(an object of ``Size`` 0, botocore ``s3`` ``Object.Size``); counting it would start a run on an input
-whose newest data is old, the very case the freshness exists to refuse. One 0-byte object is written
-on purpose and only after the data: ``_SUCCESS``, the marker Hadoop's ``FileOutputCommitter`` creates
-empty in the output folder when a job commits (Apache Hadoop ``mapreduce/lib/output/FileOutputCommitter.java``:
-``SUCCEEDED_FILE_NAME = "_SUCCESS"``; ``commitJob`` merges the tasks' files into the output, then, when
-``mapreduce.fileoutputcommitter.marksuccessfuljobs`` is true, its default, does
-``fs.create(markerPath).close()``; Spark writes its files through that committer). It is written once the
-job's data is complete, so a fresh ``_SUCCESS`` counts as fresh data. Any other 0-byte object, or a
-folder marker, is listed but never the newest. Keys are listed in key order (UTF-8 binary), not by
+**Nor is a 0-byte object, a commit marker, or a job's uncommitted output** (:func:`holds_data`).
+A writer that fails after creating its file leaves an empty ``part-0000.parquet`` (an object of ``Size``
+0, botocore ``s3`` ``Object.Size``; audit stop-36 datasources, item 2). ``_SUCCESS`` is the marker
+Hadoop's ``FileOutputCommitter`` (and so Spark) creates in the output folder in ``commitJob`` when
+``mapreduce.fileoutputcommitter.marksuccessfuljobs`` is true, its default, whatever the output holds
+(Apache Hadoop ``mapreduce/lib/output/FileOutputCommitter.java``: ``SUCCEEDED_FILE_NAME = "_SUCCESS"``,
+``fs.create(markerPath).close()``): it says a job committed, not that it wrote data, so a fresh
+``_SUCCESS`` over old files is a job that committed no new data (an ingest of an empty day), and it
+is never data, whatever its size (audit closing-37a-6; a rewrite of the files cannot keep their dates:
+S3 has no in-place rewrite, every PUT or CopyObject makes a new object, whose ``LastModified`` is its
+"Creation date"). A job's output not committed yet lies in folders below the output: the
+``FileOutputCommitter``'s ``PENDING_DIR_NAME = "_temporary"`` ("Name of directory where pending data is
+placed. Data that has not been committed yet", same file), the S3A committers' ``__magic`` folder
+(``hadoop-aws`` ``CommitConstants.MAGIC_DIR_NAME = "__magic"``, where tasks leave their ``.pending`` files),
+and Spark's staging folder for a dynamic partition overwrite (``core/.../internal/io/HadoopMapReduceCommitProtocol.scala``:
+``stagingDir = new Path(path, ".spark-staging-" + jobId)``). A job killed before ``commitJob`` leaves
+non-empty part files of today there, which readers of the data source never read (Hadoop's
+``FileInputFormat`` hidden-file filter and pyarrow's dataset discovery skip every path segment starting
+with ``_`` or ``.``; the training runtime's download of an input, ``examples/runtime/mlops_entry/objects.py``
+``download_prefix``, skips them, with the same :data:`UNCOMMITTED_FOLDERS`, checked equal by a test): counted, they passed the
+freshness over old data (audit closing-37a-2). A key with such a folder below the input's prefix is
+uncommitted (:func:`is_uncommitted`), and the newest-partition search never descends into one. All these
+keys are listed (and counted as listed) but never the newest. Keys are listed in key order (UTF-8 binary), not by
 time, so the search is in two steps:
 
 1. **Newest partition first** (:func:`newest_partition`). With ``Delimiter`` ``/``, a level's listing
@@ -202,7 +214,11 @@ def _list(s3: Any, bucket: str, prefix: str, owner: str | None, token: str | Non
 
 FOLDER_MARKER_SUFFIXES = ("/", "_$folder$")  # the S3 console's, Hadoop's (module contract)
 SUCCESS_MARKER = "_SUCCESS"
-"""The name of the 0-byte object Hadoop's ``FileOutputCommitter`` writes when a job commits (module contract)."""
+"""The name of the marker Hadoop's ``FileOutputCommitter`` writes when a job commits: never data (module contract)."""
+UNCOMMITTED_FOLDERS = ("_temporary", "__magic", ".spark-staging-")
+"""Folder names (each the name or its start) that hold a job's output not committed yet: Hadoop's
+``FileOutputCommitter`` ``PENDING_DIR_NAME``, the S3A committers' ``MAGIC_DIR_NAME``, Spark's dynamic
+partition overwrite staging folder (module contract)."""
 
 
 def is_folder_marker(key: str) -> bool:
@@ -210,20 +226,28 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith(FOLDER_MARKER_SUFFIXES)
 
 
-def holds_data(item: dict[str, Any]) -> bool:
-    """A ``ListObjectsV2`` ``Contents`` item counts as data for the freshness: not a folder marker, and
-    more than 0 bytes unless it is a ``_SUCCESS`` marker (module contract). An item without ``Size``
-    is taken as data (S3 always lists it)."""
+def is_uncommitted(key: str, prefix: str = "") -> bool:
+    """``key`` (or a ``CommonPrefixes`` prefix ending in ``/``) lies in a folder below ``prefix`` that
+    holds a job's uncommitted output (:data:`UNCOMMITTED_FOLDERS`, module contract)."""
+    folders = key.removeprefix(prefix).split("/")[:-1]
+    return any(folder.startswith(UNCOMMITTED_FOLDERS) for folder in folders)
+
+
+def holds_data(item: dict[str, Any], prefix: str = "") -> bool:
+    """A ``ListObjectsV2`` ``Contents`` item under ``prefix`` counts as data for the freshness: not a
+    folder marker, not a ``_SUCCESS`` marker, not uncommitted output (:func:`is_uncommitted`), and more
+    than 0 bytes (module contract). An item without ``Size`` is taken as data (S3 always lists it)."""
     key = item["Key"]
-    if is_folder_marker(key):
+    if is_folder_marker(key) or key.rsplit("/", 1)[-1] == SUCCESS_MARKER or is_uncommitted(key, prefix):
         return False
-    return item.get("Size") != 0 or key.rsplit("/", 1)[-1] == SUCCESS_MARKER
+    return item.get("Size") != 0
 
 
-def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]]) -> datetime.datetime | None:
+def _newer(newest: datetime.datetime | None, items: list[dict[str, Any]],
+           prefix: str) -> datetime.datetime | None:
     """The newest of ``newest`` and the items' ``LastModified``, leaving out what holds no data (module contract)."""
     for item in items:
-        if not holds_data(item):
+        if not holds_data(item, prefix):
             continue
         if newest is None or item["LastModified"] > newest:
             newest = item["LastModified"]
@@ -243,8 +267,9 @@ def newest_partition(s3: Any, bucket: str, prefix: str, owner: str | None,
             used += 1
             contents = page.get("Contents") or []
             listed += len(contents)
-            newest = _newer(newest, contents)
-            greatest = max([greatest or "", *(p["Prefix"] for p in page.get("CommonPrefixes") or [])]) or None
+            newest = _newer(newest, contents, prefix)
+            greatest = max([greatest or "", *(p["Prefix"] for p in page.get("CommonPrefixes") or []
+                                              if not is_uncommitted(p["Prefix"], prefix))]) or None
             if not page.get("IsTruncated"):
                 break
             token = page["NextContinuationToken"]
@@ -266,7 +291,7 @@ def newest_object(s3: Any, bucket: str, prefix: str, owner: str | None, fresh_af
         page = _list(s3, bucket, prefix, owner, token)
         contents = page.get("Contents") or []
         listed += len(contents)
-        newest = _newer(newest, contents)
+        newest = _newer(newest, contents, prefix)
         if not page.get("IsTruncated"):
             return newest, listed, True
         if newest is not None and newest > fresh_after:
@@ -311,8 +336,8 @@ def check_freshness(s3: Any, now: datetime.datetime) -> list[dict[str, Any]]:
         if newest is None and complete:
             if listed:
                 problems.append(f"data source {source}: no data under {where} ({listed} "
-                                f"{'key' if listed == 1 else 'keys'} listed, all folder markers or 0-byte objects, "
-                                f"which are not data unless named {SUCCESS_MARKER}); {wanted}")
+                                f"{'key' if listed == 1 else 'keys'} listed, all folder markers, {SUCCESS_MARKER} "
+                                f"markers, 0-byte objects or uncommitted job output); {wanted}")
             else:
                 problems.append(f"data source {source}: no object under {where}; {wanted}")
         elif complete:

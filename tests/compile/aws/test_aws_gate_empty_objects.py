@@ -1,12 +1,12 @@
-"""The retrain gate does not take a 0-byte object for fresh data, but for a ``_SUCCESS`` marker.
+"""The retrain gate does not take a 0-byte object for fresh data, a ``_SUCCESS`` marker included.
 
 A writer that fails after creating its file leaves an empty ``part-0000.parquet`` (``Size`` 0 in
 ``ListObjectsV2``, botocore ``s3`` ``Object.Size``); the gate counted its ``LastModified``, so a failed
 writer of today passed the freshness over three-day-old data (stop-36 datasources audit, item 2).
 ``_SUCCESS`` is the 0-byte file Hadoop's ``FileOutputCommitter`` writes when a job commits
-(``SUCCEEDED_FILE_NAME = "_SUCCESS"``, ``mapreduce.fileoutputcommitter.marksuccessfuljobs``), after its
-data: a fresh one is fresh data (``compile/aws/retrain_gate.py``, module contract). Runs the shipped gate
-against the moto server, with the helpers of ``test_aws_gate_freshness``.
+(``SUCCEEDED_FILE_NAME = "_SUCCESS"``, ``mapreduce.fileoutputcommitter.marksuccessfuljobs``), whatever
+the output holds: it is not data (audit closing-37a-6; ``test_aws_gate_uncommitted``). Runs the shipped
+gate against the moto server, with the helpers of ``test_aws_gate_freshness``.
 """
 
 from __future__ import annotations
@@ -54,25 +54,10 @@ def test_a_data_source_holding_only_empty_files_starts_no_run(moto_url, monkeypa
                                                "dt=2026-12-06/part-0001.parquet": (b"", 0)})
     _configure(monkeypatch, ("transactions", "empty-gate-only", "", DAY))
     with pytest.raises(retrain_gate.StaleInput, match=r"data source transactions: no data under "
-                       r"s3://empty-gate-only/ \(2 keys listed, all folder markers or 0-byte objects, which are "
-                       r"not data unless named _SUCCESS\); its contract's freshness is 1d 0h \(86400 s\)"):
+                       r"s3://empty-gate-only/ \(2 keys listed, all folder markers, _SUCCESS markers, 0-byte objects "
+                       r"or uncommitted job output\); its contract's freshness is 1d 0h \(86400 s\)"):
         retrain_gate.handler({"triggeredBy": "schedule"}, client=client, s3=s3)
     assert _executions(client) == []
-
-
-@pytest.mark.moto
-def test_a_fresh_success_marker_over_old_files_starts_a_run(moto_url, monkeypatch):
-    """A job that rewrote its partition's files in place keeps their old dates; its ``_SUCCESS`` is new."""
-    client = _pipeline(moto_url)
-    s3 = _bucket(moto_url, "success-gate-fresh", {"dt=2026-12-06/part-0000.parquet": (ROWS, 3),
-                                                  "dt=2026-12-06/_SUCCESS": (b"", 0)})
-    _configure(monkeypatch, ("transactions", "success-gate-fresh", "", DAY))
-    result = retrain_gate.handler({"triggeredBy": "schedule"}, client=client, s3=s3)
-    (execution,) = _executions(client)
-    assert result["started"] == execution["PipelineExecutionArn"]
-    (finding,) = result["freshness"]
-    assert finding["fresh"] and finding["newestAgeSeconds"] < DAY
-    assert finding["partition"] == "s3://success-gate-fresh/dt=2026-12-06/"
 
 
 @pytest.mark.moto
@@ -89,8 +74,8 @@ def test_empty_files_are_left_out_of_the_full_listing_too(moto_url, monkeypatch)
 
 def test_what_holds_data() -> None:
     assert retrain_gate.holds_data({"Key": "dt=1/part-0.parquet", "Size": 10})
-    assert retrain_gate.holds_data({"Key": "dt=1/_SUCCESS", "Size": 0})
-    assert retrain_gate.holds_data({"Key": "_SUCCESS", "Size": 0})
+    assert not retrain_gate.holds_data({"Key": "dt=1/_SUCCESS", "Size": 0})
+    assert not retrain_gate.holds_data({"Key": "_SUCCESS", "Size": 0})
     assert not retrain_gate.holds_data({"Key": "dt=1/part-0.parquet", "Size": 0})
     assert not retrain_gate.holds_data({"Key": "dt=1/my_SUCCESS", "Size": 0})
     assert not retrain_gate.holds_data({"Key": "dt=1/", "Size": 0})

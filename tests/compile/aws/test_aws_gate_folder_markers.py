@@ -44,7 +44,7 @@ def test_a_data_source_holding_only_a_fresh_folder_marker_starts_no_run(moto_url
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="marker-gate-only")["Contents"]] == ["dt=2026-12-06/"]
     _configure(monkeypatch, ("transactions", "marker-gate-only", "", DAY))
     with pytest.raises(retrain_gate.StaleInput, match=r"data source transactions: no data under s3://marker-gate-only/ \(1 key "
-                       r"listed, all folder markers or 0-byte objects, which are not data unless named _SUCCESS\); "
+                       r"listed, all folder markers, _SUCCESS markers, 0-byte objects or uncommitted job output\); "
                        r"its contract's freshness is 1d 0h \(86400 s\)"):
         retrain_gate.handler({"triggeredBy": "schedule"}, client=client, s3=s3)
     assert _executions(client) == []
