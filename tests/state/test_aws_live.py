@@ -217,6 +217,8 @@ def test_registry_tracks_every_requested_type() -> None:
         # audit refresh-2: the alert path's permissions and log groups, dashboards, image lifecycle policies
         "aws:lambda/permission:Permission", "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/dashboard:Dashboard",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        # ab61d85: EventBridge's publish grant on a told channel's topic
+        "aws:sns/topicPolicy:TopicPolicy",
     }
     assert set(READERS) == requested == set(TRACKING)
     assert all((r.read_one is None) != (r.read_many is None) for r in READERS.values())

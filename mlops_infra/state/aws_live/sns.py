@@ -52,8 +52,22 @@ def map_sns_subscription(attributes: Mapping[str, str]) -> Reading:
     return Reading(inputs, outputs)
 
 
+def map_sns_topic_policy(attributes: Mapping[str, str]) -> Reading:
+    """``GetTopicAttributes.Attributes`` -> ``aws:sns/topicPolicy:TopicPolicy``: the topic's ``Policy``
+    attribute is the resource (terraform-provider-aws ``internal/service/sns/topic_policy.go``
+    ``resourceTopicPolicyRead`` reads ``GetTopicAttributes`` of the topic ARN, the resource's id, and sets
+    ``arn`` and ``policy`` from it; its delete puts back the default policy, so a policy replaced by hand
+    is changed drift, never gone while the topic exists)."""
+    return Reading(drop_none({"arn": attributes.get("TopicArn"), "policy": attributes.get("Policy")}),
+                   drop_none({"owner": attributes.get("Owner")}))
+
+
 def _read_sns_topic(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
     return map_sns_topic(client.get_topic_attributes(TopicArn=res.id)["Attributes"])
+
+
+def _read_sns_topic_policy(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    return map_sns_topic_policy(client.get_topic_attributes(TopicArn=res.id)["Attributes"])
 
 
 def _read_sns_subscription(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
@@ -65,6 +79,9 @@ READERS: dict[str, Reader] = {
         T("displayName", "display name"), T("kmsMasterKeyId", "KMS key"),
         T("fifoTopic", "FIFO", default=False), T("policy", "topic policy", "policy", computed=True), TAGS,
     )), read_one=_read_sns_topic, tags=True),
+    "aws:sns/topicPolicy:TopicPolicy": Reader("sns", Tracking("alert topic policy", (
+        T("policy", "topic policy", "policy"),
+    )), read_one=_read_sns_topic_policy),
     "aws:sns/topicSubscription:TopicSubscription": Reader("sns", Tracking("alert subscription", (
         T("topic", "topic"), T("protocol", "protocol"), T("endpoint", "endpoint"),
         T("rawMessageDelivery", "raw delivery", default=False), T("filterPolicy", "filter policy", "json"),
