@@ -284,6 +284,7 @@ def preflight(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
         check_stack_dir(stack_dir, options.project, options.system_file, options.env)
     workspace_env(options, environ)
     check_unlocked(options, environ)
+    check_not_stranded(options, environ)
     check_unmoved(options, environ)
     check_cli(options, environ)
 
@@ -563,6 +564,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     if stack_options.project is not None:  # nothing is read or written in another system's directory
         check_stack_dir(stack_options.stack_dir, stack_options.project, stack_options.system_file, env)
     check_unlocked(stack_options, done="nothing was applied")  # concurrency-3: no `stack select` on a locked stack
+    check_not_stranded(stack_options, done="nothing was applied")  # closing-37b-5: not beside the stack directory's state
     check_unmoved(stack_options)
     guard = SignalGuard() if guard is None else guard  # applypath-3: signals cancel Pulumi as at its terminal
     earlier = guard.started.count("up")  # an ordered apply's first phase ran under the same guard
@@ -634,6 +636,22 @@ def check_unlocked(options: StackOptions, environ: Mapping[str, str] = os.enviro
         f"Pulumi refuses an update while the lock is there ({', '.join(_shown(lock) for lock in locks)}). Wait for "
         "that apply to end, then plan and apply again. If it crashed: once you know no `pulumi` runs on the stack "
         f"(the process named above has ended), remove the lock with `pulumi cancel --stack {stack}` in {where}.")
+
+
+def check_not_stranded(options: StackOptions, environ: Mapping[str, str] = os.environ, *,
+                  done: str = NOTHING_DONE) -> None:
+    """Refuse to run ``pulumi up`` on a backend other than the stack directory while the stack directory holds
+    this stack's state (audit closing-37b-5; :func:`mlops_infra.state.backends.stranded_warning`): that state
+    was written by an apply made while mlops-infra kept it there, and ``up`` elsewhere would create again every
+    resource it holds. Not with ``options.backend_url`` given explicitly."""
+    from mlops_infra.state.backends import stranded_warning
+
+    if options.backend_url:
+        return
+    project = options.project or program_config(Path(options.stack_dir), options.env)[0] or ""
+    warning = stranded_warning(project, options.env, Path(options.stack_dir), environ)
+    if warning:
+        raise UserError(f"the stack's state is in two places; {done}", warning[0].upper() + warning[1:] + ".")
 
 
 def _shown(path: Path) -> str:

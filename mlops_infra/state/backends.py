@@ -37,6 +37,12 @@ Contract of :func:`read_stack_state`:
 5. The result is a :class:`LocatedState`: the state (its ``source`` is the file, object or stack read,
    or where it was looked for when there is none) and the :class:`Backend` with why it was chosen.
    Tokens and URL passwords never appear in a source, a description or an error. Nothing is written.
+6. **State left in the stack directory** (audit closing-37b-5): when the chosen backend is not the stack
+   directory but the stack directory holds a state file of this stack (``<stack dir>/.pulumi/stacks/...``,
+   written by an ``apply`` made while mlops-infra kept the state there, point 1; Pulumi itself never looks
+   there), :func:`stranded_warning` says both places and how to choose: ``plan`` warns, ``apply`` refuses
+   (:func:`mlops_infra.apply.engine.check_backend`), since ``pulumi up`` on the other backend would create
+   again what that state holds.
 """
 
 from __future__ import annotations
@@ -135,6 +141,23 @@ class LocatedState:
         return f"{self.state.source} (backend: {self.backend.chosen_by})"
 
 
+def stranded_warning(project: str, stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """Both places and how to choose one when the stack directory holds this stack's state but the backend
+    ``pulumi`` would use is another one (contract point 6), else None. Reads file metadata only."""
+    backend = choose_backend(Path(stack_dir), os.environ if environ is None else environ)
+    left = stranded_state(project, stack, stack_dir, backend)
+    if left is None:
+        return None
+    keep = f"PULUMI_BACKEND_URL=file://{Path(stack_dir).resolve()}"
+    return (f"the stack directory holds a state of {project}/{stack} ({left}: kept there by mlops-infra when no "
+            f"`pulumi login`, PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN chose a backend), but the backend now is "
+            f"{_redact_url(backend.url)} ({backend.chosen_by}): `mlops-infra plan` reads the prior state there and "
+            f"`pulumi up` would run there, creating again what the stack-directory state holds. Choose one: keep the stack directory "
+            f"by setting {keep} for plan and apply; or move the state: `{keep} pulumi stack export --stack {stack} "
+            f"--file state.json` in the stack directory, then, with the new backend, `pulumi stack init {stack}` (if "
+            f"it is not there yet) and `pulumi stack import --stack {stack} --file state.json`, and remove {left}")
+
+
 def read_stack_state(project: str, stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None,
                      *, opener: Callable[..., Any] | None = None, s3_client: Any = None) -> LocatedState:
     """The prior state of ``project``/``stack`` from the backend ``pulumi`` would use (module contract).
@@ -159,6 +182,20 @@ def read_stack_state(project: str, stack: str, stack_dir: Path, environ: Mapping
                      f"The state is kept at {shown} ({backend.chosen_by}). mlops-infra reads file://, s3:// and "
                      f"Pulumi Cloud backends. Run `pulumi stack export --stack {stack} --file state.json` and "
                      f"pass --state state.json.")
+
+
+def stranded_state(project: str, stack: str, stack_dir: Path, backend: Backend) -> Path | None:
+    """The stack directory's own state file of ``project``/``stack`` when ``backend`` is not the stack
+    directory (module contract, point 6), else None."""
+    if not backend.url:
+        return None
+    try:
+        if backend.kind == "file" and backend_root(Path(stack_dir), backend.url).resolve() == \
+                Path(stack_dir).resolve():
+            return None
+        return find_state_file(Path(stack_dir), project, stack, None)
+    except (StateError, OSError):
+        return None
 
 
 # -- file backend ---------------------------------------------------------------------------------

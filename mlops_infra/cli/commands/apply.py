@@ -149,6 +149,8 @@ def apply(
     note = desired.target.note
     directory = stack_dir or desired.target.stack_dir(env)
     engine.check_stack_dir(directory, desired.system.metadata.name, path.resolve(), env)  # applypath-1
+    engine.check_not_stranded(engine.StackOptions(Path(directory), env, project=desired.system.metadata.name),
+                              done="nothing was applied")  # closing-37b-5: the stack directory's state is elsewhere
     current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)

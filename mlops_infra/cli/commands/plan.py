@@ -126,6 +126,11 @@ def plan(
 
     # concurrency-4: the stack's lock says the state is another update's intermediate one (not with --state)
     locked = [w for w in [lock_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None else []
+    from mlops_infra.state.backends import stranded_warning
+
+    # closing-37b-5: the state an earlier apply kept in the stack directory is not the backend's
+    locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None \
+        else []
     live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
