@@ -28,8 +28,10 @@ Contract of :func:`read_stack_state`:
    ``Authorization: token <PULUMI_ACCESS_TOKEN or the login's token>`` and
    ``Accept: application/vnd.pulumi+8`` (https://www.pulumi.com/docs/reference/cloud-rest-api/,
    "Authentication", "Required Request Headers" and Stacks, "Export Stack"). The organization is
-   ``pulumi org set-default``'s (``backends.<url>.defaultOrg`` in ``config.json``), else the login's
-   user name (``accounts.<url>.username``), else ``GET /api/user``'s ``githubLogin``.
+   ``PULUMI_DEFAULT_ORGANIZATION``, else ``pulumi org set-default``'s (``backends.<url>.defaultOrg`` in
+   ``config.json``), else the service's default (``GET /api/user/organizations/default``), else the login's
+   user name (``accounts.<url>.username``), else ``GET /api/user``'s ``githubLogin``, as ``pulumi`` picks it
+   (:func:`_cloud_org`).
 4. A stack that does not exist there yet (no file, no object, HTTP 404) is an empty state whose
    ``source`` says where it was looked for. Anything else that stops the read (a backend scheme we do
    not read, a missing token, HTTP 401/403/5xx, an unreachable host, S3 access denied, boto3 missing,
@@ -378,24 +380,50 @@ def _cloud_token(url: str, api: str, environ: Mapping[str, str]) -> str:
 
 
 def _cloud_org(url: str, api: str, environ: Mapping[str, str], token: str, opener: Callable[..., Any]) -> str:
+    """The organization ``pulumi`` puts an unqualified stack name in (audit closing-37b-2), in pulumi's order
+    (pulumi/pulumi ``pkg/backend/httpstate/backend.go`` ``New`` and ``ParseStackReference``):
+    ``PULUMI_DEFAULT_ORGANIZATION`` (``sdk/go/common/env/env.go`` ``DefaultOrg``, "takes precedence over any
+    default organization set with `pulumi org set-default`"); else ``backends.<url>.defaultOrg`` in the Pulumi
+    home's ``config.json``; else the service's own default, ``GET /api/user/organizations/default``'s
+    ``GitHubLogin`` (``pkg/backend/httpstate/client/client.go`` ``GetDefaultOrg``; a 404 is a legacy service
+    without it, and an empty name a user in no organization: both go on); else the current user (the login's
+    ``accounts.<url>.username``, else ``GET /api/user``'s ``githubLogin``)."""
+    if environ.get("PULUMI_DEFAULT_ORGANIZATION"):
+        return environ["PULUMI_DEFAULT_ORGANIZATION"]
     config = _read_json_file(pulumi_home(environ) / "config.json", "Pulumi config", "fix or delete it")
     for key in (url, url.rstrip("/"), api):
         default = ((config.get("backends") or {}).get(key) or {}).get("defaultOrg")
         if isinstance(default, str) and default:
             return default
+    where = f"Pulumi Cloud at {_redact_url(api)}"
+    status, body = _cloud_get(f"{api}/api/user/organizations/default", token, opener, where)
+    default = _json_field(body, "githubLogin") if status == 200 else None
+    if default:
+        return default
     for key in (url, url.rstrip("/"), api):
         account = (read_credentials(environ).get("accounts") or {}).get(key)
         if isinstance(account, dict) and isinstance(account.get("username"), str) and account["username"]:
             return account["username"]
-    status, body = _cloud_get(f"{api}/api/user", token, opener, f"Pulumi Cloud at {_redact_url(api)}")
-    try:
-        login = json.loads(body).get("githubLogin") if status == 200 else None
-    except (ValueError, AttributeError):
-        login = None
-    if not isinstance(login, str) or not login:
+    status, body = _cloud_get(f"{api}/api/user", token, opener, where)
+    login = _json_field(body, "githubLogin") if status == 200 else None
+    if not login:
         raise StateError(_redact_url(api), "cannot tell the Pulumi Cloud organization",
-                         "Run `pulumi org set-default <org>`, or pass an exported state with --state.")
+                         "Set PULUMI_DEFAULT_ORGANIZATION or run `pulumi org set-default <org>`, or pass an exported "
+                         "state with --state.")
     return login
+
+
+def _json_field(body: bytes, name: str) -> str | None:
+    """The string field ``name`` of a JSON object, its key matched case-insensitively as Go's encoding/json
+    matches a struct field without a tag (``apitype.GetDefaultOrganizationResponse.GitHubLogin``)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = next((v for k, v in data.items() if isinstance(k, str) and k.lower() == name.lower()), None)
+    return value if isinstance(value, str) and value else None
 
 
 def _cloud_get(url: str, token: str, opener: Callable[..., Any], where: str) -> tuple[int, bytes]:

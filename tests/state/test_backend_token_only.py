@@ -37,7 +37,8 @@ def test_plan_with_only_the_token_reads_the_cloud_stack(home: Path, monkeypatch)
         monkeypatch.setenv("PULUMI_API", cloud.url)  # the stand-in as the default cloud URL
         result = plan_staging()
     assert result.code == 0, result.stderr
-    assert [r["path"] for r in cloud.requests] == ["/api/user", "/api/stacks/jdoe/fraud-detection/staging/export"]
+    assert [r["path"] for r in cloud.requests] == ["/api/user/organizations/default", "/api/user",
+                                                   "/api/stacks/jdoe/fraud-detection/staging/export"]
     assert (f"Prior state: Pulumi Cloud stack jdoe/fraud-detection/staging at {cloud.url} (68 resources; "
             "backend: PULUMI_ACCESS_TOKEN with no `pulumi login` and no backend URL") in result.stderr
     assert TOKEN not in result.stderr + result.stdout

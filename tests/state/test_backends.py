@@ -207,7 +207,9 @@ def test_cloud_login_token_and_user_name_come_from_credentials(home: Path):
     assert (f"Prior state: Pulumi Cloud stack octocat/fraud-detection/staging at {cloud.url} (68 resources; "
             "backend: the current `pulumi login` (~/.pulumi/credentials.json))") in result.stderr
     assert TOKEN not in result.stderr + result.stdout
-    assert [r["path"] for r in cloud.requests] == ["/api/stacks/octocat/fraud-detection/staging/export"]
+    # the service's default organization first (a 404 here: none), then the login's user name (closing-37b-2)
+    assert [r["path"] for r in cloud.requests] == ["/api/user/organizations/default",
+                                                   "/api/stacks/octocat/fraud-detection/staging/export"]
 
 
 def test_cloud_org_falls_back_to_the_api_user(home: Path, monkeypatch):
@@ -217,7 +219,8 @@ def test_cloud_org_falls_back_to_the_api_user(home: Path, monkeypatch):
         monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
         result = plan_staging()
     assert result.code == 0, result.stderr
-    assert [r["path"] for r in cloud.requests] == ["/api/user", "/api/stacks/jdoe/fraud-detection/staging/export"]
+    assert [r["path"] for r in cloud.requests] == ["/api/user/organizations/default", "/api/user",
+                                                   "/api/stacks/jdoe/fraud-detection/staging/export"]
 
 
 def test_cloud_stack_not_created_yet_is_empty_and_says_so(home: Path, monkeypatch):
