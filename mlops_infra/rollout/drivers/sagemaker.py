@@ -76,7 +76,15 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   version 0 % where it observed more, writes ``rolled_back`` itself, saying a concurrent pass moved the
   traffic back (the abort's own phase is then recorded as ``rolled_back``: both hold the version at 0 % and
   ``--resume`` restarts either). Only a rollback gives the target 0 % of a share it had: a step or a finish
-  never does. Test ``tests/rollout/test_sagemaker_abort_race.py``.
+  never does. Test ``tests/rollout/test_sagemaker_abort_race.py``. The other order (audit closing-37b-7): the
+  finish's ``UpdateEndpoint`` goes through first and the rollback loses its traffic call; the rollback then
+  reads back and, when the endpoint is on (or moving to) the graph's final config, keeps its phase and says in
+  its reason that the version serves all traffic until the next pass moves it back; that pass carries the
+  status out for real: an endpoint with no ``canary`` on the target version goes back (``UpdateEndpoint``) to
+  the target version's rollout config the finish left as kept (``primary`` on ``previous`` at full weight,
+  ``canary`` at 0), and when there is none (or the autoscaled primary's instance type would change) the pass
+  raises :class:`RollbackImpossible` saying what to do, never a ``KeyError``. Test
+  ``tests/rollout/test_sagemaker_abort_lost_to_finish.py``.
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint``,
@@ -274,6 +282,10 @@ _SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSus
 """botocore ``SuspendedState``: each activity's default is false (AWS API reference, ``SuspendedState``)."""
 
 
+class RollbackImpossible(Exception):
+    """A rolled-back or aborted status the driver cannot carry out (its message says why and what to do)."""
+
+
 class Crash(Exception):
     """Raised by the test hook ``crash_at``: the process died there."""
 
@@ -432,14 +444,20 @@ class SageMakerDriver:
         self._crash("status")
         try:
             if decision.action == "rollback" and observed.percent:
-                self._weights(endpoint, 0)
+                if self._versions(endpoint, fields).get(CANARY) == self.target.version:
+                    self._weights(endpoint, 0)
+                else:  # the finish landed (no canary): back to the rollout config it left, see **Races**
+                    self._roll_back_finish(endpoint, tags, fields)
                 self._write_status(endpoint["EndpointArn"], decision.status, {})  # again: see **Races**
             elif decision.action == "finish":
                 self._finish(endpoint, tags)
             elif decision.action == "set_traffic" and decision.percent is not None:
                 self._traffic(endpoint, tags, fields, decision.percent)
         except Lost:
-            self._yield_to_rollback(decision, observed, now)
+            if decision.action == "rollback":
+                self._tell_lost_rollback(decision, now)
+            else:
+                self._yield_to_rollback(decision, observed, now)
             raise
         if decision.action == "record" and decision.percent:
             self._yield_to_rollback(decision, observed, now)
@@ -464,6 +482,66 @@ class SageMakerDriver:
                   "was overwritten by this pass's")
         self._write_status(endpoint["EndpointArn"], stored.evolve(phase="rolled_back", reason=reason, since=now),
                            fields)
+
+    def _tell_lost_rollback(self, decision: Decision, now: float) -> None:
+        """After this pass wrote a rollback (``--abort``, a gate's) and lost its traffic call: read back what the
+        endpoint serves and, when a concurrent finish won (the endpoint is on, or moving to, the graph's final
+        config, so the target version gets 100 %), say so in the stored status: it keeps its rolled-back phase
+        (the next pass carries it out, :meth:`_roll_back_finish`) and its reason tells the truth meanwhile
+        (audit closing-37b-7; see the contract, **Races**)."""
+        if decision.status is None:
+            return
+        endpoint, tags = self._read()
+        fields = _fields(tags)
+        stored = RolloutStatus.from_fields(fields)
+        if (stored is None or stored.revision != self.target.version or stored.phase not in ROLLED_BACK
+                or endpoint.get("EndpointConfigName") != self.target.final_config):
+            return
+        reason = (f"{stored.reason}; the {stored.phase.replace('_', ' ')} rollback lost to a concurrent finish: "
+                  f"version {stored.revision} serves all traffic on {self.target.final_config} until the next pass "
+                  f"moves it back to version {stored.previous or '(the previous one)'}")
+        self._write_status(endpoint["EndpointArn"], stored.evolve(reason=reason, since=now), fields)
+
+    def _roll_back_finish(self, endpoint: dict[str, Any], tags: list[dict[str, str]], fields: dict[str, str]) -> None:
+        """Carry out a rolled-back or aborted status over an endpoint whose ``canary`` does not serve the target
+        version (a finish won the race, audit closing-37b-7): ``UpdateEndpoint`` back to the target version's
+        rollout config the finish left (its kept entry, ``primary`` on the status's ``previous`` version and
+        ``canary`` on the target), with the weights of that config (``ExcludeRetainedVariantProperties``
+        ``DesiredWeight``: all on ``primary``, the canary at 0) and, for an endpoint the graph does not autoscale,
+        its counts (``DesiredInstanceCount``: the stable count the start recorded), as the finish does (botocore
+        ``UpdateEndpointInput.ExcludeRetainedVariantProperties``). With no such config, or an autoscaled primary
+        whose instance type would change (the update fails: AWS "Update or delete endpoints that use auto
+        scaling"), raises :class:`RollbackImpossible` saying what to do instead of moving nothing."""
+        stored = RolloutStatus.from_fields(fields)
+        previous = stored.previous if stored is not None else ""
+        prefix = f"{rollout_config_prefix(self.target.endpoint)}{self.target.version}-"
+        back = None
+        for kind, name, _version in sorted(_kept(tags).values()):
+            if kind != "config" or not name.startswith(prefix):
+                continue
+            try:
+                variants = {v["VariantName"]: model_version(v.get("ModelName", ""))
+                            for v in self._config(name)["ProductionVariants"]}
+            except Exception as exc:
+                if "could not find" not in _error(exc)[1].lower():
+                    raise
+                continue
+            if variants == {PRIMARY: previous, CANARY: self.target.version}:
+                back = name
+        serving = endpoint.get("EndpointConfigName", "")
+        where = (f"version {self.target.version} serves all traffic on endpoint {self.target.endpoint} "
+                 f"({serving}) while its rollout status says {stored.phase if stored else 'rolled back'}")
+        fix = (f"roll back by applying version {previous or '(the previous one)'} again as a new version, or run "
+               f"`mlops-infra rollout --resume` to keep version {self.target.version}")
+        if back is None:
+            raise RollbackImpossible(f"{where}, and the rollout config it was rolled out from is gone: "
+                                     f"the driver cannot move the traffic back; {fix}")
+        if self._declared() is not None and _primary_type(self._config(serving)) != _primary_type(self._config(back)):
+            raise RollbackImpossible(f"{where}, and moving back to {back} changes the autoscaled primary "
+                                     f"variant's instance type, which SageMaker refuses; {fix}")
+        excluded = ["DesiredWeight"] if self.target.autoscaling is not None else ["DesiredWeight", "DesiredInstanceCount"]
+        self._update(EndpointName=self.target.endpoint, EndpointConfigName=back, RetainAllVariantProperties=True,
+                     ExcludeRetainedVariantProperties=[{"VariantPropertyType": kind} for kind in excluded])
 
     def _moving_share(self, endpoint: dict[str, Any], fields: dict[str, str]) -> int | None:
         """The target version's share of traffic the endpoint is moving to: each variant's ``DesiredWeight``
@@ -554,6 +632,10 @@ class SageMakerDriver:
         """Weights ``100-p`` / ``p``; the canary sized from, and the primary kept at least at, the stable
         count the rollout started with (see the contract, **The stable fleet during a rollout**)."""
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
+        if CANARY not in variants or PRIMARY not in variants:
+            raise RollbackImpossible(f"endpoint {self.target.endpoint} ({endpoint.get('EndpointConfigName')}) has "
+                                     f"no {CANARY} and {PRIMARY} variants to set traffic on; run `mlops-infra "
+                                     "rollout` again once it settles, or `--resume`")
         current = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
         recorded = _primary_count(self._config(endpoint["EndpointConfigName"])) if self._declared() else current
         primary_count = max(current, recorded)

@@ -1,0 +1,125 @@
+"""Audit closing-37b-7: an ``--abort`` that loses SageMaker's update to a scheduled finish (SageMaker).
+
+The other order than ``test_sagemaker_abort_race.py``: the operator's abort compares, the scheduled finish runs
+whole (its ``UpdateEndpoint`` to the graph's final config goes through), then the abort writes its status and
+its traffic call is refused (the endpoint is ``Updating``: ValidationException "Cannot update in-progress
+endpoint", ``endpoint_updates_take``, patch 3 of tests/support/moto_server.py). Before the fix the status said
+``aborted`` while the aborted version served 100 % on the final config, and every later pass crashed with
+``KeyError: 'canary'`` (the rollback moved weights of a variant the final config does not have).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mlops_infra.rollout.drivers.sagemaker import RollbackImpossible, SageMakerDriver
+from mlops_infra.rollout.runner import reconcile_once
+from tests.rollout.aws_world import canary_percent, deploy, model_name, status_tags
+from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
+from tests.rollout.test_sagemaker_abort_race import SETTLE, _walk_to
+from tests.support.moto_server import endpoint_updates_take
+
+pytestmark = pytest.mark.moto
+
+
+def _abort_loses(sm, target, clock, gates) -> dict:
+    """The operator's abort compares; the scheduled finish runs whole; then the abort writes."""
+    compared, scheduled_done = threading.Event(), threading.Event()
+
+    class Operator(SageMakerDriver):
+        acting = False
+
+        def act(self, *args, **kwargs):
+            self.acting = True
+            return super().act(*args, **kwargs)
+
+        def _read(self):
+            out = super()._read()
+            if self.acting and not compared.is_set():
+                compared.set()
+            return out
+
+        def _write_status(self, *args, **kwargs):
+            scheduled_done.wait(10)
+            return super()._write_status(*args, **kwargs)
+
+    class Scheduled(SageMakerDriver):
+        def act(self, *args, **kwargs):
+            compared.wait(10)
+            try:
+                return super().act(*args, **kwargs)
+            finally:
+                scheduled_done.set()
+
+    results: dict = {}
+    operator = threading.Thread(target=lambda: results.__setitem__(
+        "operator", reconcile_once(spec("aws"), Operator(sm, target), gates, clock.now, "abort")))
+    scheduled = threading.Thread(target=lambda: results.__setitem__(
+        "scheduled", reconcile_once(spec("aws"), Scheduled(sm, target), gates, clock.now)))
+    operator.start(), scheduled.start()
+    operator.join(30), scheduled.join(30)
+    return results
+
+
+def _serving(sm, endpoint):
+    described = sm.describe_endpoint(EndpointName=endpoint)
+    config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    models = {v["VariantName"]: v["ModelName"] for v in config["ProductionVariants"]}
+    weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0.0) for v in described["ProductionVariants"]}
+    return described["EndpointConfigName"], models, weights
+
+
+def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
+    E = "fraud-prod-scorer-lostabort"
+    target = deploy(sm, E)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    with endpoint_updates_take(SETTLE):
+        _walk_to(sm, target, clock, gates, "finish")
+        results = _abort_loses(sm, target, clock, gates)
+        operator, scheduled = results["operator"], results["scheduled"]
+        assert (scheduled.decision.action, scheduled.acted) == ("finish", True)
+        assert (operator.decision.action, operator.lost) == ("rollback", True)
+        tags = status_tags(sm, E)
+        assert tags["phase"] == "aborted"
+        # the truth is recorded: the finish went through, the next pass moves the traffic back
+        assert "lost to a concurrent finish" in tags["reason"]
+        assert f"version {target.version} serves" in tags["reason"]
+        passes = []
+        for _ in range(4):  # no pass crashes; the abort is carried out for real
+            time.sleep(SETTLE + 0.05)
+            clock.sleep(BAKE)
+            passes.append(reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now))
+        time.sleep(SETTLE + 0.05)
+    assert passes[0].decision.action == "rollback" and passes[0].acted
+    config, models, weights = _serving(sm, E)
+    assert config != target.final_config and config.startswith(f"{E}-rollout-v{target.version}-")
+    assert models == {"primary": model_name(E, 12), "canary": model_name(E, 13)}
+    assert weights["canary"] == 0.0 and weights["primary"] > 0
+    assert status_tags(sm, E)["phase"] == "aborted"
+    last = reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+    assert last.decision.action == "none" and last.observed.percent == 0 and last.observed.stable == "12"
+
+
+def test_a_rollback_with_nowhere_to_go_says_so_instead_of_a_key_error(sm):
+    """An aborted status over the final config whose rollout config is gone: a clear error, no KeyError."""
+    E = "fraud-prod-scorer-nowhere"
+    target = deploy(sm, E)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
+    with endpoint_updates_take(SETTLE):
+        _walk_to(sm, target, clock, gates, "finish")
+        results = _abort_loses(sm, target, clock, gates)
+        assert results["operator"].lost
+        time.sleep(SETTLE + 0.05)
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
+    sm.delete_tags(ResourceArn=arn, TagKeys=kept)  # the rollout config no longer known
+    with pytest.raises(RollbackImpossible) as raised:
+        reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+    message = str(raised.value)
+    assert f"version {target.version} serves all traffic" in message and "--resume" in message
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
