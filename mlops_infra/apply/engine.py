@@ -505,7 +505,9 @@ def pulumi_failure(exc: Exception, options: StackOptions | None = None) -> UserE
                      "resources' old property values, secrets among them (environment variables). To see the diff, "
                      f"run it yourself{where}.")
     if "currently locked" in text:  # pkg/backend/diy/lock.go checkForLock: its hint is unqualified (concurrency-3)
-        shown.append("Another `pulumi` holds the stack's lock: wait for it to end. Run `pulumi cancel` only once you "
+        cancel = f"`{_cancel(options)}` (in {_shown(Path(options.stack_dir))})" if options is not None \
+            else "`pulumi cancel`"
+        shown.append(f"Another `pulumi` holds the stack's lock: wait for it to end. Run {cancel} only once you "
                      "know no `pulumi` runs on the stack: removing a live lock lets two updates run on one state.")
     return UserError(f"Pulumi failed: {first}", "\n".join(shown))
 
@@ -635,7 +637,21 @@ def check_unlocked(options: StackOptions, environ: Mapping[str, str] = os.enviro
         f"or one crashed; {done}",
         f"Pulumi refuses an update while the lock is there ({', '.join(_shown(lock) for lock in locks)}). Wait for "
         "that apply to end, then plan and apply again. If it crashed: once you know no `pulumi` runs on the stack "
-        f"(the process named above has ended), remove the lock with `pulumi cancel --stack {stack}` in {where}.")
+        f"(the process named above has ended), remove the lock with `{_cancel(options, environ)}` in {where}.")
+
+
+def _cancel(options: StackOptions, environ: Mapping[str, str] = os.environ) -> str:
+    """The ``pulumi cancel`` to run in the stack directory for apply's backend
+    (:func:`mlops_infra.state.stack_lock.cancel_command`: the URL in front when plain ``pulumi`` would not use it)."""
+    from mlops_infra.state.backends import choose_backend
+    from mlops_infra.state.stack_lock import cancel_command
+
+    try:
+        chosen = choose_backend(Path(options.stack_dir), environ).url
+    except (UserError, OSError, ValueError):
+        chosen = ""
+    own = options.backend_url or (None if chosen else backend_url(options, environ))
+    return cancel_command(options.env, own)
 
 
 def check_not_stranded(options: StackOptions, environ: Mapping[str, str] = os.environ, *,
@@ -703,10 +719,10 @@ def interrupted(options: StackOptions, guard: Any, environ: Mapping[str, str] = 
     if locks:
         clean = False
         lines.append(f"The stack is still locked ({', '.join(_shown(lock) for lock in locks)}). Once no `pulumi` "
-                     f"runs on it, run `pulumi cancel --stack {stack}` in {where} to remove the lock.")
+                     f"runs on it, run `{_cancel(options, environ)}` in {where} to remove the lock.")
     elif sent and not lock_read:
         lines.append(f"The stack's lock is not read in this backend: if Pulumi then says the stack is locked, run "
-                     f"`pulumi cancel --stack {stack}` in {where} once no `pulumi` runs on it.")
+                     f"`{_cancel(options, environ)}` in {where} once no `pulumi` runs on it.")
     lines.append(f"{'Then run' if lines else 'Run'} `mlops-infra plan` to see what is left to apply, and apply again.")
     if next_phase and sent and "up" in guard.started:
         lines.insert(0, f"Phase 2 of 2 ({next_phase}) did not run.")

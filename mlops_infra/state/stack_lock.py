@@ -13,7 +13,7 @@ Contract: :func:`lock_files` lists them under the file backend's root (:func:`ml
 sorted; :func:`holders` names each ``<user>@<host> (pid N) since <timestamp>`` (``<file> (unreadable)`` for one that
 is not JSON of that shape); :func:`lock_warning` is the plan's warning for the stack's backend as ``plan`` chooses it
 (:func:`mlops_infra.state.backends.choose_backend`), None when unlocked or when the backend is not a file backend
-(its locks are not read here).
+(its locks are not read here). :func:`cancel_command` is the ``pulumi cancel`` a message tells the user to run.
 """
 
 from __future__ import annotations
@@ -58,3 +58,19 @@ def lock_warning(project: str, stack: str, stack_dir: Path, environ: Mapping[str
     return (f"the stack {stack} is locked by {', '.join(holders(locks))}: an update is running on it (or crashed and "
             "left its lock); this plan is against the state it has saved so far, which it may still change. Plan "
             "again when it ends")
+
+
+def cancel_command(stack: str, backend_url: str | None) -> str:
+    """``pulumi cancel --stack <stack>`` as it must be typed in the stack directory to remove the lock where apply's
+    ``pulumi up`` took it (audit closing-37b-6). ``backend_url``: the backend apply gives Pulumi when a plain
+    ``pulumi`` there would not choose it (mlops-infra's stack-directory fallback, ``file://<stack dir>``, or an
+    explicit ``backend_url=``), else None. With no login, no ``PULUMI_BACKEND_URL``, no ``backend.url`` and no
+    token, plain ``pulumi`` finds no backend (pulumi/pulumi ``pkg/workspace/creds.go``
+    ``GetCurrentCloudURLWithSource`` returns "") and logs in to Pulumi Cloud (``pkg/cmd/pulumi/backend/
+    login_manager.go``: "" is not a DIY URL), never reading ``<stack dir>/.pulumi/locks``; only the diy backend's
+    ``CancelCurrentUpdate`` (``pkg/backend/diy/backend.go``) deletes those lock files. So the URL goes in front;
+    credentials in it are redacted."""
+    from mlops_infra.state.pulumi_state import _redact_url
+
+    prefix = f"PULUMI_BACKEND_URL={_redact_url(backend_url)} " if backend_url else ""
+    return f"{prefix}pulumi cancel --stack {stack}"
