@@ -13,9 +13,9 @@ Contract:
 - Weights in a dtype the endpoint's GPU cannot compute in are a warning at the endpoint's
   ``accelerator`` (or ``instance_type``) line (``dtype-unsupported-by-gpu``), and the cheapest
   instance offered as a fix is always one whose GPU can (:data:`DTYPE_MIN_CAPABILITY`): bf16 needs
-  compute capability 8.0 (vLLM refuses it below: vllm-project/vllm ``vllm/worker/worker.py``
-  ``_check_if_gpu_supports_dtype``, "Bfloat16 is only supported on GPUs with compute capability of at
-  least 8.0 ... You can use float16 instead"), fp8 needs 7.5 (vLLM runs fp8 weights on Turing and
+  compute capability 8.0 (below it vLLM refuses an explicit ``--dtype bfloat16`` and with its default
+  ``--dtype auto`` falls back to float16: ``vllm/config.py`` ``_get_and_verify_dtype``, :data:`_BELOW`;
+  mlops-infra passes no dtype to the server, so the warning says both), fp8 needs 7.5 (vLLM runs fp8 weights on Turing and
   Ampere as weight-only W8A16 with FP8 Marlin, on 8.9+ natively: https://docs.vllm.ai/en/stable/features/quantization/fp8/).
   A warning, not an error: a server that casts bf16 weights to fp16 (vLLM ``--dtype half``) runs them.
 - :func:`serving_fit` / :func:`training_fit` are what the compilers put in the plan's facts
@@ -59,6 +59,17 @@ def gpu_runs_dtype(gpu_type: str | None, dtype: str) -> bool:
     return capability is None or capability >= DTYPE_MIN_CAPABILITY.get(dtype, 0.0)
 
 
+_BELOW = {"bf16": "Below it, vLLM started with --dtype bfloat16 refuses to start (the endpoint never becomes "
+                  "InService); with its default --dtype auto it falls back to float16, numerically riskier for "
+                  "weights trained in bf16, and refuses the models it lists as unsafe in float16 (gemma2, gemma3, "
+                  "glm4).",
+          "fp8": "Below it, vLLM cannot run fp8 weights (not even weight-only W8A16)."}
+"""What vLLM does below the compute capability a dtype needs (vllm-project/vllm ``vllm/config.py``
+``_get_and_verify_dtype`` / ``_resolve_auto_dtype``: with ``dtype == "auto"`` and a config dtype the platform does
+not support, it logs "Falling back to torch.float16 for compatibility"; ``_FLOAT16_NOT_SUPPORTED_MODELS``;
+``CudaPlatformBase.supported_dtypes`` is float16/float32 only below 8.0)."""
+
+
 def _dtype_warning(endpoint: Any, i: int, model: Any, size: ModelSize, field: str) -> Diagnostic | None:
     gpu_type, _, _, _ = _device(endpoint.accelerator, endpoint.instance_type, "inference")
     if gpu_runs_dtype(gpu_type, size.dtype):
@@ -68,10 +79,10 @@ def _dtype_warning(endpoint: Any, i: int, model: Any, size: ModelSize, field: st
     return warning("dtype-unsupported-by-gpu",
                    f'Endpoint "{endpoint.name}": {gpu_type} (compute capability {COMPUTE_CAPABILITY[gpu_type]:.1f}) '
                    f'cannot serve model "{model.name}"\'s {size.dtype} weights',
-                   f"{size.dtype} needs compute capability {need:.1f} or more; vLLM refuses to start "
-                   f"otherwise, and the endpoint never becomes InService.\nFix: use an accelerator whose GPU "
-                   f"has it ({able}); or serve the weights as fp16 (vLLM --dtype half) and set dtype: fp16 "
-                   f"on model {model.name}.",
+                   f"{size.dtype} needs compute capability {need:.1f} or more. {_BELOW.get(size.dtype, '')}"
+                   f"\nFix: use an accelerator whose GPU has it ({able}); or serve the weights as fp16 on purpose "
+                   f"(vLLM --dtype half) and set dtype: fp16 on model {model.name} (that changes only how "
+                   "mlops-infra sizes the weights, not what the server runs).",
                    ("endpoints", i, field), f"endpoints.{endpoint.name}")
 
 
