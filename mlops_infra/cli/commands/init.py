@@ -77,13 +77,25 @@ def init(
     first = next(iter(system.environments), None)
     if first is not None:
         where = target / "stacks" / first
-        missing = missing_pulumi_modules()
+        python = Path(sys.executable)
+        if venv is not None:
+            missing, runs = missing_pulumi_modules(), f"the virtualenv the stacks run in ({venv})"
+        else:  # closing-37b-4: no virtualenv option: Pulumi runs the python3 on PATH, not this one
+            python, missing = ambient_python(), None
+            if python is not None:
+                missing = missing_in(python)
+            runs = f"the Python `pulumi up` runs ({python}, found as Pulumi finds it: PULUMI_PYTHON_CMD, else " \
+                   "python3, else python on PATH)"
+            if python is None or missing is None:
+                err.print("warning: mlops-infra cannot tell which Python `pulumi up` will run (no PULUMI_PYTHON_CMD, "
+                          "python3 or python on PATH that answers): make sure it can import "
+                          f"{', '.join(PULUMI_MODULES)} and mlops_infra; Pulumi installs nothing into it.",
+                          highlight=False, markup=False, soft_wrap=True)
+                python, missing = Path(sys.executable), []
         if missing:
-            python = Path(sys.executable)
-            runs = f"the virtualenv the stacks run in ({venv})" if venv is not None else f"this Python ({python})"
             err.print(f"warning: {runs} has no {', '.join(missing)} (the Pulumi SDK, the `[pulumi]` extra): "
                       "Pulumi installs requirements.txt only into a virtualenv it creates, never into an existing "
-                      "one, so `pulumi up` would fail with \"No module named "
+                      "one or a Python outside one, so `pulumi up` would fail with \"No module named "
                       f"'{missing[0]}'\". Install it first: {python} -m pip install -r "
                       f"{where / 'requirements.txt'}", highlight=False, markup=False, soft_wrap=True)
         typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")
@@ -98,6 +110,34 @@ def missing_pulumi_modules() -> list[str]:
     from importlib.util import find_spec
 
     return [name for name in PULUMI_MODULES if find_spec(name) is None]
+
+
+def ambient_python() -> Path | None:
+    """The interpreter Pulumi runs a project with no ``virtualenv`` option with (audit closing-37b-4):
+    pulumi/pulumi ``sdk/python/toolchain/pip.go`` ``(*pip).Command`` -> ``CommandPath``: ``PULUMI_PYTHON_CMD``,
+    else ``python3``, else ``python``, the first found on PATH (``exec.LookPath``); ``EnsureVenv`` installs
+    nothing without a virtualenv option. None when none is found."""
+    import os
+    import shutil
+
+    names = [os.environ["PULUMI_PYTHON_CMD"]] if os.environ.get("PULUMI_PYTHON_CMD") else ["python3", "python"]
+    found = next((path for path in map(shutil.which, names) if path), None)
+    return Path(found) if found else None
+
+
+def missing_in(python: Path) -> list[str] | None:
+    """The modules of :data:`PULUMI_MODULES` and ``mlops_infra`` that ``python`` cannot import (found without
+    importing them), None when it does not answer within 20 s."""
+    import subprocess
+
+    probe = ("import importlib.util, sys\n"
+             "print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))")
+    try:
+        done = subprocess.run([str(python), "-c", probe, *PULUMI_MODULES, "mlops_infra"], capture_output=True,
+                              text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.split() if done.returncode == 0 else None
 
 
 def installed_from() -> InstalledFrom | None:
