@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, warning
@@ -75,10 +76,22 @@ def role_arn(region: str, account: str, *parts: str) -> str:
     return f"arn:{partition(region)}:iam::{account}:role/{name}"
 
 
+ACCOUNTS_FILE = Path(__file__).resolve().parents[1] / "ml" / "image_tables" / "accounts.txt"
+"""Every account of SageMaker's framework image tables (all regions), one per line: what
+:func:`tables_image_accounts` walks out of ``ml/image_tables/*.json``, kept beside them (a test keeps the two
+equal) so that validate reads 101 lines instead of importing and walking the tables (``tests/cli/
+test_startup_imports.py``: a spec without framework images never loads :mod:`mlops_infra.ml.images`)."""
+
+
 @cache
 def aws_image_accounts() -> frozenset[str]:
-    """Every account of SageMaker's framework image tables (all regions): AWS's image registries."""
-    from mlops_infra.ml import images  # the image tables: read only when an image is in another account
+    """AWS's image registries' accounts (:data:`ACCOUNTS_FILE`)."""
+    return frozenset(ACCOUNTS_FILE.read_text(encoding="utf-8").split())
+
+
+def tables_image_accounts() -> frozenset[str]:
+    """Every account of SageMaker's framework image tables, walked out of them (what :data:`ACCOUNTS_FILE` holds)."""
+    from mlops_infra.ml import images  # the image tables
 
     found: set[str] = set()
 

@@ -147,3 +147,13 @@ def test_listing_the_account_in_image_pulls_allowed_by_clears_the_warning_for_th
     assert loaded.system is not None and [str(d.severity) for d in loaded.diagnostics] == []
     bad = parse_system(edit(cleared, '["111111111111"]', '["1111"]'), "case.yaml")
     assert bad.system is None and [d.location.line for d in bad.diagnostics] == [line_of(cleared, "image_pulls_allowed_by")]
+
+
+def test_the_accounts_file_is_the_image_tables_accounts() -> None:
+    """ml/image_tables/accounts.txt (what validate reads) holds exactly the accounts of the image tables."""
+    from mlops_infra.spec.image_accounts import ACCOUNTS_FILE, tables_image_accounts
+
+    assert aws_image_accounts() == tables_image_accounts() and len(aws_image_accounts()) > 50
+    assert ACCOUNTS_FILE.read_text() == "".join(f"{a}\n" for a in sorted(tables_image_accounts())), (
+        "regenerate it: python -c \"from mlops_infra.spec.image_accounts import tables_image_accounts as t; "
+        "print(*sorted(t()), sep='\\n')\" > mlops_infra/ml/image_tables/accounts.txt")
