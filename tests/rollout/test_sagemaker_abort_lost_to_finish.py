@@ -10,7 +10,6 @@ endpoint", ``endpoint_updates_take``, patch 3 of tests/support/moto_server.py). 
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from mlops_infra.rollout.drivers.sagemaker import RollbackImpossible, SageMakerD
 from mlops_infra.rollout.runner import reconcile_once
 from tests.rollout.aws_world import canary_percent, deploy, model_name, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
-from tests.rollout.test_sagemaker_abort_race import SETTLE, _walk_to
+from tests.rollout.test_sagemaker_abort_race import SETTLE, _walk_to, interleaved
 from tests.support.moto_server import endpoint_updates_take
 
 pytestmark = pytest.mark.moto
@@ -27,41 +26,7 @@ pytestmark = pytest.mark.moto
 
 def _abort_loses(sm, target, clock, gates) -> dict:
     """The operator's abort compares; the scheduled finish runs whole; then the abort writes."""
-    compared, scheduled_done = threading.Event(), threading.Event()
-
-    class Operator(SageMakerDriver):
-        acting = False
-
-        def act(self, *args, **kwargs):
-            self.acting = True
-            return super().act(*args, **kwargs)
-
-        def _read(self):
-            out = super()._read()
-            if self.acting and not compared.is_set():
-                compared.set()
-            return out
-
-        def _write_status(self, *args, **kwargs):
-            scheduled_done.wait(10)
-            return super()._write_status(*args, **kwargs)
-
-    class Scheduled(SageMakerDriver):
-        def act(self, *args, **kwargs):
-            compared.wait(10)
-            try:
-                return super().act(*args, **kwargs)
-            finally:
-                scheduled_done.set()
-
-    results: dict = {}
-    operator = threading.Thread(target=lambda: results.__setitem__(
-        "operator", reconcile_once(spec("aws"), Operator(sm, target), gates, clock.now, "abort")))
-    scheduled = threading.Thread(target=lambda: results.__setitem__(
-        "scheduled", reconcile_once(spec("aws"), Scheduled(sm, target), gates, clock.now)))
-    operator.start(), scheduled.start()
-    operator.join(30), scheduled.join(30)
-    return results
+    return interleaved(sm, target, clock, gates, compares="operator", runs_whole="scheduled")
 
 
 def _serving(sm, endpoint):

@@ -46,11 +46,14 @@ class _Peek(SageMakerDriver):
         return None
 
 
-def _race(sm, target, clock, gates, command: str = "abort") -> dict:
-    """The scheduled pass compares; the operator's pass (``command``) runs whole; then the scheduled pass writes."""
-    compared, operator_done = threading.Event(), threading.Event()
+def interleaved(sm, target, clock, gates, *, compares: str, runs_whole: str, command: str | None = "abort") -> dict:
+    """Two passes of one rollout, forced into one order: the pass named ``compares`` reads and decides, the pass
+    named ``runs_whole`` then runs whole, and only then does the first write its status. The two names are
+    ``"operator"`` (the pass given ``command``: ``abort``, or None for a plain pass) and ``"scheduled"``; the
+    results are keyed by them."""
+    compared, whole_done = threading.Event(), threading.Event()
 
-    class Scheduled(SageMakerDriver):
+    class Compares(SageMakerDriver):
         acting = False
 
         def act(self, *args, **kwargs):
@@ -64,25 +67,33 @@ def _race(sm, target, clock, gates, command: str = "abort") -> dict:
             return out
 
         def _write_status(self, *args, **kwargs):
-            operator_done.wait(10)
+            whole_done.wait(10)
             return super()._write_status(*args, **kwargs)
 
-    class Operator(SageMakerDriver):
+    class RunsWhole(SageMakerDriver):
         def act(self, *args, **kwargs):
             compared.wait(10)
             try:
                 return super().act(*args, **kwargs)
             finally:
-                operator_done.set()
+                whole_done.set()
 
+    drivers = {compares: Compares, runs_whole: RunsWhole}
+    commands = {"operator": command, "scheduled": None}
     results: dict = {}
-    scheduled = threading.Thread(target=lambda: results.__setitem__(
-        "scheduled", reconcile_once(spec("aws"), Scheduled(sm, target), gates, clock.now)))
-    operator = threading.Thread(target=lambda: results.__setitem__(
-        "operator", reconcile_once(spec("aws"), Operator(sm, target), gates, clock.now, command)))
-    scheduled.start(), operator.start()
-    scheduled.join(30), operator.join(30)
+    threads = [threading.Thread(target=lambda role=role: results.__setitem__(role, reconcile_once(
+        spec("aws"), drivers[role](sm, target), gates, clock.now, commands[role])))
+               for role in (compares, runs_whole)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
     return results
+
+
+def _race(sm, target, clock, gates, command: str | None = "abort") -> dict:
+    """The scheduled pass compares; the operator's pass (``command``) runs whole; then the scheduled pass writes."""
+    return interleaved(sm, target, clock, gates, compares="scheduled", runs_whole="operator", command=command)
 
 
 def test_an_abort_racing_the_finish_keeps_all_traffic_on_primary(sm):
