@@ -407,8 +407,9 @@ def test_event_rules_past_a_new_accounts_quota_are_warned_at_plan() -> None:
 def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     """CloudWatch quotas: "No limit on the total number of alarms per account" (cloudwatch_limits.html),
     so 2,000 alarms at 1,000 endpoints are fine; pinned so a third alarm per endpoint is a decision. The
-    one decided: a canary whose rollback_on alerts notify channels has a rollback alarm (one each), and a
-    drift monitor told to channels has a silence alarm (one each, audit contract-4)."""
+    one decided: a canary whose rollback_on alerts notify channels has a rollback alarm (one each), a
+    drift monitor told to channels has a silence alarm (one each, audit contract-4), and a training job
+    whose failures are told has a failure alarm (one each, ab61d85)."""
     graph = bench(QUOTA_SIZE, "prod")
     alarms = of_type(graph, "aws:cloudwatch/metricAlarm:MetricAlarm")
     notices = [a for a in alarms if a.role == "rollback-alarm"]
@@ -420,7 +421,11 @@ def test_alarm_count_has_no_quota_and_grows_two_per_endpoint() -> None:
     silent = [a for a in alarms if a.role == "silence-alarm"]
     drift = [r for r in graph.resources if r.type == "aws:sagemaker/pipeline:Pipeline" and r.address.startswith("monitors.")]
     assert sorted(a.address for a in silent) == sorted(p.address for p in drift)
-    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors) + len(dropped) + len(silent)
+    # and a training job whose failures are told has its failure alarm (one each, the resolve of ab61d85)
+    failed = [a for a in alarms if a.role == "training-failure-alarm"]
+    told = {r.address for r in graph.resources if r.role == "training-failure-rule"}
+    assert sorted(a.address for a in failed) == sorted(told) and len(failed) == len(told) > 0
+    assert len(alarms) == 2 * QUOTA_SIZE + len(notices) + len(errors) + len(dropped) + len(silent) + len(failed)
 
 
 def _jobs(count: int) -> str:
