@@ -93,7 +93,7 @@ A writer that fails after creating its file leaves an empty ``part-0000.parquet`
 0, botocore ``s3`` ``Object.Size``; audit stop-36 datasources, item 2). ``_SUCCESS`` is the marker
 Hadoop's ``FileOutputCommitter`` (and so Spark) creates in the output folder in ``commitJob`` when
 ``mapreduce.fileoutputcommitter.marksuccessfuljobs`` is true, its default, whatever the output holds
-(Apache Hadoop ``mapreduce/lib/output/FileOutputCommitter.java``: ``SUCCEEDED_FILE_NAME = "_SUCCESS"``,
+(Apache Hadoop, class ``org.apache.hadoop.mapreduce.lib.output.FileOutputCommitter``: ``SUCCEEDED_FILE_NAME = "_SUCCESS"``,
 ``fs.create(markerPath).close()``): it says a job committed, not that it wrote data, so a fresh
 ``_SUCCESS`` over old files is a job that committed no new data (an ingest of an empty day), and it
 is never data, whatever its size (audit closing-37a-6; a rewrite of the files cannot keep their dates:
@@ -102,7 +102,7 @@ S3 has no in-place rewrite, every PUT or CopyObject makes a new object, whose ``
 ``FileOutputCommitter``'s ``PENDING_DIR_NAME = "_temporary"`` ("Name of directory where pending data is
 placed. Data that has not been committed yet", same file), the S3A committers' ``__magic`` folder
 (``hadoop-aws`` ``CommitConstants.MAGIC_DIR_NAME = "__magic"``, where tasks leave their ``.pending`` files),
-and Spark's staging folder for a dynamic partition overwrite (``core/.../internal/io/HadoopMapReduceCommitProtocol.scala``:
+and Spark's staging folder for a dynamic partition overwrite (class ``org.apache.spark.internal.io.HadoopMapReduceCommitProtocol``:
 ``stagingDir = new Path(path, ".spark-staging-" + jobId)``). A job killed before ``commitJob`` leaves
 non-empty part files of today there, which readers of the data source never read (Hadoop's
 ``FileInputFormat`` hidden-file filter and pyarrow's dataset discovery skip every path segment starting
