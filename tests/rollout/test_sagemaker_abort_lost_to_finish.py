@@ -24,9 +24,15 @@ from tests.support.moto_server import endpoint_updates_take
 pytestmark = pytest.mark.moto
 
 
-def _abort_loses(sm, target, clock, gates) -> dict:
-    """The operator's abort compares; the scheduled finish runs whole; then the abort writes."""
-    return interleaved(sm, target, clock, gates, compares="operator", runs_whole="scheduled")
+def _abort_loses(sm, endpoint: str):
+    """Deploy ``endpoint``, walk its rollout to the finish, then race: the operator's abort compares, the
+    scheduled finish runs whole, then the abort writes. Run inside ``endpoint_updates_take``; returns the target,
+    the clock, the gates and the two passes by role."""
+    target = deploy(sm, endpoint)
+    clock = Clock()
+    gates = ScriptedGates(percent=lambda: canary_percent(sm, endpoint))
+    _walk_to(sm, target, clock, gates, "finish")
+    return target, clock, gates, interleaved(sm, target, clock, gates, compares="operator", runs_whole="scheduled")
 
 
 def _serving(sm, endpoint):
@@ -39,12 +45,8 @@ def _serving(sm, endpoint):
 
 def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
     E = "fraud-prod-scorer-lostabort"
-    target = deploy(sm, E)
-    clock = Clock()
-    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
     with endpoint_updates_take(SETTLE):
-        _walk_to(sm, target, clock, gates, "finish")
-        results = _abort_loses(sm, target, clock, gates)
+        target, clock, gates, results = _abort_loses(sm, E)
         operator, scheduled = results["operator"], results["scheduled"]
         assert (scheduled.decision.action, scheduled.acted) == ("finish", True)
         assert (operator.decision.action, operator.lost) == ("rollback", True)
@@ -72,12 +74,8 @@ def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
 def test_a_rollback_with_nowhere_to_go_says_so_instead_of_a_key_error(sm):
     """An aborted status over the final config whose rollout config is gone: a clear error, no KeyError."""
     E = "fraud-prod-scorer-nowhere"
-    target = deploy(sm, E)
-    clock = Clock()
-    gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
     with endpoint_updates_take(SETTLE):
-        _walk_to(sm, target, clock, gates, "finish")
-        results = _abort_loses(sm, target, clock, gates)
+        target, clock, gates, results = _abort_loses(sm, E)
         assert results["operator"].lost
         time.sleep(SETTLE + 0.05)
     arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
