@@ -53,6 +53,15 @@ def llm_platform(folder: Path) -> tuple[Path, list[str]]:
     return file, ["--to", "staging", "--registry", f"dev={dev_file}", "--registry", f"staging={staging_file}"]
 
 
+
+def prod_holding_v14(tmp_path: Path, image: str) -> Path:
+    """prod's registry view file: group fraud-detection-prod-fraud-model holding staging's v3 artifact
+    (DIGEST_V14) as v1, registered with ``image``."""
+    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
+    record = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=image)
+    return write_view(tmp_path / "registry-prod.json",
+                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: record})}))
+
 def test_the_preview_warns_of_a_model_whose_artifact_it_did_not_read(tmp_path: Path) -> None:
     """closing-37a-1: the reranker was refused from the spec alone, though one artifact holding TorchServe's and
     SageMaker's layouts is served by both. The preview does not read the artifact's files: a warning naming
@@ -90,10 +99,7 @@ def test_execute_artifacts_is_refused_before_anything_is_done(tmp_path: Path, mo
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     file, registries = promoted_to_staging(tmp_path)
-    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
-    wrong = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
-    prod = write_view(tmp_path / "registry-prod.json",
-                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: wrong})}))
+    prod = prod_holding_v14(tmp_path, SERVING_IMAGE)
     copied = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
                      "--skip-gate", "no_drift", "--reason", "test", "--execute-artifacts")
     assert copied.code == 1, copied.output
@@ -117,10 +123,7 @@ def test_a_package_with_another_image_is_refused_in_the_preview(tmp_path: Path) 
     image; prod serves fraud-model with PROD_SERVING_IMAGE. The preview used to map to v1, show no artifact step
     and exit 0."""
     file, registries = promoted_to_staging(tmp_path)
-    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
-    wrong = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
-    prod = write_view(tmp_path / "registry-prod.json",
-                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: wrong})}))
+    prod = prod_holding_v14(tmp_path, SERVING_IMAGE)
     result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
                      "--skip-gate", "no_drift", "--reason", "test")
     assert result.code == 1, result.output
@@ -137,10 +140,7 @@ def test_a_package_with_another_image_is_refused_in_the_preview(tmp_path: Path) 
 
 def test_a_package_with_prods_image_is_no_finding(tmp_path: Path) -> None:
     file, registries = promoted_to_staging(tmp_path)
-    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
-    right = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=PROD_SERVING_IMAGE)
-    prod = write_view(tmp_path / "registry-prod.json",
-                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: right})}))
+    prod = prod_holding_v14(tmp_path, PROD_SERVING_IMAGE)
     result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
                      "--skip-gate", "no_drift", "--reason", "test")
     assert "Serving (" not in result.stdout and "[refused]" not in result.stdout
@@ -170,10 +170,7 @@ def test_a_package_prod_already_pins_is_a_warning_and_the_no_op_exits_0(tmp_path
     text = file.read_text(encoding="utf-8")
     assert text.count(replicas) == 1
     file.write_text(text.replace(replicas, f"{replicas}      endpoints.scorer.model.version: 1\n"), encoding="utf-8")
-    where = "group fraud-detection-prod-fraud-model (222222222222/eu-west-1)"
-    live = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=SERVING_IMAGE)
-    prod = write_view(tmp_path / "registry-prod.json",
-                      RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: live})}))
+    prod = prod_holding_v14(tmp_path, SERVING_IMAGE)
     result = run_cli("promote", str(file), "--to", "prod", *registries, "--registry", f"prod={prod}",
                      "--skip-gate", "no_drift", "--reason", "test")
     assert result.code == 0, result.output
