@@ -53,7 +53,6 @@ def llm_platform(folder: Path) -> tuple[Path, list[str]]:
     return file, ["--to", "staging", "--registry", f"dev={dev_file}", "--registry", f"staging={staging_file}"]
 
 
-
 def prod_holding_v14(tmp_path: Path, image: str) -> Path:
     """prod's registry view file: group fraud-detection-prod-fraud-model holding staging's v3 artifact
     (DIGEST_V14) as v1, registered with ``image``."""
@@ -61,6 +60,7 @@ def prod_holding_v14(tmp_path: Path, image: str) -> Path:
     record = VersionRecord(1, "Approved", "Completed", digest=DIGEST_V14, image=image)
     return write_view(tmp_path / "registry-prod.json",
                       RegistryView({"fraud-model": ModelRegistry("fraud-model", where, "registry", True, {1: record})}))
+
 
 def test_the_preview_warns_of_a_model_whose_artifact_it_did_not_read(tmp_path: Path) -> None:
     """closing-37a-1: the reranker was refused from the spec alone, though one artifact holding TorchServe's and
