@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.partitions import partition
 from mlops_infra.spec.containers import (
     ECR_IMAGE,
     cluster_instance,
@@ -58,11 +59,6 @@ ROLE_NAME_MAX = 64
 """IAM role names are at most 64 characters; ``compile/aws/iam.add_role`` cuts longer names (``naming.physical_name``)."""
 HASH_SUFFIX = 8
 """What ``naming.physical_name`` appends to a cut name: ``-`` and a 7-character hash."""
-
-
-def partition(region: str) -> str:
-    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def role_arn(region: str, account: str, *parts: str) -> str:

@@ -8,23 +8,13 @@ holds the resource, callers may prefer a ``ref`` (it also orders creation); both
 from __future__ import annotations
 
 import re
-from functools import cache
+
+from mlops_infra.partitions import partition
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$"
 )
-
-
-@cache
-def partition(region: str) -> str:
-    """The ARN partition of a region: ``aws``, ``aws-cn`` or ``aws-us-gov`` (remembered per region:
-    every ARN asks)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def arn(region: str, account: str, service: str, resource: str, *, regional: bool = True) -> str:
