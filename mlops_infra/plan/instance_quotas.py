@@ -2,14 +2,23 @@
 what the account may run. One plan warning per shortfall, before apply (``plan --refresh``).
 
 SageMaker counts instances per account and Region, per instance type and per use, in quotas named
-``<instance type> for endpoint usage``, ``... for training job usage`` and ``... for processing job
-usage`` (Service Quotas, service code ``sagemaker``). Many are 0 in a new account, GPU types above
-all, and a call past one fails with ``ResourceLimitExceeded``: "The account-level service limit
-'ml.m5.large for endpoint usage' is 0 Instances, with current utilization of 0 Instances and a
-request delta of 1 Instances" (CreateEndpoint, users' reports:
+``<instance type> for endpoint usage``, ``... for training job usage``, ``... for spot training job
+usage`` and ``... for processing job usage`` (Service Quotas, service code ``sagemaker``; AWS lists
+them there, not on one page: "Amazon SageMaker AI endpoints and quotas",
+https://docs.aws.amazon.com/general/latest/gr/sagemaker.html, points to Service Quotas). Many are 0
+in a new account, GPU types above all, and a call past one fails with ``ResourceLimitExceeded``: "The
+account-level service limit 'ml.m5.large for endpoint usage' is 0 Instances, with current utilization
+of 0 Instances and a request delta of 1 Instances" (CreateEndpoint, users' reports:
 https://github.com/aws-samples/sagemaker-custom-project-templates/issues/51,
 https://github.com/awsdocs/amazon-sagemaker-developer-guide/issues/70; CreateTrainingJob "'ml.p3.2xlarge
 for training job usage' is 0 Instances", https://github.com/gabehollombe-aws/jupyter-notebooks/issues/1).
+A managed spot training job (``EnableManagedSpotTraining``) is counted against the spot family, not the
+on-demand one: "'ml.g4dn.xlarge for spot training job usage' is 0 Instances" (CreateTrainingJob,
+vietanhdev/sagemaker-yolo-terraform ``docs/increase-gpu-quota.md``: "use_spot_instances=True -> Request
+'for spot training job usage'"); the ``sagemaker`` quota list (``aws service-quotas
+list-aws-default-service-quotas --service-code sagemaker``, as dumped in public quota audits) holds both
+families for every training type, e.g. ``L-1DE24427 ml.g6e.xlarge for spot training job usage`` beside
+``L-1E3225F6 ml.g6e.xlarge for training job usage``.
 So the reference system's first ``pulumi up`` fails at its endpoint in such an account, and its first
 retrain fails at the training job, with nothing in the spec to blame.
 
@@ -30,7 +39,9 @@ Contract:
   the warning: the apply that creates it is the one that fails. Training and
   processing: the ``ResourceConfig`` of each pipeline's Training steps and the
   ``ProcessingResources.ClusterConfig`` of its Processing steps, one run at a time per pipeline
-  (the retrain gate), all pipelines possibly at once.
+  (the retrain gate), all pipelines possibly at once. A Training step whose
+  ``EnableManagedSpotTraining`` is true (a ``spot: true`` cluster, ``compile/aws/training.py``) is use
+  ``spot training job``, else ``training job``.
 - :func:`instance_quota_warnings` compares those needs with the quota values read from the account
   (``state/aws_live/service_quotas.py``: applied values, else AWS's defaults), quota name to value.
   Per (use, type), one warning, the most severe: creating the endpoints, or one job's run, needs
@@ -54,8 +65,11 @@ ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-USES = ("endpoint", "training job", "processing job")
+USES = ("endpoint", "training job", "spot training job", "processing job")
 """The SageMaker uses whose instance quotas the plan checks, as their quota names spell them."""
+CALLS = {"endpoint": "CreateEndpoint", "training job": "CreateTrainingJob", "spot training job": "CreateTrainingJob",
+         "processing job": "CreateProcessingJob"}
+"""The call that creates one item of each use, the one refused past its quota."""
 
 
 def quota_name(instance_type: str, use: str) -> str:
@@ -167,7 +181,8 @@ def _job_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
         for step in _definition(pipeline).get("Steps") or []:
             arguments = step.get("Arguments") or {}
             if step.get("Type") == "Training":
-                use, resources = "training job", arguments.get("ResourceConfig") or {}
+                use = "spot training job" if arguments.get("EnableManagedSpotTraining") is True else "training job"
+                resources = arguments.get("ResourceConfig") or {}
             elif step.get("Type") == "Processing":
                 use, resources = "processing job", (arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}
             else:
@@ -209,8 +224,7 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
         return None
     largest = max(need.items, key=lambda u: (u.start, u.address))
     if need.start > quota:
-        call = "CreateTrainingJob" if need.use == "training job" else "CreateProcessingJob"
-        return (f"{head}; a run of {largest.address} needs {need.start}, so it fails at {call} "
+        return (f"{head}; a run of {largest.address} needs {need.start}, so it fails at {CALLS[need.use]} "
                 f"(ResourceLimitExceeded). {fix}")
     if need.most > quota:
         return (f"{head}; runs of {_items(need, 'most')} at the same time need {need.most}: the one past the quota "

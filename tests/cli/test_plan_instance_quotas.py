@@ -26,8 +26,10 @@ from tests.support.moto_server import sagemaker_quotas as quotas_answered
 
 REPO = Path(__file__).resolve().parents[2]
 FRAUD = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
-SERVE, TRAIN, DRIFT = (quota_name("ml.g5.xlarge", "endpoint"), quota_name("ml.g5.12xlarge", "training job"),
+SERVE, TRAIN, DRIFT = (quota_name("ml.g5.xlarge", "endpoint"), quota_name("ml.g5.12xlarge", "spot training job"),
                        quota_name("ml.m5.xlarge", "processing job"))
+"""The reference's retrain runs on a ``spot: true`` cluster: its quota is the spot family's."""
+ON_DEMAND_TRAIN = quota_name("ml.g5.12xlarge", "training job")
 NEW_ACCOUNT = {SERVE: 0, TRAIN: 0, DRIFT: 4, quota_name("ml.t2.medium", "endpoint"): 2}
 """AWS's defaults as a new account may see them: 0 for the GPU types (users' reports, plan/instance_quotas.py)."""
 
@@ -89,9 +91,31 @@ def test_plan_refresh_warns_where_a_new_account_cannot_run_the_reference(capsys,
                                "eu-west-1; creating this environment's endpoints needs 3 (endpoints.scorer 3 once "
                                "fraud-model v12 is registered), so the `pulumi up` that creates them fails at "
                                "CreateEndpoint (ResourceLimitExceeded).")
-    assert "'ml.g5.12xlarge for training job usage' is 0" in train and "fails at CreateTrainingJob" in train
+    assert "'ml.g5.12xlarge for spot training job usage' is 0" in train and "fails at CreateTrainingJob" in train
     assert "fails at CreateEndpoint" in " ".join(text.split())  # the text plan shows it too
     assert code == 0 and json.loads(raised)["refreshed"] is True and _instance_warnings(json.loads(raised)) == []
+
+
+@pytest.mark.parametrize(("on_demand", "spot", "warned"), [(2, 0, True), (0, 2, False)])
+def test_the_spot_retrain_is_judged_against_the_spot_quota(capsys, monkeypatch, tmp_path: Path, on_demand, spot,
+                                                            warned):
+    """The reference's retrain is a managed spot job (``EnableManagedSpotTraining``), which SageMaker
+    counts against ``<type> for spot training job usage`` (plan/instance_quotas.py; audit preflight-1):
+    on-demand room does not save it, and an on-demand 0 does not refuse it."""
+    quotas = {**NEW_ACCOUNT, SERVE: 40, ON_DEMAND_TRAIN: on_demand, TRAIN: spot}
+    with running_moto_server() as url:
+        reset(url)
+        with quotas_answered({}, quotas):
+            code, out, err = _plan(capsys, monkeypatch, url, tmp_path)
+    assert code == 0, err
+    warnings = _instance_warnings(json.loads(out))
+    if warned:
+        (train,) = warnings
+        assert train.startswith("SageMaker quota: 'ml.g5.12xlarge for spot training job usage' is 0 in account "
+                                "222222222222 in eu-west-1; a run of training_jobs.retrain needs 2, so it fails at "
+                                "CreateTrainingJob (ResourceLimitExceeded).")
+    else:
+        assert warnings == []
 
 
 @pytest.mark.parametrize(("endpoint", "cause"), [("http://127.0.0.1:9", "(EndpointConnectionError)"),  # nothing listens

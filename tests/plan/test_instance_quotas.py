@@ -3,7 +3,8 @@ use, and the warning when the account's quota is short (pure; the live read is i
 tests/cli/test_plan_instance_quotas.py).
 
 The reference serves on ml.g5.xlarge (3 to create, up to 20 autoscaled, and a blue/green update's new
-fleet beside the old: 40), trains on 2 ml.g5.12xlarge and measures drift on 1 ml.m5.xlarge. In a new
+fleet beside the old: 40), trains on 2 ml.g5.12xlarge spot instances (its cluster is ``spot: true``, so
+the spot quota family counts them) and measures drift on 1 ml.m5.xlarge. In a new
 account, where many such quotas are 0, its first ``pulumi up`` fails at CreateEndpoint.
 """
 
@@ -24,16 +25,17 @@ def _reference():
 
 def test_the_reference_needs_per_use_and_type():
     needs = {(n.use, n.instance_type): n for n in instance_needs(_reference())}
-    assert sorted(needs) == [("endpoint", SERVE), ("processing job", DRIFT), ("training job", TRAIN)]
+    assert sorted(needs) == [("endpoint", SERVE), ("processing job", DRIFT), ("spot training job", TRAIN)]
     serve = needs["endpoint", SERVE]
     assert serve.items == [Use("endpoints.scorer", 3, 20, 20)] and (serve.start, serve.most, serve.peak) == (3, 20, 40)
-    assert needs["training job", TRAIN].items == [Use("training_jobs.retrain", 2, 2)]
+    assert needs["spot training job", TRAIN].items == [Use("training_jobs.retrain", 2, 2)]
     assert needs["processing job", DRIFT].items == [Use("monitors.drift", 1, 1)]
 
 
 def test_quota_names_are_service_quotas_names():
     assert quota_name(SERVE, "endpoint") == "ml.g5.xlarge for endpoint usage"
     assert quota_name(TRAIN, "training job") == "ml.g5.12xlarge for training job usage"
+    assert quota_name(TRAIN, "spot training job") == "ml.g5.12xlarge for spot training job usage"
 
 
 @pytest.mark.parametrize(("quota", "says"), [
@@ -53,7 +55,7 @@ def test_the_endpoint_warning_names_the_first_step_that_fails(quota, says):
 
 def test_enough_quota_or_an_unknown_quota_gives_no_warning():
     graph = _reference()
-    enough = {quota_name(SERVE, "endpoint"): 40, quota_name(TRAIN, "training job"): 2,
+    enough = {quota_name(SERVE, "endpoint"): 40, quota_name(TRAIN, "spot training job"): 2,
               quota_name(DRIFT, "processing job"): 1}
     assert instance_quota_warnings(graph, enough) == []
     assert instance_quota_warnings(graph, {}) == []
@@ -61,7 +63,7 @@ def test_enough_quota_or_an_unknown_quota_gives_no_warning():
 
 def test_a_new_accounts_zeros_fail_the_endpoint_the_training_run_and_the_drift_job():
     graph = _reference()
-    zeros = {quota_name(SERVE, "endpoint"): 0, quota_name(TRAIN, "training job"): 0,
+    zeros = {quota_name(SERVE, "endpoint"): 0, quota_name(TRAIN, "spot training job"): 0,
              quota_name(DRIFT, "processing job"): 0}
     endpoint, train, drift = instance_quota_warnings(graph, zeros)
     assert "fails at CreateEndpoint" in endpoint
@@ -69,7 +71,7 @@ def test_a_new_accounts_zeros_fail_the_endpoint_the_training_run_and_the_drift_j
     assert "a run of training_jobs.retrain needs 2, so it fails at CreateTrainingJob" in train
 
 
-def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = ()):
+def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = (), spot: tuple[bool, ...] = ()):
     b = GraphBuilder("demo", "prod")
     b.metadata.update(cloud="aws", region="us-east-1", account="123456789012")
     for i, count in enumerate((2, 4)):
@@ -85,8 +87,9 @@ def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = ()):
           address="endpoints.e1")
     for i, count in enumerate(jobs):
         b.add("aws:sagemaker/pipeline:Pipeline", f"p{i}", {"pipelineDefinition": {"$json": {"Steps": [
-            {"Name": "Train", "Type": "Training", "Arguments": {"ResourceConfig": {"InstanceType": TRAIN,
-                                                                                  "InstanceCount": count}}},
+            {"Name": "Train", "Type": "Training", "Arguments": {
+                "ResourceConfig": {"InstanceType": TRAIN, "InstanceCount": count},
+                **({"EnableManagedSpotTraining": True} if i < len(spot) and spot[i] else {})}},
             {"Name": "Register", "Type": "RegisterModel", "Arguments": {}}]}}}, address=f"training_jobs.j{i}")
     return b.build()
 
@@ -113,3 +116,18 @@ def test_jobs_fail_on_their_largest_run_and_conflict_all_at_once():
 
 def test_a_kubernetes_graph_needs_no_sagemaker_instance():
     assert instance_needs(compiled(REFERENCE, "dev")) == []
+
+
+def test_a_spot_training_step_needs_the_spot_quota_and_an_on_demand_one_the_on_demand_quota():
+    """``EnableManagedSpotTraining`` files the run under ``<type> for spot training job usage``
+    (audit preflight-1): the same type trained both ways is two needs, judged against two quotas."""
+    graph = _graph(jobs=(2, 3), spot=(True, False))
+    needs = {(n.use, n.instance_type): n.items for n in instance_needs(graph)}
+    assert needs == {("endpoint", SERVE): needs["endpoint", SERVE],
+                     ("training job", TRAIN): [Use("training_jobs.j1", 3, 3)],
+                     ("spot training job", TRAIN): [Use("training_jobs.j0", 2, 2)]}
+    (warning,) = instance_quota_warnings(graph, {quota_name(TRAIN, "spot training job"): 1,
+                                                 quota_name(TRAIN, "training job"): 3})
+    assert warning.startswith("SageMaker quota: 'ml.g5.12xlarge for spot training job usage' is 1 in account "
+                              "123456789012 in us-east-1; a run of training_jobs.j0 needs 2, so it fails at "
+                              "CreateTrainingJob (ResourceLimitExceeded).")
