@@ -18,7 +18,9 @@ Contract of :func:`run` (called by ``stacks/<env>/__main__.py`` under ``pulumi u
 5. with ``$MLOPS_INFRA_EXPECTED_GRAPH`` (set by ``mlops-infra apply``: the digest of the graph its plan
    showed), a compiled graph with another digest stops the program with a ``pulumi.RunError`` before
    anything is registered (:mod:`mlops_infra.program.expected_graph`, audit concurrency-7: FILE was edited
-   after the plan was shown);
+   after the plan was shown); likewise with ``$MLOPS_INFRA_EXPECTED_STACK_CONFIG`` (the digest of the
+   provider settings in stack config apply read), other settings than those stop it (audit closing-37b-3: the
+   stack configuration file was edited, e.g. a ``kubernetes:context`` pointing at another cluster);
 6. ``$MLOPS_INFRA_PHASE_OMIT`` (comma-separated URNs) leaves those resources out: the first phase of
    an apply whose plan has ordered changes (``plan/sequences.py``);
 7. the empty build contexts of the graph's images (:mod:`mlops_infra.program.build_contexts`), then
@@ -41,7 +43,7 @@ from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.model_versions import REGISTRY_VIEW_ENV, RegistryView
 from mlops_infra.plan.sequences import PHASE_OMIT_ENV
 from mlops_infra.program.build_contexts import prepare_build_contexts
-from mlops_infra.program.expected_graph import refuse_another_graph
+from mlops_infra.program.expected_graph import refuse_another_graph, refuse_another_stack_config
 from mlops_infra.program.register import Registration, register_graph
 from mlops_infra.spec import load_system
 
@@ -124,6 +126,7 @@ def run(system_file: str | None = None, env: str | None = None) -> Registration:
                         f"{loaded.system.metadata.name!r}: `mlops-infra plan` computes URNs with the system name.")
     graph = compile_system(loaded.system, env, project=project, stack=stack, registry=registry_view(loaded.system, env))
     refuse_another_graph(graph, str(path))  # concurrency-7: before the per-run overlays, before registering
+    refuse_another_stack_config(graph)  # closing-37b-3: the provider settings copied from stack config, too
     omitted = [u for u in os.environ.get(PHASE_OMIT_ENV, "").split(",") if u]
     if omitted:  # the first phase of an ordered apply (plan/sequences.py): deregister these first
         graph = graph.without(omitted)

@@ -5,6 +5,8 @@ are registered as explicit providers with exactly the graph's inputs, except for
 :data:`OVERRIDE_KEYS`: explicit providers never read stack configuration, so when the stack config
 sets one of those keys (for example ``aws:endpoints`` to point at a local moto server), the
 program copies it into every provider of that package. Without such config nothing is added.
+:func:`configured_text` (the value the program reads) and :func:`parse_value` (what it registers) are
+the read :mod:`mlops_infra.program.expected_graph` reuses to pin these settings (audit closing-37b-3).
 """
 
 from __future__ import annotations
@@ -27,16 +29,21 @@ OVERRIDE_KEYS: dict[str, tuple[str, ...]] = {
 def config_overrides(provider_type: str) -> dict[str, Any]:
     """Provider inputs set in stack config under the provider's package namespace (see contract)."""
     package = package_of(provider_type)
-    config = pulumi.Config(package)
     overrides: dict[str, Any] = {}
     for key in OVERRIDE_KEYS.get(package, ()):
-        text = config.get(key)
+        text = configured_text(package, key)
         if text is not None:
-            overrides[key] = _parse(text)
+            overrides[key] = parse_value(text)
     return overrides
 
 
-def _parse(text: str) -> Any:
+def configured_text(package: str, key: str) -> str | None:
+    """The stack config value of ``<package>:<key>`` as the program reads it (``pulumi.Config.get``: the
+    engine's decrypted text), None when unset."""
+    return pulumi.Config(package).get(key)
+
+
+def parse_value(text: str) -> Any:
     """Config values are strings; objects, lists, booleans and numbers arrive JSON-encoded."""
     try:
         return json.loads(text)

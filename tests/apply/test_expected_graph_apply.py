@@ -112,3 +112,125 @@ def test_a_refused_phase_two_says_phase_one_was_applied() -> None:
     assert "phase 2 was not" in later.detail
     assert changed_since_shown(UserError("Pulumi failed: update failed"), Path("f"), earlier=False) is None
 
+
+
+# Audit closing-37b-3: the stack configuration file edited between the plan shown and `pulumi up`.
+
+CIPHERTEXT = {"shown": "v1:c2hvd24tbm9uY2U=:c2hvd24tY2lwaGVydGV4dA==", "other": "v1:b3RoZXItbm9uY2U=:b3RoZXI="}
+PLAINTEXT = {CIPHERTEXT["shown"]: "kubeconfig-shown-PLAINTEXT", CIPHERTEXT["other"]: "kubeconfig-other-PLAINTEXT"}
+
+
+def _engine_up(monkeypatch, stack_dir: Path, before=lambda: None) -> tuple[list[dict], list[dict]]:
+    """``Stack.up`` as the Pulumi CLI runs the program (see the module docstring), with its stack config passed as
+    the engine passes it: read from ``Pulumi.dev.yaml`` when ``up`` starts (after ``before``), ``secure:`` values
+    decrypted (:data:`PLAINTEXT`) and named secret, the rest as text (pulumi/pulumi
+    ``pkg/resource/deploy/source_eval.go`` ``Iterate``, ``sdk/python/cmd/pulumi-language-python/main.go``
+    ``constructConfig``). Returns the environment of each ``up`` and what each registered (URN -> resource)."""
+    import contextvars
+
+    import pulumi.automation as auto
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from tests.support.pulumi_capture import CapturingMonitor, EchoMocks
+
+    seen: list[dict] = []
+    registered: list[dict] = []
+
+    def program_run(texts: dict[str, str], secret: list[str]):
+        mocks = EchoMocks()
+        monitor = CapturingMonitor(mocks)
+        pulumi_mocks.set_mocks(mocks, project="fraud-detection", stack="dev", preview=False, monitor=monitor)
+        set_all_config(texts, secret)
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path("__main__.py", run_name="__main__")))
+        except pulumi.RunError as exc:
+            return exc, dict(monitor.captured)
+        return None, dict(monitor.captured)
+
+    def up(self, **kwargs):
+        environ = dict(self.workspace.env_vars)
+        seen.append(environ)
+        before()
+        texts, secret = {}, []
+        for key, value in yaml.safe_load((stack_dir / "Pulumi.dev.yaml").read_text())["config"].items():
+            if isinstance(value, dict) and set(value) == {"secure"}:
+                texts[key], secret = PLAINTEXT[value["secure"]], [*secret, key]
+            else:
+                texts[key] = value if isinstance(value, str) else json.dumps(value)
+        with monkeypatch.context() as m:
+            for key, value in environ.items():
+                m.setenv(key, value)
+            m.chdir(stack_dir)
+            raised, captured = contextvars.Context().run(program_run, texts, secret)
+        registered.append(captured)
+        if raised is not None:
+            stderr = f"  pulumi:pulumi:Stack (fraud-detection-dev):\n    error: {raised}\n"
+            raise create_command_error(CommandResult(stdout="Updating (dev):\n", stderr=stderr, code=255))
+        return types.SimpleNamespace(outputs={}, stdout="",
+                                     summary=types.SimpleNamespace(resource_changes={"same": len(captured)}))
+
+    monkeypatch.setattr(auto.Stack, "up", up)
+    return seen, registered
+
+
+def _set_config(stack_dir: Path, **settings) -> None:
+    path = stack_dir / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["config"].update({key.replace("_", ":", 1): value for key, value in settings.items()})
+    path.write_text(yaml.safe_dump(data))
+
+
+def _contexts(resources: dict) -> list[str]:
+    return sorted(r.inputs.get("context") for r in resources.values() if r.type == "pulumi:providers:kubernetes")
+
+
+def test_a_stack_config_edited_during_the_prompt_is_not_applied(repo, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """The audit's repro: ``kubernetes:context: prod-cluster`` added to Pulumi.dev.yaml between the plan shown and
+    ``pulumi up``. Fails before: exit 0, the provider registered against prod-cluster."""
+    pulumi_stand_in.install(tmp_path / "bin", monkeypatch, up="ok")
+    stack_dir = repo / "stacks" / "dev"
+    seen, registered = _engine_up(monkeypatch, stack_dir,
+                                  before=lambda: _set_config(stack_dir, kubernetes_context="prod-cluster"))
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert result.code == 1, result.output
+    assert len(seen) == 1 and registered == [{}]
+    assert ("\nstacks/dev/Pulumi.dev.yaml: error: the stack configuration changed since the plan was shown: "
+            "`pulumi up` refused to apply it\n" in result.stderr), result.stderr
+    assert "Nothing was applied: the Pulumi program stopped before registering any resource." in result.stderr
+    assert "run `mlops-infra plan`, then apply again." in result.stderr
+    assert "Traceback" not in result.stderr and "Pulumi failed" not in result.stderr
+    assert "prod-cluster" not in result.output
+
+
+def test_an_unchanged_stack_config_is_applied_with_its_settings(repo, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """The settings in the file when the plan is shown (a context, a ``secure:`` kubeconfig) are pinned and applied."""
+    pulumi_stand_in.install(tmp_path / "bin", monkeypatch, up="ok")
+    stack_dir = repo / "stacks" / "dev"
+    _set_config(stack_dir, kubernetes_context="kind-staging", kubernetes_kubeconfig={"secure": CIPHERTEXT["shown"]})
+    seen, registered = _engine_up(monkeypatch, stack_dir)
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert result.code == 0, result.output
+    assert len(seen) == 1 and len(seen[0]["MLOPS_INFRA_EXPECTED_STACK_CONFIG"]) == 64
+    assert _contexts(registered[0]) and set(_contexts(registered[0])) == {"kind-staging"}
+    kubeconfigs = {r.inputs.get("kubeconfig") for r in registered[0].values()
+                   if r.type == "pulumi:providers:kubernetes"}
+    assert kubeconfigs == {PLAINTEXT[CIPHERTEXT["shown"]]}
+
+
+def test_a_changed_secure_value_is_refused_and_never_shown(repo, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """Another ciphertext for ``kubernetes:kubeconfig``: refused; neither plaintext nor ciphertext in any output.
+    Fails before: applied with the other kubeconfig, exit 0."""
+    stand_in = pulumi_stand_in.install(tmp_path / "bin", monkeypatch, up="ok")
+    stack_dir = repo / "stacks" / "dev"
+    _set_config(stack_dir, kubernetes_kubeconfig={"secure": CIPHERTEXT["shown"]})
+    _, registered = _engine_up(monkeypatch, stack_dir, before=lambda: _set_config(
+        stack_dir, kubernetes_kubeconfig={"secure": CIPHERTEXT["other"]}))
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert result.code == 1, result.output
+    assert registered == [{}]
+    assert "error: the stack configuration changed since the plan was shown" in result.stderr, result.stderr
+    said = result.output + result.stderr + json.dumps(stand_in.records())
+    assert not any(s in said for s in [*CIPHERTEXT.values(), *PLAINTEXT.values(), "PLAINTEXT", "v1:"])

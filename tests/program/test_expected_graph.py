@@ -8,6 +8,7 @@ compiled (what apply showed), then the system file is edited as ``promote --writ
 from __future__ import annotations
 
 import contextvars
+import json
 import runpy
 import shutil
 from pathlib import Path
@@ -22,7 +23,14 @@ from pulumi.runtime.sync_await import _sync_await
 from mlops_infra.compile import compile_system
 from mlops_infra.program import run
 from mlops_infra.program.delete_first import DELETE_FIRST_ENV
-from mlops_infra.program.expected_graph import EXPECTED_GRAPH_ENV, refuse_another_graph
+from mlops_infra.program.expected_graph import (
+    CONFIG_CHANGED,
+    EXPECTED_GRAPH_ENV,
+    EXPECTED_STACK_CONFIG_ENV,
+    refuse_another_graph,
+    refuse_another_stack_config,
+    stack_config_digest,
+)
 from mlops_infra.spec import load_system
 from tests.support.pulumi_capture import (
     CapturingMonitor,
@@ -128,3 +136,135 @@ def test_without_the_variable_nothing_is_compared(system_file: Path):
     refuse_another_graph(compiled(system_file, "dev"), str(system_file), environ={})
     with pytest.raises(pulumi.RunError, match="nothing was applied"):
         refuse_another_graph(compiled(system_file, "dev"), str(system_file), environ={EXPECTED_GRAPH_ENV: "0" * 64})
+
+
+# Audit closing-37b-3: the provider settings the program copies from stack config are pinned like the graph.
+# The engine hands the program its stack config decrypted, as text (objects as JSON), and names the secure keys
+# (pulumi/pulumi pkg/resource/deploy/source_eval.go `Iterate`, sdk/python/cmd/pulumi-language-python/main.go
+# `constructConfig`, PULUMI_CONFIG_SECRET_KEYS); `runtime_config` acts that out from the stack directory's files.
+
+CIPHERTEXT = "v1:c2hvd24tY2lwaGVydGV4dA==:c2VjcmV0LXBheWxvYWQ="
+PLAINTEXT = {CIPHERTEXT: "apiVersion: v1  # shown-kubeconfig-PLAINTEXT",
+             "v1:b3RoZXItY2lwaGVydGV4dA==:b3RoZXI=": "apiVersion: v1  # other-kubeconfig-PLAINTEXT"}
+
+
+def stack_dir(tmp_path: Path, config: dict, project_config: dict | None = None) -> Path:
+    directory = tmp_path / "stacks" / "dev"
+    directory.mkdir(parents=True, exist_ok=True)
+    project = {"name": "churn", "runtime": "python", **({"config": project_config} if project_config else {})}
+    (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    (directory / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    return directory
+
+
+def runtime_config(directory: Path) -> tuple[dict[str, str], list[str]]:
+    """What the engine passes the program from ``Pulumi.dev.yaml`` over the project's ``config:`` ``{value:}``s:
+    secure values decrypted, the rest as text."""
+    project = yaml.safe_load((directory / "Pulumi.yaml").read_text()).get("config", {})
+    config = {**{k: v["value"] for k, v in project.items()},
+              **yaml.safe_load((directory / "Pulumi.dev.yaml").read_text())["config"]}
+    texts, secret = {}, []
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            texts[key], secret = PLAINTEXT[value["secure"]], [*secret, key]
+        else:
+            texts[key] = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return texts, secret
+
+
+def run_in_stack(directory: Path, system_file: Path, graph) -> tuple[BaseException | None, dict]:
+    from pulumi.runtime.config import set_all_config
+
+    texts, secret = runtime_config(directory)
+
+    def program():
+        set_all_config(texts, secret)
+        return run(str(system_file), "dev")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.chdir(directory)
+        return run_recorded(program, graph.project, "dev")
+
+
+def test_a_stack_config_edited_after_the_plan_was_shown_registers_nothing(system_file, tmp_path, monkeypatch):
+    """The audit's case: ``kubernetes:context`` added to Pulumi.dev.yaml after apply read it. Fails before: the
+    program registers every resource, its provider against ``prod-cluster``."""
+    graph = compiled(system_file, "dev")
+    directory = stack_dir(tmp_path, {"mlops:environment": "dev"})
+    monkeypatch.setenv(EXPECTED_GRAPH_ENV, graph.digest())
+    monkeypatch.setenv(EXPECTED_STACK_CONFIG_ENV, stack_config_digest(directory, "dev", graph))
+    stack_dir(tmp_path, {"mlops:environment": "dev", "kubernetes:context": "prod-cluster"})  # meanwhile: git pull
+    raised, registered = run_in_stack(directory, system_file, graph)
+    assert isinstance(raised, pulumi.RunError), raised
+    message = str(raised)
+    assert message.startswith(f"{CONFIG_CHANGED} ({directory / 'Pulumi.dev.yaml'} was edited after")
+    assert "kubernetes:context" in message and "nothing was applied" in message and "mlops-infra plan" in message
+    assert "prod-cluster" not in message
+    assert registered == {}
+
+
+def test_an_unchanged_stack_config_is_registered_with(system_file, tmp_path, monkeypatch):
+    """Values of every shape (a string, a boolean, a JSON object, a project ``{value:}``) digest the same from the
+    file (apply) and from the engine's text (the program): no false refusal, and the provider gets them."""
+    graph = compiled(system_file, "dev")
+    directory = stack_dir(tmp_path, {"kubernetes:kubeconfig": {"a": [1, True]}},
+                          project_config={"kubernetes:context": {"value": "kind-other"}})
+    monkeypatch.setenv(EXPECTED_GRAPH_ENV, graph.digest())
+    monkeypatch.setenv(EXPECTED_STACK_CONFIG_ENV, stack_config_digest(directory, "dev", graph))
+    raised, registered = run_in_stack(directory, system_file, graph)
+    assert raised is None
+    providers = [r for r in registered.values() if r.type == "pulumi:providers:kubernetes"]
+    assert providers and all(p.inputs["context"] == "kind-other" for p in providers)
+    assert len(registered) == len(graph.resources)
+
+
+def test_a_changed_secure_value_is_refused_without_showing_it(system_file, tmp_path, monkeypatch):
+    """A ``secure:`` value is pinned by its ciphertext (never decrypted by apply); another ciphertext is refused,
+    and neither the plaintext nor a ciphertext is in the message. Fails before: registered with the other one."""
+    graph = compiled(system_file, "dev")
+    directory = stack_dir(tmp_path, {"kubernetes:kubeconfig": {"secure": CIPHERTEXT}})
+    monkeypatch.setenv(EXPECTED_GRAPH_ENV, graph.digest())
+    monkeypatch.setenv(EXPECTED_STACK_CONFIG_ENV, stack_config_digest(directory, "dev", graph))
+    raised, registered = run_in_stack(directory, system_file, graph)  # the same ciphertext: registered
+    assert raised is None and len(registered) == len(graph.resources)
+    other = next(c for c in PLAINTEXT if c != CIPHERTEXT)
+    stack_dir(tmp_path, {"kubernetes:kubeconfig": {"secure": other}})
+    raised, registered = run_in_stack(directory, system_file, graph)
+    assert isinstance(raised, pulumi.RunError) and registered == {}
+    message = str(raised)
+    assert message.startswith(CONFIG_CHANGED) and "kubernetes:kubeconfig" in message
+    assert not any(secret in message for secret in [*PLAINTEXT, *PLAINTEXT.values(), "PLAINTEXT", "v1:"])
+
+
+def test_aws_settings_digest_the_same_from_the_file_and_from_the_engines_text(tmp_path):
+    """``aws:endpoints`` (a list of objects: JSON text), ``aws:insecure`` (a boolean: ``true``) and a string read
+    by the program as the engine passes them digest as apply reads the file."""
+    graph = compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "prod")
+    directory = stack_dir(tmp_path, {"aws:endpoints": [{"s3": "http://127.0.0.1:5000", "iam": "http://x"}],
+                                     "aws:insecure": True, "aws:skipMetadataApiCheck": "true",
+                                     "kubernetes:context": "not-copied-on-aws"})
+    texts, _ = runtime_config(directory)
+    from_file = stack_config_digest(directory, "dev", graph)
+    assert from_file == stack_config_digest(directory, "dev", graph, lambda p, k: texts.get(f"{p}:{k}"))
+    texts["aws:endpoints"] = json.dumps([{"s3": "http://127.0.0.1:5001", "iam": "http://x"}])
+    assert from_file != stack_config_digest(directory, "dev", graph, lambda p, k: texts.get(f"{p}:{k}"))
+
+
+def test_only_the_settings_of_the_graphs_providers_are_pinned(system_file, tmp_path):
+    """A Kubernetes environment registers no AWS provider: ``aws:endpoints`` is not copied, so not pinned; the
+    ``mlops:`` keys never are."""
+    graph = compiled(system_file, "dev")
+    directory = stack_dir(tmp_path, {"mlops:environment": "dev"})
+    before = stack_config_digest(directory, "dev", graph)
+    stack_dir(tmp_path, {"mlops:environment": "staging", "aws:endpoints": [{"s3": "http://127.0.0.1:1"}]})
+    assert stack_config_digest(directory, "dev", graph) == before
+    stack_dir(tmp_path, {"kubernetes:context": "x"})
+    assert stack_config_digest(directory, "dev", graph) != before
+
+
+def test_without_the_stack_config_variable_nothing_is_compared(system_file, tmp_path):
+    graph = compiled(system_file, "dev")
+    directory = stack_dir(tmp_path, {"kubernetes:context": "prod-cluster"})
+    refuse_another_stack_config(graph, directory, "dev", environ={})
+    with pytest.raises(pulumi.RunError, match=CONFIG_CHANGED):
+        refuse_another_stack_config(graph, directory, "dev", environ={EXPECTED_STACK_CONFIG_ENV: "0" * 64})

@@ -59,7 +59,9 @@ Contract, in order (nothing in the cloud changes before step 5):
    (``$MLOPS_INFRA_EXPECTED_GRAPH``, :mod:`mlops_infra.program.expected_graph`) and registers nothing when
    ``FILE`` no longer compiles to it (edited during the prompt or the drain): the error says the system changed
    since the plan was shown, that nothing was applied (or that only phase 1 was) and to plan again (audit
-   concurrency-7).
+   concurrency-7). The same for the provider settings the program copies from stack config (``kubernetes:context``,
+   ``aws:endpoints``, ...): read with the plan, their digest is passed (``$MLOPS_INFRA_EXPECTED_STACK_CONFIG``)
+   and a stack configuration file edited since is refused, naming the file, never a value (closing-37b-3).
    Before it (after the confirmation), each SageMaker endpoint the plan changes whose state records
    ``initErrors`` (or that a refreshed plan replaces as Failed) is read (``DescribeEndpoint``): a ``Failed`` one
    is replaced, deleting first (``--replace`` and ``deleteBeforeReplace`` for this run only); one still
@@ -151,6 +153,10 @@ def apply(
     engine.check_stack_dir(directory, desired.system.metadata.name, path.resolve(), env)  # applypath-1
     engine.check_not_stranded(engine.StackOptions(Path(directory), env, project=desired.system.metadata.name),
                               done="nothing was applied")  # closing-37b-5: the stack directory's state is elsewhere
+    from mlops_infra.program.expected_graph import stack_config_digest
+
+    # closing-37b-3: the provider settings the program copies from stack config, read with the plan (pinned)
+    stack_config = stack_config_digest(Path(directory), env, graph)
     current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)
@@ -220,7 +226,7 @@ def apply(
                                next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
                                exclude=excluded, **phase)
         except UserError as exc:
-            if (changed := changed_since_shown(exc, path, bool(applied))) is None:
+            if (changed := changed_since_shown(exc, path, bool(applied), Path(directory), env)) is None:
                 raise
             raise changed from None
         applied.append(phase)
@@ -242,7 +248,7 @@ def apply(
                                                                  project=desired.system.metadata.name),
                                              guard) from None
             with registry_view_env(desired.registry) as extra_env:  # the program compiles with the same view (A1)
-                shown = expected_graph_env(graph.digest())  # concurrency-7: and registers this graph or nothing
+                shown = expected_graph_env(graph.digest(), stack_config)  # concurrency-7: this graph or nothing
                 up_in_order(up, sequences, {**extra_env, **delete_first, **shown},  # A3
                             lambda line: out.print(line, markup=False))
     except BaseException as exc:  # closing-33b-2: a failure after the drain says which queue is left held
@@ -294,17 +300,28 @@ def _without(sequences, excluded: tuple[str, ...], graph) -> list:
     return [s for s in sequences if not any(u in out for step in s.steps for u in step.urns)]
 
 
-def changed_since_shown(exc: UserError, file: Path, earlier: bool) -> UserError | None:
+def changed_since_shown(exc: UserError, file: Path, earlier: bool, stack_dir: Path | None = None,
+                        env: str | None = None) -> UserError | None:
     """The error of a ``pulumi up`` whose program refused because ``file`` no longer compiles to the graph
-    shown (:mod:`mlops_infra.program.expected_graph`, audit concurrency-7), found by the refusal's words in
-    Pulumi's failure ``exc`` (:func:`mlops_infra.apply.engine.pulumi_failure`); None for any other failure.
-    ``earlier``: an ``up`` before this one (phase 1 of an ordered apply) was applied, which is said."""
-    from mlops_infra.program.expected_graph import CHANGED
+    shown, or because the stack configuration file of ``env`` in ``stack_dir`` now sets other provider settings
+    (:mod:`mlops_infra.program.expected_graph`, audits concurrency-7 and closing-37b-3), found by the refusal's
+    words in Pulumi's failure ``exc`` (:func:`mlops_infra.apply.engine.pulumi_failure`); None for any other
+    failure. ``earlier``: an ``up`` before this one (phase 1 of an ordered apply) was applied, which is said."""
+    from mlops_infra.program.expected_graph import CHANGED, CONFIG_CHANGED, stack_config_file
 
-    if CHANGED not in f"{exc.summary}\n{exc.detail}":
+    said = f"{exc.summary}\n{exc.detail}"
+    if CHANGED not in said and CONFIG_CHANGED not in said:
         return None
     done = (f"Phase 1 ({PHASE_ONE}) was applied; phase 2 was not: nothing else changed. " if earlier else
             "Nothing was applied: the Pulumi program stopped before registering any resource. ")
+    if CHANGED not in said:
+        config = stack_config_file(stack_dir, env) if stack_dir is not None and env else Path("Pulumi.<env>.yaml")
+        return UserError(f"{CONFIG_CHANGED}: `pulumi up` refused to apply it",
+                         f"{done}{config} was edited after the plan was shown (an editor, a `git pull`): the "
+                         "provider settings the program copies from it (kubernetes:context, kubernetes:kubeconfig, "
+                         "aws:endpoints, ...) are not those of the apply you confirmed, and may point at another "
+                         "cluster or endpoint. Check the file, run `mlops-infra plan`, then apply again.",
+                         source=str(config))
     return UserError(f"{CHANGED}: `pulumi up` refused to apply it",
                      f"{done}{file} (or a file it includes) was edited after the plan was shown (an editor, "
                      "`promote --write`, a `git pull`), so it is not what you confirmed. Run `mlops-infra plan` to "
