@@ -113,7 +113,7 @@ def promote(
     if src_state is not None:  # read when given, used or not: a wrong path is an error, never ignored
         _prior(context, context["src"], src_state)
     promotion, dst_view, original = _promotion(context, snapshots, roles, mlflows, state, src_state)
-    serving = _serving(promotion)
+    serving = _serving(promotion, roles, stores)
     if write or execute_artifacts:  # nothing written or copied for a model DST cannot serve
         _refuse_serving(file, promotion, serving, shown=False)
     if write:
@@ -524,15 +524,36 @@ def _report(promotion: Any, plan_text: str, plan_json: Any, *, written: bool | N
                   plan_markdown=plan_markdown, serving=tuple(serving))
 
 
-def _serving(promotion: Any) -> tuple[Any, ...]:
+def _serving(promotion: Any, roles: dict[str, str], stores: dict[str, str]) -> tuple[Any, ...]:
     """The serving findings of the promotion: the serving contract each promoted model crosses
-    (:func:`mlops_infra.promote.contracts.serving_findings`), and a package DST already holds for a
-    promoted digest with another image than DST serves the model with
+    (:func:`mlops_infra.promote.contracts.serving_findings`), decided from the files of the artifact
+    SRC serves where they decide it (:func:`mlops_infra.promote.contracts.read_artifact_files`, read
+    from SRC's store as the artifact steps read it: :func:`_src_s3`), and a package DST already holds
+    for a promoted digest with another image than DST serves the model with
     (:func:`mlops_infra.promote.artifacts.package_image_findings`)."""
     from mlops_infra.promote.artifacts import package_image_findings
-    from mlops_infra.promote.contracts import serving_findings
+    from mlops_infra.promote.contracts import read_artifact_files, serving_findings
 
-    return serving_findings(promotion) + package_image_findings(promotion)
+    files = read_artifact_files(promotion, lambda: _src_s3(promotion, roles, stores))
+    return serving_findings(promotion, files) + package_image_findings(promotion)
+
+
+def _src_s3(promotion: Any, roles: dict[str, str], stores: dict[str, str]) -> Any:
+    """An S3 client of SRC's store, as :func:`_execute` reads SRC: ``--source-store SRC=URL``
+    (:mod:`mlops_infra.promote.source_store`), else SRC's session (``--role SRC=ARN``) at
+    ``AWS_ENDPOINT_URL``."""
+    import os
+
+    src = promotion.src
+    if src in stores:
+        from mlops_infra.promote.source_store import source_store_client
+
+        return source_store_client(src, stores[src], os.environ)
+    from mlops_infra.promote.registries import client, env_session
+
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    region = getattr(promotion.src_system.environments[src].target, "region", None)
+    return client(env_session(roles.get(src), region, endpoint_url), "s3", endpoint_url)
 
 
 def _refuse_serving(file: Path, promotion: Any, findings: Any, *, shown: bool) -> None:
