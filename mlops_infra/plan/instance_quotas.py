@@ -42,12 +42,25 @@ Contract:
   (the retrain gate), all pipelines possibly at once. A Training step whose
   ``EnableManagedSpotTraining`` is true (a ``spot: true`` cluster, ``compile/aws/training.py``) is use
   ``spot training job``, else ``training job``.
+- :func:`use_totals`: the same needs per use over all instance types, for the account-wide quotas
+  SageMaker also keeps per use (:data:`TOTALS`: ``Number of instances across active endpoints``,
+  ``... across all training jobs``, ``... across all spot training jobs``, ``... across all
+  processing jobs``; Service Quotas codes ``L-7A3DF611``, ``L-00C91CB5``, ``L-F311B08F`` in public
+  quota-code tables; an account's applied table lists "Number of instances across all training jobs
+  | 4 | Total concurrent on-demand instances" beside "... all spot training jobs | 4 | Total
+  concurrent spot instances"). They refuse the call like a per-type quota: "The account-level service
+  limit 'Number of instances across active endpoints' is 3 Instances, with current utilization of 3
+  Instances and a request delta of 1 Instances" (CreateEndpoint, a user's notebook output), "...
+  'Number of instances across all processing jobs' is 4 Instances, with current utilization of 0
+  Instances and a request delta of 11 Instances"
+  (https://github.com/data-science-on-aws/data-science-on-aws/issues/200). An endpoint serving
+  several types counts once there, its variants summed: one update provisions all its new fleets.
 - :func:`instance_quota_warnings` compares those needs with the quota values read from the account
   (``state/aws_live/service_quotas.py``: applied values, else AWS's defaults), quota name to value.
-  Per (use, type), one warning, the most severe: creating the endpoints, or one job's run, needs
-  more than the quota (the call fails); else full scale, or every job at once, does (scale-out or a
-  concurrent run is refused); else the largest update does (that update fails). A type whose quota
-  is not in the table is not judged. The account's other use of a type (other systems' endpoints,
+  Per (use, type), then per use over all types, one warning, the most severe: creating the
+  endpoints, or one job's run, needs more than the quota (the call fails); else full scale, or every
+  job at once, does (scale-out or a concurrent run is refused); else the largest update does (that
+  update fails). A quota not in the table is not judged. The account's other use of a type (other systems' endpoints,
   other stacks) counts against the same quota and is not seen here, so a warning is a lower bound.
 """
 
@@ -67,14 +80,20 @@ SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 USES = ("endpoint", "training job", "spot training job", "processing job")
 """The SageMaker uses whose instance quotas the plan checks, as their quota names spell them."""
+TOTALS = {"endpoint": "Number of instances across active endpoints",
+          "training job": "Number of instances across all training jobs",
+          "spot training job": "Number of instances across all spot training jobs",
+          "processing job": "Number of instances across all processing jobs"}
+"""The account-wide quota of each use, over all instance types (module contract)."""
 CALLS = {"endpoint": "CreateEndpoint", "training job": "CreateTrainingJob", "spot training job": "CreateTrainingJob",
          "processing job": "CreateProcessingJob"}
 """The call that creates one item of each use, the one refused past its quota."""
 
 
 def quota_name(instance_type: str, use: str) -> str:
-    """The Service Quotas name of ``instance_type``'s quota for ``use``: ``ml.g5.xlarge for endpoint usage``."""
-    return f"{instance_type} for {use} usage"
+    """The Service Quotas name of ``instance_type``'s quota for ``use``: ``ml.g5.xlarge for endpoint usage``;
+    with no ``instance_type``, the account-wide quota of ``use`` (:data:`TOTALS`)."""
+    return f"{instance_type} for {use} usage" if instance_type else TOTALS[use]
 
 
 @dataclass(frozen=True)
@@ -93,7 +112,8 @@ class Use:
 
 @dataclass
 class Need:
-    """What the environment needs of one instance type for one use (module contract)."""
+    """What the environment needs of one instance type for one use (module contract); ``instance_type``
+    ``""``: of all types together, judged against the use's account-wide quota (:data:`TOTALS`)."""
 
     use: str
     instance_type: str
@@ -200,6 +220,27 @@ def instance_needs(graph: DesiredGraph) -> list[Need]:
     return sorted(needs.values(), key=lambda n: (USES.index(n.use), n.instance_type))
 
 
+def use_totals(needs: list[Need]) -> list[Need]:
+    """The needs of each use over all its instance types (``instance_type`` ``""``), in :data:`USES`
+    order: an endpoint serving several types counts once, its variants summed (one update provisions
+    them all); jobs as for one type (module contract)."""
+    totals = []
+    for use in USES:
+        items = [u for n in needs if n.use == use for u in n.items]
+        if items:
+            totals.append(Need(use, "", _per_endpoint(items) if use == "endpoint" else items))
+    return totals
+
+
+def _per_endpoint(items: list[Use]) -> list[Use]:
+    merged: dict[str, Use] = {}
+    for u in items:
+        p = merged.get(u.address)
+        merged[u.address] = u if p is None else Use(u.address, p.start + u.start, p.most + u.most,
+                                                     p.update + u.update, p.waiting_for or u.waiting_for)
+    return list(merged.values())
+
+
 def _items(need: Need, attribute: str) -> str:
     return ", ".join(f"{u.address} {getattr(u, attribute)}" + (f" once {u.waiting_for} is registered"
                                                                if u.waiting_for else "")
@@ -209,7 +250,8 @@ def _items(need: Need, attribute: str) -> str:
 def _warning(need: Need, quota: float, where: str) -> str | None:
     name = quota_name(need.instance_type, need.use)
     head = f"SageMaker quota: '{name}' is {quota:g} in {where}"
-    fix = "Request an increase in Service Quotas first (other use of this type in the account counts too)."
+    other = "of this type " if need.instance_type else ""
+    fix = f"Request an increase in Service Quotas first (other use {other}in the account counts too)."
     if need.use == "endpoint":
         if need.start > quota:
             return (f"{head}; creating this environment's endpoints needs {need.start} ({_items(need, 'start')}), so "
@@ -240,7 +282,8 @@ def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float],
     metadata: dict[str, Any] = graph.metadata
     where = f"account {metadata.get('account') or '?'} in {metadata.get('region') or '?'}"
     out = []
-    for need in instance_needs(graph) if needs is None else needs:
+    needs = instance_needs(graph) if needs is None else needs
+    for need in (*needs, *use_totals(needs)):
         quota = quotas.get(quota_name(need.instance_type, need.use))
         if quota is None:
             continue

@@ -118,6 +118,27 @@ def test_the_spot_retrain_is_judged_against_the_spot_quota(capsys, monkeypatch, 
         assert warnings == []
 
 
+def test_the_account_wide_totals_are_judged_when_every_type_fits(capsys, monkeypatch, tmp_path: Path):
+    """Every per-type quota ample, but 'Number of instances across active endpoints' 2 (the scorer
+    needs 3 to be created) and '... across all spot training jobs' 1 (a retrain run needs 2): two
+    warnings (audit preflight-2); the on-demand training total does not concern the spot retrain."""
+    totals = {"Number of instances across active endpoints": 2, "Number of instances across all training jobs": 1,
+              "Number of instances across all spot training jobs": 1, "Number of instances across all processing jobs": 4}
+    with running_moto_server() as url:
+        reset(url)
+        with quotas_answered({}, {**NEW_ACCOUNT, SERVE: 40, TRAIN: 2, ON_DEMAND_TRAIN: 2, **totals}):
+            code, out, err = _plan(capsys, monkeypatch, url, tmp_path)
+    assert code == 0, err
+    endpoints, spot = _instance_warnings(json.loads(out))
+    assert endpoints.startswith("SageMaker quota: 'Number of instances across active endpoints' is 2 in account "
+                                "222222222222 in eu-west-1; creating this environment's endpoints needs 3 "
+                                "(endpoints.scorer 3 once fraud-model v12 is registered), so the `pulumi up` that "
+                                "creates them fails at CreateEndpoint (ResourceLimitExceeded).")
+    assert spot.startswith("SageMaker quota: 'Number of instances across all spot training jobs' is 1 in account "
+                           "222222222222 in eu-west-1; a run of training_jobs.retrain needs 2, so it fails at "
+                           "CreateTrainingJob (ResourceLimitExceeded).")
+
+
 @pytest.mark.parametrize(("endpoint", "cause"), [("http://127.0.0.1:9", "(EndpointConnectionError)"),  # nothing listens
                                                   ("not a url", "(ValueError)")])
 def test_an_unreadable_account_says_the_check_was_not_made(capsys, monkeypatch, tmp_path: Path, endpoint, cause):

@@ -10,10 +10,19 @@ account, where many such quotas are 0, its first ``pulumi up`` fails at CreateEn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mlops_infra.graph import GraphBuilder, ref
-from mlops_infra.plan.instance_quotas import Use, instance_needs, instance_quota_warnings, quota_name
+from mlops_infra.plan.instance_quotas import (
+    TOTALS,
+    Use,
+    instance_needs,
+    instance_quota_warnings,
+    quota_name,
+    use_totals,
+)
 from tests.compile.aws.cases import REFERENCE, compiled
 
 SERVE, TRAIN, DRIFT = "ml.g5.xlarge", "ml.g5.12xlarge", "ml.m5.xlarge"
@@ -71,13 +80,16 @@ def test_a_new_accounts_zeros_fail_the_endpoint_the_training_run_and_the_drift_j
     assert "a run of training_jobs.retrain needs 2, so it fails at CreateTrainingJob" in train
 
 
-def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = (), spot: tuple[bool, ...] = ()):
+def _graph(*, rolling: dict | None = None, jobs: tuple[int, ...] = (), spot: tuple[bool, ...] = (),
+           second_type: str = ""):
     b = GraphBuilder("demo", "prod")
     b.metadata.update(cloud="aws", region="us-east-1", account="123456789012")
     for i, count in enumerate((2, 4)):
         config = b.add("aws:sagemaker/endpointConfiguration:EndpointConfiguration", f"c{i}", {"productionVariants": [
             {"variantName": "primary", "instanceType": SERVE, "initialInstanceCount": count},
-            {"variantName": "serverless", "serverlessConfig": {"maxConcurrency": 5, "memorySizeInMb": 2048}}]},
+            {"variantName": "serverless", "serverlessConfig": {"maxConcurrency": 5, "memorySizeInMb": 2048}},
+            *([{"variantName": "second", "instanceType": second_type, "initialInstanceCount": 1}]
+              if second_type and i == 1 else [])]},
             address=f"endpoints.e{i}")
         inputs = {"name": f"e{i}", "endpointConfigName": ref(config, "name")}
         if rolling and i == 1:
@@ -131,3 +143,35 @@ def test_a_spot_training_step_needs_the_spot_quota_and_an_on_demand_one_the_on_d
     assert warning.startswith("SageMaker quota: 'ml.g5.12xlarge for spot training job usage' is 1 in account "
                               "123456789012 in us-east-1; a run of training_jobs.j0 needs 2, so it fails at "
                               "CreateTrainingJob (ResourceLimitExceeded).")
+
+
+LLM = Path(__file__).resolve().parents[2] / "examples" / "llm-platform" / "mlsystem.yaml"
+
+
+def test_the_account_wide_endpoint_total_is_judged_over_all_types():
+    """llm-platform prod serves on three types, each within its own quota, but 8 + 6 + 8 = 22 at full
+    scale: past an account-wide 'Number of instances across active endpoints' of 20 (audit preflight-2)."""
+    graph = compiled(LLM, "prod")
+    ample = {quota_name(n.instance_type, n.use): 100 for n in instance_needs(graph)}
+    assert instance_quota_warnings(graph, ample) == []
+    (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 20})
+    assert warning.startswith("SageMaker quota: 'Number of instances across active endpoints' is 20 in account ")
+    assert "they need 22 at full scale (endpoints.chat 8, endpoints.embeddings 8, endpoints.reranker 6)" in warning
+    assert warning.endswith("Request an increase in Service Quotas first (other use in the account counts too).")
+    (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 29})
+    assert "an update of endpoints.embeddings (a new model version or config) provisions its new fleet beside the old " \
+           "one, 30 in all at full scale, so it fails" in warning
+
+
+def test_each_use_has_its_own_total_and_an_endpoint_of_two_types_counts_once():
+    graph = _graph(jobs=(2, 3), spot=(True, False))
+    b = {t.use: t for t in use_totals(instance_needs(graph))}
+    assert sorted(b) == ["endpoint", "spot training job", "training job"]
+    assert (b["endpoint"].start, b["endpoint"].most, b["endpoint"].peak) == (6, 12, 22)
+    assert instance_quota_warnings(graph, {TOTALS["training job"]: 3, TOTALS["spot training job"]: 2}) == []
+    (spot,) = instance_quota_warnings(graph, {TOTALS["training job"]: 3, TOTALS["spot training job"]: 1})
+    assert spot.startswith("SageMaker quota: 'Number of instances across all spot training jobs' is 1 in account "
+                           "123456789012 in us-east-1; a run of training_jobs.j0 needs 2, so it fails at "
+                           "CreateTrainingJob (ResourceLimitExceeded).")
+    (merged,) = use_totals(instance_needs(_graph(second_type="ml.g6.xlarge")))
+    assert merged.items == [Use("endpoints.e0", 2, 2, 2), Use("endpoints.e1", 4 + 1, 10 + 1, 10 + 1)]
