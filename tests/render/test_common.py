@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Any
 
 from mlops_infra.plan.model import REDACTED, Action, AttributeChange, Reason, ResourceChange
 from mlops_infra.render.common import (
     BLOCK_MAX_LINES,
+    INLINE_MAX,
     attr_line,
     drift_view,
     explain,
@@ -189,10 +191,41 @@ def render_slow():
         common._longer, common._document_head, markdown._short_fence, json_module._streamed_bytes = real
 
 
+def _grown(rng, leaves: tuple[list, Any, list], size: int, depth: int, named: bool | None = None) -> list | dict:
+    """A list (or, ``named``, a dict; None: either) of ``size`` items grown by ``rng`` from ``leaves``,
+    (scalars, a nested value, dict keys): each item a scalar (or, one time in ten, the nested value) or,
+    half the time while ``depth`` lasts, a container of up to 6 items grown the same way, a fifth of
+    those written as a JSON document (a string). Dict keys are drawn from the keys and made unique."""
+    scalars, nested, keys = leaves
+    items = []
+    for _ in range(size):
+        roll = rng.random()
+        if depth == 0 or roll < 0.5:
+            items.append(nested if rng.random() < 0.1 else rng.choice(scalars))
+            continue
+        inner = _grown(rng, leaves, rng.randrange(7), depth - 1)
+        items.append(json.dumps(inner, indent=rng.choice((None, 1))) if roll >= 0.9 else inner)
+    if not (rng.random() < 0.5 if named is None else named):
+        return items
+    by_key: dict = {}
+    for item in items:
+        key = rng.choice(keys)
+        while key in by_key:
+            key += rng.choice("_9\u2028")
+        by_key[key] = item
+    return by_key
+
+
 def _nested_values():
     """Nested JSON values for the renderers: texts with newlines (and the line boundaries JSON leaves
     as they are), markers, JSON documents inside strings, and containers long enough to pass the
-    line and block limits."""
+    line and block limits: a fifth drawn item by item (they shrink), two fifths JSON documents of 0 to
+    50 items, two fifths lists or dicts of 20 to 80.
+
+    The documents and the long containers are grown (:func:`_grown`) by a seeded random from a few
+    drawn scalars, one drawn nested value and a few keys: drawn item by item, they took most of the
+    test's time, and a third of the test cases drawn were invalid, thrown away
+    (``--hypothesis-show-statistics``). What the values reach is counted by :func:`_reached`."""
     from hypothesis import strategies as st
 
     text = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é\u2028\x85\u2029\x0b\r\n\"\\{["),
@@ -202,23 +235,64 @@ def _nested_values():
     scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | text | words
     values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=6)
                           | st.dictionaries(text | words, inner, max_size=6), max_leaves=40)
-    documents = st.lists(values, max_size=30).map(json.dumps) | st.dictionaries(text, values, max_size=30).map(
-        lambda d: json.dumps(d, indent=1))
-    big = st.lists(values | documents, min_size=20, max_size=80) | st.dictionaries(text, values, min_size=20,
-                                                                                    max_size=80)
-    return values | documents | big
+    leaves = st.tuples(st.lists(scalars, min_size=1, max_size=6), values,
+                       st.lists(text | words, min_size=1, max_size=4))
+    random = st.randoms(use_true_random=True)
+
+    def document(named: bool):
+        return st.builds(lambda leaves, rng: json.dumps(_grown(rng, leaves, rng.randrange(51), 2, named),
+                                                        indent=rng.choice((None, 1, 2))), leaves, random)
+
+    def long(named: bool):
+        return st.builds(lambda leaves, rng: _grown(rng, leaves, rng.randrange(20, 81), 2, named), leaves, random)
+
+    return st.one_of(values, document(False), document(True), long(False), long(True))
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict | list):
+        return 1 + max(map(_depth, value.values() if isinstance(value, dict) else value), default=0)
+    return 0
+
+
+def _reached(value: Any, width: int) -> set[str]:
+    """The shortcuts' bounds ``value`` (rendered created, destroyed and changed, and checked at
+    ``width``) goes past."""
+    from mlops_infra.render import common
+
+    reached = set()
+    if isinstance(value, dict | list):
+        if len(common.fmt_value(value)) > INLINE_MAX + 10:
+            reached.add("a container longer than any line")
+        if common._longer(value, width):
+            reached.add("a container proved longer than the width")
+        if _depth(value) >= 4:
+            reached.add("a container 4 deep")
+        if len(common._nested(value, True)) > BLOCK_MAX_LINES:
+            reached.add("a container block cut after its first lines")
+    document = common._json_document(value) if isinstance(value, str) else None
+    if document is not None:
+        text = common._DOCUMENT.encode(document)
+        if len(text.splitlines()) > max(width, BLOCK_MAX_LINES):
+            reached.add("a document head stopped before its end")
+        if len(text.splitlines()) > text.count("\n") + 1:
+            reached.add("a document with line boundaries JSON keeps")
+    return reached
 
 
 def test_value_shortcuts_render_as_the_slow_path() -> None:
     """Created, destroyed and changed values (nested, long, texts, JSON documents) render the same
     lines with the shortcuts (``_longer``'s bound, ``_document_head``/``_document_lines``) as
-    without them."""
+    without them; and the values drawn go past every bound of the shortcuts, many times each."""
+    from collections import Counter
+
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     from mlops_infra.render import common
 
     values = _nested_values()
+    reached: Counter[str] = Counter()
 
     @settings(max_examples=400, deadline=None)
     @given(values, values, st.integers(0, 90))
@@ -238,8 +312,13 @@ def test_value_shortcuts_render_as_the_slow_path() -> None:
             lines = common._DOCUMENT.encode(document).splitlines()
             assert common._document_lines(document) == len(lines)
             assert common._document_head(document, width) == lines[:width]
+        reached.update(_reached(before, width) | _reached(after, width))
 
     check()
+    bounds = ("a container longer than any line", "a container proved longer than the width", "a container 4 deep",
+              "a container block cut after its first lines", "a document head stopped before its end",
+              "a document with line boundaries JSON keeps")
+    assert all(reached[bound] >= 40 for bound in bounds), reached
 
 
 def test_a_document_head_leaves_nothing_of_the_document_behind() -> None:
