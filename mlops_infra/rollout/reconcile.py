@@ -8,7 +8,12 @@ passes, repeated or concurrent, converge: a pass that repeats an earlier one dec
 Rules, in order:
 1. ``abort``: a rollout in progress rolls back now, phase ``aborted`` (reason: by the operator, at
    which step). ``resume``: a rolled-back or aborted rollout of the same revision starts again at
-   its first step.
+   its first step; but when the endpoint, ready, already serves that revision alone (``stable`` is the
+   revision: SageMaker, an abort that lost to a concurrent finish and could not be carried out,
+   ``drivers/sagemaker.py`` **Races**), there is no step to start from: the version is kept, and the
+   status becomes ``finished`` (action ``finish``, which also lands the graph's configuration if
+   the endpoint is not on it). Without this rule ``--resume`` decided "nothing to roll out", wrote
+   nothing, and the next pass tried the impossible rollback again.
 2. The endpoint is mid-update (``ready`` false): wait. Kubernetes only, when the driver says which
    new revision is not ready (``observed.not_ready``): if Knative marked it failed (its Ready
    condition False: image missing, container exiting, progress deadline exceeded, unschedulable...),
@@ -129,6 +134,8 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
     if command == "abort":
         return _abort(spec, status, now)
     if command == "resume" and status is not None and status.phase in ("rolled_back", "aborted"):
+        if observed.ready and observed.stable == observed.revision:
+            return _resume_served(spec, status, now)
         status = None
     if not observed.ready:
         if spec.target == "kubernetes" and observed.not_ready is not None:
@@ -182,6 +189,15 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
         return Decision("rollback", f"roll back: {reason}", 0,
                         RolloutStatus("rolled_back", observed.revision, observed.stable, 0, now, reason=reason))
     return Decision("wait", f"{cause}; no other version to roll back to: waiting for it")
+
+
+def _resume_served(spec: RolloutSpec, status: RolloutStatus, now: float) -> Decision:
+    """Rule 1: ``--resume`` of a rolled-back or aborted version that already serves all traffic keeps it."""
+    how = "abort" if status.phase == "aborted" else "rollback"
+    reason = f"resumed: version {status.revision} already served all traffic (its {how} was never carried out)"
+    return Decision("finish", f"resume: version {status.revision} already serves all traffic: recorded as finished",
+                    100, status.evolve(phase="finished", step=len(spec.steps) - 1, since=now, reason=reason,
+                                       notice="", blind_since=None, pending_since=None, in_effect=None))
 
 
 def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:

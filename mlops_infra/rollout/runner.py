@@ -4,7 +4,10 @@ Contract:
 - A :class:`Driver` owns one endpoint: :meth:`Driver.observe` returns :class:`Observed` (with a
   concurrency token); :meth:`Driver.act` carries out a :class:`Decision` only if the endpoint still
   matches that observation, else raises :class:`Lost` (another reconciler acted first: the pass does
-  nothing more; the next pass observes again).
+  nothing more; the next pass observes again), or :class:`RollbackImpossible` when the endpoint is in a state
+  it cannot carry the decision out from (what happened, the traffic as the endpoint serves it, what to do:
+  ``mlops-infra rollout`` prints it as an error, exit 1, no traceback; the scheduled runner logs it as the
+  endpoint's error).
 - A :class:`GateReader` reads the spec's gates for a step window, judging the new version by its own
   series (``canary``: ``Observed.canary``, the Knative revision serving it; AWS readers know the
   canary variant from the plan); it never raises for a cloud answer: an error is an ``unreadable``
@@ -42,6 +45,17 @@ from mlops_infra.rollout.reconcile import Command, reconcile
 
 class Lost(Exception):
     """The endpoint changed since it was observed: another reconciler acted first."""
+
+
+class RollbackImpossible(Exception):
+    """A decision the driver cannot carry out on the endpoint as it is (SageMaker: a rolled-back or aborted
+    status over an endpoint with no rollout config to go back to, ``drivers/sagemaker.py`` **Races**).
+    ``what``: what happened; ``traffic``: the split the endpoint serves now (each variant's version and share);
+    ``fix``: what the operator can do. ``str()`` says all three, for a log line."""
+
+    def __init__(self, what: str, traffic: str, fix: str) -> None:
+        super().__init__(f"{what}; traffic now: {traffic}; {fix}")
+        self.what, self.traffic, self.fix = what, traffic, fix
 
 
 class Driver(Protocol):

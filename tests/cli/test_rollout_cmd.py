@@ -1,4 +1,5 @@
-"""``mlops-infra rollout``: dry-run schedule, bad input, and passes against a moto server, as a user runs it."""
+"""``mlops-infra rollout``: dry-run schedule, bad input, passes against a moto server, and a rollback the driver
+cannot carry out (a clear error, then ``--resume``), as a user runs it."""
 
 from __future__ import annotations
 
@@ -146,3 +147,54 @@ def test_a_canary_whose_own_latency_breaches_is_rolled_back(moto_env):
            "step) fired at step 1 (2% on version 12)" in third.stdout, third.output
     sm = client("sagemaker", moto_env, region="eu-west-1")
     assert status_tags(sm, endpoint)["phase"] == "rolled_back"
+
+
+def _aborted_on_the_final_config(url: str) -> tuple[str, str]:
+    """The state an abort that lost to a concurrent finish leaves when the rollout config it was rolled out from is
+    gone (``tests/rollout/test_sagemaker_abort_lost_to_finish.py`` races into it): the endpoint on the graph's final
+    config (version 12 serves all traffic), its status ``aborted``, no rollout config kept. Before, ``rollout``
+    showed "internal error: RollbackImpossible ... This is a bug in mlops-infra" and the traffic split nowhere."""
+    endpoint = deployed_from_graph(url)
+    graph = compile_system(load_system(EXAMPLE, "prod").system, "prod")
+    final = aws_target(graph, graph.rollouts["endpoints.scorer"]).final_config
+    sm = client("sagemaker", url, region="eu-west-1")
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=final)
+    arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    status = {"phase": "aborted", "revision": "12", "previous": "11", "step": "5", "since": "1800000000.000",
+              "reason": "aborted by the operator at step 6 (100%)"}
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"mlops-infra:rollout:{k}", "Value": v} for k, v in status.items()])
+    return endpoint, final
+
+
+@pytest.mark.moto
+def test_an_impossible_rollback_is_a_clear_error_then_resume_keeps_the_version(moto_env):
+    endpoint, final = _aborted_on_the_final_config(moto_env)
+    result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert result.code == 1, result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert (f"{EXAMPLE}: error: rollout of 'scorer': version 12 serves all traffic on endpoint {endpoint} ({final}) "
+            "while its rollout status says aborted, and the rollout config it was rolled out from is gone: the driver "
+            "cannot move the traffic back") in result.stderr
+    assert f"  traffic now: version 12 100% (primary) on {final}" in result.stderr.splitlines()
+    assert (f"  what to do: to roll back, set version 11 again in the spec and apply it (a new rollout); to keep "
+            f"version 12 (a concurrent finish landed it), run `mlops-infra rollout scorer {EXAMPLE} --env prod` with "
+            "`--resume`") in result.stderr.splitlines()
+    sm = client("sagemaker", moto_env, region="eu-west-1")
+    assert sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"] == final  # nothing moved
+    resumed = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--resume")
+    assert resumed.code == 0, resumed.output
+    assert "resume: version 12 already serves all traffic: recorded as finished" in resumed.stdout
+    assert status_tags(sm, endpoint)["phase"] == "finished"
+    after = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert after.code == 0 and "version 12 finished: resumed: version 12 already served all traffic" in after.stdout
+
+
+@pytest.mark.moto
+def test_the_console_script_shows_it_without_a_traceback_unless_debugging(moto_env):
+    _aborted_on_the_final_config(moto_env)
+    plain = run_cli_subprocess("rollout", "scorer", str(EXAMPLE), "--env", "prod")
+    assert plain.code == 1 and "traffic now: version 12 100% (primary)" in plain.stderr, plain.output
+    assert "Traceback" not in plain.output and "internal error" not in plain.output
+    debug = run_cli_subprocess("rollout", "scorer", str(EXAMPLE), "--env", "prod", env={"MLOPS_INFRA_DEBUG": "1"})
+    assert debug.code == 1 and "Traceback" in debug.stderr and "RollbackImpossible" in debug.stderr
+    assert "traffic now: version 12 100% (primary)" in debug.stderr

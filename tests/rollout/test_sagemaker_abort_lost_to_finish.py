@@ -86,3 +86,32 @@ def test_a_rollback_with_nowhere_to_go_says_so_instead_of_a_key_error(sm):
     message = str(raised.value)
     assert f"version {target.version} serves all traffic" in message and "--resume" in message
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config
+
+
+def test_resume_keeps_the_version_an_abort_could_not_move_back(sm):
+    """The error says the traffic split and what to do; ``--resume`` (its advice to keep the version) does keep it:
+    the status becomes ``finished`` and the passes after it stop raising. Before, ``--resume`` decided "nothing to
+    roll out", wrote nothing, and every later pass raised again (the scheduled runner's invocation failing every
+    minute)."""
+    E = "fraud-prod-scorer-resumekeeps"
+    with endpoint_updates_take(SETTLE):
+        target, clock, gates, results = _abort_loses(sm, E)
+        assert results["operator"].lost
+        time.sleep(SETTLE + 0.05)
+    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
+    kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
+    sm.delete_tags(ResourceArn=arn, TagKeys=kept)
+    with pytest.raises(RollbackImpossible) as raised:
+        reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+    assert raised.value.traffic == f"version {target.version} 100% (primary) on {target.final_config}"
+    assert "set version 12 again in the spec and apply it" in raised.value.fix
+    assert "run `mlops-infra rollout` with `--resume`" in raised.value.fix
+    clock.sleep(BAKE)
+    resumed = reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now, "resume")
+    assert (resumed.decision.action, resumed.acted) == ("finish", True)
+    tags = status_tags(sm, E)
+    assert (tags["phase"], tags["revision"], tags["step"]) == ("finished", target.version, "5")
+    assert tags["reason"] == f"resumed: version {target.version} already served all traffic (its abort was never carried out)"
+    later = reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
+    assert later.decision.action == "none" and later.observed.percent == 100
+    assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config

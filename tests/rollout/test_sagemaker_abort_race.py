@@ -50,7 +50,7 @@ def interleaved(sm, target, clock, gates, *, compares: str, runs_whole: str, com
     """Two passes of one rollout, forced into one order: the pass named ``compares`` reads and decides, the pass
     named ``runs_whole`` then runs whole, and only then does the first write its status. The two names are
     ``"operator"`` (the pass given ``command``: ``abort``, or None for a plain pass) and ``"scheduled"``; the
-    results are keyed by them."""
+    results are keyed by them. ``gates``: one reader for both, or a dict of one reader per name."""
     compared, whole_done = threading.Event(), threading.Event()
 
     class Compares(SageMakerDriver):
@@ -82,7 +82,8 @@ def interleaved(sm, target, clock, gates, *, compares: str, runs_whole: str, com
     commands = {"operator": command, "scheduled": None}
     results: dict = {}
     threads = [threading.Thread(target=lambda role=role: results.__setitem__(role, reconcile_once(
-        spec("aws"), drivers[role](sm, target), gates, clock.now, commands[role])))
+        spec("aws"), drivers[role](sm, target), gates[role] if isinstance(gates, dict) else gates, clock.now,
+        commands[role])))
                for role in (compares, runs_whole)]
     for thread in threads:
         thread.start()
@@ -108,15 +109,46 @@ def test_an_abort_racing_the_finish_keeps_all_traffic_on_primary(sm):
         assert (operator.decision.action, operator.acted) == ("rollback", True)
         assert (scheduled.decision.action, scheduled.lost) == ("finish", True)
         assert status_tags(sm, E)["phase"] in ROLLED_BACK and canary_percent(sm, E) == 0
+        # the record says what happened: the operator's abort, which moved the traffic back (no notice: not a gate)
+        tags = status_tags(sm, E)
+        assert tags["phase"] == "aborted" and "notice" not in tags
+        assert tags["reason"].startswith("aborted by the operator at step 6 (100% on version 13): all traffic moved "
+                                         "back to version 12; recorded again after a concurrent pass moving the "
+                                         "version on (finish) overwrote the status")
         for _ in range(3):  # the passes after it hold the rollback
             time.sleep(SETTLE + 0.05)
             clock.sleep(BAKE)
             reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
-    assert status_tags(sm, E)["phase"] in ROLLED_BACK
+    assert status_tags(sm, E)["phase"] == "aborted"
     assert canary_percent(sm, E) == 0
+    shown = reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now).decision.message
+    assert shown.startswith("version 13 was aborted: aborted by the operator at step 6")
     endpoint = sm.describe_endpoint(EndpointName=E)
     assert endpoint["EndpointConfigName"] != target.final_config
     assert {v["VariantName"]: v["CurrentWeight"] for v in endpoint["ProductionVariants"]}["canary"] == 0.0
+
+
+def test_a_gates_rollback_racing_the_finish_stays_rolled_back_and_keeps_its_notice(sm):
+    """The same order with a gate's rollback instead of an abort: ``rolled_back``, and its notice still pending for
+    the scheduled runner to send (the forward pass's overwrite had taken it with the status)."""
+    endpoint = "fraud-prod-scorer-gaterace"
+    target = deploy(sm, endpoint)
+    clock = Clock()
+    ok = ScriptedGates(percent=lambda: canary_percent(sm, endpoint))
+    with endpoint_updates_take(SETTLE):
+        _walk_to(sm, target, clock, ok, "finish")
+        firing = ScriptedGates(decide=lambda percent: "firing")
+        results = interleaved(sm, target, clock, {"scheduled": ok, "operator": firing}, compares="scheduled",
+                              runs_whole="operator", command=None)
+        operator, scheduled = results["operator"], results["scheduled"]
+        assert (operator.decision.action, operator.acted, operator.decision.status.notice) == ("rollback", True,
+                                                                                               "pending")
+        assert (scheduled.decision.action, scheduled.lost) == ("finish", True)
+        tags = status_tags(sm, endpoint)
+        assert (tags["phase"], tags.get("notice")) == ("rolled_back", "pending")
+        assert tags["reason"].startswith("rolled back by a concurrent pass (a gate) at step 6 (100% on version 13): "
+                                         "all traffic moved back to version 12")
+        assert canary_percent(sm, endpoint) == 0
 
 
 def test_a_race_on_one_decision_still_keeps_the_winners_status(sm):

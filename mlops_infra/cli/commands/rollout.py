@@ -17,6 +17,11 @@ Contract:
   (``cli/rollout_display.py``).
 - ``--abort`` rolls a rollout in progress back now; ``--resume`` starts a rolled-back or aborted one
   again from its first step.
+- A pass whose driver cannot carry out the decision (``rollout/runner.py`` ``RollbackImpossible``: on
+  SageMaker, an abort that lost to a concurrent finish with no rollout config left to go back to) is a
+  user error, not a bug: what happened, the traffic split the endpoint serves now, what to do (the
+  driver's advice, with this endpoint's own ``mlops-infra rollout`` command line), exit 1, no traceback unless ``MLOPS_INFRA_DEBUG=1``
+  (``cli/main.py``).
 """
 
 from __future__ import annotations
@@ -69,8 +74,15 @@ def rollout(
     if dry_run:
         _print_schedule(out, graph, system, address, plan)
         return
-    _run(out, graph, endpoint, str(path), prometheus_url, watch, poll, "abort" if abort else "resume" if resume else None,
-         _announced(system, graph, endpoint))
+    from mlops_infra.rollout.runner import RollbackImpossible
+
+    try:
+        _run(out, graph, endpoint, str(path), prometheus_url, watch, poll,
+             "abort" if abort else "resume" if resume else None, _announced(system, graph, endpoint))
+    except RollbackImpossible as exc:
+        fix = exc.fix.replace("`mlops-infra rollout`", f"`mlops-infra rollout {endpoint} {path} --env {env}`")
+        raise UserError(f"rollout of {endpoint!r}: {exc.what}", f"traffic now: {exc.traffic}\nwhat to do: {fix}",
+                        source=str(path)) from exc
 
 
 ANNOUNCING_ROLES = ("rollback-alarm", "rollback-alert-rule")

@@ -73,9 +73,11 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   is overwritten); a pass that moved the status on and lost its traffic call, or that only recorded a step
   in effect (no traffic call to lose), reads the endpoint again and, when the stored status is still
   ``progressing``/``finished`` while the weights SageMaker is applying (``DesiredWeight``) give the target
-  version 0 % where it observed more, writes ``rolled_back`` itself, saying a concurrent pass moved the
-  traffic back (the abort's own phase is then recorded as ``rolled_back``: both hold the version at 0 % and
-  ``--resume`` restarts either). Only a rollback gives the target 0 % of a share it had: a step or a finish
+  version 0 % where it observed more, writes the rollback's status again itself: ``aborted`` for an
+  ``--abort`` (reason: aborted by the operator, the traffic moved back, the status overwritten by a pass
+  moving the version on), ``rolled_back`` with its ``notice`` kept for a gate's rollback (so the scheduled
+  runner still announces it). Which one is told by the ``notice`` key the forward write left in place
+  (:func:`overwritten_rollback`). Only a rollback gives the target 0 % of a share it had: a step or a finish
   never does. Test ``tests/rollout/test_sagemaker_abort_race.py``. The other order (audit closing-37b-7): the
   finish's ``UpdateEndpoint`` goes through first and the rollback loses its traffic call; the rollback then
   reads back and, when the endpoint is on (or moving to) the graph's final config, keeps its phase and says in
@@ -83,7 +85,9 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   status out for real: an endpoint with no ``canary`` on the target version goes back (``UpdateEndpoint``) to
   the target version's rollout config the finish left as kept (``primary`` on ``previous`` at full weight,
   ``canary`` at 0), and when there is none (or the autoscaled primary's instance type would change) the pass
-  raises :class:`RollbackImpossible` saying what to do, never a ``KeyError``. Test
+  raises :class:`~mlops_infra.rollout.runner.RollbackImpossible` (what happened, the traffic split it serves,
+  what to do), never a ``KeyError``; ``--resume`` then keeps the version the finish landed (status
+  ``finished``, ``rollout/reconcile.py`` rule 1). Test
   ``tests/rollout/test_sagemaker_abort_lost_to_finish.py``.
 - Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
@@ -263,8 +267,8 @@ from typing import Any
 from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX as KEPT_PREFIX
 from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX as TAG_PREFIX
 from mlops_infra.endpoint_tags import SCALING_TAG
-from mlops_infra.rollout.model import Decision, Observed, RolloutStatus
-from mlops_infra.rollout.runner import Lost
+from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, Observed, RolloutStatus
+from mlops_infra.rollout.runner import Lost, RollbackImpossible
 from mlops_infra.rollout.schedule import IDLE_CANARY_INSTANCES, canary_instances
 
 PRIMARY, CANARY = "primary", "canary"
@@ -280,10 +284,6 @@ SEARCH_PAGE = 100
 _SUSPENDED_DEFAULTS = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                        "ScheduledScalingSuspended": False}
 """botocore ``SuspendedState``: each activity's default is false (AWS API reference, ``SuspendedState``)."""
-
-
-class RollbackImpossible(Exception):
-    """A rolled-back or aborted status the driver cannot carry out (its message says why and what to do)."""
 
 
 class Crash(Exception):
@@ -468,7 +468,10 @@ class SageMakerDriver:
         call or only recorded: when a concurrent pass is moving all traffic back to ``primary`` (its weights,
         as SageMaker now applies them, give the target version 0 % where this pass observed more) while the
         stored status still says ``progressing`` or ``finished``, this pass's status write overwrote that
-        rollback's: write ``rolled_back`` (see the contract, **Races**)."""
+        rollback's: write it again (see the contract, **Races**). Which rollback it was is told by the ``notice``
+        tag this pass's write left alone (:func:`overwritten_rollback`): a gate's rollback is ``rolled_back`` with
+        its notice kept, so the scheduled runner still tells its channels; an ``--abort`` is ``aborted``, saying
+        that the operator's abort moved the traffic back."""
         if not observed.percent or decision.status is None or decision.status.phase not in ("progressing", "finished"):
             return
         endpoint, tags = self._read()
@@ -477,10 +480,13 @@ class SageMakerDriver:
         if (stored is None or stored.revision != self.target.version or stored.phase not in ("progressing", "finished")
                 or self._moving_share(endpoint, fields) != 0):
             return
-        reason = (f"all traffic was moved back to version {stored.previous or observed.stable} by a concurrent pass "
-                  f"(an --abort or a gate's rollback) while this pass moved version {stored.revision} on; its status "
-                  "was overwritten by this pass's")
-        self._write_status(endpoint["EndpointArn"], stored.evolve(phase="rolled_back", reason=reason, since=now),
+        phase, notice = overwritten_rollback(fields)
+        at = observed.status.step + 1 if observed.status is not None else stored.step + 1
+        who = "aborted by the operator" if phase == "aborted" else "rolled back by a concurrent pass (a gate)"
+        reason = (f"{who} at step {at} ({observed.percent}% on version {stored.revision}): all traffic moved back to "
+                  f"version {stored.previous or observed.stable}; recorded again after a concurrent pass moving the "
+                  f"version on ({decision.action}) overwrote the status")
+        self._write_status(endpoint["EndpointArn"], stored.evolve(phase=phase, reason=reason, since=now, notice=notice),
                            fields)
 
     def _tell_lost_rollback(self, decision: Decision, now: float) -> None:
@@ -531,17 +537,30 @@ class SageMakerDriver:
         serving = endpoint.get("EndpointConfigName", "")
         where = (f"version {self.target.version} serves all traffic on endpoint {self.target.endpoint} "
                  f"({serving}) while its rollout status says {stored.phase if stored else 'rolled back'}")
-        fix = (f"roll back by applying version {previous or '(the previous one)'} again as a new version, or run "
-               f"`mlops-infra rollout --resume` to keep version {self.target.version}")
+        fix = (f"to roll back, set version {previous or '(the previous one)'} again in the spec and apply it (a new "
+               f"rollout); to keep version {self.target.version} (a concurrent finish landed it), run `mlops-infra rollout` "
+               "with `--resume`")
         if back is None:
             raise RollbackImpossible(f"{where}, and the rollout config it was rolled out from is gone: "
-                                     f"the driver cannot move the traffic back; {fix}")
+                                     "the driver cannot move the traffic back", self._split(endpoint, fields), fix)
         if self._declared() is not None and _primary_type(self._config(serving)) != _primary_type(self._config(back)):
             raise RollbackImpossible(f"{where}, and moving back to {back} changes the autoscaled primary "
-                                     f"variant's instance type, which SageMaker refuses; {fix}")
+                                     "variant's instance type, which SageMaker refuses", self._split(endpoint, fields),
+                                     fix)
         excluded = ["DesiredWeight"] if self.target.autoscaling is not None else ["DesiredWeight", "DesiredInstanceCount"]
         self._update(EndpointName=self.target.endpoint, EndpointConfigName=back, RetainAllVariantProperties=True,
                      ExcludeRetainedVariantProperties=[{"VariantPropertyType": kind} for kind in excluded])
+
+    def _split(self, endpoint: dict[str, Any], fields: dict[str, str]) -> str:
+        """The traffic as ``endpoint`` serves it, for a message: each variant's model version and share of the
+        weights (``ProductionVariantSummary.CurrentWeight``; traffic splits by weight), ``primary`` first, and the
+        config, e.g. ``version 13 100% (primary) on scorer-cfg-v13``."""
+        versions = self._versions(endpoint, fields)
+        weights = {v["VariantName"]: float(v.get("CurrentWeight") or 0.0) for v in endpoint.get("ProductionVariants", [])}
+        total = sum(weights.values())
+        parts = [f"version {versions.get(name) or '(unknown)'} {round(100 * weight / total) if total else 0}% ({name})"
+                 for name, weight in sorted(weights.items(), key=lambda item: (item[0] != PRIMARY, item[0]))]
+        return f"{', '.join(parts) or 'no variants'} on {endpoint.get('EndpointConfigName', '(no config)')}"
 
     def _moving_share(self, endpoint: dict[str, Any], fields: dict[str, str]) -> int | None:
         """The target version's share of traffic the endpoint is moving to: each variant's ``DesiredWeight``
@@ -634,8 +653,8 @@ class SageMakerDriver:
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
         if CANARY not in variants or PRIMARY not in variants:
             raise RollbackImpossible(f"endpoint {self.target.endpoint} ({endpoint.get('EndpointConfigName')}) has "
-                                     f"no {CANARY} and {PRIMARY} variants to set traffic on; run `mlops-infra "
-                                     "rollout` again once it settles, or `--resume`")
+                                     f"no {CANARY} and {PRIMARY} variants to set traffic on", self._split(endpoint, {}),
+                                     "run `mlops-infra rollout` again once it settles, or `--resume`")
         current = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
         recorded = _primary_count(self._config(endpoint["EndpointConfigName"])) if self._declared() else current
         primary_count = max(current, recorded)
@@ -860,6 +879,22 @@ class SageMakerDriver:
         stale = [TAG_PREFIX + k for k in stored if k not in fields]
         if stale:
             self.sm.delete_tags(ResourceArn=arn, TagKeys=stale)
+
+
+def overwritten_rollback(fields: dict[str, str]) -> tuple[str, str]:
+    """The phase and notice of a rollback whose status a concurrent forward pass overwrote (``fields``: the stored
+    status fields after that write; see the contract, **Races**): ``("rolled_back", notice)`` when a ``notice`` is
+    left, else ``("aborted", "")``. Every rollback the controller makes on its own writes its notice (``pending``,
+    ``rollout/runner.py`` ``announce``) and an ``--abort`` writes none; the forward pass compared a
+    ``progressing`` status, which never keeps a ``notice`` (any later status write deletes it, ``_write_status``
+    removes the keys it does not write), so its ``AddTags`` does not touch that key and ``DeleteTags`` only
+    removes keys it had read: the key outlives the overwrite (botocore ``AddTags``: "Adds or overwrites one or
+    more tags for the specified SageMaker resource", the keys it names only; ``DeleteTags``: "Deletes the
+    specified tags")."""
+    notice = fields.get("notice", "")
+    if notice in (NOTICE_PENDING, NOTICE_SENT):
+        return "rolled_back", notice
+    return "aborted", ""
 
 
 def rollout_config_prefix(endpoint: str) -> str:
