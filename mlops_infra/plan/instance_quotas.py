@@ -60,7 +60,19 @@ Contract:
   Per (use, type), then per use over all types, one warning, the most severe: creating the
   endpoints, or one job's run, needs more than the quota (the call fails); else full scale, or every
   job at once, does (scale-out or a concurrent run is refused); else the largest update does (that
-  update fails). A quota not in the table is not judged. The account's other use of a type (other systems' endpoints,
+  update fails). A quota not in the table is not judged.
+- :func:`run_time_warnings`: each Training step's ``StoppingCondition.MaxRuntimeInSeconds`` (the
+  job's ``max_runtime``, which validate allows up to the API's 28 days) against the account's
+  ``Longest run time for a training job`` (Service Quotas ``L-33A961FD``; "Training Limits per Region
+  - Longest run time for a training job - 432,000 seconds", SageMaker Developer Guide, "Feature
+  Processor restrictions, limits, and quotas",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-feature-processor-quotas.html; an
+  account's applied table shows "432,000 sec (5 days)"): one warning per pipeline asking more. AWS
+  documents the limit, not how a longer request is met (refused at CreateTrainingJob, like the
+  instance quotas, or stopped at the limit): the warning says so. When the read table has no such
+  quota, nothing is judged. A spot step's ``MaxWaitTimeInSeconds`` (twice the runtime,
+  ``compile/aws/training.py``) is not judged: botocore ``StoppingCondition`` documents it only as
+  "equal to or greater than MaxRuntimeInSeconds", and no source found ties it to this quota. The account's other use of a type (other systems' endpoints,
   other stacks) counts against the same quota and is not seen here, so a warning is a lower bound.
 """
 
@@ -88,6 +100,8 @@ TOTALS = {"endpoint": "Number of instances across active endpoints",
 CALLS = {"endpoint": "CreateEndpoint", "training job": "CreateTrainingJob", "spot training job": "CreateTrainingJob",
          "processing job": "CreateProcessingJob"}
 """The call that creates one item of each use, the one refused past its quota."""
+LONGEST_RUN = "Longest run time for a training job"
+"""The account's run-time quota for one training job, in seconds (module contract)."""
 
 
 def quota_name(instance_type: str, use: str) -> str:
@@ -241,6 +255,33 @@ def _per_endpoint(items: list[Use]) -> list[Use]:
     return list(merged.values())
 
 
+def _training_runtimes(graph: DesiredGraph) -> Iterator[tuple[str, int]]:
+    for pipeline in graph.resources:
+        if pipeline.type != PIPELINE:
+            continue
+        for step in _definition(pipeline).get("Steps") or []:
+            stopping = (step.get("Arguments") or {}).get("StoppingCondition") or {}
+            if step.get("Type") == "Training" and _count(stopping.get("MaxRuntimeInSeconds")):
+                yield pipeline.address, _count(stopping.get("MaxRuntimeInSeconds"))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:g} s ({seconds / 86400:.3g} days)" if seconds >= 86400 else f"{seconds:g} s ({seconds / 3600:.3g} h)"
+
+
+def run_time_warnings(graph: DesiredGraph, quotas: Mapping[str, float], where: str) -> list[str]:
+    """One warning per pipeline whose Training step asks more than :data:`LONGEST_RUN` in ``quotas``
+    (module contract), by address; none when the quota is not in ``quotas``."""
+    quota = quotas.get(LONGEST_RUN)
+    if quota is None:
+        return []
+    return [f"SageMaker quota: '{LONGEST_RUN}' is {_duration(quota)} in {where}; every run of {address} asks up to "
+            f"{_duration(runtime)} (MaxRuntimeInSeconds, its max_runtime), more than the account allows a training "
+            "job (AWS documents the limit, not whether CreateTrainingJob refuses such a run or stops it at the "
+            "limit). Request an increase in Service Quotas first, or lower max_runtime."
+            for address, runtime in sorted(set(_training_runtimes(graph))) if runtime > quota]
+
+
 def _items(need: Need, attribute: str) -> str:
     return ", ".join(f"{u.address} {getattr(u, attribute)}" + (f" once {u.waiting_for} is registered"
                                                                if u.waiting_for else "")
@@ -290,4 +331,4 @@ def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float],
         warning = _warning(need, quota, where)
         if warning:
             out.append(warning)
-    return out
+    return out + run_time_warnings(graph, quotas, where)

@@ -61,13 +61,14 @@ def _session():
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
 
 
-def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json", *extra: str) -> tuple[int, str, str]:
+def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json", *extra: str,
+          spec: Path = FRAUD) -> tuple[int, str, str]:
     monkeypatch.chdir(tmp_path)
     for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit) as exit_info:
-        main(["plan", str(FRAUD), "--env", "prod", "--refresh", "--format", fmt, *extra])
+        main(["plan", str(spec), "--env", "prod", "--refresh", "--format", fmt, *extra])
     out, err = capsys.readouterr()
     return exit_info.value.code, out, err
 
@@ -137,6 +138,25 @@ def test_the_account_wide_totals_are_judged_when_every_type_fits(capsys, monkeyp
     assert spot.startswith("SageMaker quota: 'Number of instances across all spot training jobs' is 1 in account "
                            "222222222222 in eu-west-1; a run of training_jobs.retrain needs 2, so it fails at "
                            "CreateTrainingJob (ResourceLimitExceeded).")
+
+
+def test_a_max_runtime_past_the_accounts_longest_run_time_is_warned(capsys, monkeypatch, tmp_path: Path):
+    """max_runtime 10d validates (the API allows 28 days) but the account's 'Longest run time for a
+    training job' is AWS's default 432,000 s (5 days): the plan says so (audit preflight-8)."""
+    spec = tmp_path / "mlsystem.yaml"
+    text = FRAUD.read_text(encoding="utf-8")
+    assert text.count("    max_runtime: 6h\n") == 1
+    spec.write_text(text.replace("    max_runtime: 6h\n", "    max_runtime: 10d\n"), encoding="utf-8")
+    quotas = {**NEW_ACCOUNT, SERVE: 40, TRAIN: 2, "Longest run time for a training job": 432000}
+    with running_moto_server() as url:
+        reset(url)
+        with quotas_answered({}, quotas):
+            code, out, err = _plan(capsys, monkeypatch, url, tmp_path, spec=spec)
+    assert code == 0, err
+    (warning,) = _instance_warnings(json.loads(out))
+    assert warning.startswith("SageMaker quota: 'Longest run time for a training job' is 432000 s (5 days) in account "
+                              "222222222222 in eu-west-1; every run of training_jobs.retrain asks up to 864000 s "
+                              "(10 days) (MaxRuntimeInSeconds, its max_runtime)")
 
 
 @pytest.mark.parametrize(("endpoint", "cause"), [("http://127.0.0.1:9", "(EndpointConnectionError)"),  # nothing listens

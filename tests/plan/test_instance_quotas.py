@@ -16,6 +16,7 @@ import pytest
 
 from mlops_infra.graph import GraphBuilder, ref
 from mlops_infra.plan.instance_quotas import (
+    LONGEST_RUN,
     TOTALS,
     Use,
     instance_needs,
@@ -175,3 +176,20 @@ def test_each_use_has_its_own_total_and_an_endpoint_of_two_types_counts_once():
                            "CreateTrainingJob (ResourceLimitExceeded).")
     (merged,) = use_totals(instance_needs(_graph(second_type="ml.g6.xlarge")))
     assert merged.items == [Use("endpoints.e0", 2, 2, 2), Use("endpoints.e1", 4 + 1, 10 + 1, 10 + 1)]
+
+
+@pytest.mark.parametrize(("quota", "warned"), [(432000, False), (21600, False), (21599, True), (None, False)])
+def test_a_training_run_longer_than_the_accounts_longest_run_time_is_warned(quota, warned):
+    """The reference's retrain asks MaxRuntimeInSeconds 21600 (max_runtime 6h) against 'Longest run
+    time for a training job' (AWS's default 432,000 s; audit preflight-8); a table without that quota
+    judges nothing."""
+    quotas = {} if quota is None else {LONGEST_RUN: quota}
+    warnings = [w for w in instance_quota_warnings(_reference(), quotas) if LONGEST_RUN in w]
+    if not warned:
+        assert warnings == []
+        return
+    (warning,) = warnings
+    assert warning.startswith("SageMaker quota: 'Longest run time for a training job' is 21599 s (6 h) in account "
+                              "222222222222 in eu-west-1; every run of training_jobs.retrain asks up to 21600 s (6 h) "
+                              "(MaxRuntimeInSeconds, its max_runtime)")
+    assert warning.endswith("Request an increase in Service Quotas first, or lower max_runtime.")
