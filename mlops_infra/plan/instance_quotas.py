@@ -31,8 +31,15 @@ Contract:
   blue/green one, which "creates a new fleet during the deployment while maintaining the old fleet"
   (SageMaker API reference, ``BlueGreenUpdatePolicy``: "If no update policy is specified, SageMaker
   uses a blue/green deployment strategy"), so the largest fleet again; a rolling update adds one
-  batch (``rollingUpdatePolicy.maximumBatchSize``, a count or a percent of the fleet). The rollout
-  controller's canary steps are such updates too (``compile/aws/serving.py``). An endpoint still
+  batch (``rollingUpdatePolicy.maximumBatchSize``, a count or a percent of the fleet). An endpoint
+  the graph records a canary rollout for (``graph.rollouts``) adds more: the controller runs a
+  ``canary`` variant beside ``primary`` (sized ``ceil(p% x recorded count)`` at each step, at least 1:
+  ``rollout/schedule.canary_instances``, which plan may not import; the recorded count is the one
+  serving at the start, at full scale the maximum) and finishes with ``UpdateEndpoint`` to the single
+  ``primary`` config, a blue/green swap whose new fleet (primary's retained count) runs beside the
+  whole old one, canary variant included, until the termination wait ends
+  (``rollout/drivers/sagemaker.py``, **Finish**; botocore sagemaker ``BlueGreenUpdatePolicy``): the
+  fleet again plus the canary's last size. An endpoint still
   waiting for its model version to be registered has no config yet (``serving.compile_endpoint``),
   only its component's facts: it counts as it will be created once the version exists
   (``minReplicas``, ``maxReplicas`` when autoscaled, its whole fleet for an update), marked so in
@@ -122,6 +129,8 @@ class Use:
     update: int = 0
     waiting_for: str = ""
     """``<model> v<version>`` when the endpoint waits for that version to be registered."""
+    canary: int = 0
+    """The canary variant's last size when a canary rollout's finish is the largest update (in ``update``)."""
 
 
 @dataclass
@@ -164,6 +173,13 @@ def _update_extra(endpoint: DesiredResource, fleet: int) -> int:
     return math.ceil(fleet * _count(batch.get("value")) / 100)
 
 
+def _canary_size(rollout: Any, fleet: int) -> int:
+    """The canary variant's size at the last step of a canary ``rollout`` of a ``fleet`` (module contract), else 0."""
+    if not isinstance(rollout, dict) or rollout.get("strategy") != "canary" or not rollout.get("steps"):
+        return 0
+    return max(1, math.ceil(_count(rollout["steps"][-1]) * max(1, fleet) / 100))
+
+
 def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
     by_urn = graph.by_urn()
     maxima = {str(r.inputs.get("resourceId")): _count(r.inputs.get("maxCapacity"))
@@ -182,7 +198,10 @@ def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:
             start = _count(variant.get("initialInstanceCount"))
             most = max(start, maxima.get(f"endpoint/{endpoint.inputs.get('name')}/variant/{variant.get('variantName')}",
                                          0))
-            yield "endpoint", instance_type, Use(endpoint.address, start, most, _update_extra(endpoint, most))
+            canary = _canary_size(graph.rollouts.get(endpoint.address), most)
+            yield "endpoint", instance_type, Use(endpoint.address, start, most,
+                                                 most + canary if canary else _update_extra(endpoint, most),
+                                                 canary=canary)
     for component in graph.resources:
         facts = component.inputs
         if component.custom or facts.get("kind") != "endpoint" or facts.get("deployed") is not False:
@@ -251,7 +270,8 @@ def _per_endpoint(items: list[Use]) -> list[Use]:
     for u in items:
         p = merged.get(u.address)
         merged[u.address] = u if p is None else Use(u.address, p.start + u.start, p.most + u.most,
-                                                     p.update + u.update, p.waiting_for or u.waiting_for)
+                                                     p.update + u.update, p.waiting_for or u.waiting_for,
+                                                     p.canary + u.canary)
     return list(merged.values())
 
 
@@ -302,6 +322,10 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
                     f"of it, as SageMaker refuses the scale-out. {fix}")
         if need.peak > quota:
             largest = max(need.items, key=lambda u: u.update)
+            if largest.canary:
+                return (f"{head}; the canary rollout of {largest.address} ends with a blue/green swap whose new fleet "
+                        f"runs beside primary and the canary variant ({largest.canary} at its last step), "
+                        f"{need.peak} in all at full scale, so the finish fails. {fix}")
             return (f"{head}; an update of {largest.address} (a new model version or config) provisions its new fleet "
                     f"beside the old one, {need.peak} in all at full scale, so it fails. {fix}")
         return None

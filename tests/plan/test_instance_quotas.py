@@ -2,8 +2,9 @@
 use, and the warning when the account's quota is short (pure; the live read is in
 tests/cli/test_plan_instance_quotas.py).
 
-The reference serves on ml.g5.xlarge (3 to create, up to 20 autoscaled, and a blue/green update's new
-fleet beside the old: 40), trains on 2 ml.g5.12xlarge spot instances (its cluster is ``spot: true``, so
+The reference serves on ml.g5.xlarge (3 to create, up to 20 autoscaled, and its canary rollout's finish:
+a blue/green swap whose new fleet of 20 runs beside primary's 20 and the canary variant's 20 at its
+100 % step: 60), trains on 2 ml.g5.12xlarge spot instances (its cluster is ``spot: true``, so
 the spot quota family counts them) and measures drift on 1 ml.m5.xlarge. In a new
 account, where many such quotas are 0, its first ``pulumi up`` fails at CreateEndpoint.
 """
@@ -37,7 +38,8 @@ def test_the_reference_needs_per_use_and_type():
     needs = {(n.use, n.instance_type): n for n in instance_needs(_reference())}
     assert sorted(needs) == [("endpoint", SERVE), ("processing job", DRIFT), ("spot training job", TRAIN)]
     serve = needs["endpoint", SERVE]
-    assert serve.items == [Use("endpoints.scorer", 3, 20, 20)] and (serve.start, serve.most, serve.peak) == (3, 20, 40)
+    assert serve.items == [Use("endpoints.scorer", 3, 20, 40, canary=20)]
+    assert (serve.start, serve.most, serve.peak) == (3, 20, 60)
     assert needs["spot training job", TRAIN].items == [Use("training_jobs.retrain", 2, 2)]
     assert needs["processing job", DRIFT].items == [Use("monitors.drift", 1, 1)]
 
@@ -52,8 +54,10 @@ def test_quota_names_are_service_quotas_names():
     (0, "creating this environment's endpoints needs 3 (endpoints.scorer 3), so the `pulumi up` that creates them "
         "fails at CreateEndpoint (ResourceLimitExceeded)"),
     (3, "they need 20 at full scale (endpoints.scorer 20): autoscaling stops short of it"),
-    (39, "an update of endpoints.scorer (a new model version or config) provisions its new fleet beside the old one, "
-         "40 in all at full scale, so it fails"),
+    (40, "the canary rollout of endpoints.scorer ends with a blue/green swap whose new fleet runs beside primary and "
+         "the canary variant (20 at its last step), 60 in all at full scale, so the finish fails"),
+    (59, "the canary rollout of endpoints.scorer ends with a blue/green swap whose new fleet runs beside primary and "
+         "the canary variant (20 at its last step), 60 in all at full scale, so the finish fails"),
 ])
 def test_the_endpoint_warning_names_the_first_step_that_fails(quota, says):
     (warning,) = instance_quota_warnings(_reference(), {quota_name(SERVE, "endpoint"): quota})
@@ -65,7 +69,7 @@ def test_the_endpoint_warning_names_the_first_step_that_fails(quota, says):
 
 def test_enough_quota_or_an_unknown_quota_gives_no_warning():
     graph = _reference()
-    enough = {quota_name(SERVE, "endpoint"): 40, quota_name(TRAIN, "spot training job"): 2,
+    enough = {quota_name(SERVE, "endpoint"): 60, quota_name(TRAIN, "spot training job"): 2,
               quota_name(DRIFT, "processing job"): 1}
     assert instance_quota_warnings(graph, enough) == []
     assert instance_quota_warnings(graph, {}) == []
@@ -159,9 +163,9 @@ def test_the_account_wide_endpoint_total_is_judged_over_all_types():
     assert warning.startswith("SageMaker quota: 'Number of instances across active endpoints' is 20 in account ")
     assert "they need 22 at full scale (endpoints.chat 8, endpoints.embeddings 8, endpoints.reranker 6)" in warning
     assert warning.endswith("Request an increase in Service Quotas first (other use in the account counts too).")
-    (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 29})
-    assert "an update of endpoints.embeddings (a new model version or config) provisions its new fleet beside the old " \
-           "one, 30 in all at full scale, so it fails" in warning
+    (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 37})
+    assert "the canary rollout of endpoints.chat ends with a blue/green swap whose new fleet runs beside primary and " \
+           "the canary variant (8 at its last step), 38 in all at full scale, so the finish fails" in warning
 
 
 def test_each_use_has_its_own_total_and_an_endpoint_of_two_types_counts_once():
@@ -174,6 +178,9 @@ def test_each_use_has_its_own_total_and_an_endpoint_of_two_types_counts_once():
     assert spot.startswith("SageMaker quota: 'Number of instances across all spot training jobs' is 1 in account "
                            "123456789012 in us-east-1; a run of training_jobs.j0 needs 2, so it fails at "
                            "CreateTrainingJob (ResourceLimitExceeded).")
+    (blue_green,) = instance_quota_warnings(_graph(), {quota_name(SERVE, "endpoint"): 21})
+    assert "an update of endpoints.e1 (a new model version or config) provisions its new fleet beside the old one, " \
+           "22 in all at full scale, so it fails" in blue_green
     (merged,) = use_totals(instance_needs(_graph(second_type="ml.g6.xlarge")))
     assert merged.items == [Use("endpoints.e0", 2, 2, 2), Use("endpoints.e1", 4 + 1, 10 + 1, 10 + 1)]
 
