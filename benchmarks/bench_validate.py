@@ -117,8 +117,9 @@ def _alerts(i: int) -> list[str]:
 
 
 def generate(endpoints: int = 1000) -> str:
-    """A valid, warning-free MLSystem document with ``endpoints`` endpoints, in block style (every
-    environment, guardrails included)."""
+    """A valid MLSystem document with ``endpoints`` endpoints, in block style (every environment, guardrails
+    included), whose only warnings are one ``image-in-other-account`` per AWS environment: its training images are
+    in a shared registry account (tests/spec/test_benchmark_input.py)."""
     models = max(1, endpoints // 10)
     sources = 20
     clusters = 10

@@ -14,21 +14,34 @@ resource's policy (IAM User Guide, "Cross-account policy evaluation logic"). Tha
 account, which this environment's stack does not manage, so it is not compiled: an apply succeeds and every
 training run, and every endpoint creation, then fails at the pull.
 
-:func:`check_image_accounts` warns ``image-in-other-account`` at the image's field for each ECR image (a job's
-``image``, a served model's ``serving_image``, or a training image reused to serve) whose account is not the
-environment's, naming the statement to add to that repository's policy: principal the environment's account
-(``arn:<partition>:iam::<account>:root``), narrowed by ``aws:PrincipalArn`` (a global condition key, IAM User
-Guide, "AWS global condition context keys") to the roles that pull. A role ARN as the principal itself would
-be refused until the role exists ("Invalid principal") and would become a unique id if the role were re-created
-(IAM User Guide, "AWS JSON policy elements: Principal", IAM roles); the account with a condition holds both ways.
-The roles are named as ``compile/aws`` names them (``<system>-<env>-train-<job>``, ``<system>-<env>-serve-<endpoint>``,
-:func:`role_arn`). Images resolved from ``framework`` + ``framework_version``, and any image in an account of
-SageMaker's framework image tables (:mod:`mlops_infra.ml.images`), are AWS's: every SageMaker user pulls them
-across accounts, nothing to add. ``plan --refresh`` reads nothing from the image's account
+:func:`check_image_accounts` warns ``image-in-other-account`` once per account and environment: for the ECR images
+(a job's ``image``, a served model's ``serving_image``, or a training image reused to serve) of an account that is
+not the environment's, at the first such image's field, naming every repository of that account pulled (sorted: each
+needs the statement), every item that pulls from them, and ONE statement to add to each of those repositories'
+policies: principal the environment's account (``arn:<partition>:iam::<account>:root``), narrowed by
+``aws:PrincipalArn`` (a global condition key, IAM User Guide, "AWS global condition context keys") to the roles that
+pull from any of them (one statement for all keeps the fix one paste; a role that pulls one repository is thereby
+allowed by the others' policies too, where its own identity policy grants nothing: both are needed). A role ARN as
+the principal itself would be refused until the role exists ("Invalid principal") and would become a unique id if
+the role were re-created (IAM User Guide, "AWS JSON policy elements: Principal", IAM roles); the account with a
+condition holds both ways. A repository policy holds at most 10,240 characters (:data:`POLICY_TEXT_MAX`), one such
+statement per environment that pulls beside its own: the statement lists the roles' ARNs while it takes at most an
+eighth of that (:data:`STATEMENT_BUDGET`), and past it names them by pattern, ``<system>-<env>-train-*`` and
+``<system>-<env>-serve-*`` (:func:`role_pattern`), a few hundred characters whatever the number of roles. A pattern
+allows any role of the environment's account whose name starts so: compile names so only this system's training and
+serving roles of this environment (a role of another system or environment would need a name starting with this
+system's and environment's names; when those two take nearly all of the 56 characters the compiler keeps of a cut
+name, its other roles too, :func:`role_pattern`), and a role so named still pulls nothing without its own identity
+policy's grant (IAM User Guide, "Cross-account policy evaluation logic"), which compile gives only to the roles that
+pull; it is not ``<system>-<env>-*``, which would also admit this environment's other roles (pipelines, monitors,
+Lambdas). The roles are named as ``compile/aws`` names them (``<system>-<env>-train-<job>``,
+``<system>-<env>-serve-<endpoint>``, :func:`role_arn`). Images resolved from ``framework`` + ``framework_version``,
+and any image in an account of SageMaker's framework image tables (:mod:`mlops_infra.ml.images`), are AWS's: every
+SageMaker user pulls them across accounts, nothing to add. ``plan --refresh`` reads nothing from the image's account
 (``ecr:GetRepositoryPolicy`` there needs that account's credentials or its policy's leave), so this is a warning at
 validate, not a preflight. Once the statement is in place, the environment's target lists the image's account in
-``image_pulls_allowed_by`` and the warning is gone for that account's repositories (a warning that cannot be cleared
-would be one people learn to skip).
+``image_pulls_allowed_by`` and the warning is gone for that account (a warning that cannot be cleared would be one
+people learn to skip).
 """
 
 from __future__ import annotations
@@ -59,6 +72,16 @@ ROLE_NAME_MAX = 64
 """IAM role names are at most 64 characters; ``compile/aws/iam.add_role`` cuts longer names (``naming.physical_name``)."""
 HASH_SUFFIX = 8
 """What ``naming.physical_name`` appends to a cut name: ``-`` and a 7-character hash."""
+POLICY_TEXT_MAX = 10_240
+"""The most characters of a repository policy: botocore ``RepositoryPolicyText`` (``max`` 10240), the
+``policyText`` of ECR's SetRepositoryPolicy ("Maximum length of 10240")."""
+STATEMENT_BUDGET = POLICY_TEXT_MAX // 8
+"""The most characters of a statement that lists its roles' ARNs: one repository policy holds one such statement
+per environment that pulls (their Sids differ) beside the statements it has already, so one environment's takes at
+most an eighth of :data:`POLICY_TEXT_MAX`; past it the statement names the roles by pattern (:func:`role_pattern`)."""
+KINDS = {"train": "training job", "serve": "endpoint"}
+"""The middle part of a pulling role's name (``compile/aws/training``: ``("train", job)``, ``compile/aws/serving``:
+``("serve", endpoint)``) and the item each role is of."""
 
 
 def role_arn(region: str, account: str, *parts: str) -> str:
@@ -70,6 +93,22 @@ def role_arn(region: str, account: str, *parts: str) -> str:
     if len(name) > ROLE_NAME_MAX:
         name = name[:ROLE_NAME_MAX - HASH_SUFFIX].rstrip("-") + "-*"
     return f"arn:{partition(region)}:iam::{account}:role/{name}"
+
+
+def role_pattern(region: str, account: str, system: str, env: str, kind: str) -> str:
+    """An ``ArnLike`` pattern of every role ``compile/aws`` names ``<system>-<env>-<kind>-<item>``, cut or not.
+
+    A name of at most :data:`ROLE_NAME_MAX` characters starts with the prefix ``<system>-<env>-<kind>-``; a longer
+    one is its first 56 characters, ``-`` stripped from their end, then ``-`` and a hash (``naming.physical_name``),
+    which starts with the prefix too when the prefix has at most 56 characters (the ``-`` stripped is given back).
+    A longer prefix is cut as the names are, to its first 56 characters less their trailing ``-``: both kinds of
+    names start with that, and so may this environment's other roles when the cut falls inside or before ``<kind>``
+    (``-s*`` also matches ``-scheduler``), which then pull nothing still: their own policies grant no pull (module
+    docstring)."""
+    prefix = f"{system}-{env}-{kind}-"
+    if len(prefix) > ROLE_NAME_MAX - HASH_SUFFIX:
+        prefix = prefix[:ROLE_NAME_MAX - HASH_SUFFIX].rstrip("-")
+    return f"arn:{partition(region)}:iam::{account}:role/{prefix}*"
 
 
 ACCOUNTS_FILE = Path(__file__).resolve().parents[1] / "ml" / "image_tables" / "accounts.txt"
@@ -105,26 +144,44 @@ def tables_image_accounts() -> frozenset[str]:
 
 
 def repository_statement(system: str, env: str, env_account: str, region: str, roles: list[str]) -> dict[str, Any]:
-    """The repository policy statement that lets ``roles`` of ``env_account`` pull (module docstring); its Sid
-    names the system and environment, so the statements of several environments can share one policy."""
+    """The repository policy statement that lets ``roles`` (ARNs or ``ArnLike`` patterns) of ``env_account`` pull
+    (module docstring); its Sid names the system and environment, so the statements of several environments can
+    share one policy."""
     sid = "".join(part.capitalize() for part in f"{system}-{env}".split("-")) + "Pulls"
     return {"Sid": sid, "Effect": "Allow",
             "Principal": {"AWS": f"arn:{partition(region)}:iam::{env_account}:root"},
             "Action": list(PULL_ACTIONS), "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(set(roles))}}}
 
 
+def fitted_statement(system: str, env: str, env_account: str, region: str, roles: list[str],
+                     kinds: list[str]) -> tuple[dict[str, Any], bool]:
+    """The statement of ``roles`` when it takes at most :data:`STATEMENT_BUDGET` characters (compact JSON), else
+    the one of the :func:`role_pattern` of each of ``kinds`` (``train``, ``serve``); and whether it is that."""
+    exact = repository_statement(system, env, env_account, region, roles)
+    if len(_compact(exact)) <= STATEMENT_BUDGET:
+        return exact, False
+    patterns = [role_pattern(region, env_account, system, env, kind) for kind in kinds]
+    return repository_statement(system, env, env_account, region, patterns), True
+
+
+Pull = tuple[Any, str, list[str], str]
+"""(image, item address, the ARNs of the roles that pull it, the roles' kind: ``train`` or ``serve``)."""
+
+
 def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
-    """A warning per ECR repository of another account than ``env``'s that an item pulls from, at the first
-    such image's field, naming every role of ``env`` that pulls from it (module docstring)."""
+    """A warning per account other than ``env``'s whose ECR repositories items pull from, at the first such
+    image's field, naming every such repository, the items that pull and one statement for every repository's
+    policy (module docstring)."""
     if environment.target.kind != "aws":
         return
     region, account = environment.target.region, environment.target.account
     allowed = set(environment.target.image_pulls_allowed_by or ())
     system, name = ctx.system, ctx.system.metadata.name
-    pulls: list[tuple[Any, str, list[str]]] = []
+    pulls: list[Pull] = []
     for i, job in enumerate(system.training_jobs):
         image = training_image(job, i, region, cluster_instance(system, job))
-        pulls.append((image, f"training_jobs.{job.name}", [role_arn(region, account, name, env, "train", job.name)]))
+        pulls.append((image, f"training_jobs.{job.name}", [role_arn(region, account, name, env, "train", job.name)],
+                      "train"))
     instances, registering = serving_instances(system), first_registering(system)
     for model in system.models:
         endpoints = [e.name for e in system.endpoints if e.model.name == model.name]
@@ -134,15 +191,14 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
                               instances.get(model.name, DEFAULT_INSTANCE), registering)
         if image is not None:
             pulls.append((image, f"models.{model.name}",
-                          [role_arn(region, account, name, env, "serve", e) for e in endpoints]))
-    repositories: dict[tuple[str, str], list[tuple[Any, str, list[str]]]] = {}
-    for image, address, roles in pulls:
-        owner = _other_account(image, account)
+                          [role_arn(region, account, name, env, "serve", e) for e in endpoints], "serve"))
+    owners: dict[str, list[Pull]] = {}
+    for pull in pulls:
+        owner = _other_account(pull[0], account)
         if owner is not None and owner not in allowed:
-            repository = image.uri.split("/", 1)[1].split("@", 1)[0].rsplit(":", 1)[0]
-            repositories.setdefault((owner, repository), []).append((image, address, roles))
-    for (owner, repository), found in repositories.items():
-        yield _warning(found, owner, repository, name, env, region, account)
+            owners.setdefault(owner, []).append(pull)
+    for owner, found in owners.items():
+        yield _warning(found, owner, name, env, region, account)
 
 
 def _other_account(image: Any, account: str) -> str | None:
@@ -154,25 +210,59 @@ def _other_account(image: Any, account: str) -> str | None:
     return None if owner == account or owner in aws_image_accounts() else owner
 
 
-def _warning(found: list[tuple[Any, str, list[str]]], owner: str, repository: str, system: str, env: str,
-             region: str, account: str) -> Diagnostic:
-    image, address, _ = found[0]
-    roles = sorted({r for _, _, rs in found for r in rs})
-    items = " and ".join(dict.fromkeys(a for _, a, _ in found))
-    fixes = "; ".join(
-        f"give {a} a serving_image there" if i.origin == "training image" else f"override {a}.{i.path[-1]}"
-        for i, a, _ in found)
-    statement = json.dumps(repository_statement(system, env, account, region, roles), separators=(",", ":"))
-    who = ", ".join(r.rsplit("/", 1)[1] for r in roles)
+def _repository(image: Any) -> str:
+    """The repository of an ECR image URI: after the registry, before the digest or tag."""
+    return image.uri.split("/", 1)[1].split("@", 1)[0].rsplit(":", 1)[0]
+
+
+def _compact(statement: dict[str, Any]) -> str:
+    return json.dumps(statement, separators=(",", ":"))
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    """``a``, ``a and b``, ``a, b and c``; past ``most`` names, the first ``most - 1`` and how many more."""
+    if len(names) > most:
+        return f"{', '.join(names[:most - 1])} and {len(names) - most + 1} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _warning(found: list[Pull], owner: str, system: str, env: str, region: str, account: str) -> Diagnostic:
+    image, address, _, _ = found[0]
+    repositories = sorted({_repository(i) for i, _, _, _ in found})
+    items = list(dict.fromkeys(a for _, a, _, _ in found))
+    roles = sorted({r for _, _, rs, _ in found for r in rs})
+    kinds = [k for k in KINDS if any(kind == k for _, _, _, kind in found)]
+    statement, by_pattern = fitted_statement(system, env, account, region, roles, kinds)
+    one = len(repositories) == 1
+    overrides = [f"{a}.{i.path[-1]}" for i, a, _, _ in found if i.origin != "training image"]
+    reused = [a for i, a, _, _ in found if i.origin == "training image"]
+    fixes = "; ".join(([f"override {', '.join(overrides)}"] if overrides else [])
+                      + ([f"give {', '.join(reused)} a serving_image there"] if reused else []))
+    if by_pattern:
+        counts = [(len({r for _, _, rs, k in found if k == kind for r in rs}), KINDS[kind]) for kind in kinds]
+        patterns = ", ".join(p.rsplit("/", 1)[1] for p in statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
+        who = (f"roles of its {' and '.join(f'{n} {what}{_s(n)}' for n, what in counts)} (named by pattern, "
+               f"{patterns}: their {len(roles)} ARNs would take more than {STATEMENT_BUDGET} characters, an eighth "
+               f"of the {POLICY_TEXT_MAX} a repository policy may hold)")
+    else:
+        who = f"role{_s(len(roles))} {', '.join(r.rsplit('/', 1)[1] for r in roles)}"
+    where = repositories[0] if one else f"each of its {len(repositories)} repositories {', '.join(repositories)}"
+    command = f"--repository-name {repositories[0]}`" if one else "--repository-name NAME` for each"
     return warning(
         "image-in-other-account",
-        f"{items}: the image repository {repository} is in account {owner}, environment {env} runs in account {account}",
-        f"SageMaker pulls from it with the execution role{'s' if len(roles) > 1 else ''} {who} of account {account}; "
-        f"across accounts the repository's policy must allow that too (Amazon ECR User Guide, \"Private repository "
-        f"policy examples\"; IAM User Guide, \"Cross-account policy evaluation logic\"), and that policy is in "
-        f"account {owner}, which this stack does not manage: apply succeeds, then the pull fails. Fix: in account "
-        f"{owner}, add this statement to the repository policy of {repository} (`aws ecr set-repository-policy "
-        f"--repository-name {repository}`, merged with the statements it has): {statement}, then list the account in "
+        f"{_listed(items)}: the image repositor{'y' if one else 'ies'} {_listed(repositories)} "
+        f"{'is' if one else 'are'} in account {owner}, environment {env} runs in account {account}",
+        f"SageMaker pulls from {'it' if one else 'them'} with the execution {who} of account {account}; across "
+        f"accounts the repository's policy must allow that too (Amazon ECR User Guide, \"Private repository policy "
+        f"examples\"; IAM User Guide, \"Cross-account policy evaluation logic\"), and that policy is in account "
+        f"{owner}, which this stack does not manage: apply succeeds, then the pull fails. Fix: in account {owner}, "
+        f"add this statement to the repository policy of {where} (`aws ecr set-repository-policy "
+        f"{command}, "
+        f"merged with the statements it has): {_compact(statement)}, then list the account in "
         f"environments.{env}.target.image_pulls_allowed_by: [\"{owner}\"] (which clears this warning); or push "
-        f"the image to ECR in account {account} and, in environment {env}, {fixes}.",
+        f"the image{'' if one else 's'} to ECR in account {account} and, in environment {env}, {fixes}.",
         image.path, address)

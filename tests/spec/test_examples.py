@@ -61,17 +61,18 @@ def test_llm_platform_warns_only_that_its_rolling_reranker_does_not_roll_back_on
     """Its reranker's ``rolling`` rollout with ``rollback_on`` shows what SageMaker rolls back in staging and prod
     and what Knative's switch ignores in dev (audit notify-2); and its promotion from dev into staging will be
     refused: KServe's TorchServe runtime in dev and SageMaker's PyTorch container in staging load different artifact
-    layouts (audit xpromote-3, ``spec/serving_contract.py``). Those two warnings, and, per AWS environment, one per
-    image repository of the shared registry account 123456789012 its roles pull from (audit iam-6: the repository
-    policy to add there), nothing else."""
+    layouts (audit xpromote-3, ``spec/serving_contract.py``). Those two warnings, and, per AWS environment, one
+    for the shared registry account 123456789012 its roles pull from, naming its three repositories (audit iam-6:
+    the repository policy to add there), nothing else."""
     result = load_system(ROOT / "examples" / "llm-platform" / "mlsystem.yaml")
-    pulls = [("image-in-other-account", a) for a in ("training_jobs.finetune-chat", "training_jobs.train-embedder",
-                                                     "models.chat-model")]
+    pull = ("image-in-other-account", "training_jobs.finetune-chat")  # the first image of that account
     assert [(d.code, d.address) for d in result.diagnostics] == [
-        *pulls, ("rollout-ignored-on-kubernetes", "endpoints.reranker"), ("serving-contract-mismatch", "models.reranker"),
-        *pulls]  # staging's lines, then prod's
-    assert [d.summary.rsplit(" ", 1)[-1] for d in result.diagnostics if d.code == "image-in-other-account"] == [
-        "333333333333"] * 3 + ["444444444444"] * 3
+        pull, ("rollout-ignored-on-kubernetes", "endpoints.reranker"), ("serving-contract-mismatch", "models.reranker"),
+        pull]  # staging's line, then prod's
+    assert [d.summary for d in result.diagnostics if d.code == "image-in-other-account"] == [
+        "training_jobs.finetune-chat, training_jobs.train-embedder, models.chat-model and models.embedder: the image "
+        f"repositories chat-serve, embedder-train and llm-finetune are in account 123456789012, environment {env} "
+        f"runs in account {account}" for env, account in (("staging", "333333333333"), ("prod", "444444444444"))]
 
 
 def test_quickstart_is_cpu_only_with_kubernetes_dev_and_aws_prod() -> None:

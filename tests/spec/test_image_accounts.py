@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlops_infra.compile import compile_system
-from mlops_infra.spec import load_system, parse_system
+from mlops_infra.spec import image_accounts, load_system, parse_system
 from mlops_infra.spec.image_accounts import aws_image_accounts
 from tests.support.text_edits import edit, line_of
 
@@ -53,7 +53,7 @@ def statement_of(detail: str) -> dict:
 
 
 def test_an_image_in_another_account_warns_with_the_repository_statement_naming_the_roles() -> None:
-    (found,) = warnings_of(SYSTEM)
+    (found,) = warnings_of(SYSTEM)  # prod only: staging runs in the image's account
     assert str(found.severity) == "warning"
     # the training image also serves (the model names no serving image): one repository, one warning
     assert found.summary == ("training_jobs.train and models.scorer: the image repository train is in account "
@@ -70,15 +70,117 @@ def test_an_image_in_another_account_warns_with_the_repository_statement_naming_
     assert "override training_jobs.train.image; give models.scorer a serving_image there." in found.detail
 
 
-def test_a_served_image_names_every_endpoint_role_that_pulls_it_and_one_warning_per_repository() -> None:
-    served = edit(SYSTEM, "  - {name: scorer, framework: pytorch}", "  - name: scorer\n    framework: pytorch\n"
-                  "    serving_image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/serve:1")
-    found = {d.address: d for d in warnings_of(served)}
-    assert sorted(found) == ["models.scorer", "training_jobs.train"]
-    roles = statement_of(found["models.scorer"].detail)["Condition"]["ArnLike"]["aws:PrincipalArn"]
+SERVED = edit(SYSTEM, "  - {name: scorer, framework: pytorch}", "  - name: scorer\n    framework: pytorch\n"
+              "    serving_image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/serve:1")
+
+
+def test_two_repositories_of_one_account_are_one_warning_naming_both_and_every_role() -> None:
+    """The served image's repository and the training image's, both of account 111111111111: one warning in prod,
+    at the first image, naming both repositories (sorted), both items, and one statement for both policies."""
+    (found,) = warnings_of(SERVED)
+    assert found.address == "training_jobs.train" and found.location.line == line_of(SERVED, "image: 111111111111")
+    assert found.summary == ("training_jobs.train and models.scorer: the image repositories serve and train are in "
+                             "account 111111111111, environment prod runs in account 222222222222")
+    assert "add this statement to the repository policy of each of its 2 repositories serve, train (" in found.detail
+    assert "`aws ecr set-repository-policy --repository-name NAME` for each," in found.detail
+    roles = statement_of(found.detail)["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert roles == ["arn:aws:iam::222222222222:role/imgs-prod-serve-api",
-                     "arn:aws:iam::222222222222:role/imgs-prod-serve-api-b"]
-    assert found["models.scorer"].summary.startswith("models.scorer: the image repository serve is in account ")
+                     "arn:aws:iam::222222222222:role/imgs-prod-serve-api-b",
+                     "arn:aws:iam::222222222222:role/imgs-prod-train-train"]
+    assert found.detail.endswith("in environment prod, override training_jobs.train.image, "
+                                 "models.scorer.serving_image.")
+
+
+def test_two_accounts_are_two_warnings_each_with_its_own_repositories_and_roles() -> None:
+    """Two repositories of account 111111111111 (two jobs) and one of 333333333333 (the served image): prod warns
+    once per account (not once per repository), each naming only the roles that pull from that account."""
+    text = edit(SERVED, "    serving_image: 111111111111.dkr", "    serving_image: 333333333333.dkr")
+    text = edit(text, "    registers: scorer\n", "    registers: scorer\n  - name: prep\n    cluster: gpu\n"
+                "    image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/prep:1\n")
+    found = {d.summary.split(" are in account " if " are in " in d.summary else " is in account ")[1]: d
+             for d in warnings_of(text, "prod")}
+    assert sorted(found) == ["111111111111, environment prod runs in account 222222222222",
+                             "333333333333, environment prod runs in account 222222222222"]
+    first, served = found["111111111111, environment prod runs in account 222222222222"], found[
+        "333333333333, environment prod runs in account 222222222222"]
+    assert first.summary.startswith("training_jobs.train and training_jobs.prep: the image repositories prep and "
+                                    "train are in account ")
+    assert statement_of(first.detail)["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::222222222222:role/imgs-prod-train-prep", "arn:aws:iam::222222222222:role/imgs-prod-train-train"]
+    assert served.summary.startswith("models.scorer: the image repository serve is in account ")
+    assert served.location.line == line_of(text, "serving_image: 333333333333")
+    assert statement_of(served.detail)["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::222222222222:role/imgs-prod-serve-api", "arn:aws:iam::222222222222:role/imgs-prod-serve-api-b"]
+    # staging runs in 111111111111: only the served image's account warns there
+    assert [d.summary.split(": ")[1] for d in warnings_of(text, "staging")] == [
+        "the image repository serve is in account 333333333333, environment staging runs in account 111111111111"]
+
+
+def many_repositories(count: int, system: str = "imgs", job: str = "job", api: str = "api") -> str:
+    """``count`` jobs, each with its own repository of account 111111111111 and registering its own model, served
+    (by the training image) by one endpoint each: ``count`` repositories, ``2 * count`` pulling roles per AWS
+    environment; staging (333333333333) and prod (222222222222) both pull across accounts."""
+    jobs = "".join(f"  - name: {job}-{i:03}\n    cluster: gpu\n    image: 111111111111.dkr.ecr.us-east-1.amazonaws.com"
+                   f"/repo-{i:03}:1\n    registers: model-{i:03}\n" for i in range(count))
+    models = "".join(f"  - {{name: model-{i:03}, framework: pytorch}}\n" for i in range(count))
+    endpoints = "".join(f"  - {{name: {api}-{i:03}, model: {{name: model-{i:03}, version: 1}}, instance_type: "
+                        f"ml.m5.xlarge, replicas: {{min: 1, max: 1}}}}\n" for i in range(count))
+    text = SYSTEM.replace("metadata: {name: imgs}", f"metadata: {{name: {system}}}")
+    text = text.replace(text[text.index("training_jobs:\n"):text.index("environments:\n")],
+                        f"training_jobs:\n{jobs}models:\n{models}endpoints:\n{endpoints}")
+    return text.replace('account: "111111111111"}}', 'account: "333333333333"}}')
+
+
+def test_one_hundred_repositories_and_two_hundred_roles_are_one_warning_whose_statement_fits_the_policy() -> None:
+    """The statement's ARNs would not fit (200 roles, about 11,000 characters, over a whole repository policy's
+    10,240): it names the roles by the train and serve patterns, which match exactly the compiled training and
+    serving roles, and both environments' statements fit one policy many times over."""
+    text = many_repositories(100)
+    loaded = parse_system(text, "case.yaml")
+    found = [d for d in loaded.diagnostics if d.code == CODE]
+    assert [d.summary for d in found] == [
+        f"training_jobs.job-000, training_jobs.job-001, training_jobs.job-002 and 197 more: the image repositories "
+        f"repo-000, repo-001, repo-002 and 97 more are in account 111111111111, environment {env} runs in account "
+        f"{account}" for env, account in (("prod", "222222222222"), ("staging", "333333333333"))]
+    repositories = ", ".join(f"repo-{i:03}" for i in range(100))
+    statements = []
+    for diagnostic in found:
+        assert f"each of its 100 repositories {repositories} (" in diagnostic.detail
+        assert "roles of its 100 training jobs and 100 endpoints (named by pattern" in diagnostic.detail
+        statement = statement_of(diagnostic.detail)
+        assert len(json.dumps(statement, separators=(",", ":"))) <= image_accounts.STATEMENT_BUDGET
+        statements.append(statement)
+    prod = statements[0]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert prod == ["arn:aws:iam::222222222222:role/imgs-prod-serve-*", "arn:aws:iam::222222222222:role/imgs-prod-train-*"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    assert len(policy) <= image_accounts.POLICY_TEXT_MAX // 4
+    roles = {r.inputs["name"] for r in compile_system(parse_system(text, "case.yaml", "prod").system, "prod").resources
+             if r.type == "aws:iam/role:Role"}
+    matched = {n for n in roles if any(fnmatchcase(f"arn:aws:iam::222222222222:role/{n}", p) for p in prod)}
+    assert len(matched) == 200 and matched == {n for n in roles if "-train-job-" in n or "-serve-api-" in n}
+
+
+def test_few_roles_are_listed_by_arn_and_the_patterns_keep_the_cut_prefix_of_long_names() -> None:
+    """Up to the statement budget the roles are exact ARNs; past it, patterns, which keep matching the compiled
+    roles when the prefix itself is over the 56 characters the compiler keeps of a cut name."""
+    (few,) = warnings_of(many_repositories(3), "prod")
+    assert all("*" not in a for a in statement_of(few.detail)["Condition"]["ArnLike"]["aws:PrincipalArn"])
+    assert len(json.dumps(statement_of(few.detail), separators=(",", ":"))) <= image_accounts.STATEMENT_BUDGET
+    system = "a-system-named-so-its-role-prefixes-pass-56ch"  # "<system>-prod-train-" has 57 characters
+    assert len(system) == 45
+    # role names of 64 characters (uncut: 16 ARNs, over the budget, so the patterns, cut to 56 characters), then of
+    # 69 (cut: each ARN is its name's first 56 characters and "-*", two of them, under the budget)
+    for job, api, end in (("job", "api", "*"), ("a-longer-job", "a-longer-api", "-*")):
+        text = many_repositories(8, system, job, api)
+        (found,) = warnings_of(text, "prod")
+        patterns = statement_of(found.detail)["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        assert patterns == [f"arn:aws:iam::222222222222:role/{system}-prod-{kind}{end}" for kind in ("serve", "train")]
+        assert ("named by pattern" in found.detail) == (end == "*")
+        roles = {r.inputs["name"] for r in compile_system(parse_system(text, "case.yaml", "prod").system,
+                                                         "prod").resources if r.type == "aws:iam/role:Role"}
+        matched = {n for n in roles if any(fnmatchcase(f"arn:aws:iam::222222222222:role/{n}", p) for p in patterns)}
+        assert len(matched) == 16 and all(len(n) == 64 for n in matched)
+        assert {n for n in matched if f"-{job}-" in n or f"-{api}-" in n} == (matched if job == "job" else set())
 
 
 def test_the_same_account_and_aws_framework_images_do_not_warn() -> None:
