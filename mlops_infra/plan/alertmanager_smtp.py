@@ -139,15 +139,39 @@ def _set_in_cr(configuration: Mapping[str, Any]) -> set[str]:
     return found
 
 
+class _AsAlertmanagerReads(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without the implicit timestamp resolver: Alertmanager decodes its
+    configuration into Go string fields, so an unquoted ``2024-02-30`` is the text it reads, where
+    PyYAML's resolver would build a ``datetime.date`` (and raise ValueError for an impossible one,
+    ``yaml/constructor.py`` ``construct_yaml_timestamp``: audit secrets-5)."""
+
+
+_AsAlertmanagerReads.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_config(text: str) -> Mapping[str, Any] | str:
+    """Key ``alertmanager.yaml`` of a configuration Secret as a mapping ({} when empty or not a mapping), or why it could
+    not be parsed. The one parser of that text (the SMTP check here, the inhibit check in
+    :mod:`mlops_infra.plan.alertmanager_inhibit`): dates stay text (:class:`_AsAlertmanagerReads`),
+    and whatever else the loader raises (a YAML error, a nesting too deep to parse) is named by its
+    type only, never by a value of the Secret."""
+    if not text.strip():
+        return {}
+    try:
+        config = yaml.load(text, Loader=_AsAlertmanagerReads)  # a SafeLoader subclass
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        return f"key {CONFIG_KEY} is not valid YAML ({type(exc).__name__})"
+    return config if isinstance(config, Mapping) else {}  # not a mapping: no section Alertmanager would read
+
+
 def _set_in_secret(text: str) -> set[str] | str:
     """The settings the Secret's ``global`` has, or why it could not be parsed."""
-    if not text.strip():
-        return set()
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return f"key {CONFIG_KEY} is not valid YAML ({type(exc).__name__})"
-    glob = (config or {}).get("global") if isinstance(config, Mapping) else None
+    config = load_config(text)
+    if isinstance(config, str):
+        return config
+    glob = config.get("global")
     glob = glob if isinstance(glob, Mapping) else {}
     found = set()
     smarthost = str(glob.get("smtp_smarthost") or "")

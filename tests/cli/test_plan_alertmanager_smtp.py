@@ -175,3 +175,16 @@ def test_without_an_email_channel_no_secret_is_read(capsys, monkeypatch, tmp_pat
         (emailing,) = _warnings(capsys, monkeypatch, tmp_path, api.url)  # the same cluster, the email channel back
         assert emailing.startswith("notifications: Alertmanager monitoring/main has no global SMTP")
         assert len(api.requests_for("GET", SECRET_PATH)) == 1
+
+
+@pytest.mark.timeout(120)
+def test_an_unquoted_impossible_date_in_the_secret_is_no_internal_error(capsys, monkeypatch, tmp_path: Path):
+    """audit secrets-5: ``smtp_hello: 2024-02-30`` made PyYAML's timestamp resolver raise ValueError and
+    ``plan --refresh`` exit 1 with "internal error: ValueError: day is out of range for month";
+    Alertmanager reads it as text, and so does the check (exit 0, the settings found)."""
+    with KubeApiStandIn(crds=_crds()) as api:
+        api.seed(ALL_PROMETHEUS)
+        api.seed(ALERTMANAGER)
+        api.seed(_secret(WITH_SMTP.replace("global:\n", "global:\n  smtp_hello: 2024-02-30\n", 1)))
+        assert _warnings(capsys, monkeypatch, tmp_path, api.url) == []
+        assert len(api.requests_for("GET", SECRET_PATH)) == 1

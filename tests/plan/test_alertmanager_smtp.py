@@ -15,6 +15,7 @@ from mlops_infra.plan.alertmanager_smtp import (
     SecretAnswer,
     config_secret,
     email_objects,
+    load_config,
     secrets_to_read,
     smtp_warnings,
 )
@@ -90,3 +91,23 @@ def test_the_alertmanager_configuration_form_is_judged_from_the_alertmanager_obj
     assert smtp_warnings([EMAIL], [_alertmanager(alertmanagerConfiguration=both)], LABELS, {}) == []
     (warning,) = smtp_warnings([EMAIL], [_alertmanager(alertmanagerConfiguration={"name": "base"})], LABELS, {})
     assert "(spec.alertmanagerConfiguration.global.smtp sets no smartHost.host and from)" in warning
+
+
+def test_an_unquoted_impossible_date_is_text_as_alertmanager_reads_it():
+    """secrets-5: PyYAML's implicit timestamp resolver raised ValueError ("day is out of range for month")
+    on ``2024-02-30`` and ``plan --refresh`` stopped with an internal error; Alertmanager decodes the
+    configuration into Go strings and loads it. Read as text, the check goes on; the value is quoted nowhere."""
+    text = GLOBAL + "  smtp_hello: 2024-02-30\n  smtp_auth_password: 2024-02-31\n"
+    assert smtp_warnings([EMAIL], [_alertmanager()], LABELS, {("monitoring", "alertmanager-main"): SecretAnswer(text=text)}) == []
+    missing = "global:\n  smtp_from: 2024-02-30\n"
+    (warning,) = smtp_warnings([EMAIL], [_alertmanager()], LABELS,
+                               {("monitoring", "alertmanager-main"): SecretAnswer(text=missing)})
+    assert warning.startswith("notifications: Alertmanager monitoring/main has no global SMTP smarthost (") and "2024" not in warning
+
+
+def test_whatever_else_the_loader_raises_is_could_not_check_by_its_type_only():
+    assert load_config("[" * 5000 + "]" * 5000) == "key alertmanager.yaml is not valid YAML (RecursionError)"
+    assert load_config("") == {} and load_config("- a\n") == {}
+    (warning,) = smtp_warnings([EMAIL], [_alertmanager()], LABELS,
+                               {("monitoring", "alertmanager-main"): SecretAnswer(text="[" * 5000)})
+    assert "could not check the SMTP settings of Alertmanager monitoring/main (key alertmanager.yaml is not valid YAML (" in warning
