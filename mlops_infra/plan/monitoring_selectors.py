@@ -43,6 +43,17 @@ Rules (each with its source):
 - **A paused owner loads nothing new**: with ``spec.paused: true`` the operator's sync stops before
   selecting anything ("no action taken (the resource is paused)", ``pkg/prometheus/server/operator.go``
   and ``pkg/alertmanager/operator.go`` ``sync``), so objects created meanwhile are not loaded.
+- **``overrideHonorLabels`` renames the Pushgateway's labels**: "when true, Prometheus resolves label
+  conflicts by renaming the labels in the scraped data to 'exported_' for all targets created from
+  ServiceMonitor, PodMonitor and ScrapeConfig objects ... In practice, ``OverrideHonorLabels:true``
+  enforces ``honorLabels:false``" (prometheus-operator v0.89.0
+  ``pkg/apis/monitoring/v1/prometheus_types.go`` ``OverrideHonorLabels``; ``pkg/prometheus/promcfg.go``
+  ``AddHonorLabels`` writes ``honor_labels: false`` whatever the ServiceMonitor says). ServiceMonitor
+  ``mlops-pushgateway`` asks for ``honorLabels: true`` because the rules select the pushed ``job``
+  (and the rollback notice's ``endpoint``), which the scrape's own target labels would replace
+  (Prometheus ``scrape_config`` ``honor_labels``): with the override they become ``exported_job`` and
+  ``exported_endpoint`` and the rules over pushed series (:func:`pushed_alerts`) find nothing (the
+  audit reproduced it on a real Prometheus 2.42 and Pushgateway: k8smon-2).
 - **Alerts leave Prometheus only towards Alertmanagers it is given**: ``spec.alerting.alertmanagers``
   or ``spec.additionalAlertManagerConfigs``; with neither, the generated configuration has no
   ``alerting`` section (``pkg/prometheus/promcfg.go`` ``appendAlertingConfig`` returns early), so a
@@ -54,8 +65,9 @@ objects as read (None: not read, no warning about them) and the labels of the na
 and returns one warning per kind of object some of which no Prometheus (Alertmanager) selects, naming
 the effect, the nearest Prometheus (Alertmanager: the fewest unmet requirements, then namespace/name)
 with its selectors, and what to change; one warning when the cluster has no Prometheus
-(Alertmanager) at all; and one when no Prometheus that loads the PrometheusRules sends alerts
-anywhere. Not checked: which namespaces the operator itself watches (its ``--namespaces`` flags),
+(Alertmanager) at all; one when no Prometheus that loads the PrometheusRules sends alerts
+anywhere; and one per Prometheus that selects ServiceMonitor ``mlops-pushgateway`` with
+``spec.overrideHonorLabels: true``, naming the alerts that cannot fire (:func:`pushed_alerts`, pure). Not checked: which namespaces the operator itself watches (its ``--namespaces`` flags),
 whether the Prometheus that fires the alerts sends them to the Alertmanager that loads the
 AlertmanagerConfigs, and the ``alertmanagerConfigMatcherStrategy`` (``OnNamespace`` routes only
 alerts whose ``namespace`` label is the AlertmanagerConfig's).
@@ -64,6 +76,7 @@ alerts whose ``namespace`` label is the AlertmanagerConfig's).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,6 +145,39 @@ def has_alerts(graph: DesiredGraph) -> bool:
                for r in graph.resources if isinstance(r.inputs, dict) and r.inputs.get("kind") == "PrometheusRule"
                for group in ((r.inputs.get("spec") or {}).get("groups") or []) if isinstance(group, dict)
                for rule in (group.get("rules") or []))
+
+
+PUSHGATEWAY_MONITOR = "mlops-pushgateway"
+"""The ServiceMonitor that scrapes the Pushgateway (``compile/kubernetes/names.py`` ``PUSHGATEWAY``)."""
+PUSHED_METRICS = ("mlops_monitor_value", "push_time_seconds", "mlops_monitor_last_success_timestamp_seconds",
+                  "mlops_rollout_rolled_back_timestamp_seconds")
+"""The series the rules read from the Pushgateway: a drift monitor's value, the Pushgateway's own push
+time, a drift job's last success (``compile/kubernetes/monitoring.py`` ``PUSHED``, ``LAST_SUCCESS``) and the
+rollout runner's rollback notice (``compile/kubernetes/alerting.py`` ``ROLLED_BACK_METRIC``)."""
+RECORDED = "mlops:monitor_value"
+"""The recorded monitor value (``compile/kubernetes/monitoring.py`` ``RECORD``): an alert over a drift
+monitor's reads the pushed series through it."""
+
+
+def _reads(expr: str, metric: str) -> bool:
+    return re.search(rf"(?<![\w:]){re.escape(metric)}(?![\w:])", expr) is not None
+
+
+def pushed_alerts(graph: DesiredGraph) -> list[str]:
+    """The names of the graph's alerting rules that read pushed series (:data:`PUSHED_METRICS`), directly
+    or through the recorded value of a monitor whose recording rule reads them."""
+    rules = [rule for r in graph.resources if isinstance(r.inputs, dict) and r.inputs.get("kind") == "PrometheusRule"
+             for group in ((r.inputs.get("spec") or {}).get("groups") or []) if isinstance(group, dict)
+             for rule in (group.get("rules") or []) if isinstance(rule, dict)]
+    pushed_monitors = {str((rule.get("labels") or {}).get("mlops_monitor")) for rule in rules
+                       if rule.get("record") == RECORDED and any(_reads(str(rule.get("expr", "")), m) for m in PUSHED_METRICS)}
+    names = set()
+    for rule in rules:
+        expr = str(rule.get("expr", ""))
+        if "alert" in rule and (any(_reads(expr, m) for m in PUSHED_METRICS) or (_reads(expr, RECORDED) and any(
+                f'mlops_monitor="{m}"' in expr for m in pushed_monitors))):
+            names.add(str(rule["alert"]))
+    return sorted(names)
 
 
 def namespace_labels(graph: DesiredGraph, namespace: str, live: Mapping[str, Any] | None) -> dict[str, str]:
@@ -312,15 +358,17 @@ def _nearest(verdicts: Sequence[Verdict]) -> Verdict:
 def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mapping[str, Any]] | None,
                       alertmanagers: Sequence[Mapping[str, Any]] | None,
                       ns_labels: Mapping[str, Mapping[str, str]], *, alerts: bool = True,
-                      unread_namespaces: Sequence[str] = ()) -> list[str]:
+                      unread_namespaces: Sequence[str] = (), pushed: Sequence[str] = ()) -> list[str]:
     """One warning per problem (module contract). ``prometheuses``/``alertmanagers``: the objects as
     read, None when not read (their kinds are not judged); ``ns_labels``: per namespace of
     ``objects``, its labels (:func:`namespace_labels`); ``alerts``: some PrometheusRule holds an
-    alerting rule; ``unread_namespaces``: namespaces whose live labels could not be read."""
+    alerting rule; ``unread_namespaces``: namespaces whose live labels could not be read; ``pushed``:
+    the alerts that read pushed series (:func:`pushed_alerts`)."""
     owners = {"Prometheus": prometheuses, "Alertmanager": alertmanagers}
     warnings: list[str] = []
     absent_told: set[str] = set()
     loaders: list[Mapping[str, Any]] = []
+    scraping_pushgateway: list[Mapping[str, Any]] = []
     for selection in SELECTIONS:
         ours = [o for o in objects if o.kind == selection.kind]
         candidates = owners[selection.owner]
@@ -337,6 +385,8 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             chosen = [v.owner for v in verdicts if v.selects]
             if selection.kind == "PrometheusRule":
                 loaders += [c for c in chosen if all(c is not seen for seen in loaders)]
+            if selection.kind == "ServiceMonitor" and obj.name == PUSHGATEWAY_MONITOR:
+                scraping_pushgateway += [c for c in chosen if all(c is not seen for seen in scraping_pushgateway)]
             if not chosen:
                 unselected.append((obj, _nearest(verdicts)))
         if not unselected:
@@ -360,7 +410,26 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             "the alerts of this system fire in Prometheus only and no notification will be sent. Set "
             "spec.alerting.alertmanagers to the Alertmanager's Service (e.g. {namespace: monitoring, name: "
             "alertmanager-operated, port: web}).")
+    warnings += [_override_warning(p, pushed) for p in sorted(scraping_pushgateway, key=_where)
+                 if (p.get("spec") or {}).get("overrideHonorLabels") is True]
     return warnings
+
+
+def _override_warning(prometheus: Mapping[str, Any], pushed: Sequence[str]) -> str:
+    """The ``overrideHonorLabels`` warning (module rules) for the Prometheus that scrapes the Pushgateway."""
+    ref = "Prometheus " + "/".join(_where(prometheus))
+    names = sorted(set(pushed))
+    more = len(names) - NAMES_SHOWN
+    shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    cannot = (f"so the rules over pushed series find nothing and these alerts cannot work: {shown} (a drift alert "
+              "or rollback notice never fires; a silent-monitor alert never sees a success and can only fire on its "
+              "CronJob's age)" if names else "so no rule over pushed series can find them")
+    return (f"monitoring: {ref} sets spec.overrideHonorLabels: true, which scrapes ServiceMonitor {PUSHGATEWAY_MONITOR} "
+            "with honor_labels: false whatever its honorLabels: true says: the Pushgateway's pushed job and endpoint "
+            f"labels become exported_job and exported_endpoint, {cannot}. The same renames the namespace label of "
+            "kube-state-metrics if it is scraped through a ServiceMonitor, which the runner and training failure "
+            f"alerts select. Fix: unset spec.overrideHonorLabels on {ref}, or load this namespace's ServiceMonitors "
+            "and PrometheusRules into a Prometheus without it.")
 
 
 def _sends_alerts(prometheus: Mapping[str, Any]) -> bool:

@@ -152,3 +152,19 @@ def test_without_prometheus_operator_it_leaves_the_missing_crds_to_the_cluster_p
                                                                                         tmp_path: Path):
     with KubeApiStandIn() as api:
         assert _warnings(capsys, monkeypatch, tmp_path, api.url) == []
+
+
+@pytest.mark.timeout(120)
+def test_a_prometheus_overriding_honor_labels_on_the_pushgateways_scrape_is_a_warning(capsys, monkeypatch,
+                                                                                    tmp_path: Path):
+    """audit k8smon-2: prometheus-operator v0.89.0 ``AddHonorLabels`` writes ``honor_labels: false`` for
+    every ServiceMonitor when ``spec.overrideHonorLabels`` is true; the pushed ``job`` becomes ``exported_job``."""
+    overriding = {**ALL_PROMETHEUS, "spec": {**ALL_PROMETHEUS["spec"], "overrideHonorLabels": True}}
+    with KubeApiStandIn(crds=_crds()) as api:
+        api.seed(overriding)
+        api.seed(_owner("Alertmanager", "monitoring", "kps-alertmanager", alertmanagerConfigSelector={},
+                        alertmanagerConfigNamespaceSelector={}))
+        (warning,) = _warnings(capsys, monkeypatch, tmp_path, api.url)
+    assert warning.startswith("monitoring: Prometheus monitoring/kps-prometheus sets spec.overrideHonorLabels: true")
+    # a first plan: the scorer waits for its version, so its rollback notice is not in the graph yet
+    assert "these alerts cannot work: fraud-drift, monitor_silent_drift (a drift alert" in warning

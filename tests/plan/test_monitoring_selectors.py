@@ -22,6 +22,7 @@ from mlops_infra.plan.monitoring_selectors import (
     matches,
     monitoring_objects,
     namespace_labels,
+    pushed_alerts,
     selector_warnings,
     unmet,
     verdict,
@@ -221,3 +222,39 @@ def test_a_paused_owner_loads_nothing_new():
     (warning,) = selector_warnings([RULE], [paused], None, {"fraud-dev": NS})
     assert warning.endswith("spec.paused is true, so the operator takes no action on it and loads no new object. "
                             "Unpause Prometheus fraud-dev/kps (spec.paused: false).")
+
+
+# -- overrideHonorLabels (prometheus-operator v0.89.0 AddHonorLabels; audit k8smon-2) -------------------
+
+
+def test_the_alerts_over_pushed_series_are_found_directly_and_through_a_drift_monitors_recorded_value():
+    from tests.scenarios.harness import compile_file
+
+    graph = compile_file(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
+    # fraud-drift reads the drift monitor's mlops:monitor_value, recorded from the pushed mlops_monitor_value;
+    # scorer-latency/-errors read the latency/errors monitors' value, recorded from queue-proxy metrics
+    assert pushed_alerts(graph) == ["fraud-drift", "monitor_silent_drift", "rolled_back_scorer"]
+
+
+def test_a_prometheus_that_overrides_honor_labels_on_the_pushgateways_scrape_names_what_cannot_fire():
+    objects, labels, alerts = _graph_objects()
+    pushed = ["fraud-drift", "monitor_silent_drift", "rolled_back_scorer"]
+    (warning,) = selector_warnings(objects, [_prometheus(**ALL, overrideHonorLabels=True)], None, labels,
+                                   alerts=alerts, pushed=pushed)
+    assert warning.startswith("monitoring: Prometheus monitoring/kps sets spec.overrideHonorLabels: true, which scrapes "
+                              "ServiceMonitor mlops-pushgateway with honor_labels: false whatever its honorLabels: "
+                              "true says: the Pushgateway's pushed job and endpoint labels become exported_job and "
+                              "exported_endpoint, so the rules over pushed series find nothing and these alerts cannot "
+                              "work: fraud-drift, monitor_silent_drift, rolled_back_scorer")
+    assert warning.endswith("Fix: unset spec.overrideHonorLabels on Prometheus monitoring/kps, or load this namespace's "
+                            "ServiceMonitors and PrometheusRules into a Prometheus without it.")
+    for spec in ({**ALL, "overrideHonorLabels": False}, ALL):
+        assert selector_warnings(objects, [_prometheus(**spec)], None, labels, alerts=alerts, pushed=pushed) == []
+
+
+def test_only_a_prometheus_that_selects_the_pushgateways_service_monitor_is_judged():
+    objects, labels, alerts = _graph_objects()
+    elsewhere = _prometheus("team-b", "other", serviceMonitorSelector={"matchLabels": {"team": "b"}},
+                            overrideHonorLabels=True)
+    assert not any("overrideHonorLabels" in w for w in selector_warnings(
+        objects, [_prometheus(**ALL), elsewhere], None, labels, alerts=alerts, pushed=["fraud-drift"]))

@@ -551,9 +551,11 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
     (Alertmanager) loads. A list the cluster refuses, or no answer within ``seconds``, is a warning that
     the check was not made (a 403 names the permission), never an error; a type not served (no
     prometheus-operator CRDs) is left to the cluster preflight, which reports the missing CRDs. When the
-    graph emails (:mod:`mlops_infra.plan.alertmanager_smtp`), the same read also gets the configuration
-    Secret of each Alertmanager that loads the email channels (:mod:`mlops_infra.kube.alertmanager_secrets`),
-    and a warning names one without the SMTP smarthost and sender they need."""
+    graph emails (:mod:`mlops_infra.plan.alertmanager_smtp`) or routes ``severity: info`` alerts
+    (:mod:`mlops_infra.plan.alertmanager_inhibit`), the same read also gets, once each, the configuration
+    Secret of each Alertmanager that loads those AlertmanagerConfigs (:mod:`mlops_infra.kube.alertmanager_secrets`):
+    a warning names one without the SMTP smarthost and sender the email channels need, and one whose
+    inhibit rules mute the info alerts for good (kube-prometheus-stack's InfoInhibitor)."""
     from mlops_infra.kube.errors import KubeForbidden, KubeNotFound
     from mlops_infra.kube.monitoring_stack import (
         ALERTMANAGER,
@@ -563,19 +565,21 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
         read_namespace,
         read_owners,
     )
+    from mlops_infra.plan import alertmanager_inhibit as inhibit
     from mlops_infra.plan.alertmanager_smtp import email_objects, secrets_to_read, smtp_warnings
     from mlops_infra.plan.monitoring_selectors import (
         BY_KIND,
         has_alerts,
         monitoring_objects,
         namespace_labels,
+        pushed_alerts,
         selector_warnings,
     )
 
     objects = monitoring_objects(graph)
     if not objects:
         return []
-    emails = email_objects(graph)
+    emails, info = email_objects(graph), inhibit.info_alerts(graph)
     owners_needed = [t for t, owner in ((PROMETHEUS, "Prometheus"), (ALERTMANAGER, "Alertmanager"))
                      if any(BY_KIND[o.kind].owner == owner for o in objects)]
     namespaces = sorted({o.namespace for o in objects})
@@ -593,8 +597,10 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
             except UserError as exc:
                 answers[namespace] = exc
         alertmanagers = answers.get(ALERTMANAGER)
-        answers["smtp"] = {ref: _smtp_secret(kube, ref) for ref in secrets_to_read(
-            emails, alertmanagers if isinstance(alertmanagers, list) else None, labels_of(answers))}
+        alertmanagers = alertmanagers if isinstance(alertmanagers, list) else None
+        refs = {*secrets_to_read(emails, alertmanagers, labels_of(answers)),
+                *inhibit.secrets_to_read(info, alertmanagers, labels_of(answers))}
+        answers["config_secrets"] = {ref: _config_secret(kube, ref) for ref in sorted(refs)}
         return answers
 
     def labels_of(answers: dict[Any, Any]) -> dict[str, dict[str, str]]:
@@ -623,12 +629,15 @@ def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> li
         owners[rtype.kind] = got
     unread = [n for n in namespaces if isinstance(answer[n], UserError)]
     labels = labels_of(answer)
+    secrets = answer["config_secrets"]
     return (warnings + selector_warnings(objects, owners["Prometheus"], owners["Alertmanager"], labels,
-                                         alerts=has_alerts(graph), unread_namespaces=unread)
-            + smtp_warnings(emails, owners["Alertmanager"], labels, answer["smtp"]))
+                                         alerts=has_alerts(graph), unread_namespaces=unread,
+                                         pushed=pushed_alerts(graph))
+            + smtp_warnings(emails, owners["Alertmanager"], labels, secrets)
+            + inhibit.inhibit_warnings(info, owners["Alertmanager"], labels, secrets))
 
 
-def _smtp_secret(kube: Any, ref: tuple[str, str]) -> Any:
+def _config_secret(kube: Any, ref: tuple[str, str]) -> Any:
     """What reading an Alertmanager's configuration Secret ``ref`` (namespace, name) gave, as
     :class:`mlops_infra.plan.alertmanager_smtp.SecretAnswer` (a 403 marked, so the warning names the permission)."""
     from mlops_infra.kube.alertmanager_secrets import read_config_text
