@@ -198,3 +198,54 @@ def test_the_console_script_shows_it_without_a_traceback_unless_debugging(moto_e
     debug = run_cli_subprocess("rollout", "scorer", str(EXAMPLE), "--env", "prod", env={"MLOPS_INFRA_DEBUG": "1"})
     assert debug.code == 1 and "Traceback" in debug.stderr and "RollbackImpossible" in debug.stderr
     assert "traffic now: version 12 100% (primary)" in debug.stderr
+
+
+@pytest.mark.moto
+def test_an_abort_that_loses_its_race_says_whether_it_was_recorded(moto_env, monkeypatch):
+    """An ``--abort`` whose compare fails (a scheduled pass acted between its read and its writes) wrote nothing: it
+    says so and exits 1, where it printed its "aborted by the operator" line and exited 0. One whose status was
+    written but whose traffic call was refused (``drivers/sagemaker.py`` **Races**) says the abort is recorded."""
+    import mlops_infra.rollout.connect as connect_module
+    from mlops_infra.rollout.runner import Lost, reconcile_once
+
+    endpoint = deployed_from_graph(moto_env)
+    sm = client("sagemaker", moto_env, region="eu-west-1")
+    for _ in range(2):  # the start, then the first step's 2%
+        assert run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod").code == 0
+    real = connect_module.connect
+
+    def raced(lose_after_writing: bool):
+        def connect(*args, **kwargs):
+            connected = real(*args, **kwargs)
+            inner = connected.driver
+
+            class Raced:
+                def observe(self):
+                    return inner.observe()
+
+                def act(self, decision, observed, now):
+                    if lose_after_writing:  # the status goes through, SageMaker refuses the traffic call
+                        inner.act(decision, observed, now)
+                        raise Lost("Cannot update in-progress endpoint")
+                    scheduled = real(*args, **kwargs)  # a scheduled pass acts between this pass's read and writes
+                    reconcile_once(scheduled.spec, scheduled.driver, scheduled.gates, now)
+                    return inner.act(decision, observed, now)
+
+            connected.driver = Raced()
+            return connected
+        return connect
+
+    monkeypatch.setattr(connect_module, "connect", raced(lose_after_writing=False))
+    lost = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--abort")
+    assert lost.code == 1, lost.output
+    assert "aborted by the operator at step 1 (2%) (another reconciler acted first)" in lost.stdout
+    assert (f"{EXAMPLE}: error: the abort of 'scorer' did not take effect: another pass changed the rollout first"
+            in lost.stderr)
+    assert ("  Nothing of the abort was written; the rollout of version 12 is progressing: run the same command again "
+            "to abort it.") in lost.stderr.splitlines()
+    assert status_tags(sm, endpoint)["phase"] == "progressing"
+    monkeypatch.setattr(connect_module, "connect", raced(lose_after_writing=True))
+    recorded = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--abort")
+    assert recorded.code == 0, recorded.output
+    assert "  the abort is recorded: aborted by the operator at step 1 (2%)" in recorded.stdout.splitlines()
+    assert status_tags(sm, endpoint)["phase"] == "aborted"

@@ -17,6 +17,13 @@ Contract:
   (``cli/rollout_display.py``).
 - ``--abort`` rolls a rollout in progress back now; ``--resume`` starts a rolled-back or aborted one
   again from its first step.
+- An ``--abort`` that lost its race (another pass acted between its read and its writes,
+  ``rollout/runner.py`` ``Lost``) is followed by a fresh observation, and the command says what is recorded
+  (``drivers/sagemaker.py`` **Races**): the abort recorded (its status write went through, its traffic call
+  was refused: the next pass moves the traffic back), one line with the recorded reason, exit 0; the rollout
+  rolled back meanwhile, one line, exit 0; else nothing of the abort was written, a user error saying what the
+  rollout is now and to run the abort again (exit 1). Before, the pass line ("aborted by the operator ...
+  (another reconciler acted first)") and exit 0 were all, whether the abort was recorded or not.
 - A pass whose driver cannot carry out the decision (``rollout/runner.py`` ``RollbackImpossible``: on
   SageMaker, an abort that lost to a concurrent finish with no rollout config left to go back to) is a
   user error, not a bug: what happened, the traffic split the endpoint serves now, what to do (the
@@ -197,6 +204,8 @@ def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | 
             raise UserError(f"no rollout of {endpoint!r} in progress: nothing to abort", first.decision.message,
                             source=source)
         display.show(first)
+        if first.lost:
+            _after_lost_abort(out, connected.driver.observe(), endpoint, source)
         if not watch:
             return
         command = None
@@ -208,3 +217,23 @@ def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | 
     status = last.observed.status
     if status is not None and status.phase in ("rolled_back", "aborted"):
         raise typer.Exit(1)
+
+
+def _after_lost_abort(out: Console, observed, endpoint: str, source: str) -> None:
+    """What an ``--abort`` that lost its race left recorded (see the module contract)."""
+    from rich.markup import escape
+
+    status = observed.status if observed.status and observed.status.revision == observed.revision else None
+    if status is not None and status.phase == "aborted":
+        out.print(f"  the abort is recorded: {escape(status.reason)}")
+        return
+    if status is not None and status.phase == "rolled_back":
+        out.print(f"  the rollout was rolled back meanwhile: {escape(status.reason)}")
+        return
+    now = "not started" if status is None else status.phase.replace("_", " ")
+    why = f" ({status.reason})" if status is not None and status.reason else ""
+    again = ("run the same command again to abort it" if status is not None and status.phase == "progressing"
+             else "there is no rollout in progress to abort any more")
+    raise UserError(f"the abort of {endpoint!r} did not take effect: another pass changed the rollout first",
+                    f"Nothing of the abort was written; the rollout of version {observed.revision} is {now}{why}: "
+                    f"{again}.", source=source)
