@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from random import Random
 from typing import Any
 
 from mlops_infra.plan.model import REDACTED, Action, AttributeChange, Reason, ResourceChange
@@ -237,7 +238,9 @@ def _nested_values():
                           | st.dictionaries(text | words, inner, max_size=6), max_leaves=40)
     leaves = st.tuples(st.lists(scalars, min_size=1, max_size=6), values,
                        st.lists(text | words, min_size=1, max_size=4))
-    random = st.randoms(use_true_random=True)
+    # A seeded random drawn by Hypothesis (not st.randoms(use_true_random=True)): a failing example
+    # replays from its database entry and shrinks towards seed 0, at the same speed.
+    random = st.integers(0, 2**32 - 1).map(Random)
 
     def document(named: bool):
         return st.builds(lambda leaves, rng: json.dumps(_grown(rng, leaves, rng.randrange(51), 2, named),
