@@ -21,6 +21,16 @@ silent on the cluster, so the plan says it (stop 30's secrets audit, findings se
 - **A bearer token with surrounding whitespace fails every delivery of its channel**: the operator
   copies ``authorization.credentials`` as stored (``convertHTTPConfig``), and Go's HTTP client refuses a
   header value holding a newline (``net/http`` ``Transport.roundTrip``: "invalid header field value").
+- **A PagerDuty routing key with surrounding whitespace fails every page of its channel**: the
+  operator copies ``pagerdutyConfigs.routingKey`` as stored (``amcfg.go`` ``convertPagerdutyConfig``:
+  ``out.RoutingKey = routingKey`` from ``store.GetSecretKey``, untrimmed), and Alertmanager sends an
+  inline ``routing_key`` as is (``notify/pagerduty/pagerduty.go`` ``notifyV2``: only a
+  ``routing_key_file`` is ``strings.TrimSpace``-d). PagerDuty's Events API v2 answers a key that is not
+  32 characters with 400 "Length of 'routing_key' is incorrect (should be 32 characters)"
+  (https://v2.developer.pagerduty.com/docs/send-an-event-events-api-v2, its documented 400 example), which Alertmanager does not
+  retry. (On AWS the forwarder strips it: same secret, different outcome; stop 38's secrets audit,
+  finding secrets-2.) The channel kinds that reach this module are Slack, webhook and PagerDuty; an
+  email channel's SMTP settings are global to the Alertmanager (:mod:`mlops_infra.plan.alertmanager_smtp`).
 - **A pod's required Secret is missing: the pod never starts.** A ``secretKeyRef`` or ``envFrom``
   ``secretRef`` without ``optional: true`` must exist (core/v1 ``SecretKeySelector.optional``: "Specify
   whether the Secret or its key must be defined"; the kubelet's ``makeEnvironmentVariables`` fails the
@@ -41,9 +51,9 @@ from typing import Any
 
 from mlops_infra.graph import DesiredGraph
 
-URL, TOKEN, KEY, ENV = "url", "token", "key", "env"
-"""How a key is used: a webhook URL, a bearer token, another receiver secret (Slack URL, PagerDuty
-routing key), a pod's environment."""
+URL, TOKEN, ROUTING_KEY, KEY, ENV = "url", "token", "routing_key", "key", "env"
+"""How a key is used: a webhook URL, a bearer token, a PagerDuty routing key, another receiver secret
+(a Slack URL, which the operator trims), a pod's environment."""
 POD_KINDS = {"Deployment": ("spec", "template", "spec"), "Job": ("spec", "template", "spec"),
              "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
 """Where each workload kind the compiler emits keeps its pod spec."""
@@ -57,7 +67,7 @@ class SecretRef:
     name: str
     key: str | None
     use: str
-    """:data:`URL`, :data:`TOKEN`, :data:`KEY` or :data:`ENV`."""
+    """:data:`URL`, :data:`TOKEN`, :data:`ROUTING_KEY`, :data:`KEY` or :data:`ENV`."""
     users: tuple[str, ...]
     """What refers to it: ``AlertmanagerConfig <name>`` or ``<Kind> <name>``, sorted."""
 
@@ -84,7 +94,7 @@ def _receiver_refs(spec: Mapping[str, Any]) -> Iterator[tuple[dict, str]]:
         for config in receiver.get("slackConfigs") or []:
             yield config.get("apiURL"), KEY
         for config in receiver.get("pagerdutyConfigs") or []:
-            yield config.get("routingKey"), KEY
+            yield config.get("routingKey"), ROUTING_KEY
         for config in receiver.get("webhookConfigs") or []:
             yield config.get("urlSecret"), URL
             yield _dig(config, ("httpConfig", "authorization", "credentials")), TOKEN
@@ -142,12 +152,15 @@ def _harm(ref: SecretRef) -> str:
     if ref.use == URL:
         return (f"prometheus-operator then generates no configuration for the Alertmanager that loads {users}: "
                 "every route of that Alertmanager stops updating, other teams' included")
+    if ref.use == ROUTING_KEY:
+        return (f"every page of {users} fails (Alertmanager sends the routing key as stored, and PagerDuty "
+                "refuses a routing key that is not 32 characters with 400)")
     return f"every delivery of {users} fails (an HTTP header may not hold a newline)"
 
 
 def secret_warnings(refs: Sequence[SecretRef], reads: Mapping[tuple[str, str], SecretRead]) -> list[str]:
     """One warning per referenced Secret that is missing, per missing key, and per key whose value will
-    not work as a URL or token; one per namespace whose Secrets could not be read (see the module rules)."""
+    not work as a URL, token or routing key; one per namespace whose Secrets could not be read (see the module rules)."""
     warnings: list[str] = []
     unread: dict[str, list[str]] = {}
     forbidden: set[str] = set()
@@ -180,7 +193,7 @@ def secret_warnings(refs: Sequence[SecretRef], reads: Mapping[tuple[str, str], S
                 warnings.append(f"secrets: {where} has no key {key} (keys: {held}): "
                                 f"{'; '.join(_consequence(ref) for ref in of_key)}. Add key {key}.")
                 continue
-            harmed = [ref for ref in of_key if ref.use in (URL, TOKEN)]
+            harmed = [ref for ref in of_key if ref.use in (URL, TOKEN, ROUTING_KEY)]
             if read.keys[key] and harmed:
                 warnings.append(f"secrets: key {key} of {where} has leading or trailing whitespace (a file's "
                                 f"trailing newline, kept by `kubectl create secret --from-file`): "

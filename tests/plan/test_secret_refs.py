@@ -7,6 +7,7 @@ from __future__ import annotations
 from mlops_infra.plan.secret_refs import (
     ENV,
     KEY,
+    ROUTING_KEY,
     TOKEN,
     URL,
     SecretRead,
@@ -23,7 +24,7 @@ def test_the_references_of_channels_the_retrain_trigger_and_workloads():
         ("hook-token", "token", TOKEN): ("AlertmanagerConfig channel-hook",),
         ("hook-url", "value", URL): ("AlertmanagerConfig channel-hook",),
         ("mlops-retrain-trigger-token", "value", TOKEN): ("AlertmanagerConfig retrain-tabular",),
-        ("pd-routing", "routing_key", KEY): ("AlertmanagerConfig channel-pager",),
+        ("pd-routing", "routing_key", ROUTING_KEY): ("AlertmanagerConfig channel-pager",),
         ("slack-url", "value", KEY): ("AlertmanagerConfig channel-chat",),
     }
     # mlops-object-store is referenced optionally (envFrom optional: true): not required, not listed; so is the
@@ -68,6 +69,19 @@ def test_whitespace_matters_for_webhook_urls_and_tokens_only():
     assert "every delivery of AlertmanagerConfig channel-hook fails" in token
     assert secret_warnings([HOOK_URL, HOOK_TOKEN, SLACK], {k: SecretRead(keys={"value": False, "token": False})
                                                             for k in reads}) == []
+
+
+def test_a_padded_pagerduty_routing_key_warns_that_every_page_fails():
+    # audit secrets-2: the operator copies routingKey as stored and Alertmanager sends an inline routing_key as is;
+    # PagerDuty refuses a key that is not 32 characters (400), so `--from-file` of a file ending in "\n" loses pages
+    (pager,) = [ref for ref in secret_refs(graph_of("variety-dev")) if ref.name == "pd-routing"]
+    (warning,) = secret_warnings([pager], {("variety-dev", "pd-routing"): SecretRead(keys={"routing_key": True})})
+    assert warning.startswith("secrets: key routing_key of Secret variety-dev/pd-routing has leading or trailing "
+                              "whitespace")
+    assert "every page of AlertmanagerConfig channel-pager fails" in warning
+    assert "PagerDuty refuses a routing key that is not 32 characters" in warning
+    assert "--from-file=routing_key=FILE.clean" in warning
+    assert secret_warnings([pager], {("variety-dev", "pd-routing"): SecretRead(keys={"routing_key": False})}) == []
 
 
 def test_an_unreadable_namespace_is_one_warning_naming_the_permission():
