@@ -71,10 +71,36 @@ Contract:
   room is ``hard - used``, and the warning shows the use. Quotas with ``scopes`` or a
   ``scopeSelector`` apply to some pods only and are not judged; keys not listed above are not
   judged. A quota naming a key of ``validationSet`` that some container leaves unset gets a
-  warning naming the containers. Containers a controller injects (Knative's ``queue-proxy``,
-  KServe's storage initializer) are not in the graph and not counted: a lower bound again. A
-  warning names each item with its share, at most :data:`ITEMS_SHOWN` of them (largest first), and
-  who creates what is refused.
+  warning naming the containers. A warning names each item with its share, at most
+  :data:`ITEMS_SHOWN` of them (largest first), and who creates what is refused.
+- Knative's ``queue-proxy`` is a container of every pod of a Serverless-mode InferenceService (the
+  annotation ``serving.kserve.io/deploymentMode``, ``Serverless`` when absent as in
+  ``compile/kubernetes/prerequisites.py``), modelled as :class:`QueueProxy` (:func:`queue_proxy`):
+  knative/serving ``pkg/reconciler/revision/resources/queue.go`` ``createQueueResources`` gives it,
+  per resource, the ``knative-serving/config-deployment`` key when set (``queue-sidecar-cpu-request``,
+  ``-memory-request``, ``-ephemeral-storage-request``, ``-cpu-limit``, ``-memory-limit``,
+  ``-ephemeral-storage-limit``; ``pkg/deployment/config.go`` ``NewConfigFromMap``, which also reads
+  the deprecated ``queueSidecarCPURequest``.. spellings, the new ones winning), else Knative's default
+  only when ``config-features`` ``queueproxy.resource-defaults`` is ``Enabled`` (``queue.go``
+  ``useQPResourceDefaults``; ``pkg/apis/config/features.go`` defaults it to ``Disabled``): requests
+  cpu 25m, memory 400Mi, limits cpu 1000m, memory 800Mi (``config.go`` ``QueueSidecar*Default``). The
+  cpu request is 25m even then (``config.go`` ``defaultConfig``), so a default install's
+  queue-proxy asks ``requests: {cpu: 25m}`` and nothing else, and a quota naming ``memory``,
+  ``requests.memory`` or ``limits.*`` refuses every endpoint pod (knative/serving#4134, #13708). The
+  per-revision ``queue.sidecar.serving.knative.dev/*`` annotations are not modelled (KServe and the
+  compiler set none). KServe's storage initializer (an init container) is not in the graph and not
+  counted: a lower bound.
+- :func:`limit_range_warnings` judges every container of the namespace's pods against the
+  LimitRanges' ``Container`` items (``min``, ``max``, ``maxLimitRequestRatio``) and each pod against
+  ``Pod`` items, after the LimitRanges' defaults are filled in, as the LimitRanger admission plugin
+  does (kubernetes ``plugin/pkg/admission/limitranger/admission.go``: ``PodMutateLimitFunc`` then
+  ``PodValidateLimitFunc``, ``minConstraint``, ``maxConstraint``, ``limitRequestRatioConstraint``).
+  It refuses the pod with 403 Forbidden, so, as for quotas, the refusal lands on the controller. A
+  default limit below the container's request makes the pod invalid (422, ``pkg/apis/core/validation``
+  ``ValidateResourceRequirements``: "must be less than or equal to <key> limit of <n>"), named under
+  the LimitRange that gave it. One warning per (LimitRange, item type), naming the containers (or
+  pods) and what they do not fit. Restartable (sidecar) init containers are taken as plain ones (the
+  graph has none).
 """
 
 from __future__ import annotations
@@ -149,12 +175,24 @@ def _quantities(values: Any) -> dict[str, Decimal]:
 
 
 @dataclass(frozen=True)
+class Container:
+    """One container's ``requests`` and ``limits`` as the pod is created (a request defaulted to its
+    limit), and whether it is an init container."""
+
+    name: str
+    requests: dict[str, Decimal]
+    limits: dict[str, Decimal]
+    init: bool = False
+
+
+@dataclass(frozen=True)
 class Pod:
-    """One pod's ``usage`` per quota key (``pods`` included) and, per key of :data:`VALIDATION_SET`,
-    the containers that leave it unset (``missing``)."""
+    """One pod's ``usage`` per quota key (``pods`` included), per key of :data:`VALIDATION_SET` the
+    containers that leave it unset (``missing``), and its ``containers``."""
 
     usage: dict[str, Decimal]
     missing: dict[str, tuple[str, ...]]
+    containers: tuple[Container, ...] = ()
 
 
 def _container(container: Mapping[str, Any], defaults: Mapping[str, Decimal]) -> tuple[dict, dict]:
@@ -173,9 +211,12 @@ def pod_of(spec: Mapping[str, Any], defaults: Mapping[str, Decimal] | None = Non
     init_requests: dict[str, Decimal] = {}
     init_limits: dict[str, Decimal] = {}
     missing: dict[str, list[str]] = {}
+    containers: list[Container] = []
     for kind in ("containers", "initContainers"):
         for container in spec.get(kind) or []:
             c_requests, c_limits = _container(container, defaults)
+            containers.append(Container(str(container.get("name") or "?"), c_requests, c_limits,
+                                        kind == "initContainers"))
             for key in VALIDATION_SET:
                 base = key.rpartition(".")[2]
                 if base not in (c_limits if key.startswith("limits.") else c_requests):
@@ -197,7 +238,7 @@ def pod_of(spec: Mapping[str, Any], defaults: Mapping[str, Decimal] | None = Non
     for name in _NATIVE:
         if name in limits:
             usage[f"limits.{name}"] = limits[name]
-    return Pod(usage, {k: tuple(dict.fromkeys(v)) for k, v in missing.items()})
+    return Pod(usage, {k: tuple(dict.fromkeys(v)) for k, v in missing.items()}, tuple(containers))
 
 
 def _add(into: dict[str, Decimal], values: Mapping[str, Decimal]) -> None:
@@ -208,6 +249,83 @@ def _add(into: dict[str, Decimal], values: Mapping[str, Decimal]) -> None:
 def _max(into: dict[str, Decimal], values: Mapping[str, Decimal]) -> None:
     for name, amount in values.items():
         into[name] = max(into.get(name, Decimal(0)), amount)
+
+
+# -- Knative's queue-proxy -------------------------------------------------------------------
+
+QUEUE_PROXY = "queue-proxy"
+"""The name of Knative's sidecar container (``queue.go`` ``QueueContainerName``)."""
+QUEUE_SIDECAR_KEYS = {("requests", "cpu"): "queue-sidecar-cpu-request",
+                      ("requests", "memory"): "queue-sidecar-memory-request",
+                      ("requests", "ephemeral-storage"): "queue-sidecar-ephemeral-storage-request",
+                      ("limits", "cpu"): "queue-sidecar-cpu-limit",
+                      ("limits", "memory"): "queue-sidecar-memory-limit",
+                      ("limits", "ephemeral-storage"): "queue-sidecar-ephemeral-storage-limit"}
+"""``knative-serving/config-deployment`` keys of the queue-proxy's resources (``config.go``)."""
+_DEPRECATED_KEYS = {("requests", "cpu"): "queueSidecarCPURequest", ("requests", "memory"): "queueSidecarMemoryRequest",
+                    ("requests", "ephemeral-storage"): "queueSidecarEphemeralStorageRequest",
+                    ("limits", "cpu"): "queueSidecarCPULimit", ("limits", "memory"): "queueSidecarMemoryLimit",
+                    ("limits", "ephemeral-storage"): "queueSidecarEphemeralStorageLimit"}
+QUEUE_SIDECAR_DEFAULTS = {("requests", "cpu"): "25m", ("requests", "memory"): "400Mi", ("limits", "cpu"): "1000m",
+                          ("limits", "memory"): "800Mi"}
+"""Knative's defaults (``config.go`` ``QueueSidecar*Default``); all but the cpu request apply only with
+``queueproxy.resource-defaults: Enabled``."""
+RESOURCE_DEFAULTS_FLAG = "queueproxy.resource-defaults"
+"""The ``knative-serving/config-features`` flag that turns Knative's queue-proxy defaults on."""
+
+
+@dataclass(frozen=True)
+class QueueProxy:
+    """The queue-proxy container Knative adds to an endpoint pod (``resources`` as in a pod spec) and
+    where that came from (``source``, said in a warning that names it)."""
+
+    resources: dict[str, dict[str, str]]
+    source: str
+
+
+def queue_proxy(deployment: Mapping[str, Any] | None = None, features: Mapping[str, Any] | None = None,
+                unread: str = "") -> QueueProxy:
+    """The queue-proxy of a cluster whose ``knative-serving`` ConfigMaps ``config-deployment`` and
+    ``config-features`` hold ``deployment`` and ``features`` (their ``data``; None: absent, Knative's
+    defaults; module contract; both None: not read). ``unread`` says why they could not be read (then
+    Knative's defaults are assumed, and the source says so)."""
+    read = deployment is not None or features is not None
+    deployment, features = deployment or {}, features or {}
+    enabled = str(features.get(RESOURCE_DEFAULTS_FLAG, "")).lower() == "enabled"  # asFlag: EqualFold
+    resources: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+    configured = []
+    for (kind, name), key in QUEUE_SIDECAR_KEYS.items():
+        value = deployment.get(key, deployment.get(_DEPRECATED_KEYS[(kind, name)]))
+        if value is not None:
+            configured.append(f"{key}: {value}")
+        elif enabled or (kind, name) == ("requests", "cpu"):
+            value = QUEUE_SIDECAR_DEFAULTS.get((kind, name))
+        if value is not None:
+            resources[kind][name] = str(value)
+    resources = {k: v for k, v in resources.items() if v}
+    if unread or not read:
+        why = f"could not be read ({unread})" if unread else "were not read"
+        return QueueProxy(resources, f"the knative-serving ConfigMaps {why}, so Knative's defaults are assumed: "
+                                     "requests cpu 25m and nothing else")
+    where = "knative-serving/config-deployment"
+    source = f"{where} sets {', '.join(configured)}" if configured else f"{where} sets no queue-sidecar-* key"
+    return QueueProxy(resources, f"{source}; {RESOURCE_DEFAULTS_FLAG} is {'enabled' if enabled else 'not enabled'}")
+
+
+KNATIVE_QUEUE_PROXY = queue_proxy()
+"""The queue-proxy of a default Knative install: ``requests: {cpu: 25m}`` and nothing else."""
+
+
+def _serverless(obj: Mapping[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return annotations.get("serving.kserve.io/deploymentMode", "Serverless") == "Serverless"
+
+
+def _defaulted(container: Mapping[str, Any], defaults: Mapping[str, Decimal]) -> dict[str, Any]:
+    """``container`` with ``defaults`` filled into its unset requests and limits (a controller's defaulting)."""
+    requests, limits = _container(container, defaults)
+    return {**container, "resources": {"requests": {k: str(v) for k, v in requests.items()},
+                                       "limits": {k: str(v) for k, v in limits.items()}}}
 
 
 # -- what runs ------------------------------------------------------------------------------
@@ -241,7 +359,7 @@ def _surge(spec: Mapping[str, Any], replicas: int) -> int:
     return _count(surge, 0)
 
 
-def _deployment(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+def _deployment(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> Iterator[Workload]:
     spec = obj.get("spec") or {}
     replicas = _count(spec.get("replicas"), 1)
     pod = pod_of((spec.get("template") or {}).get("spec") or {})
@@ -249,32 +367,35 @@ def _deployment(r: DesiredResource, obj: dict) -> Iterator[Workload]:
                    _surge(spec, replicas))
 
 
-def _inference_service(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+def _inference_service(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> Iterator[Workload]:
     predictor = (obj.get("spec") or {}).get("predictor") or {}
     model = predictor.get("model")
     runtime = [{"name": "kserve-container", "resources": model.get("resources") or {}}] if isinstance(model, dict) else []
-    pod = pod_of({"containers": [*runtime, *(predictor.get("containers") or [])]}, KSERVE_DEFAULTS)
+    containers = [_defaulted(c, KSERVE_DEFAULTS) for c in [*runtime, *(predictor.get("containers") or [])]]
+    if _serverless(obj):
+        containers.append({"name": QUEUE_PROXY, "resources": sidecar.resources})
+    pod = pod_of({"containers": containers})
     low = max(1, _count(predictor.get("minReplicas"), 1))
     high = _count(predictor.get("maxReplicas"), 0)
     yield Workload(r.address, f"InferenceService {_name(obj)}", "Knative (its revision's Deployment)", pod, low,
                    max(low, high), low)
 
 
-def _job(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+def _job(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> Iterator[Workload]:
     spec = obj.get("spec") or {}
     pods = _count(spec.get("parallelism"), 1)
     yield Workload(r.address, f"Job {_name(obj)}", "the Job controller",
                    pod_of((spec.get("template") or {}).get("spec") or {}), pods, pods)
 
 
-def _cron_job(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+def _cron_job(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> Iterator[Workload]:
     job = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
     pods = _count(job.get("parallelism"), 1)
     yield Workload(r.address, f"CronJob {_name(obj)}", "the Job controller (at its schedule)",
                    pod_of((job.get("template") or {}).get("spec") or {}), 0, pods)
 
 
-def _training_template(r: DesiredResource, obj: dict) -> Iterator[Workload]:
+def _training_template(r: DesiredResource, obj: dict, sidecar: QueueProxy) -> Iterator[Workload]:
     raw = (obj.get("data") or {}).get(TEMPLATE_KEY)
     try:
         template = json.loads(raw) if isinstance(raw, str) else None
@@ -293,7 +414,7 @@ TEMPLATE_KEY = "pytorchjob.json"
 """The key of a training job's stored PyTorchJob template (``compile/kubernetes/training.py``)."""
 WORKLOADS = {"Deployment": _deployment, "InferenceService": _inference_service, "Job": _job,
              "CronJob": _cron_job, "ConfigMap": _training_template}
-"""Kind -> the pods an object of it runs."""
+"""Kind -> the pods an object of it runs (given the cluster's :class:`QueueProxy`)."""
 
 
 def _name(obj: Mapping[str, Any]) -> str:
@@ -308,9 +429,21 @@ def namespace_objects(graph: DesiredGraph) -> list[tuple[DesiredResource, dict]]
             and (r.inputs.get("metadata") or {}).get("namespace") == namespace]
 
 
-def workloads(objects: list[tuple[DesiredResource, dict]]) -> list[Workload]:
-    """Every pod-running item of ``objects`` (:func:`namespace_objects`; module contract)."""
-    return [w for r, obj in objects if obj["kind"] in WORKLOADS for w in WORKLOADS[obj["kind"]](r, obj)]
+def workloads(objects: list[tuple[DesiredResource, dict]],
+              sidecar: QueueProxy = KNATIVE_QUEUE_PROXY) -> list[Workload]:
+    """Every pod-running item of ``objects`` (:func:`namespace_objects`; module contract), an endpoint's
+    pods with the queue-proxy ``sidecar``."""
+    return [w for r, obj in objects if obj["kind"] in WORKLOADS for w in WORKLOADS[obj["kind"]](r, obj, sidecar)]
+
+
+def runs_pods(graph: DesiredGraph) -> bool:
+    """Whether ``graph`` has objects that run pods in its namespace (then its LimitRanges matter)."""
+    return bool(workloads(namespace_objects(graph)))
+
+
+def serverless_endpoints(graph: DesiredGraph) -> bool:
+    """Whether ``graph`` has a Serverless-mode InferenceService in its namespace (its pods run a queue-proxy)."""
+    return any(obj["kind"] == "InferenceService" and _serverless(obj) for _, obj in namespace_objects(graph))
 
 
 # -- needs ---------------------------------------------------------------------------------
@@ -399,10 +532,10 @@ def _workload_parts(w: Workload) -> Iterator[tuple[str, Part]]:
         yield key, Part(w.address, w.what, w.creator, amount * w.start, amount * w.most, amount * w.update)
 
 
-def namespace_needs(graph: DesiredGraph) -> dict[str, Need]:
+def namespace_needs(graph: DesiredGraph, sidecar: QueueProxy = KNATIVE_QUEUE_PROXY) -> dict[str, Need]:
     """What the graph's namespace objects need, per quota key (module contract), keys sorted."""
     objects = namespace_objects(graph)
-    return _needs(objects, workloads(objects))
+    return _needs(objects, workloads(objects, sidecar))
 
 
 def _needs(objects: list[tuple[DesiredResource, dict]], loads: list[Workload]) -> dict[str, Need]:
@@ -510,14 +643,24 @@ def limit_range_defaults(limit_ranges: Sequence[Mapping[str, Any]]) -> frozenset
     return frozenset(covered & set(VALIDATION_SET))
 
 
-def _unset_warning(quota: str, where: str, key: str, lacking: list[tuple[Workload, tuple[str, ...]]]) -> str:
+def _unset_warning(quota: str, where: str, key: str, lacking: list[tuple[Workload, tuple[str, ...]]],
+                   sidecar: QueueProxy) -> str:
     items = _listed([f"{w.address} ({w.what}: {', '.join(containers)})"
                      for w, containers in sorted(lacking, key=lambda x: (x[0].address, x[0].what))])
     creators = ", ".join(dict.fromkeys(w.creator for w, _ in lacking))
-    return (f"namespace quota: ResourceQuota {quota} in {where} sets {key}, so every container must set it, and "
+    ours = any(c != QUEUE_PROXY for _, containers in lacking for c in containers)
+    fix = f"Set {key} on those containers, or have" if ours else "Have"
+    text = (f"namespace quota: ResourceQuota {quota} in {where} sets {key}, so every container must set it, and "
             f"these leave it unset: {items}. Their pods are refused with 403 Forbidden \"must specify {key}\" "
-            f"(pod creates of {creators}). Set {key} on those containers, or have the cluster admin add a "
-            "LimitRange default for it.")
+            f"(pod creates of {creators}). {fix} the cluster admin add a LimitRange default for it.")
+    if any(QUEUE_PROXY in containers for _, containers in lacking):
+        kind, _, name = key.rpartition(".")
+        keys = [QUEUE_SIDECAR_KEYS[(k, name)] for k in ((kind,) if kind else ("requests", "limits"))]
+        text += (f" The {QUEUE_PROXY} is Knative's sidecar in every endpoint pod ({sidecar.source}): the cluster "
+                 f"admin can set {' and '.join(keys)} in ConfigMap knative-serving/config-deployment, or "
+                 f"{RESOURCE_DEFAULTS_FLAG}: enabled in knative-serving/config-features (requests cpu 25m, "
+                 "memory 400Mi, limits cpu 1000m, memory 800Mi).")
+    return text
 
 
 def _scoped(quota: Mapping[str, Any]) -> bool:
@@ -526,15 +669,16 @@ def _scoped(quota: Mapping[str, Any]) -> bool:
 
 
 def namespace_quota_warnings(graph: DesiredGraph, quotas: Sequence[Mapping[str, Any]], *,
-                             first_apply: bool = False, limit_ranges: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+                             first_apply: bool = False, limit_ranges: Sequence[Mapping[str, Any]] = (),
+                             sidecar: QueueProxy = KNATIVE_QUEUE_PROXY) -> list[str]:
     """One warning per (quota, key) the graph's namespace objects pass and per validated key some
     container leaves unset and no LimitRange of ``limit_ranges`` fills in (:func:`limit_range_defaults`;
-    module contract), in quota name then key order."""
+    module contract), in quota name then key order; endpoint pods run the queue-proxy ``sidecar``."""
     where = f"namespace {graph.metadata.get('namespace') or '?'}"
     if not quotas:
         return []
     objects = namespace_objects(graph)
-    loads = workloads(objects)  # parsed once, for the needs and the unset keys
+    loads = workloads(objects, sidecar)  # parsed once, for the needs and the unset keys
     needs = _needs(objects, loads)
     defaulted = limit_range_defaults(limit_ranges)
     lacking = {key: items for key, items in unset_requirements(loads).items() if key not in defaulted}
@@ -546,10 +690,169 @@ def namespace_quota_warnings(graph: DesiredGraph, quotas: Sequence[Mapping[str, 
         used = _quantities((quota.get("status") or {}).get("used")) if first_apply else {}
         for key in sorted(hard):
             if key in lacking:
-                out.append(_unset_warning(_name(quota), where, key, lacking[key]))
+                out.append(_unset_warning(_name(quota), where, key, lacking[key], sidecar))
             if key in needs:
                 warning = _quota_warning(_name(quota), where, needs[key], hard[key],
                                          used.get(key, Decimal(0)) if first_apply else None)
                 if warning:
                     out.append(warning)
     return out
+
+
+# -- LimitRanges ------------------------------------------------------------------------------
+
+
+def _item_defaults(item: Mapping[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """A ``Container`` item's default (requests, limits), defaulted as the server defaults it
+    (``SetDefaults_LimitRangeItem``: limit <- ``max``; request <- ``default``, then ``min``)."""
+    limits = {**_quantities(item.get("max")), **_quantities(item.get("default"))}
+    requests = {**_quantities(item.get("min")), **limits, **_quantities(item.get("defaultRequest"))}
+    return requests, limits
+
+
+def _with_range_defaults(container: Container, ranges: Sequence[Mapping[str, Any]]) -> tuple[Container, dict[str, str]]:
+    """``container`` after LimitRanger's mutation: each LimitRange in turn fills its missing limits and
+    requests from its ``Container`` items' defaults (``defaultContainerResourceRequirements``,
+    ``mergeContainerResources``: only keys the container leaves unset); and, per limit filled in, the
+    LimitRange that filled it."""
+    requests, limits = dict(container.requests), dict(container.limits)
+    filled: dict[str, str] = {}
+    for limit_range in ranges:
+        d_requests: dict[str, Decimal] = {}
+        d_limits: dict[str, Decimal] = {}
+        for item in _items_of(limit_range, "Container"):
+            item_requests, item_limits = _item_defaults(item)
+            d_requests.update(item_requests)
+            d_limits.update(item_limits)
+        filled.update({k: _name(limit_range) for k in d_limits if k not in limits})
+        limits = {**d_limits, **limits}
+        requests = {**d_requests, **requests}
+    return Container(container.name, requests, limits, container.init), filled
+
+
+def _over_default(requests: Mapping[str, Decimal], limits: Mapping[str, Decimal],
+                  keys: Sequence[str]) -> list[tuple[str, str]]:
+    """A request above the limit a LimitRange default gave it (``keys``): the pod is then invalid, 422
+    (``pkg/apis/core/validation/validation.go`` ``ValidateResourceRequirements``)."""
+    return [(f"{k} request {_show(k, requests[k])} > default limit {_show(k, limits[k])}",
+             f"422 Invalid (the pod's resources.requests: Invalid value: {_show(k, requests[k])}: must be less "
+             f"than or equal to {k} limit of {_show(k, limits[k])})")
+            for k in sorted(keys) if k in requests and requests[k] > limits[k]]
+
+
+def _items_of(limit_range: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
+    return [i for i in (limit_range.get("spec") or {}).get("limits") or []
+            if isinstance(i, Mapping) and i.get("type") == kind]
+
+
+def _show(name: str, amount: Decimal) -> str:
+    return format_amount(name, amount)
+
+
+def _violations(item: Mapping[str, Any], kind: str, requests: Mapping[str, Decimal],
+                limits: Mapping[str, Decimal]) -> list[tuple[str, str]]:
+    """What ``requests``/``limits`` pass of ``item``: (short text, the refusal), in ``minConstraint``,
+    ``maxConstraint``, ``limitRequestRatioConstraint`` order (LimitRanger refuses with 403)."""
+    return [(short, f'403 Forbidden "{message}"') for short, message in _admission(item, kind, requests, limits)]
+
+
+def _admission(item: Mapping[str, Any], kind: str, requests: Mapping[str, Decimal],
+               limits: Mapping[str, Decimal]) -> list[tuple[str, str]]:
+    out = []
+    for name, low in sorted(_quantities(item.get("min")).items()):
+        enforced = _show(name, low)
+        if name not in requests:
+            out.append((f"no {name} request (min {enforced})",
+                        f"minimum {name} usage per {kind} is {enforced}.  No request is specified"))
+        elif requests[name] < low:
+            out.append((f"{name} request {_show(name, requests[name])} < min {enforced}",
+                        f"minimum {name} usage per {kind} is {enforced}, but request is {_show(name, requests[name])}"))
+        elif name in limits and limits[name] < low:
+            out.append((f"{name} limit {_show(name, limits[name])} < min {enforced}",
+                        f"minimum {name} usage per {kind} is {enforced}, but limit is {_show(name, limits[name])}"))
+    for name, high in sorted(_quantities(item.get("max")).items()):
+        enforced = _show(name, high)
+        if name not in limits:
+            out.append((f"no {name} limit (max {enforced})",
+                        f"maximum {name} usage per {kind} is {enforced}.  No limit is specified"))
+        elif limits[name] > high:
+            out.append((f"{name} limit {_show(name, limits[name])} > max {enforced}",
+                        f"maximum {name} usage per {kind} is {enforced}, but limit is {_show(name, limits[name])}"))
+        elif name in requests and requests[name] > high:
+            out.append((f"{name} request {_show(name, requests[name])} > max {enforced}",
+                        f"maximum {name} usage per {kind} is {enforced}, but request is {_show(name, requests[name])}"))
+    for name, ratio in sorted(_quantities(item.get("maxLimitRequestRatio")).items()):
+        request, limit = requests.get(name, Decimal(0)), limits.get(name, Decimal(0))
+        if not request or not limit:
+            missing = "request" if not request else "limit"
+            out.append((f"no {name} {missing} (maxLimitRequestRatio {ratio.normalize():f})",
+                        f"{name} max limit to request ratio per {kind} is {ratio.normalize():f}, but no {missing} "
+                        f"is specified or {missing} is 0"))
+        elif limit / request > ratio:
+            out.append((f"{name} limit/request {float(limit / request):.2f} > maxLimitRequestRatio {ratio.normalize():f}",
+                        f"{name} max limit to request ratio per {kind} is {ratio.normalize():f}, but provided ratio "
+                        f"is {float(limit / request):f}"))
+    return out
+
+
+def _pod_totals(containers: Sequence[Container]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """A pod's requests and limits for a ``Pod`` item (``podRequests``/``podLimits``: the containers'
+    sum, or the largest init container when larger)."""
+    requests: dict[str, Decimal] = {}
+    limits: dict[str, Decimal] = {}
+    init_requests: dict[str, Decimal] = {}
+    init_limits: dict[str, Decimal] = {}
+    for c in containers:
+        _max(init_requests, c.requests) if c.init else _add(requests, c.requests)
+        _max(init_limits, c.limits) if c.init else _add(limits, c.limits)
+    _max(requests, init_requests)
+    _max(limits, init_limits)
+    return requests, limits
+
+
+def limit_range_warnings(graph: DesiredGraph, limit_ranges: Sequence[Mapping[str, Any]],
+                         sidecar: QueueProxy = KNATIVE_QUEUE_PROXY) -> list[str]:
+    """One warning per (LimitRange, item type ``Container`` or ``Pod``) some pod of the graph's
+    namespace objects would pass, after the LimitRanges' defaults (module contract), in LimitRange
+    name order, naming each container or pod with what it passes."""
+    if not limit_ranges:
+        return []
+    where = f"namespace {graph.metadata.get('namespace') or '?'}"
+    loads = workloads(namespace_objects(graph), sidecar)
+    ranges = sorted(limit_ranges, key=lambda lr: _name(lr))
+    mutated = [(w, [_with_range_defaults(c, ranges) for c in w.pod.containers]) for w in loads]
+    out = []
+    for limit_range in ranges:
+        name = _name(limit_range)
+        for kind in ("Container", "Pod"):
+            found: list[tuple[Workload, str, list[tuple[str, str]]]] = []
+            for w, containers in mutated:
+                if kind == "Container":
+                    for c, filled in containers:
+                        v = [x for item in _items_of(limit_range, kind)
+                             for x in _violations(item, kind, c.requests, c.limits)]
+                        named = {short.removeprefix("no ").split(" ")[0] for short, _ in v}  # one refusal is enough
+                        v += _over_default(c.requests, c.limits,
+                                           [k for k, by in filled.items() if by == name and k not in named])
+                        if v:
+                            found.append((w, c.name, v))
+                    continue
+                totals = _pod_totals([c for c, _ in containers])
+                if v := [x for item in _items_of(limit_range, kind) for x in _violations(item, kind, *totals)]:
+                    found.append((w, "", v))
+            if found:
+                out.append(_range_warning(name, where, kind, found))
+    return out
+
+
+def _range_warning(name: str, where: str, kind: str, found: list[tuple[Workload, str, list[tuple[str, str]]]]) -> str:
+    found = sorted(found, key=lambda f: (f[0].address, f[0].what, f[1]))
+    items = _listed([f"{w.address} ({w.what}{': ' + container if container else ''}) "
+                     f"{', '.join(short for short, _ in v)}" for w, container, v in found])
+    creators = ", ".join(dict.fromkeys(w.creator for w, _, _ in found))
+    message = found[0][2][0][1]
+    whose = "containers" if kind == "Container" else "pods"
+    return (f"namespace limits: LimitRange {name} in {where} bounds or defaults each {kind}, and these {whose} do not "
+            f"fit it: {items}. "
+            f"Their pods are refused with {message} (pod creates of {creators}), so what "
+            f"they make never runs. Change what those {whose} ask, or have the cluster admin change LimitRange {name}.")

@@ -39,6 +39,14 @@ GENEROUS = _quota("team-gpu", {"requests.nvidia.com/gpu": "16", "pods": "50", "r
                                "requests.memory": "1Ti", "count/configmaps": "100"})
 
 
+def _knative_config(name: str, data: dict[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "knative-serving"},
+            "data": data}
+
+
+KNATIVE_MEMORY = _knative_config("config-deployment", {"queue-sidecar-image": "q", "queue-sidecar-memory-request": "64Mi"})
+
+
 def test_the_stand_in_lists_resource_quotas_in_a_namespace_and_refuses_without_rbac():
     with KubeApiStandIn(tokens={"admin": None, "viewer": [{"apiGroups": [""], "resources": ["pods"],
                                                            "verbs": ["list"]}]}) as api:
@@ -87,6 +95,8 @@ def test_plan_refresh_warns_where_the_namespace_quota_cannot_run_the_reference(c
         code, text, err = _plan(capsys, monkeypatch, tmp_path, api.url, "text", state=state)
         assert code == 0, err
         api.seed(GENEROUS)
+        # GENEROUS names requests.memory, which Knative's queue-proxy sets only when config-deployment says so
+        api.seed(KNATIVE_MEMORY)
         code, generous, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
         listed = api.requests_for("GET", f"/namespaces/{NAMESPACE}/resourcequotas")
     assert gpu.startswith("namespace quota: ResourceQuota team-gpu in namespace fraud-dev sets "
@@ -143,6 +153,61 @@ def test_a_quota_naming_limits_cpu_says_which_containers_leave_it_unset(capsys, 
     assert "platform (Deployment mlops-mlflow: mlflow)" in unset and '"must specify limits.cpu"' in unset
 
 
+@pytest.mark.timeout(120)
+def test_the_queue_proxy_of_every_endpoint_pod_is_named_unless_knative_sets_its_limits(capsys, monkeypatch,
+                                                                                       tmp_path: Path):
+    """preflight-3: the scorer's pods run Knative's queue-proxy, which on a default install asks cpu 25m and
+    nothing else: a quota naming limits.cpu refuses them (knative/serving#4134). The plan reads
+    knative-serving/config-deployment and config-features once and uses what they set."""
+    from tests.scenarios.harness import compile_file
+    from tests.support.applied_state import applied_state, dumps
+
+    state = tmp_path / "state.json"
+    state.write_text(dumps(applied_state(compile_file(FRAUD, "dev"))), encoding="utf-8")
+    with KubeApiStandIn() as api:
+        api.seed(_quota("team-limits", {"limits.cpu": "1k", "requests.memory": "1Ti"}))
+        code, default, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
+        assert code == 0, err
+        api.seed(_knative_config("config-deployment", {"queue-sidecar-cpu-limit": "1"}))
+        api.seed(_knative_config("config-features", {"queueproxy.resource-defaults": "enabled"}))
+        code, configured, err = _plan(capsys, monkeypatch, tmp_path, api.url, state=state)
+        assert code == 0, err
+        read = api.requests_for("GET", "/namespaces/knative-serving/configmaps/config-deployment")
+    limits_cpu, memory = _quota_warnings(json.loads(default))
+    assert limits_cpu.startswith("namespace quota: ResourceQuota team-limits in namespace fraud-dev sets limits.cpu, "
+                                 "so every container must set it, and these leave it unset: endpoints.scorer "
+                                 "(InferenceService scorer: queue-proxy), ")
+    assert ("(knative-serving/config-deployment sets no queue-sidecar-* key; queueproxy.resource-defaults is not "
+            "enabled): the cluster admin can set queue-sidecar-cpu-limit in ConfigMap knative-serving/config-deployment"
+            in limits_cpu)
+    assert memory.startswith("namespace quota: ResourceQuota team-limits in namespace fraud-dev sets requests.memory, "
+                             "so every container must set it, and these leave it unset: endpoints.scorer "
+                             "(InferenceService scorer: queue-proxy). ")
+    (others,) = _quota_warnings(json.loads(configured))  # the platform's containers still lack limits.cpu
+    assert "sets limits.cpu" in others and "endpoints.scorer" not in others
+    assert len(read) == 2
+
+
+@pytest.mark.timeout(120)
+def test_a_limit_range_max_is_judged_without_any_resource_quota(capsys, monkeypatch, tmp_path: Path):
+    """preflight-9: the LimitRanges are read whenever the environment runs pods in the namespace (before:
+    only under a quota, and only for their defaults), and each container is judged against its max."""
+    with KubeApiStandIn() as api:
+        api.seed({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "per-container", "namespace": NAMESPACE},
+                  "spec": {"limits": [{"type": "Container", "max": {"cpu": "8", "memory": "32Gi"},
+                                       "default": {"cpu": "8", "memory": "32Gi"},
+                                       "defaultRequest": {"cpu": "8", "memory": "32Gi"}}]}})
+        code, out, err = _plan(capsys, monkeypatch, tmp_path, api.url)
+        listed = api.requests_for("GET", f"/namespaces/{NAMESPACE}/limitranges")
+    assert code == 0, err
+    (limits,) = [w for w in json.loads(out)["warnings"] if w.startswith("namespace limits")]
+    assert limits.startswith("namespace limits: LimitRange per-container in namespace fraud-dev bounds or defaults each "
+                             "Container, and these containers do not fit it: training_jobs.retrain (a PyTorchJob run's Master: "
+                             "pytorch) cpu request 43 > max 8, memory request 163Gi > max 32Gi. ")
+    assert '403 Forbidden "maximum cpu usage per Container is 8, but request is 43"' in limits
+    assert _quota_warnings(json.loads(out)) == [] and len(listed) == 1
+
+
 def test_a_limit_range_default_for_the_key_means_no_unset_warning(capsys, monkeypatch, tmp_path: Path):
     """LimitRanger fills a container's missing cpu limit from the namespace's LimitRange before the
     quota is checked (plan/namespace_quotas.limit_range_defaults): nothing to warn about."""
@@ -186,7 +251,7 @@ def test_a_quota_read_without_an_answer_is_given_a_quarter_of_the_refresh_deadli
     (silent,) = _quota_warnings(json.loads(out))
     assert silent == ("namespace quotas: could not read the ResourceQuotas of namespace fraud-dev through context "
                       "kind-mlops (no answer within 1 s); what this environment needs there was not checked against "
-                      "them")
+                      "them nor against its LimitRanges")
 
 
 @pytest.mark.timeout(120)

@@ -10,6 +10,7 @@ update (one surge pod or one new revision pod beside the old).
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -18,10 +19,12 @@ from mlops_infra.graph import GraphBuilder
 from mlops_infra.plan.namespace_quotas import (
     format_amount,
     limit_range_defaults,
+    limit_range_warnings,
     namespace_needs,
     namespace_quota_warnings,
     parse_quantity,
     pod_of,
+    queue_proxy,
 )
 from tests.compile.aws.cases import REFERENCE, compiled
 
@@ -59,8 +62,9 @@ def test_the_reference_dev_graph_needs_per_key():
              for k, n in namespace_needs(_reference()).items()}
     assert needs["pods"] == ("6", "11", "12")
     assert needs["requests.nvidia.com/gpu"] == ("1", "6", "7")  # 1 to 2 endpoint replicas, a 4-GPU run, 1 new revision
-    # each scorer replica: 3 cpu / 13Gi, 90% / 85% of its g4dn.xlarge (compile/kubernetes/serving.py resources)
-    assert needs["requests.cpu"] == needs["cpu"] == ("3450m", "49800m", "52800m")
+    # each scorer replica: 3 cpu / 13Gi, 90% / 85% of its g4dn.xlarge (compile/kubernetes/serving.py resources),
+    # and its pod's Knative queue-proxy: 25m cpu (preflight-3; Knative's default, no memory)
+    assert needs["requests.cpu"] == needs["cpu"] == ("3475m", "49850m", "52875m")
     assert needs["requests.memory"] == ("14Gi", "195840Mi", "209152Mi")
     assert needs["limits.memory"] == ("16Gi", "32256Mi", "45568Mi")
     assert needs["requests.storage"] == ("11Gi", "11Gi", "11Gi")  # the registry's 10Gi, the Pushgateway's 1Gi
@@ -110,19 +114,129 @@ def test_a_first_apply_leaves_room_for_what_others_use():
 
 
 def test_a_compute_quota_names_the_containers_that_leave_its_key_unset():
-    """pods.go Constraints: cpu and memory keys only, per container; a request defaults to its limit."""
+    """pods.go Constraints: cpu and memory keys only, per container; a request defaults to its limit.
+    Every endpoint pod also runs Knative's queue-proxy, which by default asks cpu 25m and nothing else
+    (preflight-3: before, the plan named every container but that one)."""
     graph = _reference()
-    assert namespace_quota_warnings(graph, [_quota({"requests.cpu": "1k", "memory": "1Ti",
-                                                    "requests.nvidia.com/gpu": "99"})]) == []
+    assert namespace_quota_warnings(graph, [_quota({"requests.cpu": "1k", "requests.nvidia.com/gpu": "99"})]) == []
+    (memory,) = namespace_quota_warnings(graph, [_quota({"requests.cpu": "1k", "memory": "1Ti"})])
+    assert memory.startswith("namespace quota: ResourceQuota team in namespace fraud-dev sets memory, so every "
+                             "container must set it, and these leave it unset: endpoints.scorer (InferenceService "
+                             "scorer: queue-proxy). Their pods are refused with 403 Forbidden \"must specify memory\" "
+                             "(pod creates of Knative (its revision's Deployment)). Have the cluster admin add a "
+                             "LimitRange default for it. The queue-proxy is Knative's sidecar in every endpoint pod (")
+    assert memory.endswith("the cluster admin can set queue-sidecar-memory-request and queue-sidecar-memory-limit in "
+                           "ConfigMap knative-serving/config-deployment, or queueproxy.resource-defaults: enabled in "
+                           "knative-serving/config-features (requests cpu 25m, memory 400Mi, limits cpu 1000m, "
+                           "memory 800Mi).")
     (limits_memory,) = namespace_quota_warnings(graph, [_quota({"limits.memory": "1Ti"})])
-    assert limits_memory == (
+    assert limits_memory.startswith(
         "namespace quota: ResourceQuota team in namespace fraud-dev sets limits.memory, so every container must set "
-        "it, and these leave it unset: training_jobs.retrain (a PyTorchJob run's Master: pytorch). Their pods are "
-        "refused with 403 Forbidden \"must specify limits.memory\" (pod creates of the training operator (when a run "
-        "starts)). Set limits.memory on those containers, or have the cluster admin add a LimitRange default for it.")
+        "it, and these leave it unset: endpoints.scorer (InferenceService scorer: queue-proxy), training_jobs.retrain "
+        "(a PyTorchJob run's Master: pytorch). Their pods are refused with 403 Forbidden \"must specify limits.memory\" "
+        "(pod creates of Knative (its revision's Deployment), the training operator (when a run starts)). Set "
+        "limits.memory on those containers, or have the cluster admin add a LimitRange default for it. The "
+        "queue-proxy is Knative's sidecar in every endpoint pod (the knative-serving ConfigMaps were not read, so "
+        "Knative's defaults are assumed: requests cpu 25m and nothing else): the cluster admin can set "
+        "queue-sidecar-memory-limit in ConfigMap knative-serving/config-deployment")
     (limits_cpu,) = namespace_quota_warnings(graph, [_quota({"limits.cpu": "1k"})])
     assert "platform (Deployment mlops-capture: capture), platform (Deployment mlops-mlflow: mlflow)" in limits_cpu
-    assert "endpoints.scorer" not in limits_cpu  # KServe defaults the predictor's cpu limit
+    # KServe defaults the predictor's cpu limit; Knative's queue-proxy has none
+    assert "endpoints.scorer (InferenceService scorer: queue-proxy)" in limits_cpu
+
+
+@pytest.mark.parametrize(("deployment", "features", "resources", "says"), [
+    ({}, {}, {"requests": {"cpu": "25m"}}, "knative-serving/config-deployment sets no queue-sidecar-* key; "
+                                           "queueproxy.resource-defaults is not enabled"),
+    ({}, {"queueproxy.resource-defaults": "Enabled"},
+     {"requests": {"cpu": "25m", "memory": "400Mi"}, "limits": {"cpu": "1000m", "memory": "800Mi"}},
+     "queueproxy.resource-defaults is enabled"),
+    ({"queue-sidecar-memory-request": "50Mi", "queueSidecarMemoryRequest": "1Gi", "queueSidecarCPULimit": "2"},
+     {"queueproxy.resource-defaults": "disabled"},
+     {"requests": {"cpu": "25m", "memory": "50Mi"}, "limits": {"cpu": "2"}},
+     "sets queue-sidecar-memory-request: 50Mi, queue-sidecar-cpu-limit: 2;"),
+])
+def test_the_queue_proxy_asks_what_knatives_config_maps_set(deployment, features, resources, says):
+    """knative/serving queue.go createQueueResources: a config-deployment key when set (new spelling over
+    the deprecated one, config.go NewConfigFromMap), else Knative's default only with
+    queueproxy.resource-defaults Enabled (features.go; EqualFold), the 25m cpu request always."""
+    sidecar = queue_proxy(deployment, features)
+    assert sidecar.resources == resources and says in sidecar.source
+    assert queue_proxy(unread="403 Forbidden: no").source.startswith("the knative-serving ConfigMaps could not be read "
+                                                                     "(403 Forbidden: no), so Knative's defaults")
+
+
+def test_a_queue_proxy_configured_with_limits_is_not_named_and_is_counted():
+    graph = _reference()
+    quota = [_quota({"limits.cpu": "1k", "limits.memory": "1Ti", "requests.memory": "1Ti"})]
+    sidecar = queue_proxy({"queue-sidecar-cpu-limit": "1", "queue-sidecar-memory-request": "100Mi",
+                           "queue-sidecar-memory-limit": "200Mi"}, {})
+    warnings = namespace_quota_warnings(graph, quota, sidecar=sidecar)
+    assert len(warnings) == 2 and not any("endpoints.scorer" in w for w in warnings)  # limits.cpu/.memory: others
+    needs = namespace_needs(graph, sidecar)
+    assert format_amount("limits.memory", needs["limits.memory"].start) == "16584Mi"  # 16Gi + one pod's 200Mi
+
+
+def test_a_raw_deployment_endpoint_runs_no_queue_proxy():
+    graph = copy.deepcopy(_reference())  # compiled() is cached: never edit its graph
+    (isvc,) = [r for r in graph.resources if r.inputs.get("kind") == "InferenceService"]
+    isvc.inputs["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] = "RawDeployment"
+    assert not any("endpoints.scorer" in w for w in namespace_quota_warnings(graph, [_quota({"limits.memory": "1Ti"})]))
+
+
+PER_CONTAINER = {"metadata": {"name": "per-container"},
+                 "spec": {"limits": [{"type": "Container", "max": {"cpu": "8", "memory": "32Gi"}}]}}
+
+
+def test_a_limit_range_max_refuses_the_training_pods_without_any_quota():
+    """preflight-9: LimitRanger (admission.go PodValidateLimitFunc, maxConstraint) refuses a container past
+    a Container item's max; the training Master asks 90% of a GPU node (cpu 43, memory 163Gi)."""
+    graph = _reference()
+    assert namespace_quota_warnings(graph, [], limit_ranges=[PER_CONTAINER]) == []  # the quota check alone: silent
+    (warning,) = limit_range_warnings(graph, [PER_CONTAINER])
+    assert warning == (
+        "namespace limits: LimitRange per-container in namespace fraud-dev bounds or defaults each Container, and these "
+        "containers do not fit it: training_jobs.retrain (a PyTorchJob run's Master: pytorch) cpu request 43 > max 8, memory request "
+        "163Gi > max 32Gi. Their pods are refused with 403 Forbidden \"maximum cpu usage per Container is 8, but "
+        "request is 43\" (pod creates of the training operator (when a run starts)), so what they make never runs. "
+        "Change what those containers ask, or have the cluster admin change LimitRange per-container.")
+    assert limit_range_warnings(graph, []) == []
+
+
+def test_limit_range_min_ratio_and_pod_items_after_its_defaults():
+    """minConstraint needs a request, limitRequestRatioConstraint a request and a limit (after the
+    LimitRanges' defaults: a default cpu limit of 4 is what the queue-proxy then has, 4/0.025 = 160)."""
+    graph = _reference()
+    ranges = [{"metadata": {"name": "b"}, "spec": {"limits": [{"type": "Pod", "max": {"memory": "100Gi"}}]}},
+              {"metadata": {"name": "a"}, "spec": {"limits": [
+                  {"type": "Container", "default": {"cpu": "4"}, "maxLimitRequestRatio": {"cpu": "10"},
+                   "min": {"memory": "64Mi"}}]}}]
+    ratio, pod = limit_range_warnings(graph, ranges)
+    assert ratio.startswith("namespace limits: LimitRange a in namespace fraud-dev bounds or defaults each Container, "
+                            "and these containers do not fit it: endpoints.scorer (InferenceService scorer: queue-proxy) cpu "
+                            "limit/request 160.00 > maxLimitRequestRatio 10, ")
+    assert "memory" not in ratio.split("Their pods")[0]  # min memory 64Mi defaults every unset request to 64Mi
+    # its cpu limit defaulted to 4, below its request: the pod is invalid (validation.go ValidateResourceRequirements)
+    assert "training_jobs.retrain (a PyTorchJob run's Master: pytorch) cpu request 43 > default limit 4." in ratio
+    # podLimits sums the limits its containers set: the scorer's 16Gi stands though its queue-proxy sets none
+    assert pod.startswith("namespace limits: LimitRange b in namespace fraud-dev bounds or defaults each Pod, and "
+                          "these pods do not fit it: training_jobs.retrain (a PyTorchJob run's Master) no memory limit (max 100Gi). ")
+    assert '"maximum memory usage per Pod is 100Gi.  No limit is specified"' in pod
+
+
+def test_a_limit_range_default_limit_below_a_request_makes_the_pod_invalid():
+    """LimitRanger fills an unset limit from the default (mergeContainerResources), then pod validation
+    refuses a request above its limit (pkg/apis/core/validation ValidateResourceRequirements): 422."""
+    defaults = {"metadata": {"name": "defaults"},
+                "spec": {"limits": [{"type": "Container", "default": {"cpu": "1", "memory": "1Gi"}}]}}
+    (warning,) = limit_range_warnings(_reference(), [defaults])
+    assert warning == (
+        "namespace limits: LimitRange defaults in namespace fraud-dev bounds or defaults each Container, and these "
+        "containers do not fit it: training_jobs.retrain (a PyTorchJob run's Master: pytorch) cpu request 43 > default "
+        "limit 1, memory request 163Gi > default limit 1Gi. Their pods are refused with 422 Invalid (the pod's "
+        "resources.requests: Invalid value: 43: must be less than or equal to cpu limit of 1) (pod creates of the "
+        "training operator (when a run starts)), so what they make never runs. Change what those containers ask, or "
+        "have the cluster admin change LimitRange defaults.")
 
 
 @pytest.mark.parametrize(("item", "covered"), [

@@ -508,39 +508,72 @@ selectors) may take without ``--refresh-timeout`` (with it: a quarter of it, at 
 def namespace_quota_preflight(target: Any, graph: Any, prior: PriorState, seconds: float) -> list[str]:
     """With ``--refresh`` on Kubernetes: the ResourceQuotas of the graph's namespace (``GET
     /api/v1/namespaces/<ns>/resourcequotas``, :mod:`mlops_infra.kube.quotas`) against what the graph's
-    objects need there (:mod:`mlops_infra.plan.namespace_quotas`). A prior state without Kubernetes
-    objects is a first apply, so the quotas' ``status.used`` is other use and counts too. A read that
-    fails or does not finish in ``seconds`` is a warning saying the check was not made (a 403 names
-    the permission), never an error: the plan stands without it."""
-    from mlops_infra.kube.errors import KubeForbidden
-    from mlops_infra.kube.quotas import PERMISSION, read_limit_ranges, read_quotas
-    from mlops_infra.plan.namespace_quotas import namespace_quota_warnings
+    objects need there (:mod:`mlops_infra.plan.namespace_quotas`), and, when the graph runs pods there,
+    its LimitRanges (``GET .../limitranges``: their defaults, and the bounds every container and pod must
+    keep). With Serverless endpoints, Knative's ``knative-serving/config-deployment`` and
+    ``config-features`` say what the queue-proxy in each endpoint pod asks (unreadable: Knative's
+    defaults, and the warning naming it says so). A prior state without Kubernetes objects is a first
+    apply, so the quotas' ``status.used`` is other use and counts too. A quota read that fails or does
+    not finish in ``seconds`` is a warning saying the check was not made (a 403 names the permission),
+    never an error: the plan stands without it; so is a LimitRange read that fails."""
+    from mlops_infra.kube.errors import KubeForbidden, KubeUnreachable
+    from mlops_infra.kube.quotas import PERMISSION, read_limit_ranges, read_queue_sidecar, read_quotas
+    from mlops_infra.plan.namespace_quotas import (
+        limit_range_warnings,
+        namespace_quota_warnings,
+        queue_proxy,
+        runs_pods,
+        serverless_endpoints,
+    )
 
     namespace = graph.metadata.get("namespace")
     if not namespace:
         return []
     not_checked = f"namespace quotas: could not read the ResourceQuotas of namespace {namespace}"
+    pods, endpoints = runs_pods(graph), serverless_endpoints(graph)
 
-    def read(kube: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        quotas = read_quotas(kube, namespace)
-        try:  # only asked to spare a false "unset" warning: unreadable, it is taken as none
-            ranges = read_limit_ranges(kube, namespace) if quotas else []
-        except UserError:
-            ranges = []
-        return quotas, ranges
+    def attempt(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except KubeUnreachable:
+            raise
+        except UserError as exc:  # refused or failed: said below, the other reads still judged
+            return exc
+
+    def read(kube: Any) -> tuple[Any, Any, Any]:
+        quotas = attempt(lambda: read_quotas(kube, namespace))
+        ranges = attempt(lambda: read_limit_ranges(kube, namespace)) if pods else []
+        judged = any(isinstance(found, list) and found for found in (quotas, ranges))
+        sidecar = attempt(lambda: queue_proxy(*read_queue_sidecar(kube))) if endpoints and judged else queue_proxy()
+        if isinstance(sidecar, UserError):
+            sidecar = queue_proxy(unread=_unread_why(sidecar))
+        return quotas, ranges, sidecar
 
     answer = _kube_within(target, seconds, "namespace-quotas", read)
-    quotas, ranges = answer if isinstance(answer, tuple) else (answer, [])
-    if isinstance(quotas, KubeForbidden):
-        return [f"{not_checked} ({_unread_why(quotas)}); what this environment needs "
-                f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
-                f"{namespace}; check with `kubectl auth can-i list resourcequotas -n {namespace}`)"]
-    if quotas is None or isinstance(quotas, UserError):
-        why = quotas.summary if quotas is not None else _unanswered(seconds)
+    if not isinstance(answer, tuple):
+        why = answer.summary if answer is not None else _unanswered(seconds)
         return [f"{not_checked} through context {target.context} ({why}); what this environment needs there "
-                "was not checked against them"]
-    first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
-    return namespace_quota_warnings(graph, quotas, first_apply=first_apply, limit_ranges=ranges)
+                "was not checked against them" + (" nor against its LimitRanges" if pods else "")]
+    quotas, ranges, sidecar = answer
+    out: list[str] = []
+    if isinstance(ranges, UserError):
+        out.append(f"namespace limits: could not read the LimitRanges of namespace {namespace} "
+                   f"({_unread_why(ranges)}); the containers of this environment's pods were not checked "
+                   f"against them (needs RBAC permission to list limitranges (apiGroups [\"\"]) in namespace "
+                   f"{namespace})")
+        ranges = []
+    if isinstance(quotas, KubeForbidden):
+        out.insert(0, f"{not_checked} ({_unread_why(quotas)}); what this environment needs "
+                   f"there was not checked against them (needs RBAC permission to {PERMISSION} in namespace "
+                   f"{namespace}; check with `kubectl auth can-i list resourcequotas -n {namespace}`)")
+    elif isinstance(quotas, UserError):
+        out.insert(0, f"{not_checked} through context {target.context} ({quotas.summary}); what this "
+                   "environment needs there was not checked against them")
+    else:
+        first_apply = not any(r.custom and r.type.startswith("kubernetes:") for r in prior.resources.values())
+        out[:0] = namespace_quota_warnings(graph, quotas, first_apply=first_apply, limit_ranges=ranges,
+                                           sidecar=sidecar)
+    return out + limit_range_warnings(graph, ranges, sidecar)
 
 
 def monitoring_selector_preflight(target: Any, graph: Any, seconds: float) -> list[str]:

@@ -202,7 +202,9 @@ def test_a_custom_predictor_pod_is_its_container_alone_in_the_namespace_quota_ch
     (chat,) = [w for w in workloads(namespace_objects(graph_of("llm-platform-dev"))) if w.address == "endpoints.chat"]
     (container,) = _predictors("llm-platform-dev")["chat"]["containers"]
     requests = container["resources"]["requests"]
-    assert chat.pod.usage["requests.cpu"] == parse_quantity(requests["cpu"]) == Decimal(43)
+    # beside it only Knative's queue-proxy (Serverless mode: requests cpu 25m and nothing else, preflight-3)
+    assert [c.name for c in chat.pod.containers] == [container["name"], "queue-proxy"]
+    assert chat.pod.usage["requests.cpu"] == parse_quantity(requests["cpu"]) + Decimal("0.025") == Decimal("43.025")
     assert chat.pod.usage["requests.memory"] == parse_quantity(requests["memory"])
     assert chat.pod.usage["requests.nvidia.com/gpu"] == Decimal(4)
 
