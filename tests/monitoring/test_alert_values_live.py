@@ -88,7 +88,7 @@ def test_each_alert_tells_the_receiver_its_value_in_the_monitors_unit(tmp_path: 
     require()
     system = load_system(EXAMPLE, "dev").system
     graph = compile_system(system, "dev")
-    with PrometheusStack(tmp_path, rules=_documents(graph)) as stack, Scorer(stack) as scorer:
+    with PrometheusStack(tmp_path, pushgateway_namespace="fraud-dev", rules=_documents(graph)) as stack, Scorer(stack) as scorer:
         stack.wait_for_value(f'mlops:monitor_value{{mlops_monitor="latency", revision_name="{REVISION}"}}',
                              lambda v: v < 0.25, timeout=30)
         scorer.bad = True

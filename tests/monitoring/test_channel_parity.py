@@ -90,7 +90,7 @@ def _stack(directory: Path, receiver: RecordingReceiver) -> PrometheusStack:
         timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
         global_config={"smtp_smarthost": "127.0.0.1:9", "smtp_from": "alerts@example.com",  # ml-team is email
                        "pagerduty_url": receiver.url("/pagerduty")})
-    return PrometheusStack(directory, rules=[compress_time(rule_file(compile_system(system, "dev")), FACTOR)],
+    return PrometheusStack(directory, pushgateway_namespace=NAMESPACE, rules=[compress_time(rule_file(compile_system(system, "dev")), FACTOR)],
                            alertmanager_config=config)
 
 

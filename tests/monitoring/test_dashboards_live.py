@@ -49,7 +49,7 @@ def test_every_endpoint_panel_query_runs_and_reads_what_the_traffic_implies(tmp_
     panels = _panels(graph)
     proxy = FakeQueueProxy()
     try:
-        with PrometheusStack(tmp_path / "stack", rules=[compress_time(rule_file(graph), FACTOR)], scrape_targets=[proxy.target],
+        with PrometheusStack(tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[compress_time(rule_file(graph), FACTOR)], scrape_targets=[proxy.target],
                              scrape_interval="500ms", evaluation_interval="500ms") as stack:
             labels = {"system": "fraud-detection", "environment": "dev", "monitor": "drift"}
             stack.push(PUSH_JOB, 'mlops_monitor_value{endpoint="scorer",metric="feature_drift"} 0.35\n', labels)

@@ -114,7 +114,7 @@ def test_numeric_looking_string_ids_in_a_csv_baseline_do_not_fire_fraud_drift(tm
     graph = compile_system(parse_system(text, "mlsystem.yaml", "dev").system, "dev")
     script = _script(graph, tmp_path)
     with running_moto_server() as moto_url, PrometheusStack(
-            tmp_path / "stack", rules=[compress_time(rule_file(graph), FACTOR)]) as stack:
+            tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[compress_time(rule_file(graph), FACTOR)]) as stack:
         s3 = client("s3", moto_url)
         env = container_env(graph, "drift", PUSHGATEWAY_URL=stack.pushgateway_url, REPORT_DIR=str(tmp_path / "r"))
         capture_bucket = env["CAPTURE_URI"].removeprefix("s3://").strip("/")

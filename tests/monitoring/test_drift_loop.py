@@ -111,7 +111,7 @@ def test_kubernetes_drift_is_pushed_and_read_by_the_compiled_rules(tmp_path: Pat
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     script = _script(graph, tmp_path)
     document = compress_time(rule_file(graph), 720)  # fraud-drift: for 2h -> 10s
-    with running_moto_server() as moto_url, PrometheusStack(tmp_path / "stack", rules=[document]) as stack:
+    with running_moto_server() as moto_url, PrometheusStack(tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[document]) as stack:
         s3 = client("s3", moto_url)
         env = _env(container["env"], PUSHGATEWAY_URL=stack.pushgateway_url)
         capture_bucket = env["CAPTURE_URI"].removeprefix("s3://").strip("/")

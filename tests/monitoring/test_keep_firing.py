@@ -65,7 +65,7 @@ def test_the_compiled_alerts_over_pushed_values_keep_firing_through_a_pushgatewa
     assert {r["alert"]: r["keep_firing_for"] for r in kept} == dict.fromkeys(ALERTS, "20s")
     volume = tmp_path / "volume"
     volume.mkdir()
-    with PrometheusStack(tmp_path / "stack", rules=[document], pushgateway_args=_compiled_flags(graph, volume),
+    with PrometheusStack(tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[document], pushgateway_args=_compiled_flags(graph, volume),
                          scrape_interval="500ms", evaluation_interval="500ms") as stack:
         _push_both(stack, graph)
         before = wait_until(lambda: (lambda f: f if set(f) == set(ALERTS) else None)(_firing(stack)), timeout=60,

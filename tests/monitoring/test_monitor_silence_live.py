@@ -112,7 +112,7 @@ def test_a_monitor_that_stops_publishing_fires_after_two_schedules_and_one_that_
     schedule = 3600 / FACTOR
     horizon = (2 * 3600 + 3600 + 300) / FACTOR  # two schedules + the hourly job's deadline (1h) + 5 min
     assert (schedule, horizon) == (6.0, 18.5)
-    with PrometheusStack(tmp_path / "stack", rules=[document], alertmanager_config=config,
+    with PrometheusStack(tmp_path / "stack", pushgateway_namespace=NAMESPACE, rules=[document], alertmanager_config=config,
                          scrape_interval="500ms", evaluation_interval="500ms") as stack:
         start = time.time()
         _created(stack, start)

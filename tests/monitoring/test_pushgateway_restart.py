@@ -71,7 +71,7 @@ def test_a_drift_value_and_a_rollback_notice_survive_a_restart_with_the_compiled
     graph = compiled(REFERENCE, "dev")
     volume = tmp_path / "volume"
     volume.mkdir()
-    with PrometheusStack(tmp_path / "stack", rules=[rule_file(graph)], pushgateway_args=_compiled_flags(graph, volume),
+    with PrometheusStack(tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[rule_file(graph)], pushgateway_args=_compiled_flags(graph, volume),
                          scrape_interval="500ms", evaluation_interval="500ms") as stack:
         _push_both(stack, graph)
         stack.wait_for_value(DRIFT, lambda v: v == 0.5, timeout=30)
@@ -91,7 +91,7 @@ def test_without_a_persistence_file_a_restart_loses_both(tmp_path: Path) -> None
     """The old Deployment (no flags): what the drift job and the runner pushed is gone after a restart."""
     require()
     graph = compiled(REFERENCE, "dev")
-    with PrometheusStack(tmp_path / "stack", rules=[rule_file(graph)],
+    with PrometheusStack(tmp_path / "stack", pushgateway_namespace="fraud-dev", rules=[rule_file(graph)],
                          scrape_interval="500ms", evaluation_interval="500ms") as stack:
         _push_both(stack, graph)
         stack.wait_for_value(DRIFT, lambda v: v == 0.5, timeout=30)

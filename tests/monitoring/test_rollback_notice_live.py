@@ -45,7 +45,7 @@ def world(tmp_path: Path):
         routing.system_routes(system, "dev"), NAMESPACE, resolve_secret=lambda ref: slack.url(f"/slack/{ref.secret}"),
         timing={"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
         global_config={"smtp_smarthost": "127.0.0.1:1", "smtp_from": "alertmanager@test.invalid"})
-    stack = PrometheusStack(tmp_path / "stack", rules=[rule_file(graph)], alertmanager_config=config,
+    stack = PrometheusStack(tmp_path / "stack", pushgateway_namespace=NAMESPACE, rules=[rule_file(graph)], alertmanager_config=config,
                             scrape_interval="500ms", evaluation_interval="500ms").start()
     try:
         yield stack, slack, _runner_document(graph)

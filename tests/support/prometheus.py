@@ -11,7 +11,7 @@ Contract:
   after :data:`STOP_TIMEOUT` seconds). Nothing listens on another interface: Alertmanager's
   cluster (gossip) listener is disabled.
 - Time runs fast: Prometheus scrapes the Pushgateway (``honor_labels: true``, as the compiled
-  ServiceMonitor does), any extra targets and, with ``scrape_alertmanager``, the stack's own
+  ServiceMonitor does; with ``pushgateway_namespace``, the target label ``namespace`` the operator gives it), any extra targets and, with ``scrape_alertmanager``, the stack's own
   Alertmanager (job ``alertmanager``, as kube-prometheus' ServiceMonitor does) every ``scrape_interval`` (1s) and evaluates rules
   every ``evaluation_interval`` (1s); firing alerts are re-sent to Alertmanager every second.
   :func:`compress_time` divides the durations of compiled rules (``for``, ``keep_firing_for`` and
@@ -326,6 +326,9 @@ class PrometheusStack:
         scrape_interval, evaluation_interval: Prometheus' global intervals.
         pushgateway_args: Pushgateway flags replacing the default ``--persistence.file=`` (None: that).
         scrape_alertmanager: Prometheus also scrapes the Alertmanager's ``/metrics`` (job ``alertmanager``).
+        pushgateway_namespace: the ``namespace`` target label of the Pushgateway scrape (None: none), as
+            prometheus-operator's ServiceMonitor scrape sets it (the Service's namespace) and the compiled
+            rules select it (``compile/kubernetes/monitoring.py`` ``pushed_labels``).
     """
 
     workdir: Path
@@ -337,6 +340,7 @@ class PrometheusStack:
     start_timeout: float = START_TIMEOUT
     pushgateway_args: Iterable[str] | None = None
     scrape_alertmanager: bool = False
+    pushgateway_namespace: str | None = None
     receiver: RecordingReceiver = field(init=False)
     _servers: dict[str, ServerProcess] = field(init=False, default_factory=dict)
     _rule_count: int = field(init=False, default=0)
@@ -421,7 +425,10 @@ class PrometheusStack:
 
     def _write_prometheus_config(self) -> None:
         pushgateway = self.pushgateway_url.removeprefix("http://")
-        scrape = [{"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [pushgateway]}]}]
+        target: dict[str, Any] = {"targets": [pushgateway]}
+        if self.pushgateway_namespace is not None:
+            target["labels"] = {"namespace": self.pushgateway_namespace}
+        scrape = [{"job_name": "pushgateway", "honor_labels": True, "static_configs": [target]}]
         targets = list(self.scrape_targets)
         if targets:
             scrape.append({"job_name": "extra", "static_configs": [{"targets": targets}]})

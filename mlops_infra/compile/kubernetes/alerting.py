@@ -58,7 +58,7 @@ from typing import Any
 from mlops_infra.compile import facts
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import alert_value, names, routing
-from mlops_infra.compile.kubernetes.monitoring import unhealthy_expr
+from mlops_infra.compile.kubernetes.monitoring import pushed_selector, unhealthy_expr
 from mlops_infra.compile.kubernetes.objects import KubeTarget
 from mlops_infra.spec.alerting import (
     ROLLBACK_NOTICE_SECONDS,
@@ -452,7 +452,7 @@ def rollback_rule(kube: KubeTarget, endpoint, channels: list[str]) -> dict[str, 
     it keeps firing after its condition stops being met), so for up to 10 minutes both notices fire
     (closing audit closing-c-3, cosmetic: the hold through a Pushgateway restart is worth more)."""
     ctx = kube.ctx
-    series = ", ".join(f'{k}="{v}"' for k, v in {**rollback_push_group(kube), "endpoint": endpoint.name}.items())
+    series = pushed_selector(kube, {**rollback_push_group(kube), "endpoint": endpoint.name})  # this namespace's
     severity = rollback_severity(ctx.system, endpoint)
     name = routing.rollback_alert(endpoint.name)
     met = ROLLBACK_WINDOW_SECONDS - KEEP_FIRING_SECONDS  # then kept firing: the window in all

@@ -22,7 +22,10 @@ Contract:
   queue-proxy scrape targets), GPU use (endpoints with accelerators), one panel per drift or quality
   monitor, the rollout's traffic split (share of requests per Knative revision) and the alerts
   firing. Each latency, error-rate and drift panel draws its monitors' thresholds as lines.
-- Training panels: pods of runs by phase, GPU use of the runs' pods, and the alerts that start a run
+- One namespace's series: the monitor and alert panels select the environment's ``namespace``
+  (every compiled alert and ``mlops:monitor_value`` carry it, monitoring.py "One namespace's series
+  only"), so the same system and environment in another namespace does not show here.
+- Training panels: pods of runs by phase (the job's own runs: :func:`run_pods_pattern`), GPU use of the runs' pods, and the alerts that start a run
   (``on_alerts``), firing.
 """
 
@@ -41,6 +44,8 @@ from grafana_foundation_sdk.models import dashboard as mdash
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import monitoring, names
 from mlops_infra.compile.kubernetes.objects import KubeTarget
+from mlops_infra.compile.kubernetes.scripts import launcher
+from mlops_infra.compile.kubernetes.training import run_prefix
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.spec.monitoring import DRIFT_METRICS, Monitor
 from mlops_infra.spec.serving import Endpoint
@@ -118,7 +123,7 @@ def _pods(kube: KubeTarget, pattern: str) -> str:
 
 def _alerts(kube: KubeTarget, alerts: list[str]) -> str:
     ctx = kube.ctx
-    return (f'ALERTS{{alertstate="firing", mlops_system="{ctx.system.metadata.name}", '
+    return (f'ALERTS{{alertstate="firing", namespace="{kube.namespace}", mlops_system="{ctx.system.metadata.name}", '
             f'mlops_environment="{ctx.env}", alertname=~"{"|".join(sorted(alerts))}"}}')
 
 
@@ -149,9 +154,8 @@ def endpoint_panels(kube: KubeTarget, endpoint: Endpoint) -> list[timeseries.Pan
     if endpoint.accelerator is not None:
         panels.append(_panel("GPU use", "percent", [(f"avg by (pod) (DCGM_FI_DEV_GPU_UTIL{{{pods}}})", "{{pod}}")]))
     for monitor in (m for m in monitors if m.metric in DRIFT_METRICS):
-        series = (f'{monitoring.RECORD}{{mlops_system="{ctx.system.metadata.name}", mlops_environment="{ctx.env}", '
-                  f'mlops_monitor="{monitor.name}"}}')
-        panels.append(_panel(f"{monitor.metric} ({monitor.name})", "none", [(series, monitor.name)],
+        panels.append(_panel(f"{monitor.metric} ({monitor.name})", "none",
+                             [(monitoring.recorded_selector(kube, monitor), monitor.name)],
                              lines=_threshold_lines(kube, [monitor])))
     panels.append(_panel("Rollout traffic split", "percentunit",
                          [(f"sum by (revision_name) (rate(revision_app_request_count{sel}[{window}]))",
@@ -164,9 +168,23 @@ def endpoint_panels(kube: KubeTarget, endpoint: Endpoint) -> list[timeseries.Pan
     return panels
 
 
+def run_pods_pattern(job: TrainingJob) -> str:
+    """The PromQL regex of the pods of ``job``'s runs, and of no other job's.
+
+    The launcher names a run its template's ``generateName`` (``training.run_prefix(job)`` + ``-``:
+    ``run-<job>`` for a name starting with a digit, cut and hashed when long) followed by
+    :data:`~mlops_infra.compile.kubernetes.scripts.launcher.HASH_DIGITS` hex digits
+    (``scripts/launcher.py`` ``run_name``); the training-operator names a run's pods
+    ``<run>-<replica type>-<index>`` (``<run>-master-0``, ``<run>-worker-0``). PromQL regex matches
+    are fully anchored (Prometheus "Querying basics": "Regex matches are fully anchored"), and the
+    fixed-length suffix keeps job ``fraud`` from matching job ``fraud-big``'s runs (audit k8smon-4).
+    The prefix is a DNS label (``[a-z0-9-]``): no character of it is special in a regex."""
+    return f"{run_prefix(job)}-[0-9a-f]{{{launcher.HASH_DIGITS}}}-(master|worker)-[0-9]+"
+
+
 def training_panels(kube: KubeTarget, job: TrainingJob) -> list[timeseries.Panel]:
     """The panels of one training job's dashboard (see the module contract)."""
-    pods = _pods(kube, f"{job.name}-.+-(master|worker)-[0-9]+")
+    pods = _pods(kube, run_pods_pattern(job))
     panels = [
         _panel("Run pods by phase", "none", [(f"sum by (phase) (kube_pod_status_phase{{{pods}}})", "{{phase}}")],
                description="Pods of this job's PyTorchJob runs (master and workers)."),

@@ -2,8 +2,8 @@
 
 Contract:
 - Monitor ``<name>`` -> PrometheusRule ``monitor-<name>`` with a recording rule producing
-  ``mlops:monitor_value{mlops_system, mlops_environment, mlops_endpoint, mlops_monitor, mlops_metric}``
-  in the monitor's unit: seconds for ``latency_p99``, a fraction for ``error_rate``, the job's
+  ``mlops:monitor_value{mlops_system, mlops_environment, mlops_endpoint, mlops_monitor, mlops_metric,
+  namespace}`` in the monitor's unit: seconds for ``latency_p99``, a fraction for ``error_rate``, the job's
   score for drift and quality metrics.
 - ``latency_p99`` and ``error_rate`` measure the model container, as seen by the Knative
   queue-proxy right in front of it (the same span as SageMaker's ``ModelLatency`` and
@@ -63,7 +63,12 @@ Contract:
   ``compile/drift_job.py``, as do the monitor's facts, so the plan prices what runs. It pushes
   ``mlops_monitor_value`` to the platform's Pushgateway (batch jobs are short-lived, which is what
   the Pushgateway is for) under the grouping key ``job=mlops-monitor, system, environment,
-  monitor``, scraped through a ServiceMonitor with ``honorLabels``. The Pushgateway keeps a value
+  monitor``, scraped through a ServiceMonitor with ``honorLabels``.
+- One namespace's series only: every selector over a pushed series (``mlops_monitor_value``,
+  ``push_time_seconds``, ``mlops_monitor_last_success_timestamp_seconds`` and the rollback notice)
+  and over ``mlops:monitor_value`` names the environment's namespace (:func:`pushed_labels` says
+  where a pushed series gets it), so two namespaces holding the same system and environment in one
+  cluster neither fire on nor hide each other's values (audit k8smon-3). The Pushgateway keeps a value
   forever, so the recording rule only takes it while the group's ``push_time_seconds`` (which the
   Pushgateway sets on every successful push) is younger than
   :func:`~mlops_infra.compile.drift_job.stale_after_seconds`: a job that stops pushing leaves no
@@ -138,9 +143,10 @@ def value_expr(kube: KubeTarget, monitor: Monitor) -> str:
         requests = f"sum by ({REVISION}) (rate(revision_app_request_count{_selector(kube, monitor)}[{WINDOW}]))"
         return f"({errors} or {requests} * 0) / {requests} >= 0"
     group = push_group(kube, monitor)
-    series = ", ".join(f'{k}="{v}"' for k, v in group.items() if k != "job")
-    return (f"max({PUSHED}{{{series}}}) and on () "
-            f'(time() - max(push_time_seconds{{job="{PUSH_JOB}", {series}}}) < {drift_job.stale_after_seconds(monitor)})')
+    value = pushed_selector(kube, {k: v for k, v in group.items() if k != "job"})
+    return (f"max({PUSHED}{{{value}}}) and on () "
+            f"(time() - max(push_time_seconds{{{pushed_selector(kube, group)}}}) < "
+            f"{drift_job.stale_after_seconds(monitor)})")
 
 
 def push_group(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
@@ -149,9 +155,55 @@ def push_group(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
             "monitor": monitor.name}
 
 
+NAMESPACE_LABEL = "namespace"
+"""The label naming the namespace a series belongs to: on a pushed series, the namespace of the
+Pushgateway it was scraped from; on the recorded ``mlops:monitor_value``, the environment's."""
+
+
+def pushed_labels(kube: KubeTarget, group: dict[str, str]) -> dict[str, str]:
+    """The labels a series pushed under ``group`` (a grouping key, or part of one) carries in
+    Prometheus once scraped from this environment's Pushgateway: ``group`` plus ``namespace``.
+
+    A system's name and environment are unique only within a namespace (docs/compile-kubernetes.md
+    section 2): two namespaces of one cluster may hold the same ``system``/``environment``, and a
+    shared Prometheus sees both Pushgateways' groups, so a selector by the grouping key alone takes
+    the other namespace's values too (audit k8smon-3). The namespace is the scrape's target label:
+    prometheus-operator writes for every ServiceMonitor endpoint the relabeling
+    ``source_labels: [__meta_kubernetes_namespace], target_label: namespace`` ("Relabel namespace
+    and pod and service labels into proper labels", ``pkg/prometheus/promcfg.go``
+    ``generateServiceMonitorConfig``, v0.89.0), the namespace of the Service it discovered, i.e.
+    this environment's: ServiceMonitor ``mlops-pushgateway`` sets no ``namespaceSelector``, and "By
+    default, the services are discovered in the same namespace as the ``ServiceMonitor`` object"
+    (``pkg/apis/monitoring/v1/servicemonitor_types.go``, ``NamespaceSelector``, v0.89.0).
+    ``honorLabels: true`` keeps a *scraped* label over a target label of the same name only on a
+    conflict (Prometheus ``scrape_config``, ``honor_labels``: "label conflicts are resolved by keeping
+    label values from the scraped data"); the pushed groups carry no ``namespace`` (the drift job's
+    grouping key is :func:`push_group`, the rollout runner's ``alerting.rollback_push_group``), so
+    the target label stands. With the operator's ``overrideHonorLabels`` the target label wins
+    outright, so the selector holds there too. Nothing pushed from another namespace can name this
+    one: only this namespace's Pushgateway is scraped with it."""
+    return {NAMESPACE_LABEL: kube.namespace, **group}
+
+
+def pushed_selector(kube: KubeTarget, group: dict[str, str]) -> str:
+    """The matchers (without braces) of :func:`pushed_labels`: ``namespace`` first, then ``group``."""
+    return ", ".join(f'{k}="{v}"' for k, v in pushed_labels(kube, group).items())
+
+
 def series_labels(kube: KubeTarget, monitor: Monitor) -> dict[str, str]:
+    """The labels the recording rule gives ``mlops:monitor_value`` (besides ``revision_name``), the
+    environment's namespace among them: the series of two namespaces holding the same system and
+    environment stay apart (:func:`pushed_labels`), and :func:`unhealthy_expr` selects its own."""
     return {"mlops_endpoint": monitor.endpoint, "mlops_environment": kube.ctx.env, "mlops_metric": monitor.metric,
-            "mlops_monitor": monitor.name, "mlops_system": kube.ctx.system.metadata.name}
+            "mlops_monitor": monitor.name, "mlops_system": kube.ctx.system.metadata.name,
+            NAMESPACE_LABEL: kube.namespace}
+
+
+def recorded_selector(kube: KubeTarget, monitor: Monitor) -> str:
+    """``mlops:monitor_value`` of ``monitor`` in this environment's namespace (alerts, dashboards)."""
+    ctx = kube.ctx
+    return (f'{RECORD}{{{NAMESPACE_LABEL}="{kube.namespace}", mlops_system="{ctx.system.metadata.name}", '
+            f'mlops_environment="{ctx.env}", mlops_monitor="{monitor.name}"}}')
 
 
 def threshold_value(monitor: Monitor) -> float:
@@ -171,9 +223,7 @@ def hold_seconds(monitor: Monitor, for_seconds: int) -> int:
 def unhealthy_expr(kube: KubeTarget, monitor: Monitor, for_seconds: int = 0) -> str:
     """The condition under which the monitor is unhealthy, for an alert whose ``for`` is
     ``for_seconds`` (the hold through gaps without requests, :func:`hold_seconds`)."""
-    ctx = kube.ctx
-    series = (f'{RECORD}{{mlops_system="{ctx.system.metadata.name}", mlops_environment="{ctx.env}", '
-              f'mlops_monitor="{monitor.name}"}}')
+    series = recorded_selector(kube, monitor)
     hold = hold_seconds(monitor, for_seconds)
     if hold:
         series = f"last_over_time({series}[{hold}s])"
@@ -281,8 +331,7 @@ def silence_expr(kube: KubeTarget, monitor: Monitor) -> str:
       schedule (its cron) and pushes within a deadline, well under the horizon: no alert before a
       run could have succeeded. Without kube-state-metrics (kube-prometheus-stack installs it) a
       monitor that never succeeded has no series here and cannot fire; one that succeeded once can."""
-    group = push_group(kube, monitor)
-    series = ", ".join(f'{k}="{v}"' for k, v in group.items())
+    series = pushed_selector(kube, push_group(kube, monitor))
     created = f'namespace="{kube.namespace}", cronjob="{names.cronjob("monitor", monitor.name)}"'
     horizon = silence.silent_after_seconds(monitor) - SILENCE_FOR_SECONDS
     return f"time() - (max({LAST_SUCCESS}{{{series}}}) or max({CRONJOB_CREATED}{{{created}}})) > {horizon}"

@@ -35,6 +35,10 @@ and ``for``:
   every one (a 5xx, or slow) fires as in ``fires``, within ``for`` plus the gap; the same canary
   healthy never fires; one failed request followed by silence never fires (a minute without
   requests is no evidence: ``monitoring`` contract, "Sparse traffic");
+- ``another namespace`` (drift and quality monitors, where an unhealthy score exists): this
+  namespace's job pushes healthy values while another namespace's Pushgateway exposes unhealthy
+  ones under the same grouping key (same system, environment and monitor; only the scrape's
+  ``namespace`` differs, ``monitoring.pushed_labels``): the alert never fires (audit k8smon-3);
 - ``stale`` (drift and quality monitors): the job stops pushing while the alert fires; once the last
   push is older than the staleness horizon the alert keeps firing for the rule's ``keep_firing_for``
   (``alerting.KEEP_FIRING_FOR``, read from the compiled rule), then it is gone.
@@ -44,7 +48,8 @@ and ``for``:
   with its facts: ``rollout/scheduled.py`` ``notice_facts``) fires the rollback alert with the facts as
   labels and written in its annotations, for the whole window (``alerting.ROLLBACK_WINDOW_SECONDS``:
   firing just before it ends, gone after); the same notice pushed again later (at-least-once) is still
-  one alert; a push without facts (a runner compiled before them) fires with the annotations of old.
+  one alert; a push without facts (a runner compiled before them) fires with the annotations of old;
+  the same notice scraped from another namespace's Pushgateway never fires it.
 
 - ``exactness`` (latency): for longer than ``for``, 0.9 % of the requests just over the threshold
   and the rest just under it: no alert ever; 1.1 %: the alert fires as in ``fires``. At a bucket
@@ -295,8 +300,10 @@ def _pushed_series(kube: KubeTarget, monitor: Monitor, timeline: Timeline,
             value, pushed = (unhealthy if state else healthy), float(n * timeline.interval)
         values.append(value)
         times.append(pushed)
-    return [{"series": _labels_text(monitoring.PUSHED, labels), "values": values_text(values)},
-            {"series": _labels_text("push_time_seconds", {**group, "instance": ""}), "values": values_text(times)}]
+    return [{"series": _labels_text(monitoring.PUSHED, monitoring.pushed_labels(kube, labels)),
+             "values": values_text(values)},
+            {"series": _labels_text("push_time_seconds", monitoring.pushed_labels(kube, {**group, "instance": ""})),
+             "values": values_text(times)}]
 
 
 def bucket_quantile(q: float, bounds: tuple[float, ...], cumulative: list[float]) -> float:
@@ -380,6 +387,17 @@ def _states(signal: Signal, monitor: Monitor, phases: list[tuple[bool | None, in
             t += signal.interval
     states.append(None if signal.pushed else phases[-1][0])
     return states
+
+
+ELSEWHERE = "-elsewhere"
+"""Suffix of the other namespace in the ``another namespace`` tests."""
+
+
+def elsewhere(kube: KubeTarget, series: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``series`` as another namespace's Pushgateway exposes them: the same system, environment and
+    grouping key, scraped with ``namespace`` ``<this namespace>-elsewhere`` (``monitoring.pushed_labels``)."""
+    mine, theirs = f'namespace="{kube.namespace}"', f'namespace="{kube.namespace}{ELSEWHERE}"'
+    return [{**s, "series": s["series"].replace(mine, theirs)} for s in series]
 
 
 def _round_up(seconds: int, step: int) -> int:
@@ -591,6 +609,12 @@ def alert_tests(kube: KubeTarget, alert: Alert, monitor: Monitor) -> list[dict[s
             held = [_alert_check(name, last_push + stale + 2 * interval, expected)] if kept > 2 * interval else []
             tests.append(_test(f"{name}: a value the job stopped pushing goes stale and resolves", interval, series,
                                [*checks, *held, _alert_check(name, last_push + after, None)]))
+    if at.signal.pushed and at.signal.possible(monitor):
+        mine, _ = at.feed(kube, [(False, at.unhealthy)])
+        theirs, _ = at.feed(kube, [(True, at.unhealthy)])
+        tests.append(_test(f"{name}: another namespace's unhealthy values (same system and environment) never fire",
+                           interval, [*mine, *elsewhere(kube, theirs)], [_alert_check(name, at.fire_at, None)],
+                           (_never_fired(name, at.fire_at),)))
     quiet = at.warm + at.hold + at.lag + 2 * at.step
     series, _ = at.feed(kube, [(False, at.hold + at.lag + 2 * at.step)])
     tests.append(_test(f"{name}: healthy never fires", interval, series, [_alert_check(name, quiet, None)],
@@ -790,7 +814,8 @@ def rollback_tests(kube: KubeTarget, endpoint, channels: list[str]) -> list[dict
     pushed, samples = 60, (alerting.ROLLBACK_WINDOW_SECONDS + 300) // interval
 
     def series(facts: dict[str, str], values: list[float | None]) -> dict[str, str]:
-        return {"series": _labels_text(alerting.ROLLED_BACK_METRIC, {**group, "instance": "", **facts}),
+        return {"series": _labels_text(alerting.ROLLED_BACK_METRIC,
+                                       monitoring.pushed_labels(kube, {**group, "instance": "", **facts})),
                 "values": values_text(values)}
 
     def fired(facts: dict[str, str]) -> dict[str, Any]:
@@ -816,6 +841,9 @@ def rollback_tests(kube: KubeTarget, endpoint, channels: list[str]) -> list[dict
                _alert_check(name, again_at + window - 2 * interval, fired(ROLLBACK_FACTS))]),
         _test(f"{name}: a notice without facts fires as before", interval, [series({}, once)],
               [_alert_check(name, pushed + 60, fired({}))]),
+        _test(f"{name}: another namespace's notice (same system and environment) never fires", interval,
+              elsewhere(kube, [series(ROLLBACK_FACTS, once)]),
+              [_alert_check(name, pushed + 60, None)], (_never_fired(name, ends),)),
     ]
 
 

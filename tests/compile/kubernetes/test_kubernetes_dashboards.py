@@ -23,6 +23,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes.dashboards import PUBLISHED_ELSEWHERE, SIDECAR_LABEL
+from mlops_infra.compile.kubernetes.scripts import launcher
+from mlops_infra.compile.kubernetes.training import run_prefix
 from mlops_infra.spec import load_system, parse_system
 from tests.support.prometheus import binary, require
 
@@ -187,3 +189,33 @@ def test_dashboard_files_are_unique_across_environments_and_kinds() -> None:
     keys = [key for resource in compile_system(_valid(parse_system(yaml.safe_dump(same), "same.yaml", "dev")), "dev").resources
             if resource.role == "dashboard" for key in resource.inputs["data"]]
     assert sorted(keys) == ["fraud-detection.dev.endpoint.retrain.json", "fraud-detection.dev.training.retrain.json"]
+
+
+def test_a_training_dashboard_shows_its_own_runs_pods_and_no_other_jobs() -> None:
+    """Audit k8smon-4: the runs are named ``training.run_prefix(job)`` + the launcher's 10 hex digits
+    (``run-<job>`` for a name starting with a digit, cut and hashed when long), and PromQL regexes are
+    fully anchored, so the pattern of job ``fraud`` must match its runs' pods and not ``fraud-big``'s."""
+    document = yaml.safe_load((REPO / "examples" / "fraud-detection" / "mlsystem.yaml").read_text())
+    [job] = document["training_jobs"]
+    names = ["7day-retrain", "fraud", "fraud-big", "nightly-retraining-of-the-fraud-model-on-all-regions"]
+    document["training_jobs"] = [{**job, "name": name, "nodes": 1, "triggers": {"schedule": "0 3 * * 1"}}
+                                 for name in names]
+    document["environments"]["dev"]["overrides"].pop("training_jobs.retrain.nodes")
+    system = _valid(parse_system(yaml.safe_dump(document), "jobs.yaml", "dev"))
+    graph = compile_system(system, "dev")
+    boards = {key: json.loads(text) for r in graph.resources if r.role == "dashboard"
+              for key, text in r.inputs["data"].items()}
+    pods = {}
+    for name in names:
+        template = {"metadata": {"generateName": f"{run_prefix(system.item('training_jobs', name))}-"}}
+        run = launcher.run_name(template, name, launcher.NO_RUN)
+        pods[name] = [f"{run}-master-0", f"{run}-worker-3"]
+    assert pods["7day-retrain"][0].startswith("run-7day-retrain-")
+    assert not pods[names[3]][0].startswith(names[3])  # the long name is cut
+    for name in names:
+        panels = {p["title"]: p for p in boards[f"fraud-detection.dev.training.{name}.json"]["panels"]}
+        for title in ("Run pods by phase", "GPU use"):
+            [expr] = [t["expr"] for t in panels[title]["targets"]]
+            [pattern] = re.findall(r'pod=~"([^"]*)"', expr)
+            for other, its_pods in pods.items():
+                assert all(bool(re.fullmatch(pattern, pod)) == (other == name) for pod in its_pods), (name, other)

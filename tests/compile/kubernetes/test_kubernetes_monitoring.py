@@ -74,7 +74,8 @@ def _alert_expr(graph, alert: str) -> str:
 
 def test_an_alert_fires_on_its_worst_revision_without_a_revision_label() -> None:
     _, graph = _compiled(REPO / "examples" / "fraud-detection" / "mlsystem.yaml", "dev")
-    series = 'mlops:monitor_value{mlops_system="fraud-detection", mlops_environment="dev", mlops_monitor="%s"}'
+    series = ('mlops:monitor_value{namespace="fraud-dev", mlops_system="fraud-detection", mlops_environment="dev", '
+              'mlops_monitor="%s"}')
     # latency and error rate: the latest value within the hold (for 5m - 1m window - 15s scrape = 225s)
     held = "max without (revision_name) (last_over_time(%s[225s]))"
     assert _alert_expr(graph, "scorer-latency") == f"{held % (series % 'latency')} > 0.25"
@@ -95,9 +96,9 @@ def test_a_drift_value_counts_only_while_its_push_is_fresh() -> None:
     monitor = system.item("monitors", "drift")
     assert drift_job.stale_after_seconds(monitor) == 3600 + 3600 + 300
     assert _recording(graph, "drift") == (
-        'max(mlops_monitor_value{system="fraud-detection", environment="dev", monitor="drift"}) and on () '
-        '(time() - max(push_time_seconds{job="mlops-monitor", system="fraud-detection", environment="dev", '
-        'monitor="drift"}) < 7500)')
+        'max(mlops_monitor_value{namespace="fraud-dev", system="fraud-detection", environment="dev", monitor="drift"}) '
+        'and on () (time() - max(push_time_seconds{namespace="fraud-dev", job="mlops-monitor", '
+        'system="fraud-detection", environment="dev", monitor="drift"}) < 7500)')
     # the job pushes to the group the rule reads push_time_seconds of
     labels = {"system": "fraud-detection", "environment": "dev", "monitor": "drift"}
     assert drift_script.push_path(labels) == "/metrics/job/mlops-monitor/system/fraud-detection/environment/dev/monitor/drift"

@@ -78,7 +78,8 @@ def _case(name: str, latencies_ms: dict[float, float], p99: float, fires: bool) 
     value = {"expr": f'round({monitoring.RECORD}{{mlops_monitor="chat-latency"}}, 0.001)', "eval_time": "10m",
              "exp_samples": [{"labels": ('{mlops_endpoint="chat", mlops_environment="dev", '
                                          'mlops_metric="latency_p99", mlops_monitor="chat-latency", '
-                                         'mlops_system="llm-platform", revision_name="chat-predictor-00001"}'),
+                                         'mlops_system="llm-platform", namespace="llm-dev", '
+                                         'revision_name="chat-predictor-00001"}'),
                               "value": p99}]}
     return {"name": name, "interval": "15s", "input_series": _traffic(latencies_ms),
             "promql_expr_test": [check, value]}

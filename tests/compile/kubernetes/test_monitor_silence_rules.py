@@ -30,8 +30,8 @@ def test_the_reference_drift_monitor_has_a_silence_rule_in_its_group_routed_to_i
     assert group == "monitor-drift" and rule["alert"] == "monitor_silent_drift"
     # schedule 1h: 2h + 1h deadline + 5m = 11100 s, 600 of them as `for`
     assert rule["expr"] == (
-        'time() - (max(mlops_monitor_last_success_timestamp_seconds{job="mlops-monitor", system="fraud-detection", '
-        'environment="dev", monitor="drift"}) or max(kube_cronjob_created{namespace="fraud-dev", '
+        'time() - (max(mlops_monitor_last_success_timestamp_seconds{namespace="fraud-dev", job="mlops-monitor", '
+        'system="fraud-detection", environment="dev", monitor="drift"}) or max(kube_cronjob_created{namespace="fraud-dev", '
         'cronjob="monitor-drift"})) > 10500')
     assert rule["for"] == "10m" and rule["labels"]["severity"] == "warning"
     assert rule["annotations"]["mlops_notify"] == "ml-team"
