@@ -39,7 +39,15 @@ Contract:
   ``primary`` config, a blue/green swap whose new fleet (primary's retained count) runs beside the
   whole old one, canary variant included, until the termination wait ends
   (``rollout/drivers/sagemaker.py``, **Finish**; botocore sagemaker ``BlueGreenUpdatePolicy``): the
-  fleet again plus the canary's last size. An endpoint still
+  fleet again plus the canary's last size. The rollout's **Start** is a blue/green update too
+  (``rollout/drivers/sagemaker.py`` ``_rollout_config``: ``UpdateEndpoint`` to a config of ``primary``
+  at the count serving now and ``canary`` at 1; botocore sagemaker 2017-07-24 ``UpdateEndpoint``:
+  "Deploys the EndpointConfig specified in the request to a new fleet of instances. SageMaker shifts
+  endpoint traffic to the new instances ... and then deletes the old instances"): the fleet plus 1
+  beside the serving fleet, 2 x fleet + 1 at full scale (audit closing-38a-3). Its steps need at most
+  fleet + canary <= 2 x fleet, so a quota below the start's need stops the rollout before its first
+  step (the warning names the start), and only a quota the start fits and the finish passes fails at
+  the finish (the warning names the finish). An endpoint still
   waiting for its model version to be registered has no config yet (``serving.compile_endpoint``),
   only its component's facts: it counts as it will be created once the version exists
   (``minReplicas``, ``maxReplicas`` when autoscaled, its whole fleet for an update), marked so in
@@ -323,6 +331,13 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
         if need.peak > quota:
             largest = max(need.items, key=lambda u: u.update)
             if largest.canary:
+                serving = largest.update - largest.canary
+                start = need.most + serving + 1
+                if start > quota:
+                    return (f"{head}; the canary rollout of {largest.address} starts with a blue/green UpdateEndpoint "
+                            f"whose new fleet (primary {serving} and the canary variant at 1) runs beside the serving "
+                            f"{serving}, {start} in all at full scale, so the rollout cannot start: the new version "
+                            f"is never served. {fix}")
                 return (f"{head}; the canary rollout of {largest.address} ends with a blue/green swap whose new fleet "
                         f"runs beside primary and the canary variant ({largest.canary} at its last step), "
                         f"{need.peak} in all at full scale, so the finish fails. {fix}")

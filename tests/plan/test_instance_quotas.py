@@ -4,7 +4,7 @@ tests/cli/test_plan_instance_quotas.py).
 
 The reference serves on ml.g5.xlarge (3 to create, up to 20 autoscaled, and its canary rollout's finish:
 a blue/green swap whose new fleet of 20 runs beside primary's 20 and the canary variant's 20 at its
-100 % step: 60), trains on 2 ml.g5.12xlarge spot instances (its cluster is ``spot: true``, so
+100 % step: 60; its start, primary 20 and a canary of 1 beside the serving 20, needs 41), trains on 2 ml.g5.12xlarge spot instances (its cluster is ``spot: true``, so
 the spot quota family counts them) and measures drift on 1 ml.m5.xlarge. In a new
 account, where many such quotas are 0, its first ``pulumi up`` fails at CreateEndpoint.
 """
@@ -54,12 +54,18 @@ def test_quota_names_are_service_quotas_names():
     (0, "creating this environment's endpoints needs 3 (endpoints.scorer 3), so the `pulumi up` that creates them "
         "fails at CreateEndpoint (ResourceLimitExceeded)"),
     (3, "they need 20 at full scale (endpoints.scorer 20): autoscaling stops short of it"),
-    (40, "the canary rollout of endpoints.scorer ends with a blue/green swap whose new fleet runs beside primary and "
+    (40, "the canary rollout of endpoints.scorer starts with a blue/green UpdateEndpoint whose new fleet (primary 20 "
+         "and the canary variant at 1) runs beside the serving 20, 41 in all at full scale, so the rollout cannot "
+         "start: the new version is never served"),
+    (41, "the canary rollout of endpoints.scorer ends with a blue/green swap whose new fleet runs beside primary and "
          "the canary variant (20 at its last step), 60 in all at full scale, so the finish fails"),
     (59, "the canary rollout of endpoints.scorer ends with a blue/green swap whose new fleet runs beside primary and "
          "the canary variant (20 at its last step), 60 in all at full scale, so the finish fails"),
 ])
 def test_the_endpoint_warning_names_the_first_step_that_fails(quota, says):
+    """Below 41 the canary rollout's start (UpdateEndpoint to primary 20 + canary 1, a blue/green update beside
+    the serving 20) is refused, so it never starts; from 41 to 59 the start and every step fit and the finish's
+    swap (60) is refused (audit closing-38a-3)."""
     (warning,) = instance_quota_warnings(_reference(), {quota_name(SERVE, "endpoint"): quota})
     assert warning.startswith(f"SageMaker quota: 'ml.g5.xlarge for endpoint usage' is {quota} in account 222222222222 "
                               f"in eu-west-1; {says}")
@@ -166,6 +172,10 @@ def test_the_account_wide_endpoint_total_is_judged_over_all_types():
     (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 37})
     assert "the canary rollout of endpoints.chat ends with a blue/green swap whose new fleet runs beside primary and " \
            "the canary variant (8 at its last step), 38 in all at full scale, so the finish fails" in warning
+    (warning,) = instance_quota_warnings(graph, {**ample, TOTALS["endpoint"]: 30})  # the others serve 14 meanwhile
+    assert "the canary rollout of endpoints.chat starts with a blue/green UpdateEndpoint whose new fleet (primary 8 " \
+           "and the canary variant at 1) runs beside the serving 8, 31 in all at full scale, so the rollout cannot " \
+           "start" in warning
 
 
 def test_each_use_has_its_own_total_and_an_endpoint_of_two_types_counts_once():
