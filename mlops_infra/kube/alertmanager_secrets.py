@@ -1,13 +1,15 @@
 """Reading an Alertmanager's configuration Secret (key ``alertmanager.yaml``) for ``plan --refresh``:
-which Secrets, and what their ``global`` SMTP settings mean, is :mod:`mlops_infra.plan.alertmanager_smtp`
-(pure).
+which Secrets, and what their ``global`` SMTP settings and their ``inhibit_rules`` mean, is
+:mod:`mlops_infra.plan.alertmanager_smtp` and :mod:`mlops_infra.plan.alertmanager_inhibit` (pure; each
+Secret is read once for both).
 
 ``GET /api/v1/namespaces/<ns>/secrets/<name>`` needs RBAC ``get`` on ``secrets`` (API group ``""``)
 in that namespace; a 403 is :class:`~mlops_infra.kube.errors.KubeForbidden`. The value is base64 in
 ``data`` (core/v1 Secret); a Secret that does not exist, or lacks the key, gives "" (the operator
 then uses its default configuration, prometheus-operator v0.89.0 ``pkg/alertmanager/operator.go``
-``loadConfigurationFromSecret``). Only this one key is decoded, and the caller keeps only whether
-two settings are set: no value of the Secret reaches a warning.
+``loadConfigurationFromSecret``). Only this one key is decoded, and the callers keep only whether
+two SMTP settings are set and which inhibit rules (by index) mute this system's info alerts: no value
+of the Secret reaches a warning.
 """
 
 from __future__ import annotations
