@@ -32,6 +32,23 @@ REFERENCE_FIELDS = frozenset({"webhook_url", "url", "token", "routing_key"})
 """Fields typed ``SecretRef | ...`` in the spec: they take ``{secret: name}`` in place of the value."""
 
 
+NO_SECRET_FOR_JOBS = (
+    "mlops-infra cannot yet hand a stored secret to a training job, pipeline step or serving container: only a "
+    "channel's webhook_url, url, token or routing_key takes {secret: name}, so nothing compiled reads that "
+    "secret for the job. On AWS only the alert forwarders may read Secrets Manager (a training job's, "
+    "pipeline's or endpoint's role is not granted secretsmanager:GetSecretValue), so the container must "
+    "obtain it another way. On Kubernetes a key added "
+    "to Secret mlops-object-store reaches the training, monitor and capture pods as an environment variable "
+    "of that name (their envFrom), and so every one of those pods sees it.\n")
+"""What a credential outside a channel's reference field can reach today (stop 38's secrets audit, finding
+secrets-3): secret references exist only in channels (``$defs.SecretRef``); the AWS training role's policy
+has no ``secretsmanager:*`` action (only the forwarders' ``ReadChannelSecrets``,
+``compile/aws/alerting.py``), and an action no policy allows is implicitly denied (IAM User Guide,
+"Policy evaluation logic"); on Kubernetes the training PyTorchJob, the monitor jobs and the capture sink
+load ``envFrom: secretRef mlops-object-store`` (``compile/kubernetes/objects.py``
+``object_store_env_from``), whose keys become environment variables (core/v1 ``EnvFromSource``)."""
+
+
 def check_document_secrets(data: Any, locate: Callable[[tuple], SourceLocation] | None = None) -> list[Diagnostic]:
     """One ``plaintext-secret`` error per place in the raw document holding a credential.
 
@@ -108,14 +125,13 @@ def _detail(path: tuple, kind: str, in_key: bool, stores: list[SecretStore], dat
     else:
         head = f"The value of {_dotted(path)} has the shape of {kind}."
     if field in REFERENCE_FIELDS and not in_key:
-        use = f"then write {{secret: {name}}} here"
+        use, reach = f"then write {{secret: {name}}} here", ""
     else:
-        use = ("then remove it from the document and let the job or service read it from the store at run "
-               "time (a file or environment variable the platform fills from the secret)")
+        use, reach = "then remove it from the document", NO_SECRET_FOR_JOBS
     return (f"{head} Documents end up in Git, plans, CI logs and the cloud, so a credential never belongs in "
             f"one (the value is not shown here). Store it in each environment's secret store, {use}:\n"
             f"{store_advice(name, stores)}\n"
-            "If the value was ever pushed or shared, rotate it.")
+            f"{reach}If the value was ever pushed or shared, rotate it.")
 
 
 def secret_name(path: tuple, data: Any) -> str:
