@@ -3,14 +3,13 @@
 The other order than ``test_sagemaker_abort_race.py``: the operator's abort compares, the scheduled finish runs
 whole (its ``UpdateEndpoint`` to the graph's final config goes through), then the abort writes its status and
 its traffic call is refused (the endpoint is ``Updating``: ValidationException "Cannot update in-progress
-endpoint", ``endpoint_updates_take``, patch 3 of tests/support/moto_server.py). Before the fix the status said
+endpoint", ``endpoint_updates_held``, patch 3 of tests/support/moto_server.py: ``Updating`` until the test
+settles it, however slowly the machine runs the abort). Before the fix the status said
 ``aborted`` while the aborted version served 100 % on the final config, and every later pass crashed with
 ``KeyError: 'canary'`` (the rollback moved weights of a variant the final config does not have).
 """
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -18,20 +17,20 @@ from mlops_infra.rollout.drivers.sagemaker import RollbackImpossible, SageMakerD
 from mlops_infra.rollout.runner import reconcile_once
 from tests.rollout.aws_world import canary_percent, deploy, model_name, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
-from tests.rollout.test_sagemaker_abort_race import SETTLE, _walk_to, interleaved
-from tests.support.moto_server import endpoint_updates_take
+from tests.rollout.test_sagemaker_abort_race import _walk_to, interleaved
+from tests.support.moto_server import endpoint_updates_held
 
 pytestmark = pytest.mark.moto
 
 
-def _abort_loses(sm, endpoint: str):
+def _abort_loses(sm, endpoint: str, settle):
     """Deploy ``endpoint``, walk its rollout to the finish, then race: the operator's abort compares, the
-    scheduled finish runs whole, then the abort writes. Run inside ``endpoint_updates_take``; returns the target,
-    the clock, the gates and the two passes by role."""
+    scheduled finish runs whole, then the abort writes. Run inside ``endpoint_updates_held`` (``settle``: what it
+    yields); returns the target, the clock, the gates and the two passes by role."""
     target = deploy(sm, endpoint)
     clock = Clock()
     gates = ScriptedGates(percent=lambda: canary_percent(sm, endpoint))
-    _walk_to(sm, target, clock, gates, "finish")
+    _walk_to(sm, target, clock, gates, "finish", settle)
     return target, clock, gates, interleaved(sm, target, clock, gates, compares="operator", runs_whole="scheduled")
 
 
@@ -45,8 +44,8 @@ def _serving(sm, endpoint):
 
 def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
     E = "fraud-prod-scorer-lostabort"
-    with endpoint_updates_take(SETTLE):
-        target, clock, gates, results = _abort_loses(sm, E)
+    with endpoint_updates_held() as settle:
+        target, clock, gates, results = _abort_loses(sm, E, settle)
         operator, scheduled = results["operator"], results["scheduled"]
         assert (scheduled.decision.action, scheduled.acted) == ("finish", True)
         assert (operator.decision.action, operator.lost) == ("rollback", True)
@@ -57,10 +56,10 @@ def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
         assert f"version {target.version} serves" in tags["reason"]
         passes = []
         for _ in range(4):  # no pass crashes; the abort is carried out for real
-            time.sleep(SETTLE + 0.05)
+            settle()
             clock.sleep(BAKE)
             passes.append(reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now))
-        time.sleep(SETTLE + 0.05)
+        settle()
     assert passes[0].decision.action == "rollback" and passes[0].acted
     config, models, weights = _serving(sm, E)
     assert config != target.final_config and config.startswith(f"{E}-rollout-v{target.version}-")
@@ -74,10 +73,10 @@ def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
 def test_a_rollback_with_nowhere_to_go_says_so_instead_of_a_key_error(sm):
     """An aborted status over the final config whose rollout config is gone: a clear error, no KeyError."""
     E = "fraud-prod-scorer-nowhere"
-    with endpoint_updates_take(SETTLE):
-        target, clock, gates, results = _abort_loses(sm, E)
+    with endpoint_updates_held() as settle:
+        target, clock, gates, results = _abort_loses(sm, E, settle)
         assert results["operator"].lost
-        time.sleep(SETTLE + 0.05)
+        settle()
     arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
     kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
     sm.delete_tags(ResourceArn=arn, TagKeys=kept)  # the rollout config no longer known
@@ -94,10 +93,10 @@ def test_resume_keeps_the_version_an_abort_could_not_move_back(sm):
     roll out", wrote nothing, and every later pass raised again (the scheduled runner's invocation failing every
     minute)."""
     E = "fraud-prod-scorer-resumekeeps"
-    with endpoint_updates_take(SETTLE):
-        target, clock, gates, results = _abort_loses(sm, E)
+    with endpoint_updates_held() as settle:
+        target, clock, gates, results = _abort_loses(sm, E, settle)
         assert results["operator"].lost
-        time.sleep(SETTLE + 0.05)
+        settle()
     arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
     kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
     sm.delete_tags(ResourceArn=arn, TagKeys=kept)

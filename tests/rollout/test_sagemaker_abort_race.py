@@ -2,9 +2,11 @@
 
 SageMaker's ``AddTags`` takes no condition, so a pass that compared before the abort and writes its status after
 it overwrites the abort's status; SageMaker then refuses that pass's traffic call (one update at a time:
-ValidationException "Cannot update in-progress endpoint", modelled by ``endpoint_updates_take``, patch 3 of
-tests/support/moto_server.py). Before the fix the status said ``finished`` over the abort's traffic (all on
-``primary``), and the next pass landed the aborted version on the final config at 100 %. The forced interleaving is
+ValidationException "Cannot update in-progress endpoint", modelled by ``endpoint_updates_held``, patch 3 of
+tests/support/moto_server.py: an update stays ``Updating`` until the test settles it, so the losing pass meets the
+endpoint ``Updating`` however slowly the machine runs it; a wall-clock window ran out under load). Before the fix
+the status said ``finished`` over the abort's traffic (all on ``primary``), and the next pass landed the aborted
+version on the final config at 100 %. The forced interleaving is
 the auditor's (/tmp/conc/audit_conc/test_abort_race.py): the scheduled pass's compare, then the whole abort, then
 the scheduled pass's writes.
 """
@@ -12,7 +14,7 @@ the scheduled pass's writes.
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 import pytest
 
@@ -20,20 +22,19 @@ from mlops_infra.rollout.drivers.sagemaker import ROLLED_BACK, SageMakerDriver
 from mlops_infra.rollout.runner import reconcile_once
 from tests.rollout.aws_world import canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, Clock, ScriptedGates, spec
-from tests.support.moto_server import endpoint_updates_take
+from tests.support.moto_server import endpoint_updates_held
 
 pytestmark = pytest.mark.moto
 E = "fraud-prod-scorer"
-SETTLE = 0.5
-"""Seconds an endpoint update stays Updating (``endpoint_updates_take``)."""
 
 
-def _walk_to(sm, target, clock, gates, action: str) -> None:
-    """Reconcile until the next pass would decide ``action`` (settled: InService, bake over)."""
+def _walk_to(sm, target, clock, gates, action: str, settle: Callable[[], None]) -> None:
+    """Reconcile until the next pass would decide ``action`` (settled: InService, bake over). Run inside
+    ``endpoint_updates_held``; ``settle`` is what it yields."""
     for _ in range(60):
         reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
         clock.sleep(BAKE)
-        time.sleep(SETTLE + 0.05)
+        settle()
         if reconcile_once(spec("aws"), _Peek(sm, target), gates, clock.now).decision.action == action:
             return
     raise AssertionError(f"never reached a {action} decision")
@@ -101,8 +102,8 @@ def test_an_abort_racing_the_finish_keeps_all_traffic_on_primary(sm):
     target = deploy(sm)
     clock = Clock()
     gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
-    with endpoint_updates_take(SETTLE):
-        _walk_to(sm, target, clock, gates, "finish")
+    with endpoint_updates_held() as settle:
+        _walk_to(sm, target, clock, gates, "finish", settle)
         assert canary_percent(sm, E) == 100
         results = _race(sm, target, clock, gates)
         operator, scheduled = results["operator"], results["scheduled"]
@@ -116,7 +117,7 @@ def test_an_abort_racing_the_finish_keeps_all_traffic_on_primary(sm):
                                          "back to version 12; recorded again after a concurrent pass moving the "
                                          "version on (finish) overwrote the status")
         for _ in range(3):  # the passes after it hold the rollback
-            time.sleep(SETTLE + 0.05)
+            settle()
             clock.sleep(BAKE)
             reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
     assert status_tags(sm, E)["phase"] == "aborted"
@@ -135,8 +136,8 @@ def test_a_gates_rollback_racing_the_finish_stays_rolled_back_and_keeps_its_noti
     target = deploy(sm, endpoint)
     clock = Clock()
     ok = ScriptedGates(percent=lambda: canary_percent(sm, endpoint))
-    with endpoint_updates_take(SETTLE):
-        _walk_to(sm, target, clock, ok, "finish")
+    with endpoint_updates_held() as settle:
+        _walk_to(sm, target, clock, ok, "finish", settle)
         firing = ScriptedGates(decide=lambda percent: "firing")
         results = interleaved(sm, target, clock, {"scheduled": ok, "operator": firing}, compares="scheduled",
                               runs_whole="operator", command=None)
@@ -156,11 +157,11 @@ def test_a_race_on_one_decision_still_keeps_the_winners_status(sm):
     target = deploy(sm)
     clock = Clock()
     gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
-    with endpoint_updates_take(SETTLE):
-        _walk_to(sm, target, clock, gates, "finish")
+    with endpoint_updates_held() as settle:
+        _walk_to(sm, target, clock, gates, "finish", settle)
         results = _race(sm, target, clock, gates, command=None)
         assert sorted(r.decision.action for r in results.values()) == ["finish", "finish"]
         assert sorted((r.acted, r.lost) for r in results.values()) == [(False, True), (True, False)]
         assert status_tags(sm, E)["phase"] == "finished"
-    time.sleep(SETTLE + 0.05)
+        settle()
     assert sm.describe_endpoint(EndpointName=E)["EndpointConfigName"] == target.final_config

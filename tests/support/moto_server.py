@@ -46,7 +46,10 @@ Contract:
      :func:`endpoint_updates_take` ``(seconds)``, an update leaves the endpoint ``Updating`` for that
      long (``DescribeEndpoint`` shows it; it turns ``InService`` on the first describe after), and an
      update within that window is refused. The default, 0 seconds, keeps moto's instant updates:
-     nothing changes for tests that do not ask.
+     nothing changes for tests that do not ask. With :func:`endpoint_updates_held` an update instead
+     stays ``Updating`` (and refuses another) until the test calls the ``settle`` it yields, however
+     long that takes: a race test then meets the same endpoint state on a slow machine as on a fast
+     one (a wall-clock window can run out under load before the losing pass's call).
 
   4. **``Search`` pages.** moto answers every match at once, ignoring ``MaxResults``, and never
      gives a ``NextToken``; AWS returns at most ``MaxResults`` (1-100) records and a ``NextToken``
@@ -233,6 +236,9 @@ def _accept_modern_instance_types(original: Any) -> Any:
 
 _settle = {"seconds": 0.0}
 _update_lock = threading.Lock()
+_held = {"on": False, "round": 0}
+"""Patch 3, held (:func:`endpoint_updates_held`): whether updates wait for ``settle``, and how many times it was
+called (an update made in an earlier round is settled)."""
 
 
 @contextlib.contextmanager
@@ -246,7 +252,30 @@ def endpoint_updates_take(seconds: float) -> Iterator[None]:
         _settle["seconds"] = previous
 
 
+@contextlib.contextmanager
+def endpoint_updates_held() -> Iterator[Callable[[], None]]:
+    """Endpoint updates stay ``Updating`` until the caller settles them (patch 3, held): yields ``settle``, which
+    completes every update made so far (each endpoint turns ``InService`` on its next describe, and takes an update
+    again). No wall clock: what a racing pass meets does not depend on how fast the machine runs it."""
+    previous = dict(_held)
+
+    def settle() -> None:
+        with _update_lock:
+            _held["round"] += 1
+
+    settle()  # an update made before is not held
+    _held["on"] = True
+    try:
+        yield settle
+    finally:
+        _held["on"] = previous["on"]
+        settle()
+
+
 def _settled(endpoint: Any) -> bool:
+    if _held["on"]:
+        made_in = getattr(endpoint, "_mlops_update_round", None)
+        return made_in is None or made_in < _held["round"]
     started = getattr(endpoint, "_mlops_update_started", None)
     return started is None or time.monotonic() - started >= _settle["seconds"]
 
@@ -258,10 +287,11 @@ def _begin_update(endpoint: Any) -> None:
     if not _settled(endpoint):
         raise ValidationError(message=f"Cannot update in-progress endpoint \"{endpoint.arn}\".")
     endpoint._mlops_update_started = time.monotonic()
+    endpoint._mlops_update_round = _held["round"]
 
 
 def _end_update(endpoint: Any) -> None:
-    endpoint.endpoint_status = "Updating" if _settle["seconds"] > 0 else "InService"
+    endpoint.endpoint_status = "Updating" if _settle["seconds"] > 0 or _held["on"] else "InService"
 
 
 def _weights_with_progress(original: Any) -> Any:
