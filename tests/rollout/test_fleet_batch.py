@@ -6,7 +6,6 @@ before anything is written."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -19,7 +18,7 @@ from mlops_infra.rollout.model import Observed
 from mlops_infra.rollout.runner import NoGates, decide_and_act, reconcile_once
 from tests.rollout.aws_world import canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, spec
-from tests.support.moto_server import endpoint_updates_take
+from tests.support.moto_server import endpoint_updates_held
 
 pytestmark = pytest.mark.moto
 
@@ -197,7 +196,7 @@ def test_two_fleet_passes_at_once_one_wins_each_step_of_each_endpoint(sm):
     targets = [deploy(sm, f"race-{i}", count=2) for i in range(2)]
     clock = Clock()
     outcomes: list[list[str]] = []
-    with endpoint_updates_take(1.0):
+    with endpoint_updates_held() as settle:  # Updating until settled: the slower pass meets it however late
         for _ in range(30):
             fleets = [members_of(sm, targets), members_of(sm, targets)]
             observed = [_observe(f, _Pool(), lambda i, work: work()) for f in fleets]
@@ -214,7 +213,7 @@ def test_two_fleet_passes_at_once_one_wins_each_step_of_each_endpoint(sm):
                                         for r in results)))
             if all(r.decision.action == "none" for row in results for r in row):
                 break
-            time.sleep(1.05)  # let the updates "complete"
+            settle()  # let the updates "complete"
             clock.sleep(BAKE)
     acting = [(actions, o) for actions, o in outcomes if o != ["idle", "idle"]]
     assert all(len(actions) == 1 for actions, _ in acting), outcomes  # one observation: one decision

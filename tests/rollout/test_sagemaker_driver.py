@@ -4,7 +4,6 @@ in tests/support/moto_server.py: UpdateEndpoint, updates that take time)."""
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
@@ -19,7 +18,7 @@ from mlops_infra.rollout.drivers.sagemaker import (
 from mlops_infra.rollout.runner import Watch, reconcile_once, watch
 from tests.rollout.aws_world import all_tags, canary_percent, deploy, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, race, race_outcomes, spec
-from tests.support.moto_server import endpoint_updates_take
+from tests.support.moto_server import endpoint_updates_held
 
 pytestmark = pytest.mark.moto
 E = "fraud-prod-scorer"
@@ -134,13 +133,13 @@ def test_two_reconcilers_at_once_one_wins_each_step(sm):
     clock = Clock()
     gates = ScriptedGates(percent=lambda: canary_percent(sm, E))
     outcomes = []
-    with endpoint_updates_take(1.0):  # long enough for the slower racer under load
+    with endpoint_updates_held() as settle:  # Updating until settled: the slower racer meets it however late
         for _ in range(40):
             results = race(spec("aws"), [SageMakerDriver(sm, target), SageMakerDriver(sm, target)], gates, clock.now)
             outcomes.append((results[0].decision.action, results[1].decision.action, race_outcomes(results)))
             if results[0].decision.action == "none" and results[1].decision.action == "none":
                 break
-            time.sleep(1.05)  # let the update "complete"
+            settle()  # let the update "complete"
             clock.sleep(BAKE)
     acting = [(one, other, o) for one, other, o in outcomes if o != ["idle", "idle"]]
     assert all(one == other for one, other, _ in acting), outcomes  # one observation: one decision
