@@ -7,7 +7,8 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
 - Dropped from the prior side: ``__defaults`` and the keys it lists that the desired side does not
   set (values the provider filled in), engine keys (``__*``), autonames (a prior ``name`` equal to
   the resource name + ``-`` + 7-8 random characters, when desired sets no name), empty values
-  (``None``/``[]``/``{}``) the desired side does not set, and paths the type's rule ignores.
+  (``None``/``[]``/``{}``) the desired side does not set, paths the type's rule ignores, and the
+  provider inputs stack config sets at apply (the rule's ``stack_config``) that the desired side does not set.
   Desired ``None`` means "not set". Integral floats compare as integers.
 - Unknowns: the engine's unknown sentinel (``UNKNOWN``) is kept as that string on either side; the
   diff shows it as "(known after apply)".
@@ -340,9 +341,9 @@ _CONTAINERS = frozenset({dict, list})
 class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
-    __slots__ = ("autoname_prefix", "budget", "creating", "decode", "differs", "from_refs", "ignore", "integral",
-                 "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sensitive", "stringify", "unordered",
-                 "unverifiable")
+    __slots__ = ("autoname_prefix", "budget", "config_keys", "creating", "decode", "differs", "from_refs", "ignore",
+                 "integral", "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sensitive", "stringify",
+                 "unordered", "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None) -> None:
@@ -350,6 +351,7 @@ class _Walker:
         self.ignore = _trie(rule.ignore) if rule.ignore else None  # _trie(()) is None; most have no paths
         self.keep_prior = _trie(tuple(ignore_changes)) if ignore_changes else None
         self.stringify = rule.stringify
+        self.config_keys = rule.stack_config
         self.lookup = lookup
         self.decode = secrets_provider == "b64"
         self.sensitive: list[Path] = []
@@ -495,6 +497,8 @@ class _Walker:
                 if dget(key) is not None or key[:2] == "__":
                     continue
                 if (ign is not None and ign_get(key, ign_any) is True) or self._provider_filled(key, pv, defaults):
+                    continue
+                if not path and key in self.config_keys:  # set by stack config at apply, not by the graph
                     continue
                 value = self.prior_only(pv, (*path, key))
                 prior_out[key] = value

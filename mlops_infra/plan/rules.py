@@ -55,6 +55,11 @@ class ReplaceRule:
     delete of it); "" when nothing.
     ``replace_changed_only``: a ``replace`` path forces only when it changes from one value to another;
     added or removed, it is an update (pulumi-kubernetes ``DiffConfig`` and ``clusterIdentifier``).
+    ``stack_config``: a provider's top-level inputs that the stack configuration may set at apply
+    (``pulumi config set <package>:<key>``, which the program copies into every explicit provider of the
+    package: :mod:`mlops_infra.program.providers`, whose ``OVERRIDE_KEYS`` are these). A prior value of
+    one the desired side does not set came from that config, not from the graph: it is not compared,
+    or every plan would show a change (removing it) that ``pulumi up`` never makes (audit secrets-7).
     """
 
     replace: tuple[str, ...] = ()
@@ -69,6 +74,7 @@ class ReplaceRule:
     provider_replace: tuple[str, ...] | None = None
     loses: str = ""
     replace_changed_only: bool = False
+    stack_config: tuple[str, ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
@@ -256,6 +262,8 @@ K8S_KINDS: dict[str, ReplaceRule] = {
 PROVIDERS: dict[str, ReplaceRule] = {
     "aws": ReplaceRule(replace=("region",), sensitive=("accessKey", "secretKey", "token"),
                        ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
+                       stack_config=("endpoints", "skipCredentialsValidation", "skipRequestingAccountId",
+                                     "skipMetadataApiCheck", "s3UsePathStyle", "insecure"),
                        why="changing the provider's region moves every resource it manages: all are replaced"),
     # pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig: with clusterIdentifier set and
     # unchanged nothing replaces (Replaces cleared); a changed one replaces; adding it is an update. The
@@ -263,7 +271,7 @@ PROVIDERS: dict[str, ReplaceRule] = {
     # which the context/cluster heuristics never find an active cluster, so they never replace.
     "kubernetes": ReplaceRule(replace=("clusterIdentifier",), sensitive=("kubeconfig",),
                               ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
-                              replace_changed_only=True,
+                              replace_changed_only=True, stack_config=("kubeconfig", "context"),
                               why="the provider's clusterIdentifier changes: it now manages another cluster, so "
                                   "every object it manages is created there and deleted from the old one"),
 }
