@@ -7,7 +7,7 @@ topological order over parents, providers and dependencies, and returns a :class
 - ``custom=False``: the named component class of its type (:mod:`mlops_infra.program.components`),
   with the ML facts as props; ``finish()`` (``register_outputs``) runs after every child exists;
 - ``pulumi:providers:<pkg>``: the SDK's typed ``Provider`` (explicit provider), graph inputs plus
-  stack-config overrides (:mod:`mlops_infra.program.providers`);
+  stack-config overrides, a secret one as a secret (:mod:`mlops_infra.program.providers`);
 - a token an installed SDK registers: that typed class (``pulumi_aws.s3.Bucket``,
   ``pulumi_kubernetes.core.v1.Namespace``), engine input names mapped to its keyword arguments;
 - another ``kubernetes:<group>/<version>:<Kind>`` (a CRD kind):
@@ -41,7 +41,7 @@ from mlops_infra.graph import REF, DesiredGraph, DesiredResource, iter_refs
 from mlops_infra.program.components import MlComponent, component_class
 from mlops_infra.program.delete_first import delete_first_urns
 from mlops_infra.program.inputs import to_pulumi
-from mlops_infra.program.providers import provider_inputs
+from mlops_infra.program.providers import provider_inputs, provider_options
 from mlops_infra.program.types import kwarg_names, package_of, resource_class
 
 
@@ -140,6 +140,7 @@ def _register(resource: DesiredResource, registered: dict[str, pulumi.Resource])
     inputs = resource.inputs
     if resource.type.startswith("pulumi:providers:"):
         inputs = provider_inputs(resource.type, inputs)
+        opts = provider_options(resource.type, opts)  # secret stack-config overrides (audit secrets-1)
     cls = resource_class(resource.type)
     if cls is None:
         return _custom_resource(resource, opts, lookup)
