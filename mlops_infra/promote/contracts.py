@@ -38,11 +38,24 @@ paths relative to the artifact's root, the names its server sees:
   of a tar or zip type is unpacked), so its members are listed, as below;
 - one tar object (a gzip tar by its registry's ``CompressionType`` or its name, ``model.tar.gz``,
   which SageMaker unpacks into ``/opt/ml/model``; a plain or other-compressed tar a KServe SRC
-  unpacks): its members' names, read with :mod:`tarfile` in stream mode (``"r|*"``) over the
-  ``GetObject`` body. What that costs: a compressed tar has no index, so every member header is
-  found only by reading and decompressing all the bytes before it: the whole object is downloaded
-  and decompressed once, never held (the stream is read in tarfile's 10 KiB records; memory is the
-  member names). So an object larger than the read limit (:data:`LIMIT_VARIABLE`, in MiB, default
+  unpacks): its members' names, read with :mod:`tarfile` in stream mode (``"r|"``) over the
+  ``GetObject`` body, decompressed by the reader its first bytes name (gzip ``1f 8b 08``, bzip2
+  ``BZh`` at any block size (tarfile's own ``"r|*"`` knows only ``BZh91``), xz ``fd 37 7a 58 5a 00``
+  or lzma-alone ``5d 00 00 80``; else a plain tar): :class:`gzip.GzipFile`, :class:`bz2.BZ2File`,
+  :class:`lzma.LZMAFile`. Those follow every member of the file, as the servers' readers do: a gzip
+  file "consists of a series of members" (RFC 1952 2.2), a blocked compressor (bgzip's BGZF) or
+  ``cat a.gz b.gz`` writes several, and KServe unpacks with
+  ``tarfile.open(file_path, "r", encoding="utf-8")`` (kserve aaac4e294
+  ``python/storage/kserve_storage/kserve_storage.py`` ``_unpack_archive_file``, :1709), random access
+  over the gzip module, which reads them all (Python docs, ``gzip``: "capable of decompressing
+  multi-member gzip data (multiple gzip blocks concatenated together)"; ``GzipFile``: "Support for
+  zero-padded and unseekable files was added"; bz2 and lzma file readers go on to the next stream,
+  CPython ``Lib/_compression.py`` ``DecompressReader``). tarfile's stream mode with its own
+  decompression stops at the end of the first gzip member ("unexpected end of data"), which called
+  such a valid archive corrupt (audit closing-38a-2). What that costs: a compressed tar has no
+  index, so every member header is found only by reading and decompressing all the bytes before
+  it: the whole object is downloaded and decompressed once, never held (the stream is read in
+  tarfile's 10 KiB records; memory is the member names). So an object larger than the read limit (:data:`LIMIT_VARIABLE`, in MiB, default
   :data:`DEFAULT_LIMIT_MIB`; its ``ContentLength`` from ``HeadObject``) is not read: the finding
   stays a warning that says so and how to check it (raise the limit, or declare
   ``serving_contracts`` once the artifact is laid out for both);
@@ -52,10 +65,14 @@ paths relative to the artifact's root, the names its server sees:
 
 An artifact that cannot be read (no ``s3://`` URI, no boto3, access denied, a lost connection)
 leaves its model's finding a warning naming why (the rule's "not read" case), never a pass. A tar
-object that is not a readable archive (truncated, corrupt) refuses the promotion: neither server
-can unpack it (SageMaker "will attempt to decompress and untar the object during model deployment",
-botocore ``S3ModelDataSource.CompressionType``). Of several versions of one model, the rule is given
-the first artifact (by URI) that lacks DST's layout, else the first unread one, else the first.
+object that is not a readable archive (truncated, corrupt: tarfile's or the decompressor's error,
+``gzip.BadGzipFile`` an :class:`OSError`, ``EOFError`` and ``zlib.error`` "can also be raised for
+invalid gzip files", Python docs ``gzip``) refuses the promotion: neither server can unpack it
+(SageMaker "will attempt to decompress and untar the object during model deployment", botocore
+``S3ModelDataSource.CompressionType``). An error reading the body itself (a lost connection, even
+one that is an :class:`OSError`) is kept apart and stays an unread warning. Of several versions of
+one model, the rule is given the first artifact (by URI) that lacks DST's layout, else the first
+unread one, else the first.
 
 :func:`serving_findings` adds to the rule's finding of a read artifact its URI and a few of the
 files found (a refusal), or why it was not read (a warning); never an object's content.
@@ -63,7 +80,11 @@ files found (a refusal), or why it was not read (a warning); never an object's c
 
 from __future__ import annotations
 
+import bz2
 import dataclasses
+import gzip
+import io
+import lzma
 import mimetypes
 import os
 import tarfile
@@ -257,11 +278,57 @@ def _members(s3: Any, uri: str, bucket: str, key: str, limit: int) -> ArtifactFi
             f"tar's members (the whole archive is downloaded and decompressed to find them). Raise {LIMIT_VARIABLE} "
             "to check it, or, once the artifact is laid out for both servers, declare serving_contracts"))
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    source = _Body(body)
     try:
-        with tarfile.open(fileobj=body, mode="r|*") as archive:
+        with tarfile.open(fileobj=_decompressed(source), mode="r|") as archive:
             names = tuple(member.name for member in archive if not member.isdir())
-    except (tarfile.TarError, EOFError, zlib.error) as error:  # the bytes, not the connection (raised as it is)
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as error:
+        if source.failed is not None:
+            raise  # the connection, not the bytes: an unread warning (_files)
         return ArtifactFiles(f"s3://{bucket}/{key}", None, "", corrupt=f"tarfile: {error}")
     finally:
         body.close()
     return ArtifactFiles(f"s3://{bucket}/{key}", names)
+
+
+MAGIC = ((b"\x1f\x8b\x08", lambda source: gzip.GzipFile(fileobj=source, mode="rb")), (b"BZh", bz2.BZ2File),
+         (b"\xfd7zXZ\x00", lzma.LZMAFile), (b"\x5d\x00\x00\x80", lzma.LZMAFile))
+"""The compressed formats named by their first bytes (module contract), each with the stdlib file reader that
+follows all its members/streams."""
+
+
+class _Body(io.RawIOBase):
+    """The ``GetObject`` body as a raw stream whose first bytes (:attr:`head`) are read ahead to name its
+    compression; an error reading the body is kept in :attr:`failed` (and raised as it is), so a lost
+    connection is told from a corrupt archive."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self.body, self.failed, self.pending = body, None, b""
+        while len(self.pending) < 6:
+            chunk = self._read(6 - len(self.pending))
+            if not chunk:
+                break
+            self.pending += chunk
+        self.head = self.pending
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self.body.read(size)
+        except Exception as error:
+            self.failed = error
+            raise
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data, self.pending = (self.pending[:len(buffer)], self.pending[len(buffer):]) if self.pending else \
+            (self._read(len(buffer)), b"")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _decompressed(source: _Body) -> Any:
+    """``source`` decompressed by the reader its first bytes name, else as it is (a plain tar)."""
+    return next((reader(source) for magic, reader in MAGIC if source.head.startswith(magic)), source)

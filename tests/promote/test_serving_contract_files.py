@@ -8,6 +8,9 @@ read from SRC's store (moto), decide the serving-contract finding.
 - A Kubernetes SRC's folder holding ONE tar object is served unpacked by KServe (kserve v0.15.0 ``storage.py``
   ``_download_s3``): its members are the files. A zip is not listed; a model with no artifact URI is not read;
   neither is a pass: a warning saying why.
+- A model.tar.gz of two gzip members (one valid gzip file, RFC 1952 2.2) is read whole, as KServe's
+  ``tarfile.open(path, "r")`` and gunzip read it (audit closing-38a-2); a connection lost mid-read is unread,
+  not corrupt.
 """
 
 from __future__ import annotations
@@ -85,6 +88,69 @@ def test_an_aws_model_tar_gz_without_torchserves_layout_is_refused_on_kserve(mot
     both = aws_to_kube("s3://files-aws-src-models/ranker/2/model.tar.gz")
     (finding,) = serving_findings(both, read_artifact_files(both, lambda: s3, {}))
     assert not finding.refuses and finding.summary.endswith(": the artifact holds edge's layout")
+
+
+def two_members(data: bytes) -> bytes:
+    """``data`` gzipped as two members, as ``cat a.gz b.gz``, bgzip or a parallel gzip write it: one valid gzip
+    file ("A gzip file consists of a series of 'members'", RFC 1952 2.2), which gunzip and Python's gzip module
+    read whole."""
+    import gzip
+
+    return gzip.compress(data[: len(data) // 2]) + gzip.compress(data[len(data) // 2:])
+
+
+def test_a_model_tar_gz_of_two_gzip_members_is_read_whole(moto_url: str) -> None:
+    """Audit closing-38a-2: tarfile's stream mode ("r|*") stopped after the first gzip member and called the
+    archive corrupt, a refusal; KServe unpacks it whole (kserve aaac4e294 ``kserve_storage.py``
+    ``_unpack_archive_file``: ``tarfile.open(file_path, "r")``, random access over the gzip module). Its
+    members past the first gzip member are listed: TorchServe's layout beside model.pt, so no refusal; the
+    SageMaker layout alone, refused on its files, not as corrupt. The members span both gzip members."""
+    weights = bytes(range(256)) * 64
+    both = tar({"model.pt": weights, "config/config.properties": b"a=b", "model-store/ranker.mar": weights}, "w")
+    sagemaker = tar({"model.pt": weights, "code/inference.py": b"def model_fn(d): ...\n" * 400}, "w")
+    s3 = store(moto_url, "files-aws-two-gzip-members", {"ranker/1/model.tar.gz": two_members(both),
+                                                         "ranker/2/model.tar.gz": two_members(sagemaker)})
+    whole = aws_to_kube("s3://files-aws-two-gzip-members/ranker/1/model.tar.gz")
+    files = read_artifact_files(whole, lambda: s3, {})
+    assert files["ranker"].corrupt == ""
+    assert files["ranker"].paths == ("model.pt", "config/config.properties", "model-store/ranker.mar")
+    (finding,) = serving_findings(whole, files)
+    assert not finding.refuses and finding.summary.endswith(": the artifact holds edge's layout")
+    alone = aws_to_kube("s3://files-aws-two-gzip-members/ranker/2/model.tar.gz")
+    files = read_artifact_files(alone, lambda: s3, {})
+    assert files["ranker"].corrupt == "" and files["ranker"].paths == ("model.pt", "code/inference.py")
+    (finding,) = serving_findings(alone, files)
+    assert finding.refuses and "model-store/<name>.mar and config/config.properties" in finding.detail
+    assert "not a readable tar archive" not in finding.summary
+
+
+def test_a_connection_lost_mid_archive_is_unread_not_corrupt(moto_url: str) -> None:
+    """A body whose read fails (ConnectionResetError, an OSError like gzip's BadGzipFile) leaves the artifact
+    unread, a warning saying why, never the corrupt-archive refusal: the decompressors' OSError is caught only
+    when the body read did not fail."""
+    s3 = store(moto_url, "files-aws-lost-connection", {"ranker/1/model.tar.gz": two_members(
+        tar({"model.pt": bytes(range(256)) * 64, "code/inference.py": b"x"}, "w"))})
+
+    class Cut(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() > 100:
+                raise ConnectionResetError("Connection reset by peer")
+            return super().read(size)
+
+    class Client:
+        def __getattr__(self, name: str):
+            return getattr(s3, name)
+
+        def get_object(self, **kwargs):
+            return {"Body": Cut(s3.get_object(**kwargs)["Body"].read())}
+
+    cut = aws_to_kube("s3://files-aws-lost-connection/ranker/1/model.tar.gz")
+    files = read_artifact_files(cut, Client, {})
+    assert files["ranker"].corrupt == "" and files["ranker"].paths is None
+    assert "could not be read" in files["ranker"].why and "Connection reset by peer" in files["ranker"].why
+    (finding,) = serving_findings(cut, files)
+    assert not finding.refuses and "Not read: s3://files-aws-lost-connection/ranker/1/model.tar.gz could not" \
+        in finding.detail
 
 
 def test_a_kserve_folder_of_one_tar_is_listed_by_its_members(moto_url: str) -> None:
