@@ -37,7 +37,11 @@ What is judged: each alerting rule of the graph that one of our AlertmanagerConf
 label were absent), against each inhibit rule whose source an ``InfoInhibitor`` alert as the chart
 emits it (``alertname: InfoInhibitor``, ``severity: none``, the namespace) matches. Other inhibit
 rules mute an alert only while some other alert fires, by the cluster owner's choice, and are not
-judged. An Alertmanager built from ``spec.alertmanagerConfiguration`` (its inhibit rules in another
+judged. The fix named is the one this check can see: the inhibit rule removed (or the alerts' severity
+raised). Turning the chart's ``InfoInhibitor`` alerting rule off (``defaultRules.disabled.InfoInhibitor``)
+also ends the muting, but the chart writes ``alertmanager.config`` into the Secret whatever that flag
+(``templates/alertmanager/secret.yaml``; audit closing-38a-1), and this check reads no PrometheusRule, so
+it would keep warning: the message says to remove the rule as well. An Alertmanager built from ``spec.alertmanagerConfiguration`` (its inhibit rules in another
 AlertmanagerConfig object) is not read.
 
 Contract: :func:`info_alerts` is pure (the graph's routed alerts); :func:`secrets_to_read` names the
@@ -312,7 +316,8 @@ def inhibit_warnings(alerts: Sequence[RoutedAlert], alertmanagers: Sequence[Mapp
             f"{', '.join(a.name for a, _ in muted)}: {shown} of {where} mute{'s' if len(indexes) == 1 else ''} an "
             f"info alert while an {INHIBITOR} alert fires in its namespace ({namespaces}), and kube-prometheus-stack's "
             f"{INHIBITOR} rule fires there as soon as one of these alerts is pending, unless a warning or critical "
-            f"alert is firing there too; so {_told([a for a, _ in muted])}. Fix: set defaultRules.disabled.{INHIBITOR}: "
-            f"true in the kube-prometheus-stack values (or remove {shown} from the Alertmanager configuration), or "
-            "give these alerts severity: warning.")
+            f"alert is firing there too; so {_told([a for a, _ in muted])}. Fix: remove {shown} from the "
+            "Alertmanager configuration (kube-prometheus-stack values: alertmanager.config.inhibit_rules), or give "
+            f"these alerts severity: warning. (defaultRules.disabled.{INHIBITOR}: true stops the muting too, but "
+            f"leaves {shown} in this Secret, where this check reads it: remove it as well.)")
     return warnings

@@ -39,6 +39,9 @@ def test_no_section_promises_a_503_for_a_missing_token_secret():
 
 def test_section_4_lists_the_info_inhibitor_and_override_honor_labels_with_their_checks():
     cluster = _flat(_section("## 4. What the cluster must provide"))
-    assert "| kube-prometheus-stack's InfoInhibitor off: `defaultRules.disabled.InfoInhibitor: true`" in cluster
+    assert ("| kube-prometheus-stack's InfoInhibitor inhibit rule removed from `alertmanager.config.inhibit_rules`"
+            in cluster)
+    # closing-38a-1: disabling the alerting rule alone leaves the inhibit rule the plan reads: not offered as enough
+    assert "the chart still writes the inhibit rule into the Alertmanager's Secret" in cluster
     assert "`mlops_infra/plan/alertmanager_inhibit.py`" in cluster
     assert "does not set `spec.overrideHonorLabels: true`" in cluster

@@ -116,9 +116,10 @@ def test_the_stock_configuration_is_a_warning_naming_the_alerts_who_never_hears_
                               "its namespace (fraud-dev)")
     assert "as soon as one of these alerts is pending, unless a warning or critical alert is firing there" in warning
     assert "channel ml-team never hears them and training job retrain is never started by them" in warning
-    assert warning.endswith("Fix: set defaultRules.disabled.InfoInhibitor: true in the kube-prometheus-stack values "
-                            "(or remove inhibit_rules[2] from the Alertmanager configuration), or give these alerts "
-                            "severity: warning.")
+    assert warning.endswith("Fix: remove inhibit_rules[2] from the Alertmanager configuration (kube-prometheus-stack "
+                            "values: alertmanager.config.inhibit_rules), or give these alerts severity: warning. "
+                            "(defaultRules.disabled.InfoInhibitor: true stops the muting too, but leaves inhibit_rules[2] "
+                            "in this Secret, where this check reads it: remove it as well.)")
     assert "planted-secret-value" not in warning and "resolve_timeout" not in warning
 
 
