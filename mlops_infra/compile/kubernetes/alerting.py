@@ -213,9 +213,11 @@ def _retrain_failure_rule(kube: KubeTarget, job, route: routing.Route) -> dict[s
                                            f"retrain trigger (receiver {receiver}) in the last {FAILURE_WINDOW}: the "
                                            f"alerts {', '.join(job.triggers.on_alerts)} that start it did not. The "
                                            "trigger answers 503 while its token Secret "
-                                           f"{names.TRIGGER_TOKEN_SECRET} is missing, 401 when the token differs and "
-                                           "502 when the API server refuses the run; its log and Alertmanager's say "
-                                           f"which. {_told(told, '')}",
+                                           f"{names.TRIGGER_TOKEN_SECRET} is empty or not yet mounted, 401 when the "
+                                           "token differs and 502 when the API server refuses the run; its log and "
+                                           "Alertmanager's say which (with the Secret missing, prometheus-operator "
+                                           "rejects this trigger's AlertmanagerConfig and nothing is sent at all: "
+                                           f"docs/compile-kubernetes.md section 3.7). {_told(told, '')}",
                             "mlops_notify": ",".join(told)}}
 
 

@@ -71,6 +71,10 @@ def test_the_retrain_receiver_has_its_own_alert_told_to_the_jobs_alert_channels(
     assert rule["annotations"]["mlops_notify"] == "ml-team"
     assert "fraud-drift" in rule["annotations"]["description"]
     assert "mlops-retrain-trigger-token" in rule["annotations"]["description"]
+    # A missing Secret gives no 503: the operator rejects the AlertmanagerConfig (audits k8smon-5, secrets-4).
+    assert "mlops-retrain-trigger-token is missing" not in rule["annotations"]["description"]
+    assert "is empty or not yet mounted" in rule["annotations"]["description"]
+    assert "prometheus-operator rejects this trigger's AlertmanagerConfig" in rule["annotations"]["description"]
     routes = _routes(FRAUD.read_text())
     assert "notify_failed_retrain_retrain" in routes["ml-team"] and "notify_failed_retrain_retrain" not in routes["oncall"]
     assert not any(n.startswith("notify_fail") for n in routes["retrain-retrain"])
