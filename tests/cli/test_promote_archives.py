@@ -14,7 +14,6 @@ with ``--execute-artifacts``. Each archive is a real one (tarfile / zipfile)."""
 from __future__ import annotations
 
 import io
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 
 from mlops_infra.model_versions import ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.promote.artifacts import ArtifactStep
-from tests.promote.artifact_files import digest_of
+from tests.promote.artifact_files import digest_of, tar
 from tests.support import fixtures
 from tests.support.cli import run_cli
 from tests.support.promotion import (
@@ -40,16 +39,6 @@ pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 DEV_BUCKET = "fraud-detection-dev-models"
 MODEL = {"model.joblib": b"joblib-bytes" * 100, "config.json": b'{"threshold": 0.7}'}
 PROMOTED = "training/retrain/promoted/fraud-model/"
-
-
-def tar(files: dict[str, bytes], mode: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def zipped(files: dict[str, bytes]) -> bytes:

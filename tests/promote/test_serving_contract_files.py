@@ -16,7 +16,6 @@ read from SRC's store (moto), decide the serving-contract finding.
 from __future__ import annotations
 
 import io
-import tarfile
 import zipfile
 from types import SimpleNamespace
 
@@ -26,21 +25,12 @@ from mlops_infra.errors import UserError
 from mlops_infra.model_versions import VersionRecord
 from mlops_infra.promote.contracts import read_artifact_files, read_limit, serving_findings
 from mlops_infra.spec import load_system, parse_system
+from tests.promote.artifact_files import tar
 from tests.promote.test_serving_contracts import AWS_TO_KUBE, LLM
 from tests.support import fixtures
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 pytestmark = [pytest.mark.moto]
-
-
-def tar(files: dict[str, bytes], mode: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def store(url: str, bucket: str, objects: dict[str, bytes]):
