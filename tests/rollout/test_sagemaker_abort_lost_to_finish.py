@@ -70,16 +70,24 @@ def test_an_abort_that_loses_to_the_finish_is_told_and_then_carried_out(sm):
     assert last.decision.action == "none" and last.observed.percent == 0 and last.observed.stable == "12"
 
 
+def _abort_lost_and_its_config_gone(sm, endpoint: str):
+    """:func:`_abort_loses` (the abort lost, the updates settled), then the rollout config the abort kept removed
+    from ``endpoint``'s tags (the rollout config no longer known): an aborted status over the final config with
+    nowhere to move back to. Returns the target, the clock and the gates."""
+    with endpoint_updates_held() as settle:
+        target, clock, gates, results = _abort_loses(sm, endpoint, settle)
+        assert results["operator"].lost
+        settle()
+    arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
+    sm.delete_tags(ResourceArn=arn, TagKeys=kept)
+    return target, clock, gates
+
+
 def test_a_rollback_with_nowhere_to_go_says_so_instead_of_a_key_error(sm):
     """An aborted status over the final config whose rollout config is gone: a clear error, no KeyError."""
     E = "fraud-prod-scorer-nowhere"
-    with endpoint_updates_held() as settle:
-        target, clock, gates, results = _abort_loses(sm, E, settle)
-        assert results["operator"].lost
-        settle()
-    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-    kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
-    sm.delete_tags(ResourceArn=arn, TagKeys=kept)  # the rollout config no longer known
+    target, clock, gates = _abort_lost_and_its_config_gone(sm, E)
     with pytest.raises(RollbackImpossible) as raised:
         reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
     message = str(raised.value)
@@ -93,13 +101,7 @@ def test_resume_keeps_the_version_an_abort_could_not_move_back(sm):
     roll out", wrote nothing, and every later pass raised again (the scheduled runner's invocation failing every
     minute)."""
     E = "fraud-prod-scorer-resumekeeps"
-    with endpoint_updates_held() as settle:
-        target, clock, gates, results = _abort_loses(sm, E, settle)
-        assert results["operator"].lost
-        settle()
-    arn = sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-    kept = [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"].startswith("mlops-infra:kept:config:")]
-    sm.delete_tags(ResourceArn=arn, TagKeys=kept)
+    target, clock, gates = _abort_lost_and_its_config_gone(sm, E)
     with pytest.raises(RollbackImpossible) as raised:
         reconcile_once(spec("aws"), SageMakerDriver(sm, target), gates, clock.now)
     assert raised.value.traffic == f"version {target.version} 100% (primary) on {target.final_config}"
