@@ -11,6 +11,9 @@ Contract of :func:`configuration`:
   ``context`` (else its current context), through ``kubernetes.config.load_kube_config`` (exec and
   OIDC auth plugins included). A missing file or an unknown context is a :class:`UserError` that
   lists the contexts the file has ("did you mean").
+- ``kubeconfig_text`` (a kubeconfig's YAML or JSON content, as a stack's ``kubernetes:kubeconfig`` may hold it,
+  :mod:`mlops_infra.kube.effective_context`): loaded from the parsed mapping
+  (``kubernetes.config.load_kube_config_from_dict``), never written to a file; its contexts are checked as above.
 
 The client's own urllib3 retries are turned off (``retries=False``): :class:`~mlops_infra.kube.client.KubeClient`
 retries, bounded, with its own policy.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ class ConnectOptions:
 
     context: str | None = None
     kubeconfig: str | None = None
+    kubeconfig_text: str | None = field(default=None, repr=False)
     in_cluster: bool | None = None
     url: str | None = None
     token: str | None = None
@@ -59,7 +63,7 @@ def kubeconfig_path(options: ConnectOptions, environ: dict[str, str] | None = No
 
 def uses_in_cluster(options: ConnectOptions, environ: dict[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
-    if options.url:
+    if options.url or options.kubeconfig_text:
         return False
     if options.in_cluster is not None:
         return options.in_cluster
@@ -87,6 +91,9 @@ def configuration(options: ConnectOptions) -> Any:
 
 
 def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> None:
+    if options.kubeconfig_text is not None:
+        _load_kubeconfig_text(kubernetes, options, config)
+        return
     path = kubeconfig_path(options)
     if not path.is_file():
         raise UserError(f"No kubeconfig file at {path}",
@@ -109,3 +116,25 @@ def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> N
     except kubernetes.config.ConfigException as exc:
         raise UserError(f"Cannot load the kubeconfig context {options.context or '(current)'} from {path}",
                         str(exc)) from exc
+
+
+def _load_kubeconfig_text(kubernetes: Any, options: ConnectOptions, config: Any) -> None:
+    """``options.kubeconfig_text`` loaded from its parsed mapping; no value of it in an error."""
+    import yaml
+
+    where = "the stack's kubernetes:kubeconfig content"
+    try:
+        data = yaml.safe_load(options.kubeconfig_text or "")
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        raise UserError(f"Cannot read {where}", "It is neither an existing file's path nor a kubeconfig (YAML or "
+                        "JSON): fix kubernetes:kubeconfig in the stack configuration.")
+    names = [str(c.get("name")) for c in data.get("contexts") or [] if isinstance(c, dict)]
+    if options.context and options.context not in names:
+        raise UserError(f"{where} has no context {options.context!r}",
+                        f"Contexts in it: {', '.join(names) or 'none'}. Set kubernetes:context to one of them.")
+    try:
+        kubernetes.config.load_kube_config_from_dict(data, context=options.context, client_configuration=config)
+    except kubernetes.config.ConfigException as exc:
+        raise UserError(f"Cannot load the context {options.context or '(current)'} of {where}", str(exc)) from exc

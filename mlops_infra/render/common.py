@@ -373,7 +373,9 @@ def money_range(low: float, high: float, *, sign: bool = False) -> str:
 
 
 def target_text(target: dict[str, Any]) -> str:
-    """``aws us-east-1, account 111111111111`` / ``kubernetes context kind-mlops, namespace fraud-dev``."""
+    """``aws us-east-1, account 111111111111`` / ``kubernetes context kind-mlops, namespace fraud-dev``; a
+    ``contextSource`` (the stack config overriding the spec's context, :mod:`mlops_infra.kube.effective_context`)
+    follows the context in brackets: ``context prod (stacks/prod/Pulumi.prod.yaml)``."""
     kind_key = "kind" if "kind" in target else "cloud"
     kind = target.get(kind_key, "?")
     if kind == "aws":
@@ -381,8 +383,9 @@ def target_text(target: dict[str, Any]) -> str:
         if target.get("account"):
             parts.append(f"account {target['account']}")
         return ", ".join(parts)
-    rest = [f"{k} {v}" for k, v in sorted(target.items())
-            if k != kind_key and isinstance(v, str | int | float) and v not in (None, "")]
+    source = target.get("contextSource")
+    rest = [f"{k} {v}" + (f" ({source})" if k == "context" and source else "") for k, v in sorted(target.items())
+            if k not in (kind_key, "contextSource") and isinstance(v, str | int | float) and v not in (None, "")]
     return f"{kind} {', '.join(rest)}".strip()
 
 

@@ -131,7 +131,8 @@ def plan(
     # closing-37b-5: the state an earlier apply kept in the stack directory is not the backend's
     locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None \
         else []
-    live, drift, warnings = (refresh_live(system.environments[env].target, graph, prior,
+    env_target = kube_target(system.environments[env].target, target.stack_dir(env), env)
+    live, drift, warnings = (refresh_live(env_target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
                                           else max(1.0, deadline - (time.monotonic() - started)),
@@ -142,7 +143,7 @@ def plan(
     # findings): released before planning, the plan's memory peak does not hold it too.
     loaded = desired.loaded if failed else None
     del desired, system
-    result = make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings])
+    result = with_target_source(make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings]), env_target)
     if failed:
         result = amended(result, guardrails=failed)
     print_guardrails(result, loaded, err)
@@ -323,11 +324,12 @@ def _kube_within(target: Any, seconds: float | None, name: str, use: Callable[[A
     read, :func:`_within`; None: unbounded): its result, the :class:`UserError` that connecting or
     ``use`` raised (no kubeconfig, an unknown context, a refused or failed read), or None when no
     answer came in time. The Kubernetes preflights of ``plan --refresh`` read through it."""
-    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube import KubeClient
+    from mlops_infra.kube.effective_context import connect_options
 
     def read() -> Any:
         try:
-            with KubeClient.connect(ConnectOptions(context=target.context)) as kube:
+            with KubeClient.connect(connect_options(target)) as kube:
                 return use(kube)
         except UserError as exc:
             return exc
@@ -442,7 +444,8 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     the other, with the scan given the whole deadline again, a cluster that answers nothing held the
     command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole process against one)."""
     from mlops_infra.cli.progress import progress_display
-    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube import KubeClient
+    from mlops_infra.kube.effective_context import connect_options
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.state import kube_live
 
@@ -457,7 +460,7 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
         deadline = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started))
     resources = list(prior.resources.values())
     try:
-        kube = KubeClient.connect(ConnectOptions(context=target.context))
+        kube = KubeClient.connect(connect_options(target))
     except UserError as exc:
         live = kube_live.unreadable(resources, "kubernetes-unreachable", type(exc).__name__, exc.summary)
     else:
@@ -762,6 +765,27 @@ def refuse_foreign_namespace(desired: Desired, err: Console) -> None:
 
 
 # -- plan, save, render ----------------------------------------------------------------------
+
+
+def kube_target(spec_target: Any, stack_dir: Path, env: str) -> Any:
+    """The environment's target whose cluster reads go where ``pulumi up`` in ``stack_dir`` goes: the stack
+    config's ``kubernetes:context``/``kubernetes:kubeconfig`` over the spec's context
+    (:mod:`mlops_infra.kube.effective_context`); an AWS target as it is."""
+    if getattr(spec_target, "kind", None) != "kubernetes":
+        return spec_target
+    from mlops_infra.kube.effective_context import ReadTarget, effective_target
+
+    effective = effective_target(spec_target.context, stack_dir, env)
+    return ReadTarget(spec_target, effective) if effective.source else spec_target
+
+
+def with_target_source(plan: Plan, env_target: Any) -> Plan:
+    """``plan`` whose target names the context the apply uses and where it comes from (``contextSource``)."""
+    effective = getattr(env_target, "effective", None)
+    if effective is None or not effective.where():
+        return plan
+    target = {**plan.target, "context": effective.context, "contextSource": effective.where()}
+    return dataclasses.replace(plan, target=target)
 
 
 def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str]) -> Plan:

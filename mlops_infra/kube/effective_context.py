@@ -1,0 +1,157 @@
+"""The cluster an apply touches: the environment's ``target.context`` unless the stack configuration overrides it.
+
+Why: the program copies ``kubernetes:context`` and ``kubernetes:kubeconfig`` from stack config into the explicit
+Kubernetes provider (:mod:`mlops_infra.program.providers`, ``OVERRIDE_KEYS``), so ``pulumi up`` changes the cluster
+those name, not the spec's context. Every cluster read that stands for the apply (plan's ``--refresh`` preflights
+and live reads) goes through :func:`effective_target`, so it reads the cluster the apply will change.
+
+Contract of :func:`effective_target` (``context`` = the spec's ``target.context``, ``stack_dir`` = the stack
+directory, ``stack`` = the stack name):
+- The settings are read from the stack settings file ``Pulumi.<stack>.yaml`` (beside ``Pulumi.yaml``, or in its
+  ``stackConfigDir``), over the project's ``config:`` in ``Pulumi.yaml`` (a plain value, ``{value:}`` or
+  ``{default:}``): the files ``pulumi up`` reads there. No file, or neither key: the spec's context, no source.
+- A plain ``kubernetes:context``: that context (of the kubeconfig the reads would use anyway).
+- A plain ``kubernetes:kubeconfig``: the provider takes a path or the kubeconfig's content (pulumi/pulumi-kubernetes
+  ``provider/pkg/provider/util.go`` ``parseKubeconfigString``: "a string that contains either a path to a kubeconfig
+  file or the contents of a kubeconfig (YAML or JSON)"; an existing path, ``~`` expanded, is read, anything else is
+  parsed as content; used by ``provider.go`` for ``kubernetes:config:kubeconfig``). A path (relative ones against
+  the stack directory) becomes ``ConnectOptions.kubeconfig``; content becomes ``ConnectOptions.kubeconfig_text``
+  (loaded from the parsed mapping, never written to disk). The context is ``kubernetes:context`` if set, else the
+  spec's (the provider's ``overrides`` take the graph's context).
+- A ``secure:`` value (``pulumi config set --secret``): only the Pulumi CLI can decrypt it, so the reads cannot use
+  the apply's credentials. :attr:`EffectiveTarget.secret` is set; plan reads through the spec's context and its
+  Target line says so (:meth:`EffectiveTarget.describe`); a read that must be the apply's cluster calls
+  :meth:`EffectiveTarget.strict_options`, which refuses (a :class:`UserError` naming the file and the fix).
+- Never a value of the kubeconfig in :meth:`EffectiveTarget.describe`: only the context's name and the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlops_infra.errors import UserError
+from mlops_infra.kube.config import ConnectOptions
+
+CONTEXT_KEY, KUBECONFIG_KEY = "kubernetes:context", "kubernetes:kubeconfig"
+
+
+@dataclass(frozen=True)
+class EffectiveTarget:
+    """How to reach the cluster the apply changes (see the module contract)."""
+
+    options: ConnectOptions
+    source: str | None = None
+    """The settings file that overrides the spec's context (as given: relative when the stack dir was)."""
+    secret: bool = False
+    """The stack's kubeconfig is a ``secure:`` value: :attr:`options` is the spec's context instead."""
+
+    @property
+    def context(self) -> str | None:
+        return self.options.context
+
+    def describe(self) -> str:
+        """``prod (stacks/prod/Pulumi.prod.yaml)``: the context and where it comes from, for the Target line."""
+        where = self.where()
+        return f"{self.context or '(current)'}" + (f" ({where})" if where else "")
+
+    def where(self) -> str | None:
+        """Where the context comes from when the stack config overrides the spec's, else None."""
+        if self.secret:
+            return (f"read by plan; the apply uses the secret kubeconfig of {self.source}, "
+                    "which only the Pulumi CLI decrypts")
+        if self.source is None:
+            return None
+        return self.source + (", kubeconfig" if self.options.kubeconfig or self.options.kubeconfig_text else "")
+
+    def strict_options(self, purpose: str) -> ConnectOptions:
+        """:attr:`options`, or a UserError when the apply's credentials are a secret this process cannot read."""
+        if self.secret:
+            raise UserError(
+                f"cannot {purpose}: the stack's kubernetes:kubeconfig in {self.source} is a secret",
+                "Only the Pulumi CLI decrypts it, so this read would reach another cluster than `pulumi up`. Set a "
+                "plain kubernetes:kubeconfig path (the file may stay secret) or kubernetes:context instead.",
+                source=self.source)
+        return self.options
+
+
+def effective_target(context: str | None, stack_dir: Path | None, stack: str) -> EffectiveTarget:
+    """The connection of the cluster ``pulumi up`` of ``stack`` in ``stack_dir`` changes (see the module contract)."""
+    spec = EffectiveTarget(ConnectOptions(context=context))
+    if stack_dir is None:
+        return spec
+    settings, source = _settings(Path(stack_dir), stack)
+    wanted, kubeconfig = settings.get(CONTEXT_KEY), settings.get(KUBECONFIG_KEY)
+    if wanted is None and kubeconfig is None:
+        return spec
+    if _secure(wanted) or _secure(kubeconfig):
+        return replace(spec, source=source, secret=True)
+    options = ConnectOptions(context=str(wanted) if wanted is not None else context)
+    if kubeconfig is not None:
+        options = replace(options, **_kubeconfig(str(kubeconfig), Path(stack_dir)))
+    return EffectiveTarget(options, source)
+
+
+def _kubeconfig(value: str, stack_dir: Path) -> dict[str, Any]:
+    """A path (existing, ``~`` expanded, relative to the stack directory) or the content (parseKubeconfigString)."""
+    path = Path(value).expanduser() if "\n" not in value else None
+    if path is not None and not path.is_absolute():
+        path = stack_dir / path
+    if path is not None and path.is_file():
+        return {"kubeconfig": str(path)}
+    return {"kubeconfig_text": value}
+
+
+def _settings(stack_dir: Path, stack: str) -> tuple[dict[str, Any], str]:
+    """The two keys as set in the stack settings file over the project's config, and the file that set them."""
+    from mlops_infra.stacks import read_pulumi_yaml
+
+    project_file = stack_dir / "Pulumi.yaml"
+    project = read_pulumi_yaml(project_file) if project_file.is_file() else {}
+    config_dir = project.get("stackConfigDir")
+    base = stack_dir / config_dir if isinstance(config_dir, str) and config_dir else stack_dir
+    stack_file = base / f"Pulumi.{stack.replace('/', '-')}.yaml"
+    stack_config = read_pulumi_yaml(stack_file).get("config") if stack_file.is_file() else None
+    project_config = project.get("config")
+    found: dict[str, Any] = {}
+    sources = []
+    for key in (CONTEXT_KEY, KUBECONFIG_KEY):
+        for config, file, project_level in ((stack_config, stack_file, False), (project_config, project_file, True)):
+            value = config.get(key) if isinstance(config, dict) else None
+            if project_level and isinstance(value, dict) and not _secure(value):
+                value = value.get("value", value.get("default"))
+            if value is not None:
+                found[key] = value
+                sources.append(file)
+                break
+    return found, str(sources[0]) if sources else str(stack_file)
+
+
+def _secure(value: Any) -> bool:
+    return isinstance(value, dict) and "secure" in value
+
+
+@dataclass(frozen=True)
+class ReadTarget:
+    """The spec's environment target whose cluster reads go through ``effective`` (its ``context`` is the
+    effective one, for the reads and the messages that name it); every other attribute is the spec's."""
+
+    spec: Any
+    effective: EffectiveTarget
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("spec", "effective"):  # copy/pickle probe before __init__
+            raise AttributeError(name)
+        return getattr(self.spec, name)
+
+    @property
+    def context(self) -> str | None:
+        return self.effective.context
+
+
+def connect_options(target: Any) -> ConnectOptions:
+    """The connection of an environment target: a :class:`ReadTarget`'s effective one, else its ``context``."""
+    if isinstance(target, ReadTarget):
+        return target.effective.options
+    return ConnectOptions(context=getattr(target, "context", None))
