@@ -146,12 +146,12 @@ def refuse_outside_users(graph: Any, plan: Any, prior: Any, say: Callable[[str],
     flavors = condemned_flavors(plan.changes)
     if not flavors or graph.metadata.get("cloud") != "kubernetes":
         return
-    from mlops_infra.kube.config import ConnectOptions
+    from mlops_infra.kube.effective_context import graph_options
 
     desired = [r.inputs for r in graph.resources if is_kueue(r.type, "ClusterQueue")]
     before = [r.inputs for r in prior.resources.values() if is_kueue(r.type, "ClusterQueue")]
     ours = {str((q.get("metadata") or {}).get("name")) for q in (*desired, *before)}
-    kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
+    kube = KubeClient.connect(graph_options(graph, "check who names the ResourceFlavors this apply deletes"))
     users = outside_users(kube, flavors, ours)
     cohorts = cohort_users(kube, flavors)
     moved = {(q.get("metadata") or {}).get("name") for q in before if set(flavors).intersection(flavors_named(q))}

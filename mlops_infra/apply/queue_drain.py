@@ -248,11 +248,11 @@ def earlier_holds(graph: Any, kube: KubeClient | None, say: Callable[[str], None
         items = listed(kube, CLUSTER_QUEUE)
     else:  # only for this check: bounded, and a cluster it cannot read is a warning, as the namespace check's
         from mlops_infra.kube.client import NO_RETRY
-        from mlops_infra.kube.config import ConnectOptions
+        from mlops_infra.kube.effective_context import graph_options
 
         context = graph.metadata.get("context")
         try:
-            kube = KubeClient.connect(ConnectOptions(context=context))
+            kube = KubeClient.connect(graph_options(graph, "check the ClusterQueues an earlier apply held"))
             items = listed(KubeClient(kube.api_client, retry=NO_RETRY, timeout=QUICK_READ), CLUSTER_QUEUE)
         except UserError as exc:
             say(f"warning: could not read the Kueue ClusterQueues through context {context} ({exc.summary}); whether "

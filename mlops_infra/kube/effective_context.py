@@ -23,10 +23,19 @@ directory, ``stack`` = the stack name):
   Target line says so (:meth:`EffectiveTarget.describe`); a read that must be the apply's cluster calls
   :meth:`EffectiveTarget.strict_options`, which refuses (a :class:`UserError` naming the file and the fix).
 - Never a value of the kubeconfig in :meth:`EffectiveTarget.describe`: only the context's name and the file.
+
+Apply's own reads (the flavor-user refusal, the queue drain, the held-queue check, the leftover runs): ``apply``
+records the stack it runs ``pulumi up`` in for the graph it shows (:func:`apply_through`, keyed by that graph
+object, held weakly), and those reads connect with :func:`graph_options`: the effective target's
+:meth:`~EffectiveTarget.strict_options`, so a ``secure:`` kubeconfig refuses them rather than reading the spec's
+cluster while ``pulumi up`` changes another. The namespace-owner check every apply makes reads through
+:func:`recorded` too; with a secret kubeconfig it is skipped with a warning (it already warns and goes on when the
+namespace cannot be read) rather than failing every apply. A graph no apply recorded (another command) keeps the spec's context.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -155,3 +164,34 @@ def connect_options(target: Any) -> ConnectOptions:
     if isinstance(target, ReadTarget):
         return target.effective.options
     return ConnectOptions(context=getattr(target, "context", None))
+
+
+_APPLYING: dict[int, tuple[weakref.ref, EffectiveTarget]] = {}
+"""id(graph) -> (the graph, weakly; the effective target of its apply's stack): see the module contract."""
+
+
+def apply_through(graph: Any, stack_dir: Path) -> EffectiveTarget | None:
+    """Record that ``graph`` (a Kubernetes one) is applied by ``pulumi up`` in ``stack_dir``: its reads then go
+    through :func:`graph_options`. Returns the effective target (None for another cloud)."""
+    if graph.metadata.get("cloud") != "kubernetes":
+        return None
+    effective = effective_target(graph.metadata.get("context"), Path(stack_dir), graph.stack)
+    for key in [key for key, (ref, _) in _APPLYING.items() if ref() is None]:
+        del _APPLYING[key]
+    _APPLYING[id(graph)] = (weakref.ref(graph), effective)
+    return effective
+
+
+def recorded(graph: Any) -> EffectiveTarget | None:
+    """The effective target :func:`apply_through` recorded for ``graph``, None when no apply did."""
+    entry = _APPLYING.get(id(graph))
+    return entry[1] if entry is not None and entry[0]() is graph else None
+
+
+def graph_options(graph: Any, purpose: str) -> ConnectOptions:
+    """The connection of ``graph``'s cluster: as :func:`apply_through` recorded it (strict: a secret kubeconfig
+    raises a UserError saying it cannot ``purpose``), else the graph's (the spec's) context."""
+    effective = recorded(graph)
+    if effective is not None:
+        return effective.strict_options(purpose)
+    return ConnectOptions(context=graph.metadata.get("context"))

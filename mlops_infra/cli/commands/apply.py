@@ -151,6 +151,9 @@ def apply(
     note = desired.target.note
     directory = stack_dir or desired.target.stack_dir(env)
     engine.check_stack_dir(directory, desired.system.metadata.name, path.resolve(), env)  # applypath-1
+    from mlops_infra.kube.effective_context import apply_through
+
+    apply_through(graph, Path(directory))  # ctxmatch: apply's cluster reads go where `pulumi up` goes
     engine.check_not_stranded(engine.StackOptions(Path(directory), env, project=desired.system.metadata.name),
                               done="nothing was applied")  # closing-37b-5: the stack directory's state is elsewhere
     from mlops_infra.program.expected_graph import stack_config_digest
@@ -368,9 +371,9 @@ def _admitted_queues(graph, plan) -> tuple:
     if not queues or graph.metadata.get("cloud") != "kubernetes":
         return None, {}
     from mlops_infra.kube.client import KubeClient
-    from mlops_infra.kube.config import ConnectOptions
+    from mlops_infra.kube.effective_context import graph_options
 
-    kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
+    kube = KubeClient.connect(graph_options(graph, "drain the ClusterQueues this apply deletes"))
     return kube, admitted_workloads(kube, queues)
 
 
@@ -413,10 +416,10 @@ def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
         return
     if kube is None:
         from mlops_infra.kube.client import KubeClient
-        from mlops_infra.kube.config import ConnectOptions
+        from mlops_infra.kube.effective_context import graph_options
 
         try:
-            kube = KubeClient.connect(ConnectOptions(context=graph.metadata.get("context")))
+            kube = KubeClient.connect(graph_options(graph, "list the runs of the removed jobs"))
         except UserError as exc:  # the apply succeeded: say what could not be read, do not fail it
             out.print(f"Could not list the runs of {', '.join(a for a, _ in jobs)}: {exc.summary}", markup=False)
             return

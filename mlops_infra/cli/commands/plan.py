@@ -758,6 +758,15 @@ def refuse_foreign_namespace(desired: Desired, err: Console) -> None:
     target = desired.system.environments[desired.env].target
     if target.kind != "kubernetes":
         return
+    from mlops_infra.kube.effective_context import ReadTarget, recorded
+
+    effective = recorded(desired.graph)  # the cluster `pulumi up` changes (ctxmatch)
+    if effective is not None and effective.secret:
+        print_plain(err, f"warning: namespace owner: not checked: the stack's kubernetes:kubeconfig in "
+                         f"{effective.source} is a secret only the Pulumi CLI decrypts")
+        return
+    if effective is not None and effective.source:
+        target = ReadTarget(target, effective)
     document = desired.loaded.document if desired.loaded else None
     for warning in namespace_owner_preflight(target, desired.graph, desired.prior, PREFLIGHT_READ, document,
                                              what="Nothing was applied"):
