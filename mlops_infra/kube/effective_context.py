@@ -42,6 +42,7 @@ from typing import Any
 
 from mlops_infra.errors import UserError
 from mlops_infra.kube.config import ConnectOptions
+from mlops_infra.stack_settings import configured, is_secure, stack_config_file
 
 CONTEXT_KEY, KUBECONFIG_KEY = "kubernetes:context", "kubernetes:kubeconfig"
 
@@ -94,7 +95,7 @@ def effective_target(context: str | None, stack_dir: Path | None, stack: str) ->
     wanted, kubeconfig = settings.get(CONTEXT_KEY), settings.get(KUBECONFIG_KEY)
     if wanted is None and kubeconfig is None:
         return spec
-    if _secure(wanted) or _secure(kubeconfig):
+    if is_secure(wanted) or is_secure(kubeconfig):
         return replace(spec, source=source, secret=True)
     options = ConnectOptions(context=str(wanted) if wanted is not None else context)
     if kubeconfig is not None:
@@ -113,32 +114,17 @@ def _kubeconfig(value: str, stack_dir: Path) -> dict[str, Any]:
 
 
 def _settings(stack_dir: Path, stack: str) -> tuple[dict[str, Any], str]:
-    """The two keys as set in the stack settings file over the project's config, and the file that set them."""
-    from mlops_infra.stacks import read_pulumi_yaml
-
-    project_file = stack_dir / "Pulumi.yaml"
-    project = read_pulumi_yaml(project_file) if project_file.is_file() else {}
-    config_dir = project.get("stackConfigDir")
-    base = stack_dir / config_dir if isinstance(config_dir, str) and config_dir else stack_dir
-    stack_file = base / f"Pulumi.{stack.replace('/', '-')}.yaml"
-    stack_config = read_pulumi_yaml(stack_file).get("config") if stack_file.is_file() else None
-    project_config = project.get("config")
+    """The two keys as set in the stack settings file over the project's config, and the file that set them
+    (the first found; the stack file when neither is set): :func:`mlops_infra.stack_settings.configured`, the
+    reader apply's pin of the provider settings uses too."""
     found: dict[str, Any] = {}
     sources = []
     for key in (CONTEXT_KEY, KUBECONFIG_KEY):
-        for config, file, project_level in ((stack_config, stack_file, False), (project_config, project_file, True)):
-            value = config.get(key) if isinstance(config, dict) else None
-            if project_level and isinstance(value, dict) and not _secure(value):
-                value = value.get("value", value.get("default"))
-            if value is not None:
-                found[key] = value
-                sources.append(file)
-                break
-    return found, str(sources[0]) if sources else str(stack_file)
-
-
-def _secure(value: Any) -> bool:
-    return isinstance(value, dict) and "secure" in value
+        setting = configured(stack_dir, stack, key)
+        if setting is not None:
+            found[key], source = setting
+            sources.append(source)
+    return found, str(sources[0]) if sources else str(stack_config_file(stack_dir, stack))
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mlops_infra.stack_settings import is_secure, project_settings, read_settings, setting, stack_config_file
+
 EXPECTED_GRAPH_ENV = "MLOPS_INFRA_EXPECTED_GRAPH"
 EXPECTED_STACK_CONFIG_ENV = "MLOPS_INFRA_EXPECTED_STACK_CONFIG"
 
@@ -91,13 +93,6 @@ def refuse_another_graph(graph, source: str, environ: Mapping[str, str] = os.env
         "`mlops-infra apply` showed its plan; run `mlops-infra plan` to see the change, then apply again.")
 
 
-def stack_config_file(directory: Path, stack: str) -> Path:
-    """The stack settings file Pulumi reads for ``stack`` of the project in ``directory`` (see the contract)."""
-    config_dir = _project(directory).get("stackConfigDir")
-    base = directory / config_dir if isinstance(config_dir, str) and config_dir else directory
-    return base / f"Pulumi.{stack.replace('/', '-')}.yaml"
-
-
 def stack_config_values(directory: Path, stack: str, graph,
                         registered: Callable[[str, str], str | None] | None = None) -> dict[str, Any]:
     """``package:key`` -> what is digested for each provider override the configuration files set (see the
@@ -108,17 +103,17 @@ def stack_config_values(directory: Path, stack: str, graph,
 
     packages = sorted({package_of(r.type) for r in graph.resources if r.type.startswith("pulumi:providers:")})
     stack_file = stack_config_file(directory, stack)
-    files = [_read(stack_file), _project(directory)]
+    files = [read_settings(stack_file), project_settings(directory)]
     values: dict[str, Any] = {}
     for package in packages:
         for key in OVERRIDE_KEYS.get(package, ()):
-            found = [v for v in (_setting(files[0], f"{package}:{key}"),
-                                 _setting(files[1], f"{package}:{key}", project=True)) if v is not None]
+            found = [v for v in (setting(files[0], f"{package}:{key}"),
+                                 setting(files[1], f"{package}:{key}", project=True)) if v is not None]
             if not found:
                 continue
-            if _secure(found[0]) or registered is None:
+            if is_secure(found[0]) or registered is None:
                 raw = found[0]
-                values[f"{package}:{key}"] = raw if _secure(raw) else parse_value(_text(raw))
+                values[f"{package}:{key}"] = raw if is_secure(raw) else parse_value(_text(raw))
             else:
                 text = registered(package, key)
                 values[f"{package}:{key}"] = None if text is None else parse_value(text)
@@ -166,34 +161,6 @@ def refuse_another_stack_config(graph, directory: Path | None = None, stack: str
         f"{keys}): nothing was applied. Check the file (a "
         "`kubernetes:context`, `kubernetes:kubeconfig` or `aws:endpoints` there points the apply at another cluster "
         "or endpoint), run `mlops-infra plan`, then apply again.")
-
-
-def _project(directory: Path) -> dict[str, Any]:
-    path = directory / "Pulumi.yaml"
-    return _read(path)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    """The file's mapping, empty when there is no file (a broken one: the ``UserError`` naming it)."""
-    from mlops_infra.stacks import read_pulumi_yaml
-
-    return read_pulumi_yaml(path) if path.is_file() else {}
-
-
-def _setting(data: Mapping[str, Any], key: str, project: bool = False) -> Any:
-    """``key``'s value in a file's ``config:``; in the ``project`` file, ``{value:}``/``{default:}`` unwrapped."""
-    config = data.get("config")
-    value = config.get(key) if isinstance(config, Mapping) else None
-    if project and isinstance(value, Mapping) and ("value" in value or "default" in value):
-        return value.get("value", value.get("default"))
-    return value
-
-
-def _secure(value: Any) -> bool:
-    """Whether a config value is, or holds, a ``secure:`` (encrypted) value."""
-    if isinstance(value, Mapping):
-        return (set(value) == {"secure"} and isinstance(value["secure"], str)) or any(map(_secure, value.values()))
-    return isinstance(value, list) and any(map(_secure, value))
 
 
 def _text(value: Any) -> str:
