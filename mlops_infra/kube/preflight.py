@@ -7,7 +7,9 @@
 serve that version refuses the objects: see ``prerequisites``), a Knative feature flag from
 its ConfigMap, a default StorageClass from the list of StorageClasses
 (``GET /apis/storage.k8s.io/v1/storageclasses``: one carrying an annotation of
-``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``). ``plan --refresh`` on a
+``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``), and, given the graph, a Node
+or Karpenter NodePool for each GPU node label the graph selects by (:mod:`mlops_infra.kube.gpu_nodes`,
+audit preflight-5). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
@@ -27,6 +29,7 @@ from typing import Any
 from mlops_infra.compile.kubernetes.prerequisites import DEFAULT_CLASS_ANNOTATIONS, Prerequisite
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeUnreachable
+from mlops_infra.kube.gpu_nodes import gpu_label_checks
 from mlops_infra.kube.resources import CONFIG_MAP, CRD, resource_type
 
 STORAGE_CLASS = resource_type("storage.k8s.io/v1", "StorageClass", namespaced=False)
@@ -112,7 +115,11 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
     return "missing", f"{namespace}/{name} {check.key} is {shown}"
 
 
-def preflight(kube: KubeClient, prerequisites: Sequence[Prerequisite]) -> list[Result]:
-    """Check each prerequisite on the cluster (see the module contract)."""
+def preflight(kube: KubeClient, prerequisites: Sequence[Prerequisite], graph: Any = None) -> list[Result]:
+    """Check each prerequisite on the cluster (see the module contract); with ``graph``, then one
+    :class:`Result` per GPU node label it selects by (:func:`mlops_infra.kube.gpu_nodes.gpu_label_checks`)."""
     cache: dict[tuple, Any] = {}
-    return [Result(p, *_state(kube, cache, p)) for p in prerequisites]
+    results = [Result(p, *_state(kube, cache, p)) for p in prerequisites]
+    if graph is not None:
+        results.extend(Result(*check) for check in gpu_label_checks(kube, graph))
+    return results

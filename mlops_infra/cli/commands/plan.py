@@ -494,7 +494,7 @@ def cluster_preflight(target: Any, graph: Any, seconds: float | None = None) -> 
     if not needed:
         return []
     # no kubeconfig, an unknown context, no answer: say so and plan on (as a failed AWS read does)
-    results = _kube_within(target, seconds, "cluster-preflight", lambda kube: preflight(kube, needed))
+    results = _kube_within(target, seconds, "cluster-preflight", lambda kube: preflight(kube, needed, graph))
     if results is None or isinstance(results, UserError):
         why = results.summary if results is not None else _unanswered(seconds)
         return [f"cluster preflight: not run for context {target.context}: {why}; {len(needed)} "
