@@ -72,7 +72,13 @@ def work(tmp_path: Path, monkeypatch) -> Path:
 
 
 def apply(work: Path, api: KubeApiStandIn, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(work / "kubeconfig", api.url)))
+    return apply_with(work, monkeypatch, write_kubeconfig(work / "kubeconfig", api.url))
+
+
+def apply_with(work: Path, monkeypatch, kubeconfig: Path):
+    """``mlops-infra apply --yes`` of ``work`` with ``$KUBECONFIG`` at ``kubeconfig`` and ``pulumi up`` recorded, not
+    run: the CLI result and one ``True`` per ``up`` call."""
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
     ups: list[bool] = []
     monkeypatch.setattr(engine, "up", lambda *a, **k: ups.append(True))

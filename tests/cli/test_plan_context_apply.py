@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.apply.test_flavor_users import OLD, cluster_queue, stand_in, work  # noqa: F401 (the fixture)
-from tests.support.cli import run_cli
+from tests.apply.test_flavor_users import OLD, apply_with, cluster_queue, stand_in, work  # noqa: F401 (the fixture)
 
 
 def _kubeconfig(path: Path, spec_server: str, stack_server: str) -> Path:
@@ -32,16 +31,8 @@ def _kubeconfig(path: Path, spec_server: str, stack_server: str) -> Path:
 
 
 def _apply(work: Path, monkeypatch, spec_server: str, stack_server: str, overrides: dict):  # noqa: F811
-    from mlops_infra.apply import engine
-
     (work / "stacks" / "dev" / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": overrides}))
-    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(work / "kubeconfig", spec_server, stack_server)))
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
-    ups: list[bool] = []
-    monkeypatch.setattr(engine, "up", lambda *a, **k: ups.append(True))
-    result = run_cli("apply", str(work / "mlsystem.yaml"), "--env", "dev", "--state", str(work / "prior.json"),
-                     "--yes")
-    return result, ups
+    return apply_with(work, monkeypatch, _kubeconfig(work / "kubeconfig", spec_server, stack_server))
 
 
 @pytest.mark.timeout(180)
