@@ -45,3 +45,24 @@ def test_section_4_lists_the_info_inhibitor_and_override_honor_labels_with_their
     assert "the chart still writes the inhibit rule into the Alertmanager's Secret" in cluster
     assert "`mlops_infra/plan/alertmanager_inhibit.py`" in cluster
     assert "does not set `spec.overrideHonorLabels: true`" in cluster
+
+
+def test_section_3_8_names_the_dashboard_key_the_compiler_writes():
+    """The dashboard ConfigMaps' data key as section 3.8 states it is the one compiled for the reference's
+    Kubernetes environment (``dashboards.file_name``; the old text said ``<name>.json``)."""
+    from mlops_infra.compile import compile_system
+    from mlops_infra.spec import load_system
+
+    spec = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+    loaded = load_system(spec, "dev")
+    graph = compile_system(loaded.system, "dev")
+    keys = {(r.inputs["metadata"]["name"], key) for r in graph.resources if r.role == "dashboard"
+            for key in r.inputs["data"]}
+    assert keys
+    system = loaded.system.metadata.name
+    for name, key in keys:
+        kind, item = re.fullmatch(r"dashboard-(endpoint|training)-(.+)", name).groups()
+        assert key == f"{system}.dev.{kind}.{item}.json"
+    section = _flat(_section("### 3.8 Dashboards"))
+    assert "(key `<system>.<env>.<kind>.<name>.json`, `<kind>` `endpoint` or `training`" in section
+    assert "(key `<name>.json`)" not in section
