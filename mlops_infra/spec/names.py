@@ -50,6 +50,30 @@ from mlops_infra.spec.environments import Environment
 S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 KSERVE_NAME_MAX = 63 - len("-predictor")
+TAG_HOST_PREFIXES = {"canary": "prev-", "blue_green": "latest-"}
+"""The longest Knative route tag an endpoint's rollout strategy gives its predictor's Route, written before
+``<name>-predictor`` in a host label (see :func:`kserve_name_max`)."""
+
+
+def kserve_name_max(strategy: str) -> int:
+    """The longest Kubernetes endpoint name whose hosts fit one 63-character DNS label (RFC 1123) under an
+    endpoint of rollout ``strategy``.
+
+    KServe names the predictor's Knative Service and Route ``<name>-predictor``
+    (``constants.PredictorServiceName``): at most :data:`KSERVE_NAME_MAX`. An endpoint that sets
+    ``canaryTrafficPercent`` (``canary``, ``blue_green``: ``compile/kubernetes/serving.py``
+    ``first_traffic_percent``) also gets tagged traffic targets: the revision rolled out before is tagged
+    ``prev`` while the new one takes less than 100 %, and with ``serving.kserve.io/enable-tag-routing: "true"``
+    (``blue_green``) the latest revision is tagged ``latest`` (kserve ``pkg/controller/v1beta1/
+    inferenceservice/reconcilers/knative/ksvc_reconciler.go``, the traffic split). Knative names each tag's host
+    with the ``tag-template`` ``{{.Tag}}-{{.Name}}`` (knative.dev/networking ``pkg/config/config.go``
+    ``DefaultTagTemplate``), checks it as a DNS name (knative/serving ``pkg/reconciler/route/domains/
+    domains.go``: ``validation.IsFullyQualifiedDomainName``, each label at most 63) and names a placeholder
+    Service after it (``pkg/reconciler/route/resources/service.go`` ``MakeK8sPlaceholderService``); a host too
+    long fails the Route (``RevisionTargetTrafficError``), so the InferenceService never becomes Ready. Hence
+    48 for ``canary`` (``prev-``), 46 for ``blue_green`` (``latest-``), 53 otherwise; a cluster with another
+    ``tag-template`` may differ (the defaults are assumed, as for 53)."""
+    return KSERVE_NAME_MAX - len(TAG_HOST_PREFIXES.get(strategy, ""))
 SHARED_PREFIX = "mlops-"
 """The prefix of the objects a Kubernetes environment shares (``compile/kubernetes/names.py``)."""
 KUEUE_DEFAULT_QUEUE = "default"
@@ -57,11 +81,16 @@ KUEUE_DEFAULT_QUEUE = "default"
 
 
 def check_system_name(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """The system name does not start a bucket name with a prefix S3 reserves."""
+    """The system name does not start a bucket name with a prefix S3 reserves: every bucket name starts
+    with ``<system>-`` (``compile/aws/storage.py``, ``compile/kubernetes/names.py``), so the prefix is
+    looked for there (the system ``sthree`` makes ``sthree-prod-...``). S3 User Guide, "General purpose
+    bucket naming rules": "Bucket names must not start with the prefix xn--", "... sthree-", "...
+    amzn-s3-demo-" (CreateBucket: InvalidBucketName)."""
     name = ctx.system.metadata.name
-    prefix = next((p for p in S3_RESERVED_PREFIXES if name.startswith(p)), None)
+    prefix = next((p for p in S3_RESERVED_PREFIXES if f"{name}-".startswith(p)), None)
     if prefix:
-        yield error("reserved-name", f'System name "{name}" starts with "{prefix}", which S3 reserves',
+        yield error("reserved-name", f'System name "{name}" starts its bucket names with "{prefix}", which S3 '
+                    "reserves",
                     f"Every bucket name starts with the system name ({name}-<environment>-data-...), and S3 refuses "
                     f"bucket names starting with {', '.join(S3_RESERVED_PREFIXES)}. Rename the system, for example "
                     f'"{name.removeprefix(prefix).strip("-") or "system"}".', ("metadata", "name"), "metadata")
@@ -85,9 +114,13 @@ def check_kubernetes_names(ctx: CheckContext, env: str, environment: Environment
                         f"clusters.{cluster.name}")
     for i, endpoint in enumerate(ctx.system.endpoints):
         name = endpoint.name
+        strategy = endpoint.rollout.strategy
+        longest = kserve_name_max(strategy)
+        tag = TAG_HOST_PREFIXES.get(strategy)
+        host = f"{tag}<name>-predictor (the {strategy} rollout's Knative route tag)" if tag else "<name>-predictor"
         problem = ("starts with a digit; KServe names start with a letter" if not name[0].isalpha() else
-                   f"is {len(name)} characters; KServe's predictor host <name>-predictor must fit one 63-character "
-                   f"DNS label, so at most {KSERVE_NAME_MAX}" if len(name) > KSERVE_NAME_MAX else
+                   f"is {len(name)} characters; KServe's predictor host {host} must fit one 63-character DNS "
+                   f"label, so at most {longest}" if len(name) > longest else
                    f'starts with "{SHARED_PREFIX}", the prefix of the objects mlops-infra shares in the namespace '
                    f"(its capture sink, MLflow, Pushgateway, retrain trigger); KServe would replace the Service of "
                    f"that name with an alias of the gateway" if name.startswith(SHARED_PREFIX) else "")

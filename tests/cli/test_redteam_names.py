@@ -18,6 +18,7 @@ import botocore.session
 import pytest
 import yaml
 
+from mlops_infra.spec.names import kserve_name_max
 from mlops_infra.spec.references import REFERENCES
 from tests.support.cli import run_cli
 from tests.support.text_edits import edit
@@ -131,8 +132,9 @@ def _renamed(data: dict, rename) -> dict:
 
 
 def _long(section: str, name: str) -> str:
-    """63 characters; 53 for endpoints, the longest KServe takes (spec/names.py)."""
-    size = 53 if section == "endpoints" else 63
+    """63 characters; for endpoints the longest KServe and Knative take for the reference's canary rollout
+    (spec/names.py ``kserve_name_max``: 48, room for the ``prev-`` route tag host; 53 before audit limits-2)."""
+    size = kserve_name_max("canary") if section == "endpoints" else 63
     return (f"{name}-" + "x" * 63)[: size - 1] + "z"
 
 
@@ -171,7 +173,31 @@ def test_m3_a_system_name_with_a_reserved_s3_prefix_is_an_error_at_the_name(tmp_
     spec.write_text(edit(REFERENCE, "  name: fraud-detection", f"  name: {prefix}fraud"))
     result = run_cli("validate", str(spec))
     assert result.code == 1
-    assert f'{spec}:7:9: error: System name "{prefix}fraud" starts with "{prefix}", which S3 reserves' in result.stderr
+    assert (f'{spec}:7:9: error: System name "{prefix}fraud" starts its bucket names with "{prefix}", which S3 '
+            "reserves") in result.stderr
+
+
+@pytest.mark.parametrize(("name", "prefix"), [("sthree", "sthree-"), ("amzn-s3-demo", "amzn-s3-demo-")])
+def test_a_system_name_that_is_a_reserved_prefix_without_its_dash_is_an_error_too(tmp_path: Path, name: str,
+                                                                                  prefix: str) -> None:
+    """Audit limits-4: every bucket name is ``<system>-<env>-...``, so ``sthree`` makes ``sthree-prod-...``,
+    which S3 refuses (bucket naming rules); before, only a name starting with the whole prefix was refused."""
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(edit(REFERENCE, "  name: fraud-detection", f"  name: {name}"))
+    result = run_cli("validate", str(spec))
+    assert result.code == 1
+    assert f'{spec}:7:9: error: System name "{name}" starts its bucket names with "{prefix}", which S3 reserves' \
+        in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["sthreex", "xn", "amzn-s3"])
+def test_names_that_only_look_like_a_reserved_prefix_still_validate(tmp_path: Path, name: str) -> None:
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(edit(REFERENCE, "  name: fraud-detection", f"  name: {name}"))
+    result = run_cli("validate", str(spec))
+    assert result.code == 0, result.output
+    assert "reserves" not in result.stderr
 
 
 def test_m3_an_endpoint_name_starting_with_a_digit_is_refused_on_kubernetes_only(tmp_path: Path) -> None:
