@@ -66,7 +66,7 @@ from typing import Any
 
 from mlops_infra.compile.aws import arns, iam, lambda_failures, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
-from mlops_infra.compile.naming import common_prefix
+from mlops_infra.compile.naming import common_prefix, short_hash
 from mlops_infra.graph import ResourceOptions, archive, ref
 from mlops_infra.spec.lambda_failures import gate_audience
 
@@ -172,9 +172,26 @@ def _permission(aws: AwsContext, logical: str, function: str, source: Any, scope
         options=ResourceOptions(delete_before_replace=True))
 
 
+STATEMENT_ID_MAX = 100
+"""botocore lambda ``AddPermissionRequest.StatementId``: ``{"max": 100, "min": 1, "pattern": "([a-zA-Z0-9-_]+)"}``."""
+
+
 def statement_id(logical: str) -> str:
-    """The ``statementId`` of permission ``logical`` (``AddPermissionRequest.StatementId``: at most 100)."""
-    return f"Allow-{logical}"[:100]
+    """The ``statementId`` of permission ``logical``: ``Allow-<logical>``, and when that is longer than
+    :data:`STATEMENT_ID_MAX` its cut with a hash of the whole (:func:`~mlops_infra.compile.naming.short_hash`),
+    so that two long logical names never share an id (audit limits-6).
+
+    The id "differentiates the statement from others in the same policy" (botocore ``StatementId``), and
+    AddPermission refuses one the function's policy already has ("ResourceConflictException: The statement id
+    (...) provided already exists", 409; hashicorp/terraform-provider-aws#3312): a bare cut at 100 gave a
+    63-character job's two ``on_alerts`` permissions of alerts sharing their first 27 characters one id, and
+    the second failed mid-apply. An id that fits is kept as it was (no permission of an existing stack is
+    replaced)."""
+    text = f"Allow-{logical}"
+    if len(text) <= STATEMENT_ID_MAX:
+        return text
+    digest = short_hash(text, 7)
+    return f"{text[: STATEMENT_ID_MAX - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def rule_arn(aws: AwsContext, name: str) -> str:
