@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlops_infra.errors import UserError
 
 INSTALL_HINT = "Install it with `pip install 'mlops-infra[kubernetes]'`."
@@ -103,6 +105,8 @@ def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> N
         contexts, _ = kubernetes.config.list_kube_config_contexts(config_file=str(path))
     except kubernetes.config.ConfigException as exc:
         raise UserError(f"Cannot read the kubeconfig {path}", str(exc)) from exc
+    except NOT_A_KUBECONFIG as exc:
+        raise _not_a_kubeconfig(path, exc) from None
     names = [c["name"] for c in contexts or []]
     if options.context and options.context not in names:
         close = difflib.get_close_matches(options.context, names, n=1)
@@ -116,6 +120,26 @@ def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> N
     except kubernetes.config.ConfigException as exc:
         raise UserError(f"Cannot load the kubeconfig context {options.context or '(current)'} from {path}",
                         str(exc)) from exc
+    except NOT_A_KUBECONFIG as exc:
+        raise _not_a_kubeconfig(path, exc) from None
+
+
+NOT_A_KUBECONFIG = (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError, KeyError, IndexError, ValueError)
+"""What the kubernetes client raises for a file that is not a kubeconfig mapping besides its
+``ConfigException`` (audit robust-3): it parses the file with ``yaml.safe_load`` and indexes the result
+as a mapping unchecked (kubernetes ``config/kube_config.py`` ``KubeConfigMerger`` / ``load_config``), so
+a YAML error, a list or a ``contexts: 5`` raise these."""
+
+
+def _not_a_kubeconfig(path: Path, exc: BaseException) -> UserError:
+    """The error for a kubeconfig file the client cannot read: where (YAML's mark) and what kind of
+    error, never the file's text (it may hold a token)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return UserError(f"Cannot read the kubeconfig {path}",
+                     f"It is not a kubeconfig{where}: {type(exc).__name__}. A kubeconfig is a YAML mapping with "
+                     "apiVersion: v1, kind: Config, clusters, contexts and users; fix the file, or point KUBECONFIG "
+                     "at your cluster's kubeconfig (e.g. `kind export kubeconfig --name <cluster>`).")
 
 
 def _load_kubeconfig_text(kubernetes: Any, options: ConnectOptions, config: Any) -> None:

@@ -306,12 +306,25 @@ BOUNDED_READ = "bounded-read"
 def _within(seconds: float, call: Any, name: str = "registry") -> Any:
     """``call()`` on a daemon thread called ``bounded-read:<name>``; its result, or None when it did
     not finish in ``seconds`` (a read stuck on a silent server never holds the command or the process
-    open)."""
-    box: list[Any] = []
-    thread = threading.Thread(target=lambda: box.append(call()), name=f"{BOUNDED_READ}:{name}", daemon=True)
+    open). What ``call()`` raised is raised again here, in the caller's thread (audit robust-3: it was
+    printed as the thread's traceback and then reported as "no answer")."""
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, call()))
+        except BaseException as exc:  # handed to the caller, which reports it as the command's error
+            box.append((False, exc))
+
+    thread = threading.Thread(target=run, name=f"{BOUNDED_READ}:{name}", daemon=True)
     thread.start()
     thread.join(seconds)
-    return box[0] if box else None
+    if not box:
+        return None
+    done, value = box[0]
+    if not done:
+        raise value
+    return value
 
 
 def _unanswered(seconds: float) -> str:
