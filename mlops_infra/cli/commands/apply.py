@@ -164,6 +164,7 @@ def apply(
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)
     if plan_file is not None:
+        from mlops_infra.plan.model import amended
         from mlops_infra.plan.planfile import check_fresh, load_plan
 
         saved = load_plan(plan_file)
@@ -172,7 +173,9 @@ def apply(
         except UserError as exc:
             exc.source = str(plan_file)
             raise
-        current = saved.plan
+        # robust-1: the guardrails are the spec's as it is now, not the ones recorded when the plan was saved:
+        # a rule made mandatory (or a cap lowered) since `plan --out` changes no graph digest (docs/guardrails.md)
+        current = amended(saved.plan, guardrails=current.guardrails)
     notes = [n for n in (note, describe_prior(prior, desired.backend)) if n]
     typer.echo(render(current, Format.TEXT, notes, "", False, err), nl=False)
     refuse_blocked_guardrails(current, path)  # a mandatory guardrail is never applied (docs/guardrails.md)
