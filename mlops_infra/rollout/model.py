@@ -38,7 +38,8 @@ Contract:
 - :class:`Observed` is what the driver read: the revision being rolled out, the stable one, the share
   of traffic on the new revision, whether the endpoint can take a change now, and the stored status;
   on Kubernetes also, while the newest Knative revision is not ready, what Knative says of it
-  (:class:`NotReady`).
+  (:class:`NotReady`); on AWS, the rollout's own update that SageMaker could not carry out (a
+  :class:`NotReady` that ``failed``, the endpoint ready again on what it had).
 - :class:`Decision` is the reconciler's answer: one action, the status to write (None: unchanged) and
   when something can change next.
 """
@@ -182,6 +183,10 @@ class NotReady:
     which stays the first revision's across a run of not-ready ones); None: not known. The driver
     gives it only for a revision made for the observed version (``drivers/kserve.py``
     ``observe_isvc``); ``why``: the condition's reason and message, for the rollback's reason.
+
+    SageMaker: the rollout's own update that failed (``drivers/sagemaker.py`` **A failed update**), given
+    while the endpoint is ready (SageMaker put it back InService): ``revision`` is the endpoint config it
+    is on, ``failed`` True, ``since`` the endpoint's ``LastModifiedTime``, ``why`` its ``FailureReason``.
     """
 
     revision: str
@@ -206,7 +211,8 @@ class Observed:
     the driver kept for a rollback and may delete later, as (kind, name, version that left it)
     (SageMaker: configs and models, see ``drivers/sagemaker.py``); ``not_ready``: Kubernetes, with
     ``ready`` false because the newest revision is not ready, what Knative says of it (None: the
-    driver does not tell, as on AWS); ``in_effect``: the share ``percent`` is what the endpoint serves
+    driver does not tell); SageMaker, with ``ready`` true, the rollout's own update that failed
+    (``failed``: ``drivers/sagemaker.py`` **A failed update**, ``rollout/reconcile.py`` rule 2); ``in_effect``: the share ``percent`` is what the endpoint serves
     now, not only what was asked (SageMaker: whenever ``ready``, InService after the update; KServe:
     the InferenceService's status shows Knative's route at that share and ready,
     ``drivers/kserve.py`` :func:`~mlops_infra.rollout.drivers.kserve.traffic_in_effect`); ``canary``:

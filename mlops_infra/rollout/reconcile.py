@@ -26,8 +26,20 @@ Rules, in order:
    The driver gives ``not_ready`` only for a revision made for ``observed.revision`` (the KServe
    driver reads its Knative Revision: ``drivers/kserve.py`` ``observe_isvc``); a status still showing
    the previous version's revision is only waited on. The time is observed by the driver: reconcile
-   reads no clock. On AWS rule 2
-   is only "wait": SageMaker refuses any update while the endpoint is ``Updating``.
+   reads no clock. On AWS the endpoint not ready is "wait" (SageMaker refuses any update while it is
+   ``Updating``), but a firing gate of a rollout in progress rolls back at once (rule 6): the status is
+   written while SageMaker applies the update (tags do not depend on the endpoint's status) and the
+   first InService pass moves the traffic back (rule 4, "completing the rollback"), as an ``--abort``
+   (rule 1) is (``drivers/sagemaker.py`` **A rollback while the endpoint updates**; audit
+   rolloutaws-6). And the endpoint ready with ``observed.not_ready`` failed is the rollout's own update
+   that SageMaker could not carry out: it put the endpoint back InService on the old configuration or
+   weights with a ``FailureReason`` (``drivers/sagemaker.py`` **A failed update**). When the endpoint
+   is not where the status's update was to put it (a progressing step's share, nor the next step's of
+   rule 5; a finished status off the graph's configuration) the rollout rolls back as for a failed
+   revision: phase ``rolled_back``, reason ``update_failed at step N (P% on version V): version V has
+   Q% (SageMaker: <FailureReason>)``, its notice pending (``rollout/runner.py`` ``announce``).
+   Before, every pass issued the same update again, for ever (a new fleet each time for an
+   ``UpdateEndpoint``), with no notice (audit rolloutaws-1).
 3. No status for the observed revision: nothing served before -> finish at once (a first
    deployment has nothing to compare with); the stable version is the revision -> nothing to do,
    unless the endpoint does not run the graph's configuration (``converged`` false: a config change
@@ -140,7 +152,13 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
     if not observed.ready:
         if spec.target == "kubernetes" and observed.not_ready is not None:
             return _not_ready(spec, status, observed, observed.not_ready, now)
+        firing = [g for g in gates if g.state == "firing"]
+        if spec.target == "aws" and firing and status is not None and status.phase == "progressing":
+            return _fired(spec, status, firing, now)  # recorded now, carried out when InService (rule 2)
         return Decision("wait", f"the endpoint is updating{_detail(observed)}; waiting for it to settle")
+    failed = _update_failed(spec, status, observed, now) if spec.target == "aws" else None
+    if failed is not None:
+        return failed
     if status is None:
         return _start(spec, observed, now)
     if status.phase in TERMINAL:
@@ -189,6 +207,39 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
         return Decision("rollback", f"roll back: {reason}", 0,
                         RolloutStatus("rolled_back", observed.revision, observed.stable, 0, now, reason=reason))
     return Decision("wait", f"{cause}; no other version to roll back to: waiting for it")
+
+
+def _fired(spec: RolloutSpec, status: RolloutStatus, firing: Sequence[GateReading], now: float) -> Decision:
+    """Rule 6: the firing gates roll the rollout back (reason: which gate, which value, at which step and share)."""
+    reason = (f"{', '.join(g.describe() for g in firing)} fired at step {status.step + 1} "
+              f"({spec.steps[status.step]}% on version {status.revision})")
+    return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason, since=now))
+
+
+def _update_failed(spec: RolloutSpec, status: RolloutStatus | None, observed: Observed, now: float) -> Decision | None:
+    """Rule 2 on AWS: the rollout's own update failed (``observed.not_ready`` failed while the endpoint is
+    ready: SageMaker put it back InService with a ``FailureReason``, ``drivers/sagemaker.py`` **A failed
+    update**) and the endpoint is not where the status's update was to put it: a progressing step's share
+    (nor the next step's, rule 5's record), or the finish's configuration. Then roll back (cause
+    ``update_failed``, SageMaker's reason quoted) rather than repeat the update at every pass; None: no such
+    failure."""
+    failure = observed.not_ready
+    if failure is None or not failure.failed or status is None:
+        return None
+    if status.phase == "progressing":
+        asked = spec.steps[status.step]
+        following = spec.steps[status.step + 1] if status.step + 1 < len(spec.steps) else None
+        if observed.percent in (asked, following):
+            return None
+        where = f"step {status.step + 1} ({asked}% on version {status.revision})"
+    elif status.phase == "finished" and not observed.converged:
+        where = f"the finish (100% on version {status.revision})"
+    else:
+        return None
+    seen = "an unknown share" if observed.percent is None else f"{observed.percent}%"
+    reason = f"update_failed at {where}: version {status.revision} has {seen} (SageMaker: {failure.why})"
+    return Decision("rollback", f"roll back: {reason}; the endpoint is on {failure.revision}", 0,
+                    status.evolve(phase="rolled_back", reason=reason, since=now))
 
 
 def _resume_served(spec: RolloutSpec, status: RolloutStatus, now: float) -> Decision:
@@ -252,10 +303,7 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
                         status.evolve(since=now, in_effect=None, pending_since=None))
     firing = [g for g in gates if g.state == "firing"]
     if firing:
-        reason = (f"{', '.join(g.describe() for g in firing)} fired at step {step + 1} ({percent}% on version "
-                  f"{status.revision})")
-        return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
-                                                                             since=now))
+        return _fired(spec, status, firing, now)
     blind = [g for g in gates if g.state == "unreadable"]
     if blind:
         return _hold(spec, status, blind, now, observed.in_effect)

@@ -20,8 +20,9 @@ Contract:
   versions' models and configs, see ``drivers/sagemaker.py``); the pass reports what it deleted
   (``Pass.tidied``).
 - A rollback the controller makes on its own (a gate fired, or stayed unreadable past
-  ``gate_timeout``, or a new KServe revision failed or never became ready: action ``rollback``
-  writing phase ``rolled_back``) is written with its notice
+  ``gate_timeout``, or a new KServe revision failed or never became ready, or SageMaker could not
+  carry out the rollout's own update: action ``rollback`` writing phase ``rolled_back``) is written
+  with its notice
   pending (:func:`announce`: ``RolloutStatus.notice`` = ``pending``), whoever makes the pass (the
   scheduled runner, ``mlops-infra rollout``, ``--watch``): the scheduled runner sends the notice of any
   such status and records it sent (``rollout/scheduled.py``, "Rollback notices"), so a rollback made
@@ -122,8 +123,9 @@ def decide_and_act(spec: RolloutSpec, driver: Driver, observed: Observed, readin
 
 def rolls_back_on_its_own(decision: Decision) -> bool:
     """Whether ``decision`` is a rollback the controller makes on its own (a gate fired, stayed
-    unreadable past ``gate_timeout``, or the new revision never became ready): action ``rollback``
-    writing phase ``rolled_back``; an ``--abort`` writes ``aborted``."""
+    unreadable past ``gate_timeout``, the new revision never became ready, or SageMaker could not carry
+    out the rollout's update): action ``rollback`` writing phase ``rolled_back``; an ``--abort`` writes
+    ``aborted``."""
     return (decision.action == "rollback" and decision.status is not None
             and decision.status.phase == "rolled_back")
 

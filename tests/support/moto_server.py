@@ -174,6 +174,19 @@ Contract:
      documented). moto numbers a group's next version by counting the group's packages, so after
      deleting any but the newest version it may give a number again, which AWS does not: tests
      delete the newest version only.
+  20. **A failed endpoint update** (for the rollout driver's failed-update tests). moto's updates always
+     succeed. AWS may fail one (the new fleet's container fails its ping health check, no capacity for
+     the instance type): the endpoint stays, or goes back, InService on the configuration and weights it
+     had, and ``DescribeEndpoint`` gives the reason (botocore sagemaker ``EndpointMetadata.FailureReason``:
+     "If the status of the endpoint is Failed, or the status is InService but update operation fails,
+     this provides the reason why it failed"; ``EndpointStatus`` ``RollingBack``: "Once the rollback
+     completes, endpoint returns to an InService status"). Inside :func:`endpoint_updates_fail`
+     ``(reason)`` every ``UpdateEndpoint`` and ``UpdateEndpointWeightsAndCapacities`` (of an endpoint not
+     busy: patch 3 still refuses one while another is in progress) is accepted and then leaves the
+     endpoint as it was, ``InService``, with ``FailureReason`` ``reason`` and ``LastModifiedTime`` the
+     time of the call (``clock()``, epoch seconds, when given: a test's simulated time; the stand-in plays the whole failed update at once: no ``Updating`` or
+     ``RollingBack`` in between). Outside it (the default) updates succeed as before; a reason set
+     stays on the endpoint, as AWS keeps it (nothing documents when it clears).
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -272,6 +285,42 @@ def endpoint_updates_held() -> Iterator[Callable[[], None]]:
         settle()
 
 
+_failing: dict[str, Any] = {"reason": None, "clock": None}
+"""Patch 20 (:func:`endpoint_updates_fail`): the ``FailureReason`` every endpoint update fails with (None: they
+succeed) and the clock of its ``LastModifiedTime`` (None: the real one)."""
+
+
+@contextlib.contextmanager
+def endpoint_updates_fail(reason: str, clock: Callable[[], float] | None = None) -> Iterator[None]:
+    """Endpoint updates fail with ``reason``, leaving the endpoint InService as it was, modified at ``clock()``
+    (epoch seconds; default now) (patch 20)."""
+    previous = dict(_failing)
+    _failing.update(reason=reason, clock=clock)
+    try:
+        yield
+    finally:
+        _failing.update(previous)
+
+
+def _fails(endpoint: Any) -> bool:
+    """Patch 20: with a failure set, play the update accepted by :func:`_begin_update` failed (the endpoint as it
+    was, InService, with the reason and the time) and say so; else False."""
+    reason = _failing["reason"]
+    if reason is None:
+        return False
+    import datetime
+
+    from moto.core.utils import utcnow
+
+    clock = _failing["clock"]
+    endpoint._mlops_update_started = endpoint._mlops_update_round = None  # nothing in progress any more
+    endpoint.endpoint_status = "InService"
+    endpoint.failure_reason = reason
+    endpoint.last_modified_time = utcnow() if clock is None else \
+        datetime.datetime.fromtimestamp(clock(), datetime.UTC).replace(tzinfo=None)
+    return True
+
+
 def _settled(endpoint: Any) -> bool:
     if _held["on"]:
         made_in = getattr(endpoint, "_mlops_update_round", None)
@@ -300,6 +349,8 @@ def _weights_with_progress(original: Any) -> Any:
             endpoint = self.endpoints.get(endpoint_name)
             if endpoint is not None:
                 _begin_update(endpoint)
+                if _fails(endpoint):  # patch 20
+                    return endpoint.arn
             arn = original(self, endpoint_name, **kwargs)
             _end_update(self.endpoints[endpoint_name])
             return arn
@@ -327,6 +378,8 @@ def _update_endpoint(self: Any) -> Any:
         raise ValidationError(message=f"Could not find endpoint '{name}'.")
     with _update_lock:
         _begin_update(endpoint)
+        if _fails(endpoint):  # patch 20
+            return ActionResult({"EndpointArn": endpoint.arn})
     config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
     previous = {v["VariantName"]: v for v in endpoint.production_variants}
     _refuse_autoscaled_type_change(backend, endpoint, config["ProductionVariants"])

@@ -20,7 +20,11 @@ Contract:
 - An ``--abort`` that lost its race (another pass acted between its read and its writes,
   ``rollout/runner.py`` ``Lost``) is followed by a fresh observation, and the command says what is recorded
   (``drivers/sagemaker.py`` **Races**): the abort recorded (its status write went through, its traffic call
-  was refused: the next pass moves the traffic back), one line with the recorded reason, exit 0; the rollout
+  was refused: the next pass moves the traffic back), one line with the recorded reason, exit 0, and when the
+  endpoint is still updating (SageMaker applying a step's update: the abort is recorded and its traffic call
+  left to the first InService pass, ``drivers/sagemaker.py`` **A rollback while the endpoint updates**) a
+  second line saying the traffic moves back when that update ends; before, such an abort wrote nothing and
+  said another pass had changed the rollout (audit rolloutaws-6); the rollout
   rolled back meanwhile, one line, exit 0; else nothing of the abort was written, a user error saying what the
   rollout is now and to run the abort again (exit 1). Before, the pass line ("aborted by the operator ...
   (another reconciler acted first)") and exit 0 were all, whether the abort was recorded or not.
@@ -226,6 +230,10 @@ def _after_lost_abort(out: Console, observed, endpoint: str, source: str) -> Non
     status = observed.status if observed.status and observed.status.revision == observed.revision else None
     if status is not None and status.phase == "aborted":
         out.print(f"  the abort is recorded: {escape(status.reason)}")
+        if not observed.ready:
+            back = f"version {status.previous}" if status.previous else "the previous version"
+            out.print(f"  the endpoint is updating ({escape(observed.detail or 'not ready')}): the traffic moves back "
+                      f"to {escape(back)} when the update ends (the first pass after it)")
         return
     if status is not None and status.phase == "rolled_back":
         out.print(f"  the rollout was rolled back meanwhile: {escape(status.reason)}")

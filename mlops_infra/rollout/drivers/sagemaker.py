@@ -60,6 +60,40 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   ``record`` of a step in effect (a share, no traffic call) needs ``InService`` like any decision and
   writes the status only: two passes at once may both write it, since ``AddTags`` takes no condition,
   each the same step in effect at its own pass's time (a few milliseconds apart).
+- **A rollback while the endpoint updates** (audit rolloutaws-6). A ``rollback`` decision (``--abort``, a
+  gate firing: ``rollout/reconcile.py`` rules 1 and 2) while the endpoint is in a status that ends InService by
+  itself (:data:`SETTLING`: ``Updating``, ``SystemUpdating``, ``RollingBack``) is compared like a ``status_only``
+  record (same config and stored status) and its status written at once, since tagging does not depend on the
+  endpoint's status (botocore ``AddTags``: no status condition and no error shapes); its traffic call is not
+  made (SageMaker refuses an update while one is in progress) and ``act`` raises :class:`Lost` saying so. The
+  first InService pass finds the status rolled back (or aborted) over a share on the target version and
+  moves the traffic back (``rollout/reconcile.py`` rule 4, "completing the rollback"). Before, ``act`` gave
+  up before writing anything, ``mlops-infra rollout --abort`` said another pass had changed the rollout, and
+  the runner carried the canary on to its bake once the step's update (minutes while SageMaker provisions
+  canary instances) ended. Test ``tests/rollout/test_abort_while_updating.py``.
+- **A failed update** (audit rolloutaws-1). When the rollout's own update cannot be carried out (the start's
+  or the finish's ``UpdateEndpoint``: a container failing its ping health check, no capacity for the
+  instance type; a step's ``UpdateEndpointWeightsAndCapacities``), SageMaker leaves the endpoint InService on
+  the configuration and weights it had (``EndpointStatus`` ``RollingBack``: "Once the rollback completes,
+  endpoint returns to an InService status") and says why: botocore sagemaker ``EndpointMetadata.FailureReason``,
+  "If the status of the endpoint is Failed, or the status is InService but update operation fails, this
+  provides the reason why it failed" (``DescribeEndpointOutput.FailureReason`` and the ``Search`` record's
+  ``Endpoint.FailureReason`` carry it; ``plan/readiness.py`` reads the same). ``observe`` reports it as
+  ``Observed.not_ready`` with ``failed`` true while ``ready`` (:meth:`SageMakerDriver._failed_update`), only
+  for the target version's ``progressing`` or ``finished`` status and only when it can be this status's own
+  update: a ``FailureReason`` stays on the endpoint after later updates (nothing documents when it clears),
+  so one whose ``LastModifiedTime`` (botocore: "when the endpoint was last modified", in ``DescribeEndpoint``
+  and the ``Search`` record) is before the status' ``since`` (less :data:`CLOCK_SKEW_SECONDS`) is an
+  earlier update's and is not reported (a start killed before its ``UpdateEndpoint`` is then made again),
+  nor one while the endpoint is where that status's update put it: at a start's result (the rollout config,
+  ``canary`` at 0 % at step 1) or, finished, off the rollout config. The reconciler compares the step's
+  share and rolls back (cause ``update_failed``, the reason quoted; ``rollout/reconcile.py`` rule 2), notice
+  pending. Before, every pass issued the same update again, for ever: a new fleet for each ``UpdateEndpoint``
+  (the start deploys primary's count plus the canary anew, botocore ``UpdateEndpoint``: "Deploys the
+  EndpointConfig specified in the request to a new fleet of instances"), and no notice. Known limit: a
+  step 1 whose weights call fails leaves the rollout config at 0 %, which is also the start's result, so that
+  weights-only call (no new instances: the canary keeps its one) is made again by each pass. Test
+  ``tests/rollout/test_sagemaker_failed_update.py``.
 - **Races** (audit concurrency-6). The status write (``AddTags``) cannot be made conditional, and the traffic
   call that SageMaker serialises comes after it (crash safety, below), so a pass that compared before another
   pass acted and writes after it overwrites that pass's status, then finds its own traffic call refused
@@ -257,6 +291,7 @@ Contract of :class:`SageMakerDriver` (one endpoint):
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
 import re
@@ -267,7 +302,7 @@ from typing import Any
 from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX as KEPT_PREFIX
 from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX as TAG_PREFIX
 from mlops_infra.endpoint_tags import SCALING_TAG
-from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, Observed, RolloutStatus
+from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, NotReady, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost, RollbackImpossible
 from mlops_infra.rollout.schedule import IDLE_CANARY_INSTANCES, canary_instances
 
@@ -277,6 +312,17 @@ _VERSION = re.compile(r"-v(\d+)-[0-9a-z]+$")
 _BUSY = ("in-progress", "in progress", "not in service", "updating")
 KEEP_SECONDS = 24 * 3600
 """How long a finished version's predecessors are kept (the rollback window), by default."""
+SETTLING = frozenset({"Updating", "SystemUpdating", "RollingBack"})
+"""The endpoint statuses that end in ``InService`` by themselves (botocore ``DescribeEndpointOutput.EndpointStatus``:
+``Updating``, an update "is executing"; ``SystemUpdating``, maintenance "until it has completed"; ``RollingBack``,
+"Once the rollback completes, endpoint returns to an InService status"): a rollback decided meanwhile is recorded
+at once and carried out by the first InService pass (see the contract, **A rollback while the endpoint updates**)."""
+CLOCK_SKEW_SECONDS = 60
+"""How much earlier than the status' ``since`` SageMaker's ``LastModifiedTime`` of a failed update may read (the
+runner's clock against SageMaker's): the status is written just before the update call."""
+FAILURE_REASON_MAX = 120
+"""The most characters of a ``FailureReason`` quoted in a rollback's reason (as the KServe driver cuts Knative's
+message, ``drivers/kserve.py`` ``WHY_MAX``): the status' reason is a tag value of at most 256."""
 ROLLED_BACK = frozenset({"rolled_back", "aborted"})
 """The phases that settle with all traffic back on ``primary`` (a gate's rollback, the operator's abort)."""
 SEARCH_PAGE = 100
@@ -425,12 +471,40 @@ class SageMakerDriver:
             percent = 100 if stable == self.target.version else 0
         status, token = endpoint.get("EndpointStatus", ""), _token(endpoint, tags)
         self._seen_canary = (token, _canary_count(endpoint))
+        stored = RolloutStatus.from_fields(fields)
         return Observed(revision=self.target.version, stable=stable, percent=percent, ready=status == "InService",
-                        status=RolloutStatus.from_fields(fields), token=token,
+                        status=stored, token=token,
                         detail="" if status == "InService" else f"EndpointStatus {status}",
                         converged=endpoint["EndpointConfigName"] == self.target.final_config
                         and not _scaling_pending(tags),
-                        kept=tuple(sorted(_kept(tags).values())))
+                        kept=tuple(sorted(_kept(tags).values())),
+                        not_ready=self._failed_update(endpoint, stored, versions.get(CANARY), percent))
+
+    def _failed_update(self, endpoint: dict[str, Any], stored: RolloutStatus | None, canary: str | None,
+                       percent: int) -> NotReady | None:
+        """The rollout's own update that SageMaker could not carry out, as ``Observed.not_ready`` (``failed``
+        true, the endpoint ``ready``; see the contract, **A failed update**): ``revision`` the config the endpoint
+        is on, ``why`` the ``FailureReason`` (cut), ``since`` its ``LastModifiedTime``. None unless the endpoint
+        is InService with a ``FailureReason``, the stored status is the target version's ``progressing`` or
+        ``finished``, the failure is not older than that status (``LastModifiedTime``, when the record has one,
+        not before ``since``), and the endpoint is not where that status's own update put it: ``progressing``,
+        not at the start's result (its ``canary`` on the target version at 0 % at step 1, which the next pass
+        moves to the step's share); ``finished``, still on the rollout config (``canary`` on the target
+        version). The step's share is the reconciler's to compare (``rollout/reconcile.py`` rule 2)."""
+        reason = " ".join(str(endpoint.get("FailureReason") or "").split())
+        if (not reason or endpoint.get("EndpointStatus") != "InService" or stored is None
+                or stored.revision != self.target.version or stored.phase not in ("progressing", "finished")):
+            return None
+        modified = _epoch(endpoint.get("LastModifiedTime"))
+        if modified is not None and modified < stored.since - CLOCK_SKEW_SECONDS:
+            return None  # an earlier update's failure: this status's update did not fail (or was never made)
+        on_target = canary == self.target.version
+        if stored.phase == "finished" and not on_target:
+            return None  # the finish landed (or a config of the serving version is being landed)
+        if stored.phase == "progressing" and on_target and stored.step == 0 and percent == 0:
+            return None  # the start's own result: the rollout config, the canary at 0 %
+        cut = reason if len(reason) <= FAILURE_REASON_MAX else reason[:FAILURE_REASON_MAX - 3] + "..."
+        return NotReady(endpoint.get("EndpointConfigName", ""), failed=True, since=modified, why=cut)
 
     # -- act -------------------------------------------------------------------------------------------------------
 
@@ -438,10 +512,15 @@ class SageMakerDriver:
         endpoint, tags = self._read()
         fields = _fields(tags)
         status_only = decision.action == "record" and decision.percent is None  # see the contract
-        if (endpoint.get("EndpointStatus") != "InService" and not status_only) or _token(endpoint, tags) != observed.token:
+        state = endpoint.get("EndpointStatus")
+        settling = decision.action == "rollback" and state in SETTLING  # see **A rollback while the endpoint updates**
+        if (state != "InService" and not status_only and not settling) or _token(endpoint, tags) != observed.token:
             raise Lost("the endpoint changed since it was observed")
         self._write_status(endpoint["EndpointArn"], decision.status, fields)
         self._crash("status")
+        if settling:
+            raise Lost(f"the rollback is recorded; the endpoint is {state}: the first pass that finds it InService "
+                       "moves the traffic back")
         try:
             if decision.action == "rollback" and observed.percent:
                 if self._versions(endpoint, fields).get(CANARY) == self.target.version:
@@ -978,6 +1057,16 @@ def _primary_type(config: dict[str, Any]) -> str | None:
 
 def _scaling_pending(tags: list[dict[str, str]]) -> bool:
     return any(t["Key"] == SCALING_TAG for t in tags)
+
+
+def _epoch(stamp: Any) -> float | None:
+    """A botocore timestamp (``datetime``; a number of epoch seconds from a stand-in) as epoch seconds; None
+    when absent or neither."""
+    if isinstance(stamp, datetime.datetime):
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.UTC)).timestamp()
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return float(stamp)
+    return None
 
 
 def _fields(tags: list[dict[str, str]]) -> dict[str, str]:
