@@ -72,9 +72,35 @@ def reads_baseline(monitor: Monitor) -> bool:
 
 def contract_env(baseline: DataSource | None) -> dict[str, str]:
     """The job's ``COLUMNS`` (:func:`contract_columns`) and ``COLUMN_TYPES`` (:func:`contract_types`)
-    as JSON, for both targets."""
+    as JSON environment variables: how the Kubernetes CronJob is given the contract (a container's
+    variables take values of any length). Not on AWS: see :func:`contract_file`."""
     return {"COLUMNS": canonical_json(contract_columns(baseline)),
             "COLUMN_TYPES": canonical_json(contract_types(baseline))}
+
+
+CONTRACT_FILE_ENV = "CONTRACT_FILE"
+"""The variable naming the file the job reads its contract from (:func:`contract_file`) instead of
+``COLUMNS``/``COLUMN_TYPES``."""
+CONTRACT_FILE_NAME = "contract.json"
+"""The file's name, the last part of its S3 key and of its path in the job."""
+
+
+def contract_file(baseline: DataSource | None) -> str | None:
+    """The job's contract as one JSON document, ``{"columns": [...], "types": {...}}``
+    (:func:`contract_columns` in the contract's order, :func:`contract_types`), or None without a
+    baseline contract (the job then infers every column, as with empty ``COLUMNS``).
+
+    How the AWS job is given it: a SageMaker Processing job's ``Environment`` takes values of at most
+    256 characters and at most 100 of them (botocore ``sagemaker`` ``ProcessingEnvironmentValue``
+    ``max`` 256, ``ProcessingEnvironmentMap`` ``max`` 100), checked when the pipeline is created
+    (CreatePipeline: "Model Validation failed: string ... cannot be greater than max=256",
+    aws/sagemaker-python-sdk#314), and ``COLUMN_TYPES`` of a contract of about ten columns is
+    longer (audit limits-1). A file has no such bound: the stack writes it to S3 and the Processing
+    step downloads it (``compile/aws/monitoring.py`` ``drift_step``); the job reads it from the path
+    in :data:`CONTRACT_FILE_ENV` (``compile/kubernetes/scripts/drift_job.py`` ``contract``)."""
+    if baseline is None or baseline.contract is None:
+        return None
+    return canonical_json({"columns": contract_columns(baseline), "types": contract_types(baseline)})
 
 
 def contract_types(baseline: DataSource | None) -> dict[str, str]:

@@ -138,6 +138,9 @@ RULES: dict[str, ReplaceRule] = {
                         ("bucketPolicy", "BucketPolicy"), ("bucketOwnershipControls", "BucketOwnershipControls"),
                         ("bucketNotification", "BucketNotification"), ("bucketLogging", "BucketLogging"),
                         ("bucketLoggingV2", "BucketLoggingV2")]},
+    # object.go (aws_s3_object): bucket and key ForceNew; content, kms_key_id, ... re-upload in place
+    # (resourceObjectUpdate -> resourceObjectUpload); the drift job's contract file (compile/aws/monitoring.py)
+    "aws:s3/bucketObjectv2:BucketObjectv2": _aws("bucket", "key", why="an object is its bucket and key"),
     "aws:kms/key:Key": _aws("customerMasterKeySpec", "keySpec", "keyUsage", "multiRegion",
                             "customKeyStoreId", "xksKeyId",
                             why="a KMS key's spec, usage and multi-region setting are fixed at creation"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +54,42 @@ def _graph(env: str, *, with_baseline: bool = True) -> DesiredGraph:
 
 
 def compiled_env(target: str, *, with_baseline: bool = True) -> dict[str, str]:
-    """The drift monitor's job environment as compiled (aws: prod; kubernetes: dev)."""
+    """The drift monitor's job environment as compiled (aws: prod; kubernetes: dev). On AWS the
+    step's ``ProcessingInputs`` are downloaded as SageMaker does (:func:`processing_inputs`)."""
     if target == "aws":
         graph = _graph("prod", with_baseline=with_baseline)
         pipeline = next(r for r in graph.resources if r.type == "aws:sagemaker/pipeline:Pipeline"
                         and r.name == "drift-drift-pipeline")
         definition = pipeline.inputs["pipelineDefinition"]
         definition = definition["$json"] if is_json(definition) else json.loads(definition)
+        arguments = definition["Steps"][0]["Arguments"]
         # pipeline expressions ({"Get": "Parameters.TriggeredBy"}) are resolved by SageMaker at run time
-        return {k: v if isinstance(v, str) else "schedule"
-                for k, v in definition["Steps"][0]["Arguments"]["Environment"].items()}
+        env = {k: v if isinstance(v, str) else "schedule" for k, v in arguments["Environment"].items()}
+        return processing_inputs(graph, arguments.get("ProcessingInputs", []), env)
     graph = _graph("dev", with_baseline=with_baseline)
     cronjob = next(r.inputs for r in graph.resources if r.type == "kubernetes:batch/v1:CronJob"
                    and r.inputs["metadata"]["name"] == "monitor-drift")
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     return {e["name"]: e["value"] for e in container["env"]}
+
+
+def processing_inputs(graph: DesiredGraph, inputs: list[dict[str, Any]], env: dict[str, str]) -> dict[str, str]:
+    """``env`` after SageMaker's download of the step's inputs: each input's S3 object (the stack's
+    ``BucketObjectv2`` at that bucket and key, its ``content``) written under a local directory standing
+    in for its ``LocalPath``, under the object's own name (``S3Prefix`` of one key: compile/aws/monitoring.py
+    ``_contract_inputs``), and the paths in ``env`` that point into ``LocalPath`` moved there."""
+    if not inputs:
+        return env
+    objects = {f"s3://{r.inputs['bucket']}/{r.inputs['key']}": r.inputs["content"]
+               for r in graph.resources if r.type == "aws:s3/bucketObjectv2:BucketObjectv2"}
+    root = Path(tempfile.mkdtemp(prefix="processing-inputs-"))
+    for item in inputs:
+        uri, local = item["S3Input"]["S3Uri"], item["S3Input"]["LocalPath"]
+        here = root / local.strip("/")
+        here.mkdir(parents=True)
+        (here / uri.rsplit("/", 1)[1]).write_text(objects[uri], encoding="utf-8")
+        env = {k: str(here) + v[len(local):] if v.startswith(local + "/") else v for k, v in env.items()}
+    return env
 
 
 def rows(n: int, seed: int, shift: float = 0.0) -> list[dict[str, Any]]:
@@ -158,14 +180,15 @@ def _positional(records: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize("target", ["aws", "kubernetes"])
 def test_the_job_is_given_the_contract_columns_in_the_contracts_order(target):
     env = compiled_env(target)
-    assert json.loads(env["COLUMNS"]) == CONTRACT
-    assert drift_job.column_names(env["COLUMNS"]) == CONTRACT
+    assert drift_job.contract(env)[0] == CONTRACT
+    if target == "kubernetes":  # AWS: the contract file (compile/drift_job.py contract_file), not COLUMNS
+        assert json.loads(env["COLUMNS"]) == CONTRACT
 
 
 def test_a_csv_capture_row_is_named_by_the_contract_order():
     """The audit's example: SageMaker captures the CSV request ``12.5,m-991,FR``; it is amount,
     merchant_id, country (the request carries no ``is_fraud``)."""
-    columns = drift_job.column_names(compiled_env("aws")["COLUMNS"])
+    columns = drift_job.contract(compiled_env("aws"))[0]
     line = json.dumps(sagemaker_record("e1", dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC), "12.5,m-991,FR"))
     assert drift_job.join(drift_job.sagemaker_events(line, columns), columns) == [
         {"amount": 12.5, "merchant_id": "m-991", "country": "FR", "prediction": 0.1}]

@@ -6,7 +6,7 @@ prod: the Processing step's ``Environment``; Kubernetes dev: the CronJob's conta
 directory standing in for the bucket (the helpers of tests/compile/test_drift_job_capture.py).
 
 - Types: ``COLUMN_TYPES`` is the contract's ``{column: type}`` on both targets, from one rule
-  (``compile/drift_job.py`` ``contract_env``).
+  (``compile/drift_job.py`` ``contract_env``; on AWS in the contract file, ``contract_file``).
 - A CSV baseline whose ``merchant_id`` (``string`` in the contract) looks numeric: pyarrow's CSV
   reader infers int64, Evidently (``evidently/core/datasets.py`` ``infer_column_type``) then compared
   the int ``1000`` with the request's ``"1000"`` as different categories: one of three columns
@@ -67,9 +67,9 @@ NOW = dt.datetime(2026, 11, 21, 9, 5, tzinfo=dt.UTC)
 @pytest.mark.parametrize("target", ["aws", "kubernetes"])
 def test_both_targets_give_the_job_the_contracts_types(target):
     env = compiled_env(target)
-    assert json.loads(env["COLUMN_TYPES"]) == TYPES
-    assert drift_job.column_types(env["COLUMN_TYPES"]) == TYPES
-    assert json.loads(env["COLUMNS"]) == CONTRACT  # the order still comes from COLUMNS
+    assert drift_job.contract(env) == (CONTRACT, TYPES)  # the order still comes from the columns list
+    if target == "kubernetes":  # AWS: the contract file (compile/drift_job.py contract_file)
+        assert json.loads(env["COLUMN_TYPES"]) == TYPES and json.loads(env["COLUMNS"]) == CONTRACT
     assert drift_job.column_types(None) == {} and drift_job.column_types('["a"]') == {}  # no types: inferred
 
 

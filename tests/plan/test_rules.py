@@ -71,6 +71,9 @@ def test_identity_fields_force_replacement() -> None:
     }
     for token, path in cases.items():
         assert matcher(rule_for(token).replace).touches(path), token
+    contract = rule_for("aws:s3/bucketObjectv2:BucketObjectv2")  # the drift job's contract file: content updates
+    assert contract.known and matcher(contract.replace).touches(("key",))
+    assert not matcher(contract.replace).touches(("content",))
     assert not matcher(rule_for("aws:sagemaker/endpoint:Endpoint").replace).touches(("endpointConfigName",))
     assert not matcher(rule_for("aws:kms/key:Key").replace).touches(("description",))
 

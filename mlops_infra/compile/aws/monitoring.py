@@ -164,26 +164,103 @@ def _drift_environment(aws: AwsContext, monitor: Monitor, capture: str, baseline
     physical = serving.endpoint_name(aws, monitor.endpoint)
     name, dims = drift_metric(aws, monitor)
     system = aws.ctx.system
-    source = system.item("data_sources", monitor.baseline) if monitor.baseline else None
     env: dict[str, Any] = {
         "SYSTEM": system.metadata.name, "ENVIRONMENT": aws.ctx.env, "MONITOR": monitor.name, "METRIC": monitor.metric,
         "ENDPOINT": physical, "CAPTURE_FORMAT": "sagemaker", "CAPTURE_URI": arns.s3_uri(capture, serving.CAPTURE_PREFIX + "/"),
-        "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)), **drift_job.contract_env(source),
+        "WINDOW_SECONDS": str(drift_job.schedule_seconds(monitor)),
         "SINK": "cloudwatch", "METRIC_NAMESPACE": METRIC_NAMESPACE, "METRIC_NAME": name,
         "METRIC_DIMENSIONS": canonical_json(dims), "AWS_REGION": aws.region, "DO_NOT_TRACK": "1",
         "REPORT_DIR": "/opt/ml/processing/report", "TRIGGERED_BY": pipelines.TRIGGERED_BY,
         **drift_job.baseline_env(monitor),
     }
+    if _contract_source(aws, monitor) is not None:
+        env[drift_job.CONTRACT_FILE_ENV] = f"{CONTRACT_LOCAL_PATH}/{drift_job.CONTRACT_FILE_NAME}"
     if baseline and drift_job.reads_baseline(monitor):
         env["BASELINE_URI"] = arns.s3_uri(baseline, monitor.baseline_prefix or "")
     return env
 
 
+CONTRACT_PREFIX = "drift-jobs/"
+"""Where in the platform artifacts bucket the drift jobs' contract files are (``drift-jobs/<monitor>/``)."""
+CONTRACT_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+CONTRACT_LOCAL_PATH = "/opt/ml/processing/input/contract"
+"""Where the Processing step puts the contract file (``ProcessingS3Input.LocalPath``: "must begin with
+/opt/ml/processing/")."""
+
+
+def _contract_source(aws: AwsContext, monitor: Monitor) -> str | None:
+    """The text of the monitor's contract file (``drift_job.contract_file`` of its baseline), or None."""
+    source = aws.ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
+    return drift_job.contract_file(source)
+
+
+def contract_key(monitor: Monitor) -> str:
+    """The S3 key of the monitor's contract file in the platform artifacts bucket."""
+    return f"{CONTRACT_PREFIX}{monitor.name}/{drift_job.CONTRACT_FILE_NAME}"
+
+
+def _contract_inputs(aws: AwsContext, monitor: Monitor) -> list[dict[str, Any]]:
+    """The step's ``ProcessingInputs``: the contract file, when the monitor has one (:func:`add_contract`).
+
+    ``S3DataType: S3Prefix`` with the object's whole key, ``S3InputMode: File``: SageMaker downloads
+    "all objects with the specified key name prefix" (botocore ``sagemaker`` ``ProcessingS3Input``
+    ``S3DataType``), the one object, into ``LocalPath`` under its own name before the container
+    starts, as the SageMaker Python SDK passes a processing script (``sagemaker-core``
+    ``processing.py`` ``ScriptProcessor._include_code_in_inputs``: the script's S3 URI, ``S3Prefix``,
+    ``File``, ``LocalPath`` ``/opt/ml/processing/input/code``; ``_set_entrypoint`` runs
+    ``<LocalPath>/<script file name>``). No other object has that key as a prefix: the key ends in
+    :data:`~mlops_infra.compile.drift_job.CONTRACT_FILE_NAME` under the monitor's own folder."""
+    if _contract_source(aws, monitor) is None:
+        return []
+    artifacts = storage.platform_bucket(aws, "artifacts")
+    return [{"InputName": "contract", "S3Input": {
+        "S3Uri": arns.s3_uri(artifacts, contract_key(monitor)), "LocalPath": CONTRACT_LOCAL_PATH,
+        "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}}]
+
+
+def add_contract(aws: AwsContext, monitor: Monitor, component: str) -> str | None:
+    """The monitor's contract file in the platform artifacts bucket (:func:`contract_key`), or None
+    without a baseline contract: what the drift job reads instead of ``COLUMNS``/``COLUMN_TYPES``
+    variables, which SageMaker bounds at 256 characters (``compile/drift_job.py`` ``contract_file``).
+
+    The artifacts bucket, not the capture bucket the job also reads: capture expires after 90 days
+    (``storage.PLATFORM_BUCKETS``), and the artifacts bucket expires nothing current. Encrypted with
+    the platform key, named by ARN, as the bucket's policy requires of a PUT that names a key
+    (``policies.kms_puts_only``: ``DenyOtherKmsKey``); the provider then sends ``aws:kms`` and the key
+    (terraform-provider-aws ``internal/service/s3/object.go`` ``resourceObjectUpload``: ``kms_key_id`` sets
+    ``SSEKMSKeyId`` and ``ServerSideEncryption`` ``aws:kms``). A changed contract is a new upload to the
+    same key (``bucket`` and ``key`` are ForceNew there; ``content`` is an update).
+
+    Tags: S3 takes at most 10 tags on an object ("You can associate up to 10 tags with an object", S3
+    User Guide, "Managing object tags"), while the provider's ``defaultTags`` carry every label of the
+    system (up to 46, ``spec/labels.py``). So the object opts out of the default tags
+    (``overrideProvider.defaultTags.tags`` empty: ``object.go`` ``ignoreProviderDefaultTags``) and is given
+    mlops-infra's own tags only (``AwsContext.tags`` less the labels: at most four)."""
+    text = _contract_source(aws, monitor)
+    if text is None:
+        return None
+    artifacts = storage.platform_bucket(aws, "artifacts")
+    address = f"monitors.{monitor.name}"
+    labels = aws.ctx.system.metadata.labels
+    own = {k: v for k, v in aws.tags(address).items() if k not in labels}
+    # the bucket by name and dependency: a ref to it would make the object one of the bucket's own
+    # configuration resources, which share its protection (storage.py, audit removal-1)
+    return aws.ctx.builder.add(CONTRACT_OBJECT, f"{monitor.name}-drift-contract", {
+        "bucket": artifacts, "key": contract_key(monitor), "content": text,
+        "contentType": "application/json", "serverSideEncryption": "aws:kms", "kmsKeyId": ref(aws.key, "arn"),
+        "overrideProvider": {"defaultTags": {"tags": {}}}, "tags": own,
+    }, parent=component, provider=aws.provider, depends_on=[aws.bucket_urns[artifacts]], address=address,
+        role="drift-contract")
+
+
 def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, baseline: str | None) -> dict[str, Any]:
-    """The Processing step (``CreateProcessingJob`` arguments) of a drift job."""
+    """The Processing step (``CreateProcessingJob`` arguments) of a drift job; its contract comes in a
+    file (:func:`_contract_inputs`), not in the 256-character ``Environment`` values."""
     physical = serving.endpoint_name(aws, monitor.endpoint)
     image = drift_image.image_uri(aws)
+    inputs = _contract_inputs(aws, monitor)
     return {"Name": "MeasureDrift", "Type": "Processing", "Arguments": {
+        **({"ProcessingInputs": inputs} if inputs else {}),
         "ProcessingResources": {"ClusterConfig": {
             "InstanceCount": 1, "InstanceType": drift_job.INSTANCE_TYPE, "VolumeSizeInGB": DRIFT_JOB_VOLUME_GB,
             "VolumeKmsKeyId": ref(aws.key, "arn")}},
@@ -199,7 +276,8 @@ def drift_step(aws: AwsContext, monitor: Monitor, role: str, capture: str, basel
 
 
 def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline: str | None) -> list:
-    """The drift job's execution role: read capture and baseline, write its report, use the platform key, pull
+    """The drift job's execution role: read capture and baseline and its contract file (:func:`add_contract`;
+    SageMaker downloads a ``ProcessingInputs`` object with the job's role), write its report, use the platform key, pull
     the drift image, write logs and metrics, and ``kms:CreateGrant`` for AWS resources only, since
     :func:`drift_step` sets ``ClusterConfig.VolumeKmsKeyId`` ("If you specify a volume KMS key in the resource
     configuration of your processing job, add the following permissions: ... kms:CreateGrant", SageMaker
@@ -207,8 +285,11 @@ def _drift_statements(aws: AwsContext, monitor: Monitor, capture: str, baseline:
     Permissions"; audit iam-5)."""
     physical = serving.endpoint_name(aws, monitor.endpoint)
     reads = [(capture, serving.capture_prefix(physical))] + ([(baseline, monitor.baseline_prefix or "")] if baseline else [])
+    contract = ([(storage.platform_bucket(aws, "artifacts"), contract_key(monitor))]
+                if _contract_source(aws, monitor) is not None else [])  # the step's ProcessingInputs
     return [
         *policies.s3_read("ReadCaptureAndBaseline", aws.region, reads),
+        *policies.s3_read("ReadContract", aws.region, contract),
         *policies.s3_write("WriteReports", aws.region, [(capture, f"reports/{physical}/{monitor.name}/")]),
         policies.kms_use("UseDataKey", ref(aws.key, "arn")),
         policies.kms_service_grant("EncryptJobVolume", ref(aws.key, "arn")),
@@ -228,13 +309,14 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
                         address=address)
     aws.job_roles.append(role)
     name = aws.name("monitor", monitor.name, max_len=64)
+    contract = add_contract(aws, monitor, component)
     step = drift_step(aws, monitor, role, capture, baseline)
     arguments = step["Arguments"]
     pipeline = pipelines.add_pipeline(
         aws, f"{monitor.name}-drift-pipeline", name, pipelines.definition([step]),
         parent=component, address=address, description=f"Drift job of monitor {monitor.name}",
         depends_on=[aws.repository, drift_image.add_drift_image(aws), iam.policy_urn(aws, spec, component),
-                    *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b})],
+                    *sorted({aws.bucket_urns[b] for b in (capture, baseline) if b}), *([contract] if contract else [])],
         # the step's refs (key, role); its image, environment, paths and numbers are text
         body_refs_in=[arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"], arguments["RoleArn"],
                       arguments["ProcessingOutputConfig"]["KmsKeyId"]])

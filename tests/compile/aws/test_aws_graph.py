@@ -179,8 +179,8 @@ def test_reference_prod_resources():
     # failure handling (lambda_failures.py): an Errors alarm and an invoke config for the forwarder, the gate and
     # the runner, a failure queue for the first two; since stop 30 a dropped alarm for each of the three; the drift
     # monitor's silence alarm (contract-4); the failed-run rule, its target, the alarm resolving it and ml-team's
-    # TopicPolicy letting the rule publish (training_failures)
-    assert len(graph.resources) == 110 >= 60
+    # TopicPolicy letting the rule publish (training_failures); the drift job's contract file (limits-1)
+    assert len(graph.resources) == 111 >= 60
     assert counts == Counter({
         "pulumi:providers:aws": 1, "mlops:core:Platform": 1, "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
         "aws:ecr/repository:Repository": 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, drift_image.IMAGE: 1,
@@ -202,6 +202,7 @@ def test_reference_prod_resources():
         "aws:lambda/function:Function": 3, "aws:lambda/permission:Permission": 2,
         "aws:cloudwatch/logGroup:LogGroup": 3, "aws:cloudwatch/dashboard:Dashboard": 2,
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3, "aws:sqs/queue:Queue": 2,
+        "aws:s3/bucketObjectv2:BucketObjectv2": 1,
     })
 
 

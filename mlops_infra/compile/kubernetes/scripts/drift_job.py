@@ -29,6 +29,11 @@ Inputs (environment):
     COLUMN_TYPES (JSON object {column: contract type}: string, int, float, bool, timestamp, date,
       bytes or json, ``spec/data.py`` ``ColumnType``; empty or absent: no types, every column's kind
       is inferred as before, see "Types");
+    CONTRACT_FILE (the AWS job): the path of a JSON file ``{"columns": [...], "types": {...}}``,
+      the same two values; when set, the contract is read from it instead of COLUMNS/COLUMN_TYPES
+      (a Processing job's environment values are at most 256 characters, too short for a contract
+      of more than about ten columns; ``compile/drift_job.py`` ``contract_file``), and a missing or
+      unreadable file stops the run (:func:`contract`);
     SINK: ``pushgateway`` (PUSHGATEWAY_URL) or ``cloudwatch`` (METRIC_NAMESPACE, METRIC_NAME,
       METRIC_DIMENSIONS as JSON, AWS_REGION); REPORT_DIR (optional): a JSON summary is written there;
     S3 access: the pod's or job's credentials (AWS_* variables, AWS_ENDPOINT_URL_S3 for an
@@ -130,17 +135,42 @@ def hours(end: dt.datetime, seconds: int) -> list[str]:
     return out
 
 
+def _names(value: object) -> list[str]:
+    return [str(c) for c in value] if isinstance(value, (list, dict)) else []
+
+
+def _types(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def column_names(text: str | None) -> list[str]:
     """COLUMNS as an ordered list of names: a JSON list as is, a JSON object's keys in the order
     written (what graphs before the list form passed); empty or anything else: no names."""
-    value = json.loads(text or "[]")
-    return [str(c) for c in value] if isinstance(value, (list, dict)) else []
+    return _names(json.loads(text or "[]"))
 
 
 def column_types(text: str | None) -> dict[str, str]:
     """COLUMN_TYPES as {column: contract type}; empty, absent or not an object: no types."""
-    value = json.loads(text or "{}")
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    return _types(json.loads(text or "{}"))
+
+
+def contract(env: dict) -> tuple[list[str], dict[str, str]]:
+    """(COLUMNS, COLUMN_TYPES) of the run: from the file CONTRACT_FILE names when it is set (its
+    ``columns`` and ``types`` read as :func:`column_names` and :func:`column_types` read the
+    variables), else from the variables (Kubernetes, and AWS pipelines created before the file).
+    A CONTRACT_FILE that cannot be read, or is not a JSON object, raises ``ValueError``: the run
+    fails and says why, rather than scoring without the contract's names and types."""
+    path = env.get("CONTRACT_FILE")
+    if not path:
+        return column_names(env.get("COLUMNS")), column_types(env.get("COLUMN_TYPES"))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as problem:
+        raise ValueError(f"CONTRACT_FILE {path}: cannot read the data contract ({problem})") from problem
+    if not isinstance(document, dict):
+        raise ValueError(f"CONTRACT_FILE {path}: not a JSON object with columns and types")
+    return _names(document.get("columns")), _types(document.get("types"))
 
 
 def _missing(value: object) -> bool:
@@ -604,8 +634,7 @@ def run(env: dict, now: dt.datetime, store=None) -> float | None:  # pragma: no 
 
     store = store or object_store()
     window = int(env.get("WINDOW_SECONDS", "3600"))
-    columns = column_names(env.get("COLUMNS"))
-    types = column_types(env.get("COLUMN_TYPES"))
+    columns, types = contract(env)
     has_baseline = bool(env.get("BASELINE_URI"))
     tally: collections.Counter = collections.Counter()
     bad: collections.Counter = collections.Counter()
