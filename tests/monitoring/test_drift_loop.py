@@ -32,6 +32,7 @@ from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes.rule_tests import rule_file
 from mlops_infra.graph import is_json
 from mlops_infra.spec import parse_system
+from tests.compile.test_drift_job_capture import processing_inputs
 from tests.support.moto_server import REGION, client, running_moto_server
 from tests.support.prometheus import PrometheusStack, compress_time, require
 
@@ -166,6 +167,8 @@ def test_aws_drift_is_published_as_the_metric_the_alarm_watches(tmp_path: Path) 
     step = definition["Steps"][0]["Arguments"]
     # pipeline expressions ({"Get": "Parameters.TriggeredBy"}) are resolved by SageMaker at run time
     env = {k: v if isinstance(v, str) else "schedule" for k, v in step["Environment"].items()}
+    # the contract file the step downloads (ProcessingInputs), where SageMaker puts it (audit limits-1)
+    env = processing_inputs(graph, step.get("ProcessingInputs", []), env)
     assert env["SINK"] == "cloudwatch" and env["CAPTURE_FORMAT"] == "sagemaker"
     alarm = next(r.inputs for r in graph.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
                  and r.name == "fraud-drift-alarm")
