@@ -79,6 +79,10 @@ def test_removing_the_last_capture_blocks_the_capture_bucket_delete():
     destroy."""
     plan = removal_plan(without_capture(), "staging")
     s3 = [c for c in _deletes(plan) if c.type.startswith("aws:s3/")]
+    # the removed drift monitor's contract file (compile/aws/monitoring.py add_contract) is an ordinary delete
+    [contract] = [c for c in s3 if c.type == "aws:s3/bucketObjectv2:BucketObjectv2"]
+    assert (contract.name, contract.address, contract.blocked) == ("drift-drift-contract", "monitors.drift", None)
+    s3.remove(contract)
     assert sorted(c.name for c in s3) == [
         "capture-bucket", "capture-encryption", "capture-lifecycle", "capture-public-access-block",
         "capture-tls-only", "capture-versioning"]
