@@ -1,10 +1,14 @@
 """A bounded moto server for tests and benchmarks, plus the in-process patches it needs.
 
 Contract:
-- :func:`running_moto_server` starts ``moto.server.ThreadedMotoServer`` on ``127.0.0.1`` with a
-  port the OS picks (``port=0``, so no race on a "free" port), yields its endpoint URL
-  (``http://127.0.0.1:<port>``) and always stops the server on exit. Nothing listens on another
-  interface and no thread outlives the context.
+- :func:`running_moto_server` serves moto's application as ``moto.server.ThreadedMotoServer`` does
+  (werkzeug ``make_server(..., threaded=True, request_handler=MotoRequestHandler)`` of
+  ``DomainDispatcherApplication(create_backend_app)``, moto ``moto_server/threaded_moto_server.py``)
+  on ``127.0.0.1`` with a port the OS picks (``port=0``, so no race on a "free" port), yields its
+  endpoint URL (``http://127.0.0.1:<port>``) and always stops the server on exit. Nothing listens on
+  another interface and no thread outlives the context. Its accept loop polls for the stop request
+  every :data:`STOP_POLL` seconds (``socketserver.BaseServer.serve_forever(poll_interval)``; moto's
+  own server keeps the 0.5 s default, so each stop waited about half a second).
 - ``running_moto_server(keep_alive=True)`` serves the same moto application (moto's
   ``DomainDispatcherApplication`` and request handler: the same routing, handlers and responses)
   on connections that stay open between requests, as AWS endpoints and botocore's connection pool
@@ -229,6 +233,8 @@ import boto3
 from botocore.config import Config
 
 REGION = "us-east-1"
+STOP_POLL = 0.05
+"""Seconds between the accept loop's checks for a stop request (see the module contract)."""
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _ML_INSTANCE = re.compile(r"^ml\.[a-z0-9-]+\.[0-9]*[a-z0-9]+$")
 
@@ -796,15 +802,10 @@ def running_moto_server(*, keep_alive: bool = False) -> Iterator[str]:
                 with _keep_alive_server() as url:
                     yield url
             else:
-                from moto.server import ThreadedMotoServer
+                from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-                server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-                server.start()
-                try:
-                    host, port = server.get_host_and_port()
-                    yield f"http://{host}:{port}"
-                finally:
-                    server.stop()
+                with _served(MotoRequestHandler, "moto-server") as (url, _):
+                    yield url
         finally:
             access_log.setLevel(level)
 
@@ -876,29 +877,42 @@ def _keep_alive_handler() -> type:
 
 
 @contextlib.contextmanager
-def _keep_alive_server() -> Iterator[str]:
+def _served(handler: type, name: str) -> Iterator[tuple[str, Any]]:
+    """moto's application served on 127.0.0.1 (an OS-chosen port) by werkzeug's threaded server with
+    ``handler``, as ``ThreadedMotoServer._server_entry`` serves it, polling for the stop request every
+    :data:`STOP_POLL` seconds; yields the URL and the server, and stops and joins its thread on exit."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True,
-                         request_handler=_keep_alive_handler())
-    server.open_connections, server.open_lock = {}, threading.Lock()  # connection -> the thread serving it
-    thread = threading.Thread(target=server.serve_forever, name="moto-keep-alive", daemon=True)
+                         request_handler=handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": STOP_POLL}, name=name,
+                              daemon=True)
     thread.start()
     try:
         host, port = server.server_address[:2]
-        yield f"http://{host}:{port}"
+        yield f"http://{host}:{port}", server
     finally:
         server.shutdown()
         thread.join()
-        with server.open_lock:
-            kept = list(server.open_connections.items())
-        for connection, _ in kept:  # wake the threads waiting on idle kept connections: they end
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for _, serving in kept:
-            serving.join(timeout=10)
         server.server_close()
+
+
+@contextlib.contextmanager
+def _keep_alive_server() -> Iterator[str]:
+    with _served(_keep_alive_handler(), "moto-keep-alive") as (url, server):
+        server.open_connections, server.open_lock = {}, threading.Lock()  # connection -> the thread serving it
+        try:
+            yield url
+        finally:
+            server.shutdown()  # no new connection from here (the second shutdown, on exit, returns at once)
+            with server.open_lock:
+                kept = list(server.open_connections.items())
+            for connection, _ in kept:  # wake the threads waiting on idle kept connections: they end
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            for _, serving in kept:
+                serving.join(timeout=10)
 
 
 @dataclass(frozen=True)

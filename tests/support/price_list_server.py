@@ -23,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parents[1] / "catalog" / "data"
+STOP_POLL = 0.05
+"""Seconds between the accept loop's checks for a stop request (``serve_forever(poll_interval)``; the
+0.5 s default made every ``__exit__`` wait about half a second)."""
+
 LOCATIONS = {"US East (N. Virginia)": "us-east-1", "EU (Ireland)": "eu-west-1"}
 
 
@@ -73,7 +77,8 @@ class PriceListServer:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": STOP_POLL},
+                                        daemon=True)
 
     @property
     def url(self) -> str:
