@@ -18,10 +18,11 @@ Contract:
   (:func:`mlops_infra.fileio.write_text_atomic`: a temporary file in the same folder, fsync, rename)
   only when it changed, after checking that FILE still holds the text the promotion was computed
   from (a concurrent edit is refused, not overwritten). The check and the write happen under the
-  lock of FILE's directory (:func:`mlops_infra.fileio.locked`, which the append to its
-  ``releases.jsonl`` takes after): ``rename(2)`` replaces whatever FILE holds, so without it two
-  promotions of one FILE could both pass the check and the second would replace the first one's
-  pins, both reporting them written (audit finding concurrency-2).
+  lock of FILE's directory (:func:`mlops_infra.fileio.locked`; ``promote --write`` holds it across
+  FILE and the append to its ``releases.jsonl``: :func:`mlops_infra.promote.record.write_and_record`,
+  built from :func:`check_unchanged` and :func:`write_edit`): ``rename(2)`` replaces whatever FILE
+  holds, so without it two promotions of one FILE could both pass the check and the second would
+  replace the first one's pins, both reporting them written (audit finding concurrency-2).
 """
 
 from __future__ import annotations
@@ -227,24 +228,38 @@ def write_promotion(path: Path, promotion: Promotion, original: bytes) -> bool:
 
     ``original`` is the bytes the promotion was computed from: the file must still hold them, and
     a UTF-8 byte order mark they start with is kept. The re-read and the write are one step under
-    the lock of FILE's directory (see the module contract).
+    the lock of FILE's directory (see the module contract). ``promote --write`` writes FILE and its
+    release record under one lock instead (:func:`mlops_infra.promote.record.write_and_record`).
     """
-    from mlops_infra.fileio import locked, write_text_atomic
+    from mlops_infra.fileio import locked
 
     if not promotion.changed:
         return False
     with locked(path, what="system file"):
-        try:
-            current = path.read_bytes()
-        except OSError as err:
-            raise UserError(f"cannot read the file again before writing: {err.strerror or err}",
-                            source=str(path)) from None
-        if current != original:
-            raise UserError("the file changed while the promotion was computed; nothing was written",
-                            "Run the promotion again.", source=str(path))
-        try:
-            bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
-            write_text_atomic(path, bom + promotion.edit.after)
-        except OSError as err:
-            raise UserError(f"cannot write the promotion: {err.strerror or err}", source=str(path)) from None
+        check_unchanged(path, original)
+        write_edit(path, promotion, original)
     return True
+
+
+def check_unchanged(path: Path, original: bytes) -> None:
+    """Refuse when ``path`` no longer holds ``original``. The caller holds the lock of its directory."""
+    try:
+        current = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"cannot read the file again before writing: {err.strerror or err}",
+                        source=str(path)) from None
+    if current != original:
+        raise UserError("the file changed while the promotion was computed; nothing was written",
+                        "Run the promotion again.", source=str(path))
+
+
+def write_edit(path: Path, promotion: Promotion, original: bytes) -> None:
+    """Replace ``path`` with the promoted text atomically, keeping ``original``'s UTF-8 byte order mark.
+    The caller holds the lock of its directory and has checked it still holds ``original``."""
+    from mlops_infra.fileio import write_text_atomic
+
+    try:
+        bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
+        write_text_atomic(path, bom + promotion.edit.after)
+    except OSError as err:
+        raise UserError(f"cannot write the promotion: {err.strerror or err}", source=str(path)) from None

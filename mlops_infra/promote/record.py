@@ -14,6 +14,12 @@ Contract:
   read and the rewrite happen under the directory's lock (:func:`mlops_infra.fileio.locked`),
   since ``rename(2)`` would otherwise let the second of two writers replace the first one's line
   (audit finding concurrency-1).
+- :func:`write_and_record` is ``promote --write``'s one step (audit robust-7): under one lock of
+  FILE's directory (FILE and ``releases.jsonl`` share it) it checks FILE still holds the text the
+  promotion was computed from, reads and decodes ``releases.jsonl`` (a regular UTF-8 file, or
+  none), and only then writes FILE and the record. When the record's write still fails, FILE's
+  original bytes are put back atomically and the error says nothing was written: FILE is never left
+  promoted without its record (a re-run would find nothing to change and never record it).
 - :func:`read_releases` returns the records (a line that is not JSON is reported as an error with
   its line number, never skipped silently).
 """
@@ -89,22 +95,71 @@ def release_text(file: Path, entry: dict[str, Any]) -> str:
 
 def append_release(file: Path, entry: dict[str, Any]) -> Path:
     """Append ``entry`` as one line to ``releases.jsonl`` beside ``file`` (atomically, under its lock)."""
-    from mlops_infra.fileio import locked, write_text_atomic
+    from mlops_infra.fileio import locked
 
     path = releases_path(file)
     line = release_text(file, entry)
     with locked(path, what="release record"):
-        try:
-            existing = path.read_bytes().decode("utf-8") if path.exists() else ""
-        except (OSError, UnicodeDecodeError) as err:
-            raise UserError(f"cannot read the release record: {err}", source=str(path)) from None
-        if existing and not existing.endswith("\n"):
-            existing += "\n"
-        try:
-            write_text_atomic(path, existing + line)
-        except OSError as err:
-            raise UserError(f"cannot write the release record: {err.strerror or err}", source=str(path)) from None
+        _write_record(path, _existing_record(path), line)
     return path
+
+
+def write_and_record(file: Path, promotion: Any, original: bytes, entry: dict[str, Any]) -> bool:
+    """Write the promotion to ``file`` and append ``entry`` to its ``releases.jsonl`` as one step
+    (see the module contract); True when written, False when the promotion changes nothing."""
+    from mlops_infra.fileio import locked, write_bytes_atomic
+    from mlops_infra.promote.promote import check_unchanged, write_edit
+
+    if not promotion.changed:
+        return False
+    path = releases_path(file)
+    line = release_text(file, entry)
+    with locked(file, what="system file and its release record"):  # one directory: one lock (never nested)
+        check_unchanged(file, original)
+        existing = _existing_record(path)  # before FILE is touched
+        write_edit(file, promotion, original)
+        try:
+            _write_record(path, existing, line)
+        except UserError as err:
+            try:
+                write_bytes_atomic(file, original)
+            except OSError as again:
+                raise UserError(f"{err.summary}; and {file} could not be put back ({again.strerror or again}): "
+                                "it holds the promotion, with no release record",
+                                f"Restore {file} from version control, fix {path}, then run the promotion again.",
+                                source=str(path)) from None
+            raise UserError(f"{err.summary}; {file} was put back as it was: nothing was written",
+                            f"Fix {path} (free space, permissions), then run the promotion again.",
+                            source=str(path)) from None
+    return True
+
+
+def _existing_record(path: Path) -> str:
+    """``releases.jsonl``'s text ("" when there is none), ending with a newline. The caller holds the lock."""
+    problem = ""
+    try:
+        if path.is_symlink() or path.exists():
+            if not path.is_file():
+                problem = "it is not a regular file"
+            else:
+                existing = path.read_bytes().decode("utf-8")
+                return existing if not existing or existing.endswith("\n") else existing + "\n"
+        else:
+            return ""
+    except (OSError, UnicodeDecodeError) as err:
+        problem = str(err)
+    raise UserError(f"cannot read the release record: {problem}; nothing was written",
+                    "releases.jsonl is UTF-8 text, one JSON object a line, written by `mlops-infra promote --write`: "
+                    "fix or move it, then run the promotion again.", source=str(path))
+
+
+def _write_record(path: Path, existing: str, line: str) -> None:
+    from mlops_infra.fileio import write_text_atomic
+
+    try:
+        write_text_atomic(path, existing + line)
+    except OSError as err:
+        raise UserError(f"cannot write the release record: {err.strerror or err}", source=str(path)) from None
 
 
 def read_releases(path: Path) -> list[dict[str, Any]]:

@@ -379,20 +379,25 @@ def _prometheus_alerts(src: str, namespace: str, alerts: list[Any], url: str | N
 
 
 def _write(file: Path, promotion: Any, original: bytes, gates: Any, skips: dict[str, str], plan: Any) -> None:
-    """Write FILE and append the release record, which is built and checked first. ``plan`` is DST's
+    """Write FILE and append the release record, which is built and checked first, as one step
+    (:func:`~mlops_infra.promote.record.write_and_record`). ``plan`` is DST's
     plan, or its JSON text when already rendered (the record keeps the digest of that text)."""
     from datetime import UTC, datetime
 
-    from mlops_infra.promote.promote import write_promotion
-    from mlops_infra.promote.record import append_release, plan_digest, release_entry, release_text, who_am_i
+    from mlops_infra.promote.record import (
+        plan_digest,
+        release_entry,
+        release_text,
+        who_am_i,
+        write_and_record,
+    )
     from mlops_infra.render import render_json
 
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     entry = release_entry(promotion, gates, skips, who=who_am_i(file.resolve().parent), when=when,
                           plan_sha=plan_digest(plan if isinstance(plan, str) else render_json(plan)))
     release_text(file, entry)  # refused here, before FILE is touched
-    if write_promotion(file, promotion, original):
-        append_release(file, entry)
+    write_and_record(file, promotion, original, entry)  # robust-7: FILE is never left promoted without its record
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
