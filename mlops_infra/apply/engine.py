@@ -446,7 +446,15 @@ def open_stack(options: StackOptions, pulumi_command: Callable[[], Any] | None =
 
 def _pulumi(operation: Callable[[], Any], options: StackOptions | None = None) -> Any:
     """Run an Automation API call, turning a missing CLI or a failed command into a UserError (a failed command:
-    :func:`pulumi_failure`; ``options`` names the stack in its hint)."""
+    :func:`pulumi_failure`; ``options`` names the stack in its hint).
+
+    A ``pulumi`` that cannot run is the same error as :func:`_run_cli`'s "`pulumi version` failed" (audit
+    robust-2): ``PulumiCommand.__init__`` (``pulumi/automation/_cmd.py``) runs
+    ``subprocess.check_output([command, "version"])`` first, which raises ``CalledProcessError`` when it exits
+    non-zero and ``OSError`` when the file is no program of this machine (``ENOEXEC``, Linux's "Exec format
+    error": another platform's binary; ``execve(2)``)."""
+    import subprocess
+
     import pulumi.automation as auto
 
     try:
@@ -455,6 +463,17 @@ def _pulumi(operation: Callable[[], Any], options: StackOptions | None = None) -
         if "pulumi" in str(exc.filename or exc):
             raise UserError("The Pulumi CLI is not installed (no `pulumi` on PATH)", INSTALL_HINT) from exc
         raise
+    except subprocess.CalledProcessError as exc:
+        if list(exc.cmd)[1:] != ["version"] or Path(str(exc.cmd[0])).name != "pulumi":
+            raise
+        out = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else str(exc.output or "")
+        said = _pulumi_says(out) if out.strip() else f"it exited with status {exc.returncode}"
+        raise UserError(f"`pulumi version` failed: {said}; nothing was applied", INSTALL_HINT) from None
+    except OSError as exc:
+        if Path(str(exc.filename or "")).name != "pulumi":
+            raise
+        raise UserError(f"`pulumi version` failed: the `pulumi` on PATH ({exc.filename}) cannot run "
+                        f"({exc.strerror or exc}); nothing was applied", INSTALL_HINT) from None
     except auto.errors.CommandError as exc:
         # from None: a debug traceback (MLOPS_INFRA_DEBUG=1) would print the CommandError, all of Pulumi's stdout
         raise pulumi_failure(exc, options) from None

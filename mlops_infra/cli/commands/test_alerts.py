@@ -104,6 +104,12 @@ def _run_tools(directory: Path, tests: list[str]) -> bool:
             err.print(f"[bold red]error[/]: {tool} {' '.join(args)} did not finish in {TOOL_TIMEOUT_SECONDS}s")
             failed = True
             continue
+        except OSError as error:  # robust-2: not a program of this machine (ENOEXEC: another platform's binary)
+            typer.echo(f"{tool} {' '.join(args)}: FAILED")
+            err.print(f"error: {tool} on PATH ({binary}) cannot run: {error.strerror or error}. Install {tool} for "
+                      f"this machine. {INSTALL_HINT}", highlight=False, markup=False, soft_wrap=True)
+            failed = True
+            continue
         ok = result.returncode == 0
         failed |= not ok
         typer.echo(f"{tool} {' '.join(args)}: {'ok' if ok else 'FAILED'}")
