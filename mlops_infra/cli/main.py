@@ -10,7 +10,7 @@ place that turns exceptions into output and exit codes:
   killed by it: Bash Reference Manual 3.7.5 "Exit Status", "When a command terminates on a fatal signal whose
   number is N, Bash uses the value 128+N as the exit status");
 - a Ctrl-C outside an apply's guarded steps prints "interrupted" and exits 130, wherever it stops the
-  command (audit closing-35c-3): typer turns a KeyboardInterrupt inside a command into a silent ``Exit(130)``
+  command (audit closing-35c-3), the import of the command's module included (audit robust-9): typer turns a KeyboardInterrupt inside a command into a silent ``Exit(130)``
   (typer/core.py ``_main``: ``except KeyboardInterrupt as e: raise Exit(130) from e``, returned as the code
   with ``standalone_mode=False``) and one at a prompt into ``Abort`` (typer/_click/termui.py ``confirm``:
   ``except (KeyboardInterrupt, EOFError): raise Abort()``), so while a command runs, SIGINT's handler is
@@ -279,10 +279,11 @@ def _main(argv: list[str] | None) -> None:
         from mlops_infra.cli import completion
 
         sys.exit(completion.handle(list(args), PROG_NAME))
-    command = build_command(_command_name(args))
     err_console = error_console()
     ctrl_c: list[int] = []
+    command: Any = None
     try:
+        command = build_command(_command_name(args))  # robust-9: its import is most of a short command's time
         with _noting_ctrl_c(ctrl_c):
             code = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
         if ctrl_c and code == 130:  # typer's Exit(130) from a KeyboardInterrupt in the command
