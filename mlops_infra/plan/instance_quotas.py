@@ -75,7 +75,35 @@ Contract:
   Per (use, type), then per use over all types, one warning, the most severe: creating the
   endpoints, or one job's run, needs more than the quota (the call fails); else full scale, or every
   job at once, does (scale-out or a concurrent run is refused); else the largest update does (that
-  update fails). A quota not in the table is not judged.
+  update fails). A quota not in the table is not judged, with one exception:
+- :func:`offer_warnings` (the region check, audit preflight-4): a per-type quota the table does not list
+  while it lists that use's quota for other types. Service Quotas holds one quota per instance type
+  SageMaker offers in the Region for that use, 0 included (``aws service-quotas
+  list-aws-default-service-quotas --service-code sagemaker``, as dumped in public quota audits: 1537
+  quotas, e.g. ``L-1E3225F6 ml.g6e.xlarge for training job usage``), and a type SageMaker does not offer
+  there is refused at the call: "ResourceLimitExceeded ... when calling the CreateTrainingJob operation:
+  The requested resource training-job/ml.p2.xlarge is not available in this region", the user "did NOT
+  find ml.p2.xlarge instance in ... request limit increase", and the SageMaker team's answer "SageMaker
+  does not support that instance type in that region"
+  (https://github.com/aws/amazon-sagemaker-examples/issues/1001); "ValidationException ...
+  CreateTrainingJob operation: Unsupported instance type ml.p3dn.24xlarge" outside the Regions that
+  offer it (https://github.com/aws/amazon-sagemaker-examples/issues/3494); "certain regions do not
+  support the currently specified instance type or require a limit increase" for endpoints and
+  training jobs alike (https://github.com/aws-controllers-k8s/sagemaker-controller/pull/87). AWS does
+  not document that the table omits such a type (rather than listing it at 0): a warning that says
+  "most likely", naming the call that fails and the fix, never an error. A use the table lists no
+  per-type quota of at all (a partial read, a stand-in) is not judged.
+- :func:`catalog_offer_warnings`, the same region check offline (a plan without ``--refresh``), where the
+  price catalog decides: only for a (use, Region) whose SageMaker prices in the catalog in use all come
+  from one read of the AWS Price List Query API for that Region (``mlops-infra catalog refresh``,
+  :func:`mlops_infra.catalog.pricelist.merge_catalog`: ``GetProducts ServiceCode=AmazonSageMaker
+  regionCode=<region>``, every "ML Instance" product of the component ``Hosting``, ``Training`` or
+  ``Processing``, which replaces that use's rows). The Price List prices what SageMaker sells in a Region
+  (https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/using-price-list-query-api.html), so a
+  type it lists no price for there is most likely not offered; but a catalog is a snapshot (a type
+  launched since it was read is missing from it), so the warning names the catalog's date and says to
+  refresh it or plan with ``--refresh``. The shipped snapshot (a few hand-sourced rows per Region) never
+  decides: a missing price there is only "not counted" in the cost.
 - :func:`run_time_warnings`: each Training step's ``StoppingCondition.MaxRuntimeInSeconds`` (the
   job's ``max_runtime``, which validate allows up to the API's 28 days) against the account's
   ``Longest run time for a training job`` (Service Quotas ``L-33A961FD``; "Training Limits per Region
@@ -354,6 +382,73 @@ def _warning(need: Need, quota: float, where: str) -> str | None:
     return None
 
 
+def _listed_types(quotas: Mapping[str, float], use: str) -> set[str]:
+    suffix = f" for {use} usage"
+    return {name[:-len(suffix)] for name in quotas if name.startswith("ml.") and name.endswith(suffix)}
+
+
+def offer_warnings(needs: list[Need], quotas: Mapping[str, float], where: str) -> list[str]:
+    """One warning per per-type need whose quota ``quotas`` does not list while it lists that use's
+    quota for other instance types (module contract, :func:`offer_warnings`), in ``needs`` order."""
+    out = []
+    for need in needs:
+        name = quota_name(need.instance_type, need.use)
+        listed = _listed_types(quotas, need.use) if need.instance_type and name not in quotas else set()
+        if not listed:
+            continue
+        call = "CreateEndpointConfig or CreateEndpoint" if need.use == "endpoint" else CALLS[need.use]
+        items = ", ".join(sorted({u.address for u in need.items}))
+        out.append(f"SageMaker quota: '{name}' is not among the SageMaker quotas of {where}, which lists that use "
+                   f"for {len(listed)} other instance type{'s' if len(listed) != 1 else ''}: SageMaker most likely does not offer "
+                   f"{need.instance_type} for {need.use} use there, so {items} fails at {call} (\"not available "
+                   f"in this region\" or \"Unsupported instance type\"). Pick an instance type the region lists "
+                   f"for {need.use} usage in Service Quotas, or another region.")
+    return out
+
+
+CATALOG_USES = {"endpoint": "inference", "training job": "training", "spot training job": "training",
+                "processing job": "processing"}
+"""The price catalog's use of each SageMaker use (:data:`USES`)."""
+
+
+def catalog_offer_warnings(graph: DesiredGraph, needs: list[Need] | None = None, prices: Any = None) -> list[str]:
+    """One warning per (use, instance type) of ``graph`` the price catalog (``prices``; default the one in
+    use) lists no price for in the graph's Region while a Price List read of that Region and use holds
+    its prices (module contract, :func:`catalog_offer_warnings`), in :func:`instance_needs` order."""
+    metadata: dict[str, Any] = graph.metadata
+    region = str(metadata.get("region") or "")
+    from mlops_infra import catalog
+
+    prices = catalog.price_catalog() if prices is None else prices
+    read = f"GetProducts ServiceCode=AmazonSageMaker regionCode={region}"
+    offered: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
+    for (service, use, where, instance), (_usd, source) in prices.prices.items():
+        if service == "sagemaker" and where == region:
+            offered.setdefault(use, set()).add(instance)
+            sources.setdefault(use, set()).add(source)
+    decided = {use: [prices.sources[key] for key in sorted(keys)] for use, keys in sources.items()
+               if all(read in prices.sources[key].url for key in keys)}
+    if not decided:  # the shipped snapshot: nothing to decide, and no need computed
+        return []
+    out = []
+    for need in instance_needs(graph) if needs is None else needs:
+        use = CATALOG_USES[need.use]
+        read_from = decided.get(use)
+        if not read_from or need.instance_type in offered[use]:
+            continue
+        call = "CreateEndpointConfig or CreateEndpoint" if need.use == "endpoint" else CALLS[need.use]
+        items = ", ".join(sorted({u.address for u in need.items}))
+        as_of = max(s.as_of for s in read_from)
+        out.append(f"instance offer: the price catalog ({prices.path.name}, read from the AWS Price List on {as_of}) "
+                   f"has no SageMaker {use} price for {need.instance_type} in {region}, so SageMaker most likely does "
+                   f"not offer it there for {need.use} use, and {items} would fail at {call}. Pick an instance type "
+                   f"the region offers, or another region; if the type is newer than the catalog, refresh it "
+                   f"(`mlops-infra catalog refresh --regions {region}`) or plan with --refresh (Service Quotas "
+                   "decides).")
+    return out
+
+
 def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float],
                             needs: list[Need] | None = None) -> list[str]:
     """One warning per (use, instance type) whose need passes its quota in ``quotas`` (quota name ->
@@ -366,6 +461,7 @@ def instance_quota_warnings(graph: DesiredGraph, quotas: Mapping[str, float],
     for need in (*needs, *use_totals(needs)):
         quota = quotas.get(quota_name(need.instance_type, need.use))
         if quota is None:
+            out += offer_warnings([need], quotas, where)
             continue
         warning = _warning(need, quota, where)
         if warning:

@@ -812,12 +812,18 @@ def with_target_source(plan: Plan, env_target: Any) -> Plan:
 
 def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str]) -> Plan:
     """``make_plan`` with the command's own warnings appended, then the AWS account quotas the graph
-    alone passes (:mod:`mlops_infra.plan.quotas`; ``plan``, ``apply`` and ``promote`` all plan here)."""
+    alone passes (:mod:`mlops_infra.plan.quotas`; ``plan``, ``apply`` and ``promote`` all plan here) and,
+    without live reads, the instance types the price catalog says the Region does not offer
+    (:func:`mlops_infra.plan.instance_quotas.catalog_offer_warnings`; with them Service Quotas decides)."""
     from mlops_infra.plan.planner import make_plan
     from mlops_infra.plan.quotas import quota_warnings
 
     result = make_plan(graph, prior, live=live, drift=drift)
     warnings = [*warnings, *quota_warnings(graph)]
+    if live is None and graph.metadata.get("cloud") == "aws":  # offline: the price catalog decides (preflight-4)
+        from mlops_infra.plan.instance_quotas import catalog_offer_warnings
+
+        warnings += catalog_offer_warnings(graph)
     if warnings:
         result = amended(result, warnings=(*result.warnings, *warnings))
     return result
