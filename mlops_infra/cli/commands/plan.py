@@ -402,8 +402,10 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
                         **({"deadline": deadline} if deadline is not None else {}))
-    budget = deadline - (time.monotonic() - started) if deadline is not None else DEFAULT_DEADLINE / 2
-    warnings = instance_quota_preflight(graph, region, max(QUOTA_READ_FLOOR, budget))
+    budget = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started) if deadline is not None
+                 else DEFAULT_DEADLINE / 2)
+    warnings = _together([lambda: instance_quota_preflight(graph, region, budget),
+                          lambda: image_preflight(graph, budget)])
     return live, find_drift(prior, live, left=left_alone(graph), desired=graph), warnings  # make_plan warns about failed reads
 
 
@@ -439,6 +441,36 @@ def instance_quota_preflight(graph: Any, region: str, seconds: float) -> list[st
                 "plan needs were not checked against the account (needs servicequotas:ListServiceQuotas and "
                 "servicequotas:ListAWSDefaultServiceQuotas)"]
     return instance_quota_warnings(graph, quotas, needs)
+
+
+def image_preflight(graph: Any, seconds: float) -> list[str]:
+    """With ``--refresh`` on AWS: the private ECR images the graph runs (:mod:`mlops_infra.plan.images_present`),
+    looked up with ``DescribeImages`` (:mod:`mlops_infra.state.aws_live.ecr_images`) within ``seconds``
+    (beside the instance-quota read, the same share of the refresh deadline): one warning per image ECR
+    does not have; a read refused or unanswered is a warning that those images were not checked, never an
+    error (the plan stands without it)."""
+    from mlops_infra.plan.images_present import graph_images, image_warnings
+
+    images = graph_images(graph)
+    if not images:
+        return []
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops_infra.state.aws_live.ecr_images import image_presence
+
+    until = time.monotonic() + seconds
+
+    def read() -> Any:
+        try:
+            return image_presence([i.image for i in images], until=until,
+                                  endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: a malformed endpoint URL
+            return type(exc).__name__
+
+    answer = _within(seconds, read, "ecr-images")
+    why = answer if isinstance(answer, str) else _unanswered(seconds) if answer is None else ""
+    return image_warnings(images, answer if isinstance(answer, dict) else {}, str(graph.metadata.get("account") or ""),
+                          why)
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
