@@ -14,6 +14,7 @@ gates and no Prometheus URL is a :class:`UserError` (it would hold blind, then r
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +102,13 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
 
         region = graph.metadata.get("region")
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-        session = boto3.Session(region_name=region)
-        client = lambda name: session.client(name, config=config)  # noqa: E731
+        names = ("sagemaker", "application-autoscaling") + (("cloudwatch",) if spec.gates else ())
+        try:  # an unknown AWS_PROFILE, a malformed AWS_ENDPOINT_URL: raised here, before any call
+            session = boto3.Session(region_name=region)
+            made = {name: session.client(name, config=config) for name in names}
+        except (*aws_errors(), ValueError) as exc:  # ValueError: botocore's "Invalid endpoint: <url>"
+            raise aws_failure(exc, graph, endpoint, source) from exc
+        client = made.__getitem__
         driver = SageMakerDriver(client("sagemaker"), aws_target(graph, plan),
                                  autoscaling=client("application-autoscaling"))
         return Connected(spec, driver, CloudWatchGates(client("cloudwatch")) if spec.gates else NoGates())
@@ -119,3 +125,99 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
     options = kube_options or ConnectOptions(context=graph.metadata.get("context"))
     driver = KServeDriver(KubeClient.connect(options), namespace, spec.endpoint)
     return Connected(spec, driver, PrometheusGates(url, namespace=namespace) if spec.gates and url else NoGates())
+
+
+def aws_errors() -> tuple[type[BaseException], ...]:
+    """botocore's ``BotoCoreError`` and ``ClientError``, what a boto3 client raises for a failed call (none when
+    boto3 is not installed: ``except ()`` then catches nothing, as a Kubernetes rollout needs)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ModuleNotFoundError:
+        return ()
+    return (BotoCoreError, ClientError)
+
+
+_DENIED_ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
+"""The IAM action in AWS's access-denied message ("User: <arn> is not authorized to perform:
+sagemaker:DescribeEndpoint on resource: <arn>", IAM User Guide, "Troubleshoot access denied error messages")."""
+
+
+def aws_failure(error: BaseException, graph: DesiredGraph, endpoint: str, source: str = "") -> UserError:
+    """The UserError for an AWS rollout's failed client creation or call: its cause and its fix, never the
+    error's secrets (:func:`mlops_infra.state.aws_live.retry.classify` names causes by code or class;
+    other answers go through ``describe_error``, which scrubs keys and tokens).
+
+    - botocore ``ProfileNotFound`` (an ``AWS_PROFILE`` not in the AWS config): set or unset it.
+    - no credentials (``NoCredentialsError``, ``PartialCredentialsError``, ``CredentialRetrievalError``), or
+      credentials AWS refuses (``ExpiredToken``, ``InvalidClientTokenId``...): log in or set ``AWS_PROFILE``
+      to a profile of the environment's account.
+    - the endpoint URL unreachable (``EndpointConnectionError``, timeouts) or malformed (botocore raises
+      ``ValueError("Invalid endpoint: ...")`` from client creation): check ``AWS_ENDPOINT_URL``. Only the
+      URL's scheme, host and port are shown.
+    - ``DescribeEndpoint`` answering not found: the endpoint was never applied. botocore's SageMaker model
+      (``sagemaker/2017-07-24/service-2.json``) declares no error for ``DescribeEndpoint``; AWS (and moto)
+      answer ``ValidationException`` "Could not find endpoint ..." (``retry.is_not_found``): apply first.
+    - access denied (``AccessDenied``, ``AccessDeniedException``, HTTP 403): the IAM action the role lacks,
+      from AWS's message ("not authorized to perform: <action>") or else the operation; the compiled rollout
+      runner's role has every action a rollout uses (``compile/aws/rollout_runner.py``).
+    - anything else: the AWS code and message, scrubbed, and that a pass starts from what it observes.
+    """
+    from mlops_infra.state.aws_live.retry import classify, describe_error, is_not_found
+
+    env, region, account = graph.stack, graph.metadata.get("region") or "?", graph.metadata.get("account")
+    where = f"environment {env!r} (account {account}, {region})" if account else f"environment {env!r} ({region})"
+    what = f"rollout of {endpoint!r} in {where}"
+    source = source or None
+    if type(error).__name__ == "ProfileNotFound":
+        profile = str((getattr(error, "kwargs", None) or {}).get("profile", ""))
+        return UserError(f"{what}: the AWS profile {profile!r} (AWS_PROFILE) is not in your AWS config",
+                         f"Set AWS_PROFILE to a profile of account {account or 'of ' + repr(env)} (`aws configure "
+                         "list-profiles` lists them), or unset it to use the default credentials.", source=source)
+    cause, code = classify(error)
+    operation = str(getattr(error, "operation_name", "") or "")
+    login = (f"Log in (`aws sso login --profile <profile>`, or `aws configure`) and set AWS_PROFILE to a profile of "
+             f"account {account or 'of ' + repr(env)}, then run the command again.")
+    if cause == "no-credentials":
+        return UserError(f"{what}: no AWS credentials ({code})", login, source=source)
+    if cause == "credentials-rejected":
+        return UserError(f"{what}: AWS refused the credentials ({code}): expired or not valid", login, source=source)
+    if cause in ("connection-failed", "timeout"):
+        return UserError(f"{what}: could not reach AWS at {_host(error)} ({code})",
+                         "Check AWS_ENDPOINT_URL (unset it to reach AWS itself), the network and any HTTPS_PROXY, "
+                         "then run the command again.", source=source)
+    if cause == "bad-endpoint":
+        return UserError(f"{what}: the AWS endpoint URL is not valid ({code})",
+                         "Set AWS_ENDPOINT_URL (or the profile's endpoint_url) to a URL such as "
+                         "https://sagemaker.<region>.amazonaws.com, or unset it to reach AWS itself.", source=source)
+    if operation == "DescribeEndpoint" and is_not_found(error):
+        physical = _physical_endpoint(graph, endpoint)
+        return UserError(f"{what}: the SageMaker endpoint {physical!r} does not exist",
+                         f"Apply the environment first (`mlops-infra apply {source or '<file>'} --env {env}`), then "
+                         "roll out the next model version.", source=source)
+    if cause == "access-denied":
+        message = str(((getattr(error, "response", None) or {}).get("Error") or {}).get("Message", ""))
+        found = _DENIED_ACTION.search(message)
+        action = found.group(1) if found else f"the IAM action of {operation or 'the call'}"
+        return UserError(f"{what}: AWS denied {operation or 'a call'} ({code})",
+                         f"The credentials' role needs {action} on the endpoint's resources (the compiled rollout "
+                         "runner's role has every action a rollout uses).", source=source)
+    return UserError(f"{what}: AWS answered {describe_error(error)}" + (f" to {operation}" if operation else ""),
+                     "Run the command again: each pass starts from what it observes on the endpoint.", source=source)
+
+
+def _host(error: BaseException) -> str:
+    """``scheme://host[:port]`` of the URL a connection error names (no path, query or user info)."""
+    from urllib.parse import urlsplit
+
+    url = str((getattr(error, "kwargs", None) or {}).get("endpoint_url", "") or "")
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "") if parts.hostname \
+            else "its endpoint URL"
+    except ValueError:
+        return "its endpoint URL"
+
+
+def _physical_endpoint(graph: DesiredGraph, endpoint: str) -> str:
+    plan = graph.rollouts.get(f"endpoints.{endpoint}") or {}
+    return str(plan.get("endpointName") or endpoint)

@@ -33,6 +33,9 @@ Contract:
   user error, not a bug: what happened, the traffic split the endpoint serves now, what to do (the
   driver's advice, with this endpoint's own ``mlops-infra rollout`` command line), exit 1, no traceback unless ``MLOPS_INFRA_DEBUG=1``
   (``cli/main.py``).
+- On AWS, a failed AWS call or client (no credentials, an unknown ``AWS_PROFILE``, an unreachable or malformed
+  ``AWS_ENDPOINT_URL``, the endpoint not applied yet, access denied) is a user error naming the cause and the fix
+  (:func:`mlops_infra.rollout.connect.aws_failure`), exit 1; never "internal error".
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def rollout(
     if dry_run:
         _print_schedule(out, graph, system, address, plan)
         return
+    from mlops_infra.rollout.connect import aws_errors, aws_failure
     from mlops_infra.rollout.runner import RollbackImpossible
 
     try:
@@ -94,6 +98,8 @@ def rollout(
         fix = exc.fix.replace("`mlops-infra rollout`", f"`mlops-infra rollout {endpoint} {path} --env {env}`")
         raise UserError(f"rollout of {endpoint!r}: {exc.what}", f"traffic now: {exc.traffic}\nwhat to do: {fix}",
                         source=str(path)) from exc
+    except aws_errors() as exc:  # no credentials, unknown profile, unreachable AWS, endpoint not applied, denied
+        raise aws_failure(exc, graph, endpoint, str(path)) from exc
 
 
 ANNOUNCING_ROLES = ("rollback-alarm", "rollback-alert-rule")
