@@ -163,7 +163,10 @@ def _write_record(path: Path, existing: str, line: str) -> None:
 
 
 def read_releases(path: Path) -> list[dict[str, Any]]:
-    """Every record in ``path`` (none when it does not exist)."""
+    """Every record in ``path`` (none when it does not exist). A line that is not a JSON object, or whose
+    ``versions``, ``pins``, ``gates`` or ``skippedGates`` is not an array of objects (what
+    :func:`release_entry` writes; the file is committed, merged and edited by hand), is a UserError at
+    ``path:line`` naming the field (:func:`check_release`), never an internal error later."""
     from mlops_infra.fileio import TooLarge, read_limited
 
     if not path.exists():
@@ -184,8 +187,44 @@ def read_releases(path: Path) -> list[dict[str, Any]]:
                             source=f"{path}:{number}") from None
         if not isinstance(record, dict):
             raise UserError(f"line {number} is not a JSON object", source=f"{path}:{number}")
+        check_release(record, f"{path}:{number}", number)
         records.append(record)
     return records
+
+
+RELEASE_ARRAYS = ("versions", "pins", "gates", "skippedGates")
+"""The fields of a release record that :func:`release_entry` writes as arrays of objects."""
+
+
+def check_release(record: dict[str, Any], source: str, number: int) -> None:
+    """A UserError at ``source`` when a :data:`RELEASE_ARRAYS` field of ``record`` (line ``number``) is
+    there and is not an array of objects (absent or null: none, as :func:`release_line` reads it)."""
+    fix = ("Each line of releases.jsonl is one JSON object written by `mlops-infra promote --write`: restore the "
+           "line from version control (`git log -p releases.jsonl`), or remove it.")
+    for key in RELEASE_ARRAYS:
+        value = record.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise UserError(f'line {number}: "{key}" is {json_kind(value)} where promote writes an array of objects',
+                            fix, source=source)
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise UserError(f'line {number}: "{key}"[{index}] is {json_kind(item)} where promote writes an '
+                                "object", fix, source=source)
+
+
+def json_kind(value: Any) -> str:
+    """``value``'s JSON type for a message (never its text)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def release_line(record: dict[str, Any]) -> str:

@@ -60,19 +60,92 @@ def read_view(system: Any, env: str, prior: Any, *, snapshot: Path | None = None
 
 
 def read_snapshot(path: Path) -> RegistryView:
-    """A saved registry read (``RegistryView.to_json``)."""
+    """A saved registry read (``RegistryView.to_json``). A field of the wrong JSON type is a UserError naming
+    the file and the field's path (``models.fraud-model.versions[2].digest is a number, not a string``,
+    :func:`snapshot_problem`), checked before the view is built; so is a number JSON reads as infinity
+    (``1e400``: ``OverflowError`` in ``int()``)."""
     from mlops_infra.fileio import TooLarge, read_limited
 
     try:
         data = json.loads(read_limited(path, SNAPSHOT_LIMIT))
+        problem = snapshot_problem(data)
+        if problem:
+            raise UserError(f"not a saved registry read: {problem}",
+                            "Expected the JSON of a registry view as `plan --refresh -f json` or promote saves it "
+                            '({"models": {...}, "serving": {...}}); save the read again.', source=str(path))
         return RegistryView.from_json(data)
     except OSError as err:
         raise UserError(f"cannot read the registry file: {err.strerror or err}", source=str(path)) from None
     except TooLarge:
         raise UserError("the registry file is larger than 64 MiB", source=str(path)) from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as err:
         raise UserError("not a saved registry read", f"Expected the JSON of a registry view "
                         f'({{"models": {{...}}, "serving": {{...}}}}): {err}', source=str(path)) from None
+
+
+_VERSION_TEXTS = ("approval", "status", "arn", "artifactUri", "image", "imageDigest", "digest", "artifactCompression")
+"""The fields of a saved version (``VersionRecord.to_json``) that are a string or null."""
+
+
+def snapshot_problem(data: Any) -> str:
+    """The first field of a saved registry read whose JSON type ``RegistryView.from_json`` cannot take, as
+    ``<path> is <kind>, not <expected>`` ("" when none): ``models`` an object of objects with string
+    ``model``/``where``/``basis``, ``complete`` true/false and ``versions`` an array of objects, each with an
+    integer ``version`` and the :data:`_VERSION_TEXTS` strings or null; ``serving`` names to integers;
+    ``running`` names to arrays of integers; ``warnings``/``runningUnread`` arrays of strings; ``servedUris``
+    models to version numbers to strings."""
+    from mlops_infra.promote.record import json_kind
+
+    def bad(where: str, value: Any, expected: str) -> str:
+        return f"{where} is {json_kind(value)}, not {expected}"
+
+    def integer(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not isinstance(data, dict):
+        return bad("the file", data, "an object")
+    for key in ("models", "serving", "running", "servedUris"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return bad(key, data[key], "an object")
+    for key in ("warnings", "runningUnread"):
+        value = data.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return bad(key, value, "an array of strings")
+    for name, model in (data.get("models") or {}).items():
+        where = f"models.{name}"
+        if not isinstance(model, dict):
+            return bad(where, model, "an object")
+        for key in ("model", "where", "basis"):
+            if not isinstance(model.get(key), str):
+                return bad(f"{where}.{key}", model.get(key), "a string")
+        if not isinstance(model.get("complete"), bool):
+            return bad(f"{where}.complete", model.get("complete"), "true/false")
+        versions = model.get("versions")
+        if versions is not None and not isinstance(versions, list):
+            return bad(f"{where}.versions", versions, "an array")
+        for index, record in enumerate(versions or ()):
+            at = f"{where}.versions[{index}]"
+            if not isinstance(record, dict):
+                return bad(at, record, "an object")
+            if not integer(record.get("version")):
+                return bad(f"{at}.version", record.get("version"), "an integer")
+            for key in _VERSION_TEXTS:
+                if record.get(key) is not None and not isinstance(record[key], str):
+                    return bad(f"{at}.{key}", record[key], 'a string ("sha256:..." for a digest)'
+                               if key == "digest" else "a string")
+    for name, version in (data.get("serving") or {}).items():
+        if not integer(version):
+            return bad(f"serving.{name}", version, "an integer")
+    for name, versions in (data.get("running") or {}).items():
+        if not (isinstance(versions, list) and all(integer(v) for v in versions)):
+            return bad(f"running.{name}", versions, "an array of integers")
+    for model, uris in (data.get("servedUris") or {}).items():
+        if not isinstance(uris, dict):
+            return bad(f"servedUris.{model}", uris, "an object")
+        for version, uri in uris.items():
+            if not version.isdigit() or not isinstance(uri, str):
+                return bad(f"servedUris.{model}.{version}", uri, "a string under a version number")
+    return ""
 
 
 def _read_aws(system: Any, env: str, prior: Any, role: str | None) -> RegistryView:
