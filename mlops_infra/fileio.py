@@ -25,8 +25,9 @@ Contract:
   written as its encoded bytes (no newline translation); a text that cannot be encoded raises
   before any file is made.
 - :func:`write_new_files` writes a set of generated files (``init``'s stack, ``policy-pack``'s
-  pack) under a directory, each atomically, refusing before writing any when one exists already
-  and ``force`` is not given.
+  pack, ``test-alerts``' bundle) under a directory, each atomically, refusing before writing any when one
+  exists already and ``force`` is not given, or when a destination cannot be a regular file (a parent that
+  is a file, a file that is a directory); an OS error while writing removes what it created.
 - :func:`write_output` is the one call for a command's output file: the path checks, the
   redaction layer's refusal of a secret (:func:`mlops_infra.secrets.check_output`, before any
   byte is written) and the atomic write.
@@ -299,17 +300,84 @@ def _open_lock(target: Path, flags: int, path: str | os.PathLike[str], what: str
 def write_new_files(target: Path, files: dict[str, str], *, force: bool) -> None:
     """Write ``files`` (relative name -> text) under ``target``, each atomically, parents created.
 
-    Raises :class:`UserError` (exit 1, nothing written) when a file exists already and ``force``
-    is false, listing the files and how to proceed."""
+    Every destination is checked before any file is written (:func:`_new_files_problem`): each directory
+    on the way that exists must be a directory (following symlinks; ``mkdir`` would fail on a file, and
+    ``exists()`` is False below one, ENOTDIR), each file that exists a regular file (only those are
+    replaced, even with ``force``), no symlink dangling. Then raises :class:`UserError` (exit 1,
+    nothing written) naming the path and the fix; also when a file exists already and ``force`` is false,
+    listing the files and how to proceed. An ``OSError`` while writing (permissions, a full disk) is a
+    UserError naming the path, after the files and directories this call created are removed again (a
+    file replaced with ``force`` stays replaced: the message lists those)."""
+    problem = _new_files_problem(target, files)
+    if problem is not None:
+        path, summary = problem
+        raise UserError(f"{summary}; nothing was written",
+                        "Move it out of the way, or choose another --dir (--out for test-alerts).", source=str(path))
     existing = sorted(name for name in files if (target / name).exists())
     if existing and not force:
         raise UserError(f"{len(existing)} file(s) exist already; nothing was written",
                         "\n".join(f"{target / name}" for name in existing)
                         + "\nRe-run with --force to overwrite them, or choose another --dir.", source=str(target))
+    created: list[Path] = []
+    replaced: list[Path] = []
     for name, text in files.items():
         path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
+        try:
+            for directory in reversed([path.parent, *path.parent.parents]):
+                if not directory.exists():
+                    directory.mkdir()
+                    created.append(directory)
+            before = path.exists()
+            write_text_atomic(path, text)
+            (replaced if before else created).append(path)
+        except OSError as err:
+            for made in reversed(created):
+                with contextlib.suppress(OSError):
+                    made.rmdir() if made.is_dir() and not made.is_symlink() else made.unlink()
+            kept = (" Replaced before it (kept): " + ", ".join(str(r) for r in replaced) + ".") if replaced else ""
+            raise UserError(f"cannot write {path}: {err.strerror or err}; the files this command created were "
+                            "removed again", f"Fix the cause (permissions, free space) or choose another --dir.{kept}",
+                            source=str(path)) from None
+
+
+def _new_files_problem(target: Path, files: dict[str, str]) -> tuple[Path, str] | None:
+    """``(path, what is wrong)`` for the first destination of ``files`` under ``target`` that cannot be
+    written as a regular file (see :func:`write_new_files`), else None."""
+    checked: set[Path] = set()
+    for name in files:
+        path = target / name
+        for directory in reversed([path.parent, *path.parent.parents]):
+            if directory in checked:
+                continue
+            checked.add(directory)
+            if directory.is_symlink() and not directory.exists():
+                return directory, f"{directory} is a symlink to nothing, not a directory"
+            try:
+                st = directory.stat()
+            except FileNotFoundError:
+                break  # it and what is below it are created
+            except OSError as err:
+                return directory, f"cannot use {directory}: {err.strerror or err}"
+            if not stat.S_ISDIR(st.st_mode):
+                return directory, f"{directory} is {_kind(st.st_mode)}, not a directory"
+        else:
+            if path.is_symlink() and not path.exists():
+                return path, f"{path} is a symlink to nothing"
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                return path, f"cannot use {path}: {err.strerror or err}"
+            if not stat.S_ISREG(st.st_mode):
+                return path, f"{path} is {_kind(st.st_mode)}, not a regular file"
+    return None
+
+
+def _kind(mode: int) -> str:
+    return ("a directory" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a regular file" if stat.S_ISREG(mode) else "not a regular file")
 
 
 _CAUGHT_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)

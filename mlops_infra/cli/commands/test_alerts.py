@@ -1,7 +1,9 @@
 """``mlops-infra test-alerts [FILE] --env ENV [--out DIR]``: the alert rules with their own tests.
 
 Contract: for a Kubernetes environment, writes into ``DIR`` (default ``alert-tests/<env>``; created)
-the files of :func:`mlops_infra.compile.kubernetes.rule_tests.alert_test_bundle`, each atomically:
+the files of :func:`mlops_infra.compile.kubernetes.rule_tests.alert_test_bundle`, each atomically, replacing
+earlier ones; a ``DIR`` (or a parent) that is a file, or a name there that is a directory, is a user error
+before any file is written (:func:`mlops_infra.fileio.write_new_files`):
 
 - ``rules.yml``: every rule group the environment's PrometheusRules hold (recording and alerting);
 - ``tests-serving.yml`` / ``tests-drift.yml``: ``promtool test rules`` unit tests for every alert
@@ -30,7 +32,7 @@ from mlops_infra.cli.output import error_console
 from mlops_infra.compile import compile_system
 from mlops_infra.compile.kubernetes.rule_tests import ALERTMANAGER_FILE, RULE_FILE, alert_test_bundle
 from mlops_infra.errors import UserError
-from mlops_infra.fileio import write_text_atomic
+from mlops_infra.fileio import write_new_files
 
 TOOL_TIMEOUT_SECONDS = 300
 INSTALL_HINT = ("Install Prometheus' tools (Debian/Ubuntu: apt-get install prometheus prometheus-alertmanager; "
@@ -63,13 +65,8 @@ def test_alerts(
                         + (f": try --env {kube_envs[0]}." if kube_envs else "; this system has none."),
                         source=str(path))
     directory = out or Path("alert-tests") / env
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {directory}", f"{exc.strerror or exc}. Choose another directory with --out.") from exc
     files = alert_test_bundle(system, env, compile_system(system, env))
-    for name, text in files.items():
-        write_text_atomic(directory / name, text)
+    write_new_files(directory, files, force=True)  # every destination checked before any is written
     tests = sorted(n for n in files if n.startswith("tests-"))
     typer.echo(f"Wrote {', '.join(files)} to {directory}/ ({_count_tests(files)} rule tests, "
                f"{len(system.alerts)} alerts).")
