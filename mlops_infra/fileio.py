@@ -11,7 +11,10 @@ Contract:
   - a path that is one of the command's inputs (the spec, the state file, ...), compared by
     resolved path and by device and inode (a hard link or a second symlink to an input is caught);
   - a directory, a device, a FIFO or a socket (only regular files are replaced);
-  - a dangling symlink or a symlink loop, a missing directory, a file that is not writable.
+  - a dangling symlink or a symlink loop, a missing directory, a file that is not writable;
+  - a path given as text that ends in ``/`` (``--out plans/``): it names a directory, and ``Path()`` would
+    drop the slash and write a file named ``plans`` (``open(2)`` with ``O_CREAT`` on such a name fails with
+    EISDIR, as a shell redirection does). Commands take ``--out`` as text for that.
 
   **Symlinks are written through**: ``--out link.json`` where ``link.json -> plans/x.json``
   replaces ``plans/x.json`` (atomically, in its own directory) and leaves the link a link, as a
@@ -128,6 +131,10 @@ def output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathL
     requested = Path(path)
     if str(path) in ("", "."):
         raise _refuse(requested, f"the {what} needs a file name", "Pass a file path such as plan.json.")
+    if isinstance(path, str) and path.endswith(("/", os.sep)):  # Path() drops the slash: check the text
+        raise UserError(f"refusing to write the {what} to {path}: a path ending in / names a directory",
+                        f"Pass a file path, such as {path}{_EXAMPLE_NAMES.get(what, 'output.json')}; as with a shell "
+                        "redirection, a name ending in / is never created as a file.", source=path)
     target = _follow(requested)
     try:
         st = target.stat()
@@ -149,6 +156,9 @@ def output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathL
         raise _refuse(requested, f"refusing to replace a read-only file with the {what}",
                       "Make it writable (chmod u+w) if it is meant to be replaced, or pick another path.")
     return OutputFile(requested, target)
+
+
+_EXAMPLE_NAMES = {"plan file": "plan.json", "schema file": "mlsystem-v1.schema.json"}
 
 
 def write_output(path: str | os.PathLike[str], text: str, *, inputs: Iterable[str | os.PathLike[str] | None] = (),

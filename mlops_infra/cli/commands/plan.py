@@ -95,7 +95,8 @@ def plan(
                                 ".json.zst)."),
     refresh: bool = typer.Option(False, "--refresh", help="Read live AWS resources and report drift first."),
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text, markdown (PR comment) or json."),
-    out: Path | None = typer.Option(None, "--out", help="Also save the plan to this file (for a later apply)."),
+    # text, not Path: Path("plans/") drops the slash that says it names a directory (fileio.output_file)
+    out: str | None = typer.Option(None, "--out", help="Also save the plan to this file (for a later apply)."),
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode",
         help="Exit 2 when there are changes, 0 when there are none, 1 when --refresh could not read everything."),
