@@ -23,8 +23,8 @@ from typing import Any
 from mlops_infra.jsoncodec import stdlib_pretty
 
 DOCUMENT = "rollouts.json"
-COMMON = ("__init__.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py", "rollout/runner.py",
-          "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
+COMMON = ("__init__.py", "canary_size.py", "rollout/__init__.py", "rollout/model.py", "rollout/reconcile.py",
+          "rollout/runner.py", "rollout/schedule.py", "rollout/fleet.py", "rollout/scheduled.py", "rollout/drivers/__init__.py",
           "rollout/gates/__init__.py")
 AWS = (*COMMON, "endpoint_tags.py", "rollout/drivers/sagemaker.py", "rollout/gates/cloudwatch.py")
 """What the AWS runner imports (boto3 comes with the Lambda runtime)."""

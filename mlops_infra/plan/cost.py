@@ -76,6 +76,7 @@ from functools import lru_cache
 from typing import Any
 
 from mlops_infra import catalog
+from mlops_infra.canary_size import canary_instances
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
@@ -456,11 +457,11 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
         # number of replicas that each Revision should have" ("Configuring scale bounds"): the canary
         # revision runs all of them at every step, more as its share grows
         low = running_floor(after, pricer.cloud)
-        floor = _extra(pricer, after, lambda replicas: sum(max(low, math.ceil(s / 100 * replicas)) for s in steps) * bake_h,
+        floor = _extra(pricer, after, lambda replicas: sum(max(low, canary_instances(s, replicas)) for s in steps) * bake_h,
                        "canary")
         _kept_canary(pricer, after, low, "the new revision keeps its minReplicas pod(s)")
         return floor
-    floor = _extra(pricer, after, lambda replicas: sum(max(1, math.ceil(s / 100 * replicas)) for s in steps) * bake_h,
+    floor = _extra(pricer, after, lambda replicas: sum(canary_instances(s, replicas) for s in steps) * bake_h,
                    "canary")
     _kept_canary(pricer, after, 1, "the canary variant keeps 1 instance")
     return floor

@@ -34,7 +34,7 @@ Contract:
   batch (``rollingUpdatePolicy.maximumBatchSize``, a count or a percent of the fleet). An endpoint
   the graph records a canary rollout for (``graph.rollouts``) adds more: the controller runs a
   ``canary`` variant beside ``primary`` (sized ``ceil(p% x recorded count)`` at each step, at least 1:
-  ``rollout/schedule.canary_instances``, which plan may not import; the recorded count is the one
+  :func:`mlops_infra.canary_size.canary_instances`, the rule the runner ships; the recorded count is the one
   serving at the start, at full scale the maximum) and finishes with ``UpdateEndpoint`` to the single
   ``primary`` config, a blue/green swap whose new fleet (primary's retained count) runs beside the
   whole old one, canary variant included, until the termination wait ends
@@ -127,6 +127,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_infra.canary_size import canary_instances
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_ref
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
@@ -213,7 +214,7 @@ def _canary_size(rollout: Any, fleet: int) -> int:
     """The canary variant's size at the last step of a canary ``rollout`` of a ``fleet`` (module contract), else 0."""
     if not isinstance(rollout, dict) or rollout.get("strategy") != "canary" or not rollout.get("steps"):
         return 0
-    return max(1, math.ceil(_count(rollout["steps"][-1]) * max(1, fleet) / 100))
+    return canary_instances(_count(rollout["steps"][-1]), fleet)
 
 
 def _endpoint_uses(graph: DesiredGraph) -> Iterator[tuple[str, str, Use]]:

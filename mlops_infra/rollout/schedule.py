@@ -4,9 +4,11 @@ given replica count.
 Pure: it takes the rollout spec, the endpoint's replica count and an hourly price, and computes.
 
 - Each step runs ``bake_seconds``; the canary (the new version) needs ``ceil(p% x replicas)``
-  instances (at least one) for its share ``p`` of traffic, beside the stable fleet, which keeps all
-  its instances until the finish (so a rollback is instant; on AWS the driver suspends the stable
-  variant's autoscaling scale-in meanwhile, ``drivers/sagemaker.py``). That extra capacity is the overlap.
+  instances (at least one) for its share ``p`` of traffic (:func:`~mlops_infra.canary_size.canary_instances`,
+  the one rule the plan's quotas and cost use too; the driver imports it from here), beside the stable
+  fleet, which keeps all its instances until the finish (so a rollback is instant; on AWS the driver
+  suspends the stable variant's autoscaling scale-in meanwhile, ``drivers/sagemaker.py``). That extra
+  capacity is the overlap.
 - The worst case is the longest run that can still end in a rollback: every step baked, plus a hold of
   ``gate_timeout_seconds`` (gates unreadable) at the step with the largest canary. Its cost is the
   canary's instance-hours over that time at ``usd_per_hour`` (None: no price known).
@@ -25,9 +27,9 @@ Pure: it takes the rollout spec, the endpoint's replica count and an hourly pric
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from mlops_infra.canary_size import canary_instances
 from mlops_infra.rollout.model import RolloutSpec
 
 
@@ -54,11 +56,6 @@ IDLE_CANARY_INSTANCES = 1
 """The instances a rolled-back (or aborted) version's SageMaker ``canary`` variant keeps once the
 rollback has settled: the fewest a variant of real-time instances runs (``drivers/sagemaker.py``,
 **Rollback**)."""
-
-
-def canary_instances(percent: int, replicas: int) -> int:
-    """Instances the canary needs for ``percent`` of traffic (at least one)."""
-    return max(1, math.ceil(percent * max(1, replicas) / 100))
 
 
 def schedule(spec: RolloutSpec, replicas: int, usd_per_hour: float | None) -> Schedule:
