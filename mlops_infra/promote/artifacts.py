@@ -426,8 +426,9 @@ def _destination(system: Any, env: str, buckets: dict[str, str], mapping: Any) -
 def execute_steps(steps: Sequence[ArtifactStep], *, src_session: Any, dst_session: Any, endpoint_url: str | None = None,
                   src_s3: Any = None, progress: ProgressReporter = NO_PROGRESS) -> tuple[ArtifactStep, ...]:
     """Carry out ``steps`` in order (see the module contract); a failed step stops those after it.
-    SRC's objects are read with ``src_s3`` when given (SRC's own store:
-    :mod:`mlops_infra.promote.source_store`), else with an S3 client of ``src_session`` at
+    SRC's objects are read with ``src_s3`` when given (the command gives
+    :func:`mlops_infra.promote.source_store.source_client`, the client its preview read SRC's files
+    with; then ``src_session`` is not used), else with an S3 client of ``src_session`` at
     ``endpoint_url``; DST is written with ``dst_session`` at ``endpoint_url``. A ``register-version``
     step registers only the copy that the ``copy-artifact`` step before it verified.
 

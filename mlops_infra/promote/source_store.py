@@ -24,6 +24,27 @@ Contract of :func:`source_store_client`:
   form MinIO serves without a domain configured.
 - This choice over reading dev's Secret through the cluster: it needs no Kubernetes access and no
   right to read Secrets in the promoting job, and works the same for a store outside any cluster.
+
+Contract of :func:`source_client`, the one S3 client a promotion reads SRC's objects with, in both
+places that read them: the serving contract's file read of the preview
+(:func:`mlops_infra.promote.contracts.read_artifact_files`) and the artifact copy
+(``--execute-artifacts``, :func:`mlops_infra.promote.artifacts.execute_steps`). They had a client each,
+the same endpoint and session (``--source-store`` as above, else SRC's session: ``--role SRC=ARN``,
+else the default chain, at ``AWS_ENDPOINT_URL``), but only the copy's carried the bucket owner
+condition (:mod:`mlops_infra.promote.bucket_owner`), so an AWS SRC's artifact promoted to Kubernetes
+was listed and read in a bucket of that name whichever account owned it. Now both send SRC's account
+(``target.account``) as ``ExpectedBucketOwner`` on the buckets SRC's compiled graph creates, as the
+copy and the digest read (:func:`mlops_infra.promote.registries.aws_digests`) do.
+
+- The session's region is SRC's ``target.region`` (None for a Kubernetes SRC: botocore's default).
+  The copy read it through DST's effective system, the file read through SRC's: the same value, for
+  an override path names an item section or ``metadata``, never ``environments``
+  (``spec/effective.py`` ``_resolve_path``; ``spec/system.py`` ``SECTIONS``). A bucket
+  in another region is read all the same: botocore registers ``S3RegionRedirectorv2`` on every S3
+  client (``botocore/client.py`` ``ClientCreator._register_s3_events``), which re-sends a request S3
+  answered with ``301 PermanentRedirect`` (or ``400 AuthorizationHeaderMalformed``, a ``HeadObject``
+  400) to the region the answer names (``x-amz-bucket-region``; ``botocore/utils.py``
+  ``S3RegionRedirectorv2.redirect_from_error``, botocore 1.44).
 """
 
 from __future__ import annotations
@@ -58,3 +79,26 @@ def source_store_client(env: str, url: str, environ: Mapping[str, str]) -> Any:
                             aws_session_token=environ.get(SESSION_TOKEN) or None,
                             region_name=environ.get(REGION) or DEFAULT_REGION)
     return client(session, "s3", url)
+
+
+def source_client(promotion: Any, roles: Mapping[str, str], stores: Mapping[str, str],
+                  environ: Mapping[str, str]) -> Any:
+    """The S3 client of SRC's objects for every read a promotion makes of them (see the module contract):
+    ``--source-store``'s (``stores``) or SRC's session (``roles``) at ``AWS_ENDPOINT_URL``, sending SRC's
+    account as the owner of the buckets SRC's graph creates."""
+    from mlops_infra.promote.bucket_owner import created_buckets, expect_owner
+    from mlops_infra.promote.registries import client, env_session
+
+    src = promotion.src
+    target = promotion.src_system.environments[src].target
+    if src in stores:
+        s3 = source_store_client(src, stores[src], environ)
+    else:
+        endpoint_url = environ.get("AWS_ENDPOINT_URL") or None
+        s3 = client(env_session(roles.get(src), getattr(target, "region", None), endpoint_url), "s3", endpoint_url)
+    account = getattr(target, "account", None) if target.kind == "aws" else None
+    if not account:
+        return s3
+    from mlops_infra.compile import compile_system
+
+    return expect_owner(s3, account, created_buckets(compile_system(promotion.src_system, src)))

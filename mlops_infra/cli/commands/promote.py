@@ -544,21 +544,13 @@ def _serving(promotion: Any, roles: dict[str, str], stores: dict[str, str]) -> t
 
 
 def _src_s3(promotion: Any, roles: dict[str, str], stores: dict[str, str]) -> Any:
-    """An S3 client of SRC's store, as :func:`_execute` reads SRC: ``--source-store SRC=URL``
-    (:mod:`mlops_infra.promote.source_store`), else SRC's session (``--role SRC=ARN``) at
-    ``AWS_ENDPOINT_URL``."""
+    """The S3 client of SRC's store, the one :func:`_execute` reads SRC with:
+    :func:`mlops_infra.promote.source_store.source_client`."""
     import os
 
-    src = promotion.src
-    if src in stores:
-        from mlops_infra.promote.source_store import source_store_client
+    from mlops_infra.promote.source_store import source_client
 
-        return source_store_client(src, stores[src], os.environ)
-    from mlops_infra.promote.registries import client, env_session
-
-    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    region = getattr(promotion.src_system.environments[src].target, "region", None)
-    return client(env_session(roles.get(src), region, endpoint_url), "s3", endpoint_url)
+    return source_client(promotion, roles, stores, os.environ)
 
 
 def _refuse_serving(file: Path, promotion: Any, findings: Any, *, shown: bool) -> None:
@@ -587,9 +579,10 @@ def _check_source_store(stores: dict[str, str], src: str) -> None:
 def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: Format, err: Any,
              stores: dict[str, str]) -> None:
     """Carry out the artifact steps with a progress display; exit 1 when one failed or got another number.
-    SRC's objects are read from ``--source-store SRC=URL`` when given
-    (:mod:`mlops_infra.promote.source_store`), else with SRC's session at ``AWS_ENDPOINT_URL``; when
-    a Kubernetes SRC's copy fails without it, the error says to pass it."""
+    SRC's objects are read with :func:`_src_s3` (``--source-store SRC=URL`` when given, else SRC's
+    session at ``AWS_ENDPOINT_URL``: :func:`mlops_infra.promote.source_store.source_client`), as the
+    preview read their files; when a Kubernetes SRC's copy fails without ``--source-store``, the error
+    says to pass it."""
     import json
     import os
 
@@ -604,16 +597,13 @@ def _execute(promotion: Any, steps: Any, roles: dict[str, str], output_format: F
     from mlops_infra.promote.registries import env_session
 
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    sessions = {env: env_session(roles.get(env), getattr(promotion.dst_system.environments[env].target, "region", None),
-                                 endpoint_url) for env in (promotion.src, promotion.dst)}
-    src_s3 = None
-    if promotion.src in stores:
-        from mlops_infra.promote.source_store import source_store_client
-
-        src_s3 = source_store_client(promotion.src, stores[promotion.src], os.environ)
+    dst_session = env_session(roles.get(promotion.dst),
+                              getattr(promotion.dst_system.environments[promotion.dst].target, "region", None),
+                              endpoint_url)
+    src_s3 = _src_s3(promotion, roles, stores)  # SRC is read with this client only (no SRC session besides)
     with progress_display("Artifact steps", unit="objects", live=output_format is not Format.JSON) as progress:
-        results = execute_steps(steps, src_session=sessions[promotion.src], dst_session=sessions[promotion.dst],
-                                endpoint_url=endpoint_url, src_s3=src_s3, progress=progress)
+        results = execute_steps(steps, src_session=None, dst_session=dst_session, endpoint_url=endpoint_url,
+                                src_s3=src_s3, progress=progress)
     if output_format is Format.JSON:
         typer.echo(json.dumps({"artifactSteps": [r.to_json() for r in results]}, indent=2))
     else:
