@@ -35,7 +35,9 @@ Contract:
   by staging too; finding closing-32a-1) has no owner the spec states, and naming the environment's
   account there made S3 refuse every request with 403. SRC's for its reads, DST's for its writes
   and reads; so do the reads that compute an AWS SRC's missing digest
-  (:func:`mlops_infra.promote.registries.aws_digests`). An environment that names no account (a
+  (:func:`mlops_infra.promote.registries.aws_digests`) and the preview's read of the files of SRC's
+  artifact for the serving contract (one client with the copy's:
+  :func:`mlops_infra.promote.source_store.source_client`). An environment that names no account (a
   Kubernetes target: its store may be MinIO, or an S3 bucket of any account), and a bucket its graph
   does not create, are not checked, and :func:`owners` says so in words the report shows: the gap
   is never silent.
