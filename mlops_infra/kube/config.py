@@ -121,7 +121,7 @@ def _load_kubeconfig(kubernetes: Any, options: ConnectOptions, config: Any) -> N
         raise UserError(f"Cannot load the kubeconfig context {options.context or '(current)'} from {path}",
                         str(exc)) from exc
     except NOT_A_KUBECONFIG as exc:
-        raise _not_a_kubeconfig(path, exc) from None
+        raise _bad_entry(path, options.context, exc) from None
 
 
 NOT_A_KUBECONFIG = (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError, KeyError, IndexError, ValueError)
@@ -129,6 +129,22 @@ NOT_A_KUBECONFIG = (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeErro
 ``ConfigException`` (audit robust-3): it parses the file with ``yaml.safe_load`` and indexes the result
 as a mapping unchecked (kubernetes ``config/kube_config.py`` ``KubeConfigMerger`` / ``load_config``), so
 a YAML error, a list or a ``contexts: 5`` raise these."""
+
+
+def _bad_entry(path: Path, context: str | None, exc: BaseException) -> UserError:
+    """The error for a kubeconfig that parsed, with the context asked for, whose cluster or user entry the
+    client cannot load (audit closing-39a-1): it decodes ``certificate-authority-data``,
+    ``client-certificate-data`` and ``client-key-data`` with base64 when it loads the context (kubernetes
+    ``config/kube_config.py`` ``FileOrData.as_file``), so a truncated blob raises ``binascii.Error``
+    ("Incorrect padding"), a ``ValueError``. Its message is quoted only for that kind (it carries no file
+    text); another kind is named by its type."""
+    import binascii
+
+    why = f"{type(exc).__name__}: {exc}" if isinstance(exc, binascii.Error) else type(exc).__name__
+    return UserError(f"Cannot load the kubeconfig context {context or '(current)'} from {path}",
+                     f"Its cluster or user entry is not valid ({why}); a truncated or mangled "
+                     "certificate-authority-data, client-certificate-data or client-key-data (base64) is the usual "
+                     "cause: copy the entry again from your cluster's kubeconfig.")
 
 
 def _not_a_kubeconfig(path: Path, exc: BaseException) -> UserError:

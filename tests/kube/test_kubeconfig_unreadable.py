@@ -71,3 +71,19 @@ def test_within_raises_what_the_read_raised_in_the_callers_thread() -> None:
         threading.excepthook = hook
     assert seen == []  # not printed as the thread's traceback
     assert _within(5, lambda: 42, "test") == 42
+
+
+def test_a_kubeconfig_whose_certificate_data_is_bad_base64_names_the_context_and_the_cause(tmp_path: Path) -> None:
+    """Audit closing-39a-1: a well-formed kubeconfig with a truncated ``certificate-authority-data`` was told "It is
+    not a kubeconfig: Error"; the client's base64 error ("Incorrect padding") says what is wrong."""
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\ncurrent-context: ctx1\n"
+                    "clusters:\n- name: c1\n  cluster: {server: 'https://127.0.0.1:6443', certificate-authority-data: abc}\n"
+                    f"users:\n- name: u1\n  user: {{token: {SECRET}}}\n"
+                    "contexts:\n- name: ctx1\n  context: {cluster: c1, user: u1}\n")
+    with pytest.raises(UserError) as err:
+        KubeClient.connect(ConnectOptions(kubeconfig=str(path), context="ctx1"))
+    assert err.value.summary == f"Cannot load the kubeconfig context ctx1 from {path}"
+    assert "Incorrect padding" in err.value.detail and "certificate-authority-data" in err.value.detail
+    assert "not a kubeconfig" not in err.value.detail
+    assert SECRET not in err.value.summary + err.value.detail
