@@ -74,6 +74,8 @@ class AwsContext:
     """Pipeline URNs the scheduler role may start."""
     gates: list[str] = field(default_factory=list)
     """Retrain gate Lambda URNs the scheduler role may invoke (:mod:`gates`)."""
+    statement_ids: dict[str, set[str]] = field(default_factory=dict)
+    """Lambda permission ``statementId``s given so far, per function URN (:func:`gates.statement_id`)."""
     job_roles: list[str] = field(default_factory=list)
     """Role URNs the pipeline role may pass to SageMaker jobs."""
     endpoint_names: dict[str, str] = field(default_factory=dict)

@@ -165,9 +165,12 @@ def _permission(aws: AwsContext, logical: str, function: str, source: Any, scope
                 address: str) -> str:
     """A ``lambda:InvokeFunction`` permission for ``events.amazonaws.com`` from ``source`` (an ARN, a
     ref or a pattern), with ``scope`` (e.g. ``sourceAccount``) beside it."""
+    taken = aws.statement_ids.setdefault(function, set())
+    sid = statement_id(logical, taken)
+    taken.add(sid)
     return aws.add(PERMISSION, f"{logical}-invoke", {
         "action": "lambda:InvokeFunction", "function": ref(function, "name"), "principal": "events.amazonaws.com",
-        "sourceArn": source, **scope, "statementId": statement_id(logical),
+        "sourceArn": source, **scope, "statementId": sid,
     }, parent=parent, address=address, role="function-permission",
         options=ResourceOptions(delete_before_replace=True))
 
@@ -176,20 +179,23 @@ STATEMENT_ID_MAX = 100
 """botocore lambda ``AddPermissionRequest.StatementId``: ``{"max": 100, "min": 1, "pattern": "([a-zA-Z0-9-_]+)"}``."""
 
 
-def statement_id(logical: str) -> str:
-    """The ``statementId`` of permission ``logical``: ``Allow-<logical>``, and when that is longer than
-    :data:`STATEMENT_ID_MAX` its cut with a hash of the whole (:func:`~mlops_infra.compile.naming.short_hash`),
-    so that two long logical names never share an id (audit limits-6).
+def statement_id(logical: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """The ``statementId`` of permission ``logical`` on a function whose permissions so far have the ids
+    ``taken``: ``Allow-<logical>`` cut at :data:`STATEMENT_ID_MAX`, and when that cut is taken already, a
+    shorter cut ending with a hash of the whole (:func:`~mlops_infra.compile.naming.short_hash`), so two
+    long logical names never share an id on one function (audit limits-6).
 
     The id "differentiates the statement from others in the same policy" (botocore ``StatementId``), and
     AddPermission refuses one the function's policy already has ("ResourceConflictException: The statement id
-    (...) provided already exists", 409; hashicorp/terraform-provider-aws#3312): a bare cut at 100 gave a
+    (...) provided already exists", 409; hashicorp/terraform-provider-aws#3312): the bare cut gave a
     63-character job's two ``on_alerts`` permissions of alerts sharing their first 27 characters one id, and
-    the second failed mid-apply. An id that fits is kept as it was (no permission of an existing stack is
-    replaced)."""
+    the second failed mid-apply. Only the colliding one changes: every id a stack could apply before (all
+    unique on their function) is kept, so no permission of an existing stack is replaced (audit
+    closing-39a-2: hashing every cut id replaced working permissions, delete first)."""
     text = f"Allow-{logical}"
-    if len(text) <= STATEMENT_ID_MAX:
-        return text
+    cut = text[:STATEMENT_ID_MAX]
+    if cut not in taken:
+        return cut
     digest = short_hash(text, 7)
     return f"{text[: STATEMENT_ID_MAX - len(digest) - 1].rstrip('-')}-{digest}"
 

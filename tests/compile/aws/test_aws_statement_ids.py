@@ -54,10 +54,15 @@ def test_two_long_permissions_on_one_gate_get_distinct_ids_that_lambda_takes() -
         assert 1 <= len(sid) <= 100 and STATEMENT_ID.fullmatch(sid), sid
 
 
-def test_an_id_that_fits_is_kept_and_a_cut_one_ends_with_a_hash_of_the_whole() -> None:
+def test_an_id_is_the_bare_cut_unless_that_is_taken_on_the_function() -> None:
+    """Audit closing-39a-2: ids a stack could apply before (unique on their function) are kept, so no working
+    permission is replaced; only the second of two colliding cuts gets a hash of its whole name."""
     assert gates.statement_id("retrain-on-fraud-drift") == "Allow-retrain-on-fraud-drift"
-    long = f"{JOB}-on-{ALERTS[0]}"
-    cut = gates.statement_id(long)
-    assert len(cut) == 100 and cut.startswith(f"Allow-{JOB}-on-fraud-detection")
-    assert cut != gates.statement_id(f"{JOB}-on-{ALERTS[1]}")
-    assert gates.statement_id(long) == cut  # deterministic
+    first, second = (f"{JOB}-on-{alert}" for alert in ALERTS)
+    cut = gates.statement_id(first)
+    assert cut == f"Allow-{first}"[:100]  # as before the fix: no replacement on upgrade
+    assert gates.statement_id(second) == cut  # the collision the taken set resolves
+    hashed = gates.statement_id(second, {cut})
+    assert len(hashed) == 100 and hashed != cut and hashed.startswith(f"Allow-{JOB}-on-fraud-detection")
+    assert gates.statement_id(second, {cut}) == hashed  # deterministic
+    assert gates.statement_id(first, {hashed}) == cut
