@@ -10,7 +10,6 @@ drives the recording ``pulumi`` stand-in (:mod:`tests.support.pulumi_stand_in`):
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 from tests.support import pulumi_stand_in
 from tests.support.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
 FRAUD = "examples/fraud-detection/mlsystem.yaml"
 DEV = "    target: {kind: kubernetes, context: kind-mlops, namespace: fraud-dev}\n"
 
@@ -27,17 +25,8 @@ DEV = "    target: {kind: kubernetes, context: kind-mlops, namespace: fraud-dev}
 def repo(tmp_path: Path, monkeypatch) -> Path:
     """fraud-detection's spec and ``stacks/dev`` in a copy of the repository layout; no Pulumi login, an empty
     passphrase, cwd = the copy."""
-    root = tmp_path / "repo"
-    for name in (FRAUD, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml", "stacks/dev/__main__.py",
-                 "Pulumi.yaml"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / name, root / name)
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
-    monkeypatch.chdir(root)
-    return root
+    return pulumi_stand_in.repo_copy(tmp_path, monkeypatch, (FRAUD, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml",
+                                                             "stacks/dev/__main__.py", "Pulumi.yaml"))
 
 
 @pytest.fixture

@@ -7,30 +7,20 @@ program of this machine."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support import pulumi_stand_in
 from tests.support.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
 FRAUD = "examples/fraud-detection/mlsystem.yaml"
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch) -> Path:
-    root = tmp_path / "repo"
-    for name in (FRAUD, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml", "stacks/dev/__main__.py",
-                 "Pulumi.yaml"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / name, root / name)
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
-    monkeypatch.chdir(root)
-    return root
+    return pulumi_stand_in.repo_copy(tmp_path, monkeypatch, (FRAUD, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml",
+                                                             "stacks/dev/__main__.py", "Pulumi.yaml"))
 
 
 def _pulumi_on_path(tmp_path: Path, monkeypatch, content: bytes) -> None:

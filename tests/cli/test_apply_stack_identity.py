@@ -33,17 +33,9 @@ QUICKSTART = "examples/quickstart/mlsystem.yaml"
 def repo(tmp_path: Path, monkeypatch) -> Path:
     """A copy of this repository's layout: the root ``Pulumi.yaml`` (project fraud-detection), fraud-detection's
     ``stacks/dev`` and the two example systems; no Pulumi login, an empty passphrase, cwd = the copy."""
-    root = tmp_path / "repo"
-    for name in (FRAUD, QUICKSTART, "stacks/dev/Pulumi.yaml", "stacks/dev/Pulumi.dev.yaml", "stacks/dev/__main__.py"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / name, root / name)
-    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
-    monkeypatch.chdir(root)
-    return root
+    return pulumi_stand_in.repo_copy(tmp_path, monkeypatch, (FRAUD, QUICKSTART, "stacks/dev/Pulumi.yaml",
+                                                             "stacks/dev/Pulumi.dev.yaml", "stacks/dev/__main__.py",
+                                                             "Pulumi.yaml"))
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -259,3 +260,22 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def repo_copy(tmp_path: Path, monkeypatch, names: tuple[str, ...]) -> Path:
+    """``names`` (paths of this repository) copied under ``tmp_path/repo``, with no Pulumi login (the
+    backend and token variables unset, ``PULUMI_HOME`` in ``tmp_path``), an empty passphrase and the copy as
+    the working directory: the repository layout an apply test runs the CLI in, beside :func:`install`."""
+    root = tmp_path / "repo"
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, root / name)
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.chdir(root)
+    return root
