@@ -1,6 +1,6 @@
 """The tags the rollout controller keeps on a SageMaker endpoint: their names and how many there can be.
 
-Contract: constants only, no imports. The SageMaker driver (``rollout/drivers/sagemaker.py``, whose
+Contract: constants and pure functions of the standard library only. The SageMaker driver (``rollout/drivers/sagemaker.py``, whose
 module docstring says what each tag means) writes these tags; label validation
 (``spec/labels.py``: room on an endpoint) and the AWS provider (``compile/aws/provider.py``:
 ``ignoreTags``) read the same names and budget from here, so they are spelled once. The module sits
@@ -52,3 +52,45 @@ KEPT_MAX = 6 + 1 + 2
 """The most kept entries on an endpoint at once (see the module contract)."""
 DRIVER_MAX_TAGS = STATUS_MAX + 1 + KEPT_MAX
 """The most tags the driver holds on one endpoint at once: status, scaling tag, kept entries (17)."""
+
+
+TAG_SYMBOLS = frozenset("_.:/=+-@")
+"""The characters besides Unicode letters, separators and digits a tag key or value may hold: botocore
+``sagemaker`` ``TagKey``/``TagValue`` (and ``iam`` ``tagKeyType``, ``lambda``, ``logs``) pattern
+``([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)``, which AWS checks on the server (moto does not)."""
+ESCAPE = "="
+"""The escape of :func:`tag_value`: ``=XX`` is one UTF-8 byte in hex."""
+
+
+def is_tag_char(c: str) -> bool:
+    """Whether AWS takes ``c`` in a tag key or value (see :data:`TAG_SYMBOLS`)."""
+    import unicodedata
+
+    return c in TAG_SYMBOLS or unicodedata.category(c)[0] in "LZN"
+
+
+def tag_value(text: str, limit: int = 256) -> str:
+    """``text`` as a tag value AWS takes, reversibly (:func:`from_tag_value`; audit closing-39a-4): each
+    character the pattern refuses, and the escape ``=`` itself, becomes ``=XX`` per UTF-8 byte; cut at
+    ``limit`` characters (``TagValue`` max 256) between whole characters. The rollout status' ``reason``
+    (``aborted by the operator at step 5 (75%)``, a quoted SageMaker ``FailureReason``) is what this is for: the
+    SageMaker driver stores it so and reads it back to the same text."""
+    out: list[str] = []
+    size = 0
+    for c in text:
+        piece = c if c != ESCAPE and is_tag_char(c) else "".join(f"={b:02X}" for b in c.encode())
+        if size + len(piece) > limit:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+def from_tag_value(value: str) -> str:
+    """The text :func:`tag_value` stored; a value stored before it (no ``=XX``) reads as it is."""
+    import re
+
+    if ESCAPE not in value:
+        return value
+    return re.sub(r"(?:=[0-9A-F]{2})+", lambda m: bytes.fromhex(m.group(0).replace("=", "")).decode(
+        "utf-8", "replace"), value)

@@ -50,11 +50,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, error
-from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, SCALING_TAG, TAG_PREFIXES
+from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, SCALING_TAG, TAG_PREFIXES, is_tag_char
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.errors import KEY
@@ -63,7 +62,6 @@ AWS_MAX_TAGS = 50
 AWS_TAG_KEY_MAX = 128
 AWS_TAG_VALUE_MAX = 256
 AWS_RESERVED_PREFIX = "aws:"
-AWS_TAG_SYMBOLS = frozenset("_.:/=+-@")
 """With Unicode letters (L), separators (Z) and numbers (N): the characters a tag may hold."""
 
 OWN_KEYS = ("managed-by", "mlops-infra/system", "mlops-infra/environment", "mlops-infra/item")
@@ -130,15 +128,11 @@ def aws_tag_problem(text: str, limit: int, what: str) -> str:
         return f"is {len(text)} characters; a tag {what} has at most {limit}"
     if text[:len(AWS_RESERVED_PREFIX)].lower() == AWS_RESERVED_PREFIX:
         return f'starts with "{text[:4]}", a prefix AWS reserves for its own tags'
-    bad = sorted({c for c in text if not _tag_char(c)})
+    bad = sorted({c for c in text if not is_tag_char(c)})
     if bad:
         shown = " ".join(repr(c) for c in bad[:5])
         return (f"holds {shown}; a tag {what} takes letters, digits, spaces and _ . : / = + - @ only")
     return ""
-
-
-def _tag_char(c: str) -> bool:
-    return c in AWS_TAG_SYMBOLS or unicodedata.category(c)[0] in "LZN"
 
 
 def kubernetes_reserved(key: str) -> bool:

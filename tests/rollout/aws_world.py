@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_infra.endpoint_tags import from_tag_value
 from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget
 
 ROLE = "arn:aws:iam::123456789012:role/serving"
@@ -66,8 +67,11 @@ def canary_percent(sm: Any, endpoint: str) -> int | None:
 
 
 def status_tags(sm: Any, endpoint: str) -> dict[str, str]:
+    """The rollout status fields on ``endpoint``, read back as the driver reads them (values stored through
+    ``endpoint_tags.tag_value``, decoded by ``from_tag_value``)."""
     arn = sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
-    return {t["Key"].split(":")[-1]: t["Value"] for t in all_tags(sm, arn) if t["Key"].startswith("mlops-infra:rollout:")}
+    return {t["Key"].split(":")[-1]: from_tag_value(t["Value"]) for t in all_tags(sm, arn)
+            if t["Key"].startswith("mlops-infra:rollout:")}
 
 
 def all_tags(sm: Any, arn: str) -> list[dict[str, str]]:

@@ -301,7 +301,7 @@ from typing import Any
 
 from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX as KEPT_PREFIX
 from mlops_infra.endpoint_tags import ROLLOUT_TAG_PREFIX as TAG_PREFIX
-from mlops_infra.endpoint_tags import SCALING_TAG
+from mlops_infra.endpoint_tags import SCALING_TAG, from_tag_value, tag_value
 from mlops_infra.rollout.model import NOTICE_PENDING, NOTICE_SENT, Decision, NotReady, Observed, RolloutStatus
 from mlops_infra.rollout.runner import Lost, RollbackImpossible
 from mlops_infra.rollout.schedule import IDLE_CANARY_INSTANCES, canary_instances
@@ -952,8 +952,8 @@ class SageMakerDriver:
     def _write_status(self, arn: str, status: RolloutStatus | None, stored: dict[str, str]) -> None:
         if status is None:
             return
-        fields = status.to_fields()
-        self.sm.add_tags(ResourceArn=arn, Tags=[{"Key": TAG_PREFIX + k, "Value": v} for k, v in fields.items()
+        fields = status.to_fields()  # stored as tag values AWS takes (tag_value), read back by _fields
+        self.sm.add_tags(ResourceArn=arn, Tags=[{"Key": TAG_PREFIX + k, "Value": tag_value(v)} for k, v in fields.items()
                                                 if stored.get(k) != v])
         stale = [TAG_PREFIX + k for k in stored if k not in fields]
         if stale:
@@ -1070,7 +1070,10 @@ def _epoch(stamp: Any) -> float | None:
 
 
 def _fields(tags: list[dict[str, str]]) -> dict[str, str]:
-    return {t["Key"][len(TAG_PREFIX):]: t["Value"] for t in tags if t["Key"].startswith(TAG_PREFIX)}
+    """The status fields the endpoint's tags hold, as :meth:`RolloutStatus.to_fields` gave them (values stored
+    through :func:`~mlops_infra.endpoint_tags.tag_value`: botocore ``TagValue``'s pattern refuses ``(``, ``)``,
+    ``%``, quotes, which the reasons hold)."""
+    return {t["Key"][len(TAG_PREFIX):]: from_tag_value(t["Value"]) for t in tags if t["Key"].startswith(TAG_PREFIX)}
 
 
 def search_endpoints(sm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
