@@ -1,5 +1,6 @@
 """S3 buckets and their configuration resources (versioning, encryption, public access block,
-lifecycle, policy): pure ``map_*`` mappers, ``_read_*`` readers and their :data:`READERS` entries.
+lifecycle, policy), and the objects the stack writes (the drift job's contract file): pure ``map_*``
+mappers, ``_read_*`` readers and their :data:`READERS` entries.
 
 Configuration resources are keyed by the bucket name (their id); a bucket without tags reads as
 ``tags: {}``.
@@ -97,6 +98,32 @@ def _read_bucket_policy(client: Any, res: StateResource, ctx: ScanContext) -> Re
     return Reading({"bucket": res.id, "policy": client.get_bucket_policy(Bucket=res.id).get("Policy")})
 
 
+OBJECT_READ_MAX = 1 << 20
+"""The most bytes of an object's body read back for drift: the objects the stack writes are small JSON
+documents (a drift contract: columns and types); a larger body is read no further."""
+
+
+def _read_object(client: Any, res: StateResource, ctx: ScanContext) -> Reading | None:
+    """An ``aws:s3/bucketObjectv2`` the stack wrote (the drift contract file, ``compile/aws/monitoring.py``
+    ``add_contract``), by its ``bucket`` and ``key`` inputs: ``HeadObject`` (gone on 404), its body
+    (``GetObject``, at most :data:`OBJECT_READ_MAX` bytes, as text: ``content``), ``contentType`` and its tags
+    (``GetObjectTagging``), so an object replaced or edited by hand is drift."""
+    inputs = res.inputs
+    bucket, key = inputs.get("bucket"), inputs.get("key")
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        return None
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    body = client.get_object(Bucket=bucket, Key=key)["Body"].read(OBJECT_READ_MAX).decode("utf-8", "replace")
+    tags = tag_map(client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet"))
+    return Reading(drop_none({"bucket": bucket, "key": key, "content": body, "contentType": head.get("ContentType"),
+                              "tags": tags}), drop_none({"etag": head.get("ETag")}))
+
+
 READERS: dict[str, Reader] = {
     "aws:s3/bucket:Bucket": Reader("s3", Tracking("bucket", (TAGS,)), read_one=_read_bucket),
     "aws:s3/bucketVersioning:BucketVersioning": Reader("s3", Tracking("bucket", (
@@ -118,4 +145,7 @@ READERS: dict[str, Reader] = {
     "aws:s3/bucketPolicy:BucketPolicy": Reader("s3", Tracking("bucket", (
         T("policy", "bucket policy", "policy"),
     ), gone="bucket policy removed", subject="id"), read_one=_read_bucket_policy),
+    "aws:s3/bucketObjectv2:BucketObjectv2": Reader("s3", Tracking("object", (
+        T("content", "content"), T("contentType", "content type"), TAGS,
+    )), read_one=_read_object),
 }
