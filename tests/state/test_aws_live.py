@@ -219,6 +219,8 @@ def test_registry_tracks_every_requested_type() -> None:
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         # ab61d85: EventBridge's publish grant on a told channel's topic
         "aws:sns/topicPolicy:TopicPolicy",
+        # 6339c45 (audit limits-1): the drift job's contract file
+        "aws:s3/bucketObjectv2:BucketObjectv2",
     }
     assert set(READERS) == requested == set(TRACKING)
     assert all((r.read_one is None) != (r.read_many is None) for r in READERS.values())

@@ -108,7 +108,8 @@ def test_the_failure_handling_types_are_read_and_tags_come_by_arn_where_the_read
         "aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
         "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/eventRule:EventRule", "aws:sns/topic:Topic",
         "aws:lambda/function:Function", "aws:ecr/repository:Repository",
-        "aws:cloudwatch/logGroup:LogGroup"}  # read with its own ListTagsForResource (audit refresh-2)
+        "aws:cloudwatch/logGroup:LogGroup",  # read with its own ListTagsForResource (audit refresh-2)
+        "aws:s3/bucketObjectv2:BucketObjectv2"}  # read with its own GetObjectTagging (the drift contract file)
     assert not READERS["aws:cloudwatch/eventRule:EventRule"].tags  # read with the rule (ListTagsForResource)
     # the endpoint's tags are the rollout controller's (the provider ignores them): never compared
     assert "aws:sagemaker/endpoint:Endpoint" not in tagged
