@@ -53,8 +53,10 @@ Contract:
 - :func:`earlier_holds`: before ``pulumi up``, on Kubernetes, the ClusterQueues of the desired graph that an
   earlier apply's drain left held (:func:`held_by_drain`), from one LIST of ClusterQueues; a queue of the graph
   held by another manager is said (``say``) with :func:`release_command`, not released. When the apply had no
-  client yet (no queue to delete or move), the read is its own, one try within :data:`QUICK_READ`, and a cluster
-  it cannot reach is a warning (``say``) and no queue. :func:`release` after a
+  client yet (no queue to delete or move), the read is its own, one try within :data:`QUICK_READ`, of the cluster
+  ``pulumi up`` changes (:func:`mlops_infra.kube.effective_context.graph_options`), and a cluster it cannot reach
+  is a warning (``say``) naming that cluster (``graph_cluster``: the stack config's context and file when it
+  overrides the spec's) and no queue. :func:`release` after a
   successful ``pulumi up`` includes them; when the apply fails, :func:`held_note` names them (``kept``).
 - :func:`held_by_drain`: whether a ClusterQueue object is held (``HoldAndDrain``) with :data:`DRAIN_MANAGER`
   owning ``spec.stopPolicy`` in its ``managedFields`` (a ``FieldsV1`` entry with ``f:spec`` -> ``f:stopPolicy``).
@@ -248,14 +250,13 @@ def earlier_holds(graph: Any, kube: KubeClient | None, say: Callable[[str], None
         items = listed(kube, CLUSTER_QUEUE)
     else:  # only for this check: bounded, and a cluster it cannot read is a warning, as the namespace check's
         from mlops_infra.kube.client import NO_RETRY
-        from mlops_infra.kube.effective_context import graph_options
+        from mlops_infra.kube.effective_context import graph_cluster, graph_options
 
-        context = graph.metadata.get("context")
         try:
             kube = KubeClient.connect(graph_options(graph, "check the ClusterQueues an earlier apply held"))
             items = listed(KubeClient(kube.api_client, retry=NO_RETRY, timeout=QUICK_READ), CLUSTER_QUEUE)
-        except UserError as exc:
-            say(f"warning: could not read the Kueue ClusterQueues through context {context} ({exc.summary}); whether "
+        except UserError as exc:  # named as read: the stack config's context over the spec's (ctxread)
+            say(f"warning: could not read the Kueue ClusterQueues through {graph_cluster(graph)} ({exc.summary}); whether "
                 "an earlier apply left one of this stack's held was not checked")
             return None, []
     ours: list[str] = []

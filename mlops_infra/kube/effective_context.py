@@ -30,7 +30,12 @@ object, held weakly), and those reads connect with :func:`graph_options`: the ef
 :meth:`~EffectiveTarget.strict_options`, so a ``secure:`` kubeconfig refuses them rather than reading the spec's
 cluster while ``pulumi up`` changes another. The namespace-owner check every apply makes reads through
 :func:`recorded` too; with a secret kubeconfig it is skipped with a warning (it already warns and goes on when the
-namespace cannot be read) rather than failing every apply. A graph no apply recorded (another command) keeps the spec's context.
+namespace cannot be read) rather than failing every apply. A graph no apply recorded keeps the spec's context, unless
+the caller knows the stack directory (``mlops-infra rollout``: :func:`graph_options` with ``stack_dir``): then its
+effective target, as strictly. Messages about such a read name it with :func:`graph_cluster`.
+
+The registry read of plan and apply (:mod:`mlops_infra.state.mlflow_registry`) connects with :func:`stack_options`:
+plan's reads as plan's other reads (a ``secure:`` kubeconfig: the spec's context), apply's strictly.
 """
 
 from __future__ import annotations
@@ -174,10 +179,36 @@ def recorded(graph: Any) -> EffectiveTarget | None:
     return entry[1] if entry is not None and entry[0]() is graph else None
 
 
-def graph_options(graph: Any, purpose: str) -> ConnectOptions:
-    """The connection of ``graph``'s cluster: as :func:`apply_through` recorded it (strict: a secret kubeconfig
-    raises a UserError saying it cannot ``purpose``), else the graph's (the spec's) context."""
-    effective = recorded(graph)
+def graph_options(graph: Any, purpose: str, stack_dir: Path | None = None) -> ConnectOptions:
+    """The connection of ``graph``'s cluster: as :func:`apply_through` recorded it, else, with ``stack_dir``, the
+    effective target of ``pulumi up`` there (strict either way: a secret kubeconfig raises a UserError saying it
+    cannot ``purpose``), else the graph's (the spec's) context."""
+    effective = _graph_target(graph, stack_dir)
     if effective is not None:
         return effective.strict_options(purpose)
     return ConnectOptions(context=graph.metadata.get("context"))
+
+
+def graph_cluster(graph: Any, stack_dir: Path | None = None) -> str:
+    """The cluster :func:`graph_options` reads, as messages name it: ``context B (<settings file>)`` when the stack
+    config overrides the spec's, ``the secret kubeconfig of <settings file>``, else ``context <spec's>``."""
+    effective = _graph_target(graph, stack_dir)
+    if effective is not None and effective.secret:
+        return f"the secret kubeconfig of {effective.source}"
+    return f"context {effective.describe() if effective is not None else graph.metadata.get('context')}"
+
+
+def _graph_target(graph: Any, stack_dir: Path | None) -> EffectiveTarget | None:
+    """What :func:`apply_through` recorded for ``graph``, else the effective target of ``stack_dir``, else None."""
+    effective = recorded(graph)
+    if effective is None and stack_dir is not None:
+        effective = effective_target(graph.metadata.get("context"), Path(stack_dir), graph.stack)
+    return effective
+
+
+def stack_options(context: str | None, stack_dir: Path | None, stack: str, purpose: str | None = None) -> ConnectOptions:
+    """The connection of the cluster ``pulumi up`` of ``stack`` in ``stack_dir`` changes (``context``: the spec's;
+    no ``stack_dir``: that context): :attr:`EffectiveTarget.options` as plan reads, or with ``purpose`` strictly
+    (:meth:`EffectiveTarget.strict_options`: a secret kubeconfig raises a UserError saying it cannot ``purpose``)."""
+    effective = effective_target(context, stack_dir, stack)
+    return effective.strict_options(purpose) if purpose is not None else effective.options

@@ -6,9 +6,15 @@ the graph's endpoint, config and model resources; the autoscaling of its ``prima
 graph's ``aws:appautoscaling`` target whose ``resourceId`` is ``endpoint/<name>/variant/primary`` and
 the policies on it, :func:`declared_scaling`) and :class:`CloudWatchGates`, with boto3's usual
 credential chain and ``AWS_ENDPOINT_URL``; Kubernetes endpoints get a :class:`KServeDriver` on the
-graph's namespace through :mod:`mlops_infra.kube` (kubeconfig ``context`` of the environment, or the
-pod's service account) and :class:`PrometheusGates` at ``prometheus_url``. A Kubernetes rollout with
-gates and no Prometheus URL is a :class:`UserError` (it would hold blind, then roll back).
+graph's namespace through :mod:`mlops_infra.kube` and :class:`PrometheusGates` at ``prometheus_url``. A
+Kubernetes rollout with gates and no Prometheus URL is a :class:`UserError` (it would hold blind, then roll back).
+
+Which cluster (``kube_options`` when given, the rollout runner's in-cluster connection): the one ``pulumi up``
+changed, :func:`mlops_infra.kube.effective_context.graph_options`: the stack an ``apply`` recorded for the graph,
+else the stack config in ``stack_dir`` (``mlops-infra rollout``: ``kubernetes:context``/``kubernetes:kubeconfig``
+over the spec's context, as the program copies them into the Kubernetes provider), else the environment's
+kubeconfig context. A ``secure:`` stack kubeconfig, which only the Pulumi CLI decrypts, is a UserError: a rollout
+changes traffic, so it never acts on another cluster than the one its model version was applied to.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlops_infra.compile.aws.serving import ENDPOINT, SCALABLE_TARGET, SCALING_POLICY
@@ -86,7 +93,7 @@ def rollout_spec(graph: DesiredGraph, endpoint: str, source: str = "") -> tuple[
 
 
 def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = None, source: str = "",
-            kube_options: Any = None) -> Connected:
+            kube_options: Any = None, stack_dir: Path | None = None) -> Connected:
     address, plan = rollout_spec(graph, endpoint, source)
     spec = RolloutSpec.from_graph(address, plan)
     if spec.target == "aws":
@@ -112,7 +119,8 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
         driver = SageMakerDriver(client("sagemaker"), aws_target(graph, plan),
                                  autoscaling=client("application-autoscaling"))
         return Connected(spec, driver, CloudWatchGates(client("cloudwatch")) if spec.gates else NoGates())
-    from mlops_infra.kube import ConnectOptions, KubeClient
+    from mlops_infra.kube import KubeClient
+    from mlops_infra.kube.effective_context import graph_options
     from mlops_infra.rollout.drivers.kserve import KServeDriver
     from mlops_infra.rollout.gates.prometheus import PrometheusGates
 
@@ -122,7 +130,7 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
                         f"Pass --prometheus-url (or set {PROMETHEUS_ENV}) to the Prometheus that evaluates the "
                         "compiled PrometheusRules, e.g. http://prometheus-operated.monitoring:9090.")
     namespace = graph.metadata.get("namespace") or "default"
-    options = kube_options or ConnectOptions(context=graph.metadata.get("context"))
+    options = kube_options or graph_options(graph, f"roll out endpoint {endpoint!r}", stack_dir)
     driver = KServeDriver(KubeClient.connect(options), namespace, spec.endpoint)
     return Connected(spec, driver, PrometheusGates(url, namespace=namespace) if spec.gates and url else NoGates())
 

@@ -5,7 +5,11 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use on 
 
 - where: ``MLFLOW_TRACKING_URI`` when set (a ``kubectl port-forward svc/mlops-mlflow 5000`` or an
   ingress), else the registry's Service ``mlops-mlflow`` (port ``http``) through the API server's
-  service proxy of the environment's kubeconfig context:
+  service proxy of the cluster ``pulumi up`` changes: given the stack directory, the stack config's
+  ``kubernetes:context``/``kubernetes:kubeconfig`` over the environment's kubeconfig context, as plan's other
+  reads (:func:`mlops_infra.kube.effective_context.stack_options`; ``strict`` for apply's read: a ``secure:``
+  kubeconfig, which only the Pulumi CLI decrypts, is a failed read rather than a read of the spec's cluster),
+  else the environment's kubeconfig context:
   ``GET /api/v1/namespaces/<ns>/services/mlops-mlflow:http/proxy/<path>`` ("Manually constructing
   apiserver proxy URLs", https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/#manually-constructing-apiserver-proxy-urls;
   API reference "Service v1" "Proxy Operations"). The caller needs RBAC ``get`` on ``services/proxy``
@@ -47,6 +51,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from mlops_infra.compile.kubernetes import names as kube_names
@@ -173,11 +178,13 @@ def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] | None = No
 
 
 def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri: str | None = None,
-                  connect: Callable[[], Any] | None = None) -> RegistryView:
+                  connect: Callable[[], Any] | None = None, stack_dir: Path | None = None,
+                  strict: bool = False) -> RegistryView:
     """The registry view read from the environment's MLflow (see the module contract).
 
     ``tracking_uri`` defaults to ``MLFLOW_TRACKING_URI``; without one, ``connect()`` gives the
-    :class:`~mlops_infra.kube.KubeClient` of the environment's context (default: its kubeconfig)."""
+    :class:`~mlops_infra.kube.KubeClient` (default: of the cluster ``pulumi up`` in ``stack_dir`` changes,
+    ``strict`` as apply reads it; without ``stack_dir``, of the environment's context)."""
     offline = kube_offline_view(system, env, prior)
     if not _registry_in(offline):
         return offline
@@ -188,7 +195,7 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
         if uri:
             fetch, via = http_fetch(uri), f" at {uri}"
         else:
-            kube = (connect or _connector(system, env))()
+            kube = (connect or _connector(system, env, stack_dir, strict))()
             fetch, via = proxy_fetch(kube, namespace), ""
         models: dict[str, ModelRegistry] = {}
         warnings: list[str] = []
@@ -252,11 +259,13 @@ def _registry_in(view: RegistryView) -> bool:
     return any(r.basis != "created-now" for r in view.models.values())
 
 
-def _connector(system: MLSystem, env: str) -> Callable[[], Any]:
+def _connector(system: MLSystem, env: str, stack_dir: Path | None, strict: bool) -> Callable[[], Any]:
     def connect() -> Any:
-        from mlops_infra.kube import ConnectOptions, KubeClient
+        from mlops_infra.kube import KubeClient
+        from mlops_infra.kube.effective_context import stack_options
 
-        return KubeClient.connect(ConnectOptions(context=system.environments[env].target.context))
+        purpose = "read the MLflow registry through the API server's service proxy" if strict else None
+        return KubeClient.connect(stack_options(system.environments[env].target.context, stack_dir, env, purpose))
 
     return connect
 

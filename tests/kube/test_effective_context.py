@@ -14,7 +14,15 @@ import yaml
 from mlops_infra.errors import UserError
 from mlops_infra.kube import KubeClient
 from mlops_infra.kube.config import ConnectOptions
-from mlops_infra.kube.effective_context import ReadTarget, connect_options, effective_target
+from mlops_infra.kube.effective_context import (
+    ReadTarget,
+    apply_through,
+    connect_options,
+    effective_target,
+    graph_cluster,
+    graph_options,
+    stack_options,
+)
 from mlops_infra.kube.monitoring_stack import NAMESPACE
 from tests.support.kube_api import KubeApiStandIn, write_kubeconfig
 
@@ -98,3 +106,45 @@ def test_read_target_keeps_the_spec_but_the_effective_connection(tmp_path: Path)
     assert (target.kind, target.namespace, target.context) == ("kubernetes", "fraud-prod", "prod-ctx")
     assert connect_options(target) == ConnectOptions(context="prod-ctx")
     assert connect_options(Spec()) == ConnectOptions(context="spec-ctx")
+
+
+# -- ctxread: the reads that knew no stack directory ---------------------------------------------------------------------
+
+
+class _Graph:
+    """What the functions read of a DesiredGraph: its stack and metadata."""
+
+    def __init__(self, cloud: str = "kubernetes") -> None:
+        self.stack, self.metadata = "prod", {"cloud": cloud, "context": "spec-ctx"}
+
+
+def test_stack_options_is_plans_reading_or_strictly_apply_s(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, {"kubernetes:context": "prod-ctx"})
+    assert stack_options("spec-ctx", stack, "prod") == ConnectOptions(context="prod-ctx")
+    assert stack_options("spec-ctx", stack, "prod", "read the registry") == ConnectOptions(context="prod-ctx")
+    assert stack_options("spec-ctx", None, "prod", "read the registry") == ConnectOptions(context="spec-ctx")
+    secret = _stack(tmp_path, {"kubernetes:kubeconfig": {"secure": "v1:AAAAciphertext"}})
+    assert stack_options("spec-ctx", secret, "prod") == ConnectOptions(context="spec-ctx")
+    with pytest.raises(UserError, match="cannot read the registry: the stack's kubernetes:kubeconfig in"):
+        stack_options("spec-ctx", secret, "prod", "read the registry")
+
+
+def test_graph_options_with_a_stack_dir_no_apply_recorded(tmp_path: Path) -> None:
+    graph = _Graph()
+    stack = _stack(tmp_path, {"kubernetes:context": "prod-ctx"})
+    assert graph_options(graph, "roll out") == ConnectOptions(context="spec-ctx")  # no stack known: the spec's
+    assert graph_options(graph, "roll out", stack) == ConnectOptions(context="prod-ctx")
+    assert graph_cluster(graph) == "context spec-ctx"
+    assert graph_cluster(graph, stack) == f"context prod-ctx ({tmp_path / 'Pulumi.prod.yaml'})"
+    secret = _stack(tmp_path, {"kubernetes:kubeconfig": {"secure": "v1:AAAAciphertext"}})
+    with pytest.raises(UserError, match="cannot roll out: the stack's kubernetes:kubeconfig"):
+        graph_options(graph, "roll out", secret)
+    assert graph_cluster(graph, secret) == f"the secret kubeconfig of {tmp_path / 'Pulumi.prod.yaml'}"
+
+
+def test_graph_options_prefers_what_apply_recorded(tmp_path: Path) -> None:
+    graph = _Graph()
+    (tmp_path / "applied").mkdir()
+    apply_through(graph, _stack(tmp_path / "applied", {"kubernetes:context": "applied-ctx"}))
+    other = _stack(tmp_path, {"kubernetes:context": "other-ctx"})
+    assert graph_options(graph, "roll out", other) == ConnectOptions(context="applied-ctx")

@@ -12,6 +12,7 @@ Host header as the real API server does).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +217,110 @@ def test_the_refresh_deadline_bounds_the_read(applied, monkeypatch):
     assert view.models[MODEL].basis == "prior-state"
     assert view.warnings == ("could not read the model registry within the 0.2 s refresh deadline; versions were "
                              "decided from the prior state",)
+
+
+# -- ctxread: the registry of the cluster `pulumi up` changes ---------------------------------------------------------
+# The stack config overrides the spec's context (kind-mlops, cluster A) with stack-ctx (cluster B), as ctxmatch's
+# plan reads do (mlops_infra/kube/effective_context.py). Both stand-ins proxy to the same MLflow server, so only the
+# API server each read reached tells which cluster the registry read went to.
+
+
+def _two_clusters(tmp_path: Path, a: KubeApiStandIn, b: KubeApiStandIn) -> Path:
+    """A kubeconfig whose kind-mlops (the spec's context) reaches ``a`` and stack-ctx reaches ``b``."""
+    import yaml
+
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kind-mlops",
+        "clusters": [{"name": "a", "cluster": {"server": a.url}}, {"name": "b", "cluster": {"server": b.url}}],
+        "users": [{"name": "dev", "user": {"token": "t"}}],
+        "contexts": [{"name": "kind-mlops", "context": {"cluster": "a", "user": "dev"}},
+                     {"name": "stack-ctx", "context": {"cluster": "b", "user": "dev"}}]}))
+    return path
+
+
+def _stack_dir(tmp_path: Path, overrides: dict) -> Path:
+    """A stack directory of the quickstart's dev environment whose ``Pulumi.dev.yaml`` sets ``overrides``."""
+    import yaml
+
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "Pulumi.yaml").write_text(yaml.safe_dump({"name": "churn-quickstart", "runtime": "python"}))
+    (stack / "Pulumi.dev.yaml").write_text(yaml.safe_dump(
+        {"config": {"mlops:systemFile": str(QUICKSTART), "mlops:environment": ENV, **overrides}}))
+    return stack
+
+
+def _proxy_reads(api: KubeApiStandIn) -> list:
+    return api.requests_for("GET", f"/namespaces/{NAMESPACE}/services/mlops-mlflow:http/proxy/")
+
+
+def test_the_registry_is_read_on_the_cluster_the_stack_config_names(mlflow, applied, tmp_path, monkeypatch):
+    """read_registry and plan's registry_view with the stack directory: the read goes to stack-ctx's cluster."""
+    _version(mlflow, approved=True)
+    _version(mlflow, approved=True)
+    with KubeApiStandIn() as a, KubeApiStandIn() as b:
+        for api in (a, b):
+            _proxied(api, mlflow.url)
+        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+        stack = _stack_dir(tmp_path, {"kubernetes:context": "stack-ctx"})
+        view = read_registry(_system(2), ENV, applied, stack_dir=stack)
+        planned = registry_view(_system(2), ENV, applied, refresh=True, stack_dir=stack)
+        assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (0, 2)
+        unstacked = read_registry(_system(2), ENV, applied)  # no stack directory known: the spec's context
+        assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (1, 2)
+    for found in (view, planned, unstacked):
+        assert found.warnings == () and sorted(found.models[MODEL].versions) == [1, 2]
+    assert _decide(view, 2)["state"] == "ready"
+
+
+def test_plan_refresh_reads_the_registry_of_the_stack_configs_cluster(mlflow, applied, tmp_path, monkeypatch):
+    """`plan --refresh` run in the stack directory (desired_and_prior -> registry_view): the version decision
+    comes from stack-ctx's registry; the spec's cluster is never asked."""
+    from rich.console import Console
+
+    from mlops_infra.cli.commands.plan import desired_and_prior
+
+    _version(mlflow, approved=True)
+    state = tmp_path / "applied.json"
+    state.write_text(dumps(applied_state(compile_system(_system(1), ENV))))
+    with KubeApiStandIn() as a, KubeApiStandIn() as b:
+        for api in (a, b):
+            _proxied(api, mlflow.url)
+        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+        monkeypatch.chdir(_stack_dir(tmp_path, {"kubernetes:context": "stack-ctx"}))
+        desired = desired_and_prior(QUICKSTART, ENV, state, Console(file=io.StringIO()), refresh=True)
+        assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (0, 1)
+    assert desired.registry.warnings == ()
+    assert desired.registry.models[MODEL].basis == "registry"
+
+
+def test_apply_does_not_read_the_specs_registry_when_the_stack_kubeconfig_is_secret(mlflow, applied, tmp_path,
+                                                                                      monkeypatch):
+    """apply's read (read_registry=True: strict) with a `secure:` kubeconfig only the Pulumi CLI decrypts: no read
+    of the spec's cluster, whose registry is not the one `pulumi up` serves from; the warning says why and the
+    versions are decided from the prior state. plan (not strict) reads the spec's context, as its other reads."""
+    from rich.console import Console
+
+    from mlops_infra.cli.commands.plan import desired_and_prior
+
+    _version(mlflow, approved=True)
+    state = tmp_path / "applied.json"
+    state.write_text(dumps(applied_state(compile_system(_system(1), ENV))))
+    with KubeApiStandIn() as a, KubeApiStandIn() as b:
+        for api in (a, b):
+            _proxied(api, mlflow.url)
+        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+        stack = _stack_dir(tmp_path, {"kubernetes:kubeconfig": {"secure": "v1:AAAAciphertext=="}})
+        monkeypatch.chdir(stack)
+        applying = desired_and_prior(QUICKSTART, ENV, state, Console(file=io.StringIO()), read_registry=True)
+        assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (0, 0)
+        planning = desired_and_prior(QUICKSTART, ENV, state, Console(file=io.StringIO()), refresh=True)
+        assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (1, 0)
+    (warning,) = applying.registry.warnings
+    assert warning.startswith("could not read the model registry (mlops-mlflow in namespace churn-dev): cannot read "
+                              "the MLflow registry through the API server's service proxy: the stack's "
+                              f"kubernetes:kubeconfig in {stack / 'Pulumi.dev.yaml'} is a secret"), warning
+    assert "ciphertext" not in warning
+    assert applying.registry.models[MODEL].basis == "prior-state"
+    assert planning.registry.warnings == () and planning.registry.models[MODEL].basis == "registry"

@@ -206,9 +206,10 @@ def desired_and_prior(file: Path | None, env: str | None, state: Path | None, er
         require_extra("kubernetes", "kubernetes", "--refresh (the cluster preflight)")
     from mlops_infra.compile import compile_system
 
-    prior, backend = locate_prior(system.metadata.name, env, env, state,
-                                  stack_dir if stack_dir is not None else target.stack_dir(env))
-    registry = registry_view(system, env, prior, refresh=refresh or read_registry, deadline=deadline)
+    stack_dir = stack_dir if stack_dir is not None else target.stack_dir(env)
+    prior, backend = locate_prior(system.metadata.name, env, env, state, stack_dir)
+    registry = registry_view(system, env, prior, refresh=refresh or read_registry, deadline=deadline,
+                             stack_dir=stack_dir, strict=read_registry)
     return Desired(target, system, env, prior, backend, registry, compile_system(system, env, registry=registry),
                    loaded)
 
@@ -269,13 +270,14 @@ def describe_prior(prior: PriorState, backend: str | None = None) -> str:
 # -- live state ------------------------------------------------------------------------------
 
 
-def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, deadline: float | None = None) -> Any:
+def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, deadline: float | None = None,
+                  stack_dir: Path | None = None, strict: bool = False) -> Any:
     """What the environment's model registry holds (findings A1, firstapply-2): read from the registry
     with ``--refresh`` (AWS: SageMaker, ``AWS_ENDPOINT_URL`` honoured; Kubernetes: the MLflow registry
-    at ``MLFLOW_TRACKING_URI``, else through the API server's service proxy:
-    :mod:`mlops_infra.state.mlflow_registry`), within half the refresh deadline, else what the prior
-    state proves and what this apply creates (:mod:`mlops_infra.state.model_registry`). The plan says
-    which."""
+    at ``MLFLOW_TRACKING_URI``, else through the API server's service proxy of the cluster ``pulumi up``
+    in ``stack_dir`` changes, ``strict`` as apply reads it: :mod:`mlops_infra.state.mlflow_registry`),
+    within half the refresh deadline, else what the prior state proves and what this apply creates
+    (:mod:`mlops_infra.state.model_registry`). The plan says which."""
     from mlops_infra.state.model_registry import offline_registry_view
 
     if not refresh:
@@ -291,7 +293,7 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
     else:
         from mlops_infra.state.mlflow_registry import read_registry as read_mlflow_registry
 
-        view = _within(deadline, lambda: read_mlflow_registry(system, env, prior))
+        view = _within(deadline, lambda: read_mlflow_registry(system, env, prior, stack_dir=stack_dir, strict=strict))
     if view is not None:
         return view
     offline = offline_registry_view(system, env, prior)

@@ -17,6 +17,9 @@ Contract:
   (``cli/rollout_display.py``).
 - ``--abort`` rolls a rollout in progress back now; ``--resume`` starts a rolled-back or aborted one
   again from its first step.
+- On Kubernetes every pass reads and writes the cluster ``pulumi up`` of the stack directory ``plan`` uses
+  changes: its ``Pulumi.<env>.yaml``'s ``kubernetes:context``/``kubernetes:kubeconfig`` over the spec's
+  ``target.context`` (a ``secure:`` kubeconfig is refused: :mod:`mlops_infra.rollout.connect`).
 - An ``--abort`` that lost its race (another pass acted between its read and its writes,
   ``rollout/runner.py`` ``Lost``) is followed by a fresh observation, and the command says what is recorded
   (``drivers/sagemaker.py`` **Races**): the abort recorded (its status write went through, its traffic call
@@ -46,7 +49,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from mlops_infra.cli.inputs import load_for_env, resolve_file
+from mlops_infra.cli.inputs import DEFAULT_FILE, Target, load_for_env, resolve_file
 from mlops_infra.cli.output import error_console
 from mlops_infra.errors import UserError
 
@@ -93,7 +96,8 @@ def rollout(
 
     try:
         _run(out, graph, endpoint, str(path), prometheus_url, watch, poll,
-             "abort" if abort else "resume" if resume else None, _announced(system, graph, endpoint))
+             "abort" if abort else "resume" if resume else None, _announced(system, graph, endpoint),
+             Target(path, env, "", file is not None or path.name == DEFAULT_FILE).stack_dir(env))
     except RollbackImpossible as exc:
         fix = exc.fix.replace("`mlops-infra rollout`", f"`mlops-infra rollout {endpoint} {path} --env {env}`")
         raise UserError(f"rollout of {endpoint!r}: {exc.what}", f"traffic now: {exc.traffic}\nwhat to do: {fix}",
@@ -198,13 +202,16 @@ def _kept_after_rollback(target: str, min_replicas: int, price: float | None) ->
 
 
 def _run(out: Console, graph, endpoint: str, source: str, prometheus_url: str | None, watch: bool, poll: float,
-         command, notice: tuple[str, ...] = ()) -> None:
+         command, notice: tuple[str, ...] = (), stack_dir: Path | None = None) -> None:
+    """One pass or ``--watch``; on Kubernetes on the cluster ``pulumi up`` in ``stack_dir`` (the stack directory
+    ``plan`` and ``apply`` use, :meth:`mlops_infra.cli.inputs.Target.stack_dir`) changes: its stack config's
+    ``kubernetes:context``/``kubernetes:kubeconfig`` over the spec's context (:mod:`mlops_infra.rollout.connect`)."""
     from mlops_infra.cli.rollout_display import RolloutDisplay
     from mlops_infra.rollout.connect import connect
     from mlops_infra.rollout.runner import Watch, reconcile_once
     from mlops_infra.rollout.runner import watch as watch_loop
 
-    connected = connect(graph, endpoint, prometheus_url=prometheus_url, source=source)
+    connected = connect(graph, endpoint, prometheus_url=prometheus_url, source=source, stack_dir=stack_dir)
     display = RolloutDisplay(out, connected.spec, notice)
     import time
 
