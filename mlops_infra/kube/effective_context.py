@@ -36,10 +36,17 @@ effective target, as strictly. Messages about such a read name it with :func:`gr
 
 The registry read of plan and apply (:mod:`mlops_infra.state.mlflow_registry`) connects with :func:`stack_options`:
 plan's reads as plan's other reads (a ``secure:`` kubeconfig: the spec's context), apply's strictly.
+
+What ``pulumi up`` registers as the provider's ``context`` (:func:`registered_context`): a plain
+``kubernetes:context`` setting as the program registers it (:mod:`mlops_infra.program.providers` ``parse_value`` of
+the text the engine hands it: a string as is, anything else as JSON, ``program/expected_graph.py`` ``_text``), so
+plan compares the provider's stored ``context`` with it (``plan/planner.py`` ``PlanOptions.provider_settings``); a
+``secure:`` one or none: None (the graph's context stands).
 """
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -212,3 +219,28 @@ def stack_options(context: str | None, stack_dir: Path | None, stack: str, purpo
     (:meth:`EffectiveTarget.strict_options`: a secret kubeconfig raises a UserError saying it cannot ``purpose``)."""
     effective = effective_target(context, stack_dir, stack)
     return effective.strict_options(purpose) if purpose is not None else effective.options
+
+
+def provider_settings(graph: Any, stack_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """``{"kubernetes": {"context": ...}}`` for a Kubernetes ``graph`` whose stack in ``stack_dir`` sets a plain
+    ``kubernetes:context`` (:func:`registered_context`), else empty: ``plan/planner.py``
+    ``PlanOptions.provider_settings``, the provider's ``context`` as ``pulumi up`` registers it."""
+    if graph.metadata.get("cloud") != "kubernetes":
+        return {}
+    context = registered_context(stack_dir, graph.stack)
+    return {"kubernetes": {"context": context}} if context is not None else {}
+
+
+def registered_context(stack_dir: Path | None, stack: str) -> Any:
+    """The ``context`` ``pulumi up`` of ``stack`` in ``stack_dir`` registers in the Kubernetes provider from a plain
+    ``kubernetes:context`` setting (see the module contract); None when unset or ``secure:``."""
+    if stack_dir is None:
+        return None
+    found = configured(Path(stack_dir), stack, CONTEXT_KEY)
+    if found is None or is_secure(found[0]):
+        return None
+    text = found[0] if isinstance(found[0], str) else json.dumps(found[0])
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

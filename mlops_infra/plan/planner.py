@@ -40,6 +40,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   replaces; a resource that changes anyway says it too.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
+- An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
+  settings (``PlanOptions.provider_settings``, e.g. ``kubernetes:context``) over the graph's inputs they
+  override; ``graph.digest()`` stays the compiled graph's.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
   ``Plan.sequences`` and their autoscaling resources REPLACE (``plan/sequences.py``).
 - The plan records ``prior.serial`` and ``graph.digest()`` (computed when first read: text and
@@ -63,7 +66,7 @@ from __future__ import annotations
 
 import gc
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any
@@ -115,12 +118,20 @@ class PlanOptions:
     ``include_noops``: keep NOOP changes in ``Plan.changes`` (renderers hide them; JSON shows them).
     ``estimate_cost`` / ``summarize_ml``: fill ``Plan.cost`` / ``Plan.ml``.
     ``region``: price region for the cost estimate (default: the graph's ``metadata["region"]``).
+    ``provider_settings``: package -> {input: value} the stack configuration gives every explicit provider of
+    the package at apply (``pulumi config set kubernetes:context``: the program registers the graph's inputs
+    updated with them, ``program/providers.py`` ``provider_inputs``; read by
+    :func:`mlops_infra.kube.effective_context.provider_settings`). An input of the rule's ``stack_config`` that
+    the graph's provider sets is planned at that value, what ``pulumi up`` sends: an override applied once plans
+    no change, one changed since plans the change. Inputs the graph leaves unset stay uncompared (the rule's
+    ``stack_config``). None: the graph's inputs.
     """
 
     include_noops: bool = True
     estimate_cost: bool = True
     summarize_ml: bool = True
     region: str | None = None
+    provider_settings: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None = None,
@@ -142,7 +153,7 @@ def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None 
 
 def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
                options: PlanOptions) -> Plan:
-    planner = _Planner(graph, prior, live)
+    planner = _Planner(graph, prior, live, options.provider_settings)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
     if live is not None:  # resources read live that are not ready (plan/readiness.py)
@@ -231,10 +242,13 @@ def is_default_provider(urn: str, type_: str) -> bool:
 class _Planner:
     """State of one planning run (see :func:`make_plan`)."""
 
-    def __init__(self, graph: DesiredGraph, prior: PriorState, live: LiveState | None) -> None:
+    def __init__(self, graph: DesiredGraph, prior: PriorState, live: LiveState | None,
+                 provider_settings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.graph = graph
         self.state = prior
         self.desired = {r.urn: r for r in graph.resources}
+        if provider_settings:
+            self._registered_providers(provider_settings)
         self.missing = live.missing if live is not None else frozenset()
         self.live = live
         self.prior = {u: r for u, r in prior.resources.items() if u not in self.missing}
@@ -248,6 +262,18 @@ class _Planner:
         self.refs: dict[tuple[str, str], RefValue] = {}
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
         self.env_config_maps: set[str] | None = None  # env_values.env_config_maps(graph), made on first use
+
+    def _registered_providers(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        """Each explicit provider as ``pulumi up`` registers it: the stack config's ``settings`` over the inputs of
+        its rule's ``stack_config`` the graph sets (``PlanOptions.provider_settings``)."""
+        for urn, res in self.desired.items():
+            if not res.type.startswith("pulumi:providers:"):
+                continue
+            keys = rule_for(res.type).stack_config
+            given = settings.get(res.type.rsplit(":", 1)[1]) or {}
+            sent = {k: v for k, v in given.items() if k in keys and k in res.inputs and v is not None}
+            if sent:
+                self.desired[urn] = replace(res, inputs={**res.inputs, **sent})
 
     def _match_aliases(self) -> dict[str, str]:
         """Move the prior of each aliased resource to its desired URN (see the module contract)."""

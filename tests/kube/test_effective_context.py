@@ -21,6 +21,8 @@ from mlops_infra.kube.effective_context import (
     effective_target,
     graph_cluster,
     graph_options,
+    provider_settings,
+    registered_context,
     stack_options,
 )
 from mlops_infra.kube.monitoring_stack import NAMESPACE
@@ -108,7 +110,7 @@ def test_read_target_keeps_the_spec_but_the_effective_connection(tmp_path: Path)
     assert connect_options(Spec()) == ConnectOptions(context="spec-ctx")
 
 
-# -- ctxread: the reads that knew no stack directory ---------------------------------------------------------------------
+# -- ctxread: the reads that knew no stack directory, and the provider context plan compares -------------------------
 
 
 class _Graph:
@@ -148,3 +150,22 @@ def test_graph_options_prefers_what_apply_recorded(tmp_path: Path) -> None:
     apply_through(graph, _stack(tmp_path / "applied", {"kubernetes:context": "applied-ctx"}))
     other = _stack(tmp_path, {"kubernetes:context": "other-ctx"})
     assert graph_options(graph, "roll out", other) == ConnectOptions(context="applied-ctx")
+
+
+def test_registered_context_is_what_the_program_registers(tmp_path: Path) -> None:
+    assert registered_context(None, "prod") is None
+    assert registered_context(_stack(tmp_path, {"mlops:environment": "prod"}), "prod") is None
+    assert registered_context(_stack(tmp_path, {"kubernetes:context": "prod-ctx"}), "prod") == "prod-ctx"
+    assert registered_context(_stack(tmp_path, {}, {"kubernetes:context": {"value": "project-ctx"}}), "prod") \
+        == "project-ctx"
+    # the engine hands the program text and providers.parse_value parses JSON: a number-like name is a number
+    assert registered_context(_stack(tmp_path, {"kubernetes:context": "1234"}), "prod") == 1234
+    assert registered_context(_stack(tmp_path, {"kubernetes:context": {"secure": "v1:AAAA"}}), "prod") is None
+
+
+def test_provider_settings_only_for_a_kubernetes_graph_with_a_context(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, {"kubernetes:context": "prod-ctx", "kubernetes:kubeconfig": "/k"})
+    assert provider_settings(_Graph(), stack) == {"kubernetes": {"context": "prod-ctx"}}
+    assert provider_settings(_Graph(), None) == {}
+    assert provider_settings(_Graph("aws"), stack) == {}
+    assert provider_settings(_Graph(), _stack(tmp_path, {"kubernetes:kubeconfig": "/k"})) == {}

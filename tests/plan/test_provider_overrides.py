@@ -6,12 +6,14 @@ graph does not. pulumi-kubernetes stores a ``kubeconfig`` input as the engine go
 when the program sent one (pulumi/pulumi ``pkg/resource/plugin/provider_plugin.go`` ``CheckConfig``,
 ``annotateSecrets``; ``pkg/resource/deploy/providers/registry.go`` ``Create`` keeps the checked inputs
 as the outputs). Planning must not show removing them (``pulumi up`` re-adds them from the same config),
-and must keep comparing the provider inputs the graph does set.
+and must keep comparing the provider inputs the graph does set: ``context``, at the value ``pulumi up`` sends when
+the plan knows the stack's ``kubernetes:context`` (``PlanOptions.provider_settings``, ctxread).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,9 @@ def _secret(ciphertext: str) -> dict[str, str]:
     return {SECRET_SIG: SECRET_MARKER, "ciphertext": ciphertext}
 
 
-def _plan_with_provider(env: str, package: str, added: dict[str, Any]):
+def _plan_with_provider(env: str, package: str, added: dict[str, Any], settings: dict[str, Any] | None = None):
+    """The plan of ``env`` against its applied state whose ``package`` provider also holds ``added``; ``settings``:
+    the stack config's provider settings ``pulumi up`` sends (``PlanOptions.provider_settings``)."""
     graph = _graph(env)
     provider_type = f"pulumi:providers:{package}"
 
@@ -52,7 +56,8 @@ def _plan_with_provider(env: str, package: str, added: dict[str, Any]):
         record["outputs"].update(added)
 
     state = edit_resource(applied_state(graph), lambda r: r["type"] == provider_type, add)
-    plan = make_plan(graph, parse_state(dumps(state).encode(), "prior.json"), options=FAST)
+    options = replace(FAST, provider_settings={package: settings}) if settings is not None else FAST
+    plan = make_plan(graph, parse_state(dumps(state).encode(), "prior.json"), options=options)
     [provider] = [c for c in plan.changes if c.type == provider_type]
     return plan, provider
 
@@ -73,11 +78,33 @@ def test_aws_endpoint_overrides_from_stack_config_plan_no_change() -> None:
     assert not plan.has_changes
 
 
-def test_an_input_the_graph_sets_is_still_compared() -> None:
-    """``context`` may come from stack config too, but the graph sets it: a stored other value is a change."""
-    _, provider = _plan_with_provider("dev", "kubernetes", {"context": "other-context"})
+def test_a_context_override_applied_once_plans_no_change() -> None:
+    """``context`` is compiled from the target and overridden by ``kubernetes:context``: ``pulumi up`` sent the
+    override, so the state holds it; planned at the value ``pulumi up`` sends again, it is no change (ctxread: this
+    test asserted an update here, the noise of every plan of such a stack)."""
+    plan, provider = _plan_with_provider("dev", "kubernetes", {"context": "stack-ctx"}, {"context": "stack-ctx"})
+    assert provider.action is Action.NOOP, [c.path for c in provider.changes]
+    assert not plan.has_changes
+
+
+def test_a_context_override_changed_since_the_last_apply_plans_the_change() -> None:
+    _, provider = _plan_with_provider("dev", "kubernetes", {"context": "stack-ctx"}, {"context": "other-ctx"})
+    assert provider.action is Action.UPDATE  # clusterIdentifier (the spec's context) stays: no replace
+    assert [(c.path, c.before, c.after) for c in provider.changes] == [("context", "stack-ctx", "other-ctx")]
+
+
+def test_a_context_override_removed_plans_the_specs_context_again() -> None:
+    """No stack setting (or the plan knows no stack): the graph's context is what ``pulumi up`` sends."""
+    _, provider = _plan_with_provider("dev", "kubernetes", {"context": "stack-ctx"})
     assert provider.action is Action.UPDATE
-    assert [c.path for c in provider.changes] == ["context"]
+    assert [(c.path, c.before, c.after) for c in provider.changes] == [("context", "stack-ctx", "kind-mlops")]
+
+
+def test_a_setting_the_graph_does_not_set_stays_uncompared() -> None:
+    """A ``kubeconfig`` setting is not planned in: the graph leaves it unset (audit secrets-7's rule stands)."""
+    plan, provider = _plan_with_provider("dev", "kubernetes", {"kubeconfig": KUBECONFIG},
+                                         {"kubeconfig": "/elsewhere/kubeconfig"})
+    assert provider.action is Action.NOOP and not plan.has_changes
 
 
 def test_an_input_outside_the_override_keys_is_still_compared() -> None:

@@ -160,7 +160,7 @@ def apply(
 
     # closing-37b-3: the provider settings the program copies from stack config, read with the plan (pinned)
     stack_config = stack_config_digest(Path(directory), env, graph)
-    current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings)), graph,
+    current = with_guardrails(make(graph, prior, None, None, list(desired.registry.warnings), Path(directory)), graph,
                               desired.system, env)
     print_guardrails(current, desired.loaded, err)
     if plan_file is not None:

@@ -144,7 +144,8 @@ def plan(
     # findings): released before planning, the plan's memory peak does not hold it too.
     loaded = desired.loaded if failed else None
     del desired, system
-    result = with_target_source(make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings]), env_target)
+    result = with_target_source(make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings],
+                                     target.stack_dir(env)), env_target)
     if failed:
         result = amended(result, guardrails=failed)
     print_guardrails(result, loaded, err)
@@ -845,15 +846,21 @@ def with_target_source(plan: Plan, env_target: Any) -> Plan:
     return dataclasses.replace(plan, target=target)
 
 
-def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str]) -> Plan:
+def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warnings: list[str],
+         stack_dir: Path | None = None) -> Plan:
     """``make_plan`` with the command's own warnings appended, then the AWS account quotas the graph
     alone passes (:mod:`mlops_infra.plan.quotas`; ``plan``, ``apply`` and ``promote`` all plan here) and,
     without live reads, the instance types the price catalog says the Region does not offer
-    (:func:`mlops_infra.plan.instance_quotas.catalog_offer_warnings`; with them Service Quotas decides)."""
-    from mlops_infra.plan.planner import make_plan
+    (:func:`mlops_infra.plan.instance_quotas.catalog_offer_warnings`; with them Service Quotas decides).
+    ``stack_dir``: the providers are planned as ``pulumi up`` there registers them (its stack config's
+    ``kubernetes:context``: :func:`mlops_infra.kube.effective_context.provider_settings`)."""
+    from mlops_infra.kube.effective_context import provider_settings
+    from mlops_infra.plan.planner import PlanOptions, make_plan
     from mlops_infra.plan.quotas import quota_warnings
 
-    result = make_plan(graph, prior, live=live, drift=drift)
+    settings = provider_settings(graph, stack_dir)
+    result = make_plan(graph, prior, live=live, drift=drift,
+                       options=PlanOptions(provider_settings=settings) if settings else None)
     warnings = [*warnings, *quota_warnings(graph)]
     if live is None and graph.metadata.get("cloud") == "aws":  # offline: the price catalog decides (preflight-4)
         from mlops_infra.plan.instance_quotas import catalog_offer_warnings
