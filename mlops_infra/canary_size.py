@@ -8,7 +8,7 @@ and it is one of the files the scheduled runners ship (``compile/rollout_code.py
 
 Contract: :func:`canary_instances` is ``ceil(percent x replicas / 100)``, at least 1, with ``replicas``
 at least 1, computed in integers. The float forms are not the same rule:
-``math.ceil(14 / 100 * 50)`` is 8 (``14 / 100 * 50 == 7.000000000000001``) where ``14 x 50 / 100`` is
+``math.ceil(14 / 100 * 50)`` is 8 (``14 / 100 * 50`` is a float just above 7) where ``14 x 50 / 100`` is
 exactly 7, so the plan's cost counted an instance the runner never starts. At least 1: the canary is a
 SageMaker production variant of real-time instances, and a variant's ``InitialInstanceCount`` is at
 least 1 (botocore sagemaker 2017-07-24 ``ProductionVariant.InitialInstanceCount``: shape
