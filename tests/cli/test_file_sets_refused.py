@@ -6,17 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.cli import run_cli
+from tests.support.cli import assert_clear_error, run_cli
 from tests.support.guardrails import GUARDED
 
 FRAUD = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
-
-
-def _clear_error(result, *needles: str) -> None:
-    assert result.code == 1, result.output
-    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
 
 
 def _files(root: Path) -> list[str]:
@@ -29,7 +22,7 @@ def test_init_with_a_stack_folder_that_is_a_file_writes_nothing(tmp_path):
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "prod").write_text("")
     result = run_cli("init", str(spec))
-    _clear_error(result, "stacks/prod is a regular file, not a directory; nothing was written")
+    assert_clear_error(result, "stacks/prod is a regular file, not a directory; nothing was written")
     assert _files(tmp_path) == ["mlsystem.yaml", "stacks/prod"]
 
 
@@ -40,7 +33,7 @@ def test_init_and_policy_pack_with_a_dir_that_is_a_file(tmp_path):
     afile.write_text("keep")
     for command in ("init", "policy-pack"):
         result = run_cli(command, str(spec), "--dir", str(afile))
-        _clear_error(result, f"{afile} is a regular file, not a directory; nothing was written")
+        assert_clear_error(result, f"{afile} is a regular file, not a directory; nothing was written")
     assert afile.read_text() == "keep" and _files(tmp_path) == ["afile", "mlsystem.yaml"]
 
 
@@ -48,7 +41,7 @@ def test_test_alerts_with_a_name_that_is_a_directory_writes_none(tmp_path):
     out = tmp_path / "ta"
     (out / "alertmanager.yml").mkdir(parents=True)
     result = run_cli("test-alerts", str(FRAUD), "--env", "dev", "--out", str(out))
-    _clear_error(result, "alertmanager.yml is a directory, not a regular file; nothing was written")
+    assert_clear_error(result, "alertmanager.yml is a directory, not a regular file; nothing was written")
     assert _files(tmp_path) == [] and [p.name for p in out.iterdir()] == ["alertmanager.yml"]
 
 
@@ -56,5 +49,5 @@ def test_test_alerts_with_an_out_that_is_a_file(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("keep")
     result = run_cli("test-alerts", str(FRAUD), "--env", "dev", "--out", str(afile / "sub"))
-    _clear_error(result, f"{afile} is a regular file, not a directory; nothing was written")
+    assert_clear_error(result, f"{afile} is a regular file, not a directory; nothing was written")
     assert afile.read_text() == "keep"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import assert_clear_error, run_cli
 from tests.support.moto_server import reset, running_moto_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -37,28 +37,20 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _clear_error(result, *needles: str) -> None:
-    assert result.code == 1, result.output
-    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
-    assert "This is a bug" not in result.output, result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
-
-
 @pytest.mark.moto
 @pytest.mark.parametrize("flag", [(), ("--abort",), ("--resume",)])
 def test_no_credentials_says_log_in(aws_home, flag):
     with running_moto_server() as url:
         aws_home.setenv("AWS_ENDPOINT_URL", url)
         result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", *flag)
-    _clear_error(result, "rollout of 'scorer' in environment 'prod' (account 222222222222, eu-west-1): "
+    assert_clear_error(result, "rollout of 'scorer' in environment 'prod' (account 222222222222, eu-west-1): "
                          "no AWS credentials (NoCredentialsError)", "aws sso login", "AWS_PROFILE")
 
 
 def test_an_unknown_profile_is_named(aws_home):
     aws_home.setenv("AWS_PROFILE", "robustb-nosuch")
     result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
-    _clear_error(result, "the AWS profile 'robustb-nosuch' (AWS_PROFILE) is not in your AWS config",
+    assert_clear_error(result, "the AWS profile 'robustb-nosuch' (AWS_PROFILE) is not in your AWS config",
                  "aws configure list-profiles")
 
 
@@ -67,7 +59,7 @@ def test_a_malformed_endpoint_url_is_named_without_its_value(aws_home):
     aws_home.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     aws_home.setenv("AWS_ENDPOINT_URL", f"notaurl-{SECRET}")
     result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod", "--abort")
-    _clear_error(result, "the AWS endpoint URL is not valid (ValueError)", "AWS_ENDPOINT_URL")
+    assert_clear_error(result, "the AWS endpoint URL is not valid (ValueError)", "AWS_ENDPOINT_URL")
     assert SECRET not in result.output
 
 
@@ -77,7 +69,7 @@ def test_an_unreachable_endpoint_url_names_its_host_only(aws_home):
     aws_home.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     aws_home.setenv("AWS_ENDPOINT_URL", f"http://user:{SECRET}@127.0.0.1:{port}/path")
     result = run_cli("rollout", "scorer", str(EXAMPLE), "--env", "prod")
-    _clear_error(result, f"could not reach AWS at http://127.0.0.1:{port} (EndpointConnectionError)",
+    assert_clear_error(result, f"could not reach AWS at http://127.0.0.1:{port} (EndpointConnectionError)",
                  "Check AWS_ENDPOINT_URL")
     assert SECRET not in result.output
 
@@ -94,5 +86,5 @@ def test_an_endpoint_not_applied_yet_says_apply_first(aws_home, tmp_path, flag):
         aws_home.setenv("AWS_ACCESS_KEY_ID", "testing")
         aws_home.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         result = run_cli("rollout", "scorer", str(spec), "--env", "prod", *flag)
-    _clear_error(result, "the SageMaker endpoint 'robustb-never-applied-prod-scorer' does not exist",
+    assert_clear_error(result, "the SageMaker endpoint 'robustb-never-applied-prod-scorer' does not exist",
                  f"mlops-infra apply {spec} --env prod")

@@ -12,20 +12,13 @@ import pytest
 from mlops_infra.errors import UserError
 from mlops_infra.promote.record import read_releases
 from mlops_infra.promote.registries import read_snapshot
-from tests.support.cli import run_cli
+from tests.support.cli import assert_clear_error, run_cli
 from tests.support.promotion import copy_reference, dev_view, reference_registries
 
 GOOD = {"who": "Ann <ann@example.com>", "when": "2026-12-03T18:00:00Z", "src": "dev", "dst": "staging",
         "versions": [{"endpoint": "scorer", "model": "fraud-model", "srcVersion": 14, "dstVersion": 3,
                       "digest": "sha256:" + "14" * 32}],
         "pins": [], "gates": [{"name": "model_approved", "status": "pass"}], "skippedGates": []}
-
-
-def _clear_error(result, *needles: str) -> None:
-    assert result.code == 1, result.output
-    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [
@@ -41,7 +34,7 @@ def test_releases_names_the_line_and_the_field(tmp_path, field, value, said):
     bad = {**GOOD, field: value}
     (tmp_path / "releases.jsonl").write_text(json.dumps(GOOD) + "\n" + json.dumps(bad) + "\n")
     result = run_cli("releases", str(file))
-    _clear_error(result, f"{tmp_path / 'releases.jsonl'}:2", f"line 2: {said}", "git log -p releases.jsonl")
+    assert_clear_error(result, f"{tmp_path / 'releases.jsonl'}:2", f"line 2: {said}", "git log -p releases.jsonl")
 
 
 def test_absent_or_null_arrays_are_none(tmp_path):
@@ -105,4 +98,4 @@ def test_promote_with_a_bad_registry_file_names_it(tmp_path, case):
         dev.write_text(json.dumps(data).replace('"version": 14', '"version": 1e400', 1))
     staging = next(a for a in registries if a.startswith("staging="))
     result = run_cli("promote", str(file), "--to", "staging", "--registry", f"dev={dev}", "--registry", staging)
-    _clear_error(result, str(dev), "not a saved registry read: models.fraud-model.versions[2].")
+    assert_clear_error(result, str(dev), "not a saved registry read: models.fraud-model.versions[2].")

@@ -47,3 +47,13 @@ def run_cli_subprocess(*args: str, env: dict[str, str] | None = None) -> CliResu
     proc = subprocess.run([sys.executable, "-m", "mlops_infra.cli.main", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120, check=False)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_clear_error(result: CliResult, *needles: str) -> None:
+    """``result`` is a user error as the project promises one: exit 1, no traceback, no "internal error ...
+    This is a bug", and each of ``needles`` in its output."""
+    assert result.code == 1, result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
+    assert "This is a bug" not in result.output, result.output
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
