@@ -225,8 +225,18 @@ def test_the_refresh_deadline_bounds_the_read(applied, monkeypatch):
 # API server each read reached tells which cluster the registry read went to.
 
 
-def _two_clusters(tmp_path: Path, a: KubeApiStandIn, b: KubeApiStandIn) -> Path:
-    """A kubeconfig whose kind-mlops (the spec's context) reaches ``a`` and stack-ctx reaches ``b``."""
+@contextlib.contextmanager
+def _two_clusters(mlflow_url: str, tmp_path: Path, monkeypatch) -> Iterator[tuple[KubeApiStandIn, KubeApiStandIn]]:
+    """Two API stand-ins ``(a, b)``, both proxying to the MLflow server at ``mlflow_url``, and ``KUBECONFIG`` set
+    to a kubeconfig whose kind-mlops (the spec's context) reaches ``a`` and stack-ctx reaches ``b``."""
+    with KubeApiStandIn() as a, KubeApiStandIn() as b:
+        for api in (a, b):
+            _proxied(api, mlflow_url)
+        monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, a, b)))
+        yield a, b
+
+
+def _kubeconfig(tmp_path: Path, a: KubeApiStandIn, b: KubeApiStandIn) -> Path:
     import yaml
 
     path = tmp_path / "kubeconfig"
@@ -237,6 +247,13 @@ def _two_clusters(tmp_path: Path, a: KubeApiStandIn, b: KubeApiStandIn) -> Path:
         "contexts": [{"name": "kind-mlops", "context": {"cluster": "a", "user": "dev"}},
                      {"name": "stack-ctx", "context": {"cluster": "b", "user": "dev"}}]}))
     return path
+
+
+def _applied_file(tmp_path: Path) -> Path:
+    """The quickstart's dev graph at version 1, applied, as a state file."""
+    state = tmp_path / "applied.json"
+    state.write_text(dumps(applied_state(compile_system(_system(1), ENV))))
+    return state
 
 
 def _stack_dir(tmp_path: Path, overrides: dict) -> Path:
@@ -259,10 +276,7 @@ def test_the_registry_is_read_on_the_cluster_the_stack_config_names(mlflow, appl
     """read_registry and plan's registry_view with the stack directory: the read goes to stack-ctx's cluster."""
     _version(mlflow, approved=True)
     _version(mlflow, approved=True)
-    with KubeApiStandIn() as a, KubeApiStandIn() as b:
-        for api in (a, b):
-            _proxied(api, mlflow.url)
-        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+    with _two_clusters(mlflow.url, tmp_path, monkeypatch) as (a, b):
         stack = _stack_dir(tmp_path, {"kubernetes:context": "stack-ctx"})
         view = read_registry(_system(2), ENV, applied, stack_dir=stack)
         planned = registry_view(_system(2), ENV, applied, refresh=True, stack_dir=stack)
@@ -282,12 +296,8 @@ def test_plan_refresh_reads_the_registry_of_the_stack_configs_cluster(mlflow, ap
     from mlops_infra.cli.commands.plan import desired_and_prior
 
     _version(mlflow, approved=True)
-    state = tmp_path / "applied.json"
-    state.write_text(dumps(applied_state(compile_system(_system(1), ENV))))
-    with KubeApiStandIn() as a, KubeApiStandIn() as b:
-        for api in (a, b):
-            _proxied(api, mlflow.url)
-        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+    state = _applied_file(tmp_path)
+    with _two_clusters(mlflow.url, tmp_path, monkeypatch) as (a, b):
         monkeypatch.chdir(_stack_dir(tmp_path, {"kubernetes:context": "stack-ctx"}))
         desired = desired_and_prior(QUICKSTART, ENV, state, Console(file=io.StringIO()), refresh=True)
         assert (len(_proxy_reads(a)), len(_proxy_reads(b))) == (0, 1)
@@ -305,12 +315,8 @@ def test_apply_does_not_read_the_specs_registry_when_the_stack_kubeconfig_is_sec
     from mlops_infra.cli.commands.plan import desired_and_prior
 
     _version(mlflow, approved=True)
-    state = tmp_path / "applied.json"
-    state.write_text(dumps(applied_state(compile_system(_system(1), ENV))))
-    with KubeApiStandIn() as a, KubeApiStandIn() as b:
-        for api in (a, b):
-            _proxied(api, mlflow.url)
-        monkeypatch.setenv("KUBECONFIG", str(_two_clusters(tmp_path, a, b)))
+    state = _applied_file(tmp_path)
+    with _two_clusters(mlflow.url, tmp_path, monkeypatch) as (a, b):
         stack = _stack_dir(tmp_path, {"kubernetes:kubeconfig": {"secure": "v1:AAAAciphertext=="}})
         monkeypatch.chdir(stack)
         applying = desired_and_prior(QUICKSTART, ENV, state, Console(file=io.StringIO()), read_registry=True)
