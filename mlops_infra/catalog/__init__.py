@@ -167,6 +167,10 @@ PRICES_ENV = "MLOPS_INFRA_PRICES"
 """Environment variable naming a price catalog written by ``mlops-infra catalog refresh``; when
 unset, the snapshot shipped in ``data/prices.json`` is used."""
 PRICES_FORMAT = "mlops-infra-prices/1"
+MAX_USD_PER_HOUR = 100_000
+"""The largest hourly price a catalog row may hold: the dearest instance AWS sells is a few hundred
+dollars an hour, and a price near the float maximum (1e308) would make every sum ``inf`` and every
+difference ``nan`` in a plan's cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,17 +229,28 @@ def parse_price_catalog(text: str, path: Path) -> PriceCatalog:
 
     The document: ``{"format", "built", "sources": {id: {url, as_of, title}}, "prices": [[service,
     use, region, instance_type, usd_per_hour, source_id], ...]}``. Every row must name a known source
-    and a positive price."""
+    and a positive price of at most :data:`MAX_USD_PER_HOUR` (a ``ValueError`` naming the part that is
+    not so: the caller words it for the user)."""
     data = json.loads(text)
     if not isinstance(data, dict) or data.get("format") != PRICES_FORMAT:
         raise ValueError(f"not a price catalog (expected format {PRICES_FORMAT!r})")
+    if not isinstance(data.get("sources"), dict) or not all(isinstance(s, dict) for s in data["sources"].values()):
+        raise ValueError('"sources" must be an object of {"url", "as_of", "title"} objects keyed by source id')
+    if not isinstance(data.get("prices"), list):
+        raise ValueError('"prices" must be an array of [service, use, region, instance_type, usd_per_hour, '
+                         'source] rows')
     sources = {key: PriceSource(key, str(s["url"]), str(s["as_of"]), str(s.get("title", "")))
                for key, s in data["sources"].items()}
     prices: dict[tuple[str, str, str, str], tuple[float, str]] = {}
     for row in data["prices"]:
+        if not isinstance(row, list) or len(row) != 6:
+            raise ValueError(f"bad price row {row!r}: needs [service, use, region, instance_type, usd_per_hour, "
+                             "source]")
         service, use, region, instance, usd, source = row
-        if source not in sources or not isinstance(usd, int | float) or usd <= 0:
-            raise ValueError(f"bad price row {row!r}: needs a known source and a positive price")
+        if (source not in sources or isinstance(usd, bool) or not isinstance(usd, int | float)
+                or not 0 < usd <= MAX_USD_PER_HOUR):
+            raise ValueError(f"bad price row {row!r}: needs a known source and a positive price of at most "
+                             f"${MAX_USD_PER_HOUR:,} an hour")
         prices[(service, use, region, instance)] = (float(usd), source)
     return PriceCatalog(path, str(data.get("built", "")), sources, prices)
 

@@ -86,3 +86,40 @@ def test_an_unreadable_refreshed_catalog_is_a_user_error(tmp_path: Path, monkeyp
     with pytest.raises(UserError, match="cannot read the price catalog") as err:
         catalog.price("ml.g5.xlarge")
     assert "MLOPS_INFRA_PRICES" in err.value.detail
+
+
+@pytest.mark.parametrize(("document", "says"), [
+    ({"format": catalog.PRICES_FORMAT, "sources": [], "prices": []}, '"sources" must be an object'),
+    ({"format": catalog.PRICES_FORMAT, "sources": {"api": "x"}, "prices": []}, '"sources" must be an object'),
+    ({"format": catalog.PRICES_FORMAT, "sources": {}, "prices": {}}, '"prices" must be an array'),
+    ({"format": catalog.PRICES_FORMAT, "sources": {}}, '"prices" must be an array'),
+])
+def test_a_catalog_of_the_wrong_shape_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      document: dict, says: str) -> None:
+    """A ``sources`` list was an AttributeError ("internal error") before (audit robust, "also seen")."""
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(document))
+    monkeypatch.setenv(catalog.PRICES_ENV, str(path))
+    with pytest.raises(UserError, match="cannot read the price catalog") as err:
+        catalog.price("ml.g5.xlarge")
+    assert says in err.value.summary
+
+
+@pytest.mark.parametrize("row", [
+    ["sagemaker", "inference", "eu-west-1", "ml.g5.xlarge", 1e308, "api"],
+    ["sagemaker", "inference", "eu-west-1", "ml.g5.xlarge", True, "api"],
+    ["sagemaker", "inference", "eu-west-1", "ml.g5.xlarge", 1.58],
+    "sagemaker,inference,eu-west-1,ml.g5.xlarge,1.58,api",
+])
+def test_a_row_that_is_not_a_price_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   row: object) -> None:
+    """1e308 was read and shown as ``$inf`` (sums overflow, differences are ``nan``); a short row was a
+    ValueError from unpacking that named no field."""
+    monkeypatch.setenv(catalog.PRICES_ENV, str(refreshed(tmp_path, [row])))
+    with pytest.raises(UserError, match="bad price row") as err:
+        catalog.price("ml.g5.xlarge")
+    assert "MLOPS_INFRA_PRICES" in err.value.detail
+
+
+def test_the_shipped_catalog_is_within_the_row_rules() -> None:
+    assert 0 < max(usd for usd, _ in catalog.price_catalog().prices.values()) <= catalog.MAX_USD_PER_HOUR
