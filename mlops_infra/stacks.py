@@ -189,6 +189,34 @@ def _dump_header(comment: str, data: dict[str, Any]) -> str:
 # -- recognising a stack directory ------------------------------------------------------------
 
 
+def _kind(value: Any) -> str:
+    return ("a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else
+            "true or false" if isinstance(value, bool) else "a number" if isinstance(value, int | float) else
+            "empty" if value is None else type(value).__name__)
+
+
+def _refuse_malformed(config: Any, source: Path) -> None:
+    """A ``config:`` that is not a mapping, or an ``mlops:systemFile`` in it that is not a path, is a
+    :class:`UserError` naming ``source``: such a directory would otherwise not count as a stack
+    directory, and ``plan`` there would plan the embedded quickstart in silence (audit robust, "also
+    seen"). Pulumi's stack and project settings hold ``config`` as a mapping of keys to values
+    (pulumi/pulumi ``sdk/go/common/workspace/project.go`` ``ProjectStack.Config config.Map``), and a
+    ``{secure: ...}`` value is a ciphertext the program would have to decrypt, not a path."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise UserError(f"config in {source.name} is {_kind(config)}, not a mapping of keys to values",
+                        f"Write it as Pulumi does, e.g.\n  config:\n    {CONFIG_FILE_KEY}: ../../mlsystem.yaml",
+                        source=str(source))
+    value = config.get(CONFIG_FILE_KEY)
+    if value is not None and not isinstance(value, str):
+        secure = isinstance(value, dict) and "secure" in value
+        raise UserError(f"{CONFIG_FILE_KEY} in {source.name} is {'a secret' if secure else _kind(value)}, not a path",
+                        f"Set it to the system file's path relative to {source.parent}: `pulumi config set "
+                        f"{CONFIG_FILE_KEY} ../../mlsystem.yaml` (as `mlops-infra init` writes it).",
+                        source=str(source))
+
+
 def stack_context(directory: Path, env: str | None = None) -> StackContext | None:
     """The system and environment a stack directory deploys, or None (see the module contract).
 
@@ -204,6 +232,7 @@ def stack_context(directory: Path, env: str | None = None) -> StackContext | Non
     for config_file in sorted(directory.glob("Pulumi.*.yaml")):
         stack = config_file.name[len("Pulumi."):-len(".yaml")]
         config = read_pulumi_yaml(config_file).get("config")
+        _refuse_malformed(config, config_file)
         if isinstance(config, dict) and isinstance(config.get(CONFIG_FILE_KEY), str):
             env_name = config.get(CONFIG_ENV_KEY) if isinstance(config.get(CONFIG_ENV_KEY), str) else stack
             candidates.append(StackContext(directory, directory / config[CONFIG_FILE_KEY], env_name, stack, config_file))
@@ -223,8 +252,9 @@ def stack_context(directory: Path, env: str | None = None) -> StackContext | Non
                         f"Stacks {names} in {directory}: choose one with --env.", source=str(directory))
     project_config = project.get("config")
     value = project_config.get(CONFIG_FILE_KEY) if isinstance(project_config, dict) else None
-    if isinstance(value, dict):  # the long form: {value: ...} or {default: ...}
+    if isinstance(value, dict):  # the long form: {value: ...} or {default: ...}; {type: ...} alone declares it
         value = value.get("value", value.get("default"))
+    _refuse_malformed({CONFIG_FILE_KEY: value} if isinstance(project_config, dict) else project_config, project_file)
     if isinstance(value, str):
         return StackContext(directory, directory / value, env, None, project_file)
     return None
