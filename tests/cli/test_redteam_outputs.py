@@ -370,8 +370,26 @@ def test_h5_validate_and_state_from_dev_zero_stop_fast() -> None:
         start = time.monotonic()
         result = run_cli_subprocess(*args)
         assert result.code == 1 and time.monotonic() - start < 30, result.output
-        assert "too large" in result.stderr or "not a text file" in result.stderr
+        if args[0] == "validate":  # NUL bytes in the head: binary at once, not after 16 MiB
+            assert "File is binary, not YAML text" in result.stderr, result.output
+        else:
+            assert "too large" in result.stderr or "not a text file" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_h5_a_binary_device_is_refused_from_its_head(tmp_path: Path) -> None:
+    """An endless FIFO that starts with a NUL: refused from its first 64 KiB as binary, not read up to the
+    16 MiB limit and called too large (audit robust, "also seen")."""
+    fifo = tmp_path / "endless.yaml"
+    os.mkfifo(fifo)
+    feeder = subprocess.Popen(["sh", "-c", f"{{ printf 'a: \\000\\n'; yes 'a: b'; }} > {fifo}"],
+                              stderr=subprocess.DEVNULL)
+    try:
+        result = run_cli("validate", str(fifo))
+    finally:
+        feeder.kill()
+    assert result.code == 1 and "File is binary, not YAML text" in result.stderr, result.output
+    assert "too large" not in result.stderr
 
 
 def test_h5_a_text_device_stops_at_the_limit_by_counting(tmp_path: Path) -> None:
