@@ -256,8 +256,10 @@ class _BinaryHead(Exception):
 
 
 def _refuse_binary_head(head: bytes) -> None:
-    """A NUL byte in the first 64 KiB: binary, said at once (``validate /dev/zero`` read 16 MiB first and
-    said "too large": audit robust, "also seen"); :func:`decode_source` words it from the head alone."""
+    """A NUL byte in the first 64 KiB of a device or pipe: binary, said at once (``validate /dev/zero``
+    read 16 MiB first and said "too large": audit robust, "also seen"); :func:`decode_source` words it
+    from the head alone. A regular file keeps its order (a file over the limit is "too large" by its
+    size, whatever its head holds; a smaller one is read whole and its first NUL's line named)."""
     if b"\x00" in head:
         raise _BinaryHead(head)
 
@@ -272,8 +274,8 @@ def read_source(path: str | FsPath) -> tuple[str | None, list[Diagnostic]]:
     if p.is_dir():
         return None, [_at(name, 1, error("not-a-file", f"{name} is a directory",
                                          "Pass the path of an MLSystem YAML file."))]
-    try:  # counts bytes read: a device or endless pipe stops at the limit; a binary head stops at once
-        raw = read_limited(p, MAX_BYTES, check_head=_refuse_binary_head)
+    try:  # counts bytes read: a device or endless pipe stops at the limit, or at once when its head is binary
+        raw = read_limited(p, MAX_BYTES, check_head=None if p.is_file() else _refuse_binary_head)
     except _BinaryHead as binary:
         return decode_source(binary.head, name)
     except TooLarge:
