@@ -158,7 +158,8 @@ def output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathL
     return OutputFile(requested, target)
 
 
-_EXAMPLE_NAMES = {"plan file": "plan.json", "schema file": "mlsystem-v1.schema.json"}
+_EXAMPLE_NAMES = {"plan file": "plan.json", "schema file": "mlsystem-v1.schema.json",
+                  "price catalog": "mlops-infra-prices.json"}
 
 
 def write_output(path: str | os.PathLike[str], text: str, *, inputs: Iterable[str | os.PathLike[str] | None] = (),
@@ -198,9 +199,10 @@ def _check_kind(requested: Path, st: os.stat_result, what: str) -> None:
     kind = ("a directory" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
             else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "not a regular file")
+    print_it = " To print the plan, leave out --out." if what == "plan file" else ""
     raise _refuse(requested, f"refusing to write the {what} to {kind}",
-                  "Only a regular file (or a new path) is written; pass a file path such as plan.json. "
-                  "To print the plan, leave out --out.")
+                  f"Only a regular file (or a new path) is written; pass a file path such as "
+                  f"{_EXAMPLE_NAMES.get(what, 'output.json')}.{print_it}")
 
 
 def _same_file(target: Path, target_stat: os.stat_result | None, other: Path) -> bool:

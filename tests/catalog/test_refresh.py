@@ -147,3 +147,26 @@ def test_the_written_catalog_is_a_catalog(server: PriceListServer, tmp_path: Pat
     monkeypatch.setenv(catalog.PRICES_ENV, str(tmp_path / "p.json"))
     assert catalog.price("ml.g5.xlarge", "training", "eu-west-1").usd_per_hour == 1.57
     assert catalog.ec2_price("c5.xlarge").usd_per_hour == 0.17  # regions not refreshed keep the snapshot's rows
+
+
+@pytest.mark.parametrize(("out", "said"), [
+    ("prices/", "a path ending in / names a directory"),
+    ("adir", "refusing to write the price catalog to a directory"),
+    ("nodir/prices.json", "its directory nodir does not exist"),
+])
+def test_an_out_that_cannot_be_the_catalog_is_refused_before_any_aws_call(
+        server: PriceListServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str, said: str) -> None:
+    """``--out prices/`` wrote a file named ``prices`` (Path() drops the slash; audit robust, also seen): the
+    path is checked as every command's output file is (fileio.output_file), before the Price List is read."""
+    (tmp_path / "adir").mkdir()
+    result = in_process(monkeypatch, server, "catalog", "refresh", "--out", out)
+    assert result.code == 1 and said in result.stderr and "Traceback" not in result.output, result.output
+    assert server.requests == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]
+
+
+def test_the_refusal_of_a_directory_names_a_catalog_file_not_a_plan(server: PriceListServer, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "adir").mkdir()
+    result = in_process(monkeypatch, server, "catalog", "refresh", "--out", "adir")
+    assert "such as mlops-infra-prices.json" in result.stderr and "plan" not in result.stderr, result.stderr

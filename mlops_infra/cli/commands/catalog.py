@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 def refresh(
     regions: list[str] = typer.Option(["us-east-1"], "--regions", "-r",
                                       help="Regions to price, comma-separated or repeated (e.g. eu-west-1,us-east-1)."),
-    out: Path | None = typer.Option(None, "--out", "-o",
+    out: str | None = typer.Option(None, "--out", "-o",
                                     help=f"Catalog file to write (default: ${catalog.PRICES_ENV}, else {DEFAULT_OUT})."),
 ) -> None:
     """Read current on-demand prices from the AWS Price List (needs AWS credentials) into a catalog file."""
@@ -44,9 +44,10 @@ def refresh(
     bad = [r for r in wanted if not REGION.match(r)]
     if bad or not wanted:
         raise UserError(f"not a region code: {', '.join(bad) or '(none)'}", "Give region codes such as eu-west-1.")
-    path = out or Path(os.environ.get(catalog.PRICES_ENV) or DEFAULT_OUT)
-    if not path.parent.is_dir():
-        raise UserError(f"cannot write {path}: the directory {path.parent} does not exist")
+    from mlops_infra.fileio import output_file
+
+    # taken as text: a trailing / names a directory (Path() would drop it), refused before any AWS call
+    path = output_file(out or os.environ.get(catalog.PRICES_ENV) or str(DEFAULT_OUT), what="price catalog").requested
     report = refresh_prices(wanted, path)
     for (service, use, region), count in sorted(report.counts.items()):
         typer.echo(f"{region}  {service} {use}: {count} prices", err=True)
