@@ -178,7 +178,15 @@ class ResourceOptions:
     alias, takes a prior resource found under an alias as this one's (diffed by this resource's provider
     type, so updated or left alone, never deleted and created for the move) and keeps the aliased URN
     out of the deletes (pkg/resource/deploy/step_generator.go ``getOldResource``, ``isOperatedOn``);
-    a type change is allowed (``collapseAliasToUrn`` keeps the alias's own type).
+    a type change is allowed (``collapseAliasToUrn`` keeps the alias's own type);
+    ``deleted_with`` is the URN of a resource whose deletion deletes this one in the cloud (Pulumi
+    "deletedWith", passed as that resource): the engine skips this resource's Delete when that one is
+    deleted in the same update (pkg/resource/deploy/step.go ``DeleteStep.Apply``, ``isDeletedWith``) and
+    replaces this resource whenever that one is replaced ("A resource deleted with a replaced resource is
+    destroyed by that delete, so it must be replaced regardless of property diffs",
+    pkg/resource/deploy/step_generator.go ``calculateDependentReplacements``; for a prior without the option
+    the goal's ``DeletedWith`` in ``diff``) -- e.g. an endpoint's scalable target, which AWS deregisters with
+    the endpoint.
     """
 
     protect: bool = False
@@ -188,6 +196,7 @@ class ResourceOptions:
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
     aliases: tuple[str, ...] = ()
+    deleted_with: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -205,6 +214,8 @@ class ResourceOptions:
             out["retainOnDelete"] = True
         if self.aliases:
             out["aliases"] = list(self.aliases)
+        if self.deleted_with:
+            out["deletedWith"] = self.deleted_with
         return out
 
 

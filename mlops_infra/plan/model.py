@@ -68,6 +68,8 @@ REASON_CODES: dict[str, str] = {
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
     "retained": "no longer desired, and kept in the cloud (retainOnDelete): Pulumi forgets it, nothing is deleted; "
                 "not counted as destroyed",
+    "deleted-with-replaced": "the resource it is deleted with (Pulumi's deletedWith) is replaced, so it is replaced "
+                             "too (an endpoint's autoscaling, which AWS deregisters with the endpoint)",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
     "not-taken-by-cloud": "the cloud did not keep an input the last apply sent (its recorded output differs, "
                           "e.g. SageMaker rolled an endpoint update back): sent again",

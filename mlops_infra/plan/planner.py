@@ -43,6 +43,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 - An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
   settings (``PlanOptions.provider_settings``, e.g. ``kubernetes:context``) over the graph's inputs they
   override; ``graph.digest()`` stays the compiled graph's.
+- A resource whose ``deleted_with`` resource is REPLACEd is a REPLACE too, reason ``deleted-with-replaced``, as the
+  engine does (pkg/resource/deploy/step_generator.go ``calculateDependentReplacements``: "A resource deleted with a
+  replaced resource is destroyed by that delete, so it must be replaced regardless of property diffs"; ``diff``
+  for a goal whose ``DeletedWith`` is replaced): an endpoint's scalable target and policy, which AWS deregisters
+  with the endpoint.
 - Changes AWS only accepts in order (an autoscaled variant's instance type, finding A3) become
   ``Plan.sequences`` and their autoscaling resources REPLACE (``plan/sequences.py``).
 - The plan records ``prior.serial`` and ``graph.digest()`` (computed when first read: text and
@@ -458,7 +463,8 @@ class _Planner:
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
             if not state.init_errors and not self._failed_endpoint(res) and (not res.custom or not provider or (
-                    state.provider == provider and self.actions.get(provider) is not Action.REPLACE)):
+                    state.provider == provider and self.actions.get(provider) is not Action.REPLACE)) and (
+                    res.options.deleted_with is None or self.actions.get(res.options.deleted_with) is not Action.REPLACE):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
                 return ResourceChange.built(res.urn, res.type, res.name, Action.NOOP, _NO_CHANGE, attrs, res.address,
                                             res.role, res.custom, False, None)
@@ -604,6 +610,9 @@ class _Planner:
         provider = self._provider_reason(res, state)
         if provider is not None:
             return Action.REPLACE, provider
+        with_ = res.options.deleted_with
+        if with_ is not None and res.custom and self.actions.get(with_) is Action.REPLACE:
+            return Action.REPLACE, _deleted_with(res, with_, self.desired.get(with_))
         if not attrs:
             return Action.NOOP, _NO_CHANGE
         assert norm is not None  # changes are found by the walk
@@ -764,6 +773,21 @@ def _paths(changes: Sequence[AttributeChange], limit: int = 3) -> str:
     names = [c.path for c in changes[:limit]]
     more = f" (+{len(changes) - limit} more)" if len(changes) > limit else ""
     return ", ".join(names) + more
+
+
+def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | None) -> Reason:
+    """The reason of a resource replaced because its ``deleted_with`` resource is (see the module contract);
+    for an endpoint's autoscaling (``compile/aws/serving._add_autoscaling``) said in ML terms."""
+    name = urn_name(with_)
+    if target is not None and target.type == _SAGEMAKER_ENDPOINT:
+        return Reason("deleted-with-replaced", (
+            f"its endpoint {name} is replaced, and AWS deregisters an endpoint's autoscaling when it deletes the "
+            "endpoint, so this resource is replaced with it"))
+    return Reason("deleted-with-replaced", f"{name} is replaced and deletes it (deletedWith), so this resource is "
+                                           "replaced with it")
+
+
+_SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 
 
 def _unprotect_hint(urn: str, verb: str, loses: str = "") -> str:

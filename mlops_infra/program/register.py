@@ -16,9 +16,11 @@ topological order over parents, providers and dependencies, and returns a :class
 
 Options: ``parent``, ``provider``, ``depends_on`` for the explicit edges (dependencies that are not
 refs in the inputs), ``protect``, ``replace_on_changes``, ``delete_before_replace``,
-``ignore_changes``, ``additional_secret_outputs``, ``retain_on_delete`` and ``aliases`` (engine names; the SDK passes
-them through; aliases are full URNs, which the SDK sends as ``Alias{urn}``, pulumi/runtime/resource.py
-``prepare_aliases``).
+``ignore_changes``, ``additional_secret_outputs``, ``retain_on_delete``, ``aliases`` and ``deleted_with`` (engine names;
+the SDK passes them through; aliases are full URNs, which the SDK sends as ``Alias{urn}``, pulumi/runtime/resource.py
+``prepare_aliases``; ``deleted_with`` is given as the registered resource of that URN, whose URN the SDK sends as
+``deletedWith``, pulumi/runtime/resource.py ``prepare_resource``, refused by a CLI without the DeletedWith
+feature).
 ``delete_before_replace`` is passed as the graph holds it: ``None`` (unset, the provider decides the
 order of a replace) or an explicit ``True``/``False``, which the SDK sends with
 ``deleteBeforeReplaceDefined`` (pulumi/runtime/resource.py) so the engine uses it instead of the
@@ -122,6 +124,7 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         additional_secret_outputs=list(options.additional_secret_outputs) or None,
         retain_on_delete=options.retain_on_delete or None,
         aliases=list(options.aliases) or None,
+        deleted_with=registered[options.deleted_with] if options.deleted_with else None,
     )
 
 

@@ -345,12 +345,15 @@ def explain(change: ResourceChange) -> str:
 
 def delete_first_note(change: ResourceChange) -> str | None:
     """The line under a delete-before-replace: the outage it means, or for autoscaling deregistered
-    around an endpoint update (``deregister-first``) that scaling pauses meanwhile, or for a Failed SageMaker
+    around an endpoint update (``deregister-first``) that scaling pauses meanwhile, for autoscaling replaced with its
+    endpoint (``deleted-with-replaced``) that it is registered again on the new one, or for a Failed SageMaker
     endpoint that it serves nothing (:func:`mlops_infra.plan.init_errors.delete_first_note`); None otherwise."""
     if change.action is not Action.REPLACE or not change.delete_before_replace:
         return None
     if change.reason.code == "deregister-first":
         return "removed before the endpoint update and created again after it: autoscaling pauses meanwhile"
+    if change.reason.code == "deleted-with-replaced":  # deletedWith its endpoint: AWS deregisters it with it
+        return "removed with the old endpoint: autoscaling is registered again on the new endpoint"
     if failed := init_errors.delete_first_note(change):  # a Failed SageMaker endpoint serves nothing: no outage
         return failed
     return "deleted before the new one is created: it is unavailable until the new one is ready (an outage)"

@@ -67,8 +67,12 @@ def _plan_with(status: str | None):
 
 def test_a_refreshed_failed_endpoint_is_a_replace_that_deletes_first_without_an_outage_line():
     plan, urn = _plan_with("Failed")
-    [change] = _changed(plan)
+    [change] = [c for c in _changed(plan) if c.urn == urn]
     assert (change.urn, change.action, change.reason.code) == (urn, Action.REPLACE, "init-error")
+    # its autoscaling is deletedWith it (autoscale-1): AWS deregisters it with the endpoint, Pulumi replaces it with it
+    others = {(c.type, c.action, c.reason.code, c.delete_before_replace) for c in _changed(plan) if c.urn != urn}
+    assert others == {(t, Action.REPLACE, "deleted-with-replaced", True)
+                      for t in ("aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy")}
     assert change.delete_before_replace  # the name stays: created first, CreateEndpoint would refuse it
     assert change.reason.message.endswith(
         "it is Failed (DescribeEndpoint), and a Failed endpoint accepts only DeleteEndpoint: apply deletes it and "

@@ -191,6 +191,15 @@ Contract:
      time of the call (``clock()``, epoch seconds, when given: a test's simulated time; the stand-in plays the whole failed update at once: no ``Updating`` or
      ``RollingBack`` in between). Outside it (the default) updates succeed as before; a reason set
      stays on the endpoint, as AWS keeps it (nothing documents when it clears).
+  21. **``DeleteEndpoint`` deregisters the endpoint's scalable targets.** moto keeps them; AWS: "If you
+     delete an endpoint, Application Auto Scaling checks to see whether any of the models on that
+     endpoint are targets for auto scaling. If any are and you have permission to deregister the model,
+     Application Auto Scaling deregisters those models as scalable targets without notifying you"
+     ("Delete endpoints configured for auto scaling",
+     https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html). After moto
+     deleted the endpoint, the patch deregisters every ``sagemaker`` target whose resource id is
+     ``endpoint/<name>/variant/<any>`` in the endpoint's account and region, through patch 7 (so their
+     policies and scheduled actions go too).
 
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
@@ -489,6 +498,20 @@ def _deregister_deletes_policies(original: Any) -> Any:
     return deregister_scalable_target
 
 
+def _delete_endpoint_deregisters(original: Any) -> Any:
+    def delete_endpoint(self: Any, endpoint_name: str) -> None:
+        original(self, endpoint_name)  # raises when there is no such endpoint
+        from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+        scaling = applicationautoscaling_backends[self.account_id][self.region_name]
+        prefix = f"endpoint/{endpoint_name}/variant/"
+        for dimension, targets in list(scaling.targets.items()):
+            for r_id, target in list(targets.items()):
+                if r_id.startswith(prefix) and target.service_namespace == "sagemaker":
+                    scaling.deregister_scalable_target("sagemaker", r_id, dimension)
+    return delete_endpoint
+
+
 MAX_TAGS = 50
 """Tags per resource, not counting the keys AWS reserves (``aws:``, any case): "Tags with this prefix do
 not count against your tags-per-resource limit" (AWS docs, Tag restrictions, e.g.
@@ -744,6 +767,7 @@ def _apply_patches() -> None:
     _patch(SageMakerResponse, "list_pipeline_executions", _list_executions_sorted)
     _patch(ApplicationAutoscalingBackend, "deregister_scalable_target",
            _deregister_deletes_policies(ApplicationAutoscalingBackend.deregister_scalable_target))
+    _patch(SageMakerModelBackend, "delete_endpoint", _delete_endpoint_deregisters(SageMakerModelBackend.delete_endpoint))
     _patch(LambdaBackend, "add_permission", _add_permission_measures(LambdaBackend.add_permission))
     _patch(LambdaFunction, "get_code", _concurrency_of_zero(LambdaFunction.get_code))
     _patch(CloudWatchResponse, "put_metric_alarm", _put_alarm_keeps_warm_up(CloudWatchResponse.put_metric_alarm))

@@ -155,6 +155,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             "retainOnDelete": bool(request.retainOnDelete),
             # URN aliases: Alias{urn} specs when the monitor supports them, else aliasURNs (pulumi/runtime/resource.py)
             "aliases": [a.urn for a in request.aliases if a.urn] or list(request.aliasURNs),
+            "deletedWith": request.deletedWith or None,  # the URN the SDK resolved (pulumi/runtime/resource.py)
         }
         return CapturedResource(
             urn=urn, type=request.type, name=request.name, custom=bool(request.custom), parent=parent,

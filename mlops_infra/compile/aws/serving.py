@@ -467,15 +467,35 @@ def scaling_target_value(item: Endpoint, instance: str) -> float:
 def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: str,
                      instance: str) -> dict[str, Any] | None:
     """The target and policy; returns them as the rollout runner's document declares them
-    (:func:`rollout_code.declared_autoscaling`: a killed finish puts them back)."""
+    (:func:`rollout_code.declared_autoscaling`: a killed finish puts them back).
+
+    Both are ``deletedWith`` the endpoint and delete first (audit autoscale-1). AWS
+    deregisters an endpoint's scalable targets (and so their policies) when it deletes the endpoint
+    ("Delete endpoints configured for auto scaling",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html; botocore
+    application-autoscaling ``DeregisterScalableTarget``: "Deregistering a scalable target deletes the scaling
+    policies ... associated with it"), while the target's only edge to the endpoint is a ``dependsOn``
+    (``resourceId`` is text), which alone never makes Pulumi replace it (step_generator.go
+    ``calculateDependentReplacements``): a replaced endpoint would come back without autoscaling and the
+    state would still hold both. ``deletedWith`` makes the engine replace them with the endpoint and skip
+    their Delete when the endpoint's delete already did it (:class:`~mlops_infra.graph.ResourceOptions`).
+    Delete-first because the new registration has the same identity (namespace, resource id, dimension):
+    the engine's replace for ``deletedWith`` asks no provider (``DiffResult{ReplaceKeys: ["deletedWith"]}``,
+    no ``DeleteBeforeReplace``), and a create-first replace of a prior recorded without the option would
+    deregister the new target when it deletes the old one; deleting one AWS already removed succeeds
+    (terraform-provider-aws ``internal/service/appautoscaling/target.go`` ``resourceTargetDelete``:
+    ``ObjectNotFoundException`` returns no error).
+    """
     physical, address = endpoint_name(aws, item.name), f"endpoints.{item.name}"
     target_inputs = {
         "serviceNamespace": "sagemaker", "scalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "resourceId": f"endpoint/{physical}/variant/{variant_name(item)}",
         "minCapacity": max(1, item.replicas.min), "maxCapacity": max(1, item.replicas.max),
     }
+    with_endpoint = ResourceOptions(deleted_with=endpoint, delete_before_replace=True)  # see above
     target = aws.add(SCALABLE_TARGET, f"{item.name}-scalable-target", target_inputs, parent=component,
-                     address=address, role="scalable-target", depends_on=[endpoint], refs_in=())  # text, numbers
+                     address=address, role="scalable-target", depends_on=[endpoint], refs_in=(),  # text, numbers
+                     options=with_endpoint)
     metric = SCALING_METRICS[item.autoscaling.metric](aws, item, physical)
     policy_inputs = {
         "name": aws.name(item.name, "target-tracking", max_len=256), "policyType": "TargetTrackingScaling",
@@ -486,8 +506,9 @@ def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: 
             **metric},
     }
     aws.add(SCALING_POLICY, f"{item.name}-scaling-policy", policy_inputs, parent=component, address=address,
-            role="scaling-policy", refs_in=[policy_inputs["serviceNamespace"], policy_inputs["resourceId"],
-                                            policy_inputs["scalableDimension"]])  # SCALING_METRICS: text
+            role="scaling-policy", options=with_endpoint,
+            refs_in=[policy_inputs["serviceNamespace"], policy_inputs["resourceId"],
+                     policy_inputs["scalableDimension"]])  # SCALING_METRICS: text
     return rollout_code.declared_autoscaling(target_inputs, [policy_inputs])
 
 

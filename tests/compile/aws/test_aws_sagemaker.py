@@ -345,6 +345,25 @@ def test_autoscaling_is_valid_and_tracks_the_variant(path, env):
         assert problems("application-autoscaling", "PutScalingPolicy", request) == [], address
 
 
+@pytest.mark.parametrize(("path", "env"), PARAMS, ids=IDS)
+def test_autoscaling_is_deleted_with_its_endpoint_and_replaced_delete_first(path, env):
+    """Audit autoscale-1: AWS deregisters an endpoint's scalable targets (and their policies) when it deletes the
+    endpoint (endpoint-delete-with-scaling.html), so both are Pulumi ``deletedWith`` the endpoint (the engine
+    replaces them with it) and delete first (a new registration has the old one's identity)."""
+    graph = compiled(path, env)
+    scaled = [e for e in system(path, env).endpoints if e.autoscaling is not None]
+    for endpoint in scaled:
+        address = f"endpoints.{endpoint.name}"
+        endpoint_urn = one(graph, ENDPOINT, address).urn
+        for type_ in ("aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"):
+            options = one(graph, type_, address).options
+            assert (options.deleted_with, options.delete_before_replace) == (endpoint_urn, True), (address, type_)
+            assert options.to_json()["deletedWith"] == endpoint_urn
+    unscaled = [r for r in graph.resources if r.type not in ("aws:appautoscaling/target:Target",
+                                                             "aws:appautoscaling/policy:Policy")]
+    assert all(r.options.deleted_with is None for r in unscaled)
+
+
 def test_gpu_utilization_target_is_scaled_by_the_gpus_per_replica():
     llm = [c for c in CASES if c[0] == "llm-platform-prod"]
     if not llm:
