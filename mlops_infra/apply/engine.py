@@ -555,7 +555,7 @@ def preview(stack_dir: Path | str, env: str, **options: Any) -> RunResult:
 
 def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], None] | None = None,
        targets: Sequence[str] = (), replace: Sequence[str] = (), guard: Any = None, next_phase: str | None = None,
-       exclude: Sequence[str] = (), **options: Any) -> RunResult:
+       exclude: Sequence[str] = (), refresh: bool = False, **options: Any) -> RunResult:
     """``pulumi up --yes``: create, update and delete resources to match the desired graph. ``on_event``
     receives each engine event in its JSON form (:func:`mlops_infra.apply.events.from_engine_event`);
     ``targets`` limits the update to those URNs (``pulumi up --target``: a target the program no
@@ -567,7 +567,12 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
     ``--exclude``/``--exclude-dependents``; :mod:`mlops_infra.apply.failed_endpoints`), none of them replaced;
     with ``targets`` not passed (the CLI refuses ``--target`` with ``--exclude``, ``pkg/cmd/pulumi/operations/
     up.go`` ``MarkFlagsMutuallyExclusive``; an untargeted resource is left as it is anyway) and none of them may
-    be a target (refused: a caller's bug). With ``expected_serial``, a state that moved is refused
+    be a target (refused: a caller's bug). ``refresh``: ``pulumi up --refresh`` (``Stack.up(refresh=True)``, pulumi
+    3.272.0 ``automation/_stack.py``: ``if refresh: extra_args.extend(["--refresh"])``): the engine reads every resource
+    first, drops the records of those gone (terraform-provider-aws ``Read``: "not found, removing from state") and puts
+    changed values back; without it the engine diffs against the state alone and re-creates nothing (audit
+    autoscale-6). apply passes it for a plan made with ``--refresh`` (what that plan shows: ``missing-in-cloud``
+    creates, drift put back). With ``expected_serial``, a state that moved is refused
     before the stack is opened and again right before ``up`` (:func:`check_unmoved`). ``guard``: the
     :class:`~mlops_infra.apply.pulumi_process.SignalGuard` the caller installed before (``apply
     --drain-queues``: a signal during the drain then starts no Pulumi command); default a new one.
@@ -596,6 +601,7 @@ def up(stack_dir: Path | str, env: str, *, on_event: Callable[[dict[str, Any]], 
             limit = {"target": list(targets)} if targets else {}
             forced = [urn for urn in replace if (not targets or urn in targets) and urn not in exclude]
             limit |= {"replace": forced} if forced else {}
+            limit |= {"refresh": True} if refresh else {}  # autoscale-6: what a refreshed plan shows
             if exclude and not targets:
                 limit |= {"exclude": list(exclude), "exclude_dependents": True}
             check_unmoved(stack_options)

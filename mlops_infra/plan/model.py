@@ -57,7 +57,8 @@ _SYMBOLS = {Action.NOOP: " ", Action.CREATE: "+", Action.UPDATE: "~", Action.REP
 
 REASON_CODES: dict[str, str] = {
     "new": "not in the prior state: created",
-    "missing-in-cloud": "in the state but gone from the cloud (refreshed plan): created again",
+    "missing-in-cloud": "in the state but gone from the cloud (refreshed plan): created again by `apply --plan` of "
+                        "this plan, which runs `pulumi up --refresh`; a plain `apply` does not read the cloud",
     "removed-from-spec": "in the prior state, no longer desired: deleted",
     "property-changed": "inputs differ and every changed input can be updated in place",
     "forces-replacement": "a changed input cannot be updated in place (the type's replacement rule)",

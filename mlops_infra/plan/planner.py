@@ -2,7 +2,7 @@
 
 Contract of :func:`make_plan` (pure and deterministic: no clock, environment, network or Pulumi):
 - CREATE for a desired URN not in state (``missing-in-cloud`` when a refreshed read says it is
-  gone); DELETE for a state URN no longer desired, except the root ``pulumi:pulumi:Stack`` and
+  gone: created again by an apply of this plan, which refreshes first, :data:`_GONE`); DELETE for a state URN no longer desired, except the root ``pulumi:pulumi:Stack`` and
   default providers (``pulumi:providers:<pkg>::default*``), which the engine manages; UPDATE or
   REPLACE when normalised inputs differ (``plan/normalize.py``, ``plan/diff.py``; a resource whose
   stored inputs' text proves it unchanged, ``normalize.unchanged``, is not walked), REPLACE when a
@@ -446,8 +446,8 @@ class _Planner:
         rule = rule_for(res.type, res.custom)
         state = self.prior.get(res.urn)
         if state is None:
-            reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: it will be "
-                             "created again") if res.urn in self.missing
+            reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: {_GONE}")
+                      if res.urn in self.missing
                       else Reason("new", f"{res.name} is not in the state: it will be created"))
             sensitive = matcher(rule.sensitive)
             attrs = diff.new_resource_changes(res.inputs, name=res.name, rule=rule, lookup=self.lookup,
@@ -788,6 +788,10 @@ def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | No
 
 
 _SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+_GONE = ("it will be created again by `apply --plan` of this plan (apply runs `pulumi up --refresh` for a refreshed "
+         "plan); a plain `apply` plans from the state alone and does not")
+"""What a refreshed plan says of a resource gone from the cloud, as apply does it (audit autoscale-6: ``pulumi up``
+without ``--refresh`` diffs against the state's record and re-creates nothing; ``apply/engine.up`` ``refresh``)."""
 
 
 def _unprotect_hint(urn: str, verb: str, loses: str = "") -> str:

@@ -187,8 +187,9 @@ def _drift(out: _Lines, items: list[DriftView], refreshed: bool, unread: Sequenc
         return
     out.add(("Drift: ", STYLES["heading"]),
             f"{plural(len(items), 'resource')} changed outside mlops-infra since the last apply")
-    out.add(("  (the changes below are planned against the last applied state: a deleted resource is created "
-             "again; `pulumi up --refresh` also puts changed values back)", STYLES["dim"]))
+    out.add(("  (the changes below are planned against the last applied state; `apply --plan` of this plan runs "
+             "`pulumi up --refresh`: a deleted resource is created again and changed values are put back; a plain "
+             "`apply` plans from the state alone and does neither)", STYLES["dim"]))
     for item in items:
         out.blank()
         where = f"{item.address}: " if item.address else ""

@@ -329,8 +329,9 @@ def _drift_section(plan: Plan) -> CutList:
     views = drift_views(plan.drift, plan.changes)
     items = [_drift_item(v) for v in views]
     title = ("### Drift\nChanged outside mlops-infra since the last apply. The resource changes below are "
-             "planned against the last applied state: a deleted resource is created again; "
-             "`pulumi up --refresh` also puts changed values back.\n\n")
+             "planned against the last applied state; `apply --plan` of this plan runs `pulumi up --refresh`: a "
+             "deleted resource is created again and changed values are put back; a plain `apply` plans from the "
+             "state alone and does neither.\n\n")
     return CutList(title, items, lambda n: f"- ... and {n} more drifted resources (see the full plan)\n", tail="\n",
                    rank=_RANK_DRIFT)
 

@@ -230,7 +230,7 @@ def apply(
                                project=desired.system.metadata.name,
                                expected_serial=unmoved.pop() if unmoved else None, guard=guard,
                                next_phase=next_phase(phase), replace=forced_replaces(current.changes) + failed,
-                               exclude=excluded, **phase)
+                               exclude=excluded, refresh=current.refreshed, **phase)  # autoscale-6
         except UserError as exc:
             if (changed := changed_since_shown(exc, path, bool(applied), Path(directory), env)) is None:
                 raise
