@@ -28,7 +28,10 @@ the new model and config, and the controller's last step lands the config, dereg
 variant's scalable target before and registering it again after
 (``mlops_infra.rollout.drivers.sagemaker``, ``_finish``). For such an endpoint the sequence has
 ``runner="rollout"``, the autoscaling changes are left as they are, and :func:`phase_one_urns`
-leaves it out.
+leaves it out. When the desired graph drops the endpoint's autoscaling, the sequence is the update alone:
+Pulumi deletes the target and policy in the apply, before the controller's pass, and the controller's finish
+makes no Application Auto Scaling call for a graph that declares none (``rollout/drivers/sagemaker.py``
+``_finish``; audit autoscale-7: the plan said it would register the target again).
 """
 
 from __future__ import annotations
@@ -167,10 +170,16 @@ def _by_controller(address: str, what: str, before: _Side, after: _Side,
                 "environment runs every minute lands the new config at once, on its first pass after the apply")
         when = "the rollout controller, at its next pass after the apply (same model: at once, no canary)"
     created = models + _changes(actions, after, CONFIG)
-    steps = (SequenceStep("deregister", tuple(target), "the rollout controller: DeregisterScalableTarget"),
-             SequenceStep("update", tuple(created + [r.urn for r in after.by_type.get(ENDPOINT, [])]),
-                          f"{when}: UpdateEndpoint to the new config"),
-             SequenceStep("register", tuple(target), "the rollout controller: RegisterScalableTarget, same min and max"))
+    update = SequenceStep("update", tuple(created + [r.urn for r in after.by_type.get(ENDPOINT, [])]),
+                          f"{when}: UpdateEndpoint to the new config")
+    again = [r.urn for r in after.by_type.get(TARGET, [])]
+    if not again:  # autoscale-7: autoscaling removed: Pulumi deletes it in the apply, the controller registers none
+        why += ("; autoscaling is removed, so the apply deletes the scalable target and its policy "
+                "(DeregisterScalableTarget) before the controller's pass, and the controller lands the config with "
+                "the count the config declares and registers nothing")
+        return ChangeSequence(address, why, (update,), runner="rollout")
+    steps = (SequenceStep("deregister", tuple(target), "the rollout controller: DeregisterScalableTarget"), update,
+             SequenceStep("register", tuple(again), "the rollout controller: RegisterScalableTarget, same min and max"))
     return ChangeSequence(address, why, steps, runner="rollout")
 
 

@@ -110,6 +110,20 @@ def test_a_canary_endpoint_leaves_the_order_to_the_rollout_controller(tmp_path: 
     assert Plan.from_json(plan.to_json()).sequences == plan.sequences
 
 
+def test_a_canary_losing_its_autoscaling_while_its_instance_changes_registers_nothing_again(tmp_path: Path):
+    """Audit autoscale-7: the plan said the controller registers the target again while it destroys it. Pulumi
+    deletes target and policy in the apply; the controller only lands the config."""
+    plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge")
+                 .replace("version: 12", "version: 13")
+                 .replace("    autoscaling: {metric: invocations_per_replica, target: 50}\n", ""), strategy=CANARY)
+    (sequence,) = plan.sequences
+    assert sequence.runner == "rollout" and [s.action for s in sequence.steps] == ["update"]
+    assert "registers nothing" in sequence.reason
+    assert {_by_type(plan, t).action for t in (TARGET, POLICY)} == {Action.DELETE}
+    assert not [m for m in plan.ml if "RegisterScalableTarget" in m.summary]
+    assert "register" not in [s["action"] for s in plan.to_json()["sequences"][0]["steps"]]
+
+
 def test_a_canary_instance_change_without_a_new_version_says_the_runner_lands_it_at_once(tmp_path: Path):
     plan = _plan(tmp_path, lambda t: t.replace("accelerator: {type: A10G, count: 1}", "instance_type: ml.g5.2xlarge"),
                  strategy=CANARY)
