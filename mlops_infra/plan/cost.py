@@ -403,6 +403,8 @@ def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer
         return None
     old = price(before, pricer) if before else None
     new = price(after, pricer) if after else None
+    if new is not None and old is not None and kind == "endpoint" and pricer.cloud == "aws" and kept_count(before, after):
+        new = _kept_count_range(new, old, before, after)
     if old is None and new is None:
         return None
     shown = new or old
@@ -411,6 +413,29 @@ def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer
     return CostLine(address=address, basis=basis, before_usd=_cents(old[1]) if old else None,
                     after_usd=_cents(new[1]) if new else None, note=_join(old[3] if old else "", new[3] if new else ""),
                     before_min_usd=_cents(old[0]) if old else None, after_min_usd=_cents(new[0]) if new else None)
+
+
+def kept_count(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """Whether an AWS endpoint loses its autoscaling while its endpoint config stays (audit autoscale-2): then
+    no call resets its count. Deregistering the scalable target deletes its policies and scheduled actions only
+    (botocore application-autoscaling ``DeregisterScalableTarget``) and changes no ``DesiredInstanceCount``; the
+    count is re-seeded from ``InitialInstanceCount`` only by an ``UpdateEndpoint`` to a new config ("Update
+    endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html),
+    and the config is the same when its facts (:data:`CONFIG_FACTS`) and ``minReplicas`` are."""
+    if not before or not after or fixed_replicas(before) or not fixed_replicas(after):
+        return False
+    same = all(before.get(k) == after.get(k) for k in CONFIG_FACTS)
+    return same and before.get("minReplicas") == after.get("minReplicas") and after.get("deployed") is not False
+
+
+def _kept_count_range(new: tuple[float, float, str, str], old: tuple[float, float, str, str],
+                      before: dict[str, Any], after: dict[str, Any]) -> tuple[float, float, str, str]:
+    """``new`` (priced at min, fixed) widened to the prior ceiling: the variant keeps the count autoscaling last
+    set, anywhere from min to the prior max, until its config changes (:func:`kept_count`)."""
+    high = int(before.get("maxReplicas") or 0)
+    note = _join(new[3], f"autoscaling removed: the variant keeps the count Application Auto Scaling last set "
+                         f"(up to {high}) until its endpoint config changes, so it is priced up to that")
+    return new[0], max(new[1], old[1]), new[2], note
 
 
 def _cents(value: float) -> float:

@@ -161,6 +161,10 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     planner = _Planner(graph, prior, live, options.provider_settings)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
+    if any(c.action is Action.DELETE and c.type == "aws:appautoscaling/target:Target" for c in changes):
+        from mlops_infra.plan.kept_count import kept_count_warnings  # autoscale-2: a count no call resets
+
+        planner.warnings.extend(kept_count_warnings(changes, prior, planner.desired))
     if live is not None:  # resources read live that are not ready (plan/readiness.py)
         from mlops_infra.plan.readiness import marked, not_ready
 
