@@ -96,6 +96,12 @@ class AwsContext:
     ref_deltas: dict[bytes, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     """A ref's JSON text -> what the ARN it resolves to counts in an IAM policy beyond that text
     (``iam.policy_characters``, once per ref: the platform key is in most role policies)."""
+    contract_files: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """data source name -> the contract file of a drift job with that baseline
+    (``monitoring._contract_source``: ``drift_job.contract_file`` of the data source, written once)."""
+    _names: dict[tuple[tuple[str, ...], int], str] = field(default_factory=dict, init=False, repr=False,
+                                                           compare=False)
+    """(parts, max_len) -> :meth:`name`'s answer (:meth:`name`)."""
 
     @cached_property
     def region(self) -> str:
@@ -164,8 +170,16 @@ class AwsContext:
         return self.ctx.system.metadata.name
 
     def name(self, *parts: str, max_len: int = 63) -> str:
-        """:meth:`CompileContext.name`'s name (the same call, one frame fewer: most resources ask)."""
-        return physical_name(self._system_name, self.ctx.env, *parts, max_len=max_len)
+        """:meth:`CompileContext.name`'s name (the same call, one frame fewer: most resources ask),
+        made once per ``parts`` and ``max_len``: :func:`~mlops_infra.compile.naming.physical_name` is
+        a function of its arguments alone, and many names are asked for more than once (a drift
+        job's by its pipeline, schedule and silence alarm; the environment's own prefix,
+        ``name(max_len=120)``, by every silence, rollback and training-failure alarm's name)."""
+        key = (parts, max_len)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = physical_name(self._system_name, self.ctx.env, *parts, max_len=max_len)
+        return found
 
     @cached_property
     def _around_item_tag(self) -> tuple[dict[str, str], dict[str, str]]:

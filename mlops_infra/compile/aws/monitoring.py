@@ -189,9 +189,14 @@ CONTRACT_LOCAL_PATH = "/opt/ml/processing/input/contract"
 
 
 def _contract_source(aws: AwsContext, monitor: Monitor) -> str | None:
-    """The text of the monitor's contract file (``drift_job.contract_file`` of its baseline), or None."""
-    source = aws.ctx.system.item("data_sources", monitor.baseline) if monitor.baseline else None
-    return drift_job.contract_file(source)
+    """The text of the monitor's contract file (``drift_job.contract_file`` of its baseline), or None;
+    written once per baseline (:attr:`AwsContext.contract_files`): a drift job asks four times."""
+    if not monitor.baseline:
+        return None
+    files = aws.contract_files
+    if monitor.baseline not in files:
+        files[monitor.baseline] = drift_job.contract_file(aws.ctx.system.item("data_sources", monitor.baseline))
+    return files[monitor.baseline]
 
 
 def contract_key(monitor: Monitor) -> str:

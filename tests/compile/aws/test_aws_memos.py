@@ -1,7 +1,9 @@
 """The AWS compiler's per-compile memos give what computing every time gives: the graph compiled with
 each memo emptied before every use equals the one compiled with it (every AWS case and the benchmark
 system, whose endpoints share models). Memos: what a model's serving roles read
-(``serving._model_reads``), registry decisions (``serving.registry_decision``: ``CompileContext.version_decision``'s memo)."""
+(``serving._model_reads``), registry decisions (``serving.registry_decision``: ``CompileContext.version_decision``'s memo),
+physical names (``AwsContext.name``) and drift jobs' contract files (``monitoring._contract_source``). Each memo is
+also shown to be used: what it remembers is computed once per compile."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_infra.compile import compile_system
-from mlops_infra.compile.aws import serving
+from mlops_infra.compile import compile_system, drift_job
+from mlops_infra.compile.aws import context, monitoring, serving
 from mlops_infra.spec import parse_system
 from tests.compile.aws.cases import CASES, system
 
@@ -33,11 +35,23 @@ def memos_forgotten() -> Iterator[None]:
         aws.ctx._decisions.clear()
         return decision(aws, item)
 
+    name, contract = context.AwsContext.name, monitoring._contract_source
+
+    def fresh_name(aws, *parts, max_len=63):
+        aws._names.clear()
+        return name(aws, *parts, max_len=max_len)
+
+    def fresh_contract(aws, monitor):
+        aws.contract_files.clear()
+        return contract(aws, monitor)
+
     serving._model_reads, serving.registry_decision = fresh_reads, fresh_decision
+    context.AwsContext.name, monitoring._contract_source = fresh_name, fresh_contract
     try:
         yield
     finally:
         serving._model_reads, serving.registry_decision = reads, decision
+        context.AwsContext.name, monitoring._contract_source = name, contract
 
 
 def _same_both_ways(spec, env: str) -> None:
@@ -52,15 +66,45 @@ def test_memos_give_what_computing_every_time_gives(path: Path, env: str) -> Non
     _same_both_ways(system(path, env), env)
 
 
-def test_memos_give_the_same_graph_for_the_benchmark_system() -> None:
+def _benchmark_system(endpoints: int):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from bench_validate import generate
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    loaded = parse_system(generate(30), "bench.yaml", "prod")
+    loaded = parse_system(generate(endpoints), "bench.yaml", "prod")
     assert loaded.system is not None
-    _same_both_ways(loaded.system, "prod")
+    return loaded.system
+
+
+def test_memos_give_the_same_graph_for_the_benchmark_system() -> None:
+    _same_both_ways(_benchmark_system(30), "prod")
+
+
+def test_each_physical_name_and_contract_file_is_made_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AwsContext.name`` makes each name once per compile (``physical_name`` is not called again for a
+    name asked before), and a drift job's contract file is written once per baseline, not once per ask
+    (a drift job asks four times)."""
+    spec = _benchmark_system(30)
+    names: list[tuple] = []
+    contracts: list[object] = []
+    real_name, real_contract = context.physical_name, drift_job.contract_file
+
+    def counted_name(*parts, max_len=63):
+        names.append((parts, max_len))
+        return real_name(*parts, max_len=max_len)
+
+    def counted_contract(source):
+        contracts.append(source.name if source is not None else None)
+        return real_contract(source)
+
+    monkeypatch.setattr(context, "physical_name", counted_name)
+    monkeypatch.setattr(drift_job, "contract_file", counted_contract)
+    compile_system(spec, "prod")
+    baselines = {m.baseline for m in spec.monitors if m.baseline and m.metric in monitoring.DRIFT_METRICS}
+    assert baselines and len(names) > 100
+    assert len(names) == len(set(names))
+    assert sorted(contracts) == sorted(baselines)
 
 
 def test_the_switch_computes_again() -> None:
