@@ -17,6 +17,7 @@ from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.spec.artifacts import check_serving_artifacts
+from mlops_infra.spec.autoscaling_metrics import check_gpu_metric_needs_a_gpu, check_scale_to_zero
 from mlops_infra.spec.aws_lists import check_aws_lists
 from mlops_infra.spec.aws_values import check_aws_values
 from mlops_infra.spec.containers import check_containers, check_image_pins
@@ -62,6 +63,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_alert_channels,
     check_shared_slack_webhooks,
     check_replicas_without_autoscaling,
+    check_gpu_metric_needs_a_gpu,
     check_system_name,
     check_model_artifacts,
     check_serving_fit,
@@ -92,6 +94,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_lambda_failures,
     check_rollout_bake,
     check_rollout_switch,
+    check_scale_to_zero,
     check_silence_schedules,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
