@@ -29,9 +29,20 @@ Contract:
   or ``waiting``
   (nothing to serve yet: the endpoint's serving resources are left out of the graph).
 - A version is available when it is registered, its package status is ``Completed`` (or unknown),
-  it is not ``Rejected``, and -- when ``gated`` -- its approval status is ``Approved`` (SageMaker
-  ``ModelPackageSummary.ModelApprovalStatus``: Approved | Rejected | PendingManualApproval;
-  https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-approve.html).
+  it is not ``Rejected``, and -- when ``gated`` or ``sagemaker`` -- its approval status is ``Approved``
+  (SageMaker ``ModelPackageSummary.ModelApprovalStatus``: Approved | Rejected | PendingManualApproval;
+  https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-approve.html). ``gated`` is the spec's
+  rule (:func:`serves_approved_only`); ``sagemaker`` is AWS's own, whatever the spec says
+  (:func:`deploys_approved_only`, audit registry-2): "For versioned models, the value of this parameter
+  must be set to ``Approved`` to deploy the model" (botocore ``sagemaker``
+  ``CreateModelPackageInput.ModelApprovalStatus``; API reference CreateModelPackage). On Kubernetes
+  nothing enforces an approval, so there only ``gated`` holds.
+- A version whose registration failed (SageMaker ``ModelPackageStatus`` ``Failed``, MLflow
+  ``FAILED_REGISTRATION``) never becomes available: neither registry retries it (MLflow
+  ``ModelVersionStatus``: ``FAILED_REGISTRATION`` "Request to register a new model version has failed",
+  ``READY`` "Model version is ready for use"; botocore ``ModelPackageStatus``: Pending | InProgress |
+  Completed | Failed | Deleting), so the message asks for a new registration, not a wait (audit
+  registry-6); MLflow statuses are named in MLflow's words (:data:`MLFLOW_WORDS`).
 - An endpoint whose live read failed (``RegistryView.running_unread``: a registry read could not tell
   which versions its config's variants run, so a canary's previous version and its image are unknown)
   gets a decision with ``running_unread`` (closing-33d-2): the plan warns when its serving role loses a
@@ -67,6 +78,11 @@ MLFLOW_WHERE = "MLflow registered model"
 """How a Kubernetes environment's registry names itself in messages (``state/model_registry.mlflow_where``)."""
 MLFLOW_APPROVAL_STATUS_TAG = "mlops-infra.approval-status"
 """The MLflow version tag that holds a Kubernetes version's approval (MLflow has no approval state)."""
+MLFLOW_WORDS = {"Completed": "READY", "Pending": "PENDING_REGISTRATION", "Failed": "FAILED_REGISTRATION"}
+"""A record's status -> MLflow's ``ModelVersionStatus`` name (the inverse of the reader's mapping,
+``state/mlflow_registry.MLFLOW_STATUS``), so a message about an MLflow version uses MLflow's words."""
+FAILED = "Failed"
+DELETING = "Deleting"
 DIGEST_PROPERTY = "mlops-infra/artifact-digest"
 """The model package's ``CustomerMetadataProperties`` key holding the artifact's digest (``sha256:...``)."""
 
@@ -214,21 +230,23 @@ class RegistryView:
     (:func:`mlops_infra.state.model_registry.kube_offline_view`; a registry read keeps it), so the compiler
     keeps a served URI exactly as stored (``compile/kubernetes/artifacts.py`` ``storage_uri``, closing-35b-2)."""
 
-    def decide(self, endpoint: str, model: str, version: int, *, gated: bool,
+    def decide(self, endpoint: str, model: str, version: int, *, gated: bool, sagemaker: bool = False,
                creates: str = AWS_CREATES) -> Decision:
-        """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract); ``creates``
-        names what a waiting endpoint's next apply creates (the target's serving resources)."""
-        decision = self._decide(endpoint, model, version, gated, creates)
+        """Whether ``endpoint`` can serve ``model`` ``version`` now (see the module contract; ``sagemaker``:
+        the environment deploys SageMaker packages, :func:`deploys_approved_only`); ``creates`` names what a
+        waiting endpoint's next apply creates (the target's serving resources)."""
+        decision = self._decide(endpoint, model, version, gated, sagemaker, creates)
         return replace(decision, running_unread=True) if endpoint in self.running_unread else decision
 
-    def _decide(self, endpoint: str, model: str, version: int, gated: bool, creates: str) -> Decision:
+    def _decide(self, endpoint: str, model: str, version: int, gated: bool, sagemaker: bool,
+                creates: str) -> Decision:
         registry = self.models.get(model)
         record = registry.versions.get(version) if registry is not None else None
         if registry is None or (record is None and not registry.complete):
             return Decision("ready", model, version, version, "unverified",
                             "not checked in the registry (offline plan): `plan --refresh` reads it, and apply "
                             "checks it before creating the model")
-        missing = unavailable(registry, record, version, gated)
+        missing = unavailable(registry, record, version, gated, sagemaker=sagemaker)
         if missing is None:
             return Decision("ready", model, version, version, registry.basis,
                             f"{_state_words(record)} in {registry.where}")
@@ -282,6 +300,16 @@ def serves_approved_only(system: Any, env: str, model: str) -> bool:
     return (item is not None and item.approval == "manual") or "model_approved" in system.environments[env].gates
 
 
+def deploys_approved_only(system: Any, env: str) -> bool:
+    """Whether environment ``env`` of ``system`` deploys only Approved versions whatever its spec says (the
+    ``sagemaker`` of :meth:`RegistryView.decide`): an AWS target, where SageMaker deploys a versioned model
+    package only when its ``ModelApprovalStatus`` is ``Approved`` (botocore ``sagemaker``
+    ``CreateModelPackageInput.ModelApprovalStatus``: "For versioned models, the value of this parameter must
+    be set to Approved to deploy the model"; audit registry-2). A Kubernetes target's MLflow has no approval
+    to enforce: there :func:`serves_approved_only` alone decides."""
+    return system.environments[env].target.kind == "aws"
+
+
 ASSUME_AVAILABLE = RegistryView()
 """No registry knowledge: every pinned version is assumed (``unverified``). What ``compile_system``
 uses when it is given no view (the ``graph`` command, the Pulumi program under mocks, unit tests)."""
@@ -293,10 +321,13 @@ def _state_words(record: VersionRecord | None) -> str:
     return {APPROVED: "registered and approved"}.get(record.approval, f"registered ({record.approval})")
 
 
-def unavailable(registry: ModelRegistry, record: VersionRecord | None, version: int, gated: bool) -> str | None:
+def unavailable(registry: ModelRegistry, record: VersionRecord | None, version: int, gated: bool, *,
+                sagemaker: bool = False) -> str | None:
     """Why ``version`` cannot be served (a clause without the model's name), or None when it can: the rule
     of the module contract, which the compiler (through :meth:`RegistryView.decide`) and a promotion's
-    source check (``promote/versions.py``) both apply."""
+    source check (``promote/versions.py``) both apply. ``gated``: the spec serves approved versions only
+    (:func:`serves_approved_only`); ``sagemaker``: the target deploys approved packages only
+    (:func:`deploys_approved_only`)."""
     if record is None:
         if registry.basis == "created-now":
             return (f"not registered: {registry.where} is created by this apply, so it holds no versions yet; "
@@ -306,11 +337,26 @@ def unavailable(registry: ModelRegistry, record: VersionRecord | None, version: 
         return f"Rejected in {registry.where}; pin another version"
     mlflow = registry.where.startswith(MLFLOW_WHERE)
     if record.status not in (None, COMPLETED):
-        field = "its registration status" if mlflow else "ModelPackageStatus"
-        return f"still {record.status} in {registry.where} ({field}); plan again once it is Completed"
-    if gated and record.approval not in (None, APPROVED):
+        return _status_clause(registry.where, record.status, mlflow)
+    if (gated or sagemaker) and record.approval not in (None, APPROVED):
         how = (f"set the version's tag {MLFLOW_APPROVAL_STATUS_TAG}=approved" if mlflow
                else "UpdateModelPackage ModelApprovalStatus=Approved")
-        return (f"{record.approval} in {registry.where}, and this environment serves approved versions only; "
-                f"approve it ({how})")
+        rule = ("this environment serves approved versions only" if gated else
+                "SageMaker deploys a versioned model package only when it is Approved, whatever the model's "
+                "approval mode")
+        return f"{record.approval} in {registry.where}, and {rule}; approve it ({how})"
     return None
+
+
+def _status_clause(where: str, status: str, mlflow: bool) -> str:
+    """Why a version whose registration is not complete cannot serve: a wait for a transient status, a new
+    registration for a failed one, another version for one being deleted (see the module contract)."""
+    field = "its registration status" if mlflow else "ModelPackageStatus"
+    word = MLFLOW_WORDS.get(status, status) if mlflow else status
+    if status == FAILED:
+        return (f"registration failed in {where} ({field} {word}): register the artifact again (a new version) "
+                "and pin that")
+    if status == DELETING and not mlflow:
+        return f"being deleted from {where} ({field} {word}); pin another version"
+    done = MLFLOW_WORDS[COMPLETED] if mlflow else COMPLETED
+    return f"still {word} in {where} ({field}); plan again once it is {done}"

@@ -16,6 +16,7 @@ from mlops_infra.model_versions import (
     AWS_CREATES,
     Decision,
     RegistryView,
+    deploys_approved_only,
     serves_approved_only,
 )
 from mlops_infra.spec.environments import AwsTarget, Environment, KubernetesTarget
@@ -76,7 +77,8 @@ class CompileContext:
 
     def version_decision(self, endpoint: Any, creates: str = AWS_CREATES) -> Decision:
         """What the registry lets ``endpoint`` serve (:meth:`RegistryView.decide`; approved versions only
-        where :func:`~mlops_infra.model_versions.serves_approved_only`), the same rule on both targets;
+        where :func:`~mlops_infra.model_versions.serves_approved_only`, the same rule on both targets, and
+        always on AWS: :func:`~mlops_infra.model_versions.deploys_approved_only`, audit registry-2);
         ``creates`` names what a waiting endpoint's next apply creates on this one. Decided once per
         endpoint, model and version (asked again by an endpoint's alarms and dashboard: the view and the
         system are immutable, so the decision is the same), and recorded in ``graph.model_versions`` when
@@ -86,7 +88,8 @@ class CompileContext:
         if decision is None:
             gated = serves_approved_only(self.system, self.env, endpoint.model.name)
             decision = self._decisions[key] = self.registry.decide(
-                endpoint.name, endpoint.model.name, endpoint.model.version, gated=gated, creates=creates)
+                endpoint.name, endpoint.model.name, endpoint.model.version, gated=gated,
+                sagemaker=deploys_approved_only(self.system, self.env), creates=creates)
         if self.registry is not ASSUME_AVAILABLE:
             self.builder.model_versions[f"endpoints.{endpoint.name}"] = decision.to_json()
         return decision

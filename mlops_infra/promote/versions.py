@@ -27,9 +27,11 @@ the ``mlops-infra.artifact-digest`` tag on an MLflow version). Contract of :func
   serves approved versions only -- not Approved. The rule is SRC's own, not a copy:
   :func:`mlops_infra.model_versions.unavailable` (what :meth:`RegistryView.decide` applies), with
   the ``gated`` flag :func:`mlops_infra.model_versions.serves_approved_only` gives SRC's endpoint (the model's
-  ``approval: manual``, or SRC declares the ``model_approved`` gate). Without it, a version Rejected
-  in SRC was registered in DST and, with ``approval: automatic``, approved there by the artifact
-  steps, so ``model_approved`` passed for it (audit finding, 2026-12-05).
+  ``approval: manual``, or SRC declares the ``model_approved`` gate), and the ``sagemaker`` flag of an AWS
+  SRC (:func:`mlops_infra.model_versions.deploys_approved_only`: SageMaker deploys only Approved packages,
+  so an AWS SRC never serves a PendingManualApproval one, whatever its gates: audit registry-2). Without
+  it, a version Rejected in SRC was registered in DST and, with ``approval: automatic``, approved there
+  by the artifact steps, so ``model_approved`` passed for it (audit finding, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from mlops_infra.model_versions import (
     ModelRegistry,
     RegistryView,
     VersionRecord,
+    deploys_approved_only,
     serves_approved_only,
     unavailable,
 )
@@ -154,7 +157,8 @@ def _servable(src: str, src_system: Any, endpoint: Any, registry: ModelRegistry,
               problems: list[str]) -> bool:
     """Whether SRC could serve ``record`` on ``endpoint`` (see the module contract); a problem says
     why not, naming the version, its status in SRC's registry and the fix."""
-    why = unavailable(registry, record, record.version, serves_approved_only(src_system, src, endpoint.model.name))
+    why = unavailable(registry, record, record.version, serves_approved_only(src_system, src, endpoint.model.name),
+                      sagemaker=deploys_approved_only(src_system, src))
     if why is None:
         return True
     problems.append(f"{endpoint.model.name} v{record.version}, which {src} pins on endpoint {endpoint.name}, cannot "

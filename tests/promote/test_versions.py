@@ -85,7 +85,7 @@ def _ungated(text: str) -> str:
 @pytest.mark.parametrize(("src", "version", "changes", "why"), [
     ("dev", 14, {"approval": "Rejected"}, "Rejected in MLflow registered model fraud-model"),
     ("staging", 2, {"approval": "Rejected"}, "Rejected in group fraud-detection-staging-fraud-model"),
-    ("staging", 2, {"status": "Failed"}, "still Failed in group fraud-detection-staging-fraud-model"),
+    ("staging", 2, {"status": "Failed"}, "registration failed in group fraud-detection-staging-fraud-model"),
     ("staging", 2, {"status": "Pending"}, "still Pending in group"),
     ("staging", 2, {"approval": "PendingManualApproval"}, "PendingManualApproval in group"),  # approval: manual
 ])
@@ -110,14 +110,19 @@ def _pinned_staging(version: int):
 
 
 def test_an_unapproved_version_is_promoted_where_src_serves_unapproved_versions(systems):
-    """Not gated (approval: automatic, no model_approved gate in SRC): SRC serves a Pending approval,
-    as its plan would; a Rejected one is refused whatever the gating."""
+    """Not gated (approval: automatic, no model_approved gate in SRC): a Kubernetes SRC (MLflow enforces no
+    approval) serves a Pending approval, as its plan would; an AWS SRC does not (SageMaker deploys only
+    Approved packages: audit registry-2); a Rejected one is refused whatever the gating."""
     text = _ungated(REFERENCE.read_text()).replace("      endpoints.scorer.model.version: 13\n",
                                                    "      endpoints.scorer.model.version: 2\n")
-    staging, prod = (parse_system(text, "<reference>", env).system for env in ("staging", "prod"))
+    dev, staging, prod = (parse_system(text, "<reference>", env).system for env in ("dev", "staging", "prod"))
+    mapped = map_versions("dev", dev, _with(dev_view(), 14, approval="PendingManualApproval"), "staging", staging,
+                          staging_view())
+    assert mapped.problems == () and mapped.pins == (Pin(VERSION, 3),)
     pending = _with(staging_view(), 2, approval="PendingManualApproval")
-    mapped = map_versions("staging", staging, pending, "prod", prod, prod_view())
-    assert mapped.problems == () and mapped.pins == (Pin(VERSION, 1),)
+    refused_aws = map_versions("staging", staging, pending, "prod", prod, prod_view())
+    assert refused_aws.pins == () and len(refused_aws.problems) == 1
+    assert "SageMaker deploys a versioned model package only when it is Approved" in refused_aws.problems[0]
     rejected = _with(staging_view(), 2, approval="Rejected")
     refused = map_versions("staging", staging, rejected, "prod", prod, prod_view())
     assert len(refused.problems) == 1 and "Rejected in group" in refused.problems[0]

@@ -29,8 +29,9 @@ Contract, per ``mlops:serving:Endpoint``:
   ``DesiredInstanceCount`` (min/max from ``replicas``, at least 1: instance-based variants cannot
   scale to zero) and a target-tracking policy (:data:`SCALING_METRICS`).
 
-Model versions (finding A1): the pinned version must be in the environment's registry (approved,
-when ``approval: manual`` or the ``model_approved`` gate says so), decided by
+Model versions (finding A1): the pinned version must be in the environment's registry and Approved
+there, whatever the gates (SageMaker deploys a versioned package only when Approved: audit registry-2,
+:func:`~mlops_infra.model_versions.deploys_approved_only`), decided by
 :meth:`~mlops_infra.compile.context.CompileContext.version_decision` (:mod:`mlops_infra.model_versions`): while
 the version is not available, an existing endpoint keeps the version it serves and a new one gets
 only its component and serving role; the decision is recorded in ``graph.model_versions``.
