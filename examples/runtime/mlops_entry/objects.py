@@ -170,26 +170,81 @@ def _mlflow(tracking_uri: str, method: str, path: str, body: dict | None = None)
         return json.loads(response.read() or b"{}")
 
 
+REGISTER_ATTEMPTS = 5
+"""How many numbers :func:`register` tries before giving up (each miss is a concurrent registration or a
+deleted version's number: one more attempt takes the next)."""
+
+
 def register(folder: Path, model: str, prefix: str, env: dict[str, str]) -> int:
-    """The registration contract (docs/compile-kubernetes.md): upload the serving artifact to
-    ``<prefix><version>/`` and create MLflow model version ``<version>`` with that source and the
-    artifact's digest (:func:`artifact_digest`) in its tag :data:`DIGEST_TAG`. A version of a model
-    whose registered-model tag :data:`APPROVAL_TAG` is ``automatic`` (set by mlops-infra's register Job
-    from the spec's ``approval``) is created with :data:`APPROVAL_STATUS_TAG` ``approved``: MLflow has no
-    approval state of its own, and mlops-infra serves a version of a gated model only when that tag says
-    so (``mlops_infra/state/mlflow_registry.py``); a manual model's versions wait for a person to set it."""
+    """The registration contract (docs/compile-kubernetes.md 3.3): MLflow model version ``<version>`` whose
+    ``source`` is ``<prefix><version>/``, holding the serving artifact, with the artifact's digest
+    (:func:`artifact_digest`) in its tag :data:`DIGEST_TAG`. A version of a model whose registered-model tag
+    :data:`APPROVAL_TAG` is ``automatic`` (set by mlops-infra's register Job from the spec's ``approval``)
+    gets :data:`APPROVAL_STATUS_TAG` ``approved``: MLflow has no approval state of its own, and mlops-infra
+    serves a version of a gated model only when that tag says so (``mlops_infra/state/mlflow_registry.py``);
+    a manual model's versions wait for a person to set it.
+
+    The number is MLflow's, never guessed into a folder (audit registry-3): MLflow gives a new version
+    ``max(version) + 1`` over every version the model ever had, deleted ones included (mlflow 3.14
+    ``store/model_registry/sqlalchemy_store.py`` ``create_model_version``: ``func.max(SqlModelVersion.version)``
+    filtered by name; ``delete_model_version`` only marks the row deleted), while ``get-latest-versions`` and
+    ``search`` no longer show a deleted one. ``source`` is required at creation and cannot be changed after
+    (``model-versions/update`` takes only a description), so the version is created first with the next
+    number as seen (:func:`_create_version`), and only once MLflow assigned that very number is the artifact
+    uploaded to ``<prefix><version>/`` (refused when that folder already holds objects: they are not this
+    run's), and then the digest and approval tags are set: a version is never approved, nor recognised by
+    a promotion, before its artifact is in place, and no other version's folder is written. A version
+    created under another number (a deleted version's number was skipped, or a run registered at the same
+    time) is deleted again, its folder untouched, and the next number tried; a failed upload or tag deletes
+    the version it created, so no run leaves a version behind. Between the creation and the tags (the
+    upload's duration) the version exists without them: unapproved, and unknown to a promotion."""
     tracking = env["MLFLOW_TRACKING_URI"]
+    digest = artifact_digest(folder)
+    version = _create_version(tracking, model, prefix)
+    try:
+        source = f"{prefix}{version}/"
+        bucket, key_prefix = _split(source)
+        if _client(env, bucket).list_objects_v2(Bucket=bucket, Prefix=key_prefix, MaxKeys=1).get("Contents"):
+            raise SystemExit(f"{source} already holds objects, which are not this run's artifact: mlops-infra "
+                             f"serves {model} v{version} from that folder; move them away, then re-run")
+        upload_folder(folder, source, env)
+        for key, value in _version_tags(tracking, model, digest):
+            _mlflow(tracking, "POST", "model-versions/set-tag",
+                    {"name": model, "version": str(version), "key": key, "value": value})
+    except BaseException:
+        _delete_version(tracking, model, version)
+        raise
+    return version
+
+
+def _create_version(tracking: str, model: str, prefix: str) -> int:
+    """Create the version whose number MLflow assigns as ``source`` names it (see :func:`register`)."""
     latest = _mlflow(tracking, "POST", "registered-models/get-latest-versions", {"name": model})
-    version = 1 + max((int(v["version"]) for v in latest.get("model_versions", [])), default=0)
-    source = f"{prefix}{version}/"
-    upload_folder(folder, source, env)
-    tags = [{"key": DIGEST_TAG, "value": artifact_digest(folder)}]
+    expected = 1 + max((int(v["version"]) for v in latest.get("model_versions", [])), default=0)
+    for _ in range(REGISTER_ATTEMPTS):
+        created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": f"{prefix}{expected}/"})
+        assigned = int(created["model_version"]["version"])
+        if assigned == expected:
+            return assigned
+        _delete_version(tracking, model, assigned)  # its source names another number's folder
+        expected = assigned + 1
+    raise SystemExit(f"MLflow gave {model} another number than the next one {REGISTER_ATTEMPTS} times (runs "
+                     "registering at the same time); nothing was uploaded and no version is left: re-run")
+
+
+def _version_tags(tracking: str, model: str, digest: str) -> list[tuple[str, str]]:
+    tags = [(DIGEST_TAG, digest)]
     registered = _mlflow(tracking, "GET", f"registered-models/get?{urllib.parse.urlencode({'name': model})}")
     model_tags = {t["key"]: t["value"] for t in registered.get("registered_model", {}).get("tags", [])}
     if model_tags.get(APPROVAL_TAG) == "automatic":
-        tags.append({"key": APPROVAL_STATUS_TAG, "value": "approved"})
-    created = _mlflow(tracking, "POST", "model-versions/create", {"name": model, "source": source, "tags": tags})
-    if int(created["model_version"]["version"]) != version:
-        raise SystemExit(f"MLflow assigned version {created['model_version']['version']}, expected {version}: "
-                         "another run registered at the same time; re-run")
-    return version
+        tags.append((APPROVAL_STATUS_TAG, "approved"))
+    return tags
+
+
+def _delete_version(tracking: str, model: str, version: int) -> None:
+    """Delete a version this run created and will not complete; when MLflow refuses, say which to delete."""
+    try:
+        _mlflow(tracking, "DELETE", "model-versions/delete", {"name": model, "version": str(version)})
+    except OSError as error:
+        raise SystemExit(f"could not delete {model} v{version}, which this run created and did not complete "
+                         f"({error}): delete it (MLflow model-versions/delete), then re-run") from error
