@@ -1,8 +1,9 @@
 """The scheduled drift/quality job of a monitor: how often it runs, on what, and for how long at most.
 
 Contract: a monitor whose metric is in :data:`~mlops_infra.spec.monitoring.DRIFT_METRICS` runs one
-job every :func:`schedule_seconds` on one :data:`INSTANCE_TYPE`-shaped machine, stopped after
-:func:`max_runtime_seconds`. This module is the only place these are decided: the ML facts
+job every :func:`~mlops_infra.spec.monitoring.schedule_seconds` (the spec's rule, re-exported
+here as :func:`schedule_seconds`) on one :data:`INSTANCE_TYPE`-shaped machine, stopped after
+:func:`max_runtime_seconds`. This module (with that schedule rule) is the only place these are decided: the ML facts
 (``jobInstanceType``, ``jobScheduleSeconds``, ``jobMaxRuntimeSeconds``, which the plan's cost
 estimate prices) and both targets read it, so what the plan prices is what runs:
 
@@ -19,15 +20,13 @@ from typing import Any
 
 from mlops_infra.graph import canonical_json
 from mlops_infra.spec.data import DataSource
-from mlops_infra.spec.monitoring import Monitor
+from mlops_infra.spec.monitoring import Monitor, schedule_seconds
 
 EVIDENTLY_IMAGE = "docker.io/evidently/evidently-service:0.7.21"
 """The official Evidently image (evidently, pandas, pyarrow with its S3 filesystem) the job runs in:
 as is on Kubernetes, as the base of the drift-job image on AWS (compile/aws/drift_image.py)."""
 INSTANCE_TYPE = "ml.m5.xlarge"
 """SageMaker instance type of one run (4 vCPU, 16 GiB); on Kubernetes the node shape it is priced on."""
-DEFAULT_SCHEDULE_SECONDS = 3600
-"""How often the job runs when the monitor sets no ``schedule`` (1h)."""
 MAX_RUNTIME_CAP_SECONDS = 3600
 """No run is allowed more than an hour, however rare the schedule."""
 MIN_RUNTIME_SECONDS = 300
@@ -41,11 +40,6 @@ BASELINE_MAX_ROWS = 100_000
 baseline data source grows (review finding C1); ``baseline_prefix``/``baseline_window`` narrow it."""
 STALENESS_MARGIN_SECONDS = 300
 """Slack on top of a run's deadline before its value counts as stale (scheduling delay, scrapes)."""
-
-
-def schedule_seconds(monitor: Monitor) -> int:
-    """Seconds between two runs: the monitor's ``schedule``, else :data:`DEFAULT_SCHEDULE_SECONDS`."""
-    return monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS
 
 
 def max_runtime_seconds(monitor: Monitor) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic
+from mlops_infra.spec.alarm_periods import check_alert_for
 from mlops_infra.spec.artifacts import check_serving_artifacts
 from mlops_infra.spec.autoscaling_metrics import check_gpu_metric_needs_a_gpu, check_scale_to_zero
 from mlops_infra.spec.aws_lists import check_aws_lists
@@ -96,6 +97,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_rollout_switch,
     check_scale_to_zero,
     check_silence_schedules,
+    check_alert_for,
 )
 """Checks that need one environment's target or gates (run on that environment's effective system)."""
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.spec.alarm_periods import MAX_EVALUATION_RANGE
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.monitoring import DRIFT_METRICS
 
-AWS_ALARM_RANGE_SECONDS = 604_800
-"""CloudWatch's longest evaluation range (seven days, periods of an hour or more)."""
+AWS_ALARM_RANGE_SECONDS = MAX_EVALUATION_RANGE
+"""CloudWatch's longest evaluation range (seven days, periods of an hour or more;
+:mod:`mlops_infra.spec.alarm_periods`)."""
 AWS_SILENCE_MAX_SCHEDULE_SECONDS = (AWS_ALARM_RANGE_SECONDS - 3600 - 300) // 2
 """Longest drift schedule whose horizon (2 x schedule + the one-hour deadline of any schedule of an
 hour or more + 5 minutes; ``compile/drift_job.py``) fits :data:`AWS_ALARM_RANGE_SECONDS`: 300,450 s,

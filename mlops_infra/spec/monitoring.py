@@ -15,6 +15,8 @@ DRIFT_METRICS = frozenset({"feature_drift", "prediction_drift", "data_quality", 
 """Metrics computed by a scheduled job from captured traffic (they need capture on the endpoint)."""
 LOWER_IS_WORSE = frozenset({"accuracy"})
 """Metrics whose monitor is unhealthy *below* its threshold (all others: above it)."""
+DEFAULT_SCHEDULE_SECONDS = 3600
+"""How often a drift monitor's job runs when the monitor sets no ``schedule`` (1h)."""
 
 
 class Monitor(SpecModel):
@@ -36,3 +38,10 @@ class Monitor(SpecModel):
         description="Limit: a number (0.2 drift score), a time for latency (250ms) or a percentage for error rate (1%)."
     )
     schedule: DurationField | None = Field(default=None, description="How often a drift job runs (1h).")
+
+
+def schedule_seconds(monitor: Monitor) -> int:
+    """Seconds between two runs of a drift monitor's job: its ``schedule``, else
+    :data:`DEFAULT_SCHEDULE_SECONDS`. The one definition: the compiler (``compile/drift_job.py``) and
+    the spec's checks (:mod:`mlops_infra.spec.alarm_periods`) both read it."""
+    return monitor.schedule.seconds if monitor.schedule else DEFAULT_SCHEDULE_SECONDS

@@ -13,7 +13,8 @@ Contract:
   enter the graph.
 - An alert owns its alarm. The monitor defines *what* is measured (metric, statistic, threshold;
   :func:`monitoring.alarm_metric`); the alert decides *how long* (``for`` -> evaluation periods, all
-  datapoints breaching) and *who is told* (alarm and OK actions to its channels' topics). Owning
+  datapoints breaching: :func:`~mlops_infra.spec.alarm_periods.evaluation_periods`, within CloudWatch's
+  evaluation range, which ``validate`` holds every ``for`` to, error ``alert-for-too-long``) and *who is told* (alarm and OK actions to its channels' topics). Owning
   the alarm at the alert keeps one alarm per decision: two alerts on one monitor (a warning after
   30m, a page after 5m) are two alarms, and ``rollback_on`` / ``on_alerts``, which name alerts,
   name alarms. A monitor without an alert still runs (drift jobs publish their metric) but raises
@@ -91,6 +92,7 @@ from mlops_infra.compile.aws import (
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.graph import ResourceOptions, archive, ref
+from mlops_infra.spec.alarm_periods import evaluation_periods
 from mlops_infra.spec.alerting import (
     ROLLBACK_NOTICE_SECONDS,
     Alert,
@@ -231,13 +233,6 @@ def compile_channel(aws: AwsContext, item) -> None:
     if item.name in aws_told_channels(aws.ctx.system):
         training_failures.add_topic_policy(aws, item.name, topic, parent=component, address=f"channels.{item.name}")
     SUBSCRIBERS[item.kind](aws, item, ChannelParts(item.name, component, topic))
-
-
-def evaluation_periods(period: int, for_seconds: int) -> int:
-    """Periods covering ``for`` (rounded up), within CloudWatch's limit on the evaluation range
-    (one day for periods under an hour, seven days otherwise)."""
-    limit = 86400 if period < 3600 else 604800
-    return max(1, min(-(-for_seconds // period), limit // period))
 
 
 def _description(item: Alert, monitor) -> str:

@@ -37,6 +37,8 @@ Contract:
   - drift kinds (``feature_drift``, ``prediction_drift``, ``data_quality``, ``accuracy``): the
     custom metric the drift job publishes in ``MLOps/Monitoring`` with dimensions ``Endpoint``
     (physical name) and ``Monitor``, one datapoint per run, period = the schedule.
+  The periods (and CloudWatch's evaluation ranges) are the spec's rule,
+  :func:`mlops_infra.spec.alarm_periods.alarm_period`, by which ``validate`` bounds each alert's ``for``.
 - A drift monitor (``DRIFT_METRICS``) compiles to a scheduled job, not to SageMaker Model Monitor
   (closed to new customers): a role, a SageMaker pipeline with one Processing step running the
   platform's drift-job image (Evidently) and an EventBridge Scheduler schedule every ``schedule``
@@ -60,6 +62,12 @@ from mlops_infra.compile.aws import arns, drift_image, iam, pipelines, policies,
 from mlops_infra.compile.aws.context import AwsContext, require
 from mlops_infra.compile.aws.schedules import rate_expression
 from mlops_infra.graph import canonical_json, ref
+from mlops_infra.spec.alarm_periods import (
+    ENDPOINT_ALARM_PERIOD,
+    SHORT_RANGE,
+    drift_alarm_period,
+    evaluation_range,
+)
 from mlops_infra.spec.limits import AWS_ALARM_ACTIONS_MAX
 from mlops_infra.spec.monitoring import DRIFT_METRICS, LOWER_IS_WORSE, Monitor
 from mlops_infra.spec.serving import Endpoint
@@ -67,7 +75,6 @@ from mlops_infra.spec.serving import Endpoint
 METRIC_NAMESPACE = "MLOps/Monitoring"
 PROCESSING_METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
 DRIFT_JOB_VOLUME_GB = 30
-MAX_ALARM_PERIOD = 86400
 DRIFT_METRIC_NAMES = {"feature_drift": "FeatureDrift", "prediction_drift": "PredictionDrift",
                       "data_quality": "DataQualityIssues", "accuracy": "Accuracy"}
 
@@ -106,8 +113,9 @@ def _endpoint_dimensions(aws: AwsContext, endpoint: Endpoint) -> dict[str, str]:
 
 def _latency(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     return AlarmMetric({"namespace": "AWS/SageMaker", "metricName": "ModelLatency",
-                        "dimensions": _endpoint_dimensions(aws, endpoint), "extendedStatistic": "p99", "period": 60},
-                       60, alarm_threshold(monitor), "GreaterThanThreshold", "notBreaching")
+                        "dimensions": _endpoint_dimensions(aws, endpoint), "extendedStatistic": "p99",
+                        "period": ENDPOINT_ALARM_PERIOD},
+                       ENDPOINT_ALARM_PERIOD, alarm_threshold(monitor), "GreaterThanThreshold", "notBreaching")
 
 
 ERROR_RATE_EXPRESSION = "errors / invocations"
@@ -119,12 +127,13 @@ def _error_rate(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmM
 
     def metric(query_id: str, name: str) -> dict[str, Any]:
         return {"id": query_id, "returnData": False, "metric": {
-            "namespace": "AWS/SageMaker", "metricName": name, "dimensions": dims, "period": 60, "stat": "Sum"}}
+            "namespace": "AWS/SageMaker", "metricName": name, "dimensions": dims, "period": ENDPOINT_ALARM_PERIOD,
+            "stat": "Sum"}}
 
     queries = [metric("errors", "Invocation5XXErrors"), metric("invocations", "Invocations"),
                {"id": "error_rate", "expression": ERROR_RATE_EXPRESSION,
                 "label": "5XX error rate", "returnData": True}]
-    return AlarmMetric({"metricQueries": queries}, 60, alarm_threshold(monitor),
+    return AlarmMetric({"metricQueries": queries}, ENDPOINT_ALARM_PERIOD, alarm_threshold(monitor),
                        "GreaterThanThreshold", "notBreaching")
 
 
@@ -134,14 +143,9 @@ def drift_metric(aws: AwsContext, monitor: Monitor) -> tuple[str, dict[str, str]
         "Endpoint": serving.endpoint_name(aws, monitor.endpoint), "Monitor": monitor.name}
 
 
-def _drift_period(monitor: Monitor) -> int:
-    """A drift alarm's period: the schedule in whole minutes, at most :data:`MAX_ALARM_PERIOD`."""
-    return min(MAX_ALARM_PERIOD, max(60, -(-drift_job.schedule_seconds(monitor) // 60) * 60))
-
-
 def _drift(aws: AwsContext, monitor: Monitor, endpoint: Endpoint) -> AlarmMetric:
     name, dims = drift_metric(aws, monitor)
-    period = _drift_period(monitor)
+    period = drift_alarm_period(monitor)  # the spec's rule: validate bounds alerts' for by it
     lower = monitor.metric in LOWER_IS_WORSE
     return AlarmMetric({"namespace": METRIC_NAMESPACE, "metricName": name, "dimensions": dims,
                         "statistic": "Minimum" if lower else "Maximum", "period": period},
@@ -331,15 +335,6 @@ def _add_drift_job(aws: AwsContext, monitor: Monitor, component: str) -> None:
 
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-MAX_EVALUATION_RANGE = 604800
-"""Longest evaluation range of an alarm whose period is an hour or more (``Period`` x
-``EvaluationPeriods`` at most seven days; at most one day for shorter periods; botocore cloudwatch
-``PutMetricAlarmInput.Period``: "An alarm's total current evaluation period can be no longer than
-seven days, so Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms
-with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer than
-one day (86,400 seconds)")."""
-SHORT_RANGE = 86400
-"""Longest evaluation range of an alarm whose period is under an hour (see :data:`MAX_EVALUATION_RANGE`)."""
 SILENCE_FINE_PERIOD = 60
 """The silence alarm's period while its horizon fits :data:`SHORT_RANGE`: a minute, the finest
 standard-resolution period (botocore ``PutMetricAlarmInput.Period``: 10, 20 and 30 only for
@@ -365,14 +360,13 @@ def silence_periods(monitor: Monitor) -> tuple[int, int] | None:
     cover :func:`~mlops_infra.compile.monitor_silence.silent_after_seconds` (the horizon, rounded up
     to the minute) while that fits the one-day range of such periods; one-hour periods past it
     (rounded up to the hour); None when the horizon is longer than the seven-day range
-    (:data:`MAX_EVALUATION_RANGE`: a schedule over
+    (:func:`~mlops_infra.spec.alarm_periods.evaluation_range`: a schedule over
     :data:`~mlops_infra.spec.monitor_silence_limits.AWS_SILENCE_MAX_SCHEDULE_SECONDS`, which
     ``validate`` warns of: ``monitor-not-watched``)."""
     horizon = silence.silent_after_seconds(monitor)
     period = SILENCE_FINE_PERIOD if horizon <= SHORT_RANGE else SILENCE_COARSE_PERIOD
     evaluations = -(-horizon // period)
-    limit = SHORT_RANGE if period < 3600 else MAX_EVALUATION_RANGE
-    return (period, evaluations) if evaluations * period <= limit else None
+    return (period, evaluations) if evaluations * period <= evaluation_range(period) else None
 
 
 def warm_up_minutes(monitor: Monitor) -> int:
