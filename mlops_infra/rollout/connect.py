@@ -5,7 +5,8 @@ AWS endpoints get a :class:`SageMakerDriver` (the endpoint's final config and ne
 the graph's endpoint, config and model resources; the autoscaling of its ``primary`` variant from the
 graph's ``aws:appautoscaling`` target whose ``resourceId`` is ``endpoint/<name>/variant/primary`` and
 the policies on it, :func:`declared_scaling`) and :class:`CloudWatchGates`, with boto3's usual
-credential chain and ``AWS_ENDPOINT_URL``; Kubernetes endpoints get a :class:`KServeDriver` on the
+credential chain and ``AWS_ENDPOINT_URL``, once those credentials are known to be of the environment's account
+(:func:`check_account`, before any call that reads or changes the endpoint); Kubernetes endpoints get a :class:`KServeDriver` on the
 graph's namespace through :mod:`mlops_infra.kube` and :class:`PrometheusGates` at ``prometheus_url``. A
 Kubernetes rollout with gates and no Prometheus URL is a :class:`UserError` (it would hold blind, then roll back).
 
@@ -113,8 +114,10 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
         try:  # an unknown AWS_PROFILE, a malformed AWS_ENDPOINT_URL: raised here, before any call
             session = boto3.Session(region_name=region)
             made = {name: session.client(name, config=config) for name in names}
+            caller = caller_account(session.client("sts", config=config))
         except (*aws_errors(), ValueError) as exc:  # ValueError: botocore's "Invalid endpoint: <url>"
             raise aws_failure(exc, graph, endpoint, source) from exc
+        check_account(caller, graph, endpoint, source)
         client = made.__getitem__
         driver = SageMakerDriver(client("sagemaker"), aws_target(graph, plan),
                                  autoscaling=client("application-autoscaling"))
@@ -133,6 +136,35 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
     options = kube_options or graph_options(graph, f"roll out endpoint {endpoint!r}", stack_dir)
     driver = KServeDriver(KubeClient.connect(options), namespace, spec.endpoint)
     return Connected(spec, driver, PrometheusGates(url, namespace=namespace) if spec.gates and url else NoGates())
+
+
+def caller_account(sts: Any) -> str:
+    """The account of the credentials ``sts`` (a boto3 STS client) signs with: ``GetCallerIdentity``'s
+    ``Account`` (botocore ``sts/2011-06-15`` ``GetCallerIdentity``: "No permissions are required to perform
+    this operation", so any valid credentials can make it; missing or refused credentials fail here as they
+    would on the first SageMaker call, and :func:`aws_failure` says so)."""
+    return str(sts.get_caller_identity()["Account"])
+
+
+def check_account(caller: str, graph: DesiredGraph, endpoint: str, source: str = "") -> None:
+    """A UserError when ``caller`` (:func:`caller_account`) is not the account of the graph's environment
+    (``metadata.account``, the spec's ``target.account``; audit closing-39a-3).
+
+    SageMaker endpoints are per account and Region, and ``apply`` only ever deploys into that account (the
+    compiled provider's ``allowedAccountIds``, ``compile/aws/provider.py``: Pulumi refuses other credentials).
+    With another account's credentials (a staging profile left in ``AWS_PROFILE``), the rollout would read
+    "Could not find endpoint" and blame a missing apply, or act on a same-named endpoint of that account. So
+    nothing is read or changed: the error names both accounts and how to use the right one."""
+    account = graph.metadata.get("account")
+    if not account or caller == str(account):
+        return
+    env, region = graph.stack, graph.metadata.get("region") or "?"
+    raise UserError(
+        f"rollout of {endpoint!r} in environment {env!r} ({region}): these AWS credentials are for account "
+        f"{caller}; environment {env} is in account {account}",
+        f"Nothing was read or changed: the rollout acts only in the account apply deploys {env} to. Set AWS_PROFILE "
+        f"to a profile of account {account} (`aws configure list-profiles`; `aws sts get-caller-identity` shows "
+        "the account of the credentials in use), then run the command again.", source=source or None)
 
 
 def aws_errors() -> tuple[type[BaseException], ...]:
@@ -162,7 +194,8 @@ def aws_failure(error: BaseException, graph: DesiredGraph, endpoint: str, source
     - the endpoint URL unreachable (``EndpointConnectionError``, timeouts) or malformed (botocore raises
       ``ValueError("Invalid endpoint: ...")`` from client creation): check ``AWS_ENDPOINT_URL``. Only the
       URL's scheme, host and port are shown.
-    - ``DescribeEndpoint`` answering not found: the endpoint was never applied. botocore's SageMaker model
+    - ``DescribeEndpoint`` answering not found: the endpoint was never applied (the credentials are of the
+      environment's account: :func:`connect` ran :func:`check_account` first). botocore's SageMaker model
       (``sagemaker/2017-07-24/service-2.json``) declares no error for ``DescribeEndpoint``; AWS (and moto)
       answer ``ValidationException`` "Could not find endpoint ..." (``retry.is_not_found``): apply first.
     - access denied (``AccessDenied``, ``AccessDeniedException``, HTTP 403): the IAM action the role lacks,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import assert_clear_error, run_cli
+from tests.support.moto_accounts import use_account
 from tests.support.moto_server import reset, running_moto_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -82,9 +83,7 @@ def test_an_endpoint_not_applied_yet_says_apply_first(aws_home, tmp_path, flag):
     spec.write_text(EXAMPLE.read_text().replace("name: fraud-detection", "name: robustb-never-applied", 1))
     with running_moto_server() as url:
         reset(url)
-        aws_home.setenv("AWS_ENDPOINT_URL", url)
-        aws_home.setenv("AWS_ACCESS_KEY_ID", "testing")
-        aws_home.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        use_account(url, "222222222222", aws_home)  # prod's account: other credentials are refused before this
         result = run_cli("rollout", "scorer", str(spec), "--env", "prod", *flag)
     assert_clear_error(result, "the SageMaker endpoint 'robustb-never-applied-prod-scorer' does not exist",
                  f"mlops-infra apply {spec} --env prod")

@@ -13,7 +13,9 @@ from mlops_infra.rollout.connect import aws_target
 from mlops_infra.spec import load_system
 from tests.rollout.aws_world import IMAGE, ROLE, status_tags
 from tests.support.cli import run_cli, run_cli_subprocess
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_accounts import account_client as client
+from tests.support.moto_accounts import use_account
+from tests.support.moto_server import reset, running_moto_server
 from tests.support.text_edits import edit
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
@@ -69,11 +71,12 @@ def test_the_console_script_prints_no_traceback():
 
 @pytest.fixture
 def moto_env(monkeypatch):
+    """The moto server, with credentials of prod's account (222222222222) in the process's ``AWS_*``: the rollout
+    acts only with credentials of the environment's account (``rollout/connect.py`` ``check_account``), and the
+    helpers' ``client`` seeds and reads that account."""
     with running_moto_server() as url:
         reset(url)
-        for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-            monkeypatch.setenv(key, value)
+        use_account(url, "222222222222", monkeypatch)
         yield url
 
 

@@ -40,6 +40,7 @@ from tests.compile.aws.cases import REFERENCE, compiled, one, policy_statements
 from tests.rollout.aws_world import canary_percent, status_tags
 from tests.rollout.test_scheduled import deploy_previous_version, invoke
 from tests.support.cli import run_cli
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import client, reset
 
 pytestmark = [pytest.mark.moto, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -209,7 +210,7 @@ def aws_env(moto_url, monkeypatch):
     return moto_url
 
 
-def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(world, aws_env):
+def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(world, aws_env, monkeypatch):
     """``mlops-infra rollout`` (the user's command, no notifier) wins the race to the gate and rolls the
     canary back: it prints who the runner will tell; the runner's next tick finds the rollout rolled
     back, sends the notice and records it; the tick after sends nothing."""
@@ -220,6 +221,9 @@ def test_a_rollback_made_from_a_terminal_is_announced_by_the_runners_next_tick(w
     cw = client("cloudwatch", aws_env, document["region"])
     alarm = rollback_alarm(graph)
     cw.put_metric_alarm(**alarm)
+    # this world is seeded with moto's test keys (account 123456789012) under the reference's prod (222222222222),
+    # as channel_topics says; the terminal's credentials stand for prod's (rollout/connect.py checks the account)
+    caller_is(monkeypatch, "222222222222")
     for _ in range(2):  # start, then the first step's 2%
         assert run_cli("rollout", "scorer", str(REFERENCE), "--env", "prod").code == 0
     cw.set_alarm_state(AlarmName=document["rollouts"][0]["plan"]["rollbackAlarms"][0], StateValue="ALARM",

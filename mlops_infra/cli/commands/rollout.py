@@ -38,7 +38,9 @@ Contract:
   (``cli/main.py``).
 - On AWS, a failed AWS call or client (no credentials, an unknown ``AWS_PROFILE``, an unreachable or malformed
   ``AWS_ENDPOINT_URL``, the endpoint not applied yet, access denied) is a user error naming the cause and the fix
-  (:func:`mlops_infra.rollout.connect.aws_failure`), exit 1; never "internal error".
+  (:func:`mlops_infra.rollout.connect.aws_failure`), exit 1; never "internal error". Credentials of another
+  account than the environment's (``sts:GetCallerIdentity``, before any SageMaker call) are refused the same way,
+  naming both accounts (:func:`mlops_infra.rollout.connect.check_account`): nothing is read or changed.
 """
 
 from __future__ import annotations
