@@ -76,6 +76,24 @@ class Rollout(SpecModel):
                     "revision Knative marks failed rolls back at once. Ignored on AWS.",
     )
 
+    min_requests_per_step: int | None = Field(
+        default=None, ge=0, le=INT32_MAX,
+        description="canary (and blue_green on Kubernetes): how many requests the new version must serve in each step before "
+                    "the step can end (default 1). A step under it waits after its bake, then rolls back (a step "
+                    "without requests is no evidence); 0: no minimum.",
+    )
+
+    @field_validator("min_requests_per_step")
+    @classmethod
+    def _min_requests(cls, minimum: int | None, info: ValidationInfo) -> int | None:
+        """Only the rollouts the mlops-infra controller drives count requests (``rollout/reconcile.py``
+        rule 10): canary on both targets, blue_green on Kubernetes."""
+        strategy = info.data.get("strategy")
+        if minimum is not None and strategy is not None and strategy not in CONTROLLER_STRATEGIES:
+            raise ValueError(f"only canary and blue_green rollouts count requests per step, not {strategy}; "
+                             "remove min_requests_per_step")
+        return minimum
+
     @field_validator("not_ready_timeout")
     @classmethod
     def _not_ready_timeout(cls, timeout: Duration | None, info: ValidationInfo) -> Duration | None:

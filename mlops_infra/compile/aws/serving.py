@@ -521,11 +521,14 @@ def canary_rollout(aws: AwsContext, item: Endpoint) -> dict[str, Any]:
     the endpoint, adds a ``canary`` variant with the new model at weight 0, walks ``steps`` with
     ``UpdateEndpointWeightsAndCapacities``, baking ``bakeSeconds`` at each and rolling back when a
     ``rollbackAlarms`` alarm fires (or stays unreadable for ``gateTimeoutSeconds``), then lands the
-    graph's config with ``RetainAllVariantProperties`` (autoscaled counts survive).
+    graph's config with ``RetainAllVariantProperties`` (autoscaled counts survive). ``minRequestsPerStep``:
+    the spec's ``rollout.min_requests_per_step``, only when it sets one (the controller's default is 1,
+    ``rollout/model.py`` ``DEFAULT_MIN_REQUESTS_PER_STEP``; ``rollout/reconcile.py`` rule 10).
     """
     physical = endpoint_name(aws, item.name)
     rollout = item.rollout
-    return {
+    minimum = {} if rollout.min_requests_per_step is None else {"minRequestsPerStep": rollout.min_requests_per_step}
+    return {**minimum,
         "strategy": rollout.strategy, "steps": list(rollout.steps),
         "bakeSeconds": rollout.bake.seconds if rollout.bake else 0, "gateTimeoutSeconds": GATE_TIMEOUT_SECONDS,
         "rollbackAlarms": [aws.alarm_names[a] for a in _rollback_alarms(aws, item)],

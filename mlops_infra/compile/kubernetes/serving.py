@@ -353,12 +353,14 @@ def rollout_plan(endpoint: Endpoint, urn: str) -> dict[str, Any] | None:
 
     ``notReadyTimeoutSeconds``: how long the new version's Knative revision may stay not ready before
     the controller rolls back (``rollout.not_ready_timeout``, default :data:`NOT_READY_TIMEOUT_SECONDS`;
-    ``rollout/reconcile.py`` rule 2)."""
+    ``rollout/reconcile.py`` rule 2). ``minRequestsPerStep``: the spec's ``rollout.min_requests_per_step``,
+    only when it sets one (the controller's default is 1; ``rollout/reconcile.py`` rule 10)."""
     rollout = endpoint.rollout
     if rollout.strategy not in ("canary", "blue_green"):
         return None
     steps = list(rollout.steps) if rollout.strategy == "canary" else [0, 100]
-    return {"strategy": rollout.strategy, "steps": steps, "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
+    minimum = {} if rollout.min_requests_per_step is None else {"minRequestsPerStep": rollout.min_requests_per_step}
+    return {**minimum, "strategy": rollout.strategy, "steps": steps, "bakeSeconds": rollout.bake.seconds if rollout.bake else 0,
             "rollbackAlerts": list(rollout.rollback_on), "controller": CONTROLLER, "resource": urn,
             "gateTimeoutSeconds": GATE_TIMEOUT_SECONDS,
             "notReadyTimeoutSeconds": rollout.not_ready_timeout.seconds if rollout.not_ready_timeout
