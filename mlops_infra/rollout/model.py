@@ -5,7 +5,9 @@ Contract:
   steps in percent of traffic on the new version, ending at 100; the bake at each step; the gate
   names (CloudWatch alarm names on AWS, alert names on Kubernetes); how long an unreadable gate may
   hold a step before the rollout rolls back (``gate_timeout_seconds``); Kubernetes only: how long a
-  new revision may stay not ready before the rollout rolls back (``not_ready_timeout_seconds``).
+  new revision may stay not ready before the rollout rolls back (``not_ready_timeout_seconds``);
+  how many requests the new version must serve in each step (:meth:`RolloutSpec.min_requests`, the
+  plan's ``minRequestsPerStep``, default :data:`DEFAULT_MIN_REQUESTS_PER_STEP`).
 - :class:`RolloutStatus` is persisted by the driver (SageMaker endpoint tags, the KServe endpoint's
   ``rollout-<endpoint>`` ConfigMap) as flat strings (:meth:`RolloutStatus.to_fields` /
   :meth:`from_fields`), each at most 256 characters (the SageMaker tag value limit, botocore ``TagValue`` max 256). ``step`` indexes
@@ -71,6 +73,10 @@ Knative. It is the backstop for what Knative leaves Unknown longer: a revision w
 raised for a slow start (a GPU node provisioned on demand by a cluster autoscaler, a serving image of
 several gigabytes, a large model to load: minutes each). 30 minutes = three default deadlines. The spec's
 ``rollout.not_ready_timeout`` sets it per endpoint (``spec/serving.py``, at least the 600 s deadline)."""
+DEFAULT_MIN_REQUESTS_PER_STEP = 1
+"""A step's bake does not end before the new version has served this many requests in the step (when
+the gate reader counts them), unless the plan's ``minRequestsPerStep`` says otherwise (the spec's
+``rollout.min_requests_per_step``; 0: no minimum). ``rollout/reconcile.py`` rule 10."""
 MAX_FIELD = 256
 OPTIONAL_FIELDS = ("reason", "in-effect", "blind-since", "pending-since", "notice")
 """The fields :meth:`RolloutStatus.to_fields` writes only in some phases or states (module contract)."""
@@ -110,6 +116,12 @@ class RolloutSpec:
 
     def option(self, key: str, default: Any = None) -> Any:
         return dict(self.extra).get(key, default)
+
+    @property
+    def min_requests(self) -> int:
+        """The plan's ``minRequestsPerStep`` (absent: :data:`DEFAULT_MIN_REQUESTS_PER_STEP`)."""
+        value = self.option("minRequestsPerStep")
+        return DEFAULT_MIN_REQUESTS_PER_STEP if value is None else int(value)
 
 
 @dataclass(frozen=True)
@@ -249,7 +261,14 @@ class GateReading:
     notice blamed the fix for the stable version's value); "": nothing of it to report. ``hold``: a
     ``pending`` reading only, how long (seconds) it may hold a baked step before the rollout rolls back
     (``rollout/reconcile.py`` rule 8; ``gates/prometheus.py`` derives it from the alert's ``for``);
-    None: no bound given (a reader that cannot tell; the step waits as long as the reading stays pending)."""
+    None: no bound given (a reader that cannot tell; the step waits as long as the reading stays pending).
+    ``requests``: how many requests the new version served in the step's window, as the reader counted
+    them (CloudWatch: the canary variant's ``Invocations``, ``gates/cloudwatch.py``; Prometheus: the
+    canary revision's ``revision_app_request_count``, ``gates/prometheus.py``); a bake does not end while
+    it is under the plan's ``minRequestsPerStep`` (``rollout/reconcile.py`` rule 10); None: not counted.
+    ``lag``: how long (seconds) after a moment the reader's series may still gain datapoints for it
+    (CloudWatch: twice the alarm's period, the period to complete and one more to be published,
+    ``gates/cloudwatch.py``); the finish waits it after the last step's bake (rule 10); None: none."""
 
     name: str
     state: GateState
@@ -257,6 +276,8 @@ class GateReading:
     detail: str = ""
     stable: str = ""
     hold: float | None = None
+    requests: float | None = None
+    lag: float | None = None
 
     def describe(self) -> str:
         value = f" = {self.value:g}" if self.value is not None else ""

@@ -94,6 +94,23 @@ Rules, in order:
    in its message. Rolling back on it rolled back every new version at its first step while the
    stable version breached (an incident: the fix could not be released) and told the on-call the new
    version had the stable version's value (audit rolloutrun-3).
+10. A step without requests is no evidence. When the gate reader counts the new version's requests
+   in the step (``GateReading.requests``: the canary variant's ``Invocations`` on AWS,
+   ``gates/cloudwatch.py``; the canary revision's ``revision_app_request_count`` on Kubernetes,
+   ``gates/prometheus.py``), a baked step whose count is under the plan's ``minRequestsPerStep``
+   (``RolloutSpec.min_requests``, default 1; 0: no minimum; a step at 0%, blue/green's before its
+   switch, needs none) does not end: it waits at the step's share,
+   as for a pending gate (rule 8, the same ``pending_since`` spell), for at most
+   ``gate_timeout_seconds`` from the spell's first pass, then rolls back ("step 1 (2%): the canary
+   served 0 requests in 25m00s; at least 1 needed (held 15m00s after the bake ...)"). The gates' own
+   contracts count a period without requests neither as a breach nor as healthy, so without this
+   rule a version that served nobody "passed all 6 steps" (audit rolloutaws-3). Every pass's message
+   of a counted step names the count (baking, moving on, the finish and its reason). The finish also
+   waits the readings' ``GateReading.lag`` after the last step's bake (CloudWatch: two periods, the
+   bake's last minute to complete and to be published, ``gates/cloudwatch.py``), so that minute,
+   published after the pass that ends the bake, is judged: nothing reads the canary after the
+   finish; a later step's window reaches back one period on the canary variant for the same minute
+   of the step before (audit rolloutaws-8).
 
 When a step is in effect. ``bake`` is the time at each step before the next (docs/spec.md), i.e. the
 time the endpoint serves the step's share. A traffic change is not in effect when it is asked for:
@@ -317,7 +334,9 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
     cleared = _cleared(status)
     ends = status.in_effect + spec.bake_seconds
     if now < ends:
-        return Decision("wait", f"step {step + 1} ({percent}%): baking, {duration(ends - now)} left", percent,
+        served = _served(gates)
+        so_far = "" if served is None else f"; {served:g} request{_plural(served)} served so far"
+        return Decision("wait", f"step {step + 1} ({percent}%): baking, {duration(ends - now)} left{so_far}", percent,
                         cleared, ends)
     pending = [g for g in gates if g.state == "pending"]
     if pending:
@@ -342,14 +361,61 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         return Decision("wait", f"step {step + 1} ({percent}%): baked, but {names}: its condition holds and its "
                         f"`for` has not elapsed; waiting for it to fire (roll back) or resolve before {after}{bound}",
                         percent, held, None if limit is None else first + limit)
+    served = _served(gates)
+    short = _too_few(spec, status, served, now)
+    if short is not None:
+        return short
+    count = "" if served is None else f" (step {step + 1} served {served:g} request{_plural(served)})"
+    lags = [g.lag for g in gates if g.lag]
+    published = ends + max(lags, default=0)
+    if step + 1 == len(spec.steps) and now < published:
+        return Decision("wait", f"step {step + 1} ({percent}%): baked{count}; waiting {duration(published - now)} "
+                        "for the gates' metrics to publish the bake's last minute before the finish", percent,
+                        cleared, published)
     if step + 1 < len(spec.steps):
         following = spec.steps[step + 1]
-        return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}",
-                        following, status.evolve(step=step + 1, since=now, blind_since=None, in_effect=None,
-                                                 pending_since=None))
-    return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps", 100,
-                    status.evolve(phase="finished", since=now, blind_since=None, pending_since=None,
-                                  reason="all steps passed"))
+        return Decision("set_traffic", f"step {step + 2}: {following}% of traffic to version {status.revision}"
+                        f"{count}", following, status.evolve(step=step + 1, since=now, blind_since=None,
+                                                             in_effect=None, pending_since=None))
+    reason = "all steps passed" if served is None else f"all steps passed; the last served {served:g} " \
+        f"request{_plural(served)}"
+    return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps{count}", 100,
+                    status.evolve(phase="finished", since=now, blind_since=None, pending_since=None, reason=reason))
+
+
+def _served(gates: Sequence[GateReading]) -> float | None:
+    """The new version's requests in the step, as the gate reader counted them (the fewest any reading
+    gives); None: not counted (rule 10)."""
+    counted = [g.requests for g in gates if g.requests is not None]
+    return min(counted) if counted else None
+
+
+def _plural(count: float) -> str:
+    return "" if count == 1 else "s"
+
+
+def _too_few(spec: RolloutSpec, status: RolloutStatus, served: float | None, now: float) -> Decision | None:
+    """Rule 10: a baked step whose new version served fewer than ``spec.min_requests`` requests holds,
+    for at most ``gate_timeout_seconds`` from the spell's first pass (``pending_since``), then rolls
+    back; None: enough requests, none required, or not counted."""
+    needed = spec.min_requests
+    step, percent = status.step, spec.steps[status.step]
+    if served is None or needed <= 0 or served >= needed or percent == 0:
+        return None  # a 0% step (blue/green's, before the switch) serves no request by design
+    first = now if status.pending_since is None else status.pending_since
+    limit = spec.gate_timeout_seconds
+    seen = (f"step {step + 1} ({percent}%): the canary served {served:g} request{_plural(served)} in "
+            f"{duration(now - status.since)}; at least {needed} needed")
+    if now - first >= limit:
+        reason = (f"{seen} (held {duration(now - first)} after the bake of {duration(spec.bake_seconds)} on version "
+                  f"{status.revision}: a step without requests is no evidence)")
+        return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
+                                                                             since=now))
+    held = None if status.pending_since == first and status.blind_since is None else \
+        status.evolve(blind_since=None, pending_since=first)
+    return Decision("wait", f"{seen}: baked, waiting for requests before "
+                    f"{'the finish' if step + 1 == len(spec.steps) else f'step {step + 2}'} (rolling back in "
+                    f"{duration(first + limit - now)} if too few come)", percent, held, first + limit)
 
 
 def _cleared(status: RolloutStatus) -> RolloutStatus | None:

@@ -91,7 +91,10 @@ class Pass:
 
 def gate_window(observed: Observed, command: Command = None) -> float | None:
     """When the current step started, if the gates must be read for this observation (a rollout of
-    the observed revision in progress, and no abort); None: no gates to read."""
+    the observed revision in progress, and no abort); None: no gates to read. The readers count the
+    step's requests from there; the CloudWatch reader reads the canary variant's series from one
+    period earlier, so the previous step's last minute, published after the pass that moved on, is
+    judged (``gates/cloudwatch.py``, audit rolloutaws-8)."""
     status = observed.status
     if status is None or status.phase != "progressing" or status.revision != observed.revision or command == "abort":
         return None

@@ -183,9 +183,12 @@ def test_aws_an_alarm_on_the_stable_variant_does_not_roll_back_a_healthy_canary(
                             ComparisonOperator="GreaterThanThreshold", Dimensions=dims["primary"])
 
         def put(variant: str, microseconds: float) -> None:
+            """A request's latency on ``variant``, and the request itself (``Invocations``: the canary's
+            requests in the step are counted, rollout/reconcile.py rule 10)."""
             cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
                 {"MetricName": "ModelLatency", "Dimensions": dims[variant], "Value": microseconds,
-                 "Unit": "Microseconds"}])
+                 "Unit": "Microseconds"},
+                {"MetricName": "Invocations", "Dimensions": dims[variant], "Value": 1, "Unit": "None"}])
 
         now = time.time()
         put("primary", 900000)

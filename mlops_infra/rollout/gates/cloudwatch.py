@@ -42,6 +42,31 @@ Contract of :class:`CloudWatchGates` (any boto3-compatible CloudWatch client):
   version's (audit rolloutrun-3). An alarm that names no stable variant (or a plan without a canary
   variant) has no series of the new version's own: it is judged as before, by its state and its
   datapoints.
+- The canary's window reaches back one period. A step's window starts when its traffic was set
+  (``since``, ``rollout/runner.py`` ``gate_window``), but SageMaker publishes its invocation metrics
+  "at a 1-minute frequency" ("SageMaker AI endpoint invocation metrics", above): a minute's datapoint
+  exists only once the minute is over, and CloudWatch shows it in near real time, after the pass that
+  ended the previous step's bake and moved on. Read from ``since``, the previous step's last minute
+  (``t + period <= since``) was in no window and never judged (audit rolloutaws-8). So the canary
+  variant's series is read from ``since`` minus the alarm's period: the canary series is the new
+  version's alone (only that version serves on the canary variant), so the previous step's minute is
+  the same version's evidence, at a smaller share. The stable variant's series and an alarm that is
+  not per variant keep ``since`` (before the first step they would be the stable version's). The
+  first step reaches back too: before it the canary variant was absent (after a finish) or idle at
+  weight 0 with a rolled-back version (after a rollback), which serves no request, so only a start
+  within a minute of a rollback could see that version's last datapoint (stricter, never looser).
+  After the last step nothing reads the canary again, so every reading carries ``lag`` = two
+  periods (:data:`PUBLISHED_AFTER_PERIODS`) and the finish waits that long after the last bake
+  (``rollout/reconcile.py`` rule 10).
+- Requests. The canary's request count in the step: ``Invocations`` ("The number of InvokeEndpoint
+  requests sent to a model endpoint. To get the total number of requests ... use the Sum statistic",
+  dimensions ``EndpointName, VariantName``, same page) of the plan's ``endpointName`` (else the
+  endpoint its per-variant alarms name) and ``canaryVariant``, ``Sum`` per minute, summed over the periods overlapping the step (from ``since``,
+  no reach-back: the count is the step's own), read in the same ``GetMetricData`` call as the gates.
+  A minute without requests has no datapoint ("no evidence", above), so an absent series counts 0.
+  Every reading of that rollout carries it (``GateReading.requests``); the reconciler holds a baked
+  step under the plan's ``minRequestsPerStep`` (``rollout/reconcile.py`` rule 10). When the count
+  cannot be read, every gate of that rollout is ``unreadable``: a count never read is never "enough".
 - :meth:`CloudWatchGates.read_many` reads the gates of many rollouts at once (a fleet pass,
   :mod:`mlops_infra.rollout.fleet`) in as few calls as the API allows: ``DescribeAlarms`` with at most
   100 ``AlarmNames`` per call (botocore ``AlarmNames`` max 100; ``MaxRecords`` 100, following
@@ -63,7 +88,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,11 +103,21 @@ COMPARE = {
 ALARMS_PER_CALL = 100
 QUERIES_PER_CALL = 500
 VARIANT = "VariantName"
+REQUESTS = ""
+"""The key of the canary's request count among a request's series (no alarm has an empty name)."""
+PUBLISHED_AFTER_PERIODS = 2
+"""``GateReading.lag`` in alarm periods: the period in which a moment falls completes at most one
+period later, and CloudWatch gets one more to publish it (SageMaker: "at a 1-minute frequency", near
+real time; see the contract, "The canary's window reaches back one period")."""
+REQUEST_PERIOD = 60
+"""The period of the ``Invocations`` query: SageMaker publishes its invocation metrics "at a 1-minute
+frequency" ("SageMaker AI endpoint invocation metrics")."""
 
 
 @dataclass(frozen=True)
 class _Series:
-    """One series a gate reads: the alarm's metric (``canary`` False) or the same on the canary variant."""
+    """One series read: a gate's alarm metric (``canary`` False), the same on the canary variant, or
+    (``gate`` "", :data:`REQUESTS`) the canary variant's request count."""
 
     index: int
     gate: str
@@ -109,26 +144,38 @@ class CloudWatchGates:
         series: list[_Series] = []
         for index, (spec, since) in enumerate(requests):
             stable, canary = spec.option("variant"), spec.option("canaryVariant")
+            endpoint = spec.resource or spec.option("endpointName")
             for name in spec.gates:
                 alarm = alarms.get(name)
                 queries = _queries(alarm) if alarm is not None else ()
                 if not queries:
                     continue
-                start = min(since, now - _period(alarm))
-                series.append(_Series(index, name, alarm, start, False, queries))
+                period = _period(alarm)
+                series.append(_Series(index, name, alarm, min(since, now - period), False, queries))
                 moved = _on_variant(queries, stable, canary) if stable and canary else None
-                if moved is not None:
-                    series.append(_Series(index, name, alarm, start, True, moved))
+                if moved is not None:  # the new version's own series: from the previous step's last period
+                    series.append(_Series(index, name, alarm, min(since - period, now - period), True, moved))
+                    endpoint = endpoint or _endpoint(moved)
+            counted = _invocations(str(endpoint), str(canary)) if endpoint and canary else None
+            if counted is not None:
+                series.append(_Series(index, REQUESTS, {"Period": REQUEST_PERIOD}, since, True, counted))
         windows = self._windows(series, now)
         out = []
         for index, (spec, _) in enumerate(requests):
+            served = windows.get((index, REQUESTS))
+            count = served.count if isinstance(served, _Window) else None
             readings = []
             for name in spec.gates:
                 if name in failed:
                     readings.append(GateReading(name, "unreadable", detail=failed[name]))
+                elif isinstance(served, str):
+                    readings.append(GateReading(name, "unreadable", detail=served))
                 else:
-                    readings.append(_reading(name, alarms.get(name), windows.get((index, name)),
-                                             spec.option("variant")))
+                    alarm = alarms.get(name)
+                    reading = _reading(name, alarm, windows.get((index, name)), spec.option("variant"))
+                    if reading.state != "unreadable" and alarm is not None:
+                        reading = replace(reading, requests=count, lag=PUBLISHED_AFTER_PERIODS * _period(alarm))
+                    readings.append(reading)
             out.append(readings)
         return out
 
@@ -155,6 +202,9 @@ class CloudWatchGates:
             for number, one in enumerate(chunk):
                 period = _period(one.alarm)
                 points = sorted(((t, v) for t, v in found.get(number, []) if t + period > one.since), reverse=True)
+                if one.gate == REQUESTS:
+                    out[(one.index, REQUESTS)] = _Window(count=sum(v for _, v in points))
+                    continue
                 compare = COMPARE.get(one.alarm.get("ComparisonOperator", ""))
                 threshold = one.alarm.get("Threshold")
                 breach = bool(compare and threshold is not None and any(compare(v, threshold) for _, v in points))
@@ -221,6 +271,8 @@ class _Window:
     canary_breach: bool = False
     per_variant: bool = False
     """The canary variant's series was read (the alarm names the stable variant)."""
+    count: float | None = None
+    """:data:`REQUESTS` only: the canary variant's ``Invocations`` over the step."""
 
     def with_series(self, canary: bool, value: float | None, breach: bool) -> _Window:
         if canary:
@@ -248,6 +300,25 @@ def _queries(alarm: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         return ()
     keep = ("Id", "MetricStat", "Expression", "Label", "ReturnData", "Period")
     return tuple({k: q[k] for k in keep if k in q} for q in metrics)
+
+
+def _endpoint(queries: tuple[dict[str, Any], ...]) -> str | None:
+    """The ``EndpointName`` a per-variant alarm's queries name (the endpoint when the plan gives none)."""
+    for query in queries:
+        for dimension in (query.get("MetricStat") or {}).get("Metric", {}).get("Dimensions") or []:
+            if dimension.get("Name") == "EndpointName" and dimension.get("Value"):
+                return str(dimension["Value"])
+    return None
+
+
+def _invocations(endpoint: str, canary: str) -> tuple[dict[str, Any], ...]:
+    """The query of the canary variant's request count: ``Invocations``, ``Sum`` per minute, on
+    ``EndpointName`` = the plan's ``endpointName`` (else the one its per-variant alarms name) and
+    ``VariantName`` = its ``canaryVariant`` (see the contract, "Requests")."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": VARIANT, "Value": canary}]
+    return ({"Id": "n", "ReturnData": True, "MetricStat": {
+        "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": dimensions},
+        "Period": REQUEST_PERIOD, "Stat": "Sum"}},)
 
 
 def _on_variant(queries: tuple[dict[str, Any], ...], stable: str, canary: str) -> tuple[dict[str, Any], ...] | None:
