@@ -85,6 +85,10 @@ REASON_CODES: dict[str, str] = {
                  "the live reason and what to do; a failed Job with pulumi.com/replaceUnready is replaced (its provider "
                  "does it)",
     "no-change": "desired and prior inputs are equal",
+    "adopted": "a SageMaker model or endpoint config the plan creates (or replaces) already exists under the very "
+               "name, which a hash of its content makes (a rollout kept it: the previous version set back in the "
+               "spec): apply adopts it (Pulumi's import resource option), SageMaker refuses to create it again; "
+               "only `plan --refresh` and `apply` read it, the mark is the change's importId",
     "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
                "this resource: no delete, no create; updated in place when its inputs differ",
 }
@@ -160,6 +164,12 @@ class ResourceChange:
     (``plan/readiness.py``), whatever its action: a ``no-op`` with reason ``not-ready``, a failed Job
     replaced, or a change planned anyway (its reason then says so too). In JSON, ``"notReady": true``,
     written only when set (so plans without ``--refresh`` keep their bytes).
+    ``import_id`` (``"importId"`` in JSON, written only when set) marks a create or replace whose new
+    object already exists in the cloud under that id and is adopted, not created (reason ``adopted``,
+    ``plan/adopted.py``): Pulumi's ``import`` resource option, which ``mlops-infra apply`` gives the
+    program for that ``up`` (``apply/adoption.py``). The action stays the create or replace it is: the
+    URN still gets another object and a replaced one is still forgotten, so counts, sequences and the
+    rollouts a plan announces are the same; only where the new object comes from differs.
     """
 
     urn: str
@@ -175,6 +185,7 @@ class ResourceChange:
     blocked: str | None = None
     retained: bool = False
     not_ready: bool = False
+    import_id: str = ""
 
     @property
     def destroys(self) -> bool:
@@ -194,6 +205,8 @@ class ResourceChange:
             out["retainOnDelete"] = True
         if self.not_ready:
             out["notReady"] = True
+        if self.import_id:
+            out["importId"] = self.import_id
         return out
 
     @classmethod
@@ -202,7 +215,7 @@ class ResourceChange:
                    Reason(data["reason"]["code"], data["reason"]["message"]),
                    tuple(AttributeChange.from_json(c) for c in data["changes"]), data["address"] or "",
                    data["role"] or "", data["custom"], data["deleteBeforeReplace"], data["blocked"],
-                   data.get("retainOnDelete", False), data.get("notReady", False))
+                   data.get("retainOnDelete", False), data.get("notReady", False), data.get("importId", ""))
 
     @staticmethod
     def built(urn: str, type: str, name: str, action: Action, reason: Reason, changes: tuple[AttributeChange, ...],
@@ -214,7 +227,7 @@ class ResourceChange:
         change.urn, change.type, change.name, change.action, change.reason = urn, type, name, action, reason
         change.changes, change.address, change.role, change.custom = changes, address, role, custom
         change.delete_before_replace, change.blocked, change.retained = delete_before_replace, blocked, False
-        change.not_ready = False
+        change.not_ready, change.import_id = False, ""
         change.__class__ = ResourceChange
         return change
 
@@ -689,6 +702,9 @@ def plan_json_schema() -> dict[str, Any]:
                            "summary.destroy."},
         "notReady": {"const": True, "description": "Only in a refreshed plan, on a resource read live that is not "
                      "ready (whatever its action); counted in summary.notReady."},
+        "importId": {"type": "string", "minLength": 1, "description": "Only on a create or replace whose new "
+                     "object already exists in the cloud (reason adopted): its id, which apply imports (Pulumi's "
+                     "import resource option) instead of creating it."},
     }, required=["urn", "type", "name", "action", "reason", "address", "role", "custom", "deleteBeforeReplace",
                  "blocked", "changes"])
     ml = _obj({"address": _t("string", "The ML item (endpoints.scorer), or \"system\" for totals."),

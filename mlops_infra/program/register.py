@@ -25,7 +25,10 @@ feature).
 order of a replace) or an explicit ``True``/``False``, which the SDK sends with
 ``deleteBeforeReplaceDefined`` (pulumi/runtime/resource.py) so the engine uses it instead of the
 provider's answer; a URN that ``$MLOPS_INFRA_DELETE_FIRST`` names gets ``True`` for that run
-(:mod:`mlops_infra.program.delete_first`: a Failed SageMaker endpoint apply replaces).
+(:mod:`mlops_infra.program.delete_first`: a Failed SageMaker endpoint apply replaces); a URN that
+``$MLOPS_INFRA_ADOPT`` names gets ``import_=<its id>`` for that run (:mod:`mlops_infra.program.adopt`: a SageMaker
+model or endpoint config that already exists under its content-hash name is adopted, not created; audit
+rolloutaws-7).
 A graph the SDK cannot express (unknown input name, unknown token) raises :class:`GraphRegistrationError`:
 that is a bug in the compiler, never a user mistake.
 """
@@ -40,6 +43,7 @@ from typing import Any
 import pulumi
 
 from mlops_infra.graph import REF, DesiredGraph, DesiredResource, iter_refs
+from mlops_infra.program.adopt import adopted_ids, import_id
 from mlops_infra.program.components import MlComponent, component_class
 from mlops_infra.program.delete_first import delete_first_urns
 from mlops_infra.program.inputs import to_pulumi
@@ -90,8 +94,9 @@ def registration_order(resources: Iterable[DesiredResource]) -> list[str]:
 def register_graph(graph: DesiredGraph) -> Registration:
     """Register every resource of ``graph`` (see the module contract)."""
     registration = Registration()
+    adopted = adopted_ids()  # rolloutaws-7: this run imports these (apply/adoption.py), read once
     for resource in _ordered(graph):
-        registration.resources[resource.urn] = _register(resource, registration.resources)
+        registration.resources[resource.urn] = _register(resource, registration.resources, adopted)
     for res in registration.resources.values():
         if isinstance(res, MlComponent):
             res.finish()
@@ -108,7 +113,8 @@ def _ordered(graph: DesiredGraph) -> list[DesiredResource]:
     return [by_urn[urn] for urn in registration_order(graph.resources)]
 
 
-def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) -> pulumi.ResourceOptions:
+def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource],
+             adopted: dict[str, str] | None = None) -> pulumi.ResourceOptions:
     refs = {r[REF] for r in iter_refs(resource.inputs)}
     explicit = [registered[u] for u in resource.dependencies if u not in refs]
     options = resource.options
@@ -125,11 +131,13 @@ def _options(resource: DesiredResource, registered: dict[str, pulumi.Resource]) 
         retain_on_delete=options.retain_on_delete or None,
         aliases=list(options.aliases) or None,
         deleted_with=registered[options.deleted_with] if options.deleted_with else None,
+        import_=import_id(resource, adopted) if adopted else None,  # rolloutaws-7: adopted for this run only
     )
 
 
-def _register(resource: DesiredResource, registered: dict[str, pulumi.Resource]) -> pulumi.Resource:
-    opts = _options(resource, registered)
+def _register(resource: DesiredResource, registered: dict[str, pulumi.Resource],
+              adopted: dict[str, str] | None = None) -> pulumi.Resource:
+    opts = _options(resource, registered, adopted)
 
     def lookup(urn: str) -> pulumi.Resource:
         if urn not in registered:

@@ -329,7 +329,10 @@ def attr_line(change: AttributeChange) -> AttrLine:
 
 ACTION_WORDS = {Action.CREATE: "will be created", Action.UPDATE: "will be updated in place",
                 Action.REPLACE: "must be replaced", Action.DELETE: "will be destroyed", Action.READ: "will be read"}
-_SELF_EXPLAINING = ("will be ", "be updated in place", "blocked", "must be replaced", "this resource is ")
+_SELF_EXPLAINING = ("will be ", "be updated in place", "blocked", "must be replaced", "this resource is ",
+                    "adopted, not created")
+"""Phrases of a reason message that say what happens: :func:`explain` shows such a message alone (an adopted
+model or config, reason ``adopted``: ``plan/adopted.py``, says it is imported, not created)."""
 
 
 def explain(change: ResourceChange) -> str:

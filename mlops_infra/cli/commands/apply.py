@@ -68,6 +68,11 @@ Contract, in order (nothing in the cloud changes before step 5):
    ``Creating``/``Updating``/``SystemUpdating``, or whose read fails, is left out of ``up`` with its dependents
    (``--exclude``, ``--exclude-dependents``; never with phase 1's ``--target``), so its state keeps the record
    (closing-36a-1); any other status keeps Pulumi's update; each is said (:mod:`mlops_infra.apply.failed_endpoints`).
+   Then each SageMaker model and endpoint config the plan creates (or replaces) that already exists under the very
+   name (``DescribeModel``/``DescribeEndpointConfig``: the previous version set back in the spec, whose kept
+   objects the compiled content-hash names match) is adopted: its rollout kept-entry untagged, and ``up``
+   imports it (Pulumi's ``import`` option, for that ``up`` only, never a targeted phase 1) instead of creating
+   what SageMaker refuses to create again; each is said (:mod:`mlops_infra.apply.adoption`, audit rolloutaws-7).
    Ctrl-C or SIGTERM while it runs cancels ``pulumi up`` as at Pulumi's own terminal (the first lets
    Pulumi finish the operations in flight, save the state and unlock; a second terminates it), waits for
    Pulumi to exit and stops there: one line saying what happened, then the pending operations (named)
@@ -208,6 +213,7 @@ def apply(
                                              expected_serial=prior.serial))
     _confirm(yes, env)
     failed, delete_first, excluded = _failed_endpoints(graph, current, prior, out)  # Failed: replaced, deleted first
+    adopted = _adopted(graph, current, out)  # rolloutaws-7: a kept model/config the plan creates again is imported
     sequences = _without(current.sequences, excluded, graph)  # closing-36a-1: a Creating one is left out
     from mlops_infra.apply.events import EventRenderer
     from mlops_infra.apply.model_versions import registry_view_env
@@ -225,6 +231,8 @@ def apply(
     applied = []  # the `up`s that ran to the end (phase 1 of an ordered apply), said if a later one is refused
 
     def up(**phase):  # closing-35d: `--replace` the resources an empty update cannot finish (plan/init_errors)
+        if adopted and not phase.get("targets"):  # rolloutaws-7: imported by the untargeted `up` only
+            phase["extra_env"] = {**phase.get("extra_env", {}), **adopted}
         try:
             result = engine.up(directory, env, on_event=renderer, system_file=system_file,
                                project=desired.system.metadata.name,
@@ -292,6 +300,17 @@ def _failed_endpoints(graph, plan, prior, out: Console) -> tuple[tuple[str, ...]
     from mlops_infra.apply.failed_endpoints import check
 
     return check(plan, prior, graph.metadata.get("region"), lambda line: out.print(line, markup=False), graph=graph)
+
+
+def _adopted(graph, plan, out: Console) -> dict[str, str]:
+    """On AWS, the environment that makes ``up`` import the SageMaker models and endpoint configs the plan creates
+    that already exist (each said; their kept entries untagged first: :mod:`mlops_infra.apply.adoption`); {}
+    elsewhere or when there are none."""
+    if graph.metadata.get("cloud") != "aws":
+        return {}
+    from mlops_infra.apply.adoption import check
+
+    return check(plan, graph, graph.metadata.get("region"), lambda line: out.print(line, markup=False)).env
 
 
 def _without(sequences, excluded: tuple[str, ...], graph) -> list:

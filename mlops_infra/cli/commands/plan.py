@@ -20,7 +20,10 @@ Contract:
   honoured), each call bounded (connect 5 s, read 10 s) and the whole scan by ``--refresh-timeout``
   (default 30 s plus 20 ms per resource read, or ``MLOPS_INFRA_REFRESH_TIMEOUT``). Reads that fail are
   never "no drift": the plan says how many resources could not be read, by cause and AWS error code,
-  in every format. On a Kubernetes target it runs the cluster preflight (finding A5,
+  in every format. On AWS it also asks whether each SageMaker model and endpoint config the plan creates
+  already exists under its name (:func:`adoption_preflight`, audit rolloutaws-7: the previous version set back
+  in the spec names the objects a rollout kept) and marks those adopted (reason ``adopted``, ``importId``):
+  ``apply`` imports them instead of creating them. On a Kubernetes target it runs the cluster preflight (finding A5,
   :func:`cluster_preflight`: one warning per missing prerequisite, with how to enable it) and refuses
   (exit 1, nothing planned) a namespace whose labels say another system or environment applied there
   (:func:`namespace_owner_preflight`, finding collisions-2), then reads
@@ -146,6 +149,8 @@ def plan(
     del desired, system
     result = with_target_source(make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings],
                                      target.stack_dir(env)), env_target)
+    if refresh and getattr(env_target, "kind", None) == "aws":  # rolloutaws-7: kept objects planned again
+        result = adoption_preflight(result, graph, EXISTING_READ_SECONDS)
     if failed:
         result = amended(result, guardrails=failed)
     print_guardrails(result, loaded, err)
@@ -475,6 +480,48 @@ def image_preflight(graph: Any, seconds: float) -> list[str]:
     why = answer if isinstance(answer, str) else _unanswered(seconds) if answer is None else ""
     return image_warnings(images, answer if isinstance(answer, dict) else {}, str(graph.metadata.get("account") or ""),
                           why)
+
+
+EXISTING_READ_SECONDS = 20.0
+"""Seconds the read of :func:`adoption_preflight` may take (a few calls: one per model or config the plan creates)."""
+
+
+def adoption_preflight(result: Plan, graph: Any, seconds: float) -> Plan:
+    """With ``--refresh`` on AWS: the SageMaker models and endpoint configs the plan creates (or replaces) that
+    already exist under the very name, marked adopted (:mod:`mlops_infra.plan.adopted`: Pulumi imports them, audit
+    rolloutaws-7), read with ``DescribeModel``/``DescribeEndpointConfig`` and the endpoint's kept entries
+    (:mod:`mlops_infra.state.aws_live.existing_objects`) within ``seconds``; a read refused or unanswered is a
+    warning, never an error (the plan stands without it). No call when the plan creates none."""
+    from mlops_infra.plan.adopted import WORDS, adoptable, item_endpoints, mark_adopted
+
+    items = adoptable(result.changes, graph)
+    if not items:
+        return result
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops_infra.state.aws_live.existing_objects import read_existing, sagemaker_client
+
+    def read() -> Any:
+        try:
+            client = sagemaker_client(graph.metadata.get("region"), os.environ.get("AWS_ENDPOINT_URL") or None)
+            endpoints = item_endpoints(graph)
+            return read_existing(client, [(i.kind, i.name) for i in items],
+                                 [endpoints[a] for a in {i.address for i in items} if a in endpoints])
+        except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: a malformed endpoint URL
+            return type(exc).__name__
+
+    answer = _within(seconds, read, "existing-objects")
+    if answer is None or isinstance(answer, str):
+        why = answer or _unanswered(seconds)
+        return amended(result, warnings=(*result.warnings, f"could not check whether the SageMaker models and "
+                                         f"endpoint configs this plan creates already exist ({why}); apply checks "
+                                         "again and adopts those that do"))
+    marked = mark_adopted(result, graph, {i.urn: i.name for i in items if (i.kind, i.name) in answer.found},
+                          answer.kept)
+    unread = [f"{i.address}: could not check whether the {WORDS[i.kind]} {i.name} already exists "
+              f"({answer.unread[(i.kind, i.name)]}); apply checks again and adopts it if it does"
+              for i in items if (i.kind, i.name) in answer.unread]
+    return amended(marked, warnings=(*marked.warnings, *unread)) if unread else marked
 
 
 def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,

@@ -277,6 +277,9 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   config, its models, nor the graph's final config and model, deletes before it untags (a killed
   tidy deletes again; a name already gone counts as deleted), and only names the driver recorded.
   ``DeleteModel`` removes the model entry only, not its artifacts (botocore ``DeleteModel``).
+  A kept model or config that the spec asks for again (the previous version set back: its compiled name is the
+  kept one's) is adopted by ``mlops-infra apply`` into the Pulumi state, which untags its entry first
+  (:func:`release_kept`, audit rolloutaws-7): from then on the state owns it and no pass deletes it.
   A settled rollback with :data:`SCALING_TAG` on, or whose canary still asks for more than one
   instance (**Rollback**), first lifts the suspension and shrinks the canary (see above) and deletes
   nothing in that pass; the next settled pass does.
@@ -403,15 +406,7 @@ class SageMakerDriver:
         tags of its own plus the ``aws:`` ones AWS adds (CloudFormation's, Service Catalog's), which do
         not count against the 50 (AWS docs, Tag restrictions). The driver's tags, added last, are then
         on a later page (a test runs a rollout on such an endpoint)."""
-        endpoint = self.sm.describe_endpoint(EndpointName=self.target.endpoint)
-        request = {"ResourceArn": endpoint["EndpointArn"]}
-        tags: list[dict[str, str]] = []
-        while True:
-            page = self.sm.list_tags(**request)
-            tags.extend(page.get("Tags", []))
-            if not page.get("NextToken"):
-                return endpoint, tags
-            request["NextToken"] = page["NextToken"]
+        return read_endpoint(self.sm, self.target.endpoint)
 
     def observe(self) -> Observed:
         endpoint, tags = self._read()
@@ -1012,6 +1007,50 @@ def delete_kept_entry(sm: Any, kind: str, name: str) -> None:
     except Exception as exc:
         if "could not find" not in _error(exc)[1].lower():
             raise
+
+
+def read_endpoint(sm: Any, name: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """``DescribeEndpoint`` of the endpoint ``name`` and every one of its tags, from every ``ListTags`` page
+    (:meth:`SageMakerDriver._read` says why a page may not hold them all)."""
+    endpoint = sm.describe_endpoint(EndpointName=name)
+    request = {"ResourceArn": endpoint["EndpointArn"]}
+    tags: list[dict[str, str]] = []
+    while True:
+        page = sm.list_tags(**request)
+        tags.extend(page.get("Tags", []))
+        if not page.get("NextToken"):
+            return endpoint, tags
+        request["NextToken"] = page["NextToken"]
+
+
+def kept_entries(sm: Any, endpoint: str) -> tuple[str, dict[str, tuple[str, str, str]]]:
+    """(the ARN of the endpoint named ``endpoint``, its kept entries: tag key -> (kind, name, version that left
+    it), see the module contract); ``("", {})`` when SageMaker has no such endpoint (a ValidationException
+    "Could not find endpoint")."""
+    try:
+        found, tags = read_endpoint(sm, endpoint)
+    except Exception as exc:
+        if "could not find" not in _error(exc)[1].lower():
+            raise
+        return "", {}
+    return found["EndpointArn"], _kept(tags)
+
+
+def release_kept(sm: Any, endpoint: str, objects: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Untag the kept entries of ``endpoint`` that name one of ``objects`` (``(kind, name)``: ``config`` or
+    ``model``) and return those that were kept: what a Pulumi state adopts (``apply/adoption.py``, audit
+    rolloutaws-7) is no longer the driver's to delete. :meth:`SageMakerDriver.tidy` and the moves' own clean-up
+    delete only what the endpoint's kept entries name (:meth:`SageMakerDriver._delete_kept` reads them with
+    :func:`_kept`), so an entry untagged here is never deleted by any pass, whatever target it runs with (a
+    runner still on the previous graph while ``pulumi up`` runs included). One ``DeleteTags`` of the keys read
+    (botocore: "Deletes the specified tags"), nothing when none is kept; an endpoint SageMaker cannot find keeps
+    nothing."""
+    arn, kept = kept_entries(sm, endpoint)
+    wanted = set(objects)
+    keys = sorted(key for key, (kind, name, _version) in kept.items() if (kind, name) in wanted)
+    if keys:
+        sm.delete_tags(ResourceArn=arn, TagKeys=keys)
+    return sorted({kept[key][:2] for key in keys})
 
 
 def _kept(tags: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
