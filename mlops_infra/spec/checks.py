@@ -38,6 +38,7 @@ from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.rollout_bake import check_rollout_bake
 from mlops_infra.spec.rollout_switch import check_rollout_switch
+from mlops_infra.spec.scaling_counts import check_scaling_counts
 from mlops_infra.spec.schedules import check_schedules_supported
 from mlops_infra.spec.shared_targets import check_shared_targets
 from mlops_infra.spec.signals import (
@@ -96,6 +97,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_rollout_bake,
     check_rollout_switch,
     check_scale_to_zero,
+    check_scaling_counts,
     check_silence_schedules,
     check_alert_for,
 )

@@ -453,16 +453,22 @@ SCALING_METRICS: dict[str, Callable[[AwsContext, Endpoint, str], dict[str, Any]]
 
 
 def scaling_target_value(item: Endpoint, instance: str) -> float:
-    """The policy's target: SageMaker reports CPU and GPU utilization summed over the instance's
-    cores/GPUs (0-100% x count), while the spec's target is per core/GPU, so it is scaled by the
-    count when the catalog knows it."""
+    """The policy's target: SageMaker reports ``CPUUtilization`` and ``GPUUtilization`` summed over
+    the instance's vCPUs/GPUs ("The sum of each individual CPU core's utilization ... if there are
+    four CPUs, the CPUUtilization range is 0%-400%", SageMaker AI endpoint metrics,
+    https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html; GPUUtilization alike,
+    https://repost.aws/knowledge-center/sagemaker-cpu-gpu-utilization-100), and target tracking holds
+    the metric's average at ``TargetValue`` (botocore application-autoscaling
+    ``TargetTrackingScalingPolicyConfiguration``), while the spec's target is per vCPU/GPU: so it is
+    multiplied by the count, from :func:`mlops_infra.catalog.counts` (every SageMaker type but the
+    few it does not know, which ``validate`` refuses for these metrics: spec/scaling_counts.py,
+    audit autoscale-3). Other metrics are per instance: the target as written."""
     target = item.autoscaling.target
-    hardware = catalog.hardware(instance)
-    if item.autoscaling.metric == "cpu_utilization" and hardware and hardware.vcpus:
-        return target * hardware.vcpus
-    if item.autoscaling.metric == "gpu_utilization" and hardware and hardware.gpu_count:
-        return target * hardware.gpu_count
-    return target
+    metric = item.autoscaling.metric
+    if metric not in ("cpu_utilization", "gpu_utilization"):
+        return target
+    known = require(catalog.counts(instance), f"the vCPU/GPU count of {instance}")
+    return target * (known.vcpus if metric == "cpu_utilization" else max(1, known.gpus))
 
 
 def _add_autoscaling(aws: AwsContext, item: Endpoint, component: str, endpoint: str,
