@@ -13,8 +13,9 @@ Contract:
   so the endpoint would sit at ``replicas.min`` while the plan prices and describes a range; on
   Kubernetes KServe has no GPU scale metric at all (``compile/kubernetes/serving.py`` falls back to
   Knative's concurrency). An endpoint has a GPU when it names an ``accelerator``, or an
-  ``instance_type`` whose GPU count the catalog knows to be above 0 (:func:`mlops_infra.catalog.hardware`),
-  or, for a type the catalog does not know, of an NVIDIA GPU family: EC2's accelerated-computing
+  ``instance_type`` whose GPU count the catalog knows to be above 0 (:func:`mlops_infra.catalog.counts`:
+  EC2 ``DescribeInstanceTypes`` of 275 of the 277 SageMaker inference types), or, for a type it does not
+  know, of an NVIDIA GPU family: EC2's accelerated-computing
   families ``p`` and ``g`` (``p3``, ``p4d``, ``p5``, ``g4dn``, ``g5``, ``g6``, ``g6e``, ...); ``inf`` and
   ``trn`` carry AWS Inferentia/Trainium chips, which publish no ``GPUUtilization``.
 - :func:`check_scale_to_zero` (Kubernetes environments): an endpoint whose compiled ``minReplicas`` is
@@ -53,9 +54,9 @@ def has_gpu(endpoint: Endpoint) -> bool:
         return True
     if endpoint.instance_type is None:
         return False
-    known = catalog.hardware(endpoint.instance_type)
+    known = catalog.counts(endpoint.instance_type)
     if known is not None:
-        return known.gpu_count > 0
+        return known.gpus > 0
     family = catalog.ec2_name(endpoint.instance_type).split(".", 1)[0]
     return family.startswith(GPU_FAMILY_LETTERS)
 

@@ -47,11 +47,15 @@ def test_gpu_instance_types_may_scale_on_gpu_utilization(reference_text: str, in
     assert _found(_gpu_metric(_cpu(reference_text, instance_type)), "gpu-metric-without-gpu") == []
 
 
-def test_has_gpu_reads_the_catalog_before_the_family() -> None:
+def test_has_gpu_reads_the_catalog_before_the_family(reference_text: str) -> None:
+    """By the catalog's counts (EC2 DescribeInstanceTypes, 6bb527d), before the family letter."""
     from mlops_infra import catalog
 
-    known_cpu = catalog.hardware("ml.m5.xlarge")
-    assert known_cpu is not None and known_cpu.gpu_count == 0
+    assert catalog.counts("ml.m5.xlarge").gpus == 0 and catalog.counts("ml.g5.xlarge").gpus == 1
+    endpoint = parse_system(_cpu(reference_text, "ml.c5.2xlarge")).system.endpoints[0]
+    assert not has_gpu(endpoint)
+    endpoint = parse_system(_cpu(reference_text, "ml.g5.2xlarge")).system.endpoints[0]
+    assert has_gpu(endpoint)
 
 
 def test_min_zero_scales_to_zero_on_kubernetes_only(reference_text: str) -> None:
