@@ -31,6 +31,7 @@ from mlops_infra.spec.image_accounts import check_image_accounts
 from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
 from mlops_infra.spec.lambda_failures import check_lambda_failures
 from mlops_infra.spec.latency_buckets import check_latency_buckets
+from mlops_infra.spec.min_requests import check_min_requests
 from mlops_infra.spec.monitor_silence_limits import check_silence_schedules
 from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.promotion import check_gates, check_promotion
@@ -98,6 +99,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_rollout_switch,
     check_scale_to_zero,
     check_scaling_counts,
+    check_min_requests,
     check_silence_schedules,
     check_alert_for,
 )

@@ -78,9 +78,10 @@ class Rollout(SpecModel):
 
     min_requests_per_step: int | None = Field(
         default=None, ge=0, le=INT32_MAX,
-        description="canary (and blue_green on Kubernetes): how many requests the new version must serve in each step before "
+        description="canary with rollback_on, on AWS: how many requests the new version must serve in each step before "
                     "the step can end (default 1). A step under it waits after its bake, then rolls back (a step "
-                    "without requests is no evidence); 0: no minimum.",
+                    "without requests is no evidence); 0: no minimum. Not enforced on Kubernetes yet, nor on AWS "
+                    "without rollback_on or with SageMaker's blue_green (validate warns).",
     )
 
     @field_validator("min_requests_per_step")
