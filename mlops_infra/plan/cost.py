@@ -55,9 +55,14 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   = the old fleet, as it ran (the before-side facts), for the bake; on AWS for any replacement of the
   endpoint config (:data:`CONFIG_FACTS`), on Kubernetes for a new model or version. Canary (a new model
   or version) = for each step ``s``, ceil(s% x replicas) canary instances (at least 1) for one bake on
-  AWS; on Kubernetes at least min replicas per step. Rolling adds none (note). A canary is sized from the
-  replicas serving when it starts (``rollout/drivers/sagemaker.py``), which an autoscaled endpoint may
-  have scaled out to ``maxReplicas``: a note of the item gives the figure there
+  AWS, plus the two whole-fleet swaps of its start and its finish (botocore sagemaker ``UpdateEndpoint``:
+  "Deploys the EndpointConfig specified in the request to a new fleet of instances"; the start's new
+  fleet is replicas + 1, the finish's replicas beside the canary's last size:
+  ``canary_size.fleet_swap_instances``), each for ``canary_size.FLEET_PROVISIONING_SECONDS`` (audit
+  rolloutaws-4); on Kubernetes at least min replicas per step and no swap (KServe's canary is the new
+  revision, which takes all traffic at the finish). Rolling adds none (note). A canary is sized from the
+  replicas serving (at least those at its start, ``rollout/drivers/sagemaker.py``), which an autoscaled
+  endpoint may have scaled out to ``maxReplicas``: a note of the item gives the figure there
   (``rollout extra $a at N replica(s) to $b at M``). A canary's note also says what a rollback keeps
   per hour until a later version rolls out (SageMaker: the canary variant shrunk to one instance;
   KServe: the new revision's min replicas, docs/rollout.md).
@@ -76,7 +81,7 @@ from functools import lru_cache
 from typing import Any
 
 from mlops_infra import catalog
-from mlops_infra.canary_size import canary_instances
+from mlops_infra.canary_size import FLEET_PROVISIONING_SECONDS, canary_instances, fleet_swap_instances
 from mlops_infra.graph import DesiredGraph
 from mlops_infra.plan.model import HOURS_PER_MONTH, CostEstimate, CostLine, CostRange
 from mlops_infra.policy.facts import component_facts
@@ -486,8 +491,11 @@ def rollout_extra(before: dict[str, Any] | None, after: dict[str, Any] | None, p
                        "canary")
         _kept_canary(pricer, after, low, "the new revision keeps its minReplicas pod(s)")
         return floor
-    floor = _extra(pricer, after, lambda replicas: sum(canary_instances(s, replicas) for s in steps) * bake_h,
-                   "canary")
+    # SageMaker: the start's and the finish's UpdateEndpoint each deploy a whole new fleet beside the
+    # serving one (canary_size.fleet_swap_instances, audit rolloutaws-4; a KServe canary swaps none)
+    swap_h = FLEET_PROVISIONING_SECONDS / 3600
+    floor = _extra(pricer, after, lambda replicas: sum(canary_instances(s, replicas) for s in steps) * bake_h
+                   + sum(fleet_swap_instances(steps[-1], replicas)) * swap_h, "canary")
     _kept_canary(pricer, after, 1, "the canary variant keeps 1 instance")
     return floor
 

@@ -213,7 +213,8 @@ def test_rollout_extra_for_canary_and_blue_green() -> None:
     canary = estimate([endpoint(minReplicas=3)], [endpoint(minReplicas=3, modelVersion=14)])
     instances = sum(max(1, math.ceil(s / 100 * 3)) for s in [2, 5, 10, 25, 75, 100])
     assert instances == 10
-    assert canary.rollout_extra_usd == round(instances * (600 / 3600) * hourly, 2)
+    swaps = (3 + 1) + (3 + 3)  # the start's and the finish's fleet swaps, 1200 s each (audit rolloutaws-4)
+    assert canary.rollout_extra_usd == round((instances * (600 / 3600) + swaps * (1200 / 3600)) * hourly, 2)
     bg = {"strategy": "blue_green", "steps": [], "bakeSeconds": 3600, "rollbackOn": []}
     blue_green = estimate([endpoint(rollout=bg)], [endpoint(rollout=bg, modelVersion=13)])
     assert blue_green.rollout_extra_usd == round(2 * 1 * hourly, 2)

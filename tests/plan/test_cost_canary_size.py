@@ -19,7 +19,8 @@ def test_a_sagemaker_canary_is_priced_at_the_instances_the_runner_starts() -> No
     fixed = {"minReplicas": 50, "maxReplicas": 50, "autoscaling": False, "rollout": CANARY}
     result = estimate([endpoint(**fixed)], [endpoint(**fixed, modelVersion=13)])
     assert [canary_instances(s, 50) for s in CANARY["steps"]] == [7, 50]
-    assert result.rollout_extra_usd == round((7 + 50) * hourly, 2)  # one hour's bake per step
+    swaps = (50 + 1 + 50 + 50) * (1200 / 3600)  # the start's and the finish's fleet swaps (audit rolloutaws-4)
+    assert result.rollout_extra_usd == round(((7 + 50) * 1.0 + swaps) * hourly, 2)  # one hour's bake per step
 
 
 def test_a_kubernetes_canarys_ceiling_is_priced_at_the_replicas_the_runner_starts() -> None:

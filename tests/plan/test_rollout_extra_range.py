@@ -36,6 +36,8 @@ def test_an_autoscaled_canary_shows_its_extra_from_min_to_max_replicas() -> None
     low = sum(max(1, math.ceil(s * 2 / 100)) for s in STEPS) * (600 / 3600) * hourly
     high = sum(max(1, math.ceil(s * 10 / 100)) for s in STEPS) * (600 / 3600) * hourly
     assert (round(low, 2), round(high, 2)) == (1.88, 5.63)  # the audit's figures for staging's 2-10 replicas
+    # plus the start's and the finish's fleet swaps (audit rolloutaws-4): (2 + 1) + (2 + 2), (10 + 1) + (10 + 10)
+    low, high = low + 7 * (1200 / 3600) * hourly, high + 31 * (1200 / 3600) * hourly
     assert result.rollout_extra_usd == round(low, 2)  # the plan's figure stays the floor
     assert (f"endpoints.scorer: rollout extra ${low:,.2f} at 2 replica(s) to ${high:,.2f} at 10 (the canary is "
             "sized from the replicas running when the rollout starts)") in result.notes
@@ -48,7 +50,8 @@ def test_a_canary_says_what_a_rollback_keeps_per_hour() -> None:
         f"endpoints.scorer: after a rollback the canary variant keeps 1 instance: ${hourly:,.2f}/h "
         f"(${hourly * 730:,.0f} a month) until a later version rolls out"]
     instances = sum(max(1, math.ceil(s * 2 / 100)) for s in STEPS)
-    assert fixed.rollout_extra_usd == round(instances * (600 / 3600) * hourly, 2)
+    swaps = (2 + 1) + (2 + 2)  # the start's and the finish's fleet swaps, 1200 s each (audit rolloutaws-4)
+    assert fixed.rollout_extra_usd == round((instances * (600 / 3600) + swaps * (1200 / 3600)) * hourly, 2)
 
 
 def test_a_kubernetes_canary_says_its_revision_keeps_min_replicas() -> None:

@@ -27,9 +27,11 @@ def test_an_autoscaled_endpoint_shows_the_canary_and_the_worst_case_up_to_replic
     lines = dry_run(EXAMPLE, "staging")  # us-east-1 (priced), replicas 2-10, autoscaled
     assert "     5      75%     40m00s  10m00s  2 beside 2 stable" in lines  # the schedule at replicas.min, as before
     assert ("  autoscaled up to 10 stable (replicas.max) when the rollout starts, the canary takes 1, 1, 1, 3, 8, 10 "
-            "instances: it is sized from the replicas serving then") in lines
-    assert ("  worst-case extra cost during the overlap: $2.58 (1.833 instance-hours at $1.4084/h on-demand, "
-            "us-east-1) at 2 stable (replicas.min), $9.15 (6.5 instance-hours) at 10 (replicas.max)") in lines
+            "instances: it is sized from the replicas serving then, or more: each step sizes it from primary's count "
+            "now when primary scaled out during the rollout") in lines  # rolloutaws-5
+    # with the start's and the finish's fleet swaps (audit rolloutaws-4): 1.833 + 7 x 1200 s, 6.5 + 31 x 1200 s
+    assert ("  worst-case extra cost during the overlap: $5.87 (4.167 instance-hours at $1.4084/h on-demand, "
+            "us-east-1) at 2 stable (replicas.min), $23.71 (16.833 instance-hours) at 10 (replicas.max)") in lines
     assert ("  after a rollback: the canary variant keeps 1 instance, $1.41/h ($1,028 a month) until a later "
             "version rolls out or --resume") in lines
 
@@ -39,11 +41,11 @@ def test_a_fixed_endpoint_has_one_size_and_an_unpriced_one_no_amount(tmp_path):
     fixed.write_text(edit(EXAMPLE.read_text(), "    autoscaling: {metric: invocations_per_replica, target: 50}\n", ""))
     lines = dry_run(fixed, "staging")
     assert not [line for line in lines if "replicas.max" in line]  # runs at replicas.min: no range
-    assert ("  worst-case extra cost during the overlap: $2.58 (1.833 instance-hours at $1.4084/h on-demand, "
-            "us-east-1)") in lines
+    assert ("  worst-case extra cost during the overlap: $5.87 (4.167 instance-hours at $1.4084/h on-demand, "
+            "us-east-1)") in lines  # the bakes' 1.833 and the fleet swaps' 7 x 1200 s (audit rolloutaws-4)
     unpriced = dry_run(EXAMPLE, "prod")  # eu-west-1: no price in the catalog
-    assert ("  worst-case overlap: 2.417 instance-hours at 3 stable (replicas.min), 12.333 at 20 (replicas.max) "
-            "(no on-demand price in the catalog for this target)") in unpriced
+    assert ("  worst-case overlap: 5.75 instance-hours at 3 stable (replicas.min), 32.667 at 20 (replicas.max) "
+            "(no on-demand price in the catalog for this target)") in unpriced  # 2.417 and 12.333 before the swaps
     assert "  after a rollback: the canary variant keeps 1 instance until a later version rolls out or --resume" \
         in unpriced
 

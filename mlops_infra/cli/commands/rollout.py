@@ -6,7 +6,8 @@ Contract:
   ``--abort`` with nothing in progress is a user error: exit 1, nothing changed.
 - ``--dry-run``: prints the schedule (steps, bake, when each starts, canary instances, total time,
   worst case with a gate-timeout hold, and that worst case's extra cost at the catalog's on-demand
-  price), and that each bake counts from when its step is in effect (``rollout/reconcile.py``, "When
+  price; on AWS the overlap includes the two whole-fleet swaps of the start and the finish,
+  ``rollout/schedule.py``), and that each bake counts from when its step is in effect (``rollout/reconcile.py``, "When
   a step is in effect"), so the times shown are lower bounds; touches nothing, needs no credentials.
 - Default: ONE reconcile pass (observe, read gates, decide, act), printed as one progress line; what
   the scheduled reconciler (or a CI job) runs on every tick. ``--watch``: passes until the rollout
@@ -161,13 +162,24 @@ def _print_schedule(out: Console, graph, system, address: str, plan: dict) -> No
     out.print(f"  gates: {', '.join(spec.gates) or 'none'} (unreadable for {_duration(spec.gate_timeout_seconds)} "
               "-> roll back)")
     out.print(f"  {'step':>4}  {'traffic':>7}  {'starts at':>9}  {'bake':>6}  canary instances ({instance or '?'})")
+    swapped = " (after a swap of the whole stable fleet, below)" if plan_out.swap_seconds else ""
     for row in plan_out.steps:
         out.print(f"  {row.number:>4}  {row.percent:>6}%  {_duration(row.starts_after):>9}  "
-                  f"{_duration(row.bake_seconds):>6}  {row.canary_instances} beside {replicas} stable")
+                  f"{_duration(row.bake_seconds):>6}  {row.canary_instances} beside {replicas} stable"
+                  f"{swapped if row.number == 1 else ''}")
+    if plan_out.swap_seconds:
+        start, finish = plan_out.swap_instances
+        out.print(f"  fleet swaps: step 1 follows a swap of the whole stable fleet (the start's UpdateEndpoint deploys "
+                  f"primary and the canary to a new fleet: {start} instances beside the {replicas} serving), and the "
+                  f"finish swaps it again ({replicas} new primary instances beside the {replicas} stable and the "
+                  f"canary's {finish - replicas}: {finish} beyond the stable fleet); each swap is allowed {_duration(plan_out.swap_seconds)}, counted in the worst-case "
+                  "overlap below, not in the times")
     if most > replicas:
         sizes = ", ".join(str(row.canary_instances) for row in at_most.steps)
+        rule = ("the replicas serving then, or more: each step sizes it from primary's count now when primary "
+                "scaled out during the rollout" if spec.target == "aws" else "the replicas serving then")
         out.print(f"  autoscaled up to {most} stable (replicas.max) when the rollout starts, the canary takes {sizes} "
-                  "instances: it is sized from the replicas serving then")
+                  f"instances: it is sized from {rule}")
     applied = ("the endpoint InService again after the change: minutes while SageMaker adds the step's canary "
                "instances" if spec.target == "aws" else "Knative's route serving the share: usually seconds")
     out.print(f"  each bake counts from when its step is in effect ({applied}); each step starts, and the total "

@@ -67,6 +67,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_infra import catalog
+from mlops_infra.canary_size import FLEET_PROVISIONING_SECONDS
 from mlops_infra.compile import facts, rollout_code
 from mlops_infra.compile.aws import arns, iam, policies, registry, storage
 from mlops_infra.compile.aws.context import AwsContext, require
@@ -100,9 +101,6 @@ EXECUTION_TIMEOUT_RANGE = (600, 14400)
 ``RollingUpdatePolicy`` allow 600-28800 s, but terraform-provider-aws (which pulumi-aws bridges)
 validates ``maximum_execution_timeout_in_seconds`` with ``validation.IntBetween(600, 14400)``
 (``internal/service/sagemaker/endpoint.go``), so the narrower range is the one that applies."""
-FLEET_PROVISIONING_SECONDS = 1200
-"""Time allowed for SageMaker to provision one new fleet (or one rolling batch) and pass its health
-checks: an allowance, not a measured figure (GPU fleets usually take 5-15 minutes)."""
 
 def endpoint_name(aws: AwsContext, name: str) -> str:
     """The physical SageMaker endpoint name of endpoint ``name`` (made once per compile: a dozen

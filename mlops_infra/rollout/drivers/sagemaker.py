@@ -135,12 +135,21 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   for ExcludeRetainedVariantProperties, no variant properties are overridden"; test
   ``tests/rollout/test_sagemaker_supersede.py``). Before the update the start suspends primary's
   scale-in (see **The stable fleet during a rollout**). Each step:
-  weights ``100-p`` / ``p``, the canary's ``DesiredInstanceCount`` = ``ceil(p% x recorded count)``
-  (at least 1), so the canary has the capacity for its share, and primary's = the larger of its
-  current count and the recorded one. The recorded count is read (``DescribeEndpointConfig``, cached)
-  only for an endpoint the graph autoscales; for any other nothing moves primary's count during a
+  weights ``100-p`` / ``p``, primary's ``DesiredInstanceCount`` = the larger of its current count and the
+  recorded one, and the canary's = ``ceil(p% x that count)`` (at least 1; ``canary_size.canary_instances``),
+  so the canary has the capacity for its share. The recorded count is read (``DescribeEndpointConfig``,
+  cached) only for an endpoint the graph autoscales; for any other nothing moves primary's count during a
   rollout (only the finish sets it, to the final config's), so the current one is the recorded one and a
-  step costs no extra call.
+  step costs no extra call. On an autoscaled endpoint primary's count only grows during a rollout (its
+  scale-in is suspended, scale-out goes on: **The stable fleet during a rollout**), so its current count
+  is the best measure of the load the canary takes at 100 %: SageMaker routes by weight whatever the
+  counts (botocore ``ProductionVariant.InitialVariantWeight``), and a canary sized from the count at the
+  start took the load of a scaled-out fleet on that many instances (audit rolloutaws-5: primary 3 -> 6 at
+  10 %, the canary 3 instances at 100 %; test ``tests/rollout/test_canary_follows_scale_out.py``). A step
+  sizes it when it is set; a scale-out during a step's bake reaches the canary at the next step. Known
+  limit: primary's target tracking sees only primary's share of the traffic, so load that grows once
+  most of it is on the canary (75 %, 100 %) scales primary out little or not at all, and the canary
+  (not autoscaled) does not follow it.
 - The status is written before the traffic, always: a driver killed in between leaves a status one
   step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
   step is skipped, none repeated, and no bake is shortened.
@@ -162,7 +171,7 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   weight is 0. An endpoint rolled back by an earlier runner is shrunk by its next settled pass the same
   way. What stays costs one instance of the new version's type per hour (its price: ``mlops-infra plan``'s
   catalog; the runner has none). A ``--resume`` sizes the canary again at its first step
-  (``ceil(p% x recorded count)``); a later version's start keeps the variant's count through
+  (``ceil(p% x primary count)``, as each step); a later version's start keeps the variant's count through
   ``RetainAllVariantProperties`` (1) and its first step sizes it.
 - Finish: ``UpdateEndpoint`` to the graph's final config (single ``primary`` variant on the new
   model) with ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties=[DesiredWeight]``
@@ -722,8 +731,10 @@ class SageMakerDriver:
         self.sm.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=tags)
 
     def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
-        """Weights ``100-p`` / ``p``; the canary sized from, and the primary kept at least at, the stable
-        count the rollout started with (see the contract, **The stable fleet during a rollout**)."""
+        """Weights ``100-p`` / ``p``; the primary kept at least at the stable count the rollout started with,
+        and the canary sized from the larger of that count and primary's current one (so it follows a
+        scale-out of primary during the rollout, audit rolloutaws-5; see the contract, **The stable fleet
+        during a rollout**)."""
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
         if CANARY not in variants or PRIMARY not in variants:
             raise RollbackImpossible(f"endpoint {self.target.endpoint} ({endpoint.get('EndpointConfigName')}) has "
@@ -733,7 +744,7 @@ class SageMakerDriver:
         recorded = _primary_count(self._config(endpoint["EndpointConfigName"])) if self._declared() else current
         primary_count = max(current, recorded)
         canary_count = int(variants[CANARY].get("CurrentInstanceCount") or 1) if percent == 0 else \
-            canary_instances(percent, recorded)
+            canary_instances(percent, primary_count)
         self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
                    DesiredWeightsAndCapacities=[
                        {"VariantName": PRIMARY, "DesiredWeight": float(100 - percent),
