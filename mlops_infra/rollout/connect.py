@@ -2,7 +2,8 @@
 
 Contract of :func:`connect`: ``graph.rollouts["endpoints.<name>"]`` gives the :class:`RolloutSpec`;
 AWS endpoints get a :class:`SageMakerDriver` (the endpoint's final config and new model are read from
-the graph's endpoint, config and model resources; the autoscaling of its ``primary`` variant from the
+the graph's endpoint, config and model resources, the name prefix of its rollout configs from the rollout
+runner's document in the graph, :func:`runner_config_prefix`; the autoscaling of its ``primary`` variant from the
 graph's ``aws:appautoscaling`` target whose ``resourceId`` is ``endpoint/<name>/variant/primary`` and
 the policies on it, :func:`declared_scaling`) and :class:`CloudWatchGates`, with boto3's usual
 credential chain and ``AWS_ENDPOINT_URL``, once those credentials are known to be of the environment's account
@@ -20,6 +21,7 @@ changes traffic, so it never acts on another cluster than the one its model vers
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -27,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.compile.aws.serving import ENDPOINT, SCALABLE_TARGET, SCALING_POLICY
-from mlops_infra.compile.rollout_code import declared_autoscaling
+from mlops_infra.compile.rollout_code import DOCUMENT, declared_autoscaling
 from mlops_infra.errors import UserError
-from mlops_infra.graph import REF, DesiredGraph, is_ref
+from mlops_infra.graph import ARCHIVE, REF, DesiredGraph, is_archive, is_ref
 from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget, primary_resource
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Driver, GateReader, NoGates
@@ -68,7 +70,24 @@ def aws_target(graph: DesiredGraph, plan: dict[str, Any]) -> EndpointTarget:
     config_name = endpoint_config_names(graph)[endpoint]
     config = next(r for r in graph.resources if r.inputs.get("name") == config_name)
     model = _resolve(graph, config.inputs["productionVariants"][0]["modelName"])
-    return EndpointTarget(endpoint, str(plan["modelVersion"]), config_name, str(model), declared_scaling(graph, endpoint))
+    return EndpointTarget(endpoint, str(plan["modelVersion"]), config_name, str(model), declared_scaling(graph, endpoint),
+                          runner_config_prefix(graph, endpoint))
+
+
+def runner_config_prefix(graph: DesiredGraph, endpoint: str) -> str:
+    """``endpoint``'s ``configPrefix`` in the AWS rollout runner's document, ``rollouts.json`` in the runner's
+    code archive in the graph (``compile/aws/rollout_runner.py``), so the CLI and the runner name rollout
+    configs alike, and as the runner's role allows (audit limits-3); "" without one (the driver's
+    ``<endpoint>[:40]``)."""
+    for resource in graph.resources:
+        code = resource.inputs.get("code")
+        if not (is_archive(code) and DOCUMENT in code[ARCHIVE]):
+            continue
+        for item in json.loads(code[ARCHIVE][DOCUMENT]).get("rollouts") or []:
+            where = item.get("endpoint") or {}
+            if where.get("endpoint") == endpoint:
+                return str(where.get("configPrefix") or "")
+    return ""
 
 
 def declared_scaling(graph: DesiredGraph, endpoint: str) -> DeclaredScaling | None:

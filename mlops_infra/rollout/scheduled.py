@@ -14,8 +14,10 @@ Both ship this package's own modules (the same reconcile, fleet pass, drivers an
 Contract:
 - The document: ``{"target": "aws" | "kubernetes", "rollouts": [{"address": "endpoints.<name>",
   "plan": graph.rollouts[address], ...}], ...}``; on AWS each rollout also has ``"endpoint":
-  {"endpoint", "version", "finalConfig", "model", "autoscaling"}`` (the :class:`EndpointTarget` the
-  CLI reads from the graph, ``rollout/connect.py``; ``autoscaling`` is the declared
+  {"endpoint", "version", "finalConfig", "model", "autoscaling", "configPrefix"}`` (the :class:`EndpointTarget`
+  the CLI reads from the graph, ``rollout/connect.py``; ``configPrefix`` the name prefix of the endpoint's
+  rollout configs, ``compile/aws/rollout_runner.py`` ``config_prefix``, absent from a document written
+  before it, then the driver's ``<endpoint>[:40]``; ``autoscaling`` is the declared
   :class:`DeclaredScaling` as ``{"target": {"MinCapacity", "MaxCapacity"}, "policies":
   [PutScalingPolicy arguments]}``, or null, ``compile/rollout_code.py``) and the document has
   ``"region"``; on Kubernetes it has
@@ -170,7 +172,8 @@ def aws_members(document: dict[str, Any], session: Any = None) -> list[Member]:
         spec = RolloutSpec.from_graph(item["address"], item["plan"])
         where = item["endpoint"]
         target = EndpointTarget(where["endpoint"], str(where["version"]), where["finalConfig"], where["model"],
-                                DeclaredScaling.from_document(where.get("autoscaling")))
+                                DeclaredScaling.from_document(where.get("autoscaling")),
+                                str(where.get("configPrefix") or ""))  # older documents: the driver's old rule
         members.append(Member(spec, SageMakerDriver(sagemaker, target, autoscaling=autoscaling),
                               gates if spec.gates else NoGates()))
     return members

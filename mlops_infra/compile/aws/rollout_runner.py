@@ -20,13 +20,13 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   Service Authorization Reference, "Actions defined by Amazon SageMaker", so it cannot be narrowed to
   the canaries: it reads the metadata of any searchable SageMaker resource of the account and region,
   read-only; without it the pass falls back to describing each endpoint); ``DeleteEndpointConfig`` on
-  the configs named after each endpoint (``<endpoint[:40]>*``) and ``DeleteModel`` on its models
+  the configs named after each endpoint (:func:`named_config_patterns`) and ``DeleteModel`` on its models
   (``<model name up to -v>*``), for the cleanup of what a finished rollout kept for its rollback
   (``drivers/sagemaker.py``: only names the controller recorded on the endpoint, never what it
   serves); ``UpdateEndpoint`` also on the
-  configs it switches to (the final config by name, the controller's ``<endpoint[:40]>-rollout-v*``);
+  configs it switches to (the final config by name, the controller's ``<config prefix>-rollout-v*``);
   ``CreateEndpointConfig`` on the rollout configs only; ``DescribeEndpointConfig`` on configs named
-  after the endpoint (``<endpoint[:40]>*``: the serving config of an earlier version has a name no
+  after the endpoint (:func:`named_config_patterns`: the serving config of an earlier version has a name no
   compile knows); ``cloudwatch:DescribeAlarms`` on the rollback alarms' ARNs;
   ``cloudwatch:GetMetricData`` on ``*`` (the action has no resource types, Service Authorization
   Reference, "Actions defined by Amazon CloudWatch"); when a config is encrypted with the platform key
@@ -50,6 +50,22 @@ recorded by ``serving.compile_endpoint``); the resources are the platform's:
   log group. Not checked against AWS here (IAM is not enforced by moto). With many canary endpoints
   this policy passes IAM's quota on a role's inline policies; :func:`iam.add_role` then widens each
   statement's per-endpoint ARNs to ``<system>-<env>-*`` (its contract).
+- **The config prefix** (audit limits-3): each endpoint's rollout configs are named
+  ``<config prefix>-rollout-v<N>-<hash>`` (``drivers/sagemaker.py``), the prefix being :func:`config_prefix`,
+  ``physical_name(<system>, <env>, <endpoint>, max_len=40)`` (``compile/naming.py``: the name itself when it
+  fits in 40 characters, else cut and ended with the hash of the full name), written into the document
+  (``"configPrefix"``) so the driver uses the compiler's prefix, never its own. Before, the prefix was the
+  physical endpoint name cut at 40 characters: with a system name of 40 or more characters that is the
+  system name alone, and the grants above covered every endpoint config of the system, other environments
+  of the account included (IAM: a ``*`` in a ``Resource`` ARN matches any characters; endpoint-config ARNs
+  are ``arn:aws:sagemaker:<region>:<account>:endpoint-config/<name>``, so environments of one account share
+  them). For a name that fits the prefix and every grant are what they were (no change for existing
+  stacks). A name that does not fit gets, besides the hashed prefix, the pattern of its serving configs
+  (:func:`serving_config_stem`) and, for the rollout configs an earlier release named by the cut (an endpoint
+  on one at the upgrade, or a kept entry), ``<endpoint[:40]>-rollout-v*`` for describing and deleting them:
+  rollout configs only, never another environment's serving config. Known limit, in the serving configs'
+  names (``serving._add_config``, cut at 55 characters and ended with the hash of the whole name): when
+  two endpoints' names agree on their first 55 characters, their serving configs' stems are the same.
 - **Schedule** ``<system>-<env>-rollout-runner``: ``rate(1 minute)`` (EventBridge Scheduler rate
   expressions are ``rate(value unit)``, a positive whole value, unit ``minute(s)``, ``hour(s)`` or
   ``day(s)``, the singular for 1; one minute is the finest, "Schedule types on EventBridge Scheduler",
@@ -91,7 +107,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlops_infra.compile import rollout_code
+from mlops_infra.compile import naming, rollout_code
 from mlops_infra.compile.aws import alerting, arns, iam, lambda_failures, lambdas, policies
 from mlops_infra.compile.aws.context import AwsContext
 from mlops_infra.graph import archive, ref
@@ -124,7 +140,8 @@ def document(aws: AwsContext, notify: frozenset[str] = frozenset()) -> dict[str,
     rollouts = aws.ctx.builder.rollouts
     doc = {"target": "aws", "region": aws.region, "rollouts": [
         {"address": address, "plan": rollouts[address],
-         "endpoint": {k: canary[k] for k in ("endpoint", "version", "finalConfig", "model", "autoscaling")},
+         "endpoint": {**{k: canary[k] for k in ("endpoint", "version", "finalConfig", "model", "autoscaling")},
+                      "configPrefix": config_prefix(aws, address)},
          **({"notify": True} if address in notify else {})}
         for address, canary in sorted(aws.canaries.items())]}
     if notify:
@@ -136,9 +153,44 @@ def document(aws: AwsContext, notify: frozenset[str] = frozenset()) -> dict[str,
     return doc
 
 
-def rollout_config_prefix(endpoint: str) -> str:
-    """The name prefix of the controller's rollout configs (``drivers/sagemaker.py``)."""
-    return f"{endpoint[:40]}-rollout-v"
+CONFIG_PREFIX_MAX = 40
+"""The most characters of a config prefix: ``<prefix>-rollout-v<N>-<8 hex>`` stays within SageMaker's 63
+(botocore sagemaker ``EndpointConfigName``: max 63) for versions of up to 4 digits."""
+
+
+def config_prefix(aws: AwsContext, address: str) -> str:
+    """The name prefix of the rollout configs of the endpoint at ``address`` (``endpoints.<name>``): its
+    physical name when that fits in :data:`CONFIG_PREFIX_MAX` characters (what ``<endpoint>[:40]`` gave),
+    else cut and ended with the hash of the full name (see the module contract, **The config prefix**)."""
+    return aws.name(address.split(".", 1)[1], max_len=CONFIG_PREFIX_MAX)
+
+
+def rollout_config_prefix(prefix: str) -> str:
+    """The name prefix of the controller's rollout configs before the version (``drivers/sagemaker.py``
+    ``rollout_config_prefix``, given the same ``prefix``)."""
+    return f"{prefix}-rollout-v"
+
+
+def serving_config_stem(aws: AwsContext, address: str) -> str:
+    """What the names of the endpoint's serving configs all start with: ``serving._add_config`` names one
+    ``aws.name(<endpoint>, "cfg", <8 hex of its contents>)``, so the stem is the common prefix of that name
+    over 16 contents hashes differing in their first digit (the part before the hash, or, cut to fit, the
+    part before the hash of the whole name)."""
+    name = address.split(".", 1)[1]
+    return naming.common_prefix([aws.name(name, "cfg", digit * 8) for digit in "0123456789abcdef"])
+
+
+def named_config_patterns(aws: AwsContext, address: str, endpoint: str) -> list[str]:
+    """The endpoint-config name patterns the runner may describe and delete for the endpoint at ``address``
+    (physical name ``endpoint``): ``<config prefix>*`` (its rollout configs and, when the prefix is the
+    physical name, its serving configs: ``<endpoint[:40]>*`` as before), plus, when the prefix had to be
+    hashed, :func:`serving_config_stem` ``*`` and the cut an earlier release named rollout configs by
+    (see the module contract)."""
+    prefix = config_prefix(aws, address)
+    patterns = {f"{prefix}*"}
+    if prefix != endpoint[:CONFIG_PREFIX_MAX]:
+        patterns |= {f"{serving_config_stem(aws, address)}*", f"{rollout_config_prefix(endpoint[:CONFIG_PREFIX_MAX])}*"}
+    return sorted(patterns)
 
 
 def model_prefix(model: str) -> str:
@@ -152,10 +204,11 @@ def _statements(aws: AwsContext, notify: frozenset[str] = frozenset()) -> list:
     r, a = aws.region, aws.account
     canaries = [aws.canaries[k] for k in sorted(aws.canaries)]
     endpoints = [arns.arn(r, a, "sagemaker", f"endpoint/{c['endpoint'].lower()}") for c in canaries]
-    rollout_configs = [arns.arn(r, a, "sagemaker", f"endpoint-config/{rollout_config_prefix(c['endpoint'])}*")
-                       for c in canaries]
+    rollout_configs = [arns.arn(r, a, "sagemaker", f"endpoint-config/{rollout_config_prefix(config_prefix(aws, k))}*")
+                       for k in sorted(aws.canaries)]
     final_configs = [arns.arn(r, a, "sagemaker", f"endpoint-config/{c['finalConfig'].lower()}") for c in canaries]
-    named_configs = sorted({arns.arn(r, a, "sagemaker", f"endpoint-config/{c['endpoint'][:40]}*") for c in canaries})
+    named_configs = sorted({arns.arn(r, a, "sagemaker", f"endpoint-config/{pattern}") for k in sorted(aws.canaries)
+                            for pattern in named_config_patterns(aws, k, aws.canaries[k]["endpoint"])})
     alarms = sorted({n for k in aws.canaries for n in aws.ctx.builder.rollouts[k].get("rollbackAlarms") or ()})
     autoscaled = any(c["autoscaled"] for c in canaries)
     topics = sorted({t for address in notify for t in alerting.rollback_notice(

@@ -28,7 +28,7 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   rollout spends its time in: on the graph's final config, ``primary`` serves the target's model (the
   :class:`EndpointTarget` contract: the compiler's final config has one ``primary`` variant on
   ``model``); on this driver's own rollout config for the target version
-  (``<endpoint[:40]>-rollout-v<N>-<hash>``) with a stored status of that version, ``primary`` serves
+  (``<config prefix>-rollout-v<N>-<hash>``, :func:`rollout_config_prefix`) with a stored status of that version, ``primary`` serves
   the status's ``previous`` and ``canary`` the target version (the start writes ``previous`` = the
   version serving, and builds the rollout config from that very serving config after comparing it
   with the observation). Any other config is described (``DescribeEndpointConfig``, cached: configs
@@ -123,7 +123,7 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   what to do), never a ``KeyError``; ``--resume`` then keeps the version the finish landed (status
   ``finished``, ``rollout/reconcile.py`` rule 1). Test
   ``tests/rollout/test_sagemaker_abort_lost_to_finish.py``.
-- Start: a rollout config (``<endpoint>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
+- Start: a rollout config (``<config prefix>-rollout-v<N>-<hash>``) with ``primary`` exactly as it serves
   (its ``InitialInstanceCount`` = the count serving now: the rollout config records the stable count)
   and ``canary`` = the new model at weight 0, applied with ``UpdateEndpoint``,
   ``RetainAllVariantProperties`` (primary keeps its autoscaled instance count) and
@@ -380,6 +380,10 @@ class EndpointTarget:
     final_config: str
     model: str
     autoscaling: DeclaredScaling | None = None
+    config_prefix: str = ""
+    """The compiler's name prefix of this endpoint's rollout configs (``configPrefix`` in ``rollouts.json``,
+    ``compile/aws/rollout_runner.py`` ``config_prefix``, audit limits-3); "" (a document written before it
+    was recorded): ``<endpoint>[:40]``, the rule of that release (:func:`rollout_config_prefix`)."""
 
 
 def model_version(model_name: str) -> str | None:
@@ -403,6 +407,10 @@ class SageMakerDriver:
         self._seen_canary: tuple[str, int] = ("", 0)  # (token, canary instances) of the last observation
 
     # -- observe -------------------------------------------------------------------------------------------------
+
+    def _rollout_prefix(self) -> str:
+        """This endpoint's rollout config names before the version (:func:`rollout_config_prefix`)."""
+        return rollout_config_prefix(self.target.endpoint, self.target.config_prefix)
 
     def _config(self, name: str) -> dict[str, Any]:
         if name not in self._configs:  # endpoint configs are immutable: cache them
@@ -451,7 +459,7 @@ class SageMakerDriver:
             return {PRIMARY: version}
         status = RolloutStatus.from_fields(fields)
         if (status is not None and status.revision == version and status.previous
-                and name.startswith(f"{rollout_config_prefix(self.target.endpoint)}{version}-")):
+                and name.startswith(f"{self._rollout_prefix()}{version}-")):
             return {PRIMARY: status.previous, CANARY: version}
         return None
 
@@ -603,7 +611,7 @@ class SageMakerDriver:
         scaling"), raises :class:`RollbackImpossible` saying what to do instead of moving nothing."""
         stored = RolloutStatus.from_fields(fields)
         previous = stored.previous if stored is not None else ""
-        prefix = f"{rollout_config_prefix(self.target.endpoint)}{self.target.version}-"
+        prefix = f"{self._rollout_prefix()}{self.target.version}-"
         back = None
         for kind, name, _version in sorted(_kept(tags).values()):
             if kind != "config" or not name.startswith(prefix):
@@ -762,7 +770,7 @@ class SageMakerDriver:
         canary = {**new, "VariantName": CANARY, "InitialInstanceCount": 1, "InitialVariantWeight": 0.0}
         variants = [{**primary, "InitialInstanceCount": count}, canary]
         digest = hashlib.sha256(repr((variants, self.target.version)).encode()).hexdigest()[:8]
-        name = f"{rollout_config_prefix(self.target.endpoint)}{self.target.version}-{digest}"[:63]
+        name = f"{self._rollout_prefix()}{self.target.version}-{digest}"[:63]
         extra = {k: final[k] for k in ("DataCaptureConfig", "KmsKeyId") if final.get(k)}
         try:
             self.sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, **extra)
@@ -811,7 +819,7 @@ class SageMakerDriver:
         config already gone counts as one."""
         found = set()
         for kind, name, version in _kept(tags).values():
-            if version != self.target.version or name.startswith(rollout_config_prefix(self.target.endpoint)):
+            if version != self.target.version or name.startswith(self._rollout_prefix()):
                 continue
             if kind == "model":
                 if model_version(name) == self.target.version:
@@ -982,10 +990,12 @@ def overwritten_rollback(fields: dict[str, str]) -> tuple[str, str]:
     return "aborted", ""
 
 
-def rollout_config_prefix(endpoint: str) -> str:
-    """The name prefix of this driver's rollout configs, before the version (``compile/aws/rollout_runner.py``
-    grants ``CreateEndpointConfig`` on these names only)."""
-    return f"{endpoint[:40]}-rollout-v"
+def rollout_config_prefix(endpoint: str, config_prefix: str = "") -> str:
+    """The name prefix of this driver's rollout configs, before the version: ``<config_prefix>-rollout-v``,
+    ``config_prefix`` being the compiler's (:attr:`EndpointTarget.config_prefix`, never recomputed here), or
+    ``<endpoint>[:40]`` without one (``compile/aws/rollout_runner.py`` grants ``CreateEndpointConfig`` on
+    these names only, and names the prefix the same for an endpoint name that fits in 40 characters)."""
+    return f"{config_prefix or endpoint[:40]}-rollout-v"
 
 
 def config_uses(config: str, describe: Callable[[str], dict[str, Any]]) -> set[tuple[str, str]]:

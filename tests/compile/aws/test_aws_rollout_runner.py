@@ -166,6 +166,8 @@ def test_the_function_ships_the_rollout_code_and_the_document_of_its_rollouts():
     tracking = policy["targetTrackingScalingPolicyConfiguration"]
     assert item["endpoint"] == {"endpoint": item["plan"]["endpointName"], "version": "12",
                                 "finalConfig": config.inputs["name"], "model": model.inputs["name"],
+                                # the rollout configs' name prefix: the endpoint name, which fits in 40 (limits-3)
+                                "configPrefix": item["plan"]["endpointName"],
                                 "autoscaling": {  # what a killed finish puts back (rollout/drivers/sagemaker.py)
                                     "target": {"MinCapacity": target["minCapacity"],
                                                "MaxCapacity": target["maxCapacity"]},
