@@ -30,9 +30,24 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use on 
   FAILED_REGISTRATION maps to Completed / Pending / Failed, its ``source`` is the artifact URI (what
   the InferenceService serving it downloads: ``compile/kubernetes/artifacts.py``) and its
   tag ``mlops-infra.artifact-digest`` the digest;
-- a version an endpoint pins or serves whose ``source`` KServe cannot download (``models:/``,
-  ``runs:/``, ``mlflow-artifacts:/``) is a warning (:func:`source_warnings`): it is served from the
-  documented layout instead;
+- where a version's artifacts are (registry-1): MLflow 3 registers a model logged with
+  ``mlflow.<flavor>.log_model`` (a LoggedModel) with the ``source`` ``models:/m-<id>``, not a storage URI
+  (mlflow 3.14 ``tracking/_model_registry/fluent.py`` ``_register_model``: a ``runs:/`` URI whose run folder
+  holds no ``MLmodel`` becomes ``models:/<model_id>``), and keeps where the files are as the version's
+  ``storage_location`` (``store/model_registry/sqlalchemy_store.py`` ``create_model_version``: for a
+  ``models:/m-<id>`` source, the LoggedModel's ``artifact_location``,
+  ``<experiment artifact location>/models/m-<id>/artifacts``), which ``SearchModelVersions`` does not return.
+  So for each version an endpoint pins or serves whose ``source`` KServe cannot download
+  (:func:`mlops_infra.compile.kubernetes.artifacts.downloadable`: ``models:/``, ``runs:/``,
+  ``mlflow-artifacts:/``...), and only for those, the reader asks MLflow where its artifacts are: one
+  ``GET /api/2.0/mlflow/model-versions/get-download-uri?name=&version=`` (REST ``GetModelVersionDownloadUri``,
+  ``server/handlers.py`` ``_get_model_version_download_uri``; the store answers ``storage_location or
+  source``, ``get_model_version_download_uri``) per version, and takes its ``artifact_uri`` as the version's
+  artifact URI when KServe downloads it (an ``s3://`` folder: a LoggedModel of an experiment whose
+  artifact location is ``s3://``). A version still undownloadable (a ``runs:/`` source keeps itself as its
+  storage location; a LoggedModel under the compiled server's proxied store is ``mlflow-artifacts:/...``)
+  keeps its ``source`` and is a warning (:func:`source_warnings`): it is served from the documented layout
+  instead;
 - a registry the prior state does not hold is not read: this apply creates it, the offline view
   (``created-now``) already says no version exists;
 - a read that fails (unreachable, 403, a refused request) keeps the offline evidence
@@ -50,11 +65,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mlops_infra.compile.kubernetes import names as kube_names
+from mlops_infra.compile.kubernetes.artifacts import downloadable
 from mlops_infra.errors import UserError
 from mlops_infra.model_versions import (
     APPROVED,
@@ -78,13 +94,21 @@ PROXY_PORT = "http"
 """The registry Service's port name (``compile/kubernetes/workloads.py`` ``service``)."""
 PROXY_PERMISSION = "get on services/proxy"
 
+DOWNLOAD_URI = "model-versions/get-download-uri"
+"""MLflow REST ``GetModelVersionDownloadUri`` (GET; ``name``, ``version`` -> ``artifact_uri``)."""
+INVALID_HOST = "Invalid Host header"
+"""What MLflow 3 answers (403) a request whose Host it does not allow (mlflow 3.14 ``server/security_utils.py``
+``INVALID_HOST_MSG``: "Invalid Host header - possible DNS rebinding attack detected")."""
+
 Fetch = Callable[[str, Mapping[str, str], str], dict[str, Any]]
 """``fetch(api_path, query, what)``: one GET of ``/api/2.0/mlflow/<api_path>`` -> its JSON answer."""
 
 
 def mlflow_call(url: str, *, body: Mapping[str, Any] | None = None, opener: Callable[..., Any] = urllib.request.urlopen,
                 what: str = "the registry") -> dict[str, Any]:
-    """One MLflow REST call (GET, or POST with a JSON ``body``); errors become a ``UserError``."""
+    """One MLflow REST call (GET, or POST with a JSON ``body``); errors become a ``UserError``. A 403
+    "Invalid Host header" (the server's DNS-rebinding check) names the hosts the compiled registry
+    allows and how to reach it (:func:`host_refused`)."""
     from mlops_infra.secrets import redact
 
     data = json.dumps(body).encode() if body is not None else None
@@ -95,9 +119,37 @@ def mlflow_call(url: str, *, body: Mapping[str, Any] | None = None, opener: Call
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as err:
         detail = err.read().decode("utf-8", "replace")[:500]
+        if err.code == 403 and INVALID_HOST in detail:
+            raise host_refused(request.get_header("Host") or request.host, what) from None
         raise UserError(f"MLflow refused reading {what} (HTTP {err.code})", redact(detail)) from None
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise UserError(f"cannot reach MLflow to read {what}", redact(f"{url.split('?')[0]}: {err}")) from None
+
+
+def host_refused(host: str, what: str) -> UserError:
+    """The error of a 403 "Invalid Host header": MLflow 3 answers it to a request whose ``Host`` header
+    matches none of the server's ``--allowed-hosts`` (mlflow 3.14 ``server/security.py``
+    ``validate_host``: ``is_allowed_host_header``, an exact or ``fnmatch`` match, ``server/security_utils.py``;
+    the flag replaces the default list, which holds the loopback addresses). The client's Host (``host``,
+    the one sent) is the host and port of the URL it was given (a ``kubectl port-forward`` tunnel keeps
+    it), so the fix is an address the server allows: the compiled registry allows its Service names and
+    :data:`~mlops_infra.compile.kubernetes.registry.PORT_FORWARD_HOSTS` (``compile/kubernetes/registry.py``
+    ``server_args``)."""
+    from mlops_infra.compile.kubernetes.registry import PORT_FORWARD_HOSTS
+    from mlops_infra.secrets import redact
+
+    host = host.rpartition("@")[2]
+    allowed = ", ".join(h.replace("[[]", "[") for h in PORT_FORWARD_HOSTS)
+    return UserError(f"MLflow refused reading {what}: Host header {redact(host)!r} not allowed (HTTP 403 "
+                     f"\"{INVALID_HOST}\")",
+                     f"The MLflow server answers only the hosts of its --allowed-hosts. The registry mlops-infra "
+                     f"compiles allows its Service names ({kube_names.REGISTRY}, {kube_names.REGISTRY}.<namespace>"
+                     f"[.svc[.cluster.local]], with or without :{kube_names.REGISTRY_PORT}) and {allowed}: after "
+                     f"`kubectl port-forward svc/{kube_names.REGISTRY} 5000 -n <namespace>` use "
+                     f"http://127.0.0.1:5000 or http://localhost:5000 (a registry applied before mlops-infra "
+                     f"allowed 127.0.0.1 allows only localhost:*: use http://localhost:5000, or apply again). "
+                     f"Another MLflow server: add {host or 'the host you use'} to its --allowed-hosts "
+                     f"(MLFLOW_SERVER_ALLOWED_HOSTS).")
 
 
 def http_fetch(uri: str, opener: Callable[..., Any] | None = None) -> Fetch:
@@ -164,16 +216,57 @@ def mlflow_record(version: Mapping[str, Any]) -> VersionRecord | None:
                          None, version.get("source"), None, None, tags.get(MLFLOW_DIGEST_TAG))
 
 
-def model_registry(fetch: Fetch, model: str, where: str) -> ModelRegistry:
-    """``model``'s versions as read (basis ``registry``, complete)."""
+def download_uri(fetch: Fetch, model: str, version: int) -> str | None:
+    """Where MLflow says ``model`` ``version``'s artifacts are: the ``artifact_uri`` of
+    ``GetModelVersionDownloadUri`` (see the module contract); None when it gives none."""
+    answer = fetch(DOWNLOAD_URI, {"name": model, "version": str(version)},
+                   f"where the artifacts of {model} v{version} are")
+    uri = answer.get("artifact_uri")
+    return uri if isinstance(uri, str) and uri else None
+
+
+def resolve_sources(fetch: Fetch, model: str, versions: dict[int, VersionRecord],
+                    wanted: Iterable[int]) -> dict[int, VersionRecord]:
+    """``versions`` with the artifact URI of each ``wanted`` version whose ``source`` KServe cannot
+    download replaced by MLflow's download URI when KServe downloads that (see the module contract):
+    one GET per such version, none for the others."""
+    resolved = dict(versions)
+    for number in sorted(set(wanted)):
+        record = resolved.get(number)
+        if record is None or not record.artifact_uri or downloadable(record.artifact_uri):
+            continue
+        located = download_uri(fetch, model, number)
+        if downloadable(located):
+            resolved[number] = dataclasses.replace(record, artifact_uri=located)
+    return resolved
+
+
+def model_registry(fetch: Fetch, model: str, where: str, resolve: Iterable[int] = ()) -> ModelRegistry:
+    """``model``'s versions as read (basis ``registry``, complete); the versions in ``resolve`` (those an
+    endpoint pins or serves) located by :func:`resolve_sources`."""
     versions = {r.version: r for r in (mlflow_record(v) for v in search_versions(fetch, model)) if r}
-    return ModelRegistry(model, where, "registry", True, versions)
+    return ModelRegistry(model, where, "registry", True, resolve_sources(fetch, model, versions, resolve))
+
+
+def pinned_or_served(system: Any, serving: Mapping[str, int]) -> dict[str, set[int]]:
+    """Per model, the versions the system's endpoints pin or (``serving``: endpoint -> version, the prior
+    state's) serve: the versions whose artifacts a compile of ``system`` downloads."""
+    out: dict[str, set[int]] = {}
+    for endpoint in system.endpoints:
+        found = out.setdefault(endpoint.model.name, set())
+        found.add(endpoint.model.version)
+        if endpoint.name in serving:
+            found.add(serving[endpoint.name])
+    return out
 
 
 def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] | None = None) -> RegistryView:
-    """Every model's versions in the MLflow registry at ``uri``; a failed read raises (fails closed)."""
+    """Every model's versions in the MLflow registry at ``uri``, the versions ``system``'s endpoints pin
+    located (:func:`resolve_sources`); a failed read raises (fails closed)."""
     fetch = http_fetch(uri, opener)
-    return RegistryView({m.name: model_registry(fetch, m.name, f"MLflow registered model {m.name} at {uri}")
+    pins = pinned_or_served(system, {})
+    return RegistryView({m.name: model_registry(fetch, m.name, f"MLflow registered model {m.name} at {uri}",
+                                                pins.get(m.name, ()))
                          for m in system.models})
 
 
@@ -199,9 +292,11 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
             fetch, via = proxy_fetch(kube, namespace), ""
         models: dict[str, ModelRegistry] = {}
         warnings: list[str] = []
+        pins = pinned_or_served(system, offline.serving)
         for model in system.models:
             try:
-                models[model.name] = model_registry(fetch, model.name, mlflow_where(system, env, model.name, via))
+                models[model.name] = model_registry(fetch, model.name, mlflow_where(system, env, model.name, via),
+                                                    pins.get(model.name, ()))
             except Exception as error:  # keep the offline evidence, and say so
                 warnings.append(f"could not read the registry of {model.name} "
                                 f"({mlflow_where(system, env, model.name, via)}): {_why(error)}; its versions were "
@@ -222,7 +317,8 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
 def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
     """One warning per version an endpoint pins or serves whose MLflow ``source`` KServe's storage
     initializer cannot download (``models:/``, ``runs:/``, ``mlflow-artifacts:/``...:
-    :func:`mlops_infra.compile.kubernetes.artifacts.downloadable`): the compiler serves it from the
+    :func:`mlops_infra.compile.kubernetes.artifacts.downloadable`), nor the location MLflow gives for it
+    (:func:`resolve_sources` replaced the artifact URI of a version it located): the compiler serves it from the
     documented layout instead (:func:`~mlops_infra.compile.kubernetes.artifacts.storage_uri`), and the
     plan says so, since only the registry knows whether the artifacts are there. For an ``oci://``
     source it adds what KServe 0.15 does with one: it runs an OCI model image only as a modelcar, which
@@ -231,7 +327,7 @@ def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
     ``InjectModelcar`` only ``if storageInitializer.config.EnableOciImageSource``, and
     ``config/configmap/inferenceservice.yaml`` ships ``"enableModelcar": false``), a cluster setting
     a system spec cannot declare, so the compiler does not count on it."""
-    from mlops_infra.compile.kubernetes.artifacts import KSERVE_URI_PREFIXES, OCI_PREFIX, downloadable
+    from mlops_infra.compile.kubernetes.artifacts import KSERVE_URI_PREFIXES, OCI_PREFIX
     from mlops_infra.secrets import redact
 
     out = []
@@ -249,8 +345,10 @@ def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
                             "on it)") if str(source).startswith(OCI_PREFIX) else ""
                 out.append(f"endpoint {endpoint.name}: {model} v{version}'s MLflow source {redact(str(source))!r} is not "
                            f"a URI KServe's storage initializer downloads ({', '.join(KSERVE_URI_PREFIXES)}){modelcar}, "
-                           "so it is served from the documented layout (docs/compile-kubernetes.md, section 3.5) "
-                           "instead; register the version with the s3:// folder of its artifacts as its source")
+                           "so it is served from the documented layout (docs/compile-kubernetes.md, section 3.5) instead "
+                           "(nor is the location MLflow gives for it, GetModelVersionDownloadUri); log the model in an "
+                           "experiment whose artifact location is an s3:// bucket (MLflow then locates its models:/ "
+                           "source there), or register the version with the s3:// folder of its artifacts as its source")
     return tuple(out)
 
 

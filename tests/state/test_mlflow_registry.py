@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -28,10 +29,12 @@ from mlops_infra.state.mlflow_registry import MLFLOW_APPROVAL_TAG, read_registry
 from mlops_infra.state.model import PriorState
 from mlops_infra.state.pulumi_state import parse_state
 from tests.scenarios.harness import load_file
+from tests.support import fixtures
 from tests.support.applied_state import applied_state, dumps
 from tests.support.kube_api import KubeApiStandIn
 from tests.support.mlflow_server import MlflowRest, running_mlflow_server
 
+moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
 pytestmark = pytest.mark.timeout(300)
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "mlsystem.yaml"
@@ -179,7 +182,10 @@ def test_without_a_tracking_uri_the_registry_is_read_through_the_service_proxy(m
 
 def test_the_proxied_read_sends_a_host_the_compiled_server_allows(mlflow, applied, monkeypatch):
     """Without the Host header the proxy forwards the API server's own host, which the compiled
-    --allowed-hosts refuses (403 "Invalid Host header"): the read would always fail on a cluster."""
+    --allowed-hosts refuses (403 "Invalid Host header"): the read would always fail on a cluster.
+    The API server's host is the address the client dialled: a remote cluster's
+    (``api.cluster.example.com:6443``, sent as the client would) is not the stand-in's ``127.0.0.1``,
+    which the compiled server now allows for ``kubectl port-forward`` (registry-4)."""
     monkeypatch.setattr(mlflow_registry, "proxy_fetch", _proxy_fetch_without_host)
     with KubeApiStandIn() as api:
         _proxied(api, mlflow.url)
@@ -188,9 +194,11 @@ def test_the_proxied_read_sends_a_host_the_compiled_server_allows(mlflow, applie
 
 
 def _proxy_fetch_without_host(kube, namespace):
+    """proxy_fetch without its Host header: the client's own (a remote API server's address) is forwarded."""
     base = mlflow_registry.proxy_path(namespace)
     return lambda api_path, query, what: kube.request("GET", f"{base}/api/2.0/mlflow/{api_path}",
-                                                      query=list(query.items()), what=what)
+                                                      query=list(query.items()), what=what,
+                                                      headers={"Host": "api.cluster.example.com:6443"})
 
 
 def test_a_403_from_the_api_server_names_the_permission_to_grant(mlflow, applied):
@@ -330,3 +338,141 @@ def test_apply_does_not_read_the_specs_registry_when_the_stack_kubeconfig_is_sec
     assert "ciphertext" not in warning
     assert applying.registry.models[MODEL].basis == "prior-state"
     assert planning.registry.warnings == () and planning.registry.models[MODEL].basis == "registry"
+
+
+# -- registry-1: an MLflow 3 LoggedModel's version (source models:/m-<id>) is served from where its artifacts are ------
+
+
+def _log_model_to_s3(mlflow_url: str, s3_url: str, bucket: str, folder: Path, monkeypatch) -> str:
+    """A model logged as ``mlflow.<flavor>.log_model(..., registered_model_name=MODEL)`` logs it (mlflow 3.14
+    ``models/model.py`` ``Model.log``: ``_create_logged_model``, ``log_model_artifacts`` of the saved folder,
+    ``_register_model(f"models:/{model_id}", ...)``), through the same public calls, in an experiment whose
+    artifact location is ``s3://<bucket>/exp`` (moto). Returns the LoggedModel's id."""
+    import boto3
+    import mlflow as mlflow_lib
+
+    for key, value in {"MLFLOW_S3_ENDPOINT_URL": s3_url, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                       "MLFLOW_TRACKING_URI": mlflow_url}.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1").create_bucket(Bucket=bucket)
+    client = mlflow_lib.MlflowClient(mlflow_url)
+    experiment = client.create_experiment(f"logged-{bucket}", artifact_location=f"s3://{bucket}/exp")
+    logged = client.create_logged_model(experiment, name="model")
+    (folder / "MLmodel").write_text(f"artifact_path: model\nmodel_id: {logged.model_id}\nflavors: {{}}\n")
+    (folder / "model.pkl").write_bytes(b"the model")
+    client.log_model_artifacts(logged.model_id, str(folder))
+    mlflow_lib.register_model(f"models:/{logged.model_id}", MODEL)
+    return logged.model_id
+
+
+@pytest.mark.moto
+def test_a_logged_model_version_is_served_from_its_artifacts_in_s3(mlflow, applied, moto_url, tmp_path,
+                                                                     monkeypatch):
+    """registry-1. MLflow 3 registers a logged model with the source ``models:/m-<id>`` (mlflow 3.14
+    ``_register_model``) and keeps its files at ``<experiment artifact location>/models/m-<id>/artifacts``
+    (the version's storage location, given by ``model-versions/get-download-uri``). Main took the source as
+    the artifact URI: a plan warning, and the InferenceService served the layout
+    ``s3://churn-quickstart-models-123456789012/churn-model/1/``, where nothing is. Now the read asks MLflow
+    where the pinned version's artifacts are (one GET, only for it) and serves that s3:// folder."""
+    import boto3
+
+    from mlops_infra.state.mlflow_registry import read_mlflow
+
+    bucket = f"logged-models-{uuid.uuid4().hex[:12]}"  # moto's backends outlive a test: a name of its own
+    model_id = _log_model_to_s3(mlflow.url, moto_url, bucket, tmp_path, monkeypatch)
+    (version,) = mlflow.versions(MODEL)
+    assert (version["version"], version["source"]) == ("1", f"models:/{model_id}")
+    other = mlflow.create_version(MODEL, "runs:/0a1b2c/model")  # not pinned: never located
+    mlflow.set_version_tag(MODEL, 1, MLFLOW_APPROVAL_TAG, "approved")
+    folder = f"s3://{bucket}/exp/models/{model_id}/artifacts"
+    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+            .list_objects_v2(Bucket=bucket, Prefix=f"exp/models/{model_id}/artifacts/")["Contents"]]
+    assert f"exp/models/{model_id}/artifacts/MLmodel" in keys  # the files are there
+
+    calls: list[str] = []
+    real_call = mlflow_registry.mlflow_call
+    monkeypatch.setattr(mlflow_registry, "mlflow_call", lambda url, **kw: calls.append(url) or real_call(url, **kw))
+    view = registry_view(_system(1), ENV, applied, refresh=True)
+    assert view.warnings == ()
+    assert view.models[MODEL].versions[1].artifact_uri == folder
+    assert view.models[MODEL].versions[other].artifact_uri == "runs:/0a1b2c/model"
+    located = [u for u in calls if "/model-versions/get-download-uri?" in u]
+    assert located == [f"{mlflow.url}/api/2.0/mlflow/model-versions/get-download-uri?name={MODEL}&version=1"]
+    decision = _decide(view, 1)
+    assert (decision["state"], decision["storageUri"]) == ("ready", f"{folder}/")
+
+    promoted = read_mlflow(_system(1), mlflow.url)  # promote's read (the artifact it copies) locates it too
+    assert promoted.models[MODEL].versions[1].artifact_uri == folder
+
+
+def test_a_logged_model_in_the_proxied_store_is_still_a_warning(mlflow, applied, monkeypatch):
+    """A LoggedModel under the compiled server's proxied store: its location is ``mlflow-artifacts:/...``,
+    which KServe does not download either: the warning stays and the layout is served."""
+    import mlflow as mlflow_lib
+
+    client = mlflow_lib.MlflowClient(mlflow.url)
+    experiment = client.create_experiment(f"proxied-{uuid.uuid4().hex[:12]}")
+    logged = client.create_logged_model(experiment, name="model")
+    number = mlflow.create_version(MODEL, f"models:/{logged.model_id}")
+    mlflow.set_version_tag(MODEL, number, MLFLOW_APPROVAL_TAG, "approved")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow.url)
+    view = registry_view(_system(number), ENV, applied, refresh=True)
+    (warning,) = view.warnings
+    assert f"churn-model v{number}'s MLflow source 'models:/{logged.model_id}' is not a URI" in warning
+    assert "nor is the location MLflow gives for it" in warning
+    assert _decide(view, number)["storageUri"] == _source(number)
+
+
+# -- registry-4: the documented port-forward address, http://127.0.0.1:5000, is one the compiled server allows ---------
+
+
+def test_the_compiled_server_answers_the_documented_port_forward_address(mlflow, applied):
+    """registry-4. ``kubectl port-forward svc/mlops-mlflow 5000`` then ``--mlflow ENV=http://127.0.0.1:5000``
+    (docs/promote.md): the client's Host header is ``127.0.0.1:<port>``. Main's --allowed-hosts listed
+    ``localhost:*`` only, and MLflow answered 403 "Invalid Host header" (the flag replaces its default list)."""
+    from mlops_infra.promote.registries import read_view
+
+    _version(mlflow, approved=True)
+    loopback = mlflow.url.replace("localhost", "127.0.0.1")
+    view = read_view(_system(1), ENV, None, mlflow_uri=loopback)
+    assert (view.models[MODEL].basis, sorted(view.models[MODEL].versions)) == ("registry", [1])
+    hosts = _allowed_hosts().split(",")
+    assert {"localhost:*", "127.0.0.1:*", "[[]::1]:*"} <= set(hosts)
+    port = loopback.rsplit(":", 1)[1]
+    assert _status(loopback, f"[::1]:{port}") == 200  # MLflow's escaped IPv6 pattern matches the IPv6 loopback
+    assert _status(loopback, f"mlflow.example.com:{port}") == 403  # and the list still refuses other hosts
+
+
+def _status(url: str, host: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/api/2.0/mlflow/registered-models/search", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_a_host_the_server_refuses_is_a_clear_error_naming_the_addresses_it_allows(mlflow):
+    """An address the server does not allow (here an ingress name, sent as the Host header): the read fails
+    closed with the allowed hosts and the fix, not the bare 403."""
+    import urllib.request
+
+    from mlops_infra.errors import UserError
+    from mlops_infra.state.mlflow_registry import read_mlflow
+
+    def through_ingress(request, timeout):
+        request.add_header("Host", "mlflow.example.com")
+        return urllib.request.urlopen(request, timeout=timeout)
+
+    with pytest.raises(UserError) as raised:
+        read_mlflow(_system(1), mlflow.url, opener=through_ingress)
+    error = raised.value
+    assert error.summary == ("MLflow refused reading the versions of churn-model: Host header 'mlflow.example.com' "
+                             "not allowed (HTTP 403 \"Invalid Host header\")")
+    for needle in ("--allowed-hosts", "localhost:*, 127.0.0.1:*, [::1]:*", "http://127.0.0.1:5000",
+                   "kubectl port-forward svc/mlops-mlflow 5000", "MLFLOW_SERVER_ALLOWED_HOSTS"):
+        assert needle in error.detail, error.detail

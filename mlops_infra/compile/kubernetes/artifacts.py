@@ -6,7 +6,11 @@ Contract of :func:`storage_uri` (pure; ``compile/kubernetes/serving.py`` puts it
   artifact URI, and KServe can download it (:func:`downloadable`): that URI, an ``s3://`` folder with
   a trailing ``/`` (:func:`kserve_uri`, below). On Kubernetes the view's
   ``artifact_uri`` is the MLflow model version's ``source`` (:func:`mlops_infra.state.mlflow_registry.read_registry`,
-  read by ``plan --refresh`` and ``apply``): where the version's artifacts really are, whoever registered it.
+  read by ``plan --refresh`` and ``apply``): where the version's artifacts really are, whoever registered it;
+  for a pinned or served version whose ``source`` is not downloadable, the location MLflow gives for it
+  when that is (``GetModelVersionDownloadUri``: MLflow 3 registers a model logged with
+  ``mlflow.<flavor>.log_model`` with the source ``models:/m-<id>`` and keeps its files at
+  ``<experiment artifact location>/models/m-<id>/artifacts``; :func:`mlops_infra.state.mlflow_registry.resolve_sources`).
 - Otherwise (an offline plan, ``mlops-infra graph``, a version whose source KServe cannot download,
   which the registry read warns of) the documented layout (:func:`layout_uri`):
 
@@ -57,8 +61,11 @@ v0.15.2 and at master's ``kserve_storage.py``: ``bucket.objects.filter(Prefix=bu
 added) and names each object it downloads by what follows that prefix
 (``re.sub(r"^" + re.escape(bucket_path) + r"/?", "", obj.key)``). MLflow writes a version's ``source``
 without a trailing ``/`` (mlflow 3.14 ``tracking/_model_registry/fluent.py`` ``_register_model``:
-a ``runs:/`` model URI becomes ``RunsArtifactRepository.get_underlying_uri``, e.g.
-``s3://<bucket>/1/<run>/artifacts/model``), so ``.../model`` also downloaded ``.../model_v2/...`` (as
+a ``runs:/`` model URI whose run folder holds an ``MLmodel`` becomes
+``RunsArtifactRepository.get_underlying_uri``, e.g. ``s3://<bucket>/1/<run>/artifacts/model``; one whose
+run folder holds none, the usual case of ``log_model`` in MLflow 3, becomes ``models:/m-<id>``, located
+at ``<experiment artifact location>/models/m-<id>/artifacts``, again without a ``/``), so ``.../model``
+also downloaded ``.../model_v2/...`` (as
 ``/mnt/models/_v2/...``) and ``.../churn/1`` also ``.../churn/10/...``. MLflow's own contract: a model
 version's ``source`` is "the location of the model artifacts" (``MlflowClient.create_model_version``),
 an MLflow Model is a directory with its ``MLmodel`` file at the root (``_register_model`` takes the

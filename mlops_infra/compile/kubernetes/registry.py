@@ -19,7 +19,10 @@ Contract:
   apply until someone deletes it. A Job that completed is ready and stays.
 - Versions are not compiled: runs register them. A version a run of this system registers has the
   ``source`` ``s3://<models bucket>/<model>/<version>/`` (see storage.py); endpoints serve a version's
-  ``source`` when KServe downloads it, else the layout (``artifacts.py`` ``storage_uri``).
+  ``source`` (or the location MLflow gives for a ``models:/`` source) when KServe downloads it, else
+  the layout (``artifacts.py`` ``storage_uri``).
+- The registration Job sets the model's ``description`` on an existing registered model too
+  (``scripts/register_model.py``), so a description edit, which changes the Job's hash, changes MLflow's.
 """
 
 from __future__ import annotations
@@ -46,14 +49,28 @@ def tracking_uri(kube: KubeTarget) -> str:
     return names.service_url(kube.ctx, names.REGISTRY, names.REGISTRY_PORT)
 
 
+PORT_FORWARD_HOSTS = ("localhost:*", "127.0.0.1:*", "[[]::1]:*")
+"""The Host headers of a client at the end of ``kubectl port-forward svc/mlops-mlflow 5000`` (a TCP tunnel:
+the client's ``Host`` stays the address it dialled), as ``--allowed-hosts`` patterns. MLflow 3.14 matches a
+pattern with a ``*`` by ``fnmatch`` (``server/security_utils.py`` ``is_allowed_host_header``), where ``[`` opens
+a character class, so IPv6 loopback is written ``[[]::1]:*``, MLflow's own escaped form
+(``get_default_allowed_hosts``). ``--allowed-hosts`` replaces MLflow's default list, which holds these
+(``server/security.py`` ``get_allowed_hosts``: ``get_allowed_hosts_from_env() or get_default_allowed_hosts()``),
+so they are listed again: the documented ``--mlflow ENV=http://127.0.0.1:5000`` (docs/promote.md) and
+``MLFLOW_TRACKING_URI`` of ``plan --refresh`` reach the registry (registry-4)."""
+
+
 def server_args(kube: KubeTarget) -> list[str]:
+    """The MLflow server's command: SQLite store and proxied artifacts on the volume; ``--allowed-hosts``
+    (MLflow 3's DNS-rebinding check, answered 403 "Invalid Host header") the Service's in-cluster names,
+    with and without the port, and :data:`PORT_FORWARD_HOSTS`."""
     host = names.service_host(kube.ctx, names.REGISTRY)
     short = f"{names.REGISTRY}.{kube.namespace}"
     allowed = ",".join(f"{h},{h}:{names.REGISTRY_PORT}" for h in (names.REGISTRY, short, f"{short}.svc", host))
     return ["mlflow", "server", "--host", "0.0.0.0", "--port", str(names.REGISTRY_PORT),
             "--backend-store-uri", f"sqlite:///{DATA_MOUNT}/mlflow.db",
             "--artifacts-destination", f"{DATA_MOUNT}/artifacts", "--serve-artifacts",
-            "--allowed-hosts", f"{allowed},localhost:*"]
+            "--allowed-hosts", ",".join((allowed, *PORT_FORWARD_HOSTS))]
 
 
 def compile_registry(kube: KubeTarget) -> None:
