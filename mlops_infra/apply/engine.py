@@ -304,7 +304,8 @@ def check_cli(options: StackOptions, environ: Mapping[str, str] = os.environ) ->
        (``pulumi/automation/_cmd.py``, which every ``LocalWorkspace`` and :class:`SignalGuard` command
        constructs) runs ``pulumi version`` with ``PULUMI_SKIP_UPDATE_CHECK=true`` and refuses, through
        ``_parse_and_validate_pulumi_version`` (``InvalidVersionError``), a version below
-       ``_minimum_version._MINIMUM_VERSION`` (3.1.0 in the installed SDK), a major version above it
+       ``_minimum_version._MINIMUM_VERSION`` (3.1.0 in the installed SDK) or, above it, this project's
+       :data:`mlops_infra.apply.cli_version.MINIMUM_CLI` (what the compiled graph needs), a major version above it
        ("Please update the SDK") and one that does not parse, unless
        ``PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK`` is set (``_env._SKIP_VERSION_CHECK_VAR``).
     2. ``pulumi --non-interactive whoami`` with ``up``'s environment (:func:`workspace_env`, hence its
@@ -335,9 +336,11 @@ def _check_version(environ: Mapping[str, str]) -> None:
     from pulumi.automation._minimum_version import _MINIMUM_VERSION
     from pulumi.automation.errors import InvalidVersionError
 
+    from mlops_infra.apply.cli_version import MINIMUM_CLI
+
     printed = _run_cli(["version"], {**environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}, None, "the CLI did not start")
     try:
-        _parse_and_validate_pulumi_version(_MINIMUM_VERSION, printed.strip().removeprefix("v"),
+        _parse_and_validate_pulumi_version(max(_MINIMUM_VERSION, MINIMUM_CLI), printed.strip().removeprefix("v"),
                                            environ.get(_SKIP_VERSION_CHECK_VAR) is not None)
     except InvalidVersionError as exc:
         raise version_refusal(exc) from exc

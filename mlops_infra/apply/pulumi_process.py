@@ -299,7 +299,9 @@ class SignalGuard:
                     on_error: Callable[[str], None] | None = None) -> Any:
                 return guard._run(self, args, cwd, additional_env, on_output, on_error)
 
-        return GuardedCommand()
+        from mlops_infra.apply.cli_version import MINIMUM_CLI
+
+        return GuardedCommand(version=MINIMUM_CLI)  # _cmd.py: the least CLI version it validates
 
     def _run(self, command: Any, args: list[str], cwd: str, additional_env: Mapping[str, str],
              on_output: Callable[[str], None] | None, on_error: Callable[[str], None] | None) -> Any:

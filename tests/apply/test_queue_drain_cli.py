@@ -57,7 +57,9 @@ def refused(work: Path, monkeypatch, **modes: str):
 
 
 @pytest.mark.parametrize(("version", "said"), [
-    ("v3.0.0", "The minimum CLI version requirement is 3.1.0, your current CLI version is 3.0.0"),
+    ("v3.0.0", "The minimum CLI version requirement is 3.260.0, your current CLI version is 3.0.0"),
+    # closing-40a-1: an engine before pulumi/pulumi #23818 leaves deletedWith resources of a replaced endpoint
+    ("v3.259.0", "The minimum CLI version requirement is 3.260.0, your current CLI version is 3.259.0"),
     ("v4.1.0", "Major version mismatch. You are using Pulumi CLI version 4.1.0 with Automation SDK v3"),
     ("not-a-version", "Could not parse the Pulumi CLI version"),
 ])

@@ -14,7 +14,7 @@ Contract:
 - Every call appends one JSON line to the log: ``cwd``, ``args`` (``--non-interactive`` dropped),
   ``project`` (``name:`` of ``./Pulumi.yaml``, None without one) and ``env`` (the ``PULUMI_BACKEND_URL``,
   ``PULUMI_CONFIG_PASSPHRASE*`` and ``MLOPS_INFRA_*`` variables it got).
-- ``version`` prints ``v3.200.0`` (above the Automation API's minimum), or the installer's ``version=``
+- ``version`` prints ``v3.272.0`` (above the Automation API's minimum and mlops-infra's, ``apply/cli_version.py``), or the installer's ``version=``
   (``"v3.0.0"``: below ``pulumi/automation/_minimum_version.py``'s 3.1.0); ``stack output`` prints ``{}``;
   ``stack history`` one succeeded update; ``whoami`` prints ``stand-in-user`` (a diy backend's
   ``CurrentUser`` is the OS user name); ``up`` fails (``error: ...``, exit 1) unless the installer
@@ -53,7 +53,7 @@ from pathlib import Path
 
 LOG_ENV = "PULUMI_STAND_IN_LOG"
 UP_ENV = "PULUMI_STAND_IN_UP"
-VERSION = "v3.200.0"
+VERSION = "v3.272.0"
 RECORDED_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "MLOPS_INFRA_")
 SLOW_SECONDS = 60.0
 """How long ``up="slow"`` runs when no signal comes (tests signal it long before)."""
