@@ -401,14 +401,16 @@ _PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, 
 """Facts kind -> monthly (floor, ceiling, basis, note) of one item; None = nothing to price."""
 
 
-def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer) -> CostLine | None:
+def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer,
+          reseeded: bool = False) -> CostLine | None:
     kind = (after or before or {}).get("kind")
     price = _PRICED.get(kind or "")
     if price is None:
         return None
     old = price(before, pricer) if before else None
     new = price(after, pricer) if after else None
-    if new is not None and old is not None and kind == "endpoint" and pricer.cloud == "aws" and kept_count(before, after):
+    if (new is not None and old is not None and kind == "endpoint" and pricer.cloud == "aws" and not reseeded
+            and kept_count(before, after)):
         new = _kept_count_range(new, old, before, after)
     if old is None and new is None:
         return None
@@ -538,11 +540,14 @@ def _kept_canary(pricer: _Pricer, facts: dict[str, Any], count: int, kept: str) 
 
 
 def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None,
-                  facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None) -> CostEstimate:
+                  facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None,
+                  reseeded: frozenset[str] = frozenset()) -> CostEstimate:
     """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract). ``facts``:
     :func:`facts_by_address` of ``prior``'s and of ``graph``'s resources, when the caller has them
-    (only read here)."""
-    return _estimate(graph, prior, region, facts)[0]
+    (only read here). ``reseeded``: the endpoints whose SageMaker endpoint or config the plan creates or
+    replaces (:func:`mlops_infra.plan.kept_count.reseeded`): their variants start at ``InitialInstanceCount``,
+    so none of them keeps an autoscaled count (:func:`kept_count`; audit closing-40a-3)."""
+    return _estimate(graph, prior, region, facts, reseeded)[0]
 
 
 def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
@@ -675,7 +680,8 @@ def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[st
 
 
 def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
-              facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None) -> tuple[CostEstimate, _Pricer]:
+              facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None,
+              reseeded: frozenset[str] = frozenset()) -> tuple[CostEstimate, _Pricer]:
     pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
     before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
                                                      facts_by_address(graph.resources))
@@ -683,7 +689,7 @@ def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
     extra = 0.0
     for address in sorted(before.keys() | after.keys()):
         pricer.address = address
-        line = _line(address, before.get(address), after.get(address), pricer)
+        line = _line(address, before.get(address), after.get(address), pricer, address in reseeded)
         if line is not None:
             lines.append(line)
         extra += rollout_extra(before.get(address), after.get(address), pricer)

@@ -1,8 +1,8 @@
 """The instance count a SageMaker variant keeps when its autoscaling is removed (audit autoscale-2).
 
 Contract of :func:`kept_count_warnings` (pure): for each endpoint whose plan deletes its scalable target on
-``sagemaker:variant:DesiredInstanceCount`` while the endpoint stays and its endpoint config is neither
-created nor replaced in this plan, one warning naming the endpoint, the count range the variant may be at
+``sagemaker:variant:DesiredInstanceCount`` while the endpoint stays and neither it nor its endpoint config is
+created or replaced in this plan (:func:`reseeded`), one warning naming the endpoint, the count range the variant may be at
 (the prior target's ``minCapacity``..``maxCapacity``), the ``replicas.min`` it will not go back to by itself,
 and the command that sets it.
 
@@ -12,7 +12,10 @@ the variant keeps the ``DesiredInstanceCount`` target tracking last set. Only an
 config re-seeds it from ``InitialInstanceCount`` ("Update endpoints that use auto scaling",
 https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html); a plan that changes the config
 does that (Pulumi's update sends no ``RetainAllVariantProperties``; a canary's controller drops the count for a
-graph without autoscaling), so it is not warned. The cost estimate prices the kept case up to the prior max
+graph without autoscaling), so it is not warned; nor is an endpoint this plan replaces (a ``rollback_on`` or
+strategy change, a Failed endpoint), whose new endpoint starts each variant at ``InitialInstanceCount``
+(botocore sagemaker ``ProductionVariant.InitialInstanceCount``: "Number of instances to launch initially";
+audit closing-40a-3). The cost estimate prices the kept case up to the prior max
 (:func:`mlops_infra.plan.cost.kept_count`).
 """
 
@@ -28,6 +31,13 @@ TARGET = "aws:appautoscaling/target:Target"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def reseeded(changes: Sequence[ResourceChange]) -> frozenset[str]:
+    """The addresses of the endpoints whose variants this plan starts again at ``InitialInstanceCount``: their
+    SageMaker endpoint or endpoint config is created or replaced (module contract)."""
+    return frozenset(c.address for c in changes
+                     if c.type in (ENDPOINT, CONFIG) and c.action in (Action.CREATE, Action.REPLACE))
 
 
 def kept_count_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired: Mapping[str, Any]) -> list[str]:
@@ -46,8 +56,8 @@ def kept_count_warnings(changes: Sequence[ResourceChange], prior: PriorState, de
         others = by_address.get(change.address, [])
         if not any(c.type == ENDPOINT and c.urn in desired for c in others):
             continue  # the endpoint goes too
-        if any(c.type == CONFIG and c.action in (Action.CREATE, Action.REPLACE) for c in others):
-            continue  # a new config re-seeds the count
+        if change.address in reseeded(others):
+            continue  # a new config or a new endpoint re-seeds the count
         warnings.append(_warning(change.address, inputs, _seeded(desired, change.address)))
     return warnings
 

@@ -205,8 +205,9 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     cost = None
     if options.estimate_cost:
         from mlops_infra.plan.cost import estimate_cost
+        from mlops_infra.plan.kept_count import reseeded
 
-        cost = estimate_cost(graph, prior, region=options.region, facts=facts)
+        cost = estimate_cost(graph, prior, region=options.region, facts=facts, reseeded=reseeded(changes))
     kept = changes if options.include_noops else tuple(  # a not-ready NOOP is kept: the renderers show it
         c for c in changes if c.action is not Action.NOOP or c.reason.code == "not-ready")
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,

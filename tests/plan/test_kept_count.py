@@ -40,3 +40,18 @@ def test_removed_autoscaling_with_a_new_config_is_reseeded_and_not_warned(tmp_pa
         assert _by_type(plan, TARGET).action is Action.DELETE and not _warned(plan)
         (line,) = [c for c in plan.cost.lines if c.address == "endpoints.scorer"]
         assert line.after_range.max_usd == line.after_range.min_usd  # min, fixed: the new config seeds it
+
+
+def test_removed_autoscaling_on_an_endpoint_the_plan_replaces_is_not_warned_nor_priced_kept(tmp_path: Path):
+    """A changed ``rollback_on`` replaces the endpoint (delete first): the new endpoint starts each variant at
+    ``InitialInstanceCount`` (botocore ``ProductionVariant.InitialInstanceCount``), so no autoscaled count is kept
+    (audit closing-40a-3: the plan warned and priced it up to the old max)."""
+    plan = _plan(tmp_path, lambda t: t.replace(NO_SCALING, "").replace(
+        "rollback_on: [scorer-latency, scorer-errors]", "rollback_on: [scorer-latency]"), strategy=BLUE_GREEN)
+    assert _by_type(plan, TARGET).action is Action.DELETE
+    assert [c.action for c in plan.changes if c.role == "endpoint"] == [Action.REPLACE]
+    assert not [c for c in plan.changes if c.role == "endpoint-config" and c.action.is_change]
+    assert not _warned(plan)
+    (line,) = [c for c in plan.cost.lines if c.address == "endpoints.scorer"]
+    assert line.after_range.max_usd == line.after_range.min_usd  # min, fixed: the new endpoint seeds it
+    assert "keeps the count" not in line.note
