@@ -456,6 +456,10 @@ def test_scan_marks_deleted_resources_missing(seeded: SeededStack) -> None:
     live = scan(seeded, max_workers=4)
     assert live.missing == {
         seeded.urn("aws:sagemaker/endpoint:Endpoint", "scorer"),
+        # AWS deregisters an endpoint's scalable targets, and with them their policies, when it deletes the
+        # endpoint (endpoint-delete-with-scaling.html; the moto stand-in's patch 21, a91eea8)
+        seeded.urn("aws:appautoscaling/target:Target", "scorer-scaling"),
+        seeded.urn("aws:appautoscaling/policy:Policy", "scorer-scaling-policy"),
         seeded.urn("aws:cloudwatch/metricAlarm:MetricAlarm", "scorer-latency-p99"),
         seeded.urn("aws:sns/topicSubscription:TopicSubscription", "alerts-oncall"),
     }
