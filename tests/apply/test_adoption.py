@@ -13,7 +13,6 @@ for the plan's steps are played (a create: the provider's Create call; an import
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,10 @@ from botocore.exceptions import ClientError
 from mlops_infra.apply.adoption import check
 from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX
 from mlops_infra.plan.model import Action
-from mlops_infra.plan.planner import make_plan
 from mlops_infra.program.adopt import ADOPT_ENV
-from mlops_infra.state.pulumi_state import load_state
-from tests.scenarios.harness import compile_file
-from tests.support.applied_state import applied_state, dumps
+from tests.support.revert_case import CONFIG, MODEL, revert_case, scorer_names
 
 pytestmark = pytest.mark.moto
-REFERENCE = Path(__file__).parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
-MODEL = "aws:sagemaker/model:Model"
-CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ROLE = "arn:aws:iam::222222222222:role/serving"
 IMAGE = "222222222222.dkr.ecr.eu-west-1.amazonaws.com/fraud:12"
 
@@ -46,25 +39,11 @@ def sagemaker():
 
 @pytest.fixture
 def revert(tmp_path: Path, request: pytest.FixtureRequest):
-    """(the v13 graph, the plan of it against the state applied at v14). A system name of its own per test: the
-    compiled names hash the project, and moto's backends outlive a server."""
-    system = f"rev{zlib.crc32(request.node.name.encode()) % 10**6}"
-
-    def spec(version: int) -> Path:
-        path = tmp_path / f"v{version}.yaml"
-        path.write_text(REFERENCE.read_text().replace("  name: fraud-detection\n", f"  name: {system}\n", 1).replace(
-            "model: {name: fraud-model, version: 12}", f"model: {{name: fraud-model, version: {version}}}"))
-        return path
-
-    v13, v14 = compile_file(spec(13), "prod"), compile_file(spec(14), "prod")
-    (tmp_path / "state14.json").write_text(dumps(applied_state(v14)))
-    return v13, v14, make_plan(v13, load_state(tmp_path / "state14.json"))
+    """(the v13 graph, the v14 graph, the plan of v13 against the state applied at v14), a system name per test."""
+    return revert_case(tmp_path, request.node.name, "rev")
 
 
-def _names(graph) -> dict[str, str]:
-    """type -> the SageMaker name of the scorer's model, config and endpoint."""
-    return {r.type: r.inputs["name"] for r in graph.resources
-            if r.address == "endpoints.scorer" and r.type in (MODEL, CONFIG, "aws:sagemaker/endpoint:Endpoint")}
+_names = scorer_names
 
 
 def _create_model(sm, name: str) -> None:

@@ -8,7 +8,6 @@ is the change's ``importId`` (terminal, PR comment, JSON), the action stays the 
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
 import jsonschema
@@ -17,18 +16,11 @@ import pytest
 from mlops_infra.cli.commands.plan import adoption_preflight
 from mlops_infra.endpoint_tags import KEPT_TAG_PREFIX
 from mlops_infra.plan.model import Action, Plan
-from mlops_infra.plan.planner import make_plan
 from mlops_infra.render.human import render_text
 from mlops_infra.render.markdown import render_markdown
-from mlops_infra.state.pulumi_state import load_state
-from tests.scenarios.harness import compile_file
-from tests.support.applied_state import applied_state, dumps
+from tests.support.revert_case import CONFIG, ENDPOINT, MODEL, revert_case, scorer_names
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / "examples" / "fraud-detection" / "mlsystem.yaml"
-MODEL = "aws:sagemaker/model:Model"
-CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +44,10 @@ def aws_env(moto, monkeypatch) -> None:
 @pytest.fixture
 def revert(tmp_path: Path, request: pytest.FixtureRequest):
     """(the v13 graph, the v14 graph, the plan of v13 against the state applied at v14), a system name per test."""
-    system = f"adp{zlib.crc32(request.node.name.encode()) % 10**6}"
-
-    def spec(version: int) -> Path:
-        path = tmp_path / f"v{version}.yaml"
-        path.write_text(REFERENCE.read_text().replace("  name: fraud-detection\n", f"  name: {system}\n", 1).replace(
-            "model: {name: fraud-model, version: 12}", f"model: {{name: fraud-model, version: {version}}}"))
-        return path
-
-    v13, v14 = compile_file(spec(13), "prod"), compile_file(spec(14), "prod")
-    (tmp_path / "state14.json").write_text(dumps(applied_state(v14)))
-    return v13, v14, make_plan(v13, load_state(tmp_path / "state14.json"))
+    return revert_case(tmp_path, request.node.name, "adp")
 
 
-def _names(graph) -> dict[str, str]:
-    return {r.type: r.inputs["name"] for r in graph.resources
-            if r.address == "endpoints.scorer" and r.type in (MODEL, CONFIG, ENDPOINT)}
+_names = scorer_names
 
 
 def _kept_in_sagemaker(sm, v13, v14) -> None:
