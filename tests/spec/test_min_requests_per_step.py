@@ -10,7 +10,7 @@ import pytest
 from mlops_infra.rollout.model import DEFAULT_MIN_REQUESTS_PER_STEP, RolloutSpec
 from mlops_infra.spec import parse_system
 from mlops_infra.spec.serving import Rollout
-from tests.spec.test_not_ready_timeout import FRAUD, with_rollout
+from tests.spec.test_not_ready_timeout import FRAUD, assert_refused_at_its_line, with_rollout
 from tests.support.cli import assert_clear_error, run_cli
 
 
@@ -36,12 +36,7 @@ def test_a_minimum_is_accepted_for_the_controller_strategies(strategy, value):
      "only canary and blue_green rollouts count requests per step, not rolling; remove min_requests_per_step"),
 ])
 def test_a_bad_minimum_names_the_line_and_the_fix(extra, strategy, says):
-    text = with_rollout(extra, strategy)
-    loaded = parse_system(text, str(FRAUD), "dev")
-    assert not loaded.ok
-    [found] = [d for d in loaded.diagnostics if says.lower() in f"{d.summary} {d.detail}".lower()]
-    line = text.splitlines().index(extra.rstrip("\n")) + 1
-    assert found.location.line == line and str(FRAUD) in str(found.location)
+    assert_refused_at_its_line(extra, strategy, says)
 
 
 def test_validate_says_it_and_exits_one(tmp_path):

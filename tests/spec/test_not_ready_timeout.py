@@ -27,6 +27,17 @@ def with_rollout(extra: str, strategy: str = "canary") -> str:
     return text
 
 
+def assert_refused_at_its_line(extra: str, strategy: str, says: str) -> None:
+    """The reference with ``extra`` in its scorer's rollout does not validate, and the diagnostic saying ``says``
+    points at the line of ``extra`` in FRAUD."""
+    text = with_rollout(extra, strategy)
+    loaded = parse_system(text, str(FRAUD), "dev")
+    assert not loaded.ok
+    [found] = [d for d in loaded.diagnostics if says.lower() in f"{d.summary} {d.detail}".lower()]
+    line = text.splitlines().index(extra.rstrip("\n")) + 1
+    assert found.location.line == line and str(FRAUD) in str(found.location)
+
+
 def test_the_default_is_thirty_minutes_on_both_sides_and_above_knatives_deadline():
     assert Rollout(strategy="canary", steps=[5, 100]).not_ready_timeout is None
     assert NOT_READY_TIMEOUT_SECONDS == DEFAULT_NOT_READY_TIMEOUT == 1800
@@ -47,9 +58,4 @@ def test_a_timeout_is_accepted_for_the_controller_strategies(strategy):
     ("      not_ready_timeout: soon\n", "canary", "is not a duration"),
 ])
 def test_a_bad_timeout_names_the_line_and_the_fix(extra, strategy, says):
-    text = with_rollout(extra, strategy)
-    loaded = parse_system(text, str(FRAUD), "dev")
-    assert not loaded.ok
-    [found] = [d for d in loaded.diagnostics if says.lower() in f"{d.summary} {d.detail}".lower()]
-    line = text.splitlines().index(extra.rstrip("\n")) + 1
-    assert found.location.line == line and str(FRAUD) in str(found.location)
+    assert_refused_at_its_line(extra, strategy, says)
