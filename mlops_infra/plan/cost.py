@@ -402,16 +402,15 @@ _PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, 
 
 
 def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer,
-          reseeded: bool = False) -> CostLine | None:
+          kept: bool = False) -> CostLine | None:
     kind = (after or before or {}).get("kind")
     price = _PRICED.get(kind or "")
     if price is None:
         return None
     old = price(before, pricer) if before else None
     new = price(after, pricer) if after else None
-    if (new is not None and old is not None and kind == "endpoint" and pricer.cloud == "aws" and not reseeded
-            and kept_count(before, after)):
-        new = _kept_count_range(new, old, before, after)
+    if kept and new is not None and old is not None and before is not None:
+        new = _kept_count_range(new, old, before)
     if old is None and new is None:
         return None
     shown = new or old
@@ -422,23 +421,12 @@ def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer
                     before_min_usd=_cents(old[0]) if old else None, after_min_usd=_cents(new[0]) if new else None)
 
 
-def kept_count(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
-    """Whether an AWS endpoint loses its autoscaling while its endpoint config stays (audit autoscale-2): then
-    no call resets its count. Deregistering the scalable target deletes its policies and scheduled actions only
-    (botocore application-autoscaling ``DeregisterScalableTarget``) and changes no ``DesiredInstanceCount``; the
-    count is re-seeded from ``InitialInstanceCount`` only by an ``UpdateEndpoint`` to a new config ("Update
-    endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html),
-    and the config is the same when its facts (:data:`CONFIG_FACTS`) and ``minReplicas`` are."""
-    if not before or not after or fixed_replicas(before) or not fixed_replicas(after):
-        return False
-    same = all(before.get(k) == after.get(k) for k in CONFIG_FACTS)
-    return same and before.get("minReplicas") == after.get("minReplicas") and after.get("deployed") is not False
-
-
 def _kept_count_range(new: tuple[float, float, str, str], old: tuple[float, float, str, str],
-                      before: dict[str, Any], after: dict[str, Any]) -> tuple[float, float, str, str]:
+                      before: dict[str, Any]) -> tuple[float, float, str, str]:
     """``new`` (priced at min, fixed) widened to the prior ceiling: the variant keeps the count autoscaling last
-    set, anywhere from min to the prior max, until its config changes (:func:`kept_count`)."""
+    set, anywhere from min to the prior max, until its config changes (:func:`mlops_infra.plan.kept_count.kept_counts`:
+    deregistering the scalable target changes no ``DesiredInstanceCount``, botocore application-autoscaling
+    ``DeregisterScalableTarget``)."""
     high = int(before.get("maxReplicas") or 0)
     note = _join(new[3], f"autoscaling removed: the variant keeps the count Application Auto Scaling last set "
                          f"(up to {high}) until its endpoint config changes, so it is priced up to that")
@@ -541,13 +529,13 @@ def _kept_canary(pricer: _Pricer, facts: dict[str, Any], count: int, kept: str) 
 
 def estimate_cost(graph: DesiredGraph, prior: PriorState, *, region: str | None = None,
                   facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None,
-                  reseeded: frozenset[str] = frozenset()) -> CostEstimate:
+                  kept: frozenset[str] = frozenset()) -> CostEstimate:
     """The monthly cost estimate of ``prior`` -> ``graph`` (see the module contract). ``facts``:
     :func:`facts_by_address` of ``prior``'s and of ``graph``'s resources, when the caller has them
-    (only read here). ``reseeded``: the endpoints whose SageMaker endpoint or config the plan creates or
-    replaces (:func:`mlops_infra.plan.kept_count.reseeded`): their variants start at ``InitialInstanceCount``,
-    so none of them keeps an autoscaled count (:func:`kept_count`; audit closing-40a-3)."""
-    return _estimate(graph, prior, region, facts, reseeded)[0]
+    (only read here). ``kept``: the AWS endpoints whose variant keeps the count autoscaling last set, as the
+    plan's warnings name them (:func:`mlops_infra.plan.kept_count.kept_counts`, audit autoscale-2): priced from
+    ``replicas.min`` up to the prior max."""
+    return _estimate(graph, prior, region, facts, kept)[0]
 
 
 def hourly_ceiling(graph: DesiredGraph) -> CostCeiling:
@@ -681,7 +669,7 @@ def training_peaks(after: dict[str, dict[str, Any]], pricer: _Pricer) -> dict[st
 
 def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
               facts: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None,
-              reseeded: frozenset[str] = frozenset()) -> tuple[CostEstimate, _Pricer]:
+              kept: frozenset[str] = frozenset()) -> tuple[CostEstimate, _Pricer]:
     pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
     before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
                                                      facts_by_address(graph.resources))
@@ -689,7 +677,7 @@ def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
     extra = 0.0
     for address in sorted(before.keys() | after.keys()):
         pricer.address = address
-        line = _line(address, before.get(address), after.get(address), pricer, address in reseeded)
+        line = _line(address, before.get(address), after.get(address), pricer, address in kept)
         if line is not None:
             lines.append(line)
         extra += rollout_extra(before.get(address), after.get(address), pricer)

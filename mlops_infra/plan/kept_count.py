@@ -1,10 +1,12 @@
 """The instance count a SageMaker variant keeps when its autoscaling is removed (audit autoscale-2).
 
-Contract of :func:`kept_count_warnings` (pure): for each endpoint whose plan deletes its scalable target on
+Contract of :func:`kept_counts` (pure): for each endpoint whose plan deletes its scalable target on
 ``sagemaker:variant:DesiredInstanceCount`` while the endpoint stays and neither it nor its endpoint config is
-created or replaced in this plan (:func:`reseeded`), one warning naming the endpoint, the count range the variant may be at
-(the prior target's ``minCapacity``..``maxCapacity``), the ``replicas.min`` it will not go back to by itself,
-and the command that sets it.
+created or replaced in this plan, its address and one warning naming the endpoint, the count range the variant
+may be at (the prior target's ``minCapacity``..``maxCapacity``), the ``replicas.min`` it will not go back to by
+itself, and the command that sets it. The planner adds the warnings to the plan and gives the addresses to the
+cost estimate, which prices those endpoints up to the prior max (:func:`mlops_infra.plan.cost.estimate_cost`
+``kept``): one rule for both.
 
 Why: deregistering a scalable target deletes its scaling policies and scheduled actions (botocore
 application-autoscaling ``DeregisterScalableTarget``) and calls no ``UpdateEndpointWeightsAndCapacities``, so
@@ -15,8 +17,7 @@ does that (Pulumi's update sends no ``RetainAllVariantProperties``; a canary's c
 graph without autoscaling), so it is not warned; nor is an endpoint this plan replaces (a ``rollback_on`` or
 strategy change, a Failed endpoint), whose new endpoint starts each variant at ``InitialInstanceCount``
 (botocore sagemaker ``ProductionVariant.InitialInstanceCount``: "Number of instances to launch initially";
-audit closing-40a-3). The cost estimate prices the kept case up to the prior max
-(:func:`mlops_infra.plan.cost.kept_count`).
+audit closing-40a-3).
 """
 
 from __future__ import annotations
@@ -33,19 +34,18 @@ CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
-def reseeded(changes: Sequence[ResourceChange]) -> frozenset[str]:
-    """The addresses of the endpoints whose variants this plan starts again at ``InitialInstanceCount``: their
-    SageMaker endpoint or endpoint config is created or replaced (module contract)."""
-    return frozenset(c.address for c in changes
-                     if c.type in (ENDPOINT, CONFIG) and c.action in (Action.CREATE, Action.REPLACE))
+def _reseeded(changes: Sequence[ResourceChange]) -> bool:
+    """Whether the plan starts the variants again at ``InitialInstanceCount``: the endpoint or its config is
+    created or replaced (module contract)."""
+    return any(c.type in (ENDPOINT, CONFIG) and c.action in (Action.CREATE, Action.REPLACE) for c in changes)
 
 
-def kept_count_warnings(changes: Sequence[ResourceChange], prior: PriorState, desired: Mapping[str, Any]) -> list[str]:
-    """The warnings (see the module contract)."""
+def kept_counts(changes: Sequence[ResourceChange], prior: PriorState, desired: Mapping[str, Any]) -> dict[str, str]:
+    """Address -> warning of each endpoint whose variant keeps an autoscaled count (see the module contract)."""
     by_address: dict[str, list[ResourceChange]] = {}
     for change in changes:
         by_address.setdefault(change.address, []).append(change)
-    warnings = []
+    kept: dict[str, str] = {}
     for change in changes:
         state = prior.resources.get(change.urn)
         if change.type != TARGET or change.action is not Action.DELETE or state is None:
@@ -56,10 +56,10 @@ def kept_count_warnings(changes: Sequence[ResourceChange], prior: PriorState, de
         others = by_address.get(change.address, [])
         if not any(c.type == ENDPOINT and c.urn in desired for c in others):
             continue  # the endpoint goes too
-        if change.address in reseeded(others):
+        if _reseeded(others):
             continue  # a new config or a new endpoint re-seeds the count
-        warnings.append(_warning(change.address, inputs, _seeded(desired, change.address)))
-    return warnings
+        kept[change.address] = _warning(change.address, inputs, _seeded(desired, change.address))
+    return kept
 
 
 def _seeded(desired: Mapping[str, Any], address: str) -> Any:

@@ -161,10 +161,12 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     planner = _Planner(graph, prior, live, options.provider_settings)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
+    kept: dict[str, str] = {}
     if any(c.action is Action.DELETE and c.type == "aws:appautoscaling/target:Target" for c in changes):
-        from mlops_infra.plan.kept_count import kept_count_warnings  # autoscale-2: a count no call resets
+        from mlops_infra.plan.kept_count import kept_counts  # autoscale-2: a count no call resets
 
-        planner.warnings.extend(kept_count_warnings(changes, prior, planner.desired))
+        kept = kept_counts(changes, prior, planner.desired)
+        planner.warnings.extend(kept.values())
     if live is not None:  # resources read live that are not ready (plan/readiness.py)
         from mlops_infra.plan.readiness import marked, not_ready
 
@@ -205,9 +207,8 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     cost = None
     if options.estimate_cost:
         from mlops_infra.plan.cost import estimate_cost
-        from mlops_infra.plan.kept_count import reseeded
 
-        cost = estimate_cost(graph, prior, region=options.region, facts=facts, reseeded=reseeded(changes))
+        cost = estimate_cost(graph, prior, region=options.region, facts=facts, kept=frozenset(kept))
     kept = changes if options.include_noops else tuple(  # a not-ready NOOP is kept: the renderers show it
         c for c in changes if c.action is not Action.NOOP or c.reason.code == "not-ready")
     return Plan(project=graph.project, stack=graph.stack, target=dict(graph.metadata), state_serial=prior.serial,

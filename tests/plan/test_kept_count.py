@@ -2,7 +2,7 @@
 autoscale-2): deregistering changes no ``DesiredInstanceCount`` (botocore ``DeregisterScalableTarget``), and only
 an ``UpdateEndpoint`` to a new config re-seeds it (endpoint-scaling-update.html). The plan says so and prices it
 up to the prior max, not at ``replicas.min`` as certain; a plan that also changes the config re-seeds it and says
-nothing (:mod:`mlops_infra.plan.kept_count`, :func:`mlops_infra.plan.cost.kept_count`).
+nothing (:mod:`mlops_infra.plan.kept_count`, one rule for the warning and the price).
 """
 
 from __future__ import annotations
