@@ -56,14 +56,23 @@ class Promotion:
         return self.edit.changed
 
 
-def choose_environments(document: Any, src: str | None, dst: str) -> tuple[str, str]:
-    """(SRC, DST) after the direction checks (see the module contract)."""
+def refuse_unknown_environment(document: Any, name: str, flag: str, also: str = "") -> dict[str, Any]:
+    """The document's ``environments`` mapping (empty when it has none); a :class:`UserError` with the
+    ``unknown-environment`` diagnostic when ``name`` (given with ``flag``) is not one of them: the names
+    it has, a "did you mean", then ``also``."""
     envs = document.data.get("environments") if isinstance(document.data, dict) else None
     envs = envs if isinstance(envs, dict) else {}
-    for flag, name in (("--to", dst), ("--from", src)):
-        if name is not None and name not in envs:
-            _refuse(document, "unknown-environment", f'No environment "{name}" ({flag})',
-                    f"Environments in this system: {known_list(envs)}.{did_you_mean(name, envs)}", ("environments",))
+    if name not in envs:
+        _refuse(document, "unknown-environment", f'No environment "{name}" ({flag})',
+                f"Environments in this system: {known_list(envs)}.{did_you_mean(name, envs)}{also}", ("environments",))
+    return envs
+
+
+def choose_environments(document: Any, src: str | None, dst: str) -> tuple[str, str]:
+    """(SRC, DST) after the direction checks (see the module contract)."""
+    envs = refuse_unknown_environment(document, dst, "--to")
+    if src is not None:
+        refuse_unknown_environment(document, src, "--from")
     source = envs[dst].get("promote_from") if isinstance(envs[dst], dict) else None
     if src is not None and src == dst:
         _refuse(document, "same-environment", f"Cannot promote {dst} into itself",

@@ -188,25 +188,17 @@ def releases(
 
 def _refuse_unknown_environment(file: Path, env: str, err: Any) -> None:
     """``releases --env NAME`` with no record into NAME: refused, as every command that takes
-    ``--env`` refuses a name FILE does not declare (``No environment "NAME"``, the names FILE has, a
-    "did you mean"). A name FILE no longer declares but whose promotions are recorded is listed, not
-    refused (the record outlives the environment), so FILE is read only when nothing matched."""
-    from mlops_infra.diagnostics import did_you_mean, error, known_list
+    ``--env`` refuses a name FILE does not declare (:func:`mlops_infra.promote.promote.refuse_unknown_environment`).
+    A name FILE no longer declares but whose promotions are recorded is listed, not refused (the record
+    outlives the environment), so FILE is read only when nothing matched."""
+    from mlops_infra.promote.promote import refuse_unknown_environment
     from mlops_infra.spec.loader import load_document
 
     document, diagnostics = load_document(file)
     if document is None:
         print_diagnostics(diagnostics, err)
         raise typer.Exit(1)
-    envs = document.data.get("environments") if isinstance(document.data, dict) else None
-    envs = envs if isinstance(envs, dict) else {}
-    if env in envs:
-        return
-    print_diagnostics(document.attach([error(
-        "unknown-environment", f'No environment "{env}" (--env)',
-        f"Environments in this system: {known_list(envs)}.{did_you_mean(env, envs)} No promotion into "
-        f"{env} is recorded either.", ("environments",))]), err)
-    raise typer.Exit(1)
+    refuse_unknown_environment(document, env, "--env", f" No promotion into {env} is recorded either.")
 
 
 # -- steps ---------------------------------------------------------------------------------------
