@@ -39,8 +39,14 @@ contract.rank, contract.world_size = int(os.environ["RANK"]), int(os.environ["WO
 distributed.setup(contract)
 total = torch.ones(1)
 dist.all_reduce(total)
-print(json.dumps({"host": host, "rank": contract.rank, "world": contract.world_size, "sum": int(total.item()),
-                  "sharding": contract.sharding}), flush=True)
+report = json.dumps({"host": host, "rank": contract.rank, "world": contract.world_size, "sum": int(total.item()),
+                     "sharding": contract.sharding})
+# One file per rank, renamed into place: the 2 ranks of a launcher share its stdout, where their lines can
+# interleave (CI on c0cd706 read '{...}{...}' as one line).
+path = os.path.join(os.environ["PROBE_REPORTS"], f"rank-{contract.rank}.json")
+with open(path + ".tmp", "w") as f:
+    f.write(report)
+os.replace(path + ".tmp", path)
 distributed.finish()
 """
 
@@ -73,23 +79,25 @@ def test_two_sagemaker_instances_train_as_one_group_under_torchrun(tmp_path: Pat
         compiled["PET_RDZV_ENDPOINT"] = f"127.0.0.1:{port}"
     hosts = [f"algo-{i}" for i in (1, 2)]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "AWS_", "PET_"))}
+    reports_dir = tmp_path / "reports"
+    reports_dir.mkdir()
     procs = []
     for i, host in enumerate(hosts):
         env = {**base, **compiled, "MLOPS_SAGEMAKER_ROOT": str(sagemaker_host(tmp_path, step, host, hosts)),
-               "PET_LOCAL_ADDR": f"127.0.0.{i + 1}", "PYTHONPATH": PYTHONPATH, "OMP_NUM_THREADS": "1"}
+               "PET_LOCAL_ADDR": f"127.0.0.{i + 1}", "PYTHONPATH": PYTHONPATH, "OMP_NUM_THREADS": "1",
+               "PROBE_REPORTS": str(reports_dir)}
         procs.append(subprocess.Popen([str(TORCHRUN), f"--nproc-per-node={NPROC}", "probe.py"], env=env, cwd=tmp_path,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    reports = []
     try:
         for proc in procs:
-            out, err = proc.communicate(timeout=180)
+            _, err = proc.communicate(timeout=180)
             assert proc.returncode == 0, err[-3000:]
-            reports += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+    reports = [json.loads(path.read_text()) for path in sorted(reports_dir.glob("rank-*.json"))]
     assert sorted(r["rank"] for r in reports) == list(range(2 * NPROC))
     assert {(r["world"], r["sum"], r["sharding"]) for r in reports} == {(2 * NPROC, 2 * NPROC, "fsdp")}
     assert {r["host"] for r in reports if r["rank"] < NPROC} == {"algo-1"}  # node rank 0 on the rendezvous host
