@@ -237,14 +237,18 @@ def test_outside_the_main_thread_the_handlers_are_left_alone() -> None:
 
 def test_a_command_that_is_not_an_update_finishes_unless_signalled_twice(tmp_path) -> None:
     """Pulumi handles signals only in an update's cancellation scope: a first SIGINT would kill ``config set-all``
-    mid-way. A child this test starts stands for it (attached under that name)."""
+    mid-way. A child this test starts stands for it (attached under that name). The test waits for the child's
+    "ready" line before the first Ctrl-C: a SIGINT while Python is still starting (slow under load) ends it with
+    exit status 1, not by the signal, whatever the guard did."""
     import subprocess
     import sys
 
     said: list[str] = []
     guard = SignalGuard(said.append)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], process_group=0)
+    child = subprocess.Popen([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+                             process_group=0, stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"  # started: handler set
         guard._attach(child, "config set-all")
         guard._handle(signal.SIGINT, None)
         time.sleep(REPEAT_WINDOW)  # and past the window: the next Ctrl-C is a second press
@@ -258,3 +262,5 @@ def test_a_command_that_is_not_an_update_finishes_unless_signalled_twice(tmp_pat
         if child.poll() is None:
             child.kill()
             child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
