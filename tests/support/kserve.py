@@ -64,7 +64,25 @@ reason and message, ``MarkUnknown`` likewise: so a failed revision gives ``Predi
 ``Ready`` ``False``, reason ``RevisionFailed``, message ``Revision "<name>" failed with message:
 <message>.``; a deploying one ``Unknown``; a ready one ``True``. Routes and ingress are always ready in
 the stand-in (``IngressReady`` ``True``).
-Not modelled: pods, the route's traffic targets.
+Traffic (``traffic=True``; off by default, so other tests see the status as before): a stand-in of
+KServe's traffic targets and rolled-out revisions, transcribed from kserve v0.15.0 (:meth:`KServeRevisions._route`).
+``reconcilers/knative/ksvc_reconciler.go`` ``createKnativeService`` l.119-160: with ``canaryTrafficPercent``
+set and a ``LatestRolledoutRevision``, a ``latestRevision: true`` target at that percent and, below 100,
+the rest on ``RevisionName: LatestRolledoutRevision`` (tag ``prev``); otherwise ("blue-green rollout")
+``latestRevision: true`` at 100. Knative's Route resolves ``latestRevision: true`` to the
+Configuration's latest READY revision (knative/serving ``pkg/apis/serving/v1/route_types.go``
+``TrafficTarget.LatestRevision``). ``pkg/apis/serving/v1beta1/inference_service_status.go``
+``PropagateStatus`` l.435-499: for the ``latestRevision`` target on the latest ready revision, when
+that revision is not the ``latestRolledoutRevision`` and the target is at 100 %, "track the last
+revision that's fully rolled out" (previous := latest rolled out, latest rolled out := it); when it
+is, it is also the latest created one, its target is below 100 % and its revision holds 100 % in
+total, and there is a previous rolled-out revision, the latest rolled-out one goes back to the
+previous ("the latest ready revision is rolled out with 100% and then rolled back"); the Route's
+traffic is copied into ``status.components.predictor.traffic``. KServe reconciles again when the
+Knative Service's status changes, so the stand-in repeats the two until nothing moves. The route
+is always ready (no ``PredictorRouteReady`` condition) unless :meth:`KServeRevisions.block_route`
+says why it is not (Knative's ``RoutesReady`` False, copied by ``PropagateStatus`` l.492-494).
+Not modelled: pods.
 """
 
 from __future__ import annotations
@@ -87,6 +105,7 @@ DISALLOWED_ANNOTATIONS = frozenset({
 """kserve v0.15.0 ``pkg/constants/constants.go`` ``ServiceAnnotationDisallowedList`` (exact keys)."""
 VERSION = "mlops-infra/model-version"
 CONFIGURATION_READY = "PredictorConfigurationReady"
+ROUTE_READY = "PredictorRouteReady"
 LATEST_DEPLOYMENT_READY = "LatestDeploymentReady"
 State = Literal["ready", "deploying", "failed"]
 REVISION = Resource("serving.knative.dev", "v1", "revisions", "Revision", builtin=False)
@@ -141,6 +160,10 @@ class KServeRevisions:
     deferred: bool = False
     ready_conditions: bool = False
     """Also set ``PredictorReady``, ``IngressReady`` and ``Ready`` (module docstring, "Ready conditions")."""
+    traffic: bool = False
+    """Also route: ``status.components.predictor.traffic`` and the rolled-out revisions (module docstring, "Traffic")."""
+    route_blocked: dict[str, str] | None = None
+    """With ``traffic``: the ``PredictorRouteReady`` condition of a route that cannot be programmed (None: ready)."""
 
     def __post_init__(self) -> None:
         self.api.seed(REVISION_CRD)
@@ -214,10 +237,60 @@ class KServeRevisions:
             said = {k: v for k, v in configuration.items() if k in ("status", "reason", "message")}
             shown += [{"type": "PredictorReady", **said}, {"type": "IngressReady", "status": "True"},
                       {"type": "Ready", **said}]
+        if self.traffic:
+            if self.route_blocked is not None:
+                shown.append({"type": ROUTE_READY, "status": "False", **self.route_blocked})
+            else:
+                shown.append({"type": ROUTE_READY, "status": "True"})
+            if self.route_blocked is None:  # a route that cannot be programmed keeps serving the old split
+                self._route(component, made, ((obj.get("spec") or {}).get("predictor") or {}).get("canaryTrafficPercent"))
         conditions = status.setdefault("conditions", [])
         for condition in shown:
             self._set_condition(conditions, condition)
         conditions.sort(key=lambda c: c["type"])
+
+    def _route(self, component: dict[str, Any], made: list[Revision], canary: Any) -> None:
+        """KServe's traffic targets and rolled-out revisions, to a fixed point (module docstring, "Traffic")."""
+        ready = [r.name for r in made if r.readiness.state == "ready"]
+        if not ready:
+            return
+        latest_ready, created = ready[-1], made[-1].name
+        for _ in range(5):
+            before = copy.deepcopy(component)
+            rolled = component.get("latestRolledoutRevision", "")
+            # ksvc_reconciler.go createKnativeService l.128-160
+            if canary is not None and rolled != "":
+                targets = [{"latestRevision": True, "percent": int(canary)}]
+                if int(canary) < 100:
+                    targets.append({"latestRevision": False, "percent": 100 - int(canary), "revisionName": rolled,
+                                    "tag": "prev"})
+            else:
+                targets = [{"latestRevision": True, "percent": 100}]
+            # Knative's Route: latestRevision resolves to the latest ready revision
+            traffic = [{**t, "revisionName": latest_ready} if t["latestRevision"] else t for t in targets]
+            # inference_service_status.go PropagateStatus l.443-466
+            total: dict[str, int] = {}
+            for t in traffic:
+                total[t["revisionName"]] = total.get(t["revisionName"], 0) + t["percent"]
+            for t in traffic:
+                if t["revisionName"] != latest_ready or not t["latestRevision"]:
+                    continue
+                if component.get("latestRolledoutRevision", "") != latest_ready:
+                    if t["percent"] == 100:
+                        component["previousRolledoutRevision"] = component.get("latestRolledoutRevision", "")
+                        component["latestRolledoutRevision"] = latest_ready
+                elif latest_ready == created and t["percent"] < 100 and total.get(t["revisionName"]) == 100 \
+                        and component.get("previousRolledoutRevision", ""):
+                    component["latestRolledoutRevision"] = component["previousRolledoutRevision"]
+            component["traffic"] = traffic  # PropagateStatus l.499
+            if component == before:
+                return
+
+    def block_route(self, reason: str, message: str) -> None:
+        """Knative's route cannot be programmed from now on (``RoutesReady`` False with ``reason`` and
+        ``message``, e.g. ``RevisionMissing``: knative/serving ``route_lifecycle.go``
+        ``MarkMissingTrafficTarget``); the old split keeps serving."""
+        self.route_blocked = {"reason": reason, "message": message}
 
     def _set_condition(self, conditions: list[dict[str, Any]], condition: dict[str, Any]) -> None:
         """knative/pkg ``SetCondition``: the time moves only when something else of the condition does."""

@@ -26,9 +26,12 @@ Contract of :class:`KServeDriver`:
   keys back (``compile/kubernetes/serving.py`` ``status_config_map``).
 - ``observe``: ``revision`` = the ``mlops-infra/model-version`` annotation the compiler sets (it
   changes only with a new version, which is a new revision anyway); ``stable`` = the ConfigMap's
-  ``stable-version`` (absent: nothing rolled out before, a first deployment); ``percent`` =
+  ``stable-version`` (absent: nothing rolled out before, a first deployment), except when a new version
+  may start and KServe's last rolled-out revision is of another version: then that version, the one
+  KServe sends the rest to (:func:`observe_isvc`, "Which version serves the rest"); ``percent`` =
   ``canaryTrafficPercent`` (absent: 100); ``in_effect`` = the status shows that share served by a
-  ready route (:func:`traffic_in_effect`); ``ready`` = the latest created revision is the latest ready
+  ready route (:func:`traffic_in_effect`) on a revision of the observed version during its rollout
+  (:func:`observe_isvc`); ``ready`` = the latest created revision is the latest ready
   one (``status.components.predictor``; no status yet: ready); when it is not, ``not_ready``
   (:func:`not_ready_of`) says what Knative says of that revision, but only when that revision is
   ``revision``'s (:func:`observe_isvc`, "Which revision is judged"); the status from the ConfigMap's
@@ -54,8 +57,9 @@ Contract of :class:`KServeDriver`:
   ``annotations``), say who moved the traffic.
 - Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` and on that ConfigMap
   (``configmaps``, by ``resourceNames``) of its namespace, and ``get`` on ``revisions.serving.knative.dev``
-  there (read while the newest revision is not ready, and during a rollout the latest ready one, whose
-  series the gates judge: :meth:`KServeDriver.read_revision`, :func:`canary_candidate`; its
+  there (read while the newest revision is not ready, during a rollout the latest ready one, whose
+  series the gates judge, and before a start the last rolled-out one: :meth:`KServeDriver.read_revision`,
+  :func:`canary_candidate`, :func:`rolled_out_candidate`; its
   names are Knative's, so not by ``resourceNames``), nothing else (the compiled CronJob's Role grants
   exactly that; a user running ``mlops-infra rollout`` needs the same). A Revision that cannot be read
   (403, 404) is never judged: the pass waits and says why. A missing ConfigMap (the graph that creates
@@ -130,7 +134,9 @@ class KServeDriver:
         isvc = self.read()
         status_map = self.read_status()
         judged = newest_not_ready(isvc) or canary_candidate(isvc, status_map)
-        return observe_isvc(isvc, status_map, None if judged is None else self.read_revision(judged))
+        rolled = rolled_out_candidate(isvc, status_map)
+        return observe_isvc(isvc, status_map, None if judged is None else self.read_revision(judged),
+                            None if rolled is None else self.read_revision(rolled))
 
     def act(self, decision: Decision, observed: Observed, now: float) -> None:
         isvc_version, _, map_version = observed.token.partition("/")
@@ -183,10 +189,27 @@ def canary_candidate(isvc: dict[str, Any], status_map: dict[str, Any] | None) ->
         else None
 
 
+def rolled_out_candidate(isvc: dict[str, Any], status_map: dict[str, Any] | None) -> str | None:
+    """The revision KServe sends the rest of a canary to (``status.components.predictor
+    .latestRolledoutRevision``), to be read for its version (:func:`observe_isvc`, "Which version serves
+    the rest") when a new version may start: the stored status is not a status of the annotated version;
+    None otherwise (no read needed: from the start on, the ConfigMap's ``stable-version`` is the record)."""
+    component = (((isvc.get("status") or {}).get("components")) or {}).get("predictor") or {}
+    rolled = component.get("latestRolledoutRevision")
+    if not rolled:
+        return None
+    status = RolloutStatus.from_fields(stored_fields(isvc, status_map))
+    version = str(((isvc.get("metadata") or {}).get("annotations") or {}).get(VERSION, ""))
+    return None if status is not None and status.revision == version else str(rolled)
+
+
 def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
-                 knative_revision: dict[str, Any] | str | None = None) -> Observed:
+                 knative_revision: dict[str, Any] | str | None = None,
+                 rolled_out: dict[str, Any] | str | None = None) -> Observed:
     """:class:`Observed` of an InferenceService, its status ConfigMap and, while the newest revision is
-    not ready, that Knative Revision as read (a dict), or why it could not be (a str) (module contract).
+    not ready, that Knative Revision as read (a dict), or why it could not be (a str) (module contract);
+    ``rolled_out``: the Knative Revision KServe counts as the last rolled out, read when a new version
+    may start (:func:`rolled_out_candidate`).
 
     Which revision is judged. KServe and Knative write the InferenceService's status in their own
     reconcile loops, after the spec write (kserve v0.15.0 ``inference_service_status.go``
@@ -214,7 +237,25 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     Revision was made for the observed version (its ``mlops-infra/model-version``, as above): a status
     KServe has not updated since ``pulumi up`` still names the stable version's revision, whose series
     must not be taken for the new version's. Otherwise ``canary`` is None and the gates count any
-    revision (``gates/prometheus.py``).
+    revision (``gates/prometheus.py``). And then the share is not in effect (``in_effect`` False,
+    ``detail`` "KServe has not made version <v>'s revision yet"): the status describes the previous
+    version's revision, whose traffic (a blue/green 0 % after a rolled-back version) may equal the new
+    step's share, and a bake timed from it ran before the version had a revision at all (audit
+    k8sroll-5). A revision that cannot be read (403, 404) does not hold the step: the gates count any
+    revision, as said, and ``detail`` says why.
+
+    Which version serves the rest (``Observed.stable``). KServe sends a canary's remainder to its
+    ``latestRolledoutRevision`` (kserve v0.15.0 ``reconcilers/knative/ksvc_reconciler.go``
+    ``createKnativeService`` l.128-149, tag ``prev``), and it counts a revision as rolled out as soon as
+    its ``latestRevision`` target is at 100 % (``inference_service_status.go`` ``PropagateStatus``
+    l.451-457: "track the last revision that's fully rolled out"), which a canary's last step of 100
+    already is, before the controller's finish. So a version applied during that bake is canaried
+    against, and rolled back onto, the unfinished version, not the ConfigMap's ``stable-version``
+    (audit k8sroll-3). When a new version may start, ``stable`` is therefore the version of the
+    ``rolled_out`` Revision (its ``mlops-infra/model-version``, as above) when that is another version
+    than the observed one and the ConfigMap's; the start records it as ``previous`` (the rollback
+    notice's ``serving_version``) and as ``stable-version``, and ``detail`` says why. Unreadable, or
+    without the annotation (a revision made before mlops-infra annotated them): the ConfigMap's.
     """
     meta = isvc.get("metadata") or {}
     annotations = meta.get("annotations") or {}
@@ -225,20 +266,56 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     version = str(annotations.get(VERSION, ""))
     created = newest_not_ready(isvc)
     map_version = str(((status_map or {}).get("metadata") or {}).get("resourceVersion", ""))
-    not_ready, detail, canary = None, "", None
+    not_ready, detail, canary, stale = None, "", None, False
     if created is not None:
         not_ready, detail = _judged(isvc, created, version, knative_revision)
     elif isinstance(knative_revision, dict):
         rev_meta = knative_revision.get("metadata") or {}
-        if str((rev_meta.get("annotations") or {}).get(VERSION)) == version and rev_meta.get("name"):
+        made_for = (rev_meta.get("annotations") or {}).get(VERSION)
+        if str(made_for) == version and rev_meta.get("name"):
             canary = str(rev_meta["name"])
+        else:
+            stale = True
+            detail = (f"KServe has not made version {version}'s revision yet (its latest ready revision, "
+                      f"{rev_meta.get('name')}, is of version {made_for if made_for is not None else 'unknown'})")
+    elif isinstance(knative_revision, str):
+        detail = f"{knative_revision}, so which version the latest ready revision serves cannot be told"
     share = 100 if percent is None else int(percent)
-    in_effect = traffic_in_effect(isvc, share)
-    if created is None and not in_effect:
-        detail = f"Knative's route does not serve {share}% on the latest revision yet"
-    return Observed(revision=version, stable=stored.get(STABLE), percent=share, ready=created is None, status=status,
+    in_effect = traffic_in_effect(isvc, share) and not stale
+    if created is None and not in_effect and not stale:
+        detail = f"Knative's route does not serve {share}% on the latest revision yet{_route_why(isvc)}"
+    stable, served = stored.get(STABLE), _version_of(rolled_out)
+    if served is not None and served not in (version, stable):
+        stable = served
+        detail = _joined(detail, f"KServe sends the rest of the traffic to version {served} (its last rolled-out "
+                         "revision: KServe counts a 100% step as rolled out, finished or not)")
+    return Observed(revision=version, stable=stable, percent=share, ready=created is None, status=status,
                     token=f"{meta.get('resourceVersion', '')}/{map_version}", detail=detail, not_ready=not_ready,
                     in_effect=in_effect, canary=canary)
+
+
+def _version_of(revision: dict[str, Any] | str | None) -> str | None:
+    """The ``mlops-infra/model-version`` of a Knative Revision as read; None: not read, or not annotated."""
+    if not isinstance(revision, dict):
+        return None
+    made_for = ((revision.get("metadata") or {}).get("annotations") or {}).get(VERSION)
+    return None if made_for is None else str(made_for)
+
+
+def _joined(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
+def _route_why(isvc: dict[str, Any]) -> str:
+    """``: <reason>: <message>`` of a :data:`ROUTE_READY` condition that is False (Knative says why its
+    route cannot serve the split, e.g. ``RevisionMissing``: knative/serving ``pkg/apis/serving/v1/
+    route_lifecycle.go`` ``MarkMissingTrafficTarget``), cut to :data:`WHY_MAX`; "" otherwise."""
+    route = next((c for c in ((isvc.get("status") or {}).get("conditions")) or [] if isinstance(c, dict)
+                  and c.get("type") == ROUTE_READY), None)
+    if route is None or route.get("status") != "False":
+        return ""
+    why = ": ".join(str(route[k]) for k in ("reason", "message") if route.get(k))
+    return f": {why if len(why) <= WHY_MAX else why[:WHY_MAX - 3] + '...'}" if why else ""
 
 
 def traffic_in_effect(isvc: dict[str, Any], percent: int) -> bool:
