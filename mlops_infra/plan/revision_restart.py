@@ -8,15 +8,26 @@ change made to a Knative Service ... Revisions are always created in response to
 spec", https://knative.dev/docs/serving/revisions/).
 So an in-place update of an InferenceService starts new pods beside the old ones, which download and load
 the model again, even when the model version is unchanged (an annotation mlops-infra adds, a resource
-request, an autoscaling target). For a ``canary`` or ``blue_green`` endpoint the apply also writes the
-rollout's first traffic step (``compile/kubernetes/serving.py`` ``annotations``, "the flip side"): the new
-revision serves that share until the rollout controller's next pass sets it back.
+request, an autoscaling target). For a ``canary`` or ``blue_green`` endpoint compiled without the registry
+view's knowledge that this version is served (``compile/kubernetes/serving.py`` ``keeps_controller_traffic``:
+``plan`` and ``apply`` leave the share to the controller otherwise) the apply also writes the rollout's first
+traffic step: the new revision serves that share until the rollout controller's next pass sets it back.
+
+``canaryTrafficPercent`` itself is not in the revision template: KServe puts it in the Knative Service's
+traffic block (kserve v0.15.0 ``reconcilers/knative/ksvc_reconciler.go`` ``createKnativeService`` l.128-160).
+An update that changes nothing else makes no revision, and after a finished rollout KServe reads the
+first step as its rollback: the latest ready revision is the latest rolled-out one, its ``latestRevision``
+target below 100 % and its revision at 100 % in total, so ``latestRolledoutRevision`` goes back to
+``previousRolledoutRevision`` (``pkg/apis/serving/v1beta1/inference_service_status.go`` ``PropagateStatus``
+l.459-470), which then gets the rest of the traffic (audit k8sroll-1).
 
 Contract of :func:`revision_warnings` (pure): one warning per InferenceService UPDATE whose
 ``mlops-infra/model-version`` annotation is the same before and after (a version change is a rollout, which
-the plan's ML section tells), sorted by URN, naming the endpoint, saying that a new revision loads the
-model again, and, when the desired object sets ``spec.predictor.canaryTrafficPercent``, the share it serves
-until the controller restores the traffic.
+the plan's ML section tells), sorted by URN, naming the endpoint. When something besides
+``spec.predictor.canaryTrafficPercent`` changes: a new revision loads the model again, and, when the desired
+object sets that share, the new revision serves it until the controller restores the traffic. When only the
+share changes: no new revision, and the previous rolled-out version gets the rest of the traffic (KServe's
+rollback) until the controller's next pass.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from mlops_infra.state.model import PriorState
 
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 VERSION_ANNOTATION = "mlops-infra/model-version"
+TRAFFIC = "spec.predictor.canaryTrafficPercent"
 
 
 def _version(inputs: Any) -> Any:
@@ -50,10 +62,18 @@ def revision_warnings(changes: Sequence[ResourceChange], prior: PriorState,
         if before is None or after is None or _version(before.inputs) != _version(after.inputs):
             continue
         where = change.address or change.name
+        share = get_dotted(after.inputs, TRAFFIC)
+        sets_share = isinstance(share, int) and not isinstance(share, bool)
+        if sets_share and change.changes and all(c.path == TRAFFIC for c in change.changes):
+            out.append(f"{where}: this apply writes the rollout's first step ({share}%) into the InferenceService "
+                       f"{change.name} without a new model version: no new revision (the share is not in the revision "
+                       f"template), but after a finished rollout KServe reads it as its rollback: the previous "
+                       f"rolled-out version gets {100 - share}% of the traffic until the rollout controller's next pass "
+                       "sets the share back")
+            continue
         text = (f"{where}: this apply changes the InferenceService {change.name} without a new model version, so "
                 "KServe rolls a new Knative revision: new pods start beside the old ones and load the model again")
-        share = get_dotted(after.inputs, "spec.predictor.canaryTrafficPercent")
-        if isinstance(share, int) and not isinstance(share, bool):
+        if sets_share:
             text += (f"; the apply also sets the rollout's first step, so the new revision serves {share}% of the "
                      "traffic until the rollout controller's next pass sets the share back")
         out.append(text)

@@ -22,7 +22,9 @@ Contract:
   the Knative default (concurrency) applies and an annotation says so.
 - Rollout: ``canary`` sets ``canaryTrafficPercent`` to the first step; ``blue_green`` to 0 (the
   new revision is deployed without traffic, reachable through its ``latest`` tag
-  (:data:`TAG_ROUTING`), then switched). Both are recorded
+  (:data:`TAG_ROUTING`), then switched), but only when the apply brings a new version: for the
+  version the prior state shows served, the field is left out and ignored, so the controller keeps
+  it (:func:`keeps_controller_traffic`). Both are recorded
   in ``graph.rollouts[address]`` for ``mlops-infra rollout`` to drive (patch the percentage step by
   step, wait ``bakeSeconds``, roll back when a ``rollbackAlerts`` alert fires). ``rolling`` and
   ``all_at_once`` are Knative's own switch to the new revision once it is ready.
@@ -86,6 +88,8 @@ STATUS_MAP_PREFIX = "rollout-"
 """``rollout-<endpoint>``: the rollout status ConfigMap (``rollout/drivers/kserve.py`` ``status_config_map``
 derives the same name; compile cannot import the runner's code, tests pin that they agree)."""
 _RUNNER_WRITES_DATA = ResourceOptions(ignore_changes=("data",))
+_CONTROLLER_KEEPS_TRAFFIC = ResourceOptions(ignore_changes=(TRAFFIC_FIELD,))
+"""The same version's InferenceService: its ``canaryTrafficPercent`` is the controller's (:func:`keeps_controller_traffic`)."""
 TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 """KServe's annotation that tags the latest revision ``latest`` (``pkg/constants/constants.go``
 ``EnableRoutingTagAnnotationKey``); see :func:`annotations`."""
@@ -215,6 +219,43 @@ def target_utilization(endpoint: Endpoint) -> str | None:
     return format(percent, ".6g")
 
 
+def keeps_controller_traffic(kube: KubeTarget, endpoint: Endpoint) -> bool:
+    """Whether the InferenceService is compiled without ``canaryTrafficPercent``, with
+    ``ignoreChanges: [spec.predictor.canaryTrafficPercent]`` (:data:`TRAFFIC_FIELD`): a ``canary`` or
+    ``blue_green`` endpoint whose version is the one the environment's registry view says the prior state
+    serves (``RegistryView.serving``: ``plan`` and ``apply`` compile with it; no view, as under a bare
+    ``pulumi up`` on Kubernetes: False, the first step is compiled as before).
+
+    Why (audit k8sroll-1). KServe reads a ``canaryTrafficPercent`` below 100 written without a new
+    revision as a rollback: its latest ready revision is then its ``latestRolledoutRevision`` with a
+    ``latestRevision`` target under 100 % while it holds 100 % in total, and KServe moves
+    ``latestRolledoutRevision`` back to ``previousRolledoutRevision`` ("the latest ready revision is
+    rolled out with 100% and then rolled back": kserve v0.15.0 ``pkg/apis/serving/v1beta1/
+    inference_service_status.go`` ``PropagateStatus`` l.459-470), then routes the rest, ``(100 - first
+    step)%``, to that previous version (``reconcilers/knative/ksvc_reconciler.go`` ``createKnativeService``
+    l.140-149). ``canaryTrafficPercent`` is not in the revision template, so writing it makes no revision.
+    So after a finished rollout, an apply of the same version that wrote the first step (a new first
+    step in the spec, any change of the object, or any apply after ``pulumi refresh``, which copies the
+    live 100 into the state: pulumi-kubernetes diffs against it) sent 90-98 % of the traffic back to
+    the previous version until the controller's next pass.
+
+    Why this is safe. Under server-side apply a field belongs to the manager that last changed its
+    value ("Server-Side Apply", field management:
+    https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management); the
+    controller's patches change it (``rollout/drivers/kserve.py``, manager ``mlops-infra-rollout``), so
+    it owns the field whenever it moved the traffic. Pulumi "ignores a property by using the old value
+    from the state" (pulumi/pulumi ``pkg/resource/deploy/step_generator.go`` ``processIgnoreChanges``),
+    so the plan shows no change, and pulumi-kubernetes' server-side apply drops an ignored field that
+    another manager owns on the cluster and otherwise sends the last live value
+    (``provider/pkg/await/await.go``: "Drop the field from the inputs if it is present on the cluster
+    and managed by another manager"; "use the last known value applied to the cluster so we don't unset
+    it"): never a new value, never a removal (a removal would be KServe's 100 % to the latest revision).
+    A new version still gets the first step, forced (:func:`annotations`), as a rollout must start."""
+    if first_traffic_percent(endpoint) is None:
+        return False
+    return kube.ctx.registry.serving.get(endpoint.name) == endpoint.model.version
+
+
 def first_traffic_percent(endpoint: Endpoint) -> int | None:
     rollout = endpoint.rollout
     if rollout.strategy == "canary":
@@ -285,7 +326,7 @@ def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> d
                             **server, "serviceAccountName": names.SERVICE_ACCOUNTS["serving"],
                             **autoscaling(endpoint)}
     percent = first_traffic_percent(endpoint)
-    if percent is not None:
+    if percent is not None and not keeps_controller_traffic(kube, endpoint):
         spec["canaryTrafficPercent"] = percent
     if node.node_selector():
         spec["nodeSelector"] = node.node_selector()
@@ -328,10 +369,14 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
     with 1 conflict: ... .spec.predictor.canaryTrafficPercent". With it, that apply writes the new
     model and the first step together, which is how a rollout must start (KServe "Canary Rollout
     Strategy"), and leaves the controller's own annotations alone (they are not in the applied
-    object, so their manager keeps them). The flip side, which the controller corrects at its next
-    pass (``rollout/reconcile.py`` rule 4): an apply that changes the object without a new version
-    also puts the traffic back to the first step (a finished version: the controller sets 100
-    again; a rolled-back one: 0 again, after that share served it meanwhile)."""
+    object, so their manager keeps them). An apply of the same version leaves the field out and
+    ignores it (:func:`keeps_controller_traffic`): written again, the first step is KServe's rollback
+    gesture, the rest of the traffic going back to the previous version. Without the registry view
+    (a bare ``pulumi up`` on Kubernetes, which cannot tell a new version from the same one) the first
+    step is still compiled: such an apply of the same version routes ``(100 - first step)%`` to the
+    previous version until the controller's next pass (``rollout/reconcile.py`` rule 4) sets it back
+    (a finished version: 100; a rolled-back one: 0, after the first step's share served it
+    meanwhile); ``mlops-infra apply`` does not."""
     out = {"mlops-infra/model": endpoint.model.name, "mlops-infra/model-version": str(endpoint.model.version),
            "serving.kserve.io/deploymentMode": "Serverless"}
     if endpoint.autoscaling and endpoint.autoscaling.metric == "gpu_utilization":
@@ -400,7 +445,8 @@ def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     obj = kube.obj(API_VERSION, "InferenceService", endpoint.name, address,
                    {"spec": {"predictor": predictor(kube, endpoint, fit)}}, annotations=annotations(endpoint))
     urn = kube.add(obj, parent=parent, address=address, role="inference-service",
-                   depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])))
+                   depends_on=kube.needs("service-account/serving", *(["capture"] if endpoint.capture else [])),
+                   options=_CONTROLLER_KEEPS_TRAFFIC if keeps_controller_traffic(kube, endpoint) else None)
     compile_serving_scrape(kube, endpoint.name, parent)
     plan = rollout_plan(endpoint, urn)
     if plan is not None:
