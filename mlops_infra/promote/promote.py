@@ -175,35 +175,42 @@ def _check_edit(before: str, after: str, env: str, pins: Any, old: Any = None) -
 
 
 def _check_effective(edited: Any, text: str, name: str, env: str, versions: VersionMap) -> None:
-    """What the edited file makes ``env`` serve, read as the loader reads it: ``env``'s effective
-    document (:func:`mlops_infra.spec.effective.apply_overrides`, which applies the overrides in file
-    order, a later one replacing what an earlier one set) must give every endpoint the model name
-    and version of its mapping. A later override that replaces the pin (``endpoints.scorer.model:
-    {name: ..., version: 13}`` after ``endpoints.scorer.model.version``) is refused at its line:
-    the report, the plan and the release record would otherwise show a pin the file does not apply."""
-    from mlops_infra.spec.effective import apply_overrides
+    """What the edited file makes ``env`` serve, read as the loader reads it: no pin may be one that a
+    later override of ``env`` replaces (:func:`mlops_infra.spec.effective.replaced_overrides`, the one
+    rule of override order, which ``validate`` reports as ``override-replaced``), and ``env``'s
+    effective document (:func:`~mlops_infra.spec.effective.apply_overrides`) must give every endpoint
+    the model name and version of its mapping. A later override that replaces the pin
+    (``endpoints.scorer.model: {name: ..., version: 13}`` after ``endpoints.scorer.model.version``) is
+    refused at its line, even when it holds the same version: the report, the plan and the release
+    record would otherwise show a pin the file does not apply (or one the next edit of the later
+    override silently undoes)."""
+    from mlops_infra.spec.effective import apply_overrides, replaced_overrides
 
+    overrides = ((edited.get("environments") or {}).get(env) or {}).get("overrides") or {}
+    keys = [str(k) for k in overrides]
+    replaced = {keys[i]: keys[j] for i, j in replaced_overrides(keys).items()}
     effective, _, _ = apply_overrides(edited, env)
     served = {e.get("name"): e.get("model") for e in effective.get("endpoints") or () if isinstance(e, dict)}
     for mapping in versions.mappings:
         model = served.get(mapping.endpoint)
         got = (model.get("name"), model.get("version")) if isinstance(model, dict) else (None, None)
-        if got != (mapping.model, mapping.dst_version):
-            _refuse_overridden(edited, text, name, env, mapping, got)
+        field = f"endpoints.{mapping.endpoint}.model"
+        later = [replaced[k] for k in (f"{field}.name", f"{field}.version") if k in replaced]
+        if later or got != (mapping.model, mapping.dst_version):
+            _refuse_overridden(edited, text, name, env, mapping, got, max(later, key=keys.index, default=None))
 
 
-def _refuse_overridden(edited: Any, text: str, name: str, env: str, mapping: Any, got: tuple) -> None:
-    """Refuse at the line of the last override of ``env`` that sets ``mapping``'s model (or a
-    mapping holding it) after the pin."""
+def _refuse_overridden(edited: Any, text: str, name: str, env: str, mapping: Any, got: tuple,
+                       key: str | None) -> None:
+    """Refuse at the line of ``key``, the override of ``env`` that replaces ``mapping``'s pin (None:
+    at ``env``'s overrides, for a served model that no later override explains)."""
     from mlops_infra.spec.loader import parse_document
 
-    overrides = ((edited.get("environments") or {}).get(env) or {}).get("overrides") or {}
     field = f"endpoints.{mapping.endpoint}.model"
-    keys = [k for k in overrides if isinstance(k, str) and (field.startswith(k + ".") or k == field)]
-    key = keys[-1] if keys else None
-    served = f"{got[0]} v{got[1]}"
+    effect = ("replaces the pin" if got == (mapping.model, mapping.dst_version)
+              else f"makes it serve {got[0]} v{got[1]}")
     summary = (f"cannot pin {mapping.model} v{mapping.dst_version} on endpoint {mapping.endpoint} in {env}: "
-               f"{'the override ' + key if key else 'another value'} comes later and makes it serve {served}")
+               f"{'the override ' + key if key else 'another value'} comes later and {effect}")
     detail = (f"Overrides apply in file order, so a later override of {field} (or of a mapping holding it) replaces "
               f"the pin. Remove that override, or set the pin inside it ({field}: {{name: {mapping.model}, version: "
               f"{mapping.dst_version}}}), then promote again. Nothing was written.")

@@ -5,13 +5,17 @@ sections (``endpoints.scorer.replicas``) and ``metadata.<field>...`` for metadat
 ``metadata.name``: it is the Pulumi project name, which a Pulumi project has once for all its stacks
 (Pulumi.yaml ``name``, https://www.pulumi.com/docs/iac/concepts/projects/project-file/), so an
 environment cannot change it (``system-name-override``). An override
-replaces the value at its path as a whole (no deep merge). Applying overrides never mutates the
-input; the result records, for every replaced path, the raw path of the override that wrote it, so
-diagnostics on the effective document point at the override's line.
+replaces the value at its path as a whole (no deep merge), and overrides apply in file order, so an
+override whose path a *later* override of the same environment equals or encloses has no effect at
+all (:func:`replaced_overrides`): it is an error, ``override-replaced``, at the dead override's line
+(the file would say ``replicas.min: 3`` while the stack gets the later ``replicas``' min). Applying
+overrides never mutates the input; the result records, for every replaced path, the raw path of the
+override that wrote it, so diagnostics on the effective document point at the override's line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, get_args
 
@@ -39,6 +43,7 @@ def apply_overrides(data: dict, env_name: str) -> tuple[dict, dict[Path, Path], 
     names: dict[str, dict[str, int]] = {}
     redirects: dict[Path, Path] = {}
     diagnostics: list[Diagnostic] = []
+    applied: list[str] = []
     for key, value in overrides.items():
         origin: Path = ("environments", env_name, "overrides", key)
         target, problem = _resolve_path(effective, str(key), origin, names)
@@ -47,7 +52,49 @@ def apply_overrides(data: dict, env_name: str) -> tuple[dict, dict[Path, Path], 
             continue
         _set(effective, target, value, copied)  # shared, never mutated: no copy (and no recursion)
         redirects[target] = origin
+        applied.append(key)
+    for dead, later in replaced_overrides(applied).items():
+        diagnostics.append(_replaced(env_name, applied[dead], applied[later]))
     return effective, redirects, diagnostics
+
+
+def replaced_overrides(keys: Iterable[Any]) -> dict[int, int]:
+    """Which overrides a later one replaces: index of the dead override -> index of the last later
+    override that replaces it, for the override keys of one environment in file order.
+
+    The one rule of override order (``validate``'s ``override-replaced`` and ``promote``'s refusal of
+    a pin a later override replaces both use it): overrides apply in file order and each replaces
+    the value at its path as a whole, so a later override whose path equals or encloses an earlier
+    one's (whole dotted segments: ``endpoints.scorer.replicas`` encloses
+    ``endpoints.scorer.replicas.min``, not ``endpoints.scorer.replicas_x``) discards what the
+    earlier one wrote. A later override *inside* an earlier one's value is a merge, not a
+    replacement. Cost: one dictionary lookup per path segment.
+    """
+    keys = [str(k) for k in keys]
+    last = {key: i for i, key in enumerate(keys)}
+    out: dict[int, int] = {}
+    for i, key in enumerate(keys):
+        parts = key.split(".")
+        later = max((last.get(".".join(parts[:n]), -1) for n in range(1, len(parts) + 1)), default=-1)
+        if later > i:
+            out[i] = later
+    return out
+
+
+def _replaced(env: str, dead: str, later: str) -> Diagnostic:
+    """``override-replaced`` at the dead override ``dead``, which ``later`` replaces."""
+    rest = dead[len(later) + 1:].split(".") if dead != later else []
+    moved = "<this value>"
+    for name in reversed(rest):
+        moved = f"{{..., {name}: {moved}}}"
+    fix = (f"Put this override after {later} (a later override inside a mapping changes just that field), "
+           f"or move its value into that override ({later}: {moved}) and remove this line"
+           if rest else "Remove one of the two")
+    return error("override-replaced",
+                 f'Override "{dead}" has no effect in environment {env}: the later override "{later}" replaces it',
+                 f"Overrides apply in file order and each replaces the value at its path as a whole, so {later}, "
+                 f"written after this one, discards what it set: the file says one value, the environment gets "
+                 f"another. {fix}.", ("environments", env, "overrides", dead))
 
 
 def _name_index(data: dict, section: str, names: dict[str, dict[str, int]]) -> dict[str, int]:

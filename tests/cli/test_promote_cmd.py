@@ -239,15 +239,18 @@ def test_a_process_killed_while_writing_leaves_the_file_whole(tmp_path):
 
 
 def test_write_refuses_a_pin_a_later_override_replaces(reference):
-    """Audit finding 3 through the console script: nothing written, the overriding entry's file:line."""
+    """Audit finding 3 through the console script: nothing written, at a file:line. Since audit envs-1
+    the file itself is refused when promote reads it (override-replaced at the dead pin, the one rule
+    spec.effective.replaced_overrides that promote's own refusal, tests/promote/test_promote_core.py,
+    uses too), before any edit."""
     file, registries = reference
     later = "      endpoints.scorer.model: {name: fraud-model, version: 13}\n"
     file.write_text(file.read_text().replace(OLD_LINE, OLD_LINE + later))
     before = file.read_bytes()
-    line = before.decode().splitlines().index(later.rstrip("\n")) + 1
+    line = before.decode().splitlines().index(OLD_LINE.rstrip("\n")) + 1
     result = run_cli("promote", str(file), "--to", "staging", "--write", *registries)
     assert result.code == 1, result.output
-    assert (f"{file}:{line}:7: error: cannot pin fraud-model v3 on endpoint scorer in staging: the override "
-            "endpoints.scorer.model comes later and makes it serve fraud-model v13") in result.stderr
+    assert (f"{file}:{line}:39: error: Override \"endpoints.scorer.model.version\" has no effect in environment "
+            "staging: the later override \"endpoints.scorer.model\" replaces it") in result.stderr
     assert "Traceback" not in result.output
     assert file.read_bytes() == before and not (file.parent / "releases.jsonl").exists()

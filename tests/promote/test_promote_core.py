@@ -8,6 +8,7 @@ from mlops_infra.promote.edit import Pin
 from mlops_infra.promote.promote import _check_edit, plan_promotion
 from mlops_infra.spec import load_system, parse_system
 from tests.support.promotion import REFERENCE, dev_view, staging_view
+from tests.support.text_edits import line_of
 
 
 def test_dst_system_after_the_edit_is_what_the_edited_file_validates_to():
@@ -83,20 +84,31 @@ def test_dst_plan_decides_the_pinned_version_for_every_reader_of_the_endpoint():
 
 
 LATER = "      endpoints.scorer.model: {name: fraud-model, version: 13}   # staging pinned\n"
+PIN = "      endpoints.scorer.model.version: 13\n"
+
+
+def _staging_as_served(text: str):
+    """Staging's system as the file makes it serve: the later override alone (the dead pin dropped).
+    The document with the dead pin is refused by validate (override-replaced), so promote's own
+    refusal is exercised with what staging really runs."""
+    return parse_system(text.replace(PIN.replace("13", "3"), "").replace(PIN, ""), "m.yaml", "staging").system
 
 
 @pytest.mark.parametrize("existing", [13, 3])  # 13: the pin edits the line; 3: it already holds the pin (no edit)
 def test_a_later_override_that_replaces_the_pin_is_refused_at_its_line(existing):
     """Audit finding 3: overrides apply in file order (spec.effective.apply_overrides), so a later
     endpoints.scorer.model override wins over the endpoints.scorer.model.version the edit sets; the
-    report and plan showed v3 while the file makes staging serve v13."""
+    report and plan showed v3 while the file makes staging serve v13. Validate refuses the same
+    file (override-replaced at the dead pin, audit envs-1: one rule, spec.effective.replaced_overrides)."""
     from mlops_infra.errors import UserError
 
     text = REFERENCE.read_text()
-    old = "      endpoints.scorer.model.version: 13\n"
-    assert text.count(old) == 1
-    text = text.replace(old, f"      endpoints.scorer.model.version: {existing}\n{LATER}")
-    systems = {env: parse_system(text, "m.yaml", env).system for env in ("dev", "staging")}
+    assert text.count(PIN) == 1
+    text = text.replace(PIN, f"      endpoints.scorer.model.version: {existing}\n{LATER}")
+    [dead] = [d for d in parse_system(text, "m.yaml", "staging").diagnostics if d.is_error]
+    assert dead.code == "override-replaced"
+    assert dead.location.line == line_of(text, f"endpoints.scorer.model.version: {existing}\n{LATER[:30]}")
+    systems = {"dev": parse_system(text, "m.yaml", "dev").system, "staging": _staging_as_served(text)}
     assert systems["staging"].endpoints[0].model.version == 13  # what the file makes staging serve
     with pytest.raises(UserError) as refused:
         plan_promotion(text, "m.yaml", "dev", systems["dev"], dev_view(), "staging", systems["staging"], staging_view())
@@ -108,11 +120,22 @@ def test_a_later_override_that_replaces_the_pin_is_refused_at_its_line(existing)
     assert [(d.location.line if d.location else None) for d in error.diagnostics] == [line]
 
 
-def test_a_later_override_that_holds_the_pin_is_accepted():
-    """The same later override already holding the mapped version: the file serves the pin."""
-    text = REFERENCE.read_text().replace("      endpoints.scorer.model.version: 13\n",
-                                         "      endpoints.scorer.model.version: 3\n" + LATER.replace("13", "3"))
-    systems = {env: parse_system(text, "m.yaml", env).system for env in ("dev", "staging")}
-    promotion = plan_promotion(text, "m.yaml", "dev", systems["dev"], dev_view(), "staging", systems["staging"],
-                               staging_view())
-    assert not promotion.changed and promotion.dst_system.endpoints[0].model.version == 3
+def test_a_later_override_that_holds_the_pin_still_replaces_it():
+    """The same later override already holding the mapped version: the pin line is still dead (the
+    next edit of the later override would change what staging serves while the pin says v3), so
+    validate reports override-replaced at the pin and promote refuses at the later override, by the
+    one rule (spec.effective.replaced_overrides; audit envs-1). It used to be accepted."""
+    from mlops_infra.errors import UserError
+
+    text = REFERENCE.read_text().replace(PIN, PIN.replace("13", "3") + LATER.replace("13", "3"))
+    [dead] = [d for d in parse_system(text, "m.yaml", "staging").diagnostics if d.is_error]
+    assert dead.code == "override-replaced"
+    assert dead.location.line == line_of(text, f"endpoints.scorer.model.version: 3\n{LATER[:30]}")
+    systems = {"dev": parse_system(text, "m.yaml", "dev").system, "staging": _staging_as_served(text)}
+    with pytest.raises(UserError) as refused:
+        plan_promotion(text, "m.yaml", "dev", systems["dev"], dev_view(), "staging", systems["staging"],
+                       staging_view())
+    assert refused.value.summary == ("cannot pin fraud-model v3 on endpoint scorer in staging: the override "
+                                     "endpoints.scorer.model comes later and replaces the pin")
+    line = line_of(text, LATER.replace("13", "3").rstrip("\n"))
+    assert [(d.location.line if d.location else None) for d in refused.value.diagnostics] == [line]
