@@ -215,7 +215,7 @@ def _at_overrides(document: LoadedDocument, env: str, diagnostics: list[Diagnost
     for d in diagnostics:
         covered = any(d.path[: len(t)] == t for t in redirects)
         origin = None if covered or (d.code, document.raw_path(d.path)) in reported else override_causing(
-            d.path, document.data, data, redirects)
+            d.path, document.data, data, redirects, d.summary)
         if origin is None:
             out.append(d)
             continue

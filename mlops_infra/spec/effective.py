@@ -202,13 +202,20 @@ def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
     current[path[-1]] = value
 
 
-def override_causing(path: Path, base_data: dict, data: dict, redirects: dict[Path, Path]) -> Path | None:
+def override_causing(path: Path, base_data: dict, data: dict, redirects: dict[Path, Path],
+                     message: str = "") -> Path | None:
     """The raw path of the override that caused a problem at ``path`` of an effective document.
 
     Only an environment's problems are asked about, so one of its overrides caused it; this
     finds which, in order: an override inside the same item (the one sharing the longest path);
     an override of an item's ``name`` whose old or new name is the value at ``path`` (a reference
-    the rename broke, or a name the rename now repeats); the only override. None when it cannot tell.
+    the rename broke, or a name the rename now repeats); an override inside an item the problem's
+    item refers to (:data:`~mlops_infra.spec.references.REFERENCES`: a job's cluster, a monitor's
+    endpoint, an alert's monitor, ...), nearest first, following references on through the items
+    referred to; the only override. Among referred items, one the diagnostic's ``message`` names
+    (``cluster "gpu-train"``) is preferred, and within an item the override ending in the problem's
+    own field name (``clusters.gpu-train.nodes`` for ``training_jobs.retrain.nodes``). None when it
+    cannot tell.
     """
     if not redirects:
         return None
@@ -222,7 +229,51 @@ def override_causing(path: Path, base_data: dict, data: dict, redirects: dict[Pa
             if target[-1] == "name" and len(target) == 3 and value in (
                     _value_at(base_data, target), _value_at(data, target)):
                 return origin
+    referred = _in_referred_item(path, data, redirects, message)
+    if referred is not None:
+        return referred
     return next(iter(redirects.values())) if len(redirects) == 1 else None
+
+
+def _in_referred_item(path: Path, data: dict, redirects: dict[Path, Path], message: str) -> Path | None:
+    """The override inside the nearest item that the item at ``path`` refers to (breadth first over
+    references), or None when no referred item is overridden or the nearest ones tie."""
+    from mlops_infra.spec.references import REFERENCES
+
+    if len(path) < 2 or not isinstance(path[1], int):
+        return None
+    overridden: dict[Path, list[Path]] = {}
+    for target in redirects:
+        if len(target) > 2 and isinstance(target[1], int):
+            overridden.setdefault(target[:2], []).append(target)
+    seen = {path[:2]}
+    level = [path[:2]]
+    indexes: dict[str, dict[str, int]] = {}
+    while level and overridden:
+        found: list[Path] = []
+        following: list[Path] = []
+        for section, index in level:
+            for owner, fields, into in REFERENCES:
+                if owner != section:
+                    continue
+                names = _value_at(data, (section, index, *fields))
+                positions = _name_index(data, into, indexes)
+                for name in names if isinstance(names, list) else [names]:
+                    where = (into, positions[name]) if isinstance(name, str) and name in positions else None
+                    if where is None or where in seen:
+                        continue
+                    seen.add(where)
+                    following.append(where)
+                    if where in overridden:
+                        found.append(where)
+        if found:
+            named = [w for w in found if f'"{_value_at(data, (*w, "name"))}"' in message]
+            if len(named) == 1 or len(found) == 1:
+                targets = overridden[(named or found)[0]]
+                return redirects[max(targets, key=lambda t: (t[-1] == path[-1], -targets.index(t)))]
+            return None
+        level = following
+    return None
 
 
 def _common_prefix(a: Path, b: Path) -> int:
