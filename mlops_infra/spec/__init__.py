@@ -213,6 +213,10 @@ def _at_overrides(document: LoadedDocument, env: str, diagnostics: list[Diagnost
         return diagnostics
     out = []
     for d in diagnostics:
+        removal = _removed_required(d, document.data, redirects)
+        if removal is not None:
+            out.append(removal)
+            continue
         covered = any(d.path[: len(t)] == t for t in redirects)
         origin = None if covered or (d.code, document.raw_path(d.path)) in reported else override_causing(
             d.path, document.data, data, redirects, d.summary)
@@ -223,6 +227,25 @@ def _at_overrides(document: LoadedDocument, env: str, diagnostics: list[Diagnost
                   f"{_where(d, document.data)}.)")
         out.append(replace(d, path=(*origin, *d.path), detail=detail.strip()))  # located at the override
     return out
+
+
+def _removed_required(d: Diagnostic, raw: dict, redirects: dict) -> Diagnostic | None:
+    """A required field an override with ``null`` removed (docs/spec.md "Overrides": null removes a
+    field, and a required one cannot be removed), said as such at the override; None otherwise."""
+    origin = redirects.get(d.path) if d.code == "missing-field" else None
+    if origin is None:
+        return None
+    _, env, _, key = origin
+    overrides = ((raw.get("environments") or {}).get(env) or {}).get("overrides") or {}
+    if key not in overrides or overrides[key] is not None:
+        return None
+    field = str(d.path[-1])
+    meaning = d.detail.partition(" It is: ")[2]
+    return replace(d, summary=f'Override "{key}: null" removes the required field "{field}"',
+                   detail=f"In an override, null removes the field, and this item cannot be without {field}"
+                          f"{' (' + meaning.rstrip('.') + ')' if meaning else ''}. Give it a value instead, or "
+                          "remove this override. (A channel changes kind with an override of its kind: a field "
+                          "only the old kind takes can then be removed.)")
 
 
 def _where(d: Diagnostic, data: dict) -> str:

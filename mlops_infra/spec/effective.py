@@ -46,7 +46,7 @@ def apply_overrides(data: dict, env_name: str) -> tuple[dict, dict[Path, Path], 
     applied: list[str] = []
     for key, value in overrides.items():
         origin: Path = ("environments", env_name, "overrides", key)
-        target, problem = _resolve_path(effective, str(key), origin, names)
+        target, problem = _resolve_path(effective, str(key), origin, names, value is None)
         if problem is not None:
             diagnostics.append(problem)
             continue
@@ -111,8 +111,8 @@ def _name_index(data: dict, section: str, names: dict[str, dict[str, int]]) -> d
     return index
 
 
-def _resolve_path(data: dict, key: str, origin: Path,
-                  names: dict[str, dict[str, int]]) -> tuple[Path, Diagnostic | None]:
+def _resolve_path(data: dict, key: str, origin: Path, names: dict[str, dict[str, int]],
+                  remove: bool = False) -> tuple[Path, Diagnostic | None]:
     parts = key.split(".")
     section = parts[0]
     sections = [*SECTIONS, "metadata"]
@@ -132,7 +132,7 @@ def _resolve_path(data: dict, key: str, origin: Path,
                              "environment with another name would plan against another project's state and "
                              "`apply` would refuse its stack directory. Remove this override; to tell environments "
                              "apart, override metadata.labels or metadata.description.", origin)
-        return _walk(data, ("metadata",), parts[1:], key, origin)
+        return _walk(data, ("metadata",), parts[1:], key, origin, remove)
     if len(parts) < 3:
         return (), error("unknown-override-path", f'Override path "{key}" is incomplete',
                          f"Name the item and the field: {section}.<name>.<field>, for example "
@@ -141,11 +141,17 @@ def _resolve_path(data: dict, key: str, origin: Path,
     if parts[1] not in index:
         return (), error("unknown-override-path", f'Override path "{key}": no {section} item "{parts[1]}"',
                          f"Known {section}: {known_list(index)}.{did_you_mean(parts[1], index)}", origin)
-    return _walk(data, (section, index[parts[1]]), parts[2:], key, origin)
+    return _walk(data, (section, index[parts[1]]), parts[2:], key, origin, remove)
 
 
-def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path) -> tuple[Path, Diagnostic | None]:
-    """Check every field on the way exists in the model; intermediate mappings must be present."""
+def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path,
+          remove: bool = False) -> tuple[Path, Diagnostic | None]:
+    """Check every field on the way exists in the model; intermediate mappings must be present.
+
+    Each field is checked against the union member the effective data selects so far (a channel's
+    ``kind``), except the last one of a removal (``remove``: the value is ``null``), which may be a
+    field of any member: removing a Slack channel's ``webhook_url`` after ``kind: email`` is how a
+    channel changes kind (the effective item is validated as a whole afterwards)."""
     from mlops_infra.spec.errors import _annotation_at  # the model walk shared with error mapping
 
     current: Any = data
@@ -154,6 +160,8 @@ def _walk(data: dict, base: Path, fields: list[str], key: str, origin: Path) -> 
     path: list[str | int] = list(base)
     for i, name in enumerate(fields):
         allowed = field_names(_annotation_at(tuple(path), data))
+        if allowed and name not in allowed and remove and i == len(fields) - 1:
+            allowed = field_names(_annotation_at(tuple(path), None))  # every member of the union
         if allowed and name not in allowed:
             return (), error("unknown-override-path", f'Override path "{key}": unknown field "{name}"',
                              f"Allowed fields here: {known_list(allowed, 20)}.{did_you_mean(name, allowed)}", origin)
@@ -189,7 +197,8 @@ def _example(value: Any) -> str:
 
 
 def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
-    """Set ``path`` in ``data`` (a copy of the root), copying each container on the way once."""
+    """Set ``path`` in ``data`` (a copy of the root), copying each container on the way once; a
+    ``None`` value (YAML ``null``) removes the key instead."""
     current: Any = data
     for depth in range(1, len(path)):
         prefix = path[:depth]
@@ -199,7 +208,10 @@ def _set(data: dict, path: Path, value: Any, copied: set[Path]) -> None:
             current[path[depth - 1]] = child
             copied.add(prefix)
         current = child
-    current[path[-1]] = value
+    if value is None:
+        current.pop(path[-1], None)  # null removes the field (a copy: the input is never mutated)
+    else:
+        current[path[-1]] = value
 
 
 def override_causing(path: Path, base_data: dict, data: dict, redirects: dict[Path, Path],
