@@ -26,6 +26,7 @@ from mlops_infra.spec.context import NOTHING_ELSEWHERE, CheckContext, KnownElsew
 from mlops_infra.spec.cost import check_cluster_budgets
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import check_model_artifacts, check_serving_fit, check_training_fit
+from mlops_infra.spec.guardrails import check_production_derived
 from mlops_infra.spec.hardware import check_hardware, check_training_nodes
 from mlops_infra.spec.image_accounts import check_image_accounts
 from mlops_infra.spec.labels import check_aws_tags, check_kubernetes_labels
@@ -77,7 +78,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
 """Checks of the system as a whole (run on the base and on each effective system). Plaintext
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""
 
-BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets)
+BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets, check_production_derived)
 """Checks of what overrides cannot change (``environments``): run on the base system only, so that
 N environments cost N linear checks, not N checks of all N environments."""
 

@@ -13,17 +13,28 @@ Contract:
     ``mandatory`` in production and ``advisory`` elsewhere. A mandatory rule that fails is an error
     (``validate`` and ``plan`` exit 1); an advisory one is a warning.
   - the caps: ``max_gpus`` and ``max_hourly_cost_usd`` (their rules apply only when set).
+- :func:`check_production_derived` (a base check) warns ``production-derived-away`` where the
+  derivation most likely went wrong: an environment with release gates (:data:`RELEASE_GATES`) and
+  no ``guardrails.production`` is not production only because another environment promotes from it
+  (a DR region promoting from prod switches prod's production rules off, and its rules become
+  advisory). ``staging`` in dev -> staging -> prod has no release gate in the examples, so it is
+  not flagged; a naive "production when its downstream is" would make staging production too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from mlops_infra.diagnostics import Diagnostic, warning
 from mlops_infra.spec.base import SpecModel
 from mlops_infra.spec.serving import CONTROLLER_STRATEGIES
+
+if TYPE_CHECKING:
+    from mlops_infra.spec.context import CheckContext
 
 RULES: dict[str, str] = {
     "encryption": "every store is encrypted at rest with a customer-managed KMS key",
@@ -151,3 +162,34 @@ def guardrail_settings(system, env: str) -> GuardrailSettings:
         levels[rule] = getattr(own.rules, rule) or default
     return GuardrailSettings(env, production, levels, own.max_gpus, own.max_hourly_cost_usd,
                              tuple(environment.gates))
+
+
+RELEASE_GATES = ("no_drift", "progressive_rollout", "manual_approval")
+"""Promotion gates that guard a release to users, not a test stage: an environment holding one is
+likely meant to be production (``production-derived-away``)."""
+
+
+def check_production_derived(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """Warn at the gates of each environment that release gates mark as production but that is not,
+    only because another environment promotes from it (module contract)."""
+    envs = ctx.system.environments
+    downstream: dict[str, list[str]] = {}
+    for name, environment in envs.items():
+        if environment.promote_from is not None:
+            downstream.setdefault(environment.promote_from, []).append(name)
+    for name, environment in envs.items():
+        release = [g for g in environment.gates if g in RELEASE_GATES]
+        after = downstream.get(name)
+        if not release or not after or environment.promote_from is None or environment.guardrails.production is not None:
+            continue
+        them = " and ".join(f'"{e}"' for e in after)
+        rules = ", ".join(sorted(PRODUCTION_RULES))
+        yield warning(
+            "production-derived-away",
+            f'Environment "{name}" is not production: {them} promote{"s" if len(after) == 1 else ""} from it',
+            f"An environment is production when it ends a promotion chain (docs/guardrails.md), so {them} "
+            f"promoting from {name} switch{'es' if len(after) == 1 else ''} {name}'s production rules ({rules}) off "
+            f"and makes its other rules advisory, although its gates ({', '.join(release)}) guard a release. If "
+            f"{name} serves users, set environments.{name}.guardrails.production: true; if it is a stage before "
+            f"{them}, set guardrails.production: false to say so.",
+            ("environments", name, "gates"), f"environments.{name}")
