@@ -21,7 +21,7 @@ def test_valid_document_prints_a_one_line_summary() -> None:
     result = run_cli("validate", FRAUD)
     assert result.code == 0
     assert result.stdout == ("ok: fraud-detection: 2 data sources, 1 cluster, 1 training job, 1 model, 1 endpoint, "
-                             "3 monitors, 3 alerts, 2 channels; environments dev, staging, prod\n")
+                             "3 monitors, 3 alerts, 2 channels; environments dev, staging, prod (production: prod)\n")
     # B3 (a us-east-1 image, prod in eu-west-1) twice, gpu-train's budget the shipped catalog cannot price in
     # prod and staging (budget-unchecked, bcd6774), and the image's registry account (123456789012) pulled from
     # by staging's and prod's roles (image-in-other-account, audit iam-6): the reference's own
@@ -45,7 +45,7 @@ def test_warnings_are_printed_but_do_not_fail_validation(tmp_path: Path) -> None
 def test_env_option_validates_one_environment() -> None:
     result = run_cli("validate", FRAUD, "--env", "prod")
     assert result.code == 0
-    assert result.stdout.endswith("; environment prod\n")
+    assert result.stdout.endswith("; environment prod (production)\n")
     # prod's share of the reference's own: the two images (B3), the unpriced budget, the image's account (iam-6)
     assert result.stderr.count(": warning: ") == 4 and "environment prod is in eu-west-1" in result.stderr
     assert result.stderr.count("is not checked in environment prod") == 1

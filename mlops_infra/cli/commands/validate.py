@@ -55,11 +55,22 @@ def validate(
 
 
 def summary(result: LoadedSystem) -> str:
-    """``ok: <name>: 2 data sources, 1 cluster, ...; environments dev, staging, prod``."""
+    """``ok: <name>: 2 data sources, 1 cluster, ...; environments dev, staging, prod (production: prod)``.
+
+    The production set is derived (docs/guardrails.md: ``guardrails.production``, else the environment
+    that ends a promotion chain), so another environment's ``promote_from`` can change it: the line
+    shows it (audit envs-5). With ``--env``: ``environment prod (production)`` or ``(not production)``."""
+    from mlops_infra.spec.guardrails import is_production
+
     system = result.system
     assert system is not None, "summary() needs a valid system"
     envs = [result.env] if result.env else list(system.environments)
-    where = f"; environment{'s' * (len(envs) != 1)} {', '.join(envs)}" if envs else "; no environments"
+    production = [e for e in envs if is_production(system.environments, e)]
+    if result.env:
+        which = " (production)" if production else " (not production)"
+    else:
+        which = f" (production: {', '.join(production)})" if production else " (no production environment)"
+    where = f"; environment{'s' * (len(envs) != 1)} {', '.join(envs)}{which}" if envs else "; no environments"
     return f"ok: {system.metadata.name}: {counts(system)}{where}"
 
 
