@@ -59,7 +59,9 @@ Rules, in order:
    spell is on, rule 8).
 8. The step's share not yet observed in effect (the status has no ``in_effect``): the first pass
    that observes it in effect records that time (action ``record``; a hold of rule 7 records it
-   too), and the bake ends ``bake_seconds`` after it; until then (``observed.in_effect`` false) wait.
+   too), and the bake ends ``bake_seconds`` after it; until then (``observed.in_effect`` false) wait,
+   on Kubernetes for at most ``not_ready_timeout_seconds`` from the step's ``since``: then roll back,
+   quoting why the driver says the share is not served (Knative's route reason; audit k8sroll-4).
    The bake is not over: wait until it is. Over: the next step, or after the last step (100%),
    finish; but not while a gate is ``pending`` (a Prometheus alert whose condition holds and whose
    ``for`` has not yet: ``rules/alerting.go`` ``AlertingRule.Eval`` makes it firing only once it has
@@ -144,6 +146,7 @@ from dataclasses import replace
 from typing import Literal
 
 from mlops_infra.rollout.model import (
+    MAX_FIELD,
     TERMINAL,
     Decision,
     GateReading,
@@ -326,8 +329,7 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         return _hold(spec, status, blind, now, observed.in_effect)
     if status.in_effect is None:
         if not observed.in_effect:
-            return Decision("wait", f"step {step + 1} ({percent}%) is set but not in effect yet{_detail(observed)}; "
-                            "its bake starts when it is", percent, _cleared(status))
+            return _not_in_effect(spec, status, observed, now)
         return Decision("record", f"step {step + 1} ({percent}%) is in effect: baking {duration(spec.bake_seconds)} "
                         "from now", percent, status.evolve(in_effect=now, blind_since=None, pending_since=None),
                         now + spec.bake_seconds)
@@ -381,6 +383,38 @@ def _progressing(spec: RolloutSpec, status: RolloutStatus, observed: Observed, g
         f"request{_plural(served)}"
     return Decision("finish", f"finish: version {status.revision} passed all {len(spec.steps)} steps{count}", 100,
                     status.evolve(phase="finished", since=now, blind_since=None, pending_since=None, reason=reason))
+
+
+def _not_in_effect(spec: RolloutSpec, status: RolloutStatus, observed: Observed, now: float) -> Decision:
+    """Rule 8, the step's share set but not in effect: wait; on Kubernetes for at most
+    ``not_ready_timeout_seconds`` from the step's ``since`` (the traffic change), then roll back.
+
+    Why a bound (audit k8sroll-4). Knative's Route stays not Ready while it cannot program the split,
+    with a reason: a ``prev`` revision deleted by hand (``RevisionMissing``: knative/serving
+    ``pkg/apis/serving/v1/route_lifecycle.go`` ``MarkMissingTrafficTarget``), a certificate for the tag
+    hosts that cannot be issued (``MarkCertificateProvisionFailed``), an ingress that is not configured
+    (``MarkIngressNotConfigured``); KServe copies it as ``PredictorRouteReady`` (kserve v0.15.0
+    ``inference_service_status.go`` ``PropagateStatus``), and the driver quotes it in ``detail``
+    (``drivers/kserve.py`` ``observe_isvc``). The old split keeps serving meanwhile, but the rollout never
+    ended and every pass succeeded, so nobody was told. The rollback's reason names the step and quotes
+    the detail, cut so that the step's tail (which the rollback notice reads) stays within the 256
+    characters of a status field; the notice goes out as for a firing gate. The same timeout as a
+    revision not ready (rule 2): it exceeds Knative's progress deadline. AWS: ``in_effect`` is
+    ``ready``, waited on by rule 2, so this wait does not arise there."""
+    step, percent = status.step, spec.steps[status.step]
+    waiting = f"step {step + 1} ({percent}%) is set but not in effect yet{_detail(observed)}; its bake starts when it is"
+    if spec.target != "kubernetes":
+        return Decision("wait", waiting, percent, _cleared(status))
+    limit, waited = spec.not_ready_timeout_seconds, now - status.since
+    if waited < limit:
+        return Decision("wait", f"{waiting} (rolling back in {duration(limit - waited)} unless it is)", percent,
+                        _cleared(status), status.since + limit)
+    head = f"share not in effect after {duration(waited)} (timeout {duration(limit)})"
+    tail = f" at step {step + 1} ({percent}% on version {status.revision})"
+    why = f": {observed.detail}" if observed.detail else ""
+    room = MAX_FIELD - len(head) - len(tail)
+    reason = head + (why if len(why) <= room else why[:max(0, room - 3)] + "...") + tail
+    return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason, since=now))
 
 
 def _served(gates: Sequence[GateReading]) -> float | None:

@@ -264,7 +264,7 @@ raises when it could not."""
 NOTICE_RECORDED = "rollback notice sent"
 NOTICE_FACTS = ("version", "serving_version", "share", "cause", "detail")
 """The facts of a rollback notice (:func:`notice_facts`), in the order a reader wants them."""
-CAUSES = ("alert_fired", "gate_unreadable", "revision_failed", "revision_not_ready", "unknown")
+CAUSES = ("alert_fired", "gate_unreadable", "revision_failed", "revision_not_ready", "traffic_not_in_effect", "unknown")
 """Why the rollout rolled back (``unknown``: a recorded reason in no shape the reconciler writes)."""
 MAX_FACT = 200
 """The longest fact value: far below anything a Prometheus label value, a Pushgateway body or a
@@ -275,6 +275,8 @@ _FIRED = re.compile(r" fired at step \d+ \(\d+% on version [^()]*\)$")
 _UNREADABLE = re.compile(r"^gate\(s\) .* unreadable for (?P<blind>\w+) at step \d+ \(\d+% on version [^()]*\)$")
 _REVISION = re.compile(r"^revision (?P<revision>[a-z0-9][a-z0-9.-]*) of version \S+ (?:(?P<failed>failed)|not ready "
                        r"after (?P<after>\w+) \(timeout \w+\))(?:: (?P<why>[A-Za-z][A-Za-z0-9]{0,62})(?::|$| at | before ))?")
+_NOT_IN_EFFECT = re.compile(r"^share not in effect after (?P<after>\w+) \(timeout \w+\)"
+                            r"(?:: .*? yet: (?P<why>[A-Za-z][A-Za-z0-9]{0,62})(?::| at ))?")
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|inf|nan)"
 
 
@@ -290,10 +292,12 @@ def notice_facts(spec: RolloutSpec, status: RolloutStatus, gates: dict[str, Any]
       threshold, in the threshold's unit as the user wrote it (``scorer-latency 310ms > 250ms``), which
       gates stayed unreadable and for how long against ``gate_timeout``, or which Knative revision
       failed (with Knative's one-word reason, such as ``ProgressDeadlineExceeded``) or stayed not
-      ready against ``not_ready_timeout``.
+      ready against ``not_ready_timeout``, or how long the step's share stayed not in effect against
+      the same timeout (Kubernetes, with the route's one-word reason, such as ``RevisionMissing``:
+      ``rollout/reconcile.py`` rule 8).
 
     They are read from the rolled-back status (its ``reason``, written by ``rollout/reconcile.py``
-    rules 2, 6 and 7, and its versions and step), so a notice sent by a later pass than the rollback,
+    rules 2, 6, 7 and 8, and its versions and step), so a notice sent by a later pass than the rollback,
     or sent again, carries the same facts. ``gates`` is the document's ``notifications.gates``: per
     gate, ``{"threshold": <as written>, "compare": ">" | "<", "scale": <factor from the gate's value
     to the threshold's unit>, "unit": <that unit>, "alert": <the alert's name, when the gate is an AWS
@@ -313,6 +317,11 @@ def notice_facts(spec: RolloutSpec, status: RolloutStatus, gates: dict[str, Any]
             cause = "revision_not_ready"
             detail = (f"revision {revision.group('revision')} not ready after {revision.group('after')} "
                       f"(not_ready_timeout {duration(spec.not_ready_timeout_seconds)}){why}")
+    elif (late := _NOT_IN_EFFECT.match(reason)) is not None:
+        cause = "traffic_not_in_effect"
+        why = f" ({late.group('why')})" if late.group("why") else ""
+        detail = (f"the step's share not in effect after {late.group('after')} "
+                  f"(not_ready_timeout {duration(spec.not_ready_timeout_seconds)}){why}")
     elif (blind := _UNREADABLE.match(reason)) is not None:
         names = [g for g in spec.gates if re.search(rf"(?:^gate\(s\) |, ){re.escape(g)}(?: |,|$)", reason)]
         cause = "gate_unreadable"
