@@ -35,6 +35,7 @@ from mlops_infra.spec.latency_buckets import check_latency_buckets
 from mlops_infra.spec.min_requests import check_min_requests
 from mlops_infra.spec.monitor_silence_limits import check_silence_schedules
 from mlops_infra.spec.names import check_kubernetes_names, check_system_name
+from mlops_infra.spec.processes import check_processes_per_node
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
@@ -72,6 +73,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
     check_model_artifacts,
     check_serving_fit,
     check_training_fit,
+    check_processes_per_node,
     check_image_pins,
     check_training_failures,
 )

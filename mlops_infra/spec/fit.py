@@ -36,6 +36,7 @@ from mlops_infra.ml.memory import Fit, serving_memory, training_memory
 from mlops_infra.ml.size import ModelSize, human_count
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.model_facts import model_size
+from mlops_infra.spec.processes import processes_per_node
 
 DEFAULT_PRECISION = "mixed_bf16"
 DEFAULT_OPTIMIZER = "adamw"
@@ -147,7 +148,13 @@ def training_fit(system: Any, job: Any, source_dir: Path | None = None) -> Fit |
     gpu_type, gpus, memory, _ = _device(cluster.accelerator, cluster.instance_type, "training")
     if not gpu_type or memory is None:
         return None
-    return _training(size, job, memory, job.nodes * gpus, job.sharding)
+    return _training(size, job, memory, training_processes(job, gpus), job.sharding)
+
+
+def training_processes(job: Any, gpus: int) -> int:
+    """The processes one run shards over: nodes x GPUs only under a torchrun launcher, else one per node
+    (:func:`mlops_infra.spec.processes.processes_per_node`; audit k8strain-1)."""
+    return job.nodes * processes_per_node(job, gpus)
 
 
 def _training(size: ModelSize, job: Any, memory: float, gpus: int, sharding: str | None) -> Fit:
@@ -244,7 +251,7 @@ def check_training_fit(ctx: CheckContext) -> Iterator[Diagnostic]:
             continue
         size = _size(ctx.system, job.registers, ctx.source_dir)
         cluster = ctx.item("clusters", job.cluster)
-        gpus = job.nodes * _device(cluster.accelerator, cluster.instance_type, "training")[1]
+        gpus = training_processes(job, _device(cluster.accelerator, cluster.instance_type, "training")[1])
         yield error("training-does-not-fit",
                     f'Training job "{job.name}" does not fit cluster "{cluster.name}": {fit.used_gib:.1f} GiB needed '
                     f"per GPU, {_shape(cluster.accelerator, cluster.instance_type)} has {fit.gpu_gib:g} GiB",

@@ -26,7 +26,7 @@ def test_valid_document_prints_a_one_line_summary() -> None:
     # prod and staging (budget-unchecked, bcd6774), and the image's registry account (123456789012) pulled from
     # by staging's and prod's roles (image-in-other-account, audit iam-6): the reference's own
     # (tests/support/reference.py)
-    assert result.stderr.endswith(f"0 errors, {len(REFERENCE_WARNINGS)} warnings\n") and len(REFERENCE_WARNINGS) == 6
+    assert result.stderr.endswith(f"0 errors, {len(REFERENCE_WARNINGS)} warnings\n") and len(REFERENCE_WARNINGS) == 7
     found = json.loads(run_cli("validate", FRAUD, "--format", "json").stdout)["diagnostics"]
     assert [(d["code"], d["severity"], d["address"]) for d in found] == REFERENCE_WARNINGS
 
@@ -46,13 +46,14 @@ def test_env_option_validates_one_environment() -> None:
     result = run_cli("validate", FRAUD, "--env", "prod")
     assert result.code == 0
     assert result.stdout.endswith("; environment prod (production)\n")
-    # prod's share of the reference's own: the two images (B3), the unpriced budget, the image's account (iam-6)
-    assert result.stderr.count(": warning: ") == 4 and "environment prod is in eu-west-1" in result.stderr
+    # prod's share of the reference's own: the two images (B3), the unpriced budget, the image's account (iam-6),
+    # and python -m fraud.train's one process per node of 4 GPUs (k8strain-1; every environment)
+    assert result.stderr.count(": warning: ") == 5 and "environment prod is in eu-west-1" in result.stderr
     assert result.stderr.count("is not checked in environment prod") == 1
     assert result.stderr.count("is in account 123456789012, environment prod runs in account 222222222222") == 1
     staging = run_cli("validate", FRAUD, "--env", "staging")
-    # staging's: its unpriced budget and the image's account
-    assert staging.code == 0 and staging.stderr.count(": warning: ") == 2
+    # staging's: its unpriced budget, the image's account and the one process per node
+    assert staging.code == 0 and staging.stderr.count(": warning: ") == 3
     assert 'budget of $60.00/h is not checked in environment staging' in staging.stderr
     assert "is in account 123456789012, environment staging runs in account 111111111111" in staging.stderr
 

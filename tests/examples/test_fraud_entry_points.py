@@ -177,10 +177,14 @@ def test_the_serving_handler_answers_sagemaker_invocations(tmp_path: Path) -> No
 def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path: Path, mlflow_url: str) -> None:
     """One step of training on the PyTorchJob's env, registering into a real MLflow tracking server: the
     version's source is the uploaded folder and its digest tag the digest of those objects, which is what
-    ``promote``'s reader takes as the artifact's identity."""
+    ``promote``'s reader takes as the artifact's identity. The env is the template's plus what the training
+    operator adds to the Master pod from it (``WORLD_SIZE``, ``RANK``, ``PET_*``: tests/support/training_operator.py,
+    envvar.go ``setPodEnv``), the master on 127.0.0.1: told a world larger than its one process, the command
+    would wait in ``init_process_group`` until the subprocess timeout (audit k8strain-1)."""
     from mlops_infra.compile.kubernetes.training import run_env
     from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, read_mlflow
     from tests.support.moto_server import client, reset, running_moto_server
+    from tests.support.training_operator import pod_env
 
     system = load_system(EXAMPLE / "mlsystem.yaml", "dev").system
     graph = compile_system(system, "dev")
@@ -188,7 +192,11 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
                   and r.inputs["metadata"]["name"] == "train-retrain")
     template = json.loads(config.inputs["data"]["pytorchjob.json"])
     container = template["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    with socket.socket() as free:  # a free port for the master's TCPStore
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {**{e["name"]: e["value"] for e in container["env"] if "value" in e},
+           **pod_env(template, "master", 0, ("127.0.0.1", port))}
     assert env["MLOPS_INPUT_TRANSACTIONS"].startswith("s3://") and env["MLOPS_MODEL_URI_PREFIX"].endswith("/fraud-model/")
     assert callable(run_env)
     rest = MlflowRest(mlflow_url)

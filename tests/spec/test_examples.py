@@ -63,11 +63,13 @@ def test_llm_platform_warns_only_that_its_rolling_reranker_does_not_roll_back_on
     refused: KServe's TorchServe runtime in dev and SageMaker's PyTorch container in staging load different artifact
     layouts (audit xpromote-3, ``spec/serving_contract.py``). Those two warnings, and, per AWS environment, one
     for the shared registry account 123456789012 its roles pull from, naming its three repositories (audit iam-6:
-    the repository policy to add there), nothing else."""
+    the repository policy to add there), and that train-embedder's ``python -m`` command uses one GPU of each
+    8-GPU node (audit k8strain-1), nothing else."""
     result = load_system(ROOT / "examples" / "llm-platform" / "mlsystem.yaml")
     pull = ("image-in-other-account", "training_jobs.finetune-chat")  # the first image of that account
     assert [(d.code, d.address) for d in result.diagnostics] == [
-        pull, ("rollout-ignored-on-kubernetes", "endpoints.reranker"), ("serving-contract-mismatch", "models.reranker"),
+        pull, ("one-process-per-node", "training_jobs.train-embedder"),  # python -m on 8 x A100 (k8strain-1)
+        ("rollout-ignored-on-kubernetes", "endpoints.reranker"), ("serving-contract-mismatch", "models.reranker"),
         pull]  # staging's line, then prod's
     assert [d.summary for d in result.diagnostics if d.code == "image-in-other-account"] == [
         "training_jobs.finetune-chat, training_jobs.train-embedder, models.chat-model and models.embedder: the image "

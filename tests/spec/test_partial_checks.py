@@ -52,6 +52,8 @@ def test_a_structural_and_a_semantic_error_are_reported_together(reference_text:
     assert result.system is None
     found = [(d.code, d.location.line, d.path) for d in result.diagnostics]
     assert found == [
+        # the reference's own: python -m fraud.train on 4-GPU nodes (tests/support/reference.py)
+        ("one-process-per-node", line_of(text, "command: [python, -m, fraud.train]"), ("training_jobs", 0, "command")),
         ("wrong-type", line_of(text, 'replicas: {min: "2"'), ("endpoints", 0, "replicas", "min")),
         ("unknown-accelerator", line_of(text, "type: A10, count: 1"), ("endpoints", 1, "accelerator", "type")),
     ]  # item 1 is item 0 of the pruned document: its path and line are the raw ones
@@ -124,7 +126,8 @@ def test_overrides_of_an_invalid_item_give_no_bogus_errors(reference_text: str, 
     text = edit(reference_text, "replicas: {min: 2, max: 10}", 'replicas: {min: "2", max: 10}')
     text = edit(text, "    notify: [ml-team]", "    notify: [ml-tean]")
     result = parse_system(text, env=env)
-    assert [(d.code, d.severity) for d in result.diagnostics] == [("wrong-type", "error"),
+    assert [(d.code, d.severity) for d in result.diagnostics] == [("one-process-per-node", "warning"),  # the reference's
+                                                                   ("wrong-type", "error"),
                                                                    ("unknown-reference", "error")]
 
 

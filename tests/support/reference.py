@@ -8,7 +8,9 @@ gpu-train (ml.g5.12xlarge) has a budget the shipped price catalog cannot check i
 (us-east-1) or prod (eu-west-1): no Training price there, so it warns ``budget-unchecked`` for each.
 Its image is in account 123456789012's ECR while staging and prod run in 111111111111 and 222222222222: each
 warns ``image-in-other-account`` once (the repository's policy there must let the training and serving roles
-pull; audit iam-6), at the image, addressed to the training job (its first puller).
+pull; audit iam-6), at the image, addressed to the training job (its first puller). Its training command
+``python -m fraud.train`` starts one process per node of 4 GPUs, so it warns ``one-process-per-node``
+(``spec/processes.py``; audit k8strain-1).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ REFERENCE_WARNINGS = [
     ("image-in-other-account", "warning", "training_jobs.retrain"),  # prod: account 222222222222
     ("image-in-other-account", "warning", "training_jobs.retrain"),  # staging: account 111111111111
     ("image-in-other-region", "warning", "training_jobs.retrain"),
+    ("one-process-per-node", "warning", "training_jobs.retrain"),  # python -m fraud.train on 4 x A10G nodes
 ]
 """(code, severity, address) of every diagnostic of the reference, in output order."""
 

@@ -7,7 +7,8 @@ touches it. So this target stores the run template and compiles what starts runs
   (Kubeflow training-operator v1.9, the most widely deployed job API; Trainer v2's TrainJob needs a
   ClusterTrainingRuntime installed first) with ``metadata.generateName``. ``nodes`` become one
   Master and ``nodes - 1`` Workers, one pod per node owning all its GPUs (``nvidia.com/gpu`` as a
-  string, ``nprocPerNode`` = GPUs per node), the cluster's node selector and GPU toleration, the
+  string), ``nprocPerNode`` = GPUs per node only for a torchrun command (:func:`nproc_per_node`), the
+  cluster's node selector and GPU toleration, the
   label ``kueue.x-k8s.io/queue-name: <cluster>`` so Kueue admits it against the cluster's quota,
   and ``runPolicy.activeDeadlineSeconds`` from ``max_runtime``. The container (named ``pytorch``, as
   the operator requires) gets its inputs, outputs, hyperparameters, the MLflow tracking URI and
@@ -71,6 +72,7 @@ from mlops_infra.graph import canonical_json
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.cron import kubernetes_schedule
 from mlops_infra.spec.fit import training_fit
+from mlops_infra.spec.processes import launches_torchrun
 from mlops_infra.spec.training import TrainingJob
 
 JOB_LABEL = TRAINING_JOB_LABEL
@@ -166,6 +168,20 @@ def run_prefix(job: TrainingJob) -> str:
     return physical_name(name, max_len=RUN_NAME_PREFIX_MAX)
 
 
+def nproc_per_node(job: TrainingJob, gpus: int) -> str | None:
+    """``spec.nprocPerNode`` of the job's runs: the node's GPUs for a torchrun command, else None (left
+    out, so the operator defaults it to ``auto``).
+
+    The operator sets every pod's ``WORLD_SIZE`` to replicas x nprocPerNode, reading 1 for ``auto``
+    (kubeflow/training-operator v1.9.0 ``pkg/controller.v1/pytorch/envvar.go`` lines 62-64 and 132-140;
+    ``pytorch_defaults.go`` ``DefaultNprocPerNode = "auto"``). torchrun replaces ``RANK``/``WORLD_SIZE``
+    for the processes it starts, so it may be told the GPUs; a one-process-per-pod command
+    (``python -m fraud.train``) reads them as they are and, told pods x GPUs, waits in
+    ``init_process_group`` for ranks that never start (audit k8strain-1;
+    :mod:`mlops_infra.spec.processes`)."""
+    return str(gpus) if gpus and launches_torchrun(job.command) else None
+
+
 def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
     """The PyTorchJob one run of ``job`` creates (``generateName``: each run is a new object)."""
     address = f"training_jobs.{job.name}"
@@ -174,9 +190,9 @@ def run_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
     if job.nodes > 1:
         replicas["Worker"] = {**replica, "replicas": job.nodes - 1}
     spec: dict[str, Any] = {"pytorchReplicaSpecs": replicas, "runPolicy": {"backoffLimit": 3}}
-    gpus = queues.shape(cluster).gpus
-    if gpus:
-        spec["nprocPerNode"] = str(gpus)
+    nproc = nproc_per_node(job, queues.shape(cluster).gpus)
+    if nproc:
+        spec["nprocPerNode"] = nproc
     if job.max_runtime:
         spec["runPolicy"]["activeDeadlineSeconds"] = job.max_runtime.seconds
     metadata = {"generateName": f"{run_prefix(job)}-", "namespace": kube.namespace,

@@ -138,7 +138,9 @@ def template(job: str) -> dict:
 
 def test_run_template_shape():
     pretrain = template("pretrain")["spec"]
-    assert pretrain["nprocPerNode"] == "8"
+    # no command (the image's entry point): not known to be torchrun, so left to the operator's "auto" and
+    # WORLD_SIZE = 3 pods (audit k8strain-1); a torchrun command gets "8" (tests/compile/kubernetes/test_training_world_size.py)
+    assert "nprocPerNode" not in pretrain
     assert (pretrain["pytorchReplicaSpecs"]["Master"]["replicas"], pretrain["pytorchReplicaSpecs"]["Worker"]["replicas"]) == (1, 2)
     pod = pretrain["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]
     container = pod["containers"][0]
