@@ -9,28 +9,37 @@ its ConfigMap, a default StorageClass from the list of StorageClasses
 (``GET /apis/storage.k8s.io/v1/storageclasses``: one carrying an annotation of
 ``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``), and, given the graph, a Node
 or Karpenter NodePool for each GPU node label the graph selects by (:mod:`mlops_infra.kube.gpu_nodes`,
-audit preflight-5). ``plan --refresh`` on a
+audit preflight-5), and whether Kueue manages PyTorchJobs: a server-side dry-run create of a run template
+(``POST /apis/kubeflow.org/v1/namespaces/<ns>/pytorchjobs?dryRun=All``: "the fields are defaulted, the object
+is validated, it goes through the validation admission chain, and through the mutating admission chain, and
+then the final object is returned ... without being persisted", Kubernetes API concepts, "Dry-run") must
+come back with ``spec.runPolicy.suspend: true``, Kueue's suspend default (``prerequisites``, audit
+k8strain-2). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses, or the flag is absent, which means its default
-``Disabled``, or not one of the accepted values, or no StorageClass is the default) or ``unknown`` (the read was refused (401/403) or
-failed: the reason is kept, and nothing is claimed). Reads only; at most one GET per distinct
+``Disabled``, or not one of the accepted values, or no StorageClass is the default, or the dry-run create
+came back not suspended) or ``unknown`` (the read or the dry run was refused (401/403) or failed, e.g. the
+namespace does not exist yet or there is no PyTorchJob CRD: the reason is kept, and nothing is claimed).
+Reads only, and dry runs, which store nothing; at most one GET per distinct
 object (a ConfigMap holding several flags is read once). An unreachable cluster raises
 :class:`~mlops_infra.kube.errors.KubeUnreachable` from the first read, so the caller says so once.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.compile.kubernetes.prerequisites import DEFAULT_CLASS_ANNOTATIONS, Prerequisite
 from mlops_infra.kube.client import KubeClient
-from mlops_infra.kube.errors import KubeError, KubeUnreachable
+from mlops_infra.kube.errors import KubeError, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.gpu_nodes import gpu_label_checks
 from mlops_infra.kube.resources import CONFIG_MAP, CRD, resource_type
+from mlops_infra.kube.resources import of as type_of
 
 STORAGE_CLASS = resource_type("storage.k8s.io/v1", "StorageClass", namespaced=False)
 
@@ -78,8 +87,35 @@ def _served(crd: dict[str, Any]) -> list[str]:
             if isinstance(v, dict) and v.get("served") is True]
 
 
+def _suspended_at_create(kube: KubeClient, template: dict[str, Any]) -> tuple[str, str]:
+    """Kueue's PyTorchJob integration: a dry-run create of ``template`` comes back suspended (module docstring)."""
+    rtype = type_of(template)
+    namespace = str((template.get("metadata") or {}).get("namespace") or "default")
+    try:
+        answer = kube.request("POST", rtype.path(namespace), query=[("dryRun", "All")], body=template,
+                              what=f"dry-run create {rtype.describe(None, namespace)}")
+    except KubeUnreachable:
+        raise
+    except KubeNotFound as exc:
+        if not exc.type_missing:  # the namespace, before the first apply
+            return "unknown", f"a dry-run create of a PyTorchJob in {namespace} failed: {exc.summary}"
+        # Kueue sets up a framework's webhook only once its API is served (setup.go, "deferring")
+        return "missing", f"the cluster serves no {rtype.describe()}, so Kueue cannot manage PyTorchJobs"
+    except KubeError as exc:
+        return "unknown", f"a dry-run create of a PyTorchJob in {namespace} failed: {exc.summary}"
+    suspend = ((answer.get("spec") or {}).get("runPolicy") or {}).get("suspend")
+    if suspend is True:
+        return "ok", f"a PyTorchJob created in {namespace} is suspended until Kueue admits it"
+    return "missing", (f"Kueue does not manage PyTorchJobs in {namespace}: a dry-run create of a run template came "
+                       "back with spec.runPolicy.suspend unset, so every run would start at once, outside the "
+                       "clusters' quotas, and the launcher's admission timeout and apply --drain-queues would "
+                       "see no queue")
+
+
 def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[str, str]:
     check = p.check
+    if check.dry_run_create:
+        return _suspended_at_create(kube, json.loads(check.dry_run_create))
     if check.default_storage_class:
         kind, value = _read(kube, cache, ("storageclasses",), lambda: kube.list(STORAGE_CLASS))
         if kind == "error":

@@ -93,7 +93,8 @@ def test_each_crd_check_carries_the_versions_the_graph_writes_its_objects_in():
 def test_a_kueue_older_than_0_15_has_the_crds_but_not_v1beta2_and_is_reported_with_its_fix():
     """Kueue v0.14.0's CRDs serve v1beta1 only (config/components/crd/bases at that tag); the compiled
     objects are v1beta2, which pulumi-kubernetes' create would fail with a "no match" error."""
-    with KubeApiStandIn(crds=[*_full_cluster(kueue=("v1beta1",)), _features(**{NODESELECTOR: "enabled", TOLERATIONS: "enabled"})]) as api, \
+    with KubeApiStandIn(crds=[*_full_cluster(kueue=("v1beta1",)), _features(**{NODESELECTOR: "enabled", TOLERATIONS: "enabled"})],
+                        kueue_pytorchjob_webhook=True) as api, \
             KubeClient.from_url(api.url, retry=FAST) as kube:
         api.seed(DEFAULT_CLASS)
         results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
@@ -113,7 +114,7 @@ def test_an_aws_graph_needs_nothing_from_a_cluster():
     ("enabled", True), ("Enabled", True), ("allowed", True), ("disabled", False), ("on", False), (None, False)])
 def test_a_flag_is_met_when_enabled_or_allowed_case_insensitively(nodeselector, ok):
     data = {TOLERATIONS: "enabled"} | ({NODESELECTOR: nodeselector} if nodeselector is not None else {})
-    with KubeApiStandIn(crds=_full_cluster()) as api:
+    with KubeApiStandIn(crds=_full_cluster(), kueue_pytorchjob_webhook=True) as api:  # Kueue manages PyTorchJobs
         api.seed(_features(**data))
         api.seed(DEFAULT_CLASS)
         with KubeClient.from_url(api.url, retry=FAST) as kube:
@@ -172,4 +173,5 @@ def test_plan_refresh_on_kubernetes_runs_the_preflight_and_says_how_to_enable_ea
     assert f"Knative feature flag {TOLERATIONS} (InferenceService tolerations) is missing" in text
     assert f"\"{TOLERATIONS}\":\"enabled\"" in text.replace(" ", "")
     assert NODESELECTOR + " (InferenceService nodeSelector) is missing" not in text
+    assert "Kueue does not manage PyTorchJobs in fraud-dev" in text  # Kueue 0.19's default (audit k8strain-2)
     assert reads  # it did read the cluster

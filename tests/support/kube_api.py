@@ -162,7 +162,23 @@ them (no quota or limit-range admission).
 
   A failed rollout or Job is a test's own ``status`` (seeded, or written to ``/status``).
 
-Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), ``dryRun``, pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
+Dry run: a create with ``?dryRun=All`` runs what a create runs (name generation, the stand-in's admission:
+the PyTorchJob name rule and, with ``kueue_pytorchjob_webhook=True``, the suspend default below; validation)
+and answers the object it would store, storing nothing and calling no write hook (API concepts, "Dry-run":
+"the request is still processed as typical request: the fields are defaulted, the object is validated, it goes
+through the validation admission chain, and through the mutating admission chain, and then the final object is
+returned to the user as it normally would, without being persisted"). Any other ``dryRun`` value, or a dry run
+of another verb, answers 400 (only ``All`` is defined; other verbs are not modelled).
+
+Kueue's PyTorchJob webhook (``kueue_pytorchjob_webhook=True``, a stand-in for Kueue with the
+``kubeflow.org/pytorchjob`` integration enabled): a PyTorchJob created with the label
+``kueue.x-k8s.io/queue-name`` gets ``spec.runPolicy.suspend: true`` (kubernetes-sigs/kueue v0.19.2
+``pkg/controller/jobframework/defaults.go`` ``ApplyDefaultForSuspend``: a job that should be managed
+(``WorkloadShouldBeSuspended``: it names a queue) and is not suspended is suspended). Without it the
+stand-in is Kueue >= 0.19 as installed by default, where that integration is off and its webhook a noop
+(``pkg/controller/jobframework/setup.go`` lines 108-110, ``WithNoopWebhook(true)``).
+
+Not supported (say so in tests that would need them): watch (``?watch=1`` answers 400), pagination tokens, Table output, protobuf, graceful deletion (``gracePeriodSeconds``), ``propagationPolicy`` and cascading deletion (nothing owns anything), ``preconditions.uid``.
 
 The server binds 127.0.0.1 on a port the OS picks, serves each connection on a daemon thread, and
 :meth:`stop` shuts it down within a bounded wait. Use it as a context manager::
@@ -379,6 +395,18 @@ def pytorchjob_name_denied(resource: Resource, name: str) -> ApiError | None:
     message = (f'admission webhook "{PYTORCHJOB_WEBHOOK}" denied the request: metadata.name: Invalid value: '
                f'"{name}": should match: {",".join(errors)}')
     return ApiError(403, "Forbidden", message, _details(resource, name))
+
+
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+
+def kueue_suspend_default(resource: Resource, obj: dict[str, Any]) -> None:
+    """Kueue's PyTorchJob defaulting webhook with the integration on (module docstring): a PyTorchJob naming
+    a queue is created suspended (kueue ``jobframework/defaults.go`` ``ApplyDefaultForSuspend``)."""
+    if (resource.group, resource.plural) != ("kubeflow.org", "pytorchjobs"):
+        return
+    if ((obj.get("metadata") or {}).get("labels") or {}).get(KUEUE_QUEUE_LABEL):
+        obj.setdefault("spec", {}).setdefault("runPolicy", {})["suspend"] = True
 
 
 def bad_request(message: str) -> ApiError:
@@ -685,7 +713,8 @@ class KubeApiStandIn:
 
     def __init__(self, *, crds: Iterable[Mapping[str, Any]] = (), tokens: Mapping[str, list[dict] | None] | None = None,
                  serve_any: bool = False, server_fields: bool = False, managed_fields: bool = False,
-                 workload_status: bool = False) -> None:
+                 workload_status: bool = False, kueue_pytorchjob_webhook: bool = False) -> None:
+        self.kueue_pytorchjob_webhook = kueue_pytorchjob_webhook
         self.tokens = dict(tokens) if tokens is not None else None
         self.serve_any = serve_any
         self.server_fields = server_fields
@@ -985,8 +1014,12 @@ class KubeApiStandIn:
         with self._lock:
             if method == "GET":
                 return 200, self._get(target, query)
+            dry_run = query.get("dryRun")
+            if dry_run is not None and (dry_run != "All" or method != "POST" or target.name is not None):
+                raise bad_request(f"dryRun={dry_run} on {method} is not supported by the Kubernetes API stand-in "
+                                  "(only a create's dryRun=All is)")
             if method == "POST" and target.name is None:
-                return 201, self._create(target, body, manager)
+                return 201, self._create(target, body, manager, dry_run=dry_run == "All")
             if method == "PUT" and target.name:
                 return 200, self._replace(target, body, manager)
             if method == "PATCH" and target.name:
@@ -1009,7 +1042,7 @@ class KubeApiStandIn:
         return {"kind": f"{target.resource.kind}List", "apiVersion": target.resource.api_version,
                 "metadata": {"resourceVersion": str(self._store.revision)}, "items": items}
 
-    def _create(self, target: Target, body: Any, manager: str) -> dict[str, Any]:
+    def _create(self, target: Target, body: Any, manager: str, dry_run: bool = False) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format - accepted media types include: "
                               "application/json, application/yaml")
@@ -1028,6 +1061,8 @@ class KubeApiStandIn:
         denied = pytorchjob_name_denied(resource, name)
         if denied is not None:  # validating admission runs before the storage create (module docstring)
             raise denied
+        if self.kueue_pytorchjob_webhook:
+            kueue_suspend_default(resource, body)
         existing = self._store.objects.get(self._key(target, name))
         if existing is not None:
             err = already_exists(resource, name)
@@ -1037,6 +1072,13 @@ class KubeApiStandIn:
         meta.pop("resourceVersion", None)
         self._validate(resource, name, body)
         created = Target(resource, target.namespace, name, None)
+        if dry_run:  # everything a create does but the write (module docstring, "Dry run")
+            answer = copy.deepcopy(body)
+            answer.setdefault("apiVersion", resource.api_version)
+            answer.setdefault("kind", resource.kind)
+            if target.namespace:
+                answer["metadata"]["namespace"] = target.namespace
+            return answer
         stored = self._write("create", created, self._stamp(copy.deepcopy(body), resource, target.namespace, None))
         self._record_update(created, manager, None, stored)
         return stored

@@ -25,6 +25,18 @@ Rules (each with its source):
 - **Kueue objects need Kueue** (CRDs ``clusterqueues``, ``localqueues``, ``resourceflavors`` in
   ``kueue.x-k8s.io``); **a training job needs the Kubeflow training operator** (CRD
   ``pytorchjobs.kubeflow.org``: the launcher creates PyTorchJobs from the ConfigMap template).
+- **A training job needs Kueue's ``kubeflow.org/pytorchjob`` integration**, which Kueue 0.19 ships
+  *disabled*: kubernetes-sigs/kueue v0.19.2 ``config/components/manager/controller_manager_config.yaml``
+  line 54 and ``charts/kueue/values.yaml`` line 174 comment ``"kubeflow.org/pytorchjob"`` out of
+  ``integrations.frameworks`` (commit 6cdcd3828d, PR #12606, first in v0.19.0), and for a framework not
+  enabled ``pkg/controller/jobframework/setup.go`` (lines 108-110) installs a noop webhook. Then no run is
+  suspended at create (``jobframework/defaults.go`` ``ApplyDefaultForSuspend``, which with the
+  integration on suspends every job naming a queue: ``utils.go`` ``WorkloadShouldBeSuspended``), no
+  Workload is made, and every run starts at once outside every quota (audit k8strain-2). The CRDs
+  cannot tell: the check is a server-side dry run of a create of one compiled run template in its
+  namespace (``POST .../pytorchjobs?dryRun=All``: the mutating admission chain runs, nothing is stored;
+  Kubernetes API concepts, "Dry-run"), whose answer must carry ``spec.runPolicy.suspend: true``
+  (:attr:`Check.dry_run_create`).
 - **PrometheusRule, ServiceMonitor, PodMonitor and AlertmanagerConfig need the Prometheus operator**
   (CRDs in ``monitoring.coreos.com``).
 - **A CRD must serve the version the graph's objects are written in**: an object is accepted only in a
@@ -47,19 +59,20 @@ Rules (each with its source):
   ``storageclass.beta.kubernetes.io/is-default-class``; both must be exactly ``"true"``.
 
 Contract of :func:`cluster_prerequisites`: pure and deterministic; one :class:`Prerequisite` per
-distinct check, in a fixed order (KServe, Knative, flags, Kueue, training operator, Prometheus
-operator, default StorageClass), each naming the ML items (addresses) that need it, sorted. A graph that needs none
+distinct check, in a fixed order (KServe, Knative, flags, Kueue, training operator, Kueue's PyTorchJob
+integration, Prometheus operator, default StorageClass), each naming the ML items (addresses) that need it, sorted. A graph that needs none
 returns ``()``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.compile.kubernetes.training import PYTORCHJOB_API
-from mlops_infra.graph import DesiredGraph
+from mlops_infra.compile.kubernetes.training import PYTORCHJOB_API, TEMPLATE_KEY
+from mlops_infra.graph import DesiredGraph, canonical_json
 
 FEATURES_NAMESPACE, FEATURES_CONFIGMAP = "knative-serving", "config-features"
 FLAG_ACCEPTED = ("enabled", "allowed")
@@ -71,8 +84,10 @@ KNATIVE_FEATURES_SOURCE = "knative/serving pkg/apis/config/features.go"
 @dataclass(frozen=True, slots=True)
 class Check:
     """How to verify one prerequisite: a CRD exists (``crd`` set) and serves each of ``versions``, a ConfigMap key holds one of
-    ``accepted`` (case-insensitive; a missing key means the default, which is not accepted), or
-    (``default_storage_class``) some StorageClass is annotated the cluster's default."""
+    ``accepted`` (case-insensitive; a missing key means the default, which is not accepted),
+    (``default_storage_class``) some StorageClass is annotated the cluster's default, or
+    (``dry_run_create``: an object's canonical JSON) a dry-run create of that object comes back with
+    ``spec.runPolicy.suspend: true`` (Kueue suspended it: the module's rules)."""
 
     crd: str | None = None
     versions: tuple[str, ...] = ()
@@ -80,6 +95,7 @@ class Check:
     key: str | None = None
     accepted: tuple[str, ...] = ()
     default_storage_class: bool = False
+    dry_run_create: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,15 @@ KUEUE = ("Kueue", ("clusterqueues.kueue.x-k8s.io", "localqueues.kueue.x-k8s.io",
 TRAINING = ("Kubeflow training operator (PyTorchJob CRD)", _crd("pytorchjobs.kubeflow.org", [PYTORCHJOB_API.rpartition("/")[2]]),
             "install the training operator v1.9: https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/",
             "https://www.kubeflow.org/docs/components/trainer/legacy-v1/installation/")
+KUEUE_PYTORCHJOB = ("PyTorchJob admission by Kueue (its kubeflow.org/pytorchjob integration)",
+                    "enable it in Kueue's manager configuration (ConfigMap kueue-system/kueue-manager-config, key "
+                    "controller_manager_config.yaml: integrations.frameworks gets \"kubeflow.org/pytorchjob\" beside the "
+                    "enabled ones; with Helm, the same line in managerConfig.controllerManagerConfigYaml), then restart "
+                    "it: kubectl -n kueue-system rollout restart deployment kueue-controller-manager "
+                    "(docs/compile-kubernetes.md section 4)",
+                    "kubernetes-sigs/kueue v0.19.2 config/components/manager/controller_manager_config.yaml line 54; "
+                    "pkg/controller/jobframework/setup.go lines 108-110; pkg/controller/jobframework/defaults.go "
+                    "ApplyDefaultForSuspend")
 PROMETHEUS_KINDS = {"PrometheusRule": "prometheusrules", "ServiceMonitor": "servicemonitors",
                     "PodMonitor": "podmonitors", "AlertmanagerConfig": "alertmanagerconfigs"}
 PROMETHEUS_ENABLE = ("install the Prometheus operator, e.g. kube-prometheus-stack "
@@ -186,6 +211,12 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
     training = _sorted(r.address for r in graph.resources if r.type == "mlops:training:Job")
     if training:
         out.append(Prerequisite(TRAINING[0], training, TRAINING[1], TRAINING[2], TRAINING[3]))
+    templates = sorted((r.address, r.inputs["data"][TEMPLATE_KEY]) for r in graph.resources
+                       if r.custom and _kind(r) == "ConfigMap" and TEMPLATE_KEY in (r.inputs.get("data") or {}))
+    if kueue and templates:  # one run template: the integration is per framework, not per job
+        out.append(Prerequisite(KUEUE_PYTORCHJOB[0], _sorted(a for a, _ in templates),
+                                Check(dry_run_create=canonical_json(json.loads(templates[0][1]))),
+                                KUEUE_PYTORCHJOB[1], KUEUE_PYTORCHJOB[2]))
     for kind, plural in PROMETHEUS_KINDS.items():
         objects = [r for r in graph.resources if r.custom and _kind(r) == kind
                    and r.type.startswith("kubernetes:monitoring.coreos.com/")]
