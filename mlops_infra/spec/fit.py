@@ -152,8 +152,8 @@ def training_fit(system: Any, job: Any, source_dir: Path | None = None) -> Fit |
 
 
 def training_processes(job: Any, gpus: int) -> int:
-    """The processes one run shards over: nodes x GPUs only under a torchrun launcher, else one per node
-    (:func:`mlops_infra.spec.processes.processes_per_node`; audit k8strain-1)."""
+    """The processes one run shards over: one per node for a command that is not a torchrun launcher, else
+    nodes x GPUs (:func:`mlops_infra.spec.processes.processes_per_node`; audit k8strain-1)."""
     return job.nodes * processes_per_node(job, gpus)
 
 

@@ -20,10 +20,13 @@ for a torchrun command (:func:`launches_torchrun`).
 
 Contract: :func:`launches_torchrun` is True exactly when the command's program is ``torchrun`` (any
 directory) or a ``python`` whose ``-m`` module is ``torch.distributed.run``; a command through a shell
-(``bash -c "torchrun ..."``) or no command (the image's entry point) is not recognised and counts as one
-process per node. :func:`processes_per_node` is the node's GPUs under torchrun, else 1.
-:func:`check_processes_per_node` warns (``one-process-per-node``) for each job with a command that is
-not a torchrun launcher on a cluster with more than one GPU per node; no command, no warning.
+(``bash -c "torchrun ..."``) is not recognised. :func:`processes_per_node` is 1 for a command that is
+not a torchrun launcher, else the node's GPUs: under torchrun, and without a command (the image's entry
+point, which may well be torchrun: the memory check keeps assuming one process per GPU, and on Kubernetes
+``nprocPerNode`` is left to ``auto``, right either way: WORLD_SIZE = pods for one process per pod, and
+torchrun's ``auto`` starts one process per GPU). :func:`check_processes_per_node` warns
+(``one-process-per-node``) for each job with a command that is not a torchrun launcher on a cluster with
+more than one GPU per node; no command, no warning.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ def gpus_per_node(cluster: Any) -> int:
 
 def processes_per_node(job: Any, gpus: int) -> int:
     """Training processes ``job``'s command starts on a node with ``gpus`` GPUs (module contract)."""
-    return gpus if gpus > 1 and launches_torchrun(job.command) else 1
+    if gpus <= 1 or (job.command and not launches_torchrun(job.command)):
+        return 1
+    return gpus
 
 
 def check_processes_per_node(ctx: CheckContext) -> Iterator[Diagnostic]:

@@ -54,3 +54,16 @@ def test_the_memory_check_shards_over_the_processes_the_command_starts() -> None
     assert training_fit(torchrun, torchrun.item("training_jobs", job)).gpus == 8
     one = training_fit(python, python.item("training_jobs", job))
     assert one.gpus == 1 and one.per_gpu_bytes > training_fit(torchrun, torchrun.item("training_jobs", job)).per_gpu_bytes
+
+
+@pytest.mark.parametrize(("command", "processes"), [
+    (["torchrun", "-m", "train"], 8), (["python", "-m", "train"], 1),
+    (None, 8),  # the image's entry point: unknown, the memory check keeps one process per GPU (module contract)
+])
+def test_processes_per_node(command: list[str] | None, processes: int) -> None:
+    from types import SimpleNamespace
+
+    from mlops_infra.spec.processes import processes_per_node
+
+    assert processes_per_node(SimpleNamespace(command=command), 8) == processes
+    assert processes_per_node(SimpleNamespace(command=command), 1) == 1
