@@ -1,5 +1,9 @@
 """Shared pytest fixtures and options.
 
+``mlflow_server`` and ``mlflow_url`` (tests/support/mlflow_server.py) are registered here, once: a
+session fixture imported into a test module is a separate fixture of that module, so each such module
+started its own "session" MLflow server. A module needing another server (other options) starts its own.
+
 ``--update-golden`` rewrites the golden files of tests/scenarios from the current code (review the
 diff before committing); ``MLOPS_INFRA_UPDATE_GOLDEN=1`` does the same.
 """
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mlflow_server import mlflow_server, mlflow_url  # noqa: F401  (fixtures, defined once here)
 from tests.support.shared_files import SHARED
 
 

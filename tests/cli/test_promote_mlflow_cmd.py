@@ -24,7 +24,6 @@ from mlops_infra.promote import registries
 from mlops_infra.promote.registries import MLFLOW_APPROVAL_TAG, MLFLOW_DIGEST_TAG
 from tests.promote.artifact_files import digest_of
 from tests.support import fixtures
-from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.cli import run_cli
 from tests.support.mlflow_server import MlflowRest
 from tests.support.promotion import (
@@ -39,7 +38,6 @@ from tests.support.promotion import (
 )
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
 MODEL = "fraud-model"

@@ -25,7 +25,6 @@ torch = pytest.importorskip("torch", reason="torch is in the test extra")
 from mlops_infra.compile import compile_system  # noqa: E402
 from mlops_infra.ml.checkpoints import read_checkpoint  # noqa: E402
 from mlops_infra.spec import load_system  # noqa: E402
-from tests.support import mlflow_server as mlflow_fixtures  # noqa: E402
 from tests.support.mlflow_server import MlflowRest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +34,6 @@ sys.path[:0] = [str(ROOT / "examples" / "runtime"), str(EXAMPLE)]
 from fraud.model import FraudModel  # noqa: E402
 
 PARAMETERS = sum(p.numel() for p in FraudModel().parameters())
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 
 
 def transactions(folder: Path, rows: int = 64) -> None:

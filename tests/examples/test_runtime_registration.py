@@ -18,11 +18,9 @@ import pytest
 
 from mlops_infra.model_versions import APPROVED
 from mlops_infra.state.mlflow_registry import mlflow_record
-from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.mlflow_server import MlflowRest
 
 RUNTIME = Path(__file__).resolve().parents[2] / "examples" / "runtime" / "mlops_entry" / "objects.py"
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 
 
 def runtime() -> types.ModuleType:

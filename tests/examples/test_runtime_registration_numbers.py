@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.examples.test_runtime_registration import runtime
-from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.mlflow_server import MlflowRest
 
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 pytestmark = pytest.mark.moto
 
 

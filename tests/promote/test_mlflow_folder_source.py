@@ -30,13 +30,11 @@ from tests.cli.test_promote_mlflow_cmd import (
 )
 from tests.promote.artifact_files import digest_of
 from tests.support import fixtures
-from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.cli import run_cli
 from tests.support.mlflow_server import MlflowRest
 from tests.support.promotion import STAGING_ROLE, assumed_session, copy_reference
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 pytestmark = [pytest.mark.moto, pytest.mark.timeout(300)]
 
 DEV_BUCKET = "promotesrc-dev-mlflow-artifacts"

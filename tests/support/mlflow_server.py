@@ -5,7 +5,8 @@ Contract:
   extra, the version of the image the cluster runs) on ``127.0.0.1`` and a port the OS just handed
   out, with the cluster's storage layout (:func:`mlops_infra.compile.kubernetes.registry.server_args`):
   a SQLite backend store and proxied artifact storage, both in a temporary folder. One worker: a
-  test server needs no more, and each uvicorn worker costs a whole MLflow import.
+  test server needs no more, and each uvicorn worker costs a whole MLflow import; no job runner
+  either (:data:`SERVER_ENV`).
 - It is ready when ``GET /health`` answers 200 ``OK`` (the server's liveness route), waited for at
   most :data:`START_TIMEOUT` seconds; a server that exits or does not answer in time is retried on a
   fresh port (:data:`START_ATTEMPTS` in all), then the start fails with the server's log.
@@ -13,7 +14,8 @@ Contract:
   SIGKILL after :data:`STOP_TIMEOUT`, so no uvicorn worker outlives it. Only that group is signalled.
 - ``mlflow`` not installed is the one reason to skip (:func:`require_mlflow`), saying how to install
   it; a server that is installed but cannot start is an error, not a skip.
-- The fixtures: ``mlflow_server`` (session scope, one server per pytest process) and ``mlflow_url``
+- The fixtures: ``mlflow_server`` (session scope, one server per pytest process: registered once, in
+  tests/conftest.py; a module that imports it gets a fixture, and a server, of its own) and ``mlflow_url``
   (function scope: every registered model deleted first, so a test starts from an empty registry).
 - :class:`MlflowRest` registers models and versions through MLflow's REST API 2.0 (the calls the
   training runtime makes, examples/runtime/mlops_entry/objects.py): ``registered-models/create``,
@@ -49,6 +51,14 @@ then its uvicorn worker imports MLflow again (well over half a minute on a loade
 START_ATTEMPTS = 2
 STOP_TIMEOUT = 10.0
 HTTP_TIMEOUT = 10.0
+
+
+SERVER_ENV = {"MLFLOW_TRACKING_URI": "", "PYTHONUNBUFFERED": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+"""Set for the server process. ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION`` (default true,
+``mlflow/environment_variables.py``) makes MLflow 3's ``mlflow server`` also launch a job runner
+(``mlflow/server/__init__.py``: ``_launch_job_runner`` when ``job_execution_enabled``), which starts
+huey consumer processes that each import MLflow, and outlive a killed server; no test submits an MLflow
+job, so the test servers run without it (the tracking and registry routes are the same)."""
 
 
 def require_mlflow() -> None:
@@ -115,7 +125,7 @@ def running_mlflow_server(folder: Path | None = None, *, timeout: float = START_
             with log.open("ab") as out:
                 process = subprocess.Popen(server_argv(folder, port), stdout=out, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=folder,
-                                           env={**os.environ, "MLFLOW_TRACKING_URI": "", "PYTHONUNBUFFERED": "1"})
+                                           env={**os.environ, **SERVER_ENV})
             deadline = time.monotonic() + timeout
             while process.poll() is None and time.monotonic() < deadline and not _healthy(url):
                 time.sleep(0.2)

@@ -19,10 +19,8 @@ from pathlib import Path
 import pytest
 
 from mlops_infra.compile.kubernetes import scripts
-from tests.support import mlflow_server as mlflow_fixtures
 from tests.support.mlflow_server import MlflowRest
 
-mlflow_server, mlflow_url = mlflow_fixtures.mlflow_server, mlflow_fixtures.mlflow_url
 pytestmark = pytest.mark.timeout(300)
 
 SCRIPT = Path(scripts.__file__).resolve().parent / "register_model.py"

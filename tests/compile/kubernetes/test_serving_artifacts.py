@@ -32,7 +32,7 @@ from tests.scenarios.harness import load_file
 from tests.support import crds
 from tests.support.applied_state import applied_state, dumps
 from tests.support.kube_cases import by_kind, graph_of, system_of
-from tests.support.mlflow_server import MlflowRest, running_mlflow_server
+from tests.support.mlflow_server import MlflowRest
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 QUICKSTART = EXAMPLES / "quickstart" / "mlsystem.yaml"
@@ -159,12 +159,6 @@ def test_downloadable_is_what_kserves_storage_initializer_fetches():
                                                           "hdfs://", "webhdfs://"))
     assert not any(artifacts.downloadable(u) for u in ("models:/x/1", "runs:/r/m", "mlflow-artifacts:/a", "", None,
                                                        "oci://r/m:1", "file:///x/model"))
-
-
-@pytest.fixture(scope="module")
-def mlflow_url():
-    with running_mlflow_server() as url:
-        yield url
 
 
 @pytest.mark.timeout(300)

@@ -36,7 +36,7 @@ from tests.support import moto_server
 from tests.support.applied_state import applied_state, dumps, edit_resource
 from tests.support.kserve_storage import download_s3
 from tests.support.kube_cases import by_kind
-from tests.support.mlflow_server import MlflowRest, running_mlflow_server
+from tests.support.mlflow_server import MlflowRest
 
 BUCKET = "k8ssrc-mlflow-artifacts"
 MODEL = f"s3://{BUCKET}/1/abc/artifacts/model"
@@ -125,7 +125,7 @@ def test_a_source_that_is_a_file_is_downloaded_alone(s3_url, tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_mlflows_own_registration_is_served_as_mlflow_itself_reads_it(s3_url, tmp_path, monkeypatch):
+def test_mlflows_own_registration_is_served_as_mlflow_itself_reads_it(s3_url, mlflow_url, tmp_path, monkeypatch):
     """End to end: a run logs ``model`` and ``model_v2`` to S3 (moto), ``mlflow.register_model`` registers
     ``runs:/<run>/model`` at a REAL MLflow server; its source has no trailing ``/``. ``plan --refresh``'s
     read (``read_registry``) and the compiler serve ``<source>/``, and KServe downloads from it exactly
@@ -137,23 +137,23 @@ def test_mlflows_own_registration_is_served_as_mlflow_itself_reads_it(s3_url, tm
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
     (tmp_path / "model" / "model.pkl").write_text("v1")
-    with running_mlflow_server() as url:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        client = mlflow.MlflowClient(url)
-        experiment = client.create_experiment("k8ssrc", artifact_location=f"s3://{BUCKET}/mlflow")
-        run = client.create_run(experiment)
-        client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model")
-        client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model_v2")
-        client.set_terminated(run.info.run_id)
-        MlflowRest(url).create_model("churn-model")
-        version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn-model")
-        source = f"s3://{BUCKET}/mlflow/{run.info.run_id}/artifacts/model"
-        assert (int(version.version), version.source) == (1, source)
-        MlflowRest(url).set_version_tag("churn-model", 1, MLFLOW_APPROVAL_TAG, "approved")
-        mlflows_own = Path(mlflow.artifacts.download_artifacts("models:/churn-model/1", dst_path=str(tmp_path / "m")))
+    url = mlflow_url  # the session's server, its registry empty (tests/conftest.py)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    client = mlflow.MlflowClient(url)
+    experiment = client.create_experiment("k8ssrc", artifact_location=f"s3://{BUCKET}/mlflow")
+    run = client.create_run(experiment)
+    client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model")
+    client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model_v2")
+    client.set_terminated(run.info.run_id)
+    MlflowRest(url).create_model("churn-model")
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn-model")
+    source = f"s3://{BUCKET}/mlflow/{run.info.run_id}/artifacts/model"
+    assert (int(version.version), version.source) == (1, source)
+    MlflowRest(url).set_version_tag("churn-model", 1, MLFLOW_APPROVAL_TAG, "approved")
+    mlflows_own = Path(mlflow.artifacts.download_artifacts("models:/churn-model/1", dst_path=str(tmp_path / "m")))
 
-        prior = parse_state(dumps(applied_state(compile_system(_quickstart(1), "dev"))).encode(), "applied.json")
-        view = read_registry(_quickstart(1), "dev", prior)
+    prior = parse_state(dumps(applied_state(compile_system(_quickstart(1), "dev"))).encode(), "applied.json")
+    view = read_registry(_quickstart(1), "dev", prior)
     assert view.warnings == () and view.models["churn-model"].versions[1].artifact_uri == source
     compiled = _served_uri(compile_system(_quickstart(1), "dev", registry=view))
     assert compiled == f"{source}/"
@@ -252,7 +252,7 @@ def test_the_served_uris_reach_the_pulumi_program_and_aws_views_are_unchanged(mo
 
 
 @pytest.mark.timeout(300)
-def test_a_served_extensionless_file_still_downloads_after_a_real_registry_read(s3_url, tmp_path):
+def test_a_served_extensionless_file_still_downloads_after_a_real_registry_read(s3_url, mlflow_url, tmp_path):
     """closing-35b-2 end to end: a version registered (REAL MLflow server) with one extensionless object as
     its source, served as registered until bd806b2. ``plan --refresh``'s read (``read_registry``) and the
     compiler keep the stored URI, so the plan shows nothing and KServe (replayed) still downloads the file;
@@ -260,14 +260,14 @@ def test_a_served_extensionless_file_still_downloads_after_a_real_registry_read(
     graph = compile_system(_quickstart(1), "dev", registry=_view("churn-model", {1: EXPORT}))
     old = _applied_serving(graph, EXPORT)
     prior = parse_state(dumps(old).encode(), "applied")
-    with running_mlflow_server() as url:
-        rest = MlflowRest(url)
-        rest.create_model("churn-model")
-        for source in (EXPORT, MODEL):
-            rest.set_version_tag("churn-model", rest.create_version("churn-model", source), MLFLOW_APPROVAL_TAG,
-                                 "approved")
-        view = read_registry(_quickstart(1), "dev", prior, tracking_uri=url)
-        newer = read_registry(_quickstart(2), "dev", prior, tracking_uri=url)
+    url = mlflow_url  # the session's server, its registry empty (tests/conftest.py)
+    rest = MlflowRest(url)
+    rest.create_model("churn-model")
+    for source in (EXPORT, MODEL):
+        rest.set_version_tag("churn-model", rest.create_version("churn-model", source), MLFLOW_APPROVAL_TAG,
+                             "approved")
+    view = read_registry(_quickstart(1), "dev", prior, tracking_uri=url)
+    newer = read_registry(_quickstart(2), "dev", prior, tracking_uri=url)
     assert view.warnings == () and view.models["churn-model"].basis == "registry"
     desired = compile_system(_quickstart(1), "dev", registry=view)
     assert _served_uri(desired) == EXPORT and _updates(_plan(desired, old)) == []
