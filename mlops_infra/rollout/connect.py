@@ -7,7 +7,8 @@ runner's document in the graph, :func:`runner_config_prefix`; the autoscaling of
 graph's ``aws:appautoscaling`` target whose ``resourceId`` is ``endpoint/<name>/variant/primary`` and
 the policies on it, :func:`declared_scaling`) and :class:`CloudWatchGates`, with boto3's usual
 credential chain and ``AWS_ENDPOINT_URL``, once those credentials are known to be of the environment's account
-(:func:`check_account`, before any call that reads or changes the endpoint); Kubernetes endpoints get a :class:`KServeDriver` on the
+(:func:`check_account`, before any call that reads or changes the endpoint: the check every live read of an
+environment makes, :mod:`mlops_infra.state.aws_live.account`); Kubernetes endpoints get a :class:`KServeDriver` on the
 graph's namespace through :mod:`mlops_infra.kube` and :class:`PrometheusGates` at ``prometheus_url``. A
 Kubernetes rollout with gates and no Prometheus URL is a :class:`UserError` (it would hold blind, then roll back).
 
@@ -35,6 +36,8 @@ from mlops_infra.graph import ARCHIVE, REF, DesiredGraph, is_archive, is_ref
 from mlops_infra.rollout.drivers.sagemaker import DeclaredScaling, EndpointTarget, primary_resource
 from mlops_infra.rollout.model import RolloutSpec
 from mlops_infra.rollout.runner import Driver, GateReader, NoGates
+from mlops_infra.state.aws_live import account as accounts
+from mlops_infra.state.aws_live.account import wrong_account
 
 PROMETHEUS_ENV = "MLOPS_PROMETHEUS_URL"
 
@@ -133,7 +136,7 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
         try:  # an unknown AWS_PROFILE, a malformed AWS_ENDPOINT_URL: raised here, before any call
             session = boto3.Session(region_name=region)
             made = {name: session.client(name, config=config) for name in names}
-            caller = caller_account(session.client("sts", config=config))
+            caller = accounts.caller_account(session.client("sts", config=config))
         except (*aws_errors(), ValueError) as exc:  # ValueError: botocore's "Invalid endpoint: <url>"
             raise aws_failure(exc, graph, endpoint, source) from exc
         check_account(caller, graph, endpoint, source)
@@ -157,33 +160,21 @@ def connect(graph: DesiredGraph, endpoint: str, *, prometheus_url: str | None = 
     return Connected(spec, driver, PrometheusGates(url, namespace=namespace) if spec.gates and url else NoGates())
 
 
-def caller_account(sts: Any) -> str:
-    """The account of the credentials ``sts`` (a boto3 STS client) signs with: ``GetCallerIdentity``'s
-    ``Account`` (botocore ``sts/2011-06-15`` ``GetCallerIdentity``: "No permissions are required to perform
-    this operation", so any valid credentials can make it; missing or refused credentials fail here as they
-    would on the first SageMaker call, and :func:`aws_failure` says so)."""
-    return str(sts.get_caller_identity()["Account"])
-
-
 def check_account(caller: str, graph: DesiredGraph, endpoint: str, source: str = "") -> None:
-    """A UserError when ``caller`` (:func:`caller_account`) is not the account of the graph's environment
-    (``metadata.account``, the spec's ``target.account``; audit closing-39a-3).
+    """A UserError when ``caller`` (:func:`mlops_infra.state.aws_live.account.caller_account`) is not the account
+    of the graph's environment (``metadata.account``, the spec's ``target.account``; audit closing-39a-3):
+    :func:`mlops_infra.state.aws_live.account.wrong_account`, which every live read of an environment shares.
 
-    SageMaker endpoints are per account and Region, and ``apply`` only ever deploys into that account (the
-    compiled provider's ``allowedAccountIds``, ``compile/aws/provider.py``: Pulumi refuses other credentials).
-    With another account's credentials (a staging profile left in ``AWS_PROFILE``), the rollout would read
-    "Could not find endpoint" and blame a missing apply, or act on a same-named endpoint of that account. So
-    nothing is read or changed: the error names both accounts and how to use the right one."""
+    SageMaker endpoints are per account and Region; with another account's credentials (a staging profile left
+    in ``AWS_PROFILE``), the rollout would read "Could not find endpoint" and blame a missing apply, or act on a
+    same-named endpoint of that account. So nothing is read or changed."""
     account = graph.metadata.get("account")
     if not account or caller == str(account):
         return
-    env, region = graph.stack, graph.metadata.get("region") or "?"
-    raise UserError(
-        f"rollout of {endpoint!r} in environment {env!r} ({region}): these AWS credentials are for account "
-        f"{caller}; environment {env} is in account {account}",
-        f"Nothing was read or changed: the rollout acts only in the account apply deploys {env} to. Set AWS_PROFILE "
-        f"to a profile of account {account} (`aws configure list-profiles`; `aws sts get-caller-identity` shows "
-        "the account of the credentials in use), then run the command again.", source=source or None)
+    raise wrong_account(caller, str(account), graph.stack, graph.metadata.get("region") or "?",
+                        doing=f"rollout of {endpoint!r}",
+                        nothing=f"Nothing was read or changed: the rollout acts only in the account apply deploys "
+                                f"{graph.stack} to.", source=source or None)
 
 
 def aws_errors() -> tuple[type[BaseException], ...]:

@@ -206,7 +206,10 @@ def test_apply_reads_a_refreshed_failed_endpoint_without_the_record():
 
 @pytest.mark.moto
 def test_apply_of_a_refreshed_plan_replaces_the_failed_endpoint_whose_record_was_lost(
-        repo: Path, pulumi, moto_env) -> None:
+        repo: Path, pulumi, moto_env, monkeypatch) -> None:
+    from tests.support.moto_accounts import caller_is
+
+    caller_is(monkeypatch, "111111111111")  # staging's; seeded with moto's test keys (the envs-7 account check)
     urn = _staging_repo(repo, init_errors_on_endpoint=False)
     [urn] = [r.urn for r in compile_file(REPO / FRAUD, "staging").resources if r.type == ENDPOINT]
     with seeded_endpoint(moto_env, NAME, "Failed", "The primary container failed the ping health check"):

@@ -155,6 +155,7 @@ def test_a_plan_then_an_apply_whose_endpoint_read_fails_is_not_stale(tmp_path, a
         _register,
     )
     from tests.support.cli import run_cli
+    from tests.support.moto_accounts import caller_is
     from tests.support.moto_server import client, reset, running_moto_server
 
     text = (SCENARIO / "mlsystem.yaml").read_text(encoding="utf-8")
@@ -173,6 +174,7 @@ def test_a_plan_then_an_apply_whose_endpoint_read_fails_is_not_stale(tmp_path, a
             arns = _register(sagemaker, group_of(system, ENV, "fraud-model"), "Approved", serve)
             _live_endpoint(sagemaker, system, {"primary": arns[11], "canary": arns[12]})
             monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            caller_is(monkeypatch, system.environments[ENV].target.account)  # seeded with moto's test keys
             _patched_client(monkeypatch, url, lambda c: None)
             bump = model_registry.read_registry(system, ENV, _prior())  # the bump's apply reads both: both pulls
             assert bump.running == {"scorer": (12, 13)} and not bump.warnings

@@ -395,6 +395,7 @@ def test_refresh_on_kubernetes_reads_the_cluster_and_reports_drift(capsys, monke
 
 @pytest.mark.moto
 def test_refresh_on_aws_reads_live_state_through_aws_endpoint_url(capsys, monkeypatch, applied: Path) -> None:
+    from tests.support.moto_accounts import caller_is
     from tests.support.moto_server import reset, running_moto_server
 
     # only the S3 side of the state: enough to prove the wiring, without starting every moto backend
@@ -409,6 +410,7 @@ def test_refresh_on_aws_reads_live_state_through_aws_endpoint_url(capsys, monkey
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        caller_is(monkeypatch, "111111111111")  # staging's account (the envs-7 check): moto's test keys are another's
         code, out, err = run(capsys, "plan", str(BASE), "--state", str(applied), "--refresh", "--format", "json")
     assert code == 0, err
     data = json.loads(out)

@@ -93,10 +93,21 @@ def s3_state(tmp_path: Path) -> Path:
     return path
 
 
-def aws_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLOPS_INFRA_DEBUG", "PULUMI_BACKEND_URL")}
-    return {**env, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1", "COLUMNS": "120", "TERM": "xterm"}
+def aws_env(url: str, account: str | None = None) -> dict[str, str]:
+    """The environment of a child CLI on the moto server at ``url``: moto's test keys (account 123456789012), or
+    credentials of a role of ``account`` (STS ``AssumeRole``, tests/support/promotion.assumed_session)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLOPS_INFRA_DEBUG", "PULUMI_BACKEND_URL", "AWS_SESSION_TOKEN", "AWS_PROFILE")}
+    keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    if account is not None:
+        from tests.support.promotion import assumed_session
+
+        found = assumed_session(url, f"arn:aws:iam::{account}:role/operator", "us-east-1").get_credentials()
+        frozen = found.get_frozen_credentials()
+        keys = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+                "AWS_SESSION_TOKEN": frozen.token}
+    return {**env, "AWS_ENDPOINT_URL": url, **keys, "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1",
+            "COLUMNS": "120", "TERM": "xterm"}
 
 
 def run_with_stderr_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
@@ -133,7 +144,7 @@ def test_plan_refresh_shows_progress_on_a_terminal_and_one_line_with_json(s3_sta
 
     with running_moto_server() as url:
         reset(url)
-        env = aws_env(url)
+        env = aws_env(url, account="111111111111")  # staging's (the envs-7 check refuses another account's)
         args = [str(CONSOLE_SCRIPT), "plan", str(BASE), "--env", "staging", "--state", str(s3_state), "--refresh"]
         code, out, terminal = run_with_stderr_on_a_terminal(args, env, tmp_path)
         json_run = subprocess.run([*args, "--format", "json"], capture_output=True, text=True, env=env,

@@ -21,6 +21,7 @@ import pytest
 from tests.support import fixtures
 from tests.support.cli import run_cli
 from tests.support.fault_proxy import LEAKY_MESSAGE, fault_proxy
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import running_moto_server
 
 pytestmark = [pytest.mark.moto, pytest.mark.usefixtures("no_stray_reads")]
@@ -59,6 +60,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "400")
+    caller_is(monkeypatch, "111111111111")  # staging's account; moto's test keys are 123456789012 (envs-7 check)
 
 
 def _plan(monkeypatch: pytest.MonkeyPatch, endpoint: str, *extra: str) -> tuple[int, dict, str, float]:

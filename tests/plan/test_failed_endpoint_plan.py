@@ -137,6 +137,7 @@ def test_a_failed_endpoint_whose_config_changes_too_is_replaced_and_says_both():
 def test_plan_refresh_reads_the_failed_endpoint_from_sagemaker(tmp_path, monkeypatch):
     """A real ``plan --refresh`` (moto server): the scan's DescribeEndpoint gives the status the plan decides by."""
     from tests.apply.test_failed_endpoints import seeded_endpoint
+    from tests.support.moto_accounts import caller_is
     from tests.support.moto_server import running_moto_server
 
     _, checkpoint, urn = _failed_state()
@@ -146,6 +147,7 @@ def test_plan_refresh_reads_the_failed_endpoint_from_sagemaker(tmp_path, monkeyp
         for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_EC2_METADATA_DISABLED": "true"}.items():
             monkeypatch.setenv(key, value)
+        caller_is(monkeypatch, "111111111111")  # staging's; seeded with moto's test keys (the envs-7 account check)
         with seeded_endpoint(url, NAME, "Failed"):
             result = run_cli("plan", str(FRAUD), "--env", "staging", "--state", str(state), "--refresh",
                              "--format", "json")

@@ -36,6 +36,7 @@ from tests.cli.test_plan_cmd import run
 from tests.scenarios.harness import compile_file
 from tests.support import fixtures
 from tests.support.applied_state import applied_state, dumps, resources
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import client, handler_zip
 
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
@@ -74,6 +75,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_url: str) -> N
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "400")
+    caller_is(monkeypatch, "111111111111")  # staging's; seeded with moto's test keys (the envs-7 account check)
 
 
 def _kept(record: dict[str, Any]) -> bool:

@@ -37,12 +37,13 @@ def account_client(service: str, url: str, region: str = "eu-west-1") -> Any:
 
 
 def caller_is(monkeypatch: Any, account: str) -> None:
-    """Have an in-process ``mlops-infra rollout`` (``tests/support/cli.run_cli``) take the credentials in use
-    for ``account``'s (``rollout/connect.py`` ``caller_account`` answers it; every other call is moto's).
+    """Have an in-process ``mlops-infra rollout``, ``plan --refresh`` or ``promote`` (``tests/support/cli.run_cli``)
+    take the credentials in use for ``account``'s (``state/aws_live/account.py`` ``caller_account``, which
+    ``rollout/connect.py`` and the live scan ask, answers it; every other call is moto's).
     Only for a world seeded with moto's test keys (account 123456789012) through helpers that cannot take
     another account's credentials, under a document whose environment names another account, in a test
     about something else: the account check itself is tested on moto's real accounts
-    (tests/cli/test_rollout_account.py)."""
-    from mlops_infra.rollout import connect
+    (tests/cli/test_rollout_account.py, tests/state/test_aws_live_account.py)."""
+    from mlops_infra.state.aws_live import account as accounts
 
-    monkeypatch.setattr(connect, "caller_account", lambda sts: account)
+    monkeypatch.setattr(accounts, "caller_account", lambda sts: account)

@@ -390,7 +390,9 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
                  deadline: float | None = None, document: Any = None) -> tuple[LiveState | None, Any, list[str]]:
     """Read live resources for an AWS or Kubernetes target and find drift; (None, None, [warning]) otherwise.
     ``document`` (the spec's :class:`~mlops_infra.spec.loader.LoadedDocument`) places a Kubernetes
-    namespace refusal (:func:`namespace_owner_preflight`) at the line to change.
+    namespace refusal (:func:`namespace_owner_preflight`) at the line to change. On AWS, credentials of
+    another account than the environment's ``target.account`` are refused before any read, exit 1
+    (:func:`mlops_infra.state.aws_live.scan_aws` ``account=``; audit envs-7).
 
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
     unless ``live_progress`` is False (``--format json``), and one final line in every case.
@@ -410,6 +412,7 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
     with progress_display("Refresh (live AWS reads)", unit="resources read", live=live_progress) as progress:
         live = scan_aws(list(prior.resources.values()), region=region,
                         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, progress=progress,
+                        account=graph.metadata.get("account") or target.account, environment=graph.stack,
                         **({"deadline": deadline} if deadline is not None else {}))
     budget = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started) if deadline is not None
                  else DEFAULT_DEADLINE / 2)

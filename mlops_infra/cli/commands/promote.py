@@ -298,7 +298,9 @@ def _gates(context: dict[str, Any], promotion: Any, dst_view: Any, src_state: Pa
 
 
 def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: str | None) -> dict[str, Any]:
-    """SRC's prior state, live state and drift, or the reason they cannot be had (fail closed)."""
+    """SRC's prior state, live state and drift, or the reason they cannot be had (fail closed): credentials
+    (the default chain's, or ``--role SRC=ARN``'s) of another account than SRC's ``target.account`` are such a
+    reason, found before any read (:func:`mlops_infra.state.aws_live.scan_aws` ``account=``, audit envs-7)."""
     import os
 
     from mlops_infra.state.aws_live.retry import describe_error
@@ -319,12 +321,17 @@ def _src_drift(context: dict[str, Any], src: str, src_state: Path | None, role: 
     from mlops_infra.plan.drift import find_drift, left_alone
     from mlops_infra.promote.registries import assumed_session_factory
     from mlops_infra.state.aws_live import scan_aws
+    from mlops_infra.state.aws_live.account import WrongAccount
 
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
     try:
         live = scan_aws(list(prior.resources.values()), region=target.region, endpoint_url=endpoint_url,
-                        session_factory=factory)
+                        session_factory=factory, account=target.account, environment=src)
+    except WrongAccount as error:  # another account's resources all read "not found": not drift (audit envs-7)
+        how = f"--role {src}=<a role ARN of account {error.account}>" if role else \
+            f"AWS_PROFILE set to a profile of account {error.account} (or --role {src}=<a role ARN of it>)"
+        return {"src_prior": prior, "src_problem": f"{error.summary}; read {src} with {how}"}
     except UserError as error:
         return {"src_prior": prior, "src_problem": error.summary}
     except Exception as error:  # no credentials, endpoint unreachable: fail closed, with the reason

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
+from mlops_infra.state.aws_live import account as accounts
 from mlops_infra.state.aws_live import tagging
 from mlops_infra.state.aws_live.concurrency import AdaptiveLimit
 from mlops_infra.state.aws_live.context import ScanContext
@@ -169,7 +170,7 @@ def _default_session() -> Any:
 def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory: Callable[[], Any] | None = None,
              endpoint_url: str | None = None, max_workers: int = 8,
              retry: RetryPolicy | None = None, progress: ProgressReporter = NO_PROGRESS,
-             deadline: float | None = None) -> LiveState:
+             deadline: float | None = None, account: str | None = None, environment: str = "") -> LiveState:
     """Read every readable resource live and return a :class:`LiveState` (see module docstring).
 
     ``session_factory`` returns a ``boto3.Session`` (called once; default ``boto3.Session()``
@@ -183,6 +184,13 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
     read by then fails with cause ``timeout`` (code ``DeadlineExceeded``) and the scan returns at
     once; the reads still in flight run on daemon threads that never hold the process open.
 
+    ``account`` (the environment's ``target.account``; ``environment`` names it in the error): before any
+    read, the scan's session asks STS whose credentials it has (:func:`.account.caller_account`,
+    ``GetCallerIdentity``, within the deadline) and raises :class:`.account.WrongAccount` (a UserError: exit 1)
+    when they are another account's: every resource would read "not found" there and be reported deleted
+    (audit envs-7). When the question itself fails (no credentials, AWS unreachable) or finds no answer
+    within the deadline, the scan goes on: its reads fail the same way and are reported by cause, as always.
+
     The cyclic garbage collector is paused while scanning and restored afterwards, as the compiler
     and the planner do: the scan allocates many short-lived acyclic objects (requests, responses,
     readings) that reference counting frees, and collections would only walk the caller's heap
@@ -193,7 +201,8 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(resources, region, session_factory, endpoint_url, max_workers, retry, progress, deadline)
+        return _scan(resources, region, session_factory, endpoint_url, max_workers, retry, progress, deadline,
+                     (account, environment))
     finally:
         if was_enabled:
             gc.enable()
@@ -201,7 +210,7 @@ def scan_aws(resources: Iterable[StateResource], *, region: str, session_factory
 
 def _scan(resources: Iterable[StateResource], region: str, session_factory: Callable[[], Any] | None,
           endpoint_url: str | None, max_workers: int, retry: RetryPolicy | None, progress: ProgressReporter,
-          deadline: float | None) -> LiveState:
+          deadline: float | None, expected: tuple[str | None, str] = (None, "")) -> LiveState:
     retry = retry or RetryPolicy()
     units = plan_units(list(resources), region)
     readable = sum(len(u.resources) for u in units)
@@ -211,11 +220,14 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
                       _botocore_config(max_workers, endpoint_url, retry), retry)
     readings: dict[str, Reading | None] = {}
     failures: dict[str, Failure] = {}
+    end = time.monotonic() + deadline
+    if expected[0] and units:
+        _check_account(ctx, region, expected[0], expected[1], deadline)
+    remaining = max(0.0, end - time.monotonic())
     clients_made = _make_clients(ctx, units)
     limit = AdaptiveLimit(max_workers, work=ctx.calls, ready=clients_made.is_set, total=len(units))
-    end = time.monotonic() + deadline
     finished = _run_with_deadline(units, lambda u, stop: _run_unit(u, ctx, progress, stop),
-                                  _Reporting(limit, progress), deadline)
+                                  _Reporting(limit, progress), remaining)
     for index, unit in enumerate(units):
         if index in finished:
             found, failed = finished[index]
@@ -228,6 +240,30 @@ def _scan(resources: Iterable[StateResource], region: str, session_factory: Call
     if len(failures) > before:
         progress.count("failed", len(failures) - before)
     return _live_state(units, readings, failures)
+
+
+def _check_account(ctx: ScanContext, region: str, account: str, environment: str, deadline: float) -> None:
+    """Raise :class:`.account.WrongAccount` when the scan's credentials are of another account than ``account``
+    (``GetCallerIdentity`` on a daemon thread, waited for at most ``deadline`` seconds); nothing when they are
+    ``account``'s or the question fails or is not answered in time (the reads then fail and say why)."""
+    answer: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def ask() -> None:
+        try:
+            answer.put(accounts.caller_account(ctx.client("sts", region)))
+        except Exception:  # no credentials, unreachable: the resource reads report it, by cause
+            answer.put(None)
+
+    threading.Thread(target=ask, name="aws-live-account", daemon=True).start()
+    try:
+        caller = answer.get(timeout=max(deadline, 0.001))
+    except queue.Empty:
+        return
+    if caller is not None and caller != account:
+        raise accounts.wrong_account(
+            caller, account, environment or "?", region, doing="live AWS reads",
+            nothing="Nothing was read: every resource of the environment would read \"not found\" in another "
+                    "account and look deleted.")
 
 
 def _timed_out(deadline: float) -> Failure:
