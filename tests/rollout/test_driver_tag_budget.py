@@ -14,6 +14,7 @@ reaches 16 of the 17.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,13 +37,23 @@ from mlops_infra.rollout.runner import NoGates, reconcile_once
 from mlops_infra.spec.labels import AWS_MAX_TAGS
 from tests.rollout.aws_world import IMAGE, ROLE, all_tags, canary_percent, config, model_name, status_tags
 from tests.rollout.sim import BAKE, STEPS, Clock, ScriptedGates, spec
-from tests.support.moto_server import client, reset
+from tests.support.moto_server import client, reset, running_moto_server
 
 pytestmark = pytest.mark.moto
+
 E = "budget-scorer"
 DAY = 24 * 3600
 SMALL, LARGE = "ml.g5.xlarge", "ml.g5.2xlarge"
 IGNORED = ignore_tags()
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """The module's moto server with kept connections (tests/support/moto_server.py: the same moto
+    application and answers, tests/rollout/test_moto_keep_alive.py): the property tests here make
+    thousands of calls, and moto's own server pays a TCP connect and a thread for each."""
+    with running_moto_server(keep_alive=True) as url:
+        yield url
 
 
 def driver_keys(tags: list[dict[str, str]]) -> list[str]:
@@ -77,10 +88,10 @@ class World:
     peak_kept: int = 0
     seen: set[str] = field(default_factory=set)
     models: set[str] = field(default_factory=set)
+    arn: str = ""  # the endpoint's (created once, in new_world; an ARN names its resource, it never changes)
 
     def count(self) -> None:
-        arn = self.sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-        keys = driver_keys(all_tags(self.sm, arn))
+        keys = driver_keys(all_tags(self.sm, self.arn))
         kept = [k for k in keys if k.startswith(KEPT_TAG_PREFIX)]
         self.seen.update(keys)
         self.peak, self.peak_kept = max(self.peak, len(keys)), max(self.peak_kept, len(kept))
@@ -189,12 +200,11 @@ def new_world(moto_url: str, labels: int = 0) -> World:
     reset(moto_url)
     world = World(client("sagemaker", moto_url), client("application-autoscaling", moto_url))
     world.target(12, SMALL)  # version 12 serves, autoscaled (min 3, max 10), as an apply leaves it
-    world.sm.create_endpoint(EndpointName=E, EndpointConfigName=f"{E}-cfg-v12")
+    world.arn = world.sm.create_endpoint(EndpointName=E, EndpointConfigName=f"{E}-cfg-v12")["EndpointArn"]
     world.scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=primary_resource(E),
                                            ScalableDimension=SCALABLE_DIMENSION, MinCapacity=3, MaxCapacity=10)
     if labels:
-        arn = world.sm.describe_endpoint(EndpointName=E)["EndpointArn"]
-        world.sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"label-{i}", "Value": "v"} for i in range(labels)])
+        world.sm.add_tags(ResourceArn=world.arn, Tags=[{"Key": f"label-{i}", "Value": "v"} for i in range(labels)])
     return world
 
 
