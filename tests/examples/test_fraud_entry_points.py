@@ -172,7 +172,8 @@ def test_the_serving_handler_answers_sagemaker_invocations(tmp_path: Path) -> No
 
 
 @pytest.mark.moto
-def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path: Path, mlflow_url: str) -> None:
+def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path: Path, mlflow_url: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """One step of training on the PyTorchJob's env, registering into a real MLflow tracking server: the
     version's source is the uploaded folder and its digest tag the digest of those objects, which is what
     ``promote``'s reader takes as the artifact's identity. The env is the template's plus what the training
@@ -182,7 +183,7 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
     from mlops_infra.compile.kubernetes.training import run_env
     from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, read_mlflow
     from tests.support.moto_server import client, reset, running_moto_server
-    from tests.support.training_operator import pod_env
+    from tests.support.training_operator import JOB_NAME_LABEL, kubelet_env, pod_env
 
     system = load_system(EXAMPLE / "mlsystem.yaml", "dev").system
     graph = compile_system(system, "dev")
@@ -193,8 +194,12 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
     with socket.socket() as free:  # a free port for the master's TCPStore
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    env = {**{e["name"]: e["value"] for e in container["env"] if "value" in e},
-           **pod_env(template, "master", 0, ("127.0.0.1", port))}
+    run_name = "retrain-0123456789"  # the launcher's name for the run; the operator labels its pods with it
+    env = {**kubelet_env(container, {JOB_NAME_LABEL: run_name}), **pod_env(template, "master", 0, ("127.0.0.1", port))}
+    volumes = {v["name"]: v for v in template["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["MLOPS_CHECKPOINT_DIR"]]
+    assert "emptyDir" in volumes[mount["name"]]  # survives a container restart in place (audit k8strain-4)
+    env["MLOPS_CHECKPOINT_DIR"] = str(tmp_path / "checkpoint-volume")  # that volume, here
     assert env["MLOPS_INPUT_TRANSACTIONS"].startswith("s3://") and env["MLOPS_MODEL_URI_PREFIX"].endswith("/fraud-model/")
     assert callable(run_env)
     rest = MlflowRest(mlflow_url)
@@ -216,8 +221,20 @@ def test_the_training_job_runs_on_the_kubernetes_contract_and_registers(tmp_path
                                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
                                    "MLOPS_WORK_DIR": str(tmp_path / "work")}, tmp_path)
         models_bucket, prefix = env["MLOPS_MODEL_URI_PREFIX"].removeprefix("s3://").split("/", 1)
-        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=models_bucket)["Contents"])
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=models_bucket, Prefix=prefix)["Contents"])
         assert keys == [f"{prefix}1/config.json", f"{prefix}1/model.safetensors"]
+        # the run's checkpoint outlives the pod: a pod of the same run recreated on another node (empty volume)
+        # resumes from it (audit k8strain-4)
+        assert env["MLOPS_CHECKPOINT_URI"] == f"s3://{models_bucket}/_checkpoints/retrain/{run_name}/"
+        s3.head_object(Bucket=models_bucket, Key=f"_checkpoints/retrain/{run_name}/last.pt")
+        from mlops_entry import checkpoints
+
+        store = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_REGION": "us-east-1"}  # what the pod's object-store envFrom gives boto3
+        for name, value in store.items():
+            monkeypatch.setenv(name, value)
+        resumed = checkpoints.load(tmp_path / "new-pod-volume", {**env, **store})
+        assert resumed is not None and resumed["step"] >= 1
         digest = hashlib.sha256()  # the manifest of what was uploaded, computed here from the objects
         for key in keys:
             data = s3.get_object(Bucket=models_bucket, Key=key)["Body"].read()

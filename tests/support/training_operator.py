@@ -11,6 +11,7 @@ unless ``nprocPerNode`` is an integer, so 1 for its default ``auto``, ``pytorch_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DEFAULT_NPROC_PER_NODE = "auto"
@@ -43,3 +44,25 @@ def pod_env(template: dict[str, Any], replica_type: str = "master", index: int =
             "PET_NODE_RANK": str(rank),
             "PET_NPROC_PER_NODE": template["spec"].get("nprocPerNode", DEFAULT_NPROC_PER_NODE),
             "PET_NNODES": str(total_replicas(template))}
+
+
+JOB_NAME_LABEL = "training.kubeflow.org/job-name"
+"""The label the operator puts on each pod of a run: the PyTorchJob's name (``job_controller.go`` ``GenLabels``)."""
+
+
+def kubelet_env(container: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
+    """The container's ``env`` as its process sees it, for a pod labelled ``labels``: a ``fieldRef`` to
+    ``metadata.labels['<key>']`` is that label (downward API), and ``$(NAME)`` in a value is replaced by a
+    variable defined earlier in the list, else left as written (Kubernetes "Define Dependent Environment
+    Variables"; ``third_party/forked/golang/expansion``). Other ``valueFrom`` sources are left out."""
+    out: dict[str, str] = {}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            out[entry["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                                        lambda m: out.get(m.group(1), m.group(0)), entry["value"])
+            continue
+        path = ((entry.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
+        label = re.fullmatch(r"metadata\.labels\['([^']+)'\]", path)
+        if label and label.group(1) in labels:
+            out[entry["name"]] = labels[label.group(1)]
+    return out

@@ -12,7 +12,8 @@ touches it. So this target stores the run template and compiles what starts runs
   label ``kueue.x-k8s.io/queue-name: <cluster>`` so Kueue admits it against the cluster's quota,
   and ``runPolicy.activeDeadlineSeconds`` from ``max_runtime``. The container (named ``pytorch``, as
   the operator requires) gets its inputs, outputs, hyperparameters, the MLflow tracking URI and
-  where to write the model it registers as environment variables (see :func:`run_env`).
+  where to write the model it registers as environment variables (see :func:`run_env`), and a
+  checkpoint location off its writable layer (:func:`checkpoint_env`, audit k8strain-4).
 - ``train-<job>`` CronJob (``batch/v1``, UTC): at ``triggers.schedule`` it runs the launcher,
   which creates one run from the template unless one is still active. A run Kueue has not admitted
   (still suspended) after :func:`admission_timeout_seconds` is not active: the launcher deletes it
@@ -113,14 +114,55 @@ def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
     return values
 
 
+CHECKPOINT_MOUNT = "/var/run/mlops/checkpoints"
+"""Where the training container's ``MLOPS_CHECKPOINT_DIR`` is: an ``emptyDir`` volume (:func:`checkpoint_env`)."""
+RUN_NAME_ENV = "MLOPS_RUN_NAME"
+RUN_NAME_LABEL = "training.kubeflow.org/job-name"
+"""The label the training operator puts on every pod of a run, with the PyTorchJob's name
+(kubeflow/training-operator v1.9.0 ``pkg/controller.v1/common/job_controller.go`` ``GenLabels``, set on the
+pod by ``pkg/controller.v1/common/pod.go`` ``createNewPod``; ``JobNameLabel``, ``common_types.go``)."""
+CHECKPOINTS_PREFIX = "_checkpoints"
+"""Folder of the models bucket holding run checkpoints, ``_checkpoints/<job>/<run>/``: no model's folder
+(an item name starts with a letter or digit, spec ``NAME_PATTERN``)."""
+
+
+def checkpoint_env(kube: KubeTarget, job: TrainingJob) -> list[dict[str, Any]]:
+    """Where a run checkpoints (audit k8strain-4): ``MLOPS_CHECKPOINT_DIR`` on an ``emptyDir`` volume, and,
+    for a job that registers a model (so the models bucket is its store), ``MLOPS_CHECKPOINT_URI`` =
+    ``s3://<models bucket>/_checkpoints/<job>/<run>/``, which the example runtime syncs
+    (``examples/runtime/mlops_entry/checkpoints.py``).
+
+    What survives: an ``emptyDir`` "is initially empty" and "A container crashing does not remove a Pod
+    from a node. The data in an emptyDir volume is safe across container crashes"; "When a Pod is removed
+    from a node for any reason, the data in the emptyDir is deleted permanently" (Kubernetes "Volumes",
+    emptyDir). So a container restarted in place (``restartPolicy: OnFailure``) resumes from the volume;
+    a pod recreated after its spot node is reclaimed (the operator makes a new pod for the missing index,
+    ``pkg/controller.v1/common/pod.go`` ``ReconcilePods``) starts with an empty one and resumes only from
+    the URI. The URI is per run: ``<run>`` is the PyTorchJob's name, read by the downward API from the
+    pod's label :data:`RUN_NAME_LABEL` (core/v1 ``ObjectFieldSelector``: ``metadata.labels['<KEY>']``),
+    and ``$(MLOPS_RUN_NAME)`` in a later variable's value is expanded from it ("Define Dependent
+    Environment Variables": a reference to a variable defined earlier in the list), so it comes first;
+    a new run starts fresh, a recreated pod of the same run resumes."""
+    out: list[dict[str, Any]] = [{"name": "MLOPS_CHECKPOINT_DIR", "value": CHECKPOINT_MOUNT}]
+    if job.registers:
+        uri = f"s3://{names.models_bucket(kube.ctx)}/{CHECKPOINTS_PREFIX}/{job.name}/$({RUN_NAME_ENV})/"
+        out = [{"name": RUN_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{RUN_NAME_LABEL}']"}}},
+               *out, {"name": "MLOPS_CHECKPOINT_URI", "value": uri}]
+    return out
+
+
 def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[str, Any]:
     node = queues.shape(cluster)
     resources: dict[str, Any] = {"requests": node.pod_requests()}
     if node.gpus:
         resources["limits"] = node.gpu_limits()
-    container = {"name": "pytorch", "image": job.image, "env": env(run_env(kube, job)),
+    checkpoints = checkpoint_env(kube, job)  # the run's name first: later values refer to it
+    values = [e for e in env(run_env(kube, job)) if e["name"] not in {c["name"] for c in checkpoints}]
+    container = {"name": "pytorch", "image": job.image, "env": [checkpoints[0], *sorted(
+                     [*values, *checkpoints[1:]], key=lambda e: e["name"])],
                  "envFrom": [{"configMapRef": {"name": names.OBJECT_STORE_CONFIG}}, *object_store_env_from()],
-                 "resources": resources, "volumeMounts": [{"mountPath": "/dev/shm", "name": "dshm"}]}
+                 "resources": resources, "volumeMounts": [{"mountPath": "/dev/shm", "name": "dshm"},
+                                                          {"mountPath": CHECKPOINT_MOUNT, "name": "checkpoints"}]}
     if job.command:
         container["command"] = list(job.command)
     if job.args:
@@ -128,7 +170,8 @@ def pod_template(kube: KubeTarget, job: TrainingJob, cluster: Cluster) -> dict[s
     spec: dict[str, Any] = {"automountServiceAccountToken": False, "containers": [container],
                             "nodeSelector": node.node_selector(spot=cluster.spot),
                             "serviceAccountName": names.SERVICE_ACCOUNTS["training"],
-                            "volumes": [{"emptyDir": {"medium": "Memory"}, "name": "dshm"}]}
+                            "volumes": [{"emptyDir": {"medium": "Memory"}, "name": "dshm"},
+                                        {"emptyDir": {}, "name": "checkpoints"}]}
     if node.tolerations():
         spec["tolerations"] = node.tolerations()
     return {"metadata": {"labels": {JOB_LABEL: job.name}}, "spec": spec}
