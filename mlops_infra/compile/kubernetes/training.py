@@ -92,6 +92,21 @@ TOKEN_FILE = "token"
 """Where the retrain trigger's pod finds its bearer token (an optional secret volume; module docstring)."""
 MANUAL_SCHEDULE = "0 0 1 1 *"
 """Schedule of the suspended CronJob of a job without a schedule (never fires while suspended)."""
+LAUNCHER_STARTING_DEADLINE_SECONDS = 300
+"""``startingDeadlineSeconds`` of the launcher CronJob: how late after a slot the controller may still
+start it (audit k8strain-3). The CronJob controller starts the most recent slot after ``earliestTime``,
+which is the CronJob's ``status.lastScheduleTime`` (else its ``creationTimestamp``) raised to
+``now - startingDeadlineSeconds`` (kubernetes ``pkg/controller/cronjob/utils.go``
+``mostRecentScheduleTime``; "Cron Job Limitations",
+https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#cron-job-limitations: "the
+controller counts how many missed jobs occurred from the value of startingDeadlineSeconds until now").
+A suspended CronJob records no ``lastScheduleTime``, so an apply that gives a months-old manual job a
+schedule (``suspend`` false), or edits a schedule, starts the newest slot of the new schedule that fell
+within the deadline at once: with 3600 s a training run of up to 12 h started at apply whenever a slot
+was less than an hour old. 300 s bounds that to an apply within 5 minutes after a slot (the remaining
+window, docs/compile-kubernetes.md 3.3) while leaving the controller, which requeues each CronJob for
+its next slot (``cronjob_controllerv2.go``), minutes to start a slot late after a restart or leader
+election; more than the 10 s below which "the CronJob may not be scheduled" (the same page)."""
 
 
 def run_env(kube: KubeTarget, job: TrainingJob) -> dict[str, str]:
@@ -260,7 +275,7 @@ def launcher_cronjob(kube: KubeTarget, job: TrainingJob, address: str) -> dict[s
             "jobTemplate": {"metadata": {"labels": pod_labels},
                             "spec": {"activeDeadlineSeconds": LAUNCHER_DEADLINE_SECONDS, "backoffLimit": 3,
                                      "template": {"metadata": {"labels": pod_labels}, "spec": pod}}},
-            "schedule": kubernetes_schedule(schedule.expression) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": 3600,
+            "schedule": kubernetes_schedule(schedule.expression) if schedule else MANUAL_SCHEDULE, "startingDeadlineSeconds": LAUNCHER_STARTING_DEADLINE_SECONDS,
             "successfulJobsHistoryLimit": 3, "suspend": schedule is None, "timeZone": "Etc/UTC"}
     return kube.obj("batch/v1", "CronJob", name, address, {"spec": spec}, **{JOB_LABEL: job.name})
 
