@@ -41,7 +41,7 @@ def pytorchjob_envs(graph: DesiredGraph) -> dict[str, dict[str, dict[str, str]]]
         job = template["metadata"]["labels"]["mlops-infra/training-job"]
         for replica, spec in template["spec"]["pytorchReplicaSpecs"].items():
             container = spec["template"]["spec"]["containers"][0]
-            out.setdefault(job, {})[replica] = {e["name"]: e["value"] for e in container["env"]}
+            out.setdefault(job, {})[replica] = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     return out
 
 

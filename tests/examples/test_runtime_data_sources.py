@@ -56,7 +56,9 @@ def kubernetes_env() -> dict[str, str]:
                  and r.inputs["metadata"]["name"] == "train-retrain"]
     template = json.loads(config.inputs["data"]["pytorchjob.json"])
     container = template["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e["value"] for e in container["env"]}
+    from tests.support.training_operator import JOB_NAME_LABEL, kubelet_env
+
+    return kubelet_env(container, {JOB_NAME_LABEL: "retrain-0123456789"})  # as the pod of a run sees it
 
 
 def sagemaker_contract(tmp_path: Path, step: dict) -> Contract:

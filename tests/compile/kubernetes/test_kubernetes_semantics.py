@@ -146,7 +146,7 @@ def test_run_template_shape():
     container = pod["containers"][0]
     assert container["name"] == "pytorch" and container["args"] == ["--fast"]
     assert container["resources"]["limits"] == {"nvidia.com/gpu": "8"}
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}  # MLOPS_RUN_NAME: valueFrom
     assert env["MLOPS_INPUT_EVENTS"] == "s3://variety-dev-data-events/"
     assert env["MLOPS_MODEL_URI_PREFIX"] == "s3://variety-dev-models/ranker/"
     assert env["MLOPS_MODEL_APPROVAL"] == "automatic"
