@@ -138,6 +138,25 @@ def write_inputs(endpoints: int, env: str, where: Path) -> tuple[Path, Path]:
 WARNING_SPEC = "mlsystem-warning.yaml"
 
 
+def endpoints_in(spec: Path) -> int:
+    """How many endpoints the generated spec ``spec`` holds: the items of its top-level ``endpoints:``
+    section, each a ``  - name:`` line as :func:`bench_validate.generate` writes them. A kept directory
+    (``--keep``) is judged by what it holds, not by ``--endpoints``. Raises ``SystemExit`` for a spec
+    without that section (not written by the generator)."""
+    count, inside = 0, False
+    with spec.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith((" ", "#", "\n")):
+                if inside:
+                    break
+                inside = line.rstrip() == "endpoints:"
+            elif inside and line.startswith("  - name: "):
+                count += 1
+    if not count:
+        raise SystemExit(f"{spec}: no endpoints: section as benchmarks/bench_validate.py writes it")
+    return count
+
+
 def warning_spec(spec: Path) -> Path:
     """``spec`` with one warning, written beside it (:data:`WARNING_SPEC`) unless there: its first cluster
     (``A10G`` x 1, ``max_hourly_cost_usd: 100``) asks for 4 GPUs a node, ``ml.g5.12xlarge``, which the shipped
@@ -268,9 +287,20 @@ def unavoidable(by_name: dict[str, Command], endpoints: int) -> str:
     return (f"{line}; left of the {TARGETS['plan-state'][0]}x target for compile, plan and render: {left:.2f}x")
 
 
+def header(endpoints: int, spec: Path, state: Path, kept: Path | None) -> str:
+    """The first words of the report: the inputs' endpoints and, for kept inputs (``kept``: their
+    directory; their files are gone otherwise), where they are and their sizes."""
+    if kept is None:
+        return f"inputs: {endpoints} endpoints"
+    return (f"inputs: {endpoints} endpoints (kept in {kept}), spec {spec.stat().st_size / 2**20:.1f} MiB, "
+            f"state {state.stat().st_size / 2**20:.1f} MiB")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--endpoints", type=int,
+                        help="endpoints of the generated inputs (default 1000; with --keep DIR holding inputs, "
+                             "what they hold)")
     parser.add_argument("--env", default="prod")
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=1)
@@ -283,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_inputs:
-        write_inputs(args.endpoints, args.env, args.write_inputs)
+        write_inputs(args.endpoints or 1000, args.env, args.write_inputs)
         return 0
 
     holder = None
@@ -295,9 +325,16 @@ def main(argv: list[str] | None = None) -> int:
         where = Path(holder.name)
     spec, state = where / "mlsystem.yaml", where / "prior.json"
     if not (spec.exists() and state.exists()):
+        args.endpoints = args.endpoints or 1000
         # in a child process: a forked child inherits the parent's peak RSS, so the parent stays small
         subprocess.run([sys.executable, __file__, "--write-inputs", str(where), "--endpoints", str(args.endpoints),
                         "--env", args.env], check=True)
+    else:  # kept inputs: their own count (the targets and the header depend on it)
+        held = endpoints_in(spec)
+        if args.endpoints is not None and args.endpoints != held:
+            raise SystemExit(f"{where} holds inputs of {held} endpoints, not --endpoints {args.endpoints}: "
+                             f"leave --endpoints out, or give another --keep directory")
+        args.endpoints = held
     run_dir = where / "cwd"
     run_dir.mkdir(exist_ok=True)  # no stacks/ and no mlsystem.yaml: the first plan finds no state
     only = set(args.only.split(",")) if args.only else None
@@ -320,8 +357,7 @@ def main(argv: list[str] | None = None) -> int:
 
     by_name = {c.name: c for c in cmds}
     compose = by_name["compose"]
-    print(f"inputs: {args.endpoints} endpoints, spec {spec.stat().st_size / 2**20:.1f} MiB, state "
-          f"{state.stat().st_size / 2**20:.1f} MiB" if holder is None else f"inputs: {args.endpoints} endpoints", end="")
+    print(header(args.endpoints, spec, state, where if holder is None else None), end="")
     print(f"; {args.runs} counted rounds after {args.warmup} warm-up; bytecode "
           f"{'compiled in every run' if args.no_bytecode else 'cached (written by the warm-up)'}", end="")
     print(f"; {os.cpu_count()} CPUs, load average "
