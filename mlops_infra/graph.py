@@ -19,6 +19,9 @@ Conventions:
   in state too and the planner can summarise changes in ML terms from both sides.
 - ``provider`` is the URN of the explicit provider resource for custom resources.
 - A graph is sorted by URN and serialises to byte-identical JSON for equal input.
+- Each ``urn`` is the interpreter's interned string (``sys.intern``), as is each URN of a state read
+  as Pulumi writes it (``mlops_infra.state.pulumi_state``): a plan holds one string per URN, not one
+  for the graph and one for the state (memory of issue 14's 10,000-endpoint plan, ``benchmarks/bench_cli.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from sys import intern
 from typing import Any
 
 import orjson
@@ -423,7 +427,7 @@ class GraphBuilder:
         chain = self._chains.get(parent)
         if chain is None:
             raise ValueError(f"parent {parent} is not in the graph (this is a bug in mlops-infra)")
-        return f"{chain}${type_}"
+        return intern(f"{chain}${type_}")  # a few dozen chains, each kept for thousands of resources
 
     def urn_for(self, type_: str, name: str, parent: str | None) -> str:
         """The URN a resource will have (no parent, or an empty one: a child of the root stack)."""
@@ -439,7 +443,7 @@ class GraphBuilder:
         (``inputs`` without parts that provably hold none, e.g. tags: strings only); only it is
         searched for the refs that become dependencies. :data:`REF_HINTS` off searches ``inputs``."""
         chain = self._chain(type_, parent)
-        urn = f"{self._urn_prefix}{chain}::{name}"  # urn_for's
+        urn = intern(f"{self._urn_prefix}{chain}::{name}")  # urn_for's; interned (module docstring)
         resources = self._resources
         if urn in resources:
             raise ValueError(f"duplicate URN {urn} (this is a bug in mlops-infra)")

@@ -157,3 +157,19 @@ def test_digest_rows_give_the_digest_of_to_json(rows, batch) -> None:
     data = builder.build().to_json()
     data.pop("modelVersions", None)
     assert fast == slow == hashlib.sha256(canonical_bytes(data)).hexdigest()
+
+
+def test_builder_keeps_one_string_per_type_chain_and_urn() -> None:
+    """Memory (issue 14's 10,000-endpoint plan): the type chains the builder keeps for every resource
+    are one string per distinct chain, and each URN is the interned string a state's reader holds too."""
+    import sys
+
+    builder = GraphBuilder("p", "s")
+    parents = [builder.add("mlops:serving:Endpoint", f"ep-{i}", {}, custom=False) for i in range(3)]
+    for parent in parents:
+        for j in range(4):
+            builder.add("aws:sagemaker/model:Model", f"{parent[-4:]}-m{j}", {}, parent=parent)
+    chains = list(builder._chains.values())
+    assert len({id(chain) for chain in chains}) == len(set(chains)) == 2
+    graph = builder.build()
+    assert all(sys.intern(r.urn) is r.urn for r in graph.resources)

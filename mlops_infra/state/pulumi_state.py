@@ -46,6 +46,7 @@ import re
 import stat
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from sys import intern
 from typing import Any, BinaryIO, NamedTuple
 
 import orjson
@@ -756,7 +757,9 @@ class _ResourceReader:
     """:func:`_parse_resource` for the common, well-typed entry (None for anything else: the caller
     then calls it for the error), with what repeats shared: a dependency, parent or provider names a
     resource read before (Pulumi writes dependencies first), so its URN is that resource's string
-    object, not a copy; each provider reference is split once."""
+    object, not a copy; each provider reference is split once. A resource's URN is the interned
+    string (``sys.intern``), as the desired graph's URNs are (:mod:`mlops_infra.graph`): a plan
+    holds one string per URN, not two."""
 
     def __init__(self, packed: bool = False) -> None:
         self.urns: dict[str, str] = {}
@@ -804,7 +807,10 @@ class _ResourceReader:
             if split is None:
                 split = self.providers[provider] = self._provider(provider)
             provider = split
-        urn = urns.setdefault(urn, urn)
+        known = urns.get(urn)
+        if known is None:  # interned: the desired graph's URN is this object too (mlops_infra.graph)
+            known = urns[urn] = intern(urn)
+        urn = known
         rtype = urns.setdefault(rtype, rtype)  # a few dozen types, each named by thousands of resources
         inputs = inputs or {}
         parent = urns.get(parent, parent) if parent else None

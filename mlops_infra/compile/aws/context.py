@@ -209,11 +209,14 @@ class AwsContext:
         """Add a custom resource with the explicit provider (and tags when the type has them).
 
         The builder searches ``refs_in`` for refs when given (see :meth:`GraphBuilder.add`), else
-        ``inputs`` as the caller passed them: the tags added here are strings, never refs."""
+        ``inputs`` as the caller passed them: the tags added here are strings, never refs.
+        The tagged resources of one item share one ``tags`` object (:meth:`_item_tags_of`'s, not a
+        copy each): a graph's inputs are read, never changed (:mod:`mlops_infra.graph`), and most
+        items tag several resources (memory: issue 14's 10,000-endpoint plan)."""
         if refs_in is None:
             refs_in = inputs
         if type_ not in UNTAGGED_TYPES:
-            inputs = {**inputs, "tags": self.tags(address)}
+            inputs = {**inputs, "tags": self._item_tags_of(address)}
         return self.ctx.builder.add(type_, name, inputs, parent=parent, provider=self.provider,
                                     options=options, depends_on=depends_on, address=address, role=role,
                                     refs_in=refs_in)
