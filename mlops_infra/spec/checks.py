@@ -18,6 +18,7 @@ from typing import Any
 from mlops_infra.diagnostics import Diagnostic
 from mlops_infra.spec.alarm_periods import check_alert_for
 from mlops_infra.spec.artifacts import check_serving_artifacts
+from mlops_infra.spec.artifacts_region import check_artifacts_regions
 from mlops_infra.spec.autoscaling_metrics import check_gpu_metric_needs_a_gpu, check_scale_to_zero
 from mlops_infra.spec.aws_lists import check_aws_lists
 from mlops_infra.spec.aws_values import check_aws_values
@@ -80,7 +81,8 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
 """Checks of the system as a whole (run on the base and on each effective system). Plaintext
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""
 
-BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets, check_production_derived)
+BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets, check_production_derived,
+                                        check_artifacts_regions)
 """Checks of what overrides cannot change (``environments``): run on the base system only, so that
 N environments cost N linear checks, not N checks of all N environments."""
 
