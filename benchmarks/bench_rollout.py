@@ -114,8 +114,8 @@ def seed_one(i: int, started: float) -> EndpointTarget:
                                                variant("canary", new, 1, 0.0)], None, None, [], None)
     created = sm.create_endpoint(endpoint, rollout_config, [])
     sm.update_endpoint_weights_and_capacities(endpoint, desired_weights_and_capacities=[
-        {"VariantName": "primary", "DesiredWeight": 98.0, "DesiredInstanceCount": 2},
-        {"VariantName": "canary", "DesiredWeight": 2.0, "DesiredInstanceCount": 1}])
+        {"VariantName": "primary", "DesiredWeight": 98.0},  # one variant's capacity per call, as the driver
+        {"VariantName": "canary", "DesiredWeight": 2.0, "DesiredInstanceCount": 1}])  # (moto_server.py patch 22)
     status = RolloutStatus("progressing", "13", "12", 0, started)
     sm.add_tags(created.arn, [{"Key": TAG_PREFIX + k, "Value": v} for k, v in status.to_fields().items()])
     cw.put_metric_alarm(f"{endpoint}-latency", "AWS/SageMaker", "ModelLatency", "GreaterThanThreshold", 1, 60,

@@ -44,12 +44,10 @@ def tags(sm) -> dict[str, str]:
 
 def shrink_primary(sm, count: int) -> None:
     """What target tracking does to the stable variant when nothing holds it: fewer instances, the same
-    weights (the test stands in for Application Auto Scaling with UpdateEndpointWeightsAndCapacities)."""
-    variants = sm.describe_endpoint(EndpointName=E)["ProductionVariants"]
+    weights (the test stands in for Application Auto Scaling with UpdateEndpointWeightsAndCapacities, the
+    capacity of that one variant: tests/support/moto_server.py patch 22)."""
     sm.update_endpoint_weights_and_capacities(EndpointName=E, DesiredWeightsAndCapacities=[
-        {"VariantName": v["VariantName"], "DesiredWeight": v["CurrentWeight"],
-         "DesiredInstanceCount": count if v["VariantName"] == "primary" else v["CurrentInstanceCount"]}
-        for v in variants])
+        {"VariantName": "primary", "DesiredInstanceCount": count}])
 
 
 class World:

@@ -24,7 +24,7 @@ Contract:
 - The patches below are applied before ``start()`` and removed when the last running server stops
   (reference counted, thread safe). They widen what moto accepts (or, patches 5 and 6, what its
   server spends routing a request), or make it do what AWS documents where it does not (the refusal
-  in patch 2, patch 7); they never change a response moto already produced correctly:
+  in patch 2, patch 7, patch 22); they never change a response moto already produced correctly:
 
   1. **Modern SageMaker instance types.** moto validates endpoint-config variants against an old
      instance list that lacks ``ml.g5``, ``ml.g6``, ``ml.g6e``, ``ml.p4d``, ``ml.p4de``, ``ml.p5``,
@@ -201,6 +201,18 @@ Contract:
      ``endpoint/<name>/variant/<any>`` in the endpoint's account and region, through patch 7 (so their
      policies and scheduled actions go too).
 
+  22. **``UpdateEndpointWeightsAndCapacities`` sets the capacity of one variant.** moto applies any list: each
+     entry's ``DesiredWeight`` and ``DesiredInstanceCount`` (None when left out). AWS documents the call as
+     "Updates variant weight of one or more variants associated with an existing endpoint, or capacity of one
+     variant associated with an existing endpoint" (botocore sagemaker 2017-07-24 service-2.json, the
+     operation's documentation; the API reference says the same), and both members of an entry are optional
+     (botocore ``DesiredWeightAndCapacity``: only ``VariantName`` is required). A stand-in rule, as the
+     documentation reads: the patch refuses (ValidationException, the whole call, nothing applied; the exact
+     AWS message, and whether AWS refuses at all, are not documented) a call whose entries carry
+     ``DesiredInstanceCount`` for more than one variant, and keeps a variant's weight or count that its entry
+     leaves out (a weights-only call changes no capacity; inferred from the same sentence, not documented
+     further). Refused before patch 3 marks the endpoint ``Updating``.
+
 - :func:`client` builds a boto3 client for a running server with dummy credentials and
   ``Config(retries={"max_attempts": 1})`` so a test never waits on retries.
 - The werkzeug request log is quietened to warnings while a server runs.
@@ -369,6 +381,31 @@ def _weights_with_progress(original: Any) -> Any:
             arn = original(self, endpoint_name, **kwargs)
             _end_update(self.endpoints[endpoint_name])
             return arn
+    return update_endpoint_weights_and_capacities
+
+
+def _one_capacity_per_call(original: Any) -> Any:
+    """Patch 22: refuse ``DesiredInstanceCount`` for more than one variant in one call; keep what an entry leaves
+    out (the variant's current ``DesiredWeight``/``DesiredInstanceCount``) instead of moto's None."""
+    def update_endpoint_weights_and_capacities(self: Any, endpoint_name: str,
+                                               desired_weights_and_capacities: list[dict[str, Any]]) -> str:
+        from moto.sagemaker.exceptions import ValidationError
+
+        counted = [e.get("VariantName") for e in desired_weights_and_capacities
+                   if e.get("DesiredInstanceCount") is not None]
+        if len(counted) > 1:
+            raise ValidationError(message=(
+                f"UpdateEndpointWeightsAndCapacities updates the capacity of one variant; the request sets "
+                f"DesiredInstanceCount for {len(counted)} variants ({', '.join(map(str, counted))})."))
+        endpoint = self.endpoints.get(endpoint_name)
+        live = {v.get("VariantName"): v for v in (endpoint.production_variants if endpoint is not None else [])}
+        filled = []
+        for entry in desired_weights_and_capacities:
+            variant = live.get(entry.get("VariantName")) or {}
+            kept = {key: variant[key] for key in ("DesiredWeight", "DesiredInstanceCount")
+                    if entry.get(key) is None and variant.get(key) is not None}
+            filled.append({**entry, **kept})
+        return original(self, endpoint_name=endpoint_name, desired_weights_and_capacities=filled)
     return update_endpoint_weights_and_capacities
 
 
@@ -754,7 +791,8 @@ def _apply_patches() -> None:
     _patch(DomainDispatcherApplication, "get_backend_for_host",
            _route_once_per_host(DomainDispatcherApplication.get_backend_for_host))
     _patch(moto_responses, "method_names_from_class", _names_once_per_class(moto_responses.method_names_from_class))
-    for name, wrap in (("update_endpoint_weights_and_capacities", _weights_with_progress),
+    for name, wrap in (("update_endpoint_weights_and_capacities",
+                        lambda original: _one_capacity_per_call(_weights_with_progress(original))),
                        ("describe_endpoint", _describe_settles),
                        ("start_pipeline_execution", _start_once_per_token)):
         _patch(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))

@@ -135,9 +135,10 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   for ExcludeRetainedVariantProperties, no variant properties are overridden"; test
   ``tests/rollout/test_sagemaker_supersede.py``). Before the update the start suspends primary's
   scale-in (see **The stable fleet during a rollout**). Each step:
-  weights ``100-p`` / ``p``, primary's ``DesiredInstanceCount`` = the larger of its current count and the
-  recorded one, and the canary's = ``ceil(p% x that count)`` (at least 1; ``canary_size.canary_instances``),
-  so the canary has the capacity for its share. The recorded count is read (``DescribeEndpointConfig``,
+  weights ``100-p`` / ``p``, primary's count kept at least at the larger of its current count and the
+  recorded one, and the canary's ``DesiredInstanceCount`` = ``ceil(p% x that count)`` (at least 1;
+  ``canary_size.canary_instances``), so the canary has the capacity for its share (the calls: **Traffic
+  calls**). The recorded count is read (``DescribeEndpointConfig``,
   cached) only for an endpoint the graph autoscales; for any other nothing moves primary's count during a
   rollout (only the finish sets it, to the final config's), so the current one is the recorded one and a
   step costs no extra call. On an autoscaled endpoint primary's count only grows during a rollout (its
@@ -150,6 +151,22 @@ Contract of :class:`SageMakerDriver` (one endpoint):
   limit: primary's target tracking sees only primary's share of the traffic, so load that grows once
   most of it is on the canary (75 %, 100 %) scales primary out little or not at all, and the canary
   (not autoscaled) does not follow it.
+- **Traffic calls** (audit rolloutaws-2). ``UpdateEndpointWeightsAndCapacities`` "Updates variant weight of one
+  or more variants associated with an existing endpoint, or capacity of one variant associated with an existing
+  endpoint" (botocore sagemaker 2017-07-24 service-2.json, the operation's documentation; the API reference says
+  the same), and in each ``DesiredWeightAndCapacity`` both ``DesiredWeight`` and ``DesiredInstanceCount`` are
+  optional. So no call sets ``DesiredInstanceCount`` for two variants (before, every step and every rollback
+  did, primary's and the canary's). A step is one call: both weights and the canary's count. Only when
+  primary's count must grow first (below the recorded count: scaled in before its scale-in was suspended) does
+  it take a call of its own, primary's count alone, before the weights; that call puts the endpoint in
+  ``Updating`` until the instances run, and SageMaker refuses the weights meanwhile, so the pass ends there and
+  the next one sets the step (its status is already written: ``rollout/reconcile.py`` rule 5, "setting it"),
+  sizing the canary from primary's new count. A rollback is one call: both weights, with primary's count only
+  when it must grow (the one capacity in that call); the canary's count is left out (it serves nothing; the
+  settled pass shrinks it, **Rollback**, in a call naming the canary alone). A weights-only entry leaves the
+  variant's count as it is (inferred from the same sentence: a weight update is not a capacity update). The
+  tests' moto stand-in refuses two counts in one call (``tests/support/moto_server.py`` patch 22; test
+  ``tests/rollout/test_sagemaker_one_capacity.py``).
 - The status is written before the traffic, always: a driver killed in between leaves a status one
   step ahead of the traffic, and the next pass sets that step's traffic (restarting its bake), so no
   step is skipped, none repeated, and no bake is shortened.
@@ -739,10 +756,22 @@ class SageMakerDriver:
         self.sm.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=tags)
 
     def _weights(self, endpoint: dict[str, Any], percent: int) -> None:
-        """Weights ``100-p`` / ``p``; the primary kept at least at the stable count the rollout started with,
-        and the canary sized from the larger of that count and primary's current one (so it follows a
-        scale-out of primary during the rollout, audit rolloutaws-5; see the contract, **The stable fleet
-        during a rollout**)."""
+        """Move the traffic to weights ``100-p`` / ``p`` in as few ``UpdateEndpointWeightsAndCapacities`` calls as
+        the API allows, each setting the capacity of one variant at most (see the contract, **Traffic calls**;
+        audit rolloutaws-2). ``primary``'s count is the larger of its current one and the stable count the
+        rollout started with (the recorded one, read only when the graph autoscales the endpoint), so the canary
+        follows a scale-out of primary (audit rolloutaws-5) and primary never stays below the fleet a rollback
+        lands on:
+
+        - a step (``p`` > 0) whose primary must grow first sets primary's count alone and returns: the endpoint
+          is ``Updating`` until the instances run, and SageMaker refuses another update meanwhile, so the next
+          pass, finding the step's status over the previous share, sets the step (``rollout/reconcile.py`` rule
+          5); that is also when the canary is sized from primary's new count;
+        - a step otherwise: one call, both weights and the canary's count (``ceil(p% x primary's count)``,
+          ``canary_size.canary_instances``), so the canary has the capacity for its share when it takes it;
+        - a rollback (``p`` = 0): one call, both weights and, only when it must grow, primary's count (all
+          traffic back on the fleet the rollout started with, at once); the canary's count is left as it is
+          (it serves nothing; the settled pass shrinks it, **Rollback**)."""
         variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
         if CANARY not in variants or PRIMARY not in variants:
             raise RollbackImpossible(f"endpoint {self.target.endpoint} ({endpoint.get('EndpointConfigName')}) has "
@@ -751,13 +780,23 @@ class SageMakerDriver:
         current = int(variants[PRIMARY].get("CurrentInstanceCount") or 1)
         recorded = _primary_count(self._config(endpoint["EndpointConfigName"])) if self._declared() else current
         primary_count = max(current, recorded)
-        canary_count = int(variants[CANARY].get("CurrentInstanceCount") or 1) if percent == 0 else \
-            canary_instances(percent, primary_count)
+        grow = {"DesiredInstanceCount": primary_count} if primary_count != current else {}
+        if percent and grow:  # primary first, alone: the canary's count needs a call of its own
+            self._set_capacities([{"VariantName": PRIMARY, **grow}])
+            return
+        canary = {"DesiredInstanceCount": canary_instances(percent, primary_count)} if percent else {}
+        self._set_capacities([{"VariantName": PRIMARY, "DesiredWeight": float(100 - percent), **({} if percent else grow)},
+                              {"VariantName": CANARY, "DesiredWeight": float(percent), **canary}])
+
+    def _set_capacities(self, entries: list[dict[str, Any]]) -> None:
+        """One ``UpdateEndpointWeightsAndCapacities`` of ``entries`` (``DesiredWeightAndCapacity``), never with a
+        ``DesiredInstanceCount`` for two variants (botocore: "weight of one or more variants [...], or capacity of
+        one variant"): a driver bug otherwise, refused here before SageMaker sees it."""
+        if sum("DesiredInstanceCount" in entry for entry in entries) > 1:
+            raise AssertionError("this is a bug in mlops-infra: UpdateEndpointWeightsAndCapacities sets the capacity "
+                                 f"of one variant, not of {[e['VariantName'] for e in entries]}")
         self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
-                   DesiredWeightsAndCapacities=[
-                       {"VariantName": PRIMARY, "DesiredWeight": float(100 - percent),
-                        "DesiredInstanceCount": primary_count},
-                       {"VariantName": CANARY, "DesiredWeight": float(percent), "DesiredInstanceCount": canary_count}])
+                   DesiredWeightsAndCapacities=entries)
 
     def _rollout_config(self, endpoint: dict[str, Any]) -> tuple[str, set[str]]:
         """The rollout config for this endpoint now (created if missing) and the models it serves."""
@@ -898,9 +937,7 @@ class SageMakerDriver:
         if (canary is None or float(canary.get("CurrentWeight") or 0.0) != 0.0
                 or _canary_count(endpoint) <= IDLE_CANARY_INSTANCES):
             return
-        self._call(self.sm.update_endpoint_weights_and_capacities, EndpointName=self.target.endpoint,
-                   DesiredWeightsAndCapacities=[{"VariantName": CANARY, "DesiredWeight": 0.0,
-                                                 "DesiredInstanceCount": IDLE_CANARY_INSTANCES}])
+        self._set_capacities([{"VariantName": CANARY, "DesiredWeight": 0.0, "DesiredInstanceCount": IDLE_CANARY_INSTANCES}])
 
     def _delete_kept(self, endpoint: dict[str, Any], tags: list[dict[str, str]],
                      due: Callable[[str, str, str], bool]) -> list[str]:
