@@ -62,10 +62,11 @@ inputs:
   (1.95x). 43f5c4b on its own inputs: 1.878 s (3.47x compose 0.533 s): each tree on its own inputs,
   1.01x, no change of speed. The ``plan --state`` target (2x) is not met; the floor line alone (parse
   the state, validate the spec) is 1.85-2.00x compose.
-- 10,000 endpoints, inputs written by 43f5c4b (state 1,058.3 MiB, over the 1 GiB state limit of that
-  tree, which refused it: 20675a5 raised the limit), 1 round at 01:09, load 0.1 / 0.8, ``--only
-  plan-state``, this tree: compose 9.239 s; ``plan --state`` 19.257 s, 1,346 MB (the 1,500 MB target
-  is met), planning the graph's updates since 43f5c4b too.
+- 10,000 endpoints (``--keep`` of inputs written by stop 40's tree, 5a8bc5e: state 1,152.7 MiB),
+  ``--runs 1 --warmup 0 --only plan-state``, e4faf62's code, 2026-12-07 01:01, load 10.8 / 6.2
+  (times at that load say nothing): ``plan --state`` peak 1,438 MB (the 1,500 MB target is met; stop
+  40's tree on the same inputs: 1,517 MB). The same code at 1,000 endpoints (inputs of the same tree,
+  state 116.4 MiB, 2 rounds, 01:31, load 11.5 / 12.6): 212 MB.
 - Stop 34's tree (a 1 MiB pipe for stdout, ``mlops_infra.cli.pipes``; graph json written from the
   digest's rows) against 553b227, inputs written by that tree (state 107.1 MiB, the same bytes as
   553b227's), 10 rounds at 03:01-03:12, load 9.9 / 9.3 (the machine shared by eight agents: each
