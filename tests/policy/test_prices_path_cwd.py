@@ -27,7 +27,9 @@ from tests.support.guardrails import GUARDED, edit, loaded
 NO_CLUSTER = ("clusters:\n  - {name: train, accelerator: {type: A10G, count: 4}, nodes: {min: 0, max: 2}}\n", "")
 PROD = ('    target: {kind: aws, region: us-east-1, account: "222222222222"}\n    promote_from: staging\n',
         '    target: {kind: aws, region: us-west-2, account: "222222222222"}\n    promote_from: staging\n'
-        "    guardrails: {max_hourly_cost_usd: 50}\n")
+        "    guardrails: {max_hourly_cost_usd: 50}\n"
+        # a bucket is in one region: prod in us-west-2 reads its own (validate's artifacts-uri-region, envs-4)
+        '    overrides: {models.clf.artifacts_uri: "s3://guarded-models-us-west-2/clf/"}\n')
 TEXT = edit(GUARDED, PROD, NO_CLUSTER)
 
 
