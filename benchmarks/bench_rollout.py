@@ -19,7 +19,9 @@ decide, act) at two moments:
   baseline: DescribeEndpoint and ListTags per endpoint);
 - ``advance``: every bake is over, so every endpoint moves to its next step (also, per endpoint, the
   compare before acting, DescribeEndpoint and ListTags, then AddTags and
-  UpdateEndpointWeightsAndCapacities).
+  UpdateEndpointWeightsAndCapacities). A step's bake starts when its share is in effect (the
+  ``in-effect`` status field, ``rollout/reconcile.py`` rule 8): after each timed advance an untimed
+  fleet pass records it (action ``record``), so the next timed pass advances again.
 
 Two ways, in the same run, against the same server process:
 - ``baseline``: :func:`mlops_infra.rollout.runner.reconcile_once` per endpoint, one after the other,
@@ -116,7 +118,7 @@ def seed_one(i: int, started: float) -> EndpointTarget:
     sm.update_endpoint_weights_and_capacities(endpoint, desired_weights_and_capacities=[
         {"VariantName": "primary", "DesiredWeight": 98.0},  # one variant's capacity per call, as the driver
         {"VariantName": "canary", "DesiredWeight": 2.0, "DesiredInstanceCount": 1}])  # (moto_server.py patch 22)
-    status = RolloutStatus("progressing", "13", "12", 0, started)
+    status = RolloutStatus("progressing", "13", "12", 0, started, in_effect=started)  # step 1 in effect: baking
     sm.add_tags(created.arn, [{"Key": TAG_PREFIX + k, "Value": v} for k, v in status.to_fields().items()])
     cw.put_metric_alarm(f"{endpoint}-latency", "AWS/SageMaker", "ModelLatency", "GreaterThanThreshold", 1, 60,
                         250000.0, "Average", "", [{"Name": "EndpointName", "Value": endpoint},
@@ -199,6 +201,9 @@ def main() -> None:
                     times[way].append(timed(server, functools.partial(baseline_pass, url, sample, now)
                                             if way == "baseline" else
                                             functools.partial(fleet_pass, url, targets, now, args.workers)))
+                    if moment == "advance":  # untimed: the step just set is in effect, its bake starts (a
+                        now += 1  # "record" pass, reconcile rule 8), so the next timed pass moves on again
+                        fleet_pass(url, targets, now, args.workers)
             loads.append(os.getloadavg()[0])
             report(moment, times, {"baseline": len(sample), "fleet": len(targets)}, args.workers, loads)
 
