@@ -45,8 +45,10 @@ def test_llm_platform_reranker_warns_in_dev_only_at_its_rollback_on(tmp_path: Pa
     staging = line_of(text, "    promote_from: dev")
     assert f"{LLM}:{staging}:19: warning: Promoting reranker from dev into staging will be refused" in result.stderr
     # and, per AWS environment, one image-in-other-account for the shared registry account its staging and prod
-    # roles pull from (audit iam-6; tests/spec/test_examples.py lists them)
-    assert result.stderr.endswith("0 errors, 4 warnings\n")
+    # roles pull from (audit iam-6; tests/spec/test_examples.py lists them), and train-embedder's one process per
+    # node of 8 GPUs (audit k8strain-1, spec/processes.py)
+    assert "warning: Training job \"train-embedder\" uses 1 of the 8 GPUs of each node" in result.stderr
+    assert result.stderr.endswith("0 errors, 5 warnings\n")
 
 
 def test_the_warning_describes_the_compiled_kubernetes_graph() -> None:
