@@ -166,6 +166,7 @@ def load_environment(path: Path, env: str | None, err: Console) -> LoadedSystem:
     print_diagnostics(result.diagnostics, err, result.source_line)
     if not result.ok or result.system is None:
         raise typer.Exit(1)
+    document.forget_lines()  # kept for later diagnostics, held while the state is read and the graph compiled
     return result
 
 

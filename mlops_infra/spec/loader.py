@@ -165,6 +165,19 @@ class LoadedDocument:
                 return SourceLocation(self.name, pos[0], pos[1])
         return SourceLocation(self.name, 1, 1)
 
+    def forget_lines(self) -> None:
+        """Drop what this document keeps from its text to place diagnostics: the list of its lines
+        (:meth:`source_line`), the pieces cut and composed (:meth:`locate`) and the whole text's
+        positions. Each is made again from the text when asked, with the same answers (the parsed
+        keys the cut is checked against are kept). For a caller done printing diagnostics that keeps
+        the document for later ones (a failing guardrail, a Kubernetes preflight): a line list holds a
+        string per line, and the cut another (``plan --state`` holds the document while it reads the
+        state and compiles the graph: memory at 10,000 endpoints, ``benchmarks/bench_cli.py``)."""
+        self._lines = None
+        self._positions = None
+        if self._pieces is not None:
+            self._pieces = _PieceIndex(self.text, self._pieces._keys)
+
     def _piece_index(self) -> _PieceIndex:
         if self._pieces is None:
             self._pieces = _PieceIndex(self.text, None)  # the parsed keys unknown: never cut

@@ -226,3 +226,20 @@ def test_pieces_answer_alike_whichever_path_is_located_first_when_the_whole_text
     assert after.locate(("b", 1, "x")).line == 1  # its piece does not compose either
     assert (alone.line, alone.column) == (after.locate(("c",)).line, after.locate(("c",)).column) == (5, 4)
     assert after.locate(("b", 0, "x")).line == 3
+
+
+def test_a_document_that_forgot_its_lines_answers_alike() -> None:
+    """``forget_lines`` drops the line list, the cut and composed pieces and the whole text's
+    positions (memory while ``plan --state`` reads the state and compiles); each is made again from the
+    text when asked, with the same answers, and the pieces still answer (the parsed keys are kept)."""
+    text = _generated(12)
+    doc, _ = parse_document(text, "g.yaml")
+    paths = [("clusters", 0, "max_hourly_cost_usd"), ("endpoints", 3, "model"), ("metadata", "name")]
+    before = [doc.locate(p) for p in paths]
+    lines = [doc.source_line(where.line) for where in before]
+    assert doc.positions and doc._lines is not None and doc._pieces._sections
+    doc.forget_lines()
+    assert doc._lines is None and doc._positions is None and doc._pieces._sections is None
+    assert doc._piece_index().positions_for(paths[1]) is not None  # the cut, not the whole-text fallback
+    assert [doc.locate(p) for p in paths] == before
+    assert [doc.source_line(where.line) for where in before] == lines
