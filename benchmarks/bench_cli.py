@@ -66,7 +66,8 @@ inputs:
   ``--runs 1 --warmup 0 --only plan-state``, e4faf62's code, 2026-12-07 01:01, load 10.8 / 6.2
   (times at that load say nothing): ``plan --state`` peak 1,438 MB (the 1,500 MB target is met; stop
   40's tree on the same inputs: 1,517 MB). The same code at 1,000 endpoints (inputs of the same tree,
-  state 116.4 MiB, 2 rounds, 01:31, load 11.5 / 12.6): 212 MB.
+  state 116.4 MiB, 2 rounds, 01:31, load 11.5 / 12.6): 212 MB. fcf52a2's code (the spec document's
+  line lists dropped before the state is read), the same 10,000-endpoint run at 01:40, load 12.1: 1,384 MB.
 - Stop 34's tree (a 1 MiB pipe for stdout, ``mlops_infra.cli.pipes``; graph json written from the
   digest's rows) against 553b227, inputs written by that tree (state 107.1 MiB, the same bytes as
   553b227's), 10 rounds at 03:01-03:12, load 9.9 / 9.3 (the machine shared by eight agents: each
