@@ -5,8 +5,12 @@ on each instance (``resourceconfig.json`` lists the hosts; the runtime contract'
 of hosts), and the Kubeflow training operator runs it once in each PyTorchJob replica pod (one Master,
 ``nodes - 1`` Workers). Only a torchrun launcher starts more: ``torchrun`` (or ``python -m
 torch.distributed.run``, the same program) starts ``--nproc-per-node`` processes per node and gives
-each its own ``RANK``/``LOCAL_RANK``/``WORLD_SIZE`` (``torch/distributed/run.py``). Any other command
-(``python -m fraud.train``) is one process per node, so it uses one GPU of a multi-GPU node.
+each its own ``RANK``/``LOCAL_RANK``/``WORLD_SIZE`` (``torch/distributed/run.py``), on SageMaker as on
+Kubernetes: the warning's advice holds on both only for a program that takes its rank from them, as
+the examples' runtime contract does on both targets (``examples/runtime/mlops_entry/contract.py``,
+audit closing-41a-2), and the compiled job gives torchrun its multi-node rendezvous on both
+(``compile/container_env.py`` ``sagemaker_rendezvous``; the operator's ``PET_*`` on Kubernetes). Any
+other command (``python -m fraud.train``) is one process per node, so it uses one GPU of a multi-GPU node.
 
 The training operator derives the ``WORLD_SIZE`` it puts in every pod from ``spec.nprocPerNode``
 (kubeflow/training-operator v1.9.0 ``pkg/controller.v1/pytorch/envvar.go`` ``setPodEnv``, line 64:
@@ -92,10 +96,14 @@ def check_processes_per_node(ctx: CheckContext) -> Iterator[Diagnostic]:
             "one-process-per-node",
             f'Training job "{job.name}" uses 1 of the {gpus} GPUs of each node of cluster "{job.cluster}"',
             f"Its command ({' '.join(job.command)}) starts one process per node: SageMaker runs it once per "
-            "instance and the Kubeflow training operator once per replica pod, with WORLD_SIZE = nodes; only a "
-            "torchrun launcher starts one process per GPU, and the memory check counts one process per node.\n"
+            "instance (the hosts of resourceconfig.json) and the Kubeflow training operator once per replica pod "
+            "(WORLD_SIZE = pods); only a torchrun launcher starts one process per GPU, and the memory check "
+            "counts one process per node.\n"
             "Fix: start it with torchrun, e.g. "
-            f"command: [torchrun, --nproc-per-node={gpus}, -m, <module>]; or give the cluster one GPU per node "
-            "(accelerator count: 1). A command that starts torchrun through a shell is not recognised: "
-            "then this warning does not apply.",
+            f"command: [torchrun, --nproc-per-node={gpus}, -m, <module>]: on both targets torchrun runs once per "
+            "node (each SageMaker instance, each replica pod; the compiled job gives it the nodes' rendezvous) and "
+            f"starts {gpus} processes, each with its own RANK, LOCAL_RANK and WORLD_SIZE (nodes x {gpus}), which "
+            "the program must take its rank, world size and GPU from (the examples' runtime, mlops_entry.Contract, "
+            "does on both); or give the cluster one GPU per node (accelerator count: 1). A command that starts "
+            "torchrun through a shell is not recognised: then this warning does not apply.",
             ("training_jobs", i, "command"), f"training_jobs.{job.name}")

@@ -7,7 +7,9 @@ Two launchers stand for the instances algo-1 and algo-2 of the llm-platform stag
 rendezvous endpoint, ``algo-1:29400`` -> ``127.0.0.1:<free port>`` (no ``algo-1`` host here), and each
 launcher's ``--local-addr`` (``PET_LOCAL_ADDR`` 127.0.0.1 / 127.0.0.2, loopback) standing for the
 hosts' names, which the rendezvous sorts to give node ranks. Each of the 2 x 2 processes joins the
-group through ``mlops_entry.distributed.setup`` and reports torchrun's ``RANK``/``WORLD_SIZE``.
+group through ``mlops_entry.distributed.setup`` with the contract as ``Contract.from_environment`` reads it
+(no rank patched in: under torchrun it takes ``RANK``/``WORLD_SIZE`` on SageMaker too, audit closing-41a-2)
+and reports the contract's rank and world.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from mlops_entry import Contract, distributed
 contract = Contract.from_environment()
 config = os.path.join(os.environ["MLOPS_SAGEMAKER_ROOT"], "input", "config", "resourceconfig.json")
 host = json.load(open(config))["current_host"]
-contract.rank, contract.world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])  # as llm.finetune does
 distributed.setup(contract)
 total = torch.ones(1)
 dist.all_reduce(total)

@@ -9,6 +9,18 @@ On both, each output data source is ``MLOPS_OUTPUT_<SOURCE>`` = ``s3://<bucket>/
 ``Environment`` on SageMaker, which passes nothing else naming it; mlops_infra/compile/container_env.py
 ``data_source_uris``): :attr:`Contract.outputs`, written with ``mlops_entry.objects.upload_folder``.
 ``MLOPS_SAGEMAKER_ROOT`` moves ``/opt/ml`` (tests only).
+
+Rank and world size are the process's, not the node's, on both targets: under torchrun (the
+``one-process-per-node`` warning's advice, spec/processes.py) each worker gets its own ``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` from the elastic agent
+(torch 2.13 ``torch/distributed/elastic/agent/server/local_elastic_agent.py``
+``LocalElasticAgent._start_workers`` l.416-425, ``_set_local_rank_env`` l.512; documented in
+``torch/distributed/run.py`` "Environment Variables" l.206-232), so when all three of ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` are set the contract takes rank, world size and master from them
+(:func:`_torchrun`), on SageMaker too, where ``resourceconfig.json`` only knows hosts: without it the
+processes of one instance all had the host's rank (audit closing-41a-2). Without them (one process
+per node) SageMaker's rank is the host's index in ``resourceconfig.json``'s ``hosts`` and its world
+their count; Kubernetes reads the training operator's ``RANK``/``WORLD_SIZE`` (replica index, pods).
 """
 
 from __future__ import annotations
@@ -37,6 +49,16 @@ def _sources(environ: dict[str, str], prefix: str) -> dict[str, str]:
     ``data_source_variable``), so lower-casing and ``_`` -> ``-`` gives the name back."""
     return {m.group(1).lower().replace("_", "-"): v for k, v in sorted(environ.items())
             if (m := re.fullmatch(prefix + r"_(.+)", k))}
+
+
+def _torchrun(environ: dict[str, str]) -> tuple[int, int, tuple[str, int]] | None:
+    """``(rank, world size, master)`` of a torchrun worker: ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``
+    all set (the elastic agent sets the three for each worker it starts, module docstring), master from
+    ``MASTER_ADDR``/``MASTER_PORT`` (127.0.0.1:29500 when absent); None when any of the three is missing."""
+    if not all(k in environ for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK")):
+        return None
+    return (int(environ["RANK"]), int(environ["WORLD_SIZE"]),
+            (environ.get("MASTER_ADDR", "127.0.0.1"), int(environ.get("MASTER_PORT", 29500))))
 
 
 @dataclass
@@ -86,6 +108,7 @@ class Contract:
             cluster = json.loads(resources.read_text())
             hosts = list(cluster["hosts"])
             rank, world, master = hosts.index(cluster["current_host"]), len(hosts), (hosts[0], 29500)
+        rank, world, master = _torchrun(environ) or (rank, world, master)
         return cls("sagemaker", environ.get("MLOPS_TRAINING_JOB", "train"), hyper, inputs, root / "model",
                    root / "checkpoints", rank, world, master, environ.get("MLOPS_PRECISION", "mixed_bf16"),
                    environ.get("MLOPS_SHARDING", "none"), env=environ, outputs=_sources(environ, "MLOPS_OUTPUT"))
