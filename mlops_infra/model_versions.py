@@ -229,6 +229,26 @@ class RegistryView:
     """Kubernetes: model -> version -> the storage URI the prior state's InferenceService downloads for it
     (:func:`mlops_infra.state.model_registry.kube_offline_view`; a registry read keeps it), so the compiler
     keeps a served URI exactly as stored (``compile/kubernetes/artifacts.py`` ``storage_uri``, closing-35b-2)."""
+    serving_models: Mapping[str, str] = field(default_factory=dict)
+    """Kubernetes: endpoint -> the registered model whose version ``serving`` gives (the prior state's
+    InferenceService annotation ``mlops-infra/model``, :func:`mlops_infra.state.model_registry.kube_offline_view`),
+    so that :meth:`serves` tells another model with an equal version number from the one served (closing-41a-1)."""
+
+    def serves(self, endpoint: str, model: str, version: int) -> bool:
+        """Whether the prior state shows ``endpoint`` serving ``version`` of ``model``.
+
+        A version number names a version only within its registered model: MLflow numbers each registered
+        model's versions from 1 ("Each registered model can have one or many versions. When a new model is
+        added to the Model Registry, it is added as version 1. Each new model registered to the same model
+        name increments the version number": MLflow "MLflow Model Registry", "Concepts"), so
+        ``fraud-model-gbt`` v14 is not ``fraud-model`` v14 (closing-41a-1: an endpoint switched to another
+        model with an equal number was compiled as the version it already served, without its rollout's
+        first step). A view that does not name the served model (:attr:`serving_models` empty for the
+        endpoint: a view built from ``serving`` alone) compares the number only."""
+        if self.serving.get(endpoint) != version:
+            return False
+        served = self.serving_models.get(endpoint)
+        return served is None or served == model
 
     def decide(self, endpoint: str, model: str, version: int, *, gated: bool, sagemaker: bool = False,
                creates: str = AWS_CREATES) -> Decision:
@@ -275,6 +295,8 @@ class RegistryView:
             out["running"] = {name: list(v) for name, v in sorted(self.running.items())}
         if self.running_unread:
             out["runningUnread"] = list(self.running_unread)
+        if self.serving_models:
+            out["servingModels"] = dict(sorted(self.serving_models.items()))
         if self.served_uris:
             out["servedUris"] = {m: {str(v): self.served_uris[m][v] for v in sorted(self.served_uris[m])}
                                  for m in sorted(self.served_uris)}
@@ -289,7 +311,8 @@ class RegistryView:
         served = {m: {int(v): str(uri) for v, uri in by_version.items()}
                   for m, by_version in (data.get("servedUris") or {}).items()}
         return cls(models, serving, tuple(data.get("warnings") or ()), running,
-                   tuple(str(n) for n in data.get("runningUnread") or ()), served)
+                   tuple(str(n) for n in data.get("runningUnread") or ()), served,
+                   {name: str(m) for name, m in (data.get("servingModels") or {}).items()})
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

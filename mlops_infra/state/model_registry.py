@@ -161,4 +161,5 @@ def kube_offline_view(system: MLSystem, env: str, prior: PriorState) -> Registry
         uris = {v: r.artifact_uri for v, r in versions.items() if r.artifact_uri}
         if uris:
             kept[model.name] = uris
-    return RegistryView(models, {endpoint: version for endpoint, (_, version, _) in served.items()}, served_uris=kept)
+    return RegistryView(models, {endpoint: version for endpoint, (_, version, _) in served.items()}, served_uris=kept,
+                        serving_models={endpoint: model for endpoint, (model, _, _) in served.items()})

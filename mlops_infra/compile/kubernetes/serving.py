@@ -250,10 +250,12 @@ def keeps_controller_traffic(kube: KubeTarget, endpoint: Endpoint) -> bool:
     (``provider/pkg/await/await.go``: "Drop the field from the inputs if it is present on the cluster
     and managed by another manager"; "use the last known value applied to the cluster so we don't unset
     it"): never a new value, never a removal (a removal would be KServe's 100 % to the latest revision).
-    A new version still gets the first step, forced (:func:`annotations`), as a rollout must start."""
+    A new version still gets the first step, forced (:func:`annotations`), as a rollout must start; a
+    version is the registered model and its number (``RegistryView.serves``: another model with an
+    equal number is a new version, closing-41a-1)."""
     if first_traffic_percent(endpoint) is None:
         return False
-    return kube.ctx.registry.serving.get(endpoint.name) == endpoint.model.version
+    return kube.ctx.registry.serves(endpoint.name, endpoint.model.name, endpoint.model.version)
 
 
 def first_traffic_percent(endpoint: Endpoint) -> int | None:
