@@ -49,6 +49,9 @@ Rules, in order:
 4. A finished, rolled-back or aborted status holds its invariant (finished: 100% on the revision on
    the graph's configuration and nothing else left; rolled back: 0%): a driver killed between its
    writes is completed, a later config change of the same version is landed, nothing else happens.
+   Kubernetes: a rolled-back or aborted 0% that Knative's route does not serve (``in_effect`` false)
+   is reported at every pass (action ``wait``, the route's reason quoted), never ``none``: the route
+   keeps the last split it programmed (closing-41a-4, :func:`_terminal`).
 5. In progress, the traffic is not the current step's: if it is the NEXT step's, a previous pass set
    it and was stopped before recording it -> record that step (bake restarts, from now when it is
    in effect: no step is skipped or repeated); otherwise something moved it -> set it back to the
@@ -182,7 +185,7 @@ def reconcile(spec: RolloutSpec, observed: Observed, gates: Sequence[GateReading
     if status is None:
         return _start(spec, observed, now)
     if status.phase in TERMINAL:
-        return _terminal(status, observed)
+        return _terminal(spec, status, observed)
     return _with_stable(_progressing(spec, status, observed, gates, now), status, gates)
 
 
@@ -203,7 +206,7 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
                now: float) -> Decision:
     """Rule 2 on Kubernetes: a new revision that failed, or stays not ready too long, rolls back."""
     if status is not None and status.phase in ("rolled_back", "aborted"):
-        return _terminal(status, observed)
+        return _terminal(spec, status, observed)
     why = f": {pending.why}" if pending.why else ""
     timeout = spec.not_ready_timeout_seconds
     if pending.failed:
@@ -287,7 +290,19 @@ def _start(spec: RolloutSpec, observed: Observed, now: float) -> Decision:
                     f"(from {observed.stable})", first, started)
 
 
-def _terminal(status: RolloutStatus, observed: Observed) -> Decision:
+def _terminal(spec: RolloutSpec, status: RolloutStatus, observed: Observed) -> Decision:
+    """Rule 4. A rolled-back or aborted status on Kubernetes whose 0% the route does not serve yet
+    (``observed.in_effect`` false) is a ``wait`` saying so, at every pass until it does.
+
+    Why (closing-41a-4). Knative's Route reconciler programs nothing while a traffic target is bad:
+    knative/serving ``pkg/reconciler/route/route.go`` ``configureTraffic`` (l.468-480) marks the bad
+    target (``badTarget.MarkBadTrafficTarget``) and returns ("Traffic targets aren't ready, no need to
+    configure Route"), so the Ingress keeps the last split it was given. KServe's 0% still names the
+    same targets (the ``prev`` revision, the tags: kserve v0.15.0 ``ksvc_reconciler.go``
+    ``createKnativeService`` l.128-160), so a rollback through a blocked route (rule 8's
+    ``traffic_not_in_effect``: a deleted ``prev`` revision, a tag-host certificate, an ingress) is as
+    unprogrammable as the step was: the new version keeps the share of the last step Knative applied.
+    Answering ``none`` ("was rolled back") told the opposite."""
     if status.phase == "finished":
         if observed.percent != 100 or observed.stable not in (None, observed.revision) or not observed.converged:
             return Decision("finish", f"completing the finish of version {status.revision}", 100)
@@ -295,6 +310,12 @@ def _terminal(status: RolloutStatus, observed: Observed) -> Decision:
     if observed.percent not in (0, None):
         return Decision("rollback", f"completing the rollback of version {status.revision}", 0)
     how = "aborted" if status.phase == "aborted" else "rolled back"
+    if spec.target == "kubernetes" and not observed.in_effect:
+        return Decision("wait", f"version {status.revision} was {how} ({status.reason}), but the rollback is not in "
+                        f"effect: Knative's route cannot serve 0% on version {status.revision}{_detail(observed)}. The "
+                        f"route keeps the last split it programmed (version {status.revision} keeps that share) and "
+                        "nothing the controller writes can move the traffic until what the route's reason names is "
+                        "fixed on the cluster (Knative's route status names it)")
     return Decision("none", f"version {status.revision} was {how}: {status.reason}. Apply a new version, or run "
                     "`mlops-infra rollout --resume` to try this one again from the first step")
 

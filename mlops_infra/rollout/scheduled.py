@@ -406,13 +406,19 @@ def send_notices(fleet: list[Member], results: list[FleetResult], notify: Collec
 def notice_text(system: str, environment: str, endpoint: str, facts: dict[str, str]) -> tuple[str, str]:
     """The notice's summary and description, word for word what the Kubernetes rollback alert's
     annotations expand to (``compile/kubernetes/alerting.py`` ``rollback_annotations``), so a channel
-    reads the same on both targets."""
+    reads the same on both targets. Cause ``traffic_not_in_effect`` (Kubernetes only, rule 8 of
+    ``rollout/reconcile.py``) does not claim the previous version serves all traffic: Knative's route
+    could not be programmed, so the rollback is not in effect either (closing-41a-4)."""
     summary = (f"{system}/{environment}: the rollout of endpoint {endpoint} was rolled back: version "
                f"{facts.get('version', '')} at {facts.get('share', '')} ({facts.get('detail', '')})")
-    description = (f"Version {facts.get('version', '')} of endpoint {endpoint} was rolled back at "
-                   f"{facts.get('share', '')} of traffic; version {facts.get('serving_version', '')} serves all "
-                   f"traffic. Cause: {facts.get('cause', '')}: {facts.get('detail', '')}.")
-    return summary, description
+    version, serving = facts.get("version", ""), facts.get("serving_version", "")
+    rolled = f"Version {version} of endpoint {endpoint} was rolled back at {facts.get('share', '')} of traffic"
+    cause = f" Cause: {facts.get('cause', '')}: {facts.get('detail', '')}."
+    if facts.get("cause") == "traffic_not_in_effect":  # closing-41a-4: the blocked route keeps its last split
+        return summary, (f"{rolled}, but the rollback is not in effect: Knative's route cannot be programmed and keeps "
+                         f"the last split it applied (version {version} keeps its share of it) until what the route's "
+                         f"reason names is fixed; only then does version {serving} serve all traffic.{cause}")
+    return summary, f"{rolled}; version {serving} serves all traffic.{cause}"
 
 
 def notice_message(settings: dict[str, Any], endpoint: str, when: float, facts: dict[str, str]) -> dict[str, Any]:

@@ -422,19 +422,40 @@ ROLLBACK_UNTOLD = ("The rollout controller rolled a new version back on its own 
 """The description of a notice pushed without facts (by a runner compiled before they were pushed)."""
 
 
+ROUTE_BLOCKED_CAUSE = "traffic_not_in_effect"
+"""The notice cause of a rollback through a Knative route that cannot be programmed (``rollout/reconcile.py``
+rule 8): its description does not say the previous version serves all traffic (:func:`rollback_annotations`)."""
+
+
 def rollback_annotations(kube: KubeTarget, endpoint, facts: dict[str, str] | None = None) -> dict[str, str]:
     """The rollback alert's ``summary`` and ``description``: Go templates over the alert's labels
     (``{{ $labels.<fact> }}``, :data:`NOTICE_LABELS`; with no ``cause`` label the text of a notice
     without facts); given ``facts`` (the labels of one notice), what Prometheus expands them to, for
-    the rule tests (``rule_tests.py``)."""
+    the rule tests (``rule_tests.py``).
+
+    Cause :data:`ROUTE_BLOCKED_CAUSE` (closing-41a-4): the rollback was written because Knative's route
+    could not program the step, and it cannot program the rollback either: knative/serving
+    ``pkg/reconciler/route/route.go`` ``configureTraffic`` (l.468-480) marks a bad traffic target and
+    returns ("Traffic targets aren't ready, no need to configure Route"), so the Ingress keeps the last
+    split it was given and the rolled-back version keeps its share of it. The description says so
+    instead of "version N serves all traffic" (Go ``text/template`` ``eq``, which Prometheus alert
+    templates run)."""
     head = f"{kube.ctx.system.metadata.name}/{kube.ctx.env}: the rollout of endpoint {endpoint.name} was rolled back"
 
     def told(label: dict[str, str] | None) -> tuple[str, str]:
         fact = (lambda k: label.get(k, "")) if label is not None else (lambda k: "{{ $labels." + k + " }}")
+        rolled = f"Version {fact('version')} of endpoint {endpoint.name} was rolled back at {fact('share')} of traffic"
+        cause = f" Cause: {fact('cause')}: {fact('detail')}."
+        done = f"{rolled}; version {fact('serving_version')} serves all traffic.{cause}"
+        blocked = (f"{rolled}, but the rollback is not in effect: Knative's route cannot be programmed and keeps "
+                   f"the last split it applied (version {fact('version')} keeps its share of it) until what the "
+                   f"route's reason names is fixed; only then does version {fact('serving_version')} serve all "
+                   f"traffic.{cause}")
+        if label is not None:
+            return (f": version {fact('version')} at {fact('share')} ({fact('detail')})",
+                    blocked if label.get("cause") == ROUTE_BLOCKED_CAUSE else done)
         return (f": version {fact('version')} at {fact('share')} ({fact('detail')})",
-                f"Version {fact('version')} of endpoint {endpoint.name} was rolled back at {fact('share')} of "
-                f"traffic; version {fact('serving_version')} serves all traffic. Cause: {fact('cause')}: "
-                f"{fact('detail')}.")
+                '{{ if eq $labels.cause "' + ROUTE_BLOCKED_CAUSE + '" }}' + blocked + "{{ else }}" + done + "{{ end }}")
     if facts is not None:
         said = told(facts) if facts.get("cause") else ("", ROLLBACK_UNTOLD)
         return {"description": said[1], "summary": head + said[0]}
