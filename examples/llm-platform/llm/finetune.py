@@ -55,9 +55,7 @@ def merged(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def main() -> None:
-    contract = Contract.from_environment()
-    contract.rank = int(os.environ.get("RANK", contract.rank))  # torchrun's process, not the node
-    contract.world_size = int(os.environ.get("WORLD_SIZE", contract.world_size))
+    contract = Contract.from_environment()  # under torchrun: this process's rank and world (mlops_entry.contract)
     hp = contract.hyperparameters
     device = distributed.setup(contract)
     model, config = load(base_folder(str(hp["base_model"])))
