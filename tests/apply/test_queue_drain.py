@@ -169,6 +169,9 @@ def test_after_the_apply_the_removed_jobs_runs_are_listed_not_deleted(work: Path
     doc = yaml.safe_load(EXAMPLE.read_text())
     del doc["training_jobs"]
     doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
+    # a bucket is in one region: staging (us-east-1) reads its own (validate's artifacts-uri-region, audit envs-4)
+    doc["environments"]["staging"]["overrides"]["models.fraud-model.artifacts_uri"] = \
+        "s3://fraud-models-us-east-1-111111111111/fraud-model/"
     del doc["environments"]["dev"]["overrides"]["training_jobs.retrain.nodes"]
     (work / "mlsystem.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     with KubeApiStandIn(crds=[*load_crds("kubeflow.org_pytorchjobs.yaml"), WORKLOAD_CRD]) as api:

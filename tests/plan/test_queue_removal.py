@@ -40,10 +40,18 @@ def variant(tmp_path: Path, edit) -> Path:
     return path
 
 
+def name_artifacts(doc: dict) -> None:
+    """The model's artifacts named (no job here registers it): prod's bucket (eu-west-1), and staging's own in
+    us-east-1, as a bucket serves one region (validate's artifacts-uri-region, audit envs-4)."""
+    doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
+    staging = doc["environments"]["staging"].setdefault("overrides", {})
+    staging["models.fraud-model.artifacts_uri"] = "s3://fraud-models-us-east-1-111111111111/fraud-model/"
+
+
 def without_cluster_and_job(doc: dict) -> None:
     """What /tmp/audit-removal/fraud-nocluster.yaml did: no gpu-train, no retrain, the model's artifacts named."""
     del doc["clusters"], doc["training_jobs"]
-    doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
+    name_artifacts(doc)
     for env in doc["environments"].values():
         for key in [k for k in env.get("overrides") or {} if k.startswith(("clusters.", "training_jobs."))]:
             del env["overrides"][key]
@@ -105,7 +113,7 @@ def test_renaming_the_cluster_warns_about_the_old_queue_only(tmp_path: Path) -> 
 def test_removing_only_the_job_keeps_the_queue_and_names_the_runs(tmp_path: Path) -> None:
     def without_job(doc: dict) -> None:
         del doc["training_jobs"]
-        doc["models"][0]["artifacts_uri"] = "s3://fraud-models-222222222222/fraud-model/"
+        name_artifacts(doc)
         del doc["environments"]["dev"]["overrides"]["training_jobs.retrain.nodes"]
 
     [warning] = warnings_of(graph_of(variant(tmp_path, without_job)), graph_of(EXAMPLE))

@@ -65,6 +65,9 @@ def test_a_model_no_job_registers_is_copied_under_its_artifacts_uri(tmp_path: Pa
                 "")
     text = edit(text, "  - name: fraud-model\n", "  - name: fraud-model\n"
                 "    artifacts_uri: s3://fraud-imports-222222222222/fraud-model/\n")
+    # a bucket is in one region: staging (us-east-1) reads its own (validate's artifacts-uri-region, audit envs-4)
+    text = edit(text, "      endpoints.scorer.model.version: 13\n", "      endpoints.scorer.model.version: 13\n"
+                "      models.fraud-model.artifacts_uri: s3://fraud-imports-us-east-1-111111111111/fraud-model/\n")
     path.write_text(text)
     promotion, graph = promotion_into(path)
     copy = next(s for s in plan_steps(promotion, graph) if s.kind == "copy-artifact")

@@ -40,8 +40,11 @@ def without_training_job(text: str = REFERENCE_TEXT) -> str:
     """The reference without its only training job ("we stopped retraining, keep serving v12"); the
     model then names where versions registered elsewhere are (validate asks for it)."""
     text = edit(text, _TRAINING_JOBS, "")
-    return edit(text, "    approval: manual                # manual | automatic\n",
+    text = edit(text, "    approval: manual                # manual | automatic\n",
                 "    approval: manual\n    artifacts_uri: s3://fraud-models-222222222222/fraud-model/\n")
+    # a bucket is in one region: staging (us-east-1) reads its own (validate's artifacts-uri-region, audit envs-4)
+    return edit(text, "      endpoints.scorer.model.version: 13\n", "      endpoints.scorer.model.version: 13\n"
+                "      models.fraud-model.artifacts_uri: s3://fraud-models-us-east-1-111111111111/fraud-model/\n")
 
 
 _DRIFT_MONITOR = """  - name: drift
