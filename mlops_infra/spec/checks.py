@@ -39,6 +39,7 @@ from mlops_infra.spec.names import check_kubernetes_names, check_system_name
 from mlops_infra.spec.processes import check_processes_per_node
 from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
+from mlops_infra.spec.regions import check_regions
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
 from mlops_infra.spec.rollout_bake import check_rollout_bake
 from mlops_infra.spec.rollout_switch import check_rollout_switch
@@ -82,7 +83,7 @@ SYSTEM_CHECKS: tuple[SystemCheck, ...] = (
 secrets are checked once on the raw document instead (:mod:`mlops_infra.spec.secrets`)."""
 
 BASE_CHECKS: tuple[SystemCheck, ...] = (check_promotion, check_shared_targets, check_production_derived,
-                                        check_artifacts_regions)
+                                        check_artifacts_regions, check_regions)
 """Checks of what overrides cannot change (``environments``): run on the base system only, so that
 N environments cost N linear checks, not N checks of all N environments."""
 
