@@ -59,11 +59,23 @@ def layout(tmp_path: Path, step: dict, hyper: dict[str, str], files: dict[str, s
     return root
 
 
+def rendezvous_host_conf(host: str) -> str:
+    """torchrun's ``--rdzv-conf`` (``PET_RDZV_CONF``) giving the c10d store to algo-1's launcher, as on SageMaker.
+
+    There the endpoint ``algo-1:29400`` names algo-1, so only its launcher hosts the store (torch
+    ``elastic/rendezvous/c10d_rendezvous_backend.py`` ``_create_tcp_store``: ``is_host`` from the rdzv conf, else
+    ``_matches_machine_hostname(host)``). On loopback every launcher matches 127.0.0.1 and whichever starts
+    first hosts it; when that was algo-2's and it finished first, algo-1's launcher lost the store
+    ("RendezvousConnectionError: The connection to the C10d store has failed", a CI run at load 10)."""
+    return f"is_host={'true' if host == 'algo-1' else 'false'}"
+
+
 @pytest.mark.parametrize("sharding", ["none", "fsdp"])
 def test_finetune_runs_one_lora_step_under_torchrun_on_both_instances(tmp_path: Path, sharding: str) -> None:
     """Both SageMaker instances of the staging job (``nodes: 2``), each a torchrun launcher with the
     compiled Environment (the job's sharding, torchrun's rendezvous; only its endpoint moved from
-    algo-1:29400 to loopback, and PET_LOCAL_ADDR stands for the host names the rendezvous sorts) and its own
+    algo-1:29400 to loopback, PET_LOCAL_ADDR stands for the host names the rendezvous sorts, and PET_RDZV_CONF
+    keeps the store on algo-1 as there: :func:`rendezvous_host_conf`) and its own
     /opt/ml; one CPU process per instance instead of 8 GPUs. The model is written on algo-1 (rank 0)."""
     step = train_steps(sharding=sharding)["finetune-chat"]
     command = step["AlgorithmSpecification"]["ContainerEntrypoint"]
@@ -86,6 +98,7 @@ def test_finetune_runs_one_lora_step_under_torchrun_on_both_instances(tmp_path: 
         (root / "input" / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": hosts}))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "AWS_", "PET_"))}, **compiled,
                "MLOPS_SAGEMAKER_ROOT": str(root), "PET_LOCAL_ADDR": f"127.0.0.{i + 1}", "PYTHONPATH": PYTHONPATH,
+               "PET_RDZV_CONF": rendezvous_host_conf(host),
                "OMP_NUM_THREADS": "1"}
         cpu = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=1", *command[2:]]  # not 8 GPUs
         roots.append(root)

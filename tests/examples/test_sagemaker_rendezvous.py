@@ -26,7 +26,7 @@ import pytest
 pytest.importorskip("torch", reason="torch is in the test extra")
 
 from tests.examples.test_fraud_entry_points import PYTHONPATH, container_env
-from tests.examples.test_llm_entry_points import train_steps
+from tests.examples.test_llm_entry_points import rendezvous_host_conf, train_steps
 
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 NPROC = 2
@@ -86,6 +86,7 @@ def test_two_sagemaker_instances_train_as_one_group_under_torchrun(tmp_path: Pat
     for i, host in enumerate(hosts):
         env = {**base, **compiled, "MLOPS_SAGEMAKER_ROOT": str(sagemaker_host(tmp_path, step, host, hosts)),
                "PET_LOCAL_ADDR": f"127.0.0.{i + 1}", "PYTHONPATH": PYTHONPATH, "OMP_NUM_THREADS": "1",
+               "PET_RDZV_CONF": rendezvous_host_conf(host),
                "PROBE_REPORTS": str(reports_dir)}
         procs.append(subprocess.Popen([str(TORCHRUN), f"--nproc-per-node={NPROC}", "probe.py"], env=env, cwd=tmp_path,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
