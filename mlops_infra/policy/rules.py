@@ -66,6 +66,7 @@ from mlops_infra.graph import DesiredGraph, DesiredResource, is_json
 from mlops_infra.policy.facts import SystemFacts, component_facts, replica_ceiling
 from mlops_infra.policy.model import FAIL, PASS, CostCeiling, GuardrailFinding, GuardrailResult
 from mlops_infra.spec.guardrails import RULES, GuardrailSettings, progressive_strategies
+from mlops_infra.spec.regions import unknown_region
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
@@ -560,21 +561,27 @@ def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str
     """The cap's finding when items have no catalog price: none when every item has one. An unpriced
     item adds $0 (the plan shows it "not counted"), so the cap cannot hold: the rule fails closed, as
     :func:`check_max_gpus` does for a cluster without a GPU bound. The fix names the command that
-    adds the prices (docs/prices.md) and how to accept an unchecked cap (the rule's level)."""
+    adds the prices (docs/prices.md), never for a region botocore does not know (no price exists there: the
+    fix is the target region, audit envs-6), and how to accept an unchecked cap (the rule's level)."""
     if not ceiling.not_counted:
         return []
     items = ceiling.not_counted
     shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
-    regions = ",".join(ceiling.missing_regions) or "<region>"
+    real = [r for r in ceiling.missing_regions if not unknown_region(r)]  # no refresh prices a region that is none
+    unreal = [r for r in ceiling.missing_regions if r not in real]
     where_missing = f" in {', '.join(ceiling.missing_regions)}" if ceiling.missing_regions else ""
+    fix = (f"{', '.join(unreal)} is not an AWS region botocore knows (validate's unknown-region warning): fix "
+           f"environments.{env}.target.region. " if unreal else "")
+    if real or not unreal:
+        fix += (f"Add the missing prices: `mlops-infra catalog refresh --regions {','.join(real) or '<region>'} "
+                "--out prices.json` with AWS credentials, then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"` (an "
+                "absolute path: the policy pack runs from its own folder; docs/prices.md). ")
     return [GuardrailFinding(
         "max_hourly_cost_usd", where,
         f"{len(items)} item(s) of {env} have no price in the price catalog{where_missing} ({shown}): the cap of "
         f"${cap:,.2f}/h cannot be checked (the rule fails closed; the priced items cost "
         f"${ceiling.usd_per_hour:,.2f}/h at full scale{_at_peak(ceiling)})",
-        f"Add the missing prices: `mlops-infra catalog refresh --regions {regions} --out prices.json` with AWS "
-        "credentials, then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"` (an absolute path: the policy pack "
-        "runs from its own folder; docs/prices.md). To accept an unchecked cap, set "
+        f"{fix}To accept an unchecked cap, set "
         f"environments.{env}.guardrails.rules.max_hourly_cost_usd: advisory (a warning), or remove the cap.", field)]
 
 

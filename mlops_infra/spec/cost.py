@@ -8,7 +8,8 @@ never started (nothing is compiled from it), so a cluster no job runs on costs $
 budget warning, as the guardrail counts it. ``max_gpus`` keeps the capacity meaning (the larger of
 max nodes and this sum, ``policy/rules.gpu_usage``).
 Over the budget: ``over-budget``. An unknown price is ``budget-unchecked`` (the budget could not be
-checked; it names the missing price and the ``catalog refresh`` command that adds it), never
+checked; it names the missing price and the ``catalog refresh`` command that adds it, or, for a region botocore
+does not know, the target region to fix), never
 silence: a reviewer must tell "within budget" from "not checked". Warnings only; this never errors.
 """
 
@@ -21,6 +22,19 @@ from mlops_infra.diagnostics import Diagnostic, warning
 from mlops_infra.spec.compute import Cluster
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import AwsTarget, Environment
+from mlops_infra.spec.regions import unknown_region
+
+
+def _unpriced_fix(env: str, region: str) -> str:
+    """How to get the missing price: ``catalog refresh`` for a real region; for one botocore does not know
+    (:func:`mlops_infra.spec.regions.unknown_region`, audit envs-6) no refresh can find a price, so the fix is
+    the target's region."""
+    if unknown_region(region):
+        return (f"{region} is not an AWS region botocore knows (see the unknown-region warning): no price can be "
+                f"found for it. Fix environments.{env}.target.region, or remove max_hourly_cost_usd.")
+    return (f"Add it with `mlops-infra catalog refresh --regions {region} --out prices.json` (AWS credentials; "
+            "then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"`, an absolute path, docs/prices.md), or "
+            "remove max_hourly_cost_usd. A price is never borrowed from another region or from hosting.")
 
 
 def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment) -> Iterator[Diagnostic]:
@@ -43,10 +57,7 @@ def check_cluster_budgets(ctx: CheckContext, env: str, environment: Environment)
                 "budget-unchecked",
                 f'Cluster "{cluster.name}"\'s budget of ${cluster.max_hourly_cost_usd:,.2f}/h is not checked in '
                 f"environment {env}: the price catalog has no {region} price for {instance} (SageMaker training)",
-                f"Add it with `mlops-infra catalog refresh --regions {region} --out prices.json` (AWS credentials; "
-                "then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"`, an absolute path, docs/prices.md), or "
-                "remove max_hourly_cost_usd. A "
-                "price is never borrowed from another region or from hosting.",
+                _unpriced_fix(env, region),
                 ("clusters", i, "max_hourly_cost_usd"), f"clusters.{cluster.name}")
             continue
         nodes = peak_nodes([n for _, n in jobs])
