@@ -255,7 +255,10 @@ def test_an_override_to_an_untagged_image_is_a_warning_at_the_override(tmp_path:
 
 @pytest.mark.parametrize("image", [f"{ECR}:1.4.2", f"{ECR}@sha256:{'a' * 64}", f"{ECR}:latest@sha256:{'a' * 64}"])
 def test_a_pinned_image_is_no_warning(tmp_path: Path, image: str) -> None:
-    spec = _write(tmp_path, edit(REFERENCE, IMAGE, f"image: {image}"))
+    # the job launched by torchrun, so that the reference's one other dev warning (one-process-per-node, audit
+    # k8strain-1: python -m on 4 GPUs a node) does not hide whether the image warns
+    torchrun = edit(REFERENCE, "command: [python, -m, fraud.train]", "command: [torchrun, --nproc-per-node=4, -m, fraud.train]")
+    spec = _write(tmp_path, edit(torchrun, IMAGE, f"image: {image}"))
     result = run_cli("validate", spec, "--env", "dev")
     assert result.code == 0 and "warning" not in result.stderr, result.stderr
 
