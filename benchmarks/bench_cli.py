@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     compose = by_name["compose"]
     print(header(args.endpoints, spec, state, where if holder is None else None), end="")
     print(f"; {args.runs} counted rounds after {args.warmup} warm-up; bytecode "
-          f"{'compiled in every run' if args.no_bytecode else 'cached (written by the warm-up)'}", end="")
+          f"{'compiled in every run' if args.no_bytecode else 'cached (written by the warm-up)' if args.warmup else 'cached (written by the first counted round: no warm-up)'}", end="")
     print(f"; {os.cpu_count()} CPUs, load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"{'command':<22} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7} {'peak MB':>8} {'x compose':>10} "
