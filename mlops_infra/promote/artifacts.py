@@ -100,7 +100,7 @@ from typing import Any
 from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, GZIP, UNCOMPRESSED, compression_of
 from mlops_infra.progress import NO_PROGRESS, ProgressReporter
-from mlops_infra.promote.bucket_owner import bucket_of, created_buckets, denied_hint, expect_owner, owners
+from mlops_infra.promote.bucket_owner import created_buckets, denied_hint, expect_owner, owners
 from mlops_infra.promote.digests import (
     DIGEST_SOURCE_PROPERTY,
     SOURCE_PROPERTY,
@@ -108,6 +108,7 @@ from mlops_infra.promote.digests import (
     artifact_layout,
 )
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
+from mlops_infra.s3_uri import bucket_of
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
 ETAG_METADATA = "mlops-infra-source-etag"

@@ -52,6 +52,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from mlops_infra.s3_uri import bucket_of
+
 MEMBER = "ExpectedBucketOwner"
 
 
@@ -100,11 +102,6 @@ def owners(src: str, src_target: Any, dst: str, dst_target: Any, source_uri: str
     if gaps:
         found["ownerNotChecked"] = "; ".join(gaps)
     return found
-
-
-def bucket_of(uri: str) -> str:
-    """The bucket of an ``s3://`` URI (``""`` for anything else)."""
-    return uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else ""
 
 
 def describe(detail: dict[str, Any]) -> str:

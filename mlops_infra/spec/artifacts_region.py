@@ -26,14 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.s3_uri import bucket_of
 from mlops_infra.spec.context import CheckContext
-
-
-def _bucket(uri: object) -> str | None:
-    """The bucket of an ``s3://bucket/prefix`` URI (None for anything else)."""
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        return None
-    return uri[5:].split("/", 1)[0] or None
 
 
 def check_artifacts_regions(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -46,8 +40,8 @@ def check_artifacts_regions(ctx: CheckContext) -> Iterator[Diagnostic]:
         users: dict[str, list[tuple[str, bool]]] = {}  # bucket -> (environment, takes the base value)
         for name, env in aws.items():
             overridden = key in env.overrides
-            bucket = _bucket(env.overrides[key] if overridden else model.artifacts_uri)
-            if bucket is not None:
+            bucket = bucket_of(env.overrides[key] if overridden else model.artifacts_uri)
+            if bucket:
                 users.setdefault(bucket, []).append((name, not overridden))
         for bucket, envs in users.items():
             regions = {aws[name].target.region for name, _ in envs}
