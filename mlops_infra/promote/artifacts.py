@@ -108,7 +108,7 @@ from mlops_infra.promote.digests import (
     artifact_layout,
 )
 from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
-from mlops_infra.s3_uri import bucket_of
+from mlops_infra.s3_uri import bucket_of, split
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
 ETAG_METADATA = "mlops-infra-source-etag"
@@ -580,10 +580,11 @@ def _denied(error: Exception) -> bool:
 
 
 def _split(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
+    """``(bucket, key)`` of an ``s3://`` artifact URI (:func:`mlops_infra.s3_uri.split`); ValueError otherwise."""
+    parts = split(uri)
+    if parts is None:
         raise ValueError(f"only s3:// artifact URIs are copied, not {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
+    return parts
 
 
 class _Hashing:

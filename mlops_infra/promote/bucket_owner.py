@@ -52,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from mlops_infra.s3_uri import bucket_of
+from mlops_infra.s3_uri import bucket_of, bucket_uri
 
 MEMBER = "ExpectedBucketOwner"
 
@@ -128,4 +128,5 @@ def _account(target: Any) -> str | None:
 
 
 def _bucket(uri: str) -> str:
-    return "s3://" + uri.removeprefix("s3://").split("/", 1)[0] if uri.startswith("s3://") else (uri or "its store")
+    """``s3://<bucket>`` of ``uri`` for a message (:func:`mlops_infra.s3_uri.bucket_uri`); "its store" for none."""
+    return bucket_uri(uri, "its store")

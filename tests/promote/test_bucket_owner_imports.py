@@ -1,12 +1,16 @@
 """The bucket owner condition names an account only for buckets that account's environment creates
 (finding closing-32a-1; mlops_infra/promote/bucket_owner.py).
 
-The llm-platform example's reranker is trained elsewhere: its ``artifacts_uri`` is the prod account's
-bucket ``llm-platform-model-imports-444444444444``, which staging (333333333333) reads and writes too. A
-bucket has one owner, so naming each environment's own account on it made one side's every request a 403
-on real S3 (moto does not enforce the header: the requests are recorded as serialized, and a request that
-names an owner other than the bucket's is answered 403 here as S3 would,
-https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+A model trained elsewhere has its artifacts in a bucket neither environment's graph creates: here the
+reranker's versions in staging's registry point into the prod account's imports bucket
+``llm-platform-model-imports-444444444444`` (the llm-platform example's prod ``artifacts_uri``; the example's
+staging now names a bucket of its own region, 110f2a8), and staging -> prod copies them into that same bucket,
+prod's ``artifacts_uri``. The test checks that the copy step claims no owner for either side (``sourceOwner``, ``destinationOwner`` None,
+``ownerNotChecked`` naming the bucket for both environments) and that its requests carry no
+``ExpectedBucketOwner`` yet both steps are done. A bucket has one owner, so naming each environment's own
+account on it made one side's every request a 403 on real S3 (moto does not enforce the header: the
+requests are recorded as serialized, and a request that names an owner other than the bucket's is answered
+403 here as S3 would, https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
 """
 
 from __future__ import annotations
