@@ -25,7 +25,10 @@ Contract:
   so an existing endpoint is never deleted for a version that does not exist yet, nor for the version
   it already serves when the registry no longer shows it available, e.g. a version registered before
   its approval tag was read or whose approval was withdrawn: closing audit closing-c-1, where the first
-  ``apply`` of an upgraded Kubernetes environment deleted every serving endpoint of a manual model)
+  ``apply`` of an upgraded Kubernetes environment deleted every serving endpoint of a manual model;
+  "already serves it" is the same registered model AND number, ``RegistryView.serves``: an endpoint
+  switched to another model keeps serving the model it served, ``Decision.serve_model``, never the new
+  model's version of the served number)
   or ``waiting``
   (nothing to serve yet: the endpoint's serving resources are left out of the graph).
 - A version is available when it is registered, its package status is ``Completed`` (or unknown),
@@ -197,10 +200,22 @@ class Decision:
     (``RegistryView.running_unread``, closing-33d-2): a canary's previous version may run there, its
     image unknown. Written as :data:`RUNNING_UNREAD_KEY` only when set; ``graph.model_versions`` holds it,
     which the graph digest leaves out, so a read that failed this time does not make a saved plan stale."""
+    serve_model: str | None = None
+    """Set on a ``holding`` decision of an endpoint switched to another registered model: the model whose
+    version ``serve`` is (``RegistryView.serving_models``), which the endpoint keeps serving (``serve`` is a
+    version of that model, not of ``model``); None: ``serve`` is a version of ``model``. Written as
+    ``serveModel`` only when set."""
+
+    @property
+    def served_model(self) -> str:
+        """The registered model ``serve`` is a version of."""
+        return self.serve_model or self.model
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state, "model": self.model, "pinned": self.pinned, "serve": self.serve,
                                "basis": self.basis, "why": self.why}
+        if self.serve_model is not None:
+            out["serveModel"] = self.serve_model
         if self.running_unread:
             out[RUNNING_UNREAD_KEY] = True
         return out
@@ -271,12 +286,17 @@ class RegistryView:
             return Decision("ready", model, version, version, registry.basis,
                             f"{_state_words(record)} in {registry.where}")
         served = self.serving.get(endpoint)
-        if served is not None and served == version:  # never delete what serves (closing audit closing-c-1)
+        if served is not None and self.serves(endpoint, model, version):  # never delete what serves (closing-c-1)
             return Decision("holding", model, version, served, registry.basis,
                             f"{missing}, yet {endpoint} already serves it: it keeps serving v{served} (an apply "
                             "never deletes a serving endpoint for its own version's registry state); approve it "
                             "in the registry, or pin another version to move off it")
         if served is not None:
+            other = self.serving_models.get(endpoint)
+            if other is not None and other != model:  # a switch: v<served> is the other model's (closing-41a-1)
+                return Decision("holding", model, version, served, registry.basis,
+                                f"{missing}; {endpoint} keeps serving {other} v{served} until then",
+                                serve_model=other)
             return Decision("holding", model, version, served, registry.basis,
                             f"{missing}; {endpoint} keeps serving v{served} until then")
         return Decision("waiting", model, version, None, registry.basis,

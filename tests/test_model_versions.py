@@ -52,6 +52,33 @@ def test_an_endpoint_keeps_the_version_it_already_serves_whatever_the_registry_n
     assert "already serves it: it keeps serving v12" in decision.why and "pin another version" in decision.why
 
 
+@pytest.mark.parametrize("record", [VersionRecord(12, "PendingManualApproval", "Completed"),
+                                    VersionRecord(12, "Rejected", "Completed"), None])
+def test_an_endpoint_switched_to_another_model_with_the_served_number_keeps_serving_the_served_model(record):
+    """closing-41a-1's follow-up: a version number names a version only within its registered model (MLflow
+    numbers each registered model's versions from 1, "MLflow Model Registry", "Concepts"). The endpoint served
+    ``other`` v12 and is switched to ``m`` v12, which is not available: it is not "already served" (which held
+    ``m`` v12, served it unapproved, and said it kept serving it), and the hold keeps ``other`` v12, naming it."""
+    view = RegistryView({"m": ModelRegistry("m", WHERE, "registry", True, {12: record} if record else {})},
+                        {"api": 12}, serving_models={"api": "other"})
+    decision = view.decide("api", "m", 12, gated=True)
+    assert (decision.state, decision.serve, decision.pinned, decision.model) == ("holding", 12, 12, "m")
+    assert (decision.serve_model, decision.served_model) == ("other", "other")
+    assert "already serves" not in decision.why and decision.why.endswith("; api keeps serving other v12 until then")
+    assert decision.to_json()["serveModel"] == "other"
+    same = RegistryView(view.models, {"api": 12}, serving_models={"api": "m"}).decide("api", "m", 12, gated=True)
+    assert "already serves it: it keeps serving v12" in same.why and same.serve_model is None
+    assert "serveModel" not in same.to_json() and same.served_model == "m"
+
+
+def test_a_switch_to_another_models_unavailable_version_holds_the_served_model_and_names_it():
+    view = RegistryView({"m": ModelRegistry("m", WHERE, "registry", True, {})}, {"api": 7},
+                        serving_models={"api": "other"})
+    decision = view.decide("api", "m", 12, gated=True)
+    assert (decision.state, decision.serve, decision.serve_model) == ("holding", 7, "other")
+    assert decision.why.endswith("; api keeps serving other v7 until then")
+
+
 @pytest.mark.parametrize(("approval", "status", "gated", "state"), [
     ("Approved", "Completed", True, "ready"),
     ("PendingManualApproval", "Completed", False, "ready"),

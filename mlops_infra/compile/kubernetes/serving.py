@@ -430,11 +430,14 @@ def registry_decision(kube: KubeTarget, endpoint: Endpoint) -> Decision:
 def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     """The endpoint's component, its InferenceService and its rollout plan; while the pinned version is
     not available (:func:`registry_decision`), a held version (``holding``) or nothing but the component
-    (``waiting``: its facts say ``waitingFor`` and ``deployed: false``, so the plan and cost read it)."""
+    (``waiting``: its facts say ``waitingFor`` and ``deployed: false``, so the plan and cost read it). A
+    held version is of the model the endpoint serves (``Decision.served_model``: the served one when the
+    endpoint was switched to another model, never the new model's version of the served number)."""
     address = f"endpoints.{endpoint.name}"
     decision = registry_decision(kube, endpoint)
     if decision.state == "holding":
-        endpoint = endpoint.model_copy(update={"model": endpoint.model.model_copy(update={"version": decision.serve})})
+        held = {"name": decision.served_model, "version": decision.serve}
+        endpoint = endpoint.model_copy(update={"model": endpoint.model.model_copy(update=held)})
     fit = serving_fit(kube.ctx.system, endpoint)
     endpoint_facts = facts.endpoint_facts(endpoint, "kubernetes", fit=fit)
     if decision.state != "ready":

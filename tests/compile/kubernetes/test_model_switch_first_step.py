@@ -82,3 +82,25 @@ def test_a_hand_built_view_saying_fraud_model_v14_is_served_gives_the_gbt_model_
     switched = _scorer(compile_system(_system("fraud-model-gbt"), "dev", registry=view))
     assert switched.inputs["spec"]["predictor"]["canaryTrafficPercent"] == 2
     assert switched.options is None or TRAFFIC_FIELD not in (switched.options.ignore_changes or ())
+
+
+def test_a_switch_to_an_unapproved_version_with_the_served_number_keeps_the_served_model():
+    """A registry read shows ``fraud-model-gbt`` v14 pending approval (``approval: manual``: approved versions
+    only). The endpoint serves ``fraud-model`` v14, so the hold keeps THAT model: before, "already serves it"
+    compared the number alone and compiled ``fraud-model-gbt`` v14, the unapproved version, with the
+    controller's traffic left as it was (no first step, no gate)."""
+    from mlops_infra.model_versions import ModelRegistry, VersionRecord
+
+    served = _served_fraud_model_v14()
+    pending = ModelRegistry("fraud-model-gbt", "MLflow registered model fraud-model-gbt", "registry", True,
+                            {14: VersionRecord(14, "PendingManualApproval", "READY")})
+    graph = compile_system(_system("fraud-model-gbt"), "dev", registry=dataclasses.replace(
+        served, models={"fraud-model-gbt": pending}))
+    held = _scorer(graph)
+    annotations = held.inputs["metadata"]["annotations"]
+    assert (annotations["mlops-infra/model"], annotations["mlops-infra/model-version"]) == ("fraud-model", "14")
+    decision = graph.model_versions["endpoints.scorer"]
+    assert (decision["state"], decision["model"], decision["serve"], decision["serveModel"]) == (
+        "holding", "fraud-model-gbt", 14, "fraud-model")
+    assert decision["why"].endswith("scorer keeps serving fraud-model v14 until then"), decision["why"]
+    assert "canaryTrafficPercent" not in held.inputs["spec"]["predictor"]  # the served version: k8sroll-1 holds
