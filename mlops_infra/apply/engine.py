@@ -138,7 +138,9 @@ SELF_MANAGED = frozenset({"file", "s3", "gs", "azblob"})
 
 
 def backend_url(options: StackOptions, environ: Mapping[str, str] = os.environ) -> str:
-    """The backend the stack uses (see the module contract)."""
+    """The backend the stack uses (see the module contract). The stack directory only when there is no login: a
+    credentials file ``pulumi`` reads but mlops-infra cannot (encrypted, audit stateformats-4) raises the
+    reader's :class:`~mlops_infra.state.pulumi_state.StateError`, never ``file://<stack dir>``."""
     from mlops_infra.state.backends import choose_backend
 
     stack_dir = Path(options.stack_dir).resolve()

@@ -13,7 +13,14 @@ Contract of :func:`read_stack_state`:
    of them and no token, ``pulumi`` would ask for a login (or, non-interactive, refuse: "PULUMI_ACCESS_TOKEN
    must be set for login during non-interactive CLI sessions"); mlops-infra then keeps the state in the
    stack directory itself as a file backend, ``plan`` reading it and ``apply`` writing it
-   (``PULUMI_BACKEND_URL=file://<stack dir>``, :func:`mlops_infra.apply.engine.backend_url`).
+   (``PULUMI_BACKEND_URL=file://<stack dir>``, :func:`mlops_infra.apply.engine.backend_url`). Only when
+   there is no login: a ``credentials.json`` that ``pulumi`` reads but mlops-infra cannot is never taken
+   for "no login" (audit stateformats-4; :func:`read_credentials`). An encrypted one
+   (``PULUMI_CREDENTIAL_STORE=auto|os``: pulumi/pulumi ``sdk/go/common/workspace/creds.go``
+   ``writeCredentialsFile`` seals the whole file, ``current`` included, with
+   ``sdk/go/common/util/securestore/envelope.go`` ``Seal``, and keeps it sealed once it is, "Encryption is
+   sticky") is asked of ``pulumi whoami --json`` (its ``url``, ``pkg/cmd/pulumi/whoami/whoami.go``
+   ``whoAmIJSON``) when ``pulumi`` is on PATH, else refused with the fix: set ``PULUMI_BACKEND_URL``.
 2. **File backend** (``file://``, ``file://~`` = the home directory; relative paths are relative to
    the stack directory) and **S3** (``s3://bucket/prefix?region=...&endpoint=...&profile=...``) use
    the diy backend's layout (``pkg/backend/diy/store.go``): ``<root>/.pulumi/stacks/<project>/<stack>.json``
@@ -108,10 +115,96 @@ def credentials_path(environ: Mapping[str, str]) -> Path:
     return (Path(folder).expanduser() if folder else pulumi_home(environ)) / "credentials.json"
 
 
+SECURE_STORE_MARKER = "$pulumiSecureStore"
+"""The key of an encrypted credentials file (pulumi/pulumi ``sdk/go/common/util/securestore/envelope.go``
+``envelope.Marker``, ``json:"$pulumiSecureStore"``, the envelope version)."""
+WHOAMI_TIMEOUT = 60.0
+"""Seconds ``pulumi whoami --json`` may take (it opens the backend: a Pulumi Cloud or S3 round trip)."""
+
+
+class EncryptedCredentials(StateError):
+    """The Pulumi credentials file is encrypted (``PULUMI_CREDENTIAL_STORE``): ``pulumi`` reads its login and
+    tokens, mlops-infra cannot."""
+
+
 def read_credentials(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The login's ``credentials.json`` (``{}`` when there is none or it is empty)."""
+    """The login's ``credentials.json`` as ``pulumi`` reads it (pulumi/pulumi ``sdk/go/common/workspace/creds.go``
+    ``readCredentialsFile``): ``{}`` when there is none or it is empty ("act as if it doesn't exist"); a file
+    ``pulumi`` refuses (not JSON, not an object: ``json.Unmarshal`` into ``Credentials`` fails) raises
+    :class:`StateError`; an encrypted one (``securestore.IsEnvelope``: an object whose ``$pulumiSecureStore``
+    is an integer; Go matches the key case-insensitively) raises :class:`EncryptedCredentials` (audit
+    stateformats-4): never ``{}``, which would read as "no login"."""
     path = credentials_path(environ)
-    return _read_json_file(path, "Pulumi credentials", "run `pulumi login` again")
+    fix = "run `pulumi login` again"
+    data = _read_json_file(path, "Pulumi credentials", fix, objects_only=True)
+    marker = next((v for k, v in data.items() if k.lower() == SECURE_STORE_MARKER.lower()), None)
+    if isinstance(marker, int) and not isinstance(marker, bool):
+        raise EncryptedCredentials(
+            _home_relative(path), "the Pulumi credentials are encrypted (PULUMI_CREDENTIAL_STORE)",
+            "mlops-infra cannot read the current login or its tokens from them. Set PULUMI_BACKEND_URL to the "
+            "backend `pulumi whoami -v` shows (or backend.url in the stack's Pulumi.yaml), and PULUMI_ACCESS_TOKEN "
+            "for a Pulumi Cloud backend; or put `pulumi` on PATH, which mlops-infra then asks (`pulumi whoami "
+            "--json`).")
+    return data
+
+
+def _login_url(stack_dir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The current login's URL and where it was read (``("", "")`` when there is none). An encrypted
+    credentials file is asked of ``pulumi whoami --json`` when ``pulumi`` is on PATH (the login's backend is
+    the one ``whoami`` opens: no PULUMI_BACKEND_URL and no backend.url reach here), else refused."""
+    path = _home_relative(credentials_path(environ))
+    try:
+        current = read_credentials(environ).get("current")
+    except EncryptedCredentials as encrypted:
+        import shutil
+
+        exe = shutil.which("pulumi", path=environ.get("PATH"))
+        if exe is None:
+            raise
+        key = (exe, str(Path(stack_dir).resolve()), tuple(sorted(environ.items())),
+               _stamp(credentials_path(environ)))
+        if key not in _WHOAMI:  # apply chooses the backend several times: `pulumi whoami` runs once
+            _WHOAMI[key] = _whoami_url(exe, Path(stack_dir), environ, encrypted)
+        return _WHOAMI[key], f"encrypted {path}, read by `pulumi whoami --json`"
+    if current is not None and not isinstance(current, str):
+        raise StateError(path, "the Pulumi credentials file is not one `pulumi` reads",
+                         f"`current` is a {type(current).__name__}, not a backend URL; run `pulumi login` again.")
+    return (current, path) if current else ("", "")
+
+
+_WHOAMI: dict[tuple[Any, ...], str] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def _whoami_url(exe: str, stack_dir: Path, environ: Mapping[str, str], encrypted: StateError) -> str:
+    """``url`` of ``pulumi whoami --json`` run in ``stack_dir`` (pulumi/pulumi ``pkg/cmd/pulumi/whoami/whoami.go``:
+    ``whoAmIJSON{User, Organizations, URL: b.URL(), ...}`` of ``cmdBackend.CurrentBackend``, the backend every
+    command uses). Its output is never quoted (it names the user and the token's owner)."""
+    import subprocess
+
+    env = {**environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    try:
+        done = subprocess.run([exe, "whoami", "--json", "--non-interactive"], cwd=stack_dir, env=env,
+                              capture_output=True, timeout=WHOAMI_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        why = f"did not answer within {WHOAMI_TIMEOUT:.0f} s" if isinstance(error, subprocess.TimeoutExpired) \
+            else f"could not run ({type(error).__name__})"
+        raise StateError(encrypted.source, f"{encrypted.summary}, and `pulumi whoami --json` {why}",
+                         encrypted.detail) from None
+    try:
+        url = json.loads(done.stdout).get("url") if done.returncode == 0 else None
+    except (ValueError, AttributeError):
+        url = None
+    if not isinstance(url, str) or not url:
+        why = f"failed (exit {done.returncode}: run `pulumi whoami -v` to see why)" if done.returncode else \
+            "gave no backend URL"
+        raise StateError(encrypted.source, f"{encrypted.summary}, and `pulumi whoami --json` {why}",
+                         encrypted.detail)
+    return url
 
 
 def choose_backend(stack_dir: Path, environ: Mapping[str, str]) -> Backend:
@@ -121,9 +214,9 @@ def choose_backend(stack_dir: Path, environ: Mapping[str, str]) -> Backend:
     project_url = _project_backend_url(stack_dir)
     if project_url:
         return Backend(project_url, f"backend.url in {stack_dir / 'Pulumi.yaml'}")
-    current = read_credentials(environ).get("current")
-    if isinstance(current, str) and current:
-        return Backend(current, f"the current `pulumi login` ({_home_relative(credentials_path(environ))})")
+    current, read_from = _login_url(stack_dir, environ)
+    if current:
+        return Backend(current, f"the current `pulumi login` ({read_from})")
     if environ.get("PULUMI_ACCESS_TOKEN"):
         return Backend(environ.get("PULUMI_API") or PULUMI_CLOUD_API,
                        "PULUMI_ACCESS_TOKEN with no `pulumi login` and no backend URL: Pulumi Cloud, as `pulumi` "
@@ -400,8 +493,12 @@ def _cloud_org(url: str, api: str, environ: Mapping[str, str], token: str, opene
     default = _json_field(body, "githubLogin") if status == 200 else None
     if default:
         return default
+    try:
+        accounts = read_credentials(environ).get("accounts") or {}
+    except EncryptedCredentials:  # the token came from PULUMI_ACCESS_TOKEN: ask the service whose it is
+        accounts = {}
     for key in (url, url.rstrip("/"), api):
-        account = (read_credentials(environ).get("accounts") or {}).get(key)
+        account = accounts.get(key) if isinstance(accounts, dict) else None
         if isinstance(account, dict) and isinstance(account.get("username"), str) and account["username"]:
             return account["username"]
     status, body = _cloud_get(f"{api}/api/user", token, opener, where)
@@ -472,7 +569,7 @@ def _project_backend_url(stack_dir: Path) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def _read_json_file(path: Path, what: str, fix: str) -> dict[str, Any]:
+def _read_json_file(path: Path, what: str, fix: str, *, objects_only: bool = False) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -485,6 +582,9 @@ def _read_json_file(path: Path, what: str, fix: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as err:
         raise StateError(str(path), f"the {what} file is not JSON", f"{err}; {fix}.") from None
+    if objects_only and not isinstance(data, dict):
+        raise StateError(str(path), f"the {what} file is not a JSON object", f"It holds a {type(data).__name__}; "
+                                                                             f"{fix}.")
     return data if isinstance(data, dict) else {}
 
 
