@@ -14,7 +14,9 @@ awslabs/spot-tagging-bot-for-digital-assets#2), so that ``pulumi up`` would fail
 Contract:
 - :func:`forgotten_objects` (pure) lists them from a plan and the prior state it was made against:
   every ``retained`` delete of an ``aws:sagemaker/model:Model`` or
-  ``aws:sagemaker/endpointConfiguration:EndpointConfiguration``, with its SageMaker name (the state's
+  ``aws:sagemaker/endpointConfiguration:EndpointConfiguration`` whose state has ``retainOnDelete`` (not one
+  with ``pendingReplacement``, which an earlier delete-before-replace already deleted: the plan marks its
+  state-only removal ``retained`` too), with its SageMaker name (the state's
   ``name`` output, else its id) and the names of the endpoints of the same ML item in the prior state
   (the ``aws:sagemaker/endpoint:Endpoint`` resources under the same component).
 - :func:`delete_forgotten` runs only after a successful ``pulumi up``. It deletes each object no
@@ -77,7 +79,8 @@ def forgotten_objects(plan: Plan, prior: PriorState) -> tuple[ForgottenObject, .
     for change in plan.changes:
         kind = KINDS.get(change.type)
         state = prior.resources.get(change.urn)
-        if not (change.retained and kind and state is not None):
+        if not (change.retained and kind and state is not None and state.retain_on_delete
+                and not state.pending_replacement):  # already gone: only dropped from the state
             continue
         name = state.output("name") or state.id
         if name:

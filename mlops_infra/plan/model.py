@@ -69,6 +69,9 @@ REASON_CODES: dict[str, str] = {
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
     "retained": "no longer desired, and kept in the cloud (retainOnDelete): Pulumi forgets it, nothing is deleted; "
                 "not counted as destroyed",
+    "pending-replacement": "an earlier delete-before-replace deleted it and did not create it again (Pulumi's "
+                           "pendingReplacement): a replace that deletes nothing; no longer desired, a delete that only "
+                           "removes it from the state (retained: not counted as destroyed)",
     "deleted-with-replaced": "the resource it is deleted with (Pulumi's deletedWith) is replaced, so it is replaced "
                              "too (an endpoint's autoscaling, which AWS deregisters with the endpoint)",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
@@ -159,7 +162,10 @@ class ResourceChange:
     ``retained`` marks a delete of a resource whose state has ``retainOnDelete``: Pulumi only drops it
     from the state and leaves it in the cloud (pulumi/pulumi ``pkg/resource/deploy/step.go``
     ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), so it is not counted as
-    destroyed (:attr:`destroys`). In JSON, ``"retainOnDelete": true``, written only when set.
+    destroyed (:attr:`destroys`). In JSON, ``"retainOnDelete": true``, written only when set. It also marks the
+    delete of a resource whose state has ``pendingReplacement`` (reason ``pending-replacement``): already gone from
+    the cloud, the engine only removes it from the state (``pkg/resource/deploy/step_generator.go``
+    ``NewRemovePendingReplaceStep``).
     ``not_ready`` marks a resource a refreshed plan read live and found not ready
     (``plan/readiness.py``), whatever its action: a ``no-op`` with reason ``not-ready``, a failed Job
     replaced, or a change planned anyway (its reason then says so too). In JSON, ``"notReady": true``,
@@ -697,9 +703,9 @@ def plan_json_schema() -> dict[str, Any]:
         "deleteBeforeReplace": _t("boolean", "A replace deletes the old resource first (downtime)."),
         "blocked": _t(["string", "null"], "Why the change cannot be applied as planned, and how to unblock."),
         "changes": {"type": "array", "items": attribute, "description": "Property changes, sorted by path."},
-        "retainOnDelete": {"const": True, "description": "Only on a delete of a resource kept in the cloud "
-                           "(Pulumi's retainOnDelete): Pulumi forgets it, nothing is deleted; not counted in "
-                           "summary.destroy."},
+        "retainOnDelete": {"const": True, "description": "Only on a delete Pulumi only drops from the state, "
+                           "deleting nothing: of a resource kept in the cloud (Pulumi's retainOnDelete) or already "
+                           "gone (pendingReplacement); not counted in summary.destroy."},
         "notReady": {"const": True, "description": "Only in a refreshed plan, on a resource read live that is not "
                      "ready (whatever its action); counted in summary.notReady."},
         "importId": {"type": "string", "minLength": 1, "description": "Only on a create or replace whose new "

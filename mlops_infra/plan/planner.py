@@ -38,6 +38,12 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   last update failed: :mod:`mlops_infra.plan.readiness`) keeps its NOOP, with the reason ``not-ready``
   (``pulumi up`` leaves it as it is), except a failed ``replaceUnready`` Job, which its provider
   replaces; a resource that changes anyway says it too.
+- A resource whose state has ``pendingReplacement`` (a delete-before-replace deleted it, the create did not follow:
+  :attr:`~mlops_infra.state.model.StateResource.pending_replacement`) is a REPLACE whatever its diff, with the reason
+  ``pending-replacement``, that deletes nothing (not ``delete_before_replace``, no loss warned), as the engine
+  does (pkg/resource/deploy/step_generator.go: ``old.PendingReplacement`` forces the replace and emits no delete
+  step); one no longer desired is a ``retained`` DELETE (``NewRemovePendingReplaceStep``: removed from the
+  state only), never blocked by ``protect`` (that step deletes nothing).
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
@@ -468,7 +474,7 @@ class _Planner:
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
-            if not state.init_errors and not self._failed_endpoint(res) and (not res.custom or not provider or (
+            if not state.init_errors and not state.pending_replacement and not self._failed_endpoint(res) and (not res.custom or not provider or (
                     state.provider == provider and self.actions.get(provider) is not Action.REPLACE)) and (
                     res.options.deleted_with is None or self.actions.get(res.options.deleted_with) is not Action.REPLACE):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
@@ -494,14 +500,17 @@ class _Planner:
                     "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
         if state.init_errors or self._failed_endpoint(res):  # closing-36a-1: Failed, its record cleared
             action, reason = _unfinished(res, state, action, reason, init_errors.endpoint_status(self.live, res.urn))
+        if state.pending_replacement:  # stateformats-1: deleted by a delete-before-replace, not created again
+            action, reason = Action.REPLACE, _recreated(res, action, reason)
         if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
         blocked = None
-        delete_first = action is Action.REPLACE and self._delete_first(res, rule, reason, attrs)
+        delete_first = action is Action.REPLACE and not state.pending_replacement and self._delete_first(
+            res, rule, reason, attrs)
         if action is Action.REPLACE and (state.protect or res.options.protect):
             blocked = _unprotect_hint(res.urn, "replace", rule.loses)
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
-        elif action is Action.REPLACE and rule.loses:
+        elif action is Action.REPLACE and rule.loses and not state.pending_replacement:  # already gone
             self._warn_loss(res.name, "replaced", rule.loses)
         elif res.role in retention.ROLES and (blocked := self._retention(res, state, action)):
             reason = Reason(reason.code, f"{reason.message}; it shortens a protected store's retention, so the "
@@ -701,6 +710,13 @@ class _Planner:
             reason = Reason("removed-from-spec", f"{name} is in the state but no longer desired: it will be deleted")
             blocked = None
             loses = rule_for(state.type, state.custom).loses
+            if state.pending_replacement:  # step_generator.go GenerateDeletes: NewRemovePendingReplaceStep
+                reason = Reason(PENDING_REPLACEMENT, f"{name} is no longer desired, and an earlier delete-before-replace "
+                                "already deleted it (pendingReplacement): it will be removed from the state, nothing "
+                                "is deleted")
+                yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
+                                     address=self._address_of(urn), custom=state.custom, retained=True)
+                continue
             if state.protect:
                 blocked = _unprotect_hint(urn, "delete", loses)
                 reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
@@ -794,6 +810,20 @@ def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | No
 
 
 _SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+PENDING_REPLACEMENT = "pending-replacement"
+"""The reason of a resource whose state has ``pendingReplacement`` (:attr:`StateResource.pending_replacement`)."""
+
+
+def _recreated(res: DesiredResource, action: Action, reason: Reason) -> Reason:
+    """The reason of a desired resource whose state has ``pendingReplacement``: the engine replaces it whatever the
+    diff (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``: ``if diff.Changes == plugin.DiffSome ||
+    old.PendingReplacement { if diff.Replace() || triggerReplace || old.PendingReplacement {``) and deletes nothing
+    ("If the resource is already pending replacement we don't need to emit any step"): it is created again."""
+    what = "the endpoint serves nothing until then" if res.type == _SAGEMAKER_ENDPOINT else "it is missing until then"
+    also = f"; also {reason.message}" if action is not Action.NOOP else ""
+    return Reason(PENDING_REPLACEMENT, (
+        f"{res.name} must be replaced: an earlier delete-before-replace deleted it and did not create it again "
+        f"(pendingReplacement): Pulumi creates it, nothing is deleted; {what}{also}"))
 _GONE = ("it will be created again by `apply --plan` of this plan (apply runs `pulumi up --refresh` for a refreshed "
          "plan); a plain `apply` plans from the state alone and does not")
 """What a refreshed plan says of a resource gone from the cloud, as apply does it (audit autoscale-6: ``pulumi up``

@@ -1,0 +1,162 @@
+"""A state's own flags on a resource plan as Pulumi's engine acts on them (audit stateformats).
+
+- ``pendingReplacement`` (pulumi/pulumi ``sdk/go/common/apitype/core.go``: "delete-before-replace resources that
+  have been deleted but not yet recreated"): the engine replaces it whatever the diff and deletes nothing
+  (``pkg/resource/deploy/step_generator.go``: ``if diff.Replace() || triggerReplace || old.PendingReplacement``;
+  "If the resource is already pending replacement we don't need to emit any step"); no longer desired, it is only
+  removed from the state (``GenerateDeletes``: ``NewRemovePendingReplaceStep``). Before stateformats-1 the flag was
+  dropped and the plan said "No changes" for an endpoint that was gone.
+
+The states are the fraud-detection reference's as ``pulumi up`` leaves them (``tests/support/applied_state.py``),
+with one field of one resource edited, read by the state reader both ways (streamed and whole).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_infra.plan.model import Action, Plan, ResourceChange
+from mlops_infra.plan.planner import make_plan
+from mlops_infra.render import human
+from mlops_infra.state.pulumi_state import parse_state
+from tests.cli.test_apply_stack_identity import FRAUD, fraud_dev_state, pulumi, repo, write_backend_state
+from tests.scenarios.harness import compile_file
+from tests.support.applied_state import applied_state, dumps, edit_resource, resources
+from tests.support.cli import run_cli
+
+__all__ = ["pulumi", "repo"]  # fixtures
+
+REFERENCE = Path(__file__).parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return compile_file(REFERENCE, "prod")
+
+
+@pytest.fixture(scope="module")
+def applied(graph) -> dict[str, Any]:
+    return applied_state(graph)
+
+
+def _endpoint(record: dict[str, Any]) -> bool:
+    return record["type"] == ENDPOINT and record["urn"].endswith("::scorer-endpoint")
+
+
+def _flagged(checkpoint: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return edit_resource(checkpoint, _endpoint, lambda record: record.update(fields))
+
+
+def _plans(graph, checkpoint: dict[str, Any]) -> list[Plan]:
+    """The plan of ``checkpoint`` read streamed (bytes) and whole (text), which must agree."""
+    text = dumps(checkpoint)
+    return [make_plan(graph, parse_state(data, "state.json")) for data in (text.encode(), text)]
+
+
+def _change(plan: Plan, urn: str, action: Action | None = None) -> ResourceChange:
+    [change] = [c for c in plan.changes if c.urn == urn and (action is None or c.action is action)]
+    return change
+
+
+def _endpoint_urn(checkpoint: dict[str, Any]) -> str:
+    return next(r["urn"] for r in resources(checkpoint) if _endpoint(r))
+
+
+def test_the_reference_state_plans_no_changes(graph, applied) -> None:
+    """The baseline every test below edits one field of."""
+    for plan in _plans(graph, applied):
+        assert not plan.has_changes
+
+
+# -- stateformats-1: pendingReplacement ---------------------------------------------------------------------------
+
+
+def test_a_pending_replacement_is_read(applied) -> None:
+    state = _flagged(applied, pendingReplacement=True)
+    urn = _endpoint_urn(applied)
+    for data in (dumps(state).encode(), dumps(state)):
+        prior = parse_state(data, "state.json")
+        assert prior.resources[urn].pending_replacement
+        assert not any(r.pending_replacement for u, r in prior.resources.items() if u != urn)
+
+
+def test_a_pending_replacement_endpoint_is_created_again_not_no_changes(graph, applied) -> None:
+    urn = _endpoint_urn(applied)
+    for plan in _plans(graph, _flagged(applied, pendingReplacement=True)):
+        change = _change(plan, urn)
+        assert change.action is Action.REPLACE and change.reason.code == "pending-replacement"
+        assert not change.delete_before_replace and not change.blocked  # nothing left to delete first
+        assert "pendingReplacement" in change.reason.message and "nothing is deleted" in change.reason.message
+        # its scalable target and policy (deletedWith the endpoint) are replaced with it, as the engine does
+        # (step_generator.go ``diff``: "its DeletedWith resource is being replaced"); nothing else changes
+        others = {c.name: c.reason.code for c in plan.changes if c.action.is_change and c.urn != urn}
+        assert others == {"scorer-scalable-target": "deleted-with-replaced", "scorer-scaling-policy": "deleted-with-replaced"}
+        assert plan.has_changes and plan.counts.replace == 3 and plan.counts.destroy == 0
+        doc = json.loads(json.dumps(plan.to_json()))
+        [entry] = [c for c in doc["resourceChanges"] if c["urn"] == urn]
+        assert entry["action"] == "replace" and entry["reason"]["code"] == "pending-replacement"
+        assert entry["deleteBeforeReplace"] is False
+        assert doc["summary"]["replace"] == 3 and doc["summary"]["hasChanges"] is True
+        text = human.render_text(plan)
+        assert "No changes" not in text and "Plan: 0 to add, 0 to change, 3 to replace, 0 to destroy." in text
+        assert "unavailable until the new one is ready (an outage)" not in text
+
+
+def test_a_pending_replacement_no_longer_desired_is_only_removed_from_the_state(graph, applied) -> None:
+    """An extra endpoint, deleted by a delete-before-replace and since removed from the spec: Pulumi's
+    ``remove-pending-replace`` deletes nothing, whatever ``protect`` says."""
+    orphan = json.loads(json.dumps(next(r for r in resources(applied) if _endpoint(r))))
+    orphan.update(urn=orphan["urn"].replace("::scorer-endpoint", "::old-endpoint"), id="old-endpoint",
+                  pendingReplacement=True, protect=True)
+    state = json.loads(json.dumps(applied))
+    resources(state).append(orphan)
+    for plan in _plans(graph, state):
+        change = _change(plan, orphan["urn"])
+        assert change.action is Action.DELETE and change.retained and not change.destroys and not change.blocked
+        assert change.reason.code == "pending-replacement"
+        assert "nothing is deleted" in change.reason.message
+        assert plan.counts.destroy == 0 and plan.counts.blocked == 0
+        text = human.render_text(plan)
+        line = text[text.index("- old-endpoint ("):].splitlines()[1]
+        assert "it will be removed from the state, nothing is deleted" in line and "destroyed" not in line
+        assert "to destroy" not in text.split("Plan:")[0]
+
+
+def test_apply_runs_up_for_a_pending_replacement(repo: Path, pulumi) -> None:
+    """``apply`` of the same finding on dev (Kubernetes): the Deployment a delete-before-replace deleted is not
+    "Nothing to apply"; ``pulumi up`` runs (the stand-in fails every up: it ran)."""
+    state = edit_resource(fraud_dev_state(), lambda r: r["type"] == "kubernetes:apps/v1:Deployment"
+                          and r["urn"].endswith("::mlops-retrain-trigger"),
+                          lambda record: record.update(pendingReplacement=True))
+    write_backend_state(repo / "stacks/dev", state)
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert "Nothing to apply" not in result.stdout and "No changes" not in result.stdout, result.output
+    assert "0 to add, 0 to change, 1 to replace, 0 to destroy." in result.stdout, result.output
+    assert "(pendingReplacement): Pulumi creates it, nothing is deleted" in result.stdout
+    assert len(pulumi.ran("up")) == 1
+    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
+
+
+def test_apply_deletes_no_pending_replacement_model_after_up(graph, applied) -> None:
+    """A retained delete of a SageMaker model is one apply deletes after ``up`` (``apply/forgotten.py``) only when
+    Pulumi forgot it (``retainOnDelete``); a model already deleted (``pendingReplacement``) is not looked for."""
+    from mlops_infra.apply.forgotten import forgotten_objects
+
+    model = next(r for r in resources(applied) if r["type"] == "aws:sagemaker/model:Model")
+    assert model.get("retainOnDelete") is True  # the canary's model: kept by the rollout (compile/aws/serving._kept)
+    for pending, listed in ((False, 1), (True, 0)):
+        orphan = {**json.loads(json.dumps(model)), "urn": model["urn"].rsplit("::", 1)[0] + "::old-model",
+                  "id": "old-model", "outputs": {**model["outputs"], "name": "old-model"}}
+        if pending:
+            orphan["pendingReplacement"] = True
+        state = json.loads(json.dumps(applied))
+        resources(state).append(orphan)
+        prior = parse_state(dumps(state), "state.json")
+        plan = make_plan(graph, prior)
+        assert _change(plan, orphan["urn"]).retained
+        assert [o.name for o in forgotten_objects(plan, prior)] == ["old-model"] * listed
