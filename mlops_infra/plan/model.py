@@ -72,6 +72,8 @@ REASON_CODES: dict[str, str] = {
     "pending-replacement": "an earlier delete-before-replace deleted it and did not create it again (Pulumi's "
                            "pendingReplacement): a replace that deletes nothing; no longer desired, a delete that only "
                            "removes it from the state (retained: not counted as destroyed)",
+    "tainted": "tainted in the state (`pulumi state taint`): Pulumi replaces it on the next update whatever its "
+               "inputs, asking no provider (so it deletes first only by its deleteBeforeReplace option)",
     "deleted-with-replaced": "the resource it is deleted with (Pulumi's deletedWith) is replaced, so it is replaced "
                              "too (an endpoint's autoscaling, which AWS deregisters with the endpoint)",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",

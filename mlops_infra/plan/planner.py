@@ -44,6 +44,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   does (pkg/resource/deploy/step_generator.go: ``old.PendingReplacement`` forces the replace and emits no delete
   step); one no longer desired is a ``retained`` DELETE (``NewRemovePendingReplaceStep``: removed from the
   state only), never blocked by ``protect`` (that step deletes nothing).
+- A desired resource whose state has ``taint`` (``pulumi state taint``) is a REPLACE whatever its diff, with the
+  reason ``tainted``, as the engine's ``isTargetedReplace``; as for ``pulumi up --replace`` the engine asks no
+  provider, so it deletes first only by its ``delete_before_replace`` option.
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
@@ -474,7 +477,8 @@ class _Planner:
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
-            if not state.init_errors and not state.pending_replacement and not self._failed_endpoint(res) and (not res.custom or not provider or (
+            if not state.init_errors and not state.pending_replacement and not state.taint and (
+                    not self._failed_endpoint(res)) and (not res.custom or not provider or (
                     state.provider == provider and self.actions.get(provider) is not Action.REPLACE)) and (
                     res.options.deleted_with is None or self.actions.get(res.options.deleted_with) is not Action.REPLACE):
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
@@ -500,13 +504,15 @@ class _Planner:
                     "(SageMaker rolls an endpoint update back when it fails or its alarms fire); it is sent again"))
         if state.init_errors or self._failed_endpoint(res):  # closing-36a-1: Failed, its record cleared
             action, reason = _unfinished(res, state, action, reason, init_errors.endpoint_status(self.live, res.urn))
+        if state.taint:  # stateformats-2: `pulumi state taint`: replaced before any diff (isTargetedReplace)
+            action, reason = Action.REPLACE, _tainted(res, action, reason)
         if state.pending_replacement:  # stateformats-1: deleted by a delete-before-replace, not created again
             action, reason = Action.REPLACE, _recreated(res, action, reason)
         if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
         blocked = None
         delete_first = action is Action.REPLACE and not state.pending_replacement and self._delete_first(
-            res, rule, reason, attrs)
+            res, rule, reason, attrs, targeted=state.taint)
         if action is Action.REPLACE and (state.protect or res.options.protect):
             blocked = _unprotect_hint(res.urn, "replace", rule.loses)
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
@@ -551,16 +557,19 @@ class _Planner:
             res.type, init_errors.endpoint_status(self.live, res.urn))
 
     def _delete_first(self, res: DesiredResource, rule: ReplaceRule, reason: Reason,
-                      attrs: tuple[AttributeChange, ...]) -> bool:
+                      attrs: tuple[AttributeChange, ...], targeted: bool = False) -> bool:
         """Whether Pulumi deletes before it creates in this replace, as the engine decides
         (pkg/resource/deploy/step_generator.go, the replace step): the resource's
         ``delete_before_replace`` option when set, else the provider's answer, which only a replace the
         provider forces itself can make true (:func:`~mlops_infra.plan.rules.provider_deletes_first`;
         a replace from a new provider, ``providerChanged``, or only from ``replaceOnChanges`` asks no
-        provider). A create-first replace that keeps the physical name collides: warned."""
+        provider). ``targeted``: the state's ``taint`` (``isTargetedReplace``, as ``up --replace``: the diff asks no
+        provider, so only the option deletes first). A create-first replace that keeps the physical name collides:
+        warned."""
         option = res.options.delete_before_replace
-        forced = reason.code in init_errors.FORCED_CODES  # `up --replace` asks no provider (step_generator.go diff)
-        if forced and res.type == init_errors.ENDPOINT:
+        # `up --replace` and a taint ask no provider (step_generator.go diff: isTargetedReplace)
+        forced = targeted or reason.code in init_errors.FORCED_CODES
+        if forced and not targeted and res.type == init_errors.ENDPOINT:
             return True  # a Failed endpoint: apply registers deleteBeforeReplace for it (plan/init_errors.py)
         if reason.code == "provider-replaced":
             return option is True  # another provider (cluster, region): no name collides
@@ -576,14 +585,17 @@ class _Planner:
             not forced and provider_forced and provider_deletes_first(res.type, named, name_kept))
         if not first and name_kept and named:
             why = ("its deleteBeforeReplace option is false" if option is False
+                   else "a tainted resource's replace asks no provider and its deleteBeforeReplace option is unset"
+                   if targeted
                    else "`pulumi up --replace` asks no provider and its deleteBeforeReplace option is unset" if forced
                    else "the provider does not replace it itself: replaceOnChanges asks for it" if not provider_forced
                    else "the provider creates first")
             shown = self.lookup(name[REF], name["output"]).value if is_ref(name) else name
+            then = (f"`pulumi up` would fail there: untaint it (`pulumi state untaint '{res.urn}'`) and plan again"
+                    if targeted else "this is a bug in mlops-infra (the replace must delete first or rename it)")
             self.warnings.append(
                 f"{res.name} ({res.type}) is replaced create-first ({why}), but its name {shown!r} does not "
-                "change: creating the new one will fail while the old one exists; this is a bug in mlops-infra "
-                "(the replace must delete first or rename it)")
+                f"change: creating the new one will fail while the old one exists; {then}")
         return first
 
     def _set_or_unset(self, res: DesiredResource, attrs: tuple[AttributeChange, ...]) -> tuple[AttributeChange, ...]:
@@ -810,8 +822,20 @@ def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | No
 
 
 _SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+TAINTED = "tainted"
+"""The reason of a resource whose state has ``taint`` (:attr:`StateResource.taint`)."""
 PENDING_REPLACEMENT = "pending-replacement"
 """The reason of a resource whose state has ``pendingReplacement`` (:attr:`StateResource.pending_replacement`)."""
+
+
+def _tainted(res: DesiredResource, action: Action, reason: Reason) -> Reason:
+    """The reason of a desired resource whose state has ``taint``: the engine replaces it before any diff (pulumi/pulumi
+    ``pkg/resource/deploy/step_generator.go`` ``isTargetedReplace``: "If the resource was marked tainted in the old
+    state, we will replace (and implicitly untaint) it"; ``diff`` then returns ``DiffSome`` with ``ReplaceKeys:
+    ["id"]`` without asking the provider)."""
+    also = f"; also {reason.message}" if action is not Action.NOOP else ""
+    return Reason(TAINTED, (f"{res.name} must be replaced: it is tainted in the state (`pulumi state taint`), and "
+                            f"Pulumi replaces a tainted resource on the next update whatever its inputs{also}"))
 
 
 def _recreated(res: DesiredResource, action: Action, reason: Reason) -> Reason:

@@ -32,7 +32,8 @@ Contract:
   does). Never quoted in errors, like every state text.
 - Each resource keeps ``pendingReplacement`` (``ResourceV3.PendingReplacement``, ``omitempty``: a
   delete-before-replace deleted it and has not created it again; :attr:`StateResource.pending_replacement`):
-  the planner plans it as a replace that deletes nothing.
+  the planner plans it as a replace that deletes nothing. And ``taint`` (``ResourceV3.Taint``, ``omitempty``;
+  ``pulumi state taint``): the planner plans it as a replace before any diff.
 - Reading never writes: no caches, no temporary files, no backups.
 - :func:`find_state_file` locates a stack's file in a file backend exactly as ``pulumi`` would, and
   :func:`load_state` reads one from disk.
@@ -781,9 +782,9 @@ class _ResourceReader:
         custom, protect, retain = get("custom", False), get("protect", False), get("retainOnDelete", False)
         parent, provider, deps = get("parent"), get("provider"), get("dependencies")
         inputs, outputs, failed = get("inputs"), get("outputs"), get("initErrors")
-        pending = get("pendingReplacement", False)
+        pending, taint = get("pendingReplacement", False), get("taint", False)
         if not (type(urn) is str and urn and type(rtype) is str and type(custom) is bool and type(protect) is bool
-                and type(retain) is bool and type(pending) is bool
+                and type(retain) is bool and type(pending) is bool and type(taint) is bool
                 and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
                 and (provider is None or type(provider) is str) and (deps is None or type(deps) is list)
                 and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)
@@ -825,13 +826,13 @@ class _ResourceReader:
                 own, keys = _outputs_apart(outputs or {}, inputs, self.output_names, packed_inputs)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
                                             packed_inputs, _packed_json(own), keys, dependencies, protect, retain,
-                                            init_errors, pending)
+                                            init_errors, pending, taint)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
                 pass
         return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
                              provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
                              dependencies=dependencies, protect=protect, retain_on_delete=retain,
-                             init_errors=init_errors, pending_replacement=pending)
+                             init_errors=init_errors, pending_replacement=pending, taint=taint)
 
     def _provider(self, provider: str) -> str:
         urn = split_provider_reference(provider)[0]
@@ -889,6 +890,7 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
         retain_on_delete=bool(_optional(entry, "retainOnDelete", bool, source, where)),
         init_errors=tuple(init_errors),
         pending_replacement=bool(_optional(entry, "pendingReplacement", bool, source, where)),
+        taint=bool(_optional(entry, "taint", bool, source, where)),
     )
 
 

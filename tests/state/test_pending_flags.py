@@ -6,6 +6,9 @@
   "If the resource is already pending replacement we don't need to emit any step"); no longer desired, it is only
   removed from the state (``GenerateDeletes``: ``NewRemovePendingReplaceStep``). Before stateformats-1 the flag was
   dropped and the plan said "No changes" for an endpoint that was gone.
+- ``taint`` (``pulumi state taint``; ``core.go``: "force it to be replaced upon the next update"): the engine replaces
+  it before any diff (``step_generator.go`` ``isTargetedReplace``), asking no provider. Before stateformats-2 the flag
+  was dropped and the plan said "No changes" (or, with other changes, hid the endpoint's replacement).
 
 The states are the fraud-detection reference's as ``pulumi up`` leaves them (``tests/support/applied_state.py``),
 with one field of one resource edited, read by the state reader both ways (streamed and whole).
@@ -160,3 +163,34 @@ def test_apply_deletes_no_pending_replacement_model_after_up(graph, applied) -> 
         plan = make_plan(graph, prior)
         assert _change(plan, orphan["urn"]).retained
         assert [o.name for o in forgotten_objects(plan, prior)] == ["old-model"] * listed
+
+
+# -- stateformats-2: taint -----------------------------------------------------------------------------------------
+
+
+def test_a_tainted_endpoint_is_replaced_not_no_changes(graph, applied) -> None:
+    urn = _endpoint_urn(applied)
+    for data in (dumps(_flagged(applied, taint=True)).encode(), dumps(_flagged(applied, taint=True))):
+        prior = parse_state(data, "state.json")
+        assert prior.resources[urn].taint and sum(r.taint for r in prior.resources.values()) == 1
+    for plan in _plans(graph, _flagged(applied, taint=True)):
+        change = _change(plan, urn)
+        assert change.action is Action.REPLACE and change.reason.code == "tainted"
+        assert "tainted in the state (`pulumi state taint`)" in change.reason.message
+        assert plan.counts.replace == 3 and plan.to_json()["summary"]["replace"] == 3  # with its autoscaling
+        # a taint asks no provider: create-first (the endpoint's option is unset), and its fixed name collides
+        assert not change.delete_before_replace
+        [warning] = plan.warnings
+        assert "is replaced create-first (a tainted resource's replace asks no provider" in warning
+        assert f"untaint it (`pulumi state untaint '{urn}'`)" in warning and "bug in mlops-infra" not in warning
+        assert "No changes" not in human.render_text(plan)
+
+
+def test_a_taint_is_replaced_before_the_diff_of_a_change_in_place(graph, applied) -> None:
+    """Whatever the inputs say (here an in-place change of the endpoint's tags), a tainted resource is replaced."""
+    urn = _endpoint_urn(applied)
+    state = edit_resource(applied, _endpoint, lambda r: (r.update(taint=True), r["inputs"].update(tags={"x": "y"})))
+    for plan in _plans(graph, state):
+        change = _change(plan, urn)
+        assert change.action is Action.REPLACE and change.reason.code == "tainted"
+        assert "; also tags" in change.reason.message and "can be updated in place" in change.reason.message
