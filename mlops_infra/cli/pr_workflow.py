@@ -3,7 +3,10 @@
 Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
 
 - ``targets --base SHA``: which (system, environment) pairs the pull request changes
-  (:func:`find_targets`); writes ``DIR/targets.json`` and ``count=<n>`` to ``$GITHUB_OUTPUT``.
+  (:func:`find_targets`); writes ``DIR/targets.json``, what else the comment must say
+  (``DIR/notices.json``: system files sharing a ``metadata.name`` and an environment,
+  :func:`find_clashes`, whose environments are not planned) and ``count=<n>`` to ``$GITHUB_OUTPUT``
+  (targets plus notices: with either, the comment is written and ``check`` runs).
 - ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
   target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
   as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
@@ -15,7 +18,7 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
   (:func:`comment_body`, :func:`summary_content`). With no target, the body says the pull request no
   longer changes a system, which replaces an earlier comment's plans. The comment says the job
   summary holds a plan (or a fuller copy of a cut one) only when the summary written holds it.
-- ``check``: exits 1 when a plan failed, with one ``::error::`` line each.
+- ``check``: exits 1 when a plan failed or system files share a name, with one ``::error::`` line each.
 
 A plan that exits 1 after printing the whole plan (a mandatory guardrail fails: ``plan`` prints the
 plan, then refuses) keeps its plan in the comment, under the failure line. A cut plan's section says
@@ -76,6 +79,8 @@ ARTIFACT = "mlops-infra-plans"
 """The artifact .github/workflows/plan.yml uploads the JSON plans as (tests pin the two alike)."""
 PLAN_MARKER = "<!-- mlops-infra-plan: "
 """How ``plan --format markdown`` output starts (``render.markdown.MARKER_PREFIX``)."""
+NOTICES = "notices.json"
+"""What ``targets`` found about the repository besides the plans to run (:func:`notice_sections`)."""
 CUT_MARK = "to keep this comment under"
 """In every cut Markdown plan's note on what was left out (``render.markdown``)."""
 
@@ -91,15 +96,44 @@ class PlanTarget:
 # -- targets -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SystemFacts:
+    """What the workflow reads of a system file without validating it (one parse by the spec loader,
+    :func:`mlops_infra.spec.loader.parse_document`, the project's one YAML path: YAML 1.2, so an
+    environment named ``on`` or ``no`` stays a string): ``metadata.name`` (None when the file cannot
+    be read or has none), the line it is on, and the environments in file order (``("?",)`` when
+    there are none to read: the plan then reports why)."""
+
+    name: str | None
+    line: int
+    envs: tuple[str, ...]
+
+
+def read_facts(text: str | None, file: str) -> SystemFacts:
+    """:class:`SystemFacts` of a system file's text (None: the file could not be read)."""
+    from mlops_infra.spec.loader import parse_document
+
+    doc = parse_document(text, file)[0] if text is not None else None
+    data = doc.data if doc is not None else None
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    name = name if isinstance(name, str) and name else None
+    envs = data.get("environments") if isinstance(data, dict) else None
+    return SystemFacts(name, doc.locate(("metadata", "name")).line if doc is not None and name else 0,
+                       tuple(str(e) for e in envs) if isinstance(envs, dict) and envs else ("?",))
+
+
+def file_facts(root: Path, file: str) -> SystemFacts:
+    """:func:`read_facts` of a file of the checkout."""
+    from mlops_infra.spec.loader import read_source
+
+    return read_facts(read_source(root / file)[0], file)
+
+
 def environments(root: Path, file: str) -> list[str]:
     """The environments of a system file, in file order (``["?"]`` when it cannot be read: the plan
     then reports why)."""
-    try:
-        doc = yaml.safe_load((root / file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return ["?"]
-    envs = doc.get("environments") if isinstance(doc, dict) else None
-    return [str(e) for e in envs] if isinstance(envs, dict) and envs else ["?"]
+    return list(file_facts(root, file).envs)
 
 
 def _stack_dir_of(root: Path, path: PurePosixPath) -> dict[str, str] | None:
@@ -177,6 +211,55 @@ def _owning_system(path: PurePosixPath, systems: set[str]) -> str | None:
         if directory in path.parents and (best is None or len(system) > len(best)):
             best = system
     return best
+
+
+@dataclass(frozen=True)
+class NameClash:
+    """System files that share a ``metadata.name`` and environments: ``files`` as (file, line of
+    ``metadata.name``), ``envs`` the environments two or more of them have."""
+
+    name: str
+    envs: tuple[str, ...]
+    files: tuple[tuple[str, int], ...]
+
+
+def find_clashes(facts: dict[str, SystemFacts], involved: set[str]) -> list[NameClash]:
+    """Groups of system files with one ``metadata.name`` and an environment in common, each holding
+    a file of ``involved`` (the files the pull request plans: a clash is introduced by changing or
+    adding one of its files, and a pull request that touches none of them is not held up by it).
+
+    Such files are one Pulumi stack: ``mlops-infra init`` names the project after ``metadata.name``
+    and the stack after the environment (:mod:`mlops_infra.stacks`), and a stack is
+    ``org/project/stack``, "The stack name must be unique within a project"
+    (https://www.pulumi.com/docs/iac/concepts/stacks/); a shared backend holds ONE state for both,
+    and ``pulumi up`` of either deletes what the other registered ("generates delete steps for the
+    resources that ... were not registered in the new snapshot", pulumi/pulumi
+    ``pkg/resource/deploy/step_generator.go`` ``GenerateDeletes``). Their AWS names are
+    ``<metadata.name>-<env>-<item>`` (``compile/naming.py``) in both, whatever the backend."""
+    by_name: dict[str, list[str]] = {}
+    for file, fact in sorted(facts.items()):
+        if fact.name is not None:
+            by_name.setdefault(fact.name, []).append(file)
+    clashes = []
+    for name, files in sorted(by_name.items()):
+        envs: dict[str, list[str]] = {}
+        for file in files:
+            for env in facts[file].envs:
+                if env != "?":
+                    envs.setdefault(env, []).append(file)
+        shared = [env for env, holders in envs.items() if len(holders) > 1]
+        clashing = sorted({file for env in shared for file in envs[env]})
+        if shared and involved & set(clashing):
+            clashes.append(NameClash(name, tuple(sorted(shared)),
+                                     tuple((file, facts[file].line) for file in clashing)))
+    return clashes
+
+
+def unclashed(targets: list[PlanTarget], clashes: list[NameClash]) -> list[PlanTarget]:
+    """``targets`` less the environments of clashing files: their plan would read a state that is
+    not theirs alone (:func:`find_clashes`); the comment shows the clash instead."""
+    refused = {(file, env) for clash in clashes for file, _ in clash.files for env in clash.envs}
+    return [t for t in targets if (t.file, t.env) not in refused]
 
 
 def git_lines(*args: str, cwd: Path) -> list[str]:
@@ -380,15 +463,43 @@ def _section_text(result: dict, plan: str, run_url: str, *, fuller: bool = False
     return text + "---\n\n"
 
 
+def notice_sections(notices: dict) -> list[str]:
+    """The comment's sections on what ``targets`` found besides plans (``DIR/notices.json``): each
+    name clash (:func:`find_clashes`) as an error. Only file names, system and environment names."""
+    from mlops_infra.render.markdown import code_span
+
+    texts = []
+    for clash in notices.get("clashes", []):
+        files = ", ".join(code_span(f"{file}:{line}" if line else file) for file, line in clash["files"])
+        envs = ", ".join(code_span(env) for env in clash["envs"])
+        name = clash["name"]
+        texts.append(
+            f"**Error: system files share `metadata.name`** {code_span(name)}: {files} (environment(s) {envs}).\n\n"
+            f"They would be ONE Pulumi stack {code_span(f'{name}/<env>')} (the project is `metadata.name`, the "
+            f"stack the environment; a stack name is unique within its project) and use the same AWS names "
+            f"{code_span(f'{name}-<env>-...')}: applying one replaces or takes over the other's resources. "
+            f"Their plans are not shown. Fix: give the new system a `metadata.name` of its own (renaming a "
+            f"deployed system replaces its resources, so rename the one not yet applied).\n\n---\n\n")
+    return texts
+
+
+def notice_count(notices: dict) -> int:
+    """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
+    return len(notices.get("clashes", []))
+
+
 def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT, *,
-                 shown: SummaryContent | None = None) -> str:
+                 shown: SummaryContent | None = None, notices: dict | None = None) -> str:
     """The sticky comment: every section that fits, whole ones only, with a note for those left out.
 
     ``shown``: the job summary written beside it (None: none). The comment sends the reader to the
     summary only for what it holds: a cut plan's fuller copy, the plans left out of the comment
-    (else to the run's :data:`ARTIFACT` artifact and log)."""
-    head = f"{MARKER}\n# mlops-infra plans\n\n"
+    (else to the run's :data:`ARTIFACT` artifact and log). ``notices``: what ``targets`` found
+    besides plans (:func:`notice_sections`), shown first, before the plans."""
+    head = f"{MARKER}\n# mlops-infra plans\n\n" + "".join(notice_sections(notices or {}))
     foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
+    if not results and notice_count(notices or {}):
+        return head + foot
     if not results:
         return (f"{MARKER}\n# mlops-infra plans\n\nThis pull request no longer changes any ML system "
                 f"(as of {sha[:7]}); earlier plans were removed.\n\n" + foot)
@@ -465,12 +576,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "targets":
         changed = git_lines("diff", "--name-only", "-z", f"{args.base}...HEAD", cwd=root)
         systems = git_lines("ls-files", "-z", "--", f"*{SYSTEM_FILE}", cwd=root)
+        facts = {system: file_facts(root, system) for system in systems if (root / system).is_file()}
         targets = find_targets(changed, systems, root)
+        clashes = find_clashes(facts, {t.file for t in targets})
+        targets = unclashed(targets, clashes)
+        notices = {"clashes": [asdict(c) for c in clashes]}
         (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
+        (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")
         print(json.dumps([asdict(t) for t in targets], indent=2))
+        for text in notice_sections(notices):
+            print(text, file=sys.stderr)
         if os.environ.get("GITHUB_OUTPUT"):
             with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
-                out.write(f"count={len(targets)}\n")
+                out.write(f"count={len(targets) + notice_count(notices)}\n")
         return 0
     if args.step == "plan":
         targets = [PlanTarget(**t) for t in json.loads((args.dir / "targets.json").read_text(encoding="utf-8"))]
@@ -480,8 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     results = _results(args.dir)
     if args.step == "comment":
         shown = summary_content(results, args.run_url) if os.environ.get("GITHUB_STEP_SUMMARY") else None
-        (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha, shown=shown),
-                                             encoding="utf-8")
+        (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha, shown=shown,
+                                                          notices=_notices(args.dir)), encoding="utf-8")
         if shown is not None:
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
                 out.write(shown.text)
@@ -489,12 +607,21 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if r["exit"] not in (0, 2)]
     for r in failed:
         print(f"::error::mlops-infra plan {r['file']} --env {r['env']} failed (exit {r['exit']})")
-    return 1 if failed else 0
+    clashes = _notices(args.dir).get("clashes", [])
+    for clash in clashes:
+        print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
+              f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
+    return 1 if failed or clashes else 0
 
 
 def _results(directory: Path) -> list[dict]:
     path = directory / "results.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def _notices(directory: Path) -> dict:
+    path = directory / NOTICES
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 if __name__ == "__main__":

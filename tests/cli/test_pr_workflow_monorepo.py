@@ -1,0 +1,103 @@
+"""The pull-request workflow in a repository of many systems (audit monorepo, stop 42): two system
+files with one ``metadata.name`` (monorepo-2), a Plan step that died (monorepo-4), a failed plan's
+error (monorepo-6), a system or environment the pull request deletes (monorepo-1).
+
+One git repository serves the module: its ``main`` holds two systems; each pull request is a branch
+checked out in a worktree of its own, and the steps run in-process (``main([...])``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.cli import pr_workflow
+from tests.cli.test_pr_workflow import QUICKSTART
+
+SHA = "f" * 40
+RUN = "https://ci/run/1"
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def quickstart(name: str = "churn-quickstart") -> str:
+    return QUICKSTART.read_text(encoding="utf-8").replace("name: churn-quickstart", f"name: {name}", 1)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``main``: teams/churn (churn-quickstart: dev, prod) and teams/old (old-system: dev, prod);
+    one worktree per pull request (branch), keyed by its name."""
+    root = tmp_path_factory.mktemp("monorepo") / "repo"
+    for directory, text in (("teams/churn", quickstart()), ("teams/old", quickstart("old-system"))):
+        (root / directory).mkdir(parents=True)
+        (root / directory / "mlsystem.yaml").write_text(text, encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    changes = {
+        # a new system file copied from teams/churn, its metadata.name kept (monorepo-2)
+        "clash": {"teams/churn-copy/mlsystem.yaml": quickstart()},
+    }
+    trees = {}
+    for branch, files in changes.items():
+        tree = root.parent / branch
+        git(root, "worktree", "add", "-q", "-b", branch, str(tree), "main")
+        for name, text in files.items():
+            path = tree / name
+            if text is None:
+                git(tree, "rm", "-q", name)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            git(tree, "add", name)
+        git(tree, "commit", "-qm", branch)
+        trees[branch] = tree
+    return trees
+
+
+def run_step(tree: Path, out: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.chdir(tree)
+    return pr_workflow.main([args[0], "--dir", str(out), *args[1:]])
+
+
+def targets_step(tree: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict], str]:
+    output = out.parent / f"{out.name}-output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert run_step(tree, out, "targets", "--base", "main", monkeypatch=monkeypatch) == 0
+    return json.loads((out / "targets.json").read_text()), output.read_text()
+
+
+# -- monorepo-2: one metadata.name in two system files --------------------------------------------------
+
+
+def test_two_system_files_with_one_name_are_an_error_naming_both(repo, tmp_path: Path, monkeypatch):
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo["clash"], out, monkeypatch)
+    assert targets == [], "a plan of either would read the one stack both are"
+    assert output == "count=1\n", "the comment and the check still run"
+    assert run_step(repo["clash"], out, "plan", monkeypatch=monkeypatch) == 0
+    assert run_step(repo["clash"], out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "**Error: system files share `metadata.name`** `churn-quickstart`" in body
+    assert "`teams/churn-copy/mlsystem.yaml:8`, `teams/churn/mlsystem.yaml:8`" in body
+    assert "environment(s) `dev`, `prod`" in body and "ONE Pulumi stack `churn-quickstart/<env>`" in body
+    assert "no longer changes" not in body
+    assert run_step(repo["clash"], out, "check", monkeypatch=monkeypatch) == 1
+
+
+def test_a_shared_name_without_a_shared_environment_or_untouched_is_no_clash():
+    facts = {"a/mlsystem.yaml": pr_workflow.SystemFacts("x", 3, ("dev",)),
+             "b/mlsystem.yaml": pr_workflow.SystemFacts("x", 3, ("prod",)),
+             "c/mlsystem.yaml": pr_workflow.SystemFacts("y", 3, ("dev", "prod")),
+             "d/mlsystem.yaml": pr_workflow.SystemFacts("y", 5, ("prod",))}
+    assert pr_workflow.find_clashes(facts, {"a/mlsystem.yaml", "b/mlsystem.yaml"}) == []
+    assert pr_workflow.find_clashes(facts, {"a/mlsystem.yaml"}) == []  # y clashes, but this PR touches neither
+    assert pr_workflow.find_clashes(facts, {"d/mlsystem.yaml"}) == [
+        pr_workflow.NameClash("y", ("prod",), (("c/mlsystem.yaml", 3), ("d/mlsystem.yaml", 5)))]
