@@ -16,7 +16,9 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
 - ``comment --run-url URL --sha SHA``: the sticky comment's body (``DIR/comment.md``, at most
   65,536 characters) and the job summary (appended to ``$GITHUB_STEP_SUMMARY``, at most 1 MiB)
   (:func:`comment_body`, :func:`summary_content`). With no target, the body says the pull request no
-  longer changes a system, which replaces an earlier comment's plans. The comment says the job
+  longer changes a system, which replaces an earlier comment's plans. Targets ``targets.json`` lists
+  without a result (the plan step died: ``plan`` writes ``results.json`` after each target) are
+  listed as not planned (:func:`unplanned_section`), and ``check`` fails. The comment says the job
   summary holds a plan (or a fuller copy of a cut one) only when the summary written holds it.
 - ``check``: exits 1 when a plan failed or system files share a name, with one ``::error::`` line each.
 
@@ -39,11 +41,13 @@ request is not planned.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -289,11 +293,25 @@ def state_args(root: Path, target: PlanTarget) -> list[str]:
     return []
 
 
+SLUG_CHARS = 80
+"""Characters of a target's directory and environment kept in its file names (:func:`slug`)."""
+
+
 def slug(target: PlanTarget) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{PurePosixPath(target.file).parent}-{target.env}").strip("_.")
+    """The part of a target's file names (``<n>-<slug>.json``, ``.md``, ``.summary.md``) that says
+    which it is: its system's directory and its environment. Over :data:`SLUG_CHARS`, it is cut and
+    ends with 8 hex digits of a SHA-256 of the file and environment, so the longest file name stays
+    far under NAME_MAX (255 bytes on ext4, the runner's file system; a longer name is ENAMETOOLONG,
+    open(2)) and two long names cut alike stay apart."""
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{PurePosixPath(target.file).parent}-{target.env}").strip("_.")
+    if len(text) <= SLUG_CHARS:
+        return text
+    digest = hashlib.sha256(f"{target.file}\0{target.env}".encode()).hexdigest()[:8]
+    return f"{text[:SLUG_CHARS].rstrip('_.-')}-{digest}"
 
 
-def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra: str = "mlops-infra") -> list[dict]:
+def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra: str = "mlops-infra",
+              done: Callable[[list[dict]], None] | None = None) -> list[dict]:
     """Plan every target (see the module docstring); the results as JSON-able dicts.
 
     Each target's section gets an equal share of the comment (what :data:`COMMENT_FRAME` leaves):
@@ -307,12 +325,19 @@ def run_plans(root: Path, targets: list[PlanTarget], out_dir: Path, mlops_infra:
     printing the whole plan. The workflow log gets stderr and, for a failed plan, stdout too (the
     failure line in the comment points there). A plan cut to its comment share is rendered again,
     without ``--out``, at its share of the job summary (``summary_markdown``; kept only when it is a
-    plan within that share in UTF-8 bytes, so the summary never passes 1 MiB)."""
+    plan within that share in UTF-8 bytes, so the summary never passes 1 MiB). ``done`` is called
+    with the results so far after each target (the ``plan`` step writes ``results.json`` each time:
+    when the step dies, the comment shows the plans made and lists the others)."""
     count = max(1, len(targets))
     share = (COMMENT_LIMIT - COMMENT_FRAME) // count
     summary_share = (SUMMARY_LIMIT - SUMMARY_RESERVE) // count
-    return [_plan_target(root, target, out_dir / f"{index:03d}-{slug(target)}", mlops_infra, share, summary_share)
-            for index, target in enumerate(targets)]
+    results: list[dict] = []
+    for index, target in enumerate(targets):
+        results.append(_plan_target(root, target, out_dir / f"{index:03d}-{slug(target)}", mlops_infra, share,
+                                    summary_share))
+        if done is not None:
+            done(results)
+    return results
 
 
 _ROOM_URL = "https://" + "x" * (RUN_URL_ROOM - len("https://"))
@@ -483,22 +508,45 @@ def notice_sections(notices: dict) -> list[str]:
     return texts
 
 
+UNPLANNED_SHOWN = 50
+"""Targets the note on a plan step that did not finish lists by name (the rest are counted)."""
+
+
+def unplanned_section(unplanned: list[PlanTarget], run_url: str) -> str:
+    """What the comment says when the plan step did not finish (``targets.json`` lists targets that
+    ``results.json`` has no result for: the step was killed, or failed before writing them): which
+    plans were not made, never that the pull request changes no system."""
+    from mlops_infra.render.markdown import code_span
+
+    if not unplanned:
+        return ""
+    lines = [f"- {code_span(t.file)} · {code_span(t.env)}\n" for t in unplanned[:UNPLANNED_SHOWN]]
+    more = len(unplanned) - UNPLANNED_SHOWN
+    return (f"**The plan step did not finish:** {len(unplanned)} plan(s) were not made; "
+            f"the [workflow log]({run_url}) says why. Not planned:\n\n" + "".join(lines)
+            + (f"- and {more} more\n" if more > 0 else "") + "\n---\n\n")
+
+
 def notice_count(notices: dict) -> int:
     """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
     return len(notices.get("clashes", []))
 
 
 def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT, *,
-                 shown: SummaryContent | None = None, notices: dict | None = None) -> str:
+                 shown: SummaryContent | None = None, notices: dict | None = None,
+                 unplanned: list[PlanTarget] | None = None) -> str:
     """The sticky comment: every section that fits, whole ones only, with a note for those left out.
 
     ``shown``: the job summary written beside it (None: none). The comment sends the reader to the
     summary only for what it holds: a cut plan's fuller copy, the plans left out of the comment
     (else to the run's :data:`ARTIFACT` artifact and log). ``notices``: what ``targets`` found
-    besides plans (:func:`notice_sections`), shown first, before the plans."""
-    head = f"{MARKER}\n# mlops-infra plans\n\n" + "".join(notice_sections(notices or {}))
+    besides plans (:func:`notice_sections`), shown first, before the plans. ``unplanned``: targets
+    ``targets`` listed that have no result (the plan step died: :func:`unplanned_section`); the
+    comment then never says the pull request changes no system."""
+    head = (f"{MARKER}\n# mlops-infra plans\n\n" + unplanned_section(unplanned or [], run_url)
+            + "".join(notice_sections(notices or {})))
     foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
-    if not results and notice_count(notices or {}):
+    if not results and (unplanned or notice_count(notices or {})):
         return head + foot
     if not results:
         return (f"{MARKER}\n# mlops-infra plans\n\nThis pull request no longer changes any ML system "
@@ -534,11 +582,15 @@ def summary(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> st
     return summary_content(results, run_url, limit).text
 
 
-def summary_content(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT) -> SummaryContent:
+def summary_content(results: list[dict], run_url: str, limit: int = SUMMARY_LIMIT, *,
+                    lead: str = "") -> SummaryContent:
     """The job summary: every section, with the fuller copy of a plan cut for the comment
     (:func:`run_plans`); never over ``limit`` UTF-8 bytes (:data:`SUMMARY_LIMIT`: over it GitHub
-    shows no summary at all): the comment's copies instead, then whole sections left out with a note."""
-    title = "# mlops-infra plans\n\n"
+    shows no summary at all): the comment's copies instead, then whole sections left out with a note.
+    ``lead``: the comment's sections before the plans (plans not made, notices), shown first too."""
+    title = "# mlops-infra plans\n\n" + lead
+    if not results and lead:
+        return SummaryContent(title, 0, False)
     if not results:
         return SummaryContent(title + "No ML system is changed by this pull request.\n", 0, False)
 
@@ -591,15 +643,21 @@ def main(argv: list[str] | None = None) -> int:
                 out.write(f"count={len(targets) + notice_count(notices)}\n")
         return 0
     if args.step == "plan":
-        targets = [PlanTarget(**t) for t in json.loads((args.dir / "targets.json").read_text(encoding="utf-8"))]
-        results = run_plans(root, targets, args.dir)
-        (args.dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        targets = [PlanTarget(**t) for t in _targets(args.dir)]
+
+        def done(results: list[dict]) -> None:
+            (args.dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+        done(run_plans(root, targets, args.dir, done=done))
         return 0
     results = _results(args.dir)
+    unplanned = [PlanTarget(**t) for t in _targets(args.dir)[len(results):]]
     if args.step == "comment":
-        shown = summary_content(results, args.run_url) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+        lead = unplanned_section(unplanned, args.run_url) + "".join(notice_sections(_notices(args.dir)))
+        shown = summary_content(results, args.run_url, lead=lead) if os.environ.get("GITHUB_STEP_SUMMARY") else None
         (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha, shown=shown,
-                                                          notices=_notices(args.dir)), encoding="utf-8")
+                                                          notices=_notices(args.dir), unplanned=unplanned),
+                                             encoding="utf-8")
         if shown is not None:
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
                 out.write(shown.text)
@@ -607,15 +665,22 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if r["exit"] not in (0, 2)]
     for r in failed:
         print(f"::error::mlops-infra plan {r['file']} --env {r['env']} failed (exit {r['exit']})")
+    for t in unplanned:
+        print(f"::error::mlops-infra plan {t.file} --env {t.env} was not run: the plan step did not finish")
     clashes = _notices(args.dir).get("clashes", [])
     for clash in clashes:
         print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
               f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
-    return 1 if failed or clashes else 0
+    return 1 if failed or clashes or unplanned else 0
 
 
 def _results(directory: Path) -> list[dict]:
     path = directory / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def _targets(directory: Path) -> list[dict]:
+    path = directory / "targets.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
 
 

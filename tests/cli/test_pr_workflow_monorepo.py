@@ -101,3 +101,58 @@ def test_a_shared_name_without_a_shared_environment_or_untouched_is_no_clash():
     assert pr_workflow.find_clashes(facts, {"a/mlsystem.yaml"}) == []  # y clashes, but this PR touches neither
     assert pr_workflow.find_clashes(facts, {"d/mlsystem.yaml"}) == [
         pr_workflow.NameClash("y", ("prod",), (("c/mlsystem.yaml", 3), ("d/mlsystem.yaml", 5)))]
+
+
+# -- monorepo-4: a Plan step that died; a long system path -------------------------------------------------
+
+
+def write_targets(out: Path, targets: list[tuple[str, str]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "targets.json").write_text(json.dumps([{"file": f, "env": e} for f, e in targets]))
+
+
+def test_a_plan_step_that_died_is_said_never_no_longer_changes(tmp_path: Path, monkeypatch):
+    out = tmp_path / "plans"
+    write_targets(out, [("teams/new/mlsystem.yaml", "dev"), ("teams/new/mlsystem.yaml", "prod")])
+    summary_path = tmp_path / "summary"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_path))
+    assert run_step(tmp_path, out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "no longer changes" not in body
+    assert f"**The plan step did not finish:** 2 plan(s) were not made; the [workflow log]({RUN}) says why." in body
+    assert "- `teams/new/mlsystem.yaml` · `dev`\n- `teams/new/mlsystem.yaml` · `prod`\n" in body
+    assert "The plan step did not finish" in summary_path.read_text()
+    assert "No ML system is changed" not in summary_path.read_text()
+    assert run_step(tmp_path, out, "check", monkeypatch=monkeypatch) == 1
+
+
+def test_the_plans_made_before_the_step_died_are_shown_with_the_rest_listed(tmp_path: Path, monkeypatch):
+    out = tmp_path / "plans"
+    write_targets(out, [("teams/a/mlsystem.yaml", "dev"), ("teams/b/mlsystem.yaml", "dev")])
+    (out / "000.md").write_text("<!-- mlops-infra-plan: a/dev -->\nthe plan of a\n")
+    (out / "results.json").write_text(json.dumps([{"file": "teams/a/mlsystem.yaml", "env": "dev", "exit": 2,
+                                                   "markdown": str(out / "000.md"), "json": None, "errors": ""}]))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert run_step(tmp_path, out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "the plan of a" in body and "1 plan(s) were not made" in body
+    assert "- `teams/b/mlsystem.yaml` · `dev`\n" in body and "`teams/a/mlsystem.yaml` · `dev`\n" not in body
+
+
+def test_a_long_system_path_is_planned_under_a_short_file_name(tmp_path: Path):
+    """The slug is cut and hashed: ``<n>-<slug>.summary.md`` stays far under NAME_MAX (255 bytes)."""
+    root = tmp_path / "repo"
+    parts = [f"part-{i}-" + "x" * 38 for i in range(6)]  # a 275-character directory: over NAME_MAX as one name
+    file = "/".join(parts) + "/mlsystem.yaml"
+    (root / file).parent.mkdir(parents=True)
+    (root / file).write_text("kind: MLSystem\n")
+    stub = tmp_path / "mlops-infra"
+    stub.write_text("#!/bin/sh\nprintf '<!-- mlops-infra-plan: long/dev -->\\nthe plan\\n'\nexit 2\n")
+    stub.chmod(0o755)
+    targets = [pr_workflow.PlanTarget(file, "dev"), pr_workflow.PlanTarget(file, "prod")]
+    results = pr_workflow.run_plans(root, targets, tmp_path, str(stub))
+    assert [r["exit"] for r in results] == [2, 2]
+    names = [Path(r["markdown"]).name for r in results]
+    assert all(len(name.encode()) <= 100 for name in names), names
+    assert names[0] != names[1] and names[0].startswith("000-part-0-")
+    assert pr_workflow.slug(pr_workflow.PlanTarget("systems/fraud/mlsystem.yaml", "staging")) == "systems_fraud-staging"
