@@ -5,7 +5,9 @@ Contract of :func:`read_stack_state`:
 1. **Which backend**, as ``pulumi`` chooses it (``pkg/workspace/creds.go``, ``GetCurrentCloudURL`` in
    github.com/pulumi/pulumi): ``PULUMI_BACKEND_URL``; else ``backend.url`` in the stack directory's
    ``Pulumi.yaml``; else the current login, ``current`` in ``credentials.json`` (in
-   ``PULUMI_CREDENTIALS_PATH``, else ``PULUMI_HOME``, else ``~/.pulumi``). With none of them and
+   ``PULUMI_CREDENTIALS_PATH``, else ``PULUMI_HOME``, else ``.pulumi`` in the user's passwd home, which is
+   not always ``$HOME``: :mod:`mlops_infra.state.user_home`, audit stateformats-6; where ``$HOME`` holds a
+   login ``pulumi`` does not read and the passwd home none, that is refused, naming both). With none of them and
    ``PULUMI_ACCESS_TOKEN`` set (a CI job given only the token), Pulumi Cloud: ``pulumi`` then logs in
    to the default cloud URL, ``PULUMI_API`` else ``https://api.pulumi.com`` (``pkg/cmd/pulumi/backend/
    login_manager.go``: the empty URL is not a DIY one, so ``httpstate`` logs in; ``pkg/backend/httpstate/
@@ -21,7 +23,7 @@ Contract of :func:`read_stack_state`:
    ``sdk/go/common/util/securestore/envelope.go`` ``Seal``, and keeps it sealed once it is, "Encryption is
    sticky") is asked of ``pulumi whoami --json`` (its ``url``, ``pkg/cmd/pulumi/whoami/whoami.go``
    ``whoAmIJSON``) when ``pulumi`` is on PATH, else refused with the fix: set ``PULUMI_BACKEND_URL``.
-2. **File backend** (``file://``, ``file://~`` = the home directory; relative paths are relative to
+2. **File backend** (``file://``, ``file://~`` = the passwd home directory; relative paths are relative to
    the stack directory) and **S3** (``s3://bucket/prefix?region=...&endpoint=...&profile=...``) use
    the diy backend's layout (``pkg/backend/diy/store.go``): ``<root>/.pulumi/stacks/<project>/<stack>.json``
    (project-scoped, ``.pulumi/meta.yaml`` ``version: 1``, the default since Pulumi 3.61) or the legacy
@@ -77,6 +79,7 @@ from mlops_infra.state.pulumi_state import (
     parse_state,
     state_file_stem,
 )
+from mlops_infra.state.user_home import user_home
 
 PULUMI_CLOUD_API = "https://api.pulumi.com"
 CLOUD_ACCEPT = "application/vnd.pulumi+8"
@@ -105,8 +108,37 @@ class Backend:
 
 
 def pulumi_home(environ: Mapping[str, str]) -> Path:
-    """``PULUMI_HOME``, else ``~/.pulumi``."""
-    return Path(environ["PULUMI_HOME"]).expanduser() if environ.get("PULUMI_HOME") else Path.home() / ".pulumi"
+    """``PULUMI_HOME``, else ``.pulumi`` in the home ``pulumi`` uses: the passwd home, not ``$HOME``
+    (:func:`mlops_infra.state.user_home.user_home`, audit stateformats-6)."""
+    return Path(environ["PULUMI_HOME"]).expanduser() if environ.get("PULUMI_HOME") else user_home() / ".pulumi"
+
+
+def homes_differ(environ: Mapping[str, str]) -> bool:
+    """Whether ``$HOME`` is not the home ``pulumi`` uses for its credentials (no ``PULUMI_HOME`` or
+    ``PULUMI_CREDENTIALS_PATH``, and ``$HOME`` is not the passwd home: stateformats-6)."""
+    if environ.get("PULUMI_HOME") or environ.get("PULUMI_CREDENTIALS_PATH") or not environ.get("HOME"):
+        return False
+    try:
+        return Path(environ["HOME"]).resolve() != user_home().resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def home_login_pulumi_skips(environ: Mapping[str, str]) -> Path | None:
+    """``$HOME/.pulumi/credentials.json`` when it holds something but ``pulumi`` reads another file
+    (:func:`homes_differ`), else None."""
+    skipped = Path(environ.get("HOME") or ".") / ".pulumi" / "credentials.json"
+    try:
+        return skipped if homes_differ(environ) and skipped.is_file() and skipped.stat().st_size else None
+    except OSError:
+        return None
+
+
+def _which_home(environ: Mapping[str, str]) -> str:
+    """Why ``pulumi`` reads the credentials file it reads, when ``$HOME`` would say another one."""
+    uid = os.getuid() if hasattr(os, "getuid") else "?"
+    return (f"{user_home()} is the home of uid {uid} in the passwd database, which `pulumi` uses (Go "
+            f"user.Current()), not $HOME={environ.get('HOME')}")
 
 
 def credentials_path(environ: Mapping[str, str]) -> Path:
@@ -152,7 +184,8 @@ def _login_url(stack_dir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
     """The current login's URL and where it was read (``("", "")`` when there is none). An encrypted
     credentials file is asked of ``pulumi whoami --json`` when ``pulumi`` is on PATH (the login's backend is
     the one ``whoami`` opens: no PULUMI_BACKEND_URL and no backend.url reach here), else refused."""
-    path = _home_relative(credentials_path(environ))
+    shown = _home_relative(credentials_path(environ))
+    path = f"{shown}: {_which_home(environ)}" if homes_differ(environ) else shown
     try:
         current = read_credentials(environ).get("current")
     except EncryptedCredentials as encrypted:
@@ -167,8 +200,15 @@ def _login_url(stack_dir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
             _WHOAMI[key] = _whoami_url(exe, Path(stack_dir), environ, encrypted)
         return _WHOAMI[key], f"encrypted {path}, read by `pulumi whoami --json`"
     if current is not None and not isinstance(current, str):
-        raise StateError(path, "the Pulumi credentials file is not one `pulumi` reads",
+        raise StateError(shown, "the Pulumi credentials file is not one `pulumi` reads",
                          f"`current` is a {type(current).__name__}, not a backend URL; run `pulumi login` again.")
+    skipped = None if current else home_login_pulumi_skips(environ)
+    if skipped is not None:
+        raise StateError(
+            str(skipped), "the Pulumi login is under $HOME, where `pulumi` does not look",
+            f"`pulumi` reads {credentials_path(environ)} ({_which_home(environ)}), which holds no login: it "
+            f"would ask for one, and mlops-infra will not guess. Set PULUMI_HOME={skipped.parent} for plan, apply "
+            f"and pulumi alike, or PULUMI_BACKEND_URL to the backend you mean.")
     return (current, path) if current else ("", "")
 
 
@@ -176,7 +216,10 @@ _WHOAMI: dict[tuple[Any, ...], str] = {}
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    info = path.stat()
+    try:
+        info = path.stat()
+    except OSError:
+        return 0, 0
     return info.st_mtime_ns, info.st_size
 
 
@@ -589,8 +632,12 @@ def _read_json_file(path: Path, what: str, fix: str, *, objects_only: bool = Fal
 
 
 def _home_relative(path: Path) -> str:
+    """``path`` with ``~`` for the home, when ``$HOME`` and the home ``pulumi`` uses are one (else whole)."""
     try:
-        inside = Path(path).resolve().relative_to(Path.home().resolve())
+        home = Path.home().resolve()
+        if home != user_home().resolve():
+            return str(path)
+        inside = Path(path).resolve().relative_to(home)
         return "~" if inside == Path() else f"~/{inside}"
     except (ValueError, OSError, RuntimeError):
         return str(path)

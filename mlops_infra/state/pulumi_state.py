@@ -379,7 +379,9 @@ def state_file_stem(stack_dir: Path, project: str, stack: str, backend_url: str 
 
 
 def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
-    """The directory a file backend URL points at (see :func:`find_state_file`)."""
+    """The directory a file backend URL points at (see :func:`find_state_file`). ``file://~`` is the home
+    ``pulumi`` uses, the passwd home, not ``$HOME`` (audit stateformats-6:
+    :func:`mlops_infra.state.user_home.expand_home`)."""
     if not backend_url:
         return Path(stack_dir)
     if not backend_url.startswith("file://"):
@@ -390,7 +392,9 @@ def backend_root(stack_dir: Path, backend_url: str | None) -> Path:
             f"`pulumi stack export --file state.json` while logged in to that backend and pass the file.",
         )
     raw = backend_url[len("file://"):].split("?", 1)[0]
-    path = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+    from mlops_infra.state.user_home import expand_home
+
+    path = expand_home(raw)
     return path if path.is_absolute() else Path(stack_dir) / path
 
 

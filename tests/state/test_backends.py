@@ -28,9 +28,11 @@ TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh HOME with no Pulumi login, no backend URL, no token; cwd = an empty repo directory."""
+    """A fresh home with no Pulumi login, no backend URL, no token; cwd = an empty repo directory. The home is
+    both $HOME and the user's passwd home, as on a workstation (Pulumi reads the latter: stateformats-6)."""
     home = tmp_path / "home"
     home.mkdir()
+    passwd_home(monkeypatch, home)
     for name in ("PULUMI_HOME", "PULUMI_CREDENTIALS_PATH", "PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN",
                  "AWS_ENDPOINT_URL", "MLOPS_INFRA_DEBUG"):
         monkeypatch.delenv(name, raising=False)
@@ -41,6 +43,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (repo / "stacks" / "staging").mkdir(parents=True)
     monkeypatch.chdir(repo)
     return home
+
+
+def passwd_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Make ``home`` this uid's home in the passwd database (``pwd.getpwuid``, what Go's user.Current() reads)."""
+    import pwd
+
+    lookup = pwd.getpwuid
+    real = lookup(os.getuid())
+    fake = pwd.struct_passwd((real.pw_name, real.pw_passwd, real.pw_uid, real.pw_gid, real.pw_gecos, str(home),
+                              real.pw_shell))
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: fake if uid == real.pw_uid else lookup(uid))
 
 
 def login(home: Path, current: str, **accounts: dict) -> None:

@@ -182,3 +182,102 @@ def test_apply_refuses_before_pulumi_changes_anything(tmp_path: Path, monkeypatc
            "backend URL" in text and "Set PULUMI_BACKEND_URL" in text
     assert pulumi.commands() == [["whoami", "--json"]]
     assert not (repo / "stacks" / "dev" / ".pulumi").exists()
+
+
+# -- stateformats-6: `pulumi` reads the passwd home, not $HOME ---------------------------------------------------
+
+
+@pytest.fixture()
+def two_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(passwd home, $HOME): a CI container job run as root with HOME=/github/home. No PULUMI_HOME, backend URL,
+    token or `pulumi` on PATH; cwd = an empty stack directory."""
+    from tests.state.test_backends import passwd_home
+
+    for name in ("PULUMI_HOME", "PULUMI_CREDENTIALS_PATH", "PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN",
+                 "MLOPS_INFRA_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    passwd, dollar = tmp_path / "root", tmp_path / "github-home"
+    passwd.mkdir()
+    dollar.mkdir()
+    passwd_home(monkeypatch, passwd)
+    monkeypatch.setenv("HOME", str(dollar))
+    (tmp_path / "empty-bin").mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    (tmp_path / "stack").mkdir()
+    monkeypatch.chdir(tmp_path / "stack")
+    return passwd, dollar
+
+
+def write_login(home: Path, current: str) -> Path:
+    (home / ".pulumi").mkdir(exist_ok=True)
+    path = home / ".pulumi" / "credentials.json"
+    path.write_text(json.dumps({"current": current, "accessTokens": {}}), encoding="utf-8")
+    return path
+
+
+def test_the_login_is_read_from_the_passwd_home(two_homes: tuple[Path, Path], tmp_path: Path) -> None:
+    """The audit's reproduction. Fails before: $HOME/.pulumi/credentials.json, none there: the stack directory."""
+    passwd, dollar = two_homes
+    write_login(passwd, "s3://b")
+    backend = choose_backend(tmp_path / "stack", os.environ)
+    assert backend.url == "s3://b"
+    assert backend.chosen_by == (f"the current `pulumi login` ({passwd}/.pulumi/credentials.json: {passwd} is the "
+                                 f"home of uid {os.getuid()} in the passwd database, which `pulumi` uses (Go "
+                                 f"user.Current()), not $HOME={dollar})")
+
+
+def test_file_tilde_is_the_passwd_home(two_homes: tuple[Path, Path], tmp_path: Path) -> None:
+    """pkg/backend/diy/backend.go massageBlobPath: ``filepath.Join(usr.HomeDir, path[2:])``. Fails before: $HOME."""
+    from mlops_infra.state.pulumi_state import backend_root
+
+    passwd, _ = two_homes
+    assert backend_root(tmp_path / "stack", "file://~/s") == passwd / "s"
+    assert backend_root(tmp_path / "stack", "file://~") == passwd
+
+
+def test_plan_reads_the_stack_pulumi_login_local_keeps_in_the_passwd_home(two_homes: tuple[Path, Path]) -> None:
+    """`pulumi login --local` run as root in the container: login and stacks in /root/.pulumi. Fails before: "Prior
+    state: none found ... planning as for a first apply" (apply: `pulumi up` on the stack directory)."""
+    from tests.state.test_backends import BASE, staging_checkpoint
+    from tests.support.applied_state import dumps
+
+    passwd, _ = two_homes
+    write_login(passwd, "file://~")
+    (passwd / ".pulumi" / "meta.yaml").write_text("version: 1\n", encoding="utf-8")
+    stack_file = passwd / ".pulumi" / "stacks" / "fraud-detection" / "staging.json"
+    stack_file.parent.mkdir(parents=True)
+    stack_file.write_text(dumps(staging_checkpoint()), encoding="utf-8")
+    result = run_cli("plan", str(BASE), "--env", "staging", "--format", "json")
+    assert result.code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert f"Prior state: {stack_file} (68 resources; backend: the current `pulumi login` ({passwd}/.pulumi/" \
+           "credentials.json:" in text and "which `pulumi` uses" in text
+    assert json.loads(result.stdout)["summary"]["add"] == 0
+
+
+def test_a_login_only_under_dollar_home_is_refused_not_the_stack_directory(two_homes: tuple[Path, Path],
+                                                                           tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi` would find no login there (and ask for one); apply must not run `up` on the stack directory."""
+    passwd, dollar = two_homes
+    skipped = write_login(dollar, "s3://b")
+    with pytest.raises(StateError) as info:
+        choose_backend(tmp_path / "stack", os.environ)
+    assert info.value.source == str(skipped)
+    assert info.value.summary == "the Pulumi login is under $HOME, where `pulumi` does not look"
+    assert f"`pulumi` reads {passwd}/.pulumi/credentials.json ({passwd} is the home of uid" in info.value.detail
+    assert f"Set PULUMI_HOME={dollar}/.pulumi for plan, apply and pulumi alike" in info.value.detail
+    with pytest.raises(StateError):
+        backend_url(StackOptions(tmp_path / "stack", "dev"))
+    monkeypatch.setenv("PULUMI_HOME", str(dollar / ".pulumi"))  # the fix named
+    assert choose_backend(tmp_path / "stack", os.environ).chosen_by == \
+        f"the current `pulumi login` ({dollar}/.pulumi/credentials.json)"
+
+
+def test_one_home_says_nothing_more(two_homes: tuple[Path, Path], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    passwd, _ = two_homes
+    monkeypatch.setenv("HOME", str(passwd))
+    write_login(passwd, "s3://b")
+    assert choose_backend(tmp_path / "stack", os.environ).chosen_by == \
+        "the current `pulumi login` (~/.pulumi/credentials.json)"

@@ -514,7 +514,11 @@ def test_backend_url_absolute_relative_and_home(tmp_path: Path, monkeypatch: pyt
     place(stack_dir, ".pulumi/stacks/p/dev.json", b"{}")  # must not be used when the URL points elsewhere
     expected = place(elsewhere, ".pulumi/stacks/p/dev.json", b"{}")
     in_home = place(home, ".pulumi/stacks/p/dev.json", b"{}")
-    monkeypatch.setenv("HOME", str(home))
+    place(tmp_path / "dollar-home", ".pulumi/stacks/p/dev.json", b"{}")  # $HOME: not where `pulumi` looks
+    from tests.state.test_backends import passwd_home
+
+    passwd_home(monkeypatch, home)  # `file://~` is Go's user.Current().HomeDir (audit stateformats-6)
+    monkeypatch.setenv("HOME", str(tmp_path / "dollar-home"))
 
     assert find_state_file(stack_dir, "p", "dev", f"file://{elsewhere}") == expected
     assert find_state_file(stack_dir, "p", "dev", f"file://{elsewhere}?no_tmp_dir=false") == expected
