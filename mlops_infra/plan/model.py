@@ -74,6 +74,8 @@ REASON_CODES: dict[str, str] = {
                            "removes it from the state (retained: not counted as destroyed)",
     "tainted": "tainted in the state (`pulumi state taint`): Pulumi replaces it on the next update whatever its "
                "inputs, asking no provider (so it deletes first only by its deleteBeforeReplace option)",
+    "pending-delete": "an old copy the state marks delete: true (a create-before-replace could not delete it): Pulumi "
+                      "deletes it on the next update whatever the spec says; counted as destroyed",
     "deleted-with-replaced": "the resource it is deleted with (Pulumi's deletedWith) is replaced, so it is replaced "
                              "too (an endpoint's autoscaling, which AWS deregisters with the endpoint)",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",

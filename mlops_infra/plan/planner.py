@@ -47,6 +47,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 - A desired resource whose state has ``taint`` (``pulumi state taint``) is a REPLACE whatever its diff, with the
   reason ``tainted``, as the engine's ``isTargetedReplace``; as for ``pulumi up --replace`` the engine asks no
   provider, so it deletes first only by its ``delete_before_replace`` option.
+- Each copy the state marks ``delete: true`` (:attr:`~mlops_infra.state.model.PriorState.pending_deletes`: an old
+  object a create-before-replace could not delete) is a DELETE of its own, reason ``pending-delete``, beside its
+  URN's own change (before it in ``Plan.changes``), as the engine's ``GenerateDeletes`` deletes each on the next
+  ``up`` whatever the program says; counted in ``Plan.counts``' destroys (one with ``retainOnDelete`` only, which the
+  engine only drops from the state, is left out).
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
@@ -170,6 +175,8 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
     planner = _Planner(graph, prior, live, options.provider_settings)
     changes = planner.run()
     sequences, changes = order_autoscaling(graph, prior, changes)
+    if prior.pending_deletes:  # stateformats-3; after the sequences, which take one change per URN
+        changes = tuple(sorted((*planner.pending_deletes(), *changes), key=_URN))  # stable: each before its URN's own
     kept: dict[str, str] = {}
     if any(c.action is Action.DELETE and c.type == "aws:appautoscaling/target:Target" for c in changes):
         from mlops_infra.plan.kept_count import kept_counts  # autoscale-2: a count no call resets
@@ -742,6 +749,30 @@ class _Planner:
                                  address=self._address_of(urn), custom=state.custom, blocked=blocked,
                                  retained=state.retain_on_delete and not state.protect)
 
+    def pending_deletes(self) -> Iterable[ResourceChange]:
+        """A DELETE of each copy the state marks ``delete: true`` (:attr:`PriorState.pending_deletes`), reason
+        ``pending-delete``: the engine deletes them all on the next ``up`` (pulumi/pulumi
+        ``pkg/resource/deploy/step_generator.go`` ``GenerateDeletes``: ``if res.Delete { ...
+        NewDeleteReplacementStep``), whatever the program registers. Protected: blocked. One with
+        ``retainOnDelete`` is left out: the engine only drops it from the state (``step.go`` ``DeleteStep.Apply``:
+        "Deleting a "drop on delete" is a no-op"), nothing in the cloud changes, and a ``retained`` change of its URN
+        would name its live copy to ``apply/forgotten.py``."""
+        for state in self.state.pending_deletes:
+            if state.retain_on_delete and not state.protect:
+                continue
+            name = urn_name(state.urn)
+            old = f"the old copy of {name} (id {state.id})" if state.id else f"an old copy of {name}"
+            reason = Reason(PENDING_DELETE, f"{old}, which an earlier replacement left pending deletion (delete: true), "
+                            "will be deleted by the next update, whatever the spec says")
+            blocked = None
+            if state.protect:
+                blocked = _unprotect_hint(state.urn, "delete", rule_for(state.type, state.custom).loses)
+                reason = Reason("protected", f"{old} is pending deletion (delete: true), but it is protected: the "
+                                "delete is blocked")
+            address = self._address_of(state.urn) or (self._address_of(state.parent) if state.parent else "")
+            yield ResourceChange(urn=state.urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
+                                 address=address, custom=state.custom, blocked=blocked)
+
     def _warn_loss(self, name: str, verb: str, loses: str) -> None:
         """A replace or delete that discards more than the resource, of a resource not (yet) protected."""
         self.warnings.append(f"{name} is {verb}, which discards {loses}; it is not protected in the state, "
@@ -824,6 +855,8 @@ def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | No
 _SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 TAINTED = "tainted"
 """The reason of a resource whose state has ``taint`` (:attr:`StateResource.taint`)."""
+PENDING_DELETE = "pending-delete"
+"""The reason of the delete of a copy the state marks ``delete: true`` (:attr:`PriorState.pending_deletes`)."""
 PENDING_REPLACEMENT = "pending-replacement"
 """The reason of a resource whose state has ``pendingReplacement`` (:attr:`StateResource.pending_replacement`)."""
 

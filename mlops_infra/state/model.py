@@ -248,6 +248,12 @@ class PriorState:
     """(resource type, URN, operation) of each well-formed entry of ``pending_operations`` (pulumi/pulumi
     ``sdk/go/common/apitype/core.go`` ``OperationV2``: ``resource.type``, ``resource.urn``, ``type`` = creating,
     updating, deleting, reading), so an interrupted apply can name them."""
+    pending_deletes: tuple[StateResource, ...] = ()
+    """The resources marked ``delete: true``, in state order (``ResourceV3.Delete``: "Delete is true when the resource
+    should be deleted during the next update"): old copies a create-before-replace could not delete, with their own
+    ids, never in ``resources`` (pulumi/pulumi ``pkg/resource/deploy/deployment.go``: "Ignore resources that are
+    pending deletion"). The engine deletes every one on the next ``up`` (``step_generator.go`` ``GenerateDeletes``:
+    ``if res.Delete { ... NewDeleteReplacementStep``), whatever the program registers."""
 
     @classmethod
     def empty(cls, project: str | None = None, stack: str | None = None) -> PriorState:

@@ -34,6 +34,8 @@ Contract:
   delete-before-replace deleted it and has not created it again; :attr:`StateResource.pending_replacement`):
   the planner plans it as a replace that deletes nothing. And ``taint`` (``ResourceV3.Taint``, ``omitempty``;
   ``pulumi state taint``): the planner plans it as a replace before any diff.
+- A copy marked ``delete: true`` (left by a create-before-replace whose delete of the old object failed) is not
+  the resource of its URN: it is kept in :attr:`PriorState.pending_deletes`, which the next ``up`` deletes.
 - Reading never writes: no caches, no temporary files, no backups.
 - :func:`find_state_file` locates a stack's file in a file backend exactly as ``pulumi`` would, and
   :func:`load_state` reads one from disk.
@@ -162,8 +164,8 @@ def parse_state(data: bytes | str, source: str) -> PriorState:
     raw_resources = deployment.get("resources")
     if raw_resources is not None and not isinstance(raw_resources, list):
         raise _shape_error(source, f'"resources" is a JSON {_json_kind(raw_resources)}, not an array')
-    resources, malformed = _index_resources(raw_resources or [], source)
-    return _prior_state(source, version, deployment, resources, malformed, _serial(deployment, source))
+    resources, malformed, doomed = _index_resources(raw_resources or [], source)
+    return _prior_state(source, version, deployment, resources, malformed, _serial(deployment, source), doomed)
 
 
 def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
@@ -196,13 +198,13 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
             return None
         digest = jsoncodec.ItemsDigest(deployment, "resources")
         texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
-        resources, malformed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES, brackets=True), digest), source,
+        resources, malformed, doomed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES, brackets=True), digest), source,
                                                 packed=True)
         if (texts.head, texts.tail) != (head, tail):
             return None
     except (NotSplittable, StateError, orjson.JSONDecodeError, TypeError, ValueError, OSError):
         return None
-    return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest())
+    return _prior_state(source, version, deployment, resources, malformed, digest.hexdigest(), doomed)
 
 
 def _read_compressed_by_resource(raw: BinaryIO, source: str, compression: Compression) -> PriorState | None:
@@ -252,7 +254,8 @@ def _hashed_entries(groups: Iterable[bytes], digest: jsoncodec.ItemsDigest) -> I
 
 
 def _prior_state(source: str, version: int, deployment: dict[str, Any], resources: dict[str, StateResource],
-                 malformed: tuple[str, ...], serial: str) -> PriorState:
+                 malformed: tuple[str, ...], serial: str, pending_deletes: tuple[StateResource, ...] = ()
+                 ) -> PriorState:
     identity = _stack_identity(resources.values())
     return PriorState(
         source=source,
@@ -265,6 +268,7 @@ def _prior_state(source: str, version: int, deployment: dict[str, Any], resource
         pending_operations=len(_optional(deployment, "pending_operations", list, source, "deployment") or ()),
         malformed_urns=malformed,
         pending=_pending(deployment.get("pending_operations")),
+        pending_deletes=pending_deletes,
     )
 
 
@@ -709,13 +713,15 @@ def _optional(obj: dict[str, Any], key: str, kind: type, source: str, where: str
 
 
 def _index_resources(entries: Iterable[Any], source: str, packed: bool = False
-                     ) -> tuple[dict[str, StateResource], tuple[str, ...]]:
-    """Resources by URN, and the malformed URNs (:func:`_malformed_urns`). A live resource wins
-    over a copy marked ``delete: true`` (pending deletion). ``packed``: the entries were parsed by
-    orjson (so its bytes give them back exactly): keep inputs and outputs as
-    :meth:`StateResource.packed` bytes."""
+                     ) -> tuple[dict[str, StateResource], tuple[str, ...], tuple[StateResource, ...]]:
+    """Resources by URN, the malformed URNs (:func:`_malformed_urns`), and the copies marked ``delete: true``
+    (pending deletion, in state order: :attr:`PriorState.pending_deletes`). A copy pending deletion is never
+    the resource of its URN, and two live copies of one URN are an error, as the engine reads a snapshot
+    (pulumi/pulumi ``pkg/resource/deploy/deployment.go``: "Ignore resources that are pending deletion; these
+    should not be recorded in the LUT"; "unexpected duplicate resource"). ``packed``: the entries were parsed by
+    orjson (so its bytes give them back exactly): keep inputs and outputs as :meth:`StateResource.packed` bytes."""
     resources: dict[str, StateResource] = {}
-    doomed: set[str] = set()
+    doomed: list[StateResource] = []
     malformed: list[str] = []
     reader = _ResourceReader(packed)
     read = reader.resource
@@ -724,18 +730,13 @@ def _index_resources(entries: Iterable[Any], source: str, packed: bool = False
         if resource is None:
             resource = _parse_resource(entry, index, source)
             malformed += reader.malformed_urns(entry, index)
-        pending_delete = entry.get("delete") is True
-        urn = resource.urn
-        if urn not in resources:
-            resources[urn] = resource
-            if pending_delete:
-                doomed.add(urn)
-        elif not pending_delete:
-            if urn not in doomed:
-                raise _duplicate_error(source, urn, index)
-            resources[urn] = resource
-            doomed.discard(urn)
-    return resources, tuple(malformed)
+        if entry.get("delete") is True:
+            doomed.append(resource)
+        elif resource.urn not in resources:
+            resources[resource.urn] = resource
+        else:
+            raise _duplicate_error(source, resource.urn, index)
+    return resources, tuple(malformed), tuple(doomed)
 
 
 class _UrnShapes:

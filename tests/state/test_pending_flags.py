@@ -9,6 +9,11 @@
 - ``taint`` (``pulumi state taint``; ``core.go``: "force it to be replaced upon the next update"): the engine replaces
   it before any diff (``step_generator.go`` ``isTargetedReplace``), asking no provider. Before stateformats-2 the flag
   was dropped and the plan said "No changes" (or, with other changes, hid the endpoint's replacement).
+- ``delete: true`` (``core.go``: "Delete is true when the resource should be deleted during the next update"): an old
+  copy a create-before-replace could not delete, beside the live one; never the URN's resource
+  (``pkg/resource/deploy/deployment.go``: "Ignore resources that are pending deletion"), deleted by the next ``up``
+  whatever the program says (``step_generator.go`` ``GenerateDeletes``: ``NewDeleteReplacementStep``). Before
+  stateformats-3 the copy was dropped and the plan said "No changes".
 
 The states are the fraud-detection reference's as ``pulumi up`` leaves them (``tests/support/applied_state.py``),
 with one field of one resource edited, read by the state reader both ways (streamed and whole).
@@ -194,3 +199,77 @@ def test_a_taint_is_replaced_before_the_diff_of_a_change_in_place(graph, applied
         change = _change(plan, urn)
         assert change.action is Action.REPLACE and change.reason.code == "tainted"
         assert "; also tags" in change.reason.message and "can be updated in place" in change.reason.message
+
+
+# -- stateformats-3: copies pending deletion -----------------------------------------------------------------------
+
+
+def _doomed(checkpoint: dict[str, Any], predicate=_endpoint, **fields: Any) -> dict[str, Any]:
+    """``checkpoint`` with an old copy of the resource ``predicate`` finds, marked ``delete: true`` (id
+    ``old-physical``), just before it, as the engine leaves one."""
+    state = json.loads(json.dumps(checkpoint))
+    records = resources(state)
+    index = next(i for i, r in enumerate(records) if predicate(r))
+    records.insert(index, {**json.loads(json.dumps(records[index])), "delete": True, "id": "old-physical", **fields})
+    return state
+
+
+def test_a_copy_pending_deletion_is_kept_apart_from_the_live_resource(applied) -> None:
+    urn = _endpoint_urn(applied)
+    for data in (dumps(_doomed(applied)).encode(), dumps(_doomed(applied))):
+        prior = parse_state(data, "state.json")
+        assert prior.resources[urn].id == next(r["id"] for r in resources(applied) if r["urn"] == urn)
+        assert [(r.urn, r.id) for r in prior.pending_deletes] == [(urn, "old-physical")]
+
+
+def test_a_copy_pending_deletion_is_planned_as_a_destroy_beside_no_changes(graph, applied) -> None:
+    urn = _endpoint_urn(applied)
+    for plan in _plans(graph, _doomed(applied)):
+        doomed = _change(plan, urn, Action.DELETE)
+        assert doomed.reason.code == "pending-delete" and doomed.destroys and not doomed.blocked
+        assert "(id old-physical)" in doomed.reason.message and "pending deletion (delete: true)" in doomed.reason.message
+        assert doomed.address == "endpoints.scorer"
+        assert _change(plan, urn, Action.NOOP)  # the live endpoint itself is unchanged
+        ours = [c.action for c in plan.changes if c.urn == urn]
+        assert ours == [Action.DELETE, Action.NOOP]  # the copy first, then its URN's own change
+        assert plan.has_changes and plan.counts.destroy == 1 and plan.counts.total == 1
+        doc = json.loads(json.dumps(plan.to_json()))
+        assert doc["summary"]["destroy"] == 1 and doc["summary"]["hasChanges"] is True
+        assert [c["action"] for c in doc["resourceChanges"] if c["urn"] == urn] == ["delete", "no-op"]
+        assert Plan.from_json(doc).changes == plan.changes
+        text = human.render_text(plan)
+        assert "No changes" not in text and "Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy." in text
+        assert "will be deleted by the next update" in text
+
+
+def test_a_protected_copy_pending_deletion_is_blocked_and_a_retained_one_left_out(graph, applied) -> None:
+    urn = _endpoint_urn(applied)
+    for plan in _plans(graph, _doomed(applied, protect=True)):
+        doomed = _change(plan, urn, Action.DELETE)
+        assert doomed.reason.code == "protected" and doomed.blocked and "pulumi state unprotect" in doomed.blocked
+        assert plan.counts.blocked == 1 and plan.counts.destroy == 0
+    for plan in _plans(graph, _doomed(applied, retainOnDelete=True)):  # the engine only drops it from the state
+        assert [c.action for c in plan.changes if c.urn == urn] == [Action.NOOP]
+
+
+def test_apply_runs_up_for_a_copy_pending_deletion(repo: Path, pulumi) -> None:
+    deployment = (lambda r: r["type"] == "kubernetes:apps/v1:Deployment"  # noqa: E731
+                  and r["urn"].endswith("::mlops-retrain-trigger"))
+    write_backend_state(repo / "stacks/dev", _doomed(fraud_dev_state(), deployment))
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert "Nothing to apply" not in result.stdout and "No changes" not in result.stdout, result.output
+    assert "0 to add, 0 to change, 0 to replace, 1 to destroy." in result.stdout, result.output
+    assert "pending deletion (delete: true), will be deleted by the next update" in result.stdout
+    assert len(pulumi.ran("up")) == 1
+    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
+
+
+def test_a_copy_pending_deletion_alone_is_not_the_resource(graph, applied) -> None:
+    """Only the old copy left (the create of its replacement never recorded): the engine does not take it as the
+    resource of its URN, so the endpoint is created and the copy deleted."""
+    urn = _endpoint_urn(applied)
+    state = _doomed(applied)
+    resources(state).remove(next(r for r in resources(state) if r["urn"] == urn and not r.get("delete")))
+    for plan in _plans(graph, state):
+        assert [(c.action, c.reason.code) for c in plan.changes if c.urn == urn] == [
+            (Action.DELETE, "pending-delete"), (Action.CREATE, "new")]
