@@ -65,6 +65,7 @@ shows none of it."""
 SUMMARY_RESERVE = 32 * 1024
 """Bytes of the summary kept for its title and each section's head, failure lines and notes."""
 ERROR_LIMIT = 3000
+"""Characters :func:`error_excerpt` keeps by default (a plan's section passes its own share)."""
 FINAL_ERROR_LIMIT = 1000
 MIN_ERROR = 500
 """Characters of a failed plan's error kept however many sections share the comment."""
@@ -399,9 +400,10 @@ def _saved_notes(plan_json: Path) -> tuple[str, str]:
 
 
 def _error_room(result: dict, share: int) -> int:
-    """How many characters of a failed plan's error (no plan printed) its section's share holds."""
+    """How many characters of a failed plan's error (no plan printed) its section's share holds: all
+    of what the share leaves (it holds no plan), at least :data:`MIN_ERROR`."""
     rest = len(_section_text({**result, "errors": ""}, "", _ROOM_URL)) - len(_NO_MESSAGE)
-    return max(MIN_ERROR, min(ERROR_LIMIT, share - rest))
+    return max(MIN_ERROR, share - rest)
 
 
 def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subprocess.CompletedProcess[str]:
@@ -417,16 +419,50 @@ def _run_logged(root: Path, args: list[str], *, log_stdout: bool = True) -> subp
 
 _CUT_ERROR = "\n... (cut; see the log)"
 _SNIPPET = re.compile(r"^\s*\d+ \| |^\s*\^\s*$")
+_COUNTS = re.compile(r"^\d+ errors?, \d+ warnings?$")
+_ERROR_HEAD = re.compile(r"^(?:\S[^\n]*: )?(?:internal )?error: ")
 
 
 def error_excerpt(stderr: str, limit: int = ERROR_LIMIT) -> str:
     """What a failed plan said, for the comment: its diagnostics and errors without the quoted source
-    lines (which could hold a value the author did not mean to publish) and without notes."""
+    lines (which could hold a value the author did not mean to publish) and without notes.
+
+    ``mlops-infra`` prints the diagnostics sorted by position, warnings and errors together (each a
+    line and its indented fix), then ``N errors, M warnings``, then a top-level error (a stack file it
+    cannot read): when the whole does not fit in ``limit``, the messages kept are, whole and in their
+    order, the count line and what follows it, then every error, then warnings while room remains;
+    ``... (cut; see the log)`` says some were left out. Only an error too long for ``limit`` is cut."""
     lines = [line for line in stderr.splitlines()
              if not _SNIPPET.match(line) and not line.startswith(("Prior state:", "Spec:", "::"))]
     text = "\n".join(lines).strip()
-    return text if len(text) <= limit else text[: limit - len(_CUT_ERROR)].rstrip() + _CUT_ERROR
+    if len(text) <= limit:
+        return text
+    blocks = _message_blocks(lines)
+    counts = next((i for i, block in enumerate(blocks) if _COUNTS.match(block)), len(blocks))
+    rank = [0 if i >= counts else 1 if _ERROR_HEAD.match(block) else 2 for i, block in enumerate(blocks)]
+    room, kept, size = limit - len(_CUT_ERROR), set(), -1
+    for i in sorted(range(len(blocks)), key=lambda i: (rank[i], i)):
+        if size + 1 + len(blocks[i]) <= room:
+            kept.add(i)
+            size += 1 + len(blocks[i])
+    needed = [i for i in range(len(blocks)) if rank[i] < 2]
+    if needed and not kept & set(needed):  # one error longer than the room: cut it
+        text = "\n".join(blocks[i] for i in needed)
+        return text[: limit - len(_CUT_ERROR)].rstrip() + _CUT_ERROR
+    return "\n".join(blocks[i] for i in sorted(kept)) + _CUT_ERROR
 
+
+def _message_blocks(lines: list[str]) -> list[str]:
+    """The messages of a plan's stderr: each unindented line with the indented lines after it."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        if blocks and line[:1].isspace():
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return ["\n".join(block) for block in blocks]
 
 
 _TOP_ERROR = re.compile(r"^\S[^\n]*: error: ", re.MULTILINE)

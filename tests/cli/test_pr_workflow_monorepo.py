@@ -156,3 +156,46 @@ def test_a_long_system_path_is_planned_under_a_short_file_name(tmp_path: Path):
     assert all(len(name.encode()) <= 100 for name in names), names
     assert names[0] != names[1] and names[0].startswith("000-part-0-")
     assert pr_workflow.slug(pr_workflow.PlanTarget("systems/fraud/mlsystem.yaml", "staging")) == "systems_fraud-staging"
+
+
+# -- monorepo-6: the error that failed a plan is in its section -------------------------------------------
+
+
+def warning(line: int) -> str:
+    """A warning as ``mlops-infra`` prints it: its line, its indented fix (700 characters), the quoted source."""
+    return (f"f.yaml:{line}:5: warning: Training job \"retrain\" uses 1 of the 4 GPUs\n"
+            + "  Fix: " + "start it with torchrun " * 28 + "\n"
+            + f"  {line:>3} |     command: [python, -m, fraud.train]\n            ^\n")
+
+
+ERROR = ('f.yaml:137:19: error: Unknown environment "stagin" in promote_from\n'
+         '  Environment "prod" promotes from "stagin", which is not defined. Did you mean "staging"?\n'
+         '  137 |     promote_from: stagin\n                      ^\n')
+
+
+def test_the_error_is_kept_before_the_warnings_that_precede_it():
+    stderr = "Spec: x\n" + "".join(warning(40 + i) for i in range(5)) + ERROR + "1 error, 5 warnings\n" \
+             "stacks/prod/Pulumi.prod.yaml: error: cannot read the Pulumi file\n"
+    text = pr_workflow.error_excerpt(stderr)
+    assert len(text) <= pr_workflow.ERROR_LIMIT and text.endswith("\n... (cut; see the log)")
+    assert 'f.yaml:137:19: error: Unknown environment "stagin" in promote_from\n' \
+           '  Environment "prod" promotes from "stagin"' in text
+    assert "1 error, 5 warnings\nstacks/prod/Pulumi.prod.yaml: error: cannot read the Pulumi file" in text
+    assert text.startswith("f.yaml:40:5: warning:"), "warnings while room remains, in their order"
+    assert "promote_from: stagin" not in text, "no quoted source line"
+
+
+def test_a_failed_plan_keeps_all_of_its_error_its_share_holds(tmp_path: Path):
+    """Over 3,000 characters of warnings before the error: one target's share holds all of them."""
+    stderr = "".join(warning(40 + i) for i in range(5)) + ERROR + "1 error, 5 warnings\n"
+    (tmp_path / "stderr.txt").write_text(stderr)
+    stub = tmp_path / "mlops-infra"
+    stub.write_text(f"#!/bin/sh\ncat '{tmp_path / 'stderr.txt'}' >&2\nexit 1\n")
+    stub.chmod(0o755)
+    root = tmp_path / "repo"
+    (root / "teams" / "fraud").mkdir(parents=True)
+    [result] = pr_workflow.run_plans(root, [pr_workflow.PlanTarget("teams/fraud/mlsystem.yaml", "prod")],
+                                     tmp_path, str(stub))
+    assert result["exit"] == 1
+    assert result["errors"] == pr_workflow.error_excerpt(stderr, 10**6) and len(result["errors"]) > 3000
+    assert "error: Unknown environment" in pr_workflow.comment_body([result], RUN, SHA)
