@@ -5,7 +5,8 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
 - ``targets --base SHA``: which (system, environment) pairs the pull request changes
   (:func:`find_targets`); writes ``DIR/targets.json``, what else the comment must say
   (``DIR/notices.json``: system files sharing a ``metadata.name`` and an environment,
-  :func:`find_clashes`, whose environments are not planned) and ``count=<n>`` to ``$GITHUB_OUTPUT``
+  :func:`find_clashes`, whose environments are not planned; systems and environments of the base
+  commit the pull request removes, :func:`find_removed`) and ``count=<n>`` to ``$GITHUB_OUTPUT``
   (targets plus notices: with either, the comment is written and ``check`` runs).
 - ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
   target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
@@ -35,7 +36,8 @@ names ``mlops:systemFile``) plans the system and environment(s) that stack names
 system; any other changed file plans every environment of the system whose directory holds it (the
 nearest enclosing system directory; a system at the repository root only claims its own file and
 ``stacks/``). File names are data: never put in a shell command. A system file deleted by the pull
-request is not planned.
+request is not planned; it, and an environment removed from a kept file, is a notice in the comment
+(:func:`find_removed`): its files go, its deployed resources stay until destroyed.
 """
 
 from __future__ import annotations
@@ -265,6 +267,59 @@ def unclashed(targets: list[PlanTarget], clashes: list[NameClash]) -> list[PlanT
     not theirs alone (:func:`find_clashes`); the comment shows the clash instead."""
     refused = {(file, env) for clash in clashes for file, _ in clash.files for env in clash.envs}
     return [t for t in targets if (t.file, t.env) not in refused]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A system file (``file_deleted``) or some of its environments that the pull request removes:
+    its ``metadata.name`` in the base commit (None: unreadable there) and the environments gone."""
+
+    file: str
+    name: str | None
+    envs: tuple[str, ...]
+    file_deleted: bool
+
+
+def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts]) -> list[Removed]:
+    """The systems and environments of the base commit (``base``: its system files the pull request
+    deletes or changes) that no system file of the head (``head``: all of them) has any more.
+
+    A (``metadata.name``, environment) that reappears in any head file is not gone (a moved or
+    renamed file keeps its stack ``<name>/<env>``); a head file that cannot be read is not taken to
+    remove anything (its plan reports why). Removing the files destroys nothing: resources are
+    deleted by ``pulumi destroy`` ("Deletes all the resources in the selected stack",
+    https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/) or by an ``up`` whose program no
+    longer registers them, and after the merge no file names that stack any more."""
+    kept = {(fact.name, env) for fact in head.values() if fact.name for env in fact.envs}
+    removed = []
+    for file, fact in sorted(base.items()):
+        now = head.get(file)
+        if now is not None and (now.name is None or now.envs == ("?",)):
+            continue
+        if fact.name is None:
+            if now is None:
+                removed.append(Removed(file, None, (), True))
+            continue
+        envs = tuple(env for env in fact.envs if env != "?" and (fact.name, env) not in kept)
+        if envs or (now is None and fact.envs == ("?",) and all(name != fact.name for name, _ in kept)):
+            removed.append(Removed(file, fact.name, envs, now is None))
+    return removed
+
+
+def base_facts(root: Path, base: str, changed: list[str], head: set[str]) -> dict[str, SystemFacts]:
+    """:class:`SystemFacts` of the system files of the commit the pull request forks from (``git
+    merge-base``, as ``git diff base...HEAD`` compares) that it deletes, moves or changes."""
+    from mlops_infra.spec.loader import decode_source
+
+    fork = subprocess.run(["git", "merge-base", base, "HEAD"], cwd=root, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    facts = {}
+    for file in git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root):
+        if file.endswith(SYSTEM_FILE) and (file not in head or file in changed):
+            raw = subprocess.run(["git", "cat-file", "blob", f"{fork}:{file}"], cwd=root, check=True,
+                                 capture_output=True).stdout
+            facts[file] = read_facts(decode_source(raw, file)[0], file)
+    return facts
 
 
 def git_lines(*args: str, cwd: Path) -> list[str]:
@@ -526,7 +581,8 @@ def _section_text(result: dict, plan: str, run_url: str, *, fuller: bool = False
 
 def notice_sections(notices: dict) -> list[str]:
     """The comment's sections on what ``targets`` found besides plans (``DIR/notices.json``): each
-    name clash (:func:`find_clashes`) as an error. Only file names, system and environment names."""
+    name clash (:func:`find_clashes`) as an error, each system or environment removed
+    (:func:`removed_section`). Only file names, system and environment names."""
     from mlops_infra.render.markdown import code_span
 
     texts = []
@@ -541,6 +597,7 @@ def notice_sections(notices: dict) -> list[str]:
             f"{code_span(f'{name}-<env>-...')}: applying one replaces or takes over the other's resources. "
             f"Their plans are not shown. Fix: give the new system a `metadata.name` of its own (renaming a "
             f"deployed system replaces its resources, so rename the one not yet applied).\n\n---\n\n")
+    texts.extend(removed_section(removed) for removed in notices.get("removed", []))
     return texts
 
 
@@ -565,7 +622,29 @@ def unplanned_section(unplanned: list[PlanTarget], run_url: str) -> str:
 
 def notice_count(notices: dict) -> int:
     """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
-    return len(notices.get("clashes", []))
+    return len(notices.get("clashes", [])) + len(notices.get("removed", []))
+
+
+def removed_section(removed: dict) -> str:
+    """The comment's section on a system file or environments the pull request removes
+    (:func:`find_removed`): the files go, the resources stay; how to destroy them first."""
+    from mlops_infra.render.markdown import code_span
+
+    file, name, envs = removed["file"], removed["name"], removed["envs"]
+    system = f"{code_span(file)} ({code_span(name)})" if name else f"{code_span(file)} (its name unreadable)"
+    listed = ", ".join(code_span(env) for env in envs) or "its environments"
+    if removed["file_deleted"]:
+        head = f"**System removed:** {system}, environment(s) {listed}. This pull request deletes its file"
+    else:
+        head = f"**Environment removed:** {listed} of {system}. This pull request removes the environment"
+    directory = PurePosixPath(file).parent
+    stacks = [code_span(f"cd {directory / 'stacks' / env} && pulumi destroy --stack {env}") for env in envs]
+    how = (f"{'; '.join(stacks)} (the stack directories `mlops-infra init` made)" if stacks
+           else "`pulumi destroy` in each of its stack directories")
+    return (f"{head}, not its resources: removing a Pulumi program or stack directory destroys nothing, "
+            f"and after the merge nothing here plans or applies those stacks. Unless they are destroyed "
+            f"already, destroy them first, from the base branch: {how}. They are not planned here."
+            f"\n\n---\n\n")
 
 
 def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMMENT_LIMIT, *,
@@ -668,7 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         targets = find_targets(changed, systems, root)
         clashes = find_clashes(facts, {t.file for t in targets})
         targets = unclashed(targets, clashes)
-        notices = {"clashes": [asdict(c) for c in clashes]}
+        removed = find_removed(base_facts(root, args.base, changed, set(facts)), facts)
+        notices = {"clashes": [asdict(c) for c in clashes], "removed": [asdict(r) for r in removed]}
         (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
         (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")
         print(json.dumps([asdict(t) for t in targets], indent=2))
@@ -707,6 +787,9 @@ def main(argv: list[str] | None = None) -> int:
     for clash in clashes:
         print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
               f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
+    for removed in _notices(args.dir).get("removed", []):
+        print(f"::warning::{removed['file']}: {'deleted' if removed['file_deleted'] else 'environment(s) removed'}"
+              f" ({', '.join(removed['envs']) or 'environments unknown'}): its deployed stacks are not destroyed")
     return 1 if failed or clashes or unplanned else 0
 
 

@@ -43,6 +43,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     changes = {
         # a new system file copied from teams/churn, its metadata.name kept (monorepo-2)
         "clash": {"teams/churn-copy/mlsystem.yaml": quickstart()},
+        # teams/old deleted, prod cut from teams/churn (monorepo-1)
+        "removed": {"teams/old/mlsystem.yaml": None,
+                    "teams/churn/mlsystem.yaml": quickstart().split("  prod:\n")[0]},
+        # teams/old moved: its stacks old-system/<env> keep their system
+        "moved": {"teams/old/mlsystem.yaml": None, "teams/older/mlsystem.yaml": quickstart("old-system")},
     }
     trees = {}
     for branch, files in changes.items():
@@ -199,3 +204,44 @@ def test_a_failed_plan_keeps_all_of_its_error_its_share_holds(tmp_path: Path):
     assert result["exit"] == 1
     assert result["errors"] == pr_workflow.error_excerpt(stderr, 10**6) and len(result["errors"]) > 3000
     assert "error: Unknown environment" in pr_workflow.comment_body([result], RUN, SHA)
+
+
+# -- monorepo-1: a system file or an environment the pull request deletes ---------------------------------
+
+
+def test_a_deleted_system_and_a_removed_environment_are_said_with_how_to_destroy_them(repo, tmp_path, monkeypatch):
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo["removed"], out, monkeypatch)
+    assert targets == [{"file": "teams/churn/mlsystem.yaml", "env": "dev"}]
+    assert output == "count=3\n"
+    assert json.loads((out / "notices.json").read_text())["removed"] == [
+        {"file": "teams/churn/mlsystem.yaml", "name": "churn-quickstart", "envs": ["prod"], "file_deleted": False},
+        {"file": "teams/old/mlsystem.yaml", "name": "old-system", "envs": ["dev", "prod"], "file_deleted": True}]
+    (out / "000.md").write_text("<!-- mlops-infra-plan: churn-quickstart/dev -->\nthe plan of dev\n")
+    (out / "results.json").write_text(json.dumps([{**targets[0], "exit": 0, "markdown": str(out / "000.md"),
+                                                   "json": None, "errors": ""}]))
+    assert run_step(repo["removed"], out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "**System removed:** `teams/old/mlsystem.yaml` (`old-system`), environment(s) `dev`, `prod`. " \
+           "This pull request deletes its file, not its resources" in body
+    assert "`cd teams/old/stacks/dev && pulumi destroy --stack dev`; " \
+           "`cd teams/old/stacks/prod && pulumi destroy --stack prod`" in body
+    assert "**Environment removed:** `prod` of `teams/churn/mlsystem.yaml` (`churn-quickstart`). " in body
+    assert "`cd teams/churn/stacks/prod && pulumi destroy --stack prod`" in body
+    assert "the plan of dev" in body and "no longer changes" not in body
+    assert run_step(repo["removed"], out, "check", monkeypatch=monkeypatch) == 0, "a warning: it may be destroyed"
+
+
+def test_a_moved_system_keeps_its_stacks_and_is_planned_where_it_is(repo, tmp_path, monkeypatch):
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo["moved"], out, monkeypatch)
+    assert targets == [{"file": "teams/older/mlsystem.yaml", "env": "dev"},
+                       {"file": "teams/older/mlsystem.yaml", "env": "prod"}]
+    assert json.loads((out / "notices.json").read_text()) == {"clashes": [], "removed": []}
+    assert output == "count=2\n"
+
+
+def test_an_only_deletion_is_never_no_longer_changes():
+    notices = {"removed": [{"file": "a/mlsystem.yaml", "name": "a", "envs": ["dev"], "file_deleted": True}]}
+    body = pr_workflow.comment_body([], RUN, SHA, notices=notices)
+    assert "**System removed:** `a/mlsystem.yaml` (`a`)" in body and "no longer changes" not in body
