@@ -6,8 +6,8 @@ Contract:
   output of ``pulumi stack export`` (``{"version", "deployment": {...}}``), either of them gzipped
   or zstd-compressed (detected by the magic bytes, not the file name, as Pulumi's
   ``encoding.DetectCompression`` does: :mod:`~mlops_infra.state.compressed_text`) and either of them
-  JSON-encoded once more as a JSON string. Versions 3 and 4 are read; version 4 only adds
-  ``features``, which are accepted.
+  JSON-encoded once more as a JSON string. Versions 3 and 4 are read; version 4 adds
+  ``features``: one this reader does not implement (not in :data:`READ_FEATURES`) is refused, as Pulumi does.
 - Unknown fields are ignored; known fields with the wrong JSON type, an unknown version, a broken
   JSON text or compressed stream raise :class:`StateError`, never another exception. Errors never
   quote state text (a ``--show-secrets`` export holds plaintext secrets): they give line, column and
@@ -675,9 +675,34 @@ def _missing_version_reason(doc: dict[str, Any]) -> str:
 
 
 def _features(doc: dict[str, Any], source: str) -> None:
+    """Check a document's ``features``: a list of strings, and in a version-4 document only features mlops-infra
+    reads (:data:`READ_FEATURES`), as Pulumi's own reader refuses those it does not implement (pulumi/pulumi
+    ``pkg/resource/stack/checkpoint.go``: ``validateSupportedFeatures`` for version 4; ``deployment.go``: "Any
+    features not in this map will be rejected"). The error names the features (never a value of the state)."""
     features = doc.get("features")
     if features is not None and not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
         raise _shape_error(source, '"features" must be a list of strings')
+    unread = sorted({f for f in features or () if f not in READ_FEATURES}) if doc.get("version") == 4 else ()
+    if unread:
+        shown = [f for f in unread if _FEATURE_NAME.fullmatch(f)]
+        others = f" and {len(unread) - len(shown)} more not shown" if len(shown) < len(unread) else ""
+        raise StateError(
+            source, "the state uses Pulumi features mlops-infra does not read",
+            f"Features {', '.join(shown) or '(none shown)'}{others}. A plan that ignores them would be wrong (a view "
+            "would be deleted, a replaceWith or byte string misread), so mlops-infra refuses the state, as a Pulumi "
+            "that does not implement a feature refuses it. Upgrade mlops-infra (`pip install -U mlops-infra`) to one "
+            "that reads them, and run `pulumi preview` meanwhile.")
+
+
+READ_FEATURES = frozenset({"taint", "refreshBeforeUpdate", "hooks", "extensionParameterization"})
+"""Version-4 ``features`` (pulumi/pulumi ``pkg/resource/stack/deployment.go`` ``ApplyFeatures``) a plan from this
+reader is right with: ``taint`` is read (:attr:`StateResource.taint`); ``refreshBeforeUpdate`` makes the engine
+refresh the resource before diffing it, and a plan without ``--refresh`` diffs every resource against its stored
+record anyway; ``hooks`` (resource hooks) and ``extensionParameterization`` (a parameterized provider package)
+change nothing a plan decides. Not read, so refused: ``views`` (``viewOf``: resources a provider manages under
+another, which the program never registers: they would plan as deletes), ``replaceWith``, ``byteString`` (values
+that are not UTF-8), ``snippets-prototype``, and any name this list does not know."""
+_FEATURE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
 
 
 def _shape_error(source: str, reason: str) -> StateError:

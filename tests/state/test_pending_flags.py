@@ -14,6 +14,9 @@
   (``pkg/resource/deploy/deployment.go``: "Ignore resources that are pending deletion"), deleted by the next ``up``
   whatever the program says (``step_generator.go`` ``GenerateDeletes``: ``NewDeleteReplacementStep``). Before
   stateformats-3 the copy was dropped and the plan said "No changes".
+- version-4 ``features``: Pulumi refuses a state using a feature it does not implement
+  (``pkg/resource/stack/checkpoint.go`` ``validateSupportedFeatures``); so does mlops-infra, for those it does not
+  read (stateformats-5).
 
 The states are the fraud-detection reference's as ``pulumi up`` leaves them (``tests/support/applied_state.py``),
 with one field of one resource edited, read by the state reader both ways (streamed and whole).
@@ -30,7 +33,7 @@ import pytest
 from mlops_infra.plan.model import Action, Plan, ResourceChange
 from mlops_infra.plan.planner import make_plan
 from mlops_infra.render import human
-from mlops_infra.state.pulumi_state import parse_state
+from mlops_infra.state.pulumi_state import StateError, parse_state
 from tests.cli.test_apply_stack_identity import FRAUD, fraud_dev_state, pulumi, repo, write_backend_state
 from tests.scenarios.harness import compile_file
 from tests.support.applied_state import applied_state, dumps, edit_resource, resources
@@ -273,3 +276,41 @@ def test_a_copy_pending_deletion_alone_is_not_the_resource(graph, applied) -> No
     for plan in _plans(graph, state):
         assert [(c.action, c.reason.code) for c in plan.changes if c.urn == urn] == [
             (Action.DELETE, "pending-delete"), (Action.CREATE, "new")]
+
+
+# -- stateformats-5: version-4 features ----------------------------------------------------------------------------
+
+
+def _v4(checkpoint: dict[str, Any], features: list[str]) -> dict[str, Any]:
+    return {**json.loads(json.dumps(checkpoint)), "version": 4, "features": features}
+
+
+@pytest.mark.parametrize(("features", "named"), [
+    (["views"], "Features views."),
+    (["taint", "replaceWith", "byteString"], "Features byteString, replaceWith."),
+    (["a-feature-from-pulumi-3.400", "snippets-prototype"], "Features a-feature-from-pulumi-3.400, snippets-prototype."),
+    (["taint", "x" * 200, "views"], "Features views and 1 more not shown."),
+])
+def test_a_v4_state_with_features_not_read_is_refused_naming_them(applied, features, named) -> None:
+    for data in (dumps(_v4(applied, features)).encode(), dumps(_v4(applied, features))):
+        with pytest.raises(StateError) as info:
+            parse_state(data, "prod.json")
+        assert info.value.summary == "the state uses Pulumi features mlops-infra does not read"
+        assert info.value.detail.startswith(named) and "Upgrade mlops-infra" in info.value.detail
+        assert "x" * 65 not in str(info.value)
+
+
+def test_a_v4_state_with_features_read_is_planned(graph, applied) -> None:
+    state = _v4(_flagged(applied, taint=True), ["taint", "refreshBeforeUpdate", "hooks", "extensionParameterization"])
+    for plan in _plans(graph, state):
+        assert _change(plan, _endpoint_urn(applied)).reason.code == "tainted"
+    # a version-3 document's features are not Pulumi's to check (checkpoint.go checks version 4 only)
+    assert parse_state(dumps({**applied, "features": ["views"]}), "v3.json").version == 3
+
+
+def test_plan_refuses_it_cleanly(tmp_path: Path) -> None:
+    state = tmp_path / "prod.json"
+    state.write_text(json.dumps({"version": 4, "features": ["views"], "deployment": {"resources": []}}))
+    result = run_cli("plan", str(REFERENCE), "--env", "prod", "--state", str(state))
+    assert result.code == 1 and "Traceback" not in result.output
+    assert "the state uses Pulumi features mlops-infra does not read" in result.output and "views" in result.output
