@@ -131,12 +131,12 @@ def test_a_new_version_after_a_finished_rollout_applies_and_starts_at_the_first_
     notes = applied["metadata"]["annotations"]
     assert notes["mlops-infra/model-version"] == "15"
     assert pulumi_up(api, compiled_status_map(15))[0] == 200  # pulumi up applies the status ConfigMap too
-    assert stored(api)["stable-version"] == "14"  # the controller's record survives the apply
+    assert stored(api)["stable-version"] == "14 of fraud-model"  # the controller's record survives the apply
     assert stored(api)["phase"] == "finished"
 
     last = controller(api, rollout, clock)
     assert last.decision.action == "none"
-    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("15", "finished")
+    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("15 of fraud-model", "finished")
     assert live(api)["spec"]["predictor"]["canaryTrafficPercent"] == 100
 
 
@@ -163,7 +163,7 @@ def test_a_new_version_after_a_rollback_applies_and_an_unchanged_version_is_put_
     code, applied = pulumi_up(api, fixed)
     assert code == 200 and applied["spec"]["predictor"]["canaryTrafficPercent"] == 2
     controller(api, rollout, clock)
-    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("16", "finished")
+    assert (stored(api)["stable-version"], stored(api)["phase"]) == ("16 of fraud-model", "finished")
 
 
 def test_after_a_pulumi_refresh_the_plan_shows_the_reset_the_next_apply_makes():

@@ -112,7 +112,7 @@ def test_an_apply_of_the_finished_version_with_a_new_first_step_keeps_the_contro
     assert not v13.options.ignore_changes
     assert pulumi_up(api, v13.inputs)[0] == 200
     controller(api, rollout, clock)
-    assert (stored(api)["phase"], stored(api)["stable-version"]) == ("finished", "13")
+    assert (stored(api)["phase"], stored(api)["stable-version"]) == ("finished", "13 of fraud-model")
     (rev12,), (rev13,) = kserve.of_version("scorer", "12", "fraud-dev"), kserve.of_version("scorer", "13", "fraud-dev")
     assert routed(api) == [(rev13, 100)]
 

@@ -24,8 +24,12 @@ Contract of :class:`KServeDriver`:
   namespace), data keys = :meth:`RolloutStatus.to_fields` plus ``stable-version``. The compiler
   creates it empty, with ``ignoreChanges: [data]`` so ``pulumi up`` neither replaces it nor takes its
   keys back (``compile/kubernetes/serving.py`` ``status_config_map``).
-- ``observe``: ``revision`` = the ``mlops-infra/model-version`` annotation the compiler sets (it
-  changes only with a new version, which is a new revision anyway); ``stable`` = the ConfigMap's
+- ``observe``: ``revision`` = :func:`revision_key` of the annotations the compiler sets,
+  ``<version> of <model>`` (``mlops-infra/model-version`` and ``mlops-infra/model``: another registered
+  model with an equal number is another version; the key changes only with a new version, which is a new
+  revision anyway), and every version the status names is such a key (:func:`keyed_fields`: a bare
+  number an earlier runner stored is read as the model of KServe's last rolled-out Revision, and while one
+  is stored that Revision is read on each pass); ``stable`` = the ConfigMap's
   ``stable-version`` (absent: nothing rolled out before, a first deployment), except when a new version
   may start and KServe's last rolled-out revision is of another version: then that version, the one
   KServe sends the rest to (:func:`observe_isvc`, "Which version serves the rest"); ``percent`` =
@@ -58,7 +62,8 @@ Contract of :class:`KServeDriver`:
 - Requires RBAC ``get`` and ``patch`` on ``inferenceservices`` and on that ConfigMap
   (``configmaps``, by ``resourceNames``) of its namespace, and ``get`` on ``revisions.serving.knative.dev``
   there (read while the newest revision is not ready, during a rollout the latest ready one, whose
-  series the gates judge, and before a start the last rolled-out one: :meth:`KServeDriver.read_revision`,
+  series the gates judge, and before a start, or while the status names a bare number, the last rolled-out
+  one: :meth:`KServeDriver.read_revision`,
   :func:`canary_candidate`, :func:`rolled_out_candidate`; its
   names are Knative's, so not by ``resourceNames``), nothing else (the compiled CronJob's Role grants
   exactly that; a user running ``mlops-infra rollout`` needs the same). A Revision that cannot be read
@@ -80,6 +85,11 @@ LEGACY_PREFIX = "rollout.mlops-infra.io/"
 """Where an earlier runner kept the status (InferenceService annotations): read, never written."""
 STABLE = "stable-version"
 VERSION = "mlops-infra/model-version"
+MODEL = "mlops-infra/model"
+"""The registered model the InferenceService serves, written by the compiler beside :data:`VERSION`
+(``compile/kubernetes/serving.py`` ``annotations``) and, like it, copied by KServe onto every Revision."""
+OF = " of "
+"""Joins a version and its model in a revision key (:func:`revision_key`): ``14 of fraud-model``."""
 FIELD_MANAGER = "mlops-infra-rollout"
 """The ``fieldManager`` of the driver's patches (Kubernetes "Server-Side Apply", field management)."""
 STATUS_PREFIX = "rollout-"
@@ -96,6 +106,32 @@ ROUTE_READY = "PredictorRouteReady"
 WHY_MAX = 120
 """The reason and message of a not-ready revision are cut to this many characters, so the rollback
 reason that quotes them keeps its step within the 256 characters of a status field."""
+
+
+def revision_key(annotations: dict[str, Any] | None) -> str:
+    """What an InferenceService or a Knative Revision serves, from its annotations: ``<version> of <model>``
+    (:data:`VERSION`, :data:`MODEL`); the version alone without a model annotation (objects made before or
+    outside the compiler); ``""`` without a version.
+
+    Why the model too. A version number names a version only within its registered model: MLflow numbers
+    each registered model's versions from 1 ("Each new model registered to the same model name increments
+    the version number": MLflow "MLflow Model Registry", "Concepts"), so an endpoint switched from
+    ``fraud-model`` v14 to ``fraud-model-gbt`` v14 serves a new version, which the compiler gives its first
+    step (``RegistryView.serves``, closing-41a-1). Keyed by the number alone, the controller took that
+    switch for the finished version and put all traffic on the other model's revision at once (reconcile
+    rule 4: a finished version's traffic back to 100), no step, no bake, no gate. KServe copies both
+    annotations onto the Revision (module docstring), so a Revision's key is that of the InferenceService
+    it was made from."""
+    annotations = annotations or {}
+    version, model = str(annotations.get(VERSION, "")), annotations.get(MODEL)
+    return f"{version}{OF}{model}" if version and model else version
+
+
+def qualified(value: str, model: str | None) -> str:
+    """A stored version (``revision``, ``previous``, ``stable-version``) as a :func:`revision_key`: written
+    by this driver, it is one already; a bare number (a status an earlier runner wrote, which keyed by the
+    number alone) is taken to be of ``model``."""
+    return f"{value}{OF}{model}" if value.isdigit() and model else value
 
 
 def status_config_map(endpoint: str) -> str:
@@ -183,9 +219,9 @@ def canary_candidate(isvc: dict[str, Any], status_map: dict[str, Any] | None) ->
     ready_rev = component.get("latestReadyRevision")
     if ready_rev is None or newest_not_ready(isvc) is not None:
         return None
-    status = RolloutStatus.from_fields(stored_fields(isvc, status_map))
-    version = str(((isvc.get("metadata") or {}).get("annotations") or {}).get(VERSION, ""))
-    return str(ready_rev) if status is not None and status.phase == "progressing" and status.revision == version \
+    key = revision_key((isvc.get("metadata") or {}).get("annotations"))
+    status = RolloutStatus.from_fields(keyed_fields(isvc, status_map))
+    return str(ready_rev) if status is not None and status.phase == "progressing" and status.revision == key \
         else None
 
 
@@ -198,9 +234,11 @@ def rolled_out_candidate(isvc: dict[str, Any], status_map: dict[str, Any] | None
     rolled = component.get("latestRolledoutRevision")
     if not rolled:
         return None
-    status = RolloutStatus.from_fields(stored_fields(isvc, status_map))
-    version = str(((isvc.get("metadata") or {}).get("annotations") or {}).get(VERSION, ""))
-    return None if status is not None and status.revision == version else str(rolled)
+    key = revision_key((isvc.get("metadata") or {}).get("annotations"))
+    stored = stored_fields(isvc, status_map)
+    status = RolloutStatus.from_fields(stored)
+    legacy = OF in key and any(stored.get(k, "").isdigit() for k in (*BARE_KEYS, STABLE))
+    return None if status is not None and status.revision == key and not legacy else str(rolled)
 
 
 def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
@@ -261,9 +299,9 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     annotations = meta.get("annotations") or {}
     predictor = ((isvc.get("spec") or {}).get("predictor")) or {}
     percent = predictor.get("canaryTrafficPercent")
-    stored = stored_fields(isvc, status_map)
+    version = revision_key(annotations)
+    stored = keyed_fields(isvc, status_map, rolled_out)
     status = RolloutStatus.from_fields(stored)
-    version = str(annotations.get(VERSION, ""))
     created = newest_not_ready(isvc)
     map_version = str(((status_map or {}).get("metadata") or {}).get("resourceVersion", ""))
     not_ready, detail, canary, stale = None, "", None, False
@@ -271,8 +309,8 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
         not_ready, detail = _judged(isvc, created, version, knative_revision)
     elif isinstance(knative_revision, dict):
         rev_meta = knative_revision.get("metadata") or {}
-        made_for = (rev_meta.get("annotations") or {}).get(VERSION)
-        if str(made_for) == version and rev_meta.get("name"):
+        made_for = _version_of(knative_revision)
+        if made_for == version and rev_meta.get("name"):
             canary = str(rev_meta["name"])
         else:
             stale = True
@@ -295,11 +333,11 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
 
 
 def _version_of(revision: dict[str, Any] | str | None) -> str | None:
-    """The ``mlops-infra/model-version`` of a Knative Revision as read; None: not read, or not annotated."""
+    """The :func:`revision_key` of a Knative Revision as read; None: not read, or no ``mlops-infra/model-version``."""
     if not isinstance(revision, dict):
         return None
-    made_for = ((revision.get("metadata") or {}).get("annotations") or {}).get(VERSION)
-    return None if made_for is None else str(made_for)
+    annotations = (revision.get("metadata") or {}).get("annotations") or {}
+    return None if annotations.get(VERSION) is None else revision_key(annotations)
 
 
 def _joined(first: str, second: str) -> str:
@@ -358,8 +396,8 @@ def _judged(isvc: dict[str, Any], created: str, version: str,
         return None, (f"revision {created} is not ready yet; {knative_revision}, so which version it is of "
                       "cannot be told: not judging it")
     rev_meta = knative_revision.get("metadata") or {}
-    made_for = (rev_meta.get("annotations") or {}).get(VERSION)
-    if made_for is None or str(made_for) != version:
+    made_for = _version_of(knative_revision)
+    if made_for is None or made_for != version:
         return None, (f"KServe has not made version {version}'s revision yet (its newest revision, {created}, "
                       f"is of version {made_for if made_for is not None else 'unknown'})")
     return (not_ready_of(isvc, created, _epoch(rev_meta.get("creationTimestamp"))),
@@ -415,6 +453,29 @@ def _epoch(stamp: Any) -> float | None:
     except ValueError:
         return None
     return moment.timestamp() if moment.tzinfo is not None else None
+
+
+BARE_KEYS = ("revision", "previous")
+"""The status fields that name a version (with :data:`STABLE`): :func:`revision_key` s since the model is in the key."""
+
+
+def keyed_fields(isvc: dict[str, Any], status_map: dict[str, Any] | None,
+                 rolled_out: dict[str, Any] | str | None = None) -> dict[str, str]:
+    """:func:`stored_fields` with every version they name as a :func:`revision_key` (:func:`qualified`). A bare
+    number (written by an earlier runner) is taken to be of the model of KServe's last rolled-out Revision
+    (``rolled_out``, read by :func:`rolled_out_candidate` while any stored version is bare) when that Revision
+    is of that number, else of the InferenceService's model (:data:`MODEL`): so an upgrade applied with a
+    switch to another model of the served number (the stored ``14`` is the old model's, which the rolled-out
+    Revision names) is still a new version, and an unchanged endpoint's status reads as before."""
+    fields = stored_fields(isvc, status_map)
+    model = (((isvc.get("metadata") or {}).get("annotations")) or {}).get(MODEL)
+    rolled = ((rolled_out.get("metadata") or {}).get("annotations") or {}) if isinstance(rolled_out, dict) else {}
+    for key in (*BARE_KEYS, STABLE):
+        value = fields.get(key)
+        if value:
+            same = rolled.get(MODEL) and str(rolled.get(VERSION)) == value
+            fields[key] = qualified(value, str(rolled[MODEL]) if same else model)
+    return fields
 
 
 def stored_fields(isvc: dict[str, Any], status_map: dict[str, Any] | None) -> dict[str, str]:
