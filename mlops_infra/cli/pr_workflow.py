@@ -280,46 +280,66 @@ class Removed:
     file_deleted: bool
 
 
-def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts]) -> list[Removed]:
+def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
+                 base_files: set[str]) -> list[Removed]:
     """The systems and environments of the base commit (``base``: its system files the pull request
-    deletes or changes) that no system file of the head (``head``: all of them) has any more.
+    deletes or changes; ``base_files``: all of them) that the head (``head``: all its system files)
+    no longer has.
 
-    A (``metadata.name``, environment) that reappears in any head file is not gone (a moved or
-    renamed file keeps its stack ``<name>/<env>``); a head file that cannot be read is not taken to
-    remove anything (its plan reports why). Removing the files destroys nothing: resources are
-    deleted by ``pulumi destroy`` ("Deletes all the resources in the selected stack",
-    https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/) or by an ``up`` whose program no
-    longer registers them, and after the merge no file names that stack any more."""
-    kept = {(fact.name, env) for fact in head.values() if fact.name for env in fact.envs}
+    A deleted file whose ``metadata.name`` a new file of the head has is moved there (each new file
+    is the move of one deleted file; a move keeps its stacks ``<name>/<env>``), and its environments
+    the new file lacks are removed. A kept file loses the environments neither it nor a new file
+    of that name (not the move of another) has. A deleted file whose name only an older file has
+    (a copy sharing its name) is removed. A head file that cannot be read is not taken to remove
+    anything (its plan reports why).
+
+    Removing the files destroys nothing: resources are deleted by ``pulumi destroy`` ("Deletes all
+    the resources in the selected stack", https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/)
+    or by an ``up`` whose program no longer registers them, and after the merge no file names that
+    stack any more."""
+    new = {file: fact for file, fact in head.items() if file not in base_files}
+    moved_to: dict[str, str] = {}
+    for file, fact in sorted(base.items()):
+        if file not in head and fact.name is not None:
+            target = next((n for n, f in sorted(new.items()) if f.name == fact.name and n not in moved_to.values()),
+                          None)
+            if target is not None:
+                moved_to[file] = target
+    spare = [f for n, f in new.items() if n not in moved_to.values()]
     removed = []
     for file, fact in sorted(base.items()):
-        now = head.get(file)
+        now = head.get(moved_to.get(file, file))
         if now is not None and (now.name is None or now.envs == ("?",)):
             continue
         if fact.name is None:
-            if now is None:
+            if file not in head:
                 removed.append(Removed(file, None, (), True))
             continue
-        envs = tuple(env for env in fact.envs if env != "?" and (fact.name, env) not in kept)
-        if envs or (now is None and fact.envs == ("?",) and all(name != fact.name for name, _ in kept)):
-            removed.append(Removed(file, fact.name, envs, now is None))
+        covered = {env for f in [*([now] if now else []), *spare] if f.name == fact.name for env in f.envs}
+        envs = tuple(env for env in fact.envs if env != "?" and env not in covered)
+        if envs or (now is None and fact.envs == ("?",)):
+            removed.append(Removed(file, fact.name, envs, file not in head))
     return removed
 
 
-def base_facts(root: Path, base: str, changed: list[str], head: set[str]) -> dict[str, SystemFacts]:
+def base_facts(root: Path, base: str, changed: list[str],
+               head: set[str]) -> tuple[dict[str, SystemFacts], set[str]]:
     """:class:`SystemFacts` of the system files of the commit the pull request forks from (``git
-    merge-base``, as ``git diff base...HEAD`` compares) that it deletes, moves or changes."""
+    merge-base``, as ``git diff base...HEAD`` compares) that it deletes, moves or changes, and the
+    names of all of that commit's system files."""
     from mlops_infra.spec.loader import decode_source
 
     fork = subprocess.run(["git", "merge-base", base, "HEAD"], cwd=root, check=True, capture_output=True,
                           text=True).stdout.strip()
     facts = {}
-    for file in git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root):
-        if file.endswith(SYSTEM_FILE) and (file not in head or file in changed):
+    files = {file for file in git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root)
+             if file.endswith(SYSTEM_FILE)}
+    for file in sorted(files):
+        if file not in head or file in changed:
             raw = subprocess.run(["git", "cat-file", "blob", f"{fork}:{file}"], cwd=root, check=True,
                                  capture_output=True).stdout
             facts[file] = read_facts(decode_source(raw, file)[0], file)
-    return facts
+    return facts, files
 
 
 def git_lines(*args: str, cwd: Path) -> list[str]:
@@ -747,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
         targets = find_targets(changed, systems, root)
         clashes = find_clashes(facts, {t.file for t in targets})
         targets = unclashed(targets, clashes)
-        removed = find_removed(base_facts(root, args.base, changed, set(facts)), facts)
+        base, base_files = base_facts(root, args.base, changed, set(facts))
+        removed = find_removed(base, facts, base_files)
         notices = {"clashes": [asdict(c) for c in clashes], "removed": [asdict(r) for r in removed]}
         (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
         (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")

@@ -245,3 +245,22 @@ def test_an_only_deletion_is_never_no_longer_changes():
     notices = {"removed": [{"file": "a/mlsystem.yaml", "name": "a", "envs": ["dev"], "file_deleted": True}]}
     body = pr_workflow.comment_body([], RUN, SHA, notices=notices)
     assert "**System removed:** `a/mlsystem.yaml` (`a`)" in body and "no longer changes" not in body
+
+
+def test_a_deleted_copy_is_removed_and_a_move_covers_only_the_file_it_moves():
+    """The audit's pr1 (teams/churn-copy, named like teams/churn, deleted) and pr3 (teams/churn-copy
+    moved to teams/churn-renamed, prod cut from teams/churn)."""
+    facts = pr_workflow.SystemFacts
+    both = ("dev", "prod")
+    base = {"teams/churn/mlsystem.yaml": facts("churn-quickstart", 8, both),
+            "teams/churn-copy/mlsystem.yaml": facts("churn-quickstart", 8, both)}
+    head = {"teams/churn/mlsystem.yaml": facts("churn-quickstart", 8, both)}
+    assert pr_workflow.find_removed(base, head, set(base)) == [
+        pr_workflow.Removed("teams/churn-copy/mlsystem.yaml", "churn-quickstart", both, True)]
+    head = {"teams/churn/mlsystem.yaml": facts("churn-quickstart", 8, ("dev",)),
+            "teams/churn-renamed/mlsystem.yaml": facts("churn-quickstart", 8, both)}
+    assert pr_workflow.find_removed(base, head, set(base)) == [
+        pr_workflow.Removed("teams/churn/mlsystem.yaml", "churn-quickstart", ("prod",), False)]
+    unreadable = {"teams/churn/mlsystem.yaml": facts(None, 0, ("?",))}  # a broken edit removes nothing
+    assert pr_workflow.find_removed({"teams/churn/mlsystem.yaml": base["teams/churn/mlsystem.yaml"]}, unreadable,
+                                    set(base)) == []
