@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mlops_infra.spec.base import Accelerator, Name, Range, SpecModel, empty_list
 from mlops_infra.spec.limits import INT32_MAX, MAX_UTILIZATION_PERCENT
@@ -57,15 +57,36 @@ the alarms of ``rollback_on`` (``compile/aws/serving.py``, every strategy but ``
 the mlops-infra controller drives and whose alarms it reads itself, review finding B9)."""
 
 
+STEP_PERCENT_MIN, STEP_PERCENT_MAX = 1, 100
+"""A rollout step is a percent: of traffic for canary, of capacity for rolling's batch."""
+
+_STEPS_SCHEMA = {
+    "allOf": [
+        {"if": {"properties": {"strategy": {"const": "canary"}}, "required": ["strategy"]},
+         "then": {"required": ["steps"], "properties": {"steps": {"minItems": 1}}}},
+        {"if": {"properties": {"strategy": {"enum": ["blue_green", "all_at_once"]}}, "required": ["strategy"]},
+         "then": {"properties": {"steps": {"maxItems": 0}}}},
+    ],
+}
+"""What the schema can say of :meth:`Rollout._steps` and ``_canary_has_steps`` (JSON Schema 2020-12 Core
+``if``/``then``/``allOf``; yaml-language-server applies them, draft-07 and later): a canary has at
+least one step, blue_green and all_at_once none. Order and the final 100 are left to ``validate``."""
+
+
 class Rollout(SpecModel):
     """How a new model version reaches traffic."""
+
+    model_config = ConfigDict(json_schema_extra=_STEPS_SCHEMA)
 
     strategy: Literal["canary", "blue_green", "rolling", "all_at_once"] = Field(
         description="canary (traffic steps), blue_green (full copy, then switch), rolling (batches) or all_at_once."
     )
     steps: list[int] = Field(
         default_factory=empty_list,
-        description="Canary: percent of traffic on the new version at each step, strictly increasing, ending at 100.",
+        description="Canary: percent of traffic on the new version at each step (1-100), strictly increasing, ending "
+                    "at 100. Rolling: the first is the batch size, a percent of capacity (1-100; SageMaker takes "
+                    "5-50).",
+        json_schema_extra={"items": {"type": "integer", "minimum": STEP_PERCENT_MIN, "maximum": STEP_PERCENT_MAX}},
     )
     bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
     rollback_on: list[Name] = Field(default_factory=empty_list, description="Alerts that roll the rollout back.")
@@ -117,7 +138,10 @@ class Rollout(SpecModel):
             return steps  # the strategy itself is invalid and reported
         if strategy == "canary":
             _check_canary_steps(steps)
-        elif steps and strategy != "rolling":
+        elif strategy == "rolling":
+            _check_percentages(steps, "rolling steps (the first is the batch size, a percent of capacity)",
+                               "for example steps: [25]")
+        elif steps:
             raise ValueError(f"steps apply to canary and rolling rollouts, not {strategy}; remove steps")
         return steps
 
@@ -128,11 +152,17 @@ class Rollout(SpecModel):
         return self
 
 
+def _check_percentages(steps: list[int], what: str, example: str) -> None:
+    """Every step is a percent, :data:`STEP_PERCENT_MIN`..:data:`STEP_PERCENT_MAX` (docs/spec.md "each 1..100")."""
+    bad = [s for s in steps if not STEP_PERCENT_MIN <= s <= STEP_PERCENT_MAX]
+    if bad:
+        raise ValueError(f"{what} must be percentages from {STEP_PERCENT_MIN} to {STEP_PERCENT_MAX}; {bad[0]} is not; "
+                         f"{example}")
+
+
 def _check_canary_steps(steps: list[int]) -> None:
     """Canary steps are percentages 1..100, strictly increasing, ending at 100."""
-    bad = [s for s in steps if not 1 <= s <= 100]
-    if bad:
-        raise ValueError(f"canary steps must be percentages from 1 to 100; {bad[0]} is not")
+    _check_percentages(steps, "canary steps", "for example steps: [5, 25, 100]")
     for before, after in pairwise(steps):
         if after <= before:
             raise ValueError(f"canary steps must increase strictly; {after} follows {before}")

@@ -242,3 +242,32 @@ def test_slack_channel_pattern_means_the_same_in_ecma_262() -> None:
     run = subprocess.run([node, "-e", script], input=json.dumps([pattern, list(SLACK_CHANNELS)]),
                          capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(run.stdout) == [[valid, valid] for valid in SLACK_CHANNELS.values()]
+
+
+ROLLOUTS = {
+    "canary-0": ({"strategy": "canary", "steps": [0, 100]}, False),
+    "canary-101": ({"strategy": "canary", "steps": [10, 101]}, False),
+    "canary-empty": ({"strategy": "canary", "steps": []}, False),
+    "canary-no-steps": ({"strategy": "canary"}, False),
+    "canary-ok": ({"strategy": "canary", "steps": [1, 10, 100]}, True),
+    "rolling-out-of-range": ({"strategy": "rolling", "steps": [-5, 1000]}, False),
+    "rolling-0": ({"strategy": "rolling", "steps": [0]}, False),
+    "rolling-ok": ({"strategy": "rolling", "steps": [25]}, True),
+    "rolling-no-steps": ({"strategy": "rolling"}, True),
+    "blue-green-steps": ({"strategy": "blue_green", "steps": [50]}, False),
+    "all-at-once-steps": ({"strategy": "all_at_once", "steps": [100]}, False),
+    "all-at-once-empty": ({"strategy": "all_at_once", "steps": []}, True),
+}
+"""Rollouts -> whether they are valid (audit schemas-6: the schema published unbounded integer steps, and
+validate took any rolling steps)."""
+
+
+@pytest.mark.parametrize("name", list(ROLLOUTS))
+def test_rollout_steps_agree(validator, name: str) -> None:
+    rollout, valid = ROLLOUTS[name]
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+                "models": [{"name": "m", "framework": "sklearn"}],
+                "endpoints": [{"name": "e", "model": {"name": "m", "version": 1}, "instance_type": "ml.m5.xlarge",
+                               "replicas": {"min": 1, "max": 1}, "rollout": rollout}]}
+    assert parse_system(json.dumps(document)).ok is valid, parse_system(json.dumps(document)).diagnostics
+    assert (not list(validator.iter_errors(document))) is valid
