@@ -73,6 +73,7 @@ from mlops_infra.state.pulumi_state import (
     StateError,
     _redact_url,
     _split_stack_name,
+    _uses_project_layout,
     backend_root,
     find_state_file,
     load_state,
@@ -296,6 +297,64 @@ def stranded_warning(project: str, stack: str, stack_dir: Path, environ: Mapping
             f"it is not there yet) and `pulumi stack import --stack {stack} --file state.json`, and remove {left}")
 
 
+IGNORE_LEGACY_ERROR = "PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR"
+"""Lifts Pulumi's refusal of a legacy DIY layout (pulumi/pulumi ``sdk/go/common/env/env.go``
+``DIYBackendIgnoreDeprecationError``; true when ``1`` or ``true`` in any case, ``util/env/env.go``
+``BoolValue.Value``)."""
+
+
+def legacy_layout_warning(stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None, *,
+                          s3_client: Any = None) -> str | None:
+    """What ``pulumi`` says of the backend it would use from ``stack_dir`` when that is a DIY backend in the
+    legacy (non-project) layout, else None (audit stateformats-8). Since pulumi/pulumi 480b346566 (#24216, first
+    in v3.257.0: "The deprecation warning is now an error"), ``pkg/backend/diy/backend.go`` ``New`` refuses such
+    a backend (``meta.yaml`` version 0, or none beside a legacy stack file: ``meta.go`` ``ensurePulumiMeta``)
+    for every command unless :data:`IGNORE_LEGACY_ERROR` is true; every CLI mlops-infra supports is newer, so
+    ``pulumi up`` would stop there. ``pulumi state upgrade`` opens the backend like every other command
+    (``pkg/cmd/pulumi/state/state_upgrade.go``: ``cmdBackend.CurrentBackend``), so it needs the variable too.
+    ``plan`` warns; ``apply`` refuses before the confirmation (:func:`refuse_legacy_layout`)."""
+    environ = os.environ if environ is None else environ
+    if (environ.get(IGNORE_LEGACY_ERROR) or "").lower() in ("1", "true"):
+        return None
+    backend = choose_backend(Path(stack_dir), environ)
+    where = _legacy_stacks(Path(stack_dir), backend, s3_client)
+    if where is None:
+        return None
+    return (f"the backend keeps its stacks in the legacy DIY layout ({where}/{stack.split('/')[-1]}.json, no "
+            f"`.pulumi/meta.yaml` "
+            f"with `version: 1`; backend: {backend.chosen_by}), which Pulumi >= 3.257 refuses for every command: "
+            f"\"Legacy DIY state is deprecated, please upgrade your state to project mode using: 'pulumi state "
+            f"upgrade'\". Upgrade it once, in the stack directory: `{IGNORE_LEGACY_ERROR}=1 pulumi state upgrade` "
+            f"(the upgrade needs the variable to open the backend too; stacks move to .pulumi/stacks/<project>/"
+            f"<stack>), or keep the layout with {IGNORE_LEGACY_ERROR}=1 set for plan, apply and pulumi alike")
+
+
+def refuse_legacy_layout(stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None, *,
+                         done: str = "nothing was applied") -> None:
+    """Raise :class:`StateError` with :func:`legacy_layout_warning`'s text when there is one (``apply``, before
+    its confirmation: ``pulumi up`` would refuse the backend)."""
+    warning = legacy_layout_warning(stack, stack_dir, environ)
+    if warning:
+        raise StateError(str(stack_dir), f"Pulumi refuses the backend's legacy DIY layout; {done}",
+                         warning[0].upper() + warning[1:] + ".")
+
+
+def _legacy_stacks(stack_dir: Path, backend: Backend, s3_client: Any) -> str | None:
+    """The legacy stacks folder of a ``file``/``s3`` backend in the legacy layout (shown), else None."""
+    if backend.kind == "file":
+        root = backend_root(stack_dir, backend.url or None)
+        return None if _uses_project_layout(root) else _home_relative(root / STACKS_PREFIX)
+    if backend.kind == "s3":
+        bucket, prefix, _ = parse_s3_url(backend.url)
+        base = f"{prefix}/" if prefix else ""
+        where = _redact_url(f"s3://{bucket}/{base}")
+        project_layout = _S3_PROJECT_LAYOUT.get(backend.url)  # as the prior state was read: no second client
+        if project_layout is None:
+            project_layout = _s3_project_layout(s3_client or s3_client_for(backend.url), bucket, base, where)
+        return None if project_layout else f"{where}{STACKS_PREFIX}"
+    return None
+
+
 def read_stack_state(project: str, stack: str, stack_dir: Path, environ: Mapping[str, str] | None = None,
                      *, opener: Callable[..., Any] | None = None, s3_client: Any = None) -> LocatedState:
     """The prior state of ``project``/``stack`` from the backend ``pulumi`` would use (module contract).
@@ -382,12 +441,7 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
     client = client or s3_client_for(backend.url)
     base = f"{prefix}/" if prefix else ""
     where = _redact_url(f"s3://{bucket}/{base}")  # the prefix (as written, percent-encoded) may hold anything
-    meta = _s3_get(client, bucket, base + META_KEY, where)
-    if meta is not None:
-        version = _meta_version(meta, where + META_KEY)
-        project_layout = version == 1
-    else:
-        project_layout = not _s3_has_legacy_stacks(client, bucket, base + STACKS_PREFIX + "/", where)
+    project_layout = _S3_PROJECT_LAYOUT[backend.url] = _s3_project_layout(client, bucket, base, where)
     stem = f"{base}{STACKS_PREFIX}/{project}/{stack}" if project_layout else f"{base}{STACKS_PREFIX}/{stack}"
     candidates = [(_s3_head(client, bucket, stem + suffix, where), rank, stem + suffix)
                   for rank, suffix in enumerate(STACK_FILE_SUFFIXES)]
@@ -401,6 +455,19 @@ def _read_s3_backend(project: str, stack: str, backend: Backend, client: Any) ->
         return _empty(project, stack, f"no stack file for {project}/{stack} in {where}")
     source = _redact_url(f"s3://{bucket}/{key}")
     return parse_state(data, source)
+
+
+_S3_PROJECT_LAYOUT: dict[str, bool] = {}
+"""The layout each ``s3://`` backend URL had when this process read a state from it."""
+
+
+def _s3_project_layout(client: Any, bucket: str, base: str, where: str) -> bool:
+    """Whether ``pulumi`` reads the bucket in project mode (``meta.yaml`` version 1; without one, no legacy
+    stack file), as :func:`mlops_infra.state.pulumi_state.find_state_file` decides for a directory."""
+    meta = _s3_get(client, bucket, base + META_KEY, where)
+    if meta is not None:
+        return _meta_version(meta, where + META_KEY) == 1
+    return not _s3_has_legacy_stacks(client, bucket, base + STACKS_PREFIX + "/", where)
 
 
 def _s3_error(where: str, error: BaseException) -> StateError:
@@ -601,6 +668,8 @@ def _project_backend_url(stack_dir: Path) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as err:
         raise StateError(str(path), "cannot read the Pulumi project file", str(err)[:300]) from None
+    if text in _PROJECT_URLS:  # plan and apply choose the backend several times (state, lock, stranded, layout)
+        return _PROJECT_URLS[text]
     import yaml  # only when there is a project file (the parser takes a few milliseconds to import)
 
     try:
@@ -609,7 +678,12 @@ def _project_backend_url(stack_dir: Path) -> str | None:
         raise StateError(str(path), "cannot read the Pulumi project file", str(err)[:300]) from None
     backend = project.get("backend") if isinstance(project, dict) else None
     url = backend.get("url") if isinstance(backend, dict) else None
-    return url if isinstance(url, str) and url else None
+    _PROJECT_URLS[text] = url if isinstance(url, str) and url else None
+    return _PROJECT_URLS[text]
+
+
+_PROJECT_URLS: dict[str, str | None] = {}
+"""``backend.url`` of each ``Pulumi.yaml`` text parsed (a few milliseconds of YAML each time otherwise)."""
 
 
 def _read_json_file(path: Path, what: str, fix: str, *, objects_only: bool = False) -> dict[str, Any]:

@@ -161,6 +161,9 @@ def apply(
     apply_through(graph, Path(directory))  # ctxmatch: apply's cluster reads go where `pulumi up` goes
     engine.check_not_stranded(engine.StackOptions(Path(directory), env, project=desired.system.metadata.name),
                               done="nothing was applied")  # closing-37b-5: the stack directory's state is elsewhere
+    from mlops_infra.state.backends import refuse_legacy_layout
+
+    refuse_legacy_layout(env, Path(directory))  # stateformats-8: `pulumi up` would refuse a legacy DIY layout
     from mlops_infra.program.expected_graph import stack_config_digest
 
     # closing-37b-3: the provider settings the program copies from stack config, read with the plan (pinned)

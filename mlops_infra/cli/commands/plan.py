@@ -130,11 +130,12 @@ def plan(
 
     # concurrency-4: the stack's lock says the state is another update's intermediate one (not with --state)
     locked = [w for w in [lock_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None else []
-    from mlops_infra.state.backends import stranded_warning
+    from mlops_infra.state.backends import legacy_layout_warning, stranded_warning
 
-    # closing-37b-5: the state an earlier apply kept in the stack directory is not the backend's
-    locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None \
-        else []
+    # closing-37b-5: the state an earlier apply kept in the stack directory is not the backend's;
+    # stateformats-8: a legacy DIY layout, which every supported `pulumi` refuses
+    locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env)),
+                           legacy_layout_warning(env, target.stack_dir(env))] if w] if state is None else []
     env_target = kube_target(system.environments[env].target, target.stack_dir(env), env)
     live, drift, warnings = (refresh_live(env_target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
