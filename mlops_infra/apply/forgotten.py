@@ -16,7 +16,7 @@ Contract:
   every ``retained`` delete of an ``aws:sagemaker/model:Model`` or
   ``aws:sagemaker/endpointConfiguration:EndpointConfiguration`` whose state has ``retainOnDelete`` (not one
   with ``pendingReplacement``, which an earlier delete-before-replace already deleted: the plan marks its
-  state-only removal ``retained`` too), with its SageMaker name (the state's
+  state-only removal ``retained`` too, nor one read with ``Resource.get``, ``external``, which is not Pulumi's), with its SageMaker name (the state's
   ``name`` output, else its id) and the names of the endpoints of the same ML item in the prior state
   (the ``aws:sagemaker/endpoint:Endpoint`` resources under the same component).
 - :func:`delete_forgotten` runs only after a successful ``pulumi up``. It deletes each object no
@@ -80,7 +80,7 @@ def forgotten_objects(plan: Plan, prior: PriorState) -> tuple[ForgottenObject, .
         kind = KINDS.get(change.type)
         state = prior.resources.get(change.urn)
         if not (change.retained and kind and state is not None and state.retain_on_delete
-                and not state.pending_replacement):  # already gone: only dropped from the state
+                and not state.pending_replacement and not state.external):  # gone, or not Pulumi's: dropped
             continue
         name = state.output("name") or state.id
         if name:

@@ -76,6 +76,9 @@ REASON_CODES: dict[str, str] = {
                "inputs, asking no provider (so it deletes first only by its deleteBeforeReplace option)",
     "pending-delete": "an old copy the state marks delete: true (a create-before-replace could not delete it): Pulumi "
                       "deletes it on the next update whatever the spec says; counted as destroyed",
+    "read-resource": "the state holds it as read with Resource.get (external, not managed by Pulumi): no longer "
+                     "desired, a delete that only drops it from the state (retained: not counted as destroyed); "
+                     "desired, a replace: Pulumi creates one it manages in its place and deletes nothing",
     "deleted-with-replaced": "the resource it is deleted with (Pulumi's deletedWith) is replaced, so it is replaced "
                              "too (an endpoint's autoscaling, which AWS deregisters with the endpoint)",
     "deregister-first": "AWS needs it removed before the endpoint update and added back after (see sequences)",
@@ -169,7 +172,8 @@ class ResourceChange:
     destroyed (:attr:`destroys`). In JSON, ``"retainOnDelete": true``, written only when set. It also marks the
     delete of a resource whose state has ``pendingReplacement`` (reason ``pending-replacement``): already gone from
     the cloud, the engine only removes it from the state (``pkg/resource/deploy/step_generator.go``
-    ``NewRemovePendingReplaceStep``).
+    ``NewRemovePendingReplaceStep``), and of a resource read with ``Resource.get`` (``external``; reason
+    ``read-resource``): the engine's delete of it is a discard (``step.go`` ``DeleteStep.Op``: ``OpReadDiscard``).
     ``not_ready`` marks a resource a refreshed plan read live and found not ready
     (``plan/readiness.py``), whatever its action: a ``no-op`` with reason ``not-ready``, a failed Job
     replaced, or a change planned anyway (its reason then says so too). In JSON, ``"notReady": true``,
@@ -708,8 +712,9 @@ def plan_json_schema() -> dict[str, Any]:
         "blocked": _t(["string", "null"], "Why the change cannot be applied as planned, and how to unblock."),
         "changes": {"type": "array", "items": attribute, "description": "Property changes, sorted by path."},
         "retainOnDelete": {"const": True, "description": "Only on a delete Pulumi only drops from the state, "
-                           "deleting nothing: of a resource kept in the cloud (Pulumi's retainOnDelete) or already "
-                           "gone (pendingReplacement); not counted in summary.destroy."},
+                           "deleting nothing: of a resource kept in the cloud (Pulumi's retainOnDelete), already "
+                           "gone (pendingReplacement) or read, not managed (external); not counted in "
+                           "summary.destroy."},
         "notReady": {"const": True, "description": "Only in a refreshed plan, on a resource read live that is not "
                      "ready (whatever its action); counted in summary.notReady."},
         "importId": {"type": "string", "minLength": 1, "description": "Only on a create or replace whose new "

@@ -52,6 +52,11 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   URN's own change (before it in ``Plan.changes``), as the engine's ``GenerateDeletes`` deletes each on the next
   ``up`` whatever the program says; counted in ``Plan.counts``' destroys (one with ``retainOnDelete`` only, which the
   engine only drops from the state, is left out).
+- A resource whose state has ``external`` (read with ``Resource.get``, :attr:`StateResource.external`) is, when no
+  longer desired, a ``retained`` DELETE, reason ``read-resource`` (the engine's delete of it only drops it from the
+  state: ``step.go`` ``DeleteStep.Op`` ``OpReadDiscard``), blocked when protected (``DeleteStep.Apply`` checks
+  ``protect`` first); when desired, a REPLACE with that reason that deletes nothing (the engine creates a managed
+  one in its place: step_generator.go "Case 2: wasExternal").
 - Components (``custom=False``) are planned like other resources (their inputs are ML facts) and
   are excluded from ``Plan.counts``.
 - An explicit provider is planned with the inputs ``pulumi up`` registers: the stack config's provider
@@ -484,7 +489,7 @@ class _Planner:
         if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
-            if not state.init_errors and not state.pending_replacement and not state.taint and (
+            if not state.init_errors and not state.pending_replacement and not state.taint and not state.external and (
                     not self._failed_endpoint(res)) and (not res.custom or not provider or (
                     state.provider == provider and self.actions.get(provider) is not Action.REPLACE)) and (
                     res.options.deleted_with is None or self.actions.get(res.options.deleted_with) is not Action.REPLACE):
@@ -513,17 +518,19 @@ class _Planner:
             action, reason = _unfinished(res, state, action, reason, init_errors.endpoint_status(self.live, res.urn))
         if state.taint:  # stateformats-2: `pulumi state taint`: replaced before any diff (isTargetedReplace)
             action, reason = Action.REPLACE, _tainted(res, action, reason)
+        if state.external:  # stateformats-7: read with Resource.get; the engine creates one it manages instead
+            action, reason = Action.REPLACE, _taken_over(res)
         if state.pending_replacement:  # stateformats-1: deleted by a delete-before-replace, not created again
             action, reason = Action.REPLACE, _recreated(res, action, reason)
         if action is Action.UPDATE and not rule.known and reason.code != init_errors.CODE:
             self.unknown_types.add(res.type)
         blocked = None
-        delete_first = action is Action.REPLACE and not state.pending_replacement and self._delete_first(
+        delete_first = action is Action.REPLACE and not (state.pending_replacement or state.external) and self._delete_first(
             res, rule, reason, attrs, targeted=state.taint)
         if action is Action.REPLACE and (state.protect or res.options.protect):
             blocked = _unprotect_hint(res.urn, "replace", rule.loses)
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
-        elif action is Action.REPLACE and rule.loses and not state.pending_replacement:  # already gone
+        elif action is Action.REPLACE and rule.loses and not (state.pending_replacement or state.external):  # kept
             self._warn_loss(res.name, "replaced", rule.loses)
         elif res.role in retention.ROLES and (blocked := self._retention(res, state, action)):
             reason = Reason(reason.code, f"{reason.message}; it shortens a protected store's retention, so the "
@@ -739,6 +746,9 @@ class _Planner:
             if state.protect:
                 blocked = _unprotect_hint(urn, "delete", loses)
                 reason = Reason("protected", f"{name} is no longer desired, but it is protected: the delete is blocked")
+            elif state.external:  # pulumi step.go DeleteStep.Op: OpReadDiscard; Apply: "a no-op"
+                reason = Reason(READ_RESOURCE, f"{name} is no longer desired; it was read with Resource.get (external), "
+                                "not managed by Pulumi: it will be dropped from the state, nothing is deleted")
             elif state.retain_on_delete:  # pulumi step.go DeleteStep.Apply: "a "drop on delete" is a no-op"
                 after = _DELETED_AFTER_UP if state.type in _FORGOTTEN_DELETED_BY_APPLY else ""
                 reason = Reason("retained", f"{name} is no longer desired and will be kept in the cloud "
@@ -747,7 +757,7 @@ class _Planner:
                 self._warn_loss(name, "deleted", loses)
             yield ResourceChange(urn=urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
                                  address=self._address_of(urn), custom=state.custom, blocked=blocked,
-                                 retained=state.retain_on_delete and not state.protect)
+                                 retained=(state.retain_on_delete or state.external) and not state.protect)
 
     def pending_deletes(self) -> Iterable[ResourceChange]:
         """A DELETE of each copy the state marks ``delete: true`` (:attr:`PriorState.pending_deletes`), reason
@@ -855,10 +865,23 @@ def _deleted_with(res: DesiredResource, with_: str, target: DesiredResource | No
 _SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 TAINTED = "tainted"
 """The reason of a resource whose state has ``taint`` (:attr:`StateResource.taint`)."""
+READ_RESOURCE = "read-resource"
+"""The reason of a resource whose state has ``external`` (:attr:`StateResource.external`)."""
 PENDING_DELETE = "pending-delete"
 """The reason of the delete of a copy the state marks ``delete: true`` (:attr:`PriorState.pending_deletes`)."""
 PENDING_REPLACEMENT = "pending-replacement"
 """The reason of a resource whose state has ``pendingReplacement`` (:attr:`StateResource.pending_replacement`)."""
+
+
+def _taken_over(res: DesiredResource) -> Reason:
+    """The reason of a desired resource whose state has ``external`` (read with ``Resource.get``): the engine creates
+    a resource it manages in its place and only drops the one read from the state (pulumi/pulumi
+    ``pkg/resource/deploy/step_generator.go``, "Case 2: wasExternal": "we must create a resource to take its place";
+    ``NewCreateReplacementStep`` and ``NewReplaceStep``, whose delete of a read resource is a discard)."""
+    return Reason(READ_RESOURCE, (
+        f"{res.name} must be replaced: the state holds it as read with Resource.get (external), not managed by "
+        "Pulumi, so Pulumi creates one it manages in its place; the one read is only dropped from the state, "
+        "nothing is deleted"))
 
 
 def _tainted(res: DesiredResource, action: Action, reason: Reason) -> Reason:

@@ -35,7 +35,7 @@ class StateResource:
     the dict, not in a loop.
     """
 
-    __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "id", "init_errors", "parent",
+    __slots__ = ("_inputs", "_output_keys", "_outputs", "custom", "dependencies", "external", "id", "init_errors", "parent",
                  "pending_replacement", "protect", "provider", "retain_on_delete", "taint", "type", "urn")
     urn: str
     type: str
@@ -69,22 +69,28 @@ class StateResource:
     update", ``omitempty``; set by ``pulumi state taint``): the engine replaces it before any diff
     (``pkg/resource/deploy/step_generator.go`` ``isTargetedReplace``: "If the resource was marked tainted in the old
     state, we will replace (and implicitly untaint) it"). A version-4 state using it lists the feature ``taint``."""
+    external: bool
+    """Pulumi's ``external`` (``ResourceV3``: "External is set to true when the lifecycle of this resource is not managed
+    by Pulumi", ``omitempty``): read with ``Resource.get``. Its delete only drops it from the state
+    (``pkg/resource/deploy/step.go`` ``DeleteStep.Op``: ``OpReadDiscard``; ``Apply``: "Deleting an External resource
+    is a no-op"); a program that registers its URN as a managed resource makes the engine create one in its place
+    (``step_generator.go``, "Case 2: wasExternal")."""
 
     def __init__(self, urn: str, type: str, custom: bool = True, id: str | None = None,
                  parent: str | None = None, provider: str | None = None, inputs: dict[str, Any] | None = None,
                  outputs: dict[str, Any] | None = None, dependencies: tuple[str, ...] = (),
                  protect: bool = False, retain_on_delete: bool = False, init_errors: tuple[str, ...] = (),
-                 pending_replacement: bool = False, taint: bool = False) -> None:
+                 pending_replacement: bool = False, taint: bool = False, external: bool = False) -> None:
         self._fill(urn, type, custom, id, parent, provider, {} if inputs is None else inputs,
                    {} if outputs is None else outputs, None, dependencies, protect, retain_on_delete, init_errors,
-                   pending_replacement, taint)
+                   pending_replacement, taint, external)
 
     @classmethod
     def packed(cls, urn: str, type: str, custom: bool, id: str | None, parent: str | None,
                provider: str | None, inputs: bytes, outputs: bytes, output_keys: tuple[str, ...] | None,
                dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool = False,
                init_errors: tuple[str, ...] = (), pending_replacement: bool = False,
-               taint: bool = False) -> StateResource:
+               taint: bool = False, external: bool = False) -> StateResource:
         """A resource whose ``inputs`` are the JSON object ``inputs`` (compact bytes, as orjson
         writes it: decoding gives back the same values, types included) and whose ``outputs`` are
         the object ``outputs`` or, with ``output_keys``, the object holding those keys in that
@@ -93,7 +99,7 @@ class StateResource:
         if cls is not StateResource:
             self = cls.__new__(cls)
             self._fill(urn, type, custom, id, parent, provider, inputs, outputs, output_keys, dependencies, protect,
-                       retain_on_delete, init_errors, pending_replacement, taint)
+                       retain_on_delete, init_errors, pending_replacement, taint, external)
             return self
         # One per resource of a state file: made as mlops_infra.frozen says (no setattr call per slot).
         self = new(_StateResourceSlots)
@@ -101,13 +107,15 @@ class StateResource:
         self._inputs, self._outputs, self._output_keys = inputs, outputs, output_keys
         self.dependencies, self.protect, self.retain_on_delete = dependencies, protect, retain_on_delete
         self.init_errors, self.pending_replacement, self.taint = init_errors, pending_replacement, taint
+        self.external = external
         self.__class__ = StateResource
         return self
 
     def _fill(self, urn: str, type: str, custom: bool, id: str | None, parent: str | None, provider: str | None,
               inputs: dict[str, Any] | bytes, outputs: dict[str, Any] | bytes, output_keys: tuple[str, ...] | None,
               dependencies: tuple[str, ...], protect: bool, retain_on_delete: bool,
-              init_errors: tuple[str, ...] = (), pending_replacement: bool = False, taint: bool = False) -> None:
+              init_errors: tuple[str, ...] = (), pending_replacement: bool = False, taint: bool = False,
+              external: bool = False) -> None:
         """Set every slot once (the class is immutable: ``__setattr__`` refuses)."""
         setter = object.__setattr__
         setter(self, "urn", urn)
@@ -125,6 +133,7 @@ class StateResource:
         setter(self, "init_errors", init_errors)
         setter(self, "pending_replacement", pending_replacement)
         setter(self, "taint", taint)
+        setter(self, "external", external)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -170,7 +179,7 @@ class StateResource:
     def _values(self) -> tuple[Any, ...]:
         return (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self.inputs, self.outputs,
                 self.dependencies, self.protect, self.retain_on_delete, self.init_errors, self.pending_replacement,
-                self.taint)
+                self.taint, self.external)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -181,7 +190,7 @@ class StateResource:
 
     def __repr__(self) -> str:
         names = ("urn", "type", "custom", "id", "parent", "provider", "inputs", "outputs", "dependencies", "protect",
-                 "retain_on_delete", "init_errors", "pending_replacement", "taint")
+                 "retain_on_delete", "init_errors", "pending_replacement", "taint", "external")
         return f"StateResource({', '.join(f'{n}={v!r}' for n, v in zip(names, self._values(), strict=True))})"
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -193,7 +202,7 @@ class StateResource:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.urn, self.type, self.custom, self.id, self.parent, self.provider, self._inputs,
                            self._outputs, self._output_keys, self.dependencies, self.protect, self.retain_on_delete,
-                           self.init_errors, self.pending_replacement, self.taint))
+                           self.init_errors, self.pending_replacement, self.taint, self.external))
 
 
 _StateResourceSlots = fillable(StateResource)
@@ -223,6 +232,7 @@ class _StateResourceFields:
     init_errors: tuple[str, ...] = ()
     pending_replacement: bool = False
     taint: bool = False
+    external: bool = False
 
 
 StateResource.__dataclass_fields__ = _StateResourceFields.__dataclass_fields__  # type: ignore[attr-defined]

@@ -33,7 +33,8 @@ Contract:
 - Each resource keeps ``pendingReplacement`` (``ResourceV3.PendingReplacement``, ``omitempty``: a
   delete-before-replace deleted it and has not created it again; :attr:`StateResource.pending_replacement`):
   the planner plans it as a replace that deletes nothing. And ``taint`` (``ResourceV3.Taint``, ``omitempty``;
-  ``pulumi state taint``): the planner plans it as a replace before any diff.
+  ``pulumi state taint``): the planner plans it as a replace before any diff. And ``external``
+  (``ResourceV3.External``, ``omitempty``: read with ``Resource.get``): its delete only drops it from the state.
 - A copy marked ``delete: true`` (left by a create-before-replace whose delete of the old object failed) is not
   the resource of its URN: it is kept in :attr:`PriorState.pending_deletes`, which the next ``up`` deletes.
 - Reading never writes: no caches, no temporary files, no backups.
@@ -812,9 +813,10 @@ class _ResourceReader:
         custom, protect, retain = get("custom", False), get("protect", False), get("retainOnDelete", False)
         parent, provider, deps = get("parent"), get("provider"), get("dependencies")
         inputs, outputs, failed = get("inputs"), get("outputs"), get("initErrors")
-        pending, taint = get("pendingReplacement", False), get("taint", False)
+        pending, taint, external = get("pendingReplacement", False), get("taint", False), get("external", False)
         if not (type(urn) is str and urn and type(rtype) is str and type(custom) is bool and type(protect) is bool
                 and type(retain) is bool and type(pending) is bool and type(taint) is bool
+                and type(external) is bool
                 and (rid is None or type(rid) is str) and (parent is None or type(parent) is str)
                 and (provider is None or type(provider) is str) and (deps is None or type(deps) is list)
                 and (inputs is None or type(inputs) is dict) and (outputs is None or type(outputs) is dict)
@@ -856,13 +858,13 @@ class _ResourceReader:
                 own, keys = _outputs_apart(outputs or {}, inputs, self.output_names, packed_inputs)
                 return StateResource.packed(urn, rtype, custom, rid or None, parent, provider or None,
                                             packed_inputs, _packed_json(own), keys, dependencies, protect, retain,
-                                            init_errors, pending, taint)
+                                            init_errors, pending, taint, external)
             except TypeError:  # orjson.JSONEncodeError: not what orjson read; kept as objects
                 pass
         return StateResource(urn=urn, type=rtype, custom=custom, id=rid or None, parent=parent,
                              provider=provider or None, inputs=inputs, outputs=_share_inputs(outputs or {}, inputs),
                              dependencies=dependencies, protect=protect, retain_on_delete=retain,
-                             init_errors=init_errors, pending_replacement=pending, taint=taint)
+                             init_errors=init_errors, pending_replacement=pending, taint=taint, external=external)
 
     def _provider(self, provider: str) -> str:
         urn = split_provider_reference(provider)[0]
@@ -921,6 +923,7 @@ def _parse_resource(entry: Any, index: int, source: str) -> StateResource:
         init_errors=tuple(init_errors),
         pending_replacement=bool(_optional(entry, "pendingReplacement", bool, source, where)),
         taint=bool(_optional(entry, "taint", bool, source, where)),
+        external=bool(_optional(entry, "external", bool, source, where)),
     )
 
 

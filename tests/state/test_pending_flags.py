@@ -17,6 +17,10 @@
 - version-4 ``features``: Pulumi refuses a state using a feature it does not implement
   (``pkg/resource/stack/checkpoint.go`` ``validateSupportedFeatures``); so does mlops-infra, for those it does not
   read (stateformats-5).
+- ``external`` (``core.go``: "the lifecycle of this resource is not managed by Pulumi"; read with ``Resource.get``):
+  its delete is a discard (``step.go`` ``DeleteStep.Op``: ``OpReadDiscard``), so one no longer desired is dropped
+  from the state, not destroyed (stateformats-7); registered as a managed resource, the engine creates one in its
+  place (``step_generator.go``, "Case 2: wasExternal").
 
 The states are the fraud-detection reference's as ``pulumi up`` leaves them (``tests/support/applied_state.py``),
 with one field of one resource edited, read by the state reader both ways (streamed and whole).
@@ -314,3 +318,56 @@ def test_plan_refuses_it_cleanly(tmp_path: Path) -> None:
     result = run_cli("plan", str(REFERENCE), "--env", "prod", "--state", str(state))
     assert result.code == 1 and "Traceback" not in result.output
     assert "the state uses Pulumi features mlops-infra does not read" in result.output and "views" in result.output
+
+
+# -- stateformats-7: resources read with Resource.get --------------------------------------------------------------
+
+
+def _with_read_role(checkpoint: dict[str, Any], **fields: Any) -> tuple[dict[str, Any], str]:
+    """``checkpoint`` plus an IAM role read with ``Resource.get`` by an earlier program (no longer desired)."""
+    state = json.loads(json.dumps(checkpoint))
+    stack = next(r for r in resources(state) if r["type"] == "pulumi:pulumi:Stack")
+    urn = stack["urn"].split("::pulumi:pulumi:Stack::")[0] + "::aws:iam/role:Role::shared-role"
+    resources(state).append({"urn": urn, "type": "aws:iam/role:Role", "custom": True, "id": "shared-role",
+                             "external": True, "parent": stack["urn"], "inputs": {}, "outputs": {"name": "shared-role"},
+                             **fields})
+    return state, urn
+
+
+def test_a_read_resource_no_longer_desired_is_dropped_not_destroyed(graph, applied) -> None:
+    state, urn = _with_read_role(applied)
+    for plan in _plans(graph, state):
+        change = _change(plan, urn)
+        assert change.action is Action.DELETE and change.retained and not change.destroys and not change.blocked
+        assert change.reason.code == "read-resource" and "nothing is deleted" in change.reason.message
+        assert plan.counts.destroy == 0 and plan.to_json()["summary"]["destroy"] == 0
+        text = human.render_text(plan)
+        line = text[text.index("- shared-role ("):].splitlines()[1]
+        assert "it will be dropped from the state, nothing is deleted" in line and "destroyed" not in line
+        assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy." in text
+    protected, urn = _with_read_role(applied, protect=True)  # DeleteStep.Apply refuses a protected one first
+    for plan in _plans(graph, protected):
+        assert _change(plan, urn).blocked and plan.counts.blocked == 1
+
+
+def test_a_desired_resource_held_as_read_is_replaced_deleting_nothing(graph, applied) -> None:
+    urn = _endpoint_urn(applied)
+    for plan in _plans(graph, _flagged(applied, external=True)):
+        change = _change(plan, urn)
+        assert change.action is Action.REPLACE and change.reason.code == "read-resource"
+        assert not change.delete_before_replace and "nothing is deleted" in change.reason.message
+
+
+def test_apply_deletes_no_read_model_after_up(graph, applied) -> None:
+    """A SageMaker model read with Resource.get and no longer desired is no model apply deletes after ``up``."""
+    from mlops_infra.apply.forgotten import forgotten_objects
+
+    model = next(r for r in resources(applied) if r["type"] == "aws:sagemaker/model:Model")
+    orphan = {**json.loads(json.dumps(model)), "urn": model["urn"].rsplit("::", 1)[0] + "::read-model",
+              "id": "read-model", "external": True, "outputs": {**model["outputs"], "name": "read-model"}}
+    state = json.loads(json.dumps(applied))
+    resources(state).append(orphan)
+    prior = parse_state(dumps(state), "state.json")
+    plan = make_plan(graph, prior)
+    assert _change(plan, orphan["urn"]).retained
+    assert forgotten_objects(plan, prior) == ()
