@@ -30,14 +30,16 @@ artifact (:data:`ARTIFACT`, the name ``.github/workflows/plan.yml`` uploads the 
 Each section fits its equal share of the comment whole: its head, failure line and error, plan and
 notes are all counted (:func:`run_plans`).
 
-Contract of :func:`find_targets`: a changed ``mlsystem.yaml`` plans every environment of that system;
-a changed file in a stack directory (a directory with ``Pulumi.yaml`` whose ``Pulumi.<stack>.yaml``
-names ``mlops:systemFile``) plans the system and environment(s) that stack names, and no other
-system; any other changed file plans every environment of the system whose directory holds it (the
-nearest enclosing system directory; a system at the repository root only claims its own file and
-``stacks/``). File names are data: never put in a shell command. A system file deleted by the pull
-request is not planned; it, and an environment removed from a kept file, is a notice in the comment
-(:func:`find_removed`): its files go, its deployed resources stay until destroyed.
+Contract of :func:`find_targets`: the system files are the tracked files :func:`is_system_file` says
+are (a ``*mlsystem.yaml``, or a YAML file of ``kind: MLSystem``); a changed one plans every
+environment of that system; a changed file in a stack directory (a directory with ``Pulumi.yaml``
+whose ``Pulumi.<stack>.yaml`` names ``mlops:systemFile``) plans the system and environment(s) that
+stack names, and no other system; any other changed file plans every environment of the systems
+whose directory holds it (the nearest enclosing directory that holds a system, all of its systems;
+a system at the repository root only claims its own file and ``stacks/``). File names are data:
+never put in a shell command. A system file deleted by the pull request is not planned; it, and an
+environment removed from a kept file, is a notice in the comment (:func:`find_removed`): its files
+go, its deployed resources stay until destroyed.
 """
 
 from __future__ import annotations
@@ -196,8 +198,7 @@ def find_targets(changed: list[str], systems: list[str], root: Path) -> list[Pla
             for env, system in stack.items():
                 add(system, {env})
             continue
-        owner = _owning_system(path, present)
-        if owner:
+        for owner in _owning_systems(path, present):
             add(owner, None)
     targets = []
     for system in sorted(wanted):
@@ -207,17 +208,58 @@ def find_targets(changed: list[str], systems: list[str], root: Path) -> list[Pla
     return targets
 
 
-def _owning_system(path: PurePosixPath, systems: set[str]) -> str | None:
-    best: str | None = None
-    for system in systems:
+def _owning_systems(path: PurePosixPath, systems: set[str]) -> list[str]:
+    """The systems of the nearest directory enclosing ``path`` that holds any: all of them when it
+    holds several (a README beside two system files is about both). A system at the repository root
+    only claims ``stacks/``."""
+    depth, owners = -1, []
+    for system in sorted(systems):
         directory = PurePosixPath(system).parent
         if str(directory) == ".":
-            if path.parts[:1] == ("stacks",):
-                best = best or system
-            continue
-        if directory in path.parents and (best is None or len(system) > len(best)):
-            best = system
-    return best
+            here = 0 if path.parts[:1] == ("stacks",) else -1
+        else:
+            here = len(directory.parts) if directory in path.parents else -1
+        if here >= 0 and here > depth:
+            depth, owners = here, [system]
+        elif here >= 0 and here == depth:
+            owners.append(system)
+    return owners
+
+
+_KIND = re.compile(r"""^kind:[ \t]*["']?MLSystem["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
+_API_VERSION = re.compile(r"""^apiVersion:[ \t]*["']?mlops-infra/""", re.MULTILINE)
+SNIFF_BYTES = 8192
+"""Bytes of a YAML file read to tell whether it is a system file (:func:`is_system_file`)."""
+
+
+def is_system_file(name: str, head: bytes) -> bool:
+    """Whether a tracked file is an ML system: named ``*mlsystem.yaml`` (whatever it holds: a file
+    that does not parse is still planned, and its plan says why), or a ``.yaml``/``.yml`` file whose
+    first :data:`SNIFF_BYTES` bytes say ``apiVersion: mlops-infra/...`` and ``kind: MLSystem`` at
+    the top level (both required by the schema, ``schemas/mlsystem-v1.schema.json``; ``init``,
+    ``validate`` and ``plan`` take any file name)."""
+    if name.endswith(SYSTEM_FILE):
+        return True
+    if not name.endswith((".yaml", ".yml")):
+        return False
+    text = head[:SNIFF_BYTES].decode("utf-8", "replace")
+    return bool(_KIND.search(text) and _API_VERSION.search(text))
+
+
+def system_files(root: Path, tracked: list[str]) -> list[str]:
+    """The system files among the checkout's ``tracked`` files (:func:`is_system_file`)."""
+    found = []
+    for name in tracked:
+        head = b""
+        if name.endswith((".yaml", ".yml")) and not name.endswith(SYSTEM_FILE):
+            try:
+                with open(root / name, "rb") as handle:
+                    head = handle.read(SNIFF_BYTES)
+            except OSError:
+                continue
+        if is_system_file(name, head):
+            found.append(name)
+    return found
 
 
 @dataclass(frozen=True)
@@ -283,7 +325,7 @@ class Removed:
 def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
                  base_files: set[str]) -> list[Removed]:
     """The systems and environments of the base commit (``base``: its system files the pull request
-    deletes or changes; ``base_files``: all of them) that the head (``head``: all its system files)
+    deletes or changes; ``base_files``: every file of that commit) that the head (``head``: all its system files)
     no longer has.
 
     A deleted file whose ``metadata.name`` a new file of the head has is moved there (each new file
@@ -324,21 +366,21 @@ def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
 
 def base_facts(root: Path, base: str, changed: list[str],
                head: set[str]) -> tuple[dict[str, SystemFacts], set[str]]:
-    """:class:`SystemFacts` of the system files of the commit the pull request forks from (``git
-    merge-base``, as ``git diff base...HEAD`` compares) that it deletes, moves or changes, and the
-    names of all of that commit's system files."""
+    """:class:`SystemFacts` of the system files (:func:`is_system_file`) of the commit the pull
+    request forks from (``git merge-base``, as ``git diff base...HEAD`` compares) that it deletes,
+    moves or changes (``head``: the files the checkout tracks), and every file of that commit."""
     from mlops_infra.spec.loader import decode_source
 
     fork = subprocess.run(["git", "merge-base", base, "HEAD"], cwd=root, check=True, capture_output=True,
                           text=True).stdout.strip()
     facts = {}
-    files = {file for file in git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root)
-             if file.endswith(SYSTEM_FILE)}
+    files = set(git_lines("ls-tree", "-r", "-z", "--name-only", fork, cwd=root))
     for file in sorted(files):
-        if file not in head or file in changed:
+        if file.endswith((".yaml", ".yml")) and (file not in head or file in changed):
             raw = subprocess.run(["git", "cat-file", "blob", f"{fork}:{file}"], cwd=root, check=True,
                                  capture_output=True).stdout
-            facts[file] = read_facts(decode_source(raw, file)[0], file)
+            if is_system_file(file, raw):
+                facts[file] = read_facts(decode_source(raw, file)[0], file)
     return facts, files
 
 
@@ -762,12 +804,13 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.step == "targets":
         changed = git_lines("diff", "--name-only", "-z", f"{args.base}...HEAD", cwd=root)
-        systems = git_lines("ls-files", "-z", "--", f"*{SYSTEM_FILE}", cwd=root)
+        tracked = git_lines("ls-files", "-z", cwd=root)
+        systems = system_files(root, tracked)
         facts = {system: file_facts(root, system) for system in systems if (root / system).is_file()}
         targets = find_targets(changed, systems, root)
         clashes = find_clashes(facts, {t.file for t in targets})
         targets = unclashed(targets, clashes)
-        base, base_files = base_facts(root, args.base, changed, set(facts))
+        base, base_files = base_facts(root, args.base, changed, set(tracked))
         removed = find_removed(base, facts, base_files)
         notices = {"clashes": [asdict(c) for c in clashes], "removed": [asdict(r) for r in removed]}
         (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")

@@ -264,3 +264,25 @@ def test_a_deleted_copy_is_removed_and_a_move_covers_only_the_file_it_moves():
     unreadable = {"teams/churn/mlsystem.yaml": facts(None, 0, ("?",))}  # a broken edit removes nothing
     assert pr_workflow.find_removed({"teams/churn/mlsystem.yaml": base["teams/churn/mlsystem.yaml"]}, unreadable,
                                     set(base)) == []
+
+
+# -- monorepo-8: which files are systems; several in one directory -----------------------------------------
+
+
+def test_a_system_is_known_by_its_kind_and_a_directory_of_two_plans_both(tmp_path: Path):
+    """The audit's pr11b/pr11c: teams/ranker/mlsystem.yml, and teams/churn/shadow-mlsystem.yaml beside
+    teams/churn/mlsystem.yaml."""
+    files = {"teams/ranker/mlsystem.yml": quickstart("ranker"), "teams/churn/mlsystem.yaml": quickstart(),
+             "teams/churn/shadow-mlsystem.yaml": quickstart("churn-shadow"),
+             "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+             "deploy/crd.yml": "apiVersion: example.com/v1\nkind: MLSystem\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    systems = pr_workflow.system_files(tmp_path, sorted(files))
+    assert systems == ["teams/churn/mlsystem.yaml", "teams/churn/shadow-mlsystem.yaml", "teams/ranker/mlsystem.yml"]
+    both = ("dev", "prod")
+    assert pr_workflow.find_targets(["teams/ranker/mlsystem.yml"], systems, tmp_path) == [
+        pr_workflow.PlanTarget("teams/ranker/mlsystem.yml", env) for env in both]
+    assert pr_workflow.find_targets(["teams/churn/README.md"], systems, tmp_path) == [
+        pr_workflow.PlanTarget(file, env) for file in systems[:2] for env in both]
