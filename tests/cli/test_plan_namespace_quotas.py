@@ -277,9 +277,9 @@ def test_a_cluster_preflight_without_an_answer_is_bounded_like_the_quota_read(ca
 @pytest.mark.timeout(120)
 def test_a_silent_cluster_holds_plan_refresh_for_the_refresh_timeout_in_all(capsys, monkeypatch, tmp_path: Path):
     """``--refresh-timeout`` is what the live reads "may take in all": with every answer of the cluster
-    delayed past it, the five preflights (CRDs, quotas, monitoring selectors, the Secrets referred to, the namespace's
-    owner labels) run at once within a
-    quarter of it, and the scan of the prior state's objects gets what they left and returns at its
+    delayed past it, the namespace's owner labels are read first (a refusal before any other request), then
+    the four other preflights (CRDs, quotas, monitoring selectors, the Secrets referred to) run at once, each
+    within a quarter of it, and the scan of the prior state's objects gets what they left and returns at its
     deadline (state/kube_live.scan_kubernetes). Before, the preflights ran one after the other, the scan got
     the whole timeout again and then waited for its reads in flight, each retried: far past the timeout
     (benchmarks/bench_refresh_deadline.py times the whole process against a cluster that never answers)."""

@@ -538,11 +538,19 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
     drift. No usable context or no answer makes every object unread by that cause: never "no drift"
     when nothing was read.
 
+    The namespace owner comes first, alone: its refusal is raised before anything else is sent, so a
+    refused refresh makes GET requests only. The cluster preflight's Kueue check is a ``dryRun=All``
+    create of a PyTorchJob in the namespace (:mod:`mlops_infra.kube.preflight`), which persists nothing
+    ("modifications will not be persisted": Kubernetes "API Concepts", Dry-run) but still runs the
+    admission chain, webhooks included, in a namespace another system owns; it was sent concurrently with
+    the refusal before (stop 41, "Noticed and left").
+
     ``deadline`` (``--refresh-timeout``: what the live reads "may take in all") bounds the whole: the
-    five preflights run at once (:func:`_together`), each within a quarter of it (at least
-    :data:`QUOTA_READ_FLOOR`), and the scan gets what they left (at least that floor too). One after
-    the other, with the scan given the whole deadline again, a cluster that answers nothing held the
-    command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole process against one)."""
+    namespace owner check, then the four other preflights at once (:func:`_together`), each within a
+    quarter of it (at least :data:`QUOTA_READ_FLOOR`), and the scan gets what they left (at least that
+    floor too). One after the other, with the scan given the whole deadline again, a cluster that answers
+    nothing held the command well past it (``benchmarks/bench_refresh_deadline.py`` times the whole
+    process against one)."""
     from mlops_infra.cli.progress import progress_display
     from mlops_infra.kube import KubeClient
     from mlops_infra.kube.effective_context import connect_options
@@ -551,11 +559,11 @@ def refresh_kubernetes(target: Any, graph: Any, prior: PriorState, live_progress
 
     started = time.monotonic()
     seconds = PREFLIGHT_READ if deadline is None else max(QUOTA_READ_FLOOR, deadline / 4)
+    owner = namespace_owner_preflight(target, graph, prior, seconds, document)  # raises before any non-GET
     warnings = _together([lambda: cluster_preflight(target, graph, seconds),
                           lambda: namespace_quota_preflight(target, graph, prior, seconds),
                           lambda: monitoring_selector_preflight(target, graph, seconds),
-                          lambda: secret_reference_preflight(target, graph, seconds),
-                          lambda: namespace_owner_preflight(target, graph, prior, seconds, document)])
+                          lambda: secret_reference_preflight(target, graph, seconds)]) + owner
     if deadline is not None:
         deadline = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started))
     resources = list(prior.resources.values())
