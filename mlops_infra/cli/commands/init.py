@@ -2,8 +2,9 @@
 
 Contract:
 - ``FILE`` defaults to ``./mlsystem.yaml``; when there is none, the embedded quickstart is written
-  there first (a starting point to edit). The system must be valid in every environment (the
-  diagnostics are printed and nothing is written otherwise).
+  there first (a starting point to edit), with the JSON Schema its first line names beside it
+  (:func:`write_quickstart`). The system must be valid in every environment (the diagnostics are
+  printed and nothing is written otherwise).
 - Writes, under ``DIR`` (default: ``FILE``'s directory), the files of
   :func:`mlops_infra.stacks.scaffold_files`: ``Pulumi.yaml`` (project = the system's name) and one
   ``stacks/<env>/`` per environment whose ``Pulumi.<env>.yaml`` points at ``FILE``. A file that
@@ -49,8 +50,8 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist already."),
 ) -> None:
     """Scaffold Pulumi.yaml and one stacks/<env>/ per environment of your system."""
-    from mlops_infra.fileio import write_new_files, write_text_atomic
-    from mlops_infra.spec import embedded_quickstart_path, load_system
+    from mlops_infra.fileio import write_new_files
+    from mlops_infra.spec import load_system
     from mlops_infra.stacks import scaffold_files
 
     err = error_console()
@@ -58,8 +59,7 @@ def init(
     if file is None:
         file = Path("mlsystem.yaml")
         if not file.exists():
-            write_text_atomic(file, embedded_quickstart_path().read_text(encoding="utf-8"))
-            notes.append(f"wrote {file} (the quickstart system: edit it to describe yours)")
+            notes += write_quickstart(file)
     loaded = load_system(file)
     print_diagnostics(loaded.diagnostics, err, loaded.source_line)
     if not loaded.ok or loaded.system is None:
@@ -99,6 +99,45 @@ def init(
                       f"'{missing[0]}'\". Install it first: {python} -m pip install -r "
                       f"{where / 'requirements.txt'}", highlight=False, markup=False, soft_wrap=True)
         typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")
+
+
+MODELINE = "# yaml-language-server: $schema="
+"""The first line that points the YAML language server at a schema (yaml-language-server README.md,
+"Using a modeline": "Relative paths in modelines are resolved from the YAML file's location, not the
+workspace root")."""
+
+
+def write_quickstart(file: Path) -> list[str]:
+    """Write the embedded quickstart to ``file`` and the schema its modeline names, returning the notes to print.
+
+    The quickstart's own modeline (``../../schemas/...``) is right only in this repository's
+    ``examples/quickstart/``, and the wheel ships no schema (audit schemas-1: the editor then reports
+    "Unable to load schema ... No content" and gives no completion or checks). So the schema is written
+    to ``schemas/`` beside ``file`` (:func:`mlops_infra.spec.schema.render_schema`, the text
+    ``mlops-infra schema --check`` holds the committed copy to) and the modeline names it; a schema file
+    there already is left as it is. The header's ``validate`` command names ``file``.
+    """
+    from mlops_infra.fileio import write_text_atomic
+    from mlops_infra.spec import embedded_quickstart_path
+    from mlops_infra.spec.schema import SCHEMA_FILE, render_schema
+
+    relative = f"schemas/{SCHEMA_FILE}"
+    first, rest = embedded_quickstart_path().read_text(encoding="utf-8").split("\n", 1)
+    if first.startswith(MODELINE):
+        first = MODELINE + relative
+    rest = rest.replace("mlops-infra validate examples/quickstart/mlsystem.yaml", f"mlops-infra validate {file}", 1)
+    notes = []
+    schema = file.parent / relative
+    if schema.exists():
+        notes.append(f"left {schema} as it is (the schema the first line of {file} names; "
+                     f"`mlops-infra schema --out {schema}` rewrites it)")
+    else:
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(schema, render_schema())
+        notes.append(f"wrote {schema} (the JSON Schema the first line of {file} names: editor completion and checks)")
+    write_text_atomic(file, f"{first}\n{rest}")
+    notes.insert(0, f"wrote {file} (the quickstart system: edit it to describe yours)")
+    return notes
 
 
 PULUMI_MODULES = ("pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi_docker_build")
