@@ -8,8 +8,8 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
   :func:`find_clashes`, whose environments are not planned; systems and environments of the base
   commit the pull request removes, :func:`find_removed`) and ``count=<n>`` to ``$GITHUB_OUTPUT``
   (targets plus notices: with either, the comment is written and ``check`` runs).
-- ``plan``: runs ``mlops-infra plan FILE --env ENV --format markdown --detailed-exitcode`` for each
-  target, against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
+- ``plan``: runs ``mlops-infra plan --format markdown --detailed-exitcode --env ENV ... -- FILE`` for
+  each target (exit 0 or 2 with a plan printed is a success: 2 is also click's usage error), against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
   as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
   comment is rendered again, once, at its share of the job summary (:func:`run_plans`). The plan's
   note "Saved the plan to DIR/..." names a runner's temporary directory, gone with the runner: in the
@@ -465,9 +465,10 @@ def _plan_target(root: Path, target: PlanTarget, stem: Path, mlops_infra: str, s
                  summary_share: int) -> dict:
     """One target of :func:`run_plans`: files ``<stem>.json``, ``<stem>.md``, ``<stem>.summary.md``."""
     plan_json, markdown = Path(f"{stem}.json"), Path(f"{stem}.md")
-    common = [mlops_infra, "plan", target.file, "--format", "markdown", "--detailed-exitcode"]
+    common = [mlops_infra, "plan", "--format", "markdown", "--detailed-exitcode"]
     if target.env != "?":
         common += ["--env", target.env, *state_args(root, target)]
+    file_args = ["--", target.file]  # after `--`, a file named like an option (`-ml/...`) is a file
     saved, artifact = _saved_notes(plan_json)
     growth = max(0, len(artifact) - len(saved))
     # the largest section without its plan: no error yet, a cut plan's note naming the summary and the JSON plan
@@ -475,15 +476,16 @@ def _plan_target(root: Path, target: PlanTarget, stem: Path, mlops_infra: str, s
               "summary_markdown": "-"}
     max_chars = share - len(_section_text(result, CUT_MARK, _ROOM_URL, summary_has_fuller=True)) + len(CUT_MARK)
     used = max(MIN_PLAN_CHARS, max_chars - growth)
-    plan_text, over = _plan_once(root, common, plan_json, used, result, share)
+    plan_text, over = _plan_once(root, common, file_args, plan_json, used, result, share)
     if plan_text and over > 0 and max(MIN_PLAN_CHARS, len(plan_text) - over - growth) < used:
         # its error took part of the share: the same plan again (the same inputs), shorter by as much
         max_chars = len(plan_text) - over
-        plan_text, _ = _plan_once(root, common, plan_json, max(MIN_PLAN_CHARS, max_chars - growth), result, share)
+        plan_text, _ = _plan_once(root, common, file_args, plan_json, max(MIN_PLAN_CHARS, max_chars - growth),
+                                  result, share)
     del result["summary_markdown"]
     markdown.write_text(plan_text, encoding="utf-8")
     if plan_text and CUT_MARK in plan_text and summary_share > max_chars:
-        fuller = _run_logged(root, [*common, "--max-chars", str(summary_share)], log_stdout=False)
+        fuller = _run_logged(root, [*common, "--max-chars", str(summary_share), *file_args], log_stdout=False)
         if fuller.stdout.startswith(PLAN_MARKER) and len(fuller.stdout.encode("utf-8")) <= summary_share:
             path = Path(f"{stem}.summary.md")
             path.write_text(fuller.stdout, encoding="utf-8")
@@ -491,18 +493,29 @@ def _plan_target(root: Path, target: PlanTarget, stem: Path, mlops_infra: str, s
     return result
 
 
-def _plan_once(root: Path, common: list[str], plan_json: Path, max_chars: int, result: dict,
-               share: int) -> tuple[str, int]:
-    """Run one plan at ``max_chars``, saving its JSON plan; ``result`` updated (exit, JSON plan,
-    error). Returns the plan's Markdown (its ``--out`` note swapped, :func:`_saved_notes`; "" when it
-    printed none) and by how many characters its section passes ``share``."""
-    proc = _run_logged(root, [*common, "--max-chars", str(max_chars), "--out", str(plan_json)])
+def _plan_once(root: Path, common: list[str], file_args: list[str], plan_json: Path, max_chars: int,
+               result: dict, share: int) -> tuple[str, int]:
+    """Run one plan at ``max_chars``, saving its JSON plan; ``result`` updated (exit, failed, JSON
+    plan, error). Returns the plan's Markdown (its ``--out`` note swapped, :func:`_saved_notes`; ""
+    when it printed none) and by how many characters its section passes ``share``.
+
+    Exit 2 is "changes present (with --detailed-exitcode), or a usage error" (``mlops-infra plan
+    --help``; click's ``UsageError.exit_code`` is 2): an exit 0 or 2 that printed no plan failed."""
+    proc = _run_logged(root, [*common, "--max-chars", str(max_chars), "--out", str(plan_json), *file_args])
     plan_text = proc.stdout.replace(*_saved_notes(plan_json), 1) if proc.stdout.startswith(PLAN_MARKER) else ""
-    result.update({"exit": proc.returncode, "json": str(plan_json) if plan_json.is_file() else None, "errors": ""})
-    if proc.returncode not in (0, 2):
+    failed = proc.returncode not in (0, 2) or not plan_text
+    result.update({"exit": proc.returncode, "failed": failed,
+                   "json": str(plan_json) if plan_json.is_file() else None, "errors": ""})
+    if failed:
         result["errors"] = (final_error(proc.stderr) if plan_text
                             else error_excerpt(proc.stderr, _error_room(result, share)))
     return plan_text, len(_section_text(result, plan_text.strip(), _ROOM_URL, summary_has_fuller=True)) - share
+
+
+def plan_failed(result: dict) -> bool:
+    """Whether a result is a failed plan: ``failed`` (:func:`_plan_once`), else (a ``results.json`` of
+    an earlier mlops-infra) an exit other than 0 and 2."""
+    return bool(result.get("failed", result["exit"] not in (0, 2)))
 
 
 def _saved_notes(plan_json: Path) -> tuple[str, str]:
@@ -622,10 +635,11 @@ def _section_text(result: dict, plan: str, run_url: str, *, fuller: bool = False
     head = f"<!-- mlops-infra-plan-target: {quote(file, safe='/ ')} {quote(env, safe='')} -->\n" \
            f"**System** {code_span(file)} · **environment** {code_span(env)}\n\n"
     text = head
-    if result["exit"] not in (0, 2):
+    if plan_failed(result):
         errors = result.get("errors") or _NO_MESSAGE
         fence = "~" * max(4, 1 + max((len(run) for run in re.findall(r"~{3,}", errors)), default=0))
-        text += (f"**The plan failed** (exit {result['exit']}):\n\n{fence}text\n{errors}\n{fence}\n\n"
+        exit_text = f"exit {result['exit']}" + (", no plan printed" if result["exit"] in (0, 2) else "")
+        text += (f"**The plan failed** ({exit_text}):\n\n{fence}text\n{errors}\n{fence}\n\n"
                  f"The whole output is in the [workflow log]({run_url})"
                  + (": the plan it printed follows.\n\n" if plan else ".\n\n"))
     if plan:
@@ -842,7 +856,7 @@ def main(argv: list[str] | None = None) -> int:
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
                 out.write(shown.text)
         return 0
-    failed = [r for r in results if r["exit"] not in (0, 2)]
+    failed = [r for r in results if plan_failed(r)]
     for r in failed:
         print(f"::error::mlops-infra plan {r['file']} --env {r['env']} failed (exit {r['exit']})")
     for t in unplanned:

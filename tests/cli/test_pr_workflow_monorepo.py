@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlops_infra.cli import pr_workflow
-from tests.cli.test_pr_workflow import QUICKSTART
+from tests.cli.test_pr_workflow import CONSOLE_SCRIPT, QUICKSTART
 
 SHA = "f" * 40
 RUN = "https://ci/run/1"
@@ -286,3 +286,37 @@ def test_a_system_is_known_by_its_kind_and_a_directory_of_two_plans_both(tmp_pat
         pr_workflow.PlanTarget("teams/ranker/mlsystem.yml", env) for env in both]
     assert pr_workflow.find_targets(["teams/churn/README.md"], systems, tmp_path) == [
         pr_workflow.PlanTarget(file, env) for file in systems[:2] for env in both]
+
+
+# -- monorepo-5: exit 2 is changes only with a plan; a file named like an option ------------------------
+
+
+def test_an_exit_2_without_a_plan_is_a_failed_plan(tmp_path: Path, monkeypatch):
+    stub = tmp_path / "mlops-infra"
+    stub.write_text("#!/bin/sh\necho 'Usage: mlops-infra plan [OPTIONS] [FILE]' >&2\n"
+                    "echo 'Error: No such option: --bogus' >&2\nexit 2\n")
+    stub.chmod(0o755)
+    root = tmp_path / "repo"
+    (root / "a").mkdir(parents=True)
+    out = tmp_path / "plans"
+    out.mkdir()
+    [result] = pr_workflow.run_plans(root, [pr_workflow.PlanTarget("a/mlsystem.yaml", "dev")], out, str(stub))
+    assert "Error: No such option: --bogus" in result["errors"]
+    assert result["exit"] == 2 and result["failed"] is True
+    (out / "results.json").write_text(json.dumps([result]))
+    assert "**The plan failed** (exit 2, no plan printed)" in pr_workflow.comment_body([result], RUN, SHA)
+    assert run_step(tmp_path, out, "check", monkeypatch=monkeypatch) == 1
+
+
+@pytest.mark.timeout(300)
+def test_a_system_file_named_like_an_option_is_planned(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "ph"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    root = tmp_path / "repo"
+    (root / "-ml").mkdir(parents=True)
+    (root / "-ml" / "mlsystem.yaml").write_text(quickstart())
+    [result] = pr_workflow.run_plans(root, [pr_workflow.PlanTarget("-ml/mlsystem.yaml", "dev")], tmp_path,
+                                     str(CONSOLE_SCRIPT))
+    assert Path(result["markdown"]).read_text().startswith("<!-- mlops-infra-plan: churn-quickstart/dev -->")
+    assert (result["exit"], result["failed"]) == (2, False)
