@@ -18,17 +18,24 @@ SCHEMA_VERSION = API_VERSION.rsplit("/", 1)[-1]
 SCHEMA_FILE = f"mlsystem-{SCHEMA_VERSION}.schema.json"
 """File name of the schema: versioned with the apiVersion it describes."""
 
-SCHEMA_ID = f"urn:mlops-infra:schema:{SCHEMA_FILE}"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def build_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of an MLSystem document."""
+    """The JSON Schema (draft 2020-12) of an MLSystem document.
+
+    It has no ``$id``: its base URI is then the URL it is read from (JSON Schema 2020-12 Core, "Initial
+    Base URI"), and every ``$ref`` is a local ``#/$defs/...`` pointer, so it resolves offline wherever the
+    file is. The ``urn:mlops-infra:...`` id it had broke yaml-language-server 1.20 and later on Node.js 25
+    (audit schemas-5): the server indexes each ``$id`` through Node's legacy ``url.resolve``
+    (yaml-language-server ``yamlSchemaService.ts`` ``_indexSchemaResources``, ``schemaRequestHandler.ts``),
+    which reads ``mlops-infra:schema`` as a host and a port and throws on the port from Node 25
+    (https://nodejs.org/api/deprecations.html#DEP0170, End-of-Life), so the editor checked nothing.
+    """
     schema = MLSystem.model_json_schema(by_alias=True, mode="validation")
     _close_pattern_maps(schema)
     return {
         "$schema": DIALECT,
-        "$id": SCHEMA_ID,
         "title": f"MLSystem ({API_VERSION})",
         "description": (
             "A whole ML system (data, training, registry, serving, monitoring, alerting, environments) for "
