@@ -696,6 +696,21 @@ def unplanned_section(unplanned: list[PlanTarget], run_url: str) -> str:
             + (f"- and {more} more\n" if more > 0 else "") + "\n---\n\n")
 
 
+def notices_text(notices: dict, run_url: str, room: int) -> str:
+    """The notice sections (:func:`notice_sections`) that fit in ``room`` characters, whole and in
+    order, and a note on the rest (the ``targets`` step printed them all to the log)."""
+    texts = notice_sections(notices)
+
+    def note(n: int) -> str:
+        return f"**{n} more notice(s) did not fit in one comment:** see the log of the [run]({run_url}).\n\n"
+
+    omitted = 0
+    while texts and sum(map(len, texts)) + (len(note(omitted)) if omitted else 0) > room:
+        texts.pop()
+        omitted += 1
+    return "".join(texts) + (note(omitted) if omitted else "")
+
+
 def notice_count(notices: dict) -> int:
     """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
     return len(notices.get("clashes", [])) + len(notices.get("removed", []))
@@ -735,7 +750,7 @@ def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMME
     ``targets`` listed that have no result (the plan step died: :func:`unplanned_section`); the
     comment then never says the pull request changes no system."""
     head = (f"{MARKER}\n# mlops-infra plans\n\n" + unplanned_section(unplanned or [], run_url)
-            + "".join(notice_sections(notices or {})))
+            + notices_text(notices or {}, run_url, limit // 2))
     foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
     if not results and (unplanned or notice_count(notices or {})):
         return head + foot

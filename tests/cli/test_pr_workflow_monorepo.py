@@ -8,6 +8,7 @@ checked out in a worktree of its own, and the steps run in-process (``main([...]
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -320,3 +321,11 @@ def test_a_system_file_named_like_an_option_is_planned(tmp_path: Path, monkeypat
                                      str(CONSOLE_SCRIPT))
     assert Path(result["markdown"]).read_text().startswith("<!-- mlops-infra-plan: churn-quickstart/dev -->")
     assert (result["exit"], result["failed"]) == (2, False)
+
+
+def test_many_notices_keep_the_comment_under_its_limit():
+    removed = [{"file": f"teams/t{i}/mlsystem.yaml", "name": f"t{i}", "envs": ["dev", "prod"], "file_deleted": True}
+               for i in range(200)]
+    body = pr_workflow.comment_body([], RUN, SHA, notices={"removed": removed})
+    assert len(body) <= pr_workflow.COMMENT_LIMIT and "`teams/t0/mlsystem.yaml`" in body
+    assert re.search(r"\*\*\d+ more notice\(s\) did not fit in one comment:\*\* see the log", body)
