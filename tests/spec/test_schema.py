@@ -315,3 +315,53 @@ def test_rollout_steps_agree(validator, name: str) -> None:
                                "replicas": {"min": 1, "max": 1}, "rollout": rollout}]}
     assert parse_system(json.dumps(document)).ok is valid, parse_system(json.dumps(document)).diagnostics
     assert (not list(validator.iter_errors(document))) is valid
+
+
+WEBHOOK_URLS = {
+    "https://hooks.slack.com/services/T0/B0/XXXXXXXXXXXXXXXX": False,
+    "https://HOOKS.Slack.com/Services/T0000/B0000/abcdefghij": False,
+    "https://hooks.slack.com/workflows/T0123/A0123/4567/abcdefgh": False,
+    "https://hooks.slack.com/triggers/T0123/4567/abcdefghijkl": False,
+    "https://discord.com/api/webhooks/123456789/abcdefghijklmnop": False,
+    "https://discordapp.com/api/webhooks/1/abcdefghij_-klm": False,
+    "https://acme.webhook.office.com/webhookb2/abc-def/IncomingWebhook/123/456": False,
+    "https://hooks.example.com/x": True,
+    "https://hooks.slack.com/": True,
+    "https://hooks.slack.com/services/": True,
+    "https://discord.com/api/webhooks/": True,
+    "https://example.com/services/hooks/slack": True,
+    "https://alerts.example.com/discord/notify": True,
+    "https://webhook.office.com/": True,
+}
+"""Webhook ``url`` values -> whether they are valid: Slack, Discord and Teams webhook URLs carry their token
+in the path, so validate refuses them as plaintext secrets and the schema must too (audit schemas-2); a
+URL merely naming those hosts is valid to both."""
+
+
+def _webhook_document(url: str) -> dict:
+    return {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x"},
+            "channels": [{"name": "c", "kind": "webhook", "url": url}]}
+
+
+@pytest.mark.parametrize("url", list(WEBHOOK_URLS))
+def test_token_webhook_urls_agree(validator, url: str) -> None:
+    result = parse_system(json.dumps(_webhook_document(url)))
+    assert result.ok is WEBHOOK_URLS[url], [d.summary for d in result.diagnostics]
+    if not WEBHOOK_URLS[url]:
+        assert [d.code for d in result.diagnostics if d.is_error] == ["plaintext-secret"]
+    assert (not list(validator.iter_errors(_webhook_document(url)))) is WEBHOOK_URLS[url]
+
+
+def test_token_webhook_url_pattern_means_the_same_in_ecma_262() -> None:
+    """The committed ``not`` pattern in JavaScript's RegExp (with and without ``u``) matches exactly the
+    webhook URLs validate refuses (skipped without Node.js)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the ECMA-262 engine this test runs")
+    schema = json.loads(COMMITTED.read_text())
+    pattern = schema["$defs"]["WebhookChannel"]["properties"]["url"]["anyOf"][1]["not"]["pattern"]
+    script = ("const [p, values] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "console.log(JSON.stringify(values.map(v => [new RegExp(p).test(v), new RegExp(p, 'u').test(v)])));")
+    run = subprocess.run([node, "-e", script], input=json.dumps([pattern, list(WEBHOOK_URLS)]),
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(run.stdout) == [[not valid, not valid] for valid in WEBHOOK_URLS.values()]
