@@ -18,7 +18,7 @@ class Alert(SpecModel):
 
     name: Name = Field(description="Unique name of the alert.")
     monitor: Name = Field(description="Monitor watched.")
-    for_: DurationField = Field(alias="for", description="How long the monitor must be unhealthy (5m).")
+    for_: DurationField = Field(alias="for", examples=["5m", "15m", "1h"], description="How long the monitor must be unhealthy (5m).")
     severity: Literal["info", "warning", "critical"] = Field(description="info, warning or critical.")
     notify: list[Name] = Field(default_factory=empty_list, description="Channels notified.")
 

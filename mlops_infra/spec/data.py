@@ -29,6 +29,7 @@ class DataContract(SpecModel):
         default_factory=empty_dict, description="Column name to type: string, int, float, bool, timestamp, date, bytes or json."
     )
     freshness: DurationField | None = Field(
+        examples=["24h", "7d"],
         default=None,
         description="Newest data must be at most this old (24h). AWS: a scheduled or alert-triggered training run "
         "does not start on older data (its retrain gate checks); Kubernetes: recorded, not checked.",
@@ -45,6 +46,7 @@ class DataSource(SpecModel):
         default="kms", description="kms: SSE-KMS with a customer-managed rotating key; s3: SSE-S3."
     )
     retention: DurationField | None = Field(
+        examples=["30d", "400d"],
         default=None, description=(
             "Objects expire after this long, for example 400d; on a versioned bucket their last version is "
             "deleted up to this long again later (S3 counts noncurrent days from when a version became noncurrent). "

@@ -32,12 +32,14 @@ class Monitor(SpecModel):
         default=None, min_length=1, max_length=512, pattern=r"^[A-Za-z0-9!_.*'()=-][A-Za-z0-9!_.*'()/=-]*$",
         description="Only objects under this key prefix of the baseline data source (e.g. snapshots/2026-11/).")
     baseline_window: DurationField | None = Field(
+        examples=["7d", "30d"],
         default=None, description="Only baseline objects written this recently (e.g. 30d). Either way the drift job "
                                   "reads the newest objects first and at most 100,000 rows.")
     threshold: QuantityField = Field(
         description="Limit: a number (0.2 drift score), a time for latency (250ms) or a percentage for error rate (1%)."
     )
-    schedule: DurationField | None = Field(default=None, description="How often a drift job runs (1h).")
+    schedule: DurationField | None = Field(default=None, examples=["1h", "6h", "1d"],
+                                           description="How often a drift job runs (1h).")
 
 
 def schedule_seconds(monitor: Monitor) -> int:

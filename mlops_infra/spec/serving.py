@@ -88,9 +88,11 @@ class Rollout(SpecModel):
                     "5-50).",
         json_schema_extra={"items": {"type": "integer", "minimum": STEP_PERCENT_MIN, "maximum": STEP_PERCENT_MAX}},
     )
-    bake: DurationField | None = Field(default=None, description="Time at each step before the next (10m).")
+    bake: DurationField | None = Field(default=None, examples=["10m", "30m"],
+                                       description="Time at each step before the next (10m).")
     rollback_on: list[Name] = Field(default_factory=empty_list, description="Alerts that roll the rollout back.")
     not_ready_timeout: DurationField | None = Field(
+        examples=["30m", "1h"],
         default=None,
         description="Kubernetes only (canary, blue_green): how long the new version's Knative revision may stay "
                     "not ready (still deploying) before the rollout rolls back (default 30m, at least 10m). A "

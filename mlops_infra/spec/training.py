@@ -65,7 +65,8 @@ class TrainingJob(SpecModel):
         description="Hyperparameters passed to the job (at most 100; text, numbers or booleans).",
     )
     nodes: int = Field(default=1, ge=1, le=INT32_MAX, description="Nodes per run; at most the cluster's max nodes.")
-    max_runtime: DurationField | None = Field(default=None, description="Stop a run after this long (6h).")
+    max_runtime: DurationField | None = Field(default=None, examples=["6h", "1d"],
+                                              description="Stop a run after this long (6h).")
     registers: Name | None = Field(default=None, description="Model that each successful run registers a version of.")
     triggers: Triggers = Field(default_factory=Triggers, description="Schedules and alerts that start runs.")
     notify: list[Name] = Field(
