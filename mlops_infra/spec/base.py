@@ -54,6 +54,10 @@ class SpecModel(BaseModel):
 SECRET_KEY_MAX = 253
 # compiled when first used (re's cache), not at import: see mlops_infra.secrets.rules.CREDENTIAL_NAME
 _SECRET_KEY = r"[-._a-zA-Z0-9]+"
+SECRET_KEY_SCHEMA_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+"""What the schema publishes of :meth:`SecretRef._key_is_a_secret_key` (with minLength 1 and maxLength 253):
+the characters of ``_SECRET_KEY``, not ``.`` or ``..`` nor starting with ``..`` (audit schemas-8). The model
+keeps its own check for its messages; tests/spec/test_schema.py holds the two to the same answers."""
 
 
 class SecretRef(SpecModel):
@@ -64,7 +68,8 @@ class SecretRef(SpecModel):
     """
 
     secret: Name = Field(description="Name of the secret in the environment's secret store.")
-    key: str | None = Field(
+    key: Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": SECRET_KEY_MAX,
+                                                 "pattern": SECRET_KEY_SCHEMA_PATTERN})] | None = Field(
         default=None,
         description="Key inside the secret when it holds several values (Kubernetes Secret key; defaults to 'value').",
     )

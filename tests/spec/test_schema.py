@@ -365,3 +365,19 @@ def test_token_webhook_url_pattern_means_the_same_in_ecma_262() -> None:
     run = subprocess.run([node, "-e", script], input=json.dumps([pattern, list(WEBHOOK_URLS)]),
                          capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(run.stdout) == [[not valid, not valid] for valid in WEBHOOK_URLS.values()]
+
+
+SECRET_KEYS = {"": False, "a b": False, "x/y": False, "k" * 300: False, "k" * 254: False, ".": False, "..": False,
+               "..a": False, "é": False, "k" * 253: True, ".a": True, "a..b": True, "a.": True,
+               "ok.key_1-2": True, "value": True, "-": True, "_": True}
+"""Secret ``key`` values -> whether they are valid (a Kubernetes Secret data key: apimachinery
+``IsConfigMapKey``; audit schemas-8: the schema took any string). A final newline is left to the ECMA-262
+test above: Python's ``re``, which ``jsonschema`` runs, lets ``$`` match before it."""
+
+
+@pytest.mark.parametrize("key", list(SECRET_KEYS), ids=lambda k: ascii(k) if len(k) < 20 else f"{len(k)}-chars")
+def test_secret_keys_agree(validator, key: str) -> None:
+    document = _slack_document("#ml-oncall")
+    document["channels"][0]["webhook_url"] = {"secret": "hook", "key": key}
+    assert parse_system(json.dumps(document)).ok is SECRET_KEYS[key]
+    assert (not list(validator.iter_errors(document))) is SECRET_KEYS[key]
