@@ -79,6 +79,14 @@ def test_runs_on_every_pull_request_push_with_least_privilege():
     assert "persist-credentials: false" in text
 
 
+def test_a_re_run_replaces_the_artifact_and_the_check_runs_after_a_failed_step():
+    """Audit monorepo-9: a re-run is an attempt of the same run; upload-artifact v6.0.0 fails on a name
+    taken unless ``overwrite`` (its action.yml); ``check`` runs whatever failed before it."""
+    assert step("Upload the JSON plans")["with"]["overwrite"] is True
+    condition = step("Fail when a plan failed")["if"]
+    assert "!cancelled()" in condition and "steps.targets.outputs.count != '0'" in condition
+
+
 # -- which systems and environments a pull request plans ------------------------------------------------
 
 
