@@ -10,7 +10,8 @@ environment, every model's versions described in full (digests included), from t
    live endpoint read, ``live=False``: docs/promote.md's roles need it only for an applied state), with the
    usual credential chain, ``AWS_ENDPOINT_URL`` honoured, and -- for another account -- a role
    assumed through STS (``--role ENV=ARN``; ``AssumeRole`` returns credentials of the role's
-   account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
+   account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html); credentials of
+   another account than the environment's ``target.account`` are refused first (:func:`check_account`);
 3. a Kubernetes environment: the in-cluster MLflow registry through its REST API
    (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``), read by
    :func:`mlops_infra.state.mlflow_registry.read_mlflow` (``SearchModelVersions``, every page; the
@@ -44,13 +45,14 @@ SNAPSHOT_LIMIT = 64 * 1024 * 1024
 
 
 def read_view(system: Any, env: str, prior: Any, *, snapshot: Path | None = None, role: str | None = None,
-              mlflow_uri: str | None = None) -> RegistryView:
-    """``env``'s registry view (see the module contract)."""
+              mlflow_uri: str | None = None, document: Any = None) -> RegistryView:
+    """``env``'s registry view (see the module contract); ``document`` (the spec's
+    :class:`~mlops_infra.spec.loader.LoadedDocument`) places an AWS account refusal (:func:`check_account`)."""
     if snapshot is not None:
         return read_snapshot(snapshot)
     target = system.environments[env].target
     if target.kind == "aws":
-        return _read_aws(system, env, prior, role)
+        return _read_aws(system, env, prior, role, document)
     uri = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         raise UserError(f"cannot read the model registry of {env} (Kubernetes): no MLflow address",
@@ -148,17 +150,70 @@ def snapshot_problem(data: Any) -> str:
     return ""
 
 
-def _read_aws(system: Any, env: str, prior: Any, role: str | None) -> RegistryView:
+def _read_aws(system: Any, env: str, prior: Any, role: str | None, document: Any = None) -> RegistryView:
     from mlops_infra.state.aws_live.model_registry import read_registry
 
     target = system.environments[env].target
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
     factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
+    check_account(target, env, factory, endpoint_url, role, document)
     view = read_registry(system, env, prior, session_factory=factory, endpoint_url=endpoint_url, describe_all=True,
                          live=False)  # closing-33d-3: a promotion uses nothing the live endpoints say
     if view.warnings:  # fail closed: a promotion never decides from offline evidence
         raise UserError(f"cannot read the model registry of {env}", "\n".join(view.warnings))
     return view
+
+
+def check_account(target: Any, env: str, factory: Callable[[], Any] | None, endpoint_url: str | None,
+                  role: str | None = None, document: Any = None) -> None:
+    """Refuse, before ``env``'s registry is read, credentials of another account than its ``target.account``
+    (:class:`~mlops_infra.state.aws_live.account.WrongAccount`, exit 1): the error every live read of an
+    environment gives (``plan --refresh``'s scan, promote's ``no_drift`` gate, ``rollout``; audit envs-7),
+    at ``environments.<env>.target.account`` of ``document`` (file:line), with the fix.
+
+    Why. SageMaker model package groups are per account and Region, and the promotion's writes (the DST
+    group's new package, its copied artifact) go where its registry read went, with the same credentials
+    (``--role ENV=ARN``'s, else the default chain's): with a staging profile left in ``AWS_PROFILE`` the
+    read of prod's registry found another account's group (or none: "no versions"), and the promotion
+    would register there. ``GetCallerIdentity`` needs no permission (botocore ``sts/2011-06-15``: "No
+    permissions are required to perform this operation"). When the question itself fails (no credentials,
+    STS unreachable) nothing is refused here: the registry read fails the same way and says so."""
+    from mlops_infra.state.aws_live.account import caller_account, wrong_account
+
+    account = str(getattr(target, "account", "") or "")
+    if not account:
+        return
+    try:
+        session = factory() if factory is not None else _default_session(target.region)
+        caller = caller_account(client(session, "sts", endpoint_url, target.region))
+    except UserError:
+        raise
+    except Exception:  # no credentials, unreachable: the registry read reports it
+        return
+    if caller == account:
+        return
+    how = (f"--role {env}={role} gives credentials of account {caller}: pass a role of account {account}"
+           if role else f"--role {env}=<a role ARN of account {account}> gives credentials of that account too")
+    refused = wrong_account(caller, account, env, target.region, doing="reading the model registry",
+                            nothing=f"Nothing was read or written: {env}'s model package groups are in account "
+                                    f"{account}, and a promotion registers where it reads; {how}.")
+    if document is not None:
+        from mlops_infra.diagnostics import error
+
+        refused.diagnostics = document.attach([error(ACCOUNT_CODE, refused.summary, refused.detail,
+                                                     ("environments", env, "target", "account"),
+                                                     f"environments.{env}")])
+    raise refused
+
+
+ACCOUNT_CODE = "wrong-account"
+"""The diagnostic code of :func:`check_account`'s refusal."""
+
+
+def _default_session(region: str | None) -> Any:
+    import boto3
+
+    return boto3.Session(region_name=region)
 
 
 def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, set[int]], role: str | None,

@@ -474,7 +474,7 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
             require_extra("boto3", "aws", f"reading {env}'s SageMaker model registry (or --registry {env}=FILE)")
         prior = _prior(context, env, state if env == dst else src_state) if aws and env not in snapshots else None
         views[env] = read_view(systems[env], env, prior, snapshot=snapshots.get(env), role=roles.get(env),
-                               mlflow_uri=mlflows.get(env))
+                               mlflow_uri=mlflows.get(env), document=context["document"])
     if systems[src].environments[src].target.kind == "aws" and src not in snapshots:
         from mlops_infra.promote.registries import aws_digests
 
