@@ -34,6 +34,7 @@ def build_schema() -> dict[str, Any]:
     """
     schema = MLSystem.model_json_schema(by_alias=True, mode="validation")
     _close_pattern_maps(schema)
+    _refuse_merge_keys(schema)
     return {
         "$schema": DIALECT,
         "title": f"MLSystem ({API_VERSION})",
@@ -60,3 +61,23 @@ def _close_pattern_maps(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _close_pattern_maps(value)
+
+
+def _refuse_merge_keys(node: Any) -> None:
+    """Every closed object schema (``additionalProperties: false``: a model, the environments map) refuses a
+    ``<<`` key, as ``validate`` refuses a merge key (``merge-key``: YAML 1.2 has none) and an unknown field.
+    ``additionalProperties: false`` alone does not tell an editor: yaml-language-server applies
+    ``<<`` as a YAML 1.1 merge key whatever the YAML version and checks the merged properties instead
+    (redhat-developer/yaml-language-server ``parser/schemaValidation/baseValidator.ts``: ``// YAML merge
+    key "<<"``), but it checks the key against ``propertyNames`` (JSON Schema 2020-12 Core
+    "propertyNames", "not"; audit schemas-7). Free-form maps (labels, hyperparameters, contract columns,
+    overrides) are left open: ``validate`` takes a quoted ``"<<"`` key there, which the schema cannot
+    tell from a merge key."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and node.get("additionalProperties") is False:
+            node["propertyNames"] = {"not": {"const": "<<"}}
+        for value in node.values():
+            _refuse_merge_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_merge_keys(value)

@@ -381,3 +381,31 @@ def test_secret_keys_agree(validator, key: str) -> None:
     document["channels"][0]["webhook_url"] = {"secret": "hook", "key": key}
     assert parse_system(json.dumps(document)).ok is SECRET_KEYS[key]
     assert (not list(validator.iter_errors(document))) is SECRET_KEYS[key]
+
+
+def _object_schemas(node: Any) -> list[dict]:
+    """Every schema of ``type: object`` in a schema."""
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "object" else []
+        return own + [o for value in node.values() for o in _object_schemas(value)]
+    if isinstance(node, list):
+        return [o for value in node for o in _object_schemas(value)]
+    return []
+
+
+def test_every_closed_object_refuses_a_merge_key() -> None:
+    """yaml-language-server applies ``<<`` as a YAML 1.1 merge key and checks the merged fields, never the key
+    against ``additionalProperties`` (audit schemas-7); it does check ``propertyNames``. validate refuses
+    merge keys (``merge-key``) and, in a model, any unknown field."""
+    closed = [o for o in _object_schemas(json.loads(COMMITTED.read_text())) if o.get("additionalProperties") is False]
+    assert len(closed) > 30
+    assert [o.get("title", "?") for o in closed if o.get("propertyNames") != {"not": {"const": "<<"}}] == []
+
+
+def test_a_quoted_angle_key_in_a_free_form_map_is_valid_to_both(validator) -> None:
+    """The schema cannot tell a quoted ``"<<"`` (an ordinary key, which validate takes in a label map) from a
+    merge key: free-form maps stay open."""
+    document = {"apiVersion": "mlops-infra/v1", "kind": "MLSystem", "metadata": {"name": "x", "labels": {"<<": "x"}}}
+    assert parse_system(json.dumps(document)).ok
+    assert not list(validator.iter_errors(document))
+
