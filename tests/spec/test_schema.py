@@ -409,3 +409,16 @@ def test_a_quoted_angle_key_in_a_free_form_map_is_valid_to_both(validator) -> No
     assert parse_system(json.dumps(document)).ok
     assert not list(validator.iter_errors(document))
 
+
+@pytest.mark.parametrize("value", ["3.0", "3e0"])
+def test_a_whole_number_with_a_fraction_is_validate_only_and_documented(validator, value: str) -> None:
+    """JSON Schema counts 3.0 as an integer (2020-12 Validation, "type": "integer" matches "any number with
+    a zero fractional part"), so the schema cannot refuse what validate refuses (values are not coerced):
+    the docs list it with what only validate checks (audit schemas-3)."""
+    text = (ROOT / "examples" / "quickstart" / "mlsystem.yaml").read_text().replace(
+        "replicas: {min: 1, max: 3}", f"replicas: {{min: 1, max: {value}}}", 1)
+    assert f"max: {value}" in text
+    assert not parse_system(text).ok
+    assert not list(validator.iter_errors(yaml_rs.loads(text, parse_datetime=False)))
+    assert "whole numbers written with a fraction (`max: 3.0`, `3e0`" in " ".join(
+        (ROOT / "docs" / "spec.md").read_text().split())
