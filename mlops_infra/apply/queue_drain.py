@@ -126,10 +126,12 @@ POLL_SECONDS = 5.0
 
 
 def condemned_queues(changes: Iterable[Any]) -> list[str]:
-    """The ClusterQueues the plan's ``changes`` delete, replace or move to other flavors (by name)."""
+    """The ClusterQueues the plan's ``changes`` delete, replace or move to other flavors (by name). A delete Pulumi
+    only drops from the state (``ResourceChange.destroys`` false: ``retainOnDelete``, read with ``Resource.get``,
+    already deleted by a delete-before-replace) leaves the live queue alone, so it is not drained."""
     changes = list(changes)
     return sorted({c.name for c in changes
-                   if c.action in (Action.DELETE, Action.REPLACE) and is_kueue(c.type, "ClusterQueue")}
+                   if (c.destroys or c.action is Action.REPLACE) and is_kueue(c.type, "ClusterQueue")}
                   | set(moved_queues(changes)))
 
 

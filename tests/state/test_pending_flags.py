@@ -371,3 +371,18 @@ def test_apply_deletes_no_read_model_after_up(graph, applied) -> None:
     plan = make_plan(graph, prior)
     assert _change(plan, orphan["urn"]).retained
     assert forgotten_objects(plan, prior) == ()
+
+
+def test_apply_drains_no_queue_pulumi_only_drops_from_the_state() -> None:
+    """``apply`` holds and drains (Kueue evicts their workloads) the ClusterQueues the plan deletes
+    (``apply/queue_drain.condemned_queues``): not one whose delete Pulumi only drops from the state."""
+    from mlops_infra.apply.queue_drain import condemned_queues
+    from mlops_infra.plan.model import Reason
+
+    kind = "kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"
+
+    def delete(name: str, retained: bool) -> ResourceChange:
+        return ResourceChange(urn=f"urn:pulumi:dev::p::{kind}::{name}", type=kind, name=name, action=Action.DELETE,
+                              reason=Reason("read-resource" if retained else "removed-from-spec", ""), retained=retained)
+
+    assert condemned_queues([delete("shared", True), delete("gone", False)]) == ["gone"]
