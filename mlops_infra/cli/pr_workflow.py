@@ -2,15 +2,18 @@
 
 Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
 
-- ``targets --base SHA``: which (system, environment) pairs the pull request changes
-  (:func:`find_targets`); writes ``DIR/targets.json``, what else the comment must say
-  (``DIR/notices.json``: system files sharing a ``metadata.name`` and an environment,
+- ``targets --base SHA [--repo-wide GLOB]... [--exclude GLOB]...``: which (system, environment)
+  pairs the pull request changes (:func:`find_targets`; a change to a repository-wide input,
+  :data:`REPO_WIDE`, plans every system; excluded files are no systems); writes
+  ``DIR/targets.json``, what else the comment must say (``DIR/notices.json``: the repository-wide
+  inputs changed, system files sharing a ``metadata.name`` and an environment,
   :func:`find_clashes`, whose environments are not planned; systems and environments of the base
   commit the pull request removes, :func:`find_removed`) and ``count=<n>`` to ``$GITHUB_OUTPUT``
   (targets plus notices: with either, the comment is written and ``check`` runs).
 - ``plan``: runs ``mlops-infra plan --format markdown --detailed-exitcode --env ENV ... -- FILE`` for
-  each target (exit 0 or 2 with a plan printed is a success: 2 is also click's usage error), against that system's own state (:func:`state_args`), saving the JSON plan with ``--out``
-  as ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
+  each target (exit 0 or 2 with a plan printed is a success: 2 is also click's usage error),
+  against that system's own state (:func:`state_args`), saving the JSON plan with ``--out`` as
+  ``DIR/<n>-<system>-<env>.json``; writes ``DIR/results.json``. A plan cut to its share of the
   comment is rendered again, once, at its share of the job summary (:func:`run_plans`). The plan's
   note "Saved the plan to DIR/..." names a runner's temporary directory, gone with the runner: in the
   comment it says where the JSON plan is, the ``mlops-infra-plans`` artifact and its file name.
@@ -45,6 +48,7 @@ go, its deployed resources stay until destroyed.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import os
@@ -84,6 +88,10 @@ Enterprise Server host) can only make :func:`comment_body` leave a last section 
 MIN_PLAN_CHARS = 1000
 """The smallest ``--max-chars`` ``mlops-infra plan`` takes."""
 SYSTEM_FILE = "mlsystem.yaml"
+REPO_WIDE = ("requirements.txt", "constraints.txt", "pyproject.toml", ".github/workflows/plan.yml")
+"""Paths (``fnmatch`` patterns, ``*`` crossing ``/``) whose change plans every system, unless
+``targets --repo-wide`` names others: the root files that pin the mlops-infra (and the Python
+packages) the workflow installs and plans with, and the workflow itself."""
 ARTIFACT = "mlops-infra-plans"
 """The artifact .github/workflows/plan.yml uploads the JSON plans as (tests pin the two alike)."""
 PLAN_MARKER = "<!-- mlops-infra-plan: "
@@ -174,10 +182,14 @@ def _stack_dir_of(root: Path, path: PurePosixPath) -> dict[str, str] | None:
     return None
 
 
-def find_targets(changed: list[str], systems: list[str], root: Path) -> list[PlanTarget]:
+def find_targets(changed: list[str], systems: list[str], root: Path,
+                 repo_wide: tuple[str, ...] = REPO_WIDE) -> list[PlanTarget]:
     """The plans a pull request needs (see the module contract). ``systems`` are the repository's
-    system files (``git ls-files``); ``changed`` the changed paths; both repository-relative."""
+    system files (``git ls-files``); ``changed`` the changed paths; both repository-relative. A
+    changed path matching ``repo_wide`` (:func:`repo_wide_changes`) plans every system."""
     present = {s for s in systems if (root / s).is_file()}
+    if repo_wide_changes(changed, repo_wide):
+        changed = sorted(present)
     wanted: dict[str, set[str] | None] = {}  # system file -> environments (None = all)
 
     def add(system: str, envs: set[str] | None) -> None:
@@ -206,6 +218,16 @@ def find_targets(changed: list[str], systems: list[str], root: Path) -> list[Pla
         envs = environments(root, system) if chosen is None else sorted(chosen)
         targets.extend(PlanTarget(system, env) for env in envs)
     return targets
+
+
+def repo_wide_changes(changed: list[str], repo_wide: tuple[str, ...]) -> list[str]:
+    """The changed paths that every system's plan depends on (``repo_wide``: :data:`REPO_WIDE`).
+
+    The workflow plans with the mlops-infra it installs from the repository's root files, and
+    ``pulumi up`` installs each stack's ``requirements.txt`` into the stack's virtualenv
+    (pulumi/pulumi ``sdk/python/toolchain/pip.go``: ``pip install -r requirements.txt`` in the
+    project directory): a change to either compiler can change every system's resources."""
+    return sorted(name for name in changed if any(fnmatch.fnmatchcase(name, glob) for glob in repo_wide))
 
 
 def _owning_systems(path: PurePosixPath, systems: set[str]) -> list[str]:
@@ -662,6 +684,10 @@ def notice_sections(notices: dict) -> list[str]:
     from mlops_infra.render.markdown import code_span
 
     texts = []
+    if notices.get("repo_wide"):
+        paths = ", ".join(code_span(path) for path in notices["repo_wide"])
+        texts.append(f"**Every system is planned:** this pull request changes {paths}, which every system's "
+                     f"plan depends on (the mlops-infra and packages the plans and `pulumi up` use).\n\n---\n\n")
     for clash in notices.get("clashes", []):
         files = ", ".join(code_span(f"{file}:{line}" if line else file) for file, line in clash["files"])
         envs = ", ".join(code_span(env) for env in clash["envs"])
@@ -713,7 +739,8 @@ def notices_text(notices: dict, run_url: str, room: int) -> str:
 
 def notice_count(notices: dict) -> int:
     """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
-    return len(notices.get("clashes", [])) + len(notices.get("removed", []))
+    return (len(notices.get("clashes", [])) + len(notices.get("removed", []))
+            + (1 if notices.get("repo_wide") else 0))
 
 
 def removed_section(removed: dict) -> str:
@@ -828,29 +855,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", help="targets: the pull request's base commit")
     parser.add_argument("--run-url", default="")
     parser.add_argument("--sha", default="")
+    parser.add_argument("--repo-wide", action="append", metavar="GLOB",
+                        help=f"targets: a path whose change plans every system (default: {', '.join(REPO_WIDE)})")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="targets: files that are not systems (test fixtures, copies of examples)")
     args = parser.parse_args(argv)
     root = Path.cwd()
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.step == "targets":
-        changed = git_lines("diff", "--name-only", "-z", f"{args.base}...HEAD", cwd=root)
-        tracked = git_lines("ls-files", "-z", cwd=root)
-        systems = system_files(root, tracked)
-        facts = {system: file_facts(root, system) for system in systems if (root / system).is_file()}
-        targets = find_targets(changed, systems, root)
-        clashes = find_clashes(facts, {t.file for t in targets})
-        targets = unclashed(targets, clashes)
-        base, base_files = base_facts(root, args.base, changed, set(tracked))
-        removed = find_removed(base, facts, base_files)
-        notices = {"clashes": [asdict(c) for c in clashes], "removed": [asdict(r) for r in removed]}
-        (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
-        (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")
-        print(json.dumps([asdict(t) for t in targets], indent=2))
-        for text in notice_sections(notices):
-            print(text, file=sys.stderr)
-        if os.environ.get("GITHUB_OUTPUT"):
-            with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
-                out.write(f"count={len(targets) + notice_count(notices)}\n")
-        return 0
+        return _targets_step(root, args)
     if args.step == "plan":
         targets = [PlanTarget(**t) for t in _targets(args.dir)]
 
@@ -884,6 +897,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"::warning::{removed['file']}: {'deleted' if removed['file_deleted'] else 'environment(s) removed'}"
               f" ({', '.join(removed['envs']) or 'environments unknown'}): its deployed stacks are not destroyed")
     return 1 if failed or clashes or unplanned else 0
+
+
+def _targets_step(root: Path, args: argparse.Namespace) -> int:
+    """``targets``: ``DIR/targets.json``, ``DIR/notices.json`` and ``count`` (the module docstring)."""
+    changed = git_lines("diff", "--name-only", "-z", f"{args.base}...HEAD", cwd=root)
+    tracked = git_lines("ls-files", "-z", cwd=root)
+    kept = [name for name in tracked if not any(fnmatch.fnmatchcase(name, glob) for glob in args.exclude)]
+    systems = system_files(root, kept)
+    facts = {system: file_facts(root, system) for system in systems if (root / system).is_file()}
+    repo_wide = tuple(args.repo_wide or REPO_WIDE)
+    targets = find_targets(changed, systems, root, repo_wide)
+    clashes = find_clashes(facts, {t.file for t in targets})
+    targets = unclashed(targets, clashes)
+    base, base_files = base_facts(root, args.base, changed, set(tracked))
+    removed = find_removed({f: fact for f, fact in base.items()
+                            if not any(fnmatch.fnmatchcase(f, glob) for glob in args.exclude)}, facts, base_files)
+    notices = {"repo_wide": repo_wide_changes(changed, repo_wide), "clashes": [asdict(c) for c in clashes],
+               "removed": [asdict(r) for r in removed]}
+    (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
+    (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")
+    print(json.dumps([asdict(t) for t in targets], indent=2))
+    for text in notice_sections(notices):
+        print(text, file=sys.stderr)
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
+            out.write(f"count={len(targets) + notice_count(notices)}\n")
+    return 0
 
 
 def _results(directory: Path) -> list[dict]:

@@ -49,6 +49,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     "teams/churn/mlsystem.yaml": quickstart().split("  prod:\n")[0]},
         # teams/old moved: its stacks old-system/<env> keep their system
         "moved": {"teams/old/mlsystem.yaml": None, "teams/older/mlsystem.yaml": quickstart("old-system")},
+        # a root requirements.txt pinning the mlops-infra every plan runs (monorepo-3)
+        "pins": {"requirements.txt": "mlops-infra[pulumi]==0.2.0\n"},
     }
     trees = {}
     for branch, files in changes.items():
@@ -72,11 +74,11 @@ def run_step(tree: Path, out: Path, *args: str, monkeypatch: pytest.MonkeyPatch)
     return pr_workflow.main([args[0], "--dir", str(out), *args[1:]])
 
 
-def targets_step(tree: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict], str]:
+def targets_step(tree: Path, out: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> tuple[list[dict], str]:
     output = out.parent / f"{out.name}-output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    assert run_step(tree, out, "targets", "--base", "main", monkeypatch=monkeypatch) == 0
+    assert run_step(tree, out, "targets", "--base", "main", *options, monkeypatch=monkeypatch) == 0
     return json.loads((out / "targets.json").read_text()), output.read_text()
 
 
@@ -238,7 +240,7 @@ def test_a_moved_system_keeps_its_stacks_and_is_planned_where_it_is(repo, tmp_pa
     targets, output = targets_step(repo["moved"], out, monkeypatch)
     assert targets == [{"file": "teams/older/mlsystem.yaml", "env": "dev"},
                        {"file": "teams/older/mlsystem.yaml", "env": "prod"}]
-    assert json.loads((out / "notices.json").read_text()) == {"clashes": [], "removed": []}
+    assert json.loads((out / "notices.json").read_text()) == {"repo_wide": [], "clashes": [], "removed": []}
     assert output == "count=2\n"
 
 
@@ -329,3 +331,25 @@ def test_many_notices_keep_the_comment_under_its_limit():
     body = pr_workflow.comment_body([], RUN, SHA, notices={"removed": removed})
     assert len(body) <= pr_workflow.COMMENT_LIMIT and "`teams/t0/mlsystem.yaml`" in body
     assert re.search(r"\*\*\d+ more notice\(s\) did not fit in one comment:\*\* see the log", body)
+
+
+# -- monorepo-3 (2): repository-wide inputs plan every system; files that are not systems ----------------
+
+
+def test_a_root_requirements_change_plans_every_system_and_says_why(repo, tmp_path: Path, monkeypatch):
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo["pins"], out, monkeypatch)
+    assert [(t["file"], t["env"]) for t in targets] == [
+        (f"teams/{name}/mlsystem.yaml", env) for name in ("churn", "old") for env in ("dev", "prod")]
+    notices = json.loads((out / "notices.json").read_text())
+    assert notices["repo_wide"] == ["requirements.txt"] and output == "count=5\n"
+    body = pr_workflow.comment_body([], RUN, SHA, notices=notices)
+    assert "**Every system is planned:** this pull request changes `requirements.txt`" in body
+    assert "no longer changes" not in body
+    assert targets_step(repo["pins"], tmp_path / "other", monkeypatch, "--repo-wide", "constraints.txt")[0] == []
+
+
+def test_excluded_files_are_not_systems(repo, tmp_path: Path, monkeypatch):
+    targets, output = targets_step(repo["clash"], tmp_path / "plans", monkeypatch, "--exclude", "teams/churn-copy/*")
+    assert (targets, output) == ([], "count=0\n")
+    assert json.loads((tmp_path / "plans" / "notices.json").read_text())["clashes"] == []
