@@ -31,6 +31,18 @@ def no_instance_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(autouse=True)
+def no_pulumi_login(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the Pulumi login of whoever runs the suite: ``PULUMI_HOME`` is an empty directory of
+    the test's own (subprocesses inherit it). Without it, Pulumi, and so mlops-infra, read the login from
+    the passwd home's ``.pulumi`` (``mlops_infra/state/user_home.py``, audit stateformats-6), which setting
+    ``HOME`` does not move (closing-42a-1): a developer's ``pulumi login`` (and its token) would choose the
+    backend a test plans against. A test about the login sets or deletes ``PULUMI_HOME`` itself (and fakes
+    the passwd home: ``tests/state/test_backends.passwd_home``)."""
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path_factory.mktemp("no-pulumi-login")))
+    monkeypatch.delenv("PULUMI_CREDENTIALS_PATH", raising=False)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared reference files (the reference spec, real fixtures): the copy in ``tests/shared``

@@ -70,10 +70,13 @@ def read_all(data: bytes) -> bytes:
 
 @pytest.fixture
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No Pulumi login, backend URL or token; HOME and cwd (``repo``) in ``tmp_path``; no colour."""
-    for name in ("PULUMI_HOME", "PULUMI_CREDENTIALS_PATH", "PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN",
+    """No Pulumi login, backend URL or token (``PULUMI_HOME`` an empty directory: Pulumi reads the login
+    from the passwd home, not ``$HOME``, closing-42a-1); HOME and cwd (``repo``) in ``tmp_path``; no colour."""
+    for name in ("PULUMI_CREDENTIALS_PATH", "PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN",
                  "AWS_ENDPOINT_URL", "MLOPS_INFRA_DEBUG", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / "pulumi-home").mkdir()
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "400")
