@@ -256,7 +256,8 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     ``condition.NewImmediate`` without ``pulumi.com/waitFor``): right after ``pulumi up`` the
     annotation already names the new version while the status still describes the previous version's
     revision. So the revision named by ``latestCreatedRevision`` is judged (``not_ready``) only if it
-    was made for the observed version: its ``mlops-infra/model-version`` annotation, which reaches the
+    was made for the observed version: its :func:`revision_key` (the ``mlops-infra/model-version`` and
+    ``mlops-infra/model`` annotations), which reach the
     Revision unchanged (KServe copies the InferenceService's annotations minus
     ``ServiceAnnotationDisallowedList`` into the Knative Service's template, see the module docstring;
     Knative copies the template's metadata into the Configuration and each Revision: knative/serving
@@ -272,7 +273,7 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     ``latestRevision: true``, which Knative resolves to the latest ready revision: knative/serving
     ``pkg/apis/serving/v1/route_types.go`` ``TrafficTarget.LatestRevision``; kserve v0.15.0
     ``ksvc_reconciler.go`` ``createKnativeService``). It is ``canary`` only when that Knative
-    Revision was made for the observed version (its ``mlops-infra/model-version``, as above): a status
+    Revision was made for the observed version (its :func:`revision_key`, as above): a status
     KServe has not updated since ``pulumi up`` still names the stable version's revision, whose series
     must not be taken for the new version's. Otherwise ``canary`` is None and the gates count any
     revision (``gates/prometheus.py``). And then the share is not in effect (``in_effect`` False,
@@ -290,7 +291,7 @@ def observe_isvc(isvc: dict[str, Any], status_map: dict[str, Any] | None = None,
     already is, before the controller's finish. So a version applied during that bake is canaried
     against, and rolled back onto, the unfinished version, not the ConfigMap's ``stable-version``
     (audit k8sroll-3). When a new version may start, ``stable`` is therefore the version of the
-    ``rolled_out`` Revision (its ``mlops-infra/model-version``, as above) when that is another version
+    ``rolled_out`` Revision (its :func:`revision_key`, as above) when that is another version
     than the observed one and the ConfigMap's; the start records it as ``previous`` (the rollback
     notice's ``serving_version``) and as ``stable-version``, and ``detail`` says why. Unreadable, or
     without the annotation (a revision made before mlops-infra annotated them): the ConfigMap's.
