@@ -629,3 +629,36 @@ def test_an_unchanged_resource_planned_from_its_text_is_planned_as_walked(
         slow = plan(graph, prior)
     assert True in proved
     assert repr(fast.changes) == repr(slow.changes) and fast.warnings == slow.warnings
+
+
+def test_plans_of_the_bench_scenario_are_those_of_the_walk(tmp_path) -> None:
+    """The scenario ``benchmarks/bench_cli.py`` times (``bench_plan.build``: every 100th endpoint with a new
+    model version, tags edited out of band, the state in the engine's layout and read from a file as
+    ``plan --state`` reads it), at a few endpoints: planned with unchanged resources proved from their
+    stored text, it renders as planned with every resource walked (the shortcuts off), and the proof
+    answers for most resources."""
+    import mlops_infra.plan.normalize as module
+    from benchmarks.bench_plan import build
+    from mlops_infra.render import render_json, render_text
+    from tests.plan.test_normalize import _walk_only
+
+    desired, _, _, _, text = build(3, "prod", indent=4)
+    (tmp_path / "prior.json").write_text(text)
+    options = PlanOptions(summarize_ml=False, estimate_cost=False)
+    real, proved = module.unchanged, []
+
+    def counted(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        proved.append(answer)
+        return answer
+
+    module.unchanged = counted
+    try:
+        fast = make_plan(desired, load_state(tmp_path / "prior.json"), options=options)
+    finally:
+        module.unchanged = real
+    with _walk_only(module):
+        slow = make_plan(desired, load_state(tmp_path / "prior.json"), options=options)
+    assert render_json(fast) == render_json(slow) and render_text(fast) == render_text(slow)
+    assert fast.counts.total > 0
+    assert sum(proved) > len(proved) * 0.9, (sum(proved), len(proved))
