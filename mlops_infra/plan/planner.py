@@ -50,8 +50,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
 - Each copy the state marks ``delete: true`` (:attr:`~mlops_infra.state.model.PriorState.pending_deletes`: an old
   object a create-before-replace could not delete) is a DELETE of its own, reason ``pending-delete``, beside its
   URN's own change (before it in ``Plan.changes``), as the engine's ``GenerateDeletes`` deletes each on the next
-  ``up`` whatever the program says; counted in ``Plan.counts``' destroys (one with ``retainOnDelete`` only, which the
-  engine only drops from the state, is left out).
+  ``up`` whatever the program says and whatever its ``protect`` (a replacing delete: ``step.go`` ``DeleteStep.Apply``);
+  counted in ``Plan.counts``' destroys (one with ``retainOnDelete``, which the engine only drops from the state, is
+  left out).
 - A resource whose state has ``external`` (read with ``Resource.get``, :attr:`StateResource.external`) is, when no
   longer desired, a ``retained`` DELETE, reason ``read-resource`` (the engine's delete of it only drops it from the
   state: ``step.go`` ``DeleteStep.Op`` ``OpReadDiscard``), blocked when protected (``DeleteStep.Apply`` checks
@@ -763,25 +764,31 @@ class _Planner:
         """A DELETE of each copy the state marks ``delete: true`` (:attr:`PriorState.pending_deletes`), reason
         ``pending-delete``: the engine deletes them all on the next ``up`` (pulumi/pulumi
         ``pkg/resource/deploy/step_generator.go`` ``GenerateDeletes``: ``if res.Delete { ...
-        NewDeleteReplacementStep``), whatever the program registers. Protected: blocked. One with
-        ``retainOnDelete`` is left out: the engine only drops it from the state (``step.go`` ``DeleteStep.Apply``:
-        "Deleting a "drop on delete" is a no-op"), nothing in the cloud changes, and a ``retained`` change of its URN
-        would name its live copy to ``apply/forgotten.py``."""
+        NewDeleteReplacementStep``), whatever the program registers, and whatever its ``protect``: that step is a
+        replacing delete, which ``step.go`` ``DeleteStep.Apply`` does not refuse ("Refuse to delete protected resources
+        (unless we're replacing them ...)": ``if !s.replacing && s.old.Protect``; ``NewDeleteReplacementStep`` sets
+        ``replacing: true``). A protected copy (an apply that dropped protect and replaced in one update,
+        ``step_generator.go``: "we do allow unprotecting and replacing to happen in a single update cycle") is so
+        planned as deleted, not blocked, with a warning. One with ``retainOnDelete`` is left out: the engine only
+        drops it from the state (``step.go`` ``DeleteStep.Apply``: "Deleting a "drop on delete" is a no-op"), nothing
+        in the cloud changes, and a ``retained`` change of its URN would name its live copy to
+        ``apply/forgotten.py``."""
         for state in self.state.pending_deletes:
-            if state.retain_on_delete and not state.protect:
+            if state.retain_on_delete:
                 continue
             name = urn_name(state.urn)
             old = f"the old copy of {name} (id {state.id})" if state.id else f"an old copy of {name}"
+            protected = (" It is protected, but Pulumi deletes a copy pending deletion whatever its protect."
+                         if state.protect else "")
             reason = Reason(PENDING_DELETE, f"{old}, which an earlier replacement left pending deletion (delete: true), "
-                            "will be deleted by the next update, whatever the spec says")
-            blocked = None
+                            f"will be deleted by the next update, whatever the spec says.{protected}")
             if state.protect:
-                blocked = _unprotect_hint(state.urn, "delete", rule_for(state.type, state.custom).loses)
-                reason = Reason("protected", f"{old} is pending deletion (delete: true), but it is protected: the "
-                                "delete is blocked")
+                self.warnings.append(f"{old} of protected {name} is pending deletion (delete: true): the next update "
+                                     "deletes it, as Pulumi ignores protect for such a copy; if it must be kept, do "
+                                     "not apply this plan")
             address = self._address_of(state.urn) or (self._address_of(state.parent) if state.parent else "")
             yield ResourceChange(urn=state.urn, type=state.type, name=name, action=Action.DELETE, reason=reason,
-                                 address=address, custom=state.custom, blocked=blocked)
+                                 address=address, custom=state.custom)
 
     def _warn_loss(self, name: str, verb: str, loses: str) -> None:
         """A replace or delete that discards more than the resource, of a resource not (yet) protected."""

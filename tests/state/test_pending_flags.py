@@ -249,14 +249,34 @@ def test_a_copy_pending_deletion_is_planned_as_a_destroy_beside_no_changes(graph
         assert "will be deleted by the next update" in text
 
 
-def test_a_protected_copy_pending_deletion_is_blocked_and_a_retained_one_left_out(graph, applied) -> None:
+def test_a_protected_copy_pending_deletion_is_deleted_and_a_retained_one_left_out(graph, applied) -> None:
+    """closing-42a-4: the engine deletes a ``delete: true`` copy with a replacing DeleteStep, which never checks
+    ``protect`` (pulumi/pulumi ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``: ``if !s.replacing &&
+    s.old.Protect``; ``NewDeleteReplacementStep`` sets ``replacing: true``). The plan says so: a destroy, not blocked,
+    and a warning; before, it was "blocked" and asked for a `pulumi state unprotect` of a URN two records share."""
     urn = _endpoint_urn(applied)
     for plan in _plans(graph, _doomed(applied, protect=True)):
         doomed = _change(plan, urn, Action.DELETE)
-        assert doomed.reason.code == "protected" and doomed.blocked and "pulumi state unprotect" in doomed.blocked
-        assert plan.counts.blocked == 1 and plan.counts.destroy == 0
+        assert doomed.reason.code == "pending-delete" and doomed.destroys and doomed.blocked is None
+        assert "whatever its protect" in doomed.reason.message
+        assert plan.counts.blocked == 0 and plan.counts.destroy == 1
+        [warning] = [w for w in plan.warnings if "old-physical" in w]
+        assert "protected scorer-endpoint" in warning and "deletes it" in warning
     for plan in _plans(graph, _doomed(applied, retainOnDelete=True)):  # the engine only drops it from the state
         assert [c.action for c in plan.changes if c.urn == urn] == [Action.NOOP]
+    for plan in _plans(graph, _doomed(applied, retainOnDelete=True, protect=True)):  # retained first, protect or not
+        assert [c.action for c in plan.changes if c.urn == urn] == [Action.NOOP]
+
+
+def test_apply_is_not_refused_for_a_protected_copy_pending_deletion(repo: Path, pulumi) -> None:
+    deployment = (lambda r: r["type"] == "kubernetes:apps/v1:Deployment"  # noqa: E731
+                  and r["urn"].endswith("::mlops-retrain-trigger"))
+    write_backend_state(repo / "stacks/dev", _doomed(fraud_dev_state(), deployment, protect=True))
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert "0 to add, 0 to change, 0 to replace, 1 to destroy." in result.stdout, result.output
+    assert "blocked" not in result.output.lower() and "pulumi state unprotect" not in result.output
+    assert len(pulumi.ran("up")) == 1  # not refused: `pulumi up` ran (the stand-in fails every up)
+    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
 
 
 def test_apply_runs_up_for_a_copy_pending_deletion(repo: Path, pulumi) -> None:
