@@ -56,7 +56,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -342,6 +342,23 @@ class Removed:
     name: str | None
     envs: tuple[str, ...]
     file_deleted: bool
+    local_state: tuple[str, ...] = ()
+    """The environments of ``envs`` whose stack directory ``<file's dir>/stacks/<env>/`` holds a
+    ``.pulumi/`` in the base commit: their state is in the stack directory (:func:`with_local_state`)."""
+
+
+def with_local_state(removed: list[Removed], base_files: set[str]) -> list[Removed]:
+    """``removed`` with :attr:`Removed.local_state` read from ``base_files`` (every file of the base
+    commit): a stack directory holding ``.pulumi/`` keeps its stack there, the file backend
+    ``mlops-infra`` uses with no ``pulumi login``, ``PULUMI_BACKEND_URL`` or ``PULUMI_ACCESS_TOKEN``
+    (:func:`mlops_infra.state.backends.choose_backend`; ``apply/engine.py`` ``backend_url``)."""
+    out = []
+    for item in removed:
+        directory = PurePosixPath(item.file).parent / "stacks"
+        prefixes = {env: f"{(directory / env / '.pulumi').as_posix()}/" for env in item.envs}
+        local = tuple(env for env in item.envs if any(f.startswith(prefixes[env]) for f in base_files))
+        out.append(replace(item, local_state=local) if local else item)
+    return out
 
 
 def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
@@ -745,20 +762,44 @@ def notice_count(notices: dict) -> int:
 
 def removed_section(removed: dict) -> str:
     """The comment's section on a system file or environments the pull request removes
-    (:func:`find_removed`): the files go, the resources stay; how to destroy them first."""
+    (:func:`find_removed`): the files go, the resources stay; how to destroy them first.
+
+    The ``pulumi destroy`` named runs on the stack's backend: a bare ``pulumi`` in the stack
+    directory uses ``PULUMI_BACKEND_URL``, the project's ``backend.url`` or the current login, and
+    with none asks to log in to Pulumi Cloud (pulumi/pulumi ``pkg/cmd/pulumi/backend/backend.go``
+    ``CurrentBackend``; non-interactive: "PULUMI_ACCESS_TOKEN must be set for login during
+    non-interactive CLI sessions", ``pkg/backend/backenderr/backenderr.go``), while ``mlops-infra``
+    then keeps the stack in the stack directory (``file://<stack dir>``, needing the passphrase).
+    So a stack whose base commit holds ``.pulumi/`` (:attr:`Removed.local_state`) gets
+    ``PULUMI_BACKEND_URL=file://$PWD``; any other, both forms, each with the case it is for."""
     from mlops_infra.render.markdown import code_span
 
     file, name, envs = removed["file"], removed["name"], removed["envs"]
+    local = set(removed.get("local_state", ()))
     system = f"{code_span(file)} ({code_span(name)})" if name else f"{code_span(file)} (its name unreadable)"
     listed = ", ".join(code_span(env) for env in envs) or "its environments"
+    directory = PurePosixPath(file).parent
+
+    def destroy(env: str, backend: str) -> str:
+        return code_span(f"cd {directory / 'stacks' / env} && {backend}pulumi destroy --stack {env}")
+
+    passphrase = "with the `PULUMI_CONFIG_PASSPHRASE` (or `PULUMI_CONFIG_PASSPHRASE_FILE`) apply used"
+    in_dir = [destroy(env, "PULUMI_BACKEND_URL=file://$PWD ") for env in envs if env in local]
+    other = [env for env in envs if env not in local]
+    parts = []
+    if in_dir:
+        parts.append(f"{'; '.join(in_dir)} (their state is in the stack directory's `.pulumi/`: {passphrase})")
+    if other:
+        parts.append(f"{'; '.join(destroy(env, 'PULUMI_BACKEND_URL=file://$PWD ') for env in other)} if apply ran "
+                     f"with no `pulumi login` (mlops-infra's default: the state is in the stack directory; "
+                     f"{passphrase}), else {'; '.join(destroy(env, '') for env in other)}, which runs against "
+                     f"the current `pulumi login` (or the stack's `backend.url`)")
+    how = ("; ".join(parts) + " (the stack directories `mlops-infra init` made)" if envs
+           else "`pulumi destroy` in each of its stack directories, on the backend apply used")
     if removed["file_deleted"]:
         head = f"**System removed:** {system}, environment(s) {listed}. This pull request deletes its file"
     else:
         head = f"**Environment removed:** {listed} of {system}. This pull request removes the environment"
-    directory = PurePosixPath(file).parent
-    stacks = [code_span(f"cd {directory / 'stacks' / env} && pulumi destroy --stack {env}") for env in envs]
-    how = (f"{'; '.join(stacks)} (the stack directories `mlops-infra init` made)" if stacks
-           else "`pulumi destroy` in each of its stack directories")
     return (f"{head}, not its resources: removing a Pulumi program or stack directory destroys nothing, "
             f"and after the merge nothing here plans or applies those stacks. Unless they are destroyed "
             f"already, destroy them first, from the base branch: {how}. They are not planned here."
@@ -913,6 +954,7 @@ def _targets_step(root: Path, args: argparse.Namespace) -> int:
     base, base_files = base_facts(root, args.base, changed, set(tracked))
     removed = find_removed({f: fact for f, fact in base.items()
                             if not any(fnmatch.fnmatchcase(f, glob) for glob in args.exclude)}, facts, base_files)
+    removed = with_local_state(removed, base_files)
     notices = {"repo_wide": repo_wide_changes(changed, repo_wide), "clashes": [asdict(c) for c in clashes],
                "removed": [asdict(r) for r in removed]}
     (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")

@@ -51,11 +51,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "moved": {"teams/old/mlsystem.yaml": None, "teams/older/mlsystem.yaml": quickstart("old-system")},
         # a root requirements.txt pinning the mlops-infra every plan runs (monorepo-3)
         "pins": {"requirements.txt": "mlops-infra[pulumi]==0.2.0\n"},
+        # teams/old's dev state committed in its stack directory, as apply leaves it with no login (closing-42a-3)
+        "state-base": {"teams/old/stacks/dev/.pulumi/stacks/old-system/dev.json": "{}\n"},
+        # ... and then teams/old deleted (branched from state-base)
+        "state-pr": {"teams/old/mlsystem.yaml": None},
     }
     trees = {}
     for branch, files in changes.items():
         tree = root.parent / branch
-        git(root, "worktree", "add", "-q", "-b", branch, str(tree), "main")
+        git(root, "worktree", "add", "-q", "-b", branch, str(tree), "state-base" if branch == "state-pr" else "main")
         for name, text in files.items():
             path = tree / name
             if text is None:
@@ -218,8 +222,10 @@ def test_a_deleted_system_and_a_removed_environment_are_said_with_how_to_destroy
     assert targets == [{"file": "teams/churn/mlsystem.yaml", "env": "dev"}]
     assert output == "count=3\n"
     assert json.loads((out / "notices.json").read_text())["removed"] == [
-        {"file": "teams/churn/mlsystem.yaml", "name": "churn-quickstart", "envs": ["prod"], "file_deleted": False},
-        {"file": "teams/old/mlsystem.yaml", "name": "old-system", "envs": ["dev", "prod"], "file_deleted": True}]
+        {"file": "teams/churn/mlsystem.yaml", "name": "churn-quickstart", "envs": ["prod"], "file_deleted": False,
+         "local_state": []},
+        {"file": "teams/old/mlsystem.yaml", "name": "old-system", "envs": ["dev", "prod"], "file_deleted": True,
+         "local_state": []}]
     (out / "000.md").write_text("<!-- mlops-infra-plan: churn-quickstart/dev -->\nthe plan of dev\n")
     (out / "results.json").write_text(json.dumps([{**targets[0], "exit": 0, "markdown": str(out / "000.md"),
                                                    "json": None, "errors": ""}]))
@@ -233,6 +239,25 @@ def test_a_deleted_system_and_a_removed_environment_are_said_with_how_to_destroy
     assert "`cd teams/churn/stacks/prod && pulumi destroy --stack prod`" in body
     assert "the plan of dev" in body and "no longer changes" not in body
     assert run_step(repo["removed"], out, "check", monkeypatch=monkeypatch) == 0, "a warning: it may be destroyed"
+
+
+def test_a_stack_whose_state_is_in_its_stack_directory_is_destroyed_there(repo, tmp_path, monkeypatch):
+    """closing-42a-3: with no ``pulumi login`` mlops-infra keeps the stack in the stack directory's ``.pulumi/``,
+    which a bare ``pulumi destroy`` there does not read (pulumi/pulumi ``pkg/cmd/pulumi/backend/backend.go``
+    ``CurrentBackend``: no URL, the Pulumi Cloud login); the command names that backend and the passphrase."""
+    out = tmp_path / "plans"
+    assert run_step(repo["state-pr"], out, "targets", "--base", "state-base", monkeypatch=monkeypatch) == 0
+    [removed] = json.loads((out / "notices.json").read_text())["removed"]
+    assert removed["local_state"] == ["dev"] and removed["envs"] == ["dev", "prod"]
+    text = pr_workflow.removed_section(removed)
+    assert "`cd teams/old/stacks/dev && PULUMI_BACKEND_URL=file://$PWD pulumi destroy --stack dev` (their state " \
+           "is in the stack directory's `.pulumi/`: with the `PULUMI_CONFIG_PASSPHRASE`" in text
+    assert "`cd teams/old/stacks/dev && pulumi destroy --stack dev`" not in text
+    # prod's state is not in the commit: both forms, each saying which backend it is for
+    assert "`cd teams/old/stacks/prod && PULUMI_BACKEND_URL=file://$PWD pulumi destroy --stack prod` if apply ran " \
+           "with no `pulumi login`" in text
+    assert "else `cd teams/old/stacks/prod && pulumi destroy --stack prod`, which runs against the current " \
+           "`pulumi login`" in text
 
 
 def test_a_moved_system_keeps_its_stacks_and_is_planned_where_it_is(repo, tmp_path, monkeypatch):
