@@ -24,7 +24,8 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
   without a result (the plan step died: ``plan`` writes ``results.json`` after each target) are
   listed as not planned (:func:`unplanned_section`), and ``check`` fails. The comment says the job
   summary holds a plan (or a fuller copy of a cut one) only when the summary written holds it.
-- ``check``: exits 1 when a plan failed or system files share a name, with one ``::error::`` line each.
+- ``check``: exits 1 when a plan failed, system files share a name or a kept file's ``metadata.name``
+  changed (:attr:`Removed.renamed_to`), with one ``::error::`` line each.
 
 A plan that exits 1 after printing the whole plan (a mandatory guardrail fails: ``plan`` prints the
 plan, then refuses) keeps its plan in the comment, under the failure line. A cut plan's section says
@@ -342,6 +343,9 @@ class Removed:
     name: str | None
     envs: tuple[str, ...]
     file_deleted: bool
+    renamed_to: str | None = None
+    """The head's ``metadata.name`` of a kept file whose name changed (closing-42a-2): its old stacks
+    ``<name>/<env>`` (all of ``envs``) are another Pulumi project than the one it now plans."""
     local_state: tuple[str, ...] = ()
     """The environments of ``envs`` whose stack directory ``<file's dir>/stacks/<env>/`` holds a
     ``.pulumi/`` in the base commit: their state is in the stack directory (:func:`with_local_state`)."""
@@ -372,7 +376,11 @@ def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
     the new file lacks are removed. A kept file loses the environments neither it nor a new file
     of that name (not the move of another) has. A deleted file whose name only an older file has
     (a copy sharing its name) is removed. A head file that cannot be read is not taken to remove
-    anything (its plan reports why).
+    anything (its plan reports why). A kept file whose ``metadata.name`` changed is renamed
+    (:attr:`Removed.renamed_to`, every environment of the base): a stack is ``<project>/<env>`` and
+    the project is ``metadata.name`` (``mlops-infra init``; ``program/entry.py`` refuses a project
+    of another name), so its old stacks are not the ones it now plans, and the stack directories'
+    ``Pulumi.yaml`` still name the old project (``apply/engine.py`` ``check_stack_dir`` refuses).
 
     Removing the files destroys nothing: resources are deleted by ``pulumi destroy`` ("Deletes all
     the resources in the selected stack", https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/)
@@ -395,6 +403,10 @@ def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
         if fact.name is None:
             if file not in head:
                 removed.append(Removed(file, None, (), True))
+            continue
+        if now is not None and now.name != fact.name and file in head:  # closing-42a-2: renamed in place
+            envs = tuple(env for env in fact.envs if env != "?")
+            removed.append(Removed(file, fact.name, envs, False, renamed_to=now.name))
             continue
         covered = {env for f in [*([now] if now else []), *spare] if f.name == fact.name for env in f.envs}
         envs = tuple(env for env in fact.envs if env != "?" and env not in covered)
@@ -761,8 +773,8 @@ def notice_count(notices: dict) -> int:
 
 
 def removed_section(removed: dict) -> str:
-    """The comment's section on a system file or environments the pull request removes
-    (:func:`find_removed`): the files go, the resources stay; how to destroy them first.
+    """The comment's section on a system file or environments the pull request removes, or a system
+    it renames (:func:`find_removed`): the files go, the resources stay; how to destroy them first.
 
     The ``pulumi destroy`` named runs on the stack's backend: a bare ``pulumi`` in the stack
     directory uses ``PULUMI_BACKEND_URL``, the project's ``backend.url`` or the current login, and
@@ -796,6 +808,17 @@ def removed_section(removed: dict) -> str:
                      f"the current `pulumi login` (or the stack's `backend.url`)")
     how = ("; ".join(parts) + " (the stack directories `mlops-infra init` made)" if envs
            else "`pulumi destroy` in each of its stack directories, on the backend apply used")
+    renamed = removed.get("renamed_to")
+    if renamed:
+        return (f"**Error: system renamed** {code_span(name)} -> {code_span(renamed)} in {code_span(file)}. "
+                f"Not an environment removed: its stacks {code_span(f'{name}/<env>')} (environment(s) {listed}) are "
+                f"Pulumi project {code_span(name)}, another project than {code_span(renamed)}, and every AWS and "
+                f"Kubernetes name holds `metadata.name`, so nothing is kept by a rename: the plans below are a first "
+                f"apply of new resources, and the old ones stay. The stack directories' `Pulumi.yaml` still name "
+                f"{code_span(name)}, so `mlops-infra apply` refuses there until they are made again "
+                f"(`mlops-infra init --force` next to the system file, after the merge: it overwrites the stack "
+                f"files, so add back any config you set). Unless the old stacks are destroyed already, destroy "
+                f"them first, from the base branch: {how}. Or keep the old name.\n\n---\n\n")
     if removed["file_deleted"]:
         head = f"**System removed:** {system}, environment(s) {listed}. This pull request deletes its file"
     else:
@@ -934,10 +957,17 @@ def main(argv: list[str] | None = None) -> int:
     for clash in clashes:
         print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
               f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
+    renamed = [r for r in _notices(args.dir).get("removed", []) if r.get("renamed_to")]
+    for r in renamed:  # closing-42a-2: the plans shown are not what any apply would do
+        print(f"::error::{r['file']}: metadata.name {r['name']} renamed to {r['renamed_to']}: its stacks "
+              f"{r['name']}/<env> are another Pulumi project; apply refuses until the stack directories are made "
+              f"again, and the old stacks' resources are not destroyed")
     for removed in _notices(args.dir).get("removed", []):
+        if removed.get("renamed_to"):
+            continue
         print(f"::warning::{removed['file']}: {'deleted' if removed['file_deleted'] else 'environment(s) removed'}"
               f" ({', '.join(removed['envs']) or 'environments unknown'}): its deployed stacks are not destroyed")
-    return 1 if failed or clashes or unplanned else 0
+    return 1 if failed or clashes or unplanned or renamed else 0
 
 
 def _targets_step(root: Path, args: argparse.Namespace) -> int:

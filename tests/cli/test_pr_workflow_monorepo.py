@@ -51,6 +51,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "moved": {"teams/old/mlsystem.yaml": None, "teams/older/mlsystem.yaml": quickstart("old-system")},
         # a root requirements.txt pinning the mlops-infra every plan runs (monorepo-3)
         "pins": {"requirements.txt": "mlops-infra[pulumi]==0.2.0\n"},
+        # teams/churn's metadata.name changed in place (closing-42a-2)
+        "rename": {"teams/churn/mlsystem.yaml": quickstart("churn-renamed")},
         # teams/old's dev state committed in its stack directory, as apply leaves it with no login (closing-42a-3)
         "state-base": {"teams/old/stacks/dev/.pulumi/stacks/old-system/dev.json": "{}\n"},
         # ... and then teams/old deleted (branched from state-base)
@@ -223,9 +225,9 @@ def test_a_deleted_system_and_a_removed_environment_are_said_with_how_to_destroy
     assert output == "count=3\n"
     assert json.loads((out / "notices.json").read_text())["removed"] == [
         {"file": "teams/churn/mlsystem.yaml", "name": "churn-quickstart", "envs": ["prod"], "file_deleted": False,
-         "local_state": []},
+         "renamed_to": None, "local_state": []},
         {"file": "teams/old/mlsystem.yaml", "name": "old-system", "envs": ["dev", "prod"], "file_deleted": True,
-         "local_state": []}]
+         "renamed_to": None, "local_state": []}]
     (out / "000.md").write_text("<!-- mlops-infra-plan: churn-quickstart/dev -->\nthe plan of dev\n")
     (out / "results.json").write_text(json.dumps([{**targets[0], "exit": 0, "markdown": str(out / "000.md"),
                                                    "json": None, "errors": ""}]))
@@ -258,6 +260,32 @@ def test_a_stack_whose_state_is_in_its_stack_directory_is_destroyed_there(repo, 
            "with no `pulumi login`" in text
     assert "else `cd teams/old/stacks/prod && pulumi destroy --stack prod`, which runs against the current " \
            "`pulumi login`" in text
+
+
+def test_a_renamed_system_is_an_error_not_an_environment_removed(repo, tmp_path, monkeypatch):
+    """closing-42a-2: a kept file whose ``metadata.name`` changed keeps its environments, but its stacks are
+    ``<old name>/<env>`` of another Pulumi project, its stack directories' ``Pulumi.yaml`` name the old project
+    (``apply/engine.py`` ``check_stack_dir`` refuses) and every physical name changes."""
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo["rename"], out, monkeypatch)
+    assert targets == [{"file": "teams/churn/mlsystem.yaml", "env": "dev"},
+                       {"file": "teams/churn/mlsystem.yaml", "env": "prod"}]
+    assert output == "count=3\n"
+    [removed] = json.loads((out / "notices.json").read_text())["removed"]
+    assert (removed["name"], removed["renamed_to"], removed["envs"]) == ("churn-quickstart", "churn-renamed",
+                                                                         ["dev", "prod"])
+    (out / "results.json").write_text(json.dumps([{**t, "exit": 2, "markdown": str(out / "p.md"), "json": None,
+                                                   "errors": ""} for t in targets]))
+    (out / "p.md").write_text("<!-- mlops-infra-plan: churn-renamed -->\nthe plan\n")
+    assert run_step(repo["rename"], out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "**Error: system renamed** `churn-quickstart` -> `churn-renamed` in `teams/churn/mlsystem.yaml`" in body
+    assert "Environment removed" not in body and "mlops-infra init --force" in body
+    assert "`cd teams/churn/stacks/dev && PULUMI_BACKEND_URL=file://$PWD pulumi destroy --stack dev`" in body
+    assert run_step(repo["rename"], out, "check", monkeypatch=monkeypatch) == 1
+    assert pr_workflow.find_removed({"a/mlsystem.yaml": pr_workflow.SystemFacts("x", 8, ("dev",))},
+                                    {"a/mlsystem.yaml": pr_workflow.SystemFacts("x", 8, ("dev",))},
+                                    {"a/mlsystem.yaml"}) == []  # the name kept: nothing renamed
 
 
 def test_a_moved_system_keeps_its_stacks_and_is_planned_where_it_is(repo, tmp_path, monkeypatch):
