@@ -183,8 +183,9 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
         pulls.append((image, f"training_jobs.{job.name}", [role_arn(region, account, name, env, "train", job.name)],
                       "train"))
     instances, registering = serving_instances(system), first_registering(system)
+    serving = _endpoints_by_model(system)
     for model in system.models:
-        endpoints = [e.name for e in system.endpoints if e.model.name == model.name]
+        endpoints = serving.get(model.name)
         if not endpoints:
             continue  # nothing in this environment pulls it
         image = serving_image(system, ctx.names["models"], model.name, region,
@@ -199,6 +200,15 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
             owners.setdefault(owner, []).append(pull)
     for owner, found in owners.items():
         yield _warning(found, owner, name, env, region, account)
+
+
+def _endpoints_by_model(system: Any) -> dict[str, list[str]]:
+    """Model name -> the names of the endpoints serving it, in the system's order: one pass over the endpoints
+    (not one per model: 100 models and 1,000 endpoints were 100,000 visits, ``benchmarks/bench_cli.py``'s spec)."""
+    serving: dict[str, list[str]] = {}
+    for endpoint in system.endpoints:
+        serving.setdefault(endpoint.model.name, []).append(endpoint.name)
+    return serving
 
 
 def _other_account(image: Any, account: str) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 
 from mlops_infra.compile import compile_system
 from mlops_infra.spec import image_accounts, load_system, parse_system
+from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.image_accounts import aws_image_accounts
 from tests.support.text_edits import edit, line_of
 
@@ -259,3 +260,39 @@ def test_the_accounts_file_is_the_image_tables_accounts() -> None:
     assert ACCOUNTS_FILE.read_text() == "".join(f"{a}\n" for a in sorted(tables_image_accounts())), (
         "regenerate it: python -c \"from mlops_infra.spec.image_accounts import tables_image_accounts as t; "
         "print(*sorted(t()), sep='\\n')\" > mlops_infra/ml/image_tables/accounts.txt")
+
+
+class _Visits(tuple):
+    """A system's endpoints that count how many of them are visited (each item an iteration yields)."""
+
+    visited = 0
+
+    def __iter__(self):
+        for item in tuple.__iter__(self):
+            _Visits.visited += 1
+            yield item
+
+
+def test_the_endpoints_are_visited_once_not_once_per_model() -> None:
+    """The check finds each model's endpoints from one pass over the endpoints: 40 models, each served by one
+    endpoint in another account's repository, visit at most a few times 40 endpoints (each model's own scan of every
+    endpoint was 40 x 40; 100,000 visits for the 100 models and 1,000 endpoints of benchmarks/bench_cli.py's spec),
+    with the same warning: every model, every repository."""
+    count = 40
+    models = "".join(f"  - {{name: m{i}, framework: pytorch, artifacts_uri: s3://imgs-models/m{i}/, "
+                     f"serving_image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/r{i}:1}}\n" for i in range(count))
+    endpoints = "".join(f"  - {{name: e{i}, model: {{name: m{i}, version: 1}}, instance_type: ml.m5.xlarge, "
+                        f"replicas: {{min: 1, max: 1}}}}\n" for i in range(count))
+    text = ("apiVersion: mlops-infra/v1\nkind: MLSystem\nmetadata: {name: imgs}\nmodels:\n" + models
+            + "endpoints:\n" + endpoints
+            + 'environments:\n  prod: {target: {kind: aws, region: us-east-1, account: "222222222222"}}\n')
+    loaded = parse_system(text, "case.yaml", "prod")
+    assert loaded.system is not None
+    system = loaded.system.model_copy(update={"endpoints": _Visits(loaded.system.endpoints)})
+    ctx = CheckContext.build(system, "prod")
+    _Visits.visited = 0
+    found = list(image_accounts.check_image_accounts(ctx, "prod", system.environments["prod"]))
+
+    assert _Visits.visited <= 3 * count, _Visits.visited
+    assert [d.code for d in found] == [CODE] and all(f"r{i}" in found[0].detail for i in range(count))
+    assert found[0].summary.startswith("models.m0, models.m1, models.m2 and 37 more: ")
