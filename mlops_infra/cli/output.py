@@ -118,32 +118,80 @@ def real_console(console: Any) -> Console:
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
                       source_line: SourceLine | None = None) -> None:
-    """Print each diagnostic, sorted, with its source line and a caret when known."""
+    """Print each diagnostic, sorted, with its source line and a caret when known.
+
+    Each line is the console's ``print(markup, highlight=False, soft_wrap=True)`` of its (style, text) parts
+    (:func:`_print_styled`: written without making a console not made yet where rich would write the text as it is)."""
     items = sorted(diagnostics, key=Diagnostic.sort_key)
     if not items:
         return
-    from rich.markup import escape
-
     for d in items:
         colour = "bold red" if d.is_error else "bold yellow"
         where = f"{d.location}: " if d.location else ""
-        console.print(f"[bold]{escape(where)}[/][{colour}]{d.severity}[/]: {escape(d.summary)}", highlight=False, soft_wrap=True)
+        _print_styled(console, ("bold", where), (colour, d.severity), ("", f": {d.summary}"))
         for line in d.detail.splitlines():
-            console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+            _print_styled(console, ("", f"  {line}"))
         if d.location and source_line:
             text = source_line(d.location.file, d.location.line)
             hidden = _hidden_line(text, d)
             if hidden:
-                console.print(f"[dim]{d.location.line:>5} | {escape(hidden)}[/]", highlight=False, soft_wrap=True)
+                _print_styled(console, ("dim", f"{d.location.line:>5} | {hidden}"))
             elif text.strip():
                 gutter = f"{d.location.line:>5} | "
-                console.print(f"[dim]{gutter}[/]{escape(text)}", highlight=False, soft_wrap=True)
-                console.print(" " * (len(gutter) + max(d.location.column - 1, 0)) + "[bold green]^[/]",
-                              highlight=False, soft_wrap=True)
+                _print_styled(console, ("dim", gutter), ("", text))
+                _print_styled(console, ("", " " * (len(gutter) + max(d.location.column - 1, 0))), ("bold green", "^"))
     errors = sum(1 for d in items if d.is_error)
     warnings = len(items) - errors
-    if items:
-        console.print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", highlight=False, soft_wrap=True)
+    _print_styled(console, ("", f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"))
+
+
+def _print_styled(console: Any, *parts: tuple[str, str]) -> None:
+    """``console.print(markup, highlight=False, soft_wrap=True)`` of the markup of ``parts``: each (style, text)
+    ``[style]escape(text)[/]``, or ``escape(text)`` without a style (rich's ``escape``). On the error console not
+    made yet (:class:`DeferredConsole`), where rich would write the texts joined as they are
+    (:func:`_styles_unwritten`, :func:`_rendered_as_itself`), they are written so through the same redacting
+    stderr, without making the console (and so without importing rich: a spec with a warning pays no console
+    for it); a property test compares both on random diagnostics."""
+    if (isinstance(console, DeferredConsole) and console._console is None and _styles_unwritten()
+            and all(_rendered_as_itself(text) for _, text in parts)):
+        stream = RedactingStream(lambda: sys.stderr)
+        stream.write("".join(text for _, text in parts) + "\n")  # rich's print: one write of the line, a flush
+        stream.flush()
+        return
+    from rich.markup import escape
+
+    markup = "".join(f"[{style}]{escape(text)}[/]" if style else escape(text) for style, text in parts)
+    console.print(markup, highlight=False, soft_wrap=True)
+
+
+_TAG_START = re.compile(r"\[[a-z#/@]")
+"""Where rich's markup may read a tag (``rich/markup.py`` ``RE_TAGS``: ``\\[([a-z#/@][^[]*?)]``)."""
+
+
+def _rendered_as_itself(text: str) -> bool:
+    """Whether rich writes ``text``, escaped between style tags, as ``text`` itself: printable ASCII (no control
+    code to strip, no tab to expand: rich's ``Text``), no backslash and no place a tag may start (``escape``
+    and the markup's reading then leave it whole: rich/markup.py ``escape``, ``_parse``, ``render``, which turns
+    every ``\\[`` into ``[``), and no emoji code rich would replace (``render`` replaces codes in each text
+    between tags: ``_emoji_replace``, whose table is imported only for a text with two colons and no space
+    between)."""
+    if not (text.isascii() and text.isprintable()) or "\\" in text or _TAG_START.search(text) is not None:
+        return False
+    if _EMOJI_CODE_CANDIDATE.search(text) is None:
+        return True
+    from rich._emoji_replace import _emoji_replace
+
+    return _emoji_replace(text) == text
+
+
+def _styles_unwritten() -> bool:
+    """Whether the error console would write no style (no colour system): stderr is not a terminal and nothing
+    in the environment makes rich take it for one or for Jupyter (rich/console.py ``Console.is_terminal``:
+    ``TTY_COMPATIBLE``, ``FORCE_COLOR``; ``_is_jupyter``: ``get_ipython``)."""
+    import builtins
+
+    return (not _stderr_is_a_terminal() and "FORCE_COLOR" not in os.environ and "TTY_COMPATIBLE" not in os.environ
+            and not hasattr(builtins, "get_ipython"))
 
 
 def _hidden_line(text: str, diagnostic: Diagnostic) -> str:

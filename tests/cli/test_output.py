@@ -178,3 +178,61 @@ def test_a_plain_note_is_printed_without_making_the_console(monkeypatch: pytest.
     assert _stderr_text(monkeypatch, lambda: print_plain(console, "an emoji code :smile: here")) == \
         "an emoji code \U0001f604 here\n"
     assert console._console is not None  # that line went through rich
+
+
+# -- print_diagnostics: plain diagnostics on stderr without making rich's console ---------------------------
+
+def test_print_diagnostics_writes_what_rich_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On random diagnostics (colons and emoji codes in the summary, the detail, the file name and the source
+    line; brackets that may read as tags, backslashes, tabs, control characters, text that is not ASCII,
+    secrets): the same characters on stderr from the error console not made yet as from rich's console
+    itself, whether or not a line takes the path without rich."""
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from mlops_infra.cli.output import _stderr_console, error_console, print_diagnostics
+    from mlops_infra.diagnostics import Diagnostic, Severity, SourceLocation
+
+    pieces = st.sampled_from([":", ": ", ":smile:", ":thumbs_up:", ":x-emoji:", ":smile-text:", "[bold]", "[/]",
+                              "[default]", "[1]", '["123456789012"]', "\\", "\\[bold]", "\t", "\r", "\x1b[1m", "\x7f",
+                              "é", "  ", "arn:aws:iam::222222222222:root", "{\"Sid\":\"A\"}", "AKIAIOSFODNN7EXAMPLE",
+                              "-----BEGIN RSA PRIVATE KEY-----", "\n", "@", "#"])
+    texts = st.lists(pieces | st.text(st.characters(max_codepoint=0x7F), max_size=6), max_size=6).map("".join)
+    locations = st.none() | st.builds(SourceLocation, texts, st.integers(1, 99999), st.integers(1, 200))
+    diagnostics = st.lists(st.builds(Diagnostic, st.sampled_from(list(Severity)), st.just("a-code"), texts, texts,
+                                     st.just(()), locations), min_size=1, max_size=3)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(diagnostics, texts)
+    @example([Diagnostic(Severity.WARNING, "image-in-other-account", "models.m: the image repository r is in account 1",
+                         "SageMaker pulls ... {\"Principal\":{\"AWS\":\"arn:aws:iam::222222222222:root\"}} ... "
+                         "image_pulls_allowed_by: [\"123456789012\"] (which clears this warning).",
+                         (), SourceLocation("../mlsystem.yaml", 285, 12))],
+             "    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/train-000:1.0.0")
+    def check(found: list, source: str) -> None:
+        def line(file: str, number: int) -> str:
+            return source
+
+        assert _stderr_text(monkeypatch, lambda: print_diagnostics(found, error_console(), line)) == \
+            _stderr_text(monkeypatch, lambda: print_diagnostics(found, _stderr_console(), line))
+
+    check()
+
+
+def test_a_warning_is_printed_without_making_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning whose lines rich would write as they are (colons that are no emoji code, brackets that are no
+    tag) is written without making the console; a line rich would change (an emoji code) makes it."""
+    from mlops_infra.cli.output import error_console, print_diagnostics
+    from mlops_infra.diagnostics import SourceLocation, warning, with_location
+
+    found = with_location(warning("w", "arn:aws:iam::1:root is [\"1\"]", "detail: [1] {\"a\":1}"),
+                          SourceLocation("spec.yaml", 3, 5))
+    console = error_console()
+    text = _stderr_text(monkeypatch, lambda: print_diagnostics([found], console, lambda f, n: "  key: value"))
+    assert text == ("spec.yaml:3:5: warning: arn:aws:iam::1:root is [\"1\"]\n  detail: [1] {\"a\":1}\n"
+                    "    3 |   key: value\n            ^\n0 errors, 1 warning\n")
+    assert console._console is None
+    smiling = with_location(warning("w", "a :smile: here"), SourceLocation("spec.yaml", 3, 5))
+    assert _stderr_text(monkeypatch, lambda: print_diagnostics([smiling], console)) == \
+        "spec.yaml:3:5: warning: a \U0001f604 here\n0 errors, 1 warning\n"
+    assert console._console is not None
