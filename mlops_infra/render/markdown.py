@@ -57,9 +57,9 @@ from mlops_infra.render.common import (
     target_text,
 )
 from mlops_infra.render.human import NO_CHANGES
+from mlops_infra.render.limits import GITHUB_COMMENT_LIMIT
 from mlops_infra.render.safety import check_rendered
 
-GITHUB_COMMENT_LIMIT = 65536
 MARKER_PREFIX = "<!-- mlops-infra-plan: "
 
 _DIFF_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "!", Action.REPLACE: "-/+", Action.DELETE: "-",

@@ -28,10 +28,10 @@ ON_USE = ("mlops_infra.ml.images", "mlops_infra.ml.checkpoints", "croniter")
 """Modules imported only when the document needs them."""
 
 
-def _loaded(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+def _loaded(*args: str, modules: tuple[str, ...] = ON_USE) -> tuple[subprocess.CompletedProcess, list[str]]:
     probe = ("import sys\nfrom mlops_infra.cli.main import main\ncode = 0\ntry:\n    main(sys.argv[1:])\n"
              "except SystemExit as exc:\n    code = exc.code\n"
-             f"print('LOADED', sorted(m for m in sys.modules if m in {ON_USE!r}), file=sys.stderr)\nsys.exit(code)")
+             f"print('LOADED', sorted(m for m in sys.modules if m in {modules!r}), file=sys.stderr)\nsys.exit(code)")
     proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
                           check=False)
     return proc, ast.literal_eval(proc.stderr.rsplit("LOADED ", 1)[-1].strip())  # the module names the probe printed
@@ -53,6 +53,22 @@ def test_a_plan_without_scheduled_training_jobs_does_not_import_croniter():
 
     assert proc.returncode == 0, proc.stderr
     assert loaded == [], loaded
+
+
+RENDERERS = ("mlops_infra.render.human", "mlops_infra.render.markdown", "mlops_infra.render.json", "mlops_infra.kube")
+"""The plan's renderers, and the Kubernetes client layer (an AWS plan has no cluster to ask)."""
+
+
+@pytest.mark.parametrize(("output_format", "renderer"), [("json", "mlops_infra.render.json"),
+                                                         ("markdown", "mlops_infra.render.markdown"),
+                                                         ("text", "mlops_infra.render.human")])
+def test_a_plan_imports_the_renderer_of_its_format_and_no_kube_client_for_aws(output_format, renderer):
+    """fraud-detection's prod is an AWS environment: its plan imports its format's renderer only (the Markdown
+    renderer uses the text one's words, and the text renderer nothing else), and no Kubernetes client."""
+    proc, loaded = _loaded("plan", str(FRAUD), "--env", "prod", "--format", output_format, modules=RENDERERS)
+
+    assert proc.returncode == 0, proc.stderr
+    assert loaded == (["mlops_infra.render.human", renderer] if output_format == "markdown" else [renderer]), loaded
 
 
 def test_a_spec_with_a_framework_image_imports_the_image_table():

@@ -61,7 +61,7 @@ from mlops_infra.cli.usage import exit_codes
 from mlops_infra.errors import UserError
 from mlops_infra.fileio import OutputFile, output_file
 from mlops_infra.plan.model import Plan, amended
-from mlops_infra.render.markdown import GITHUB_COMMENT_LIMIT
+from mlops_infra.render.limits import GITHUB_COMMENT_LIMIT
 from mlops_infra.state.model import LiveState, PriorState
 
 if TYPE_CHECKING:
@@ -913,11 +913,14 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     (:func:`mlops_infra.plan.instance_quotas.catalog_offer_warnings`; with them Service Quotas decides).
     ``stack_dir``: the providers are planned as ``pulumi up`` there registers them (its stack config's
     ``kubernetes:context``: :func:`mlops_infra.kube.effective_context.provider_settings`)."""
-    from mlops_infra.kube.effective_context import provider_settings
     from mlops_infra.plan.planner import PlanOptions, make_plan
     from mlops_infra.plan.quotas import quota_warnings
 
-    settings = provider_settings(graph, stack_dir)
+    settings: dict[str, Any] = {}
+    if graph.metadata.get("cloud") == "kubernetes":  # provider_settings is {} for any other: no kube import
+        from mlops_infra.kube.effective_context import provider_settings
+
+        settings = provider_settings(graph, stack_dir)
     result = make_plan(graph, prior, live=live, drift=drift,
                        options=PlanOptions(provider_settings=settings) if settings else None)
     warnings = [*warnings, *quota_warnings(graph)]
@@ -1025,14 +1028,18 @@ def render(result: Plan, output_format: Format, notes: list[str], command: str, 
            max_chars: int = GITHUB_COMMENT_LIMIT) -> str | bytes:
     """The plan in ``output_format``; for JSON the notes go to stderr so stdout stays pure JSON, and
     the JSON is its ASCII bytes (:func:`~mlops_infra.render.json.render_json_bytes`)."""
-    from mlops_infra.render import render_json_bytes, render_markdown, render_text
+    if output_format is Format.JSON:  # each format imports its own renderer only
+        from mlops_infra.render.json import render_json_bytes
 
-    if output_format is Format.JSON:
         for note in notes:
             print_plain(err, note)
         return render_json_bytes(result)
     if output_format is Format.MARKDOWN:
+        from mlops_infra.render.markdown import render_markdown
+
         return render_markdown(result, notes=notes, command=command, max_chars=max_chars)
+    from mlops_infra.render.human import render_text
+
     return render_text(result, color=color, notes=notes)
 
 
