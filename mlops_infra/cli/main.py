@@ -167,7 +167,12 @@ BATCH_COMMANDS = frozenset({"validate", "schema", "graph", "plan"})
 (spec, graph, state, plan) is acyclic trees freed by reference counting, so collecting finds
 nothing and only costs time (``benchmarks/bench_cli.py`` prints ``plan`` and ``graph`` against a
 baseline); the peak memory is the same. Run as the process, they end with the objects left frozen
-for the interpreter's exit (:func:`_freeze_for_exit`)."""
+for the interpreter's exit (:func:`_freeze_for_exit`). They also run without pydantic's plugins
+(:func:`_without_pydantic_plugins`)."""
+
+PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's switch for its plugins (pydantic docs, "Plugins": ``__all__``, ``1`` or ``true`` disables every
+one; pydantic/plugin/_loader.py ``get_plugins``, read at each validator pydantic builds)."""
 
 
 def _gc_policy(argv: list[str] | None) -> None:
@@ -176,6 +181,24 @@ def _gc_policy(argv: list[str] | None) -> None:
         gc.disable()
     else:
         gc.set_threshold(*GC_THRESHOLDS)
+
+
+@contextlib.contextmanager
+def _without_pydantic_plugins(argv: list[str] | None) -> Any:
+    """While a :data:`BATCH_COMMANDS` command runs, pydantic loads no plugin: :data:`PYDANTIC_PLUGINS` is
+    ``__all__`` unless the environment sets it (kept as it is), and as it was after. A pydantic plugin (an
+    installed package's ``pydantic`` entry point, e.g. an observability hook) is given every validator pydantic
+    builds and every value validated: typer's option values and the whole spec document, which is not for a
+    third party's hook. Looking them up imports ``importlib.metadata`` and reads the entry points of every
+    installed distribution (``importlib.metadata.entry_points``), in every process, for no plugin in use."""
+    if not _is_batch(argv) or PYDANTIC_PLUGINS in os.environ:
+        yield
+        return
+    os.environ[PYDANTIC_PLUGINS] = "__all__"
+    try:
+        yield
+    finally:
+        os.environ.pop(PYDANTIC_PLUGINS, None)
 
 
 def _is_batch(argv: list[str] | None) -> bool:
@@ -262,7 +285,8 @@ def _run(argv: list[str] | None) -> None:
     try:
         _gc_policy(argv)
         _keep_for_exit_from(argv)
-        _main(argv)
+        with _without_pydantic_plugins(argv):
+            _main(argv)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()

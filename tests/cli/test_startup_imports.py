@@ -28,12 +28,13 @@ ON_USE = ("mlops_infra.ml.images", "mlops_infra.ml.checkpoints", "croniter")
 """Modules imported only when the document needs them."""
 
 
-def _loaded(*args: str, modules: tuple[str, ...] = ON_USE) -> tuple[subprocess.CompletedProcess, list[str]]:
+def _loaded(*args: str, modules: tuple[str, ...] = ON_USE,
+            env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, list[str]]:
     probe = ("import sys\nfrom mlops_infra.cli.main import main\ncode = 0\ntry:\n    main(sys.argv[1:])\n"
              "except SystemExit as exc:\n    code = exc.code\n"
              f"print('LOADED', sorted(m for m in sys.modules if m in {modules!r}), file=sys.stderr)\nsys.exit(code)")
     proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
-                          check=False)
+                          check=False, env=env)
     return proc, ast.literal_eval(proc.stderr.rsplit("LOADED ", 1)[-1].strip())  # the module names the probe printed
 
 
@@ -69,6 +70,47 @@ def test_a_plan_imports_the_renderer_of_its_format_and_no_kube_client_for_aws(ou
 
     assert proc.returncode == 0, proc.stderr
     assert loaded == (["mlops_infra.render.human", renderer] if output_format == "markdown" else [renderer]), loaded
+
+
+def _plugins_looked_up(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, bool]:
+    """Run the command in a fresh interpreter: did pydantic look its plugins up (its cache of them filled)?"""
+    probe = ("import sys\nfrom mlops_infra.cli.main import main\ncode = 0\ntry:\n    main(sys.argv[1:])\n"
+             "except SystemExit as exc:\n    code = exc.code\nfrom pydantic.plugin import _loader\n"
+             "print('LOOKED', _loader._plugins is not None, file=sys.stderr)\nsys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
+                          check=False, env=env)
+    return proc, proc.stderr.rsplit("LOOKED ", 1)[-1].strip() == "True"
+
+
+PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's switch for its plugins (pydantic docs, "Plugins")."""
+
+
+def test_a_batch_command_looks_up_no_pydantic_plugin(monkeypatch):
+    """validate, graph and plan run with pydantic's plugins off: pydantic never reads every installed
+    distribution's entry points to find them (its cache of plugins stays unfilled); a switch the user set is
+    kept (then pydantic looks them up, as the control shows), and an in-process run leaves the environment as
+    it was."""
+    import os
+
+    from mlops_infra.cli.main import main
+
+    clean = {k: v for k, v in os.environ.items() if k != PYDANTIC_PLUGINS}
+    for command in (["validate"], ["graph", "--format", "json"], ["plan", "--format", "json"]):
+        proc, looked = _plugins_looked_up(command[0], str(FRAUD), "--env", "prod", *command[1:], env=clean)
+        assert proc.returncode == 0 and not looked, (command, proc.stderr)
+    proc, looked = _plugins_looked_up("validate", str(FRAUD), "--env", "prod",
+                                      env={**clean, PYDANTIC_PLUGINS: "some-plugin"})
+    assert proc.returncode == 0 and looked, proc.stderr
+
+    monkeypatch.delenv(PYDANTIC_PLUGINS, raising=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", str(FRAUD), "--env", "prod"])
+    assert stop.value.code == 0 and PYDANTIC_PLUGINS not in os.environ
+    monkeypatch.setenv(PYDANTIC_PLUGINS, "some-plugin")
+    with pytest.raises(SystemExit):
+        main(["validate", str(FRAUD), "--env", "prod"])
+    assert os.environ[PYDANTIC_PLUGINS] == "some-plugin"
 
 
 def test_a_spec_with_a_framework_image_imports_the_image_table():
