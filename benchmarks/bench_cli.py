@@ -51,6 +51,12 @@ cached. The prior state is written as Pulumi writes one, its inputs and outputs 
 whichever tree did not write the inputs plans those updates too, so each tree is judged on its own
 inputs:
 
+- Stop 42 (speed42a: the image-account check's one pass over the endpoints, diagnostics printed without rich's
+  console, each plan format's own renderer, no pydantic plugin lookup) against bfcea2c0, ``--only
+  graph-json,plan-json``, 6 rounds at 2026-12-07 04:39-04:41, load 6.7 / 5.1 (helpers at work), inputs of
+  fdb9927 (/tmp/in41): compose 0.803 s; ``graph json`` 1.690 s, 2.16x compose (CPU 1.236 s against 1.239 s),
+  1.04x the baseline; ``plan json`` 2.210 s, 3.09x (CPU 1.826 s against 1.847 s), 1.02x. At that load the paired
+  columns show no change of wall or CPU time; neither target is met in this run.
 - 43f5c4b against itself (an A/A run), inputs written by 43f5c4b (state 106.8 MiB), 10 rounds at
   2026-12-05 23:21, load 0.9 / 1.1: compose 0.487 s; ``state`` 0.660 s (1.38x); ``validate`` 0.317 s
   (0.67x); the floor line 0.954 s = 2.00x compose. ``plan --state`` 1.756 s, 198 MB: 3.57x compose
