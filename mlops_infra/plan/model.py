@@ -688,6 +688,12 @@ def plan_json_schema() -> dict[str, Any]:
 
     ``schemas/plan-v{N}.schema.json`` is this function's output (a test keeps it current). Drift
     items belong to the drift detector and are only required to be objects with a ``urn``.
+
+    It has no ``$id`` and no ``$ref``: its base URI is the URL it is read from (JSON Schema 2020-12 Core,
+    "Initial Base URI"). The ``urn:mlops-infra:...`` id it had made yaml-language-server 1.20 and later
+    throw on Node.js 25 (it indexes each ``$id`` through Node's legacy ``url.resolve``, which reads
+    ``mlops-infra:schema`` as a host and a port: https://nodejs.org/api/deprecations.html#DEP0170), as
+    the MLSystem schema's did (``spec/schema.py``, audit schemas-5).
     """
     cost_range = _obj({"minUsd": _t("number", "Floor (min replicas/nodes), USD per month."),
                        "maxUsd": _t("number", "Ceiling (max replicas/nodes), USD per month.")})
@@ -770,7 +776,6 @@ def plan_json_schema() -> dict[str, Any]:
                    required=["add", "change", "replace", "destroy", "hasChanges"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"urn:mlops-infra:schema:plan-v{PLAN_FORMAT_VERSION}.schema.json",
         "title": f"mlops-infra plan, format {PLAN_FORMAT_VERSION}",
         **_obj({
             "formatVersion": {"const": PLAN_FORMAT_VERSION},

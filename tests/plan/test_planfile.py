@@ -155,6 +155,15 @@ def test_schema_file_is_current() -> None:
     jsonschema.Draft202012Validator.check_schema(plan_json_schema())
 
 
+def test_the_schema_has_no_id_an_editor_cannot_resolve() -> None:
+    """No ``$id`` or ``$ref`` anywhere (its base is the file's own URL): the ``urn:mlops-infra:`` id made
+    yaml-language-server >= 1.20 throw on Node.js 25 (``url.resolve``, DEP0170), as in the MLSystem schema
+    (audit schemas-5; tests/spec/test_schema.py)."""
+    text = SCHEMA_FILE.read_text()
+    assert "urn:" not in text and '"$ref"' not in text
+    assert "$id" not in json.loads(text) and "$id" not in plan_json_schema()
+
+
 def test_plans_validate_against_the_schema(plans) -> None:
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
     for name, (plan, _) in plans.items():
