@@ -38,8 +38,10 @@ once this apply has created it: not before, as Kueue v0.19.0 makes a ClusterQueu
 inactive (``pkg/cache/scheduler/clusterqueue.go`` ``updateQueueStatus``, reason ``FlavorNotFound``;
 closing-35e-2), so the warning says to remove the old flavor first, apply, then name the new one.
 
-Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted or replaced
-ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
+Contract of :func:`removal_warnings` (pure, from the prior state): one warning per deleted (not retained: a
+delete Pulumi only drops from the state, ``retainOnDelete``, read with ``Resource.get`` or pending replacement,
+leaves the live queue alone, pulumi/pulumi ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``; as
+``apply/queue_drain.condemned_queues`` drains none) or replaced ClusterQueue, sorted by URN, naming the queue, the ``kubectl`` command that lists the runs it may hold (by
 the queue label of each LocalQueue of the state that points at it, in that LocalQueue's namespace), the
 training jobs of the state on that cluster, and the two ways out (wait, or drain: by ``kubectl patch``, or
 ``apply --drain-queues``, ``apply/queue_drain.py``); and one warning per
@@ -92,7 +94,7 @@ def is_kueue(type_: str, kind: str) -> bool:
 def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
                      desired: Mapping[str, DesiredResource]) -> list[str]:
     """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
-    queues = sorted((c for c in changes if c.action in (Action.DELETE, Action.REPLACE)
+    queues = sorted((c for c in changes if (c.destroys or c.action is Action.REPLACE)
                      and is_kueue(c.type, "ClusterQueue")), key=lambda c: c.urn)
     flavors = sorted((c for c in changes if (c.destroys or c.action is Action.REPLACE)
                       and is_kueue(c.type, "ResourceFlavor")), key=lambda c: c.urn)

@@ -127,3 +127,23 @@ def test_no_warning_without_a_removal_nor_for_an_aws_training_job(tmp_path: Path
         assert warnings_of(graph, graph) == [], example
     removed = variant(tmp_path, without_cluster_and_job)
     assert warnings_of(graph_of(removed, "staging"), graph_of(EXAMPLE, "staging")) == []  # AWS: no queue, no kubectl
+
+
+def test_a_clusterqueue_pulumi_only_drops_from_the_state_gets_no_warning() -> None:
+    """A retained ClusterQueue delete (retainOnDelete, read-resource, pending-replacement) leaves the live queue
+    in the cluster (``step.go`` ``DeleteStep.Apply`` calls no provider delete): no "this apply deletes" warning,
+    as ``apply/queue_drain.condemned_queues`` drains none (statefix 51979df0)."""
+    from mlops_infra.plan.model import Action, Reason, ResourceChange
+    from mlops_infra.plan.queue_removal import removal_warnings
+    from mlops_infra.state.model import PriorState
+
+    kind = "kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"
+
+    def delete(name: str, retained: bool) -> ResourceChange:
+        return ResourceChange(urn=f"urn:pulumi:dev::p::{kind}::{name}", type=kind, name=name, action=Action.DELETE,
+                              reason=Reason("read-resource" if retained else "removed-from-spec", ""),
+                              retained=retained)
+
+    prior = PriorState("prior.json", 3, "1", "p", "dev", {})
+    [warning] = removal_warnings([delete("kept-live", True), delete("gone", False)], prior, {})
+    assert "deletes the Kueue ClusterQueue gone;" in warning and "kept-live" not in warning
