@@ -11,7 +11,18 @@ the system,
   existed at the last apply (basis ``prior-state``); others are unknown (``complete`` False), so
   :meth:`~mlops_infra.model_versions.RegistryView.decide` assumes them and says they were not checked;
 - ``serving`` maps each endpoint to the version of the model the prior state holds for it (the
-  model resource's parent component is the endpoint).
+  model resource's parent component is the endpoint), and ``serving_models`` to the registered model
+  that version is of (:func:`served_models`): the group in the package ARN, mapped back to its model
+  through the prior state's group resource, whose parent is the model's component (the compiler names
+  the group ``physical_name(<system>, <env>, <model>)``, lowercased and cut, so a group name is never
+  parsed back into a model name), else through the system's models (:func:`group_of`). So
+  ``RegistryView.serves`` compares (model, version) on AWS too: an endpoint serving ``fraud-model``
+  v14 switched to ``fraud-model-gbt``, whose v14 is not Approved, keeps serving ``fraud-model`` v14
+  (``Decision.serve_model``) instead of being compiled as ``fraud-model-gbt`` v14 "already served",
+  a package SageMaker refuses to deploy (botocore ``CreateModelPackageInput.ModelApprovalStatus``:
+  "For versioned models, the value of this parameter must be set to Approved to deploy the model").
+  A group mapped to no model leaves the endpoint out of ``serving_models`` (the number alone is
+  compared, as before).
 
 For a Kubernetes environment (finding firstapply-2: an InferenceService whose ``storageUri`` holds
 nothing never becomes ready, KServe's storage initializer fails "No model found", while ``pulumi up``
@@ -42,16 +53,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mlops_infra.compile.context import COMPONENT_TYPES
 from mlops_infra.compile.kubernetes import names as kube_names
 from mlops_infra.compile.kubernetes.artifacts import predictor_storage_uri
 from mlops_infra.compile.naming import physical_name
-from mlops_infra.graph import urn_name
+from mlops_infra.graph import urn_name, urn_type_chain
 from mlops_infra.model_versions import MLFLOW_WHERE, ModelRegistry, RegistryView, VersionRecord
 from mlops_infra.spec.system import MLSystem
 from mlops_infra.state.model import PriorState, StateResource
 
 GROUP_TYPE = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 MODEL_TYPE = "aws:sagemaker/model:Model"
+MODEL_COMPONENT_TYPE = COMPONENT_TYPES["models"]
+"""The component a model package group's parent is (``compile/aws/registry.compile_model``)."""
 REGISTRY_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim")
 """The prior-state resources that show the MLflow registry exists (``compile/kubernetes/registry.py``)."""
 JOB_TYPE = "kubernetes:batch/v1:Job"
@@ -75,14 +89,42 @@ def where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:
 
 def applied_versions(resources: Iterable[StateResource]) -> tuple[set[str], dict[str, dict[int, str]], dict[str, int]]:
     """(group names, group -> {version: package ARN} of created models, endpoint -> version served)."""
+    groups, proven, serving, _, _ = _applied(resources)
+    return groups, proven, serving
+
+
+def served_models(system: MLSystem, env: str, resources: Iterable[StateResource]) -> dict[str, str]:
+    """Endpoint -> the registered model whose version the prior state's SageMaker model of it serves
+    (see the module contract): the package ARN's group, mapped to a model exactly, never parsed."""
+    return _models_of(system, env, *_applied(resources)[3:])
+
+
+def _models_of(system: MLSystem, env: str, served_groups: dict[str, str], recorded: dict[str, str]) -> dict[str, str]:
+    """``served_groups`` (endpoint -> group) mapped to models (:func:`served_models`); ``recorded``: group ->
+    model from the state's group resources, which wins over the system's names: it also names a model the
+    spec no longer declares."""
+    if not served_groups:
+        return {}
+    owners = {group_of(system, env, model.name): model.name for model in system.models} | recorded
+    return {endpoint: owners[group] for endpoint, group in served_groups.items() if group in owners}
+
+
+def _applied(resources: Iterable[StateResource],
+             ) -> tuple[set[str], dict[str, dict[int, str]], dict[str, int], dict[str, str], dict[str, str]]:
+    """:func:`applied_versions`, endpoint -> the group of the package it serves, and group -> the model
+    whose component is the group resource's parent."""
     groups: set[str] = set()
     proven: dict[str, dict[int, str]] = {}
     serving: dict[str, int] = {}
+    serving_groups: dict[str, str] = {}
+    recorded: dict[str, str] = {}
     for res in resources:
         if res.type == GROUP_TYPE:
             name = res.inputs.get("modelPackageGroupName") or res.outputs.get("modelPackageGroupName")
             if isinstance(name, str):
                 groups.add(name)
+                if res.parent and urn_type_chain(res.parent).rsplit("$", 1)[-1] == MODEL_COMPONENT_TYPE:
+                    recorded[name] = urn_name(res.parent)
         elif res.type == MODEL_TYPE:
             container = res.inputs.get("primaryContainer") or {}
             arn = container.get("modelPackageName") if isinstance(container, dict) else None
@@ -92,15 +134,16 @@ def applied_versions(resources: Iterable[StateResource]) -> tuple[set[str], dict
             version = int(match.group(2))
             proven.setdefault(match.group(1), {})[version] = arn
             if res.parent:
-                serving[urn_name(res.parent)] = version
-    return groups, proven, serving
+                endpoint = urn_name(res.parent)
+                serving[endpoint], serving_groups[endpoint] = version, match.group(1)
+    return groups, proven, serving, serving_groups, recorded
 
 
 def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> RegistryView:
     """The registry view the prior state proves (see the module contract)."""
     if system.environments[env].target.kind != "aws":
         return kube_offline_view(system, env, prior)
-    groups, proven, serving = applied_versions(prior.resources.values())
+    groups, proven, serving, served_groups, recorded = _applied(prior.resources.values())
     models = {}
     for model in system.models:
         group = group_of(system, env, model.name)
@@ -109,7 +152,7 @@ def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> Regi
             continue
         versions = {v: VersionRecord(v, arn=arn) for v, arn in proven.get(group, {}).items()}
         models[model.name] = ModelRegistry(model.name, where(system, env, model.name), "prior-state", False, versions)
-    return RegistryView(models, serving)
+    return RegistryView(models, serving, serving_models=_models_of(system, env, served_groups, recorded))
 
 
 def mlflow_where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:

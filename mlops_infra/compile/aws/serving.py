@@ -553,11 +553,17 @@ def registry_decision(aws: AwsContext, item: Endpoint) -> Decision:
 def served(aws: AwsContext, item: Endpoint) -> Endpoint:
     """``item`` as it serves in this graph: pinned to the held version while the pinned one is not
     available (:func:`registry_decision`), so what watches the endpoint (alarm dimensions) watches
-    the variant that really serves."""
+    the variant that really serves. The held version is of the model the endpoint serves
+    (``Decision.served_model``): switched to another model, the endpoint keeps the served model's
+    package (its group's ARN, :func:`_add_model`), never the new model's package of the served number,
+    which SageMaker refuses to deploy unless Approved (botocore ``CreateModelPackageInput.ModelApprovalStatus``:
+    "For versioned models, the value of this parameter must be set to Approved to deploy the model"),
+    as ``compile/kubernetes/serving.compile_endpoint`` holds an InferenceService."""
     decision = registry_decision(aws, item)
     if decision.state != "holding":
         return item
-    return item.model_copy(update={"model": item.model.model_copy(update={"version": decision.serve})})
+    held = {"name": decision.served_model, "version": decision.serve}
+    return item.model_copy(update={"model": item.model.model_copy(update=held)})
 
 
 def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:

@@ -15,7 +15,15 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   version of the endpoint's model (an endpoint that does not exist runs none); ``serving`` comes from
   the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`), or with
   ``serving="live"`` the highest version ``running`` holds: what the Pulumi program uses, since it
-  cannot read its own state. The endpoints are read before the versions, so the image of each
+  cannot read its own state. ``serving_models`` (which registered model the served version is of) is
+  the prior state's (:func:`mlops_infra.state.model_registry.served_models`); with ``serving="live"``,
+  an endpoint none of whose variants runs a package of its pinned model's group but which runs one of
+  another model of the system (its group named as the compiler names it, ``group_of``; a group of no
+  declared model is not mapped, never parsed) serves the highest version of THAT model
+  (:func:`read_live`): the endpoint was switched to another model, and what it serves is held
+  (``Decision.serve_model``) rather than taken for a version of the new model, whose package of the same
+  number SageMaker deploys only when Approved (botocore ``CreateModelPackageInput.ModelApprovalStatus``:
+  "For versioned models, the value of this parameter must be set to Approved to deploy the model"). The endpoints are read before the versions, so the image of each
   version an endpoint may still run is described (closing-33c-1: ``ModelPackageSummary`` holds no
   ``Image``, only ``DescribeModelPackage``'s ``InferenceSpecification.Containers[].Image`` says which
   image a version runs, and the serving role must keep pulling it,
@@ -90,16 +98,21 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     warnings: list[str] = []
     running: dict[str, tuple[int, ...]] = {}
     served = dict(offline.serving)
+    served_models = dict(offline.serving_models)
     unread: dict[str, BaseException] = {}
     if live:
-        running, unread = read_running(client, system, env, retry)
+        running, others, unread = read_live(client, system, env, retry)
         if serving == "live":
             served = {name: max(versions) for name, versions in running.items() if versions}
+            served_models = {}
+            for name, (model, versions) in others.items():
+                if name not in served:  # switched: it runs only another model's package (see the contract)
+                    served[name], served_models[name] = max(versions), model
     pins: dict[str, set[int]] = {}
     for endpoint in system.endpoints:
-        pins.setdefault(endpoint.model.name, set()).update(
-            {endpoint.model.version, *running.get(endpoint.name, ())},
-            {served[endpoint.name]} if endpoint.name in served else set())
+        pins.setdefault(endpoint.model.name, set()).update({endpoint.model.version, *running.get(endpoint.name, ())})
+        if endpoint.name in served:  # described under the model it is a version of
+            pins.setdefault(served_models.get(endpoint.name, endpoint.model.name), set()).add(served[endpoint.name])
     models: dict[str, ModelRegistry] = {}
     for model in system.models:
         try:
@@ -113,23 +126,33 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     for name, error in sorted(unread.items()):  # said after the models' own warnings
         warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
     return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings),
-                               running_unread=tuple(sorted(unread)))
+                               running_unread=tuple(sorted(unread)), serving_models=served_models)
 
 
 def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
                  ) -> tuple[dict[str, tuple[int, ...]], dict[str, BaseException]]:
+    """:func:`read_live`'s ``running`` and failures."""
+    running, _, failed = read_live(client, system, env, retry)
+    return running, failed
+
+
+def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
+              ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[str, tuple[int, ...]]], dict[str, BaseException]]:
     """(endpoint name -> the versions of its model that its live endpoint config's variants run,
-    sorted; endpoint name -> the error that stopped its read). A canary runs two versions: the
-    controller's ``canary`` variant beside the one it served before
-    (:mod:`mlops_infra.rollout.drivers.sagemaker`). Endpoints that do not exist are left out of both,
-    and so are variants of another model package group. One endpoint's failure does not stop the
+    sorted; endpoint name -> (another model of the system, the versions of it the variants run, sorted),
+    for an endpoint running no package of its own model's group (switched to another model), the
+    other model being the one of the highest version run, by model name on a tie; endpoint name -> the
+    error that stopped its read). A canary runs two versions: the controller's ``canary`` variant beside
+    the one it served before (:mod:`mlops_infra.rollout.drivers.sagemaker`). Endpoints that do not exist
+    are left out of all three, and so are variants of a group of no model the system declares. One endpoint's failure does not stop the
     others' reads. The endpoints are read concurrently, at most :data:`ENDPOINT_WORKERS` at once
     (closing-33d-4: three sequential calls per endpoint did not fit the refresh deadline at a few
     dozen endpoints); a botocore client is thread safe ("Multithreading or multiprocessing with
     clients", boto3 docs guide/clients), and the scan shares its clients between threads the same way
     (:mod:`mlops_infra.state.aws_live.scan`)."""
-    def one(endpoint: Any) -> tuple[int, ...] | None:
-        group = group_of(system, env, endpoint.model.name)
+    owners = {group_of(system, env, model.name): model.name for model in system.models}
+
+    def one(endpoint: Any) -> dict[str, set[int]] | None:
         physical = physical_name(system.metadata.name, env, endpoint.name)
         try:
             live = call_with_retry(lambda: client.describe_endpoint(EndpointName=physical), retry)
@@ -139,15 +162,15 @@ def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
             raise
         name = live["EndpointConfigName"]
         config = call_with_retry(lambda: client.describe_endpoint_config(EndpointConfigName=name), retry)
-        versions: set[int] = set()
+        versions: dict[str, set[int]] = {}  # model -> versions its packages' variants run
         for variant in config.get("ProductionVariants") or []:
             model = call_with_retry(lambda v=variant: client.describe_model(ModelName=v["ModelName"]), retry)
             match = PACKAGE_ARN.match(str((model.get("PrimaryContainer") or {}).get("ModelPackageName") or ""))
-            if match is not None and match.group(1) == group:
-                versions.add(int(match.group(2)))
-        return tuple(sorted(versions))
+            if match is not None and match.group(1) in owners:
+                versions.setdefault(owners[match.group(1)], set()).add(int(match.group(2)))
+        return versions
 
-    results: dict[str, tuple[int, ...] | BaseException | None] = {}
+    results: dict[str, dict[str, set[int]] | BaseException | None] = {}
     todo = iter(list(system.endpoints))
     lock = threading.Lock()
 
@@ -158,7 +181,7 @@ def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
             if endpoint is None:
                 return
             try:
-                result: tuple[int, ...] | BaseException | None = one(endpoint)
+                result: dict[str, set[int]] | BaseException | None = one(endpoint)
             except Exception as error:  # the caller names the endpoint and the error
                 result = error
             with lock:
@@ -173,9 +196,19 @@ def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
         worker.start()
     for worker in workers:
         worker.join()
-    out = {name: r for name, r in results.items() if isinstance(r, tuple) and r}
+    pinned = {endpoint.name: endpoint.model.name for endpoint in system.endpoints}
+    out: dict[str, tuple[int, ...]] = {}
+    others: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for name, result in results.items():
+        if not isinstance(result, dict) or not result:
+            continue
+        if pinned[name] in result:
+            out[name] = tuple(sorted(result[pinned[name]]))
+        else:
+            model = max(result, key=lambda m: (max(result[m]), m))
+            others[name] = (model, tuple(sorted(result[model])))
     failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
-    return out, failed
+    return out, others, failed
 
 
 def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url: str | None) -> Any:
