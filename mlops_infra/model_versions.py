@@ -245,9 +245,11 @@ class RegistryView:
     (:func:`mlops_infra.state.model_registry.kube_offline_view`; a registry read keeps it), so the compiler
     keeps a served URI exactly as stored (``compile/kubernetes/artifacts.py`` ``storage_uri``, closing-35b-2)."""
     serving_models: Mapping[str, str] = field(default_factory=dict)
-    """Kubernetes: endpoint -> the registered model whose version ``serving`` gives (the prior state's
-    InferenceService annotation ``mlops-infra/model``, :func:`mlops_infra.state.model_registry.kube_offline_view`),
-    so that :meth:`serves` tells another model with an equal version number from the one served (closing-41a-1)."""
+    """Endpoint -> the registered model whose version ``serving`` gives, so that :meth:`serves` tells another
+    model with an equal version number from the one served (closing-41a-1). Kubernetes: the prior state's
+    InferenceService annotation ``mlops-infra/model`` (:func:`mlops_infra.state.model_registry.kube_offline_view`);
+    AWS: the model package group of the prior SageMaker model's ``ModelPackageName`` ARN mapped back to its model
+    (:func:`mlops_infra.state.model_registry.served_models`). An endpoint left out compares by number only."""
 
     def serves(self, endpoint: str, model: str, version: int) -> bool:
         """Whether the prior state shows ``endpoint`` serving ``version`` of ``model``.

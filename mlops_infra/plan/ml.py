@@ -437,7 +437,9 @@ def _version_checks(graph: DesiredGraph, before: dict[str, Facts], after: dict[s
                     changes: list[MLChange]) -> list[MLChange]:
     """One ``version-check`` per endpoint that waits or holds, and per endpoint that is new or
     changes version (so a plan says whether the version it deploys is in the registry, and how it
-    knows: ``graph.model_versions``, finding A1)."""
+    knows: ``graph.model_versions``, finding A1). A hold that keeps another model's version (the endpoint
+    was switched to another model, ``serveModel``) names that model: "stays on fraud-model v14", since a
+    version number names a version only within its registered model."""
     moving = {c.address for c in changes if c.kind == "model-version"
               or (c.kind == "endpoint" and before.get(c.address) is None)}
     out = []
@@ -446,7 +448,9 @@ def _version_checks(graph: DesiredGraph, before: dict[str, Facts], after: dict[s
         if state == "ready" and address not in moving:
             continue
         name, pinned = address.split(".", 1)[1], f"{decision['model']} v{decision['pinned']}"
-        lead = {"waiting": f"waits for {pinned}: it is", "holding": f"stays on v{decision['serve']}: {pinned} is"}
+        kept = decision.get("serveModel")  # the hold keeps another model's version (Decision.served_model)
+        held = f"{kept} v{decision['serve']}" if kept and kept != decision["model"] else f"v{decision['serve']}"
+        lead = {"waiting": f"waits for {pinned}: it is", "holding": f"stays on {held}: {pinned} is"}
         basis = "" if decision["basis"] == "unverified" else f" ({BASIS_WORDS.get(decision['basis'], decision['basis'])})"
         text = f"{name}: {lead.get(state, pinned + ' is')} {decision['why']}{basis}"
         out.append(MLChange(address, "version-check", text, dict(decision)))

@@ -228,3 +228,21 @@ def test_kubernetes_summaries_read_sagemaker_names_saved_by_older_versions_as_no
     summary = by_kind(created, "endpoints.scorer")["endpoint"]
     assert summary.summary.startswith("scorer: new endpoint, fraud-model v12 on 1-2 replicas on g5.xlarge nodes")
     assert "_cloud" not in summary.details["after"]
+
+
+def test_a_hold_keeping_another_model_names_it() -> None:
+    """An endpoint switched from fraud-model v14 to fraud-model-gbt v14, not approved, keeps serving fraud-model v14
+    (``Decision.serve_model``): the version line says which model's v14 stays (f6e29e13); a hold of the same model
+    still says the number alone (the goldens' wording)."""
+    why = "PendingManualApproval; approve it"
+    graph = graph_of(endpoint(model="fraud-model", modelVersion=14), endpoint("ranker", modelVersion=12))
+    graph.model_versions.update({
+        "endpoints.scorer": {"state": "holding", "model": "fraud-model-gbt", "pinned": 14, "serve": 14,
+                             "basis": "registry", "why": why, "serveModel": "fraud-model"},
+        "endpoints.ranker": {"state": "holding", "model": "fraud-model", "pinned": 13, "serve": 12,
+                             "basis": "registry", "why": why, "serveModel": "fraud-model"}})
+    changes = summarize_ml(graph, prior_of(), ())
+    assert by_kind(changes, "endpoints.scorer")["version-check"].summary == (
+        f"scorer: stays on fraud-model v14: fraud-model-gbt v14 is {why} (read from the registry)")
+    assert by_kind(changes, "endpoints.ranker")["version-check"].summary == (
+        f"ranker: stays on v12: fraud-model v13 is {why} (read from the registry)")
