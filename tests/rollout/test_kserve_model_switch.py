@@ -27,8 +27,7 @@ from tests.compile.aws.cases import REFERENCE
 from tests.rollout.sim import Clock, ScriptedGates
 from tests.rollout.test_kserve_apply import controller, live, pulumi_up, stored
 from tests.rollout.test_kserve_same_version_apply import parts, routed
-from tests.support.kserve import KServeRevisions
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kserve import traffic_world
 
 SECOND_MODEL = "models:\n  - name: fraud-model-gbt\n    framework: xgboost\n  - name: fraud-model\n"
 
@@ -48,11 +47,9 @@ def dev_graph(model: str, served: str | None):
 
 @pytest.fixture
 def world():
-    """The stand-in with KServe's revisions and traffic (as tests/rollout/test_kserve_same_version_apply.py)."""
-    clock = Clock()
-    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
-                        tokens={"pulumi": None, "rollout": None}) as api:
-        yield api, KServeRevisions(api, clock=clock, traffic=True), clock
+    """The stand-in with KServe's revisions and traffic split (tests/support/kserve.py ``traffic_world``)."""
+    with traffic_world(Clock()) as world:
+        yield world
 
 
 def one_pass(api, rollout, clock):

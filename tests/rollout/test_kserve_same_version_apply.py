@@ -38,8 +38,8 @@ from tests.compile.aws.cases import REFERENCE
 from tests.rollout.sim import Clock
 from tests.rollout.test_kserve_apply import ISVC_TYPE, PULUMI_MANAGER, controller, live, pulumi_up, stored
 from tests.support.applied_state import applied_state, dumps, edit_resource
-from tests.support.kserve import KServeRevisions
-from tests.support.kube_api import KubeApiStandIn, load_crds
+from tests.support.kserve import traffic_world
+from tests.support.kube_api import KubeApiStandIn
 
 
 def dev_graph(version: int, served: int | None, steps: str = "[2, 5, 10, 25, 75, 100]"):
@@ -92,10 +92,9 @@ def pulumi_up_ignoring(api: KubeApiStandIn, resource, old_inputs: dict[str, Any]
 
 @pytest.fixture
 def world():
-    clock = Clock()
-    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
-                        tokens={"pulumi": None, "rollout": None}) as api:
-        yield api, KServeRevisions(api, clock=clock, traffic=True), clock
+    """The stand-in with KServe's revisions and traffic split (tests/support/kserve.py ``traffic_world``)."""
+    with traffic_world(Clock()) as world:
+        yield world
 
 
 def routed(api) -> list[tuple[str, int]]:

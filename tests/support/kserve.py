@@ -89,12 +89,13 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from tests.support.kube_api import KubeApiStandIn, Resource
+from tests.support.kube_api import KubeApiStandIn, Resource, load_crds
 
 DISALLOWED_ANNOTATIONS = frozenset({
     "autoscaling.knative.dev/min-scale",
@@ -347,3 +348,13 @@ def seed_endpoint(api: Any, namespace: str, name: str, version: int, stable: int
               "spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": f"s3://m/{version}/"}}}})
     api.seed({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"rollout-{name}", "namespace": namespace},
               "data": {"stable-version": str(stable)}})
+
+
+@contextmanager
+def traffic_world(clock: Callable[[], float]) -> Iterator[tuple[KubeApiStandIn, KServeRevisions, Any]]:
+    """``(api, kserve, clock)``: a stand-in serving the InferenceService CRD, with the tokens ``pulumi`` and
+    ``rollout`` (the writers a rollout test tells apart), and KServe's revisions and traffic split
+    (:class:`KServeRevisions` with ``traffic=True``) timed by ``clock``; the stand-in stops on exit."""
+    with KubeApiStandIn(crds=load_crds("serving.kserve.io_inferenceservices.minimal.yaml"),
+                        tokens={"pulumi": None, "rollout": None}) as api:
+        yield api, KServeRevisions(api, clock=clock, traffic=True), clock
