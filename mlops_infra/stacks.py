@@ -19,11 +19,14 @@ Contract:
 - :func:`stands_for` says whether a stack directory's ``mlops:systemFile`` stands for a given
   system file when choosing the directory whose state to plan against: that file, or a path that
   no longer exists (stored by another checkout or machine).
+- :func:`pinned_version_warning` says when a stack directory's ``requirements.txt`` pins another
+  mlops-infra version than the one planning: ``pulumi up`` there runs the pinned one (audit monorepo-3).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +102,67 @@ def requirement_line(installed: InstalledFrom | None, stack_dir: Path) -> str:
     if installed is not None and installed.version:
         return f"mlops-infra[pulumi]=={installed.version}"
     return "mlops-infra[pulumi]"
+
+
+_PIN = re.compile(r"^mlops[-_.]infra\s*(?:\[[^\]]*\])?\s*==(?!=)\s*([^\s;,#*]+)\s*(?:[;#].*)?$", re.IGNORECASE)
+"""A requirement line pinning mlops-infra with ``==`` (PEP 508: the name normalised as PEP 503 does, any
+extras, an environment marker or comment after it); ``===``, ``==X.*``, ranges, ``-e``/paths and URLs are no pin."""
+
+
+def pinned_version(stack_dir: Path) -> tuple[str, int] | None:
+    """The mlops-infra version ``stack_dir/requirements.txt`` pins and the line it is on, else None (no
+    file, unreadable, or no ``mlops-infra...==X`` line: an ``-e <path>``, a URL or an unpinned name)."""
+    try:
+        lines = (Path(stack_dir) / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, line in enumerate(lines, 1):
+        found = _PIN.match(line.strip())
+        if found:
+            return found.group(1), number
+    return None
+
+
+def _same_version(a: str, b: str) -> bool:
+    """PEP 440 equality of two versions as far as the release segment goes (``1.0`` == ``1.0.0``, a leading
+    ``v`` and case ignored); the rest compared as text."""
+
+    def release(text: str) -> tuple[list[str], str]:
+        found = re.match(r"^v?(\d+(?:\.\d+)*)(.*)$", text.strip().lower())
+        if not found:
+            return [text.strip().lower()], ""
+        parts = found.group(1).split(".")
+        while len(parts) > 1 and int(parts[-1]) == 0:
+            parts.pop()
+        return [str(int(p)) for p in parts], found.group(2)
+
+    return release(a) == release(b)
+
+
+def pinned_version_warning(stack_dir: Path, running: str | None = None) -> str | None:
+    """The plan warning when ``stack_dir/requirements.txt`` pins ``mlops-infra==B`` and the running
+    mlops-infra (``running``, else :func:`importlib.metadata.version`) is another version A, else None.
+    ``pulumi up`` in a stack directory runs the program in a virtualenv Pulumi fills with ``pip install -r
+    requirements.txt`` from that directory (pulumi/pulumi ``sdk/python/toolchain/pip.go``
+    ``InstallDependencies``), so the resources applied are compiled by B, not by the A that made the plan.
+    The version is not written into the plan itself (its text and JSON would move with every release)."""
+    pinned = pinned_version(stack_dir)
+    if pinned is None:
+        return None
+    if running is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            running = version("mlops-infra")
+        except PackageNotFoundError:  # a source tree never installed: nothing to compare
+            return None
+    wanted, line = pinned
+    if _same_version(running, wanted):
+        return None
+    where = Path(stack_dir)
+    return (f"this plan was made by mlops-infra {running}; `pulumi up` in {where} installs {wanted} "
+            f"({where / 'requirements.txt'}:{line}): plan with {wanted} "
+            f"(`pip install 'mlops-infra=={wanted}'`), or change the pin to {running}")
 
 
 def scaffold_files(system_name: str, environments: list[str], system_file: Path, target: Path,

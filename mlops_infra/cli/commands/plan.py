@@ -136,6 +136,10 @@ def plan(
     # stateformats-8: a legacy DIY layout, which every supported `pulumi` refuses
     locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env)),
                            legacy_layout_warning(env, target.stack_dir(env))] if w] if state is None else []
+    from mlops_infra.stacks import pinned_version_warning
+
+    # monorepo-3: `pulumi up` there installs the mlops-infra its requirements.txt pins, not this one
+    locked += [w for w in [pinned_version_warning(target.stack_dir(env))] if w]
     env_target = kube_target(system.environments[env].target, target.stack_dir(env), env)
     live, drift, warnings = (refresh_live(env_target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
