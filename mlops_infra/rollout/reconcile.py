@@ -19,7 +19,8 @@ Rules, in order:
    condition False: image missing, container exiting, progress deadline exceeded, unschedulable...),
    or it has not become ready within ``not_ready_timeout_seconds`` of ``since`` (its creation, or its
    condition's last change if later), the rollout rolls back as for a firing gate (rule 6: 0% on it, phase ``rolled_back``, reason:
-   which revision, why, at which step), also before its first step (no status yet: the version
+   which revision, why, at which step; the quoted why is cut so the step's tail stays within a status
+   field: ``_within_field``), also before its first step (no status yet: the version
    never reached its first share); a rolled-back or aborted status of that version is settled
    (rule 4) instead of waited on forever. With no other version to go back to (a first
    deployment, the stable version's own new revision, a finished version) it waits, saying why.
@@ -210,10 +211,10 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
     why = f": {pending.why}" if pending.why else ""
     timeout = spec.not_ready_timeout_seconds
     if pending.failed:
-        cause = f"revision {pending.revision} of version {observed.revision} failed{why}"
+        head = f"revision {pending.revision} of version {observed.revision} failed"
     elif pending.since is not None and now - pending.since >= timeout:
-        cause = (f"revision {pending.revision} of version {observed.revision} not ready after "
-                 f"{duration(now - pending.since)} (timeout {duration(timeout)}){why}")
+        head = (f"revision {pending.revision} of version {observed.revision} not ready after "
+                f"{duration(now - pending.since)} (timeout {duration(timeout)})")
     elif pending.since is None:
         return Decision("wait", f"revision {pending.revision} of version {observed.revision} is not ready yet{why}; "
                         "waiting for it (no time of its last change to time it out)")
@@ -222,14 +223,15 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
         return Decision("wait", f"revision {pending.revision} of version {observed.revision} is not ready yet{why}; "
                         f"rolling back in {duration(ends - now)} unless it becomes ready", next_check=ends)
     if status is not None and status.phase == "progressing":
-        reason = f"{cause} at step {status.step + 1} ({spec.steps[status.step]}% on version {status.revision})"
+        tail = f" at step {status.step + 1} ({spec.steps[status.step]}% on version {status.revision})"
+        reason = _within_field(head, why, tail)
         return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
                                                                              since=now))
     if status is None and observed.stable not in (None, observed.revision):
-        reason = f"{cause} before step 1 (version {observed.stable} keeps all traffic)"
+        reason = _within_field(head, why, f" before step 1 (version {observed.stable} keeps all traffic)")
         return Decision("rollback", f"roll back: {reason}", 0,
                         RolloutStatus("rolled_back", observed.revision, observed.stable, 0, now, reason=reason))
-    return Decision("wait", f"{cause}; no other version to roll back to: waiting for it")
+    return Decision("wait", f"{head}{why}; no other version to roll back to: waiting for it")
 
 
 def _fired(spec: RolloutSpec, status: RolloutStatus, firing: Sequence[GateReading], now: float) -> Decision:
@@ -432,10 +434,19 @@ def _not_in_effect(spec: RolloutSpec, status: RolloutStatus, observed: Observed,
                         _cleared(status), status.since + limit)
     head = f"share not in effect after {duration(waited)} (timeout {duration(limit)})"
     tail = f" at step {step + 1} ({percent}% on version {status.revision})"
-    why = f": {observed.detail}" if observed.detail else ""
-    room = MAX_FIELD - len(head) - len(tail)
-    reason = head + (why if len(why) <= room else why[:max(0, room - 3)] + "...") + tail
+    reason = _within_field(head, f": {observed.detail}" if observed.detail else "", tail)
     return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason, since=now))
+
+
+def _within_field(head: str, why: str, tail: str) -> str:
+    """``head + why + tail`` with ``why`` (the quoted cluster detail) cut so that the whole fits the
+    :data:`MAX_FIELD` characters of a status field, keeping ``tail``: the rollback notice reads the step
+    and its share from it (``rollout/scheduled.py`` ``notice_facts``), and ``to_fields`` cuts a longer
+    value at its end. Rules 2 and 8; rule 2's head and tail each quote the revision key, ``<version>
+    of <model>`` on Kubernetes (``drivers/kserve.py`` ``revision_key``, a model name up to 63
+    characters), so the room for ``why`` depends on the model's name (audit closing-42b-2)."""
+    room = MAX_FIELD - len(head) - len(tail)
+    return head + (why if len(why) <= room else why[:max(0, room - 3)] + "...") + tail
 
 
 def _served(gates: Sequence[GateReading]) -> float | None:

@@ -273,7 +273,9 @@ _AT_STEP = re.compile(r" at step (?P<step>\d+) \((?P<share>\d+)% on version [^()
 _BEFORE_STEP = re.compile(r" before step 1 \(version [^()]* keeps all traffic\)$")
 _FIRED = re.compile(r" fired at step \d+ \(\d+% on version [^()]*\)$")
 _UNREADABLE = re.compile(r"^gate\(s\) .* unreadable for (?P<blind>\w+) at step \d+ \(\d+% on version [^()]*\)$")
-_REVISION = re.compile(r"^revision (?P<revision>[a-z0-9][a-z0-9.-]*) of version \S+ (?:(?P<failed>failed)|not ready "
+# A revision's version is its key: ``<version> of <model>`` on Kubernetes (``drivers/kserve.py`` ``revision_key``;
+# KServe copies both annotations onto each Revision), the bare number without a model annotation.
+_REVISION = re.compile(r"^revision (?P<revision>[a-z0-9][a-z0-9.-]*) of version \S+(?: of \S+)? (?:(?P<failed>failed)|not ready "
                        r"after (?P<after>\w+) \(timeout \w+\))(?:: (?P<why>[A-Za-z][A-Za-z0-9]{0,62})(?::|$| at | before ))?")
 _NOT_IN_EFFECT = re.compile(r"^share not in effect after (?P<after>\w+) \(timeout \w+\)"
                             r"(?:: .*? yet: (?P<why>[A-Za-z][A-Za-z0-9]{0,62})(?::| at ))?")

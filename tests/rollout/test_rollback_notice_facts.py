@@ -6,7 +6,8 @@ the free text of cloud or cluster answers."""
 
 from __future__ import annotations
 
-from mlops_infra.rollout.model import GateReading, NotReady, Observed, RolloutSpec, RolloutStatus
+from mlops_infra.rollout.drivers.kserve import MODEL, VERSION, WHY_MAX, revision_key
+from mlops_infra.rollout.model import MAX_FIELD, GateReading, NotReady, Observed, RolloutSpec, RolloutStatus
 from mlops_infra.rollout.reconcile import reconcile
 from mlops_infra.rollout.scheduled import CAUSES, MAX_FACT, NOTICE_FACTS, grouping_path, notice_facts
 from mlops_infra.secrets.scan import find_secrets
@@ -85,7 +86,12 @@ def test_a_reason_cut_at_the_status_limit_still_gives_bounded_facts_and_says_the
     observed = Observed("14", "13", 10, ready=False, status=RolloutStatus("progressing", "14", "13", 0, NOW - 300),
                         not_ready=deploying)
     status = _rolled_back(_spec(), observed, [])
-    stored = RolloutStatus.from_fields(status.evolve(notice="pending").to_fields())  # as read back: 256 characters
+    # The reconciler now cuts the quoted why to keep the step's tail (closing-42b-2); a reason recorded whole by
+    # a controller before that, read back at 256 characters, has lost its tail:
+    assert len(status.reason) <= MAX_FIELD and status.reason.endswith(" at step 1 (10% on version 14)")
+    whole = status.evolve(reason=f"revision scorer-predictor-00002 of version 14 failed: {why} at step 1 "
+                                 "(10% on version 14)")
+    stored = RolloutStatus.from_fields(whole.evolve(notice="pending").to_fields())  # as read back: 256 characters
     facts = notice_facts(_spec(), stored, K8S_GATES)
     assert facts["share"] == "unknown" and facts["cause"] == "revision_failed"
     assert facts["detail"] == "revision scorer-predictor-00002 failed (ProgressDeadlineExceeded)"
@@ -93,6 +99,47 @@ def test_a_reason_cut_at_the_status_limit_still_gives_bounded_facts_and_says_the
     wide = _rolled_back(_spec(many), _at_step(2), [GateReading(g, "firing", 0.5, "alert firing") for g in many])
     facts = notice_facts(_spec(many), wide, {})
     assert all(len(v) <= MAX_FACT for v in facts.values()) and facts["cause"] == "alert_fired"
+
+
+def _keyed(version: str, model: str) -> str:
+    return revision_key({VERSION: version, MODEL: model})
+
+
+def test_a_revision_keyed_with_its_model_still_says_it_failed_or_stayed_not_ready() -> None:
+    """closing-42b-1: on Kubernetes the version is ``<version> of <model>`` (KServe copies both
+    annotations onto the Revision); the notice still reads the revision, its cause and Knative's reason."""
+    new, old = _keyed("15", "fraud-model"), _keyed("14", "fraud-model")
+    assert new == "15 of fraud-model"
+    for failed, cause, detail in (
+            (True, "revision_failed", "revision scorer-predictor-00003 failed (ProgressDeadlineExceeded)"),
+            (False, "revision_not_ready", "revision scorer-predictor-00003 not ready after 1h06m "
+                                          "(not_ready_timeout 30m00s) (ProgressDeadlineExceeded)")):
+        pending = NotReady("scorer-predictor-00003", failed=failed, since=NOW - 4000, why="ProgressDeadlineExceeded: x")
+        observed = Observed(new, old, 10, ready=False, status=RolloutStatus("progressing", new, old, 0, NOW - 300),
+                            not_ready=pending)
+        stored = RolloutStatus.from_fields(_rolled_back(_spec(), observed, []).to_fields())
+        assert notice_facts(_spec(), stored, K8S_GATES) == {
+            "version": new, "serving_version": old, "share": "10%", "cause": cause, "detail": detail}
+        before = Observed(new, old, 0, ready=False, status=None, not_ready=pending)
+        facts = notice_facts(_spec(), _rolled_back(_spec(), before, []), K8S_GATES)
+        assert (facts["share"], facts["cause"], facts["detail"]) == ("0%", cause, detail)
+
+
+def test_a_long_model_name_and_a_long_knative_message_keep_the_steps_share_within_the_status_field() -> None:
+    """closing-42b-2: the key quotes the model twice; the reason still fits 256 characters with its tail."""
+    why = ('RevisionFailed: Revision "fraud-scorer-predictor-00003" failed with message: Container failed with: '
+           + "Traceback (most recent call last) " * 4)[:WHY_MAX - 3] + "..."
+    assert len(why) == WHY_MAX
+    for model in ("fraud-transactions-gbt", "m" * 63):
+        new, old = _keyed("15", model), _keyed("14", model)
+        pending = NotReady("fraud-scorer-predictor-00003", failed=True, since=NOW - 60, why=why)
+        observed = Observed(new, old, 10, ready=False, status=RolloutStatus("progressing", new, old, 0, NOW - 300),
+                            not_ready=pending)
+        status = _rolled_back(_spec(), observed, [])
+        assert len(status.reason) <= MAX_FIELD, status.reason
+        facts = notice_facts(_spec(), RolloutStatus.from_fields(status.to_fields()), K8S_GATES)
+        assert (facts["share"], facts["cause"], facts["detail"]) == (
+            "10%", "revision_failed", "revision fraud-scorer-predictor-00003 failed (RevisionFailed)")
 
 
 def test_a_reason_of_no_known_shape_is_unknown_and_every_fact_is_there() -> None:

@@ -104,8 +104,9 @@ ROUTE_READY = "PredictorRouteReady"
 """The InferenceService condition that carries the predictor's Knative ``RoutesReady`` (kserve
 ``inference_service_status.go``: ``routeConditionsMap[PredictorComponent]``, set by ``PropagateStatus``)."""
 WHY_MAX = 120
-"""The reason and message of a not-ready revision are cut to this many characters, so the rollback
-reason that quotes them keeps its step within the 256 characters of a status field."""
+"""The reason and message of a not-ready revision are cut to this many characters; the rollback reason
+that quotes them cuts them further when the revision key's model name leaves less room, so its step
+stays within the 256 characters of a status field (``rollout/reconcile.py`` ``_within_field``)."""
 
 
 def revision_key(annotations: dict[str, Any] | None) -> str:
