@@ -25,7 +25,9 @@ Run as ``python -m mlops_infra.cli.pr_workflow <step> --dir DIR``:
   listed as not planned (:func:`unplanned_section`), and ``check`` fails. The comment says the job
   summary holds a plan (or a fuller copy of a cut one) only when the summary written holds it.
 - ``check``: exits 1 when a plan failed, system files share a name or a kept file's ``metadata.name``
-  changed (:attr:`Removed.renamed_to`), with one ``::error::`` line each.
+  changed (:attr:`Removed.renamed_to`) while a stack directory in the pull request still names the
+  old project (:attr:`Removed.stale_stacks`), with one ``::error::`` line each; a rename whose stack
+  directories are made again (or not in the repository) is a ``::warning::``, as a move is.
 
 A plan that exits 1 after printing the whole plan (a mandatory guardrail fails: ``plan`` prints the
 plan, then refuses) keeps its plan in the comment, under the failure line. A cut plan's section says
@@ -249,7 +251,7 @@ def _owning_systems(path: PurePosixPath, systems: set[str]) -> list[str]:
     return owners
 
 
-_KIND = re.compile(r"""^kind:[ \t]*["']?MLSystem["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
+_KIND = re.compile(r"""^kind:[ \t]*["']?MLSystem["']?[ \t]*(?:#[^\r\n]*)?\r?$""", re.MULTILINE)
 _API_VERSION = re.compile(r"""^apiVersion:[ \t]*["']?mlops-infra/""", re.MULTILINE)
 SNIFF_BYTES = 8192
 """Bytes of a YAML file read to tell whether it is a system file (:func:`is_system_file`)."""
@@ -260,12 +262,16 @@ def is_system_file(name: str, head: bytes) -> bool:
     that does not parse is still planned, and its plan says why), or a ``.yaml``/``.yml`` file whose
     first :data:`SNIFF_BYTES` bytes say ``apiVersion: mlops-infra/...`` and ``kind: MLSystem`` at
     the top level (both required by the schema, ``schemas/mlsystem-v1.schema.json``; ``init``,
-    ``validate`` and ``plan`` take any file name)."""
+    ``validate`` and ``plan`` take any file name). As the loader reads it (``spec/loader.py``
+    ``decode_source``): a leading UTF-8 byte order mark is dropped and a line may end in CRLF (YAML 1.2
+    section 5.2 "Character Encodings" allows a byte order mark, section 5.4 "Line Break Characters"
+    CR LF as a line break; git keeps CRLF in the blob unless ``.gitattributes`` or
+    ``core.autocrlf`` normalise it)."""
     if name.endswith(SYSTEM_FILE):
         return True
     if not name.endswith((".yaml", ".yml")):
         return False
-    text = head[:SNIFF_BYTES].decode("utf-8", "replace")
+    text = head[:SNIFF_BYTES].decode("utf-8", "replace").removeprefix("\ufeff")
     return bool(_KIND.search(text) and _API_VERSION.search(text))
 
 
@@ -349,6 +355,10 @@ class Removed:
     local_state: tuple[str, ...] = ()
     """The environments of ``envs`` whose stack directory ``<file's dir>/stacks/<env>/`` holds a
     ``.pulumi/`` in the base commit: their state is in the stack directory (:func:`with_local_state`)."""
+    stale_stacks: tuple[str, ...] = ()
+    """For a renamed system: the environments of ``envs`` whose stack directory in the head
+    (``<file's dir>/stacks/<env>/Pulumi.yaml``) still names the old project, where ``apply`` refuses
+    (:func:`with_stale_stacks`). Only these make the rename an error (closing-42b-3)."""
 
 
 def with_local_state(removed: list[Removed], base_files: set[str]) -> list[Removed]:
@@ -365,6 +375,33 @@ def with_local_state(removed: list[Removed], base_files: set[str]) -> list[Remov
     return out
 
 
+def with_stale_stacks(removed: list[Removed], root: Path) -> list[Removed]:
+    """``removed`` with :attr:`Removed.stale_stacks` read from the checkout ``root`` (the head): a
+    renamed system's environments whose ``stacks/<env>/Pulumi.yaml`` (the stack directory
+    ``mlops-infra init`` makes beside the system file) still has ``name:`` the old project.
+    ``apply/engine.py`` ``check_stack_dir`` refuses a stack directory of another project; one made
+    again by ``mlops-infra init --force`` names the new project, and one the pull request does not
+    hold is not refused for its name (``apply`` asks for ``init`` there), so neither is stale. A
+    stack's project is ``Pulumi.yaml``'s ``name`` (required: "Name of the project", Pulumi project
+    file reference, https://www.pulumi.com/docs/iac/concepts/projects/project-file/)."""
+    out = []
+    for item in removed:
+        stale = tuple(env for env in item.envs if item.renamed_to
+                      and _project_name(root / PurePosixPath(item.file).parent / "stacks" / env) == item.name)
+        out.append(replace(item, stale_stacks=stale) if stale else item)
+    return out
+
+
+def _project_name(stack_dir: Path) -> str | None:
+    """The ``name:`` of ``stack_dir/Pulumi.yaml`` (None: no such file, or unreadable)."""
+    try:
+        data = yaml.safe_load((stack_dir / "Pulumi.yaml").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
                  base_files: set[str]) -> list[Removed]:
     """The systems and environments of the base commit (``base``: its system files the pull request
@@ -379,8 +416,9 @@ def find_removed(base: dict[str, SystemFacts], head: dict[str, SystemFacts],
     anything (its plan reports why). A kept file whose ``metadata.name`` changed is renamed
     (:attr:`Removed.renamed_to`, every environment of the base): a stack is ``<project>/<env>`` and
     the project is ``metadata.name`` (``mlops-infra init``; ``program/entry.py`` refuses a project
-    of another name), so its old stacks are not the ones it now plans, and the stack directories'
-    ``Pulumi.yaml`` still name the old project (``apply/engine.py`` ``check_stack_dir`` refuses).
+    of another name), so its old stacks are not the ones it now plans; until ``mlops-infra init
+    --force`` makes them again, the stack directories' ``Pulumi.yaml`` still name the old project
+    (``apply/engine.py`` ``check_stack_dir`` refuses; :func:`with_stale_stacks`).
 
     Removing the files destroys nothing: resources are deleted by ``pulumi destroy`` ("Deletes all
     the resources in the selected stack", https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/)
@@ -810,15 +848,20 @@ def removed_section(removed: dict) -> str:
            else "`pulumi destroy` in each of its stack directories, on the backend apply used")
     renamed = removed.get("renamed_to")
     if renamed:
-        return (f"**Error: system renamed** {code_span(name)} -> {code_span(renamed)} in {code_span(file)}. "
+        stale = removed.get("stale_stacks", ())
+        kind = "Error" if stale else "Warning"
+        lead = (f"**{kind}: system renamed** {code_span(name)} -> {code_span(renamed)} in {code_span(file)}. "
                 f"Not an environment removed: its stacks {code_span(f'{name}/<env>')} (environment(s) {listed}) are "
                 f"Pulumi project {code_span(name)}, another project than {code_span(renamed)}, and every AWS and "
                 f"Kubernetes name holds `metadata.name`, so nothing is kept by a rename: the plans below are a first "
-                f"apply of new resources, and the old ones stay. The stack directories' `Pulumi.yaml` still name "
-                f"{code_span(name)}, so `mlops-infra apply` refuses there until they are made again "
-                f"(`mlops-infra init --force` next to the system file, after the merge: it overwrites the stack "
-                f"files, so add back any config you set). Unless the old stacks are destroyed already, destroy "
-                f"them first, from the base branch: {how}. Or keep the old name.\n\n---\n\n")
+                f"apply of new resources, and the old ones stay. ")
+        if stale:
+            dirs = ", ".join(code_span(f"{directory / 'stacks' / env}/Pulumi.yaml") for env in stale)
+            lead += (f"The stack directories' {dirs} still name {code_span(name)}, so `mlops-infra apply` refuses "
+                     f"there until they are made again (`mlops-infra init --force` next to the system file, in this "
+                     f"pull request: it overwrites the stack files, so add back any config you set). ")
+        return (f"{lead}Unless the old stacks are destroyed already, destroy them first, from the base branch: "
+                f"{how}. Or keep the old name.\n\n---\n\n")
     if removed["file_deleted"]:
         head = f"**System removed:** {system}, environment(s) {listed}. This pull request deletes its file"
     else:
@@ -957,13 +1000,18 @@ def main(argv: list[str] | None = None) -> int:
     for clash in clashes:
         print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
               f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
-    renamed = [r for r in _notices(args.dir).get("removed", []) if r.get("renamed_to")]
-    for r in renamed:  # closing-42a-2: the plans shown are not what any apply would do
+    renamed = [r for r in _notices(args.dir).get("removed", []) if r.get("renamed_to") and r.get("stale_stacks")]
+    for r in renamed:  # closing-42a-2, closing-42b-3: apply refuses until the stack directories are made again
         print(f"::error::{r['file']}: metadata.name {r['name']} renamed to {r['renamed_to']}: its stacks "
-              f"{r['name']}/<env> are another Pulumi project; apply refuses until the stack directories are made "
-              f"again, and the old stacks' resources are not destroyed")
+              f"{r['name']}/<env> are another Pulumi project; apply refuses until the stack directories "
+              f"({', '.join(r['stale_stacks'])}) are made again (mlops-infra init --force), and the old stacks' "
+              f"resources are not destroyed")
     for removed in _notices(args.dir).get("removed", []):
         if removed.get("renamed_to"):
+            if not removed.get("stale_stacks"):
+                print(f"::warning::{removed['file']}: metadata.name {removed['name']} renamed to "
+                      f"{removed['renamed_to']} ({', '.join(removed['envs']) or 'environments unknown'}): its old "
+                      f"stacks are not destroyed")
             continue
         print(f"::warning::{removed['file']}: {'deleted' if removed['file_deleted'] else 'environment(s) removed'}"
               f" ({', '.join(removed['envs']) or 'environments unknown'}): its deployed stacks are not destroyed")
@@ -984,7 +1032,7 @@ def _targets_step(root: Path, args: argparse.Namespace) -> int:
     base, base_files = base_facts(root, args.base, changed, set(tracked))
     removed = find_removed({f: fact for f, fact in base.items()
                             if not any(fnmatch.fnmatchcase(f, glob) for glob in args.exclude)}, facts, base_files)
-    removed = with_local_state(removed, base_files)
+    removed = with_stale_stacks(with_local_state(removed, base_files), root)
     notices = {"repo_wide": repo_wide_changes(changed, repo_wide), "clashes": [asdict(c) for c in clashes],
                "removed": [asdict(r) for r in removed]}
     (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")

@@ -30,6 +30,16 @@ def quickstart(name: str = "churn-quickstart") -> str:
     return QUICKSTART.read_text(encoding="utf-8").replace("name: churn-quickstart", f"name: {name}", 1)
 
 
+def stack_dirs(name: str, directory: str = "teams/churn") -> dict[str, str]:
+    """The stack directories ``mlops-infra init`` makes beside ``directory``'s system file, projects named ``name``."""
+    from mlops_infra.stacks import scaffold_files
+
+    where = Path("/r") / directory
+    files = scaffold_files(name, ["dev", "prod"], where / "mlsystem.yaml", where)
+    return {f"{directory}/{file}": text for file, text in files.items()
+            if file.startswith("stacks/") and file.endswith(".yaml")}
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``main``: teams/churn (churn-quickstart: dev, prod) and teams/old (old-system: dev, prod);
@@ -51,17 +61,27 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "moved": {"teams/old/mlsystem.yaml": None, "teams/older/mlsystem.yaml": quickstart("old-system")},
         # a root requirements.txt pinning the mlops-infra every plan runs (monorepo-3)
         "pins": {"requirements.txt": "mlops-infra[pulumi]==0.2.0\n"},
-        # teams/churn's metadata.name changed in place (closing-42a-2)
+        # teams/churn's stack directories as `mlops-infra init` made them, committed
+        "stacks-base": stack_dirs("churn-quickstart"),
+        # ... and then teams/churn's metadata.name changed in place (closing-42a-2; branched from stacks-base)
         "rename": {"teams/churn/mlsystem.yaml": quickstart("churn-renamed")},
+        # ... the same rename with the stack directories made again, `init --force` (closing-42b-3)
+        "rename-init": {"teams/churn/mlsystem.yaml": quickstart("churn-renamed"), **stack_dirs("churn-renamed")},
+        # ... the same rename in a repository that commits no stack directory (branched from main)
+        "rename-bare": {"teams/churn/mlsystem.yaml": quickstart("churn-renamed")},
+        # system files not named *mlsystem.yaml saved with CRLF line ends / a UTF-8 BOM (closing-42b-4)
+        "crlf-bom": {"teams/rank/ranker.yaml": quickstart("ranker-crlf").replace("\n", "\r\n"),
+                     "teams/bom/scorer.yml": "\ufeff" + quickstart("scorer-bom")},
         # teams/old's dev state committed in its stack directory, as apply leaves it with no login (closing-42a-3)
         "state-base": {"teams/old/stacks/dev/.pulumi/stacks/old-system/dev.json": "{}\n"},
         # ... and then teams/old deleted (branched from state-base)
         "state-pr": {"teams/old/mlsystem.yaml": None},
     }
+    parents = {"state-pr": "state-base", "rename": "stacks-base", "rename-init": "stacks-base"}
     trees = {}
     for branch, files in changes.items():
         tree = root.parent / branch
-        git(root, "worktree", "add", "-q", "-b", branch, str(tree), "state-base" if branch == "state-pr" else "main")
+        git(root, "worktree", "add", "-q", "-b", branch, str(tree), parents.get(branch, "main"))
         for name, text in files.items():
             path = tree / name
             if text is None:
@@ -225,9 +245,9 @@ def test_a_deleted_system_and_a_removed_environment_are_said_with_how_to_destroy
     assert output == "count=3\n"
     assert json.loads((out / "notices.json").read_text())["removed"] == [
         {"file": "teams/churn/mlsystem.yaml", "name": "churn-quickstart", "envs": ["prod"], "file_deleted": False,
-         "renamed_to": None, "local_state": []},
+         "renamed_to": None, "local_state": [], "stale_stacks": []},
         {"file": "teams/old/mlsystem.yaml", "name": "old-system", "envs": ["dev", "prod"], "file_deleted": True,
-         "renamed_to": None, "local_state": []}]
+         "renamed_to": None, "local_state": [], "stale_stacks": []}]
     (out / "000.md").write_text("<!-- mlops-infra-plan: churn-quickstart/dev -->\nthe plan of dev\n")
     (out / "results.json").write_text(json.dumps([{**targets[0], "exit": 0, "markdown": str(out / "000.md"),
                                                    "json": None, "errors": ""}]))
@@ -274,6 +294,7 @@ def test_a_renamed_system_is_an_error_not_an_environment_removed(repo, tmp_path,
     [removed] = json.loads((out / "notices.json").read_text())["removed"]
     assert (removed["name"], removed["renamed_to"], removed["envs"]) == ("churn-quickstart", "churn-renamed",
                                                                          ["dev", "prod"])
+    assert removed["stale_stacks"] == ["dev", "prod"], "stacks/<env>/Pulumi.yaml still name churn-quickstart"
     (out / "results.json").write_text(json.dumps([{**t, "exit": 2, "markdown": str(out / "p.md"), "json": None,
                                                    "errors": ""} for t in targets]))
     (out / "p.md").write_text("<!-- mlops-infra-plan: churn-renamed -->\nthe plan\n")
@@ -281,11 +302,55 @@ def test_a_renamed_system_is_an_error_not_an_environment_removed(repo, tmp_path,
     body = (out / "comment.md").read_text()
     assert "**Error: system renamed** `churn-quickstart` -> `churn-renamed` in `teams/churn/mlsystem.yaml`" in body
     assert "Environment removed" not in body and "mlops-infra init --force" in body
+    assert "`teams/churn/stacks/dev/Pulumi.yaml`, `teams/churn/stacks/prod/Pulumi.yaml` still name " \
+           "`churn-quickstart`" in body
     assert "`cd teams/churn/stacks/dev && PULUMI_BACKEND_URL=file://$PWD pulumi destroy --stack dev`" in body
     assert run_step(repo["rename"], out, "check", monkeypatch=monkeypatch) == 1
     assert pr_workflow.find_removed({"a/mlsystem.yaml": pr_workflow.SystemFacts("x", 8, ("dev",))},
                                     {"a/mlsystem.yaml": pr_workflow.SystemFacts("x", 8, ("dev",))},
                                     {"a/mlsystem.yaml"}) == []  # the name kept: nothing renamed
+
+
+@pytest.mark.parametrize("branch", ["rename-init", "rename-bare"])
+def test_a_rename_whose_stack_dirs_are_made_again_is_a_warning_like_a_move(repo, tmp_path, monkeypatch, capsys,
+                                                                           branch):
+    """closing-42b-3: the rename error's own fix (`mlops-infra init --force` in the pull request, which makes
+    stacks/<env>/Pulumi.yaml name the new project) clears it; where apply would not refuse (stack directories made
+    again, or none committed) the rename is a warning, as the same rename by a move (a deleted file) is. The old
+    stacks are still said, with how to destroy them."""
+    out = tmp_path / "plans"
+    targets, output = targets_step(repo[branch], out, monkeypatch)
+    assert targets == [{"file": "teams/churn/mlsystem.yaml", "env": "dev"},
+                       {"file": "teams/churn/mlsystem.yaml", "env": "prod"}]
+    assert output == "count=3\n"
+    [removed] = json.loads((out / "notices.json").read_text())["removed"]
+    assert (removed["renamed_to"], removed["envs"], removed["stale_stacks"]) == ("churn-renamed", ["dev", "prod"], [])
+    (out / "results.json").write_text(json.dumps([{**t, "exit": 2, "markdown": str(out / "p.md"), "json": None,
+                                                   "errors": ""} for t in targets]))
+    (out / "p.md").write_text("<!-- mlops-infra-plan: churn-renamed -->\nthe plan\n")
+    assert run_step(repo[branch], out, "comment", "--run-url", RUN, "--sha", SHA, monkeypatch=monkeypatch) == 0
+    body = (out / "comment.md").read_text()
+    assert "**Warning: system renamed** `churn-quickstart` -> `churn-renamed` in `teams/churn/mlsystem.yaml`" in body
+    assert "**Error: system renamed**" not in body and "apply` refuses" not in body
+    assert "`cd teams/churn/stacks/dev && PULUMI_BACKEND_URL=file://$PWD pulumi destroy --stack dev`" in body
+    capsys.readouterr()
+    assert run_step(repo[branch], out, "check", monkeypatch=monkeypatch) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "::warning::teams/churn/mlsystem.yaml: metadata.name churn-quickstart renamed to churn-renamed (dev, prod): "
+        "its old stacks are not destroyed"]
+
+
+def test_a_system_file_with_crlf_line_ends_or_a_bom_is_planned(repo, tmp_path, monkeypatch):
+    """closing-42b-4: the loader reads a system file with CRLF line breaks or a UTF-8 byte order mark (YAML 1.2
+    sections 5.2, 5.4), so kind detection does too: a pull request adding one plans it."""
+    text = quickstart().encode()
+    for head in (text.replace(b"\n", b"\r\n"), b"\xef\xbb\xbf" + text, b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n")):
+        assert pr_workflow.is_system_file("teams/ranker.yaml", head)
+    assert not pr_workflow.is_system_file("teams/ranker.yaml", text.replace(b"kind: MLSystem", b"kind: MLSystems"))
+    targets, _ = targets_step(repo["crlf-bom"], tmp_path / "plans", monkeypatch)
+    assert targets == [{"file": "teams/bom/scorer.yml", "env": "dev"}, {"file": "teams/bom/scorer.yml", "env": "prod"},
+                       {"file": "teams/rank/ranker.yaml", "env": "dev"},
+                       {"file": "teams/rank/ranker.yaml", "env": "prod"}]
 
 
 def test_a_moved_system_keeps_its_stacks_and_is_planned_where_it_is(repo, tmp_path, monkeypatch):
