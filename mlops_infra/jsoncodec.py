@@ -21,9 +21,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -73,22 +71,15 @@ class ItemsDigest:
     envelope and the list). Raises ``orjson.JSONEncodeError`` (a ``TypeError``) where orjson
     cannot write a value, and ``ValueError`` when the envelope's text already holds the marker
     standing for the list: the caller then hashes :func:`canonical_bytes` of the whole value,
-    whose standard-library fallback writes other bytes.
+    whose standard-library fallback writes other bytes."""
 
-    ``background``: the bytes are hashed, in order, on a thread of this digest's own while the caller
-    goes on (CPython's hashlib releases the GIL while it hashes more than 2 KiB, Modules/hashlib.h
-    ``HASHLIB_GIL_MINSIZE``, so the hash runs beside the caller's parsing on a second core);
-    :meth:`hexdigest` waits for it. Call :meth:`close` when the items will not all be fed (an
-    error): the thread then ends."""
-
-    def __init__(self, envelope: dict[str, Any], key: str, *, background: bool = False) -> None:
+    def __init__(self, envelope: dict[str, Any], key: str) -> None:
         text = orjson.dumps({**envelope, key: _ITEMS_MARKER.decode()}, option=orjson.OPT_SORT_KEYS)
         if text.count(_ITEMS_MARKER) != 1:
             raise ValueError("the envelope holds the marker")
         before, _, self._after = text.partition(b'"' + _ITEMS_MARKER + b'"')
         self._hash = hashlib.sha256(before + b"[")
         self._first = True
-        self._hasher: _Hasher | None = _Hasher(self._hash) if background else None
 
     def add(self, item: Any) -> None:
         """Feed the next item of the list."""
@@ -102,66 +93,17 @@ class ItemsDigest:
     def _update(self, text: bytes) -> None:
         """Hash ``text`` without its first two and last two bytes (the brackets of the two lists),
         after a comma unless it is the first: the hash reads them in place, no copy of the text."""
-        inner = memoryview(text)[2:-2]
-        if self._hasher is not None:
-            self._hasher.put(inner if self._first else (b",", inner))
-        else:
-            if not self._first:
-                self._hash.update(b",")
+        if not self._first:
+            self._hash.update(b",")
+        with memoryview(text) as view, view[2:-2] as inner:
             self._hash.update(inner)
-            inner.release()
         self._first = False
-
-    def close(self) -> None:
-        """Hash what was fed and end the background thread (nothing to do without one); later
-        items are hashed on the caller's thread."""
-        if self._hasher is not None:
-            hasher, self._hasher = self._hasher, None
-            hasher.finish()
 
     def hexdigest(self) -> str:
         """The digest of the envelope with the items fed so far."""
-        self.close()
         done = self._hash.copy()
         done.update(b"]" + self._after)
         return done.hexdigest()
-
-
-class _Hasher:
-    """A thread that hashes what :meth:`put` hands it, in order, into ``hash`` (see :class:`ItemsDigest`)."""
-
-    def __init__(self, hash: Any) -> None:
-        self._hash = hash
-        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="items-digest", daemon=True)
-        self._thread.start()
-
-    def put(self, data: Any) -> None:
-        """Hash ``data`` (bytes, a memoryview, or a tuple of them in order) after what came before."""
-        self._pending.put(data)
-
-    def finish(self) -> None:
-        """Wait until everything put is hashed; the thread then ends. Raises what hashing raised."""
-        self._pending.put(None)
-        self._thread.join()
-        if self._failed is not None:
-            raise self._failed
-
-    def _run(self) -> None:
-        update, get = self._hash.update, self._pending.get
-        try:
-            while (data := get()) is not None:
-                if type(data) is tuple:
-                    for part in data:
-                        update(part)
-                else:
-                    update(data)
-                del data
-        except BaseException as err:  # handed to finish(), in the caller's thread
-            self._failed = err
-            while get() is not None:  # drain: finish() puts the end
-                pass
 
 
 _STDLIB_SPELLING = re.compile(rb"\x7f|[0-9]e-[1-9](?![0-9])|[0-9]\.0000")

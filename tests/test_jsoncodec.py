@@ -55,66 +55,6 @@ def test_items_digest_fed_in_batches_is_the_digest_of_the_whole_value(envelope: 
         return
     assert digest.hexdigest() == hashlib.sha256(canonical_bytes({**envelope, "items": items})).hexdigest()
 
-@settings(max_examples=100, deadline=None)
-@given(envelope=st.dictionaries(keys, values, max_size=3),
-       batches=st.lists(st.lists(values | st.integers(1, 4).map(lambda n: "x" * (3000 * n)), max_size=4), max_size=5),
-       one_by_one=st.booleans())
-def test_items_digest_hashed_in_the_background_is_the_digest_of_the_whole_value(envelope: dict, batches: list,
-                                                                              one_by_one: bool) -> None:
-    """``background=True`` (the bytes hashed on the digest's own thread, items over 2 KiB among them, where
-    hashlib releases the GIL) gives the digest of the whole value, fed by add or add_many; its thread has
-    ended once the digest is read, or once it is closed without one (a read that failed)."""
-    import threading
-
-    items = [item for batch in batches for item in batch]
-    try:
-        digest = ItemsDigest(envelope, "items", background=True)
-        try:
-            for batch in batches:
-                if one_by_one:
-                    for item in batch:
-                        digest.add(item)
-                else:
-                    digest.add_many(batch)
-        finally:
-            digest.close()
-    except (TypeError, ValueError):
-        assert not [t for t in threading.enumerate() if t.name == "items-digest"]
-        return
-    assert not [t for t in threading.enumerate() if t.name == "items-digest"]
-    assert digest.hexdigest() == hashlib.sha256(canonical_bytes({**envelope, "items": items})).hexdigest()
-
-
-def test_items_digest_in_the_background_hashes_on_another_thread(monkeypatch) -> None:
-    """With ``background=True`` the item bytes are hashed by the digest's thread, not the caller's (the
-    hash overlaps what the caller does next); read on the caller's thread, the digest is the same."""
-    import threading
-
-    seen: list[str] = []
-    real = hashlib.sha256
-
-    class Spy:
-        def __init__(self, data: bytes = b"") -> None:
-            self._hash = real(data)
-
-        def update(self, data) -> None:
-            seen.append(threading.current_thread().name)
-            self._hash.update(data)
-
-        def copy(self):
-            return self._hash.copy()
-
-    monkeypatch.setattr(hashlib, "sha256", Spy)
-    envelope, items = {"a": 1}, [{"b": "x" * 5000}, [2, 3]]
-    digest = ItemsDigest(envelope, "items", background=True)
-    digest.add_many(items)
-    digest.add(4)
-    value = digest.hexdigest()
-    monkeypatch.setattr(hashlib, "sha256", real)
-    assert seen and set(seen) == {"items-digest"}
-    assert value == hashlib.sha256(canonical_bytes({**envelope, "items": [*items, 4]})).hexdigest()
-
-
 @pytest.mark.parametrize("path", sorted(REPO.glob("examples/*/mlsystem.yaml")), ids=lambda p: p.parent.name)
 def test_graph_digest_is_the_digest_of_the_graph_json(path: Path) -> None:
     from mlops_infra.spec import load_system

@@ -184,8 +184,7 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
     then :meth:`~mlops_infra.state.resource_texts.ResourceTexts.groups` cuts the array into runs of
     whole resources, each run is parsed as one list and its canonical bytes feed the serial's hash
     in order, and the text around the array it found must be the one read first. So the serial is
-    the SHA-256 of the same bytes :func:`_serial` hashes (:class:`~mlops_infra.jsoncodec.ItemsDigest`),
-    hashed on the digest's own thread while the next group is parsed (``background``).
+    the SHA-256 of the same bytes :func:`_serial` hashes (:class:`~mlops_infra.jsoncodec.ItemsDigest`).
     """
     sentinel = SENTINEL.decode()
     try:
@@ -198,13 +197,10 @@ def _read_by_resource(handle: BinaryIO, source: str) -> PriorState | None:
         version, deployment = _unwrap_state(doc, source)
         if deployment is None or deployment.get("resources") != sentinel:
             return None
-        digest = jsoncodec.ItemsDigest(deployment, "resources", background=True)
-        try:
-            texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
-            resources, malformed, doomed = _index_resources(
-                _hashed_entries(texts.groups(GROUP_BYTES, brackets=True), digest), source, packed=True)
-        finally:
-            digest.close()  # its thread ends, also when the read fails
+        digest = jsoncodec.ItemsDigest(deployment, "resources")
+        texts = ResourceTexts(handle.read, MAX_STATE_BYTES)
+        resources, malformed, doomed = _index_resources(_hashed_entries(texts.groups(GROUP_BYTES, brackets=True), digest), source,
+                                                packed=True)
         if (texts.head, texts.tail) != (head, tail):
             return None
     except (NotSplittable, StateError, orjson.JSONDecodeError, TypeError, ValueError, OSError):

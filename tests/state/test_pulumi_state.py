@@ -801,37 +801,3 @@ def test_a_state_of_one_stack_is_found_as_counting_every_urn_finds_it(urns: list
     else:
         with pytest.raises(StateError, match="mixes resources of several stacks"):
             check_integrity(state)
-
-
-def test_a_streamed_read_hashes_its_serial_on_a_thread_that_ends_also_when_the_read_fails(tmp_path: Path) -> None:
-    """A state file read a few resources at a time hashes its serial on the digest's own thread
-    (``jsoncodec.ItemsDigest(background=True)``): the serial is the SHA-256 of the canonical deployment,
-    and no such thread is left once the read returns, nor when it fails midway (a duplicate URN: the
-    whole parse then reports it)."""
-    import threading
-
-    def digest_threads() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name == "items-digest"]
-
-    urn = "urn:pulumi:dev::p::aws:s3/bucket:Bucket::b{}"
-    resources = [{"urn": urn.format(i), "type": "aws:s3/bucket:Bucket", "custom": True, "id": f"b{i}",
-                  "inputs": {"bucket": f"b{i}", "tags": {"k": "v" * 3000}}} for i in range(200)]
-    deployment = {"manifest": {"time": "t"}, "resources": resources}
-    path = write(tmp_path, "dev.json", json.dumps({"version": 3, "checkpoint": {"latest": deployment}}, indent=4))
-    started = []
-    real = threading.Thread.start
-
-    def start(self) -> None:
-        started.append(self.name)
-        real(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(threading.Thread, "start", start)
-        state = load_state(path)
-        assert started == ["items-digest"] and not digest_threads()
-        assert state.serial == canonical_sha(deployment) and len(state.resources) == 200
-        duplicated = write(tmp_path, "dup.json", json.dumps(
-            {"version": 3, "checkpoint": {"latest": {**deployment, "resources": [*resources, resources[0]]}}}, indent=4))
-        with pytest.raises(StateError, match="appears twice"):
-            load_state(duplicated)
-        assert len(started) > 1 and set(started) == {"items-digest"} and not digest_threads()
