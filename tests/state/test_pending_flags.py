@@ -59,6 +59,21 @@ def applied(graph) -> dict[str, Any]:
     return applied_state(graph)
 
 
+def _retrain_trigger(record: dict[str, Any]) -> bool:
+    """The fraud-detection dev stack's retraining trigger Deployment (a Kubernetes resource apply's tests edit)."""
+    return record["type"] == "kubernetes:apps/v1:Deployment" and record["urn"].endswith("::mlops-retrain-trigger")
+
+
+def _apply_ran_up(repo: Path, pulumi, state: dict[str, Any]):
+    """``apply --yes`` of fraud-detection dev against ``state`` in the stack's backend; asserts that ``pulumi up``
+    ran once (the stand-in fails every up, so apply exits 1 saying so) and returns the CLI result."""
+    write_backend_state(repo / "stacks/dev", state)
+    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    assert len(pulumi.ran("up")) == 1, result.output
+    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
+    return result
+
+
 def _endpoint(record: dict[str, Any]) -> bool:
     return record["type"] == ENDPOINT and record["urn"].endswith("::scorer-endpoint")
 
@@ -145,16 +160,11 @@ def test_a_pending_replacement_no_longer_desired_is_only_removed_from_the_state(
 def test_apply_runs_up_for_a_pending_replacement(repo: Path, pulumi) -> None:
     """``apply`` of the same finding on dev (Kubernetes): the Deployment a delete-before-replace deleted is not
     "Nothing to apply"; ``pulumi up`` runs (the stand-in fails every up: it ran)."""
-    state = edit_resource(fraud_dev_state(), lambda r: r["type"] == "kubernetes:apps/v1:Deployment"
-                          and r["urn"].endswith("::mlops-retrain-trigger"),
-                          lambda record: record.update(pendingReplacement=True))
-    write_backend_state(repo / "stacks/dev", state)
-    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    state = edit_resource(fraud_dev_state(), _retrain_trigger, lambda record: record.update(pendingReplacement=True))
+    result = _apply_ran_up(repo, pulumi, state)
     assert "Nothing to apply" not in result.stdout and "No changes" not in result.stdout, result.output
     assert "0 to add, 0 to change, 1 to replace, 0 to destroy." in result.stdout, result.output
     assert "(pendingReplacement): Pulumi creates it, nothing is deleted" in result.stdout
-    assert len(pulumi.ran("up")) == 1
-    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
 
 
 def test_apply_deletes_no_pending_replacement_model_after_up(graph, applied) -> None:
@@ -269,26 +279,16 @@ def test_a_protected_copy_pending_deletion_is_deleted_and_a_retained_one_left_ou
 
 
 def test_apply_is_not_refused_for_a_protected_copy_pending_deletion(repo: Path, pulumi) -> None:
-    deployment = (lambda r: r["type"] == "kubernetes:apps/v1:Deployment"  # noqa: E731
-                  and r["urn"].endswith("::mlops-retrain-trigger"))
-    write_backend_state(repo / "stacks/dev", _doomed(fraud_dev_state(), deployment, protect=True))
-    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    result = _apply_ran_up(repo, pulumi, _doomed(fraud_dev_state(), _retrain_trigger, protect=True))  # not refused
     assert "0 to add, 0 to change, 0 to replace, 1 to destroy." in result.stdout, result.output
     assert "blocked" not in result.output.lower() and "pulumi state unprotect" not in result.output
-    assert len(pulumi.ran("up")) == 1  # not refused: `pulumi up` ran (the stand-in fails every up)
-    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
 
 
 def test_apply_runs_up_for_a_copy_pending_deletion(repo: Path, pulumi) -> None:
-    deployment = (lambda r: r["type"] == "kubernetes:apps/v1:Deployment"  # noqa: E731
-                  and r["urn"].endswith("::mlops-retrain-trigger"))
-    write_backend_state(repo / "stacks/dev", _doomed(fraud_dev_state(), deployment))
-    result = run_cli("apply", FRAUD, "--env", "dev", "--yes")
+    result = _apply_ran_up(repo, pulumi, _doomed(fraud_dev_state(), _retrain_trigger))
     assert "Nothing to apply" not in result.stdout and "No changes" not in result.stdout, result.output
     assert "0 to add, 0 to change, 0 to replace, 1 to destroy." in result.stdout, result.output
     assert "pending deletion (delete: true), will be deleted by the next update" in result.stdout
-    assert len(pulumi.ran("up")) == 1
-    assert result.code == 1 and "the pulumi stand-in fails every up" in result.stderr
 
 
 def test_a_copy_pending_deletion_alone_is_not_the_resource(graph, applied) -> None:
