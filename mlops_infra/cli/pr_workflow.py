@@ -186,10 +186,11 @@ def _stack_dir_of(root: Path, path: PurePosixPath) -> dict[str, str] | None:
 
 
 def find_targets(changed: list[str], systems: list[str], root: Path,
-                 repo_wide: tuple[str, ...] = REPO_WIDE) -> list[PlanTarget]:
+                 repo_wide: tuple[str, ...] = REPO_WIDE, facts: dict | None = None) -> list[PlanTarget]:
     """The plans a pull request needs (see the module contract). ``systems`` are the repository's
     system files (``git ls-files``); ``changed`` the changed paths; both repository-relative. A
-    changed path matching ``repo_wide`` (:func:`repo_wide_changes`) plans every system."""
+    changed path matching ``repo_wide`` (:func:`repo_wide_changes`) plans every system. ``facts``:
+    :func:`file_facts` of the system files when the caller has them (each file is parsed once)."""
     present = {s for s in systems if (root / s).is_file()}
     if repo_wide_changes(changed, repo_wide):
         changed = sorted(present)
@@ -218,7 +219,12 @@ def find_targets(changed: list[str], systems: list[str], root: Path,
     targets = []
     for system in sorted(wanted):
         chosen = wanted[system]
-        envs = environments(root, system) if chosen is None else sorted(chosen)
+        if chosen is not None:
+            envs = sorted(chosen)
+        elif facts and system in facts:
+            envs = list(facts[system].envs)
+        else:
+            envs = environments(root, system)
         targets.extend(PlanTarget(system, env) for env in envs)
     return targets
 
@@ -393,12 +399,15 @@ def with_stale_stacks(removed: list[Removed], root: Path) -> list[Removed]:
 
 
 def _project_name(stack_dir: Path) -> str | None:
-    """The ``name:`` of ``stack_dir/Pulumi.yaml`` (None: no such file, or unreadable)."""
+    """The ``name:`` of ``stack_dir/Pulumi.yaml`` as ``apply``'s stack check reads it
+    (:func:`mlops_infra.stacks.read_pulumi_yaml`; None: no such file, or unreadable)."""
+    from mlops_infra.errors import UserError
+    from mlops_infra.stacks import read_pulumi_yaml
+
     try:
-        data = yaml.safe_load((stack_dir / "Pulumi.yaml").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        name = read_pulumi_yaml(stack_dir / "Pulumi.yaml").get("name")
+    except UserError:
         return None
-    name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) else None
 
 
@@ -804,12 +813,6 @@ def notices_text(notices: dict, run_url: str, room: int) -> str:
     return "".join(texts) + (note(omitted) if omitted else "")
 
 
-def notice_count(notices: dict) -> int:
-    """How many sections :func:`notice_sections` writes (counted with the targets in ``count``)."""
-    return (len(notices.get("clashes", [])) + len(notices.get("removed", []))
-            + (1 if notices.get("repo_wide") else 0))
-
-
 def removed_section(removed: dict) -> str:
     """The comment's section on a system file or environments the pull request removes, or a system
     it renames (:func:`find_removed`): the files go, the resources stay; how to destroy them first.
@@ -886,7 +889,7 @@ def comment_body(results: list[dict], run_url: str, sha: str, limit: int = COMME
     head = (f"{MARKER}\n# mlops-infra plans\n\n" + unplanned_section(unplanned or [], run_url)
             + notices_text(notices or {}, run_url, limit // 2))
     foot = f"<sub>Updated for {sha[:7]} by the [plan workflow]({run_url}).</sub>\n"
-    if not results and (unplanned or notice_count(notices or {})):
+    if not results and (unplanned or notice_sections(notices or {})):
         return head + foot
     if not results:
         return (f"{MARKER}\n# mlops-infra plans\n\nThis pull request no longer changes any ML system "
@@ -981,11 +984,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = _results(args.dir)
     unplanned = [PlanTarget(**t) for t in _targets(args.dir)[len(results):]]
+    notices = _notices(args.dir)
     if args.step == "comment":
-        lead = unplanned_section(unplanned, args.run_url) + "".join(notice_sections(_notices(args.dir)))
+        lead = unplanned_section(unplanned, args.run_url) + "".join(notice_sections(notices))
         shown = summary_content(results, args.run_url, lead=lead) if os.environ.get("GITHUB_STEP_SUMMARY") else None
         (args.dir / "comment.md").write_text(comment_body(results, args.run_url, args.sha, shown=shown,
-                                                          notices=_notices(args.dir), unplanned=unplanned),
+                                                          notices=notices, unplanned=unplanned),
                                              encoding="utf-8")
         if shown is not None:
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
@@ -996,17 +1000,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"::error::mlops-infra plan {r['file']} --env {r['env']} failed (exit {r['exit']})")
     for t in unplanned:
         print(f"::error::mlops-infra plan {t.file} --env {t.env} was not run: the plan step did not finish")
-    clashes = _notices(args.dir).get("clashes", [])
+    clashes = notices.get("clashes", [])
     for clash in clashes:
         print(f"::error::{' and '.join(f for f, _ in clash['files'])} share metadata.name {clash['name']} "
               f"and environment(s) {', '.join(clash['envs'])}: one Pulumi stack, the same AWS names")
-    renamed = [r for r in _notices(args.dir).get("removed", []) if r.get("renamed_to") and r.get("stale_stacks")]
+    renamed = [r for r in notices.get("removed", []) if r.get("renamed_to") and r.get("stale_stacks")]
     for r in renamed:  # closing-42a-2, closing-42b-3: apply refuses until the stack directories are made again
         print(f"::error::{r['file']}: metadata.name {r['name']} renamed to {r['renamed_to']}: its stacks "
               f"{r['name']}/<env> are another Pulumi project; apply refuses until the stack directories "
               f"({', '.join(r['stale_stacks'])}) are made again (mlops-infra init --force), and the old stacks' "
               f"resources are not destroyed")
-    for removed in _notices(args.dir).get("removed", []):
+    for removed in notices.get("removed", []):
         if removed.get("renamed_to"):
             if not removed.get("stale_stacks"):
                 print(f"::warning::{removed['file']}: metadata.name {removed['name']} renamed to "
@@ -1026,7 +1030,7 @@ def _targets_step(root: Path, args: argparse.Namespace) -> int:
     systems = system_files(root, kept)
     facts = {system: file_facts(root, system) for system in systems if (root / system).is_file()}
     repo_wide = tuple(args.repo_wide or REPO_WIDE)
-    targets = find_targets(changed, systems, root, repo_wide)
+    targets = find_targets(changed, systems, root, repo_wide, facts)
     clashes = find_clashes(facts, {t.file for t in targets})
     targets = unclashed(targets, clashes)
     base, base_files = base_facts(root, args.base, changed, set(tracked))
@@ -1038,11 +1042,12 @@ def _targets_step(root: Path, args: argparse.Namespace) -> int:
     (args.dir / "targets.json").write_text(json.dumps([asdict(t) for t in targets], indent=2), encoding="utf-8")
     (args.dir / NOTICES).write_text(json.dumps(notices, indent=2), encoding="utf-8")
     print(json.dumps([asdict(t) for t in targets], indent=2))
-    for text in notice_sections(notices):
+    sections = notice_sections(notices)
+    for text in sections:
         print(text, file=sys.stderr)
     if os.environ.get("GITHUB_OUTPUT"):
         with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
-            out.write(f"count={len(targets) + notice_count(notices)}\n")
+            out.write(f"count={len(targets) + len(sections)}\n")
     return 0
 
 
