@@ -51,3 +51,14 @@ def test_a_schema_file_there_already_is_left_as_it_is(fresh: Path) -> None:
     assert (fresh / "schemas" / SCHEMA_FILE).read_text(encoding="utf-8") == "{}\n"
     assert f"left schemas/{SCHEMA_FILE} as it is" in result.stdout
     assert _modeline_target(fresh / "mlsystem.yaml").resolve() == (fresh / "schemas" / SCHEMA_FILE).resolve()
+
+
+def test_a_file_named_schemas_is_a_clear_error_and_nothing_is_written(fresh: Path) -> None:
+    """The schema is written with ``schema --out``'s checks (cli/commands/schema.write_schema_file): a ``schemas``
+    that is a file is exit 1 naming it, no traceback, and neither the schema nor the quickstart is written."""
+    (fresh / "schemas").write_text("not a directory\n", encoding="utf-8")
+    result = run_cli("init")
+    assert result.code == 1, result.output
+    assert "is not a directory" in result.output and "Traceback" not in result.output
+    assert not (fresh / "mlsystem.yaml").exists()
+    assert (fresh / "schemas").read_text(encoding="utf-8") == "not a directory\n"

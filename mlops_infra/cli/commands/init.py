@@ -121,6 +121,8 @@ def write_quickstart(file: Path) -> list[str]:
     from mlops_infra.spec import embedded_quickstart_path
     from mlops_infra.spec.schema import SCHEMA_FILE, render_schema
 
+    from .schema import write_schema_file
+
     relative = f"schemas/{SCHEMA_FILE}"
     first, rest = embedded_quickstart_path().read_text(encoding="utf-8").split("\n", 1)
     if first.startswith(MODELINE):
@@ -131,9 +133,8 @@ def write_quickstart(file: Path) -> list[str]:
     if schema.exists():
         notes.append(f"left {schema} as it is (the schema the first line of {file} names; "
                      f"`mlops-infra schema --out {schema}` rewrites it)")
-    else:
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(schema, render_schema())
+    else:  # `schema --out`'s checked write: a `schemas` that is not a directory is a UserError, not a traceback
+        write_schema_file(str(schema), render_schema())
         notes.append(f"wrote {schema} (the JSON Schema the first line of {file} names: editor completion and checks)")
     write_text_atomic(file, f"{first}\n{rest}")
     notes.insert(0, f"wrote {file} (the quickstart system: edit it to describe yours)")

@@ -46,7 +46,7 @@ def schema(
     if out is None:
         typer.echo(text, nl=False)
         return
-    _write(str(out), text)  # text: the command line gives it as typed (a Path from a direct call)
+    write_schema_file(str(out), text)  # text: the command line gives it as typed (a Path from a direct call)
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -77,7 +77,7 @@ def _check(path: Path, text: str) -> None:
     typer.echo(f"ok: {path} is up to date")
 
 
-def _write(out: str, text: str) -> None:
+def write_schema_file(out: str, text: str) -> None:
     """``--out``: every check of :func:`mlops_infra.fileio.output_file` that can run before the missing parents
     exist (a trailing ``/``, a parent that is a file, an existing path that is not a writable regular file),
     then the parents created (an ``OSError`` a UserError naming the path), then the atomic write; a refused
