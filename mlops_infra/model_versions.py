@@ -228,7 +228,7 @@ class RegistryView:
     ``serving`` maps endpoint names to the version the prior state proves each one serves (the
     model the last apply created); ``running`` maps endpoint names to every version their live
     endpoint config's variants run, as a registry read found them (a canary's previous version runs
-    beside the new one; empty offline: :func:`mlops_infra.state.aws_live.model_registry.read_running`);
+    beside the new one; empty offline: :func:`mlops_infra.state.aws_live.model_registry.read_live`);
     ``warnings`` are reads that failed (the decision then falls back on offline evidence and the plan
     shows the warning).
     """

@@ -31,7 +31,7 @@ ways out: ``plan --refresh`` (apply reads the registry too), or naming the image
 a registry read that left a version's image unknown (closing-33c-1: a version the endpoint serves or
 runs that ``ListModelPackages`` no longer lists), it names those versions instead of recommending the read.
 When the read of the live endpoint failed (``DescribeEndpoint``, ``DescribeEndpointConfig`` or
-``DescribeModel``: ``state/aws_live/model_registry.read_running``), which versions its config's variants
+``DescribeModel``: ``state/aws_live/model_registry.read_live``), which versions its config's variants
 run is unknown (after a bump's apply a canary's previous variant still runs the old version, and only the
 live endpoint says so), so their images were not described and their pulls not kept: the warning says so
 and names the way out. That fact is in the decision (``graph.model_versions``), not in a resource, so it

@@ -87,32 +87,28 @@ def where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:
     return f"group {group_of(system, env, model)} ({target.account}/{target.region}{suffix})"
 
 
-def applied_versions(resources: Iterable[StateResource]) -> tuple[set[str], dict[str, dict[int, str]], dict[str, int]]:
-    """(group names, group -> {version: package ARN} of created models, endpoint -> version served)."""
-    groups, proven, serving, _, _ = _applied(resources)
-    return groups, proven, serving
+def group_owners(system: MLSystem, env: str) -> dict[str, str]:
+    """Group name -> the model of ``system`` whose group it is in ``env`` (:func:`group_of`, mapped back exactly:
+    a group name is never parsed into a model name)."""
+    return {group_of(system, env, model.name): model.name for model in system.models}
 
 
-def served_models(system: MLSystem, env: str, resources: Iterable[StateResource]) -> dict[str, str]:
-    """Endpoint -> the registered model whose version the prior state's SageMaker model of it serves
-    (see the module contract): the package ARN's group, mapped to a model exactly, never parsed."""
-    return _models_of(system, env, *_applied(resources)[3:])
-
-
-def _models_of(system: MLSystem, env: str, served_groups: dict[str, str], recorded: dict[str, str]) -> dict[str, str]:
-    """``served_groups`` (endpoint -> group) mapped to models (:func:`served_models`); ``recorded``: group ->
-    model from the state's group resources, which wins over the system's names: it also names a model the
-    spec no longer declares."""
+def served_models(system: MLSystem, env: str, served_groups: dict[str, str], recorded: dict[str, str]) -> dict[str, str]:
+    """Endpoint -> the registered model whose version the prior state's SageMaker model of it serves (see the
+    module contract): ``served_groups`` (endpoint -> the group in its package ARN, :func:`applied_versions`)
+    mapped to models; ``recorded`` (group -> model from the state's group resources) wins over the system's
+    names: it also names a model the spec no longer declares."""
     if not served_groups:
         return {}
-    owners = {group_of(system, env, model.name): model.name for model in system.models} | recorded
+    owners = group_owners(system, env) | recorded
     return {endpoint: owners[group] for endpoint, group in served_groups.items() if group in owners}
 
 
-def _applied(resources: Iterable[StateResource],
-             ) -> tuple[set[str], dict[str, dict[int, str]], dict[str, int], dict[str, str], dict[str, str]]:
-    """:func:`applied_versions`, endpoint -> the group of the package it serves, and group -> the model
-    whose component is the group resource's parent."""
+def applied_versions(resources: Iterable[StateResource],
+                     ) -> tuple[set[str], dict[str, dict[int, str]], dict[str, int], dict[str, str], dict[str, str]]:
+    """(group names, group -> {version: package ARN} of created models, endpoint -> version served,
+    endpoint -> the group of the package it serves, group -> the model whose component is the group
+    resource's parent)."""
     groups: set[str] = set()
     proven: dict[str, dict[int, str]] = {}
     serving: dict[str, int] = {}
@@ -143,7 +139,7 @@ def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> Regi
     """The registry view the prior state proves (see the module contract)."""
     if system.environments[env].target.kind != "aws":
         return kube_offline_view(system, env, prior)
-    groups, proven, serving, served_groups, recorded = _applied(prior.resources.values())
+    groups, proven, serving, served_groups, recorded = applied_versions(prior.resources.values())
     models = {}
     for model in system.models:
         group = group_of(system, env, model.name)
@@ -152,7 +148,7 @@ def offline_registry_view(system: MLSystem, env: str, prior: PriorState) -> Regi
             continue
         versions = {v: VersionRecord(v, arn=arn) for v, arn in proven.get(group, {}).items()}
         models[model.name] = ModelRegistry(model.name, where(system, env, model.name), "prior-state", False, versions)
-    return RegistryView(models, serving, serving_models=_models_of(system, env, served_groups, recorded))
+    return RegistryView(models, serving, serving_models=served_models(system, env, served_groups, recorded))
 
 
 def mlflow_where(system: MLSystem, env: str, model: str, suffix: str = "") -> str:

@@ -10,7 +10,7 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   (``ModelDataUrl``, or ``ModelDataSource``'s S3 URI and compression: a promoted folder's form;
   :func:`mlops_infra.model_versions.container_model_data`), ``Image`` and ``ImageDigest``, and the artifact digest in
   ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
-- ``running`` comes from the endpoints themselves (:func:`read_running`: ``DescribeEndpoint`` -> its
+- ``running`` comes from the endpoints themselves (:func:`read_live`: ``DescribeEndpoint`` -> its
   config's variants -> ``DescribeModel`` -> ``PrimaryContainer.ModelPackageName``), every variant's
   version of the endpoint's model (an endpoint that does not exist runs none); ``serving`` comes from
   the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`), or with
@@ -66,10 +66,10 @@ from mlops_infra.state.aws_live.retry import (
 )
 from mlops_infra.state.aws_live.scan import CONNECT_TIMEOUT, READ_TIMEOUT
 from mlops_infra.state.model import PriorState
-from mlops_infra.state.model_registry import PACKAGE_ARN, group_of, offline_registry_view, where
+from mlops_infra.state.model_registry import PACKAGE_ARN, group_of, group_owners, offline_registry_view, where
 
 ENDPOINT_WORKERS = 8
-"""Endpoint reads in flight at once (:func:`read_running`); within botocore's default connection pool
+"""Endpoint reads in flight at once (:func:`read_live`); within botocore's default connection pool
 (``max_pool_connections`` 10, botocore ``config.Config``)."""
 
 
@@ -129,13 +129,6 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                                running_unread=tuple(sorted(unread)), serving_models=served_models)
 
 
-def read_running(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
-                 ) -> tuple[dict[str, tuple[int, ...]], dict[str, BaseException]]:
-    """:func:`read_live`'s ``running`` and failures."""
-    running, _, failed = read_live(client, system, env, retry)
-    return running, failed
-
-
 def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
               ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[str, tuple[int, ...]]], dict[str, BaseException]]:
     """(endpoint name -> the versions of its model that its live endpoint config's variants run,
@@ -150,7 +143,7 @@ def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
     dozen endpoints); a botocore client is thread safe ("Multithreading or multiprocessing with
     clients", boto3 docs guide/clients), and the scan shares its clients between threads the same way
     (:mod:`mlops_infra.state.aws_live.scan`)."""
-    owners = {group_of(system, env, model.name): model.name for model in system.models}
+    owners = group_owners(system, env)
 
     def one(endpoint: Any) -> dict[str, set[int]] | None:
         physical = physical_name(system.metadata.name, env, endpoint.name)
