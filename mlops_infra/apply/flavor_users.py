@@ -51,8 +51,7 @@ from mlops_infra.apply.queue_drain import listed
 from mlops_infra.errors import UserError
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.resources import resource_type
-from mlops_infra.plan.model import Action
-from mlops_infra.plan.queue_removal import FINALIZER, LIST_COHORTS, is_kueue
+from mlops_infra.plan.queue_removal import FINALIZER, LIST_COHORTS, is_kueue, removed_kueue
 
 CLUSTER_QUEUE = resource_type("kueue.x-k8s.io/v1beta2", "ClusterQueue", namespaced=False)
 COHORT = resource_type("kueue.x-k8s.io/v1beta2", "Cohort", namespaced=False)
@@ -62,8 +61,7 @@ LIST_COMMAND = ("kubectl get clusterqueues -o "
 
 def condemned_flavors(changes: Iterable[Any]) -> list[str]:
     """The ResourceFlavors the plan's ``changes`` delete or replace (by name)."""
-    return sorted({c.name for c in changes
-                   if (c.destroys or c.action is Action.REPLACE) and is_kueue(c.type, "ResourceFlavor")})
+    return sorted({c.name for c in removed_kueue(changes, "ResourceFlavor")})
 
 
 def flavors_named(queue: Mapping[str, Any]) -> list[str]:

@@ -98,8 +98,7 @@ from mlops_infra.errors import UserError
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeNotFound
 from mlops_infra.kube.resources import resource_type
-from mlops_infra.plan.model import Action
-from mlops_infra.plan.queue_removal import is_kueue, moved_queues
+from mlops_infra.plan.queue_removal import is_kueue, moved_queues, removed_kueue
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 WORKLOAD = resource_type(KUEUE, "Workload")
@@ -130,9 +129,7 @@ def condemned_queues(changes: Iterable[Any]) -> list[str]:
     only drops from the state (``ResourceChange.destroys`` false: ``retainOnDelete``, read with ``Resource.get``,
     already deleted by a delete-before-replace) leaves the live queue alone, so it is not drained."""
     changes = list(changes)
-    return sorted({c.name for c in changes
-                   if (c.destroys or c.action is Action.REPLACE) and is_kueue(c.type, "ClusterQueue")}
-                  | set(moved_queues(changes)))
+    return sorted({c.name for c in removed_kueue(changes, "ClusterQueue")} | set(moved_queues(changes)))
 
 
 def listed(kube: KubeClient, kind: Any) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ graph's versions of those queues name instead, the ``kubectl`` command that list
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mlops_infra.graph import DesiredResource
@@ -91,13 +91,17 @@ def is_kueue(type_: str, kind: str) -> bool:
     return type_.startswith(KUEUE_GROUP) and type_.endswith(f":{kind}")
 
 
+def removed_kueue(changes: Iterable[Any], kind: str) -> list[Any]:
+    """The changes that delete (``ResourceChange.destroys``: not a delete Pulumi only drops from the state) or
+    replace a Kueue object of ``kind`` (``ClusterQueue``, ``ResourceFlavor``), in their order."""
+    return [c for c in changes if (c.destroys or c.action is Action.REPLACE) and is_kueue(c.type, kind)]
+
+
 def removal_warnings(changes: Sequence[ResourceChange], prior: PriorState,
                      desired: Mapping[str, DesiredResource]) -> list[str]:
     """The warnings of the module contract; ``desired`` is the desired graph's resources by URN."""
-    queues = sorted((c for c in changes if (c.destroys or c.action is Action.REPLACE)
-                     and is_kueue(c.type, "ClusterQueue")), key=lambda c: c.urn)
-    flavors = sorted((c for c in changes if (c.destroys or c.action is Action.REPLACE)
-                      and is_kueue(c.type, "ResourceFlavor")), key=lambda c: c.urn)
+    queues = sorted(removed_kueue(changes, "ClusterQueue"), key=lambda c: c.urn)
+    flavors = sorted(removed_kueue(changes, "ResourceFlavor"), key=lambda c: c.urn)
     if not queues and not flavors and not any(c.action is Action.DELETE and c.address.startswith("training_jobs.")
                                               for c in changes):
         return []
