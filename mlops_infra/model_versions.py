@@ -211,6 +211,14 @@ class Decision:
         """The registered model ``serve`` is a version of."""
         return self.serve_model or self.model
 
+    def held(self, endpoint: Any) -> Any:
+        """The spec's ``endpoint`` as the compile serves it: on a ``holding`` decision, pinned to the held version
+        ``serve`` of :attr:`served_model` (both clouds' compile); else ``endpoint`` as it is."""
+        if self.state != "holding":
+            return endpoint
+        held = {"name": self.served_model, "version": self.serve}
+        return endpoint.model_copy(update={"model": endpoint.model.model_copy(update=held)})
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state, "model": self.model, "pinned": self.pinned, "serve": self.serve,
                                "basis": self.basis, "why": self.why}

@@ -559,11 +559,7 @@ def served(aws: AwsContext, item: Endpoint) -> Endpoint:
     which SageMaker refuses to deploy unless Approved (botocore ``CreateModelPackageInput.ModelApprovalStatus``:
     "For versioned models, the value of this parameter must be set to Approved to deploy the model"),
     as ``compile/kubernetes/serving.compile_endpoint`` holds an InferenceService."""
-    decision = registry_decision(aws, item)
-    if decision.state != "holding":
-        return item
-    held = {"name": decision.served_model, "version": decision.serve}
-    return item.model_copy(update={"model": item.model.model_copy(update=held)})
+    return registry_decision(aws, item).held(item)
 
 
 def compile_endpoint(aws: AwsContext, item: Endpoint) -> None:

@@ -435,9 +435,7 @@ def compile_endpoint(kube: KubeTarget, endpoint: Endpoint) -> None:
     endpoint was switched to another model, never the new model's version of the served number)."""
     address = f"endpoints.{endpoint.name}"
     decision = registry_decision(kube, endpoint)
-    if decision.state == "holding":
-        held = {"name": decision.served_model, "version": decision.serve}
-        endpoint = endpoint.model_copy(update={"model": endpoint.model.model_copy(update=held)})
+    endpoint = decision.held(endpoint)
     fit = serving_fit(kube.ctx.system, endpoint)
     endpoint_facts = facts.endpoint_facts(endpoint, "kubernetes", fit=fit)
     if decision.state != "ready":
