@@ -126,21 +126,22 @@ def plan(
     destination = (output_file(out, inputs=(target.path, state, _state_path(prior)), what="plan file")
                    if out is not None else None)  # the spec found by default and the backend's state too
     notes = [n for n in (target.note, describe_prior(prior, backend)) if n]
+    stack_dir = target.stack_dir(env)  # read once: each call reads the stack configs
     from mlops_infra.state.stack_lock import lock_warning
 
     # concurrency-4: the stack's lock says the state is another update's intermediate one (not with --state)
-    locked = [w for w in [lock_warning(system.metadata.name, env, target.stack_dir(env))] if w] if state is None else []
+    locked = [w for w in [lock_warning(system.metadata.name, env, stack_dir)] if w] if state is None else []
     from mlops_infra.state.backends import legacy_layout_warning, stranded_warning
 
     # closing-37b-5: the state an earlier apply kept in the stack directory is not the backend's;
     # stateformats-8: a legacy DIY layout, which every supported `pulumi` refuses
-    locked += [w for w in [stranded_warning(system.metadata.name, env, target.stack_dir(env)),
-                           legacy_layout_warning(env, target.stack_dir(env))] if w] if state is None else []
+    locked += [w for w in [stranded_warning(system.metadata.name, env, stack_dir),
+                           legacy_layout_warning(env, stack_dir)] if w] if state is None else []
     from mlops_infra.stacks import pinned_version_warning
 
     # monorepo-3: `pulumi up` there installs the mlops-infra its requirements.txt pins, not this one
-    locked += [w for w in [pinned_version_warning(target.stack_dir(env))] if w]
-    env_target = kube_target(system.environments[env].target, target.stack_dir(env), env)
+    locked += [w for w in [pinned_version_warning(stack_dir)] if w]
+    env_target = kube_target(system.environments[env].target, stack_dir, env)
     live, drift, warnings = (refresh_live(env_target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
@@ -153,7 +154,7 @@ def plan(
     loaded = desired.loaded if failed else None
     del desired, system
     result = with_target_source(make(graph, prior, live, drift, [*locked, *registry.warnings, *warnings],
-                                     target.stack_dir(env)), env_target)
+                                     stack_dir), env_target)
     if refresh and getattr(env_target, "kind", None) == "aws":  # rolloutaws-7: kept objects planned again
         result = adoption_preflight(result, graph, EXISTING_READ_SECONDS)
     if failed:
