@@ -27,6 +27,7 @@ the registry and the error (credentials scrubbed): a promotion fails closed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -155,7 +156,8 @@ def _read_aws(system: Any, env: str, prior: Any, role: str | None, document: Any
 
     target = system.environments[env].target
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    factory = assumed_session_factory(role, target.region, endpoint_url) if role else None
+    # one session for the account check and the read: the role is assumed once (one sts:AssumeRole)
+    factory = functools.cache(assumed_session_factory(role, target.region, endpoint_url)) if role else None
     check_account(target, env, factory, endpoint_url, role, document)
     view = read_registry(system, env, prior, session_factory=factory, endpoint_url=endpoint_url, describe_all=True,
                          live=False)  # closing-33d-3: a promotion uses nothing the live endpoints say
@@ -184,7 +186,7 @@ def check_account(target: Any, env: str, factory: Callable[[], Any] | None, endp
     if not account:
         return
     try:
-        session = factory() if factory is not None else _default_session(target.region)
+        session = factory() if factory is not None else env_session(None, target.region, endpoint_url)
         caller = caller_account(client(session, "sts", endpoint_url, target.region))
     except UserError:
         raise
@@ -208,12 +210,6 @@ def check_account(target: Any, env: str, factory: Callable[[], Any] | None, endp
 
 ACCOUNT_CODE = "wrong-account"
 """The diagnostic code of :func:`check_account`'s refusal."""
-
-
-def _default_session(region: str | None) -> Any:
-    import boto3
-
-    return boto3.Session(region_name=region)
 
 
 def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, set[int]], role: str | None,
