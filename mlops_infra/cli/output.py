@@ -80,13 +80,24 @@ def print_plain(console: Any, line: str) -> None:
     goes to a stderr that is not a terminal; the console soft-wraps and neither highlights nor
     reads markup, so rich writes it unstyled, uncut, with a newline (a property test compares both
     on random lines)."""
-    if (isinstance(console, DeferredConsole) and console._console is None and line.isascii()
-            and line.isprintable() and _EMOJI_CODE_CANDIDATE.search(line) is None and not _stderr_is_a_terminal()):
-        stream = RedactingStream(lambda: sys.stderr)
-        stream.write(line + "\n")
-        stream.flush()
+    if (_not_made_yet(console) and line.isascii() and line.isprintable()
+            and _EMOJI_CODE_CANDIDATE.search(line) is None and not _stderr_is_a_terminal()):
+        _write_as_rich_would(line)
         return
     console.print(line, markup=False)
+
+
+def _not_made_yet(console: Any) -> bool:
+    """Whether ``console`` is the error console (:class:`DeferredConsole`) and has not made its rich console yet."""
+    return isinstance(console, DeferredConsole) and console._console is None
+
+
+def _write_as_rich_would(line: str) -> None:
+    """``line`` and a newline to the redacting stderr in one write, then a flush: what rich's print does with a
+    line it writes as it is (:func:`print_plain`, :func:`_print_styled`)."""
+    stream = RedactingStream(lambda: sys.stderr)
+    stream.write(line + "\n")
+    stream.flush()
 
 
 def _stderr_is_a_terminal() -> bool:
@@ -152,11 +163,8 @@ def _print_styled(console: Any, *parts: tuple[str, str]) -> None:
     (:func:`_styles_unwritten`, :func:`_rendered_as_itself`), they are written so through the same redacting
     stderr, without making the console (and so without importing rich: a spec with a warning pays no console
     for it); a property test compares both on random diagnostics."""
-    if (isinstance(console, DeferredConsole) and console._console is None and _styles_unwritten()
-            and all(_rendered_as_itself(text) for _, text in parts)):
-        stream = RedactingStream(lambda: sys.stderr)
-        stream.write("".join(text for _, text in parts) + "\n")  # rich's print: one write of the line, a flush
-        stream.flush()
+    if _not_made_yet(console) and _styles_unwritten() and all(_rendered_as_itself(text) for _, text in parts):
+        _write_as_rich_would("".join(text for _, text in parts))
         return
     from rich.markup import escape
 
