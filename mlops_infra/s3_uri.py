@@ -1,7 +1,9 @@
-"""``s3://bucket/key`` URIs: the one place that parses them.
+"""``s3://bucket/key`` URIs: their parser.
 
 Contract (pure, no AWS call; the spec checks, ``spec/artifacts_region.py``, and promote,
-``promote/bucket_owner.py`` and ``promote/artifacts.py``, read URIs through it):
+``promote/bucket_owner.py`` and ``promote/artifacts.py``, read URIs through it; ``promote/digests.py``,
+``promote/contracts.py`` and ``compile/aws/serving.py`` still slice URIs they hold as ``s3://`` themselves,
+to be moved here):
 
 - :func:`bucket_of`: the bucket of an ``s3://`` URI, ``""`` for anything else (another scheme, no bucket,
   not a string).
