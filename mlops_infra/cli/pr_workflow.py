@@ -1066,5 +1066,36 @@ def _notices(directory: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+PROG = "python -m mlops_infra.cli.pr_workflow"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """:func:`main` as the workflow runs it: a program it needs that fails or is missing (``git`` with a
+    ``--base`` this checkout does not have: a shallow clone, a wrong SHA; ``mlops-infra`` not installed) is one
+    line naming the command, its error and the fix, exit 1, no traceback (``MLOPS_INFRA_DEBUG=1`` shows it)."""
+    from mlops_infra.cli.main import debug_enabled
+
+    try:
+        return main(argv)
+    except subprocess.CalledProcessError as err:
+        if debug_enabled():
+            raise
+        command = " ".join(str(part) for part in err.cmd)
+        said = (err.stderr or "").strip().splitlines() if isinstance(err.stderr, str) else []
+        fix = (" Check that --base names a commit this checkout has (actions/checkout with fetch-depth: 0)."
+               if err.cmd and err.cmd[0] == "git" else "")
+        print(f"{PROG}: `{command}` failed (exit {err.returncode})" + (f": {said[-1]}" if said else "") + "." + fix,
+              file=sys.stderr)
+    except FileNotFoundError as err:
+        if debug_enabled():
+            raise
+        if err.filename and os.sep not in str(err.filename):  # a program run by name
+            print(f"{PROG}: `{err.filename}` is not installed or not on PATH: install it first (the workflow's "
+                  f"install step: mlops-infra and git).", file=sys.stderr)
+        else:
+            print(f"{PROG}: {err.filename}: no such file or directory.", file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
