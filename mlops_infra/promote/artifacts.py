@@ -280,7 +280,10 @@ def copied_uri(source: str, destination: str, compression: str | None) -> str:
     :func:`mlops_infra.compile.kubernetes.artifacts.kserve_uri`), else one object."""
     from mlops_infra.compile.kubernetes.artifacts import kserve_uri
 
-    if not source.removeprefix("s3://").partition("/")[2] or source.endswith("/"):
+    parts = split(source)
+    # not s3:// (refused when the steps run: _refusals): read as before, a folder when nothing follows a "/"
+    key = parts[1] if parts is not None else source.partition("/")[2]
+    if not key or source.endswith("/"):
         return destination
     if compression != GZIP and kserve_uri(source).endswith("/"):
         return destination
@@ -514,7 +517,7 @@ def _refusals(steps: Sequence[ArtifactStep], dst_session: Any, endpoint_url: str
     for i, step in enumerate(steps):
         if step.kind == "copy-artifact":
             for uri in (step.source, step.destination):
-                if not uri.startswith("s3://"):
+                if split(uri) is None:
                     refused[i] = f"only s3:// artifact URIs are copied, not {uri!r}"
         elif step.kind == "register-version":
             if not step.detail.get("image"):

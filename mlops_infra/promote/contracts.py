@@ -94,6 +94,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.errors import UserError
+from mlops_infra.s3_uri import in_s3, split
 from mlops_infra.spec.serving_contract import (
     CONTRACTS,
     LAYOUTS,
@@ -230,7 +231,7 @@ def _files(store: Callable[[], Any], uri: str, compression: str | None, limit: i
     """One artifact's files (module contract); any failure to read is an unread :class:`ArtifactFiles`."""
     if not uri:
         return ArtifactFiles(uri, None, "its registry names no artifact URI for it")
-    if not uri.startswith("s3://") or len(uri) <= 5:
+    if not in_s3(uri):
         return ArtifactFiles(uri, None, f"its artifact URI {uri} is not in S3 (s3://)")
     try:
         return _listed(store(), uri, compression, limit, kserve)
@@ -249,7 +250,7 @@ def _listed(s3: Any, uri: str, compression: str | None, limit: int, kserve: bool
     from mlops_infra.promote.digests import artifact_keys, artifact_layout
 
     where, folder = artifact_layout(s3, uri)
-    bucket, _, key = where[5:].partition("/")
+    bucket, key = split(where) or ("", "")  # artifact_layout gives back the s3:// URI _files checked
     if folder:
         objects = [o["Key"] for o in artifact_keys(s3, bucket, key)]
         if not (kserve and len(objects) == 1 and _archive(objects[0])):

@@ -70,6 +70,7 @@ from typing import Any
 from mlops_infra.compile.aws.retrain_gate import is_folder_marker
 from mlops_infra.errors import UserError
 from mlops_infra.model_versions import DIGEST_PROPERTY, RegistryView, container_model_data
+from mlops_infra.s3_uri import in_s3, split
 
 DIGEST_SOURCE_PROPERTY = "mlops-infra/artifact-digest-of"
 """Customer metadata beside a digest mlops-infra computed: the fingerprint of the objects it was
@@ -172,15 +173,16 @@ def artifact_location(package: Mapping[str, Any], name: str) -> tuple[str, bool]
         raise UserError(f"cannot tell which artifact {name} is: {len(with_data)} of its containers carry model data",
                         f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
     uri = with_data[0]
-    if not uri.startswith("s3://") or len(uri) <= 5:
+    if not in_s3(uri):
         raise UserError(f"cannot compute the artifact digest of {name}: its model data is not in S3 ({uri or 'none'})",
                         f"Record its digest on the package (CustomerMetadataProperties {DIGEST_PROPERTY}).")
     return uri, uri.endswith("/")
 
 
 def list_artifact(s3: Any, uri: str, prefix: bool) -> list[ArtifactObject]:
-    """The artifact's objects with their ETags and, where S3 holds one, their full-object SHA-256."""
-    bucket, _, key = uri[5:].partition("/")
+    """The artifact's objects with their ETags and, where S3 holds one, their full-object SHA-256
+    (``uri``: an ``s3://`` URI, as :func:`artifact_location` checked; anything else names no bucket)."""
+    bucket, key = split(uri) or ("", "")
     if not prefix:
         return [_object(s3, bucket, key, key.rsplit("/", 1)[-1])]
     keys = [o["Key"] for o in artifact_keys(s3, bucket, key)]
@@ -217,7 +219,7 @@ def artifact_layout(s3: Any, uri: str) -> tuple[str, bool]:
       returns an HTTP status code 404", botocore ``s3`` ``HeadObject``; the listing just needed that
       permission) neither. Any other error is raised as it is.
     """
-    bucket, _, key = uri[5:].partition("/")
+    bucket, key = split(uri) or ("", "")  # the callers checked it is s3:// (contracts._files, artifacts._split)
     if not key or key.endswith("/"):
         return uri, True
     if next(artifact_keys(s3, bucket, f"{key}/"), None) is not None:  # the first page holding an object

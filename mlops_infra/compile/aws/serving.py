@@ -75,6 +75,7 @@ from mlops_infra.compile.aws.images import job_image, model_serving_image
 from mlops_infra.compile.naming import short_hash
 from mlops_infra.graph import ResourceOptions, ref
 from mlops_infra.model_versions import Decision
+from mlops_infra.s3_uri import split
 from mlops_infra.spec.fit import serving_fit
 from mlops_infra.spec.serving import Endpoint
 
@@ -150,7 +151,10 @@ def _imported_artifacts(aws: AwsContext, model: str) -> list[tuple[str, str]]:
     declared = aws.ctx.system.item("models", model)
     if declared is None or not declared.artifacts_uri:
         return []
-    bucket, _, prefix = declared.artifacts_uri.removeprefix("s3://").partition("/")
+    parts = split(declared.artifacts_uri)
+    if parts is None:  # the spec refuses it (spec/registry.py: ``^s3://<bucket>(/...)?$``): nothing to read
+        return []
+    bucket, prefix = parts
     return [(bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/")]
 
 
