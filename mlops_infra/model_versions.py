@@ -234,9 +234,11 @@ class RegistryView:
     """One environment's registry knowledge: per model, and per endpoint the version it serves.
 
     ``serving`` maps endpoint names to the version the prior state proves each one serves (the
-    model the last apply created); ``running`` maps endpoint names to every version their live
-    endpoint config's variants run, as a registry read found them (a canary's previous version runs
-    beside the new one; empty offline: :func:`mlops_infra.state.aws_live.model_registry.read_live`);
+    model the last apply created); ``running`` maps endpoint names to every version OF THE MODEL THE
+    SPEC PINS that their live endpoint config's variants run, as a registry read found them (a canary's
+    previous version runs beside the new one; empty offline:
+    :func:`mlops_infra.state.aws_live.model_registry.read_live`), and :attr:`running_models` the versions
+    of the other models they run; :meth:`runs` names each version with its model;
     ``warnings`` are reads that failed (the decision then falls back on offline evidence and the plan
     shows the warning).
     """
@@ -258,6 +260,28 @@ class RegistryView:
     InferenceService annotation ``mlops-infra/model`` (:func:`mlops_infra.state.model_registry.kube_offline_view`);
     AWS: the model package group of the prior SageMaker model's ``ModelPackageName`` ARN mapped back to its model
     (:func:`mlops_infra.state.model_registry.served_models`). An endpoint left out compares by number only."""
+    running_models: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
+    """Endpoint -> another registered model than the one the spec pins -> the versions of it the live endpoint
+    config's variants run (sorted), as a registry read found them: a canary away from that model runs its
+    previous version (the stable variant) beside the new model's (left43a). Written as ``runningModels`` only
+    when set."""
+
+    def runs(self, endpoint: str, model: str, version: int, *, pinned: str | None = None,
+             ) -> tuple[tuple[str, int], ...]:
+        """Every (registered model, version) ``endpoint`` may run while compiled to serve ``model`` ``version``
+        (a held one included), sorted: that one, the one it served before (``serving``, a version of
+        ``serving_models``' model, else of ``model``), the versions of ``pinned`` (the spec's model; default
+        ``model``) in ``running`` and those of other models in :attr:`running_models`. A version number names a
+        version within its model only (SageMaker numbers each model package group's packages from 1: botocore
+        ``ModelPackageSummary.ModelPackageVersion``; MLflow each registered model's versions), so a version's
+        record (its image, its artifact) is looked up in its own model's registry, never in ``model``'s."""
+        pairs = {(model, version)}
+        if endpoint in self.serving:
+            pairs.add((self.serving_models.get(endpoint, model), self.serving[endpoint]))
+        pairs.update((pinned or model, v) for v in self.running.get(endpoint, ()))
+        pairs.update((other, v) for other, versions in (self.running_models.get(endpoint) or {}).items()
+                     for v in versions)
+        return tuple(sorted(pairs))
 
     def serves(self, endpoint: str, model: str, version: int) -> bool:
         """Whether the prior state shows ``endpoint`` serving ``version`` of ``model``.
@@ -327,6 +351,9 @@ class RegistryView:
             out["runningUnread"] = list(self.running_unread)
         if self.serving_models:
             out["servingModels"] = dict(sorted(self.serving_models.items()))
+        if self.running_models:
+            out["runningModels"] = {name: {m: list(v) for m, v in sorted(by_model.items())}
+                                    for name, by_model in sorted(self.running_models.items())}
         if self.served_uris:
             out["servedUris"] = {m: {str(v): self.served_uris[m][v] for v in sorted(self.served_uris[m])}
                                  for m in sorted(self.served_uris)}
@@ -342,7 +369,9 @@ class RegistryView:
                   for m, by_version in (data.get("servedUris") or {}).items()}
         return cls(models, serving, tuple(data.get("warnings") or ()), running,
                    tuple(str(n) for n in data.get("runningUnread") or ()), served,
-                   {name: str(m) for name, m in (data.get("servingModels") or {}).items()})
+                   {name: str(m) for name, m in (data.get("servingModels") or {}).items()},
+                   {name: {str(m): tuple(int(x) for x in v) for m, v in by_model.items()}
+                    for name, by_model in (data.get("runningModels") or {}).items()})
 
 
 def serves_approved_only(system: Any, env: str, model: str) -> bool:

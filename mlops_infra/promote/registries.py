@@ -96,7 +96,7 @@ def snapshot_problem(data: Any) -> str:
     ``model``/``where``/``basis``, ``complete`` true/false and ``versions`` an array of objects, each with an
     integer ``version`` and the :data:`_VERSION_TEXTS` strings or null; ``serving`` names to integers;
     ``running`` names to arrays of integers; ``warnings``/``runningUnread`` arrays of strings; ``servedUris``
-    models to version numbers to strings."""
+    models to version numbers to strings; ``runningModels`` names to models to arrays of integers."""
     from mlops_infra.promote.record import json_kind
 
     def bad(where: str, value: Any, expected: str) -> str:
@@ -107,7 +107,7 @@ def snapshot_problem(data: Any) -> str:
 
     if not isinstance(data, dict):
         return bad("the file", data, "an object")
-    for key in ("models", "serving", "running", "servedUris"):
+    for key in ("models", "serving", "running", "servedUris", "runningModels"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             return bad(key, data[key], "an object")
     for key in ("warnings", "runningUnread"):
@@ -142,6 +142,12 @@ def snapshot_problem(data: Any) -> str:
     for name, versions in (data.get("running") or {}).items():
         if not (isinstance(versions, list) and all(integer(v) for v in versions)):
             return bad(f"running.{name}", versions, "an array of integers")
+    for name, by_model in (data.get("runningModels") or {}).items():
+        if not isinstance(by_model, dict):
+            return bad(f"runningModels.{name}", by_model, "an object")
+        for model, versions in by_model.items():
+            if not (isinstance(versions, list) and all(integer(v) for v in versions)):
+                return bad(f"runningModels.{name}.{model}", versions, "an array of integers")
     for model, uris in (data.get("servedUris") or {}).items():
         if not isinstance(uris, dict):
             return bad(f"servedUris.{model}", uris, "an object")

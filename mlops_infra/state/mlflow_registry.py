@@ -248,15 +248,16 @@ def model_registry(fetch: Fetch, model: str, where: str, resolve: Iterable[int] 
     return ModelRegistry(model, where, "registry", True, resolve_sources(fetch, model, versions, resolve))
 
 
-def pinned_or_served(system: Any, serving: Mapping[str, int]) -> dict[str, set[int]]:
-    """Per model, the versions the system's endpoints pin or (``serving``: endpoint -> version, the prior
-    state's) serve: the versions whose artifacts a compile of ``system`` downloads."""
+def pinned_or_served(system: Any, view: RegistryView) -> dict[str, set[int]]:
+    """Per model, the versions the system's endpoints pin or serve (``view.serving``, the prior state's, each a
+    version of the model ``view.serving_models`` names: :meth:`RegistryView.runs`): the versions whose artifacts a
+    compile of ``system`` downloads. An endpoint switched to another model served a version of the OLD model
+    (MLflow numbers each registered model's versions from 1), located in that model's registry; before, its
+    number was added to the new model's (left43a)."""
     out: dict[str, set[int]] = {}
     for endpoint in system.endpoints:
-        found = out.setdefault(endpoint.model.name, set())
-        found.add(endpoint.model.version)
-        if endpoint.name in serving:
-            found.add(serving[endpoint.name])
+        for model, version in view.runs(endpoint.name, endpoint.model.name, endpoint.model.version):
+            out.setdefault(model, set()).add(version)
     return out
 
 
@@ -264,7 +265,7 @@ def read_mlflow(system: Any, uri: str, *, opener: Callable[..., Any] | None = No
     """Every model's versions in the MLflow registry at ``uri``, the versions ``system``'s endpoints pin
     located (:func:`resolve_sources`); a failed read raises (fails closed)."""
     fetch = http_fetch(uri, opener)
-    pins = pinned_or_served(system, {})
+    pins = pinned_or_served(system, RegistryView())
     return RegistryView({m.name: model_registry(fetch, m.name, f"MLflow registered model {m.name} at {uri}",
                                                 pins.get(m.name, ()))
                          for m in system.models})
@@ -292,7 +293,7 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
             fetch, via = proxy_fetch(kube, namespace), ""
         models: dict[str, ModelRegistry] = {}
         warnings: list[str] = []
-        pins = pinned_or_served(system, offline.serving)
+        pins = pinned_or_served(system, offline)
         for model in system.models:
             try:
                 models[model.name] = model_registry(fetch, model.name, mlflow_where(system, env, model.name, via),
@@ -315,7 +316,8 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, tracking_uri
 
 
 def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
-    """One warning per version an endpoint pins or serves whose MLflow ``source`` KServe's storage
+    """One warning per version an endpoint pins or serves (each of its own registered model:
+    :meth:`RegistryView.runs`) whose MLflow ``source`` KServe's storage
     initializer cannot download (``models:/``, ``runs:/``, ``mlflow-artifacts:/``...:
     :func:`mlops_infra.compile.kubernetes.artifacts.downloadable`), nor the location MLflow gives for it
     (:func:`resolve_sources` replaced the artifact URI of a version it located): the compiler serves it from the
@@ -332,10 +334,8 @@ def source_warnings(system: MLSystem, view: RegistryView) -> tuple[str, ...]:
 
     out = []
     for endpoint in system.endpoints:
-        model = endpoint.model.name
-        held = view.models.get(model)
-        versions = sorted({endpoint.model.version, *([view.serving[endpoint.name]] if endpoint.name in view.serving else [])})
-        for version in versions:
+        for model, version in view.runs(endpoint.name, endpoint.model.name, endpoint.model.version):
+            held = view.models.get(model)  # a served version is of its own model (left43a)
             record = held.versions.get(version) if held is not None else None
             source = record.artifact_uri if record is not None else None
             if source and not downloadable(source):

@@ -63,6 +63,9 @@ def _version(data) -> dict:
     (lambda d: d["models"]["fraud-model"].update(complete="yes"), "models.fraud-model.complete is a string"),
     (lambda d: d.update(serving={"scorer": "14"}), "serving.scorer is a string, not an integer"),
     (lambda d: d.update(warnings="x"), "warnings is a string, not an array of strings"),
+    (lambda d: d.update(runningModels={"scorer": {"fraud-model": ["12"]}}),
+     "runningModels.scorer.fraud-model is an array, not an array of integers"),
+    (lambda d: d.update(runningModels={"scorer": [12]}), "runningModels.scorer is an array, not an object"),
 ])
 def test_a_saved_read_names_the_field(tmp_path, edit, said):
     path = _saved(tmp_path, edit)

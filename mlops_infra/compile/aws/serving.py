@@ -225,20 +225,27 @@ def _served_images(aws: AwsContext, item: Endpoint) -> tuple[tuple[str, ...], tu
     when the serving role loses a pull the prior state had (:mod:`mlops_infra.plan.serving_pull`). An
     endpoint whose live read failed (``view.running_unread``) has no ``running`` here, so the pull of a
     canary's previous version is not kept: nothing here knows that version (closing-33d-2); its decision
-    says so (``Decision.running_unread``, outside the graph digest) and the plan warns."""
+    says so (``Decision.running_unread``, outside the graph digest) and the plan warns.
+
+    Each version is looked up in the registry of the model it is a version of (``RegistryView.runs``): an
+    endpoint switched to another model runs the old model's package in its canary's stable variant (the
+    version ``serving`` gives is of ``serving_models``' model, the versions ``running_models`` gives of
+    theirs), whose image is in the OLD model's group; before, the old number was looked up in the new
+    model's group (left43a). The unknown versions are those of the compiled model (the plan's warning
+    names them with it); another model's version without an image is not listed."""
     view = aws.ctx.registry
-    registry = view.models.get(item.model.name)
-    if registry is None:
-        return (), ()
-    before = {view.serving.get(item.name), *view.running.get(item.name, ())} - {None}
+    declared = aws.ctx.system.item("endpoints", item.name)
     images: set[str] = set()
     unknown: set[int] = set()
-    for version in sorted({item.model.version, *before}):
-        record = registry.versions.get(version)
+    compiled = (item.model.name, item.model.version)
+    for model, version in view.runs(item.name, *compiled, pinned=declared.model.name if declared else None):
+        registry = view.models.get(model)
+        record = registry.versions.get(version) if registry is not None else None
         if record is not None and record.image:
             if (repository := arns.ecr_repository_arn_of_image(record.image)) is not None:
                 images.add(repository)
-        elif registry.basis == "registry" and (record is not None or version in before):
+        elif (registry is not None and registry.basis == "registry" and model == item.model.name
+              and (record is not None or (model, version) != compiled)):
             unknown.add(version)
     return tuple(sorted(images)), tuple(sorted(unknown))
 

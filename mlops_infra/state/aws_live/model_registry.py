@@ -12,7 +12,9 @@ Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, fi
   ``CustomerMetadataProperties[mlops-infra/artifact-digest]`` when a promotion recorded one;
 - ``running`` comes from the endpoints themselves (:func:`read_live`: ``DescribeEndpoint`` -> its
   config's variants -> ``DescribeModel`` -> ``PrimaryContainer.ModelPackageName``), every variant's
-  version of the endpoint's model (an endpoint that does not exist runs none); ``serving`` comes from
+  version of the endpoint's model (an endpoint that does not exist runs none), and in ``running_models``
+  every variant's version of another model of the system (a canary away from that model: its stable
+  variant), described in that model's group, the image lookup's (``RegistryView.runs``); ``serving`` comes from
   the prior state (:func:`mlops_infra.state.model_registry.offline_registry_view`), or with
   ``serving="live"`` the highest version ``running`` holds: what the Pulumi program uses, since it
   cannot read its own state. ``serving_models`` (which registered model the served version is of) is
@@ -99,20 +101,24 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     running: dict[str, tuple[int, ...]] = {}
     served = dict(offline.serving)
     served_models = dict(offline.serving_models)
+    others: dict[str, dict[str, tuple[int, ...]]] = {}
     unread: dict[str, BaseException] = {}
     if live:
         running, others, unread = read_live(client, system, env, retry)
         if serving == "live":
             served = {name: max(versions) for name, versions in running.items() if versions}
             served_models = {}
-            for name, (model, versions) in others.items():
+            for name, by_model in others.items():
                 if name not in served:  # switched: it runs only another model's package (see the contract)
-                    served[name], served_models[name] = max(versions), model
+                    model = max(by_model, key=lambda m: (max(by_model[m]), m))
+                    served[name], served_models[name] = max(by_model[model]), model
     pins: dict[str, set[int]] = {}
     for endpoint in system.endpoints:
         pins.setdefault(endpoint.model.name, set()).update({endpoint.model.version, *running.get(endpoint.name, ())})
         if endpoint.name in served:  # described under the model it is a version of
             pins.setdefault(served_models.get(endpoint.name, endpoint.model.name), set()).add(served[endpoint.name])
+        for model, versions in others.get(endpoint.name, {}).items():  # a canary away from that model
+            pins.setdefault(model, set()).update(versions)
     models: dict[str, ModelRegistry] = {}
     for model in system.models:
         try:
@@ -126,16 +132,18 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     for name, error in sorted(unread.items()):  # said after the models' own warnings
         warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
     return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings),
-                               running_unread=tuple(sorted(unread)), serving_models=served_models)
+                               running_unread=tuple(sorted(unread)), serving_models=served_models,
+                               running_models=others)
 
 
 def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
-              ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[str, tuple[int, ...]]], dict[str, BaseException]]:
+              ) -> tuple[dict[str, tuple[int, ...]], dict[str, dict[str, tuple[int, ...]]], dict[str, BaseException]]:
     """(endpoint name -> the versions of its model that its live endpoint config's variants run,
-    sorted; endpoint name -> (another model of the system, the versions of it the variants run, sorted),
-    for an endpoint running no package of its own model's group (switched to another model), the
-    other model being the one of the highest version run, by model name on a tie; endpoint name -> the
-    error that stopped its read). A canary runs two versions: the controller's ``canary`` variant beside
+    sorted; endpoint name -> other model of the system -> the versions of it the variants run, sorted
+    (``RegistryView.running_models``: an endpoint switched to another model, its canary's stable variant
+    still running the old model's package beside the new one, or none of the new one yet; before, such
+    variants were kept only for an endpoint running no package of its own model, and only the model of the
+    highest version: left43a); endpoint name -> the error that stopped its read). A canary runs two versions: the controller's ``canary`` variant beside
     the one it served before (:mod:`mlops_infra.rollout.drivers.sagemaker`). Endpoints that do not exist
     are left out of all three, and so are variants of a group of no model the system declares. One endpoint's failure does not stop the
     others' reads. The endpoints are read concurrently, at most :data:`ENDPOINT_WORKERS` at once
@@ -191,15 +199,14 @@ def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
         worker.join()
     pinned = {endpoint.name: endpoint.model.name for endpoint in system.endpoints}
     out: dict[str, tuple[int, ...]] = {}
-    others: dict[str, tuple[str, tuple[int, ...]]] = {}
-    for name, result in results.items():
+    others: dict[str, dict[str, tuple[int, ...]]] = {}
+    for name, result in sorted(results.items()):
         if not isinstance(result, dict) or not result:
             continue
         if pinned[name] in result:
             out[name] = tuple(sorted(result[pinned[name]]))
-        else:
-            model = max(result, key=lambda m: (max(result[m]), m))
-            others[name] = (model, tuple(sorted(result[model])))
+        if other := {m: tuple(sorted(v)) for m, v in sorted(result.items()) if m != pinned[name]}:
+            others[name] = other
     failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
     return out, others, failed
 
