@@ -209,11 +209,13 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
     if status is not None and status.phase in ("rolled_back", "aborted"):
         return _terminal(spec, status, observed)
     why = f": {pending.why}" if pending.why else ""
+    keep = len(pending.why.split(":", 1)[0]) + 2 if pending.why else 0  # ": <Reason>" (_within_field)
     timeout = spec.not_ready_timeout_seconds
+    version = _without_model(observed.revision)  # the ending names the model (_within_field)
     if pending.failed:
-        head = f"revision {pending.revision} of version {observed.revision} failed"
+        head = f"revision {pending.revision} of version {version} failed"
     elif pending.since is not None and now - pending.since >= timeout:
-        head = (f"revision {pending.revision} of version {observed.revision} not ready after "
+        head = (f"revision {pending.revision} of version {version} not ready after "
                 f"{duration(now - pending.since)} (timeout {duration(timeout)})")
     elif pending.since is None:
         return Decision("wait", f"revision {pending.revision} of version {observed.revision} is not ready yet{why}; "
@@ -224,11 +226,11 @@ def _not_ready(spec: RolloutSpec, status: RolloutStatus | None, observed: Observ
                         f"rolling back in {duration(ends - now)} unless it becomes ready", next_check=ends)
     if status is not None and status.phase == "progressing":
         tail = f" at step {status.step + 1} ({spec.steps[status.step]}% on version {status.revision})"
-        reason = _within_field(head, why, tail)
+        reason = _within_field(head, why, tail, keep)
         return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason,
                                                                              since=now))
     if status is None and observed.stable not in (None, observed.revision):
-        reason = _within_field(head, why, f" before step 1 (version {observed.stable} keeps all traffic)")
+        reason = _within_field(head, why, f" before step 1 (version {observed.stable} keeps all traffic)", keep)
         return Decision("rollback", f"roll back: {reason}", 0,
                         RolloutStatus("rolled_back", observed.revision, observed.stable, 0, now, reason=reason))
     return Decision("wait", f"{head}{why}; no other version to roll back to: waiting for it")
@@ -438,15 +440,38 @@ def _not_in_effect(spec: RolloutSpec, status: RolloutStatus, observed: Observed,
     return Decision("rollback", f"roll back: {reason}", 0, status.evolve(phase="rolled_back", reason=reason, since=now))
 
 
-def _within_field(head: str, why: str, tail: str) -> str:
+def _within_field(head: str, why: str, tail: str, keep: int = 0) -> str:
     """``head + why + tail`` with ``why`` (the quoted cluster detail) cut so that the whole fits the
     :data:`MAX_FIELD` characters of a status field, keeping ``tail``: the rollback notice reads the step
     and its share from it (``rollout/scheduled.py`` ``notice_facts``), and ``to_fields`` cuts a longer
-    value at its end. Rules 2 and 8; rule 2's head and tail each quote the revision key, ``<version>
-    of <model>`` on Kubernetes (``drivers/kserve.py`` ``revision_key``, a model name up to 63
-    characters), so the room for ``why`` depends on the model's name (audit closing-42b-2)."""
+    value at its end. Rules 2 and 8; the tail quotes a revision key, ``<version> of <model>`` on
+    Kubernetes (``drivers/kserve.py`` ``revision_key``, a model name up to 63 characters), so the room
+    for ``why`` depends on the model's name (audit closing-42b-2). Rule 2's head names the version
+    without its model (:func:`_without_model`): quoting the key in both, a 63-character Knative Revision
+    name and model name at a two-digit step passed 256 characters without any ``why``, the stored
+    reason lost its tail and the notice's share read "unknown" (stop 42's noticed-and-left, "KServe reasons").
+
+    ``keep``: the length of ``why``'s first part, Knative's one-word reason (rule 2: ``": <Reason>"``),
+    which the notice reads when a colon, the end or the tail follows it (``rollout/scheduled.py``
+    ``_REVISION``): when the room holds that part but not with a colon and ``...`` after it, ``why`` is
+    cut to that part alone rather than inside the word; with no room for even ``...``, ``why`` is left out."""
     room = MAX_FIELD - len(head) - len(tail)
-    return head + (why if len(why) <= room else why[:max(0, room - 3)] + "...") + tail
+    if len(why) <= room:
+        cut = why
+    elif keep + 4 <= room or keep > room >= 3:  # the cut keeps the word and its colon, or cannot keep the word
+        cut = why[:room - 3] + "..."
+    elif keep <= room:
+        cut = why[:keep]
+    else:
+        cut = ""
+    return head + cut + tail
+
+
+def _without_model(key: str) -> str:
+    """The version of a revision key: ``15`` of ``15 of fraud-model`` (``drivers/kserve.py``
+    ``revision_key``: ``<version> of <model>``, a model name has no space); a bare number as it is. The
+    rolled-back status keeps the whole key (its ``revision``, the notice's ``version`` fact)."""
+    return key.split(" of ", 1)[0]
 
 
 def _served(gates: Sequence[GateReading]) -> float | None:
