@@ -93,16 +93,23 @@ def test_plan_refresh_refuses_a_namespace_another_environment_applied_to(monkeyp
 def test_plan_refresh_passes_its_own_an_unlabelled_or_a_missing_namespace(monkeypatch, tmp_path: Path,
                                                                          seeded) -> None:
     """The same cluster passes, and is refused once another system's labels are on the namespace: the
-    labels alone decide."""
+    labels alone decide. The refused refresh sends nothing but GETs (the Kueue preflight's dryRun=All
+    PyTorchJob create, which the passing refresh does send, is not sent: the owner check comes first;
+    stop 41's noticed-and-left, ordered in db33d50f): the requests the stand-in got are counted."""
     with KubeApiStandIn() as api:
         if seeded is not None:
             api.seed(seeded)
         result = _plan(monkeypatch, tmp_path, api)
+        dry_runs = [r for r in api.requests_for("POST", "/pytorchjobs") if r.query.get("dryRun") == "All"]
+        before = len(api.requests_for())
         api.seed(OTHER_SYSTEM)
         relabelled = _plan(monkeypatch, tmp_path, api)
+        refused = api.requests_for()[before:]
     assert result.code == 0, result.stderr
     assert _owner_warnings(result.stdout) == [] and "belongs to" not in result.stderr
+    assert [r.path for r in dry_runs] == [f"/apis/kubeflow.org/v1/namespaces/{NAMESPACE}/pytorchjobs"]
     assert relabelled.code == 1 and "belongs to system churn-quickstart" in relabelled.stderr
+    assert refused and {r.method for r in refused} == {"GET"}
 
 
 @pytest.mark.timeout(120)
