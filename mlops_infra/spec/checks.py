@@ -41,6 +41,7 @@ from mlops_infra.spec.promotion import check_gates, check_promotion
 from mlops_infra.spec.references import check_references, check_unique_names
 from mlops_infra.spec.regions import check_regions
 from mlops_infra.spec.replicas import check_replicas_without_autoscaling
+from mlops_infra.spec.rolling_batch import check_rolling_batch
 from mlops_infra.spec.rollout_bake import check_rollout_bake
 from mlops_infra.spec.rollout_switch import check_rollout_switch
 from mlops_infra.spec.scaling_counts import check_scaling_counts
@@ -103,6 +104,7 @@ ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = (
     check_lambda_failures,
     check_rollout_bake,
     check_rollout_switch,
+    check_rolling_batch,
     check_scale_to_zero,
     check_scaling_counts,
     check_min_requests,

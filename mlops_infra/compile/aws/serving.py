@@ -77,6 +77,7 @@ from mlops_infra.graph import ResourceOptions, ref
 from mlops_infra.model_versions import Decision
 from mlops_infra.s3_uri import split
 from mlops_infra.spec.fit import serving_fit
+from mlops_infra.spec.rolling_batch import rolling_batch
 from mlops_infra.spec.serving import Endpoint
 
 MODEL = "aws:sagemaker/model:Model"
@@ -374,8 +375,9 @@ def _canary(item: Endpoint) -> dict[str, Any]:
 
 
 def _rolling(item: Endpoint) -> dict[str, Any]:
-    """Batches of the first step's percent of capacity (25% by default), within SageMaker's 5-50%."""
-    batch = max(5, min(item.rollout.steps[0] if item.rollout.steps else 25, 50))
+    """Batches of the first step's percent of capacity (25% by default), within SageMaker's 5-50%
+    (:func:`~mlops_infra.spec.rolling_batch.rolling_batch`; validate warns of a step outside it)."""
+    batch = rolling_batch(item.rollout)
     return {"rollingUpdatePolicy": {"maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": batch},
                                     "waitIntervalInSeconds": _bake(item),
                                     "rollbackMaximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 100}}}
