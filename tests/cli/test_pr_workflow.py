@@ -1,5 +1,5 @@
 """The pull-request plan workflow (.github/workflows/plan.yml) and its steps
-(mlops_infra/cli/pr_workflow.py), issue 11 item 5: several systems per repository, each planned
+(mlops_infra/cli/pr_workflow/), issue 11 item 5: several systems per repository, each planned
 per environment against its own state, sections marked by system, a failed plan's error in the
 comment, the comment cleared when no system is touched any more, a job summary, JSON plans as an
 artifact, actions pinned by commit SHA, and actionlint clean."""

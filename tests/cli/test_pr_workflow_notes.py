@@ -80,7 +80,7 @@ def test_a_long_error_does_not_push_a_later_section_out(tmp_path: Path, plan_env
     fraud = fraud_repo(root)
     broken, churn = broken_system(root), churn_system(root)
     limit = 9_000  # the old shares (2,000-character plans, errors not counted) came to 9,680
-    monkeypatch.setattr(pr_workflow, "COMMENT_LIMIT", limit)
+    monkeypatch.setattr(pr_workflow.plans, "COMMENT_LIMIT", limit)
     targets = [PlanTarget(broken, "dev"), PlanTarget(churn, "dev"), PlanTarget(churn, "prod"), fraud]
     out = tmp_path / "plans"
     out.mkdir()
@@ -104,7 +104,7 @@ def test_a_failed_guardrail_plan_is_cut_to_leave_room_for_its_error(tmp_path: Pa
     (root / "systems" / "guarded" / "mlsystem.yaml").write_text(GUARDED.read_text(encoding="utf-8"))
     churn = churn_system(root)
     limit = 9_000
-    monkeypatch.setattr(pr_workflow, "COMMENT_LIMIT", limit)
+    monkeypatch.setattr(pr_workflow.plans, "COMMENT_LIMIT", limit)
     targets = [PlanTarget("systems/guarded/mlsystem.yaml", "prod"), PlanTarget(churn, "dev"), PlanTarget(churn, "prod")]
     out = tmp_path / "plans"
     out.mkdir()

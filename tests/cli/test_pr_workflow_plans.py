@@ -44,7 +44,7 @@ def fraud_repo(root: Path) -> PlanTarget:
 def test_a_cut_plan_names_its_state_the_summary_and_the_artifact(tmp_path: Path, plan_env, monkeypatch, capsys):
     root = tmp_path / "repo"
     target = fraud_repo(root)
-    monkeypatch.setattr(pr_workflow, "COMMENT_LIMIT", 6000)  # a 2,000-character share: the plan is cut
+    monkeypatch.setattr(pr_workflow.plans, "COMMENT_LIMIT", 6000)  # a 2,000-character share: the plan is cut
     out = tmp_path / "plans"
     out.mkdir()
     [result] = run_plans(root, [target], out, str(CONSOLE_SCRIPT))
