@@ -5,7 +5,11 @@
 (``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``) and, in its
 ``spec.versions``, that each version the graph uses is ``served`` (a CRD that exists but does not
 serve that version refuses the objects: see ``prerequisites``), a Knative feature flag from
-its ConfigMap, a default StorageClass from the list of StorageClasses
+its ConfigMap, KServe's default deployment mode from the JSON of ConfigMap
+``kserve/inferenceservice-config`` key ``deploy`` (``defaultDeploymentMode``, compared exactly), KServe's
+release from the image tag of Deployment ``kserve/kserve-controller-manager`` and, on 0.16.x only, the
+InferenceServices of the graph's namespaces that carry a legacy ``deploymentMode`` annotation, which
+that release refuses to update or delete (``prerequisites``, audit kubevers-3), a default StorageClass from the list of StorageClasses
 (``GET /apis/storage.k8s.io/v1/storageclasses``: one carrying an annotation of
 ``prerequisites.DEFAULT_CLASS_ANNOTATIONS`` with the value ``"true"``), and, given the graph, a Node
 or Karpenter NodePool for each GPU node label the graph selects by (:mod:`mlops_infra.kube.gpu_nodes`,
@@ -19,9 +23,10 @@ Kubernetes target runs it and reports every prerequisite that is not met, with h
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses, or the flag is absent, which means its default
-``Disabled``, or not one of the accepted values, or no StorageClass is the default, or the dry-run create
+``Disabled``, or not one of the accepted values, or KServe 0.16.x with such an InferenceService, or no StorageClass is the default, or the dry-run create
 came back not suspended) or ``unknown`` (the read or the dry run was refused (401/403) or failed, e.g. the
-namespace does not exist yet or there is no PyTorchJob CRD: the reason is kept, and nothing is claimed).
+namespace does not exist yet or there is no PyTorchJob CRD, or there is no KServe controller or release tag
+to read: the reason is kept, and nothing is claimed).
 Reads only, and dry runs, which store nothing; at most one GET per distinct
 object (a ConfigMap holding several flags is read once). An unreachable cluster raises
 :class:`~mlops_infra.kube.errors.KubeUnreachable` from the first read, so the caller says so once.
@@ -30,18 +35,26 @@ object (a ConfigMap holding several flags is read once). An unreachable cluster 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_infra.compile.kubernetes.prerequisites import DEFAULT_CLASS_ANNOTATIONS, Prerequisite
+from mlops_infra.compile.kubernetes.prerequisites import (
+    DEFAULT_CLASS_ANNOTATIONS,
+    DEPLOYMENT_MODE,
+    LEGACY_MODES,
+    Prerequisite,
+)
 from mlops_infra.kube.client import KubeClient
 from mlops_infra.kube.errors import KubeError, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.gpu_nodes import gpu_label_checks
-from mlops_infra.kube.resources import CONFIG_MAP, CRD, resource_type
+from mlops_infra.kube.resources import CONFIG_MAP, CRD, INFERENCE_SERVICE, resource_type
 from mlops_infra.kube.resources import of as type_of
 
 STORAGE_CLASS = resource_type("storage.k8s.io/v1", "StorageClass", namespaced=False)
+DEPLOYMENT = resource_type("apps/v1", "Deployment")
+RELEASE_TAG = re.compile(r":v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +125,60 @@ def _suspended_at_create(kube: KubeClient, template: dict[str, Any]) -> tuple[st
                        "see no queue")
 
 
+def _json_field(where: str, check: Any, raw: str | None) -> tuple[str, str]:
+    """A ConfigMap key holding a JSON object whose ``check.json_field`` must be one of ``check.accepted`` exactly."""
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return "missing", f"{where} {check.key} is not JSON"
+    field = value.get(check.json_field) if isinstance(value, dict) else None
+    if isinstance(field, str) and field in check.accepted:
+        return "ok", f"{check.key}.{check.json_field}: {field}"
+    shown = f'"{field}"' if field is not None else "not set"
+    return "missing", f"{where} {check.key}.{check.json_field} is {shown}, not {' or '.join(check.accepted)}"
+
+
+def release(image: str) -> tuple[int, int, int] | None:
+    """``(major, minor, patch)`` of an image reference's tag (``kserve/kserve-controller:v0.16.0``), None without one."""
+    found = RELEASE_TAG.search(image.split("@")[0].rpartition("/")[2])
+    return tuple(int(part or 0) for part in found.groups()) if found else None  # type: ignore[return-value]
+
+
+def _kserve_release(kube: KubeClient, cache: dict[tuple, Any], check: Any) -> tuple[str, str]:
+    """KServe's release from its controller's image, and on 0.16.x the InferenceServices it refuses to
+    update (a legacy ``deploymentMode`` annotation: ``prerequisites``' rules, audit kubevers-3)."""
+    namespace, name = check.kserve_release
+    kind, value = _read(kube, cache, ("deploy", namespace, name), lambda: kube.get_or_none(DEPLOYMENT, name, namespace))
+    if kind == "error":
+        return "unknown", f"reading Deployment {namespace}/{name} for KServe's release: {value.summary}"
+    if value is None:
+        return "unknown", f"no Deployment {namespace}/{name} to read KServe's release from"
+    images = [str(c.get("image") or "") for c in ((((value.get("spec") or {}).get("template") or {}).get("spec") or {})
+                                                  .get("containers") or [])]
+    found = next((r for r in map(release, images) if r is not None), None)
+    if found is None:
+        return "unknown", f"no release tag in the image of Deployment {namespace}/{name} ({', '.join(images) or 'none'})"
+    shown = "v" + ".".join(map(str, found))
+    if found[:2] != (0, 16):
+        return "ok", f"KServe {shown}"
+    refused = []
+    for ns in check.namespaces:
+        kind, value = _read(kube, cache, ("isvcs", ns), lambda ns=ns: kube.list(INFERENCE_SERVICE, ns))
+        if kind == "error":
+            return "unknown", f"KServe {shown}; listing InferenceServices in {ns}: {value.summary}"
+        refused += [f"{ns}/{(o.get('metadata') or {}).get('name')} ({DEPLOYMENT_MODE}: {mode})" for o in value
+                    if (mode := (((o.get("metadata") or {}).get("annotations") or {}).get(DEPLOYMENT_MODE))) in LEGACY_MODES]
+    if not refused:
+        return "ok", f"KServe {shown}; no InferenceService carries a legacy {DEPLOYMENT_MODE} annotation"
+    return "missing", (f"KServe {shown} refuses every update and delete of InferenceService {', '.join(refused)}: "
+                       "the annotation differs from the mode KServe recorded (Knative), so the next model version, the "
+                       "rollout runner's traffic steps and a removal of the endpoint are refused (kserve#4798, #5885)")
+
+
 def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[str, str]:
     check = p.check
+    if check.kserve_release:
+        return _kserve_release(kube, cache, check)
     if check.dry_run_create:
         return _suspended_at_create(kube, json.loads(check.dry_run_create))
     if check.default_storage_class:
@@ -145,6 +210,8 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
     if value is None:
         return "missing", f"no ConfigMap {namespace}/{name}"
     raw = (value.get("data") or {}).get(check.key)
+    if check.json_field:
+        return _json_field(f"{namespace}/{name}", check, raw)
     if raw is not None and raw.strip().lower() in check.accepted:
         return "ok", f"{check.key}: {raw}"
     shown = f'"{raw}"' if raw is not None else "not set (default: Disabled)"

@@ -42,6 +42,16 @@ The Kubernetes counterpart of :mod:`mlops_infra.state.aws_live`, with the same c
 - Fields a controller of mlops-infra owns are not drift (:data:`CONTROLLER_OWNED`): an
   InferenceService's ``canaryTrafficPercent`` is moved by the rollout runner step by step
   (``mlops_infra/rollout/drivers/kserve.py``), so the reading carries the prior's value there.
+- Two spellings of one value are not drift (:data:`SAME_VALUE`): KServe 0.16 renamed the deployment
+  modes, keeping ``Serverless`` and ``RawDeployment`` as deprecated aliases of ``Knative`` and
+  ``Standard`` (kserve v0.16.0 ``pkg/constants/constants.go``: ``LegacyServerless DeploymentModeType =
+  "Serverless" // deprecated: use Knative``), and from 0.17 its defaulting webhook, which runs on
+  create and update, rewrites the annotation ``serving.kserve.io/deploymentMode: Serverless`` to
+  ``Knative`` (v0.17.0 and v0.20.0 ``pkg/apis/serving/v1beta1/inference_service_defaults.go``
+  ``DefaultInferenceService``: "Normalize deprecated annotation values"). KServe itself treats the two
+  as one mode (``constants.ParseDeploymentMode``, v0.17.0), and so does the reading: where the prior's
+  value and the live one name the same mode, the reading carries the prior's spelling (an
+  InferenceService applied by a release that still wrote ``Serverless``, audit kubevers-3).
 - Reads run on ``max_workers`` daemon threads; the client retries each request (bounded, see
   :class:`~mlops_infra.kube.client.KubeClient`: a server that never answers costs each request 4
   tries of a 30 s read timeout). ``deadline`` bounds the scan in seconds (default: the AWS scan's
@@ -73,6 +83,12 @@ CONTROLLER_OWNED: dict[str, tuple[str, ...]] = {
     "kubernetes:serving.kserve.io/v1beta1:InferenceService": ("spec.predictor.canaryTrafficPercent",),
 }
 """Type -> dotted paths a controller of mlops-infra moves after apply (not drift; see the contract)."""
+
+SAME_VALUE: dict[str, dict[str, dict[str, str]]] = {
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService": {
+        "serving.kserve.io/deploymentMode": {"Serverless": "Knative", "RawDeployment": "Standard"}},
+}
+"""Type -> annotation -> deprecated spelling -> the one KServe writes (``ParseDeploymentMode``; see the contract)."""
 
 STATUS_KINDS = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:serving.kserve.io/v1beta1:InferenceService",
                           "kubernetes:batch/v1:Job"})
@@ -136,7 +152,20 @@ def live_inputs(type_token: str, obj: dict[str, Any], prior: StateResource) -> d
     out["metadata"] = meta
     for path in CONTROLLER_OWNED.get(type_token, ()):
         _copy_path(prior.inputs, out, path)
+    _same_spelling(SAME_VALUE.get(type_token, {}), (prior.inputs.get("metadata") or {}).get("annotations") or {}, meta)
     return out
+
+
+def _same_spelling(aliases: dict[str, dict[str, str]], prior: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Give the live annotations the prior's spelling where both name the same value (``aliases``)."""
+    live = meta.get("annotations")
+    if not isinstance(live, dict):
+        return
+    for key, spellings in aliases.items():
+        before, now = prior.get(key), live.get(key)
+        if isinstance(before, str) and isinstance(now, str) and spellings.get(before, before) == spellings.get(now, now):
+            meta["annotations"] = {**live, key: before}
+            live = meta["annotations"]
 
 
 def live_outputs(type_token: str, obj: dict[str, Any]) -> dict[str, Any]:

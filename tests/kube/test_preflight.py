@@ -56,6 +56,17 @@ def _full_cluster(kueue: tuple[str, ...] = KUEUE_VERSIONS) -> list[dict]:
 DEFAULT_CLASS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "ebs.csi.aws.com",
                  "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}
 """The default StorageClass the graph's claims need (tests/kube/test_preflight_storage_class.py)."""
+KSERVE_INSTALL = (
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
+     "data": {"deploy": '{"defaultDeploymentMode": "Knative"}'}},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kserve-controller-manager", "namespace": "kserve"},
+     "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": "kserve/kserve-controller:v0.17.0"}]}}}})
+"""KServe's default mode and its controller's release (tests/kube/test_preflight_kserve.py)."""
+
+
+def _seed(api, *objects: dict) -> None:
+    for obj in objects:
+        api.seed(obj)
 
 
 def _features(**data: str) -> dict:
@@ -96,7 +107,7 @@ def test_a_kueue_older_than_0_15_has_the_crds_but_not_v1beta2_and_is_reported_wi
     with KubeApiStandIn(crds=[*_full_cluster(kueue=("v1beta1",)), _features(**{NODESELECTOR: "enabled", TOLERATIONS: "enabled"})],
                         kueue_pytorchjob_webhook=True) as api, \
             KubeClient.from_url(api.url, retry=FAST) as kube:
-        api.seed(DEFAULT_CLASS)
+        _seed(api, DEFAULT_CLASS, *KSERVE_INSTALL)
         results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
     kueue = {n: r for n, r in results.items() if n.startswith("Kueue")}
     assert len(kueue) == 3 and {r.state for r in kueue.values()} == {"missing"}
@@ -115,8 +126,7 @@ def test_an_aws_graph_needs_nothing_from_a_cluster():
 def test_a_flag_is_met_when_enabled_or_allowed_case_insensitively(nodeselector, ok):
     data = {TOLERATIONS: "enabled"} | ({NODESELECTOR: nodeselector} if nodeselector is not None else {})
     with KubeApiStandIn(crds=_full_cluster(), kueue_pytorchjob_webhook=True) as api:  # Kueue manages PyTorchJobs
-        api.seed(_features(**data))
-        api.seed(DEFAULT_CLASS)
+        _seed(api, _features(**data), DEFAULT_CLASS, *KSERVE_INSTALL)
         with KubeClient.from_url(api.url, retry=FAST) as kube:
             results = _by_name(preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev"))))
         configmap_reads = api.requests_for("GET", "/configmaps/config-features")
@@ -132,7 +142,9 @@ def test_a_flag_is_met_when_enabled_or_allowed_case_insensitively(nodeselector, 
 def test_a_bare_cluster_reports_every_prerequisite_missing_with_its_fix():
     with KubeApiStandIn() as api, KubeClient.from_url(api.url, retry=FAST) as kube:
         results = preflight(kube, cluster_prerequisites(compiled(REFERENCE, "dev")))
-    assert {r.state for r in results} == {"missing"}
+    release = "a KServe release that accepts updates of these InferenceServices"
+    assert {r.state for r in results if r.prerequisite.name != release} == {"missing"}
+    assert _by_name(results)[release].state == "unknown"  # no controller to read it from: nothing claimed
     warnings = [r.warning() for r in results]
     assert any("no CRD inferenceservices.serving.kserve.io" in w and "install KServe" in w for w in warnings)
     assert any("no ConfigMap knative-serving/config-features" in w for w in warnings)

@@ -212,3 +212,37 @@ def test_the_deadline_leaves_what_was_not_read_unread_by_cause(prior):
         api.stop()
     assert live.resources == {} and {c for c, _ in live.failures.values()} == {"kubernetes-unreachable"}
     assert {code for _, code in live.failures.values()} == {"deadline"}
+
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+MODE = "serving.kserve.io/deploymentMode"
+
+
+@pytest.mark.parametrize(("live_mode", "drifts"), [("Knative", False), ("Serverless", False), ("Standard", True)])
+def test_kserve_rewriting_the_legacy_serverless_mode_to_knative_is_not_drift(graph, live_mode, drifts):
+    """Audit kubevers-3: an InferenceService applied by a release that still wrote the annotation
+    ``serving.kserve.io/deploymentMode: Serverless``; KServe 0.17+ stores it as ``Knative`` (its defaulting
+    webhook: v0.20.0 ``inference_service_defaults.go`` "Normalize deprecated annotation values"), the same
+    mode (``constants.ParseDeploymentMode``), so no drift; another mode is drift."""
+    state = applied_state(graph)
+    for res in state["checkpoint"]["latest"]["resources"]:
+        if res["type"] == ISVC:
+            res["inputs"]["metadata"].setdefault("annotations", {})[MODE] = "Serverless"
+    older = parse_state(json.dumps(state), "prior.json")
+    isvcs = {u: o for u, o in objects(older).items() if o["kind"] == "InferenceService"}
+    assert isvcs and all(o["metadata"]["annotations"][MODE] == "Serverless" for o in isvcs.values())
+    api = seeded(older)
+    try:
+        for isvc in isvcs.values():
+            api.seed({**isvc, "metadata": {**isvc["metadata"], "annotations": {**isvc["metadata"]["annotations"],
+                                                                               MODE: live_mode}}})
+        live = kube_live.scan_kubernetes(older.resources.values(), client(api))
+    finally:
+        api.stop()
+    assert live.errors == {}
+    drift = find_drift(older, live, tracking=kube_live.TRACKING)
+    if drifts:
+        assert {d.urn: d.changes for d in drift} == {u: ((f"metadata.annotations.{MODE}", "Serverless", live_mode),)
+                                                     for u in isvcs}
+    else:
+        assert drift == []

@@ -8,10 +8,33 @@ how to enable it. ``docs/compile-kubernetes.md`` section 4 is the human list of 
 
 Rules (each with its source):
 
-- **An InferenceService needs KServe** (CRD ``inferenceservices.serving.kserve.io``), and with the
-  annotation ``serving.kserve.io/deploymentMode: Serverless`` (which the compiler always sets, for
-  canary traffic splitting) **Knative Serving** (CRD ``services.serving.knative.dev``): KServe
-  "Serverless installation" (https://kserve.github.io/website/docs/admin-guide/serverless).
+- **An InferenceService needs KServe** (CRD ``inferenceservices.serving.kserve.io``), and in
+  Serverless mode (``Knative`` from KServe 0.16), the mode in which KServe splits canary traffic,
+  **Knative Serving** (CRD ``services.serving.knative.dev``): KServe "Serverless installation"
+  (https://kserve.github.io/website/docs/admin-guide/serverless). The compiler writes no
+  ``serving.kserve.io/deploymentMode`` annotation (``serving.py``'s contract, audit kubevers-3), so
+  an InferenceService gets KServe's default mode: **KServe's default deployment mode must be
+  Serverless or Knative**: key ``deploy`` of ConfigMap ``kserve/inferenceservice-config``, a JSON
+  object whose ``defaultDeploymentMode`` KServe reads at each create (kserve v0.16.0
+  ``pkg/apis/serving/v1beta1/configmap.go`` ``NewDeployConfig``, compared exactly:
+  ``Serverless`` is converted to ``Knative``, then anything but ``Knative``, ``Standard`` and
+  ``ModelMesh`` is "invalid deployment mode"; ``utils.go`` ``GetDeploymentMode``). A ``Standard``
+  (``RawDeployment``) default would make every endpoint a plain Deployment, which splits no traffic.
+  An InferenceService annotated with a mode itself counts as Serverless when the annotation is
+  ``Serverless`` or ``Knative``.
+- **KServe 0.16.x refuses every update and delete of an InferenceService still annotated with a
+  legacy mode** (``Serverless``, written by mlops-infra releases before audit kubevers-3, or
+  ``RawDeployment``): v0.16.0 ``pkg/apis/serving/v1beta1/inference_service_validation.go``
+  ``validateDeploymentMode`` compares the annotation with the status' normalized mode (``Knative``):
+  "update rejected: deploymentMode cannot be changed from 'Knative' to 'Serverless'"; the
+  controller's finalizer removal is an update too, so a delete stays Terminating (kserve#4798,
+  #5885). An update that removes the annotation passes (``if ok && ...``), which the next apply
+  does, except for an endpoint that apply deletes. 0.17 normalizes the annotation in its defaulting
+  webhook before validation (v0.17.0 ``inference_service_defaults.go``), and 0.15 knows no other
+  spelling. The check (:attr:`Check.kserve_release`) reads the release from the image tag of the
+  Deployment ``kserve/kserve-controller-manager`` (``config/manager/manager.yaml``; the Helm chart's
+  ``kserve.controller.image``/``tag``: ``kserve/kserve-controller:v0.16.0``) and, on 0.16.x, lists the
+  InferenceServices of the graph's namespaces for a legacy annotation.
 - **nodeSelector, tolerations and affinity in an InferenceService's pod spec need Knative's feature
   flags** ``kubernetes.podspec-nodeselector``, ``kubernetes.podspec-tolerations`` and
   ``kubernetes.podspec-affinity`` in ConfigMap ``knative-serving/config-features``. KServe,
@@ -59,7 +82,7 @@ Rules (each with its source):
   ``storageclass.beta.kubernetes.io/is-default-class``; both must be exactly ``"true"``.
 
 Contract of :func:`cluster_prerequisites`: pure and deterministic; one :class:`Prerequisite` per
-distinct check, in a fixed order (KServe, Knative, flags, Kueue, training operator, Kueue's PyTorchJob
+distinct check, in a fixed order (KServe, KServe's default mode, KServe's release, Knative, flags, Kueue, training operator, Kueue's PyTorchJob
 integration, Prometheus operator, default StorageClass), each naming the ML items (addresses) that need it, sorted. A graph that needs none
 returns ``()``.
 """
@@ -87,13 +110,19 @@ class Check:
     ``accepted`` (case-insensitive; a missing key means the default, which is not accepted),
     (``default_storage_class``) some StorageClass is annotated the cluster's default, or
     (``dry_run_create``: an object's canonical JSON) a dry-run create of that object comes back with
-    ``spec.runPolicy.suspend: true`` (Kueue suspended it: the module's rules)."""
+    ``spec.runPolicy.suspend: true`` (Kueue suspended it: the module's rules). With ``json_field`` the
+    ConfigMap key holds a JSON object and that field of it is compared with ``accepted`` exactly.
+    ``kserve_release``: ``(namespace, deployment)`` of KServe's controller, whose image tag is read, and
+    on 0.16.x the InferenceServices of ``namespaces`` are listed (the module's rules)."""
 
     crd: str | None = None
     versions: tuple[str, ...] = ()
     configmap: tuple[str, str] | None = None
     key: str | None = None
     accepted: tuple[str, ...] = ()
+    json_field: str | None = None
+    kserve_release: tuple[str, str] | None = None
+    namespaces: tuple[str, ...] = ()
     default_storage_class: bool = False
     dry_run_create: str | None = None
 
@@ -129,8 +158,31 @@ def _enable_flag(key: str) -> str:
 
 
 KSERVE = ("KServe (InferenceService CRD)", _crd("inferenceservices.serving.kserve.io"),
-          "install KServe 0.15 in Serverless mode: https://kserve.github.io/website/docs/admin-guide/serverless",
+          "install KServe (0.15 to 0.20) in Serverless mode: https://kserve.github.io/website/docs/admin-guide/serverless",
           "https://kserve.github.io/website/docs/admin-guide/serverless")
+DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+SERVERLESS_MODES = ("Serverless", "Knative")
+"""The spellings of KServe's Serverless mode (``Knative`` from 0.16, ``Serverless`` its deprecated alias)."""
+LEGACY_MODES = ("Serverless", "RawDeployment")
+"""Annotation values KServe 0.16.x refuses on every update (``validateDeploymentMode``; the module's rules)."""
+KSERVE_CONFIG = ("kserve", "inferenceservice-config")
+KSERVE_CONTROLLER = ("kserve", "kserve-controller-manager")
+KSERVE_DEFAULT_MODE = ("KServe's default deployment mode Serverless (Knative)",
+                       Check(configmap=KSERVE_CONFIG, key="deploy", json_field="defaultDeploymentMode",
+                             accepted=SERVERLESS_MODES),
+                       "set it in ConfigMap kserve/inferenceservice-config, key deploy: "
+                       "{\"defaultDeploymentMode\": \"Knative\"} (KServe 0.15: \"Serverless\"), then restart "
+                       "the KServe controller: kubectl -n kserve rollout restart deployment kserve-controller-manager; "
+                       "with Helm: kserve.controller.deploymentMode (docs/compile-kubernetes.md section 4)",
+                       "kserve pkg/apis/serving/v1beta1/configmap.go NewDeployConfig; "
+                       "pkg/controller/v1beta1/inferenceservice/utils/utils.go GetDeploymentMode")
+KSERVE_RELEASE = ("a KServe release that accepts updates of these InferenceServices",
+                  "remove the legacy annotation from each: kubectl -n <namespace> annotate inferenceservice <name> "
+                  "serving.kserve.io/deploymentMode- (an update without it passes KServe 0.16's validation; the next "
+                  "apply removes it too, but an endpoint that apply deletes stays Terminating), or upgrade KServe "
+                  "to 0.17 or later (docs/compile-kubernetes.md section 4)",
+                  "kserve v0.16.0 pkg/apis/serving/v1beta1/inference_service_validation.go validateDeploymentMode; "
+                  "kserve/kserve#4798, #5885")
 KNATIVE = ("Knative Serving (KServe Serverless mode)", _crd("services.serving.knative.dev"),
            "install Knative Serving and a networking layer before KServe: "
            "https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/",
@@ -190,11 +242,19 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
         return ()
     isvcs = [r for r in graph.resources if r.custom and _kind(r) == "InferenceService"]
     serverless = [r for r in isvcs if ((r.inputs.get("metadata") or {}).get("annotations") or {})
-                  .get("serving.kserve.io/deploymentMode", "Serverless") == "Serverless"]
+                  .get(DEPLOYMENT_MODE, "Serverless") in SERVERLESS_MODES]
+    defaulted = _sorted(r.address for r in isvcs if DEPLOYMENT_MODE not in ((r.inputs.get("metadata") or {})
+                                                                             .get("annotations") or {}))
     out: list[Prerequisite] = []
     if isvcs:
         out.append(Prerequisite(KSERVE[0], _sorted(r.address for r in isvcs),
                                 _crd(KSERVE[1].crd or "", map(_version, isvcs)), KSERVE[2], KSERVE[3]))
+    if defaulted:
+        out.append(Prerequisite(KSERVE_DEFAULT_MODE[0], defaulted, *KSERVE_DEFAULT_MODE[1:]))
+    if isvcs:
+        namespaces = _sorted((r.inputs.get("metadata") or {}).get("namespace") for r in isvcs)
+        out.append(Prerequisite(KSERVE_RELEASE[0], _sorted(r.address for r in isvcs),
+                                Check(kserve_release=KSERVE_CONTROLLER, namespaces=namespaces), *KSERVE_RELEASE[1:]))
     if serverless:
         out.append(Prerequisite(KNATIVE[0], _sorted(r.address for r in serverless), KNATIVE[1], KNATIVE[2], KNATIVE[3]))
         for field, key in FLAGS.items():

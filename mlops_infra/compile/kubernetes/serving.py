@@ -1,9 +1,28 @@
-"""Endpoints as KServe InferenceServices (``serving.kserve.io/v1beta1``, KServe 0.15).
+"""Endpoints as KServe InferenceServices (``serving.kserve.io/v1beta1``, KServe 0.15 to 0.20).
 
 Contract:
-- Serverless deployment mode (Knative), stated by the ``serving.kserve.io/deploymentMode``
-  annotation: it is the mode in which KServe supports canary traffic splitting and request-based
-  autoscaling.
+- Serverless deployment mode (Knative, "Serverless" before KServe 0.16): the mode in which KServe
+  supports canary traffic splitting and request-based autoscaling. It is KServe's default mode, and
+  the compiled InferenceService does not name it: no ``serving.kserve.io/deploymentMode`` annotation
+  (audit kubevers-3). Each spelling of the annotation breaks on some supported KServe release:
+  ``Serverless`` is a deprecated alias from 0.16 on (v0.16.0 ``pkg/constants/constants.go``
+  ``LegacyServerless``), and 0.16.x refuses every update of an InferenceService whose annotation
+  differs from the mode its status records (``Knative``): v0.16.0
+  ``pkg/apis/serving/v1beta1/inference_service_validation.go`` ``validateDeploymentMode``, "update
+  rejected: deploymentMode cannot be changed from 'Knative' to 'Serverless'" (kserve#4798, #5885: the
+  controller's finalizer removal is refused too, so a delete never ends); 0.17+ rewrites it to
+  ``Knative`` (``inference_service_defaults.go``), which every refresh would see as drift; and
+  ``Knative`` is unknown to 0.15 (v0.15.2 ``validateDeploymentMode`` against its status
+  ``Serverless``). Without the annotation every release takes the mode from its
+  ``inferenceservice-config`` ConfigMap's ``deploy.defaultDeploymentMode`` at create
+  (``pkg/controller/v1beta1/inferenceservice/utils/utils.go`` ``GetDeploymentMode``, v0.15.2 to
+  v0.20.0: "if an InferenceService is being created and does not explicitly specify a
+  DeploymentMode"), shipped ``Serverless`` (``config/configmap/inferenceservice.yaml``; the Helm
+  chart: ``Serverless`` in 0.15, ``Knative`` from 0.16), adds no annotation for that mode (the
+  defaulting webhook writes one only for a ``Standard``/``RawDeployment`` or ``ModelMesh`` default),
+  keeps the mode in the status for every later update, and ``validateDeploymentMode`` compares
+  nothing ("if ok && ..."). The cluster preflight checks that default
+  (:mod:`mlops_infra.compile.kubernetes.prerequisites`).
 - ``predictor.model``: the model format from the registry's framework (:data:`MODEL_FORMATS`),
   ``storageUri``: where the served version's artifacts are (:func:`storage_uri`: the registry's
   MLflow ``source`` when read, an ``s3://`` folder with its trailing ``/``, else the documented
@@ -340,7 +359,8 @@ def predictor(kube: KubeTarget, endpoint: Endpoint, fit: Fit | None = None) -> d
 
 
 def annotations(endpoint: Endpoint) -> dict[str, str]:
-    """The InferenceService's annotations: the model and version, the deployment mode, for cpu
+    """The InferenceService's annotations: the model and version (no deployment mode: see the module
+    contract), for cpu
     autoscaling the HPA class (:func:`autoscaling`), for ``rps`` and ``concurrency`` autoscaling the
     target utilization that holds the declared target (:func:`target_utilization`), for a ``canary`` or ``blue_green`` rollout
     :data:`PATCH_FORCE`, and for ``blue_green`` :data:`TAG_ROUTING`.
@@ -379,8 +399,7 @@ def annotations(endpoint: Endpoint) -> dict[str, str]:
     previous version until the controller's next pass (``rollout/reconcile.py`` rule 4) sets it back
     (a finished version: 100; a rolled-back one: 0, after the first step's share served it
     meanwhile); ``mlops-infra apply`` does not."""
-    out = {"mlops-infra/model": endpoint.model.name, "mlops-infra/model-version": str(endpoint.model.version),
-           "serving.kserve.io/deploymentMode": "Serverless"}
+    out = {"mlops-infra/model": endpoint.model.name, "mlops-infra/model-version": str(endpoint.model.version)}
     if endpoint.autoscaling and endpoint.autoscaling.metric == "gpu_utilization":
         out["mlops-infra/autoscaling"] = "gpu_utilization has no KServe metric; Knative concurrency autoscaling applies"
     if uses_hpa(endpoint):

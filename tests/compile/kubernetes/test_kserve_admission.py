@@ -43,7 +43,7 @@ RUNTIME_RESOURCES = {"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu"
 def admission_error(isvc: dict) -> str | None:
     """KServe's webhook (and Knative's annotation validation) on the autoscaling of a Serverless predictor."""
     predictor, annotations = isvc["spec"]["predictor"], isvc["metadata"].get("annotations", {})
-    assert annotations.get("serving.kserve.io/deploymentMode") == "Serverless"
+    assert "serving.kserve.io/deploymentMode" not in annotations  # KServe's default mode, Serverless (serving.py)
     target = predictor.get("scaleTarget")
     if annotations.get(CLASS) == HPA:
         metric = predictor.get("scaleMetric", "cpu")
