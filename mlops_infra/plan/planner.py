@@ -79,8 +79,12 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   and is not taken by another resource; it is planned against that prior like any resource under its
   own type's rules (a type change, e.g. a Namespace that became a NamespacePatch, is no replace by
   itself), and the aliased URN is never deleted (``isOperatedOn``). Its NOOP or UPDATE gets the reason
-  ``aliased``, naming the type and name it had; a REPLACE keeps its reason, with that said first.
-- Warnings: pending operations in state, a state of another project/stack, updates of types with
+  ``aliased``, naming the type and name it had; a REPLACE keeps its reason, with that said first. The typed SDK
+  classes' own type aliases (``pulumi.Alias(type_=...)`` in ``_internal_init``: pulumi-aws 7's ``Bucket`` aliases
+  6's ``BucketV2``) are matched the same way, after the resource's own (:mod:`mlops_infra.plan.sdk_aliases`); such a
+  rename is said as "renamed by an SDK alias".
+- Warnings: provider versions the state records other than the SDK versions ``up`` runs with
+  (:mod:`mlops_infra.plan.provider_versions`, first), pending operations in state, a state of another project/stack, updates of types with
   no registered replacement rules, secrets that could not be compared, live reads that failed, and
   with a live reading SNS subscriptions not confirmed (:mod:`mlops_infra.plan.email_confirmation`), and
   a SageMaker serving role that loses an ECR pull its served version may need
@@ -127,6 +131,7 @@ from mlops_infra.plan.rules import (
     replace_matcher,
     rule_for,
 )
+from mlops_infra.plan.sdk_aliases import alias_urns
 from mlops_infra.plan.sequences import order_autoscaling
 from mlops_infra.state.model import READ_FAILURE_CAUSES, UNKNOWN, LiveState, PriorState, StateResource
 
@@ -150,6 +155,8 @@ class PlanOptions:
     the graph's provider sets is planned at that value, what ``pulumi up`` sends: an override applied once plans
     no change, one changed since plans the change. Inputs the graph leaves unset stay uncompared (the rule's
     ``stack_config``). None: the graph's inputs.
+    ``sdk_versions``: provider package -> the SDK version ``pulumi up`` runs with; a state whose providers record
+    another ``version`` is warned about (:mod:`mlops_infra.plan.provider_versions`). None: the installed SDKs'.
     """
 
     include_noops: bool = True
@@ -157,6 +164,7 @@ class PlanOptions:
     summarize_ml: bool = True
     region: str | None = None
     provider_settings: Mapping[str, Mapping[str, Any]] | None = None
+    sdk_versions: Mapping[str, str] | None = None
 
 
 def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None = None,
@@ -180,6 +188,11 @@ def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, d
                options: PlanOptions) -> Plan:
     planner = _Planner(graph, prior, live, options.provider_settings)
     changes = planner.run()
+    if prior.resources:  # provvers-4: the provider versions that wrote the state
+        from mlops_infra.plan.provider_versions import installed_sdk_versions, version_warnings
+
+        installed = installed_sdk_versions() if options.sdk_versions is None else options.sdk_versions
+        planner.warnings[:0] = version_warnings(prior, installed)
     sequences, changes = order_autoscaling(graph, prior, changes)
     if prior.pending_deletes:  # stateformats-3; after the sequences, which take one change per URN
         changes = tuple(sorted((*planner.pending_deletes(), *changes), key=_URN))  # stable: each before its URN's own
@@ -314,9 +327,11 @@ class _Planner:
         taken: set[str] = set()
         prior, desired = self.prior, self.desired
         for res in self.graph.resources:
-            if not res.options.aliases or res.urn in prior:
+            sdk = alias_urns(res.urn, res.type) if res.custom else ()
+            if (not res.options.aliases and not sdk) or res.urn in prior:
                 continue
-            alias = next((a for a in res.options.aliases if a in prior and a not in desired and a not in taken), None)
+            alias = next((a for a in (*res.options.aliases, *sdk) if a in prior and a not in desired and a not in taken),
+                         None)
             if alias is not None:
                 taken.add(alias)
                 found[res.urn] = alias
@@ -404,8 +419,13 @@ class _Planner:
         """``change`` of a resource that took over a prior by an alias, saying so (its action unchanged)."""
         old = self.aliased[change.urn]
         old_type = self.prior[change.urn].type
-        moved = (f"{change.name} is the {old_type} {urn_name(old)} in the state; Pulumi takes it over as this "
-                 f"{change.type} by its alias, so it is not deleted or created for the move")
+        if old in alias_urns(change.urn, change.type) and old not in self.desired[change.urn].options.aliases:
+            moved = (f"{change.name} is the {old_type} {urn_name(old)} in the state, renamed by an SDK alias: the "
+                     f"installed SDK registers it as {change.type} and declares {old_type} as its alias, so Pulumi "
+                     "takes it over; it is not deleted or created for the rename")
+        else:
+            moved = (f"{change.name} is the {old_type} {urn_name(old)} in the state; Pulumi takes it over as this "
+                     f"{change.type} by its alias, so it is not deleted or created for the move")
         if change.action is Action.NOOP or change.action is Action.UPDATE:
             detail = "" if change.action is Action.NOOP else f"; {change.reason.message}"
             return replace(change, reason=Reason("aliased", moved + detail))

@@ -23,6 +23,7 @@ from mlops_infra.graph import (
 )
 from mlops_infra.plan.model import REDACTED, UNKNOWN_AFTER_APPLY, Action, Plan, amended
 from mlops_infra.plan.planner import PlanOptions, make_plan
+from mlops_infra.plan.provider_versions import installed_sdk_versions
 from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, LiveState, PriorState, StateResource
 from mlops_infra.state.pulumi_state import load_state
 
@@ -31,6 +32,9 @@ FAST = PlanOptions(summarize_ml=False, estimate_cost=False)
 ROLE, MODEL = "aws:iam/role:Role", "aws:sagemaker/model:Model"
 CONFIG, ENDPOINT = "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws:sagemaker/endpoint:Endpoint"
 BUCKET, PROVIDER = "aws:s3/bucket:Bucket", "pulumi:providers:aws"
+AWS_SDK = installed_sdk_versions()["aws"]
+"""The version this install's ``pulumi up`` writes into the provider (another one is warned about:
+tests/plan/test_state_provider_versions.py)."""
 
 
 def st(urn: str, type_: str, inputs: dict, outputs: dict | None = None, *, id: str | None = None,
@@ -94,7 +98,7 @@ class Serving:
         config = graph[self.config].inputs
         role_arn = f"arn:aws:iam::111111111111:role/{role_name}"
         return prior_of(
-            st(self.provider, PROVIDER, {"region": graph[self.provider].inputs["region"], "version": "7.10.0"},
+            st(self.provider, PROVIDER, {"region": graph[self.provider].inputs["region"], "version": AWS_SDK},
                id="0b7f5c3e-1111-2222-3333-444455556666"),
             st(self.component, "mlops:serving:Endpoint", graph[self.component].inputs, custom=False),
             st(self.role, ROLE, {"__defaults": ["forceDetachPolicies", "path"], "forceDetachPolicies": False,
@@ -410,8 +414,10 @@ def test_real_export_against_an_empty_graph_deletes_all_but_the_stack_root(strat
     assert {stratify.resources[u].type for u in kept} == {"pulumi:pulumi:Stack", PROVIDER}
     assert all(c.action is Action.DELETE for c in result.changes)
     assert result.counts.destroy == sum(1 for u in deleted if stratify.resources[u].custom) == 14
-    # the one warning: deleting the bucket "docs" discards its objects (ReplaceRule.loses, audit removal-2)
-    assert [w.split(", which discards ")[0] for w in result.warnings] == ["docs is deleted"]
+    # the warnings: the export was written by pulumi-aws 6.63.0 (provvers-4), and deleting the bucket "docs"
+    # discards its objects (ReplaceRule.loses, audit removal-2)
+    assert [w.split(", which discards ")[0] for w in result.warnings][1:] == ["docs is deleted"]
+    assert result.warnings[0].startswith("the state was last written by pulumi-aws 6.63.0 (provider default_6_63_0)")
 
 
 def _desired_from_state(state: StateResource, inputs: dict) -> DesiredResource:
