@@ -7,7 +7,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   REPLACE when normalised inputs differ (``plan/normalize.py``, ``plan/diff.py``; a resource whose
   stored inputs' text proves it unchanged, ``normalize.unchanged``, is not walked), REPLACE when a
   changed path forces it (``plan/rules.py`` or the resource's ``replace_on_changes``) or when its
-  provider is replaced; NOOP otherwise (kept unless ``PlanOptions.include_noops`` is False).
+  provider is replaced, or it moves to another provider (explicit or default alike) whose replace keys differ
+  from the old one's (``_provider_reason``: ``DiffConfig``, Pulumi >= 3.151); NOOP otherwise (kept unless ``PlanOptions.include_noops`` is False).
 - Resources are planned in dependency order, so a ref to a created or replaced resource resolves
   to "known after apply" (or to that resource's new input of the same name, when it echoes one,
   e.g. ``name``). A dependent whose only changes come from such refs has the reason
@@ -16,7 +17,8 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   the resource's ``delete_before_replace`` option when set, else the provider's own rule for a
   replace it forces itself (an explicitly named AWS resource; a Kubernetes object whose explicit
   name and namespace stay). A create-first replace that keeps the physical name is warned about
-  (the create collides).
+  (the create collides); one that moves an IAM role, policy, instance profile or S3 bucket to another AWS region
+  under the same name is blocked (those names are not regional: :mod:`mlops_infra.plan.global_names`).
 - A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
 - An UPDATE that shortens (or first sets) a store's retention deletes data S3 already holds
@@ -108,10 +110,10 @@ from mlops_infra.graph import (
     DesiredResource,
     is_ref,
     urn_name,
-    urn_type_chain,
 )
 from mlops_infra.plan import diff, env_values, init_errors, normalize, retention
 from mlops_infra.plan.diff import creation_changes, diff_inputs
+from mlops_infra.plan.global_names import GLOBAL_NAMES, collision
 from mlops_infra.plan.model import (
     Action,
     AttributeChange,
@@ -548,9 +550,15 @@ class _Planner:
         blocked = None
         delete_first = action is Action.REPLACE and not (state.pending_replacement or state.external) and self._delete_first(
             res, rule, reason, attrs, targeted=state.taint)
+        collides = (self._region_collision(res, state, rule, attrs)
+                    if action is Action.REPLACE and not delete_first and reason.code == "provider-replaced" else None)
         if action is Action.REPLACE and (state.protect or res.options.protect):
-            blocked = _unprotect_hint(res.urn, "replace", rule.loses)
+            blocked = _unprotect_hint(res.urn, "replace", rule.loses) + (f" Even then: {collides}" if collides else "")
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
+        elif collides:  # xregion-4: an IAM role or bucket name taken in the old region (plan/global_names.py)
+            blocked = collides
+            reason = Reason(reason.code, f"{reason.message}; its name is not regional and is still taken in the old "
+                                         "region, so the replace is blocked")
         elif action is Action.REPLACE and rule.loses and not (state.pending_replacement or state.external):  # kept
             self._warn_loss(res.name, "replaced", rule.loses)
         elif res.role in retention.ROLES and (blocked := self._retention(res, state, action)):
@@ -607,7 +615,7 @@ class _Planner:
         if forced and not targeted and res.type == init_errors.ENDPOINT:
             return True  # a Failed endpoint: apply registers deleteBeforeReplace for it (plan/init_errors.py)
         if reason.code == "provider-replaced":
-            return option is True  # another provider (cluster, region): no name collides
+            return option is True  # asks no provider; a name that is not regional: _region_collision
         keep = matcher(rule.keep)
         forcing = replace_matcher(rule) if rule.provider_replace is None else matcher(rule.provider_replace)
         provider_forced = any(a.forces_replacement and forcing.touches(p := parse_path(a.path)) and not keep.covers(p)
@@ -632,6 +640,24 @@ class _Planner:
                 f"{res.name} ({res.type}) is replaced create-first ({why}), but its name {shown!r} does not "
                 f"change: creating the new one will fail while the old one exists; {then}")
         return first
+
+    def _region_collision(self, res: DesiredResource, state: StateResource, rule: ReplaceRule,
+                          attrs: tuple[AttributeChange, ...]) -> str | None:
+        """The ``blocked`` hint of a create-first replace that moves ``res`` to another AWS region under a name that is
+        not regional (:mod:`mlops_infra.plan.global_names`: IAM names, S3 bucket names), or None: its provider's
+        ``region`` differs between the state's provider and the desired one, and its name is set and kept."""
+        if res.type not in GLOBAL_NAMES or not rule.named_by or not res.provider or not state.provider:
+            return None
+        old, new = self.state.resources.get(state.provider), self.desired.get(res.provider)
+        before = old.inputs.get("region") if old is not None else None
+        after = new.inputs.get("region") if new is not None else None
+        if not before or not after or str(before) == str(after):
+            return None
+        name = get_dotted(res.inputs, rule.named_by)
+        if name is MISSING or name is None or any(_on_branch(a.path, rule.named_by) for a in attrs):
+            return None
+        shown = self.lookup(name[REF], name["output"]).value if is_ref(name) else name
+        return collision(res.type, str(shown), str(before), str(after))
 
     def _set_or_unset(self, res: DesiredResource, attrs: tuple[AttributeChange, ...]) -> tuple[AttributeChange, ...]:
         """``attrs`` with a replace path that is only added or removed not forcing (see
@@ -710,27 +736,27 @@ class _Planner:
     def _provider_reason(self, res: DesiredResource, state: StateResource) -> Reason | None:
         """Why the resource's provider makes it a replace, or None.
 
-        As the Pulumi engine decides (``stepGenerator.providerChanged``, pkg/resource/deploy/
-        step_generator.go): the same provider as in the state is no reason unless that provider is itself
-        replaced; a move to another provider replaces the resource when either provider is not a
-        default one ("conservatively correct", the engine says), and between two default providers only
-        when the new provider's settings differ in what replaces it (the engine asks ``DiffConfig``;
-        here the provider type's ``replace`` keys, as for a provider's own change). ``state.provider``
-        is the provider's URN (the state reader splits ``<urn>::<id>``)."""
+        As the Pulumi engine decides (``stepGenerator.providerChanged``, pulumi/pulumi
+        pkg/resource/deploy/step_generator.go): the same provider as in the state is no reason unless that provider
+        is itself replaced; a move from a provider whose prior the new one took over by an alias is none ("observed an
+        aliased provider"); any other move, to or from an explicit or a default provider alike, replaces the resource
+        only when the new provider's ``DiffConfig`` of the old provider's stored inputs against the new one's says
+        replace ("If there is a replacement diff, we must also replace this resource ... Otherwise, it's safe to allow
+        this new provider to replace our old one"): here the provider type's ``replace`` keys, as for a provider's own
+        change (``region`` for aws, pulumi/pulumi-aws#4000; a changed ``clusterIdentifier`` for kubernetes). Explicit
+        providers follow this rule since Pulumi 3.151.0 (CHANGELOG: "The engine will now call DiffConfig on explict
+        providers to decide replace semantics, this matches the behaviour for default providers", pulumi/pulumi#18509);
+        older engines replaced on any move that involved an explicit provider, but apply requires a newer CLI
+        (``apply/cli_version.py``). ``state.provider`` is the provider's URN (the state reader splits ``<urn>::<id>``)."""
         if not res.custom or not res.provider:
             return None
         if self.actions.get(res.provider) is Action.REPLACE:
             return Reason("provider-replaced", f"its provider {urn_name(res.provider)} is replaced: "
                           f"{rule_for(self.desired[res.provider].type).why}")
         old, new = state.provider, self.desired.get(res.provider)
-        if old is None or old == res.provider or new is None:
+        if old is None or old == res.provider or new is None or self.aliased.get(res.provider) == old:
             return None
         old_state = self.state.resources.get(old)
-        old_type = old_state.type if old_state else urn_type_chain(old).rsplit("$", 1)[-1]
-        if not (is_default_provider(old, old_type) and is_default_provider(res.provider, new.type)):
-            return Reason("provider-replaced", f"its provider changes from {urn_name(old)} to "
-                          f"{urn_name(res.provider)}; Pulumi replaces a resource that moves to another provider "
-                          "unless both are default providers")
         if old_state is None:
             return None
         for key in rule_for(new.type).replace:

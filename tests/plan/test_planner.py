@@ -264,16 +264,32 @@ def test_provider_region_change_replaces_everything_it_manages() -> None:
 MANAGED = ("scorer-role", "scorer-model", "scorer-config", "scorer-endpoint", "data")
 
 
-def test_moving_to_another_explicit_provider_replaces_what_moves() -> None:
-    """Pulumi's engine replaces a resource whose provider changes when either provider is not a
-    default one (``providerChanged`` in pkg/resource/deploy/step_generator.go), same region or not."""
-    old, new = Serving(provider_name="aws"), Serving(provider_name="aws-eu")
-    changes = by_name(plan(new.graph, old.applied()))
-    assert (changes["aws-eu"].action, changes["aws"].action) == (Action.CREATE, Action.DELETE)
+def test_moving_to_another_explicit_provider_replaces_only_when_its_region_differs() -> None:
+    """Pulumi >= 3.151 asks the new provider's ``DiffConfig`` for an explicit provider too (pulumi/pulumi#18509,
+    ``providerChanged`` in pkg/resource/deploy/step_generator.go): a move to another explicit provider with the
+    same region replaces nothing; with another region, everything that moves is replaced. (Until stop 43 this test
+    pinned the older engines' rule, "replaced unless both are default providers", which no supported CLI applies.)"""
+    old = Serving(provider_name="aws")
+    same = by_name(plan(Serving(provider_name="aws-eu").graph, old.applied()))
+    assert (same["aws-eu"].action, same["aws"].action) == (Action.CREATE, Action.DELETE)
+    assert all(same[name].action is Action.NOOP for name in MANAGED), {n: same[n].action for n in MANAGED}
+    moved = by_name(plan(Serving(provider_name="aws-eu", region="eu-central-1").graph, old.applied()))
     for name in MANAGED:
-        assert (changes[name].action, changes[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
-    assert "changes from aws to aws-eu" in changes["scorer-model"].reason.message
-    assert "unless both are default providers" in changes["scorer-model"].reason.message
+        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
+    assert "changes from aws to aws-eu, with region eu-west-1 -> eu-central-1" in moved["scorer-model"].reason.message
+
+
+def test_a_move_between_a_default_and_an_explicit_provider_follows_the_region() -> None:
+    """A stack applied with the default provider, then given the explicit one (or back): replaced only when the
+    region differs (the same ``DiffConfig`` rule, pulumi/pulumi#18509)."""
+    default = Serving(provider_name="default_7_51_1")
+    to_explicit = by_name(plan(Serving(provider_name="aws").graph, default.applied()))
+    assert all(to_explicit[name].action is Action.NOOP for name in MANAGED), {n: to_explicit[n].action for n in MANAGED}
+    back = by_name(plan(default.graph, Serving(provider_name="aws").applied()))
+    assert all(back[name].action is Action.NOOP for name in MANAGED), {n: back[n].action for n in MANAGED}
+    moved = by_name(plan(Serving(provider_name="aws", region="us-east-1").graph, default.applied()))
+    for name in MANAGED:
+        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
 
 
 def test_between_default_providers_only_a_replacing_setting_replaces() -> None:
@@ -301,9 +317,10 @@ def test_a_provider_move_is_seen_through_a_state_file(tmp_path) -> None:
     assert prior.resources[old.model].provider == old.provider
     unchanged = by_name(plan(old.graph, prior))
     assert all(unchanged[name].action is Action.NOOP for name in MANAGED), {n: unchanged[n].action for n in MANAGED}
-    moved = by_name(plan(Serving(provider_name="aws-eu").graph, prior))
+    moved = by_name(plan(Serving(provider_name="aws-eu", region="eu-central-1").graph, prior))
     for name in MANAGED:
         assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
+    assert "changes from aws to aws-eu" in moved["scorer-model"].reason.message
 
 
 # --- protection ---------------------------------------------------------------------------------------------
