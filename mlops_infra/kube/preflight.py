@@ -4,7 +4,9 @@
 (and cites why); this module reads the cluster for each: a CRD by name
 (``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``) and, in its
 ``spec.versions``, that each version the graph uses is ``served`` (a CRD that exists but does not
-serve that version refuses the objects: see ``prerequisites``), a Knative feature flag from
+serve that version refuses the objects: see ``prerequisites``) and that its ``openAPIV3Schema``
+declares each field of :attr:`~mlops_infra.compile.kubernetes.prerequisites.Check.fields` (an older CRD
+prunes it: :func:`declares`, audit kubevers-1), a Knative feature flag from
 its ConfigMap, KServe's default deployment mode from the JSON of ConfigMap
 ``kserve/inferenceservice-config`` key ``deploy`` (``defaultDeploymentMode``, compared exactly), KServe's
 release from the image tag of Deployment ``kserve/kserve-controller-manager`` and, on 0.16.x only, the
@@ -22,7 +24,7 @@ k8strain-2). ``plan --refresh`` on a
 Kubernetes target runs it and reports every prerequisite that is not met, with how to enable it.
 
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
-``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses, or the flag is absent, which means its default
+``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses or lacks a field, or the flag is absent, which means its default
 ``Disabled``, or not one of the accepted values, or KServe 0.16.x with such an InferenceService, or no StorageClass is the default, or the dry-run create
 came back not suspended) or ``unknown`` (the read or the dry run was refused (401/403) or failed, e.g. the
 namespace does not exist yet or there is no PyTorchJob CRD, or there is no KServe controller or release tag
@@ -98,6 +100,35 @@ def _served(crd: dict[str, Any]) -> list[str]:
     """The versions a CustomResourceDefinition serves (``spec.versions[*]`` with ``served: true``)."""
     return [str(v.get("name")) for v in ((crd.get("spec") or {}).get("versions") or [])
             if isinstance(v, dict) and v.get("served") is True]
+
+
+def _schema(crd: dict[str, Any], version: str) -> Any:
+    """The ``openAPIV3Schema`` of one version of a CustomResourceDefinition (None without one)."""
+    for v in (crd.get("spec") or {}).get("versions") or []:
+        if isinstance(v, dict) and v.get("name") == version:
+            return (v.get("schema") or {}).get("openAPIV3Schema")
+    return None
+
+
+def declares(schema: Any, path: str) -> bool:
+    """Whether a structural schema keeps the field at ``path`` (dotted; ``name[]``: that array's items):
+    declared in ``properties`` all the way, or below a node with ``x-kubernetes-preserve-unknown-fields``
+    (``prerequisites``' rules). No schema at all (a stand-in's minimal CRD) prunes nothing."""
+    if schema is None:
+        return True
+    node = schema
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return False
+        if node.get("x-kubernetes-preserve-unknown-fields") is True:
+            return True
+        name, items = (part[:-2], True) if part.endswith("[]") else (part, False)
+        node = (node.get("properties") or {}).get(name)
+        if node is None:
+            return False
+        if items:
+            node = node.get("items") if isinstance(node, dict) else None
+    return True
 
 
 def _suspended_at_create(kube: KubeClient, template: dict[str, Any]) -> tuple[str, str]:
@@ -202,6 +233,13 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
         if unserved:
             return "missing", (f"CRD {check.crd} does not serve {', '.join(unserved)}, the version the graph's objects "
                                f"are written in (it serves {', '.join(served) or 'no version'}): an older release")
+        lacking = [(v, path, since) for v in check.versions for path, since in check.fields
+                   if not declares(_schema(value, v), path)]
+        if lacking:
+            return "missing", "; ".join(
+                f"CRD {check.crd} {v} has no {path} in its schema: it is older than {since}, so the API server drops "
+                "the field when these objects are created and refuses every later server-side apply of them "
+                "(field not declared in schema)" for v, path, since in lacking)
         return "ok", f"CRD {check.crd}" + (f" serving {', '.join(check.versions)}" if check.versions else "")
     namespace, name = check.configmap or ("", "")
     kind, value = _read(kube, cache, ("cm", namespace, name), lambda: kube.get_or_none(CONFIG_MAP, name, namespace))

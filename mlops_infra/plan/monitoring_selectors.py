@@ -54,6 +54,12 @@ Rules (each with its source):
   (Prometheus ``scrape_config`` ``honor_labels``): with the override they become ``exported_job`` and
   ``exported_endpoint`` and the rules over pushed series (:func:`pushed_alerts`) find nothing (the
   audit reproduced it on a real Prometheus 2.42 and Pushgateway: k8smon-2).
+- **``keep_firing_for`` needs Prometheus 2.42**: prometheus-operator removes the field from every rule
+  it writes for an older Prometheus (v0.89.0 ``pkg/operator/rules.go`` ``sanitizePrometheusRulesSpec``:
+  ``minVersionKeepFiringFor := semver.MustParse("2.42.0")``, then ``KeepFiringFor = nil`` and
+  ``logger.Warn("ignoring 'keep_firing_for' not supported by Prometheus")``). The release is the
+  Prometheus object's ``spec.version``, else its ``spec.image`` tag (:func:`prometheus_release`);
+  neither: the operator's default, not judged. Audit kubevers-1.
 - **Alerts leave Prometheus only towards Alertmanagers it is given**: ``spec.alerting.alertmanagers``
   or ``spec.additionalAlertManagerConfigs``; with neither, the generated configuration has no
   ``alerting`` section (``pkg/prometheus/promcfg.go`` ``appendAlertingConfig`` returns early), so a
@@ -67,7 +73,9 @@ the effect, the nearest Prometheus (Alertmanager: the fewest unmet requirements,
 with its selectors, and what to change; one warning when the cluster has no Prometheus
 (Alertmanager) at all; one when no Prometheus that loads the PrometheusRules sends alerts
 anywhere; and one per Prometheus that selects ServiceMonitor ``mlops-pushgateway`` with
-``spec.overrideHonorLabels: true``, naming the alerts that cannot fire (:func:`pushed_alerts`, pure). Not checked: which namespaces the operator itself watches (its ``--namespaces`` flags),
+``spec.overrideHonorLabels: true``, naming the alerts that cannot fire (:func:`pushed_alerts`, pure); and one per
+Prometheus older than 2.42 that loads a PrometheusRule whose rules set ``keep_firing_for``, naming those
+alerts (:attr:`Monitored.keeps_firing`). Not checked: which namespaces the operator itself watches (its ``--namespaces`` flags),
 whether the Prometheus that fires the alerts sends them to the Alertmanager that loads the
 AlertmanagerConfigs, and the ``alertmanagerConfigMatcherStrategy`` (``OnNamespace`` routes only
 alerts whose ``namespace`` label is the AlertmanagerConfig's).
@@ -81,6 +89,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_infra.compile.kubernetes.alerting import KEEP_FIRING_SECONDS, ROLLBACK_WINDOW_SECONDS
 from mlops_infra.graph import DesiredGraph
 
 METADATA_NAME = "kubernetes.io/metadata.name"
@@ -123,6 +132,8 @@ class Monitored:
     name: str
     namespace: str
     labels: Mapping[str, str]
+    keeps_firing: tuple[str, ...] = ()
+    """A PrometheusRule's alerts whose rules set ``keep_firing_for`` (sorted; the module's rules)."""
 
 
 def monitoring_objects(graph: DesiredGraph) -> list[Monitored]:
@@ -133,10 +144,30 @@ def monitoring_objects(graph: DesiredGraph) -> list[Monitored]:
         if obj.get("kind") not in BY_KIND or not str(obj.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
             continue
         meta = obj.get("metadata") or {}
+        kept = sorted({str(rule.get("alert")) for group in ((obj.get("spec") or {}).get("groups") or [])
+                       if isinstance(group, dict) for rule in (group.get("rules") or [])
+                       if isinstance(rule, dict) and "keep_firing_for" in rule and rule.get("alert")})
         out.append(Monitored(r.address, obj["kind"], str(meta.get("name") or "?"),
                              str(meta.get("namespace") or graph.metadata.get("namespace") or "default"),
-                             dict(meta.get("labels") or {})))
+                             dict(meta.get("labels") or {}), tuple(kept)))
     return out
+
+
+KEEP_FIRING_SINCE = (2, 42, 0)
+"""The first Prometheus that knows ``keep_firing_for`` (prometheus-operator v0.89.0 ``pkg/operator/rules.go``
+``minVersionKeepFiringFor := semver.MustParse("2.42.0")``)."""
+
+
+def prometheus_release(prometheus: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """The Prometheus release a Prometheus object runs: ``spec.version``, else the tag of ``spec.image``;
+    None when neither names one (the operator's own default, 2.42 or later in every operator whose
+    CRD has ``keep_firing_for``)."""
+    spec = prometheus.get("spec") or {}
+    for text in (str(spec.get("version") or ""), str(spec.get("image") or "").split("@")[0].rpartition("/")[2]):
+        found = re.search(r"(?:^|[:v])(\d+)\.(\d+)(?:\.(\d+))?", text)
+        if found:
+            return tuple(int(part or 0) for part in found.groups())
+    return None
 
 
 def has_alerts(graph: DesiredGraph) -> bool:
@@ -368,6 +399,7 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
     warnings: list[str] = []
     absent_told: set[str] = set()
     loaders: list[Mapping[str, Any]] = []
+    keeping: dict[int, tuple[Mapping[str, Any], set[str]]] = {}
     scraping_pushgateway: list[Mapping[str, Any]] = []
     for selection in SELECTIONS:
         ours = [o for o in objects if o.kind == selection.kind]
@@ -385,6 +417,8 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             chosen = [v.owner for v in verdicts if v.selects]
             if selection.kind == "PrometheusRule":
                 loaders += [c for c in chosen if all(c is not seen for seen in loaders)]
+                for c in chosen if obj.keeps_firing else ():
+                    keeping.setdefault(id(c), (c, set()))[1].update(obj.keeps_firing)
             if selection.kind == "ServiceMonitor" and obj.name == PUSHGATEWAY_MONITOR:
                 scraping_pushgateway += [c for c in chosen if all(c is not seen for seen in scraping_pushgateway)]
             if not chosen:
@@ -412,7 +446,23 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             "alertmanager-operated, port: web}).")
     warnings += [_override_warning(p, pushed) for p in sorted(scraping_pushgateway, key=_where)
                  if (p.get("spec") or {}).get("overrideHonorLabels") is True]
+    warnings += [_keep_firing_warning(p, sorted(alerts)) for p, alerts in sorted(keeping.values(), key=lambda k: _where(k[0]))
+                 if (prometheus_release(p) or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE]
     return warnings
+
+
+def _keep_firing_warning(prometheus: Mapping[str, Any], alerts: Sequence[str]) -> str:
+    """The warning for a Prometheus older than 2.42 loading rules that set ``keep_firing_for`` (module rules)."""
+    ref = "Prometheus " + "/".join(_where(prometheus))
+    shown = ", ".join(alerts[:NAMES_SHOWN]) + (f" and {len(alerts) - NAMES_SHOWN} more" if len(alerts) > NAMES_SHOWN else "")
+    running = "v" + ".".join(map(str, prometheus_release(prometheus) or ()))
+    return (f"monitoring: {ref} runs Prometheus {running}, older than 2.42, the first that knows keep_firing_for: "
+            "prometheus-operator removes the field from the rules it writes for it (pkg/operator/rules.go, 'ignoring "
+            f"keep_firing_for not supported by Prometheus', in the operator's log only), so {shown} resolve as soon as "
+            "their condition is not met: a Pushgateway restart resolves a drift alert and fires it again (a second "
+            "notification, and for a training job's on_alerts a second retraining run), and a rollback notice fires "
+            f"for {(ROLLBACK_WINDOW_SECONDS - KEEP_FIRING_SECONDS) // 60} minutes instead of "
+            f"{ROLLBACK_WINDOW_SECONDS // 60}. Fix: run Prometheus 2.42 or later on {ref} (spec.version).")
 
 
 def _override_warning(prometheus: Mapping[str, Any], pushed: Sequence[str]) -> str:

@@ -258,3 +258,40 @@ def test_only_a_prometheus_that_selects_the_pushgateways_service_monitor_is_judg
                             overrideHonorLabels=True)
     assert not any("overrideHonorLabels" in w for w in selector_warnings(
         objects, [_prometheus(**ALL), elsewhere], None, labels, alerts=alerts, pushed=["fraud-drift"]))
+
+
+# -- keep_firing_for needs Prometheus 2.42 (audit kubevers-1; prometheus-operator pkg/operator/rules.go) --------
+
+
+def test_the_rules_that_set_keep_firing_for_are_known_per_prometheus_rule():
+    objects, _, _ = _graph_objects()
+    kept = {o.name: o.keeps_firing for o in objects if o.keeps_firing}
+    assert kept == {"alert-fraud-drift": ("fraud-drift",), "rolled-back-scorer": ("rolled_back_scorer",)}
+
+
+@pytest.mark.parametrize(("spec", "warns"), [
+    ({"version": "v2.41.0"}, True), ({"version": "2.41"}, True),
+    ({"image": "quay.io/prometheus/prometheus:v2.37.8"}, True),
+    ({"version": "v2.42.0"}, False), ({"version": "v3.5.0"}, False), ({}, False),
+    ({"version": "v3.5.0", "image": "quay.io/prometheus/prometheus:v2.41.0"}, False),  # spec.version first
+])
+def test_a_prometheus_older_than_2_42_loading_rules_with_keep_firing_for_is_told_what_it_drops(spec, warns):
+    objects, labels, alerts = _graph_objects()
+    found = [w for w in selector_warnings(objects, [_prometheus(**ALL, **spec)], None, labels, alerts=alerts)
+             if "keep_firing_for" in w]
+    if not warns:
+        assert found == []
+        return
+    (warning,) = found
+    assert warning.startswith("monitoring: Prometheus monitoring/kps runs Prometheus v2.")
+    assert "older than 2.42, the first that knows keep_firing_for" in warning
+    assert "so fraud-drift, rolled_back_scorer resolve as soon as their condition is not met" in warning
+    assert "a rollback notice fires for 5 minutes instead of 15" in warning
+    assert warning.endswith("Fix: run Prometheus 2.42 or later on Prometheus monitoring/kps (spec.version).")
+
+
+def test_an_old_prometheus_that_loads_none_of_those_rules_is_not_judged():
+    objects, labels, alerts = _graph_objects()
+    elsewhere = _prometheus("team-b", "old", version="v2.30.0", ruleSelector={"matchLabels": {"team": "b"}})
+    assert not any("keep_firing_for" in w for w in selector_warnings(
+        objects, [_prometheus(**ALL), elsewhere], None, labels, alerts=alerts))

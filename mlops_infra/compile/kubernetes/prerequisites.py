@@ -62,6 +62,17 @@ Rules (each with its source):
   (:attr:`Check.dry_run_create`).
 - **PrometheusRule, ServiceMonitor, PodMonitor and AlertmanagerConfig need the Prometheus operator**
   (CRDs in ``monitoring.coreos.com``).
+- **A field the graph sets must be in the served version's schema** (:attr:`Check.fields`): a
+  PrometheusRule whose rules set ``keep_firing_for`` needs the CRD of prometheus-operator 0.66 or later
+  (its CHANGELOG, 0.66.0: "Support ``keep_firing_for`` fields for ``PrometheusRule`` CRD. #5651"; the
+  v0.65.0 ``example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml`` has no such
+  property), although every release serves ``v1``. On an older CRD the API server prunes the unknown
+  field at create (a custom resource's structural schema: "Field pruning", Kubernetes "Extend the Kubernetes
+  API with CustomResourceDefinitions"), and pulumi-kubernetes' later server-side apply updates are
+  refused: the applied object is converted with the schema first (kubernetes/apimachinery
+  ``pkg/util/managedfields/internal/structuredmerge.go``: "failed to create typed patch object ...
+  field not declared in schema"). A path segment ending in ``[]`` is an array's ``items``; a schema node
+  with ``x-kubernetes-preserve-unknown-fields: true`` keeps any field below it.
 - **A CRD must serve the version the graph's objects are written in**: an object is accepted only in a
   version its CRD lists with ``served: true`` (apiextensions ``CustomResourceDefinitionVersion.served``:
   "a flag enabling/disabling this version from being served via REST APIs"); in any other version
@@ -91,7 +102,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mlops_infra.compile.kubernetes.training import PYTORCHJOB_API, TEMPLATE_KEY
@@ -112,6 +123,8 @@ class Check:
     (``dry_run_create``: an object's canonical JSON) a dry-run create of that object comes back with
     ``spec.runPolicy.suspend: true`` (Kueue suspended it: the module's rules). With ``json_field`` the
     ConfigMap key holds a JSON object and that field of it is compared with ``accepted`` exactly.
+    ``fields``: ``(path, since)`` pairs, each a dotted path (``[]``: an array's items) that the CRD's
+    schema must declare in each of ``versions``, ``since`` naming the release that added it.
     ``kserve_release``: ``(namespace, deployment)`` of KServe's controller, whose image tag is read, and
     on 0.16.x the InferenceServices of ``namespaces`` are listed (the module's rules)."""
 
@@ -121,6 +134,7 @@ class Check:
     key: str | None = None
     accepted: tuple[str, ...] = ()
     json_field: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
     kserve_release: tuple[str, str] | None = None
     namespaces: tuple[str, ...] = ()
     default_storage_class: bool = False
@@ -213,6 +227,11 @@ PROMETHEUS_ENABLE = ("install the Prometheus operator, e.g. kube-prometheus-stac
                      "(https://github.com/prometheus-community/helm-charts/tree/main/charts/kube-prometheus-stack), "
                      "selecting these objects (docs/compile-kubernetes.md section 4)")
 PROMETHEUS_SOURCE = "https://prometheus-operator.dev/docs/getting-started/installation/"
+KEEP_FIRING_FOR = ("spec.groups[].rules[].keep_firing_for", "prometheus-operator 0.66")
+"""The PrometheusRule field that needs prometheus-operator 0.66's CRD (the module's rules)."""
+UPGRADE_CRDS = ("; an older operator's CRDs lack fields these objects set: upgrade prometheus-operator and its CRDs to "
+                "0.66 or later (Helm does not upgrade a chart's CRDs: kubectl apply --server-side -f the release's "
+                "example/prometheus-operator-crd/ files, or kube-prometheus-stack's charts/crds/crds/)")
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
 """Annotations marking the default StorageClass (value ``"true"``; kubernetes ``IsDefaultAnnotation``)."""
@@ -230,6 +249,12 @@ def _kind(res: Any) -> str:
 
 def _pod_spec(isvc: dict[str, Any]) -> dict[str, Any]:
     return (isvc.get("spec") or {}).get("predictor") or {}
+
+
+def _keeps_firing(rule_object: dict[str, Any]) -> bool:
+    """Whether a PrometheusRule's rules set ``keep_firing_for``."""
+    return any(isinstance(rule, dict) and "keep_firing_for" in rule
+               for group in ((rule_object.get("spec") or {}).get("groups") or []) for rule in (group.get("rules") or []))
 
 
 def _sorted(addresses: Iterable[str]) -> tuple[str, ...]:
@@ -281,10 +306,11 @@ def cluster_prerequisites(graph: DesiredGraph) -> tuple[Prerequisite, ...]:
         objects = [r for r in graph.resources if r.custom and _kind(r) == kind
                    and r.type.startswith("kubernetes:monitoring.coreos.com/")]
         users = _sorted(r.address for r in objects)
+        fields = (KEEP_FIRING_FOR,) if any(_keeps_firing(r.inputs) for r in objects) else ()
         if users:
-            out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users,
-                                    _crd(f"{plural}.monitoring.coreos.com", map(_version, objects)),
-                                    PROMETHEUS_ENABLE, PROMETHEUS_SOURCE))
+            check = _crd(f"{plural}.monitoring.coreos.com", map(_version, objects))
+            out.append(Prerequisite(f"Prometheus operator ({kind} CRD)", users, replace(check, fields=fields),
+                                    PROMETHEUS_ENABLE + (UPGRADE_CRDS if fields else ""), PROMETHEUS_SOURCE))
     claims = _sorted(r.address for r in graph.resources if r.custom and _kind(r) == "PersistentVolumeClaim"
                      and not (r.inputs.get("spec") or {}).get("storageClassName"))
     if claims:
