@@ -2,8 +2,12 @@
 
 :func:`mlops_infra.compile.kubernetes.prerequisites.cluster_prerequisites` says what the graph needs
 (and cites why); this module reads the cluster for each: a CRD by name
-(``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``) and, in its
-``spec.versions``, that each version the graph uses is ``served`` (a CRD that exists but does not
+(``GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>``; when that read is refused
+(401/403: CRDs are cluster-scoped, out of a namespace user's reach), API discovery instead,
+``GET /apis/<group>/<version>`` listing the resources served there (or ``GET /apis/<group>`` for the
+preferred version when the graph names none), which every authenticated user may read: Kubernetes "Using
+RBAC Authorization", ClusterRole ``system:discovery`` bound to ``system:authenticated``; audit
+kubevers-2) and, in its ``spec.versions``, that each version the graph uses is ``served`` (a CRD that exists but does not
 serve that version refuses the objects: see ``prerequisites``) and that its ``openAPIV3Schema``
 declares each field of :attr:`~mlops_infra.compile.kubernetes.prerequisites.Check.fields` (an older CRD
 prunes it: :func:`declares`, audit kubevers-1), a Knative feature flag from
@@ -26,7 +30,9 @@ Kubernetes target runs it and reports every prerequisite that is not met, with h
 Contract of :func:`preflight`: one :class:`Result` per prerequisite, in order, each ``ok``,
 ``missing`` (the CRD or ConfigMap does not exist, or the CRD does not serve a version the graph uses or lacks a field, or the flag is absent, which means its default
 ``Disabled``, or not one of the accepted values, or KServe 0.16.x with such an InferenceService, or no StorageClass is the default, or the dry-run create
-came back not suspended) or ``unknown`` (the read or the dry run was refused (401/403) or failed, e.g. the
+came back not suspended; from discovery: the resource is not listed in a version) or ``unknown`` (the read
+or the dry run was refused (401/403) or failed, a CRD whose schema is needed for :attr:`Check.fields` could
+not be read, e.g. the
 namespace does not exist yet or there is no PyTorchJob CRD, or there is no KServe controller or release tag
 to read: the reason is kept, and nothing is claimed).
 Reads only, and dry runs, which store nothing; at most one GET per distinct
@@ -49,7 +55,7 @@ from mlops_infra.compile.kubernetes.prerequisites import (
     Prerequisite,
 )
 from mlops_infra.kube.client import KubeClient
-from mlops_infra.kube.errors import KubeError, KubeNotFound, KubeUnreachable
+from mlops_infra.kube.errors import KubeError, KubeForbidden, KubeNotFound, KubeUnreachable
 from mlops_infra.kube.gpu_nodes import gpu_label_checks
 from mlops_infra.kube.resources import CONFIG_MAP, CRD, INFERENCE_SERVICE, resource_type
 from mlops_infra.kube.resources import of as type_of
@@ -100,6 +106,45 @@ def _served(crd: dict[str, Any]) -> list[str]:
     """The versions a CustomResourceDefinition serves (``spec.versions[*]`` with ``served: true``)."""
     return [str(v.get("name")) for v in ((crd.get("spec") or {}).get("versions") or [])
             if isinstance(v, dict) and v.get("served") is True]
+
+
+def _discovery(kube: KubeClient, cache: dict[tuple, Any], path: str) -> tuple[str, Any]:
+    """``GET`` of a discovery path: ``("found", answer)``, ``("absent", None)`` on 404, or ``("error", exc)``."""
+    def read() -> Any:
+        try:
+            return kube.request("GET", path, what=f"read API discovery {path}")
+        except KubeNotFound:
+            return None
+    kind, value = _read(kube, cache, ("discovery", path), read)
+    return ("absent", None) if kind == "found" and value is None else (kind, value)
+
+
+def _discovered(kube: KubeClient, cache: dict[tuple, Any], check: Any, refused: KubeError) -> tuple[str, str]:
+    """Whether the API serves a CRD's resource in each version the graph uses, from discovery, when the
+    CRD itself may not be read (module contract; audit kubevers-2). Fields need the CRD's schema: unknown."""
+    plural, _, group = check.crd.partition(".")
+    versions = list(check.versions)
+    if not versions:
+        kind, value = _discovery(kube, cache, f"/apis/{group}")
+        if kind == "error":
+            return "unknown", f"reading CustomResourceDefinition {check.crd}: {refused.summary}; discovery: {value.summary}"
+        preferred = ((value or {}).get("preferredVersion") or {}).get("version") if kind == "found" else None
+        if not preferred:
+            return "missing", f"the API serves no group {group} (API discovery): no CRD {check.crd}"
+        versions = [str(preferred)]
+    for version in versions:
+        kind, value = _discovery(kube, cache, f"/apis/{group}/{version}")
+        if kind == "error":
+            return "unknown", f"reading CustomResourceDefinition {check.crd}: {refused.summary}; discovery: {value.summary}"
+        names = {str(r.get("name")) for r in ((value or {}).get("resources") or []) if isinstance(r, dict)}
+        if plural not in names:
+            return "missing", (f"the API serves no {plural} in {group}/{version} (API discovery): no CRD {check.crd}, "
+                               f"or one of an older release that does not serve {version}")
+    served = f"{check.crd} served in {', '.join(versions)} (API discovery"
+    if check.fields:
+        return "unknown", (f"{served}), but its schema could not be read to check {', '.join(p for p, _ in check.fields)} "
+                           f"(reading CustomResourceDefinition {check.crd}: {refused.summary})")
+    return "ok", f"{served}; the CRD itself is not readable by this user)"
 
 
 def _schema(crd: dict[str, Any], version: str) -> Any:
@@ -224,6 +269,8 @@ def _state(kube: KubeClient, cache: dict[tuple, Any], p: Prerequisite) -> tuple[
                            + (f" (StorageClasses: {', '.join(others)})" if others else " (no StorageClass at all)"))
     if check.crd:
         kind, value = _read(kube, cache, ("crd", check.crd), lambda: kube.get_or_none(CRD, check.crd))
+        if kind == "error" and isinstance(value, KubeForbidden):
+            return _discovered(kube, cache, check, value)
         if kind == "error":
             return "unknown", f"reading CustomResourceDefinition {check.crd}: {value.summary}"
         if value is None:

@@ -228,6 +228,15 @@ def test_discovery_lists_builtin_and_installed_groups(api):
     assert call(api, "GET", "/api/v1/namespaces")[0] == 200
 
 
+def test_discovery_of_one_group_is_an_api_group_and_404_when_not_served(api):
+    status, group = call(api, "GET", "/apis/serving.kserve.io")
+    assert status == 200 and group["kind"] == "APIGroup" and group["name"] == "serving.kserve.io"
+    assert group["versions"] == [{"groupVersion": "serving.kserve.io/v1beta1", "version": "v1beta1"}]
+    assert group["preferredVersion"] == {"groupVersion": "serving.kserve.io/v1beta1", "version": "v1beta1"}
+    assert call(api, "GET", "/apis/karpenter.sh")[0] == 404
+    assert call(api, "GET", "/apis/serving.kserve.io/v1")[0] == 404
+
+
 def test_merge_patch_follows_rfc_7386():
     # the examples of RFC 7386, appendix A
     cases = [({"a": "b"}, {"a": "c"}, {"a": "c"}), ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),

@@ -11,7 +11,10 @@ it does speak is the wire protocol, as documented in "Kubernetes API Concepts"
 - **Paths**: core ``/api/v1/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]`` and groups
   ``/apis/{group}/{version}/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]``; a LIST of a
   namespaced resource without ``namespaces/{ns}`` lists all namespaces. Discovery: ``/version``,
-  ``/api``, ``/apis``, ``/apis/{group}/{version}``.
+  ``/api``, ``/apis``, ``/apis/{group}`` (an ``APIGroup``; 404 when no version of the group is served;
+  its ``preferredVersion`` is the first version registered, where a real server takes the CRD's
+  version priority), ``/apis/{group}/{version}``; any known token may read them (the real
+  ``system:discovery`` role, bound to ``system:authenticated``).
 - **Resources**: the built-in kinds in :data:`BUILTIN` are always served; a custom resource is served
   once its CustomResourceDefinition exists (passed as ``crds=``, seeded, or POSTed to
   ``/apis/apiextensions.k8s.io/v1/customresourcedefinitions``). Any other resource answers 404 with
@@ -908,6 +911,13 @@ class KubeApiStandIn:
                 {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
                  "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
                 for g, vs in sorted(groups.items())]}
+        if len(parts) == 2 and parts[0] == "apis":  # one group: an APIGroup (404 when the group is not served)
+            if parts[1] not in groups:
+                return None
+            versions = groups[parts[1]]
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
+                    "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in versions],
+                    "preferredVersion": {"groupVersion": f"{parts[1]}/{versions[0]}", "version": versions[0]}}
         if parts in (["api", "v1"], ["apis", *parts[1:3]]) and len(parts) in (2, 3):
             group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
             listed = [r for r in resources if r.group == group and r.version == version]
