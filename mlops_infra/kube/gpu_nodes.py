@@ -24,9 +24,15 @@ objects (``Kueue ResourceFlavor <address> (training runs)``, ``InferenceService 
 it (template label equal to the value; a requirement on the key with ``In`` listing the value,
 ``Exists``, or ``NotIn`` not listing it: the operators under which ``Compatible`` and the following
 ``Intersects`` pass), ``missing`` otherwise, ``unknown`` when a read was refused or failed (the
-reason kept, nothing claimed). NodePools absent from the API (404: Karpenter not installed) count as
-none. Reads: ``GET /api/v1/nodes`` once, ``GET /apis/karpenter.sh/v1/nodepools`` once and only when
-some label is on no Node; none when the graph selects no GPU label. An unreachable cluster raises
+reason kept, nothing claimed). When ``karpenter.sh/v1`` is not served (404 for the type) the
+NodePools are read at ``karpenter.sh/v1beta1``: Karpenter 0.32 to 0.37 serve only that version
+(kubernetes-sigs/karpenter ``pkg/apis/crds/karpenter.sh_nodepools.yaml``: v0.32.0 and v0.37.0 list
+``name: v1beta1`` only, v1.0.0 ``v1`` and ``v1beta1``, v1.1.0 ``v1`` only), with the same
+``spec.template.metadata.labels`` and ``spec.template.spec.requirements`` and the same "Custom Labels must
+intersect" rule (audit kubevers-4). NodePools absent from the API at both (404: Karpenter not installed)
+count as none. Reads: ``GET /api/v1/nodes`` once, ``GET /apis/karpenter.sh/v1/nodepools`` once (then
+``.../v1beta1/nodepools`` once if v1 is not served) and only when some label is on no Node; none when the
+graph selects no GPU label. An unreachable cluster raises
 :class:`~mlops_infra.kube.errors.KubeUnreachable`.
 """
 
@@ -46,6 +52,8 @@ GPU_LABELS = (PRODUCT_LABEL,)
 
 NODE = resource_type("v1", "Node", namespaced=False)
 NODE_POOL = resource_type("karpenter.sh/v1", "NodePool", namespaced=False)
+NODE_POOL_V1BETA1 = resource_type("karpenter.sh/v1beta1", "NodePool", namespaced=False)
+"""Karpenter 0.32 to 0.37 serve NodePools at ``v1beta1`` only (module docstring)."""
 
 SOURCE = ("kubernetes-sigs/karpenter pkg/scheduling/requirements.go Compatible; pkg/apis/v1/labels.go WellKnownLabels; "
           "aws/karpenter-provider-aws pkg/apis/v1/labels.go")
@@ -106,17 +114,22 @@ def _enable(label: str, value: str) -> str:
             "docs/compile-kubernetes.md section 4")
 
 
-def _list(kube: KubeClient, rtype: Any) -> tuple[str, Any]:
+def _list(kube: KubeClient, rtype: Any, *older: Any) -> tuple[str, Any, str]:
+    """``("found", objects, api_version)`` of ``rtype``, else of the first of ``older`` the API serves (none
+    served: no objects, ``rtype``'s version), or ``("error", exc, api_version)``."""
     try:
-        return "found", kube.list(rtype)
+        return "found", kube.list(rtype), rtype.api_version
     except KubeUnreachable:
         raise
     except KubeNotFound as exc:
         if exc.type_missing:
-            return "found", []
-        return "error", exc
+            if older:
+                found = _list(kube, *older)
+                return found if found[0] == "error" or found[1] else ("found", [], rtype.api_version)
+            return "found", [], rtype.api_version
+        return "error", exc, rtype.api_version
     except KubeError as exc:
-        return "error", exc
+        return "error", exc, rtype.api_version
 
 
 def gpu_label_checks(kube: KubeClient, graph: Any) -> list[tuple[Prerequisite, str, str]]:
@@ -125,7 +138,7 @@ def gpu_label_checks(kube: KubeClient, graph: Any) -> list[tuple[Prerequisite, s
     if not wanted:
         return []
     nodes = _list(kube, NODE)
-    pools: tuple[str, Any] | None = None
+    pools: tuple[str, Any, str] | None = None
     out = []
     for (label, value), users in wanted.items():
         p = Prerequisite(f"a GPU node labelled {label}={value}", tuple(users), Check(), _enable(label, value), SOURCE)
@@ -133,20 +146,22 @@ def gpu_label_checks(kube: KubeClient, graph: Any) -> list[tuple[Prerequisite, s
             out.append((p, "ok", f"a Node carries {label}={value}"))
             continue
         if pools is None:
-            pools = _list(kube, NODE_POOL)
+            pools = _list(kube, NODE_POOL, NODE_POOL_V1BETA1)
+        pool_version = pools[2]
         if pools[0] == "found":
             defining = sorted(str((pool.get("metadata") or {}).get("name")) for pool in pools[1]
                               if node_pool_defines(pool, label, value))
             if defining:
-                out.append((p, "ok", f"NodePool {', '.join(defining)} defines {label}={value}"))
+                served = "" if pool_version == NODE_POOL.api_version else f" ({pool_version})"
+                out.append((p, "ok", f"NodePool {', '.join(defining)}{served} defines {label}={value}"))
                 continue
         if nodes[0] == "error":
             out.append((p, "unknown", f"listing Nodes: {nodes[1].summary}"))
         elif pools[0] == "error":
-            out.append((p, "unknown", f"no Node carries it; listing karpenter.sh/v1 NodePools: {pools[1].summary}"))
+            out.append((p, "unknown", f"no Node carries it; listing {pool_version} NodePools: {pools[1].summary}"))
         else:
             out.append((p, "missing", (
-                f"no Node carries {label}={value} and no karpenter.sh/v1 NodePool sets it in its template labels or "
+                f"no Node carries {label}={value} and no {pool_version} NodePool sets it in its template labels or "
                 "requirements: Karpenter does not create a node for a pod requiring a label no NodePool defines, and "
                 "GPU Feature Discovery labels a node only once it runs, so from zero GPU nodes these pods stay Pending")))
     return out

@@ -164,3 +164,29 @@ def test_plan_refresh_warns_that_no_node_and_no_nodepool_gives_the_gpu_label(tmp
     text = " ".join(result.output.split())
     assert f"cluster preflight: a GPU node labelled {LABEL}={VALUE} is missing (no Node carries" in text
     assert f"needed by {', '.join(USERS)}" in text
+
+
+NODE_POOL_CRD_V1BETA1 = {**NODE_POOL_CRD, "spec": {**NODE_POOL_CRD["spec"],
+                                                   "versions": [{"name": "v1beta1", "served": True, "storage": True}]}}
+"""Karpenter 0.32 to 0.37's NodePool CRD, minimal: ``v1beta1`` only (kubernetes-sigs/karpenter
+``pkg/apis/crds/karpenter.sh_nodepools.yaml`` at v0.32.0 and v0.37.0, line 27; v1.0.0 adds ``v1``)."""
+
+
+def test_a_karpenter_serving_nodepools_at_v1beta1_only_is_read_there():
+    """Audit kubevers-4: Karpenter 0.32-0.37; a v1beta1 NodePool's template labels are the same fields."""
+    pool = {**_pool("gpu-a10g", [], {LABEL: VALUE}), "apiVersion": "karpenter.sh/v1beta1"}
+    with KubeApiStandIn(crds=[NODE_POOL_CRD_V1BETA1]) as api:
+        api.seed(pool)
+        [result] = _checks(api)
+        reads = [(r.path, r.status) for r in api.requests]
+    assert result.state == "ok", result.detail
+    assert result.detail == f"NodePool gpu-a10g (karpenter.sh/v1beta1) defines {LABEL}={VALUE}"
+    assert reads == [("/api/v1/nodes", 200), ("/apis/karpenter.sh/v1/nodepools", 404),
+                     ("/apis/karpenter.sh/v1beta1/nodepools", 200)]
+
+
+def test_v1beta1_nodepools_that_do_not_define_the_label_are_missing_naming_that_version():
+    with KubeApiStandIn(crds=[NODE_POOL_CRD_V1BETA1]) as api:
+        api.seed({**GPU_NAME_ONLY, "apiVersion": "karpenter.sh/v1beta1"})
+        [result] = _checks(api)
+    assert result.state == "missing" and "no karpenter.sh/v1beta1 NodePool sets it" in result.detail
