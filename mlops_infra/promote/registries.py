@@ -11,7 +11,9 @@ environment, every model's versions described in full (digests included), from t
    usual credential chain, ``AWS_ENDPOINT_URL`` honoured, and -- for another account -- a role
    assumed through STS (``--role ENV=ARN``; ``AssumeRole`` returns credentials of the role's
    account: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html); credentials of
-   another account than the environment's ``target.account`` are refused first (:func:`check_account`);
+   another account than the environment's ``target.account`` are refused first (:func:`check_account`), and
+   a promotion between AWS targets of two partitions before that (:func:`check_partitions`, called by the
+   command before either registry is read);
 3. a Kubernetes environment: the in-cluster MLflow registry through its REST API
    (``--mlflow ENV=URL``, else ``MLFLOW_TRACKING_URI``; reach it with ``kubectl port-forward``), read by
    :func:`mlops_infra.state.mlflow_registry.read_mlflow` (``SearchModelVersions``, every page; the
@@ -216,6 +218,48 @@ def check_account(target: Any, env: str, factory: Callable[[], Any] | None, endp
 
 ACCOUNT_CODE = "wrong-account"
 """The diagnostic code of :func:`check_account`'s refusal."""
+PARTITION_CODE = "promotion-across-partitions"
+"""The diagnostic code of :func:`check_partitions`' refusal."""
+
+
+def check_partitions(systems: Mapping[str, Any], src: str, dst: str, document: Any = None) -> None:
+    """Refuse, before any AWS call, a promotion between AWS targets in different partitions (``aws``, ``aws-cn``,
+    ``aws-us-gov``: :func:`mlops_infra.partitions.partition` of each ``target.region``; audit xregion-6), at
+    ``environments.<dst>.target.region`` of ``document`` (file:line), exit 1.
+
+    Why. A promotion reads both registries and copies SRC's artifact into DST in one process, with one credential
+    chain (the default chain's, or a ``--role ENV=ARN`` assumed with it: :func:`assumed_session_factory`), and
+    credentials do not cross partitions: "Accounts and credentials for other Amazon Regions will not work for
+    services operating in the China (Beijing) and China (Ningxia) Regions" (and the reverse;
+    https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html, "Amazon Web Services Accounts in the
+    China Regions"); a role of one partition cannot be assumed from the other (STS answers
+    ``InvalidClientTokenId``, jenkinsci/ec2-plugin#531). mlops-infra has no per-environment credential source, so
+    one side's reads would fail with an error that does not say why; the image cannot cross either
+    (``image-in-other-partition``, :mod:`mlops_infra.spec.containers`)."""
+    from mlops_infra.partitions import partition
+
+    targets = {env: systems[env].environments[env].target for env in (src, dst)}
+    if any(t.kind != "aws" for t in targets.values()):
+        return
+    sides = {env: partition(t.region) for env, t in targets.items()}
+    if sides[src] == sides[dst]:
+        return
+    summary = (f"cannot promote {src} ({targets[src].region}, partition {sides[src]}) to {dst} "
+               f"({targets[dst].region}, partition {sides[dst]}): AWS credentials do not cross partitions")
+    detail = (f"A promotion reads both model registries and copies {src}'s artifacts into {dst} with one credential "
+              f"chain (--role ENV=ARN is assumed with it too), and accounts and credentials of one partition do not "
+              f"work in another (https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html). Nothing was "
+              f"read or written. Fix: carry the model yourself: with {sides[dst]} credentials push its image to ECR "
+              f"and its artifact to S3 in {targets[dst].region}, register it in {dst}'s model package group, then pin "
+              f"that version in environments.{dst}; or promote between environments of one partition.")
+    refused = UserError(summary, detail)
+    if document is not None:
+        from mlops_infra.diagnostics import error
+
+        refused.diagnostics = document.attach([error(PARTITION_CODE, summary, detail,
+                                                     ("environments", dst, "target", "region"),
+                                                     f"environments.{dst}")])
+    raise refused
 
 
 def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, set[int]], role: str | None,

@@ -464,9 +464,10 @@ def _promotion(context: dict[str, Any], snapshots: dict[str, Path], roles: dict[
     (each read once: :func:`_prior`)."""
     from mlops_infra.cli.inputs import require_extra
     from mlops_infra.promote.promote import plan_promotion
-    from mlops_infra.promote.registries import read_view
+    from mlops_infra.promote.registries import check_partitions, read_view
 
     src, dst, systems = context["src"], context["dst"], context["systems"]
+    check_partitions(systems, src, dst, context["document"])  # xregion-6: before any AWS call
     views = {}
     for env in (src, dst):
         aws = systems[env].environments[env].target.kind == "aws"
