@@ -107,7 +107,7 @@ from mlops_infra.promote.digests import (
     artifact_keys,
     artifact_layout,
 )
-from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, client
+from mlops_infra.promote.registries import MLFLOW_DIGEST_TAG, bucket_region_refusal, client
 from mlops_infra.s3_uri import bucket_of, split
 
 APPROVAL_STATUS = {"manual": "PendingManualApproval", "automatic": "Approved"}
@@ -510,15 +510,25 @@ def _refusals(steps: Sequence[ArtifactStep], dst_session: Any, endpoint_url: str
     """Step index -> why it is refused, for every refusal known before anything is copied: an
     artifact URI that is not ``s3://``; a ``register-version`` with no serving image of DST's region
     (:func:`_image`: a copy could never be registered); DST's model package group missing (DST's
-    apply creates it) or unreadable. Checked first, so a refused run leaves no copied, unregistered
-    objects in DST's bucket."""
+    apply creates it) or unreadable; a destination bucket DST's stack does not create (a model's
+    ``artifacts_uri``) in another Region than DST's (:func:`~mlops_infra.promote.registries.bucket_region_refusal`,
+    audit xregion-3). Checked first, so a refused run leaves no copied, unregistered objects in DST's bucket."""
     refused: dict[int, str] = {}
     groups: dict[tuple[str, str], str | None] = {}
+    elsewhere: dict[tuple[str, str], str | None] = {}
+    region = next((s.detail.get("region") for s in steps if s.kind == "register-version"), None)
     for i, step in enumerate(steps):
         if step.kind == "copy-artifact":
             for uri in (step.source, step.destination):
                 if split(uri) is None:
                     refused[i] = f"only s3:// artifact URIs are copied, not {uri!r}"
+            if i not in refused and region and step.detail.get("destinationOwner") is None:
+                bucket = (bucket_of(step.destination), step.model)  # one HeadBucket per bucket and model
+                if bucket not in elsewhere:
+                    elsewhere[bucket] = bucket_region_refusal(dst_session, endpoint_url, step.destination, region,
+                                                              step.model)
+                if elsewhere[bucket]:
+                    refused[i] = str(elsewhere[bucket])
         elif step.kind == "register-version":
             if not step.detail.get("image"):
                 refused[i] = step.detail.get("imageProblem") or "no serving image is known"

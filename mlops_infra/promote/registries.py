@@ -285,6 +285,27 @@ def aws_digests(system: Any, env: str, view: RegistryView, wanted: Mapping[str, 
                                             created_buckets(compile_system(system, env))))
 
 
+def bucket_region_refusal(dst_session: Any, endpoint_url: str | None, destination: str, region: str,
+                          model: str) -> str | None:
+    """Why a promotion may not copy ``model``'s artifact into ``destination`` (an ``s3://`` URI under DST's
+    ``artifacts_uri``, a bucket DST's stack does not create): its bucket is in another Region than ``region``,
+    DST's (S3 ``HeadBucket``'s ``x-amz-bucket-region``, :mod:`mlops_infra.state.aws_live.bucket_region`), so the
+    package it would register names an artifact SageMaker does not read
+    (:func:`mlops_infra.spec.artifacts_region.other_region_refusal`, audit xregion-3). None when it is in
+    ``region``, does not exist or S3 did not say (the copy then reports what S3 answers). One ``HeadBucket``."""
+    from mlops_infra.s3_uri import bucket_of
+    from mlops_infra.spec.artifacts_region import other_region_refusal
+    from mlops_infra.state.aws_live.bucket_region import bucket_region
+
+    bucket = bucket_of(destination)
+    if not bucket:
+        return None
+    answer = bucket_region(client(dst_session, "s3", endpoint_url, region), bucket)
+    if answer.region and answer.region != region:
+        return other_region_refusal(bucket, answer.region, "DST", region, f"models.{model}.artifacts_uri")
+    return None
+
+
 def assumed_session_factory(role_arn: str, region: str, endpoint_url: str | None) -> Callable[[], Any]:
     """A boto3 session factory whose credentials are those of ``role_arn`` (STS ``AssumeRole``)."""
 

@@ -19,11 +19,21 @@ environment with a bucket of that region, filled by S3 replication). It is repor
 ``artifacts_uri`` line when some of those environments take the base value, else at the override of the
 environment named last. Kubernetes environments are not compared (their storageUri is read with the serving
 Secret's credentials, from any region).
+
+One environment alone (audit xregion-3): whether a bucket named by its ``artifacts_uri`` is in the environment's
+region is known only by asking S3 (the spec names a bucket, not its region). :func:`artifacts_buckets` gives an
+environment's effective ``artifacts_uri`` buckets and the models that name them (pure), and
+:func:`bucket_region_findings` turns S3's answers (:mod:`mlops_infra.state.aws_live.bucket_region`, ``HeadBucket``'s
+``x-amz-bucket-region``) into one sentence per bucket in another region (with the fix), per bucket S3 says does not
+exist, and one for the buckets that could not be asked: ``plan --refresh`` shows them as warnings, and promote
+refuses a copy into a bucket of another region (:func:`other_region_refusal`) before anything is copied, since
+the version it would register there is one SageMaker cannot serve (``ModelPackageContainerDefinition.ModelDataUrl``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, error
 from mlops_infra.s3_uri import bucket_of
@@ -62,3 +72,50 @@ def check_artifacts_regions(ctx: CheckContext) -> Iterator[Diagnostic]:
                 f"  environments:\n    {fix}:\n      overrides:\n        {key}: "
                 f"s3://<a {aws[fix].target.region} bucket>/{model.name}/",
                 path, f"models.{model.name}")
+
+
+MODEL_DATA_RULE = ('SageMaker reads model artifacts only from a bucket in the model\'s region (botocore '
+                   'ContainerDefinition.ModelDataUrl: "The model artifacts must be in an S3 bucket that is in the same '
+                   'region as the model or endpoint you are creating"; ModelPackageContainerDefinition.ModelDataUrl: '
+                   '"... in the same region as the model package")')
+
+
+def artifacts_buckets(system: Any) -> dict[str, list[str]]:
+    """Bucket -> the models (sorted) whose ``artifacts_uri`` is in it, of ``system`` (an environment's effective
+    system: its overrides applied), sorted by bucket; an ``artifacts_uri`` that is not ``s3://`` names none."""
+    found: dict[str, list[str]] = {}
+    for model in system.models:
+        bucket = bucket_of(model.artifacts_uri)
+        if bucket:
+            found.setdefault(bucket, []).append(model.name)
+    return {bucket: sorted(models) for bucket, models in sorted(found.items())}
+
+
+def bucket_region_findings(answers: Iterable[Any], buckets: dict[str, list[str]], env: str, region: str) -> list[str]:
+    """One sentence per bucket of ``buckets`` (:func:`artifacts_buckets`) whose answer (a
+    :class:`~mlops_infra.state.aws_live.bucket_region.BucketRegion`: ``bucket``, ``region``, ``missing``,
+    ``problem``) says it is in another region than ``region`` (environment ``env``'s) or does not exist, and one
+    for those that could not be asked (module docstring)."""
+    found, unknown = [], []
+    for answer in answers:
+        models = buckets.get(answer.bucket, [])
+        fields = ", ".join(f"models.{m}.artifacts_uri" for m in models) or "artifacts_uri"
+        if answer.problem:
+            unknown.append(f"{answer.bucket} ({answer.problem})")
+        elif answer.missing:
+            found.append(f"artifacts bucket {answer.bucket} ({fields}) does not exist (S3 HeadBucket: 404): "
+                         f"{env} cannot serve a version registered from it. Fix: create it in {region}, or point "
+                         f"{fields} in environment {env} at the bucket that holds the versions.")
+        elif answer.region and answer.region != region:
+            found.append(other_region_refusal(answer.bucket, answer.region, env, region, fields))
+    if unknown:
+        found.append(f"artifacts buckets not checked: S3 did not say the region of {', '.join(unknown)}; a bucket in "
+                     f"another region than {region} cannot serve {env}'s models")
+    return found
+
+
+def other_region_refusal(bucket: str, where: str, env: str, region: str, fields: str) -> str:
+    """Why ``bucket`` (in ``where``) cannot hold ``env``'s model artifacts (``env`` is in ``region``), and the fix."""
+    return (f"artifacts bucket {bucket} ({fields}) is in {where}, environment {env} is in {region}: {MODEL_DATA_RULE}, "
+            f"so CreateModel of its versions in {env}, and a promotion's CreateModelPackage, are refused. Fix: override "
+            f"{fields} in environment {env} with a bucket in {region} (kept in step with S3 replication).")

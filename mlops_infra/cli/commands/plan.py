@@ -142,11 +142,14 @@ def plan(
     # monorepo-3: `pulumi up` there installs the mlops-infra its requirements.txt pins, not this one
     locked += [w for w in [pinned_version_warning(stack_dir)] if w]
     env_target = kube_target(system.environments[env].target, stack_dir, env)
+    from mlops_infra.spec.artifacts_region import artifacts_buckets
+
     live, drift, warnings = (refresh_live(env_target, graph, prior,
                                           live_progress=output_format is not Format.JSON,
                                           deadline=None if deadline is None
                                           else max(1.0, deadline - (time.monotonic() - started)),
-                                          document=desired.loaded.document if desired.loaded else None)
+                                          document=desired.loaded.document if desired.loaded else None,
+                                          buckets=artifacts_buckets(system))
                              if refresh else (None, None, []))
     failed = failing_guardrails(graph, system, env)
     # The spec is not needed past this point unless a guardrail fails (its positions locate the
@@ -393,12 +396,15 @@ def _refresh_deadline(option: float | None) -> float | None:
 
 
 def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool | None = None,
-                 deadline: float | None = None, document: Any = None) -> tuple[LiveState | None, Any, list[str]]:
+                 deadline: float | None = None, document: Any = None,
+                 buckets: dict[str, list[str]] | None = None) -> tuple[LiveState | None, Any, list[str]]:
     """Read live resources for an AWS or Kubernetes target and find drift; (None, None, [warning]) otherwise.
     ``document`` (the spec's :class:`~mlops_infra.spec.loader.LoadedDocument`) places a Kubernetes
     namespace refusal (:func:`namespace_owner_preflight`) at the line to change. On AWS, credentials of
     another account than the environment's ``target.account`` are refused before any read, exit 1
-    (:func:`mlops_infra.state.aws_live.scan_aws` ``account=``; audit envs-7).
+    (:func:`mlops_infra.state.aws_live.scan_aws` ``account=``; audit envs-7); ``buckets`` (the environment's
+    ``artifacts_uri`` buckets, :func:`mlops_infra.spec.artifacts_region.artifacts_buckets`: the graph does not
+    carry them) are checked in its region (:func:`bucket_region_preflight`).
 
     Progress goes to stderr (:func:`mlops_infra.cli.progress.progress_display`): live on a terminal
     unless ``live_progress`` is False (``--format json``), and one final line in every case.
@@ -423,7 +429,8 @@ def refresh_live(target: Any, graph: Any, prior: PriorState, live_progress: bool
     budget = max(QUOTA_READ_FLOOR, deadline - (time.monotonic() - started) if deadline is not None
                  else DEFAULT_DEADLINE / 2)
     warnings = _together([lambda: instance_quota_preflight(graph, region, budget),
-                          lambda: image_preflight(graph, budget)])
+                          lambda: image_preflight(graph, budget),
+                          lambda: bucket_region_preflight(buckets or {}, graph.stack, region, budget)])
     return live, find_drift(prior, live, left=left_alone(graph), desired=graph), warnings  # make_plan warns about failed reads
 
 
@@ -489,6 +496,30 @@ def image_preflight(graph: Any, seconds: float) -> list[str]:
     why = answer if isinstance(answer, str) else _unanswered(seconds) if answer is None else ""
     return image_warnings(images, answer if isinstance(answer, dict) else {}, str(graph.metadata.get("account") or ""),
                           why)
+
+
+def bucket_region_preflight(buckets: dict[str, list[str]], env: str, region: str, seconds: float) -> list[str]:
+    """With ``--refresh`` on AWS: the Region of each ``artifacts_uri`` bucket (``buckets``: bucket -> models), asked
+    of S3 with ``HeadBucket`` (:mod:`mlops_infra.state.aws_live.bucket_region`) within ``seconds`` (beside the
+    image read): a warning per bucket in another Region than ``region`` or missing
+    (:func:`mlops_infra.spec.artifacts_region.bucket_region_findings`, audit xregion-3); a read refused or
+    unanswered is a warning that they were not checked, never an error. No call when there is no bucket."""
+    if not buckets:
+        return []
+    from mlops_infra.spec.artifacts_region import bucket_region_findings
+    from mlops_infra.state.aws_live.bucket_region import BucketRegion, bucket_regions
+
+    until = time.monotonic() + seconds
+
+    def read() -> Any:
+        try:
+            return bucket_regions(buckets, region, until=until, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        except ValueError as exc:  # a malformed endpoint URL; no credentials: each answer says so
+            return [BucketRegion(b, problem=type(exc).__name__) for b in buckets]
+
+    answer = _within(seconds, read, "bucket-regions")
+    answers = answer if answer is not None else [BucketRegion(b, problem=_unanswered(seconds)) for b in buckets]
+    return bucket_region_findings(answers, buckets, env, region)
 
 
 EXISTING_READ_SECONDS = 20.0
