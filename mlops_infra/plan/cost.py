@@ -66,6 +66,9 @@ Contract of :func:`estimate_cost` (pure; no clock: schedules are counted over a 
   (``rollout extra $a at N replica(s) to $b at M``). A canary's note also says what a rollback keeps
   per hour until a later version rolls out (SageMaker: the canary variant shrunk to one instance;
   KServe: the new revision's min replicas, docs/rollout.md).
+- A region move (the prior state's AWS provider in another region than the environment's, :func:`prior_region`):
+  ``before`` is priced in the prior region, where the applied stack runs and is billed, ``after`` in the
+  environment's, and the first note says so (audit xregion-5).
 - ``not_counted`` lists the items the totals leave out (a missing price, no schedule, no node
   shape, facts too old to price); ``sources`` lists each distinct price source URL with its date;
   ``notes`` are de-duplicated per item (``endpoints.x: no eu-west-1 price for ...``, or ``... (12 items, e.g. endpoints.a)``).
@@ -402,12 +405,14 @@ _PRICED: dict[str, Callable[[dict[str, Any], _Pricer], tuple[float, float, str, 
 
 
 def _line(address: str, before: dict | None, after: dict | None, pricer: _Pricer,
-          kept: bool = False) -> CostLine | None:
+          kept: bool = False, old_pricer: _Pricer | None = None) -> CostLine | None:
+    """One item's cost line: ``before`` priced by ``old_pricer`` (the prior state's region, :func:`prior_region`)
+    when given, else by ``pricer``; ``after`` by ``pricer``."""
     kind = (after or before or {}).get("kind")
     price = _PRICED.get(kind or "")
     if price is None:
         return None
-    old = price(before, pricer) if before else None
+    old = price(before, old_pricer or pricer) if before else None
     new = price(after, pricer) if after else None
     if kept and new is not None and old is not None and before is not None:
         new = _kept_count_range(new, old, before)
@@ -673,17 +678,44 @@ def _estimate(graph: DesiredGraph, prior: PriorState, region: str | None,
     pricer = _Pricer(target_cloud(graph), region or graph.metadata.get("region") or "us-east-1")
     before, after = facts if facts is not None else (facts_by_address(prior.resources.values()),
                                                      facts_by_address(graph.resources))
+    old_pricer = None
+    moved = prior_region(prior) if pricer.cloud == "aws" and before else None
+    if moved is not None and moved != pricer.region:  # xregion-5: what runs now is billed where it runs
+        # the same notes, sources and sets (one estimate), its own region and price memo
+        old_pricer = _Pricer(pricer.cloud, moved, sources=pricer.sources, notes=pricer.notes, missing=pricer.missing,
+                             uncounted=pricer.uncounted, unpriced=pricer.unpriced)
     lines: list[CostLine] = []
     extra = 0.0
     for address in sorted(before.keys() | after.keys()):
         pricer.address = address
-        line = _line(address, before.get(address), after.get(address), pricer, address in kept)
+        if old_pricer is not None:
+            old_pricer.address = address
+        line = _line(address, before.get(address), after.get(address), pricer, address in kept, old_pricer)
         if line is not None:
             lines.append(line)
         extra += rollout_extra(before.get(address), after.get(address), pricer)
+    moved_note = (f"region move: before is priced in {old_pricer.region}, where the applied stack runs (its aws "
+                  f"provider's region), after in {pricer.region}",) if old_pricer is not None else ()
     return CostEstimate(before=_total(lines, "before"), after=_total(lines, "after"), lines=tuple(lines),
                         rollout_extra_usd=_cents(extra), sources=tuple(sorted(pricer.sources)),
-                        notes=pricer.note_lines(), not_counted=tuple(sorted(pricer.uncounted))), pricer
+                        notes=moved_note + pricer.note_lines(), not_counted=tuple(sorted(pricer.uncounted))), pricer
+
+
+PROVIDER = "pulumi:providers:aws"
+
+
+def prior_region(prior: PriorState) -> str | None:
+    """The region the prior state's AWS resources run in: the ``region`` input of its ``pulumi:providers:aws``
+    resources when they all name one (every compiled ``aws:*`` resource names that explicit provider, which sets
+    ``region``; pulumi-aws registers each resource in its provider's region), else None (no AWS provider, or
+    several regions: the estimate then prices ``before`` in the environment's region, as it did). The AWS Price
+    List prices per ``regionCode`` (:mod:`mlops_infra.catalog.pricelist`), so a region move's ``before`` is the
+    prior region's bill (audit xregion-5)."""
+    regions = {r.inputs.get("region") for r in prior.resources.values() if r.type == PROVIDER}
+    if len(regions) != 1:
+        return None
+    region = next(iter(regions))
+    return region if isinstance(region, str) and region else None
 
 
 def _total(lines: list[CostLine], side: str) -> CostRange:
