@@ -190,6 +190,27 @@ Processing) or an EC2 instance used as a node (Linux, shared tenancy)."""
 PRICES_ENV = "MLOPS_INFRA_PRICES"
 """Environment variable naming a price catalog written by ``mlops-infra catalog refresh``; when
 unset, the snapshot shipped in ``data/prices.json`` is used."""
+
+
+def unpriceable(region: str) -> str:
+    """Why no price of ``region`` can be had from mlops-infra, or ``""`` (audit xregion-2): the China Regions
+    (partition ``aws-cn``, :func:`mlops_infra.partitions.partition`). Their Price List Query API is a separate
+    endpoint, in cn-northwest-1 only (botocore ``data/endpoints.json``: partition ``aws-cn``, service
+    ``api.pricing``; partition ``aws``: us-east-1, eu-central-1, ap-south-1, where ``catalog refresh`` asks),
+    reached only with aws-cn credentials ("Accounts and credentials for other Amazon Regions will not work for
+    services operating in the China (Beijing) and China (Ningxia) Regions",
+    https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html), and China's rates are in CNY
+    (ListPriceLists' ``CurrencyCode``), which a catalog of USD prices does not hold. GovCloud (``aws-us-gov``)
+    is priced by the ``aws`` Price List (``regionCode`` us-gov-west-1)."""
+    from mlops_infra.partitions import partition
+
+    if partition(region) != "aws-cn":
+        return ""
+    return (f"prices for aws-cn regions ({region}) are not available from mlops-infra: the China Regions' AWS Price "
+            "List is another endpoint (cn-northwest-1), reached only with aws-cn credentials, and priced in CNY, "
+            "which the price catalog (USD) does not hold, so `mlops-infra catalog refresh` cannot add them")
+
+
 PRICES_FORMAT = "mlops-infra-prices/1"
 MAX_USD_PER_HOUR = 100_000
 """The largest hourly price a catalog row may hold: the dearest instance AWS sells is a few hundred

@@ -10,6 +10,8 @@ Contract of :func:`refresh_prices`:
   with every refreshed (service, use, region) replaced by what the API returned: rows for other
   regions keep their sources. Nothing is written when any call fails (no half-refreshed file), and
   the file is replaced atomically (:func:`mlops_infra.fileio.write_text_atomic`).
+- A region of the ``aws-cn`` partition is refused before any call: its prices are not available from this
+  tool (:func:`mlops_infra.catalog.unpriceable`, audit xregion-2).
 - A region for which the API has no product at all is an error (a mistyped region code, or a
   partition the endpoint does not serve); a use with no product (a region without SageMaker
   Processing, say) is a note in the report.
@@ -61,7 +63,13 @@ def pricing_client() -> Any:
 
 
 def refresh_prices(regions: list[str], out: Path, *, client: Any = None, today: str | None = None) -> RefreshReport:
-    """Refresh ``regions`` into the catalog file ``out`` (see the module contract)."""
+    """Refresh ``regions`` into the catalog file ``out`` (see the module contract). A region no price can be had
+    for (:func:`mlops_infra.catalog.unpriceable`: the aws-cn partition) is refused first, before any call."""
+    for region in regions:
+        if why := catalog.unpriceable(region):
+            raise UserError(f"cannot refresh {region}: {why}",
+                            f"Leave {region} out of --regions; budgets and costs of an environment there stay "
+                            "unchecked (validate and plan say so). Nothing was asked or written.")
     if client is None:
         from botocore.exceptions import BotoCoreError
 

@@ -212,7 +212,8 @@ class _Pricer:
         for text, addresses in self.notes.items():
             first = min(addresses)
             out.append(f"{first}: {text}" if len(addresses) == 1 else f"{text} ({len(addresses)} items, e.g. {first})")
-        hints = [REFRESH_HINT.format(region=region) for region in sorted(self.missing)]
+        hints = [f"missing prices: {why}" if (why := catalog.unpriceable(region)) else REFRESH_HINT.format(region=region)
+                 for region in sorted(self.missing)]  # xregion-2: no refresh prices an aws-cn region
         return (*sorted(out), *hints)
 
     def shown(self, instance: str) -> str:
