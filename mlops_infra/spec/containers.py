@@ -16,6 +16,17 @@ Checks on AWS environments (:func:`check_containers`), each citing the rule it r
   too ("Invalid DNS suffix ... in training image. Please provide the valid <region>.<dns-suffix>",
   aws-samples/mlops-amazon-sagemaker#9). An ECR image of another region is a warning in that
   environment (the document may be promoted there with an override of the image), with the fix.
+- An ECR image of another *partition* than the environment's (``aws``, ``aws-cn``, ``aws-us-gov``:
+  :func:`mlops_infra.partitions.partition`) is an error ``image-in-other-partition`` (audit xregion-1):
+  the compiled pull grant would name the repository's ARN, ``arn:aws:ecr:...``, in a policy of an
+  ``aws-cn``/``aws-us-gov`` role, which IAM refuses ("MalformedPolicyDocument: Partition "aws" is not
+  valid for resource", terraform-aws-modules/terraform-aws-iam#39 (aws-cn, PutRolePolicy),
+  kubernetes/kops#6763 (cn-northwest-1)), and no other fix reaches across: "Accounts and credentials
+  for other Amazon Regions will not work for services operating in the China (Beijing) and China
+  (Ningxia) Regions" (https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html), so
+  neither a repository policy naming the other partition's account nor ECR replication between them
+  gives the environment the image. The only fix is pushing it to ECR in the environment's partition
+  (and region); :mod:`mlops_infra.spec.image_accounts` offers no cross-account statement for it.
 - botocore ``ModelPackageContainerDefinition.Image``: "The Amazon Elastic Container Registry
   (Amazon ECR) path where inference code is stored": a serving image outside ECR is an error.
 - botocore ``TrainingImageConfig.TrainingRepositoryAccessMode``: a private registry needs ``Vpc``
@@ -47,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_infra import catalog
 from mlops_infra.diagnostics import Diagnostic, did_you_mean, error, warning
+from mlops_infra.partitions import partition
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.fit import DEFAULT_INSTANCE
@@ -181,7 +193,7 @@ def check_containers(ctx: CheckContext, env: str, environment: Environment) -> I
                         f"training_jobs.{job.name}")
         elif region is not None:
             image = training_image(job, i, region, cluster_instance(system, job))
-            yield from _image_problems(image, f"training_jobs.{job.name}", env, region, "training")
+            yield from _image_problems(image, f"training_jobs.{job.name}", env, environment.target, "training")
     if region is None:
         return
     instances = serving_instances(system)
@@ -192,7 +204,7 @@ def check_containers(ctx: CheckContext, env: str, environment: Environment) -> I
         image = serving_image(system, ctx.names["models"], model.name, region,
                               instances.get(model.name, DEFAULT_INSTANCE), registering)
         if image is not None:
-            yield from _image_problems(image, f"models.{model.name}", env, region, "inference")
+            yield from _image_problems(image, f"models.{model.name}", env, environment.target, "inference")
 
 
 def check_image_pins(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -220,8 +232,17 @@ def _example(image: str) -> str:
     return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
 
 
-def _image_problems(image: Image, address: str, env: str, region: str, use: str) -> Iterator[Diagnostic]:
-    field = address
+def other_partition(uri: str | None, region: str) -> str | None:
+    """The partition of ``uri``'s ECR registry when it is not ``region``'s, else None (not ECR, or the same
+    partition): such an image cannot be pulled in ``region`` (module docstring, audit xregion-1)."""
+    where = ecr_region(uri or "")
+    if where is None or partition(where) == partition(region):
+        return None
+    return partition(where)
+
+
+def _image_problems(image: Image, address: str, env: str, target: Any, use: str) -> Iterator[Diagnostic]:
+    field, region = address, target.region
     if image.uri is None:
         hint = did_you_mean(_asked(image), image.choices) if image.choices else ""
         article = "an" if use == "inference" else "a"
@@ -241,6 +262,9 @@ def _image_problems(image: Image, address: str, env: str, region: str, use: str)
         yield error("image-not-in-ecr", f"{field}: the {role} image {image.uri} is not in Amazon ECR{reused}",
                     f"{rule}. Push it to ECR in {region} and use that URI (environment {env}).", image.path, address)
         return
+    if (other := other_partition(image.uri, region)) is not None:
+        yield _partition_error(image, address, env, target, role, where, other)
+        return
     if where != region:
         if image.origin == "training image":
             fix = f"give the model a serving_image in {region} (override {address}.serving_image in environment {env})"
@@ -254,6 +278,29 @@ def _image_problems(image: Image, address: str, env: str, region: str, use: str)
                       f"{field}: the {role} image is in {where}, environment {env} is in {region}",
                       f"SageMaker does not pull ECR images across regions ({rule}). Fix: {fix}; or name framework and "
                       "framework_version, which resolve per region.", image.path, address)
+
+
+def _partition_error(image: Image, address: str, env: str, target: Any, role: str, where: str,
+                     other: str) -> Diagnostic:
+    """``image-in-other-partition`` (module docstring): the image's ECR region and partition, the environment's,
+    why nothing but a push reaches across, and the field to override."""
+    region, here = target.region, partition(target.region)
+    account = getattr(target, "account", None) or "the environment's account"
+    if image.origin == "training image":
+        override = f"give the model a serving_image there (override {address}.serving_image in environment {env})"
+    else:
+        name = "serving_image" if image.origin == "serving_image" else "image"
+        override = f"override {address}.{name} in environment {env} with that URI"
+    return error(
+        "image-in-other-partition",
+        f"{address}: the {role} image is in {where} (partition {other}), environment {env} is in {region} "
+        f"(partition {here})",
+        f"Nothing crosses AWS partitions: the execution role's pull grant would name an arn:{other}: repository, "
+        f"which IAM refuses in an arn:{here}: account (MalformedPolicyDocument), and neither a repository policy "
+        f"naming the other partition's account nor ECR replication reaches across (\"Accounts and credentials for "
+        f"other Amazon Regions will not work\" in the China Regions, and the reverse: "
+        f"https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html). Fix: push the image to ECR in "
+        f"{region} of account {account} and {override}.", image.path, address)
 
 
 def _asked(image: Image) -> str:

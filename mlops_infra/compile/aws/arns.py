@@ -75,7 +75,10 @@ def ecr_image_uri(region: str, account: str, repository: str, tag: str) -> str:
 
 
 def ecr_repository_arn_of_image(image: str) -> str | None:
-    """The ECR repository ARN of an image URI, or None when the image is not in ECR."""
+    """The ECR repository ARN of an image URI, or None when the image is not in ECR. The ARN is in the
+    partition of the image's own region (a repository's ARN is where the repository is); ``validate`` refuses an
+    image of another partition than its environment's (``image-in-other-partition``, :mod:`mlops_infra.spec.containers`:
+    IAM refuses such a resource ARN in the environment's policies), so a compiled policy never names one."""
     match = _ECR_IMAGE.match(image)
     if match is None:
         return None
