@@ -455,7 +455,8 @@ def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
 def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     """Exit 1, after the plan was printed and before any ``pulumi up``, when a resource change of
     ``plan`` is blocked (``ResourceChange.blocked``: the delete or replace of a protected resource;
-    audit finding removal-1).
+    audit finding removal-1; or a region move that would create an IAM or S3 name still taken in the old region,
+    :mod:`mlops_infra.plan.global_names`, audit xregion-4, said as such).
 
     Applied, such a plan fails and does harm first. Pulumi refuses a protected resource's delete only
     when its step runs (pulumi/pulumi ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``:
@@ -489,10 +490,16 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     from mlops_infra.state.dependents import state_dependents
 
     deletes = [c for c in blocked if c.action is Action.DELETE]
-    lines = ["Nothing was applied. Pulumi refuses to delete a protected resource only when it reaches it, after "
-             "deleting what depends on it, and keeps failing on every later apply; each blocked change is printed "
-             "above with its hint." if any(c.action is not Action.UPDATE for c in blocked) else
-             "Nothing was applied; each blocked change is printed above with its hint."]
+    moved = [c for c in blocked if c.reason.code == "provider-replaced"]  # a region move of an IAM or S3 name
+    clauses = (["Pulumi refuses to delete a protected resource only when it reaches it, after deleting what depends "
+                "on it, and keeps failing on every later apply"]
+               if any(c.action is not Action.UPDATE and c not in moved for c in blocked) else [])
+    if moved:
+        clauses.append("a region move creates IAM or S3 names still taken in the old region, which fails after "
+                       "creating the rest in the new one")
+    said = "; ".join(clauses)
+    lines = [f"Nothing was applied. {said[:1].upper()}{said[1:]}; each blocked change is printed above with its hint."
+             if clauses else "Nothing was applied; each blocked change is printed above with its hint."]
     if deletes:
         lines.append("To go on with a removed resource, either keep it and stop managing it, in "
                      f"{directory} (the blocked URNs of each removed item, the one holding the data last):")
@@ -519,7 +526,7 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
                              "on it: to keep its payloads, copy them out (`aws s3 sync`) and delete it for good.")
         lines.append("or delete it for good: `pulumi state unprotect '<urn>'` for each, empty it (a bucket: every "
                      "object version and delete marker), then plan and apply again; or put it back in the spec.")
-    replaces = [c.name for c in blocked if c.action is Action.REPLACE]
+    replaces = [c.name for c in blocked if c.action is Action.REPLACE and c not in moved]
     updates = [c.name for c in blocked if c.action is Action.UPDATE]
     if updates:
         lines.append(f"A blocked retention change ({', '.join(updates)}): S3 deletes the stored objects older than the "
@@ -527,6 +534,9 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     if replaces:
         lines.append(f"A blocked replace ({', '.join(replaces)}): unprotect it as its hint says, or undo the change "
                      "that forces the replace.")
+    if moved:
+        lines.append(f"A blocked region move ({', '.join(c.name for c in moved)}): their names are not regional; move "
+                     "the environment as their hint says, or keep its region.")
     raise UserError(f"{len(blocked)} resource change(s) in {plan.stack} are blocked: "
                     f"{', '.join(c.name for c in blocked)}", "\n".join(lines), source=str(file))
 
