@@ -41,7 +41,8 @@ SageMaker user pulls them across accounts, nothing to add. ``plan --refresh`` re
 (``ecr:GetRepositoryPolicy`` there needs that account's credentials or its policy's leave), so this is a warning at
 validate, not a preflight. Once the statement is in place, the environment's target lists the image's account in
 ``image_pulls_allowed_by`` and the warning is gone for that account (a warning that cannot be cleared would be one
-people learn to skip).
+people learn to skip). An image in another partition than the environment's gets no statement: accounts do not cross
+partitions, and :mod:`mlops_infra.spec.containers` makes it an error (``image-in-other-partition``, audit xregion-1).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from mlops_infra.spec.containers import (
     ECR_IMAGE,
     cluster_instance,
     first_registering,
+    other_partition,
     serving_image,
     serving_instances,
     training_image,
@@ -195,7 +197,7 @@ def check_image_accounts(ctx: CheckContext, env: str, environment: Environment) 
                           [role_arn(region, account, name, env, "serve", e) for e in endpoints], "serve"))
     owners: dict[str, list[Pull]] = {}
     for pull in pulls:
-        owner = _other_account(pull[0], account)
+        owner = _other_account(pull[0], account, region)
         if owner is not None and owner not in allowed:
             owners.setdefault(owner, []).append(pull)
     for owner, found in owners.items():
@@ -211,11 +213,14 @@ def _endpoints_by_model(system: Any) -> dict[str, list[str]]:
     return serving
 
 
-def _other_account(image: Any, account: str) -> str | None:
-    """The account of ``image``'s ECR registry when it is neither ``account`` nor AWS's (module docstring)."""
+def _other_account(image: Any, account: str, region: str) -> str | None:
+    """The account of ``image``'s ECR registry when it is neither ``account`` nor AWS's (module docstring), and in
+    ``region``'s partition: across partitions no repository policy can let the environment pull (accounts do not
+    cross partitions), and :mod:`mlops_infra.spec.containers` makes such an image an error
+    (``image-in-other-partition``, audit xregion-1), which ``image_pulls_allowed_by`` does not clear."""
     match = ECR_IMAGE.match(image.uri or "")
-    if match is None or image.origin == "framework":
-        return None  # not ECR (containers.py says so), or AWS's framework image
+    if match is None or image.origin == "framework" or other_partition(image.uri, region) is not None:
+        return None  # not ECR or another partition (containers.py says so), or AWS's framework image
     owner = match.group("account")
     return None if owner == account or owner in aws_image_accounts() else owner
 

@@ -55,3 +55,18 @@ def test_another_region_of_the_same_partition_stays_a_warning() -> None:
     gov = parse_system(moved("us-gov-west-1").replace(IMAGE, "222222222222.dkr.ecr.us-gov-east-1.amazonaws.com/t:1"))
     assert [d.code for d in gov.diagnostics if d.code.startswith("image-in-other-") and "environment prod" in d.summary
             ] == ["image-in-other-region"] * 2  # us-gov-east-1 for us-gov-west-1: one partition, replication works
+def test_no_cross_account_statement_is_offered_across_partitions() -> None:
+    """The repository-policy fix (an ``arn:aws-cn:`` principal in an ``aws`` account's policy) cannot work, and
+    ``image_pulls_allowed_by`` must not clear the partition error."""
+    result = parse_system(moved("cn-north-1"), "ref.yaml")
+    found = [d for d in result.diagnostics if d.code == "image-in-other-account"]
+    assert [d.summary for d in found if "environment staging" in d.summary]  # staging (aws) still gets its fix
+    assert [d.summary for d in found if "environment prod" in d.summary] == []
+    assert "arn:aws-cn:" not in "".join(d.detail for d in found)
+    allowed = moved("cn-north-1").replace(
+        'target: {kind: aws, region: cn-north-1, account: "222222222222"}',
+        'target: {kind: aws, region: cn-north-1, account: "222222222222", image_pulls_allowed_by: ["123456789012"]}')
+    assert allowed != moved("cn-north-1")
+    again = parse_system(allowed, "ref.yaml")
+    assert sorted(d.address for d in again.diagnostics if d.code == "image-in-other-partition") == \
+        ["models.fraud-model", "training_jobs.retrain"]
