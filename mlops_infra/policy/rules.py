@@ -562,17 +562,23 @@ def _unpriced(env: str, cap: float, ceiling: CostCeiling, where: str, field: str
     item adds $0 (the plan shows it "not counted"), so the cap cannot hold: the rule fails closed, as
     :func:`check_max_gpus` does for a cluster without a GPU bound. The fix names the command that
     adds the prices (docs/prices.md), never for a region botocore does not know (no price exists there: the
-    fix is the target region, audit envs-6), and how to accept an unchecked cap (the rule's level)."""
+    fix is the target region, audit envs-6) nor for an aws-cn region (its prices are not available from
+    mlops-infra, :func:`mlops_infra.catalog.unpriceable`, audit xregion-2), and how to accept an unchecked cap
+    (the rule's level)."""
     if not ceiling.not_counted:
         return []
     items = ceiling.not_counted
     shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
-    real = [r for r in ceiling.missing_regions if not unknown_region(r)]  # no refresh prices a region that is none
-    unreal = [r for r in ceiling.missing_regions if r not in real]
+    from mlops_infra.catalog import unpriceable
+
+    china = [r for r in ceiling.missing_regions if unpriceable(r)]  # no refresh prices an aws-cn region (xregion-2)
+    real = [r for r in ceiling.missing_regions if not unknown_region(r) and r not in china]
+    unreal = [r for r in ceiling.missing_regions if r not in real and r not in china]
     where_missing = f" in {', '.join(ceiling.missing_regions)}" if ceiling.missing_regions else ""
     fix = (f"{', '.join(unreal)} is not an AWS region botocore knows (validate's unknown-region warning): fix "
            f"environments.{env}.target.region. " if unreal else "")
-    if real or not unreal:
+    fix += "".join(f"{why[0].upper()}{why[1:]}. " for r in china if (why := unpriceable(r)))
+    if real or not (unreal or china):
         fix += (f"Add the missing prices: `mlops-infra catalog refresh --regions {','.join(real) or '<region>'} "
                 "--out prices.json` with AWS credentials, then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"` (an "
                 "absolute path: the policy pack runs from its own folder; docs/prices.md). ")

@@ -9,7 +9,8 @@ budget warning, as the guardrail counts it. ``max_gpus`` keeps the capacity mean
 max nodes and this sum, ``policy/rules.gpu_usage``).
 Over the budget: ``over-budget``. An unknown price is ``budget-unchecked`` (the budget could not be
 checked; it names the missing price and the ``catalog refresh`` command that adds it, or, for a region botocore
-does not know, the target region to fix), never
+does not know, the target region to fix, or, for an aws-cn region, that its prices are not available from
+mlops-infra: :func:`mlops_infra.catalog.unpriceable`), never
 silence: a reviewer must tell "within budget" from "not checked". Warnings only; this never errors.
 """
 
@@ -32,6 +33,8 @@ def _unpriced_fix(env: str, region: str) -> str:
     if unknown_region(region):
         return (f"{region} is not an AWS region botocore knows (see the unknown-region warning): no price can be "
                 f"found for it. Fix environments.{env}.target.region, or remove max_hourly_cost_usd.")
+    if why := catalog.unpriceable(region):  # aws-cn: no refresh can price it (audit xregion-2)
+        return f"{why[0].upper()}{why[1:]}. Remove max_hourly_cost_usd, or keep it knowing it is not checked here."
     return (f"Add it with `mlops-infra catalog refresh --regions {region} --out prices.json` (AWS credentials; "
             "then `export MLOPS_INFRA_PRICES=\"$PWD/prices.json\"`, an absolute path, docs/prices.md), or "
             "remove max_hourly_cost_usd. A price is never borrowed from another region or from hosting.")

@@ -63,3 +63,27 @@ def test_the_cost_notes_of_a_china_region_say_prices_are_not_available_not_to_re
     assert result.notes[-1] == f"missing prices: {SAID}, which the price catalog (USD) does not hold, so " \
                                "`mlops-infra catalog refresh` cannot add them"
     assert not any("--regions cn-north-1" in note for note in result.notes)
+
+
+def test_validates_budget_warning_for_a_china_prod_says_prices_are_not_available() -> None:
+    from mlops_infra.spec import parse_system
+    from tests.support.shared_files import REFERENCE
+
+    text = REFERENCE.read_text(encoding="utf-8").replace("region: eu-west-1", "region: cn-north-1")
+    (budget,) = [d for d in parse_system(text, "ref.yaml").diagnostics
+                 if d.code == "budget-unchecked" and "environment prod" in d.summary]
+    assert budget.detail.startswith("Prices for aws-cn regions (cn-north-1) are not available from mlops-infra")
+    assert "catalog refresh" not in budget.detail.replace("`mlops-infra catalog refresh` cannot add them", "")
+
+
+def test_the_cost_caps_fix_for_a_china_prod_says_prices_are_not_available_not_to_refresh() -> None:
+    from tests.policy.test_cost_cap_unpriced import NO_CLUSTER, PROD_REGION, cap_result
+    from tests.support.guardrails import GUARDED, edit
+
+    china = (PROD_REGION[0], PROD_REGION[1].replace("us-west-2", "cn-north-1"))
+    result = cap_result(edit(GUARDED, NO_CLUSTER, china), "prod")
+    (finding,) = result.findings
+    assert "have no price in the price catalog in cn-north-1 (endpoints.api)" in finding.message
+    assert finding.fix.startswith("Prices for aws-cn regions (cn-north-1) are not available from mlops-infra")
+    assert "--regions cn-north-1" not in finding.fix
+    assert "environments.prod.guardrails.rules.max_hourly_cost_usd: advisory" in finding.fix
