@@ -99,8 +99,9 @@ REASON_CODES: dict[str, str] = {
                "name, which a hash of its content makes (a rollout kept it: the previous version set back in the "
                "spec): apply adopts it (Pulumi's import resource option), SageMaker refuses to create it again; "
                "only `plan --refresh` and `apply` read it, the mark is the change's importId",
-    "aliased": "in the prior state under another URN (an alias: another type or name), which Pulumi takes over as "
-               "this resource: no delete, no create; updated in place when its inputs differ",
+    "aliased": "in the prior state under another URN (an alias: another type or name, the resource's own or its SDK "
+               "class's type alias), which Pulumi takes over as this resource: no delete, no create; updated in place "
+               "when its inputs differ",
 }
 """Every ``Reason.code`` the planner emits, with its meaning (docs/plan-json.md lists them too)."""
 NOT_READY = "not-ready"
