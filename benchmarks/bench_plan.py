@@ -4,9 +4,10 @@
    environment and compiles it (not timed): the "applied" graph.
 2. Builds the prior state as if that graph had been applied, with the checkpoint builder of
    ``tests/support/applied_state.py`` (refs resolved to outputs, ids and ARNs, ``__defaults``,
-   explicit provider references ``<urn>::<id>``, secret outputs as ciphertext), then adds what
-   pulumi-aws v7 fills in on every AWS resource (``region`` listed in ``__defaults``) and reads
-   the checkpoint back with :func:`mlops_infra.state.pulumi_state.parse_state` (timed separately).
+   explicit provider references ``<urn>::<id>``, secret outputs as ciphertext, what pulumi-aws 7 fills in:
+   ``region`` in the inputs and outputs of every region-aware AWS resource, not listed in ``__defaults``,
+   and the provider inputs its SDK sends), and reads the checkpoint back with
+   :func:`mlops_infra.state.pulumi_state.parse_state` (timed separately).
    Every ``inputs`` and ``outputs`` object is written with its keys sorted at every level, as
    Pulumi writes them (:func:`engine_order`).
 3. The desired graph changes about 1% of the resources: every 100th endpoint gets a new model
@@ -49,17 +50,13 @@ def bump_versions(system, every: int):
 
 
 def applied_checkpoint(graph) -> dict:
-    """The checkpoint of ``graph`` as applied, with pulumi-aws v7's default-filled ``region``."""
+    """The checkpoint of ``graph`` as applied by pulumi-aws 7: :func:`tests.support.applied_state.applied_state`,
+    which writes each region-aware AWS resource's provider-filled ``region`` as the provider does (in its
+    inputs and outputs, not in ``__defaults``: pulumi-aws provider/region.go ``applyRegion`` runs before
+    ``Check``; audit provvers-1) and the explicit provider's inputs as its SDK class sends them."""
     from tests.support.applied_state import applied_state
 
-    checkpoint = applied_state(graph)
-    region = graph.metadata.get("region", "us-east-1")
-    for record in checkpoint["checkpoint"]["latest"]["resources"]:
-        if record.get("custom") and record["type"].startswith("aws:") and "inputs" in record:
-            record["inputs"]["region"] = region
-            record["inputs"]["__defaults"] = sorted({*record["inputs"].get("__defaults", []), "region"})
-            record.setdefault("outputs", {})["region"] = region
-    return checkpoint
+    return applied_state(graph)
 
 
 def engine_order(checkpoint: dict) -> dict:

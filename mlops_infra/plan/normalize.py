@@ -7,8 +7,14 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
 - Dropped from the prior side: ``__defaults`` and the keys it lists that the desired side does not
   set (values the provider filled in), engine keys (``__*``), autonames (a prior ``name`` equal to
   the resource name + ``-`` + 7-8 random characters, when desired sets no name), empty values
-  (``None``/``[]``/``{}``) the desired side does not set, paths the type's rule ignores, and the
-  provider inputs stack config sets at apply (the rule's ``stack_config``) that the desired side does not set.
+  (``None``/``[]``/``{}``) the desired side does not set, paths the type's rule ignores, the
+  provider inputs stack config sets at apply (the rule's ``stack_config``) that the desired side does not set,
+  and those the provider's SDK class sends unasked (the rule's ``sdk_filled``) at the value it sends.
+- Provider-filled inputs (``filled``, given by the planner: a region-aware AWS resource's ``region``, from its
+  provider, :data:`~mlops_infra.plan.rules.REGION`): a top-level prior value of such a key that the desired
+  side does not set and ``__defaults`` does not list is not compared when it equals the filled value (or the
+  filled value is None: not known here); otherwise it is a change to the filled value (the provider fills
+  it in the news before ``Check``, so ``pulumi up`` sends that value).
   Desired ``None`` means "not set". Integral floats compare as integers.
 - Unknowns: the engine's unknown sentinel (``UNKNOWN``) is kept as that string on either side; the
   diff shows it as "(known after apply)".
@@ -53,7 +59,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -330,6 +336,7 @@ def _kept_refs_text(data: bytes, lookup: Lookup) -> bytes:
 _SECRET_PLACEHOLDER: dict[str, str] = {"(secret)": "(encrypted)"}
 """What a secret that cannot be decrypted here normalises to (the diff shows it redacted)."""
 _EMPTY = (None, [], {})
+_NOTHING: Mapping[str, Any] = {}
 _KEPT_ENTRIES = 64
 """How many entries of objects and lists :meth:`_Walker._kept` compares in Python before it leaves
 the value to :func:`_already_normal` (orjson and a few regex scans, whatever the size)."""
@@ -341,17 +348,19 @@ _CONTAINERS = frozenset({dict, list})
 class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
-    __slots__ = ("autoname_prefix", "budget", "config_keys", "creating", "decode", "differs", "from_refs", "ignore",
-                 "integral", "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sensitive", "stringify",
-                 "unordered", "unverifiable")
+    __slots__ = ("autoname_prefix", "budget", "config_keys", "creating", "decode", "differs", "filled", "from_refs",
+                 "ignore", "integral", "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sdk_filled",
+                 "sensitive", "stringify", "unordered", "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
-                 secrets_provider: str | None) -> None:
+                 secrets_provider: str | None, filled: Mapping[str, Any] | None = None) -> None:
         self.autoname_prefix = name + "-"
         self.ignore = _trie(rule.ignore) if rule.ignore else None  # _trie(()) is None; most have no paths
         self.keep_prior = _trie(tuple(ignore_changes)) if ignore_changes else None
         self.stringify = rule.stringify
         self.config_keys = rule.stack_config
+        self.sdk_filled = rule.sdk_filled
+        self.filled = filled or _NOTHING
         self.lookup = lookup
         self.decode = secrets_provider == "b64"
         self.sensitive: list[Path] = []
@@ -498,7 +507,15 @@ class _Walker:
                     continue
                 if (ign is not None and ign_get(key, ign_any) is True) or self._provider_filled(key, pv, defaults):
                     continue
-                if not path and key in self.config_keys:  # set by stack config at apply, not by the graph
+                if not path and (key in self.config_keys or self._sdk_sent(key, pv)):  # stack config, the SDK
+                    continue
+                if not path and key in self.filled:  # the provider fills it before Check (rules.REGION)
+                    fill = self.filled[key]
+                    if fill is None or _same(pv, fill):
+                        continue
+                    prior_out[key] = self.prior_only(pv, (key,))
+                    desired_out[key] = fill
+                    self.differs = True
                     continue
                 value = self.prior_only(pv, (*path, key))
                 prior_out[key] = value
@@ -583,6 +600,11 @@ class _Walker:
         if _UNKNOWN_JSON not in text:
             self.plain_keys.add(key)
         return True
+
+    def _sdk_sent(self, key: str, value: Any) -> bool:
+        """Whether a top-level prior-only ``key`` is one the provider's SDK class sends unasked, at the value it
+        sends (any value when read from the environment): ``ReplaceRule.sdk_filled``."""
+        return any(name == key and (sent is None or sent == value) for name, sent in self.sdk_filled)
 
     def _provider_filled(self, key: str, value: Any, defaults: Any) -> bool:
         """A prior-only key the desired side does not set: a default, an autoname or empty."""
@@ -715,14 +737,15 @@ class _Walker:
 
 def normalize_inputs(prior_inputs: dict[str, Any] | None, desired_inputs: dict[str, Any], *, name: str,
                      rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...] = (),
-                     secrets_provider: str | None = None) -> Normalized:
+                     secrets_provider: str | None = None, filled: Mapping[str, Any] | None = None) -> Normalized:
     """Comparable forms of one resource's prior and desired inputs (see the module contract).
 
     ``prior_inputs`` None means the resource does not exist yet (only ``desired`` is meaningful).
     ``name`` is the resource's logical name (for autonames); ``secrets_provider`` the state's
-    (``b64`` secrets are compared by plaintext).
+    (``b64`` secrets are compared by plaintext); ``filled`` the top-level inputs the provider fills when
+    the desired side does not set them (see the module contract).
     """
-    walker = _Walker(name, rule, lookup, ignore_changes, secrets_provider)
+    walker = _Walker(name, rule, lookup, ignore_changes, secrets_provider, filled)
     ign, keep = walker.ignore, walker.keep_prior
     if prior_inputs is None:
         walker.creating = True
@@ -758,7 +781,7 @@ def _compared_as_json(text: bytes, desired: dict[str, Any] | None) -> bool:
 
 
 def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: ReplaceRule,
-              lookup: Lookup) -> bool:
+              lookup: Lookup, filled: Mapping[str, Any] | None = None) -> bool:
     """Whether :func:`normalize_inputs` of the stored inputs and ``desired`` would find them equal
     (``differs`` False) and count no unverifiable secret, proved from text without walking: True
     only then; False means "walk" (the resource may still be unchanged). ``stored`` is the stored
@@ -778,7 +801,15 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
     the stored text (compared as text, or both parsed), which the walk finds equal whatever paths
     the rule ignores or ``ignore_changes`` keeps. Declined for rules that stringify (their desired
     values are compared as text) and for desired inputs that set ``__defaults`` (the stored object
-    would hold that key twice, and the walk reads the last one)."""
+    would hold that key twice, and the walk reads the last one).
+
+    ``filled`` (as for :func:`normalize_inputs`): each provider-filled key the desired inputs do not set and
+    ``__defaults`` does not list, whose ``"<key>":`` the stored text holds, is proved as if the desired inputs
+    set it to its filled value (:func:`_with_filled`): the stored member is then that value, which the walk
+    does not compare. So a region-aware AWS resource whose stored ``region`` is its provider's (as
+    pulumi-aws 7 writes every one) is proved from text as the others are. One whose filled value is not known
+    (None: the walk drops it whatever it is) is taken out as the names ``__defaults`` lists are
+    (:func:`_marked_unchanged`, stored inputs with a ``__defaults`` head only)."""
     if rule.stringify or not desired or "__defaults" in desired:
         return False
     try:
@@ -794,9 +825,17 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
             defaults = orjson.loads(head.group(1))
         except orjson.JSONDecodeError:
             return False
+        if filled:
+            desired = _with_filled(stored, desired, filled, defaults)
+            if type(defaults) is list and (unknown := [key for key, value in filled.items() if value is None
+                                                       and key not in desired and key not in defaults
+                                                       and b'"' + key.encode() + b'":' in stored]):
+                defaults = [*defaults, *unknown]  # dropped by the walk whatever their value, as listed names are
         if defaults and _marked_unchanged(stored, start, desired, defaults, lookup):
             return True
     elif stored[:1] == b"{":
+        if filled:
+            desired = _with_filled(stored, desired, filled, defaults)
         start = 1
     else:
         return False
@@ -819,6 +858,17 @@ def unchanged(stored: bytes | dict[str, Any], desired: dict[str, Any], *, rule: 
         return False
     return all(key not in desired and key != "__defaults" and _dropped(key, value, defaults)
                for key, value in extra.items())
+
+
+def _with_filled(stored: bytes, desired: dict[str, Any], filled: Mapping[str, Any], defaults: Any) -> dict[str, Any]:
+    """``desired`` with each key of ``filled`` that it does not set, that ``defaults`` (the stored
+    ``__defaults``) does not list, whose filled value is known (not None) and whose ``"<key>":`` occurs in
+    ``stored``, set to its filled value (see :func:`unchanged`). The occurrence may be a nested member's:
+    the proof then fails and the walk decides."""
+    extra = {key: value for key, value in filled.items()
+             if value is not None and key not in desired and (type(defaults) is not list or key not in defaults)
+             and b'"' + key.encode() + b'":' in stored}
+    return {**desired, **extra} if extra else desired
 
 
 def _desired_text(desired: dict[str, Any], lookup: Lookup) -> tuple[bytes, bool]:
@@ -854,7 +904,8 @@ def _marked_unchanged(stored: bytes, start: int, desired: dict[str, Any], defaul
     """:func:`unchanged` for stored inputs that hold, between the desired members, the values of names
     listed in their ``__defaults`` (``defaults``, read from the head that ends at ``start``) that the
     desired inputs do not set: the engine's layout, its keys sorted (see :func:`_sorted_unchanged`),
-    a provider-filled ``region`` among them. Without parsing the stored object: the desired inputs
+    the bridge's defaults among them (a bucket's ``forceDestroy``; not pulumi-aws 7's ``region``, which is
+    not listed: :func:`_with_filled`). Without parsing the stored object: the desired inputs
     with each such name set to a mark (:data:`_MARK`), written as :func:`_desired_text` writes them,
     are the stored text after its head with each mark standing for a stored value: each of those
     values parses as one JSON value on its own (``orjson.loads`` raises on invalid JSON, orjson's

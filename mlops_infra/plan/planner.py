@@ -125,11 +125,13 @@ from mlops_infra.plan.model import (
 )
 from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, get_dotted, normalize_inputs
 from mlops_infra.plan.rules import (
+    REGION,
     ReplaceRule,
     matcher,
     option_matcher,
     parse_path,
     provider_deletes_first,
+    region_aware,
     replace_matcher,
     rule_for,
 )
@@ -310,6 +312,7 @@ class _Planner:
         self.refs: dict[tuple[str, str], RefValue] = {}
         self.made: dict[tuple[str, type, Any], AttributeChange] = {}  # creation_changes' shared scalar changes
         self.env_config_maps: set[str] | None = None  # env_values.env_config_maps(graph), made on first use
+        self.filled: dict[str, Mapping[str, Any]] = {}  # provider URN (or "stored <URN>") -> what it fills (_filled)
 
     def _registered_providers(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
         """Each explicit provider as ``pulumi up`` registers it: the stack config's ``settings`` over the inputs of
@@ -485,10 +488,11 @@ class _Planner:
         return found
 
     # -- one resource -------------------------------------------------------------------------------
-    def _normalize(self, state: StateResource | None, res: DesiredResource, rule: ReplaceRule) -> Normalized:
+    def _normalize(self, state: StateResource | None, res: DesiredResource, rule: ReplaceRule,
+                   filled: Mapping[str, Any] | None = None) -> Normalized:
         norm = normalize_inputs(None if state is None else state.inputs, res.inputs, name=res.name, rule=rule,
                                 lookup=self.lookup, ignore_changes=res.options.ignore_changes,
-                                secrets_provider=self.state.secrets_provider)
+                                secrets_provider=self.state.secrets_provider, filled=filled)
         self.unverifiable += norm.unverifiable
         return norm
 
@@ -508,8 +512,10 @@ class _Planner:
             return self._record(res, Action.CREATE, reason, attrs)
         norm: Normalized | None = None
         undone = self._not_taken(state, res, rule) if rule.read_back else ()
+        filled = self._filled(res, state)
         # the stored inputs as read (compact JSON bytes from a file), not decoded again
-        if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup):
+        if not undone and normalize.unchanged(state.stored_inputs, res.inputs, rule=rule, lookup=self.lookup,
+                                              filled=filled):
             attrs: tuple[AttributeChange, ...] = ()  # what the walk and diff_inputs would answer, proved from text
             provider = res.provider
             if not state.init_errors and not state.pending_replacement and not state.taint and not state.external and (
@@ -519,7 +525,7 @@ class _Planner:
                 self.actions[res.urn] = Action.NOOP  # what _decide and _record give it: no provider reason
                 return ResourceChange.built(res.urn, res.type, res.name, Action.NOOP, _NO_CHANGE, attrs, res.address,
                                             res.role, res.custom, False, None)
-        elif (norm := self._normalize(state, res, rule)).differs:
+        elif (norm := self._normalize(state, res, rule, filled)).differs:
             options = option_matcher(res.options.replace_on_changes)
             attrs = diff_inputs(norm, replace=replace_matcher(rule), keep=matcher(rule.keep),
                                 sensitive=matcher(rule.sensitive), extra_replace=options or None,
@@ -565,6 +571,28 @@ class _Planner:
             reason = Reason(reason.code, f"{reason.message}; it shortens a protected store's retention, so the "
                                          "update is blocked")
         return self._record(res, action, reason, attrs, blocked=blocked, delete_first=delete_first)
+
+    def _filled(self, res: DesiredResource, state: StateResource) -> Mapping[str, Any] | None:
+        """What the resource's provider fills in its inputs when the graph leaves it unset (``filled`` of
+        :func:`~mlops_infra.plan.normalize.normalize_inputs`): a region-aware AWS resource's ``region``
+        (:data:`~mlops_infra.plan.rules.REGION`: pulumi-aws provider/region.go ``applyRegion`` takes the
+        provider's ``region``), the region of the provider ``pulumi up`` registers it with: the explicit
+        provider's desired ``region``, or, when the graph names none, the stored default provider's; None
+        as the value (not compared) when that is not a known string here. One answer per provider."""
+        if not res.custom or not region_aware(res.type) or REGION in res.inputs:
+            return None
+        key = res.provider if res.provider is not None else f"stored {state.provider}"  # not an explicit one's
+        found = self.filled.get(key)
+        if found is None:
+            region = None
+            if res.provider is not None:
+                provider = self.desired.get(res.provider)
+                region = provider.inputs.get(REGION) if provider is not None else None
+            elif state.provider is not None and (stored := self.prior.get(state.provider)) is not None and (
+                    is_default_provider(state.provider, stored.type)):
+                region = stored.inputs.get(REGION)
+            found = self.filled[key] = {REGION: region if isinstance(region, str) else None}
+        return found
 
     def _retention(self, res: DesiredResource, state: StateResource, action: Action) -> str | None:
         """A retention that shortens on a store holding data (:mod:`mlops_infra.plan.retention`): warned; the
@@ -708,6 +736,14 @@ class _Planner:
         forcing = [a for a in attrs if a.forces_replacement]
         own_forcing = [a for a in forcing if derived[a.path] is None]
         if own_forcing:
+            moved = next((a for a in own_forcing if a.path == REGION and REGION not in res.inputs
+                          and region_aware(res.type)), None)
+            if moved is not None:  # the provider fills region (rules.REGION): not the type's own rule
+                others = [a for a in own_forcing if a is not moved]
+                return Action.REPLACE, Reason("forces-replacement", (
+                    f"its region changes from {moved.before} to {moved.after}, its provider's region: a resource "
+                    "is created in its new region (pulumi-aws replaces it when its region changes)"
+                    + (f"; {_paths(others)} cannot be updated in place either: {rule.why}" if others else "")))
             first = own_forcing[0]
             if replace_matcher(rule).touches(parse_path(first.path)) and not matcher(rule.keep).covers(parse_path(first.path)):
                 return Action.REPLACE, Reason("forces-replacement",

@@ -60,6 +60,15 @@ class ReplaceRule:
     package: :mod:`mlops_infra.program.providers`, whose ``OVERRIDE_KEYS`` are these). A prior value of
     one the desired side does not set came from that config, not from the graph: it is not compared,
     or every plan would show a change (removing it) that ``pulumi up`` never makes (audit secrets-7).
+    ``sdk_filled``: a provider's top-level inputs that the typed SDK class the program registers it with sends
+    when the program leaves them unset, with the value it sends (JSON-encoded, as the engine stores it), or None
+    for one it reads from an environment variable of the machine running ``pulumi up``. A prior value of one
+    the desired side does not set is not compared when it is that value (any value, for None): the engine
+    stores what the SDK sent (the provider's checked inputs: pulumi/pulumi
+    ``pkg/resource/deploy/providers/registry.go`` ``Check``; pulumi-terraform-bridge
+    ``pkg/tfbridge/provider.go`` ``CheckConfig`` returns the news it was given), and the next ``pulumi up``
+    sends it again, so ``pulumi preview`` shows nothing (audit provvers-2). Checked against the installed
+    SDKs by tests/plan/test_provider_versions.py.
     """
 
     replace: tuple[str, ...] = ()
@@ -75,15 +84,28 @@ class ReplaceRule:
     loses: str = ""
     replace_changed_only: bool = False
     stack_config: tuple[str, ...] = ()
+    sdk_filled: tuple[tuple[str, str | None], ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
+REGION = "region"
+"""The top-level input of a region-aware AWS resource (pulumi-aws >= 7, terraform-provider-aws >= 6): the region
+it is managed in. terraform-provider-aws, website/docs/guides/enhanced-region-support.html.markdown, "How
+`region` works": it "defaults to the Region specified in the provider configuration" and "Changing the value
+of `region` will force resource replacement" (so it is a replace path of every AWS rule). pulumi-aws sets it
+in the inputs of every such resource whose program leaves it unset, from the provider's ``region``, before
+``Check`` (provider/region.go ``applyRegion``, a ``PreCheckCallback``, pulumi/pulumi-aws#5521; the bridge runs
+it on the news before it computes inputs and defaults: pulumi-terraform-bridge pkg/tfbridge/provider.go
+``Check``), so it is stored as an input the program set, not listed in ``__defaults`` (which names only the
+bridge's own defaults: pkg/tfbridge/schema.go, "Pulumi Inputs -> TF Config Conversion"). Which types are
+region-aware: :func:`region_aware`."""
 _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 
 def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
          read_back: tuple[str, ...] = (), named_by: str = "name", loses: str = "") -> ReplaceRule:
-    return ReplaceRule(replace=("*",) if everything else replace_paths, keep=_TAGS if everything else (),
+    """An AWS type's rule. ``region`` always forces a replace (:data:`REGION`)."""
+    return ReplaceRule(replace=("*",) if everything else (*replace_paths, REGION), keep=_TAGS if everything else (),
                        sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by,
                        loses=loses)
 
@@ -267,6 +289,10 @@ PROVIDERS: dict[str, ReplaceRule] = {
                        ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
                        stack_config=("endpoints", "skipCredentialsValidation", "skipRequestingAccountId",
                                      "skipMetadataApiCheck", "s3UsePathStyle", "insecure"),
+                       # pulumi_aws/provider.py (7.51.1) Provider._internal_init: "if skip_credentials_validation
+                       # is None: skip_credentials_validation = False", "if skip_region_validation is None:
+                       # skip_region_validation = True", each sent through pulumi.runtime.to_json
+                       sdk_filled=(("skipCredentialsValidation", "false"), ("skipRegionValidation", "true")),
                        why="changing the provider's region moves every resource it manages: all are replaced"),
     # pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig: with clusterIdentifier set and
     # unchanged nothing replaces (Replaces cleared); a changed one replaces; adding it is an update. The
@@ -275,6 +301,13 @@ PROVIDERS: dict[str, ReplaceRule] = {
     "kubernetes": ReplaceRule(replace=("clusterIdentifier",), sensitive=("kubeconfig",),
                               ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
                               replace_changed_only=True, stack_config=("kubeconfig", "context"),
+                              # pulumi_kubernetes/provider.py (4.34.2) Provider._internal_init: each read from
+                              # its PULUMI_K8S_* variable (_utilities.get_env_bool) when the program passes none
+                              sdk_filled=tuple((key, None) for key in (
+                                  "deleteUnreachable", "enableConfigMapMutable", "enablePatchForce",
+                                  "enableSecretMutable", "enableServerSideApply", "skipUpdateUnreachable",
+                                  "suppressDeprecationWarnings", "suppressHelmHookWarnings",
+                                  "upsertExistingObjects")),
                               why="the provider's clusterIdentifier changes: it now manages another cluster, so "
                                   "every object it manages is created there and deleted from the old one"),
 }
@@ -285,6 +318,136 @@ PROVIDER_DEFAULT = ReplaceRule(ignore=("version", "pluginDownloadURL", "__intern
 COMPONENT = ReplaceRule(why="a component holds ML facts only; it is never replaced")
 UNKNOWN_TYPE = ReplaceRule(ignore=("tagsAll",), known=False,
                            why="no replacement rules are registered for this type")
+UNKNOWN_AWS = replace(UNKNOWN_TYPE, replace=(REGION,))
+"""The fallback of an unregistered ``aws:*`` type: its ``region`` forces a replace too (:data:`REGION`)."""
+
+_REGIONLESS: dict[str, str] = {
+    "account": "alternativeContact:AlternativeContact primaryContact:PrimaryContact region:Region",
+    "arcregionswitch": "plan:Plan",
+    "backup": "globalSettings:GlobalSettings",
+    "bcmdata": "export:Export",
+    "bedrock": "useCaseForModelAccess:UseCaseForModelAccess",
+    "billing": "view:View",
+    "budgets": "budget:Budget budgetAction:BudgetAction",
+    "cfg": "aggregateAuthorization:AggregateAuthorization",
+    "chime": "sdkvoiceGlobalSettings:SdkvoiceGlobalSettings",
+    "cloudformation": "stackSetInstance:StackSetInstance",
+    "cloudfront": "anycastIpList:AnycastIpList cachePolicy:CachePolicy "
+                  "connectionFunction:ConnectionFunction connectionGroup:ConnectionGroup "
+                  "continuousDeploymentPolicy:ContinuousDeploymentPolicy distribution:Distribution "
+                  "distributionTenant:DistributionTenant "
+                  "fieldLevelEncryptionConfig:FieldLevelEncryptionConfig "
+                  "fieldLevelEncryptionProfile:FieldLevelEncryptionProfile function:Function "
+                  "keyGroup:KeyGroup keyValueStore:KeyValueStore keyvaluestoreKey:KeyvaluestoreKey "
+                  "keyvaluestoreKeysExclusive:KeyvaluestoreKeysExclusive "
+                  "monitoringSubscription:MonitoringSubscription "
+                  "multitenantDistribution:MultitenantDistribution originAccessControl:OriginAccessControl "
+                  "originAccessIdentity:OriginAccessIdentity originRequestPolicy:OriginRequestPolicy "
+                  "publicKey:PublicKey realtimeLogConfig:RealtimeLogConfig "
+                  "responseHeadersPolicy:ResponseHeadersPolicy trustStore:TrustStore vpcOrigin:VpcOrigin",
+    "cloudtrail": "organizationDelegatedAdminAccount:OrganizationDelegatedAdminAccount",
+    "costexplorer": "anomalyMonitor:AnomalyMonitor anomalySubscription:AnomalySubscription "
+                    "costAllocationTag:CostAllocationTag costCategory:CostCategory",
+    "costoptimizationhub": "enrollmentStatus:EnrollmentStatus preferences:Preferences",
+    "cur": "reportDefinition:ReportDefinition",
+    "directconnect": "gateway:Gateway hostedConnection:HostedConnection",
+    "ec2": "vpcIpamOrganizationAdminAccount:VpcIpamOrganizationAdminAccount",
+    "fms": "adminAccount:AdminAccount",
+    "globalaccelerator": "accelerator:Accelerator crossAccountAttachment:CrossAccountAttachment "
+                         "customRoutingAccelerator:CustomRoutingAccelerator "
+                         "customRoutingEndpointGroup:CustomRoutingEndpointGroup "
+                         "customRoutingListener:CustomRoutingListener endpointGroup:EndpointGroup "
+                         "listener:Listener",
+    "iam": "accessKey:AccessKey accountAlias:AccountAlias accountPasswordPolicy:AccountPasswordPolicy "
+           "group:Group groupMembership:GroupMembership groupPoliciesExclusive:GroupPoliciesExclusive "
+           "groupPolicy:GroupPolicy groupPolicyAttachment:GroupPolicyAttachment "
+           "groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive "
+           "instanceProfile:InstanceProfile openIdConnectProvider:OpenIdConnectProvider "
+           "organizationsFeatures:OrganizationsFeatures "
+           "outboundWebIdentityFederation:OutboundWebIdentityFederation policy:Policy "
+           "policyAttachment:PolicyAttachment role:Role rolePoliciesExclusive:RolePoliciesExclusive "
+           "rolePolicy:RolePolicy rolePolicyAttachment:RolePolicyAttachment "
+           "rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive samlProvider:SamlProvider "
+           "securityTokenServicePreferences:SecurityTokenServicePreferences "
+           "serverCertificate:ServerCertificate serviceLinkedRole:ServiceLinkedRole "
+           "serviceSpecificCredential:ServiceSpecificCredential signingCertificate:SigningCertificate "
+           "sshKey:SshKey user:User userGroupMembership:UserGroupMembership "
+           "userLoginProfile:UserLoginProfile userPoliciesExclusive:UserPoliciesExclusive "
+           "userPolicy:UserPolicy userPolicyAttachment:UserPolicyAttachment "
+           "userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive "
+           "virtualMfaDevice:VirtualMfaDevice",
+    "invoicing": "invoiceUnit:InvoiceUnit",
+    "networkmanager": "attachmentAccepter:AttachmentAccepter "
+                      "attachmentRoutingPolicyLabel:AttachmentRoutingPolicyLabel "
+                      "connectAttachment:ConnectAttachment connectPeer:ConnectPeer connection:Connection "
+                      "coreNetwork:CoreNetwork coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment "
+                      "customerGatewayAssociation:CustomerGatewayAssociation device:Device "
+                      "dxGatewayAttachment:DxGatewayAttachment globalNetwork:GlobalNetwork link:Link "
+                      "linkAssociation:LinkAssociation prefixListAssociation:PrefixListAssociation "
+                      "site:Site siteToSiteVpnAttachment:SiteToSiteVpnAttachment "
+                      "transitGatewayConnectPeerAssociation:TransitGatewayConnectPeerAssociation "
+                      "transitGatewayPeering:TransitGatewayPeering "
+                      "transitGatewayRegistration:TransitGatewayRegistration "
+                      "transitGatewayRouteTableAttachment:TransitGatewayRouteTableAttachment "
+                      "vpcAttachment:VpcAttachment",
+    "notifications": "channelAssociation:ChannelAssociation contactsEmailContact:ContactsEmailContact "
+                     "eventRule:EventRule "
+                     "managedNotificationAccountContactAssociation:ManagedNotificationAccountContactAssociation "
+                     "managedNotificationAdditionalChannelAssociation:ManagedNotificationAdditionalChannelAssociation "
+                     "notificationConfiguration:NotificationConfiguration notificationHub:NotificationHub "
+                     "organizationalUnitAssociation:OrganizationalUnitAssociation "
+                     "organizationsAccess:OrganizationsAccess",
+    "organizations": "account:Account awsServiceAccess:AwsServiceAccess "
+                     "delegatedAdministrator:DelegatedAdministrator organization:Organization "
+                     "organizationalUnit:OrganizationalUnit policy:Policy "
+                     "policyAttachment:PolicyAttachment resourcePolicy:ResourcePolicy tag:Tag",
+    "pricingplanmanager": "subscription:Subscription",
+    "ram": "sharingWithOrganization:SharingWithOrganization",
+    "rolesanywhere": "profile:Profile trustAnchor:TrustAnchor",
+    "route53": "cidrCollection:CidrCollection cidrLocation:CidrLocation delegationSet:DelegationSet "
+               "healthCheck:HealthCheck hostedZoneDnsSec:HostedZoneDnsSec keySigningKey:KeySigningKey "
+               "queryLog:QueryLog record:Record recordsExclusive:RecordsExclusive "
+               "trafficPolicy:TrafficPolicy trafficPolicyInstance:TrafficPolicyInstance "
+               "vpcAssociationAuthorization:VpcAssociationAuthorization zone:Zone "
+               "zoneAssociation:ZoneAssociation",
+    "route53domains": "delegationSignerRecord:DelegationSignerRecord domain:Domain "
+                      "registeredDomain:RegisteredDomain",
+    "route53recoverycontrol": "cluster:Cluster controlPanel:ControlPanel routingControl:RoutingControl "
+                              "safetyRule:SafetyRule",
+    "route53recoveryreadiness": "cell:Cell readinessCheck:ReadinessCheck recoveryGroup:RecoveryGroup "
+                                "resourceSet:ResourceSet",
+    "s3": "accountPublicAccessBlock:AccountPublicAccessBlock",
+    "servicecatalog": "organizationsAccess:OrganizationsAccess",
+    "servicequotas": "template:Template",
+    "shield": "applicationLayerAutomaticResponse:ApplicationLayerAutomaticResponse "
+              "drtAccessLogBucketAssociation:DrtAccessLogBucketAssociation "
+              "drtAccessRoleArnAssociation:DrtAccessRoleArnAssociation "
+              "proactiveEngagement:ProactiveEngagement protection:Protection "
+              "protectionGroup:ProtectionGroup "
+              "protectionHealthCheckAssociation:ProtectionHealthCheckAssociation subscription:Subscription",
+    "ssmincidents": "replicationSet:ReplicationSet",
+    "uxc": "accountCustomizations:AccountCustomizations",
+    "waf": "byteMatchSet:ByteMatchSet geoMatchSet:GeoMatchSet ipSet:IpSet rateBasedRule:RateBasedRule "
+           "regexMatchSet:RegexMatchSet regexPatternSet:RegexPatternSet rule:Rule ruleGroup:RuleGroup "
+           "sizeConstraintSet:SizeConstraintSet sqlInjectionMatchSet:SqlInjectionMatchSet webAcl:WebAcl "
+           "xssMatchSet:XssMatchSet",
+}
+"""Module of the SDK -> its classes (``<name>:<Class>``, space-separated) listed in :data:`REGIONLESS_AWS`."""
+REGIONLESS_AWS: frozenset[str] = frozenset(f"aws:{module}/{entry}" for module, entries in _REGIONLESS.items()
+                                           for entry in entries.split())
+"""The ``aws:*`` resource types of the installed pulumi_aws SDK (7.51.1) that are not region-aware: their class has
+no ``region`` input (global services: IAM, CloudFront, Route 53, Organizations, ...: terraform-provider-aws
+enhanced-region-support guide, "Non-region-aware resources") or has a deprecated one of its own meaning
+(``aws:cloudformation/stackSetInstance:StackSetInstance``), which pulumi-aws does not fill (provider/resources.go
+applies ``applyRegionPreCheckCallback`` only when ``metadata.HasUsableRegion``). Generated from the SDK and
+checked against it by tests/plan/test_provider_versions.py."""
+
+
+def region_aware(type_token: str) -> bool:
+    """Whether pulumi-aws fills a resource of this type's ``region`` from its provider (:data:`REGION`): an
+    ``aws:*`` type not in :data:`REGIONLESS_AWS` (a type the SDK does not know, e.g. a later one, counts as
+    region-aware: most are)."""
+    return type_token.startswith("aws:") and type_token not in REGIONLESS_AWS
 
 
 def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
@@ -304,7 +467,7 @@ def rule_for(type_token: str, custom: bool = True) -> ReplaceRule:
                        sensitive=kind.sensitive, ignore=K8S_BASE.ignore + kind.ignore, why=kind.why, loses=kind.loses,
                        provider_replace=None if kind.provider_replace is None
                        else K8S_BASE.replace + kind.provider_replace)
-    return UNKNOWN_TYPE
+    return UNKNOWN_AWS if type_token.startswith("aws:") else UNKNOWN_TYPE
 
 
 # --- The order of a replace ---------------------------------------------------------------------

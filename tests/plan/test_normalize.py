@@ -835,8 +835,9 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
     @given(st.dictionaries(st.sampled_from(["a", "b", "policy", "tagsAll", "region"]), trees, min_size=1,
                            max_size=4),
            st.integers(0, len(rules) - 1), st.integers(0, len(tails) - 1), st.booleans(), st.integers(0, 5),
-           st.booleans(), st.booleans(), st.booleans())
-    def check(desired, which, tail, listed, how, reorder, keep, engine_layout) -> None:
+           st.booleans(), st.booleans(), st.booleans(),
+           st.sampled_from([None, {"region": "eu-west-1"}, {"region": "us-east-1"}, {"region": None}]))
+    def check(desired, which, tail, listed, how, reorder, keep, engine_layout, filled) -> None:
         prior = {k: stored(v, reorder) for k, v in desired.items()}
         if how == 1:
             prior[sorted(prior)[0]] = "zz"
@@ -854,18 +855,20 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
         del marked[:]
         module._marked_unchanged = counted
         try:
-            proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup)
+            proved = module.unchanged(text, desired, rule=rules[which], lookup=lookup, filled=filled)
         finally:
             module._marked_unchanged = real_marked
         if not proved:
             return
+        if filled and filled["region"] and "region" not in desired and "region" in extra and not listed:
+            filled_answers.append(filled["region"] == extra["region"])
         if True in marked:
             marked_answers.append((tail, engine_layout))
         answered.append((which, tail, how))
         if engine_layout and list(orjson.loads(text)) != [*head, *prior, *extra]:  # the order the walk meets differs
             sorted_answers.append(how)
         kwargs = {"rule": rules[which], "lookup": lookup, "ignore_changes": ignore_changes,
-                  "secrets_provider": "b64"}
+                  "secrets_provider": "b64", "filled": filled}
         fast = norm(orjson.loads(text), desired, **kwargs)
         with _walk_only(module):
             slow = norm(orjson.loads(text), desired, **kwargs)
@@ -873,17 +876,31 @@ def test_a_resource_proved_unchanged_from_text_is_one_the_walk_finds_equal() -> 
             assert not n.differs and n.unverifiable == 0, (text, desired, rules[which])
 
     marked_answers = []
+    filled_answers = []  # proved with a stored region the provider fills (pulumi-aws 7's layout): True when equal
     check()
     assert len(answered) >= 60 and {0, 1, 2} <= {which for which, _, _ in answered}, len(answered)
     assert {how for _, _, how in answered} >= {0, 2, 3}  # equal, floats alike, keys as stored
     assert len(sorted_answers) >= 10, len(sorted_answers)  # proved with the keys in the engine's order, not the desired one
     assert marked_answers, len(marked_answers)  # proved with the provider-filled members taken out as text too
+    assert filled_answers and all(filled_answers), filled_answers  # proved with a filled region, only when equal
     changed = {"policy": json_of({"Resource": [ref("kept", "arn")]}), "tags": {"a": 1.0}}
+    # pulumi-aws 7 stores the region it fills as an input the program set, not in __defaults (rules.REGION)
+    v7 = orjson.dumps({"__defaults": [], "policy": '{"Resource":["arn:aws:iam::1:role/kept"]}',
+                       "region": "eu-west-1", "tags": {"a": 1.0}})
+    assert module.unchanged(v7, changed, rule=RULE, lookup=lookup, filled={"region": "eu-west-1"})
+    assert not module.unchanged(v7, changed, rule=RULE, lookup=lookup, filled={"region": "us-east-1"})
+    assert not module.unchanged(v7, changed, rule=RULE, lookup=lookup)  # not filled: a key the walk keeps
+    assert not module.unchanged(v7.replace(b"1.0", b"1"), changed, rule=RULE, lookup=lookup,
+                                filled={"region": "eu-west-1"})
+    # an older layout, a region listed in __defaults (a bridge default), is still proved without parsing
     same = orjson.dumps({"__defaults": ["region"], "policy": '{"Resource":["arn:aws:iam::1:role/kept"]}',
                          "tags": {"a": 1.0}, "region": "eu-west-1"})
-    assert module.unchanged(same, changed, rule=RULE, lookup=lookup)
-    assert not module.unchanged(same.replace(b"1.0", b"1"), changed, rule=RULE, lookup=lookup)
-    assert not module.unchanged(same.replace(b'"region"]', b'"other"]'), changed, rule=RULE, lookup=lookup)
+    for filled in (None, {"region": "eu-west-1"}):
+        assert module.unchanged(same, changed, rule=RULE, lookup=lookup, filled=filled)
+        assert not module.unchanged(same.replace(b"1.0", b"1"), changed, rule=RULE, lookup=lookup, filled=filled)
+        # not listed: a key the walk keeps, unless it is the provider's filled region
+        assert module.unchanged(same.replace(b'"region"]', b'"other"]'), changed, rule=RULE, lookup=lookup,
+                                filled=filled) is (filled is not None)
     engine = orjson.dumps({"__defaults": ["forceDestroy"], "bucket": "b", "forceDestroy": False,
                            "tags": {"a": "1", "b": "2"}})  # sorted, a provider-filled key in the middle
     assert module.unchanged(engine, {"tags": {"b": "2", "a": "1"}, "bucket": "b"}, rule=RULE, lookup=lookup)
@@ -1000,12 +1017,16 @@ def test_a_resource_proved_unchanged_with_provider_filled_members_taken_out_is_o
     assert 0 in {how for how, _ in by_mark} and max(count for _, count in by_mark) >= 2, by_mark
     assert all(proved for _, _, marked_answer, proved in answered if marked_answer)  # unchanged takes it
     assert True in marked
-    nested = orjson.dumps({"__defaults": ["region"], "a": {"region": "eu-west-1", "y": 1}, "b": 2})
+    nested = orjson.dumps({"__defaults": ["forceDestroy"], "a": {"forceDestroy": False, "y": 1}, "b": 2})
     assert not module.unchanged(nested, {"a": {"y": 1}, "b": 2}, rule=RULE, lookup=lookup)  # not a top-level member
-    between = orjson.dumps({"__defaults": ["region"], "a": {"y": 1}, "region": "eu-west-1",
+    nested_region = orjson.dumps({"__defaults": [], "a": {"region": "eu-west-1", "y": 1}, "b": 2})
+    assert not module.unchanged(nested_region, {"a": {"y": 1}, "b": 2}, rule=RULE, lookup=lookup,
+                                filled={"region": "eu-west-1"})  # a filled key is a top-level one too
+    assert norm(orjson.loads(nested_region), {"a": {"y": 1}, "b": 2}, filled={"region": "eu-west-1"}).differs
+    between = orjson.dumps({"__defaults": ["forceDestroy"], "a": {"y": 1}, "forceDestroy": False,
                             "z": "arn:aws:iam::1:role/kept"})
-    assert real_marked(between, len(b'{"__defaults":["region"],'), {"z": ref("kept", "arn"), "a": {"y": 1}},
-                       ["region"], lookup)
+    assert real_marked(between, len(b'{"__defaults":["forceDestroy"],'), {"z": ref("kept", "arn"), "a": {"y": 1}},
+                       ["forceDestroy"], lookup)
     stored_twice = b'{"__defaults":["region"],"__defaults":[],"k":1,"region":"eu"}'  # the walk reads the last one
     assert norm(orjson.loads(stored_twice), {"__defaults": [], "k": 1}).differs
     assert not module.unchanged(stored_twice, {"__defaults": [], "k": 1}, rule=RULE, lookup=lookup)

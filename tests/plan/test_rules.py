@@ -9,6 +9,7 @@ from mlops_infra.plan.rules import (
     K8S_KINDS,
     PROVIDERS,
     RULES,
+    UNKNOWN_AWS,
     UNKNOWN_TYPE,
     PathMatcher,
     format_path,
@@ -103,8 +104,10 @@ def test_provider_and_component_rules() -> None:
     assert rule_for("pulumi:providers:random").stringify
     assert rule_for("mlops:serving:Endpoint", custom=False) is COMPONENT
     assert not matcher(COMPONENT.replace)
-    unknown = rule_for("aws:glue/job:Job")
-    assert unknown is UNKNOWN_TYPE and not unknown.known
+    unknown = rule_for("aws:glue/job:Job")  # an AWS type: its provider-filled region forces a replace (REGION)
+    assert unknown is UNKNOWN_AWS and not unknown.known and unknown.replace == ("region",)
+    assert unknown.ignore == UNKNOWN_TYPE.ignore and unknown.why == UNKNOWN_TYPE.why
+    assert rule_for("random:index/randomId:RandomId") is UNKNOWN_TYPE and not UNKNOWN_TYPE.replace
 
 
 def test_every_rule_explains_itself_and_parses() -> None:

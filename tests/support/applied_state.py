@@ -9,13 +9,19 @@ stores one, so what the planner reads back looks like the real thing:
   (parents and dependencies before dependents, ties by URN), as the engine writes them;
 - a default provider (``pulumi:providers:aws::default_7_10_0``, with ``__internal`` and ``version``
   inputs) for custom resources that name no explicit provider; explicit providers get an id and,
-  as the engine keeps provider config, their non-string inputs JSON-encoded (``"[\"1111\"]"``);
+  as the engine keeps provider config, their non-string inputs JSON-encoded (``"[\"1111\"]"``),
+  plus the inputs the typed SDK class sends when the program leaves them unset (pulumi_aws's
+  ``skipCredentialsValidation: "false"``, ``skipRegionValidation: "true"``), read from the installed SDK by
+  registering its ``Provider`` under Pulumi's mocks (:func:`sdk_provider_inputs`);
   ``provider`` fields are ``<provider urn>::<provider id>``;
 - custom resources: ``inputs`` are the graph's inputs with refs resolved to the referenced
   resource's outputs, ``$json`` values encoded with :func:`~mlops_infra.graph.canonical_json`,
-  ``$archive`` values as Pulumi archives of string assets, plus ``"__defaults": []``; ``outputs``
-  are the inputs plus what the provider computes (``id``, an ``arn`` for AWS types, ``tagsAll``
-  where there are ``tags``; Kubernetes objects get a ``status`` of ``{}``);
+  ``$archive`` values as Pulumi archives of string assets, plus ``"__defaults": []``, and for a
+  region-aware AWS type (:func:`~mlops_infra.plan.rules.region_aware`) that the graph gives no ``region``,
+  ``region``: its provider's region, as pulumi-aws 7 fills it before ``Check`` (provider/region.go
+  ``applyRegion``; not listed in ``__defaults``: :data:`~mlops_infra.plan.rules.REGION`), in the inputs and
+  the outputs; ``outputs`` are the inputs plus what the provider computes (``id``, an ``arn`` for AWS types,
+  ``tagsAll`` where there are ``tags``; Kubernetes objects get a ``status`` of ``{}``);
 - component resources (``custom=False``) keep their ML facts as inputs and, as
   ``register_outputs`` does, as outputs, both without their top-level Nones: the Python SDK never
   sends a top-level None (``pulumi/runtime/rpc.py`` ``serialize_properties``: "We treat properties
@@ -36,6 +42,7 @@ backend does (indent 4).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import uuid
@@ -53,6 +60,7 @@ from mlops_infra.graph import (
     iter_refs,
     make_urn,
 )
+from mlops_infra.plan.rules import REGION, region_aware
 from mlops_infra.state.model import SECRET_SIG
 from tests.support.pulumi_capture import drop_top_level_nulls
 
@@ -236,6 +244,25 @@ def _resolve(value: Any, lookup: Callable[[str, str], Any]) -> Any:
     return value
 
 
+@functools.cache
+def sdk_provider_inputs(provider_type: str) -> dict[str, str]:
+    """The inputs the installed SDK's ``Provider`` class of ``provider_type`` sends when the program passes
+    none (``region`` aside, given here so the environment's ``AWS_REGION`` is not read), as the engine
+    stores them (JSON-encoded): found by registering it under Pulumi's mocks
+    (:func:`~tests.support.pulumi_capture.capture_program`). Only ``pulumi:providers:aws`` sends any without
+    environment variables; other packages give ``{}`` (pulumi_kubernetes reads ``PULUMI_K8S_*`` and
+    ``KUBECONFIG``, which a fixture must not depend on)."""
+    if provider_type != "pulumi:providers:aws":
+        return {}
+    import pulumi_aws
+
+    from tests.support.pulumi_capture import capture_program
+
+    capture = capture_program(lambda: pulumi_aws.Provider("sdk", region="xx-none-1"), "sdk", "sdk")
+    [sent] = [r.inputs for r in capture.resources.values()]
+    return {key: value for key, value in sent.items() if key != REGION}
+
+
 def _config_string(value: Any) -> Any:
     """Provider config as the engine stores it: every non-string value JSON-encoded."""
     return value if value is None or isinstance(value, str) else canonical_json(value)
@@ -258,10 +285,14 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
     record: dict[str, Any] = {"urn": resource.urn, "custom": resource.custom}
     resolved = _resolve(resource.inputs, lookup)
     if resource.type.startswith("pulumi:providers:"):
-        config = {key: _config_string(value) for key, value in resolved.items()}
+        config = {**sdk_provider_inputs(resource.type), **{key: _config_string(value) for key, value in resolved.items()}}
         record.update(id=_provider_id(resource.urn), type=resource.type, inputs={"__internal": {}, **config},
                       outputs=dict(config))
     elif resource.custom:
+        if region_aware(resource.type) and REGION not in resolved:  # pulumi-aws 7 fills it (module docstring)
+            filled = (records[resource.provider]["inputs"].get(REGION) if resource.provider else region)
+            if isinstance(filled, str):
+                resolved = {**resolved, REGION: filled}
         physical = _physical_id(resource, resolved)
         outputs = {**resolved, **_computed(resource, resolved, physical, region, account)}
         for name in resource.options.additional_secret_outputs:
