@@ -177,43 +177,47 @@ def _read_aws(system: Any, env: str, prior: Any, role: str | None, document: Any
 def check_account(target: Any, env: str, factory: Callable[[], Any] | None, endpoint_url: str | None,
                   role: str | None = None, document: Any = None) -> None:
     """Refuse, before ``env``'s registry is read, credentials of another account than its ``target.account``
-    (:class:`~mlops_infra.state.aws_live.account.WrongAccount`, exit 1): the error every live read of an
-    environment gives (``plan --refresh``'s scan, promote's ``no_drift`` gate, ``rollout``; audit envs-7),
-    at ``environments.<env>.target.account`` of ``document`` (file:line), with the fix.
+    (:class:`~mlops_infra.state.aws_live.account.WrongAccount`, exit 1): the registry read's own check
+    (:func:`mlops_infra.state.aws_live.model_registry.check_account`, which ``plan --refresh`` and ``apply`` make
+    too), the error every live read of an environment gives (the scan, promote's ``no_drift`` gate, ``rollout``;
+    audit envs-7), placed at ``environments.<env>.target.account`` of ``document`` (file:line), with the fix
+    (``--role ENV=ARN`` of the right account).
 
-    Why. SageMaker model package groups are per account and Region, and the promotion's writes (the DST
-    group's new package, its copied artifact) go where its registry read went, with the same credentials
-    (``--role ENV=ARN``'s, else the default chain's): with a staging profile left in ``AWS_PROFILE`` the
-    read of prod's registry found another account's group (or none: "no versions"), and the promotion
-    would register there. ``GetCallerIdentity`` needs no permission (botocore ``sts/2011-06-15``: "No
-    permissions are required to perform this operation"). When the question itself fails (no credentials,
-    STS unreachable) nothing is refused here: the registry read fails the same way and says so."""
-    from mlops_infra.state.aws_live.account import caller_account, wrong_account
+    Why. The promotion's writes (the DST group's new package, its copied artifact) go where its registry read
+    went, with the same credentials (``--role ENV=ARN``'s, else the default chain's): with a staging profile
+    left in ``AWS_PROFILE`` the read of prod's registry found another account's group (or none: "no versions"),
+    and the promotion would register there. A session that cannot be made (no profile) is not refused here:
+    the registry read fails the same way and says so; a role that cannot be assumed is its UserError."""
+    from mlops_infra.state.aws_live.account import WrongAccount
+    from mlops_infra.state.aws_live.model_registry import check_account as check_registry_account
 
     account = str(getattr(target, "account", "") or "")
     if not account:
         return
     try:
         session = factory() if factory is not None else env_session(None, target.region, endpoint_url)
-        caller = caller_account(client(session, "sts", endpoint_url, target.region))
     except UserError:
         raise
     except Exception:  # no credentials, unreachable: the registry read reports it
         return
-    if caller == account:
-        return
-    how = (f"--role {env}={role} gives credentials of account {caller}: pass a role of account {account}"
-           if role else f"--role {env}=<a role ARN of account {account}> gives credentials of that account too")
-    refused = wrong_account(caller, account, env, target.region, doing="reading the model registry",
-                            nothing=f"Nothing was read or written: {env}'s model package groups are in account "
-                                    f"{account}, and a promotion registers where it reads; {how}.")
-    if document is not None:
-        from mlops_infra.diagnostics import error
 
-        refused.diagnostics = document.attach([error(ACCOUNT_CODE, refused.summary, refused.detail,
-                                                     ("environments", env, "target", "account"),
-                                                     f"environments.{env}")])
-    raise refused
+    def nothing(caller: str) -> str:
+        how = (f"--role {env}={role} gives credentials of account {caller}: pass a role of account {account}"
+               if role else f"--role {env}=<a role ARN of account {account}> gives credentials of that account too")
+        return (f"Nothing was read or written: {env}'s model package groups are in account {account}, and a "
+                f"promotion registers where it reads; {how}.")
+
+    try:
+        check_registry_account(session, account, env, target.region, endpoint_url,
+                               doing="reading the model registry", nothing=nothing)
+    except WrongAccount as refused:
+        if document is not None:
+            from mlops_infra.diagnostics import error
+
+            refused.diagnostics = document.attach([error(ACCOUNT_CODE, refused.summary, refused.detail,
+                                                         ("environments", env, "target", "account"),
+                                                         f"environments.{env}")])
+        raise
 
 
 ACCOUNT_CODE = "wrong-account"

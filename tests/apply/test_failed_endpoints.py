@@ -88,6 +88,9 @@ def moto_env(monkeypatch) -> Iterator[str]:
         for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
                            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}.items():
             monkeypatch.setenv(key, value)
+        from tests.support.moto_accounts import caller_is
+
+        caller_is(monkeypatch, "111111111111")  # staging's; seeded with moto's test keys (apply's registry read asks)
         yield url
 
 

@@ -187,6 +187,9 @@ def test_mlops_infra_apply_deletes_them_after_pulumi_up(removal, monkeypatch) ->
         for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
             monkeypatch.setenv(name, value)
+        from tests.support.moto_accounts import caller_is
+
+        caller_is(monkeypatch, "222222222222")  # prod's; seeded with moto's test keys (apply's registry read asks)
         monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/pulumi")
         monkeypatch.setattr(engine, "up", up)
         monkeypatch.setattr(apply_cmd, "_verify", lambda out, graph: checks.append("verify"))

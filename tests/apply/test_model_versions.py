@@ -63,6 +63,10 @@ def _work(tmp_path: Path, monkeypatch, url: str | None) -> Path:
     applied = dumps(applied_state(compile_system(load_file(BASE, "staging"), "staging")))
     (tmp_path / "prior.json").write_text(applied, encoding="utf-8")
     monkeypatch.setenv("AWS_ENDPOINT_URL", url or "http://127.0.0.1:9")  # a port nothing listens on
+    if url:  # seeded with moto's test keys (123456789012): apply's registry read asks for staging's account
+        from tests.support.moto_accounts import caller_is
+
+        caller_is(monkeypatch, load_file(BUMP, "staging").environments["staging"].target.account)
     return tmp_path
 
 

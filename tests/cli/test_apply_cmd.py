@@ -111,16 +111,16 @@ def test_a_refreshed_plan_of_a_version_awaiting_approval_is_applied_not_refused(
     (absent here: one line, exit 1) instead of refusing it as stale. Before, apply compiled the offline
     graph, so the refreshed plan was stale, and a plain apply refused to run until v13 was approved."""
     from mlops_infra.state.model_registry import group_of
-    from tests.support.moto_accounts import caller_is
-    from tests.support.moto_server import client, running_moto_server
+    from tests.support.moto_accounts import account_client, use_account
+    from tests.support.moto_server import running_moto_server
 
     with running_moto_server() as url:
-        for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}.items():
-            monkeypatch.setenv(key, value)
-        caller_is(monkeypatch, "111111111111")  # staging's; seeded with moto's test keys (the envs-7 account check)
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        # staging's own credentials (account 111111111111), seeding and reading alike: the subprocess apply
+        # asks STS whose they are before reading the registry (envs-7's check, left43a)
+        use_account(url, "111111111111", monkeypatch, region="us-east-1")
         system = load_system(work / "mlsystem.yaml", "staging").system
-        sagemaker = client("sagemaker", url, "us-east-1")
+        sagemaker = account_client("sagemaker", url, "us-east-1")
         group = group_of(system, "staging", "fraud-model")
         sagemaker.create_model_package_group(ModelPackageGroupName=group)
         for approval in ["Approved"] * 12 + ["PendingManualApproval"]:

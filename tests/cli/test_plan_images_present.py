@@ -16,6 +16,7 @@ import pytest
 
 from mlops_infra.cli.main import main
 from tests.support import fixtures
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import client, reset, running_moto_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +32,8 @@ def _plan(capsys, monkeypatch, url: str, tmp_path: Path, env: str = "staging") -
     for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(key, value)
+    # seeded with moto's test keys: the registry read asks for the environment's account (left43a)
+    caller_is(monkeypatch, {"staging": "111111111111", "prod": "222222222222"}[env])
     with pytest.raises(SystemExit) as exit_info:
         main(["plan", str(FRAUD), "--env", env, "--refresh", "--format", "json"])
     out, err = capsys.readouterr()

@@ -23,6 +23,7 @@ from mlops_infra.catalog.pricelist import dumps_catalog, merge_catalog
 from mlops_infra.cli.main import main
 from mlops_infra.plan.instance_quotas import quota_name
 from tests.support import fixtures
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import reset, running_moto_server
 from tests.support.moto_server import sagemaker_quotas as quotas_answered
 
@@ -44,6 +45,8 @@ def _plan(capsys, monkeypatch, tmp_path: Path, *extra: str, url: str = "") -> tu
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         if value:
             monkeypatch.setenv(key, value)
+    if url and "--refresh" in extra:  # seeded with moto's test keys: the registry read asks for prod's account
+        caller_is(monkeypatch, "222222222222")
     with pytest.raises(SystemExit) as exit_info:
         main(["plan", str(FRAUD), "--env", "prod", "--format", "json", *extra])
     out, err = capsys.readouterr()

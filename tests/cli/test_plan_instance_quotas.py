@@ -21,6 +21,7 @@ from mlops_infra.cli.main import main
 from mlops_infra.plan.instance_quotas import quota_name
 from mlops_infra.state.aws_live.service_quotas import sagemaker_quotas
 from tests.support import fixtures
+from tests.support.moto_accounts import caller_is
 from tests.support.moto_server import client, reset, running_moto_server
 from tests.support.moto_server import sagemaker_quotas as quotas_answered
 
@@ -67,6 +68,7 @@ def _plan(capsys, monkeypatch, url: str, tmp_path: Path, fmt: str = "json", *ext
     for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(key, value)
+    caller_is(monkeypatch, "222222222222")  # prod's; seeded with moto's test keys (the registry read asks)
     with pytest.raises(SystemExit) as exit_info:
         main(["plan", str(spec), "--env", "prod", "--refresh", "--format", fmt, *extra])
     out, err = capsys.readouterr()

@@ -1,6 +1,7 @@
 """``mlops-infra plan`` and model versions (finding A1), on the user's path: the console script in a
 temporary directory, ``--refresh`` reading a SageMaker registry on a moto server through
-``AWS_ENDPOINT_URL`` (the usual credential chain, dummy keys), and the offline default."""
+``AWS_ENDPOINT_URL`` (the usual credential chain: credentials of prod's account, 222222222222, which the
+registry read asks STS for first, obtained from moto's ``AssumeRole``), and the offline default."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from mlops_infra.state.model_registry import group_of
 from tests.scenarios.harness import load_file
 from tests.support.cli import run_cli_subprocess
-from tests.support.moto_server import client, reset, running_moto_server
+from tests.support.moto_server import reset, running_moto_server
+from tests.support.promotion import assumed_session
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
 SERVING = {"aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
@@ -54,7 +56,8 @@ def test_refresh_reads_the_registry_to_decide(tmp_path: Path, approvals: list[st
     region = system.environments["prod"].target.region
     with running_moto_server() as url:
         reset(url)
-        sagemaker = client("sagemaker", url, region)
+        prod = assumed_session(url, f"arn:aws:iam::{system.environments['prod'].target.account}:role/operator", region)
+        sagemaker = prod.client("sagemaker", endpoint_url=url)
         group = group_of(system, "prod", "fraud-model")
         sagemaker.create_model_package_group(ModelPackageGroupName=group)
         for approval in approvals:
@@ -62,8 +65,10 @@ def test_refresh_reads_the_registry_to_decide(tmp_path: Path, approvals: list[st
                                            InferenceSpecification={
                                                "Containers": [{"Image": "x.dkr.ecr.eu-west-1.amazonaws.com/m:1"}],
                                                "SupportedContentTypes": ["a"], "SupportedResponseMIMETypes": ["a"]})
-        plan = _plan(tmp_path, "--refresh", env={"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                                                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region})
+        keys = prod.get_credentials().get_frozen_credentials()
+        plan = _plan(tmp_path, "--refresh", env={"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": keys.access_key,
+                                                 "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+                                                 "AWS_SESSION_TOKEN": keys.token, "AWS_DEFAULT_REGION": region})
         reset(url)
     assert (_created(plan) >= SERVING) is created
     assert not (_created(plan) & SERVING) or created

@@ -290,7 +290,9 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
     """What the environment's model registry holds (findings A1, firstapply-2): read from the registry
     with ``--refresh`` (AWS: SageMaker, ``AWS_ENDPOINT_URL`` honoured; Kubernetes: the MLflow registry
     at ``MLFLOW_TRACKING_URI``, else through the API server's service proxy of the cluster ``pulumi up``
-    in ``stack_dir`` changes, ``strict`` as apply reads it: :mod:`mlops_infra.state.mlflow_registry`),
+    in ``stack_dir`` changes, ``strict`` as apply reads it: :mod:`mlops_infra.state.mlflow_registry`; AWS
+    credentials of another account than the environment's are refused first, exit 1:
+    :func:`mlops_infra.state.aws_live.model_registry.check_account`),
     within half the refresh deadline, else what the prior state proves and what this apply creates
     (:mod:`mlops_infra.state.model_registry`). The plan says which."""
     from mlops_infra.state.model_registry import offline_registry_view
@@ -303,8 +305,10 @@ def registry_view(system: Any, env: str, prior: PriorState, *, refresh: bool, de
     if system.environments[env].target.kind == "aws":
         from mlops_infra.state.aws_live.model_registry import read_registry
 
+        # credentials of another account than the environment's are refused first, as the scan refuses them
         view = _within(deadline, lambda: read_registry(system, env, prior,
-                                                       endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None))
+                                                       endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+                                                       account=system.environments[env].target.account))
     else:
         from mlops_infra.state.mlflow_registry import read_registry as read_mlflow_registry
 

@@ -1,6 +1,10 @@
 """Read an AWS environment's model registry (SageMaker model package groups) into a RegistryView.
 
 Contract of :func:`read_registry` (what ``plan --refresh`` and ``apply`` use, finding A1):
+- first, given the environment's ``account`` (``plan --refresh``, ``apply``; promote checks with its own words,
+  ``promote/registries.check_account``), :func:`check_account` refuses credentials of another account
+  (STS ``GetCallerIdentity``), with the error the live scan gives (``state/aws_live/account.wrong_account``):
+  another account's groups would read as missing and decide the endpoints' versions;
 - per model of the system: ``DescribeModelPackageGroup`` of ``<system>-<env>-<model>``; a group that
   does not exist holds no versions (``complete``, basis ``registry``); else every version from
   ``ListModelPackages(ModelPackageGroupName=..., ModelPackageType=Versioned)`` with its
@@ -77,7 +81,8 @@ ENDPOINT_WORKERS = 8
 
 def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_factory: Callable[[], Any] | None = None,
                   endpoint_url: str | None = None, retry: RetryPolicy | None = None,
-                  describe_all: bool = False, serving: str = "prior", live: bool = True) -> RegistryView:
+                  describe_all: bool = False, serving: str = "prior", live: bool = True,
+                  account: str | None = None) -> RegistryView:
     """The registry view read from SageMaker (see the module contract).
 
     ``describe_all`` describes every version, not only the pinned ones (one call per version): what
@@ -85,17 +90,22 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
     ``live=False`` does not read the endpoints (no ``running``; ``serving`` stays the prior state's):
     a promotion, which uses nothing they say and whose roles need the endpoint reads only when an
     applied state is known (docs/promote.md, closing-33d-3).
+    ``account`` (the environment's ``target.account``; ``plan --refresh`` and ``apply`` pass it): credentials of
+    another account are refused before anything is read (:func:`check_account`), as the live scan refuses them.
     """
     offline = offline_registry_view(system, env, prior)
     target = system.environments[env].target
     if target.kind != "aws":
         return offline
     try:
-        client = _client(session_factory, target.region, endpoint_url)
+        session = session_factory() if session_factory is not None else _default_session()
+        client = _client(lambda: session, target.region, endpoint_url)  # one session: one AssumeRole at most
     except Exception as error:  # a bad endpoint URL, a broken profile: nothing can be read
         return dataclasses.replace(offline, warnings=(
             f"could not read the model registry ({classify(error)[1]}): {describe_error(error)}; versions were "
             "decided from the prior state",))
+    if account:
+        check_account(session, account, env, target.region, endpoint_url)
     retry = retry or RetryPolicy()
     warnings: list[str] = []
     running: dict[str, tuple[int, ...]] = {}
@@ -211,14 +221,55 @@ def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
     return out, others, failed
 
 
-def _client(session_factory: Callable[[], Any] | None, region: str, endpoint_url: str | None) -> Any:
+READ_REFUSED = ("Nothing was read: {env}'s model package groups are in account {account}; read with another "
+                "account's credentials they would look missing (\"does not exist yet\"), and the plan would decide "
+                "its endpoints' versions from another account's registry.")
+"""What :func:`check_account` says was not done, by default (``{env}``, ``{account}``)."""
+
+
+def check_account(session: Any, account: str, env: str, region: str, endpoint_url: str | None, *,
+                  doing: str = "live AWS reads", nothing: Callable[[str], str] | None = None) -> None:
+    """Refuse, before ``env``'s registry is read, credentials (``session``'s) of another account than ``account``,
+    the environment's ``target.account``: :class:`~mlops_infra.state.aws_live.account.WrongAccount` (exit 1),
+    the error every live read of an environment gives (:func:`~mlops_infra.state.aws_live.account.wrong_account`:
+    the live scan, ``rollout``; audit envs-7); ``doing`` names what was refused (the scan's words by default:
+    ``plan --refresh`` reads the registry before it scans, so its refusal reads the same either way),
+    ``nothing(caller)`` what was not done (default :data:`READ_REFUSED`); promote's check
+    (``promote/registries.check_account``) is this one with its own words and the spec's line.
+
+    Why. SageMaker model package groups are per account and Region: read with a staging profile left in
+    ``AWS_PROFILE``, prod's groups read as missing ("no versions") or as another account's, and ``apply``,
+    ``plan --refresh`` or a promotion would decide from them. ``GetCallerIdentity`` needs no permission (botocore
+    ``sts/2011-06-15``: "No permissions are required to perform this operation"). When the question itself
+    fails (no credentials, STS unreachable) nothing is refused here: the registry read fails the same way and
+    says so."""
+    from mlops_infra.state.aws_live import account as accounts
+
+    try:
+        caller = accounts.caller_account(session.client("sts", region_name=region, endpoint_url=endpoint_url,
+                                                         config=_config()))
+    except Exception:  # no credentials, unreachable: the registry read reports it
+        return
+    if caller != account:
+        said = nothing(caller) if nothing is not None else READ_REFUSED.format(env=env, account=account)
+        raise accounts.wrong_account(caller, account, env, region, doing=doing, nothing=said)
+
+
+def _default_session() -> Any:
     import boto3
+
+    return boto3.Session()
+
+
+def _config() -> Any:
     from botocore.config import Config
 
-    session = session_factory() if session_factory is not None else boto3.Session()
-    config = Config(retries={"max_attempts": RetryPolicy().botocore_max_attempts, "mode": "standard"},
-                    connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
-    return session.client("sagemaker", region_name=region, endpoint_url=endpoint_url, config=config)
+    return Config(retries={"max_attempts": RetryPolicy().botocore_max_attempts, "mode": "standard"},
+                  connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+
+
+def _client(session_factory: Callable[[], Any], region: str, endpoint_url: str | None) -> Any:
+    return session_factory().client("sagemaker", region_name=region, endpoint_url=endpoint_url, config=_config())
 
 
 def _read_model(client: Any, system: MLSystem, env: str, model: str, pinned: set[int] | None,
