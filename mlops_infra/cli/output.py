@@ -132,15 +132,21 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
     """Print each diagnostic, sorted, with its source line and a caret when known.
 
     Each line is the console's ``print(markup, highlight=False, soft_wrap=True)`` of its (style, text) parts
-    (:func:`_print_styled`: written without making a console not made yet where rich would write the text as it is)."""
+    (:func:`_print_styled`: written without making a console not made yet where rich would write the text as it is).
+
+    The summary and the detail are redacted whole (:func:`~mlops_infra.secrets.redact`) before the detail is cut
+    into lines: a value a diagnostic quotes may span lines (a private key among a job's command words), and the
+    redacting stderr sees each printed line on its own (each is flushed), so a key's body on the line after its
+    header would pass it as text not shaped like a secret (found by the secrets property test: the
+    ``one-process-per-node`` warning quoted a command holding a key)."""
     items = sorted(diagnostics, key=Diagnostic.sort_key)
     if not items:
         return
     for d in items:
         colour = "bold red" if d.is_error else "bold yellow"
         where = f"{d.location}: " if d.location else ""
-        _print_styled(console, ("bold", where), (colour, d.severity), ("", f": {d.summary}"))
-        for line in d.detail.splitlines():
+        _print_styled(console, ("bold", where), (colour, redact(d.severity)), ("", f": {redact(d.summary)}"))
+        for line in redact(d.detail).splitlines():
             _print_styled(console, ("", f"  {line}"))
         if d.location and source_line:
             text = source_line(d.location.file, d.location.line)

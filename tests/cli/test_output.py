@@ -236,3 +236,25 @@ def test_a_warning_is_printed_without_making_the_console(monkeypatch: pytest.Mon
     assert _stderr_text(monkeypatch, lambda: print_diagnostics([smiling], console)) == \
         "spec.yaml:3:5: warning: a \U0001f604 here\n0 errors, 1 warning\n"
     assert console._console is not None
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["console-not-made", "rich-console"])
+def test_a_private_key_a_diagnostic_quotes_across_lines_is_redacted_whole(
+        monkeypatch: pytest.MonkeyPatch, made: bool) -> None:
+    """A diagnostic's detail quoting a private key (the ``one-process-per-node`` warning quotes a job's command,
+    whose word may be a key with its newlines) prints neither the key's header nor its body: each detail line is
+    flushed on its own, so the key must be redacted before the detail is cut into lines (the secrets property test
+    found the body on stderr: validate's warning with the key among ``training_jobs.retrain.command``)."""
+    from mlops_infra.cli.output import _stderr_console, error_console, print_diagnostics
+    from mlops_infra.diagnostics import SourceLocation, warning, with_location
+
+    body = "u6NNKHWS3IYsBRL63Ib8EfcKEIDypblJr1m4ozCcwpYMimVspA2ORQuOx49GHh2d"
+    key = f"-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----"
+    found = with_location(warning("one-process-per-node", "Training job \"retrain\" uses 1 of the 4 GPUs",
+                                  f"Its command (python -m fraud.train {key}) starts one process per node.\nFix: torchrun"),
+                          SourceLocation("mlsystem.yaml", 40, 3))
+    console = _stderr_console() if made else error_console()
+    text = _stderr_text(monkeypatch, lambda: print_diagnostics([found], console))
+    assert body not in text and "BEGIN EC PRIVATE KEY" not in text, text
+    assert "Its command (python -m fraud.train <redacted: a private key>) starts one process per node." in text
+    assert "  Fix: torchrun\n" in text

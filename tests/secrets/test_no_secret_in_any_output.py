@@ -247,6 +247,10 @@ def _assert_unseen(secret: Shape, results: list[tuple[tuple[str, ...], CliResult
          plan_format="text")  # quoted under the image-reference error's caret
 @example(secret=(PRIVATE_KEY_FOUND, (PRIVATE_KEY_FOUND.split("\n")[1],)), field="metadata.labels key", env="dev",
          graph_format="text", plan_format="text")  # its body, on the line after BEGIN, in validate --format json
+@example(secret=("-----BEGIN EC PRIVATE KEY-----\nu6NNKHWS3IYsBRL63Ib8EfcKEIDypblJr1m4ozCcwpYMimVspA2ORQuOx49GHh2d\n"
+                 "-----END EC PRIVATE KEY-----", ("u6NNKHWS3IYsBRL63Ib8EfcKEIDypblJr1m4ozCcwpYMimVspA2ORQuOx49GHh2d",)),
+         field="training_jobs.command", env="prod", graph_format="json",
+         plan_format="json")  # its body, on the line after BEGIN, in the one-process-per-node warning's detail
 @settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 def test_a_secret_in_any_free_text_field_is_never_printed_or_written(
