@@ -8,7 +8,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   stored inputs' text proves it unchanged, ``normalize.unchanged``, is not walked), REPLACE when a
   changed path forces it (``plan/rules.py`` or the resource's ``replace_on_changes``) or when its
   provider is replaced, or it moves to another provider (explicit or default alike) whose replace keys differ
-  from the old one's (``_provider_reason``: ``DiffConfig``, Pulumi >= 3.151); NOOP otherwise (kept unless ``PlanOptions.include_noops`` is False).
+  from the old one's (``_provider_reason``: ``DiffConfig``, Pulumi >= 3.151; an aws provider has none: pulumi-aws 7
+  moves a resource to another region through its own ``region`` input, ``rules.REGION``); NOOP otherwise (kept
+  unless ``PlanOptions.include_noops`` is False).
 - Resources are planned in dependency order, so a ref to a created or replaced resource resolves
   to "known after apply" (or to that resource's new input of the same name, when it echoes one,
   e.g. ``name``). A dependent whose only changes come from such refs has the reason
@@ -17,8 +19,9 @@ Contract of :func:`make_plan` (pure and deterministic: no clock, environment, ne
   the resource's ``delete_before_replace`` option when set, else the provider's own rule for a
   replace it forces itself (an explicitly named AWS resource; a Kubernetes object whose explicit
   name and namespace stay). A create-first replace that keeps the physical name is warned about
-  (the create collides); one that moves an IAM role, policy, instance profile or S3 bucket to another AWS region
-  under the same name is blocked (those names are not regional: :mod:`mlops_infra.plan.global_names`).
+  (the create collides), unless it moves the resource to another AWS region, where a regional name is free; one that
+  moves an S3 bucket to another region under the same name is blocked (bucket names are not regional:
+  :mod:`mlops_infra.plan.global_names`). IAM resources have no region and do not move.
 - A DELETE or REPLACE of a protected resource (protected in state, or in the spec for a replace)
   keeps its action, gets the reason ``protected`` and a ``blocked`` message saying how to unprotect.
 - An UPDATE that shortens (or first sets) a store's retention deletes data S3 already holds
@@ -556,12 +559,12 @@ class _Planner:
         blocked = None
         delete_first = action is Action.REPLACE and not (state.pending_replacement or state.external) and self._delete_first(
             res, rule, reason, attrs, targeted=state.taint)
-        collides = (self._region_collision(res, state, rule, attrs)
-                    if action is Action.REPLACE and not delete_first and reason.code == "provider-replaced" else None)
+        collides = (self._region_collision(res, rule, attrs)
+                    if action is Action.REPLACE and not delete_first and res.type in GLOBAL_NAMES else None)
         if action is Action.REPLACE and (state.protect or res.options.protect):
             blocked = _unprotect_hint(res.urn, "replace", rule.loses) + (f" Even then: {collides}" if collides else "")
             reason = Reason("protected", f"{reason.message}; it is protected, so the replace is blocked")
-        elif collides:  # xregion-4: an IAM role or bucket name taken in the old region (plan/global_names.py)
+        elif collides:  # xregion-4: a bucket name taken in the old region (plan/global_names.py)
             blocked = collides
             reason = Reason(reason.code, f"{reason.message}; its name is not regional and is still taken in the old "
                                          "region, so the replace is blocked")
@@ -643,7 +646,7 @@ class _Planner:
         if forced and not targeted and res.type == init_errors.ENDPOINT:
             return True  # a Failed endpoint: apply registers deleteBeforeReplace for it (plan/init_errors.py)
         if reason.code == "provider-replaced":
-            return option is True  # asks no provider; a name that is not regional: _region_collision
+            return option is True  # asks no provider
         keep = matcher(rule.keep)
         forcing = replace_matcher(rule) if rule.provider_replace is None else matcher(rule.provider_replace)
         provider_forced = any(a.forces_replacement and forcing.touches(p := parse_path(a.path)) and not keep.covers(p)
@@ -654,7 +657,7 @@ class _Planner:
         named = name is not MISSING and name is not None
         first = option if option is not None else (
             not forced and provider_forced and provider_deletes_first(res.type, named, name_kept))
-        if not first and name_kept and named:
+        if not first and name_kept and named and _region_move(attrs) is None:  # another region: _region_collision
             why = ("its deleteBeforeReplace option is false" if option is False
                    else "a tainted resource's replace asks no provider and its deleteBeforeReplace option is unset"
                    if targeted
@@ -669,18 +672,16 @@ class _Planner:
                 f"change: creating the new one will fail while the old one exists; {then}")
         return first
 
-    def _region_collision(self, res: DesiredResource, state: StateResource, rule: ReplaceRule,
+    def _region_collision(self, res: DesiredResource, rule: ReplaceRule,
                           attrs: tuple[AttributeChange, ...]) -> str | None:
         """The ``blocked`` hint of a create-first replace that moves ``res`` to another AWS region under a name that is
-        not regional (:mod:`mlops_infra.plan.global_names`: IAM names, S3 bucket names), or None: its provider's
-        ``region`` differs between the state's provider and the desired one, and its name is set and kept."""
-        if res.type not in GLOBAL_NAMES or not rule.named_by or not res.provider or not state.provider:
+        not regional (:mod:`mlops_infra.plan.global_names`: S3 bucket names), or None: its own ``region`` input
+        changes (pulumi-aws 7 moves a resource so, :data:`~mlops_infra.plan.rules.REGION`; its provider's region
+        change replaces nothing, pulumi/pulumi-aws#5656), and its name is set and kept."""
+        moved = _region_move(attrs)
+        if res.type not in GLOBAL_NAMES or not rule.named_by or moved is None:
             return None
-        old, new = self.state.resources.get(state.provider), self.desired.get(res.provider)
-        before = old.inputs.get("region") if old is not None else None
-        after = new.inputs.get("region") if new is not None else None
-        if not before or not after or str(before) == str(after):
-            return None
+        before, after = moved.before, moved.after
         name = get_dotted(res.inputs, rule.named_by)
         if name is MISSING or name is None or any(_on_branch(a.path, rule.named_by) for a in attrs):
             return None
@@ -779,7 +780,9 @@ class _Planner:
         only when the new provider's ``DiffConfig`` of the old provider's stored inputs against the new one's says
         replace ("If there is a replacement diff, we must also replace this resource ... Otherwise, it's safe to allow
         this new provider to replace our old one"): here the provider type's ``replace`` keys, as for a provider's own
-        change (``region`` for aws, pulumi/pulumi-aws#4000; a changed ``clusterIdentifier`` for kubernetes). Explicit
+        change (a changed ``clusterIdentifier`` for kubernetes; none for aws: pulumi-aws 7 dropped the ``region``
+        cascade of pulumi/pulumi-aws#4000, #5656, so a move to a provider of another region replaces a region-aware
+        resource through its own ``region`` input, :func:`_region_move`, and leaves an IAM one as it is). Explicit
         providers follow this rule since Pulumi 3.151.0 (CHANGELOG: "The engine will now call DiffConfig on explict
         providers to decide replace semantics, this matches the behaviour for default providers", pulumi/pulumi#18509);
         older engines replaced on any move that involved an explicit provider, but apply requires a newer CLI
@@ -925,6 +928,15 @@ def _unfinished(res: DesiredResource, state: StateResource, action: Action, reas
     if action is Action.NOOP:
         return Action.UPDATE, Reason(init_errors.CODE, f"{said}: Pulumi updates it again and waits for it to be ready")
     return action, Reason(reason.code, f"{reason.message}; {said}")
+
+
+def _region_move(attrs: Sequence[AttributeChange]) -> AttributeChange | None:
+    """The change of a region-aware AWS resource's own ``region`` (:data:`~mlops_infra.plan.rules.REGION`) from one
+    region to another among ``attrs``, which moves it there: pulumi-aws 7 replaces it ("Changing the value of
+    `region` will force resource replacement", terraform-provider-aws enhanced-region-support guide); None when
+    there is none."""
+    return next((a for a in attrs if a.path == REGION and a.forces_replacement and isinstance(a.before, str)
+                 and isinstance(a.after, str) and a.before != a.after), None)
 
 
 def _on_branch(path: str, other: str) -> bool:

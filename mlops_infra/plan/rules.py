@@ -285,7 +285,7 @@ K8S_KINDS: dict[str, ReplaceRule] = {
 
 # --- Providers and components --------------------------------------------------------------------
 PROVIDERS: dict[str, ReplaceRule] = {
-    "aws": ReplaceRule(replace=("region",), sensitive=("accessKey", "secretKey", "token"),
+    "aws": ReplaceRule(sensitive=("accessKey", "secretKey", "token"),
                        ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
                        stack_config=("endpoints", "skipCredentialsValidation", "skipRequestingAccountId",
                                      "skipMetadataApiCheck", "s3UsePathStyle", "insecure"),
@@ -293,7 +293,14 @@ PROVIDERS: dict[str, ReplaceRule] = {
                        # is None: skip_credentials_validation = False", "if skip_region_validation is None:
                        # skip_region_validation = True", each sent through pulumi.runtime.to_json
                        sdk_filled=(("skipCredentialsValidation", "false"), ("skipRegionValidation", "true")),
-                       why="changing the provider's region moves every resource it manages: all are replaced"),
+                       # No replace key: pulumi-aws 7 dropped the provider-level cascading replace on a region
+                       # change (pulumi/pulumi-aws#5656, "removes the feature from the next upcoming major release as
+                       # it is not compatible with [terraform-provider-aws 6] enhanced-region-support"; #5652: "AWS
+                       # v7 ... removes the cascading replace logic entirely"). A changed region is an update of the
+                       # provider; each region-aware resource moves through its own ``region`` input (:data:`REGION`),
+                       # and the global types (IAM), which have none, stay.
+                       why="the provider's settings change; pulumi-aws 7 replaces none of its resources for it (a "
+                           "region-aware resource is replaced through its own region input)"),
     # pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig: with clusterIdentifier set and
     # unchanged nothing replaces (Replaces cleared); a changed one replaces; adding it is an update. The
     # compiled provider always sets it (compile/kubernetes/provider.py), and has no kubeconfig input, for

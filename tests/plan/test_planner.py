@@ -250,58 +250,75 @@ def test_replace_on_changes_option_and_delete_before_replace() -> None:
     assert change.delete_before_replace
 
 
-def test_provider_region_change_replaces_everything_it_manages() -> None:
+REGIONAL = ("scorer-model", "scorer-config", "scorer-endpoint", "data")
+MANAGED = ("scorer-role", *REGIONAL)
+
+
+def _stored_in(prior: PriorState, region: str) -> PriorState:
+    """``prior`` as pulumi-aws 7 stores it: each region-aware resource's own ``region`` input, filled from its
+    provider's (``rules.REGION``); the IAM role has none."""
+    from mlops_infra.plan.rules import region_aware
+    return replace(prior, resources={urn: replace(r, inputs={**r.inputs, "region": region})
+                                     if r.custom and region_aware(r.type) else r for urn, r in prior.resources.items()})
+
+
+def _moved_region(changes: dict[str, Any], before: str, after: str) -> None:
+    """pulumi-aws 7: no resource is replaced for its provider (no aws provider key forces a replace,
+    pulumi/pulumi-aws#5656); each region-aware one is replaced through its own region, the IAM role stays."""
+    assert (changes["scorer-role"].action, changes["scorer-role"].reason.code) == (Action.NOOP, "no-change")
+    for name in REGIONAL:
+        assert (changes[name].action, changes[name].reason.code) == (Action.REPLACE, "forces-replacement"), name
+        assert f"its region changes from {before} to {after}" in changes[name].reason.message, name
+    assert not any(c.reason.code == "provider-replaced" for c in changes.values())
+
+
+def test_provider_region_change_replaces_each_regional_resource_it_manages() -> None:
+    """Closing-43a-2 (this test asserted pulumi-aws 6's cascade before: the provider and all it manages replaced,
+    ``provider-replaced``): the provider's region change is an update of the provider."""
     old, new = Serving(region="eu-west-1"), Serving(region="eu-central-1")
-    result = plan(new.graph, old.applied())
-    changes = by_name(result)
-    assert changes["aws"].action is Action.REPLACE
-    for name in ("scorer-role", "scorer-model", "scorer-config", "scorer-endpoint", "data"):
-        assert changes[name].action is Action.REPLACE, name
-    assert changes["scorer-endpoint"].reason.code == "provider-replaced"
-    assert changes["scorer-model"].reason.code == "provider-replaced"
-
-
-MANAGED = ("scorer-role", "scorer-model", "scorer-config", "scorer-endpoint", "data")
+    changes = by_name(plan(new.graph, _stored_in(old.applied(), "eu-west-1")))
+    assert (changes["aws"].action, changes["aws"].reason.code) == (Action.UPDATE, "property-changed")
+    _moved_region(changes, "eu-west-1", "eu-central-1")
 
 
 def test_moving_to_another_explicit_provider_replaces_only_when_its_region_differs() -> None:
     """Pulumi >= 3.151 asks the new provider's ``DiffConfig`` for an explicit provider too (pulumi/pulumi#18509,
     ``providerChanged`` in pkg/resource/deploy/step_generator.go): a move to another explicit provider with the
-    same region replaces nothing; with another region, everything that moves is replaced. (Until stop 43 this test
-    pinned the older engines' rule, "replaced unless both are default providers", which no supported CLI applies.)"""
+    same region replaces nothing; with another region, the region-aware resources are replaced through their own
+    region (pulumi-aws 7; closing-43a-2: this test pinned pulumi-aws 6's ``provider-replaced`` of all five before).
+    (Until stop 43 this test pinned the older engines' rule, "replaced unless both are default providers", which no
+    supported CLI applies.)"""
     old = Serving(provider_name="aws")
-    same = by_name(plan(Serving(provider_name="aws-eu").graph, old.applied()))
+    same = by_name(plan(Serving(provider_name="aws-eu").graph, _stored_in(old.applied(), "eu-west-1")))
     assert (same["aws-eu"].action, same["aws"].action) == (Action.CREATE, Action.DELETE)
     assert all(same[name].action is Action.NOOP for name in MANAGED), {n: same[n].action for n in MANAGED}
-    moved = by_name(plan(Serving(provider_name="aws-eu", region="eu-central-1").graph, old.applied()))
-    for name in MANAGED:
-        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
-    assert "changes from aws to aws-eu, with region eu-west-1 -> eu-central-1" in moved["scorer-model"].reason.message
+    moved = by_name(plan(Serving(provider_name="aws-eu", region="eu-central-1").graph,
+                         _stored_in(old.applied(), "eu-west-1")))
+    _moved_region(moved, "eu-west-1", "eu-central-1")
 
 
 def test_a_move_between_a_default_and_an_explicit_provider_follows_the_region() -> None:
-    """A stack applied with the default provider, then given the explicit one (or back): replaced only when the
-    region differs (the same ``DiffConfig`` rule, pulumi/pulumi#18509)."""
+    """A stack applied with the default provider, then given the explicit one (or back): the region-aware resources
+    are replaced only when the region differs (the same ``DiffConfig`` rule, pulumi/pulumi#18509; pulumi-aws 7)."""
     default = Serving(provider_name="default_7_51_1")
-    to_explicit = by_name(plan(Serving(provider_name="aws").graph, default.applied()))
+    to_explicit = by_name(plan(Serving(provider_name="aws").graph, _stored_in(default.applied(), "eu-west-1")))
     assert all(to_explicit[name].action is Action.NOOP for name in MANAGED), {n: to_explicit[n].action for n in MANAGED}
-    back = by_name(plan(default.graph, Serving(provider_name="aws").applied()))
+    back = by_name(plan(default.graph, _stored_in(Serving(provider_name="aws").applied(), "eu-west-1")))
     assert all(back[name].action is Action.NOOP for name in MANAGED), {n: back[n].action for n in MANAGED}
-    moved = by_name(plan(Serving(provider_name="aws", region="us-east-1").graph, default.applied()))
-    for name in MANAGED:
-        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
+    moved = by_name(plan(Serving(provider_name="aws", region="us-east-1").graph,
+                         _stored_in(default.applied(), "eu-west-1")))
+    _moved_region(moved, "eu-west-1", "us-east-1")
 
 
 def test_between_default_providers_only_a_replacing_setting_replaces() -> None:
-    """Two default providers: the engine asks the new one's DiffConfig; here the provider type's
-    ``replace`` keys (region), as for a provider's own change."""
+    """Two default providers: the engine asks the new one's DiffConfig; the aws provider type has no ``replace``
+    key, so only the region-aware resources' own region replaces them."""
     old = Serving(provider_name="default_7_10_0")
-    same = by_name(plan(Serving(provider_name="default_7_11_0").graph, old.applied()))
+    same = by_name(plan(Serving(provider_name="default_7_11_0").graph, _stored_in(old.applied(), "eu-west-1")))
     assert all(same[name].action is Action.NOOP for name in MANAGED), {n: same[n].action for n in MANAGED}
-    moved = by_name(plan(Serving(provider_name="default_7_11_0", region="eu-central-1").graph, old.applied()))
-    for name in MANAGED:
-        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
-    assert "with region eu-west-1 -> eu-central-1" in moved["scorer-model"].reason.message
+    moved = by_name(plan(Serving(provider_name="default_7_11_0", region="eu-central-1").graph,
+                         _stored_in(old.applied(), "eu-west-1")))
+    _moved_region(moved, "eu-west-1", "eu-central-1")
 
 
 def test_a_provider_move_is_seen_through_a_state_file(tmp_path) -> None:
@@ -315,12 +332,11 @@ def test_a_provider_move_is_seen_through_a_state_file(tmp_path) -> None:
     path.write_text(dumps(applied_state(old.graph, account="111111111111", region="eu-west-1")))
     prior = load_state(path)
     assert prior.resources[old.model].provider == old.provider
+    assert prior.resources[old.model].inputs["region"] == "eu-west-1"  # pulumi-aws 7's stored region
     unchanged = by_name(plan(old.graph, prior))
     assert all(unchanged[name].action is Action.NOOP for name in MANAGED), {n: unchanged[n].action for n in MANAGED}
     moved = by_name(plan(Serving(provider_name="aws-eu", region="eu-central-1").graph, prior))
-    for name in MANAGED:
-        assert (moved[name].action, moved[name].reason.code) == (Action.REPLACE, "provider-replaced"), name
-    assert "changes from aws to aws-eu" in moved["scorer-model"].reason.message
+    _moved_region(moved, "eu-west-1", "eu-central-1")
 
 
 # --- protection ---------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 - A stack whose resources the state holds under a default provider (applied before the explicit one existed) moves
   to the explicit ``aws`` provider of the same region with no replace: Pulumi >= 3.151 asks the new provider's
-  ``DiffConfig`` for explicit providers too (pulumi/pulumi#18509; audit provvers-5). With another region every AWS
-  resource is replaced.
-- A region move replaces create-first, and IAM role names are unique in the account, S3 bucket names in the
-  partition, whatever the region: such a replace is blocked, naming the name and how to move (audit xregion-4;
-  ``mlops_infra.plan.global_names``).
+  ``DiffConfig`` for explicit providers too (pulumi/pulumi#18509; audit provvers-5).
+- With another region, pulumi-aws 7 (the pinned SDK) replaces no resource for the provider's region: it dropped the
+  cascading replace of pulumi/pulumi-aws#4000 (#5656, #5652). Each region-aware resource is replaced through its own
+  ``region`` input; the IAM roles, which have none (IAM is global), stay (audit closing-43a-2, which replaced the
+  pulumi-aws 6 expectations of xregion-4 here: every resource replaced, the IAM roles blocked). A create-first move
+  of a bucket name is blocked: tests/cli/test_apply_region_move.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import pytest
 
+from mlops_infra.plan.global_names import GLOBAL_NAMES
 from mlops_infra.plan.model import Action
 from mlops_infra.plan.planner import PlanOptions, make_plan
+from mlops_infra.plan.rules import region_aware
 from mlops_infra.state.pulumi_state import parse_state
 from tests.scenarios.harness import compile_file
 from tests.support.applied_state import applied_state, dumps, resources
@@ -67,40 +70,71 @@ def test_a_move_from_the_default_provider_to_the_explicit_one_of_its_region_repl
     assert not any(c.blocked for c in result.changes)
 
 
-def test_a_move_from_a_default_provider_of_another_region_replaces_every_resource(graph) -> None:
-    """The other region (us-east-1 -> eu-west-1): every AWS resource is replaced; the IAM roles and the buckets, whose
-    names are not regional, are blocked with the name and the way to move (fails before: no role is blocked)."""
+def _applied_in(graph, region: str) -> dict[str, Any]:
+    """``graph``'s state as ``pulumi up`` with pulumi-aws 7 in ``region`` stores it: the explicit provider's
+    ``region`` and every region-aware resource's own ``region`` input (filled from the provider's,
+    ``rules.REGION``) are ``region``; the IAM types have none."""
+    out = applied_state(graph, region=region)
+    desired = graph.metadata["region"]
+    for record in resources(out):
+        for values in (record.get("inputs", {}), record.get("outputs", {})):
+            if values.get("region") == desired:
+                values["region"] = region
+    return out
+
+
+def _iam_stays(result) -> None:
+    """The IAM roles (global, no ``region`` input in pulumi-aws 7) are not touched by a region move; their inline
+    policies are updated at most (a statement naming a moved resource's ARN), and no IAM change is blocked."""
+    iam = [c for c in result.changes if c.type.startswith("aws:iam/")]
+    roles = [c for c in iam if c.type == ROLE]
+    assert len(roles) >= 5 and all(c.action is Action.NOOP and not c.blocked for c in roles), \
+        {c.name: (c.action, c.reason.code) for c in roles if c.action is not Action.NOOP or c.blocked}
+    assert all(c.action in (Action.NOOP, Action.UPDATE) and not c.blocked for c in iam)
+    assert not any("destroy it in" in (c.blocked or "") for c in result.changes)
+
+
+def test_a_move_from_a_default_provider_of_another_region_replaces_each_regional_resource(graph) -> None:
+    """The other region (us-east-1 -> eu-west-1) with pulumi-aws 7: the move to the explicit provider replaces nothing
+    by itself (no aws provider key forces a replace: pulumi/pulumi-aws#5656); every region-aware resource is replaced
+    through its own ``region``, naming both regions, the IAM roles stay (closing-43a-2; before: every role
+    ``provider-replaced`` and blocked with "destroy it in us-east-1 first"). The buckets are protected: blocked as
+    such (deleting a bucket in the move discards its objects)."""
     assert graph.metadata["region"] == "eu-west-1"
-    result = _plan(graph, _under_default_provider(applied_state(graph, region="us-east-1"), "us-east-1"))
-    moved = [c for c in result.changes if c.custom and c.type.startswith("aws:")]
-    assert moved and all(c.action is Action.REPLACE and c.reason.code in ("provider-replaced", "protected")
-                         for c in moved), {c.name: (c.action, c.reason.code) for c in moved if c.action is not Action.REPLACE}
-    assert all("with region us-east-1 -> eu-west-1" in c.reason.message for c in moved)
-    roles = {c.name: c for c in moved if c.type == ROLE}
-    assert len(roles) >= 5 and all(c.blocked and not c.delete_before_replace for c in roles.values())
-    serving = roles["scorer-serving"].blocked
-    assert "'fraud-detection-prod-serve-scorer' cannot be created in eu-west-1 while the one in us-east-1 exists" in serving
-    assert "IAM names are unique within the account in every region" in serving
-    assert "destroy it in us-east-1 first" in serving
+    result = _plan(graph, _under_default_provider(_applied_in(graph, "us-east-1"), "us-east-1"))
+    assert not any(c.reason.code == "provider-replaced" for c in result.changes)
+    moved = [c for c in result.changes if c.custom and c.type.startswith("aws:") and region_aware(c.type)]
+    assert moved and all(c.action is Action.REPLACE for c in moved), \
+        {c.name: (c.action, c.reason.code) for c in moved if c.action is not Action.REPLACE}
+    own = [c for c in moved if c.reason.code in ("forces-replacement", "protected")]
+    assert len(own) > len(moved) // 2
+    assert all("its region changes from us-east-1 to eu-west-1" in c.reason.message for c in own)
+    _iam_stays(result)
     artifacts = next(c for c in moved if c.name == "artifacts-bucket")
-    assert "pulumi state unprotect" in artifacts.blocked and "S3 bucket names are unique" in artifacts.blocked
-    policies = [c for c in moved if c.type == "aws:iam/rolePolicy:RolePolicy"]
-    assert policies and not any(c.blocked for c in policies)  # a role's inline policy is named within its role
+    assert artifacts.reason.code == "protected" and "pulumi state unprotect" in artifacts.blocked
+    assert artifacts.delete_before_replace  # named explicitly: the bridge deletes first, so no name collision
+    assert "cannot be created in eu-west-1" not in artifacts.blocked
 
 
-def test_a_region_move_of_the_explicit_provider_blocks_the_iam_roles(graph) -> None:
-    """xregion-4's reproduction: the explicit provider itself moves (its region changes, so it is replaced and every
-    resource with it, create-first): fails before (roles planned create-first, no warning, nothing blocked)."""
-    east = applied_state(graph, region="us-east-1")
-    for record in resources(east):
-        if record["type"] == "pulumi:providers:aws":
-            record["inputs"]["region"] = record["outputs"]["region"] = "us-east-1"
-    result = _plan(graph, east)
+def test_a_region_move_of_the_explicit_provider_leaves_the_iam_roles_alone(graph) -> None:
+    """xregion-4's reproduction with pulumi-aws 7 (closing-43a-2): the explicit provider's region changes, which is an
+    update of the provider (before: a replace, cascading to every resource, and 9 IAM changes blocked); the IAM roles
+    are NOOP; a Lambda function is replaced in the new region, unblocked; a create-first SageMaker model keeps its name
+    without a collision warning (SageMaker names are regional)."""
+    result = _plan(graph, _applied_in(graph, "us-east-1"))
     by_name = {c.name: c for c in result.changes}
-    assert by_name["aws"].action is Action.REPLACE
-    role = by_name["pipelines"]
-    assert (role.action, role.reason.code, role.delete_before_replace) == (Action.REPLACE, "provider-replaced", False)
-    assert "its name is not regional and is still taken in the old region" in role.reason.message
-    assert role.blocked.startswith("'fraud-detection-prod-pipelines' cannot be created in eu-west-1")
+    assert (by_name["aws"].action, by_name["aws"].reason.code) == (Action.UPDATE, "property-changed")
+    assert by_name["pipelines"].action is Action.NOOP and not by_name["pipelines"].blocked
+    _iam_stays(result)
     functions = [c for c in result.changes if c.type == "aws:lambda/function:Function"]
-    assert functions and all(c.action is Action.REPLACE and not c.blocked for c in functions)  # regional names
+    assert functions and all(c.action is Action.REPLACE and c.reason.code == "forces-replacement" and not c.blocked
+                             for c in functions)
+    model = next(c for c in result.changes if c.type == "aws:sagemaker/model:Model")
+    assert model.action is Action.REPLACE and not model.delete_before_replace
+    assert not [w for w in result.warnings if "does not change: creating the new one will fail" in w]
+
+
+def test_only_region_aware_types_have_global_names_to_collide() -> None:
+    """A type that pulumi-aws 7 does not move (no ``region`` input: IAM) cannot collide in a region move."""
+    assert GLOBAL_NAMES and all(region_aware(t) for t in GLOBAL_NAMES)
+    assert not region_aware(ROLE)

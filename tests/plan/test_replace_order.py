@@ -125,14 +125,40 @@ def test_an_explicit_false_option_creates_first_and_a_kept_name_is_warned() -> N
 
 def test_a_replace_from_a_new_provider_creates_first() -> None:
     """The engine replaces a resource whose provider is replaced without asking the provider
-    (step_generator.go providerChanged): create-first, in the other region or cluster."""
-    old, _, _ = one(ENDPOINT, {"name": "demo-dev-scorer", "endpointConfigName": "cfg"}, provider=AWS)
-    new, _, _ = one(ENDPOINT, {"name": "demo-dev-scorer", "endpointConfigName": "cfg"},
-                    provider=(AWS[0], {"region": "eu-central-1"}))
+    (step_generator.go providerChanged): create-first, in the other cluster. (An aws provider's region change no
+    longer does this: pulumi-aws 7 dropped that cascade, pulumi/pulumi-aws#5656; closing-43a-2 moved this test from
+    an aws endpoint to a kubernetes object.)"""
+    old, _, _ = one(CONFIGMAP, configmap("run-template", {"epochs": "5"}), provider=(K8S, {"clusterIdentifier": "a"}))
+    new, _, _ = one(CONFIGMAP, configmap("run-template", {"epochs": "5"}), provider=(K8S, {"clusterIdentifier": "b"}))
     change, warnings = planned(old, new)
     assert (change.action, change.reason.code, change.delete_before_replace) == (Action.REPLACE, "provider-replaced",
                                                                                    False)
     assert warnings == ()
+
+
+def test_a_region_move_is_the_resources_own_replace_and_its_order_is_the_providers() -> None:
+    """pulumi-aws 7: the provider's region change is an update; the endpoint, whose stored ``region`` is the old
+    one, is replaced through it, a replace the provider forces itself, so delete-first for an explicit name
+    (``nameRequiresDeleteBeforeReplace``); a create-first config keeps its name without a collision warning, its
+    name being regional (closing-43a-2; before: ``provider-replaced``, create-first)."""
+    old, _, _ = one(ENDPOINT, {"name": "demo-dev-scorer", "endpointConfigName": "cfg", "region": "eu-west-1"},
+                    provider=AWS)
+    new, _, _ = one(ENDPOINT, {"name": "demo-dev-scorer", "endpointConfigName": "cfg"},
+                    provider=(AWS[0], {"region": "eu-central-1"}))
+    result = make_plan(new, applied(old), options=FAST)
+    by_name = {c.name: c for c in result.changes}
+    assert (by_name["prov"].action, by_name["it"].action, by_name["it"].reason.code,
+            by_name["it"].delete_before_replace) == (Action.UPDATE, Action.REPLACE, "forces-replacement", True)
+    assert result.warnings == ()
+    create_first = ResourceOptions(delete_before_replace=False)
+    variants = [{"variantName": "primary", "instanceType": "ml.m5.large"}]
+    old, _, _ = one(CONFIG, {"name": "cfg-aaaa", "productionVariants": variants, "region": "eu-west-1"},
+                    provider=AWS, options=create_first)
+    new, _, _ = one(CONFIG, {"name": "cfg-aaaa", "productionVariants": variants},
+                    provider=(AWS[0], {"region": "eu-central-1"}), options=create_first)
+    change, warnings = planned(old, new)
+    assert (change.action, change.reason.code, change.delete_before_replace, warnings) == (
+        Action.REPLACE, "forces-replacement", False, ())
 
 
 def test_an_explicit_true_option_deletes_first_whatever_forces_the_replace() -> None:

@@ -455,8 +455,9 @@ def _report_leftover_runs(out: Console, graph, plan, kube) -> None:
 def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     """Exit 1, after the plan was printed and before any ``pulumi up``, when a resource change of
     ``plan`` is blocked (``ResourceChange.blocked``: the delete or replace of a protected resource;
-    audit finding removal-1; or a region move that would create an IAM or S3 name still taken in the old region,
-    :mod:`mlops_infra.plan.global_names`, audit xregion-4, said as such).
+    audit finding removal-1; or a create-first region move of an S3 bucket whose name is still taken in the old
+    region, :mod:`mlops_infra.plan.global_names`, audit xregion-4 and closing-43a-2, said as such: the only blocked
+    replace whose reason is not ``protected``).
 
     Applied, such a plan fails and does harm first. Pulumi refuses a protected resource's delete only
     when its step runs (pulumi/pulumi ``pkg/resource/deploy/step.go`` ``DeleteStep.Apply``:
@@ -490,12 +491,12 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
     from mlops_infra.state.dependents import state_dependents
 
     deletes = [c for c in blocked if c.action is Action.DELETE]
-    moved = [c for c in blocked if c.reason.code == "provider-replaced"]  # a region move of an IAM or S3 name
+    moved = [c for c in blocked if c.action is Action.REPLACE and c.reason.code != "protected"]  # a bucket's region move
     clauses = (["Pulumi refuses to delete a protected resource only when it reaches it, after deleting what depends "
                 "on it, and keeps failing on every later apply"]
                if any(c.action is not Action.UPDATE and c not in moved for c in blocked) else [])
     if moved:
-        clauses.append("a region move creates IAM or S3 names still taken in the old region, which fails after "
+        clauses.append("a region move creates S3 bucket names still taken in the old region, which fails after "
                        "creating the rest in the new one")
     said = "; ".join(clauses)
     lines = [f"Nothing was applied. {said[:1].upper()}{said[1:]}; each blocked change is printed above with its hint."
@@ -535,8 +536,8 @@ def refuse_blocked_changes(plan, file: Path, directory: Path, prior) -> None:
         lines.append(f"A blocked replace ({', '.join(replaces)}): unprotect it as its hint says, or undo the change "
                      "that forces the replace.")
     if moved:
-        lines.append(f"A blocked region move ({', '.join(c.name for c in moved)}): their names are not regional; move "
-                     "the environment as their hint says, or keep its region.")
+        lines.append(f"A blocked region move ({', '.join(c.name for c in moved)}): bucket names are not regional; move "
+                     "the buckets as their hint says, or keep the environment's region.")
     raise UserError(f"{len(blocked)} resource change(s) in {plan.stack} are blocked: "
                     f"{', '.join(c.name for c in blocked)}", "\n".join(lines), source=str(file))
 
