@@ -220,6 +220,23 @@ def release(image: str) -> tuple[int, int, int] | None:
     return tuple(int(part or 0) for part in found.groups()) if found else None  # type: ignore[return-value]
 
 
+def controller_image(containers: list[dict[str, Any]]) -> str | None:
+    """The KServe controller's image among a ``kserve-controller-manager`` Deployment's containers: the container
+    named ``manager`` (kserve ``config/manager/manager.yaml`` and the Helm chart's
+    ``charts/kserve-resources/templates/deployment.yaml`` name it so; the chart lists ``kube-rbac-proxy`` first),
+    else the one whose image repository is ``kserve-controller`` (``kserve/kserve-controller:v0.16.0``); None when
+    neither is there."""
+    named = next((c for c in containers if c.get("name") == "manager" and c.get("image")), None)
+    if named is not None:
+        return str(named["image"])
+    for container in containers:
+        image = str(container.get("image") or "")
+        repository = image.split("@")[0].rpartition("/")[2].partition(":")[0]
+        if repository == "kserve-controller":
+            return image
+    return None
+
+
 def _kserve_release(kube: KubeClient, cache: dict[tuple, Any], check: Any) -> tuple[str, str]:
     """KServe's release from its controller's image, and on 0.16.x the InferenceServices it refuses to
     update (a legacy ``deploymentMode`` annotation: ``prerequisites``' rules, audit kubevers-3)."""
@@ -229,11 +246,15 @@ def _kserve_release(kube: KubeClient, cache: dict[tuple, Any], check: Any) -> tu
         return "unknown", f"reading Deployment {namespace}/{name} for KServe's release: {value.summary}"
     if value is None:
         return "unknown", f"no Deployment {namespace}/{name} to read KServe's release from"
-    images = [str(c.get("image") or "") for c in ((((value.get("spec") or {}).get("template") or {}).get("spec") or {})
-                                                  .get("containers") or [])]
-    found = next((r for r in map(release, images) if r is not None), None)
+    containers = [c for c in ((((value.get("spec") or {}).get("template") or {}).get("spec") or {})
+                              .get("containers") or []) if isinstance(c, dict)]
+    image = controller_image(containers)
+    if image is None:
+        shown = ", ".join(f"{c.get('name')}: {c.get('image')}" for c in containers) or "none"
+        return "unknown", f"no KServe controller image in Deployment {namespace}/{name} ({shown})"
+    found = release(image)
     if found is None:
-        return "unknown", f"no release tag in the image of Deployment {namespace}/{name} ({', '.join(images) or 'none'})"
+        return "unknown", f"no release tag in the KServe controller image of Deployment {namespace}/{name} ({image})"
     shown = "v" + ".".join(map(str, found))
     if found[:2] != (0, 16):
         return "ok", f"KServe {shown}"

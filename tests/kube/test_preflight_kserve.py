@@ -6,7 +6,8 @@ the compiled InferenceServices name no deployment mode, so KServe's ``inferences
 ``NewDeployConfig``: compared exactly); KServe 0.16.x refuses every update and delete of an
 InferenceService whose annotation is a legacy mode (v0.16.0 ``inference_service_validation.go``
 ``validateDeploymentMode``; kserve#4798, #5885), the release read from the image tag of
-``kserve/kserve-controller-manager``.
+``kserve/kserve-controller-manager``'s container ``manager`` (the Helm chart lists kube-rbac-proxy first: audit
+closing-43a-4).
 
 The cluster is the Kubernetes API stand-in (``tests/support/kube_api.py``), not a Kubernetes and no
 KServe: no webhook runs; it serves the reads the preflight makes over the real REST protocol.
@@ -18,7 +19,7 @@ import pytest
 
 from mlops_infra.compile.kubernetes.prerequisites import cluster_prerequisites
 from mlops_infra.kube import KubeClient, RetryPolicy
-from mlops_infra.kube.preflight import preflight, release
+from mlops_infra.kube.preflight import controller_image, preflight, release
 from tests.support.kube_api import KubeApiStandIn, load_crds
 from tests.support.kube_cases import REFERENCE, compiled
 
@@ -33,9 +34,13 @@ def _config(mode: str) -> dict:
             "data": {"deploy": "{\n" + f'  "defaultDeploymentMode": "{mode}"' + "\n}"}}
 
 
-def _controller(image: str) -> dict:
+def _controller(image: str, *, helm: bool = False) -> dict:
+    """The Deployment as kserve's ``config/manager/manager.yaml`` makes it (one container, ``manager``), or with
+    ``helm`` as the chart does (v0.16.0 ``charts/kserve-resources/templates/deployment.yaml``: ``kube-rbac-proxy``
+    first, with values.yaml's ``rbacProxyImage``)."""
+    proxy = [{"name": "kube-rbac-proxy", "image": "quay.io/brancz/kube-rbac-proxy:v0.18.0"}] if helm else []
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kserve-controller-manager", "namespace": "kserve"},
-            "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": image}]}}}}
+            "spec": {"template": {"spec": {"containers": [*proxy, {"name": "manager", "image": image}]}}}}
 
 
 def _isvc(name: str, annotations: dict[str, str]) -> dict:
@@ -110,3 +115,30 @@ def test_the_release_is_the_image_tag():
     assert release("kserve/kserve-controller:v0.16.0") == (0, 16, 0)
     assert release("registry:5000/kserve/kserve-controller:v0.17") == (0, 17, 0)
     assert release("kserve/kserve-controller@sha256:abc") is None
+
+
+def test_a_helm_installed_kserve_0_16_is_read_from_its_manager_container_not_the_rbac_proxy():
+    """Fails before (closing-43a-4): the first tagged container was read, kube-rbac-proxy's v0.18.0: "ok"."""
+    result = _kserve_checks(_config("Knative"), _controller("kserve/kserve-controller:v0.16.0", helm=True),
+                            _isvc("scorer", {MODE: "Serverless"}))[RELEASE]
+    assert result.state == "missing", result.detail
+    assert "KServe v0.16.0 refuses every update and delete of InferenceService fraud-dev/scorer" in result.detail
+
+
+def test_the_controller_image_is_the_manager_container_else_the_kserve_controller_repository():
+    proxy = {"name": "kube-rbac-proxy", "image": "quay.io/brancz/kube-rbac-proxy:v0.18.0"}
+    assert controller_image([proxy, {"name": "manager", "image": "kserve/kserve-controller:v0.16.0"}]) == \
+        "kserve/kserve-controller:v0.16.0"
+    assert controller_image([proxy, {"name": "ctl", "image": "registry:5000/kserve/kserve-controller:v0.15.2"}]) == \
+        "registry:5000/kserve/kserve-controller:v0.15.2"
+    assert controller_image([proxy]) is None
+
+
+def test_a_controller_deployment_without_the_kserve_image_is_unknown_naming_its_containers():
+    deployment = _controller("kserve/kserve-controller:v0.16.0", helm=True)
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    containers[1] = {"name": "sidecar", "image": "example/other:v1.0.0"}
+    result = _kserve_checks(_config("Knative"), deployment)[RELEASE]
+    assert result.state == "unknown"
+    assert result.detail == ("no KServe controller image in Deployment kserve/kserve-controller-manager (kube-rbac-proxy: "
+                             "quay.io/brancz/kube-rbac-proxy:v0.18.0, sidecar: example/other:v1.0.0)")

@@ -32,9 +32,12 @@ Rules (each with its source):
   does, except for an endpoint that apply deletes. 0.17 normalizes the annotation in its defaulting
   webhook before validation (v0.17.0 ``inference_service_defaults.go``), and 0.15 knows no other
   spelling. The check (:attr:`Check.kserve_release`) reads the release from the image tag of the
-  Deployment ``kserve/kserve-controller-manager`` (``config/manager/manager.yaml``; the Helm chart's
-  ``kserve.controller.image``/``tag``: ``kserve/kserve-controller:v0.16.0``) and, on 0.16.x, lists the
-  InferenceServices of the graph's namespaces for a legacy annotation.
+  container named ``manager`` of Deployment ``kserve/kserve-controller-manager`` (``config/manager/manager.yaml``
+  and the Helm chart both name it so; the chart's ``charts/kserve-resources/templates/deployment.yaml`` lists
+  ``kube-rbac-proxy``, ``quay.io/brancz/kube-rbac-proxy:v0.18.0``, first, then ``manager`` with
+  ``kserve.controller.image``/``tag``: ``kserve/kserve-controller:v0.16.0``; audit closing-43a-4), else of the
+  container whose image repository is ``kserve-controller``, and, on 0.16.x, lists the InferenceServices of the
+  graph's namespaces for a legacy annotation.
 - **nodeSelector, tolerations and affinity in an InferenceService's pod spec need Knative's feature
   flags** ``kubernetes.podspec-nodeselector``, ``kubernetes.podspec-tolerations`` and
   ``kubernetes.podspec-affinity`` in ConfigMap ``knative-serving/config-features``. KServe,
