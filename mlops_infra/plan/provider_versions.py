@@ -1,9 +1,10 @@
 """Which provider versions wrote the state, against the SDK versions this install runs ``pulumi up`` with.
 
 Contract: :func:`installed_sdk_versions` gives the installed ``pulumi_aws`` / ``pulumi_kubernetes`` distribution
-versions (``importlib.metadata``, read once); :func:`version_warnings` gives one warning per package whose provider
-resources in the state record another ``version`` than that, naming both versions and the providers. Other packages
-(docker-build) and providers that record no version are not compared.
+versions (``importlib.metadata``, read once) in the engine's spelling (:func:`engine_version`); :func:`version_warnings`
+gives one warning per package whose provider resources in the state record another ``version`` than that (the
+installed version also converted, so a PEP 440 one compares as the engine stores it), naming both versions and the
+providers. Other packages (docker-build) and providers that record no version are not compared.
 
 Why: the provider plugin an ``up`` loads is the program's SDK's own version: ``pulumi_aws/_utilities.py``
 ``get_resource_opts_defaults`` -> ``ResourceOptions(version=get_version(), ...)``; the engine writes it into the
@@ -13,10 +14,17 @@ stored ``version`` of each ``pulumi:providers:<pkg>`` is the version that last w
 (``plan/rules.py``, ``plan/normalize.py``) are those of the SDK installed here; a provider upgrade is where stored
 inputs move (pulumi-aws docs/version-7-upgrade.md: "You may see a refresh diff as Pulumi migrates the state";
 pulumi/pulumi-aws#5521), so the plan says when the two differ.
+
+The SDK does not send its distribution version as it is: ``get_version()`` is ``_get_semver_version()``
+(``pulumi_aws/_utilities.py`` 7.51.1 and ``pulumi_kubernetes/_utilities.py`` 4.34.2, the same code): "PEP440 and semver
+differ slightly in incompatible ways. The Pulumi engine expects to receive a valid semver string", so ``7.52.0rc1`` is
+stored as ``7.52.0-rc.1``, ``a``/``b`` as ``-alpha.N``/``-beta.N``, a dev release as ``-dev.N``, a local version as
+``-<local>`` (audit closing-43a-1: compared as PEP 440, a pre-release install warned about its own state).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -26,24 +34,56 @@ SDK_DISTRIBUTIONS = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 """Provider package -> the Python SDK distribution the program registers its resources with."""
 
 _DISPLAY = {"aws": "pulumi-aws", "kubernetes": "pulumi-kubernetes"}
+_PRE = {"a": "alpha", "b": "beta", "rc": "rc"}
+_RELEASE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def engine_version(pep440: str) -> str:
+    """``pep440`` as the SDK reports it to the engine, which stores it (``_utilities._get_semver_version``, see the
+    module docstring): ``major.minor.patch`` and a pre-release tag from the first of ``pre`` (a -> alpha, b -> beta,
+    rc), ``dev``, ``local``. A version ``packaging`` cannot parse (a semver one already), or no ``packaging`` (which
+    both SDKs require), is kept as given; a plain ``major.minor.patch`` is one already (``packaging`` is not imported
+    for it: the plan's path)."""
+    if _RELEASE.fullmatch(pep440):
+        return pep440
+    try:
+        from packaging.version import InvalidVersion, Version
+    except ImportError:  # pragma: no cover - installed with either SDK
+        return pep440
+    try:
+        parsed = Version(pep440)
+    except InvalidVersion:
+        return pep440
+    major, minor, patch = (*parsed.release, 0, 0)[:3]
+    tag: str | None = None
+    if parsed.pre is not None:
+        tag = f"{_PRE[parsed.pre[0]]}.{parsed.pre[1]}"
+    elif parsed.dev is not None:
+        tag = f"dev.{parsed.dev}"
+    elif parsed.local is not None:
+        tag = parsed.local
+    return f"{major}.{minor}.{patch}" + (f"-{tag}" if tag else "")
 
 
 @cache
 def installed_sdk_versions() -> dict[str, str]:
-    """Provider package -> the installed SDK's version (a package whose SDK is not installed is left out)."""
+    """Provider package -> the installed SDK's version as the engine stores it (:func:`engine_version`; a package
+    whose SDK is not installed is left out)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
     for package, distribution in SDK_DISTRIBUTIONS.items():
         try:
-            found[package] = version(distribution)
+            found[package] = engine_version(version(distribution))
         except PackageNotFoundError:
             continue
     return found
 
 
 def version_warnings(prior: PriorState, installed: Mapping[str, str]) -> list[str]:
-    """One warning per package whose providers in ``prior`` record a ``version`` other than ``installed``'s."""
+    """One warning per package whose providers in ``prior`` record a ``version`` other than ``installed``'s (both in
+    the engine's spelling: :func:`engine_version`)."""
+    installed = {package: engine_version(found) for package, found in installed.items()}
     recorded: dict[str, dict[str, list[str]]] = {}
     for urn, state in prior.resources.items():
         if not state.type.startswith("pulumi:providers:"):

@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 from mlops_infra.graph import GraphBuilder, make_urn
 from mlops_infra.plan.planner import PlanOptions, make_plan
-from mlops_infra.plan.provider_versions import installed_sdk_versions
+from mlops_infra.plan.provider_versions import engine_version, installed_sdk_versions
 from mlops_infra.state.model import PriorState, StateResource
 
 P, S = "fraud", "prod"
@@ -40,7 +40,7 @@ def test_a_state_written_by_another_provider_version_is_said_naming_both() -> No
 
 def test_the_installed_sdks_are_compared_by_default() -> None:
     installed = installed_sdk_versions()
-    assert installed == {"aws": version("pulumi_aws"), "kubernetes": version("pulumi_kubernetes")}
+    assert installed == {"aws": engine_version(version("pulumi_aws")), "kubernetes": engine_version(version("pulumi_kubernetes"))}
     [warning] = _warnings(_state(("aws", "aws", "7.40.0")), None)
     assert f"with pulumi-aws {installed['aws']}:" in warning
 
@@ -58,3 +58,30 @@ def test_a_major_version_and_several_providers_are_named() -> None:
     assert "A new major version: follow pulumi-aws's upgrade guide for 7.x" in aws
     assert kubernetes.startswith("the state was last written by pulumi-kubernetes 4.18.0 (provider k8s), but this "
                                  "install runs `pulumi up` with pulumi-kubernetes 4.34.2")
+
+
+def test_a_pre_release_sdk_compares_its_own_state_in_the_engines_spelling() -> None:
+    """Fails before (closing-43a-1): ``7.52.0rc1`` was compared as a string with the ``7.52.0-rc.1`` that the same
+    install's ``pulumi up`` stores, and warned that another version wrote the state."""
+    for pep440, stored in [("7.52.0rc1", "7.52.0-rc.1"), ("7.52.0a1733400000", "7.52.0-alpha.1733400000"),
+                           ("7.52.0.dev5", "7.52.0-dev.5"), ("7.52.0+abc123", "7.52.0-abc123")]:
+        assert _warnings(_state(("aws", "default_7_52_0", stored)), {"aws": pep440, "kubernetes": "4.34.2"}) == (), pep440
+    [warning] = _warnings(_state(("aws", "aws", "7.52.0-rc.1")), {"aws": "7.52.0", "kubernetes": "4.34.2"})
+    assert warning.startswith("the state was last written by pulumi-aws 7.52.0-rc.1 (provider aws), but this install "
+                              "runs `pulumi up` with pulumi-aws 7.52.0:")
+    [warning] = _warnings(_state(("aws", "aws", "7.51.1")), {"aws": "7.52.0rc1", "kubernetes": "4.34.2"})
+    assert "this install runs `pulumi up` with pulumi-aws 7.52.0-rc.1:" in warning  # said as the engine will store it
+
+
+def test_the_engine_spelling_is_the_sdks_own(monkeypatch) -> None:
+    """:func:`engine_version` against ``pulumi_aws._utilities._get_semver_version`` (what ``get_version()`` sends the
+    engine), fed each distribution version through ``importlib.metadata.version``."""
+    import importlib.metadata
+
+    from pulumi_aws import _utilities
+
+    for pep440 in ["7.51.1", "7.52.0rc1", "7.52.0a1733400000", "7.52.0b2", "7.52.0.dev5", "7.52.0+abc123",
+                   "7.52.0rc1.dev3"]:
+        monkeypatch.setattr(importlib.metadata, "version", lambda _name, v=pep440: v)
+        assert engine_version(pep440) == str(_utilities._get_semver_version()), pep440
+    assert engine_version("7.52.0-rc.1") == "7.52.0-rc.1"  # already the engine's: unchanged
