@@ -57,9 +57,17 @@ Rules (each with its source):
 - **``keep_firing_for`` needs Prometheus 2.42**: prometheus-operator removes the field from every rule
   it writes for an older Prometheus (v0.89.0 ``pkg/operator/rules.go`` ``sanitizePrometheusRulesSpec``:
   ``minVersionKeepFiringFor := semver.MustParse("2.42.0")``, then ``KeepFiringFor = nil`` and
-  ``logger.Warn("ignoring 'keep_firing_for' not supported by Prometheus")``). The release is the
-  Prometheus object's ``spec.version``, else its ``spec.image`` tag (:func:`prometheus_release`);
-  neither: the operator's default, not judged. Audit kubevers-1.
+  ``logger.Warn("ignoring 'keep_firing_for' not supported by Prometheus")``). The operator judges by
+  ``spec.version`` alone (``pkg/prometheus/server/rules.go``: ``promVersion =
+  operator.StringValOrDefault(...Version, operator.DefaultPrometheusVersion)``; ``prometheus_types.go`` on
+  ``image``: "Specifying `spec.version` is still necessary to ensure the Prometheus Operator knows which
+  version of Prometheus is being configured"), unset: its default, the latest it knows, never older
+  (:func:`configured_release`). When that is 2.42 or later but ``spec.image``'s tag (:func:`image_release`)
+  is older, the operator keeps the field and the older Prometheus refuses the rule file: Prometheus v2.41.0
+  ``model/rulefmt/rulefmt.go`` ``Parse`` decodes with ``KnownFields(true)`` and its ``RuleNode`` has no
+  ``keep_firing_for``; ``rules/manager.go`` ``Update`` then keeps the previous rule set of every file ("error
+  loading rules, previous rule set restored"), and a Prometheus starting with it exits
+  (``cmd/prometheus/main.go``: "error loading config"). Audits kubevers-1, closing-43a-3.
 - **Alerts leave Prometheus only towards Alertmanagers it is given**: ``spec.alerting.alertmanagers``
   or ``spec.additionalAlertManagerConfigs``; with neither, the generated configuration has no
   ``alerting`` section (``pkg/prometheus/promcfg.go`` ``appendAlertingConfig`` returns early), so a
@@ -158,16 +166,21 @@ KEEP_FIRING_SINCE = (2, 42, 0)
 ``minVersionKeepFiringFor := semver.MustParse("2.42.0")``)."""
 
 
-def prometheus_release(prometheus: Mapping[str, Any]) -> tuple[int, ...] | None:
-    """The Prometheus release a Prometheus object runs: ``spec.version``, else the tag of ``spec.image``;
-    None when neither names one (the operator's own default, 2.42 or later in every operator whose
-    CRD has ``keep_firing_for``)."""
-    spec = prometheus.get("spec") or {}
-    for text in (str(spec.get("version") or ""), str(spec.get("image") or "").split("@")[0].rpartition("/")[2]):
-        found = re.search(r"(?:^|[:v])(\d+)\.(\d+)(?:\.(\d+))?", text)
-        if found:
-            return tuple(int(part or 0) for part in found.groups())
-    return None
+def _release(text: str) -> tuple[int, ...] | None:
+    found = re.search(r"(?:^|[:v])(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(part or 0) for part in found.groups()) if found else None
+
+
+def configured_release(prometheus: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """The Prometheus release prometheus-operator writes a Prometheus object's rules for: its ``spec.version``;
+    None when unset (the operator's own default, ``DefaultPrometheusVersion``: 2.42 or later in every operator
+    whose CRD has ``keep_firing_for``). The image is not consulted (module rules)."""
+    return _release(str((prometheus.get("spec") or {}).get("version") or ""))
+
+
+def image_release(prometheus: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """The release of a Prometheus object's ``spec.image`` tag (what really runs), None without one."""
+    return _release(str((prometheus.get("spec") or {}).get("image") or "").split("@")[0].rpartition("/")[2])
 
 
 def has_alerts(graph: DesiredGraph) -> bool:
@@ -399,7 +412,7 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
     warnings: list[str] = []
     absent_told: set[str] = set()
     loaders: list[Mapping[str, Any]] = []
-    keeping: dict[int, tuple[Mapping[str, Any], set[str]]] = {}
+    keeping: dict[int, tuple[Mapping[str, Any], set[str], set[str]]] = {}
     scraping_pushgateway: list[Mapping[str, Any]] = []
     for selection in SELECTIONS:
         ours = [o for o in objects if o.kind == selection.kind]
@@ -418,7 +431,9 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             if selection.kind == "PrometheusRule":
                 loaders += [c for c in chosen if all(c is not seen for seen in loaders)]
                 for c in chosen if obj.keeps_firing else ():
-                    keeping.setdefault(id(c), (c, set()))[1].update(obj.keeps_firing)
+                    entry = keeping.setdefault(id(c), (c, set(), set()))
+                    entry[1].update(obj.keeps_firing)
+                    entry[2].add(f"{obj.namespace}/{obj.name}")
             if selection.kind == "ServiceMonitor" and obj.name == PUSHGATEWAY_MONITOR:
                 scraping_pushgateway += [c for c in chosen if all(c is not seen for seen in scraping_pushgateway)]
             if not chosen:
@@ -446,8 +461,12 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
             "alertmanager-operated, port: web}).")
     warnings += [_override_warning(p, pushed) for p in sorted(scraping_pushgateway, key=_where)
                  if (p.get("spec") or {}).get("overrideHonorLabels") is True]
-    warnings += [_keep_firing_warning(p, sorted(alerts)) for p, alerts in sorted(keeping.values(), key=lambda k: _where(k[0]))
-                 if (prometheus_release(p) or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE]
+    for prometheus, alerts, rules in sorted(keeping.values(), key=lambda k: _where(k[0])):
+        configured, image = configured_release(prometheus), image_release(prometheus)
+        if (configured or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE:
+            warnings.append(_keep_firing_warning(prometheus, sorted(alerts)))
+        elif (image or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE:
+            warnings.append(_refused_rules_warning(prometheus, sorted(alerts), sorted(rules)))
     return warnings
 
 
@@ -455,7 +474,7 @@ def _keep_firing_warning(prometheus: Mapping[str, Any], alerts: Sequence[str]) -
     """The warning for a Prometheus older than 2.42 loading rules that set ``keep_firing_for`` (module rules)."""
     ref = "Prometheus " + "/".join(_where(prometheus))
     shown = ", ".join(alerts[:NAMES_SHOWN]) + (f" and {len(alerts) - NAMES_SHOWN} more" if len(alerts) > NAMES_SHOWN else "")
-    running = "v" + ".".join(map(str, prometheus_release(prometheus) or ()))
+    running = "v" + ".".join(map(str, configured_release(prometheus) or ()))
     return (f"monitoring: {ref} runs Prometheus {running}, older than 2.42, the first that knows keep_firing_for: "
             "prometheus-operator removes the field from the rules it writes for it (pkg/operator/rules.go, 'ignoring "
             f"keep_firing_for not supported by Prometheus', in the operator's log only), so {shown} resolve as soon as "
@@ -463,6 +482,27 @@ def _keep_firing_warning(prometheus: Mapping[str, Any], alerts: Sequence[str]) -
             "notification, and for a training job's on_alerts a second retraining run), and a rollback notice fires "
             f"for {(ROLLBACK_WINDOW_SECONDS - KEEP_FIRING_SECONDS) // 60} minutes instead of "
             f"{ROLLBACK_WINDOW_SECONDS // 60}. Fix: run Prometheus 2.42 or later on {ref} (spec.version).")
+
+
+def _refused_rules_warning(prometheus: Mapping[str, Any], alerts: Sequence[str], rules: Sequence[str]) -> str:
+    """The warning for a Prometheus whose image is older than 2.42 while the operator writes its rules for 2.42 or
+    later (``spec.version`` unset or newer): the rule files that set ``keep_firing_for`` are refused (module rules)."""
+    ref = "Prometheus " + "/".join(_where(prometheus))
+    spec = prometheus.get("spec") or {}
+    running = "v" + ".".join(map(str, image_release(prometheus) or ()))
+    configured = (f"spec.version {spec.get('version')}" if configured_release(prometheus)
+                  else "no spec.version, so the operator's default release, the latest it knows")
+    shown = ", ".join(alerts[:NAMES_SHOWN]) + (f" and {len(alerts) - NAMES_SHOWN} more" if len(alerts) > NAMES_SHOWN else "")
+    files = ", ".join(rules[:NAMES_SHOWN]) + (f" and {len(rules) - NAMES_SHOWN} more" if len(rules) > NAMES_SHOWN else "")
+    return (f"monitoring: {ref} runs the image {spec.get('image')} (Prometheus {running}, older than 2.42, the first "
+            f"that knows keep_firing_for), but prometheus-operator writes its rules for the release spec.version names "
+            f"({configured}), so it keeps keep_firing_for (on {shown}). Prometheus {running} refuses a rule file with a "
+            f"field it does not know, so the rule files of PrometheusRule {files} are refused, and with them the whole "
+            "rule reload: Prometheus keeps its previous rule set ('error loading rules, previous rule set restored'), "
+            "so these rules are not loaded and no later change of any PrometheusRule takes effect there, and a restart "
+            f"fails ('error loading config'). Fix: set spec.version: {running} on {ref} (the operator then drops "
+            "keep_firing_for, and those alerts resolve as soon as their condition is not met), or run Prometheus 2.42 "
+            "or later (spec.image and spec.version).")
 
 
 def _override_warning(prometheus: Mapping[str, Any], pushed: Sequence[str]) -> str:

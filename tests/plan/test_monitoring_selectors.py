@@ -18,7 +18,9 @@ from mlops_infra.plan.monitoring_selectors import (
     BY_KIND,
     METADATA_NAME,
     Monitored,
+    configured_release,
     has_alerts,
+    image_release,
     matches,
     monitoring_objects,
     namespace_labels,
@@ -271,9 +273,9 @@ def test_the_rules_that_set_keep_firing_for_are_known_per_prometheus_rule():
 
 @pytest.mark.parametrize(("spec", "warns"), [
     ({"version": "v2.41.0"}, True), ({"version": "2.41"}, True),
-    ({"image": "quay.io/prometheus/prometheus:v2.37.8"}, True),
+    ({"version": "v2.41.0", "image": "quay.io/prometheus/prometheus:v3.5.0"}, True),  # the operator reads spec.version
     ({"version": "v2.42.0"}, False), ({"version": "v3.5.0"}, False), ({}, False),
-    ({"version": "v3.5.0", "image": "quay.io/prometheus/prometheus:v2.41.0"}, False),  # spec.version first
+    ({"image": "quay.io/prometheus/prometheus:v3.5.0"}, False),
 ])
 def test_a_prometheus_older_than_2_42_loading_rules_with_keep_firing_for_is_told_what_it_drops(spec, warns):
     objects, labels, alerts = _graph_objects()
@@ -288,6 +290,36 @@ def test_a_prometheus_older_than_2_42_loading_rules_with_keep_firing_for_is_told
     assert "so fraud-drift, rolled_back_scorer resolve as soon as their condition is not met" in warning
     assert "a rollback notice fires for 5 minutes instead of 15" in warning
     assert warning.endswith("Fix: run Prometheus 2.42 or later on Prometheus monitoring/kps (spec.version).")
+
+
+@pytest.mark.parametrize("spec", [
+    {"image": "quay.io/prometheus/prometheus:v2.41.0"},
+    {"version": "v3.5.0", "image": "quay.io/prometheus/prometheus:v2.37.8@sha256:" + "0" * 64},
+])
+def test_an_old_prometheus_image_the_operator_writes_newer_rules_for_refuses_the_rule_files(spec):
+    """prometheus-operator judges by spec.version alone (unset: its default, the latest), so it keeps keep_firing_for
+    for an older image, whose Prometheus refuses the rule file and the whole reload (closing-43a-3; before: the image
+    tag was taken as the operator's and the warning said the field is removed)."""
+    objects, labels, alerts = _graph_objects()
+    (warning,) = [w for w in selector_warnings(objects, [_prometheus(**ALL, **spec)], None, labels, alerts=alerts)
+                  if "keep_firing_for" in w]
+    running = "v2.41.0" if "version" not in spec else "v2.37.8"
+    assert warning.startswith(f"monitoring: Prometheus monitoring/kps runs the image {spec['image']} (Prometheus "
+                              f"{running}, older than 2.42")
+    configured = "spec.version v3.5.0" if "version" in spec else "no spec.version, so the operator's default release"
+    assert f"prometheus-operator writes its rules for the release spec.version names ({configured}" in warning
+    assert "so it keeps keep_firing_for (on fraud-drift, rolled_back_scorer)" in warning
+    assert ("the rule files of PrometheusRule fraud-dev/alert-fraud-drift, fraud-dev/rolled-back-scorer are refused, "
+            "and with them the whole rule reload") in warning
+    assert "removes the field" not in warning and "resolve as soon as their condition is not met" in warning
+    assert f"Fix: set spec.version: {running} on Prometheus monitoring/kps" in warning
+
+
+def test_the_operators_release_is_spec_version_and_the_image_only_says_what_runs():
+    assert configured_release({"spec": {"image": "quay.io/prometheus/prometheus:v2.41.0"}}) is None
+    assert configured_release({"spec": {"version": "v2.41.0", "image": "x/prometheus:v3.5.0"}}) == (2, 41, 0)
+    assert image_release({"spec": {"image": "registry:5000/prometheus/prometheus:v2.41.0"}}) == (2, 41, 0)
+    assert image_release({"spec": {"image": "quay.io/prometheus/prometheus@sha256:" + "0" * 64}}) is None
 
 
 def test_an_old_prometheus_that_loads_none_of_those_rules_is_not_judged():
