@@ -1,7 +1,8 @@
 """The AWS provider's ``ignoreTags`` is an update, never a replacement (lead finding, 2026-12-04).
 
-Only ``region`` replaces an AWS provider (``PROVIDERS["aws"]``), and a provider replace cascades
-to everything it manages, so ``ignoreTags`` must not. The Pulumi state stores provider config as
+No input replaces an AWS provider (``PROVIDERS["aws"]``: pulumi-aws 7 dropped the ``region`` cascade,
+pulumi/pulumi-aws#5656; audit closing-43a-2), and a provider replace cascades to everything it manages, so
+``ignoreTags`` must not. The Pulumi state stores provider config as
 strings (the SDK sends ``pulumi.runtime.to_json`` of it): the planner compares the stored string
 with the compiled object as JSON, so an unchanged one is no change whatever its spacing. Runs on
 the ``no-changes-after-apply`` scenario (its prior is the state applying its system leaves).
@@ -59,9 +60,10 @@ def _changed(plan: Plan) -> dict[str, Any]:
     return {c.name: c for c in plan.changes if c.action is not Action.NOOP}
 
 
-def test_the_rule_replaces_on_region_only() -> None:
+def test_the_rule_replaces_on_nothing() -> None:
+    """(Before closing-43a-2: ``replace == ("region",)``, pulumi-aws 6's cascade.)"""
     rule = PROVIDERS["aws"]
-    assert rule.replace == ("region",)
+    assert rule.replace == ()
     assert not matcher(rule.replace).touches(("ignoreTags",))
     assert not matcher(rule.replace).touches(("ignoreTags", "keyPrefixes", 0))
 
