@@ -16,7 +16,9 @@ stores one, so what the planner reads back looks like the real thing:
   ``provider`` fields are ``<provider urn>::<provider id>``;
 - custom resources: ``inputs`` are the graph's inputs with refs resolved to the referenced
   resource's outputs, ``$json`` values encoded with :func:`~mlops_infra.graph.canonical_json`,
-  ``$archive`` values as Pulumi archives of string assets, plus ``"__defaults": []``, and for a
+  ``$archive`` values as Pulumi archives of string assets, plus ``"__defaults": []`` (not on Kubernetes
+  objects, for which pulumi-kubernetes writes none; a built-in one is stored as its ``Check`` stores it, after
+  a typed round trip that drops an empty ``env[*].value``: :func:`_checked_by_kubernetes`), and for a
   region-aware AWS type (:func:`~mlops_infra.plan.rules.region_aware`) that the graph gives no ``region``,
   ``region``: its provider's region, as pulumi-aws 7 fills it before ``Check`` (provider/region.go
   ``applyRegion``; not listed in ``__defaults``: :data:`~mlops_infra.plan.rules.REGION`), in the inputs and
@@ -273,6 +275,31 @@ def _secret(value: Any) -> dict[str, str]:
     return {SECRET_SIG: SECRET_MARKER, "ciphertext": f"v1:{digest[:16]}:v1:{digest[16:48]}"}
 
 
+_K8S_NORMALIZED = tuple(f"kubernetes:{gv}:" for gv in (
+    "core/v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1", "policy/v1",
+    "storage.k8s.io/v1"))
+"""Type-token prefixes of the built-in group versions pulumi-kubernetes normalises (provider/pkg/kinds/kinds.go
+``KnownGroupVersions``, the ones the compiler writes); CRD objects are stored as given."""
+
+
+def _checked_by_kubernetes(value: Any, key: str = "") -> Any:
+    """A built-in object as pulumi-kubernetes' ``Check`` stores it: after its typed round trip
+    (provider/pkg/provider/provider.go l. 1231 ``normalizeInputs`` -> clients.Normalize, @ 94977969d6), which
+    drops the zero value of a non-pointer ``omitempty`` field (apimachinery pkg/runtime/converter.go l. 833):
+    of the fields compiled objects set, ``EnvVar.value`` (core/v1 types.go l. 2663 ``json:"value,omitempty"``),
+    so an ``env`` entry ``{name: X, value: ""}`` is stored as ``{name: X}``. Written independently of the
+    compiler's own :mod:`mlops_infra.compile.kubernetes.stored_form`, so a plan test sees what a real state holds
+    whatever the compiler writes. pulumi-kubernetes writes no ``__defaults`` (:func:`_record`)."""
+    if isinstance(value, dict):
+        return {k: _checked_by_kubernetes(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        if key == "env":
+            return [{k: v for k, v in e.items() if not (k == "value" and v == "")} if isinstance(e, dict) else e
+                    for e in value]
+        return [_checked_by_kubernetes(v) for v in value]
+    return value
+
+
 def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResource],
             records: dict[str, dict[str, Any]], providers: dict[str, str], region: str,
             account: str) -> dict[str, Any]:
@@ -293,6 +320,8 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
             filled = (records[resource.provider]["inputs"].get(REGION) if resource.provider else region)
             if isinstance(filled, str):
                 resolved = {**resolved, REGION: filled}
+        if resource.type.startswith(_K8S_NORMALIZED):
+            resolved = _checked_by_kubernetes(resolved)
         physical = _physical_id(resource, resolved)
         outputs = {**resolved, **_computed(resource, resolved, physical, region, account)}
         for name in resource.options.additional_secret_outputs:
@@ -300,7 +329,7 @@ def _record(resource: DesiredResource, root: str, by_urn: dict[str, DesiredResou
                 outputs[name] = _secret(outputs[name])
         record["id"] = outputs["id"]
         record["type"] = resource.type
-        record["inputs"] = {"__defaults": [], **resolved}
+        record["inputs"] = resolved if _package(resource.type) == "kubernetes" else {"__defaults": [], **resolved}
         record["outputs"] = dict(sorted(outputs.items()))
     else:
         record["type"] = resource.type

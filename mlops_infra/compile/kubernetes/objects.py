@@ -20,6 +20,7 @@ from typing import Any
 from mlops_infra.compile.context import CompileContext
 from mlops_infra.compile.kubernetes import labels as lbl
 from mlops_infra.compile.kubernetes.names import OBJECT_STORE_SECRET
+from mlops_infra.compile.kubernetes.stored_form import stored_form
 from mlops_infra.graph import ResourceOptions
 
 CLUSTER_SCOPED = frozenset({"Namespace", "ClusterQueue", "ResourceFlavor"})
@@ -74,7 +75,11 @@ class KubeTarget:
 
     def add(self, obj: dict[str, Any], *, parent: str, address: str, role: str,
             depends_on: Iterable[str] = (), options: ResourceOptions | None = None, patch: bool = False) -> str:
-        """Add ``obj`` under ``parent`` (as its kind's Patch resource when ``patch``); return its URN."""
+        """Add ``obj`` under ``parent`` (as its kind's Patch resource when ``patch``); return its URN. A built-in
+        object is added in the form pulumi-kubernetes stores it (:func:`.stored_form.stored_form`: no empty env
+        values), so a plan compares like with like."""
+        if is_builtin(obj["apiVersion"]):
+            obj = stored_form(obj)
         deps = [d for d in depends_on if d]
         if obj["kind"] not in CLUSTER_SCOPED and self.namespace_urn:
             deps.append(self.namespace_urn)
