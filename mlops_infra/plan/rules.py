@@ -222,15 +222,73 @@ RULES: dict[str, ReplaceRule] = {
 """Type token -> rule. Unlisted ``aws:*`` types fall back to a permissive rule (``known=False``)."""
 
 # --- Kubernetes ----------------------------------------------------------------------------------
+# pulumi-kubernetes' Diff replaces exactly on its forceNewProperties (provider/pkg/provider/provider.go Diff l. 1560-1568:
+# forceNewFields = k.forceNewProperties(newInputs), matched against the patch of the changed fields): the table of
+# provider/pkg/provider/diff.go @ K8S_PROVIDER_COMMIT, written out below per type token in the plan's notation
+# (tests/plan/test_rules_k8s_force_new.py parses a verbatim copy of that diff.go and compares). A field the Kubernetes
+# API refuses to change but the provider does not list (PVC volumeMode/dataSource, Job completionMode, StorageClass
+# reclaimPolicy/volumeBindingMode, ConfigMap/Secret immutable, a Service's type) is sent as an update by `pulumi up`,
+# so it is one here too (audit k8sstate-2).
+K8S_PROVIDER_COMMIT = "94977969d64112b04e19945818a7d5d5f38f631d"
+"""The pulumi/pulumi-kubernetes commit whose diff.go ``forceNew`` table :data:`K8S_KINDS` follows."""
+
 K8S_BASE = ReplaceRule(
     replace=("apiVersion", "kind", "metadata.name", "metadata.namespace"),
     ignore=("metadata.annotations[\"pulumi.com/autonamed\"]",),
     why="a Kubernetes object's kind, name and namespace are its identity",
     named_by="metadata.name",
 )
+
+
+def _selector(prefix: str) -> tuple[str, ...]:
+    """diff.go ``labelSelectorForceNewProperties``."""
+    return (prefix, f"{prefix}.matchExpressions", f"{prefix}.matchExpressions.key", f"{prefix}.matchExpressions.operator",
+            f"{prefix}.matchExpressions.values", f"{prefix}.matchLabels")
+
+
+def _containers(*prefixes: str) -> tuple[str, ...]:
+    """diff.go ``containerForceNewProperties``."""
+    return tuple(f"{prefix}.{field}" for prefix in prefixes for field in (
+        "args", "command", "env", "env.value", "image", "imagePullPolicy", "lifecycle", "livenessProbe", "ports",
+        "readinessProbe", "resources", "securityContext", "stdin", "stdinOnce", "terminationMessagePath",
+        "terminationMessagePolicy", "tty", "volumeDevices", "volumeMounts", "workingDir"))
+
+
+_SELECTOR_ONLY = _selector("spec.selector")
+_JOB = ("spec.completions", "spec.parallelism", *_SELECTOR_ONLY, "spec.template")
+_STATEFUL_SET = ("spec.podManagementPolicy", "spec.revisionHistoryLimit", *_SELECTOR_ONLY, "spec.serviceName",
+                 "spec.volumeClaimTemplates")
+_POD = ("spec.affinity", "spec.automountServiceAccountToken", "spec.dnsConfig", "spec.dnsPolicy",
+        "spec.enableServiceLinks", "spec.hostAliases", "spec.hostIPC", "spec.hostNetwork", "spec.hostPID", "spec.hostname",
+        "spec.imagePullSecrets", "spec.nodeName", "spec.nodeSelector", "spec.overhead", "spec.preemptionPolicy",
+        "spec.priority", "spec.priorityClassName", "spec.readinessGates", "spec.restartPolicy", "spec.runtimeClassName",
+        "spec.schedulerName", "spec.securityContext", "spec.serviceAccount", "spec.serviceAccountName",
+        "spec.shareProcessNamespace", "spec.subdomain", "spec.terminationGracePeriodSeconds", "spec.volumes",
+        *_containers("spec.containers[*]", "spec.initContainers[*]"))
+_PERSISTENT_VOLUME = tuple(f"spec.{source}" for source in (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume", "flocker",
+    "gcePersistentDisk", "glusterfs", "hostPath", "iscsi", "local", "nfs", "photonPersistentDisk", "portworxVolume",
+    "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume"))
+_SECRET_DATA = ("type", "stringData", "data")
+"""diff.go l. 28-29: a Secret's replace paths unless the provider's ``enableSecretMutable`` is on (and the Secret
+not ``immutable``); then only ``type`` (its kind entry, core/v1 ``Secret``)."""
+_CONFIG_MAP_DATA = ("binaryData", "data")
+"""diff.go l. 32-33: a ConfigMap's replace paths unless the provider's ``enableConfigMapMutable`` is on (and the
+ConfigMap not ``immutable``); then none."""
+
+_WHY_SELECTOR = "pulumi-kubernetes replaces a {kind} whose selector changes"
+_WHY_JOB = "pulumi-kubernetes replaces a Job whose pod template, selector, completions or parallelism change"
+_WHY_STATEFUL_SET = ("pulumi-kubernetes replaces a StatefulSet whose selector, service, claim templates, pod management "
+                     "policy or revision history limit change")
+_WHY_BINDING = "pulumi-kubernetes replaces a binding whose roleRef changes (it is immutable)"
+
+
+def _versions(kind: str, rule: ReplaceRule, *group_versions: str) -> dict[str, ReplaceRule]:
+    return {f"{gv}:{kind}": rule for gv in group_versions}
+
+
 K8S_KINDS: dict[str, ReplaceRule] = {
-    "core/v1:Secret": ReplaceRule(replace=("data", "stringData", "binaryData", "immutable", "type"),
-                                  sensitive=("data", "stringData", "binaryData"),
+    "core/v1:Secret": ReplaceRule(replace=_SECRET_DATA, sensitive=("data", "stringData", "binaryData"),
                                   why="pulumi-kubernetes replaces Secrets on change (immutable by default)"),
     # deleting a Namespace deletes every object in it (Kubernetes "Namespaces" task, "Deleting a namespace":
     # "This deletes everything under the namespace!", https://kubernetes.io/docs/tasks/administer-cluster/
@@ -243,30 +301,35 @@ K8S_KINDS: dict[str, ReplaceRule] = {
     "core/v1:NamespacePatch": ReplaceRule(
         why="a Patch resource's name is its identity; it applies its labels in place and its delete only drops "
             "them (the namespace stays)"),
-    "core/v1:ConfigMap": ReplaceRule(replace=("data", "binaryData", "immutable"),
+    "core/v1:ConfigMap": ReplaceRule(replace=_CONFIG_MAP_DATA,
                                      why="pulumi-kubernetes replaces ConfigMaps on change (immutable by default)"),
-    "core/v1:Service": ReplaceRule(replace=("spec.clusterIP", "spec.clusterIPs", "spec.type"),
-                                   why="a Service's cluster IP and type cannot change"),
+    "core/v1:Service": ReplaceRule(replace=("spec.clusterIP",), why="a Service's cluster IP cannot change"),
     "core/v1:PersistentVolumeClaim": ReplaceRule(
-        replace=("spec.storageClassName", "spec.accessModes", "spec.selector", "spec.volumeName", "spec.volumeMode",
-                 "spec.dataSource", "spec.dataSourceRef"),
-        why="a claim's class, access modes and source are immutable (only its size grows)"),
-    "core/v1:Pod": ReplaceRule(replace=("spec",), keep=("spec.containers[*].image", "spec.activeDeadlineSeconds",
-                                                       "spec.tolerations"),
-                               why="a Pod's spec is immutable apart from images and deadlines"),
-    "batch/v1:Job": ReplaceRule(replace=("spec.template", "spec.selector", "spec.completionMode"),
-                                why="a Job's pod template and selector are immutable"),
-    "apps/v1:Deployment": ReplaceRule(replace=("spec.selector",), why="a Deployment's selector is immutable"),
-    "apps/v1:DaemonSet": ReplaceRule(replace=("spec.selector",), why="a DaemonSet's selector is immutable"),
-    "apps/v1:StatefulSet": ReplaceRule(
-        replace=("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"),
-        why="a StatefulSet's selector, service and claim templates are immutable"),
-    "rbac.authorization.k8s.io/v1:RoleBinding": ReplaceRule(replace=("roleRef",), why="a binding's roleRef is immutable"),
-    "rbac.authorization.k8s.io/v1:ClusterRoleBinding": ReplaceRule(replace=("roleRef",),
-                                                                   why="a binding's roleRef is immutable"),
+        replace=("spec.accessModes", *_selector("spec.selector"), "spec.storageClassName", "spec.volumeName"),
+        why="pulumi-kubernetes replaces a claim whose access modes, class, selector or volume change"),
+    "core/v1:PersistentVolume": ReplaceRule(replace=_PERSISTENT_VOLUME,
+                                            why="pulumi-kubernetes replaces a volume whose source changes"),
+    "core/v1:Pod": ReplaceRule(replace=_POD, why="pulumi-kubernetes replaces a Pod whose spec changes (apart from "
+                                                 "its tolerations and deadline)"),
+    "core/v1:ResourceQuota": ReplaceRule(replace=("spec.scopes",),
+                                         why="pulumi-kubernetes replaces a ResourceQuota whose scopes change"),
+    **_versions("Job", ReplaceRule(replace=_JOB, why=_WHY_JOB), "batch/v1", "batch/v1beta1", "batch/v2alpha1"),
+    **_versions("Deployment", ReplaceRule(replace=_SELECTOR_ONLY, why=_WHY_SELECTOR.format(kind="Deployment")),
+                "apps/v1", "apps/v1beta2"),
+    **_versions("DaemonSet", ReplaceRule(replace=_SELECTOR_ONLY, why=_WHY_SELECTOR.format(kind="DaemonSet")),
+                "apps/v1", "apps/v1beta2"),
+    **_versions("StatefulSet", ReplaceRule(replace=_STATEFUL_SET, why=_WHY_STATEFUL_SET),
+                "apps/v1", "apps/v1beta2", "apps/v1beta1"),
+    "policy/v1beta1:PodDisruptionBudget": ReplaceRule(
+        replace=("spec",), why="pulumi-kubernetes replaces a policy/v1beta1 PodDisruptionBudget whose spec changes"),
+    **_versions("RoleBinding", ReplaceRule(replace=("roleRef",), why=_WHY_BINDING), "rbac.authorization.k8s.io/v1",
+                "rbac.authorization.k8s.io/v1beta1", "rbac.authorization.k8s.io/v1alpha1"),
+    **_versions("ClusterRoleBinding", ReplaceRule(replace=("roleRef",), why=_WHY_BINDING),
+                "rbac.authorization.k8s.io/v1", "rbac.authorization.k8s.io/v1beta1",
+                "rbac.authorization.k8s.io/v1alpha1"),
     "storage.k8s.io/v1:StorageClass": ReplaceRule(
-        replace=("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"),
-        why="a StorageClass is immutable apart from metadata"),
+        replace=("parameters", "provisioner"),
+        why="pulumi-kubernetes replaces a StorageClass whose provisioner or parameters change"),
     "trainer.kubeflow.org/v1alpha1:TrainJob": ReplaceRule(
         replace=("spec.trainer", "spec.initializer", "spec.runtimeRef", "spec.managedBy",
                  "spec.activeDeadlineSeconds", "spec.runtimePatches[*].manager"),
@@ -282,6 +345,32 @@ K8S_KINDS: dict[str, ReplaceRule] = {
     "helm.sh/v3:Release": ReplaceRule(replace=("name", "namespace"), why="a release's name and namespace are its identity"),
 }
 """Kubernetes ``<group/version>:<Kind>`` -> extra rule, merged with :data:`K8S_BASE`."""
+
+MUTABLE_FLAGS: dict[str, str] = {"kubernetes:core/v1:ConfigMap": "enableConfigMapMutable",
+                                  "kubernetes:core/v1:Secret": "enableSecretMutable"}
+"""Type token -> the kubernetes provider input that makes its data mutable (:func:`with_provider_flags`)."""
+
+
+def with_provider_flags(type_token: str, rule: ReplaceRule, provider_inputs: dict | None,
+                        inputs: dict) -> ReplaceRule:
+    """``rule`` of a ConfigMap or Secret under the provider that applies it (``provider_inputs``: the desired
+    provider's inputs where it sets the flag, else the prior provider's stored ones): with the provider's
+    ``enableConfigMapMutable`` (``enableSecretMutable``) "true" and the object not ``immutable: true``,
+    pulumi-kubernetes updates its ``data``/``binaryData`` (``stringData``) in place; only a Secret's ``type`` still
+    replaces. diff.go ``forceNewProperties`` l. 26-33 (@ :data:`K8S_PROVIDER_COMMIT`): ``if clients.IsSecret(obj) &&
+    (!k.enableSecretMutable || clients.IsImmutable(obj))`` ... ``else if clients.IsConfigMap(obj) &&
+    (!k.enableConfigMapMutable || clients.IsImmutable(obj))``; the flag is the provider input or, unset, the
+    ``PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE`` variable of the process running ``up``, compared with "true"
+    (provider.go ``Configure`` l. 696-727), and the SDK stores that variable as the provider's input
+    (pulumi_kubernetes/provider.py ``get_env_bool``), so a stored "true" is what the last ``up`` ran with
+    (audit k8sstate-1). Other types: ``rule`` unchanged."""
+    flag = MUTABLE_FLAGS.get(type_token)
+    if flag is None or not provider_inputs or str(provider_inputs.get(flag)).lower() != "true" or (
+            inputs.get("immutable") is True):
+        return rule
+    kept = ("type",) if type_token.endswith(":Secret") else ()
+    return replace(rule, replace=K8S_BASE.replace + kept)
+
 
 # --- Providers and components --------------------------------------------------------------------
 PROVIDERS: dict[str, ReplaceRule] = {
