@@ -128,6 +128,7 @@ from mlops_infra.plan.model import (
 )
 from mlops_infra.plan.normalize import MISSING, Normalized, RefValue, get_dotted, normalize_inputs
 from mlops_infra.plan.rules import (
+    MUTABLE_FLAGS,
     REGION,
     ReplaceRule,
     matcher,
@@ -137,6 +138,7 @@ from mlops_infra.plan.rules import (
     region_aware,
     replace_matcher,
     rule_for,
+    with_provider_flags,
 )
 from mlops_infra.plan.sdk_aliases import alias_urns
 from mlops_infra.plan.sequences import order_autoscaling
@@ -502,6 +504,8 @@ class _Planner:
     def _plan(self, res: DesiredResource) -> ResourceChange:
         rule = rule_for(res.type, res.custom)
         state = self.prior.get(res.urn)
+        if state is not None and res.type in MUTABLE_FLAGS:  # k8sstate-1: data mutable under the provider's flag
+            rule = with_provider_flags(res.type, rule, self._flags_of(res, state), res.inputs)
         if state is None:
             reason = (Reason("missing-in-cloud", f"{res.name} is in the state but gone from the cloud: {_GONE}")
                       if res.urn in self.missing
@@ -596,6 +600,16 @@ class _Planner:
                 region = stored.inputs.get(REGION)
             found = self.filled[key] = {REGION: region if isinstance(region, str) else None}
         return found
+
+    def _flags_of(self, res: DesiredResource, state: StateResource) -> dict | None:
+        """The inputs of the kubernetes provider that applies ``res``, for its mutable flag
+        (:func:`~mlops_infra.plan.rules.with_provider_flags`): the desired provider's where it sets the flag, else
+        the prior provider's as stored (the SDK stores the ``PULUMI_K8S_*`` variable ``up`` ran with)."""
+        desired = self.desired.get(res.provider) if res.provider else None
+        if desired is not None and MUTABLE_FLAGS[res.type] in desired.inputs:
+            return desired.inputs
+        prior = self.state.resources.get(state.provider) if state.provider else None
+        return prior.inputs if prior is not None else None
 
     def _retention(self, res: DesiredResource, state: StateResource, action: Action) -> str | None:
         """A retention that shortens on a store holding data (:mod:`mlops_infra.plan.retention`): warned; the
