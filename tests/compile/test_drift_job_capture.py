@@ -70,7 +70,7 @@ def compiled_env(target: str, *, with_baseline: bool = True) -> dict[str, str]:
     cronjob = next(r.inputs for r in graph.resources if r.type == "kubernetes:batch/v1:CronJob"
                    and r.inputs["metadata"]["name"] == "monitor-drift")
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e["value"] for e in container["env"]}
+    return {e["name"]: e.get("value", "") for e in container["env"]}
 
 
 def processing_inputs(graph: DesiredGraph, inputs: list[dict[str, Any]], env: dict[str, str]) -> dict[str, str]:

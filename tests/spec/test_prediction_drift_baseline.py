@@ -45,7 +45,7 @@ def test_neither_target_gives_a_prediction_drift_job_the_baseline() -> None:
     dev = compile_system(parse_system(text, "mlsystem.yaml", "dev").system, "dev")
     cronjob = next(r.inputs for r in dev.resources if r.type == "kubernetes:batch/v1:CronJob"
                    and r.inputs["metadata"]["name"] == "monitor-drift")
-    env = {e["name"]: e["value"] for e in cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {e["name"]: e.get("value", "") for e in cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["BASELINE_URI"] == "" and env["METRIC"] == "prediction_drift"
     assert json.loads(env["COLUMNS"]) == ["amount", "merchant_id", "country", "is_fraud"]  # still names the rows
 
