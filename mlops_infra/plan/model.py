@@ -65,7 +65,8 @@ REASON_CODES: dict[str, str] = {
     "replace-on-changes": "a changed input is listed in the resource's replace_on_changes option",
     "depends-on-replaced": "an input takes an output of a resource that is created or replaced",
     "provider-replaced": "its provider is replaced, or it moves to another provider (explicit or default) whose "
-                         "settings that force a replace differ: another region or cluster",
+                         "settings that force a replace differ: another cluster (an aws provider's region change "
+                         "replaces nothing in pulumi-aws 7: its region-aware resources are forces-replacement)",
     "protected": "the change would delete a protected resource: blocked until it is unprotected",
     "retained": "no longer desired, and kept in the cloud (retainOnDelete): Pulumi forgets it, nothing is deleted; "
                 "not counted as destroyed",
