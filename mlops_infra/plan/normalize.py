@@ -603,8 +603,8 @@ class _Walker:
 
     def _sdk_sent(self, key: str, value: Any) -> bool:
         """Whether a top-level prior-only ``key`` is one the provider's SDK class sends unasked, at the value it
-        sends (any value when read from the environment): ``ReplaceRule.sdk_filled``."""
-        return any(name == key and (sent is None or sent == value) for name, sent in self.sdk_filled)
+        sends: ``ReplaceRule.sdk_filled``."""
+        return any(name == key and sent == value for name, sent in self.sdk_filled)
 
     def _provider_filled(self, key: str, value: Any, defaults: Any) -> bool:
         """A prior-only key the desired side does not set: a default, an autoname or empty."""

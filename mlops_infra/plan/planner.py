@@ -114,7 +114,7 @@ from mlops_infra.graph import (
     is_ref,
     urn_name,
 )
-from mlops_infra.plan import diff, env_values, init_errors, normalize, retention
+from mlops_infra.plan import diff, env_values, init_errors, normalize, provider_env, retention
 from mlops_infra.plan.diff import creation_changes, diff_inputs
 from mlops_infra.plan.global_names import GLOBAL_NAMES, collision
 from mlops_infra.plan.model import (
@@ -166,6 +166,10 @@ class PlanOptions:
     ``stack_config``). None: the graph's inputs.
     ``sdk_versions``: provider package -> the SDK version ``pulumi up`` runs with; a state whose providers record
     another ``version`` is warned about (:mod:`mlops_infra.plan.provider_versions`). None: the installed SDKs'.
+    ``program_env``: the ``PULUMI_K8S_*`` variables (:data:`mlops_infra.plan.provider_env.VARIABLES`) set where
+    ``pulumi up`` runs the program (the CLI passes its own environment's): each explicit Kubernetes provider is
+    planned with the options ``pulumi_kubernetes.Provider`` sends from them (:func:`mlops_infra.plan.provider_env.sent`),
+    so a stored option this run does not send the same is a provider update naming its variable. None: none set.
     """
 
     include_noops: bool = True
@@ -174,6 +178,7 @@ class PlanOptions:
     region: str | None = None
     provider_settings: Mapping[str, Mapping[str, Any]] | None = None
     sdk_versions: Mapping[str, str] | None = None
+    program_env: Mapping[str, str] | None = None
 
 
 def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None = None,
@@ -195,8 +200,11 @@ def make_plan(graph: DesiredGraph, prior: PriorState, *, live: LiveState | None 
 
 def _make_plan(graph: DesiredGraph, prior: PriorState, live: LiveState | None, drift: Sequence[Any] | None,
                options: PlanOptions) -> Plan:
-    planner = _Planner(graph, prior, live, options.provider_settings)
+    planner = _Planner(graph, prior, live, options.provider_settings, options.program_env)
     changes = planner.run()
+    if options.program_env or any(c.type == provider_env.TYPE and c.action is Action.UPDATE for c in changes):
+        changes, warned = provider_env.explained(changes, prior, planner.desired, options.program_env)  # closing-43b-1
+        planner.warnings.extend(warned)
     if prior.resources:  # provvers-4: the provider versions that wrote the state
         from mlops_infra.plan.provider_versions import installed_sdk_versions, version_warnings
 
@@ -298,12 +306,17 @@ class _Planner:
     """State of one planning run (see :func:`make_plan`)."""
 
     def __init__(self, graph: DesiredGraph, prior: PriorState, live: LiveState | None,
-                 provider_settings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 provider_settings: Mapping[str, Mapping[str, Any]] | None = None,
+                 program_env: Mapping[str, str] | None = None) -> None:
         self.graph = graph
         self.state = prior
         self.desired = {r.urn: r for r in graph.resources}
         if provider_settings:
             self._registered_providers(provider_settings)
+        self.program_env = program_env
+        """``PlanOptions.program_env``: read by :func:`mlops_infra.plan.provider_env.configured`."""
+        if program_env and (options := provider_env.sent(program_env)):
+            self._sdk_sent(options)
         self.missing = live.missing if live is not None else frozenset()
         self.live = live
         self.prior = {u: r for u, r in prior.resources.items() if u not in self.missing}
@@ -330,6 +343,13 @@ class _Planner:
             sent = {k: v for k, v in given.items() if k in keys and k in res.inputs and v is not None}
             if sent:
                 self.desired[urn] = replace(res, inputs={**res.inputs, **sent})
+
+    def _sdk_sent(self, options: Mapping[str, str]) -> None:
+        """Each explicit Kubernetes provider with the ``options`` its SDK class sends from the environment, those the
+        graph leaves unset (``PlanOptions.program_env``)."""
+        for urn, res in self.desired.items():
+            if res.type == provider_env.TYPE and (unset := {k: v for k, v in options.items() if k not in res.inputs}):
+                self.desired[urn] = replace(res, inputs={**res.inputs, **unset})
 
     def _match_aliases(self) -> dict[str, str]:
         """Move the prior of each aliased resource to its desired URN (see the module contract)."""

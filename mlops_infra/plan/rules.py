@@ -61,14 +61,16 @@ class ReplaceRule:
     one the desired side does not set came from that config, not from the graph: it is not compared,
     or every plan would show a change (removing it) that ``pulumi up`` never makes (audit secrets-7).
     ``sdk_filled``: a provider's top-level inputs that the typed SDK class the program registers it with sends
-    when the program leaves them unset, with the value it sends (JSON-encoded, as the engine stores it), or None
-    for one it reads from an environment variable of the machine running ``pulumi up``. A prior value of one
-    the desired side does not set is not compared when it is that value (any value, for None): the engine
+    whatever the program's environment when the program leaves them unset, with the value it sends (JSON-encoded,
+    as the engine stores it). A prior value of one the desired side does not set is not compared when it is that
+    value: the engine
     stores what the SDK sent (the provider's checked inputs: pulumi/pulumi
     ``pkg/resource/deploy/providers/registry.go`` ``Check``; pulumi-terraform-bridge
     ``pkg/tfbridge/provider.go`` ``CheckConfig`` returns the news it was given), and the next ``pulumi up``
     sends it again, so ``pulumi preview`` shows nothing (audit provvers-2). Checked against the installed
-    SDKs by tests/plan/test_provider_versions.py.
+    SDKs by tests/plan/test_provider_versions.py. Inputs an SDK reads from an environment variable are not here:
+    the planner adds what they send from the program's environment to the desired provider
+    (``PlanOptions.program_env``, :mod:`mlops_infra.plan.provider_env`), so a stored one is compared (closing-43b-1).
     """
 
     replace: tuple[str, ...] = ()
@@ -84,7 +86,7 @@ class ReplaceRule:
     loses: str = ""
     replace_changed_only: bool = False
     stack_config: tuple[str, ...] = ()
-    sdk_filled: tuple[tuple[str, str | None], ...] = ()
+    sdk_filled: tuple[tuple[str, str], ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
@@ -396,14 +398,9 @@ PROVIDERS: dict[str, ReplaceRule] = {
     # which the context/cluster heuristics never find an active cluster, so they never replace.
     "kubernetes": ReplaceRule(replace=("clusterIdentifier",), sensitive=("kubeconfig",),
                               ignore=("version", "pluginDownloadURL", "__internal"), stringify=True,
+                              # its PULUMI_K8S_* options are sent from the program's environment, and compared:
+                              # plan/provider_env.py (PlanOptions.program_env), not sdk_filled
                               replace_changed_only=True, stack_config=("kubeconfig", "context"),
-                              # pulumi_kubernetes/provider.py (4.34.2) Provider._internal_init: each read from
-                              # its PULUMI_K8S_* variable (_utilities.get_env_bool) when the program passes none
-                              sdk_filled=tuple((key, None) for key in (
-                                  "deleteUnreachable", "enableConfigMapMutable", "enablePatchForce",
-                                  "enableSecretMutable", "enableServerSideApply", "skipUpdateUnreachable",
-                                  "suppressDeprecationWarnings", "suppressHelmHookWarnings",
-                                  "upsertExistingObjects")),
                               why="the provider's clusterIdentifier changes: it now manages another cluster, so "
                                   "every object it manages is created there and deleted from the old one"),
 }

@@ -9,6 +9,11 @@
 - provvers-2: the typed ``pulumi_aws.Provider`` sends ``skipCredentialsValidation: "false"`` and
   ``skipRegionValidation: "true"`` whatever the program passes (pulumi_aws/provider.py), and the engine stores the
   provider's checked inputs; ``pulumi_kubernetes.Provider`` sends its ``PULUMI_K8S_*`` options from the environment.
+- closing-43b-1: those options are what the SDK sends from the environment ``pulumi up`` runs in
+  (``PlanOptions.program_env``, :mod:`mlops_infra.plan.provider_env`): a stored one this environment does not send the
+  same is a provider update naming its variable (pulumi-kubernetes ``DiffConfig``: every changed key is a diff), with a
+  warning when the apply mode or ConfigMap/Secret mutability changes (``Configure``).
+- closing-43b-2: :func:`~tests.support.applied_state.applied_state` stores each explicit provider's ``version``.
 
 The tables the planner uses (``rules.REGIONLESS_AWS``, ``ReplaceRule.sdk_filled``) are checked against the installed
 SDKs here; :func:`~tests.support.applied_state.applied_state` writes states as those versions write them.
@@ -16,12 +21,14 @@ SDKs here; :func:`~tests.support.applied_state.applied_state` writes states as t
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import orjson
 import pytest
 
+from mlops_infra.cli.commands import plan as plan_cmd
 from mlops_infra.plan import normalize, planner
 from mlops_infra.plan.model import Action
 from mlops_infra.plan.planner import PlanOptions, make_plan
@@ -37,8 +44,9 @@ FAST = PlanOptions(summarize_ml=False, estimate_cost=False)
 _TOKEN = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'(aws:[^']+)'")
 
 
-def _plan(graph, checkpoint):
-    return make_plan(graph, parse_state(dumps(checkpoint).encode(), "prior.json"), options=FAST)
+def _plan(graph, checkpoint, env=None):
+    options = FAST if env is None else PlanOptions(summarize_ml=False, estimate_cost=False, program_env=env)
+    return make_plan(graph, parse_state(dumps(checkpoint).encode(), "prior.json"), options=options)
 
 
 def _changed(plan) -> list[tuple[str, Action]]:
@@ -82,20 +90,25 @@ def test_sdk_filled_provider_inputs_are_what_the_installed_sdks_send(monkeypatch
     import pulumi_aws
     import pulumi_kubernetes
 
+    from mlops_infra.plan import provider_env
+
     capture = capture_program(lambda: pulumi_aws.Provider("sdk", region="eu-west-1"), "p", "s")
     [sent] = [r.inputs for r in capture.resources.values()]
     assert {k: v for k, v in sent.items() if k != REGION} == dict(PROVIDERS["aws"].sdk_filled)
 
     source = Path(pulumi_kubernetes.__file__).with_name("provider.py").read_text()
     variables = set(re.findall(r"get_env_bool\('(PULUMI_K8S_\w+)'\)", source))
-    assert len(variables) >= 9
-    for name in variables:
-        monkeypatch.setenv(name, "true")
+    assert len(variables) >= 9 and variables == provider_env.VARIABLES
+    assert PROVIDERS["kubernetes"].sdk_filled == ()  # sent from the environment: planned with program_env
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    capture = capture_program(lambda: pulumi_kubernetes.Provider("sdk"), "p", "s")
-    [sent] = [r.inputs for r in capture.resources.values()]
-    assert set(sent) == {k for k, v in PROVIDERS["kubernetes"].sdk_filled if v is None}
-    assert all(v is None for _, v in PROVIDERS["kubernetes"].sdk_filled)
+    for spelling in ("true", "0", "T", "yes"):  # get_env_bool's spellings, and one it does not read
+        env = {name: spelling for name in variables}
+        for name in variables:
+            monkeypatch.setenv(name, spelling)
+        capture = capture_program(lambda: pulumi_kubernetes.Provider("sdk"), "p", "s")
+        [sent] = [r.inputs for r in capture.resources.values()]
+        assert sent == provider_env.sent(env), spelling
+        assert len(sent) == (0 if spelling == "yes" else 9), spelling
 
 
 def test_a_state_applied_by_pulumi_aws_7_plans_no_changes() -> None:
@@ -153,9 +166,10 @@ def test_the_aws_provider_stored_as_its_sdk_sends_it_is_no_change() -> None:
     assert _changed(plan) == [(provider, Action.UPDATE)]
 
 
-def test_a_kubernetes_environment_applied_by_pulumi_aws_7_plans_no_changes(monkeypatch) -> None:
+def test_a_kubernetes_environment_applied_by_pulumi_aws_7_plans_no_changes() -> None:
     """Fraud-detection dev (Kubernetes): its state as written (AWS resources, if any, with their region) plans no
-    change, also with the ``PULUMI_K8S_*`` options the environment of ``pulumi up`` made the SDK send."""
+    change, also with the ``PULUMI_K8S_*`` options the environment of ``pulumi up`` made the SDK send, planned in an
+    environment with the same variables (closing-43b-1: without them the SDK sends none, and the provider is updated)."""
     graph = compile_file(FRAUD, "dev")
     checkpoint = applied_state(graph)
     assert _changed(_plan(graph, checkpoint)) == []
@@ -165,7 +179,12 @@ def test_a_kubernetes_environment_applied_by_pulumi_aws_7_plans_no_changes(monke
                                 suppressDeprecationWarnings="false")
 
     sent = edit_resource(checkpoint, lambda r: r["type"] == "pulumi:providers:kubernetes", env_options)
-    assert _changed(_plan(graph, sent)) == []
+    env = {"PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE": "true", "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "1",
+           "PULUMI_K8S_SUPPRESS_DEPRECATION_WARNINGS": "False"}
+    plan = _plan(graph, sent, env)
+    assert _changed(plan) == [] and plan.warnings == ()
+    provider = next(r.urn for r in graph.resources if r.type == "pulumi:providers:kubernetes")
+    assert _changed(_plan(graph, sent)) == [(provider, Action.UPDATE)]
 
 
 def test_one_resource_in_another_region_is_one_replace_naming_the_regions() -> None:
@@ -254,3 +273,86 @@ def test_a_resource_without_a_provider_does_not_lend_its_unknown_region_to_the_e
     plan = _plan(loose, checkpoint)
     by_urn = {c.urn: c for c in plan.changes}
     assert by_urn[dashboard].action is Action.REPLACE and "from us-east-2 to eu-west-1" in by_urn[dashboard].reason.message
+
+
+def _k8s_dev(**stored):
+    graph = compile_file(FRAUD, "dev")
+    provider = next(r.urn for r in graph.resources if r.type == "pulumi:providers:kubernetes")
+    checkpoint = edit_resource(applied_state(graph), lambda r: r["urn"] == provider,
+                               lambda record: record["inputs"].update(stored))
+    return graph, checkpoint, provider
+
+
+def test_a_stored_kubernetes_option_this_environment_does_not_send_is_a_provider_update() -> None:
+    """closing-43b-1: the last ``up`` ran with PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY=false (stored
+    ``enableServerSideApply: "false"``); planned where it is not set, the SDK sends none: ``DiffConfig`` reports the
+    removed key (an update of the provider, named by its variable) and ``Configure`` switches every object to
+    server-side apply (its default): warned. Planned with the variable set as then: no change, no warning."""
+    graph, checkpoint, provider = _k8s_dev(enableServerSideApply="false")
+    plan = _plan(graph, checkpoint, {})
+    assert _changed(plan) == [(provider, Action.UPDATE)]
+    [change] = [c for c in plan.changes if c.urn == provider]
+    assert [(a.path, a.before, a.after) for a in change.changes] == [("enableServerSideApply", "false", None)]
+    assert "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY is not set in this environment" in change.reason.message
+    assert "the last `pulumi up` sent 'false'" in change.reason.message
+    [warning] = [w for w in plan.warnings if "server-side apply" in w]
+    assert "from off to on" in warning and "applied server-side" in warning, warning
+
+    plan = _plan(graph, checkpoint, {"PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "false"})
+    assert _changed(plan) == [] and plan.warnings == ()
+
+
+def test_a_kubernetes_option_set_now_and_not_stored_is_a_provider_update() -> None:
+    """The reverse: CI now exports PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY=false and PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE=true,
+    the state holds neither: the SDK sends both (an update of the provider) and ``Configure`` runs client-side apply,
+    ConfigMaps mutable: two warnings. A value the SDK does not read as a boolean sends nothing (no change), but the
+    provider's ``Configure`` reads the raw variable (``== "true"``): server-side apply goes off, warned."""
+    graph, checkpoint, provider = _k8s_dev()
+    env = {"PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "false", "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE": "true"}
+    plan = _plan(graph, checkpoint, env)
+    assert _changed(plan) == [(provider, Action.UPDATE)]
+    [change] = [c for c in plan.changes if c.urn == provider]
+    assert sorted((a.path, a.before, a.after) for a in change.changes) == [
+        ("enableConfigMapMutable", None, "true"), ("enableServerSideApply", None, "false")]
+    assert "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE=true in this environment" in change.reason.message
+    modes = sorted(w for w in plan.warnings if "Kubernetes provider" in w)
+    assert len(modes) == 2 and "ConfigMap mutability from off to on" in modes[0] and "updated in place" in modes[0]
+    assert "server-side apply from on to off" in modes[1] and "applied client-side" in modes[1], modes
+
+    plan = _plan(graph, checkpoint, {"PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "no"})
+    assert _changed(plan) == []
+    [warning] = plan.warnings
+    assert "server-side apply from on to off" in warning and "not a boolean the SDK reads" in warning, warning
+    from mlops_infra.plan.provider_env import configured
+
+    assert configured("enableServerSideApply", {}, {"PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "no"}) is False
+
+
+def test_plan_reads_the_kubernetes_options_from_its_own_environment(monkeypatch) -> None:
+    """The CLI's planning (plan, apply and promote plan through ``plan.make``) passes this process's PULUMI_K8S_*
+    variables as ``program_env``: the state written with enableServerSideApply "false" plans no change with the
+    variable set, an update without it."""
+    graph, checkpoint, provider = _k8s_dev(enableServerSideApply="false")
+    prior = parse_state(dumps(checkpoint).encode(), "prior.json")
+    for name in [n for n in os.environ if n.startswith("PULUMI_K8S_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", "false")
+    assert _changed(plan_cmd.make(graph, prior, None, None, [])) == []
+    monkeypatch.delenv("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY")
+    assert _changed(plan_cmd.make(graph, prior, None, None, [])) == [(provider, Action.UPDATE)]
+
+
+def test_applied_states_record_the_explicit_providers_sdk_version() -> None:
+    """closing-43b-2: the engine writes the SDK's version into an explicit provider's inputs (pulumi/pulumi
+    source_eval.go ``SetProviderVersion``); applied_state does too, and such a state plans no change and no warning
+    (the same version as the installed SDK's)."""
+    import pulumi_aws
+    import pulumi_kubernetes
+
+    for env, package, sdk in (("prod", "aws", pulumi_aws), ("dev", "kubernetes", pulumi_kubernetes)):
+        graph = compile_file(FRAUD, env)
+        checkpoint = applied_state(graph)
+        [provider] = [r for r in resources(checkpoint) if r["type"] == f"pulumi:providers:{package}"]
+        assert provider["inputs"]["version"] == provider["outputs"]["version"] == sdk._utilities.get_version()
+        plan = _plan(graph, checkpoint)
+        assert _changed(plan) == [] and plan.warnings == (), (env, plan.warnings)

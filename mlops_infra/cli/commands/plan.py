@@ -952,17 +952,22 @@ def make(graph: Any, prior: PriorState, live: LiveState | None, drift: Any, warn
     without live reads, the instance types the price catalog says the Region does not offer
     (:func:`mlops_infra.plan.instance_quotas.catalog_offer_warnings`; with them Service Quotas decides).
     ``stack_dir``: the providers are planned as ``pulumi up`` there registers them (its stack config's
-    ``kubernetes:context``: :func:`mlops_infra.kube.effective_context.provider_settings`)."""
+    ``kubernetes:context``: :func:`mlops_infra.kube.effective_context.provider_settings`), and a Kubernetes
+    provider with the ``PULUMI_K8S_*`` options its SDK sends from this process's environment
+    (``PlanOptions.program_env``: the variables ``pulumi up`` run from here reads)."""
     from mlops_infra.plan.planner import PlanOptions, make_plan
     from mlops_infra.plan.quotas import quota_warnings
 
     settings: dict[str, Any] = {}
+    env: dict[str, str] = {}
     if graph.metadata.get("cloud") == "kubernetes":  # provider_settings is {} for any other: no kube import
         from mlops_infra.kube.effective_context import provider_settings
+        from mlops_infra.plan.provider_env import VARIABLES
 
         settings = provider_settings(graph, stack_dir)
-    result = make_plan(graph, prior, live=live, drift=drift,
-                       options=PlanOptions(provider_settings=settings) if settings else None)
+        env = {k: v for k in VARIABLES if (v := os.environ.get(k)) is not None}  # what the SDK reads at `up`
+    result = make_plan(graph, prior, live=live, drift=drift, options=PlanOptions(
+        provider_settings=settings or None, program_env=env or None) if settings or env else None)
     warnings = [*warnings, *quota_warnings(graph)]
     if live is None and graph.metadata.get("cloud") == "aws":  # offline: the price catalog decides (preflight-4)
         from mlops_infra.plan.instance_quotas import catalog_offer_warnings
