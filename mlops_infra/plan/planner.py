@@ -622,12 +622,17 @@ class _Planner:
         return found
 
     def _flags_of(self, res: DesiredResource, state: StateResource) -> dict | None:
-        """The inputs of the kubernetes provider that applies ``res``, for its mutable flag
-        (:func:`~mlops_infra.plan.rules.with_provider_flags`): the desired provider's where it sets the flag, else
-        the prior provider's as stored (the SDK stores the ``PULUMI_K8S_*`` variable ``up`` ran with)."""
+        """The mutable flag of the kubernetes provider that applies ``res`` (:func:`~mlops_infra.plan.rules
+        .with_provider_flags`), as ``up`` configures it: the desired provider's inputs (with the ``PULUMI_K8S_*``
+        options the SDK sends from this run's environment), else the variable, else false
+        (:func:`mlops_infra.plan.provider_env.configured`), not the stored value: a provider update configures the
+        provider with its new inputs before any resource using it is diffed (pulumi/pulumi
+        pkg/resource/deploy/providers/registry.go @1b594989 ``Update``; audit closing-43b-1). Without a desired
+        provider: the stored provider's."""
+        flag = MUTABLE_FLAGS[res.type]
         desired = self.desired.get(res.provider) if res.provider else None
-        if desired is not None and MUTABLE_FLAGS[res.type] in desired.inputs:
-            return desired.inputs
+        if desired is not None:
+            return {flag: "true" if provider_env.configured(flag, desired.inputs, self.program_env) else "false"}
         prior = self.state.resources.get(state.provider) if state.provider else None
         return prior.inputs if prior is not None else None
 

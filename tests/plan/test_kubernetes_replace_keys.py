@@ -58,9 +58,10 @@ def test_a_jobs_parallelism_change_replaces_it_delete_first():
     assert [c.path for c in change.changes if c.forces_replacement] == ["spec.parallelism"]
 
 
-def _scripts_edited(flag: str | None):
+def _scripts_edited(flag: str | None, planned_with: str | None = ""):
     """mlops-scripts stored with an older capture_sink.py, under a provider stored with ``flag`` (what the SDK
-    stores when ``up`` ran with PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE set: pulumi_kubernetes/provider.py)."""
+    stores when ``up`` ran with PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE set: pulumi_kubernetes/provider.py), planned with
+    the variable set as then (``planned_with`` "") or to ``planned_with`` (None: not set)."""
     state = applied_state(GRAPH)
     if flag is not None:
         state = edit_resource(state, lambda r: r.get("type") == "pulumi:providers:kubernetes",
@@ -70,9 +71,15 @@ def _scripts_edited(flag: str | None):
         record["inputs"]["data"]["capture_sink.py"] = "# an older script\n"
     state = edit_resource(state, lambda r: r.get("type") == "kubernetes:core/v1:ConfigMap"
                           and r["urn"].endswith("::mlops-scripts"), edit)
-    plan = make_plan(GRAPH, parse_state(dumps(state).encode(), "prior.json"), options=FAST)
-    # the stored flag itself is no change (provvers-2/k8sstate-1's provider half): the ConfigMap is the only one
-    [change] = [c for c in plan.changes if c.action is not Action.NOOP]
+    value = flag if planned_with == "" else planned_with
+    env = {"PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE": value} if value is not None else None
+    plan = make_plan(GRAPH, parse_state(dumps(state).encode(), "prior.json"),
+                     options=PlanOptions(summarize_ml=False, estimate_cost=False, program_env=env))
+    # the stored flag, sent again by the SDK from the same variable, is no change: the ConfigMap is the only one
+    changed = [c for c in plan.changes if c.action is not Action.NOOP]
+    if planned_with != "":
+        return changed
+    [change] = changed
     assert change.name == "mlops-scripts"
     return change
 
@@ -88,3 +95,11 @@ def test_a_configmap_edit_is_an_update_under_a_provider_with_configmaps_mutable(
     assert (change.action, change.delete_before_replace) == (Action.UPDATE, False)
     assert [c.path for c in change.changes] == ['data["capture_sink.py"]']
     assert _scripts_edited("false").action is Action.REPLACE
+
+
+def test_a_configmap_edit_under_a_stored_mutable_flag_this_run_does_not_send_replaces_it():
+    """Stored "true", planned without PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE: the SDK sends no flag, the provider is
+    updated (DiffConfig) and configured with its new inputs before the ConfigMap is diffed (pulumi/pulumi
+    registry.go ``Update``), whose ``Configure`` defaults to false: the edit replaces it (audit closing-43b-1)."""
+    changes = _scripts_edited("true", planned_with=None)
+    assert sorted((c.name, c.action) for c in changes) == [("k8s", Action.UPDATE), ("mlops-scripts", Action.REPLACE)]
