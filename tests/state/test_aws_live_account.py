@@ -24,7 +24,7 @@ from mlops_infra.state.pulumi_state import parse_state
 from tests.support import fixtures
 from tests.support.applied_state import applied_state, dumps
 from tests.support.cli import assert_clear_error, run_cli
-from tests.support.moto_accounts import use_account
+from tests.support.moto_accounts import recording_session, use_account
 from tests.support.promotion import promoted_to_staging
 
 pytestmark = pytest.mark.moto
@@ -78,13 +78,7 @@ def test_the_scan_asks_before_any_read(default_keys):
     graph = compile_system(load_system(EXAMPLE, "prod").system, "prod")
     prior = parse_state(dumps(applied_state(graph)).encode(), "prod")
     calls: list[str] = []
-
-    def session() -> object:
-        import boto3
-
-        made = boto3.Session()
-        made.events.register("before-call", lambda model, **_: calls.append(model.name))
-        return made
+    session = recording_session(calls)
 
     with pytest.raises(WrongAccount) as raised:
         scan_aws(list(prior.resources.values()), region="eu-west-1", endpoint_url=default_keys,

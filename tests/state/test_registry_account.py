@@ -23,7 +23,7 @@ from mlops_infra.state.aws_live.model_registry import read_registry
 from mlops_infra.state.model import PriorState
 from tests.support import fixtures
 from tests.support.cli import assert_clear_error, run_cli
-from tests.support.moto_accounts import use_account
+from tests.support.moto_accounts import recording_session, use_account
 
 pytestmark = pytest.mark.moto
 moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
@@ -48,13 +48,7 @@ def default_keys(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_the_read_asks_sts_before_any_registry_call(default_keys: str) -> None:
     system = load_system(EXAMPLE, "prod").system
     calls: list[str] = []
-
-    def session() -> object:
-        import boto3
-
-        made = boto3.Session()
-        made.events.register("before-call", lambda model, **_: calls.append(model.name))
-        return made
+    session = recording_session(calls)
 
     with pytest.raises(WrongAccount) as raised:
         read_registry(system, "prod", PriorState.empty(), session_factory=session, endpoint_url=default_keys,

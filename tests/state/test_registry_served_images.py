@@ -31,6 +31,7 @@ from mlops_infra.state.model_registry import group_of
 from mlops_infra.state.pulumi_state import parse_state
 from tests.support.applied_state import applied_state, dumps
 from tests.support.moto_server import client, reset, running_moto_server, session
+from tests.support.sagemaker_live import live_endpoint
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "training-job-removed-keeps-the-serving-image-pull"
 REGION = "eu-west-1"
@@ -76,15 +77,7 @@ def _register(sagemaker: Any, group: str, v13_approval: str, v13_image: str) -> 
 def _live_endpoint(sagemaker: Any, system: Any, variants: dict[str, str]) -> None:
     """The scorer's live endpoint, its config's variants (name -> model package ARN) each on its own model,
     as the rollout controller leaves it mid-canary (:mod:`mlops_infra.rollout.drivers.sagemaker`)."""
-    name = physical_name(system.metadata.name, ENV, "scorer")
-    production = []
-    for variant, package in variants.items():
-        sagemaker.create_model(ModelName=f"{name}-{variant}", ExecutionRoleArn=ROLE,
-                               PrimaryContainer={"ModelPackageName": package})
-        production.append({"VariantName": variant, "ModelName": f"{name}-{variant}", "InitialInstanceCount": 1,
-                           "InstanceType": "ml.g5.xlarge", "InitialVariantWeight": 1.0})
-    sagemaker.create_endpoint_config(EndpointConfigName=f"{name}-canary-cfg", ProductionVariants=production)
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-canary-cfg")
+    live_endpoint(sagemaker, physical_name(system.metadata.name, ENV, "scorer"), variants.items(), ROLE)
 
 
 def _read(system: Any, prior: PriorState, v13_approval: str, v13_image: str, live: tuple[int, ...] = (),

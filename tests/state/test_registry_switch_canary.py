@@ -30,6 +30,7 @@ from tests.compile.aws.test_aws_model_switch_hold import SECOND_MODEL
 from tests.support import fixtures
 from tests.support.applied_state import applied_state, dumps
 from tests.support.moto_server import client, session
+from tests.support.sagemaker_live import live_endpoint
 from tests.support.shared_files import REFERENCE
 
 pytestmark = pytest.mark.moto
@@ -74,15 +75,8 @@ def _mid_canary(url: str, system: Any) -> None:
     sagemaker = client("sagemaker", url, REGION)
     [old_v1] = _register(sagemaker, group_of(system, ENV, "fraud-model"), OLD, 1)
     new_v2 = _register(sagemaker, group_of(system, ENV, "fraud-model-gbt"), NEW, 2)[1]
-    name = physical_name(system.metadata.name, ENV, "scorer")
-    variants = []
-    for variant, package in (("primary", old_v1), ("canary", new_v2)):
-        sagemaker.create_model(ModelName=f"{name}-{variant}", ExecutionRoleArn=ROLE,
-                               PrimaryContainer={"ModelPackageName": package})
-        variants.append({"VariantName": variant, "ModelName": f"{name}-{variant}", "InitialInstanceCount": 1,
-                         "InstanceType": "ml.g5.xlarge", "InitialVariantWeight": 1.0})
-    sagemaker.create_endpoint_config(EndpointConfigName=f"{name}-canary-cfg", ProductionVariants=variants)
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-canary-cfg")
+    live_endpoint(sagemaker, physical_name(system.metadata.name, ENV, "scorer"),
+                  (("primary", old_v1), ("canary", new_v2)), ROLE)
 
 
 def _pulls(system: Any, view: RegistryView) -> list[str]:

@@ -47,3 +47,17 @@ def caller_is(monkeypatch: Any, account: str) -> None:
     from mlops_infra.state.aws_live import account as accounts
 
     monkeypatch.setattr(accounts, "caller_account", lambda sts: account)
+
+
+def recording_session(calls: list[str]) -> Any:
+    """A session factory (``session_factory=`` of the live reads) whose sessions append each API operation's name
+    to ``calls`` before it is sent (botocore's ``before-call`` event): what a read asked, in order."""
+
+    def session() -> Any:
+        import boto3
+
+        made = boto3.Session()
+        made.events.register("before-call", lambda model, **_: calls.append(model.name))
+        return made
+
+    return session
