@@ -41,6 +41,12 @@ Contract of :func:`normalize_inputs` (pure; the inputs are not modified):
   document of a resource to create, whose refs are resolved in its text: nothing is decided
   from them).
 - ``options.ignore_changes`` paths take the prior value on the desired side (Pulumi's semantics).
+- Order that is not part of a value (audit awsinputs-1, -2): a list at one of the rule's ``sets`` paths
+  (Terraform ``TypeSet``) and a ``$json`` document at one of its ``policies`` inputs (an IAM policy the
+  provider compares as awspolicyequivalence does) are walked as usual; only when that walk finds a
+  difference is the prior side aligned to the desired one (:mod:`mlops_infra.plan.unordered`): a
+  reordered set or an equivalent policy is no change; a set whose members changed and a statement that
+  is not equivalent show as they always have, the equivalent statements of a policy without noise.
 - An unchanged top-level object or list is proved so without walking it: compared in one recursion
   that builds nothing (refs to kept resources and integral floats included), or, past a few dozen
   entries, as sorted JSON with nothing the walk would change.
@@ -68,6 +74,7 @@ import orjson
 
 from mlops_infra.graph import ARCHIVE, JSON, REF
 from mlops_infra.plan.rules import Path, ReplaceRule, parse_path
+from mlops_infra.plan.unordered import align_policy, align_set
 from mlops_infra.state.model import SECRET_MARKER, SECRET_SIG, UNKNOWN
 
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
@@ -345,12 +352,23 @@ _CONTAINERS = frozenset({dict, list})
 """Scalar types that compare equal exactly when their canonical JSON is equal."""
 
 
+@lru_cache(maxsize=256)
+def _set_paths(patterns: tuple[str, ...]) -> tuple[Path, ...]:
+    """A rule's ``sets`` parsed (cached per tuple)."""
+    return tuple(parse_path(pattern) for pattern in patterns)
+
+
+def _is_set(sets: tuple[Path, ...], path: Path) -> bool:
+    """Whether ``path`` is one of ``sets`` (``*`` matching any list index)."""
+    return any(len(s) == len(path) and all(t == "*" or t == u for t, u in zip(s, path, strict=True)) for s in sets)
+
+
 class _Walker:
     """One resource's paired walk. See :func:`normalize_inputs`."""
 
     __slots__ = ("autoname_prefix", "budget", "config_keys", "creating", "decode", "differs", "filled", "from_refs",
-                 "ignore", "integral", "keep_prior", "lookup", "plain_keys", "refs", "reordered", "sdk_filled",
-                 "sensitive", "stringify", "unordered", "unverifiable")
+                 "ignore", "integral", "keep_prior", "lookup", "plain_keys", "policies", "refs", "reordered",
+                 "sdk_filled", "sensitive", "sets", "stringify", "unordered", "unverifiable")
 
     def __init__(self, name: str, rule: ReplaceRule, lookup: Lookup, ignore_changes: tuple[str, ...],
                  secrets_provider: str | None, filled: Mapping[str, Any] | None = None) -> None:
@@ -360,6 +378,8 @@ class _Walker:
         self.stringify = rule.stringify
         self.config_keys = rule.stack_config
         self.sdk_filled = rule.sdk_filled
+        self.sets = _set_paths(rule.sets) if rule.sets else ()
+        self.policies = rule.policies
         self.filled = filled or _NOTHING
         self.lookup = lookup
         self.decode = secrets_provider == "b64"
@@ -623,6 +643,26 @@ class _Walker:
         return len(suffix) in (7, 8) and suffix.isascii() and suffix.isalnum() and suffix == suffix.lower()
 
     def _lists(self, p: list, d: list, path: Path, ign: Any, keep: Any) -> tuple[list, list]:
+        if self.sets and _is_set(self.sets, path):
+            return self._aligned(self._by_index, align_set, p, d, path, ign, keep)
+        return self._by_index(p, d, path, ign, keep)
+
+    def _aligned(self, walk: Callable[..., tuple[Any, Any]], align: Callable[[Any, Any], Any], p: Any, d: Any,
+                 path: Path, ign: Any, keep: Any) -> tuple[Any, Any]:
+        """``walk`` of a value whose order is not part of it (a TF set, an IAM policy: :mod:`.unordered`):
+        when the walk finds a difference, the prior side is aligned to the desired one (``align``) and the
+        two differ only when the aligned prior is not the desired side (``differs`` as the module contract)."""
+        before = self.differs
+        self.differs = False
+        prior, desired = walk(p, d, path, ign, keep)
+        if not self.differs:
+            self.differs = before
+            return prior, desired
+        prior = align(prior, desired)
+        self.differs = before or not _same(prior, desired)
+        return prior, desired
+
+    def _by_index(self, p: list, d: list, path: Path, ign: Any, keep: Any) -> tuple[list, list]:
         prior_out, desired_out = [], []
         for i in range(max(len(p), len(d))):
             pv = p[i] if i < len(p) else MISSING
@@ -696,6 +736,8 @@ class _Walker:
         parsed = _parse_json_text(p) if isinstance(p, str) else MISSING
         if parsed is MISSING:
             return self._result(MISSING if p is MISSING else self.prior_only(p, path), self.desired_only(inner, path))
+        if len(path) == 1 and path[0] in self.policies:
+            return self._aligned(self.pair, align_policy, parsed, inner, path, ign, keep)
         return self.pair(parsed, inner, path, ign, keep)
 
     def _created_text(self, value: Any) -> bytes:

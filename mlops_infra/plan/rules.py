@@ -71,6 +71,11 @@ class ReplaceRule:
     SDKs by tests/plan/test_provider_versions.py. Inputs an SDK reads from an environment variable are not here:
     the planner adds what they send from the program's environment to the desired provider
     (``PlanOptions.program_env``, :mod:`mlops_infra.plan.provider_env`), so a stored one is compared (closing-43b-1).
+    ``sets``: paths of lists whose schema type is ``TypeSet`` in terraform-provider-aws: their order is not
+    part of their value, so a reordered one is no change (:func:`mlops_infra.plan.unordered.align_set`; a
+    member added or removed still is). ``policies``: top-level inputs holding an IAM policy document whose
+    schema suppresses equivalent-policy diffs (``verify.SuppressEquivalentPolicyDiffs``): compared as
+    :func:`mlops_infra.plan.unordered.align_policy` reads them (audit awsinputs-1 and -2).
     """
 
     replace: tuple[str, ...] = ()
@@ -87,6 +92,8 @@ class ReplaceRule:
     replace_changed_only: bool = False
     stack_config: tuple[str, ...] = ()
     sdk_filled: tuple[tuple[str, str], ...] = ()
+    sets: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
 
 
 _TAGS = ("tags", "tagsAll")
@@ -105,11 +112,19 @@ _ENGINE = ("__defaults", "__meta", "__internal", "tagsAll")
 
 
 def _aws(*replace_paths: str, why: str, everything: bool = False, sensitive: tuple[str, ...] = (),
-         read_back: tuple[str, ...] = (), named_by: str = "name", loses: str = "") -> ReplaceRule:
+         read_back: tuple[str, ...] = (), named_by: str = "name", loses: str = "", sets: tuple[str, ...] = (),
+         policies: tuple[str, ...] = ()) -> ReplaceRule:
     """An AWS type's rule. ``region`` always forces a replace (:data:`REGION`)."""
     return ReplaceRule(replace=("*",) if everything else (*replace_paths, REGION), keep=_TAGS if everything else (),
                        sensitive=sensitive, ignore=("tagsAll",), why=why, read_back=read_back, named_by=named_by,
-                       loses=loses)
+                       loses=loses, sets=sets, policies=policies)
+
+
+_POLICY = ("policy",)
+"""The ``policy`` input of a type whose terraform-provider-aws schema is ``sdkv2.IAMPolicyDocumentSchemaRequired()``
+or ``...OptionalComputed()`` (``DiffSuppressFunc: verify.SuppressEquivalentPolicyDiffs``): aws_iam_role_policy
+(internal/service/iam/role_policy.go), aws_s3_bucket_policy (s3/bucket_policy.go), aws_sns_topic_policy
+(sns/topic_policy.go), aws_kms_key (kms/key.go)."""
 
 
 _BUCKET_LOSES = ("every object in it, with all their versions (S3 deletes only an empty bucket: "
@@ -131,7 +146,9 @@ RULES: dict[str, ReplaceRule] = {
     "aws:sagemaker/endpoint:Endpoint": _aws(
         "name", "deploymentConfig.autoRollbackConfiguration",
         why="an endpoint's name is its identity, and its rollback alarms cannot be changed in place; its "
-            "configuration is switched in place", read_back=("endpointConfigName",)),
+            "configuration is switched in place", read_back=("endpointConfigName",),
+        # endpoint.go: deployment_config.auto_rollback_configuration.alarms is "Type: schema.TypeSet" (awsinputs-1)
+        sets=("deploymentConfig.autoRollbackConfiguration.alarms",)),
     # model_package_group.go: name and description ForceNew; the group holds the model's versions
     # (botocore DeleteModelPackageGroup deletes "the specified model group")
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _aws(
@@ -151,7 +168,7 @@ RULES: dict[str, ReplaceRule] = {
                                  why="a bucket's name is global and permanent", loses=_BUCKET_LOSES),
     "aws:s3/bucketV2:BucketV2": _aws("bucket", "bucketPrefix", "objectLockEnabled", named_by="bucket",
                                      why="a bucket's name is global and permanent", loses=_BUCKET_LOSES),
-    **{f"aws:s3/{mod}:{cls}": _aws("bucket", "expectedBucketOwner",
+    **{f"aws:s3/{mod}:{cls}": _aws("bucket", "expectedBucketOwner", policies=_POLICY if cls == "BucketPolicy" else (),
                                    why="a bucket setting belongs to one bucket")
        for mod, cls in [("bucketVersioning", "BucketVersioning"), ("bucketVersioningV2", "BucketVersioningV2"),
                         ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
@@ -167,7 +184,8 @@ RULES: dict[str, ReplaceRule] = {
     "aws:s3/bucketObjectv2:BucketObjectv2": _aws("bucket", "key", why="an object is its bucket and key"),
     "aws:kms/key:Key": _aws("customerMasterKeySpec", "keySpec", "keyUsage", "multiRegion",
                             "customKeyStoreId", "xksKeyId",
-                            why="a KMS key's spec, usage and multi-region setting are fixed at creation"),
+                            why="a KMS key's spec, usage and multi-region setting are fixed at creation",
+                            policies=_POLICY),
     "aws:kms/alias:Alias": _aws("name", "namePrefix", why="an alias name is its identity (its target updates)"),
     "aws:ecr/repository:Repository": _aws("name", "encryptionConfigurations",
                                           why="a repository's name and encryption are fixed at creation"),
@@ -177,10 +195,12 @@ RULES: dict[str, ReplaceRule] = {
         "secretId", "secretString", "secretBinary", why="a secret version's value cannot change",
         sensitive=("secretString", "secretBinary")),
     # --- IAM -------------------------------------------------------------------------------------
-    "aws:iam/role:Role": _aws("name", "namePrefix", "path", why="a role's name and path are its identity"),
+    # role.go: assume_role_policy has DiffSuppressFunc: verify.SuppressEquivalentPolicyDiffs
+    "aws:iam/role:Role": _aws("name", "namePrefix", "path", why="a role's name and path are its identity",
+                              policies=("assumeRolePolicy",)),
     "aws:iam/policy:Policy": _aws("name", "namePrefix", "path", "description",
                                   why="a managed policy's name, path and description cannot be updated"),
-    "aws:iam/rolePolicy:RolePolicy": _aws("name", "namePrefix", "role",
+    "aws:iam/rolePolicy:RolePolicy": _aws("name", "namePrefix", "role", policies=_POLICY,
                                           why="an inline policy is identified by its role and name"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _aws(
         "role", "policyArn", why="an attachment is the pair (role, policy)"),
@@ -191,9 +211,12 @@ RULES: dict[str, ReplaceRule] = {
     "aws:sns/topicSubscription:TopicSubscription": _aws(
         "topic", "protocol", "endpoint", why="a subscription is the triple (topic, protocol, endpoint)",
         sensitive=("endpoint",)),
-    "aws:sns/topicPolicy:TopicPolicy": _aws("arn", why="a topic policy belongs to one topic"),
+    "aws:sns/topicPolicy:TopicPolicy": _aws("arn", why="a topic policy belongs to one topic", policies=_POLICY),
+    # metric_alarm.go: alarm_actions, ok_actions, insufficient_data_actions and metric_query are
+    # "Type: schema.TypeSet" (awsinputs-1: the alert's notify order is not the alarm's)
     "aws:cloudwatch/metricAlarm:MetricAlarm": _aws(
-        "name", why="an alarm's name is its identity; renaming creates a second alarm"),
+        "name", why="an alarm's name is its identity; renaming creates a second alarm",
+        sets=("alarmActions", "okActions", "insufficientDataActions", "metricQueries")),
     "aws:cloudwatch/dashboard:Dashboard": _aws(
         "dashboardName", why="a dashboard's name is its identity (its body updates in place)"),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": _aws("alarmName", why="an alarm's name is its identity"),
