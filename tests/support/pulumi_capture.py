@@ -35,6 +35,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from mlops_infra.graph import ROOT_STACK_TYPE, DesiredGraph, iter_refs, resolve, urn_type_chain
+from mlops_infra.plan.rules import PROVIDERS
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
@@ -243,9 +244,9 @@ def drop_top_level_nulls(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 PROVIDER_SDK_DEFAULTS: dict[str, dict[str, str]] = {
-    "pulumi:providers:aws": {"skipCredentialsValidation": "false", "skipRegionValidation": "true"},
-}
-"""Inputs the typed provider classes add when the program leaves them unset (JSON-encoded)."""
+    f"pulumi:providers:{package}": dict(rule.sdk_filled) for package, rule in PROVIDERS.items() if rule.sdk_filled}
+"""Inputs the typed provider classes add when the program leaves them unset (JSON-encoded): the plan's own table,
+``ReplaceRule.sdk_filled`` (plan/rules.py), which tests/plan/test_provider_versions.py checks against the SDKs."""
 
 PROVIDER_SDK_SECRET_OUTPUTS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": ("accessKey", "secretKey", "token"),
