@@ -51,14 +51,37 @@ def _canonical(value: Any) -> bytes:
 
 
 def align_set(prior: list, desired: list) -> list:
-    """``prior`` as the desired list when both hold the same elements, as many times each (then equal);
-    else ``prior`` as it is, so a real member change shows as it always has (by index; a list of scalars
-    aligned by the diff)."""
-    if len(prior) != len(desired):
+    """``prior`` aligned to ``desired`` as a set (module contract), when both hold as many members: each prior
+    member equal to a desired one (canonical JSON; a duplicate counts) takes that desired member's index, and
+    the prior members equal to none fill the remaining indexes in their own order. So both holding the same
+    members gives the desired list (equal), and a member replaced by another shows, by index, only where it
+    differs: a rollback alarm replaced by another names that one ``alarms[i]``, not every alarm after it
+    (closing-43c-1; the bridge's set diff matches members by hash, not index). Members added or removed
+    (lengths differ): ``prior`` as it is, for the diff's own list alignment to show them at their places."""
+    if len(prior) != len(desired):  # members added or removed: the diff's own list alignment shows them
         return prior
     keys = [_canonical(v) for v in prior]
     wanted = [_canonical(v) for v in desired]
-    return desired if keys != wanted and sorted(keys) == sorted(wanted) else prior
+    if keys == wanted:
+        return prior
+    waiting: dict[bytes, deque[int]] = {}
+    for i, key in enumerate(keys):
+        waiting.setdefault(key, deque()).append(i)
+    slots: list[Any] = []
+    matched: set[int] = set()
+    for j, key in enumerate(wanted):
+        found = waiting.get(key)
+        if found:
+            matched.add(found.popleft())
+            slots.append(desired[j])
+        else:
+            slots.append(_HOLE)
+    rest = deque(v for i, v in enumerate(prior) if i not in matched)
+    return [rest.popleft() if v is _HOLE else v for v in slots]  # as many holes as unmatched prior members
+
+
+_HOLE = object()
+"""A desired index no prior member equals (:func:`align_set`): filled by an unmatched prior member."""
 
 
 # --- IAM policy documents ------------------------------------------------------------------------

@@ -27,7 +27,12 @@ def test_a_reordered_set_is_equal_and_a_changed_one_is_left_as_it_is() -> None:
     assert align_set([{"n": 1}, {"n": 2}], [{"n": 2}, {"n": 1}]) == [{"n": 2}, {"n": 1}]
     assert align_set(["a"], ["c", "a"]) == ["a"]  # a member added: shown as it always was
     assert align_set(["a", "a"], ["a", "b"]) == ["a", "a"]  # a multiset: a duplicate counts
-    assert align_set([True, 2], [2, 1])[0] is True  # JSON types: true is not 1
+    assert align_set([True, 2], [2, 1])[1] is True  # JSON types: true is not 1 (2 takes its desired index)
+    # a changed member shows where it differs only (closing-43c-1): the others take their desired indexes
+    assert align_set(["errors", "drifting"], ["latency", "errors"]) == ["drifting", "errors"]
+    assert align_set(["x", "a", "b"], ["a", "b"]) == ["x", "a", "b"]  # a removed member: left to the list diff
+    assert align_set(["b"], ["a", "b", "c"]) == ["b"]  # added members: likewise
+
 
 
 def test_statement_order_single_strings_and_effect_case_are_equivalent() -> None:

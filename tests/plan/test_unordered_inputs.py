@@ -125,3 +125,21 @@ def test_a_stored_role_policy_missing_an_action_plans_an_update_of_that_action_o
     (change,) = [c for c in plan.changes if c.name == name]
     assert [(a.before, a.after) for a in change.changes] == [(None, dropped)], change.changes
     assert all(a.path.startswith("policy.Statement[") and ".Action[" in a.path for a in change.changes)
+
+
+def test_a_replaced_rollback_alarm_is_named_alone(tmp_path: Path) -> None:
+    """One of two rollback alarms replaced by another: the endpoint is replaced (a real set change) and its
+    reason names that one alarm only, as the bridge's set diff matches the kept member by hash (closing-43c-1:
+    before, the kept alarm, moved to another index, was named too)."""
+    two = "      rollback_on: [embeddings-errors-page, embeddings-drifting]"
+    applied = applied_state(compile_file(_example(tmp_path, "llm-platform", EMBEDDINGS, two), "prod"))
+    replaced = _example(tmp_path, "llm-platform", EMBEDDINGS,
+                        "      rollback_on: [reranker-latency-warn, embeddings-errors-page]")
+    plan = _plan(replaced, applied)
+    (endpoint,) = [c for c in plan.changes if c.type == "aws:sagemaker/endpoint:Endpoint"
+                   and c.action is not Action.NOOP]
+    assert endpoint.name == "embeddings-endpoint" and endpoint.action is Action.REPLACE
+    named = sorted({a.path.split("]")[0] + "]" for a in endpoint.changes})
+    assert named == ["deploymentConfig.autoRollbackConfiguration.alarms[0]"], [a.path for a in endpoint.changes]
+    text = json.dumps([(a.before, a.after) for a in endpoint.changes])
+    assert "embeddings-drifting" in text and "reranker-latency-warn" in text and "embeddings-errors-page" not in text
