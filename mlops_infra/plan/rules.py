@@ -378,8 +378,10 @@ MUTABLE_FLAGS: dict[str, str] = {"kubernetes:core/v1:ConfigMap": "enableConfigMa
 
 def with_provider_flags(type_token: str, rule: ReplaceRule, provider_inputs: dict | None,
                         inputs: dict) -> ReplaceRule:
-    """``rule`` of a ConfigMap or Secret under the provider that applies it (``provider_inputs``: the desired
-    provider's inputs where it sets the flag, else the prior provider's stored ones): with the provider's
+    """``rule`` of a ConfigMap or Secret under the provider that applies it (``provider_inputs``: the flag as
+    ``up`` configures the provider, from the desired provider's inputs and this run's ``PULUMI_K8S_*``
+    variables, else, without a desired provider, the stored provider's inputs: the planner's ``_flags_of``,
+    audit closing-43b-1): with the provider's
     ``enableConfigMapMutable`` (``enableSecretMutable``) "true" and the object not ``immutable: true``,
     pulumi-kubernetes updates its ``data``/``binaryData`` (``stringData``) in place; only a Secret's ``type`` still
     replaces. diff.go ``forceNewProperties`` l. 26-33 (@ :data:`K8S_PROVIDER_COMMIT`): ``if clients.IsSecret(obj) &&
@@ -387,8 +389,9 @@ def with_provider_flags(type_token: str, rule: ReplaceRule, provider_inputs: dic
     (!k.enableConfigMapMutable || clients.IsImmutable(obj))``; the flag is the provider input or, unset, the
     ``PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE`` variable of the process running ``up``, compared with "true"
     (provider.go ``Configure`` l. 696-727), and the SDK stores that variable as the provider's input
-    (pulumi_kubernetes/provider.py ``get_env_bool``), so a stored "true" is what the last ``up`` ran with
-    (audit k8sstate-1). Other types: ``rule`` unchanged."""
+    (pulumi_kubernetes/provider.py ``get_env_bool``): a stored "true" is what the last ``up`` ran with
+    (audit k8sstate-1), and the next ``up`` runs with what its own environment sends. Other types: ``rule``
+    unchanged."""
     flag = MUTABLE_FLAGS.get(type_token)
     if flag is None or not provider_inputs or str(provider_inputs.get(flag)).lower() != "true" or (
             inputs.get("immutable") is True):
