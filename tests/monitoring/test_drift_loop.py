@@ -65,7 +65,9 @@ def parquet(records: list[dict[str, Any]]) -> bytes:
 
 
 def _env(container_env: list[dict[str, str]], **overrides: str) -> dict[str, str]:
-    values = {e["name"]: e["value"] for e in container_env}
+    # an entry without value is "" (core/v1 EnvVar.value): the compiler leaves an empty one out, as
+    # pulumi-kubernetes stores it (1ad9b9c4)
+    values = {e["name"]: e.get("value", "") for e in container_env}
     values.update(overrides)
     return values
 
