@@ -26,23 +26,13 @@ from tests.support.cli import assert_clear_error, run_cli
 from tests.support.moto_accounts import recording_session, use_account
 
 pytestmark = pytest.mark.moto
-moto_server, moto_url = fixtures.moto_server, fixtures.moto_url
+moto_server, moto_url, default_keys = fixtures.moto_server, fixtures.moto_url, fixtures.default_keys
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection" / "mlsystem.yaml"
 WRONG = ("live AWS reads in environment 'prod' (eu-west-1): these AWS credentials are for account 123456789012; "
          "environment prod is in account 222222222222")
 """The scan's summary (tests/state/test_aws_live_account.py): one refusal, whichever read asks first."""
 
-
-@pytest.fixture
-def default_keys(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """moto's test keys (account 123456789012) through the default credential chain."""
-    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return moto_url
 
 
 def test_the_read_asks_sts_before_any_registry_call(default_keys: str) -> None:

@@ -74,6 +74,17 @@ def moto_url(moto_server: str) -> Iterator[str]:
     reset(moto_server)  # the backends outlive this server: a later test's own server would see them
 
 
+@pytest.fixture
+def default_keys(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto's test keys (account 123456789012) through the default credential chain."""
+    for name, value in (("AWS_ENDPOINT_URL", moto_url), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_url
+
+
 @dataclass
 class SeededStack:
     """Names of what :func:`seed_ml_stack` created and the matching prior state."""
