@@ -122,13 +122,12 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                 if name not in served:  # switched: it runs only another model's package (see the contract)
                     model = max(by_model, key=lambda m: (max(by_model[m]), m))
                     served[name], served_models[name] = max(by_model[model]), model
+    view = dataclasses.replace(offline, serving=served, serving_models=served_models, running=running,
+                               running_models=others)
     pins: dict[str, set[int]] = {}
-    for endpoint in system.endpoints:
-        pins.setdefault(endpoint.model.name, set()).update({endpoint.model.version, *running.get(endpoint.name, ())})
-        if endpoint.name in served:  # described under the model it is a version of
-            pins.setdefault(served_models.get(endpoint.name, endpoint.model.name), set()).add(served[endpoint.name])
-        for model, versions in others.get(endpoint.name, {}).items():  # a canary away from that model
-            pins.setdefault(model, set()).update(versions)
+    for endpoint in system.endpoints:  # each version described under the model it is a version of
+        for model, version in view.runs(endpoint.name, endpoint.model.name, endpoint.model.version):
+            pins.setdefault(model, set()).add(version)
     models: dict[str, ModelRegistry] = {}
     for model in system.models:
         try:
@@ -141,9 +140,7 @@ def read_registry(system: MLSystem, env: str, prior: PriorState, *, session_fact
                 models[model.name] = offline.models[model.name]
     for name, error in sorted(unread.items()):  # said after the models' own warnings
         warnings.append(f"could not read which model versions endpoint {name} serves: {describe_error(error)}")
-    return dataclasses.replace(offline, models=models, serving=served, running=running, warnings=tuple(warnings),
-                               running_unread=tuple(sorted(unread)), serving_models=served_models,
-                               running_models=others)
+    return dataclasses.replace(view, models=models, warnings=tuple(warnings), running_unread=tuple(sorted(unread)))
 
 
 def read_live(client: Any, system: MLSystem, env: str, retry: RetryPolicy,
