@@ -145,7 +145,7 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], console: Console,
     for d in items:
         colour = "bold red" if d.is_error else "bold yellow"
         where = f"{d.location}: " if d.location else ""
-        _print_styled(console, ("bold", where), (colour, redact(d.severity)), ("", f": {redact(d.summary)}"))
+        _print_styled(console, ("bold", where), (colour, d.severity), ("", f": {redact(d.summary)}"))
         for line in redact(d.detail).splitlines():
             _print_styled(console, ("", f"  {line}"))
         if d.location and source_line:

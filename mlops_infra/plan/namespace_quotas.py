@@ -316,9 +316,16 @@ KNATIVE_QUEUE_PROXY = queue_proxy()
 """The queue-proxy of a default Knative install: ``requests: {cpu: 25m}`` and nothing else."""
 
 
+SERVERLESS_MODES = ("Serverless", "Knative")
+"""KServe's Serverless mode in both spellings (``Knative`` from 0.16, ``Serverless`` its deprecated alias: kserve
+v0.16.0 ``pkg/constants/constants.go``), as ``compile/kubernetes/prerequisites.SERVERLESS_MODES`` reads them (the
+plan core does not import the compiler; tests/plan/test_namespace_quotas.py checks they agree)."""
+
+
 def _serverless(obj: Mapping[str, Any]) -> bool:
+    """Whether an InferenceService runs in Serverless mode: no annotation (the compiled default) or either spelling."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return annotations.get("serving.kserve.io/deploymentMode", "Serverless") == "Serverless"
+    return annotations.get("serving.kserve.io/deploymentMode", "Serverless") in SERVERLESS_MODES
 
 
 def _defaulted(container: Mapping[str, Any], defaults: Mapping[str, Decimal]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from mlops_infra.plan.namespace_quotas import (
     parse_quantity,
     pod_of,
     queue_proxy,
+    serverless_endpoints,
 )
 from tests.compile.aws.cases import REFERENCE, compiled
 
@@ -315,3 +316,24 @@ def test_a_warning_names_the_largest_items_first_and_counts_the_rest():
             "(Deployment d10) 11, ") in cpu
     assert "endpoints.e02 (Deployment d02) 3 and 2 more)" in cpu
     assert "endpoints.e09 (Deployment d09: c) and 2 more." in unset
+
+
+@pytest.mark.parametrize(("mode", "serverless"), [(None, True), ("Serverless", True), ("Knative", True),
+                                                  ("RawDeployment", False), ("Standard", False)])
+def test_kserve_serverless_mode_is_read_in_both_spellings(mode, serverless):
+    """KServe 0.16 renamed Serverless to Knative (the old name a deprecated alias; 0.17+ rewrites it): an
+    InferenceService annotated either way runs a queue-proxy (final review: only "Serverless" counted here,
+    while compile/kubernetes/prerequisites read both)."""
+    from mlops_infra.compile.kubernetes.prerequisites import SERVERLESS_MODES as COMPILED
+    from mlops_infra.plan.namespace_quotas import SERVERLESS_MODES
+
+    assert SERVERLESS_MODES == COMPILED
+    graph = copy.deepcopy(_reference())
+    isvcs = [r for r in graph.resources if r.custom and r.type.endswith(":InferenceService")]
+    assert isvcs
+    for r in isvcs:
+        annotations = r.inputs.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations.pop("serving.kserve.io/deploymentMode", None)
+        if mode is not None:
+            annotations["serving.kserve.io/deploymentMode"] = mode
+    assert serverless_endpoints(graph) is serverless
