@@ -359,10 +359,14 @@ NAMES_SHOWN = 6
 """A warning names at most this many objects, then how many more."""
 
 
-def _names(objects: Sequence[Monitored]) -> str:
-    names = sorted({o.name for o in objects})
+def _shown(names: Sequence[str]) -> str:
+    """The first :data:`NAMES_SHOWN` of ``names``, then how many more."""
     more = len(names) - NAMES_SHOWN
     return ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _names(objects: Sequence[Monitored]) -> str:
+    return _shown(sorted({o.name for o in objects}))
 
 
 def _fix(selection: Selection, best: Verdict, unread: bool) -> str:
@@ -463,18 +467,19 @@ def selector_warnings(objects: Sequence[Monitored], prometheuses: Sequence[Mappi
                  if (p.get("spec") or {}).get("overrideHonorLabels") is True]
     for prometheus, alerts, rules in sorted(keeping.values(), key=lambda k: _where(k[0])):
         configured, image = configured_release(prometheus), image_release(prometheus)
-        if (configured or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE:
-            warnings.append(_keep_firing_warning(prometheus, sorted(alerts)))
-        elif (image or KEEP_FIRING_SINCE) < KEEP_FIRING_SINCE:
-            warnings.append(_refused_rules_warning(prometheus, sorted(alerts), sorted(rules)))
+        if configured and configured < KEEP_FIRING_SINCE:
+            warnings.append(_keep_firing_warning(prometheus, configured, sorted(alerts)))
+        elif image and image < KEEP_FIRING_SINCE:
+            warnings.append(_refused_rules_warning(prometheus, configured, image, sorted(alerts), sorted(rules)))
     return warnings
 
 
-def _keep_firing_warning(prometheus: Mapping[str, Any], alerts: Sequence[str]) -> str:
-    """The warning for a Prometheus older than 2.42 loading rules that set ``keep_firing_for`` (module rules)."""
+def _keep_firing_warning(prometheus: Mapping[str, Any], configured: tuple[int, ...], alerts: Sequence[str]) -> str:
+    """The warning for a Prometheus whose ``spec.version`` (``configured``) is older than 2.42 loading rules that set
+    ``keep_firing_for`` (module rules)."""
     ref = "Prometheus " + "/".join(_where(prometheus))
-    shown = ", ".join(alerts[:NAMES_SHOWN]) + (f" and {len(alerts) - NAMES_SHOWN} more" if len(alerts) > NAMES_SHOWN else "")
-    running = "v" + ".".join(map(str, configured_release(prometheus) or ()))
+    shown = _shown(alerts)
+    running = "v" + ".".join(map(str, configured))
     return (f"monitoring: {ref} runs Prometheus {running}, older than 2.42, the first that knows keep_firing_for: "
             "prometheus-operator removes the field from the rules it writes for it (pkg/operator/rules.go, 'ignoring "
             f"keep_firing_for not supported by Prometheus', in the operator's log only), so {shown} resolve as soon as "
@@ -484,19 +489,19 @@ def _keep_firing_warning(prometheus: Mapping[str, Any], alerts: Sequence[str]) -
             f"{ROLLBACK_WINDOW_SECONDS // 60}. Fix: run Prometheus 2.42 or later on {ref} (spec.version).")
 
 
-def _refused_rules_warning(prometheus: Mapping[str, Any], alerts: Sequence[str], rules: Sequence[str]) -> str:
+def _refused_rules_warning(prometheus: Mapping[str, Any], configured: tuple[int, ...] | None, image: tuple[int, ...],
+                           alerts: Sequence[str], rules: Sequence[str]) -> str:
     """The warning for a Prometheus whose image is older than 2.42 while the operator writes its rules for 2.42 or
     later (``spec.version`` unset or newer): the rule files that set ``keep_firing_for`` are refused (module rules)."""
     ref = "Prometheus " + "/".join(_where(prometheus))
     spec = prometheus.get("spec") or {}
-    running = "v" + ".".join(map(str, image_release(prometheus) or ()))
-    configured = (f"spec.version {spec.get('version')}" if configured_release(prometheus)
-                  else "no spec.version, so the operator's default release, the latest it knows")
-    shown = ", ".join(alerts[:NAMES_SHOWN]) + (f" and {len(alerts) - NAMES_SHOWN} more" if len(alerts) > NAMES_SHOWN else "")
-    files = ", ".join(rules[:NAMES_SHOWN]) + (f" and {len(rules) - NAMES_SHOWN} more" if len(rules) > NAMES_SHOWN else "")
+    running = "v" + ".".join(map(str, image))
+    written_for = (f"spec.version {spec.get('version')}" if configured
+                   else "no spec.version, so the operator's default release, the latest it knows")
+    shown, files = _shown(alerts), _shown(rules)
     return (f"monitoring: {ref} runs the image {spec.get('image')} (Prometheus {running}, older than 2.42, the first "
             f"that knows keep_firing_for), but prometheus-operator writes its rules for the release spec.version names "
-            f"({configured}), so it keeps keep_firing_for (on {shown}). Prometheus {running} refuses a rule file with a "
+            f"({written_for}), so it keeps keep_firing_for (on {shown}). Prometheus {running} refuses a rule file with a "
             f"field it does not know, so the rule files of PrometheusRule {files} are refused, and with them the whole "
             "rule reload: Prometheus keeps its previous rule set ('error loading rules, previous rule set restored'), "
             "so these rules are not loaded and no later change of any PrometheusRule takes effect there, and a restart "
@@ -509,8 +514,7 @@ def _override_warning(prometheus: Mapping[str, Any], pushed: Sequence[str]) -> s
     """The ``overrideHonorLabels`` warning (module rules) for the Prometheus that scrapes the Pushgateway."""
     ref = "Prometheus " + "/".join(_where(prometheus))
     names = sorted(set(pushed))
-    more = len(names) - NAMES_SHOWN
-    shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    shown = _shown(names)
     cannot = (f"so the rules over pushed series find nothing and these alerts cannot work: {shown} (a drift alert "
               "or rollback notice never fires; a silent-monitor alert never sees a success and can only fire on its "
               "CronJob's age)" if names else "so no rule over pushed series can find them")
