@@ -52,6 +52,14 @@ def _changed(plan) -> list[tuple[str, Action]]:
     return [(c.name, c.action) for c in plan.changes if c.action is not Action.NOOP and c.type.startswith("aws:")]
 
 
+def _replaced_endpoint(plan):
+    """The plan's one changed SageMaker endpoint, which must be embeddings-endpoint, replaced."""
+    (endpoint,) = [c for c in plan.changes if c.type == "aws:sagemaker/endpoint:Endpoint"
+                   and c.action is not Action.NOOP]
+    assert endpoint.name == "embeddings-endpoint" and endpoint.action is Action.REPLACE
+    return endpoint
+
+
 def test_swapped_rollback_alarms_plan_no_change(tmp_path: Path) -> None:
     two = "      rollback_on: [embeddings-errors-page, embeddings-drifting]"
     applied = applied_state(compile_file(_example(tmp_path, "llm-platform", EMBEDDINGS, two), "prod"))
@@ -68,9 +76,7 @@ def test_an_added_rollback_alarm_still_replaces_the_endpoint(tmp_path: Path) -> 
     added = _example(tmp_path, "llm-platform", EMBEDDINGS,
                      "      rollback_on: [embeddings-drifting, embeddings-errors-page]")
     plan = _plan(added, applied)
-    (endpoint,) = [c for c in plan.changes if c.type == "aws:sagemaker/endpoint:Endpoint"
-                   and c.action is not Action.NOOP]
-    assert endpoint.name == "embeddings-endpoint" and endpoint.action is Action.REPLACE
+    endpoint = _replaced_endpoint(plan)
     paths = [a.path for a in endpoint.changes]
     assert paths and all(p.startswith("deploymentConfig.autoRollbackConfiguration.alarms[") for p in paths), paths
     assert "embeddings-drifting" in json.dumps([a.after for a in endpoint.changes])
@@ -136,9 +142,7 @@ def test_a_replaced_rollback_alarm_is_named_alone(tmp_path: Path) -> None:
     replaced = _example(tmp_path, "llm-platform", EMBEDDINGS,
                         "      rollback_on: [reranker-latency-warn, embeddings-errors-page]")
     plan = _plan(replaced, applied)
-    (endpoint,) = [c for c in plan.changes if c.type == "aws:sagemaker/endpoint:Endpoint"
-                   and c.action is not Action.NOOP]
-    assert endpoint.name == "embeddings-endpoint" and endpoint.action is Action.REPLACE
+    endpoint = _replaced_endpoint(plan)
     named = sorted({a.path.split("]")[0] + "]" for a in endpoint.changes})
     assert named == ["deploymentConfig.autoRollbackConfiguration.alarms[0]"], [a.path for a in endpoint.changes]
     text = json.dumps([(a.before, a.after) for a in endpoint.changes])
