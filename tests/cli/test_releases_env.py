@@ -31,3 +31,15 @@ def test_records_into_an_environment_the_file_no_longer_declares_are_listed(tmp_
     result = run_cli("releases", str(file), "--env", "qa", "--format", "json")
     assert result.code == 0, result.output
     assert [r["dst"] for r in json.loads(result.stdout)] == ["qa"]
+
+
+def test_a_missing_file_is_refused_not_read_as_never_promoted(tmp_path):
+    missing = tmp_path / "mlsytem.yaml"  # a typo: nothing there, so no releases.jsonl either
+    result = run_cli("releases", str(missing))
+    assert_clear_error(result, f"No such file: {missing}", "Check the path", f"{missing}:1")
+    assert "No promotions recorded" not in result.output
+
+
+def test_a_directory_is_refused_with_the_fix(tmp_path):
+    result = run_cli("releases", str(tmp_path), "--format", "json")
+    assert_clear_error(result, f"{tmp_path} is a directory", "Pass the path of an MLSystem YAML file")

@@ -168,11 +168,12 @@ def releases(
     env: str | None = typer.Option(None, "--env", "-e", help="Only promotions into this environment."),
     output_format: Format = typer.Option(Format.TEXT, "--format", "-f", help="text or json (markdown: as text)."),
 ) -> None:
-    """List the promotions written into FILE (releases.jsonl): who, when, versions, digests, gates."""
+    """List the promotions recorded in releases.jsonl beside FILE: who, when, versions, digests, gates."""
     import json
 
     from mlops_infra.promote.record import read_releases, release_line, releases_path
 
+    _refuse_missing_file(file)
     path = releases_path(file)
     records = [r for r in read_releases(path) if env is None or r.get("dst") == env]
     if env is not None and not records:
@@ -184,6 +185,21 @@ def releases(
         typer.echo(f"No promotions recorded in {path}" + (f" into {env}" if env else "") + ".")
         return
     typer.echo("\n".join(release_line(r) for r in records))
+
+
+def _refuse_missing_file(file: Path) -> None:
+    """FILE that is not there (or is a directory) is refused in the loader's words, exit 1, as every command
+    that takes FILE refuses it: ``releases`` reads only ``releases.jsonl`` beside FILE, so a mistyped FILE
+    used to say "No promotions recorded in <its directory>/releases.jsonl." and exit 0 (stop 44, the user's
+    path: ``releases /nonexistent.yaml``), which a script reads as "never promoted"."""
+    if file.is_file():
+        return
+    from mlops_infra.spec.loader import read_source
+
+    _, diagnostics = read_source(file)
+    if diagnostics:
+        print_diagnostics(diagnostics, error_console())
+        raise typer.Exit(1)
 
 
 def _refuse_unknown_environment(file: Path, env: str, err: Any) -> None:
