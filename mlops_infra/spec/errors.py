@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
 from mlops_infra.secrets import contains_secret
+from mlops_infra.spec.as_written import key_fix, quote_fix
 from mlops_infra.spec.limits import INT32_MAX
 
 
@@ -57,8 +58,7 @@ def _key_diagnostic(err: dict, path: Path) -> Diagnostic:
     elif isinstance(key, bool | int | float):
         shown = _describe(key)
         written = shown.removeprefix("the number ").removeprefix("the boolean ")
-        fix = (f"YAML reads this unquoted key as {'a boolean' if isinstance(key, bool) else 'a number'}; keys of "
-               f'"{parent}" are text: quote the key as you mean it, for example "{written}": value.')
+        fix = key_fix(parent, "a boolean" if isinstance(key, bool) else "a number", written)
     else:
         shown = "a list" if isinstance(key, tuple) else "a mapping"
         fix = (f"This is a complex key (written with ? [...] or ? {{...}}), which makes it {shown}; keys of "
@@ -344,8 +344,7 @@ def _wrong_type(e: _Error) -> Diagnostic:
     words = _TYPE_WORDS[e.kind]
     if e.kind == "string_type" and isinstance(e.value, int | float) and not isinstance(e.value, bool):
         return error("wrong-type", f'"{e.label}" must be text in quotes, not {_describe(e.value)}',
-                     f'Quote it: {e.label}: "{_shown(e.value)}". Unquoted, YAML reads it as a number (and drops leading '
-                     "zeros, which matters for ids such as AWS accounts).", e.path)
+                     quote_fix(e.label, _shown(e.value)), e.path)
     quoted = isinstance(e.value, str) and e.kind in ("int_type", "float_type", "bool_type", "int_parsing")
     fix = " Remove the quotes." if quoted else ""
     return error("wrong-type", f'"{e.label}" must be {words}, not {_describe(e.value)}', f"Write {words} here.{fix}", e.path)

@@ -184,8 +184,20 @@ class LoadedDocument:
         return self._pieces
 
     def attach(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        """Attach locations to diagnostics that have none."""
-        return [d if d.location else with_location(d, self.locate(d.path)) for d in diagnostics]
+        """Attach locations to diagnostics that have none; a "must be text" fix then quotes the number
+        as written there (:func:`mlops_infra.spec.as_written.as_written`)."""
+        return [d if d.location else self._as_written(with_location(d, self.locate(d.path))) for d in diagnostics]
+
+    def _as_written(self, diagnostic: Diagnostic) -> Diagnostic:
+        if diagnostic.code != "wrong-type" or diagnostic.location is None:
+            return diagnostic
+        from mlops_infra.spec.as_written import as_written
+
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        line = diagnostic.location.line
+        raw = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return as_written(diagnostic, raw, _plain_scalar)
 
 
 _PLAIN_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]|$)")
@@ -690,6 +702,11 @@ def core_value(node: Any) -> Any:
         return yaml_rs.loads(f"k: {text}\n", parse_datetime=False)["k"]
     except (yaml_rs.YAMLDecodeError, IndexError, TypeError, KeyError):
         return text
+
+
+def _plain_scalar(text: str) -> Any:
+    """What the document's parser reads a plain scalar ``text`` as (as :func:`core_value` does)."""
+    return yaml_rs.loads(f"k: {text}\n", parse_datetime=False)["k"]
 
 
 def key_text(node: Any) -> str:

@@ -1,0 +1,77 @@
+"""The fix for a number written where text is meant, quoted as the user wrote it.
+
+Contract:
+- :func:`quote_fix` and :func:`key_fix` write the fix of a "must be text" diagnostic from the number
+  as parsed (all :mod:`mlops_infra.spec.errors` knows: pydantic sees the parsed value);
+  :func:`as_written` rewrites that fix, once the diagnostic has a location, with the scalar as
+  the user wrote it there, when that text parses to the number the fix shows (the same parser as
+  the document: :func:`mlops_infra.spec.loader.core_value`'s ``yaml_rs.loads``). Anything else
+  (no number at the location, another number, a diagnostic of another kind) is returned as it is.
+
+Why (audit yamledge, stop 44, finding 2): YAML 1.2's core schema reads a plain ``012345678901`` as
+the integer 12345678901, and yaml-rs also reads ``2026_12`` as 202612, ``1.10`` as 1.1, ``0777`` as
+777 and ``1e3`` as 1000.0. The fix used to quote the parsed number, so following it gave an 11-digit
+account id (an AWS account id is 12 digits: botocore ``organizations`` shape ``AccountId``, pattern
+``^\\d{12}$``) or a silently different label value ("1.1" for ``1.10``), which then reaches every
+resource's tags.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from mlops_infra.diagnostics import Diagnostic
+
+QUOTE_IT = ('Quote it: {label}: "{written}". Unquoted, YAML reads it as a number (and drops leading zeros, which '
+            "matters for ids such as AWS accounts).")
+"""The fix of a text field given a number (:func:`quote_fix`)."""
+
+KEY_FIX = ('YAML reads this unquoted key as {what}; keys of "{parent}" are text: quote the key as you mean it, '
+           'for example "{written}": value.')
+"""The fix of a mapping key that is a number or a boolean (:func:`key_fix`)."""
+
+_FIXES = (re.compile(r'Quote it: .+?: "(?P<written>[^"]*)"\. Unquoted'),
+          re.compile(r'quote the key as you mean it, for example "(?P<written>[^"]*)": value\.'))
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9.][0-9A-Za-z_.+-]*")
+"""A plain scalar that may read as a number, from where it starts (digits, sign, point, exponent,
+``0x``/``0o`` prefixes, ``_`` separators); it stops at a space, ``,``, ``:``, ``]``, ``}`` or ``#``."""
+
+
+def quote_fix(label: str, shown: str) -> str:
+    """The fix for the text field ``label`` given the number shown as ``shown``."""
+    return QUOTE_IT.format(label=label, written=shown)
+
+
+def key_fix(parent: str, what: str, shown: str) -> str:
+    """The fix for a key of ``parent`` read as ``what`` ("a number", "a boolean"), shown as ``shown``."""
+    return KEY_FIX.format(what=what, parent=parent, written=shown)
+
+
+def as_written(diagnostic: Diagnostic, line: str, parse: Any) -> Diagnostic:
+    """``diagnostic`` with its fix quoting the scalar as written at its location on ``line`` (the
+    location's raw source line), when ``parse`` (text -> value, as the document was read) of that text
+    gives the number the fix shows; else ``diagnostic`` unchanged (see the module contract)."""
+    location = diagnostic.location
+    if diagnostic.code != "wrong-type" or location is None or not line:
+        return diagnostic
+    for fix in _FIXES:
+        found = fix.search(diagnostic.detail)
+        if found is None:
+            continue
+        token = _PLAIN_NUMBER.match(line, max(location.column - 1, 0))
+        written, shown = (token.group() if token else ""), found.group("written")
+        if not written or written == shown or not _reads_as(parse, written, shown):
+            return diagnostic
+        start, end = found.span("written")
+        return replace(diagnostic, detail=diagnostic.detail[:start] + written + diagnostic.detail[end:])
+    return diagnostic
+
+
+def _reads_as(parse: Any, written: str, shown: str) -> bool:
+    try:
+        value = parse(written)
+    except Exception:  # noqa: BLE001 - not a scalar this parser reads: no rewrite
+        return False
+    return isinstance(value, int | float) and not isinstance(value, bool) and str(value) == shown

@@ -1,0 +1,61 @@
+"""The fix for a number where text is meant quotes what the user wrote, not the parsed number
+(mlops_infra/spec/as_written.py; audit yamledge, stop 44, finding 2: ``account: 012345678901`` was told
+``Quote it: account: "12345678901"``, an 11-digit id, and ``team: 1.10`` to write "1.1")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_infra.diagnostics import SourceLocation, error, with_location
+from mlops_infra.spec.as_written import as_written, quote_fix
+from mlops_infra.spec.loader import _plain_scalar
+from tests.support.cli import run_cli
+from tests.support.text_edits import edit, line_of
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "mlsystem.yaml"
+
+
+def _validate(tmp_path: Path, text: str) -> str:
+    file = tmp_path / "mlsystem.yaml"
+    file.write_text(text)
+    result = run_cli("validate", str(file))
+    assert result.code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.mark.parametrize("written", ["012345678901", "2026_12", "1.10", "0777", "1e3", "0x1F"])
+def test_a_label_value_is_quoted_as_written(tmp_path, written):
+    text = edit(QUICKSTART.read_text(), "    team: data\n", f"    team: data\n    release: {written}\n")
+    out = _validate(tmp_path, text)
+    assert f'Quote it: release: "{written}".' in out, out
+
+
+def test_an_account_id_keeps_its_leading_zero(tmp_path):
+    text = QUICKSTART.read_text()
+    account = '"123456789012"'
+    assert account in text
+    text = text.replace(account, "012345678901", 1)
+    out = _validate(tmp_path, text)
+    assert '"012345678901"' in out and '"12345678901"' not in out, out
+
+
+def test_a_key_is_quoted_as_written(tmp_path):
+    text = edit(QUICKSTART.read_text(), "    team: data\n", "    team: data\n    0777: x\n")
+    out = _validate(tmp_path, text)
+    assert 'for example "0777": value.' in out, out
+    assert f"mlsystem.yaml:{line_of(text, '0777: x')}:5" in out, out
+
+
+def test_a_number_written_as_shown_is_unchanged(tmp_path):
+    text = edit(QUICKSTART.read_text(), "    team: data\n", "    team: data\n    release: 42\n")
+    assert 'Quote it: release: "42".' in _validate(tmp_path, text)
+
+
+@pytest.mark.parametrize("line", ["  release: 13  # 12", "  release: 12", "  release: [12]", ""])
+def test_other_text_at_the_location_leaves_the_fix_alone(line):
+    diagnostic = with_location(error("wrong-type", "x", quote_fix("release", "12")),
+                               SourceLocation("f.yaml", 1, 12))
+    assert as_written(diagnostic, line, _plain_scalar) == diagnostic
