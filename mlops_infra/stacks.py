@@ -10,7 +10,8 @@ Contract:
   ``stacks/<env>/Pulumi.<env>.yaml`` (``mlops:systemFile`` relative to the stack directory, which is
   where Pulumi runs the program, and ``mlops:environment``), ``stacks/<env>/__main__.py`` and
   ``stacks/<env>/requirements.txt`` (the mlops-infra that ran ``init``, from where it was installed:
-  :func:`requirement_line`). The project name is the system's name, so the URNs the program
+  :func:`requirement_line`, and the Pulumi SDKs pinned to :data:`mlops_infra.sdk_pins.SDK_PINS`:
+  :func:`stack_requirements`). The project name is the system's name, so the URNs the program
   registers are the ones ``mlops-infra plan`` computes.
 - :func:`stack_context` recognises a directory holding a Pulumi project whose stack configuration
   (``Pulumi.<stack>.yaml``) or project configuration (``Pulumi.yaml`` ``config:``) names
@@ -20,7 +21,8 @@ Contract:
   system file when choosing the directory whose state to plan against: that file, or a path that
   no longer exists (stored by another checkout or machine).
 - :func:`pinned_version_warning` says when a stack directory's ``requirements.txt`` pins another
-  mlops-infra version than the one planning: ``pulumi up`` there runs the pinned one (audit monorepo-3).
+  mlops-infra version than the one planning: ``pulumi up`` there runs the pinned one (audit monorepo-3); else
+  when it pins a Pulumi SDK at another version than the plan's rules follow (:func:`pinned_sdk_versions`).
 """
 
 from __future__ import annotations
@@ -145,24 +147,99 @@ def pinned_version_warning(stack_dir: Path, running: str | None = None) -> str |
     ``pulumi up`` in a stack directory runs the program in a virtualenv Pulumi fills with ``pip install -r
     requirements.txt`` from that directory (pulumi/pulumi ``sdk/python/toolchain/pip.go``
     ``InstallDependencies``), so the resources applied are compiled by B, not by the A that made the plan.
-    The version is not written into the plan itself (its text and JSON would move with every release)."""
+    The version is not written into the plan itself (its text and JSON would move with every release).
+
+    Without a pin of another version (``-e <checkout>``, a URL, no line for mlops-infra, or this version), the stack
+    runs this mlops-infra's code, but may still pin a provider SDK at another version than this mlops-infra's plan
+    rules follow (:data:`mlops_infra.sdk_pins.SDK_PINS`; :func:`pinned_sdk_versions`): a stack scaffolded before an
+    upgrade of the pins, or a pin edited by hand. That is the warning then (audit pin44-3): ``up`` there loads that
+    provider version, whose stored inputs the plan does not describe."""
     pinned = pinned_version(stack_dir)
     if pinned is None:
-        return None
+        return _sdk_pin_warning(stack_dir)
     if running is None:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
             running = version("mlops-infra")
         except PackageNotFoundError:  # a source tree never installed: nothing to compare
-            return None
+            return _sdk_pin_warning(stack_dir)
     wanted, line = pinned
     if _same_version(running, wanted):
-        return None
+        return _sdk_pin_warning(stack_dir)
     where = Path(stack_dir)
     return (f"this plan was made by mlops-infra {running}; `pulumi up` in {where} installs {wanted} "
             f"({where / 'requirements.txt'}:{line}): plan with {wanted} "
             f"(`pip install 'mlops-infra=={wanted}'`), or change the pin to {running}")
+
+
+_REQUIREMENT_PIN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*==(?!=)\s*"
+                               r"([^\s;,#*]+)\s*(?:[;#].*)?$")
+_NESTED_FILE = re.compile(r"^(?:-c|-r|--constraint|--requirement)(?:\s*=\s*|\s+)(\S+)\s*(?:#.*)?$")
+
+
+def pinned_sdk_versions(stack_dir: Path) -> dict[str, tuple[str, Path, int]]:
+    """Each distribution of :data:`mlops_infra.sdk_pins.SDK_PINS` that ``stack_dir/requirements.txt`` pins with
+    ``==`` -> (version, file, line): on a line of that file, or of a ``-c``/``-r`` file it names, read as pip reads
+    it, relative to the naming file (pip 23.2.1 ``src/pip/_internal/req/req_file.py`` 337-364,
+    ``_parse_and_recurse``: ``os.path.join(os.path.dirname(filename), req_path)``); a URL or a missing, unreadable
+    file is skipped. The first pin of a name counts. Names are compared as PEP 503 normalises them."""
+    from mlops_infra.sdk_pins import SDK_PINS
+
+    found: dict[str, tuple[str, Path, int]] = {}
+    pending, seen = [Path(stack_dir) / "requirements.txt"], set()
+    while pending and len(seen) < 16:
+        path = pending.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            text = line.strip()
+            nested = _NESTED_FILE.match(text)
+            if nested and "://" not in nested.group(1):
+                pending.append(Path(os.path.normpath(path.parent / nested.group(1))))
+                continue
+            pin = _REQUIREMENT_PIN.match(text)
+            name = re.sub(r"[-_.]+", "-", pin.group(1)).lower() if pin else None
+            if pin and name in SDK_PINS and name not in found:
+                found[name] = (pin.group(2), path, number)
+    return found
+
+
+def _sdk_pin_warning(stack_dir: Path) -> str | None:
+    """The warning of :func:`pinned_version_warning` for provider SDK pins other than :data:`SDK_PINS`, else None
+    (the ``pulumi`` SDK itself is no provider: the plan's rules do not depend on it)."""
+    from mlops_infra.sdk_pins import PROVIDER_SDKS, SDK_PINS
+
+    other = {name: pin for name, pin in pinned_sdk_versions(stack_dir).items()
+             if name in PROVIDER_SDKS and pin[0] != SDK_PINS[name]}
+    if not other:
+        return None
+    pins = ", ".join(f"{name} {version} ({path}:{line})" for name, (version, path, line) in other.items())
+    wanted = ", ".join(f"{name}=={SDK_PINS[name]}" for name in other)
+    return (f"`pulumi up` in {Path(stack_dir)} installs {pins}, but this plan's rules follow {wanted} (the versions "
+            "this mlops-infra is tested with): that provider may store, default or replace what this plan does not "
+            f"predict. Pin {wanted} there, or move to newer providers as docs/pulumi.md \"Provider versions\" says")
+
+
+def stack_requirements(installed: InstalledFrom | None, stack_dir: Path) -> str:
+    """The ``requirements.txt`` of a scaffolded stack directory: this mlops-infra (:func:`requirement_line`) and
+    the Pulumi SDKs at the versions its plan rules follow (:func:`mlops_infra.sdk_pins.pin_lines`), so a virtualenv
+    Pulumi creates runs the provider versions the plan describes. pip reads a relative ``-e``/path line against the
+    directory it runs in (pip 23.2.1 ``src/pip/_internal/req/constructors.py`` ``parse_editable``: ``os.path.isdir``
+    of the path as written), which is the stack directory when Pulumi runs it (pulumi/pulumi
+    ``sdk/python/toolchain/pip.go`` ``InstallDependencies``: ``pipCmd.Dir = cwd``); by hand: ``cd`` there first."""
+    from mlops_infra.sdk_pins import pin_lines
+
+    return ("# What Pulumi installs into the stack's virtualenv when it creates it: this mlops-infra, from where it was\n"
+            "# installed, and the Pulumi SDKs at the versions its plan rules follow (mlops_infra/sdk_pins.py). By hand:\n"
+            "# cd here, then <venv>/bin/python -m pip install -r requirements.txt. Newer providers: docs/pulumi.md,\n"
+            "# \"Provider versions\".\n"
+            f"{requirement_line(installed, stack_dir)}\n" + "".join(f"{line}\n" for line in pin_lines()))
 
 
 def scaffold_files(system_name: str, environments: list[str], system_file: Path, target: Path,
@@ -188,10 +265,7 @@ def scaffold_files(system_name: str, environments: list[str], system_file: Path,
             f"Configuration of stack {env!r}: the system file (relative to this directory) and its environment.",
             {"config": {CONFIG_FILE_KEY: _relative(system_file, stack_dir), CONFIG_ENV_KEY: env}})
         files[f"stacks/{env}/__main__.py"] = PROGRAM.format(what=f"environment {env}")
-        files[f"stacks/{env}/requirements.txt"] = (
-            "# What Pulumi installs into the stack's virtualenv: this mlops-infra, from where it was installed,\n"
-            "# with the Pulumi SDKs.\n"
-            f"{requirement_line(installed, stack_dir)}\n")
+        files[f"stacks/{env}/requirements.txt"] = stack_requirements(installed, stack_dir)
     return files
 
 

@@ -92,9 +92,12 @@ def test_init_scaffolds_a_project_and_one_stack_per_environment(repo: Path):
 
 def assert_installs_this_checkout(stack: Path) -> None:
     """The stack's requirements.txt installs the mlops-infra that ran init (this checkout, editable),
-    never the bare name from an index, where ``mlops-infra`` may be someone else's package."""
+    never the bare name from an index, where ``mlops-infra`` may be someone else's package, and the Pulumi
+    SDKs at the versions its plan rules follow (mlops_infra/sdk_pins.py, tests/test_stacks_sdk_pins.py)."""
+    from mlops_infra.sdk_pins import pin_lines
+
     lines = [line for line in (stack / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
-    assert len(lines) == 1 and lines[0].startswith("-e ") and lines[0].endswith("[pulumi]"), lines
+    assert lines[1:] == pin_lines() and lines[0].startswith("-e ") and lines[0].endswith("[pulumi]"), lines
     where = lines[0][len("-e "):-len("[pulumi]")]
     assert (stack / where).resolve() == REPO.resolve() and (stack / where / "pyproject.toml").is_file()
 

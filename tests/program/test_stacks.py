@@ -5,7 +5,8 @@
 - there is one stack directory per environment of the bundled example, and nothing else;
 - each ``Pulumi.<env>.yaml`` names an existing system file (relative to the stack directory, as
   Pulumi runs the program there) and an environment of that system, equal to the directory name;
-- ``__main__.py`` calls ``mlops_infra.program.run()``; ``requirements.txt`` installs this checkout.
+- ``__main__.py`` calls ``mlops_infra.program.run()``; ``requirements.txt`` installs this checkout,
+  constrained to the versions CI installs (constraints.txt).
 """
 
 from __future__ import annotations
@@ -66,5 +67,7 @@ def test_stack_entry_point_and_requirements(stack_dir: Path):
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "run"]
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "mlops_infra.program"]
     assert calls and imports
-    requirements = (stack_dir / "requirements.txt").read_text().split()
-    assert "-e" in requirements and "../..[pulumi]" in requirements
+    lines = [line.split() for line in (stack_dir / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    # this checkout, with the Pulumi SDKs at the versions CI installs (tests/test_stacks_sdk_pins.py reads them as pip)
+    assert lines == [["-e", "../..[pulumi]"], ["-c", "../../constraints.txt"]]
