@@ -34,7 +34,7 @@ def test_the_python3_on_path_without_the_sdk_is_named(tmp_path: Path, monkeypatc
     assert code == 0 and "Next: cd" in stdout
     assert f"warning: the Python `pulumi up` runs ({python3}," in text
     assert "has no pulumi, mlops_infra" in text
-    assert f"Install it first: {python3} -m pip install -r" in text
+    assert f"Install it first: cd {tmp_path / 'stacks' / 'dev'} && {python3} -m pip install -r requirements.txt" in text
 
 
 def test_no_python_on_path_says_it_cannot_tell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

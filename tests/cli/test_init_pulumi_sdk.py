@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,9 @@ def test_init_without_the_pulumi_sdk_says_what_is_missing_and_how_to_install_it(
     assert code == 0 and (tmp_path / "stacks" / "dev" / "Pulumi.yaml").is_file()
     assert "has no pulumi, pulumi_aws (the Pulumi SDK, the `[pulumi]` extra)" in stderr
     assert "only into a virtualenv it creates" in stderr
-    assert f"-m pip install -r {tmp_path / 'stacks' / 'dev' / 'requirements.txt'}" in stderr
+    # run in the stack directory: pip reads its `-e ../..[pulumi]` line against the directory it runs in
+    assert f"Install it first: cd {tmp_path / 'stacks' / 'dev'} && {sys.executable} -m pip install -r requirements.txt" \
+        in " ".join(stderr.split())
     assert "Next: cd" in stdout
 
 

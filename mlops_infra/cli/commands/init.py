@@ -16,13 +16,23 @@ Contract:
   is used as it is (pulumi/pulumi ``sdk/python/toolchain/pip.go``, ``(*pip).EnsureVenv``: ``if
   IsVirtualEnv(p.virtualenvPath) { return nil }``). So when that interpreter lacks a module of the
   ``[pulumi]`` extra (:data:`PULUMI_MODULES`), ``init`` says which, and the one command that installs
-  them (the stack's ``requirements.txt``) before ``pulumi up``; it still writes the files, exit 0.
+  them (the stack's ``requirements.txt``) before ``pulumi up``; it still writes the files, exit 0. When the
+  virtualenv has them at other versions than the stacks pin (:data:`mlops_infra.sdk_pins.SDK_PINS`, the versions
+  the plan's rules follow), it says which and the same command (audit pin44-1).
+- That command runs in the stack directory (``cd <stack> && <python> -m pip install -r requirements.txt``): pip
+  resolves a ``-c``/``-r`` path against the requirements file (pip 23.2.1 ``src/pip/_internal/req/req_file.py``
+  337-364, ``_parse_and_recurse``) but an ``-e``/directory line such as ``-e ../..[pulumi]`` against the directory
+  it runs in (``src/pip/_internal/req/constructors.py`` 60-77, ``parse_editable``: ``os.path.isdir`` of the path
+  as written), as Pulumi runs it (pulumi/pulumi ``sdk/python/toolchain/pip.go`` ``InstallDependencies``:
+  ``pipCmd.Dir = cwd``). Given from anywhere else, ``-r <stack>/requirements.txt`` fails ("does not appear to be a
+  Python project") or installs another directory (audit pin44-2).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING
 
 import typer
@@ -92,12 +102,19 @@ def init(
                           f"{', '.join(PULUMI_MODULES)} and mlops_infra; Pulumi installs nothing into it.",
                           highlight=False, markup=False, soft_wrap=True)
                 python, missing = Path(sys.executable), []
+        install = f"cd {quote(str(where))} && {quote(str(python))} -m pip install -r requirements.txt"  # the contract
         if missing:
             err.print(f"warning: {runs} has no {', '.join(missing)} (the Pulumi SDK, the `[pulumi]` extra): "
                       "Pulumi installs requirements.txt only into a virtualenv it creates, never into an existing "
                       "one or a Python outside one, so `pulumi up` would fail with \"No module named "
-                      f"'{missing[0]}'\". Install it first: {python} -m pip install -r "
-                      f"{where / 'requirements.txt'}", highlight=False, markup=False, soft_wrap=True)
+                      f"'{missing[0]}'\". Install it first: {install}", highlight=False, markup=False,
+                      soft_wrap=True)
+        elif venv is not None and (other := sdk_versions_differing()):
+            err.print(f"warning: {runs} has {_versions(other)}, not what the stacks pin and the plan's rules are "
+                      "tested with (mlops_infra/sdk_pins.py): `pulumi up` loads the provider version of the SDK "
+                      "installed, and the plan may mispredict what another version stores. Pulumi installs "
+                      f"requirements.txt only into a virtualenv it creates, so install the pins: {install}",
+                      highlight=False, markup=False, soft_wrap=True)
         typer.echo(f"Next: cd {where} && mlops-infra plan    (then `pulumi stack init {first} && pulumi up`)")
 
 
@@ -150,6 +167,28 @@ def missing_pulumi_modules() -> list[str]:
     from importlib.util import find_spec
 
     return [name for name in PULUMI_MODULES if find_spec(name) is None]
+
+
+def sdk_versions_differing() -> dict[str, str | None]:
+    """The distributions of :data:`mlops_infra.sdk_pins.SDK_PINS` this interpreter has at another version than the
+    pin (None: not installed), read from their metadata without importing them (audit pin44-1)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from mlops_infra.sdk_pins import SDK_PINS, differing
+
+    found: dict[str, str | None] = {}
+    for name in SDK_PINS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return differing(found)
+
+
+def _versions(other: dict[str, str | None]) -> str:
+    from mlops_infra.sdk_pins import SDK_PINS
+
+    return ", ".join(f"{name} {found or 'missing'} (pinned {SDK_PINS[name]})" for name, found in other.items())
 
 
 def ambient_python() -> Path | None:
