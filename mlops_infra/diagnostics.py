@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -80,6 +80,9 @@ class Diagnostic:
         path: raw-document path of the node the finding is about.
         location: where that node is in its file, once positions are attached.
         address: the dotted item address (``endpoints.scorer``), when one applies.
+        names: every name of the lists the detail shortens (:mod:`mlops_infra.name_lists`: the first six, then
+            how many more), by what they are (``repositories``), for a script; ``--format json`` writes them as
+            ``names`` only when there are some (docs/diagnostics.md). Never used to decide anything.
     """
 
     severity: Severity
@@ -89,11 +92,15 @@ class Diagnostic:
     path: Path = ()
     location: SourceLocation | None = None
     address: str = ""
+    names: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "summary", printable(self.summary, lines=False))
         object.__setattr__(self, "detail", printable(self.detail))
         object.__setattr__(self, "address", printable(self.address, lines=False))
+        if self.names:
+            object.__setattr__(self, "names", tuple(
+                (key, tuple(printable(n, lines=False) for n in values)) for key, values in self.names))
 
     @property
     def is_error(self) -> bool:
@@ -112,6 +119,7 @@ class Diagnostic:
     def to_json(self) -> dict:
         """The JSON shape used by ``--format json`` (stable, documented in docs/diagnostics.md)."""
         loc = self.location
+        names = {"names": {key: list(values) for key, values in self.names}} if self.names else {}
         return {
             "severity": str(self.severity),
             "code": self.code,
@@ -122,6 +130,7 @@ class Diagnostic:
             "column": loc.column if loc else None,
             "path": [str(p) for p in self.path],
             "address": self.address or None,
+            **names,
         }
 
 
@@ -130,9 +139,11 @@ def error(code: str, summary: str, detail: str = "", path: Path = (), address: s
     return Diagnostic(Severity.ERROR, code, summary, detail, tuple(path), None, address)
 
 
-def warning(code: str, summary: str, detail: str = "", path: Path = (), address: str = "") -> Diagnostic:
-    """Shorthand for a warning diagnostic."""
-    return Diagnostic(Severity.WARNING, code, summary, detail, tuple(path), None, address)
+def warning(code: str, summary: str, detail: str = "", path: Path = (), address: str = "",
+            names: Mapping[str, Sequence[str]] | None = None) -> Diagnostic:
+    """Shorthand for a warning diagnostic (``names``: see :class:`Diagnostic`)."""
+    return Diagnostic(Severity.WARNING, code, summary, detail, tuple(path), None, address,
+                      tuple((key, tuple(values)) for key, values in (names or {}).items()))
 
 
 @dataclass

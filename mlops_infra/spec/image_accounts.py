@@ -16,9 +16,10 @@ training run, and every endpoint creation, then fails at the pull.
 
 :func:`check_image_accounts` warns ``image-in-other-account`` once per account and environment: for the ECR images
 (a job's ``image``, a served model's ``serving_image``, or a training image reused to serve) of an account that is
-not the environment's, at the first such image's field, naming every repository of that account pulled (sorted: each
-needs the statement), every item that pulls from them, and ONE statement to add to each of those repositories'
-policies: principal the environment's account (``arn:<partition>:iam::<account>:root``), narrowed by
+not the environment's, at the first such image's field, naming the repositories of that account pulled (sorted: each
+needs the statement), the items that pull from them (the first six of each list, then how many more:
+:mod:`mlops_infra.name_lists`; ``validate --format json`` carries every name in the diagnostic's ``names``), and ONE
+statement to add to each of those repositories' policies: principal the environment's account (``arn:<partition>:iam::<account>:root``), narrowed by
 ``aws:PrincipalArn`` (a global condition key, IAM User Guide, "AWS global condition context keys") to the roles that
 pull from any of them (one statement for all keeps the fix one paste; a role that pulls one repository is thereby
 allowed by the others' policies too, where its own identity policy grants nothing: both are needed). A role ARN as
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.name_lists import NAMES_SHOWN, join_names
 from mlops_infra.partitions import partition
 from mlops_infra.spec.containers import (
     ECR_IMAGE,
@@ -234,18 +236,15 @@ def _compact(statement: dict[str, Any]) -> str:
     return json.dumps(statement, separators=(",", ":"))
 
 
-def _listed(names: list[str], most: int = 4) -> str:
-    """``a``, ``a and b``, ``a, b and c``; past ``most`` names, the first ``most - 1`` and how many more."""
-    if len(names) > most:
-        return f"{', '.join(names[:most - 1])} and {len(names) - most + 1} more"
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
 def _warning(found: list[Pull], owner: str, system: str, env: str, region: str, account: str) -> Diagnostic:
+    """The warning of ``owner``'s repositories: its summary names the first three items and repositories, its detail
+    the first :data:`~mlops_infra.name_lists.NAMES_SHOWN` of each list (``mlops_infra.name_lists``), then how many
+    more; when a list is cut, the detail says where every name is: ``validate --format json`` carries them whole in
+    the diagnostic's ``names`` (``repositories``, ``overrides``, ``serving_images``), for a script to loop over."""
     image, address, _, _ = found[0]
     repositories = sorted({_repository(i) for i, _, _, _ in found})
     items = list(dict.fromkeys(a for _, a, _, _ in found))
@@ -255,8 +254,8 @@ def _warning(found: list[Pull], owner: str, system: str, env: str, region: str, 
     one = len(repositories) == 1
     overrides = [f"{a}.{i.path[-1]}" for i, a, _, _ in found if i.origin != "training image"]
     reused = [a for i, a, _, _ in found if i.origin == "training image"]
-    fixes = "; ".join(([f"override {', '.join(overrides)}"] if overrides else [])
-                      + ([f"give {', '.join(reused)} a serving_image there"] if reused else []))
+    fixes = "; ".join(([f"override {join_names(overrides)}"] if overrides else [])
+                      + ([f"give {join_names(reused)} a serving_image there"] if reused else []))
     if by_pattern:
         counts = [(len({r for _, _, rs, k in found if k == kind for r in rs}), KINDS[kind]) for kind in kinds]
         patterns = ", ".join(p.rsplit("/", 1)[1] for p in statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
@@ -264,20 +263,24 @@ def _warning(found: list[Pull], owner: str, system: str, env: str, region: str, 
                f"{patterns}: their {len(roles)} ARNs would take more than {STATEMENT_BUDGET} characters, an eighth "
                f"of the {POLICY_TEXT_MAX} a repository policy may hold)")
     else:
-        who = f"role{_s(len(roles))} {', '.join(r.rsplit('/', 1)[1] for r in roles)}"
-    where = repositories[0] if one else f"each of its {len(repositories)} repositories {', '.join(repositories)}"
+        who = f"role{_s(len(roles))} {join_names([r.rsplit('/', 1)[1] for r in roles])}"
+    where = repositories[0] if one else f"each of its {len(repositories)} repositories {join_names(repositories)}"
     command = f"--repository-name {repositories[0]}`" if one else "--repository-name NAME` for each"
+    cut = any(len(names) > NAMES_SHOWN + 1 for names in (repositories, overrides, reused))
+    every = ("; `mlops-infra validate --format json` lists every repository, override and model in this "
+             "diagnostic's names" if cut else "")
     return warning(
         "image-in-other-account",
-        f"{_listed(items)}: the image repositor{'y' if one else 'ies'} {_listed(repositories)} "
-        f"{'is' if one else 'are'} in account {owner}, environment {env} runs in account {account}",
+        f"{join_names(items, 3, last=' and ')}: the image repositor{'y' if one else 'ies'} "
+        f"{join_names(repositories, 3, last=' and ')} {'is' if one else 'are'} in account {owner}, environment {env} "
+        f"runs in account {account}",
         f"SageMaker pulls from {'it' if one else 'them'} with the execution {who} of account {account}; across "
         f"accounts the repository's policy must allow that too (Amazon ECR User Guide, \"Private repository policy "
         f"examples\"; IAM User Guide, \"Cross-account policy evaluation logic\"), and that policy is in account "
         f"{owner}, which this stack does not manage: apply succeeds, then the pull fails. Fix: in account {owner}, "
         f"add this statement to the repository policy of {where} (`aws ecr set-repository-policy "
         f"{command}, "
-        f"merged with the statements it has): {_compact(statement)}, then list the account in "
+        f"merged with the statements it has{every}): {_compact(statement)}, then list the account in "
         f"environments.{env}.target.image_pulls_allowed_by: [\"{owner}\"] (which clears this warning); or push "
         f"the image{'' if one else 's'} to ECR in account {account} and, in environment {env}, {fixes}.",
-        image.path, address)
+        image.path, address, {"repositories": repositories, "overrides": overrides, "serving_images": reused})

@@ -174,3 +174,18 @@ def test_real_process_in_debug_mode_a_user_mistake_is_still_no_traceback(tmp_pat
     assert result.code == 1
     assert f"{path}:1:1: error: File is not valid UTF-8" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_json_carries_every_name_a_shortened_warning_leaves_out(tmp_path: Path) -> None:
+    """100 repositories in another account (the bench system's shape): the text names six and how many more, the
+    JSON diagnostic carries all 100 in ``names`` for a script (docs/diagnostics.md)."""
+    from tests.spec.test_image_accounts import many_repositories
+
+    spec = tmp_path / "mlsystem.yaml"
+    spec.write_text(many_repositories(100), encoding="utf-8")
+    text = run_cli("validate", str(spec), "--env", "prod")
+    assert text.code == 0 and "repo-005 and 94 more (" in text.stderr and "repo-006" not in text.stderr
+    payload = json.loads(run_cli("validate", str(spec), "--env", "prod", "--format", "json").stdout)
+    [found] = [d for d in payload["diagnostics"] if d["code"] == "image-in-other-account"]
+    assert found["names"]["repositories"] == [f"repo-{i:03}" for i in range(100)]
+    assert "repo-006" not in found["detail"] and "and 94 more" in found["detail"]

@@ -143,10 +143,10 @@ def test_one_hundred_repositories_and_two_hundred_roles_are_one_warning_whose_st
         f"training_jobs.job-000, training_jobs.job-001, training_jobs.job-002 and 197 more: the image repositories "
         f"repo-000, repo-001, repo-002 and 97 more are in account 111111111111, environment {env} runs in account "
         f"{account}" for env, account in (("prod", "222222222222"), ("staging", "333333333333"))]
-    repositories = ", ".join(f"repo-{i:03}" for i in range(100))
     statements = []
     for diagnostic in found:
-        assert f"each of its 100 repositories {repositories} (" in diagnostic.detail
+        assert "each of its 100 repositories repo-000, repo-001, repo-002, repo-003, repo-004, repo-005 and 94 more (" \
+            in diagnostic.detail
         assert "roles of its 100 training jobs and 100 endpoints (named by pattern" in diagnostic.detail
         statement = statement_of(diagnostic.detail)
         assert len(json.dumps(statement, separators=(",", ":"))) <= image_accounts.STATEMENT_BUDGET
@@ -159,6 +159,35 @@ def test_one_hundred_repositories_and_two_hundred_roles_are_one_warning_whose_st
              if r.type == "aws:iam/role:Role"}
     matched = {n for n in roles if any(fnmatchcase(f"arn:aws:iam::222222222222:role/{n}", p) for p in prod)}
     assert len(matched) == 200 and matched == {n for n in roles if "-train-job-" in n or "-serve-api-" in n}
+
+
+def test_one_hundred_repositories_are_six_names_and_how_many_more_and_every_name_is_in_the_json() -> None:
+    """The bench system's warning (100 repositories, 100 image overrides, 100 models, benchmarks/bench_cli.py) was
+    one sentence of about 6,000 characters naming every one of them: the detail names the first six of each list
+    and how many more, says where the rest are, and ``names`` (``validate --format json``) carries all of them,
+    sorted as the text shows them, for a script to loop over."""
+    (found,) = warnings_of(many_repositories(100), "prod")
+    shown = ", ".join(f"{{}}-{i:03}{{}}" for i in range(6))
+    assert f"repositories {shown.format(*['repo', ''] * 6)} and 94 more (" in found.detail
+    assert f"override {shown.format(*['training_jobs.job', '.image'] * 6)} and 94 more; " in found.detail
+    assert f"give {shown.format(*['models.model', ''] * 6)} and 94 more a serving_image there." in found.detail
+    assert ("merged with the statements it has; `mlops-infra validate --format json` lists every repository, "
+            "override and model in this diagnostic's names): ") in found.detail
+    assert len(found.detail) < 2_000, len(found.detail)
+    names = found.to_json()["names"]
+    assert names == {"repositories": [f"repo-{i:03}" for i in range(100)],
+                     "overrides": [f"training_jobs.job-{i:03}.image" for i in range(100)],
+                     "serving_images": [f"models.model-{i:03}" for i in range(100)]}
+
+
+def test_a_list_of_up_to_seven_names_is_written_whole_and_says_nothing_of_json() -> None:
+    """Seven repositories (``and 1 more`` would hide nothing): every name, as before, and no pointer to the JSON;
+    the JSON carries the names all the same."""
+    (found,) = warnings_of(many_repositories(7), "prod")
+    repositories = ", ".join(f"repo-{i:03}" for i in range(7))
+    assert f"each of its 7 repositories {repositories} (`aws ecr set-repository-policy" in found.detail
+    assert "merged with the statements it has): " in found.detail and "--format json" not in found.detail
+    assert found.to_json()["names"]["repositories"] == [f"repo-{i:03}" for i in range(7)]
 
 
 def test_few_roles_are_listed_by_arn_and_the_patterns_keep_the_cut_prefix_of_long_names() -> None:
@@ -294,5 +323,6 @@ def test_the_endpoints_are_visited_once_not_once_per_model() -> None:
     found = list(image_accounts.check_image_accounts(ctx, "prod", system.environments["prod"]))
 
     assert _Visits.visited <= 3 * count, _Visits.visited
-    assert [d.code for d in found] == [CODE] and all(f"r{i}" in found[0].detail for i in range(count))
+    assert [d.code for d in found] == [CODE]
+    assert dict(found[0].names)["repositories"] == tuple(sorted(f"r{i}" for i in range(count)))
     assert found[0].summary.startswith("models.m0, models.m1, models.m2 and 37 more: ")
