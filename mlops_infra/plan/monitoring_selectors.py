@@ -99,6 +99,7 @@ from typing import Any
 
 from mlops_infra.compile.kubernetes.alerting import KEEP_FIRING_SECONDS, ROLLBACK_WINDOW_SECONDS
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.name_lists import join_names
 
 METADATA_NAME = "kubernetes.io/metadata.name"
 """The label the API server sets on every namespace, valued with its name."""
@@ -355,18 +356,9 @@ def verdict(selection: Selection, owner: Mapping[str, Any], obj: Monitored,
 
 # -- warnings ------------------------------------------------------------------------------
 
-NAMES_SHOWN = 6
-"""A warning names at most this many objects, then how many more."""
-
-
-def _shown(names: Sequence[str]) -> str:
-    """The first :data:`NAMES_SHOWN` of ``names``, then how many more."""
-    more = len(names) - NAMES_SHOWN
-    return ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
-
-
 def _names(objects: Sequence[Monitored]) -> str:
-    return _shown(sorted({o.name for o in objects}))
+    """The objects' names, sorted: the first six, then how many more (:func:`mlops_infra.name_lists.join_names`)."""
+    return join_names(sorted({o.name for o in objects}))
 
 
 def _fix(selection: Selection, best: Verdict, unread: bool) -> str:
@@ -478,7 +470,7 @@ def _keep_firing_warning(prometheus: Mapping[str, Any], configured: tuple[int, .
     """The warning for a Prometheus whose ``spec.version`` (``configured``) is older than 2.42 loading rules that set
     ``keep_firing_for`` (module rules)."""
     ref = "Prometheus " + "/".join(_where(prometheus))
-    shown = _shown(alerts)
+    shown = join_names(alerts)
     running = "v" + ".".join(map(str, configured))
     return (f"monitoring: {ref} runs Prometheus {running}, older than 2.42, the first that knows keep_firing_for: "
             "prometheus-operator removes the field from the rules it writes for it (pkg/operator/rules.go, 'ignoring "
@@ -498,7 +490,7 @@ def _refused_rules_warning(prometheus: Mapping[str, Any], configured: tuple[int,
     running = "v" + ".".join(map(str, image))
     written_for = (f"spec.version {spec.get('version')}" if configured
                    else "no spec.version, so the operator's default release, the latest it knows")
-    shown, files = _shown(alerts), _shown(rules)
+    shown, files = join_names(alerts), join_names(rules)
     return (f"monitoring: {ref} runs the image {spec.get('image')} (Prometheus {running}, older than 2.42, the first "
             f"that knows keep_firing_for), but prometheus-operator writes its rules for the release spec.version names "
             f"({written_for}), so it keeps keep_firing_for (on {shown}). Prometheus {running} refuses a rule file with a "
@@ -514,7 +506,7 @@ def _override_warning(prometheus: Mapping[str, Any], pushed: Sequence[str]) -> s
     """The ``overrideHonorLabels`` warning (module rules) for the Prometheus that scrapes the Pushgateway."""
     ref = "Prometheus " + "/".join(_where(prometheus))
     names = sorted(set(pushed))
-    shown = _shown(names)
+    shown = join_names(names)
     cannot = (f"so the rules over pushed series find nothing and these alerts cannot work: {shown} (a drift alert "
               "or rollback notice never fires; a silent-monitor alert never sees a success and can only fire on its "
               "CronJob's age)" if names else "so no rule over pushed series can find them")

@@ -114,6 +114,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph, DesiredResource
+from mlops_infra.name_lists import join_names
 
 # -- quantities ------------------------------------------------------------------------------
 
@@ -573,8 +574,7 @@ with a thousand endpoints gets a readable warning."""
 
 
 def _listed(texts: list[str]) -> str:
-    more = len(texts) - ITEMS_SHOWN
-    return ", ".join(texts[:ITEMS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    return join_names(texts, ITEMS_SHOWN)
 
 
 def _items(need: Need, attribute: str) -> str:

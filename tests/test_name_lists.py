@@ -1,0 +1,32 @@
+"""mlops_infra.name_lists: the one way a message writes a list of names."""
+
+from __future__ import annotations
+
+from mlops_infra.name_lists import NAMES_SHOWN, join_names
+
+NAMES = [f"e{i:03}" for i in range(100)]
+
+
+def test_up_to_seven_names_are_a_plain_join() -> None:
+    """Byte-identical to the joins the messages wrote before: ``, `` throughout, or the last two by ``last``."""
+    assert join_names([]) == ""
+    assert join_names(["a"]) == "a" and join_names(["a"], last=" and ") == "a"
+    assert join_names(["a", "b"], last=" and ") == "a and b"
+    assert join_names(["a", "b", "c"], last=" or ") == "a, b or c"
+    for count in range(1, NAMES_SHOWN + 2):
+        assert join_names(NAMES[:count]) == ", ".join(NAMES[:count])
+
+
+def test_past_seven_names_the_first_six_and_how_many_more() -> None:
+    assert join_names(NAMES) == "e000, e001, e002, e003, e004, e005 and 94 more"
+    assert join_names(NAMES[:8], last=" and ") == "e000, e001, e002, e003, e004, e005 and 2 more"
+    assert len(join_names(NAMES * 10)) < 60
+
+
+def test_a_caller_may_show_fewer_or_more() -> None:
+    """``most`` names, or ``most + 1`` written whole (``and 1 more`` hides nothing): spec/image_accounts's summary
+    (three) and plan/namespace_quotas (ten) keep their counts."""
+    assert join_names(NAMES[:4], 3, last=" and ") == "e000, e001, e002 and e003"
+    assert join_names(NAMES[:5], 3, last=" and ") == "e000, e001, e002 and 2 more"
+    assert join_names(NAMES[:11], 10) == ", ".join(NAMES[:11])
+    assert join_names(NAMES[:12], 10) == ", ".join(NAMES[:10]) + " and 2 more"
