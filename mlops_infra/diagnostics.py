@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from mlops_infra.name_lists import join_names
+
 Path = tuple[str | int, ...]
 
 
@@ -184,15 +186,12 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 
 def known_list(candidates: Sequence[str] | Iterable[str], limit: int = 12) -> str:
-    """Human list of valid values: 'a, b or c' (cut after ``limit``)."""
+    """Human list of valid values, sorted and quoted: '"a", "b" or "c"'; past ``limit + 1``, the first ``limit``
+    and how many more (:func:`mlops_infra.name_lists.join_names`)."""
     items = sorted({str(c) for c in candidates})
     if not items:
         return "(none defined)"
-    shown = items[:limit]
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    if len(shown) == 1:
-        return f'"{shown[0]}"' + more
-    return ", ".join(f'"{s}"' for s in shown[:-1]) + f' or "{shown[-1]}"' + more
+    return join_names([f'"{s}"' for s in items], limit, last=" or ")
 
 
 def with_location(diagnostic: Diagnostic, location: SourceLocation | None) -> Diagnostic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlops_infra.diagnostics import known_list
 from mlops_infra.name_lists import NAMES_SHOWN, join_names
 
 NAMES = [f"e{i:03}" for i in range(100)]
@@ -30,3 +31,12 @@ def test_a_caller_may_show_fewer_or_more() -> None:
     assert join_names(NAMES[:5], 3, last=" and ") == "e000, e001, e002 and 2 more"
     assert join_names(NAMES[:11], 10) == ", ".join(NAMES[:11])
     assert join_names(NAMES[:12], 10) == ", ".join(NAMES[:10]) + " and 2 more"
+
+
+def test_known_list_is_a_caller_quoting_sorting_and_saying_or() -> None:
+    """diagnostics.known_list: the same text up to its limit (12) of names; past it, the first twelve and how many
+    more, no longer '... "k" or "l" and 88 more' (an "or" before the count)."""
+    assert known_list(["b", "a", "c"]) == '"a", "b" or "c"' and known_list([]) == "(none defined)"
+    assert known_list(["a"]) == '"a"'
+    assert known_list(NAMES[:12]) == ", ".join(f'"{n}"' for n in NAMES[:11]) + ' or "e011"'
+    assert known_list(NAMES) == ", ".join(f'"{n}"' for n in NAMES[:12]) + " and 88 more"
