@@ -29,7 +29,7 @@ COMMON = ("__init__.py", "canary_size.py", "rollout/__init__.py", "rollout/model
 AWS = (*COMMON, "endpoint_tags.py", "rollout/drivers/sagemaker.py", "rollout/gates/cloudwatch.py")
 """What the AWS runner imports (boto3 comes with the Lambda runtime)."""
 KUBERNETES = (*COMMON, "rollout/drivers/kserve.py", "rollout/gates/prometheus.py", "diagnostics.py", "errors.py",
-              "kube/__init__.py", "kube/client.py", "kube/config.py", "kube/errors.py", "kube/resources.py")
+              "name_lists.py", "kube/__init__.py", "kube/client.py", "kube/config.py", "kube/errors.py", "kube/resources.py")
 """What the Kubernetes runner imports: the KServe driver imports the client layer's errors and resource
 paths (its ``kubernetes`` package is imported only when a KubeClient is built, which the runner never
 does: it uses :class:`~mlops_infra.rollout.scheduled.ServiceAccountKube`)."""
