@@ -8,6 +8,13 @@ Contract:
   the document: :func:`mlops_infra.spec.loader.core_value`'s ``yaml_rs.loads``). Anything else
   (no number at the location, another number, a diagnostic of another kind) is returned as it is.
 
+- :func:`unquote_fix` writes the fix of a number or boolean field given text (``Write ... here.``
+  plus :data:`REMOVE_QUOTES`); :func:`as_written` keeps "Remove the quotes." only where the scalar at
+  the location is quoted. A plain word gets none (there are no quotes to remove), and a plain YAML 1.1
+  boolean word (``yes``, ``no``, ``on``, ``off``, ``y``, ``n``, any case) in a true/false field is told
+  why it is text: YAML 1.2's core schema resolves only ``true``/``false`` (and their ``True``/``TRUE``
+  spellings) to booleans (YAML 1.2.2, section 10.3.2, "Tag Resolution"); ``yes`` is ``!!str`` there.
+
 Why (audit yamledge, stop 44, finding 2): YAML 1.2's core schema reads a plain ``012345678901`` as
 the integer 12345678901, and yaml-rs also reads ``2026_12`` as 202612, ``1.10`` as 1.1, ``0777`` as
 777 and ``1e3`` as 1000.0. The fix used to quote the parsed number, so following it gave an 11-digit
@@ -32,6 +39,16 @@ KEY_FIX = ('YAML reads this unquoted key as {what}; keys of "{parent}" are text:
            'for example "{written}": value.')
 """The fix of a mapping key that is a number or a boolean (:func:`key_fix`)."""
 
+REMOVE_QUOTES = " Remove the quotes."
+"""How the fix of a number or boolean field given text ends (:func:`unquote_fix`)."""
+
+YAML11_BOOLEAN = ("{fix} YAML 1.2, which mlops-infra reads, takes only true and false as booleans: {word} is text "
+                  "here; write true or false.")
+"""The fix of a true/false field given a plain YAML 1.1 boolean word (see the module contract)."""
+
+_BOOLEAN_FIX = "Write true or false here."
+_YAML11_WORDS = frozenset({"y", "yes", "n", "no", "on", "off"})
+
 _FIXES = (re.compile(r'Quote it: .+?: "(?P<written>[^"]*)"\. Unquoted'),
           re.compile(r'quote the key as you mean it, for example "(?P<written>[^"]*)": value\.'))
 _PLAIN_NUMBER = re.compile(r"[-+]?[0-9.][0-9A-Za-z_.+-]*")
@@ -49,6 +66,11 @@ def key_fix(parent: str, what: str, shown: str) -> str:
     return KEY_FIX.format(what=what, parent=parent, written=shown)
 
 
+def unquote_fix(words: str) -> str:
+    """The fix for a field of ``words`` ("true or false", "a whole number") given text."""
+    return f"Write {words} here.{REMOVE_QUOTES}"
+
+
 def as_written(diagnostic: Diagnostic, line: str, parse: Any) -> Diagnostic:
     """``diagnostic`` with its fix quoting the scalar as written at its location on ``line`` (the
     location's raw source line), when ``parse`` (text -> value, as the document was read) of that text
@@ -56,6 +78,8 @@ def as_written(diagnostic: Diagnostic, line: str, parse: Any) -> Diagnostic:
     location = diagnostic.location
     if diagnostic.code != "wrong-type" or location is None or not line:
         return diagnostic
+    if diagnostic.detail.endswith(REMOVE_QUOTES):
+        return _unquoted(diagnostic, line[max(location.column - 1, 0):])
     for fix in _FIXES:
         found = fix.search(diagnostic.detail)
         if found is None:
@@ -67,6 +91,19 @@ def as_written(diagnostic: Diagnostic, line: str, parse: Any) -> Diagnostic:
         start, end = found.span("written")
         return replace(diagnostic, detail=diagnostic.detail[:start] + written + diagnostic.detail[end:])
     return diagnostic
+
+
+def _unquoted(diagnostic: Diagnostic, written: str) -> Diagnostic:
+    if written[:1] in ("'", '"') or not written:
+        return diagnostic  # quoted (or nothing to read there): the quotes are what to remove
+    fix = diagnostic.detail.removesuffix(REMOVE_QUOTES)
+    word = _PLAIN_WORD.match(written)
+    if fix == _BOOLEAN_FIX and word and word.group().lower() in _YAML11_WORDS:
+        fix = YAML11_BOOLEAN.format(fix=fix, word=word.group())
+    return replace(diagnostic, detail=fix)
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z]+(?=\s|$|[,}\]#])")
 
 
 def _reads_as(parse: Any, written: str, shown: str) -> bool:

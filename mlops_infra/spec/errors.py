@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from mlops_infra.diagnostics import Diagnostic, Path, did_you_mean, error, known_list
 from mlops_infra.secrets import contains_secret
-from mlops_infra.spec.as_written import key_fix, quote_fix
+from mlops_infra.spec.as_written import key_fix, quote_fix, unquote_fix
 from mlops_infra.spec.limits import INT32_MAX
 
 
@@ -346,8 +346,8 @@ def _wrong_type(e: _Error) -> Diagnostic:
         return error("wrong-type", f'"{e.label}" must be text in quotes, not {_describe(e.value)}',
                      quote_fix(e.label, _shown(e.value)), e.path)
     quoted = isinstance(e.value, str) and e.kind in ("int_type", "float_type", "bool_type", "int_parsing")
-    fix = " Remove the quotes." if quoted else ""
-    return error("wrong-type", f'"{e.label}" must be {words}, not {_describe(e.value)}', f"Write {words} here.{fix}", e.path)
+    fix = unquote_fix(words) if quoted else f"Write {words} here."  # as_written drops the quotes' part if unquoted
+    return error("wrong-type", f'"{e.label}" must be {words}, not {_describe(e.value)}', fix, e.path)
 
 
 def _generic(e: _Error) -> Diagnostic:

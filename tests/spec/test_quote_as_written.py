@@ -59,3 +59,26 @@ def test_other_text_at_the_location_leaves_the_fix_alone(line):
     diagnostic = with_location(error("wrong-type", "x", quote_fix("release", "12")),
                                SourceLocation("f.yaml", 1, 12))
     assert as_written(diagnostic, line, _plain_scalar) == diagnostic
+
+
+FRAUD = QUICKSTART.parents[1] / "fraud-detection" / "mlsystem.yaml"
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "Off", "N"])
+def test_a_yaml_1_1_boolean_word_is_told_why_it_is_text_not_to_remove_quotes(tmp_path, word):
+    out = _validate(tmp_path, edit(FRAUD.read_text(), "spot: true", f"spot: {word}"))
+    assert "Remove the quotes" not in out, out
+    assert (f"Write true or false here. YAML 1.2, which mlops-infra reads, takes only true and false as booleans: "
+            f"{word} is text here; write true or false.") in out, out
+
+
+def test_a_quoted_boolean_keeps_remove_the_quotes(tmp_path):
+    out = _validate(tmp_path, edit(FRAUD.read_text(), "spot: true", 'spot: "true"'))
+    assert "Write true or false here. Remove the quotes." in out, out
+
+
+def test_a_plain_word_in_a_number_field_has_no_quotes_to_remove(tmp_path):
+    out = _validate(tmp_path, edit(QUICKSTART.read_text(), "version: 1}", "version: latest}"))
+    assert "Write a whole number here." in out and "Remove the quotes" not in out, out
+    quoted = _validate(tmp_path, edit(QUICKSTART.read_text(), "version: 1}", 'version: "1"}'))
+    assert "Write a whole number here. Remove the quotes." in quoted, quoted
