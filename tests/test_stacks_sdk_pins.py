@@ -99,6 +99,13 @@ def test_each_stack_installs_this_checkout_with_the_pinned_sdks(stack_dir: Path)
     assert pinned_version_warning(stack_dir, running="0.0.0") is None
 
 
+def test_the_root_project_installs_this_checkout_with_the_pinned_sdks():
+    """The root ``Pulumi.yaml`` (virtualenv ``.venv``) installs the repository's ``requirements.txt`` the same way.
+    Fails before: ``-e .[pulumi]`` alone."""
+    _, exact, editables = pip_reads(REPO)
+    assert editables == [".[pulumi]"] and {name: exact.get(name) for name in SDK_PINS} == dict(SDK_PINS)
+
+
 @pytest.mark.parametrize("installed", [InstalledFrom("0.1.0", REPO, editable=True), InstalledFrom("0.1.0"),
                                        InstalledFrom("0.1.0", url="file:///w/mlops_infra-0.1.0-py3-none-any.whl")],
                          ids=["editable", "index", "wheel"])
