@@ -1,10 +1,15 @@
 """Which provider versions wrote the state, against the SDK versions this install runs ``pulumi up`` with.
 
 Contract: :func:`installed_sdk_versions` gives the installed ``pulumi_aws`` / ``pulumi_kubernetes`` distribution
-versions (``importlib.metadata``, read once) in the engine's spelling (:func:`engine_version`); :func:`version_warnings`
+versions (``importlib.metadata``, read once) in the engine's spelling (:func:`engine_version`); for an SDK not
+installed where the plan runs, the version the stacks pin (:data:`mlops_infra.sdk_pins.SDK_PINS`), marked as such
+(:class:`PinnedVersion`): a plan made in a virtualenv without the Pulumi SDKs (the PR workflow's, docs/plan.md,
+installs ``mlops-infra[aws]``) compared nothing before (audit pin44-5), while ``pulumi up`` from a stack installs
+those pins (stacks/*/requirements.txt, what ``mlops-infra init`` writes). :func:`version_warnings`
 gives one warning per package whose provider resources in the state record another ``version`` than that (the
 installed version also converted, so a PEP 440 one compares as the engine stores it), naming both versions and the
-providers. Other packages (docker-build) and providers that record no version are not compared.
+providers, and saying "the stacks pin" for a :class:`PinnedVersion`. Other packages (docker-build) and providers that
+record no version are not compared.
 
 Why: the provider plugin an ``up`` loads is the program's SDK's own version: ``pulumi_aws/_utilities.py``
 ``get_resource_opts_defaults`` -> ``ResourceOptions(version=get_version(), ...)``; the engine writes it into the
@@ -65,24 +70,34 @@ def engine_version(pep440: str) -> str:
     return f"{major}.{minor}.{patch}" + (f"-{tag}" if tag else "")
 
 
+class PinnedVersion(str):
+    """An SDK version that is not installed where the plan runs: the one the stacks pin (:mod:`mlops_infra.sdk_pins`),
+    which ``pulumi up`` from a stack installs. Compares as the plain version."""
+
+    __slots__ = ()
+
+
 @cache
 def installed_sdk_versions() -> dict[str, str]:
-    """Provider package -> the installed SDK's version as the engine stores it (:func:`engine_version`; a package
-    whose SDK is not installed is left out)."""
+    """Provider package -> the installed SDK's version as the engine stores it (:func:`engine_version`), else the
+    pinned one as a :class:`PinnedVersion` (see the module contract)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {}
+    from mlops_infra.sdk_pins import SDK_PINS
+
+    found: dict[str, str] = {}
     for package, distribution in SDK_DISTRIBUTIONS.items():
         try:
             found[package] = engine_version(version(distribution))
         except PackageNotFoundError:
-            continue
+            found[package] = PinnedVersion(engine_version(SDK_PINS[_DISPLAY[package]]))
     return found
 
 
 def version_warnings(prior: PriorState, installed: Mapping[str, str]) -> list[str]:
     """One warning per package whose providers in ``prior`` record a ``version`` other than ``installed``'s (both in
-    the engine's spelling: :func:`engine_version`)."""
+    the engine's spelling: :func:`engine_version`); a :class:`PinnedVersion` is named as the stacks' pin."""
+    pinned = {package for package, found in installed.items() if isinstance(found, PinnedVersion)}
     installed = {package: engine_version(found) for package, found in installed.items()}
     recorded: dict[str, dict[str, list[str]]] = {}
     for urn, state in prior.resources.items():
@@ -99,7 +114,9 @@ def version_warnings(prior: PriorState, installed: Mapping[str, str]) -> list[st
         major = any(v.split(".", 1)[0] != now.split(".", 1)[0] for v in versions)
         then = (f" A new major version: follow {name}'s upgrade guide for {now.split('.', 1)[0]}.x (run `pulumi up "
                 "--refresh --run-program` once) before trusting this plan." if major else "")
-        warnings.append(f"the state was last written by {written}, but this install runs `pulumi up` with {name} {now}: "
+        runs = (f"the stacks pin {name} {now} (mlops_infra/sdk_pins.py; no {name} SDK is installed here)"
+                if package in pinned else f"this install runs `pulumi up` with {name} {now}")
+        warnings.append(f"the state was last written by {written}, but {runs}: "
                         f"this plan assumes what {now} stores, and a provider upgrade can change the stored inputs, so "
                         f"the first `up` may show changes this plan does not.{then}")
     return warnings
