@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, error
+from mlops_infra.name_lists import join_names
 from mlops_infra.s3_uri import bucket_of
 from mlops_infra.spec.context import CheckContext
 
@@ -99,7 +100,7 @@ def bucket_region_findings(answers: Iterable[Any], buckets: dict[str, list[str]]
     found, unknown = [], []
     for answer in answers:
         models = buckets.get(answer.bucket, [])
-        fields = ", ".join(f"models.{m}.artifacts_uri" for m in models) or "artifacts_uri"
+        fields = join_names([f"models.{m}.artifacts_uri" for m in models]) or "artifacts_uri"
         if answer.problem:
             unknown.append(f"{answer.bucket} ({answer.problem})")
         elif answer.missing:
@@ -109,7 +110,7 @@ def bucket_region_findings(answers: Iterable[Any], buckets: dict[str, list[str]]
         elif answer.region and answer.region != region:
             found.append(other_region_refusal(answer.bucket, answer.region, env, region, fields))
     if unknown:
-        found.append(f"artifacts buckets not checked: S3 did not say the region of {', '.join(unknown)}; a bucket in "
+        found.append(f"artifacts buckets not checked: S3 did not say the region of {join_names(unknown)}; a bucket in "
                      f"another region than {region} cannot serve {env}'s models")
     return found
 

@@ -54,6 +54,7 @@ from collections.abc import Iterator
 
 from mlops_infra.diagnostics import Diagnostic, error
 from mlops_infra.endpoint_tags import DRIVER_MAX_TAGS, SCALING_TAG, TAG_PREFIXES, is_tag_char
+from mlops_infra.name_lists import join_names
 from mlops_infra.spec.context import CheckContext
 from mlops_infra.spec.environments import Environment
 from mlops_infra.spec.errors import KEY
@@ -204,7 +205,7 @@ def _too_many(ctx: CheckContext, env: str, count: int) -> Iterator[Diagnostic]:
                     f"{own}. Remove {count - anywhere}.", ("metadata", "labels"), "metadata.labels")
         return
     names = controlled_endpoints(ctx)
-    which = f"endpoint {names[0]}" if len(names) == 1 else f"endpoints {', '.join(names)}"
+    which = f"endpoint {names[0]}" if len(names) == 1 else f"endpoints {join_names(names)}"
     driver = (f"{which} {'is' if len(names) == 1 else 'are'} rolled out by the controller (rollout.strategy "
               f"canary), which keeps the rollout's state in up to {DRIVER_MAX_TAGS} more tags on the endpoint "
               f"(mlops-infra:rollout:..., mlops-infra:kept:..., {SCALING_TAG}), so at most {room} labels fit here: "

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.diagnostics import Diagnostic, warning
+from mlops_infra.name_lists import join_names
 
 SAGEMAKER_CONTRACT_DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html"
 
@@ -266,7 +267,7 @@ def _finding(model: str, endpoints: tuple[str, ...], src: str, before: Serving, 
              after: Serving, paths: Sequence[str] | None = None) -> ServingFinding:
     """Refused only when the artifact's ``paths`` were read and lack the layout DST's own server
     loads (:func:`holds_layout` False); otherwise a warning, naming DST's rule when it is known."""
-    where = f"{model} (endpoint{'s' if len(endpoints) > 1 else ''} {', '.join(endpoints)})"
+    where = f"{model} (endpoint{'s' if len(endpoints) > 1 else ''} {join_names(endpoints)})"
     contract = CONTRACTS[after.cloud]
     fix = (f"Serve it in {dst} with an image that speaks {dst}'s contract and loads this artifact: override "
            f"models.{model}.serving_image in {dst}. If the image (or the artifact, laid out for both servers) does "

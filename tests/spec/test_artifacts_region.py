@@ -61,3 +61,21 @@ def test_one_bucket_in_one_region_and_kubernetes_environments_are_fine() -> None
     text = _without_the_staging_override().replace("region: us-east-1, account: \"333333333333\"",
                                                    "region: us-west-2, account: \"333333333333\"")
     assert not _found(text)  # dev (Kubernetes) reads the same base URI: not compared
+
+
+def test_a_bucket_a_hundred_models_read_from_names_six_of_their_fields_and_how_many_more() -> None:
+    """A missing bucket named every model's ``artifacts_uri`` field twice in one sentence; with 100 models it names
+    the first six and how many more, and so does the list of buckets S3 did not answer for."""
+    from types import SimpleNamespace
+
+    from mlops_infra.spec.artifacts_region import bucket_region_findings
+
+    models = [f"m{i:03}" for i in range(100)]
+    answers = [SimpleNamespace(bucket="shared", region=None, missing=True, problem=None)]
+    answers += [SimpleNamespace(bucket=f"b{i:03}", region=None, missing=False, problem="AccessDenied") for i in range(100)]
+    missing, unknown = bucket_region_findings(answers, {"shared": models}, "prod", "us-east-1")
+    fields = ", ".join(f"models.m{i:03}.artifacts_uri" for i in range(6)) + " and 94 more"
+    assert missing.startswith(f"artifacts bucket shared ({fields}) does not exist") and "m006" not in missing
+    assert f"point {fields} in environment prod at" in missing
+    assert ("S3 did not say the region of b000 (AccessDenied), b001 (AccessDenied), b002 (AccessDenied), "
+            "b003 (AccessDenied), b004 (AccessDenied), b005 (AccessDenied) and 94 more; ") in unknown

@@ -101,3 +101,23 @@ def test_a_label_named_like_the_controllers_tags_is_refused_on_aws(tmp_path: Pat
 def test_the_reference_spec_and_the_examples_still_validate(path: Path) -> None:
     loaded = load_system(path)
     assert loaded.ok, [d.summary for d in loaded.diagnostics if d.severity == "error"]
+
+
+def test_a_hundred_canary_endpoints_are_six_names_and_how_many_more() -> None:
+    """The error named every canary endpoint three times (summary, the reason, the fix): with many (the validate
+    benchmark's system) it names the first six, then how many more."""
+    from mlops_infra.spec import parse_system
+    from tests.support.benchmarks import benchmark_module
+
+    text = benchmark_module("bench_validate").generate(100)
+    anchor = "    team: platform\n"
+    text = edit(text, anchor, anchor + "".join(f"    k{i}: v\n" for i in range(ROOM + 1 - OWN_LABELS)))
+    found = [d for d in parse_system(text, "bench.yaml", "prod").diagnostics if d.code == "invalid-tag"]
+    assert len(found) == 1
+    summary, detail = found[0].summary, found[0].detail
+    assert summary.startswith(f"{ROOM + 1} labels leave too little room for the rollout controller's tags on "
+                              "endpoints ep-") and summary.endswith(" more")
+    names = summary.split(" on endpoints ", 1)[1]
+    assert len(names.split(", ")) == 6 and " and " in names.rsplit(", ", 1)[1]
+    assert detail.count(names) == 2, detail
+    assert len(detail) < 1_500, len(detail)

@@ -84,3 +84,20 @@ def test_the_schema_offers_the_field() -> None:
     schema = json.loads((REPO / "schemas" / "mlsystem-v1.schema.json").read_text(encoding="utf-8"))
     model = schema["$defs"]["Model"]["properties"]["serving_contracts"]
     assert "kserve" in json.dumps(model) and "sagemaker" in json.dumps(model)
+
+
+def test_a_model_served_by_a_hundred_endpoints_names_six_and_how_many_more() -> None:
+    """The warning's ``<model> (endpoints ...)`` named every endpoint serving the model: with 100 it names the first
+    six, then how many more (:mod:`mlops_infra.name_lists`)."""
+    text = LLM.read_text(encoding="utf-8")
+    anchor = "  - name: reranker\n    model: {name: reranker, version: 2}\n"
+    assert text.count(anchor) == 1
+    more = "".join(f"  - {{name: rr-{i:03}, model: {{name: reranker, version: 2}}, accelerator: {{type: L4, count: 1}}, "
+                   "replicas: {min: 1, max: 1}}\n" for i in range(99))
+    text = text.replace(anchor, more + anchor)
+    dev, staging = (parse_system(text, "llm.yaml", env).system for env in ("dev", "staging"))
+    served = {"reranker": tuple(e.name for e in dev.endpoints if e.model.name == "reranker")}
+    finding, = [f for f in contract_findings("dev", dev, "staging", staging, served) if f.model == "reranker"]
+    assert len(finding.endpoints) == 100
+    assert finding.summary.startswith("reranker (endpoints reranker, rr-000, rr-001, rr-002, rr-003, rr-004 and 94 "
+                                      "more): "), finding.summary
