@@ -20,14 +20,15 @@ NAMES_SHOWN = 6
 """How many names a message shows before ``and N more``, unless its caller chose otherwise."""
 
 
-def join_names(names: Sequence[str], most: int = NAMES_SHOWN, *, last: str = ", ") -> str:
-    """``names`` joined by ``, ``, the last two by ``last`` (``" and "``, ``" or "``; ``, `` by default); past
-    ``most + 1`` names, the first ``most`` joined by ``, `` then ``and N more`` (module contract).
+def join_names(names: Sequence[str], most: int = NAMES_SHOWN, *, last: str | None = None, sep: str = ", ") -> str:
+    """``names`` joined by ``sep`` (``, ``; ``; `` for names that hold commas), the last two by ``last`` (``" and "``,
+    ``" or "``; ``sep`` by default); past ``most + 1`` names, the first ``most`` joined by ``sep`` then
+    `` and N more`` (module contract).
 
     ``join_names(["a", "b", "c"], last=" and ")`` is ``a, b and c``; with 100 names and the defaults it is the first
     six, then ``and 94 more``."""
     if len(names) > most + 1:
-        return f"{', '.join(names[:most])} and {len(names) - most} more"
+        return f"{sep.join(names[:most])} and {len(names) - most} more"
     if len(names) < 2:
         return "".join(names)
-    return f"{', '.join(names[:-1])}{last}{names[-1]}"
+    return f"{sep.join(names[:-1])}{sep if last is None else last}{names[-1]}"

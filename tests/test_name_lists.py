@@ -40,3 +40,8 @@ def test_known_list_is_a_caller_quoting_sorting_and_saying_or() -> None:
     assert known_list(["a"]) == '"a"'
     assert known_list(NAMES[:12]) == ", ".join(f'"{n}"' for n in NAMES[:11]) + ' or "e011"'
     assert known_list(NAMES) == ", ".join(f'"{n}"' for n in NAMES[:12]) + " and 88 more"
+
+
+def test_names_that_hold_commas_are_joined_by_a_semicolon() -> None:
+    assert join_names(["a (x, y)", "b (z)"], sep="; ") == "a (x, y); b (z)"
+    assert join_names(NAMES, sep="; ") == "; ".join(NAMES[:6]) + " and 94 more"

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_infra.graph import DesiredGraph
+from mlops_infra.name_lists import join_names
 from mlops_infra.spec.containers import ECR_IMAGE
 from mlops_infra.state.aws_live.ecr_images import FOUND, NO_IMAGE, NO_REPOSITORY, NOT_ASKED, ImageId
 
@@ -128,7 +129,7 @@ def graph_images(graph: DesiredGraph) -> list[GraphImage]:
 
 
 def _named(addresses: tuple[str, ...]) -> str:
-    return ", ".join(addresses) + (" runs" if len(addresses) == 1 else " run")
+    return join_names(addresses) + (" runs" if len(addresses) == 1 else " run")
 
 
 def image_warnings(images: list[GraphImage], answers: Mapping[ImageId, str], account: str,
@@ -166,7 +167,7 @@ def image_warnings(images: list[GraphImage], answers: Mapping[ImageId, str], acc
                       if others else ""))
         else:
             why = cause
-        listed = "; ".join(f"{i.uri} ({', '.join(i.addresses)})" for i in items)
+        listed = join_names([f"{i.uri} ({join_names(i.addresses)})" for i in items], sep="; ")
         out.append(f"image: could not check {len(items)} image(s) in ECR ({why}), so whether they are pushed is "
                    f"unknown, not missing: {listed}. Make sure each is pushed before apply.")
     return out

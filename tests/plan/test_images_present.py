@@ -85,3 +85,21 @@ def test_an_image_that_could_not_be_read_is_unchecked_never_missing():
     assert late.startswith("image: could not check 3 image(s) in ECR (no answer within 3 s)")
     (part,) = image_warnings(images[:1], {images[0].image: NOT_ASKED}, "123456789012")
     assert f"({NOT_ASKED})" in part and "for account" not in part
+
+
+def test_a_hundred_images_and_users_are_six_names_and_how_many_more():
+    """An image a hundred endpoints run named all of them, and a hundred unchecked images were all listed, each with
+    all its users: the first six of each list, then how many more (:mod:`mlops_infra.name_lists`)."""
+    from mlops_infra.plan.images_present import GraphImage
+
+    users = tuple(f"endpoints.e{i:03}" for i in range(100))
+    uris = [f"123456789012.dkr.ecr.us-east-1.amazonaws.com/r{i:03}:1" for i in range(100)]
+    images = [GraphImage(uri, parse_image(uri), users) for uri in uris]
+    missing, *_ = image_warnings(images[:1], {images[0].image: NO_REPOSITORY}, "123456789012")
+    assert ("and endpoints.e000, endpoints.e001, endpoints.e002, endpoints.e003, endpoints.e004, endpoints.e005 and "
+            "94 more run it") in missing and "e006" not in missing
+    (unchecked,) = image_warnings(images, {}, "123456789012", "no answer within 3 s")
+    first = "endpoints.e000, endpoints.e001, endpoints.e002, endpoints.e003, endpoints.e004, endpoints.e005 and 94 more"
+    assert f"not missing: {uris[0]} ({first}); {uris[1]} ({first}); " in unchecked
+    assert f"{uris[5]} ({first}) and 94 more. Make sure each is pushed" in unchecked and "r006" not in unchecked
+    assert len(unchecked) < 2_000, len(unchecked)
