@@ -129,6 +129,7 @@ from typing import Any
 
 from mlops_infra.canary_size import canary_instances
 from mlops_infra.graph import DesiredGraph, DesiredResource, is_ref
+from mlops_infra.name_lists import join_names
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -340,9 +341,9 @@ def run_time_warnings(graph: DesiredGraph, quotas: Mapping[str, float], where: s
 
 
 def _items(need: Need, attribute: str) -> str:
-    return ", ".join(f"{u.address} {getattr(u, attribute)}" + (f" once {u.waiting_for} is registered"
-                                                               if u.waiting_for else "")
-                     for u in sorted(need.items, key=lambda u: u.address))
+    return join_names([f"{u.address} {getattr(u, attribute)}" + (f" once {u.waiting_for} is registered"
+                                                                 if u.waiting_for else "")
+                       for u in sorted(need.items, key=lambda u: u.address)])
 
 
 def _warning(need: Need, quota: float, where: str) -> str | None:
@@ -398,7 +399,7 @@ def offer_warnings(needs: list[Need], quotas: Mapping[str, float], where: str) -
         if not listed:
             continue
         call = "CreateEndpointConfig or CreateEndpoint" if need.use == "endpoint" else CALLS[need.use]
-        items = ", ".join(sorted({u.address for u in need.items}))
+        items = join_names(sorted({u.address for u in need.items}))
         out.append(f"SageMaker quota: '{name}' is not among the SageMaker quotas of {where}, which lists that use "
                    f"for {len(listed)} other instance type{'s' if len(listed) != 1 else ''}: SageMaker most likely does not offer "
                    f"{need.instance_type} for {need.use} use there, so {items} fails at {call} (\"not available "

@@ -210,3 +210,28 @@ def test_a_training_run_longer_than_the_accounts_longest_run_time_is_warned(quot
                               "222222222222 in eu-west-1; every run of training_jobs.retrain asks up to 21600 s (6 h) "
                               "(MaxRuntimeInSeconds, its max_runtime)")
     assert warning.endswith("Request an increase in Service Quotas first, or lower max_runtime.")
+
+
+def _hundred_endpoints():
+    b = GraphBuilder("demo", "prod")
+    b.metadata.update(cloud="aws", region="us-east-1", account="123456789012")
+    for i in range(100):
+        config = b.add("aws:sagemaker/endpointConfiguration:EndpointConfiguration", f"c{i}", {"productionVariants": [
+            {"variantName": "primary", "instanceType": SERVE, "initialInstanceCount": 1}]}, address=f"endpoints.e{i:03}")
+        b.add("aws:sagemaker/endpoint:Endpoint", f"e{i}", {"name": f"e{i}", "endpointConfigName": ref(config, "name")},
+              address=f"endpoints.e{i:03}")
+    return b.build()
+
+
+def test_a_hundred_endpoints_of_one_type_are_six_names_and_how_many_more():
+    """The quota and offer warnings named every endpoint of the instance type: with 100 the first six (by address),
+    then how many more (:mod:`mlops_infra.name_lists`)."""
+    from mlops_infra.plan.instance_quotas import offer_warnings
+
+    graph = _hundred_endpoints()
+    (warning,) = instance_quota_warnings(graph, {quota_name(SERVE, "endpoint"): 10})
+    assert ("needs 100 (endpoints.e000 1, endpoints.e001 1, endpoints.e002 1, endpoints.e003 1, endpoints.e004 1, "
+            "endpoints.e005 1 and 94 more)") in warning and "e006" not in warning
+    (offer,) = offer_warnings(instance_needs(graph), {quota_name("ml.m5.xlarge", "endpoint"): 4}, "account 1 in r")
+    assert ("so endpoints.e000, endpoints.e001, endpoints.e002, endpoints.e003, endpoints.e004, endpoints.e005 and 94 "
+            "more fails at") in offer and "e006" not in offer
