@@ -190,15 +190,42 @@ def _without_pydantic_plugins(argv: list[str] | None) -> Any:
     installed package's ``pydantic`` entry point, e.g. an observability hook) is given every validator pydantic
     builds and every value validated: typer's option values and the whole spec document, which is not for a
     third party's hook. Looking them up imports ``importlib.metadata`` and reads the entry points of every
-    installed distribution (``importlib.metadata.entry_points``), in every process, for no plugin in use."""
+    installed distribution (``importlib.metadata.entry_points``), in every process, for no plugin in use. Nor is
+    pydantic's plugin loader imported then (:data:`PLUGIN_LOADER`, :func:`_no_plugin_loader`)."""
     if not _is_batch(argv) or PYDANTIC_PLUGINS in os.environ:
         yield
         return
     os.environ[PYDANTIC_PLUGINS] = "__all__"
+    stub = None
+    if PLUGIN_LOADER not in sys.modules:
+        stub = sys.modules[PLUGIN_LOADER] = _no_plugin_loader()
     try:
         yield
     finally:
         os.environ.pop(PYDANTIC_PLUGINS, None)
+        if stub is not None and sys.modules.get(PLUGIN_LOADER) is stub:
+            del sys.modules[PLUGIN_LOADER]
+
+
+PLUGIN_LOADER = "pydantic.plugin._loader"
+"""pydantic's module that finds its plugins: imported by every validator pydantic builds
+(pydantic/plugin/_schema_validator.py, ``create_schema_validator``: ``from ._loader import get_plugins``,
+the only import of it in pydantic 2.14) and importing ``importlib.metadata`` at its top
+(pydantic/plugin/_loader.py line 6: ``from importlib.metadata import entry_points``), with ``email``,
+``socket``, ``zipfile`` and more, though with plugins off its ``get_plugins`` returns ``()`` before it
+reads any entry point."""
+
+
+def _no_plugin_loader() -> Any:
+    """A stand-in for :data:`PLUGIN_LOADER` while a :data:`BATCH_COMMANDS` command runs with plugins off
+    (:func:`_without_pydantic_plugins`): its ``get_plugins`` answers ``()``, what pydantic's own answers then
+    (``disabled_plugins in ('__all__', '1', 'true')``: ``return ()``), without importing
+    ``importlib.metadata``. Put in ``sys.modules`` only when pydantic's is not imported yet, taken out after."""
+    import types
+
+    loader = types.ModuleType(PLUGIN_LOADER, "pydantic's plugin loader with plugins off (mlops_infra.cli.main)")
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    return loader
 
 
 def _is_batch(argv: list[str] | None) -> bool:
