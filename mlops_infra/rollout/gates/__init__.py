@@ -2,7 +2,8 @@
 
 - :mod:`.cloudwatch` (AWS): CloudWatch alarm state, and the alarm's metric over the step's window
   through GetMetricData;
-- :mod:`.prometheus` (Kubernetes): the alerts Prometheus evaluates (``GET /api/v1/alerts``).
+- :mod:`.prometheus` (Kubernetes): the alerting rules Prometheus evaluates and their alerts
+  (``GET /api/v1/rules?type=alert``); a gate whose rule that Prometheus does not load is ``unreadable``.
 
 A reader never raises for what the monitoring system answers: anything it cannot read is an
 ``unreadable`` :class:`~mlops_infra.rollout.model.GateReading`, which holds the rollout (and rolls it

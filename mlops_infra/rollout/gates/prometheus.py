@@ -1,11 +1,37 @@
-"""Gates from Prometheus: the state of the rollback alerts (``GET /api/v1/alerts``).
+"""Gates from Prometheus: the state of the rollback alerts' rules (``GET /api/v1/rules?type=alert``).
 
-Contract: :class:`PrometheusGates` asks Prometheus' HTTP API for its active alerts
-(https://prometheus.io/docs/prometheus/latest/querying/api/#alerts: ``{"status": "success", "data":
-{"alerts": [{"labels": {"alertname": ...}, "state": "pending"|"firing", "value": "..."}]}}``). A gate
-is ``firing`` when an alert of that name (and, when ``namespace`` is given, that ``namespace`` label,
-which the compiled PrometheusRules carry) is ``firing``; ``pending`` when one is ``pending`` and none
-``firing``; ``ok`` when none is active. Pending is not healthy: Prometheus puts an alert whose
+Contract: :class:`PrometheusGates` asks Prometheus' HTTP API, once per pass, for its alerting rules
+(https://prometheus.io/docs/prometheus/latest/querying/api/#rules: ``{"status": "success", "data":
+{"groups": [{"interval": ..., "rules": [{"type": "alerting", "name": ..., "query": ..., "duration": ...,
+"labels": {...}, "alerts": [{"labels": {...}, "state": "pending"|"firing", "value": "..."}]}]}]}}``).
+A gate's rule is the alerting rule named like it whose ``namespace`` label is :attr:`namespace` (the
+compiled PrometheusRule ``alert-<name>`` carries it: ``compile/kubernetes/alerting.py``); its alerts
+are that rule's active alerts, the very list ``GET /api/v1/alerts`` concatenates over every rule
+(prometheus ``web/api/v1/api.go``: ``rules`` fills ``AlertingRule.Alerts`` with
+``rulesAlertsToAPIAlerts(rule.ActiveAlerts())``, ``alerts`` appends the same for each
+``AlertingRules()`` entry; v2.42.0 lines 1122-1133 and 1314, d15adb9 lines 1549-1562 and 1816; the
+``exclude_alerts`` parameter, not sent, would drop them). A gate is ``firing`` when an alert of its
+rule is ``firing``; ``pending`` when one is ``pending`` and none ``firing``; ``ok`` when none is active.
+
+A rule Prometheus does not load is not ``ok`` (audit k8srbac-7). Only the alerting rules of the groups
+a Prometheus loaded ever have active alerts (same source), so "no alert of that name" cannot tell "not
+firing" from "not evaluated here". The URL may well reach a Prometheus that does not load the
+rollout's rules: the runner's default, ``prometheus-operated.monitoring``, is the headless governing
+Service the Prometheus operator makes for EVERY Prometheus of a namespace (prometheus-operator
+``pkg/prometheus/server/statefulset.go`` line 38 ``governingServiceName = "prometheus-operated"``,
+``server/operator.go`` lines 1013-1019 with selector ``app.kubernetes.io/name: prometheus``, line 61;
+``pkg/prometheus/common.go`` line 503 ``ClusterIP: corev1.ClusterIPNone``; 6adcebc), so with two
+Prometheus servers there each pass asks either, and with the rules loaded by a Prometheus elsewhere,
+always the wrong one. Read as ``ok``, a canary advanced past a firing rollback alert. So a gate with no
+rule (by name and ``namespace`` label) in the answer is ``unreadable``, its detail naming the URL and
+the fix: it holds the rollout, then rolls it back after the gate timeout, like any gate that cannot
+be read (never advance blind). A rule whose last evaluation failed (``health`` ``err``, its
+``lastError``: prometheus ``rules/manager.go`` ``Group.Eval``, v2.42.0 lines 629-633, ``SetHealth(HealthBad)``
+when ``rule.Eval`` returns an error, and ``rules/alerting.go`` ``AlertingRule.Eval`` line 325-327
+returns before touching its active alerts) shows alerts of its last good evaluation only: ``firing``
+if one of them fires (stricter), else ``unreadable`` with the error.
+
+Pending is not healthy: Prometheus puts an alert whose
 expression holds in ``StatePending`` and makes it firing only once it has held for the rule's ``for``
 (prometheus ``rules/alerting.go`` ``AlertingRule.Eval``: ``if a.State == StatePending &&
 ts.Sub(a.ActiveAt) >= r.holdDuration { a.State = StateFiring``), and drops it when the expression
@@ -23,11 +49,9 @@ carries no ``revision_name``, so an alert firing on the STABLE revision (an inci
 to fix) fired the gate of every new version at its first step, and the notice gave the stable
 revision's value as the new version's. Given ``canary`` (``Observed.canary``: the Knative revision
 that serves the new version's share, ``drivers/kserve.py``), an active alert is judged on that
-revision alone: the rule's expression and ``for`` come from ``GET /api/v1/rules?type=alert``
-(https://prometheus.io/docs/prometheus/latest/querying/api/#rules: each alerting rule's ``query``,
-``duration`` (``for``, seconds) and ``labels``, each group's ``interval``; prometheus
-``web/api/v1/api.go`` ``AlertingRule``, ``RuleGroup``), the rule is matched by name and, when
-``namespace`` is given, its ``namespace`` label, and the expression without its outer aggregation
+revision alone: the rule's expression and ``for`` come from the same answer (each alerting rule's
+``query``, ``duration`` (``for``, seconds) and ``labels``, each group's ``interval``; prometheus
+``web/api/v1/api.go`` ``AlertingRule``, ``RuleGroup``), and the expression without its outer aggregation
 (:data:`PER_REVISION`) is queried (``/api/v1/query``) for the revisions breaching now. The canary
 not among them: ``ok``, and the breaching revisions are reported in ``GateReading.stable``. Among
 them: ``pending``, or ``firing`` when the alert fires and the canary's condition held at every step
@@ -35,7 +59,7 @@ of a subquery over the last ``for`` at the group's evaluation interval (``count_
 interval])``): what ``AlertingRule.Eval`` requires of the alert (held since ``ActiveAt`` for
 ``holdDuration``), for the canary's series alone. An alert that is not per revision (a pushed drift
 score has no ``revision_name``), a rule that cannot be found or split, or no ``canary`` known: the
-alert's own state, as before (it can only be stricter). The extra requests are made only while an
+alert's own state, as before (it can only be stricter). The extra queries are made only while an
 alert of the rollout is active.
 
 Pending has a bound. A ``pending`` reading carries ``hold`` = 2 x (the rule's ``for`` + the recording
@@ -43,8 +67,7 @@ rule's 1m window, :data:`RECORDING_WINDOW_SECONDS`): a breach that persists fire
 that window (plus the sparse-traffic hold, which is shorter than ``for``), so an alert still pending at
 every pass for twice that long flaps (its condition breaks before each ``for`` elapses, and Prometheus
 starts ``for`` again: ``AlertingRule.Eval`` deletes a pending alert absent from the result). The
-reconciler rolls back after it (``rollout/reconcile.py`` rule 8). A rule it cannot find (an active
-alert has one, unless its ``namespace`` label differs from the rule's): no ``hold``.
+reconciler rolls back after it (``rollout/reconcile.py`` rule 8).
 
 Any transport error, non-200 answer or malformed body makes every gate ``unreadable`` with the
 cause. Requests time out after ``timeout`` seconds. Standard library only, so the in-cluster CronJob
@@ -59,7 +82,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlops_infra.rollout.model import GateReading, RolloutSpec
 
@@ -75,6 +98,25 @@ RECORDING_WINDOW_SECONDS = 60
 ``WINDOW_SECONDS``): a breach shows in the recorded value within it."""
 
 
+SETTINGS = "mlops-rollout-settings"
+"""The runner's optional settings ConfigMap (``compile/kubernetes/rollout_runner.py`` ``SETTINGS``; this
+module is shipped to the runner and imports nothing of the compiler)."""
+
+
+class Rule(NamedTuple):
+    """A gate's alerting rule as Prometheus lists it (``GET /api/v1/rules?type=alert``)."""
+
+    query: str
+    duration: float
+    """``for``, seconds."""
+    interval: float
+    """The rule group's evaluation interval, seconds."""
+    alerts: tuple[dict[str, Any], ...]
+    """The rule's active alerts (``pending`` or ``firing``)."""
+    error: str = ""
+    """``lastError`` when its ``health`` is ``err`` (its last evaluation failed), else ""."""
+
+
 class PrometheusGates:
     def __init__(self, url: str, *, namespace: str | None = None, timeout: float = 10.0) -> None:
         self.url, self.namespace, self.timeout = url.rstrip("/"), namespace, timeout
@@ -87,20 +129,25 @@ class PrometheusGates:
             raise ValueError(f"Prometheus answered status {body.get('status')!r}: {body.get('error', '')}")
         return body["data"]
 
-    def _alerts(self) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/alerts")["alerts"])
-
-    def _rules(self) -> dict[str, tuple[str, float, float]]:
-        """Alert name -> (its expression, ``for`` and its group's evaluation interval, in seconds), of the
-        alerting rules of :attr:`namespace` (their ``namespace`` label, as the alerts are matched)."""
-        found: dict[str, tuple[str, float, float]] = {}
+    def _rules(self) -> dict[str, Rule]:
+        """Alert name -> its alerting rule whose ``namespace`` label is :attr:`namespace` (any, when None);
+        two such rules (two groups): the first one's expression, both one's alerts."""
+        found: dict[str, Rule] = {}
         for group in self._get("/api/v1/rules", {"type": "alert"})["groups"]:
             for rule in group.get("rules") or []:
                 labels = rule.get("labels") or {}
-                if rule.get("type") == "alerting" and (self.namespace is None
-                                                      or labels.get("namespace") in (None, self.namespace)):
-                    found[str(rule["name"])] = (str(rule["query"]), float(rule.get("duration") or 0),
-                                                float(group.get("interval") or 0))
+                if rule.get("type") != "alerting" or (self.namespace is not None
+                                                      and labels.get("namespace") != self.namespace):
+                    continue
+                name = str(rule["name"])
+                error = str(rule.get("lastError") or "error") if rule.get("health") == "err" else ""
+                alerts = tuple(rule.get("alerts") or ())
+                if name in found:
+                    first = found[name]
+                    found[name] = first._replace(alerts=first.alerts + alerts, error=first.error or error)
+                else:
+                    found[name] = Rule(str(rule["query"]), float(rule.get("duration") or 0),
+                                       float(group.get("interval") or 0), alerts, error)
         return found
 
     def _vector(self, expr: str) -> dict[str | None, float]:
@@ -114,23 +161,21 @@ class PrometheusGates:
         if not spec.gates:
             return []
         try:
-            alerts = self._alerts()
-            readings = [self._reading(name, alerts) for name in spec.gates]
-            if all(r.state == "ok" for r in readings):
-                return readings
             rules = self._rules()
+            readings = [self._reading(name, rules.get(name)) for name in spec.gates]
             if canary is not None:
-                readings = [r if r.state == "ok" else self._judged(r, rules.get(r.name), canary) for r in readings]
+                readings = [self._judged(r, rules[r.name], canary) if r.state in ("pending", "firing") else r
+                            for r in readings]
             return [_bounded(r, rules.get(r.name)) for r in readings]
         except (OSError, ValueError, KeyError, TypeError, IndexError, urllib.error.URLError) as exc:
             cause = f"Prometheus at {self.url}: {type(exc).__name__}: {exc}"[:300]
             return [GateReading(name, "unreadable", detail=cause) for name in spec.gates]
 
-    def _judged(self, reading: GateReading, rule: tuple[str, float, float] | None, canary: str) -> GateReading:
+    def _judged(self, reading: GateReading, rule: Rule, canary: str) -> GateReading:
         """An active alert judged on revision ``canary``'s own series (module contract, "The new
         revision's own series"); ``reading`` as it is when the rule cannot be split per revision."""
-        parts = PER_REVISION.match(rule[0]) if rule is not None else None
-        if rule is None or parts is None:
+        parts = PER_REVISION.match(rule.query)
+        if parts is None:
             return reading
         condition = f"({parts['inner']}) {parts['op']} {parts['threshold']}"
         breaching = self._vector(condition)
@@ -142,7 +187,7 @@ class PrometheusGates:
         if canary not in breaching:
             return GateReading(reading.name, "ok", None, f"revision {canary} within its threshold", stable)
         value = breaching[canary]
-        for_seconds, interval = rule[1], rule[2] or 60.0
+        for_seconds, interval = rule.duration, rule.interval or 60.0
         if reading.state == "firing" and self._held(condition, canary, for_seconds, interval):
             return GateReading(reading.name, "firing", value, f"alert firing on revision {canary}", stable)
         return GateReading(reading.name, "pending", value, f"alert pending on revision {canary}", stable)
@@ -156,26 +201,36 @@ class PrometheusGates:
                              f"{max(1, round(interval * 1000))}ms])")
         return steps.get(canary, 0) >= math.floor(for_seconds / interval)
 
-    def _reading(self, name: str, alerts: list[dict[str, Any]]) -> GateReading:
-        mine = [a for a in alerts if (a.get("labels") or {}).get("alertname") == name
-                and (self.namespace is None or (a.get("labels") or {}).get("namespace") in (None, self.namespace))]
-        firing = [a for a in mine if a.get("state") == "firing"]
-        chosen = firing or mine
+    def _reading(self, name: str, rule: Rule | None) -> GateReading:
+        if rule is None:
+            return GateReading(name, "unreadable", detail=self._not_loaded(name))
+        firing = [a for a in rule.alerts if a.get("state") == "firing"]
+        chosen = firing or list(rule.alerts)
         value = _number(chosen[0].get("value")) if chosen else None
         if firing:
             return GateReading(name, "firing", value, "alert firing")
-        if mine:
+        if rule.error:
+            return GateReading(name, "unreadable", detail=f"Prometheus at {self.url} fails to evaluate alert "
+                                                          f"{name}: {rule.error}"[:300])
+        if chosen:
             return GateReading(name, "pending", value, "alert pending")
         return GateReading(name, "ok")
 
+    def _not_loaded(self, name: str) -> str:
+        """The detail of a gate whose rule this Prometheus does not load (module contract)."""
+        where = f" of namespace {self.namespace}" if self.namespace else ""
+        return (f"Prometheus at {self.url} does not evaluate alert {name}{where}: point the rollout at the "
+                f"Prometheus that loads PrometheusRule alert-{name} (the runner: key prometheusUrl of ConfigMap "
+                f"{SETTINGS}; mlops-infra rollout: --prometheus-url)")[:300]
 
-def _bounded(reading: GateReading, rule: tuple[str, float, float] | None) -> GateReading:
+
+def _bounded(reading: GateReading, rule: Rule | None) -> GateReading:
     """A pending ``reading`` with its ``hold``: 2 x (the rule's ``for`` + :data:`RECORDING_WINDOW_SECONDS`)
     (module contract, "Pending has a bound")."""
     if reading.state != "pending" or rule is None:
         return reading
     return GateReading(reading.name, reading.state, reading.value, reading.detail, reading.stable,
-                       2 * (rule[1] + RECORDING_WINDOW_SECONDS))
+                       2 * (rule.duration + RECORDING_WINDOW_SECONDS))
 
 
 def _number(text: Any) -> float | None:
